@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: MIT
+// arbor.h -- THE public header of arbor: supervised actors for IoT gateways.
+//
+// Use of definitions or declarations not found in this header file (or in
+// arbor/actor.h and arbor/pack.h) is specifically unsupported.  Symbols named
+// arb_ are public; arb__ are private to the library.  No type of a
+// dependency (nng, libevent, msgpack) appears here.
+//
+// Threads: every function carries a tag.  "Thread: any." may be called from
+// any thread; "Thread: loop." only from the actor's own loop thread (inside
+// its callbacks); "Thread: node." only from the thread running the node.
+
+#ifndef ARBOR_ARBOR_H
+#define ARBOR_ARBOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ARB_DECL __attribute__((visibility("default")))
+
+#define ARB_VERSION_MAJOR 0
+#define ARB_VERSION_MINOR 1
+#define ARB_VERSION_PATCH 0
+
+// arb_version returns the library's version as "MAJOR.MINOR.PATCH".
+// This function can't fail.  Thread: any.
+ARB_DECL const char *arb_version(void);
+
+// ---------------------------------------------------------------------------
+// Errors.  Functions that can fail return ARB_OK (0) or a positive ARB_E*
+// code.  Codes are ABI: new ones are added at the end of the table only.
+// ARB_ESYSERR is a flag bit: (ARB_ESYSERR | errno) wraps an OS error that
+// has no closer ARB_E* code.
+// ---------------------------------------------------------------------------
+#define ARB_ERRNO_MAP(XX)                                                    \
+	XX(ENOMEM, 1, "out of memory")                                       \
+	XX(EINVAL, 2, "invalid argument")                                    \
+	XX(EAGAIN, 3, "resource temporarily unavailable (full mailbox)")     \
+	XX(ENOENT, 4, "no such actor or name")                               \
+	XX(ECLOSED, 5, "object closed")                                      \
+	XX(ECANCELED, 6, "operation canceled")                               \
+	XX(ETIMEDOUT, 7, "timed out")                                        \
+	XX(ESHUTDOWN, 8, "supervisor is shutting down")                      \
+	XX(EBADMSG, 9, "malformed message")                                  \
+	XX(EMSGSIZE, 10, "message too large")                                \
+	XX(EEXIST, 11, "name already registered")                            \
+	XX(ESTATE, 12, "incorrect state")                                    \
+	XX(ESPEC, 13, "invalid child or supervisor spec")                    \
+	XX(ENOTSUP, 14, "not supported")                                     \
+	XX(EPERM, 15, "permission denied")                                   \
+	XX(EREMOTE, 16, "the peer answered with an error")                   \
+	XX(EEXITED, 17, "the actor exited")                                  \
+	XX(ECHILD, 18, "child failed to start")                              \
+	XX(EIGNORE, 19, "child init answered ignore")                        \
+	XX(EPENDING, 20, "readiness will be reported later")
+
+enum arb_errno {
+	ARB_OK = 0,
+#define ARB__XX(name, val, text) ARB_##name = val,
+	ARB_ERRNO_MAP(ARB__XX)
+#undef ARB__XX
+	ARB_ESYSERR = 0x10000000,
+};
+
+// arb_strerror returns a static English text for err, including decoded
+// ARB_ESYSERR values.  Unknown codes give "unknown error".  This function
+// can't fail.  Thread: any.
+ARB_DECL const char *arb_strerror(int err);
+
+// arb_err_name returns the code's symbolic name ("ARB_EAGAIN").  This
+// function can't fail.  Thread: any.
+ARB_DECL const char *arb_err_name(int err);
+
+// ---------------------------------------------------------------------------
+// Identities.  An arb_pid names one incarnation of one actor and is never
+// reused.  Messages addressed to an older incarnation are delivered to the
+// current one (SPEC 19): the mailbox address is stable across restarts.
+// ---------------------------------------------------------------------------
+typedef struct arb_pid {
+	uint64_t id;
+} arb_pid;
+
+#define ARB_PID_NONE ((arb_pid) { 0 })
+
+// arb_pid_eq compares two pids.  Thread: any.
+ARB_DECL bool arb_pid_eq(arb_pid a, arb_pid b);
+// arb_pid_same_actor is true when a and b are incarnations of the same
+// child (same mailbox).  Thread: any.
+ARB_DECL bool arb_pid_same_actor(arb_pid a, arb_pid b);
+
+// ---------------------------------------------------------------------------
+// Exit reasons (SPEC 9).  They are plain data and cross process boundaries.
+// ---------------------------------------------------------------------------
+typedef enum arb_exit_kind {
+	ARB_EXIT_NORMAL = 0,
+	ARB_EXIT_SHUTDOWN,     // asked to stop, or auto/intensity shutdown
+	ARB_EXIT_ERROR,        // error{code,text}
+	ARB_EXIT_CRASHED,      // crashed{signal}: code holds the signal
+	ARB_EXIT_KILLED,       // brutal_kill, or the stop deadline passed
+	ARB_EXIT_HUNG,         // watchdog: loop stuck longer than `watchdog`
+	ARB_EXIT_NOCONNECTION, // remote node lost
+	ARB_EXIT_NOPROC,       // monitored actor was already gone
+} arb_exit_kind;
+
+#define ARB_EXIT_TEXT_MAX 120
+
+typedef struct arb_exit {
+	arb_exit_kind kind;
+	int           code; // error code, exit status or signal number
+	char          text[ARB_EXIT_TEXT_MAX];
+} arb_exit;
+
+// arb_exit_abnormal is false for normal and shutdown, true otherwise
+// (OTP: what makes a transient child restart).  Thread: any.
+ARB_DECL bool arb_exit_abnormal(const arb_exit *e);
+
+// arb_exit_format writes e as text, e.g. "error{code=3,text=\"boom\"}" or
+// "crashed{signal=SIGSEGV}", into buf (always NUL-terminated when len > 0).
+// Returns the length it wanted to write, as snprintf.  Thread: any.
+ARB_DECL int arb_exit_format(const arb_exit *e, char *buf, size_t len);
+
+// arb_exit_kind_name returns "normal", "shutdown", "error", "crashed",
+// "killed", "hung", "noconnection" or "noproc".  Thread: any.
+ARB_DECL const char *arb_exit_kind_name(arb_exit_kind k);
+
+// ---------------------------------------------------------------------------
+// Messages.  An arb_msg is an envelope (from, to, tag, ref) and a body of
+// msgpack bytes (any msgpack value, or empty).  Tags at or above
+// ARB_TAG_SYSTEM are reserved for arbor.
+// ---------------------------------------------------------------------------
+typedef struct arb_msg arb_msg;
+
+#define ARB_TAG_SYSTEM 0xFFFF0000u
+#define ARB_TAG_DOWN   0xFFFF0001u // monitor fired: body = exit reason
+#define ARB_TAG_EXIT   0xFFFF0002u // linked actor exited (trap_exit)
+
+// arb_msg_alloc allocates a message with a copy of the body (len bytes;
+// body may be NULL when len is 0).  On success *msgp owns the message.
+// Returns ARB_ENOMEM, or ARB_EMSGSIZE when len exceeds ARB_MSG_BODY_MAX.
+// Thread: any.
+#define ARB_MSG_BODY_MAX (16u * 1024u * 1024u)
+ARB_DECL int arb_msg_alloc(
+    arb_msg **msgp, uint32_t tag, const void *body, size_t len);
+
+// arb_msg_free releases msg.  Calling it with NULL is a harmless no-op.
+// Thread: any.
+ARB_DECL void arb_msg_free(arb_msg *msg);
+
+// arb_msg_dup copies msg (handlers receive borrowed messages; dup keeps
+// one).  Thread: any.
+ARB_DECL int arb_msg_dup(arb_msg **dupp, const arb_msg *msg);
+
+ARB_DECL uint32_t    arb_msg_tag(const arb_msg *msg);
+ARB_DECL arb_pid     arb_msg_from(const arb_msg *msg);
+ARB_DECL arb_pid     arb_msg_to(const arb_msg *msg);
+ARB_DECL uint64_t    arb_msg_ref(const arb_msg *msg);
+ARB_DECL const void *arb_msg_body(const arb_msg *msg);
+ARB_DECL size_t      arb_msg_len(const arb_msg *msg);
+// arb_msg_is_request is true when the sender used arb_call / arb_gather and
+// waits for arb_reply.  Thread: any.
+ARB_DECL bool arb_msg_is_request(const arb_msg *msg);
+
+// ---------------------------------------------------------------------------
+// Child and supervisor specs (SPEC 1-7).  Zeroed fields mean OTP defaults.
+// Specs are copied by the functions that take them.
+// ---------------------------------------------------------------------------
+typedef enum arb_strategy {
+	ARB_ONE_FOR_ONE = 0,
+	ARB_ONE_FOR_ALL,
+	ARB_REST_FOR_ONE,
+	ARB_SIMPLE_ONE_FOR_ONE,
+} arb_strategy;
+
+typedef enum arb_restart {
+	ARB_PERMANENT = 0,
+	ARB_TRANSIENT,
+	ARB_TEMPORARY,
+} arb_restart;
+
+typedef enum arb_isolation {
+	ARB_THREAD = 0,  // own pthread and event_base
+	ARB_PROCESS,     // own OS process (re-exec of a program using arbor)
+	ARB_EXEC,        // any program, supervised as an opaque process
+	ARB_SUPERVISOR,  // a nested supervisor (runs on the node's loop)
+} arb_isolation;
+
+typedef enum arb_auto_shutdown {
+	ARB_AUTO_SHUTDOWN_NEVER = 0,
+	ARB_AUTO_SHUTDOWN_ANY_SIGNIFICANT,
+	ARB_AUTO_SHUTDOWN_ALL_SIGNIFICANT,
+} arb_auto_shutdown;
+
+// shutdown_ms special values: 0 = default (5000 for workers, infinity for
+// supervisors).
+#define ARB_SHUTDOWN_BRUTAL_KILL (-1)
+#define ARB_SHUTDOWN_INFINITY    (-2)
+
+typedef struct arb_sup_spec arb_sup_spec;
+
+typedef struct arb_child_spec {
+	const char   *name;      // unique among siblings: [A-Za-z0-9_.-]+
+	arb_isolation isolation;
+	const char   *type;      // actor type (thread/process), see actor.h
+	const void   *arg;       // opaque bytes handed to init (copied)
+	size_t        arg_len;
+	const char   *exe;       // process: program to run (NULL = this one)
+	const char *const *argv; // exec: NULL-terminated, argv[0] is the path
+	arb_restart   restart;
+	int           shutdown_ms;      // 0 default, >0 ms, or special
+	int           start_timeout_ms; // 0 = 5000
+	int           backoff_min_ms;   // 0 = no backoff (restart at once)
+	int           backoff_max_ms;   // cap; 0 = 30000 when backoff on
+	int           stable_ms;        // up this long resets backoff; 0=10000
+	int           watchdog_ms;      // process: 0 = off
+	bool          significant;
+	const arb_sup_spec *sup; // ARB_SUPERVISOR: the nested supervisor
+} arb_child_spec;
+
+struct arb_sup_spec {
+	arb_strategy      strategy;
+	int               intensity; // with period_ms 0 both take OTP defaults
+	int               period_ms; // (1 restart in 5000 ms)
+	arb_auto_shutdown auto_shutdown;
+	const arb_child_spec *children; // simple_one_for_one: exactly one,
+	size_t                nchildren; // the template
+};
+
+// arb_sup_spec_check validates spec and every nested spec without
+// starting anything.  On ARB_ESPEC, errbuf (if not NULL) receives one line
+// per problem naming the child path and the field, e.g.
+// "root/w1: significant: a permanent child cannot be significant".
+// Thread: any.
+ARB_DECL int arb_sup_spec_check(
+    const arb_sup_spec *spec, char *errbuf, size_t errlen);
+
+// ---------------------------------------------------------------------------
+// Nodes.  A node is one OS process owning a root supervisor (SPEC 0).
+// ---------------------------------------------------------------------------
+typedef struct arb_node arb_node;
+
+// Exit codes of a node (SPEC 10), see docs/supervision.md.
+#define ARB_EXIT_OK        0  // requested stop finished cleanly
+#define ARB_EXIT_USAGE     64 // bad command line
+#define ARB_EXIT_SOFTWARE  70 // the root supervisor gave up / failed start
+#define ARB_EXIT_UNCLEAN   71 // a thread actor overran its shutdown and
+                              // had to be abandoned
+#define ARB_EXIT_CONFIG    78 // bad configuration / spec
+
+typedef struct arb_node_opts {
+	const char *name;          // node name (default "arbor")
+	const char *run_dir;       // ipc sockets live here (default: a fresh
+	                           // 0700 dir under $XDG_RUNTIME_DIR or /tmp)
+	size_t      max_msg_size;  // per envelope, enforced on receive
+	                           // (default 1 MiB)
+	bool        no_signals;    // do not take SIGTERM/SIGINT/SIGHUP
+	int         log_level;     // ARB_LOG_* (default ARB_LOG_INFO)
+} arb_node_opts;
+
+#define ARB_LOG_ERROR 0
+#define ARB_LOG_WARN  1
+#define ARB_LOG_INFO  2
+#define ARB_LOG_DEBUG 3
+
+// arb_node_open prepares a node in this process (signals, subreaper, run
+// directory).  opts may be NULL for defaults.  At most one node per
+// process.  On success *nodep must be released with arb_node_close.
+// Thread: any (the thread calling arb_node_run becomes the node thread).
+ARB_DECL int arb_node_open(arb_node **nodep, const arb_node_opts *opts);
+
+// arb_node_run starts the root supervisor from spec (copied) and runs the
+// node loop until the tree has stopped.  *exit_code receives the node's
+// exit status (ARB_EXIT_*), suitable for exit().  Returns ARB_ESPEC (with
+// the problems logged) when spec is invalid; then *exit_code is
+// ARB_EXIT_CONFIG.  Thread: node.
+ARB_DECL int arb_node_run(
+    arb_node *node, const arb_sup_spec *spec, int *exit_code);
+
+// arb_node_stop asks the node to stop its tree in order, as SIGTERM does.
+// It is idempotent; a second call makes the stop brutal.  Thread: any.
+// Async-signal-safe.
+ARB_DECL void arb_node_stop(arb_node *node);
+
+// arb_node_close releases the node and removes its run directory.
+// Calling it with NULL is a harmless no-op.  Must not be called while
+// arb_node_run is running.  Thread: node.
+ARB_DECL void arb_node_close(arb_node *node);
+
+// arb_node_start_child adds a child to the running simple_one_for_one
+// supervisor at path (e.g. "root/pool"), with arg bytes handed to the
+// template's init.  Returns ARB_ESHUTDOWN once the supervisor (or node)
+// began to stop, ARB_ENOENT for an unknown path, ARB_ESTATE when the
+// supervisor is not simple_one_for_one, ARB_ECHILD when the child failed
+// to start.  Thread: node.
+ARB_DECL int arb_node_start_child(arb_node *node, const char *sup_path,
+    const void *arg, size_t arg_len, arb_pid *pidp);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif // ARBOR_ARBOR_H

@@ -1,0 +1,835 @@
+// SPDX-License-Identifier: MIT
+// actor.c -- the actor runtime shared by thread and process actors.
+//
+// Runs init, the loop, message dispatch (handlers, replies, DOWN for
+// gathers), stop requests with shields, and the orderly end (terminate,
+// flush, dead-letter count, report).  Everything here runs on the actor's
+// loop thread; the host (thread.c / process.c) carries words to the node.
+
+#include "actor_int.h"
+
+#include <event2/event.h>
+#include <string.h>
+
+// ---------------------------------------------------------------------------
+// Pending requests: calls and gathers, keyed by ref.
+// ---------------------------------------------------------------------------
+typedef struct gather gather;
+
+typedef enum pend_kind {
+	PEND_CALL = 1,
+	PEND_GATHER,      // reply to one request of a gather
+	PEND_GATHER_DOWN, // DOWN of a gather's monitor
+} pend_kind;
+
+typedef struct pending {
+	pend_kind     kind;
+	uint64_t      ref;
+	arb_ctx      *ctx;
+	// PEND_CALL
+	arb_call_cb   cb;
+	void         *arg;
+	arb_pid       to;
+	struct event *timer;
+	// PEND_GATHER / PEND_GATHER_DOWN
+	gather       *g;
+	size_t        idx;
+} pending;
+
+struct gather {
+	arb_ctx        *ctx;
+	arb_gather_cb   cb;
+	void           *arg;
+	arb_gather_mode mode;
+	size_t          n;
+	size_t          outstanding;
+	size_t          nerrors;
+	arb_result     *results;
+	arb_msg       **replies;
+	uint64_t       *refs;  // request refs
+	uint64_t       *mrefs; // monitor refs
+	bool           *done;
+	struct event   *timer;
+	struct event   *finish_ev; // end-of-turn completion
+	bool            finishing;
+};
+
+static uint64_t
+ctx_new_ref(arb_ctx *ctx)
+{
+	// Refs only need to be unique per actor incarnation; keep them
+	// non-zero (0 is the idmap's empty key).
+	return ++ctx->next_ref;
+}
+
+// ---------------------------------------------------------------------------
+// Exit
+// ---------------------------------------------------------------------------
+void
+arb_actor_exit(arb_ctx *ctx, const arb_exit *why)
+{
+	if (ctx->exiting) {
+		return; // the first reason wins
+	}
+	ctx->exiting = true;
+	ctx->why     = *why;
+	event_base_loopbreak(ctx->base);
+}
+
+void
+arb_actor_exit_error(arb_ctx *ctx, int code, const char *text)
+{
+	arb_exit e = { .kind = ARB_EXIT_ERROR, .code = code };
+
+	snprintf(e.text, sizeof(e.text), "%s", text ? text : "");
+	arb_actor_exit(ctx, &e);
+}
+
+static void
+ctx_do_stop(arb_ctx *ctx)
+{
+	arb_exit e = { .kind = ARB_EXIT_SHUTDOWN };
+
+	if (ctx->ops->stop != NULL) {
+		ctx->ops->stop(ctx, ctx->state);
+	} else {
+		arb_actor_exit(ctx, &e);
+	}
+}
+
+void
+arb__ctx_on_stop(arb_ctx *ctx)
+{
+	if (ctx->stop_requested || ctx->exiting) {
+		return;
+	}
+	ctx->stop_requested = true;
+	if (ctx->shield > 0) {
+		ctx->stop_deferred = true; // arb_shield_end finishes it
+		return;
+	}
+	ctx_do_stop(ctx);
+}
+
+void
+arb__ctx_on_exit_signal(arb_ctx *ctx, const arb_exit *why)
+{
+	arb_actor_exit(ctx, why);
+}
+
+void
+arb_shield_begin(arb_ctx *ctx)
+{
+	ctx->shield++;
+}
+
+void
+arb_shield_end(arb_ctx *ctx)
+{
+	assert(ctx->shield > 0);
+	if (--ctx->shield == 0 && ctx->stop_deferred) {
+		ctx->stop_deferred = false;
+		ctx_do_stop(ctx);
+	}
+}
+
+void
+arb_ready(arb_ctx *ctx)
+{
+	if (ctx->ready_sent) {
+		return;
+	}
+	ctx->ready_sent = true;
+	ctx->host->ready(ctx);
+}
+
+// ---------------------------------------------------------------------------
+// Identity and stats
+// ---------------------------------------------------------------------------
+arb_pid
+arb_self(arb_ctx *ctx)
+{
+	return ctx->self;
+}
+
+const char *
+arb_path(arb_ctx *ctx)
+{
+	return ctx->path;
+}
+
+struct event_base *
+arb_base(arb_ctx *ctx)
+{
+	return ctx->base;
+}
+
+void
+arb_stats_get(arb_ctx *ctx, arb_stats *st)
+{
+	*st             = ctx->stats;
+	st->batches_out = arb__outq_batches(ctx->outq);
+}
+
+// ---------------------------------------------------------------------------
+// Sending
+// ---------------------------------------------------------------------------
+static int
+ctx_push(arb_ctx *ctx, arb_msg *m)
+{
+	int rv;
+
+	m->from = ctx->self;
+	if ((rv = arb__outq_push(ctx->outq, m)) != 0) {
+		if (rv == ARB_EAGAIN) {
+			ctx->stats.send_eagain++;
+		}
+		return rv;
+	}
+	ctx->stats.msgs_out++;
+	return ARB_OK;
+}
+
+int
+arb_send(arb_ctx *ctx, arb_pid to, arb_msg *msg)
+{
+	int rv;
+
+	if (msg == NULL) {
+		return ARB_EINVAL;
+	}
+	msg->to    = to;
+	msg->flags = 0;
+	if ((rv = ctx_push(ctx, msg)) != 0) {
+		return rv; // the caller still owns msg
+	}
+	// The envelope is encoded into the batch: the message itself is
+	// no longer needed.
+	arb_msg_free(msg);
+	return ARB_OK;
+}
+
+int
+arb_send_copy(arb_ctx *ctx, arb_pid to, uint32_t tag, const void *body,
+    size_t len)
+{
+	arb_msg m = { 0 };
+
+	if (len > 0 && body == NULL) {
+		return ARB_EINVAL;
+	}
+	m.to   = to;
+	m.tag  = tag;
+	m.body = body;
+	m.len  = len;
+	return ctx_push(ctx, &m);
+}
+
+int
+arb_reply(arb_ctx *ctx, const arb_msg *req, uint32_t tag, const void *body,
+    size_t len)
+{
+	arb_msg m = { 0 };
+
+	if (req == NULL || (req->flags & ARB__F_REQUEST) == 0) {
+		return ARB_EINVAL;
+	}
+	m.to    = req->from;
+	m.tag   = tag;
+	m.ref   = req->ref;
+	m.flags = ARB__F_REPLY;
+	m.body  = body;
+	m.len   = len;
+	return ctx_push(ctx, &m);
+}
+
+int
+arb_reply_error(arb_ctx *ctx, const arb_msg *req, int code, const char *text)
+{
+	arb__buf b = { 0 };
+	arb_msg  m = { 0 };
+	int      rv;
+
+	if (req == NULL || (req->flags & ARB__F_REQUEST) == 0) {
+		return ARB_EINVAL;
+	}
+	if ((rv = arb__codec_encode_error(&b, code, text ? text : "")) != 0) {
+		return rv;
+	}
+	m.to    = req->from;
+	m.tag   = req->tag;
+	m.ref   = req->ref;
+	m.flags = ARB__F_REPLY | ARB__F_ERROR;
+	m.body  = b.data;
+	m.len   = b.len;
+	rv      = ctx_push(ctx, &m);
+	arb__buf_fini(&b);
+	return rv;
+}
+
+static int
+ctx_request(arb_ctx *ctx, arb_pid to, uint32_t tag, const void *body,
+    size_t len, uint64_t ref)
+{
+	arb_msg m = { 0 };
+
+	if (len > 0 && body == NULL) {
+		return ARB_EINVAL;
+	}
+	m.to    = to;
+	m.tag   = tag;
+	m.ref   = ref;
+	m.flags = ARB__F_REQUEST;
+	m.body  = body;
+	m.len   = len;
+	return ctx_push(ctx, &m);
+}
+
+// ---------------------------------------------------------------------------
+// call
+// ---------------------------------------------------------------------------
+static void
+pending_free(pending *p)
+{
+	if (p->timer != NULL) {
+		event_free(p->timer);
+	}
+	arb__free(p);
+}
+
+static void
+call_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	pending   *p = arg;
+	arb_result r = { .pid = p->to, .status = ARB_ETIMEDOUT };
+
+	ARB_UNUSED(fd);
+	ARB_UNUSED(what);
+	arb__idmap_del(&p->ctx->pending, p->ref);
+	p->cb(p->ctx, p->arg, &r);
+	pending_free(p);
+}
+
+int
+arb_call(arb_ctx *ctx, arb_pid to, uint32_t tag, const void *body,
+    size_t len, int timeout_ms, arb_call_cb cb, void *arg)
+{
+	pending       *p;
+	struct timeval tv;
+	int            rv;
+
+	if (cb == NULL || timeout_ms < 0) {
+		return ARB_EINVAL;
+	}
+	if ((p = arb__alloc(sizeof(*p))) == NULL) {
+		return ARB_ENOMEM;
+	}
+	p->kind  = PEND_CALL;
+	p->ctx   = ctx;
+	p->cb    = cb;
+	p->arg   = arg;
+	p->to    = to;
+	p->ref   = ctx_new_ref(ctx);
+	p->timer = evtimer_new(ctx->base, call_timeout, p);
+	if (p->timer == NULL) {
+		pending_free(p);
+		return ARB_ENOMEM;
+	}
+	if ((rv = arb__idmap_set(&ctx->pending, p->ref, p)) != 0) {
+		pending_free(p);
+		return rv;
+	}
+	if ((rv = ctx_request(ctx, to, tag, body, len, p->ref)) != 0) {
+		arb__idmap_del(&ctx->pending, p->ref);
+		pending_free(p);
+		return rv;
+	}
+	tv.tv_sec  = timeout_ms / 1000;
+	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	evtimer_add(p->timer, &tv);
+	return ARB_OK;
+}
+
+static void
+result_from_reply(arb_result *r, const arb_msg *reply)
+{
+	if ((reply->flags & ARB__F_ERROR) != 0) {
+		r->status = ARB_EREMOTE;
+		if (arb__codec_decode_error(reply->body, reply->len, &r->code,
+		        r->text, sizeof(r->text)) != 0) {
+			r->code = ARB_EBADMSG;
+			snprintf(r->text, sizeof(r->text), "malformed error");
+		}
+	} else {
+		r->status = ARB_OK;
+		r->reply  = reply;
+	}
+}
+
+// ---------------------------------------------------------------------------
+// gather
+// ---------------------------------------------------------------------------
+static void
+gather_free(gather *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->n; i++) {
+		arb_msg_free(g->replies[i]);
+	}
+	if (g->timer != NULL) {
+		event_free(g->timer);
+	}
+	if (g->finish_ev != NULL) {
+		event_free(g->finish_ev);
+	}
+	arb__free(g->results);
+	arb__free(g->replies);
+	arb__free(g->refs);
+	arb__free(g->mrefs);
+	arb__free(g->done);
+	arb__free(g);
+}
+
+static void
+gather_forget(gather *g, size_t i)
+{
+	arb_ctx *ctx = g->ctx;
+	pending *p;
+	arb__req req = { .op = ARB__REQ_DEMONITOR };
+
+	if ((p = arb__idmap_del(&ctx->pending, g->refs[i])) != NULL) {
+		pending_free(p);
+	}
+	if (g->mrefs[i] != 0) {
+		if ((p = arb__idmap_del(&ctx->pending, g->mrefs[i])) != NULL) {
+			pending_free(p);
+		}
+		req.self = ctx->self;
+		req.ref  = g->mrefs[i];
+		ctx->host->request(ctx, &req);
+		g->mrefs[i] = 0;
+	}
+}
+
+static void
+gather_complete(gather *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->n; i++) {
+		if (!g->done[i]) {
+			g->results[i].status = ARB_ECANCELED;
+			g->done[i]           = true;
+		}
+		gather_forget(g, i);
+	}
+	g->cb(g->ctx, g->arg, g->results, g->n, g->nerrors);
+	gather_free(g);
+}
+
+static void
+gather_finish_cb(evutil_socket_t fd, short what, void *arg)
+{
+	ARB_UNUSED(fd);
+	ARB_UNUSED(what);
+	gather_complete(arg);
+}
+
+static void
+gather_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	gather *g = arg;
+	size_t  i;
+
+	ARB_UNUSED(fd);
+	ARB_UNUSED(what);
+	for (i = 0; i < g->n; i++) {
+		if (!g->done[i]) {
+			g->results[i].status = ARB_ETIMEDOUT;
+			g->done[i]           = true;
+			g->nerrors++;
+		}
+	}
+	g->outstanding = 0;
+	gather_complete(g);
+}
+
+// gather_settle records result i.  Completion runs at the end of the loop
+// turn so that errors arriving in the same batch are reported together.
+static void
+gather_settle(gather *g, size_t i)
+{
+	g->done[i] = true;
+	g->outstanding--;
+	if (g->results[i].status != ARB_OK) {
+		g->nerrors++;
+	}
+	if (g->finishing) {
+		return;
+	}
+	if (g->outstanding == 0 ||
+	    (g->mode == ARB_FIRST_EXCEPTION && g->nerrors > 0)) {
+		g->finishing = true;
+		event_active(g->finish_ev, 0, 0);
+	}
+}
+
+static int
+gather_pending(gather *g, size_t i, uint64_t ref, pend_kind kind)
+{
+	pending *p;
+	int      rv;
+
+	if ((p = arb__alloc(sizeof(*p))) == NULL) {
+		return ARB_ENOMEM;
+	}
+	p->kind = kind;
+	p->ref  = ref;
+	p->ctx  = g->ctx;
+	p->g    = g;
+	p->idx  = i;
+	if ((rv = arb__idmap_set(&g->ctx->pending, ref, p)) != 0) {
+		arb__free(p);
+	}
+	return rv;
+}
+
+int
+arb_gather(arb_ctx *ctx, const arb_pid *pids, size_t n, uint32_t tag,
+    const void *body, size_t len, int timeout_ms, arb_gather_mode mode,
+    arb_gather_cb cb, void *arg)
+{
+	gather        *g;
+	size_t         i;
+	struct timeval tv;
+	int            rv;
+	int            nprio = event_base_get_npriorities(ctx->base);
+
+	if (cb == NULL || timeout_ms < 0 || (n > 0 && pids == NULL) ||
+	    (mode != ARB_ALL_COMPLETED && mode != ARB_FIRST_EXCEPTION)) {
+		return ARB_EINVAL;
+	}
+	if ((g = arb__alloc(sizeof(*g))) == NULL) {
+		return ARB_ENOMEM;
+	}
+	g->ctx         = ctx;
+	g->cb          = cb;
+	g->arg         = arg;
+	g->mode        = mode;
+	g->n           = n;
+	g->outstanding = n;
+	g->results     = arb__alloc(sizeof(arb_result) * (n ? n : 1));
+	g->replies     = arb__alloc(sizeof(arb_msg *) * (n ? n : 1));
+	g->refs        = arb__alloc(sizeof(uint64_t) * (n ? n : 1));
+	g->mrefs       = arb__alloc(sizeof(uint64_t) * (n ? n : 1));
+	g->done        = arb__alloc(sizeof(bool) * (n ? n : 1));
+	g->timer       = evtimer_new(ctx->base, gather_timeout, g);
+	g->finish_ev   = event_new(ctx->base, -1, 0, gather_finish_cb, g);
+	if (g->results == NULL || g->replies == NULL || g->refs == NULL ||
+	    g->mrefs == NULL || g->done == NULL || g->timer == NULL ||
+	    g->finish_ev == NULL) {
+		gather_free(g);
+		return ARB_ENOMEM;
+	}
+	event_priority_set(g->finish_ev, nprio - 1);
+	for (i = 0; i < n; i++) {
+		arb__req req = { .op = ARB__REQ_MONITOR };
+
+		g->results[i].pid = pids[i];
+		g->refs[i]        = ctx_new_ref(ctx);
+		if ((rv = gather_pending(g, i, g->refs[i], PEND_GATHER)) != 0) {
+			goto fail;
+		}
+		// Monitor the target so that a crash is reported with its
+		// reason instead of a timeout.
+		req.self   = ctx->self;
+		req.target = pids[i];
+		if (ctx->host->request(ctx, &req) == ARB_OK &&
+		    req.rv == ARB_OK) {
+			g->mrefs[i] = req.ref;
+			if ((rv = gather_pending(
+			         g, i, req.ref, PEND_GATHER_DOWN)) != 0) {
+				goto fail;
+			}
+		}
+	}
+	// Send only after every pending entry exists, so a failure above
+	// leaves nothing in flight.
+	for (i = 0; i < n; i++) {
+		rv = ctx_request(ctx, pids[i], tag, body, len, g->refs[i]);
+		if (rv != 0 && !g->done[i]) {
+			g->results[i].status = rv;
+			gather_settle(g, i);
+		}
+	}
+	if (n == 0) {
+		g->finishing = true;
+		event_active(g->finish_ev, 0, 0);
+	}
+	tv.tv_sec  = timeout_ms / 1000;
+	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	evtimer_add(g->timer, &tv);
+	return ARB_OK;
+fail:
+	for (i = 0; i < n; i++) {
+		gather_forget(g, i);
+	}
+	gather_free(g);
+	return rv;
+}
+
+// ---------------------------------------------------------------------------
+// Dispatch
+// ---------------------------------------------------------------------------
+static void
+dispatch_reply(arb_ctx *ctx, const arb_msg *m)
+{
+	pending   *p = arb__idmap_get(&ctx->pending, m->ref);
+	arb_result r = { 0 };
+
+	if (p == NULL || p->kind == PEND_GATHER_DOWN) {
+		ctx->stats.late_replies++; // timed out or cancelled
+		return;
+	}
+	arb__idmap_del(&ctx->pending, m->ref);
+	if (p->kind == PEND_CALL) {
+		r.pid = p->to;
+		result_from_reply(&r, m);
+		p->cb(ctx, p->arg, &r);
+		pending_free(p);
+		return;
+	}
+	// PEND_GATHER
+	{
+		gather *g = p->g;
+		size_t  i = p->idx;
+
+		pending_free(p);
+		if (g->done[i]) {
+			ctx->stats.late_replies++;
+			return;
+		}
+		result_from_reply(&g->results[i], m);
+		if (g->results[i].status == ARB_OK) {
+			if (arb_msg_dup(&g->replies[i], m) == ARB_OK) {
+				g->results[i].reply = g->replies[i];
+			} else {
+				g->results[i].status = ARB_ENOMEM;
+				g->results[i].reply  = NULL;
+			}
+		}
+		gather_settle(g, i);
+	}
+}
+
+static bool
+dispatch_down(arb_ctx *ctx, const arb_msg *m)
+{
+	pending *p = arb__idmap_get(&ctx->pending, m->ref);
+	gather  *g;
+	size_t   i;
+	arb_pid  who;
+
+	if (p == NULL || p->kind != PEND_GATHER_DOWN) {
+		return false;
+	}
+	arb__idmap_del(&ctx->pending, m->ref);
+	g = p->g;
+	i = p->idx;
+	pending_free(p);
+	g->mrefs[i] = 0; // the node dropped the monitor when it fired
+	if (g->done[i]) {
+		return true;
+	}
+	g->results[i].status = ARB_EEXITED;
+	if (arb__codec_decode_exit(m->body, m->len, &who,
+	        &g->results[i].exit) != ARB_OK) {
+		g->results[i].exit.kind = ARB_EXIT_NOPROC;
+	}
+	snprintf(g->results[i].text, sizeof(g->results[i].text), "%s",
+	    g->results[i].exit.text);
+	gather_settle(g, i);
+	return true;
+}
+
+static void
+ctx_batch(void *arg, const void *data, size_t len)
+{
+	arb_ctx     *ctx = arg;
+	arb__decoder d;
+	arb_msg      m;
+	int          rv;
+
+	arb__decoder_init(&d, data, len, ctx->max_msg);
+	while ((rv = arb__codec_next(&d, &m)) == ARB_OK) {
+		if (ctx->exiting) {
+			ctx->stats.dead_letters++;
+			continue;
+		}
+		ctx->stats.msgs_in++;
+		if ((m.flags & ARB__F_REPLY) != 0) {
+			dispatch_reply(ctx, &m);
+		} else if (m.tag == ARB_TAG_DOWN && dispatch_down(ctx, &m)) {
+			continue;
+		} else if (ctx->ops->handle != NULL) {
+			ctx->ops->handle(ctx, ctx->state, &m);
+		}
+	}
+	ctx->stats.batches_in++;
+	if (rv != ARB_ENOENT || d.failed) {
+		// A batch cannot be resynchronised: what follows the bad
+		// envelope is lost with it, counted once.
+		ctx->stats.rejected++;
+		arb__log(ARB_LOG_WARN, ctx->path,
+		    "event=rejected_frame error=%s batch_bytes=%zu",
+		    arb_err_name(rv == ARB_ENOENT ? ARB_EBADMSG : rv), len);
+	}
+}
+
+// ---------------------------------------------------------------------------
+// Lifecycle
+// ---------------------------------------------------------------------------
+static void
+ctx_heartbeat(evutil_socket_t fd, short what, void *arg)
+{
+	arb_ctx *ctx = arg;
+
+	ARB_UNUSED(fd);
+	ARB_UNUSED(what);
+	if (ctx->host->heartbeat != NULL) {
+		ctx->host->heartbeat(ctx);
+	}
+}
+
+int
+arb__ctx_open(arb_ctx **ctxp, const arb_actor_ops *ops,
+    const arb__host_ops *host, void *host_arg, arb_pid self,
+    const char *path, const arb__addr *addr, size_t max_msg, int hb_ms)
+{
+	arb_ctx *ctx;
+	int      rv;
+
+	if ((ctx = arb__alloc(sizeof(*ctx))) == NULL) {
+		return ARB_ENOMEM;
+	}
+	ctx->ops      = ops;
+	ctx->host     = host;
+	ctx->host_arg = host_arg;
+	ctx->self     = self;
+	ctx->addr     = *addr;
+	ctx->max_msg  = max_msg;
+	ctx->hb_ms    = hb_ms;
+	snprintf(ctx->path, sizeof(ctx->path), "%s", path);
+	if ((ctx->base = arb__loop_new()) == NULL) {
+		arb__free(ctx);
+		return ARB_ENOMEM;
+	}
+	if ((rv = arb__outq_open(&ctx->outq, ctx->base, addr, max_msg)) != 0 ||
+	    (rv = arb__mbox_open(&ctx->mbox, ctx->base, addr, self,
+	         max_msg + 2 * ARB__OUTQ_BACKLOG_MAX, ctx_batch, ctx)) != 0) {
+		arb__ctx_free(ctx);
+		return rv;
+	}
+	if (hb_ms > 0) {
+		struct timeval tv = { hb_ms / 1000, (hb_ms % 1000) * 1000 };
+
+		ctx->hb_ev = event_new(
+		    ctx->base, -1, EV_PERSIST, ctx_heartbeat, ctx);
+		if (ctx->hb_ev == NULL || event_add(ctx->hb_ev, &tv) != 0) {
+			arb__ctx_free(ctx);
+			return ARB_ENOMEM;
+		}
+	}
+	*ctxp = ctx;
+	return ARB_OK;
+}
+
+static void
+pending_cancel(uint64_t key, void *val, void *arg)
+{
+	pending *p = val;
+
+	ARB_UNUSED(key);
+	ARB_UNUSED(arg);
+	// Gathers own several entries; free each gather once, through its
+	// first request entry.
+	if (p->kind == PEND_GATHER && p->idx == 0) {
+		gather *g = p->g;
+		size_t  i;
+
+		for (i = 0; i < g->n; i++) {
+			g->refs[i]  = 0;
+			g->mrefs[i] = 0;
+		}
+		gather_free(g);
+	}
+	if (p->kind == PEND_CALL || p->kind == PEND_GATHER ||
+	    p->kind == PEND_GATHER_DOWN) {
+		pending_free(p);
+	}
+}
+
+void
+arb__ctx_free(arb_ctx *ctx)
+{
+	if (ctx == NULL) {
+		return;
+	}
+	// Calls and gathers still in flight die with the actor: their
+	// callbacks would run on a loop that no longer exists.
+	arb__idmap_each(&ctx->pending, pending_cancel, NULL);
+	arb__idmap_fini(&ctx->pending);
+	if (ctx->hb_ev != NULL) {
+		event_free(ctx->hb_ev);
+	}
+	if (ctx->cmd_ev != NULL) {
+		event_free(ctx->cmd_ev);
+	}
+	arb__outq_close(ctx->outq);
+	ctx->stats.dead_letters += arb__mbox_close(ctx->mbox);
+	arb__loop_free(ctx->base);
+	arb__free(ctx);
+}
+
+void
+arb__ctx_run(arb_ctx *ctx, const void *arg, size_t arg_len)
+{
+	int  rv;
+	char text[ARB_EXIT_TEXT_MAX];
+
+	rv             = ctx->ops->init(ctx, &ctx->state, arg, arg_len);
+	ctx->init_done = true;
+	if (rv == ARB_EIGNORE) {
+		ctx->host->ignore(ctx);
+		return;
+	}
+	if (rv != ARB_OK && rv != ARB_EPENDING) {
+		snprintf(text, sizeof(text), "init: %s", arb_strerror(rv));
+		ctx->host->init_failed(ctx, rv, text);
+		return;
+	}
+	if (ctx->exiting) {
+		// init called arb_exit: report it as a start failure.
+		arb_exit_format(&ctx->why, text, sizeof(text));
+		ctx->host->init_failed(ctx, ARB_ECHILD, text);
+		if (ctx->ops->terminate != NULL) {
+			ctx->ops->terminate(ctx, ctx->state, &ctx->why);
+		}
+		return;
+	}
+	if (rv == ARB_OK) {
+		arb_ready(ctx);
+	}
+	while (!ctx->exiting) {
+		if (event_base_loop(ctx->base, 0) != 0 && !ctx->exiting) {
+			arb_actor_exit_error(ctx, ARB_ESTATE, "event loop failed");
+		}
+	}
+	arb__mbox_pause(ctx->mbox);
+	if (ctx->ops->terminate != NULL) {
+		ctx->ops->terminate(ctx, ctx->state, &ctx->why);
+	}
+	arb__outq_flush(ctx->outq);
+	ctx->host->exited(ctx, &ctx->why);
+}

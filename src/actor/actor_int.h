@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: MIT
+// actor_int.h -- private header of src/actor/: the actor context and the
+// host interface that connects an actor to its node.
+//
+// An actor never calls the node directly: it calls its host.  The thread
+// host (thread.c) hands work to the node loop through a locked queue; the
+// process host (process.c) writes to the control channel.  So thread and
+// process actors run the same code (actor.c) and obey the same spec.
+
+#ifndef ARB_ACTOR_INT_H
+#define ARB_ACTOR_INT_H
+
+#include "../core/arb_impl.h"
+#include "../transport/transport.h"
+
+struct event;
+struct event_base;
+
+// Node services an actor asks for synchronously (bounded).
+typedef enum arb__req_op {
+	ARB__REQ_REGISTER = 1,
+	ARB__REQ_WHEREIS,
+	ARB__REQ_MONITOR,
+	ARB__REQ_DEMONITOR,
+	ARB__REQ_LINK,
+	ARB__REQ_UNLINK,
+	ARB__REQ_TRAP_EXIT,
+	ARB__REQ_START_CHILD,
+} arb__req_op;
+
+typedef struct arb__req {
+	arb__req_op op;
+	arb_pid     self;
+	arb_pid     target;
+	uint64_t    ref;  // demonitor: in; monitor: out
+	bool        flag; // trap_exit
+	char        name[256];
+	const void *arg; // start_child
+	size_t      arg_len;
+	arb_pid     pid; // out: whereis, start_child
+	int         rv;  // out
+} arb__req;
+
+typedef struct arb__host_ops {
+	void (*ready)(arb_ctx *ctx);
+	void (*ignore)(arb_ctx *ctx);
+	void (*init_failed)(arb_ctx *ctx, int code, const char *text);
+	// exited is the actor's last word: the host owns ctx afterwards.
+	void (*exited)(arb_ctx *ctx, const arb_exit *why);
+	int (*request)(arb_ctx *ctx, arb__req *req);
+	void (*heartbeat)(arb_ctx *ctx); // may be NULL
+} arb__host_ops;
+
+struct arb_ctx {
+	const arb_actor_ops  *ops;
+	void                 *state;
+	const arb__host_ops  *host;
+	void                 *host_arg;
+	arb_pid               self;
+	char                  path[256];
+	struct event_base    *base;
+	arb__mbox            *mbox;
+	arb__outq            *outq;
+	arb__addr             addr;
+	size_t                max_msg;
+	struct event         *cmd_ev; // thread host: node -> actor commands
+	struct event         *hb_ev;  // heartbeat timer (watchdog)
+	int                   hb_ms;
+	// Exit state (loop thread only).
+	bool                  exiting;
+	arb_exit              why;
+	bool                  ready_sent;
+	bool                  init_done;
+	bool                  stop_requested;
+	bool                  stop_deferred;
+	int                   shield;
+	bool                  trap_exit;
+	// Calls and gathers in flight: ref -> pending (actor.c).
+	arb__idmap            pending;
+	uint64_t              next_ref;
+	arb_stats             stats;
+};
+
+// arb__loop_new creates an event_base with 3 priorities (1 default, 2 for
+// end-of-turn work) after evthread_use_pthreads().  Only loop.c creates
+// bases.  Returns NULL on failure.
+struct event_base *arb__loop_new(void);
+void               arb__loop_free(struct event_base *base); // NULL no-op
+
+// arb__ctx_open prepares a context (loop, mailbox, outbound queue) on the
+// calling thread, which becomes the actor's loop thread.
+int arb__ctx_open(arb_ctx **ctxp, const arb_actor_ops *ops,
+    const arb__host_ops *host, void *host_arg, arb_pid self,
+    const char *path, const arb__addr *addr, size_t max_msg, int hb_ms);
+
+// arb__ctx_run runs init, reports READY/ignore/failure to the host, runs
+// the loop until the actor exits, runs terminate, flushes, closes the
+// mailbox and finally calls host->exited (unless init failed or ignored).
+// Thread: loop.
+void arb__ctx_run(arb_ctx *ctx, const void *arg, size_t arg_len);
+
+// arb__ctx_free releases what arb__ctx_open made.  NULL is a no-op.
+void arb__ctx_free(arb_ctx *ctx);
+
+// Commands from the node, run on the loop thread.
+void arb__ctx_on_stop(arb_ctx *ctx);
+void arb__ctx_on_exit_signal(arb_ctx *ctx, const arb_exit *why);
+
+// Actor types (types.c).
+const arb_actor_ops *arb__actor_type_find(const char *type);
+
+// Process actor entry (process.c) is arb_actor_main.
+#define ARB__ACTOR_ARGV_FLAG "--arb-actor"
+
+#endif // ARB_ACTOR_INT_H

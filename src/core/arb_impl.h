@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: MIT
+// arb_impl.h -- private umbrella header: every src/ file includes it first.
+//
+// Symbols named arb__ are private to libarbor; nothing here is installed.
+// It declares the small core modules (alloc, log, clock, buf, msg, codec)
+// that every other part uses.
+
+#ifndef ARB_IMPL_H
+#define ARB_IMPL_H
+
+#include <arbor/actor.h>
+#include <arbor/arbor.h>
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARB_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define ARB_UNUSED(x)     ((void) (x))
+
+// arb__panic prints the message and aborts: broken contracts only.
+_Noreturn void arb__panic(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+// --- alloc.c: every heap allocation goes through here (OOM fault tests) --
+void *arb__alloc(size_t n);   // zeroed; NULL on failure
+void *arb__realloc(void *p, size_t n);
+void  arb__free(void *p);     // NULL is a harmless no-op
+char *arb__strdup(const char *s); // NULL in, NULL out
+// arb__alloc_fail_after makes the n-th next allocation fail (0 = off).
+// For fault-injection tests only.  Thread: any.
+void arb__alloc_fail_after(long n);
+
+// --- err.c -----------------------------------------------------------------
+int arb__err_from_errno(int e);
+
+// --- clock.c ---------------------------------------------------------------
+int64_t  arb__now_ms(void); // CLOCK_MONOTONIC, milliseconds
+int64_t  arb__now_us(void);
+uint64_t arb__random(void); // thread-safe, non-cryptographic
+
+// --- log.c: one line per event, to stderr (journald-friendly) ----------
+// Lines look like:  arbor[1234]: warn root/w1 event=exit reason=... decision=restart
+void arb__log_set_level(int level);
+int  arb__log_level(void);
+void arb__log(int level, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+// --- buf.c: growable byte buffer --------------------------------------------
+typedef struct arb__buf {
+	uint8_t *data;
+	size_t   len;
+	size_t   cap;
+} arb__buf;
+
+int  arb__buf_reserve(arb__buf *b, size_t extra); // ARB_ENOMEM
+int  arb__buf_append(arb__buf *b, const void *p, size_t n);
+void arb__buf_reset(arb__buf *b); // len = 0, keeps memory
+void arb__buf_fini(arb__buf *b);  // safe on zeroed memory
+
+// --- msg.c --------------------------------------------------------------
+#define ARB__F_REQUEST 0x1u // sender waits for a reply (ref is the key)
+#define ARB__F_REPLY   0x2u // answer to a request with the same ref
+#define ARB__F_ERROR   0x4u // reply carries [code, text] (arb_reply_error)
+
+struct arb_msg {
+	arb_pid  from;
+	arb_pid  to;
+	uint32_t tag;
+	uint32_t flags;
+	uint64_t ref;
+	size_t   len;
+	const uint8_t *body; // heap messages: points just after the struct;
+	                     // views: into a received batch (borrowed)
+};
+
+// --- codec.c: envelope <-> msgpack wire format (docs/wire.md) ------------
+// Wire format v1: one envelope is the msgpack array
+//   [1, flags, from, to, tag, ref, body]
+// with version the positive fixint 1, flags/tag unsigned ints, from/to/ref
+// unsigned 64-bit ints and body a msgpack bin (its bytes are themselves a
+// msgpack value, or empty).  A batch is envelopes concatenated; one nng
+// message carries one batch.
+#define ARB__WIRE_VERSION 1
+
+// arb__codec_encode appends one envelope to out.  Returns ARB_OK or
+// ARB_ENOMEM (out is then unchanged).  Thread: any.
+int arb__codec_encode(arb__buf *out, const arb_msg *m);
+
+typedef struct arb__decoder {
+	const uint8_t *p;
+	size_t         left;
+	size_t         max_body; // larger bodies give ARB_EMSGSIZE
+	bool           failed;   // set after the first error
+} arb__decoder;
+
+void arb__decoder_init(
+    arb__decoder *d, const void *batch, size_t len, size_t max_body);
+// arb__codec_next decodes the next envelope into *view, whose body points
+// into the batch (no copy).  Returns ARB_OK, ARB_ENOENT at the clean end
+// of the batch, ARB_EBADMSG for malformed/truncated/unknown-version data
+// or ARB_EMSGSIZE for an oversized body.  After an error the rest of the
+// batch is unreadable (a batch has no resync points) and every further
+// call returns ARB_ENOENT.  Never reads outside [batch, batch+len).
+int arb__codec_next(arb__decoder *d, arb_msg *view);
+
+// Exit reasons as a message body: [who(u64), kind, code, text(str)].
+int arb__codec_encode_exit(arb__buf *out, arb_pid who, const arb_exit *e);
+int arb__codec_decode_exit(
+    const void *body, size_t len, arb_pid *who, arb_exit *e);
+// Error replies as a body: [code, text(str)].
+int arb__codec_encode_error(arb__buf *out, int code, const char *text);
+int arb__codec_decode_error(const void *body, size_t len, int *code,
+    char *text, size_t textlen);
+
+// --- idmap.c: uint64 -> pointer open-addressing hash (keys != 0) --------
+typedef struct arb__idmap {
+	uint64_t *keys;
+	void    **vals;
+	size_t    cap; // power of two, or 0
+	size_t    count;
+} arb__idmap;
+
+void  arb__idmap_fini(arb__idmap *m); // safe on zeroed memory
+void *arb__idmap_get(const arb__idmap *m, uint64_t key);
+int   arb__idmap_set(arb__idmap *m, uint64_t key, void *val); // ENOMEM
+void *arb__idmap_del(arb__idmap *m, uint64_t key); // returns old value
+// arb__idmap_each calls fn for every entry; fn must not modify the map.
+void arb__idmap_each(
+    const arb__idmap *m, void (*fn)(uint64_t key, void *val, void *arg),
+    void *arg);
+
+// --- pid layout ------------------------------------------------------------
+// pid.id = (kind << 62) | (mbid << 32) | incarnation.  The mailbox id
+// (mbid) names a child slot and is stable across restarts; the
+// incarnation changes at every start, so a pid is never reused.
+#define ARB__KIND_NODE    0u
+#define ARB__KIND_THREAD  1u
+#define ARB__KIND_PROCESS 2u
+#define ARB__KIND_EXEC    3u
+
+static inline arb_pid
+arb__pid_make(unsigned kind, uint32_t mbid, uint32_t inc)
+{
+	arb_pid p;
+	p.id = ((uint64_t) kind << 62) |
+	    ((uint64_t) (mbid & 0x3FFFFFFFu) << 32) | inc;
+	return p;
+}
+static inline unsigned
+arb__pid_kind(arb_pid p)
+{
+	return (unsigned) (p.id >> 62);
+}
+static inline uint32_t
+arb__pid_mbid(arb_pid p)
+{
+	return (uint32_t) ((p.id >> 32) & 0x3FFFFFFFu);
+}
+
+#endif // ARB_IMPL_H

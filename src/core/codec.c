@@ -1,0 +1,577 @@
+// SPDX-License-Identifier: MIT
+// codec.c -- envelope <-> msgpack wire format v1 (docs/wire.md).
+//
+// An envelope is the msgpack array [1, flags, from, to, tag, ref, body]
+// with body a msgpack bin; a batch is envelopes concatenated.  Encoding is
+// on the hot message path, so the envelope header is written by hand in
+// the smallest msgpack form of each integer (what msgpack-c itself emits);
+// the rarer exit and error bodies go through msgpack-c's packer.  Decoding
+// is hand-written, zero-copy and paranoid: every length is checked against
+// the bytes left before anything is read, integers may come in any msgpack
+// width (peers need not pack minimally) but must fit their field, and
+// nothing outside [batch, batch+len) is ever read.  This is the only file
+// of libarbor that includes <msgpack.h> besides arbor/pack.h.
+// Thread: any (a decoder or buffer belongs to one thread at a time).
+
+#include "arb_impl.h"
+
+#include <limits.h>
+#include <string.h>
+
+#include <msgpack.h>
+
+// Largest envelope header: fixarray, version, flags (uint32), from, to
+// (uint64), tag (uint32), ref (uint64) and a bin32 header.
+#define CODEC_HDR_MAX (1 + 1 + 5 + 9 + 9 + 5 + 9 + 5)
+
+// Largest exit/error body besides its text: array, who (uint64), kind,
+// code (int32) and a str32 header.
+#define CODEC_BODY_HDR_MAX (1 + 9 + 5 + 5 + 5)
+
+// A bounded reader over untrusted bytes.  Helpers return false (and leave
+// the reader in an unspecified state) on malformed or truncated input.
+typedef struct codec_rd {
+	const uint8_t *p;
+	size_t         left;
+} codec_rd;
+
+// --- encoding ------------------------------------------------------------
+
+static inline uint8_t *
+codec_put16(uint8_t *p, uint8_t code, uint16_t v)
+{
+	p[0] = code;
+	p[1] = (uint8_t) (v >> 8);
+	p[2] = (uint8_t) v;
+	return p + 3;
+}
+
+static inline uint8_t *
+codec_put32(uint8_t *p, uint8_t code, uint32_t v)
+{
+	p[0] = code;
+	p[1] = (uint8_t) (v >> 24);
+	p[2] = (uint8_t) (v >> 16);
+	p[3] = (uint8_t) (v >> 8);
+	p[4] = (uint8_t) v;
+	return p + 5;
+}
+
+// codec_put_uint writes v in its smallest msgpack unsigned form.
+static inline uint8_t *
+codec_put_uint(uint8_t *p, uint64_t v)
+{
+	if (v < 0x80) {
+		*p = (uint8_t) v;
+		return p + 1;
+	}
+	if (v <= 0xff) {
+		p[0] = 0xcc;
+		p[1] = (uint8_t) v;
+		return p + 2;
+	}
+	if (v <= 0xffff) {
+		return codec_put16(p, 0xcd, (uint16_t) v);
+	}
+	if (v <= 0xffffffff) {
+		return codec_put32(p, 0xce, (uint32_t) v);
+	}
+	p[0] = 0xcf;
+	p[1] = (uint8_t) (v >> 56);
+	p[2] = (uint8_t) (v >> 48);
+	p[3] = (uint8_t) (v >> 40);
+	p[4] = (uint8_t) (v >> 32);
+	p[5] = (uint8_t) (v >> 24);
+	p[6] = (uint8_t) (v >> 16);
+	p[7] = (uint8_t) (v >> 8);
+	p[8] = (uint8_t) v;
+	return p + 9;
+}
+
+int
+arb__codec_encode(arb__buf *out, const arb_msg *m)
+{
+	uint8_t *p;
+	size_t   len = m->len;
+	int      rv;
+
+	// arb_msg_alloc caps bodies at ARB_MSG_BODY_MAX; a bin32 length is
+	// the wire's own hard limit.
+	if ((uint64_t) len > UINT32_MAX) {
+		return ARB_EMSGSIZE;
+	}
+	if ((rv = arb__buf_reserve(out, CODEC_HDR_MAX + len)) != 0) {
+		return rv; // out is unchanged
+	}
+	p    = out->data + out->len;
+	p[0] = 0x97; // fixarray of 7
+	p[1] = ARB__WIRE_VERSION;
+	p    = codec_put_uint(p + 2, m->flags);
+	p    = codec_put_uint(p, m->from.id);
+	p    = codec_put_uint(p, m->to.id);
+	p    = codec_put_uint(p, m->tag);
+	p    = codec_put_uint(p, m->ref);
+	if (len <= 0xff) {
+		p[0] = 0xc4;
+		p[1] = (uint8_t) len;
+		p += 2;
+	} else if (len <= 0xffff) {
+		p = codec_put16(p, 0xc5, (uint16_t) len);
+	} else {
+		p = codec_put32(p, 0xc6, (uint32_t) len);
+	}
+	if (len > 0) {
+		memcpy(p, m->body, len);
+		p += len;
+	}
+	out->len = (size_t) (p - out->data);
+	return ARB_OK;
+}
+
+// codec_write is msgpack-c's write callback: append to an arb__buf.
+static int
+codec_write(void *data, const char *buf, size_t len)
+{
+	return arb__buf_append(data, buf, len) == ARB_OK ? 0 : -1;
+}
+
+int
+arb__codec_encode_exit(arb__buf *out, arb_pid who, const arb_exit *e)
+{
+	msgpack_packer pk;
+	size_t         saved = out->len;
+	size_t         tlen  = strnlen(e->text, sizeof(e->text));
+	int            rv;
+
+	// Reserve everything first so that the packer never allocates and
+	// a failure leaves out exactly as it was.
+	if ((rv = arb__buf_reserve(out, CODEC_BODY_HDR_MAX + tlen)) != 0) {
+		return rv;
+	}
+	msgpack_packer_init(&pk, out, codec_write);
+	if (msgpack_pack_array(&pk, 4) != 0 ||
+	    msgpack_pack_uint64(&pk, who.id) != 0 ||
+	    msgpack_pack_unsigned_int(&pk, (unsigned) e->kind) != 0 ||
+	    msgpack_pack_int(&pk, e->code) != 0 ||
+	    msgpack_pack_str_with_body(&pk, e->text, tlen) != 0) {
+		out->len = saved;
+		return ARB_ENOMEM;
+	}
+	return ARB_OK;
+}
+
+int
+arb__codec_encode_error(arb__buf *out, int code, const char *text)
+{
+	msgpack_packer pk;
+	size_t         saved = out->len;
+	size_t         tlen;
+	int            rv;
+
+	if (text == NULL) {
+		text = "";
+	}
+	tlen = strlen(text);
+	if ((uint64_t) tlen > UINT32_MAX) {
+		return ARB_EMSGSIZE;
+	}
+	if ((rv = arb__buf_reserve(out, CODEC_BODY_HDR_MAX + tlen)) != 0) {
+		return rv;
+	}
+	msgpack_packer_init(&pk, out, codec_write);
+	if (msgpack_pack_array(&pk, 2) != 0 ||
+	    msgpack_pack_int(&pk, code) != 0 ||
+	    msgpack_pack_str_with_body(&pk, text, tlen) != 0) {
+		out->len = saved;
+		return ARB_ENOMEM;
+	}
+	return ARB_OK;
+}
+
+// --- decoding ------------------------------------------------------------
+
+static inline uint16_t
+codec_get16(const uint8_t *p)
+{
+	return (uint16_t) (((unsigned) p[0] << 8) | p[1]);
+}
+
+static inline uint32_t
+codec_get32(const uint8_t *p)
+{
+	return ((uint32_t) p[0] << 24) | ((uint32_t) p[1] << 16) |
+	    ((uint32_t) p[2] << 8) | p[3];
+}
+
+static inline uint64_t
+codec_get64(const uint8_t *p)
+{
+	return ((uint64_t) codec_get32(p) << 32) | codec_get32(p + 4);
+}
+
+// codec_rd_int reads any msgpack integer.  *neg tells whether the value
+// is negative; *raw is then its int64 two's complement bit pattern,
+// otherwise the unsigned value itself.
+static inline bool
+codec_rd_int(codec_rd *r, uint64_t *raw, bool *neg)
+{
+	const uint8_t *p = r->p;
+	size_t         need;
+	int64_t        s;
+
+	if (r->left < 1) {
+		return false;
+	}
+	if (p[0] < 0x80) { // positive fixint
+		*raw = p[0];
+		*neg = false;
+		r->p++;
+		r->left--;
+		return true;
+	}
+	if (p[0] >= 0xe0) { // negative fixint
+		*raw = (uint64_t) (int64_t) (int8_t) p[0];
+		*neg = true;
+		r->p++;
+		r->left--;
+		return true;
+	}
+	switch (p[0]) {
+	case 0xcc:
+	case 0xd0:
+		need = 2;
+		break;
+	case 0xcd:
+	case 0xd1:
+		need = 3;
+		break;
+	case 0xce:
+	case 0xd2:
+		need = 5;
+		break;
+	case 0xcf:
+	case 0xd3:
+		need = 9;
+		break;
+	default:
+		return false; // not an integer
+	}
+	if (r->left < need) {
+		return false;
+	}
+	switch (p[0]) {
+	case 0xcc:
+		*raw = p[1];
+		*neg = false;
+		break;
+	case 0xcd:
+		*raw = codec_get16(p + 1);
+		*neg = false;
+		break;
+	case 0xce:
+		*raw = codec_get32(p + 1);
+		*neg = false;
+		break;
+	case 0xcf:
+		*raw = codec_get64(p + 1);
+		*neg = false;
+		break;
+	default:
+		if (p[0] == 0xd0) {
+			s = (int8_t) p[1];
+		} else if (p[0] == 0xd1) {
+			s = (int16_t) codec_get16(p + 1);
+		} else if (p[0] == 0xd2) {
+			s = (int32_t) codec_get32(p + 1);
+		} else {
+			s = (int64_t) codec_get64(p + 1);
+		}
+		*raw = (uint64_t) s;
+		*neg = s < 0;
+		break;
+	}
+	r->p += need;
+	r->left -= need;
+	return true;
+}
+
+// codec_rd_uint reads a non-negative integer no larger than max.
+static inline bool
+codec_rd_uint(codec_rd *r, uint64_t max, uint64_t *v)
+{
+	bool neg;
+
+	if (!codec_rd_int(r, v, &neg)) {
+		return false;
+	}
+	return !neg && *v <= max;
+}
+
+// codec_rd_cint reads an integer that fits a C int.
+static bool
+codec_rd_cint(codec_rd *r, int *v)
+{
+	uint64_t raw;
+	bool     neg;
+	int64_t  s;
+
+	if (!codec_rd_int(r, &raw, &neg)) {
+		return false;
+	}
+	if (!neg) {
+		if (raw > INT_MAX) {
+			return false;
+		}
+		*v = (int) raw;
+		return true;
+	}
+	s = (int64_t) raw;
+	if (s < INT_MIN) {
+		return false;
+	}
+	*v = (int) s;
+	return true;
+}
+
+// codec_rd_array reads an array header (fixarray, array16, array32).
+static inline bool
+codec_rd_array(codec_rd *r, uint32_t *n)
+{
+	const uint8_t *p = r->p;
+
+	if (r->left < 1) {
+		return false;
+	}
+	if ((p[0] & 0xf0) == 0x90) {
+		*n = p[0] & 0x0f;
+		r->p++;
+		r->left--;
+		return true;
+	}
+	if (p[0] == 0xdc && r->left >= 3) {
+		*n = codec_get16(p + 1);
+		r->p += 3;
+		r->left -= 3;
+		return true;
+	}
+	if (p[0] == 0xdd && r->left >= 5) {
+		*n = codec_get32(p + 1);
+		r->p += 5;
+		r->left -= 5;
+		return true;
+	}
+	return false;
+}
+
+// codec_rd_payload reads the length that follows a str/bin type byte of
+// `width` bytes, then checks that the payload is there and skips it.
+static inline bool
+codec_rd_payload(codec_rd *r, size_t width, const uint8_t **s, size_t *n)
+{
+	size_t len;
+
+	if (r->left < 1 + width) {
+		return false;
+	}
+	switch (width) {
+	case 0: // fixstr
+		len = r->p[0] & 0x1f;
+		break;
+	case 1:
+		len = r->p[1];
+		break;
+	case 2:
+		len = codec_get16(r->p + 1);
+		break;
+	default:
+		len = codec_get32(r->p + 1);
+		break;
+	}
+	r->p += 1 + width;
+	r->left -= 1 + width;
+	if (len > r->left) {
+		return false; // truncated
+	}
+	*s = r->p;
+	*n = len;
+	r->p += len;
+	r->left -= len;
+	return true;
+}
+
+// codec_rd_str reads a str (fixstr, str8, str16, str32).
+static bool
+codec_rd_str(codec_rd *r, const uint8_t **s, size_t *n)
+{
+	if (r->left < 1) {
+		return false;
+	}
+	if ((r->p[0] & 0xe0) == 0xa0) {
+		return codec_rd_payload(r, 0, s, n);
+	}
+	switch (r->p[0]) {
+	case 0xd9:
+		return codec_rd_payload(r, 1, s, n);
+	case 0xda:
+		return codec_rd_payload(r, 2, s, n);
+	case 0xdb:
+		return codec_rd_payload(r, 4, s, n);
+	default:
+		return false;
+	}
+}
+
+// codec_rd_bin reads a bin (bin8, bin16, bin32) of at most max bytes.
+// Returns ARB_OK, ARB_EBADMSG or ARB_EMSGSIZE.
+static inline int
+codec_rd_bin(codec_rd *r, size_t max, const uint8_t **s, size_t *n)
+{
+	size_t width;
+	size_t len;
+
+	if (r->left < 1) {
+		return ARB_EBADMSG;
+	}
+	switch (r->p[0]) {
+	case 0xc4:
+		width = 1;
+		break;
+	case 0xc5:
+		width = 2;
+		break;
+	case 0xc6:
+		width = 4;
+		break;
+	default:
+		return ARB_EBADMSG;
+	}
+	if (r->left < 1 + width) {
+		return ARB_EBADMSG;
+	}
+	// The declared size alone decides EMSGSIZE, before truncation: a
+	// peer announcing a huge body is misbehaving either way.
+	len = width == 1 ? r->p[1]
+	    : width == 2 ? codec_get16(r->p + 1)
+	                 : codec_get32(r->p + 1);
+	if (len > max) {
+		return ARB_EMSGSIZE;
+	}
+	return codec_rd_payload(r, width, s, n) ? ARB_OK : ARB_EBADMSG;
+}
+
+void
+arb__decoder_init(
+    arb__decoder *d, const void *batch, size_t len, size_t max_body)
+{
+	d->p        = batch;
+	d->left     = batch != NULL ? len : 0;
+	d->max_body = max_body;
+	d->failed   = false;
+}
+
+int
+arb__codec_next(arb__decoder *d, arb_msg *view)
+{
+	codec_rd       r;
+	uint32_t       n;
+	uint64_t       ver, flags, from, to, tag, ref;
+	const uint8_t *body;
+	size_t         len;
+	int            rv;
+
+	if (d->failed || d->left == 0) {
+		return ARB_ENOENT;
+	}
+	r.p    = d->p;
+	r.left = d->left;
+	if (!codec_rd_array(&r, &n) || n != 7 ||
+	    !codec_rd_uint(&r, UINT64_MAX, &ver) ||
+	    ver != ARB__WIRE_VERSION ||
+	    !codec_rd_uint(&r, UINT32_MAX, &flags) ||
+	    !codec_rd_uint(&r, UINT64_MAX, &from) ||
+	    !codec_rd_uint(&r, UINT64_MAX, &to) ||
+	    !codec_rd_uint(&r, UINT32_MAX, &tag) ||
+	    !codec_rd_uint(&r, UINT64_MAX, &ref)) {
+		rv = ARB_EBADMSG;
+		goto fail;
+	}
+	if ((rv = codec_rd_bin(&r, d->max_body, &body, &len)) != ARB_OK) {
+		goto fail;
+	}
+	d->p         = r.p;
+	d->left      = r.left;
+	view->from   = (arb_pid) { from };
+	view->to     = (arb_pid) { to };
+	view->tag    = (uint32_t) tag;
+	view->flags  = (uint32_t) flags;
+	view->ref    = ref;
+	view->len    = len;
+	view->body   = body;
+	return ARB_OK;
+
+fail:
+	// A batch has no resync points: the rest of it is lost.
+	d->failed = true;
+	d->left   = 0;
+	return rv;
+}
+
+int
+arb__codec_decode_exit(
+    const void *body, size_t len, arb_pid *who, arb_exit *e)
+{
+	codec_rd       r = { body, body != NULL ? len : 0 };
+	arb_exit       x;
+	uint32_t       n;
+	uint64_t       id, kind;
+	const uint8_t *s;
+	size_t         slen;
+
+	memset(&x, 0, sizeof(x));
+	// Update the kind bound when arb_exit_kind grows.
+	if (!codec_rd_array(&r, &n) || n != 4 ||
+	    !codec_rd_uint(&r, UINT64_MAX, &id) ||
+	    !codec_rd_uint(&r, ARB_EXIT_NOPROC, &kind) ||
+	    !codec_rd_cint(&r, &x.code) || !codec_rd_str(&r, &s, &slen) ||
+	    r.left != 0) {
+		return ARB_EBADMSG;
+	}
+	x.kind = (arb_exit_kind) kind;
+	if (slen > sizeof(x.text) - 1) {
+		slen = sizeof(x.text) - 1;
+	}
+	memcpy(x.text, s, slen);
+	x.text[slen] = '\0';
+	if (who != NULL) {
+		who->id = id;
+	}
+	*e = x;
+	return ARB_OK;
+}
+
+int
+arb__codec_decode_error(const void *body, size_t len, int *code,
+    char *text, size_t textlen)
+{
+	codec_rd       r = { body, body != NULL ? len : 0 };
+	uint32_t       n;
+	int            c;
+	const uint8_t *s;
+	size_t         slen;
+
+	if (!codec_rd_array(&r, &n) || n != 2 || !codec_rd_cint(&r, &c) ||
+	    !codec_rd_str(&r, &s, &slen) || r.left != 0) {
+		return ARB_EBADMSG;
+	}
+	if (code != NULL) {
+		*code = c;
+	}
+	if (text != NULL && textlen > 0) {
+		if (slen > textlen - 1) {
+			slen = textlen - 1;
+		}
+		memcpy(text, s, slen);
+		text[slen] = '\0';
+	}
+	return ARB_OK;
+}

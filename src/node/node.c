@@ -1,0 +1,780 @@
+// SPDX-License-Identifier: MIT
+// node.c -- a node: one OS process that owns a root supervisor.
+//
+// The node thread runs one libevent loop with the whole supervision tree.
+// Signals arrive as events (evsignal is libevent's self-pipe; nothing runs
+// in a signal handler), SIGCHLD and pidfds trigger the reap loop, thread
+// actors post to the inbox.  The node also keeps the registry of names,
+// monitors and links, because it is the one that sees every exit.
+// Thread: node, except where a function says otherwise.
+
+#include "node_int.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct arb__name {
+	char              name[256];
+	arb_pid           pid;
+	struct arb__name *next;
+} arb__name;
+
+typedef struct arb__mon {
+	uint64_t         ref;
+	arb_pid          watcher;
+	arb_pid          target;
+	struct arb__mon *next;
+} arb__mon;
+
+typedef struct arb__link {
+	arb_pid           a;
+	arb_pid           b;
+	struct arb__link *next;
+} arb__link;
+
+static arb_node *the_node; // for arb_node_stop from a signal context
+
+// ---------------------------------------------------------------------------
+// Ids
+// ---------------------------------------------------------------------------
+uint32_t
+arb__node_new_mbid(arb_node *node)
+{
+	return ++node->next_mbid;
+}
+
+arb_pid
+arb__node_new_pid(arb_node *node, const arb__child *c)
+{
+	unsigned kind;
+
+	switch (c->spec.isolation) {
+	case ARB_THREAD:
+		kind = ARB__KIND_THREAD;
+		break;
+	case ARB_PROCESS:
+		kind = ARB__KIND_PROCESS;
+		break;
+	case ARB_EXEC:
+		kind = ARB__KIND_EXEC;
+		break;
+	default:
+		kind = ARB__KIND_NODE;
+	}
+	return arb__pid_make(kind, c->mbid, ++node->next_inc);
+}
+
+// ---------------------------------------------------------------------------
+// Inbox (Thread: any -> node)
+// ---------------------------------------------------------------------------
+int
+arb__node_post(arb_node *node, arb__item *it)
+{
+	struct timespec dl;
+	int             rv = ARB_OK;
+	bool            wait = it->kind == ARB__IT_REQ;
+
+	pthread_mutex_lock(&node->mtx);
+	it->next = NULL;
+	if (node->inbox_tail != NULL) {
+		node->inbox_tail->next = it;
+	} else {
+		node->inbox_head = it;
+	}
+	node->inbox_tail = it;
+	event_active(node->inbox_ev, 0, 0);
+	if (wait) {
+		clock_gettime(CLOCK_REALTIME, &dl);
+		dl.tv_sec += 5;
+		while (!it->done) {
+			if (pthread_cond_timedwait(&node->cv, &node->mtx, &dl) ==
+			    ETIMEDOUT) {
+				rv = ARB_ETIMEDOUT;
+				break;
+			}
+		}
+		if (it->done) {
+			arb__free(it);
+		} else {
+			it->req = NULL; // the node frees it when it gets there
+		}
+	}
+	pthread_mutex_unlock(&node->mtx);
+	return rv;
+}
+
+static void
+node_inbox_cb(evutil_socket_t fd, short what, void *arg)
+{
+	arb_node  *node = arg;
+	arb__item *it, *next;
+
+	ARB_UNUSED(fd);
+	ARB_UNUSED(what);
+	pthread_mutex_lock(&node->mtx);
+	it               = node->inbox_head;
+	node->inbox_head = node->inbox_tail = NULL;
+	pthread_mutex_unlock(&node->mtx);
+	for (; it != NULL; it = next) {
+		next = it->next;
+		if (it->kind == ARB__IT_REQ) {
+			pthread_mutex_lock(&node->mtx);
+			if (it->req == NULL) { // the asker gave up
+				pthread_mutex_unlock(&node->mtx);
+				arb__free(it);
+				continue;
+			}
+			pthread_mutex_unlock(&node->mtx);
+			arb__node_service(node, it->req);
+			pthread_mutex_lock(&node->mtx);
+			it->done = true;
+			pthread_cond_broadcast(&node->cv);
+			pthread_mutex_unlock(&node->mtx);
+			continue; // the asker frees it
+		}
+		arb__thread_inbox(node, it);
+	}
+}
+
+// ---------------------------------------------------------------------------
+// Registry, monitors, links
+// ---------------------------------------------------------------------------
+static arb__name *
+name_find(arb_node *node, const char *name)
+{
+	arb__name *n;
+
+	for (n = node->names; n != NULL; n = n->next) {
+		if (strcmp(n->name, name) == 0) {
+			return n;
+		}
+	}
+	return NULL;
+}
+
+static int
+name_add(arb_node *node, const char *name, arb_pid pid)
+{
+	arb__name *n = name_find(node, name);
+
+	if (n != NULL) {
+		n->pid = pid; // a restarted child takes its path back
+		return ARB_OK;
+	}
+	if ((n = arb__alloc(sizeof(*n))) == NULL) {
+		return ARB_ENOMEM;
+	}
+	snprintf(n->name, sizeof(n->name), "%s", name);
+	n->pid      = pid;
+	n->next     = node->names;
+	node->names = n;
+	return ARB_OK;
+}
+
+static bool
+node_alive(arb_node *node, arb_pid pid)
+{
+	arb__child *c = arb__idmap_get(&node->actors, arb__pid_mbid(pid) + 1ull);
+
+	return c != NULL && arb_pid_eq(c->pid, pid);
+}
+
+static void
+node_send_exit(arb_node *node, arb_pid to, uint32_t tag, uint64_t ref,
+    arb_pid who, const arb_exit *why)
+{
+	arb__buf b = { 0 };
+	arb_msg  m = { 0 };
+
+	if (arb__codec_encode_exit(&b, who, why) != 0) {
+		return;
+	}
+	m.from = arb__pid_make(ARB__KIND_NODE, 0, 0);
+	m.to   = to;
+	m.tag  = tag;
+	m.ref  = ref;
+	m.body = b.data;
+	m.len  = b.len;
+	arb__outq_push(node->outq, &m);
+	arb__buf_fini(&b);
+}
+
+static arb__child *
+node_child(arb_node *node, arb_pid pid)
+{
+	arb__child *c = arb__idmap_get(&node->actors, arb__pid_mbid(pid) + 1ull);
+
+	return (c != NULL && arb_pid_eq(c->pid, pid)) ? c : NULL;
+}
+
+void
+arb__node_actor_up(arb_node *node, arb__child *c)
+{
+	if (c->spec.isolation == ARB_SUPERVISOR) {
+		return;
+	}
+	c->trap_exit = false;
+	arb__idmap_set(&node->actors, c->mbid + 1ull, c);
+	name_add(node, c->path, c->pid);
+}
+
+void
+arb__node_actor_down(arb_node *node, arb__child *c, const arb_exit *why)
+{
+	arb__mon  **mp, *m;
+	arb__link **lp, *l;
+	arb__name **np, *n;
+	arb_pid     pid = c->pid;
+
+	if (arb__idmap_get(&node->actors, c->mbid + 1ull) != c) {
+		return;
+	}
+	arb__idmap_del(&node->actors, c->mbid + 1ull);
+	// Names other than the child's path die with the actor.
+	for (np = &node->names; (n = *np) != NULL;) {
+		if (arb_pid_eq(n->pid, pid) && strcmp(n->name, c->path) != 0) {
+			*np = n->next;
+			arb__free(n);
+		} else {
+			np = &n->next;
+		}
+	}
+	for (mp = &node->mons; (m = *mp) != NULL;) {
+		if (arb_pid_eq(m->target, pid)) {
+			node_send_exit(node, m->watcher, ARB_TAG_DOWN, m->ref, pid,
+			    why);
+			*mp = m->next;
+			arb__free(m);
+		} else if (arb_pid_eq(m->watcher, pid)) {
+			*mp = m->next;
+			arb__free(m);
+		} else {
+			mp = &m->next;
+		}
+	}
+	for (lp = &node->links; (l = *lp) != NULL;) {
+		arb_pid other;
+		if (arb_pid_eq(l->a, pid)) {
+			other = l->b;
+		} else if (arb_pid_eq(l->b, pid)) {
+			other = l->a;
+		} else {
+			lp = &l->next;
+			continue;
+		}
+		*lp = l->next;
+		arb__free(l);
+		{
+			arb__child *o = node_child(node, other);
+			if (o == NULL) {
+				continue;
+			}
+			if (o->trap_exit) {
+				node_send_exit(
+				    node, other, ARB_TAG_EXIT, 0, pid, why);
+			} else if (arb_exit_abnormal(why)) {
+				// Exit signal: the linked actor dies too.
+				if (o->spec.isolation == ARB_THREAD &&
+				    o->thr != NULL) {
+					arb__thread_exit_signal(o->thr, why);
+				} else if (o->spec.isolation == ARB_PROCESS) {
+					arb__proc_exit_signal(o, why);
+				}
+			}
+		}
+	}
+	arb__outq_flush(node->outq);
+}
+
+void
+arb__node_service(arb_node *node, arb__req *req)
+{
+	arb__name *n;
+	arb__mon  *m, **mp;
+	arb__link *l, **lp;
+	arb__child *c;
+	arb__sup  *sup;
+
+	req->rv = ARB_OK;
+	switch (req->op) {
+	case ARB__REQ_REGISTER:
+		n = name_find(node, req->name);
+		if (n != NULL && !arb_pid_eq(n->pid, req->self) &&
+		    node_alive(node, n->pid)) {
+			req->rv = ARB_EEXIST;
+			return;
+		}
+		req->rv = name_add(node, req->name, req->self);
+		return;
+	case ARB__REQ_WHEREIS:
+		if ((n = name_find(node, req->name)) == NULL) {
+			req->rv = ARB_ENOENT;
+			return;
+		}
+		req->pid = n->pid;
+		return;
+	case ARB__REQ_MONITOR:
+		req->ref = ++node->next_mref;
+		if (!node_alive(node, req->target)) {
+			arb_exit e = { .kind = ARB_EXIT_NOPROC };
+			node_send_exit(node, req->self, ARB_TAG_DOWN, req->ref,
+			    req->target, &e);
+			arb__outq_flush(node->outq);
+			return;
+		}
+		if ((m = arb__alloc(sizeof(*m))) == NULL) {
+			req->rv = ARB_ENOMEM;
+			return;
+		}
+		m->ref     = req->ref;
+		m->watcher = req->self;
+		m->target  = req->target;
+		m->next    = node->mons;
+		node->mons = m;
+		return;
+	case ARB__REQ_DEMONITOR:
+		for (mp = &node->mons; (m = *mp) != NULL; mp = &m->next) {
+			if (m->ref == req->ref &&
+			    arb_pid_eq(m->watcher, req->self)) {
+				*mp = m->next;
+				arb__free(m);
+				return;
+			}
+		}
+		return; // already fired or unknown: harmless
+	case ARB__REQ_LINK:
+		if (!node_alive(node, req->target)) {
+			// Linking to a dead actor: an immediate exit signal
+			// (noproc), as in Erlang.
+			arb_exit e = { .kind = ARB_EXIT_NOPROC };
+			c = node_child(node, req->self);
+			if (c != NULL && c->trap_exit) {
+				node_send_exit(node, req->self, ARB_TAG_EXIT, 0,
+				    req->target, &e);
+				arb__outq_flush(node->outq);
+			} else {
+				req->rv = ARB_ENOENT;
+			}
+			return;
+		}
+		if ((l = arb__alloc(sizeof(*l))) == NULL) {
+			req->rv = ARB_ENOMEM;
+			return;
+		}
+		l->a        = req->self;
+		l->b        = req->target;
+		l->next     = node->links;
+		node->links = l;
+		return;
+	case ARB__REQ_UNLINK:
+		for (lp = &node->links; (l = *lp) != NULL;) {
+			if ((arb_pid_eq(l->a, req->self) &&
+			        arb_pid_eq(l->b, req->target)) ||
+			    (arb_pid_eq(l->b, req->self) &&
+			        arb_pid_eq(l->a, req->target))) {
+				*lp = l->next;
+				arb__free(l);
+			} else {
+				lp = &l->next;
+			}
+		}
+		return;
+	case ARB__REQ_TRAP_EXIT:
+		if ((c = node_child(node, req->self)) != NULL) {
+			c->trap_exit = req->flag;
+		}
+		return;
+	case ARB__REQ_START_CHILD:
+		if (node->stopping) {
+			req->rv = ARB_ESHUTDOWN;
+			return;
+		}
+		if ((sup = arb__sup_find(node->root, req->name)) == NULL) {
+			req->rv = ARB_ENOENT;
+			return;
+		}
+		req->rv = arb__sup_start_dynamic(
+		    sup, req->arg, req->arg_len, &req->pid);
+		return;
+	}
+	req->rv = ARB_EINVAL;
+}
+
+// ---------------------------------------------------------------------------
+// Reaping
+// ---------------------------------------------------------------------------
+void
+arb__node_reap(arb_node *node)
+{
+	pid_t       pid;
+	int         st;
+	arb__child *c;
+
+	// s6: on SIGCHLD, reap until nothing is left.  Children of the tree
+	// are dispatched; anything else is an orphaned grandchild that the
+	// subreaper inherited.
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		c = arb__idmap_get(&node->by_ospid, (uint64_t) pid);
+		if (c != NULL) {
+			arb__proc_reaped(node, c, st);
+		} else {
+			node->orphans_reaped++;
+			arb__log(ARB_LOG_DEBUG, NULL,
+			    "event=reaped_orphan ospid=%d", (int) pid);
+		}
+	}
+}
+
+// ---------------------------------------------------------------------------
+// Signals and stop
+// ---------------------------------------------------------------------------
+static void
+node_stop_now(arb_node *node)
+{
+	int req = atomic_load(&node->stop_requests);
+
+	while (node->stops_handled < req) {
+		node->stops_handled++;
+		if (!node->stopping) {
+			node->stopping = true;
+			arb__log(ARB_LOG_INFO, NULL,
+			    "event=stop_requested action=orderly_stop");
+			if (node->root != NULL) {
+				arb__sup_stop(node->root);
+			}
+		} else if (!node->brutal) {
+			node->brutal = true;
+			arb__log(ARB_LOG_WARN, NULL,
+			    "event=stop_requested_again action=brutal_stop");
+			if (node->root != NULL) {
+				arb__sup_brutal(node->root);
+			}
+		}
+	}
+}
+
+static void
+node_stop_cb(evutil_socket_t fd, short what, void *arg)
+{
+	ARB_UNUSED(fd);
+	ARB_UNUSED(what);
+	node_stop_now(arg);
+}
+
+void
+arb_node_stop(arb_node *node)
+{
+	if (node == NULL) {
+		return;
+	}
+	atomic_fetch_add(&node->stop_requests, 1);
+	if (node->stop_ev != NULL) {
+		event_active(node->stop_ev, 0, 0);
+	}
+}
+
+static void
+node_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	arb_node *node = arg;
+
+	ARB_UNUSED(what);
+	switch (sig) {
+	case SIGCHLD:
+		arb__node_reap(node);
+		break;
+	case SIGHUP:
+		arb__log(ARB_LOG_INFO, NULL,
+		    "event=sighup action=none (no configuration file)");
+		break;
+	default:
+		arb__log(ARB_LOG_INFO, NULL, "event=signal signal=SIG%s",
+		    sigabbrev_np((int) sig));
+		atomic_fetch_add(&node->stop_requests, 1);
+		node_stop_now(node);
+		break;
+	}
+}
+
+void
+arb__node_root_exited(arb_node *node, const arb_exit *why)
+{
+	char reason[200];
+
+	arb_exit_format(why, reason, sizeof(reason));
+	if (node->gave_up || node->root_slot->state == ARB__CS_STARTING) {
+		node->exit_code = ARB_EXIT_SOFTWARE;
+	} else if (node->abandoned > 0) {
+		node->exit_code = ARB_EXIT_UNCLEAN;
+	} else {
+		node->exit_code = ARB_EXIT_OK;
+	}
+	arb__log(node->exit_code ? ARB_LOG_ERROR : ARB_LOG_INFO, NULL,
+	    "event=node_exit reason=%s exit_code=%d requested=%s abandoned=%d",
+	    reason, node->exit_code, node->stopping ? "yes" : "no",
+	    node->abandoned);
+	node->done = true;
+	event_base_loopbreak(node->base);
+}
+
+// ---------------------------------------------------------------------------
+// Open / run / close
+// ---------------------------------------------------------------------------
+static int
+node_rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *f)
+{
+	ARB_UNUSED(sb);
+	ARB_UNUSED(flag);
+	ARB_UNUSED(f);
+	remove(path);
+	return 0;
+}
+
+int
+arb_node_open(arb_node **nodep, const arb_node_opts *opts)
+{
+	arb_node      *node;
+	arb_node_opts  o = { 0 };
+	const char    *base;
+	char           tmpl[160];
+	ssize_t        n;
+	int            rv;
+
+	if (nodep == NULL) {
+		return ARB_EINVAL;
+	}
+	if (the_node != NULL) {
+		return ARB_EEXIST; // one node per process
+	}
+	if (opts != NULL) {
+		o = *opts;
+	}
+	if ((node = arb__alloc(sizeof(*node))) == NULL) {
+		return ARB_ENOMEM;
+	}
+	snprintf(node->name, sizeof(node->name), "%s", o.name ? o.name : "arbor");
+	node->max_msg = o.max_msg_size ? o.max_msg_size : 1024 * 1024;
+	node->signals = !o.no_signals;
+	arb__log_set_level(o.log_level ? o.log_level : ARB_LOG_INFO);
+	if (getenv("ARB_LOG_LEVEL") != NULL) {
+		arb__log_set_level(atoi(getenv("ARB_LOG_LEVEL")));
+	}
+	pthread_mutex_init(&node->mtx, NULL);
+	pthread_cond_init(&node->cv, NULL);
+	n = readlink("/proc/self/exe", node->self_exe, sizeof(node->self_exe) - 1);
+	if (n <= 0) {
+		rv = arb__err_from_errno(errno);
+		goto fail;
+	}
+	node->self_exe[n] = '\0';
+	if (o.run_dir != NULL) {
+		snprintf(node->addr.run_dir, sizeof(node->addr.run_dir), "%s",
+		    o.run_dir);
+		if (mkdir(o.run_dir, 0700) != 0 && errno != EEXIST) {
+			rv = arb__err_from_errno(errno);
+			goto fail;
+		}
+	} else {
+		base = getenv("XDG_RUNTIME_DIR");
+		if (base == NULL || access(base, W_OK) != 0) {
+			base = "/tmp";
+		}
+		snprintf(tmpl, sizeof(tmpl), "%s/arbor-%d-XXXXXX", base,
+		    (int) getpid());
+		if (mkdtemp(tmpl) == NULL) {
+			rv = arb__err_from_errno(errno);
+			goto fail;
+		}
+		snprintf(node->addr.run_dir, sizeof(node->addr.run_dir), "%s",
+		    tmpl);
+		node->own_run_dir = true;
+	}
+	snprintf(node->addr.token, sizeof(node->addr.token), "%d-%llx",
+	    (int) getpid(), (unsigned long long) (arb__random() & 0xffffffff));
+	node->addr.in_node = true;
+	if ((node->base = arb__loop_new()) == NULL) {
+		rv = ARB_ENOMEM;
+		goto fail;
+	}
+	node->inbox_ev = event_new(node->base, -1, 0, node_inbox_cb, node);
+	node->stop_ev  = event_new(node->base, -1, 0, node_stop_cb, node);
+	if (node->inbox_ev == NULL || node->stop_ev == NULL) {
+		rv = ARB_ENOMEM;
+		goto fail;
+	}
+	if ((rv = arb__outq_open(&node->outq, node->base, &node->addr,
+	         node->max_msg)) != 0) {
+		goto fail;
+	}
+	// Orphaned grandchildren of exec children come to us (SPEC 12).
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	signal(SIGPIPE, SIG_IGN);
+	if (node->signals) {
+		static const int sigs[4] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
+		int              i;
+		for (i = 0; i < 4; i++) {
+			node->sig_ev[i] = evsignal_new(
+			    node->base, sigs[i], node_signal_cb, node);
+			if (node->sig_ev[i] == NULL ||
+			    event_add(node->sig_ev[i], NULL) != 0) {
+				rv = ARB_ENOMEM;
+				goto fail;
+			}
+		}
+	} else {
+		node->sig_ev[3] =
+		    evsignal_new(node->base, SIGCHLD, node_signal_cb, node);
+		if (node->sig_ev[3] == NULL ||
+		    event_add(node->sig_ev[3], NULL) != 0) {
+			rv = ARB_ENOMEM;
+			goto fail;
+		}
+	}
+	the_node = node;
+	*nodep   = node;
+	return ARB_OK;
+fail:
+	the_node = NULL;
+	arb_node_close(node);
+	return rv;
+}
+
+int
+arb_node_run(arb_node *node, const arb_sup_spec *spec, int *exit_code)
+{
+	char errbuf[4096];
+	int  rv;
+
+	if (node == NULL || spec == NULL || exit_code == NULL) {
+		return ARB_EINVAL;
+	}
+	if (node->running || node->done) {
+		return ARB_ESTATE;
+	}
+	if ((rv = arb__sup_spec_check(spec, "root", errbuf, sizeof(errbuf))) !=
+	    0) {
+		char *line, *save = NULL;
+		for (line = strtok_r(errbuf, "\n", &save); line != NULL;
+		     line = strtok_r(NULL, "\n", &save)) {
+			arb__log(ARB_LOG_ERROR, NULL, "event=bad_spec %s", line);
+		}
+		*exit_code = ARB_EXIT_CONFIG;
+		return ARB_ESPEC;
+	}
+	if ((node->root_slot = arb__alloc(sizeof(arb__child))) == NULL) {
+		return ARB_ENOMEM;
+	}
+	node->root_slot->state     = ARB__CS_STARTING;
+	node->root_slot->pidfd     = -1;
+	node->root_slot->ctl_fd    = -1;
+	snprintf(node->root_slot->path, sizeof(node->root_slot->path), "root");
+	if ((rv = arb__sup_open(&node->root, node, node->root_slot, spec,
+	         "root")) != 0) {
+		return rv;
+	}
+	node->running = true;
+	arb__log(ARB_LOG_INFO, "root", "event=node_start node=%s run_dir=%s",
+	    node->name, node->addr.run_dir);
+	arb__sup_start(node->root);
+	// If a stop was requested before the loop ran, honour it now.
+	if (atomic_load(&node->stop_requests) > 0) {
+		event_active(node->stop_ev, 0, 0);
+	}
+	while (!node->done) {
+		if (event_base_loop(node->base, EVLOOP_ONCE) < 0) {
+			break;
+		}
+		if (node->root_slot->state == ARB__CS_STARTING &&
+		    !node->done) {
+			continue;
+		}
+	}
+	node->running = false;
+	arb__node_reap(node);
+	*exit_code = node->exit_code;
+	return ARB_OK;
+}
+
+void
+arb_node_close(arb_node *node)
+{
+	int i;
+
+	if (node == NULL) {
+		return;
+	}
+	if (node->root != NULL) {
+		arb__sup_free(node->root);
+		node->root = NULL;
+	}
+	arb__free(node->root_slot);
+	while (node->names != NULL) {
+		arb__name *n = node->names;
+		node->names  = n->next;
+		arb__free(n);
+	}
+	while (node->mons != NULL) {
+		arb__mon *m = node->mons;
+		node->mons  = m->next;
+		arb__free(m);
+	}
+	while (node->links != NULL) {
+		arb__link *l = node->links;
+		node->links  = l->next;
+		arb__free(l);
+	}
+	arb__outq_close(node->outq);
+	for (i = 0; i < 4; i++) {
+		if (node->sig_ev[i] != NULL) {
+			event_free(node->sig_ev[i]);
+		}
+	}
+	if (node->inbox_ev != NULL) {
+		event_free(node->inbox_ev);
+	}
+	if (node->stop_ev != NULL) {
+		event_free(node->stop_ev);
+	}
+	arb__loop_free(node->base);
+	arb__idmap_fini(&node->by_ospid);
+	arb__idmap_fini(&node->actors);
+	if (node->own_run_dir) {
+		nftw(node->addr.run_dir, node_rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+	}
+	if (node->abandoned == 0) {
+		pthread_mutex_destroy(&node->mtx);
+		pthread_cond_destroy(&node->cv);
+		arb__free(node);
+	}
+	// With abandoned threads still running the node's memory is left to
+	// the process exit: those threads may still post to it.
+	the_node = NULL;
+}
+
+int
+arb_node_start_child(arb_node *node, const char *sup_path, const void *arg,
+    size_t arg_len, arb_pid *pidp)
+{
+	arb__sup *sup;
+
+	if (node == NULL || sup_path == NULL || pidp == NULL) {
+		return ARB_EINVAL;
+	}
+	if (node->stopping) {
+		return ARB_ESHUTDOWN;
+	}
+	if ((sup = arb__sup_find(node->root, sup_path)) == NULL) {
+		return ARB_ENOENT;
+	}
+	return arb__sup_start_dynamic(sup, arg, arg_len, pidp);
+}

@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: MIT
+// node_int.h -- private header shared by src/node, src/supervisor and the
+// node-side halves of src/actor (thread.c) and process spawning.
+//
+// Everything declared here runs on the node thread (the thread inside
+// arb_node_run) unless it says "Thread: any.".  The whole supervision tree
+// lives on that one loop: supervisors are state machines, not threads.
+
+#ifndef ARB_NODE_INT_H
+#define ARB_NODE_INT_H
+
+#include "../actor/actor_int.h"
+#include "../supervisor/sup_int.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/types.h>
+
+struct event;
+struct event_base;
+
+typedef struct arb__sup   arb__sup;
+typedef struct arb__child arb__child;
+typedef struct arb__thr   arb__thr;
+
+// One child slot of a supervisor (or the root's slot in the node).
+struct arb__child {
+	arb__sup      *sup;   // parent (NULL for the root slot)
+	arb_node      *node;
+	arb_child_spec spec;  // own deep copy
+	char           path[256];
+	arb__cstate    state;
+	uint32_t       mbid;  // stable mailbox id
+	arb_pid        pid;   // current incarnation
+	bool           dynamic; // simple_one_for_one child (removed on exit)
+	// Process and exec children.
+	pid_t          ospid;
+	int            pidfd;
+	struct event  *pidfd_ev;
+	int            ctl_fd;
+	struct event  *ctl_ev;
+	bool           reported;  // process actor reported its exit reason
+	arb_exit       report;
+	bool           stop_sent; // stop requested (exec: exit => shutdown)
+	bool           killed;    // we sent SIGKILL (brutal / deadline)
+	bool           hung;      // killed by the watchdog
+	// Thread children.
+	arb__thr      *thr;
+	// Nested supervisor.
+	arb__sup      *child_sup;
+	// Timers.
+	struct event  *start_timer;
+	struct event  *stop_timer;
+	struct event  *backoff_timer;
+	struct event  *watchdog_timer;
+	int64_t        started_at_ms;
+	int64_t        next_attempt_ms;
+	unsigned       backoff_attempt;
+	unsigned       restarts;
+	arb_exit       last_exit;
+	bool           has_last_exit;
+	bool           trap_exit;
+	bool           restart_pending; // start failure: retry counted
+};
+
+// The node.
+struct arb_node {
+	struct event_base *base;
+	arb__addr          addr;
+	size_t             max_msg;
+	char               name[64];
+	char               self_exe[PATH_MAX];
+	bool               own_run_dir;
+	bool               signals;
+	struct event      *sig_ev[4];
+	struct event      *inbox_ev;
+	struct event      *stop_ev;
+	pthread_mutex_t    mtx;
+	pthread_cond_t     cv;
+	struct arb__item  *inbox_head;
+	struct arb__item  *inbox_tail;
+	atomic_int         stop_requests;
+	int                stops_handled;
+	arb__sup          *root;
+	arb__child        *root_slot;
+	bool               running;
+	bool               stopping;
+	bool               brutal;
+	bool               done;
+	bool               gave_up;
+	int                abandoned;
+	int                exit_code;
+	uint32_t           next_mbid;
+	uint32_t           next_inc;
+	arb__idmap         by_ospid; // ospid -> child
+	arb__idmap         actors;   // mbid + 1 -> child (running actors)
+	struct arb__name  *names;
+	struct arb__mon   *mons;
+	struct arb__link  *links;
+	uint64_t           next_mref;
+	arb__outq         *outq;
+	unsigned           orphans_reaped;
+};
+
+// Inbox items: thread actors -> node loop.
+typedef enum arb__item_kind {
+	ARB__IT_READY = 1,
+	ARB__IT_IGNORE,
+	ARB__IT_FAIL,
+	ARB__IT_EXIT,
+	ARB__IT_REQ,
+} arb__item_kind;
+
+typedef struct arb__item {
+	arb__item_kind    kind;
+	arb__thr         *thr;
+	arb_exit          why;
+	arb__req         *req;
+	bool              done; // REQ answered (under node->mtx)
+	struct arb__item *next;
+} arb__item;
+
+// A thread actor: shared by the node thread and the actor thread.
+struct arb__thr {
+	arb_node       *node;
+	arb__child     *child; // NULL once abandoned
+	arb_ctx        *ctx;   // set by the actor thread
+	pthread_t       tid;
+	pthread_mutex_t mtx;   // guards cmd_* and cmd_ev
+	struct event   *cmd_ev;
+	bool            cmd_stop;
+	bool            cmd_exit;
+	arb_exit        cmd_why;
+	const arb_actor_ops *ops;
+	arb_pid         pid;
+	char            path[256];
+	void           *arg;
+	size_t          arg_len;
+	bool            exited;
+};
+
+// --- node.c --------------------------------------------------------------
+uint32_t arb__node_new_mbid(arb_node *node);
+arb_pid  arb__node_new_pid(arb_node *node, const arb__child *c);
+// arb__node_post queues item for the node loop (Thread: any).  For
+// ARB__IT_REQ it waits (bounded) until the node answered.
+int  arb__node_post(arb_node *node, arb__item *item);
+void arb__node_service(arb_node *node, arb__req *req);
+// arb__node_actor_up/down keep the registry, monitors and links in step
+// with the actors' lives.  down sends DOWN / EXIT messages and exit
+// signals to linked actors.
+void arb__node_actor_up(arb_node *node, arb__child *c);
+void arb__node_actor_down(arb_node *node, arb__child *c, const arb_exit *why);
+// arb__node_root_exited is called when the root supervisor has stopped.
+void arb__node_root_exited(arb_node *node, const arb_exit *why);
+void arb__node_reap(arb_node *node);
+
+// --- supervisor.c ---------------------------------------------------------
+int  arb__sup_open(arb__sup **supp, arb_node *node, arb__child *slot,
+     const arb_sup_spec *spec, const char *path);
+void arb__sup_free(arb__sup *sup);
+void arb__sup_start(arb__sup *sup);        // async: slot gets READY/FAIL
+void arb__sup_stop(arb__sup *sup);         // async: slot gets EXIT
+void arb__sup_brutal(arb__sup *sup);       // kill everything now
+bool arb__sup_stopping(const arb__sup *sup);
+arb__sup *arb__sup_find(arb__sup *root, const char *path);
+int  arb__sup_start_dynamic(arb__sup *sup, const void *arg, size_t len,
+     arb_pid *pidp);
+// arb__child_event feeds an event of child c (from a thread, a process, a
+// nested supervisor or a timer) into its supervisor.
+void arb__child_event(arb__child *c, arb__cevent ev, const arb_exit *why);
+
+// --- child drivers: thread.c / spawn.c ------------------------------------
+int  arb__thread_start(arb_node *node, arb__child *c);
+void arb__thread_stop(arb__thr *t);
+void arb__thread_exit_signal(arb__thr *t, const arb_exit *why);
+void arb__thread_inbox(arb_node *node, arb__item *item);
+
+int  arb__proc_start(arb_node *node, arb__child *c); // process and exec
+void arb__proc_stop(arb_node *node, arb__child *c);
+void arb__proc_kill(arb_node *node, arb__child *c);
+void arb__proc_exit_signal(arb__child *c, const arb_exit *why);
+// arb__proc_reaped turns a wait status into the child's exit reason.
+void arb__proc_reaped(arb_node *node, arb__child *c, int status);
+void arb__proc_close(arb__child *c);
+
+// --- control channel (ctl.c): node <-> process actor ------------------
+// Messages are SOCK_SEQPACKET datagrams: a fixed header and a payload.
+typedef enum arb__ctl_op {
+	ARB__CTL_INIT = 1, // node -> actor: arb__ctl_init + arg bytes
+	ARB__CTL_STOP,     // node -> actor
+	ARB__CTL_KILLSIG,  // node -> actor: arb_exit (link exit signal)
+	ARB__CTL_REP,      // node -> actor: arb__req (answered)
+	ARB__CTL_READY,    // actor -> node
+	ARB__CTL_IGNORE,   // actor -> node
+	ARB__CTL_FAIL,     // actor -> node: arb_exit (error{code,text})
+	ARB__CTL_EXIT,     // actor -> node: arb_exit
+	ARB__CTL_HB,       // actor -> node: heartbeat
+	ARB__CTL_REQ,      // actor -> node: arb__req
+} arb__ctl_op;
+
+#define ARB__CTL_VERSION 1
+#define ARB__CTL_MAX     (64 * 1024 + 1024)
+
+typedef struct arb__ctl_init {
+	uint64_t  pid;
+	uint32_t  max_msg;
+	int32_t   hb_ms;
+	char      path[256];
+	char      type[64];
+	arb__addr addr;
+	uint32_t  arg_len;
+} arb__ctl_init;
+
+int arb__ctl_send(int fd, arb__ctl_op op, const void *p, size_t n,
+    const void *p2, size_t n2);
+// arb__ctl_recv reads one datagram into buf; returns its length, 0 on EOF
+// and -1 on error (errno set).
+ssize_t arb__ctl_recv(int fd, void *buf, size_t len);
+
+#endif // ARB_NODE_INT_H

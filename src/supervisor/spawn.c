@@ -1,0 +1,424 @@
+// SPDX-License-Identifier: MIT
+// spawn.c -- start, stop, kill and reap OS-process children.
+//
+// The only file (with reap in node.c) that calls fork/exec/kill/wait.  nng
+// is not fork-safe, so the child does only async-signal-safe work between
+// fork and exec (SPEC 17): its own process group, PDEATHSIG, default
+// signal dispositions, an empty signal mask, the control channel on fd 3
+// (process actors), every other fd closed.  An exec failure comes back
+// over a CLOEXEC pipe.  Thread: node.
+
+#include "../node/node_int.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+static int
+pidfd_open_(pid_t pid)
+{
+	return (int) syscall(SYS_pidfd_open, pid, 0);
+}
+
+static int
+pidfd_kill(arb__child *c, int sig)
+{
+	if (c->pidfd >= 0) {
+		return (int) syscall(SYS_pidfd_send_signal, c->pidfd, sig, NULL, 0);
+	}
+	return c->ospid > 0 ? kill(c->ospid, sig) : -1;
+}
+
+// Runs in the child between fork and exec: async-signal-safe calls only.
+static _Noreturn void
+spawn_child(int ctl, int errpipe, pid_t parent, const char *path,
+    char *const argv[])
+{
+	sigset_t         none;
+	struct sigaction dfl;
+	int              sig, e;
+
+	setpgid(0, 0); // own group: a terminal's Ctrl-C reaches only the node
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent) {
+		_exit(111); // the node died before we could notice
+	}
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	for (sig = 1; sig < NSIG; sig++) {
+		sigaction(sig, &dfl, NULL); // fails harmlessly for KILL/STOP
+	}
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (ctl >= 0) {
+		if (ctl != 3) {
+			if (dup2(ctl, 3) < 0) {
+				goto fail;
+			}
+		} else {
+			fcntl(3, F_SETFD, 0);
+		}
+	}
+	// Everything above 3 (or above 2 without a control channel) is
+	// closed at exec; errpipe stays open until exec succeeds.
+	if (syscall(SYS_close_range, ctl >= 0 ? 4 : 3, ~0U,
+	        CLOSE_RANGE_CLOEXEC) != 0) {
+		int fd;
+		for (fd = ctl >= 0 ? 4 : 3; fd < 1024; fd++) {
+			if (fd != errpipe) {
+				close(fd);
+			}
+		}
+	}
+	fcntl(errpipe, F_SETFD, FD_CLOEXEC);
+	execve(path, argv, environ);
+fail:
+	e = errno;
+	if (write(errpipe, &e, sizeof(e)) < 0) {
+		// nothing more we can do
+	}
+	_exit(127);
+}
+
+static void proc_ctl_cb(evutil_socket_t fd, short what, void *arg);
+static void proc_pidfd_cb(evutil_socket_t fd, short what, void *arg);
+
+int
+arb__proc_start(arb_node *node, arb__child *c)
+{
+	int           sv[2] = { -1, -1 };
+	int           ep[2] = { -1, -1 };
+	char          ppid[24];
+	const char   *path;
+	char *const  *argv;
+	char         *pargv[5];
+	pid_t         pid;
+	int           e = 0;
+	ssize_t       r;
+	arb__ctl_init init;
+
+	if (c->spec.isolation == ARB_PROCESS) {
+		if (arb__actor_type_find(c->spec.type) == NULL &&
+		    c->spec.exe == NULL) {
+			return ARB_ENOENT;
+		}
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) !=
+		    0) {
+			return arb__err_from_errno(errno);
+		}
+		path = c->spec.exe ? c->spec.exe : node->self_exe;
+		snprintf(ppid, sizeof(ppid), "%d", (int) getpid());
+		pargv[0] = (char *) path;
+		pargv[1] = (char *) ARB__ACTOR_ARGV_FLAG;
+		pargv[2] = (char *) c->spec.type;
+		pargv[3] = ppid;
+		pargv[4] = NULL;
+		argv     = pargv;
+	} else {
+		path = c->spec.argv[0];
+		argv = (char *const *) c->spec.argv;
+	}
+	if (pipe2(ep, O_CLOEXEC) != 0) {
+		e = errno;
+		goto fail;
+	}
+	pid = fork();
+	if (pid < 0) {
+		e = errno;
+		goto fail;
+	}
+	if (pid == 0) {
+		spawn_child(sv[1], ep[1], getppid(), path, argv);
+	}
+	setpgid(pid, pid); // also here, so the group exists before we use it
+	close(ep[1]);
+	ep[1] = -1;
+	// EOF means exec succeeded; an int means it failed with that errno.
+	do {
+		r = read(ep[0], &e, sizeof(e));
+	} while (r < 0 && errno == EINTR);
+	close(ep[0]);
+	ep[0] = -1;
+	c->ospid = pid;
+	c->pidfd = pidfd_open_(pid);
+	arb__idmap_set(&node->by_ospid, (uint64_t) pid, c);
+	if (r == (ssize_t) sizeof(e)) {
+		// The child is gone (exit 127): reap it now.
+		arb__proc_close(c);
+		if (sv[0] >= 0) {
+			close(sv[0]);
+			close(sv[1]);
+		}
+		return arb__err_from_errno(e);
+	}
+	if (c->pidfd >= 0) {
+		// pidfd readability = the child exited: reap without relying on
+		// SIGCHLD alone.
+		c->pidfd_ev = event_new(
+		    node->base, c->pidfd, EV_READ, proc_pidfd_cb, node);
+		if (c->pidfd_ev != NULL) {
+			event_add(c->pidfd_ev, NULL);
+		}
+	}
+	if (c->spec.isolation == ARB_PROCESS) {
+		close(sv[1]);
+		c->ctl_fd = sv[0];
+		c->ctl_ev = event_new(node->base, c->ctl_fd,
+		    EV_READ | EV_PERSIST, proc_ctl_cb, c);
+		if (c->ctl_ev == NULL || event_add(c->ctl_ev, NULL) != 0) {
+			arb__proc_close(c);
+			return ARB_ENOMEM;
+		}
+		memset(&init, 0, sizeof(init));
+		init.pid     = c->pid.id;
+		init.max_msg = (uint32_t) node->max_msg;
+		init.hb_ms   = c->spec.watchdog_ms > 0
+		      ? (c->spec.watchdog_ms / 4 > 0 ? c->spec.watchdog_ms / 4 : 1)
+		      : 0;
+		init.addr    = node->addr;
+		init.addr.in_node = false;
+		init.arg_len = (uint32_t) c->spec.arg_len;
+		snprintf(init.path, sizeof(init.path), "%s", c->path);
+		snprintf(init.type, sizeof(init.type), "%s", c->spec.type);
+		if (arb__ctl_send(c->ctl_fd, ARB__CTL_INIT, &init,
+		        sizeof(init), c->spec.arg, c->spec.arg_len) != 0) {
+			arb__proc_close(c);
+			return ARB_ECLOSED;
+		}
+	} else {
+		// An exec child is READY once exec succeeded.
+		arb__child_event(c, ARB__CE_READY, NULL);
+	}
+	return ARB_OK;
+fail:
+	if (sv[0] >= 0) {
+		close(sv[0]);
+		close(sv[1]);
+	}
+	if (ep[0] >= 0) {
+		close(ep[0]);
+		close(ep[1]);
+	}
+	return arb__err_from_errno(e);
+}
+
+static void
+proc_pidfd_cb(evutil_socket_t fd, short what, void *arg)
+{
+	ARB_UNUSED(fd);
+	ARB_UNUSED(what);
+	arb__node_reap(arg);
+}
+
+void
+arb__proc_stop(arb_node *node, arb__child *c)
+{
+	ARB_UNUSED(node);
+	if (c->ospid <= 0) {
+		return;
+	}
+	if (c->spec.isolation == ARB_PROCESS && c->ctl_fd >= 0) {
+		if (arb__ctl_send(c->ctl_fd, ARB__CTL_STOP, NULL, 0, NULL, 0) ==
+		    0) {
+			return;
+		}
+	}
+	pidfd_kill(c, SIGTERM);
+}
+
+void
+arb__proc_kill(arb_node *node, arb__child *c)
+{
+	ARB_UNUSED(node);
+	if (c->ospid <= 0) {
+		return;
+	}
+	pidfd_kill(c, SIGKILL);
+	kill(-c->ospid, SIGKILL); // and whatever it left in its group
+}
+
+void
+arb__proc_exit_signal(arb__child *c, const arb_exit *why)
+{
+	if (c->ctl_fd >= 0) {
+		arb__ctl_send(c->ctl_fd, ARB__CTL_KILLSIG, why, sizeof(*why),
+		    NULL, 0);
+	} else if (c->ospid > 0) {
+		pidfd_kill(c, SIGTERM);
+	}
+}
+
+void
+arb__proc_reaped(arb_node *node, arb__child *c, int status)
+{
+	arb_exit e = { 0 };
+	bool     was_stopping = c->state == ARB__CS_STOPPING;
+
+	if (c->hung) {
+		e.kind = ARB_EXIT_HUNG;
+		snprintf(e.text, sizeof(e.text), "watchdog %d ms",
+		    c->spec.watchdog_ms);
+	} else if (c->killed) {
+		e.kind = ARB_EXIT_KILLED;
+	} else if (c->reported) {
+		e = c->report;
+	} else if (WIFSIGNALED(status)) {
+		if (c->stop_sent && WTERMSIG(status) == SIGTERM) {
+			e.kind = ARB_EXIT_SHUTDOWN;
+		} else {
+			e.kind = ARB_EXIT_CRASHED;
+			e.code = WTERMSIG(status);
+		}
+	} else if (c->stop_sent) {
+		e.kind = ARB_EXIT_SHUTDOWN;
+	} else if (WEXITSTATUS(status) == 0) {
+		e.kind = ARB_EXIT_NORMAL;
+	} else {
+		e.kind = ARB_EXIT_ERROR;
+		e.code = WEXITSTATUS(status);
+		snprintf(e.text, sizeof(e.text), "exit status %d",
+		    WEXITSTATUS(status));
+	}
+	arb__idmap_del(&node->by_ospid, (uint64_t) c->ospid);
+	// Leftovers of the child's process group (grandchildren) die with
+	// it; the subreaper collects them.
+	kill(-c->ospid, SIGKILL);
+	c->ospid = 0;
+	if (c->pidfd_ev != NULL) {
+		event_free(c->pidfd_ev);
+		c->pidfd_ev = NULL;
+	}
+	if (c->pidfd >= 0) {
+		close(c->pidfd);
+		c->pidfd = -1;
+	}
+	if (c->ctl_ev != NULL) {
+		event_free(c->ctl_ev);
+		c->ctl_ev = NULL;
+	}
+	if (c->ctl_fd >= 0) {
+		close(c->ctl_fd);
+		c->ctl_fd = -1;
+	}
+	ARB_UNUSED(was_stopping);
+	arb__child_event(c, ARB__CE_EXIT, &e);
+}
+
+// arb__proc_close kills and reaps what is left of c's process, without
+// reporting anything.  Used on start failures and when freeing.
+void
+arb__proc_close(arb__child *c)
+{
+	if (c->ospid > 0) {
+		arb_node *node = c->node;
+		int       st;
+
+		pidfd_kill(c, SIGKILL);
+		kill(-c->ospid, SIGKILL);
+		while (waitpid(c->ospid, &st, 0) < 0 && errno == EINTR) {
+		}
+		arb__idmap_del(&node->by_ospid, (uint64_t) c->ospid);
+		c->ospid = 0;
+	}
+	if (c->pidfd_ev != NULL) {
+		event_free(c->pidfd_ev);
+		c->pidfd_ev = NULL;
+	}
+	if (c->pidfd >= 0) {
+		close(c->pidfd);
+		c->pidfd = -1;
+	}
+	if (c->ctl_ev != NULL) {
+		event_free(c->ctl_ev);
+		c->ctl_ev = NULL;
+	}
+	if (c->ctl_fd >= 0) {
+		close(c->ctl_fd);
+		c->ctl_fd = -1;
+	}
+}
+
+// Control messages from a process actor.
+static void
+proc_ctl_cb(evutil_socket_t fd, short what, void *arg)
+{
+	arb__child *c = arg;
+	arb_node   *node = c->node;
+	uint8_t     buf[ARB__CTL_MAX];
+	ssize_t     n;
+	arb_exit    e;
+	arb__req    req;
+
+	ARB_UNUSED(what);
+	n = arb__ctl_recv(fd, buf, sizeof(buf));
+	if (n <= 0) {
+		// EOF: the actor is gone or closed its channel; the reap
+		// delivers the exit.
+		if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+			event_del(c->ctl_ev);
+		}
+		return;
+	}
+	switch ((arb__ctl_op) buf[0]) {
+	case ARB__CTL_READY:
+		arb__child_event(c, ARB__CE_READY, NULL);
+		break;
+	case ARB__CTL_IGNORE:
+		arb__child_event(c, ARB__CE_IGNORE, NULL);
+		break;
+	case ARB__CTL_FAIL:
+		if ((size_t) n >= 8 + sizeof(e)) {
+			memcpy(&e, buf + 8, sizeof(e));
+			e.text[sizeof(e.text) - 1] = '\0';
+			c->reported = true;
+			c->report   = e;
+			arb__child_event(c, ARB__CE_FAIL, &e);
+		}
+		break;
+	case ARB__CTL_EXIT:
+		if ((size_t) n >= 8 + sizeof(e)) {
+			memcpy(&c->report, buf + 8, sizeof(e));
+			c->report.text[sizeof(c->report.text) - 1] = '\0';
+			c->reported = true;
+		}
+		break;
+	case ARB__CTL_HB:
+		if (c->watchdog_timer != NULL && c->spec.watchdog_ms > 0) {
+			struct timeval tv = { c->spec.watchdog_ms / 1000,
+				(c->spec.watchdog_ms % 1000) * 1000 };
+			evtimer_add(c->watchdog_timer, &tv);
+		}
+		break;
+	case ARB__CTL_REQ:
+		if ((size_t) n >= 8 + sizeof(req)) {
+			memcpy(&req, buf + 8, sizeof(req));
+			req.name[sizeof(req.name) - 1] = '\0';
+			req.arg      = (size_t) n > 8 + sizeof(req) ? buf + 8 + sizeof(req) : NULL;
+			req.arg_len  = (size_t) n - 8 - sizeof(req);
+			req.self     = c->pid;
+			arb__node_service(node, &req);
+			req.arg = NULL;
+			arb__ctl_send(c->ctl_fd, ARB__CTL_REP, &req, sizeof(req),
+			    NULL, 0);
+		}
+		break;
+	default:
+		arb__log(ARB_LOG_WARN, c->path,
+		    "event=bad_control_message op=%u", (unsigned) buf[0]);
+		break;
+	}
+}

@@ -1,0 +1,1049 @@
+// SPDX-License-Identifier: MIT
+// supervisor.c -- the supervisor runtime: jobs of start/stop steps driven
+// by child events.
+//
+// A supervisor is a state machine on the node loop, not a thread.  Its
+// work is a "job": an ordered list of STOP and START steps over its
+// children (initial start, a strategy's restart, the final shutdown).
+// Steps complete asynchronously when child events arrive (READY, EXIT,
+// deadlines); arb__child_step (strategy.c) says what each event means for
+// a child, arb__decide_exit what an exit means for the supervisor.
+// Thread: node.
+
+#include "../node/node_int.h"
+
+#include <event2/event.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef enum step_kind { STEP_STOP, STEP_START } step_kind;
+
+typedef struct step {
+	step_kind   kind;
+	arb__child *c;
+} step;
+
+typedef enum job_kind {
+	JOB_NONE = 0,
+	JOB_INIT,     // first start, in spec order
+	JOB_RESTART,  // a strategy's restart
+	JOB_SHUTDOWN, // final stop, in reverse order
+} job_kind;
+
+typedef enum sup_state {
+	SUP_IDLE = 0,
+	SUP_STARTING,
+	SUP_RUNNING,
+	SUP_STOPPING,
+	SUP_STOPPED,
+} sup_state;
+
+struct arb__sup {
+	arb_node      *node;
+	arb__child    *slot; // our own slot in the parent (or root slot)
+	arb_sup_spec  *spec; // deep copy
+	char           path[256];
+	arb__child   **children; // start order
+	size_t         n;
+	size_t         cap;
+	arb__intensity win;
+	sup_state      state;
+	job_kind       job;
+	step          *steps;
+	size_t         nsteps;
+	size_t         cur;
+	arb__child   **retry; // children waiting for a restart after the job
+	size_t         nretry;
+	arb_exit       exit_reason; // reported to the parent when stopped
+	bool           start_failed;
+	struct event  *report_ev; // deferred report to the parent
+	arb__cevent    report_what;
+	bool           in_run;
+};
+
+static void sup_run(arb__sup *sup);
+static void sup_shutdown(arb__sup *sup, const arb_exit *why);
+
+static bool
+sup_parallel_stop(const arb__sup *sup)
+{
+	return sup->spec->strategy == ARB_SIMPLE_ONE_FOR_ONE;
+}
+
+// ---------------------------------------------------------------------------
+// Children
+// ---------------------------------------------------------------------------
+static void
+timer_cancel(struct event **evp)
+{
+	if (*evp != NULL) {
+		event_free(*evp);
+		*evp = NULL;
+	}
+}
+
+static void child_timer_cb(evutil_socket_t fd, short what, void *arg);
+
+// Timers are told apart by which field holds the event.
+static void
+timer_arm(arb__child *c, struct event **evp, int64_t ms)
+{
+	struct timeval tv;
+
+	timer_cancel(evp);
+	if ((*evp = evtimer_new(c->sup->node->base, child_timer_cb, c)) ==
+	    NULL) {
+		arb__panic("out of memory arming a timer");
+	}
+	tv.tv_sec  = (time_t) (ms / 1000);
+	tv.tv_usec = (suseconds_t) ((ms % 1000) * 1000);
+	evtimer_add(*evp, &tv);
+}
+
+static arb__child *
+child_new(arb__sup *sup, const arb_child_spec *spec, const void *arg,
+    size_t arg_len)
+{
+	arb__child *c;
+
+	if ((c = arb__alloc(sizeof(*c))) == NULL) {
+		return NULL;
+	}
+	if (arb__child_spec_copy(spec, &c->spec) != 0) {
+		arb__free(c);
+		return NULL;
+	}
+	if (arg != NULL) { // simple_one_for_one: per-child argument
+		void *copy = arb__alloc(arg_len);
+		if (copy == NULL) {
+			arb__child_spec_fini(&c->spec);
+			arb__free(c);
+			return NULL;
+		}
+		memcpy(copy, arg, arg_len);
+		arb__free((void *) c->spec.arg);
+		c->spec.arg     = copy;
+		c->spec.arg_len = arg_len;
+	}
+	c->sup    = sup;
+	c->node   = sup->node;
+	c->pidfd  = -1;
+	c->ctl_fd = -1;
+	c->mbid   = arb__node_new_mbid(sup->node);
+	snprintf(c->path, sizeof(c->path), "%.190s/%.63s", sup->path,
+	    c->spec.name);
+	return c;
+}
+
+static void
+child_free(arb__child *c)
+{
+	timer_cancel(&c->start_timer);
+	timer_cancel(&c->stop_timer);
+	timer_cancel(&c->backoff_timer);
+	timer_cancel(&c->watchdog_timer);
+	arb__proc_close(c);
+	if (c->child_sup != NULL) {
+		arb__sup_free(c->child_sup);
+	}
+	arb__child_spec_fini(&c->spec);
+	arb__free(c);
+}
+
+static void
+child_log_exit(arb__child *c, const arb_exit *why, const char *decision)
+{
+	char reason[200];
+	int  level = arb_exit_abnormal(why) ? ARB_LOG_ERROR : ARB_LOG_INFO;
+
+	arb_exit_format(why, reason, sizeof(reason));
+	arb__log(level, c->path, "event=exit reason=%s decision=%s restarts=%u",
+	    reason, decision, c->restarts);
+}
+
+static int
+child_spawn(arb__child *c)
+{
+	arb_node *node = c->sup->node;
+	int       rv;
+
+	c->pid       = arb__node_new_pid(node, c);
+	c->reported  = false;
+	c->stop_sent = false;
+	c->killed    = false;
+	c->hung      = false;
+	switch (c->spec.isolation) {
+	case ARB_THREAD:
+		rv = arb__thread_start(node, c);
+		break;
+	case ARB_PROCESS:
+	case ARB_EXEC:
+		rv = arb__proc_start(node, c);
+		break;
+	case ARB_SUPERVISOR:
+		if (c->child_sup != NULL) {
+			arb__sup_free(c->child_sup);
+			c->child_sup = NULL;
+		}
+		rv = arb__sup_open(&c->child_sup, node, c, c->spec.sup, c->path);
+		if (rv == 0) {
+			arb__sup_start(c->child_sup);
+		}
+		return rv; // a supervisor has no start timeout of its own
+	default:
+		rv = ARB_EINVAL;
+	}
+	if (rv == 0) {
+		timer_arm(c, &c->start_timer, arb__child_start_timeout_ms(&c->spec));
+	}
+	return rv;
+}
+
+static void
+child_kill(arb__child *c)
+{
+	arb_node *node = c->sup->node;
+	arb_exit  e    = { .kind = ARB_EXIT_KILLED };
+
+	switch (c->spec.isolation) {
+	case ARB_THREAD:
+		if (c->thr == NULL) {
+			return;
+		}
+		// A thread cannot be killed safely: abandon it.  It keeps
+		// running until the process ends; the node's exit code says
+		// so (ARB_EXIT_UNCLEAN).
+		arb__log(ARB_LOG_ERROR, c->path,
+		    "event=abandoned reason=thread actor overran its shutdown "
+		    "timeout; it cannot be killed");
+		node->abandoned++;
+		pthread_mutex_lock(&c->thr->mtx);
+		c->thr->child = NULL;
+		pthread_mutex_unlock(&c->thr->mtx);
+		c->thr = NULL;
+		snprintf(e.text, sizeof(e.text), "abandoned thread");
+		arb__child_event(c, ARB__CE_EXIT, &e);
+		return;
+	case ARB_PROCESS:
+	case ARB_EXEC:
+		c->killed = true;
+		arb__proc_kill(node, c);
+		return;
+	case ARB_SUPERVISOR:
+		if (c->child_sup != NULL) {
+			arb__sup_brutal(c->child_sup);
+		}
+		return;
+	}
+}
+
+static void
+child_request_stop(arb__child *c)
+{
+	int ms = arb__child_shutdown_ms(&c->spec);
+
+	c->stop_sent = true;
+	if (c->sup->node->brutal || ms == ARB_SHUTDOWN_BRUTAL_KILL) {
+		child_kill(c);
+		return;
+	}
+	switch (c->spec.isolation) {
+	case ARB_THREAD:
+		if (c->thr != NULL) {
+			arb__thread_stop(c->thr);
+		}
+		break;
+	case ARB_PROCESS:
+	case ARB_EXEC:
+		arb__proc_stop(c->sup->node, c);
+		break;
+	case ARB_SUPERVISOR:
+		if (c->child_sup != NULL) {
+			arb__sup_stop(c->child_sup);
+		}
+		break;
+	}
+	if (ms > 0 && c->state == ARB__CS_STOPPING) {
+		timer_arm(c, &c->stop_timer, ms);
+	}
+}
+
+static void
+child_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	arb__child *c = arg;
+	arb_exit    e = { .kind = ARB_EXIT_ERROR, .code = ARB_ETIMEDOUT };
+
+	ARB_UNUSED(fd);
+	ARB_UNUSED(what);
+	// Find which timer fired: the one that is no longer pending.
+	if (c->start_timer != NULL && !evtimer_pending(c->start_timer, NULL)) {
+		timer_cancel(&c->start_timer);
+		snprintf(e.text, sizeof(e.text),
+		    "start_timeout: no READY within %d ms",
+		    arb__child_start_timeout_ms(&c->spec));
+		arb__child_event(c, ARB__CE_FAIL, &e);
+	} else if (c->stop_timer != NULL &&
+	    !evtimer_pending(c->stop_timer, NULL)) {
+		timer_cancel(&c->stop_timer);
+		arb__log(ARB_LOG_WARN, c->path,
+		    "event=stop_deadline shutdown_ms=%d action=kill",
+		    arb__child_shutdown_ms(&c->spec));
+		arb__child_event(c, ARB__CE_DEADLINE, NULL);
+	} else if (c->backoff_timer != NULL &&
+	    !evtimer_pending(c->backoff_timer, NULL)) {
+		timer_cancel(&c->backoff_timer);
+		arb__child_event(c, ARB__CE_DUE, NULL);
+	} else if (c->watchdog_timer != NULL &&
+	    !evtimer_pending(c->watchdog_timer, NULL)) {
+		timer_cancel(&c->watchdog_timer);
+		arb__log(ARB_LOG_ERROR, c->path,
+		    "event=watchdog watchdog_ms=%d action=kill",
+		    c->spec.watchdog_ms);
+		c->hung = true;
+		arb__proc_kill(c->sup->node, c);
+	}
+}
+
+// ---------------------------------------------------------------------------
+// Jobs
+// ---------------------------------------------------------------------------
+static void
+job_set(arb__sup *sup, job_kind kind, step *steps, size_t n)
+{
+	arb__free(sup->steps);
+	sup->job    = kind;
+	sup->steps  = steps;
+	sup->nsteps = n;
+	sup->cur    = 0;
+}
+
+static bool
+child_gone(const arb__child *c)
+{
+	// A temporary child that has ended is never started again.
+	return c->spec.restart == ARB_TEMPORARY && c->has_last_exit &&
+	    c->state == ARB__CS_STOPPED;
+}
+
+static void
+sup_report_cb(evutil_socket_t fd, short what, void *arg)
+{
+	arb__sup *sup = arg;
+
+	ARB_UNUSED(fd);
+	ARB_UNUSED(what);
+	if (sup->slot == NULL) {
+		return;
+	}
+	if (sup->slot == sup->node->root_slot) {
+		if (sup->report_what == ARB__CE_READY) {
+			sup->slot->state = ARB__CS_RUNNING;
+			arb__log(ARB_LOG_INFO, sup->path, "event=tree_up");
+		} else {
+			arb__node_root_exited(sup->node, &sup->exit_reason);
+		}
+		return;
+	}
+	arb__child_event(sup->slot, sup->report_what, &sup->exit_reason);
+}
+
+// sup_report tells the parent, from a fresh stack (the parent may free or
+// restart this supervisor while handling it).
+static void
+sup_report(arb__sup *sup, arb__cevent what)
+{
+	sup->report_what = what;
+	event_active(sup->report_ev, 0, 0);
+}
+
+static void
+sup_remove_gone_dynamic(arb__sup *sup)
+{
+	size_t i, j = 0;
+
+	if (sup->job != JOB_NONE) {
+		return;
+	}
+	for (i = 0; i < sup->n; i++) {
+		arb__child *c = sup->children[i];
+		if (c->dynamic && c->state == ARB__CS_STOPPED &&
+		    c->has_last_exit && !c->restart_pending) {
+			child_free(c);
+		} else {
+			sup->children[j++] = c;
+		}
+	}
+	sup->n = j;
+}
+
+static void sup_restart(arb__sup *sup, arb__child *c);
+
+static void
+job_done(arb__sup *sup)
+{
+	job_kind done = sup->job;
+	size_t   i, n;
+
+	job_set(sup, JOB_NONE, NULL, 0);
+	switch (done) {
+	case JOB_INIT:
+		sup->state = SUP_RUNNING;
+		sup_report(sup, ARB__CE_READY);
+		break;
+	case JOB_RESTART:
+		sup->state = SUP_RUNNING;
+		break;
+	case JOB_SHUTDOWN:
+		sup->state = SUP_STOPPED;
+		sup_report(sup, sup->start_failed ? ARB__CE_FAIL : ARB__CE_EXIT);
+		return;
+	case JOB_NONE:
+		break;
+	}
+	sup_remove_gone_dynamic(sup);
+	// Restarts that arrived while a job ran.
+	n = sup->nretry;
+	for (i = 0; i < n && sup->job == JOB_NONE &&
+	     sup->state == SUP_RUNNING;
+	     i++) {
+		arb__child *c = sup->retry[0];
+		memmove(sup->retry, sup->retry + 1,
+		    (sup->nretry - 1) * sizeof(*sup->retry));
+		sup->nretry--;
+		c->restart_pending = false;
+		if (c->state == ARB__CS_STOPPED) {
+			sup_restart(sup, c);
+		}
+	}
+}
+
+static void
+child_fire(arb__child *c, arb__cevent ev)
+{
+	arb__child_event(c, ev, NULL);
+}
+
+static void
+sup_run(arb__sup *sup)
+{
+	bool waiting = false;
+	size_t i;
+
+	if (sup->in_run || sup->job == JOB_NONE) {
+		return;
+	}
+	sup->in_run = true;
+	while (sup->cur < sup->nsteps) {
+		step       *s = &sup->steps[sup->cur];
+		arb__child *c = s->c;
+
+		if (s->kind == STEP_STOP) {
+			if (c->state == ARB__CS_STOPPED ||
+			    c->state == ARB__CS_IGNORED) {
+				sup->cur++;
+				continue;
+			}
+			if (c->state == ARB__CS_BACKOFF ||
+			    c->state == ARB__CS_STARTING ||
+			    c->state == ARB__CS_RUNNING) {
+				child_fire(c, ARB__CE_STOP);
+				continue; // re-examine the new state
+			}
+			// STOPPING
+			if (sup_parallel_stop(sup)) {
+				sup->cur++;
+				continue;
+			}
+			waiting = true;
+			break;
+		}
+		// STEP_START
+		if (child_gone(c) || c->state == ARB__CS_RUNNING ||
+		    c->state == ARB__CS_IGNORED) {
+			sup->cur++;
+			continue;
+		}
+		if (c->state == ARB__CS_STOPPED) {
+			int64_t now = arb__now_ms();
+			if (c->next_attempt_ms > now) {
+				child_fire(c, ARB__CE_BACKOFF);
+			} else {
+				child_fire(c, ARB__CE_START);
+			}
+			if (sup->job == JOB_NONE) {
+				break; // the event ended this job
+			}
+			continue;
+		}
+		waiting = true; // STARTING, BACKOFF or STOPPING
+		break;
+	}
+	sup->in_run = false;
+	if (waiting || sup->job == JOB_NONE) {
+		return;
+	}
+	for (i = 0; i < sup->n; i++) {
+		if (sup->children[i]->state == ARB__CS_STOPPING) {
+			return; // parallel stops still running
+		}
+	}
+	job_done(sup);
+}
+
+static step *
+steps_alloc(size_t n)
+{
+	step *s = arb__alloc(sizeof(step) * (n ? n : 1));
+
+	if (s == NULL) {
+		arb__panic("out of memory building a supervisor job");
+	}
+	return s;
+}
+
+static void
+sup_shutdown(arb__sup *sup, const arb_exit *why)
+{
+	step  *s;
+	size_t i;
+
+	if (sup->state == SUP_STOPPING || sup->state == SUP_STOPPED) {
+		return;
+	}
+	sup->state       = SUP_STOPPING;
+	sup->exit_reason = *why;
+	s                = steps_alloc(sup->n);
+	for (i = 0; i < sup->n; i++) {
+		s[i].kind = STEP_STOP;
+		s[i].c    = sup->children[sup->n - 1 - i];
+	}
+	sup->nretry = 0;
+	job_set(sup, JOB_SHUTDOWN, s, sup->n);
+	sup_run(sup);
+}
+
+static void
+sup_give_up(arb__sup *sup, arb__child *c)
+{
+	arb_exit e = { .kind = ARB_EXIT_SHUTDOWN };
+
+	arb__log(ARB_LOG_ERROR, sup->path,
+	    "event=give_up reason=reached_max_restart_intensity child=%s "
+	    "intensity=%d period_ms=%d action=escalate",
+	    c->spec.name, sup->win.intensity, (int) sup->win.period_ms);
+	snprintf(e.text, sizeof(e.text), "reached_max_restart_intensity");
+	if (sup->slot == sup->node->root_slot) {
+		sup->node->gave_up = true;
+	}
+	sup_shutdown(sup, &e);
+}
+
+static size_t
+child_index(const arb__sup *sup, const arb__child *c)
+{
+	size_t i;
+
+	for (i = 0; i < sup->n; i++) {
+		if (sup->children[i] == c) {
+			return i;
+		}
+	}
+	arb__panic("child %s not in its supervisor", c->path);
+}
+
+static void
+child_plan_backoff(arb__child *c)
+{
+	int64_t now = arb__now_ms();
+	int64_t d;
+
+	if (c->spec.backoff_min_ms <= 0) {
+		c->next_attempt_ms = 0;
+		return;
+	}
+	if (c->started_at_ms > 0 &&
+	    now - c->started_at_ms >= arb__child_stable_ms(&c->spec)) {
+		c->backoff_attempt = 0; // it stayed up: forgive the past
+	}
+	d = arb__backoff_delay(c->spec.backoff_min_ms,
+	    arb__child_backoff_max_ms(&c->spec), c->backoff_attempt++,
+	    arb__random());
+	c->next_attempt_ms = now + d;
+}
+
+// sup_restart builds the strategy's job for c (already counted against
+// intensity).
+static void
+sup_restart(arb__sup *sup, arb__child *c)
+{
+	size_t lo, hi, i, k = 0, idx;
+	step  *s;
+
+	if (sup->job != JOB_NONE) {
+		if (!c->restart_pending) {
+			c->restart_pending = true;
+			sup->retry = arb__realloc(
+			    sup->retry, (sup->nretry + 1) * sizeof(*sup->retry));
+			if (sup->retry == NULL) {
+				arb__panic("out of memory queueing a restart");
+			}
+			sup->retry[sup->nretry++] = c;
+		}
+		return;
+	}
+	idx = child_index(sup, c);
+	arb__strategy_range(sup->spec->strategy, sup->n, idx, &lo, &hi);
+	s = steps_alloc(2 * (hi - lo));
+	for (i = hi; i > lo; i--) {
+		if (sup->children[i - 1] != c) {
+			s[k].kind = STEP_STOP;
+			s[k++].c  = sup->children[i - 1];
+		}
+	}
+	for (i = lo; i < hi; i++) {
+		arb__child *x = sup->children[i];
+		// Siblings taken down by this restart: temporary ones are not
+		// started again (OTP).
+		if (x != c && x->spec.restart == ARB_TEMPORARY) {
+			continue;
+		}
+		s[k].kind = STEP_START;
+		s[k++].c  = x;
+	}
+	sup->state = SUP_RUNNING;
+	job_set(sup, JOB_RESTART, s, k);
+	sup_run(sup);
+}
+
+static bool
+sup_any_significant_running(const arb__sup *sup, const arb__child *except)
+{
+	size_t i;
+
+	for (i = 0; i < sup->n; i++) {
+		const arb__child *x = sup->children[i];
+		if (x != except && x->spec.significant &&
+		    x->state != ARB__CS_STOPPED && x->state != ARB__CS_IGNORED) {
+			return true;
+		}
+	}
+	return false;
+}
+
+// A running child ended on its own.
+static void
+sup_child_exited(arb__sup *sup, arb__child *c, const arb_exit *why)
+{
+	arb__exit_event ev = { 0 };
+	arb__decision   d;
+	arb_exit        e = { .kind = ARB_EXIT_SHUTDOWN };
+
+	ev.restart       = c->spec.restart;
+	ev.significant   = c->spec.significant;
+	ev.auto_shutdown = sup->spec->auto_shutdown;
+	ev.sup_stopping  = sup->state == SUP_STOPPING ||
+	    sup->state == SUP_STOPPED;
+	ev.any_significant_left = sup_any_significant_running(sup, c);
+	ev.why                  = why;
+	d                       = arb__decide_exit(&ev);
+	switch (d) {
+	case ARB__DECIDE_NONE:
+		child_log_exit(c, why, ev.sup_stopping ? "none(stopping)"
+		                                       : "none");
+		break;
+	case ARB__DECIDE_REMOVE:
+		child_log_exit(c, why, "remove(temporary)");
+		break;
+	case ARB__DECIDE_AUTO_SHUTDOWN:
+		child_log_exit(c, why, "auto_shutdown");
+		snprintf(e.text, sizeof(e.text), "auto_shutdown");
+		sup_shutdown(sup, &e);
+		return;
+	case ARB__DECIDE_RESTART:
+		if (!arb__intensity_add(&sup->win, arb__now_ms())) {
+			child_log_exit(c, why, "give_up");
+			sup_give_up(sup, c);
+			return;
+		}
+		child_plan_backoff(c);
+		child_log_exit(c, why,
+		    c->next_attempt_ms > 0 ? "restart(backoff)" : "restart");
+		c->restarts++;
+		sup_restart(sup, c);
+		return;
+	}
+	sup_run(sup); // a job may have waited for this child
+	sup_remove_gone_dynamic(sup);
+}
+
+static void
+sup_start_failed(arb__sup *sup, arb__child *c, const arb_exit *why)
+{
+	char reason[200];
+
+	arb_exit_format(why, reason, sizeof(reason));
+	if (sup->job == JOB_INIT) {
+		arb__log(ARB_LOG_ERROR, c->path,
+		    "event=start_failed reason=%s decision=abort_start", reason);
+		sup->start_failed = true;
+		sup->exit_reason  = *why;
+		snprintf(sup->exit_reason.text, sizeof(sup->exit_reason.text),
+		    "child %s failed to start: %.60s", c->spec.name, why->text);
+		sup->state = SUP_STARTING; // allow sup_shutdown
+		{
+			arb_exit keep = sup->exit_reason;
+			sup_shutdown(sup, &keep);
+		}
+		return;
+	}
+	if (sup->state == SUP_STOPPING || sup->state == SUP_STOPPED) {
+		arb__log(ARB_LOG_ERROR, c->path,
+		    "event=start_failed reason=%s decision=none(stopping)",
+		    reason);
+		sup_run(sup);
+		return;
+	}
+	if (c->dynamic && c->restarts == 0 && !c->has_last_exit) {
+		// A run-time child that never started: its caller learns it.
+		arb__log(ARB_LOG_ERROR, c->path,
+		    "event=start_failed reason=%s decision=remove", reason);
+		c->has_last_exit = true;
+		c->last_exit     = *why;
+		sup_run(sup);
+		sup_remove_gone_dynamic(sup);
+		return;
+	}
+	// A failed restart is retried and counts toward intensity (OTP
+	// try_again_restart); it never crashes the supervisor.
+	if (!arb__intensity_add(&sup->win, arb__now_ms())) {
+		arb__log(ARB_LOG_ERROR, c->path,
+		    "event=start_failed reason=%s decision=give_up", reason);
+		sup_give_up(sup, c);
+		return;
+	}
+	child_plan_backoff(c);
+	arb__log(ARB_LOG_ERROR, c->path,
+	    "event=start_failed reason=%s decision=retry", reason);
+	c->restarts++;
+	c->has_last_exit = true;
+	c->last_exit     = *why;
+	// Continue the current job; the failed child is retried after it.
+	if (!c->restart_pending) {
+		c->restart_pending = true;
+		sup->retry = arb__realloc(
+		    sup->retry, (sup->nretry + 1) * sizeof(*sup->retry));
+		if (sup->retry == NULL) {
+			arb__panic("out of memory queueing a restart");
+		}
+		sup->retry[sup->nretry++] = c;
+	}
+	if (sup->job != JOB_NONE) {
+		sup->cur++; // skip the failed step
+		sup_run(sup);
+	} else {
+		job_done(sup);
+	}
+}
+
+// ---------------------------------------------------------------------------
+// Child events
+// ---------------------------------------------------------------------------
+void
+arb__child_event(arb__child *c, arb__cevent ev, const arb_exit *why)
+{
+	arb__sup   *sup = c->sup;
+	arb__ctrans t   = arb__child_step(c->state, ev);
+	arb_exit    e   = { .kind = ARB_EXIT_ERROR, .code = ARB_ECHILD };
+	int         rv;
+
+	if (t.action == ARB__CA_INVALID) {
+		arb__log(ARB_LOG_DEBUG, c->path,
+		    "event=ignored_event state=%s ev=%d",
+		    arb__cstate_name(c->state), (int) ev);
+		return;
+	}
+	c->state = t.next;
+	switch (t.action) {
+	case ARB__CA_INVALID:
+	case ARB__CA_NONE:
+		return;
+	case ARB__CA_SPAWN:
+		if ((rv = child_spawn(c)) != 0) {
+			snprintf(e.text, sizeof(e.text), "spawn: %s",
+			    arb_strerror(rv));
+			arb__child_event(c, ARB__CE_FAIL, &e);
+		}
+		return;
+	case ARB__CA_STARTED:
+		timer_cancel(&c->start_timer);
+		c->started_at_ms = arb__now_ms();
+		arb__node_actor_up(sup->node, c);
+		arb__log(ARB_LOG_INFO, c->path,
+		    "event=started isolation=%s ospid=%d pid=%llu restarts=%u",
+		    c->spec.isolation == ARB_THREAD      ? "thread"
+		        : c->spec.isolation == ARB_PROCESS ? "process"
+		        : c->spec.isolation == ARB_EXEC    ? "exec"
+		                                           : "supervisor",
+		    (int) c->ospid, (unsigned long long) c->pid.id,
+		    c->restarts);
+		if (c->spec.watchdog_ms > 0 && c->spec.isolation == ARB_PROCESS) {
+			timer_arm(c, &c->watchdog_timer, c->spec.watchdog_ms);
+		}
+		sup_run(sup);
+		return;
+	case ARB__CA_IGNORED:
+		timer_cancel(&c->start_timer);
+		arb__log(ARB_LOG_INFO, c->path, "event=ignored");
+		sup_run(sup);
+		return;
+	case ARB__CA_START_FAILED:
+		timer_cancel(&c->start_timer);
+		timer_cancel(&c->watchdog_timer);
+		if (c->spec.isolation == ARB_PROCESS ||
+		    c->spec.isolation == ARB_EXEC) {
+			arb__proc_close(c); // kills and reaps what is left
+		} else if (c->spec.isolation == ARB_THREAD && c->thr != NULL) {
+			arb_exit k = { .kind = ARB_EXIT_KILLED };
+			// Stuck in init: the thread cannot be killed.
+			sup->node->abandoned++;
+			pthread_mutex_lock(&c->thr->mtx);
+			c->thr->child = NULL;
+			pthread_mutex_unlock(&c->thr->mtx);
+			arb__thread_exit_signal(c->thr, &k);
+			c->thr = NULL;
+		}
+		sup_start_failed(sup, c, why ? why : &e);
+		return;
+	case ARB__CA_EXITED:
+		timer_cancel(&c->watchdog_timer);
+		timer_cancel(&c->stop_timer);
+		c->has_last_exit = true;
+		c->last_exit     = *why;
+		arb__node_actor_down(sup->node, c, why);
+		sup_child_exited(sup, c, why);
+		return;
+	case ARB__CA_REQUEST_STOP:
+		timer_cancel(&c->start_timer);
+		child_request_stop(c);
+		return;
+	case ARB__CA_STOPPED:
+		timer_cancel(&c->stop_timer);
+		timer_cancel(&c->watchdog_timer);
+		c->has_last_exit = true;
+		c->last_exit     = *why;
+		arb__node_actor_down(sup->node, c, why);
+		{
+			char reason[200];
+			arb_exit_format(why, reason, sizeof(reason));
+			arb__log(ARB_LOG_INFO, c->path,
+			    "event=stopped reason=%s", reason);
+		}
+		sup_run(sup);
+		return;
+	case ARB__CA_KILL:
+		child_kill(c);
+		return;
+	case ARB__CA_ARM_BACKOFF: {
+		int64_t d = c->next_attempt_ms - arb__now_ms();
+		if (d < 0) {
+			d = 0;
+		}
+		arb__log(ARB_LOG_WARN, c->path,
+		    "event=restarting next_attempt_in_ms=%lld attempt=%u",
+		    (long long) d, c->backoff_attempt);
+		timer_arm(c, &c->backoff_timer, d);
+		return;
+	}
+	case ARB__CA_CANCEL_BACKOFF:
+		timer_cancel(&c->backoff_timer);
+		c->next_attempt_ms = 0;
+		return;
+	}
+}
+
+// ---------------------------------------------------------------------------
+// Supervisor objects
+// ---------------------------------------------------------------------------
+int
+arb__sup_open(arb__sup **supp, arb_node *node, arb__child *slot,
+    const arb_sup_spec *spec, const char *path)
+{
+	arb__sup *sup;
+	size_t    i;
+	int       rv;
+
+	if ((sup = arb__alloc(sizeof(*sup))) == NULL) {
+		return ARB_ENOMEM;
+	}
+	sup->node = node;
+	sup->slot = slot;
+	snprintf(sup->path, sizeof(sup->path), "%s", path);
+	if ((rv = arb__sup_spec_copy(spec, &sup->spec)) != 0) {
+		arb__free(sup);
+		return rv;
+	}
+	if ((rv = arb__intensity_init(&sup->win, arb__sup_intensity(spec),
+	         arb__sup_period_ms(spec))) != 0) {
+		arb__sup_free(sup);
+		return rv;
+	}
+	sup->report_ev = event_new(node->base, -1, 0, sup_report_cb, sup);
+	if (sup->report_ev == NULL) {
+		arb__sup_free(sup);
+		return ARB_ENOMEM;
+	}
+	if (spec->strategy != ARB_SIMPLE_ONE_FOR_ONE) {
+		sup->children = arb__alloc(
+		    sizeof(arb__child *) * (spec->nchildren ? spec->nchildren : 1));
+		if (sup->children == NULL) {
+			arb__sup_free(sup);
+			return ARB_ENOMEM;
+		}
+		sup->cap = spec->nchildren;
+		for (i = 0; i < spec->nchildren; i++) {
+			arb__child *c =
+			    child_new(sup, &sup->spec->children[i], NULL, 0);
+			if (c == NULL) {
+				arb__sup_free(sup);
+				return ARB_ENOMEM;
+			}
+			sup->children[sup->n++] = c;
+		}
+	}
+	*supp = sup;
+	return ARB_OK;
+}
+
+void
+arb__sup_free(arb__sup *sup)
+{
+	size_t i;
+
+	if (sup == NULL) {
+		return;
+	}
+	for (i = 0; i < sup->n; i++) {
+		child_free(sup->children[i]);
+	}
+	if (sup->report_ev != NULL) {
+		event_free(sup->report_ev);
+	}
+	arb__free(sup->children);
+	arb__free(sup->steps);
+	arb__free(sup->retry);
+	arb__intensity_fini(&sup->win);
+	arb__sup_spec_free(sup->spec);
+	arb__free(sup);
+}
+
+void
+arb__sup_start(arb__sup *sup)
+{
+	step  *s = steps_alloc(sup->n);
+	size_t i;
+
+	sup->state = SUP_STARTING;
+	for (i = 0; i < sup->n; i++) {
+		s[i].kind = STEP_START;
+		s[i].c    = sup->children[i];
+	}
+	job_set(sup, JOB_INIT, s, sup->n);
+	sup_run(sup);
+	if (sup->job == JOB_NONE && sup->state == SUP_STARTING) {
+		job_done(sup);
+	}
+}
+
+void
+arb__sup_stop(arb__sup *sup)
+{
+	arb_exit e = { .kind = ARB_EXIT_SHUTDOWN };
+
+	sup_shutdown(sup, &e);
+}
+
+void
+arb__sup_brutal(arb__sup *sup)
+{
+	size_t i;
+
+	arb__sup_stop(sup);
+	for (i = 0; i < sup->n; i++) {
+		arb__child *c = sup->children[i];
+		if (c->state == ARB__CS_STOPPING) {
+			child_kill(c);
+		}
+	}
+}
+
+bool
+arb__sup_stopping(const arb__sup *sup)
+{
+	return sup->state == SUP_STOPPING || sup->state == SUP_STOPPED;
+}
+
+arb__sup *
+arb__sup_find(arb__sup *root, const char *path)
+{
+	size_t i;
+
+	if (root == NULL) {
+		return NULL;
+	}
+	if (strcmp(root->path, path) == 0) {
+		return root;
+	}
+	for (i = 0; i < root->n; i++) {
+		arb__sup *s = root->children[i]->child_sup;
+		if (s != NULL && (s = arb__sup_find(s, path)) != NULL) {
+			return s;
+		}
+	}
+	return NULL;
+}
+
+int
+arb__sup_start_dynamic(
+    arb__sup *sup, const void *arg, size_t len, arb_pid *pidp)
+{
+	arb__child    *c;
+	arb_child_spec tmpl;
+	char           name[ARB__NAME_MAX + 1];
+	static unsigned seq;
+
+	if (sup->spec->strategy != ARB_SIMPLE_ONE_FOR_ONE) {
+		return ARB_ESTATE;
+	}
+	if (sup->state == SUP_STOPPING || sup->state == SUP_STOPPED ||
+	    sup->node->stopping) {
+		return ARB_ESHUTDOWN;
+	}
+	tmpl = sup->spec->children[0];
+	snprintf(name, sizeof(name), "%s.%u", tmpl.name, ++seq);
+	tmpl.name = name;
+	if ((c = child_new(sup, &tmpl, arg ? arg : "", arg ? len : 0)) ==
+	    NULL) {
+		return ARB_ENOMEM;
+	}
+	c->dynamic = true;
+	if (sup->n == sup->cap) {
+		size_t       ncap = sup->cap ? sup->cap * 2 : 8;
+		arb__child **nc   = arb__realloc(
+                    sup->children, ncap * sizeof(*nc));
+		if (nc == NULL) {
+			child_free(c);
+			return ARB_ENOMEM;
+		}
+		sup->children = nc;
+		sup->cap      = ncap;
+	}
+	sup->children[sup->n++] = c;
+	child_fire(c, ARB__CE_START);
+	if (c->state != ARB__CS_STARTING && c->state != ARB__CS_RUNNING) {
+		sup_remove_gone_dynamic(sup);
+		return ARB_ECHILD;
+	}
+	*pidp = c->pid;
+	return ARB_OK;
+}

@@ -1,0 +1,416 @@
+// SPDX-License-Identifier: MIT
+// tp_nng.c -- mailboxes and batching outbound queues over nng.
+//
+// The one file that includes <nng/nng.h> (with arb__err_from_nng).  Every
+// object here belongs to one actor loop and runs on its thread: nng's
+// own threads never call into arbor (we use NNG_OPT_RECVFD, not aio
+// callbacks), so no lock is needed.
+
+#include "transport.h"
+
+#include <event2/event.h>
+#include <nng/nng.h>
+#include <nng/protocol/pipeline0/pull.h>
+#include <nng/protocol/pipeline0/push.h>
+
+#include <stdio.h>
+#include <string.h>
+
+static int
+arb__err_from_nng(int rv)
+{
+	switch (rv) {
+	case 0:
+		return ARB_OK;
+	case NNG_ENOMEM:
+		return ARB_ENOMEM;
+	case NNG_EAGAIN:
+		return ARB_EAGAIN;
+	case NNG_ETIMEDOUT:
+		return ARB_ETIMEDOUT;
+	case NNG_ECLOSED:
+		return ARB_ECLOSED;
+	case NNG_EINVAL:
+	case NNG_EADDRINVAL:
+		return ARB_EINVAL;
+	case NNG_EMSGSIZE:
+		return ARB_EMSGSIZE;
+	case NNG_ENOENT:
+	case NNG_ECONNREFUSED:
+		return ARB_ENOENT;
+	case NNG_EPERM:
+		return ARB_EPERM;
+	case NNG_EADDRINUSE:
+		return ARB_EEXIST;
+	default:
+		if (rv & NNG_ESYSERR) {
+			return ARB_ESYSERR | (rv & ~NNG_ESYSERR);
+		}
+		return ARB_EINVAL;
+	}
+}
+
+void
+arb__addr_url(
+    const arb__addr *a, arb_pid pid, bool inproc, char *buf, size_t len)
+{
+	if (inproc) {
+		snprintf(buf, len, "inproc://arb-%s-%u", a->token,
+		    (unsigned) arb__pid_mbid(pid));
+	} else {
+		snprintf(buf, len, "ipc://%s/%u.mbox", a->run_dir,
+		    (unsigned) arb__pid_mbid(pid));
+	}
+}
+
+// ---------------------------------------------------------------------------
+// Mailbox
+// ---------------------------------------------------------------------------
+struct arb__mbox {
+	nng_socket    sock;
+	struct event *ev;
+	arb__batch_cb cb;
+	void         *arg;
+	size_t        max_batch;
+	bool          paused;
+};
+
+static void
+mbox_readable(evutil_socket_t fd, short what, void *arg)
+{
+	arb__mbox *mb = arg;
+	nng_msg   *m;
+	int        budget = 64; // batches per wakeup, then yield to timers
+
+	ARB_UNUSED(fd);
+	ARB_UNUSED(what);
+	while (!mb->paused && budget-- > 0) {
+		if (nng_recvmsg(mb->sock, &m, NNG_FLAG_NONBLOCK) != 0) {
+			return;
+		}
+		mb->cb(mb->arg, nng_msg_body(m), nng_msg_len(m));
+		nng_msg_free(m);
+	}
+	// More may be queued: the RECVFD stays readable and the event is
+	// level-triggered, so it fires again on the next loop turn.
+}
+
+int
+arb__mbox_open(arb__mbox **mbp, struct event_base *base, const arb__addr *a,
+    arb_pid pid, size_t max_batch, arb__batch_cb cb, void *arg)
+{
+	arb__mbox *mb;
+	char       url[256];
+	int        rv, fd;
+
+	if ((mb = arb__alloc(sizeof(*mb))) == NULL) {
+		return ARB_ENOMEM;
+	}
+	mb->cb        = cb;
+	mb->arg       = arg;
+	mb->max_batch = max_batch;
+	if ((rv = nng_pull0_open(&mb->sock)) != 0) {
+		arb__free(mb);
+		return arb__err_from_nng(rv);
+	}
+	nng_socket_set_size(mb->sock, NNG_OPT_RECVMAXSZ, max_batch);
+	nng_socket_set_int(mb->sock, NNG_OPT_RECVBUF, 64);
+	if (a->in_node && arb__pid_kind(pid) == ARB__KIND_THREAD) {
+		arb__addr_url(a, pid, true, url, sizeof(url));
+		if ((rv = nng_listen(mb->sock, url, NULL, 0)) != 0) {
+			goto fail;
+		}
+	}
+	arb__addr_url(a, pid, false, url, sizeof(url));
+	if ((rv = nng_listen(mb->sock, url, NULL, 0)) != 0) {
+		goto fail;
+	}
+	if ((rv = nng_socket_get_int(mb->sock, NNG_OPT_RECVFD, &fd)) != 0) {
+		goto fail;
+	}
+	mb->ev = event_new(base, fd, EV_READ | EV_PERSIST, mbox_readable, mb);
+	if (mb->ev == NULL || event_add(mb->ev, NULL) != 0) {
+		rv = NNG_ENOMEM;
+		goto fail;
+	}
+	*mbp = mb;
+	return ARB_OK;
+fail:
+	if (mb->ev != NULL) {
+		event_free(mb->ev);
+	}
+	nng_close(mb->sock);
+	arb__free(mb);
+	return arb__err_from_nng(rv);
+}
+
+void
+arb__mbox_pause(arb__mbox *mb)
+{
+	if (mb != NULL && !mb->paused) {
+		mb->paused = true;
+		event_del(mb->ev);
+	}
+}
+
+size_t
+arb__mbox_close(arb__mbox *mb)
+{
+	nng_msg     *m;
+	size_t       dead = 0;
+	arb__decoder d;
+	arb_msg      v;
+
+	if (mb == NULL) {
+		return 0;
+	}
+	event_free(mb->ev);
+	while (nng_recvmsg(mb->sock, &m, NNG_FLAG_NONBLOCK) == 0) {
+		arb__decoder_init(
+		    &d, nng_msg_body(m), nng_msg_len(m), mb->max_batch);
+		while (arb__codec_next(&d, &v) == ARB_OK) {
+			dead++;
+		}
+		nng_msg_free(m);
+	}
+	nng_close(mb->sock);
+	arb__free(mb);
+	return dead;
+}
+
+// ---------------------------------------------------------------------------
+// Outbound queue
+// ---------------------------------------------------------------------------
+typedef struct outq_peer {
+	uint32_t          mbid;
+	nng_socket        sock;
+	arb__buf          pending;
+	struct outq_peer *next_dirty; // on the dirty list when pending.len>0
+	bool              dirty;
+} outq_peer;
+
+struct arb__outq {
+	arb__addr          addr;
+	struct event_base *base;
+	struct event      *flush_ev; // lowest priority: end of the loop turn
+	struct event      *retry_ev; // a peer refused (queue full): retry
+	arb__idmap         peers;    // mbid+1 -> outq_peer
+	outq_peer         *dirty;
+	size_t             max_msg;
+	size_t             backlog;
+	uint64_t           batches;
+};
+
+static void outq_flush_cb(evutil_socket_t fd, short what, void *arg);
+
+int
+arb__outq_open(arb__outq **qp, struct event_base *base, const arb__addr *a,
+    size_t max_msg)
+{
+	arb__outq *q;
+	int        nprio;
+
+	if ((q = arb__alloc(sizeof(*q))) == NULL) {
+		return ARB_ENOMEM;
+	}
+	q->addr    = *a;
+	q->base    = base;
+	q->max_msg = max_msg;
+	q->flush_ev = event_new(base, -1, 0, outq_flush_cb, q);
+	q->retry_ev = evtimer_new(base, outq_flush_cb, q);
+	if (q->flush_ev == NULL || q->retry_ev == NULL) {
+		arb__outq_close(q);
+		return ARB_ENOMEM;
+	}
+	// The loop is created with 3 priorities (loop.c): 1 is the default,
+	// 2 runs only when nothing else is active, i.e. at the end of a turn.
+	nprio = event_base_get_npriorities(base);
+	event_priority_set(q->flush_ev, nprio - 1);
+	*qp = q;
+	return ARB_OK;
+}
+
+static outq_peer *
+outq_peer_get(arb__outq *q, arb_pid to, int *rvp)
+{
+	outq_peer *p;
+	uint32_t   mbid = arb__pid_mbid(to);
+	char       url[256];
+	bool       inproc;
+	int        rv;
+
+	if ((p = arb__idmap_get(&q->peers, (uint64_t) mbid + 1)) != NULL) {
+		return p;
+	}
+	if ((p = arb__alloc(sizeof(*p))) == NULL) {
+		*rvp = ARB_ENOMEM;
+		return NULL;
+	}
+	p->mbid = mbid;
+	if ((rv = nng_push0_open(&p->sock)) != 0) {
+		arb__free(p);
+		*rvp = arb__err_from_nng(rv);
+		return NULL;
+	}
+	// Messages queue here while the destination restarts (SPEC 19);
+	// reconnect fast so the new incarnation gets them promptly.
+	nng_socket_set_int(p->sock, NNG_OPT_SENDBUF, 64);
+	nng_socket_set_ms(p->sock, NNG_OPT_RECONNMINT, 2);
+	nng_socket_set_ms(p->sock, NNG_OPT_RECONNMAXT, 50);
+	inproc = q->addr.in_node && arb__pid_kind(to) == ARB__KIND_THREAD;
+	arb__addr_url(&q->addr, to, inproc, url, sizeof(url));
+	if ((rv = nng_dial(p->sock, url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
+		nng_close(p->sock);
+		arb__free(p);
+		*rvp = arb__err_from_nng(rv);
+		return NULL;
+	}
+	if ((rv = arb__idmap_set(&q->peers, (uint64_t) mbid + 1, p)) != 0) {
+		nng_close(p->sock);
+		arb__free(p);
+		*rvp = rv;
+		return NULL;
+	}
+	return p;
+}
+
+// outq_peer_send hands the pending batch to nng.  Returns false if nng's
+// queue is full (the batch stays pending).
+static bool
+outq_peer_send(arb__outq *q, outq_peer *p)
+{
+	nng_msg *m;
+	int      rv;
+
+	if (p->pending.len == 0) {
+		return true;
+	}
+	if (nng_msg_alloc(&m, 0) != 0) {
+		return false;
+	}
+	if (nng_msg_append(m, p->pending.data, p->pending.len) != 0) {
+		nng_msg_free(m);
+		return false;
+	}
+	if ((rv = nng_sendmsg(p->sock, m, NNG_FLAG_NONBLOCK)) != 0) {
+		nng_msg_free(m);
+		return false;
+	}
+	q->backlog -= p->pending.len;
+	q->batches++;
+	arb__buf_reset(&p->pending);
+	if (p->pending.cap > 4 * ARB__OUTQ_BATCH_FLUSH) {
+		arb__buf_fini(&p->pending); // do not pin a burst's memory
+	}
+	return true;
+}
+
+void
+arb__outq_flush(arb__outq *q)
+{
+	outq_peer *p, *next, *blocked = NULL;
+
+	for (p = q->dirty; p != NULL; p = next) {
+		next = p->next_dirty;
+		if (outq_peer_send(q, p)) {
+			p->dirty      = false;
+			p->next_dirty = NULL;
+		} else {
+			p->next_dirty = blocked;
+			blocked       = p;
+		}
+	}
+	q->dirty = blocked;
+	if (blocked != NULL && !evtimer_pending(q->retry_ev, NULL)) {
+		struct timeval tv = { 0, 1000 };
+		evtimer_add(q->retry_ev, &tv);
+	}
+}
+
+static void
+outq_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	ARB_UNUSED(fd);
+	ARB_UNUSED(what);
+	arb__outq_flush(arg);
+}
+
+int
+arb__outq_push(arb__outq *q, const arb_msg *m)
+{
+	outq_peer *p;
+	size_t     before;
+	int        rv = ARB_OK;
+
+	if (m->len > q->max_msg) {
+		return ARB_EMSGSIZE;
+	}
+	if (arb__pid_kind(m->to) == ARB__KIND_EXEC ||
+	    (arb__pid_kind(m->to) == ARB__KIND_NODE &&
+	        arb__pid_mbid(m->to) == 0)) {
+		return ARB_ENOENT;
+	}
+	if ((p = outq_peer_get(q, m->to, &rv)) == NULL) {
+		return rv;
+	}
+	if (p->pending.len >= ARB__OUTQ_BACKLOG_MAX) {
+		return ARB_EAGAIN;
+	}
+	before = p->pending.len;
+	if ((rv = arb__codec_encode(&p->pending, m)) != 0) {
+		return rv;
+	}
+	q->backlog += p->pending.len - before;
+	if (!p->dirty) {
+		p->dirty      = true;
+		p->next_dirty = q->dirty;
+		q->dirty      = p;
+		event_active(q->flush_ev, 0, 0);
+	}
+	if (p->pending.len >= ARB__OUTQ_BATCH_FLUSH) {
+		outq_peer_send(q, p); // big turn: do not wait for its end
+	}
+	return ARB_OK;
+}
+
+size_t
+arb__outq_backlog(const arb__outq *q)
+{
+	return q->backlog;
+}
+
+uint64_t
+arb__outq_batches(const arb__outq *q)
+{
+	return q->batches;
+}
+
+static void
+outq_peer_free(uint64_t key, void *val, void *arg)
+{
+	outq_peer *p = val;
+
+	ARB_UNUSED(key);
+	ARB_UNUSED(arg);
+	nng_close(p->sock);
+	arb__buf_fini(&p->pending);
+	arb__free(p);
+}
+
+void
+arb__outq_close(arb__outq *q)
+{
+	if (q == NULL) {
+		return;
+	}
+	arb__outq_flush(q);
+	if (q->flush_ev != NULL) {
+		event_free(q->flush_ev);
+	}
+	if (q->retry_ev != NULL) {
+		event_free(q->retry_ev);
+	}
+	arb__idmap_each(&q->peers, outq_peer_free, NULL);
+	arb__idmap_fini(&q->peers);
+	arb__free(q);
+}

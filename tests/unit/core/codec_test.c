@@ -1,0 +1,1070 @@
+// SPDX-License-Identifier: MIT
+// codec_test.c -- unit tests for codec.c: the wire format v1 envelope,
+// exit and error bodies.
+//
+// Round trips, interop with msgpack-c's own unpacker, every kind of
+// malformed input the decoder must reject, truncation at every byte, a
+// seeded garbage fuzz loop and the OOM path through arb__alloc.  Inputs
+// handed to the decoder are copied into heap blocks of their exact size so
+// that ASan catches any read past the end.
+
+#include "arb_test.h"
+
+#include "core/arb_impl.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <msgpack.h>
+
+#define MAX_BODY ARB_MSG_BODY_MAX
+
+// splitmix64: a small, seeded, deterministic generator.
+static uint64_t
+rng_next(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15u);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+	return z ^ (z >> 31);
+}
+
+// dup_exact copies n bytes into a heap block of exactly n bytes (1 when n
+// is 0, but then the decoder is told the length is 0).
+static uint8_t *
+dup_exact(const void *p, size_t n)
+{
+	uint8_t *d = malloc(n > 0 ? n : 1);
+
+	assert_non_null(d);
+	if (n > 0) {
+		memcpy(d, p, n);
+	}
+	return d;
+}
+
+// decode_one decodes bytes that must hold exactly one envelope; on
+// success view->body points into p.
+static int
+decode_one(const void *p, size_t n, size_t max_body, arb_msg *view)
+{
+	arb__decoder d;
+	uint8_t     *copy = dup_exact(p, n);
+	int          rv;
+
+	arb__decoder_init(&d, copy, n, max_body);
+	rv = arb__codec_next(&d, view);
+	if (rv == ARB_OK) {
+		arb_msg rest;
+
+		assert_true(view->body >= copy);
+		assert_true(view->body + view->len <= copy + n);
+		ARB_FAIL(arb__codec_next(&d, &rest), ARB_ENOENT);
+		// Point the view into the caller's bytes: copy is freed.
+		view->body = (const uint8_t *) p + (view->body - copy);
+	} else {
+		// After an error everything else is ARB_ENOENT.
+		assert_true(d.failed);
+		ARB_FAIL(arb__codec_next(&d, view), ARB_ENOENT);
+	}
+	free(copy);
+	return rv;
+}
+
+static void
+assert_msg_equal(const arb_msg *want, const arb_msg *got)
+{
+	assert_int_equal(want->from.id, got->from.id);
+	assert_int_equal(want->to.id, got->to.id);
+	assert_int_equal(want->tag, got->tag);
+	assert_int_equal(want->flags, got->flags);
+	assert_int_equal(want->ref, got->ref);
+	assert_int_equal(want->len, got->len);
+	if (want->len > 0) {
+		assert_memory_equal(want->body, got->body, want->len);
+	}
+}
+
+static void
+test_round_trip_one(void **state)
+{
+	arb__buf     b = { 0 };
+	arb__decoder d;
+	arb_msg      m = { 0 };
+	arb_msg      v;
+	uint8_t      body[] = { 0x92, 0x01, 0xa2, 'h', 'i' }; // [1, "hi"]
+
+	ARB_UNUSED(state);
+	m.from  = (arb_pid) { 0x0000000100000002u };
+	m.to    = (arb_pid) { 0x0000000300000004u };
+	m.tag   = 42;
+	m.flags = ARB__F_REQUEST;
+	m.ref   = 77;
+	m.body  = body;
+	m.len   = sizeof(body);
+	ARB_PASS(arb__codec_encode(&b, &m));
+	arb__decoder_init(&d, b.data, b.len, MAX_BODY);
+	ARB_PASS(arb__codec_next(&d, &v));
+	assert_msg_equal(&m, &v);
+	// Zero copy: the body is a view into the batch.
+	assert_ptr_equal(v.body, b.data + b.len - sizeof(body));
+	ARB_FAIL(arb__codec_next(&d, &v), ARB_ENOENT);
+	ARB_FAIL(arb__codec_next(&d, &v), ARB_ENOENT);
+	assert_false(d.failed);
+	arb__buf_fini(&b);
+}
+
+static void
+test_round_trip_many(void **state)
+{
+	enum { N = 1000 };
+	arb__buf     b = { 0 };
+	arb__decoder d;
+	arb_msg     *want;
+	uint8_t     *bodies;
+	size_t       off = 0;
+	uint64_t     seed = 1;
+	arb_msg      v;
+	unsigned     sh;
+	int          i;
+	size_t       j;
+
+	ARB_UNUSED(state);
+	want   = calloc(N, sizeof(*want));
+	bodies = malloc(N * 400 + 70000);
+	assert_non_null(want);
+	assert_non_null(bodies);
+	for (i = 0; i < N; i++) {
+		arb_msg *m = &want[i];
+
+		switch (i % 5) {
+		case 0: // extremes
+			m->from  = (arb_pid) { UINT64_MAX };
+			m->to    = (arb_pid) { UINT64_MAX - (uint64_t) i };
+			m->tag   = UINT32_MAX;
+			m->flags = UINT32_MAX;
+			m->ref   = UINT64_MAX;
+			break;
+		case 1: // zeros
+			m->from  = ARB_PID_NONE;
+			m->to    = ARB_PID_NONE;
+			m->tag   = 0;
+			m->flags = 0;
+			m->ref   = 0;
+			break;
+		default: // every integer width somewhere
+			m->from  = (arb_pid) { rng_next(&seed) >> (i % 64) };
+			m->to    = (arb_pid) { rng_next(&seed) >> (i % 61) };
+			sh       = 32 + (unsigned) (i % 32);
+			m->tag   = (uint32_t) (rng_next(&seed) >> sh);
+			m->flags = (uint32_t) (i & 7);
+			m->ref   = (uint64_t) i << (i % 56);
+			break;
+		}
+		if (i % 7 == 0) {
+			m->len = 0; // empty body
+		} else if (i == 500) {
+			m->len = 70000; // bin32
+		} else {
+			m->len = (size_t) (i * 13) % 400; // bin8 and bin16
+		}
+		for (j = 0; j < m->len; j++) {
+			bodies[off + j] = (uint8_t) (i * 31 + (int) j);
+		}
+		m->body = m->len > 0 ? bodies + off : NULL;
+		off += m->len;
+		ARB_PASS(arb__codec_encode(&b, m));
+	}
+	arb__decoder_init(&d, b.data, b.len, MAX_BODY);
+	for (i = 0; i < N; i++) {
+		ARB_PASS(arb__codec_next(&d, &v));
+		assert_msg_equal(&want[i], &v);
+		assert_true(v.body >= b.data);
+		assert_true(v.body + v.len <= b.data + b.len);
+	}
+	ARB_FAIL(arb__codec_next(&d, &v), ARB_ENOENT);
+	arb__buf_fini(&b);
+	free(bodies);
+	free(want);
+}
+
+static void
+test_encode_appends_after_existing_bytes(void **state)
+{
+	arb__buf b = { 0 };
+	arb_msg  m = { 0 };
+	arb_msg  v;
+
+	ARB_UNUSED(state);
+	ARB_PASS(arb__buf_append(&b, "xyz", 3));
+	m.tag = 5;
+	ARB_PASS(arb__codec_encode(&b, &m));
+	assert_memory_equal(b.data, "xyz", 3);
+	ARB_PASS(decode_one(b.data + 3, b.len - 3, MAX_BODY, &v));
+	assert_msg_equal(&m, &v);
+	arb__buf_fini(&b);
+}
+
+static void
+test_encode_is_minimal_msgpack(void **state)
+{
+	static const uint8_t want[] = { 0x97, 0x01, 0x00, 0x7f, 0xcc, 0x80,
+		0xcd, 0x01, 0x00, 0xce, 0x00, 0x01, 0x00, 0x00, 0xc4, 0x00 };
+	arb__buf b = { 0 };
+	arb_msg  m = { 0 };
+
+	ARB_UNUSED(state);
+	m.from = (arb_pid) { 0x7f };
+	m.to   = (arb_pid) { 0x80 };
+	m.tag  = 0x100;
+	m.ref  = 0x10000;
+	ARB_PASS(arb__codec_encode(&b, &m));
+	assert_int_equal(b.len, sizeof(want));
+	assert_memory_equal(b.data, want, sizeof(want));
+	arb__buf_fini(&b);
+}
+
+static void
+test_interop_msgpack_unpack(void **state)
+{
+	enum { N = 50 };
+	arb__buf         b = { 0 };
+	arb_msg          m = { 0 };
+	uint8_t          body[300];
+	msgpack_unpacked u;
+	size_t           off = 0;
+	int              i;
+
+	ARB_UNUSED(state);
+	memset(body, 0xab, sizeof(body));
+	for (i = 0; i < N; i++) {
+		m.from  = (arb_pid) { (uint64_t) i << (i % 60) };
+		m.to    = (arb_pid) { i == 0 ? UINT64_MAX : (uint64_t) i };
+		m.tag   = i == 1 ? UINT32_MAX : (uint32_t) i * 1000;
+		m.flags = (uint32_t) i % 4;
+		m.ref   = (uint64_t) i * 0x100000001u;
+		m.len   = (size_t) (i * 7) % sizeof(body);
+		m.body  = body;
+		ARB_PASS(arb__codec_encode(&b, &m));
+	}
+	msgpack_unpacked_init(&u);
+	for (i = 0; i < N; i++) {
+		msgpack_object *a;
+
+		assert_int_equal(msgpack_unpack_next(&u, (const char *) b.data,
+		                     b.len, &off),
+		    MSGPACK_UNPACK_SUCCESS);
+		assert_int_equal(u.data.type, MSGPACK_OBJECT_ARRAY);
+		assert_int_equal(u.data.via.array.size, 7);
+		a = u.data.via.array.ptr;
+		assert_int_equal(a[0].type, MSGPACK_OBJECT_POSITIVE_INTEGER);
+		assert_int_equal(a[0].via.u64, 1);
+		assert_int_equal(a[1].via.u64, (uint64_t) i % 4);
+		assert_int_equal(a[2].via.u64, (uint64_t) i << (i % 60));
+		assert_int_equal(
+		    a[3].via.u64, i == 0 ? UINT64_MAX : (uint64_t) i);
+		assert_int_equal(
+		    a[4].via.u64, i == 1 ? UINT32_MAX : (uint64_t) i * 1000);
+		assert_int_equal(a[5].via.u64, (uint64_t) i * 0x100000001u);
+		assert_int_equal(a[6].type, MSGPACK_OBJECT_BIN);
+		assert_int_equal(a[6].via.bin.size, (size_t) (i * 7) % 300);
+	}
+	assert_int_equal(off, b.len);
+	msgpack_unpacked_destroy(&u);
+	arb__buf_fini(&b);
+}
+
+static void
+test_decodes_msgpack_c_packer_output(void **state)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer  pk;
+	arb_msg         v;
+
+	ARB_UNUSED(state);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 7);
+	msgpack_pack_uint8(&pk, 1);
+	msgpack_pack_uint32(&pk, 3);
+	msgpack_pack_uint64(&pk, UINT64_MAX);
+	msgpack_pack_int64(&pk, 12345); // packed as an unsigned form
+	msgpack_pack_uint32(&pk, UINT32_MAX);
+	msgpack_pack_uint64(&pk, 9);
+	msgpack_pack_bin_with_body(&pk, "\xc3", 1);
+	ARB_PASS(decode_one(sb.data, sb.size, MAX_BODY, &v));
+	assert_int_equal(v.flags, 3);
+	assert_int_equal(v.from.id, UINT64_MAX);
+	assert_int_equal(v.to.id, 12345);
+	assert_int_equal(v.tag, UINT32_MAX);
+	assert_int_equal(v.ref, 9);
+	assert_int_equal(v.len, 1);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+static void
+test_accepts_any_integer_width(void **state)
+{
+	// Non-minimal and signed forms of non-negative values.
+	static const uint8_t in[] = { 0xdc, 0x00, 0x07, // array16 of 7
+		0xcf, 0, 0, 0, 0, 0, 0, 0, 1,                         // ver
+		0xd0, 0x05,                                           // flags
+		0xd3, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, // from
+		0xcd, 0x00, 0x01,                                     // to
+		0xd2, 0x7f, 0xff, 0xff, 0xff,                         // tag
+		0xd1, 0x00, 0x10,                                     // ref
+		0xc5, 0x00, 0x02, 0xc3, 0xc2 };                       // bin16
+	static const uint8_t in32[] = { 0xdd, 0x00, 0x00, 0x00, 0x07, // 7
+		0xcc, 0x01,                     // version
+		0xce, 0xff, 0xff, 0xff, 0xff,   // flags
+		0x00, 0x00,                     // from, to
+		0xd2, 0x00, 0x00, 0x00, 0x00,   // tag
+		0x00,                           // ref
+		0xc6, 0x00, 0x00, 0x00, 0x00 }; // empty bin32
+	arb_msg v;
+
+	ARB_UNUSED(state);
+	ARB_PASS(decode_one(in, sizeof(in), MAX_BODY, &v));
+	assert_int_equal(v.flags, 5);
+	assert_int_equal(v.from.id, INT64_MAX);
+	assert_int_equal(v.to.id, 1);
+	assert_int_equal(v.tag, INT32_MAX);
+	assert_int_equal(v.ref, 16);
+	assert_int_equal(v.len, 2);
+	ARB_PASS(decode_one(in32, sizeof(in32), MAX_BODY, &v));
+	assert_int_equal(v.flags, UINT32_MAX);
+	assert_int_equal(v.len, 0);
+}
+
+// A minimal valid envelope to mutate: flags 0, from 1, to 2, tag 3,
+// ref 4, body [nil].
+static const uint8_t valid_env[] = { 0x97, 0x01, 0x00, 0x01, 0x02, 0x03,
+	0x04, 0xc4, 0x01, 0xc0 };
+
+static void
+test_minimal_envelope_decodes(void **state)
+{
+	arb_msg v;
+
+	ARB_UNUSED(state);
+	ARB_PASS(decode_one(valid_env, sizeof(valid_env), MAX_BODY, &v));
+	assert_int_equal(v.from.id, 1);
+	assert_int_equal(v.to.id, 2);
+	assert_int_equal(v.tag, 3);
+	assert_int_equal(v.ref, 4);
+	assert_int_equal(v.len, 1);
+	assert_int_equal(v.body[0], 0xc0);
+}
+
+static void
+test_wrong_version(void **state)
+{
+	uint8_t e[sizeof(valid_env)];
+	uint8_t big[] = { 0x97, 0xcf, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 2, 3,
+		4, 0xc4, 0x00 };
+	arb_msg v;
+
+	ARB_UNUSED(state);
+	ARB_PASS(decode_one(big, sizeof(big), MAX_BODY, &v));
+	memcpy(e, valid_env, sizeof(e));
+	e[1] = 0x00;
+	ARB_FAIL(decode_one(e, sizeof(e), MAX_BODY, &v), ARB_EBADMSG);
+	e[1] = 0x02;
+	ARB_FAIL(decode_one(e, sizeof(e), MAX_BODY, &v), ARB_EBADMSG);
+	e[1] = 0xa1; // "1" as a str
+	ARB_FAIL(decode_one(e, sizeof(e), MAX_BODY, &v), ARB_EBADMSG);
+	e[1] = 0xff; // -1
+	ARB_FAIL(decode_one(e, sizeof(e), MAX_BODY, &v), ARB_EBADMSG);
+	// 2^32 + 1 must not pass as 1 by truncation.
+	big[5] = 1;
+	ARB_FAIL(decode_one(big, sizeof(big), MAX_BODY, &v), ARB_EBADMSG);
+}
+
+static void
+test_wrong_array_length(void **state)
+{
+	static const uint8_t six[] = { 0x96, 0x01, 0x00, 0x01, 0x02, 0x03,
+		0xc4, 0x00 };
+	static const uint8_t eight[] = { 0x98, 0x01, 0x00, 0x01, 0x02, 0x03,
+		0x04, 0xc4, 0x00, 0xc0 };
+	static const uint8_t a16[] = { 0xdc, 0x00, 0x08, 0x01, 0x00, 0x01,
+		0x02, 0x03, 0x04, 0xc4, 0x00, 0xc0 };
+	static const uint8_t map[] = { 0x87, 0x01, 0x00, 0x01, 0x02, 0x03,
+		0x04, 0xc4, 0x00 };
+	static const uint8_t nil[] = { 0xc0 };
+	static const uint8_t empty_arr[] = { 0x90 };
+	arb_msg v;
+
+	ARB_UNUSED(state);
+	ARB_FAIL(decode_one(six, sizeof(six), MAX_BODY, &v), ARB_EBADMSG);
+	ARB_FAIL(decode_one(eight, sizeof(eight), MAX_BODY, &v), ARB_EBADMSG);
+	ARB_FAIL(decode_one(a16, sizeof(a16), MAX_BODY, &v), ARB_EBADMSG);
+	ARB_FAIL(decode_one(map, sizeof(map), MAX_BODY, &v), ARB_EBADMSG);
+	ARB_FAIL(decode_one(nil, sizeof(nil), MAX_BODY, &v), ARB_EBADMSG);
+	ARB_FAIL(decode_one(empty_arr, sizeof(empty_arr), MAX_BODY, &v),
+	    ARB_EBADMSG);
+}
+
+static void
+test_negative_int_rejected(void **state)
+{
+	uint8_t e[sizeof(valid_env)];
+	uint8_t i8[] = { 0x97, 0x01, 0x00, 0x01, 0x02, 0x03, 0xd0, 0x80,
+		0xc4, 0x00 };
+	uint8_t i64[] = { 0x97, 0x01, 0x00, 0xd3, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0xff, 0xff, 0x02, 0x03, 0x04, 0xc4, 0x00 };
+	arb_msg v;
+	size_t  pos;
+
+	ARB_UNUSED(state);
+	// -1 as negative fixint in each integer field in turn.
+	for (pos = 2; pos <= 6; pos++) {
+		memcpy(e, valid_env, sizeof(e));
+		e[pos] = 0xff;
+		ARB_FAIL(decode_one(e, sizeof(e), MAX_BODY, &v), ARB_EBADMSG);
+		e[pos] = 0xe0; // -32
+		ARB_FAIL(decode_one(e, sizeof(e), MAX_BODY, &v), ARB_EBADMSG);
+	}
+	ARB_FAIL(decode_one(i8, sizeof(i8), MAX_BODY, &v), ARB_EBADMSG);
+	ARB_FAIL(decode_one(i64, sizeof(i64), MAX_BODY, &v), ARB_EBADMSG);
+}
+
+static void
+test_tag_and_flags_over_uint32(void **state)
+{
+	// tag = 2^32 as uint64.
+	static const uint8_t tag[] = { 0x97, 0x01, 0x00, 0x01, 0x02, 0xcf,
+		0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x04, 0xc4,
+		0x00 };
+	// flags = 2^32 as int64.
+	static const uint8_t flags[] = { 0x97, 0x01, 0xd3, 0x00, 0x00, 0x00,
+		0x01, 0x00, 0x00, 0x00, 0x00, 0x01, 0x02, 0x03, 0x04, 0xc4,
+		0x00 };
+	// tag = UINT32_MAX as uint64 is fine.
+	static const uint8_t ok[] = { 0x97, 0x01, 0x00, 0x01, 0x02, 0xcf,
+		0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0x04, 0xc4,
+		0x00 };
+	arb_msg v;
+
+	ARB_UNUSED(state);
+	ARB_FAIL(decode_one(tag, sizeof(tag), MAX_BODY, &v), ARB_EBADMSG);
+	ARB_FAIL(decode_one(flags, sizeof(flags), MAX_BODY, &v), ARB_EBADMSG);
+	ARB_PASS(decode_one(ok, sizeof(ok), MAX_BODY, &v));
+	assert_int_equal(v.tag, UINT32_MAX);
+}
+
+static void
+test_non_integer_fields_rejected(void **state)
+{
+	static const uint8_t bad[] = { 0xc0, 0xc2, 0xc3, 0xca, 0xcb, 0xa0,
+		0x90, 0x80, 0xc4, 0xd4, 0xc1 };
+	uint8_t e[sizeof(valid_env)];
+	arb_msg v;
+	size_t  pos, i;
+
+	ARB_UNUSED(state);
+	for (pos = 2; pos <= 6; pos++) {
+		for (i = 0; i < sizeof(bad); i++) {
+			memcpy(e, valid_env, sizeof(e));
+			e[pos] = bad[i];
+			ARB_FAIL(decode_one(e, sizeof(e), MAX_BODY, &v),
+			    ARB_EBADMSG);
+		}
+	}
+}
+
+static void
+test_body_not_bin(void **state)
+{
+	static const uint8_t str[] = { 0x97, 0x01, 0x00, 0x01, 0x02, 0x03,
+		0x04, 0xa1, 'x' };
+	static const uint8_t nil[] = { 0x97, 0x01, 0x00, 0x01, 0x02, 0x03,
+		0x04, 0xc0 };
+	static const uint8_t fix[] = { 0x97, 0x01, 0x00, 0x01, 0x02, 0x03,
+		0x04, 0x05 };
+	static const uint8_t ext[] = { 0x97, 0x01, 0x00, 0x01, 0x02, 0x03,
+		0x04, 0xd4, 0x01, 0x00 };
+	static const uint8_t none[] = { 0x97, 0x01, 0x00, 0x01, 0x02, 0x03,
+		0x04 };
+	arb_msg v;
+
+	ARB_UNUSED(state);
+	ARB_FAIL(decode_one(str, sizeof(str), MAX_BODY, &v), ARB_EBADMSG);
+	ARB_FAIL(decode_one(nil, sizeof(nil), MAX_BODY, &v), ARB_EBADMSG);
+	ARB_FAIL(decode_one(fix, sizeof(fix), MAX_BODY, &v), ARB_EBADMSG);
+	ARB_FAIL(decode_one(ext, sizeof(ext), MAX_BODY, &v), ARB_EBADMSG);
+	ARB_FAIL(decode_one(none, sizeof(none), MAX_BODY, &v), ARB_EBADMSG);
+}
+
+static void
+test_oversize_body(void **state)
+{
+	arb__buf b = { 0 };
+	arb_msg  m = { 0 };
+	arb_msg  v;
+	uint8_t  body[1000];
+	// bin32 announcing 4 GiB - 1 with no bytes behind it.
+	static const uint8_t huge[] = { 0x97, 0x01, 0x00, 0x01, 0x02, 0x03,
+		0x04, 0xc6, 0xff, 0xff, 0xff, 0xff };
+
+	ARB_UNUSED(state);
+	memset(body, 7, sizeof(body));
+	m.body = body;
+	m.len  = sizeof(body);
+	ARB_PASS(arb__codec_encode(&b, &m));
+	ARB_PASS(decode_one(b.data, b.len, sizeof(body), &v));
+	assert_int_equal(v.len, sizeof(body));
+	ARB_FAIL(decode_one(b.data, b.len, sizeof(body) - 1, &v),
+	    ARB_EMSGSIZE);
+	ARB_FAIL(decode_one(huge, sizeof(huge), MAX_BODY, &v), ARB_EMSGSIZE);
+	ARB_FAIL(decode_one(huge, sizeof(huge), SIZE_MAX, &v), ARB_EBADMSG);
+	arb__buf_fini(&b);
+}
+
+static void
+test_enoent_after_error(void **state)
+{
+	arb__buf     b = { 0 };
+	arb__decoder d;
+	arb_msg      m = { 0 };
+	arb_msg      v;
+	uint8_t      bad = 0xc1; // never used in msgpack
+
+	ARB_UNUSED(state);
+	m.tag = 1;
+	ARB_PASS(arb__codec_encode(&b, &m));
+	ARB_PASS(arb__buf_append(&b, &bad, 1));
+	m.tag = 2;
+	ARB_PASS(arb__codec_encode(&b, &m)); // valid, but after garbage
+	arb__decoder_init(&d, b.data, b.len, MAX_BODY);
+	ARB_PASS(arb__codec_next(&d, &v));
+	assert_int_equal(v.tag, 1);
+	ARB_FAIL(arb__codec_next(&d, &v), ARB_EBADMSG);
+	assert_true(d.failed);
+	ARB_FAIL(arb__codec_next(&d, &v), ARB_ENOENT);
+	ARB_FAIL(arb__codec_next(&d, &v), ARB_ENOENT);
+	// The same for EMSGSIZE: the valid envelope behind it is lost too.
+	arb__buf_reset(&b);
+	m.body = (const uint8_t *) "12345";
+	m.len  = 5;
+	ARB_PASS(arb__codec_encode(&b, &m));
+	m.len = 0;
+	ARB_PASS(arb__codec_encode(&b, &m));
+	arb__decoder_init(&d, b.data, b.len, 4);
+	ARB_FAIL(arb__codec_next(&d, &v), ARB_EMSGSIZE);
+	assert_true(d.failed);
+	ARB_FAIL(arb__codec_next(&d, &v), ARB_ENOENT);
+	arb__buf_fini(&b);
+}
+
+static void
+test_empty_batch(void **state)
+{
+	arb__decoder d;
+	arb_msg      v;
+
+	ARB_UNUSED(state);
+	arb__decoder_init(&d, NULL, 0, MAX_BODY);
+	ARB_FAIL(arb__codec_next(&d, &v), ARB_ENOENT);
+	assert_false(d.failed);
+}
+
+static void
+test_truncation_at_every_offset(void **state)
+{
+	arb__buf     b = { 0 };
+	arb__decoder d;
+	arb_msg      want[3];
+	size_t       end[3];
+	uint8_t      body[300];
+	arb_msg      v;
+	size_t       cut, whole, k;
+	uint8_t     *copy;
+
+	ARB_UNUSED(state);
+	memset(want, 0, sizeof(want));
+	for (k = 0; k < sizeof(body); k++) {
+		body[k] = (uint8_t) k;
+	}
+	want[0].from = (arb_pid) { UINT64_MAX };
+	want[0].tag  = 9;
+	want[1].to   = (arb_pid) { 0x123456789u };
+	want[1].body = body;
+	want[1].len  = 5;
+	want[2].ref  = UINT64_MAX;
+	want[2].tag  = UINT32_MAX;
+	want[2].body = body;
+	want[2].len  = sizeof(body); // bin16
+	for (k = 0; k < 3; k++) {
+		ARB_PASS(arb__codec_encode(&b, &want[k]));
+		end[k] = b.len;
+	}
+	for (cut = 0; cut <= b.len; cut++) {
+		copy = dup_exact(b.data, cut);
+		arb__decoder_init(&d, copy, cut, MAX_BODY);
+		whole = 0;
+		while (whole < 3 && end[whole] <= cut) {
+			whole++;
+		}
+		for (k = 0; k < whole; k++) {
+			ARB_PASS(arb__codec_next(&d, &v));
+			assert_msg_equal(&want[k], &v);
+		}
+		if (cut == 0 || (whole > 0 && end[whole - 1] == cut)) {
+			ARB_FAIL(arb__codec_next(&d, &v), ARB_ENOENT);
+			assert_false(d.failed);
+		} else {
+			ARB_FAIL(arb__codec_next(&d, &v), ARB_EBADMSG);
+			assert_true(d.failed);
+		}
+		ARB_FAIL(arb__codec_next(&d, &v), ARB_ENOENT);
+		free(copy);
+	}
+	arb__buf_fini(&b);
+}
+
+// fuzz_check decodes a heap copy of p[0..n) to the end and checks that
+// every envelope lies within the batch and that the decoder stops.
+static void
+fuzz_check(const uint8_t *p, size_t n, size_t max_body)
+{
+	arb__decoder d;
+	arb_msg      v;
+	uint8_t     *copy = dup_exact(p, n);
+	size_t       count = 0;
+	int          rv;
+
+	arb__decoder_init(&d, copy, n, max_body);
+	while ((rv = arb__codec_next(&d, &v)) == ARB_OK) {
+		// Each envelope takes at least 9 bytes.
+		assert_true(++count <= n / 9);
+		assert_true(v.body >= copy);
+		assert_true(v.len <= max_body);
+		assert_true(v.len <= (size_t) (copy + n - v.body));
+	}
+	assert_true(rv == ARB_ENOENT || rv == ARB_EBADMSG ||
+	    rv == ARB_EMSGSIZE);
+	ARB_FAIL(arb__codec_next(&d, &v), ARB_ENOENT);
+	free(copy);
+}
+
+static void
+test_fuzz_garbage(void **state)
+{
+	enum { ITER = 100000 };
+	arb__buf b = { 0 };
+	arb_msg  m = { 0 };
+	uint8_t  body[40];
+	uint8_t  tmp[512];
+	uint64_t seed = 0x5eed;
+	size_t   n, k, flips;
+	unsigned bit;
+	int      i;
+
+	ARB_UNUSED(state);
+	// A valid batch of four envelopes, every integer width and bin8.
+	for (i = 0; i < 4; i++) {
+		memset(body, i, sizeof(body));
+		m.from  = (arb_pid) { (uint64_t) 1 << (i * 16) };
+		m.to    = (arb_pid) { UINT64_MAX >> (i * 8) };
+		m.tag   = (uint32_t) 1 << (i * 10);
+		m.flags = (uint32_t) i;
+		m.ref   = (uint64_t) i * 0x01010101u;
+		m.body  = body;
+		m.len   = (size_t) i * 13;
+		ARB_PASS(arb__codec_encode(&b, &m));
+	}
+	assert_true(b.len <= sizeof(tmp));
+	// Pure random bytes; half start like an envelope to get deeper.
+	for (i = 0; i < ITER; i++) {
+		n = (size_t) (rng_next(&seed) % 64);
+		for (k = 0; k < n; k++) {
+			tmp[k] = (uint8_t) rng_next(&seed);
+		}
+		if (n >= 2 && (i & 1) != 0) {
+			tmp[0] = 0x97;
+			tmp[1] = 0x01;
+		}
+		fuzz_check(tmp, n, (i & 2) != 0 ? 16 : MAX_BODY);
+	}
+	// Random mutations of the valid batch, sometimes cut short.
+	for (i = 0; i < ITER; i++) {
+		memcpy(tmp, b.data, b.len);
+		n     = b.len;
+		flips = 1 + (size_t) (rng_next(&seed) % 4);
+		for (k = 0; k < flips; k++) {
+			size_t at = (size_t) (rng_next(&seed) % n);
+
+			if ((rng_next(&seed) & 1) != 0) {
+				tmp[at] = (uint8_t) rng_next(&seed);
+			} else {
+				bit = (unsigned) (rng_next(&seed) % 8);
+				tmp[at] ^= (uint8_t) (1u << bit);
+			}
+		}
+		if ((i & 3) == 0) {
+			n = (size_t) (rng_next(&seed) % (n + 1));
+		}
+		fuzz_check(tmp, n, (i & 4) != 0 ? 20 : MAX_BODY);
+	}
+	arb__buf_fini(&b);
+}
+
+static void
+test_exit_round_trip(void **state)
+{
+	static const struct {
+		uint64_t      who;
+		arb_exit_kind kind;
+		int           code;
+		const char   *text;
+	} cases[] = {
+		{ 0, ARB_EXIT_NORMAL, 0, "" },
+		{ 1, ARB_EXIT_SHUTDOWN, 0, "" },
+		{ 42, ARB_EXIT_ERROR, ARB_EAGAIN, "boom" },
+		{ UINT64_MAX, ARB_EXIT_CRASHED, 11, "" },
+		{ 7, ARB_EXIT_KILLED, -1, "stop deadline" },
+		{ 8, ARB_EXIT_HUNG, INT_MIN, "stuck" },
+		{ 9, ARB_EXIT_NOCONNECTION, INT_MAX, "node lost" },
+		{ 10, ARB_EXIT_NOPROC, -200000, "gone" },
+	};
+	arb__buf b = { 0 };
+	arb_exit e, got;
+	arb_pid  who;
+	size_t   i;
+
+	ARB_UNUSED(state);
+	for (i = 0; i < ARB_ARRAY_SIZE(cases); i++) {
+		memset(&e, 0, sizeof(e));
+		e.kind = cases[i].kind;
+		e.code = cases[i].code;
+		strcpy(e.text, cases[i].text);
+		arb__buf_reset(&b);
+		ARB_PASS(arb__codec_encode_exit(
+		    &b, (arb_pid) { cases[i].who }, &e));
+		memset(&got, 0x55, sizeof(got));
+		ARB_PASS(arb__codec_decode_exit(b.data, b.len, &who, &got));
+		assert_int_equal(who.id, cases[i].who);
+		assert_int_equal(got.kind, e.kind);
+		assert_int_equal(got.code, e.code);
+		assert_string_equal(got.text, e.text);
+	}
+	// A text filling the whole array without a NUL is sent as 120
+	// bytes and comes back truncated to 119 and terminated.
+	memset(e.text, 'y', sizeof(e.text));
+	arb__buf_reset(&b);
+	ARB_PASS(arb__codec_encode_exit(&b, (arb_pid) { 3 }, &e));
+	ARB_PASS(arb__codec_decode_exit(b.data, b.len, &who, &got));
+	assert_int_equal(strlen(got.text), ARB_EXIT_TEXT_MAX - 1);
+	assert_int_equal(got.text[0], 'y');
+	arb__buf_fini(&b);
+}
+
+// pack_begin starts a test body in sb.
+static void
+pack_begin(msgpack_sbuffer *sb, msgpack_packer *pk)
+{
+	msgpack_sbuffer_init(sb);
+	msgpack_packer_init(pk, sb, msgpack_sbuffer_write);
+}
+
+// exit_body packs [who, kind, code, text] with the given kind and code
+// as int64 and a text of tlen 'x's, and decodes it.
+static int
+exit_body(int64_t kind, int64_t code, size_t tlen, arb_exit *e)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer  pk;
+	char            text[400];
+	arb_pid         who;
+	uint8_t        *copy;
+	int             rv;
+
+	assert_true(tlen <= sizeof(text));
+	memset(text, 'x', sizeof(text));
+	pack_begin(&sb, &pk);
+	msgpack_pack_array(&pk, 4);
+	msgpack_pack_uint64(&pk, 5);
+	msgpack_pack_int64(&pk, kind);
+	msgpack_pack_int64(&pk, code);
+	msgpack_pack_str_with_body(&pk, text, tlen);
+	copy = dup_exact(sb.data, sb.size);
+	rv   = arb__codec_decode_exit(copy, sb.size, &who, e);
+	free(copy);
+	msgpack_sbuffer_destroy(&sb);
+	return rv;
+}
+
+static void
+test_exit_text_too_long_truncated(void **state)
+{
+	arb_exit e;
+	size_t   i;
+
+	ARB_UNUSED(state);
+	ARB_PASS(exit_body(ARB_EXIT_ERROR, 3, 300, &e)); // str16
+	assert_int_equal(strlen(e.text), ARB_EXIT_TEXT_MAX - 1);
+	for (i = 0; i < ARB_EXIT_TEXT_MAX - 1; i++) {
+		assert_int_equal(e.text[i], 'x');
+	}
+	ARB_PASS(exit_body(ARB_EXIT_ERROR, 3, ARB_EXIT_TEXT_MAX - 1, &e));
+	assert_int_equal(strlen(e.text), ARB_EXIT_TEXT_MAX - 1);
+	ARB_PASS(exit_body(ARB_EXIT_ERROR, 3, 31, &e)); // fixstr
+	assert_int_equal(strlen(e.text), 31);
+}
+
+static void
+test_exit_malformed(void **state)
+{
+	static const uint8_t who_str[] = { 0x94, 0xa1, 'x', 0x00, 0x00, 0xa0 };
+	static const uint8_t who_neg[] = { 0x94, 0xff, 0x00, 0x00, 0xa0 };
+	static const uint8_t code_f[] = { 0x94, 0x01, 0x00, 0xca, 0, 0, 0, 0,
+		0xa0 };
+	static const uint8_t text_bin[] = { 0x94, 0x01, 0x00, 0x00, 0xc4,
+		0x00 };
+	static const uint8_t text_nil[] = { 0x94, 0x01, 0x00, 0x00, 0xc0 };
+	static const uint8_t three[] = { 0x93, 0x01, 0x00, 0x00 };
+	static const uint8_t five[] = { 0x95, 0x01, 0x00, 0x00, 0xa0, 0xc0 };
+	static const uint8_t map[] = { 0x84, 0x01, 0x00, 0x00, 0xa0, 0x00,
+		0x00, 0x00, 0x00 };
+	static const uint8_t trail[] = { 0x94, 0x01, 0x00, 0x00, 0xa0, 0xc0 };
+	static const uint8_t trunc_text[] = { 0x94, 0x01, 0x00, 0x00, 0xa5,
+		'a', 'b' };
+	static const uint8_t trunc_str8[] = { 0x94, 0x01, 0x00, 0x00, 0xd9 };
+	static const uint8_t ok[] = { 0x94, 0x01, 0x02, 0xff, 0xa2, 'h',
+		'i' };
+	static const struct {
+		const uint8_t *p;
+		size_t         n;
+	} bad[] = {
+		{ who_str, sizeof(who_str) },
+		{ who_neg, sizeof(who_neg) },
+		{ code_f, sizeof(code_f) },
+		{ text_bin, sizeof(text_bin) },
+		{ text_nil, sizeof(text_nil) },
+		{ three, sizeof(three) },
+		{ five, sizeof(five) },
+		{ map, sizeof(map) },
+		{ trail, sizeof(trail) },
+		{ trunc_text, sizeof(trunc_text) },
+		{ trunc_str8, sizeof(trunc_str8) },
+	};
+	arb_exit e;
+	arb_pid  who;
+	uint8_t *copy;
+	size_t   i, cut;
+
+	ARB_UNUSED(state);
+	// Kind outside the enum, or negative.
+	ARB_FAIL(exit_body(ARB_EXIT_NOPROC + 1, 0, 0, &e), ARB_EBADMSG);
+	ARB_FAIL(exit_body(255, 0, 0, &e), ARB_EBADMSG);
+	ARB_FAIL(exit_body(-1, 0, 0, &e), ARB_EBADMSG);
+	ARB_FAIL(exit_body(INT64_MIN, 0, 0, &e), ARB_EBADMSG);
+	ARB_PASS(exit_body(ARB_EXIT_NOPROC, 0, 0, &e));
+	// Code outside int.
+	ARB_FAIL(exit_body(0, (int64_t) INT_MAX + 1, 0, &e), ARB_EBADMSG);
+	ARB_FAIL(exit_body(0, (int64_t) INT_MIN - 1, 0, &e), ARB_EBADMSG);
+	for (i = 0; i < ARB_ARRAY_SIZE(bad); i++) {
+		copy = dup_exact(bad[i].p, bad[i].n);
+		ARB_FAIL(arb__codec_decode_exit(copy, bad[i].n, &who, &e),
+		    ARB_EBADMSG);
+		free(copy);
+	}
+	ARB_FAIL(arb__codec_decode_exit(NULL, 0, &who, &e), ARB_EBADMSG);
+	// Every strict prefix of a valid body is rejected.
+	for (cut = 0; cut <= sizeof(ok); cut++) {
+		copy = dup_exact(ok, cut);
+		if (cut < sizeof(ok)) {
+			ARB_FAIL(arb__codec_decode_exit(copy, cut, &who, &e),
+			    ARB_EBADMSG);
+		} else {
+			ARB_PASS(arb__codec_decode_exit(copy, cut, &who, &e));
+			assert_int_equal(who.id, 1);
+			assert_int_equal(e.kind, ARB_EXIT_ERROR);
+			assert_int_equal(e.code, -1);
+			assert_string_equal(e.text, "hi");
+		}
+		free(copy);
+	}
+}
+
+static void
+test_error_round_trip(void **state)
+{
+	arb__buf b = { 0 };
+	char     text[64];
+	char     small[4];
+	int      code;
+
+	ARB_UNUSED(state);
+	ARB_PASS(arb__codec_encode_error(&b, ARB_EINVAL, "bad sensor id"));
+	ARB_PASS(arb__codec_decode_error(
+	    b.data, b.len, &code, text, sizeof(text)));
+	assert_int_equal(code, ARB_EINVAL);
+	assert_string_equal(text, "bad sensor id");
+	// Truncated into a small buffer, always terminated.
+	memset(small, 'z', sizeof(small));
+	ARB_PASS(arb__codec_decode_error(
+	    b.data, b.len, &code, small, sizeof(small)));
+	assert_string_equal(small, "bad");
+	// A zero-length buffer is left alone.
+	ARB_PASS(arb__codec_decode_error(b.data, b.len, &code, small, 0));
+	assert_string_equal(small, "bad");
+	arb__buf_reset(&b);
+	ARB_PASS(arb__codec_encode_error(&b, -5, NULL));
+	ARB_PASS(arb__codec_decode_error(
+	    b.data, b.len, &code, text, sizeof(text)));
+	assert_int_equal(code, -5);
+	assert_string_equal(text, "");
+	arb__buf_reset(&b);
+	ARB_PASS(arb__codec_encode_error(&b, INT_MIN, "min"));
+	ARB_PASS(arb__codec_decode_error(
+	    b.data, b.len, &code, text, sizeof(text)));
+	assert_int_equal(code, INT_MIN);
+	assert_string_equal(text, "min");
+	arb__buf_fini(&b);
+}
+
+static void
+test_error_malformed(void **state)
+{
+	static const uint8_t ok[] = { 0x92, 0x03, 0xa2, 'n', 'o' };
+	static const uint8_t one[] = { 0x91, 0x03 };
+	static const uint8_t three[] = { 0x93, 0x03, 0xa0, 0xc0 };
+	static const uint8_t code_str[] = { 0x92, 0xa1, '3', 0xa0 };
+	static const uint8_t code_big[] = { 0x92, 0xce, 0x80, 0x00, 0x00,
+		0x00, 0xa0 };
+	static const uint8_t text_int[] = { 0x92, 0x03, 0x04 };
+	static const uint8_t text_bin[] = { 0x92, 0x03, 0xc4, 0x00 };
+	static const uint8_t trail[] = { 0x92, 0x03, 0xa0, 0x00 };
+	static const uint8_t long_str[] = { 0x92, 0x03, 0xdb, 0xff, 0xff,
+		0xff, 0xff, 'a' };
+	static const struct {
+		const uint8_t *p;
+		size_t         n;
+	} bad[] = {
+		{ one, sizeof(one) },
+		{ three, sizeof(three) },
+		{ code_str, sizeof(code_str) },
+		{ code_big, sizeof(code_big) },
+		{ text_int, sizeof(text_int) },
+		{ text_bin, sizeof(text_bin) },
+		{ trail, sizeof(trail) },
+		{ long_str, sizeof(long_str) },
+	};
+	char     text[16];
+	int      code;
+	uint8_t *copy;
+	size_t   i, cut;
+
+	ARB_UNUSED(state);
+	for (i = 0; i < ARB_ARRAY_SIZE(bad); i++) {
+		copy = dup_exact(bad[i].p, bad[i].n);
+		ARB_FAIL(arb__codec_decode_error(
+		             copy, bad[i].n, &code, text, sizeof(text)),
+		    ARB_EBADMSG);
+		free(copy);
+	}
+	for (cut = 0; cut < sizeof(ok); cut++) {
+		copy = dup_exact(ok, cut);
+		ARB_FAIL(arb__codec_decode_error(
+		             copy, cut, &code, text, sizeof(text)),
+		    ARB_EBADMSG);
+		free(copy);
+	}
+	ARB_PASS(arb__codec_decode_error(
+	    ok, sizeof(ok), &code, text, sizeof(text)));
+	assert_int_equal(code, 3);
+	assert_string_equal(text, "no");
+}
+
+static void
+test_enomem_leaves_buffer_unchanged(void **state)
+{
+	arb__buf b = { 0 };
+	arb_msg  m = { 0 };
+	arb_exit e = { 0 };
+	uint8_t  body[64];
+	uint8_t  saved[256];
+	size_t   len;
+
+	ARB_UNUSED(state);
+	memset(body, 1, sizeof(body));
+	m.body = body;
+	m.len  = sizeof(body);
+	strcpy(e.text, "why");
+
+	// Empty buffer: the first allocation fails.
+	arb__alloc_fail_after(1);
+	ARB_FAIL(arb__codec_encode(&b, &m), ARB_ENOMEM);
+	arb__alloc_fail_after(0);
+	assert_int_equal(b.len, 0);
+	assert_null(b.data);
+	arb__alloc_fail_after(1);
+	ARB_FAIL(arb__codec_encode_exit(&b, (arb_pid) { 1 }, &e), ARB_ENOMEM);
+	arb__alloc_fail_after(0);
+	assert_int_equal(b.len, 0);
+	arb__alloc_fail_after(1);
+	ARB_FAIL(arb__codec_encode_error(&b, 1, "no"), ARB_ENOMEM);
+	arb__alloc_fail_after(0);
+	assert_int_equal(b.len, 0);
+
+	// Full buffer: growing fails, bytes and length stay as they were.
+	ARB_PASS(arb__codec_encode(&b, &m));
+	memset(saved, 0x3c, sizeof(saved));
+	ARB_PASS(arb__buf_append(&b, saved, b.cap - b.len));
+	assert_int_equal(b.len, b.cap);
+	assert_true(b.len <= sizeof(saved));
+	len = b.len;
+	memcpy(saved, b.data, len);
+	arb__alloc_fail_after(1);
+	ARB_FAIL(arb__codec_encode(&b, &m), ARB_ENOMEM);
+	arb__alloc_fail_after(1);
+	ARB_FAIL(arb__codec_encode_exit(&b, (arb_pid) { 1 }, &e), ARB_ENOMEM);
+	arb__alloc_fail_after(1);
+	ARB_FAIL(arb__codec_encode_error(&b, 1, "no"), ARB_ENOMEM);
+	arb__alloc_fail_after(0);
+	assert_int_equal(b.len, len);
+	assert_memory_equal(b.data, saved, len);
+
+	// And once memory is back, it works.
+	ARB_PASS(arb__codec_encode(&b, &m));
+	assert_true(b.len > len);
+	arb__buf_fini(&b);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_round_trip_one),
+		cmocka_unit_test(test_round_trip_many),
+		cmocka_unit_test(test_encode_appends_after_existing_bytes),
+		cmocka_unit_test(test_encode_is_minimal_msgpack),
+		cmocka_unit_test(test_interop_msgpack_unpack),
+		cmocka_unit_test(test_decodes_msgpack_c_packer_output),
+		cmocka_unit_test(test_accepts_any_integer_width),
+		cmocka_unit_test(test_minimal_envelope_decodes),
+		cmocka_unit_test(test_wrong_version),
+		cmocka_unit_test(test_wrong_array_length),
+		cmocka_unit_test(test_negative_int_rejected),
+		cmocka_unit_test(test_tag_and_flags_over_uint32),
+		cmocka_unit_test(test_non_integer_fields_rejected),
+		cmocka_unit_test(test_body_not_bin),
+		cmocka_unit_test(test_oversize_body),
+		cmocka_unit_test(test_enoent_after_error),
+		cmocka_unit_test(test_empty_batch),
+		cmocka_unit_test(test_truncation_at_every_offset),
+		cmocka_unit_test(test_fuzz_garbage),
+		cmocka_unit_test(test_exit_round_trip),
+		cmocka_unit_test(test_exit_text_too_long_truncated),
+		cmocka_unit_test(test_exit_malformed),
+		cmocka_unit_test(test_error_round_trip),
+		cmocka_unit_test(test_error_malformed),
+		cmocka_unit_test(test_enomem_leaves_buffer_unchanged),
+	};
+
+	return cmocka_run_group_tests_name("core.codec", tests, NULL, NULL);
+}
