@@ -93,7 +93,9 @@ typedef struct arb_test_proc {
 // Descendants are found through ARB_TEST_TAG, so whatever the helper starts
 // must inherit its environment (a child given a fresh envp escapes the
 // leak check).  /proc/PID/environ shows the environment a process was
-// exec'd with, so unsetenv() in a helper hides nothing.
+// exec'd with, so unsetenv() in a helper hides nothing.  A helper's own
+// arb_test_spawn helpers carry both its tag and their own (the new
+// ARB_TEST_TAG entry comes first, so getenv returns it).
 void arb_test_spawn(
     arb_test_proc *p, const char *helper, const char *const *args);
 

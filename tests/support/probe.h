@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: MIT
+// probe.h -- "probe", a configurable actor for integration tests.
+//
+// Its arg is a string of key=value pairs separated by ';':
+//   init=ok|fail|ignore|never|late:MS|fail_if_file:PATH|fail_after_first
+//   exit_after=MS      exit on its own after MS with `exit`
+//   exit=normal|shutdown|error:CODE|crash:SIGNUM|code:N
+//   stop=prompt|slow:MS|never|exit:KIND   (KIND as for exit=)
+//   trap=1             trap exits
+//   link=PATH          link to the actor registered as PATH at init
+//   ready_file=PATH    (unused by probe; reserved)
+// It prints one line per lifecycle event to stderr:
+//   probe path=P event=init|ready|stop_requested|terminate|msg ... ospid=N
+// Messages (tags): PROBE_ECHO replies/echoes, PROBE_FAIL answers with
+// arb_reply_error, PROBE_CRASH exits with the body's KIND string,
+// PROBE_SHIELD shields for body-ms then prints shield_done, PROBE_HANG busy
+// loops body-ms, PROBE_SILENT never answers, PROBE_STATS prints stats.
+
+#ifndef ARB_PROBE_H
+#define ARB_PROBE_H
+
+#include <arbor/actor.h>
+
+enum {
+	PROBE_ECHO = 1,
+	PROBE_FAIL,
+	PROBE_CRASH,
+	PROBE_SHIELD,
+	PROBE_HANG,
+	PROBE_SILENT,
+	PROBE_STATS,
+};
+
+extern const arb_actor_ops probe_ops;
+
+// probe_parse_exit turns "error:3", "crash:11", "normal"... into a reason;
+// crash and code kinds set *raise_sig / *exit_code instead (>0).
+void probe_parse_exit(const char *s, arb_exit *e, int *raise_sig,
+    int *exit_code);
+
+// probe_child is a convenience child spec initializer.
+#define PROBE_CHILD(n, iso, a)                                                \
+	{ .name = (n), .isolation = (iso), .type = "probe", .arg = (a),      \
+		.arg_len = sizeof(a) }
+
+#endif // ARB_PROBE_H

@@ -1,0 +1,475 @@
+// SPDX-License-Identifier: MIT
+// strategy_test.c -- table-driven tests of the child state machine, OTP's
+// exit decision and the strategies' affected ranges.
+//
+// The expectations are written here independently of strategy.c: the
+// state table as a list of rows, the exit decision as a reference that
+// follows OTP's supervisor.erl clause by clause.  No processes.
+
+#include "arb_test.h"
+
+#include "supervisor/sup_int.h"
+
+#include <string.h>
+
+// --- Child state machine -------------------------------------------------
+
+#define S(x) ARB__CS_##x
+#define E(x) ARB__CE_##x
+#define A(x) ARB__CA_##x
+
+typedef struct step_case {
+	arb__cstate  state;
+	arb__cevent  ev;
+	arb__cstate  next;
+	arb__caction action;
+} step_case;
+
+// Every one of the 6 x 9 pairs, once.
+static const step_case step_cases[] = {
+	// stopped
+	{ S(STOPPED), E(START), S(STARTING), A(SPAWN) },
+	{ S(STOPPED), E(READY), S(STOPPED), A(NONE) },
+	{ S(STOPPED), E(IGNORE), S(STOPPED), A(NONE) },
+	{ S(STOPPED), E(FAIL), S(STOPPED), A(NONE) },
+	{ S(STOPPED), E(EXIT), S(STOPPED), A(NONE) },
+	{ S(STOPPED), E(STOP), S(STOPPED), A(NONE) },
+	{ S(STOPPED), E(DEADLINE), S(STOPPED), A(INVALID) },
+	{ S(STOPPED), E(BACKOFF), S(BACKOFF), A(ARM_BACKOFF) },
+	{ S(STOPPED), E(DUE), S(STOPPED), A(NONE) },
+	// starting
+	{ S(STARTING), E(START), S(STARTING), A(INVALID) },
+	{ S(STARTING), E(READY), S(RUNNING), A(STARTED) },
+	{ S(STARTING), E(IGNORE), S(IGNORED), A(IGNORED) },
+	{ S(STARTING), E(FAIL), S(STOPPED), A(START_FAILED) },
+	{ S(STARTING), E(EXIT), S(STOPPED), A(START_FAILED) },
+	{ S(STARTING), E(STOP), S(STOPPING), A(REQUEST_STOP) },
+	{ S(STARTING), E(DEADLINE), S(STARTING), A(INVALID) },
+	{ S(STARTING), E(BACKOFF), S(STARTING), A(INVALID) },
+	{ S(STARTING), E(DUE), S(STARTING), A(INVALID) },
+	// running
+	{ S(RUNNING), E(START), S(RUNNING), A(INVALID) },
+	{ S(RUNNING), E(READY), S(RUNNING), A(NONE) },
+	{ S(RUNNING), E(IGNORE), S(RUNNING), A(NONE) },
+	{ S(RUNNING), E(FAIL), S(RUNNING), A(NONE) },
+	{ S(RUNNING), E(EXIT), S(STOPPED), A(EXITED) },
+	{ S(RUNNING), E(STOP), S(STOPPING), A(REQUEST_STOP) },
+	{ S(RUNNING), E(DEADLINE), S(RUNNING), A(INVALID) },
+	{ S(RUNNING), E(BACKOFF), S(RUNNING), A(INVALID) },
+	{ S(RUNNING), E(DUE), S(RUNNING), A(INVALID) },
+	// stopping
+	{ S(STOPPING), E(START), S(STOPPING), A(INVALID) },
+	{ S(STOPPING), E(READY), S(STOPPING), A(NONE) },
+	{ S(STOPPING), E(IGNORE), S(STOPPING), A(NONE) },
+	{ S(STOPPING), E(FAIL), S(STOPPING), A(NONE) },
+	{ S(STOPPING), E(EXIT), S(STOPPED), A(STOPPED) },
+	{ S(STOPPING), E(STOP), S(STOPPING), A(NONE) },
+	{ S(STOPPING), E(DEADLINE), S(STOPPING), A(KILL) },
+	{ S(STOPPING), E(BACKOFF), S(STOPPING), A(INVALID) },
+	{ S(STOPPING), E(DUE), S(STOPPING), A(INVALID) },
+	// backoff
+	{ S(BACKOFF), E(START), S(BACKOFF), A(NONE) },
+	{ S(BACKOFF), E(READY), S(BACKOFF), A(NONE) },
+	{ S(BACKOFF), E(IGNORE), S(BACKOFF), A(NONE) },
+	{ S(BACKOFF), E(FAIL), S(BACKOFF), A(NONE) },
+	{ S(BACKOFF), E(EXIT), S(BACKOFF), A(NONE) },
+	{ S(BACKOFF), E(STOP), S(STOPPED), A(CANCEL_BACKOFF) },
+	{ S(BACKOFF), E(DEADLINE), S(BACKOFF), A(INVALID) },
+	{ S(BACKOFF), E(BACKOFF), S(BACKOFF), A(INVALID) },
+	{ S(BACKOFF), E(DUE), S(STARTING), A(SPAWN) },
+	// ignored
+	{ S(IGNORED), E(START), S(STARTING), A(SPAWN) },
+	{ S(IGNORED), E(READY), S(IGNORED), A(NONE) },
+	{ S(IGNORED), E(IGNORE), S(IGNORED), A(NONE) },
+	{ S(IGNORED), E(FAIL), S(IGNORED), A(NONE) },
+	{ S(IGNORED), E(EXIT), S(IGNORED), A(NONE) },
+	{ S(IGNORED), E(STOP), S(IGNORED), A(NONE) },
+	{ S(IGNORED), E(DEADLINE), S(IGNORED), A(INVALID) },
+	{ S(IGNORED), E(BACKOFF), S(IGNORED), A(INVALID) },
+	{ S(IGNORED), E(DUE), S(IGNORED), A(INVALID) },
+};
+
+static void
+test_every_state_event_pair(void **state)
+{
+	int    seen[ARB__CS_N][ARB__CE_N];
+	size_t k;
+	int    s;
+	int    e;
+
+	(void) state;
+	memset(seen, 0, sizeof(seen));
+	for (k = 0; k < ARB_ARRAY_SIZE(step_cases); k++) {
+		const step_case *c = &step_cases[k];
+		arb__ctrans      t = arb__child_step(c->state, c->ev);
+
+		seen[c->state][c->ev]++;
+		if (t.next != c->next || t.action != c->action) {
+			fail_msg("%s + event %d: got %s/%d, want %s/%d",
+			    arb__cstate_name(c->state), (int) c->ev,
+			    arb__cstate_name(t.next), (int) t.action,
+			    arb__cstate_name(c->next), (int) c->action);
+		}
+	}
+	// The expected table covers every pair exactly once.
+	assert_int_equal(ARB_ARRAY_SIZE(step_cases), ARB__CS_N * ARB__CE_N);
+	for (s = 0; s < ARB__CS_N; s++) {
+		for (e = 0; e < ARB__CE_N; e++) {
+			assert_int_equal(seen[s][e], 1);
+		}
+	}
+}
+
+static void
+test_invalid_keeps_state(void **state)
+{
+	int s;
+	int e;
+
+	(void) state;
+	for (s = 0; s < ARB__CS_N; s++) {
+		for (e = 0; e < ARB__CE_N; e++) {
+			arb__ctrans t = arb__child_step(
+			    (arb__cstate) s, (arb__cevent) e);
+			if (t.action == ARB__CA_INVALID) {
+				assert_int_equal(t.next, s);
+			}
+			assert_true((unsigned) t.next < ARB__CS_N);
+		}
+	}
+}
+
+// A full life: start, ready, crash, backoff, due, ready, stop, deadline,
+// reaped.  Walking the table proves the states chain up.
+static void
+test_walk_life_cycle(void **state)
+{
+	static const step_case walk[] = {
+		{ S(STOPPED), E(START), S(STARTING), A(SPAWN) },
+		{ S(STARTING), E(READY), S(RUNNING), A(STARTED) },
+		{ S(RUNNING), E(EXIT), S(STOPPED), A(EXITED) },
+		{ S(STOPPED), E(BACKOFF), S(BACKOFF), A(ARM_BACKOFF) },
+		{ S(BACKOFF), E(DUE), S(STARTING), A(SPAWN) },
+		{ S(STARTING), E(READY), S(RUNNING), A(STARTED) },
+		{ S(RUNNING), E(STOP), S(STOPPING), A(REQUEST_STOP) },
+		{ S(STOPPING), E(DEADLINE), S(STOPPING), A(KILL) },
+		{ S(STOPPING), E(EXIT), S(STOPPED), A(STOPPED) },
+	};
+	arb__cstate cur = ARB__CS_STOPPED;
+	size_t      k;
+
+	(void) state;
+	for (k = 0; k < ARB_ARRAY_SIZE(walk); k++) {
+		arb__ctrans t;
+
+		assert_int_equal(cur, walk[k].state);
+		t = arb__child_step(cur, walk[k].ev);
+		assert_int_equal(t.next, walk[k].next);
+		assert_int_equal(t.action, walk[k].action);
+		cur = t.next;
+	}
+}
+
+static void
+test_state_names(void **state)
+{
+	static const struct {
+		arb__cstate s;
+		const char *name;
+	} cases[] = {
+		{ ARB__CS_STOPPED, "stopped" },
+		{ ARB__CS_STARTING, "starting" },
+		{ ARB__CS_RUNNING, "running" },
+		{ ARB__CS_STOPPING, "stopping" },
+		{ ARB__CS_BACKOFF, "backoff" },
+		{ ARB__CS_IGNORED, "ignored" },
+		{ ARB__CS_N, "unknown" },
+	};
+	size_t k;
+
+	(void) state;
+	for (k = 0; k < ARB_ARRAY_SIZE(cases); k++) {
+		assert_string_equal(
+		    arb__cstate_name(cases[k].s), cases[k].name);
+	}
+}
+
+// --- Exit decision -------------------------------------------------------
+
+// ref_decide is OTP's supervisor.erl, written as its clauses read:
+//   do_restart(permanent, Reason, ...)     -> restart
+//   do_restart(_, normal | shutdown, ...)   -> del_child_and_maybe_shutdown
+//   do_restart(transient, Reason, ...)     -> restart
+//   do_restart(temporary, Reason, ...)     -> del_child_and_maybe_shutdown
+// del_child_and_maybe_shutdown: a significant child under any_significant
+// shuts the supervisor down; under all_significant only when no
+// significant child is left; otherwise the child is forgotten (temporary)
+// or left stopped (transient).  A supervisor already stopping restarts
+// nothing and decides nothing.
+static arb__decision
+ref_decide(arb_restart restart, arb_exit_kind kind, bool significant,
+    arb_auto_shutdown as, bool stopping, bool left)
+{
+	bool clean = kind == ARB_EXIT_NORMAL || kind == ARB_EXIT_SHUTDOWN;
+
+	if (stopping) {
+		return ARB__DECIDE_NONE;
+	}
+	if (restart == ARB_PERMANENT) {
+		return ARB__DECIDE_RESTART;
+	}
+	if (!clean && restart == ARB_TRANSIENT) {
+		return ARB__DECIDE_RESTART;
+	}
+	// del_child_and_maybe_shutdown
+	if (significant && as == ARB_AUTO_SHUTDOWN_ANY_SIGNIFICANT) {
+		return ARB__DECIDE_AUTO_SHUTDOWN;
+	}
+	if (significant && as == ARB_AUTO_SHUTDOWN_ALL_SIGNIFICANT && !left) {
+		return ARB__DECIDE_AUTO_SHUTDOWN;
+	}
+	return restart == ARB_TEMPORARY ? ARB__DECIDE_REMOVE
+	                                : ARB__DECIDE_NONE;
+}
+
+static void
+test_decide_exit_cross_product(void **state)
+{
+	static const arb_restart restarts[] = {
+		ARB_PERMANENT,
+		ARB_TRANSIENT,
+		ARB_TEMPORARY,
+	};
+	static const arb_exit_kind kinds[] = {
+		ARB_EXIT_NORMAL,
+		ARB_EXIT_SHUTDOWN,
+		ARB_EXIT_ERROR,
+		ARB_EXIT_CRASHED,
+		ARB_EXIT_KILLED,
+		ARB_EXIT_HUNG,
+		ARB_EXIT_NOCONNECTION,
+		ARB_EXIT_NOPROC,
+	};
+	static const arb_auto_shutdown shutdowns[] = {
+		ARB_AUTO_SHUTDOWN_NEVER,
+		ARB_AUTO_SHUTDOWN_ANY_SIGNIFICANT,
+		ARB_AUTO_SHUTDOWN_ALL_SIGNIFICANT,
+	};
+	const size_t nr = ARB_ARRAY_SIZE(restarts);
+	const size_t nk = ARB_ARRAY_SIZE(kinds);
+	const size_t na = ARB_ARRAY_SIZE(shutdowns);
+	size_t       idx;
+	int          n = 0;
+
+	(void) state;
+	// One index walks the whole cross product, decoded digit by digit:
+	// restart x kind x significant x auto_shutdown x stopping x left.
+	for (idx = 0; idx < nr * nk * 2 * na * 2 * 2; idx++) {
+		size_t          v = idx;
+		bool            left = v % 2;
+		bool            stop = (v /= 2) % 2;
+		size_t          a = (v /= 2) % na;
+		bool            sig = (v /= na) % 2;
+		size_t          k = (v /= 2) % nk;
+		size_t          r = (v /= nk) % nr;
+		arb_exit        why = { .kind = kinds[k] };
+		arb__exit_event ev = {
+			.restart = restarts[r],
+			.significant = sig,
+			.auto_shutdown = shutdowns[a],
+			.sup_stopping = stop,
+			.any_significant_left = left,
+			.why = &why,
+		};
+		arb__decision want = ref_decide(
+		    restarts[r], kinds[k], sig, shutdowns[a], stop, left);
+		arb__decision got = arb__decide_exit(&ev);
+
+		if (got != want) {
+			fail_msg("%s exit=%s significant=%d auto_shutdown=%d "
+			         "stopping=%d left=%d: got %d, want %d",
+			    arb__restart_name(restarts[r]),
+			    arb_exit_kind_name(kinds[k]), sig,
+			    (int) shutdowns[a], stop, left, (int) got,
+			    (int) want);
+		}
+		n++;
+	}
+	assert_int_equal(n, 3 * 8 * 2 * 3 * 2 * 2);
+}
+
+// Hand-picked rows, in case the reference and the code share a mistake.
+static void
+test_decide_exit_spot_checks(void **state)
+{
+	static const struct {
+		arb_restart       r;
+		arb_exit_kind     k;
+		bool              sig;
+		arb_auto_shutdown as;
+		bool              stopping;
+		bool              left;
+		arb__decision     want;
+	} cases[] = {
+		{ ARB_PERMANENT, ARB_EXIT_NORMAL, false, 0, false, false,
+		    ARB__DECIDE_RESTART },
+		{ ARB_PERMANENT, ARB_EXIT_CRASHED, false, 0, true, false,
+		    ARB__DECIDE_NONE },
+		{ ARB_TRANSIENT, ARB_EXIT_NORMAL, false, 0, false, false,
+		    ARB__DECIDE_NONE },
+		{ ARB_TRANSIENT, ARB_EXIT_SHUTDOWN, false, 0, false, false,
+		    ARB__DECIDE_NONE },
+		{ ARB_TRANSIENT, ARB_EXIT_KILLED, false, 0, false, false,
+		    ARB__DECIDE_RESTART },
+		{ ARB_TRANSIENT, ARB_EXIT_ERROR, true,
+		    ARB_AUTO_SHUTDOWN_ANY_SIGNIFICANT, false, false,
+		    ARB__DECIDE_RESTART },
+		{ ARB_TRANSIENT, ARB_EXIT_NORMAL, true,
+		    ARB_AUTO_SHUTDOWN_ANY_SIGNIFICANT, false, true,
+		    ARB__DECIDE_AUTO_SHUTDOWN },
+		{ ARB_TRANSIENT, ARB_EXIT_NORMAL, true,
+		    ARB_AUTO_SHUTDOWN_ALL_SIGNIFICANT, false, true,
+		    ARB__DECIDE_NONE },
+		{ ARB_TRANSIENT, ARB_EXIT_SHUTDOWN, true,
+		    ARB_AUTO_SHUTDOWN_ALL_SIGNIFICANT, false, false,
+		    ARB__DECIDE_AUTO_SHUTDOWN },
+		{ ARB_TEMPORARY, ARB_EXIT_NORMAL, false, 0, false, false,
+		    ARB__DECIDE_REMOVE },
+		{ ARB_TEMPORARY, ARB_EXIT_HUNG, false,
+		    ARB_AUTO_SHUTDOWN_ANY_SIGNIFICANT, false, false,
+		    ARB__DECIDE_REMOVE },
+		{ ARB_TEMPORARY, ARB_EXIT_CRASHED, true,
+		    ARB_AUTO_SHUTDOWN_ANY_SIGNIFICANT, false, true,
+		    ARB__DECIDE_AUTO_SHUTDOWN },
+		{ ARB_TEMPORARY, ARB_EXIT_CRASHED, true,
+		    ARB_AUTO_SHUTDOWN_ALL_SIGNIFICANT, false, true,
+		    ARB__DECIDE_REMOVE },
+		{ ARB_TEMPORARY, ARB_EXIT_NOPROC, true,
+		    ARB_AUTO_SHUTDOWN_ALL_SIGNIFICANT, false, false,
+		    ARB__DECIDE_AUTO_SHUTDOWN },
+		{ ARB_TEMPORARY, ARB_EXIT_NORMAL, true,
+		    ARB_AUTO_SHUTDOWN_ANY_SIGNIFICANT, true, false,
+		    ARB__DECIDE_NONE },
+	};
+	size_t i;
+
+	(void) state;
+	for (i = 0; i < ARB_ARRAY_SIZE(cases); i++) {
+		arb_exit        why = { .kind = cases[i].k };
+		arb__exit_event ev = {
+			.restart = cases[i].r,
+			.significant = cases[i].sig,
+			.auto_shutdown = cases[i].as,
+			.sup_stopping = cases[i].stopping,
+			.any_significant_left = cases[i].left,
+			.why = &why,
+		};
+		if (arb__decide_exit(&ev) != cases[i].want) {
+			fail_msg("spot check %zu: got %d, want %d", i,
+			    (int) arb__decide_exit(&ev), (int) cases[i].want);
+		}
+	}
+}
+
+// --- Strategy ranges -----------------------------------------------------
+
+// affected is the definition from OTP's supervisor(3), child by child:
+// one_for_one and simple_one_for_one touch only the failed child,
+// one_for_all every child, rest_for_one the failed one and those started
+// after it.
+static bool
+affected(arb_strategy s, size_t i, size_t j)
+{
+	switch (s) {
+	case ARB_ONE_FOR_ALL:
+		return true;
+	case ARB_REST_FOR_ONE:
+		return j >= i;
+	default:
+		return j == i;
+	}
+}
+
+static void
+test_strategy_range_every_child(void **state)
+{
+	static const arb_strategy strategies[] = {
+		ARB_ONE_FOR_ONE,
+		ARB_ONE_FOR_ALL,
+		ARB_REST_FOR_ONE,
+		ARB_SIMPLE_ONE_FOR_ONE,
+	};
+	size_t k, n, i, j;
+
+	(void) state;
+	for (k = 0; k < ARB_ARRAY_SIZE(strategies); k++) {
+		for (n = 1; n <= 5; n++) {
+			for (i = 0; i < n; i++) {
+				size_t lo = 99, hi = 99;
+
+				arb__strategy_range(
+				    strategies[k], n, i, &lo, &hi);
+				assert_true(lo <= i && i < hi && hi <= n);
+				for (j = 0; j < n; j++) {
+					bool in = j >= lo && j < hi;
+					if (in
+					    != affected(strategies[k], i, j)) {
+						fail_msg(
+						    "%s n=%zu i=%zu: "
+						    "[%zu,%zu) wrong at %zu",
+						    arb__strategy_name(
+						        strategies[k]),
+						    n, i, lo, hi, j);
+					}
+				}
+			}
+		}
+	}
+}
+
+static void
+test_names(void **state)
+{
+	static const struct {
+		bool        strategy; // else a restart type
+		int         v;
+		const char *want;
+	} cases[] = {
+		{ true, ARB_ONE_FOR_ONE, "one_for_one" },
+		{ true, ARB_ONE_FOR_ALL, "one_for_all" },
+		{ true, ARB_REST_FOR_ONE, "rest_for_one" },
+		{ true, ARB_SIMPLE_ONE_FOR_ONE, "simple_one_for_one" },
+		{ true, 42, "unknown" },
+		{ false, ARB_PERMANENT, "permanent" },
+		{ false, ARB_TRANSIENT, "transient" },
+		{ false, ARB_TEMPORARY, "temporary" },
+		{ false, 42, "unknown" },
+	};
+	size_t i;
+
+	(void) state;
+	for (i = 0; i < ARB_ARRAY_SIZE(cases); i++) {
+		const char *got = cases[i].strategy
+		    ? arb__strategy_name((arb_strategy) cases[i].v)
+		    : arb__restart_name((arb_restart) cases[i].v);
+		assert_string_equal(got, cases[i].want);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_every_state_event_pair),
+		cmocka_unit_test(test_invalid_keeps_state),
+		cmocka_unit_test(test_walk_life_cycle),
+		cmocka_unit_test(test_state_names),
+		cmocka_unit_test(test_decide_exit_cross_product),
+		cmocka_unit_test(test_decide_exit_spot_checks),
+		cmocka_unit_test(test_strategy_range_every_child),
+		cmocka_unit_test(test_names),
+	};
+
+	return cmocka_run_group_tests_name(
+	    "supervisor.strategy", tests, NULL, NULL);
+}
