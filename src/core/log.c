@@ -63,6 +63,7 @@ void
 arb__log(int level, const char *path, const char *fmt, ...)
 {
 	char    body[448];
+	char    key[512];
 	char    line[512];
 	va_list ap;
 	int     n;
@@ -75,10 +76,13 @@ arb__log(int level, const char *path, const char *fmt, ...)
 	vsnprintf(body, sizeof(body), fmt, ap);
 	va_end(ap);
 
+	// Repeats are identical lines from the same actor, never two
+	// actors saying the same thing.
+	snprintf(key, sizeof(key), "%s %s", path ? path : "-", body);
 	now = arb__now_ms();
 	pthread_mutex_lock(&log_mtx);
 	// Rate-limit repeated identical errors/warnings (SPEC 26).
-	if (level <= ARB_LOG_WARN && strcmp(body, log_last) == 0 &&
+	if (level <= ARB_LOG_WARN && strcmp(key, log_last) == 0 &&
 	    now - log_last_ms < 1000) {
 		log_repeats++;
 		pthread_mutex_unlock(&log_mtx);
@@ -93,7 +97,7 @@ arb__log(int level, const char *path, const char *fmt, ...)
 		log_repeats = 0;
 	}
 	if (level <= ARB_LOG_WARN) {
-		snprintf(log_last, sizeof(log_last), "%s", body);
+		snprintf(log_last, sizeof(log_last), "%s", key);
 		log_last_ms = now;
 	}
 	pthread_mutex_unlock(&log_mtx);

@@ -7,8 +7,9 @@
 // entry in their environment.  It is test support, not part of libarbor,
 // and calls no libarbor function.  Nothing here sleeps to synchronise:
 // every wait is a poll() on a pipe or a pidfd with a deadline taken from
-// CLOCK_MONOTONIC.  Where there is no fd to wait on (the /proc scans), it
-// retries every RETRY_MS, still against a deadline.
+// CLOCK_MONOTONIC.  Where there is no fd to wait on (the /proc scans, and
+// a new helper's environment becoming readable), it retries at a short
+// interval, still against a deadline.
 // Thread: the test's main thread only.  The harness keeps process-wide
 // state (a list of live helpers, used to attribute zombies and to kill
 // helpers that a failed test never finalised), and none of it is locked.
@@ -590,7 +591,7 @@ rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
 	(void) sb;
 	(void) ftw;
-	if (flag == FTW_DP) {
+	if (flag == FTW_DP || flag == FTW_DNR) {
 		return (rmdir(path) == 0 || errno == ENOENT ? 0 : -1);
 	}
 	return (unlink(path) == 0 || errno == ENOENT ? 0 : -1);
@@ -744,8 +745,8 @@ proc_fail(arb_test_proc *p, const char *fmt, ...)
 {
 	char        why[1024];
 	va_list     ap;
-	char       *out = p->out;
-	size_t      len = p->len;
+	char       *out;
+	size_t      len;
 	const char *mode;
 
 	va_start(ap, fmt);
@@ -857,6 +858,7 @@ arb_test_spawn(arb_test_proc *p, const char *helper, const char *const *args)
 	char                       dir_env[sizeof(DIR_ENV) + sizeof(p->dir)];
 	char                       err[512] = "";
 	const char                *base;
+	const char                *parent;
 	char                     **argv = NULL;
 	char                     **envp = NULL;
 	size_t                     nargs = 0;
@@ -888,7 +890,16 @@ arb_test_spawn(arb_test_proc *p, const char *helper, const char *const *args)
 	snprintf(p->tag, sizeof(p->tag), "%.16s-%ld-%u-%lld", base,
 	    (long) getpid(), ++counter,
 	    (long long) ts.tv_sec * 1000000000LL + ts.tv_nsec);
-	snprintf(p->dir, sizeof(p->dir), "/tmp/arb-%.16s-XXXXXX", base);
+	// In a helper, under its own ARB_TEST_DIR if the name fits, so the
+	// outer fini removes what a nested helper leaves; else under /tmp.
+	parent = getenv("ARB_TEST_DIR");
+	if (parent == NULL || parent[0] != '/'
+	    || (size_t) snprintf(
+	           p->dir, sizeof(p->dir), "%s/arb-%.16s-XXXXXX", parent, base)
+	        >= sizeof(p->dir)) {
+		snprintf(
+		    p->dir, sizeof(p->dir), "/tmp/arb-%.16s-XXXXXX", base);
+	}
 	if (mkdtemp(p->dir) == NULL) { // mode 0700
 		fail_msg(
 		    "arb_test_spawn: mkdtemp %s: %s", p->dir, strerror(errno));

@@ -76,8 +76,9 @@ typedef struct arb_test_proc {
 	int    status;  // raw wait status once exited
 	char   tag[64]; // ARB_TEST_TAG=tag in the environment of the helper
 	                // and of everything it starts
-	char   dir[64]; // ARB_TEST_DIR of the helper (0700, under /tmp); still
-	                // set after fini, when the dir no longer exists
+	char   dir[64]; // ARB_TEST_DIR of the helper (0700, under /tmp, or
+	                // under the spawner's own ARB_TEST_DIR in a helper);
+	                // still set after fini, when the dir is gone
 } arb_test_proc;
 
 // arb_test_spawn starts "<self> --arb-helper helper args..." in its own

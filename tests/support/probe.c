@@ -347,3 +347,21 @@ const arb_actor_ops probe_ops = {
 	.stop      = probe_stop,
 	.terminate = probe_terminate,
 };
+
+int
+arb_test_node_main(const arb_sup_spec *spec)
+{
+	arb_node     *node;
+	arb_node_opts o    = { .name = "test" };
+	int           code = -1;
+	int           rv;
+
+	if ((rv = arb_node_open(&node, &o)) != ARB_OK) {
+		fprintf(stderr, "node open: %s\n", arb_strerror(rv));
+		return 99;
+	}
+	rv = arb_node_run(node, spec, &code);
+	arb_node_close(node);
+	arb_test_emit("node exit_code=%d rv=%s", code, arb_err_name(rv));
+	return code;
+}

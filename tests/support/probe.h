@@ -43,4 +43,22 @@ void probe_parse_exit(const char *s, arb_exit *e, int *raise_sig,
 	{ .name = (n), .isolation = (iso), .type = "probe", .arg = (a),      \
 		.arg_len = sizeof(a) }
 
+
+
+// arb_test_node_main runs a node with spec in a helper process: it opens
+// the node, runs the tree, prints "node exit_code=N" and returns N.  Log
+// lines go to stderr (ARB_LOG_LEVEL from the environment, info default).
+int arb_test_node_main(const arb_sup_spec *spec);
+
+// ARB_TEST_MAIN registers probe, serves process actors (re-exec) and
+// helpers, then runs the cmocka group.
+#define ARB_TEST_MAIN(group, tests, helpers)                                  \
+	int main(int argc, char **argv)                                       \
+	{                                                                     \
+		arb_actor_type_register(&probe_ops);                          \
+		arb_actor_main(argc, argv);                                   \
+		arb_test_helper_main(argc, argv, helpers,                     \
+		    sizeof(helpers) / sizeof(helpers[0]));                    \
+		return cmocka_run_group_tests_name(group, tests, NULL, NULL); \
+	}
 #endif // ARB_PROBE_H

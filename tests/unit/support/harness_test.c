@@ -142,18 +142,23 @@ helper_dir(int argc, char **argv)
 	return (0);
 }
 
-// nest starts a helper of its own and reports it.  It never finalises it:
-// the test kills both.
+// nest starts a helper of its own, reports it, and once the test has
+// killed it, reaps and finalises it (which removes its temp dir).
 static int
 helper_nest(int argc, char **argv)
 {
 	arb_test_proc q;
+	int           code;
 
 	(void) argc;
 	(void) argv;
 	arb_test_spawn(&q, "block", NULL);
 	arb_test_emit("inner pid=%d tag=%s", (int) q.pid, q.tag);
-	block_forever();
+	arb_test_emit("inner dir=%s", q.dir);
+	code = arb_test_exit_code(arb_test_wait_exit(&q, TIMEOUT_MS));
+	arb_test_proc_fini(&q);
+	arb_test_emit("inner code=%d", code);
+	return (0);
 }
 
 // status_hex returns the hex value of a "Name:\t<hex>" line of
@@ -483,12 +488,19 @@ test_nested_helper_carries_both_tags(void **state)
 	assert_true(strcspn(t, "\n") < sizeof(inner));
 	snprintf(inner, sizeof(inner), "%.*s", (int) strcspn(t, "\n"), t);
 	assert_string_not_equal(inner, p.tag);
-	// The inner helper belongs to both tags; its own group keeps it out
-	// of reach of the outer group kill, so the test kills it.
+	// The inner helper belongs to both tags, in its own group.
 	assert_int_equal(arb_test_tagged(p.tag, NULL), 2);
 	assert_int_equal(arb_test_tagged(inner, NULL), 1);
 	assert_int_equal(getpgid((pid_t) ipid), (pid_t) ipid);
+	// Its dir is inside ours, so our fini would remove it in any case.
+	line = arb_test_expect(&p, "inner dir=", TIMEOUT_MS);
+	assert_int_equal(strncmp(line + 10, p.dir, strlen(p.dir)), 0);
+	assert_int_equal(line[10 + strlen(p.dir)], '/');
 	assert_int_equal(kill((pid_t) ipid, SIGKILL), 0);
+	line = arb_test_expect(&p, "inner code=", TIMEOUT_MS);
+	assert_int_equal(arb_test_field(line, "code"), 128 + SIGKILL);
+	assert_int_equal(
+	    arb_test_exit_code(arb_test_wait_exit(&p, TIMEOUT_MS)), 0);
 	arb_test_proc_fini(&p);
 	assert_int_equal(arb_test_tagged(inner, NULL), 0);
 }
