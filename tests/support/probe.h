@@ -61,4 +61,21 @@ int arb_test_node_main(const arb_sup_spec *spec);
 		    sizeof(helpers) / sizeof(helpers[0]));                    \
 		return cmocka_run_group_tests_name(group, tests, NULL, NULL); \
 	}
+// ARB_TEST_MAIN_TYPES is ARB_TEST_MAIN that also registers the
+// NULL-terminated array `types` of the test file's own actor types (they
+// must be registered before arb_actor_main so process actors find them).
+#define ARB_TEST_MAIN_TYPES(group, tests, helpers, types)                     \
+	int main(int argc, char **argv)                                       \
+	{                                                                     \
+		const arb_actor_ops *const *t;                                \
+		arb_actor_type_register(&probe_ops);                          \
+		for (t = (types); *t != NULL; t++) {                          \
+			arb_actor_type_register(*t);                          \
+		}                                                             \
+		arb_actor_main(argc, argv);                                   \
+		arb_test_helper_main(argc, argv, helpers,                     \
+		    sizeof(helpers) / sizeof(helpers[0]));                    \
+		return cmocka_run_group_tests_name(group, tests, NULL, NULL); \
+	}
+
 #endif // ARB_PROBE_H
