@@ -261,10 +261,11 @@ typedef struct arb_node_opts {
 	int         log_level;     // ARB_LOG_* (default ARB_LOG_INFO)
 } arb_node_opts;
 
-#define ARB_LOG_ERROR 0
-#define ARB_LOG_WARN  1
-#define ARB_LOG_INFO  2
-#define ARB_LOG_DEBUG 3
+#define ARB_LOG_DEFAULT 0 // info, or $ARB_LOG_LEVEL when set
+#define ARB_LOG_ERROR   1
+#define ARB_LOG_WARN    2
+#define ARB_LOG_INFO    3
+#define ARB_LOG_DEBUG   4
 
 // arb_node_open prepares a node in this process (signals, subreaper, run
 // directory).  opts may be NULL for defaults.  At most one node per

@@ -62,6 +62,12 @@ ctx_new_ref(arb_ctx *ctx)
 	return ++ctx->next_ref;
 }
 
+// DOWN_KEY is the ctx->pending key of a gather's monitor.  Monitor refs
+// come from the node's counter and request refs from ours, so the same
+// number can be both; the top bit (never reached by ctx_new_ref) keeps
+// the two apart.
+#define DOWN_KEY(mref) ((mref) | (1ull << 63))
+
 // ---------------------------------------------------------------------------
 // Exit
 // ---------------------------------------------------------------------------
@@ -402,7 +408,8 @@ gather_forget(gather *g, size_t i)
 		pending_free(p);
 	}
 	if (g->mrefs[i] != 0) {
-		if ((p = arb__idmap_del(&ctx->pending, g->mrefs[i])) != NULL) {
+		if ((p = arb__idmap_del(&ctx->pending, DOWN_KEY(g->mrefs[i]))) !=
+		    NULL) {
 			pending_free(p);
 		}
 		req.self = ctx->self;
@@ -548,8 +555,8 @@ arb_gather(arb_ctx *ctx, const arb_pid *pids, size_t n, uint32_t tag,
 		if (ctx->host->request(ctx, &req) == ARB_OK &&
 		    req.rv == ARB_OK) {
 			g->mrefs[i] = req.ref;
-			if ((rv = gather_pending(
-			         g, i, req.ref, PEND_GATHER_DOWN)) != 0) {
+			if ((rv = gather_pending(g, i, DOWN_KEY(req.ref),
+			         PEND_GATHER_DOWN)) != 0) {
 				goto fail;
 			}
 		}
@@ -626,7 +633,7 @@ dispatch_reply(arb_ctx *ctx, const arb_msg *m)
 static bool
 dispatch_down(arb_ctx *ctx, const arb_msg *m)
 {
-	pending *p = arb__idmap_get(&ctx->pending, m->ref);
+	pending *p = arb__idmap_get(&ctx->pending, DOWN_KEY(m->ref));
 	gather  *g;
 	size_t   i;
 	arb_pid  who;
@@ -634,7 +641,7 @@ dispatch_down(arb_ctx *ctx, const arb_msg *m)
 	if (p == NULL || p->kind != PEND_GATHER_DOWN) {
 		return false;
 	}
-	arb__idmap_del(&ctx->pending, m->ref);
+	arb__idmap_del(&ctx->pending, DOWN_KEY(m->ref));
 	g = p->g;
 	i = p->idx;
 	pending_free(p);
@@ -677,7 +684,9 @@ ctx_batch(void *arg, const void *data, size_t len)
 		}
 	}
 	ctx->stats.batches_in++;
-	if (rv != ARB_ENOENT || d.failed) {
+	// An empty nng message holds no envelope: arbor never sends one
+	// (the outbound queue skips empty batches), so it is malformed.
+	if (len == 0 || rv != ARB_ENOENT || d.failed) {
 		// A batch cannot be resynchronised: what follows the bad
 		// envelope is lost with it, counted once.
 		ctx->stats.rejected++;
@@ -685,6 +694,14 @@ ctx_batch(void *arg, const void *data, size_t len)
 		    "event=rejected_frame error=%s batch_bytes=%zu",
 		    arb_err_name(rv == ARB_ENOENT ? ARB_EBADMSG : rv), len);
 	}
+}
+
+static void
+ctx_drained(void *arg)
+{
+	arb_ctx *ctx = arg;
+
+	arb__outq_flush(ctx->outq);
 }
 
 // ---------------------------------------------------------------------------
@@ -727,7 +744,8 @@ arb__ctx_open(arb_ctx **ctxp, const arb_actor_ops *ops,
 	}
 	if ((rv = arb__outq_open(&ctx->outq, ctx->base, addr, max_msg)) != 0 ||
 	    (rv = arb__mbox_open(&ctx->mbox, ctx->base, addr, self,
-	         max_msg + 2 * ARB__OUTQ_BACKLOG_MAX, ctx_batch, ctx)) != 0) {
+	         max_msg + 2 * ARB__OUTQ_BACKLOG_MAX, ctx_batch, ctx_drained,
+	         ctx)) != 0) {
 		arb__ctx_free(ctx);
 		return rv;
 	}

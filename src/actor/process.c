@@ -102,7 +102,9 @@ host_request(arb_ctx *ctx, arb__req *req)
 {
 	uint8_t       buf[ARB__CTL_MAX];
 	struct pollfd pfd = { .fd = CTL_FD, .events = POLLIN };
-	int64_t       deadline = arb__now_ms() + 5000;
+	// A run-time start waits for the child's READY (start timeouts).
+	int64_t deadline = arb__now_ms() +
+	    (req->op == ARB__REQ_START_CHILD ? 120000 : 5000);
 	bool          got = false;
 	arb__req      rep;
 	int           rv;
@@ -241,9 +243,7 @@ arb_actor_main(int argc, char **argv)
 		fprintf(stderr, "arbor: actor %s: no INIT on fd 3\n", argv[2]);
 		_exit(111);
 	}
-	if (getenv("ARB_LOG_LEVEL") != NULL) {
-		arb__log_set_level(atoi(getenv("ARB_LOG_LEVEL")));
-	}
+	arb__log_set_level(init.log_level); // the node's level
 	if ((ops = arb__actor_type_find(init.type)) == NULL) {
 		char text[128];
 		snprintf(text, sizeof(text), "unknown actor type '%s'",

@@ -16,7 +16,8 @@ arb_strerror(int err)
 	if (err == 0) {
 		return "no error";
 	}
-	if ((err & ARB_ESYSERR) != 0) {
+	// Negative values are no code at all (they would carry the flag).
+	if (err > 0 && (err & ARB_ESYSERR) != 0) {
 		int e = err & ~ARB_ESYSERR;
 		// strerror_r (GNU) may return a static string or fill sysbuf.
 		const char *s = strerror_r(e, sysbuf, sizeof(sysbuf));
@@ -39,7 +40,7 @@ arb_err_name(int err)
 	if (err == 0) {
 		return "ARB_OK";
 	}
-	if ((err & ARB_ESYSERR) != 0) {
+	if (err > 0 && (err & ARB_ESYSERR) != 0) {
 		return "ARB_ESYSERR";
 	}
 	switch (err) {

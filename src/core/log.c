@@ -23,7 +23,7 @@ static char            log_last[512];
 static int64_t         log_last_ms;
 static unsigned        log_repeats;
 
-static const char *const level_names[] = { "error", "warn", "info",
+static const char *const level_names[] = { "?", "error", "warn", "info",
 	"debug" };
 
 void

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -43,6 +44,11 @@ typedef struct arb__link {
 } arb__link;
 
 static arb_node *the_node; // for arb_node_stop from a signal context
+
+// Actors that turn trap_exit on in init are not in node->actors yet (they
+// join it at READY): their pids wait here until arb__node_actor_up.  Pids
+// are never reused; one node per process.
+static arb__idmap early_traps;
 
 // ---------------------------------------------------------------------------
 // Ids
@@ -94,8 +100,10 @@ arb__node_post(arb_node *node, arb__item *it)
 	node->inbox_tail = it;
 	event_active(node->inbox_ev, 0, 0);
 	if (wait) {
+		// A run-time start waits for READY, bounded by start
+		// timeouts (default 5 s); everything else is one loop turn.
 		clock_gettime(CLOCK_REALTIME, &dl);
-		dl.tv_sec += 5;
+		dl.tv_sec += it->req->op == ARB__REQ_START_CHILD ? 120 : 5;
 		while (!it->done) {
 			if (pthread_cond_timedwait(&node->cv, &node->mtx, &dl) ==
 			    ETIMEDOUT) {
@@ -111,6 +119,26 @@ arb__node_post(arb_node *node, arb__item *it)
 	}
 	pthread_mutex_unlock(&node->mtx);
 	return rv;
+}
+
+// inbox_answer completes a thread actor's request (maybe deferred).
+static void
+inbox_answer(void *arg, int rv, arb_pid pid)
+{
+	arb__item *it   = arg;
+	arb_node  *node = it->thr->node;
+
+	pthread_mutex_lock(&node->mtx);
+	if (it->req == NULL) { // the asker gave up waiting
+		pthread_mutex_unlock(&node->mtx);
+		arb__free(it);
+		return;
+	}
+	it->req->rv  = rv;
+	it->req->pid = pid;
+	it->done     = true;
+	pthread_cond_broadcast(&node->cv);
+	pthread_mutex_unlock(&node->mtx); // the asker frees it
 }
 
 static void
@@ -135,12 +163,12 @@ node_inbox_cb(evutil_socket_t fd, short what, void *arg)
 				continue;
 			}
 			pthread_mutex_unlock(&node->mtx);
-			arb__node_service(node, it->req);
-			pthread_mutex_lock(&node->mtx);
-			it->done = true;
-			pthread_cond_broadcast(&node->cv);
-			pthread_mutex_unlock(&node->mtx);
-			continue; // the asker frees it
+			// The service runs on the node thread while the asker
+			// waits, so reading and writing *it->req is safe here.
+			if (!arb__node_service(node, it->req, inbox_answer, it)) {
+				inbox_answer(it, it->req->rv, it->req->pid);
+			}
+			continue;
 		}
 		arb__thread_inbox(node, it);
 	}
@@ -223,7 +251,7 @@ arb__node_actor_up(arb_node *node, arb__child *c)
 	if (c->spec.isolation == ARB_SUPERVISOR) {
 		return;
 	}
-	c->trap_exit = false;
+	c->trap_exit = arb__idmap_del(&early_traps, c->pid.id) != NULL;
 	arb__idmap_set(&node->actors, c->mbid + 1ull, c);
 	name_add(node, c->path, c->pid);
 }
@@ -297,7 +325,19 @@ arb__node_actor_down(arb_node *node, arb__child *c, const arb_exit *why)
 }
 
 void
-arb__node_service(arb_node *node, arb__req *req)
+arb__node_reply_ctl(
+    arb_node *node, pid_t ospid, arb_pid requester, arb__req *req)
+{
+	arb__child *c = arb__idmap_get(&node->by_ospid, (uint64_t) ospid);
+
+	if (c != NULL && arb_pid_eq(c->pid, requester) && c->ctl_fd >= 0) {
+		arb__ctl_send(c->ctl_fd, ARB__CTL_REP, req, sizeof(*req), NULL, 0);
+	}
+}
+
+bool
+arb__node_service(
+    arb_node *node, arb__req *req, arb__started_fn fn, void *fnarg)
 {
 	arb__name *n;
 	arb__mon  *m, **mp;
@@ -312,17 +352,17 @@ arb__node_service(arb_node *node, arb__req *req)
 		if (n != NULL && !arb_pid_eq(n->pid, req->self) &&
 		    node_alive(node, n->pid)) {
 			req->rv = ARB_EEXIST;
-			return;
+			return false;
 		}
 		req->rv = name_add(node, req->name, req->self);
-		return;
+		return false;
 	case ARB__REQ_WHEREIS:
 		if ((n = name_find(node, req->name)) == NULL) {
 			req->rv = ARB_ENOENT;
-			return;
+			return false;
 		}
 		req->pid = n->pid;
-		return;
+		return false;
 	case ARB__REQ_MONITOR:
 		req->ref = ++node->next_mref;
 		if (!node_alive(node, req->target)) {
@@ -330,28 +370,28 @@ arb__node_service(arb_node *node, arb__req *req)
 			node_send_exit(node, req->self, ARB_TAG_DOWN, req->ref,
 			    req->target, &e);
 			arb__outq_flush(node->outq);
-			return;
+			return false;
 		}
 		if ((m = arb__alloc(sizeof(*m))) == NULL) {
 			req->rv = ARB_ENOMEM;
-			return;
+			return false;
 		}
 		m->ref     = req->ref;
 		m->watcher = req->self;
 		m->target  = req->target;
 		m->next    = node->mons;
 		node->mons = m;
-		return;
+		return false;
 	case ARB__REQ_DEMONITOR:
 		for (mp = &node->mons; (m = *mp) != NULL; mp = &m->next) {
 			if (m->ref == req->ref &&
 			    arb_pid_eq(m->watcher, req->self)) {
 				*mp = m->next;
 				arb__free(m);
-				return;
+				return false;
 			}
 		}
-		return; // already fired or unknown: harmless
+		return false; // already fired or unknown: harmless
 	case ARB__REQ_LINK:
 		if (!node_alive(node, req->target)) {
 			// Linking to a dead actor: an immediate exit signal
@@ -365,17 +405,17 @@ arb__node_service(arb_node *node, arb__req *req)
 			} else {
 				req->rv = ARB_ENOENT;
 			}
-			return;
+			return false;
 		}
 		if ((l = arb__alloc(sizeof(*l))) == NULL) {
 			req->rv = ARB_ENOMEM;
-			return;
+			return false;
 		}
 		l->a        = req->self;
 		l->b        = req->target;
 		l->next     = node->links;
 		node->links = l;
-		return;
+		return false;
 	case ARB__REQ_UNLINK:
 		for (lp = &node->links; (l = *lp) != NULL;) {
 			if ((arb_pid_eq(l->a, req->self) &&
@@ -388,26 +428,31 @@ arb__node_service(arb_node *node, arb__req *req)
 				lp = &l->next;
 			}
 		}
-		return;
+		return false;
 	case ARB__REQ_TRAP_EXIT:
 		if ((c = node_child(node, req->self)) != NULL) {
 			c->trap_exit = req->flag;
+		} else if (req->flag) {
+			req->rv = arb__idmap_set(&early_traps, req->self.id, node);
+		} else {
+			arb__idmap_del(&early_traps, req->self.id);
 		}
-		return;
+		return false;
 	case ARB__REQ_START_CHILD:
 		if (node->stopping) {
 			req->rv = ARB_ESHUTDOWN;
-			return;
+			return false;
 		}
 		if ((sup = arb__sup_find(node->root, req->name)) == NULL) {
 			req->rv = ARB_ENOENT;
-			return;
+			return false;
 		}
 		req->rv = arb__sup_start_dynamic(
-		    sup, req->arg, req->arg_len, &req->pid);
-		return;
+		    sup, req->arg, req->arg_len, &req->pid, fn, fnarg);
+		return req->rv == ARB_OK && fn != NULL;
 	}
 	req->rv = ARB_EINVAL;
+	return false;
 }
 
 // ---------------------------------------------------------------------------
@@ -565,9 +610,12 @@ arb_node_open(arb_node **nodep, const arb_node_opts *opts)
 	snprintf(node->name, sizeof(node->name), "%s", o.name ? o.name : "arbor");
 	node->max_msg = o.max_msg_size ? o.max_msg_size : 1024 * 1024;
 	node->signals = !o.no_signals;
-	arb__log_set_level(o.log_level ? o.log_level : ARB_LOG_INFO);
-	if (getenv("ARB_LOG_LEVEL") != NULL) {
+	if (o.log_level != ARB_LOG_DEFAULT) {
+		arb__log_set_level(o.log_level);
+	} else if (getenv("ARB_LOG_LEVEL") != NULL) {
 		arb__log_set_level(atoi(getenv("ARB_LOG_LEVEL")));
+	} else {
+		arb__log_set_level(ARB_LOG_INFO);
 	}
 	pthread_mutex_init(&node->mtx, NULL);
 	pthread_cond_init(&node->cv, NULL);
@@ -615,6 +663,16 @@ arb_node_open(arb_node **nodep, const arb_node_opts *opts)
 	if ((rv = arb__outq_open(&node->outq, node->base, &node->addr,
 	         node->max_msg)) != 0) {
 		goto fail;
+	}
+	// Every actor holds a few fds (mailbox, loop, wakeups): lift the soft
+	// fd limit to the hard one so thousands of actors fit.
+	{
+		struct rlimit rl;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+		    rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
 	}
 	// Orphaned grandchildren of exec children come to us (SPEC 12).
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -748,6 +806,7 @@ arb_node_close(arb_node *node)
 	arb__loop_free(node->base);
 	arb__idmap_fini(&node->by_ospid);
 	arb__idmap_fini(&node->actors);
+	arb__idmap_fini(&early_traps);
 	if (node->own_run_dir) {
 		nftw(node->addr.run_dir, node_rm_cb, 8, FTW_DEPTH | FTW_PHYS);
 	}
@@ -776,5 +835,5 @@ arb_node_start_child(arb_node *node, const char *sup_path, const void *arg,
 	if ((sup = arb__sup_find(node->root, sup_path)) == NULL) {
 		return ARB_ENOENT;
 	}
-	return arb__sup_start_dynamic(sup, arg, arg_len, pidp);
+	return arb__sup_start_dynamic(sup, arg, arg_len, pidp, NULL, NULL);
 }

@@ -24,6 +24,11 @@ typedef struct arb__sup   arb__sup;
 typedef struct arb__child arb__child;
 typedef struct arb__thr   arb__thr;
 
+// arb__started_fn delivers the outcome of a run-time child start once the
+// child reported READY (ARB_OK), ignore (ARB_EIGNORE), failed (ARB_ECHILD)
+// or was stopped first (ARB_ESHUTDOWN).  Called exactly once.
+typedef void (*arb__started_fn)(void *arg, int rv, arb_pid pid);
+
 // One child slot of a supervisor (or the root's slot in the node).
 struct arb__child {
 	arb__sup      *sup;   // parent (NULL for the root slot)
@@ -62,6 +67,8 @@ struct arb__child {
 	bool           has_last_exit;
 	bool           trap_exit;
 	bool           restart_pending; // start failure: retry counted
+	arb__started_fn started_fn;     // run-time start waiting for READY
+	void          *started_arg;
 };
 
 // The node.
@@ -146,7 +153,16 @@ arb_pid  arb__node_new_pid(arb_node *node, const arb__child *c);
 // arb__node_post queues item for the node loop (Thread: any).  For
 // ARB__IT_REQ it waits (bounded) until the node answered.
 int  arb__node_post(arb_node *node, arb__item *item);
-void arb__node_service(arb_node *node, arb__req *req);
+// arb__node_service answers req.  It returns true when the answer is
+// deferred (ARB__REQ_START_CHILD waits for READY): then fn(fnarg, rv, pid)
+// delivers it later, exactly once.
+bool arb__node_service(
+    arb_node *node, arb__req *req, arb__started_fn fn, void *fnarg);
+// arb__node_reply_ctl sends a deferred answer to the process actor
+// requester (found by OS pid: it may still be starting), if it is still
+// the same incarnation.
+void arb__node_reply_ctl(
+    arb_node *node, pid_t ospid, arb_pid requester, arb__req *req);
 // arb__node_actor_up/down keep the registry, monitors and links in step
 // with the actors' lives.  down sends DOWN / EXIT messages and exit
 // signals to linked actors.
@@ -165,8 +181,11 @@ void arb__sup_stop(arb__sup *sup);         // async: slot gets EXIT
 void arb__sup_brutal(arb__sup *sup);       // kill everything now
 bool arb__sup_stopping(const arb__sup *sup);
 arb__sup *arb__sup_find(arb__sup *root, const char *path);
+// arb__sup_start_dynamic adds and starts a simple_one_for_one child.  With
+// fn NULL it returns once spawned; otherwise fn gets the outcome (READY or
+// failure) unless an error is returned at once.
 int  arb__sup_start_dynamic(arb__sup *sup, const void *arg, size_t len,
-     arb_pid *pidp);
+     arb_pid *pidp, arb__started_fn fn, void *fnarg);
 // arb__child_event feeds an event of child c (from a thread, a process, a
 // nested supervisor or a timer) into its supervisor.
 void arb__child_event(arb__child *c, arb__cevent ev, const arb_exit *why);
@@ -207,6 +226,7 @@ typedef struct arb__ctl_init {
 	uint64_t  pid;
 	uint32_t  max_msg;
 	int32_t   hb_ms;
+	int32_t   log_level;
 	char      path[256];
 	char      type[64];
 	arb__addr addr;

@@ -186,6 +186,7 @@ arb__proc_start(arb_node *node, arb__child *c)
 		memset(&init, 0, sizeof(init));
 		init.pid     = c->pid.id;
 		init.max_msg = (uint32_t) node->max_msg;
+		init.log_level = arb__log_level();
 		init.hb_ms   = c->spec.watchdog_ms > 0
 		      ? (c->spec.watchdog_ms / 4 > 0 ? c->spec.watchdog_ms / 4 : 1)
 		      : 0;
@@ -352,6 +353,25 @@ arb__proc_close(arb__child *c)
 	}
 }
 
+// A process actor's run-time start answered once the child is READY.
+typedef struct proc_waiter {
+	arb_node *node;
+	pid_t     ospid;
+	arb_pid   requester;
+	arb__req  req;
+} proc_waiter;
+
+static void
+proc_started(void *arg, int rv, arb_pid pid)
+{
+	proc_waiter *w = arg;
+
+	w->req.rv  = rv;
+	w->req.pid = pid;
+	arb__node_reply_ctl(w->node, w->ospid, w->requester, &w->req);
+	arb__free(w);
+}
+
 // Control messages from a process actor.
 static void
 proc_ctl_cb(evutil_socket_t fd, short what, void *arg)
@@ -410,7 +430,23 @@ proc_ctl_cb(evutil_socket_t fd, short what, void *arg)
 			req.arg      = (size_t) n > 8 + sizeof(req) ? buf + 8 + sizeof(req) : NULL;
 			req.arg_len  = (size_t) n - 8 - sizeof(req);
 			req.self     = c->pid;
-			arb__node_service(node, &req);
+			{
+				proc_waiter *w = arb__alloc(sizeof(*w));
+				if (w == NULL) {
+					req.rv = ARB_ENOMEM;
+				} else {
+					w->node      = node;
+					w->requester = c->pid;
+					w->ospid     = c->ospid;
+					w->req       = req;
+					w->req.arg   = NULL;
+				}
+				if (w != NULL &&
+				    arb__node_service(node, &req, proc_started, w)) {
+					break; // answered at READY
+				}
+				arb__free(w);
+			}
 			req.arg = NULL;
 			arb__ctl_send(c->ctl_fd, ARB__CTL_REP, &req, sizeof(req),
 			    NULL, 0);

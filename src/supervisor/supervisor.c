@@ -135,9 +135,22 @@ child_new(arb__sup *sup, const arb_child_spec *spec, const void *arg,
 	return c;
 }
 
+// child_started_notify answers a waiting run-time start, once.
+static void
+child_started_notify(arb__child *c, int rv)
+{
+	arb__started_fn fn = c->started_fn;
+
+	if (fn != NULL) {
+		c->started_fn = NULL;
+		fn(c->started_arg, rv, rv == ARB_OK ? c->pid : ARB_PID_NONE);
+	}
+}
+
 static void
 child_free(arb__child *c)
 {
+	child_started_notify(c, ARB_ESHUTDOWN);
 	timer_cancel(&c->start_timer);
 	timer_cancel(&c->stop_timer);
 	timer_cancel(&c->backoff_timer);
@@ -790,14 +803,17 @@ arb__child_event(arb__child *c, arb__cevent ev, const arb_exit *why)
 		if (c->spec.watchdog_ms > 0 && c->spec.isolation == ARB_PROCESS) {
 			timer_arm(c, &c->watchdog_timer, c->spec.watchdog_ms);
 		}
+		child_started_notify(c, ARB_OK);
 		sup_run(sup);
 		return;
 	case ARB__CA_IGNORED:
 		timer_cancel(&c->start_timer);
 		arb__log(ARB_LOG_INFO, c->path, "event=ignored");
+		child_started_notify(c, ARB_EIGNORE);
 		sup_run(sup);
 		return;
 	case ARB__CA_START_FAILED:
+		child_started_notify(c, ARB_ECHILD);
 		timer_cancel(&c->start_timer);
 		timer_cancel(&c->watchdog_timer);
 		if (c->spec.isolation == ARB_PROCESS ||
@@ -824,6 +840,7 @@ arb__child_event(arb__child *c, arb__cevent ev, const arb_exit *why)
 		sup_child_exited(sup, c, why);
 		return;
 	case ARB__CA_REQUEST_STOP:
+		child_started_notify(c, ARB_ESHUTDOWN);
 		timer_cancel(&c->start_timer);
 		child_request_stop(c);
 		return;
@@ -1004,8 +1021,8 @@ arb__sup_find(arb__sup *root, const char *path)
 }
 
 int
-arb__sup_start_dynamic(
-    arb__sup *sup, const void *arg, size_t len, arb_pid *pidp)
+arb__sup_start_dynamic(arb__sup *sup, const void *arg, size_t len,
+    arb_pid *pidp, arb__started_fn fn, void *fnarg)
 {
 	arb__child    *c;
 	arb_child_spec tmpl;
@@ -1042,8 +1059,16 @@ arb__sup_start_dynamic(
 	child_fire(c, ARB__CE_START);
 	if (c->state != ARB__CS_STARTING && c->state != ARB__CS_RUNNING) {
 		sup_remove_gone_dynamic(sup);
-		return ARB_ECHILD;
+		return ARB_ECHILD; // failed at once: fn is not called
 	}
 	*pidp = c->pid;
+	if (fn != NULL) {
+		if (c->state == ARB__CS_RUNNING) {
+			fn(fnarg, ARB_OK, c->pid);
+		} else {
+			c->started_fn  = fn;
+			c->started_arg = fnarg;
+		}
+	}
 	return ARB_OK;
 }

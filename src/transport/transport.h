@@ -37,10 +37,12 @@ typedef void (*arb__batch_cb)(void *arg, const void *data, size_t len);
 
 // arb__mbox_open listens for pid's mailbox: inproc too when pid is a
 // thread actor in the node process, ipc always.  cb runs on the loop for
-// every received batch (data borrowed for the call).
+// every received batch (data borrowed for the call); drained (may be NULL)
+// after each wakeup's batches, so replies produced while draining leave
+// as one batch even when the loop never goes idle.
 int arb__mbox_open(arb__mbox **mbp, struct event_base *base,
     const arb__addr *a, arb_pid pid, size_t max_batch, arb__batch_cb cb,
-    void *arg);
+    void (*drained)(void *arg), void *arg);
 // arb__mbox_pause stops delivering batches (the actor is exiting).
 void arb__mbox_pause(arb__mbox *mb);
 // arb__mbox_close closes the socket; envelopes still queued are decoded

@@ -141,11 +141,43 @@ probe_timer(probe *p, struct event **evp, event_callback_fn cb, int ms)
 	evtimer_add(*evp, &tv);
 }
 
+// probe_init_outcome decides init=fail|ignore|fail_if_file|
+// fail_after_first.
+static int
+probe_init_outcome(arb_ctx *ctx, const char *v)
+{
+	struct stat st;
+
+	if (strcmp(v, "fail") == 0) {
+		return ARB_EINVAL;
+	}
+	if (strcmp(v, "ignore") == 0) {
+		return ARB_EIGNORE;
+	}
+	if (strncmp(v, "fail_if_file:", 13) == 0) {
+		return stat(v + 13, &st) == 0 ? ARB_EINVAL : ARB_OK;
+	}
+	if (strcmp(v, "fail_after_first") == 0) {
+		char  mark[512];
+		FILE *f;
+		snprintf(mark, sizeof(mark), "%s/%s.started", arb_test_dir(),
+		    strrchr(arb_path(ctx), '/') + 1);
+		if (stat(mark, &st) == 0) {
+			return ARB_EINVAL;
+		}
+		if ((f = fopen(mark, "w")) != NULL) {
+			fclose(f);
+		}
+	}
+	return ARB_OK;
+}
+
 static int
 probe_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 {
 	probe *p = calloc(1, sizeof(*p));
 	char   v[256];
+	int    rv;
 
 	if (p == NULL) {
 		return ARB_ENOMEM;
@@ -179,12 +211,6 @@ probe_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	    strcmp(v, "ok") == 0) {
 		return ARB_OK;
 	}
-	if (strcmp(v, "fail") == 0) {
-		return ARB_EINVAL;
-	}
-	if (strcmp(v, "ignore") == 0) {
-		return ARB_EIGNORE;
-	}
 	if (strcmp(v, "never") == 0) {
 		return ARB_EPENDING;
 	}
@@ -192,25 +218,17 @@ probe_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 		probe_timer(p, &p->late_ev, probe_late_cb, atoi(v + 5));
 		return ARB_EPENDING;
 	}
-	if (strncmp(v, "fail_if_file:", 13) == 0) {
-		struct stat st;
-		return stat(v + 13, &st) == 0 ? ARB_EINVAL : ARB_OK;
-	}
-	if (strcmp(v, "fail_after_first") == 0) {
-		char        mark[512];
-		struct stat st;
-		snprintf(mark, sizeof(mark), "%s/%s.started", arb_test_dir(),
-		    strrchr(arb_path(ctx), '/') + 1);
-		if (stat(mark, &st) == 0) {
-			return ARB_EINVAL;
+	rv = probe_init_outcome(ctx, v);
+	if (rv != ARB_OK) {
+		// terminate is not called after a failed or ignored init:
+		// release everything here.
+		if (p->exit_ev != NULL) {
+			event_free(p->exit_ev);
 		}
-		FILE *f = fopen(mark, "w");
-		if (f != NULL) {
-			fclose(f);
-		}
-		return ARB_OK;
+		free(p);
+		*statep = NULL;
 	}
-	return ARB_OK;
+	return rv;
 }
 
 static void

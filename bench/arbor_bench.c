@@ -1,0 +1,844 @@
+// SPDX-License-Identifier: MIT
+// arbor_bench.c -- arbor-bench: speed and memory of arbor beside the floors
+// measured in the same run (raw nng, posix_spawn, a bare thread+loop).
+//
+// Each case runs in a fresh child process (this program re-executed with
+// --case NAME), because a node is one per process and because RSS must be
+// measured in isolation.  Results are a table, or with --json one object
+// per line: {"name","value","unit","baseline","ratio"} where ratio =
+// value / baseline.  Not run by ctest: the machine is noisy, so compare
+// ratios, not absolute figures (docs/performance.md).
+
+#include <arbor/actor.h>
+#include <arbor/arbor.h>
+
+#include <event2/event.h>
+#include <nng/nng.h>
+#include <nng/protocol/pair1/pair.h>
+#include <nng/protocol/pipeline0/pull.h>
+#include <nng/protocol/pipeline0/push.h>
+
+#include <pthread.h>
+#include <spawn.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static int64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static long
+rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char  line[256];
+	long  kib = -1;
+
+	if (f == NULL) {
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, "VmRSS:", 6) == 0) {
+			kib = strtol(line + 6, NULL, 10);
+		}
+	}
+	fclose(f);
+	return kib;
+}
+
+// Every case prints lines "R name value unit" to stdout; the parent pairs
+// them with baselines.
+static void
+result(const char *name, double value, const char *unit)
+{
+	printf("R %s %.3f %s\n", name, value, unit);
+	fflush(stdout);
+}
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+// ---------------------------------------------------------------------------
+// Raw nng floors
+// ---------------------------------------------------------------------------
+#define RAW_N 100000
+
+typedef struct raw_arg {
+	const char *url;
+	int         n;
+} raw_arg;
+
+static void *
+raw_pull_thread(void *arg)
+{
+	raw_arg   *a = arg;
+	nng_socket s;
+	nng_msg   *m;
+	int        i;
+
+	nng_pull0_open(&s);
+	nng_listen(s, a->url, NULL, 0);
+	for (i = 0; i < a->n; i++) {
+		if (nng_recvmsg(s, &m, 0) != 0) {
+			break;
+		}
+		nng_msg_free(m);
+	}
+	nng_close(s);
+	return NULL;
+}
+
+static void
+case_raw_push(const char *url, const char *name)
+{
+	raw_arg    a = { url, RAW_N };
+	pthread_t  t;
+	nng_socket s;
+	char       body[64] = { 0 };
+	int64_t    t0;
+	int        i;
+
+	pthread_create(&t, NULL, raw_pull_thread, &a);
+	nng_push0_open(&s);
+	nng_socket_set_ms(s, NNG_OPT_RECONNMINT, 1);
+	nng_dial(s, url, NULL, NNG_FLAG_NONBLOCK);
+	t0 = now_ns();
+	for (i = 0; i < RAW_N; i++) {
+		nng_send(s, body, sizeof(body), 0);
+	}
+	pthread_join(t, NULL);
+	result(name, RAW_N / ((now_ns() - t0) / 1e9), "msgs/s");
+	nng_close(s);
+}
+
+static void *
+raw_pair_echo(void *arg)
+{
+	raw_arg   *a = arg;
+	nng_socket s;
+	nng_msg   *m;
+	int        i;
+
+	nng_pair1_open(&s);
+	nng_listen(s, a->url, NULL, 0);
+	for (i = 0; i < a->n; i++) {
+		if (nng_recvmsg(s, &m, 0) != 0 || nng_sendmsg(s, m, 0) != 0) {
+			break;
+		}
+	}
+	nng_close(s);
+	return NULL;
+}
+
+static void
+case_raw_pingpong(const char *url, const char *prefix)
+{
+	enum { N = 5000 };
+	raw_arg    a = { url, N };
+	pthread_t  t;
+	nng_socket s;
+	nng_msg   *m;
+	static int64_t lat[N];
+	char       name[64];
+	int        i;
+
+	pthread_create(&t, NULL, raw_pair_echo, &a);
+	nng_pair1_open(&s);
+	nng_socket_set_ms(s, NNG_OPT_RECONNMINT, 1);
+	nng_dial(s, url, NULL, NNG_FLAG_NONBLOCK);
+	for (i = 0; i < N; i++) {
+		int64_t t0 = now_ns();
+		nng_msg_alloc(&m, 64);
+		nng_sendmsg(s, m, 0);
+		nng_recvmsg(s, &m, 0);
+		nng_msg_free(m);
+		lat[i] = now_ns() - t0;
+	}
+	pthread_join(t, NULL);
+	nng_close(s);
+	qsort(lat + N / 10, N - N / 10, sizeof(int64_t), cmp_i64); // warm-up
+	snprintf(name, sizeof(name), "%s_median", prefix);
+	result(name, lat[N / 10 + (N - N / 10) / 2] / 1e3, "us");
+	snprintf(name, sizeof(name), "%s_p99", prefix);
+	result(name, lat[N / 10 + (N - N / 10) * 99 / 100] / 1e3, "us");
+}
+
+static void
+case_spawn_floor(void)
+{
+	enum { N = 200 };
+	static int64_t lat[N];
+	char *const    argv[] = { (char *) "/bin/true", NULL };
+	int            i, st;
+	pid_t          pid;
+
+	for (i = 0; i < N; i++) {
+		int64_t t0 = now_ns();
+		posix_spawn(&pid, "/bin/true", NULL, NULL, argv, environ);
+		waitpid(pid, &st, 0);
+		lat[i] = now_ns() - t0;
+	}
+	qsort(lat, N, sizeof(int64_t), cmp_i64);
+	result("posix_spawn_wait_median", lat[N / 2] / 1e3, "us");
+}
+
+// A bare thread + event_base + nng PULL socket per "actor", idle: the
+// floor for per-actor memory.
+static atomic_int bare_ready;
+static atomic_int bare_stop;
+
+static void *
+bare_thread(void *arg)
+{
+	struct event_base *b = event_base_new();
+	nng_socket         s;
+	char               url[64];
+
+	snprintf(url, sizeof(url), "inproc://bare-%ld", (long) (intptr_t) arg);
+	nng_pull0_open(&s);
+	nng_listen(s, url, NULL, 0);
+	atomic_fetch_add(&bare_ready, 1);
+	while (!atomic_load(&bare_stop)) {
+		struct timeval tv = { 0, 20000 };
+		event_base_loopexit(b, &tv);
+		event_base_dispatch(b);
+	}
+	nng_close(s);
+	event_base_free(b);
+	return NULL;
+}
+
+static void
+case_bare(int n)
+{
+	pthread_t     *t = calloc((size_t) n, sizeof(*t));
+	pthread_attr_t attr;
+	long           r0 = rss_kib();
+	char           name[64];
+	int            i;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	for (i = 0; i < n; i++) {
+		pthread_create(&t[i], &attr, bare_thread, (void *) (intptr_t) i);
+	}
+	while (atomic_load(&bare_ready) < n) {
+		sched_yield();
+	}
+	snprintf(name, sizeof(name), "bare_rss_per_actor_%d", n);
+	result(name, (double) (rss_kib() - r0) / n, "KiB");
+	atomic_store(&bare_stop, 1);
+	for (i = 0; i < n; i++) {
+		pthread_join(t[i], NULL);
+	}
+	free(t);
+}
+
+// ---------------------------------------------------------------------------
+// arbor cases
+// ---------------------------------------------------------------------------
+enum { T_DATA = 1, T_DONE, T_PING, T_CRASH, T_HELLO, T_T0 };
+
+static arb_node *bench_node;
+static long      stream_n = 2000000;
+static char      stream_iso[16];
+
+// source: pumps stream_n 64-byte messages to root/sink, 1024 per turn.
+typedef struct source {
+	arb_ctx      *ctx;
+	struct event *pump;
+	arb_pid       sink;
+	long          sent;
+	uint8_t       body[64];
+} source;
+
+static void
+source_pump(evutil_socket_t fd, short what, void *arg)
+{
+	source *s = arg;
+	int     i;
+
+	(void) fd;
+	(void) what;
+	for (i = 0; i < 1024 && s->sent < stream_n; i++) {
+		memcpy(s->body, &s->sent, sizeof(s->sent));
+		if (arb_send_copy(s->ctx, s->sink, T_DATA, s->body,
+		        sizeof(s->body)) != ARB_OK) {
+			break; // full: try again next turn
+		}
+		s->sent++;
+	}
+	if (s->sent < stream_n) {
+		event_active(s->pump, 0, 0);
+	}
+}
+
+static int
+source_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
+{
+	source *s = calloc(1, sizeof(*s));
+	int64_t t0;
+
+	(void) arg;
+	(void) len;
+	s->ctx = ctx;
+	if (arb_whereis(ctx, "root/sink", &s->sink) != ARB_OK) {
+		return ARB_ENOENT;
+	}
+	s->pump = event_new(arb_base(ctx), -1, 0, source_pump, s);
+	// Same (lowest) priority as the end-of-turn flush, so batches go
+	// out between pumps.
+	event_priority_set(s->pump, event_base_get_npriorities(arb_base(ctx)) - 1);
+	t0 = now_ns();
+	arb_send_copy(ctx, s->sink, T_T0, &t0, sizeof(t0));
+	event_active(s->pump, 0, 0);
+	*statep = s;
+	return ARB_OK;
+}
+
+static void
+source_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
+{
+	source *s = state;
+
+	(void) ctx;
+	(void) why;
+	event_free(s->pump);
+	free(s);
+}
+
+typedef struct sink {
+	int64_t t0;
+	long    got;
+	long    bad_order;
+} sink;
+
+static int
+sink_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
+{
+	(void) ctx;
+	(void) arg;
+	(void) len;
+	*statep = calloc(1, sizeof(sink));
+	return ARB_OK;
+}
+
+static void
+sink_handle(arb_ctx *ctx, void *state, const arb_msg *m)
+{
+	sink *k = state;
+	long  seq;
+
+	if (arb_msg_tag(m) == T_T0) {
+		memcpy(&k->t0, arb_msg_body(m), sizeof(k->t0));
+		return;
+	}
+	if (arb_msg_tag(m) != T_DATA) {
+		return;
+	}
+	memcpy(&seq, arb_msg_body(m), sizeof(seq));
+	if (seq != k->got) {
+		k->bad_order++;
+	}
+	if (++k->got == stream_n) {
+		char     name[64];
+		arb_exit e = { .kind = ARB_EXIT_NORMAL };
+		double   s = (now_ns() - k->t0) / 1e9;
+		arb_stats st;
+
+		arb_stats_get(ctx, &st);
+		snprintf(name, sizeof(name), "stream_%s", stream_iso);
+		result(name, stream_n / s, "msgs/s");
+		snprintf(name, sizeof(name), "stream_%s_envelopes_per_batch",
+		    stream_iso);
+		result(name, (double) st.msgs_in / (double) st.batches_in, "env");
+		if (k->bad_order != 0) {
+			fprintf(stderr, "order violated %ld times\n", k->bad_order);
+		}
+		arb_actor_exit(ctx, &e); // significant: ends the node
+	}
+}
+
+static const arb_actor_ops source_ops = { .type = "source",
+	.init = source_init, .terminate = source_terminate };
+static const arb_actor_ops sink_ops = { .type = "sink", .init = sink_init,
+	.handle = sink_handle };
+
+// echo: replies to every request; caller: sequential calls.
+static void
+echo_handle(arb_ctx *ctx, void *state, const arb_msg *m)
+{
+	(void) state;
+	if (arb_msg_is_request(m)) {
+		arb_reply(ctx, m, T_PING, arb_msg_body(m), arb_msg_len(m));
+	}
+}
+
+static int
+nop_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
+{
+	(void) ctx;
+	(void) arg;
+	(void) len;
+	*statep = NULL;
+	return ARB_OK;
+}
+
+#define CALL_N 5000
+typedef struct caller {
+	arb_pid echo;
+	int     i;
+	int64_t t0;
+	int64_t lat[CALL_N];
+	char    prefix[32];
+} caller;
+
+static void caller_next(arb_ctx *ctx, caller *c);
+
+static void
+caller_cb(arb_ctx *ctx, void *arg, const arb_result *r)
+{
+	caller *c = arg;
+
+	if (r->status != ARB_OK) {
+		fprintf(stderr, "call: %s\n", arb_strerror(r->status));
+	}
+	c->lat[c->i++] = now_ns() - c->t0;
+	caller_next(ctx, c);
+}
+
+static void
+caller_next(arb_ctx *ctx, caller *c)
+{
+	uint8_t body[64] = { 0 };
+
+	if (c->i == CALL_N) {
+		char     name[64];
+		int      w = CALL_N / 10;
+		arb_exit e = { .kind = ARB_EXIT_NORMAL };
+
+		qsort(c->lat + w, CALL_N - w, sizeof(int64_t), cmp_i64);
+		snprintf(name, sizeof(name), "%s_median", c->prefix);
+		result(name, c->lat[w + (CALL_N - w) / 2] / 1e3, "us");
+		snprintf(name, sizeof(name), "%s_p99", c->prefix);
+		result(name, c->lat[w + (CALL_N - w) * 99 / 100] / 1e3, "us");
+		arb_actor_exit(ctx, &e);
+		return;
+	}
+	c->t0 = now_ns();
+	arb_call(ctx, c->echo, T_PING, body, sizeof(body), 5000, caller_cb, c);
+}
+
+static int
+caller_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
+{
+	caller *c = calloc(1, sizeof(*c));
+
+	snprintf(c->prefix, sizeof(c->prefix), "%.*s", (int) len, (const char *) arg);
+	if (arb_whereis(ctx, "root/echo", &c->echo) != ARB_OK) {
+		return ARB_ENOENT;
+	}
+	*statep = c;
+	caller_next(ctx, c);
+	return ARB_OK;
+}
+
+static const arb_actor_ops echo_ops = { .type = "echo", .init = nop_init,
+	.handle = echo_handle };
+static const arb_actor_ops caller_ops = { .type = "caller",
+	.init = caller_init };
+
+// Restart latency: the driver asks the victim to crash; the victim sends
+// its crash time, the new incarnation its init time.
+#define RESTART_N 300
+typedef struct driver {
+	arb_ctx *ctx;
+	arb_pid  victim;
+	int      i;
+	int      n;
+	int64_t  t_crash;
+	int64_t  lat[RESTART_N];
+	char     prefix[32];
+} driver;
+
+static void
+driver_kick(driver *d)
+{
+	arb_send_copy(d->ctx, d->victim, T_CRASH, NULL, 0);
+}
+
+static int
+driver_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
+{
+	driver *d = calloc(1, sizeof(*d));
+
+	d->ctx = ctx;
+	d->n   = strncmp(arg, "restart_process", 15) == 0 ? 100 : RESTART_N;
+	snprintf(d->prefix, sizeof(d->prefix), "%.*s", (int) len, (const char *) arg);
+	arb_register(ctx, "driver");
+	if (arb_whereis(ctx, "root/victim", &d->victim) != ARB_OK) {
+		return ARB_ENOENT;
+	}
+	*statep = d;
+	driver_kick(d);
+	return ARB_OK;
+}
+
+static void
+driver_handle(arb_ctx *ctx, void *state, const arb_msg *m)
+{
+	driver *d = state;
+	int64_t t;
+
+	memcpy(&t, arb_msg_body(m), sizeof(t));
+	if (arb_msg_tag(m) == T_CRASH) {
+		d->t_crash = t;
+		return;
+	}
+	if (arb_msg_tag(m) != T_HELLO || d->t_crash == 0) {
+		return;
+	}
+	d->lat[d->i++] = t - d->t_crash;
+	d->t_crash     = 0;
+	if (d->i == d->n) {
+		char     name[64];
+		arb_exit e = { .kind = ARB_EXIT_NORMAL };
+
+		qsort(d->lat, (size_t) d->n, sizeof(int64_t), cmp_i64);
+		snprintf(name, sizeof(name), "%s_median", d->prefix);
+		result(name, d->lat[d->n / 2] / 1e3, "us");
+		snprintf(name, sizeof(name), "%s_p99", d->prefix);
+		result(name, d->lat[d->n * 99 / 100] / 1e3, "us");
+		arb_actor_exit(ctx, &e);
+		return;
+	}
+	driver_kick(d);
+}
+
+static int
+victim_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
+{
+	arb_pid d;
+	int64_t t = now_ns();
+
+	(void) arg;
+	(void) len;
+	*statep = NULL;
+	if (arb_whereis(ctx, "driver", &d) == ARB_OK) {
+		arb_send_copy(ctx, d, T_HELLO, &t, sizeof(t));
+	}
+	return ARB_OK;
+}
+
+static void
+victim_handle(arb_ctx *ctx, void *state, const arb_msg *m)
+{
+	arb_pid d;
+	int64_t t;
+
+	(void) state;
+	if (arb_msg_tag(m) == T_CRASH && arb_whereis(ctx, "driver", &d) == 0) {
+		t = now_ns();
+		arb_send_copy(ctx, d, T_CRASH, &t, sizeof(t));
+		arb_actor_exit_error(ctx, 1, "bench crash");
+	}
+}
+
+static const arb_actor_ops driver_ops = { .type = "driver",
+	.init = driver_init, .handle = driver_handle };
+static const arb_actor_ops victim_ops = { .type = "victim",
+	.init = victim_init, .handle = victim_handle };
+
+// scale: N idle thread actors, then a "marker" that measures.
+static int64_t scale_t0;
+static int     scale_n;
+static long    scale_rss0;
+
+static int
+marker_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
+{
+	char name[64];
+
+	(void) ctx;
+	(void) arg;
+	(void) len;
+	*statep = NULL;
+	snprintf(name, sizeof(name), "start_%d_thread_actors", scale_n);
+	result(name, (now_ns() - scale_t0) / 1e6, "ms");
+	snprintf(name, sizeof(name), "rss_per_actor_%d", scale_n);
+	result(name, (double) (rss_kib() - scale_rss0) / scale_n, "KiB");
+	scale_t0 = now_ns();
+	arb_node_stop(bench_node);
+	return ARB_OK;
+}
+
+static const arb_actor_ops idle_ops = { .type = "idle", .init = nop_init };
+static const arb_actor_ops marker_ops = { .type = "marker",
+	.init = marker_init };
+
+static int
+run_tree(const arb_child_spec *c, size_t n)
+{
+	arb_sup_spec  s = { .children = c, .nchildren = n,
+		 .auto_shutdown = ARB_AUTO_SHUTDOWN_ANY_SIGNIFICANT,
+		 .intensity = 1000000, .period_ms = 1000 };
+	arb_node_opts o = { .log_level = ARB_LOG_ERROR };
+	int           code;
+
+	if (arb_node_open(&bench_node, &o) != 0) {
+		return 1;
+	}
+	arb_node_run(bench_node, &s, &code);
+	arb_node_close(bench_node);
+	return code;
+}
+
+static int
+run_case(const char *name)
+{
+	if (strcmp(name, "raw_inproc") == 0) {
+		case_raw_push("inproc://bench-raw", "raw_nng_push_pull_inproc");
+	} else if (strcmp(name, "raw_ipc") == 0) {
+		char url[128];
+		snprintf(url, sizeof(url), "ipc:///tmp/arbor-bench-%d.sock",
+		    (int) getpid());
+		case_raw_push(url, "raw_nng_push_pull_ipc");
+		unlink(url + 6);
+	} else if (strcmp(name, "raw_pair_inproc") == 0) {
+		case_raw_pingpong("inproc://bench-pair", "raw_nng_pair_rtt_inproc");
+	} else if (strcmp(name, "raw_pair_ipc") == 0) {
+		char url[128];
+		snprintf(url, sizeof(url), "ipc:///tmp/arbor-bench-p%d.sock",
+		    (int) getpid());
+		case_raw_pingpong(url, "raw_nng_pair_rtt_ipc");
+		unlink(url + 6);
+	} else if (strcmp(name, "spawn") == 0) {
+		case_spawn_floor();
+	} else if (strncmp(name, "stream_", 7) == 0) {
+		arb_isolation iso = strcmp(name, "stream_thread") == 0
+		    ? ARB_THREAD : ARB_PROCESS;
+		arb_child_spec c[] = {
+			{ .name = "sink", .isolation = iso, .type = "sink",
+			    .restart = ARB_TEMPORARY, .significant = true },
+			{ .name = "source", .isolation = iso, .type = "source",
+			    .restart = ARB_TEMPORARY },
+		};
+		snprintf(stream_iso, sizeof(stream_iso), "%s", name + 7);
+		return run_tree(c, 2);
+	} else if (strncmp(name, "call_", 5) == 0) {
+		arb_isolation iso = strcmp(name, "call_thread") == 0
+		    ? ARB_THREAD : ARB_PROCESS;
+		arb_child_spec c[] = {
+			{ .name = "echo", .isolation = iso, .type = "echo" },
+			{ .name = "caller", .isolation = ARB_THREAD,
+			    .type = "caller", .arg = name, .arg_len = strlen(name),
+			    .restart = ARB_TEMPORARY, .significant = true },
+		};
+		return run_tree(c, 2);
+	} else if (strncmp(name, "restart_", 8) == 0) {
+		arb_isolation iso = strcmp(name, "restart_thread") == 0
+		    ? ARB_THREAD : ARB_PROCESS;
+		arb_child_spec c[] = {
+			{ .name = "victim", .isolation = iso, .type = "victim" },
+			{ .name = "driver", .isolation = ARB_THREAD,
+			    .type = "driver", .arg = name, .arg_len = strlen(name),
+			    .restart = ARB_TEMPORARY, .significant = true },
+		};
+		return run_tree(c, 2);
+	} else if (strncmp(name, "scale_", 6) == 0) {
+		int             n = atoi(name + 6), i, code;
+		arb_child_spec *c = calloc((size_t) n + 1, sizeof(*c));
+		char          (*names)[16] = calloc((size_t) n, 16);
+		arb_sup_spec    s;
+		arb_node_opts   o = { .log_level = ARB_LOG_ERROR };
+		int64_t         t_stop;
+
+		for (i = 0; i < n; i++) {
+			snprintf(names[i], 16, "a%d", i);
+			c[i].name = names[i];
+			c[i].type = "idle";
+		}
+		c[n].name = "marker";
+		c[n].type = "marker";
+		memset(&s, 0, sizeof(s));
+		s.children  = c;
+		s.nchildren = (size_t) n + 1;
+		scale_n     = n;
+		arb_node_open(&bench_node, &o);
+		scale_rss0 = rss_kib();
+		scale_t0   = now_ns();
+		arb_node_run(bench_node, &s, &code);
+		t_stop = now_ns();
+		{
+			char rn[64];
+			snprintf(rn, sizeof(rn), "stop_%d_thread_actors", n);
+			result(rn, (t_stop - scale_t0) / 1e6, "ms");
+		}
+		arb_node_close(bench_node);
+		free(c);
+		free(names);
+		return code;
+	} else if (strncmp(name, "bare_", 5) == 0) {
+		case_bare(atoi(name + 5));
+	} else {
+		fprintf(stderr, "unknown case %s\n", name);
+		return 64;
+	}
+	return 0;
+}
+
+// --- orchestration ------------------------------------------------------
+typedef struct res {
+	char   name[64];
+	double value;
+	char   unit[16];
+} res;
+
+static res    results[128];
+static size_t nresults;
+
+static void
+run_child(const char *self, const char *cname)
+{
+	char  cmd[4200];
+	FILE *p;
+	char  line[256];
+
+	snprintf(cmd, sizeof(cmd), "'%s' --case %s", self, cname);
+	if ((p = popen(cmd, "r")) == NULL) {
+		return;
+	}
+	while (fgets(line, sizeof(line), p) != NULL && nresults < 128) {
+		res *r = &results[nresults];
+		if (sscanf(line, "R %63s %lf %15s", r->name, &r->value, r->unit) ==
+		    3) {
+			nresults++;
+		}
+	}
+	pclose(p);
+}
+
+static double
+find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < nresults; i++) {
+		if (strcmp(results[i].name, name) == 0) {
+			return results[i].value;
+		}
+	}
+	return 0;
+}
+
+static void
+emit(bool json, const char *name, const char *base)
+{
+	size_t i;
+	double b = base ? find(base) : 0;
+
+	for (i = 0; i < nresults; i++) {
+		res *r = &results[i];
+		if (strcmp(r->name, name) != 0) {
+			continue;
+		}
+		if (json) {
+			printf("{\"name\":\"%s\",\"value\":%.3f,\"unit\":\"%s\","
+			       "\"baseline\":%.3f,\"baseline_name\":\"%s\","
+			       "\"ratio\":%.3f}\n",
+			    r->name, r->value, r->unit, b, base ? base : "",
+			    b > 0 ? r->value / b : 0);
+		} else {
+			printf("%-36s %14.1f %-7s  %-32s %12.1f  x%.2f\n", r->name,
+			    r->value, r->unit, base ? base : "-", b,
+			    b > 0 ? r->value / b : 0);
+		}
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static const char *cases[] = { "raw_inproc", "raw_ipc",
+		"raw_pair_inproc", "raw_pair_ipc", "spawn", "stream_thread",
+		"stream_process", "call_thread", "call_process",
+		"restart_thread", "restart_process", "bare_100", "bare_1000",
+		"bare_3000", "scale_100", "scale_1000", "scale_3000" };
+	bool   json = false;
+	size_t i;
+	char   self[4096];
+	ssize_t n;
+
+	arb_actor_type_register(&source_ops);
+	arb_actor_type_register(&sink_ops);
+	arb_actor_type_register(&echo_ops);
+	arb_actor_type_register(&caller_ops);
+	arb_actor_type_register(&driver_ops);
+	arb_actor_type_register(&victim_ops);
+	arb_actor_type_register(&idle_ops);
+	arb_actor_type_register(&marker_ops);
+	arb_actor_main(argc, argv);
+	if (getenv("ARB_BENCH_STREAM_N") != NULL) {
+		stream_n = atol(getenv("ARB_BENCH_STREAM_N"));
+	}
+	if (argc == 3 && strcmp(argv[1], "--case") == 0) {
+		return run_case(argv[2]);
+	}
+	for (i = 1; i < (size_t) argc; i++) {
+		if (strcmp(argv[i], "--json") == 0) {
+			json = true;
+		} else {
+			fprintf(stderr, "usage: %s [--json]\n", argv[0]);
+			return 64;
+		}
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	self[n > 0 ? n : 0] = '\0';
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		run_child(self, cases[i]);
+	}
+	if (!json) {
+		printf("%-36s %14s %-7s  %-32s %12s  %s\n", "name", "value", "unit",
+		    "baseline (same run)", "baseline", "ratio");
+	}
+	emit(json, "stream_thread", "raw_nng_push_pull_inproc");
+	emit(json, "stream_thread_envelopes_per_batch", NULL);
+	emit(json, "stream_process", "raw_nng_push_pull_ipc");
+	emit(json, "stream_process_envelopes_per_batch", NULL);
+	emit(json, "call_thread_median", "raw_nng_pair_rtt_inproc_median");
+	emit(json, "call_thread_p99", "raw_nng_pair_rtt_inproc_p99");
+	emit(json, "call_process_median", "raw_nng_pair_rtt_ipc_median");
+	emit(json, "call_process_p99", "raw_nng_pair_rtt_ipc_p99");
+	emit(json, "restart_thread_median", "posix_spawn_wait_median");
+	emit(json, "restart_thread_p99", "posix_spawn_wait_median");
+	emit(json, "restart_process_median", "posix_spawn_wait_median");
+	emit(json, "restart_process_p99", "posix_spawn_wait_median");
+	emit(json, "start_100_thread_actors", NULL);
+	emit(json, "stop_100_thread_actors", NULL);
+	emit(json, "start_1000_thread_actors", NULL);
+	emit(json, "stop_1000_thread_actors", NULL);
+	emit(json, "start_3000_thread_actors", NULL);
+	emit(json, "stop_3000_thread_actors", NULL);
+	emit(json, "rss_per_actor_100", "bare_rss_per_actor_100");
+	emit(json, "rss_per_actor_1000", "bare_rss_per_actor_1000");
+	emit(json, "rss_per_actor_3000", "bare_rss_per_actor_3000");
+	return 0;
+}
