@@ -265,6 +265,7 @@ static char      stream_iso[16];
 typedef struct source {
 	arb_ctx      *ctx;
 	struct event *pump;
+	struct event *backoff;
 	arb_pid       sink;
 	long          sent;
 	uint8_t       body[64];
@@ -282,7 +283,11 @@ source_pump(evutil_socket_t fd, short what, void *arg)
 		memcpy(s->body, &s->sent, sizeof(s->sent));
 		if (arb_send_copy(s->ctx, s->sink, T_DATA, s->body,
 		        sizeof(s->body)) != ARB_OK) {
-			break; // full: try again next turn
+			// Full (ARB_EAGAIN): back off briefly instead of
+			// spinning; the queue drains meanwhile.
+			struct timeval tv = { 0, 200 };
+			evtimer_add(s->backoff, &tv);
+			return;
 		}
 		s->sent++;
 	}
@@ -303,7 +308,8 @@ source_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	if (arb_whereis(ctx, "root/sink", &s->sink) != ARB_OK) {
 		return ARB_ENOENT;
 	}
-	s->pump = event_new(arb_base(ctx), -1, 0, source_pump, s);
+	s->pump    = event_new(arb_base(ctx), -1, 0, source_pump, s);
+	s->backoff = evtimer_new(arb_base(ctx), source_pump, s);
 	// Same (lowest) priority as the end-of-turn flush, so batches go
 	// out between pumps.
 	event_priority_set(s->pump, event_base_get_npriorities(arb_base(ctx)) - 1);
@@ -322,6 +328,7 @@ source_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
 	(void) ctx;
 	(void) why;
 	event_free(s->pump);
+	event_free(s->backoff);
 	free(s);
 }
 

@@ -4,7 +4,9 @@
 // Every actor (and the node) gets its own base with three priorities:
 // 1 is the default for everything, 2 is for end-of-turn work (outbound
 // flush, gather completion) which libevent runs only when nothing of a
-// higher priority is active.  evthread_use_pthreads() is called once
+// higher priority is active.  At most 64 callbacks run before the loop
+// polls again, so no event can starve timers, fds or node commands.
+// evthread_use_pthreads() is called once
 // before the first base, so event_active() from another thread is safe.
 
 #include "actor_int.h"
@@ -31,7 +33,20 @@ arb__loop_new(void)
 	if (loop_threads_rv != 0) {
 		return NULL;
 	}
-	if ((base = event_base_new()) == NULL) {
+	struct event_config *cfg;
+
+	if ((cfg = event_config_new()) == NULL) {
+		return NULL;
+	}
+	// libevent runs a priority's active queue until it is empty.  An
+	// event that re-activates itself (a producer pumping messages) would
+	// then keep the loop there forever: no timer (the outbound retry), no
+	// fd and no command from the node (stop) would ever run.  Returning
+	// to the poll after every 64 callbacks bounds that.
+	event_config_set_max_dispatch_interval(cfg, NULL, 64, 0);
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	if (base == NULL) {
 		return NULL;
 	}
 	if (event_base_priority_init(base, 3) != 0) {

@@ -1975,27 +1975,27 @@ test_links_propagate_trap_and_normal(void **state)
 	arb_test_spawn(&p, "links", NULL);
 	line_of(&p, "drv links event=finished", 15000, l, sizeof(l));
 	ASSERT_HAS(l, "b2_downs=0 b3_downs=0");
-	line_of(&p, "drv links event=alive who=b2", 1000, l, sizeof(l));
+	line_of(&p, "drv links event=alive who=b2", 10000, l, sizeof(l));
 	ASSERT_HAS(l, "status=ARB_OK");
-	line_of(&p, "drv links event=alive who=b3", 1000, l, sizeof(l));
+	line_of(&p, "drv links event=alive who=b3", 10000, l, sizeof(l));
 	ASSERT_HAS(l, "status=ARB_OK");
 	// An abnormal exit takes the linked actor with the same reason.
 	line_of(&p, "root/a1 event=exit reason=error{code=6,"
 	            "text=\"probe error\"}",
-	    1000, l, sizeof(l));
+	    10000, l, sizeof(l));
 	line_of(&p, "root/b1 event=exit reason=error{code=6,"
 	            "text=\"probe error\"}",
-	    1000, l, sizeof(l));
+	    10000, l, sizeof(l));
 	line_of(&p, "drv links event=down who=root/b1 reason=error{code=6,",
-	    1000, l, sizeof(l));
+	    10000, l, sizeof(l));
 	line_of(&p, "root/bp event=exit reason=error{code=8,"
 	            "text=\"probe error\"}",
-	    1000, l, sizeof(l));
+	    10000, l, sizeof(l));
 	// Trapping: an EXIT message instead, and b2 lives.
 	line_of(&p, "probe path=root/b2 event=exit_msg reason=error{code=7,",
-	    1000, l, sizeof(l));
+	    10000, l, sizeof(l));
 	// A normal exit does not kill b3.
-	line_of(&p, "root/a3 event=exit reason=normal", 1000, l, sizeof(l));
+	line_of(&p, "root/a3 event=exit reason=normal", 10000, l, sizeof(l));
 	stop_node(&p);
 	assert_int_equal(arb_test_count(&p, "root/b2 event=exit "), 0);
 	assert_int_equal(arb_test_count(&p, "root/b3 event=exit "), 0);
