@@ -58,6 +58,10 @@ ARB_DECL int arb_actor_type_register(const arb_actor_ops *ops);
 // returns; otherwise it returns 0 and main continues.  Thread: main.
 ARB_DECL int arb_actor_main(int argc, char **argv);
 
+// arb_node_base returns the node's own loop, where tools (control socket,
+// HTTP) add their events; they then run on the node thread.  Thread: any.
+ARB_DECL struct event_base *arb_node_base(arb_node *node);
+
 // --- Identity and loop ---------------------------------------------------
 ARB_DECL arb_pid            arb_self(arb_ctx *ctx);
 ARB_DECL const char        *arb_path(arb_ctx *ctx); // "root/sensors/s1"
@@ -179,18 +183,6 @@ ARB_DECL void arb_shield_end(arb_ctx *ctx);
 // Thread: loop.
 ARB_DECL int arb_start_child(arb_ctx *ctx, const char *sup_path,
     const void *arg, size_t arg_len, arb_pid *pidp);
-
-// --- Statistics --------------------------------------------------------------
-typedef struct arb_stats {
-	uint64_t msgs_in;       // envelopes delivered to handle / replies
-	uint64_t msgs_out;      // envelopes accepted by arb_send
-	uint64_t batches_in;    // nng messages received
-	uint64_t batches_out;   // nng messages sent
-	uint64_t rejected;      // malformed / truncated / oversized frames
-	uint64_t late_replies;  // replies to cancelled or timed-out requests
-	uint64_t dead_letters;  // envelopes dropped (mailbox closed)
-	uint64_t send_eagain;   // arb_send refused with ARB_EAGAIN
-} arb_stats;
 
 // arb_stats_get copies this actor's counters.  Thread: loop.
 ARB_DECL void arb_stats_get(arb_ctx *ctx, arb_stats *st);

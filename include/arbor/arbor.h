@@ -300,6 +300,121 @@ ARB_DECL void arb_node_close(arb_node *node);
 ARB_DECL int arb_node_start_child(arb_node *node, const char *sup_path,
     const void *arg, size_t arg_len, arb_pid *pidp);
 
+// --- Statistics of one actor (arb_stats_get in actor.h) -----------------
+typedef struct arb_stats {
+	uint64_t msgs_in;       // envelopes delivered to handle / replies
+	uint64_t msgs_out;      // envelopes accepted by arb_send
+	uint64_t batches_in;    // nng messages received
+	uint64_t batches_out;   // nng messages sent
+	uint64_t rejected;      // malformed / truncated / oversized frames
+	uint64_t late_replies;  // replies to cancelled or timed-out requests
+	uint64_t dead_letters;  // envelopes dropped (mailbox closed)
+	uint64_t send_eagain;   // arb_send refused with ARB_EAGAIN
+} arb_stats;
+
+// ---------------------------------------------------------------------------
+// Introspection and control of a running node (for tools: arborctl, HTTP,
+// systemd).  All of these run on the node thread: call them from hooks or
+// from events added to the node's loop (arb_node_base in actor.h).
+// ---------------------------------------------------------------------------
+typedef enum arb_child_state {
+	ARB_STATE_STOPPED = 0,
+	ARB_STATE_STARTING,
+	ARB_STATE_RUNNING,
+	ARB_STATE_STOPPING,
+	ARB_STATE_RESTARTING, // waiting for its backoff delay
+	ARB_STATE_IGNORED,
+} arb_child_state;
+
+// arb_child_state_name returns "stopped", "starting", "running",
+// "stopping", "restarting" or "ignored".  Thread: any.
+ARB_DECL const char *arb_child_state_name(arb_child_state s);
+
+typedef struct arb_child_info {
+	const char     *path;      // "root/sensors/s1" ("root" for the root)
+	const char     *name;
+	const char     *type;      // actor type, exec argv[0], or "supervisor"
+	arb_isolation   isolation;
+	arb_restart     restart;
+	arb_strategy    strategy;  // supervisors only
+	arb_child_state state;
+	int             depth;     // 0 for the root
+	arb_pid         pid;       // current or last incarnation
+	int             ospid;     // process / exec children, else 0
+	int64_t         uptime_ms; // since READY, 0 when not running
+	unsigned        restarts;
+	bool            has_last_exit;
+	arb_exit        last_exit;
+	int64_t         next_attempt_in_ms; // ARB_STATE_RESTARTING only
+	bool            live;      // its loop ticked recently (actors)
+	int64_t         heartbeat_age_ms; // -1 when unknown
+	uint64_t        exits[8];  // exits by arb_exit_kind
+	arb_stats       stats;     // last snapshot (heartbeat), actors only
+} arb_child_info;
+
+typedef void (*arb_walk_cb)(const arb_child_info *info, void *arg);
+
+// arb_node_walk calls cb for the root supervisor and every child, depth
+// first in start order.  info and its strings are valid during the call
+// only.  Thread: node.
+ARB_DECL void arb_node_walk(arb_node *node, arb_walk_cb cb, void *arg);
+
+// arb_node_child_stop stops the child at path and keeps its spec; it is
+// not restarted until arb_node_child_start (OTP terminate_child).
+// arb_node_child_start starts a stopped or ignored child (OTP
+// restart_child).  arb_node_child_restart stops then starts it.  All are
+// asynchronous: they return once the work is queued.  Errors: ARB_ENOENT
+// unknown path, ARB_ESTATE wrong state (e.g. start of a running child),
+// ARB_ESHUTDOWN the node is stopping.  Thread: node.
+ARB_DECL int arb_node_child_stop(arb_node *node, const char *path);
+ARB_DECL int arb_node_child_start(arb_node *node, const char *path);
+ARB_DECL int arb_node_child_restart(arb_node *node, const char *path);
+
+// arb_node_send delivers one message (tag, body bytes copied) from the
+// node to the actor at path.  ARB_ENOENT when there is no such running
+// actor.  Thread: node.
+ARB_DECL int arb_node_send(arb_node *node, const char *path, uint32_t tag,
+    const void *body, size_t len);
+
+// arb_node_reload applies spec (copied) to the running tree as a diff:
+// added children are started, removed ones stopped, changed ones
+// restarted with their new spec, untouched ones keep running (same OS
+// pid).  An invalid spec returns ARB_ESPEC with one line per problem in
+// errbuf and leaves the tree exactly as it was.  Thread: node.
+ARB_DECL int arb_node_reload(
+    arb_node *node, const arb_sup_spec *spec, char *errbuf, size_t errlen);
+
+// arb_node_live is true while every running actor's loop has ticked
+// within the last 3 s (or its watchdog); else false and stuck (if not
+// NULL) receives the first stuck path.  Thread: node.
+ARB_DECL bool arb_node_live(arb_node *node, char *stuck, size_t len);
+
+// arb_node_ready is true once the whole tree reported READY and until the
+// node begins to stop.  Thread: node.
+ARB_DECL bool arb_node_ready(arb_node *node);
+
+// arb_node_uptime_ms and arb_node_give_ups: node-level metrics.
+ARB_DECL int64_t  arb_node_uptime_ms(arb_node *node);
+ARB_DECL uint64_t arb_node_give_ups(arb_node *node);
+
+// arb_node_set_log_level changes the level of this node's log (and of
+// process actors started afterwards).  Thread: any.
+ARB_DECL void arb_node_set_log_level(arb_node *node, int level);
+
+typedef struct arb_node_hooks {
+	void (*ready)(arb_node *node, void *arg);    // the whole tree is up
+	void (*stopping)(arb_node *node, void *arg); // a stop began
+	void (*changed)(arb_node *node, void *arg);  // a child changed state
+	void (*tick)(arb_node *node, void *arg);     // once per second
+	// reload is called on SIGHUP; NULL means SIGHUP is only logged.
+	void (*reload)(arb_node *node, void *arg);
+} arb_node_hooks;
+
+// arb_node_set_hooks installs hooks (copied) called on the node thread.
+// Call it before arb_node_run.  Thread: node.
+ARB_DECL void arb_node_set_hooks(
+    arb_node *node, const arb_node_hooks *hooks, void *arg);
+
 #ifdef __cplusplus
 }
 #endif

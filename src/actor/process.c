@@ -66,8 +66,10 @@ host_exited(arb_ctx *ctx, const arb_exit *why)
 static void
 host_heartbeat(arb_ctx *ctx)
 {
-	ARB_UNUSED(ctx);
-	arb__ctl_send(CTL_FD, ARB__CTL_HB, NULL, 0, NULL, 0);
+	arb_stats st;
+
+	arb_stats_get(ctx, &st);
+	arb__ctl_send(CTL_FD, ARB__CTL_HB, &st, sizeof(st), NULL, 0);
 }
 
 // ctl_take handles one control message; returns false on EOF.

@@ -77,12 +77,26 @@ host_request(arb_ctx *ctx, arb__req *req)
 	return rv;
 }
 
+static void
+host_heartbeat(arb_ctx *ctx)
+{
+	arb__thr *t = ctx->host_arg;
+	arb_stats st;
+
+	arb_stats_get(ctx, &st);
+	pthread_mutex_lock(&t->mtx);
+	t->snap    = st;
+	t->last_hb = arb__now_ms();
+	pthread_mutex_unlock(&t->mtx);
+}
+
 static const arb__host_ops thr_host = {
 	.ready       = host_ready,
 	.ignore      = host_ignore,
 	.init_failed = host_init_failed,
 	.exited      = host_exited,
 	.request     = host_request,
+	.heartbeat   = host_heartbeat,
 };
 
 static void
@@ -123,7 +137,7 @@ thr_main(void *arg)
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 
 	rv = arb__ctx_open(&ctx, t->ops, &thr_host, t, t->pid, t->path,
-	    &t->node->addr, t->node->max_msg, 0);
+	    &t->node->addr, t->node->max_msg, ARB__HB_MS);
 	if (rv != 0) {
 		e.code = rv;
 		snprintf(e.text, sizeof(e.text), "actor setup: %s",

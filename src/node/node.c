@@ -491,7 +491,11 @@ node_stop_now(arb_node *node)
 	while (node->stops_handled < req) {
 		node->stops_handled++;
 		if (!node->stopping) {
-			node->stopping = true;
+			node->stopping   = true;
+			node->tree_ready = false;
+			if (node->hooks.stopping != NULL) {
+				node->hooks.stopping(node, node->hook_arg);
+			}
 			arb__log(ARB_LOG_INFO, NULL,
 			    "event=stop_requested action=orderly_stop");
 			if (node->root != NULL) {
@@ -539,8 +543,13 @@ node_signal_cb(evutil_socket_t sig, short what, void *arg)
 		arb__node_reap(node);
 		break;
 	case SIGHUP:
-		arb__log(ARB_LOG_INFO, NULL,
-		    "event=sighup action=none (no configuration file)");
+		if (node->hooks.reload != NULL && !node->stopping) {
+			arb__log(ARB_LOG_INFO, NULL, "event=sighup action=reload");
+			node->hooks.reload(node, node->hook_arg);
+		} else {
+			arb__log(ARB_LOG_INFO, NULL,
+			    "event=sighup action=none (no reload hook)");
+		}
 		break;
 	default:
 		arb__log(ARB_LOG_INFO, NULL, "event=signal signal=SIG%s",
@@ -707,6 +716,38 @@ fail:
 	return rv;
 }
 
+static void
+node_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	arb_node *node = arg;
+
+	ARB_UNUSED(fd);
+	ARB_UNUSED(what);
+	if (node->hooks.tick != NULL) {
+		node->hooks.tick(node, node->hook_arg);
+	}
+}
+
+void
+arb__node_changed(arb_node *node)
+{
+	if (node->hooks.changed != NULL) {
+		node->hooks.changed(node, node->hook_arg);
+	}
+}
+
+void
+arb__node_tree_ready(arb_node *node)
+{
+	if (node->stopping) {
+		return;
+	}
+	node->tree_ready = true;
+	if (node->hooks.ready != NULL) {
+		node->hooks.ready(node, node->hook_arg);
+	}
+}
+
 int
 arb_node_run(arb_node *node, const arb_sup_spec *spec, int *exit_code)
 {
@@ -740,7 +781,16 @@ arb_node_run(arb_node *node, const arb_sup_spec *spec, int *exit_code)
 	         "root")) != 0) {
 		return rv;
 	}
-	node->running = true;
+	node->running    = true;
+	node->started_ms = arb__now_ms();
+	{
+		struct timeval tv = { 1, 0 };
+		node->tick_ev = event_new(
+		    node->base, -1, EV_PERSIST, node_tick_cb, node);
+		if (node->tick_ev != NULL) {
+			event_add(node->tick_ev, &tv);
+		}
+	}
 	arb__log(ARB_LOG_INFO, "root", "event=node_start node=%s run_dir=%s",
 	    node->name, node->addr.run_dir);
 	arb__sup_start(node->root);
@@ -803,6 +853,9 @@ arb_node_close(arb_node *node)
 	if (node->stop_ev != NULL) {
 		event_free(node->stop_ev);
 	}
+	if (node->tick_ev != NULL) {
+		event_free(node->tick_ev);
+	}
 	arb__loop_free(node->base);
 	arb__idmap_fini(&node->by_ospid);
 	arb__idmap_fini(&node->actors);
@@ -836,4 +889,170 @@ arb_node_start_child(arb_node *node, const char *sup_path, const void *arg,
 		return ARB_ENOENT;
 	}
 	return arb__sup_start_dynamic(sup, arg, arg_len, pidp, NULL, NULL);
+}
+
+// ---------------------------------------------------------------------------
+// Introspection and control (tools)
+// ---------------------------------------------------------------------------
+struct event_base *
+arb_node_base(arb_node *node)
+{
+	return node->base;
+}
+
+void
+arb_node_set_hooks(arb_node *node, const arb_node_hooks *hooks, void *arg)
+{
+	node->hooks    = *hooks;
+	node->hook_arg = arg;
+}
+
+void
+arb_node_walk(arb_node *node, arb_walk_cb cb, void *arg)
+{
+	if (node->root != NULL) {
+		arb__sup_walk(node->root, NULL, 0, cb, arg);
+	}
+}
+
+static int
+node_child_op(arb_node *node, const char *path, int op)
+{
+	arb__child *c;
+
+	if (node == NULL || path == NULL) {
+		return ARB_EINVAL;
+	}
+	if (node->stopping) {
+		return ARB_ESHUTDOWN;
+	}
+	if ((c = arb__sup_lookup(node->root, path)) == NULL) {
+		return ARB_ENOENT;
+	}
+	return arb__sup_child_op(c, op);
+}
+
+int
+arb_node_child_stop(arb_node *node, const char *path)
+{
+	return node_child_op(node, path, 0);
+}
+
+int
+arb_node_child_start(arb_node *node, const char *path)
+{
+	return node_child_op(node, path, 1);
+}
+
+int
+arb_node_child_restart(arb_node *node, const char *path)
+{
+	return node_child_op(node, path, 2);
+}
+
+int
+arb_node_send(arb_node *node, const char *path, uint32_t tag,
+    const void *body, size_t len)
+{
+	arb__name *n;
+	arb_msg    m = { 0 };
+	int        rv;
+
+	if (node == NULL || path == NULL || (len > 0 && body == NULL)) {
+		return ARB_EINVAL;
+	}
+	if ((n = name_find(node, path)) == NULL || !node_alive(node, n->pid)) {
+		return ARB_ENOENT;
+	}
+	m.from = arb__pid_make(ARB__KIND_NODE, 0, 0);
+	m.to   = n->pid;
+	m.tag  = tag;
+	m.body = body;
+	m.len  = len;
+	if ((rv = arb__outq_push(node->outq, &m)) == 0) {
+		arb__outq_flush(node->outq);
+	}
+	return rv;
+}
+
+int
+arb_node_reload(
+    arb_node *node, const arb_sup_spec *spec, char *errbuf, size_t errlen)
+{
+	int rv;
+
+	if (node == NULL || spec == NULL) {
+		return ARB_EINVAL;
+	}
+	if (errbuf != NULL && errlen > 0) {
+		errbuf[0] = '\0';
+	}
+	if ((rv = arb__sup_spec_check(spec, "root", errbuf, errlen)) != 0) {
+		return rv; // the running tree is untouched
+	}
+	if (node->stopping || node->root == NULL) {
+		return ARB_ESHUTDOWN;
+	}
+	if (arb__sup_busy(node->root)) {
+		if (errbuf != NULL) {
+			snprintf(errbuf, errlen,
+			    "root: a restart is under way; try again\n");
+		}
+		return ARB_EAGAIN;
+	}
+	arb__log(ARB_LOG_INFO, "root", "event=reload");
+	return arb__sup_reload(node->root, spec);
+}
+
+typedef struct live_walk {
+	bool  live;
+	char *stuck;
+	size_t len;
+} live_walk;
+
+static void
+node_live_cb(const arb_child_info *in, void *arg)
+{
+	live_walk *w = arg;
+
+	if (in->state == ARB_STATE_RUNNING && !in->live && w->live) {
+		w->live = false;
+		if (w->stuck != NULL && w->len > 0) {
+			snprintf(w->stuck, w->len, "%s", in->path);
+		}
+	}
+}
+
+bool
+arb_node_live(arb_node *node, char *stuck, size_t len)
+{
+	live_walk w = { true, stuck, len };
+
+	arb_node_walk(node, node_live_cb, &w);
+	return w.live;
+}
+
+bool
+arb_node_ready(arb_node *node)
+{
+	return node->tree_ready && !node->stopping;
+}
+
+int64_t
+arb_node_uptime_ms(arb_node *node)
+{
+	return node->started_ms > 0 ? arb__now_ms() - node->started_ms : 0;
+}
+
+uint64_t
+arb_node_give_ups(arb_node *node)
+{
+	return node->give_ups;
+}
+
+void
+arb_node_set_log_level(arb_node *node, int level)
+{
+	ARB_UNUSED(node);
+	arb__log_set_level(level);
 }

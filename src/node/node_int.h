@@ -69,6 +69,11 @@ struct arb__child {
 	bool           restart_pending; // start failure: retry counted
 	arb__started_fn started_fn;     // run-time start waiting for READY
 	void          *started_arg;
+	int64_t        last_hb_ms;   // process actors: last heartbeat
+	arb_stats      stats;        // process actors: last heartbeat's stats
+	uint64_t       exits[8];     // exits by arb_exit_kind
+	bool           held;         // stopped by an operator: not restarted
+	bool           removing;     // reload removes it: no restart decision
 };
 
 // The node.
@@ -108,6 +113,12 @@ struct arb_node {
 	uint64_t           next_mref;
 	arb__outq         *outq;
 	unsigned           orphans_reaped;
+	uint64_t           give_ups;
+	int64_t            started_ms;
+	bool               tree_ready;
+	arb_node_hooks     hooks;
+	void              *hook_arg;
+	struct event      *tick_ev;
 };
 
 // Inbox items: thread actors -> node loop.
@@ -145,6 +156,8 @@ struct arb__thr {
 	void           *arg;
 	size_t          arg_len;
 	bool            exited;
+	arb_stats       snap;    // last heartbeat's stats (under mtx)
+	int64_t         last_hb; // ms, under mtx
 };
 
 // --- node.c --------------------------------------------------------------
@@ -172,6 +185,11 @@ void arb__node_actor_down(arb_node *node, arb__child *c, const arb_exit *why);
 void arb__node_root_exited(arb_node *node, const arb_exit *why);
 void arb__node_reap(arb_node *node);
 
+// arb__node_changed runs the `changed` hook (a child changed state).
+void arb__node_changed(arb_node *node);
+// arb__node_tree_ready is called when the root reported READY.
+void arb__node_tree_ready(arb_node *node);
+
 // --- supervisor.c ---------------------------------------------------------
 int  arb__sup_open(arb__sup **supp, arb_node *node, arb__child *slot,
      const arb_sup_spec *spec, const char *path);
@@ -186,6 +204,18 @@ arb__sup *arb__sup_find(arb__sup *root, const char *path);
 // failure) unless an error is returned at once.
 int  arb__sup_start_dynamic(arb__sup *sup, const void *arg, size_t len,
      arb_pid *pidp, arb__started_fn fn, void *fnarg);
+// arb__sup_walk reports sup and its subtree to cb (arb_node_walk).
+void arb__sup_walk(arb__sup *sup, arb__child *slot, int depth,
+    arb_walk_cb cb, void *arg);
+// arb__sup_lookup finds the child record at path ("root/a/b").
+arb__child *arb__sup_lookup(arb__sup *root, const char *path);
+// arb__sup_child_op: 0 stop, 1 start, 2 restart (arb_node_child_*).
+int arb__sup_child_op(arb__child *c, int op);
+// arb__sup_reload applies a validated spec to a running supervisor.
+int arb__sup_reload(arb__sup *sup, const arb_sup_spec *spec);
+// arb__sup_busy is true when sup or a nested supervisor runs a job.
+bool arb__sup_busy(const arb__sup *sup);
+
 // arb__child_event feeds an event of child c (from a thread, a process, a
 // nested supervisor or a timer) into its supervisor.
 void arb__child_event(arb__child *c, arb__cevent ev, const arb_exit *why);
@@ -220,6 +250,17 @@ typedef enum arb__ctl_op {
 } arb__ctl_op;
 
 #define ARB__CTL_VERSION 1
+
+// Every actor's loop beats at least once a second (SPEC 16, /healthz); a
+// watchdog makes it beat four times per watchdog period.
+#define ARB__HB_MS 1000
+static inline int
+arb__hb_ms(int watchdog_ms)
+{
+	int w = watchdog_ms > 0 ? watchdog_ms / 4 : ARB__HB_MS;
+
+	return w < 1 ? 1 : (w > ARB__HB_MS ? ARB__HB_MS : w);
+}
 #define ARB__CTL_MAX     (64 * 1024 + 1024)
 
 typedef struct arb__ctl_init {

@@ -187,9 +187,7 @@ arb__proc_start(arb_node *node, arb__child *c)
 		init.pid     = c->pid.id;
 		init.max_msg = (uint32_t) node->max_msg;
 		init.log_level = arb__log_level();
-		init.hb_ms   = c->spec.watchdog_ms > 0
-		      ? (c->spec.watchdog_ms / 4 > 0 ? c->spec.watchdog_ms / 4 : 1)
-		      : 0;
+		init.hb_ms   = arb__hb_ms(c->spec.watchdog_ms);
 		init.addr    = node->addr;
 		init.addr.in_node = false;
 		init.arg_len = (uint32_t) c->spec.arg_len;
@@ -417,6 +415,10 @@ proc_ctl_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		break;
 	case ARB__CTL_HB:
+		c->last_hb_ms = arb__now_ms();
+		if ((size_t) n >= 8 + sizeof(arb_stats)) {
+			memcpy(&c->stats, buf + 8, sizeof(arb_stats));
+		}
 		if (c->watchdog_timer != NULL && c->spec.watchdog_ms > 0) {
 			struct timeval tv = { c->spec.watchdog_ms / 1000,
 				(c->spec.watchdog_ms % 1000) * 1000 };

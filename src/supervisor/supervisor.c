@@ -28,6 +28,8 @@ typedef enum job_kind {
 	JOB_INIT,     // first start, in spec order
 	JOB_RESTART,  // a strategy's restart
 	JOB_SHUTDOWN, // final stop, in reverse order
+	JOB_OPERATOR, // arborctl stop/start/restart of one child
+	JOB_RELOAD,   // a reload's diff: stop removed/changed, start new
 } job_kind;
 
 typedef enum sup_state {
@@ -59,6 +61,8 @@ struct arb__sup {
 	struct event  *report_ev; // deferred report to the parent
 	arb__cevent    report_what;
 	bool           in_run;
+	arb__child   **removed; // reload: stopped, then freed after the job
+	size_t         nremoved;
 };
 
 static void sup_run(arb__sup *sup);
@@ -353,6 +357,7 @@ sup_report_cb(evutil_socket_t fd, short what, void *arg)
 		if (sup->report_what == ARB__CE_READY) {
 			sup->slot->state = ARB__CS_RUNNING;
 			arb__log(ARB_LOG_INFO, sup->path, "event=tree_up");
+			arb__node_tree_ready(sup->node);
 		} else {
 			arb__node_root_exited(sup->node, &sup->exit_reason);
 		}
@@ -405,7 +410,17 @@ job_done(arb__sup *sup)
 		sup_report(sup, ARB__CE_READY);
 		break;
 	case JOB_RESTART:
+	case JOB_OPERATOR:
 		sup->state = SUP_RUNNING;
+		break;
+	case JOB_RELOAD:
+		sup->state = SUP_RUNNING;
+		for (i = 0; i < sup->nremoved; i++) {
+			child_free(sup->removed[i]);
+		}
+		arb__free(sup->removed);
+		sup->removed  = NULL;
+		sup->nremoved = 0;
 		break;
 	case JOB_SHUTDOWN:
 		sup->state = SUP_STOPPED;
@@ -472,7 +487,7 @@ sup_run(arb__sup *sup)
 			break;
 		}
 		// STEP_START
-		if (child_gone(c) || c->state == ARB__CS_RUNNING ||
+		if (child_gone(c) || c->held || c->state == ARB__CS_RUNNING ||
 		    c->state == ARB__CS_IGNORED) {
 			sup->cur++;
 			continue;
@@ -526,13 +541,17 @@ sup_shutdown(arb__sup *sup, const arb_exit *why)
 	}
 	sup->state       = SUP_STOPPING;
 	sup->exit_reason = *why;
-	s                = steps_alloc(sup->n);
+	s                = steps_alloc(sup->n + sup->nremoved);
 	for (i = 0; i < sup->n; i++) {
 		s[i].kind = STEP_STOP;
 		s[i].c    = sup->children[sup->n - 1 - i];
 	}
+	for (i = 0; i < sup->nremoved; i++) {
+		s[sup->n + i].kind = STEP_STOP;
+		s[sup->n + i].c    = sup->removed[i];
+	}
 	sup->nretry = 0;
-	job_set(sup, JOB_SHUTDOWN, s, sup->n);
+	job_set(sup, JOB_SHUTDOWN, s, sup->n + sup->nremoved);
 	sup_run(sup);
 }
 
@@ -548,7 +567,12 @@ sup_give_up(arb__sup *sup, arb__child *c)
 	snprintf(e.text, sizeof(e.text), "reached_max_restart_intensity");
 	if (sup->slot == sup->node->root_slot) {
 		sup->node->gave_up = true;
+		sup->node->tree_ready = false;
+		if (sup->node->hooks.stopping != NULL) {
+			sup->node->hooks.stopping(sup->node, sup->node->hook_arg);
+		}
 	}
+	sup->node->give_ups++;
 	sup_shutdown(sup, &e);
 }
 
@@ -652,6 +676,14 @@ sup_child_exited(arb__sup *sup, arb__child *c, const arb_exit *why)
 	arb__decision   d;
 	arb_exit        e = { .kind = ARB_EXIT_SHUTDOWN };
 
+	c->exits[why->kind & 7]++;
+	if (c->removing || c->held) {
+		// Being removed by a reload, or stopped by an operator: the
+		// exit is reported, no restart decision applies.
+		child_log_exit(c, why, "none(operator)");
+		sup_run(sup);
+		return;
+	}
 	ev.restart       = c->spec.restart;
 	ev.significant   = c->spec.significant;
 	ev.auto_shutdown = sup->spec->auto_shutdown;
@@ -762,8 +794,19 @@ sup_start_failed(arb__sup *sup, arb__child *c, const arb_exit *why)
 // ---------------------------------------------------------------------------
 // Child events
 // ---------------------------------------------------------------------------
+static void child_event(arb__child *c, arb__cevent ev, const arb_exit *why);
+
 void
 arb__child_event(arb__child *c, arb__cevent ev, const arb_exit *why)
+{
+	arb_node *node = c->node;
+
+	child_event(c, ev, why);
+	arb__node_changed(node); // c may be gone now
+}
+
+static void
+child_event(arb__child *c, arb__cevent ev, const arb_exit *why)
 {
 	arb__sup   *sup = c->sup;
 	arb__ctrans t   = arb__child_step(c->state, ev);
@@ -845,6 +888,7 @@ arb__child_event(arb__child *c, arb__cevent ev, const arb_exit *why)
 		child_request_stop(c);
 		return;
 	case ARB__CA_STOPPED:
+		c->exits[why->kind & 7]++;
 		timer_cancel(&c->stop_timer);
 		timer_cancel(&c->watchdog_timer);
 		c->has_last_exit = true;
@@ -943,6 +987,10 @@ arb__sup_free(arb__sup *sup)
 	for (i = 0; i < sup->n; i++) {
 		child_free(sup->children[i]);
 	}
+	for (i = 0; i < sup->nremoved; i++) {
+		child_free(sup->removed[i]);
+	}
+	arb__free(sup->removed);
 	if (sup->report_ev != NULL) {
 		event_free(sup->report_ev);
 	}
@@ -1070,5 +1118,401 @@ arb__sup_start_dynamic(arb__sup *sup, const void *arg, size_t len,
 			c->started_arg = fnarg;
 		}
 	}
+	return ARB_OK;
+}
+
+// ---------------------------------------------------------------------------
+// Introspection (arb_node_walk)
+// ---------------------------------------------------------------------------
+static arb_child_state
+child_public_state(const arb__child *c)
+{
+	switch (c->state) {
+	case ARB__CS_STARTING:
+		return ARB_STATE_STARTING;
+	case ARB__CS_RUNNING:
+		return ARB_STATE_RUNNING;
+	case ARB__CS_STOPPING:
+		return ARB_STATE_STOPPING;
+	case ARB__CS_BACKOFF:
+		return ARB_STATE_RESTARTING;
+	case ARB__CS_IGNORED:
+		return ARB_STATE_IGNORED;
+	default:
+		return ARB_STATE_STOPPED;
+	}
+}
+
+const char *
+arb_child_state_name(arb_child_state s)
+{
+	static const char *const names[] = { "stopped", "starting", "running",
+		"stopping", "restarting", "ignored" };
+
+	return (unsigned) s < ARB_ARRAY_SIZE(names) ? names[s] : "unknown";
+}
+
+static void
+child_info(const arb__child *c, int depth, arb_child_info *in)
+{
+	int64_t now = arb__now_ms();
+	int64_t hb  = -1;
+
+	memset(in, 0, sizeof(*in));
+	in->path      = c->path;
+	in->name      = c->spec.name;
+	in->isolation = c->spec.isolation;
+	in->restart   = c->spec.restart;
+	in->state     = child_public_state(c);
+	in->depth     = depth;
+	in->pid       = c->pid;
+	in->ospid     = (int) c->ospid;
+	in->restarts  = c->restarts;
+	in->has_last_exit = c->has_last_exit;
+	in->last_exit     = c->last_exit;
+	memcpy(in->exits, c->exits, sizeof(in->exits));
+	switch (c->spec.isolation) {
+	case ARB_EXEC:
+		in->type = c->spec.argv != NULL ? c->spec.argv[0] : "exec";
+		break;
+	case ARB_SUPERVISOR:
+		in->type     = "supervisor";
+		in->strategy = c->spec.sup->strategy;
+		break;
+	default:
+		in->type = c->spec.type;
+	}
+	if (c->state == ARB__CS_RUNNING && c->started_at_ms > 0) {
+		in->uptime_ms = now - c->started_at_ms;
+	}
+	if (c->state == ARB__CS_BACKOFF) {
+		in->next_attempt_in_ms = c->next_attempt_ms - now;
+	}
+	if (c->spec.isolation == ARB_THREAD && c->thr != NULL) {
+		pthread_mutex_lock(&c->thr->mtx);
+		in->stats = c->thr->snap;
+		hb        = c->thr->last_hb;
+		pthread_mutex_unlock(&c->thr->mtx);
+	} else if (c->spec.isolation == ARB_PROCESS) {
+		in->stats = c->stats;
+		hb        = c->last_hb_ms;
+	}
+	if (c->state == ARB__CS_RUNNING &&
+	    (c->spec.isolation == ARB_THREAD ||
+	        c->spec.isolation == ARB_PROCESS)) {
+		// A fresh actor has not beaten yet: count from READY.
+		int64_t since = hb > 0 ? hb : c->started_at_ms;
+		int64_t limit = c->spec.watchdog_ms > 0 ? c->spec.watchdog_ms
+		                                        : 3 * ARB__HB_MS;
+		in->heartbeat_age_ms = now - since;
+		in->live             = in->heartbeat_age_ms <= limit;
+	} else {
+		in->heartbeat_age_ms = -1;
+		in->live             = c->state == ARB__CS_RUNNING;
+	}
+}
+
+void
+arb__sup_walk(
+    arb__sup *sup, arb__child *slot, int depth, arb_walk_cb cb, void *arg)
+{
+	arb_child_info in;
+	size_t         i;
+
+	if (slot != NULL && slot->sup != NULL) {
+		child_info(slot, depth, &in);
+	} else {
+		// The root has no parent record: describe it from sup.
+		memset(&in, 0, sizeof(in));
+		in.path      = sup->path;
+		in.name      = "root";
+		in.type      = "supervisor";
+		in.isolation = ARB_SUPERVISOR;
+		in.strategy  = sup->spec->strategy;
+		in.state     = sup->state == SUP_RUNNING ? ARB_STATE_RUNNING
+		    : sup->state == SUP_STARTING         ? ARB_STATE_STARTING
+		    : sup->state == SUP_STOPPING         ? ARB_STATE_STOPPING
+		                                         : ARB_STATE_STOPPED;
+		in.live      = sup->state == SUP_RUNNING;
+		in.heartbeat_age_ms = -1;
+		in.uptime_ms = arb__now_ms() - sup->node->started_ms;
+	}
+	cb(&in, arg);
+	for (i = 0; i < sup->n; i++) {
+		arb__child *c = sup->children[i];
+		if (c->spec.isolation == ARB_SUPERVISOR && c->child_sup != NULL) {
+			arb__sup_walk(c->child_sup, c, depth + 1, cb, arg);
+		} else {
+			child_info(c, depth + 1, &in);
+			cb(&in, arg);
+		}
+	}
+}
+
+arb__child *
+arb__sup_lookup(arb__sup *sup, const char *path)
+{
+	size_t i;
+
+	if (sup == NULL) {
+		return NULL;
+	}
+	for (i = 0; i < sup->n; i++) {
+		arb__child *c  = sup->children[i];
+		size_t      pl = strlen(c->path);
+		if (strcmp(c->path, path) == 0) {
+			return c;
+		}
+		if (c->child_sup != NULL && strncmp(c->path, path, pl) == 0 &&
+		    path[pl] == '/') {
+			return arb__sup_lookup(c->child_sup, path);
+		}
+	}
+	return NULL;
+}
+
+bool
+arb__sup_busy(const arb__sup *sup)
+{
+	size_t i;
+
+	if (sup->job != JOB_NONE) {
+		return true;
+	}
+	for (i = 0; i < sup->n; i++) {
+		const arb__child *c = sup->children[i];
+		if (c->child_sup != NULL && arb__sup_busy(c->child_sup)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+// ---------------------------------------------------------------------------
+// Operator commands (arborctl stop/start/restart)
+// ---------------------------------------------------------------------------
+int
+arb__sup_child_op(arb__child *c, int op)
+{
+	arb__sup *sup = c->sup;
+	step     *s;
+	size_t    k = 0;
+
+	if (sup->state == SUP_STOPPING || sup->state == SUP_STOPPED ||
+	    sup->node->stopping) {
+		return ARB_ESHUTDOWN;
+	}
+	if (sup->job != JOB_NONE) {
+		return ARB_EAGAIN; // a restart or reload is under way
+	}
+	switch (op) {
+	case 0: // stop
+		if (c->state == ARB__CS_STOPPED && c->held) {
+			return ARB_ESTATE;
+		}
+		c->held = true;
+		break;
+	case 1: // start
+		if (c->state != ARB__CS_STOPPED && c->state != ARB__CS_IGNORED) {
+			return ARB_ESTATE;
+		}
+		c->held = false;
+		break;
+	default: // restart: a requested stop never triggers a restart
+		c->held = false; // decision, so no hold is needed
+		break;
+	}
+	s = steps_alloc(2);
+	if (op != 1) {
+		s[k].kind = STEP_STOP;
+		s[k++].c  = c;
+	}
+	if (c->state == ARB__CS_IGNORED && op != 0) {
+		c->state = ARB__CS_STOPPED; // an operator may retry an ignore
+	}
+	if (op != 0) {
+		s[k].kind = STEP_START;
+		s[k++].c  = c;
+	}
+	arb__log(ARB_LOG_INFO, c->path, "event=operator action=%s",
+	    op == 0 ? "stop" : op == 1 ? "start" : "restart");
+	job_set(sup, JOB_OPERATOR, s, k);
+	sup_run(sup);
+	return ARB_OK;
+}
+
+// ---------------------------------------------------------------------------
+// Reload: apply a new spec as a diff
+// ---------------------------------------------------------------------------
+static bool
+str_eq(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) ||
+	    (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static bool
+worker_spec_eq(const arb_child_spec *a, const arb_child_spec *b)
+{
+	size_t i;
+
+	if (a->isolation != b->isolation || !str_eq(a->type, b->type) ||
+	    !str_eq(a->exe, b->exe) || a->arg_len != b->arg_len ||
+	    (a->arg_len > 0 && memcmp(a->arg, b->arg, a->arg_len) != 0) ||
+	    a->restart != b->restart || a->shutdown_ms != b->shutdown_ms ||
+	    a->start_timeout_ms != b->start_timeout_ms ||
+	    a->backoff_min_ms != b->backoff_min_ms ||
+	    a->backoff_max_ms != b->backoff_max_ms ||
+	    a->stable_ms != b->stable_ms || a->watchdog_ms != b->watchdog_ms ||
+	    a->significant != b->significant) {
+		return false;
+	}
+	if ((a->argv == NULL) != (b->argv == NULL)) {
+		return false;
+	}
+	for (i = 0; a->argv != NULL; i++) {
+		if (!str_eq(a->argv[i], b->argv[i])) {
+			return false;
+		}
+		if (a->argv[i] == NULL) {
+			break;
+		}
+	}
+	return true;
+}
+
+static arb__child *
+child_by_name(arb__sup *sup, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sup->n; i++) {
+		if (strcmp(sup->children[i]->spec.name, name) == 0) {
+			return sup->children[i];
+		}
+	}
+	return NULL;
+}
+
+int
+arb__sup_reload(arb__sup *sup, const arb_sup_spec *spec)
+{
+	arb_sup_spec  *copy;
+	arb__child   **next, **gone;
+	step          *s;
+	size_t         i, nn = 0, ng = 0, k = 0;
+	int            rv;
+
+	if (sup->spec->strategy == ARB_SIMPLE_ONE_FOR_ONE ||
+	    spec->strategy == ARB_SIMPLE_ONE_FOR_ONE) {
+		// Run-time children have no names in the file: only the
+		// supervisor's own settings and template change.
+		if (spec->strategy != sup->spec->strategy) {
+			return ARB_ENOTSUP;
+		}
+		if ((rv = arb__sup_spec_copy(spec, &copy)) != 0) {
+			return rv;
+		}
+		arb__sup_spec_free(sup->spec);
+		sup->spec = copy;
+		return ARB_OK;
+	}
+	if ((rv = arb__sup_spec_copy(spec, &copy)) != 0) {
+		return rv;
+	}
+	next = arb__alloc(sizeof(*next) * (spec->nchildren + 1));
+	gone = arb__alloc(sizeof(*gone) * (sup->n + 1));
+	s    = arb__alloc(sizeof(*s) * (sup->n + 2 * spec->nchildren + 1));
+	if (next == NULL || gone == NULL || s == NULL) {
+		arb__free(next);
+		arb__free(gone);
+		arb__free(s);
+		arb__sup_spec_free(copy);
+		return ARB_ENOMEM;
+	}
+	// Children in the new order: kept, changed (new record) or added.
+	for (i = 0; i < copy->nchildren; i++) {
+		const arb_child_spec *ns  = &copy->children[i];
+		arb__child           *old = child_by_name(sup, ns->name);
+		arb__child           *c;
+
+		if (old != NULL && old->spec.isolation == ARB_SUPERVISOR &&
+		    ns->isolation == ARB_SUPERVISOR) {
+			// Same nested supervisor: recurse, keep it running.
+			arb_child_spec keep;
+			if (arb__child_spec_copy(ns, &keep) == 0) {
+				arb__child_spec_fini(&old->spec);
+				old->spec = keep;
+			}
+			if (old->child_sup != NULL) {
+				arb__sup_reload(old->child_sup, ns->sup);
+			}
+			next[nn++] = old;
+			continue;
+		}
+		if (old != NULL && worker_spec_eq(&old->spec, ns)) {
+			next[nn++] = old; // untouched: keeps running
+			continue;
+		}
+		if ((c = child_new(sup, ns, NULL, 0)) == NULL) {
+			arb__panic("out of memory during reload");
+		}
+		if (old != NULL) {
+			// Changed: the old incarnation goes, the new one keeps
+			// the name (and its registered path).
+			old->removing = true;
+			arb__log(ARB_LOG_INFO, old->path,
+			    "event=reload action=restart");
+		} else {
+			arb__log(ARB_LOG_INFO, c->path, "event=reload action=add");
+		}
+		next[nn++] = c;
+	}
+	for (i = 0; i < sup->n; i++) {
+		arb__child *c = sup->children[i];
+		size_t      j;
+		bool        kept = false;
+
+		for (j = 0; j < nn; j++) {
+			kept = kept || next[j] == c;
+		}
+		if (!kept) {
+			if (!c->removing) {
+				arb__log(ARB_LOG_INFO, c->path,
+				    "event=reload action=remove");
+			}
+			c->removing = true;
+			gone[ng++]  = c;
+		}
+	}
+	// Stop what goes (reverse of the old order), start what is new.
+	for (i = ng; i > 0; i--) {
+		s[k].kind = STEP_STOP;
+		s[k++].c  = gone[i - 1];
+	}
+	for (i = 0; i < nn; i++) {
+		if (next[i]->state == ARB__CS_STOPPED && !next[i]->has_last_exit &&
+		    next[i]->restarts == 0 && next[i]->pid.id == 0) {
+			s[k].kind = STEP_START;
+			s[k++].c  = next[i];
+		}
+	}
+	arb__free(sup->children);
+	sup->children = next;
+	sup->n        = nn;
+	sup->cap      = copy->nchildren;
+	sup->removed  = gone;
+	sup->nremoved = ng;
+	// The supervisor's own settings.
+	if (copy->intensity != sup->spec->intensity ||
+	    copy->period_ms != sup->spec->period_ms) {
+		arb__intensity_fini(&sup->win);
+		arb__intensity_init(&sup->win, arb__sup_intensity(copy),
+		    arb__sup_period_ms(copy));
+	}
+	arb__sup_spec_free(sup->spec);
+	sup->spec = copy;
+	job_set(sup, JOB_RELOAD, s, k);
+	sup_run(sup);
 	return ARB_OK;
 }
