@@ -722,7 +722,8 @@ ctx_heartbeat(evutil_socket_t fd, short what, void *arg)
 int
 arb__ctx_open(arb_ctx **ctxp, const arb_actor_ops *ops,
     const arb__host_ops *host, void *host_arg, arb_pid self,
-    const char *path, const arb__addr *addr, size_t max_msg, int hb_ms)
+    const char *path, const arb__addr *addr, size_t max_msg, int hb_ms,
+    arb__mbox *mbox)
 {
 	arb_ctx *ctx;
 	int      rv;
@@ -742,10 +743,20 @@ arb__ctx_open(arb_ctx **ctxp, const arb_actor_ops *ops,
 		arb__free(ctx);
 		return ARB_ENOMEM;
 	}
-	if ((rv = arb__outq_open(&ctx->outq, ctx->base, addr, max_msg)) != 0 ||
-	    (rv = arb__mbox_open(&ctx->mbox, ctx->base, addr, self,
-	         max_msg + 2 * ARB__OUTQ_BACKLOG_MAX, ctx_batch, ctx_drained,
-	         ctx)) != 0) {
+	if ((rv = arb__outq_open(&ctx->outq, ctx->base, addr, max_msg)) != 0) {
+		arb__ctx_free(ctx);
+		return rv;
+	}
+	if (mbox != NULL) {
+		rv = arb__mbox_attach(mbox, ctx->base, ctx_batch, ctx_drained, ctx);
+		if (rv != 0) {
+			arb__ctx_free(ctx); // the caller still owns mbox
+			return rv;
+		}
+		ctx->mbox = mbox;
+	} else if ((rv = arb__mbox_open(&ctx->mbox, ctx->base, addr, self,
+	                max_msg + 2 * ARB__OUTQ_BACKLOG_MAX, ctx_batch,
+	                ctx_drained, ctx)) != 0) {
 		arb__ctx_free(ctx);
 		return rv;
 	}
@@ -805,9 +816,26 @@ arb__ctx_free(arb_ctx *ctx)
 		event_free(ctx->cmd_ev);
 	}
 	arb__outq_close(ctx->outq);
-	ctx->stats.dead_letters += arb__mbox_close(ctx->mbox);
+	arb__ctx_release_mailbox(ctx);
 	arb__loop_free(ctx->base);
 	arb__free(ctx);
+}
+
+arb__mbox *
+arb__ctx_take_mailbox(arb_ctx *ctx)
+{
+	arb__mbox *mb = ctx->mbox;
+
+	arb__mbox_detach(mb);
+	ctx->mbox = NULL;
+	return mb;
+}
+
+void
+arb__ctx_release_mailbox(arb_ctx *ctx)
+{
+	ctx->stats.dead_letters += arb__mbox_close(ctx->mbox);
+	ctx->mbox = NULL;
 }
 
 void
@@ -848,6 +876,7 @@ arb__ctx_run(arb_ctx *ctx, const void *arg, size_t arg_len)
 	if (ctx->ops->terminate != NULL) {
 		ctx->ops->terminate(ctx, ctx->state, &ctx->why);
 	}
-	arb__outq_flush(ctx->outq);
+	// Last words (a reply, a report) must not die with the sockets.
+	arb__outq_linger(ctx->outq, 500);
 	ctx->host->exited(ctx, &ctx->why);
 }

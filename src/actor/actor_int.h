@@ -89,9 +89,15 @@ void               arb__loop_free(struct event_base *base); // NULL no-op
 
 // arb__ctx_open prepares a context (loop, mailbox, outbound queue) on the
 // calling thread, which becomes the actor's loop thread.
+// mbox, when not NULL, is a mailbox handed over from the previous
+// incarnation (thread actors); otherwise a new one is opened.
 int arb__ctx_open(arb_ctx **ctxp, const arb_actor_ops *ops,
     const arb__host_ops *host, void *host_arg, arb_pid self,
-    const char *path, const arb__addr *addr, size_t max_msg, int hb_ms);
+    const char *path, const arb__addr *addr, size_t max_msg, int hb_ms,
+    arb__mbox *mbox);
+// arb__ctx_take_mailbox detaches the mailbox from the loop and gives it to
+// the caller (for the next incarnation).  Thread: loop.
+arb__mbox *arb__ctx_take_mailbox(arb_ctx *ctx);
 
 // arb__ctx_run runs init, reports READY/ignore/failure to the host, runs
 // the loop until the actor exits, runs terminate, flushes, closes the
@@ -101,6 +107,10 @@ void arb__ctx_run(arb_ctx *ctx, const void *arg, size_t arg_len);
 
 // arb__ctx_free releases what arb__ctx_open made.  NULL is a no-op.
 void arb__ctx_free(arb_ctx *ctx);
+// arb__ctx_release_mailbox closes the mailbox (counting what was still
+// queued as dead letters) so a new incarnation can listen at the same
+// address while the rest of the old one is torn down.
+void arb__ctx_release_mailbox(arb_ctx *ctx);
 
 // Commands from the node, run on the loop thread.
 void arb__ctx_on_stop(arb_ctx *ctx);

@@ -137,13 +137,17 @@ thr_main(void *arg)
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 
 	rv = arb__ctx_open(&ctx, t->ops, &thr_host, t, t->pid, t->path,
-	    &t->node->addr, t->node->max_msg, ARB__HB_MS);
+	    &t->node->addr, t->node->max_msg, ARB__HB_MS, t->mbox);
+	if (rv == 0) {
+		t->mbox = NULL; // the context has it now
+	}
 	if (rv != 0) {
 		e.code = rv;
 		snprintf(e.text, sizeof(e.text), "actor setup: %s",
 		    arb_strerror(rv));
 		thr_post(t, ARB__IT_FAIL, &e);
-		thr_post(t, ARB__IT_EXIT, &e); // lets the node join us
+		thr_post(t, ARB__IT_EXIT, &e);
+		thr_post(t, ARB__IT_DONE, NULL);
 		return NULL;
 	}
 	ctx->cmd_ev = event_new(ctx->base, -1, 0, thr_cmd, t);
@@ -151,6 +155,7 @@ thr_main(void *arg)
 		arb__ctx_free(ctx);
 		thr_post(t, ARB__IT_FAIL, &e);
 		thr_post(t, ARB__IT_EXIT, &e);
+		thr_post(t, ARB__IT_DONE, NULL);
 		return NULL;
 	}
 	pthread_mutex_lock(&t->mtx);
@@ -172,7 +177,13 @@ thr_main(void *arg)
 	} else {
 		e = ctx->why;
 	}
-	thr_post(t, ARB__IT_EXIT, &e); // last word: node joins and frees
+	// Hand the mailbox back to the child slot and report: the supervisor
+	// can start the next incarnation (which takes the mailbox over) while
+	// this one tears down the rest.
+	t->mbox = arb__ctx_take_mailbox(ctx);
+	thr_post(t, ARB__IT_EXIT, &e);
+	arb__ctx_free(ctx);
+	thr_post(t, ARB__IT_DONE, NULL); // last word: the node joins us
 	return NULL;
 }
 
@@ -196,6 +207,8 @@ arb__thread_start(arb_node *node, arb__child *c)
 	t->pid     = c->pid;
 	t->arg     = (void *) c->spec.arg;
 	t->arg_len = c->spec.arg_len;
+	t->mbox    = c->mbox; // the slot's mailbox, if an earlier run made one
+	c->mbox    = NULL;
 	snprintf(t->path, sizeof(t->path), "%s", c->path);
 	if (t->arg_len > 0) {
 		// The thread may outlive the child (abandoned): own a copy.
@@ -213,12 +226,14 @@ arb__thread_start(arb_node *node, arb__child *c)
 	rv = pthread_create(&t->tid, &attr, thr_main, t);
 	pthread_attr_destroy(&attr);
 	if (rv != 0) {
+		c->mbox = t->mbox; // still the slot's
 		pthread_mutex_destroy(&t->mtx);
 		arb__free(t->arg);
 		arb__free(t);
 		return arb__err_from_errno(rv);
 	}
 	c->thr = t;
+	node->threads++;
 	return ARB_OK;
 }
 
@@ -274,25 +289,41 @@ arb__thread_inbox(arb_node *node, arb__item *it)
 		}
 		break;
 	case ARB__IT_EXIT:
-		pthread_join(t->tid, NULL);
+		// The thread is still tearing down (ARB__IT_DONE follows);
+		// the child slot is free for the next incarnation now, and
+		// keeps the mailbox for it.
 		if (c != NULL) {
+			pthread_mutex_lock(&t->mtx);
+			t->child = NULL;
+			pthread_mutex_unlock(&t->mtx);
 			c->thr = NULL;
+			if (c->mbox == NULL) {
+				c->mbox = t->mbox;
+			} else {
+				arb__mbox_close(t->mbox);
+			}
+			t->mbox = NULL;
+			if (c->state == ARB__CS_RUNNING ||
+			    c->state == ARB__CS_STOPPING) {
+				arb__child_event(c, ARB__CE_EXIT, &it->why);
+			}
+		} else if (t->mbox != NULL) {
+			arb__mbox_close(t->mbox);
+			t->mbox = NULL;
 		}
-		if (t->ctx != NULL) {
-			arb__ctx_free(t->ctx);
+		if (c == NULL && t->abandoned) {
+			node->abandoned--; // it ended after all
+			arb__log(ARB_LOG_WARN, t->path,
+			    "event=abandoned_thread_ended");
 		}
+		break;
+	case ARB__IT_DONE:
+		pthread_join(t->tid, NULL);
+		arb__mbox_close(t->mbox); // setup failed before the context took it
+		node->threads--;
 		pthread_mutex_destroy(&t->mtx);
 		arb__free(t->arg);
 		arb__free(t);
-		if (c != NULL && (c->state == ARB__CS_RUNNING ||
-		                     c->state == ARB__CS_STOPPING)) {
-			arb__child_event(c, ARB__CE_EXIT, &it->why);
-		}
-		if (c == NULL) {
-			node->abandoned--; // it ended after all
-			arb__log(ARB_LOG_WARN, it->why.text,
-			    "event=abandoned_thread_ended");
-		}
 		break;
 	case ARB__IT_REQ:
 		break; // handled by node.c

@@ -807,6 +807,17 @@ arb_node_run(arb_node *node, const arb_sup_spec *spec, int *exit_code)
 			continue;
 		}
 	}
+	// Thread actors report EXIT before tearing down; wait (bounded) for
+	// their DONE so nothing posts to a closed node.  Abandoned threads are
+	// not waited for.
+	{
+		int64_t dl = arb__now_ms() + 5000;
+		while (node->threads > node->abandoned && arb__now_ms() < dl) {
+			struct timeval tv = { 0, 50000 };
+			event_base_loopexit(node->base, &tv);
+			event_base_loop(node->base, EVLOOP_ONCE);
+		}
+	}
 	node->running = false;
 	arb__node_reap(node);
 	*exit_code = node->exit_code;
@@ -842,6 +853,12 @@ arb_node_close(arb_node *node)
 		arb__free(l);
 	}
 	arb__outq_close(node->outq);
+	if (node->abandoned > 0) {
+		// Abandoned threads may still post to the inbox: keep the loop
+		// and the node (the process is about to exit anyway).
+		the_node = NULL;
+		return;
+	}
 	for (i = 0; i < 4; i++) {
 		if (node->sig_ev[i] != NULL) {
 			event_free(node->sig_ev[i]);
@@ -863,13 +880,9 @@ arb_node_close(arb_node *node)
 	if (node->own_run_dir) {
 		nftw(node->addr.run_dir, node_rm_cb, 8, FTW_DEPTH | FTW_PHYS);
 	}
-	if (node->abandoned == 0) {
-		pthread_mutex_destroy(&node->mtx);
-		pthread_cond_destroy(&node->cv);
-		arb__free(node);
-	}
-	// With abandoned threads still running the node's memory is left to
-	// the process exit: those threads may still post to it.
+	pthread_mutex_destroy(&node->mtx);
+	pthread_cond_destroy(&node->cv);
+	arb__free(node);
 	the_node = NULL;
 }
 

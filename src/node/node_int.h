@@ -52,6 +52,7 @@ struct arb__child {
 	bool           hung;      // killed by the watchdog
 	// Thread children.
 	arb__thr      *thr;
+	arb__mbox     *mbox; // kept between incarnations (thread actors)
 	// Nested supervisor.
 	arb__sup      *child_sup;
 	// Timers.
@@ -119,6 +120,7 @@ struct arb_node {
 	arb_node_hooks     hooks;
 	void              *hook_arg;
 	struct event      *tick_ev;
+	int                threads; // thread actors not yet joined
 };
 
 // Inbox items: thread actors -> node loop.
@@ -126,8 +128,9 @@ typedef enum arb__item_kind {
 	ARB__IT_READY = 1,
 	ARB__IT_IGNORE,
 	ARB__IT_FAIL,
-	ARB__IT_EXIT,
+	ARB__IT_EXIT, // the actor ended and released its mailbox address
 	ARB__IT_REQ,
+	ARB__IT_DONE, // the thread finished tearing down: join it
 } arb__item_kind;
 
 typedef struct arb__item {
@@ -156,6 +159,8 @@ struct arb__thr {
 	void           *arg;
 	size_t          arg_len;
 	bool            exited;
+	bool            abandoned; // the node gave up on it (node thread)
+	arb__mbox      *mbox;      // in: the slot's mailbox; out: handed back
 	arb_stats       snap;    // last heartbeat's stats (under mtx)
 	int64_t         last_hb; // ms, under mtx
 };

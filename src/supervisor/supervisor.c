@@ -160,6 +160,7 @@ child_free(arb__child *c)
 	timer_cancel(&c->backoff_timer);
 	timer_cancel(&c->watchdog_timer);
 	arb__proc_close(c);
+	arb__mbox_close(c->mbox);
 	if (c->child_sup != NULL) {
 		arb__sup_free(c->child_sup);
 	}
@@ -235,7 +236,8 @@ child_kill(arb__child *c)
 		    "timeout; it cannot be killed");
 		node->abandoned++;
 		pthread_mutex_lock(&c->thr->mtx);
-		c->thr->child = NULL;
+		c->thr->child     = NULL;
+		c->thr->abandoned = true;
 		pthread_mutex_unlock(&c->thr->mtx);
 		c->thr = NULL;
 		snprintf(e.text, sizeof(e.text), "abandoned thread");
@@ -867,7 +869,8 @@ child_event(arb__child *c, arb__cevent ev, const arb_exit *why)
 			// Stuck in init: the thread cannot be killed.
 			sup->node->abandoned++;
 			pthread_mutex_lock(&c->thr->mtx);
-			c->thr->child = NULL;
+			c->thr->child     = NULL;
+		c->thr->abandoned = true;
 			pthread_mutex_unlock(&c->thr->mtx);
 			arb__thread_exit_signal(c->thr, &k);
 			c->thr = NULL;

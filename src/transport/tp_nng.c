@@ -13,6 +13,8 @@
 #include <nng/protocol/pipeline0/pull.h>
 #include <nng/protocol/pipeline0/push.h>
 
+#include <poll.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -74,6 +76,7 @@ struct arb__mbox {
 	void         *arg;
 	size_t        max_batch;
 	bool          paused;
+	int           fd; // NNG_OPT_RECVFD
 };
 
 static void
@@ -134,20 +137,47 @@ arb__mbox_open(arb__mbox **mbp, struct event_base *base, const arb__addr *a,
 	if ((rv = nng_socket_get_int(mb->sock, NNG_OPT_RECVFD, &fd)) != 0) {
 		goto fail;
 	}
-	mb->ev = event_new(base, fd, EV_READ | EV_PERSIST, mbox_readable, mb);
-	if (mb->ev == NULL || event_add(mb->ev, NULL) != 0) {
-		rv = NNG_ENOMEM;
-		goto fail;
+	mb->fd = fd;
+	if ((rv = arb__mbox_attach(mb, base, cb, drained, arg)) != 0) {
+		nng_close(mb->sock);
+		arb__free(mb);
+		return rv;
 	}
 	*mbp = mb;
 	return ARB_OK;
 fail:
-	if (mb->ev != NULL) {
-		event_free(mb->ev);
-	}
 	nng_close(mb->sock);
 	arb__free(mb);
 	return arb__err_from_nng(rv);
+}
+
+int
+arb__mbox_attach(arb__mbox *mb, struct event_base *base, arb__batch_cb cb,
+    void (*drained)(void *arg), void *arg)
+{
+	mb->cb      = cb;
+	mb->drained = drained;
+	mb->arg     = arg;
+	mb->paused  = false;
+	mb->ev = event_new(base, mb->fd, EV_READ | EV_PERSIST, mbox_readable, mb);
+	if (mb->ev == NULL || event_add(mb->ev, NULL) != 0) {
+		if (mb->ev != NULL) {
+			event_free(mb->ev);
+			mb->ev = NULL;
+		}
+		return ARB_ENOMEM;
+	}
+	return ARB_OK;
+}
+
+void
+arb__mbox_detach(arb__mbox *mb)
+{
+	if (mb != NULL && mb->ev != NULL) {
+		event_free(mb->ev);
+		mb->ev     = NULL;
+		mb->paused = true;
+	}
 }
 
 void
@@ -170,7 +200,7 @@ arb__mbox_close(arb__mbox *mb)
 	if (mb == NULL) {
 		return 0;
 	}
-	event_free(mb->ev);
+	arb__mbox_detach(mb);
 	while (nng_recvmsg(mb->sock, &m, NNG_FLAG_NONBLOCK) == 0) {
 		arb__decoder_init(
 		    &d, nng_msg_body(m), nng_msg_len(m), mb->max_batch);
@@ -187,19 +217,28 @@ arb__mbox_close(arb__mbox *mb)
 // ---------------------------------------------------------------------------
 // Outbound queue
 // ---------------------------------------------------------------------------
+// A peer's PUSH socket is unbuffered (NNG_OPT_SENDBUF 0): nng accepts a
+// batch only when the pipe is free, so NNG_OPT_SENDFD is readable exactly
+// when the previous batch has left (handed to the peer's pipe, or written
+// to the kernel for ipc).  That is what lets an exiting actor wait until
+// its last words are out (arb__outq_linger) and what wakes a blocked
+// sender without a timer.
 typedef struct outq_peer {
 	uint32_t          mbid;
 	nng_socket        sock;
 	arb__buf          pending;
 	struct outq_peer *next_dirty; // on the dirty list when pending.len>0
 	bool              dirty;
+	bool              inflight; // sent; SENDFD not yet seen readable
+	int               sendfd;
+	struct event     *wev;      // SENDFD readable: flush again
+	struct arb__outq *q;
 } outq_peer;
 
 struct arb__outq {
 	arb__addr          addr;
 	struct event_base *base;
 	struct event      *flush_ev; // lowest priority: end of the loop turn
-	struct event      *retry_ev; // a peer refused (queue full): retry
 	arb__idmap         peers;    // mbid+1 -> outq_peer
 	outq_peer         *dirty;
 	size_t             max_msg;
@@ -223,8 +262,7 @@ arb__outq_open(arb__outq **qp, struct event_base *base, const arb__addr *a,
 	q->base    = base;
 	q->max_msg = max_msg;
 	q->flush_ev = event_new(base, -1, 0, outq_flush_cb, q);
-	q->retry_ev = evtimer_new(base, outq_flush_cb, q);
-	if (q->flush_ev == NULL || q->retry_ev == NULL) {
+	if (q->flush_ev == NULL) {
 		arb__outq_close(q);
 		return ARB_ENOMEM;
 	}
@@ -234,6 +272,17 @@ arb__outq_open(arb__outq **qp, struct event_base *base, const arb__addr *a,
 	event_priority_set(q->flush_ev, nprio - 1);
 	*qp = q;
 	return ARB_OK;
+}
+
+static void
+outq_writable(evutil_socket_t fd, short what, void *arg)
+{
+	outq_peer *p = arg;
+
+	ARB_UNUSED(fd);
+	ARB_UNUSED(what);
+	p->inflight = false;
+	arb__outq_flush(p->q);
 }
 
 static outq_peer *
@@ -253,31 +302,41 @@ outq_peer_get(arb__outq *q, arb_pid to, int *rvp)
 		return NULL;
 	}
 	p->mbid = mbid;
+	p->q    = q;
 	if ((rv = nng_push0_open(&p->sock)) != 0) {
 		arb__free(p);
 		*rvp = arb__err_from_nng(rv);
 		return NULL;
 	}
-	// Messages queue here while the destination restarts (SPEC 19);
-	// reconnect fast so the new incarnation gets them promptly.
-	nng_socket_set_int(p->sock, NNG_OPT_SENDBUF, 64);
-	nng_socket_set_ms(p->sock, NNG_OPT_RECONNMINT, 2);
+	if ((rv = nng_socket_get_int(p->sock, NNG_OPT_SENDFD, &p->sendfd)) !=
+	        0 ||
+	    (p->wev = event_new(q->base, p->sendfd, EV_READ, outq_writable, p)) ==
+	        NULL) {
+		nng_close(p->sock);
+		arb__free(p);
+		*rvp = rv ? arb__err_from_nng(rv) : ARB_ENOMEM;
+		return NULL;
+	}
+	// Messages wait in `pending` while the destination restarts (SPEC
+	// 19); reconnect fast so the new incarnation gets them promptly.
+	nng_socket_set_ms(p->sock, NNG_OPT_RECONNMINT, getenv("ARB_RMIN") ? atoi(getenv("ARB_RMIN")) : 2);
 	nng_socket_set_ms(p->sock, NNG_OPT_RECONNMAXT, 50);
 	inproc = q->addr.in_node && arb__pid_kind(to) == ARB__KIND_THREAD;
 	arb__addr_url(&q->addr, to, inproc, url, sizeof(url));
 	if ((rv = nng_dial(p->sock, url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
-		nng_close(p->sock);
-		arb__free(p);
-		*rvp = arb__err_from_nng(rv);
-		return NULL;
+		rv = arb__err_from_nng(rv);
+		goto fail;
 	}
 	if ((rv = arb__idmap_set(&q->peers, (uint64_t) mbid + 1, p)) != 0) {
-		nng_close(p->sock);
-		arb__free(p);
-		*rvp = rv;
-		return NULL;
+		goto fail;
 	}
 	return p;
+fail:
+	event_free(p->wev);
+	nng_close(p->sock);
+	arb__free(p);
+	*rvp = rv;
+	return NULL;
 }
 
 // outq_peer_send hands the pending batch to nng.  Returns false if nng's
@@ -300,8 +359,13 @@ outq_peer_send(arb__outq *q, outq_peer *p)
 	}
 	if ((rv = nng_sendmsg(p->sock, m, NNG_FLAG_NONBLOCK)) != 0) {
 		nng_msg_free(m);
+		// The pipe is busy or not connected: SENDFD wakes us.
+		if (!event_pending(p->wev, EV_READ, NULL)) {
+			event_add(p->wev, NULL);
+		}
 		return false;
 	}
+	p->inflight = true;
 	q->backlog -= p->pending.len;
 	q->batches++;
 	arb__buf_reset(&p->pending);
@@ -327,10 +391,6 @@ arb__outq_flush(arb__outq *q)
 		}
 	}
 	q->dirty = blocked;
-	if (blocked != NULL && !evtimer_pending(q->retry_ev, NULL)) {
-		struct timeval tv = { 0, 1000 };
-		evtimer_add(q->retry_ev, &tv);
-	}
 }
 
 static void
@@ -375,16 +435,11 @@ arb__outq_push(arb__outq *q, const arb_msg *m)
 	}
 	// Big turn: do not wait for its end.  Try once each time the batch
 	// grows past another ARB__OUTQ_BATCH_FLUSH bytes, not on every push:
-	// while the peer's queue is full each attempt copies the whole
-	// batch, which made a storm quadratic (a turn of sends took ~0.3 s).
-	// The retry timer keeps trying, even if the loop never goes idle.
+	// while the pipe is busy each attempt copies the whole batch, which
+	// made a storm quadratic.  A refused attempt arms the SENDFD event.
 	if (p->pending.len / ARB__OUTQ_BATCH_FLUSH !=
 	    before / ARB__OUTQ_BATCH_FLUSH) {
-		if (!outq_peer_send(q, p) &&
-		    !evtimer_pending(q->retry_ev, NULL)) {
-			struct timeval tv = { 0, 1000 };
-			evtimer_add(q->retry_ev, &tv);
-		}
+		outq_peer_send(q, p);
 	}
 	return ARB_OK;
 }
@@ -408,9 +463,70 @@ outq_peer_free(uint64_t key, void *val, void *arg)
 
 	ARB_UNUSED(key);
 	ARB_UNUSED(arg);
+	event_free(p->wev);
 	nng_close(p->sock);
 	arb__buf_fini(&p->pending);
 	arb__free(p);
+}
+
+typedef struct linger_set {
+	struct pollfd *fds;
+	size_t         n;
+} linger_set;
+
+static void
+outq_linger_collect(uint64_t key, void *val, void *arg)
+{
+	outq_peer  *p = val;
+	linger_set *ls = arg;
+
+	ARB_UNUSED(key);
+	if (p->pending.len > 0 || p->inflight) {
+		ls->fds[ls->n].fd     = p->sendfd;
+		ls->fds[ls->n].events = POLLIN;
+		ls->n++;
+	}
+}
+
+static void
+outq_linger_settle(uint64_t key, void *val, void *arg)
+{
+	outq_peer     *p = val;
+	struct pollfd  pfd = { .fd = p->sendfd, .events = POLLIN };
+
+	ARB_UNUSED(key);
+	ARB_UNUSED(arg);
+	if (p->inflight && poll(&pfd, 1, 0) == 1) {
+		p->inflight = false; // the last batch has left
+	}
+}
+
+void
+arb__outq_linger(arb__outq *q, int ms)
+{
+	int64_t    deadline = arb__now_ms() + ms;
+	linger_set ls;
+
+	if (q == NULL || q->peers.count == 0) {
+		return;
+	}
+	ls.fds = arb__alloc(sizeof(struct pollfd) * q->peers.count);
+	if (ls.fds == NULL) {
+		return;
+	}
+	for (;;) {
+		int64_t left = deadline - arb__now_ms();
+
+		arb__outq_flush(q);
+		arb__idmap_each(&q->peers, outq_linger_settle, NULL);
+		ls.n = 0;
+		arb__idmap_each(&q->peers, outq_linger_collect, &ls);
+		if (ls.n == 0 || left <= 0) {
+			break;
+		}
+		poll(ls.fds, (nfds_t) ls.n, left > 20 ? 20 : (int) left);
+	}
+	arb__free(ls.fds);
 }
 
 void
@@ -422,9 +538,6 @@ arb__outq_close(arb__outq *q)
 	arb__outq_flush(q);
 	if (q->flush_ev != NULL) {
 		event_free(q->flush_ev);
-	}
-	if (q->retry_ev != NULL) {
-		event_free(q->retry_ev);
 	}
 	arb__idmap_each(&q->peers, outq_peer_free, NULL);
 	arb__idmap_fini(&q->peers);

@@ -43,6 +43,14 @@ typedef void (*arb__batch_cb)(void *arg, const void *data, size_t len);
 int arb__mbox_open(arb__mbox **mbp, struct event_base *base,
     const arb__addr *a, arb_pid pid, size_t max_batch, arb__batch_cb cb,
     void (*drained)(void *arg), void *arg);
+// arb__mbox_detach removes the mailbox from its loop (on that loop's
+// thread) without closing the socket; arb__mbox_attach puts it on another
+// loop.  A thread actor's mailbox belongs to its child slot and passes
+// from one incarnation to the next this way: no close, no new listen, and
+// what was queued during the restart reaches the new incarnation.
+void arb__mbox_detach(arb__mbox *mb);
+int  arb__mbox_attach(arb__mbox *mb, struct event_base *base,
+     arb__batch_cb cb, void (*drained)(void *arg), void *arg);
 // arb__mbox_pause stops delivering batches (the actor is exiting).
 void arb__mbox_pause(arb__mbox *mb);
 // arb__mbox_close closes the socket; envelopes still queued are decoded
@@ -65,6 +73,11 @@ void arb__outq_flush(arb__outq *q);
 // arb__outq_backlog returns the bytes not yet handed to nng.
 size_t arb__outq_backlog(const arb__outq *q);
 uint64_t arb__outq_batches(const arb__outq *q);
+// arb__outq_linger flushes and waits (at most ms) until every pending
+// batch has been handed over by nng, so an exiting actor's last messages
+// are not lost with its sockets.  Blocks: call it on the actor's own
+// thread as it ends, never on the node loop.
+void arb__outq_linger(arb__outq *q, int ms);
 // arb__outq_close flushes what it can and closes every socket.  NULL is a
 // harmless no-op.
 void arb__outq_close(arb__outq *q);

@@ -1,0 +1,691 @@
+// SPDX-License-Identifier: MIT
+// doc.c -- typed, position-aware access to one YAML document (doc.h).
+//
+// libyaml's loader builds the node graph (anchors and aliases resolved);
+// this file reads it.  Scalars are expanded (${VAR}, ${VAR:-default},
+// "$$" for a literal "$") every time they are read, and every problem is
+// recorded with the node's position instead of stopping.  Packing values
+// for actors is pack.c.  Thread: the caller's.
+
+#include "doc.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DOC_BUDGET 1000000ul // node visits per document (alias bombs)
+
+// --- Problems ----------------------------------------------------------------
+
+int
+doc_line(const yaml_node_t *n)
+{
+	return n != NULL ? (int) n->start_mark.line + 1 : 0;
+}
+
+void
+doc_err(arbor_doc *d, const yaml_node_t *at, const char *field,
+    const char *fmt, ...)
+{
+	char    msg[512];
+	char    text[1024];
+	va_list ap;
+	int     line = 0, col = 0;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (at != NULL) {
+		line = (int) at->start_mark.line + 1;
+		col  = (int) at->start_mark.column + 1;
+		snprintf(text, sizeof(text), "%s:%d:%d: %s: %s", d->file, line,
+		    col, field, msg);
+	} else {
+		snprintf(text, sizeof(text), "%s: %s: %s", d->file, field, msg);
+	}
+	arbor_errs_add(d->errs, line, col, text);
+	d->nerr++;
+}
+
+const char *
+doc_kind(const yaml_node_t *n)
+{
+	if (n == NULL) {
+		return "nothing";
+	}
+	switch (n->type) {
+	case YAML_MAPPING_NODE:
+		return "a mapping";
+	case YAML_SEQUENCE_NODE:
+		return "a list";
+	case YAML_SCALAR_NODE:
+		return "a scalar";
+	default:
+		return "nothing";
+	}
+}
+
+// --- Document ----------------------------------------------------------------
+
+int
+doc_open(arbor_doc *d, const char *file, arbor_errs *errs, arbor_arena *arena)
+{
+	yaml_parser_t   parser;
+	yaml_document_t extra;
+	FILE           *f;
+	char            text[1024];
+	int             rv = 0;
+
+	memset(d, 0, sizeof(*d));
+	d->file   = file;
+	d->errs   = errs;
+	d->arena  = arena;
+	d->budget = DOC_BUDGET;
+	if ((f = fopen(file, "rb")) == NULL) {
+		snprintf(text, sizeof(text), "%s: %s", file, strerror(errno));
+		arbor_errs_add(errs, 0, 0, text);
+		d->nerr++;
+		return -1;
+	}
+	if (!yaml_parser_initialize(&parser)) {
+		fclose(f);
+		fprintf(stderr, "arbor: out of memory\n");
+		exit(ARB_EXIT_SOFTWARE);
+	}
+	yaml_parser_set_input_file(&parser, f);
+	if (!yaml_parser_load(&parser, &d->doc)) {
+		goto syntax;
+	}
+	d->loaded = true;
+	if (yaml_document_get_root_node(&d->doc) == NULL) {
+		snprintf(text, sizeof(text), "%s: the file is empty", file);
+		arbor_errs_add(errs, 0, 0, text);
+		d->nerr++;
+		rv = -1;
+		goto out;
+	}
+	// One document per file: a second one is a mistake, not a feature.
+	if (!yaml_parser_load(&parser, &extra)) {
+		goto syntax;
+	}
+	if (yaml_document_get_root_node(&extra) != NULL) {
+		snprintf(text, sizeof(text),
+		    "%s:%d:%d: ---: a tree file holds one YAML document",
+		    file, (int) extra.start_mark.line + 1,
+		    (int) extra.start_mark.column + 1);
+		arbor_errs_add(errs, (int) extra.start_mark.line + 1,
+		    (int) extra.start_mark.column + 1, text);
+		d->nerr++;
+		rv = -1;
+	}
+	yaml_document_delete(&extra);
+	goto out;
+
+syntax:
+	// libyaml reports the problem and, often, the construct it was in.
+	{
+		const yaml_mark_t *m = &parser.problem_mark;
+		if (parser.context != NULL) {
+			snprintf(text, sizeof(text),
+			    "%s:%d:%d: yaml: %s %s (line %d)", file,
+			    (int) m->line + 1, (int) m->column + 1,
+			    parser.problem ? parser.problem : "syntax error",
+			    parser.context,
+			    (int) parser.context_mark.line + 1);
+		} else {
+			snprintf(text, sizeof(text), "%s:%d:%d: yaml: %s", file,
+			    (int) m->line + 1, (int) m->column + 1,
+			    parser.problem ? parser.problem : "syntax error");
+		}
+		arbor_errs_add(errs, (int) m->line + 1, (int) m->column + 1,
+		    text);
+		d->nerr++;
+		rv = -1;
+	}
+out:
+	yaml_parser_delete(&parser);
+	fclose(f);
+	return rv;
+}
+
+void
+doc_close(arbor_doc *d)
+{
+	if (d->loaded) {
+		yaml_document_delete(&d->doc);
+		d->loaded = false;
+	}
+}
+
+yaml_node_t *
+doc_root(arbor_doc *d)
+{
+	return d->loaded ? yaml_document_get_root_node(&d->doc) : NULL;
+}
+
+// --- Mappings and lists ------------------------------------------------------
+
+const char *
+doc_key(arbor_doc *d, yaml_node_pair_t *pair, yaml_node_t **keyp)
+{
+	yaml_node_t *k = yaml_document_get_node(&d->doc, pair->key);
+
+	if (keyp != NULL) {
+		*keyp = k;
+	}
+	if (k == NULL || k->type != YAML_SCALAR_NODE) {
+		return NULL;
+	}
+	return (const char *) k->data.scalar.value;
+}
+
+yaml_node_t *
+doc_get(arbor_doc *d, yaml_node_t *map, const char *key, yaml_node_t **keyp)
+{
+	yaml_node_pair_t *p;
+	const char       *k;
+
+	if (keyp != NULL) {
+		*keyp = NULL;
+	}
+	if (map == NULL || map->type != YAML_MAPPING_NODE) {
+		return NULL;
+	}
+	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+	     p++) {
+		yaml_node_t *kn;
+		if ((k = doc_key(d, p, &kn)) != NULL && strcmp(k, key) == 0) {
+			if (keyp != NULL) {
+				*keyp = kn;
+			}
+			return yaml_document_get_node(&d->doc, p->value);
+		}
+	}
+	return NULL;
+}
+
+void
+doc_field(char *buf, size_t len, const char *prefix, const char *key)
+{
+	if (prefix != NULL && prefix[0] != '\0') {
+		snprintf(buf, len, "%s.%s", prefix, key);
+	} else {
+		snprintf(buf, len, "%s", key);
+	}
+}
+
+bool
+doc_map_check(arbor_doc *d, yaml_node_t *map, const char *prefix,
+    const char *const *allowed)
+{
+	yaml_node_pair_t *p, *q;
+	const char       *k;
+	char              field[160];
+	char              list[512];
+	size_t            i, used;
+
+	if (map == NULL || map->type != YAML_MAPPING_NODE) {
+		doc_err(d, map, prefix && *prefix ? prefix : "(top)",
+		    "expected a mapping (key: value lines), got %s",
+		    doc_kind(map));
+		return false;
+	}
+	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+	     p++) {
+		yaml_node_t *kn;
+		if ((k = doc_key(d, p, &kn)) == NULL) {
+			doc_err(d, kn, prefix && *prefix ? prefix : "(top)",
+			    "keys must be plain words, not %s", doc_kind(kn));
+			continue;
+		}
+		doc_field(field, sizeof(field), prefix, k);
+		for (q = map->data.mapping.pairs.start; q < p; q++) {
+			const char *k2 = doc_key(d, q, NULL);
+			if (k2 != NULL && strcmp(k2, k) == 0) {
+				doc_err(d, kn, field,
+				    "duplicate key (first at line %d)",
+				    doc_line(yaml_document_get_node(
+				        &d->doc, q->key)));
+				break;
+			}
+		}
+		if (allowed == NULL) {
+			continue;
+		}
+		for (i = 0; allowed[i] != NULL; i++) {
+			if (strcmp(allowed[i], k) == 0) {
+				break;
+			}
+		}
+		if (allowed[i] != NULL) {
+			continue;
+		}
+		list[0] = '\0';
+		used    = 0;
+		for (i = 0; allowed[i] != NULL && used < sizeof(list); i++) {
+			int n = snprintf(list + used, sizeof(list) - used,
+			    "%s%s", i ? ", " : "", allowed[i]);
+			used += n > 0 ? (size_t) n : 0;
+		}
+		doc_err(d, kn, field, "unknown key (expected one of: %s)", list);
+	}
+	return true;
+}
+
+yaml_node_t *
+doc_item(arbor_doc *d, yaml_node_t *seq, size_t i)
+{
+	if (seq == NULL || seq->type != YAML_SEQUENCE_NODE ||
+	    i >= doc_len(seq)) {
+		return NULL;
+	}
+	return yaml_document_get_node(&d->doc, seq->data.sequence.items.start[i]);
+}
+
+size_t
+doc_len(const yaml_node_t *seq)
+{
+	if (seq == NULL || seq->type != YAML_SEQUENCE_NODE) {
+		return 0;
+	}
+	return (size_t) (seq->data.sequence.items.top -
+	    seq->data.sequence.items.start);
+}
+
+yaml_node_t *
+doc_find(arbor_doc *d, yaml_node_t *map, const char *dotted, bool *exact)
+{
+	yaml_node_t *at = map, *cur = map, *key;
+	char         part[64];
+	const char  *p = dotted, *dot;
+	size_t       n;
+
+	*exact = false;
+	while (*p != '\0') {
+		dot = strchr(p, '.');
+		n   = dot ? (size_t) (dot - p) : strlen(p);
+		if (n >= sizeof(part)) {
+			return at;
+		}
+		memcpy(part, p, n);
+		part[n] = '\0';
+		if ((cur = doc_get(d, cur, part, &key)) == NULL) {
+			return at;
+		}
+		at = key;
+		if (dot == NULL) {
+			*exact = true;
+			return at;
+		}
+		p = dot + 1;
+	}
+	return at;
+}
+
+// --- Scalars -------------------------------------------------------------------
+
+typedef struct sbuf {
+	char  *p;
+	size_t n;
+	size_t cap;
+} sbuf;
+
+static void
+sbuf_add(sbuf *b, const char *s, size_t n)
+{
+	if (b->n + n + 1 > b->cap) {
+		size_t cap = (b->n + n + 1) * 2;
+		char  *p   = realloc(b->p, cap);
+		if (p == NULL) {
+			fprintf(stderr, "arbor: out of memory\n");
+			exit(ARB_EXIT_SOFTWARE);
+		}
+		b->p   = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->n, s, n);
+	b->n += n;
+	b->p[b->n] = '\0';
+}
+
+// expand substitutes ${VAR}, ${VAR:-default} and $$ in s.
+static bool
+expand(arbor_doc *d, yaml_node_t *n, const char *field, const char *s,
+    const char **outp)
+{
+	sbuf        b = { 0 };
+	const char *p, *end, *val;
+	char        name[128];
+	size_t      nl;
+	bool        ok = true;
+
+	if (strchr(s, '$') == NULL) {
+		*outp = s; // libyaml's copy lives as long as the document
+		return true;
+	}
+	sbuf_add(&b, "", 0);
+	for (p = s; *p != '\0';) {
+		if (p[0] != '$' || (p[1] != '$' && p[1] != '{')) {
+			sbuf_add(&b, p, 1);
+			p++;
+			continue;
+		}
+		if (p[1] == '$') {
+			sbuf_add(&b, "$", 1);
+			p += 2;
+			continue;
+		}
+		if ((end = strchr(p + 2, '}')) == NULL) {
+			doc_err(d, n, field, "unterminated ${ in \"%s\"", s);
+			ok = false;
+			break;
+		}
+		nl = strspn(p + 2, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+		                   "qrstuvwxyz0123456789_");
+		if (nl == 0 || nl >= sizeof(name) || isdigit((unsigned char) p[2]) ||
+		    (p[2 + nl] != '}' &&
+		        strncmp(p + 2 + nl, ":-", 2) != 0)) {
+			doc_err(d, n, field,
+			    "bad substitution \"%.*s\" (use ${VAR} or "
+			    "${VAR:-default}, $$ for a dollar)",
+			    (int) (end - p + 1), p);
+			ok = false;
+			break;
+		}
+		memcpy(name, p + 2, nl);
+		name[nl] = '\0';
+		val      = getenv(name);
+		if (p[2 + nl] == ':') {
+			if (val == NULL || val[0] == '\0') {
+				const char *def = p + 2 + nl + 2;
+				sbuf_add(&b, def, (size_t) (end - def));
+				val = NULL;
+			}
+		} else if (val == NULL) {
+			doc_err(d, n, field,
+			    "${%s} is not set and has no default "
+			    "(write ${%s:-default})",
+			    name, name);
+			ok = false;
+			break;
+		}
+		if (val != NULL) {
+			sbuf_add(&b, val, strlen(val));
+		}
+		p = end + 1;
+	}
+	if (ok) {
+		*outp = arbor_arena_strdup(d->arena, b.p);
+	}
+	free(b.p);
+	return ok;
+}
+
+bool
+doc_scalar(arbor_doc *d, yaml_node_t *n, const char *field, const char **sp,
+    bool *plainp)
+{
+	const char *s;
+
+	if (n == NULL || n->type != YAML_SCALAR_NODE) {
+		doc_err(d, n, field, "expected a single value, got %s",
+		    doc_kind(n));
+		return false;
+	}
+	s = (const char *) n->data.scalar.value;
+	if (strlen(s) != n->data.scalar.length) {
+		doc_err(d, n, field, "contains a NUL character");
+		return false;
+	}
+	if (plainp != NULL) {
+		*plainp = n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+	}
+	return expand(d, n, field, s, sp);
+}
+
+bool
+doc_string(arbor_doc *d, yaml_node_t *n, const char *field, const char **sp)
+{
+	const char *s;
+
+	if (!doc_scalar(d, n, field, &s, NULL)) {
+		return false;
+	}
+	if (s[0] == '\0') {
+		doc_err(d, n, field, "must not be empty");
+		return false;
+	}
+	*sp = s;
+	return true;
+}
+
+bool
+doc_word_in(const char *s, const char *const *words)
+{
+	size_t i;
+
+	for (i = 0; words[i] != NULL; i++) {
+		if (strcmp(s, words[i]) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+const char *const doc_true_words[]  = { "true", "True", "TRUE", NULL };
+const char *const doc_false_words[] = { "false", "False", "FALSE", NULL };
+const char *const doc_null_words[]  = { "", "~", "null", "Null", "NULL",
+	 NULL };
+
+bool
+doc_bool(arbor_doc *d, yaml_node_t *n, const char *field, bool *bp)
+{
+	const char *s;
+
+	if (!doc_scalar(d, n, field, &s, NULL)) {
+		return false;
+	}
+	if (doc_word_in(s, doc_true_words)) {
+		*bp = true;
+		return true;
+	}
+	if (doc_word_in(s, doc_false_words)) {
+		*bp = false;
+		return true;
+	}
+	doc_err(d, n, field, "expected true or false, not \"%s\"", s);
+	return false;
+}
+
+// doc_parse_int reads a YAML 1.2 core integer: [-+]?[0-9]+, 0x..., 0o...
+bool
+doc_parse_int(const char *s, long long *vp, bool *rangep)
+{
+	const char *p = s;
+	char       *end;
+	int         base = 10;
+	bool        neg  = false;
+	unsigned long long u;
+
+	*rangep = true;
+	if (*p == '-' || *p == '+') {
+		neg = *p == '-';
+		p++;
+	}
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'o') && s == p) {
+		base = p[1] == 'x' ? 16 : 8;
+		p += 2;
+	}
+	if (*p == '\0' || !isxdigit((unsigned char) *p)) {
+		return false;
+	}
+	errno = 0;
+	u     = strtoull(p, &end, base);
+	if (*end != '\0') {
+		return false;
+	}
+	if (errno == ERANGE || u > (unsigned long long) LLONG_MAX + neg) {
+		*rangep = false;
+		return true;
+	}
+	*vp = neg ? (long long) (0 - u) : (long long) u;
+	return true;
+}
+
+bool
+doc_int(arbor_doc *d, yaml_node_t *n, const char *field, long long lo,
+    long long hi, long long *vp)
+{
+	const char *s;
+	long long   v = 0;
+	bool        inrange;
+
+	if (!doc_scalar(d, n, field, &s, NULL)) {
+		return false;
+	}
+	if (!doc_parse_int(s, &v, &inrange)) {
+		doc_err(d, n, field, "expected an integer, not \"%s\"", s);
+		return false;
+	}
+	if (!inrange || v < lo || v > hi) {
+		doc_err(d, n, field, "%s is out of range (%lld to %lld)", s, lo,
+		    hi);
+		return false;
+	}
+	*vp = v;
+	return true;
+}
+
+int
+arbor_parse_duration(const char *s, int *msp)
+{
+	static const struct {
+		const char *unit;
+		double      ms;
+	} units[] = { { "ms", 1 }, { "s", 1000 }, { "m", 60000 },
+		{ "h", 3600000 } };
+	const char *p = s;
+	char       *end;
+	double      v;
+	long long   ms;
+	size_t      i;
+
+	if (!isdigit((unsigned char) *p)) {
+		return -1; // no sign, no leading dot, no spaces
+	}
+	while (isdigit((unsigned char) *p)) {
+		p++;
+	}
+	if (*p == '\0') {
+		errno = 0;
+		ms    = strtoll(s, &end, 10);
+		if (errno == ERANGE || ms > INT_MAX) {
+			return -1;
+		}
+		*msp = (int) ms;
+		return 0;
+	}
+	if (*p == '.') {
+		p++;
+		if (!isdigit((unsigned char) *p)) {
+			return -1;
+		}
+		while (isdigit((unsigned char) *p)) {
+			p++;
+		}
+	}
+	v = strtod(s, &end);
+	if (end != p) {
+		return -1;
+	}
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(p, units[i].unit) == 0) {
+			v *= units[i].ms;
+			if (!(v <= (double) INT_MAX)) {
+				return -1;
+			}
+			*msp = (int) lround(v);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+bool
+doc_duration(arbor_doc *d, yaml_node_t *n, const char *field, int lo, int hi,
+    const doc_word *specials, int *msp)
+{
+	const char *s;
+	int         ms;
+	size_t      i;
+
+	if (!doc_scalar(d, n, field, &s, NULL)) {
+		return false;
+	}
+	for (i = 0; specials != NULL && specials[i].word != NULL; i++) {
+		if (strcmp(s, specials[i].word) == 0) {
+			*msp = specials[i].value;
+			return true;
+		}
+	}
+	if (arbor_parse_duration(s, &ms) != 0) {
+		char   extra[128] = "";
+		size_t used       = 0;
+		for (i = 0; specials != NULL && specials[i].word != NULL; i++) {
+			int w = snprintf(extra + used, sizeof(extra) - used,
+			    ", %s", specials[i].word);
+			used += w > 0 ? (size_t) w : 0;
+			if (used >= sizeof(extra)) {
+				break;
+			}
+		}
+		doc_err(d, n, field,
+		    "\"%s\" is not a duration (milliseconds, or a number with "
+		    "ms, s, m or h: \"250ms\", \"5s\"%s)",
+		    s, extra);
+		return false;
+	}
+	if (ms < lo || ms > hi) {
+		doc_err(d, n, field, "%s is out of range (%d ms to %d ms)", s,
+		    lo, hi);
+		return false;
+	}
+	*msp = ms;
+	return true;
+}
+
+bool
+doc_enum(arbor_doc *d, yaml_node_t *n, const char *field,
+    const doc_word *words, int *vp)
+{
+	const char *s;
+	char        list[256];
+	size_t      i, used = 0;
+
+	if (!doc_scalar(d, n, field, &s, NULL)) {
+		return false;
+	}
+	list[0] = '\0';
+	for (i = 0; words[i].word != NULL; i++) {
+		int w;
+		if (strcmp(s, words[i].word) == 0) {
+			*vp = words[i].value;
+			return true;
+		}
+		w = snprintf(list + used, sizeof(list) - used, "%s%s",
+		    i ? ", " : "", words[i].word);
+		used += w > 0 ? (size_t) w : 0;
+		if (used >= sizeof(list)) {
+			used = sizeof(list) - 1;
+		}
+	}
+	doc_err(d, n, field, "unknown value \"%s\" (expected one of: %s)", s,
+	    list);
+	return false;
+}
