@@ -566,7 +566,12 @@ arb__node_root_exited(arb_node *node, const arb_exit *why)
 	char reason[200];
 
 	arb_exit_format(why, reason, sizeof(reason));
-	if (node->gave_up || node->root_slot->state == ARB__CS_STARTING) {
+	// 70 only when the tree failed on its own (gave up, or its start
+	// failed); a stop requested during the start is still a requested
+	// stop.
+	if (node->gave_up ||
+	    (why->kind != ARB_EXIT_SHUTDOWN && !node->stopping) ||
+	    (node->root_slot->state == ARB__CS_STARTING && !node->stopping)) {
 		node->exit_code = ARB_EXIT_SOFTWARE;
 	} else if (node->abandoned > 0) {
 		node->exit_code = ARB_EXIT_UNCLEAN;

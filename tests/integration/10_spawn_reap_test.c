@@ -135,7 +135,25 @@ h_missing_exe(int argc, char **argv)
 	return arb_test_node_main(&s);
 }
 
+static int
+h_slow_start(int argc, char **argv)
+{
+	const arb_child_spec c[] = {
+		PROBE_CHILD("first", ARB_THREAD, "init=ok"),
+		{ .name = "slow", .isolation = ARB_PROCESS, .type = "probe",
+		    .arg = "init=late:30000", .arg_len = sizeof("init=late:30000"),
+		    .start_timeout_ms = 60000 },
+		PROBE_CHILD("never_started", ARB_THREAD, "init=ok"),
+	};
+	const arb_sup_spec s = { .children = c, .nchildren = 3 };
+
+	(void) argc;
+	(void) argv;
+	return arb_test_node_main(&s);
+}
+
 static const arb_test_helper helpers[] = {
+	{ "slow_start", h_slow_start },
 	{ "basic", h_basic },
 	{ "grandchild", h_grandchild },
 	{ "reasons", h_reasons },
@@ -300,7 +318,27 @@ test_missing_executable_fails_the_start(void **state)
 	arb_test_proc_fini(&p);
 }
 
+static void
+test_stop_requested_during_start_exits_0(void **state)
+{
+	arb_test_proc p;
+
+	(void) state;
+	arb_test_spawn(&p, "slow_start", NULL);
+	// The tree is not up yet: "slow" is still in its init.
+	arb_test_expect(&p, "probe path=root/slow event=init", 10000);
+	kill(p.pid, SIGTERM);
+	// A requested stop is a requested stop, even during the start: the
+	// starting child is stopped, the rest never starts, exit 0.
+	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&p, 15000)), 0);
+	assert_int_equal(arb_test_count(&p, "event=tree_up"), 0);
+	assert_int_equal(arb_test_count(&p, "never_started event=init"), 0);
+	assert_non_null(strstr(p.out, "root/first event=stopped"));
+	arb_test_proc_fini(&p);
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_stop_requested_during_start_exits_0),
 	cmocka_unit_test(test_sigterm_stops_in_reverse_order_and_exits_0),
 	cmocka_unit_test(test_sigkill_of_node_kills_children),
 	cmocka_unit_test(test_exec_grandchild_killed_and_reaped),

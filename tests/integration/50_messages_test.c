@@ -1863,16 +1863,16 @@ test_gather_all_completed_reports_every_error(void **state)
 	arb_test_spawn(&p, "gather", args);
 	line_of(&p, "drv gather_all event=done", 10000, l, sizeof(l));
 	ASSERT_HAS(l, "n=4 nerrors=2");
-	line_of(&p, "drv gather_all event=result i=0 ", 1000, l, sizeof(l));
+	line_of(&p, "drv gather_all event=result i=0 ", 5000, l, sizeof(l));
 	ASSERT_HAS(l, "status=ARB_OK pid_ok=1");
 	ASSERT_HAS(l, "body=root/ok_t ");
-	line_of(&p, "drv gather_all event=result i=1 ", 1000, l, sizeof(l));
+	line_of(&p, "drv gather_all event=result i=1 ", 5000, l, sizeof(l));
 	ASSERT_HAS(l, "status=ARB_EREMOTE pid_ok=1 code=30 "
 	              "text=\"failed at root/fail_t\"");
-	line_of(&p, "drv gather_all event=result i=2 ", 1000, l, sizeof(l));
+	line_of(&p, "drv gather_all event=result i=2 ", 5000, l, sizeof(l));
 	ASSERT_HAS(l, "status=ARB_OK pid_ok=1");
 	ASSERT_HAS(l, "body=root/ok_p ");
-	line_of(&p, "drv gather_all event=result i=3 ", 1000, l, sizeof(l));
+	line_of(&p, "drv gather_all event=result i=3 ", 5000, l, sizeof(l));
 	ASSERT_HAS(l, "status=ARB_EREMOTE pid_ok=1 code=30 "
 	              "text=\"failed at root/fail_p\"");
 	assert_int_equal(arb_test_count(&p, "drv gather_all event=done"), 1);
@@ -1891,12 +1891,12 @@ test_gather_first_exception_cancels_and_counts_late(void **state)
 	arb_test_spawn(&p, "gather", args);
 	line_of(&p, "drv gather_first event=done", 10000, l, sizeof(l));
 	ASSERT_HAS(l, "n=3 nerrors=1");
-	line_of(&p, "drv gather_first event=result i=0 ", 1000, l, sizeof(l));
+	line_of(&p, "drv gather_first event=result i=0 ", 5000, l, sizeof(l));
 	ASSERT_HAS(l, "status=ARB_ECANCELED pid_ok=1");
-	line_of(&p, "drv gather_first event=result i=1 ", 1000, l, sizeof(l));
+	line_of(&p, "drv gather_first event=result i=1 ", 5000, l, sizeof(l));
 	ASSERT_HAS(l, "status=ARB_EREMOTE pid_ok=1 code=30 "
 	              "text=\"failed at root/fail_t\"");
-	line_of(&p, "drv gather_first event=result i=2 ", 1000, l, sizeof(l));
+	line_of(&p, "drv gather_first event=result i=2 ", 5000, l, sizeof(l));
 	ASSERT_HAS(l, "status=ARB_ECANCELED pid_ok=1");
 	// Both cancelled targets answered later: dropped and counted.
 	line_of(&p, "drv gather_first event=late_done", 10000, l, sizeof(l));
@@ -1917,13 +1917,13 @@ test_gather_target_crash_gives_eexited(void **state)
 	arb_test_spawn(&p, "gather", args);
 	line_of(&p, "drv gather_crash event=done", 10000, l, sizeof(l));
 	ASSERT_HAS(l, "n=3 nerrors=2");
-	line_of(&p, "drv gather_crash event=result i=0 ", 1000, l, sizeof(l));
+	line_of(&p, "drv gather_crash event=result i=0 ", 5000, l, sizeof(l));
 	ASSERT_HAS(l, "status=ARB_OK pid_ok=1");
-	line_of(&p, "drv gather_crash event=result i=1 ", 1000, l, sizeof(l));
+	line_of(&p, "drv gather_crash event=result i=1 ", 5000, l, sizeof(l));
 	ASSERT_HAS(l, "status=ARB_EEXITED pid_ok=1");
 	ASSERT_HAS(l, "text=\"crash on request\"");
 	ASSERT_HAS(l, "exit=error{code=42,text=\"crash on request\"}");
-	line_of(&p, "drv gather_crash event=result i=2 ", 1000, l, sizeof(l));
+	line_of(&p, "drv gather_crash event=result i=2 ", 5000, l, sizeof(l));
 	ASSERT_HAS(l, "status=ARB_EEXITED pid_ok=1");
 	ASSERT_HAS(l, "exit=error{code=42,text=\"crash on request\"}");
 	// The supervisor saw the same reasons and restarted both.
@@ -2261,7 +2261,7 @@ test_malformed_frames_rejected_and_counted(void **state)
 	assert_int_equal(
 	    arb_test_count(&p, "probe path=root/pt event=init"), 1);
 	// Same OS process as at the start, which never restarted.
-	line_of(&p, "root/pp event=started", 1000, l, sizeof(l));
+	line_of(&p, "root/pp event=started", 5000, l, sizeof(l));
 	ASSERT_HAS(l, ospid);
 	assert_int_equal(arb_test_count(&p, "root/pp event=started"), 1);
 	assert_int_equal(arb_test_count(&p, "event=exit "), 0);
