@@ -442,15 +442,6 @@ ospid_at(const arb_test_proc *p, size_t from, const char *path)
 	    p->out + at(p, from, path, "event=started"), "ospid");
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 // start_tree spawns helper and waits until its tree is up and the driver
 // listens.
 static void
@@ -736,7 +727,6 @@ test_simple_one_for_one(void **state)
 	const char   *l;
 	const char   *args[] = { "sturdy", NULL };
 	long          stop, first_stopped;
-	int64_t       t0, took;
 	int           i, j;
 
 	(void) state;
@@ -762,13 +752,11 @@ test_simple_one_for_one(void **state)
 		assert_int_equal(inits(&p, w[i]), i == 1 ? 2 : 1);
 	}
 
-	// Stopped in parallel: five stops of 400 ms each take about 400 ms,
-	// not 2000.
-	t0 = now_ms();
+	// Stopped in parallel (each child takes 400 ms to stop): every stop
+	// request went out before the first child had stopped.  Sequential
+	// stops would interleave request, stop, request, stop.  (No
+	// wall-clock assertion: timing belongs in bench/.)
 	stop = stop_tree(&p);
-	took = now_ms() - t0;
-	assert_true(took < 1500);
-	// Every stop request went out before the first child had stopped.
 	first_stopped = find(&p, (size_t) stop, "root/pool/", "event=stopped");
 	assert_true(first_stopped > stop);
 	for (i = 0; i < 5; i++) {
