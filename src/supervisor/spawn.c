@@ -261,11 +261,33 @@ arb__proc_exit_signal(arb__child *c, const arb_exit *why)
 	}
 }
 
+// proc_release_fds closes what watched a child process: pidfd, control
+// channel and their events.
+static void
+proc_release_fds(arb__child *c)
+{
+	if (c->pidfd_ev != NULL) {
+		event_free(c->pidfd_ev);
+		c->pidfd_ev = NULL;
+	}
+	if (c->pidfd >= 0) {
+		close(c->pidfd);
+		c->pidfd = -1;
+	}
+	if (c->ctl_ev != NULL) {
+		event_free(c->ctl_ev);
+		c->ctl_ev = NULL;
+	}
+	if (c->ctl_fd >= 0) {
+		close(c->ctl_fd);
+		c->ctl_fd = -1;
+	}
+}
+
 void
 arb__proc_reaped(arb_node *node, arb__child *c, int status)
 {
 	arb_exit e = { 0 };
-	bool     was_stopping = c->state == ARB__CS_STOPPING;
 
 	if (c->hung) {
 		e.kind = ARB_EXIT_HUNG;
@@ -297,23 +319,7 @@ arb__proc_reaped(arb_node *node, arb__child *c, int status)
 	// it; the subreaper collects them.
 	kill(-c->ospid, SIGKILL);
 	c->ospid = 0;
-	if (c->pidfd_ev != NULL) {
-		event_free(c->pidfd_ev);
-		c->pidfd_ev = NULL;
-	}
-	if (c->pidfd >= 0) {
-		close(c->pidfd);
-		c->pidfd = -1;
-	}
-	if (c->ctl_ev != NULL) {
-		event_free(c->ctl_ev);
-		c->ctl_ev = NULL;
-	}
-	if (c->ctl_fd >= 0) {
-		close(c->ctl_fd);
-		c->ctl_fd = -1;
-	}
-	ARB_UNUSED(was_stopping);
+	proc_release_fds(c);
 	arb__child_event(c, ARB__CE_EXIT, &e);
 }
 
@@ -333,22 +339,7 @@ arb__proc_close(arb__child *c)
 		arb__idmap_del(&node->by_ospid, (uint64_t) c->ospid);
 		c->ospid = 0;
 	}
-	if (c->pidfd_ev != NULL) {
-		event_free(c->pidfd_ev);
-		c->pidfd_ev = NULL;
-	}
-	if (c->pidfd >= 0) {
-		close(c->pidfd);
-		c->pidfd = -1;
-	}
-	if (c->ctl_ev != NULL) {
-		event_free(c->ctl_ev);
-		c->ctl_ev = NULL;
-	}
-	if (c->ctl_fd >= 0) {
-		close(c->ctl_fd);
-		c->ctl_fd = -1;
-	}
+	proc_release_fds(c);
 }
 
 // A process actor's run-time start answered once the child is READY.

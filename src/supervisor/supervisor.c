@@ -399,6 +399,21 @@ sup_remove_gone_dynamic(arb__sup *sup)
 
 static void sup_restart(arb__sup *sup, arb__child *c);
 
+// sup_queue_retry remembers that c must restart once the current job ends.
+static void
+sup_queue_retry(arb__sup *sup, arb__child *c)
+{
+	if (c->restart_pending) {
+		return;
+	}
+	c->restart_pending = true;
+	sup->retry = arb__realloc(sup->retry, (sup->nretry + 1) * sizeof(*sup->retry));
+	if (sup->retry == NULL) {
+		arb__panic("out of memory queueing a restart");
+	}
+	sup->retry[sup->nretry++] = c;
+}
+
 static void
 job_done(arb__sup *sup)
 {
@@ -776,15 +791,7 @@ sup_start_failed(arb__sup *sup, arb__child *c, const arb_exit *why)
 	c->has_last_exit = true;
 	c->last_exit     = *why;
 	// Continue the current job; the failed child is retried after it.
-	if (!c->restart_pending) {
-		c->restart_pending = true;
-		sup->retry = arb__realloc(
-		    sup->retry, (sup->nretry + 1) * sizeof(*sup->retry));
-		if (sup->retry == NULL) {
-			arb__panic("out of memory queueing a restart");
-		}
-		sup->retry[sup->nretry++] = c;
-	}
+	sup_queue_retry(sup, c);
 	if (sup->job != JOB_NONE) {
 		sup->cur++; // skip the failed step
 		sup_run(sup);
