@@ -439,7 +439,7 @@ arb__node_service(
 		}
 		return false;
 	case ARB__REQ_START_CHILD:
-		if (node->stopping) {
+		if (node->stop_begun) {
 			req->rv = ARB_ESHUTDOWN;
 			return false;
 		}
@@ -491,11 +491,8 @@ node_stop_now(arb_node *node)
 	while (node->stops_handled < req) {
 		node->stops_handled++;
 		if (!node->stopping) {
-			node->stopping   = true;
-			node->tree_ready = false;
-			if (node->hooks.stopping != NULL) {
-				node->hooks.stopping(node, node->hook_arg);
-			}
+			node->stopping = true;
+			arb__node_stop_began(node);
 			arb__log(ARB_LOG_INFO, NULL,
 			    "event=stop_requested action=orderly_stop");
 			if (node->root != NULL) {
@@ -543,7 +540,10 @@ node_signal_cb(evutil_socket_t sig, short what, void *arg)
 		arb__node_reap(node);
 		break;
 	case SIGHUP:
-		if (node->hooks.reload != NULL && !node->stopping) {
+		if (node->stop_begun) {
+			arb__log(ARB_LOG_INFO, NULL,
+			    "event=sighup action=none (stopping)");
+		} else if (node->hooks.reload != NULL) {
 			arb__log(ARB_LOG_INFO, NULL, "event=sighup action=reload");
 			node->hooks.reload(node, node->hook_arg);
 		} else {
@@ -742,9 +742,22 @@ arb__node_changed(arb_node *node)
 }
 
 void
+arb__node_stop_began(arb_node *node)
+{
+	if (node->stop_begun) {
+		return; // e.g. a SIGTERM while the root gives up: one stop
+	}
+	node->stop_begun = true;
+	node->tree_ready = false;
+	if (node->hooks.stopping != NULL) {
+		node->hooks.stopping(node, node->hook_arg);
+	}
+}
+
+void
 arb__node_tree_ready(arb_node *node)
 {
-	if (node->stopping) {
+	if (node->stopping || node->stop_begun) {
 		return;
 	}
 	node->tree_ready = true;
@@ -900,7 +913,7 @@ arb_node_start_child(arb_node *node, const char *sup_path, const void *arg,
 	if (node == NULL || sup_path == NULL || pidp == NULL) {
 		return ARB_EINVAL;
 	}
-	if (node->stopping) {
+	if (node->stop_begun) {
 		return ARB_ESHUTDOWN;
 	}
 	if ((sup = arb__sup_find(node->root, sup_path)) == NULL) {
@@ -941,7 +954,7 @@ node_child_op(arb_node *node, const char *path, int op)
 	if (node == NULL || path == NULL) {
 		return ARB_EINVAL;
 	}
-	if (node->stopping) {
+	if (node->stop_begun) {
 		return ARB_ESHUTDOWN;
 	}
 	if ((c = arb__sup_lookup(node->root, path)) == NULL) {
@@ -1008,7 +1021,7 @@ arb_node_reload(
 	if ((rv = arb__sup_spec_check(spec, "root", errbuf, errlen)) != 0) {
 		return rv; // the running tree is untouched
 	}
-	if (node->stopping || node->root == NULL) {
+	if (node->stop_begun || node->root == NULL) {
 		return ARB_ESHUTDOWN;
 	}
 	if (arb__sup_busy(node->root)) {
@@ -1053,7 +1066,7 @@ arb_node_live(arb_node *node, char *stuck, size_t len)
 bool
 arb_node_ready(arb_node *node)
 {
-	return node->tree_ready && !node->stopping;
+	return node->tree_ready && !node->stop_begun;
 }
 
 int64_t

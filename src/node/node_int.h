@@ -117,6 +117,7 @@ struct arb_node {
 	uint64_t           give_ups;
 	int64_t            started_ms;
 	bool               tree_ready;
+	bool               stop_begun; // the tree began to stop (any cause)
 	arb_node_hooks     hooks;
 	void              *hook_arg;
 	struct event      *tick_ev;
@@ -194,6 +195,11 @@ void arb__node_reap(arb_node *node);
 void arb__node_changed(arb_node *node);
 // arb__node_tree_ready is called when the root reported READY.
 void arb__node_tree_ready(arb_node *node);
+// arb__node_stop_began is called when the tree begins to stop, whatever
+// the cause (a requested stop, the root giving up, its auto_shutdown or a
+// failed start): from then on the node is not ready, control operations
+// answer ARB_ESHUTDOWN, and the `stopping` hook runs (once per node).
+void arb__node_stop_began(arb_node *node);
 
 // --- supervisor.c ---------------------------------------------------------
 int  arb__sup_open(arb__sup **supp, arb_node *node, arb__child *slot,

@@ -134,6 +134,7 @@ child_new(arb__sup *sup, const arb_child_spec *spec, const void *arg,
 	c->pidfd  = -1;
 	c->ctl_fd = -1;
 	c->mbid   = arb__node_new_mbid(sup->node);
+	arb__mbid_set(c->mbid, true);
 	snprintf(c->path, sizeof(c->path), "%.190s/%.63s", sup->path,
 	    c->spec.name);
 	return c;
@@ -161,6 +162,7 @@ child_free(arb__child *c)
 	timer_cancel(&c->watchdog_timer);
 	arb__proc_close(c);
 	arb__mbox_close(c->mbox);
+	arb__mbid_set(c->mbid, false);
 	if (c->child_sup != NULL) {
 		arb__sup_free(c->child_sup);
 	}
@@ -190,6 +192,10 @@ child_spawn(arb__child *c)
 	c->stop_sent = false;
 	c->killed    = false;
 	c->hung      = false;
+	// Heartbeat and stats belong to one incarnation: a predecessor's
+	// old heartbeat would make the new one look stuck (arb_node_live).
+	c->last_hb_ms = 0;
+	memset(&c->stats, 0, sizeof(c->stats));
 	switch (c->spec.isolation) {
 	case ARB_THREAD:
 		rv = arb__thread_start(node, c);
@@ -457,8 +463,8 @@ job_done(arb__sup *sup)
 		    (sup->nretry - 1) * sizeof(*sup->retry));
 		sup->nretry--;
 		c->restart_pending = false;
-		if (c->state == ARB__CS_STOPPED) {
-			sup_restart(sup, c);
+		if (c->state == ARB__CS_STOPPED && !c->held) {
+			sup_restart(sup, c); // not if an operator stopped it
 		}
 	}
 }
@@ -558,7 +564,12 @@ sup_shutdown(arb__sup *sup, const arb_exit *why)
 	}
 	sup->state       = SUP_STOPPING;
 	sup->exit_reason = *why;
-	s                = steps_alloc(sup->n + sup->nremoved);
+	if (sup->slot == sup->node->root_slot) {
+		// The node stops, whatever the cause (requested, give-up,
+		// auto_shutdown, failed start): not ready, `stopping` hook.
+		arb__node_stop_began(sup->node);
+	}
+	s = steps_alloc(sup->n + sup->nremoved);
 	for (i = 0; i < sup->n; i++) {
 		s[i].kind = STEP_STOP;
 		s[i].c    = sup->children[sup->n - 1 - i];
@@ -583,11 +594,7 @@ sup_give_up(arb__sup *sup, arb__child *c)
 	    c->spec.name, sup->win.intensity, (int) sup->win.period_ms);
 	snprintf(e.text, sizeof(e.text), "reached_max_restart_intensity");
 	if (sup->slot == sup->node->root_slot) {
-		sup->node->gave_up = true;
-		sup->node->tree_ready = false;
-		if (sup->node->hooks.stopping != NULL) {
-			sup->node->hooks.stopping(sup->node, sup->node->hook_arg);
-		}
+		sup->node->gave_up = true; // sup_shutdown runs the hook
 	}
 	sup->node->give_ups++;
 	sup_shutdown(sup, &e);
@@ -1305,15 +1312,37 @@ int
 arb__sup_child_op(arb__child *c, int op)
 {
 	arb__sup *sup = c->sup;
+	arb__sup *up;
 	step     *s;
 	size_t    k = 0;
 
-	if (sup->state == SUP_STOPPING || sup->state == SUP_STOPPED ||
-	    sup->node->stopping) {
+	if (sup->node->stopping || sup->node->stop_begun) {
 		return ARB_ESHUTDOWN;
 	}
+	// A supervisor above that stops (gave up, stopped by an operator)
+	// takes this subtree down: nothing may start in it.
+	for (up = sup; up != NULL; up = up->slot != NULL ? up->slot->sup : NULL) {
+		if (up->state == SUP_STOPPING || up->state == SUP_STOPPED) {
+			return ARB_ESHUTDOWN;
+		}
+	}
 	if (sup->job != JOB_NONE) {
-		return ARB_EAGAIN; // a restart or reload is under way
+		if (op != 0) {
+			return ARB_EAGAIN; // a restart or reload is under way
+		}
+		// A stop needs no job of its own, so it works while one runs
+		// (e.g. a restart waiting out this child's backoff, which can
+		// last 30 s): hold the child and take it down now.  The job
+		// skips held children at its START steps and waits for this
+		// one like for any other stopping child.
+		if (c->state == ARB__CS_STOPPED && c->held) {
+			return ARB_ESTATE;
+		}
+		c->held = true;
+		arb__log(ARB_LOG_INFO, c->path, "event=operator action=stop");
+		child_fire(c, ARB__CE_STOP);
+		sup_run(sup);
+		return ARB_OK;
 	}
 	switch (op) {
 	case 0: // stop
@@ -1454,7 +1483,10 @@ arb__sup_reload(arb__sup *sup, const arb_sup_spec *spec)
 				arb__child_spec_fini(&old->spec);
 				old->spec = keep;
 			}
-			if (old->child_sup != NULL) {
+			// A stopped one (operator, or ended for good) starts
+			// nothing now: it takes the new spec at its next start.
+			if (old->child_sup != NULL &&
+			    old->child_sup->state == SUP_RUNNING) {
 				arb__sup_reload(old->child_sup, ns->sup);
 			}
 			next[nn++] = old;

@@ -14,6 +14,7 @@
 #include <nng/protocol/pipeline0/push.h>
 
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -246,6 +247,27 @@ struct arb__outq {
 	uint64_t           batches;
 };
 
+// One byte per mailbox id: 0 never existed, 1 exists, 2 removed.  Ids are
+// handed out in sequence by the node; ids past the table are not checked.
+#define MBID_TABLE (1u << 20)
+static _Atomic uint8_t mbid_state[MBID_TABLE];
+
+void
+arb__mbid_set(uint32_t mbid, bool exists)
+{
+	if (mbid < MBID_TABLE) {
+		atomic_store_explicit(
+		    &mbid_state[mbid], exists ? 1 : 2, memory_order_release);
+	}
+}
+
+bool
+arb__mbid_gone(uint32_t mbid)
+{
+	return mbid < MBID_TABLE &&
+	    atomic_load_explicit(&mbid_state[mbid], memory_order_acquire) != 1;
+}
+
 static void outq_flush_cb(evutil_socket_t fd, short what, void *arg);
 
 int
@@ -415,6 +437,9 @@ arb__outq_push(arb__outq *q, const arb_msg *m)
 	    (arb__pid_kind(m->to) == ARB__KIND_NODE &&
 	        arb__pid_mbid(m->to) == 0)) {
 		return ARB_ENOENT;
+	}
+	if (q->addr.in_node && arb__mbid_gone(arb__pid_mbid(m->to))) {
+		return ARB_ENOENT; // no such child slot (never, or removed)
 	}
 	if ((p = outq_peer_get(q, m->to, &rv)) == NULL) {
 		return rv;

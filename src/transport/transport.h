@@ -57,6 +57,14 @@ void arb__mbox_pause(arb__mbox *mb);
 // only to be counted and returned as dead letters.  NULL is a no-op.
 size_t arb__mbox_close(arb__mbox *mb);
 
+// Mailbox slots of this node process: a child slot's mailbox exists from
+// its creation until it is removed.  Senders in the node process get
+// ARB_ENOENT for a pid whose slot never existed or is gone.  (Process
+// actors cannot see the table: from them such messages wait for a
+// reconnect that never comes, bounded by the backlog.)  Thread: any.
+void arb__mbid_set(uint32_t mbid, bool exists);
+bool arb__mbid_gone(uint32_t mbid);
+
 typedef struct arb__outq arb__outq;
 
 #define ARB__OUTQ_BATCH_FLUSH (64u * 1024u)  // flush a peer early above this

@@ -105,10 +105,10 @@ dcfg_sub(dcfg *c, const char *key, dcfg *sub)
 	memset(sub, 0, sizeof(*sub));
 	sub->errs = c->errs;
 	if (c->prefix[0] != '\0') {
-		snprintf(sub->prefix, sizeof(sub->prefix), "%s.%s", c->prefix,
-		    key);
+		snprintf(sub->prefix, sizeof(sub->prefix), "%.23s.%.23s",
+		    c->prefix, key);
 	} else {
-		snprintf(sub->prefix, sizeof(sub->prefix), "%s", key);
+		snprintf(sub->prefix, sizeof(sub->prefix), "%.47s", key);
 	}
 	if (o == NULL || o->type == MSGPACK_OBJECT_NIL) {
 		return;

@@ -366,7 +366,8 @@ expand(arbor_doc *d, yaml_node_t *n, const char *field, const char *s,
 	bool        ok = true;
 
 	if (strchr(s, '$') == NULL) {
-		*outp = s; // libyaml's copy lives as long as the document
+		// A copy: the configuration outlives the document.
+		*outp = arbor_arena_strdup(d->arena, s);
 		return true;
 	}
 	sbuf_add(&b, "", 0);

@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: MIT
+// main.c -- the arbor program: `arbor run FILE` runs the supervision tree
+// a YAML file describes, `arbor check FILE` validates it (docs/config.md).
+//
+// The same binary is also every process actor of the tree (the library
+// re-executes it), so main registers the built-in actor types and loads
+// the plugins of $ARBOR_PLUGINS before arb_actor_main, which never
+// returns in an actor process.  Exit codes are the node's (0, 70, 71),
+// 64 for a bad command line and 78 for a bad file (docs/supervision.md).
+// Thread: main; the node thread once arb_node_run runs (hooks, services).
+
+#include "config.h"
+#include "diag.h"
+#include "plugin.h"
+#include "services.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage_text[] =
+    "usage: arbor run FILE      run the supervision tree described in FILE\n"
+    "       arbor check FILE... check tree files without running anything\n"
+    "       arbor --help | --version\n"
+    "\n"
+    "FILE is YAML (docs/config.md).  Exit status: 0 stopped on request,\n"
+    "64 usage error, 70 the tree gave up or failed to start, 71 stopped\n"
+    "but a thread actor had to be abandoned, 78 invalid file.\n";
+
+static const char run_usage[] =
+    "usage: arbor run FILE\n"
+    "\n"
+    "Starts a node with the tree in FILE and runs it until SIGTERM or\n"
+    "SIGINT (a second one makes the stop brutal).  SIGHUP re-reads FILE\n"
+    "and applies the differences; an invalid file is rejected and the\n"
+    "tree keeps running.  An invalid FILE exits 78 before anything runs.\n";
+
+static const char check_usage[] =
+    "usage: arbor check FILE...\n"
+    "\n"
+    "Validates tree files without running them: prints every problem as\n"
+    "FILE:LINE:COLUMN: field: what is wrong, and exits 78 if there is\n"
+    "any, 0 if every file is valid.\n";
+
+static int
+usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "arbor: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n%s", usage_text);
+	return ARB_EXIT_USAGE;
+}
+
+static void
+print_errs(const arbor_errs *errs, const char *file, size_t from)
+{
+	size_t i;
+
+	for (i = from; i < errs->n; i++) {
+		fprintf(stderr, "%s\n", errs->v[i].text);
+	}
+	fprintf(stderr, "arbor: %s: %zu problem%s\n", file, errs->n - from,
+	    errs->n - from == 1 ? "" : "s");
+}
+
+// --- arbor check -------------------------------------------------------------
+
+static int
+cmd_check(int argc, char **argv)
+{
+	arbor_errs    errs = { 0 };
+	arbor_config *cfg;
+	size_t        before;
+	int           i, code = ARB_EXIT_OK;
+
+	for (i = 0; i < argc; i++) {
+		before = errs.n;
+		if (arbor_config_load(argv[i], &cfg, &errs) != ARB_OK) {
+			print_errs(&errs, argv[i], before);
+			code = ARB_EXIT_CONFIG;
+			continue;
+		}
+		printf("%s: ok\n", argv[i]);
+		arbor_config_free(cfg);
+	}
+	arbor_errs_fini(&errs);
+	return code;
+}
+
+// --- arbor run ---------------------------------------------------------------
+
+// on_sighup is the node's reload hook: it logs every problem of an
+// invalid file (the lines `arbor check` prints) and keeps the tree.
+static void
+on_sighup(arb_node *node, void *arg)
+{
+	arbor_run *run  = arg;
+	arbor_errs errs = { 0 };
+	size_t     i;
+	int        rv;
+
+	(void) node;
+	rv = arbor_run_reload(run, &errs);
+	for (i = 0; i < errs.n; i++) {
+		fprintf(stderr, "arbor[%d]: error - event=reload_error %s\n",
+		    (int) getpid(), errs.v[i].text);
+	}
+	if (rv == ARB_OK) {
+		fprintf(stderr,
+		    "arbor[%d]: info - event=reload_applied file=%s "
+		    "reloads=%u\n",
+		    (int) getpid(), run->file, run->reloads);
+	} else {
+		fprintf(stderr,
+		    "arbor[%d]: error - event=reload_rejected file=%s "
+		    "problems=%zu error=%s action=keep_tree\n",
+		    (int) getpid(), run->file, errs.n, arb_err_name(rv));
+	}
+	arbor_errs_fini(&errs);
+}
+
+// ---------------------------------------------------------------------------
+// Services.  THIS is where the control socket (control.c, node.control)
+// and the HTTP endpoint (http.c, node.http) start: on the node's own
+// loop, arb_node_base(run->node), after arb_node_open and before
+// arb_node_run, so they run on the node thread and may call every
+// arb_node_* function and arbor_run_reload (services.h).  services_stop
+// runs after arb_node_run has returned and before arb_node_close.
+// Until those files exist, a configured endpoint is reported as not
+// served (the node still runs).
+// ---------------------------------------------------------------------------
+static int
+services_start(arbor_run *run)
+{
+	struct event_base *base = arb_node_base(run->node);
+
+	(void) base;
+	if (run->cfg->control != NULL) {
+		fprintf(stderr,
+		    "arbor[%d]: warn - event=service_unavailable "
+		    "service=control path=%s reason=\"not built yet\"\n",
+		    (int) getpid(), run->cfg->control);
+	}
+	if (run->cfg->http_port != 0) {
+		fprintf(stderr,
+		    "arbor[%d]: warn - event=service_unavailable service=http "
+		    "addr=%s:%d reason=\"not built yet\"\n",
+		    (int) getpid(), run->cfg->http_host, run->cfg->http_port);
+	}
+	return 0;
+}
+
+static void
+services_stop(arbor_run *run)
+{
+	(void) run;
+}
+
+static int
+cmd_run(const char *file)
+{
+	arbor_errs     errs  = { 0 };
+	arbor_run      run   = { 0 };
+	arb_node_opts  opts  = { 0 };
+	arb_node_hooks hooks = { 0 };
+	int            code  = ARB_EXIT_SOFTWARE;
+	int            rv;
+
+	if (arbor_config_load(file, &run.cfg, &errs) != ARB_OK) {
+		print_errs(&errs, file, 0);
+		fprintf(stderr, "arbor: %s: nothing was started\n", file);
+		arbor_errs_fini(&errs);
+		return ARB_EXIT_CONFIG;
+	}
+	run.file = file;
+	// Process actors re-execute this binary: they load the same plugins.
+	arbor_plugin_export_env();
+	opts.name         = run.cfg->name;
+	opts.run_dir      = run.cfg->run_dir;
+	opts.max_msg_size = run.cfg->max_msg_size;
+	opts.log_level    = run.cfg->log_level;
+	if ((rv = arb_node_open(&run.node, &opts)) != ARB_OK) {
+		fprintf(stderr, "arbor: cannot open the node: %s\n",
+		    arb_strerror(rv));
+		arbor_config_free(run.cfg);
+		return ARB_EXIT_SOFTWARE;
+	}
+	diag_set_node_pid(getpid());
+	hooks.reload = on_sighup;
+	arb_node_set_hooks(run.node, &hooks, &run);
+	if (services_start(&run) != 0) {
+		arb_node_close(run.node);
+		arbor_config_free(run.cfg);
+		return ARB_EXIT_SOFTWARE;
+	}
+	rv = arb_node_run(run.node, run.cfg->root, &code);
+	if (rv != ARB_OK && rv != ARB_ESPEC) {
+		fprintf(stderr, "arbor: cannot run the tree: %s\n",
+		    arb_strerror(rv));
+		code = ARB_EXIT_SOFTWARE;
+	}
+	services_stop(&run);
+	arb_node_close(run.node);
+	arbor_config_free(run.cfg);
+	return code;
+}
+
+// --- Command line --------------------------------------------------------------
+
+// command_args checks the options of a subcommand: --help prints help,
+// "--" ends the options, anything else starting with '-' is an error.
+// Returns -1 to go on with argv[*first..], or an exit code.
+static int
+command_args(int argc, char **argv, const char *help, int *first)
+{
+	int i;
+
+	for (i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			i++;
+			break;
+		}
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			fputs(help, stdout);
+			return ARB_EXIT_OK;
+		}
+		if (argv[i][0] == '-' && argv[i][1] != '\0') {
+			return usage_error("unknown option %s", argv[i]);
+		}
+		break;
+	}
+	*first = i;
+	return -1;
+}
+
+int
+main(int argc, char **argv)
+{
+	char errbuf[1024];
+	int  plugins_ok, rv, first;
+
+	// Before arb_actor_main: a process actor of type T must find T.
+	diag_register();
+	plugins_ok = arbor_plugin_load_env(errbuf, sizeof(errbuf)) == 0;
+	if (!plugins_ok) {
+		fprintf(stderr, "arbor: %s: %s\n", ARBOR_PLUGINS_ENV, errbuf);
+	}
+	arb_actor_main(argc, argv); // returns unless this is an actor
+
+	if (argc < 2) {
+		fputs(usage_text, stderr);
+		return ARB_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		fputs(usage_text, stdout);
+		return ARB_EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		printf("arbor %s\n", arb_version());
+		return ARB_EXIT_OK;
+	}
+	if (strcmp(argv[1], "run") == 0) {
+		if ((rv = command_args(argc, argv, run_usage, &first)) >= 0) {
+			return rv;
+		}
+		if (argc - first != 1) {
+			return usage_error("%s", "run needs exactly one FILE");
+		}
+		rv = plugins_ok ? cmd_run(argv[first]) : ARB_EXIT_CONFIG;
+	} else if (strcmp(argv[1], "check") == 0) {
+		if ((rv = command_args(argc, argv, check_usage, &first)) >= 0) {
+			return rv;
+		}
+		if (argc - first < 1) {
+			return usage_error("%s", "check needs a FILE");
+		}
+		rv = plugins_ok ? cmd_check(argc - first, argv + first)
+		                : ARB_EXIT_CONFIG;
+	} else if (argv[1][0] == '-') {
+		return usage_error("unknown option %s", argv[1]);
+	} else {
+		return usage_error("unknown command %s", argv[1]);
+	}
+	arbor_plugin_fini();
+	return rv;
+}
