@@ -352,6 +352,9 @@ arb_call(arb_ctx *ctx, arb_pid to, uint32_t tag, const void *body,
 	}
 	tv.tv_sec  = timeout_ms / 1000;
 	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	// libevent measures timeouts from the time cached at the start of
+	// the loop turn; a call made late in a long turn would expire early.
+	event_base_update_cache_time(ctx->base);
 	evtimer_add(p->timer, &tv);
 	return ARB_OK;
 }
@@ -576,6 +579,7 @@ arb_gather(arb_ctx *ctx, const arb_pid *pids, size_t n, uint32_t tag,
 	}
 	tv.tv_sec  = timeout_ms / 1000;
 	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	event_base_update_cache_time(ctx->base); // see arb_call
 	evtimer_add(g->timer, &tv);
 	return ARB_OK;
 fail:

@@ -101,6 +101,9 @@ timer_arm(arb__child *c, struct event **evp, int64_t ms)
 	}
 	tv.tv_sec  = (time_t) (ms / 1000);
 	tv.tv_usec = (suseconds_t) ((ms % 1000) * 1000);
+	// Count from now, not from the loop turn's cached time: a deadline
+	// (start_timeout, shutdown) must never expire early.
+	event_base_update_cache_time(c->sup->node->base);
 	evtimer_add(*evp, &tv);
 }
 
