@@ -95,6 +95,7 @@ fail:
 }
 
 static void proc_ctl_cb(evutil_socket_t fd, short what, void *arg);
+static void proc_ctl_handle(arb__child *c, uint8_t *buf, ssize_t n);
 static void proc_pidfd_cb(evutil_socket_t fd, short what, void *arg);
 
 int
@@ -288,7 +289,19 @@ void
 arb__proc_reaped(arb_node *node, arb__child *c, int status)
 {
 	arb_exit e = { 0 };
+	uint8_t  buf[ARB__CTL_MAX];
+	ssize_t  n;
 
+	// The actor's last control messages (its exit reason) may still sit
+	// in the channel: the reap can be dispatched before the channel's
+	// event.  Read them first, in order.
+	while (c->ctl_fd >= 0 && (n = arb__ctl_recv(c->ctl_fd, buf,
+	                              sizeof(buf))) > 0) {
+		proc_ctl_handle(c, buf, n);
+	}
+	if (c->ospid <= 0) {
+		return; // a start failure in those messages already closed it
+	}
 	if (c->hung) {
 		e.kind = ARB_EXIT_HUNG;
 		snprintf(e.text, sizeof(e.text), "watchdog %d ms",
@@ -316,7 +329,9 @@ arb__proc_reaped(arb_node *node, arb__child *c, int status)
 	}
 	arb__idmap_del(&node->by_ospid, (uint64_t) c->ospid);
 	// Leftovers of the child's process group (grandchildren) die with
-	// it; the subreaper collects them.
+	// it; the subreaper collects them.  (ospid > 0: never signal our own
+	// group.)
+	assert(c->ospid > 0);
 	kill(-c->ospid, SIGKILL);
 	c->ospid = 0;
 	proc_release_fds(c);
@@ -366,11 +381,8 @@ static void
 proc_ctl_cb(evutil_socket_t fd, short what, void *arg)
 {
 	arb__child *c = arg;
-	arb_node   *node = c->node;
 	uint8_t     buf[ARB__CTL_MAX];
 	ssize_t     n;
-	arb_exit    e;
-	arb__req    req;
 
 	ARB_UNUSED(what);
 	n = arb__ctl_recv(fd, buf, sizeof(buf));
@@ -382,6 +394,17 @@ proc_ctl_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		return;
 	}
+	proc_ctl_handle(c, buf, n);
+}
+
+// proc_ctl_handle acts on one control message of c's actor.
+static void
+proc_ctl_handle(arb__child *c, uint8_t *buf, ssize_t n)
+{
+	arb_node *node = c->node;
+	arb_exit  e;
+	arb__req  req;
+
 	switch ((arb__ctl_op) buf[0]) {
 	case ARB__CTL_READY:
 		arb__child_event(c, ARB__CE_READY, NULL);
