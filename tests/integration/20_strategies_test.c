@@ -411,7 +411,7 @@ count(const arb_test_proc *p, size_t from, const char *a, const char *b)
 static int
 inits(const arb_test_proc *p, const char *path)
 {
-	char needle[160];
+	char needle[400];
 
 	snprintf(needle, sizeof(needle), "probe path=%s event=init", path);
 	return count(p, 0, needle, NULL);
@@ -421,7 +421,7 @@ inits(const arb_test_proc *p, const char *path)
 static long
 at(const arb_test_proc *p, size_t from, const char *path, const char *ev)
 {
-	char needle[160];
+	char needle[400];
 	long off;
 
 	snprintf(needle, sizeof(needle), "%s %s", path, ev);
@@ -629,7 +629,7 @@ static void
 crash_expect(arb_test_proc *p, const char *path, const char *kind,
     const char *reason, const char *decision)
 {
-	char        needle[192];
+	char        needle[400];
 	const char *l;
 
 	cmd(p, "crash %s %s", path, kind);
@@ -723,7 +723,7 @@ test_simple_one_for_one(void **state)
 {
 	arb_test_proc p;
 	char          w[5][64];
-	char          needle[128];
+	char          needle[400];
 	const char   *l;
 	const char   *args[] = { "sturdy", NULL };
 	long          stop, first_stopped;
@@ -790,7 +790,7 @@ test_start_child_while_pool_stops(void **state)
 {
 	arb_test_proc p;
 	char          w[2][64];
-	char          needle[128];
+	char          needle[400];
 	const char   *l;
 	const char   *args[] = { "fragile", NULL };
 	long          give_up;

@@ -17,7 +17,7 @@
 
 #define ARENA_BLOCK 8192
 
-// --- Memory ------------------------------------------------------------------
+// --- Memory -----------------------------------------------------------------
 
 void *
 arbor_xalloc(size_t n)
@@ -77,7 +77,7 @@ void *
 arbor_arena_alloc(arbor_arena *a, size_t n)
 {
 	const size_t al = sizeof(max_align_t);
-	arena_blk   *b  = a->head;
+	arena_blk   *b = a->head;
 	void        *p;
 
 	n = (n + al - 1) / al * al;
@@ -86,10 +86,10 @@ arbor_arena_alloc(arbor_arena *a, size_t n)
 	}
 	if (b == NULL || b->cap - b->used < n) {
 		size_t cap = n > ARENA_BLOCK ? n : ARENA_BLOCK;
-		b          = arbor_xalloc(sizeof(*b) + cap);
-		b->cap     = cap;
-		b->next    = a->head;
-		a->head    = b;
+		b = arbor_xalloc(sizeof(*b) + cap);
+		b->cap = cap;
+		b->next = a->head;
+		a->head = b;
 	}
 	p = (char *) b->data + b->used;
 	b->used += n;
@@ -126,23 +126,23 @@ arbor_arena_printf(arbor_arena *a, const char *fmt, ...)
 	return p;
 }
 
-// --- Problems ----------------------------------------------------------------
+// --- Problems ---------------------------------------------------------------
 
 void
 arbor_errs_add(arbor_errs *errs, int line, int col, const char *text)
 {
 	if (errs->n == errs->cap) {
 		size_t     cap = errs->cap ? errs->cap * 2 : 16;
-		arbor_err *v   = realloc(errs->v, cap * sizeof(*v));
+		arbor_err *v = realloc(errs->v, cap * sizeof(*v));
 		if (v == NULL) {
 			fprintf(stderr, "arbor: out of memory\n");
 			exit(ARB_EXIT_SOFTWARE);
 		}
-		errs->v   = v;
+		errs->v = v;
 		errs->cap = cap;
 	}
 	errs->v[errs->n].line = line;
-	errs->v[errs->n].col  = col;
+	errs->v[errs->n].col = col;
 	errs->v[errs->n].text = arbor_xstrdup(text);
 	errs->n++;
 }

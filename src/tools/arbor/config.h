@@ -27,20 +27,20 @@ typedef struct arbor_arena arbor_arena;
 // until arbor_config_free.  Services (control socket, HTTP) read their
 // settings from here.
 typedef struct arbor_config {
-	const char *file;         // the path as given on the command line
-	const char *dir;          // its directory, absolute
-	const char *name;         // node.name (default "arbor")
-	const char *control;      // node.control: absolute socket path, or
-	                          // NULL when there is no control endpoint
-	const char *http_host;    // node.http host ("127.0.0.1"), or NULL
-	int         http_port;    // node.http port (1-65535), 0 when off
-	size_t      max_msg_size; // node.max_msg_size, 0 = library default
-	int         log_level;    // ARB_LOG_*, ARB_LOG_DEFAULT when absent
-	const char *run_dir;      // node.run_dir, NULL = library default
+	const char *file;           // the path as given on the command line
+	const char *dir;            // its directory, absolute
+	const char *name;           // node.name (default "arbor")
+	const char *control;        // node.control: absolute socket path, or
+	                            // NULL when there is no control endpoint
+	const char *http_host;      // node.http host ("127.0.0.1"), or NULL
+	int         http_port;      // node.http port (1-65535), 0 when off
+	size_t      max_msg_size;   // node.max_msg_size, 0 = library default
+	int         log_level;      // ARB_LOG_*, ARB_LOG_DEFAULT when absent
+	const char *run_dir;        // node.run_dir, NULL = library default
 	const char *const *plugins; // absolute paths, all loaded
-	size_t      nplugins;
-	arb_sup_spec *root;       // the supervision tree
-	arbor_arena  *arena;      // owns all of the above
+	size_t             nplugins;
+	arb_sup_spec      *root;  // the supervision tree
+	arbor_arena       *arena; // owns all of the above
 } arbor_config;
 
 // One problem found in a file.  line and col are 1-based, 0 when the

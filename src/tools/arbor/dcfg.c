@@ -18,11 +18,21 @@ static const struct {
 	const char *name;
 	int         sig;
 } signals[] = {
-	{ "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT },
-	{ "ILL", SIGILL }, { "TRAP", SIGTRAP }, { "ABRT", SIGABRT },
-	{ "BUS", SIGBUS }, { "FPE", SIGFPE }, { "KILL", SIGKILL },
-	{ "USR1", SIGUSR1 }, { "SEGV", SIGSEGV }, { "USR2", SIGUSR2 },
-	{ "PIPE", SIGPIPE }, { "ALRM", SIGALRM }, { "TERM", SIGTERM },
+	{ "HUP", SIGHUP },
+	{ "INT", SIGINT },
+	{ "QUIT", SIGQUIT },
+	{ "ILL", SIGILL },
+	{ "TRAP", SIGTRAP },
+	{ "ABRT", SIGABRT },
+	{ "BUS", SIGBUS },
+	{ "FPE", SIGFPE },
+	{ "KILL", SIGKILL },
+	{ "USR1", SIGUSR1 },
+	{ "SEGV", SIGSEGV },
+	{ "USR2", SIGUSR2 },
+	{ "PIPE", SIGPIPE },
+	{ "ALRM", SIGALRM },
+	{ "TERM", SIGTERM },
 	{ "SYS", SIGSYS },
 };
 
@@ -41,8 +51,8 @@ errs_vadd(dcfg_errs *e, const char *prefix, const char *key, const char *fmt,
 	if (prefix[0] != '\0' && key[0] != '\0') {
 		n = snprintf(e->buf + e->used, room, "%s.%s: ", prefix, key);
 	} else {
-		n = snprintf(e->buf + e->used, room, "%s: ",
-		    prefix[0] != '\0' ? prefix : key);
+		n = snprintf(e->buf + e->used, room,
+		    "%s: ", prefix[0] != '\0' ? prefix : key);
 	}
 	if (n > 0 && (size_t) n < room) {
 		e->used += (size_t) n;
@@ -72,8 +82,8 @@ dcfg_err(dcfg *c, const char *key, const char *fmt, ...)
 }
 
 void
-dcfg_open(dcfg *c, msgpack_unpacked *u, const void *arg, size_t len,
-    dcfg_errs *errs)
+dcfg_open(
+    dcfg *c, msgpack_unpacked *u, const void *arg, size_t len, dcfg_errs *errs)
 {
 	size_t off = 0;
 
@@ -125,8 +135,8 @@ key_is(const msgpack_object *k, const char *key)
 {
 	size_t n = strlen(key);
 
-	return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
-	    memcmp(k->via.str.ptr, key, n) == 0;
+	return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n
+	    && memcmp(k->via.str.ptr, key, n) == 0;
 }
 
 const msgpack_object *
@@ -167,7 +177,7 @@ dcfg_keys(dcfg *c, const char *const *allowed)
 			continue;
 		}
 		list[0] = '\0';
-		used    = 0;
+		used = 0;
 		for (j = 0; allowed[j] != NULL; j++) {
 			int n = snprintf(list + used, sizeof(list) - used,
 			    "%s%s", j ? ", " : "", allowed[j]);
@@ -178,7 +188,8 @@ dcfg_keys(dcfg *c, const char *const *allowed)
 		}
 		if (k->type == MSGPACK_OBJECT_STR) {
 			snprintf(key, sizeof(key), "%.*s",
-			    (int) (k->via.str.size < 60 ? k->via.str.size : 60),
+			    (int) (k->via.str.size < 60 ? k->via.str.size
+			                                : 60),
 			    k->via.str.ptr);
 		} else {
 			snprintf(key, sizeof(key), "?");
@@ -199,8 +210,8 @@ dcfg_str(dcfg *c, const char *key, char *out, size_t len)
 		dcfg_err(c, key, "expected a string");
 		return false;
 	}
-	if (o->via.str.size >= len || memchr(o->via.str.ptr, '\0',
-	                                  o->via.str.size) != NULL) {
+	if (o->via.str.size >= len
+	    || memchr(o->via.str.ptr, '\0', o->via.str.size) != NULL) {
 		dcfg_err(c, key, "too long (at most %zu bytes) or holds a NUL",
 		    len - 1);
 		return false;
@@ -236,7 +247,8 @@ dcfg_int(dcfg *c, const char *key, long long lo, long long hi, long long *out)
 		return false;
 	}
 	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
-		v = o->via.u64 > (uint64_t) hi ? hi + 1 : (long long) o->via.u64;
+		v = o->via.u64 > (uint64_t) hi ? hi + 1
+		                               : (long long) o->via.u64;
 	} else if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
 		v = o->via.i64;
 	} else {
@@ -261,11 +273,11 @@ dcfg_dur(dcfg *c, const char *key, int lo, int *out)
 	if (o == NULL) {
 		return false;
 	}
-	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
-	    o->via.u64 <= (uint64_t) INT32_MAX) {
+	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER
+	    && o->via.u64 <= (uint64_t) INT32_MAX) {
 		ms = (int) o->via.u64;
-	} else if (o->type == MSGPACK_OBJECT_STR &&
-	    o->via.str.size < sizeof(s)) {
+	} else if (o->type == MSGPACK_OBJECT_STR
+	    && o->via.str.size < sizeof(s)) {
 		memcpy(s, o->via.str.ptr, o->via.str.size);
 		s[o->via.str.size] = '\0';
 		if (arbor_parse_duration(s, &ms) != 0) {
@@ -351,13 +363,14 @@ dcfg_signal(dcfg *c, const char *key, int *out)
 			return true;
 		}
 	}
-	dcfg_err(c, key, "unknown signal \"%s\" (SIGSEGV, SIGABRT, SIGKILL, "
-	                 "SIGTERM, ... or a number)",
+	dcfg_err(c, key,
+	    "unknown signal \"%s\" (SIGSEGV, SIGABRT, SIGKILL, "
+	    "SIGTERM, ... or a number)",
 	    s);
 	return false;
 }
 
-// --- Rendering bodies ----------------------------------------------------------
+// --- Rendering bodies -------------------------------------------------------
 
 typedef struct rbuf {
 	char  *p;
@@ -469,7 +482,7 @@ dcfg_render(const void *body, size_t len, char *out, size_t outlen)
 {
 	msgpack_unpacked u;
 	size_t           off = 0;
-	rbuf             b   = { out, outlen, 0, false };
+	rbuf             b = { out, outlen, 0, false };
 
 	if (outlen < 8) {
 		if (outlen > 0) {
@@ -483,8 +496,8 @@ dcfg_render(const void *body, size_t len, char *out, size_t outlen)
 		return;
 	}
 	msgpack_unpacked_init(&u);
-	if (msgpack_unpack_next(&u, body, len, &off) ==
-	    MSGPACK_UNPACK_SUCCESS) {
+	if (msgpack_unpack_next(&u, body, len, &off)
+	    == MSGPACK_UNPACK_SUCCESS) {
 		b.len = outlen - 4; // room for "..."
 		rb_obj(&b, &u.data, 0);
 		if (b.full) {

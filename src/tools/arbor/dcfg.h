@@ -22,7 +22,7 @@ typedef struct dcfg_errs {
 } dcfg_errs;
 
 typedef struct dcfg {
-	const msgpack_object *map;    // NULL when there is no config
+	const msgpack_object *map;        // NULL when there is no config
 	char                  prefix[48]; // "exit" for keys of exit:
 	dcfg_errs            *errs;
 } dcfg;
@@ -49,8 +49,8 @@ const msgpack_object *dcfg_get(dcfg *c, const char *key);
 // absent (nothing recorded) or bad (a problem recorded).
 bool dcfg_str(dcfg *c, const char *key, char *out, size_t len);
 bool dcfg_bool(dcfg *c, const char *key, bool *out);
-bool dcfg_int(dcfg *c, const char *key, long long lo, long long hi,
-    long long *out);
+bool dcfg_int(
+    dcfg *c, const char *key, long long lo, long long hi, long long *out);
 bool dcfg_dur(dcfg *c, const char *key, int lo, int *out);
 // dcfg_enum: *out is the index of the word in words (NULL-ended).
 bool dcfg_enum(dcfg *c, const char *key, const char *const *words, int *out);

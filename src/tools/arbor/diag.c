@@ -1,27 +1,22 @@
 // SPDX-License-Identifier: MIT
-// diag.c -- the built-in diagnostic actor types: echo, crasher, ticker.
+// diag.c -- the built-in diagnostic actor types echo and ticker, what
+// all of them share, and their registration (crasher is crasher.c).
 //
-// Each decodes its msgpack config in init with the same reader that
+// Each type decodes its msgpack config in init with the same reader that
 // `arbor check` uses (diag_config_check), so a config that passed the
-// check cannot fail here.  They print one line per lifecycle event to
-// stderr, "TYPE path=P event=E ospid=N ...", in one write(2) so lines
+// check cannot fail there.  They print one line per lifecycle event to
+// stderr, "TYPE path=P ospid=N event=E ...", in one write(2) so lines
 // from many actors never interleave.  All callbacks run on the actor's
-// own loop thread.  In thread isolation a crasher never really _exits
-// or raises a signal (that would take the whole node down): it reports
-// the same exit reason instead.
+// own loop thread.
 
 #include "diag.h"
 
-#include "dcfg.h"
-
-#include <arbor/actor.h>
-#include <arbor/arbor.h>
+#include "diag_int.h"
 
 #include <errno.h>
 #include <event2/event.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,16 +30,13 @@ diag_set_node_pid(pid_t pid)
 	node_pid = pid;
 }
 
-static bool
-in_process(void)
+bool
+diag_in_process(void)
 {
 	return node_pid != getpid();
 }
 
-static void diag_emit(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static void
+void
 diag_emit(const char *fmt, ...)
 {
 	char    line[1024];
@@ -67,434 +59,22 @@ diag_emit(const char *fmt, ...)
 	} while (w < 0 && errno == EINTR);
 }
 
-static void
-timer_arm(struct event *ev, int ms)
+void
+diag_timer_arm(struct event *ev, int ms)
 {
 	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 
 	event_add(ev, &tv);
 }
 
-static void
-timer_free(struct event **evp)
+void
+diag_timer_free(struct event **evp)
 {
 	if (*evp != NULL) {
 		event_free(*evp);
 		*evp = NULL;
 	}
 }
-
-// ---------------------------------------------------------------------------
-// Exit reasons a crasher can be told to use
-// ---------------------------------------------------------------------------
-typedef struct reason {
-	arb_exit e;
-	int      status; // process: _exit(status); -1 when unset
-	int      signal; // process: raise(signal); 0 when unset
-} reason;
-
-static const char *const reason_words[] = { "normal", "shutdown", "error",
-	NULL };
-
-// reason_parse reads {reason, code, text, status, signal} from c, or a
-// bare word when the key holds a string.  def_kind applies when no
-// reason is given.
-static void
-reason_parse(dcfg *c, reason *r, arb_exit_kind def_kind)
-{
-	long long v;
-	int       k = -1;
-
-	memset(r, 0, sizeof(*r));
-	r->status = -1;
-	r->e.kind = def_kind;
-	if (dcfg_enum(c, "reason", reason_words, &k)) {
-		r->e.kind = k == 0 ? ARB_EXIT_NORMAL
-		                   : k == 1 ? ARB_EXIT_SHUTDOWN : ARB_EXIT_ERROR;
-	}
-	r->e.code = r->e.kind == ARB_EXIT_ERROR ? 1 : 0;
-	if (dcfg_int(c, "code", -2147483647LL, 2147483647LL, &v)) {
-		r->e.code = (int) v;
-		if (k < 0) {
-			r->e.kind = ARB_EXIT_ERROR;
-		}
-	}
-	if (r->e.kind == ARB_EXIT_ERROR) {
-		snprintf(r->e.text, sizeof(r->e.text), "crasher");
-	}
-	dcfg_str(c, "text", r->e.text, sizeof(r->e.text));
-	if (dcfg_int(c, "status", 0, 255, &v)) {
-		r->status = (int) v;
-	}
-	dcfg_signal(c, "signal", &r->signal);
-}
-
-static void
-reason_format(const reason *r, char *buf, size_t len)
-{
-	if (r->signal > 0) {
-		snprintf(buf, len, "signal=SIG%s", sigabbrev_np(r->signal));
-	} else if (r->status >= 0) {
-		snprintf(buf, len, "status=%d", r->status);
-	} else {
-		arb_exit_format(&r->e, buf, len);
-	}
-}
-
-// ---------------------------------------------------------------------------
-// crasher
-// ---------------------------------------------------------------------------
-enum { INIT_OK, INIT_FAIL, INIT_IGNORE, INIT_FAIL_AFTER_FIRST,
-	INIT_FAIL_IF_FILE };
-static const char *const init_words[] = { "ok", "fail", "ignore",
-	"fail_after_first", "fail_if_file", NULL };
-enum { READY_NOW, READY_LATE, READY_NEVER };
-static const char *const ready_words[] = { "now", "late", "never", NULL };
-enum { STOP_PROMPT, STOP_SLOW, STOP_NEVER, STOP_EXIT };
-static const char *const stop_words[] = { "prompt", "slow", "never", "exit",
-	NULL };
-
-typedef struct crasher_cfg {
-	int    init;
-	char   file[256];
-	char   state_dir[256];
-	int    ready;
-	int    ready_delay_ms;
-	int    exit_after_ms; // -1: no timed exit
-	bool   exit_on_message;
-	reason exit;
-	int    stop;
-	int    stop_delay_ms;
-	reason stop_reason;
-	bool   log;
-} crasher_cfg;
-
-static void
-crasher_parse(dcfg *c, crasher_cfg *cfg)
-{
-	static const char *const keys[] = { "init", "file", "state_dir",
-		"ready", "ready_delay", "exit", "stop", "stop_delay",
-		"stop_reason", "log", NULL };
-	static const char *const exit_keys[] = { "after", "on_message",
-		"reason", "code", "text", "status", "signal", NULL };
-	static const char *const reason_keys[] = { "reason", "code", "text",
-		"status", "signal", NULL };
-	dcfg sub;
-	int  k;
-
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->ready_delay_ms = 500;
-	cfg->exit_after_ms  = -1;
-	cfg->stop_delay_ms  = 2000;
-	dcfg_keys(c, keys);
-	dcfg_enum(c, "init", init_words, &cfg->init);
-	dcfg_str(c, "file", cfg->file, sizeof(cfg->file));
-	if (cfg->init == INIT_FAIL_IF_FILE && cfg->file[0] == '\0') {
-		dcfg_err(c, "file", "init: fail_if_file needs file: PATH");
-	}
-	dcfg_str(c, "state_dir", cfg->state_dir, sizeof(cfg->state_dir));
-	dcfg_enum(c, "ready", ready_words, &cfg->ready);
-	dcfg_dur(c, "ready_delay", 0, &cfg->ready_delay_ms);
-	dcfg_sub(c, "exit", &sub);
-	dcfg_keys(&sub, exit_keys);
-	dcfg_dur(&sub, "after", 0, &cfg->exit_after_ms);
-	dcfg_bool(&sub, "on_message", &cfg->exit_on_message);
-	reason_parse(&sub, &cfg->exit, ARB_EXIT_ERROR);
-	if (dcfg_enum(c, "stop", stop_words, &k)) {
-		cfg->stop = k;
-	}
-	dcfg_dur(c, "stop_delay", 0, &cfg->stop_delay_ms);
-	if (dcfg_get(c, "stop_reason") != NULL &&
-	    dcfg_get(c, "stop_reason")->type == MSGPACK_OBJECT_STR) {
-		// A bare word: stop_reason: error.
-		dcfg one = { .map = c->map, .errs = c->errs };
-		int  w   = 0;
-		snprintf(one.prefix, sizeof(one.prefix), "%s", c->prefix);
-		memset(&cfg->stop_reason, 0, sizeof(cfg->stop_reason));
-		cfg->stop_reason.status = -1;
-		cfg->stop_reason.e.kind = ARB_EXIT_SHUTDOWN;
-		if (dcfg_enum(&one, "stop_reason", reason_words, &w)) {
-			cfg->stop_reason.e.kind = w == 0 ? ARB_EXIT_NORMAL
-			    : w == 1                     ? ARB_EXIT_SHUTDOWN
-			                                 : ARB_EXIT_ERROR;
-			if (w == 2) {
-				cfg->stop_reason.e.code = 1;
-				snprintf(cfg->stop_reason.e.text,
-				    sizeof(cfg->stop_reason.e.text), "crasher");
-			}
-		}
-	} else {
-		dcfg_sub(c, "stop_reason", &sub);
-		dcfg_keys(&sub, reason_keys);
-		reason_parse(&sub, &cfg->stop_reason, ARB_EXIT_SHUTDOWN);
-	}
-	dcfg_bool(c, "log", &cfg->log);
-}
-
-typedef struct crasher {
-	arb_ctx      *ctx;
-	crasher_cfg   cfg;
-	struct event *ready_ev;
-	struct event *exit_ev;
-	struct event *stop_ev;
-	bool          exiting;
-} crasher;
-
-#define CRASHER_FMT "crasher path=%s ospid=%d "
-
-static void
-crasher_fire(crasher *cr, const reason *r, const char *why)
-{
-	char     text[160];
-	arb_exit e = r->e;
-
-	if (cr->exiting) {
-		return;
-	}
-	cr->exiting = true;
-	reason_format(r, text, sizeof(text));
-	diag_emit(CRASHER_FMT "event=exit why=%s reason=%s", arb_path(cr->ctx),
-	    (int) getpid(), why, text);
-	if (in_process()) {
-		if (r->signal > 0) {
-			signal(r->signal, SIG_DFL);
-			raise(r->signal);
-		}
-		if (r->status >= 0) {
-			_exit(r->status);
-		}
-	} else if (r->signal > 0) {
-		memset(&e, 0, sizeof(e));
-		e.kind = ARB_EXIT_CRASHED;
-		e.code = r->signal;
-	} else if (r->status >= 0) {
-		memset(&e, 0, sizeof(e));
-		e.kind = ARB_EXIT_ERROR;
-		e.code = r->status;
-		snprintf(e.text, sizeof(e.text), "exit status %d (thread)",
-		    r->status);
-	}
-	arb_actor_exit(cr->ctx, &e);
-}
-
-static void
-crasher_ready_cb(evutil_socket_t fd, short what, void *arg)
-{
-	crasher *cr = arg;
-
-	(void) fd;
-	(void) what;
-	diag_emit(CRASHER_FMT "event=ready late=yes", arb_path(cr->ctx),
-	    (int) getpid());
-	arb_ready(cr->ctx);
-}
-
-static void
-crasher_exit_cb(evutil_socket_t fd, short what, void *arg)
-{
-	crasher *cr = arg;
-
-	(void) fd;
-	(void) what;
-	crasher_fire(cr, &cr->cfg.exit, "after");
-}
-
-static void
-crasher_stop_cb(evutil_socket_t fd, short what, void *arg)
-{
-	crasher *cr = arg;
-	arb_exit e  = { .kind = ARB_EXIT_SHUTDOWN };
-
-	(void) fd;
-	(void) what;
-	diag_emit(CRASHER_FMT "event=stopping_done", arb_path(cr->ctx),
-	    (int) getpid());
-	arb_actor_exit(cr->ctx, &e);
-}
-
-// marker_path names the fail_after_first marker of this child: under
-// state_dir, $ARBOR_STATE_DIR or /tmp, with the path's '/' made '_'.
-static void
-marker_path(crasher *cr, char *buf, size_t len)
-{
-	const char *dir = cr->cfg.state_dir;
-	char        name[128];
-	size_t      i;
-
-	if (dir[0] == '\0') {
-		dir = getenv("ARBOR_STATE_DIR");
-	}
-	if (dir == NULL || dir[0] == '\0') {
-		dir = "/tmp";
-	}
-	snprintf(name, sizeof(name), "%s", arb_path(cr->ctx));
-	for (i = 0; name[i] != '\0'; i++) {
-		if (name[i] == '/') {
-			name[i] = '_';
-		}
-	}
-	snprintf(buf, len, "%s/arbor-crasher-%s.started", dir, name);
-}
-
-// init_fails applies the init mode; true when this start must fail.
-static bool
-init_fails(crasher *cr)
-{
-	char path[512];
-	int  fd;
-
-	switch (cr->cfg.init) {
-	case INIT_FAIL:
-		return true;
-	case INIT_FAIL_IF_FILE:
-		return access(cr->cfg.file, F_OK) == 0;
-	case INIT_FAIL_AFTER_FIRST:
-		marker_path(cr, path, sizeof(path));
-		if (access(path, F_OK) == 0) {
-			return true;
-		}
-		fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-		if (fd >= 0) {
-			close(fd);
-		}
-		return false;
-	default:
-		return false;
-	}
-}
-
-static int
-crasher_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
-{
-	char             err[512];
-	dcfg_errs        errs = { err, sizeof(err), 0, 0 };
-	dcfg             c;
-	msgpack_unpacked u;
-	crasher         *cr;
-	const char      *path = arb_path(ctx);
-	int              pid  = (int) getpid();
-
-	if ((cr = calloc(1, sizeof(*cr))) == NULL) {
-		return ARB_ENOMEM;
-	}
-	err[0] = '\0';
-	dcfg_open(&c, &u, arg, len, &errs);
-	crasher_parse(&c, &cr->cfg);
-	msgpack_unpacked_destroy(&u);
-	if (errs.n > 0) {
-		diag_emit(CRASHER_FMT "event=bad_config error=\"%.*s\"", path,
-		    pid, (int) strcspn(err, "\n"), err);
-		free(cr);
-		return ARB_EINVAL;
-	}
-	cr->ctx = ctx;
-	diag_emit(CRASHER_FMT "event=init isolation=%s init=%s ready=%s", path,
-	    pid, in_process() ? "process" : "thread", init_words[cr->cfg.init],
-	    ready_words[cr->cfg.ready]);
-	if (cr->cfg.init == INIT_IGNORE) {
-		diag_emit(CRASHER_FMT "event=init_ignore", path, pid);
-		free(cr);
-		return ARB_EIGNORE;
-	}
-	cr->ready_ev = evtimer_new(arb_base(ctx), crasher_ready_cb, cr);
-	cr->exit_ev  = evtimer_new(arb_base(ctx), crasher_exit_cb, cr);
-	cr->stop_ev  = evtimer_new(arb_base(ctx), crasher_stop_cb, cr);
-	if (cr->ready_ev == NULL || cr->exit_ev == NULL || cr->stop_ev == NULL) {
-		// terminate is not called after an init error: free here.
-		timer_free(&cr->ready_ev);
-		timer_free(&cr->exit_ev);
-		timer_free(&cr->stop_ev);
-		free(cr);
-		return ARB_ENOMEM;
-	}
-	*statep = cr;
-	if (init_fails(cr)) {
-		// Exiting from init is a start failure with this reason (and
-		// terminate runs).
-		diag_emit(CRASHER_FMT "event=init_failed", path, pid);
-		cr->exiting = true;
-		arb_actor_exit_error(ctx, 1, "crasher: init failed on purpose");
-		return ARB_OK;
-	}
-	if (cr->cfg.exit_after_ms >= 0) {
-		timer_arm(cr->exit_ev, cr->cfg.exit_after_ms);
-	}
-	switch (cr->cfg.ready) {
-	case READY_LATE:
-		timer_arm(cr->ready_ev, cr->cfg.ready_delay_ms);
-		return ARB_EPENDING;
-	case READY_NEVER:
-		return ARB_EPENDING;
-	default:
-		diag_emit(CRASHER_FMT "event=ready", path, pid);
-		return ARB_OK;
-	}
-}
-
-static void
-crasher_handle(arb_ctx *ctx, void *state, const arb_msg *msg)
-{
-	crasher *cr = state;
-
-	if (cr->cfg.log || cr->cfg.exit_on_message) {
-		diag_emit(CRASHER_FMT "event=msg tag=%u len=%zu", arb_path(ctx),
-		    (int) getpid(), arb_msg_tag(msg), arb_msg_len(msg));
-	}
-	if (cr->cfg.exit_on_message && arb_msg_tag(msg) < ARB_TAG_SYSTEM) {
-		crasher_fire(cr, &cr->cfg.exit, "on_message");
-		return;
-	}
-	if (arb_msg_is_request(msg)) {
-		arb_reply(ctx, msg, arb_msg_tag(msg), arb_msg_body(msg),
-		    arb_msg_len(msg));
-	}
-}
-
-static void
-crasher_stop(arb_ctx *ctx, void *state)
-{
-	crasher *cr = state;
-	arb_exit e  = { .kind = ARB_EXIT_SHUTDOWN };
-
-	diag_emit(CRASHER_FMT "event=stop_requested stop=%s", arb_path(ctx),
-	    (int) getpid(), stop_words[cr->cfg.stop]);
-	switch (cr->cfg.stop) {
-	case STOP_SLOW:
-		timer_arm(cr->stop_ev, cr->cfg.stop_delay_ms);
-		break;
-	case STOP_NEVER:
-		break;
-	case STOP_EXIT:
-		crasher_fire(cr, &cr->cfg.stop_reason, "stop");
-		break;
-	default:
-		arb_actor_exit(ctx, &e);
-		break;
-	}
-}
-
-static void
-crasher_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
-{
-	crasher *cr = state;
-	char     text[160];
-
-	arb_exit_format(why, text, sizeof(text));
-	diag_emit(CRASHER_FMT "event=terminate reason=%s", arb_path(ctx),
-	    (int) getpid(), text);
-	timer_free(&cr->ready_ev);
-	timer_free(&cr->exit_ev);
-	timer_free(&cr->stop_ev);
-	free(cr);
-}
-
-static const arb_actor_ops crasher_ops = {
-	.type      = "crasher",
-	.init      = crasher_init,
-	.handle    = crasher_handle,
-	.stop      = crasher_stop,
-	.terminate = crasher_terminate,
-};
 
 // ---------------------------------------------------------------------------
 // echo
@@ -530,14 +110,16 @@ echo_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	echo_parse(&c, e);
 	msgpack_unpacked_destroy(&u);
 	if (errs.n > 0) {
-		diag_emit("echo path=%s ospid=%d event=bad_config error=\"%.*s\"",
+		diag_emit(
+		    "echo path=%s ospid=%d event=bad_config error=\"%.*s\"",
 		    arb_path(ctx), (int) getpid(), (int) strcspn(err, "\n"),
 		    err);
 		free(e);
 		return ARB_EINVAL;
 	}
 	diag_emit("echo path=%s ospid=%d event=init isolation=%s",
-	    arb_path(ctx), (int) getpid(), in_process() ? "process" : "thread");
+	    arb_path(ctx), (int) getpid(),
+	    diag_in_process() ? "process" : "thread");
 	*statep = e;
 	return ARB_OK;
 }
@@ -545,13 +127,13 @@ echo_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 static void
 echo_handle(arb_ctx *ctx, void *state, const arb_msg *msg)
 {
-	echo    *e   = state;
+	echo    *e = state;
 	uint32_t tag = arb_msg_tag(msg);
 	char     body[256];
 
 	if (e->log) {
-		dcfg_render(arb_msg_body(msg), arb_msg_len(msg), body,
-		    sizeof(body));
+		dcfg_render(
+		    arb_msg_body(msg), arb_msg_len(msg), body, sizeof(body));
 		diag_emit("echo path=%s ospid=%d event=msg tag=%u len=%zu "
 		          "request=%s body=%s",
 		    arb_path(ctx), (int) getpid(), tag, arb_msg_len(msg),
@@ -582,9 +164,9 @@ echo_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
 }
 
 static const arb_actor_ops echo_ops = {
-	.type      = "echo",
-	.init      = echo_init,
-	.handle    = echo_handle,
+	.type = "echo",
+	.init = echo_init,
+	.handle = echo_handle,
 	.terminate = echo_terminate,
 };
 
@@ -611,17 +193,18 @@ typedef struct ticker {
 static void
 ticker_parse(dcfg *c, ticker *t)
 {
-	static const char *const keys[] = { "target", "interval", "tag", "body",
-		"call", "timeout", "count", "log", NULL };
+	static const char *const keys[] = { "target", "interval", "tag",
+		"body", "call", "timeout", "count", "log", NULL };
 
 	t->interval_ms = 1000;
-	t->timeout_ms  = 1000;
-	t->tag         = 1;
+	t->timeout_ms = 1000;
+	t->tag = 1;
 	dcfg_keys(c, keys);
-	if (!dcfg_str(c, "target", t->target, sizeof(t->target)) &&
-	    dcfg_get(c, "target") == NULL) {
-		dcfg_err(c, "target", "required: the path (root/x) or "
-		                      "registered name to send to");
+	if (!dcfg_str(c, "target", t->target, sizeof(t->target))
+	    && dcfg_get(c, "target") == NULL) {
+		dcfg_err(c, "target",
+		    "required: the path (root/x) or "
+		    "registered name to send to");
 	}
 	dcfg_dur(c, "interval", 1, &t->interval_ms);
 	dcfg_int(c, "tag", 0, (long long) ARB_TAG_SYSTEM - 1, &t->tag);
@@ -638,8 +221,8 @@ ticker_reply_cb(arb_ctx *ctx, void *arg, const arb_result *r)
 	char          body[256];
 
 	if (r->status == ARB_OK) {
-		dcfg_render(arb_msg_body(r->reply), arb_msg_len(r->reply), body,
-		    sizeof(body));
+		dcfg_render(arb_msg_body(r->reply), arb_msg_len(r->reply),
+		    body, sizeof(body));
 		diag_emit("ticker path=%s ospid=%d event=reply seq=%lu tag=%u "
 		          "body=%s",
 		    arb_path(ctx), (int) getpid(), seq, arb_msg_tag(r->reply),
@@ -664,7 +247,7 @@ ticker_tick_cb(evutil_socket_t fd, short what, void *arg)
 	if (t->count > 0 && t->seq >= (unsigned long) t->count) {
 		return;
 	}
-	timer_arm(t->tick_ev, t->interval_ms);
+	diag_timer_arm(t->tick_ev, t->interval_ms);
 	if ((rv = arb_whereis(t->ctx, t->target, &to)) != ARB_OK) {
 		if (!t->missing) {
 			diag_emit("ticker path=%s ospid=%d event=no_target "
@@ -689,31 +272,33 @@ ticker_tick_cb(evutil_socket_t fd, short what, void *arg)
 		if (!t->failing) {
 			diag_emit("ticker path=%s ospid=%d event=send_failed "
 			          "seq=%lu target=%s error=%s",
-			    arb_path(t->ctx), (int) getpid(), t->seq, t->target,
-			    arb_err_name(rv));
+			    arb_path(t->ctx), (int) getpid(), t->seq,
+			    t->target, arb_err_name(rv));
 		}
 		t->failing = true;
 		return;
 	}
 	t->failing = false;
 	if (t->log) {
-		diag_emit("ticker path=%s ospid=%d event=sent seq=%lu target=%s "
-		          "tag=%lld",
-		    arb_path(t->ctx), (int) getpid(), t->seq, t->target, t->tag);
+		diag_emit(
+		    "ticker path=%s ospid=%d event=sent seq=%lu target=%s "
+		    "tag=%lld",
+		    arb_path(t->ctx), (int) getpid(), t->seq, t->target,
+		    t->tag);
 	}
 }
 
 static int
 ticker_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 {
-	char             err[512];
-	dcfg_errs        errs = { err, sizeof(err), 0, 0 };
-	dcfg             c;
-	msgpack_unpacked u;
+	char                  err[512];
+	dcfg_errs             errs = { err, sizeof(err), 0, 0 };
+	dcfg                  c;
+	msgpack_unpacked      u;
 	const msgpack_object *body;
-	msgpack_sbuffer  sb;
-	msgpack_packer   pk;
-	ticker          *t;
+	msgpack_sbuffer       sb;
+	msgpack_packer        pk;
+	ticker               *t;
 
 	if ((t = calloc(1, sizeof(*t))) == NULL) {
 		return ARB_ENOMEM;
@@ -726,29 +311,31 @@ ticker_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 		msgpack_sbuffer_init(&sb);
 		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 		msgpack_pack_object(&pk, *body);
-		t->body     = sb.data; // released in terminate
+		t->body = sb.data; // released in terminate
 		t->body_len = sb.size;
 	}
 	msgpack_unpacked_destroy(&u);
 	if (errs.n > 0) {
-		diag_emit("ticker path=%s ospid=%d event=bad_config error=\"%.*s\"",
+		diag_emit(
+		    "ticker path=%s ospid=%d event=bad_config error=\"%.*s\"",
 		    arb_path(ctx), (int) getpid(), (int) strcspn(err, "\n"),
 		    err);
 		free(t);
 		return ARB_EINVAL;
 	}
-	t->ctx     = ctx;
+	t->ctx = ctx;
 	t->tick_ev = evtimer_new(arb_base(ctx), ticker_tick_cb, t);
 	if (t->tick_ev == NULL) {
 		free(t->body);
 		free(t);
 		return ARB_ENOMEM;
 	}
-	timer_arm(t->tick_ev, t->interval_ms);
+	diag_timer_arm(t->tick_ev, t->interval_ms);
 	diag_emit("ticker path=%s ospid=%d event=init isolation=%s target=%s "
 	          "interval_ms=%d tag=%lld",
-	    arb_path(ctx), (int) getpid(), in_process() ? "process" : "thread",
-	    t->target, t->interval_ms, t->tag);
+	    arb_path(ctx), (int) getpid(),
+	    diag_in_process() ? "process" : "thread", t->target,
+	    t->interval_ms, t->tag);
 	*statep = t;
 	return ARB_OK;
 }
@@ -760,8 +347,8 @@ ticker_handle(arb_ctx *ctx, void *state, const arb_msg *msg)
 	char    body[256];
 
 	if (t->log) {
-		dcfg_render(arb_msg_body(msg), arb_msg_len(msg), body,
-		    sizeof(body));
+		dcfg_render(
+		    arb_msg_body(msg), arb_msg_len(msg), body, sizeof(body));
 		diag_emit("ticker path=%s ospid=%d event=msg tag=%u body=%s",
 		    arb_path(ctx), (int) getpid(), arb_msg_tag(msg), body);
 	}
@@ -776,15 +363,15 @@ ticker_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
 	arb_exit_format(why, text, sizeof(text));
 	diag_emit("ticker path=%s ospid=%d event=terminate reason=%s sent=%lu",
 	    arb_path(ctx), (int) getpid(), text, t->seq);
-	timer_free(&t->tick_ev);
+	diag_timer_free(&t->tick_ev);
 	free(t->body);
 	free(t);
 }
 
 static const arb_actor_ops ticker_ops = {
-	.type      = "ticker",
-	.init      = ticker_init,
-	.handle    = ticker_handle,
+	.type = "ticker",
+	.init = ticker_init,
+	.handle = ticker_handle,
 	.terminate = ticker_terminate,
 };
 
@@ -795,23 +382,22 @@ void
 diag_register(void)
 {
 	arb_actor_type_register(&echo_ops);
-	arb_actor_type_register(&crasher_ops);
+	arb_actor_type_register(&diag_crasher_ops);
 	arb_actor_type_register(&ticker_ops);
 }
 
 int
-diag_config_check(const char *type, const void *arg, size_t len, char *err,
-    size_t errlen)
+diag_config_check(
+    const char *type, const void *arg, size_t len, char *err, size_t errlen)
 {
 	dcfg_errs        errs = { err, errlen, 0, 0 };
 	dcfg             c;
 	msgpack_unpacked u;
-	crasher_cfg      cc;
 	echo             e;
 	ticker           t;
 
-	if (strcmp(type, "crasher") != 0 && strcmp(type, "echo") != 0 &&
-	    strcmp(type, "ticker") != 0) {
+	if (strcmp(type, "crasher") != 0 && strcmp(type, "echo") != 0
+	    && strcmp(type, "ticker") != 0) {
 		return ARB_ENOENT;
 	}
 	if (err != NULL && errlen > 0) {
@@ -819,7 +405,7 @@ diag_config_check(const char *type, const void *arg, size_t len, char *err,
 	}
 	dcfg_open(&c, &u, arg, len, &errs);
 	if (strcmp(type, "crasher") == 0) {
-		crasher_parse(&c, &cc);
+		diag_crasher_check(&c);
 	} else if (strcmp(type, "echo") == 0) {
 		echo_parse(&c, &e);
 	} else {

@@ -19,9 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DOC_BUDGET 1000000ul // node visits per document (alias bombs)
-
-// --- Problems ----------------------------------------------------------------
+// --- Problems ---------------------------------------------------------------
 
 int
 doc_line(const yaml_node_t *n)
@@ -43,11 +41,12 @@ doc_err(arbor_doc *d, const yaml_node_t *at, const char *field,
 	va_end(ap);
 	if (at != NULL) {
 		line = (int) at->start_mark.line + 1;
-		col  = (int) at->start_mark.column + 1;
+		col = (int) at->start_mark.column + 1;
 		snprintf(text, sizeof(text), "%s:%d:%d: %s: %s", d->file, line,
 		    col, field, msg);
 	} else {
-		snprintf(text, sizeof(text), "%s: %s: %s", d->file, field, msg);
+		snprintf(
+		    text, sizeof(text), "%s: %s: %s", d->file, field, msg);
 	}
 	arbor_errs_add(d->errs, line, col, text);
 	d->nerr++;
@@ -71,7 +70,7 @@ doc_kind(const yaml_node_t *n)
 	}
 }
 
-// --- Document ----------------------------------------------------------------
+// --- Document ---------------------------------------------------------------
 
 int
 doc_open(arbor_doc *d, const char *file, arbor_errs *errs, arbor_arena *arena)
@@ -83,10 +82,10 @@ doc_open(arbor_doc *d, const char *file, arbor_errs *errs, arbor_arena *arena)
 	int             rv = 0;
 
 	memset(d, 0, sizeof(*d));
-	d->file   = file;
-	d->errs   = errs;
-	d->arena  = arena;
-	d->budget = DOC_BUDGET;
+	d->file = file;
+	d->errs = errs;
+	d->arena = arena;
+	d->budget = DOC_PACK_BUDGET;
 	if ((f = fopen(file, "rb")) == NULL) {
 		snprintf(text, sizeof(text), "%s: %s", file, strerror(errno));
 		arbor_errs_add(errs, 0, 0, text);
@@ -116,8 +115,8 @@ doc_open(arbor_doc *d, const char *file, arbor_errs *errs, arbor_arena *arena)
 	}
 	if (yaml_document_get_root_node(&extra) != NULL) {
 		snprintf(text, sizeof(text),
-		    "%s:%d:%d: ---: a tree file holds one YAML document",
-		    file, (int) extra.start_mark.line + 1,
+		    "%s:%d:%d: ---: a tree file holds one YAML document", file,
+		    (int) extra.start_mark.line + 1,
 		    (int) extra.start_mark.column + 1);
 		arbor_errs_add(errs, (int) extra.start_mark.line + 1,
 		    (int) extra.start_mark.column + 1, text);
@@ -133,18 +132,18 @@ syntax:
 		const yaml_mark_t *m = &parser.problem_mark;
 		if (parser.context != NULL) {
 			snprintf(text, sizeof(text),
-			    "%s:%d:%d: yaml: %s %s (line %d)", file,
+			    "%s:%d:%d: yaml: %s %s started at line %d", file,
 			    (int) m->line + 1, (int) m->column + 1,
 			    parser.problem ? parser.problem : "syntax error",
 			    parser.context,
 			    (int) parser.context_mark.line + 1);
 		} else {
-			snprintf(text, sizeof(text), "%s:%d:%d: yaml: %s", file,
-			    (int) m->line + 1, (int) m->column + 1,
+			snprintf(text, sizeof(text), "%s:%d:%d: yaml: %s",
+			    file, (int) m->line + 1, (int) m->column + 1,
 			    parser.problem ? parser.problem : "syntax error");
 		}
-		arbor_errs_add(errs, (int) m->line + 1, (int) m->column + 1,
-		    text);
+		arbor_errs_add(
+		    errs, (int) m->line + 1, (int) m->column + 1, text);
 		d->nerr++;
 		rv = -1;
 	}
@@ -169,7 +168,7 @@ doc_root(arbor_doc *d)
 	return d->loaded ? yaml_document_get_root_node(&d->doc) : NULL;
 }
 
-// --- Mappings and lists ------------------------------------------------------
+// --- Mappings and lists -----------------------------------------------------
 
 const char *
 doc_key(arbor_doc *d, yaml_node_pair_t *pair, yaml_node_t **keyp)
@@ -197,8 +196,8 @@ doc_get(arbor_doc *d, yaml_node_t *map, const char *key, yaml_node_t **keyp)
 	if (map == NULL || map->type != YAML_MAPPING_NODE) {
 		return NULL;
 	}
-	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
-	     p++) {
+	for (p = map->data.mapping.pairs.start;
+	     p < map->data.mapping.pairs.top; p++) {
 		yaml_node_t *kn;
 		if ((k = doc_key(d, p, &kn)) != NULL && strcmp(k, key) == 0) {
 			if (keyp != NULL) {
@@ -236,8 +235,8 @@ doc_map_check(arbor_doc *d, yaml_node_t *map, const char *prefix,
 		    doc_kind(map));
 		return false;
 	}
-	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
-	     p++) {
+	for (p = map->data.mapping.pairs.start;
+	     p < map->data.mapping.pairs.top; p++) {
 		yaml_node_t *kn;
 		if ((k = doc_key(d, p, &kn)) == NULL) {
 			doc_err(d, kn, prefix && *prefix ? prefix : "(top)",
@@ -267,13 +266,14 @@ doc_map_check(arbor_doc *d, yaml_node_t *map, const char *prefix,
 			continue;
 		}
 		list[0] = '\0';
-		used    = 0;
+		used = 0;
 		for (i = 0; allowed[i] != NULL && used < sizeof(list); i++) {
 			int n = snprintf(list + used, sizeof(list) - used,
 			    "%s%s", i ? ", " : "", allowed[i]);
 			used += n > 0 ? (size_t) n : 0;
 		}
-		doc_err(d, kn, field, "unknown key (expected one of: %s)", list);
+		doc_err(
+		    d, kn, field, "unknown key (expected one of: %s)", list);
 	}
 	return true;
 }
@@ -281,11 +281,12 @@ doc_map_check(arbor_doc *d, yaml_node_t *map, const char *prefix,
 yaml_node_t *
 doc_item(arbor_doc *d, yaml_node_t *seq, size_t i)
 {
-	if (seq == NULL || seq->type != YAML_SEQUENCE_NODE ||
-	    i >= doc_len(seq)) {
+	if (seq == NULL || seq->type != YAML_SEQUENCE_NODE
+	    || i >= doc_len(seq)) {
 		return NULL;
 	}
-	return yaml_document_get_node(&d->doc, seq->data.sequence.items.start[i]);
+	return yaml_document_get_node(
+	    &d->doc, seq->data.sequence.items.start[i]);
 }
 
 size_t
@@ -294,8 +295,8 @@ doc_len(const yaml_node_t *seq)
 	if (seq == NULL || seq->type != YAML_SEQUENCE_NODE) {
 		return 0;
 	}
-	return (size_t) (seq->data.sequence.items.top -
-	    seq->data.sequence.items.start);
+	return (size_t) (seq->data.sequence.items.top
+	    - seq->data.sequence.items.start);
 }
 
 yaml_node_t *
@@ -309,7 +310,7 @@ doc_find(arbor_doc *d, yaml_node_t *map, const char *dotted, bool *exact)
 	*exact = false;
 	while (*p != '\0') {
 		dot = strchr(p, '.');
-		n   = dot ? (size_t) (dot - p) : strlen(p);
+		n = dot ? (size_t) (dot - p) : strlen(p);
 		if (n >= sizeof(part)) {
 			return at;
 		}
@@ -328,7 +329,7 @@ doc_find(arbor_doc *d, yaml_node_t *map, const char *dotted, bool *exact)
 	return at;
 }
 
-// --- Scalars -------------------------------------------------------------------
+// --- Scalars ----------------------------------------------------------------
 
 typedef struct sbuf {
 	char  *p;
@@ -341,12 +342,12 @@ sbuf_add(sbuf *b, const char *s, size_t n)
 {
 	if (b->n + n + 1 > b->cap) {
 		size_t cap = (b->n + n + 1) * 2;
-		char  *p   = realloc(b->p, cap);
+		char  *p = realloc(b->p, cap);
 		if (p == NULL) {
 			fprintf(stderr, "arbor: out of memory\n");
 			exit(ARB_EXIT_SOFTWARE);
 		}
-		b->p   = p;
+		b->p = p;
 		b->cap = cap;
 	}
 	memcpy(b->p + b->n, s, n);
@@ -387,11 +388,13 @@ expand(arbor_doc *d, yaml_node_t *n, const char *field, const char *s,
 			ok = false;
 			break;
 		}
-		nl = strspn(p + 2, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
-		                   "qrstuvwxyz0123456789_");
-		if (nl == 0 || nl >= sizeof(name) || isdigit((unsigned char) p[2]) ||
-		    (p[2 + nl] != '}' &&
-		        strncmp(p + 2 + nl, ":-", 2) != 0)) {
+		nl = strspn(p + 2,
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+		    "qrstuvwxyz0123456789_");
+		if (nl == 0 || nl >= sizeof(name)
+		    || isdigit((unsigned char) p[2])
+		    || (p[2 + nl] != '}'
+		        && strncmp(p + 2 + nl, ":-", 2) != 0)) {
 			doc_err(d, n, field,
 			    "bad substitution \"%.*s\" (use ${VAR} or "
 			    "${VAR:-default}, $$ for a dollar)",
@@ -401,7 +404,7 @@ expand(arbor_doc *d, yaml_node_t *n, const char *field, const char *s,
 		}
 		memcpy(name, p + 2, nl);
 		name[nl] = '\0';
-		val      = getenv(name);
+		val = getenv(name);
 		if (p[2 + nl] == ':') {
 			if (val == NULL || val[0] == '\0') {
 				const char *def = p + 2 + nl + 2;
@@ -479,10 +482,9 @@ doc_word_in(const char *s, const char *const *words)
 	return false;
 }
 
-const char *const doc_true_words[]  = { "true", "True", "TRUE", NULL };
+const char *const doc_true_words[] = { "true", "True", "TRUE", NULL };
 const char *const doc_false_words[] = { "false", "False", "FALSE", NULL };
-const char *const doc_null_words[]  = { "", "~", "null", "Null", "NULL",
-	 NULL };
+const char *const doc_null_words[] = { "", "~", "null", "Null", "NULL", NULL };
 
 bool
 doc_bool(arbor_doc *d, yaml_node_t *n, const char *field, bool *bp)
@@ -508,10 +510,10 @@ doc_bool(arbor_doc *d, yaml_node_t *n, const char *field, bool *bp)
 bool
 doc_parse_int(const char *s, long long *vp, bool *rangep)
 {
-	const char *p = s;
-	char       *end;
-	int         base = 10;
-	bool        neg  = false;
+	const char        *p = s;
+	char              *end;
+	int                base = 10;
+	bool               neg = false;
 	unsigned long long u;
 
 	*rangep = true;
@@ -527,7 +529,7 @@ doc_parse_int(const char *s, long long *vp, bool *rangep)
 		return false;
 	}
 	errno = 0;
-	u     = strtoull(p, &end, base);
+	u = strtoull(p, &end, base);
 	if (*end != '\0') {
 		return false;
 	}
@@ -555,8 +557,8 @@ doc_int(arbor_doc *d, yaml_node_t *n, const char *field, long long lo,
 		return false;
 	}
 	if (!inrange || v < lo || v > hi) {
-		doc_err(d, n, field, "%s is out of range (%lld to %lld)", s, lo,
-		    hi);
+		doc_err(d, n, field, "%s is out of range (%lld to %lld)", s,
+		    lo, hi);
 		return false;
 	}
 	*vp = v;
@@ -569,8 +571,8 @@ arbor_parse_duration(const char *s, int *msp)
 	static const struct {
 		const char *unit;
 		double      ms;
-	} units[] = { { "ms", 1 }, { "s", 1000 }, { "m", 60000 },
-		{ "h", 3600000 } };
+	} units[]
+	    = { { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 } };
 	const char *p = s;
 	char       *end;
 	double      v;
@@ -585,7 +587,7 @@ arbor_parse_duration(const char *s, int *msp)
 	}
 	if (*p == '\0') {
 		errno = 0;
-		ms    = strtoll(s, &end, 10);
+		ms = strtoll(s, &end, 10);
 		if (errno == ERANGE || ms > INT_MAX) {
 			return -1;
 		}
@@ -637,8 +639,9 @@ doc_duration(arbor_doc *d, yaml_node_t *n, const char *field, int lo, int hi,
 	}
 	if (arbor_parse_duration(s, &ms) != 0) {
 		char   extra[128] = "";
-		size_t used       = 0;
-		for (i = 0; specials != NULL && specials[i].word != NULL; i++) {
+		size_t used = 0;
+		for (i = 0; specials != NULL && specials[i].word != NULL;
+		     i++) {
 			int w = snprintf(extra + used, sizeof(extra) - used,
 			    ", %s", specials[i].word);
 			used += w > 0 ? (size_t) w : 0;

@@ -17,7 +17,7 @@
 
 #include <yaml.h>
 
-// --- Arena: everything of one configuration, freed at once -----------------
+// --- Arena: everything of one configuration, freed at once ------------------
 
 // arbor_arena_open returns an empty arena (exit 70 when out of memory).
 arbor_arena *arbor_arena_open(void);
@@ -30,7 +30,11 @@ char *arbor_arena_strdup(arbor_arena *a, const char *s);
 char *arbor_arena_printf(arbor_arena *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-// --- Document ----------------------------------------------------------------
+// --- Document ---------------------------------------------------------------
+
+// DOC_PACK_BUDGET bounds the values doc_pack may emit for one file, so
+// that aliases of aliases (a "billion laughs") end in an error.
+#define DOC_PACK_BUDGET 1000000ul
 
 typedef struct arbor_doc {
 	const char     *file;
@@ -38,15 +42,15 @@ typedef struct arbor_doc {
 	bool            loaded;
 	arbor_errs     *errs;
 	arbor_arena    *arena;
-	unsigned long   budget; // node visits left (alias bombs)
+	unsigned long   budget; // values doc_pack may still emit
 	int             nerr;   // problems recorded through this document
 } arbor_doc;
 
 // doc_open parses file as one YAML document.  On a read or syntax error
 // it records the problem (with the parser's line and column) and
 // returns -1; otherwise 0.  doc_close must be called either way.
-int doc_open(arbor_doc *d, const char *file, arbor_errs *errs,
-    arbor_arena *arena);
+int doc_open(
+    arbor_doc *d, const char *file, arbor_errs *errs, arbor_arena *arena);
 void doc_close(arbor_doc *d);
 
 // doc_root returns the document's root node (never NULL after doc_open
@@ -63,7 +67,7 @@ int doc_line(const yaml_node_t *n);
 // doc_kind names a node's kind for messages: "a mapping", "a list", ...
 const char *doc_kind(const yaml_node_t *n);
 
-// --- Mappings --------------------------------------------------------------
+// --- Mappings ---------------------------------------------------------------
 
 // doc_map_check checks that map is a mapping whose keys are plain
 // strings, each at most once and each one of allowed (NULL-terminated;
@@ -75,21 +79,21 @@ bool doc_map_check(arbor_doc *d, yaml_node_t *map, const char *prefix,
 
 // doc_get returns the value of key in map (NULL if absent or map is not
 // a mapping) and, if keyp is not NULL, the key node.
-yaml_node_t *doc_get(arbor_doc *d, yaml_node_t *map, const char *key,
-    yaml_node_t **keyp);
+yaml_node_t *doc_get(
+    arbor_doc *d, yaml_node_t *map, const char *key, yaml_node_t **keyp);
 
 // doc_item returns the i-th item of a list (NULL past the end).
 yaml_node_t *doc_item(arbor_doc *d, yaml_node_t *seq, size_t i);
 size_t       doc_len(const yaml_node_t *seq);
 
-// --- Scalars -------------------------------------------------------------------
+// --- Scalars ----------------------------------------------------------------
 
 // doc_scalar returns the expanded text of scalar n (in the arena) and
 // whether it was written plain (unquoted).
 bool doc_scalar(arbor_doc *d, yaml_node_t *n, const char *field,
     const char **sp, bool *plainp);
-bool doc_string(arbor_doc *d, yaml_node_t *n, const char *field,
-    const char **sp);
+bool doc_string(
+    arbor_doc *d, yaml_node_t *n, const char *field, const char **sp);
 bool doc_bool(arbor_doc *d, yaml_node_t *n, const char *field, bool *bp);
 bool doc_int(arbor_doc *d, yaml_node_t *n, const char *field, long long lo,
     long long hi, long long *vp);
@@ -129,7 +133,7 @@ extern const char *const doc_null_words[];
 
 // doc_find walks a dotted key path ("exit.after") from map and returns
 // the deepest node found on the way (map itself when nothing matches).
-yaml_node_t *doc_find(arbor_doc *d, yaml_node_t *map, const char *dotted,
-    bool *exact);
+yaml_node_t *doc_find(
+    arbor_doc *d, yaml_node_t *map, const char *dotted, bool *exact);
 
 #endif // ARBOR_TOOL_DOC_H

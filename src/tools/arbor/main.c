@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "diag.h"
+#include "notify.h"
 #include "plugin.h"
 #include "services.h"
 
@@ -19,29 +20,29 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char usage_text[] =
-    "usage: arbor run FILE      run the supervision tree described in FILE\n"
-    "       arbor check FILE... check tree files without running anything\n"
-    "       arbor --help | --version\n"
-    "\n"
-    "FILE is YAML (docs/config.md).  Exit status: 0 stopped on request,\n"
-    "64 usage error, 70 the tree gave up or failed to start, 71 stopped\n"
-    "but a thread actor had to be abandoned, 78 invalid file.\n";
+static const char usage_text[]
+    = "usage: arbor run FILE      run the supervision tree described in FILE\n"
+      "       arbor check FILE... check tree files without running anything\n"
+      "       arbor --help | --version\n"
+      "\n"
+      "FILE is YAML (docs/config.md).  Exit status: 0 stopped on request,\n"
+      "64 usage error, 70 the tree gave up or failed to start, 71 stopped\n"
+      "but a thread actor had to be abandoned, 78 invalid file.\n";
 
-static const char run_usage[] =
-    "usage: arbor run FILE\n"
-    "\n"
-    "Starts a node with the tree in FILE and runs it until SIGTERM or\n"
-    "SIGINT (a second one makes the stop brutal).  SIGHUP re-reads FILE\n"
-    "and applies the differences; an invalid file is rejected and the\n"
-    "tree keeps running.  An invalid FILE exits 78 before anything runs.\n";
+static const char run_usage[]
+    = "usage: arbor run FILE\n"
+      "\n"
+      "Starts a node with the tree in FILE and runs it until SIGTERM or\n"
+      "SIGINT (a second one makes the stop brutal).  SIGHUP re-reads FILE\n"
+      "and applies the differences; an invalid file is rejected and the\n"
+      "tree keeps running.  An invalid FILE exits 78 before anything runs.\n";
 
-static const char check_usage[] =
-    "usage: arbor check FILE...\n"
-    "\n"
-    "Validates tree files without running them: prints every problem as\n"
-    "FILE:LINE:COLUMN: field: what is wrong, and exits 78 if there is\n"
-    "any, 0 if every file is valid.\n";
+static const char check_usage[]
+    = "usage: arbor check FILE...\n"
+      "\n"
+      "Validates tree files without running them: prints every problem as\n"
+      "FILE:LINE:COLUMN: field: what is wrong, and exits 78 if there is\n"
+      "any, 0 if every file is valid.\n";
 
 static int
 usage_error(const char *fmt, const char *arg)
@@ -64,7 +65,7 @@ print_errs(const arbor_errs *errs, const char *file, size_t from)
 	    errs->n - from == 1 ? "" : "s");
 }
 
-// --- arbor check -------------------------------------------------------------
+// --- arbor check ------------------------------------------------------------
 
 static int
 cmd_check(int argc, char **argv)
@@ -88,14 +89,14 @@ cmd_check(int argc, char **argv)
 	return code;
 }
 
-// --- arbor run ---------------------------------------------------------------
+// --- arbor run --------------------------------------------------------------
 
 // on_sighup is the node's reload hook: it logs every problem of an
 // invalid file (the lines `arbor check` prints) and keeps the tree.
 static void
 on_sighup(arb_node *node, void *arg)
 {
-	arbor_run *run  = arg;
+	arbor_run *run = arg;
 	arbor_errs errs = { 0 };
 	size_t     i;
 	int        rv;
@@ -118,6 +119,30 @@ on_sighup(arb_node *node, void *arg)
 		    (int) getpid(), run->file, errs.n, arb_err_name(rv));
 	}
 	arbor_errs_fini(&errs);
+}
+
+// systemd (notify.c): READY=1 once the whole tree is up, STOPPING=1, a
+// STATUS= line on changes, WATCHDOG=1 while every loop is live.  All are
+// harmless no-ops outside a Type=notify unit.
+static void
+on_ready(arb_node *node, void *arg)
+{
+	(void) arg;
+	arbor_notify_ready(node);
+}
+
+static void
+on_stopping(arb_node *node, void *arg)
+{
+	(void) arg;
+	arbor_notify_stopping(node);
+}
+
+static void
+on_changed(arb_node *node, void *arg)
+{
+	(void) arg;
+	arbor_notify_changed(node);
 }
 
 // ---------------------------------------------------------------------------
@@ -160,11 +185,11 @@ services_stop(arbor_run *run)
 static int
 cmd_run(const char *file)
 {
-	arbor_errs     errs  = { 0 };
-	arbor_run      run   = { 0 };
-	arb_node_opts  opts  = { 0 };
+	arbor_errs     errs = { 0 };
+	arbor_run      run = { 0 };
+	arb_node_opts  opts = { 0 };
 	arb_node_hooks hooks = { 0 };
-	int            code  = ARB_EXIT_SOFTWARE;
+	int            code = ARB_EXIT_SOFTWARE;
 	int            rv;
 
 	if (arbor_config_load(file, &run.cfg, &errs) != ARB_OK) {
@@ -176,10 +201,10 @@ cmd_run(const char *file)
 	run.file = file;
 	// Process actors re-execute this binary: they load the same plugins.
 	arbor_plugin_export_env();
-	opts.name         = run.cfg->name;
-	opts.run_dir      = run.cfg->run_dir;
+	opts.name = run.cfg->name;
+	opts.run_dir = run.cfg->run_dir;
 	opts.max_msg_size = run.cfg->max_msg_size;
-	opts.log_level    = run.cfg->log_level;
+	opts.log_level = run.cfg->log_level;
 	if ((rv = arb_node_open(&run.node, &opts)) != ARB_OK) {
 		fprintf(stderr, "arbor: cannot open the node: %s\n",
 		    arb_strerror(rv));
@@ -188,25 +213,30 @@ cmd_run(const char *file)
 	}
 	diag_set_node_pid(getpid());
 	hooks.reload = on_sighup;
+	hooks.ready = on_ready;
+	hooks.stopping = on_stopping;
+	hooks.changed = on_changed;
 	arb_node_set_hooks(run.node, &hooks, &run);
 	if (services_start(&run) != 0) {
 		arb_node_close(run.node);
 		arbor_config_free(run.cfg);
 		return ARB_EXIT_SOFTWARE;
 	}
+	arbor_notify_init(run.node);
 	rv = arb_node_run(run.node, run.cfg->root, &code);
 	if (rv != ARB_OK && rv != ARB_ESPEC) {
 		fprintf(stderr, "arbor: cannot run the tree: %s\n",
 		    arb_strerror(rv));
 		code = ARB_EXIT_SOFTWARE;
 	}
+	arbor_notify_fini();
 	services_stop(&run);
 	arb_node_close(run.node);
 	arbor_config_free(run.cfg);
 	return code;
 }
 
-// --- Command line --------------------------------------------------------------
+// --- Command line -----------------------------------------------------------
 
 // command_args checks the options of a subcommand: --help prints help,
 // "--" ends the options, anything else starting with '-' is an error.
@@ -221,7 +251,8 @@ command_args(int argc, char **argv, const char *help, int *first)
 			i++;
 			break;
 		}
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+		if (strcmp(argv[i], "--help") == 0
+		    || strcmp(argv[i], "-h") == 0) {
 			fputs(help, stdout);
 			return ARB_EXIT_OK;
 		}
@@ -269,7 +300,8 @@ main(int argc, char **argv)
 		}
 		rv = plugins_ok ? cmd_run(argv[first]) : ARB_EXIT_CONFIG;
 	} else if (strcmp(argv[1], "check") == 0) {
-		if ((rv = command_args(argc, argv, check_usage, &first)) >= 0) {
+		if ((rv = command_args(argc, argv, check_usage, &first))
+		    >= 0) {
 			return rv;
 		}
 		if (argc - first < 1) {

@@ -59,16 +59,16 @@ is_float(const char *s)
 }
 
 static bool
-pack_scalar(arbor_doc *d, msgpack_packer *pk, yaml_node_t *n,
-    const char *field)
+pack_scalar(
+    arbor_doc *d, msgpack_packer *pk, yaml_node_t *n, const char *field)
 {
-	static const char *const inf[] = { ".inf", ".Inf", ".INF", "+.inf",
-		"+.Inf", "+.INF", NULL };
+	static const char *const inf[]
+	    = { ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", NULL };
 	static const char *const ninf[] = { "-.inf", "-.Inf", "-.INF", NULL };
 	static const char *const nan_[] = { ".nan", ".NaN", ".NAN", NULL };
-	const char *s;
-	bool        plain, inrange;
-	long long   v;
+	const char              *s;
+	bool                     plain, inrange;
+	long long                v;
 
 	if (!doc_scalar(d, n, field, &s, &plain)) {
 		return false;
@@ -115,9 +115,7 @@ pack_node(arbor_doc *d, msgpack_packer *pk, yaml_node_t *n, const char *field,
 	char              sub[160];
 
 	if (depth > PACK_DEPTH_MAX || d->budget == 0) {
-		doc_err(d, n, field,
-		    "nested too deep or too large (a recursive alias?)");
-		d->budget = 0;
+		d->budget = 0; // doc_pack reports it once, at the top
 		return false;
 	}
 	d->budget--;
@@ -128,8 +126,10 @@ pack_node(arbor_doc *d, msgpack_packer *pk, yaml_node_t *n, const char *field,
 		msgpack_pack_array(pk, doc_len(n));
 		for (it = n->data.sequence.items.start;
 		     it < n->data.sequence.items.top; it++) {
-			ok = pack_node(d, pk, yaml_document_get_node(&d->doc, *it),
-			         field, depth + 1) && ok;
+			ok = pack_node(d, pk,
+			         yaml_document_get_node(&d->doc, *it), field,
+			         depth + 1)
+			    && ok;
 			if (d->budget == 0) {
 				return false;
 			}
@@ -141,20 +141,23 @@ pack_node(arbor_doc *d, msgpack_packer *pk, yaml_node_t *n, const char *field,
 		if (!doc_map_check(d, n, field, NULL)) {
 			return false;
 		}
-		msgpack_pack_map(pk, (size_t) (n->data.mapping.pairs.top -
-		                         n->data.mapping.pairs.start));
+		msgpack_pack_map(pk,
+		    (size_t) (n->data.mapping.pairs.top
+		        - n->data.mapping.pairs.start));
 		for (p = n->data.mapping.pairs.start;
 		     p < n->data.mapping.pairs.top; p++) {
 			const char *k = doc_key(d, p, NULL);
 			if (k == NULL) {
-				k  = "";
+				k = "";
 				ok = false;
 			}
 			msgpack_pack_str(pk, strlen(k));
 			msgpack_pack_str_body(pk, k, strlen(k));
 			doc_field(sub, sizeof(sub), field, k);
-			ok = pack_node(d, pk, yaml_document_get_node(&d->doc, p->value),
-			         sub, depth + 1) && ok;
+			ok = pack_node(d, pk,
+			         yaml_document_get_node(&d->doc, p->value),
+			         sub, depth + 1)
+			    && ok;
 			if (d->budget == 0) {
 				return false;
 			}
@@ -167,8 +170,8 @@ pack_node(arbor_doc *d, msgpack_packer *pk, yaml_node_t *n, const char *field,
 }
 
 bool
-doc_pack(arbor_doc *d, yaml_node_t *n, const char *field, void **bufp,
-    size_t *lenp)
+doc_pack(
+    arbor_doc *d, yaml_node_t *n, const char *field, void **bufp, size_t *lenp)
 {
 	msgpack_sbuffer sb;
 	msgpack_packer  pk;
@@ -178,6 +181,13 @@ doc_pack(arbor_doc *d, yaml_node_t *n, const char *field, void **bufp,
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	ok = pack_node(d, &pk, n, field, 0) && d->nerr == before;
+	if (d->budget == 0) {
+		doc_err(d, n, field,
+		    "nested deeper than %d levels or more than %lu values in "
+		    "all (a recursive alias?)",
+		    PACK_DEPTH_MAX, DOC_PACK_BUDGET);
+		ok = false;
+	}
 	if (ok) {
 		*bufp = arbor_arena_alloc(d->arena, sb.size);
 		memcpy(*bufp, sb.data, sb.size);

@@ -26,8 +26,8 @@
 
 typedef int (*plugin_init_fn)(void);
 
-static char  **loaded;   // absolute paths
-static size_t  nloaded;
+static char **loaded; // absolute paths
+static size_t nloaded;
 
 typedef struct unknown_type {
 	arb_actor_ops ops;
@@ -83,7 +83,7 @@ arbor_plugin_load(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	loaded            = v;
+	loaded = v;
 	loaded[nloaded++] = arbor_xstrdup(real);
 	return 0;
 }
@@ -124,7 +124,7 @@ arbor_plugin_export_env(void)
 	for (i = 0; i < nloaded; i++) {
 		len += strlen(loaded[i]) + 1;
 	}
-	v    = arbor_xalloc(len);
+	v = arbor_xalloc(len);
 	v[0] = '\0';
 	for (i = 0; i < nloaded; i++) {
 		if (i > 0) {
@@ -170,7 +170,7 @@ arbor_plugin_type_known(const char *type)
 	memcpy(u->name, type, n + 1);
 	u->ops.type = u->name;
 	u->ops.init = unknown_init;
-	rv          = arb_actor_type_register(&u->ops);
+	rv = arb_actor_type_register(&u->ops);
 	if (rv == ARB_EEXIST) {
 		free(u);
 		return true;
@@ -183,7 +183,7 @@ arbor_plugin_type_known(const char *type)
 		fprintf(stderr, "arbor: out of memory\n");
 		exit(ARB_EXIT_SOFTWARE);
 	}
-	unknowns              = v;
+	unknowns = v;
 	unknowns[nunknowns++] = u;
 	return false;
 }
@@ -197,6 +197,6 @@ arbor_plugin_fini(void)
 		free(loaded[i]);
 	}
 	free(loaded);
-	loaded  = NULL;
+	loaded = NULL;
 	nloaded = 0;
 }

@@ -22,14 +22,14 @@
 static bool
 same_str(const char *a, const char *b)
 {
-	return (a == NULL && b == NULL) ||
-	    (a != NULL && b != NULL && strcmp(a, b) == 0);
+	return (a == NULL && b == NULL)
+	    || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
 // node_changes lists the node.* settings that differ and need a restart.
 static void
-node_changes(const arbor_config *a, const arbor_config *b, char *buf,
-    size_t len)
+node_changes(
+    const arbor_config *a, const arbor_config *b, char *buf, size_t len)
 {
 	size_t used = 0;
 	int    n;
@@ -37,14 +37,14 @@ node_changes(const arbor_config *a, const arbor_config *b, char *buf,
 	buf[0] = '\0';
 #define CHANGED(cond, name)                                                   \
 	if ((cond) && used < len) {                                           \
-		n = snprintf(buf + used, len - used, "%s%s", used ? "," : "",  \
-		    name);                                                    \
+		n = snprintf(                                                 \
+		    buf + used, len - used, "%s%s", used ? "," : "", name);   \
 		used += n > 0 ? (size_t) n : 0;                               \
 	}
 	CHANGED(!same_str(a->name, b->name), "node.name")
 	CHANGED(!same_str(a->control, b->control), "node.control")
-	CHANGED(!same_str(a->http_host, b->http_host) ||
-	        a->http_port != b->http_port,
+	CHANGED(!same_str(a->http_host, b->http_host)
+	        || a->http_port != b->http_port,
 	    "node.http")
 	CHANGED(a->max_msg_size != b->max_msg_size, "node.max_msg_size")
 	CHANGED(!same_str(a->run_dir, b->run_dir), "node.run_dir")

@@ -18,8 +18,8 @@
 
 typedef struct arbor_run {
 	arb_node     *node;
-	arbor_config *cfg;  // as loaded at start: node.* settings live here
-	const char   *file; // the tree file, re-read by a reload
+	arbor_config *cfg;     // as loaded at start: node.* settings live here
+	const char   *file;    // the tree file, re-read by a reload
 	unsigned      reloads; // applied so far
 } arbor_run;
 

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: MIT
+// loader.h -- state shared by config.c (the file, node settings, the
+// spec checker's lines) and tree.c (supervisors and children) while one
+// tree file is loaded.  Private to those two files.  Thread: the
+// caller's.
+
+#ifndef ARBOR_TOOL_LOADER_H
+#define ARBOR_TOOL_LOADER_H
+
+#include "config.h"
+#include "doc.h"
+
+// Values that make the library's spec checker reject a field that the
+// schema already reported (its own line for that field is then dropped).
+#define BAD_ENUM     99 // an unknown enum value
+#define BAD_SHUTDOWN (-99)
+#define BAD_MS       (-1)
+#define NAME_MAX_LEN 63 // the library's limit for child names
+
+// A site is a child (or the root) by the path the spec checker uses:
+// "root/x" for a valid name, "root/#2" (its index) otherwise.
+typedef struct site {
+	const char  *path;
+	yaml_node_t *child;   // the child's mapping; NULL for the root
+	yaml_node_t *sup;     // its supervisor mapping; NULL for workers
+	bool         retired; // an earlier sibling of the same name
+} site;
+
+// A field of a site that the schema reported.
+typedef struct seen {
+	size_t      site;
+	const char *field;
+} seen;
+
+typedef struct loader {
+	arbor_doc     d;
+	arbor_config *cfg;
+	site         *sites;
+	size_t        nsites;
+	seen         *seen;
+	size_t        nseen;
+} loader;
+
+// loader_site_add records a site and returns its index.
+size_t loader_site_add(
+    loader *ld, const char *path, yaml_node_t *child, yaml_node_t *sup);
+// loader_mark_seen records that field of site si was reported.
+void loader_mark_seen(loader *ld, size_t si, const char *field);
+bool loader_was_seen(loader *ld, size_t si, const char *field);
+// loader_got returns ok, marking field of si as reported when false.
+bool loader_got(loader *ld, size_t si, const char *field, bool ok);
+// loader_resolve makes a path relative to the file's directory absolute.
+const char *loader_resolve(loader *ld, const char *p);
+// loader_name_ok mirrors the library's rule for child names.
+bool loader_name_ok(const char *s);
+
+// tree_load_sup builds the supervisor spec of mapping map at path, whose
+// site is si (tree.c).  Returns NULL when map is not a mapping.
+arb_sup_spec *tree_load_sup(
+    loader *ld, yaml_node_t *map, const char *path, size_t si);
+
+#endif // ARBOR_TOOL_LOADER_H

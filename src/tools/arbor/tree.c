@@ -1,0 +1,465 @@
+// SPDX-License-Identifier: MIT
+// tree.c -- the supervision tree of a tree file: supervisors (strategy,
+// intensity, period, auto_shutdown, children) and children (kind,
+// restart, shutdown, backoff, watchdog, significant, config), built into
+// arb_sup_spec / arb_child_spec in the configuration's arena.
+//
+// A child's kind follows from its keys: `supervisor:` makes a nested
+// supervisor, `isolation:` says thread, process or exec, and otherwise
+// `command:` alone means exec and `type:` means thread.  Actor types are
+// checked against the types registered in this process (built-in and
+// plugins), and the config of a built-in type is checked by the type's
+// own reader (diag.c).  Thread: the caller's.
+
+#include "diag.h"
+#include "loader.h"
+#include "plugin.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const sup_keys[]
+    = { "strategy", "intensity", "period", "auto_shutdown", "children", NULL };
+static const char *const child_keys[] = { "name", "type", "isolation",
+	"command", "supervisor", "restart", "shutdown", "start_timeout",
+	"backoff", "watchdog", "significant", "config", NULL };
+static const char *const backoff_keys[] = { "min", "max", "stable", NULL };
+
+static const doc_word strategies[]
+    = { { "one_for_one", ARB_ONE_FOR_ONE }, { "one_for_all", ARB_ONE_FOR_ALL },
+	      { "rest_for_one", ARB_REST_FOR_ONE },
+	      { "simple_one_for_one", ARB_SIMPLE_ONE_FOR_ONE }, { NULL, 0 } };
+static const doc_word restarts[]
+    = { { "permanent", ARB_PERMANENT }, { "transient", ARB_TRANSIENT },
+	      { "temporary", ARB_TEMPORARY }, { NULL, 0 } };
+static const doc_word isolations[] = { { "thread", ARB_THREAD },
+	{ "process", ARB_PROCESS }, { "exec", ARB_EXEC }, { NULL, 0 } };
+static const doc_word auto_shutdowns[]
+    = { { "never", ARB_AUTO_SHUTDOWN_NEVER },
+	      { "any_significant", ARB_AUTO_SHUTDOWN_ANY_SIGNIFICANT },
+	      { "all_significant", ARB_AUTO_SHUTDOWN_ALL_SIGNIFICANT },
+	      { NULL, 0 } };
+static const doc_word shutdown_words[]
+    = { { "brutal_kill", ARB_SHUTDOWN_BRUTAL_KILL },
+	      { "infinity", ARB_SHUTDOWN_INFINITY }, { NULL, 0 } };
+static const doc_word off_words[] = { { "off", 0 }, { NULL, 0 } };
+
+// which finds an executable on $PATH, as a shell would.
+static const char *
+which(loader *ld, const char *prog)
+{
+	const char *path = getenv("PATH");
+	char       *copy, *dir, *save = NULL;
+	const char *found = NULL;
+	char        buf[PATH_MAX];
+
+	copy = arbor_xstrdup(path != NULL ? path : "/usr/bin:/bin");
+	for (dir = strtok_r(copy, ":", &save); dir != NULL;
+	     dir = strtok_r(NULL, ":", &save)) {
+		snprintf(buf, sizeof(buf), "%s/%s", dir, prog);
+		if (access(buf, X_OK) == 0) {
+			found = arbor_arena_strdup(ld->d.arena, buf);
+			break;
+		}
+	}
+	free(copy);
+	return found;
+}
+
+static void
+load_command(loader *ld, size_t si, yaml_node_t *v, arb_child_spec *c)
+{
+	arbor_doc   *d = &ld->d;
+	const char **argv;
+	const char  *s;
+	char        *copy, *tok, *save = NULL;
+	size_t       i, n = 0;
+
+	if (v->type == YAML_SCALAR_NODE) {
+		// A string is split on blanks; use a list for anything else.
+		if (!loader_got(
+		        ld, si, "command", doc_string(d, v, "command", &s))) {
+			return;
+		}
+		copy = arbor_arena_strdup(d->arena, s);
+		argv = arbor_arena_alloc(
+		    d->arena, (strlen(s) / 2 + 2) * sizeof(*argv));
+		for (tok = strtok_r(copy, " \t\n", &save); tok != NULL;
+		     tok = strtok_r(NULL, " \t\n", &save)) {
+			argv[n++] = tok;
+		}
+	} else if (v->type == YAML_SEQUENCE_NODE) {
+		argv = arbor_arena_alloc(
+		    d->arena, (doc_len(v) + 1) * sizeof(*argv));
+		for (i = 0; i < doc_len(v); i++) {
+			if (!loader_got(ld, si, "command",
+			        doc_scalar(d, doc_item(d, v, i), "command",
+			            &argv[n], NULL))) {
+				return;
+			}
+			n++;
+		}
+	} else {
+		doc_err(d, v, "command",
+		    "expected a list of strings (program and arguments), got "
+		    "%s",
+		    doc_kind(v));
+		loader_mark_seen(ld, si, "command");
+		return;
+	}
+	if (n == 0 || argv[0][0] == '\0') {
+		doc_err(d, v, "command", "the program is missing");
+		loader_mark_seen(ld, si, "command");
+		return;
+	}
+	if (strchr(argv[0], '/') == NULL) {
+		if ((s = which(ld, argv[0])) == NULL) {
+			doc_err(d, v, "command", "\"%s\" not found in $PATH",
+			    argv[0]);
+			loader_mark_seen(ld, si, "command");
+			return;
+		}
+		argv[0] = s;
+	} else {
+		argv[0] = loader_resolve(ld, argv[0]);
+	}
+	c->argv = argv;
+}
+
+// load_config packs the actor's settings and lets a built-in type check
+// them, mapping its "key: problem" lines onto the YAML keys.
+static void
+load_config(
+    loader *ld, size_t si, yaml_node_t *map, yaml_node_t *v, arb_child_spec *c)
+{
+	arbor_doc   *d = &ld->d;
+	void        *buf = NULL;
+	size_t       len = 0;
+	char         err[2048];
+	char        *line, *save = NULL, *colon;
+	yaml_node_t *at;
+	bool         exact;
+
+	if (v != NULL) {
+		if (!loader_got(ld, si, "config",
+		        doc_pack(d, v, "config", &buf, &len))) {
+			return;
+		}
+		c->arg = buf;
+		c->arg_len = len;
+	}
+	if (c->type == NULL
+	    || diag_config_check(c->type, buf, len, err, sizeof(err))
+	        != ARB_EINVAL) {
+		return;
+	}
+	loader_mark_seen(ld, si, "config");
+	for (line = strtok_r(err, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		colon = strstr(line, ": ");
+		if (colon == NULL) {
+			continue;
+		}
+		*colon = '\0';
+		// The key's line, or config: itself when the key is absent.
+		at = v != NULL ? doc_find(d, v, line, &exact) : NULL;
+		if (at == NULL || at == v) {
+			doc_get(d, map, "config", &at);
+		}
+		doc_err(d, at != NULL ? at : map,
+		    line[0] != '\0'
+		        ? arbor_arena_printf(d->arena, "config.%s", line)
+		        : "config",
+		    "%s: %s", c->type, colon + 2);
+	}
+}
+
+static void
+load_backoff(loader *ld, size_t si, yaml_node_t *v, arb_child_spec *c)
+{
+	arbor_doc   *d = &ld->d;
+	yaml_node_t *x;
+
+	if (!doc_map_check(d, v, "backoff", backoff_keys)) {
+		loader_mark_seen(ld, si, "backoff.min");
+		return;
+	}
+	if ((x = doc_get(d, v, "min", NULL)) != NULL
+	    && !loader_got(ld, si, "backoff.min",
+	        doc_duration(d, x, "backoff.min", 0, INT_MAX, off_words,
+	            &c->backoff_min_ms))) {
+		c->backoff_min_ms = BAD_MS;
+	}
+	if ((x = doc_get(d, v, "max", NULL)) != NULL
+	    && !loader_got(ld, si, "backoff.max",
+	        doc_duration(d, x, "backoff.max", 1, INT_MAX, NULL,
+	            &c->backoff_max_ms))) {
+		c->backoff_max_ms = BAD_MS;
+	}
+	if ((x = doc_get(d, v, "stable", NULL)) != NULL
+	    && !loader_got(ld, si, "backoff.stable",
+	        doc_duration(d, x, "backoff.stable", 1, INT_MAX, NULL,
+	            &c->stable_ms))) {
+		c->stable_ms = BAD_MS;
+	}
+}
+
+// load_kind sets the isolation, type, command and nested supervisor.
+static void
+load_kind(loader *ld, size_t si, yaml_node_t *map, arb_child_spec *c)
+{
+	arbor_doc   *d = &ld->d;
+	yaml_node_t *iso = doc_get(d, map, "isolation", NULL);
+	yaml_node_t *type = doc_get(d, map, "type", NULL);
+	yaml_node_t *cmd = doc_get(d, map, "command", NULL);
+	yaml_node_t *sup = doc_get(d, map, "supervisor", NULL);
+	yaml_node_t *key;
+	int          v;
+
+	if (sup != NULL) {
+		c->isolation = ARB_SUPERVISOR;
+		if (iso != NULL) {
+			doc_get(d, map, "isolation", &key);
+			doc_err(d, key, "isolation",
+			    "a nested supervisor has no isolation (it runs on "
+			    "the node)");
+		}
+	} else if (iso != NULL) {
+		if (loader_got(ld, si, "isolation",
+		        doc_enum(d, iso, "isolation", isolations, &v))) {
+			c->isolation = (arb_isolation) v;
+		} else {
+			c->isolation = (arb_isolation) BAD_ENUM;
+			loader_mark_seen(ld, si, "type");
+			loader_mark_seen(ld, si, "command");
+		}
+	} else {
+		// A command alone means exec; a type means thread.
+		c->isolation
+		    = cmd != NULL && type == NULL ? ARB_EXEC : ARB_THREAD;
+	}
+
+	if (c->isolation == ARB_THREAD || c->isolation == ARB_PROCESS) {
+		const char *s;
+		if (type == NULL) {
+			doc_err(d, map, "type",
+			    "missing: thread and process children need an "
+			    "actor type (built-in: echo, crasher, ticker)");
+			loader_mark_seen(ld, si, "type");
+		} else if (loader_got(ld, si, "type",
+		               doc_string(d, type, "type", &s))) {
+			if (!arbor_plugin_type_known(s)) {
+				doc_err(d, type, "type",
+				    "unknown actor type \"%s\" (built-in: "
+				    "echo, crasher, ticker; others come from "
+				    "plugins:)",
+				    s);
+				loader_mark_seen(ld, si, "type");
+			} else {
+				c->type = s;
+			}
+		}
+	} else if (type != NULL) {
+		doc_get(d, map, "type", &key);
+		doc_err(d, key, "type",
+		    "only thread and process children have an actor type");
+	}
+
+	if (c->isolation == ARB_EXEC) {
+		if (cmd == NULL) {
+			doc_err(d, map, "command",
+			    "missing: an exec child needs the program to run "
+			    "(command: [/path/prog, arg, ...])");
+			loader_mark_seen(ld, si, "command");
+		} else {
+			load_command(ld, si, cmd, c);
+		}
+	} else if (cmd != NULL && c->isolation != (arb_isolation) BAD_ENUM) {
+		doc_get(d, map, "command", &key);
+		doc_err(d, key, "command",
+		    "only exec children have a command (add isolation: exec)");
+	}
+
+	if (sup != NULL) {
+		c->sup = tree_load_sup(ld, sup, ld->sites[si].path, si);
+		if (c->sup == NULL) {
+			loader_mark_seen(ld, si, "supervisor");
+		}
+	}
+}
+
+static void
+load_child(loader *ld, yaml_node_t *map, const char *parent, size_t index,
+    arb_child_spec *c, size_t *sip)
+{
+	arbor_doc   *d = &ld->d;
+	yaml_node_t *v, *key;
+	const char  *name = NULL;
+	size_t       si;
+	int          e;
+
+	// The site first: every problem below is recorded against it.
+	if ((v = doc_get(d, map, "name", NULL)) != NULL) {
+		doc_scalar(d, v, "name", &name, NULL);
+	}
+	si = loader_site_add(ld,
+	    loader_name_ok(name)
+	        ? arbor_arena_printf(d->arena, "%s/%s", parent, name)
+	        : arbor_arena_printf(d->arena, "%s/#%zu", parent, index),
+	    map, NULL);
+	*sip = si;
+	doc_map_check(d, map, NULL, child_keys);
+	if (v == NULL) {
+		doc_err(d, map, "name", "missing: every child needs a name");
+		loader_mark_seen(ld, si, "name");
+	} else if (name == NULL) {
+		loader_mark_seen(ld, si, "name"); // doc_scalar said why
+	}
+	c->name = name;
+
+	load_kind(ld, si, map, c);
+
+	if ((v = doc_get(d, map, "restart", NULL)) != NULL) {
+		c->restart = loader_got(ld, si, "restart",
+		                 doc_enum(d, v, "restart", restarts, &e))
+		    ? (arb_restart) e
+		    : (arb_restart) BAD_ENUM;
+	}
+	if ((v = doc_get(d, map, "shutdown", NULL)) != NULL
+	    && !loader_got(ld, si, "shutdown",
+	        doc_duration(d, v, "shutdown", 1, INT_MAX, shutdown_words,
+	            &c->shutdown_ms))) {
+		c->shutdown_ms = BAD_SHUTDOWN;
+	}
+	if ((v = doc_get(d, map, "start_timeout", NULL)) != NULL
+	    && !loader_got(ld, si, "start_timeout",
+	        doc_duration(d, v, "start_timeout", 1, INT_MAX, NULL,
+	            &c->start_timeout_ms))) {
+		c->start_timeout_ms = BAD_MS;
+	}
+	if ((v = doc_get(d, map, "backoff", NULL)) != NULL) {
+		load_backoff(ld, si, v, c);
+	}
+	if ((v = doc_get(d, map, "watchdog", NULL)) != NULL
+	    && !loader_got(ld, si, "watchdog",
+	        doc_duration(d, v, "watchdog", 0, INT_MAX, off_words,
+	            &c->watchdog_ms))) {
+		c->watchdog_ms = BAD_MS;
+	}
+	if ((v = doc_get(d, map, "significant", NULL)) != NULL) {
+		loader_got(ld, si, "significant",
+		    doc_bool(d, v, "significant", &c->significant));
+	}
+	v = doc_get(d, map, "config", &key);
+	if (v != NULL
+	    && (c->isolation == ARB_EXEC || c->isolation == ARB_SUPERVISOR)) {
+		doc_err(d, key, "config",
+		    "only thread and process actors take a config");
+	} else {
+		load_config(ld, si, map, v, c);
+	}
+}
+
+arb_sup_spec *
+tree_load_sup(loader *ld, yaml_node_t *map, const char *path, size_t si)
+{
+	arbor_doc      *d = &ld->d;
+	arb_sup_spec   *s;
+	arb_child_spec *kids;
+	yaml_node_t    *v, *list, *key, *item;
+	size_t         *sis, i, j, n = 0;
+	long long       k;
+	int             e;
+
+	if (map->type != YAML_MAPPING_NODE) {
+		doc_err(d, map,
+		    ld->sites[si].child == NULL ? "root" : "supervisor",
+		    "expected a supervisor mapping (strategy, intensity, "
+		    "period, auto_shutdown, children), got %s",
+		    doc_kind(map));
+		return NULL;
+	}
+	doc_map_check(d, map, NULL, sup_keys);
+	ld->sites[si].sup = map;
+	s = arbor_arena_alloc(d->arena, sizeof(*s));
+	if ((v = doc_get(d, map, "strategy", NULL)) != NULL) {
+		s->strategy = loader_got(ld, si, "strategy",
+		                  doc_enum(d, v, "strategy", strategies, &e))
+		    ? (arb_strategy) e
+		    : (arb_strategy) BAD_ENUM;
+	}
+	if ((v = doc_get(d, map, "intensity", NULL)) != NULL) {
+		if (loader_got(ld, si, "intensity",
+		        doc_int(d, v, "intensity", 0, 1000000, &k))) {
+			s->intensity = (int) k;
+		} else {
+			s->intensity = -1;
+			loader_mark_seen(
+			    ld, si, "period"); // "needs a period" follows
+		}
+	}
+	if ((v = doc_get(d, map, "period", NULL)) != NULL
+	    && !loader_got(ld, si, "period",
+	        doc_duration(
+	            d, v, "period", 1, INT_MAX, NULL, &s->period_ms))) {
+		s->period_ms = BAD_MS;
+	}
+	if ((v = doc_get(d, map, "auto_shutdown", NULL)) != NULL) {
+		s->auto_shutdown
+		    = loader_got(ld, si, "auto_shutdown",
+		          doc_enum(d, v, "auto_shutdown", auto_shutdowns, &e))
+		    ? (arb_auto_shutdown) e
+		    : (arb_auto_shutdown) BAD_ENUM;
+	}
+	if ((list = doc_get(d, map, "children", &key)) == NULL) {
+		return s; // an empty supervisor is valid (OTP)
+	}
+	if (list->type != YAML_SEQUENCE_NODE) {
+		if (!(list->type == YAML_SCALAR_NODE
+		        && list->data.scalar.length == 0)) {
+			doc_err(d, list, "children",
+			    "expected a list of children (- name: ...), got "
+			    "%s",
+			    doc_kind(list));
+			loader_mark_seen(ld, si, "children");
+		}
+		return s;
+	}
+	kids
+	    = arbor_arena_alloc(d->arena, (doc_len(list) + 1) * sizeof(*kids));
+	sis = arbor_xalloc((doc_len(list) + 1) * sizeof(*sis));
+	for (i = 0; i < doc_len(list); i++) {
+		item = doc_item(d, list, i);
+		if (item->type != YAML_MAPPING_NODE) {
+			doc_err(d, item, "children",
+			    "each child is a mapping (name: ..., type: ...), "
+			    "not %s",
+			    doc_kind(item));
+			continue;
+		}
+		load_child(ld, item, path, n, &kids[n], &sis[n]);
+		// Duplicates are reported here, at the second one, with
+		// both lines; the checker's own line is then dropped.
+		for (j = 0; kids[n].name != NULL && j < n; j++) {
+			if (kids[j].name != NULL
+			    && strcmp(kids[j].name, kids[n].name) == 0) {
+				doc_err(d, doc_get(d, item, "name", NULL),
+				    "name",
+				    "duplicate name \"%s\" (also at line %d)",
+				    kids[n].name,
+				    doc_line(ld->sites[sis[j]].child));
+				loader_mark_seen(ld, sis[j], "name");
+				loader_mark_seen(ld, sis[n], "name");
+				break;
+			}
+		}
+		n++;
+	}
+	free(sis);
+	s->children = kids;
+	s->nchildren = n;
+	return s;
+}

@@ -1,0 +1,528 @@
+// SPDX-License-Identifier: MIT
+// 60_arbor_check_test.c -- `arbor check` and the command line of the arbor
+// program, driven as a user would: tree files in a temp dir, the real
+// binary run as a child, its exit code and messages read.  SPEC 10, 22.
+//
+// Every broken file must exit 78 with "FILE:LINE:" pointing at the line
+// that is wrong and naming the field; several problems in one file are
+// all reported; a valid file exits 0.  The binary is ARBOR_BIN (set by
+// tests/CMakeLists.txt); the helper "arbor" execs it, so the harness sees
+// its output and checks that nothing is left behind.
+
+#include "arb_test.h"
+#include "probe.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+// --- helpers (run in the child) ---------------------------------------------
+
+// h_arbor: "VAR=value"... "--" ARGS...: set the variables, exec arbor.
+static int
+h_arbor(int argc, char **argv)
+{
+#ifdef ARBOR_BIN
+	char *args[32];
+	int   i = 1, n = 0;
+
+	for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		putenv(argv[i]);
+	}
+	args[n++] = (char *) ARBOR_BIN;
+	for (i++; i < argc && n < 31; i++) {
+		args[n++] = argv[i];
+	}
+	args[n] = NULL;
+	execv(ARBOR_BIN, args);
+	fprintf(stderr, "exec %s: %s\n", ARBOR_BIN, strerror(errno));
+#else
+	(void) argc;
+	(void) argv;
+#endif
+	return 127;
+}
+
+static const arb_test_helper helpers[] = {
+	{ "arbor", h_arbor },
+};
+
+// --- test support -----------------------------------------------------------
+
+static char tmpdir[64];
+
+static int
+setup(void **state)
+{
+	(void) state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/arbor-t60-XXXXXX");
+	assert_non_null(mkdtemp(tmpdir));
+	return 0;
+}
+
+static int
+rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *f)
+{
+	(void) sb;
+	(void) flag;
+	(void) f;
+	return remove(path);
+}
+
+static int
+teardown(void **state)
+{
+	(void) state;
+	if (tmpdir[0] != '\0') {
+		assert_int_equal(
+		    nftw(tmpdir, rm_cb, 8, FTW_DEPTH | FTW_PHYS), 0);
+		tmpdir[0] = '\0';
+	}
+	return 0;
+}
+
+// write_file writes text as tmpdir/name and returns the path (static).
+static const char *
+write_file(const char *name, const char *text)
+{
+	static char path[4][160];
+	static int  k;
+	char       *p = path[k++ % 4];
+	FILE       *f;
+
+	snprintf(p, sizeof(path[0]), "%s/%s", tmpdir, name);
+	assert_non_null(f = fopen(p, "w"));
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+	return p;
+}
+
+// arbor runs the arbor program with args (env assignments first, then
+// "--"), waits for it and returns its exit code; p keeps the output
+// until arb_test_proc_fini.
+static int
+arbor(arb_test_proc *p, const char *const *args)
+{
+	arb_test_spawn(p, "arbor", args);
+	return arb_test_exit_code(arb_test_wait_exit(p, 10000));
+}
+
+// has_problem is true when a line of out holds "<file>:<line>:" followed
+// by the field, e.g. "x.yaml:12:7: shutdown: ...".
+static bool
+has_problem(const char *out, const char *file, int line, const char *field)
+{
+	char        where[256], what[96];
+	const char *l, *eol, *f;
+
+	snprintf(where, sizeof(where), "%s:%d:", file, line);
+	snprintf(what, sizeof(what), " %s: ", field);
+	for (l = out; (l = strstr(l, where)) != NULL; l = eol) {
+		eol = strchr(l, '\n');
+		if (eol == NULL) {
+			eol = l + strlen(l);
+		}
+		f = strstr(l, what);
+		if (f != NULL && f < eol) {
+			return true;
+		}
+	}
+	return false;
+}
+
+// need_arbor skips a test when the arbor program is not built.
+static void
+need_arbor(void)
+{
+#ifndef ARBOR_BIN
+	skip();
+#endif
+}
+
+// --- broken files -----------------------------------------------------------
+
+typedef struct broken {
+	const char *name;
+	const char *yaml;
+	int         line;  // where the problem must be reported
+	const char *field; // and the field it must name
+	const char *also;  // another text the message must hold, or NULL
+} broken;
+
+#define TREE_HEAD "root:\n  children:\n"
+
+static const broken cases[] = {
+	{ "syntax_tab", "root:\n\tchildren: []\n", 2, "yaml", NULL },
+	{ "syntax_flow", TREE_HEAD "    - {name: a, type: echo\n", 4, "yaml",
+	    NULL },
+	{ "syntax_indent", TREE_HEAD "    - name: a\n   type: echo\n", 4,
+	    "yaml", NULL },
+	{ "unknown_top_key", "roots:\n  children: []\nroot: {}\n", 1, "roots",
+	    "unknown key" },
+	{ "unknown_node_key", "node:\n  name: gw\n  colour: red\nroot: {}\n",
+	    3, "node.colour", "unknown key" },
+	{ "unknown_sup_key", "root:\n  strategie: one_for_all\n", 2,
+	    "strategie", "unknown key" },
+	{ "unknown_child_key",
+	    TREE_HEAD "    - name: a\n      tpye: echo\n      type: echo\n", 4,
+	    "tpye", "unknown key" },
+	{ "unknown_backoff_key",
+	    TREE_HEAD "    - name: a\n      type: echo\n      backoff:\n"
+	              "        mni: 1s\n",
+	    6, "backoff.mni", "unknown key" },
+	{ "unknown_nested_key",
+	    TREE_HEAD "    - name: sub\n      supervisor:\n        children:\n"
+	              "          - name: x\n            type: echo\n"
+	              "            restrat: transient\n",
+	    8, "restrat", "unknown key" },
+	{ "duplicate_yaml_key",
+	    TREE_HEAD "    - name: a\n      type: echo\n      type: crasher\n",
+	    5, "type", "duplicate key" },
+	{ "bad_type_intensity", "root:\n  intensity: three\n  period: 5s\n", 2,
+	    "intensity", "integer" },
+	{ "bad_type_children", "root:\n  children:\n    a: 1\n", 3, "children",
+	    "list" },
+	{ "bad_type_significant",
+	    TREE_HEAD
+	    "    - name: a\n      type: echo\n      significant: maybe\n",
+	    5, "significant", "true or false" },
+	{ "range_intensity", "root:\n  intensity: -1\n  period: 5s\n", 2,
+	    "intensity", "out of range" },
+	{ "range_http_port", "node:\n  http: \"127.0.0.1:70000\"\nroot: {}\n",
+	    2, "node.http", "65535" },
+	{ "http_not_loopback", "node:\n  http: 192.168.1.1:80\nroot: {}\n", 2,
+	    "node.http", "loopback" },
+	{ "range_max_msg_size", "node:\n  max_msg_size: 10\nroot: {}\n", 2,
+	    "node.max_msg_size", "out of range" },
+	{ "bad_log_level", "node:\n  log_level: loud\nroot: {}\n", 2,
+	    "node.log_level", "loud" },
+	{ "bad_duration_shutdown",
+	    TREE_HEAD "    - name: a\n      type: echo\n"
+	              "      shutdown: 5 parsecs\n",
+	    5, "shutdown", "not a duration" },
+	{ "bad_duration_period", "root:\n  intensity: 2\n  period: fast\n", 3,
+	    "period", "not a duration" },
+	{ "missing_period", "root:\n  intensity: 2\n", 2, "period",
+	    "needs a period" },
+	{ "bad_enum_strategy", "root:\n  strategy: one_for_some\n", 2,
+	    "strategy", "one_for_some" },
+	{ "bad_enum_restart",
+	    TREE_HEAD
+	    "    - name: a\n      type: echo\n      restart: sometimes\n",
+	    5, "restart", "sometimes" },
+	{ "bad_enum_isolation",
+	    TREE_HEAD "    - name: a\n      type: echo\n"
+	              "      isolation: container\n",
+	    5, "isolation", "container" },
+	{ "backoff_max_below_min",
+	    TREE_HEAD "    - name: a\n      type: echo\n      backoff:\n"
+	              "        min: 1s\n        max: 100ms\n",
+	    7, "backoff.max", "smaller" },
+	{ "duplicate_names",
+	    TREE_HEAD "    - name: a\n      type: echo\n    - name: a\n"
+	              "      type: echo\n",
+	    5, "name", "duplicate name" },
+	{ "bad_name_chars", TREE_HEAD "    - name: a b\n      type: echo\n", 3,
+	    "name", "invalid character" },
+	{ "missing_name", TREE_HEAD "    - type: echo\n", 3, "name",
+	    "missing" },
+	{ "significant_permanent",
+	    "root:\n  auto_shutdown: any_significant\n  children:\n"
+	    "    - name: a\n      type: echo\n      significant: true\n",
+	    6, "significant", "permanent" },
+	{ "significant_auto_never",
+	    TREE_HEAD
+	    "    - name: a\n      type: echo\n      restart: transient\n"
+	    "      significant: true\n",
+	    6, "significant", "auto_shutdown" },
+	{ "simple_one_for_one_two_children",
+	    "root:\n  strategy: simple_one_for_one\n  children:\n"
+	    "    - {name: a, type: echo}\n    - {name: b, type: echo}\n",
+	    3, "children", "exactly one" },
+	{ "exec_without_command",
+	    TREE_HEAD "    - name: sh\n      isolation: exec\n", 3, "command",
+	    "missing" },
+	{ "command_not_in_path",
+	    TREE_HEAD "    - name: sh\n      command: no-such-prog-t60 -x\n",
+	    4, "command", "not found" },
+	{ "command_on_thread",
+	    TREE_HEAD
+	    "    - name: a\n      type: echo\n      command: [/bin/true]\n",
+	    5, "command", "only exec" },
+	{ "config_on_exec",
+	    TREE_HEAD "    - name: sh\n      command: [/bin/true]\n"
+	              "      config: {a: 1}\n",
+	    5, "config", "only thread and process" },
+	{ "unknown_actor_type", TREE_HEAD "    - name: a\n      type: gizmo\n",
+	    4, "type", "gizmo" },
+	{ "missing_type",
+	    TREE_HEAD "    - name: a\n      isolation: process\n", 3, "type",
+	    "missing" },
+	{ "missing_env_var",
+	    TREE_HEAD "    - name: a\n      type: echo\n"
+	              "      shutdown: ${ARBOR_T60_SURELY_UNSET}\n",
+	    5, "shutdown", "ARBOR_T60_SURELY_UNSET" },
+	{ "bad_substitution", "node:\n  name: ${1X}\nroot: {}\n", 2,
+	    "node.name", "bad substitution" },
+	{ "watchdog_on_thread",
+	    TREE_HEAD "    - name: a\n      type: echo\n      watchdog: 2s\n",
+	    5, "watchdog", "only process actors" },
+	{ "crasher_bad_config",
+	    TREE_HEAD "    - name: c\n      type: crasher\n      config:\n"
+	              "        init: sometimes\n",
+	    6, "config.init", "sometimes" },
+	{ "crasher_bad_nested_duration",
+	    TREE_HEAD "    - name: c\n      type: crasher\n      config:\n"
+	              "        exit:\n          after: soon\n",
+	    7, "config.exit.after", "not a duration" },
+	{ "ticker_without_target",
+	    TREE_HEAD "    - name: t\n      type: ticker\n      config:\n"
+	              "        interval: 1s\n",
+	    5, "config.target", "required" },
+	{ "plugin_missing",
+	    "plugins:\n  - /nonexistent/libnothing.so\nroot: {}\n", 2,
+	    "plugins", "cannot load" },
+	{ "nested_sup_bad_strategy",
+	    TREE_HEAD "    - name: sub\n      supervisor:\n"
+	              "        strategy: all_for_one\n",
+	    5, "strategy", "all_for_one" },
+	{ "root_missing", "node:\n  name: gw\n", 1, "root", "missing" },
+	{ "isolation_with_supervisor",
+	    TREE_HEAD "    - name: sub\n      isolation: thread\n"
+	              "      supervisor: {}\n",
+	    4, "isolation", "no isolation" },
+};
+
+static void
+test_broken_files_exit_78_with_line_and_field(void **state)
+{
+	arb_test_proc p;
+	size_t        i;
+	int           code;
+	const char   *file;
+	const char   *args[4] = { "--", "check", NULL, NULL };
+	char          out[4096];
+	bool          ok;
+
+	(void) state;
+	need_arbor();
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char name[80];
+		snprintf(name, sizeof(name), "%s.yaml", cases[i].name);
+		file = write_file(name, cases[i].yaml);
+		args[2] = file;
+		code = arbor(&p, args);
+		ok = code == ARB_EXIT_CONFIG
+		    && has_problem(p.out, file, cases[i].line, cases[i].field)
+		    && (cases[i].also == NULL || strstr(p.out, cases[i].also));
+		snprintf(out, sizeof(out), "%s", p.out);
+		arb_test_proc_fini(&p);
+		if (!ok) {
+			fail_msg(
+			    "case %s: exit %d, want 78 and \"%s:%d: ... %s: "
+			    "...%s\"; got:\n%s",
+			    cases[i].name, code, file, cases[i].line,
+			    cases[i].field, cases[i].also ? cases[i].also : "",
+			    out);
+		}
+	}
+}
+
+static void
+test_every_problem_is_reported(void **state)
+{
+	static const char yaml[] = "node:\n"                    // 1
+	                           "  name: gw1\n"              // 2
+	                           "  http: 8080\n"             // 3
+	                           "root:\n"                    // 4
+	                           "  strategy: one_for_one\n"  // 5
+	                           "  intensity: 3\n"           // 6
+	                           "  period: 5s\n"             // 7
+	                           "  children:\n"              // 8
+	                           "    - name: w1\n"           // 9
+	                           "      type: echo\n"         // 10
+	                           "      shutdown: soonish\n"  // 11
+	                           "    - name: w2\n"           // 12
+	                           "      type: crasher\n"      // 13
+	                           "      restart: permanent\n" // 14
+	                           "      significant: true\n"  // 15
+	                           "    - name: w3\n"           // 16
+	                           "      type: nosuch\n";      // 17
+	arb_test_proc p;
+	const char   *file = write_file("three.yaml", yaml);
+	const char   *args[] = { "--", "check", file, NULL };
+
+	(void) state;
+	need_arbor();
+	assert_int_equal(arbor(&p, args), ARB_EXIT_CONFIG);
+	assert_true(has_problem(p.out, file, 11, "shutdown"));
+	assert_true(has_problem(p.out, file, 15, "significant"));
+	assert_true(has_problem(p.out, file, 17, "type"));
+	// significant is wrong twice (permanent, auto_shutdown never).
+	assert_non_null(strstr(p.out, "4 problems"));
+	arb_test_proc_fini(&p);
+}
+
+static void
+test_valid_file_exits_0(void **state)
+{
+	static const char yaml[]
+	    = "# every feature of the schema, valid\n"
+	      "node:\n"
+	      "  name: ${ARBOR_T60_NODE:-gw1}\n"
+	      "  control: ctl.sock\n"
+	      "  http: \"127.0.0.1:8080\"\n"
+	      "  max_msg_size: 1048576\n"
+	      "  log_level: info\n"
+	      "root:\n"
+	      "  strategy: one_for_one\n"
+	      "  intensity: 3\n"
+	      "  period: 5s\n"
+	      "  auto_shutdown: never\n"
+	      "  children:\n"
+	      "    - name: w1\n"
+	      "      type: echo\n"
+	      "      isolation: thread\n"
+	      "      restart: permanent\n"
+	      "      shutdown: 5s\n"
+	      "      start_timeout: 5000\n"
+	      "      backoff: {min: 100ms, max: 30s, stable: 10s}\n"
+	      "      config: {log: true}\n"
+	      "    - name: p1\n"
+	      "      type: crasher\n"
+	      "      isolation: process\n"
+	      "      watchdog: 2s\n"
+	      "      shutdown: brutal_kill\n"
+	      "      config:\n"
+	      "        init: fail_if_file\n"
+	      "        file: /nonexistent\n"
+	      "        exit: {after: 1.5s, reason: error, code: 3, text: "
+	      "boom}\n"
+	      "        stop: slow\n"
+	      "        stop_delay: 100ms\n"
+	      "    - name: t\n"
+	      "      type: ticker\n"
+	      "      config: {target: root/w1, interval: 100ms, body: {a: [1, "
+	      "2.5, null, \"x\"]}}\n"
+	      "    - name: sh\n"
+	      "      command: sleep 1000\n"
+	      "      restart: transient\n"
+	      "    - name: sub\n"
+	      "      shutdown: infinity\n"
+	      "      supervisor:\n"
+	      "        strategy: rest_for_one\n"
+	      "        auto_shutdown: any_significant\n"
+	      "        children:\n"
+	      "          - name: x\n"
+	      "            type: echo\n"
+	      "            restart: transient\n"
+	      "            significant: true\n"
+	      "    - name: pool\n"
+	      "      supervisor:\n"
+	      "        strategy: simple_one_for_one\n"
+	      "        children: [{name: worker, type: echo, restart: "
+	      "temporary}]\n";
+	arb_test_proc p;
+	const char   *file = write_file("valid.yaml", yaml);
+	const char   *args[] = { "--", "check", file, NULL };
+
+	(void) state;
+	need_arbor();
+	assert_int_equal(arbor(&p, args), 0);
+	assert_non_null(strstr(p.out, "valid.yaml: ok"));
+	assert_null(strstr(p.out, "problem"));
+	assert_null(strstr(p.out, "error"));
+	assert_null(strstr(p.out, "warn"));
+	arb_test_proc_fini(&p);
+}
+
+static void
+test_missing_file_exits_78_with_strerror(void **state)
+{
+	arb_test_proc p;
+	char          file[128];
+	const char   *args[] = { "--", "check", file, NULL };
+
+	(void) state;
+	need_arbor();
+	snprintf(file, sizeof(file), "%s/nope.yaml", tmpdir);
+	assert_int_equal(arbor(&p, args), ARB_EXIT_CONFIG);
+	assert_non_null(strstr(p.out, file));
+	assert_non_null(strstr(p.out, strerror(ENOENT)));
+	arb_test_proc_fini(&p);
+}
+
+static void
+test_help_version_and_usage_errors(void **state)
+{
+	static const struct {
+		const char *args[4];
+		int         code;
+		const char *needle;
+	} runs[] = {
+		{ { "--help" }, 0, "usage: arbor run FILE" },
+		{ { "-h" }, 0, "usage: arbor run FILE" },
+		{ { "run", "--help" }, 0, "SIGHUP" },
+		{ { "check", "--help" }, 0, "FILE:LINE:COLUMN" },
+		{ { "--version" }, 0, "arbor " },
+		{ { NULL }, ARB_EXIT_USAGE, "usage:" },
+		{ { "frobnicate" }, ARB_EXIT_USAGE,
+		    "unknown command frobnicate" },
+		{ { "--frob" }, ARB_EXIT_USAGE, "unknown option --frob" },
+		{ { "run", "-x", "f" }, ARB_EXIT_USAGE, "unknown option -x" },
+		{ { "run" }, ARB_EXIT_USAGE, "exactly one FILE" },
+		{ { "run", "a", "b" }, ARB_EXIT_USAGE, "exactly one FILE" },
+		{ { "check" }, ARB_EXIT_USAGE, "check needs a FILE" },
+	};
+	arb_test_proc p;
+	const char   *args[6];
+	char          out[4096];
+	size_t        i, j;
+	int           code;
+	bool          ok;
+
+	(void) state;
+	need_arbor();
+	for (i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+		args[0] = "--";
+		for (j = 0; j < 4 && runs[i].args[j] != NULL; j++) {
+			args[j + 1] = runs[i].args[j];
+		}
+		args[j + 1] = NULL;
+		code = arbor(&p, args);
+		ok = code == runs[i].code && strstr(p.out, runs[i].needle);
+		snprintf(out, sizeof(out), "%s", p.out);
+		arb_test_proc_fini(&p);
+		if (!ok) {
+			fail_msg(
+			    "run %zu: want exit %d and \"%s\", got %d:\n%s", i,
+			    runs[i].code, runs[i].needle, code, out);
+		}
+	}
+	// --version prints the library's version.
+	args[0] = "--";
+	args[1] = "--version";
+	args[2] = NULL;
+	assert_int_equal(arbor(&p, args), 0);
+	snprintf(out, sizeof(out), "arbor %s\n", arb_version());
+	assert_non_null(strstr(p.out, out));
+	arb_test_proc_fini(&p);
+}
+
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test_setup_teardown(
+	    test_broken_files_exit_78_with_line_and_field, setup, teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_every_problem_is_reported, setup, teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_valid_file_exits_0, setup, teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_missing_file_exits_78_with_strerror, setup, teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_help_version_and_usage_errors, setup, teardown),
+};
+
+ARB_TEST_MAIN("integration.arbor_check", tests, helpers)

@@ -1,0 +1,537 @@
+// SPDX-License-Identifier: MIT
+// 62_arbor_run_test.c -- `arbor run` on tree files, driven as a user
+// would: the real binary runs a tree of built-in diagnostic actors
+// (thread and process isolation), exec children and plugin actors; the
+// test reads its log, signals it and checks its exit code and that
+// nothing is left behind.  SPEC 10, 11, 22, 25.
+//
+// The binary is ARBOR_BIN, the example plugin ARBOR_PLUGIN_SO (both set
+// by tests/CMakeLists.txt).  The helper "arbor" execs the binary with the
+// environment assignments given before "--".
+
+#include "arb_test.h"
+#include "probe.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define WAIT_MS 10000
+
+// --- helpers (run in the child) ---------------------------------------------
+
+// h_arbor: "VAR=value"... "--" ARGS...: set the variables, exec arbor.
+static int
+h_arbor(int argc, char **argv)
+{
+#ifdef ARBOR_BIN
+	char *args[32];
+	int   i = 1, n = 0;
+
+	for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		putenv(argv[i]);
+	}
+	args[n++] = (char *) ARBOR_BIN;
+	for (i++; i < argc && n < 31; i++) {
+		args[n++] = argv[i];
+	}
+	args[n] = NULL;
+	execv(ARBOR_BIN, args);
+	fprintf(stderr, "exec %s: %s\n", ARBOR_BIN, strerror(errno));
+#else
+	(void) argc;
+	(void) argv;
+#endif
+	return 127;
+}
+
+static const arb_test_helper helpers[] = {
+	{ "arbor", h_arbor },
+};
+
+// --- test support -----------------------------------------------------------
+
+static char tmpdir[64];
+
+static int
+setup(void **state)
+{
+	(void) state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/arbor-t62-XXXXXX");
+	assert_non_null(mkdtemp(tmpdir));
+	return 0;
+}
+
+static int
+rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *f)
+{
+	(void) sb;
+	(void) flag;
+	(void) f;
+	return remove(path);
+}
+
+static int
+teardown(void **state)
+{
+	(void) state;
+	if (tmpdir[0] != '\0') {
+		assert_int_equal(
+		    nftw(tmpdir, rm_cb, 8, FTW_DEPTH | FTW_PHYS), 0);
+		tmpdir[0] = '\0';
+	}
+	return 0;
+}
+
+static void
+need_arbor(void)
+{
+#ifndef ARBOR_BIN
+	skip(); // the arbor program is not built
+#endif
+}
+
+// write_file writes text as tmpdir/name (atomically, so a running node
+// never reads half a file) and returns the path in buf.
+static const char *
+write_file(char *buf, size_t len, const char *name, const char *text)
+{
+	char  tmp[200];
+	FILE *f;
+
+	snprintf(buf, len, "%s/%s", tmpdir, name);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", buf);
+	assert_non_null(f = fopen(tmp, "w"));
+	assert_true(fputs(text, f) >= 0);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(rename(tmp, buf), 0);
+	return buf;
+}
+
+// run_tree starts "arbor run FILE" with env assignments (NULL-ended, may
+// be NULL).
+static void
+run_tree(arb_test_proc *p, const char *file, const char *const *env)
+{
+	const char *args[16];
+	int         n = 0;
+
+	while (env != NULL && *env != NULL && n < 12) {
+		args[n++] = *env++;
+	}
+	args[n++] = "--";
+	args[n++] = "run";
+	args[n++] = file;
+	args[n] = NULL;
+	arb_test_spawn(p, "arbor", args);
+}
+
+// stop_tree sends SIGTERM and returns the exit code.
+static int
+stop_tree(arb_test_proc *p)
+{
+	kill(p->pid, SIGTERM);
+	return arb_test_exit_code(arb_test_wait_exit(p, WAIT_MS));
+}
+
+// --- tests ------------------------------------------------------------------
+
+static void
+test_thread_process_exec_tree_stops_cleanly(void **state)
+{
+	static const char yaml[]
+	    = "node: {name: t62}\n"
+	      "root:\n"
+	      "  strategy: one_for_one\n"
+	      "  intensity: 5\n"
+	      "  period: 10s\n"
+	      "  children:\n"
+	      "    - {name: e, type: echo, isolation: thread}\n"
+	      "    - {name: pe, type: echo, isolation: process}\n"
+	      "    - name: c\n"
+	      "      type: crasher\n"
+	      "      isolation: process\n"
+	      "      config: {ready: late, ready_delay: 50ms}\n"
+	      "    - name: sh\n"
+	      "      command: [/bin/sh, -c, \"echo exec-up; exec sleep "
+	      "1000\"]\n";
+	arb_test_proc p;
+	char          file[160];
+	const char   *l;
+
+	(void) state;
+	need_arbor();
+	write_file(file, sizeof(file), "tree.yaml", yaml);
+	run_tree(&p, file, NULL);
+	arb_test_expect(&p, "event=node_start node=t62", WAIT_MS);
+	arb_test_expect(&p, "root event=tree_up", WAIT_MS);
+	p.mark = 0;
+	l = arb_test_expect(&p, "echo path=root/e ", WAIT_MS);
+	assert_int_equal(arb_test_field(l, "ospid"), p.pid); // a thread
+	l = arb_test_expect(&p, "echo path=root/pe ", WAIT_MS);
+	assert_true(arb_test_field(l, "ospid") > 0);
+	assert_int_not_equal(arb_test_field(l, "ospid"), p.pid); // a process
+	arb_test_expect(&p, "crasher path=root/c ", WAIT_MS);
+	arb_test_expect(&p, "event=ready late=yes", WAIT_MS);
+	p.mark = 0;
+	arb_test_expect(&p, "exec-up", WAIT_MS);
+	assert_int_equal(stop_tree(&p), 0);
+	assert_non_null(strstr(p.out, "root/sh event=stopped"));
+	assert_non_null(strstr(p.out, "root/pe event=stopped"));
+	assert_non_null(strstr(p.out, "exit_code=0"));
+	arb_test_proc_fini(&p);
+}
+
+static void
+test_failing_crasher_makes_root_give_up_70(void **state)
+{
+	static const char yaml[] = "root:\n"
+	                           "  intensity: 2\n"
+	                           "  period: 10s\n"
+	                           "  children:\n"
+	                           "    - name: c\n"
+	                           "      type: crasher\n"
+	                           "      isolation: process\n"
+	                           "      config:\n"
+	                           "        exit: {after: 20ms, reason: "
+	                           "error, code: 5, text: boom}\n";
+	arb_test_proc     p;
+	char              file[160];
+
+	(void) state;
+	need_arbor();
+	write_file(file, sizeof(file), "crash.yaml", yaml);
+	run_tree(&p, file, NULL);
+	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&p, WAIT_MS)),
+	    ARB_EXIT_SOFTWARE);
+	assert_int_equal(arb_test_count(&p,
+	                     "root/c event=exit reason=error{code=5,"
+	                     "text=\"boom\"}"),
+	    3); // the first run and two restarts, then the third is too many
+	assert_non_null(strstr(p.out, "root event=give_up"));
+	assert_non_null(strstr(p.out, "exit_code=70"));
+	arb_test_proc_fini(&p);
+}
+
+static void
+test_fail_after_first_is_remembered_across_restarts(void **state)
+{
+	static const char fmt[] = "root:\n"
+	                          "  intensity: 3\n"
+	                          "  period: 10s\n"
+	                          "  children:\n"
+	                          "    - name: c\n"
+	                          "      type: crasher\n"
+	                          "      isolation: process\n"
+	                          "      config:\n"
+	                          "        init: fail_after_first\n"
+	                          "        state_dir: %s\n"
+	                          "        exit: {after: 20ms}\n";
+	arb_test_proc     p;
+	char              file[160], yaml[512], marker[200];
+	struct stat       st;
+
+	(void) state;
+	need_arbor();
+	snprintf(yaml, sizeof(yaml), fmt, tmpdir);
+	write_file(file, sizeof(file), "first.yaml", yaml);
+	run_tree(&p, file, NULL);
+	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&p, WAIT_MS)),
+	    ARB_EXIT_SOFTWARE);
+	// Every start is a new process, yet only the first one succeeded:
+	// the marker file remembered it.
+	assert_int_equal(arb_test_count(&p, "root/c event=started"), 1);
+	assert_int_equal(arb_test_count(&p, " event=ready"), 1);
+	assert_true(arb_test_count(&p, "crasher path=root/c ospid=") > 3);
+	assert_true(arb_test_count(&p, "event=init_failed") >= 3);
+	assert_non_null(strstr(p.out, "decision=give_up"));
+	snprintf(
+	    marker, sizeof(marker), "%s/arbor-crasher-root_c.started", tmpdir);
+	assert_int_equal(stat(marker, &st), 0);
+	arb_test_proc_fini(&p);
+}
+
+static void
+test_init_ignore_leaves_the_tree_up(void **state)
+{
+	static const char yaml[]
+	    = "root:\n"
+	      "  children:\n"
+	      "    - {name: skip, type: crasher, config: {init: ignore}}\n"
+	      "    - {name: pskip, type: crasher, isolation: process,\n"
+	      "       config: {init: ignore}}\n"
+	      "    - {name: e, type: echo}\n";
+	arb_test_proc p;
+	char          file[160];
+
+	(void) state;
+	need_arbor();
+	write_file(file, sizeof(file), "ignore.yaml", yaml);
+	run_tree(&p, file, NULL);
+	arb_test_expect(&p, "root/skip event=ignored", WAIT_MS);
+	arb_test_expect(&p, "root/pskip event=ignored", WAIT_MS);
+	arb_test_expect(&p, "root event=tree_up", WAIT_MS);
+	assert_int_equal(stop_tree(&p), 0);
+	assert_int_equal(arb_test_count(&p, "root/skip event=started"), 0);
+	arb_test_proc_fini(&p);
+}
+
+static void
+test_ticker_echo_traffic_with_env_values(void **state)
+{
+	static const char yaml[]
+	    = "root:\n"
+	      "  children:\n"
+	      "    - name: e\n"
+	      "      type: echo\n"
+	      "      isolation: process\n"
+	      "      config: {log: true}\n"
+	      "    - name: t\n"
+	      "      type: ticker\n"
+	      "      config:\n"
+	      "        target: root/e\n"
+	      "        interval: ${T62_INTERVAL:-20ms}\n"
+	      "        tag: ${T62_TAG}\n"
+	      "        body: ${T62_TEXT}\n"
+	      "        log: true\n"
+	      "    - name: q\n"
+	      "      type: ticker\n"
+	      "      config: {target: root/e, interval: 20ms, call: true,\n"
+	      "               tag: 5, body: {n: 1}, log: true}\n"
+	      "    - name: c\n"
+	      "      type: crasher\n"
+	      "      restart: temporary\n"
+	      "      config:\n"
+	      "        exit: {on_message: true, reason: error, code: 9,\n"
+	      "               text: got-one}\n"
+	      "    - name: tc\n"
+	      "      type: ticker\n"
+	      "      config: {target: root/c, interval: 20ms}\n";
+	static const char *const env[]
+	    = { "T62_TAG=77", "T62_TEXT=hello-env", NULL };
+	arb_test_proc p;
+	char          file[160];
+
+	(void) state;
+	need_arbor();
+	write_file(file, sizeof(file), "traffic.yaml", yaml);
+	run_tree(&p, file, env);
+	arb_test_expect(&p, "root event=tree_up", WAIT_MS);
+	p.mark = 0;
+	// ticker -> echo (a process) -> back to the ticker, tag from $T62_TAG.
+	arb_test_expect(&p,
+	    "event=msg tag=77 len=10 request=no body=\"hello-env\"", WAIT_MS);
+	arb_test_expect(&p, "event=msg tag=77 body=\"hello-env\"", WAIT_MS);
+	p.mark = 0;
+	// A request: echo replies with the same body.
+	arb_test_expect(&p, "ticker path=root/q", WAIT_MS);
+	arb_test_expect(&p, "event=reply seq=", WAIT_MS);
+	assert_true(arb_test_count(&p, "tag=5 body={\"n\":1}") > 0);
+	p.mark = 0;
+	// A crasher told to exit on any message.
+	arb_test_expect(&p,
+	    "root/c event=exit reason=error{code=9,text=\"got-one\"} "
+	    "decision=remove",
+	    WAIT_MS);
+	assert_int_equal(stop_tree(&p), 0);
+	arb_test_proc_fini(&p);
+}
+
+static void
+test_invalid_file_exits_78_before_starting(void **state)
+{
+	static const char yaml[] = "root:\n"
+	                           "  children:\n"
+	                           "    - name: e\n"
+	                           "      type: echo\n"
+	                           "      shutdown: whenever\n";
+	arb_test_proc     p;
+	char              file[160], where[200];
+
+	(void) state;
+	need_arbor();
+	write_file(file, sizeof(file), "bad.yaml", yaml);
+	run_tree(&p, file, NULL);
+	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&p, WAIT_MS)),
+	    ARB_EXIT_CONFIG);
+	snprintf(where, sizeof(where), "%s:5:", file);
+	assert_non_null(strstr(p.out, where));
+	assert_non_null(strstr(p.out, "nothing was started"));
+	assert_null(strstr(p.out, "event=node_start"));
+	assert_null(strstr(p.out, "echo path="));
+	arb_test_proc_fini(&p);
+}
+
+static void
+test_plugin_type_in_thread_and_process(void **state)
+{
+#ifdef ARBOR_PLUGIN_SO
+	static const char fmt[]
+	    = "plugins: [%s]\n"
+	      "root:\n"
+	      "  children:\n"
+	      "    - {name: gt, type: greeter, config: {greeting: "
+	      "hi-thread}}\n"
+	      "    - name: gp\n"
+	      "      type: greeter\n"
+	      "      isolation: process\n"
+	      "      config: {greeting: hi-process, excited: true}\n"
+	      "    - name: q\n"
+	      "      type: ticker\n"
+	      "      config: {target: root/gp, interval: 20ms, call: true,\n"
+	      "               log: true}\n";
+	arb_test_proc p;
+	char          file[160], yaml[1024];
+	const char   *l;
+
+	(void) state;
+	need_arbor();
+	snprintf(yaml, sizeof(yaml), fmt, ARBOR_PLUGIN_SO);
+	write_file(file, sizeof(file), "plugin.yaml", yaml);
+	run_tree(&p, file, NULL);
+	arb_test_expect(&p, "root event=tree_up", WAIT_MS);
+	p.mark = 0;
+	l = arb_test_expect(&p, "greeter path=root/gt event=init", WAIT_MS);
+	assert_int_equal(arb_test_field(l, "ospid"), p.pid);
+	l = arb_test_expect(&p, "greeter path=root/gp event=init", WAIT_MS);
+	assert_true(arb_test_field(l, "ospid") > 0);
+	assert_int_not_equal(arb_test_field(l, "ospid"), p.pid);
+	arb_test_expect(&p, "body=\"hi-process, pid ", WAIT_MS);
+	assert_int_equal(stop_tree(&p), 0);
+	arb_test_proc_fini(&p);
+#else
+	(void) state;
+	skip(); // examples are not built
+#endif
+}
+
+static void
+test_sighup_applies_a_valid_file_and_rejects_an_invalid_one(void **state)
+{
+	static const char v1[]
+	    = "root:\n"
+	      "  children:\n"
+	      "    - {name: e1, type: echo, isolation: process}\n";
+	static const char v2[]
+	    = "root:\n"
+	      "  children:\n"
+	      "    - {name: e1, type: echo, isolation: process}\n"
+	      "    - {name: e2, type: echo}\n";
+	static const char bad[]
+	    = "root:\n"
+	      "  children:\n"
+	      "    - {name: e1, type: echo, isolation: process}\n"
+	      "    - {name: e2, type: nosuch}\n";
+	arb_test_proc p;
+	char          file[160], where[200];
+	const char   *l;
+	long          e1;
+
+	(void) state;
+	need_arbor();
+	write_file(file, sizeof(file), "reload.yaml", v1);
+	run_tree(&p, file, NULL);
+	arb_test_expect(&p, "root event=tree_up", WAIT_MS);
+	p.mark = 0;
+	l = arb_test_expect(&p, "echo path=root/e1 ", WAIT_MS);
+	e1 = arb_test_field(l, "ospid");
+	write_file(file, sizeof(file), "reload.yaml", v2);
+	kill(p.pid, SIGHUP);
+	arb_test_expect(&p, "root/e2 event=reload action=add", WAIT_MS);
+	p.mark = 0; // the new thread may print before or after this line
+	arb_test_expect(&p, "event=reload_applied", WAIT_MS);
+	p.mark = 0;
+	arb_test_expect(&p, "echo path=root/e2 ", WAIT_MS);
+	write_file(file, sizeof(file), "reload.yaml", bad);
+	kill(p.pid, SIGHUP);
+	snprintf(where, sizeof(where), "event=reload_error %s:4:", file);
+	arb_test_expect(&p, where, WAIT_MS);
+	arb_test_expect(&p, "event=reload_rejected", WAIT_MS);
+	// The tree is untouched: e1 is the same process, e2 still runs.
+	assert_int_equal(arb_test_count(&p, "event=stopped"), 0);
+	assert_int_equal(arb_test_count(&p, "echo path=root/e1 "), 1);
+	assert_true(e1 > 0);
+	assert_int_equal(stop_tree(&p), 0);
+	assert_non_null(strstr(p.out, "root/e2 event=stopped"));
+	arb_test_proc_fini(&p);
+}
+
+static void
+test_crashes_in_both_isolations_and_a_stuck_thread(void **state)
+{
+	static const char yaml[]
+	    = "root:\n"
+	      "  children:\n"
+	      "    - name: tcrash\n"
+	      "      type: crasher\n"
+	      "      restart: temporary\n"
+	      "      config: {exit: {after: 10ms, signal: SIGSEGV}}\n"
+	      "    - name: pcrash\n"
+	      "      type: crasher\n"
+	      "      isolation: process\n"
+	      "      restart: temporary\n"
+	      "      config: {exit: {after: 10ms, signal: SIGSEGV}}\n"
+	      "    - name: pstatus\n"
+	      "      type: crasher\n"
+	      "      isolation: process\n"
+	      "      restart: temporary\n"
+	      "      config: {exit: {after: 10ms, status: 3}}\n"
+	      "    - name: stuck\n"
+	      "      type: crasher\n"
+	      "      shutdown: 100ms\n"
+	      "      config: {stop: never}\n";
+	arb_test_proc p;
+	char          file[160];
+
+	(void) state;
+	need_arbor();
+	write_file(file, sizeof(file), "crashes.yaml", yaml);
+	run_tree(&p, file, NULL);
+	arb_test_expect(&p, "root event=tree_up", WAIT_MS);
+	p.mark = 0;
+	// A thread reports the crash without taking the node down; a
+	// process really dies of the signal or exits with the status.
+	arb_test_expect(&p,
+	    "root/tcrash event=exit reason=crashed{signal=SIGSEGV}", WAIT_MS);
+	p.mark = 0;
+	arb_test_expect(&p,
+	    "root/pcrash event=exit reason=crashed{signal=SIGSEGV}", WAIT_MS);
+	p.mark = 0;
+	arb_test_expect(
+	    &p, "root/pstatus event=exit reason=error{code=3", WAIT_MS);
+	// A thread that ignores the stop is abandoned: exit 71.
+	assert_int_equal(stop_tree(&p), ARB_EXIT_UNCLEAN);
+	assert_non_null(strstr(p.out, "root/stuck event=abandoned"));
+	arb_test_proc_fini(&p);
+}
+
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test_setup_teardown(
+	    test_thread_process_exec_tree_stops_cleanly, setup, teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_failing_crasher_makes_root_give_up_70, setup, teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_fail_after_first_is_remembered_across_restarts, setup,
+	    teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_init_ignore_leaves_the_tree_up, setup, teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_ticker_echo_traffic_with_env_values, setup, teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_invalid_file_exits_78_before_starting, setup, teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_plugin_type_in_thread_and_process, setup, teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_sighup_applies_a_valid_file_and_rejects_an_invalid_one, setup,
+	    teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_crashes_in_both_isolations_and_a_stuck_thread, setup,
+	    teardown),
+};
+
+ARB_TEST_MAIN("integration.arbor_run", tests, helpers)
