@@ -365,7 +365,11 @@ ARB_DECL void arb_node_walk(arb_node *node, arb_walk_cb cb, void *arg);
 // restart_child).  arb_node_child_restart stops then starts it.  All are
 // asynchronous: they return once the work is queued.  Errors: ARB_ENOENT
 // unknown path, ARB_ESTATE wrong state (e.g. start of a running child),
-// ARB_ESHUTDOWN the node is stopping.  Thread: node.
+// ARB_ESHUTDOWN the node, or a supervisor above the child, is stopping,
+// ARB_EAGAIN (start and restart only) the child's supervisor is busy with
+// a restart, a reload or another operator command: nothing was done, try
+// again.  A stop is accepted at any time; it also cancels a restart that
+// waits out its backoff.  Thread: node.
 ARB_DECL int arb_node_child_stop(arb_node *node, const char *path);
 ARB_DECL int arb_node_child_start(arb_node *node, const char *path);
 ARB_DECL int arb_node_child_restart(arb_node *node, const char *path);
@@ -379,8 +383,12 @@ ARB_DECL int arb_node_send(arb_node *node, const char *path, uint32_t tag,
 // arb_node_reload applies spec (copied) to the running tree as a diff:
 // added children are started, removed ones stopped, changed ones
 // restarted with their new spec, untouched ones keep running (same OS
-// pid).  An invalid spec returns ARB_ESPEC with one line per problem in
-// errbuf and leaves the tree exactly as it was.  Thread: node.
+// pid).  A stopped nested supervisor starts nothing: it takes its new spec
+// at its next start.  An invalid spec returns ARB_ESPEC with one line per
+// problem in errbuf and leaves the tree exactly as it was.  ARB_EAGAIN
+// while a restart, reload or operator command is under way anywhere in
+// the tree (nothing changed, errbuf says why; try again), ARB_ESHUTDOWN
+// once the node began to stop.  Thread: node.
 ARB_DECL int arb_node_reload(
     arb_node *node, const arb_sup_spec *spec, char *errbuf, size_t errlen);
 

@@ -871,6 +871,11 @@ arb__ctx_run(arb_ctx *ctx, const void *arg, size_t arg_len)
 	if (rv == ARB_OK) {
 		arb_ready(ctx);
 	}
+	if ((rv = arb__mbox_listen_ipc(ctx->mbox)) != 0) {
+		arb__log(ARB_LOG_ERROR, ctx->path, "event=ipc_listen error=%s",
+		    arb_err_name(rv));
+		arb_actor_exit_error(ctx, rv, "mailbox ipc address");
+	}
 	while (!ctx->exiting) {
 		if (event_base_loop(ctx->base, 0) != 0 && !ctx->exiting) {
 			arb_actor_exit_error(ctx, ARB_ESTATE, "event loop failed");

@@ -1027,7 +1027,8 @@ arb_node_reload(
 	if (arb__sup_busy(node->root)) {
 		if (errbuf != NULL) {
 			snprintf(errbuf, errlen,
-			    "root: a restart is under way; try again\n");
+			    "root: a restart, reload or operator command is "
+			    "under way; try again\n");
 		}
 		return ARB_EAGAIN;
 	}

@@ -1324,7 +1324,8 @@ arb__sup_child_op(arb__child *c, int op)
 	}
 	// A supervisor above that stops (gave up, stopped by an operator)
 	// takes this subtree down: nothing may start in it.
-	for (up = sup; up != NULL; up = up->slot != NULL ? up->slot->sup : NULL) {
+	for (up = sup; up != NULL;
+	     up = up->slot != NULL ? up->slot->sup : NULL) {
 		if (up->state == SUP_STOPPING || up->state == SUP_STOPPED) {
 			return ARB_ESHUTDOWN;
 		}

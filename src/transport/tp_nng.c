@@ -78,6 +78,7 @@ struct arb__mbox {
 	size_t        max_batch;
 	bool          paused;
 	int           fd; // NNG_OPT_RECVFD
+	char          ipc_url[256]; // not yet listening when non-empty
 };
 
 static void
@@ -132,7 +133,12 @@ arb__mbox_open(arb__mbox **mbp, struct event_base *base, const arb__addr *a,
 		}
 	}
 	arb__addr_url(a, pid, false, url, sizeof(url));
-	if ((rv = nng_listen(mb->sock, url, NULL, 0)) != 0) {
+	if (a->in_node && arb__pid_kind(pid) == ARB__KIND_THREAD) {
+		// In-node senders use inproc; the ipc address (for process
+		// actors) is opened by arb__mbox_listen_ipc after READY, off
+		// the supervisor's sequential start path.
+		snprintf(mb->ipc_url, sizeof(mb->ipc_url), "%s", url);
+	} else if ((rv = nng_listen(mb->sock, url, NULL, 0)) != 0) {
 		goto fail;
 	}
 	if ((rv = nng_socket_get_int(mb->sock, NNG_OPT_RECVFD, &fd)) != 0) {
@@ -168,6 +174,21 @@ arb__mbox_attach(arb__mbox *mb, struct event_base *base, arb__batch_cb cb,
 		}
 		return ARB_ENOMEM;
 	}
+	return ARB_OK;
+}
+
+int
+arb__mbox_listen_ipc(arb__mbox *mb)
+{
+	int rv;
+
+	if (mb == NULL || mb->ipc_url[0] == '\0') {
+		return ARB_OK;
+	}
+	if ((rv = nng_listen(mb->sock, mb->ipc_url, NULL, 0)) != 0) {
+		return arb__err_from_nng(rv);
+	}
+	mb->ipc_url[0] = '\0';
 	return ARB_OK;
 }
 

@@ -43,6 +43,10 @@ typedef void (*arb__batch_cb)(void *arg, const void *data, size_t len);
 int arb__mbox_open(arb__mbox **mbp, struct event_base *base,
     const arb__addr *a, arb_pid pid, size_t max_batch, arb__batch_cb cb,
     void (*drained)(void *arg), void *arg);
+// arb__mbox_listen_ipc opens the ipc address of a thread actor's mailbox
+// (deferred by arb__mbox_open; a no-op once done or for other mailboxes).
+// Until then senders in other processes redial every few ms.
+int arb__mbox_listen_ipc(arb__mbox *mb);
 // arb__mbox_detach removes the mailbox from its loop (on that loop's
 // thread) without closing the socket; arb__mbox_attach puts it on another
 // loop.  A thread actor's mailbox belongs to its child slot and passes

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // reload.c -- applying a changed tree file to a running node (SIGHUP,
-// and later `arborctl reload`): SPEC 25.
+// and `arborctl reload` through the control socket): SPEC 25.
 //
 // The file is read and checked exactly as `arbor check` does; an invalid
 // file is rejected and the running tree stays as it is.  A valid one is
@@ -118,5 +118,32 @@ arbor_run_reload(arbor_run *run, arbor_errs *errs)
 	}
 	free(buf);
 	arbor_config_free(cfg); // the library copied the spec
+	return rv;
+}
+
+int
+arbor_run_reload_logged(arbor_run *run, arbor_errs *errs, const char *by)
+{
+	size_t from = errs->n;
+	size_t i;
+	int    rv;
+
+	rv = arbor_run_reload(run, errs);
+	for (i = from; i < errs->n; i++) {
+		fprintf(stderr, "arbor[%d]: error - event=reload_error %s\n",
+		    (int) getpid(), errs->v[i].text);
+	}
+	if (rv == ARB_OK) {
+		fprintf(stderr,
+		    "arbor[%d]: info - event=reload_applied file=%s "
+		    "reloads=%u by=%s\n",
+		    (int) getpid(), run->file, run->reloads, by);
+	} else {
+		fprintf(stderr,
+		    "arbor[%d]: error - event=reload_rejected file=%s "
+		    "problems=%zu error=%s action=keep_tree by=%s\n",
+		    (int) getpid(), run->file, errs->n - from, arb_err_name(rv),
+		    by);
+	}
 	return rv;
 }

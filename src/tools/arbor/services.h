@@ -16,11 +16,16 @@
 #include <arbor/actor.h>
 #include <arbor/arbor.h>
 
+struct arbor_control;
+struct arbor_http;
+
 typedef struct arbor_run {
 	arb_node     *node;
 	arbor_config *cfg;     // as loaded at start: node.* settings live here
 	const char   *file;    // the tree file, re-read by a reload
 	unsigned      reloads; // applied so far
+	struct arbor_control *control; // control.c, NULL when not serving
+	struct arbor_http    *http;    // http.c, NULL when off
 } arbor_run;
 
 // arbor_run_reload re-reads the tree file and applies it to the running
@@ -32,5 +37,12 @@ typedef struct arbor_run {
 // ignored), except node.log_level, which applies at once; new plugins
 // need a restart (rejected with ARB_ESPEC).  Thread: node.
 int arbor_run_reload(arbor_run *run, arbor_errs *errs);
+
+// arbor_run_reload_logged is arbor_run_reload that also logs the outcome,
+// one line per problem (event=reload_error FILE:LINE:COLUMN: ...), then
+// event=reload_applied or event=reload_rejected; by says who asked
+// ("sighup", "control").  SIGHUP and `arborctl reload` both use it.
+// Thread: node.
+int arbor_run_reload_logged(arbor_run *run, arbor_errs *errs, const char *by);
 
 #endif // ARBOR_TOOL_SERVICES_H

@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: MIT
+// treejson.c -- the live supervision tree as one JSON document, built
+// from arb_node_walk: the same bytes answer `arborctl status --json`
+// (through the control socket) and GET /api/tree (HTTP), so the two can
+// never disagree.  Also the text buffer both services write into.
+//
+// The walk is depth first in start order and gives each entry's depth;
+// the document nests children inside their supervisor, so the builder
+// keeps the depths of the entries still open.  Every entry's own fields
+// come before its "children", which the page and the tests rely on.
+// Thread: node.
+
+#include "treejson.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define TREE_DEPTH_MAX 64
+
+// --- arbor_buf --------------------------------------------------------------
+
+static void
+buf_reserve(arbor_buf *b, size_t more)
+{
+	size_t cap;
+	char  *p;
+
+	if (b->len + more + 1 <= b->cap) {
+		return;
+	}
+	cap = b->cap ? b->cap : 1024;
+	while (cap < b->len + more + 1) {
+		cap *= 2;
+	}
+	if ((p = realloc(b->p, cap)) == NULL) {
+		fprintf(stderr, "arbor: out of memory\n");
+		exit(ARB_EXIT_SOFTWARE);
+	}
+	b->p = p;
+	b->cap = cap;
+}
+
+void
+arbor_buf_add(arbor_buf *b, const char *s, size_t n)
+{
+	buf_reserve(b, n);
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+void
+arbor_buf_printf(arbor_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int     n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n <= 0) {
+		return;
+	}
+	buf_reserve(b, (size_t) n);
+	va_start(ap, fmt);
+	vsnprintf(b->p + b->len, (size_t) n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t) n;
+}
+
+void
+arbor_buf_json_str(arbor_buf *b, const char *s)
+{
+	const unsigned char *p;
+
+	if (s == NULL) {
+		arbor_buf_add(b, "null", 4);
+		return;
+	}
+	arbor_buf_add(b, "\"", 1);
+	for (p = (const unsigned char *) s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\') {
+			char esc[2] = { '\\', (char) *p };
+			arbor_buf_add(b, esc, 2);
+		} else if (*p == '\n') {
+			arbor_buf_add(b, "\\n", 2);
+		} else if (*p < 0x20 || *p == 0x7f) {
+			arbor_buf_printf(b, "\\u%04x", *p);
+		} else {
+			arbor_buf_add(b, (const char *) p, 1);
+		}
+	}
+	arbor_buf_add(b, "\"", 1);
+}
+
+void
+arbor_buf_fini(arbor_buf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = 0;
+	b->cap = 0;
+}
+
+// --- Names ------------------------------------------------------------------
+
+const char *
+arbor_isolation_name(arb_isolation i)
+{
+	switch (i) {
+	case ARB_THREAD:
+		return "thread";
+	case ARB_PROCESS:
+		return "process";
+	case ARB_EXEC:
+		return "exec";
+	case ARB_SUPERVISOR:
+		return "supervisor";
+	}
+	return "unknown";
+}
+
+const char *
+arbor_restart_name(arb_restart r)
+{
+	switch (r) {
+	case ARB_PERMANENT:
+		return "permanent";
+	case ARB_TRANSIENT:
+		return "transient";
+	case ARB_TEMPORARY:
+		return "temporary";
+	}
+	return "unknown";
+}
+
+const char *
+arbor_strategy_name(arb_strategy s)
+{
+	switch (s) {
+	case ARB_ONE_FOR_ONE:
+		return "one_for_one";
+	case ARB_ONE_FOR_ALL:
+		return "one_for_all";
+	case ARB_REST_FOR_ONE:
+		return "rest_for_one";
+	case ARB_SIMPLE_ONE_FOR_ONE:
+		return "simple_one_for_one";
+	}
+	return "unknown";
+}
+
+// --- The tree ---------------------------------------------------------------
+
+typedef struct tree_walk {
+	arbor_buf *b;
+	int        open[TREE_DEPTH_MAX]; // depths of entries still open
+	int        nopen;
+	bool       first; // the next entry is the first of its array
+} tree_walk;
+
+static void
+tree_close_to(tree_walk *w, int depth)
+{
+	while (w->nopen > 0 && w->open[w->nopen - 1] >= depth) {
+		arbor_buf_add(w->b, "]}", 2);
+		w->nopen--;
+		w->first = false;
+	}
+}
+
+static void
+tree_entry(const arb_child_info *in, void *arg)
+{
+	tree_walk *w = arg;
+	arbor_buf *b = w->b;
+	char       text[256];
+	int        k;
+
+	tree_close_to(w, in->depth);
+	if (w->nopen >= TREE_DEPTH_MAX) {
+		return; // deeper than any tree file can nest
+	}
+	if (w->nopen > 0 && !w->first) {
+		arbor_buf_add(b, ",", 1);
+	}
+	arbor_buf_add(b, "{\"path\":", 8);
+	arbor_buf_json_str(b, in->path);
+	arbor_buf_add(b, ",\"name\":", 8);
+	arbor_buf_json_str(b, in->name);
+	arbor_buf_add(b, ",\"type\":", 8);
+	arbor_buf_json_str(b, in->type);
+	arbor_buf_printf(b,
+	    ",\"isolation\":\"%s\",\"restart\":\"%s\",\"state\":\"%s\"",
+	    arbor_isolation_name(in->isolation),
+	    arbor_restart_name(in->restart),
+	    arb_child_state_name(in->state));
+	if (in->isolation == ARB_SUPERVISOR) {
+		arbor_buf_printf(b, ",\"strategy\":\"%s\"",
+		    arbor_strategy_name(in->strategy));
+	}
+	arbor_buf_printf(b,
+	    ",\"depth\":%d,\"ospid\":%d,\"pid\":\"%llu\",\"uptime_ms\":%lld,"
+	    "\"restarts\":%u,\"next_attempt_in_ms\":%lld",
+	    in->depth, in->ospid, (unsigned long long) in->pid.id,
+	    (long long) in->uptime_ms, in->restarts,
+	    (long long) (in->state == ARB_STATE_RESTARTING
+	            ? in->next_attempt_in_ms
+	            : 0));
+	arbor_buf_add(b, ",\"last_exit\":", 13);
+	if (in->has_last_exit) {
+		arb_exit_format(&in->last_exit, text, sizeof(text));
+		arbor_buf_json_str(b, text);
+		arbor_buf_printf(b, ",\"last_exit_kind\":\"%s\"",
+		    arb_exit_kind_name(in->last_exit.kind));
+	} else {
+		arbor_buf_add(b, "null,\"last_exit_kind\":null", 26);
+	}
+	arbor_buf_printf(b, ",\"live\":%s,\"heartbeat_age_ms\":%lld",
+	    in->live ? "true" : "false", (long long) in->heartbeat_age_ms);
+	arbor_buf_add(b, ",\"exits\":{", 10);
+	for (k = 0; k <= ARB_EXIT_NOPROC; k++) {
+		arbor_buf_printf(b, "%s\"%s\":%llu", k ? "," : "",
+		    arb_exit_kind_name((arb_exit_kind) k),
+		    (unsigned long long) in->exits[k]);
+	}
+	arbor_buf_printf(b,
+	    "},\"stats\":{\"msgs_in\":%llu,\"msgs_out\":%llu,"
+	    "\"dead_letters\":%llu,\"rejected\":%llu,\"send_eagain\":%llu,"
+	    "\"late_replies\":%llu,\"batches_in\":%llu,\"batches_out\":%llu}",
+	    (unsigned long long) in->stats.msgs_in,
+	    (unsigned long long) in->stats.msgs_out,
+	    (unsigned long long) in->stats.dead_letters,
+	    (unsigned long long) in->stats.rejected,
+	    (unsigned long long) in->stats.send_eagain,
+	    (unsigned long long) in->stats.late_replies,
+	    (unsigned long long) in->stats.batches_in,
+	    (unsigned long long) in->stats.batches_out);
+	arbor_buf_add(b, ",\"children\":[", 13);
+	w->open[w->nopen++] = in->depth;
+	w->first = true;
+}
+
+void
+arbor_tree_json(arbor_run *run, arbor_buf *b)
+{
+	tree_walk w = { .b = b, .nopen = 0, .first = true };
+	char      stuck[256] = "";
+	bool      live;
+
+	live = arb_node_live(run->node, stuck, sizeof(stuck));
+	arbor_buf_add(b, "{\"node\":", 8);
+	arbor_buf_json_str(b, run->cfg->name);
+	arbor_buf_printf(b,
+	    ",\"pid\":%d,\"version\":\"%s\",\"uptime_ms\":%lld,"
+	    "\"ready\":%s,\"live\":%s,\"stuck\":",
+	    (int) getpid(), arb_version(),
+	    (long long) arb_node_uptime_ms(run->node),
+	    arb_node_ready(run->node) ? "true" : "false",
+	    live ? "true" : "false");
+	arbor_buf_json_str(b, live ? NULL : stuck);
+	arbor_buf_printf(b,
+	    ",\"give_ups\":%llu,\"reloads\":%u,\"file\":",
+	    (unsigned long long) arb_node_give_ups(run->node), run->reloads);
+	arbor_buf_json_str(b, run->file);
+	arbor_buf_add(b, ",\"tree\":", 8);
+	arb_node_walk(run->node, tree_entry, &w);
+	if (w.nopen == 0 && w.first) {
+		arbor_buf_add(b, "null", 4); // the tree is not there (yet)
+	}
+	tree_close_to(&w, 0);
+	arbor_buf_add(b, "}", 1);
+}
