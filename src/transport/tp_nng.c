@@ -328,6 +328,24 @@ outq_writable(evutil_socket_t fd, short what, void *arg)
 	arb__outq_flush(p->q);
 }
 
+// outq_peer_sendfd fetches NNG_OPT_SENDFD the first time it is needed (a
+// refused send, or the exit linger).  Until then nng keeps "writable" as a
+// flag; once the fd exists every send costs a read and a write on it, so
+// the common path never creates it.
+static int
+outq_peer_sendfd(outq_peer *p)
+{
+	if (p->sendfd >= 0) {
+		return ARB_OK;
+	}
+	if (nng_socket_get_int(p->sock, NNG_OPT_SENDFD, &p->sendfd) != 0) {
+		p->sendfd = -1;
+		return ARB_ENOMEM;
+	}
+	p->wev = event_new(p->q->base, p->sendfd, EV_READ, outq_writable, p);
+	return p->wev != NULL ? ARB_OK : ARB_ENOMEM;
+}
+
 static outq_peer *
 outq_peer_get(arb__outq *q, arb_pid to, int *rvp)
 {
@@ -351,15 +369,7 @@ outq_peer_get(arb__outq *q, arb_pid to, int *rvp)
 		*rvp = arb__err_from_nng(rv);
 		return NULL;
 	}
-	if ((rv = nng_socket_get_int(p->sock, NNG_OPT_SENDFD, &p->sendfd)) !=
-	        0 ||
-	    (p->wev = event_new(q->base, p->sendfd, EV_READ, outq_writable, p)) ==
-	        NULL) {
-		nng_close(p->sock);
-		arb__free(p);
-		*rvp = rv ? arb__err_from_nng(rv) : ARB_ENOMEM;
-		return NULL;
-	}
+	p->sendfd = -1; // fetched on first need: see outq_peer_sendfd
 	// Messages wait in `pending` while the destination restarts (SPEC
 	// 19); reconnect fast so the new incarnation gets them promptly.
 	nng_socket_set_ms(p->sock, NNG_OPT_RECONNMINT, getenv("ARB_RMIN") ? atoi(getenv("ARB_RMIN")) : 2);
@@ -375,7 +385,6 @@ outq_peer_get(arb__outq *q, arb_pid to, int *rvp)
 	}
 	return p;
 fail:
-	event_free(p->wev);
 	nng_close(p->sock);
 	arb__free(p);
 	*rvp = rv;
@@ -403,7 +412,8 @@ outq_peer_send(arb__outq *q, outq_peer *p)
 	if ((rv = nng_sendmsg(p->sock, m, NNG_FLAG_NONBLOCK)) != 0) {
 		nng_msg_free(m);
 		// The pipe is busy or not connected: SENDFD wakes us.
-		if (!event_pending(p->wev, EV_READ, NULL)) {
+		if (outq_peer_sendfd(p) == ARB_OK &&
+		    !event_pending(p->wev, EV_READ, NULL)) {
 			event_add(p->wev, NULL);
 		}
 		return false;
@@ -509,7 +519,9 @@ outq_peer_free(uint64_t key, void *val, void *arg)
 
 	ARB_UNUSED(key);
 	ARB_UNUSED(arg);
-	event_free(p->wev);
+	if (p->wev != NULL) {
+		event_free(p->wev);
+	}
 	nng_close(p->sock);
 	arb__buf_fini(&p->pending);
 	arb__free(p);
@@ -527,7 +539,7 @@ outq_linger_collect(uint64_t key, void *val, void *arg)
 	linger_set *ls = arg;
 
 	ARB_UNUSED(key);
-	if (p->pending.len > 0 || p->inflight) {
+	if ((p->pending.len > 0 || p->inflight) && outq_peer_sendfd(p) == 0) {
 		ls->fds[ls->n].fd     = p->sendfd;
 		ls->fds[ls->n].events = POLLIN;
 		ls->n++;
@@ -542,7 +554,8 @@ outq_linger_settle(uint64_t key, void *val, void *arg)
 
 	ARB_UNUSED(key);
 	ARB_UNUSED(arg);
-	if (p->inflight && poll(&pfd, 1, 0) == 1) {
+	if (p->inflight && outq_peer_sendfd(p) == ARB_OK &&
+	    (pfd.fd = p->sendfd, poll(&pfd, 1, 0) == 1)) {
 		p->inflight = false; // the last batch has left
 	}
 }
