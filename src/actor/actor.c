@@ -885,7 +885,9 @@ arb__ctx_run(arb_ctx *ctx, const void *arg, size_t arg_len)
 	if (ctx->ops->terminate != NULL) {
 		ctx->ops->terminate(ctx, ctx->state, &ctx->why);
 	}
-	// Last words (a reply, a report) must not die with the sockets.
-	arb__outq_linger(ctx->outq, 500);
+	arb__outq_flush(ctx->outq);
+	// The host lingers until the last words (a reply, a report) are out
+	// (arb__outq_linger): a process before it reports, a thread after,
+	// off the restart path.
 	ctx->host->exited(ctx, &ctx->why);
 }

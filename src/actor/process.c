@@ -59,7 +59,9 @@ host_init_failed(arb_ctx *ctx, int code, const char *text)
 static void
 host_exited(arb_ctx *ctx, const arb_exit *why)
 {
-	ARB_UNUSED(ctx);
+	// The process ends right after this report: its last messages must
+	// be out first.
+	arb__outq_linger(ctx->outq, 500);
 	arb__ctl_send(CTL_FD, ARB__CTL_EXIT, why, sizeof(*why), NULL, 0);
 }
 

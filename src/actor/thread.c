@@ -182,6 +182,9 @@ thr_main(void *arg)
 	// this one tears down the rest.
 	t->mbox = arb__ctx_take_mailbox(ctx);
 	thr_post(t, ARB__IT_EXIT, &e);
+	// Last words must not die with the sockets; the next incarnation
+	// is already starting meanwhile.
+	arb__outq_linger(ctx->outq, 500);
 	arb__ctx_free(ctx);
 	thr_post(t, ARB__IT_DONE, NULL); // last word: the node joins us
 	return NULL;

@@ -527,11 +527,12 @@ control_cb(evutil_socket_t fd, short what, void *arg)
 static int
 control_dir(const char *path)
 {
-	char        dir[ARBOR_SOCK_PATH_MAX];
+	char        copy[ARBOR_SOCK_PATH_MAX];
+	const char *dir;
 	struct stat st;
 
-	snprintf(dir, sizeof(dir), "%s", path);
-	snprintf(dir, sizeof(dir), "%s", dirname(dir));
+	snprintf(copy, sizeof(copy), "%s", path);
+	dir = dirname(copy);
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
 		ctl_log("error",
 		    "event=control_unavailable path=%s reason=\"cannot create "

@@ -10,7 +10,9 @@
 // Thread: main; the node thread once arb_node_run runs (hooks, services).
 
 #include "config.h"
+#include "control.h"
 #include "diag.h"
+#include "http.h"
 #include "notify.h"
 #include "plugin.h"
 #include "services.h"
@@ -35,7 +37,12 @@ static const char run_usage[]
       "Starts a node with the tree in FILE and runs it until SIGTERM or\n"
       "SIGINT (a second one makes the stop brutal).  SIGHUP re-reads FILE\n"
       "and applies the differences; an invalid file is rejected and the\n"
-      "tree keeps running.  An invalid FILE exits 78 before anything runs.\n";
+      "tree keeps running.  An invalid FILE exits 78 before anything runs.\n"
+      "\n"
+      "`arborctl` controls the node through its socket: node.control, by\n"
+      "default $XDG_RUNTIME_DIR/arbor/NAME.sock or /tmp/arbor-UID/NAME.sock\n"
+      "in a 0700 directory.  node.http adds read-only HTTP on loopback\n"
+      "(/healthz, /readyz, /metrics, /api/tree, /): docs/operations.md.\n";
 
 static const char check_usage[]
     = "usage: arbor check FILE...\n"
@@ -93,31 +100,15 @@ cmd_check(int argc, char **argv)
 
 // on_sighup is the node's reload hook: it logs every problem of an
 // invalid file (the lines `arbor check` prints) and keeps the tree.
+// `arborctl reload` takes the same path through the control socket.
 static void
 on_sighup(arb_node *node, void *arg)
 {
 	arbor_run *run = arg;
 	arbor_errs errs = { 0 };
-	size_t     i;
-	int        rv;
 
 	(void) node;
-	rv = arbor_run_reload(run, &errs);
-	for (i = 0; i < errs.n; i++) {
-		fprintf(stderr, "arbor[%d]: error - event=reload_error %s\n",
-		    (int) getpid(), errs.v[i].text);
-	}
-	if (rv == ARB_OK) {
-		fprintf(stderr,
-		    "arbor[%d]: info - event=reload_applied file=%s "
-		    "reloads=%u\n",
-		    (int) getpid(), run->file, run->reloads);
-	} else {
-		fprintf(stderr,
-		    "arbor[%d]: error - event=reload_rejected file=%s "
-		    "problems=%zu error=%s action=keep_tree\n",
-		    (int) getpid(), run->file, errs.n, arb_err_name(rv));
-	}
+	arbor_run_reload_logged(run, &errs, "sighup");
 	arbor_errs_fini(&errs);
 }
 
@@ -146,32 +137,28 @@ on_changed(arb_node *node, void *arg)
 }
 
 // ---------------------------------------------------------------------------
-// Services.  THIS is where the control socket (control.c, node.control)
-// and the HTTP endpoint (http.c, node.http) start: on the node's own
-// loop, arb_node_base(run->node), after arb_node_open and before
-// arb_node_run, so they run on the node thread and may call every
-// arb_node_* function and arbor_run_reload (services.h).  services_stop
-// runs after arb_node_run has returned and before arb_node_close.
-// Until those files exist, a configured endpoint is reported as not
-// served (the node still runs).
+// Services: the control socket (control.c: node.control, or the default
+// path) and the HTTP endpoint (http.c: node.http, off unless
+// configured).  They start on the node's own loop, arb_node_base, after
+// arb_node_open and before arb_node_run, so they run on the node thread
+// and may call every arb_node_* function and arbor_run_reload
+// (services.h).  services_stop runs after arb_node_run has returned and
+// before arb_node_close.
 // ---------------------------------------------------------------------------
+
+// services_start returns 0, or the exit code of a service that could
+// not start (it logged why).
 static int
 services_start(arbor_run *run)
 {
-	struct event_base *base = arb_node_base(run->node);
+	int code;
 
-	(void) base;
-	if (run->cfg->control != NULL) {
-		fprintf(stderr,
-		    "arbor[%d]: warn - event=service_unavailable "
-		    "service=control path=%s reason=\"not built yet\"\n",
-		    (int) getpid(), run->cfg->control);
+	if ((code = arbor_control_start(run)) != 0) {
+		return code;
 	}
-	if (run->cfg->http_port != 0) {
-		fprintf(stderr,
-		    "arbor[%d]: warn - event=service_unavailable service=http "
-		    "addr=%s:%d reason=\"not built yet\"\n",
-		    (int) getpid(), run->cfg->http_host, run->cfg->http_port);
+	if ((code = arbor_http_start(run)) != 0) {
+		arbor_control_stop(run);
+		return code;
 	}
 	return 0;
 }
@@ -179,7 +166,8 @@ services_start(arbor_run *run)
 static void
 services_stop(arbor_run *run)
 {
-	(void) run;
+	arbor_http_stop(run);
+	arbor_control_stop(run);
 }
 
 static int
@@ -217,10 +205,10 @@ cmd_run(const char *file)
 	hooks.stopping = on_stopping;
 	hooks.changed = on_changed;
 	arb_node_set_hooks(run.node, &hooks, &run);
-	if (services_start(&run) != 0) {
+	if ((code = services_start(&run)) != 0) {
 		arb_node_close(run.node);
 		arbor_config_free(run.cfg);
-		return ARB_EXIT_SOFTWARE;
+		return code;
 	}
 	arbor_notify_init(run.node);
 	rv = arb_node_run(run.node, run.cfg->root, &code);

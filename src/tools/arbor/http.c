@@ -1,0 +1,591 @@
+// SPDX-License-Identifier: MIT
+// http.c -- the HTTP endpoint of `arbor run` (SPEC 24): libevent's evhttp
+// on the node's own loop, bound to node.http on loopback, off unless
+// configured.  It is read-only: probes for supervisors of the node
+// (/healthz, /readyz), Prometheus metrics (/metrics), the live tree as
+// JSON (/api/tree, the same document as `arborctl status --json`) and a
+// self-contained page (/) that draws the tree and refreshes itself every
+// second.  Changing the tree is the control socket's job (control.c),
+// which is owner-only; a loopback port is open to every local user.
+//
+// Requests whose Host header names anything but a loopback address or
+// localhost are refused (403), so a web page elsewhere can't read the
+// node through DNS rebinding.  Only GET and HEAD are served.
+// Thread: node.
+
+#include "http.h"
+
+#include "treejson.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+typedef struct arbor_http {
+	arbor_run   *run;
+	struct evhttp *http;
+} arbor_http;
+
+// The page at /: inline CSS and JS, no external assets.  It fetches
+// /api/tree every second and draws nested boxes coloured by state; each
+// box carries data-path, data-state and data-restarts.
+static const char page_html[] =
+	"<!DOCTYPE html>\n"
+	"<html lang=\"en\">\n"
+	"<head>\n"
+	"<meta charset=\"utf-8\">\n"
+	"<meta name=\"viewport\" content=\"width=device-width, "
+	"initial-scale=1\">\n"
+	"<title>arbor</title>\n"
+	"<style>\n"
+	"body { font: 14px/1.4 system-ui, sans-serif; margin: "
+	"1em 2em; color: #222; background: #f6f6f4; }\n"
+	"h1 { font-size: 20px; margin: 0 0 4px 0; }\n"
+	"#node { color: #444; margin-bottom: 12px; }\n"
+	".badge { display: inline-block; padding: 0 6px; "
+	"border-radius: 8px; color: #fff; font-size: 12px; }\n"
+	".ok { background: #2a8a3a; } .bad { background: "
+	"#c0392b; }\n"
+	"#err { color: #c0392b; font-weight: 600; }\n"
+	".box { border: 1px solid #c8c8c4; border-left: 6px "
+	"solid #999; border-radius: 4px; background: #fff; "
+	"margin: 6px 0 6px 18px; padding: 4px 8px; }\n"
+	"#tree > .box { margin-left: 0; }\n"
+	".running { border-left-color: #2a8a3a; } .starting { "
+	"border-left-color: #2b7bb9; }\n"
+	".restarting { border-left-color: #e69500; background: "
+	"#fff8ea; } .stopping { border-left-color: #8e44ad; }\n"
+	".stopped { border-left-color: #c0392b; background: "
+	"#fdf0ef; } .ignored { border-left-color: #aaa; color: "
+	"#777; }\n"
+	".name { font-weight: 600; } .kind { color: #666; } .st "
+	"{ font-weight: 600; margin-left: 6px; }\n"
+	".meta { color: #555; font-size: 12px; } .exit { color: "
+	"#a33; }\n"
+	"</style>\n"
+	"</head>\n"
+	"<body>\n"
+	"<h1 id=\"title\">arbor</h1>\n"
+	"<div id=\"node\">loading...</div>\n"
+	"<div id=\"err\"></div>\n"
+	"<div id=\"tree\"></div>\n"
+	"<script>\n"
+	"\"use strict\";\n"
+	"function esc(s) {\n"
+	"  return String(s).replace(/[&<>\"']/g, function (c) {\n"
+	"    return { \"&\": \"&amp;\", \"<\": \"&lt;\", \">\": \"&gt;\", "
+	"\"\\\"\": \"&quot;\", \"'\": \"&#39;\" }[c];\n"
+	"  });\n"
+	"}\n"
+	"function dur(ms) {\n"
+	"  var s = Math.floor(ms / 1000);\n"
+	"  if (ms < 1000) { return ms + \"ms\"; }\n"
+	"  if (s < 60) { return (ms / 1000).toFixed(1) + \"s\"; }\n"
+	"  if (s < 3600) { return Math.floor(s / 60) + \"m\" + (s "
+	"% 60) + \"s\"; }\n"
+	"  if (s < 86400) { return Math.floor(s / 3600) + \"h\" + "
+	"Math.floor(s % 3600 / 60) + \"m\"; }\n"
+	"  return Math.floor(s / 86400) + \"d\" + Math.floor(s % "
+	"86400 / 3600) + \"h\";\n"
+	"}\n"
+	"function stateText(c) {\n"
+	"  return c.state === \"restarting\" ? \"restarting in \" + "
+	"dur(c.next_attempt_in_ms) : c.state;\n"
+	"}\n"
+	"function pidText(c) {\n"
+	"  if (c.isolation === \"thread\") { return \"thread\"; }\n"
+	"  if (c.isolation === \"supervisor\") { return \"node "
+	"loop\"; }\n"
+	"  return c.ospid > 0 ? String(c.ospid) : \"-\";\n"
+	"}\n"
+	"function box(c) {\n"
+	"  var h = \"<div class=\\\"box \" + esc(c.state) + \"\\\" "
+	"data-path=\\\"\" + esc(c.path) +\n"
+	"    \"\\\" data-state=\\\"\" + esc(c.state) + \"\\\" "
+	"data-restarts=\\\"\" + c.restarts + \"\\\">\" +\n"
+	"    \"<div><span class=\\\"name\\\">\" + esc(c.name) + "
+	"\"</span> \" +\n"
+	"    \"<span class=\\\"kind\\\">\" + esc(c.type) + \" &middot; "
+	"\" + esc(c.isolation) +\n"
+	"    (c.strategy ? \" &middot; \" + esc(c.strategy) : \"\") "
+	"+ \"</span>\" +\n"
+	"    \"<span class=\\\"st\\\">\" + esc(stateText(c)) + "
+	"\"</span></div>\" +\n"
+	"    \"<div class=\\\"meta\\\">\" + esc(c.path) + \" &middot; "
+	"pid \" + esc(pidText(c)) +\n"
+	"    \" &middot; up \" + (c.state === \"running\" ? "
+	"dur(c.uptime_ms) : \"-\") +\n"
+	"    \" &middot; restarts <span class=\\\"restarts\\\">\" + "
+	"c.restarts + \"</span>\" +\n"
+	"    \" &middot; last exit <span class=\\\"exit\\\">\" + "
+	"esc(c.last_exit === null ? \"-\" : c.last_exit) + "
+	"\"</span>\";\n"
+	"  if (c.isolation !== \"supervisor\") {\n"
+	"    h += \" &middot; msgs in/out \" + c.stats.msgs_in + "
+	"\"/\" + c.stats.msgs_out +\n"
+	"      \" &middot; dead letters \" + c.stats.dead_letters "
+	"+ \" &middot; rejected \" + c.stats.rejected;\n"
+	"  }\n"
+	"  h += \"</div>\";\n"
+	"  for (var i = 0; i < c.children.length; i++) { h += "
+	"box(c.children[i]); }\n"
+	"  return h + \"</div>\";\n"
+	"}\n"
+	"function show(t) {\n"
+	"  document.title = \"arbor: \" + t.node;\n"
+	"  document.getElementById(\"title\").textContent = \"arbor "
+	"node \" + t.node;\n"
+	"  document.getElementById(\"node\").innerHTML = \"pid \" + "
+	"t.pid + \" &middot; up \" + dur(t.uptime_ms) +\n"
+	"    \" &middot; <span class=\\\"badge \" + (t.ready ? "
+	"\"ok\\\">ready\" : \"bad\\\">not ready\") + \"</span> \" +\n"
+	"    \"<span class=\\\"badge \" + (t.live ? \"ok\\\">live\" : "
+	"\"bad\\\">stuck: \" + esc(t.stuck)) + \"</span>\" +\n"
+	"    \" &middot; give-ups \" + t.give_ups + \" &middot; "
+	"reloads \" + t.reloads +\n"
+	"    \" &middot; updated \" + new "
+	"Date().toLocaleTimeString();\n"
+	"  document.getElementById(\"tree\").innerHTML = t.tree ? "
+	"box(t.tree) : \"no tree\";\n"
+	"  document.getElementById(\"err\").textContent = \"\";\n"
+	"}\n"
+	"function refresh() {\n"
+	"  fetch(\"/api/tree\", { cache: \"no-store\" "
+	"}).then(function (r) {\n"
+	"    if (!r.ok) { throw new Error(\"HTTP \" + r.status); }\n"
+	"    return r.json();\n"
+	"  }).then(show).catch(function (e) {\n"
+	"    document.getElementById(\"err\").textContent = \"node "
+	"unreachable (\" + e.message + \"); retrying\";\n"
+	"  });\n"
+	"}\n"
+	"refresh();\n"
+	"setInterval(refresh, 1000);\n"
+	"</script>\n"
+	"</body>\n"
+	"</html>\n";
+
+static void
+http_log(const char *level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+http_log(const char *level, const char *fmt, ...)
+{
+	char    line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "arbor[%d]: %s - %s\n", (int) getpid(), level, line);
+}
+
+// --- Answers ----------------------------------------------------------------
+
+static void
+reply(struct evhttp_request *req, int code, const char *reason,
+    const char *type, const char *body, size_t len)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	struct evbuffer  *out = evbuffer_new();
+
+	evhttp_add_header(h, "Content-Type", type);
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	if (out == NULL) {
+		evhttp_send_error(req, 500, "out of memory");
+		return;
+	}
+	evbuffer_add(out, body, len);
+	evhttp_send_reply(req, code, reason, out);
+	evbuffer_free(out);
+}
+
+static void
+reply_text(struct evhttp_request *req, int code, const char *reason,
+    const char *text)
+{
+	reply(req, code, reason, "text/plain; charset=utf-8", text,
+	    strlen(text));
+}
+
+static void
+get_healthz(arbor_http *h, struct evhttp_request *req)
+{
+	char stuck[256] = "";
+	char text[300];
+
+	if (arb_node_live(h->run->node, stuck, sizeof(stuck))) {
+		reply_text(req, 200, "OK", "ok\n");
+	} else {
+		snprintf(text, sizeof(text), "stuck: %s\n", stuck);
+		reply_text(req, 503, "Service Unavailable", text);
+	}
+}
+
+static void
+get_readyz(arbor_http *h, struct evhttp_request *req)
+{
+	if (arb_node_ready(h->run->node)) {
+		reply_text(req, 200, "OK", "ready\n");
+	} else {
+		reply_text(req, 503, "Service Unavailable", "not ready\n");
+	}
+}
+
+static void
+get_tree(arbor_http *h, struct evhttp_request *req)
+{
+	arbor_buf b = { 0 };
+
+	arbor_tree_json(h->run, &b);
+	arbor_buf_add(&b, "\n", 1);
+	reply(req, 200, "OK", "application/json", b.p, b.len);
+	arbor_buf_fini(&b);
+}
+
+// --- /metrics ---------------------------------------------------------------
+
+// Each family is written by one walk over the tree: HELP and TYPE once,
+// then a sample per entry.
+typedef enum metric {
+	M_UP,
+	M_UPTIME,
+	M_RESTARTS,
+	M_EXITS,
+	M_MSGS_IN,
+	M_MSGS_OUT,
+	M_DEAD_LETTERS,
+	M_REJECTED,
+	M_SEND_EAGAIN,
+	M_HEARTBEAT_AGE,
+	M_COUNT,
+} metric;
+
+static const struct {
+	const char *name;
+	const char *type;
+	const char *help;
+} metrics[M_COUNT] = {
+	[M_UP] = { "arbor_actor_up", "gauge",
+	    "1 while the child is running, else 0." },
+	[M_UPTIME] = { "arbor_actor_uptime_seconds", "gauge",
+	    "Time since the child reported READY (0 when not running)." },
+	[M_RESTARTS] = { "arbor_actor_restarts_total", "counter",
+	    "Restarts of the child by its supervisor." },
+	[M_EXITS] = { "arbor_actor_exits_total", "counter",
+	    "Exits of the child by reason." },
+	[M_MSGS_IN] = { "arbor_actor_messages_in_total", "counter",
+	    "Messages delivered to the actor (last heartbeat snapshot)." },
+	[M_MSGS_OUT] = { "arbor_actor_messages_out_total", "counter",
+	    "Messages the actor sent (last heartbeat snapshot)." },
+	[M_DEAD_LETTERS] = { "arbor_actor_dead_letters_total", "counter",
+	    "Messages dropped because their mailbox was closed." },
+	[M_REJECTED] = { "arbor_actor_rejected_total", "counter",
+	    "Malformed, truncated or oversized frames refused." },
+	[M_SEND_EAGAIN] = { "arbor_actor_send_eagain_total", "counter",
+	    "Sends refused because the destination mailbox was full." },
+	[M_HEARTBEAT_AGE] = { "arbor_actor_heartbeat_age_seconds", "gauge",
+	    "Time since the actor's loop last ticked (actors only)." },
+};
+
+typedef struct metric_walk {
+	struct evbuffer *out;
+	metric           m;
+} metric_walk;
+
+// label_path writes s escaped for a Prometheus label value.
+static void
+label_path(struct evbuffer *out, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '\\' || *s == '"') {
+			evbuffer_add_printf(out, "\\%c", *s);
+		} else if (*s == '\n') {
+			evbuffer_add(out, "\\n", 2);
+		} else {
+			evbuffer_add(out, s, 1);
+		}
+	}
+}
+
+static void
+sample(struct evbuffer *out, const char *name, const char *path,
+    const char *reason, const char *value)
+{
+	evbuffer_add_printf(out, "%s{path=\"", name);
+	label_path(out, path);
+	if (reason != NULL) {
+		evbuffer_add_printf(out, "\",reason=\"%s", reason);
+	}
+	evbuffer_add_printf(out, "\"} %s\n", value);
+}
+
+static void
+metric_cb(const arb_child_info *in, void *arg)
+{
+	metric_walk *w = arg;
+	const char  *name = metrics[w->m].name;
+	char         v[64];
+	int          k;
+	uint64_t     n = 0;
+	bool         actor = in->isolation != ARB_SUPERVISOR;
+
+	switch (w->m) {
+	case M_UP:
+		n = in->state == ARB_STATE_RUNNING;
+		break;
+	case M_UPTIME:
+		snprintf(v, sizeof(v), "%.3f", (double) in->uptime_ms / 1000.0);
+		sample(w->out, name, in->path, NULL, v);
+		return;
+	case M_RESTARTS:
+		n = in->restarts;
+		break;
+	case M_EXITS:
+		for (k = 0; k <= ARB_EXIT_NOPROC; k++) {
+			snprintf(v, sizeof(v), "%llu",
+			    (unsigned long long) in->exits[k]);
+			sample(w->out, name, in->path,
+			    arb_exit_kind_name((arb_exit_kind) k), v);
+		}
+		return;
+	case M_MSGS_IN:
+		n = in->stats.msgs_in;
+		break;
+	case M_MSGS_OUT:
+		n = in->stats.msgs_out;
+		break;
+	case M_DEAD_LETTERS:
+		n = in->stats.dead_letters;
+		break;
+	case M_REJECTED:
+		n = in->stats.rejected;
+		break;
+	case M_SEND_EAGAIN:
+		n = in->stats.send_eagain;
+		break;
+	case M_HEARTBEAT_AGE:
+		if (!actor || in->heartbeat_age_ms < 0) {
+			return; // unknown: no sample rather than a made-up one
+		}
+		snprintf(v, sizeof(v), "%.3f",
+		    (double) in->heartbeat_age_ms / 1000.0);
+		sample(w->out, name, in->path, NULL, v);
+		return;
+	case M_COUNT:
+		return;
+	}
+	if (!actor && w->m >= M_MSGS_IN) {
+		return; // supervisors have no mailbox statistics
+	}
+	snprintf(v, sizeof(v), "%llu", (unsigned long long) n);
+	sample(w->out, name, in->path, NULL, v);
+}
+
+static void
+node_metric(struct evbuffer *out, const char *name, const char *type,
+    const char *help, const char *value)
+{
+	evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n%s %s\n", name,
+	    help, name, type, name, value);
+}
+
+static void
+get_metrics(arbor_http *h, struct evhttp_request *req)
+{
+	struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
+	struct evbuffer  *out = evbuffer_new();
+	arb_node         *node = h->run->node;
+	metric_walk       w;
+	char              v[64];
+
+	if (out == NULL) {
+		evhttp_send_error(req, 500, "out of memory");
+		return;
+	}
+	w.out = out;
+	for (w.m = 0; w.m < M_COUNT; w.m++) {
+		evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n",
+		    metrics[w.m].name, metrics[w.m].help, metrics[w.m].name,
+		    metrics[w.m].type);
+		arb_node_walk(node, metric_cb, &w);
+	}
+	snprintf(v, sizeof(v), "%.3f",
+	    (double) arb_node_uptime_ms(node) / 1000.0);
+	node_metric(out, "arbor_node_uptime_seconds", "gauge",
+	    "Time since the node started its tree.", v);
+	snprintf(v, sizeof(v), "%llu",
+	    (unsigned long long) arb_node_give_ups(node));
+	node_metric(out, "arbor_node_give_ups_total", "counter",
+	    "Supervisors that gave up (restart intensity exceeded).", v);
+	node_metric(out, "arbor_node_ready", "gauge",
+	    "1 once the whole tree reported READY, until the node stops.",
+	    arb_node_ready(node) ? "1" : "0");
+	node_metric(out, "arbor_node_live", "gauge",
+	    "1 while every running actor's loop ticks.",
+	    arb_node_live(node, NULL, 0) ? "1" : "0");
+	snprintf(v, sizeof(v), "%u", h->run->reloads);
+	node_metric(out, "arbor_node_reloads_total", "counter",
+	    "Reloads of the tree file applied.", v);
+	evhttp_add_header(
+	    hdr, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+	evhttp_add_header(hdr, "Cache-Control", "no-store");
+	evhttp_send_reply(req, 200, "OK", out);
+	evbuffer_free(out);
+}
+
+// --- Dispatch ---------------------------------------------------------------
+
+// host_ok is true when the Host header is absent (HTTP/1.0) or names
+// localhost or a loopback address, with any port.
+static bool
+host_ok(struct evhttp_request *req)
+{
+	const char    *host = evhttp_find_header(
+            evhttp_request_get_input_headers(req), "Host");
+	char           name[64];
+	const char    *end;
+	struct in_addr a;
+	size_t         n;
+
+	if (host == NULL) {
+		return true;
+	}
+	if (strncmp(host, "[::1]", 5) == 0) {
+		return host[5] == '\0' || host[5] == ':';
+	}
+	end = strchr(host, ':');
+	n = end != NULL ? (size_t) (end - host) : strlen(host);
+	if (n == 0 || n >= sizeof(name)) {
+		return false;
+	}
+	memcpy(name, host, n);
+	name[n] = '\0';
+	if (strcasecmp(name, "localhost") == 0) {
+		return true;
+	}
+	return inet_pton(AF_INET, name, &a) == 1
+	    && (ntohl(a.s_addr) >> 24) == 127;
+}
+
+static void
+http_cb(struct evhttp_request *req, void *arg)
+{
+	arbor_http                *h = arg;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char                *path = uri ? evhttp_uri_get_path(uri) : NULL;
+
+	if (!host_ok(req)) {
+		reply_text(req, 403, "Forbidden",
+		    "forbidden: this endpoint answers loopback host names "
+		    "only\n");
+		return;
+	}
+	if (path == NULL || path[0] == '\0') {
+		path = "/";
+	}
+	if (strcmp(path, "/healthz") == 0) {
+		get_healthz(h, req);
+	} else if (strcmp(path, "/readyz") == 0) {
+		get_readyz(h, req);
+	} else if (strcmp(path, "/metrics") == 0) {
+		get_metrics(h, req);
+	} else if (strcmp(path, "/api/tree") == 0) {
+		get_tree(h, req);
+	} else if (strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0) {
+		reply(req, 200, "OK", "text/html; charset=utf-8", page_html,
+		    sizeof(page_html) - 1);
+	} else {
+		reply_text(req, 404, "Not Found",
+		    "not found: try /, /healthz, /readyz, /metrics or "
+		    "/api/tree\n");
+	}
+}
+
+// --- Start and stop ---------------------------------------------------------
+
+int
+arbor_http_start(arbor_run *run)
+{
+	arbor_http             *h;
+	struct evconnlistener *lev;
+	struct sockaddr_in      sin;
+
+	if (run->cfg->http_port == 0) {
+		return 0;
+	}
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t) run->cfg->http_port);
+	if (inet_pton(AF_INET, run->cfg->http_host, &sin.sin_addr) != 1) {
+		http_log("error",
+		    "event=http_unavailable addr=%s:%d reason=\"not an IPv4 "
+		    "address\"",
+		    run->cfg->http_host, run->cfg->http_port);
+		return ARB_EXIT_CONFIG;
+	}
+	h = arbor_xalloc(sizeof(*h));
+	h->run = run;
+	if ((h->http = evhttp_new(arb_node_base(run->node))) == NULL) {
+		http_log("error", "event=http_unavailable reason=\"evhttp\"");
+		free(h);
+		return ARB_EXIT_SOFTWARE;
+	}
+	// Our own listener, so that its fd and every accepted one are
+	// close-on-exec: process actors must not inherit them.
+	lev = evconnlistener_new_bind(arb_node_base(run->node), NULL, NULL,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE,
+	    64, (struct sockaddr *) &sin, sizeof(sin));
+	if (lev == NULL) {
+		http_log("error",
+		    "event=http_unavailable addr=%s:%d reason=\"%s\"",
+		    run->cfg->http_host, run->cfg->http_port,
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		evhttp_free(h->http);
+		free(h);
+		return ARB_EXIT_SOFTWARE;
+	}
+	if (evhttp_bind_listener(h->http, lev) == NULL) {
+		http_log("error", "event=http_unavailable reason=\"evhttp\"");
+		evconnlistener_free(lev);
+		evhttp_free(h->http);
+		free(h);
+		return ARB_EXIT_SOFTWARE;
+	}
+	evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+	evhttp_set_timeout(h->http, 10);
+	evhttp_set_max_headers_size(h->http, 16 * 1024);
+	evhttp_set_max_body_size(h->http, 0);
+	evhttp_set_gencb(h->http, http_cb, h);
+	http_log("info", "event=http_listen addr=%s:%d", run->cfg->http_host,
+	    run->cfg->http_port);
+	run->http = h;
+	return 0;
+}
+
+void
+arbor_http_stop(arbor_run *run)
+{
+	arbor_http *h = run->http;
+
+	if (h == NULL) {
+		return;
+	}
+	evhttp_free(h->http); // frees the listener and open connections
+	free(h);
+	run->http = NULL;
+}

@@ -1,0 +1,1099 @@
+// SPDX-License-Identifier: MIT
+// arborctl.c -- the operator's command line for a running `arbor run`
+// node (SPEC 23, 25): show the live tree, stop / start / restart a
+// child, send it a message, reload the tree file, change the log level.
+//
+// It talks to the node's control socket (docs/control.md): an nng REQ
+// socket on ipc://PATH, one msgpack request, one msgpack reply.  The
+// node queues stop / start / restart and answers at once; arborctl then
+// re-reads the tree until the change is visible (or --timeout passes),
+// so that when it returns the child really is stopped, or running again
+// as a new incarnation.  Exit codes follow sysexits.h: 0 done, 1 the node
+// refused (no such child, wrong state), 64 usage, 69 no node running,
+// 75 still not done at the deadline, 77 permission denied, 78 an invalid
+// tree file on reload.  Single-threaded.
+
+#include "json.h"
+#include "paths.h"
+
+#include <errno.h>
+#include <msgpack.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define EX_OK          0
+#define EX_REFUSED     1
+#define EX_USAGE       64
+#define EX_UNAVAILABLE 69
+#define EX_SOFTWARE    70
+#define EX_TEMPFAIL    75
+#define EX_NOPERM      77
+#define EX_CONFIG      78
+
+#define POLL_MS 50 // between two looks at the tree while waiting
+
+static const char usage_text[]
+    = "usage: arborctl [--socket PATH | --node NAME] [--timeout SECONDS] "
+      "COMMAND ...\n"
+      "\n"
+      "commands:\n"
+      "  status [--json]         the live tree: state, pid, uptime, "
+      "restarts,\n"
+      "                          last exit, message counters\n"
+      "  stop PATH               stop a child and keep it stopped\n"
+      "  start PATH              start a stopped (or ignored) child\n"
+      "  restart PATH            stop a child and start it again\n"
+      "  send PATH TAG JSON      send a message (JSON becomes its msgpack "
+      "body)\n"
+      "  reload                  re-read the tree file and apply the "
+      "changes\n"
+      "  log-level LEVEL         error | warn | info | debug\n"
+      "\n"
+      "options:\n"
+      "  --socket PATH   the node's control socket (default: $ARBOR_SOCKET, "
+      "else\n"
+      "                  the default path of node NAME)\n"
+      "  --node NAME     node.name of the node (default: arbor): its "
+      "socket is\n"
+      "                  $XDG_RUNTIME_DIR/arbor/NAME.sock or "
+      "/tmp/arbor-UID/NAME.sock\n"
+      "  --timeout SEC   how long to wait for the node (default 10)\n"
+      "  --help          this text; COMMAND --help: the command's own\n"
+      "\n"
+      "exit status: 0 done, 1 refused by the node (no such child, wrong "
+      "state),\n"
+      "64 usage, 69 no node running, 75 not done within the timeout, 77 "
+      "permission\n"
+      "denied, 78 invalid tree file (reload).\n";
+
+static const struct {
+	const char *cmd;
+	const char *help;
+} cmd_help[] = {
+	{ "status",
+	    "usage: arborctl status [--json]\n"
+	    "\n"
+	    "Prints the live tree, one line per child, indented by depth:\n"
+	    "path, type, isolation, state (starting, running, restarting in\n"
+	    "Xs, stopping, stopped, ignored), OS pid or \"thread\", uptime,\n"
+	    "restart count, messages in/out, dead letters, rejected frames\n"
+	    "and the last exit reason.  Message counters are the actor's last\n"
+	    "heartbeat snapshot; arbor has no exact mailbox depth.  --json\n"
+	    "prints the node's tree document instead (the same as HTTP\n"
+	    "/api/tree, see docs/operations.md).\n" },
+	{ "stop",
+	    "usage: arborctl stop [--no-wait] PATH\n"
+	    "\n"
+	    "Stops the child at PATH (e.g. root/uplink/tick) within its\n"
+	    "shutdown time and keeps its spec: it is not restarted until\n"
+	    "`arborctl start PATH` (OTP terminate_child).  Waits until it is\n"
+	    "stopped unless --no-wait.\n" },
+	{ "start",
+	    "usage: arborctl start [--no-wait] PATH\n"
+	    "\n"
+	    "Starts a stopped or ignored child (OTP restart_child).  Waits\n"
+	    "until it runs unless --no-wait.\n" },
+	{ "restart",
+	    "usage: arborctl restart [--no-wait] PATH\n"
+	    "\n"
+	    "Stops the child at PATH and starts it again.  Waits until the new\n"
+	    "incarnation runs unless --no-wait.\n" },
+	{ "send",
+	    "usage: arborctl send PATH TAG JSON\n"
+	    "\n"
+	    "Sends one message from the node to the actor at PATH: TAG is an\n"
+	    "integer below 0xFFFF0000 (decimal or 0x...), JSON any JSON value,\n"
+	    "converted to msgpack for the body (objects become maps, integers\n"
+	    "integers, other numbers floats).  Example:\n"
+	    "  arborctl send root/echo 1 '{\"cmd\": \"ping\", \"n\": 3}'\n" },
+	{ "reload",
+	    "usage: arborctl reload\n"
+	    "\n"
+	    "Re-reads the node's tree file and applies it as a diff, as SIGHUP\n"
+	    "does: added children start, removed ones stop, changed ones\n"
+	    "restart, the others keep running.  An invalid file is rejected:\n"
+	    "every problem is printed as FILE:LINE:COLUMN: field: ..., the\n"
+	    "tree is unchanged and the exit status is 78.\n" },
+	{ "log-level",
+	    "usage: arborctl log-level LEVEL\n"
+	    "\n"
+	    "Sets the node's log level at once: error, warn, info or debug.\n"
+	    "Process actors started afterwards inherit it.\n" },
+};
+
+typedef struct ctl {
+	const char *sock_path;
+	int         timeout_ms;
+	nng_socket  sock;
+	bool        open;
+} ctl;
+
+// A reply: the unpacked map (its strings point into buf) and its fields.
+typedef struct reply {
+	char            *buf;
+	size_t           len;
+	msgpack_unpacked up;
+	bool             ok;
+	char             code[32];
+	char             error[1024];
+	const msgpack_object *data; // the whole map
+} reply;
+
+// --- Small helpers ----------------------------------------------------------
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+pause_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long) (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+	}
+}
+
+static int
+usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "arborctl: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n(arborctl --help for usage)\n");
+	return EX_USAGE;
+}
+
+static const char *
+help_for(const char *cmd)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(cmd_help) / sizeof(cmd_help[0]); i++) {
+		if (strcmp(cmd_help[i].cmd, cmd) == 0) {
+			return cmd_help[i].help;
+		}
+	}
+	return NULL;
+}
+
+// --- msgpack objects --------------------------------------------------------
+
+static const msgpack_object *
+mp_get(const msgpack_object *map, const char *key)
+{
+	size_t   n = strlen(key);
+	uint32_t i;
+
+	if (map == NULL || map->type != MSGPACK_OBJECT_MAP) {
+		return NULL;
+	}
+	for (i = 0; i < map->via.map.size; i++) {
+		const msgpack_object *k = &map->via.map.ptr[i].key;
+
+		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == n
+		    && memcmp(k->via.str.ptr, key, n) == 0) {
+			return &map->via.map.ptr[i].val;
+		}
+	}
+	return NULL;
+}
+
+// mp_str copies the string under key into buf ("" when absent or not a
+// string) and returns buf.
+static const char *
+mp_str(const msgpack_object *map, const char *key, char *buf, size_t len)
+{
+	const msgpack_object *o = mp_get(map, key);
+
+	if (o != NULL && o->type == MSGPACK_OBJECT_STR) {
+		snprintf(buf, len, "%.*s", (int) o->via.str.size, o->via.str.ptr);
+	} else {
+		snprintf(buf, len, "%s", "");
+	}
+	return buf;
+}
+
+static int64_t
+mp_int(const msgpack_object *map, const char *key)
+{
+	const msgpack_object *o = mp_get(map, key);
+
+	if (o == NULL) {
+		return 0;
+	}
+	switch (o->type) {
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		return o->via.u64 > INT64_MAX ? INT64_MAX : (int64_t) o->via.u64;
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		return o->via.i64;
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64:
+		return (int64_t) o->via.f64;
+	default:
+		return 0;
+	}
+}
+
+static bool
+mp_bool(const msgpack_object *map, const char *key)
+{
+	const msgpack_object *o = mp_get(map, key);
+
+	return o != NULL && o->type == MSGPACK_OBJECT_BOOLEAN && o->via.boolean;
+}
+
+static void
+pk_str(msgpack_packer *pk, const char *s)
+{
+	size_t n = strlen(s);
+
+	msgpack_pack_str(pk, n);
+	msgpack_pack_str_body(pk, s, n);
+}
+
+// --- Talking to the node ----------------------------------------------------
+
+// ctl_open connects to the socket.  Returns 0 or an exit code (after a
+// message).
+static int
+ctl_open(ctl *c)
+{
+	struct stat st;
+	char        url[ARBOR_SOCK_PATH_MAX + 8];
+	int         rv;
+
+	if (strlen(c->sock_path) >= ARBOR_SOCK_PATH_MAX) {
+		fprintf(stderr, "arborctl: %s: socket path too long\n",
+		    c->sock_path);
+		return EX_USAGE;
+	}
+	if (stat(c->sock_path, &st) != 0) {
+		if (errno == EACCES) {
+			fprintf(stderr,
+			    "arborctl: cannot connect to %s: permission denied "
+			    "(the node's directory is private to its user)\n",
+			    c->sock_path);
+			return EX_NOPERM;
+		}
+		fprintf(stderr, "arborctl: cannot connect to %s: no node running\n",
+		    c->sock_path);
+		return EX_UNAVAILABLE;
+	}
+	snprintf(url, sizeof(url), "ipc://%s", c->sock_path);
+	if ((rv = nng_req0_open(&c->sock)) != 0) {
+		fprintf(stderr, "arborctl: %s\n", nng_strerror(rv));
+		return EX_SOFTWARE;
+	}
+	c->open = true;
+	nng_socket_set_ms(c->sock, NNG_OPT_SENDTIMEO, c->timeout_ms);
+	nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO, c->timeout_ms);
+	// Commands are not idempotent: never let REQ resend one.
+	nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, c->timeout_ms + 1000);
+	nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, 0);
+	if ((rv = nng_dial(c->sock, url, NULL, 0)) != 0) {
+		if (rv == NNG_EPERM) {
+			fprintf(stderr,
+			    "arborctl: cannot connect to %s: permission denied\n",
+			    c->sock_path);
+			return EX_NOPERM;
+		}
+		if (rv == NNG_ECONNREFUSED || rv == NNG_ENOENT) {
+			fprintf(stderr,
+			    "arborctl: cannot connect to %s: no node running%s\n",
+			    c->sock_path,
+			    rv == NNG_ECONNREFUSED ? " (stale socket)" : "");
+			return EX_UNAVAILABLE;
+		}
+		fprintf(stderr, "arborctl: cannot connect to %s: %s\n",
+		    c->sock_path, nng_strerror(rv));
+		return EX_UNAVAILABLE;
+	}
+	return 0;
+}
+
+static void
+ctl_close(ctl *c)
+{
+	if (c->open) {
+		nng_close(c->sock);
+		c->open = false;
+	}
+}
+
+// reply_fini releases r.  Calling it twice is a harmless no-op.
+static void
+reply_fini(reply *r)
+{
+	msgpack_unpacked_destroy(&r->up);
+	msgpack_unpacked_init(&r->up);
+	if (r->buf != NULL) {
+		nng_free(r->buf, r->len);
+		r->buf = NULL;
+	}
+}
+
+// ctl_call sends the request in sb and reads the reply into r (release
+// it with reply_fini).  Returns 0 or an exit code (after a message).
+static int
+ctl_call(ctl *c, const msgpack_sbuffer *sb, reply *r)
+{
+	char  *buf = NULL;
+	size_t len = 0, off = 0;
+	int    rv;
+
+	memset(r, 0, sizeof(*r));
+	msgpack_unpacked_init(&r->up);
+	if ((rv = nng_send(c->sock, sb->data, sb->size, 0)) != 0
+	    || (rv = nng_recv(c->sock, &buf, &len, NNG_FLAG_ALLOC)) != 0) {
+		if (rv == NNG_ETIMEDOUT) {
+			fprintf(stderr,
+			    "arborctl: %s: no answer within %d ms (is the node "
+			    "stopping?)\n",
+			    c->sock_path, c->timeout_ms);
+		} else {
+			fprintf(stderr, "arborctl: %s: %s\n", c->sock_path,
+			    nng_strerror(rv));
+		}
+		return EX_UNAVAILABLE;
+	}
+	r->buf = buf;
+	r->len = len;
+	if (msgpack_unpack_next(&r->up, buf, len, &off)
+	        != MSGPACK_UNPACK_SUCCESS
+	    || r->up.data.type != MSGPACK_OBJECT_MAP) {
+		fprintf(stderr, "arborctl: %s: malformed reply\n", c->sock_path);
+		reply_fini(r);
+		return EX_SOFTWARE;
+	}
+	r->data = &r->up.data;
+	r->ok = mp_bool(r->data, "ok");
+	mp_str(r->data, "code", r->code, sizeof(r->code));
+	mp_str(r->data, "error", r->error, sizeof(r->error));
+	return 0;
+}
+
+
+// request packs {op, path?} (extra entries are added by the caller,
+// which states their number in extra).
+static void
+request_begin(msgpack_sbuffer *sb, msgpack_packer *pk, const char *op,
+    const char *path, size_t extra)
+{
+	msgpack_sbuffer_init(sb);
+	msgpack_packer_init(pk, sb, msgpack_sbuffer_write);
+	msgpack_pack_map(pk, 1 + (path != NULL) + extra);
+	pk_str(pk, "op");
+	pk_str(pk, op);
+	if (path != NULL) {
+		pk_str(pk, "path");
+		pk_str(pk, path);
+	}
+}
+
+// refused prints the node's error and maps its code to an exit status.
+static int
+refused(const reply *r)
+{
+	fprintf(stderr, "arborctl: %s\n", r->error[0] ? r->error : r->code);
+	if (strcmp(r->code, "ARB_EPERM") == 0) {
+		return EX_NOPERM;
+	}
+	if (strcmp(r->code, "ARB_EAGAIN") == 0) {
+		return EX_TEMPFAIL;
+	}
+	if (strcmp(r->code, "ARB_ESPEC") == 0) {
+		return EX_CONFIG;
+	}
+	return EX_REFUSED;
+}
+
+// call_retry is ctl_call that retries, until the timeout, a request the
+// node answered with ARB_EAGAIN (its tree is busy with a restart, a
+// reload or another command: nothing was done).
+static int
+call_retry(ctl *c, const msgpack_sbuffer *sb, reply *r)
+{
+	int64_t deadline = now_ms() + c->timeout_ms;
+	int     code;
+
+	for (;;) {
+		if ((code = ctl_call(c, sb, r)) != 0) {
+			return code;
+		}
+		if (r->ok || strcmp(r->code, "ARB_EAGAIN") != 0
+		    || now_ms() + POLL_MS > deadline) {
+			return 0;
+		}
+		reply_fini(r);
+		pause_ms(POLL_MS);
+	}
+}
+
+// --- The tree document ------------------------------------------------------
+
+// The node's tree document, converted to msgpack (u's strings point into
+// doc) and, for --json, as text.
+typedef struct tree {
+	msgpack_sbuffer  doc;
+	msgpack_unpacked u;
+	char            *json;
+} tree;
+
+static void
+tree_fini(tree *t)
+{
+	msgpack_unpacked_destroy(&t->u);
+	msgpack_sbuffer_destroy(&t->doc);
+	free(t->json);
+	t->json = NULL;
+}
+
+// tree_fetch asks for status and converts the JSON document to msgpack
+// in t (release with tree_fini; only on success).  Returns 0 or an exit
+// code.
+static int
+tree_fetch(ctl *c, tree *t)
+{
+	msgpack_sbuffer       sb;
+	msgpack_packer        pk;
+	reply                 r;
+	const msgpack_object *o;
+	char                  err[200];
+	size_t                off = 0;
+	int                   code;
+
+	request_begin(&sb, &pk, "status", NULL, 0);
+	code = ctl_call(c, &sb, &r);
+	msgpack_sbuffer_destroy(&sb);
+	if (code != 0) {
+		return code;
+	}
+	if (!r.ok) {
+		code = refused(&r);
+		reply_fini(&r);
+		return code;
+	}
+	if ((o = mp_get(r.data, "json")) == NULL
+	    || o->type != MSGPACK_OBJECT_STR) {
+		fprintf(stderr, "arborctl: malformed status reply\n");
+		reply_fini(&r);
+		return EX_SOFTWARE;
+	}
+	msgpack_sbuffer_init(&t->doc);
+	msgpack_unpacked_init(&t->u);
+	t->json = NULL;
+	if (json_to_msgpack(o->via.str.ptr, o->via.str.size, &t->doc, err,
+	        sizeof(err))
+	        != 0
+	    || msgpack_unpack_next(&t->u, t->doc.data, t->doc.size, &off)
+	        != MSGPACK_UNPACK_SUCCESS
+	    || (t->json = strndup(o->via.str.ptr, o->via.str.size)) == NULL) {
+		fprintf(stderr, "arborctl: malformed tree document: %s\n", err);
+		tree_fini(t);
+		reply_fini(&r);
+		return EX_SOFTWARE;
+	}
+	reply_fini(&r);
+	return 0;
+}
+
+// tree_find returns the entry at path in the (sub)tree t, or NULL.
+static const msgpack_object *
+tree_find(const msgpack_object *t, const char *path)
+{
+	const msgpack_object *kids, *hit;
+	char                  p[512];
+	uint32_t              i;
+
+	if (t == NULL || t->type != MSGPACK_OBJECT_MAP) {
+		return NULL;
+	}
+	if (strcmp(mp_str(t, "path", p, sizeof(p)), path) == 0) {
+		return t;
+	}
+	kids = mp_get(t, "children");
+	if (kids == NULL || kids->type != MSGPACK_OBJECT_ARRAY) {
+		return NULL;
+	}
+	for (i = 0; i < kids->via.array.size; i++) {
+		if ((hit = tree_find(&kids->via.array.ptr[i], path)) != NULL) {
+			return hit;
+		}
+	}
+	return NULL;
+}
+
+static void
+fmt_dur(char *buf, size_t len, int64_t ms)
+{
+	int64_t s = ms / 1000;
+
+	if (ms < 1000) {
+		snprintf(buf, len, "%lldms", (long long) ms);
+	} else if (s < 60) {
+		snprintf(buf, len, "%.1fs", (double) ms / 1000.0);
+	} else if (s < 3600) {
+		snprintf(buf, len, "%lldm%02llds", (long long) (s / 60),
+		    (long long) (s % 60));
+	} else if (s < 86400) {
+		snprintf(buf, len, "%lldh%02lldm", (long long) (s / 3600),
+		    (long long) (s % 3600 / 60));
+	} else {
+		snprintf(buf, len, "%lldd%02lldh", (long long) (s / 86400),
+		    (long long) (s % 86400 / 3600));
+	}
+}
+
+static void
+fmt_pid(char *buf, size_t len, const msgpack_object *e)
+{
+	char iso[32];
+
+	mp_str(e, "isolation", iso, sizeof(iso));
+	if (strcmp(iso, "thread") == 0) {
+		snprintf(buf, len, "thread");
+	} else if (strcmp(iso, "supervisor") == 0 || mp_int(e, "ospid") <= 0) {
+		snprintf(buf, len, "-");
+	} else {
+		snprintf(buf, len, "%lld", (long long) mp_int(e, "ospid"));
+	}
+}
+
+static void
+fmt_state(char *buf, size_t len, const msgpack_object *e)
+{
+	char st[32], d[32];
+
+	mp_str(e, "state", st, sizeof(st));
+	if (strcmp(st, "restarting") == 0) {
+		fmt_dur(d, sizeof(d), mp_int(e, "next_attempt_in_ms"));
+		snprintf(buf, len, "restarting in %s", d);
+	} else {
+		snprintf(buf, len, "%s", st);
+	}
+}
+
+// --- status -----------------------------------------------------------------
+
+enum { COL_PATH, COL_TYPE, COL_ISO, COL_STATE, COL_PID, COL_UP, COL_RST,
+	COL_IO, COL_DEAD, COL_REJ, COL_EXIT, NCOLS };
+
+static const char *const col_names[NCOLS] = { "PATH", "TYPE", "ISOLATION",
+	"STATE", "PID", "UPTIME", "RESTARTS", "MSGS IN/OUT", "DEAD", "REJECTED",
+	"LAST EXIT" };
+
+typedef struct table {
+	char  (*cells)[NCOLS][160];
+	size_t n;
+	size_t cap;
+	int    width[NCOLS];
+} table;
+
+static void
+table_row(table *t, const msgpack_object *e)
+{
+	const msgpack_object *stats = mp_get(e, "stats");
+	char(*row)[160];
+	char   st[32], iso[32], path[512], exitbuf[160];
+	int    depth = (int) mp_int(e, "depth"), k;
+	bool   sup;
+
+	if (t->n == t->cap) {
+		void *v;
+
+		t->cap = t->cap ? t->cap * 2 : 16;
+		if ((v = realloc(t->cells, t->cap * sizeof(*t->cells))) == NULL) {
+			fprintf(stderr, "arborctl: out of memory\n");
+			exit(EX_SOFTWARE);
+		}
+		t->cells = v;
+	}
+	row = t->cells[t->n++];
+	mp_str(e, "state", st, sizeof(st));
+	mp_str(e, "isolation", iso, sizeof(iso));
+	sup = strcmp(iso, "supervisor") == 0;
+	snprintf(row[COL_PATH], 160, "%*s%.150s", depth > 20 ? 40 : depth * 2,
+	    "", mp_str(e, "path", path, sizeof(path)));
+	mp_str(e, "type", row[COL_TYPE], 160);
+	snprintf(row[COL_ISO], 160, "%s", iso);
+	fmt_state(row[COL_STATE], 160, e);
+	fmt_pid(row[COL_PID], 160, e);
+	if (strcmp(st, "running") == 0) {
+		fmt_dur(row[COL_UP], 160, mp_int(e, "uptime_ms"));
+	} else {
+		snprintf(row[COL_UP], 160, "-");
+	}
+	snprintf(row[COL_RST], 160, "%lld", (long long) mp_int(e, "restarts"));
+	if (sup) {
+		snprintf(row[COL_IO], 160, "-");
+		snprintf(row[COL_DEAD], 160, "-");
+		snprintf(row[COL_REJ], 160, "-");
+	} else {
+		snprintf(row[COL_IO], 160, "%lld/%lld",
+		    (long long) mp_int(stats, "msgs_in"),
+		    (long long) mp_int(stats, "msgs_out"));
+		snprintf(row[COL_DEAD], 160, "%lld",
+		    (long long) mp_int(stats, "dead_letters"));
+		snprintf(row[COL_REJ], 160, "%lld",
+		    (long long) mp_int(stats, "rejected"));
+	}
+	mp_str(e, "last_exit", exitbuf, sizeof(exitbuf));
+	snprintf(row[COL_EXIT], 160, "%s", exitbuf[0] ? exitbuf : "-");
+	for (k = 0; k < NCOLS; k++) {
+		int w = (int) strlen(row[k]);
+
+		if (w > t->width[k]) {
+			t->width[k] = w;
+		}
+	}
+}
+
+static void
+table_walk(table *t, const msgpack_object *e)
+{
+	const msgpack_object *kids;
+	uint32_t              i;
+
+	if (e == NULL || e->type != MSGPACK_OBJECT_MAP) {
+		return;
+	}
+	table_row(t, e);
+	kids = mp_get(e, "children");
+	if (kids != NULL && kids->type == MSGPACK_OBJECT_ARRAY) {
+		for (i = 0; i < kids->via.array.size; i++) {
+			table_walk(t, &kids->via.array.ptr[i]);
+		}
+	}
+}
+
+static void
+table_line(const table *t, const char *const *cells)
+{
+	int k;
+
+	for (k = 0; k < NCOLS - 1; k++) {
+		printf("%-*s  ", t->width[k], cells[k]);
+	}
+	printf("%s\n", cells[NCOLS - 1]);
+}
+
+static int
+cmd_status(ctl *c, bool json)
+{
+	tree                  tr;
+	const msgpack_object *doc;
+	table                 t = { 0 };
+	char                  name[128], up[32], stuck[256];
+	const char           *cells[NCOLS];
+	size_t                i;
+	int                   code, k;
+
+	if ((code = tree_fetch(c, &tr)) != 0) {
+		return code;
+	}
+	if (json) {
+		printf("%s\n", tr.json);
+		tree_fini(&tr);
+		return EX_OK;
+	}
+	doc = &tr.u.data;
+	fmt_dur(up, sizeof(up), mp_int(doc, "uptime_ms"));
+	mp_str(doc, "stuck", stuck, sizeof(stuck));
+	printf("node %s  pid %lld  up %s  %s  %s%s  give-ups %lld  reloads "
+	       "%lld\n",
+	    mp_str(doc, "node", name, sizeof(name)),
+	    (long long) mp_int(doc, "pid"), up,
+	    mp_bool(doc, "ready") ? "ready" : "not ready",
+	    mp_bool(doc, "live") ? "live" : "stuck: ", stuck,
+	    (long long) mp_int(doc, "give_ups"),
+	    (long long) mp_int(doc, "reloads"));
+	for (k = 0; k < NCOLS; k++) {
+		t.width[k] = (int) strlen(col_names[k]);
+	}
+	table_walk(&t, mp_get(doc, "tree"));
+	table_line(&t, col_names);
+	for (i = 0; i < t.n; i++) {
+		for (k = 0; k < NCOLS; k++) {
+			cells[k] = t.cells[i][k];
+		}
+		table_line(&t, cells);
+	}
+	free(t.cells);
+	tree_fini(&tr);
+	return EX_OK;
+}
+
+// --- stop / start / restart -------------------------------------------------
+
+// child_look reads the child's state and incarnation ("pid") and its
+// line for messages.  Returns 0, 1 when the child is not in the tree, or
+// an exit code (> 1).
+static int
+child_look(ctl *c, const char *path, char *state, char *pid, char *desc,
+    size_t desclen)
+{
+	tree                  tr;
+	const msgpack_object *e;
+	char                  st[64], p[64], ex[160];
+	int                   code;
+
+	if ((code = tree_fetch(c, &tr)) != 0) {
+		return code;
+	}
+	if ((e = tree_find(mp_get(&tr.u.data, "tree"), path)) == NULL) {
+		tree_fini(&tr);
+		return 1;
+	}
+	mp_str(e, "state", state, 32);
+	mp_str(e, "pid", pid, 32);
+	fmt_state(st, sizeof(st), e);
+	fmt_pid(p, sizeof(p), e);
+	mp_str(e, "last_exit", ex, sizeof(ex));
+	snprintf(desc, desclen, "%.60s (pid %.40s%s%.150s)", st, p,
+	    ex[0] ? ", last exit " : "", ex);
+	tree_fini(&tr);
+	return 0;
+}
+
+static int
+cmd_child(ctl *c, const char *op, const char *path, bool wait)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer  pk;
+	reply           r;
+	char            state[32], pid0[32] = "", pid[32], desc[512];
+	int64_t         deadline;
+	int             code;
+
+	if (wait && strcmp(op, "restart") == 0) {
+		// The incarnation before, to see the new one come up.
+		code = child_look(c, path, state, pid0, desc, sizeof(desc));
+		if (code > 1) {
+			return code;
+		}
+	}
+	request_begin(&sb, &pk, op, path, 0);
+	code = call_retry(c, &sb, &r);
+	msgpack_sbuffer_destroy(&sb);
+	if (code != 0) {
+		return code;
+	}
+	if (!r.ok) {
+		code = refused(&r);
+		reply_fini(&r);
+		return code;
+	}
+	reply_fini(&r);
+	if (!wait) {
+		printf("%s: %s requested\n", path, op);
+		return EX_OK;
+	}
+	deadline = now_ms() + c->timeout_ms;
+	for (;;) {
+		code = child_look(c, path, state, pid, desc, sizeof(desc));
+		if (code > 1) {
+			return code;
+		}
+		if (code == 1) {
+			fprintf(stderr, "arborctl: %s: no longer in the tree\n",
+			    path);
+			return EX_REFUSED;
+		}
+		if (strcmp(op, "stop") == 0 && strcmp(state, "stopped") == 0) {
+			break;
+		}
+		if (strcmp(op, "start") == 0
+		    && (strcmp(state, "running") == 0
+		        || strcmp(state, "ignored") == 0)) {
+			break;
+		}
+		if (strcmp(op, "restart") == 0 && strcmp(state, "running") == 0
+		    && strcmp(pid, pid0) != 0) {
+			break;
+		}
+		if (now_ms() + POLL_MS > deadline) {
+			fprintf(stderr,
+			    "arborctl: %s: %s requested, but after %d ms it is "
+			    "%s\n",
+			    path, op, c->timeout_ms, desc);
+			return EX_TEMPFAIL;
+		}
+		pause_ms(POLL_MS);
+	}
+	printf("%s: %s\n", path, desc);
+	return EX_OK;
+}
+
+// --- send, reload, log-level ------------------------------------------------
+
+static int
+cmd_send(ctl *c, const char *path, const char *tagtext, const char *json)
+{
+	msgpack_sbuffer sb, body;
+	msgpack_packer  pk;
+	reply           r;
+	char            err[200], *end;
+	unsigned long long tag;
+	int             code;
+
+	errno = 0;
+	tag = strtoull(tagtext, &end, 0);
+	if (tagtext[0] == '-' || tagtext[0] == '\0' || *end != '\0'
+	    || errno != 0 || tag >= 0xFFFF0000ull) {
+		return usage_error("send: TAG \"%s\": expected an integer from "
+		                   "0 to 4294901759 (0xFFFEFFFF)",
+		    tagtext);
+	}
+	msgpack_sbuffer_init(&body);
+	if (json_to_msgpack(json, strlen(json), &body, err, sizeof(err)) != 0) {
+		fprintf(stderr, "arborctl: send: JSON: %s\n", err);
+		msgpack_sbuffer_destroy(&body);
+		return EX_USAGE;
+	}
+	request_begin(&sb, &pk, "send", path, 2);
+	pk_str(&pk, "tag");
+	msgpack_pack_uint64(&pk, tag);
+	pk_str(&pk, "body");
+	msgpack_pack_bin(&pk, body.size);
+	msgpack_pack_bin_body(&pk, body.data, body.size);
+	code = call_retry(c, &sb, &r);
+	msgpack_sbuffer_destroy(&sb);
+	if (code != 0) {
+		msgpack_sbuffer_destroy(&body);
+		return code;
+	}
+	if (!r.ok) {
+		code = refused(&r);
+	} else {
+		printf("%s: sent tag %llu, %zu bytes of msgpack\n", path, tag,
+		    body.size);
+	}
+	reply_fini(&r);
+	msgpack_sbuffer_destroy(&body);
+	return code;
+}
+
+static int
+cmd_reload(ctl *c)
+{
+	msgpack_sbuffer       sb;
+	msgpack_packer        pk;
+	reply                 r;
+	const msgpack_object *probs;
+	uint32_t              i;
+	int                   code;
+
+	request_begin(&sb, &pk, "reload", NULL, 0);
+	code = call_retry(c, &sb, &r);
+	msgpack_sbuffer_destroy(&sb);
+	if (code != 0) {
+		return code;
+	}
+	if (r.ok) {
+		printf("reloaded (%lld reloads applied so far)\n",
+		    (long long) mp_int(r.data, "reloads"));
+		reply_fini(&r);
+		return EX_OK;
+	}
+	probs = mp_get(r.data, "problems");
+	if (probs != NULL && probs->type == MSGPACK_OBJECT_ARRAY) {
+		for (i = 0; i < probs->via.array.size; i++) {
+			const msgpack_object *o = &probs->via.array.ptr[i];
+
+			if (o->type == MSGPACK_OBJECT_STR) {
+				fprintf(stderr, "%.*s\n", (int) o->via.str.size,
+				    o->via.str.ptr);
+			}
+		}
+	}
+	code = refused(&r);
+	reply_fini(&r);
+	return code;
+}
+
+static int
+cmd_log_level(ctl *c, const char *level)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer  pk;
+	reply           r;
+	int             code;
+
+	if (strcmp(level, "error") != 0 && strcmp(level, "warn") != 0
+	    && strcmp(level, "info") != 0 && strcmp(level, "debug") != 0) {
+		return usage_error("log-level: \"%s\": expected error, warn, "
+		                   "info or debug",
+		    level);
+	}
+	request_begin(&sb, &pk, "log-level", NULL, 1);
+	pk_str(&pk, "level");
+	pk_str(&pk, level);
+	code = ctl_call(c, &sb, &r);
+	msgpack_sbuffer_destroy(&sb);
+	if (code != 0) {
+		return code;
+	}
+	if (!r.ok) {
+		code = refused(&r);
+	} else {
+		printf("log level: %s\n", level);
+	}
+	reply_fini(&r);
+	return code;
+}
+
+// --- Command line -----------------------------------------------------------
+
+// run_command checks the command's arguments (argv[0] is the command),
+// connects, and runs it.
+static int
+run_command(ctl *c, int argc, char **argv)
+{
+	const char *cmd = argv[0], *help = help_for(cmd);
+	const char *args[4];
+	bool        json = false, wait = true;
+	int         nargs = 0, want, i, code;
+
+	if (help == NULL) {
+		return usage_error("unknown command %s", cmd);
+	}
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			fputs(help, stdout);
+			return EX_OK;
+		}
+	}
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			for (i++; i < argc; i++) {
+				if (nargs == 4) {
+					return usage_error("%s: too many "
+					                   "arguments",
+					    cmd);
+				}
+				args[nargs++] = argv[i];
+			}
+			break;
+		}
+		if (strcmp(cmd, "status") == 0 && strcmp(argv[i], "--json") == 0) {
+			json = true;
+		} else if (strcmp(argv[i], "--no-wait") == 0
+		    && (strcmp(cmd, "stop") == 0 || strcmp(cmd, "start") == 0
+		        || strcmp(cmd, "restart") == 0)) {
+			wait = false;
+		} else if (argv[i][0] == '-' && argv[i][1] != '\0'
+		    && !(strcmp(cmd, "send") == 0 && nargs == 2)) {
+			// (a JSON body may start with '-': -3)
+			fprintf(stderr, "arborctl: %s: unknown option %s\n\n%s",
+			    cmd, argv[i], help);
+			return EX_USAGE;
+		} else if (nargs == 4) {
+			return usage_error("%s: too many arguments", cmd);
+		} else {
+			args[nargs++] = argv[i];
+		}
+	}
+	if (strcmp(cmd, "status") == 0 || strcmp(cmd, "reload") == 0) {
+		want = 0;
+	} else if (strcmp(cmd, "send") == 0) {
+		want = 3;
+	} else {
+		want = 1;
+	}
+	if (nargs != want) {
+		fprintf(stderr, "arborctl: %s: expected %d argument%s, got %d\n\n%s",
+		    cmd, want, want == 1 ? "" : "s", nargs, help);
+		return EX_USAGE;
+	}
+	if ((code = ctl_open(c)) != 0) {
+		ctl_close(c);
+		return code;
+	}
+	if (strcmp(cmd, "status") == 0) {
+		code = cmd_status(c, json);
+	} else if (strcmp(cmd, "send") == 0) {
+		code = cmd_send(c, args[0], args[1], args[2]);
+	} else if (strcmp(cmd, "reload") == 0) {
+		code = cmd_reload(c);
+	} else if (strcmp(cmd, "log-level") == 0) {
+		code = cmd_log_level(c, args[0]);
+	} else {
+		code = cmd_child(c, cmd, args[0], wait);
+	}
+	ctl_close(c);
+	return code;
+}
+
+int
+main(int argc, char **argv)
+{
+	static char path[ARBOR_SOCK_PATH_MAX + 64];
+	ctl         c = { .timeout_ms = 10000 };
+	const char *node = "arbor", *sock = getenv("ARBOR_SOCKET");
+	char       *end;
+	double      secs;
+	int         i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			fputs(usage_text, stdout);
+			return EX_OK;
+		}
+		if (strcmp(argv[i], "--socket") == 0
+		    || strcmp(argv[i], "--node") == 0
+		    || strcmp(argv[i], "--timeout") == 0) {
+			if (i + 1 >= argc) {
+				return usage_error("%s needs a value", argv[i]);
+			}
+			if (strcmp(argv[i], "--socket") == 0) {
+				sock = argv[++i];
+			} else if (strcmp(argv[i], "--node") == 0) {
+				node = argv[++i];
+				sock = NULL;
+			} else {
+				secs = strtod(argv[++i], &end);
+				if (*end != '\0' || !(secs > 0) || secs > 86400) {
+					return usage_error("--timeout \"%s\": "
+					                   "expected seconds "
+					                   "(0.1 to 86400)",
+					    argv[i]);
+				}
+				c.timeout_ms = (int) (secs * 1000);
+				if (c.timeout_ms < 1) {
+					c.timeout_ms = 1;
+				}
+			}
+			continue;
+		}
+		if (argv[i][0] == '-') {
+			return usage_error("unknown option %s", argv[i]);
+		}
+		break;
+	}
+	if (i >= argc) {
+		fputs(usage_text, stderr);
+		return EX_USAGE;
+	}
+	if (sock == NULL || sock[0] == '\0') {
+		if (arbor_control_default(node, path, sizeof(path)) != 0) {
+			return usage_error("the default socket path of node %s is "
+			                   "too long: use --socket",
+			    node);
+		}
+		sock = path;
+	}
+	c.sock_path = sock;
+	return run_command(&c, argc - i, argv + i);
+}

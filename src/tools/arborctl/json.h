@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: MIT
+// json.h -- JSON text to msgpack, for `arborctl send` (message bodies)
+// and `arborctl status` (reading the node's tree document).  See json.c.
+
+#ifndef ARBORCTL_JSON_H
+#define ARBORCTL_JSON_H
+
+#include <msgpack.h>
+#include <stddef.h>
+
+// json_to_msgpack converts one JSON value (RFC 8259, surrounded by
+// optional white space) to msgpack, appended to out: objects become maps
+// with string keys in their order, arrays arrays, strings UTF-8 strings
+// (escapes decoded, \u surrogate pairs joined), integers that fit in 64
+// bits integers (negative: int, else uint), other numbers float64, true,
+// false and null themselves.  Nesting is limited to 64 levels.  Returns
+// 0, or -1 with "offset N: what is wrong" in err (always NUL-terminated
+// when errlen > 0); out may then hold part of the value.  Thread: any.
+int json_to_msgpack(const char *text, size_t len, msgpack_sbuffer *out,
+    char *err, size_t errlen);
+
+#endif // ARBORCTL_JSON_H
