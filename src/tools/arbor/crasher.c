@@ -111,6 +111,8 @@ typedef struct crasher_cfg {
 	int    stop_delay_ms;
 	reason stop_reason;
 	bool   log;
+	int    hang_after_ms; // -1: never blocks its loop
+	int    hang_for_ms;
 } crasher_cfg;
 
 static void
@@ -118,7 +120,8 @@ crasher_parse(dcfg *c, crasher_cfg *cfg)
 {
 	static const char *const keys[]
 	    = { "init", "file", "state_dir", "ready", "ready_delay", "exit",
-		      "stop", "stop_delay", "stop_reason", "log", NULL };
+		      "stop", "stop_delay", "stop_reason", "log", "hang", NULL };
+	static const char *const hang_keys[] = { "after", "for", NULL };
 	static const char *const exit_keys[] = { "after", "on_message",
 		"reason", "code", "text", "status", "signal", NULL };
 	static const char *const reason_keys[]
@@ -130,6 +133,8 @@ crasher_parse(dcfg *c, crasher_cfg *cfg)
 	cfg->ready_delay_ms = 500;
 	cfg->exit_after_ms = -1;
 	cfg->stop_delay_ms = 2000;
+	cfg->hang_after_ms = -1;
+	cfg->hang_for_ms   = 5000;
 	dcfg_keys(c, keys);
 	dcfg_enum(c, "init", init_words, &cfg->init);
 	dcfg_str(c, "file", cfg->file, sizeof(cfg->file));
@@ -174,6 +179,13 @@ crasher_parse(dcfg *c, crasher_cfg *cfg)
 		reason_parse(&sub, &cfg->stop_reason, ARB_EXIT_SHUTDOWN);
 	}
 	dcfg_bool(c, "log", &cfg->log);
+	// hang: {after: 1s, for: 5s} blocks the actor's own loop (a stuck
+	// handler): no heartbeat, so /healthz, the systemd watchdog and a
+	// process actor's `watchdog` notice.
+	dcfg_sub(c, "hang", &sub);
+	dcfg_keys(&sub, hang_keys);
+	dcfg_dur(&sub, "after", 0, &cfg->hang_after_ms);
+	dcfg_dur(&sub, "for", 0, &cfg->hang_for_ms);
 }
 
 typedef struct crasher {
@@ -182,6 +194,7 @@ typedef struct crasher {
 	struct event *ready_ev;
 	struct event *exit_ev;
 	struct event *stop_ev;
+	struct event *hang_ev;
 	bool          exiting;
 } crasher;
 
@@ -311,6 +324,27 @@ init_fails(crasher *cr)
 	}
 }
 
+static void
+crasher_hang_cb(evutil_socket_t fd, short what, void *arg)
+{
+	crasher        *cr = arg;
+	struct timespec ts;
+	int64_t         end;
+
+	(void) fd;
+	(void) what;
+	diag_emit(CRASHER_FMT "event=hang ms=%d", arb_path(cr->ctx),
+	    (int) getpid(), cr->cfg.hang_for_ms);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	end = (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000 +
+	    cr->cfg.hang_for_ms;
+	do { // deliberately stuck: nothing else runs on this loop
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+	} while ((int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000 < end);
+	diag_emit(CRASHER_FMT "event=unhung", arb_path(cr->ctx),
+	    (int) getpid());
+}
+
 static int
 crasher_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 {
@@ -347,12 +381,14 @@ crasher_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	cr->ready_ev = evtimer_new(arb_base(ctx), crasher_ready_cb, cr);
 	cr->exit_ev = evtimer_new(arb_base(ctx), crasher_exit_cb, cr);
 	cr->stop_ev = evtimer_new(arb_base(ctx), crasher_stop_cb, cr);
+	cr->hang_ev = evtimer_new(arb_base(ctx), crasher_hang_cb, cr);
 	if (cr->ready_ev == NULL || cr->exit_ev == NULL
-	    || cr->stop_ev == NULL) {
+	    || cr->stop_ev == NULL || cr->hang_ev == NULL) {
 		// terminate is not called after an init error: free here.
 		diag_timer_free(&cr->ready_ev);
 		diag_timer_free(&cr->exit_ev);
 		diag_timer_free(&cr->stop_ev);
+		diag_timer_free(&cr->hang_ev);
 		free(cr);
 		return ARB_ENOMEM;
 	}
@@ -368,6 +404,9 @@ crasher_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	}
 	if (cr->cfg.exit_after_ms >= 0) {
 		diag_timer_arm(cr->exit_ev, cr->cfg.exit_after_ms);
+	}
+	if (cr->cfg.hang_after_ms >= 0) {
+		diag_timer_arm(cr->hang_ev, cr->cfg.hang_after_ms);
 	}
 	switch (cr->cfg.ready) {
 	case READY_LATE:
@@ -436,6 +475,7 @@ crasher_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
 	diag_timer_free(&cr->ready_ev);
 	diag_timer_free(&cr->exit_ev);
 	diag_timer_free(&cr->stop_ev);
+	diag_timer_free(&cr->hang_ev);
 	free(cr);
 }
 
