@@ -52,6 +52,10 @@ typedef struct arb_actor_ops {
 // arb_node_open / arb_actor_main).
 ARB_DECL int arb_actor_type_register(const arb_actor_ops *ops);
 
+// arb_actor_type_find returns the ops registered under type, or NULL.
+// Thread: any.
+ARB_DECL const arb_actor_ops *arb_actor_type_find(const char *type);
+
 // arb_actor_main must be called early in main() by every program that
 // hosts ARB_PROCESS actors (the program re-executes itself).  When argv
 // says this process is an actor child, it runs the actor and never

@@ -376,7 +376,7 @@ ARB_DECL int arb_node_child_restart(arb_node *node, const char *path);
 
 // arb_node_send delivers one message (tag, body bytes copied) from the
 // node to the actor at path.  ARB_ENOENT when there is no such running
-// actor.  Thread: node.
+// actor, ARB_EINVAL for a tag at or above ARB_TAG_SYSTEM.  Thread: node.
 ARB_DECL int arb_node_send(arb_node *node, const char *path, uint32_t tag,
     const void *body, size_t len);
 
@@ -418,8 +418,8 @@ typedef struct arb_node_hooks {
 	void (*reload)(arb_node *node, void *arg);
 } arb_node_hooks;
 
-// arb_node_set_hooks installs hooks (copied) called on the node thread.
-// Call it before arb_node_run.  Thread: node.
+// arb_node_set_hooks installs hooks (copied) called on the node thread;
+// NULL clears them.  Call it before arb_node_run.  Thread: node.
 ARB_DECL void arb_node_set_hooks(
     arb_node *node, const arb_node_hooks *hooks, void *arg);
 

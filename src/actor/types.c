@@ -43,6 +43,12 @@ out:
 }
 
 const arb_actor_ops *
+arb_actor_type_find(const char *type)
+{
+	return arb__actor_type_find(type);
+}
+
+const arb_actor_ops *
 arb__actor_type_find(const char *type)
 {
 	const arb_actor_ops *ops = NULL;

@@ -934,7 +934,11 @@ arb_node_base(arb_node *node)
 void
 arb_node_set_hooks(arb_node *node, const arb_node_hooks *hooks, void *arg)
 {
-	node->hooks    = *hooks;
+	if (hooks == NULL) {
+		memset(&node->hooks, 0, sizeof(node->hooks)); // clears them
+	} else {
+		node->hooks = *hooks;
+	}
 	node->hook_arg = arg;
 }
 
@@ -989,8 +993,9 @@ arb_node_send(arb_node *node, const char *path, uint32_t tag,
 	arb_msg    m = { 0 };
 	int        rv;
 
-	if (node == NULL || path == NULL || (len > 0 && body == NULL)) {
-		return ARB_EINVAL;
+	if (node == NULL || path == NULL || (len > 0 && body == NULL) ||
+	    tag >= ARB_TAG_SYSTEM) {
+		return ARB_EINVAL; // system tags (DOWN, EXIT) cannot be forged
 	}
 	if ((n = name_find(node, path)) == NULL || !node_alive(node, n->pid)) {
 		return ARB_ENOENT;

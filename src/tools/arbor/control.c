@@ -34,6 +34,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -44,7 +46,9 @@ typedef struct arbor_control {
 	arbor_run    *run;
 	nng_socket    sock;
 	struct event *ev;
+	int           lock_fd; // flock on PATH.lock, held while serving
 	char          path[ARBOR_SOCK_PATH_MAX];
+	char          lock[ARBOR_SOCK_PATH_MAX + 8];
 } arbor_control;
 
 // One decoded request: op, path and level are NUL-terminated copies, body
@@ -437,7 +441,7 @@ peer_ok(nng_msg *msg, ctl_reply *r)
 		    (unsigned long long) uid);
 		reply_error(r, ARB_EPERM,
 		    "permission denied: uid %llu may not control this node "
-		    "(only uid %u and root may)",
+		    "(only its owner, uid %u, and root may)",
 		    (unsigned long long) uid, (unsigned) geteuid());
 		return false;
 	}
@@ -571,6 +575,57 @@ control_dir(const char *path)
 	return 0;
 }
 
+// control_lock takes PATH.lock (flock, exclusive) so that one node at a
+// time owns the socket path.  A second node must learn that the path is
+// taken WITHOUT connecting to the socket: nng 1.5.2's listener stops
+// accepting for good when a peer disconnects during the SP handshake
+// (nanomsg/nng#1518, fixed after 1.5.2), which is exactly what nng's own
+// stale-socket probe, or any connect-and-close, does to a running node.
+// Holding the lock, an existing socket file is stale and is removed here,
+// so nng never probes.  The lock file is checked to be the one locked
+// (it is unlinked at stop).  Returns 0, 1 when another node holds it, or
+// -1 (errno set).
+static int
+control_lock(arbor_control *ctl)
+{
+	struct stat a, b;
+	int         tries, fd;
+
+	snprintf(ctl->lock, sizeof(ctl->lock), "%s.lock", ctl->path);
+	for (tries = 0; tries < 10; tries++) {
+		fd = open(ctl->lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+		    0600);
+		if (fd < 0) {
+			return -1;
+		}
+		if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+			int e = errno;
+
+			close(fd);
+			errno = e;
+			return e == EWOULDBLOCK ? 1 : -1;
+		}
+		if (fstat(fd, &a) == 0 && stat(ctl->lock, &b) == 0
+		    && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+			ctl->lock_fd = fd;
+			return 0;
+		}
+		close(fd); // unlinked by its previous owner meanwhile: again
+	}
+	errno = EAGAIN;
+	return -1;
+}
+
+static void
+control_unlock(arbor_control *ctl)
+{
+	if (ctl->lock_fd >= 0) {
+		unlink(ctl->lock); // still ours: we hold the lock
+		close(ctl->lock_fd);
+		ctl->lock_fd = -1;
+	}
+}
+
 int
 arbor_control_start(arbor_run *run)
 {
@@ -584,6 +639,7 @@ arbor_control_start(arbor_run *run)
 
 	ctl = arbor_xalloc(sizeof(*ctl));
 	ctl->run = run;
+	ctl->lock_fd = -1;
 	if (dflt) {
 		if (arbor_control_default(
 		        run->cfg->name, ctl->path, sizeof(ctl->path))
@@ -602,8 +658,7 @@ arbor_control_start(arbor_run *run)
 		free(ctl);
 		return code;
 	}
-	// nng removes a stale socket file by itself; never let it remove a
-	// file that is not a socket (a typo in node.control).
+	// Never remove a file that is not a socket (a typo in node.control).
 	if (lstat(ctl->path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
 		ctl_log("error",
 		    "event=control_unavailable path=%s reason=\"the path exists "
@@ -612,11 +667,41 @@ arbor_control_start(arbor_run *run)
 		free(ctl);
 		return ARB_EXIT_CONFIG;
 	}
+	if ((rv = control_lock(ctl)) != 0) {
+		if (rv == 1 && dflt) {
+			// Another node of the same name: it keeps the socket.
+			ctl_log("warn",
+			    "event=control_unavailable path=%s reason=\"in use "
+			    "by another running node named %s; give this node "
+			    "another node.name or a node.control path\"",
+			    ctl->path, run->cfg->name);
+			code = 0;
+		} else if (rv == 1) {
+			// 70, not 78: the other node may be on its way out.
+			ctl_log("error",
+			    "event=control_unavailable path=%s reason=\"in use "
+			    "by another running node\"",
+			    ctl->path);
+			code = ARB_EXIT_SOFTWARE;
+		} else {
+			ctl_log("error",
+			    "event=control_unavailable path=%s reason=\"%s: "
+			    "%s\"",
+			    ctl->path, ctl->lock, strerror(errno));
+			code = ARB_EXIT_CONFIG;
+		}
+		free(ctl);
+		return code;
+	}
+	if (unlink(ctl->path) == 0) {
+		ctl_log("info", "event=control_stale_removed path=%s", ctl->path);
+	}
 	snprintf(url, sizeof(url), "ipc://%s", ctl->path);
 	maxsz = run->cfg->max_msg_size ? run->cfg->max_msg_size : 1048576;
 	if ((rv = nng_rep0_open(&ctl->sock)) != 0) {
 		ctl_log("error", "event=control_unavailable reason=\"%s\"",
 		    nng_strerror(rv));
+		control_unlock(ctl);
 		free(ctl);
 		return ARB_EXIT_SOFTWARE;
 	}
@@ -627,29 +712,13 @@ arbor_control_start(arbor_run *run)
 	    || (rv = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, 0600))
 	        != 0
 	    || (rv = nng_listener_start(l, 0)) != 0) {
-		code = ARB_EXIT_SOFTWARE;
-		if (rv == NNG_EADDRINUSE && dflt) {
-			// Another node of the same name: it keeps the socket.
-			ctl_log("warn",
-			    "event=control_unavailable path=%s reason=\"in use "
-			    "by another running node named %s; give this node "
-			    "another node.name or a node.control path\"",
-			    ctl->path, run->cfg->name);
-			code = 0;
-		} else if (rv == NNG_EADDRINUSE) {
-			// 70, not 78: the other node may be on its way out.
-			ctl_log("error",
-			    "event=control_unavailable path=%s reason=\"in use "
-			    "by another running node\"",
-			    ctl->path);
-		} else {
-			ctl_log("error",
-			    "event=control_unavailable path=%s reason=\"%s\"",
-			    ctl->path, nng_strerror(rv));
-		}
+		ctl_log("error",
+		    "event=control_unavailable path=%s reason=\"%s\"",
+		    ctl->path, nng_strerror(rv));
 		nng_close(ctl->sock);
+		control_unlock(ctl);
 		free(ctl);
-		return code;
+		return ARB_EXIT_SOFTWARE;
 	}
 	// nng made it 0600 between bind and listen; the directory kept
 	// everybody else out meanwhile.  Check rather than trust.
@@ -660,6 +729,7 @@ arbor_control_start(arbor_run *run)
 		    "the socket 0600\"",
 		    ctl->path);
 		nng_close(ctl->sock);
+		control_unlock(ctl);
 		free(ctl);
 		return ARB_EXIT_SOFTWARE;
 	}
@@ -675,6 +745,7 @@ arbor_control_start(arbor_run *run)
 			event_free(ctl->ev);
 		}
 		nng_close(ctl->sock);
+		control_unlock(ctl);
 		free(ctl);
 		return ARB_EXIT_SOFTWARE;
 	}
@@ -693,6 +764,7 @@ arbor_control_stop(arbor_run *run)
 	}
 	event_free(ctl->ev);
 	nng_close(ctl->sock); // also removes the socket file
+	control_unlock(ctl);
 	free(ctl);
 	run->control = NULL;
 }
