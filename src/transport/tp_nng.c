@@ -252,6 +252,7 @@ typedef struct outq_peer {
 	struct outq_peer *next_dirty; // on the dirty list when pending.len>0
 	bool              dirty;
 	bool              inflight; // sent; SENDFD not yet seen readable
+	bool              blocked;  // a send was refused: wait for SENDFD
 	int               sendfd;
 	struct event     *wev;      // SENDFD readable: flush again
 	struct arb__outq *q;
@@ -325,6 +326,7 @@ outq_writable(evutil_socket_t fd, short what, void *arg)
 	ARB_UNUSED(fd);
 	ARB_UNUSED(what);
 	p->inflight = false;
+	p->blocked  = false;
 	arb__outq_flush(p->q);
 }
 
@@ -402,6 +404,12 @@ outq_peer_send(arb__outq *q, outq_peer *p)
 	if (p->pending.len == 0) {
 		return true;
 	}
+	if (p->blocked) {
+		// The pipe refused the last batch and has not said it is free
+		// again: copying the batch into a message only to have it
+		// refused would churn up to a backlog's worth per attempt.
+		return false;
+	}
 	if (nng_msg_alloc(&m, 0) != 0) {
 		return false;
 	}
@@ -412,6 +420,7 @@ outq_peer_send(arb__outq *q, outq_peer *p)
 	if ((rv = nng_sendmsg(p->sock, m, NNG_FLAG_NONBLOCK)) != 0) {
 		nng_msg_free(m);
 		// The pipe is busy or not connected: SENDFD wakes us.
+		p->blocked = true;
 		if (outq_peer_sendfd(p) == ARB_OK &&
 		    !event_pending(p->wev, EV_READ, NULL)) {
 			event_add(p->wev, NULL);
@@ -540,6 +549,7 @@ outq_linger_collect(uint64_t key, void *val, void *arg)
 
 	ARB_UNUSED(key);
 	if ((p->pending.len > 0 || p->inflight) && outq_peer_sendfd(p) == 0) {
+		// (a blocked peer is waited for through the same fd)
 		ls->fds[ls->n].fd     = p->sendfd;
 		ls->fds[ls->n].events = POLLIN;
 		ls->n++;
@@ -554,9 +564,10 @@ outq_linger_settle(uint64_t key, void *val, void *arg)
 
 	ARB_UNUSED(key);
 	ARB_UNUSED(arg);
-	if (p->inflight && outq_peer_sendfd(p) == ARB_OK &&
+	if ((p->inflight || p->blocked) && outq_peer_sendfd(p) == ARB_OK &&
 	    (pfd.fd = p->sendfd, poll(&pfd, 1, 0) == 1)) {
 		p->inflight = false; // the last batch has left
+		p->blocked  = false; // and the pipe takes the next
 	}
 }
 
@@ -576,6 +587,9 @@ arb__outq_linger(arb__outq *q, int ms)
 	for (;;) {
 		int64_t left = deadline - arb__now_ms();
 
+		// Unblock peers whose pipe is free, send, then see what is
+		// still in flight.
+		arb__idmap_each(&q->peers, outq_linger_settle, NULL);
 		arb__outq_flush(q);
 		arb__idmap_each(&q->peers, outq_linger_settle, NULL);
 		ls.n = 0;

@@ -31,7 +31,7 @@ typedef struct arbor_config {
 	const char *dir;            // its directory, absolute
 	const char *name;           // node.name (default "arbor")
 	const char *control;        // node.control: absolute socket path, or
-	                            // NULL when there is no control endpoint
+	                            // NULL: the default (common/paths.h)
 	const char *http_host;      // node.http host ("127.0.0.1"), or NULL
 	int         http_port;      // node.http port (1-65535), 0 when off
 	size_t      max_msg_size;   // node.max_msg_size, 0 = library default

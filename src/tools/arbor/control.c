@@ -39,7 +39,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CTL_PATH_MAX 512       // longest child path accepted in a request
+#define CTL_PATH_MAX 512         // longest child path accepted in a request
 #define CTL_SLACK    (64 * 1024) // request bytes beyond a message body
 
 typedef struct arbor_control {
@@ -71,8 +71,7 @@ typedef struct ctl_reply {
 
 // --- Logging ----------------------------------------------------------------
 
-static void
-ctl_log(const char *level, const char *fmt, ...)
+static void ctl_log(const char *level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
@@ -122,8 +121,7 @@ reply_begin(ctl_reply *r, size_t n, bool ok)
 }
 
 // reply_error makes the reply {ok: false, code: NAME, error: TEXT}.
-static void
-reply_error(ctl_reply *r, int err, const char *fmt, ...)
+static void reply_error(ctl_reply *r, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
@@ -188,8 +186,9 @@ req_decode(const msgpack_object *o, ctl_req *q, ctl_reply *r)
 		kv = &o->via.map.ptr[i];
 		if (obj_is(&kv->key, "op")) {
 			if (!obj_copy(&kv->val, q->op, sizeof(q->op))) {
-				reply_error(r, ARB_EBADMSG, "op: not a known "
-				                            "operation");
+				reply_error(r, ARB_EBADMSG,
+				    "op: not a known "
+				    "operation");
 				return false;
 			}
 		} else if (obj_is(&kv->key, "path")) {
@@ -320,8 +319,8 @@ op_child(arbor_control *ctl, const ctl_req *q, ctl_reply *r)
 		    q->op, q->path);
 		break;
 	default:
-		reply_error(
-		    r, rv, "cannot %s %s: %s", q->op, q->path, arb_strerror(rv));
+		reply_error(r, rv, "cannot %s %s: %s", q->op, q->path,
+		    arb_strerror(rv));
 		break;
 	}
 }
@@ -342,8 +341,8 @@ op_send(arbor_control *ctl, const ctl_req *q, ctl_reply *r)
 		    ARB_TAG_SYSTEM - 1, ARB_TAG_SYSTEM);
 		return;
 	}
-	rv = arb_node_send(ctl->run->node, q->path, (uint32_t) q->tag,
-	    q->body, q->body_len);
+	rv = arb_node_send(
+	    ctl->run->node, q->path, (uint32_t) q->tag, q->body, q->body_len);
 	ctl_log(rv == ARB_OK ? "info" : "warn",
 	    "event=control op=send path=%s tag=%u len=%zu result=%s", q->path,
 	    (unsigned) q->tag, q->body_len,
@@ -353,8 +352,8 @@ op_send(arbor_control *ctl, const ctl_req *q, ctl_reply *r)
 	} else if (rv == ARB_ENOENT) {
 		reply_error(r, rv, "no such running actor: %s", q->path);
 	} else {
-		reply_error(r, rv, "cannot send to %s: %s", q->path,
-		    arb_strerror(rv));
+		reply_error(
+		    r, rv, "cannot send to %s: %s", q->path, arb_strerror(rv));
 	}
 }
 
@@ -398,9 +397,9 @@ op_reload(arbor_control *ctl, ctl_reply *r)
 static void
 op_log_level(const arbor_control *ctl, const ctl_req *q, ctl_reply *r)
 {
-	static const char *const names[] = { "error", "warn", "info",
-		"debug" };
-	int                      i;
+	static const char *const names[]
+	    = { "error", "warn", "info", "debug" };
+	int i;
 
 	for (i = 0; i < 4; i++) {
 		if (strcmp(q->level, names[i]) == 0) {
@@ -459,8 +458,7 @@ control_handle(arbor_control *ctl, nng_msg *msg, ctl_reply *r)
 		return;
 	}
 	msgpack_unpacked_init(&up);
-	if (msgpack_unpack_next(&up, nng_msg_body(msg), nng_msg_len(msg),
-	        &off)
+	if (msgpack_unpack_next(&up, nng_msg_body(msg), nng_msg_len(msg), &off)
 	    != MSGPACK_UNPACK_SUCCESS) {
 		reply_error(r, ARB_EBADMSG, "the request is not msgpack");
 	} else if (req_decode(&up.data, &q, r)) {
@@ -505,7 +503,8 @@ control_cb(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 		if (rv != 0) {
-			ctl_log("error", "event=control_error op=recv error=\"%s\"",
+			ctl_log("error",
+			    "event=control_error op=recv error=\"%s\"",
 			    nng_strerror(rv));
 			return;
 		}
@@ -546,8 +545,8 @@ control_dir(const char *path)
 	}
 	if (lstat(dir, &st) != 0) {
 		ctl_log("error",
-		    "event=control_unavailable path=%s reason=\"%s: %s\"", path,
-		    dir, strerror(errno));
+		    "event=control_unavailable path=%s reason=\"%s: %s\"",
+		    path, dir, strerror(errno));
 		return ARB_EXIT_CONFIG;
 	}
 	if (!S_ISDIR(st.st_mode)) {
@@ -652,7 +651,8 @@ arbor_control_start(arbor_run *run)
 			return 0;
 		}
 	} else {
-		snprintf(ctl->path, sizeof(ctl->path), "%s", run->cfg->control);
+		snprintf(
+		    ctl->path, sizeof(ctl->path), "%s", run->cfg->control);
 	}
 	if ((code = control_dir(ctl->path)) != 0) {
 		free(ctl);
@@ -661,8 +661,8 @@ arbor_control_start(arbor_run *run)
 	// Never remove a file that is not a socket (a typo in node.control).
 	if (lstat(ctl->path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
 		ctl_log("error",
-		    "event=control_unavailable path=%s reason=\"the path exists "
-		    "and is not a socket\"",
+		    "event=control_unavailable path=%s reason=\"the "
+		    "path exists and is not a socket\"",
 		    ctl->path);
 		free(ctl);
 		return ARB_EXIT_CONFIG;
@@ -671,16 +671,17 @@ arbor_control_start(arbor_run *run)
 		if (rv == 1 && dflt) {
 			// Another node of the same name: it keeps the socket.
 			ctl_log("warn",
-			    "event=control_unavailable path=%s reason=\"in use "
-			    "by another running node named %s; give this node "
-			    "another node.name or a node.control path\"",
+			    "event=control_unavailable path=%s "
+			    "reason=\"in use by another running node named "
+			    "%s; give this node another node.name or a "
+			    "node.control path\"",
 			    ctl->path, run->cfg->name);
 			code = 0;
 		} else if (rv == 1) {
 			// 70, not 78: the other node may be on its way out.
 			ctl_log("error",
-			    "event=control_unavailable path=%s reason=\"in use "
-			    "by another running node\"",
+			    "event=control_unavailable path=%s "
+			    "reason=\"in use by another running node\"",
 			    ctl->path);
 			code = ARB_EXIT_SOFTWARE;
 		} else {
@@ -694,7 +695,8 @@ arbor_control_start(arbor_run *run)
 		return code;
 	}
 	if (unlink(ctl->path) == 0) {
-		ctl_log("info", "event=control_stale_removed path=%s", ctl->path);
+		ctl_log(
+		    "info", "event=control_stale_removed path=%s", ctl->path);
 	}
 	snprintf(url, sizeof(url), "ipc://%s", ctl->path);
 	maxsz = run->cfg->max_msg_size ? run->cfg->max_msg_size : 1048576;
@@ -738,8 +740,9 @@ arbor_control_start(arbor_run *run)
 	            EV_READ | EV_PERSIST, control_cb, ctl))
 	        == NULL
 	    || event_add(ctl->ev, NULL) != 0) {
-		ctl_log("error", "event=control_unavailable path=%s "
-		                 "reason=\"cannot watch the socket\"",
+		ctl_log("error",
+		    "event=control_unavailable path=%s "
+		    "reason=\"cannot watch the socket\"",
 		    ctl->path);
 		if (ctl->ev != NULL) {
 			event_free(ctl->ev);

@@ -34,13 +34,14 @@
 #include <unistd.h>
 
 typedef struct arbor_http {
-	arbor_run   *run;
+	arbor_run     *run;
 	struct evhttp *http;
 } arbor_http;
 
 // The page at /: inline CSS and JS, no external assets.  It fetches
 // /api/tree every second and draws nested boxes coloured by state; each
 // box carries data-path, data-state and data-restarts.
+// clang-format off
 static const char page_html[] =
 	"<!DOCTYPE html>\n"
 	"<html lang=\"en\">\n"
@@ -176,9 +177,9 @@ static const char page_html[] =
 	"</script>\n"
 	"</body>\n"
 	"</html>\n";
+// clang-format on
 
-static void
-http_log(const char *level, const char *fmt, ...)
+static void http_log(const char *level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
@@ -195,28 +196,44 @@ http_log(const char *level, const char *fmt, ...)
 
 // --- Answers ----------------------------------------------------------------
 
+// send_buf sends out (and frees it) with the headers every answer has.
+// evhttp would send a body for HEAD too: HEAD gets the length only.
 static void
-reply(struct evhttp_request *req, int code, const char *reason,
-    const char *type, const char *body, size_t len)
+send_buf(struct evhttp_request *req, int code, const char *reason,
+    const char *type, struct evbuffer *out)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-	struct evbuffer  *out = evbuffer_new();
+	char              len[32];
 
 	evhttp_add_header(h, "Content-Type", type);
 	evhttp_add_header(h, "Cache-Control", "no-store");
 	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
-	if (out == NULL) {
-		evhttp_send_error(req, 500, "out of memory");
-		return;
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+		snprintf(len, sizeof(len), "%zu", evbuffer_get_length(out));
+		evhttp_add_header(h, "Content-Length", len);
+		evbuffer_drain(out, evbuffer_get_length(out));
 	}
-	evbuffer_add(out, body, len);
 	evhttp_send_reply(req, code, reason, out);
 	evbuffer_free(out);
 }
 
 static void
-reply_text(struct evhttp_request *req, int code, const char *reason,
-    const char *text)
+reply(struct evhttp_request *req, int code, const char *reason,
+    const char *type, const char *body, size_t len)
+{
+	struct evbuffer *out = evbuffer_new();
+
+	if (out == NULL) {
+		evhttp_send_error(req, 500, "out of memory");
+		return;
+	}
+	evbuffer_add(out, body, len);
+	send_buf(req, code, reason, type, out);
+}
+
+static void
+reply_text(
+    struct evhttp_request *req, int code, const char *reason, const char *text)
 {
 	reply(req, code, reason, "text/plain; charset=utf-8", text,
 	    strlen(text));
@@ -349,7 +366,8 @@ metric_cb(const arb_child_info *in, void *arg)
 		n = in->state == ARB_STATE_RUNNING;
 		break;
 	case M_UPTIME:
-		snprintf(v, sizeof(v), "%.3f", (double) in->uptime_ms / 1000.0);
+		snprintf(
+		    v, sizeof(v), "%.3f", (double) in->uptime_ms / 1000.0);
 		sample(w->out, name, in->path, NULL, v);
 		return;
 	case M_RESTARTS:
@@ -407,11 +425,10 @@ node_metric(struct evbuffer *out, const char *name, const char *type,
 static void
 get_metrics(arbor_http *h, struct evhttp_request *req)
 {
-	struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
-	struct evbuffer  *out = evbuffer_new();
-	arb_node         *node = h->run->node;
-	metric_walk       w;
-	char              v[64];
+	struct evbuffer *out = evbuffer_new();
+	arb_node        *node = h->run->node;
+	metric_walk      w;
+	char             v[64];
 
 	if (out == NULL) {
 		evhttp_send_error(req, 500, "out of memory");
@@ -424,8 +441,8 @@ get_metrics(arbor_http *h, struct evhttp_request *req)
 		    metrics[w.m].type);
 		arb_node_walk(node, metric_cb, &w);
 	}
-	snprintf(v, sizeof(v), "%.3f",
-	    (double) arb_node_uptime_ms(node) / 1000.0);
+	snprintf(
+	    v, sizeof(v), "%.3f", (double) arb_node_uptime_ms(node) / 1000.0);
 	node_metric(out, "arbor_node_uptime_seconds", "gauge",
 	    "Time since the node started its tree.", v);
 	snprintf(v, sizeof(v), "%llu",
@@ -441,11 +458,8 @@ get_metrics(arbor_http *h, struct evhttp_request *req)
 	snprintf(v, sizeof(v), "%u", h->run->reloads);
 	node_metric(out, "arbor_node_reloads_total", "counter",
 	    "Reloads of the tree file applied.", v);
-	evhttp_add_header(
-	    hdr, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-	evhttp_add_header(hdr, "Cache-Control", "no-store");
-	evhttp_send_reply(req, 200, "OK", out);
-	evbuffer_free(out);
+	send_buf(
+	    req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", out);
 }
 
 // --- Dispatch ---------------------------------------------------------------
@@ -455,8 +469,8 @@ get_metrics(arbor_http *h, struct evhttp_request *req)
 static bool
 host_ok(struct evhttp_request *req)
 {
-	const char    *host = evhttp_find_header(
-            evhttp_request_get_input_headers(req), "Host");
+	const char *host = evhttp_find_header(
+	    evhttp_request_get_input_headers(req), "Host");
 	char           name[64];
 	const char    *end;
 	struct in_addr a;
@@ -485,9 +499,9 @@ host_ok(struct evhttp_request *req)
 static void
 http_cb(struct evhttp_request *req, void *arg)
 {
-	arbor_http                *h = arg;
+	arbor_http              *h = arg;
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-	const char                *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	const char              *path = uri ? evhttp_uri_get_path(uri) : NULL;
 
 	if (!host_ok(req)) {
 		reply_text(req, 403, "Forbidden",
@@ -506,7 +520,8 @@ http_cb(struct evhttp_request *req, void *arg)
 		get_metrics(h, req);
 	} else if (strcmp(path, "/api/tree") == 0) {
 		get_tree(h, req);
-	} else if (strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0) {
+	} else if (strcmp(path, "/") == 0
+	    || strcmp(path, "/index.html") == 0) {
 		reply(req, 200, "OK", "text/html; charset=utf-8", page_html,
 		    sizeof(page_html) - 1);
 	} else {
@@ -521,9 +536,9 @@ http_cb(struct evhttp_request *req, void *arg)
 int
 arbor_http_start(arbor_run *run)
 {
-	arbor_http             *h;
+	arbor_http            *h;
 	struct evconnlistener *lev;
-	struct sockaddr_in      sin;
+	struct sockaddr_in     sin;
 
 	if (run->cfg->http_port == 0) {
 		return 0;

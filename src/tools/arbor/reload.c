@@ -142,8 +142,8 @@ arbor_run_reload_logged(arbor_run *run, arbor_errs *errs, const char *by)
 		fprintf(stderr,
 		    "arbor[%d]: error - event=reload_rejected file=%s "
 		    "problems=%zu error=%s action=keep_tree by=%s\n",
-		    (int) getpid(), run->file, errs->n - from, arb_err_name(rv),
-		    by);
+		    (int) getpid(), run->file, errs->n - from,
+		    arb_err_name(rv), by);
 	}
 	return rv;
 }

@@ -196,8 +196,7 @@ tree_entry(const arb_child_info *in, void *arg)
 	arbor_buf_printf(b,
 	    ",\"isolation\":\"%s\",\"restart\":\"%s\",\"state\":\"%s\"",
 	    arbor_isolation_name(in->isolation),
-	    arbor_restart_name(in->restart),
-	    arb_child_state_name(in->state));
+	    arbor_restart_name(in->restart), arb_child_state_name(in->state));
 	if (in->isolation == ARB_SUPERVISOR) {
 		arbor_buf_printf(b, ",\"strategy\":\"%s\"",
 		    arbor_strategy_name(in->strategy));
@@ -228,8 +227,8 @@ tree_entry(const arb_child_info *in, void *arg)
 		    (unsigned long long) in->exits[k]);
 	}
 	arbor_buf_printf(b,
-	    "},\"stats\":{\"msgs_in\":%llu,\"msgs_out\":%llu,"
-	    "\"dead_letters\":%llu,\"rejected\":%llu,\"send_eagain\":%llu,"
+	    "},\"stats\":{\"msgs_in\":%llu,\"msgs_out\":%llu,\"dead_letters\":"
+	    "%llu,\"rejected\":%llu,\"send_eagain\":%llu,"
 	    "\"late_replies\":%llu,\"batches_in\":%llu,\"batches_out\":%llu}",
 	    (unsigned long long) in->stats.msgs_in,
 	    (unsigned long long) in->stats.msgs_out,
@@ -262,8 +261,7 @@ arbor_tree_json(arbor_run *run, arbor_buf *b)
 	    arb_node_ready(run->node) ? "true" : "false",
 	    live ? "true" : "false");
 	arbor_buf_json_str(b, live ? NULL : stuck);
-	arbor_buf_printf(b,
-	    ",\"give_ups\":%llu,\"reloads\":%u,\"file\":",
+	arbor_buf_printf(b, ",\"give_ups\":%llu,\"reloads\":%u,\"file\":",
 	    (unsigned long long) arb_node_give_ups(run->node), run->reloads);
 	arbor_buf_json_str(b, run->file);
 	arbor_buf_add(b, ",\"tree\":", 8);

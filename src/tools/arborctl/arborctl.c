@@ -52,16 +52,15 @@ static const char usage_text[]
       "  restart PATH            stop a child and start it again\n"
       "  send PATH TAG JSON      send a message (JSON becomes its msgpack "
       "body)\n"
-      "  reload                  re-read the tree file and apply the "
-      "changes\n"
+      "  reload                  re-read the tree file and apply the changes\n"
       "  log-level LEVEL         error | warn | info | debug\n"
       "\n"
       "options:\n"
       "  --socket PATH   the node's control socket (default: $ARBOR_SOCKET, "
       "else\n"
       "                  the default path of node NAME)\n"
-      "  --node NAME     node.name of the node (default: arbor): its "
-      "socket is\n"
+      "  --node NAME     node.name of the node (default: arbor): its socket "
+      "is\n"
       "                  $XDG_RUNTIME_DIR/arbor/NAME.sock or "
       "/tmp/arbor-UID/NAME.sock\n"
       "  --timeout SEC   how long to wait for the node (default 10)\n"
@@ -84,7 +83,8 @@ static const struct {
 	    "path, type, isolation, state (starting, running, restarting in\n"
 	    "Xs, stopping, stopped, ignored), OS pid or \"thread\", uptime,\n"
 	    "restart count, messages in/out, dead letters, rejected frames\n"
-	    "and the last exit reason.  Message counters are the actor's last\n"
+	    "and the last exit reason.  Message counters are the actor's "
+	    "last\n"
 	    "heartbeat snapshot; arbor has no exact mailbox depth.  --json\n"
 	    "prints the node's tree document instead (the same as HTTP\n"
 	    "/api/tree, see docs/operations.md).\n" },
@@ -103,20 +103,24 @@ static const struct {
 	{ "restart",
 	    "usage: arborctl restart [--no-wait] PATH\n"
 	    "\n"
-	    "Stops the child at PATH and starts it again.  Waits until the new\n"
+	    "Stops the child at PATH and starts it again.  Waits until the "
+	    "new\n"
 	    "incarnation runs unless --no-wait.\n" },
 	{ "send",
 	    "usage: arborctl send PATH TAG JSON\n"
 	    "\n"
 	    "Sends one message from the node to the actor at PATH: TAG is an\n"
-	    "integer below 0xFFFF0000 (decimal or 0x...), JSON any JSON value,\n"
-	    "converted to msgpack for the body (objects become maps, integers\n"
+	    "integer below 0xFFFF0000 (decimal or 0x...), JSON any JSON "
+	    "value,\n"
+	    "converted to msgpack for the body (objects become maps, "
+	    "integers\n"
 	    "integers, other numbers floats).  Example:\n"
 	    "  arborctl send root/echo 1 '{\"cmd\": \"ping\", \"n\": 3}'\n" },
 	{ "reload",
 	    "usage: arborctl reload\n"
 	    "\n"
-	    "Re-reads the node's tree file and applies it as a diff, as SIGHUP\n"
+	    "Re-reads the node's tree file and applies it as a diff, as "
+	    "SIGHUP\n"
 	    "does: added children start, removed ones stop, changed ones\n"
 	    "restart, the others keep running.  An invalid file is rejected:\n"
 	    "every problem is printed as FILE:LINE:COLUMN: field: ..., the\n"
@@ -137,12 +141,12 @@ typedef struct ctl {
 
 // A reply: the unpacked map (its strings point into buf) and its fields.
 typedef struct reply {
-	char            *buf;
-	size_t           len;
-	msgpack_unpacked up;
-	bool             ok;
-	char             code[32];
-	char             error[1024];
+	char                 *buf;
+	size_t                len;
+	msgpack_unpacked      up;
+	bool                  ok;
+	char                  code[32];
+	char                  error[1024];
 	const msgpack_object *data; // the whole map
 } reply;
 
@@ -162,8 +166,7 @@ pause_ms(int ms)
 {
 	struct timespec ts = { ms / 1000, (long) (ms % 1000) * 1000000L };
 
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-	}
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR) { }
 }
 
 static int
@@ -218,7 +221,8 @@ mp_str(const msgpack_object *map, const char *key, char *buf, size_t len)
 	const msgpack_object *o = mp_get(map, key);
 
 	if (o != NULL && o->type == MSGPACK_OBJECT_STR) {
-		snprintf(buf, len, "%.*s", (int) o->via.str.size, o->via.str.ptr);
+		snprintf(
+		    buf, len, "%.*s", (int) o->via.str.size, o->via.str.ptr);
 	} else {
 		snprintf(buf, len, "%s", "");
 	}
@@ -235,7 +239,8 @@ mp_int(const msgpack_object *map, const char *key)
 	}
 	switch (o->type) {
 	case MSGPACK_OBJECT_POSITIVE_INTEGER:
-		return o->via.u64 > INT64_MAX ? INT64_MAX : (int64_t) o->via.u64;
+		return o->via.u64 > INT64_MAX ? INT64_MAX
+		                              : (int64_t) o->via.u64;
 	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
 		return o->via.i64;
 	case MSGPACK_OBJECT_FLOAT32:
@@ -251,7 +256,8 @@ mp_bool(const msgpack_object *map, const char *key)
 {
 	const msgpack_object *o = mp_get(map, key);
 
-	return o != NULL && o->type == MSGPACK_OBJECT_BOOLEAN && o->via.boolean;
+	return o != NULL && o->type == MSGPACK_OBJECT_BOOLEAN
+	    && o->via.boolean;
 }
 
 static void
@@ -282,12 +288,14 @@ ctl_open(ctl *c)
 	if (stat(c->sock_path, &st) != 0) {
 		if (errno == EACCES) {
 			fprintf(stderr,
-			    "arborctl: cannot connect to %s: permission denied "
-			    "(the node's directory is private to its user)\n",
+			    "arborctl: cannot connect to %s: permission "
+			    "denied (the node's directory is private to its "
+			    "user)\n",
 			    c->sock_path);
 			return EX_NOPERM;
 		}
-		fprintf(stderr, "arborctl: cannot connect to %s: no node running\n",
+		fprintf(stderr,
+		    "arborctl: cannot connect to %s: no node running\n",
 		    c->sock_path);
 		return EX_UNAVAILABLE;
 	}
@@ -300,18 +308,21 @@ ctl_open(ctl *c)
 	nng_socket_set_ms(c->sock, NNG_OPT_SENDTIMEO, c->timeout_ms);
 	nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO, c->timeout_ms);
 	// Commands are not idempotent: never let REQ resend one.
-	nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, c->timeout_ms + 1000);
+	nng_socket_set_ms(
+	    c->sock, NNG_OPT_REQ_RESENDTIME, c->timeout_ms + 1000);
 	nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, 0);
 	if ((rv = nng_dial(c->sock, url, NULL, 0)) != 0) {
 		if (rv == NNG_EPERM) {
 			fprintf(stderr,
-			    "arborctl: cannot connect to %s: permission denied\n",
+			    "arborctl: cannot connect to %s: permission "
+			    "denied\n",
 			    c->sock_path);
 			return EX_NOPERM;
 		}
 		if (rv == NNG_ECONNREFUSED || rv == NNG_ENOENT) {
 			fprintf(stderr,
-			    "arborctl: cannot connect to %s: no node running%s\n",
+			    "arborctl: cannot connect to %s: no node "
+			    "running%s\n",
 			    c->sock_path,
 			    rv == NNG_ECONNREFUSED ? " (stale socket)" : "");
 			return EX_UNAVAILABLE;
@@ -359,8 +370,8 @@ ctl_call(ctl *c, const msgpack_sbuffer *sb, reply *r)
 	    || (rv = nng_recv(c->sock, &buf, &len, NNG_FLAG_ALLOC)) != 0) {
 		if (rv == NNG_ETIMEDOUT) {
 			fprintf(stderr,
-			    "arborctl: %s: no answer within %d ms (is the node "
-			    "stopping?)\n",
+			    "arborctl: %s: no answer within %d ms "
+			    "(is the node stopping?)\n",
 			    c->sock_path, c->timeout_ms);
 		} else {
 			fprintf(stderr, "arborctl: %s: %s\n", c->sock_path,
@@ -373,7 +384,8 @@ ctl_call(ctl *c, const msgpack_sbuffer *sb, reply *r)
 	if (msgpack_unpack_next(&r->up, buf, len, &off)
 	        != MSGPACK_UNPACK_SUCCESS
 	    || r->up.data.type != MSGPACK_OBJECT_MAP) {
-		fprintf(stderr, "arborctl: %s: malformed reply\n", c->sock_path);
+		fprintf(
+		    stderr, "arborctl: %s: malformed reply\n", c->sock_path);
 		reply_fini(r);
 		return EX_SOFTWARE;
 	}
@@ -383,7 +395,6 @@ ctl_call(ctl *c, const msgpack_sbuffer *sb, reply *r)
 	mp_str(r->data, "error", r->error, sizeof(r->error));
 	return 0;
 }
-
 
 // request packs {op, path?} (extra entries are added by the caller,
 // which states their number in extra).
@@ -494,13 +505,14 @@ tree_fetch(ctl *c, tree *t)
 	msgpack_sbuffer_init(&t->doc);
 	msgpack_unpacked_init(&t->u);
 	t->json = NULL;
-	if (json_to_msgpack(o->via.str.ptr, o->via.str.size, &t->doc, err,
-	        sizeof(err))
+	if (json_to_msgpack(
+	        o->via.str.ptr, o->via.str.size, &t->doc, err, sizeof(err))
 	        != 0
 	    || msgpack_unpack_next(&t->u, t->doc.data, t->doc.size, &off)
 	        != MSGPACK_UNPACK_SUCCESS
 	    || (t->json = strndup(o->via.str.ptr, o->via.str.size)) == NULL) {
-		fprintf(stderr, "arborctl: malformed tree document: %s\n", err);
+		fprintf(
+		    stderr, "arborctl: malformed tree document: %s\n", err);
 		tree_fini(t);
 		reply_fini(&r);
 		return EX_SOFTWARE;
@@ -587,15 +599,27 @@ fmt_state(char *buf, size_t len, const msgpack_object *e)
 
 // --- status -----------------------------------------------------------------
 
-enum { COL_PATH, COL_TYPE, COL_ISO, COL_STATE, COL_PID, COL_UP, COL_RST,
-	COL_IO, COL_DEAD, COL_REJ, COL_EXIT, NCOLS };
+enum {
+	COL_PATH,
+	COL_TYPE,
+	COL_ISO,
+	COL_STATE,
+	COL_PID,
+	COL_UP,
+	COL_RST,
+	COL_IO,
+	COL_DEAD,
+	COL_REJ,
+	COL_EXIT,
+	NCOLS
+};
 
-static const char *const col_names[NCOLS] = { "PATH", "TYPE", "ISOLATION",
-	"STATE", "PID", "UPTIME", "RESTARTS", "MSGS IN/OUT", "DEAD", "REJECTED",
-	"LAST EXIT" };
+static const char *const col_names[NCOLS]
+    = { "PATH", "TYPE", "ISOLATION", "STATE", "PID", "UPTIME", "RESTARTS",
+	      "MSGS IN/OUT", "DEAD", "REJECTED", "LAST EXIT" };
 
 typedef struct table {
-	char  (*cells)[NCOLS][160];
+	char (*cells)[NCOLS][160];
 	size_t n;
 	size_t cap;
 	int    width[NCOLS];
@@ -606,15 +630,16 @@ table_row(table *t, const msgpack_object *e)
 {
 	const msgpack_object *stats = mp_get(e, "stats");
 	char(*row)[160];
-	char   st[32], iso[32], path[512], exitbuf[160];
-	int    depth = (int) mp_int(e, "depth"), k;
-	bool   sup;
+	char st[32], iso[32], path[512], exitbuf[160];
+	int  depth = (int) mp_int(e, "depth"), k;
+	bool sup;
 
 	if (t->n == t->cap) {
 		void *v;
 
 		t->cap = t->cap ? t->cap * 2 : 16;
-		if ((v = realloc(t->cells, t->cap * sizeof(*t->cells))) == NULL) {
+		if ((v = realloc(t->cells, t->cap * sizeof(*t->cells)))
+		    == NULL) {
 			fprintf(stderr, "arborctl: out of memory\n");
 			exit(EX_SOFTWARE);
 		}
@@ -807,8 +832,8 @@ cmd_child(ctl *c, const char *op, const char *path, bool wait)
 			return code;
 		}
 		if (code == 1) {
-			fprintf(stderr, "arborctl: %s: no longer in the tree\n",
-			    path);
+			fprintf(stderr,
+			    "arborctl: %s: no longer in the tree\n", path);
 			return EX_REFUSED;
 		}
 		if (strcmp(op, "stop") == 0 && strcmp(state, "stopped") == 0) {
@@ -825,8 +850,8 @@ cmd_child(ctl *c, const char *op, const char *path, bool wait)
 		}
 		if (now_ms() + POLL_MS > deadline) {
 			fprintf(stderr,
-			    "arborctl: %s: %s requested, but after %d ms it is "
-			    "%s\n",
+			    "arborctl: %s: %s requested, but after %d ms "
+			    "it is %s\n",
 			    path, op, c->timeout_ms, desc);
 			return EX_TEMPFAIL;
 		}
@@ -841,23 +866,25 @@ cmd_child(ctl *c, const char *op, const char *path, bool wait)
 static int
 cmd_send(ctl *c, const char *path, const char *tagtext, const char *json)
 {
-	msgpack_sbuffer sb, body;
-	msgpack_packer  pk;
-	reply           r;
-	char            err[200], *end;
+	msgpack_sbuffer    sb, body;
+	msgpack_packer     pk;
+	reply              r;
+	char               err[200], *end;
 	unsigned long long tag;
-	int             code;
+	int                code;
 
 	errno = 0;
 	tag = strtoull(tagtext, &end, 0);
 	if (tagtext[0] == '-' || tagtext[0] == '\0' || *end != '\0'
 	    || errno != 0 || tag >= 0xFFFF0000ull) {
-		return usage_error("send: TAG \"%s\": expected an integer from "
-		                   "0 to 4294901759 (0xFFFEFFFF)",
+		return usage_error(
+		    "send: TAG \"%s\": expected an integer from "
+		    "0 to 4294901759 (0xFFFEFFFF)",
 		    tagtext);
 	}
 	msgpack_sbuffer_init(&body);
-	if (json_to_msgpack(json, strlen(json), &body, err, sizeof(err)) != 0) {
+	if (json_to_msgpack(json, strlen(json), &body, err, sizeof(err))
+	    != 0) {
 		fprintf(stderr, "arborctl: send: JSON: %s\n", err);
 		msgpack_sbuffer_destroy(&body);
 		return EX_USAGE;
@@ -913,8 +940,8 @@ cmd_reload(ctl *c)
 			const msgpack_object *o = &probs->via.array.ptr[i];
 
 			if (o->type == MSGPACK_OBJECT_STR) {
-				fprintf(stderr, "%.*s\n", (int) o->via.str.size,
-				    o->via.str.ptr);
+				fprintf(stderr, "%.*s\n",
+				    (int) o->via.str.size, o->via.str.ptr);
 			}
 		}
 	}
@@ -970,7 +997,8 @@ run_command(ctl *c, int argc, char **argv)
 		return usage_error("unknown command %s", cmd);
 	}
 	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+		if (strcmp(argv[i], "--help") == 0
+		    || strcmp(argv[i], "-h") == 0) {
 			fputs(help, stdout);
 			return EX_OK;
 		}
@@ -987,7 +1015,8 @@ run_command(ctl *c, int argc, char **argv)
 			}
 			break;
 		}
-		if (strcmp(cmd, "status") == 0 && strcmp(argv[i], "--json") == 0) {
+		if (strcmp(cmd, "status") == 0
+		    && strcmp(argv[i], "--json") == 0) {
 			json = true;
 		} else if (strcmp(argv[i], "--no-wait") == 0
 		    && (strcmp(cmd, "stop") == 0 || strcmp(cmd, "start") == 0
@@ -996,8 +1025,9 @@ run_command(ctl *c, int argc, char **argv)
 		} else if (argv[i][0] == '-' && argv[i][1] != '\0'
 		    && !(strcmp(cmd, "send") == 0 && nargs == 2)) {
 			// (a JSON body may start with '-': -3)
-			fprintf(stderr, "arborctl: %s: unknown option %s\n\n%s",
-			    cmd, argv[i], help);
+			fprintf(stderr,
+			    "arborctl: %s: unknown option %s\n\n%s", cmd,
+			    argv[i], help);
 			return EX_USAGE;
 		} else if (nargs == 4) {
 			return usage_error("%s: too many arguments", cmd);
@@ -1013,8 +1043,9 @@ run_command(ctl *c, int argc, char **argv)
 		want = 1;
 	}
 	if (nargs != want) {
-		fprintf(stderr, "arborctl: %s: expected %d argument%s, got %d\n\n%s",
-		    cmd, want, want == 1 ? "" : "s", nargs, help);
+		fprintf(stderr,
+		    "arborctl: %s: expected %d argument%s, got %d\n\n%s", cmd,
+		    want, want == 1 ? "" : "s", nargs, help);
 		return EX_USAGE;
 	}
 	if ((code = ctl_open(c)) != 0) {
@@ -1047,7 +1078,8 @@ main(int argc, char **argv)
 	int         i;
 
 	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+		if (strcmp(argv[i], "--help") == 0
+		    || strcmp(argv[i], "-h") == 0) {
 			fputs(usage_text, stdout);
 			return EX_OK;
 		}
@@ -1055,7 +1087,8 @@ main(int argc, char **argv)
 		    || strcmp(argv[i], "--node") == 0
 		    || strcmp(argv[i], "--timeout") == 0) {
 			if (i + 1 >= argc) {
-				return usage_error("%s needs a value", argv[i]);
+				return usage_error(
+				    "%s needs a value", argv[i]);
 			}
 			if (strcmp(argv[i], "--socket") == 0) {
 				sock = argv[++i];
@@ -1064,10 +1097,11 @@ main(int argc, char **argv)
 				sock = NULL;
 			} else {
 				secs = strtod(argv[++i], &end);
-				if (*end != '\0' || !(secs > 0) || secs > 86400) {
-					return usage_error("--timeout \"%s\": "
-					                   "expected seconds "
-					                   "(0.1 to 86400)",
+				if (*end != '\0' || !(secs > 0)
+				    || secs > 86400) {
+					return usage_error(
+					    "--timeout \"%s\": expected "
+					    "seconds (0.1 to 86400)",
 					    argv[i]);
 				}
 				c.timeout_ms = (int) (secs * 1000);
@@ -1088,8 +1122,9 @@ main(int argc, char **argv)
 	}
 	if (sock == NULL || sock[0] == '\0') {
 		if (arbor_control_default(node, path, sizeof(path)) != 0) {
-			return usage_error("the default socket path of node %s is "
-			                   "too long: use --socket",
+			return usage_error(
+			    "the default socket path of node %s is "
+			    "too long: use --socket",
 			    node);
 		}
 		sock = path;

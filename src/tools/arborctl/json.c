@@ -131,8 +131,9 @@ j_string(jp *p)
 		}
 		if (c < 0x20) {
 			free(buf);
-			return j_fail(p, "control character in a string (write "
-			                 "\\n, \\t, \\u00XX)");
+			return j_fail(p,
+			    "control character in a string (write "
+			    "\\n, \\t, \\u00XX)");
 		}
 		if (c != '\\') {
 			if (buf != NULL) {
@@ -172,7 +173,8 @@ j_string(jp *p)
 				if (p->i + 1 >= p->n || p->s[p->i] != '\\'
 				    || p->s[p->i + 1] != 'u') {
 					free(buf);
-					return j_fail(p, "lone surrogate in \\u");
+					return j_fail(
+					    p, "lone surrogate in \\u");
 				}
 				p->i += 2;
 				if (j_hex4(p, &lo) != 0) {
@@ -181,9 +183,11 @@ j_string(jp *p)
 				}
 				if (lo < 0xdc00 || lo > 0xdfff) {
 					free(buf);
-					return j_fail(p, "lone surrogate in \\u");
+					return j_fail(
+					    p, "lone surrogate in \\u");
 				}
-				u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
+				u = 0x10000 + ((u - 0xd800) << 10)
+				    + (lo - 0xdc00);
 			} else if (u >= 0xdc00 && u <= 0xdfff) {
 				free(buf);
 				return j_fail(p, "lone surrogate in \\u");
@@ -349,8 +353,8 @@ j_items(jp *p, bool object, uint32_t *count)
 			p->i++;
 			return 0;
 		}
-		return j_fail(p, object ? "expected ',' or '}'"
-		                        : "expected ',' or ']'");
+		return j_fail(
+		    p, object ? "expected ',' or '}'" : "expected ',' or ']'");
 	}
 }
 
@@ -423,12 +427,11 @@ j_value(jp *p)
 }
 
 int
-json_to_msgpack(const char *text, size_t len, msgpack_sbuffer *out,
-    char *err, size_t errlen)
+json_to_msgpack(const char *text, size_t len, msgpack_sbuffer *out, char *err,
+    size_t errlen)
 {
 	msgpack_packer pk;
-	jp             p = { .s = text, .n = len, .err = err,
-		            .errlen = errlen };
+	jp p = { .s = text, .n = len, .err = err, .errlen = errlen };
 
 	if (errlen > 0) {
 		err[0] = '\0';

@@ -1,0 +1,747 @@
+// SPDX-License-Identifier: MIT
+// 64_arborctl_test.c -- the operator's side of a running node, driven as
+// a user would: `arbor run` on a tree file whose control socket lives in
+// the test's temp dir, and the real `arborctl` (status, stop, start,
+// restart, send, reload, log-level) run once per command.  Checks OS
+// pids in `status --json` to see what was touched and what was not, the
+// error messages and exit codes (1 refused, 64 usage, 69 no node, 77
+// permission, 78 invalid file), and the socket's permissions.
+// SPEC 23, 25.
+//
+// The binaries are ARBOR_BIN and ARBORCTL_BIN (tests/CMakeLists.txt).
+// Helpers "arbor" and "arborctl" exec them with the environment
+// assignments given before "--"; "nobody" runs arborctl as uid 65534
+// (root only).  Waiting for an effect re-runs `arborctl status --json`
+// in a bounded loop with a short poll() between runs; nothing sleeps.
+
+#include "arb_test.h"
+#include "probe.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define WAIT_MS 10000
+#define NOBODY  65534
+
+// --- helpers (run in the child) ---------------------------------------------
+
+static int
+exec_with_env(const char *bin, int argc, char **argv)
+{
+	char *args[32];
+	int   i = 1, n = 0;
+
+	for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		putenv(argv[i]);
+	}
+	args[n++] = (char *) bin;
+	for (i++; i < argc && n < 31; i++) {
+		args[n++] = argv[i];
+	}
+	args[n] = NULL;
+	execv(bin, args);
+	fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
+	return 127;
+}
+
+// h_arbor: "VAR=value"... "--" ARGS...: set the variables, exec arbor.
+static int
+h_arbor(int argc, char **argv)
+{
+#ifdef ARBOR_BIN
+	return exec_with_env(ARBOR_BIN, argc, argv);
+#else
+	(void) argc;
+	(void) argv;
+	return 127;
+#endif
+}
+
+// h_arborctl: the same for arborctl.
+static int
+h_arborctl(int argc, char **argv)
+{
+#ifdef ARBORCTL_BIN
+	return exec_with_env(ARBORCTL_BIN, argc, argv);
+#else
+	(void) argc;
+	(void) argv;
+	return 127;
+#endif
+}
+
+// h_nobody: arborctl as uid/gid 65534 (needs root).
+static int
+h_nobody(int argc, char **argv)
+{
+	if (setgroups(0, NULL) != 0 || setgid(NOBODY) != 0
+	    || setuid(NOBODY) != 0) {
+		fprintf(stderr, "cannot become nobody: %s\n", strerror(errno));
+		return 126;
+	}
+	return h_arborctl(argc, argv);
+}
+
+static const arb_test_helper helpers[] = {
+	{ "arbor", h_arbor },
+	{ "arborctl", h_arborctl },
+	{ "nobody", h_nobody },
+};
+
+// --- test support -----------------------------------------------------------
+
+static char tmpdir[64];
+static char sock[160];       // the control socket of the running node
+static char out[256 * 1024]; // the last arborctl's stdout and stderr
+
+static int
+setup(void **state)
+{
+	(void) state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/arbor-t64-XXXXXX");
+	assert_non_null(mkdtemp(tmpdir));
+	snprintf(sock, sizeof(sock), "%s/ctl/t64.sock", tmpdir);
+	return 0;
+}
+
+static int
+rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *f)
+{
+	(void) sb;
+	(void) flag;
+	(void) f;
+	return remove(path);
+}
+
+static int
+teardown(void **state)
+{
+	(void) state;
+	if (tmpdir[0] != '\0') {
+		assert_int_equal(
+		    nftw(tmpdir, rm_cb, 8, FTW_DEPTH | FTW_PHYS), 0);
+		tmpdir[0] = '\0';
+	}
+	return 0;
+}
+
+static void
+need_binaries(void)
+{
+#if !defined(ARBOR_BIN) || !defined(ARBORCTL_BIN)
+	skip(); // the programs are not built
+#endif
+}
+
+// write_file writes text as tmpdir/name atomically and returns the path.
+static const char *
+write_file(char *buf, size_t len, const char *name, const char *text)
+{
+	char  tmp[200];
+	FILE *f;
+
+	snprintf(buf, len, "%s/%s", tmpdir, name);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", buf);
+	assert_non_null(f = fopen(tmp, "w"));
+	assert_true(fputs(text, f) >= 0);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(rename(tmp, buf), 0);
+	return buf;
+}
+
+// run_tree starts "arbor run FILE" with env assignments (NULL-ended).
+static void
+run_tree(arb_test_proc *p, const char *file, const char *const *env)
+{
+	const char *args[16];
+	int         n = 0;
+
+	while (env != NULL && *env != NULL && n < 12) {
+		args[n++] = *env++;
+	}
+	args[n++] = "--";
+	args[n++] = "run";
+	args[n++] = file;
+	args[n] = NULL;
+	arb_test_spawn(p, "arbor", args);
+}
+
+static int
+stop_tree(arb_test_proc *p)
+{
+	kill(p->pid, SIGTERM);
+	return arb_test_exit_code(arb_test_wait_exit(p, WAIT_MS));
+}
+
+// ctl_run runs helper with args (NULL-ended, env assignments first, then
+// "--", then arborctl's arguments), leaves its output in `out` and
+// returns its exit code.
+static int
+ctl_run(const char *helper, const char *const *args)
+{
+	arb_test_proc p;
+	int           code;
+
+	arb_test_spawn(&p, helper, args);
+	code = arb_test_exit_code(arb_test_wait_exit(&p, WAIT_MS + 5000));
+	snprintf(out, sizeof(out), "%s", p.out);
+	arb_test_proc_fini(&p);
+	return code;
+}
+
+// ctl runs arborctl --socket sock with up to 4 arguments (NULL ends
+// them early).
+static int
+ctl(const char *a0, const char *a1, const char *a2, const char *a3)
+{
+	const char *args[] = { "--", "--socket", sock, a0, a1, a2, a3, NULL };
+
+	return ctl_run("arborctl", args);
+}
+
+static void
+pause_ms(int ms)
+{
+	poll(NULL, 0, ms); // between two bounded polls of the node's state
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+// --- Reading `status --json` ------------------------------------------------
+
+// entry returns the start of path's object in json, or NULL.  Every
+// entry's own fields come before its children (docs/operations.md), so
+// a field of path is found before the next "path".
+static const char *
+entry(const char *json, const char *path)
+{
+	char needle[200];
+
+	snprintf(needle, sizeof(needle), "{\"path\":\"%s\",", path);
+	return strstr(json, needle);
+}
+
+// field copies the raw JSON value of key in path's entry into buf ("" if
+// absent) and returns buf.
+static const char *
+field(
+    const char *json, const char *path, const char *key, char *buf, size_t len)
+{
+	const char *e = entry(json, path), *next, *v;
+	char        needle[64];
+	size_t      n;
+
+	buf[0] = '\0';
+	if (e == NULL) {
+		return buf;
+	}
+	next = strstr(e + 1, "{\"path\":");
+	snprintf(needle, sizeof(needle), "\"%s\":", key);
+	v = strstr(e, needle);
+	if (v == NULL || (next != NULL && v > next)) {
+		return buf;
+	}
+	v += strlen(needle);
+	if (*v == '"') {
+		const char *end = v + 1;
+
+		while (*end != '\0' && !(*end == '"' && end[-1] != '\\')) {
+			end++;
+		}
+		n = (size_t) (end - v + 1);
+	} else {
+		n = strcspn(v, ",}]");
+	}
+	snprintf(buf, len, "%.*s", (int) n, v);
+	return buf;
+}
+
+static long
+num(const char *json, const char *path, const char *key)
+{
+	char buf[64];
+
+	field(json, path, key, buf, sizeof(buf));
+	return buf[0] ? strtol(buf, NULL, 10) : -1;
+}
+
+static bool
+state_is(const char *json, const char *path, const char *state)
+{
+	char buf[64], want[64];
+
+	snprintf(want, sizeof(want), "\"%s\"", state);
+	return strcmp(field(json, path, "state", buf, sizeof(buf)), want) == 0;
+}
+
+// status fetches `status --json` into `out`, failing on a non-zero exit.
+static const char *
+status(void)
+{
+	int code = ctl("status", "--json", NULL, NULL);
+
+	if (code != 0) {
+		fail_msg("arborctl status --json: exit %d: %s", code, out);
+	}
+	return out;
+}
+
+// await re-reads the tree until every path of the NULL-ended list is in
+// state (or, with state NULL, absent), failing after WAIT_MS.
+static void
+await(const char *state, const char *const *paths)
+{
+	int64_t deadline = now_ms() + WAIT_MS;
+	size_t  i;
+
+	for (;;) {
+		const char *json = status();
+
+		for (i = 0; paths[i] != NULL; i++) {
+			if (state != NULL ? !state_is(json, paths[i], state)
+			                  : entry(json, paths[i]) != NULL) {
+				break;
+			}
+		}
+		if (paths[i] == NULL) {
+			return;
+		}
+		if (now_ms() > deadline) {
+			fail_msg("%s is not %s: %s", paths[i],
+			    state ? state : "gone", json);
+		}
+		pause_ms(20);
+	}
+}
+
+static void
+expect_out(const char *needle)
+{
+	if (strstr(out, needle) == NULL) {
+		fail_msg("expected \"%s\" in: %s", needle, out);
+	}
+}
+
+static void
+expect_mode(const char *path, mode_t type, mode_t mode)
+{
+	struct stat st;
+
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true((st.st_mode & S_IFMT) == type);
+	if ((st.st_mode & 07777) != mode) {
+		fail_msg("%s: mode %04o, expected %04o", path,
+		    (unsigned) (st.st_mode & 07777), (unsigned) mode);
+	}
+}
+
+// --- tests ------------------------------------------------------------------
+
+static const char tree_v1[]
+    = "node: {name: t64, control: ctl/t64.sock}\n"
+      "root:\n"
+      "  intensity: 20\n"
+      "  period: 10s\n"
+      "  children:\n"
+      "    - {name: e, type: echo}\n"
+      "    - {name: pe, type: echo, isolation: process, config: {log: true}}\n"
+      "    - name: sh\n"
+      "      command: [/bin/sh, -c, \"exec sleep 1000\"]\n"
+      "    - name: c\n"
+      "      type: crasher\n"
+      "      isolation: process\n"
+      "      config:\n"
+      "        exit: {on_message: true, reason: error, code: 7, text: "
+      "poked}\n";
+
+// v2: e removed, c changed, e2 added; pe and sh untouched.
+static const char tree_v2[]
+    = "node: {name: t64, control: ctl/t64.sock}\n"
+      "root:\n"
+      "  intensity: 20\n"
+      "  period: 10s\n"
+      "  children:\n"
+      "    - {name: pe, type: echo, isolation: process, config: {log: true}}\n"
+      "    - name: sh\n"
+      "      command: [/bin/sh, -c, \"exec sleep 1000\"]\n"
+      "    - name: c\n"
+      "      type: crasher\n"
+      "      isolation: process\n"
+      "      config:\n"
+      "        exit: {on_message: true, reason: error, code: 8, text: again}\n"
+      "    - {name: e2, type: echo}\n";
+
+static const char tree_bad[]
+    = "node: {name: t64, control: ctl/t64.sock}\n"
+      "root:\n"
+      "  children:\n"
+      "    - {name: pe, type: echo, isolation: process}\n"
+      "    - {name: x, type: nosuch}\n";
+
+static void
+test_status_stop_start_restart_send(void **state)
+{
+	static const char *const all[]
+	    = { "root/e", "root/pe", "root/sh", "root/c", NULL };
+	static const char *const pe[] = { "root/pe", NULL };
+	static const char *const c[] = { "root/c", NULL };
+	arb_test_proc            p;
+	char                     file[160], dir[200], buf[256];
+	const char              *json;
+	long                     pe0, sh0, c0, pe1, sh1;
+	int64_t                  deadline;
+	int                      started;
+
+	(void) state;
+	need_binaries();
+	write_file(file, sizeof(file), "tree.yaml", tree_v1);
+	run_tree(&p, file, NULL);
+	arb_test_expect(&p, "event=control_listen", WAIT_MS);
+	arb_test_expect(&p, "root event=tree_up", WAIT_MS);
+
+	// Owner-only: a 0700 directory created by the node, a 0600 socket.
+	snprintf(dir, sizeof(dir), "%s/ctl", tmpdir);
+	expect_mode(dir, S_IFDIR, 0700);
+	expect_mode(sock, S_IFSOCK, 0600);
+
+	await("running", all);
+	json = status();
+	assert_non_null(strstr(json, "\"node\":\"t64\""));
+	assert_int_equal(num(json, "root/e", "ospid"), 0); // a thread
+	field(json, "root/e", "isolation", buf, sizeof(buf));
+	assert_string_equal(buf, "\"thread\"");
+	pe0 = num(json, "root/pe", "ospid");
+	sh0 = num(json, "root/sh", "ospid");
+	c0 = num(json, "root/c", "ospid");
+	assert_true(pe0 > 0 && sh0 > 0 && c0 > 0);
+	assert_int_not_equal(pe0, p.pid);
+	assert_int_equal(num(json, "root/c", "restarts"), 0);
+
+	// The text form: one line per child, indented by depth.
+	assert_int_equal(ctl("status", NULL, NULL, NULL), 0);
+	expect_out("node t64 ");
+	expect_out("RESTARTS");
+	expect_out("\n  root/pe ");
+	expect_out(" thread ");
+
+	// stop: pe is stopped and stays so; nothing else is touched.
+	assert_int_equal(ctl("stop", "root/pe", NULL, NULL), 0);
+	expect_out("root/pe: stopped");
+	json = status();
+	assert_true(state_is(json, "root/pe", "stopped"));
+	assert_int_equal(num(json, "root/sh", "ospid"), sh0);
+	assert_int_equal(num(json, "root/c", "ospid"), c0);
+
+	// start: a new process for pe.
+	assert_int_equal(ctl("start", "root/pe", NULL, NULL), 0);
+	expect_out("root/pe: running");
+	json = status();
+	pe1 = num(json, "root/pe", "ospid");
+	assert_true(pe1 > 0);
+	assert_int_not_equal(pe1, pe0);
+	assert_int_equal(num(json, "root/sh", "ospid"), sh0);
+
+	// restart the exec child: a new process for sh, pe untouched.
+	assert_int_equal(ctl("restart", "root/sh", NULL, NULL), 0);
+	json = status();
+	sh1 = num(json, "root/sh", "ospid");
+	assert_true(sh1 > 0);
+	assert_int_not_equal(sh1, sh0);
+	assert_int_equal(num(json, "root/pe", "ospid"), pe1);
+	assert_int_equal(num(json, "root/c", "ospid"), c0);
+
+	// send: JSON becomes a msgpack body the echo logs as it got it.
+	assert_int_equal(ctl("send", "root/pe", "7",
+	                     "{\"k\": [1, -2, 2.5, \"x\", true, "
+	                     "null], \"s\": \"\\u00e9\"}"),
+	    0);
+	arb_test_expect(&p,
+	    "event=msg tag=7 len=24 request=no "
+	    "body={\"k\":[1,-2,2.5,\"x\",true,null],\"s\":\"\xc3\xa9\"}",
+	    WAIT_MS);
+	// ... and a message makes the crasher exit: it is restarted.
+	assert_int_equal(ctl("send", "root/c", "1", "\"boom\""), 0);
+	arb_test_expect(&p, "root/c event=exit reason=error{code=7", WAIT_MS);
+	deadline = now_ms() + WAIT_MS;
+	for (;;) {
+		json = status();
+		if (num(json, "root/c", "restarts") == 1
+		    && state_is(json, "root/c", "running")) {
+			break;
+		}
+		if (now_ms() > deadline) {
+			fail_msg("root/c was not restarted: %s", json);
+		}
+		pause_ms(20);
+	}
+	assert_true(num(json, "root/c", "ospid") != c0);
+	field(json, "root/c", "last_exit", buf, sizeof(buf));
+	assert_non_null(strstr(buf, "poked"));
+	assert_int_equal(num(json, "root/pe", "ospid"), pe1);
+	await("running", c);
+
+	// log-level: at warn the info line of a start is not printed.
+	p.mark = 0;
+	started = arb_test_count(&p, "root/e event=started");
+	assert_int_equal(ctl("log-level", "warn", NULL, NULL), 0);
+	expect_out("log level: warn");
+	assert_int_equal(ctl("restart", "root/e", NULL, NULL), 0);
+	assert_int_equal(ctl("log-level", "info", NULL, NULL), 0);
+	// The control line is printed whatever the level: a marker that
+	// everything before it has been read.
+	arb_test_expect(&p, "event=control op=log-level level=info", WAIT_MS);
+	assert_int_equal(arb_test_count(&p, "root/e event=started"), started);
+	assert_int_equal(ctl("restart", "root/e", NULL, NULL), 0);
+	arb_test_expect(&p, "root/e event=started", WAIT_MS);
+	assert_int_equal(ctl("log-level", "loud", NULL, NULL), 64);
+	expect_out("expected error, warn, info or debug");
+
+	// Errors the operator can make.
+	assert_int_equal(ctl("stop", "root/x", NULL, NULL), 1);
+	expect_out("arborctl: no such child: root/x");
+	assert_int_equal(ctl("restart", "root/nope/x", NULL, NULL), 1);
+	expect_out("no such child: root/nope/x");
+	assert_int_equal(ctl("start", "root/pe", NULL, NULL), 1);
+	expect_out("cannot start root/pe: it is running");
+	assert_int_equal(ctl("send", "root/x", "1", "{}"), 1);
+	expect_out("no such running actor: root/x");
+	assert_int_equal(ctl("send", "root/pe", "1", "{\"a\": }"), 64);
+	expect_out("JSON: offset 6: expected a JSON value");
+	assert_int_equal(ctl("send", "root/pe", "4294967295", "1"), 64);
+	assert_int_equal(ctl("stop", NULL, NULL, NULL), 64);
+	assert_int_equal(ctl("frobnicate", NULL, NULL, NULL), 64);
+	expect_out("unknown command frobnicate");
+	assert_int_equal(ctl("stop", "--help", NULL, NULL), 0);
+	expect_out("usage: arborctl stop");
+	await("running", pe);
+
+	assert_int_equal(stop_tree(&p), 0);
+	arb_test_proc_fini(&p);
+
+	// The node removed its socket: nothing to connect to any more.
+	assert_int_equal(access(sock, F_OK), -1);
+	assert_int_equal(ctl("status", NULL, NULL, NULL), 69);
+	snprintf(
+	    buf, sizeof(buf), "cannot connect to %s: no node running", sock);
+	expect_out(buf);
+}
+
+static void
+test_reload_applies_a_diff_and_rejects_an_invalid_file(void **state)
+{
+	static const char *const v1[]
+	    = { "root/e", "root/pe", "root/sh", "root/c", NULL };
+	static const char *const v2[]
+	    = { "root/pe", "root/sh", "root/c", "root/e2", NULL };
+	static const char *const gone[] = { "root/e", NULL };
+	arb_test_proc            p;
+	char                     file[160], where[220];
+	const char              *json;
+	long                     pe0, sh0, c0, c1;
+	int64_t                  deadline;
+
+	(void) state;
+	need_binaries();
+	write_file(file, sizeof(file), "tree.yaml", tree_v1);
+	run_tree(&p, file, NULL);
+	arb_test_expect(&p, "root event=tree_up", WAIT_MS);
+	await("running", v1);
+	json = status();
+	pe0 = num(json, "root/pe", "ospid");
+	sh0 = num(json, "root/sh", "ospid");
+	c0 = num(json, "root/c", "ospid");
+
+	// A valid change: only the removed, added and changed children are
+	// touched.
+	write_file(file, sizeof(file), "tree.yaml", tree_v2);
+	assert_int_equal(ctl("reload", NULL, NULL, NULL), 0);
+	expect_out("reloaded (1 reloads applied so far)");
+	arb_test_expect(&p, "event=reload_applied", WAIT_MS);
+	await(NULL, gone);
+	deadline = now_ms() + WAIT_MS;
+	for (;;) {
+		json = status();
+		c1 = num(json, "root/c", "ospid");
+		if (c1 > 0 && c1 != c0 && state_is(json, "root/c", "running")
+		    && state_is(json, "root/e2", "running")) {
+			break;
+		}
+		if (now_ms() > deadline) {
+			fail_msg("reload not applied: %s", json);
+		}
+		pause_ms(20);
+	}
+	await("running", v2);
+	json = status();
+	assert_int_equal(num(json, "root/pe", "ospid"), pe0);
+	assert_int_equal(num(json, "root/sh", "ospid"), sh0);
+	assert_int_equal(num(json, "root", "restarts"), 0);
+	assert_non_null(strstr(json, "\"reloads\":1"));
+
+	// An invalid file: every problem with FILE:LINE, exit 78, and the
+	// tree is exactly as it was.
+	write_file(file, sizeof(file), "tree.yaml", tree_bad);
+	assert_int_equal(ctl("reload", NULL, NULL, NULL), 78);
+	snprintf(where, sizeof(where), "%s:5:", file);
+	expect_out(where);
+	expect_out("reload rejected, the running tree is unchanged");
+	arb_test_expect(&p, "event=reload_rejected", WAIT_MS);
+	json = status();
+	assert_int_equal(num(json, "root/pe", "ospid"), pe0);
+	assert_int_equal(num(json, "root/sh", "ospid"), sh0);
+	assert_int_equal(num(json, "root/c", "ospid"), c1);
+	assert_true(state_is(json, "root/e2", "running"));
+	assert_null(entry(json, "root/x"));
+	assert_non_null(strstr(json, "\"reloads\":1"));
+
+	assert_int_equal(stop_tree(&p), 0);
+	arb_test_proc_fini(&p);
+}
+
+static void
+test_socket_security(void **state)
+{
+	static const char *const pe[] = { "root/pe", NULL };
+	arb_test_proc            p;
+	char                     file[160], dir[200], path[220], yaml[512];
+	const char *nobody[] = { "--", "--socket", sock, "status", NULL };
+	struct stat st;
+	FILE       *f;
+
+	(void) state;
+	need_binaries();
+
+	// A directory open to others is refused: exit 78, nothing started.
+	snprintf(dir, sizeof(dir), "%s/open", tmpdir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_int_equal(chmod(dir, 0755), 0);
+	snprintf(yaml, sizeof(yaml),
+	    "node: {control: open/n.sock}\n"
+	    "root:\n  children:\n    - {name: e, type: echo}\n");
+	write_file(file, sizeof(file), "open.yaml", yaml);
+	run_tree(&p, file, NULL);
+	assert_int_equal(
+	    arb_test_exit_code(arb_test_wait_exit(&p, WAIT_MS)), 78);
+	assert_non_null(strstr(p.out, "group and others must have no access"));
+	assert_null(strstr(p.out, "event=node_start"));
+	arb_test_proc_fini(&p);
+
+	// A path that is not a socket is never replaced.
+	assert_int_equal(chmod(dir, 0700), 0);
+	snprintf(path, sizeof(path), "%s/n.sock", dir);
+	assert_non_null(f = fopen(path, "w"));
+	assert_int_equal(fclose(f), 0);
+	run_tree(&p, file, NULL);
+	assert_int_equal(
+	    arb_test_exit_code(arb_test_wait_exit(&p, WAIT_MS)), 78);
+	assert_non_null(strstr(p.out, "exists and is not a socket"));
+	arb_test_proc_fini(&p);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+
+	// Another user is kept out by the directory, and, should the
+	// directory be opened up later, by the node's uid check.
+	write_file(file, sizeof(file), "tree.yaml", tree_v1);
+	run_tree(&p, file, NULL);
+	arb_test_expect(&p, "root event=tree_up", WAIT_MS);
+	await("running", pe);
+	if (geteuid() == 0) {
+		assert_int_equal(chmod(tmpdir, 0711), 0); // let nobody in
+		assert_int_equal(ctl_run("nobody", nobody), 77);
+		if (strstr(out, "exec ") != NULL) {
+			fail_msg("arborctl can't run as nobody: %s", out);
+		}
+		expect_out("permission denied");
+		snprintf(dir, sizeof(dir), "%s/ctl", tmpdir);
+		assert_int_equal(chmod(dir, 0711), 0);
+		assert_int_equal(chmod(sock, 0666), 0);
+		assert_int_equal(ctl_run("nobody", nobody), 77);
+		expect_out("permission denied: uid 65534 may not control this "
+		           "node");
+		arb_test_expect(
+		    &p, "event=control_refused peer_uid=65534", WAIT_MS);
+		assert_int_equal(chmod(sock, 0600), 0);
+		assert_int_equal(chmod(dir, 0700), 0);
+		assert_int_equal(chmod(tmpdir, 0700), 0);
+	} else {
+		print_message("not root: the other-uid checks are skipped\n");
+	}
+	assert_int_equal(ctl("status", NULL, NULL, NULL), 0);
+
+	// A second node with the same control path can't take it over.
+	{
+		arb_test_proc p2;
+
+		run_tree(&p2, file, NULL);
+		assert_int_equal(
+		    arb_test_exit_code(arb_test_wait_exit(&p2, WAIT_MS)), 70);
+		assert_non_null(strstr(p2.out,
+		    "in use by another running "
+		    "node"));
+		arb_test_proc_fini(&p2);
+	}
+	assert_int_equal(ctl("status", NULL, NULL, NULL), 0);
+	assert_int_equal(stop_tree(&p), 0);
+	arb_test_proc_fini(&p);
+}
+
+static void
+test_default_socket_path_is_shared(void **state)
+{
+	static const char yaml[]
+	    = "node: {name: t64dflt}\n"
+	      "root:\n  children:\n    - {name: e, type: echo}\n";
+	arb_test_proc p;
+	char          file[160], xdg[200], env[220], path[260];
+	const char   *envs[] = { env, NULL };
+	const char   *args[]
+	    = { env, "--", "--node", "t64dflt", "status", "--json", NULL };
+
+	(void) state;
+	need_binaries();
+	snprintf(xdg, sizeof(xdg), "%s/xdg", tmpdir);
+	assert_int_equal(mkdir(xdg, 0700), 0);
+	snprintf(env, sizeof(env), "XDG_RUNTIME_DIR=%s", xdg);
+	write_file(file, sizeof(file), "dflt.yaml", yaml);
+	run_tree(&p, file, envs);
+	arb_test_expect(&p, "root event=tree_up", WAIT_MS);
+	snprintf(path, sizeof(path), "%s/arbor/t64dflt.sock", xdg);
+	expect_mode(path, S_IFSOCK, 0600);
+	snprintf(path, sizeof(path), "%s/arbor", xdg);
+	expect_mode(path, S_IFDIR, 0700);
+	// arborctl finds it from the node's name alone.
+	assert_int_equal(ctl_run("arborctl", args), 0);
+	expect_out("\"node\":\"t64dflt\"");
+	expect_out("{\"path\":\"root/e\",");
+	assert_int_equal(stop_tree(&p), 0);
+	arb_test_proc_fini(&p);
+}
+
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test_setup_teardown(
+	    test_status_stop_start_restart_send, setup, teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_reload_applies_a_diff_and_rejects_an_invalid_file, setup,
+	    teardown),
+	cmocka_unit_test_setup_teardown(test_socket_security, setup, teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_default_socket_path_is_shared, setup, teardown),
+};
+
+ARB_TEST_MAIN("integration.arborctl", tests, helpers)
