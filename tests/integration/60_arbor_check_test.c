@@ -26,24 +26,12 @@ static int
 h_arbor(int argc, char **argv)
 {
 #ifdef ARBOR_BIN
-	char *args[32];
-	int   i = 1, n = 0;
-
-	for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
-		putenv(argv[i]);
-	}
-	args[n++] = (char *) ARBOR_BIN;
-	for (i++; i < argc && n < 31; i++) {
-		args[n++] = argv[i];
-	}
-	args[n] = NULL;
-	execv(ARBOR_BIN, args);
-	fprintf(stderr, "exec %s: %s\n", ARBOR_BIN, strerror(errno));
+	return arb_test_exec(ARBOR_BIN, argc, argv);
 #else
 	(void) argc;
 	(void) argv;
-#endif
 	return 127;
+#endif
 }
 
 static const arb_test_helper helpers[] = {

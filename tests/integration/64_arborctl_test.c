@@ -34,31 +34,12 @@
 
 // --- helpers (run in the child) ---------------------------------------------
 
-static int
-exec_with_env(const char *bin, int argc, char **argv)
-{
-	char *args[32];
-	int   i = 1, n = 0;
-
-	for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
-		putenv(argv[i]);
-	}
-	args[n++] = (char *) bin;
-	for (i++; i < argc && n < 31; i++) {
-		args[n++] = argv[i];
-	}
-	args[n] = NULL;
-	execv(bin, args);
-	fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
-	return 127;
-}
-
 // h_arbor: "VAR=value"... "--" ARGS...: set the variables, exec arbor.
 static int
 h_arbor(int argc, char **argv)
 {
 #ifdef ARBOR_BIN
-	return exec_with_env(ARBOR_BIN, argc, argv);
+	return arb_test_exec(ARBOR_BIN, argc, argv);
 #else
 	(void) argc;
 	(void) argv;
@@ -71,7 +52,7 @@ static int
 h_arborctl(int argc, char **argv)
 {
 #ifdef ARBORCTL_BIN
-	return exec_with_env(ARBORCTL_BIN, argc, argv);
+	return arb_test_exec(ARBORCTL_BIN, argc, argv);
 #else
 	(void) argc;
 	(void) argv;

@@ -35,33 +35,10 @@
 // --- helpers (run in the child) ---------------------------------------------
 
 static int
-exec_with_env(const char *bin, int argc, char **argv)
-{
-	char *args[40];
-	int   i = 1, n = 0;
-
-	for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
-		putenv(argv[i]);
-	}
-	args[n++] = (char *) bin;
-	for (i++; i < argc && n < 39; i++) {
-		args[n++] = argv[i];
-	}
-	args[n] = NULL;
-	if (strchr(bin, '/') != NULL) {
-		execv(bin, args);
-	} else {
-		execvp(bin, args);
-	}
-	fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
-	return 127;
-}
-
-static int
 h_arbor(int argc, char **argv)
 {
 #ifdef ARBOR_BIN
-	return exec_with_env(ARBOR_BIN, argc, argv);
+	return arb_test_exec(ARBOR_BIN, argc, argv);
 #else
 	(void) argc;
 	(void) argv;
@@ -73,7 +50,7 @@ static int
 h_arborctl(int argc, char **argv)
 {
 #ifdef ARBORCTL_BIN
-	return exec_with_env(ARBORCTL_BIN, argc, argv);
+	return arb_test_exec(ARBORCTL_BIN, argc, argv);
 #else
 	(void) argc;
 	(void) argv;
@@ -84,13 +61,13 @@ h_arborctl(int argc, char **argv)
 static int
 h_chromium(int argc, char **argv)
 {
-	return exec_with_env("chromium", argc, argv);
+	return arb_test_exec("chromium", argc, argv);
 }
 
 static int
 h_python3(int argc, char **argv)
 {
-	return exec_with_env("/usr/bin/python3", argc, argv);
+	return arb_test_exec("/usr/bin/python3", argc, argv);
 }
 
 static const arb_test_helper helpers[] = {

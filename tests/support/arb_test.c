@@ -1374,3 +1374,22 @@ cleanup_at_exit(void)
 	live = NULL;
 	live_cap = 0;
 }
+
+int
+arb_test_exec(const char *bin, int argc, char **argv)
+{
+	char *args[32];
+	int   i = 1, n = 0;
+
+	for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		putenv(argv[i]);
+	}
+	args[n++] = (char *) bin;
+	for (i++; i < argc && n < 31; i++) {
+		args[n++] = argv[i];
+	}
+	args[n] = NULL;
+	execv(bin, args);
+	fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
+	return 127;
+}
