@@ -215,7 +215,8 @@ size_t
 arb__mbox_close(arb__mbox *mb)
 {
 	nng_msg     *m;
-	size_t       dead = 0;
+	size_t       dead   = 0;
+	int          budget = 256; // batches
 	arb__decoder d;
 	arb_msg      v;
 
@@ -223,7 +224,11 @@ arb__mbox_close(arb__mbox *mb)
 		return 0;
 	}
 	arb__mbox_detach(mb);
-	while (nng_recvmsg(mb->sock, &m, NNG_FLAG_NONBLOCK) == 0) {
+	// Count what is queued now, as dead letters; bounded, because a
+	// sender that keeps sending would otherwise keep this loop (and the
+	// exiting actor, or the node removing a child) going forever.
+	while (budget-- > 0 &&
+	    nng_recvmsg(mb->sock, &m, NNG_FLAG_NONBLOCK) == 0) {
 		arb__decoder_init(
 		    &d, nng_msg_body(m), nng_msg_len(m), mb->max_batch);
 		while (arb__codec_next(&d, &v) == ARB_OK) {
