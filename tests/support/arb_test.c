@@ -1389,7 +1389,11 @@ arb_test_exec(const char *bin, int argc, char **argv)
 		args[n++] = argv[i];
 	}
 	args[n] = NULL;
-	execv(bin, args);
+	if (strchr(bin, '/') != NULL) {
+		execv(bin, args);
+	} else {
+		execvp(bin, args); // a bare name (chromium) is found in PATH
+	}
 	fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
 	return 127;
 }

@@ -188,7 +188,8 @@ void arb_test_emit(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 // arb_test_exec runs as a helper body for a program under test: argv is
 // "NAME VAR=value... -- ARGS...": it sets the variables and execs bin with
-// ARGS.  It returns 127 only if the exec failed (after printing why).
+// ARGS (a bin without '/' is looked up in PATH).  It returns 127 only if
+// the exec failed (after printing why).
 int arb_test_exec(const char *bin, int argc, char **argv);
 
 // arb_test_dir returns ARB_TEST_DIR in a helper (or "/tmp").  Thread: any.
