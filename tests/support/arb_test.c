@@ -856,6 +856,7 @@ arb_test_spawn(arb_test_proc *p, const char *helper, const char *const *args)
 	char                       exe[PATH_MAX];
 	char                       tag_env[sizeof(TAG_ENV) + sizeof(p->tag)];
 	char                       dir_env[sizeof(DIR_ENV) + sizeof(p->dir)];
+	char                       xdg_env[32 + sizeof(p->dir)];
 	char                       err[512] = "";
 	const char                *base;
 	const char                *parent;
@@ -906,6 +907,7 @@ arb_test_spawn(arb_test_proc *p, const char *helper, const char *const *args)
 	}
 	snprintf(tag_env, sizeof(tag_env), "%s%s", TAG_ENV, p->tag);
 	snprintf(dir_env, sizeof(dir_env), "%s%s", DIR_ENV, p->dir);
+	snprintf(xdg_env, sizeof(xdg_env), "XDG_RUNTIME_DIR=%s", p->dir);
 
 	if (pipe2(pfd, O_CLOEXEC) != 0) {
 		snprintf(err, sizeof(err), "pipe2: %s", strerror(errno));
@@ -941,7 +943,7 @@ arb_test_spawn(arb_test_proc *p, const char *helper, const char *const *args)
 	while (environ[nenv] != NULL) {
 		nenv++;
 	}
-	envp = calloc(nenv + 3, sizeof(*envp));
+	envp = calloc(nenv + 4, sizeof(*envp));
 	if (argv == NULL || envp == NULL) {
 		snprintf(err, sizeof(err), "out of memory");
 		goto out;
@@ -955,8 +957,13 @@ arb_test_spawn(arb_test_proc *p, const char *helper, const char *const *args)
 	k = 0;
 	envp[k++] = tag_env;
 	envp[k++] = dir_env;
+	// Nodes put their run directory (mailbox sockets) and default
+	// control socket under $XDG_RUNTIME_DIR: inside the helper's private
+	// dir, removed by arb_test_proc_fini even when the node was killed.
+	envp[k++] = xdg_env;
 	for (size_t i = 0; i < nenv; i++) {
-		if (strncmp(environ[i], DIR_ENV, strlen(DIR_ENV)) != 0) {
+		if (strncmp(environ[i], DIR_ENV, strlen(DIR_ENV)) != 0 &&
+		    strncmp(environ[i], "XDG_RUNTIME_DIR=", 16) != 0) {
 			envp[k++] = environ[i];
 		}
 	}
