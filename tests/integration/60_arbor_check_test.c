@@ -46,18 +46,8 @@ static int
 setup(void **state)
 {
 	(void) state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/arbor-t60-XXXXXX");
-	assert_non_null(mkdtemp(tmpdir));
+	arb_test_mkdtemp(tmpdir, sizeof(tmpdir), "t60");
 	return 0;
-}
-
-static int
-rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *f)
-{
-	(void) sb;
-	(void) flag;
-	(void) f;
-	return remove(path);
 }
 
 static int
@@ -65,8 +55,7 @@ teardown(void **state)
 {
 	(void) state;
 	if (tmpdir[0] != '\0') {
-		assert_int_equal(
-		    nftw(tmpdir, rm_cb, 8, FTW_DEPTH | FTW_PHYS), 0);
+		assert_int_equal(arb_test_rmtree(tmpdir), 0);
 		tmpdir[0] = '\0';
 	}
 	return 0;
@@ -78,14 +67,9 @@ write_file(const char *name, const char *text)
 {
 	static char path[4][160];
 	static int  k;
-	char       *p = path[k++ % 4];
-	FILE       *f;
 
-	snprintf(p, sizeof(path[0]), "%s/%s", tmpdir, name);
-	assert_non_null(f = fopen(p, "w"));
-	assert_int_equal(fputs(text, f) >= 0, 1);
-	assert_int_equal(fclose(f), 0);
-	return p;
+	return arb_test_write_file(
+	    tmpdir, name, text, path[k++ % 4], sizeof(path[0]));
 }
 
 // arbor runs the arbor program with args (env assignments first, then

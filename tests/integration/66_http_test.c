@@ -94,19 +94,9 @@ static int
 setup(void **state)
 {
 	(void) state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/arbor-t66-XXXXXX");
-	assert_non_null(mkdtemp(tmpdir));
+	arb_test_mkdtemp(tmpdir, sizeof(tmpdir), "t66");
 	snprintf(sock, sizeof(sock), "%s/ctl.d/t66.sock", tmpdir);
 	return 0;
-}
-
-static int
-rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *f)
-{
-	(void) sb;
-	(void) flag;
-	(void) f;
-	return remove(path);
 }
 
 static int
@@ -114,8 +104,7 @@ teardown(void **state)
 {
 	(void) state;
 	if (tmpdir[0] != '\0') {
-		assert_int_equal(
-		    nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS), 0);
+		assert_int_equal(arb_test_rmtree(tmpdir), 0);
 		tmpdir[0] = '\0';
 	}
 	return 0;
@@ -166,16 +155,7 @@ free_port(void)
 static const char *
 write_file(char *buf, size_t len, const char *name, const char *text)
 {
-	char  tmp[200];
-	FILE *f;
-
-	snprintf(buf, len, "%s/%s", tmpdir, name);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", buf);
-	assert_non_null(f = fopen(tmp, "w"));
-	assert_true(fputs(text, f) >= 0);
-	assert_int_equal(fclose(f), 0);
-	assert_int_equal(rename(tmp, buf), 0);
-	return buf;
+	return arb_test_write_file(tmpdir, name, text, buf, len);
 }
 
 static const char tree_fmt[]

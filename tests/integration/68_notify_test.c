@@ -43,15 +43,6 @@ static const arb_test_helper helpers[] = {
 	{ "arbor", h_arbor },
 };
 
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *f)
-{
-	(void) sb;
-	(void) flag;
-	(void) f;
-	return remove(path);
-}
-
 static int64_t
 mono_ms(void)
 {
@@ -180,7 +171,7 @@ test_ready_watchdog_stopping(void **state)
 	// Everything under dir: the socket, the tree file and the node's
 	// run_dir (a configured run_dir is the operator's, so the node
 	// leaves the directory itself in place).
-	assert_int_equal(nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS), 0);
+	assert_int_equal(arb_test_rmtree(dir), 0);
 	assert_int_equal(access(dir, F_OK), -1);
 }
 

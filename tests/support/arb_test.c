@@ -1404,3 +1404,34 @@ arb_test_exec(const char *bin, int argc, char **argv)
 	fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
 	return 127;
 }
+
+void
+arb_test_mkdtemp(char *buf, size_t len, const char *tag)
+{
+	snprintf(buf, len, "/tmp/arbor-%s-XXXXXX", tag);
+	if (mkdtemp(buf) == NULL) {
+		fail_msg("arb_test_mkdtemp %s: %s", buf, strerror(errno));
+	}
+}
+
+int
+arb_test_rmtree(const char *dir)
+{
+	return rm_tree(dir) == 0 ? 0 : -1;
+}
+
+const char *
+arb_test_write_file(const char *dir, const char *name, const char *text,
+    char *buf, size_t len)
+{
+	char  tmp[PATH_MAX];
+	FILE *f;
+
+	snprintf(buf, len, "%s/%s", dir, name);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", buf);
+	if ((f = fopen(tmp, "w")) == NULL || fputs(text, f) < 0 ||
+	    fclose(f) != 0 || rename(tmp, buf) != 0) {
+		fail_msg("arb_test_write_file %s: %s", buf, strerror(errno));
+	}
+	return buf;
+}

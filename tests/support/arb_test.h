@@ -192,6 +192,18 @@ void arb_test_emit(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 // the exec failed (after printing why).
 int arb_test_exec(const char *bin, int argc, char **argv);
 
+// arb_test_mkdtemp makes a fresh private dir "/tmp/arbor-<tag>-XXXXXX"
+// into buf (fails the test on error); arb_test_rmtree removes a dir and
+// everything under it (0, or -1; a missing dir is success).
+void arb_test_mkdtemp(char *buf, size_t len, const char *tag);
+int  arb_test_rmtree(const char *dir);
+
+// arb_test_write_file writes text as dir/name atomically (a running node
+// never reads half a file) and returns the path, written into buf.  Fails
+// the test on error.
+const char *arb_test_write_file(const char *dir, const char *name,
+    const char *text, char *buf, size_t len);
+
 // arb_test_dir returns ARB_TEST_DIR in a helper (or "/tmp").  Thread: any.
 const char *arb_test_dir(void);
 
