@@ -727,7 +727,7 @@ int
 arb__ctx_open(arb_ctx **ctxp, const arb_actor_ops *ops,
     const arb__host_ops *host, void *host_arg, arb_pid self,
     const char *path, const arb__addr *addr, size_t max_msg, int hb_ms,
-    arb__mbox *mbox)
+    arb__mbox *mbox, struct event_base *base, arb__outq *outq)
 {
 	arb_ctx *ctx;
 	int      rv;
@@ -743,13 +743,22 @@ arb__ctx_open(arb_ctx **ctxp, const arb_actor_ops *ops,
 	ctx->max_msg  = max_msg;
 	ctx->hb_ms    = hb_ms;
 	snprintf(ctx->path, sizeof(ctx->path), "%s", path);
-	if ((ctx->base = arb__loop_new()) == NULL) {
-		arb__free(ctx);
-		return ARB_ENOMEM;
-	}
-	if ((rv = arb__outq_open(&ctx->outq, ctx->base, addr, max_msg)) != 0) {
-		arb__ctx_free(ctx);
-		return rv;
+	if (base != NULL) {
+		// A loop and queue kept by the host from an earlier
+		// incarnation (thread actors): they stay the host's.
+		ctx->base = base;
+		ctx->outq = outq;
+	} else {
+		ctx->own_loop = true;
+		if ((ctx->base = arb__loop_new()) == NULL) {
+			arb__free(ctx);
+			return ARB_ENOMEM;
+		}
+		rv = arb__outq_open(&ctx->outq, ctx->base, addr, max_msg);
+		if (rv != 0) {
+			arb__ctx_free(ctx);
+			return rv;
+		}
 	}
 	if (mbox != NULL) {
 		rv = arb__mbox_attach(mbox, ctx->base, ctx_batch, ctx_drained, ctx);
@@ -819,9 +828,11 @@ arb__ctx_free(arb_ctx *ctx)
 	if (ctx->cmd_ev != NULL) {
 		event_free(ctx->cmd_ev);
 	}
-	arb__outq_close(ctx->outq);
 	arb__ctx_release_mailbox(ctx);
-	arb__loop_free(ctx->base);
+	if (ctx->own_loop) {
+		arb__outq_close(ctx->outq);
+		arb__loop_free(ctx->base);
+	}
 	arb__free(ctx);
 }
 

@@ -62,6 +62,7 @@ struct arb_ctx {
 	arb__mbox            *mbox;
 	arb__outq            *outq;
 	arb__addr             addr;
+	bool                  own_loop; // base and outq are freed with ctx
 	size_t                max_msg;
 	struct event         *cmd_ev; // thread host: node -> actor commands
 	struct event         *hb_ev;  // heartbeat timer (watchdog)
@@ -90,11 +91,15 @@ void               arb__loop_free(struct event_base *base); // NULL no-op
 // arb__ctx_open prepares a context (loop, mailbox, outbound queue) on the
 // calling thread, which becomes the actor's loop thread.
 // mbox, when not NULL, is a mailbox handed over from the previous
-// incarnation (thread actors); otherwise a new one is opened.
+// incarnation (thread actors); otherwise a new one is opened.  base and
+// outq, when not NULL, are a loop and an outbound queue the host keeps
+// from one incarnation to the next (thread actors reuse their thread):
+// the context uses them and arb__ctx_free leaves them to the host.
+// With base NULL the context makes its own and frees them.
 int arb__ctx_open(arb_ctx **ctxp, const arb_actor_ops *ops,
     const arb__host_ops *host, void *host_arg, arb_pid self,
     const char *path, const arb__addr *addr, size_t max_msg, int hb_ms,
-    arb__mbox *mbox);
+    arb__mbox *mbox, struct event_base *base, arb__outq *outq);
 // arb__ctx_take_mailbox detaches the mailbox from the loop and gives it to
 // the caller (for the next incarnation).  Thread: loop.
 arb__mbox *arb__ctx_take_mailbox(arb_ctx *ctx);

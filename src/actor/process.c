@@ -257,7 +257,7 @@ arb_actor_main(int argc, char **argv)
 	}
 	pid.id = init.pid;
 	rv = arb__ctx_open(&ctx, ops, &proc_host, NULL, pid, init.path,
-	    &init.addr, init.max_msg, init.hb_ms, NULL);
+	    &init.addr, init.max_msg, init.hb_ms, NULL, NULL, NULL);
 	if (rv != 0) {
 		char text[128];
 		snprintf(text, sizeof(text), "actor setup: %s",

@@ -5,14 +5,23 @@
 // commands (stop, exit signal) through a mutex-guarded flag and
 // event_active() on the actor's base.  The actor thread reports back
 // (READY, ignore, failure, exit, service requests) through the node's
-// inbox.  After its exit report the thread touches nothing shared; the
-// node joins it and frees its context.
+// inbox.
+//
+// A thread outlives its actor: after the EXIT report it tears the
+// incarnation down and parks (thr_park).  The node handles the report at
+// once; if the supervisor restarts a thread child in that same turn, the
+// start takes the parked thread (node->spare_thr) and the next
+// incarnation runs on it, with the loop and outbound queue kept when the
+// old incarnation left nothing armed on them (thr_keep_loop).  Otherwise
+// the node orders the thread to end; it reports DONE and the node joins
+// it.  That takes thread creation and loop setup off the restart path.
 
 #include "../node/node_int.h"
 
 #include <event2/event.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdatomic.h>
 #include <string.h>
 
 static void
@@ -123,40 +132,92 @@ thr_cmd(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-static void *
-thr_main(void *arg)
+// Orders to a thread whose actor has ended (t->order, set under t->mtx).
+enum { THR_NONE = 0, THR_RUN, THR_RETIRE };
+
+// thr_keep_loop decides whether the loop and the outbound queue can serve
+// the next incarnation: only when nothing of the old one is still armed
+// on them (an event the actor left behind must never fire into its
+// successor).  Otherwise they go now and the next incarnation makes its
+// own.
+static int
+thr_foreign_event(const struct event_base *base, const struct event *ev,
+    void *arg)
 {
-	arb__thr *t = arg;
-	arb_ctx  *ctx;
-	arb_exit  e = { .kind = ARB_EXIT_ERROR, .code = ARB_ENOMEM };
-	sigset_t  all;
-	int       rv;
+	// libevent's own wakeup event has the base as its argument; the
+	// queue's events are harmless to keep (they serve the same queue).
+	if (event_get_callback_arg(ev) != (void *) base && !arb__outq_owns(ev)) {
+		(*(int *) arg)++;
+	}
+	return 0;
+}
 
-	// Signals belong to the node thread (it runs the evsignal events).
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL);
+static void
+thr_keep_loop(arb__thr *t)
+{
+	int foreign = 0;
 
+	if (t->base == NULL) {
+		return;
+	}
+	event_base_foreach_event(t->base, thr_foreign_event, &foreign);
+	if (!arb__outq_idle(t->outq) || foreign != 0) {
+		arb__outq_close(t->outq);
+		arb__loop_free(t->base);
+		t->outq = NULL;
+		t->base = NULL;
+	}
+}
+
+// thr_setup_failed reports an incarnation that could not be set up.
+static void
+thr_setup_failed(arb__thr *t, int rv)
+{
+	arb_exit e = { .kind = ARB_EXIT_ERROR, .code = rv };
+
+	snprintf(e.text, sizeof(e.text), "actor setup: %s", arb_strerror(rv));
+	thr_post(t, ARB__IT_FAIL, &e);
+	thr_post(t, ARB__IT_EXIT, &e);
+}
+
+// thr_incarnation runs one incarnation of the actor assigned to t, from
+// setup to its EXIT report and teardown.
+static void
+thr_incarnation(arb__thr *t)
+{
+	arb_ctx *ctx;
+	arb_exit e;
+	int      rv;
+
+	if (t->base == NULL) {
+		if ((t->base = arb__loop_new()) == NULL) {
+			thr_setup_failed(t, ARB_ENOMEM);
+			return;
+		}
+		rv = arb__outq_open(
+		    &t->outq, t->base, &t->node->addr, t->node->max_msg);
+		if (rv != 0) {
+			arb__loop_free(t->base);
+			t->base = NULL;
+			thr_setup_failed(t, rv);
+			return;
+		}
+	}
 	rv = arb__ctx_open(&ctx, t->ops, &thr_host, t, t->pid, t->path,
-	    &t->node->addr, t->node->max_msg, ARB__HB_MS, t->mbox);
-	if (rv == 0) {
-		t->mbox = NULL; // the context has it now
-	}
+	    &t->node->addr, t->node->max_msg, ARB__HB_MS, t->mbox, t->base,
+	    t->outq);
 	if (rv != 0) {
-		e.code = rv;
-		snprintf(e.text, sizeof(e.text), "actor setup: %s",
-		    arb_strerror(rv));
-		thr_post(t, ARB__IT_FAIL, &e);
-		thr_post(t, ARB__IT_EXIT, &e);
-		thr_post(t, ARB__IT_DONE, NULL);
-		return NULL;
+		thr_setup_failed(t, rv);
+		return;
 	}
+	t->mbox     = NULL; // the context has it now
 	ctx->cmd_ev = event_new(ctx->base, -1, 0, thr_cmd, t);
 	if (ctx->cmd_ev == NULL) {
+		t->mbox = arb__ctx_take_mailbox(ctx);
 		arb__ctx_free(ctx);
-		thr_post(t, ARB__IT_FAIL, &e);
-		thr_post(t, ARB__IT_EXIT, &e);
-		thr_post(t, ARB__IT_DONE, NULL);
-		return NULL;
+		thr_keep_loop(t);
+		thr_setup_failed(t, ARB_ENOMEM);
+		return;
 	}
 	pthread_mutex_lock(&t->mtx);
 	t->ctx    = ctx;
@@ -173,21 +234,75 @@ thr_main(void *arg)
 	pthread_mutex_unlock(&t->mtx);
 	if (ctx->init_done && !ctx->exiting) {
 		// Init failed or answered ignore: already reported.
+		memset(&e, 0, sizeof(e));
 		e.kind = ARB_EXIT_NORMAL;
 	} else {
 		e = ctx->why;
 	}
 	// Hand the mailbox back to the child slot and report: the supervisor
-	// can start the next incarnation (which takes the mailbox over) while
-	// this one tears down the rest.
+	// decides at once, and may give this very thread the next
+	// incarnation (thr_park) while it finishes here.
 	t->mbox = arb__ctx_take_mailbox(ctx);
 	thr_post(t, ARB__IT_EXIT, &e);
-	// Last words must not die with the sockets; the next incarnation
-	// is already starting meanwhile.
-	arb__outq_linger(ctx->outq, 500);
+	// Last words must not die with the sockets.
+	arb__outq_linger(t->outq, 500);
+	pthread_mutex_lock(&t->mtx);
+	t->ctx = NULL;
+	pthread_mutex_unlock(&t->mtx);
 	arb__ctx_free(ctx);
+	thr_keep_loop(t);
+}
+
+// thr_park waits for the node's order after an EXIT report: run the next
+// incarnation (true) or end (false).  The node decides within the loop
+// turn that handles the report, usually within tens of microseconds, so
+// the thread spins briefly before it sleeps: a sleeping thread costs a
+// cross-CPU wakeup (~60 us here) on the restart path.
+static bool
+thr_park(arb__thr *t)
+{
+	int64_t until = arb__now_us() + 100;
+	int     order;
+
+	while (atomic_load_explicit(&t->order, memory_order_acquire) ==
+	        THR_NONE &&
+	    arb__now_us() < until) {
+	}
+	pthread_mutex_lock(&t->mtx);
+	while ((order = atomic_load(&t->order)) == THR_NONE) {
+		pthread_cond_wait(&t->cv, &t->mtx);
+	}
+	atomic_store(&t->order, THR_NONE);
+	pthread_mutex_unlock(&t->mtx);
+	return order == THR_RUN;
+}
+
+static void *
+thr_main(void *arg)
+{
+	arb__thr *t = arg;
+	sigset_t  all;
+
+	// Signals belong to the node thread (it runs the evsignal events).
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	do {
+		thr_incarnation(t);
+	} while (thr_park(t));
+	arb__outq_close(t->outq);
+	arb__loop_free(t->base);
 	thr_post(t, ARB__IT_DONE, NULL); // last word: the node joins us
 	return NULL;
+}
+
+// thr_order gives a parked (or parking) thread its order.  Node thread.
+static void
+thr_order(arb__thr *t, int order)
+{
+	pthread_mutex_lock(&t->mtx);
+	atomic_store_explicit(&t->order, order, memory_order_release);
+	pthread_cond_signal(&t->cv);
+	pthread_mutex_unlock(&t->mtx);
 }
 
 int
@@ -195,33 +310,57 @@ arb__thread_start(arb_node *node, arb__child *c)
 {
 	arb__thr      *t;
 	pthread_attr_t attr;
+	void          *arg = NULL;
 	int            rv;
 
 	if (c->spec.type == NULL ||
 	    arb__actor_type_find(c->spec.type) == NULL) {
 		return ARB_ENOENT;
 	}
-	if ((t = arb__alloc(sizeof(*t))) == NULL) {
-		return ARB_ENOMEM;
-	}
-	t->node    = node;
-	t->child   = c;
-	t->ops     = arb__actor_type_find(c->spec.type);
-	t->pid     = c->pid;
-	t->arg     = (void *) c->spec.arg;
-	t->arg_len = c->spec.arg_len;
-	t->mbox    = c->mbox; // the slot's mailbox, if an earlier run made one
-	c->mbox    = NULL;
-	snprintf(t->path, sizeof(t->path), "%s", c->path);
-	if (t->arg_len > 0) {
+	if (c->spec.arg_len > 0) {
 		// The thread may outlive the child (abandoned): own a copy.
-		if ((t->arg = arb__alloc(t->arg_len)) == NULL) {
-			arb__free(t);
+		if ((arg = arb__alloc(c->spec.arg_len)) == NULL) {
 			return ARB_ENOMEM;
 		}
-		memcpy(t->arg, c->spec.arg, t->arg_len);
+		memcpy(arg, c->spec.arg, c->spec.arg_len);
 	}
-	pthread_mutex_init(&t->mtx, NULL);
+	if ((t = node->spare_thr) != NULL) {
+		// The thread of an actor that just ended, still ours: run
+		// this incarnation on it (no thread creation, and its loop
+		// and outbound queue are reused when clean).
+		node->spare_thr = NULL;
+		pthread_mutex_lock(&t->mtx);
+	} else {
+		if ((t = arb__alloc(sizeof(*t))) == NULL) {
+			arb__free(arg);
+			return ARB_ENOMEM;
+		}
+		pthread_mutex_init(&t->mtx, NULL);
+		pthread_cond_init(&t->cv, NULL);
+		t->node = node;
+	}
+	arb__free(t->arg);
+	t->arg       = arg;
+	t->arg_len   = c->spec.arg_len;
+	t->child     = c;
+	t->ops       = arb__actor_type_find(c->spec.type);
+	t->pid       = c->pid;
+	t->mbox      = c->mbox; // the slot's mailbox, if an earlier run made one
+	t->cmd_stop  = false;
+	t->cmd_exit  = false;
+	t->exited    = false;
+	t->abandoned = false;
+	t->last_hb   = 0;
+	memset(&t->snap, 0, sizeof(t->snap));
+	c->mbox = NULL;
+	snprintf(t->path, sizeof(t->path), "%s", c->path);
+	c->thr = t;
+	if (t->tid_set) {
+		atomic_store_explicit(&t->order, THR_RUN, memory_order_release);
+		pthread_cond_signal(&t->cv);
+		pthread_mutex_unlock(&t->mtx);
+		return ARB_OK;
+	}
 	pthread_attr_init(&attr);
 	// Small stacks keep thousands of actors cheap; handlers that need
 	// deep recursion belong in a process actor.
@@ -230,12 +369,14 @@ arb__thread_start(arb_node *node, arb__child *c)
 	pthread_attr_destroy(&attr);
 	if (rv != 0) {
 		c->mbox = t->mbox; // still the slot's
+		c->thr  = NULL;
 		pthread_mutex_destroy(&t->mtx);
+		pthread_cond_destroy(&t->cv);
 		arb__free(t->arg);
 		arb__free(t);
 		return arb__err_from_errno(rv);
 	}
-	c->thr = t;
+	t->tid_set = true;
 	node->threads++;
 	return ARB_OK;
 }
@@ -306,6 +447,9 @@ arb__thread_inbox(arb_node *node, arb__item *it)
 				arb__mbox_close(t->mbox);
 			}
 			t->mbox = NULL;
+			// While the supervisor handles the exit, a start may
+			// take this thread for the next incarnation.
+			node->spare_thr = t;
 			if (c->state == ARB__CS_RUNNING ||
 			    c->state == ARB__CS_STOPPING) {
 				arb__child_event(c, ARB__CE_EXIT, &it->why);
@@ -319,11 +463,18 @@ arb__thread_inbox(arb_node *node, arb__item *it)
 			arb__log(ARB_LOG_WARN, t->path,
 			    "event=abandoned_thread_ended");
 		}
+		if (node->spare_thr == t || c == NULL) {
+			// No start took the thread (or it was never offered):
+			// it ends.  Otherwise it got its next incarnation.
+			node->spare_thr = NULL;
+			thr_order(t, THR_RETIRE);
+		}
 		break;
 	case ARB__IT_DONE:
 		pthread_join(t->tid, NULL);
-		arb__mbox_close(t->mbox); // setup failed before the context took it
+		arb__mbox_close(t->mbox);
 		node->threads--;
+		pthread_cond_destroy(&t->cv);
 		pthread_mutex_destroy(&t->mtx);
 		arb__free(t->arg);
 		arb__free(t);

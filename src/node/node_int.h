@@ -122,6 +122,7 @@ struct arb_node {
 	void              *hook_arg;
 	struct event      *tick_ev;
 	int                threads; // thread actors not yet joined
+	arb__thr          *spare_thr; // while an EXIT is handled: its thread
 };
 
 // Inbox items: thread actors -> node loop.
@@ -164,6 +165,13 @@ struct arb__thr {
 	arb__mbox      *mbox;      // in: the slot's mailbox; out: handed back
 	arb_stats       snap;    // last heartbeat's stats (under mtx)
 	int64_t         last_hb; // ms, under mtx
+	// One thread runs successive incarnations (thread.c): after its
+	// EXIT report it parks until the node orders the next run or its end.
+	pthread_cond_t  cv;        // with mtx: the parked thread waits
+	_Atomic int     order;     // under mtx; read spinning by the thread
+	bool            tid_set;   // the pthread exists (node thread)
+	struct event_base *base;   // kept from one incarnation to the next
+	arb__outq      *outq;      // (actor thread only)
 };
 
 // --- node.c --------------------------------------------------------------

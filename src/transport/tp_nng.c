@@ -520,6 +520,20 @@ arb__outq_backlog(const arb__outq *q)
 	return q->backlog;
 }
 
+bool
+arb__outq_idle(const arb__outq *q)
+{
+	return q->dirty == NULL && q->backlog == 0;
+}
+
+bool
+arb__outq_owns(const struct event *ev)
+{
+	event_callback_fn cb = event_get_callback(ev);
+
+	return cb == outq_flush_cb || cb == outq_writable;
+}
+
 uint64_t
 arb__outq_batches(const arb__outq *q)
 {

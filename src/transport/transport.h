@@ -85,6 +85,12 @@ void arb__outq_flush(arb__outq *q);
 // arb__outq_backlog returns the bytes not yet handed to nng.
 size_t arb__outq_backlog(const arb__outq *q);
 uint64_t arb__outq_batches(const arb__outq *q);
+// arb__outq_idle is true when nothing waits to be sent (no pending batch,
+// so none of the queue's events is armed).
+bool arb__outq_idle(const arb__outq *q);
+// arb__outq_owns is true when ev is one of an outbound queue's own events.
+struct event;
+bool arb__outq_owns(const struct event *ev);
 // arb__outq_linger flushes and waits (at most ms) until every pending
 // batch has been handed over by nng, so an exiting actor's last messages
 // are not lost with its sockets.  Blocks: call it on the actor's own

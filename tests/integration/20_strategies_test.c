@@ -342,7 +342,22 @@ h_pool(int argc, char **argv)
 	return arb_test_node_main(&root);
 }
 
+// root { sub(one_for_one) { t: a thread probe that leaves a 5 ms timer
+// armed when it ends }, driver }.
+static int
+h_leaky(int argc, char **argv)
+{
+	const arb_child_spec k[] = {
+		PROBE_CHILD("t", ARB_THREAD, "init=ok;tick=5"),
+	};
+
+	(void) argc;
+	(void) argv;
+	return run_sub(k, 1, ARB_ONE_FOR_ONE);
+}
+
 static const arb_test_helper helpers[] = {
+	{ "leaky", h_leaky },
 	{ "one_for_one", h_one_for_one },
 	{ "one_for_all", h_one_for_all },
 	{ "rest_for_one", h_rest_for_one },
@@ -835,7 +850,42 @@ test_start_child_while_pool_stops(void **state)
 	arb_test_proc_fini(&p);
 }
 
+// A restarted thread actor may run on its predecessor's thread (and its
+// loop, when clean), but nothing the old incarnation left armed on that
+// loop may fire into the new one: the old incarnation's timer never ticks
+// again once the new one is up.
+static void
+test_restart_leaves_nothing_of_the_old_incarnation(void **state)
+{
+	arb_test_proc p;
+	const char   *l;
+	long          old, new_pid;
+	int           fresh = 0;
+
+	(void) state;
+	start_tree(&p, "leaky", NULL);
+	l   = arb_test_expect(&p, "probe path=root/sub/t event=tick", 10000);
+	old = arb_test_field(l, "inc");
+	assert_true(old > 0);
+	cmd(&p, "crash root/sub/t error:3");
+	l = arb_test_expect(&p, "root/sub/t event=started", 10000);
+	assert_int_equal(arb_test_field(l, "restarts"), 1);
+	new_pid = arb_test_field(l, "pid");
+	assert_true(new_pid > 0 && new_pid != old);
+	// Twenty periods of the new timer: the old one would have ticked
+	// about as often.
+	while (fresh < 20) {
+		l = arb_test_expect(
+		    &p, "probe path=root/sub/t event=tick", 10000);
+		assert_int_equal(arb_test_field(l, "inc"), new_pid);
+		fresh++;
+	}
+	stop_tree(&p);
+	arb_test_proc_fini(&p);
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_restart_leaves_nothing_of_the_old_incarnation),
 	cmocka_unit_test(test_one_for_one_restarts_only_the_failed_child),
 	cmocka_unit_test(test_one_for_all_restarts_all_but_temporary),
 	cmocka_unit_test(test_rest_for_one_restarts_the_later_siblings),

@@ -89,6 +89,49 @@ probe_exit_with(probe *p, const char *kind)
 	arb_actor_exit(p->ctx, &e);
 }
 
+// tick=MS: a timer the probe leaves armed when it ends, as a careless
+// actor would.  It must die with its incarnation: arbor may run the next
+// incarnation on the same thread, but never on a loop that still holds
+// the old one's events.  The leaked timers stay reachable from here.
+typedef struct probe_tick {
+	struct event *ev;
+	char          path[128];
+	unsigned long long inc;
+} probe_tick;
+
+static probe_tick *probe_ticks[64];
+static int         probe_nticks;
+
+static void
+probe_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	probe_tick *t = arg;
+
+	(void) fd;
+	(void) what;
+	arb_test_emit("probe path=%s event=tick inc=%llu", t->path, t->inc);
+}
+
+static void
+probe_tick_start(probe *p, int ms)
+{
+	probe_tick    *t;
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	if (probe_nticks == 64 || (t = calloc(1, sizeof(*t))) == NULL) {
+		return;
+	}
+	snprintf(t->path, sizeof(t->path), "%s", arb_path(p->ctx));
+	t->inc = (unsigned long long) arb_self(p->ctx).id;
+	t->ev  = event_new(arb_base(p->ctx), -1, EV_PERSIST, probe_tick_cb, t);
+	if (t->ev == NULL) {
+		free(t);
+		return;
+	}
+	event_add(t->ev, &tv);
+	probe_ticks[probe_nticks++] = t;
+}
+
 static void
 probe_exit_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -203,6 +246,9 @@ probe_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	}
 	if (cfg_get(p->cfg, "stop", p->stop_kind, sizeof(p->stop_kind)) == NULL) {
 		snprintf(p->stop_kind, sizeof(p->stop_kind), "prompt");
+	}
+	if (cfg_get(p->cfg, "tick", v, sizeof(v)) != NULL) {
+		probe_tick_start(p, atoi(v));
 	}
 	if (cfg_get(p->cfg, "exit_after", v, sizeof(v)) != NULL) {
 		probe_timer(p, &p->exit_ev, probe_exit_cb, atoi(v));

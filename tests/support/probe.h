@@ -9,6 +9,8 @@
 //   trap=1             trap exits
 //   link=PATH          link to the actor registered as PATH at init
 //   ready_file=PATH    (unused by probe; reserved)
+//   tick=MS            print "event=tick inc=PID" every MS from a timer it
+//                      never frees (left armed when the actor ends)
 // It prints one line per lifecycle event to stderr:
 //   probe path=P event=init|ready|stop_requested|terminate|msg ... ospid=N
 // Messages (tags): PROBE_ECHO replies/echoes, PROBE_FAIL answers with
