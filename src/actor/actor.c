@@ -768,7 +768,7 @@ arb__ctx_open(arb_ctx **ctxp, const arb_actor_ops *ops,
 		}
 		ctx->mbox = mbox;
 	} else if ((rv = arb__mbox_open(&ctx->mbox, ctx->base, addr, self,
-	                max_msg + 2 * ARB__OUTQ_BACKLOG_MAX, ctx_batch,
+	                ARB__MBOX_MAX(max_msg), ctx_batch,
 	                ctx_drained, ctx)) != 0) {
 		arb__ctx_free(ctx);
 		return rv;

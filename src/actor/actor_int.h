@@ -82,6 +82,10 @@ struct arb_ctx {
 	arb_stats             stats;
 };
 
+// The largest batch a mailbox accepts: one message of max_msg plus two
+// sender backlogs (a sender's batch never exceeds its backlog bound).
+#define ARB__MBOX_MAX(max_msg) ((max_msg) + 2 * ARB__OUTQ_BACKLOG_MAX)
+
 // arb__loop_new creates an event_base with 3 priorities (1 default, 2 for
 // end-of-turn work) after evthread_use_pthreads().  Only loop.c creates
 // bases.  Returns NULL on failure.

@@ -180,6 +180,26 @@ thr_setup_failed(arb__thr *t, int rv)
 	thr_post(t, ARB__IT_EXIT, &e);
 }
 
+// thr_loop_setup makes the loop and the outbound queue if t has none.
+static int
+thr_loop_setup(arb__thr *t)
+{
+	int rv;
+
+	if (t->base != NULL) {
+		return ARB_OK;
+	}
+	if ((t->base = arb__loop_new()) == NULL) {
+		return ARB_ENOMEM;
+	}
+	rv = arb__outq_open(&t->outq, t->base, &t->node->addr, t->node->max_msg);
+	if (rv != 0) {
+		arb__loop_free(t->base);
+		t->base = NULL;
+	}
+	return rv;
+}
+
 // thr_incarnation runs one incarnation of the actor assigned to t, from
 // setup to its EXIT report and teardown.
 static void
@@ -189,19 +209,9 @@ thr_incarnation(arb__thr *t)
 	arb_exit e;
 	int      rv;
 
-	if (t->base == NULL) {
-		if ((t->base = arb__loop_new()) == NULL) {
-			thr_setup_failed(t, ARB_ENOMEM);
-			return;
-		}
-		rv = arb__outq_open(
-		    &t->outq, t->base, &t->node->addr, t->node->max_msg);
-		if (rv != 0) {
-			arb__loop_free(t->base);
-			t->base = NULL;
-			thr_setup_failed(t, rv);
-			return;
-		}
+	if ((rv = thr_loop_setup(t)) != 0) {
+		thr_setup_failed(t, rv);
+		return;
 	}
 	rv = arb__ctx_open(&ctx, t->ops, &thr_host, t, t->pid, t->path,
 	    &t->node->addr, t->node->max_msg, ARB__HB_MS, t->mbox, t->base,
@@ -259,9 +269,9 @@ thr_incarnation(arb__thr *t)
 // the thread spins briefly before it sleeps: a sleeping thread costs a
 // cross-CPU wakeup (~60 us here) on the restart path.
 static bool
-thr_park(arb__thr *t)
+thr_park(arb__thr *t, int spin_us)
 {
-	int64_t until = arb__now_us() + 100;
+	int64_t until = arb__now_us() + spin_us;
 	int     order;
 
 	while (atomic_load_explicit(&t->order, memory_order_acquire) ==
@@ -286,9 +296,20 @@ thr_main(void *arg)
 	// Signals belong to the node thread (it runs the evsignal events).
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	if (t->prepared) {
+		// Made ahead of its first start: set up while the previous
+		// child starts, then wait (without spinning: the CPU is
+		// that child's) for an actor.  A failed setup is retried by
+		// the incarnation, which reports it.
+		(void) thr_loop_setup(t);
+		if (!thr_park(t, 0)) {
+			goto out;
+		}
+	}
 	do {
 		thr_incarnation(t);
-	} while (thr_park(t));
+	} while (thr_park(t, 100));
+out:
 	arb__outq_close(t->outq);
 	arb__loop_free(t->base);
 	thr_post(t, ARB__IT_DONE, NULL); // last word: the node joins us
@@ -305,13 +326,55 @@ thr_order(arb__thr *t, int order)
 	pthread_mutex_unlock(&t->mtx);
 }
 
+// thr_new makes a thread record; thr_spawn starts its pthread.
+static arb__thr *
+thr_new(arb_node *node)
+{
+	arb__thr *t = arb__alloc(sizeof(*t));
+
+	if (t != NULL) {
+		pthread_mutex_init(&t->mtx, NULL);
+		pthread_cond_init(&t->cv, NULL);
+		t->node = node;
+	}
+	return t;
+}
+
+static void
+thr_free(arb__thr *t)
+{
+	pthread_cond_destroy(&t->cv);
+	pthread_mutex_destroy(&t->mtx);
+	arb__free(t->arg);
+	arb__free(t);
+}
+
+static int
+thr_spawn(arb__thr *t)
+{
+	pthread_attr_t attr;
+	int            rv;
+
+	pthread_attr_init(&attr);
+	// Small stacks keep thousands of actors cheap; handlers that need
+	// deep recursion belong in a process actor.
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	rv = pthread_create(&t->tid, &attr, thr_main, t);
+	pthread_attr_destroy(&attr);
+	if (rv != 0) {
+		return arb__err_from_errno(rv);
+	}
+	t->tid_set = true;
+	t->node->threads++;
+	return ARB_OK;
+}
+
 int
 arb__thread_start(arb_node *node, arb__child *c)
 {
-	arb__thr      *t;
-	pthread_attr_t attr;
-	void          *arg = NULL;
-	int            rv;
+	arb__thr *t;
+	void     *arg = NULL;
+	int       rv;
 
 	if (c->spec.type == NULL ||
 	    arb__actor_type_find(c->spec.type) == NULL) {
@@ -324,20 +387,19 @@ arb__thread_start(arb_node *node, arb__child *c)
 		}
 		memcpy(arg, c->spec.arg, c->spec.arg_len);
 	}
-	if ((t = node->spare_thr) != NULL) {
-		// The thread of an actor that just ended, still ours: run
-		// this incarnation on it (no thread creation, and its loop
-		// and outbound queue are reused when clean).
-		node->spare_thr = NULL;
-		pthread_mutex_lock(&t->mtx);
-	} else {
-		if ((t = arb__alloc(sizeof(*t))) == NULL) {
-			arb__free(arg);
-			return ARB_ENOMEM;
+	if ((t = node->spare_thr) != NULL || (t = node->ready_thr) != NULL) {
+		// The thread of an actor that just ended, or one made ahead:
+		// run this incarnation on it (no thread creation, and its
+		// loop and outbound queue are reused when clean).
+		if (t == node->spare_thr) {
+			node->spare_thr = NULL;
+		} else {
+			node->ready_thr = NULL;
 		}
-		pthread_mutex_init(&t->mtx, NULL);
-		pthread_cond_init(&t->cv, NULL);
-		t->node = node;
+		pthread_mutex_lock(&t->mtx);
+	} else if ((t = thr_new(node)) == NULL) {
+		arb__free(arg);
+		return ARB_ENOMEM;
 	}
 	arb__free(t->arg);
 	t->arg       = arg;
@@ -361,24 +423,52 @@ arb__thread_start(arb_node *node, arb__child *c)
 		pthread_mutex_unlock(&t->mtx);
 		return ARB_OK;
 	}
-	pthread_attr_init(&attr);
-	// Small stacks keep thousands of actors cheap; handlers that need
-	// deep recursion belong in a process actor.
-	pthread_attr_setstacksize(&attr, 256 * 1024);
-	rv = pthread_create(&t->tid, &attr, thr_main, t);
-	pthread_attr_destroy(&attr);
-	if (rv != 0) {
+	if ((rv = thr_spawn(t)) != 0) {
 		c->mbox = t->mbox; // still the slot's
 		c->thr  = NULL;
-		pthread_mutex_destroy(&t->mtx);
-		pthread_cond_destroy(&t->cv);
-		arb__free(t->arg);
-		arb__free(t);
-		return arb__err_from_errno(rv);
+		thr_free(t);
+		return rv;
 	}
-	t->tid_set = true;
-	node->threads++;
 	return ARB_OK;
+}
+
+void
+arb__thread_prepare(arb_node *node, arb__child *next)
+{
+	arb__thr *t;
+
+	if (next != NULL && next->spec.isolation == ARB_THREAD &&
+	    next->mbox == NULL) {
+		// The mailbox is the slot's and its address depends only on
+		// the slot: open it now, in parallel with the start under
+		// way.  The start hands it over as for a restart.  On failure
+		// the start opens it itself (and reports what fails).
+		arb_pid pid = arb__pid_make(ARB__KIND_THREAD, next->mbid, 0);
+
+		if (arb__mbox_open(&next->mbox, NULL, &node->addr, pid,
+		        ARB__MBOX_MAX(node->max_msg), NULL, NULL, NULL) != 0) {
+			next->mbox = NULL;
+		}
+	}
+	if (node->ready_thr != NULL || node->stop_begun ||
+	    (t = thr_new(node)) == NULL) {
+		return;
+	}
+	t->prepared = true;
+	if (thr_spawn(t) != 0) {
+		thr_free(t);
+		return; // the start makes its own thread
+	}
+	node->ready_thr = t;
+}
+
+void
+arb__thread_unprepare(arb_node *node)
+{
+	if (node->ready_thr != NULL) {
+		thr_order(node->ready_thr, THR_RETIRE);
+		node->ready_thr = NULL;
+	}
 }
 
 static void
@@ -474,10 +564,7 @@ arb__thread_inbox(arb_node *node, arb__item *it)
 		pthread_join(t->tid, NULL);
 		arb__mbox_close(t->mbox);
 		node->threads--;
-		pthread_cond_destroy(&t->cv);
-		pthread_mutex_destroy(&t->mtx);
-		arb__free(t->arg);
-		arb__free(t);
+		thr_free(t);
 		break;
 	case ARB__IT_REQ:
 		break; // handled by node.c

@@ -749,6 +749,7 @@ arb__node_stop_began(arb_node *node)
 	}
 	node->stop_begun = true;
 	node->tree_ready = false;
+	arb__thread_unprepare(node);
 	if (node->hooks.stopping != NULL) {
 		node->hooks.stopping(node, node->hook_arg);
 	}
@@ -828,6 +829,7 @@ arb_node_run(arb_node *node, const arb_sup_spec *spec, int *exit_code)
 	// Thread actors report EXIT before tearing down; wait (bounded) for
 	// their DONE so nothing posts to a closed node.  Abandoned threads are
 	// not waited for.
+	arb__thread_unprepare(node);
 	{
 		int64_t dl = arb__now_ms() + 5000;
 		while (node->threads > node->abandoned && arb__now_ms() < dl) {

@@ -123,6 +123,7 @@ struct arb_node {
 	struct event      *tick_ev;
 	int                threads; // thread actors not yet joined
 	arb__thr          *spare_thr; // while an EXIT is handled: its thread
+	arb__thr          *ready_thr; // made ahead for the next thread start
 };
 
 // Inbox items: thread actors -> node loop.
@@ -170,6 +171,7 @@ struct arb__thr {
 	pthread_cond_t  cv;        // with mtx: the parked thread waits
 	_Atomic int     order;     // under mtx; read spinning by the thread
 	bool            tid_set;   // the pthread exists (node thread)
+	bool            prepared;  // made ahead: set up, then park first
 	struct event_base *base;   // kept from one incarnation to the next
 	arb__outq      *outq;      // (actor thread only)
 };
@@ -244,6 +246,12 @@ int  arb__thread_start(arb_node *node, arb__child *c);
 void arb__thread_stop(arb__thr *t);
 void arb__thread_exit_signal(arb__thr *t, const arb_exit *why);
 void arb__thread_inbox(arb_node *node, arb__item *item);
+// arb__thread_prepare readies, while a start is under way, what the next
+// thread start will need: next's mailbox (when next is a thread child
+// without one) and a parked thread with its loop set up.
+// arb__thread_unprepare lets that thread go when no start follows.
+void arb__thread_prepare(arb_node *node, arb__child *next);
+void arb__thread_unprepare(arb_node *node);
 
 int  arb__proc_start(arb_node *node, arb__child *c); // process and exec
 void arb__proc_stop(arb_node *node, arb__child *c);

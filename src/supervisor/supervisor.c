@@ -430,6 +430,7 @@ job_done(arb__sup *sup)
 	size_t   i, n;
 
 	job_set(sup, JOB_NONE, NULL, 0);
+	arb__thread_unprepare(sup->node); // no start follows in this job
 	switch (done) {
 	case JOB_INIT:
 		sup->state = SUP_RUNNING;
@@ -476,6 +477,29 @@ static void
 child_fire(arb__child *c, arb__cevent ev)
 {
 	arb__child_event(c, ev, NULL);
+}
+
+// sup_prepare_next: while a child starts, have what the next thread child
+// of the job needs made in parallel (its mailbox, a thread with a loop),
+// so the sequential start (SPEC 4) waits only for init and READY.
+static void
+sup_prepare_next(arb__sup *sup)
+{
+	size_t i;
+
+	for (i = sup->cur + 1; i < sup->nsteps; i++) {
+		arb__child *c = sup->steps[i].c;
+
+		if (sup->steps[i].kind != STEP_START || child_gone(c) ||
+		    c->held || c->state != ARB__CS_STOPPED) {
+			continue;
+		}
+		if (c->spec.isolation == ARB_THREAD &&
+		    c->next_attempt_ms <= arb__now_ms()) {
+			arb__thread_prepare(sup->node, c);
+		}
+		return;
+	}
 }
 
 static void
@@ -529,6 +553,9 @@ sup_run(arb__sup *sup)
 				break; // the event ended this job
 			}
 			continue;
+		}
+		if (c->state == ARB__CS_STARTING) {
+			sup_prepare_next(sup);
 		}
 		waiting = true; // STARTING, BACKOFF or STOPPING
 		break;

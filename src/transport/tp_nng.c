@@ -145,7 +145,9 @@ arb__mbox_open(arb__mbox **mbp, struct event_base *base, const arb__addr *a,
 		goto fail;
 	}
 	mb->fd = fd;
-	if ((rv = arb__mbox_attach(mb, base, cb, drained, arg)) != 0) {
+	if (base == NULL) {
+		mb->paused = true; // detached: a loop attaches it later
+	} else if ((rv = arb__mbox_attach(mb, base, cb, drained, arg)) != 0) {
 		nng_close(mb->sock);
 		arb__free(mb);
 		return rv;

@@ -39,7 +39,9 @@ typedef void (*arb__batch_cb)(void *arg, const void *data, size_t len);
 // thread actor in the node process, ipc always.  cb runs on the loop for
 // every received batch (data borrowed for the call); drained (may be NULL)
 // after each wakeup's batches, so replies produced while draining leave
-// as one batch even when the loop never goes idle.
+// as one batch even when the loop never goes idle.  With base NULL the
+// mailbox is opened detached (listening; arb__mbox_attach puts it on a
+// loop later).
 int arb__mbox_open(arb__mbox **mbp, struct event_base *base,
     const arb__addr *a, arb_pid pid, size_t max_batch, arb__batch_cb cb,
     void (*drained)(void *arg), void *arg);
