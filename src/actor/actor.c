@@ -723,6 +723,37 @@ ctx_heartbeat(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+void
+arb__ctx_listen_ipc(arb_ctx *ctx)
+{
+	int rv;
+
+	if ((rv = arb__mbox_listen_ipc(ctx->mbox)) != 0) {
+		arb__log(ARB_LOG_ERROR, ctx->path, "event=ipc_listen error=%s",
+		    arb_err_name(rv));
+		arb_actor_exit_error(ctx, rv, "mailbox ipc address");
+	}
+}
+
+// ctx_reach: the actor is about to send to `to` over ipc for the first
+// time (arb__outq_set_reach).
+static void
+ctx_reach(void *arg, arb_pid to)
+{
+	arb_ctx *ctx = arg;
+
+	if (ctx->addr.in_node) {
+		// A thread actor talking to a process: its own ipc address
+		// opens first, so the answer has somewhere to go.
+		arb__ctx_listen_ipc(ctx);
+	} else if (arb__pid_kind(to) == ARB__KIND_THREAD &&
+	    ctx->host->reach != NULL) {
+		// A process about to talk to a thread actor: the node has its
+		// ipc address opened; the dial retries until it is.
+		ctx->host->reach(ctx, to);
+	}
+}
+
 int
 arb__ctx_open(arb_ctx **ctxp, const arb_actor_ops *ops,
     const arb__host_ops *host, void *host_arg, arb_pid self,
@@ -760,6 +791,7 @@ arb__ctx_open(arb_ctx **ctxp, const arb_actor_ops *ops,
 			return rv;
 		}
 	}
+	arb__outq_set_reach(ctx->outq, ctx_reach, ctx);
 	if (mbox != NULL) {
 		rv = arb__mbox_attach(mbox, ctx->base, ctx_batch, ctx_drained, ctx);
 		if (rv != 0) {
@@ -829,6 +861,9 @@ arb__ctx_free(arb_ctx *ctx)
 		event_free(ctx->cmd_ev);
 	}
 	arb__ctx_release_mailbox(ctx);
+	if (ctx->outq != NULL) {
+		arb__outq_set_reach(ctx->outq, NULL, NULL);
+	}
 	if (ctx->own_loop) {
 		arb__outq_close(ctx->outq);
 		arb__loop_free(ctx->base);
@@ -881,11 +916,6 @@ arb__ctx_run(arb_ctx *ctx, const void *arg, size_t arg_len)
 	}
 	if (rv == ARB_OK) {
 		arb_ready(ctx);
-	}
-	if ((rv = arb__mbox_listen_ipc(ctx->mbox)) != 0) {
-		arb__log(ARB_LOG_ERROR, ctx->path, "event=ipc_listen error=%s",
-		    arb_err_name(rv));
-		arb_actor_exit_error(ctx, rv, "mailbox ipc address");
 	}
 	while (!ctx->exiting) {
 		if (event_base_loop(ctx->base, 0) != 0 && !ctx->exiting) {

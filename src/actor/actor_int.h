@@ -49,6 +49,10 @@ typedef struct arb__host_ops {
 	void (*exited)(arb_ctx *ctx, const arb_exit *why);
 	int (*request)(arb_ctx *ctx, arb__req *req);
 	void (*heartbeat)(arb_ctx *ctx); // may be NULL
+	// reach: the actor is about to send to thread actor `to` from
+	// another process; the host has the node open to's ipc address.
+	// May be NULL (thread host: in the node, inproc reaches everyone).
+	void (*reach)(arb_ctx *ctx, arb_pid to);
 } arb__host_ops;
 
 struct arb_ctx {
@@ -120,6 +124,11 @@ void arb__ctx_free(arb_ctx *ctx);
 // queued as dead letters) so a new incarnation can listen at the same
 // address while the rest of the old one is torn down.
 void arb__ctx_release_mailbox(arb_ctx *ctx);
+
+// arb__ctx_listen_ipc opens the actor's ipc address (thread actors open it
+// only when a process needs it); on failure the actor exits with the
+// error.  Thread: loop.
+void arb__ctx_listen_ipc(arb_ctx *ctx);
 
 // Commands from the node, run on the loop thread.
 void arb__ctx_on_stop(arb_ctx *ctx);

@@ -66,6 +66,13 @@ host_exited(arb_ctx *ctx, const arb_exit *why)
 }
 
 static void
+host_reach(arb_ctx *ctx, arb_pid to)
+{
+	ARB_UNUSED(ctx);
+	arb__ctl_send(CTL_FD, ARB__CTL_LISTEN, &to, sizeof(to), NULL, 0);
+}
+
+static void
 host_heartbeat(arb_ctx *ctx)
 {
 	arb_stats st;
@@ -153,6 +160,7 @@ static const arb__host_ops proc_host = {
 	.exited      = host_exited,
 	.request     = host_request,
 	.heartbeat   = host_heartbeat,
+	.reach       = host_reach,
 };
 
 static void

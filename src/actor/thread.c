@@ -112,18 +112,23 @@ static void
 thr_cmd(evutil_socket_t fd, short what, void *arg)
 {
 	arb__thr *t = arg;
-	bool      stop, ex;
+	bool      stop, ex, listen;
 	arb_exit  why;
 
 	ARB_UNUSED(fd);
 	ARB_UNUSED(what);
 	pthread_mutex_lock(&t->mtx);
-	stop        = t->cmd_stop;
-	ex          = t->cmd_exit;
-	why         = t->cmd_why;
-	t->cmd_stop = false;
-	t->cmd_exit = false;
+	stop          = t->cmd_stop;
+	ex            = t->cmd_exit;
+	listen        = t->cmd_listen;
+	why           = t->cmd_why;
+	t->cmd_stop   = false;
+	t->cmd_exit   = false;
+	t->cmd_listen = false;
 	pthread_mutex_unlock(&t->mtx);
+	if (listen) {
+		arb__ctx_listen_ipc(t->ctx);
+	}
 	if (ex) {
 		arb__ctx_on_exit_signal(t->ctx, &why);
 	}
@@ -201,24 +206,26 @@ thr_loop_setup(arb__thr *t)
 }
 
 // thr_incarnation runs one incarnation of the actor assigned to t, from
-// setup to its EXIT report and teardown.
-static void
+// setup to its EXIT report and teardown.  It returns true when the actor
+// was asked to stop (no restart is expected then).
+static bool
 thr_incarnation(arb__thr *t)
 {
 	arb_ctx *ctx;
 	arb_exit e;
+	bool     stopped;
 	int      rv;
 
 	if ((rv = thr_loop_setup(t)) != 0) {
 		thr_setup_failed(t, rv);
-		return;
+		return false;
 	}
 	rv = arb__ctx_open(&ctx, t->ops, &thr_host, t, t->pid, t->path,
 	    &t->node->addr, t->node->max_msg, ARB__HB_MS, t->mbox, t->base,
 	    t->outq);
 	if (rv != 0) {
 		thr_setup_failed(t, rv);
-		return;
+		return false;
 	}
 	t->mbox     = NULL; // the context has it now
 	ctx->cmd_ev = event_new(ctx->base, -1, 0, thr_cmd, t);
@@ -227,12 +234,12 @@ thr_incarnation(arb__thr *t)
 		arb__ctx_free(ctx);
 		thr_keep_loop(t);
 		thr_setup_failed(t, ARB_ENOMEM);
-		return;
+		return false;
 	}
 	pthread_mutex_lock(&t->mtx);
 	t->ctx    = ctx;
 	t->cmd_ev = ctx->cmd_ev;
-	if (t->cmd_stop || t->cmd_exit) {
+	if (t->cmd_stop || t->cmd_exit || t->cmd_listen) {
 		event_active(t->cmd_ev, 0, 0);
 	}
 	pthread_mutex_unlock(&t->mtx);
@@ -252,6 +259,7 @@ thr_incarnation(arb__thr *t)
 	// Hand the mailbox back to the child slot and report: the supervisor
 	// decides at once, and may give this very thread the next
 	// incarnation (thr_park) while it finishes here.
+	stopped = ctx->stop_requested;
 	t->mbox = arb__ctx_take_mailbox(ctx);
 	thr_post(t, ARB__IT_EXIT, &e);
 	// Last words must not die with the sockets.
@@ -261,6 +269,7 @@ thr_incarnation(arb__thr *t)
 	pthread_mutex_unlock(&t->mtx);
 	arb__ctx_free(ctx);
 	thr_keep_loop(t);
+	return stopped;
 }
 
 // thr_park waits for the node's order after an EXIT report: run the next
@@ -292,6 +301,7 @@ thr_main(void *arg)
 {
 	arb__thr *t = arg;
 	sigset_t  all;
+	bool      stopped;
 
 	// Signals belong to the node thread (it runs the evsignal events).
 	sigfillset(&all);
@@ -307,8 +317,10 @@ thr_main(void *arg)
 		}
 	}
 	do {
-		thr_incarnation(t);
-	} while (thr_park(t, 100));
+		// A crash is usually restarted at once: wait for the order
+		// spinning.  A stopped actor is not: sleep at once.
+		stopped = thr_incarnation(t);
+	} while (thr_park(t, stopped ? 0 : 100));
 out:
 	arb__outq_close(t->outq);
 	arb__loop_free(t->base);
@@ -410,6 +422,7 @@ arb__thread_start(arb_node *node, arb__child *c)
 	t->mbox      = c->mbox; // the slot's mailbox, if an earlier run made one
 	t->cmd_stop  = false;
 	t->cmd_exit  = false;
+	t->cmd_listen = false;
 	t->exited    = false;
 	t->abandoned = false;
 	t->last_hb   = 0;
@@ -463,6 +476,31 @@ arb__thread_prepare(arb_node *node, arb__child *next)
 }
 
 void
+arb__thread_listen(arb_node *node, arb_pid pid)
+{
+	arb__child *c = arb__idmap_get(&node->slots, arb__pid_mbid(pid) + 1ull);
+	int         rv;
+
+	if (c == NULL || c->spec.isolation != ARB_THREAD) {
+		return; // gone, or not a thread actor: nothing to open
+	}
+	if (c->mbox != NULL) {
+		// Between incarnations (or prepared): the slot holds it.
+		if ((rv = arb__mbox_listen_ipc(c->mbox)) != 0) {
+			arb__log(ARB_LOG_ERROR, c->path,
+			    "event=ipc_listen error=%s", arb_err_name(rv));
+		}
+	} else if (c->thr != NULL) {
+		pthread_mutex_lock(&c->thr->mtx);
+		c->thr->cmd_listen = true;
+		if (c->thr->cmd_ev != NULL) {
+			event_active(c->thr->cmd_ev, 0, 0);
+		}
+		pthread_mutex_unlock(&c->thr->mtx);
+	}
+}
+
+void
 arb__thread_unprepare(arb_node *node)
 {
 	if (node->ready_thr != NULL) {
@@ -505,6 +543,7 @@ arb__thread_inbox(arb_node *node, arb__item *it)
 {
 	arb__thr   *t = it->thr;
 	arb__child *c = t->child;
+	bool        listen;
 
 	switch (it->kind) {
 	case ARB__IT_READY:
@@ -537,6 +576,15 @@ arb__thread_inbox(arb_node *node, arb__item *it)
 				arb__mbox_close(t->mbox);
 			}
 			t->mbox = NULL;
+			pthread_mutex_lock(&t->mtx);
+			listen        = t->cmd_listen;
+			t->cmd_listen = false;
+			pthread_mutex_unlock(&t->mtx);
+			if (listen) {
+				// Asked for too late for that incarnation: the
+				// slot's mailbox opens it now.
+				arb__thread_listen(node, c->pid);
+			}
 			// While the supervisor handles the exit, a start may
 			// take this thread for the next incarnation.
 			node->spare_thr = t;

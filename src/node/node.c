@@ -896,6 +896,7 @@ arb_node_close(arb_node *node)
 	arb__loop_free(node->base);
 	arb__idmap_fini(&node->by_ospid);
 	arb__idmap_fini(&node->actors);
+	arb__idmap_fini(&node->slots);
 	arb__idmap_fini(&early_traps);
 	if (node->own_run_dir) {
 		nftw(node->addr.run_dir, node_rm_cb, 8, FTW_DEPTH | FTW_PHYS);

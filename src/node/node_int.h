@@ -108,6 +108,7 @@ struct arb_node {
 	uint32_t           next_inc;
 	arb__idmap         by_ospid; // ospid -> child
 	arb__idmap         actors;   // mbid + 1 -> child (running actors)
+	arb__idmap         slots;    // mbid + 1 -> child (every child slot)
 	struct arb__name  *names;
 	struct arb__mon   *mons;
 	struct arb__link  *links;
@@ -155,6 +156,7 @@ struct arb__thr {
 	struct event   *cmd_ev;
 	bool            cmd_stop;
 	bool            cmd_exit;
+	bool            cmd_listen; // open the ipc address (a process asked)
 	arb_exit        cmd_why;
 	const arb_actor_ops *ops;
 	arb_pid         pid;
@@ -251,6 +253,10 @@ void arb__thread_inbox(arb_node *node, arb__item *item);
 // without one) and a parked thread with its loop set up.
 // arb__thread_unprepare lets that thread go when no start follows.
 void arb__thread_prepare(arb_node *node, arb__child *next);
+// arb__thread_listen opens the ipc address of the thread actor pid (a
+// process actor is about to send to it): at once if its slot holds the
+// mailbox, else through a command to its thread.
+void arb__thread_listen(arb_node *node, arb_pid pid);
 void arb__thread_unprepare(arb_node *node);
 
 int  arb__proc_start(arb_node *node, arb__child *c); // process and exec
@@ -274,6 +280,8 @@ typedef enum arb__ctl_op {
 	ARB__CTL_EXIT,     // actor -> node: arb_exit
 	ARB__CTL_HB,       // actor -> node: heartbeat
 	ARB__CTL_REQ,      // actor -> node: arb__req
+	ARB__CTL_LISTEN,   // actor -> node: arb_pid of a thread actor it will
+	                   // send to: open that actor's ipc address
 } arb__ctl_op;
 
 #define ARB__CTL_VERSION 1

@@ -428,6 +428,13 @@ proc_ctl_handle(arb__child *c, uint8_t *buf, ssize_t n)
 			c->reported = true;
 		}
 		break;
+	case ARB__CTL_LISTEN:
+		if ((size_t) n >= 8 + sizeof(arb_pid)) {
+			arb_pid to;
+			memcpy(&to, buf + 8, sizeof(to));
+			arb__thread_listen(node, to);
+		}
+		break;
 	case ARB__CTL_HB:
 		c->last_hb_ms = arb__now_ms();
 		if ((size_t) n >= 8 + sizeof(arb_stats)) {

@@ -138,6 +138,9 @@ child_new(arb__sup *sup, const arb_child_spec *spec, const void *arg,
 	c->ctl_fd = -1;
 	c->mbid   = arb__node_new_mbid(sup->node);
 	arb__mbid_set(c->mbid, true);
+	if (arb__idmap_set(&sup->node->slots, c->mbid + 1ull, c) != 0) {
+		arb__panic("out of memory adding a child slot");
+	}
 	snprintf(c->path, sizeof(c->path), "%.190s/%.63s", sup->path,
 	    c->spec.name);
 	return c;
@@ -166,6 +169,9 @@ child_free(arb__child *c)
 	arb__proc_close(c);
 	arb__mbox_close(c->mbox);
 	arb__mbid_set(c->mbid, false);
+	if (arb__idmap_get(&c->node->slots, c->mbid + 1ull) == c) {
+		arb__idmap_del(&c->node->slots, c->mbid + 1ull);
+	}
 	if (c->child_sup != NULL) {
 		arb__sup_free(c->child_sup);
 	}

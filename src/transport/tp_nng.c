@@ -274,6 +274,8 @@ struct arb__outq {
 	size_t             max_msg;
 	size_t             backlog;
 	uint64_t           batches;
+	arb__outq_reach_fn reach; // a new peer is reached over ipc
+	void              *reach_arg;
 };
 
 // One byte per mailbox id: 0 never existed, 1 exists, 2 removed.  Ids are
@@ -381,7 +383,7 @@ outq_peer_get(arb__outq *q, arb_pid to, int *rvp)
 	p->sendfd = -1; // fetched on first need: see outq_peer_sendfd
 	// Messages wait in `pending` while the destination restarts (SPEC
 	// 19); reconnect fast so the new incarnation gets them promptly.
-	nng_socket_set_ms(p->sock, NNG_OPT_RECONNMINT, getenv("ARB_RMIN") ? atoi(getenv("ARB_RMIN")) : 2);
+	nng_socket_set_ms(p->sock, NNG_OPT_RECONNMINT, 2);
 	nng_socket_set_ms(p->sock, NNG_OPT_RECONNMAXT, 50);
 	inproc = q->addr.in_node && arb__pid_kind(to) == ARB__KIND_THREAD;
 	arb__addr_url(&q->addr, to, inproc, url, sizeof(url));
@@ -391,6 +393,9 @@ outq_peer_get(arb__outq *q, arb_pid to, int *rvp)
 	}
 	if ((rv = arb__idmap_set(&q->peers, (uint64_t) mbid + 1, p)) != 0) {
 		goto fail;
+	}
+	if (!inproc && q->reach != NULL) {
+		q->reach(q->reach_arg, to);
 	}
 	return p;
 fail:
@@ -520,6 +525,13 @@ size_t
 arb__outq_backlog(const arb__outq *q)
 {
 	return q->backlog;
+}
+
+void
+arb__outq_set_reach(arb__outq *q, arb__outq_reach_fn fn, void *arg)
+{
+	q->reach     = fn;
+	q->reach_arg = arg;
 }
 
 bool

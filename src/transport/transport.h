@@ -47,7 +47,10 @@ int arb__mbox_open(arb__mbox **mbp, struct event_base *base,
     void (*drained)(void *arg), void *arg);
 // arb__mbox_listen_ipc opens the ipc address of a thread actor's mailbox
 // (deferred by arb__mbox_open; a no-op once done or for other mailboxes).
-// Until then senders in other processes redial every few ms.
+// Until then senders in other processes redial every few ms.  A thread
+// actor's ipc address is opened only when a process needs it: when the
+// actor first sends to a process, or when a process asks the node
+// (ARB__CTL_LISTEN) because it is about to send to the actor.
 int arb__mbox_listen_ipc(arb__mbox *mb);
 // arb__mbox_detach removes the mailbox from its loop (on that loop's
 // thread) without closing the socket; arb__mbox_attach puts it on another
@@ -82,6 +85,13 @@ int arb__outq_open(arb__outq **qp, struct event_base *base,
 // destination's backlog is full, ARB_EMSGSIZE over max_msg, ARB_ENOENT
 // for a pid that cannot have a mailbox, ARB_ENOMEM.  m stays the caller's.
 int arb__outq_push(arb__outq *q, const arb_msg *m);
+// arb__outq_set_reach sets fn(arg, to), called once per destination
+// reached over ipc, when its peer socket is made (before the first batch
+// to it leaves).  Thread actors use it to open their own ipc address only
+// when they talk to a process; process actors to ask the node to have a
+// thread actor's ipc address opened.  fn NULL clears it.
+typedef void (*arb__outq_reach_fn)(void *arg, arb_pid to);
+void arb__outq_set_reach(arb__outq *q, arb__outq_reach_fn fn, void *arg);
 // arb__outq_flush sends every pending batch now (non-blocking).
 void arb__outq_flush(arb__outq *q);
 // arb__outq_backlog returns the bytes not yet handed to nng.

@@ -21,10 +21,12 @@
 #include <nng/nng.h>
 #include <nng/protocol/pipeline0/push.h>
 
+#include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1680,8 +1682,24 @@ static int
 h_malformed(int argc, char **argv)
 {
 	const arb_child_spec c[] = {
-		PROBE_CHILD("pt", ARB_THREAD, "init=ok"),
+		// pt talks to pp first, which opens pt's ipc address.
 		PROBE_CHILD("pp", ARB_PROCESS, "init=ok"),
+		PROBE_CHILD("pt", ARB_THREAD, "init=ok;ping=root/pp"),
+	};
+	const arb_sup_spec s = ROOT_SPEC(c);
+
+	(void) argc;
+	(void) argv;
+	return arb_test_node_main(&s);
+}
+
+static int
+h_on_demand(int argc, char **argv)
+{
+	const arb_child_spec c[] = {
+		PROBE_CHILD("pt", ARB_THREAD, "init=ok"),
+		PROBE_CHILD("pq", ARB_THREAD, "init=ok"),
+		PROBE_CHILD("pp", ARB_PROCESS, "init=ok;ping=root/pt"),
 	};
 	const arb_sup_spec s = ROOT_SPEC(c);
 
@@ -1712,6 +1730,7 @@ static const arb_test_helper helpers[] = {
 	{ "links", h_links },
 	{ "names", h_names },
 	{ "malformed", h_malformed },
+	{ "on_demand", h_on_demand },
 	{ "storm", h_storm },
 };
 
@@ -2214,27 +2233,94 @@ send_good_frames(rawpeer *r)
 	raw_send(r, hdr, n);
 }
 
+// expect_once waits for a line that may have been read already (before
+// the mark) or may still come.
+static void
+expect_once(arb_test_proc *p, const char *needle)
+{
+	if (arb_test_count(p, needle) == 0) {
+		arb_test_expect(p, needle, 10000);
+	}
+}
+
+// node_run_dir reads the node's run_dir from its start line.
+static void
+node_run_dir(arb_test_proc *p, char *buf, size_t len)
+{
+	char        l[512];
+	const char *s;
+	size_t      k;
+
+	line_of(p, "event=node_start node=test run_dir=", 10000, l, sizeof(l));
+	s = strstr(l, "run_dir=") + 8;
+	k = strcspn(s, " \n");
+	assert_true(k > 0 && k < len);
+	memcpy(buf, s, k);
+	buf[k] = '\0';
+}
+
+// mbox_file is the path of the ipc socket file of the actor whose
+// "event=started" line (already read) has path.
+static void
+mbox_file(arb_test_proc *p, const char *run_dir, const char *path,
+    char *buf, size_t len)
+{
+	char        needle[96];
+	const char *l;
+	uint64_t    pid;
+
+	snprintf(needle, sizeof(needle), "%s event=started", path);
+	l = strstr(p->out, needle);
+	assert_non_null(l);
+	pid = strtoull(strstr(l, " pid=") + 5, NULL, 10);
+	snprintf(buf, len, "%s/%u.mbox", run_dir,
+	    (unsigned) ((pid >> 32) & 0x3FFFFFFFu));
+}
+
+// A thread actor opens its ipc address only when a process needs it: pp
+// (a process) sends to pt first, and the message arrives; pq never hears
+// from a process and has no socket file.  (pt opening its address when
+// it sends to a process first is test_malformed_frames_rejected_and_counted.)
+static void
+test_thread_ipc_address_opens_on_demand(void **state)
+{
+	arb_test_proc p;
+	char          run_dir[256], f[400];
+	struct stat   st;
+
+	(void) state;
+	arb_test_spawn(&p, "on_demand", NULL);
+	node_run_dir(&p, run_dir, sizeof(run_dir));
+	arb_test_expect(&p, "event=tree_up", 10000);
+	expect_once(&p, "probe path=root/pt event=msg tag=echo body=ping");
+	mbox_file(&p, run_dir, "root/pt", f, sizeof(f));
+	assert_int_equal(stat(f, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	mbox_file(&p, run_dir, "root/pp", f, sizeof(f));
+	assert_int_equal(stat(f, &st), 0);
+	mbox_file(&p, run_dir, "root/pq", f, sizeof(f));
+	assert_int_equal(stat(f, &st), -1);
+	assert_int_equal(errno, ENOENT);
+	stop_node(&p);
+	arb_test_proc_fini(&p);
+}
+
 static void
 test_malformed_frames_rejected_and_counted(void **state)
 {
 	arb_test_proc p;
 	char          l[512], run_dir[256], ospid[64];
-	const char   *s;
 	rawpeer       rt, rp;
 	int           bad;
-	size_t        k;
 
 	(void) state;
 	arb_test_spawn(&p, "malformed", NULL);
-	line_of(&p, "event=node_start node=test run_dir=", 10000, l, sizeof(l));
-	s = strstr(l, "run_dir=") + 8;
-	k = strcspn(s, " \n");
-	assert_true(k > 0 && k < sizeof(run_dir));
-	memcpy(run_dir, s, k);
-	run_dir[k] = '\0';
+	node_run_dir(&p, run_dir, sizeof(run_dir));
 	line_of(&p, "probe path=root/pp event=init", 10000, l, sizeof(l));
 	snprintf(ospid, sizeof(ospid), "ospid=%ld ", field_of(l, "ospid"));
 	arb_test_expect(&p, "event=tree_up", 10000);
+	// pt has sent to a process, so its ipc address is open.
+	expect_once(&p, "probe path=root/pp event=msg tag=echo body=ping");
 
 	raw_open(&p, &rt, run_dir, "root/pt");
 	raw_open(&p, &rp, run_dir, "root/pp");
@@ -2248,7 +2334,7 @@ test_malformed_frames_rejected_and_counted(void **state)
 	assert_int_equal(field_of(l, "msgs_in"), 2);
 	assert_int_equal(field_of(l, "rejected"), bad);
 	line_of(&p, "probe path=root/pp event=stats", 10000, l, sizeof(l));
-	assert_int_equal(field_of(l, "msgs_in"), 2);
+	assert_int_equal(field_of(l, "msgs_in"), 3); // pt's ping too
 	assert_int_equal(field_of(l, "rejected"), bad);
 	nng_close(rt.sock);
 	nng_close(rp.sock);
@@ -2347,6 +2433,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_links_propagate_trap_and_normal),
 	cmocka_unit_test(test_names_and_restart_delivery_thread),
 	cmocka_unit_test(test_names_and_restart_delivery_process),
+	cmocka_unit_test(test_thread_ipc_address_opens_on_demand),
 	cmocka_unit_test(test_malformed_frames_rejected_and_counted),
 	cmocka_unit_test(test_storm_against_full_mailbox),
 };

@@ -247,6 +247,15 @@ probe_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	if (cfg_get(p->cfg, "stop", p->stop_kind, sizeof(p->stop_kind)) == NULL) {
 		snprintf(p->stop_kind, sizeof(p->stop_kind), "prompt");
 	}
+	if (cfg_get(p->cfg, "ping", v, sizeof(v)) != NULL) {
+		arb_pid other;
+		rv = arb_whereis(ctx, v, &other);
+		if (rv == ARB_OK) {
+			rv = arb_send_copy(ctx, other, PROBE_ECHO, "ping", 4);
+		}
+		arb_test_emit("probe path=%s event=ping target=%s rv=%s",
+		    arb_path(ctx), v, arb_err_name(rv));
+	}
 	if (cfg_get(p->cfg, "tick", v, sizeof(v)) != NULL) {
 		probe_tick_start(p, atoi(v));
 	}
