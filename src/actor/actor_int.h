@@ -139,5 +139,8 @@ const arb_actor_ops *arb__actor_type_find(const char *type);
 
 // Process actor entry (process.c) is arb_actor_main.
 #define ARB__ACTOR_ARGV_FLAG "--arb-actor"
+// The type argument of a standby process: it waits for its INIT, which
+// names the real type (spawn.c).
+#define ARB__STANDBY_TYPE "-"
 
 #endif // ARB_ACTOR_INT_H

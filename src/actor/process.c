@@ -209,12 +209,16 @@ proc_sig_cb(evutil_socket_t sig, short what, void *arg)
 }
 
 static int
-proc_read_init(arb__ctl_init *init, uint8_t *buf, size_t len, size_t *argn)
+proc_read_init(arb__ctl_init *init, uint8_t *buf, size_t len, size_t *argn,
+    int timeout_ms)
 {
 	struct pollfd pfd = { .fd = CTL_FD, .events = POLLIN };
 	ssize_t       n;
+	int           rv;
 
-	if (poll(&pfd, 1, 10000) <= 0) {
+	while ((rv = poll(&pfd, 1, timeout_ms)) < 0 && errno == EINTR) {
+	}
+	if (rv <= 0) {
 		return -1;
 	}
 	n = arb__ctl_recv(CTL_FD, buf, len);
@@ -241,6 +245,7 @@ arb_actor_main(int argc, char **argv)
 	size_t               argn = 0;
 	arb_pid              pid;
 	arb_exit             why;
+	bool                 standby;
 	int                  rv;
 
 	if (argc < 4 || strcmp(argv[1], ARB__ACTOR_ARGV_FLAG) != 0) {
@@ -251,7 +256,17 @@ arb_actor_main(int argc, char **argv)
 		_exit(111);
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if (proc_read_init(&init, buf, sizeof(buf), &argn) != 0) {
+	standby = strcmp(argv[2], ARB__STANDBY_TYPE) == 0;
+	if (standby) {
+		// Spawned ahead (spawn.c): have nng's threads up now, then
+		// wait as long as it takes for a role.
+		arb__transport_warm();
+	}
+	if (proc_read_init(&init, buf, sizeof(buf), &argn, standby ? -1 : 10000)
+	    != 0) {
+		if (standby) {
+			_exit(0); // the node stopped before it needed us
+		}
 		fprintf(stderr, "arbor: actor %s: no INIT on fd 3\n", argv[2]);
 		_exit(111);
 	}
@@ -285,12 +300,14 @@ arb_actor_main(int argc, char **argv)
 		_exit(111);
 	}
 	arb__ctx_run(ctx, argn ? buf + 8 + sizeof(init) : NULL, argn);
+	// The node has the reason and the last words are out (host_exited):
+	// nothing left here is worth a teardown.  Closing every nng socket
+	// and joining nng's threads took ~1.5 ms, all of it on the restart
+	// path, so the process ends now and the kernel releases the rest.
+	// atexit handlers do not run (terminate is the actor's cleanup);
+	// stdio buffers are flushed.  The status only says whether it was a
+	// clean end (skarnet: 0 ok, 111 temporary failure).
 	why = ctx->why;
-	event_free(ps.ctl_ev);
-	event_free(ps.sig_ev[0]);
-	event_free(ps.sig_ev[1]);
-	arb__ctx_free(ctx);
-	// The node already has the reason; the status only says whether it
-	// was a clean end (skarnet: 0 ok, 111 temporary failure).
-	exit(arb_exit_abnormal(&why) ? 111 : 0);
+	fflush(NULL);
+	_exit(arb_exit_abnormal(&why) ? 111 : 0);
 }

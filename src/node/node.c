@@ -472,6 +472,8 @@ arb__node_reap(arb_node *node)
 		c = arb__idmap_get(&node->by_ospid, (uint64_t) pid);
 		if (c != NULL) {
 			arb__proc_reaped(node, c, st);
+		} else if (pid == node->standby_pid) {
+			arb__proc_standby_end(node, true); // it died idle
 		} else {
 			node->orphans_reaped++;
 			arb__log(ARB_LOG_DEBUG, NULL,
@@ -632,6 +634,8 @@ arb_node_open(arb_node **nodep, const arb_node_opts *opts)
 		arb__log_set_level(ARB_LOG_INFO);
 	}
 	pthread_mutex_init(&node->mtx, NULL);
+	node->standby_pidfd = -1;
+	node->standby_ctl   = -1;
 	pthread_cond_init(&node->cv, NULL);
 	n = readlink("/proc/self/exe", node->self_exe, sizeof(node->self_exe) - 1);
 	if (n <= 0) {
@@ -750,6 +754,7 @@ arb__node_stop_began(arb_node *node)
 	node->stop_begun = true;
 	node->tree_ready = false;
 	arb__thread_unprepare(node);
+	arb__proc_standby_end(node, false);
 	if (node->hooks.stopping != NULL) {
 		node->hooks.stopping(node, node->hook_arg);
 	}
@@ -830,6 +835,7 @@ arb_node_run(arb_node *node, const arb_sup_spec *spec, int *exit_code)
 	// their DONE so nothing posts to a closed node.  Abandoned threads are
 	// not waited for.
 	arb__thread_unprepare(node);
+	arb__proc_standby_end(node, false);
 	{
 		int64_t dl = arb__now_ms() + 5000;
 		while (node->threads > node->abandoned && arb__now_ms() < dl) {

@@ -125,6 +125,9 @@ struct arb_node {
 	int                threads; // thread actors not yet joined
 	arb__thr          *spare_thr; // while an EXIT is handled: its thread
 	arb__thr          *ready_thr; // made ahead for the next thread start
+	pid_t              standby_pid;   // > 0: a standby process (spawn.c)
+	int                standby_pidfd;
+	int                standby_ctl;
 };
 
 // Inbox items: thread actors -> node loop.
@@ -266,6 +269,9 @@ void arb__proc_exit_signal(arb__child *c, const arb_exit *why);
 // arb__proc_reaped turns a wait status into the child's exit reason.
 void arb__proc_reaped(arb_node *node, arb__child *c, int status);
 void arb__proc_close(arb__child *c);
+// arb__proc_standby_end ends the standby process, if any (reaped: the
+// reap loop already collected it).
+void arb__proc_standby_end(arb_node *node, bool reaped);
 
 // --- control channel (ctl.c): node <-> process actor ------------------
 // Messages are SOCK_SEQPACKET datagrams: a fixed header and a payload.

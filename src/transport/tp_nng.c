@@ -54,6 +54,17 @@ arb__err_from_nng(int rv)
 }
 
 void
+arb__transport_warm(void)
+{
+	nng_socket s;
+
+	// nng starts its threads with its first socket.
+	if (nng_pull0_open(&s) == 0) {
+		nng_close(s);
+	}
+}
+
+void
 arb__addr_url(
     const arb__addr *a, arb_pid pid, bool inproc, char *buf, size_t len)
 {
@@ -254,7 +265,11 @@ arb__mbox_close(arb__mbox *mb)
 // sender without a timer.
 typedef struct outq_peer {
 	uint32_t          mbid;
+	arb_pid           to;
 	nng_socket        sock;
+	_Atomic int       npipes;   // connected pipes (nng's pipe callbacks)
+	struct event     *redial_ev; // blocked with no pipe: dial anew
+	int               redial_ms;
 	arb__buf          pending;
 	struct outq_peer *next_dirty; // on the dirty list when pending.len>0
 	bool              dirty;
@@ -336,6 +351,10 @@ outq_writable(evutil_socket_t fd, short what, void *arg)
 	ARB_UNUSED(what);
 	p->inflight = false;
 	p->blocked  = false;
+	if (p->redial_ev != NULL) {
+		evtimer_del(p->redial_ev);
+		p->redial_ms = 0;
+	}
 	arb__outq_flush(p->q);
 }
 
@@ -357,13 +376,55 @@ outq_peer_sendfd(outq_peer *p)
 	return p->wev != NULL ? ARB_OK : ARB_ENOMEM;
 }
 
+static void
+outq_pipe_cb(nng_pipe pipe, nng_pipe_ev ev, void *arg)
+{
+	outq_peer *p = arg; // on an nng thread: touch only the counter
+
+	ARB_UNUSED(pipe);
+	atomic_fetch_add(&p->npipes, ev == NNG_PIPE_EV_ADD_POST ? 1 : -1);
+}
+
+static bool
+outq_inproc(const arb__outq *q, arb_pid to)
+{
+	return q->addr.in_node && arb__pid_kind(to) == ARB__KIND_THREAD;
+}
+
+// outq_peer_dial opens p's PUSH socket and dials p->to (in the background:
+// nng redials by itself while the destination is away).
+static int
+outq_peer_dial(outq_peer *p)
+{
+	char url[256];
+	int  rv;
+
+	if ((rv = nng_push0_open(&p->sock)) != 0) {
+		return arb__err_from_nng(rv);
+	}
+	p->sendfd = -1; // fetched on first need: see outq_peer_sendfd
+	atomic_store(&p->npipes, 0);
+	nng_pipe_notify(p->sock, NNG_PIPE_EV_ADD_POST, outq_pipe_cb, p);
+	nng_pipe_notify(p->sock, NNG_PIPE_EV_REM_POST, outq_pipe_cb, p);
+	// Messages wait in `pending` while the destination restarts (SPEC
+	// 19); reconnect fast so the new incarnation gets them promptly.
+	nng_socket_set_ms(p->sock, NNG_OPT_RECONNMINT, 2);
+	nng_socket_set_ms(p->sock, NNG_OPT_RECONNMAXT, 50);
+	arb__addr_url(&p->q->addr, p->to, outq_inproc(p->q, p->to), url,
+	    sizeof(url));
+	if ((rv = nng_dial(p->sock, url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
+		nng_close(p->sock);
+		p->sock = (nng_socket) NNG_SOCKET_INITIALIZER;
+		return arb__err_from_nng(rv);
+	}
+	return ARB_OK;
+}
+
 static outq_peer *
 outq_peer_get(arb__outq *q, arb_pid to, int *rvp)
 {
 	outq_peer *p;
 	uint32_t   mbid = arb__pid_mbid(to);
-	char       url[256];
-	bool       inproc;
 	int        rv;
 
 	if ((p = arb__idmap_get(&q->peers, (uint64_t) mbid + 1)) != NULL) {
@@ -374,35 +435,87 @@ outq_peer_get(arb__outq *q, arb_pid to, int *rvp)
 		return NULL;
 	}
 	p->mbid = mbid;
+	p->to   = to;
 	p->q    = q;
-	if ((rv = nng_push0_open(&p->sock)) != 0) {
+	if ((rv = outq_peer_dial(p)) != 0) {
 		arb__free(p);
-		*rvp = arb__err_from_nng(rv);
+		*rvp = rv;
 		return NULL;
 	}
-	p->sendfd = -1; // fetched on first need: see outq_peer_sendfd
-	// Messages wait in `pending` while the destination restarts (SPEC
-	// 19); reconnect fast so the new incarnation gets them promptly.
-	nng_socket_set_ms(p->sock, NNG_OPT_RECONNMINT, 2);
-	nng_socket_set_ms(p->sock, NNG_OPT_RECONNMAXT, 50);
-	inproc = q->addr.in_node && arb__pid_kind(to) == ARB__KIND_THREAD;
-	arb__addr_url(&q->addr, to, inproc, url, sizeof(url));
-	if ((rv = nng_dial(p->sock, url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
-		rv = arb__err_from_nng(rv);
-		goto fail;
-	}
 	if ((rv = arb__idmap_set(&q->peers, (uint64_t) mbid + 1, p)) != 0) {
-		goto fail;
+		nng_close(p->sock);
+		arb__free(p);
+		*rvp = rv;
+		return NULL;
 	}
-	if (!inproc && q->reach != NULL) {
+	if (!outq_inproc(q, to) && q->reach != NULL) {
 		q->reach(q->reach_arg, to);
 	}
 	return p;
-fail:
-	nng_close(p->sock);
-	arb__free(p);
-	*rvp = rv;
-	return NULL;
+}
+
+// A blocked peer with no connected pipe is dialled anew after a while
+// (100 ms, doubling up to 2 s while it lasts).  nng 1.5.2's dialer was seen
+// to stop redialling an ipc address whose listener went away and came
+// back within a few milliseconds (a process actor restarted from the
+// standby): without this, its messages would wait forever.
+#define OUTQ_REDIAL_MIN_MS 100
+#define OUTQ_REDIAL_MAX_MS 2000
+
+static void
+outq_redial_cb(evutil_socket_t fd, short what, void *arg)
+{
+	outq_peer     *p = arg;
+	struct timeval tv;
+
+	ARB_UNUSED(fd);
+	ARB_UNUSED(what);
+	if (!p->blocked || p->pending.len == 0) {
+		p->redial_ms = 0;
+		return;
+	}
+	if (atomic_load(&p->npipes) == 0) {
+		if (p->wev != NULL) {
+			event_free(p->wev);
+			p->wev = NULL;
+		}
+		nng_close(p->sock);
+		if (outq_peer_dial(p) == ARB_OK) {
+			p->blocked  = false;
+			p->inflight = false;
+			arb__outq_flush(p->q); // blocks again until connected
+		}
+	}
+	p->redial_ms = p->redial_ms * 2 > OUTQ_REDIAL_MAX_MS
+	    ? OUTQ_REDIAL_MAX_MS
+	    : p->redial_ms * 2;
+	if (p->blocked && !evtimer_pending(p->redial_ev, NULL)) {
+		tv.tv_sec  = p->redial_ms / 1000;
+		tv.tv_usec = (p->redial_ms % 1000) * 1000;
+		evtimer_add(p->redial_ev, &tv);
+	}
+}
+
+static void
+outq_redial_arm(outq_peer *p)
+{
+	struct timeval tv;
+
+	if (p->redial_ev == NULL) {
+		p->redial_ev = evtimer_new(p->q->base, outq_redial_cb, p);
+		if (p->redial_ev == NULL) {
+			return; // nng's own redial is all there is
+		}
+	}
+	if (evtimer_pending(p->redial_ev, NULL)) {
+		return;
+	}
+	if (p->redial_ms == 0) {
+		p->redial_ms = OUTQ_REDIAL_MIN_MS;
+	}
+	tv.tv_sec  = p->redial_ms / 1000;
+	tv.tv_usec = (p->redial_ms % 1000) * 1000;
+	evtimer_add(p->redial_ev, &tv);
 }
 
 // outq_peer_send hands the pending batch to nng.  Returns false if nng's
@@ -437,6 +550,7 @@ outq_peer_send(arb__outq *q, outq_peer *p)
 		    !event_pending(p->wev, EV_READ, NULL)) {
 			event_add(p->wev, NULL);
 		}
+		outq_redial_arm(p);
 		return false;
 	}
 	p->inflight = true;
@@ -545,7 +659,8 @@ arb__outq_owns(const struct event *ev)
 {
 	event_callback_fn cb = event_get_callback(ev);
 
-	return cb == outq_flush_cb || cb == outq_writable;
+	return cb == outq_flush_cb || cb == outq_writable ||
+	    cb == outq_redial_cb;
 }
 
 uint64_t
@@ -563,6 +678,9 @@ outq_peer_free(uint64_t key, void *val, void *arg)
 	ARB_UNUSED(arg);
 	if (p->wev != NULL) {
 		event_free(p->wev);
+	}
+	if (p->redial_ev != NULL) {
+		event_free(p->redial_ev);
 	}
 	nng_close(p->sock);
 	arb__buf_fini(&p->pending);

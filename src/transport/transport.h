@@ -28,6 +28,10 @@ typedef struct arb__addr {
 	bool in_node;
 } arb__addr;
 
+// arb__transport_warm starts nng (its thread pool) ahead of the first
+// mailbox, in a process that has time now and will need speed later.
+void arb__transport_warm(void);
+
 // arb__addr_url writes the URL to reach the mailbox of pid.
 void arb__addr_url(const arb__addr *a, arb_pid pid, bool inproc, char *buf,
     size_t len);

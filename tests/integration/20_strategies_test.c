@@ -491,7 +491,7 @@ test_one_for_one_restarts_only_the_failed_child(void **state)
 {
 	arb_test_proc p;
 	const char   *l;
-	long          a_os, c_os, crash_b, crash_c, stop;
+	long          a_os, c_os, crash_b, crash_c, stop, standby, off;
 
 	(void) state;
 	start_tree(&p, "one_for_one", NULL);
@@ -507,6 +507,15 @@ test_one_for_one_restarts_only_the_failed_child(void **state)
 	l = arb_test_expect(&p, "root/sub/b event=started", 10000);
 	assert_int_equal(arb_test_field(l, "restarts"), 1);
 
+	// A standby process is spawned ahead each time a process child is
+	// up: c took the one made when a was up, and a new one waits.
+	assert_int_equal(count(&p, 0, "event=standby ospid=", NULL), 2);
+	off     = find(&p, 0, "event=standby ospid=", NULL);
+	assert_int_equal(arb_test_field(p.out + off, "ospid"), c_os);
+	off     = find(&p, (size_t) (strchr(p.out + off, '\n') - p.out) + 1,
+	        "event=standby ospid=", NULL);
+	standby = arb_test_field(p.out + off, "ospid");
+	assert_true(standby > 0 && standby != a_os && standby != c_os);
 	cmd(&p, "crash root/sub/c error:6"); // a process child this time
 	l = arb_test_expect(
 	    &p, "root/sub/c event=exit reason=error{code=6", 10000);
@@ -514,7 +523,11 @@ test_one_for_one_restarts_only_the_failed_child(void **state)
 	crash_c = l - p.out;
 	l = arb_test_expect(&p, "root/sub/c event=started", 10000);
 	assert_int_equal(arb_test_field(l, "restarts"), 1);
-	assert_true(arb_test_field(l, "ospid") != c_os); // a new process
+	assert_true(arb_test_field(l, "ospid") != c_os); // a new process ...
+	// ... the standby: it became c, and a new standby replaces it.
+	assert_int_equal(arb_test_field(l, "ospid"), standby);
+	l = arb_test_expect(&p, "event=standby ospid=", 10000);
+	assert_true(arb_test_field(l, "ospid") != standby);
 
 	stop = stop_tree(&p);
 	// Only the failed child was restarted, each exactly once.
