@@ -25,8 +25,9 @@ typedef struct arb_actor_ops {
 	// init runs on the new loop before the actor counts as started.
 	// Return ARB_OK to report READY, ARB_EPENDING to report it later
 	// with arb_ready(), ARB_EIGNORE for OTP's `ignore`, or any other
-	// code for a start failure (then *errtext, if set, explains it;
-	// terminate is not called).  *statep is the actor's private state.
+	// code for a start failure (reported as error{code, "init: <the
+	// code's text>"}; terminate is not called).  *statep is the actor's
+	// private state.
 	int (*init)(arb_ctx *ctx, void **statep, const void *arg,
 	    size_t arg_len);
 

@@ -2,7 +2,7 @@
 // arbor.h -- THE public header of arbor: supervised actors for IoT gateways.
 //
 // Use of definitions or declarations not found in this header file (or in
-// arbor/actor.h and arbor/pack.h) is specifically unsupported.  Symbols named
+// arbor/actor.h) is specifically unsupported.  Symbols named
 // arb_ are public; arb__ are private to the library.  No type of a
 // dependency (nng, libevent, msgpack) appears here.
 //
@@ -286,7 +286,9 @@ ARB_DECL int arb_node_run(
 // Async-signal-safe.
 ARB_DECL void arb_node_stop(arb_node *node);
 
-// arb_node_close releases the node and removes its run directory.
+// arb_node_close releases the node and removes the run directory it made
+// (not one given in arb_node_opts.run_dir, and not while abandoned
+// threads may still use it).
 // Calling it with NULL is a harmless no-op.  Must not be called while
 // arb_node_run is running.  Thread: node.
 ARB_DECL void arb_node_close(arb_node *node);
@@ -406,7 +408,8 @@ ARB_DECL int64_t  arb_node_uptime_ms(arb_node *node);
 ARB_DECL uint64_t arb_node_give_ups(arb_node *node);
 
 // arb_node_set_log_level changes the level of this node's log (and of
-// process actors started afterwards).  Thread: any.
+// process actors started afterwards); ARB_LOG_DEFAULT means info, or
+// $ARB_LOG_LEVEL when set.  Thread: any.
 ARB_DECL void arb_node_set_log_level(arb_node *node, int level);
 
 typedef struct arb_node_hooks {

@@ -626,13 +626,7 @@ arb_node_open(arb_node **nodep, const arb_node_opts *opts)
 	snprintf(node->name, sizeof(node->name), "%s", o.name ? o.name : "arbor");
 	node->max_msg = o.max_msg_size ? o.max_msg_size : 1024 * 1024;
 	node->signals = !o.no_signals;
-	if (o.log_level != ARB_LOG_DEFAULT) {
-		arb__log_set_level(o.log_level);
-	} else if (getenv("ARB_LOG_LEVEL") != NULL) {
-		arb__log_set_level(atoi(getenv("ARB_LOG_LEVEL")));
-	} else {
-		arb__log_set_level(ARB_LOG_INFO);
-	}
+	arb_node_set_log_level(node, o.log_level);
 	pthread_mutex_init(&node->mtx, NULL);
 	node->standby_pidfd = -1;
 	node->standby_ctl   = -1;
@@ -1100,5 +1094,10 @@ void
 arb_node_set_log_level(arb_node *node, int level)
 {
 	ARB_UNUSED(node);
+	if (level == ARB_LOG_DEFAULT) {
+		level = getenv("ARB_LOG_LEVEL") != NULL
+		    ? atoi(getenv("ARB_LOG_LEVEL"))
+		    : ARB_LOG_INFO;
+	}
 	arb__log_set_level(level);
 }

@@ -1513,8 +1513,13 @@ arb__sup_reload(arb__sup *sup, const arb_sup_spec *spec)
 		arb__child           *c;
 
 		if (old != NULL && old->spec.isolation == ARB_SUPERVISOR &&
-		    ns->isolation == ARB_SUPERVISOR) {
-			// Same nested supervisor: recurse, keep it running.
+		    ns->isolation == ARB_SUPERVISOR &&
+		    (old->spec.sup->strategy == ARB_SIMPLE_ONE_FOR_ONE) ==
+		        (ns->sup->strategy == ARB_SIMPLE_ONE_FOR_ONE)) {
+			// Same kind of nested supervisor: recurse, keep it
+			// running.  One that turns into (or out of) a
+			// simple_one_for_one pool cannot be diffed: it is
+			// replaced below like a changed worker.
 			arb_child_spec keep;
 			if (arb__child_spec_copy(ns, &keep) == 0) {
 				arb__child_spec_fini(&old->spec);
@@ -1529,7 +1534,8 @@ arb__sup_reload(arb__sup *sup, const arb_sup_spec *spec)
 			next[nn++] = old;
 			continue;
 		}
-		if (old != NULL && worker_spec_eq(&old->spec, ns)) {
+		if (old != NULL && worker_spec_eq(&old->spec, ns) &&
+		    ns->isolation != ARB_SUPERVISOR) {
 			next[nn++] = old; // untouched: keeps running
 			continue;
 		}

@@ -82,6 +82,7 @@ arb__addr_url(
 // ---------------------------------------------------------------------------
 struct arb__mbox {
 	nng_socket    sock;
+	nng_aio      *aio; // reused for every receive (see tp_recv)
 	struct event *ev;
 	arb__batch_cb cb;
 	void        (*drained)(void *);
@@ -91,6 +92,50 @@ struct arb__mbox {
 	int           fd; // NNG_OPT_RECVFD
 	char          ipc_url[256]; // not yet listening when non-empty
 };
+
+// tp_recv / tp_send are nng_recvmsg / nng_sendmsg with NNG_FLAG_NONBLOCK
+// on an aio made once per mailbox or queue: nng_recvmsg allocates and
+// frees an aio per call, and nng 1.5.2 draws a random number from the
+// kernel for each new aio (a getrandom syscall).  A round trip costs six
+// of these calls.  On a zero timeout nng completes at once, on this
+// thread (no callback is set).
+static int
+tp_recv(nng_socket s, nng_aio *aio, nng_msg **mp)
+{
+	int rv;
+
+	nng_recv_aio(s, aio);
+	nng_aio_wait(aio);
+	if ((rv = nng_aio_result(aio)) == 0) {
+		*mp = nng_aio_get_msg(aio);
+		nng_aio_set_msg(aio, NULL);
+	}
+	return rv;
+}
+
+static int
+tp_send(nng_socket s, nng_aio *aio, nng_msg *m)
+{
+	int rv;
+
+	nng_aio_set_msg(aio, m);
+	nng_send_aio(s, aio);
+	nng_aio_wait(aio);
+	rv = nng_aio_result(aio);
+	nng_aio_set_msg(aio, NULL); // on failure m is still the caller's
+	return rv;
+}
+
+static int
+tp_aio(nng_aio **aiop)
+{
+	int rv;
+
+	if ((rv = nng_aio_alloc(aiop, NULL, NULL)) == 0) {
+		nng_aio_set_timeout(*aiop, NNG_DURATION_ZERO);
+	}
+	return rv;
+}
 
 static void
 mbox_readable(evutil_socket_t fd, short what, void *arg)
@@ -102,7 +147,7 @@ mbox_readable(evutil_socket_t fd, short what, void *arg)
 	ARB_UNUSED(fd);
 	ARB_UNUSED(what);
 	while (!mb->paused && budget-- > 0) {
-		if (nng_recvmsg(mb->sock, &m, NNG_FLAG_NONBLOCK) != 0) {
+		if (tp_recv(mb->sock, mb->aio, &m) != 0) {
 			break;
 		}
 		mb->cb(mb->arg, nng_msg_body(m), nng_msg_len(m));
@@ -113,6 +158,16 @@ mbox_readable(evutil_socket_t fd, short what, void *arg)
 	}
 	// More may be queued: the RECVFD stays readable and the event is
 	// level-triggered, so it fires again on the next loop turn.
+}
+
+static void
+mbox_free(arb__mbox *mb)
+{
+	nng_close(mb->sock);
+	if (mb->aio != NULL) {
+		nng_aio_free(mb->aio);
+	}
+	arb__free(mb);
 }
 
 int
@@ -135,6 +190,9 @@ arb__mbox_open(arb__mbox **mbp, struct event_base *base, const arb__addr *a,
 		arb__free(mb);
 		return arb__err_from_nng(rv);
 	}
+	if ((rv = tp_aio(&mb->aio)) != 0) {
+		goto fail;
+	}
 	nng_socket_set_size(mb->sock, NNG_OPT_RECVMAXSZ, max_batch);
 	nng_socket_set_int(mb->sock, NNG_OPT_RECVBUF, 64);
 	if (a->in_node && arb__pid_kind(pid) == ARB__KIND_THREAD) {
@@ -145,9 +203,8 @@ arb__mbox_open(arb__mbox **mbp, struct event_base *base, const arb__addr *a,
 	}
 	arb__addr_url(a, pid, false, url, sizeof(url));
 	if (a->in_node && arb__pid_kind(pid) == ARB__KIND_THREAD) {
-		// In-node senders use inproc; the ipc address (for process
-		// actors) is opened by arb__mbox_listen_ipc after READY, off
-		// the supervisor's sequential start path.
+		// In-node senders use inproc; the ipc address is opened by
+		// arb__mbox_listen_ipc when a process needs it.
 		snprintf(mb->ipc_url, sizeof(mb->ipc_url), "%s", url);
 	} else if ((rv = nng_listen(mb->sock, url, NULL, 0)) != 0) {
 		goto fail;
@@ -159,15 +216,13 @@ arb__mbox_open(arb__mbox **mbp, struct event_base *base, const arb__addr *a,
 	if (base == NULL) {
 		mb->paused = true; // detached: a loop attaches it later
 	} else if ((rv = arb__mbox_attach(mb, base, cb, drained, arg)) != 0) {
-		nng_close(mb->sock);
-		arb__free(mb);
+		mbox_free(mb);
 		return rv;
 	}
 	*mbp = mb;
 	return ARB_OK;
 fail:
-	nng_close(mb->sock);
-	arb__free(mb);
+	mbox_free(mb);
 	return arb__err_from_nng(rv);
 }
 
@@ -240,8 +295,7 @@ arb__mbox_close(arb__mbox *mb)
 	// Count what is queued now, as dead letters; bounded, because a
 	// sender that keeps sending would otherwise keep this loop (and the
 	// exiting actor, or the node removing a child) going forever.
-	while (budget-- > 0 &&
-	    nng_recvmsg(mb->sock, &m, NNG_FLAG_NONBLOCK) == 0) {
+	while (budget-- > 0 && tp_recv(mb->sock, mb->aio, &m) == 0) {
 		arb__decoder_init(
 		    &d, nng_msg_body(m), nng_msg_len(m), mb->max_batch);
 		while (arb__codec_next(&d, &v) == ARB_OK) {
@@ -249,8 +303,7 @@ arb__mbox_close(arb__mbox *mb)
 		}
 		nng_msg_free(m);
 	}
-	nng_close(mb->sock);
-	arb__free(mb);
+	mbox_free(mb);
 	return dead;
 }
 
@@ -289,6 +342,7 @@ struct arb__outq {
 	size_t             max_msg;
 	size_t             backlog;
 	uint64_t           batches;
+	nng_aio           *aio; // reused for every send (tp_send)
 	arb__outq_reach_fn reach; // a new peer is reached over ipc
 	void              *reach_arg;
 };
@@ -330,7 +384,7 @@ arb__outq_open(arb__outq **qp, struct event_base *base, const arb__addr *a,
 	q->base    = base;
 	q->max_msg = max_msg;
 	q->flush_ev = event_new(base, -1, 0, outq_flush_cb, q);
-	if (q->flush_ev == NULL) {
+	if (q->flush_ev == NULL || tp_aio(&q->aio) != 0) {
 		arb__outq_close(q);
 		return ARB_ENOMEM;
 	}
@@ -542,7 +596,7 @@ outq_peer_send(arb__outq *q, outq_peer *p)
 		nng_msg_free(m);
 		return false;
 	}
-	if ((rv = nng_sendmsg(p->sock, m, NNG_FLAG_NONBLOCK)) != 0) {
+	if ((rv = tp_send(p->sock, q->aio, m)) != 0) {
 		nng_msg_free(m);
 		// The pipe is busy or not connected: SENDFD wakes us.
 		p->blocked = true;
@@ -765,5 +819,8 @@ arb__outq_close(arb__outq *q)
 	}
 	arb__idmap_each(&q->peers, outq_peer_free, NULL);
 	arb__idmap_fini(&q->peers);
+	if (q->aio != NULL) {
+		nng_aio_free(q->aio);
+	}
 	arb__free(q);
 }

@@ -728,6 +728,27 @@ static const arb_sup_spec rl_v5 = RL_SPEC(rl_v5_kids);
 static const drv_spec     rl_specs[] = { { "v1", &rl_v1 }, { "v2", &rl_v2 },
 	    { "v3", &rl_v3 }, { "v4", &rl_v4 }, { "v5", &rl_v5 }, { NULL, NULL } };
 
+// pool: v1 has s as a one_for_one supervisor, v2 turns it into a
+// simple_one_for_one pool, which cannot be diffed: it is replaced.
+static const arb_child_spec pl_s1_kids[] = {
+	PROBE_CHILD("x", ARB_THREAD, "init=ok"),
+};
+static const arb_sup_spec   pl_s1 = { .children = pl_s1_kids, .nchildren = 1 };
+static const arb_sup_spec   pl_s2 = { .strategy = ARB_SIMPLE_ONE_FOR_ONE,
+	  .children = pl_s1_kids, .nchildren = 1 };
+static const arb_child_spec pl_v1_kids[] = {
+	{ .name = "s", .isolation = ARB_SUPERVISOR, .sup = &pl_s1 },
+	PROBE_CHILD("k", ARB_THREAD, "init=ok"),
+};
+static const arb_child_spec pl_v2_kids[] = {
+	{ .name = "s", .isolation = ARB_SUPERVISOR, .sup = &pl_s2 },
+	PROBE_CHILD("k", ARB_THREAD, "init=ok"),
+};
+static const arb_sup_spec pl_v1 = RL_SPEC(pl_v1_kids);
+static const arb_sup_spec pl_v2 = RL_SPEC(pl_v2_kids);
+static const drv_spec     pl_specs[] = { { "v1", &pl_v1 }, { "v2", &pl_v2 },
+	    { NULL, NULL } };
+
 // hup: SIGHUP makes the reload hook apply v2.
 static const arb_child_spec hup_v1_kids[] = {
 	PROBE_CHILD("a", ARB_PROCESS, "init=ok"),
@@ -834,6 +855,14 @@ h_reload(int argc, char **argv)
 }
 
 static int
+h_pool_reload(int argc, char **argv)
+{
+	(void) argc;
+	(void) argv;
+	return drv_main(pl_specs, NULL, "root/k");
+}
+
+static int
 h_hup(int argc, char **argv)
 {
 	(void) argc;
@@ -870,6 +899,7 @@ static const arb_test_helper helpers[] = {
 	{ "ops", h_ops },
 	{ "backoff", h_backoff },
 	{ "reload", h_reload },
+	{ "pool_reload", h_pool_reload },
 	{ "hup", h_hup },
 	{ "live", h_live },
 	{ "giveup", h_giveup },
@@ -1296,6 +1326,31 @@ test_operator_stop_of_a_restarting_child(void **state)
 	ctl_fini(&t);
 }
 
+// A nested supervisor that becomes a simple_one_for_one pool (or stops
+// being one) is replaced, not half-diffed: its old child stops, and the
+// new pool starts empty under the same path.
+static void
+test_reload_replaces_a_supervisor_that_becomes_a_pool(void **state)
+{
+	ctl         t;
+	const char *l;
+	size_t      mark;
+
+	(void) state;
+	ctl_start(&t, "pool_reload");
+	await(&t, "root/s/x", "running");
+	l = ask(&t, "reload v2");
+	has(l, " rv=ARB_OK ");
+	mark = t.since;
+	expect_from(&t, mark, "root/s event=reload action=restart");
+	expect_from(&t, mark, "root/s/x event=stopped");
+	expect_from(&t, mark, "root/s event=started");
+	await(&t, "root/s", "running");
+	await(&t, "root/s/x", "gone");
+	stop_node(&t, 0);
+	ctl_fini(&t);
+}
+
 static void
 test_reload_applies_a_diff(void **state)
 {
@@ -1594,6 +1649,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_operator_stop_start_restart),
 	cmocka_unit_test(test_operator_stop_of_a_restarting_child),
 	cmocka_unit_test(test_reload_applies_a_diff),
+	cmocka_unit_test(test_reload_replaces_a_supervisor_that_becomes_a_pool),
 	cmocka_unit_test(test_sighup_runs_the_reload_hook),
 	cmocka_unit_test(test_live_ready_uptime_give_ups),
 	cmocka_unit_test(test_root_give_up_is_one_stop),
