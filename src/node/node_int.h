@@ -128,6 +128,7 @@ struct arb_node {
 	pid_t              standby_pid;   // > 0: a standby process (spawn.c)
 	int                standby_pidfd;
 	int                standby_ctl;
+	uint64_t           standby_env; // env_hash() when it was spawned
 };
 
 // Inbox items: thread actors -> node loop.

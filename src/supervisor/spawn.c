@@ -152,10 +152,32 @@ proc_argv(char *argv[5], const char *path, const char *type, char ppid[24])
 // spawned ahead (type ARB__STANDBY_TYPE), loaded, nng started, waiting on
 // fd 3 for an INIT.  The next process actor of the node's program takes
 // it, and the node spawns the next standby once that actor is READY (not
-// before: it would compete with the actor's start for the CPU).  A
+// before: it would compete with the actor's start for the CPU), before
+// the supervisor goes on, so a sequential start's next child can take it.  A
 // standby is a child like the others (own process group, default
 // signals, PDEATHSIG set by arb_actor_main); it ends when the node stops
 // (EOF on fd 3, then SIGKILL) and is always reaped.
+
+// env_hash fingerprints the environment a child would get: a standby
+// spawned before the node changed it (the arbor program exports the
+// plugins it loads in $ARBOR_PLUGINS, a reload may add one) would not
+// match a fresh spawn, so it is not used.
+static uint64_t
+env_hash(void)
+{
+	uint64_t h = 14695981039346656037ull; // FNV-1a
+	char   **e;
+
+	for (e = environ; e != NULL && *e != NULL; e++) {
+		const unsigned char *p;
+
+		for (p = (const unsigned char *) *e; *p != '\0'; p++) {
+			h = (h ^ *p) * 1099511628211ull;
+		}
+		h = (h ^ 0xff) * 1099511628211ull;
+	}
+	return h;
+}
 
 static void
 standby_spawn(arb_node *node)
@@ -178,6 +200,7 @@ standby_spawn(arb_node *node)
 		return;
 	}
 	close(sv[1]);
+	node->standby_env   = env_hash();
 	node->standby_pid   = pid;
 	node->standby_ctl   = sv[0];
 	node->standby_pidfd = pidfd_open_(pid);
@@ -221,8 +244,10 @@ standby_take(arb_node *node, arb__child *c, int *ctl)
 	if (node->standby_pid <= 0) {
 		return false;
 	}
-	if (pfd.fd < 0 || poll(&pfd, 1, 0) != 0) {
-		arb__proc_standby_end(node, false); // it died: not usable
+	if (pfd.fd < 0 || poll(&pfd, 1, 0) != 0 ||
+	    node->standby_env != env_hash()) {
+		// It died, or the environment changed since it was spawned.
+		arb__proc_standby_end(node, false);
 		return false;
 	}
 	c->ospid            = node->standby_pid;
@@ -555,10 +580,12 @@ proc_ctl_handle(arb__child *c, uint8_t *buf, ssize_t n)
 
 	switch ((arb__ctl_op) buf[0]) {
 	case ARB__CTL_READY:
-		arb__child_event(c, ARB__CE_READY, NULL);
 		if (c->spec.exe == NULL) {
-			standby_spawn(node); // for the next start of our program
+			// For the next start of our program, which may follow
+			// at once (the next child of a sequential start).
+			standby_spawn(node);
 		}
+		arb__child_event(c, ARB__CE_READY, NULL);
 		break;
 	case ARB__CTL_IGNORE:
 		arb__child_event(c, ARB__CE_IGNORE, NULL);

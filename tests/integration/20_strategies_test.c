@@ -34,6 +34,8 @@
 //   crash PATH KIND   send PROBE_CRASH with body KIND to the actor at PATH
 //                     -> "driver event=sent target=PATH kind=KIND rv=NAME"
 //   start SUP ARG     arb_start_child(SUP, ARG) (ARG "-" means "")
+//   setenv NAME VALUE setenv in the node process
+//                     -> "driver event=setenv name=NAME rv=NAME"
 //                     -> "driver event=start_child sup=SUP rv=NAME pid=N"
 // With stop_start set, its stop callback tries arb_start_child on SUP_PATH
 // and prints "driver path=P event=stop_start_child sup=SUP rv=NAME" before
@@ -72,6 +74,12 @@ driver_exec(driver *d, const char *line)
 		}
 		arb_test_emit("driver event=sent target=%s kind=%s rv=%s", a1,
 		    a2, arb_err_name(rv));
+	} else if (strcmp(cmd, "setenv") == 0) {
+		// The node's environment changes (as when the arbor program
+		// loads a plugin): children started from now on must see it.
+		rv = setenv(a1, a2, 1) == 0 ? ARB_OK : ARB_ENOMEM;
+		arb_test_emit("driver event=setenv name=%s rv=%s", a1,
+		    arb_err_name(rv));
 	} else if (strcmp(cmd, "start") == 0) {
 		rv = arb_start_child(d->ctx, a1, a2, strlen(a2) + 1, &pid);
 		arb_test_emit("driver event=start_child sup=%s rv=%s pid=%llu",
@@ -342,6 +350,21 @@ h_pool(int argc, char **argv)
 	return arb_test_node_main(&root);
 }
 
+// root { sub(one_for_one) { a, c: process probes that print $ARB_T_ENV },
+// driver }.
+static int
+h_env(int argc, char **argv)
+{
+	const arb_child_spec k[] = {
+		PROBE_CHILD("a", ARB_PROCESS, "init=ok;env=ARB_T_ENV"),
+		PROBE_CHILD("c", ARB_PROCESS, "init=ok;env=ARB_T_ENV"),
+	};
+
+	(void) argc;
+	(void) argv;
+	return run_sub(k, 2, ARB_ONE_FOR_ONE);
+}
+
 // root { sub(one_for_one) { t: a thread probe that leaves a 5 ms timer
 // armed when it ends }, driver }.
 static int
@@ -358,6 +381,7 @@ h_leaky(int argc, char **argv)
 
 static const arb_test_helper helpers[] = {
 	{ "leaky", h_leaky },
+	{ "env", h_env },
 	{ "one_for_one", h_one_for_one },
 	{ "one_for_all", h_one_for_all },
 	{ "rest_for_one", h_rest_for_one },
@@ -524,10 +548,12 @@ test_one_for_one_restarts_only_the_failed_child(void **state)
 	l = arb_test_expect(&p, "root/sub/c event=started", 10000);
 	assert_int_equal(arb_test_field(l, "restarts"), 1);
 	assert_true(arb_test_field(l, "ospid") != c_os); // a new process ...
-	// ... the standby: it became c, and a new standby replaces it.
+	// ... the standby: it became c, and a new standby replaces it
+	// (spawned as c reported READY, so logged before "started").
 	assert_int_equal(arb_test_field(l, "ospid"), standby);
-	l = arb_test_expect(&p, "event=standby ospid=", 10000);
-	assert_true(arb_test_field(l, "ospid") != standby);
+	off = find(&p, (size_t) crash_c, "event=standby ospid=", NULL);
+	assert_true(off >= 0);
+	assert_true(arb_test_field(p.out + off, "ospid") != standby);
 
 	stop = stop_tree(&p);
 	// Only the failed child was restarted, each exactly once.
@@ -897,7 +923,51 @@ test_restart_leaves_nothing_of_the_old_incarnation(void **state)
 	arb_test_proc_fini(&p);
 }
 
+// A standby process (spawned ahead for the next process start) is not used
+// once the node's environment changed: the restarted child is a fresh
+// process that sees the new value.  Without a change it is the standby.
+static void
+test_standby_is_not_used_after_an_env_change(void **state)
+{
+	arb_test_proc p;
+	const char   *l;
+	long          standby, off;
+
+	(void) state;
+	unsetenv("ARB_T_ENV");
+	start_tree(&p, "env", NULL);
+	assert_true(find(&p, 0, "probe path=root/sub/c event=env",
+	                "ARB_T_ENV=(unset)") >= 0);
+	// The standby spawned when c was READY (a's went to c).
+	off = find(&p, 0, "event=standby ospid=", NULL);
+	off = find(&p, (size_t) (strchr(p.out + off, '\n') - p.out) + 1,
+	    "event=standby ospid=", NULL);
+	assert_true(off >= 0);
+	standby = arb_test_field(p.out + off, "ospid");
+	cmd(&p, "setenv ARB_T_ENV two");
+	arb_test_expect(&p, "driver event=setenv name=ARB_T_ENV rv=ARB_OK",
+	    10000);
+	cmd(&p, "crash root/sub/c error:3");
+	l = arb_test_expect(&p, "probe path=root/sub/c event=env", 10000);
+	assert_non_null(strstr(l, "ARB_T_ENV=two"));
+	assert_true(arb_test_field(l, "ospid") != standby);
+	off = l - p.out;
+	// With the environment unchanged since, the next standby (spawned
+	// as the new c reported READY, before "started") is used.
+	arb_test_expect(&p, "root/sub/c event=started", 10000);
+	off = find(&p, (size_t) off, "event=standby ospid=", NULL);
+	assert_true(off >= 0);
+	standby = arb_test_field(p.out + off, "ospid");
+	cmd(&p, "crash root/sub/a error:3");
+	l = arb_test_expect(&p, "probe path=root/sub/a event=env", 10000);
+	assert_non_null(strstr(l, "ARB_T_ENV=two"));
+	assert_int_equal(arb_test_field(l, "ospid"), standby);
+	stop_tree(&p);
+	arb_test_proc_fini(&p);
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_standby_is_not_used_after_an_env_change),
 	cmocka_unit_test(test_restart_leaves_nothing_of_the_old_incarnation),
 	cmocka_unit_test(test_one_for_one_restarts_only_the_failed_child),
 	cmocka_unit_test(test_one_for_all_restarts_all_but_temporary),

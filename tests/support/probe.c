@@ -247,6 +247,12 @@ probe_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	if (cfg_get(p->cfg, "stop", p->stop_kind, sizeof(p->stop_kind)) == NULL) {
 		snprintf(p->stop_kind, sizeof(p->stop_kind), "prompt");
 	}
+	if (cfg_get(p->cfg, "env", v, sizeof(v)) != NULL) {
+		const char *e = getenv(v);
+		arb_test_emit("probe path=%s event=env %s=%s ospid=%d",
+		    arb_path(ctx), v, e != NULL ? e : "(unset)",
+		    (int) getpid());
+	}
 	if (cfg_get(p->cfg, "ping", v, sizeof(v)) != NULL) {
 		arb_pid other;
 		rv = arb_whereis(ctx, v, &other);

@@ -9,6 +9,7 @@
 //   trap=1             trap exits
 //   link=PATH          link to the actor registered as PATH at init
 //   ready_file=PATH    (unused by probe; reserved)
+//   env=NAME           at init, print "event=env NAME=<value or (unset)>"
 //   ping=PATH          at init, send PROBE_ECHO "ping" to the actor at PATH
 //   tick=MS            print "event=tick inc=PID" every MS from a timer it
 //                      never frees (left armed when the actor ends)
