@@ -140,11 +140,8 @@ thr_cmd(evutil_socket_t fd, short what, void *arg)
 // Orders to a thread whose actor has ended (t->order, set under t->mtx).
 enum { THR_NONE = 0, THR_RUN, THR_RETIRE };
 
-// thr_keep_loop decides whether the loop and the outbound queue can serve
-// the next incarnation: only when nothing of the old one is still armed
-// on them (an event the actor left behind must never fire into its
-// successor).  Otherwise they go now and the next incarnation makes its
-// own.
+// thr_foreign_event counts an event that is neither libevent's own nor the
+// outbound queue's (event_base_foreach_event callback).
 static int
 thr_foreign_event(const struct event_base *base, const struct event *ev,
     void *arg)
@@ -157,6 +154,11 @@ thr_foreign_event(const struct event_base *base, const struct event *ev,
 	return 0;
 }
 
+// thr_keep_loop decides whether the loop and the outbound queue can serve
+// the next incarnation: only when nothing of the old one is still armed
+// on them (an event the actor left behind must never fire into its
+// successor).  Otherwise they go now and the next incarnation makes its
+// own.
 static void
 thr_keep_loop(arb__thr *t)
 {

@@ -828,8 +828,8 @@ arb_node_run(arb_node *node, const arb_sup_spec *spec, int *exit_code)
 	// Thread actors report EXIT before tearing down; wait (bounded) for
 	// their DONE so nothing posts to a closed node.  Abandoned threads are
 	// not waited for.
-	arb__thread_unprepare(node);
-	arb__proc_standby_end(node, false);
+	// The spare thread and the standby went when the stop began
+	// (arb__node_stop_began), which every end of the tree goes through.
 	{
 		int64_t dl = arb__now_ms() + 5000;
 		while (node->threads > node->abandoned && arb__now_ms() < dl) {

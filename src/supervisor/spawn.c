@@ -282,22 +282,20 @@ arb__proc_start(arb_node *node, arb__child *c)
 		    c->spec.exe == NULL) {
 			return ARB_ENOENT;
 		}
-	}
-	if (c->spec.isolation == ARB_PROCESS && c->spec.exe == NULL &&
-	    standby_take(node, c, &sv[0])) {
-		pid = c->ospid;
-		r   = 0;
-	} else if (c->spec.isolation == ARB_PROCESS) {
-		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) !=
-		    0) {
-			return arb__err_from_errno(errno);
+		r = 0; // posix_spawn reports an exec failure itself
+		if (c->spec.exe == NULL && standby_take(node, c, &sv[0])) {
+			pid = c->ospid;
+		} else {
+			if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC,
+			        0, sv) != 0) {
+				return arb__err_from_errno(errno);
+			}
+			path = c->spec.exe ? c->spec.exe : node->self_exe;
+			proc_argv(pargv, path, c->spec.type, ppid);
+			if ((e = proc_spawn(&pid, path, pargv, sv[1])) != 0) {
+				goto fail;
+			}
 		}
-		path = c->spec.exe ? c->spec.exe : node->self_exe;
-		proc_argv(pargv, path, c->spec.type, ppid);
-		if ((e = proc_spawn(&pid, path, pargv, sv[1])) != 0) {
-			goto fail;
-		}
-		r = 0;
 	} else {
 		path = c->spec.argv[0];
 		argv = (char *const *) c->spec.argv;
@@ -329,12 +327,8 @@ arb__proc_start(arb_node *node, arb__child *c)
 	}
 	arb__idmap_set(&node->by_ospid, (uint64_t) pid, c);
 	if (r == (ssize_t) sizeof(e)) {
-		// The child is gone (exit 127): reap it now.
+		// The exec child is gone (exit 127): reap it now.
 		arb__proc_close(c);
-		if (sv[0] >= 0) {
-			close(sv[0]);
-			close(sv[1]);
-		}
 		return arb__err_from_errno(e);
 	}
 	if (c->pidfd >= 0) {

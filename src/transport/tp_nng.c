@@ -519,39 +519,7 @@ outq_peer_get(arb__outq *q, arb_pid to, int *rvp)
 #define OUTQ_REDIAL_MIN_MS 100
 #define OUTQ_REDIAL_MAX_MS 2000
 
-static void
-outq_redial_cb(evutil_socket_t fd, short what, void *arg)
-{
-	outq_peer     *p = arg;
-	struct timeval tv;
-
-	ARB_UNUSED(fd);
-	ARB_UNUSED(what);
-	if (!p->blocked || p->pending.len == 0) {
-		p->redial_ms = 0;
-		return;
-	}
-	if (atomic_load(&p->npipes) == 0) {
-		if (p->wev != NULL) {
-			event_free(p->wev);
-			p->wev = NULL;
-		}
-		nng_close(p->sock);
-		if (outq_peer_dial(p) == ARB_OK) {
-			p->blocked  = false;
-			p->inflight = false;
-			arb__outq_flush(p->q); // blocks again until connected
-		}
-	}
-	p->redial_ms = p->redial_ms * 2 > OUTQ_REDIAL_MAX_MS
-	    ? OUTQ_REDIAL_MAX_MS
-	    : p->redial_ms * 2;
-	if (p->blocked && !evtimer_pending(p->redial_ev, NULL)) {
-		tv.tv_sec  = p->redial_ms / 1000;
-		tv.tv_usec = (p->redial_ms % 1000) * 1000;
-		evtimer_add(p->redial_ev, &tv);
-	}
-}
+static void outq_redial_cb(evutil_socket_t fd, short what, void *arg);
 
 static void
 outq_redial_arm(outq_peer *p)
@@ -573,6 +541,38 @@ outq_redial_arm(outq_peer *p)
 	tv.tv_sec  = p->redial_ms / 1000;
 	tv.tv_usec = (p->redial_ms % 1000) * 1000;
 	evtimer_add(p->redial_ev, &tv);
+}
+
+static void
+outq_redial_cb(evutil_socket_t fd, short what, void *arg)
+{
+	outq_peer *p = arg;
+
+	ARB_UNUSED(fd);
+	ARB_UNUSED(what);
+	if (!p->blocked || p->pending.len == 0) {
+		p->redial_ms = 0;
+		return;
+	}
+	// Back off first: the flush below re-arms when it blocks again.
+	p->redial_ms = p->redial_ms * 2 > OUTQ_REDIAL_MAX_MS
+	    ? OUTQ_REDIAL_MAX_MS
+	    : p->redial_ms * 2;
+	if (atomic_load(&p->npipes) == 0) {
+		if (p->wev != NULL) {
+			event_free(p->wev);
+			p->wev = NULL;
+		}
+		nng_close(p->sock);
+		if (outq_peer_dial(p) == ARB_OK) {
+			p->blocked  = false;
+			p->inflight = false;
+			arb__outq_flush(p->q); // blocks again until connected
+		}
+	}
+	if (p->blocked) {
+		outq_redial_arm(p); // a no-op if the flush re-armed it
+	}
 }
 
 // outq_peer_send hands the pending batch to nng.  Returns false if nng's
