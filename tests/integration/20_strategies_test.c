@@ -14,6 +14,7 @@
 // then reads the node's log lines.  Nothing here sleeps to synchronise.
 
 #include "arb_test.h"
+#include "cmdfifo.h"
 #include "probe.h"
 
 #include <errno.h>
@@ -42,18 +43,15 @@
 // it exits with `shutdown`.
 
 typedef struct driver {
-	arb_ctx      *ctx;
-	int           fd;
-	struct event *ev;
-	char          fifo[256];
-	char          buf[1024];
-	size_t        len;
-	char          stop_start[128];
+	arb_ctx          *ctx;
+	arb_test_cmdfifo *fifo;
+	char              stop_start[128];
 } driver;
 
 static void
-driver_exec(driver *d, const char *line)
+driver_exec(void *arg, const char *line)
 {
+	driver *d = arg;
 	char    cmd[16] = "";
 	char    a1[128] = "";
 	char    a2[256] = "";
@@ -89,36 +87,12 @@ driver_exec(driver *d, const char *line)
 	}
 }
 
-static void
-driver_fifo_cb(evutil_socket_t fd, short what, void *arg)
-{
-	driver *d = arg;
-	ssize_t n;
-	char   *nl;
-
-	(void) what;
-	n = read(fd, d->buf + d->len, sizeof(d->buf) - 1 - d->len);
-	if (n <= 0) {
-		return;
-	}
-	d->len += (size_t) n;
-	d->buf[d->len] = '\0';
-	while ((nl = strchr(d->buf, '\n')) != NULL) {
-		*nl = '\0';
-		driver_exec(d, d->buf);
-		d->len -= (size_t) (nl + 1 - d->buf);
-		memmove(d->buf, nl + 1, d->len + 1);
-	}
-	if (d->len == sizeof(d->buf) - 1) {
-		d->len = 0; // a line that long is garbage
-	}
-}
-
 static int
 driver_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 {
 	driver     *d = calloc(1, sizeof(*d));
 	const char *cfg = arg;
+	char        path[256];
 	int         err;
 
 	if (d == NULL) {
@@ -129,30 +103,13 @@ driver_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 		snprintf(d->stop_start, sizeof(d->stop_start), "%.*s",
 		    (int) (len - 11), cfg + 11);
 	}
-	snprintf(d->fifo, sizeof(d->fifo), "%s/%s.fifo", arb_test_dir(),
+	snprintf(path, sizeof(path), "%s/%s.fifo", arb_test_dir(),
 	    strrchr(arb_path(ctx), '/') + 1);
-	if (mkfifo(d->fifo, 0600) != 0 && errno != EEXIST) {
-		err = errno;
+	err = arb_test_cmdfifo_open(&d->fifo, arb_base(ctx), path,
+	    driver_exec, d);
+	if (err != 0) {
 		free(d);
 		return ARB_ESYSERR | err;
-	}
-	// O_RDWR: the FIFO always has a writer, so it never reports EOF
-	// between two commands, and the test's O_WRONLY open never blocks.
-	d->fd = open(d->fifo, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (d->fd < 0) {
-		err = errno;
-		free(d);
-		return ARB_ESYSERR | err;
-	}
-	d->ev = event_new(
-	    arb_base(ctx), d->fd, EV_READ | EV_PERSIST, driver_fifo_cb, d);
-	if (d->ev == NULL || event_add(d->ev, NULL) != 0) {
-		if (d->ev != NULL) {
-			event_free(d->ev);
-		}
-		close(d->fd);
-		free(d);
-		return ARB_ENOMEM;
 	}
 	*statep = d;
 	arb_test_emit("driver path=%s event=listening", arb_path(ctx));
@@ -184,9 +141,7 @@ driver_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
 
 	(void) ctx;
 	(void) why;
-	event_free(d->ev);
-	close(d->fd);
-	unlink(d->fifo);
+	arb_test_cmdfifo_close(d->fifo);
 	free(d);
 }
 
@@ -395,21 +350,15 @@ static const arb_test_helper helpers[] = {
 static void
 cmd(arb_test_proc *p, const char *fmt, ...)
 {
-	char    path[128];
 	char    line[512];
 	va_list ap;
-	int     fd, n;
+	int     n;
 
 	va_start(ap, fmt);
 	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
 	va_end(ap);
 	assert_true(n > 0 && (size_t) n < sizeof(line) - 1);
-	line[n++] = '\n';
-	snprintf(path, sizeof(path), "%s/driver.fifo", p->dir);
-	fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, line, (size_t) n), n);
-	close(fd);
+	arb_test_cmdfifo_write(p, "driver.fifo", line);
 }
 
 // find returns the offset in p->out of the first line at or after `from`

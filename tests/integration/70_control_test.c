@@ -17,6 +17,7 @@
 // alive or zombie.
 
 #include "arb_test.h"
+#include "cmdfifo.h"
 #include "probe.h"
 
 #include <errno.h>
@@ -53,11 +54,8 @@ typedef struct drv {
 	const drv_spec *specs; // ends with { NULL, NULL }
 	const char     *hup;   // spec the reload hook applies, or NULL
 	const char     *probe; // path the stopping hook tries ops on
-	int             fd;
-	struct event   *fifo_ev;
+	arb_test_cmdfifo *fifo;
 	struct event   *poll_ev;
-	char            buf[4096];
-	size_t          len;
 	int             seq;
 	int             nready;
 	int             nstopping;
@@ -74,7 +72,7 @@ typedef struct drv {
 	int64_t         hang_t0;
 } drv;
 
-static drv the_drv = { .fd = -1 };
+static drv the_drv;
 
 static int64_t
 now_ms(void)
@@ -428,27 +426,13 @@ drv_cmd(drv *d, char *line, int seq)
 }
 
 static void
-drv_fifo_cb(evutil_socket_t fd, short what, void *arg)
+drv_line(void *arg, const char *line)
 {
-	drv    *d = arg;
-	ssize_t n;
-	char   *nl;
-	char    line[sizeof(d->buf)];
+	drv *d = arg;
+	char buf[1024];
 
-	(void) what;
-	n = read(fd, d->buf + d->len, sizeof(d->buf) - 1 - d->len);
-	if (n <= 0) {
-		return;
-	}
-	d->len += (size_t) n;
-	while ((nl = memchr(d->buf, '\n', d->len)) != NULL) {
-		size_t used = (size_t) (nl - d->buf) + 1;
-		memcpy(line, d->buf, used - 1);
-		line[used - 1] = '\0';
-		memmove(d->buf, d->buf + used, d->len - used);
-		d->len -= used;
-		drv_cmd(d, line, ++d->seq);
-	}
+	snprintf(buf, sizeof(buf), "%s", line); // drv_cmd cuts it up
+	drv_cmd(d, buf, ++d->seq);
 }
 
 // --- hooks -----------------------------------------------------------------
@@ -458,26 +442,24 @@ hook_ready(arb_node *node, void *arg)
 {
 	drv *d = arg;
 	char path[512];
+	int  err;
 
 	d->nready++;
 	arb_test_emit("hook=ready n=%d ready=%d live=%d", d->nready,
 	    arb_node_ready(node) ? 1 : 0,
 	    arb_node_live(node, NULL, 0) ? 1 : 0);
-	if (d->fifo_ev != NULL) {
+	if (d->fifo != NULL) {
 		return;
 	}
 	snprintf(path, sizeof(path), "%s/ctl", arb_test_dir());
-	// O_RDWR: the FIFO always has a writer, so it never reads EOF.
-	d->fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (d->fd < 0) {
-		arb_test_emit("drv fifo open failed errno=%d", errno);
+	err = arb_test_cmdfifo_open(
+	    &d->fifo, arb_node_base(node), path, drv_line, d);
+	if (err != 0) {
+		arb_test_emit("drv fifo open failed errno=%d", err);
 		return;
 	}
-	d->fifo_ev = event_new(
-	    arb_node_base(node), d->fd, EV_READ | EV_PERSIST, drv_fifo_cb, d);
 	d->poll_ev
 	    = event_new(arb_node_base(node), -1, EV_PERSIST, drv_poll_cb, d);
-	event_add(d->fifo_ev, NULL);
 	arb_test_emit("drv fifo=ready");
 }
 
@@ -542,18 +524,12 @@ drv_main(const drv_spec *specs, const char *hup, const char *probe)
 	arb_node_opts  o = { .name = "test" };
 	arb_node_hooks h = { hook_ready, hook_stopping, hook_changed,
 		hook_tick, hup != NULL ? hook_reload : NULL };
-	char           path[512];
 	int            code = -1;
 	int            rv;
 
 	d->specs = specs;
 	d->hup = hup;
 	d->probe = probe;
-	snprintf(path, sizeof(path), "%s/ctl", arb_test_dir());
-	if (mkfifo(path, 0600) != 0) {
-		fprintf(stderr, "mkfifo %s: errno %d\n", path, errno);
-		return 99;
-	}
 	if ((rv = arb_node_open(&node, &o)) != ARB_OK) {
 		fprintf(stderr, "node open: %s\n", arb_strerror(rv));
 		return 99;
@@ -562,14 +538,9 @@ drv_main(const drv_spec *specs, const char *hup, const char *probe)
 	arb_node_set_hooks(node, &h, d);
 	rv = arb_node_run(node, specs[0].spec, &code);
 	// Our events live on the node's base: free them before it goes.
-	if (d->fifo_ev != NULL) {
-		event_free(d->fifo_ev);
-	}
+	arb_test_cmdfifo_close(d->fifo);
 	if (d->poll_ev != NULL) {
 		event_free(d->poll_ev);
-	}
-	if (d->fd >= 0) {
-		close(d->fd);
 	}
 	arb_node_close(node);
 	arb_test_emit(

@@ -1321,6 +1321,29 @@ arb_test_field(const char *line, const char *key)
 }
 
 void
+arb_test_cmdfifo_write(
+    const arb_test_proc *p, const char *name, const char *line)
+{
+	char   path[512];
+	char   buf[1024];
+	size_t n = strlen(line);
+	int    fd;
+
+	assert_true(n > 0 && n < sizeof(buf) - 1);
+	memcpy(buf, line, n);
+	if (buf[n - 1] != '\n') {
+		buf[n++] = '\n';
+	}
+	snprintf(path, sizeof(path), "%s/%s", p->dir, name);
+	fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		fail_msg("open %s: errno %d", path, errno);
+	}
+	assert_int_equal(write(fd, buf, n), (ssize_t) n);
+	close(fd);
+}
+
+void
 arb_test_emit(const char *fmt, ...)
 {
 	char    buf[PIPE_BUF]; // one write of at most PIPE_BUF is atomic

@@ -186,6 +186,12 @@ long arb_test_field(const char *line, const char *key);
 // Preserves errno.  Thread: any.
 void arb_test_emit(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+// arb_test_cmdfifo_write writes line (a '\n' is added when missing) to the
+// command FIFO `name` in p's directory, which the helper reads with
+// arb_test_cmdfifo_open (cmdfifo.h).  Fails the test if it cannot.
+void arb_test_cmdfifo_write(
+    const arb_test_proc *p, const char *name, const char *line);
+
 // arb_test_exec runs as a helper body for a program under test: argv is
 // "NAME VAR=value... -- ARGS...": it sets the variables and execs bin with
 // ARGS (a bin without '/' is looked up in PATH).  It returns 127 only if
