@@ -10,6 +10,7 @@
 // its output and checks that nothing is left behind.
 
 #include "arb_test.h"
+#include "tools.h"
 #include "probe.h"
 
 #include <errno.h>
@@ -20,19 +21,6 @@
 #include <unistd.h>
 
 // --- helpers (run in the child) ---------------------------------------------
-
-// h_arbor: "VAR=value"... "--" ARGS...: set the variables, exec arbor.
-static int
-h_arbor(int argc, char **argv)
-{
-#ifdef ARBOR_BIN
-	return arb_test_exec(ARBOR_BIN, argc, argv);
-#else
-	(void) argc;
-	(void) argv;
-	return 127;
-#endif
-}
 
 static const arb_test_helper helpers[] = {
 	{ "arbor", h_arbor },

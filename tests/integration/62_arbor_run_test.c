@@ -10,6 +10,7 @@
 // environment assignments given before "--".
 
 #include "arb_test.h"
+#include "tools.h"
 #include "probe.h"
 
 #include <errno.h>
@@ -24,19 +25,6 @@
 #define WAIT_MS 10000
 
 // --- helpers (run in the child) ---------------------------------------------
-
-// h_arbor: "VAR=value"... "--" ARGS...: set the variables, exec arbor.
-static int
-h_arbor(int argc, char **argv)
-{
-#ifdef ARBOR_BIN
-	return arb_test_exec(ARBOR_BIN, argc, argv);
-#else
-	(void) argc;
-	(void) argv;
-	return 127;
-#endif
-}
 
 static const arb_test_helper helpers[] = {
 	{ "arbor", h_arbor },

@@ -15,6 +15,7 @@
 // in a bounded loop with a short poll() between runs; nothing sleeps.
 
 #include "arb_test.h"
+#include "tools.h"
 #include "probe.h"
 
 #include <errno.h>
@@ -33,32 +34,6 @@
 #define NOBODY  65534
 
 // --- helpers (run in the child) ---------------------------------------------
-
-// h_arbor: "VAR=value"... "--" ARGS...: set the variables, exec arbor.
-static int
-h_arbor(int argc, char **argv)
-{
-#ifdef ARBOR_BIN
-	return arb_test_exec(ARBOR_BIN, argc, argv);
-#else
-	(void) argc;
-	(void) argv;
-	return 127;
-#endif
-}
-
-// h_arborctl: the same for arborctl.
-static int
-h_arborctl(int argc, char **argv)
-{
-#ifdef ARBORCTL_BIN
-	return arb_test_exec(ARBORCTL_BIN, argc, argv);
-#else
-	(void) argc;
-	(void) argv;
-	return 127;
-#endif
-}
 
 // h_nobody: arborctl as uid/gid 65534 (needs root).
 static int

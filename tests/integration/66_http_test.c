@@ -14,6 +14,7 @@
 // test retries with another one.  Every wait is bounded; nothing sleeps.
 
 #include "arb_test.h"
+#include "tools.h"
 #include "probe.h"
 
 #include <arpa/inet.h>
@@ -33,30 +34,6 @@
 #define WAIT_MS 10000
 
 // --- helpers (run in the child) ---------------------------------------------
-
-static int
-h_arbor(int argc, char **argv)
-{
-#ifdef ARBOR_BIN
-	return arb_test_exec(ARBOR_BIN, argc, argv);
-#else
-	(void) argc;
-	(void) argv;
-	return 127;
-#endif
-}
-
-static int
-h_arborctl(int argc, char **argv)
-{
-#ifdef ARBORCTL_BIN
-	return arb_test_exec(ARBORCTL_BIN, argc, argv);
-#else
-	(void) argc;
-	(void) argv;
-	return 127;
-#endif
-}
 
 static int
 h_chromium(int argc, char **argv)
