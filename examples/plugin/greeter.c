@@ -1,19 +1,22 @@
 // SPDX-License-Identifier: MIT
-// greeter.c -- a plugin for the arbor program: the actor type "greeter".
+// greeter.c -- an actor module for the arbor program: the actor type
+// "greeter", written with the actor kit (docs/actors.md).
 //
-// Built as a shared object and named under `plugins:` in a tree file,
-// it makes "greeter" usable as `type: greeter` in thread and process
-// isolation.  The arbor program calls arbor_plugin_init once per process
-// (the node and every process actor), which registers the type.
+// Built as a shared object (arbor_add_actor in CMakeLists.txt) and named
+// under `plugins:` in a tree file, it makes "greeter" usable as
+// `type: greeter` in thread and process isolation.  The arbor program
+// calls arbor_plugin_init once per process (the node and every process
+// actor), which registers the type.
 //
-// A greeter reads its settings from its `config:` (one msgpack map):
-//     config: { greeting: "hello", excited: true }
-// It answers every request with "<greeting>, <sender path or pid>" and
-// greets back whoever sends it a plain message.  It prints one line per
-// event to stderr ("greeter path=root/g event=init ...").
+// A greeter reads its settings from its `config:`:
+//     config: { greeting: "hello", excited: true, max_len: 64 }
+// It answers every request with "<greeting>, pid <sender>" and greets
+// back whoever sends it a plain message.  It logs with arb_log, counts
+// its greetings in a metric (greeter_greetings_total on /metrics, in
+// `arborctl status`), and its check hook lets `arbor check` report a bad
+// config with FILE:LINE:COLUMN before anything runs.
 
 #include <arbor/actor.h>
-#include <arbor/arbor.h>
 
 #include <msgpack.h>
 #include <stdio.h>
@@ -22,70 +25,71 @@
 #include <unistd.h>
 
 typedef struct greeter {
-	char greeting[64];
-	bool excited;
-	int  greeted;
+	char        greeting[64];
+	bool        excited;
+	int64_t     max_len;   // longest answer, in bytes
+	arb_metric *greetings; // greeter_greetings_total
+	arb_metric *last_len;  // greeter_last_length_bytes
 } greeter;
 
-// config_read fills g from the msgpack map in arg (len 0: defaults).
-static int
-config_read(greeter *g, const void *arg, size_t len)
+// greeter_read reads the settings: the same code serves the check hook
+// (nothing runs yet) and init.  Every problem is recorded by the reader,
+// with its key, so one pass reports them all.
+static void
+greeter_read(arb_cfg *cfg, greeter *g)
 {
-	msgpack_unpacked u;
-	size_t           off = 0;
-	uint32_t         i;
-	int              rv = ARB_OK;
+	static const char *const keys[]
+	    = { "greeting", "excited", "max_len", NULL };
+	const char *s;
 
 	snprintf(g->greeting, sizeof(g->greeting), "hello");
-	if (len == 0) {
-		return ARB_OK;
+	g->max_len = 128;
+	arb_cfg_keys(cfg, keys);
+	if (arb_cfg_str(cfg, "greeting", sizeof(g->greeting) - 1, &s)
+	    == ARB_OK) {
+		snprintf(g->greeting, sizeof(g->greeting), "%s", s);
 	}
-	msgpack_unpacked_init(&u);
-	if (msgpack_unpack_next(&u, arg, len, &off) != MSGPACK_UNPACK_SUCCESS
-	    || u.data.type != MSGPACK_OBJECT_MAP) {
-		msgpack_unpacked_destroy(&u);
-		return ARB_EINVAL;
-	}
-	for (i = 0; i < u.data.via.map.size; i++) {
-		const msgpack_object *k = &u.data.via.map.ptr[i].key;
-		const msgpack_object *v = &u.data.via.map.ptr[i].val;
-		if (k->type != MSGPACK_OBJECT_STR) {
-			rv = ARB_EINVAL;
-		} else if (k->via.str.size == 8
-		    && memcmp(k->via.str.ptr, "greeting", 8) == 0
-		    && v->type == MSGPACK_OBJECT_STR
-		    && v->via.str.size < sizeof(g->greeting)) {
-			memcpy(g->greeting, v->via.str.ptr, v->via.str.size);
-			g->greeting[v->via.str.size] = '\0';
-		} else if (k->via.str.size == 7
-		    && memcmp(k->via.str.ptr, "excited", 7) == 0
-		    && v->type == MSGPACK_OBJECT_BOOLEAN) {
-			g->excited = v->via.boolean;
-		} else {
-			rv = ARB_EINVAL; // unknown key or wrong type
-		}
-	}
-	msgpack_unpacked_destroy(&u);
-	return rv;
+	arb_cfg_bool(cfg, "excited", &g->excited);
+	arb_cfg_int(cfg, "max_len", 16, 1024, &g->max_len);
+}
+
+static void
+greeter_check(arb_cfg *cfg)
+{
+	greeter g;
+
+	greeter_read(cfg, &g);
 }
 
 static int
 greeter_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 {
-	greeter *g = calloc(1, sizeof(*g));
+	greeter *g;
+	arb_cfg *cfg;
 	int      rv;
 
-	if (g == NULL) {
+	if ((g = calloc(1, sizeof(*g))) == NULL) {
 		return ARB_ENOMEM;
 	}
-	if ((rv = config_read(g, arg, len)) != ARB_OK) {
-		fprintf(stderr, "greeter path=%s event=bad_config\n",
-		    arb_path(ctx));
+	if ((rv = arb_cfg_alloc(&cfg, arg, len)) != ARB_OK) {
 		free(g);
-		return rv; // a start failure: error{code=2} (ARB_EINVAL)
+		return rv;
 	}
-	fprintf(stderr, "greeter path=%s event=init ospid=%d greeting=%s\n",
-	    arb_path(ctx), (int) getpid(), g->greeting);
+	greeter_read(cfg, g);
+	// Logs each problem; the start fails with the first one as reason.
+	rv = arb_cfg_report(ctx, cfg);
+	arb_cfg_free(cfg);
+	if (rv != ARB_OK) {
+		free(g);
+		return rv;
+	}
+	// A failed declaration leaves NULL, which the updates ignore.
+	arb_metric_counter(ctx, "greeter_greetings_total", NULL,
+	    "Greetings sent.", &g->greetings);
+	arb_metric_gauge(ctx, "greeter_last_length_bytes", NULL,
+	    "Length of the last greeting.", &g->last_len);
+	arb_log(ctx, ARB_LOG_INFO, "init", "ospid=%d greeting=%s",
+	    (int) getpid(), g->greeting);
 	*statep = g;
 	return ARB_OK;
 }
@@ -96,18 +100,21 @@ greeter_handle(arb_ctx *ctx, void *state, const arb_msg *msg)
 	greeter        *g = state;
 	msgpack_sbuffer sb;
 	msgpack_packer  pk;
-	char            text[128];
+	char            text[1100];
 	int             n;
 
 	if (arb_msg_tag(msg) >= ARB_TAG_SYSTEM) {
 		return;
 	}
-	n = snprintf(text, sizeof(text), "%s, pid %llu%s", g->greeting,
-	    (unsigned long long) arb_msg_from(msg).id, g->excited ? "!" : "");
+	n = snprintf(text, (size_t) g->max_len + 1, "%s, pid %llu%s",
+	    g->greeting, (unsigned long long) arb_msg_from(msg).id,
+	    g->excited ? "!" : "");
+	if (n > g->max_len) {
+		n = (int) g->max_len;
+	}
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_str(&pk, (size_t) n);
-	msgpack_pack_str_body(&pk, text, (size_t) n);
+	msgpack_pack_str_with_body(&pk, text, (size_t) n);
 	if (arb_msg_is_request(msg)) {
 		arb_reply(ctx, msg, arb_msg_tag(msg), sb.data, sb.size);
 	} else {
@@ -115,16 +122,19 @@ greeter_handle(arb_ctx *ctx, void *state, const arb_msg *msg)
 		    sb.data, sb.size);
 	}
 	msgpack_sbuffer_destroy(&sb);
-	fprintf(stderr, "greeter path=%s event=greeted ospid=%d count=%d\n",
-	    arb_path(ctx), (int) getpid(), ++g->greeted);
+	arb_metric_add(g->greetings, 1);
+	arb_metric_set(g->last_len, n);
+	arb_log(ctx, ARB_LOG_DEBUG, "greeted", "len=%d", n);
 }
 
 static void
 greeter_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
 {
-	(void) why;
-	fprintf(stderr, "greeter path=%s event=terminate ospid=%d\n",
-	    arb_path(ctx), (int) getpid());
+	char reason[160];
+
+	arb_exit_format(why, reason, sizeof(reason));
+	arb_log(ctx, ARB_LOG_INFO, "terminate", "ospid=%d reason=%s",
+	    (int) getpid(), reason);
 	free(state);
 }
 
@@ -133,13 +143,13 @@ static const arb_actor_ops greeter_ops = {
 	.init = greeter_init,
 	.handle = greeter_handle,
 	.terminate = greeter_terminate,
+	.check = greeter_check,
 };
 
-// arbor_plugin_init is the one symbol the arbor program looks for.  It
-// registers this plugin's actor types and returns 0, or an error code
-// that makes `arbor check` / `arbor run` reject the tree file.
-__attribute__((visibility("default"))) int arbor_plugin_init(void);
-
+// arbor_plugin_init (declared in arbor/actor.h) is the one symbol the
+// arbor program looks for.  It registers this module's actor types and
+// returns 0, or an error code that makes `arbor check` / `arbor run`
+// reject the tree file.
 int
 arbor_plugin_init(void)
 {

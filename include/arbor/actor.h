@@ -11,6 +11,8 @@
 
 #include <arbor/arbor.h>
 
+#include <stdarg.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -18,6 +20,7 @@ extern "C" {
 struct event_base; // libevent; the actor may add its own events to it
 
 typedef struct arb_ctx arb_ctx;
+typedef struct arb_cfg arb_cfg; // a view of an actor's config (below)
 
 typedef struct arb_actor_ops {
 	const char *type; // the name child specs use
@@ -44,6 +47,16 @@ typedef struct arb_actor_ops {
 	// terminate runs once, after the loop has stopped for any reason the
 	// actor can observe (arb_exit, stop, link exit).  May be NULL.
 	void (*terminate)(arb_ctx *ctx, void *state, const arb_exit *why);
+
+	// check validates a child's config without running anything: the
+	// `arbor` program calls it for every child of this type when it
+	// checks, runs or reloads a tree file, in the node's process, never
+	// on an actor loop.  It reads cfg with the arb_cfg_* getters (which
+	// record what is wrong) and may add problems with arb_cfg_err; the
+	// program reports each one as FILE:LINE:COLUMN of the offending key.
+	// Use the same reading code in init, so a config that passed the
+	// check cannot fail there.  May be NULL (nothing is checked).
+	void (*check)(arb_cfg *cfg);
 } arb_actor_ops;
 
 // arb_actor_type_register makes ops known under ops->type, for thread and
@@ -191,6 +204,225 @@ ARB_DECL int arb_start_child(arb_ctx *ctx, const char *sup_path,
 
 // arb_stats_get copies this actor's counters.  Thread: loop.
 ARB_DECL void arb_stats_get(arb_ctx *ctx, arb_stats *st);
+
+// --- Logging (SPEC 26) -----------------------------------------------------
+
+// arb_log writes one line to stderr in the node's layout,
+//     arbor[OSPID]: LEVEL PATH event=EVENT <fmt...>
+// where PATH is the actor's path ("-" when ctx is NULL: a line of the node
+// itself, or of a tool embedded in it).  level is ARB_LOG_ERROR, _WARN,
+// _INFO or _DEBUG; lines above the node's level (arb_node_set_log_level,
+// $ARB_LOG_LEVEL, node.log_level) are dropped.  fmt (may be NULL) is a
+// printf format for the rest of the line, by convention key=value pairs
+// with quoted values that hold blanks.  Identical error and warning lines
+// of one actor repeated within a second are folded into one line
+// "event=repeated count=N" (SPEC 26).  A line is written with one write(2)
+// and cut to 512 bytes, so lines of several threads and processes never
+// interleave.  This function can't fail.  Thread: loop (ctx set), any
+// (ctx NULL).  Not async-signal-safe.
+ARB_DECL void arb_log(arb_ctx *ctx, int level, const char *event,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+// arb_logv is arb_log with a va_list.  Thread: as arb_log.
+ARB_DECL void arb_logv(arb_ctx *ctx, int level, const char *event,
+    const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+
+// --- Reading the config (docs/actors.md) --------------------------------
+//
+// An actor's config is the `config:` of its child in a tree file, handed
+// to init as ONE msgpack value in arg/arg_len (a YAML mapping becomes a
+// map with string keys; arg_len is 0 when there is none).  An arb_cfg is
+// a read-only view of one value of it: the whole config, a nested map, a
+// list or a list item.  Getters take the key of a map entry, or NULL for
+// the view's own value (list items).  They return ARB_OK and set *out when
+// the key is present and valid, ARB_ENOENT (nothing recorded, *out left
+// alone: keep your default) when it is absent or null, and ARB_EINVAL when
+// it is present but wrong: then they record the problem with its key path
+// ("exit.after", "ports[2].baud") and leave *out alone.  So one pass over
+// the config reports every problem, which is what the check hook and init
+// both need.  Views are owned by the config they came from and freed with
+// it.  Thread: the caller's (a config belongs to one thread at a time).
+
+// arb_cfg_alloc decodes arg/len into a new config view.  A value that is
+// not a map (or nil) is recorded as a problem of key "".  On success the
+// caller owns *cfgp and releases it with arb_cfg_free.  Returns ARB_ENOMEM
+// (nothing allocated).  Malformed msgpack is not an error of this call: it
+// is recorded as a problem.
+ARB_DECL int arb_cfg_alloc(arb_cfg **cfgp, const void *arg, size_t len);
+
+// arb_cfg_free releases cfg and every view taken from it.  Calling it with
+// NULL, or with a view that arb_cfg_alloc did not return, is a harmless
+// no-op.
+ARB_DECL void arb_cfg_free(arb_cfg *cfg);
+
+// arb_cfg_has is true when key is present and not null.
+ARB_DECL bool arb_cfg_has(arb_cfg *c, const char *key);
+
+// What a value is, for settings that take several forms ("a word or a
+// mapping").  Integers are ARB_CFG_INT whatever their sign.
+typedef enum arb_cfg_type {
+	ARB_CFG_ABSENT = 0, // absent or null
+	ARB_CFG_BOOL,
+	ARB_CFG_INT,
+	ARB_CFG_FLOAT,
+	ARB_CFG_STR,
+	ARB_CFG_LIST,
+	ARB_CFG_MAP,
+	ARB_CFG_OTHER, // bin, ext
+} arb_cfg_type;
+
+// arb_cfg_type returns the type of the value at key.  This function can't
+// fail.
+ARB_DECL arb_cfg_type arb_cfg_type_of(arb_cfg *c, const char *key);
+
+// arb_cfg_str sets *out to the string at key, NUL-terminated, valid until
+// the config is freed.  A string longer than maxlen bytes (0: no limit)
+// or holding a NUL byte is a problem.
+ARB_DECL int arb_cfg_str(
+    arb_cfg *c, const char *key, size_t maxlen, const char **out);
+
+// arb_cfg_bool reads true or false.
+ARB_DECL int arb_cfg_bool(arb_cfg *c, const char *key, bool *out);
+
+// arb_cfg_int reads an integer between lo and hi inclusive.
+ARB_DECL int arb_cfg_int(
+    arb_cfg *c, const char *key, int64_t lo, int64_t hi, int64_t *out);
+
+// arb_cfg_dur reads a duration in milliseconds between lo_ms and hi_ms: an
+// integer (milliseconds) or a string, a number and one unit of ms, s, m,
+// h ("250ms", "1.5s", "2m").
+ARB_DECL int arb_cfg_dur(
+    arb_cfg *c, const char *key, int64_t lo_ms, int64_t hi_ms, int64_t *ms);
+
+// arb_cfg_size reads a size in bytes between lo and hi: an integer
+// (bytes) or a string, a number and one unit of B, KiB, MiB, GiB, TiB
+// (powers of 1024) or kB, MB, GB, TB (powers of 1000): "64KiB", "1.5MiB".
+ARB_DECL int arb_cfg_size(
+    arb_cfg *c, const char *key, uint64_t lo, uint64_t hi, uint64_t *out);
+
+// arb_cfg_enum reads a string that must be one of words (NULL-terminated)
+// and sets *out to its index.
+ARB_DECL int arb_cfg_enum(
+    arb_cfg *c, const char *key, const char *const *words, int *out);
+
+// arb_cfg_raw sets *p and *len to the msgpack encoding of the value at key
+// (any type), valid until the config is freed: a message body, for
+// instance.
+ARB_DECL int arb_cfg_raw(
+    arb_cfg *c, const char *key, const void **p, size_t *len);
+
+// arb_cfg_sub returns the view of the map at key.  Absent or null: an
+// empty view (its getters answer ARB_ENOENT).  Not a map: the problem is
+// recorded and the view is empty.  This function can't fail: out of
+// memory is recorded as a problem and gives an empty view.
+ARB_DECL arb_cfg *arb_cfg_sub(arb_cfg *c, const char *key);
+
+// arb_cfg_list returns the view of the list at key and sets *np (may be
+// NULL) to its length: 0 when absent, null or not a list (a problem).
+// This function can't fail (as arb_cfg_sub).
+ARB_DECL arb_cfg *arb_cfg_list(arb_cfg *c, const char *key, size_t *np);
+
+// arb_cfg_item returns the view of item i of a list view (key path
+// "list[i]"): read a scalar item with key NULL, a map item with keys.
+// Past the end: an empty view.  This function can't fail (as arb_cfg_sub).
+ARB_DECL arb_cfg *arb_cfg_item(arb_cfg *list, size_t i);
+
+// arb_cfg_keys records every key of the map view that is not in allowed
+// (NULL-terminated) as "unknown key (expected one of: ...)", and every
+// key that is not a string.  Returns ARB_OK or ARB_EINVAL.
+ARB_DECL int arb_cfg_keys(arb_cfg *c, const char *const *allowed);
+
+// arb_cfg_err records a problem of key (NULL: the view itself), for the
+// checks a getter cannot make ("required", "min must not exceed max").
+// This function can't fail (past 100 problems they are only counted).
+ARB_DECL void arb_cfg_err(arb_cfg *c, const char *key, const char *fmt,
+    ...) __attribute__((format(printf, 3, 4)));
+
+// arb_cfg_errors returns how many problems the whole config (any of its
+// views) has recorded.  This function can't fail.
+ARB_DECL size_t arb_cfg_errors(const arb_cfg *c);
+
+// arb_cfg_error sets *keyp to the key path ("" for the config as a whole)
+// and *textp to the text of problem i (0 <= i < arb_cfg_errors), valid
+// until the config is freed; either pointer may be NULL.  Returns ARB_OK,
+// or ARB_ENOENT past the last recorded problem.
+ARB_DECL int arb_cfg_error(
+    const arb_cfg *c, size_t i, const char **keyp, const char **textp);
+
+// arb_cfg_report ends the reading in init: with no problem it returns
+// ARB_OK; otherwise it logs each problem (arb_log, event=bad_config
+// key=... problem="...") and returns ARB_EINVAL, and if init returns that
+// code the start fails with the text "config: KEY: PROBLEM" of the first
+// one instead of "init: invalid argument".  Thread: loop.
+ARB_DECL int arb_cfg_report(arb_ctx *ctx, const arb_cfg *c);
+
+// --- Metrics (docs/actors.md) ------------------------------------------
+//
+// An actor declares named counters, gauges and histograms and updates
+// them on its loop.  The node exports them on /metrics (Prometheus text,
+// one family per name, labelled path="<actor path>" and the series'
+// own label), in `arborctl status` and /api/tree (arb_child_info.metrics).
+// Values reach the node with the actor's heartbeat (at least once a
+// second; process actors send them over their control channel when they
+// changed).  They belong to one incarnation: a restart starts at zero
+// (Prometheus counters handle resets).
+
+typedef struct arb_metric arb_metric;
+
+// ARB_METRIC_MAX series per actor; a histogram has at most
+// ARB_METRIC_BUCKETS_MAX bounds (+Inf is implied).
+#define ARB_METRIC_MAX         64
+#define ARB_METRIC_BUCKETS_MAX 16
+#define ARB_METRIC_NAME_MAX    63  // bytes of a name or label key
+#define ARB_METRIC_VALUE_MAX   63  // bytes of a label value
+#define ARB_METRIC_HELP_MAX    127 // bytes of the help text (cut)
+
+// arb_metric_counter declares a counter of the calling actor, and
+// arb_metric_gauge a gauge.  name is a Prometheus metric name
+// ([a-zA-Z_:][a-zA-Z0-9_:]*, at most ARB_METRIC_NAME_MAX bytes, not
+// starting with "arbor_", which is the node's own); counters should end
+// in "_total".  label is NULL or one "key=value" pair ("cause=crc"): key a
+// label name other than path and le, value any text (escaped on export).
+// Series of one name differ by their label value and share type and help
+// (the first declaration's).  help is one line of text.  On success *mp
+// is the series, valid until the actor's incarnation ends.
+// Errors: ARB_EINVAL (bad name, label or type clash with an earlier
+// series of the same name), ARB_EEXIST (the same name and label again),
+// ARB_ENOSPC (ARB_METRIC_MAX series already), ARB_ENOMEM.  Thread: loop.
+ARB_DECL int arb_metric_counter(arb_ctx *ctx, const char *name,
+    const char *label, const char *help, arb_metric **mp);
+ARB_DECL int arb_metric_gauge(arb_ctx *ctx, const char *name,
+    const char *label, const char *help, arb_metric **mp);
+
+// arb_metric_histogram declares a histogram with the upper bounds (in
+// the unit the name says, e.g. seconds; strictly increasing, at most
+// ARB_METRIC_BUCKETS_MAX; NULL and 0 give .005 .01 .025 .05 .1 .25 .5 1
+// 2.5 5 10).  Errors as arb_metric_counter, and ARB_EINVAL for bounds
+// that are not increasing or too many.  Thread: loop.
+ARB_DECL int arb_metric_histogram(arb_ctx *ctx, const char *name,
+    const char *label, const char *help, const double *bounds,
+    size_t nbounds, arb_metric **mp);
+
+// arb_metric_add adds n to a counter or a gauge.  arb_metric_set sets a
+// gauge.  arb_metric_observe records one value in a histogram.  Calling
+// them with NULL (a declaration that failed) or with the wrong kind of
+// series is a harmless no-op.  These functions can't fail.
+// Thread: loop.
+ARB_DECL void arb_metric_add(arb_metric *m, uint64_t n);
+ARB_DECL void arb_metric_set(arb_metric *m, double v);
+ARB_DECL void arb_metric_observe(arb_metric *m, double v);
+
+// --- Actor modules (docs/actors.md) ---------------------------------------
+//
+// A module is a shared object of actor types, loaded by the program that
+// runs them (the `arbor` program, or any program that calls
+// arb_actor_main).  It exports one function, arbor_plugin_init, which
+// registers its types with arb_actor_type_register and returns ARB_OK, or
+// an error code that makes the load fail.  It is called once per process
+// (the node, and every process actor).  A module is never unloaded: keep
+// the ops in static storage.  arbor_add_actor() in CMake builds one.
+#define ARB_PLUGIN_EXPORT __attribute__((visibility("default")))
+ARB_PLUGIN_EXPORT int arbor_plugin_init(void);
 
 #ifdef __cplusplus
 }

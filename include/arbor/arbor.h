@@ -57,7 +57,8 @@ ARB_DECL const char *arb_version(void);
 	XX(EEXITED, 17, "the actor exited")                                  \
 	XX(ECHILD, 18, "child failed to start")                              \
 	XX(EIGNORE, 19, "child init answered ignore")                        \
-	XX(EPENDING, 20, "readiness will be reported later")
+	XX(EPENDING, 20, "readiness will be reported later")                \
+	XX(ENOSPC, 21, "no space left (a limit was reached)")
 
 enum arb_errno {
 	ARB_OK = 0,
@@ -303,6 +304,13 @@ ARB_DECL int arb_node_start_child(arb_node *node, const char *sup_path,
     const void *arg, size_t arg_len, arb_pid *pidp);
 
 // --- Statistics of one actor (arb_stats_get in actor.h) -----------------
+// The kinds of an actor's own metrics (arb_metric_* in actor.h).
+typedef enum arb_metric_type {
+	ARB_METRIC_COUNTER = 1,
+	ARB_METRIC_GAUGE,
+	ARB_METRIC_HISTOGRAM,
+} arb_metric_type;
+
 typedef struct arb_stats {
 	uint64_t msgs_in;       // envelopes delivered to handle / replies
 	uint64_t msgs_out;      // envelopes accepted by arb_send

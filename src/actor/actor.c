@@ -854,6 +854,7 @@ arb__ctx_free(arb_ctx *ctx)
 	// callbacks would run on a loop that no longer exists.
 	arb__idmap_each(&ctx->pending, pending_cancel, NULL);
 	arb__idmap_fini(&ctx->pending);
+	arb__metrics_free(ctx->metrics);
 	if (ctx->hb_ev != NULL) {
 		event_free(ctx->hb_ev);
 	}
@@ -901,7 +902,12 @@ arb__ctx_run(arb_ctx *ctx, const void *arg, size_t arg_len)
 		return;
 	}
 	if (rv != ARB_OK && rv != ARB_EPENDING) {
-		snprintf(text, sizeof(text), "init: %s", arb_strerror(rv));
+		if (rv == ARB_EINVAL && ctx->init_text[0] != '\0') {
+			snprintf(text, sizeof(text), "%s", ctx->init_text);
+		} else {
+			snprintf(text, sizeof(text), "init: %s",
+			    arb_strerror(rv));
+		}
 		ctx->host->init_failed(ctx, rv, text);
 		return;
 	}

@@ -84,6 +84,10 @@ struct arb_ctx {
 	arb__idmap            pending;
 	uint64_t              next_ref;
 	arb_stats             stats;
+	// The text of a failed init when arb_cfg_report set it.
+	char                  init_text[ARB_EXIT_TEXT_MAX];
+	// Metrics the actor declared (metric.c); NULL until the first.
+	struct arb__metrics  *metrics;
 };
 
 // The largest batch a mailbox accepts: one message of max_msg plus two
@@ -133,6 +137,15 @@ void arb__ctx_listen_ipc(arb_ctx *ctx);
 // Commands from the node, run on the loop thread.
 void arb__ctx_on_stop(arb_ctx *ctx);
 void arb__ctx_on_exit_signal(arb_ctx *ctx, const arb_exit *why);
+
+// Metrics (metric.c).  arb__metrics_dirty is true when a value or a
+// declaration changed since the last arb__metrics_encode, which writes
+// every series as one msgpack value (docs/design.md, "Metrics") and
+// clears the flag.  arb__metrics_free releases them (NULL is a no-op).
+// Thread: loop.
+bool arb__metrics_dirty(const struct arb__metrics *ms);
+int  arb__metrics_encode(struct arb__metrics *ms, arb__buf *out);
+void arb__metrics_free(struct arb__metrics *ms);
 
 // Actor types (types.c).
 const arb_actor_ops *arb__actor_type_find(const char *type);

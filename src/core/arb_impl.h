@@ -47,6 +47,11 @@ void arb__log_set_level(int level);
 int  arb__log_level(void);
 void arb__log(int level, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+// arb__logv writes "arbor[PID]: LEVEL PATH event=EVENT <fmt...>" (no
+// event= when event is NULL; PATH "-" when path is NULL).  Levels outside
+// ARB_LOG_ERROR..ARB_LOG_DEBUG are dropped.  Behind arb_log.
+void arb__logv(int level, const char *path, const char *event,
+    const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
 
 // --- buf.c: growable byte buffer --------------------------------------------
 typedef struct arb__buf {
@@ -114,6 +119,61 @@ int arb__codec_decode_exit(
 int arb__codec_encode_error(arb__buf *out, int code, const char *text);
 int arb__codec_decode_error(const void *body, size_t len, int *code,
     char *text, size_t textlen);
+
+// --- mpval.c: a bounded msgpack value tree (configs, metrics) ----------
+typedef enum arb__vtype {
+	ARB__V_NIL = 0,
+	ARB__V_BOOL,
+	ARB__V_UINT,  // any integer >= 0
+	ARB__V_INT,   // a negative integer
+	ARB__V_FLOAT, // float32 or float64
+	ARB__V_STR,
+	ARB__V_BIN,
+	ARB__V_ARRAY,
+	ARB__V_MAP,
+	ARB__V_EXT, // kept as raw bytes only
+} arb__vtype;
+
+#define ARB__VAL_DEPTH 64 // deepest nesting accepted
+
+typedef struct arb__val {
+	arb__vtype type;
+	uint32_t   n; // str/bin: bytes; array: items; map: pairs
+	union {
+		bool             b;
+		uint64_t         u;
+		int64_t          i;
+		double           f;
+		const char      *s; // str, bin: a copy (NUL-terminated)
+		struct arb__val *v; // array: n items; map: 2n, key then value
+	} via;
+	const uint8_t *raw; // this value's bytes in the decoded buffer
+	size_t         rawlen;
+} arb__val;
+
+// arb__val_decode decodes exactly one msgpack value filling buf[0..len)
+// into a tree that is ONE allocation (release it with arb__free); raw
+// pointers point into buf, everything else is copied.  Returns ARB_OK,
+// ARB_EBADMSG (malformed, truncated, trailing bytes, deeper than
+// ARB__VAL_DEPTH, empty) or ARB_ENOMEM.  Thread: any.
+int arb__val_decode(const void *buf, size_t len, arb__val **rootp);
+// arb__val_get returns the value of string key in map, or NULL.
+const arb__val *arb__val_get(const arb__val *map, const char *key);
+
+// Writers of msgpack values (smallest forms).  ARB_OK or ARB_ENOMEM.
+int arb__mp_put_nil(arb__buf *b);
+int arb__mp_put_uint(arb__buf *b, uint64_t v);
+int arb__mp_put_double(arb__buf *b, double v);
+int arb__mp_put_str(arb__buf *b, const char *s, size_t n);
+int arb__mp_put_array(arb__buf *b, uint32_t n);
+
+// --- units.c: durations and sizes in config text ------------------------
+// arb__parse_dur_ms parses digits (milliseconds) or a number with one unit
+// ms, s, m, h ("250ms", "1.5s").  arb__parse_size parses digits (bytes) or
+// a number with one unit B, kB, MB, GB, TB, KiB, MiB, GiB, TiB.  Both
+// return ARB_OK, or ARB_EINVAL when s is not one or does not fit.
+int arb__parse_dur_ms(const char *s, int64_t *msp);
+int arb__parse_size(const char *s, uint64_t *bytesp);
 
 // --- idmap.c: uint64 -> pointer open-addressing hash (keys != 0) --------
 typedef struct arb__idmap {

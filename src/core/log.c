@@ -60,21 +60,30 @@ log_write(const char *line, size_t n)
 }
 
 void
-arb__log(int level, const char *path, const char *fmt, ...)
+arb__logv(int level, const char *path, const char *event, const char *fmt,
+    va_list ap)
 {
 	char    body[448];
 	char    key[512];
 	char    line[512];
-	va_list ap;
 	int     n;
+	size_t  used = 0;
 	int64_t now;
 
-	if (level > atomic_load(&log_level)) {
+	if (level < ARB_LOG_ERROR || level > ARB_LOG_DEBUG ||
+	    level > atomic_load(&log_level)) {
 		return;
 	}
-	va_start(ap, fmt);
-	vsnprintf(body, sizeof(body), fmt, ap);
-	va_end(ap);
+	body[0] = '\0';
+	if (event != NULL) {
+		n    = snprintf(body, sizeof(body), "event=%s%s", event,
+                    fmt != NULL && fmt[0] != '\0' ? " " : "");
+		used = n < 0 ? 0 : ((size_t) n < sizeof(body) ? (size_t) n
+		                                              : sizeof(body) - 1);
+	}
+	if (fmt != NULL) {
+		vsnprintf(body + used, sizeof(body) - used, fmt, ap);
+	}
 
 	// Repeats are identical lines from the same actor, never two
 	// actors saying the same thing.
@@ -112,6 +121,16 @@ arb__log(int level, const char *path, const char *fmt, ...)
 		line[n - 1] = '\n';
 	}
 	log_write(line, (size_t) n);
+}
+
+void
+arb__log(int level, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	arb__logv(level, path, NULL, fmt, ap);
+	va_end(ap);
 }
 
 _Noreturn void

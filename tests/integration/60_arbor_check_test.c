@@ -326,6 +326,67 @@ test_every_problem_is_reported(void **state)
 	arb_test_proc_fini(&p);
 }
 
+// An actor type from a plugin declares a check hook: `arbor check` runs it
+// over each child's config and reports every problem at the YAML key it
+// names (FILE:LINE:COLUMN), list items and nested maps included, as it
+// does for the built-in types; `arbor run` refuses the file the same way.
+static void
+test_plugin_check_hook_reports_file_line_column(void **state)
+{
+#ifdef ARBOR_PLUGIN_SO
+	static const char fmt[] = "plugins: [%s]\n"        // 1
+	                          "root:\n"                // 2
+	                          "  children:\n"          // 3
+	                          "    - name: g1\n"       // 4
+	                          "      type: greeter\n"  // 5
+	                          "      config:\n"        // 6
+	                          "        greeting: 5\n"  // 7
+	                          "        max_len: 9000\n" // 8
+	                          "        colour: blue\n" // 9
+	                          "    - name: g2\n"       // 10
+	                          "      type: greeter\n"  // 11
+	                          "      isolation: process\n" // 12
+	                          "      config: {excited: maybe}\n"; // 13
+	arb_test_proc p;
+	char          yaml[1024], want[512];
+	const char   *file;
+	const char   *args[] = { "--", "check", NULL, NULL };
+	const char   *run[] = { "--", "run", NULL, NULL };
+
+	(void) state;
+	need_arbor();
+	snprintf(yaml, sizeof(yaml), fmt, ARBOR_PLUGIN_SO);
+	file    = write_file("hook.yaml", yaml);
+	args[2] = file;
+	assert_int_equal(arbor(&p, args), ARB_EXIT_CONFIG);
+	snprintf(want, sizeof(want),
+	    "%s:7:9: config.greeting: greeter: expected a string", file);
+	assert_non_null(strstr(p.out, want));
+	snprintf(want, sizeof(want),
+	    "%s:8:9: config.max_len: greeter: out of range (16 to 1024)",
+	    file);
+	assert_non_null(strstr(p.out, want));
+	snprintf(want, sizeof(want),
+	    "%s:9:9: config.colour: greeter: unknown key (expected one of: "
+	    "greeting, excited, max_len)",
+	    file);
+	assert_non_null(strstr(p.out, want));
+	snprintf(want, sizeof(want),
+	    "%s:13:16: config.excited: greeter: expected true or false", file);
+	assert_non_null(strstr(p.out, want));
+	assert_non_null(strstr(p.out, "4 problems"));
+	arb_test_proc_fini(&p);
+	run[2] = file;
+	assert_int_equal(arbor(&p, run), ARB_EXIT_CONFIG);
+	assert_non_null(strstr(p.out, "nothing was started"));
+	assert_null(strstr(p.out, "event=init"));
+	arb_test_proc_fini(&p);
+#else
+	(void) state;
+	skip(); // examples are not built
+#endif
+}
+
 static void
 test_valid_file_exits_0(void **state)
 {
@@ -477,6 +538,8 @@ static const struct CMUnitTest tests[] = {
 	    test_broken_files_exit_78_with_line_and_field, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_every_problem_is_reported, setup, teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_plugin_check_hook_reports_file_line_column, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_valid_file_exits_0, setup, teardown),
 	cmocka_unit_test_setup_teardown(

@@ -352,9 +352,9 @@ test_plugin_type_in_thread_and_process(void **state)
 	run_tree(&p, file, NULL);
 	arb_test_expect(&p, "root event=tree_up", WAIT_MS);
 	p.mark = 0;
-	l = arb_test_expect(&p, "greeter path=root/gt event=init", WAIT_MS);
+	l = arb_test_expect(&p, "info root/gt event=init", WAIT_MS);
 	assert_int_equal(arb_test_field(l, "ospid"), p.pid);
-	l = arb_test_expect(&p, "greeter path=root/gp event=init", WAIT_MS);
+	l = arb_test_expect(&p, "info root/gp event=init", WAIT_MS);
 	assert_true(arb_test_field(l, "ospid") > 0);
 	assert_int_not_equal(arb_test_field(l, "ospid"), p.pid);
 	arb_test_expect(&p, "body=\"hi-process, pid ", WAIT_MS);

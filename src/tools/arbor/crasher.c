@@ -38,21 +38,22 @@ static const char *const reason_words[]
 // bare word when the key holds a string.  def_kind applies when no
 // reason is given.
 static void
-reason_parse(dcfg *c, reason *r, arb_exit_kind def_kind)
+reason_parse(arb_cfg *c, reason *r, arb_exit_kind def_kind)
 {
-	long long v;
-	int       k = -1;
+	const char *text;
+	int64_t     v;
+	int         k = -1;
 
 	memset(r, 0, sizeof(*r));
 	r->status = -1;
 	r->e.kind = def_kind;
-	if (dcfg_enum(c, "reason", reason_words, &k)) {
+	if (arb_cfg_enum(c, "reason", reason_words, &k) == ARB_OK) {
 		r->e.kind = k == 0 ? ARB_EXIT_NORMAL
 		    : k == 1       ? ARB_EXIT_SHUTDOWN
 		                   : ARB_EXIT_ERROR;
 	}
 	r->e.code = r->e.kind == ARB_EXIT_ERROR ? 1 : 0;
-	if (dcfg_int(c, "code", -2147483647LL, 2147483647LL, &v)) {
+	if (arb_cfg_int(c, "code", -2147483647LL, 2147483647LL, &v) == ARB_OK) {
 		r->e.code = (int) v;
 		if (k < 0) {
 			r->e.kind = ARB_EXIT_ERROR;
@@ -61,11 +62,13 @@ reason_parse(dcfg *c, reason *r, arb_exit_kind def_kind)
 	if (r->e.kind == ARB_EXIT_ERROR) {
 		snprintf(r->e.text, sizeof(r->e.text), "crasher");
 	}
-	dcfg_str(c, "text", r->e.text, sizeof(r->e.text));
-	if (dcfg_int(c, "status", 0, 255, &v)) {
+	if (arb_cfg_str(c, "text", sizeof(r->e.text) - 1, &text) == ARB_OK) {
+		snprintf(r->e.text, sizeof(r->e.text), "%s", text);
+	}
+	if (arb_cfg_int(c, "status", 0, 255, &v) == ARB_OK) {
 		r->status = (int) v;
 	}
-	dcfg_signal(c, "signal", &r->signal);
+	diag_signal(c, "signal", &r->signal);
 }
 
 static void
@@ -116,7 +119,7 @@ typedef struct crasher_cfg {
 } crasher_cfg;
 
 static void
-crasher_parse(dcfg *c, crasher_cfg *cfg)
+crasher_parse(arb_cfg *c, crasher_cfg *cfg)
 {
 	static const char *const keys[]
 	    = { "init", "file", "state_dir", "ready", "ready_delay", "exit",
@@ -126,8 +129,9 @@ crasher_parse(dcfg *c, crasher_cfg *cfg)
 		"reason", "code", "text", "status", "signal", NULL };
 	static const char *const reason_keys[]
 	    = { "reason", "code", "text", "status", "signal", NULL };
-	dcfg sub;
-	int  k;
+	arb_cfg    *sub;
+	const char *s;
+	int         k, w = 0;
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->ready_delay_ms = 500;
@@ -135,34 +139,35 @@ crasher_parse(dcfg *c, crasher_cfg *cfg)
 	cfg->stop_delay_ms = 2000;
 	cfg->hang_after_ms = -1;
 	cfg->hang_for_ms   = 5000;
-	dcfg_keys(c, keys);
-	dcfg_enum(c, "init", init_words, &cfg->init);
-	dcfg_str(c, "file", cfg->file, sizeof(cfg->file));
-	if (cfg->init == INIT_FAIL_IF_FILE && cfg->file[0] == '\0') {
-		dcfg_err(c, "file", "init: fail_if_file needs file: PATH");
+	arb_cfg_keys(c, keys);
+	arb_cfg_enum(c, "init", init_words, &cfg->init);
+	if (arb_cfg_str(c, "file", sizeof(cfg->file) - 1, &s) == ARB_OK) {
+		snprintf(cfg->file, sizeof(cfg->file), "%s", s);
 	}
-	dcfg_str(c, "state_dir", cfg->state_dir, sizeof(cfg->state_dir));
-	dcfg_enum(c, "ready", ready_words, &cfg->ready);
-	dcfg_dur(c, "ready_delay", 0, &cfg->ready_delay_ms);
-	dcfg_sub(c, "exit", &sub);
-	dcfg_keys(&sub, exit_keys);
-	dcfg_dur(&sub, "after", 0, &cfg->exit_after_ms);
-	dcfg_bool(&sub, "on_message", &cfg->exit_on_message);
-	reason_parse(&sub, &cfg->exit, ARB_EXIT_ERROR);
-	if (dcfg_enum(c, "stop", stop_words, &k)) {
+	if (cfg->init == INIT_FAIL_IF_FILE && cfg->file[0] == '\0') {
+		arb_cfg_err(c, "file", "init: fail_if_file needs file: PATH");
+	}
+	if (arb_cfg_str(c, "state_dir", sizeof(cfg->state_dir) - 1, &s)
+	    == ARB_OK) {
+		snprintf(cfg->state_dir, sizeof(cfg->state_dir), "%s", s);
+	}
+	arb_cfg_enum(c, "ready", ready_words, &cfg->ready);
+	diag_dur(c, "ready_delay", &cfg->ready_delay_ms);
+	sub = arb_cfg_sub(c, "exit");
+	arb_cfg_keys(sub, exit_keys);
+	diag_dur(sub, "after", &cfg->exit_after_ms);
+	arb_cfg_bool(sub, "on_message", &cfg->exit_on_message);
+	reason_parse(sub, &cfg->exit, ARB_EXIT_ERROR);
+	if (arb_cfg_enum(c, "stop", stop_words, &k) == ARB_OK) {
 		cfg->stop = k;
 	}
-	dcfg_dur(c, "stop_delay", 0, &cfg->stop_delay_ms);
-	if (dcfg_get(c, "stop_reason") != NULL
-	    && dcfg_get(c, "stop_reason")->type == MSGPACK_OBJECT_STR) {
+	diag_dur(c, "stop_delay", &cfg->stop_delay_ms);
+	if (arb_cfg_type_of(c, "stop_reason") == ARB_CFG_STR) {
 		// A bare word: stop_reason: error.
-		dcfg one = { .map = c->map, .errs = c->errs };
-		int  w = 0;
-		snprintf(one.prefix, sizeof(one.prefix), "%s", c->prefix);
 		memset(&cfg->stop_reason, 0, sizeof(cfg->stop_reason));
 		cfg->stop_reason.status = -1;
 		cfg->stop_reason.e.kind = ARB_EXIT_SHUTDOWN;
-		if (dcfg_enum(&one, "stop_reason", reason_words, &w)) {
+		if (arb_cfg_enum(c, "stop_reason", reason_words, &w) == ARB_OK) {
 			cfg->stop_reason.e.kind = w == 0 ? ARB_EXIT_NORMAL
 			    : w == 1                     ? ARB_EXIT_SHUTDOWN
 			                                 : ARB_EXIT_ERROR;
@@ -174,18 +179,18 @@ crasher_parse(dcfg *c, crasher_cfg *cfg)
 			}
 		}
 	} else {
-		dcfg_sub(c, "stop_reason", &sub);
-		dcfg_keys(&sub, reason_keys);
-		reason_parse(&sub, &cfg->stop_reason, ARB_EXIT_SHUTDOWN);
+		sub = arb_cfg_sub(c, "stop_reason");
+		arb_cfg_keys(sub, reason_keys);
+		reason_parse(sub, &cfg->stop_reason, ARB_EXIT_SHUTDOWN);
 	}
-	dcfg_bool(c, "log", &cfg->log);
+	arb_cfg_bool(c, "log", &cfg->log);
 	// hang: {after: 1s, for: 5s} blocks the actor's own loop (a stuck
 	// handler): no heartbeat, so /healthz, the systemd watchdog and a
 	// process actor's `watchdog` notice.
-	dcfg_sub(c, "hang", &sub);
-	dcfg_keys(&sub, hang_keys);
-	dcfg_dur(&sub, "after", 0, &cfg->hang_after_ms);
-	dcfg_dur(&sub, "for", 0, &cfg->hang_for_ms);
+	sub = arb_cfg_sub(c, "hang");
+	arb_cfg_keys(sub, hang_keys);
+	diag_dur(sub, "after", &cfg->hang_after_ms);
+	diag_dur(sub, "for", &cfg->hang_for_ms);
 }
 
 typedef struct crasher {
@@ -348,26 +353,25 @@ crasher_hang_cb(evutil_socket_t fd, short what, void *arg)
 static int
 crasher_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 {
-	char             err[512];
-	dcfg_errs        errs = { err, sizeof(err), 0, 0 };
-	dcfg             c;
-	msgpack_unpacked u;
-	crasher         *cr;
-	const char      *path = arb_path(ctx);
-	int              pid = (int) getpid();
+	crasher    *cr;
+	const char *path = arb_path(ctx);
+	int         pid = (int) getpid();
+	arb_cfg    *c;
+	int         rv;
 
 	if ((cr = calloc(1, sizeof(*cr))) == NULL) {
 		return ARB_ENOMEM;
 	}
-	err[0] = '\0';
-	dcfg_open(&c, &u, arg, len, &errs);
-	crasher_parse(&c, &cr->cfg);
-	msgpack_unpacked_destroy(&u);
-	if (errs.n > 0) {
-		diag_emit(CRASHER_FMT "event=bad_config error=\"%.*s\"", path,
-		    pid, (int) strcspn(err, "\n"), err);
+	if ((rv = arb_cfg_alloc(&c, arg, len)) != ARB_OK) {
 		free(cr);
-		return ARB_EINVAL;
+		return rv;
+	}
+	crasher_parse(c, &cr->cfg);
+	rv = arb_cfg_report(ctx, c);
+	arb_cfg_free(c);
+	if (rv != ARB_OK) {
+		free(cr);
+		return rv;
 	}
 	cr->ctx = ctx;
 	diag_emit(CRASHER_FMT "event=init isolation=%s init=%s ready=%s", path,
@@ -479,18 +483,19 @@ crasher_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
 	free(cr);
 }
 
+static void
+crasher_check(arb_cfg *c)
+{
+	crasher_cfg cfg;
+
+	crasher_parse(c, &cfg);
+}
+
 const arb_actor_ops diag_crasher_ops = {
 	.type = "crasher",
 	.init = crasher_init,
 	.handle = crasher_handle,
 	.stop = crasher_stop,
 	.terminate = crasher_terminate,
+	.check = crasher_check,
 };
-
-void
-diag_crasher_check(dcfg *c)
-{
-	crasher_cfg cfg;
-
-	crasher_parse(c, &cfg);
-}

@@ -14,6 +14,8 @@
 #include "diag_int.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <signal.h>
 #include <event2/event.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -76,6 +78,67 @@ diag_timer_free(struct event **evp)
 	}
 }
 
+void
+diag_dur(arb_cfg *c, const char *key, int *ms)
+{
+	int64_t v;
+
+	if (arb_cfg_dur(c, key, 0, INT_MAX, &v) == ARB_OK) {
+		*ms = (int) v;
+	}
+}
+
+static const struct {
+	const char *name;
+	int         sig;
+} signals[] = {
+	{ "HUP", SIGHUP },
+	{ "INT", SIGINT },
+	{ "QUIT", SIGQUIT },
+	{ "ILL", SIGILL },
+	{ "TRAP", SIGTRAP },
+	{ "ABRT", SIGABRT },
+	{ "BUS", SIGBUS },
+	{ "FPE", SIGFPE },
+	{ "KILL", SIGKILL },
+	{ "USR1", SIGUSR1 },
+	{ "SEGV", SIGSEGV },
+	{ "USR2", SIGUSR2 },
+	{ "PIPE", SIGPIPE },
+	{ "ALRM", SIGALRM },
+	{ "TERM", SIGTERM },
+	{ "SYS", SIGSYS },
+};
+
+void
+diag_signal(arb_cfg *c, const char *key, int *sig)
+{
+	const char *s, *p;
+	int64_t     v;
+	size_t      i;
+
+	if (arb_cfg_type_of(c, key) == ARB_CFG_INT) {
+		if (arb_cfg_int(c, key, 1, 31, &v) == ARB_OK) {
+			*sig = (int) v;
+		}
+		return;
+	}
+	if (arb_cfg_str(c, key, 0, &s) != ARB_OK) {
+		return; // absent, or recorded
+	}
+	p = strncmp(s, "SIG", 3) == 0 ? s + 3 : s;
+	for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
+		if (strcmp(p, signals[i].name) == 0) {
+			*sig = signals[i].sig;
+			return;
+		}
+	}
+	arb_cfg_err(c, key,
+	    "unknown signal \"%.20s\" (SIGSEGV, SIGABRT, SIGKILL, "
+	    "SIGTERM, ... or a number)",
+	    s);
+}
+
 // ---------------------------------------------------------------------------
 // echo
 // ---------------------------------------------------------------------------
@@ -84,38 +147,43 @@ typedef struct echo {
 } echo;
 
 static void
-echo_parse(dcfg *c, echo *e)
+echo_parse(arb_cfg *c, echo *e)
 {
 	static const char *const keys[] = { "log", NULL };
 
 	memset(e, 0, sizeof(*e));
-	dcfg_keys(c, keys);
-	dcfg_bool(c, "log", &e->log);
+	arb_cfg_keys(c, keys);
+	arb_cfg_bool(c, "log", &e->log);
+}
+
+static void
+echo_check(arb_cfg *c)
+{
+	echo e;
+
+	echo_parse(c, &e);
 }
 
 static int
 echo_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 {
-	char             err[256];
-	dcfg_errs        errs = { err, sizeof(err), 0, 0 };
-	dcfg             c;
-	msgpack_unpacked u;
-	echo            *e;
+	arb_cfg *c;
+	echo    *e;
+	int      rv;
 
 	if ((e = calloc(1, sizeof(*e))) == NULL) {
 		return ARB_ENOMEM;
 	}
-	err[0] = '\0';
-	dcfg_open(&c, &u, arg, len, &errs);
-	echo_parse(&c, e);
-	msgpack_unpacked_destroy(&u);
-	if (errs.n > 0) {
-		diag_emit(
-		    "echo path=%s ospid=%d event=bad_config error=\"%.*s\"",
-		    arb_path(ctx), (int) getpid(), (int) strcspn(err, "\n"),
-		    err);
+	if ((rv = arb_cfg_alloc(&c, arg, len)) != ARB_OK) {
 		free(e);
-		return ARB_EINVAL;
+		return rv;
+	}
+	echo_parse(c, e);
+	rv = arb_cfg_report(ctx, c);
+	arb_cfg_free(c);
+	if (rv != ARB_OK) {
+		free(e);
+		return rv;
 	}
 	diag_emit("echo path=%s ospid=%d event=init isolation=%s",
 	    arb_path(ctx), (int) getpid(),
@@ -132,7 +200,7 @@ echo_handle(arb_ctx *ctx, void *state, const arb_msg *msg)
 	char     body[256];
 
 	if (e->log) {
-		dcfg_render(
+		diag_render(
 		    arb_msg_body(msg), arb_msg_len(msg), body, sizeof(body));
 		diag_emit("echo path=%s ospid=%d event=msg tag=%u len=%zu "
 		          "request=%s body=%s",
@@ -168,6 +236,7 @@ static const arb_actor_ops echo_ops = {
 	.init = echo_init,
 	.handle = echo_handle,
 	.terminate = echo_terminate,
+	.check = echo_check,
 };
 
 // ---------------------------------------------------------------------------
@@ -191,27 +260,53 @@ typedef struct ticker {
 } ticker;
 
 static void
-ticker_parse(dcfg *c, ticker *t)
+ticker_parse(arb_cfg *c, ticker *t)
 {
 	static const char *const keys[] = { "target", "interval", "tag",
 		"body", "call", "timeout", "count", "log", NULL };
+	const char *s;
+	int64_t     v;
 
 	t->interval_ms = 1000;
 	t->timeout_ms = 1000;
 	t->tag = 1;
-	dcfg_keys(c, keys);
-	if (!dcfg_str(c, "target", t->target, sizeof(t->target))
-	    && dcfg_get(c, "target") == NULL) {
-		dcfg_err(c, "target",
+	arb_cfg_keys(c, keys);
+	switch (arb_cfg_str(c, "target", sizeof(t->target) - 1, &s)) {
+	case ARB_OK:
+		snprintf(t->target, sizeof(t->target), "%s", s);
+		break;
+	case ARB_ENOENT:
+		arb_cfg_err(c, "target",
 		    "required: the path (root/x) or "
 		    "registered name to send to");
+		break;
+	default:
+		break;
 	}
-	dcfg_dur(c, "interval", 1, &t->interval_ms);
-	dcfg_int(c, "tag", 0, (long long) ARB_TAG_SYSTEM - 1, &t->tag);
-	dcfg_bool(c, "call", &t->call);
-	dcfg_dur(c, "timeout", 1, &t->timeout_ms);
-	dcfg_int(c, "count", 0, 1000000000LL, &t->count);
-	dcfg_bool(c, "log", &t->log);
+	if (arb_cfg_dur(c, "interval", 1, INT_MAX, &v) == ARB_OK) {
+		t->interval_ms = (int) v;
+	}
+	if (arb_cfg_int(c, "tag", 0, (int64_t) ARB_TAG_SYSTEM - 1, &v)
+	    == ARB_OK) {
+		t->tag = v;
+	}
+	arb_cfg_bool(c, "call", &t->call);
+	if (arb_cfg_dur(c, "timeout", 1, INT_MAX, &v) == ARB_OK) {
+		t->timeout_ms = (int) v;
+	}
+	if (arb_cfg_int(c, "count", 0, 1000000000LL, &v) == ARB_OK) {
+		t->count = v;
+	}
+	arb_cfg_bool(c, "log", &t->log);
+}
+
+static void
+ticker_check(arb_cfg *c)
+{
+	ticker t;
+
+	memset(&t, 0, sizeof(t));
+	ticker_parse(c, &t);
 }
 
 static void
@@ -221,7 +316,7 @@ ticker_reply_cb(arb_ctx *ctx, void *arg, const arb_result *r)
 	char          body[256];
 
 	if (r->status == ARB_OK) {
-		dcfg_render(arb_msg_body(r->reply), arb_msg_len(r->reply),
+		diag_render(arb_msg_body(r->reply), arb_msg_len(r->reply),
 		    body, sizeof(body));
 		diag_emit("ticker path=%s ospid=%d event=reply seq=%lu tag=%u "
 		          "body=%s",
@@ -291,37 +386,36 @@ ticker_tick_cb(evutil_socket_t fd, short what, void *arg)
 static int
 ticker_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 {
-	char                  err[512];
-	dcfg_errs             errs = { err, sizeof(err), 0, 0 };
-	dcfg                  c;
-	msgpack_unpacked      u;
-	const msgpack_object *body;
-	msgpack_sbuffer       sb;
-	msgpack_packer        pk;
-	ticker               *t;
+	arb_cfg    *c;
+	const void *body;
+	size_t      body_len;
+	ticker     *t;
+	int         rv;
 
 	if ((t = calloc(1, sizeof(*t))) == NULL) {
 		return ARB_ENOMEM;
 	}
-	err[0] = '\0';
-	dcfg_open(&c, &u, arg, len, &errs);
-	ticker_parse(&c, t);
-	if (errs.n == 0 && (body = dcfg_get(&c, "body")) != NULL) {
-		// The body is any value, sent as the message's msgpack body.
-		msgpack_sbuffer_init(&sb);
-		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-		msgpack_pack_object(&pk, *body);
-		t->body = sb.data; // released in terminate
-		t->body_len = sb.size;
-	}
-	msgpack_unpacked_destroy(&u);
-	if (errs.n > 0) {
-		diag_emit(
-		    "ticker path=%s ospid=%d event=bad_config error=\"%.*s\"",
-		    arb_path(ctx), (int) getpid(), (int) strcspn(err, "\n"),
-		    err);
+	if ((rv = arb_cfg_alloc(&c, arg, len)) != ARB_OK) {
 		free(t);
-		return ARB_EINVAL;
+		return rv;
+	}
+	ticker_parse(c, t);
+	if (arb_cfg_errors(c) == 0
+	    && arb_cfg_raw(c, "body", &body, &body_len) == ARB_OK) {
+		// The body is any value, sent as the message's msgpack body.
+		if ((t->body = malloc(body_len)) == NULL) {
+			arb_cfg_err(c, "body", "out of memory");
+		} else {
+			memcpy(t->body, body, body_len); // freed in terminate
+			t->body_len = body_len;
+		}
+	}
+	rv = arb_cfg_report(ctx, c);
+	arb_cfg_free(c);
+	if (rv != ARB_OK) {
+		free(t->body);
+		free(t);
+		return rv;
 	}
 	t->ctx = ctx;
 	t->tick_ev = evtimer_new(arb_base(ctx), ticker_tick_cb, t);
@@ -347,7 +441,7 @@ ticker_handle(arb_ctx *ctx, void *state, const arb_msg *msg)
 	char    body[256];
 
 	if (t->log) {
-		dcfg_render(
+		diag_render(
 		    arb_msg_body(msg), arb_msg_len(msg), body, sizeof(body));
 		diag_emit("ticker path=%s ospid=%d event=msg tag=%u body=%s",
 		    arb_path(ctx), (int) getpid(), arb_msg_tag(msg), body);
@@ -373,6 +467,7 @@ static const arb_actor_ops ticker_ops = {
 	.init = ticker_init,
 	.handle = ticker_handle,
 	.terminate = ticker_terminate,
+	.check = ticker_check,
 };
 
 // ---------------------------------------------------------------------------
@@ -384,34 +479,4 @@ diag_register(void)
 	arb_actor_type_register(&echo_ops);
 	arb_actor_type_register(&diag_crasher_ops);
 	arb_actor_type_register(&ticker_ops);
-}
-
-int
-diag_config_check(
-    const char *type, const void *arg, size_t len, char *err, size_t errlen)
-{
-	dcfg_errs        errs = { err, errlen, 0, 0 };
-	dcfg             c;
-	msgpack_unpacked u;
-	echo             e;
-	ticker           t;
-
-	if (strcmp(type, "crasher") != 0 && strcmp(type, "echo") != 0
-	    && strcmp(type, "ticker") != 0) {
-		return ARB_ENOENT;
-	}
-	if (err != NULL && errlen > 0) {
-		err[0] = '\0';
-	}
-	dcfg_open(&c, &u, arg, len, &errs);
-	if (strcmp(type, "crasher") == 0) {
-		diag_crasher_check(&c);
-	} else if (strcmp(type, "echo") == 0) {
-		echo_parse(&c, &e);
-	} else {
-		memset(&t, 0, sizeof(t));
-		ticker_parse(&c, &t);
-	}
-	msgpack_unpacked_destroy(&u);
-	return errs.n > 0 ? ARB_EINVAL : ARB_OK;
 }

@@ -28,11 +28,4 @@ void diag_register(void);
 // the same reasons without taking the node down).
 void diag_set_node_pid(pid_t pid);
 
-// diag_config_check validates the config (one msgpack value, or len 0)
-// of a built-in type.  Returns ARB_ENOENT when type is not built in,
-// ARB_OK, or ARB_EINVAL with one "key: what is wrong" line per problem in
-// err ("exit.after: ..."; the key is "" for the config as a whole).
-int diag_config_check(
-    const char *type, const void *arg, size_t len, char *err, size_t errlen);
-
 #endif // ARBOR_TOOL_DIAG_H

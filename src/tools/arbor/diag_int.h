@@ -5,7 +5,7 @@
 #ifndef ARBOR_TOOL_DIAG_INT_H
 #define ARBOR_TOOL_DIAG_INT_H
 
-#include "dcfg.h"
+#include "render.h"
 #include "diag.h"
 
 #include <arbor/actor.h>
@@ -27,8 +27,12 @@ void diag_timer_arm(struct event *ev, int ms);
 // diag_timer_free frees *evp (NULL is fine) and clears it.
 void diag_timer_free(struct event **evp);
 
-// The crasher (crasher.c): its ops and its config check.
+// diag_dur reads a duration of at least 0 ms that fits an int.
+void diag_dur(arb_cfg *c, const char *key, int *ms);
+// diag_signal reads a signal: "SIGSEGV", "SEGV" or a number 1-31.
+void diag_signal(arb_cfg *c, const char *key, int *sig);
+
+// The crasher (crasher.c).
 extern const arb_actor_ops diag_crasher_ops;
-void                       diag_crasher_check(dcfg *c);
 
 #endif // ARBOR_TOOL_DIAG_INT_H

@@ -300,31 +300,46 @@ doc_len(const yaml_node_t *seq)
 }
 
 yaml_node_t *
-doc_find(arbor_doc *d, yaml_node_t *map, const char *dotted, bool *exact)
+doc_find(arbor_doc *d, yaml_node_t *map, const char *path, bool *exact)
 {
 	yaml_node_t *at = map, *cur = map, *key;
 	char         part[64];
-	const char  *p = dotted, *dot;
+	const char  *p = path;
+	char        *end;
 	size_t       n;
+	unsigned long idx;
 
 	*exact = false;
 	while (*p != '\0') {
-		dot = strchr(p, '.');
-		n = dot ? (size_t) (dot - p) : strlen(p);
-		if (n >= sizeof(part)) {
-			return at;
+		if (*p == '[') {
+			// A list item: "[i]".
+			idx = strtoul(p + 1, &end, 10);
+			if (end == p + 1 || *end != ']' ||
+			    (cur = doc_item(d, cur, idx)) == NULL) {
+				return at;
+			}
+			at = cur;
+			p  = end + 1;
+		} else {
+			n = strcspn(p, ".[");
+			if (n == 0 || n >= sizeof(part)) {
+				return at;
+			}
+			memcpy(part, p, n);
+			part[n] = '\0';
+			if ((cur = doc_get(d, cur, part, &key)) == NULL) {
+				return at;
+			}
+			at = key;
+			p += n;
 		}
-		memcpy(part, p, n);
-		part[n] = '\0';
-		if ((cur = doc_get(d, cur, part, &key)) == NULL) {
-			return at;
-		}
-		at = key;
-		if (dot == NULL) {
+		if (*p == '\0') {
 			*exact = true;
 			return at;
 		}
-		p = dot + 1;
+		if (*p == '.') {
+			p++;
+		}
 	}
 	return at;
 }

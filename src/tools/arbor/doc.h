@@ -131,9 +131,11 @@ extern const char *const doc_true_words[];
 extern const char *const doc_false_words[];
 extern const char *const doc_null_words[];
 
-// doc_find walks a dotted key path ("exit.after") from map and returns
-// the deepest node found on the way (map itself when nothing matches).
+// doc_find walks a key path ("exit.after", "ports[2].baud") from map and
+// returns the deepest node found on the way: the key node of a mapping
+// entry, the item itself of a list (map itself when nothing matches).
+// *exact is true when the whole path was found.
 yaml_node_t *doc_find(
-    arbor_doc *d, yaml_node_t *map, const char *dotted, bool *exact);
+    arbor_doc *d, yaml_node_t *map, const char *path, bool *exact);
 
 #endif // ARBOR_TOOL_DOC_H

@@ -8,12 +8,13 @@
 // supervisor, `isolation:` says thread, process or exec, and otherwise
 // `command:` alone means exec and `type:` means thread.  Actor types are
 // checked against the types registered in this process (built-in and
-// plugins), and the config of a built-in type is checked by the type's
-// own reader (diag.c).  Thread: the caller's.
+// plugins), and each child's config by its type's check hook.
+// Thread: the caller's.
 
-#include "diag.h"
 #include "loader.h"
 #include "plugin.h"
+
+#include <arbor/actor.h>
 
 #include <limits.h>
 #include <stdio.h>
@@ -129,19 +130,21 @@ load_command(loader *ld, size_t si, yaml_node_t *v, arb_child_spec *c)
 	c->argv = argv;
 }
 
-// load_config packs the actor's settings and lets a built-in type check
-// them, mapping its "key: problem" lines onto the YAML keys.
+// load_config packs the actor's settings and runs its type's check hook
+// (arb_actor_ops.check, built-in or from a plugin) over them, mapping
+// each problem's key path onto the YAML key it names.
 static void
 load_config(
     loader *ld, size_t si, yaml_node_t *map, yaml_node_t *v, arb_child_spec *c)
 {
-	arbor_doc   *d = &ld->d;
-	void        *buf = NULL;
-	size_t       len = 0;
-	char         err[2048];
-	char        *line, *save = NULL, *colon;
-	yaml_node_t *at;
-	bool         exact;
+	arbor_doc           *d = &ld->d;
+	void                *buf = NULL;
+	size_t               len = 0, i;
+	const arb_actor_ops *ops;
+	arb_cfg             *cfg;
+	const char          *key, *text;
+	yaml_node_t         *at;
+	bool                 exact;
 
 	if (v != NULL) {
 		if (!loader_got(ld, si, "config",
@@ -151,30 +154,36 @@ load_config(
 		c->arg = buf;
 		c->arg_len = len;
 	}
-	if (c->type == NULL
-	    || diag_config_check(c->type, buf, len, err, sizeof(err))
-	        != ARB_EINVAL) {
+	if (c->type == NULL || (ops = arb_actor_type_find(c->type)) == NULL
+	    || ops->check == NULL) {
 		return;
 	}
-	loader_mark_seen(ld, si, "config");
-	for (line = strtok_r(err, "\n", &save); line != NULL;
-	     line = strtok_r(NULL, "\n", &save)) {
-		colon = strstr(line, ": ");
-		if (colon == NULL) {
-			continue;
-		}
-		*colon = '\0';
+	if (arb_cfg_alloc(&cfg, buf, len) != ARB_OK) {
+		fprintf(stderr, "arbor: out of memory\n");
+		exit(ARB_EXIT_SOFTWARE);
+	}
+	ops->check(cfg);
+	if (arb_cfg_errors(cfg) > 0) {
+		loader_mark_seen(ld, si, "config");
+	}
+	for (i = 0; arb_cfg_error(cfg, i, &key, &text) == ARB_OK; i++) {
 		// The key's line, or config: itself when the key is absent.
-		at = v != NULL ? doc_find(d, v, line, &exact) : NULL;
+		at = v != NULL && key[0] != '\0' ? doc_find(d, v, key, &exact)
+		                                 : NULL;
 		if (at == NULL || at == v) {
 			doc_get(d, map, "config", &at);
 		}
 		doc_err(d, at != NULL ? at : map,
-		    line[0] != '\0'
-		        ? arbor_arena_printf(d->arena, "config.%s", line)
-		        : "config",
-		    "%s: %s", c->type, colon + 2);
+		    key[0] != '\0' ? arbor_arena_printf(d->arena, "config.%s", key)
+		                   : "config",
+		    "%s: %s", c->type, text);
 	}
+	if (arb_cfg_errors(cfg) > i) {
+		doc_get(d, map, "config", &at);
+		doc_err(d, at != NULL ? at : map, "config",
+		    "%s: %zu more problems", c->type, arb_cfg_errors(cfg) - i);
+	}
+	arb_cfg_free(cfg);
 }
 
 static void

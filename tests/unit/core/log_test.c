@@ -114,10 +114,48 @@ test_long_lines_stay_one_line(void **state)
 	assert_true(strchr(out, '\n') - out < 512);
 }
 
+static void
+log_public(void)
+{
+	int i;
+
+	arb__log_set_level(ARB_LOG_INFO);
+	// The node's own lines (ctx NULL), as the control socket writes
+	// them: 22 identical refusals fold into one line and a count.
+	for (i = 0; i < 22; i++) {
+		arb_log(NULL, ARB_LOG_WARN, "control_refused", "peer_uid=%d",
+		    1234);
+	}
+	arb_log(NULL, ARB_LOG_INFO, "control_listen", "path=%s", "/x.sock");
+	arb_log(NULL, ARB_LOG_DEBUG, "hidden", NULL);
+	arb_log(NULL, ARB_LOG_INFO, "bare", NULL);
+	arb_log(NULL, 9, "bad_level", NULL);
+}
+
+static void
+test_arb_log_has_the_layout_level_and_rate_limit(void **state)
+{
+	char out[8192];
+
+	(void) state;
+	capture(log_public, out, sizeof(out));
+	assert_int_equal(
+	    count_lines(out, "]: warn - event=control_refused peer_uid=1234"),
+	    1);
+	assert_int_equal(count_lines(out, "event=repeated count=21"), 1);
+	assert_int_equal(
+	    count_lines(out, "]: info - event=control_listen path=/x.sock"), 1);
+	assert_int_equal(count_lines(out, "event=hidden"), 0);
+	assert_int_equal(count_lines(out, "]: info - event=bare\n"), 0);
+	assert_int_equal(count_lines(out, "]: info - event=bare"), 1);
+	assert_int_equal(count_lines(out, "bad_level"), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_arb_log_has_the_layout_level_and_rate_limit),
 		cmocka_unit_test(test_repeated_errors_are_folded_with_a_count),
 		cmocka_unit_test(test_long_lines_stay_one_line),
 	};

@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: MIT
+// metric_test.c -- metric.c: an actor's own counters, gauges and
+// histograms: declaration rules, bounds, updates and the encoding the
+// node receives.
+
+#include "arb_test.h"
+
+#include "actor/actor_int.h"
+
+#include <string.h>
+
+static void
+test_declaration_rules(void **state)
+{
+	arb_ctx     ctx;
+	arb_metric *m, *m2;
+	char        name[16];
+	int         i;
+
+	(void) state;
+	memset(&ctx, 0, sizeof(ctx));
+	ARB_PASS(
+	    arb_metric_counter(&ctx, "frames_total", NULL, "Frames.", &m));
+	ARB_PASS(arb_metric_counter(
+	    &ctx, "drops_total", "cause=crc", "Drops by cause.", &m));
+	ARB_PASS(arb_metric_counter(
+	    &ctx, "drops_total", "cause=over\"size\\\n", "Drops.", &m2));
+	assert_true(m != m2);
+	ARB_FAIL(arb_metric_counter(&ctx, "drops_total", "cause=crc", "", &m),
+	    ARB_EEXIST);
+	ARB_FAIL(arb_metric_counter(&ctx, "frames_total", NULL, "", &m),
+	    ARB_EEXIST);
+	// One family, one type.
+	ARB_FAIL(
+	    arb_metric_gauge(&ctx, "frames_total", "x=y", "", &m), ARB_EINVAL);
+	// Names and labels.
+	ARB_FAIL(arb_metric_gauge(&ctx, "9lives", NULL, "", &m), ARB_EINVAL);
+	ARB_FAIL(arb_metric_gauge(&ctx, "a-b", NULL, "", &m), ARB_EINVAL);
+	ARB_FAIL(arb_metric_gauge(&ctx, "", NULL, "", &m), ARB_EINVAL);
+	ARB_FAIL(
+	    arb_metric_gauge(&ctx, "arbor_mine", NULL, "", &m), ARB_EINVAL);
+	ARB_FAIL(arb_metric_gauge(&ctx, "g", "path=x", "", &m), ARB_EINVAL);
+	ARB_FAIL(arb_metric_gauge(&ctx, "g", "le=1", "", &m), ARB_EINVAL);
+	ARB_FAIL(arb_metric_gauge(&ctx, "g", "__x=1", "", &m), ARB_EINVAL);
+	ARB_FAIL(arb_metric_gauge(&ctx, "g", "novalue", "", &m), ARB_EINVAL);
+	ARB_FAIL(arb_metric_gauge(&ctx, "g", "a:b=1", "", &m), ARB_EINVAL);
+	ARB_PASS(arb_metric_gauge(&ctx, "ns:queue_depth", "q=a b", "", &m));
+	ARB_FAIL(arb_metric_histogram(
+	             &ctx, "h", NULL, "", (const double[]) { 1, 1 }, 2, &m),
+	    ARB_EINVAL);
+	ARB_FAIL(arb_metric_histogram(
+	             &ctx, "h", NULL, "", (const double[]) { 2, 1 }, 2, &m),
+	    ARB_EINVAL);
+	ARB_FAIL(arb_metric_histogram(
+	             &ctx, "h", NULL, "", (const double[17]) { 0 }, 17, &m),
+	    ARB_EINVAL);
+	// The cap.
+	for (i = 4; i < ARB_METRIC_MAX; i++) {
+		snprintf(name, sizeof(name), "m%d", i);
+		ARB_PASS(arb_metric_gauge(&ctx, name, NULL, "", &m));
+	}
+	ARB_FAIL(arb_metric_gauge(&ctx, "one_more", NULL, "", &m), ARB_ENOSPC);
+	// NULL series (a failed declaration): harmless.
+	arb_metric_add(NULL, 1);
+	arb_metric_set(NULL, 1);
+	arb_metric_observe(NULL, 1);
+	arb__metrics_free(ctx.metrics);
+}
+
+static void
+test_updates_and_encoding(void **state)
+{
+	static const double bounds[] = { 0.001, 0.01, 0.1 };
+	arb_ctx             ctx;
+	arb_metric         *c, *g, *h;
+	arb__buf            b = { 0 };
+	arb__val           *v;
+	const arb__val     *s;
+
+	(void) state;
+	memset(&ctx, 0, sizeof(ctx));
+	assert_false(arb__metrics_dirty(ctx.metrics));
+	ARB_PASS(
+	    arb_metric_counter(&ctx, "frames_total", "port=a", "F\nx", &c));
+	ARB_PASS(arb_metric_gauge(&ctx, "depth", NULL, "Depth.", &g));
+	ARB_PASS(arb_metric_histogram(
+	    &ctx, "fsync_seconds", NULL, "Fsync.", bounds, 3, &h));
+	assert_true(arb__metrics_dirty(ctx.metrics));
+	arb_metric_add(c, 5);
+	arb_metric_add(c, 2);
+	arb_metric_set(g, 2.5);
+	arb_metric_add(g, 1);
+	arb_metric_observe(h, 0.0005);
+	arb_metric_observe(h, 0.01); // le is inclusive
+	arb_metric_observe(h, 3);
+	// The wrong kind: ignored.
+	arb_metric_set(c, 100);
+	arb_metric_observe(c, 100);
+	arb_metric_add(h, 100);
+	ARB_PASS(arb__metrics_encode(ctx.metrics, &b));
+	assert_false(arb__metrics_dirty(ctx.metrics));
+	ARB_PASS(arb__val_decode(b.data, b.len, &v));
+	assert_int_equal(v->n, 3);
+	s = &v->via.v[0];
+	assert_int_equal(s->n, 9);
+	assert_true(s->via.v[0].via.u == ARB_METRIC_COUNTER);
+	assert_string_equal(s->via.v[1].via.s, "frames_total");
+	assert_string_equal(s->via.v[2].via.s, "port");
+	assert_string_equal(s->via.v[3].via.s, "a");
+	assert_string_equal(s->via.v[4].via.s, "F x"); // one line
+	assert_true(s->via.v[5].via.u == 7);
+	s = &v->via.v[1];
+	assert_int_equal(s->via.v[2].type, ARB__V_NIL);
+	assert_true(s->via.v[5].via.f == 3.5);
+	s = &v->via.v[2];
+	assert_true(s->via.v[5].via.f == 0.0005 + 0.01 + 3);
+	assert_true(s->via.v[6].via.u == 3);
+	assert_int_equal(s->via.v[7].n, 3);
+	assert_int_equal(s->via.v[8].n, 4); // cumulative, +Inf last
+	assert_true(s->via.v[8].via.v[0].via.u == 1);
+	assert_true(s->via.v[8].via.v[1].via.u == 2);
+	assert_true(s->via.v[8].via.v[2].via.u == 2);
+	assert_true(s->via.v[8].via.v[3].via.u == 3);
+	arb__free(v);
+	arb_metric_add(c, 1);
+	assert_true(arb__metrics_dirty(ctx.metrics));
+	arb__buf_fini(&b);
+	arb__metrics_free(ctx.metrics);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_declaration_rules),
+		cmocka_unit_test(test_updates_and_encoding),
+	};
+
+	return cmocka_run_group_tests_name("actor.metric", tests, NULL, NULL);
+}
