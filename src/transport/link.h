@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: MIT
+// link.h -- arbor's link protocol over nng streams (docs/wire.md, "Links").
+//
+// A link carries frames between two OS processes over one nng stream
+// (ipc now; tcp and tls+tcp use the same code).  The side that dials
+// sends HELLO first and then DATA frames, each naming the destination
+// mailbox; the side that accepted answers with its own HELLO and sends
+// back ACK, PAUSE and RESUME.  frame.c encodes and decodes frames (pure
+// functions); tp_stream.c runs listeners, accepted connections (arb__conn)
+// and dialled links (arb__link) on nng's aio callbacks.
+//
+// nng's callbacks run on nng's threads: they never block, never call
+// nng_aio_stop, and hand work to actor loops only through mailboxes
+// (whole batches, one wakeup per batch at most).  Every object here is
+// shared between an actor loop and nng's threads and guards its state
+// with its own mutex.  Only tp_stream.c includes <nng/nng.h>.
+
+#ifndef ARB_LINK_H
+#define ARB_LINK_H
+
+#include "../core/arb_impl.h"
+
+#include <stdatomic.h>
+
+struct event;
+
+// ---------------------------------------------------------------------------
+// Frames (frame.c)
+// ---------------------------------------------------------------------------
+// Every frame starts with an 8-byte header: u32 length of the whole frame
+// (header included), u8 type, u8 flags, u16 zero; integers are big-endian.
+#define ARB__LINK_MAGIC    0x4152424Cu // "ARBL"
+#define ARB__LINK_VERSION  1
+#define ARB__FR_HDR        8
+#define ARB__FR_DATA_HDR   24 // + u32 dst, u32 nenv, u64 seq
+#define ARB__FR_ACK_LEN    16 // + u64 seq
+#define ARB__FR_MBID_LEN   12 // PAUSE, RESUME: + u32 mbid
+#define ARB__HELLO_MAX     1024
+#define ARB__NODE_NAME_MAX 64
+
+typedef enum arb__fr_type {
+	ARB__FR_HELLO = 1,
+	ARB__FR_DATA = 2,
+	ARB__FR_ACK = 3,
+	ARB__FR_PAUSE = 4,
+	ARB__FR_RESUME = 5,
+	ARB__FR_CTL = 6, // control socket request / reply (msgpack)
+} arb__fr_type;
+
+#define ARB__HELLO_F_REPLY 0x1u // flags of the acceptor's HELLO
+
+// Roles a dialer announces in its HELLO.
+typedef enum arb__link_role {
+	ARB__ROLE_PEER = 1,    // a process of this node (or, later, a node)
+	ARB__ROLE_CONTROL = 2, // a control client (arborctl)
+} arb__link_role;
+
+typedef struct arb__hello {
+	uint16_t version;
+	uint16_t role;
+	uint32_t max_frame; // the largest frame the sender of HELLO accepts
+	uint32_t node_id;   // hash of the node name (arb__node_id)
+	uint32_t creation;  // the node's incarnation
+	uint64_t sender;    // the sending process: its actor's pid.id, or
+	                    // the node's pid.id for the node process
+	uint64_t resume;    // reserved (0): last seq received, for resuming
+	char     name[ARB__NODE_NAME_MAX];
+} arb__hello;
+
+// arb__hello_encode writes a HELLO frame (reply: the acceptor's answer)
+// into buf (at least ARB__HELLO_MAX bytes) and returns its length.
+size_t arb__hello_encode(uint8_t *buf, const arb__hello *h, bool reply);
+// arb__hello_decode parses a whole HELLO frame of len bytes.  Returns
+// ARB_EBADMSG for a bad magic, size, name or a non-empty authentication
+// field (reserved: protocol 1 carries none), ARB_ENOTSUP for another
+// protocol version.
+int arb__hello_decode(
+    const uint8_t *fr, size_t len, arb__hello *h, bool *reply);
+
+// arb__frame_peek reads the header at p (avail bytes, at least
+// ARB__FR_HDR) and checks it before anything is allocated: a known type,
+// a length within [minimum for the type, max].  Returns ARB_OK,
+// ARB_EBADMSG or ARB_EMSGSIZE.
+int arb__frame_peek(
+    const uint8_t *p, size_t max, uint32_t *lenp, uint8_t *typep);
+
+void     arb__put_be16(uint8_t *p, uint16_t v);
+void     arb__put_be32(uint8_t *p, uint32_t v);
+void     arb__put_be64(uint8_t *p, uint64_t v);
+uint16_t arb__get_be16(const uint8_t *p);
+uint32_t arb__get_be32(const uint8_t *p);
+uint64_t arb__get_be64(const uint8_t *p);
+
+// arb__frame_hdr writes an 8-byte frame header.
+void arb__frame_hdr(uint8_t *p, uint32_t len, uint8_t type, uint8_t flags);
+
+// arb__node_id hashes a node name to its 32-bit id (FNV-1a; never 0).
+uint32_t arb__node_id(const char *name);
+
+// ---------------------------------------------------------------------------
+// Counters shared by the transport of one process (atomics: nng threads
+// and actor loops update them).  docs/wire.md says what each one counts.
+// ---------------------------------------------------------------------------
+typedef struct arb__tp_stats {
+	_Atomic uint64_t lost;       // envelopes sent on a link that died
+	                             // before they were acknowledged
+	_Atomic uint64_t dead;       // envelopes dropped, known undelivered
+	_Atomic uint64_t gaps;       // frames missing in a sequence
+	_Atomic uint64_t gap_envs;   // reserved (envelopes of missing frames)
+	_Atomic uint64_t conns;      // connections accepted
+	_Atomic uint64_t refused;    // connections closed before or at HELLO
+	_Atomic uint64_t bad_frames; // connections closed on a bad frame
+	_Atomic uint64_t links_lost; // dialled links that died
+	_Atomic uint64_t dials;      // dial attempts
+} arb__tp_stats;
+
+// An origin is the sender's share of the counters: every chunk carries a
+// reference to the origin (the outbound queue of one actor) that made it,
+// so a loss on a link is counted for that actor too.  Refcounted: a chunk
+// can outlive its actor.
+typedef struct arb__origin {
+	_Atomic int      refs;
+	_Atomic uint64_t lost;
+	_Atomic uint64_t dead;
+} arb__origin;
+
+arb__origin *arb__origin_new(void); // refs 1; NULL on ENOMEM
+void         arb__origin_ref(arb__origin *o);
+void         arb__origin_rele(arb__origin *o); // NULL is a no-op
+
+// ---------------------------------------------------------------------------
+// Chunks: the unit of hand-over.  An outbound queue encodes envelopes
+// into a chunk; the chunk then moves, without a copy, into a local
+// mailbox or onto a link (which writes hdr and data with one iov and frees
+// it once written).  The receiving side makes chunks of the frames it
+// reads and queues them in mailboxes.
+// ---------------------------------------------------------------------------
+typedef struct arb__chunk {
+	struct arb__chunk *next;
+	arb__origin       *origin; // a reference, or NULL (received chunks)
+	uint32_t           dst;    // destination mailbox id
+	uint32_t           nenv;   // envelopes in data
+	size_t             len;    // bytes used in data
+	size_t             cap;    // bytes available in data
+	uint64_t           seq;    // link sequence number once sent
+	uint8_t            hdr[ARB__FR_DATA_HDR]; // just before data: one iov
+	uint8_t            data[];
+} arb__chunk;
+
+// arb__chunk_alloc returns a chunk with room for cap bytes, or NULL.
+arb__chunk *arb__chunk_alloc(size_t cap);
+// arb__chunk_grow makes room for extra more bytes (the chunk may move).
+int arb__chunk_grow(arb__chunk **chp, size_t extra);
+// arb__chunk_free releases the chunk and its origin reference (NULL ok).
+void arb__chunk_free(arb__chunk *ch);
+// arb__chunk_drop counts the chunk's envelopes as dead letters (in st and
+// its origin) and frees it.
+void arb__chunk_drop(arb__chunk *ch, arb__tp_stats *st);
+
+// ---------------------------------------------------------------------------
+// Configuration and identity of one process's transport.
+// ---------------------------------------------------------------------------
+typedef struct arb__link_cfg {
+	arb__hello     self;         // what this process says in HELLO
+	size_t         max_frame;    // largest DATA frame accepted
+	int            hello_ms;     // an accepted peer must say HELLO by then
+	int            ack_delay_ms; // an ACK waits at most this long
+	int            backoff_min_ms; // first redial within [0, min]
+	int            backoff_max_ms; // full-jitter cap
+	arb__tp_stats *stats;
+} arb__link_cfg;
+
+void arb__link_cfg_defaults(arb__link_cfg *cfg);
+
+// ---------------------------------------------------------------------------
+// Listener and accepted connections (tp_stream.c)
+// ---------------------------------------------------------------------------
+typedef struct arb__lsn  arb__lsn;
+typedef struct arb__conn arb__conn;
+
+typedef struct arb__lsn_ops {
+	// hello decides about a peer's HELLO (called once per connection):
+	// ARB_OK accepts it; anything else closes the connection (counted
+	// as refused).
+	int (*hello)(void *arg, arb__conn *c, const arb__hello *h);
+	// data takes a DATA frame's chunk (ownership passes).  It returns
+	// true when the destination is over its high-water mark: the
+	// connection then sends PAUSE for it, and RESUME when
+	// arb__lsn_resume names it.
+	bool (*data)(void *arg, arb__conn *c, arb__chunk *ch);
+	// ctl takes a CTL frame's payload (borrowed); may be NULL.
+	void (*ctl)(void *arg, arb__conn *c, const uint8_t *p, size_t len);
+	// gone: the connection closed (no callback of it follows).  May be
+	// NULL.
+	void (*gone)(void *arg, arb__conn *c);
+} arb__lsn_ops;
+
+// arb__lsn_open listens on url (ipc://, tcp://, tls+tcp://) and accepts
+// connections until arb__lsn_close.  perms (ipc only, 0 = default) sets
+// the socket file's mode.  Every outcome of an accept re-arms it; every
+// error of a connection closes only that connection.
+int arb__lsn_open(arb__lsn **lp, const char *url, int perms,
+    const arb__lsn_ops *ops, void *arg, const arb__link_cfg *cfg);
+// arb__lsn_resume sends RESUME for mailbox mbid on every connection that
+// paused it.  Thread: any.
+void arb__lsn_resume(arb__lsn *l, uint32_t mbid);
+// arb__lsn_ack_all sends every pending ACK now (an exiting process
+// acknowledges what it received).  Thread: any.
+void arb__lsn_ack_all(arb__lsn *l);
+// arb__lsn_close stops accepting, closes every connection and waits for
+// their callbacks to end.  Must not be called from a callback.  NULL is a
+// harmless no-op.
+void arb__lsn_close(arb__lsn *l);
+// arb__lsn_conns returns the number of live connections.
+size_t arb__lsn_conns(arb__lsn *l);
+
+// arb__conn_send_ctl queues a CTL frame with payload p (copied) on
+// connection c.  Returns ARB_ECLOSED once c is closing.  Thread: any
+// (from ops->ctl too).
+int arb__conn_send_ctl(arb__conn *c, const void *p, size_t len);
+// arb__conn_peer_uid gives the uid of the peer of an ipc connection.
+int arb__conn_peer_uid(arb__conn *c, uint64_t *uidp);
+// arb__conn_close closes c (its gone callback follows).
+void              arb__conn_close(arb__conn *c);
+const arb__hello *arb__conn_hello(arb__conn *c);
+void             *arb__conn_data(arb__conn *c); // user pointer (set_data)
+void              arb__conn_set_data(arb__conn *c, void *p);
+
+// ---------------------------------------------------------------------------
+// Dialled links (tp_stream.c)
+// ---------------------------------------------------------------------------
+typedef struct arb__link arb__link;
+
+// gone(arg) is asked before each redial: true means the destination is
+// gone for good (its child slot was removed): queued chunks are dropped
+// and counted as dead letters, and puts fail with ARB_ENOENT.
+typedef bool (*arb__link_gone_fn)(void *arg);
+
+#define ARB__LINK_QMAX (1024u * 1024u) // bytes queued before ARB_EAGAIN
+
+// arb__link_open prepares a link to url; it dials when the first chunk
+// is put.  Returns ARB_EINVAL for a URL nng cannot dial.
+int arb__link_open(arb__link **lp, const char *url, const arb__link_cfg *cfg,
+    arb__link_gone_fn gone, void *gone_arg);
+// arb__link_put queues ch (ownership passes on ARB_OK).  ARB_EAGAIN: the
+// queue is full or the peer paused ch->dst; waiter (if not NULL) is made
+// active once that may have changed (event_active, any thread).
+// ARB_ENOENT: the destination is gone for good.  Thread: any.
+int arb__link_put(arb__link *l, arb__chunk *ch, struct event *waiter);
+// arb__link_unwait forgets waiter (before its event is freed).
+void arb__link_unwait(arb__link *l, struct event *waiter);
+// arb__link_idle is true when nothing is queued, in flight or waiting
+// for its write to end.  Thread: any.
+bool arb__link_idle(arb__link *l);
+// arb__link_up is true while connected and greeted.
+bool arb__link_up(arb__link *l);
+// arb__link_ref / arb__link_rele count users; the last rele closes the
+// link (not from a callback).  arb__link_open returns one reference.
+void arb__link_ref(arb__link *l);
+void arb__link_rele(arb__link *l);
+// arb__link_unacked returns the envelopes sent and not yet acknowledged.
+uint64_t arb__link_unacked(arb__link *l);
+// arb__link_kick redials now if the link waits for a backoff delay.
+void arb__link_kick(arb__link *l);
+
+// arb__stream_warm starts nng's threads ahead of the first link.
+void arb__stream_warm(void);
+// arb__err_from_nng translates an nng error (the one place that does).
+int arb__err_from_nng(int rv);
+
+#endif // ARB_LINK_H

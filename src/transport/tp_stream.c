@@ -1,0 +1,1720 @@
+// SPDX-License-Identifier: MIT
+// tp_stream.c -- links over nng streams: listener, accepted connections,
+// dialled links (link.h; the protocol is in docs/wire.md).
+//
+// The one file that includes <nng/nng.h>.  arbor uses nng's stream API
+// only (nng_stream_listener / nng_stream_dialer / nng_stream_send /
+// nng_stream_recv with aios): no SP socket, so none of nng 1.5.2's SP
+// defects (a listener or dialer made deaf by a peer that closes during
+// the SP handshake, nng#1518; a PUSH pipe freed while still queued,
+// nng#1653) can reach arbor; an error reaches only its own stream.
+//
+// Threads: every aio callback runs on one of nng's threads.  Callbacks
+// never block, never call nng_aio_stop (objects are freed with
+// nng_aio_reap / nng_stream_free, which nng defers to its reaper) and hand
+// frames to mailboxes through the listener's ops.  Each object counts
+// its outstanding aio operations under its own mutex; the callback that
+// ends the last one of a closed object frees it.
+
+#include "link.h"
+
+#include <event2/event.h>
+#include <nng/nng.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+int
+arb__err_from_nng(int rv)
+{
+	switch (rv) {
+	case 0:
+		return ARB_OK;
+	case NNG_ENOMEM:
+		return ARB_ENOMEM;
+	case NNG_EAGAIN:
+		return ARB_EAGAIN;
+	case NNG_ETIMEDOUT:
+		return ARB_ETIMEDOUT;
+	case NNG_ECLOSED:
+		return ARB_ECLOSED;
+	case NNG_ECANCELED:
+		return ARB_ECANCELED;
+	case NNG_EINVAL:
+	case NNG_EADDRINVAL:
+		return ARB_EINVAL;
+	case NNG_EMSGSIZE:
+		return ARB_EMSGSIZE;
+	case NNG_ENOENT:
+	case NNG_ECONNREFUSED:
+		return ARB_ENOENT;
+	case NNG_EPERM:
+		return ARB_EPERM;
+	case NNG_EADDRINUSE:
+		return ARB_EEXIST;
+	case NNG_ENOTSUP:
+		return ARB_ENOTSUP;
+	default:
+		if (rv & NNG_ESYSERR) {
+			return ARB_ESYSERR | (rv & ~NNG_ESYSERR);
+		}
+		return ARB_EINVAL;
+	}
+}
+
+void
+arb__stream_warm(void)
+{
+	nng_aio *aio;
+
+	// nng starts its threads with its first aio.
+	if (nng_aio_alloc(&aio, NULL, NULL) == 0) {
+		nng_aio_free(aio);
+	}
+}
+
+void
+arb__link_cfg_defaults(arb__link_cfg *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->self.version = ARB__LINK_VERSION;
+	cfg->self.role = ARB__ROLE_PEER;
+	cfg->max_frame = ARB__FR_DATA_HDR + 2u * 1024u * 1024u;
+	cfg->hello_ms = 5000;
+	cfg->ack_delay_ms = 5;
+	// A peer process restarts in about a millisecond: the first redial
+	// comes within 2 ms, then full-jitter doubling up to 100 ms.
+	cfg->backoff_min_ms = 2;
+	cfg->backoff_max_ms = 100;
+}
+
+static void
+stat_add(_Atomic uint64_t *c, uint64_t n)
+{
+	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+// ---------------------------------------------------------------------------
+// Waiters: events made active when a full queue may take more.
+// ---------------------------------------------------------------------------
+typedef struct waitset {
+	struct event **ev;
+	size_t         n;
+	size_t         cap;
+} waitset;
+
+static void
+waitset_add(waitset *w, struct event *ev)
+{
+	size_t i;
+
+	if (ev == NULL) {
+		return;
+	}
+	for (i = 0; i < w->n; i++) {
+		if (w->ev[i] == ev) {
+			return;
+		}
+	}
+	if (w->n == w->cap) {
+		size_t         cap = w->cap ? w->cap * 2 : 4;
+		struct event **n = arb__realloc(w->ev, cap * sizeof(*n));
+		if (n == NULL) {
+			return; // the waiter retries on its own next flush
+		}
+		w->ev = n;
+		w->cap = cap;
+	}
+	w->ev[w->n++] = ev;
+}
+
+static void
+waitset_del(waitset *w, struct event *ev)
+{
+	size_t i;
+
+	for (i = 0; i < w->n; i++) {
+		if (w->ev[i] == ev) {
+			w->ev[i] = w->ev[--w->n];
+			return;
+		}
+	}
+}
+
+// waitset_wake activates every waiter and forgets them (under the
+// owner's mutex, so a waiter cannot be freed meanwhile).
+static void
+waitset_wake(waitset *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->n; i++) {
+		event_active(w->ev[i], 0, 0);
+	}
+	w->n = 0;
+}
+
+static void
+waitset_fini(waitset *w)
+{
+	arb__free(w->ev);
+	memset(w, 0, sizeof(*w));
+}
+
+// ---------------------------------------------------------------------------
+// Accepted connections
+// ---------------------------------------------------------------------------
+#define STAGE_SIZE (64u * 1024u) // read-ahead buffer of a connection
+#define BIG_FRAME  (16u * 1024u) // larger DATA frames are read in place
+#define ACK_FRAMES 16            // acknowledge at once after this many
+#define ACK_BYTES  (256u * 1024u)
+
+struct arb__conn {
+	arb__lsn       *lsn;
+	pthread_mutex_t mtx;
+	nng_stream     *s;
+	nng_aio        *raio;
+	nng_aio        *saio;
+	nng_aio        *taio; // hello deadline, then delayed ACKs
+	int             ops;  // aio operations outstanding (under mtx)
+	bool            closed;
+	bool            hello_done;
+	bool            timer_armed;
+	arb__hello      peer;
+	void           *data;
+	// Receive state: touched only by the receive callback (one
+	// receive is outstanding at a time), so it needs no lock.
+	uint8_t    *stage;
+	size_t      stage_len; // bytes read into stage
+	arb__chunk *big;       // a large DATA or CTL frame read in place
+	uint8_t     big_type;
+	size_t      big_have; // bytes of big->data already read
+	uint64_t    expect;   // next DATA seq
+	int64_t     hello_deadline;
+	// Send state (under mtx).
+	uint64_t   delivered; // last DATA seq handed on
+	uint64_t   acked;     // last seq acknowledged
+	size_t     ack_bytes; // delivered since the last ACK
+	bool       reply_due; // HELLO reply not yet sent
+	uint32_t  *paused;    // mailboxes we asked the peer to pause
+	size_t     npaused;
+	size_t     cap_paused;
+	arb__buf   ctlq; // RESUME/PAUSE/CTL frames waiting
+	arb__buf   sbuf; // bytes being sent
+	size_t     soff; // of sbuf, already written
+	bool       sending;
+	arb__conn *next;
+	arb__conn *prev;
+};
+
+struct arb__lsn {
+	pthread_mutex_t      mtx;
+	pthread_cond_t       cv;
+	nng_stream_listener *l;
+	nng_aio             *aio;
+	char                 url[300];
+	int                  perms;
+	const arb__lsn_ops  *ops;
+	void                *arg;
+	arb__link_cfg        cfg;
+	arb__conn           *conns;
+	size_t               nconns;
+	bool                 closing;
+	bool                 sleeping; // aio is a delay before re-accepting
+	bool                 broken;   // the listener died: make it anew
+	bool                 pending;  // an accept (or delay) is outstanding
+};
+
+static void conn_recv_cb(void *arg);
+static void conn_send_cb(void *arg);
+static void conn_timer_cb(void *arg);
+static void conn_kick_send(arb__conn *c);
+
+// conn_destroy frees a closed connection whose last aio operation just
+// ended.  Called without c->mtx, from an aio callback of c.
+static void
+conn_destroy(arb__conn *c)
+{
+	arb__lsn *l = c->lsn;
+
+	if (l->ops->gone != NULL && c->hello_done) {
+		l->ops->gone(l->arg, c);
+	}
+	pthread_mutex_lock(&l->mtx);
+	if (c->prev != NULL) {
+		c->prev->next = c->next;
+	} else {
+		l->conns = c->next;
+	}
+	if (c->next != NULL) {
+		c->next->prev = c->prev;
+	}
+	l->nconns--;
+	pthread_cond_broadcast(&l->cv);
+	pthread_mutex_unlock(&l->mtx);
+	nng_stream_free(c->s); // nng frees it on its reaper thread
+	nng_aio_reap(c->raio);
+	nng_aio_reap(c->saio);
+	nng_aio_reap(c->taio);
+	arb__chunk_free(c->big);
+	arb__free(c->stage);
+	arb__free(c->paused);
+	arb__buf_fini(&c->ctlq);
+	arb__buf_fini(&c->sbuf);
+	pthread_mutex_destroy(&c->mtx);
+	arb__free(c);
+}
+
+// conn_close_locked starts closing c: the stream's operations end with
+// NNG_ECLOSED, the timer is cancelled.  Idempotent.
+static void
+conn_close_locked(arb__conn *c)
+{
+	if (!c->closed) {
+		c->closed = true;
+		nng_stream_close(c->s);
+		if (c->timer_armed) {
+			nng_aio_cancel(c->taio);
+		}
+	}
+}
+
+// conn_op_done ends one aio operation of c; the last one of a closed
+// connection frees it.  Called with c->mtx held; releases it.
+static void
+conn_op_done(arb__conn *c)
+{
+	bool last = --c->ops == 0 && c->closed;
+
+	pthread_mutex_unlock(&c->mtx);
+	if (last) {
+		conn_destroy(c);
+	}
+}
+
+void
+arb__conn_close(arb__conn *c)
+{
+	pthread_mutex_lock(&c->mtx);
+	conn_close_locked(c);
+	pthread_mutex_unlock(&c->mtx);
+}
+
+const arb__hello *
+arb__conn_hello(arb__conn *c)
+{
+	return &c->peer;
+}
+
+void *
+arb__conn_data(arb__conn *c)
+{
+	return c->data;
+}
+
+void
+arb__conn_set_data(arb__conn *c, void *p)
+{
+	c->data = p;
+}
+
+int
+arb__conn_peer_uid(arb__conn *c, uint64_t *uidp)
+{
+	return arb__err_from_nng(
+	    nng_stream_get_uint64(c->s, NNG_OPT_IPC_PEER_UID, uidp));
+}
+
+// conn_fill_send assembles what c has to say (HELLO reply, queued
+// control frames, an ACK) into sbuf.  Under c->mtx.
+static void
+conn_fill_send(arb__conn *c)
+{
+	uint8_t fr[ARB__HELLO_MAX];
+	size_t  n;
+
+	arb__buf_reset(&c->sbuf);
+	c->soff = 0;
+	if (c->reply_due) {
+		n = arb__hello_encode(fr, &c->lsn->cfg.self, true);
+		if (arb__buf_append(&c->sbuf, fr, n) != 0) {
+			return;
+		}
+		c->reply_due = false;
+	}
+	if (c->ctlq.len > 0
+	    && arb__buf_append(&c->sbuf, c->ctlq.data, c->ctlq.len) == 0) {
+		arb__buf_reset(&c->ctlq);
+	}
+	if (c->delivered > c->acked) {
+		arb__frame_hdr(fr, ARB__FR_ACK_LEN, ARB__FR_ACK, 0);
+		arb__put_be64(fr + ARB__FR_HDR, c->delivered);
+		if (arb__buf_append(&c->sbuf, fr, ARB__FR_ACK_LEN) == 0) {
+			c->acked = c->delivered;
+			c->ack_bytes = 0;
+		}
+	}
+}
+
+// conn_kick_send starts a send if one is due and none is running.  Under
+// c->mtx.
+static void
+conn_kick_send(arb__conn *c)
+{
+	nng_iov iov;
+
+	if (c->sending || c->closed) {
+		return;
+	}
+	conn_fill_send(c);
+	if (c->sbuf.len == 0) {
+		return;
+	}
+	iov.iov_buf = c->sbuf.data;
+	iov.iov_len = c->sbuf.len;
+	nng_aio_set_iov(c->saio, 1, &iov);
+	c->sending = true;
+	c->ops++;
+	nng_stream_send(c->s, c->saio);
+}
+
+static void
+conn_send_cb(void *arg)
+{
+	arb__conn *c = arg;
+	int        rv = nng_aio_result(c->saio);
+	nng_iov    iov;
+
+	pthread_mutex_lock(&c->mtx);
+	c->sending = false;
+	if (rv != 0) {
+		conn_close_locked(c);
+	} else if (!c->closed) {
+		c->soff += nng_aio_count(c->saio);
+		if (c->soff < c->sbuf.len) {
+			// A short write: send the rest.
+			iov.iov_buf = c->sbuf.data + c->soff;
+			iov.iov_len = c->sbuf.len - c->soff;
+			nng_aio_set_iov(c->saio, 1, &iov);
+			c->sending = true;
+			c->ops++;
+			nng_stream_send(c->s, c->saio);
+		} else {
+			conn_kick_send(c);
+		}
+	}
+	conn_op_done(c);
+}
+
+// conn_queue_locked appends one frame to the control queue and sends.
+static int
+conn_queue_locked(arb__conn *c, const uint8_t *fr, size_t len)
+{
+	int rv;
+
+	if (c->closed) {
+		return ARB_ECLOSED;
+	}
+	if ((rv = arb__buf_append(&c->ctlq, fr, len)) != 0) {
+		return rv;
+	}
+	conn_kick_send(c);
+	return ARB_OK;
+}
+
+int
+arb__conn_send_ctl(arb__conn *c, const void *p, size_t len)
+{
+	uint8_t hdr[ARB__FR_HDR];
+	int     rv;
+
+	if (len + ARB__FR_HDR > c->lsn->cfg.max_frame) {
+		return ARB_EMSGSIZE;
+	}
+	arb__frame_hdr(hdr, (uint32_t) (len + ARB__FR_HDR), ARB__FR_CTL, 0);
+	pthread_mutex_lock(&c->mtx);
+	if (c->closed) {
+		rv = ARB_ECLOSED;
+	} else if ((rv = arb__buf_append(&c->ctlq, hdr, sizeof(hdr))) == 0
+	    && (rv = arb__buf_append(&c->ctlq, p, len)) == 0) {
+		conn_kick_send(c);
+	}
+	pthread_mutex_unlock(&c->mtx);
+	return rv;
+}
+
+// conn_pause_locked records that the peer is asked to pause mbid.
+static void
+conn_pause_locked(arb__conn *c, uint32_t mbid)
+{
+	uint8_t fr[ARB__FR_MBID_LEN];
+	size_t  i;
+
+	for (i = 0; i < c->npaused; i++) {
+		if (c->paused[i] == mbid) {
+			return;
+		}
+	}
+	if (c->npaused == c->cap_paused) {
+		size_t    cap = c->cap_paused ? c->cap_paused * 2 : 4;
+		uint32_t *n = arb__realloc(c->paused, cap * sizeof(*n));
+		if (n == NULL) {
+			return; // not paused: the mailbox just grows
+		}
+		c->paused = n;
+		c->cap_paused = cap;
+	}
+	c->paused[c->npaused++] = mbid;
+	arb__frame_hdr(fr, ARB__FR_MBID_LEN, ARB__FR_PAUSE, 0);
+	arb__put_be32(fr + ARB__FR_HDR, mbid);
+	conn_queue_locked(c, fr, sizeof(fr));
+}
+
+// conn_resume_locked sends RESUME for mbid if c paused it.
+static void
+conn_resume_locked(arb__conn *c, uint32_t mbid)
+{
+	uint8_t fr[ARB__FR_MBID_LEN];
+	size_t  i;
+
+	for (i = 0; i < c->npaused; i++) {
+		if (c->paused[i] == mbid) {
+			c->paused[i] = c->paused[--c->npaused];
+			arb__frame_hdr(
+			    fr, ARB__FR_MBID_LEN, ARB__FR_RESUME, 0);
+			arb__put_be32(fr + ARB__FR_HDR, mbid);
+			conn_queue_locked(c, fr, sizeof(fr));
+			return;
+		}
+	}
+}
+
+// conn_delivered notes a DATA frame handed on and acknowledges when
+// enough is pending; otherwise a timer acknowledges within ack_delay_ms.
+static void
+conn_delivered(
+    arb__conn *c, uint64_t seq, size_t bytes, bool pause, uint32_t dst)
+{
+	pthread_mutex_lock(&c->mtx);
+	c->delivered = seq;
+	c->ack_bytes += bytes;
+	if (pause) {
+		conn_pause_locked(c, dst);
+	}
+	if (c->delivered - c->acked >= ACK_FRAMES
+	    || c->ack_bytes >= ACK_BYTES) {
+		conn_kick_send(c);
+	} else if (!c->timer_armed && !c->closed) {
+		c->timer_armed = true;
+		c->ops++;
+		nng_sleep_aio(c->lsn->cfg.ack_delay_ms, c->taio);
+	}
+	pthread_mutex_unlock(&c->mtx);
+}
+
+static void
+conn_timer_cb(void *arg)
+{
+	arb__conn *c = arg;
+
+	pthread_mutex_lock(&c->mtx);
+	c->timer_armed = false;
+	if (!c->closed) {
+		conn_kick_send(c);
+	}
+	conn_op_done(c);
+}
+
+// conn_fail closes c for a protocol error, counted in *counter.
+static void
+conn_fail(arb__conn *c, _Atomic uint64_t *counter)
+{
+	if (counter != NULL) {
+		stat_add(counter, 1);
+	}
+	arb__conn_close(c);
+}
+
+// conn_hand_on checks a DATA frame's sequence number and hands its
+// chunk to the listener's owner.
+static bool
+conn_hand_on(arb__conn *c, arb__chunk *ch)
+{
+	arb__lsn *l = c->lsn;
+	uint64_t  seq = ch->seq;
+	uint32_t  dst = ch->dst;
+	size_t    len = ch->len;
+	bool      pause;
+
+	if (seq != c->expect) {
+		// Frames are missing (or repeated): a peer bug, or a link
+		// that lost frames.  Counted; what arrives is delivered.
+		stat_add(&l->cfg.stats->gaps,
+		    seq > c->expect ? seq - c->expect : 1);
+	}
+	if (seq >= c->expect) {
+		c->expect = seq + 1;
+	}
+	pause = l->ops->data(l->arg, c, ch);
+	conn_delivered(c, seq, len, pause, dst);
+	return true;
+}
+
+// conn_frame handles one whole frame (not DATA read in place).  Returns
+// false when the connection must close.
+static bool
+conn_frame(arb__conn *c, const uint8_t *fr, uint32_t len, uint8_t type)
+{
+	arb__lsn      *l = c->lsn;
+	arb__tp_stats *st = l->cfg.stats;
+	arb__chunk    *ch;
+	arb__hello     h;
+	bool           reply;
+
+	if (!c->hello_done) {
+		if (type != ARB__FR_HELLO
+		    || arb__hello_decode(fr, len, &h, &reply) != ARB_OK
+		    || reply || l->ops->hello(l->arg, c, &h) != ARB_OK) {
+			conn_fail(c, &st->refused);
+			return false;
+		}
+		c->peer = h;
+		c->hello_done = true;
+		stat_add(&st->conns, 1);
+		pthread_mutex_lock(&c->mtx);
+		c->reply_due = true;
+		conn_kick_send(c);
+		pthread_mutex_unlock(&c->mtx);
+		return true;
+	}
+	switch (type) {
+	case ARB__FR_DATA:
+		if (c->peer.role != ARB__ROLE_PEER) {
+			conn_fail(c, &st->bad_frames);
+			return false;
+		}
+		if ((ch = arb__chunk_alloc(len - ARB__FR_DATA_HDR)) == NULL) {
+			conn_fail(c, NULL); // out of memory: this link only
+			return false;
+		}
+		ch->dst = arb__get_be32(fr + 8);
+		ch->nenv = arb__get_be32(fr + 12);
+		ch->seq = arb__get_be64(fr + 16);
+		ch->len = len - ARB__FR_DATA_HDR;
+		memcpy(ch->data, fr + ARB__FR_DATA_HDR, ch->len);
+		break;
+	case ARB__FR_CTL:
+		if (c->peer.role != ARB__ROLE_CONTROL || l->ops->ctl == NULL) {
+			conn_fail(c, &st->bad_frames);
+			return false;
+		}
+		l->ops->ctl(l->arg, c, fr + ARB__FR_HDR, len - ARB__FR_HDR);
+		return true;
+	default: // HELLO again, or frames only an acceptor sends
+		conn_fail(c, &st->bad_frames);
+		return false;
+	}
+	return conn_hand_on(c, ch);
+}
+
+// conn_big_done hands on a frame read in place.
+static bool
+conn_big_done(arb__conn *c)
+{
+	arb__lsn   *l = c->lsn;
+	arb__chunk *ch = c->big;
+
+	c->big = NULL;
+	if (c->big_type == ARB__FR_CTL) {
+		l->ops->ctl(l->arg, c, ch->data, ch->len);
+		arb__chunk_free(ch);
+		return true;
+	}
+	return conn_hand_on(c, ch);
+}
+
+// conn_parse handles every whole frame in the stage buffer; a large DATA
+// frame that is only partly there continues in place (c->big).  Returns
+// false when the connection must close.
+static bool
+conn_parse(arb__conn *c)
+{
+	arb__tp_stats *st = c->lsn->cfg.stats;
+	size_t         off = 0, max;
+	uint32_t       len;
+	uint8_t        type;
+	int            rv;
+
+	max = c->hello_done ? c->lsn->cfg.max_frame : ARB__HELLO_MAX;
+	while (c->stage_len - off >= ARB__FR_HDR) {
+		const uint8_t *p = c->stage + off;
+
+		// The length is checked before anything is allocated.
+		if ((rv = arb__frame_peek(p, max, &len, &type)) != 0
+		    || (!c->hello_done && type != ARB__FR_HELLO)) {
+			conn_fail(
+			    c, c->hello_done ? &st->bad_frames : &st->refused);
+			return false;
+		}
+		if (c->stage_len - off >= len) {
+			if (!conn_frame(c, p, len, type)) {
+				return false;
+			}
+			off += len;
+			max = c->lsn->cfg.max_frame;
+			continue;
+		}
+		if (len > BIG_FRAME) {
+			// Read the rest straight into its own buffer: DATA
+			// frames then reach the mailbox without a copy, and
+			// control replies may exceed the stage buffer.
+			size_t hl = type == ARB__FR_DATA ? ARB__FR_DATA_HDR
+			                                 : ARB__FR_HDR;
+			arb__chunk *ch;
+
+			if (c->stage_len - off < hl) {
+				break; // the rest of the header first
+			}
+			if ((type != ARB__FR_DATA && type != ARB__FR_CTL)
+			    || (type == ARB__FR_DATA
+			        && c->peer.role != ARB__ROLE_PEER)
+			    || (type == ARB__FR_CTL
+			        && (c->peer.role != ARB__ROLE_CONTROL
+			            || c->lsn->ops->ctl == NULL))) {
+				conn_fail(c, &st->bad_frames);
+				return false;
+			}
+			if ((ch = arb__chunk_alloc(len - hl)) == NULL) {
+				conn_fail(c, NULL);
+				return false;
+			}
+			if (type == ARB__FR_DATA) {
+				ch->dst = arb__get_be32(p + 8);
+				ch->nenv = arb__get_be32(p + 12);
+				ch->seq = arb__get_be64(p + 16);
+			}
+			ch->len = len - hl;
+			c->big_have = c->stage_len - off - hl;
+			memcpy(ch->data, p + hl, c->big_have);
+			c->big = ch;
+			c->big_type = type;
+			off = c->stage_len;
+		}
+		break;
+	}
+	if (off > 0) {
+		memmove(c->stage, c->stage + off, c->stage_len - off);
+		c->stage_len -= off;
+	}
+	return true;
+}
+
+// conn_recv arms the next receive: into the chunk of a frame read in
+// place, else into the free end of the stage buffer.  Under c->mtx.
+static void
+conn_recv(arb__conn *c)
+{
+	nng_iov iov;
+
+	if (c->closed) {
+		return;
+	}
+	if (c->big != NULL) {
+		iov.iov_buf = c->big->data + c->big_have;
+		iov.iov_len = c->big->len - c->big_have;
+	} else {
+		iov.iov_buf = c->stage + c->stage_len;
+		iov.iov_len = STAGE_SIZE - c->stage_len;
+	}
+	nng_aio_set_iov(c->raio, 1, &iov);
+	if (!c->hello_done) {
+		int64_t left = c->hello_deadline - arb__now_ms();
+		nng_aio_set_timeout(
+		    c->raio, left > 0 ? (nng_duration) left : 1);
+	} else {
+		nng_aio_set_timeout(c->raio, NNG_DURATION_INFINITE);
+	}
+	c->ops++;
+	nng_stream_recv(c->s, c->raio);
+}
+
+static void
+conn_recv_cb(void *arg)
+{
+	arb__conn *c = arg;
+	int        rv = nng_aio_result(c->raio);
+	size_t     n = nng_aio_count(c->raio);
+	bool       ok = rv == 0;
+
+	if (ok) {
+		if (c->big != NULL) {
+			c->big_have += n;
+			if (c->big_have == c->big->len) {
+				ok = conn_big_done(c);
+			}
+		} else {
+			c->stage_len += n;
+		}
+		if (ok && c->big == NULL) {
+			ok = conn_parse(c);
+		}
+	} else if (!c->hello_done) {
+		// Closed, reset or silent before its HELLO.
+		stat_add(&c->lsn->cfg.stats->refused, 1);
+	}
+	pthread_mutex_lock(&c->mtx);
+	if (!ok) {
+		conn_close_locked(c);
+	} else {
+		conn_recv(c);
+	}
+	conn_op_done(c);
+}
+
+// conn_start makes a connection of an accepted stream.  Under l->mtx.
+static void
+conn_start(arb__lsn *l, nng_stream *s)
+{
+	arb__conn *c = arb__alloc(sizeof(*c));
+
+	if (c == NULL) {
+		nng_stream_free(s);
+		return;
+	}
+	c->lsn = l;
+	c->s = s;
+	c->expect = 1;
+	c->stage = arb__alloc(STAGE_SIZE);
+	if (c->stage == NULL || nng_aio_alloc(&c->raio, conn_recv_cb, c) != 0
+	    || nng_aio_alloc(&c->saio, conn_send_cb, c) != 0
+	    || nng_aio_alloc(&c->taio, conn_timer_cb, c) != 0) {
+		nng_aio_free(c->raio);
+		nng_aio_free(c->saio);
+		nng_aio_free(c->taio);
+		arb__free(c->stage);
+		arb__free(c);
+		nng_stream_free(s);
+		return;
+	}
+	pthread_mutex_init(&c->mtx, NULL);
+	c->hello_deadline = arb__now_ms() + l->cfg.hello_ms;
+	c->next = l->conns;
+	if (l->conns != NULL) {
+		l->conns->prev = c;
+	}
+	l->conns = c;
+	l->nconns++;
+	pthread_mutex_lock(&c->mtx);
+	conn_recv(c);
+	pthread_mutex_unlock(&c->mtx);
+}
+
+// ---------------------------------------------------------------------------
+// Listener
+// ---------------------------------------------------------------------------
+static int
+lsn_listen(arb__lsn *l)
+{
+	int rv;
+
+	if ((rv = nng_stream_listener_alloc(&l->l, l->url)) != 0) {
+		l->l = NULL;
+		return rv;
+	}
+	if (l->perms != 0 && strncmp(l->url, "ipc://", 6) == 0
+	    && (rv = nng_stream_listener_set_int(
+	            l->l, NNG_OPT_IPC_PERMISSIONS, l->perms))
+	        != 0) {
+		goto fail;
+	}
+	if ((rv = nng_stream_listener_listen(l->l)) != 0) {
+		goto fail;
+	}
+	return 0;
+fail:
+	nng_stream_listener_free(l->l);
+	l->l = NULL;
+	return rv;
+}
+
+// lsn_accept arms the accept (or, after an error that is not the
+// stream's own, a short delay first).  Under l->mtx.
+static void
+lsn_accept(arb__lsn *l, int delay_ms)
+{
+	l->pending = true;
+	l->sleeping = delay_ms > 0;
+	if (l->sleeping) {
+		nng_sleep_aio(delay_ms, l->aio);
+	} else {
+		nng_stream_listener_accept(l->l, l->aio);
+	}
+}
+
+static void
+lsn_accept_cb(void *arg)
+{
+	arb__lsn *l = arg;
+	int       rv = nng_aio_result(l->aio);
+
+	pthread_mutex_lock(&l->mtx);
+	l->pending = false;
+	if (l->closing) {
+		if (rv == 0 && !l->sleeping) {
+			nng_stream_free(nng_aio_get_output(l->aio, 0));
+		}
+		pthread_cond_broadcast(&l->cv);
+		pthread_mutex_unlock(&l->mtx);
+		return;
+	}
+	if (l->sleeping) {
+		if (l->broken) {
+			// The listener itself failed (nng closed it): make it
+			// anew on the same address, or try again later.
+			nng_stream_listener_free(l->l);
+			l->l = NULL;
+			if (lsn_listen(l) != 0) {
+				lsn_accept(l, 100);
+				pthread_mutex_unlock(&l->mtx);
+				return;
+			}
+			l->broken = false;
+		}
+		lsn_accept(l, 0);
+	} else if (rv == 0) {
+		conn_start(l, nng_aio_get_output(l->aio, 0));
+		lsn_accept(l, 0);
+	} else if (rv == NNG_ECONNABORTED || rv == NNG_ECONNRESET
+	    || rv == NNG_ECONNSHUT || rv == NNG_ETIMEDOUT) {
+		stat_add(&l->cfg.stats->refused, 1);
+		lsn_accept(l, 0); // that peer's problem only
+	} else {
+		// Out of fds or memory, or the listener closed under us:
+		// wait a little and accept again.
+		l->broken = rv == NNG_ECLOSED;
+		lsn_accept(l, 10);
+	}
+	pthread_mutex_unlock(&l->mtx);
+}
+
+int
+arb__lsn_open(arb__lsn **lp, const char *url, int perms,
+    const arb__lsn_ops *ops, void *arg, const arb__link_cfg *cfg)
+{
+	arb__lsn *l;
+	int       rv;
+
+	if ((l = arb__alloc(sizeof(*l))) == NULL) {
+		return ARB_ENOMEM;
+	}
+	if (strlen(url) >= sizeof(l->url)) {
+		arb__free(l);
+		return ARB_EINVAL;
+	}
+	snprintf(l->url, sizeof(l->url), "%s", url);
+	l->perms = perms;
+	l->ops = ops;
+	l->arg = arg;
+	l->cfg = *cfg;
+	pthread_mutex_init(&l->mtx, NULL);
+	pthread_cond_init(&l->cv, NULL);
+	if ((rv = nng_aio_alloc(&l->aio, lsn_accept_cb, l)) != 0
+	    || (rv = lsn_listen(l)) != 0) {
+		nng_aio_free(l->aio);
+		pthread_cond_destroy(&l->cv);
+		pthread_mutex_destroy(&l->mtx);
+		arb__free(l);
+		return arb__err_from_nng(rv);
+	}
+	pthread_mutex_lock(&l->mtx);
+	lsn_accept(l, 0);
+	pthread_mutex_unlock(&l->mtx);
+	*lp = l;
+	return ARB_OK;
+}
+
+void
+arb__lsn_resume(arb__lsn *l, uint32_t mbid)
+{
+	arb__conn *c;
+
+	pthread_mutex_lock(&l->mtx);
+	for (c = l->conns; c != NULL; c = c->next) {
+		pthread_mutex_lock(&c->mtx);
+		conn_resume_locked(c, mbid);
+		pthread_mutex_unlock(&c->mtx);
+	}
+	pthread_mutex_unlock(&l->mtx);
+}
+
+void
+arb__lsn_ack_all(arb__lsn *l)
+{
+	arb__conn *c;
+
+	pthread_mutex_lock(&l->mtx);
+	for (c = l->conns; c != NULL; c = c->next) {
+		pthread_mutex_lock(&c->mtx);
+		conn_kick_send(c);
+		pthread_mutex_unlock(&c->mtx);
+	}
+	pthread_mutex_unlock(&l->mtx);
+}
+
+size_t
+arb__lsn_conns(arb__lsn *l)
+{
+	size_t n;
+
+	pthread_mutex_lock(&l->mtx);
+	n = l->nconns;
+	pthread_mutex_unlock(&l->mtx);
+	return n;
+}
+
+void
+arb__lsn_close(arb__lsn *l)
+{
+	arb__conn *c;
+
+	if (l == NULL) {
+		return;
+	}
+	pthread_mutex_lock(&l->mtx);
+	l->closing = true;
+	if (l->l != NULL) {
+		nng_stream_listener_close(l->l);
+	}
+	if (l->pending && l->sleeping) {
+		nng_aio_cancel(l->aio);
+	}
+	for (c = l->conns; c != NULL; c = c->next) {
+		pthread_mutex_lock(&c->mtx);
+		conn_close_locked(c);
+		pthread_mutex_unlock(&c->mtx);
+	}
+	// Closing ends every outstanding operation; their callbacks free
+	// the connections.
+	while (l->nconns > 0 || l->pending) {
+		pthread_cond_wait(&l->cv, &l->mtx);
+	}
+	pthread_mutex_unlock(&l->mtx);
+	nng_aio_free(l->aio);
+	if (l->l != NULL) {
+		nng_stream_listener_free(l->l);
+	}
+	pthread_cond_destroy(&l->cv);
+	pthread_mutex_destroy(&l->mtx);
+	arb__free(l);
+}
+
+// ---------------------------------------------------------------------------
+// Dialled links
+// ---------------------------------------------------------------------------
+typedef enum link_state {
+	L_IDLE = 0, // no stream; dials at the next put
+	L_DIAL,     // a dial is outstanding
+	L_UP,       // connected (HELLO sent, maybe not yet answered)
+	L_DOWN,     // the stream failed; its operations are still ending
+	L_WAIT,     // backoff delay before the next dial
+	L_GONE,     // the destination is gone for good
+	L_CLOSED,   // closed by its last user
+} link_state;
+
+typedef struct unacked {
+	uint64_t     seq;
+	uint32_t     nenv;
+	arb__origin *origin;
+} unacked;
+
+#define LINK_IOV      8
+#define LINK_SEND_MAX (512u * 1024u) // bytes per send operation
+#define LINK_RBUF     4096
+
+struct arb__link {
+	pthread_mutex_t    mtx;
+	pthread_cond_t     cv; // close waits for the last operation
+	_Atomic int        refs;
+	char               url[300];
+	arb__link_cfg      cfg;
+	arb__link_gone_fn  gone;
+	void              *gone_arg;
+	nng_stream_dialer *d;
+	nng_stream        *s;
+	nng_aio           *daio;
+	nng_aio           *saio;
+	nng_aio           *raio;
+	nng_aio           *taio;
+	int                ops;  // outstanding operations
+	int                sops; // of them, on the stream (send, recv)
+	link_state         state;
+	bool               greeted; // the peer's HELLO reply arrived
+	unsigned           attempt;
+	// Send.
+	arb__chunk *q_head; // queued, not yet written
+	arb__chunk *q_tail;
+	size_t      q_bytes;
+	arb__chunk *f_head; // in the current send operation
+	nng_iov     iov[LINK_IOV];
+	unsigned    niov;
+	size_t      f_bytes;
+	bool        sending;
+	uint8_t     hello[ARB__HELLO_MAX];
+	size_t      hello_len;
+	bool        hello_sent;
+	uint64_t    next_seq;
+	unacked    *ring;
+	size_t      ring_cap;
+	size_t      ring_head;
+	size_t      ring_n;
+	uint64_t    ring_envs;
+	uint32_t   *paused;
+	size_t      npaused;
+	size_t      cap_paused;
+	waitset     waiters;
+	// Receive (ACK, PAUSE, RESUME, the HELLO reply).
+	uint8_t    rbuf[LINK_RBUF];
+	size_t     rlen;
+	arb__hello peer;
+};
+
+static void link_dial_cb(void *arg);
+static void link_send_cb(void *arg);
+static void link_recv_cb(void *arg);
+static void link_timer_cb(void *arg);
+
+static bool
+link_paused(const arb__link *k, uint32_t mbid)
+{
+	size_t i;
+
+	for (i = 0; i < k->npaused; i++) {
+		if (k->paused[i] == mbid) {
+			return true;
+		}
+	}
+	return false;
+}
+
+// link_drop_queue counts every queued chunk as a dead letter.
+static void
+link_drop_queue(arb__link *k)
+{
+	arb__chunk *ch, *next;
+
+	for (ch = k->q_head; ch != NULL; ch = next) {
+		next = ch->next;
+		arb__chunk_drop(ch, k->cfg.stats);
+	}
+	k->q_head = k->q_tail = NULL;
+	k->q_bytes = 0;
+}
+
+// link_count_lost counts what was written (or is being written) on the
+// stream that died and was not acknowledged: possibly lost.  The chunks
+// of the send in progress stay until that operation ends (nng may still
+// hold their iov); their count is zeroed so nothing is counted twice.
+static void
+link_count_lost(arb__link *k)
+{
+	arb__chunk *ch;
+	uint64_t    n = 0;
+
+	while (k->ring_n > 0) {
+		unacked *u = &k->ring[k->ring_head];
+		if (u->origin != NULL) {
+			stat_add(&u->origin->lost, u->nenv);
+			arb__origin_rele(u->origin);
+		}
+		n += u->nenv;
+		k->ring_head = (k->ring_head + 1) % k->ring_cap;
+		k->ring_n--;
+	}
+	k->ring_envs = 0;
+	for (ch = k->f_head; ch != NULL; ch = ch->next) {
+		if (ch->origin != NULL) {
+			stat_add(&ch->origin->lost, ch->nenv);
+		}
+		n += ch->nenv;
+		ch->nenv = 0;
+	}
+	stat_add(&k->cfg.stats->lost, n);
+}
+
+// link_free_flight frees the chunks of the last send operation (ended).
+static void
+link_free_flight(arb__link *k)
+{
+	arb__chunk *ch, *next;
+
+	for (ch = k->f_head; ch != NULL; ch = next) {
+		next = ch->next;
+		arb__chunk_free(ch);
+	}
+	k->f_head = NULL;
+	k->niov = 0;
+	k->f_bytes = 0;
+}
+
+// link_after_down decides what follows a failed stream once its
+// operations have ended: a delayed redial when something waits, idle
+// otherwise, gone when the destination is.  Under k->mtx.
+static void
+link_after_down(arb__link *k)
+{
+	unsigned shift = k->attempt < 16 ? k->attempt : 16;
+	uint64_t top;
+
+	if (k->gone != NULL && k->gone(k->gone_arg)) {
+		k->state = L_GONE;
+		link_drop_queue(k);
+		waitset_wake(&k->waiters); // they learn ENOENT
+		return;
+	}
+	if (k->q_head == NULL) {
+		k->state = L_IDLE;
+		return;
+	}
+	// Full jitter: uniform in [0, min(cap, min << attempt)].
+	top = (uint64_t) k->cfg.backoff_min_ms << shift;
+	if (top > (uint64_t) k->cfg.backoff_max_ms) {
+		top = (uint64_t) k->cfg.backoff_max_ms;
+	}
+	k->attempt++;
+	k->state = L_WAIT;
+	k->ops++;
+	nng_sleep_aio((nng_duration) (arb__random() % (top + 1)), k->taio);
+}
+
+// link_down ends the stream after an error.  Under k->mtx.
+static void
+link_down(arb__link *k)
+{
+	if (k->state != L_UP) {
+		return;
+	}
+	stat_add(&k->cfg.stats->links_lost, 1);
+	k->state = L_DOWN;
+	k->greeted = false;
+	nng_stream_close(k->s);
+	link_count_lost(k);
+	k->npaused = 0; // a new connection starts with nothing paused
+	waitset_wake(&k->waiters);
+	if (k->sops == 0) {
+		link_free_flight(k);
+		nng_stream_free(k->s);
+		k->s = NULL;
+		link_after_down(k);
+	}
+}
+
+// link_sop_done ends one stream operation; the last one after a failure
+// frees the stream and moves on.  Under k->mtx.
+static void
+link_sop_done(arb__link *k)
+{
+	k->sops--;
+	if (k->state == L_DOWN && k->sops == 0) {
+		link_free_flight(k);
+		nng_stream_free(k->s);
+		k->s = NULL;
+		link_after_down(k);
+	}
+}
+
+// link_op_done ends one operation; a closed link's last one wakes the
+// closer.  Under k->mtx; releases it.
+static void
+link_op_done(arb__link *k)
+{
+	if (--k->ops == 0 && k->state == L_CLOSED) {
+		pthread_cond_broadcast(&k->cv);
+	}
+	pthread_mutex_unlock(&k->mtx);
+}
+
+static void
+link_dial(arb__link *k)
+{
+	k->state = L_DIAL;
+	k->ops++;
+	stat_add(&k->cfg.stats->dials, 1);
+	nng_stream_dialer_dial(k->d, k->daio);
+}
+
+// link_ring_push records a written frame until it is acknowledged.
+static bool
+link_ring_push(arb__link *k, arb__chunk *ch)
+{
+	unacked *u;
+
+	if (k->ring_n == k->ring_cap) {
+		size_t   cap = k->ring_cap ? k->ring_cap * 2 : 64;
+		unacked *n = arb__alloc(cap * sizeof(*n));
+		size_t   i;
+
+		if (n == NULL) {
+			return false;
+		}
+		for (i = 0; i < k->ring_n; i++) {
+			n[i] = k->ring[(k->ring_head + i) % k->ring_cap];
+		}
+		arb__free(k->ring);
+		k->ring = n;
+		k->ring_cap = cap;
+		k->ring_head = 0;
+	}
+	u = &k->ring[(k->ring_head + k->ring_n) % k->ring_cap];
+	u->seq = ch->seq;
+	u->nenv = ch->nenv;
+	u->origin = ch->origin; // the reference moves to the ring
+	ch->origin = NULL;
+	k->ring_n++;
+	k->ring_envs += ch->nenv;
+	return true;
+}
+
+static void
+link_ack(arb__link *k, uint64_t seq)
+{
+	while (k->ring_n > 0 && k->ring[k->ring_head].seq <= seq) {
+		unacked *u = &k->ring[k->ring_head];
+		k->ring_envs -= u->nenv;
+		arb__origin_rele(u->origin);
+		k->ring_head = (k->ring_head + 1) % k->ring_cap;
+		k->ring_n--;
+	}
+}
+
+// link_send starts writing queued chunks (after the HELLO on a new
+// stream).  Under k->mtx.
+static void
+link_send(arb__link *k)
+{
+	arb__chunk **tail = &k->f_head;
+	arb__chunk  *ch;
+
+	if (k->state != L_UP || k->sending) {
+		return;
+	}
+	k->niov = 0;
+	k->f_bytes = 0;
+	if (!k->hello_sent) {
+		k->iov[k->niov].iov_buf = k->hello;
+		k->iov[k->niov++].iov_len = k->hello_len;
+		k->f_bytes += k->hello_len;
+	}
+	while ((ch = k->q_head) != NULL && k->niov < LINK_IOV
+	    && (k->f_bytes == 0 || k->f_bytes + ch->len <= LINK_SEND_MAX)) {
+		size_t flen = ARB__FR_DATA_HDR + ch->len;
+
+		k->q_head = ch->next;
+		if (k->q_head == NULL) {
+			k->q_tail = NULL;
+		}
+		k->q_bytes -= ch->len;
+		ch->next = NULL;
+		ch->seq = k->next_seq++;
+		arb__frame_hdr(ch->hdr, (uint32_t) flen, ARB__FR_DATA, 0);
+		arb__put_be32(ch->hdr + 8, ch->dst);
+		arb__put_be32(ch->hdr + 12, ch->nenv);
+		arb__put_be64(ch->hdr + 16, ch->seq);
+		*tail = ch;
+		tail = &ch->next;
+		k->iov[k->niov].iov_buf = ch->hdr;
+		k->iov[k->niov++].iov_len = flen;
+		k->f_bytes += flen;
+	}
+	if (k->niov == 0) {
+		return;
+	}
+	nng_aio_set_iov(k->saio, k->niov, k->iov);
+	k->sending = true;
+	k->ops++;
+	k->sops++;
+	nng_stream_send(k->s, k->saio);
+}
+
+static void
+link_send_cb(void *arg)
+{
+	arb__link  *k = arg;
+	int         rv = nng_aio_result(k->saio);
+	size_t      n = nng_aio_count(k->saio);
+	arb__chunk *ch, *next;
+	unsigned    i;
+
+	pthread_mutex_lock(&k->mtx);
+	k->sending = false;
+	if (rv != 0 || k->state != L_UP) {
+		link_down(k);
+	} else if (n < k->f_bytes) {
+		// A short write: send what is left of the same iov.
+		k->f_bytes -= n;
+		for (i = 0; n > 0 && i < k->niov;) {
+			if (k->iov[i].iov_len <= n) {
+				n -= k->iov[i].iov_len;
+				i++;
+			} else {
+				k->iov[i].iov_buf
+				    = (uint8_t *) k->iov[i].iov_buf + n;
+				k->iov[i].iov_len -= n;
+				n = 0;
+			}
+		}
+		memmove(k->iov, k->iov + i, (k->niov - i) * sizeof(nng_iov));
+		k->niov -= i;
+		nng_aio_set_iov(k->saio, k->niov, k->iov);
+		k->sending = true;
+		k->ops++;
+		k->sops++;
+		nng_stream_send(k->s, k->saio);
+	} else {
+		// Written: keep only what the ACK needs.
+		k->hello_sent = true;
+		for (ch = k->f_head; ch != NULL; ch = next) {
+			next = ch->next;
+			if (!link_ring_push(k, ch)) {
+				// No memory to remember it: count it as
+				// possibly lost now rather than never.
+				if (ch->origin != NULL) {
+					stat_add(&ch->origin->lost, ch->nenv);
+				}
+				stat_add(&k->cfg.stats->lost, ch->nenv);
+			}
+			arb__chunk_free(ch);
+		}
+		k->f_head = NULL;
+		k->niov = 0;
+		if (k->q_bytes < ARB__LINK_QMAX / 2) {
+			waitset_wake(&k->waiters);
+		}
+		link_send(k);
+		pthread_cond_broadcast(&k->cv); // lingerers
+	}
+	link_sop_done(k);
+	link_op_done(k);
+}
+
+static void
+link_recv_arm(arb__link *k)
+{
+	nng_iov iov;
+
+	iov.iov_buf = k->rbuf + k->rlen;
+	iov.iov_len = sizeof(k->rbuf) - k->rlen;
+	nng_aio_set_iov(k->raio, 1, &iov);
+	k->ops++;
+	k->sops++;
+	nng_stream_recv(k->s, k->raio);
+}
+
+// link_parse handles the acceptor's frames.  Returns false on a
+// protocol error.
+static bool
+link_parse(arb__link *k)
+{
+	size_t   off = 0;
+	uint32_t len;
+	uint8_t  type;
+	bool     reply;
+	size_t   i;
+
+	while (k->rlen - off >= ARB__FR_HDR) {
+		const uint8_t *p = k->rbuf + off;
+
+		if (arb__frame_peek(p, ARB__HELLO_MAX, &len, &type) != 0) {
+			return false;
+		}
+		if (k->rlen - off < len) {
+			break;
+		}
+		if (!k->greeted) {
+			if (type != ARB__FR_HELLO
+			    || arb__hello_decode(p, len, &k->peer, &reply) != 0
+			    || !reply) {
+				return false;
+			}
+			k->greeted = true;
+			k->attempt = 0; // a good connection resets the backoff
+		} else if (type == ARB__FR_ACK) {
+			link_ack(k, arb__get_be64(p + ARB__FR_HDR));
+			pthread_cond_broadcast(&k->cv);
+		} else if (type == ARB__FR_PAUSE) {
+			uint32_t mbid = arb__get_be32(p + ARB__FR_HDR);
+			if (!link_paused(k, mbid)) {
+				if (k->npaused == k->cap_paused) {
+					size_t    cap = k->cap_paused
+					       ? k->cap_paused * 2
+					       : 4;
+					uint32_t *n
+					    = arb__realloc(k->paused, cap * 4);
+					if (n == NULL) {
+						return false;
+					}
+					k->paused = n;
+					k->cap_paused = cap;
+				}
+				k->paused[k->npaused++] = mbid;
+			}
+		} else if (type == ARB__FR_RESUME) {
+			uint32_t mbid = arb__get_be32(p + ARB__FR_HDR);
+			for (i = 0; i < k->npaused; i++) {
+				if (k->paused[i] == mbid) {
+					k->paused[i] = k->paused[--k->npaused];
+					break;
+				}
+			}
+			waitset_wake(&k->waiters);
+		} else {
+			return false;
+		}
+		off += len;
+	}
+	memmove(k->rbuf, k->rbuf + off, k->rlen - off);
+	k->rlen -= off;
+	return true;
+}
+
+static void
+link_recv_cb(void *arg)
+{
+	arb__link *k = arg;
+	int        rv = nng_aio_result(k->raio);
+
+	pthread_mutex_lock(&k->mtx);
+	if (rv == 0 && k->state == L_UP) {
+		k->rlen += nng_aio_count(k->raio);
+		if (link_parse(k)) {
+			link_recv_arm(k);
+		} else {
+			stat_add(&k->cfg.stats->bad_frames, 1);
+			link_down(k);
+		}
+	} else {
+		link_down(k);
+	}
+	link_sop_done(k);
+	link_op_done(k);
+}
+
+static void
+link_dial_cb(void *arg)
+{
+	arb__link *k = arg;
+	int        rv = nng_aio_result(k->daio);
+
+	pthread_mutex_lock(&k->mtx);
+	if (k->state == L_CLOSED) {
+		if (rv == 0) {
+			nng_stream_free(nng_aio_get_output(k->daio, 0));
+		}
+	} else if (rv != 0) {
+		k->state = L_DOWN;
+		link_after_down(k);
+	} else {
+		k->s = nng_aio_get_output(k->daio, 0);
+		k->state = L_UP;
+		k->greeted = false;
+		k->hello_sent = false;
+		k->next_seq = 1;
+		k->rlen = 0;
+		link_recv_arm(k);
+		link_send(k);
+	}
+	link_op_done(k);
+}
+
+static void
+link_timer_cb(void *arg)
+{
+	arb__link *k = arg;
+
+	pthread_mutex_lock(&k->mtx);
+	if (k->state == L_WAIT) {
+		if (k->gone != NULL && k->gone(k->gone_arg)) {
+			k->state = L_DOWN;
+			link_after_down(k);
+		} else {
+			link_dial(k);
+		}
+	}
+	link_op_done(k);
+}
+
+int
+arb__link_open(arb__link **kp, const char *url, const arb__link_cfg *cfg,
+    arb__link_gone_fn gone, void *gone_arg)
+{
+	arb__link *k;
+	int        rv;
+
+	if ((k = arb__alloc(sizeof(*k))) == NULL) {
+		return ARB_ENOMEM;
+	}
+	if (strlen(url) >= sizeof(k->url)) {
+		arb__free(k);
+		return ARB_EINVAL;
+	}
+	snprintf(k->url, sizeof(k->url), "%s", url);
+	k->cfg = *cfg;
+	k->gone = gone;
+	k->gone_arg = gone_arg;
+	k->hello_len = arb__hello_encode(k->hello, &cfg->self, false);
+	atomic_init(&k->refs, 1);
+	if ((rv = nng_stream_dialer_alloc(&k->d, url)) != 0) {
+		arb__free(k);
+		return arb__err_from_nng(rv);
+	}
+	if ((rv = nng_aio_alloc(&k->daio, link_dial_cb, k)) != 0
+	    || (rv = nng_aio_alloc(&k->saio, link_send_cb, k)) != 0
+	    || (rv = nng_aio_alloc(&k->raio, link_recv_cb, k)) != 0
+	    || (rv = nng_aio_alloc(&k->taio, link_timer_cb, k)) != 0) {
+		nng_aio_free(k->daio);
+		nng_aio_free(k->saio);
+		nng_aio_free(k->raio);
+		nng_stream_dialer_free(k->d);
+		arb__free(k);
+		return arb__err_from_nng(rv);
+	}
+	pthread_mutex_init(&k->mtx, NULL);
+	pthread_cond_init(&k->cv, NULL);
+	*kp = k;
+	return ARB_OK;
+}
+
+int
+arb__link_put(arb__link *k, arb__chunk *ch, struct event *waiter)
+{
+	int rv = ARB_OK;
+
+	pthread_mutex_lock(&k->mtx);
+	switch (k->state) {
+	case L_GONE:
+	case L_CLOSED:
+		rv = ARB_ENOENT;
+		break;
+	default:
+		if (k->q_bytes >= ARB__LINK_QMAX
+		    || (k->greeted && link_paused(k, ch->dst))) {
+			waitset_add(&k->waiters, waiter);
+			rv = ARB_EAGAIN;
+			break;
+		}
+		ch->next = NULL;
+		if (k->q_tail != NULL) {
+			k->q_tail->next = ch;
+		} else {
+			k->q_head = ch;
+		}
+		k->q_tail = ch;
+		k->q_bytes += ch->len;
+		if (k->state == L_IDLE) {
+			link_dial(k);
+		} else if (k->state == L_UP) {
+			link_send(k);
+		}
+	}
+	pthread_mutex_unlock(&k->mtx);
+	return rv;
+}
+
+void
+arb__link_unwait(arb__link *k, struct event *waiter)
+{
+	pthread_mutex_lock(&k->mtx);
+	waitset_del(&k->waiters, waiter);
+	pthread_mutex_unlock(&k->mtx);
+}
+
+bool
+arb__link_idle(arb__link *k)
+{
+	bool idle;
+
+	pthread_mutex_lock(&k->mtx);
+	idle = k->q_head == NULL && k->f_head == NULL && !k->sending
+	    && (k->state != L_UP || k->hello_sent);
+	pthread_mutex_unlock(&k->mtx);
+	return idle;
+}
+
+bool
+arb__link_up(arb__link *k)
+{
+	bool up;
+
+	pthread_mutex_lock(&k->mtx);
+	up = k->state == L_UP && k->greeted;
+	pthread_mutex_unlock(&k->mtx);
+	return up;
+}
+
+uint64_t
+arb__link_unacked(arb__link *k)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&k->mtx);
+	n = k->ring_envs;
+	pthread_mutex_unlock(&k->mtx);
+	return n;
+}
+
+void
+arb__link_kick(arb__link *k)
+{
+	pthread_mutex_lock(&k->mtx);
+	if (k->state == L_WAIT) {
+		nng_aio_cancel(k->taio); // the timer callback dials
+	}
+	pthread_mutex_unlock(&k->mtx);
+}
+
+void
+arb__link_ref(arb__link *k)
+{
+	atomic_fetch_add(&k->refs, 1);
+}
+
+static void
+link_close(arb__link *k)
+{
+	pthread_mutex_lock(&k->mtx);
+	if (k->s != NULL) {
+		nng_stream_close(k->s);
+	}
+	k->state = L_CLOSED;
+	nng_stream_dialer_close(k->d);
+	nng_aio_cancel(k->taio);
+	while (k->ops > 0) {
+		pthread_cond_wait(&k->cv, &k->mtx);
+	}
+	// What never left is a dead letter; what left and was never
+	// acknowledged is possibly lost.
+	link_drop_queue(k);
+	link_count_lost(k);
+	link_free_flight(k);
+	pthread_mutex_unlock(&k->mtx);
+	nng_aio_free(k->daio);
+	nng_aio_free(k->saio);
+	nng_aio_free(k->raio);
+	nng_aio_free(k->taio);
+	nng_stream_free(k->s);
+	nng_stream_dialer_free(k->d);
+	waitset_fini(&k->waiters);
+	arb__free(k->ring);
+	arb__free(k->paused);
+	pthread_cond_destroy(&k->cv);
+	pthread_mutex_destroy(&k->mtx);
+	arb__free(k);
+}
+
+void
+arb__link_rele(arb__link *k)
+{
+	if (k != NULL && atomic_fetch_sub(&k->refs, 1) == 1) {
+		link_close(k);
+	}
+}

@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: MIT
+// frame_test.c -- unit tests for frame.c: the link protocol's frame
+// headers and HELLO, byte for byte as docs/wire.md writes them, and every
+// malformed HELLO the decoder must reject.
+
+#include "arb_test.h"
+
+#include "transport/link.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+// hello_bytes builds a HELLO by hand from docs/wire.md (not with the
+// encoder under test).
+static size_t
+hello_bytes(uint8_t *b, uint16_t version, const char *name, bool reply)
+{
+	size_t nl = strlen(name), n = 0;
+
+	n += 4;                 // length, below
+	b[n++] = 1;             // type HELLO
+	b[n++] = reply ? 1 : 0; // flags
+	b[n++] = 0;
+	b[n++] = 0;
+	memcpy(b + n, "ARBL", 4); // magic
+	n += 4;
+	b[n++] = (uint8_t) (version >> 8);
+	b[n++] = (uint8_t) version;
+	b[n++] = 0; // role 1 (peer)
+	b[n++] = 1;
+	arb__put_be32(b + n, 4096); // max_frame
+	n += 4;
+	arb__put_be32(b + n, 0x01020304); // node id
+	n += 4;
+	arb__put_be32(b + n, 77); // creation
+	n += 4;
+	arb__put_be64(b + n, 0x4000000500000006ull); // sender
+	n += 8;
+	arb__put_be64(b + n, 0); // resume
+	n += 8;
+	b[n++] = (uint8_t) nl;
+	memcpy(b + n, name, nl);
+	n += nl;
+	b[n++] = 0; // auth_len
+	b[n++] = 0;
+	arb__put_be32(b, (uint32_t) n);
+	return n;
+}
+
+static void
+test_hello_matches_wire_doc(void **state)
+{
+	uint8_t    want[ARB__HELLO_MAX], got[ARB__HELLO_MAX];
+	arb__hello h = { .version = 1,
+		.role = 1,
+		.max_frame = 4096,
+		.node_id = 0x01020304,
+		.creation = 77,
+		.sender = 0x4000000500000006ull };
+	size_t     n;
+
+	(void) state;
+	snprintf(h.name, sizeof(h.name), "gw1");
+	n = arb__hello_encode(got, &h, false);
+	assert_int_equal(n, hello_bytes(want, 1, "gw1", false));
+	assert_memory_equal(got, want, n);
+	n = arb__hello_encode(got, &h, true);
+	hello_bytes(want, 1, "gw1", true);
+	assert_memory_equal(got, want, n);
+}
+
+static void
+test_hello_round_trip(void **state)
+{
+	uint8_t    b[ARB__HELLO_MAX];
+	arb__hello h, out;
+	bool       reply = true;
+	size_t     n;
+
+	(void) state;
+	memset(&h, 0, sizeof(h));
+	h.version = ARB__LINK_VERSION;
+	h.role = ARB__ROLE_CONTROL;
+	h.max_frame = 1u << 20;
+	h.node_id = arb__node_id("edge-7");
+	h.creation = 0xdeadbeef;
+	h.sender = 42;
+	snprintf(h.name, sizeof(h.name), "edge-7");
+	n = arb__hello_encode(b, &h, false);
+	ARB_PASS(arb__hello_decode(b, n, &out, &reply));
+	assert_false(reply);
+	assert_int_equal(out.role, ARB__ROLE_CONTROL);
+	assert_int_equal(out.max_frame, 1u << 20);
+	assert_int_equal(out.node_id, h.node_id);
+	assert_int_equal(out.creation, 0xdeadbeef);
+	assert_int_equal(out.sender, 42);
+	assert_string_equal(out.name, "edge-7");
+}
+
+static void
+test_hello_rejects_bad_input(void **state)
+{
+	uint8_t    b[ARB__HELLO_MAX], c[ARB__HELLO_MAX];
+	arb__hello h;
+	bool       reply;
+	size_t     n, i;
+
+	(void) state;
+	n = hello_bytes(b, 1, "node", false);
+	// Every truncation (with the length field telling the truth, and
+	// with it still claiming the full size).
+	for (i = 0; i < n; i++) {
+		memcpy(c, b, n);
+		arb__put_be32(c, (uint32_t) i);
+		ARB_FAIL(arb__hello_decode(c, i, &h, &reply), ARB_EBADMSG);
+		arb__put_be32(c, (uint32_t) n);
+		ARB_FAIL(arb__hello_decode(c, i, &h, &reply), ARB_EBADMSG);
+	}
+	// Bad magic.
+	memcpy(c, b, n);
+	c[8] = 'X';
+	ARB_FAIL(arb__hello_decode(c, n, &h, &reply), ARB_EBADMSG);
+	// Another protocol version.
+	n = hello_bytes(c, 2, "node", false);
+	ARB_FAIL(arb__hello_decode(c, n, &h, &reply), ARB_ENOTSUP);
+	// A non-empty authentication field (reserved for issue 12).
+	n = hello_bytes(c, 1, "node", false);
+	c[n - 1] = 1;
+	ARB_FAIL(arb__hello_decode(c, n, &h, &reply), ARB_EBADMSG);
+	// A name with a space or a control character.
+	n = hello_bytes(c, 1, "a b", false);
+	ARB_FAIL(arb__hello_decode(c, n, &h, &reply), ARB_EBADMSG);
+	n = hello_bytes(c, 1, "a\nb", false);
+	ARB_FAIL(arb__hello_decode(c, n, &h, &reply), ARB_EBADMSG);
+	// Wrong frame type.
+	n = hello_bytes(c, 1, "node", false);
+	c[4] = ARB__FR_DATA;
+	ARB_FAIL(arb__hello_decode(c, n, &h, &reply), ARB_EBADMSG);
+	// The good one still decodes.
+	n = hello_bytes(c, 1, "node", false);
+	ARB_PASS(arb__hello_decode(c, n, &h, &reply));
+}
+
+static void
+test_frame_peek_checks_length_first(void **state)
+{
+	uint8_t  p[ARB__FR_HDR];
+	uint32_t len;
+	uint8_t  type;
+
+	(void) state;
+	arb__frame_hdr(p, 100, ARB__FR_DATA, 0);
+	ARB_PASS(arb__frame_peek(p, 1000, &len, &type));
+	assert_int_equal(len, 100);
+	assert_int_equal(type, ARB__FR_DATA);
+	// Over the maximum: refused on the header alone.
+	arb__frame_hdr(p, 0xfffffff0u, ARB__FR_DATA, 0);
+	ARB_FAIL(arb__frame_peek(p, 1000, &len, &type), ARB_EMSGSIZE);
+	// Shorter than its type's header.
+	arb__frame_hdr(p, ARB__FR_DATA_HDR, ARB__FR_DATA, 0);
+	ARB_FAIL(arb__frame_peek(p, 1000, &len, &type), ARB_EBADMSG);
+	arb__frame_hdr(p, 15, ARB__FR_ACK, 0);
+	ARB_FAIL(arb__frame_peek(p, 1000, &len, &type), ARB_EBADMSG);
+	arb__frame_hdr(p, 17, ARB__FR_ACK, 0);
+	ARB_FAIL(arb__frame_peek(p, 1000, &len, &type), ARB_EMSGSIZE);
+	// Unknown type, non-zero reserved bytes.
+	arb__frame_hdr(p, 100, 99, 0);
+	ARB_FAIL(arb__frame_peek(p, 1000, &len, &type), ARB_EBADMSG);
+	arb__frame_hdr(p, 100, ARB__FR_DATA, 0);
+	p[7] = 1;
+	ARB_FAIL(arb__frame_peek(p, 1000, &len, &type), ARB_EBADMSG);
+	// An HTTP request is no frame.
+	memcpy(p, "GET / HT", 8);
+	assert_int_not_equal(arb__frame_peek(p, 1000, &len, &type), ARB_OK);
+	// A HELLO is bounded by ARB__HELLO_MAX whatever the maximum.
+	arb__frame_hdr(p, ARB__HELLO_MAX + 1, ARB__FR_HELLO, 0);
+	ARB_FAIL(arb__frame_peek(p, 1u << 30, &len, &type), ARB_EMSGSIZE);
+}
+
+static void
+test_node_id_is_never_zero(void **state)
+{
+	(void) state;
+	assert_int_not_equal(arb__node_id(""), 0);
+	assert_int_not_equal(arb__node_id("arbor"), 0);
+	assert_int_not_equal(arb__node_id("gw1"), arb__node_id("gw2"));
+	assert_int_equal(arb__node_id("gw1"), arb__node_id("gw1"));
+}
+
+static void
+test_chunk_grow_and_drop_counts(void **state)
+{
+	arb__chunk   *ch = arb__chunk_alloc(4);
+	arb__origin  *o = arb__origin_new();
+	arb__tp_stats st;
+
+	(void) state;
+	memset(&st, 0, sizeof(st));
+	assert_non_null(ch);
+	assert_non_null(o);
+	memcpy(ch->data, "abcd", 4);
+	ch->len = 4;
+	ARB_PASS(arb__chunk_grow(&ch, 1000));
+	assert_true(ch->cap >= 1004);
+	assert_memory_equal(ch->data, "abcd", 4);
+	ch->nenv = 3;
+	ch->origin = o;
+	arb__origin_ref(o);
+	arb__chunk_drop(ch, &st);
+	assert_int_equal(atomic_load(&st.dead), 3);
+	assert_int_equal(atomic_load(&o->dead), 3);
+	arb__origin_rele(o);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hello_matches_wire_doc),
+		cmocka_unit_test(test_hello_round_trip),
+		cmocka_unit_test(test_hello_rejects_bad_input),
+		cmocka_unit_test(test_frame_peek_checks_length_first),
+		cmocka_unit_test(test_node_id_is_never_zero),
+		cmocka_unit_test(test_chunk_grow_and_drop_counts),
+	};
+
+	return cmocka_run_group_tests_name(
+	    "transport.frame", tests, NULL, NULL);
+}

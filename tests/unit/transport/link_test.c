@@ -1,0 +1,890 @@
+// SPDX-License-Identifier: MIT
+// link_test.c -- unit tests for tp_stream.c: listeners, accepted
+// connections and dialled links over real nng ipc streams.
+//
+// Peers that misbehave are plain AF_UNIX sockets driven by the test
+// (connect-and-close, a reset, half a HELLO, garbage, an HTTP request, a
+// peer that never speaks, a second listener on the same path, a length
+// prefix over the maximum, a sequence gap, and thousands of peers that
+// finish the HELLO and die at once): after each, the listener still
+// accepts and delivers, and what was refused is counted.  The other side
+// is tested too: a link whose peer dies counts what it had not had
+// acknowledged, redials with backoff and delivers what waited, and a link
+// whose destination is gone for good drops and counts.
+
+#include "arb_test.h"
+
+#include "transport/link.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SLOW_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SLOW_BUILD 1
+#endif
+#endif
+#ifdef SLOW_BUILD
+#define CHURN_N 1000
+#else
+#define CHURN_N 3000
+#endif
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+// --- a receiving side that records what it got ---------------------------
+typedef struct sink {
+	pthread_mutex_t mtx;
+	pthread_cond_t  cv;
+	uint64_t        frames;
+	uint64_t        envs;
+	uint64_t        bytes;
+	uint32_t        last_dst;
+	uint32_t        next_val; // chunks carry a counter: order check
+	uint64_t        disorder;
+	uint32_t        pause_dst; // data() answers "over the mark" for it
+	int             hellos;
+	int             gone;
+	bool            refuse;
+	arb__conn      *ctl_conn;
+} sink;
+
+static int
+sink_hello(void *arg, arb__conn *c, const arb__hello *h)
+{
+	sink *s = arg;
+
+	(void) c;
+	(void) h;
+	pthread_mutex_lock(&s->mtx);
+	s->hellos++;
+	pthread_mutex_unlock(&s->mtx);
+	return s->refuse ? ARB_EPERM : ARB_OK;
+}
+
+static bool
+sink_data(void *arg, arb__conn *c, arb__chunk *ch)
+{
+	sink    *s = arg;
+	uint32_t v = 0;
+	bool     pause;
+
+	(void) c;
+	if (ch->len >= 4) {
+		v = arb__get_be32(ch->data);
+	}
+	pthread_mutex_lock(&s->mtx);
+	if (v != s->next_val) {
+		s->disorder++;
+	}
+	s->next_val = v + 1;
+	s->frames++;
+	s->envs += ch->nenv;
+	s->bytes += ch->len;
+	s->last_dst = ch->dst;
+	pause = s->pause_dst != 0 && ch->dst == s->pause_dst;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mtx);
+	arb__chunk_free(ch);
+	return pause;
+}
+
+static void
+sink_ctl(void *arg, arb__conn *c, const uint8_t *p, size_t len)
+{
+	(void) arg;
+	// Echo every request, doubled in size (a reply may exceed what the
+	// request was).
+	uint8_t *b = malloc(2 * len);
+	assert_non_null(b);
+	memcpy(b, p, len);
+	memcpy(b + len, p, len);
+	ARB_PASS(arb__conn_send_ctl(c, b, 2 * len));
+	free(b);
+}
+
+static void
+sink_gone(void *arg, arb__conn *c)
+{
+	sink *s = arg;
+
+	(void) c;
+	pthread_mutex_lock(&s->mtx);
+	s->gone++;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mtx);
+}
+
+static const arb__lsn_ops sink_ops = {
+	.hello = sink_hello,
+	.data = sink_data,
+	.ctl = sink_ctl,
+	.gone = sink_gone,
+};
+
+static void
+sink_init(sink *s)
+{
+	memset(s, 0, sizeof(*s));
+	pthread_mutex_init(&s->mtx, NULL);
+	pthread_cond_init(&s->cv, NULL);
+}
+
+static void
+sink_fini(sink *s)
+{
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->mtx);
+}
+
+// sink_wait waits until at least n frames arrived (true) or ms pass.
+static bool
+sink_wait(sink *s, uint64_t n, int ms)
+{
+	struct timespec dl;
+	bool            ok;
+
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += ms / 1000;
+	dl.tv_nsec += (long) (ms % 1000) * 1000000;
+	if (dl.tv_nsec >= 1000000000) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&s->mtx);
+	while (s->frames < n
+	    && pthread_cond_timedwait(&s->cv, &s->mtx, &dl) == 0) { }
+	ok = s->frames >= n;
+	pthread_mutex_unlock(&s->mtx);
+	return ok;
+}
+
+// --- fixture ---------------------------------------------------------------
+typedef struct fix {
+	char          dir[128];
+	char          path[200];
+	char          url[220];
+	arb__tp_stats lst; // listener side
+	arb__tp_stats kst; // link side
+	arb__link_cfg lcfg;
+	arb__link_cfg kcfg;
+	sink          s;
+	arb__lsn     *l;
+} fix;
+
+static int
+setup(void **state)
+{
+	fix *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	arb_test_mkdtemp(f->dir, sizeof(f->dir), "link");
+	snprintf(f->path, sizeof(f->path), "%s/a.link", f->dir);
+	snprintf(f->url, sizeof(f->url), "ipc://%s", f->path);
+	arb__link_cfg_defaults(&f->lcfg);
+	arb__link_cfg_defaults(&f->kcfg);
+	f->lcfg.stats = &f->lst;
+	f->kcfg.stats = &f->kst;
+	f->lcfg.hello_ms = 300;
+	f->lcfg.max_frame = 256 * 1024;
+	snprintf(f->lcfg.self.name, sizeof(f->lcfg.self.name), "acceptor");
+	f->lcfg.self.node_id = arb__node_id("acceptor");
+	f->lcfg.self.max_frame = (uint32_t) f->lcfg.max_frame;
+	snprintf(f->kcfg.self.name, sizeof(f->kcfg.self.name), "dialer");
+	f->kcfg.self.node_id = arb__node_id("dialer");
+	f->kcfg.self.max_frame = (uint32_t) f->kcfg.max_frame;
+	sink_init(&f->s);
+	ARB_PASS(
+	    arb__lsn_open(&f->l, f->url, 0600, &sink_ops, &f->s, &f->lcfg));
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	fix *f = *state;
+
+	arb__lsn_close(f->l);
+	sink_fini(&f->s);
+	assert_int_equal(arb_test_rmtree(f->dir), 0);
+	free(f);
+	return 0;
+}
+
+static arb__chunk *
+mkchunk(uint32_t dst, uint32_t val, size_t len, arb__origin *o)
+{
+	arb__chunk *ch = arb__chunk_alloc(len < 4 ? 4 : len);
+
+	assert_non_null(ch);
+	memset(ch->data, 0xab, ch->cap);
+	arb__put_be32(ch->data, val);
+	ch->len = len < 4 ? 4 : len;
+	ch->nenv = 1;
+	ch->dst = dst;
+	if (o != NULL) {
+		arb__origin_ref(o);
+		ch->origin = o;
+	}
+	return ch;
+}
+
+// put_all puts chunks val0.. until n are taken (EAGAIN waits a little).
+static void
+put_all(arb__link *k, uint32_t dst, uint32_t val0, int n, size_t len,
+    arb__origin *o)
+{
+	int64_t dl = mono_ms() + 10000;
+	int     i;
+
+	for (i = 0; i < n; i++) {
+		arb__chunk *ch = mkchunk(dst, val0 + (uint32_t) i, len, o);
+		int         rv;
+
+		while ((rv = arb__link_put(k, ch, NULL)) == ARB_EAGAIN) {
+			assert_true(mono_ms() < dl);
+			poll(NULL, 0, 1);
+		}
+		ARB_PASS(rv);
+	}
+}
+
+// wait_until polls cond (a bounded wait on state that other threads
+// change without telling us).
+#define WAIT_UNTIL(cond, ms)                                                  \
+	do {                                                                  \
+		int64_t wu_dl = mono_ms() + (ms);                             \
+		while (!(cond)) {                                             \
+			if (mono_ms() > wu_dl) {                              \
+				fail_msg("timed out waiting for %s", #cond);  \
+			}                                                     \
+			poll(NULL, 0, 1);                                     \
+		}                                                             \
+	} while (0)
+
+// --- raw peers ----------------------------------------------------------
+static int
+raw_connect(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int                fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) != 0) {
+		fail_msg("connect %s: %s", path, strerror(errno));
+	}
+	return fd;
+}
+
+static void
+raw_write(int fd, const void *p, size_t n)
+{
+	assert_int_equal(write(fd, p, n), (ssize_t) n);
+}
+
+// raw_hello writes a HELLO per docs/wire.md (role 1, or 2 for control).
+static size_t
+raw_hello(uint8_t *b, uint16_t role, bool reply)
+{
+	arb__hello h = { .version = 1,
+		.role = role,
+		.max_frame = 1 << 20,
+		.node_id = 7,
+		.creation = 1,
+		.sender = 99 };
+
+	snprintf(h.name, sizeof(h.name), "raw");
+	return arb__hello_encode(b, &h, reply);
+}
+
+static size_t
+raw_data(uint8_t *b, uint32_t dst, uint64_t seq, uint32_t val)
+{
+	arb__frame_hdr(b, ARB__FR_DATA_HDR + 4, ARB__FR_DATA, 0);
+	arb__put_be32(b + 8, dst);
+	arb__put_be32(b + 12, 1);
+	arb__put_be64(b + 16, seq);
+	arb__put_be32(b + 24, val);
+	return ARB__FR_DATA_HDR + 4;
+}
+
+// raw_read_eof reads until the acceptor closes (true) or ms pass.
+static bool
+raw_read_eof(int fd, int ms)
+{
+	int64_t dl = mono_ms() + ms;
+	uint8_t b[4096];
+
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		int64_t       left = dl - mono_ms();
+		ssize_t       n;
+
+		if (left <= 0 || poll(&pfd, 1, (int) left) != 1) {
+			return false;
+		}
+		n = read(fd, b, sizeof(b));
+		if (n <= 0) {
+			return true;
+		}
+	}
+}
+
+// deliver_one proves the listener still works: a fresh link delivers.
+static void
+deliver_one(fix *f, uint32_t val)
+{
+	arb__link *k;
+	uint64_t   before;
+
+	pthread_mutex_lock(&f->s.mtx);
+	before = f->s.frames;
+	f->s.next_val = val;
+	pthread_mutex_unlock(&f->s.mtx);
+	ARB_PASS(arb__link_open(&k, f->url, &f->kcfg, NULL, NULL));
+	put_all(k, 5, val, 1, 8, NULL);
+	if (!sink_wait(&f->s, before + 1, 5000)) {
+		fail_msg("listener deaf after a probe (frames %llu)",
+		    (unsigned long long) before);
+	}
+	arb__link_rele(k);
+}
+
+// ---------------------------------------------------------------------------
+static void
+test_frames_delivered_in_order_and_acked(void **state)
+{
+	fix         *f = *state;
+	arb__link   *k;
+	arb__origin *o = arb__origin_new();
+	int          n = 2000;
+
+	ARB_PASS(arb__link_open(&k, f->url, &f->kcfg, NULL, NULL));
+	// Small and large frames (read in place above 16 KiB).
+	put_all(k, 9, 0, n / 2, 40, o);
+	put_all(k, 9, (uint32_t) n / 2, n / 2, 100 * 1024, o);
+	assert_true(sink_wait(&f->s, (uint64_t) n, 10000));
+	assert_int_equal(f->s.disorder, 0);
+	assert_int_equal(f->s.envs, n);
+	assert_int_equal(f->s.last_dst, 9);
+	// Every frame is acknowledged (at most ack_delay_ms later).
+	WAIT_UNTIL(arb__link_unacked(k) == 0, 5000);
+	assert_true(arb__link_up(k));
+	WAIT_UNTIL(arb__link_idle(k), 5000);
+	arb__link_rele(k);
+	assert_int_equal(atomic_load(&f->kst.lost), 0);
+	assert_int_equal(atomic_load(&f->kst.dead), 0);
+	assert_int_equal(atomic_load(&o->lost), 0);
+	assert_int_equal(atomic_load(&f->lst.gaps), 0);
+	assert_int_equal(atomic_load(&f->lst.conns), 1);
+	arb__origin_rele(o);
+}
+
+static void
+test_probes_never_deafen_the_listener(void **state)
+{
+	fix          *f = *state;
+	uint8_t       b[2048];
+	size_t        n;
+	int           fd, probes = 0;
+	uint64_t      refused;
+	uint32_t      val = 1000;
+	struct linger lg = { 1, 0 };
+
+	// connect-and-close
+	close(raw_connect(f->path));
+	probes++;
+	deliver_one(f, val++);
+	// connect-and-reset (RST instead of FIN)
+	fd = raw_connect(f->path);
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+	probes++;
+	deliver_one(f, val++);
+	// half a HELLO, then close
+	fd = raw_connect(f->path);
+	n = raw_hello(b, 1, false);
+	raw_write(fd, b, n / 2);
+	close(fd);
+	probes++;
+	deliver_one(f, val++);
+	// garbage: the listener closes the connection itself
+	fd = raw_connect(f->path);
+	memset(b, 0xc1, 64);
+	raw_write(fd, b, 64);
+	assert_true(raw_read_eof(fd, 5000));
+	close(fd);
+	probes++;
+	deliver_one(f, val++);
+	// an HTTP GET
+	fd = raw_connect(f->path);
+	raw_write(fd, "GET / HTTP/1.0\r\n\r\n", 18);
+	assert_true(raw_read_eof(fd, 5000));
+	close(fd);
+	probes++;
+	deliver_one(f, val++);
+	// a peer that never speaks: closed at the HELLO deadline
+	fd = raw_connect(f->path);
+	assert_true(raw_read_eof(fd, 5000));
+	close(fd);
+	probes++;
+	deliver_one(f, val++);
+	// a second listener on the same path (nng probes the live socket
+	// to see whether it is stale, and must then refuse)
+	{
+		arb__lsn *l2;
+		sink      s2;
+
+		sink_init(&s2);
+		ARB_FAIL(
+		    arb__lsn_open(&l2, f->url, 0600, &sink_ops, &s2, &f->lcfg),
+		    ARB_EEXIST);
+		sink_fini(&s2);
+	}
+	probes++;
+	deliver_one(f, val++);
+	// a HELLO the acceptor refuses, and a HELLO of the wrong kind
+	fd = raw_connect(f->path);
+	n = raw_hello(b, 1, true); // a reply is not a dialer's HELLO
+	raw_write(fd, b, n);
+	assert_true(raw_read_eof(fd, 5000));
+	close(fd);
+	probes++;
+	deliver_one(f, val++);
+	// Every probe was refused and counted (the second listener's stale
+	// check is one connect-and-close).
+	refused = atomic_load(&f->lst.refused);
+	if (refused < (uint64_t) probes - 1) {
+		fail_msg("refused %llu of %d probes",
+		    (unsigned long long) refused, probes);
+	}
+	assert_int_equal(atomic_load(&f->lst.conns), probes);
+}
+
+static void
+test_oversized_prefix_closes_only_that_connection(void **state)
+{
+	fix       *f = *state;
+	arb__link *k;
+	uint8_t    b[ARB__HELLO_MAX + 64];
+	size_t     n;
+	int        fd;
+
+	// A good link first, kept open across the bad peer.
+	ARB_PASS(arb__link_open(&k, f->url, &f->kcfg, NULL, NULL));
+	put_all(k, 3, 0, 10, 16, NULL);
+	assert_true(sink_wait(&f->s, 10, 5000));
+	fd = raw_connect(f->path);
+	n = raw_hello(b, 1, false);
+	// A DATA header claiming 4 GiB: refused on the prefix alone.
+	arb__frame_hdr(b + n, 0xfffffff0u, ARB__FR_DATA, 0);
+	raw_write(fd, b, n + ARB__FR_HDR);
+	assert_true(raw_read_eof(fd, 5000));
+	close(fd);
+	assert_int_equal(atomic_load(&f->lst.bad_frames), 1);
+	// One just over the listener's maximum.
+	fd = raw_connect(f->path);
+	n = raw_hello(b, 1, false);
+	arb__frame_hdr(
+	    b + n, (uint32_t) f->lcfg.max_frame + 1, ARB__FR_DATA, 0);
+	raw_write(fd, b, n + ARB__FR_HDR);
+	assert_true(raw_read_eof(fd, 5000));
+	close(fd);
+	assert_int_equal(atomic_load(&f->lst.bad_frames), 2);
+	// The good link never noticed.
+	put_all(k, 3, 10, 10, 16, NULL);
+	assert_true(sink_wait(&f->s, 20, 5000));
+	assert_int_equal(f->s.disorder, 0);
+	assert_int_equal(atomic_load(&f->kst.links_lost), 0);
+	arb__link_rele(k);
+}
+
+static void
+test_sequence_gap_detected_and_counted(void **state)
+{
+	fix    *f = *state;
+	uint8_t b[512];
+	size_t  n;
+	int     fd;
+
+	fd = raw_connect(f->path);
+	n = raw_hello(b, 1, false);
+	n += raw_data(b + n, 4, 1, 0);
+	n += raw_data(b + n, 4, 2, 1);
+	n += raw_data(b + n, 4, 5, 2); // 3 and 4 are missing
+	n += raw_data(b + n, 4, 6, 3);
+	raw_write(fd, b, n);
+	assert_true(sink_wait(&f->s, 4, 5000));
+	assert_int_equal(atomic_load(&f->lst.gaps), 2);
+	assert_int_equal(f->s.disorder, 0); // what came, came in order
+	close(fd);
+}
+
+static void
+test_churn_peers_that_greet_and_die(void **state)
+{
+	fix    *f = *state;
+	uint8_t b[512];
+	size_t  n;
+	int     i;
+
+	// nng#1653's shape, aimed at arbor's own code: peers that finish
+	// the HELLO (some after a DATA frame) and vanish at once.
+	for (i = 0; i < CHURN_N; i++) {
+		int fd = raw_connect(f->path);
+
+		n = raw_hello(b, 1, false);
+		if (i % 3 == 0) {
+			n += raw_data(b + n, 4, 1, 0);
+		}
+		raw_write(fd, b, n);
+		if (i % 2 == 0) {
+			struct linger lg = { 1, 0 };
+			setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		}
+		close(fd);
+	}
+	WAIT_UNTIL(arb__lsn_conns(f->l) == 0, 20000);
+	deliver_one(f, 0);
+}
+
+// A dialling side whose peer accepts, greets and dies at once, over and
+// over: the link counts, redials and never crashes.
+static atomic_int gd_accepted;
+static atomic_int gd_stop;
+
+static void *
+greet_and_die(void *arg)
+{
+	fix               *f = arg;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int                lfd;
+	char               path[100];
+
+	snprintf(path, sizeof(path), "%.80s/b.link", f->dir);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (bind(lfd, (struct sockaddr *) &sa, sizeof(sa)) != 0
+	    || listen(lfd, 64) != 0) {
+		close(lfd);
+		return NULL;
+	}
+	while (!atomic_load(&gd_stop)) {
+		struct pollfd pfd = { .fd = lfd, .events = POLLIN };
+		uint8_t       b[ARB__HELLO_MAX];
+		size_t        n;
+		int           c;
+
+		if (poll(&pfd, 1, 50) != 1
+		    || (c = accept(lfd, NULL, NULL)) < 0) {
+			continue;
+		}
+		n = raw_hello(b, 1, true);
+		if (write(c, b, n) < 0) {
+			// the dialer may be gone already
+		}
+		close(c);
+		atomic_fetch_add(&gd_accepted, 1);
+	}
+	close(lfd);
+	unlink(path);
+	return NULL;
+}
+
+static void
+test_link_survives_peers_that_greet_and_die(void **state)
+{
+	fix       *f = *state;
+	pthread_t  t;
+	arb__link *k;
+	char       url[256];
+	int64_t    dl = mono_ms() + 8000;
+	uint64_t   taken = 0;
+
+	snprintf(url, sizeof(url), "ipc://%s/b.link", f->dir);
+	f->kcfg.backoff_min_ms = 1;
+	f->kcfg.backoff_max_ms = 2;
+	atomic_store(&gd_accepted, 0);
+	atomic_store(&gd_stop, 0);
+	ARB_PASS(arb__link_open(&k, url, &f->kcfg, NULL, NULL));
+	pthread_create(&t, NULL, greet_and_die, f);
+	while (atomic_load(&gd_accepted) < CHURN_N / 10 && mono_ms() < dl) {
+		arb__chunk *ch = mkchunk(1, 0, 64, NULL);
+		if (arb__link_put(k, ch, NULL) != ARB_OK) {
+			arb__chunk_free(ch);
+			poll(NULL, 0, 1);
+		} else {
+			taken++;
+		}
+	}
+	atomic_store(&gd_stop, 1);
+	pthread_join(t, NULL);
+	assert_true(atomic_load(&gd_accepted) >= CHURN_N / 10);
+	arb__link_rele(k); // closes: what waited is counted as dead
+	assert_true(atomic_load(&f->kst.links_lost) > 0);
+	// The peer never acknowledged anything: every envelope taken was
+	// written and possibly lost, or never left and is dead.  None is
+	// unaccounted for.
+	assert_int_equal(
+	    atomic_load(&f->kst.lost) + atomic_load(&f->kst.dead), taken);
+}
+
+static void
+test_peer_death_counts_unacked_then_redials(void **state)
+{
+	fix               *f = *state;
+	arb__link         *k;
+	arb__origin       *o = arb__origin_new();
+	uint64_t           lost;
+	int                fd, c, i;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char               path[100], url[120];
+	uint8_t            b[ARB__HELLO_MAX];
+	size_t             n;
+
+	// A raw acceptor that greets, reads and never acknowledges.
+	snprintf(path, sizeof(path), "%.80s/c.link", f->dir);
+	snprintf(url, sizeof(url), "ipc://%s", path);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	ARB_PASS(arb__link_open(&k, url, &f->kcfg, NULL, NULL));
+	put_all(k, 2, 0, 10, 100, o);
+	c = accept(fd, NULL, NULL);
+	assert_true(c >= 0);
+	n = raw_hello(b, 1, true);
+	raw_write(c, b, n);
+	WAIT_UNTIL(arb__link_unacked(k) == 10, 5000);
+	// The peer dies: the 10 unacknowledged envelopes are possibly lost.
+	close(c);
+	close(fd);
+	unlink(path);
+	WAIT_UNTIL(atomic_load(&f->kst.lost) == 10, 5000);
+	assert_int_equal(atomic_load(&o->lost), 10);
+	assert_int_equal(atomic_load(&f->kst.links_lost), 1);
+	// What is put meanwhile waits; the peer's successor (a real
+	// listener on the same path) gets it.
+	put_all(k, 2, 0, 5, 100, o);
+	{
+		arb__lsn *l2;
+		sink      s2;
+
+		sink_init(&s2);
+		ARB_PASS(
+		    arb__lsn_open(&l2, url, 0600, &sink_ops, &s2, &f->lcfg));
+		assert_true(sink_wait(&s2, 5, 5000));
+		WAIT_UNTIL(arb__link_unacked(k) == 0, 5000);
+		arb__link_rele(k);
+		arb__lsn_close(l2);
+		assert_int_equal(s2.disorder, 0);
+		sink_fini(&s2);
+	}
+	lost = atomic_load(&f->kst.lost);
+	assert_int_equal(lost, 10); // nothing more
+	for (i = 0; i < 1; i++) {
+		assert_int_equal(atomic_load(&o->dead), 0);
+	}
+	arb__origin_rele(o);
+}
+
+static bool gone_flag;
+
+static bool
+gone_fn(void *arg)
+{
+	(void) arg;
+	return gone_flag;
+}
+
+static void
+test_gone_destination_drops_and_counts(void **state)
+{
+	fix         *f = *state;
+	arb__link   *k;
+	arb__origin *o = arb__origin_new();
+	char         url[256];
+	arb__chunk  *ch;
+
+	snprintf(url, sizeof(url), "ipc://%s/nobody.link", f->dir);
+	gone_flag = false;
+	ARB_PASS(arb__link_open(&k, url, &f->kcfg, gone_fn, NULL));
+	put_all(k, 1, 0, 3, 10, o);
+	// Nobody listens: it redials while the destination may come back.
+	WAIT_UNTIL(atomic_load(&f->kst.dials) >= 3, 5000);
+	assert_int_equal(atomic_load(&f->kst.dead), 0);
+	gone_flag = true;
+	WAIT_UNTIL(atomic_load(&f->kst.dead) == 3, 5000);
+	assert_int_equal(atomic_load(&o->dead), 3);
+	ch = mkchunk(1, 0, 10, NULL);
+	ARB_FAIL(arb__link_put(k, ch, NULL), ARB_ENOENT);
+	arb__chunk_free(ch);
+	arb__link_rele(k);
+	arb__origin_rele(o);
+}
+
+static void
+count_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void) fd;
+	(void) what;
+	(*(int *) arg)++;
+}
+
+static void
+test_pause_and_resume_per_mailbox(void **state)
+{
+	fix               *f = *state;
+	arb__link         *k;
+	struct event_base *base;
+	struct event      *ev;
+	arb__chunk        *ch;
+	int                rv, fired = 0;
+	int64_t            dl;
+
+	evthread_use_pthreads();
+	base = event_base_new();
+	ev = event_new(base, -1, 0, count_cb, &fired);
+	assert_non_null(ev);
+	pthread_mutex_lock(&f->s.mtx);
+	f->s.pause_dst = 7;
+	pthread_mutex_unlock(&f->s.mtx);
+	ARB_PASS(arb__link_open(&k, f->url, &f->kcfg, NULL, NULL));
+	put_all(k, 7, 0, 1, 16, NULL);
+	assert_true(sink_wait(&f->s, 1, 5000));
+	// Once the PAUSE for 7 arrives, 7 is refused while 8 still flows.
+	dl = mono_ms() + 5000;
+	for (;;) {
+		ch = mkchunk(7, 1, 16, NULL);
+		if ((rv = arb__link_put(k, ch, ev)) != ARB_OK) {
+			break;
+		}
+		assert_true(mono_ms() < dl);
+		poll(NULL, 0, 1);
+	}
+	ARB_FAIL(rv, ARB_EAGAIN);
+	pthread_mutex_lock(&f->s.mtx);
+	f->s.pause_dst = 0;
+	f->s.next_val = 0;
+	pthread_mutex_unlock(&f->s.mtx);
+	put_all(k, 8, 0, 1, 16, NULL);
+	// RESUME wakes the waiter, and 7 flows again.
+	arb__lsn_resume(f->l, 7);
+	dl = mono_ms() + 5000;
+	while (fired == 0) {
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		assert_true(mono_ms() < dl);
+		poll(NULL, 0, 1);
+	}
+	ARB_PASS(arb__link_put(k, ch, NULL));
+	arb__link_unwait(k, ev);
+	arb__link_rele(k);
+	event_free(ev);
+	event_base_free(base);
+}
+
+static void
+test_control_frames_round_trip(void **state)
+{
+	fix     *f = *state;
+	uint8_t  b[ARB__HELLO_MAX], hdr[ARB__FR_HDR];
+	uint8_t *req, *rep;
+	size_t   n, reqlen = 100 * 1024, got = 0, want;
+	int      fd;
+
+	req = malloc(reqlen);
+	assert_non_null(req);
+	memset(req, 'q', reqlen);
+	fd = raw_connect(f->path);
+	n = raw_hello(b, 2, false);
+	raw_write(fd, b, n);
+	arb__frame_hdr(hdr, (uint32_t) (ARB__FR_HDR + reqlen), ARB__FR_CTL, 0);
+	raw_write(fd, hdr, sizeof(hdr));
+	raw_write(fd, req, reqlen);
+	// The HELLO reply, then a CTL reply of twice the size.
+	want = 0;
+	rep = malloc(4 * reqlen);
+	assert_non_null(rep);
+	while (want == 0 || got < want) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		ssize_t       r;
+
+		assert_int_equal(poll(&pfd, 1, 5000), 1);
+		r = read(fd, rep + got, 4 * reqlen - got);
+		assert_true(r > 0);
+		got += (size_t) r;
+		if (want == 0 && got >= ARB__FR_HDR) {
+			uint32_t hl = arb__get_be32(rep);
+			if (got >= hl + ARB__FR_HDR) {
+				want = hl + arb__get_be32(rep + hl);
+			}
+		}
+	}
+	n = arb__get_be32(rep);
+	assert_int_equal(rep[4], ARB__FR_HELLO);
+	assert_int_equal(rep[n + 4], ARB__FR_CTL);
+	assert_int_equal(arb__get_be32(rep + n), ARB__FR_HDR + 2 * reqlen);
+	assert_int_equal(rep[n + ARB__FR_HDR + 2 * reqlen - 1], 'q');
+	// A DATA frame on a control connection is refused.
+	n = raw_data(b, 1, 1, 0);
+	raw_write(fd, b, n);
+	assert_true(raw_read_eof(fd, 5000));
+	close(fd);
+	free(req);
+	free(rep);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_frames_delivered_in_order_and_acked, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_probes_never_deafen_the_listener, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_oversized_prefix_closes_only_that_connection, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_sequence_gap_detected_and_counted, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_churn_peers_that_greet_and_die, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_link_survives_peers_that_greet_and_die, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_peer_death_counts_unacked_then_redials, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_gone_destination_drops_and_counts, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_pause_and_resume_per_mailbox, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_control_frames_round_trip, setup, teardown),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests_name(
+	    "transport.link", tests, NULL, NULL);
+}
