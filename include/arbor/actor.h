@@ -66,9 +66,36 @@ typedef struct arb_actor_ops {
 // arb_node_open / arb_actor_main).
 ARB_DECL int arb_actor_type_register(const arb_actor_ops *ops);
 
-// arb_actor_type_find returns the ops registered under type, or NULL.
-// Thread: any.
+// arb_actor_type_find returns the ops registered under type, loading the
+// type's module from the actor path when it is not registered yet
+// (arb_actor_type_load), or NULL.  Thread: any.
 ARB_DECL const arb_actor_ops *arb_actor_type_find(const char *type);
+
+// arb_actor_type_load is arb_actor_type_find with the reason of a failure:
+// when type is not registered, it loads the module TYPE.so from the first
+// directory of the actor path (arb_actor_path) that has one, and looks
+// again.  On success *opsp (may be NULL) is set.  Errors (with a line
+// naming the type, file or directories in errbuf, which may be NULL):
+// ARB_ENOENT no such module (or it did not register the type), ARB_EINVAL
+// the module could not be loaded (dlopen's reason: a missing symbol, not
+// an actor module), or the code its arbor_plugin_init returned.
+// Thread: any.
+ARB_DECL int arb_actor_type_load(const char *type,
+    const arb_actor_ops **opsp, char *errbuf, size_t errlen);
+
+// arb_actor_module_load loads the actor module at path (a tree file's
+// `plugins:`) and calls its arbor_plugin_init.  Loading the same file
+// again is a harmless no-op.  Errors as arb_actor_type_load, ARB_ENOENT
+// when path does not exist.  Modules are never unloaded.  Thread: any.
+ARB_DECL int arb_actor_module_load(
+    const char *path, char *errbuf, size_t errlen);
+
+// arb_actor_path writes the actor path into buf: the directories of
+// $ARBOR_ACTOR_PATH, then arbor/actors beside the arbor library
+// (<libdir>/arbor/actors when installed), ':'-separated.  Returns ARB_OK,
+// or ARB_ENOSPC when it does not fit (buf holds a cut path).
+// Thread: any.
+ARB_DECL int arb_actor_path(char *buf, size_t len);
 
 // arb_actor_main must be called early in main() by every program that
 // hosts ARB_PROCESS actors (the program re-executes itself).  When argv
@@ -84,6 +111,11 @@ ARB_DECL struct event_base *arb_node_base(arb_node *node);
 ARB_DECL arb_pid            arb_self(arb_ctx *ctx);
 ARB_DECL const char        *arb_path(arb_ctx *ctx); // "root/sensors/s1"
 ARB_DECL struct event_base *arb_base(arb_ctx *ctx);
+
+// arb_actor_isolation returns ARB_THREAD when the actor runs in a thread
+// of the node's process, ARB_PROCESS in its own process (where it may
+// _exit or raise a signal without taking the node down).  Thread: loop.
+ARB_DECL arb_isolation arb_actor_isolation(arb_ctx *ctx);
 
 // arb_ready reports READY after init returned ARB_EPENDING.  Repeated
 // calls are harmless no-ops.  Thread: loop.

@@ -170,6 +170,12 @@ arb_base(arb_ctx *ctx)
 	return ctx->base;
 }
 
+arb_isolation
+arb_actor_isolation(arb_ctx *ctx)
+{
+	return ctx->host->isolation;
+}
+
 void
 arb_stats_get(arb_ctx *ctx, arb_stats *st)
 {

@@ -42,6 +42,7 @@ typedef struct arb__req {
 } arb__req;
 
 typedef struct arb__host_ops {
+	arb_isolation isolation; // ARB_THREAD or ARB_PROCESS
 	void (*ready)(arb_ctx *ctx);
 	void (*ignore)(arb_ctx *ctx);
 	void (*init_failed)(arb_ctx *ctx, int code, const char *text);
@@ -147,8 +148,11 @@ bool arb__metrics_dirty(const struct arb__metrics *ms);
 int  arb__metrics_encode(struct arb__metrics *ms, arb__buf *out);
 void arb__metrics_free(struct arb__metrics *ms);
 
-// Actor types (types.c).
+// Actor types (types.c).  arb__actor_type_find also loads the type's
+// module from the actor path (module.c) when it is not registered yet;
+// arb__actor_type_registered only looks in the registry.
 const arb_actor_ops *arb__actor_type_find(const char *type);
+const arb_actor_ops *arb__actor_type_registered(const char *type);
 
 // Process actor entry (process.c) is arb_actor_main.
 #define ARB__ACTOR_ARGV_FLAG "--arb-actor"

@@ -154,6 +154,7 @@ host_request(arb_ctx *ctx, arb__req *req)
 }
 
 static const arb__host_ops proc_host = {
+	.isolation   = ARB_PROCESS,
 	.ready       = host_ready,
 	.ignore      = host_ignore,
 	.init_failed = host_init_failed,

@@ -100,6 +100,7 @@ host_heartbeat(arb_ctx *ctx)
 }
 
 static const arb__host_ops thr_host = {
+	.isolation   = ARB_THREAD,
 	.ready       = host_ready,
 	.ignore      = host_ignore,
 	.init_failed = host_init_failed,

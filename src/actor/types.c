@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // types.c -- the registry of actor types (name -> arb_actor_ops).
 //
-// Types are registered at start-up, before any node or actor runs, and
-// only read afterwards.  Thread: any (a mutex guards the table).
+// Types are registered at start-up, or when a module is loaded
+// (module.c), and only read afterwards.  Thread: any (a mutex guards the
+// table).
 
 #include "actor_int.h"
 
@@ -50,6 +51,16 @@ arb_actor_type_find(const char *type)
 
 const arb_actor_ops *
 arb__actor_type_find(const char *type)
+{
+	const arb_actor_ops *ops = NULL;
+
+	// Registered, or in a module of the actor path (module.c).
+	arb_actor_type_load(type, &ops, NULL, 0);
+	return ops;
+}
+
+const arb_actor_ops *
+arb__actor_type_registered(const char *type)
 {
 	const arb_actor_ops *ops = NULL;
 	size_t               i;

@@ -366,6 +366,73 @@ test_plugin_type_in_thread_and_process(void **state)
 #endif
 }
 
+// An actor module found by its type name in $ARBOR_ACTOR_PATH (no
+// plugins:): the node loads it, and so does each process actor, which
+// re-executes the arbor binary and looks its type up the same way.  A
+// file there that is not a module is reported with dlopen's reason.
+static void
+test_actor_path_finds_a_module_by_type_name(void **state)
+{
+#ifdef ARBOR_PLUGIN_SO
+	static const char yaml[]
+	    = "root:\n"
+	      "  children:\n"
+	      "    - {name: gt, type: greeter}\n"
+	      "    - {name: gp, type: greeter, isolation: process}\n";
+	static const char broken[]
+	    = "root:\n"
+	      "  children:\n"
+	      "    - {name: b, type: broken}\n";
+	arb_test_proc p;
+	char          dir[200], env[260], file[160], so[260], link[260];
+	const char   *envs[] = { env, NULL };
+	const char   *args[] = { env, "--", "check", file, NULL };
+	const char   *l;
+
+	(void) state;
+	need_arbor();
+	snprintf(dir, sizeof(dir), "%s/actors", tmpdir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(link, sizeof(link), "%s/greeter.so", dir);
+	assert_int_equal(symlink(ARBOR_PLUGIN_SO, link), 0);
+	snprintf(so, sizeof(so), "%s/broken.so", dir);
+	write_file(file, sizeof(file), "actors/broken.so", "not an ELF\n");
+	snprintf(env, sizeof(env), "ARBOR_ACTOR_PATH=/nonexistent:%s", dir);
+	write_file(file, sizeof(file), "bypath.yaml", yaml);
+	run_tree(&p, file, envs);
+	arb_test_expect(&p, "root event=tree_up", WAIT_MS);
+	p.mark = 0;
+	l = arb_test_expect(&p, "info root/gt event=init", WAIT_MS);
+	assert_int_equal(arb_test_field(l, "ospid"), p.pid);
+	l = arb_test_expect(&p, "info root/gp event=init", WAIT_MS);
+	assert_int_not_equal(arb_test_field(l, "ospid"), p.pid);
+	assert_int_equal(stop_tree(&p), 0);
+	arb_test_proc_fini(&p);
+
+	write_file(file, sizeof(file), "broken.yaml", broken);
+	arb_test_spawn(&p, "arbor", args);
+	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&p, WAIT_MS)),
+	    ARB_EXIT_CONFIG);
+	assert_non_null(strstr(p.out, "broken.yaml:3:"));
+	assert_non_null(strstr(p.out, so));
+	arb_test_proc_fini(&p);
+	// Without the path the type is unknown, and the message says where
+	// arbor looked.
+	snprintf(env, sizeof(env), "ARBOR_ACTOR_PATH=");
+	write_file(file, sizeof(file), "bypath.yaml", yaml);
+	arb_test_spawn(&p, "arbor", args);
+	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&p, WAIT_MS)),
+	    ARB_EXIT_CONFIG);
+	assert_non_null(strstr(p.out, "unknown actor type \"greeter\" (no "
+	                              "greeter.so in the actor path"));
+	assert_non_null(strstr(p.out, "arbor/actors)"));
+	arb_test_proc_fini(&p);
+#else
+	(void) state;
+	skip(); // examples are not built
+#endif
+}
+
 static void
 test_sighup_applies_a_valid_file_and_rejects_an_invalid_one(void **state)
 {
@@ -482,6 +549,8 @@ static const struct CMUnitTest tests[] = {
 	    test_invalid_file_exits_78_before_starting, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_plugin_type_in_thread_and_process, setup, teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_actor_path_finds_a_module_by_type_name, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_sighup_applies_a_valid_file_and_rejects_an_invalid_one, setup,
 	    teardown),

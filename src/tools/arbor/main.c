@@ -3,15 +3,14 @@
 // a YAML file describes, `arbor check FILE` validates it (docs/config.md).
 //
 // The same binary is also every process actor of the tree (the library
-// re-executes it), so main registers the built-in actor types and loads
-// the plugins of $ARBOR_PLUGINS before arb_actor_main, which never
-// returns in an actor process.  Exit codes are the node's (0, 70, 71),
+// re-executes it), so main loads the plugins of $ARBOR_PLUGINS before
+// arb_actor_main, which never returns in an actor process; the project's
+// actor types (actors/) load by name from the actor path.  Exit codes are the node's (0, 70, 71),
 // 64 for a bad command line and 78 for a bad file (docs/supervision.md).
 // Thread: main; the node thread once arb_node_run runs (hooks, services).
 
 #include "config.h"
 #include "control.h"
-#include "diag.h"
 #include "http.h"
 #include "notify.h"
 #include "plugin.h"
@@ -199,7 +198,6 @@ cmd_run(const char *file)
 		arbor_config_free(run.cfg);
 		return ARB_EXIT_SOFTWARE;
 	}
-	diag_set_node_pid(getpid());
 	hooks.reload = on_sighup;
 	hooks.ready = on_ready;
 	hooks.stopping = on_stopping;
@@ -260,7 +258,9 @@ main(int argc, char **argv)
 	int  plugins_ok, rv, first;
 
 	// Before arb_actor_main: a process actor of type T must find T.
-	diag_register();
+	// Types found by name in the actor path (the project's, in
+	// actors/) are loaded by the library when asked for; plugins named
+	// by path come from $ARBOR_PLUGINS.
 	plugins_ok = arbor_plugin_load_env(errbuf, sizeof(errbuf)) == 0;
 	if (!plugins_ok) {
 		fprintf(stderr, "arbor: %s: %s\n", ARBOR_PLUGINS_ENV, errbuf);

@@ -1,15 +1,7 @@
 // SPDX-License-Identifier: MIT
-// plugin.c -- loading actor types from shared objects (plugin.h).
-//
-// dlopen(RTLD_NOW) so a missing symbol is reported at load time, where
-// `arbor check` can name the file, rather than at the first start.
-//
-// The library keeps its type table private, so "is this type known?" is
-// answered by registering a stand-in under that name: ARB_EEXIST means
-// the type exists.  When the registration succeeds the name was unknown;
-// the stand-in stays registered (its init fails with ARB_ENOENT, so it
-// can never run anything) and is remembered, so the next question gets
-// the same answer.  Thread: main, or the node thread (reload).
+// plugin.c -- the `plugins:` of a tree file (plugin.h): modules loaded
+// by path through the library, and the list process actors inherit.
+// Thread: main, or the node thread (reload).
 
 #include "plugin.h"
 
@@ -17,37 +9,25 @@
 
 #include <arbor/actor.h>
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef int (*plugin_init_fn)(void);
-
 static char **loaded; // absolute paths
 static size_t nloaded;
-
-typedef struct unknown_type {
-	arb_actor_ops ops;
-	char          name[];
-} unknown_type;
-
-static unknown_type **unknowns; // never freed: the library points at them
-static size_t         nunknowns;
 
 int
 arbor_plugin_load(const char *path, char *err, size_t errlen)
 {
-	char           real[PATH_MAX];
-	void          *h;
-	void          *sym;
-	plugin_init_fn init;
-	char         **v;
-	size_t         i;
-	int            rv;
+	char   real[PATH_MAX];
+	char **v;
+	size_t i;
 
+	if (arb_actor_module_load(path, err, errlen) != ARB_OK) {
+		return -1;
+	}
 	if (realpath(path, real) == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
@@ -56,27 +36,6 @@ arbor_plugin_load(const char *path, char *err, size_t errlen)
 		if (strcmp(loaded[i], real) == 0) {
 			return 0;
 		}
-	}
-	if ((h = dlopen(real, RTLD_NOW | RTLD_LOCAL)) == NULL) {
-		snprintf(err, errlen, "%s", dlerror());
-		return -1;
-	}
-	dlerror();
-	sym = dlsym(h, "arbor_plugin_init");
-	if (sym == NULL) {
-		snprintf(err, errlen,
-		    "%s: no function arbor_plugin_init (see "
-		    "examples/plugin/README.md)",
-		    real);
-		dlclose(h);
-		return -1;
-	}
-	memcpy(&init, &sym, sizeof(init)); // POSIX: data and code pointers
-	if ((rv = init()) != 0) {
-		snprintf(err, errlen, "%s: arbor_plugin_init returned %d (%s)",
-		    real, rv, arb_strerror(rv));
-		// Not unloaded: it may have registered some types already.
-		return -1;
 	}
 	v = realloc(loaded, (nloaded + 1) * sizeof(*v));
 	if (v == NULL) {
@@ -134,58 +93,6 @@ arbor_plugin_export_env(void)
 	}
 	setenv(ARBOR_PLUGINS_ENV, v, 1);
 	free(v);
-}
-
-const char *
-arbor_plugin_loaded(size_t i)
-{
-	return i < nloaded ? loaded[i] : NULL;
-}
-
-static int
-unknown_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
-{
-	(void) ctx;
-	(void) statep;
-	(void) arg;
-	(void) len;
-	return ARB_ENOENT;
-}
-
-bool
-arbor_plugin_type_known(const char *type)
-{
-	unknown_type  *u;
-	unknown_type **v;
-	size_t         i, n;
-	int            rv;
-
-	for (i = 0; i < nunknowns; i++) {
-		if (strcmp(unknowns[i]->name, type) == 0) {
-			return false;
-		}
-	}
-	n = strlen(type);
-	u = arbor_xalloc(sizeof(*u) + n + 1);
-	memcpy(u->name, type, n + 1);
-	u->ops.type = u->name;
-	u->ops.init = unknown_init;
-	rv = arb_actor_type_register(&u->ops);
-	if (rv == ARB_EEXIST) {
-		free(u);
-		return true;
-	}
-	if (rv != ARB_OK) {
-		free(u); // table full or bad name: unknown, and not kept
-		return false;
-	}
-	if ((v = realloc(unknowns, (nunknowns + 1) * sizeof(*v))) == NULL) {
-		fprintf(stderr, "arbor: out of memory\n");
-		exit(ARB_EXIT_SOFTWARE);
-	}
-	unknowns = v;
-	unknowns[nunknowns++] = u;
-	return false;
 }
 
 void

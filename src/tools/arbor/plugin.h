@@ -1,28 +1,24 @@
 // SPDX-License-Identifier: MIT
-// plugin.h -- actor types from shared objects, and the question "does
-// this actor type exist?".
+// plugin.h -- the `plugins:` of a tree file: actor modules named by path.
 //
-// A plugin is a shared object that exports
-//     int arbor_plugin_init(void);
-// which registers its actor types with arb_actor_type_register and
-// returns 0 (see examples/plugin/README.md).  Plugins named in a tree
-// file are loaded by `arbor run` / `arbor check`; process actors re-run
-// the arbor binary, which loads the same list from ARBOR_PLUGINS
-// (absolute paths separated by ':') before arb_actor_main.  Plugins are
-// never unloaded: the library keeps pointers to their ops.
-// Thread: main (or the node thread, for a reload).
+// A plugin is an actor module (docs/actors.md) loaded with
+// arb_actor_module_load.  Modules found by type name in the actor path
+// need nothing here: the library loads them, in the node and in every
+// process actor alike.  Modules named by path are loaded by `arbor run` /
+// `arbor check`; process actors re-run the arbor binary, which loads the
+// same list from $ARBOR_PLUGINS (absolute paths separated by ':') before
+// arb_actor_main.  Thread: main (or the node thread, for a reload).
 
 #ifndef ARBOR_TOOL_PLUGIN_H
 #define ARBOR_TOOL_PLUGIN_H
 
-#include <stdbool.h>
 #include <stddef.h>
 
 #define ARBOR_PLUGINS_ENV "ARBOR_PLUGINS"
 
-// arbor_plugin_load loads the shared object at path (made absolute with
-// realpath) and calls its arbor_plugin_init.  Loading the same file again
-// is a harmless no-op.  Returns 0, or -1 with a reason in err.
+// arbor_plugin_load loads the module at path and remembers it for
+// arbor_plugin_export_env.  Loading the same file again is a harmless
+// no-op.  Returns 0, or -1 with a reason in err.
 int arbor_plugin_load(const char *path, char *err, size_t errlen);
 
 // arbor_plugin_load_env loads every plugin listed in $ARBOR_PLUGINS.
@@ -35,15 +31,7 @@ int arbor_plugin_load_env(char *err, size_t errlen);
 // before the node starts threads.
 void arbor_plugin_export_env(void);
 
-// arbor_plugin_loaded returns the absolute path of the i-th loaded
-// plugin, or NULL past the end.
-const char *arbor_plugin_loaded(size_t i);
-
-// arbor_plugin_type_known is true when type is registered in this
-// process (a built-in type or one a plugin registered).
-bool arbor_plugin_type_known(const char *type);
-
-// arbor_plugin_fini frees the list of loaded paths (the objects stay
+// arbor_plugin_fini frees the list of loaded paths (the modules stay
 // loaded).
 void arbor_plugin_fini(void);
 

@@ -256,16 +256,17 @@ load_kind(loader *ld, size_t si, yaml_node_t *map, arb_child_spec *c)
 		if (type == NULL) {
 			doc_err(d, map, "type",
 			    "missing: thread and process children need an "
-			    "actor type (built-in: echo, crasher, ticker)");
+			    "actor type (the project's: echo, crasher, "
+			    "ticker, ...; yours: plugins:)");
 			loader_mark_seen(ld, si, "type");
 		} else if (loader_got(ld, si, "type",
 		               doc_string(d, type, "type", &s))) {
-			if (!arbor_plugin_type_known(s)) {
-				doc_err(d, type, "type",
-				    "unknown actor type \"%s\" (built-in: "
-				    "echo, crasher, ticker; others come from "
-				    "plugins:)",
-				    s);
+			char why[1024];
+			if (arb_actor_type_load(s, NULL, why, sizeof(why))
+			    != ARB_OK) {
+				// Unknown here; or known but its module does
+				// not load (dlopen's reason).
+				doc_err(d, type, "type", "%s", why);
 				loader_mark_seen(ld, si, "type");
 			} else {
 				c->type = s;

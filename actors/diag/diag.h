@@ -1,22 +1,23 @@
 // SPDX-License-Identifier: MIT
-// diag_int.h -- what the built-in actor types (diag.c, crasher.c) share.
-// Private to those files.  Thread: the actor's loop unless noted.
+// diag.h -- what the diagnostic actor types (echo.c, crasher.c,
+// ticker.c) share (common.c).  Private to this folder.  Thread: the
+// actor's loop unless noted.
+//
+// They print one line per lifecycle event to stderr, "TYPE path=P
+// ospid=N event=E ...", in one write(2) so lines of many actors never
+// interleave; tests and users read them.
 
-#ifndef ARBOR_TOOL_DIAG_INT_H
-#define ARBOR_TOOL_DIAG_INT_H
-
-#include "render.h"
-#include "diag.h"
+#ifndef ARBOR_ACTORS_DIAG_H
+#define ARBOR_ACTORS_DIAG_H
 
 #include <arbor/actor.h>
-#include <arbor/arbor.h>
 
 #include <event2/event.h>
 #include <stdbool.h>
 
-// diag_in_process is true in a process actor (not in the node process).
-// Thread: any.
-bool diag_in_process(void);
+// diag_in_process is true in a process actor, false in a thread of the
+// node (where a crasher must not really _exit or raise a signal).
+bool diag_in_process(arb_ctx *ctx);
 
 // diag_emit writes one line (a '\n' is added) to stderr in one write(2).
 // Thread: any.
@@ -32,7 +33,4 @@ void diag_dur(arb_cfg *c, const char *key, int *ms);
 // diag_signal reads a signal: "SIGSEGV", "SEGV" or a number 1-31.
 void diag_signal(arb_cfg *c, const char *key, int *sig);
 
-// The crasher (crasher.c).
-extern const arb_actor_ops diag_crasher_ops;
-
-#endif // ARBOR_TOOL_DIAG_INT_H
+#endif // ARBOR_ACTORS_DIAG_H

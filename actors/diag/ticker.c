@@ -1,247 +1,20 @@
 // SPDX-License-Identifier: MIT
-// diag.c -- the built-in diagnostic actor types echo and ticker, what
-// all of them share, and their registration (crasher is crasher.c).
-//
-// Each type decodes its msgpack config in init with the same reader that
-// `arbor check` uses (diag_config_check), so a config that passed the
-// check cannot fail there.  They print one line per lifecycle event to
-// stderr, "TYPE path=P ospid=N event=E ...", in one write(2) so lines
-// from many actors never interleave.  All callbacks run on the actor's
-// own loop thread.
+// ticker.c -- the diagnostic actor type "ticker": sends (or calls) a
+// message to a target every interval and logs what happens.  Config:
+// {target, interval, tag, body, call, timeout, count, log}.  Thread: the
+// actor's loop.
 
 #include "diag.h"
+#include "render.h"
 
-#include "diag_int.h"
-
-#include <errno.h>
-#include <limits.h>
-#include <signal.h>
 #include <event2/event.h>
-#include <stdarg.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static pid_t node_pid; // 0 in a process actor: never set there
-
-void
-diag_set_node_pid(pid_t pid)
-{
-	node_pid = pid;
-}
-
-bool
-diag_in_process(void)
-{
-	return node_pid != getpid();
-}
-
-void
-diag_emit(const char *fmt, ...)
-{
-	char    line[1024];
-	va_list ap;
-	int     n;
-	ssize_t w;
-
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		return;
-	}
-	if ((size_t) n > sizeof(line) - 2) {
-		n = (int) sizeof(line) - 2;
-	}
-	line[n++] = '\n';
-	do {
-		w = write(STDERR_FILENO, line, (size_t) n);
-	} while (w < 0 && errno == EINTR);
-}
-
-void
-diag_timer_arm(struct event *ev, int ms)
-{
-	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
-
-	event_add(ev, &tv);
-}
-
-void
-diag_timer_free(struct event **evp)
-{
-	if (*evp != NULL) {
-		event_free(*evp);
-		*evp = NULL;
-	}
-}
-
-void
-diag_dur(arb_cfg *c, const char *key, int *ms)
-{
-	int64_t v;
-
-	if (arb_cfg_dur(c, key, 0, INT_MAX, &v) == ARB_OK) {
-		*ms = (int) v;
-	}
-}
-
-static const struct {
-	const char *name;
-	int         sig;
-} signals[] = {
-	{ "HUP", SIGHUP },
-	{ "INT", SIGINT },
-	{ "QUIT", SIGQUIT },
-	{ "ILL", SIGILL },
-	{ "TRAP", SIGTRAP },
-	{ "ABRT", SIGABRT },
-	{ "BUS", SIGBUS },
-	{ "FPE", SIGFPE },
-	{ "KILL", SIGKILL },
-	{ "USR1", SIGUSR1 },
-	{ "SEGV", SIGSEGV },
-	{ "USR2", SIGUSR2 },
-	{ "PIPE", SIGPIPE },
-	{ "ALRM", SIGALRM },
-	{ "TERM", SIGTERM },
-	{ "SYS", SIGSYS },
-};
-
-void
-diag_signal(arb_cfg *c, const char *key, int *sig)
-{
-	const char *s, *p;
-	int64_t     v;
-	size_t      i;
-
-	if (arb_cfg_type_of(c, key) == ARB_CFG_INT) {
-		if (arb_cfg_int(c, key, 1, 31, &v) == ARB_OK) {
-			*sig = (int) v;
-		}
-		return;
-	}
-	if (arb_cfg_str(c, key, 0, &s) != ARB_OK) {
-		return; // absent, or recorded
-	}
-	p = strncmp(s, "SIG", 3) == 0 ? s + 3 : s;
-	for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
-		if (strcmp(p, signals[i].name) == 0) {
-			*sig = signals[i].sig;
-			return;
-		}
-	}
-	arb_cfg_err(c, key,
-	    "unknown signal \"%.20s\" (SIGSEGV, SIGABRT, SIGKILL, "
-	    "SIGTERM, ... or a number)",
-	    s);
-}
-
-// ---------------------------------------------------------------------------
-// echo
-// ---------------------------------------------------------------------------
-typedef struct echo {
-	bool log;
-} echo;
-
-static void
-echo_parse(arb_cfg *c, echo *e)
-{
-	static const char *const keys[] = { "log", NULL };
-
-	memset(e, 0, sizeof(*e));
-	arb_cfg_keys(c, keys);
-	arb_cfg_bool(c, "log", &e->log);
-}
-
-static void
-echo_check(arb_cfg *c)
-{
-	echo e;
-
-	echo_parse(c, &e);
-}
-
-static int
-echo_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
-{
-	arb_cfg *c;
-	echo    *e;
-	int      rv;
-
-	if ((e = calloc(1, sizeof(*e))) == NULL) {
-		return ARB_ENOMEM;
-	}
-	if ((rv = arb_cfg_alloc(&c, arg, len)) != ARB_OK) {
-		free(e);
-		return rv;
-	}
-	echo_parse(c, e);
-	rv = arb_cfg_report(ctx, c);
-	arb_cfg_free(c);
-	if (rv != ARB_OK) {
-		free(e);
-		return rv;
-	}
-	diag_emit("echo path=%s ospid=%d event=init isolation=%s",
-	    arb_path(ctx), (int) getpid(),
-	    diag_in_process() ? "process" : "thread");
-	*statep = e;
-	return ARB_OK;
-}
-
-static void
-echo_handle(arb_ctx *ctx, void *state, const arb_msg *msg)
-{
-	echo    *e = state;
-	uint32_t tag = arb_msg_tag(msg);
-	char     body[256];
-
-	if (e->log) {
-		diag_render(
-		    arb_msg_body(msg), arb_msg_len(msg), body, sizeof(body));
-		diag_emit("echo path=%s ospid=%d event=msg tag=%u len=%zu "
-		          "request=%s body=%s",
-		    arb_path(ctx), (int) getpid(), tag, arb_msg_len(msg),
-		    arb_msg_is_request(msg) ? "yes" : "no", body);
-	}
-	if (tag >= ARB_TAG_SYSTEM) {
-		return;
-	}
-	if (arb_msg_is_request(msg)) {
-		arb_reply(ctx, msg, tag, arb_msg_body(msg), arb_msg_len(msg));
-	} else {
-		// Back to the sender; the node itself (a control command)
-		// has no mailbox, and then this is a harmless ARB_ENOENT.
-		arb_send_copy(ctx, arb_msg_from(msg), tag, arb_msg_body(msg),
-		    arb_msg_len(msg));
-	}
-}
-
-static void
-echo_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
-{
-	char text[160];
-
-	arb_exit_format(why, text, sizeof(text));
-	diag_emit("echo path=%s ospid=%d event=terminate reason=%s",
-	    arb_path(ctx), (int) getpid(), text);
-	free(state);
-}
-
-static const arb_actor_ops echo_ops = {
-	.type = "echo",
-	.init = echo_init,
-	.handle = echo_handle,
-	.terminate = echo_terminate,
-	.check = echo_check,
-};
-
-// ---------------------------------------------------------------------------
-// ticker
-// ---------------------------------------------------------------------------
 typedef struct ticker {
 	arb_ctx      *ctx;
 	char          target[256];
@@ -264,8 +37,8 @@ ticker_parse(arb_cfg *c, ticker *t)
 {
 	static const char *const keys[] = { "target", "interval", "tag",
 		"body", "call", "timeout", "count", "log", NULL };
-	const char *s;
-	int64_t     v;
+	const char              *s;
+	int64_t                  v;
 
 	t->interval_ms = 1000;
 	t->timeout_ms = 1000;
@@ -428,7 +201,7 @@ ticker_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	diag_emit("ticker path=%s ospid=%d event=init isolation=%s target=%s "
 	          "interval_ms=%d tag=%lld",
 	    arb_path(ctx), (int) getpid(),
-	    diag_in_process() ? "process" : "thread", t->target,
+	    diag_in_process(ctx) ? "process" : "thread", t->target,
 	    t->interval_ms, t->tag);
 	*statep = t;
 	return ARB_OK;
@@ -470,13 +243,9 @@ static const arb_actor_ops ticker_ops = {
 	.check = ticker_check,
 };
 
-// ---------------------------------------------------------------------------
-// Registration and checking
-// ---------------------------------------------------------------------------
-void
-diag_register(void)
+// arbor_plugin_init registers the type when the module is loaded.
+int
+arbor_plugin_init(void)
 {
-	arb_actor_type_register(&echo_ops);
-	arb_actor_type_register(&diag_crasher_ops);
-	arb_actor_type_register(&ticker_ops);
+	return arb_actor_type_register(&ticker_ops);
 }

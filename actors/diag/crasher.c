@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// crasher.c -- the built-in actor type "crasher": a child that fails the
-// way its config says, to rehearse every failure of a tree.
+// crasher.c -- the diagnostic actor type "crasher": a child that fails
+// the way its config says, to rehearse every failure of a tree.
 //
 // init can succeed, fail, answer ignore, fail on every start but the
 // first (remembered in a marker file, so it works across process
@@ -12,7 +12,7 @@
 // signal (that would take the whole node down): it reports the same
 // reason instead.  Thread: the actor's loop.
 
-#include "diag_int.h"
+#include "diag.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -218,7 +218,7 @@ crasher_fire(crasher *cr, const reason *r, const char *why)
 	reason_format(r, text, sizeof(text));
 	diag_emit(CRASHER_FMT "event=exit why=%s reason=%s", arb_path(cr->ctx),
 	    (int) getpid(), why, text);
-	if (diag_in_process()) {
+	if (diag_in_process(cr->ctx)) {
 		if (r->signal > 0) {
 			// A rehearsed crash, not a real one: no core file.
 			struct rlimit none = { 0, 0 };
@@ -375,7 +375,7 @@ crasher_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	}
 	cr->ctx = ctx;
 	diag_emit(CRASHER_FMT "event=init isolation=%s init=%s ready=%s", path,
-	    pid, diag_in_process() ? "process" : "thread",
+	    pid, diag_in_process(cr->ctx) ? "process" : "thread",
 	    init_words[cr->cfg.init], ready_words[cr->cfg.ready]);
 	if (cr->cfg.init == INIT_IGNORE) {
 		diag_emit(CRASHER_FMT "event=init_ignore", path, pid);
@@ -491,7 +491,7 @@ crasher_check(arb_cfg *c)
 	crasher_parse(c, &cfg);
 }
 
-const arb_actor_ops diag_crasher_ops = {
+static const arb_actor_ops crasher_ops = {
 	.type = "crasher",
 	.init = crasher_init,
 	.handle = crasher_handle,
@@ -499,3 +499,10 @@ const arb_actor_ops diag_crasher_ops = {
 	.terminate = crasher_terminate,
 	.check = crasher_check,
 };
+
+// arbor_plugin_init registers the type when the module is loaded.
+int
+arbor_plugin_init(void)
+{
+	return arb_actor_type_register(&crasher_ops);
+}
