@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: MIT
+// port.c -- open, configure, lock and restore a serial port (port.h).
+// Thread: the caller's.
+
+#include "port.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+static const struct {
+	unsigned baud;
+	speed_t  speed;
+} bauds[] = {
+	{ 50, B50 },
+	{ 75, B75 },
+	{ 110, B110 },
+	{ 134, B134 },
+	{ 150, B150 },
+	{ 200, B200 },
+	{ 300, B300 },
+	{ 600, B600 },
+	{ 1200, B1200 },
+	{ 1800, B1800 },
+	{ 2400, B2400 },
+	{ 4800, B4800 },
+	{ 9600, B9600 },
+	{ 19200, B19200 },
+	{ 38400, B38400 },
+	{ 57600, B57600 },
+	{ 115200, B115200 },
+	{ 230400, B230400 },
+	{ 460800, B460800 },
+	{ 500000, B500000 },
+	{ 576000, B576000 },
+	{ 921600, B921600 },
+	{ 1000000, B1000000 },
+	{ 1152000, B1152000 },
+	{ 1500000, B1500000 },
+	{ 2000000, B2000000 },
+	{ 2500000, B2500000 },
+	{ 3000000, B3000000 },
+	{ 3500000, B3500000 },
+	{ 4000000, B4000000 },
+};
+
+static bool
+baud_speed(unsigned baud, speed_t *sp)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(bauds) / sizeof(bauds[0]); i++) {
+		if (bauds[i].baud == baud) {
+			*sp = bauds[i].speed;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool
+serial_baud_ok(unsigned baud)
+{
+	speed_t sp;
+
+	return baud_speed(baud, &sp);
+}
+
+void
+serial_port_init(serial_port *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->fd = -1;
+}
+
+// line_set turns t into raw mode with c's settings.
+static int
+line_set(struct termios *t, const serial_line_cfg *c)
+{
+	static const tcflag_t sizes[] = { CS5, CS6, CS7, CS8 };
+	speed_t               sp;
+
+	if (!baud_speed(c->baud, &sp) || c->data_bits < 5 || c->data_bits > 8
+	    || (c->stop_bits != 1 && c->stop_bits != 2)) {
+		return EINVAL;
+	}
+	cfmakeraw(t); // no echo, no translation, no signals, 8 bits
+	t->c_cflag |= CLOCAL | CREAD;
+	t->c_cflag &= ~(
+	    tcflag_t) (CSIZE | PARENB | PARODD | CMSPAR | CSTOPB | CRTSCTS);
+	t->c_cflag |= sizes[c->data_bits - 5];
+	switch (c->parity) {
+	case SERIAL_PARITY_NONE:
+		break;
+	case SERIAL_PARITY_EVEN:
+		t->c_cflag |= PARENB;
+		break;
+	case SERIAL_PARITY_ODD:
+		t->c_cflag |= PARENB | PARODD;
+		break;
+	case SERIAL_PARITY_MARK:
+		t->c_cflag |= PARENB | CMSPAR | PARODD;
+		break;
+	case SERIAL_PARITY_SPACE:
+		t->c_cflag |= PARENB | CMSPAR;
+		break;
+	}
+	if (c->stop_bits == 2) {
+		t->c_cflag |= CSTOPB;
+	}
+	t->c_iflag &= ~(tcflag_t) (IXON | IXOFF | IXANY);
+	if (c->flow == SERIAL_FLOW_RTSCTS) {
+		t->c_cflag |= CRTSCTS;
+	} else if (c->flow == SERIAL_FLOW_XONXOFF) {
+		t->c_iflag |= IXON | IXOFF;
+	}
+	t->c_cc[VMIN] = 1;
+	t->c_cc[VTIME] = 0;
+	if (cfsetispeed(t, sp) != 0 || cfsetospeed(t, sp) != 0) {
+		return EINVAL;
+	}
+	return 0;
+}
+
+int
+serial_port_open(serial_port *p, const char *path, const serial_line_cfg *c,
+    char *err, size_t errlen)
+{
+	struct termios t;
+	int            fd, e;
+
+	serial_port_init(p);
+	fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		e = errno;
+		if (e == EBUSY) {
+			snprintf(err, errlen,
+			    "in exclusive use by another process (TIOCEXCL)");
+		} else {
+			snprintf(err, errlen, "%s", strerror(e));
+		}
+		return e;
+	}
+	if (c->exclusive && flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		e = errno == EWOULDBLOCK ? EBUSY : errno;
+		snprintf(err, errlen, "%s",
+		    e == EBUSY ? "locked by another process (flock)"
+		               : strerror(e));
+		close(fd);
+		return e;
+	}
+	if (tcgetattr(fd, &p->saved) != 0) {
+		e = errno;
+		snprintf(err, errlen, "%s",
+		    e == ENOTTY ? "not a terminal device" : strerror(e));
+		close(fd);
+		return e;
+	}
+	if (c->exclusive) {
+		if (ioctl(fd, TIOCEXCL) != 0) {
+			e = errno;
+			snprintf(err, errlen, "TIOCEXCL: %s", strerror(e));
+			close(fd);
+			return e;
+		}
+		p->excl = true;
+	}
+	t = p->saved;
+	if ((e = line_set(&t, c)) != 0) {
+		snprintf(err, errlen, "line settings refused");
+	} else if (tcsetattr(fd, TCSANOW, &t) != 0) {
+		e = errno;
+		snprintf(err, errlen, "tcsetattr: %s", strerror(e));
+	}
+	if (e != 0) {
+		if (p->excl) {
+			ioctl(fd, TIOCNXCL);
+			p->excl = false;
+		}
+		close(fd);
+		return e;
+	}
+	tcflush(fd, TCIFLUSH);
+	p->fd = fd;
+	return 0;
+}
+
+void
+serial_port_close(serial_port *p)
+{
+	if (p->fd < 0) {
+		return;
+	}
+	tcsetattr(p->fd, TCSANOW, &p->saved);
+	if (p->excl) {
+		ioctl(p->fd, TIOCNXCL);
+	}
+	close(p->fd); // releases the flock
+	serial_port_init(p);
+}
+
+size_t
+serial_port_pending(const serial_port *p)
+{
+	int n = 0;
+
+	if (p->fd < 0 || ioctl(p->fd, FIONREAD, &n) != 0 || n < 0) {
+		return 0;
+	}
+	return (size_t) n;
+}
+
+size_t
+serial_port_flush_input(serial_port *p)
+{
+	size_t n = serial_port_pending(p);
+
+	if (p->fd >= 0) {
+		tcflush(p->fd, TCIFLUSH);
+	}
+	return n;
+}

@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: MIT
+// port.h -- opening a serial port the way a gateway needs it: raw,
+// configured, exclusive, and given back as it was found.
+//
+// The only file of the serial actor that calls open/ioctl/flock/termios on
+// the device.  serial_port_open never blocks (O_NONBLOCK); the descriptor
+// it returns is non-blocking and close-on-exec.
+//
+// Exclusive open uses two locks, because neither covers everything:
+//  - flock(LOCK_EX|LOCK_NB) on the open file: every program that takes the
+//    same lock is kept out, root included (another arbor actor or node;
+//    pyserial with exclusive=True takes the same lock); a program that
+//    never calls flock is not stopped by it.
+//  - ioctl(TIOCEXCL) on the tty: the kernel then refuses every further
+//    open(2) of the device with EBUSY, whatever the program, but not to a
+//    process with CAP_SYS_ADMIN (root): root is kept out only by flock.
+// The flock is taken first, so a second opener that loses never touches
+// the terminal settings or the TIOCEXCL flag of the owner.
+// Thread: the caller's (no shared state).
+
+#ifndef ARBOR_SERIAL_PORT_H
+#define ARBOR_SERIAL_PORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <termios.h>
+
+typedef enum serial_parity {
+	SERIAL_PARITY_NONE = 0,
+	SERIAL_PARITY_EVEN,
+	SERIAL_PARITY_ODD,
+	SERIAL_PARITY_MARK,
+	SERIAL_PARITY_SPACE,
+} serial_parity;
+
+typedef enum serial_flow {
+	SERIAL_FLOW_NONE = 0,
+	SERIAL_FLOW_RTSCTS,
+	SERIAL_FLOW_XONXOFF,
+} serial_flow;
+
+typedef struct serial_line_cfg {
+	unsigned      baud;      // one of the standard rates (serial_baud_ok)
+	int           data_bits; // 5..8
+	serial_parity parity;
+	int           stop_bits; // 1 or 2
+	serial_flow   flow;
+	bool          exclusive; // flock + TIOCEXCL
+} serial_line_cfg;
+
+typedef struct serial_port {
+	int            fd; // -1 when closed
+	struct termios saved;
+	bool           excl; // TIOCEXCL set by us
+} serial_port;
+
+// serial_baud_ok is true for the rates termios can set by name (50 to
+// 4000000 baud).  Thread: any.
+bool serial_baud_ok(unsigned baud);
+
+// serial_port_init makes p a closed port.  This function can't fail.
+void serial_port_init(serial_port *p);
+
+// serial_port_open opens path (a device or a symlink to one, such as
+// /dev/serial/by-id/...), takes the locks (when c->exclusive), saves the
+// terminal settings and sets raw mode with c's line settings, then
+// discards input queued before the open (it has no receive time).
+// Returns 0, or an errno value with a one-line reason in err: ENOENT (not
+// there), EBUSY (locked by another process, or in exclusive use),
+// EACCES, ENOTTY (not a terminal), EINVAL (settings refused).  On failure
+// nothing is left open.
+int serial_port_open(serial_port *p, const char *path,
+    const serial_line_cfg *c, char *err, size_t errlen);
+
+// serial_port_close restores the saved terminal settings, clears TIOCEXCL,
+// releases the lock and closes.  Errors (a device that is gone) are
+// ignored.  Closing a closed port is a harmless no-op.
+void serial_port_close(serial_port *p);
+
+// serial_port_pending is the number of bytes the kernel holds for reading
+// (FIONREAD), 0 on error.
+size_t serial_port_pending(const serial_port *p);
+
+// serial_port_flush_input discards what the kernel holds for reading and
+// returns how many bytes that was.
+size_t serial_port_flush_input(serial_port *p);
+
+#endif // ARBOR_SERIAL_PORT_H

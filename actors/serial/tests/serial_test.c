@@ -1,0 +1,1348 @@
+// SPDX-License-Identifier: MIT
+// serial_test.c -- the serial actor against real ptys (openpty): every
+// framing mode through the actor, garbage and oversize input, the partial
+// first frame, unplug (the master closed) and replug (a new pty behind the
+// same symlink, as /dev/serial/by-id is), the stall detector and the exit
+// after N stalls, exclusive open, polling two devices and a silent one on
+// one port, and 1 MB/s of garbage.  Thread and process isolation.
+//
+// Each test runs a node in a helper process (this binary re-executed)
+// with a `sink` actor that prints every frame it receives, a `ctl` actor
+// that answers commands written to a FIFO (the serial actor's counters,
+// the sink's), and the serial actors under test.  The test process owns
+// the pty masters: it plays the devices.  Every wait has a deadline.
+
+#include "arb_test.h"
+#include "cmdfifo.h"
+#include "probe.h"
+
+#include "serial.h"
+#include "serial_msgs.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <msgpack.h>
+#include <poll.h>
+#include <pthread.h>
+#include <pty.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#define WAIT_MS 10000
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SANITIZED 1
+#endif
+#endif
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+// --- the sink: prints (or counts) every frame
+// --------------------------------
+
+typedef struct sink {
+	bool     quiet;
+	uint64_t frames, bytes, maxlen, bad;
+} sink;
+
+static int
+sink_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
+{
+	sink *k = calloc(1, sizeof(*k));
+
+	(void) ctx;
+	if (k == NULL) {
+		return ARB_ENOMEM;
+	}
+	k->quiet = len > 0 && memcmp(arg, "quiet", len < 5 ? len : 5) == 0;
+	*statep = k;
+	return ARB_OK;
+}
+
+static void
+sink_handle(arb_ctx *ctx, void *state, const arb_msg *msg)
+{
+	sink            *k = state;
+	arb_serial_frame f;
+	char             data[600];
+	size_t           i, o = 0;
+
+	(void) ctx;
+	if (arb_msg_tag(msg) != ARB_SERIAL_TAG_FRAME) {
+		return;
+	}
+	if (arb_serial_frame_decode(arb_msg_body(msg), arb_msg_len(msg), &f)
+	    != 0) {
+		k->bad++;
+		arb_test_emit(
+		    "sink event=bad_frame len=%zu", arb_msg_len(msg));
+		return;
+	}
+	k->frames++;
+	k->bytes += f.len;
+	if (f.len > k->maxlen) {
+		k->maxlen = f.len;
+	}
+	if (k->quiet) {
+		return;
+	}
+	for (i = 0; i < f.len && o + 5 < sizeof(data); i++) {
+		uint8_t c = f.data[i];
+		if (c > 0x20 && c < 0x7f && c != '\\') {
+			data[o++] = (char) c;
+		} else {
+			o += (size_t) snprintf(data + o, 5, "\\x%02x", c);
+		}
+	}
+	data[o] = '\0';
+	arb_test_emit("sink event=frame stream=%.*s session=%llu seq=%llu "
+	              "ts=%llu device=%.*s len=%zu data=%s",
+	    (int) f.stream_len, f.stream, (unsigned long long) f.session,
+	    (unsigned long long) f.seq, (unsigned long long) f.ts_ns,
+	    f.device != NULL ? (int) f.device_len : 1,
+	    f.device != NULL ? f.device : "-", f.len, data);
+}
+
+static void
+sink_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
+{
+	(void) ctx;
+	(void) why;
+	free(state);
+}
+
+// --- ctl: commands from the test -------------------------------------------
+
+typedef struct ctl {
+	arb_ctx          *ctx;
+	arb_test_cmdfifo *fifo;
+} ctl;
+
+static void
+stats_reply(arb_ctx *ctx, void *arg, const arb_result *r)
+{
+	char            *path = arg;
+	char             line[1500];
+	size_t           o = 0, off = 0;
+	msgpack_unpacked u;
+	uint32_t         i;
+
+	(void) ctx;
+	if (r->status != ARB_OK) {
+		arb_test_emit(
+		    "stats path=%s error=%s", path, arb_err_name(r->status));
+		free(path);
+		return;
+	}
+	msgpack_unpacked_init(&u);
+	o = (size_t) snprintf(line, sizeof(line), "stats path=%s", path);
+	if (msgpack_unpack_next(
+	        &u, arb_msg_body(r->reply), arb_msg_len(r->reply), &off)
+	        == MSGPACK_UNPACK_SUCCESS
+	    && u.data.type == MSGPACK_OBJECT_MAP) {
+		for (i = 0; i < u.data.via.map.size && o < sizeof(line) - 80;
+		     i++) {
+			const msgpack_object_kv *kv = &u.data.via.map.ptr[i];
+			o += (size_t) snprintf(line + o, sizeof(line) - o,
+			    " %.*s=%llu", (int) kv->key.via.str.size,
+			    kv->key.via.str.ptr,
+			    (unsigned long long) kv->val.via.u64);
+		}
+	}
+	msgpack_unpacked_destroy(&u);
+	arb_test_emit("%s", line);
+	free(path);
+}
+
+// ctl_line: "stats PATH" asks a serial actor for its counters (the
+// ARB_SERIAL_TAG_STATS request any actor may make); "sink" has the sink
+// print its counts.
+static void
+ctl_line(void *arg, const char *line)
+{
+	ctl    *c = arg;
+	arb_pid pid;
+	char   *path;
+	int     rv;
+
+	if (strncmp(line, "stats ", 6) == 0) {
+		if ((path = strdup(line + 6)) == NULL) {
+			return;
+		}
+		if ((rv = arb_whereis(c->ctx, path, &pid)) != ARB_OK
+		    || (rv = arb_call(c->ctx, pid, ARB_SERIAL_TAG_STATS, NULL,
+		            0, 3000, stats_reply, path))
+		        != ARB_OK) {
+			arb_test_emit(
+			    "stats path=%s error=%s", path, arb_err_name(rv));
+			free(path);
+		}
+	} else if (strcmp(line, "sink") == 0) {
+		if (arb_whereis(c->ctx, "root/sink", &pid) == ARB_OK) {
+			arb_send_copy(c->ctx, pid, 7, NULL, 0);
+		}
+	}
+}
+
+static int
+ctl_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
+{
+	ctl *c = calloc(1, sizeof(*c));
+	char path[512];
+	int  err;
+
+	(void) arg;
+	(void) len;
+	if (c == NULL) {
+		return ARB_ENOMEM;
+	}
+	c->ctx = ctx;
+	snprintf(path, sizeof(path), "%s/ctl", arb_test_dir());
+	if ((err = arb_test_cmdfifo_open(
+	         &c->fifo, arb_base(ctx), path, ctl_line, c))
+	    != 0) {
+		free(c);
+		return ARB_EINVAL;
+	}
+	arb_test_emit("ctl fifo=ready");
+	*statep = c;
+	return ARB_OK;
+}
+
+static void
+ctl_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
+{
+	ctl *c = state;
+
+	(void) ctx;
+	(void) why;
+	arb_test_cmdfifo_close(c->fifo);
+	free(c);
+}
+
+static const arb_actor_ops ctl_ops
+    = { .type = "ctl", .init = ctl_init, .terminate = ctl_terminate };
+
+// The sink answers tag 7 (from ctl) with a line of its counts.
+static void
+sink_handle_all(arb_ctx *ctx, void *state, const arb_msg *msg)
+{
+	sink *k = state;
+
+	if (arb_msg_tag(msg) == 7) {
+		arb_test_emit("sinkstats frames=%llu bytes=%llu maxlen=%llu "
+		              "bad=%llu",
+		    (unsigned long long) k->frames,
+		    (unsigned long long) k->bytes,
+		    (unsigned long long) k->maxlen,
+		    (unsigned long long) k->bad);
+		return;
+	}
+	sink_handle(ctx, state, msg);
+}
+
+static const arb_actor_ops sink_ops = { .type = "sink",
+	.init = sink_init,
+	.handle = sink_handle_all,
+	.terminate = sink_terminate };
+
+// --- the node helper ------------------------------------------------------
+
+static int
+hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0'
+	    : c >= 'a' && c <= 'f'  ? c - 'a' + 10
+	                            : -1;
+}
+
+// h_node: argv = node ISO FLAGS NAME=HEX...: a sink, a ctl and one serial
+// actor per NAME=HEX (its config, msgpack in hex).  FLAGS: "-", or
+// "temporary" (serial children are not restarted), "quiet" (the sink
+// only counts).
+static int
+h_node(int argc, char **argv)
+{
+	arb_child_spec kids[8];
+	static uint8_t cfgs[6][2048];
+	size_t         n = 0, i, j;
+	arb_isolation  iso;
+	bool           temp, quiet;
+	arb_sup_spec   root = { .intensity = 20, .period_ms = 5000 };
+
+	if (argc < 4) {
+		return 98;
+	}
+	iso = strcmp(argv[1], "process") == 0 ? ARB_PROCESS : ARB_THREAD;
+	temp = strstr(argv[2], "temporary") != NULL;
+	quiet = strstr(argv[2], "quiet") != NULL;
+	kids[n++] = (arb_child_spec) { .name = "sink",
+		.type = "sink",
+		.isolation = ARB_THREAD,
+		.arg = quiet ? "quiet" : NULL,
+		.arg_len = quiet ? 5 : 0 };
+	kids[n++] = (arb_child_spec) {
+		.name = "ctl", .type = "ctl", .isolation = ARB_THREAD
+	};
+	for (i = 3; i < (size_t) argc && n < 8; i++) {
+		char  *eq = strchr(argv[i], '=');
+		size_t len = eq != NULL ? strlen(eq + 1) / 2 : 0;
+		if (eq == NULL || len > sizeof(cfgs[0]) || i - 3 >= 6) {
+			return 98;
+		}
+		*eq = '\0';
+		for (j = 0; j < len; j++) {
+			cfgs[i - 3][j] = (uint8_t) (hexval(eq[1 + 2 * j]) * 16
+			    + hexval(eq[2 + 2 * j]));
+		}
+		kids[n++] = (arb_child_spec) { .name = argv[i],
+			.type = "serial",
+			.isolation = iso,
+			.arg = cfgs[i - 3],
+			.arg_len = len,
+			.restart = temp ? ARB_TEMPORARY : ARB_PERMANENT,
+			.shutdown_ms = 2000 };
+	}
+	root.children = kids;
+	root.nchildren = n;
+	return arb_test_node_main(&root);
+}
+
+static const arb_test_helper helpers[] = {
+	{ "node", h_node },
+};
+
+// --- configs (msgpack built by the test)
+// -------------------------------------
+
+typedef struct cfg {
+	msgpack_sbuffer sb;
+	msgpack_packer  pk;
+	char            hex[4200];
+} cfg;
+
+static msgpack_packer *
+cfg_begin(cfg *c, size_t nkeys)
+{
+	msgpack_sbuffer_init(&c->sb);
+	msgpack_packer_init(&c->pk, &c->sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&c->pk, (uint32_t) nkeys);
+	return &c->pk;
+}
+
+static void
+p_str(msgpack_packer *pk, const char *s)
+{
+	msgpack_pack_str_with_body(pk, s, strlen(s));
+}
+
+static void
+kv_str(msgpack_packer *pk, const char *k, const char *v)
+{
+	p_str(pk, k);
+	p_str(pk, v);
+}
+
+static void
+kv_int(msgpack_packer *pk, const char *k, long long v)
+{
+	p_str(pk, k);
+	msgpack_pack_long_long(pk, v);
+}
+
+// cfg_arg ends c and returns "NAME=HEX" for h_node.
+static const char *
+cfg_arg(cfg *c, const char *name)
+{
+	size_t i, o;
+
+	o = (size_t) snprintf(c->hex, sizeof(c->hex), "%s=", name);
+	assert_true(o + c->sb.size * 2 < sizeof(c->hex));
+	for (i = 0; i < c->sb.size; i++) {
+		o += (size_t) snprintf(
+		    c->hex + o, 3, "%02x", (unsigned char) c->sb.data[i]);
+	}
+	msgpack_sbuffer_destroy(&c->sb);
+	return c->hex;
+}
+
+// --- ptys: the test plays the device ----------------------------------------
+
+typedef struct tpty {
+	int  master;
+	int  slave;     // kept open by the test (termios checks), or -1
+	char name[64];  // /dev/pts/N
+	char link[256]; // the stable path the actor opens
+} tpty;
+
+static char tmpdir[64];
+
+// pty_plug makes a pty and points the symlink dir/link at its slave (by a
+// rename, atomic as udev's).  With keep_slave the test holds the slave
+// open too.
+static void
+pty_plug(tpty *t, const char *link, bool keep_slave)
+{
+	char tmp[300];
+	int  m, s;
+
+	assert_int_equal(openpty(&m, &s, NULL, NULL, NULL), 0);
+	fcntl(m, F_SETFD, FD_CLOEXEC);
+	fcntl(s, F_SETFD, FD_CLOEXEC);
+	fcntl(m, F_SETFL, fcntl(m, F_GETFL) | O_NONBLOCK);
+	t->master = m;
+	snprintf(t->name, sizeof(t->name), "%s", ttyname(s));
+	if (keep_slave) {
+		t->slave = s;
+	} else {
+		close(s);
+		t->slave = -1;
+	}
+	snprintf(t->link, sizeof(t->link), "%s/%s", tmpdir, link);
+	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", tmpdir, link);
+	unlink(tmp);
+	assert_int_equal(symlink(t->name, tmp), 0);
+	assert_int_equal(rename(tmp, t->link), 0);
+}
+
+// pty_unplug closes everything of the pty: the slave disappears, as a
+// USB adapter's tty does.  The symlink stays (dangling) unless rm.
+static void
+pty_unplug(tpty *t, bool rm)
+{
+	if (t->slave >= 0) {
+		close(t->slave);
+		t->slave = -1;
+	}
+	if (t->master >= 0) {
+		close(t->master);
+		t->master = -1;
+	}
+	if (rm) {
+		unlink(t->link);
+	}
+}
+
+static void
+pty_write(tpty *t, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	int64_t        end = mono_ms() + WAIT_MS;
+	ssize_t        w;
+
+	while (n > 0) {
+		w = write(t->master, b, n);
+		if (w > 0) {
+			b += w;
+			n -= (size_t) w;
+		} else if (w < 0 && errno == EAGAIN && mono_ms() < end) {
+			struct pollfd pf = { t->master, POLLOUT, 0 };
+			poll(&pf, 1, 10);
+		} else {
+			fail_msg("pty write: errno %d", errno);
+		}
+	}
+}
+
+#define PTY_PUTS(t, s) pty_write((t), (s), sizeof(s) - 1)
+
+// --- test support -----------------------------------------------------------
+
+static int
+setup(void **state)
+{
+	(void) state;
+	arb_test_mkdtemp(tmpdir, sizeof(tmpdir), "serial");
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void) state;
+	if (tmpdir[0] != '\0') {
+		assert_int_equal(arb_test_rmtree(tmpdir), 0);
+		tmpdir[0] = '\0';
+	}
+	return 0;
+}
+
+// node_start runs the helper node with the given serial children
+// (NAME=HEX strings) and waits until ctl is ready.
+static void
+node_start(arb_test_proc *p, const char *iso, const char *flags,
+    const char *const *kids)
+{
+	const char *args[12];
+	size_t      n = 0;
+
+	args[n++] = iso;
+	args[n++] = flags;
+	while (*kids != NULL && n < 10) {
+		args[n++] = *kids++;
+	}
+	args[n] = NULL;
+	arb_test_spawn(p, "node", args);
+	arb_test_expect(p, "ctl fifo=ready", WAIT_MS);
+}
+
+static void
+node_stop(arb_test_proc *p)
+{
+	kill(p->pid, SIGTERM);
+	assert_int_equal(
+	    arb_test_exit_code(arb_test_wait_exit(p, WAIT_MS)), 0);
+	assert_non_null(strstr(p->out, "node exit_code=0"));
+	arb_test_proc_fini(p);
+}
+
+// expect_open waits for the serial actor `path` to log its open.
+static void
+expect_open(arb_test_proc *p, const char *path)
+{
+	char needle[128];
+
+	snprintf(needle, sizeof(needle), "%s event=open ", path);
+	arb_test_expect(p, needle, WAIT_MS);
+}
+
+// expect_synced waits until the actor's framer knows where frames start
+// (the line was quiet for the gap after the open): the next byte written
+// starts a frame.
+static void
+expect_synced(arb_test_proc *p, const char *path)
+{
+	char needle[128];
+
+	snprintf(needle, sizeof(needle), "%s event=synced ", path);
+	arb_test_expect(p, needle, WAIT_MS);
+}
+
+// stat_of asks for a serial actor's counters and returns counter `key`.
+static long
+stat_of(arb_test_proc *p, const char *path, const char *key)
+{
+	char        cmd[128], needle[128];
+	const char *line;
+
+	snprintf(cmd, sizeof(cmd), "stats %s", path);
+	snprintf(needle, sizeof(needle), "stats path=%s ", path);
+	arb_test_cmdfifo_write(p, "ctl", cmd);
+	line = arb_test_expect(p, needle, WAIT_MS);
+	if (arb_test_field(line, key) < 0) {
+		fprintf(stderr, "--- helper output ---\n%s\n", p->out);
+		fail_msg("no %s in: %.*s", key, (int) strcspn(line, "\n"),
+		    line);
+	}
+	return arb_test_field(line, key);
+}
+
+// expect_frame waits for the sink to print a frame whose line contains
+// every needle given (NULL-terminated) and returns its seq.
+static long
+expect_frame(arb_test_proc *p, const char *stream, const char *data)
+{
+	char        needle[512];
+	const char *line;
+
+	snprintf(needle, sizeof(needle), "stream=%s ", stream);
+	for (;;) {
+		line = arb_test_expect(p, needle, WAIT_MS);
+		const char *d = strstr(line, " data=");
+		size_t      n = strcspn(d + 6, "\n");
+		if (d != NULL && strlen(data) == n
+		    && memcmp(d + 6, data, n) == 0) {
+			return arb_test_field(line, "seq");
+		}
+		fail_msg("unexpected frame: %.*s (want data=%s)",
+		    (int) strcspn(line, "\n"), line, data);
+	}
+}
+
+// --- tests ------------------------------------------------------------------
+
+// A line port in the given isolation: frames with seq 1.. and the stream
+// name, LF and CRLF, binary bytes; the actor's counters.
+static void
+line_port(const char *iso)
+{
+	arb_test_proc   p;
+	tpty            t;
+	cfg             c;
+	msgpack_packer *pk;
+	const char     *kids[2];
+	long            seq;
+
+	pty_plug(&t, "ttyLINE", false);
+	pk = cfg_begin(&c, 5);
+	kv_str(pk, "path", t.link);
+	kv_str(pk, "to", "root/sink");
+	kv_str(pk, "stream", "greenhouse");
+	kv_int(pk, "baud", 115200);
+	kv_str(pk, "gap", "20ms");
+	kids[0] = cfg_arg(&c, "s1");
+	kids[1] = NULL;
+	node_start(&p, iso, "-", kids);
+	expect_open(&p, "root/s1");
+	// The first frame after the open: once the line has been quiet for
+	// the gap, it is whole and delivered.
+	expect_synced(&p, "root/s1");
+	PTY_PUTS(&t, "t=21.5\n");
+	seq = expect_frame(&p, "greenhouse", "t=21.5");
+	assert_int_equal(seq, 1);
+	PTY_PUTS(&t, "h=40\r\nbin\x01\xff\n");
+	assert_int_equal(expect_frame(&p, "greenhouse", "h=40"), 2);
+	assert_int_equal(expect_frame(&p, "greenhouse", "bin\\x01\\xff"), 3);
+	assert_int_equal(stat_of(&p, "root/s1", "frames"), 3);
+	assert_int_equal(stat_of(&p, "root/s1", "bytes"), 7 + 6 + 6);
+	assert_int_equal(stat_of(&p, "root/s1", "opens"), 1);
+	node_stop(&p);
+	pty_unplug(&t, true);
+}
+
+static void
+test_line_thread(void **state)
+{
+	(void) state;
+	line_port("thread");
+}
+
+static void
+test_line_process(void **state)
+{
+	(void) state;
+	line_port("process");
+}
+
+// Every other framing mode through the actor, each on its own pty.
+static void
+test_framing_modes(void **state)
+{
+	arb_test_proc   p;
+	tpty            td, tl, tf, tg;
+	cfg             cd, cl, cf, cg;
+	msgpack_packer *pk;
+	const char     *kids[5];
+
+	(void) state;
+	pty_plug(&td, "ttyD", false);
+	pty_plug(&tl, "ttyL", false);
+	pty_plug(&tf, "ttyF", false);
+	pty_plug(&tg, "ttyG", false);
+	// delimiter: a two-byte one given as bytes
+	pk = cfg_begin(&cd, 4);
+	kv_str(pk, "path", td.link);
+	kv_str(pk, "to", "root/sink");
+	kv_str(pk, "gap", "20ms");
+	p_str(pk, "framing");
+	msgpack_pack_map(pk, 2);
+	kv_str(pk, "mode", "delimiter");
+	p_str(pk, "delimiter");
+	msgpack_pack_array(pk, 2);
+	msgpack_pack_int(pk, 0x7e);
+	msgpack_pack_int(pk, 0x7e);
+	kids[0] = cfg_arg(&cd, "sd");
+	// length: 2 bytes little endian, after a sync byte, header kept
+	pk = cfg_begin(&cl, 4);
+	kv_str(pk, "path", tl.link);
+	kv_str(pk, "to", "root/sink");
+	kv_str(pk, "gap", "20ms");
+	p_str(pk, "framing");
+	msgpack_pack_map(pk, 5);
+	kv_str(pk, "mode", "length");
+	kv_int(pk, "field", 2);
+	kv_str(pk, "endian", "little");
+	kv_int(pk, "offset", 1);
+	p_str(pk, "keep_header");
+	msgpack_pack_true(pk);
+	kids[1] = cfg_arg(&cl, "sl");
+	// fixed: 4 bytes
+	pk = cfg_begin(&cf, 4);
+	kv_str(pk, "path", tf.link);
+	kv_str(pk, "to", "root/sink");
+	kv_str(pk, "gap", "20ms");
+	p_str(pk, "framing");
+	msgpack_pack_map(pk, 2);
+	kv_str(pk, "mode", "fixed");
+	kv_int(pk, "size", 4);
+	kids[2] = cfg_arg(&cf, "sf");
+	// gap: a frame ends where the line goes quiet
+	pk = cfg_begin(&cg, 4);
+	kv_str(pk, "path", tg.link);
+	kv_str(pk, "to", "root/sink");
+	kv_str(pk, "gap", "30ms");
+	kv_str(pk, "framing", "gap");
+	kids[3] = cfg_arg(&cg, "sg");
+	kids[4] = NULL;
+	node_start(&p, "thread", "-", kids);
+	expect_synced(&p, "root/sd");
+	expect_synced(&p, "root/sl");
+	expect_synced(&p, "root/sf");
+	expect_synced(&p, "root/sg");
+
+	PTY_PUTS(&td, "~~one\n~~two~~");
+	expect_frame(&p, "root/sd", "one\\x0a");
+	expect_frame(&p, "root/sd", "two");
+
+	PTY_PUTS(&tl,
+	    "\xaa\x03\x00"
+	    "abc"
+	    "\xaa\x01\x00"
+	    "\n");
+	expect_frame(&p, "root/sl", "\\xaa\\x03\\x00abc");
+	expect_frame(&p, "root/sl", "\\xaa\\x01\\x00\\x0a");
+
+	PTY_PUTS(&tf, "abcd\x00\x01\x02");
+	expect_frame(&p, "root/sf", "abcd");
+	PTY_PUTS(&tf, "\x03");
+	expect_frame(&p, "root/sf", "\\x00\\x01\\x02\\x03");
+
+	PTY_PUTS(&tg, "frame one");
+	expect_frame(&p, "root/sg", "frame\\x20one");
+	PTY_PUTS(&tg, "\x01\x02");
+	expect_frame(&p, "root/sg", "\\x01\\x02");
+
+	node_stop(&p);
+	pty_unplug(&td, true);
+	pty_unplug(&tl, true);
+	pty_unplug(&tf, true);
+	pty_unplug(&tg, true);
+}
+
+// The partial first frame after open is dropped and counted, never
+// delivered: the device was mid-frame when the port opened.
+static void
+test_partial_first_frame(void **state)
+{
+	arb_test_proc   p;
+	tpty            t;
+	cfg             c;
+	msgpack_packer *pk;
+	const char     *kids[2];
+
+	(void) state;
+	pty_plug(&t, "ttyP", false);
+	pk = cfg_begin(&c, 3);
+	kv_str(pk, "path", t.link);
+	kv_str(pk, "to", "root/sink");
+	// A long gap: the bytes below arrive well before the line could
+	// have been quiet for it, so they are mid-stream.
+	kv_str(pk, "gap", "5s");
+	kids[0] = cfg_arg(&c, "s1");
+	kids[1] = NULL;
+	node_start(&p, "thread", "-", kids);
+	expect_open(&p, "root/s1");
+	PTY_PUTS(&t, "=21.4\nt=21.5\n");
+	assert_int_equal(expect_frame(&p, "root/s1", "t=21.5"), 1);
+	assert_int_equal(stat_of(&p, "root/s1", "dropped_partial"), 1);
+	assert_int_equal(stat_of(&p, "root/s1", "dropped_bytes"), 6);
+	assert_int_equal(arb_test_count(&p, "data==21.4"), 0);
+	node_stop(&p);
+	assert_int_equal(arb_test_count(&p, "data==21.4"), 0);
+	pty_unplug(&t, true);
+}
+
+// Garbage and oversize input: counted, never fatal, never delivered
+// longer than max_frame; the port keeps working.
+static void
+test_garbage_and_oversize(void **state)
+{
+	arb_test_proc   p;
+	tpty            t;
+	cfg             c;
+	msgpack_packer *pk;
+	const char     *kids[2];
+	uint8_t         junk[3000];
+	unsigned        seed = 7;
+	size_t          i;
+
+	(void) state;
+	pty_plug(&t, "ttyG", false);
+	pk = cfg_begin(&c, 4);
+	kv_str(pk, "path", t.link);
+	kv_str(pk, "to", "root/sink");
+	kv_str(pk, "gap", "20ms");
+	kv_int(pk, "max_frame", 16);
+	kids[0] = cfg_arg(&c, "s1");
+	kids[1] = NULL;
+	node_start(&p, "thread", "quiet", kids);
+	expect_open(&p, "root/s1");
+	// An oversize line between two good ones.
+	PTY_PUTS(&t, "\nfirst\n0123456789abcdefXYZ\nsecond\n");
+	// Binary garbage: any byte, '\n' included.
+	for (i = 0; i < sizeof(junk); i++) {
+		junk[i] = (uint8_t) rand_r(&seed);
+	}
+	pty_write(&t, junk, sizeof(junk));
+	PTY_PUTS(&t, "\nlast\n");
+	// Wait until "last" is through: the counters are then final.
+	for (i = 0; i < 200; i++) {
+		arb_test_cmdfifo_write(&p, "ctl", "sink");
+		const char *l = arb_test_expect(&p, "sinkstats ", WAIT_MS);
+		if (arb_test_field(l, "frames") >= 3
+		    && stat_of(&p, "root/s1", "bytes")
+		        == (long) (1 + 6 + 20 + 7 + sizeof(junk) + 6)) {
+			break;
+		}
+		poll(NULL, 0, 20);
+	}
+	assert_true(i < 200);
+	arb_test_cmdfifo_write(&p, "ctl", "sink");
+	const char *l = arb_test_expect(&p, "sinkstats ", WAIT_MS);
+	assert_true(arb_test_field(l, "maxlen") <= 16);
+	assert_int_equal(arb_test_field(l, "bad"), 0);
+	assert_true(stat_of(&p, "root/s1", "dropped_oversize") >= 1);
+	assert_int_equal(
+	    stat_of(&p, "root/s1", "frames"), arb_test_field(l, "frames"));
+	node_stop(&p);
+	pty_unplug(&t, true);
+}
+
+// Unplug (the master closed: the slave reads EOF and disappears) and
+// replug (a new pty behind the same symlink): the actor keeps running,
+// reopens within 1 s of the replug thanks to inotify (the backoff timer
+// is set far longer), and frames flow again with the next seq.
+static void
+unplug_replug(const char *iso)
+{
+	arb_test_proc   p;
+	tpty            t;
+	cfg             c;
+	msgpack_packer *pk;
+	const char     *kids[2];
+	int64_t         t0, t1;
+	char            exp[256];
+
+	pty_plug(&t, "by-id-usb-test-if00", false);
+	pk = cfg_begin(&c, 4);
+	kv_str(pk, "path", t.link);
+	kv_str(pk, "to", "root/sink");
+	kv_str(pk, "gap", "20ms");
+	p_str(pk, "reopen");
+	msgpack_pack_map(pk, 2);
+	kv_str(pk, "min", "60s");
+	kv_str(pk, "max", "60s");
+	kids[0] = cfg_arg(&c, "s1");
+	kids[1] = NULL;
+	node_start(&p, iso, "-", kids);
+	expect_synced(&p, "root/s1");
+	PTY_PUTS(&t, "a\n");
+	assert_int_equal(expect_frame(&p, "root/s1", "a"), 1);
+	pty_unplug(&t, true);
+	arb_test_expect(&p, "root/s1 event=lost ", WAIT_MS);
+	// Replug: a new pty, the same stable path.
+	t0 = mono_ms();
+	pty_plug(&t, "by-id-usb-test-if00", false);
+	expect_open(&p, "root/s1");
+	t1 = mono_ms();
+	assert_true(t1 - t0 < 1000);
+	expect_synced(&p, "root/s1");
+	PTY_PUTS(&t, "b\n");
+	assert_int_equal(expect_frame(&p, "root/s1", "b"), 2);
+	assert_int_equal(stat_of(&p, "root/s1", "reopens"), 1);
+	assert_int_equal(stat_of(&p, "root/s1", "lost"), 1);
+	// The actor was not restarted: one init only.
+	snprintf(exp, sizeof(exp), "root/s1 event=exit");
+	assert_int_equal(arb_test_count(&p, exp), 0);
+	node_stop(&p);
+	pty_unplug(&t, true);
+}
+
+static void
+test_unplug_replug_thread(void **state)
+{
+	(void) state;
+	unplug_replug("thread");
+}
+
+static void
+test_unplug_replug_process(void **state)
+{
+	(void) state;
+	unplug_replug("process");
+}
+
+// The stall detector: no frame for `timeout` is a stall (logged,
+// counted, the port reopened); a frame resets the series; `max` stalls in
+// a row end the actor with a reason its supervisor sees.
+static void
+stall_exit(const char *iso)
+{
+	arb_test_proc   p;
+	tpty            t;
+	cfg             c;
+	msgpack_packer *pk;
+	const char     *kids[2];
+	const char     *line;
+
+	pty_plug(&t, "ttyS", false);
+	pk = cfg_begin(&c, 4);
+	kv_str(pk, "path", t.link);
+	kv_str(pk, "to", "root/sink");
+	kv_str(pk, "gap", "20ms");
+	p_str(pk, "stall");
+	msgpack_pack_map(pk, 2);
+	kv_str(pk, "timeout", "300ms");
+	kv_int(pk, "max", 3);
+	kids[0] = cfg_arg(&c, "s1");
+	kids[1] = NULL;
+	node_start(&p, iso, "temporary", kids);
+	expect_open(&p, "root/s1");
+	arb_test_expect(&p, "root/s1 event=stall ", WAIT_MS);
+	line = arb_test_expect(&p, "root/s1 event=open ", WAIT_MS);
+	(void) line;
+	// A frame after the reopen resets the series (the leading '\n'
+	// marks where it starts).
+	PTY_PUTS(&t, "\nalive\n");
+	expect_frame(&p, "root/s1", "alive");
+	line = arb_test_expect(&p, "root/s1 event=stall ", WAIT_MS);
+	assert_non_null(strstr(line, "in_a_row=1 action=reopen"));
+	line = arb_test_expect(&p, "root/s1 event=stall ", WAIT_MS);
+	assert_non_null(strstr(line, "in_a_row=2 action=reopen"));
+	line = arb_test_expect(&p, "root/s1 event=stall ", WAIT_MS);
+	assert_non_null(strstr(line, "in_a_row=3 action=exit"));
+	line = arb_test_expect(&p, "root/s1 event=exit ", WAIT_MS);
+	assert_non_null(strstr(line, "3 stalls in a row"));
+	node_stop(&p);
+	pty_unplug(&t, true);
+}
+
+static void
+test_stall_thread(void **state)
+{
+	(void) state;
+	stall_exit("thread");
+}
+
+static void
+test_stall_process(void **state)
+{
+	(void) state;
+	stall_exit("process");
+}
+
+// Exclusive open: a second serial actor on the same device is refused
+// (flock: root included) and keeps retrying; a non-root opener is refused
+// by TIOCEXCL; root gets past TIOCEXCL (as docs/actors.md says).  The
+// original terminal settings are restored when the actor closes.
+static int
+open_as_nobody(const char *path)
+{
+	struct passwd *pw = getpwnam("nobody");
+	pid_t          pid;
+	int            st;
+
+	if (pw == NULL) {
+		return -1;
+	}
+	if ((pid = fork()) == 0) {
+		int fd;
+		if (setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
+			_exit(90);
+		}
+		fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK);
+		_exit(fd >= 0 ? 0 : errno == EBUSY ? 91 : 92);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st)) {
+		return -1;
+	}
+	return WEXITSTATUS(st);
+}
+
+static void
+test_exclusive(void **state)
+{
+	arb_test_proc   p;
+	tpty            t;
+	cfg             c1, c2;
+	msgpack_packer *pk;
+	const char     *kids[3];
+	struct termios  before, during, after;
+	const char     *line;
+	int             fd;
+
+	(void) state;
+	pty_plug(&t, "ttyX", true);
+	chmod(t.name, 0666); // so that `nobody` may try
+	assert_int_equal(tcgetattr(t.slave, &before), 0);
+	assert_true(before.c_lflag & ICANON); // a fresh pty: cooked
+	pk = cfg_begin(&c1, 3);
+	kv_str(pk, "path", t.link);
+	kv_str(pk, "to", "root/sink");
+	kv_int(pk, "baud", 57600);
+	kids[0] = cfg_arg(&c1, "s1");
+	kids[1] = NULL;
+	node_start(&p, "thread", "-", kids);
+	expect_open(&p, "root/s1");
+	// Raw mode and the baud rate are set...
+	assert_int_equal(tcgetattr(t.slave, &during), 0);
+	assert_false(during.c_lflag & (ICANON | ECHO));
+	assert_int_equal(cfgetispeed(&during), B57600);
+	// ... TIOCEXCL keeps a non-root opener out ...
+	if (getuid() == 0) {
+		assert_int_equal(open_as_nobody(t.name), 91);
+		// ... but not root (CAP_SYS_ADMIN): flock is what stops
+		// another root program that takes it.
+		fd = open(t.name, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+		assert_true(fd >= 0);
+		close(fd);
+	}
+	node_stop(&p);
+	// The actor closed: the original settings are back.
+	assert_int_equal(tcgetattr(t.slave, &after), 0);
+	assert_int_equal(after.c_lflag, before.c_lflag);
+	assert_int_equal(after.c_iflag, before.c_iflag);
+	assert_int_equal(after.c_cflag, before.c_cflag);
+	if (getuid() == 0) {
+		assert_int_equal(open_as_nobody(t.name), 0); // TIOCNXCL
+	}
+
+	// A second actor on the same device: refused by the flock, with a
+	// reason, and it keeps running (retrying) while the first works.
+	pk = cfg_begin(&c1, 3);
+	kv_str(pk, "path", t.link);
+	kv_str(pk, "to", "root/sink");
+	kv_str(pk, "gap", "20ms");
+	kids[0] = cfg_arg(&c1, "s1");
+	pk = cfg_begin(&c2, 3);
+	kv_str(pk, "path", t.link);
+	kv_str(pk, "to", "root/sink");
+	p_str(pk, "reopen");
+	msgpack_pack_map(pk, 2);
+	kv_str(pk, "min", "50ms");
+	kv_str(pk, "max", "100ms");
+	kids[1] = cfg_arg(&c2, "s2");
+	kids[2] = NULL;
+	node_start(&p, "thread", "-", kids);
+	expect_open(&p, "root/s1");
+	line = arb_test_expect(&p, "root/s2 event=open_failed ", WAIT_MS);
+	assert_non_null(strstr(line, "locked by another process (flock)"));
+	PTY_PUTS(&t, "\nx\n");
+	expect_frame(&p, "root/s1", "x");
+	assert_true(stat_of(&p, "root/s2", "open_failures") >= 1);
+	assert_int_equal(stat_of(&p, "root/s2", "opens"), 0);
+	node_stop(&p);
+	pty_unplug(&t, true);
+}
+
+// --- polling -------------------------------------------------------------
+
+// The device simulator: a thread reading requests from the master and
+// answering "A?\n" with "A=1\n" and "B?\n" with "B=2\n" after a short
+// think; "C?\n" (a device that is not there) is never answered.  It
+// records the order of the requests.
+typedef struct bus {
+	int         fd;
+	atomic_bool stop;
+	char        order[512];
+	int64_t     when[512]; // arrival of each request, monotonic ms
+	size_t      norder;
+	int         overlap; // a request came while another was unanswered
+	pthread_t   th;
+} bus;
+
+static void *
+bus_main(void *arg)
+{
+	bus    *b = arg;
+	char    buf[256], line[64];
+	size_t  ll = 0;
+	ssize_t n, i;
+
+	while (!atomic_load(&b->stop)) {
+		struct pollfd pf = { b->fd, POLLIN, 0 };
+		if (poll(&pf, 1, 20) <= 0) {
+			continue;
+		}
+		if ((n = read(b->fd, buf, sizeof(buf))) <= 0) {
+			continue;
+		}
+		for (i = 0; i < n; i++) {
+			if (buf[i] != '\n') {
+				if (ll < sizeof(line) - 1) {
+					line[ll++] = buf[i];
+				}
+				continue;
+			}
+			line[ll] = '\0';
+			ll = 0;
+			if (b->norder < sizeof(b->order) - 1) {
+				b->when[b->norder] = mono_ms();
+				b->order[b->norder++] = line[0];
+			}
+			poll(NULL, 0, 5); // the device thinks
+			if (strcmp(line, "A?") == 0) {
+				if (write(b->fd, "A=1\n", 4) != 4) {
+					b->overlap++;
+				}
+			} else if (strcmp(line, "B?") == 0) {
+				// Answered in two pieces: the framer joins
+				// them.
+				if (write(b->fd, "B=", 2) != 2) {
+					b->overlap++;
+				}
+				poll(NULL, 0, 3);
+				if (write(b->fd, "2\n", 2) != 2) {
+					b->overlap++;
+				}
+			}
+		}
+	}
+	return NULL;
+}
+
+static void
+test_poll_two_devices_and_a_silent_one(void **state)
+{
+	arb_test_proc   p;
+	tpty            t;
+	cfg             c;
+	msgpack_packer *pk;
+	const char     *kids[2];
+	bus             b;
+	int             na = 0, nb = 0, i;
+	const char     *line;
+	size_t          k;
+
+	(void) state;
+	memset(&b, 0, sizeof(b));
+	pty_plug(&t, "ttyBUS", false);
+	pk = cfg_begin(&c, 4);
+	kv_str(pk, "path", t.link);
+	kv_str(pk, "to", "root/sink");
+	kv_str(pk, "gap", "20ms");
+	p_str(pk, "poll");
+	msgpack_pack_map(pk, 2);
+	kv_str(pk, "timeout", "500ms"); // far above the simulator's delays
+	p_str(pk, "requests");
+	msgpack_pack_array(pk, 3);
+	msgpack_pack_map(pk, 3);
+	kv_str(pk, "name", "meterA");
+	kv_str(pk, "send", "A?\n");
+	kv_str(pk, "every", "100ms");
+	msgpack_pack_map(pk, 3);
+	kv_str(pk, "name", "meterB");
+	p_str(pk, "send"); // as bytes
+	msgpack_pack_array(pk, 3);
+	msgpack_pack_int(pk, 'B');
+	msgpack_pack_int(pk, '?');
+	msgpack_pack_int(pk, '\n');
+	kv_str(pk, "every", "100ms");
+	msgpack_pack_map(pk, 3);
+	kv_str(pk, "name", "meterC");
+	kv_str(pk, "send", "C?\n");
+	kv_str(pk, "every", "100ms");
+	kids[0] = cfg_arg(&c, "s1");
+	kids[1] = NULL;
+	b.fd = t.master;
+	assert_int_equal(pthread_create(&b.th, NULL, bus_main, &b), 0);
+	node_start(&p, "thread", "-", kids);
+	expect_open(&p, "root/s1");
+	// Replies come back named after their request, each with its own
+	// device's data, and the silent device does not stop the others.
+	for (i = 0; i < 40 && (na < 3 || nb < 3); i++) {
+		line = arb_test_expect(&p, "stream=root/s1 ", WAIT_MS);
+		if (strstr(line, "device=meterA ") != NULL) {
+			assert_non_null(strstr(line, "data=A=1\n"));
+			na++;
+		} else if (strstr(line, "device=meterB ") != NULL) {
+			if (strstr(line, "data=B=2\n") == NULL) {
+				fprintf(stderr, "--- helper output ---\n%s\n",
+				    p.out);
+				fail_msg("meterB: %.*s",
+				    (int) strcspn(line, "\n"), line);
+			}
+			nb++;
+		} else {
+			fail_msg("unexpected: %.*s", (int) strcspn(line, "\n"),
+			    line);
+		}
+	}
+	assert_true(na >= 3 && nb >= 3);
+	arb_test_expect(
+	    &p, "root/s1 event=poll_timeout device=meterC ", WAIT_MS);
+	assert_true(stat_of(&p, "root/s1", "poll_timeouts") >= 1);
+	// A device that keeps failing is a warning once, not at every poll.
+	assert_int_equal(
+	    arb_test_count(&p, "warn root/s1 event=poll_timeout "), 1);
+	node_stop(&p);
+	atomic_store(&b.stop, true);
+	pthread_join(b.th, NULL);
+	// One request at a time on the bus: after the silent device's
+	// request the next one waits for its whole timeout (500 ms), and
+	// every device gets its turns.
+	assert_true(b.norder >= 6);
+	for (k = 0, na = nb = i = 0; k < b.norder; k++) {
+		na += b.order[k] == 'A';
+		nb += b.order[k] == 'B';
+		i += b.order[k] == 'C';
+		if (b.order[k] == 'C' && k + 1 < b.norder
+		    && b.when[k + 1] - b.when[k] < 490) {
+			fail_msg(
+			    "request %zu came %lld ms after C's (order %.*s)",
+			    k + 1, (long long) (b.when[k + 1] - b.when[k]),
+			    (int) b.norder, b.order);
+		}
+	}
+	assert_true(na >= 3 && nb >= 3 && i >= 2);
+	pty_unplug(&t, true);
+}
+
+// --- 1 MB/s of garbage
+// ---------------------------------------------------------
+
+static long
+rss_kb(pid_t pid)
+{
+	char  path[64], line[256];
+	long  kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int) pid);
+	if ((f = fopen(path, "r")) == NULL) {
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, "VmRSS:", 6) == 0) {
+			kb = strtol(line + 6, NULL, 10);
+		}
+	}
+	fclose(f);
+	return kb;
+}
+
+static void
+test_garbage_1mbps(void **state)
+{
+	arb_test_proc   p;
+	tpty            t;
+	cfg             c;
+	msgpack_packer *pk;
+	const char     *kids[2];
+	uint8_t         chunk[10000];
+	unsigned        seed = 1;
+	long            rss0, rss1;
+	int64_t         start, next;
+	size_t          i, sent = 0;
+	int             k;
+
+	(void) state;
+	pty_plug(&t, "ttyJUNK", false);
+	pk = cfg_begin(&c, 4);
+	kv_str(pk, "path", t.link);
+	kv_str(pk, "to", "root/sink");
+	kv_str(pk, "gap", "20ms");
+	kv_int(pk, "max_frame", 64);
+	kids[0] = cfg_arg(&c, "s1");
+	kids[1] = NULL;
+	node_start(&p, "thread", "quiet", kids);
+	expect_open(&p, "root/s1");
+	rss0 = rss_kb(p.pid);
+	// 2 s at 1 MB/s: 10 KB every 10 ms.
+	start = mono_ms();
+	for (k = 0; k < 200; k++) {
+		for (i = 0; i < sizeof(chunk); i++) {
+			chunk[i] = (uint8_t) rand_r(&seed);
+		}
+		pty_write(&t, chunk, sizeof(chunk));
+		sent += sizeof(chunk);
+		next = start + (k + 1) * 10;
+		while (mono_ms() < next) {
+			poll(NULL, 0, (int) (next - mono_ms()));
+		}
+	}
+	PTY_PUTS(&t, "\nend\n");
+	sent += 5;
+	// Everything written was read (nothing stuck, the actor alive).
+	for (k = 0; k < 500; k++) {
+		if (stat_of(&p, "root/s1", "bytes") == (long) sent) {
+			break;
+		}
+		poll(NULL, 0, 20);
+	}
+	assert_true(k < 500);
+	rss1 = rss_kb(p.pid);
+	arb_test_cmdfifo_write(&p, "ctl", "sink");
+	const char *l = arb_test_expect(&p, "sinkstats ", WAIT_MS);
+	assert_true(arb_test_field(l, "maxlen") <= 64);
+	assert_true(arb_test_field(l, "frames") > 100);
+	assert_true(stat_of(&p, "root/s1", "dropped_oversize") > 100);
+#ifndef SANITIZED
+	// Memory stays bounded: a few MB at most, whatever came in.
+	if (rss1 - rss0 > 8 * 1024) {
+		fail_msg("RSS grew from %ld to %ld KiB", rss0, rss1);
+	}
+#endif
+	(void) rss0;
+	(void) rss1;
+	node_stop(&p);
+	pty_unplug(&t, true);
+}
+
+static const arb_actor_ops *const types[]
+    = { &arb_serial_ops, &sink_ops, &ctl_ops, NULL };
+
+int
+main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_line_thread, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_line_process, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_framing_modes, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_partial_first_frame, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_garbage_and_oversize, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_unplug_replug_thread, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_unplug_replug_process, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_stall_thread, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_stall_process, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_exclusive, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_poll_two_devices_and_a_silent_one, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_garbage_1mbps, setup, teardown),
+	};
+	const arb_actor_ops *const *t;
+
+	setenv("ARB_LOG_LEVEL", "4", 1); // event=synced is a debug line
+	for (t = types; *t != NULL; t++) {
+		arb_actor_type_register(*t);
+	}
+	arb_actor_type_register(&probe_ops);
+	arb_actor_main(argc, argv);
+	arb_test_helper_main(
+	    argc, argv, helpers, sizeof(helpers) / sizeof(helpers[0]));
+	if (argc > 1) {
+		cmocka_set_test_filter(argv[1]); // e.g. "test_stall*"
+	}
+	return cmocka_run_group_tests_name("serial", tests, NULL, NULL);
+}
