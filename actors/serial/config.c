@@ -4,8 +4,6 @@
 
 #include "config.h"
 
-#include "kit.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,7 +112,6 @@ read_framing(arb_cfg *c, serial_framer_cfg *f)
 	arb_cfg                 *s;
 	int                      e;
 	int64_t                  v;
-	const char              *why;
 
 	f->mode = SERIAL_FRAMING_LINE;
 	if (arb_cfg_type_of(c, "framing") == ARB_CFG_STR) {
@@ -202,9 +199,14 @@ read_framing(arb_cfg *c, serial_framer_cfg *f)
 	if (f->mode == SERIAL_FRAMING_FIXED && f->fixed > f->max_frame) {
 		arb_cfg_err(
 		    s, "size", "exceeds max_frame (%zu)", f->max_frame);
-	} else if ((why = serial_framer_cfg_check(f)) != NULL
-	    && f->mode == SERIAL_FRAMING_LENGTH) {
-		arb_cfg_err(s, NULL, "%s", why);
+	}
+	if (f->mode == SERIAL_FRAMING_LENGTH && f->keep_header
+	    && f->max_frame <= f->len_offset + f->len_size) {
+		arb_cfg_err(s, "keep_header",
+		    "max_frame (%zu) must exceed the header (offset and "
+		    "length "
+		    "field: %zu bytes) when the header is kept",
+		    f->max_frame, f->len_offset + f->len_size);
 	}
 }
 
@@ -313,7 +315,7 @@ void
 serial_cfg_read(arb_cfg *c, serial_cfg *sc)
 {
 	const char *s;
-	int64_t     v;
+	uint64_t    size;
 
 	memset(sc, 0, sizeof(*sc));
 	arb_cfg_keys(c, top_keys);
@@ -341,9 +343,9 @@ serial_cfg_read(arb_cfg *c, serial_cfg *sc)
 	}
 	read_line(c, &sc->line);
 	sc->framer.max_frame = 4096;
-	if (arb_cfg_int(c, "max_frame", 1, SERIAL_FRAME_MAX_CAP, &v)
+	if (arb_cfg_size(c, "max_frame", 1, SERIAL_FRAME_MAX_CAP, &size)
 	    == ARB_OK) {
-		sc->framer.max_frame = (size_t) v;
+		sc->framer.max_frame = (size_t) size;
 	}
 	read_framing(c, &sc->framer);
 	sc->gap_ms = 50;

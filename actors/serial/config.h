@@ -8,9 +8,9 @@
 #define ARBOR_SERIAL_CONFIG_H
 
 #include "framer.h"
-#include "kit.h"
 #include "port.h"
 
+#include <arbor/actor.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>

@@ -21,12 +21,12 @@
 
 #include "config.h"
 #include "framer.h"
-#include "kit.h"
 #include "port.h"
 #include "serial_msgs.h"
 #include "stats.h"
 #include "watch.h"
 
+#include <arbor/actor.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <stdio.h>
@@ -40,38 +40,66 @@
 #define RESOLVE_MS 100  // at most one arb_whereis per this, while missing
 #define REPORT_MS  1000 // drops of one cause are logged at most this often
 
-// Counters: the STATS reply's names, in this order (docs/actors.md).
+// Counters: the STATS reply's name, the metric (Prometheus name and
+// label) and its help, in the order of the STATS reply (docs/actors.md).
 #define COUNTERS(X)                                                           \
-	X(FRAMES, "frames")                                                   \
-	X(BYTES, "bytes")                                                     \
-	X(DROP_PARTIAL, "dropped_partial")                                    \
-	X(DROP_OVERSIZE, "dropped_oversize")                                  \
-	X(DROP_GARBAGE, "dropped_garbage")                                    \
-	X(DROP_QUEUE_FULL, "dropped_queue_full")                              \
-	X(DROP_NO_DEST, "dropped_no_destination")                             \
-	X(DROP_UNSOLICITED, "dropped_unsolicited")                            \
-	X(DROP_SEND_ERROR, "dropped_send_error")                              \
-	X(DROPPED_BYTES, "dropped_bytes")                                     \
-	X(EMPTY, "empty_frames")                                              \
-	X(OPENS, "opens")                                                     \
-	X(REOPENS, "reopens")                                                 \
-	X(OPEN_FAILURES, "open_failures")                                     \
-	X(LOST, "lost")                                                       \
-	X(STALLS, "stalls")                                                   \
-	X(POLL_REQUESTS, "poll_requests")                                     \
-	X(POLL_REPLIES, "poll_replies")                                       \
-	X(POLL_TIMEOUTS, "poll_timeouts")                                     \
-	X(POLL_OVERRUNS, "poll_overruns")
+	X(FRAMES, "frames", "serial_frames_total", NULL,                      \
+	    "Frames sent to the destination.")                                \
+	X(BYTES, "bytes", "serial_bytes_total", NULL,                         \
+	    "Bytes read from the port.")                                      \
+	X(DROP_PARTIAL, "dropped_partial", "serial_dropped_total",            \
+	    "cause=partial", "Frames dropped, by cause.")                     \
+	X(DROP_OVERSIZE, "dropped_oversize", "serial_dropped_total",          \
+	    "cause=oversize", "Frames dropped, by cause.")                    \
+	X(DROP_GARBAGE, "dropped_garbage", "serial_dropped_total",            \
+	    "cause=garbage", "Frames dropped, by cause.")                     \
+	X(DROP_QUEUE_FULL, "dropped_queue_full", "serial_dropped_total",      \
+	    "cause=queue_full", "Frames dropped, by cause.")                  \
+	X(DROP_NO_DEST, "dropped_no_destination", "serial_dropped_total",     \
+	    "cause=no_destination", "Frames dropped, by cause.")              \
+	X(DROP_UNSOLICITED, "dropped_unsolicited", "serial_dropped_total",    \
+	    "cause=unsolicited", "Frames dropped, by cause.")                 \
+	X(DROP_SEND_ERROR, "dropped_send_error", "serial_dropped_total",      \
+	    "cause=send_error", "Frames dropped, by cause.")                  \
+	X(DROPPED_BYTES, "dropped_bytes", "serial_dropped_bytes_total", NULL, \
+	    "Bytes of dropped frames and of discarded input.")                \
+	X(EMPTY, "empty_frames", "serial_empty_frames_total", NULL,           \
+	    "Empty frames skipped (a delimiter right after another).")        \
+	X(OPENS, "opens", "serial_opens_total", NULL, "Opens of the port.")   \
+	X(REOPENS, "reopens", "serial_reopens_total", NULL,                   \
+	    "Opens of the port after the first.")                             \
+	X(OPEN_FAILURES, "open_failures", "serial_open_failures_total", NULL, \
+	    "Failed attempts to open the port.")                              \
+	X(LOST, "lost", "serial_lost_total", NULL,                            \
+	    "Times the device went away (read error, end of file, hang-up).") \
+	X(STALLS, "stalls", "serial_stalls_total", NULL,                      \
+	    "Stalls: no frame within stall.timeout.")                         \
+	X(POLL_REQUESTS, "poll_requests", "serial_poll_requests_total", NULL, \
+	    "Poll requests written.")                                         \
+	X(POLL_REPLIES, "poll_replies", "serial_poll_replies_total", NULL,    \
+	    "Poll replies delivered.")                                        \
+	X(POLL_TIMEOUTS, "poll_timeouts", "serial_poll_timeouts_total", NULL, \
+	    "Poll requests that got no reply in time.")                       \
+	X(POLL_OVERRUNS, "poll_overruns", "serial_poll_overruns_total", NULL, \
+	    "Poll requests skipped: still waiting when due again.")
 
 enum {
-#define X(id, name) C_##id,
+#define X(id, name, metric, label, help) C_##id,
 	COUNTERS(X)
 #undef X
 	    C_COUNT
 };
 
 static const char *const counter_names[] = {
-#define X(id, name) name,
+#define X(id, name, metric, label, help) name,
+	COUNTERS(X)
+#undef X
+};
+
+static const struct {
+	const char *name, *label, *help;
+} counter_metrics[] = {
+#define X(id, name, metric, label, help) { metric, label, help },
 	COUNTERS(X)
 #undef X
 };
@@ -126,6 +154,8 @@ typedef struct serial {
 	int64_t             stalls_in_row;
 	uint32_t            rng;
 	uint64_t            c[C_COUNT];
+	arb_metric         *m[C_COUNT]; // NULL when a declaration failed
+	arb_metric         *open_gauge;
 	uint64_t            reported[C_COUNT]; // drops already logged
 	int64_t             report_ms[C_COUNT];
 	// polling
@@ -215,6 +245,7 @@ static void
 count(serial *s, int c, uint64_t n)
 {
 	s->c[c] += n;
+	arb_metric_add(s->m[c], n);
 	if (!is_drop(c) || c <= C_DROP_GARBAGE || c == C_DROP_UNSOLICITED) {
 		return; // the framer's drops are expected at open: counted
 	}
@@ -470,6 +501,9 @@ port_close(serial *s)
 	event_del(s->gap);
 	event_del(s->stall);
 	poll_abort(s);
+	if (s->port.fd >= 0) {
+		arb_metric_set(s->open_gauge, 0);
+	}
 	serial_port_close(&s->port);
 	serial_framer_reset(&s->fr);
 	framer_sync(s);
@@ -515,6 +549,7 @@ try_open(serial *s)
 		count(s, C_REOPENS, 1);
 	}
 	count(s, C_OPENS, 1);
+	arb_metric_set(s->open_gauge, 1);
 	arb_log(s->ctx, ARB_LOG_INFO, "open", "dev=%s baud=%u attempts=%u",
 	    s->cfg.path, s->cfg.line.baud, s->attempt + 1);
 	s->attempt = 0;
@@ -810,6 +845,14 @@ serial_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	s->ctx = ctx;
 	s->base = arb_base(ctx);
 	s->cur = -1;
+	for (i = 0; i < C_COUNT; i++) {
+		// A failed declaration leaves NULL: its updates do nothing.
+		arb_metric_counter(ctx, counter_metrics[i].name,
+		    counter_metrics[i].label, counter_metrics[i].help,
+		    &s->m[i]);
+	}
+	arb_metric_gauge(ctx, "serial_open", NULL,
+	    "1 while the port is open, 0 while it is closed.", &s->open_gauge);
 	serial_port_init(&s->port);
 	s->watch.fd = -1;
 	s->stream = s->cfg.stream[0] != '\0' ? s->cfg.stream : arb_path(ctx);
@@ -892,4 +935,5 @@ const arb_actor_ops arb_serial_ops = {
 	.init = serial_init,
 	.handle = serial_handle,
 	.terminate = serial_terminate,
+	.check = serial_cfg_check,
 };

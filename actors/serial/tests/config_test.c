@@ -254,18 +254,20 @@ test_mistakes_named_by_key(void **state)
 	has(e, "path: required");
 	has(e, "to: required");
 	has(e, "baud: 12345 is not a standard rate");
-	has(e, "parity: expected one of: none, even, odd, mark, space");
-	has(e, "stop_bits: 3 is out of range");
+	has(e,
+	    "parity: unknown value \"purple\" (expected "
+	    "none|even|odd|mark|space)");
+	has(e, "stop_bits: out of range (1 to 2)");
 	has(e, "framing.field: the length field has 1, 2 or 4 bytes");
 	has(e, "framing.size: only for mode: fixed");
-	has(e, "gap: not a duration");
+	has(e, "gap: \"soon\" is not a duration");
 	has(e, "reopen.max: must not be below min");
 	has(e, "stall.timeout: required");
 	has(e, "poll.requests[1].name: duplicate name \"a\"");
-	has(e, "poll.requests[1].send[0]: 256 is out of range");
+	has(e, "poll.requests[1].send[0]: out of range (0 to 255)");
 	has(e, "poll.requests[2].name: required");
 	has(e, "poll.requests[2].send: required");
-	has(e, "max_frame: 0 is out of range");
+	has(e, "max_frame: out of range");
 	has(e, "exclusive: expected true or false");
 }
 
@@ -328,7 +330,8 @@ test_framing_mistakes(void **state)
 	ki(pk, "offset", 1);
 	s(pk, "keep_header");
 	msgpack_pack_true(pk);
-	has(read_cfg(&m, &c), "framing: max_frame must exceed the header");
+	has(read_cfg(&m, &c),
+	    "framing.keep_header: max_frame (3) must exceed the header");
 }
 
 static void

@@ -15,6 +15,7 @@
 #include "arb_test.h"
 #include "cmdfifo.h"
 #include "probe.h"
+#include "tools.h"
 
 #include "serial.h"
 #include "serial_msgs.h"
@@ -330,6 +331,7 @@ h_node(int argc, char **argv)
 
 static const arb_test_helper helpers[] = {
 	{ "node", h_node },
+	{ "arbor", h_arbor },
 };
 
 // --- configs (msgpack built by the test)
@@ -551,8 +553,8 @@ stat_of(arb_test_proc *p, const char *path, const char *key)
 	line = arb_test_expect(p, needle, WAIT_MS);
 	if (arb_test_field(line, key) < 0) {
 		fprintf(stderr, "--- helper output ---\n%s\n", p->out);
-		fail_msg("no %s in: %.*s", key, (int) strcspn(line, "\n"),
-		    line);
+		fail_msg(
+		    "no %s in: %.*s", key, (int) strcspn(line, "\n"), line);
 	}
 	return arb_test_field(line, key);
 }
@@ -1299,6 +1301,101 @@ test_garbage_1mbps(void **state)
 	pty_unplug(&t, true);
 }
 
+// --- the arbor program with the module --------------------------------------
+
+// `arbor check` reads the serial settings through the type's check hook
+// and names each problem by FILE:LINE:COLUMN; `arbor run` loads the
+// module and frames reach a built-in echo actor, from a process actor.
+static void
+test_arbor_check_and_run(void **state)
+{
+#if defined(ARBOR_BIN) && defined(SERIAL_SO)
+	arb_test_proc p;
+	tpty          t;
+	char          file[512], text[2048];
+	const char   *args[8];
+	const char   *line;
+
+	(void) state;
+	snprintf(text, sizeof(text),
+	    "plugins: [%s]\n"
+	    "root:\n"
+	    "  children:\n"
+	    "    - {name: sink, type: echo}\n"
+	    "    - name: s1\n"
+	    "      type: serial\n"
+	    "      config:\n"
+	    "        paht: /dev/ttyS0\n"
+	    "        to: root/sink\n"
+	    "        baud: 12345\n"
+	    "        framing: {mode: length, field: 3}\n"
+	    "        stall: {max: 2}\n"
+	    "        poll:\n"
+	    "          requests:\n"
+	    "            - {name: m1, send: [1, 2, 300]}\n",
+	    SERIAL_SO);
+	arb_test_write_file(tmpdir, "bad.yaml", text, file, sizeof(file));
+	args[0] = "--";
+	args[1] = "check";
+	args[2] = file;
+	args[3] = NULL;
+	arb_test_spawn(&p, "arbor", args);
+	assert_int_equal(
+	    arb_test_exit_code(arb_test_wait_exit(&p, WAIT_MS)), 78);
+	assert_non_null(
+	    strstr(p.out, "bad.yaml:7:7: config.path: serial: required"));
+	assert_non_null(
+	    strstr(p.out, "bad.yaml:8:9: config.paht: serial: unknown key"));
+	assert_non_null(strstr(p.out,
+	    "bad.yaml:10:9: config.baud: serial: 12345 is not a standard "
+	    "rate"));
+	assert_non_null(strstr(p.out,
+	    "bad.yaml:11:33: config.framing.field: serial: the length field "
+	    "has 1, 2 or 4"));
+	assert_non_null(strstr(
+	    p.out, "bad.yaml:12:9: config.stall.timeout: serial: required"));
+	assert_non_null(strstr(p.out,
+	    "bad.yaml:15:39: config.poll.requests[0].send[2]: serial: out of "
+	    "range (0 to 255)"));
+	assert_non_null(strstr(p.out, "6 problems"));
+	arb_test_proc_fini(&p);
+
+	pty_plug(&t, "ttyRUN", false);
+	snprintf(text, sizeof(text),
+	    "node: {name: serialrun}\n"
+	    "plugins: [%s]\n"
+	    "root:\n"
+	    "  children:\n"
+	    "    - {name: sink, type: echo, config: {log: true}}\n"
+	    "    - name: s1\n"
+	    "      type: serial\n"
+	    "      isolation: process\n"
+	    "      config: {path: %s, to: root/sink, gap: 20ms}\n",
+	    SERIAL_SO, t.link);
+	arb_test_write_file(tmpdir, "run.yaml", text, file, sizeof(file));
+	args[0] = "ARB_LOG_LEVEL=4";
+	args[1] = "--";
+	args[2] = "run";
+	args[3] = file;
+	args[4] = NULL;
+	arb_test_spawn(&p, "arbor", args);
+	expect_synced(&p, "root/s1");
+	PTY_PUTS(&t, "ping\n");
+	// The echo actor prints the body it got: the frame message.
+	line = arb_test_expect(&p, "event=msg tag=131073 ", WAIT_MS);
+	assert_true(strstr(line, "body=[1,\"root/s1\",") != NULL
+	    && strstr(line, "<4 bytes>]") != NULL);
+	kill(p.pid, SIGTERM);
+	assert_int_equal(
+	    arb_test_exit_code(arb_test_wait_exit(&p, WAIT_MS)), 0);
+	arb_test_proc_fini(&p);
+	pty_unplug(&t, true);
+#else
+	(void) state;
+	skip();
+#endif
+}
+
 static const arb_actor_ops *const types[]
     = { &arb_serial_ops, &sink_ops, &ctl_ops, NULL };
 
@@ -1330,6 +1427,8 @@ main(int argc, char **argv)
 		    test_poll_two_devices_and_a_silent_one, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_garbage_1mbps, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_arbor_check_and_run, setup, teardown),
 	};
 	const arb_actor_ops *const *t;
 
