@@ -28,6 +28,9 @@ typedef enum arb__req_op {
 	ARB__REQ_START_CHILD,
 } arb__req_op;
 
+// The largest argument of a run-time start (arb_start_child).
+#define ARB__REQ_ARG_MAX (60 * 1024)
+
 typedef struct arb__req {
 	arb__req_op op;
 	arb_pid     self;
@@ -90,6 +93,17 @@ struct arb_ctx {
 	// Metrics the actor declared (metric.c); NULL until the first.
 	struct arb__metrics  *metrics;
 };
+
+// Every actor's loop beats at least once a second (SPEC 16, /healthz); a
+// watchdog makes it beat four times per watchdog period.
+#define ARB__HB_MS 1000
+static inline int
+arb__hb_ms(int watchdog_ms)
+{
+	int w = watchdog_ms > 0 ? watchdog_ms / 4 : ARB__HB_MS;
+
+	return w < 1 ? 1 : (w > ARB__HB_MS ? ARB__HB_MS : w);
+}
 
 // The largest batch a mailbox accepts: one message of max_msg plus two
 // sender backlogs (a sender's batch never exceeds its backlog bound).

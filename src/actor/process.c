@@ -8,7 +8,7 @@
 // requests.  If the node dies (PDEATHSIG, or EOF on fd 3) the actor dies
 // at once: no actor outlives its node (SPEC 12).
 
-#include "../node/node_int.h"
+#include "ctl.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -36,14 +36,25 @@ static void
 host_ready(arb_ctx *ctx)
 {
 	ARB_UNUSED(ctx);
-	arb__ctl_send(CTL_FD, ARB__CTL_READY, NULL, 0, NULL, 0);
+	arb__ctl_send_op(CTL_FD, ARB__CTL_READY);
 }
 
 static void
 host_ignore(arb_ctx *ctx)
 {
 	ARB_UNUSED(ctx);
-	arb__ctl_send(CTL_FD, ARB__CTL_IGNORE, NULL, 0, NULL, 0);
+	arb__ctl_send_op(CTL_FD, ARB__CTL_IGNORE);
+}
+
+// ctl_send_exit sends op (FAIL, EXIT) with an exit reason.
+static void
+ctl_send_exit(arb__ctl_op op, const arb_exit *why)
+{
+	arb__ctl_msg m;
+
+	m.op   = op;
+	m.exit = *why;
+	arb__ctl_send(CTL_FD, &m);
 }
 
 static void
@@ -53,7 +64,7 @@ host_init_failed(arb_ctx *ctx, int code, const char *text)
 
 	ARB_UNUSED(ctx);
 	snprintf(e.text, sizeof(e.text), "%s", text);
-	arb__ctl_send(CTL_FD, ARB__CTL_FAIL, &e, sizeof(e), NULL, 0);
+	ctl_send_exit(ARB__CTL_FAIL, &e);
 }
 
 static void
@@ -62,68 +73,103 @@ host_exited(arb_ctx *ctx, const arb_exit *why)
 	// The process ends right after this report: its last messages must
 	// be out first.
 	arb__outq_linger(ctx->outq, 500);
-	arb__ctl_send(CTL_FD, ARB__CTL_EXIT, why, sizeof(*why), NULL, 0);
+	ctl_send_exit(ARB__CTL_EXIT, why);
 }
 
 static void
 host_reach(arb_ctx *ctx, arb_pid to)
 {
+	arb__ctl_msg m;
+
 	ARB_UNUSED(ctx);
-	arb__ctl_send(CTL_FD, ARB__CTL_LISTEN, &to, sizeof(to), NULL, 0);
+	m.op  = ARB__CTL_LISTEN;
+	m.pid = to;
+	arb__ctl_send(CTL_FD, &m);
 }
 
 static void
 host_heartbeat(arb_ctx *ctx)
 {
-	arb_stats st;
+	arb__ctl_msg m;
 
-	arb_stats_get(ctx, &st);
-	arb__ctl_send(CTL_FD, ARB__CTL_HB, &st, sizeof(st), NULL, 0);
+	m.op          = ARB__CTL_HB;
+	m.metrics     = NULL;
+	m.metrics_len = 0;
+	arb_stats_get(ctx, &m.stats);
+	arb__ctl_send(CTL_FD, &m);
 }
 
-// ctl_take handles one control message; returns false on EOF.
-static bool
-ctl_take(const uint8_t *buf, ssize_t n, arb__req *rep, bool *got_rep)
+// ctl_take handles one datagram from the node: STOP and KILLSIG are
+// noted for proc_apply, a REP is copied to rep (when a request waits).
+// A malformed datagram is counted and logged, and changes nothing.
+static void
+ctl_take(arb_ctx *ctx, const uint8_t *buf, size_t n, arb__req *rep,
+    bool *got_rep)
 {
-	switch ((arb__ctl_op) buf[0]) {
+	arb__ctl_msg m;
+	int          rv;
+
+	if ((rv = arb__ctl_decode(&m, buf, n, ARB__CTL_TO_ACTOR)) != 0) {
+		ctx->stats.rejected++;
+		arb__log(ARB_LOG_WARN, ctx->path,
+		    "event=bad_control_message bytes=%zu", n);
+		return;
+	}
+	switch (m.op) {
 	case ARB__CTL_STOP:
 		ps.stop_pending = true;
 		break;
 	case ARB__CTL_KILLSIG:
-		if ((size_t) n >= 8 + sizeof(arb_exit)) {
-			memcpy(&ps.kill_why, buf + 8, sizeof(arb_exit));
-			ps.kill_why.text[ARB_EXIT_TEXT_MAX - 1] = '\0';
-			ps.kill_pending = true;
-		}
+		ps.kill_why     = m.exit;
+		ps.kill_pending = true;
 		break;
 	case ARB__CTL_REP:
-		if (rep != NULL && (size_t) n >= 8 + sizeof(*rep)) {
-			memcpy(rep, buf + 8, sizeof(*rep));
+		if (rep != NULL) {
+			*rep     = m.req;
 			*got_rep = true;
 		}
 		break;
-	default:
+	default: // a second INIT: the node never sends one
+		ctx->stats.rejected++;
+		arb__log(ARB_LOG_WARN, ctx->path,
+		    "event=bad_control_message op=%u", (unsigned) m.op);
 		break;
 	}
-	return true;
+}
+
+// ctl_recv_one reads one datagram; -1 when nothing is (or was) usable
+// now, 0 on EOF.  An oversized datagram is counted as rejected.
+static ssize_t
+ctl_recv_one(arb_ctx *ctx, uint8_t *buf, size_t len)
+{
+	ssize_t n = arb__ctl_recv(CTL_FD, buf, len);
+
+	if (n < 0 && errno == EMSGSIZE) {
+		ctx->stats.rejected++;
+		arb__log(ARB_LOG_WARN, ctx->path,
+		    "event=bad_control_message error=oversized");
+		errno = EBADMSG; // discarded: try the next one
+	}
+	return n;
 }
 
 static int
 host_request(arb_ctx *ctx, arb__req *req)
 {
-	uint8_t       buf[ARB__CTL_MAX];
-	struct pollfd pfd = { .fd = CTL_FD, .events = POLLIN };
+	uint8_t        buf[ARB__CTL_MAX];
+	struct pollfd  pfd = { .fd = CTL_FD, .events = POLLIN };
 	// A run-time start waits for the child's READY (start timeouts).
 	int64_t deadline = arb__now_ms() +
 	    (req->op == ARB__REQ_START_CHILD ? 120000 : 5000);
-	bool          got = false;
-	arb__req      rep;
-	int           rv;
-	ssize_t       n;
+	bool           got = false;
+	arb__ctl_msg   m;
+	arb__req       rep;
+	int            rv;
+	ssize_t        n;
 
-	rv = arb__ctl_send(CTL_FD, ARB__CTL_REQ, req, sizeof(*req), req->arg,
-	    req->arg_len);
-	if (rv != 0) {
+	m.op  = ARB__CTL_REQ;
+	m.req = *req;
+	if ((rv = arb__ctl_send(CTL_FD, &m)) != 0) {
 		return rv;
 	}
 	while (!got) {
@@ -134,22 +180,21 @@ host_request(arb_ctx *ctx, arb__req *req)
 		if (poll(&pfd, 1, (int) left) < 0 && errno != EINTR) {
 			return arb__err_from_errno(errno);
 		}
-		n = arb__ctl_recv(CTL_FD, buf, sizeof(buf));
+		n = ctl_recv_one(ctx, buf, sizeof(buf));
 		if (n == 0) {
 			_exit(111); // node gone
 		}
 		if (n < 0) {
 			continue;
 		}
-		ctl_take(buf, n, &rep, &got);
+		ctl_take(ctx, buf, (size_t) n, &rep, &got);
 	}
-	req->rv     = rep.rv;
-	req->pid    = rep.pid;
-	req->ref    = rep.ref;
+	req->rv  = rep.rv;
+	req->pid = rep.pid;
+	req->ref = rep.ref;
 	if (ps.stop_pending || ps.kill_pending) {
 		event_active(ps.ctl_ev, EV_READ, 0); // apply after this call
 	}
-	ARB_UNUSED(ctx);
 	return ARB_OK;
 }
 
@@ -180,19 +225,20 @@ proc_apply(arb_ctx *ctx)
 static void
 proc_ctl_cb(evutil_socket_t fd, short what, void *arg)
 {
-	arb_ctx *ctx = arg;
-	uint8_t  buf[ARB__CTL_MAX];
-	ssize_t  n;
+	uint8_t        buf[ARB__CTL_MAX];
+	arb_ctx       *ctx = arg;
+	ssize_t        n;
 
+	ARB_UNUSED(fd);
 	ARB_UNUSED(what);
-	while ((n = arb__ctl_recv(fd, buf, sizeof(buf))) != 0) {
+	while ((n = ctl_recv_one(ctx, buf, sizeof(buf))) != 0) {
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
 				break;
 			}
-			continue; // malformed datagram: skip it
+			continue; // discarded datagram: on to the next
 		}
-		ctl_take(buf, n, NULL, NULL);
+		ctl_take(ctx, buf, (size_t) n, NULL, NULL);
 	}
 	if (n == 0) {
 		// The node is gone: an orphaned actor must not live on.
@@ -209,11 +255,13 @@ proc_sig_cb(evutil_socket_t sig, short what, void *arg)
 	arb__ctx_on_stop(arg); // a direct SIGTERM is a stop request too
 }
 
+// proc_read_init waits (timeout_ms, -1 forever) for the INIT datagram
+// and decodes it into init (its arg borrowed from buf).
 static int
-proc_read_init(arb__ctl_init *init, uint8_t *buf, size_t len, size_t *argn,
-    int timeout_ms)
+proc_read_init(arb__ctl_init *init, uint8_t *buf, size_t len, int timeout_ms)
 {
 	struct pollfd pfd = { .fd = CTL_FD, .events = POLLIN };
+	arb__ctl_msg  m;
 	ssize_t       n;
 	int           rv;
 
@@ -223,16 +271,12 @@ proc_read_init(arb__ctl_init *init, uint8_t *buf, size_t len, size_t *argn,
 		return -1;
 	}
 	n = arb__ctl_recv(CTL_FD, buf, len);
-	if (n < (ssize_t) (8 + sizeof(*init)) || buf[0] != ARB__CTL_INIT) {
+	if (n <= 0 ||
+	    arb__ctl_decode(&m, buf, (size_t) n, ARB__CTL_TO_ACTOR) != 0 ||
+	    m.op != ARB__CTL_INIT) {
 		return -1;
 	}
-	memcpy(init, buf + 8, sizeof(*init));
-	init->path[sizeof(init->path) - 1] = '\0';
-	init->type[sizeof(init->type) - 1] = '\0';
-	if ((size_t) n - 8 - sizeof(*init) != init->arg_len) {
-		return -1;
-	}
-	*argn = init->arg_len;
+	*init = m.init;
 	return 0;
 }
 
@@ -243,7 +287,6 @@ arb_actor_main(int argc, char **argv)
 	arb__ctl_init        init;
 	const arb_actor_ops *ops;
 	arb_ctx             *ctx;
-	size_t               argn = 0;
 	arb_pid              pid;
 	arb_exit             why;
 	bool                 standby;
@@ -263,12 +306,13 @@ arb_actor_main(int argc, char **argv)
 		// wait as long as it takes for a role.
 		arb__transport_warm();
 	}
-	if (proc_read_init(&init, buf, sizeof(buf), &argn, standby ? -1 : 10000)
-	    != 0) {
+	if (proc_read_init(&init, buf, sizeof(buf), standby ? -1 : 10000) !=
+	    0) {
 		if (standby) {
 			_exit(0); // the node stopped before it needed us
 		}
-		fprintf(stderr, "arbor: actor %s: no INIT on fd 3\n", argv[2]);
+		fprintf(stderr, "arbor: actor %s: no valid INIT on fd 3\n",
+		    argv[2]);
 		_exit(111);
 	}
 	arb__log_set_level(init.log_level); // the node's level
@@ -279,7 +323,7 @@ arb_actor_main(int argc, char **argv)
 		host_init_failed(NULL, ARB_ENOENT, text);
 		_exit(100);
 	}
-	pid.id = init.pid;
+	pid = init.pid;
 	rv = arb__ctx_open(&ctx, ops, &proc_host, NULL, pid, init.path,
 	    &init.addr, init.max_msg, init.hb_ms, NULL, NULL, NULL);
 	if (rv != 0) {
@@ -300,7 +344,7 @@ arb_actor_main(int argc, char **argv)
 		host_init_failed(NULL, ARB_ENOMEM, "actor setup: events");
 		_exit(111);
 	}
-	arb__ctx_run(ctx, argn ? buf + 8 + sizeof(init) : NULL, argn);
+	arb__ctx_run(ctx, init.arg, init.arg_len);
 	// The node has the reason and the last words are out (host_exited):
 	// nothing left here is worth a teardown.  Closing every nng socket
 	// and joining nng's threads took ~1.5 ms, all of it on the restart

@@ -116,7 +116,7 @@ arb_start_child(arb_ctx *ctx, const char *sup_path, const void *arg,
 	int      rv;
 
 	if (pidp == NULL || svc_name(&req, sup_path) != 0 ||
-	    (arg_len > 0 && arg == NULL) || arg_len > 60 * 1024) {
+	    (arg_len > 0 && arg == NULL) || arg_len > ARB__REQ_ARG_MAX) {
 		return ARB_EINVAL;
 	}
 	req.arg     = arg;

@@ -120,6 +120,23 @@ int arb__codec_encode_error(arb__buf *out, int code, const char *text);
 int arb__codec_decode_error(const void *body, size_t len, int *code,
     char *text, size_t textlen);
 
+// --- codec.c: bounded zero-copy readers for formats built on msgpack ----
+// (the control channel, src/actor/ctl.c), over the envelope decoder's
+// own readers.  Each get returns false on malformed, truncated or
+// out-of-range input (the reader is then unusable) and never reads
+// outside [p, p+left).  Strings and bins are views into the input.
+typedef struct arb__mp_rd {
+	const uint8_t *p;
+	size_t         left;
+} arb__mp_rd;
+
+bool arb__mp_get_array(arb__mp_rd *r, uint32_t *n);
+bool arb__mp_get_uint(arb__mp_rd *r, uint64_t max, uint64_t *v);
+bool arb__mp_get_int(arb__mp_rd *r, int64_t min, int64_t max, int64_t *v);
+bool arb__mp_get_bool(arb__mp_rd *r, bool *v);
+bool arb__mp_get_str(arb__mp_rd *r, const uint8_t **s, size_t *n);
+bool arb__mp_get_bin(arb__mp_rd *r, const uint8_t **s, size_t *n);
+
 // --- mpval.c: a bounded msgpack value tree (configs, metrics) ----------
 typedef enum arb__vtype {
 	ARB__V_NIL = 0,
@@ -166,6 +183,9 @@ int arb__mp_put_uint(arb__buf *b, uint64_t v);
 int arb__mp_put_double(arb__buf *b, double v);
 int arb__mp_put_str(arb__buf *b, const char *s, size_t n);
 int arb__mp_put_array(arb__buf *b, uint32_t n);
+int arb__mp_put_int(arb__buf *b, int64_t v);
+int arb__mp_put_bool(arb__buf *b, bool v);
+int arb__mp_put_bin(arb__buf *b, const void *p, size_t n);
 
 // --- units.c: durations and sizes in config text ------------------------
 // arb__parse_dur_ms parses digits (milliseconds) or a number with one unit

@@ -575,3 +575,82 @@ arb__codec_decode_error(const void *body, size_t len, int *code,
 	}
 	return ARB_OK;
 }
+
+// --- bounded readers for other formats (arb__mp_get_*) -------------------
+// The control channel (src/actor/ctl.c) reads its datagrams with these:
+// the envelope decoder's own readers, so there is one reader of msgpack
+// on untrusted input to get right.  (Writers are in mpval.c.)
+
+// MP_GET runs a codec_rd_* reader on an arb__mp_rd.
+#define MP_GET(r, call)                                                      \
+	do {                                                                 \
+		codec_rd cr = { (r)->p, (r)->left };                         \
+		bool     ok = (call);                                        \
+		(r)->p      = cr.p;                                          \
+		(r)->left   = cr.left;                                       \
+		return ok;                                                   \
+	} while (0)
+
+bool
+arb__mp_get_array(arb__mp_rd *r, uint32_t *n)
+{
+	MP_GET(r, codec_rd_array(&cr, n));
+}
+
+bool
+arb__mp_get_uint(arb__mp_rd *r, uint64_t max, uint64_t *v)
+{
+	MP_GET(r, codec_rd_uint(&cr, max, v));
+}
+
+bool
+arb__mp_get_int(arb__mp_rd *r, int64_t min, int64_t max, int64_t *v)
+{
+	uint64_t raw;
+	bool     neg;
+	int64_t  s;
+
+	{
+		codec_rd cr = { r->p, r->left };
+		bool     ok = codec_rd_int(&cr, &raw, &neg);
+
+		r->p    = cr.p;
+		r->left = cr.left;
+		if (!ok) {
+			return false;
+		}
+	}
+	if (!neg && raw > (uint64_t) INT64_MAX) {
+		return false;
+	}
+	s = (int64_t) raw;
+	if (s < min || s > max) {
+		return false;
+	}
+	*v = s;
+	return true;
+}
+
+bool
+arb__mp_get_bool(arb__mp_rd *r, bool *v)
+{
+	if (r->left < 1 || (r->p[0] != 0xc2 && r->p[0] != 0xc3)) {
+		return false;
+	}
+	*v = r->p[0] == 0xc3;
+	r->p++;
+	r->left--;
+	return true;
+}
+
+bool
+arb__mp_get_str(arb__mp_rd *r, const uint8_t **s, size_t *n)
+{
+	MP_GET(r, codec_rd_str(&cr, s, n));
+}
+
+bool
+arb__mp_get_bin(arb__mp_rd *r, const uint8_t **s, size_t *n)
+{
+	MP_GET(r, codec_rd_bin(&cr, SIZE_MAX, s, n) == ARB_OK);
+}

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // mpval.c -- a bounded msgpack value tree, and a small msgpack writer, for
-// the data that is not on the message path: an actor's config (arb_cfg)
-// and the metrics a process actor ships to its node.
+// the data that is not on the message path: an actor's config (arb_cfg),
+// the metrics a process actor ships to its node, and the control channel
+// (src/actor/ctl.c, which reads with codec.c's bounded readers).
 //
 // The decoder reads untrusted bytes in two passes: the first checks the
 // whole value (every length against the bytes left, depth at most
@@ -393,4 +394,49 @@ arb__mp_put_array(arb__buf *b, uint32_t n)
 		return mp_put(b, (uint8_t) (0x90 | n), 0, 0);
 	}
 	return n <= 0xffff ? mp_put(b, 0xdc, n, 2) : mp_put(b, 0xdd, n, 4);
+}
+
+int
+arb__mp_put_int(arb__buf *b, int64_t v)
+{
+	if (v >= 0) {
+		return arb__mp_put_uint(b, (uint64_t) v);
+	}
+	if (v >= -32) {
+		return mp_put(b, (uint8_t) (int8_t) v, 0, 0); // negative fixint
+	}
+	if (v >= INT8_MIN) {
+		return mp_put(b, 0xd0, (uint8_t) (int8_t) v, 1);
+	}
+	if (v >= INT16_MIN) {
+		return mp_put(b, 0xd1, (uint16_t) (int16_t) v, 2);
+	}
+	if (v >= INT32_MIN) {
+		return mp_put(b, 0xd2, (uint32_t) (int32_t) v, 4);
+	}
+	return mp_put(b, 0xd3, (uint64_t) v, 8);
+}
+
+int
+arb__mp_put_bool(arb__buf *b, bool v)
+{
+	return mp_put(b, v ? 0xc3 : 0xc2, 0, 0);
+}
+
+int
+arb__mp_put_bin(arb__buf *b, const void *p, size_t n)
+{
+	int rv;
+
+	if ((uint64_t) n > UINT32_MAX) {
+		return ARB_EMSGSIZE;
+	}
+	if (n <= 0xff) {
+		rv = mp_put(b, 0xc4, n, 1);
+	} else if (n <= 0xffff) {
+		rv = mp_put(b, 0xc5, n, 2);
+	} else {
+		rv = mp_put(b, 0xc6, n, 4);
+	}
+	return rv != 0 ? rv : arb__buf_append(b, p, n);
 }

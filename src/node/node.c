@@ -331,7 +331,11 @@ arb__node_reply_ctl(
 	arb__child *c = arb__idmap_get(&node->by_ospid, (uint64_t) ospid);
 
 	if (c != NULL && arb_pid_eq(c->pid, requester) && c->ctl_fd >= 0) {
-		arb__ctl_send(c->ctl_fd, ARB__CTL_REP, req, sizeof(*req), NULL, 0);
+		arb__ctl_msg m;
+
+		m.op  = ARB__CTL_REP;
+		m.req = *req;
+		arb__ctl_send(c->ctl_fd, &m);
 	}
 }
 

@@ -10,6 +10,7 @@
 #define ARB_NODE_INT_H
 
 #include "../actor/actor_int.h"
+#include "../actor/ctl.h"
 #include "../supervisor/sup_int.h"
 
 #include <limits.h>
@@ -72,6 +73,7 @@ struct arb__child {
 	void          *started_arg;
 	int64_t        last_hb_ms;   // process actors: last heartbeat
 	arb_stats      stats;        // process actors: last heartbeat's stats
+	uint64_t       ctl_rejected; // malformed control messages (this run)
 	uint64_t       exits[8];     // exits by arb_exit_kind
 	bool           held;         // stopped by an operator: not restarted
 	bool           removing;     // reload removes it: no restart decision
@@ -273,53 +275,5 @@ void arb__proc_close(arb__child *c);
 // arb__proc_standby_end ends the standby process, if any (reaped: the
 // reap loop already collected it).
 void arb__proc_standby_end(arb_node *node, bool reaped);
-
-// --- control channel (ctl.c): node <-> process actor ------------------
-// Messages are SOCK_SEQPACKET datagrams: a fixed header and a payload.
-typedef enum arb__ctl_op {
-	ARB__CTL_INIT = 1, // node -> actor: arb__ctl_init + arg bytes
-	ARB__CTL_STOP,     // node -> actor
-	ARB__CTL_KILLSIG,  // node -> actor: arb_exit (link exit signal)
-	ARB__CTL_REP,      // node -> actor: arb__req (answered)
-	ARB__CTL_READY,    // actor -> node
-	ARB__CTL_IGNORE,   // actor -> node
-	ARB__CTL_FAIL,     // actor -> node: arb_exit (error{code,text})
-	ARB__CTL_EXIT,     // actor -> node: arb_exit
-	ARB__CTL_HB,       // actor -> node: heartbeat
-	ARB__CTL_REQ,      // actor -> node: arb__req
-	ARB__CTL_LISTEN,   // actor -> node: arb_pid of a thread actor it will
-	                   // send to: open that actor's ipc address
-} arb__ctl_op;
-
-#define ARB__CTL_VERSION 1
-
-// Every actor's loop beats at least once a second (SPEC 16, /healthz); a
-// watchdog makes it beat four times per watchdog period.
-#define ARB__HB_MS 1000
-static inline int
-arb__hb_ms(int watchdog_ms)
-{
-	int w = watchdog_ms > 0 ? watchdog_ms / 4 : ARB__HB_MS;
-
-	return w < 1 ? 1 : (w > ARB__HB_MS ? ARB__HB_MS : w);
-}
-#define ARB__CTL_MAX     (64 * 1024 + 1024)
-
-typedef struct arb__ctl_init {
-	uint64_t  pid;
-	uint32_t  max_msg;
-	int32_t   hb_ms;
-	int32_t   log_level;
-	char      path[256];
-	char      type[64];
-	arb__addr addr;
-	uint32_t  arg_len;
-} arb__ctl_init;
-
-int arb__ctl_send(int fd, arb__ctl_op op, const void *p, size_t n,
-    const void *p2, size_t n2);
-// arb__ctl_recv reads one datagram into buf; returns its length, 0 on EOF
-// and -1 on error (errno set).
-ssize_t arb__ctl_recv(int fd, void *buf, size_t len);
 
 #endif // ARB_NODE_INT_H

@@ -259,8 +259,10 @@ standby_take(arb_node *node, arb__child *c, int *ctl)
 	return true;
 }
 
-static void proc_ctl_cb(evutil_socket_t fd, short what, void *arg);
-static void proc_ctl_handle(arb__child *c, uint8_t *buf, ssize_t n);
+static void    proc_ctl_cb(evutil_socket_t fd, short what, void *arg);
+static ssize_t proc_ctl_read(arb__child *c);
+static void    proc_ctl_reject(arb__child *c, int rv, size_t n);
+static void    proc_ctl_handle(arb__child *c, const arb__ctl_msg *m);
 static void proc_pidfd_cb(evutil_socket_t fd, short what, void *arg);
 
 int
@@ -275,7 +277,7 @@ arb__proc_start(arb_node *node, arb__child *c)
 	pid_t         pid;
 	int           e = 0;
 	ssize_t       r;
-	arb__ctl_init init;
+	arb__ctl_msg  init;
 
 	if (c->spec.isolation == ARB_PROCESS) {
 		if (arb__actor_type_find(c->spec.type) == NULL &&
@@ -352,17 +354,19 @@ arb__proc_start(arb_node *node, arb__child *c)
 			return ARB_ENOMEM;
 		}
 		memset(&init, 0, sizeof(init));
-		init.pid     = c->pid.id;
-		init.max_msg = (uint32_t) node->max_msg;
-		init.log_level = arb__log_level();
-		init.hb_ms   = arb__hb_ms(c->spec.watchdog_ms);
-		init.addr    = node->addr;
-		init.addr.in_node = false;
-		init.arg_len = (uint32_t) c->spec.arg_len;
-		snprintf(init.path, sizeof(init.path), "%s", c->path);
-		snprintf(init.type, sizeof(init.type), "%s", c->spec.type);
-		if (arb__ctl_send(c->ctl_fd, ARB__CTL_INIT, &init,
-		        sizeof(init), c->spec.arg, c->spec.arg_len) != 0) {
+		init.op             = ARB__CTL_INIT;
+		init.init.pid       = c->pid;
+		init.init.max_msg   = (uint32_t) node->max_msg;
+		init.init.log_level = arb__log_level();
+		init.init.hb_ms     = arb__hb_ms(c->spec.watchdog_ms);
+		init.init.addr      = node->addr;
+		init.init.addr.in_node = false;
+		init.init.arg       = c->spec.arg;
+		init.init.arg_len   = c->spec.arg_len;
+		snprintf(init.init.path, sizeof(init.init.path), "%s", c->path);
+		snprintf(init.init.type, sizeof(init.init.type), "%s",
+		    c->spec.type);
+		if (arb__ctl_send(c->ctl_fd, &init) != 0) {
 			arb__proc_close(c);
 			return ARB_ECLOSED;
 		}
@@ -399,8 +403,7 @@ arb__proc_stop(arb_node *node, arb__child *c)
 		return;
 	}
 	if (c->spec.isolation == ARB_PROCESS && c->ctl_fd >= 0) {
-		if (arb__ctl_send(c->ctl_fd, ARB__CTL_STOP, NULL, 0, NULL, 0) ==
-		    0) {
+		if (arb__ctl_send_op(c->ctl_fd, ARB__CTL_STOP) == 0) {
 			return;
 		}
 	}
@@ -422,8 +425,11 @@ void
 arb__proc_exit_signal(arb__child *c, const arb_exit *why)
 {
 	if (c->ctl_fd >= 0) {
-		arb__ctl_send(c->ctl_fd, ARB__CTL_KILLSIG, why, sizeof(*why),
-		    NULL, 0);
+		arb__ctl_msg m;
+
+		m.op   = ARB__CTL_KILLSIG;
+		m.exit = *why;
+		arb__ctl_send(c->ctl_fd, &m);
 	} else if (c->ospid > 0) {
 		pidfd_kill(c, SIGTERM);
 	}
@@ -456,15 +462,11 @@ void
 arb__proc_reaped(arb_node *node, arb__child *c, int status)
 {
 	arb_exit e = { 0 };
-	uint8_t  buf[ARB__CTL_MAX];
-	ssize_t  n;
 
 	// The actor's last control messages (its exit reason) may still sit
 	// in the channel: the reap can be dispatched before the channel's
 	// event.  Read them first, in order.
-	while (c->ctl_fd >= 0 && (n = arb__ctl_recv(c->ctl_fd, buf,
-	                              sizeof(buf))) > 0) {
-		proc_ctl_handle(c, buf, n);
+	while (c->ctl_fd >= 0 && proc_ctl_read(c) > 0) {
 	}
 	if (c->ospid <= 0) {
 		return; // a start failure in those messages already closed it
@@ -543,36 +545,74 @@ proc_started(void *arg, int rv, arb_pid pid)
 	arb__free(w);
 }
 
+// proc_ctl_read reads and handles one datagram of c's actor: > 0 when
+// one was read (handled, or rejected as malformed), 0 on EOF, < 0 when
+// none was there (errno).
+static ssize_t
+proc_ctl_read(arb__child *c)
+{
+	uint8_t        buf[ARB__CTL_MAX];
+	arb__ctl_msg   m;
+	ssize_t        n;
+	int            rv;
+
+	n = arb__ctl_recv(c->ctl_fd, buf, sizeof(buf));
+	if (n < 0 && errno == EMSGSIZE) {
+		proc_ctl_reject(c, ARB_EMSGSIZE, 0);
+		return 1; // discarded: on to the next
+	}
+	if (n <= 0) {
+		return n;
+	}
+	if ((rv = arb__ctl_decode(&m, buf, (size_t) n, ARB__CTL_TO_NODE)) !=
+	    0) {
+		proc_ctl_reject(c, rv, (size_t) n);
+		return n;
+	}
+	proc_ctl_handle(c, &m);
+	return n;
+}
+
 // Control messages from a process actor.
 static void
 proc_ctl_cb(evutil_socket_t fd, short what, void *arg)
 {
 	arb__child *c = arg;
-	uint8_t     buf[ARB__CTL_MAX];
 	ssize_t     n;
 
+	ARB_UNUSED(fd);
 	ARB_UNUSED(what);
-	n = arb__ctl_recv(fd, buf, sizeof(buf));
+	n = proc_ctl_read(c);
 	if (n <= 0) {
 		// EOF: the actor is gone or closed its channel; the reap
 		// delivers the exit.
 		if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
 			event_del(c->ctl_ev);
 		}
-		return;
 	}
-	proc_ctl_handle(c, buf, n);
 }
 
-// proc_ctl_handle acts on one control message of c's actor.
+// proc_ctl_reject counts and logs a malformed control message: it is
+// never acted on.  The count shows in the actor's `rejected` statistic.
 static void
-proc_ctl_handle(arb__child *c, uint8_t *buf, ssize_t n)
+proc_ctl_reject(arb__child *c, int rv, size_t n)
 {
-	arb_node *node = c->node;
-	arb_exit  e;
-	arb__req  req;
+	c->ctl_rejected++;
+	arb__log(ARB_LOG_WARN, c->path,
+	    "event=bad_control_message error=%s bytes=%zu%s rejected=%llu",
+	    arb_err_name(rv), n > 0 ? n : (size_t) ARB__CTL_MAX,
+	    n > 0 ? "" : "+", (unsigned long long) c->ctl_rejected);
+}
 
-	switch ((arb__ctl_op) buf[0]) {
+// proc_ctl_handle acts on one well-formed control message of c's actor.
+static void
+proc_ctl_handle(arb__child *c, const arb__ctl_msg *m)
+{
+	arb_node    *node = c->node;
+	arb__req     req;
+	arb__ctl_msg reply;
+
+	switch (m->op) {
 	case ARB__CTL_READY:
 		if (c->spec.exe == NULL) {
 			// For the next start of our program, which may follow
@@ -585,33 +625,20 @@ proc_ctl_handle(arb__child *c, uint8_t *buf, ssize_t n)
 		arb__child_event(c, ARB__CE_IGNORE, NULL);
 		break;
 	case ARB__CTL_FAIL:
-		if ((size_t) n >= 8 + sizeof(e)) {
-			memcpy(&e, buf + 8, sizeof(e));
-			e.text[sizeof(e.text) - 1] = '\0';
-			c->reported = true;
-			c->report   = e;
-			arb__child_event(c, ARB__CE_FAIL, &e);
-		}
+		c->reported = true;
+		c->report   = m->exit;
+		arb__child_event(c, ARB__CE_FAIL, &m->exit);
 		break;
 	case ARB__CTL_EXIT:
-		if ((size_t) n >= 8 + sizeof(e)) {
-			memcpy(&c->report, buf + 8, sizeof(e));
-			c->report.text[sizeof(c->report.text) - 1] = '\0';
-			c->reported = true;
-		}
+		c->report   = m->exit;
+		c->reported = true;
 		break;
 	case ARB__CTL_LISTEN:
-		if ((size_t) n >= 8 + sizeof(arb_pid)) {
-			arb_pid to;
-			memcpy(&to, buf + 8, sizeof(to));
-			arb__thread_listen(node, to);
-		}
+		arb__thread_listen(node, m->pid);
 		break;
 	case ARB__CTL_HB:
 		c->last_hb_ms = arb__now_ms();
-		if ((size_t) n >= 8 + sizeof(arb_stats)) {
-			memcpy(&c->stats, buf + 8, sizeof(arb_stats));
-		}
+		c->stats      = m->stats;
 		if (c->watchdog_timer != NULL && c->spec.watchdog_ms > 0) {
 			struct timeval tv = { c->spec.watchdog_ms / 1000,
 				(c->spec.watchdog_ms % 1000) * 1000 };
@@ -619,37 +646,30 @@ proc_ctl_handle(arb__child *c, uint8_t *buf, ssize_t n)
 		}
 		break;
 	case ARB__CTL_REQ:
-		if ((size_t) n >= 8 + sizeof(req)) {
-			memcpy(&req, buf + 8, sizeof(req));
-			req.name[sizeof(req.name) - 1] = '\0';
-			req.arg      = (size_t) n > 8 + sizeof(req) ? buf + 8 + sizeof(req) : NULL;
-			req.arg_len  = (size_t) n - 8 - sizeof(req);
-			req.self     = c->pid;
-			{
-				proc_waiter *w = arb__alloc(sizeof(*w));
-				if (w == NULL) {
-					req.rv = ARB_ENOMEM;
-				} else {
-					w->node      = node;
-					w->requester = c->pid;
-					w->ospid     = c->ospid;
-					w->req       = req;
-					w->req.arg   = NULL;
-				}
-				if (w != NULL &&
-				    arb__node_service(node, &req, proc_started, w)) {
-					break; // answered at READY
-				}
-				arb__free(w);
+		req      = m->req; // its arg points into the datagram
+		req.self = c->pid; // who asks is known, never claimed
+		{
+			proc_waiter *w = arb__alloc(sizeof(*w));
+			if (w == NULL) {
+				req.rv = ARB_ENOMEM;
+			} else {
+				w->node      = node;
+				w->requester = c->pid;
+				w->ospid     = c->ospid;
+				w->req       = req;
+				w->req.arg   = NULL;
 			}
-			req.arg = NULL;
-			arb__ctl_send(c->ctl_fd, ARB__CTL_REP, &req, sizeof(req),
-			    NULL, 0);
+			if (w != NULL &&
+			    arb__node_service(node, &req, proc_started, w)) {
+				break; // answered at READY
+			}
+			arb__free(w);
 		}
+		reply.op  = ARB__CTL_REP;
+		reply.req = req;
+		arb__ctl_send(c->ctl_fd, &reply);
 		break;
-	default:
-		arb__log(ARB_LOG_WARN, c->path,
-		    "event=bad_control_message op=%u", (unsigned) buf[0]);
+	default: // only actor -> node ops decode here
 		break;
 	}
 }

@@ -205,6 +205,7 @@ child_spawn(arb__child *c)
 	// old heartbeat would make the new one look stuck (arb_node_live).
 	c->last_hb_ms = 0;
 	memset(&c->stats, 0, sizeof(c->stats));
+	c->ctl_rejected = 0;
 	switch (c->spec.isolation) {
 	case ARB_THREAD:
 		rv = arb__thread_start(node, c);
@@ -1248,7 +1249,9 @@ child_info(const arb__child *c, int depth, arb_child_info *in)
 		pthread_mutex_unlock(&c->thr->mtx);
 	} else if (c->spec.isolation == ARB_PROCESS) {
 		in->stats = c->stats;
-		hb        = c->last_hb_ms;
+		// Malformed control messages are rejected frames too.
+		in->stats.rejected += c->ctl_rejected;
+		hb = c->last_hb_ms;
 	}
 	if (c->state == ARB__CS_RUNNING &&
 	    (c->spec.isolation == ARB_THREAD ||

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // codec_test.c -- unit tests for codec.c: the wire format v1 envelope,
-// exit and error bodies.
+// exit and error bodies, and the bounded readers (arb__mp_get_*).
 //
 // Round trips, interop with msgpack-c's own unpacker, every kind of
 // malformed input the decoder must reject, truncation at every byte, a
@@ -1035,6 +1035,132 @@ test_enomem_leaves_buffer_unchanged(void **state)
 	arb__buf_fini(&b);
 }
 
+
+// --- arb__mp_get_*: bounded readers for formats built on msgpack ----------
+// (written with mpval.c's arb__mp_put_*, checked there against msgpack-c)
+
+static void
+test_mp_get_int_in_every_width_and_range(void **state)
+{
+	static const int64_t vals[] = { 0, 1, 127, 128, 255, 256, 65535, 65536,
+		4294967295LL, 4294967296LL, INT64_MAX, -1, -32, -33, -128, -129,
+		-32768, -32769, INT32_MIN, (int64_t) INT32_MIN - 1, INT64_MIN };
+	size_t i;
+
+	ARB_UNUSED(state);
+	for (i = 0; i < ARB_ARRAY_SIZE(vals); i++) {
+		arb__buf   b = { 0 };
+		arb__mp_rd r;
+		int64_t    v;
+
+		ARB_PASS(arb__mp_put_int(&b, vals[i]));
+		r = (arb__mp_rd) { b.data, b.len };
+		assert_true(arb__mp_get_int(&r, INT64_MIN, INT64_MAX, &v));
+		assert_true(v == vals[i]);
+		assert_int_equal(r.left, 0);
+		// Out of the asked range: refused.
+		r = (arb__mp_rd) { b.data, b.len };
+		if (vals[i] != INT64_MAX) {
+			assert_false(arb__mp_get_int(&r, vals[i] + 1, INT64_MAX, &v));
+		}
+		r = (arb__mp_rd) { b.data, b.len };
+		if (vals[i] != INT64_MIN) {
+			assert_false(arb__mp_get_int(&r, INT64_MIN, vals[i] - 1, &v));
+		}
+		arb__buf_fini(&b);
+	}
+}
+
+static void
+test_mp_get_uint_above_int64_is_not_an_int(void **state)
+{
+	arb__buf   b = { 0 };
+	arb__mp_rd r;
+	int64_t    v;
+	uint64_t   u;
+
+	ARB_UNUSED(state);
+	ARB_PASS(arb__mp_put_uint(&b, UINT64_MAX));
+	r = (arb__mp_rd) { b.data, b.len };
+	assert_false(arb__mp_get_int(&r, INT64_MIN, INT64_MAX, &v));
+	r = (arb__mp_rd) { b.data, b.len };
+	assert_true(arb__mp_get_uint(&r, UINT64_MAX, &u));
+	assert_true(u == UINT64_MAX);
+	r = (arb__mp_rd) { b.data, b.len };
+	assert_false(arb__mp_get_uint(&r, UINT64_MAX - 1, &u));
+	arb__buf_fini(&b);
+}
+
+static void
+test_mp_get_str_bin_array_bool_at_length_bounds(void **state)
+{
+	static const size_t lens[] = { 0, 31, 32, 255, 256, 65535, 65536 };
+	static char         bytes[65536];
+	size_t              i;
+
+	ARB_UNUSED(state);
+	memset(bytes, 'q', sizeof(bytes));
+	for (i = 0; i < ARB_ARRAY_SIZE(lens); i++) {
+		arb__buf       b = { 0 };
+		arb__mp_rd     r;
+		const uint8_t *p;
+		size_t         n;
+		uint32_t       an;
+		bool           f;
+
+		ARB_PASS(arb__mp_put_array(&b, (uint32_t) lens[i] + 1));
+		ARB_PASS(arb__mp_put_str(&b, bytes, lens[i]));
+		ARB_PASS(arb__mp_put_bin(&b, bytes, lens[i]));
+		ARB_PASS(arb__mp_put_bool(&b, i & 1));
+		r = (arb__mp_rd) { b.data, b.len };
+		assert_true(arb__mp_get_array(&r, &an));
+		assert_int_equal(an, lens[i] + 1);
+		assert_true(arb__mp_get_str(&r, &p, &n));
+		assert_int_equal(n, lens[i]);
+		assert_true(n == 0 || (p > b.data && p[0] == 'q')); // a view
+		assert_false(arb__mp_get_str(&r, &p, &n)); // a bin is no str
+		r = (arb__mp_rd) { b.data, b.len };
+		assert_true(arb__mp_get_array(&r, &an) &&
+		    arb__mp_get_str(&r, &p, &n) && arb__mp_get_bin(&r, &p, &n) &&
+		    arb__mp_get_bool(&r, &f));
+		assert_int_equal(n, lens[i]);
+		assert_int_equal(f, (bool) (i & 1));
+		assert_int_equal(r.left, 0);
+		assert_false(arb__mp_get_bool(&r, &f)); // nothing left
+		arb__buf_fini(&b);
+	}
+}
+
+static void
+test_mp_readers_never_read_past_the_end(void **state)
+{
+	arb__buf b = { 0 };
+	size_t   cut;
+
+	ARB_UNUSED(state);
+	ARB_PASS(arb__mp_put_array(&b, 70000));
+	ARB_PASS(arb__mp_put_int(&b, INT64_MIN));
+	ARB_PASS(arb__mp_put_str(&b, "hello", 5));
+	ARB_PASS(arb__mp_put_bin(&b, "\1\2\3", 3));
+	ARB_PASS(arb__mp_put_bool(&b, false));
+	for (cut = 0; cut < b.len; cut++) {
+		uint8_t       *copy = dup_exact(b.data, cut);
+		arb__mp_rd     r    = { copy, cut };
+		uint32_t       n;
+		int64_t        v;
+		const uint8_t *p;
+		size_t         len;
+		bool           f;
+
+		assert_false(arb__mp_get_array(&r, &n) &&
+		    arb__mp_get_int(&r, INT64_MIN, INT64_MAX, &v) &&
+		    arb__mp_get_str(&r, &p, &len) &&
+		    arb__mp_get_bin(&r, &p, &len) && arb__mp_get_bool(&r, &f));
+		free(copy);
+	}
+	arb__buf_fini(&b);
+}
+
 int
 main(void)
 {
@@ -1064,6 +1190,10 @@ main(void)
 		cmocka_unit_test(test_error_round_trip),
 		cmocka_unit_test(test_error_malformed),
 		cmocka_unit_test(test_enomem_leaves_buffer_unchanged),
+		cmocka_unit_test(test_mp_get_int_in_every_width_and_range),
+		cmocka_unit_test(test_mp_get_uint_above_int64_is_not_an_int),
+		cmocka_unit_test(test_mp_get_str_bin_array_bool_at_length_bounds),
+		cmocka_unit_test(test_mp_readers_never_read_past_the_end),
 	};
 
 	return cmocka_run_group_tests_name("core.codec", tests, NULL, NULL);

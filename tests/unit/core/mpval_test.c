@@ -151,6 +151,64 @@ test_writer_round_trips(void **state)
 }
 
 static void
+test_int_bool_bin_writers_are_smallest_msgpack(void **state)
+{
+	static const int64_t vals[] = { 0, 127, 128, 65536, INT64_MAX, -1, -32,
+		-33, -128, -129, -32768, -32769, INT32_MIN,
+		(int64_t) INT32_MIN - 1, INT64_MIN };
+	static const size_t  sizes[] = { 1, 1, 2, 5, 9, 1, 1, 2, 2, 3, 3, 5, 5,
+		 9, 9 };
+	static const size_t  lens[]  = { 0, 255, 256, 65535, 65536 };
+	static uint8_t       bytes[65536];
+	size_t               i, off;
+
+	(void) state;
+	for (i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		arb__buf         b = { 0 };
+		msgpack_unpacked u;
+
+		off = 0;
+		ARB_PASS(arb__mp_put_int(&b, vals[i]));
+		assert_int_equal(b.len, sizes[i]);
+		msgpack_unpacked_init(&u);
+		assert_int_equal(msgpack_unpack_next(&u, (const char *) b.data,
+		                     b.len, &off),
+		    MSGPACK_UNPACK_SUCCESS);
+		if (vals[i] < 0) {
+			assert_int_equal(u.data.type, MSGPACK_OBJECT_NEGATIVE_INTEGER);
+			assert_true(u.data.via.i64 == vals[i]);
+		} else {
+			assert_int_equal(u.data.type, MSGPACK_OBJECT_POSITIVE_INTEGER);
+			assert_true(u.data.via.u64 == (uint64_t) vals[i]);
+		}
+		msgpack_unpacked_destroy(&u);
+		arb__buf_fini(&b);
+	}
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		arb__buf         b = { 0 };
+		msgpack_unpacked u;
+
+		off = 0;
+		ARB_PASS(arb__mp_put_bin(&b, bytes, lens[i]));
+		ARB_PASS(arb__mp_put_bool(&b, true));
+		msgpack_unpacked_init(&u);
+		assert_int_equal(msgpack_unpack_next(&u, (const char *) b.data,
+		                     b.len, &off),
+		    MSGPACK_UNPACK_SUCCESS);
+		assert_int_equal(u.data.type, MSGPACK_OBJECT_BIN);
+		assert_int_equal(u.data.via.bin.size, lens[i]);
+		assert_int_equal(msgpack_unpack_next(&u, (const char *) b.data,
+		                     b.len, &off),
+		    MSGPACK_UNPACK_SUCCESS);
+		assert_int_equal(u.data.type, MSGPACK_OBJECT_BOOLEAN);
+		assert_true(u.data.via.boolean);
+		assert_int_equal(off, b.len);
+		msgpack_unpacked_destroy(&u);
+		arb__buf_fini(&b);
+	}
+}
+
+static void
 test_durations(void **state)
 {
 	static const struct {
@@ -214,6 +272,7 @@ main(void)
 		    test_huge_lengths_are_refused_before_allocating),
 		cmocka_unit_test(test_nesting_is_bounded),
 		cmocka_unit_test(test_writer_round_trips),
+		cmocka_unit_test(test_int_bool_bin_writers_are_smallest_msgpack),
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_sizes),
 	};
