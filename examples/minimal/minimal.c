@@ -1,5 +1,6 @@
 #include <arbor/actor.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 // An actor: init says READY, handle prints what arrives.
 static int greeter_init(arb_ctx *ctx, void **st, const void *a, size_t n)
@@ -22,6 +23,9 @@ int main(int argc, char **argv)
 		.children = kids, .nchildren = 2 }; // OTP defaults: 1 restart / 5 s
 	arb_node *node; int code;
 	arb_node_open(&node, NULL);
+	// arborctl, systemd's notify/watchdog, and /metrics when
+	// GREETER_HTTP names a port ("8080"); none of it is needed to run.
+	arb_node_serve(node, &(arb_serve_opts) { .http = getenv("GREETER_HTTP") });
 	arb_node_run(node, &root, &code); // until SIGTERM/SIGINT or give-up
 	arb_node_close(node);
 	return code; // 0 clean stop, 70 gave up, 78 bad spec

@@ -415,6 +415,10 @@ ARB_DECL bool arb_node_ready(arb_node *node);
 ARB_DECL int64_t  arb_node_uptime_ms(arb_node *node);
 ARB_DECL uint64_t arb_node_give_ups(arb_node *node);
 
+// arb_node_name returns the node's name (arb_node_opts.name, "arbor" by
+// default).  This function can't fail.  Thread: any.
+ARB_DECL const char *arb_node_name(arb_node *node);
+
 // arb_node_set_log_level changes the level of this node's log (and of
 // process actors started afterwards); ARB_LOG_DEFAULT means info, or
 // $ARB_LOG_LEVEL when set.  Thread: any.
@@ -433,6 +437,86 @@ typedef struct arb_node_hooks {
 // NULL clears them.  Call it before arb_node_run.  Thread: node.
 ARB_DECL void arb_node_set_hooks(
     arb_node *node, const arb_node_hooks *hooks, void *arg);
+
+// ---------------------------------------------------------------------------
+// Tree files and the operator surface (docs/config.md, docs/operations.md).
+// What the `arbor` program offers is a layer of the library any program
+// can use: a tree file's loader and checker (arb_tree_*), and by one call
+// (arb_node_serve) the control socket `arborctl` talks to, HTTP
+// (/healthz, /readyz, /metrics, /api/tree and a page), reload on SIGHUP
+// and `arborctl reload`, and the systemd protocol (Type=notify, watchdog).
+// ---------------------------------------------------------------------------
+typedef struct arb_tree arb_tree;
+
+// arb_tree_load reads the tree file at path (YAML, docs/config.md) and
+// checks it as `arbor check` does: every problem is collected, each child's
+// config is read by its type's check hook, plugins named under `plugins:`
+// are loaded.  *treep is set unless the result is ARB_ENOMEM: with ARB_OK
+// the tree is valid; with ARB_ESPEC it holds only the problems
+// (arb_tree_errors).  Either way release it with arb_tree_free.
+// Thread: any (one load at a time).
+ARB_DECL int arb_tree_load(const char *path, arb_tree **treep);
+
+// arb_tree_free releases tree.  Calling it with NULL is a harmless no-op.
+// A tree given to arb_node_serve must stay until arb_node_close.
+ARB_DECL void arb_tree_free(arb_tree *tree);
+
+// arb_tree_errors returns the number of problems of a tree (0 when it is
+// valid), and arb_tree_error the text of problem i, as
+// "FILE:LINE:COLUMN: field: what is wrong" (NULL past the end), valid
+// until the tree is freed.  Sorted by position.  Thread: any.
+ARB_DECL size_t      arb_tree_errors(const arb_tree *tree);
+ARB_DECL const char *arb_tree_error(const arb_tree *tree, size_t i);
+
+// arb_tree_spec returns the supervision tree of a valid tree (the root
+// supervisor's spec, ready for arb_node_run), or NULL.  It lives as long
+// as the tree.  Thread: any.
+ARB_DECL const arb_sup_spec *arb_tree_spec(const arb_tree *tree);
+
+// arb_tree_node_opts fills *opts from the tree's node.* settings (name,
+// run_dir, max_msg_size, log_level); the strings live as long as the
+// tree.  Fields the file does not set are zero (the defaults).
+// Thread: any.
+ARB_DECL void arb_tree_node_opts(const arb_tree *tree, arb_node_opts *opts);
+
+// What arb_node_serve offers; a zeroed struct serves the control socket
+// at its default path and the systemd protocol, with no HTTP and no
+// reload.
+typedef struct arb_serve_opts {
+	// The tree file the node runs, or NULL: its node.control and
+	// node.http are the defaults of the fields below, and a reload
+	// re-reads the file and applies it (arb_node_reload).
+	const arb_tree *tree;
+	// The control socket's path; NULL: node.control of the tree, else
+	// $XDG_RUNTIME_DIR/arbor/NAME.sock or /tmp/arbor-UID/NAME.sock.
+	const char *control;
+	bool        no_control; // serve no control socket at all
+	// HTTP on loopback, "PORT" or "127.0.0.1:PORT"; NULL: node.http of
+	// the tree, else off.
+	const char *http;
+	bool        no_notify; // do not speak the systemd protocol
+	// reload is called for SIGHUP and `arborctl reload` when tree is
+	// NULL: return ARB_OK once applied, or an error with a line in
+	// errbuf.  NULL (and no tree): a reload is refused (ARB_ENOTSUP).
+	int (*reload)(arb_node *node, void *arg, char *errbuf, size_t errlen);
+	void *reload_arg;
+} arb_serve_opts;
+
+// arb_node_serve starts the operator surface of node on the node's loop:
+// the control socket (`arborctl status|stop|start|restart|send|reload|
+// log-level`, owner-only, docs/control.md), HTTP when configured, reload,
+// and the systemd protocol (READY=1 once the whole tree is up,
+// STOPPING=1, STATUS=, WATCHDOG=1 while every loop ticks; a no-op outside
+// a Type=notify unit).  Call it after arb_node_open and before
+// arb_node_run; arb_node_close stops everything.  Its lines go to the log
+// as arb_log(NULL, ...) lines.  opts (copied) may be NULL for defaults.
+// Errors (the reason is logged): ARB_ESPEC a setting is wrong (the
+// socket's directory is open to others or owned by another user, the path
+// exists and is not a socket, a bad HTTP address: exit 78 for a program),
+// ARB_EEXIST the socket path or the HTTP port is in use by another node or
+// program, ARB_ESTATE called twice or after arb_node_run began,
+// ARB_ENOMEM.  Nothing is left started on error.  Thread: node.
+ARB_DECL int arb_node_serve(arb_node *node, const arb_serve_opts *opts);
 
 #ifdef __cplusplus
 }

@@ -168,6 +168,12 @@ void arb__metrics_free(struct arb__metrics *ms);
 const arb_actor_ops *arb__actor_type_find(const char *type);
 const arb_actor_ops *arb__actor_type_registered(const char *type);
 
+// arb__modules_load_env loads every module of $ARBOR_PLUGINS (absolute
+// paths separated by ':', set by a node that loaded modules by path for
+// its process actors); a failure is logged (module.c).
+#define ARB__PLUGINS_ENV "ARBOR_PLUGINS"
+void arb__modules_load_env(void);
+
 // Process actor entry (process.c) is arb_actor_main.
 #define ARB__ACTOR_ARGV_FLAG "--arb-actor"
 // The type argument of a standby process: it waits for its INIT, which

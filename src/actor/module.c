@@ -218,3 +218,25 @@ found:
 	}
 	return ARB_OK;
 }
+
+void
+arb__modules_load_env(void)
+{
+	const char *env = getenv(ARB__PLUGINS_ENV);
+	char       *list, *p, *save = NULL;
+	char        err[512];
+
+	if (env == NULL || env[0] == '\0' ||
+	    (list = arb__strdup(env)) == NULL) {
+		return;
+	}
+	for (p = strtok_r(list, ":", &save); p != NULL;
+	     p = strtok_r(NULL, ":", &save)) {
+		if (arb_actor_module_load(p, err, sizeof(err)) != ARB_OK) {
+			arb__log(ARB_LOG_ERROR, NULL,
+			    "event=module_unavailable env=%s error=\"%s\"",
+			    ARB__PLUGINS_ENV, err);
+		}
+	}
+	arb__free(list);
+}

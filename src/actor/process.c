@@ -300,6 +300,9 @@ arb_actor_main(int argc, char **argv)
 		_exit(111);
 	}
 	signal(SIGPIPE, SIG_IGN);
+	// The modules the node loaded by path (a tree's plugins:), before
+	// the type is looked up; types of the actor path load by name.
+	arb__modules_load_env();
 	standby = strcmp(argv[2], ARB__STANDBY_TYPE) == 0;
 	if (standby) {
 		// Spawned ahead (spawn.c): have nng's threads up now, then

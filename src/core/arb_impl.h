@@ -185,6 +185,7 @@ int arb__mp_put_str(arb__buf *b, const char *s, size_t n);
 int arb__mp_put_array(arb__buf *b, uint32_t n);
 int arb__mp_put_int(arb__buf *b, int64_t v);
 int arb__mp_put_bool(arb__buf *b, bool v);
+int arb__mp_put_map(arb__buf *b, uint32_t n); // n pairs follow
 int arb__mp_put_bin(arb__buf *b, const void *p, size_t n);
 
 // --- units.c: durations and sizes in config text ------------------------

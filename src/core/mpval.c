@@ -440,3 +440,12 @@ arb__mp_put_bin(arb__buf *b, const void *p, size_t n)
 	}
 	return rv != 0 ? rv : arb__buf_append(b, p, n);
 }
+
+int
+arb__mp_put_map(arb__buf *b, uint32_t n)
+{
+	if (n <= 15) {
+		return mp_put(b, (uint8_t) (0x80 | n), 0, 0);
+	}
+	return n <= 0xffff ? mp_put(b, 0xde, n, 2) : mp_put(b, 0xdf, n, 4);
+}

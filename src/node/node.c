@@ -535,6 +535,50 @@ arb_node_stop(arb_node *node)
 	}
 }
 
+// NODE_HOOK calls hook h of the program, then of every service.
+#define NODE_HOOK(node, h)                                                    \
+	do {                                                                  \
+		int hk_;                                                      \
+		if ((node)->hooks.h != NULL) {                                \
+			(node)->hooks.h((node), (node)->hook_arg);            \
+		}                                                             \
+		for (hk_ = 0; hk_ < (node)->nservices; hk_++) {               \
+			if ((node)->services[hk_].hooks.h != NULL) {          \
+				(node)->services[hk_].hooks.h(                \
+				    (node), (node)->services[hk_].arg);       \
+			}                                                     \
+		}                                                             \
+	} while (0)
+
+static bool
+node_has_reload(arb_node *node)
+{
+	int i;
+
+	for (i = 0; i < node->nservices; i++) {
+		if (node->services[i].hooks.reload != NULL) {
+			return true;
+		}
+	}
+	return node->hooks.reload != NULL;
+}
+
+int
+arb__node_service_add(arb_node *node, const arb__service *svc)
+{
+	if (node->nservices == ARB__SERVICES_MAX) {
+		return ARB_ENOSPC;
+	}
+	node->services[node->nservices++] = *svc;
+	return ARB_OK;
+}
+
+const char *
+arb_node_name(arb_node *node)
+{
+	return node->name;
+}
+
 static void
 node_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -549,9 +593,9 @@ node_signal_cb(evutil_socket_t sig, short what, void *arg)
 		if (node->stop_begun) {
 			arb__log(ARB_LOG_INFO, NULL,
 			    "event=sighup action=none (stopping)");
-		} else if (node->hooks.reload != NULL) {
+		} else if (node_has_reload(node)) {
 			arb__log(ARB_LOG_INFO, NULL, "event=sighup action=reload");
-			node->hooks.reload(node, node->hook_arg);
+			NODE_HOOK(node, reload);
 		} else {
 			arb__log(ARB_LOG_INFO, NULL,
 			    "event=sighup action=none (no reload hook)");
@@ -730,17 +774,13 @@ node_tick_cb(evutil_socket_t fd, short what, void *arg)
 
 	ARB_UNUSED(fd);
 	ARB_UNUSED(what);
-	if (node->hooks.tick != NULL) {
-		node->hooks.tick(node, node->hook_arg);
-	}
+	NODE_HOOK(node, tick);
 }
 
 void
 arb__node_changed(arb_node *node)
 {
-	if (node->hooks.changed != NULL) {
-		node->hooks.changed(node, node->hook_arg);
-	}
+	NODE_HOOK(node, changed);
 }
 
 void
@@ -753,9 +793,7 @@ arb__node_stop_began(arb_node *node)
 	node->tree_ready = false;
 	arb__thread_unprepare(node);
 	arb__proc_standby_end(node, false);
-	if (node->hooks.stopping != NULL) {
-		node->hooks.stopping(node, node->hook_arg);
-	}
+	NODE_HOOK(node, stopping);
 }
 
 void
@@ -765,9 +803,7 @@ arb__node_tree_ready(arb_node *node)
 		return;
 	}
 	node->tree_ready = true;
-	if (node->hooks.ready != NULL) {
-		node->hooks.ready(node, node->hook_arg);
-	}
+	NODE_HOOK(node, ready);
 }
 
 int
@@ -856,6 +892,14 @@ arb_node_close(arb_node *node)
 	if (node == NULL) {
 		return;
 	}
+	// Services first (the control socket, HTTP...), in reverse order,
+	// while the loop they run on still exists.
+	for (i = node->nservices - 1; i >= 0; i--) {
+		if (node->services[i].close != NULL) {
+			node->services[i].close(node, node->services[i].arg);
+		}
+	}
+	node->nservices = 0;
 	if (node->root != NULL) {
 		arb__sup_free(node->root);
 		node->root = NULL;

@@ -79,6 +79,20 @@ struct arb__child {
 	bool           removing;     // reload removes it: no restart decision
 };
 
+// A service of the node (the operator layer, src/ops/): hooks of its own
+// beside the program's (arb_node_set_hooks), and a close callback that
+// arb_node_close runs first, while the loop and the tree still exist.
+#define ARB__SERVICES_MAX 4
+typedef struct arb__service {
+	arb_node_hooks hooks;
+	void          *arg;
+	void (*close)(arb_node *node, void *arg);
+} arb__service;
+
+// arb__node_service_add registers svc (copied).  ARB_ENOSPC when
+// ARB__SERVICES_MAX are registered.  Thread: node (before arb_node_run).
+int arb__node_service_add(arb_node *node, const arb__service *svc);
+
 // The node.
 struct arb_node {
 	struct event_base *base;
@@ -123,6 +137,8 @@ struct arb_node {
 	bool               stop_begun; // the tree began to stop (any cause)
 	arb_node_hooks     hooks;
 	void              *hook_arg;
+	arb__service       services[ARB__SERVICES_MAX]; // the operator layer
+	int                nservices;
 	struct event      *tick_ev;
 	int                threads; // thread actors not yet joined
 	arb__thr          *spare_thr; // while an EXIT is handled: its thread

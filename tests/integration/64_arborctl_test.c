@@ -439,8 +439,8 @@ test_status_stop_start_restart_send(void **state)
 	expect_out("log level: warn");
 	assert_int_equal(ctl("restart", "root/e", NULL, NULL), 0);
 	assert_int_equal(ctl("log-level", "info", NULL, NULL), 0);
-	// The control line is printed whatever the level: a marker that
-	// everything before it has been read.
+	// The control line is printed once the level is info again: a
+	// marker that everything before it has been read.
 	arb_test_expect(&p, "event=control op=log-level level=info", WAIT_MS);
 	assert_int_equal(arb_test_count(&p, "root/e event=started"), started);
 	assert_int_equal(ctl("restart", "root/e", NULL, NULL), 0);

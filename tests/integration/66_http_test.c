@@ -14,6 +14,7 @@
 // test retries with another one.  Every wait is bounded; nothing sleeps.
 
 #include "arb_test.h"
+#include "httpc.h"
 #include "tools.h"
 #include "probe.h"
 
@@ -60,12 +61,7 @@ static char tmpdir[64];
 static char sock[160];
 static int  port;
 
-typedef struct http_resp {
-	int    status;
-	char   head[4096]; // status line and headers
-	char  *body;       // NUL-terminated
-	size_t len;
-} http_resp;
+typedef arb_test_http_resp http_resp;
 
 static int
 setup(void **state)
@@ -110,25 +106,6 @@ pause_ms(int ms)
 	poll(NULL, 0, ms); // between two bounded polls of the node's state
 }
 
-// free_port asks the kernel for a free loopback port.
-static int
-free_port(void)
-{
-	struct sockaddr_in sin = { 0 };
-	socklen_t          len = sizeof(sin);
-	int                fd, p;
-
-	assert_true(
-	    (fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *) &sin, sizeof(sin)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *) &sin, &len), 0);
-	p = ntohs(sin.sin_port);
-	close(fd);
-	return p;
-}
-
 static const char *
 write_file(char *buf, size_t len, const char *name, const char *text)
 {
@@ -163,7 +140,7 @@ start_node(arb_test_proc *p, const char *fmt)
 	int         tries;
 
 	for (tries = 0; tries < 5; tries++) {
-		port = free_port();
+		port = arb_test_free_port();
 		snprintf(yaml, sizeof(yaml), fmt, port);
 		write_file(file, sizeof(file), "tree.yaml", yaml);
 		arb_test_spawn(p, "arbor", args);
@@ -187,62 +164,12 @@ stop_node(arb_test_proc *p)
 	return arb_test_exit_code(arb_test_wait_exit(p, WAIT_MS));
 }
 
-// http performs one request (HTTP/1.0: the server closes after the
-// answer) with an optional Host header value, and fills r (free r->body).
+// http performs one request to the node's port with the Host header
+// host, and fills r (free r->body).
 static void
 http(const char *method, const char *path, const char *host, http_resp *r)
 {
-	struct sockaddr_in sin = { 0 };
-	char               req[512], *buf = NULL, *sep;
-	size_t             len = 0, cap = 0;
-	int64_t            deadline = now_ms() + WAIT_MS;
-	int                fd, n;
-
-	memset(r, 0, sizeof(*r));
-	assert_true(
-	    (fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0);
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t) port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *) &sin, sizeof(sin)) != 0) {
-		fail_msg("connect 127.0.0.1:%d: %s", port, strerror(errno));
-	}
-	n = snprintf(req, sizeof(req), "%s %s HTTP/1.0\r\nHost: %s\r\n\r\n",
-	    method, path, host);
-	assert_int_equal(write(fd, req, (size_t) n), n);
-	for (;;) {
-		struct pollfd pfd = { fd, POLLIN, 0 };
-		int64_t       left = deadline - now_ms();
-
-		if (left <= 0) {
-			fail_msg("GET %s: no complete answer in time", path);
-		}
-		if (poll(&pfd, 1, (int) left) <= 0) {
-			continue;
-		}
-		if (cap - len < 4096) {
-			cap = cap ? cap * 2 : 65536;
-			assert_non_null(buf = realloc(buf, cap));
-		}
-		n = (int) read(fd, buf + len, cap - len - 1);
-		if (n < 0 && errno == EINTR) {
-			continue;
-		}
-		assert_true(n >= 0);
-		if (n == 0) {
-			break;
-		}
-		len += (size_t) n;
-	}
-	close(fd);
-	assert_non_null(buf);
-	buf[len] = '\0';
-	assert_non_null(sep = strstr(buf, "\r\n\r\n"));
-	snprintf(r->head, sizeof(r->head), "%.*s", (int) (sep - buf), buf);
-	assert_int_equal(sscanf(buf, "HTTP/1.%*d %d", &r->status), 1);
-	r->len = len - (size_t) (sep + 4 - buf);
-	memmove(buf, sep + 4, r->len + 1);
-	r->body = buf;
+	arb_test_http(port, method, path, host, WAIT_MS, r);
 }
 
 static void

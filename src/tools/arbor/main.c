@@ -2,24 +2,22 @@
 // main.c -- the arbor program: `arbor run FILE` runs the supervision tree
 // a YAML file describes, `arbor check FILE` validates it (docs/config.md).
 //
-// The same binary is also every process actor of the tree (the library
-// re-executes it), so main loads the plugins of $ARBOR_PLUGINS before
-// arb_actor_main, which never returns in an actor process; the project's
-// actor types (actors/) load by name from the actor path.  Exit codes are the node's (0, 70, 71),
-// 64 for a bad command line and 78 for a bad file (docs/supervision.md).
-// Thread: main; the node thread once arb_node_run runs (hooks, services).
+// A thin main over the library: the tree file's loader and checker
+// (arb_tree_*) and the operator surface (arb_node_serve: control socket,
+// HTTP, reload, systemd) are the library's operator layer, which any
+// program can embed.  The same binary is also every process actor of the
+// tree (the library re-executes it): arb_actor_main never returns in an
+// actor process, where the library loads the plugins of $ARBOR_PLUGINS
+// and the project's actor types by name.  Exit codes are the node's (0,
+// 70, 71), 64 for a bad command line and 78 for a bad file
+// (docs/supervision.md).  Thread: main; the node thread once arb_node_run
+// runs.
 
-#include "config.h"
-#include "control.h"
-#include "http.h"
-#include "notify.h"
-#include "plugin.h"
-#include "services.h"
+#include <arbor/actor.h>
+#include <arbor/arbor.h>
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 static const char usage_text[]
     = "usage: arbor run FILE      run the supervision tree described in FILE\n"
@@ -60,15 +58,35 @@ usage_error(const char *fmt, const char *arg)
 }
 
 static void
-print_errs(const arbor_errs *errs, const char *file, size_t from)
+print_errs(const arb_tree *tree, const char *file)
 {
-	size_t i;
+	size_t i, n = arb_tree_errors(tree);
 
-	for (i = from; i < errs->n; i++) {
-		fprintf(stderr, "%s\n", errs->v[i].text);
+	for (i = 0; i < n; i++) {
+		fprintf(stderr, "%s\n", arb_tree_error(tree, i));
 	}
-	fprintf(stderr, "arbor: %s: %zu problem%s\n", file, errs->n - from,
-	    errs->n - from == 1 ? "" : "s");
+	fprintf(stderr, "arbor: %s: %zu problem%s\n", file, n,
+	    n == 1 ? "" : "s");
+}
+
+// load reads file; on a problem it prints them and returns the exit code
+// (78, or 70 out of memory), else 0.
+static int
+load(const char *file, arb_tree **treep)
+{
+	int rv = arb_tree_load(file, treep);
+
+	if (rv == ARB_ENOMEM) {
+		fprintf(stderr, "arbor: out of memory\n");
+		return ARB_EXIT_SOFTWARE;
+	}
+	if (rv != ARB_OK) {
+		print_errs(*treep, file);
+		arb_tree_free(*treep);
+		*treep = NULL;
+		return ARB_EXIT_CONFIG;
+	}
+	return 0;
 }
 
 // --- arbor check ------------------------------------------------------------
@@ -76,149 +94,59 @@ print_errs(const arbor_errs *errs, const char *file, size_t from)
 static int
 cmd_check(int argc, char **argv)
 {
-	arbor_errs    errs = { 0 };
-	arbor_config *cfg;
-	size_t        before;
-	int           i, code = ARB_EXIT_OK;
+	arb_tree *tree;
+	int       i, code = ARB_EXIT_OK, c;
 
 	for (i = 0; i < argc; i++) {
-		before = errs.n;
-		if (arbor_config_load(argv[i], &cfg, &errs) != ARB_OK) {
-			print_errs(&errs, argv[i], before);
-			code = ARB_EXIT_CONFIG;
+		if ((c = load(argv[i], &tree)) != 0) {
+			code = c;
 			continue;
 		}
 		printf("%s: ok\n", argv[i]);
-		arbor_config_free(cfg);
+		arb_tree_free(tree);
 	}
-	arbor_errs_fini(&errs);
 	return code;
 }
 
 // --- arbor run --------------------------------------------------------------
 
-// on_sighup is the node's reload hook: it logs every problem of an
-// invalid file (the lines `arbor check` prints) and keeps the tree.
-// `arborctl reload` takes the same path through the control socket.
-static void
-on_sighup(arb_node *node, void *arg)
-{
-	arbor_run *run = arg;
-	arbor_errs errs = { 0 };
-
-	(void) node;
-	arbor_run_reload_logged(run, &errs, "sighup");
-	arbor_errs_fini(&errs);
-}
-
-// systemd (notify.c): READY=1 once the whole tree is up, STOPPING=1, a
-// STATUS= line on changes, WATCHDOG=1 while every loop is live.  All are
-// harmless no-ops outside a Type=notify unit.
-static void
-on_ready(arb_node *node, void *arg)
-{
-	(void) arg;
-	arbor_notify_ready(node);
-}
-
-static void
-on_stopping(arb_node *node, void *arg)
-{
-	(void) arg;
-	arbor_notify_stopping(node);
-}
-
-static void
-on_changed(arb_node *node, void *arg)
-{
-	(void) arg;
-	arbor_notify_changed(node);
-}
-
-// ---------------------------------------------------------------------------
-// Services: the control socket (control.c: node.control, or the default
-// path) and the HTTP endpoint (http.c: node.http, off unless
-// configured).  They start on the node's own loop, arb_node_base, after
-// arb_node_open and before arb_node_run, so they run on the node thread
-// and may call every arb_node_* function and arbor_run_reload
-// (services.h).  services_stop runs after arb_node_run has returned and
-// before arb_node_close.
-// ---------------------------------------------------------------------------
-
-// services_start returns 0, or the exit code of a service that could
-// not start (it logged why).
-static int
-services_start(arbor_run *run)
-{
-	int code;
-
-	if ((code = arbor_control_start(run)) != 0) {
-		return code;
-	}
-	if ((code = arbor_http_start(run)) != 0) {
-		arbor_control_stop(run);
-		return code;
-	}
-	return 0;
-}
-
-static void
-services_stop(arbor_run *run)
-{
-	arbor_http_stop(run);
-	arbor_control_stop(run);
-}
-
 static int
 cmd_run(const char *file)
 {
-	arbor_errs     errs = { 0 };
-	arbor_run      run = { 0 };
-	arb_node_opts  opts = { 0 };
-	arb_node_hooks hooks = { 0 };
-	int            code = ARB_EXIT_SOFTWARE;
-	int            rv;
+	arb_tree      *tree;
+	arb_node      *node;
+	arb_node_opts  opts;
+	arb_serve_opts serve = { 0 };
+	int            code, rv;
 
-	if (arbor_config_load(file, &run.cfg, &errs) != ARB_OK) {
-		print_errs(&errs, file, 0);
+	if ((code = load(file, &tree)) != 0) {
 		fprintf(stderr, "arbor: %s: nothing was started\n", file);
-		arbor_errs_fini(&errs);
-		return ARB_EXIT_CONFIG;
-	}
-	run.file = file;
-	// Process actors re-execute this binary: they load the same plugins.
-	arbor_plugin_export_env();
-	opts.name = run.cfg->name;
-	opts.run_dir = run.cfg->run_dir;
-	opts.max_msg_size = run.cfg->max_msg_size;
-	opts.log_level = run.cfg->log_level;
-	if ((rv = arb_node_open(&run.node, &opts)) != ARB_OK) {
-		fprintf(stderr, "arbor: cannot open the node: %s\n",
-		    arb_strerror(rv));
-		arbor_config_free(run.cfg);
-		return ARB_EXIT_SOFTWARE;
-	}
-	hooks.reload = on_sighup;
-	hooks.ready = on_ready;
-	hooks.stopping = on_stopping;
-	hooks.changed = on_changed;
-	arb_node_set_hooks(run.node, &hooks, &run);
-	if ((code = services_start(&run)) != 0) {
-		arb_node_close(run.node);
-		arbor_config_free(run.cfg);
 		return code;
 	}
-	arbor_notify_init(run.node);
-	rv = arb_node_run(run.node, run.cfg->root, &code);
+	arb_tree_node_opts(tree, &opts);
+	if ((rv = arb_node_open(&node, &opts)) != ARB_OK) {
+		fprintf(stderr, "arbor: cannot open the node: %s\n",
+		    arb_strerror(rv));
+		arb_tree_free(tree);
+		return ARB_EXIT_SOFTWARE;
+	}
+	// The control socket, HTTP, reload (SIGHUP, arborctl reload) and
+	// systemd, from the tree's node.* settings; the reasons of a
+	// failure are logged.
+	serve.tree = tree;
+	if ((rv = arb_node_serve(node, &serve)) != ARB_OK) {
+		arb_node_close(node);
+		arb_tree_free(tree);
+		return rv == ARB_ESPEC ? ARB_EXIT_CONFIG : ARB_EXIT_SOFTWARE;
+	}
+	rv = arb_node_run(node, arb_tree_spec(tree), &code);
 	if (rv != ARB_OK && rv != ARB_ESPEC) {
 		fprintf(stderr, "arbor: cannot run the tree: %s\n",
 		    arb_strerror(rv));
 		code = ARB_EXIT_SOFTWARE;
 	}
-	arbor_notify_fini();
-	services_stop(&run);
-	arb_node_close(run.node);
-	arbor_config_free(run.cfg);
+	arb_node_close(node); // stops the services first
+	arb_tree_free(tree);
 	return code;
 }
 
@@ -254,17 +182,8 @@ command_args(int argc, char **argv, const char *help, int *first)
 int
 main(int argc, char **argv)
 {
-	char errbuf[1024];
-	int  plugins_ok, rv, first;
+	int rv, first;
 
-	// Before arb_actor_main: a process actor of type T must find T.
-	// Types found by name in the actor path (the project's, in
-	// actors/) are loaded by the library when asked for; plugins named
-	// by path come from $ARBOR_PLUGINS.
-	plugins_ok = arbor_plugin_load_env(errbuf, sizeof(errbuf)) == 0;
-	if (!plugins_ok) {
-		fprintf(stderr, "arbor: %s: %s\n", ARBOR_PLUGINS_ENV, errbuf);
-	}
 	arb_actor_main(argc, argv); // returns unless this is an actor
 
 	if (argc < 2) {
@@ -286,7 +205,7 @@ main(int argc, char **argv)
 		if (argc - first != 1) {
 			return usage_error("%s", "run needs exactly one FILE");
 		}
-		rv = plugins_ok ? cmd_run(argv[first]) : ARB_EXIT_CONFIG;
+		rv = cmd_run(argv[first]);
 	} else if (strcmp(argv[1], "check") == 0) {
 		if ((rv = command_args(argc, argv, check_usage, &first))
 		    >= 0) {
@@ -295,13 +214,11 @@ main(int argc, char **argv)
 		if (argc - first < 1) {
 			return usage_error("%s", "check needs a FILE");
 		}
-		rv = plugins_ok ? cmd_check(argc - first, argv + first)
-		                : ARB_EXIT_CONFIG;
+		rv = cmd_check(argc - first, argv + first);
 	} else if (argv[1][0] == '-') {
 		return usage_error("unknown option %s", argv[1]);
 	} else {
 		return usage_error("unknown command %s", argv[1]);
 	}
-	arbor_plugin_fini();
 	return rv;
 }

@@ -277,10 +277,10 @@ static int
 ctl_open(ctl *c)
 {
 	struct stat st;
-	char        url[ARBOR_SOCK_PATH_MAX + 8];
+	char        url[ARB__SOCK_PATH_MAX + 8];
 	int         rv;
 
-	if (strlen(c->sock_path) >= ARBOR_SOCK_PATH_MAX) {
+	if (strlen(c->sock_path) >= ARB__SOCK_PATH_MAX) {
 		fprintf(stderr, "arborctl: %s: socket path too long\n",
 		    c->sock_path);
 		return EX_USAGE;
@@ -1070,7 +1070,7 @@ run_command(ctl *c, int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	static char path[ARBOR_SOCK_PATH_MAX + 64];
+	static char path[ARB__SOCK_PATH_MAX + 64];
 	ctl         c = { .timeout_ms = 10000 };
 	const char *node = "arbor", *sock = getenv("ARBOR_SOCKET");
 	char       *end;
@@ -1121,7 +1121,7 @@ main(int argc, char **argv)
 		return EX_USAGE;
 	}
 	if (sock == NULL || sock[0] == '\0') {
-		if (arbor_control_default(node, path, sizeof(path)) != 0) {
+		if (arb__control_default(node, path, sizeof(path)) != 0) {
 			return usage_error(
 			    "the default socket path of node %s is "
 			    "too long: use --socket",

@@ -8,17 +8,17 @@
 
 #include <stddef.h>
 
-// ARBOR_SOCK_PATH_MAX is the size of sockaddr_un.sun_path on Linux: a
-// socket path is at most ARBOR_SOCK_PATH_MAX - 1 bytes.
-#define ARBOR_SOCK_PATH_MAX 108
+// ARB__SOCK_PATH_MAX is the size of sockaddr_un.sun_path on Linux: a
+// socket path is at most ARB__SOCK_PATH_MAX - 1 bytes.
+#define ARB__SOCK_PATH_MAX 108
 
-// arbor_control_default writes the default control socket path of the
+// arb__control_default writes the default control socket path of the
 // node called name into buf: "$XDG_RUNTIME_DIR/arbor/NAME.sock" when
 // $XDG_RUNTIME_DIR is an absolute path to a directory, else
 // "/tmp/arbor-UID/NAME.sock" (UID the effective uid).  Returns 0, or -1
 // when the path does not fit in len bytes or in a socket address (buf
 // then holds the truncated path, for messages).  Thread: any (reads the
 // environment).
-int arbor_control_default(const char *name, char *buf, size_t len);
+int arb__control_default(const char *name, char *buf, size_t len);
 
 #endif // ARBOR_TOOL_PATHS_H

@@ -29,24 +29,24 @@ static const char *const child_keys[] = { "name", "type", "isolation",
 	"backoff", "watchdog", "significant", "config", NULL };
 static const char *const backoff_keys[] = { "min", "max", "stable", NULL };
 
-static const doc_word strategies[]
+static const arb__doc_word strategies[]
     = { { "one_for_one", ARB_ONE_FOR_ONE }, { "one_for_all", ARB_ONE_FOR_ALL },
 	      { "rest_for_one", ARB_REST_FOR_ONE },
 	      { "simple_one_for_one", ARB_SIMPLE_ONE_FOR_ONE }, { NULL, 0 } };
-static const doc_word restarts[]
+static const arb__doc_word restarts[]
     = { { "permanent", ARB_PERMANENT }, { "transient", ARB_TRANSIENT },
 	      { "temporary", ARB_TEMPORARY }, { NULL, 0 } };
-static const doc_word isolations[] = { { "thread", ARB_THREAD },
+static const arb__doc_word isolations[] = { { "thread", ARB_THREAD },
 	{ "process", ARB_PROCESS }, { "exec", ARB_EXEC }, { NULL, 0 } };
-static const doc_word auto_shutdowns[]
+static const arb__doc_word auto_shutdowns[]
     = { { "never", ARB_AUTO_SHUTDOWN_NEVER },
 	      { "any_significant", ARB_AUTO_SHUTDOWN_ANY_SIGNIFICANT },
 	      { "all_significant", ARB_AUTO_SHUTDOWN_ALL_SIGNIFICANT },
 	      { NULL, 0 } };
-static const doc_word shutdown_words[]
+static const arb__doc_word shutdown_words[]
     = { { "brutal_kill", ARB_SHUTDOWN_BRUTAL_KILL },
 	      { "infinity", ARB_SHUTDOWN_INFINITY }, { NULL, 0 } };
-static const doc_word off_words[] = { { "off", 0 }, { NULL, 0 } };
+static const arb__doc_word off_words[] = { { "off", 0 }, { NULL, 0 } };
 
 // which finds an executable on $PATH, as a shell would.
 static const char *
@@ -57,12 +57,12 @@ which(loader *ld, const char *prog)
 	const char *found = NULL;
 	char        buf[PATH_MAX];
 
-	copy = arbor_xstrdup(path != NULL ? path : "/usr/bin:/bin");
+	copy = arb__xstrdup(path != NULL ? path : "/usr/bin:/bin");
 	for (dir = strtok_r(copy, ":", &save); dir != NULL;
 	     dir = strtok_r(NULL, ":", &save)) {
 		snprintf(buf, sizeof(buf), "%s/%s", dir, prog);
 		if (access(buf, X_OK) == 0) {
-			found = arbor_arena_strdup(ld->d.arena, buf);
+			found = arb__arena_strdup(ld->d.arena, buf);
 			break;
 		}
 	}
@@ -73,7 +73,7 @@ which(loader *ld, const char *prog)
 static void
 load_command(loader *ld, size_t si, yaml_node_t *v, arb_child_spec *c)
 {
-	arbor_doc   *d = &ld->d;
+	arb__doc   *d = &ld->d;
 	const char **argv;
 	const char  *s;
 	char        *copy, *tok, *save = NULL;
@@ -81,51 +81,51 @@ load_command(loader *ld, size_t si, yaml_node_t *v, arb_child_spec *c)
 
 	if (v->type == YAML_SCALAR_NODE) {
 		// A string is split on blanks; use a list for anything else.
-		if (!loader_got(
-		        ld, si, "command", doc_string(d, v, "command", &s))) {
+		if (!arb__loader_got(
+		        ld, si, "command", arb__doc_string(d, v, "command", &s))) {
 			return;
 		}
-		copy = arbor_arena_strdup(d->arena, s);
-		argv = arbor_arena_alloc(
+		copy = arb__arena_strdup(d->arena, s);
+		argv = arb__arena_alloc(
 		    d->arena, (strlen(s) / 2 + 2) * sizeof(*argv));
 		for (tok = strtok_r(copy, " \t\n", &save); tok != NULL;
 		     tok = strtok_r(NULL, " \t\n", &save)) {
 			argv[n++] = tok;
 		}
 	} else if (v->type == YAML_SEQUENCE_NODE) {
-		argv = arbor_arena_alloc(
-		    d->arena, (doc_len(v) + 1) * sizeof(*argv));
-		for (i = 0; i < doc_len(v); i++) {
-			if (!loader_got(ld, si, "command",
-			        doc_scalar(d, doc_item(d, v, i), "command",
+		argv = arb__arena_alloc(
+		    d->arena, (arb__doc_len(v) + 1) * sizeof(*argv));
+		for (i = 0; i < arb__doc_len(v); i++) {
+			if (!arb__loader_got(ld, si, "command",
+			        arb__doc_scalar(d, arb__doc_item(d, v, i), "command",
 			            &argv[n], NULL))) {
 				return;
 			}
 			n++;
 		}
 	} else {
-		doc_err(d, v, "command",
+		arb__doc_err(d, v, "command",
 		    "expected a list of strings (program and arguments), got "
 		    "%s",
-		    doc_kind(v));
-		loader_mark_seen(ld, si, "command");
+		    arb__doc_kind(v));
+		arb__loader_mark_seen(ld, si, "command");
 		return;
 	}
 	if (n == 0 || argv[0][0] == '\0') {
-		doc_err(d, v, "command", "the program is missing");
-		loader_mark_seen(ld, si, "command");
+		arb__doc_err(d, v, "command", "the program is missing");
+		arb__loader_mark_seen(ld, si, "command");
 		return;
 	}
 	if (strchr(argv[0], '/') == NULL) {
 		if ((s = which(ld, argv[0])) == NULL) {
-			doc_err(d, v, "command", "\"%s\" not found in $PATH",
+			arb__doc_err(d, v, "command", "\"%s\" not found in $PATH",
 			    argv[0]);
-			loader_mark_seen(ld, si, "command");
+			arb__loader_mark_seen(ld, si, "command");
 			return;
 		}
 		argv[0] = s;
 	} else {
-		argv[0] = loader_resolve(ld, argv[0]);
+		argv[0] = arb__loader_resolve(ld, argv[0]);
 	}
 	c->argv = argv;
 }
@@ -137,7 +137,7 @@ static void
 load_config(
     loader *ld, size_t si, yaml_node_t *map, yaml_node_t *v, arb_child_spec *c)
 {
-	arbor_doc           *d = &ld->d;
+	arb__doc           *d = &ld->d;
 	void                *buf = NULL;
 	size_t               len = 0, i;
 	const arb_actor_ops *ops;
@@ -147,8 +147,8 @@ load_config(
 	bool                 exact;
 
 	if (v != NULL) {
-		if (!loader_got(ld, si, "config",
-		        doc_pack(d, v, "config", &buf, &len))) {
+		if (!arb__loader_got(ld, si, "config",
+		        arb__doc_pack(d, v, "config", &buf, &len))) {
 			return;
 		}
 		c->arg = buf;
@@ -159,28 +159,27 @@ load_config(
 		return;
 	}
 	if (arb_cfg_alloc(&cfg, buf, len) != ARB_OK) {
-		fprintf(stderr, "arbor: out of memory\n");
-		exit(ARB_EXIT_SOFTWARE);
+		arb__oom();
 	}
 	ops->check(cfg);
 	if (arb_cfg_errors(cfg) > 0) {
-		loader_mark_seen(ld, si, "config");
+		arb__loader_mark_seen(ld, si, "config");
 	}
 	for (i = 0; arb_cfg_error(cfg, i, &key, &text) == ARB_OK; i++) {
 		// The key's line, or config: itself when the key is absent.
-		at = v != NULL && key[0] != '\0' ? doc_find(d, v, key, &exact)
+		at = v != NULL && key[0] != '\0' ? arb__doc_find(d, v, key, &exact)
 		                                 : NULL;
 		if (at == NULL || at == v) {
-			doc_get(d, map, "config", &at);
+			arb__doc_get(d, map, "config", &at);
 		}
-		doc_err(d, at != NULL ? at : map,
-		    key[0] != '\0' ? arbor_arena_printf(d->arena, "config.%s", key)
+		arb__doc_err(d, at != NULL ? at : map,
+		    key[0] != '\0' ? arb__arena_printf(d->arena, "config.%s", key)
 		                   : "config",
 		    "%s: %s", c->type, text);
 	}
 	if (arb_cfg_errors(cfg) > i) {
-		doc_get(d, map, "config", &at);
-		doc_err(d, at != NULL ? at : map, "config",
+		arb__doc_get(d, map, "config", &at);
+		arb__doc_err(d, at != NULL ? at : map, "config",
 		    "%s: %zu more problems", c->type, arb_cfg_errors(cfg) - i);
 	}
 	arb_cfg_free(cfg);
@@ -189,28 +188,28 @@ load_config(
 static void
 load_backoff(loader *ld, size_t si, yaml_node_t *v, arb_child_spec *c)
 {
-	arbor_doc   *d = &ld->d;
+	arb__doc   *d = &ld->d;
 	yaml_node_t *x;
 
-	if (!doc_map_check(d, v, "backoff", backoff_keys)) {
-		loader_mark_seen(ld, si, "backoff.min");
+	if (!arb__doc_map_check(d, v, "backoff", backoff_keys)) {
+		arb__loader_mark_seen(ld, si, "backoff.min");
 		return;
 	}
-	if ((x = doc_get(d, v, "min", NULL)) != NULL
-	    && !loader_got(ld, si, "backoff.min",
-	        doc_duration(d, x, "backoff.min", 0, INT_MAX, off_words,
+	if ((x = arb__doc_get(d, v, "min", NULL)) != NULL
+	    && !arb__loader_got(ld, si, "backoff.min",
+	        arb__doc_duration(d, x, "backoff.min", 0, INT_MAX, off_words,
 	            &c->backoff_min_ms))) {
 		c->backoff_min_ms = BAD_MS;
 	}
-	if ((x = doc_get(d, v, "max", NULL)) != NULL
-	    && !loader_got(ld, si, "backoff.max",
-	        doc_duration(d, x, "backoff.max", 1, INT_MAX, NULL,
+	if ((x = arb__doc_get(d, v, "max", NULL)) != NULL
+	    && !arb__loader_got(ld, si, "backoff.max",
+	        arb__doc_duration(d, x, "backoff.max", 1, INT_MAX, NULL,
 	            &c->backoff_max_ms))) {
 		c->backoff_max_ms = BAD_MS;
 	}
-	if ((x = doc_get(d, v, "stable", NULL)) != NULL
-	    && !loader_got(ld, si, "backoff.stable",
-	        doc_duration(d, x, "backoff.stable", 1, INT_MAX, NULL,
+	if ((x = arb__doc_get(d, v, "stable", NULL)) != NULL
+	    && !arb__loader_got(ld, si, "backoff.stable",
+	        arb__doc_duration(d, x, "backoff.stable", 1, INT_MAX, NULL,
 	            &c->stable_ms))) {
 		c->stable_ms = BAD_MS;
 	}
@@ -220,30 +219,30 @@ load_backoff(loader *ld, size_t si, yaml_node_t *v, arb_child_spec *c)
 static void
 load_kind(loader *ld, size_t si, yaml_node_t *map, arb_child_spec *c)
 {
-	arbor_doc   *d = &ld->d;
-	yaml_node_t *iso = doc_get(d, map, "isolation", NULL);
-	yaml_node_t *type = doc_get(d, map, "type", NULL);
-	yaml_node_t *cmd = doc_get(d, map, "command", NULL);
-	yaml_node_t *sup = doc_get(d, map, "supervisor", NULL);
+	arb__doc   *d = &ld->d;
+	yaml_node_t *iso = arb__doc_get(d, map, "isolation", NULL);
+	yaml_node_t *type = arb__doc_get(d, map, "type", NULL);
+	yaml_node_t *cmd = arb__doc_get(d, map, "command", NULL);
+	yaml_node_t *sup = arb__doc_get(d, map, "supervisor", NULL);
 	yaml_node_t *key;
 	int          v;
 
 	if (sup != NULL) {
 		c->isolation = ARB_SUPERVISOR;
 		if (iso != NULL) {
-			doc_get(d, map, "isolation", &key);
-			doc_err(d, key, "isolation",
+			arb__doc_get(d, map, "isolation", &key);
+			arb__doc_err(d, key, "isolation",
 			    "a nested supervisor has no isolation (it runs on "
 			    "the node)");
 		}
 	} else if (iso != NULL) {
-		if (loader_got(ld, si, "isolation",
-		        doc_enum(d, iso, "isolation", isolations, &v))) {
+		if (arb__loader_got(ld, si, "isolation",
+		        arb__doc_enum(d, iso, "isolation", isolations, &v))) {
 			c->isolation = (arb_isolation) v;
 		} else {
 			c->isolation = (arb_isolation) BAD_ENUM;
-			loader_mark_seen(ld, si, "type");
-			loader_mark_seen(ld, si, "command");
+			arb__loader_mark_seen(ld, si, "type");
+			arb__loader_mark_seen(ld, si, "command");
 		}
 	} else {
 		// A command alone means exec; a type means thread.
@@ -254,49 +253,49 @@ load_kind(loader *ld, size_t si, yaml_node_t *map, arb_child_spec *c)
 	if (c->isolation == ARB_THREAD || c->isolation == ARB_PROCESS) {
 		const char *s;
 		if (type == NULL) {
-			doc_err(d, map, "type",
+			arb__doc_err(d, map, "type",
 			    "missing: thread and process children need an "
 			    "actor type (the project's: echo, crasher, "
 			    "ticker, ...; yours: plugins:)");
-			loader_mark_seen(ld, si, "type");
-		} else if (loader_got(ld, si, "type",
-		               doc_string(d, type, "type", &s))) {
+			arb__loader_mark_seen(ld, si, "type");
+		} else if (arb__loader_got(ld, si, "type",
+		               arb__doc_string(d, type, "type", &s))) {
 			char why[1024];
 			if (arb_actor_type_load(s, NULL, why, sizeof(why))
 			    != ARB_OK) {
 				// Unknown here; or known but its module does
 				// not load (dlopen's reason).
-				doc_err(d, type, "type", "%s", why);
-				loader_mark_seen(ld, si, "type");
+				arb__doc_err(d, type, "type", "%s", why);
+				arb__loader_mark_seen(ld, si, "type");
 			} else {
 				c->type = s;
 			}
 		}
 	} else if (type != NULL) {
-		doc_get(d, map, "type", &key);
-		doc_err(d, key, "type",
+		arb__doc_get(d, map, "type", &key);
+		arb__doc_err(d, key, "type",
 		    "only thread and process children have an actor type");
 	}
 
 	if (c->isolation == ARB_EXEC) {
 		if (cmd == NULL) {
-			doc_err(d, map, "command",
+			arb__doc_err(d, map, "command",
 			    "missing: an exec child needs the program to run "
 			    "(command: [/path/prog, arg, ...])");
-			loader_mark_seen(ld, si, "command");
+			arb__loader_mark_seen(ld, si, "command");
 		} else {
 			load_command(ld, si, cmd, c);
 		}
 	} else if (cmd != NULL && c->isolation != (arb_isolation) BAD_ENUM) {
-		doc_get(d, map, "command", &key);
-		doc_err(d, key, "command",
+		arb__doc_get(d, map, "command", &key);
+		arb__doc_err(d, key, "command",
 		    "only exec children have a command (add isolation: exec)");
 	}
 
 	if (sup != NULL) {
-		c->sup = tree_load_sup(ld, sup, ld->sites[si].path, si);
+		c->sup = arb__loader_sup(ld, sup, ld->sites[si].path, si);
 		if (c->sup == NULL) {
-			loader_mark_seen(ld, si, "supervisor");
+			arb__loader_mark_seen(ld, si, "supervisor");
 		}
 	}
 }
@@ -305,68 +304,68 @@ static void
 load_child(loader *ld, yaml_node_t *map, const char *parent, size_t index,
     arb_child_spec *c, size_t *sip)
 {
-	arbor_doc   *d = &ld->d;
+	arb__doc   *d = &ld->d;
 	yaml_node_t *v, *key;
 	const char  *name = NULL;
 	size_t       si;
 	int          e;
 
 	// The site first: every problem below is recorded against it.
-	if ((v = doc_get(d, map, "name", NULL)) != NULL) {
-		doc_scalar(d, v, "name", &name, NULL);
+	if ((v = arb__doc_get(d, map, "name", NULL)) != NULL) {
+		arb__doc_scalar(d, v, "name", &name, NULL);
 	}
-	si = loader_site_add(ld,
-	    loader_name_ok(name)
-	        ? arbor_arena_printf(d->arena, "%s/%s", parent, name)
-	        : arbor_arena_printf(d->arena, "%s/#%zu", parent, index),
+	si = arb__loader_site_add(ld,
+	    arb__loader_name_ok(name)
+	        ? arb__arena_printf(d->arena, "%s/%s", parent, name)
+	        : arb__arena_printf(d->arena, "%s/#%zu", parent, index),
 	    map, NULL);
 	*sip = si;
-	doc_map_check(d, map, NULL, child_keys);
+	arb__doc_map_check(d, map, NULL, child_keys);
 	if (v == NULL) {
-		doc_err(d, map, "name", "missing: every child needs a name");
-		loader_mark_seen(ld, si, "name");
+		arb__doc_err(d, map, "name", "missing: every child needs a name");
+		arb__loader_mark_seen(ld, si, "name");
 	} else if (name == NULL) {
-		loader_mark_seen(ld, si, "name"); // doc_scalar said why
+		arb__loader_mark_seen(ld, si, "name"); // arb__doc_scalar said why
 	}
 	c->name = name;
 
 	load_kind(ld, si, map, c);
 
-	if ((v = doc_get(d, map, "restart", NULL)) != NULL) {
-		c->restart = loader_got(ld, si, "restart",
-		                 doc_enum(d, v, "restart", restarts, &e))
+	if ((v = arb__doc_get(d, map, "restart", NULL)) != NULL) {
+		c->restart = arb__loader_got(ld, si, "restart",
+		                 arb__doc_enum(d, v, "restart", restarts, &e))
 		    ? (arb_restart) e
 		    : (arb_restart) BAD_ENUM;
 	}
-	if ((v = doc_get(d, map, "shutdown", NULL)) != NULL
-	    && !loader_got(ld, si, "shutdown",
-	        doc_duration(d, v, "shutdown", 1, INT_MAX, shutdown_words,
+	if ((v = arb__doc_get(d, map, "shutdown", NULL)) != NULL
+	    && !arb__loader_got(ld, si, "shutdown",
+	        arb__doc_duration(d, v, "shutdown", 1, INT_MAX, shutdown_words,
 	            &c->shutdown_ms))) {
 		c->shutdown_ms = BAD_SHUTDOWN;
 	}
-	if ((v = doc_get(d, map, "start_timeout", NULL)) != NULL
-	    && !loader_got(ld, si, "start_timeout",
-	        doc_duration(d, v, "start_timeout", 1, INT_MAX, NULL,
+	if ((v = arb__doc_get(d, map, "start_timeout", NULL)) != NULL
+	    && !arb__loader_got(ld, si, "start_timeout",
+	        arb__doc_duration(d, v, "start_timeout", 1, INT_MAX, NULL,
 	            &c->start_timeout_ms))) {
 		c->start_timeout_ms = BAD_MS;
 	}
-	if ((v = doc_get(d, map, "backoff", NULL)) != NULL) {
+	if ((v = arb__doc_get(d, map, "backoff", NULL)) != NULL) {
 		load_backoff(ld, si, v, c);
 	}
-	if ((v = doc_get(d, map, "watchdog", NULL)) != NULL
-	    && !loader_got(ld, si, "watchdog",
-	        doc_duration(d, v, "watchdog", 0, INT_MAX, off_words,
+	if ((v = arb__doc_get(d, map, "watchdog", NULL)) != NULL
+	    && !arb__loader_got(ld, si, "watchdog",
+	        arb__doc_duration(d, v, "watchdog", 0, INT_MAX, off_words,
 	            &c->watchdog_ms))) {
 		c->watchdog_ms = BAD_MS;
 	}
-	if ((v = doc_get(d, map, "significant", NULL)) != NULL) {
-		loader_got(ld, si, "significant",
-		    doc_bool(d, v, "significant", &c->significant));
+	if ((v = arb__doc_get(d, map, "significant", NULL)) != NULL) {
+		arb__loader_got(ld, si, "significant",
+		    arb__doc_bool(d, v, "significant", &c->significant));
 	}
-	v = doc_get(d, map, "config", &key);
+	v = arb__doc_get(d, map, "config", &key);
 	if (v != NULL
 	    && (c->isolation == ARB_EXEC || c->isolation == ARB_SUPERVISOR)) {
-		doc_err(d, key, "config",
+		arb__doc_err(d, key, "config",
 		    "only thread and process actors take a config");
 	} else {
 		load_config(ld, si, map, v, c);
@@ -374,9 +373,9 @@ load_child(loader *ld, yaml_node_t *map, const char *parent, size_t index,
 }
 
 arb_sup_spec *
-tree_load_sup(loader *ld, yaml_node_t *map, const char *path, size_t si)
+arb__loader_sup(loader *ld, yaml_node_t *map, const char *path, size_t si)
 {
-	arbor_doc      *d = &ld->d;
+	arb__doc      *d = &ld->d;
 	arb_sup_spec   *s;
 	arb_child_spec *kids;
 	yaml_node_t    *v, *list, *key, *item;
@@ -385,69 +384,69 @@ tree_load_sup(loader *ld, yaml_node_t *map, const char *path, size_t si)
 	int             e;
 
 	if (map->type != YAML_MAPPING_NODE) {
-		doc_err(d, map,
+		arb__doc_err(d, map,
 		    ld->sites[si].child == NULL ? "root" : "supervisor",
 		    "expected a supervisor mapping (strategy, intensity, "
 		    "period, auto_shutdown, children), got %s",
-		    doc_kind(map));
+		    arb__doc_kind(map));
 		return NULL;
 	}
-	doc_map_check(d, map, NULL, sup_keys);
+	arb__doc_map_check(d, map, NULL, sup_keys);
 	ld->sites[si].sup = map;
-	s = arbor_arena_alloc(d->arena, sizeof(*s));
-	if ((v = doc_get(d, map, "strategy", NULL)) != NULL) {
-		s->strategy = loader_got(ld, si, "strategy",
-		                  doc_enum(d, v, "strategy", strategies, &e))
+	s = arb__arena_alloc(d->arena, sizeof(*s));
+	if ((v = arb__doc_get(d, map, "strategy", NULL)) != NULL) {
+		s->strategy = arb__loader_got(ld, si, "strategy",
+		                  arb__doc_enum(d, v, "strategy", strategies, &e))
 		    ? (arb_strategy) e
 		    : (arb_strategy) BAD_ENUM;
 	}
-	if ((v = doc_get(d, map, "intensity", NULL)) != NULL) {
-		if (loader_got(ld, si, "intensity",
-		        doc_int(d, v, "intensity", 0, 1000000, &k))) {
+	if ((v = arb__doc_get(d, map, "intensity", NULL)) != NULL) {
+		if (arb__loader_got(ld, si, "intensity",
+		        arb__doc_int(d, v, "intensity", 0, 1000000, &k))) {
 			s->intensity = (int) k;
 		} else {
 			s->intensity = -1;
-			loader_mark_seen(
+			arb__loader_mark_seen(
 			    ld, si, "period"); // "needs a period" follows
 		}
 	}
-	if ((v = doc_get(d, map, "period", NULL)) != NULL
-	    && !loader_got(ld, si, "period",
-	        doc_duration(
+	if ((v = arb__doc_get(d, map, "period", NULL)) != NULL
+	    && !arb__loader_got(ld, si, "period",
+	        arb__doc_duration(
 	            d, v, "period", 1, INT_MAX, NULL, &s->period_ms))) {
 		s->period_ms = BAD_MS;
 	}
-	if ((v = doc_get(d, map, "auto_shutdown", NULL)) != NULL) {
+	if ((v = arb__doc_get(d, map, "auto_shutdown", NULL)) != NULL) {
 		s->auto_shutdown
-		    = loader_got(ld, si, "auto_shutdown",
-		          doc_enum(d, v, "auto_shutdown", auto_shutdowns, &e))
+		    = arb__loader_got(ld, si, "auto_shutdown",
+		          arb__doc_enum(d, v, "auto_shutdown", auto_shutdowns, &e))
 		    ? (arb_auto_shutdown) e
 		    : (arb_auto_shutdown) BAD_ENUM;
 	}
-	if ((list = doc_get(d, map, "children", &key)) == NULL) {
+	if ((list = arb__doc_get(d, map, "children", &key)) == NULL) {
 		return s; // an empty supervisor is valid (OTP)
 	}
 	if (list->type != YAML_SEQUENCE_NODE) {
 		if (!(list->type == YAML_SCALAR_NODE
 		        && list->data.scalar.length == 0)) {
-			doc_err(d, list, "children",
+			arb__doc_err(d, list, "children",
 			    "expected a list of children (- name: ...), got "
 			    "%s",
-			    doc_kind(list));
-			loader_mark_seen(ld, si, "children");
+			    arb__doc_kind(list));
+			arb__loader_mark_seen(ld, si, "children");
 		}
 		return s;
 	}
 	kids
-	    = arbor_arena_alloc(d->arena, (doc_len(list) + 1) * sizeof(*kids));
-	sis = arbor_xalloc((doc_len(list) + 1) * sizeof(*sis));
-	for (i = 0; i < doc_len(list); i++) {
-		item = doc_item(d, list, i);
+	    = arb__arena_alloc(d->arena, (arb__doc_len(list) + 1) * sizeof(*kids));
+	sis = arb__xalloc((arb__doc_len(list) + 1) * sizeof(*sis));
+	for (i = 0; i < arb__doc_len(list); i++) {
+		item = arb__doc_item(d, list, i);
 		if (item->type != YAML_MAPPING_NODE) {
-			doc_err(d, item, "children",
+			arb__doc_err(d, item, "children",
 			    "each child is a mapping (name: ..., type: ...), "
 			    "not %s",
-			    doc_kind(item));
+			    arb__doc_kind(item));
 			continue;
 		}
 		load_child(ld, item, path, n, &kids[n], &sis[n]);
@@ -456,13 +455,13 @@ tree_load_sup(loader *ld, yaml_node_t *map, const char *path, size_t si)
 		for (j = 0; kids[n].name != NULL && j < n; j++) {
 			if (kids[j].name != NULL
 			    && strcmp(kids[j].name, kids[n].name) == 0) {
-				doc_err(d, doc_get(d, item, "name", NULL),
+				arb__doc_err(d, arb__doc_get(d, item, "name", NULL),
 				    "name",
 				    "duplicate name \"%s\" (also at line %d)",
 				    kids[n].name,
-				    doc_line(ld->sites[sis[j]].child));
-				loader_mark_seen(ld, sis[j], "name");
-				loader_mark_seen(ld, sis[n], "name");
+				    arb__doc_line(ld->sites[sis[j]].child));
+				arb__loader_mark_seen(ld, sis[j], "name");
+				arb__loader_mark_seen(ld, sis[n], "name");
 				break;
 			}
 		}

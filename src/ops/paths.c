@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // paths.c -- the default control socket path (paths.h).  Compiled into
-// both programs, `arbor` and `arborctl`: one definition, so the node and
-// its control tool can't disagree about where the socket is.  No state.
+// the library's operator layer and into `arborctl`: one definition, so a
+// node and its control tool can't disagree about where the socket is.
+// No state.
 // Thread: any.
 
 #include "paths.h"
@@ -12,7 +13,7 @@
 #include <unistd.h>
 
 int
-arbor_control_default(const char *name, char *buf, size_t len)
+arb__control_default(const char *name, char *buf, size_t len)
 {
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
 	struct stat st;
@@ -25,7 +26,7 @@ arbor_control_default(const char *name, char *buf, size_t len)
 		n = snprintf(buf, len, "/tmp/arbor-%u/%s.sock",
 		    (unsigned) geteuid(), name);
 	}
-	if (n < 0 || (size_t) n >= len || n >= ARBOR_SOCK_PATH_MAX) {
+	if (n < 0 || (size_t) n >= len || n >= ARB__SOCK_PATH_MAX) {
 		return -1;
 	}
 	return 0;

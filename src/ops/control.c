@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-// control.c -- the control socket of `arbor run`, which `arborctl` talks
-// to (SPEC 23, 25): an nng REP socket on ipc://PATH, one msgpack request
-// and one msgpack reply per exchange (docs/control.md).
+// control.c -- the control socket of a served node, which `arborctl`
+// talks to (SPEC 23, 25): one msgpack request and one msgpack reply per
+// exchange (docs/control.md), over the transport of ctl_nng.c.
 //
 // Security is the file system's: the socket lives in a directory only
 // the node's user can enter (0700, checked at start: an existing
@@ -11,16 +11,15 @@
 // own user, or root, is served.  HTTP (http.c) is read-only; everything
 // that changes the tree goes through here.
 //
-// The socket's receive fd (NNG_OPT_RECVFD) is watched on the node's own
-// loop, so every request runs on the node thread, between two events of
-// the supervision tree, and may call every arb_node_* function; requests
-// are drained without blocking.  Operations that change the tree are
+// Every request runs on the node thread, between two events of the
+// supervision tree, and may call every arb_node_* function.  Operations that change the tree are
 // asynchronous in the library (they return once queued): the reply says
 // the command was accepted, `arborctl` then watches `status` for the
 // effect.  Thread: node.
 
 #include "control.h"
 
+#include "ctl_sock.h"
 #include "paths.h"
 #include "treejson.h"
 
@@ -28,9 +27,6 @@
 #include <event2/event.h>
 #include <stdarg.h>
 #include <libgen.h>
-#include <msgpack.h>
-#include <nng/nng.h>
-#include <nng/protocol/reqrep0/rep.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,14 +38,13 @@
 #define CTL_PATH_MAX 512         // longest child path accepted in a request
 #define CTL_SLACK    (64 * 1024) // request bytes beyond a message body
 
-typedef struct arbor_control {
-	arbor_run    *run;
-	nng_socket    sock;
-	struct event *ev;
+typedef struct arb__control {
+	arb__serve   *run;
+	arb__ctlsock *sock;
 	int           lock_fd; // flock on PATH.lock, held while serving
-	char          path[ARBOR_SOCK_PATH_MAX];
-	char          lock[ARBOR_SOCK_PATH_MAX + 8];
-} arbor_control;
+	char          path[ARB__SOCK_PATH_MAX];
+	char          lock[ARB__SOCK_PATH_MAX + 8];
+} arb__control;
 
 // One decoded request: op, path and level are NUL-terminated copies, body
 // points into the request message.
@@ -64,44 +59,25 @@ typedef struct ctl_req {
 	size_t      body_len;
 } ctl_req;
 
+// A reply being packed: out of memory sends a short one instead.
 typedef struct ctl_reply {
-	msgpack_sbuffer sb;
-	msgpack_packer  pk;
+	arb__buf *b;
+	int       rv; // ARB_ENOMEM once a write failed
 } ctl_reply;
-
-// --- Logging ----------------------------------------------------------------
-
-static void ctl_log(const char *level, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-ctl_log(const char *level, const char *fmt, ...)
-{
-	char    line[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "arbor[%d]: %s - %s\n", (int) getpid(), level, line);
-}
 
 // --- Replies ----------------------------------------------------------------
 
 static void
-pk_str(msgpack_packer *pk, const char *s)
+pk_str(ctl_reply *r, const char *s)
 {
-	size_t n = strlen(s);
-
-	msgpack_pack_str(pk, n);
-	msgpack_pack_str_body(pk, s, n);
+	r->rv |= arb__mp_put_str(r->b, s, strlen(s));
 }
 
 static void
-pk_kv_str(msgpack_packer *pk, const char *k, const char *v)
+pk_kv_str(ctl_reply *r, const char *k, const char *v)
 {
-	pk_str(pk, k);
-	pk_str(pk, v);
+	pk_str(r, k);
+	pk_str(r, v);
 }
 
 // reply_begin starts a reply map of n entries (ok included) and packs
@@ -109,15 +85,10 @@ pk_kv_str(msgpack_packer *pk, const char *k, const char *v)
 static void
 reply_begin(ctl_reply *r, size_t n, bool ok)
 {
-	msgpack_sbuffer_init(&r->sb);
-	msgpack_packer_init(&r->pk, &r->sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&r->pk, n);
-	pk_str(&r->pk, "ok");
-	if (ok) {
-		msgpack_pack_true(&r->pk);
-	} else {
-		msgpack_pack_false(&r->pk);
-	}
+	arb__buf_reset(r->b);
+	r->rv = arb__mp_put_map(r->b, (uint32_t) n);
+	pk_str(r, "ok");
+	r->rv |= arb__mp_put_bool(r->b, ok);
 }
 
 // reply_error makes the reply {ok: false, code: NAME, error: TEXT}.
@@ -134,8 +105,8 @@ reply_error(ctl_reply *r, int err, const char *fmt, ...)
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
 	reply_begin(r, 3, false);
-	pk_kv_str(&r->pk, "code", arb_err_name(err));
-	pk_kv_str(&r->pk, "error", text);
+	pk_kv_str(r, "code", arb_err_name(err));
+	pk_kv_str(r, "error", text);
 }
 
 static void
@@ -147,78 +118,79 @@ reply_ok(ctl_reply *r)
 // --- Requests ---------------------------------------------------------------
 
 static bool
-obj_is(const msgpack_object *o, const char *s)
+obj_is(const arb__val *o, const char *s)
 {
-	size_t n = strlen(s);
-
-	return o->type == MSGPACK_OBJECT_STR && o->via.str.size == n
-	    && memcmp(o->via.str.ptr, s, n) == 0;
+	return o->type == ARB__V_STR && o->n == strlen(s) &&
+	    memcmp(o->via.s, s, o->n) == 0;
 }
 
 // obj_copy copies a string object into buf; false when it is not a
 // string or does not fit.
 static bool
-obj_copy(const msgpack_object *o, char *buf, size_t len)
+obj_copy(const arb__val *o, char *buf, size_t len)
 {
-	if (o->type != MSGPACK_OBJECT_STR || o->via.str.size >= len
-	    || memchr(o->via.str.ptr, '\0', o->via.str.size) != NULL) {
+	if (o->type != ARB__V_STR || o->n >= len || strlen(o->via.s) != o->n) {
 		return false;
 	}
-	memcpy(buf, o->via.str.ptr, o->via.str.size);
-	buf[o->via.str.size] = '\0';
+	memcpy(buf, o->via.s, o->n + 1);
 	return true;
 }
 
 // req_decode fills q from the request map; on a malformed request it
-// writes the error reply and returns false.
+// writes the error reply and returns false.  q's body points into the
+// request bytes.
 static bool
-req_decode(const msgpack_object *o, ctl_req *q, ctl_reply *r)
+req_decode(const arb__val *o, ctl_req *q, ctl_reply *r)
 {
-	const msgpack_object_kv *kv;
-	uint32_t                 i;
+	const arb__val *k, *v;
+	uint32_t        i;
 
 	memset(q, 0, sizeof(*q));
-	if (o->type != MSGPACK_OBJECT_MAP) {
+	if (o->type != ARB__V_MAP) {
 		reply_error(r, ARB_EBADMSG, "the request is not a map");
 		return false;
 	}
-	for (i = 0; i < o->via.map.size; i++) {
-		kv = &o->via.map.ptr[i];
-		if (obj_is(&kv->key, "op")) {
-			if (!obj_copy(&kv->val, q->op, sizeof(q->op))) {
+	for (i = 0; i < o->n; i++) {
+		k = &o->via.v[2 * i];
+		v = &o->via.v[2 * i + 1];
+		if (obj_is(k, "op")) {
+			if (!obj_copy(v, q->op, sizeof(q->op))) {
 				reply_error(r, ARB_EBADMSG,
 				    "op: not a known "
 				    "operation");
 				return false;
 			}
-		} else if (obj_is(&kv->key, "path")) {
-			if (!obj_copy(&kv->val, q->path, sizeof(q->path))) {
+		} else if (obj_is(k, "path")) {
+			if (!obj_copy(v, q->path, sizeof(q->path))) {
 				reply_error(r, ARB_EBADMSG,
 				    "path: not a string of at most %d bytes",
 				    CTL_PATH_MAX - 1);
 				return false;
 			}
 			q->has_path = true;
-		} else if (obj_is(&kv->key, "level")) {
-			if (!obj_copy(&kv->val, q->level, sizeof(q->level))) {
+		} else if (obj_is(k, "level")) {
+			if (!obj_copy(v, q->level, sizeof(q->level))) {
 				reply_error(r, ARB_EBADMSG,
 				    "level: expected error, warn, info or "
 				    "debug");
 				return false;
 			}
-		} else if (obj_is(&kv->key, "tag")) {
-			if (kv->val.type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		} else if (obj_is(k, "tag")) {
+			if (v->type != ARB__V_UINT) {
 				reply_error(r, ARB_EBADMSG,
 				    "tag: not a non-negative integer");
 				return false;
 			}
-			q->tag = kv->val.via.u64;
+			q->tag     = v->via.u;
 			q->has_tag = true;
-		} else if (obj_is(&kv->key, "body")) {
-			if (kv->val.type == MSGPACK_OBJECT_BIN) {
-				q->body = kv->val.via.bin.ptr;
-				q->body_len = kv->val.via.bin.size;
-			} else if (kv->val.type != MSGPACK_OBJECT_NIL) {
+		} else if (obj_is(k, "body")) {
+			if (v->type == ARB__V_BIN) {
+				// The bytes, in the request itself (raw is
+				// the bin's header and bytes).
+				q->body     = (const char *) v->raw +
+				    (v->rawlen - v->n);
+				q->body_len = v->n;
+			} else if (v->type != ARB__V_NIL) {
 				reply_error(r, ARB_EBADMSG,
 				    "body: expected bin (msgpack bytes)");
 				return false;
@@ -253,21 +225,20 @@ find_cb(const arb_child_info *in, void *arg)
 }
 
 static void
-op_status(arbor_control *ctl, ctl_reply *r)
+op_status(arb__control *ctl, ctl_reply *r)
 {
-	arbor_buf b = { 0 };
+	arb__text b = { 0 };
 
-	arbor_tree_json(ctl->run, &b);
+	arb__live_json(ctl->run, &b);
 	reply_begin(r, 2, true);
-	pk_str(&r->pk, "json");
-	msgpack_pack_str(&r->pk, b.len);
-	msgpack_pack_str_body(&r->pk, b.p, b.len);
-	arbor_buf_fini(&b);
+	pk_str(r, "json");
+	r->rv |= arb__mp_put_str(r->b, b.p, b.len);
+	arb__text_fini(&b);
 }
 
 // op_child: stop, start or restart the child at q->path.
 static void
-op_child(arbor_control *ctl, const ctl_req *q, ctl_reply *r)
+op_child(arb__control *ctl, const ctl_req *q, ctl_reply *r)
 {
 	arb_node *node = ctl->run->node;
 	find_walk w = { q->path, false, ARB_STATE_STOPPED };
@@ -291,8 +262,7 @@ op_child(arbor_control *ctl, const ctl_req *q, ctl_reply *r)
 	} else {
 		rv = arb_node_child_restart(node, q->path);
 	}
-	ctl_log(rv == ARB_OK ? "info" : "warn",
-	    "event=control op=%s path=%s result=%s", q->op, q->path,
+	arb_log(NULL, rv == ARB_OK ? ARB_LOG_INFO : ARB_LOG_WARN, "control", "op=%s path=%s result=%s", q->op, q->path,
 	    rv == ARB_OK ? "accepted" : arb_err_name(rv));
 	switch (rv) {
 	case ARB_OK:
@@ -326,7 +296,7 @@ op_child(arbor_control *ctl, const ctl_req *q, ctl_reply *r)
 }
 
 static void
-op_send(arbor_control *ctl, const ctl_req *q, ctl_reply *r)
+op_send(arb__control *ctl, const ctl_req *q, ctl_reply *r)
 {
 	int rv;
 
@@ -343,8 +313,7 @@ op_send(arbor_control *ctl, const ctl_req *q, ctl_reply *r)
 	}
 	rv = arb_node_send(
 	    ctl->run->node, q->path, (uint32_t) q->tag, q->body, q->body_len);
-	ctl_log(rv == ARB_OK ? "info" : "warn",
-	    "event=control op=send path=%s tag=%u len=%zu result=%s", q->path,
+	arb_log(NULL, rv == ARB_OK ? ARB_LOG_INFO : ARB_LOG_WARN, "control", "op=send path=%s tag=%u len=%zu result=%s", q->path,
 	    (unsigned) q->tag, q->body_len,
 	    rv == ARB_OK ? "sent" : arb_err_name(rv));
 	if (rv == ARB_OK) {
@@ -358,17 +327,17 @@ op_send(arbor_control *ctl, const ctl_req *q, ctl_reply *r)
 }
 
 static void
-op_reload(arbor_control *ctl, ctl_reply *r)
+op_reload(arb__control *ctl, ctl_reply *r)
 {
-	arbor_errs errs = { 0 };
+	arb__errs errs = { 0 };
 	size_t     i;
 	int        rv;
 
-	rv = arbor_run_reload_logged(ctl->run, &errs, "control");
+	rv = arb__serve_reload_logged(ctl->run, &errs, "control");
 	if (rv == ARB_OK) {
 		reply_begin(r, 2, true);
-		pk_str(&r->pk, "reloads");
-		msgpack_pack_unsigned_int(&r->pk, ctl->run->reloads);
+		pk_str(r, "reloads");
+		r->rv |= arb__mp_put_uint(r->b, ctl->run->reloads);
 	} else {
 		char text[1024];
 
@@ -383,19 +352,19 @@ op_reload(arbor_control *ctl, ctl_reply *r)
 			    arb_strerror(rv));
 		}
 		reply_begin(r, 4, false);
-		pk_kv_str(&r->pk, "code", arb_err_name(rv));
-		pk_kv_str(&r->pk, "error", text);
-		pk_str(&r->pk, "problems");
-		msgpack_pack_array(&r->pk, errs.n);
+		pk_kv_str(r, "code", arb_err_name(rv));
+		pk_kv_str(r, "error", text);
+		pk_str(r, "problems");
+		r->rv |= arb__mp_put_array(r->b, (uint32_t) errs.n);
 		for (i = 0; i < errs.n; i++) {
-			pk_str(&r->pk, errs.v[i].text);
+			pk_str(r, errs.v[i].text);
 		}
 	}
-	arbor_errs_fini(&errs);
+	arb__errs_fini(&errs);
 }
 
 static void
-op_log_level(const arbor_control *ctl, const ctl_req *q, ctl_reply *r)
+op_log_level(const arb__control *ctl, const ctl_req *q, ctl_reply *r)
 {
 	static const char *const names[]
 	    = { "error", "warn", "info", "debug" };
@@ -412,8 +381,14 @@ op_log_level(const arbor_control *ctl, const ctl_req *q, ctl_reply *r)
 		    q->level);
 		return;
 	}
-	// Logged before the change, so that even "error" leaves a trace.
-	ctl_log("info", "event=control op=log-level level=%s", names[i]);
+	// Logged at info under the more verbose of the two levels: after a
+	// change to info or debug, before a change to warn or error (so that
+	// it leaves a trace unless neither level shows info lines).
+	if (ARB_LOG_ERROR + i >= ARB_LOG_INFO) {
+		arb_node_set_log_level(ctl->run->node, ARB_LOG_ERROR + i);
+	}
+	arb_log(NULL, ARB_LOG_INFO, "control", "op=log-level level=%s",
+	    names[i]);
 	arb_node_set_log_level(ctl->run->node, ARB_LOG_ERROR + i);
 	reply_ok(r);
 }
@@ -422,21 +397,15 @@ op_log_level(const arbor_control *ctl, const ctl_req *q, ctl_reply *r)
 // from root.  The directory's permissions already keep others out; this
 // also covers a directory someone loosened after the start.
 static bool
-peer_ok(nng_msg *msg, ctl_reply *r)
+peer_ok(uint64_t uid, bool known, ctl_reply *r)
 {
-	nng_pipe p = nng_msg_get_pipe(msg);
-	uint64_t uid;
-	int      rv;
-
-	if ((rv = nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_UID, &uid)) != 0) {
+	if (!known) {
 		reply_error(r, ARB_EPERM,
-		    "permission denied: cannot read the peer's credentials "
-		    "(%s)",
-		    nng_strerror(rv));
+		    "permission denied: cannot read the peer's credentials");
 		return false;
 	}
 	if (uid != (uint64_t) geteuid() && uid != 0) {
-		ctl_log("warn", "event=control_refused peer_uid=%llu",
+		arb_log(NULL, ARB_LOG_WARN, "control_refused", "peer_uid=%llu",
 		    (unsigned long long) uid);
 		reply_error(r, ARB_EPERM,
 		    "permission denied: uid %llu may not control this node "
@@ -447,78 +416,56 @@ peer_ok(nng_msg *msg, ctl_reply *r)
 	return true;
 }
 
+// control_handle answers one request (ctl_sock.h).
 static void
-control_handle(arbor_control *ctl, nng_msg *msg, ctl_reply *r)
+control_handle(void *arg, const void *req, size_t len, uint64_t uid,
+    bool known, arb__buf *reply)
 {
-	msgpack_unpacked up;
-	ctl_req          q;
-	size_t           off = 0;
+	arb__control *ctl = arg;
+	ctl_reply     r   = { reply, ARB_OK };
+	arb__val     *v   = NULL;
+	ctl_req       q;
+	int           rv;
 
-	if (!peer_ok(msg, r)) {
-		return;
+	if (!peer_ok(uid, known, &r)) {
+		goto out;
 	}
-	msgpack_unpacked_init(&up);
-	if (msgpack_unpack_next(&up, nng_msg_body(msg), nng_msg_len(msg), &off)
-	    != MSGPACK_UNPACK_SUCCESS) {
-		reply_error(r, ARB_EBADMSG, "the request is not msgpack");
-	} else if (req_decode(&up.data, &q, r)) {
+	if ((rv = arb__val_decode(req, len, &v)) != ARB_OK) {
+		reply_error(&r, rv,
+		    rv == ARB_ENOMEM ? "out of memory"
+		                     : "the request is not msgpack");
+	} else if (req_decode(v, &q, &r)) {
 		if (strcmp(q.op, "status") == 0) {
-			op_status(ctl, r);
-		} else if (strcmp(q.op, "stop") == 0
-		    || strcmp(q.op, "start") == 0
-		    || strcmp(q.op, "restart") == 0) {
-			op_child(ctl, &q, r);
+			op_status(ctl, &r);
+		} else if (strcmp(q.op, "stop") == 0 ||
+		    strcmp(q.op, "start") == 0 ||
+		    strcmp(q.op, "restart") == 0) {
+			op_child(ctl, &q, &r);
 		} else if (strcmp(q.op, "send") == 0) {
-			op_send(ctl, &q, r);
+			op_send(ctl, &q, &r);
 		} else if (strcmp(q.op, "reload") == 0) {
-			op_reload(ctl, r);
+			op_reload(ctl, &r);
 		} else if (strcmp(q.op, "log-level") == 0) {
-			op_log_level(ctl, &q, r);
+			op_log_level(ctl, &q, &r);
 		} else {
-			reply_error(r, ARB_ENOTSUP,
+			reply_error(&r, ARB_ENOTSUP,
 			    "unknown op \"%s\" (status, stop, start, restart, "
 			    "send, reload, log-level)",
 			    q.op);
 		}
 	}
-	msgpack_unpacked_destroy(&up);
-}
-
-// control_cb drains every request that is ready; each is answered before
-// the next is read (REP).  A reply that can't be sent at once is dropped:
-// the client times out rather than the node thread blocking.
-static void
-control_cb(evutil_socket_t fd, short what, void *arg)
-{
-	arbor_control *ctl = arg;
-	ctl_reply      r;
-	nng_msg       *msg;
-	int            rv;
-
-	(void) fd;
-	(void) what;
-	for (;;) {
-		rv = nng_recvmsg(ctl->sock, &msg, NNG_FLAG_NONBLOCK);
-		if (rv == NNG_EAGAIN) {
-			return;
-		}
-		if (rv != 0) {
-			ctl_log("error",
-			    "event=control_error op=recv error=\"%s\"",
-			    nng_strerror(rv));
-			return;
-		}
-		control_handle(ctl, msg, &r);
-		nng_msg_clear(msg);
-		if ((rv = nng_msg_append(msg, r.sb.data, r.sb.size)) != 0
-		    || (rv = nng_sendmsg(ctl->sock, msg, NNG_FLAG_NONBLOCK))
-		        != 0) {
-			ctl_log("warn",
-			    "event=control_error op=reply error=\"%s\"",
-			    nng_strerror(rv));
-			nng_msg_free(msg);
-		}
-		msgpack_sbuffer_destroy(&r.sb);
+	arb__free(v);
+out:
+	if (r.rv != ARB_OK) {
+		// A fixed answer needs no memory beyond what reply holds.
+		// {ok: false, code: "ARB_ENOMEM", error: "out of memory"}
+		static const char oom[] = { '\x83', '\xa2', 'o', 'k', '\xc2',
+			'\xa4', 'c', 'o', 'd', 'e', '\xaa', 'A', 'R', 'B', '_',
+			'E', 'N', 'O', 'M', 'E', 'M', '\xa5', 'e', 'r', 'r',
+			'o', 'r', '\xad', 'o', 'u', 't', ' ', 'o', 'f', ' ',
+			'm', 'e', 'm', 'o', 'r', 'y' };
+		arb__buf_reset(reply);
+		arb__buf_append(reply, oom, sizeof(oom));
 	}
 }
 
@@ -530,42 +477,37 @@ control_cb(evutil_socket_t fd, short what, void *arg)
 static int
 control_dir(const char *path)
 {
-	char        copy[ARBOR_SOCK_PATH_MAX];
+	char        copy[ARB__SOCK_PATH_MAX];
 	const char *dir;
 	struct stat st;
 
 	snprintf(copy, sizeof(copy), "%s", path);
 	dir = dirname(copy);
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-		ctl_log("error",
-		    "event=control_unavailable path=%s reason=\"cannot create "
+		arb_log(NULL, ARB_LOG_ERROR, "control_unavailable", "path=%s reason=\"cannot create "
 		    "%s: %s\"",
 		    path, dir, strerror(errno));
 		return ARB_EXIT_CONFIG;
 	}
 	if (lstat(dir, &st) != 0) {
-		ctl_log("error",
-		    "event=control_unavailable path=%s reason=\"%s: %s\"",
+		arb_log(NULL, ARB_LOG_ERROR, "control_unavailable", "path=%s reason=\"%s: %s\"",
 		    path, dir, strerror(errno));
 		return ARB_EXIT_CONFIG;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		ctl_log("error",
-		    "event=control_unavailable path=%s reason=\"%s is not a "
+		arb_log(NULL, ARB_LOG_ERROR, "control_unavailable", "path=%s reason=\"%s is not a "
 		    "directory (a symbolic link is refused)\"",
 		    path, dir);
 		return ARB_EXIT_CONFIG;
 	}
 	if (st.st_uid != geteuid()) {
-		ctl_log("error",
-		    "event=control_unavailable path=%s reason=\"%s belongs to "
+		arb_log(NULL, ARB_LOG_ERROR, "control_unavailable", "path=%s reason=\"%s belongs to "
 		    "uid %u, not to this node's uid %u\"",
 		    path, dir, (unsigned) st.st_uid, (unsigned) geteuid());
 		return ARB_EXIT_CONFIG;
 	}
 	if ((st.st_mode & 077) != 0) {
-		ctl_log("error",
-		    "event=control_unavailable path=%s reason=\"%s has mode "
+		arb_log(NULL, ARB_LOG_ERROR, "control_unavailable", "path=%s reason=\"%s has mode "
 		    "%04o: group and others must have no access (chmod 700 "
 		    "%s, or use a private directory)\"",
 		    path, dir, (unsigned) (st.st_mode & 07777), dir);
@@ -585,7 +527,7 @@ control_dir(const char *path)
 // (it is unlinked at stop).  Returns 0, 1 when another node holds it, or
 // -1 (errno set).
 static int
-control_lock(arbor_control *ctl)
+control_lock(arb__control *ctl)
 {
 	struct stat a, b;
 	int         tries, fd;
@@ -616,7 +558,7 @@ control_lock(arbor_control *ctl)
 }
 
 static void
-control_unlock(arbor_control *ctl)
+control_unlock(arb__control *ctl)
 {
 	if (ctl->lock_fd >= 0) {
 		unlink(ctl->lock); // still ours: we hold the lock
@@ -626,25 +568,23 @@ control_unlock(arbor_control *ctl)
 }
 
 int
-arbor_control_start(arbor_run *run)
+arb__control_start(arb__serve *run)
 {
-	arbor_control *ctl;
-	nng_listener   l;
-	struct stat    st;
-	char           url[ARBOR_SOCK_PATH_MAX + 8];
-	bool           dflt = run->cfg->control == NULL;
-	size_t         maxsz;
-	int            rv, fd, code;
+	arb__control *ctl;
+	struct stat   st;
+	char          why[256];
+	bool          dflt = run->control == NULL;
+	size_t        maxsz;
+	int           rv, code;
 
-	ctl = arbor_xalloc(sizeof(*ctl));
+	ctl = arb__xalloc(sizeof(*ctl));
 	ctl->run = run;
 	ctl->lock_fd = -1;
 	if (dflt) {
-		if (arbor_control_default(
-		        run->cfg->name, ctl->path, sizeof(ctl->path))
+		if (arb__control_default(
+		        run->name, ctl->path, sizeof(ctl->path))
 		    != 0) {
-			ctl_log("warn",
-			    "event=control_unavailable path=%s reason=\"the "
+			arb_log(NULL, ARB_LOG_WARN, "control_unavailable", "path=%s reason=\"the "
 			    "default path is too long; set node.control\"",
 			    ctl->path);
 			free(ctl);
@@ -652,7 +592,7 @@ arbor_control_start(arbor_run *run)
 		}
 	} else {
 		snprintf(
-		    ctl->path, sizeof(ctl->path), "%s", run->cfg->control);
+		    ctl->path, sizeof(ctl->path), "%s", run->control);
 	}
 	if ((code = control_dir(ctl->path)) != 0) {
 		free(ctl);
@@ -660,8 +600,7 @@ arbor_control_start(arbor_run *run)
 	}
 	// Never remove a file that is not a socket (a typo in node.control).
 	if (lstat(ctl->path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
-		ctl_log("error",
-		    "event=control_unavailable path=%s reason=\"the "
+		arb_log(NULL, ARB_LOG_ERROR, "control_unavailable", "path=%s reason=\"the "
 		    "path exists and is not a socket\"",
 		    ctl->path);
 		free(ctl);
@@ -670,23 +609,20 @@ arbor_control_start(arbor_run *run)
 	if ((rv = control_lock(ctl)) != 0) {
 		if (rv == 1 && dflt) {
 			// Another node of the same name: it keeps the socket.
-			ctl_log("warn",
-			    "event=control_unavailable path=%s "
+			arb_log(NULL, ARB_LOG_WARN, "control_unavailable", "path=%s "
 			    "reason=\"in use by another running node named "
 			    "%s; give this node another node.name or a "
 			    "node.control path\"",
-			    ctl->path, run->cfg->name);
+			    ctl->path, run->name);
 			code = 0;
 		} else if (rv == 1) {
 			// 70, not 78: the other node may be on its way out.
-			ctl_log("error",
-			    "event=control_unavailable path=%s "
+			arb_log(NULL, ARB_LOG_ERROR, "control_unavailable", "path=%s "
 			    "reason=\"in use by another running node\"",
 			    ctl->path);
 			code = ARB_EXIT_SOFTWARE;
 		} else {
-			ctl_log("error",
-			    "event=control_unavailable path=%s reason=\"%s: "
+			arb_log(NULL, ARB_LOG_ERROR, "control_unavailable", "path=%s reason=\"%s: "
 			    "%s\"",
 			    ctl->path, ctl->lock, strerror(errno));
 			code = ARB_EXIT_CONFIG;
@@ -695,79 +631,34 @@ arbor_control_start(arbor_run *run)
 		return code;
 	}
 	if (unlink(ctl->path) == 0) {
-		ctl_log(
-		    "info", "event=control_stale_removed path=%s", ctl->path);
-	}
-	snprintf(url, sizeof(url), "ipc://%s", ctl->path);
-	maxsz = run->cfg->max_msg_size ? run->cfg->max_msg_size : 1048576;
-	if ((rv = nng_rep0_open(&ctl->sock)) != 0) {
-		ctl_log("error", "event=control_unavailable reason=\"%s\"",
-		    nng_strerror(rv));
-		control_unlock(ctl);
-		free(ctl);
-		return ARB_EXIT_SOFTWARE;
-	}
-	if ((rv = nng_socket_set_size(
-	         ctl->sock, NNG_OPT_RECVMAXSZ, maxsz + CTL_SLACK))
-	        != 0
-	    || (rv = nng_listener_create(&l, ctl->sock, url)) != 0
-	    || (rv = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, 0600))
-	        != 0
-	    || (rv = nng_listener_start(l, 0)) != 0) {
-		ctl_log("error",
-		    "event=control_unavailable path=%s reason=\"%s\"",
-		    ctl->path, nng_strerror(rv));
-		nng_close(ctl->sock);
-		control_unlock(ctl);
-		free(ctl);
-		return ARB_EXIT_SOFTWARE;
-	}
-	// nng made it 0600 between bind and listen; the directory kept
-	// everybody else out meanwhile.  Check rather than trust.
-	if (chmod(ctl->path, 0600) != 0 || stat(ctl->path, &st) != 0
-	    || (st.st_mode & 077) != 0) {
-		ctl_log("error",
-		    "event=control_unavailable path=%s reason=\"cannot make "
-		    "the socket 0600\"",
+		arb_log(NULL, ARB_LOG_INFO, "control_stale_removed", "path=%s",
 		    ctl->path);
-		nng_close(ctl->sock);
+	}
+	maxsz = run->max_msg_size ? run->max_msg_size : 1048576;
+	rv = arb__ctlsock_open(&ctl->sock, arb_node_base(run->node), ctl->path,
+	    maxsz + CTL_SLACK, control_handle, ctl, why, sizeof(why));
+	if (rv != ARB_OK) {
+		arb_log(NULL, ARB_LOG_ERROR, "control_unavailable",
+		    "path=%s reason=\"%s\"", ctl->path, why);
 		control_unlock(ctl);
 		free(ctl);
 		return ARB_EXIT_SOFTWARE;
 	}
-	if ((rv = nng_socket_get_int(ctl->sock, NNG_OPT_RECVFD, &fd)) != 0
-	    || (ctl->ev = event_new(arb_node_base(run->node), fd,
-	            EV_READ | EV_PERSIST, control_cb, ctl))
-	        == NULL
-	    || event_add(ctl->ev, NULL) != 0) {
-		ctl_log("error",
-		    "event=control_unavailable path=%s "
-		    "reason=\"cannot watch the socket\"",
-		    ctl->path);
-		if (ctl->ev != NULL) {
-			event_free(ctl->ev);
-		}
-		nng_close(ctl->sock);
-		control_unlock(ctl);
-		free(ctl);
-		return ARB_EXIT_SOFTWARE;
-	}
-	ctl_log("info", "event=control_listen path=%s", ctl->path);
-	run->control = ctl;
+	arb_log(NULL, ARB_LOG_INFO, "control_listen", "path=%s", ctl->path);
+	run->control_srv = ctl;
 	return 0;
 }
 
 void
-arbor_control_stop(arbor_run *run)
+arb__control_stop(arb__serve *run)
 {
-	arbor_control *ctl = run->control;
+	arb__control *ctl = run->control_srv;
 
 	if (ctl == NULL) {
 		return;
 	}
-	event_free(ctl->ev);
-	nng_close(ctl->sock); // also removes the socket file
+	arb__ctlsock_close(ctl->sock); // also removes the socket file
 	control_unlock(ctl);
 	free(ctl);
-	run->control = NULL;
+	run->control_srv = NULL;
 }

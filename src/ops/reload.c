@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // reload.c -- applying a changed tree file to a running node (SIGHUP,
-// and `arborctl reload` through the control socket): SPEC 25.
+// and `arborctl reload` through the control socket): SPEC 25.  A node
+// served without a tree file reloads through the program's callback.
 //
 // The file is read and checked exactly as `arbor check` does; an invalid
 // file is rejected and the running tree stays as it is.  A valid one is
@@ -10,7 +11,7 @@
 // the node started with.  Thread: node.
 
 #include "plugin.h"
-#include "services.h"
+#include "serve.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +30,7 @@ same_str(const char *a, const char *b)
 // node_changes lists the node.* settings that differ and need a restart.
 static void
 node_changes(
-    const arbor_config *a, const arbor_config *b, char *buf, size_t len)
+    const arb_tree *a, const arb_tree *b, char *buf, size_t len)
 {
 	size_t used = 0;
 	int    n;
@@ -53,7 +54,7 @@ node_changes(
 
 // new_plugin returns the first plugin of b that a did not load.
 static const char *
-new_plugin(const arbor_config *a, const arbor_config *b)
+new_plugin(const arb_tree *a, const arb_tree *b)
 {
 	size_t i, j;
 
@@ -70,37 +71,64 @@ new_plugin(const arbor_config *a, const arbor_config *b)
 	return NULL;
 }
 
-int
-arbor_run_reload(arbor_run *run, arbor_errs *errs)
+// serve_reload_cb reloads through the program's own reload callback (a
+// node served without a tree file).
+static int
+serve_reload_cb(arb__serve *run, arb__errs *errs)
 {
-	arbor_config *cfg;
-	char         *buf, *line, *save = NULL;
-	const char   *p;
-	int           rv;
+	char buf[1024];
+	int  rv;
 
-	if ((rv = arbor_config_load(run->file, &cfg, errs)) != ARB_OK) {
+	if (run->reload == NULL) {
+		arb__errs_add(errs, 0, 0,
+		    "this node has no tree file and no reload callback: "
+		    "nothing to reload");
+		return ARB_ENOTSUP;
+	}
+	buf[0] = '\0';
+	if ((rv = run->reload(run->node, run->reload_arg, buf, sizeof(buf)))
+	    == ARB_OK) {
+		run->reloads++;
+	} else {
+		arb__errs_add(errs, 0, 0, buf[0] != '\0' ? buf : arb_strerror(rv));
+	}
+	return rv;
+}
+
+int
+arb__serve_reload(arb__serve *run, arb__errs *errs)
+{
+	arb_tree   *cfg;
+	char       *buf, *line, *save = NULL;
+	const char *p;
+	int         rv;
+
+	if (run->file == NULL) {
+		return serve_reload_cb(run, errs);
+	}
+	if ((rv = arb__tree_load(run->file, &cfg, errs)) != ARB_OK) {
 		return rv;
 	}
 	if ((p = new_plugin(run->cfg, cfg)) != NULL) {
 		// Process actors learn plugins from the environment, which
 		// can't be changed safely while actor threads run.
-		buf = arbor_xalloc(1024);
+		buf = arb__xalloc(1024);
 		snprintf(buf, 1024,
 		    "%s: plugins: %s is new; plugins are loaded at start only "
 		    "(restart the node)",
 		    run->file, p);
-		arbor_errs_add(errs, 0, 0, buf);
+		arb__errs_add(errs, 0, 0, buf);
 		free(buf);
-		arbor_config_free(cfg);
+		arb__tree_free(cfg);
 		return ARB_ESPEC;
 	}
-	buf = arbor_xalloc(RELOAD_ERRBUF);
+	buf = arb__xalloc(RELOAD_ERRBUF);
 	node_changes(run->cfg, cfg, buf, 512);
 	if (buf[0] != '\0') {
-		fprintf(stderr,
-		    "arbor[%d]: warn - event=reload_ignored fields=%s "
-		    "reason=\"read at start only; restart the node\"\n",
-		    (int) getpid(), buf);
+		arb_log(NULL, ARB_LOG_WARN, "reload_ignored",
+		    "fields=%s reason=\"read at start only; restart the "
+		    "node\"",
+		    buf);
 	}
 	if (cfg->log_level != run->cfg->log_level) {
 		arb_node_set_log_level(run->node,
@@ -113,36 +141,34 @@ arbor_run_reload(arbor_run *run, arbor_errs *errs)
 	} else {
 		for (line = strtok_r(buf, "\n", &save); line != NULL;
 		     line = strtok_r(NULL, "\n", &save)) {
-			arbor_errs_add(errs, 0, 0, line);
+			arb__errs_add(errs, 0, 0, line);
 		}
 	}
 	free(buf);
-	arbor_config_free(cfg); // the library copied the spec
+	arb__tree_free(cfg); // the library copied the spec
 	return rv;
 }
 
 int
-arbor_run_reload_logged(arbor_run *run, arbor_errs *errs, const char *by)
+arb__serve_reload_logged(arb__serve *run, arb__errs *errs, const char *by)
 {
 	size_t from = errs->n;
 	size_t i;
 	int    rv;
 
-	rv = arbor_run_reload(run, errs);
+	rv = arb__serve_reload(run, errs);
 	for (i = from; i < errs->n; i++) {
-		fprintf(stderr, "arbor[%d]: error - event=reload_error %s\n",
-		    (int) getpid(), errs->v[i].text);
+		arb_log(NULL, ARB_LOG_ERROR, "reload_error", "%s",
+		    errs->v[i].text);
 	}
 	if (rv == ARB_OK) {
-		fprintf(stderr,
-		    "arbor[%d]: info - event=reload_applied file=%s "
-		    "reloads=%u by=%s\n",
-		    (int) getpid(), run->file, run->reloads, by);
+		arb_log(NULL, ARB_LOG_INFO, "reload_applied",
+		    "file=%s reloads=%u by=%s",
+		    run->file != NULL ? run->file : "-", run->reloads, by);
 	} else {
-		fprintf(stderr,
-		    "arbor[%d]: error - event=reload_rejected file=%s "
-		    "problems=%zu error=%s action=keep_tree by=%s\n",
-		    (int) getpid(), run->file, errs->n - from,
+		arb_log(NULL, ARB_LOG_ERROR, "reload_rejected",
+		    "file=%s problems=%zu error=%s action=keep_tree by=%s",
+		    run->file != NULL ? run->file : "-", errs->n - from,
 		    arb_err_name(rv), by);
 	}
 	return rv;

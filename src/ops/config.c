@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// config.c -- loading a tree file into a struct arbor_config (config.h):
+// config.c -- loading a tree file into a struct arb_tree (config.h):
 // the top level, node settings and plugins here, the supervision tree in
 // tree.c, then the library's spec checker over the result.
 //
@@ -14,6 +14,7 @@
 
 #include "config.h"
 
+#include "http.h"
 #include "loader.h"
 #include "plugin.h"
 
@@ -32,21 +33,20 @@
 static const char *const top_keys[] = { "node", "plugins", "root", NULL };
 static const char *const node_keys[] = { "name", "control", "http",
 	"max_msg_size", "log_level", "run_dir", NULL };
-static const doc_word    log_levels[] = { { "error", ARB_LOG_ERROR },
+static const arb__doc_word    log_levels[] = { { "error", ARB_LOG_ERROR },
 	   { "warn", ARB_LOG_WARN }, { "info", ARB_LOG_INFO },
 	   { "debug", ARB_LOG_DEBUG }, { NULL, 0 } };
 
 // --- Sites and reported fields ----------------------------------------------
 
 size_t
-loader_site_add(
+arb__loader_site_add(
     loader *ld, const char *path, yaml_node_t *child, yaml_node_t *sup)
 {
 	site *v = realloc(ld->sites, (ld->nsites + 1) * sizeof(*v));
 
 	if (v == NULL) {
-		fprintf(stderr, "arbor: out of memory\n");
-		exit(ARB_EXIT_SOFTWARE);
+		arb__oom();
 	}
 	ld->sites = v;
 	ld->sites[ld->nsites] = (site) { path, child, sup, false };
@@ -68,20 +68,19 @@ site_find(loader *ld, const char *path)
 }
 
 void
-loader_mark_seen(loader *ld, size_t si, const char *field)
+arb__loader_mark_seen(loader *ld, size_t si, const char *field)
 {
 	seen *v = realloc(ld->seen, (ld->nseen + 1) * sizeof(*v));
 
 	if (v == NULL) {
-		fprintf(stderr, "arbor: out of memory\n");
-		exit(ARB_EXIT_SOFTWARE);
+		arb__oom();
 	}
 	ld->seen = v;
 	ld->seen[ld->nseen++] = (seen) { si, field };
 }
 
 bool
-loader_was_seen(loader *ld, size_t si, const char *field)
+arb__loader_was_seen(loader *ld, size_t si, const char *field)
 {
 	size_t i;
 
@@ -96,26 +95,26 @@ loader_was_seen(loader *ld, size_t si, const char *field)
 
 // got returns ok, remembering a failed field of site si as reported.
 bool
-loader_got(loader *ld, size_t si, const char *field, bool ok)
+arb__loader_got(loader *ld, size_t si, const char *field, bool ok)
 {
 	if (!ok) {
-		loader_mark_seen(ld, si, field);
+		arb__loader_mark_seen(ld, si, field);
 	}
 	return ok;
 }
 
 const char *
-loader_resolve(loader *ld, const char *p)
+arb__loader_resolve(loader *ld, const char *p)
 {
 	return p[0] == '/'
 	    ? p
-	    : arbor_arena_printf(ld->d.arena, "%s/%s", ld->cfg->dir, p);
+	    : arb__arena_printf(ld->d.arena, "%s/%s", ld->cfg->dir, p);
 }
 
 // name_ok mirrors the library's rule for child names, so labels (and
 // thus paths) are the ones its checker prints.
 bool
-loader_name_ok(const char *s)
+arb__loader_name_ok(const char *s)
 {
 	size_t n = s != NULL ? strlen(s) : 0;
 
@@ -131,68 +130,41 @@ loader_name_ok(const char *s)
 static void
 load_http(loader *ld, yaml_node_t *v)
 {
-	arbor_doc     *d = &ld->d;
-	const char    *s, *colon, *port;
-	char           host[64];
-	struct in_addr a;
-	long long      p;
-	char          *end;
+	arb__doc   *d = &ld->d;
+	const char *s;
+	char        host[64], why[256];
+	int         port;
 
-	if (!doc_scalar(d, v, "node.http", &s, NULL)) {
+	if (!arb__doc_scalar(d, v, "node.http", &s, NULL)) {
 		return;
 	}
-	colon = strrchr(s, ':');
-	port = colon != NULL ? colon + 1 : s;
-	snprintf(host, sizeof(host), "%.*s",
-	    colon != NULL ? (int) (colon - s) : 9,
-	    colon != NULL ? s : "127.0.0.1");
-	p = strtoll(port, &end, 10);
-	if (port[0] < '0' || port[0] > '9' || *end != '\0' || p < 1
-	    || p > 65535) {
-		doc_err(d, v, "node.http",
-		    "\"%s\": expected \"PORT\" or \"127.0.0.1:PORT\" with a "
-		    "port from 1 to 65535",
-		    s);
+	if (arb__http_addr(s, host, sizeof(host), &port, why, sizeof(why))
+	    != ARB_OK) {
+		arb__doc_err(d, v, "node.http", "%s", why);
 		return;
 	}
-	if (strcmp(host, "localhost") == 0) {
-		snprintf(host, sizeof(host), "127.0.0.1");
-	}
-	if (inet_pton(AF_INET, host, &a) != 1) {
-		doc_err(d, v, "node.http",
-		    "\"%s\": the host must be an IPv4 address such as "
-		    "127.0.0.1",
-		    host);
-		return;
-	}
-	if ((ntohl(a.s_addr) >> 24) != 127) {
-		doc_err(d, v, "node.http",
-		    "\"%s\": HTTP is served on loopback only (127.0.0.0/8)",
-		    host);
-		return;
-	}
-	ld->cfg->http_host = arbor_arena_strdup(d->arena, host);
-	ld->cfg->http_port = (int) p;
+	ld->cfg->http_host = arb__arena_strdup(d->arena, host);
+	ld->cfg->http_port = port;
 }
 
 static void
 load_node(loader *ld, yaml_node_t *map)
 {
-	arbor_doc         *d = &ld->d;
-	arbor_config      *cfg = ld->cfg;
+	arb__doc         *d = &ld->d;
+	arb_tree      *cfg = ld->cfg;
 	yaml_node_t       *v;
 	const char        *s;
 	long long          n;
 	int                lvl;
 	struct sockaddr_un sun;
 
-	if (!doc_map_check(d, map, "node", node_keys)) {
+	if (!arb__doc_map_check(d, map, "node", node_keys)) {
 		return;
 	}
-	if ((v = doc_get(d, map, "name", NULL)) != NULL
-	    && doc_string(d, v, "node.name", &s)) {
-		if (!loader_name_ok(s)) {
-			doc_err(d, v, "node.name",
+	if ((v = arb__doc_get(d, map, "name", NULL)) != NULL
+	    && arb__doc_string(d, v, "node.name", &s)) {
+		if (!arb__loader_name_ok(s)) {
+			arb__doc_err(d, v, "node.name",
 			    "\"%s\": 1 to 63 characters from A-Z a-z 0-9 _ . "
 			    "-",
 			    s);
@@ -200,59 +172,59 @@ load_node(loader *ld, yaml_node_t *map)
 			cfg->name = s;
 		}
 	}
-	if ((v = doc_get(d, map, "control", NULL)) != NULL
-	    && doc_string(d, v, "node.control", &s)) {
-		s = loader_resolve(ld, s);
+	if ((v = arb__doc_get(d, map, "control", NULL)) != NULL
+	    && arb__doc_string(d, v, "node.control", &s)) {
+		s = arb__loader_resolve(ld, s);
 		if (strlen(s) >= sizeof(sun.sun_path)) {
-			doc_err(d, v, "node.control",
+			arb__doc_err(d, v, "node.control",
 			    "socket path longer than %zu bytes: %s",
 			    sizeof(sun.sun_path) - 1, s);
 		} else {
 			cfg->control = s;
 		}
 	}
-	if ((v = doc_get(d, map, "http", NULL)) != NULL) {
+	if ((v = arb__doc_get(d, map, "http", NULL)) != NULL) {
 		load_http(ld, v);
 	}
-	if ((v = doc_get(d, map, "max_msg_size", NULL)) != NULL
-	    && doc_int(d, v, "node.max_msg_size", 1024, 256LL << 20, &n)) {
+	if ((v = arb__doc_get(d, map, "max_msg_size", NULL)) != NULL
+	    && arb__doc_int(d, v, "node.max_msg_size", 1024, 256LL << 20, &n)) {
 		cfg->max_msg_size = (size_t) n;
 	}
-	if ((v = doc_get(d, map, "log_level", NULL)) != NULL
-	    && doc_enum(d, v, "node.log_level", log_levels, &lvl)) {
+	if ((v = arb__doc_get(d, map, "log_level", NULL)) != NULL
+	    && arb__doc_enum(d, v, "node.log_level", log_levels, &lvl)) {
 		cfg->log_level = lvl;
 	}
-	if ((v = doc_get(d, map, "run_dir", NULL)) != NULL
-	    && doc_string(d, v, "node.run_dir", &s)) {
-		cfg->run_dir = loader_resolve(ld, s);
+	if ((v = arb__doc_get(d, map, "run_dir", NULL)) != NULL
+	    && arb__doc_string(d, v, "node.run_dir", &s)) {
+		cfg->run_dir = arb__loader_resolve(ld, s);
 	}
 }
 
 static void
 load_plugins(loader *ld, yaml_node_t *seq)
 {
-	arbor_doc   *d = &ld->d;
+	arb__doc   *d = &ld->d;
 	yaml_node_t *it;
 	const char  *s;
 	const char **v;
 	char         err[512];
-	size_t       i, n = doc_len(seq);
+	size_t       i, n = arb__doc_len(seq);
 
 	if (seq->type != YAML_SEQUENCE_NODE) {
-		doc_err(d, seq, "plugins",
+		arb__doc_err(d, seq, "plugins",
 		    "expected a list of shared object paths, got %s",
-		    doc_kind(seq));
+		    arb__doc_kind(seq));
 		return;
 	}
-	v = arbor_arena_alloc(d->arena, (n + 1) * sizeof(*v));
+	v = arb__arena_alloc(d->arena, (n + 1) * sizeof(*v));
 	for (i = 0; i < n; i++) {
-		it = doc_item(d, seq, i);
-		if (!doc_string(d, it, "plugins", &s)) {
+		it = arb__doc_item(d, seq, i);
+		if (!arb__doc_string(d, it, "plugins", &s)) {
 			continue;
 		}
-		s = loader_resolve(ld, s);
-		if (arbor_plugin_load(s, err, sizeof(err)) != 0) {
-			doc_err(d, it, "plugins", "cannot load: %s", err);
+		s = arb__loader_resolve(ld, s);
+		if (arb__plugins_load(s, err, sizeof(err)) != 0) {
+			arb__doc_err(d, it, "plugins", "cannot load: %s", err);
 			continue;
 		}
 		v[ld->cfg->nplugins++] = s;
@@ -298,7 +270,7 @@ checker_field(const char *f, bool *sup)
 static void
 check_line(loader *ld, char *line)
 {
-	arbor_doc   *d = &ld->d;
+	arb__doc   *d = &ld->d;
 	char        *f, *msg;
 	const char  *yf;
 	size_t       si;
@@ -307,7 +279,7 @@ check_line(loader *ld, char *line)
 
 	if ((f = strstr(line, ": ")) == NULL
 	    || (msg = strstr(f + 2, ": ")) == NULL) {
-		doc_err(d, doc_root(d), "root", "%s", line);
+		arb__doc_err(d, arb__doc_root(d), "root", "%s", line);
 		return;
 	}
 	*f = '\0';
@@ -316,7 +288,7 @@ check_line(loader *ld, char *line)
 	msg += 2;
 	yf = checker_field(f, &sup);
 	if ((si = site_find(ld, line)) == SIZE_MAX) {
-		doc_err(d, doc_root(d), yf, "%s: %s", line, msg);
+		arb__doc_err(d, arb__doc_root(d), yf, "%s: %s", line, msg);
 		return;
 	}
 	if (strcmp(yf, "name") == 0
@@ -327,26 +299,26 @@ check_line(loader *ld, char *line)
 		si = site_find(ld, line) != SIZE_MAX ? site_find(ld, line)
 		                                     : si;
 	}
-	if (loader_was_seen(ld, si, yf)) {
+	if (arb__loader_was_seen(ld, si, yf)) {
 		return; // already reported by the schema, where it was written
 	}
 	map = sup || ld->sites[si].child == NULL ? ld->sites[si].sup
 	                                         : ld->sites[si].child;
-	at = doc_find(d, map, yf, &exact);
+	at = arb__doc_find(d, map, yf, &exact);
 	if (strcmp(yf, "period") == 0 && !exact) {
 		// Only the intensity was given: point at it.
-		yaml_node_t *in = doc_find(d, map, "intensity", &exact);
-		doc_err(d, exact ? in : at, "period",
+		yaml_node_t *in = arb__doc_find(d, map, "intensity", &exact);
+		arb__doc_err(d, exact ? in : at, "period",
 		    "missing: an intensity needs a period (e.g. period: 5s)");
 		return;
 	}
-	doc_err(d, at, yf, "%s", msg);
+	arb__doc_err(d, at, yf, "%s", msg);
 }
 
 static void
 run_checker(loader *ld)
 {
-	char *buf = arbor_xalloc(CHECK_BUF);
+	char *buf = arb__xalloc(CHECK_BUF);
 	char *line, *save = NULL;
 
 	if (arb_sup_spec_check(ld->cfg->root, buf, CHECK_BUF) == ARB_ESPEC) {
@@ -365,15 +337,15 @@ is_null(const yaml_node_t *n)
 {
 	return n->type == YAML_SCALAR_NODE
 	    && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE
-	    && doc_word_in(
-	        (const char *) n->data.scalar.value, doc_null_words);
+	    && arb__doc_word_in(
+	        (const char *) n->data.scalar.value, arb__doc_null_words);
 }
 
 static void
-sort_errs(arbor_errs *errs, size_t from)
+sort_errs(arb__errs *errs, size_t from)
 {
 	size_t    i, j;
-	arbor_err t;
+	arb__err t;
 
 	// Insertion sort: stable, and the lists are short.
 	for (i = from + 1; i < errs->n; i++) {
@@ -390,71 +362,71 @@ sort_errs(arbor_errs *errs, size_t from)
 }
 
 static const char *
-file_dir(arbor_arena *a, const char *file)
+file_dir(arb__arena *a, const char *file)
 {
-	char       *copy = arbor_xstrdup(file);
+	char       *copy = arb__xstrdup(file);
 	char        real[PATH_MAX];
 	char       *dir = dirname(copy);
 	const char *out;
 
-	out = realpath(dir, real) != NULL ? arbor_arena_strdup(a, real)
-	                                  : arbor_arena_strdup(a, dir);
+	out = realpath(dir, real) != NULL ? arb__arena_strdup(a, real)
+	                                  : arb__arena_strdup(a, dir);
 	free(copy);
 	return out;
 }
 
 int
-arbor_config_load(const char *file, arbor_config **cfgp, arbor_errs *errs)
+arb__tree_load(const char *file, arb_tree **cfgp, arb__errs *errs)
 {
 	loader        ld;
-	arbor_config *cfg;
-	arbor_arena  *a = arbor_arena_open();
+	arb_tree *cfg;
+	arb__arena  *a = arb__arena_open();
 	yaml_node_t  *top, *v, *key;
 	size_t        first = errs->n;
 	size_t        root_si;
 
 	*cfgp = NULL;
 	memset(&ld, 0, sizeof(ld));
-	cfg = arbor_arena_alloc(a, sizeof(*cfg));
+	cfg = arb__arena_alloc(a, sizeof(*cfg));
 	cfg->arena = a;
-	cfg->file = arbor_arena_strdup(a, file);
+	cfg->file = arb__arena_strdup(a, file);
 	cfg->dir = file_dir(a, file);
 	cfg->name = "arbor";
 	cfg->log_level = ARB_LOG_DEFAULT;
 	ld.cfg = cfg;
-	if (doc_open(&ld.d, cfg->file, errs, a) != 0) {
+	if (arb__doc_open(&ld.d, cfg->file, errs, a) != 0) {
 		goto done;
 	}
-	top = doc_root(&ld.d);
-	if (!doc_map_check(&ld.d, top, NULL, top_keys)) {
+	top = arb__doc_root(&ld.d);
+	if (!arb__doc_map_check(&ld.d, top, NULL, top_keys)) {
 		goto done;
 	}
 	// "node:" or "plugins:" with nothing after them say nothing.
-	if ((v = doc_get(&ld.d, top, "node", NULL)) != NULL && !is_null(v)) {
+	if ((v = arb__doc_get(&ld.d, top, "node", NULL)) != NULL && !is_null(v)) {
 		load_node(&ld, v);
 	}
-	if ((v = doc_get(&ld.d, top, "plugins", NULL)) != NULL
+	if ((v = arb__doc_get(&ld.d, top, "plugins", NULL)) != NULL
 	    && !is_null(v)) {
 		load_plugins(&ld, v);
 	}
-	if ((v = doc_get(&ld.d, top, "root", &key)) == NULL) {
-		doc_err(&ld.d, top, "root",
+	if ((v = arb__doc_get(&ld.d, top, "root", &key)) == NULL) {
+		arb__doc_err(&ld.d, top, "root",
 		    "missing: the root supervisor (root: {strategy: ..., "
 		    "children: [...]})");
 		goto done;
 	}
-	root_si = loader_site_add(&ld, "root", NULL, v);
-	cfg->root = tree_load_sup(&ld, v, "root", root_si);
+	root_si = arb__loader_site_add(&ld, "root", NULL, v);
+	cfg->root = arb__loader_sup(&ld, v, "root", root_si);
 	if (cfg->root != NULL) {
 		run_checker(&ld);
 	}
 done:
-	doc_close(&ld.d);
+	arb__doc_close(&ld.d);
 	free(ld.sites);
 	free(ld.seen);
 	sort_errs(errs, first);
 	if (ld.d.nerr > 0) {
-		arbor_arena_close(a);
+		arb__arena_close(a);
 		return ARB_ESPEC;
 	}
 	*cfgp = cfg;
@@ -462,9 +434,9 @@ done:
 }
 
 void
-arbor_config_free(arbor_config *cfg)
+arb__tree_free(arb_tree *cfg)
 {
 	if (cfg != NULL) {
-		arbor_arena_close(cfg->arena); // cfg itself lives there
+		arb__arena_close(cfg->arena); // cfg itself lives there
 	}
 }

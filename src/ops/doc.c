@@ -9,6 +9,8 @@
 
 #include "doc.h"
 
+#include "../core/arb_impl.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -22,13 +24,13 @@
 // --- Problems ---------------------------------------------------------------
 
 int
-doc_line(const yaml_node_t *n)
+arb__doc_line(const yaml_node_t *n)
 {
 	return n != NULL ? (int) n->start_mark.line + 1 : 0;
 }
 
 void
-doc_err(arbor_doc *d, const yaml_node_t *at, const char *field,
+arb__doc_err(arb__doc *d, const yaml_node_t *at, const char *field,
     const char *fmt, ...)
 {
 	char    msg[512];
@@ -48,12 +50,12 @@ doc_err(arbor_doc *d, const yaml_node_t *at, const char *field,
 		snprintf(
 		    text, sizeof(text), "%s: %s: %s", d->file, field, msg);
 	}
-	arbor_errs_add(d->errs, line, col, text);
+	arb__errs_add(d->errs, line, col, text);
 	d->nerr++;
 }
 
 const char *
-doc_kind(const yaml_node_t *n)
+arb__doc_kind(const yaml_node_t *n)
 {
 	if (n == NULL) {
 		return "nothing";
@@ -73,7 +75,7 @@ doc_kind(const yaml_node_t *n)
 // --- Document ---------------------------------------------------------------
 
 int
-doc_open(arbor_doc *d, const char *file, arbor_errs *errs, arbor_arena *arena)
+arb__doc_open(arb__doc *d, const char *file, arb__errs *errs, arb__arena *arena)
 {
 	yaml_parser_t   parser;
 	yaml_document_t extra;
@@ -88,14 +90,13 @@ doc_open(arbor_doc *d, const char *file, arbor_errs *errs, arbor_arena *arena)
 	d->budget = DOC_PACK_BUDGET;
 	if ((f = fopen(file, "rb")) == NULL) {
 		snprintf(text, sizeof(text), "%s: %s", file, strerror(errno));
-		arbor_errs_add(errs, 0, 0, text);
+		arb__errs_add(errs, 0, 0, text);
 		d->nerr++;
 		return -1;
 	}
 	if (!yaml_parser_initialize(&parser)) {
 		fclose(f);
-		fprintf(stderr, "arbor: out of memory\n");
-		exit(ARB_EXIT_SOFTWARE);
+		arb__oom();
 	}
 	yaml_parser_set_input_file(&parser, f);
 	if (!yaml_parser_load(&parser, &d->doc)) {
@@ -104,7 +105,7 @@ doc_open(arbor_doc *d, const char *file, arbor_errs *errs, arbor_arena *arena)
 	d->loaded = true;
 	if (yaml_document_get_root_node(&d->doc) == NULL) {
 		snprintf(text, sizeof(text), "%s: the file is empty", file);
-		arbor_errs_add(errs, 0, 0, text);
+		arb__errs_add(errs, 0, 0, text);
 		d->nerr++;
 		rv = -1;
 		goto out;
@@ -118,7 +119,7 @@ doc_open(arbor_doc *d, const char *file, arbor_errs *errs, arbor_arena *arena)
 		    "%s:%d:%d: ---: a tree file holds one YAML document", file,
 		    (int) extra.start_mark.line + 1,
 		    (int) extra.start_mark.column + 1);
-		arbor_errs_add(errs, (int) extra.start_mark.line + 1,
+		arb__errs_add(errs, (int) extra.start_mark.line + 1,
 		    (int) extra.start_mark.column + 1, text);
 		d->nerr++;
 		rv = -1;
@@ -142,7 +143,7 @@ syntax:
 			    file, (int) m->line + 1, (int) m->column + 1,
 			    parser.problem ? parser.problem : "syntax error");
 		}
-		arbor_errs_add(
+		arb__errs_add(
 		    errs, (int) m->line + 1, (int) m->column + 1, text);
 		d->nerr++;
 		rv = -1;
@@ -154,7 +155,7 @@ out:
 }
 
 void
-doc_close(arbor_doc *d)
+arb__doc_close(arb__doc *d)
 {
 	if (d->loaded) {
 		yaml_document_delete(&d->doc);
@@ -163,7 +164,7 @@ doc_close(arbor_doc *d)
 }
 
 yaml_node_t *
-doc_root(arbor_doc *d)
+arb__doc_root(arb__doc *d)
 {
 	return d->loaded ? yaml_document_get_root_node(&d->doc) : NULL;
 }
@@ -171,7 +172,7 @@ doc_root(arbor_doc *d)
 // --- Mappings and lists -----------------------------------------------------
 
 const char *
-doc_key(arbor_doc *d, yaml_node_pair_t *pair, yaml_node_t **keyp)
+arb__doc_key(arb__doc *d, yaml_node_pair_t *pair, yaml_node_t **keyp)
 {
 	yaml_node_t *k = yaml_document_get_node(&d->doc, pair->key);
 
@@ -185,7 +186,7 @@ doc_key(arbor_doc *d, yaml_node_pair_t *pair, yaml_node_t **keyp)
 }
 
 yaml_node_t *
-doc_get(arbor_doc *d, yaml_node_t *map, const char *key, yaml_node_t **keyp)
+arb__doc_get(arb__doc *d, yaml_node_t *map, const char *key, yaml_node_t **keyp)
 {
 	yaml_node_pair_t *p;
 	const char       *k;
@@ -199,7 +200,7 @@ doc_get(arbor_doc *d, yaml_node_t *map, const char *key, yaml_node_t **keyp)
 	for (p = map->data.mapping.pairs.start;
 	     p < map->data.mapping.pairs.top; p++) {
 		yaml_node_t *kn;
-		if ((k = doc_key(d, p, &kn)) != NULL && strcmp(k, key) == 0) {
+		if ((k = arb__doc_key(d, p, &kn)) != NULL && strcmp(k, key) == 0) {
 			if (keyp != NULL) {
 				*keyp = kn;
 			}
@@ -210,7 +211,7 @@ doc_get(arbor_doc *d, yaml_node_t *map, const char *key, yaml_node_t **keyp)
 }
 
 void
-doc_field(char *buf, size_t len, const char *prefix, const char *key)
+arb__doc_field(char *buf, size_t len, const char *prefix, const char *key)
 {
 	if (prefix != NULL && prefix[0] != '\0') {
 		snprintf(buf, len, "%s.%s", prefix, key);
@@ -220,7 +221,7 @@ doc_field(char *buf, size_t len, const char *prefix, const char *key)
 }
 
 bool
-doc_map_check(arbor_doc *d, yaml_node_t *map, const char *prefix,
+arb__doc_map_check(arb__doc *d, yaml_node_t *map, const char *prefix,
     const char *const *allowed)
 {
 	yaml_node_pair_t *p, *q;
@@ -230,26 +231,26 @@ doc_map_check(arbor_doc *d, yaml_node_t *map, const char *prefix,
 	size_t            i, used;
 
 	if (map == NULL || map->type != YAML_MAPPING_NODE) {
-		doc_err(d, map, prefix && *prefix ? prefix : "(top)",
+		arb__doc_err(d, map, prefix && *prefix ? prefix : "(top)",
 		    "expected a mapping (key: value lines), got %s",
-		    doc_kind(map));
+		    arb__doc_kind(map));
 		return false;
 	}
 	for (p = map->data.mapping.pairs.start;
 	     p < map->data.mapping.pairs.top; p++) {
 		yaml_node_t *kn;
-		if ((k = doc_key(d, p, &kn)) == NULL) {
-			doc_err(d, kn, prefix && *prefix ? prefix : "(top)",
-			    "keys must be plain words, not %s", doc_kind(kn));
+		if ((k = arb__doc_key(d, p, &kn)) == NULL) {
+			arb__doc_err(d, kn, prefix && *prefix ? prefix : "(top)",
+			    "keys must be plain words, not %s", arb__doc_kind(kn));
 			continue;
 		}
-		doc_field(field, sizeof(field), prefix, k);
+		arb__doc_field(field, sizeof(field), prefix, k);
 		for (q = map->data.mapping.pairs.start; q < p; q++) {
-			const char *k2 = doc_key(d, q, NULL);
+			const char *k2 = arb__doc_key(d, q, NULL);
 			if (k2 != NULL && strcmp(k2, k) == 0) {
-				doc_err(d, kn, field,
+				arb__doc_err(d, kn, field,
 				    "duplicate key (first at line %d)",
-				    doc_line(yaml_document_get_node(
+				    arb__doc_line(yaml_document_get_node(
 				        &d->doc, q->key)));
 				break;
 			}
@@ -272,17 +273,17 @@ doc_map_check(arbor_doc *d, yaml_node_t *map, const char *prefix,
 			    "%s%s", i ? ", " : "", allowed[i]);
 			used += n > 0 ? (size_t) n : 0;
 		}
-		doc_err(
+		arb__doc_err(
 		    d, kn, field, "unknown key (expected one of: %s)", list);
 	}
 	return true;
 }
 
 yaml_node_t *
-doc_item(arbor_doc *d, yaml_node_t *seq, size_t i)
+arb__doc_item(arb__doc *d, yaml_node_t *seq, size_t i)
 {
 	if (seq == NULL || seq->type != YAML_SEQUENCE_NODE
-	    || i >= doc_len(seq)) {
+	    || i >= arb__doc_len(seq)) {
 		return NULL;
 	}
 	return yaml_document_get_node(
@@ -290,7 +291,7 @@ doc_item(arbor_doc *d, yaml_node_t *seq, size_t i)
 }
 
 size_t
-doc_len(const yaml_node_t *seq)
+arb__doc_len(const yaml_node_t *seq)
 {
 	if (seq == NULL || seq->type != YAML_SEQUENCE_NODE) {
 		return 0;
@@ -300,7 +301,7 @@ doc_len(const yaml_node_t *seq)
 }
 
 yaml_node_t *
-doc_find(arbor_doc *d, yaml_node_t *map, const char *path, bool *exact)
+arb__doc_find(arb__doc *d, yaml_node_t *map, const char *path, bool *exact)
 {
 	yaml_node_t *at = map, *cur = map, *key;
 	char         part[64];
@@ -315,7 +316,7 @@ doc_find(arbor_doc *d, yaml_node_t *map, const char *path, bool *exact)
 			// A list item: "[i]".
 			idx = strtoul(p + 1, &end, 10);
 			if (end == p + 1 || *end != ']' ||
-			    (cur = doc_item(d, cur, idx)) == NULL) {
+			    (cur = arb__doc_item(d, cur, idx)) == NULL) {
 				return at;
 			}
 			at = cur;
@@ -327,7 +328,7 @@ doc_find(arbor_doc *d, yaml_node_t *map, const char *path, bool *exact)
 			}
 			memcpy(part, p, n);
 			part[n] = '\0';
-			if ((cur = doc_get(d, cur, part, &key)) == NULL) {
+			if ((cur = arb__doc_get(d, cur, part, &key)) == NULL) {
 				return at;
 			}
 			at = key;
@@ -359,8 +360,7 @@ sbuf_add(sbuf *b, const char *s, size_t n)
 		size_t cap = (b->n + n + 1) * 2;
 		char  *p = realloc(b->p, cap);
 		if (p == NULL) {
-			fprintf(stderr, "arbor: out of memory\n");
-			exit(ARB_EXIT_SOFTWARE);
+			arb__oom();
 		}
 		b->p = p;
 		b->cap = cap;
@@ -372,7 +372,7 @@ sbuf_add(sbuf *b, const char *s, size_t n)
 
 // expand substitutes ${VAR}, ${VAR:-default} and $$ in s.
 static bool
-expand(arbor_doc *d, yaml_node_t *n, const char *field, const char *s,
+expand(arb__doc *d, yaml_node_t *n, const char *field, const char *s,
     const char **outp)
 {
 	sbuf        b = { 0 };
@@ -383,7 +383,7 @@ expand(arbor_doc *d, yaml_node_t *n, const char *field, const char *s,
 
 	if (strchr(s, '$') == NULL) {
 		// A copy: the configuration outlives the document.
-		*outp = arbor_arena_strdup(d->arena, s);
+		*outp = arb__arena_strdup(d->arena, s);
 		return true;
 	}
 	sbuf_add(&b, "", 0);
@@ -399,7 +399,7 @@ expand(arbor_doc *d, yaml_node_t *n, const char *field, const char *s,
 			continue;
 		}
 		if ((end = strchr(p + 2, '}')) == NULL) {
-			doc_err(d, n, field, "unterminated ${ in \"%s\"", s);
+			arb__doc_err(d, n, field, "unterminated ${ in \"%s\"", s);
 			ok = false;
 			break;
 		}
@@ -410,7 +410,7 @@ expand(arbor_doc *d, yaml_node_t *n, const char *field, const char *s,
 		    || isdigit((unsigned char) p[2])
 		    || (p[2 + nl] != '}'
 		        && strncmp(p + 2 + nl, ":-", 2) != 0)) {
-			doc_err(d, n, field,
+			arb__doc_err(d, n, field,
 			    "bad substitution \"%.*s\" (use ${VAR} or "
 			    "${VAR:-default}, $$ for a dollar)",
 			    (int) (end - p + 1), p);
@@ -427,7 +427,7 @@ expand(arbor_doc *d, yaml_node_t *n, const char *field, const char *s,
 				val = NULL;
 			}
 		} else if (val == NULL) {
-			doc_err(d, n, field,
+			arb__doc_err(d, n, field,
 			    "${%s} is not set and has no default "
 			    "(write ${%s:-default})",
 			    name, name);
@@ -440,26 +440,26 @@ expand(arbor_doc *d, yaml_node_t *n, const char *field, const char *s,
 		p = end + 1;
 	}
 	if (ok) {
-		*outp = arbor_arena_strdup(d->arena, b.p);
+		*outp = arb__arena_strdup(d->arena, b.p);
 	}
 	free(b.p);
 	return ok;
 }
 
 bool
-doc_scalar(arbor_doc *d, yaml_node_t *n, const char *field, const char **sp,
+arb__doc_scalar(arb__doc *d, yaml_node_t *n, const char *field, const char **sp,
     bool *plainp)
 {
 	const char *s;
 
 	if (n == NULL || n->type != YAML_SCALAR_NODE) {
-		doc_err(d, n, field, "expected a single value, got %s",
-		    doc_kind(n));
+		arb__doc_err(d, n, field, "expected a single value, got %s",
+		    arb__doc_kind(n));
 		return false;
 	}
 	s = (const char *) n->data.scalar.value;
 	if (strlen(s) != n->data.scalar.length) {
-		doc_err(d, n, field, "contains a NUL character");
+		arb__doc_err(d, n, field, "contains a NUL character");
 		return false;
 	}
 	if (plainp != NULL) {
@@ -469,15 +469,15 @@ doc_scalar(arbor_doc *d, yaml_node_t *n, const char *field, const char **sp,
 }
 
 bool
-doc_string(arbor_doc *d, yaml_node_t *n, const char *field, const char **sp)
+arb__doc_string(arb__doc *d, yaml_node_t *n, const char *field, const char **sp)
 {
 	const char *s;
 
-	if (!doc_scalar(d, n, field, &s, NULL)) {
+	if (!arb__doc_scalar(d, n, field, &s, NULL)) {
 		return false;
 	}
 	if (s[0] == '\0') {
-		doc_err(d, n, field, "must not be empty");
+		arb__doc_err(d, n, field, "must not be empty");
 		return false;
 	}
 	*sp = s;
@@ -485,7 +485,7 @@ doc_string(arbor_doc *d, yaml_node_t *n, const char *field, const char **sp)
 }
 
 bool
-doc_word_in(const char *s, const char *const *words)
+arb__doc_word_in(const char *s, const char *const *words)
 {
 	size_t i;
 
@@ -497,33 +497,33 @@ doc_word_in(const char *s, const char *const *words)
 	return false;
 }
 
-const char *const doc_true_words[] = { "true", "True", "TRUE", NULL };
-const char *const doc_false_words[] = { "false", "False", "FALSE", NULL };
-const char *const doc_null_words[] = { "", "~", "null", "Null", "NULL", NULL };
+const char *const arb__doc_true_words[] = { "true", "True", "TRUE", NULL };
+const char *const arb__doc_false_words[] = { "false", "False", "FALSE", NULL };
+const char *const arb__doc_null_words[] = { "", "~", "null", "Null", "NULL", NULL };
 
 bool
-doc_bool(arbor_doc *d, yaml_node_t *n, const char *field, bool *bp)
+arb__doc_bool(arb__doc *d, yaml_node_t *n, const char *field, bool *bp)
 {
 	const char *s;
 
-	if (!doc_scalar(d, n, field, &s, NULL)) {
+	if (!arb__doc_scalar(d, n, field, &s, NULL)) {
 		return false;
 	}
-	if (doc_word_in(s, doc_true_words)) {
+	if (arb__doc_word_in(s, arb__doc_true_words)) {
 		*bp = true;
 		return true;
 	}
-	if (doc_word_in(s, doc_false_words)) {
+	if (arb__doc_word_in(s, arb__doc_false_words)) {
 		*bp = false;
 		return true;
 	}
-	doc_err(d, n, field, "expected true or false, not \"%s\"", s);
+	arb__doc_err(d, n, field, "expected true or false, not \"%s\"", s);
 	return false;
 }
 
-// doc_parse_int reads a YAML 1.2 core integer: [-+]?[0-9]+, 0x..., 0o...
+// arb__doc_parse_int reads a YAML 1.2 core integer: [-+]?[0-9]+, 0x..., 0o...
 bool
-doc_parse_int(const char *s, long long *vp, bool *rangep)
+arb__doc_parse_int(const char *s, long long *vp, bool *rangep)
 {
 	const char        *p = s;
 	char              *end;
@@ -557,22 +557,22 @@ doc_parse_int(const char *s, long long *vp, bool *rangep)
 }
 
 bool
-doc_int(arbor_doc *d, yaml_node_t *n, const char *field, long long lo,
+arb__doc_int(arb__doc *d, yaml_node_t *n, const char *field, long long lo,
     long long hi, long long *vp)
 {
 	const char *s;
 	long long   v = 0;
 	bool        inrange;
 
-	if (!doc_scalar(d, n, field, &s, NULL)) {
+	if (!arb__doc_scalar(d, n, field, &s, NULL)) {
 		return false;
 	}
-	if (!doc_parse_int(s, &v, &inrange)) {
-		doc_err(d, n, field, "expected an integer, not \"%s\"", s);
+	if (!arb__doc_parse_int(s, &v, &inrange)) {
+		arb__doc_err(d, n, field, "expected an integer, not \"%s\"", s);
 		return false;
 	}
 	if (!inrange || v < lo || v > hi) {
-		doc_err(d, n, field, "%s is out of range (%lld to %lld)", s,
+		arb__doc_err(d, n, field, "%s is out of range (%lld to %lld)", s,
 		    lo, hi);
 		return false;
 	}
@@ -581,69 +581,26 @@ doc_int(arbor_doc *d, yaml_node_t *n, const char *field, long long lo,
 }
 
 int
-arbor_parse_duration(const char *s, int *msp)
+arb__doc_parse_duration(const char *s, int *msp)
 {
-	static const struct {
-		const char *unit;
-		double      ms;
-	} units[]
-	    = { { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 } };
-	const char *p = s;
-	char       *end;
-	double      v;
-	long long   ms;
-	size_t      i;
+	int64_t ms;
 
-	if (!isdigit((unsigned char) *p)) {
-		return -1; // no sign, no leading dot, no spaces
-	}
-	while (isdigit((unsigned char) *p)) {
-		p++;
-	}
-	if (*p == '\0') {
-		errno = 0;
-		ms = strtoll(s, &end, 10);
-		if (errno == ERANGE || ms > INT_MAX) {
-			return -1;
-		}
-		*msp = (int) ms;
-		return 0;
-	}
-	if (*p == '.') {
-		p++;
-		if (!isdigit((unsigned char) *p)) {
-			return -1;
-		}
-		while (isdigit((unsigned char) *p)) {
-			p++;
-		}
-	}
-	v = strtod(s, &end);
-	if (end != p) {
+	if (arb__parse_dur_ms(s, &ms) != ARB_OK || ms > INT_MAX) {
 		return -1;
 	}
-	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcmp(p, units[i].unit) == 0) {
-			v *= units[i].ms;
-			if (!(v <= (double) INT_MAX)) {
-				return -1;
-			}
-			*msp = (int) lround(v);
-			return 0;
-		}
-	}
-	return -1;
+	*msp = (int) ms;
+	return 0;
 }
 
 bool
-doc_duration(arbor_doc *d, yaml_node_t *n, const char *field, int lo, int hi,
-    const doc_word *specials, int *msp)
+arb__doc_duration(arb__doc *d, yaml_node_t *n, const char *field, int lo, int hi,
+    const arb__doc_word *specials, int *msp)
 {
 	const char *s;
 	int         ms;
 	size_t      i;
 
-	if (!doc_scalar(d, n, field, &s, NULL)) {
+	if (!arb__doc_scalar(d, n, field, &s, NULL)) {
 		return false;
 	}
 	for (i = 0; specials != NULL && specials[i].word != NULL; i++) {
@@ -652,7 +609,7 @@ doc_duration(arbor_doc *d, yaml_node_t *n, const char *field, int lo, int hi,
 			return true;
 		}
 	}
-	if (arbor_parse_duration(s, &ms) != 0) {
+	if (arb__doc_parse_duration(s, &ms) != 0) {
 		char   extra[128] = "";
 		size_t used = 0;
 		for (i = 0; specials != NULL && specials[i].word != NULL;
@@ -664,14 +621,14 @@ doc_duration(arbor_doc *d, yaml_node_t *n, const char *field, int lo, int hi,
 				break;
 			}
 		}
-		doc_err(d, n, field,
+		arb__doc_err(d, n, field,
 		    "\"%s\" is not a duration (milliseconds, or a number with "
 		    "ms, s, m or h: \"250ms\", \"5s\"%s)",
 		    s, extra);
 		return false;
 	}
 	if (ms < lo || ms > hi) {
-		doc_err(d, n, field, "%s is out of range (%d ms to %d ms)", s,
+		arb__doc_err(d, n, field, "%s is out of range (%d ms to %d ms)", s,
 		    lo, hi);
 		return false;
 	}
@@ -680,14 +637,14 @@ doc_duration(arbor_doc *d, yaml_node_t *n, const char *field, int lo, int hi,
 }
 
 bool
-doc_enum(arbor_doc *d, yaml_node_t *n, const char *field,
-    const doc_word *words, int *vp)
+arb__doc_enum(arb__doc *d, yaml_node_t *n, const char *field,
+    const arb__doc_word *words, int *vp)
 {
 	const char *s;
 	char        list[256];
 	size_t      i, used = 0;
 
-	if (!doc_scalar(d, n, field, &s, NULL)) {
+	if (!arb__doc_scalar(d, n, field, &s, NULL)) {
 		return false;
 	}
 	list[0] = '\0';
@@ -704,7 +661,7 @@ doc_enum(arbor_doc *d, yaml_node_t *n, const char *field,
 			used = sizeof(list) - 1;
 		}
 	}
-	doc_err(d, n, field, "unknown value \"%s\" (expected one of: %s)", s,
+	arb__doc_err(d, n, field, "unknown value \"%s\" (expected one of: %s)", s,
 	    list);
 	return false;
 }

@@ -20,10 +20,10 @@
 
 #define TREE_DEPTH_MAX 64
 
-// --- arbor_buf --------------------------------------------------------------
+// --- arb__text --------------------------------------------------------------
 
 static void
-buf_reserve(arbor_buf *b, size_t more)
+buf_reserve(arb__text *b, size_t more)
 {
 	size_t cap;
 	char  *p;
@@ -36,15 +36,14 @@ buf_reserve(arbor_buf *b, size_t more)
 		cap *= 2;
 	}
 	if ((p = realloc(b->p, cap)) == NULL) {
-		fprintf(stderr, "arbor: out of memory\n");
-		exit(ARB_EXIT_SOFTWARE);
+		arb__oom();
 	}
 	b->p = p;
 	b->cap = cap;
 }
 
 void
-arbor_buf_add(arbor_buf *b, const char *s, size_t n)
+arb__text_add(arb__text *b, const char *s, size_t n)
 {
 	buf_reserve(b, n);
 	memcpy(b->p + b->len, s, n);
@@ -53,7 +52,7 @@ arbor_buf_add(arbor_buf *b, const char *s, size_t n)
 }
 
 void
-arbor_buf_printf(arbor_buf *b, const char *fmt, ...)
+arb__text_printf(arb__text *b, const char *fmt, ...)
 {
 	va_list ap;
 	int     n;
@@ -72,32 +71,32 @@ arbor_buf_printf(arbor_buf *b, const char *fmt, ...)
 }
 
 void
-arbor_buf_json_str(arbor_buf *b, const char *s)
+arb__text_json_str(arb__text *b, const char *s)
 {
 	const unsigned char *p;
 
 	if (s == NULL) {
-		arbor_buf_add(b, "null", 4);
+		arb__text_add(b, "null", 4);
 		return;
 	}
-	arbor_buf_add(b, "\"", 1);
+	arb__text_add(b, "\"", 1);
 	for (p = (const unsigned char *) s; *p != '\0'; p++) {
 		if (*p == '"' || *p == '\\') {
 			char esc[2] = { '\\', (char) *p };
-			arbor_buf_add(b, esc, 2);
+			arb__text_add(b, esc, 2);
 		} else if (*p == '\n') {
-			arbor_buf_add(b, "\\n", 2);
+			arb__text_add(b, "\\n", 2);
 		} else if (*p < 0x20 || *p == 0x7f) {
-			arbor_buf_printf(b, "\\u%04x", *p);
+			arb__text_printf(b, "\\u%04x", *p);
 		} else {
-			arbor_buf_add(b, (const char *) p, 1);
+			arb__text_add(b, (const char *) p, 1);
 		}
 	}
-	arbor_buf_add(b, "\"", 1);
+	arb__text_add(b, "\"", 1);
 }
 
 void
-arbor_buf_fini(arbor_buf *b)
+arb__text_fini(arb__text *b)
 {
 	free(b->p);
 	b->p = NULL;
@@ -108,7 +107,7 @@ arbor_buf_fini(arbor_buf *b)
 // --- Names ------------------------------------------------------------------
 
 const char *
-arbor_isolation_name(arb_isolation i)
+arb__isolation_word(arb_isolation i)
 {
 	switch (i) {
 	case ARB_THREAD:
@@ -124,7 +123,7 @@ arbor_isolation_name(arb_isolation i)
 }
 
 const char *
-arbor_restart_name(arb_restart r)
+arb__restart_word(arb_restart r)
 {
 	switch (r) {
 	case ARB_PERMANENT:
@@ -138,7 +137,7 @@ arbor_restart_name(arb_restart r)
 }
 
 const char *
-arbor_strategy_name(arb_strategy s)
+arb__strategy_word(arb_strategy s)
 {
 	switch (s) {
 	case ARB_ONE_FOR_ONE:
@@ -156,7 +155,7 @@ arbor_strategy_name(arb_strategy s)
 // --- The tree ---------------------------------------------------------------
 
 typedef struct tree_walk {
-	arbor_buf *b;
+	arb__text *b;
 	int        open[TREE_DEPTH_MAX]; // depths of entries still open
 	int        nopen;
 	bool       first; // the next entry is the first of its array
@@ -166,7 +165,7 @@ static void
 tree_close_to(tree_walk *w, int depth)
 {
 	while (w->nopen > 0 && w->open[w->nopen - 1] >= depth) {
-		arbor_buf_add(w->b, "]}", 2);
+		arb__text_add(w->b, "]}", 2);
 		w->nopen--;
 		w->first = false;
 	}
@@ -176,7 +175,7 @@ static void
 tree_entry(const arb_child_info *in, void *arg)
 {
 	tree_walk *w = arg;
-	arbor_buf *b = w->b;
+	arb__text *b = w->b;
 	char       text[256];
 	int        k;
 
@@ -185,23 +184,23 @@ tree_entry(const arb_child_info *in, void *arg)
 		return; // deeper than any tree file can nest
 	}
 	if (w->nopen > 0 && !w->first) {
-		arbor_buf_add(b, ",", 1);
+		arb__text_add(b, ",", 1);
 	}
-	arbor_buf_add(b, "{\"path\":", 8);
-	arbor_buf_json_str(b, in->path);
-	arbor_buf_add(b, ",\"name\":", 8);
-	arbor_buf_json_str(b, in->name);
-	arbor_buf_add(b, ",\"type\":", 8);
-	arbor_buf_json_str(b, in->type);
-	arbor_buf_printf(b,
+	arb__text_add(b, "{\"path\":", 8);
+	arb__text_json_str(b, in->path);
+	arb__text_add(b, ",\"name\":", 8);
+	arb__text_json_str(b, in->name);
+	arb__text_add(b, ",\"type\":", 8);
+	arb__text_json_str(b, in->type);
+	arb__text_printf(b,
 	    ",\"isolation\":\"%s\",\"restart\":\"%s\",\"state\":\"%s\"",
-	    arbor_isolation_name(in->isolation),
-	    arbor_restart_name(in->restart), arb_child_state_name(in->state));
+	    arb__isolation_word(in->isolation),
+	    arb__restart_word(in->restart), arb_child_state_name(in->state));
 	if (in->isolation == ARB_SUPERVISOR) {
-		arbor_buf_printf(b, ",\"strategy\":\"%s\"",
-		    arbor_strategy_name(in->strategy));
+		arb__text_printf(b, ",\"strategy\":\"%s\"",
+		    arb__strategy_word(in->strategy));
 	}
-	arbor_buf_printf(b,
+	arb__text_printf(b,
 	    ",\"depth\":%d,\"ospid\":%d,\"pid\":\"%llu\",\"uptime_ms\":%lld,"
 	    "\"restarts\":%u,\"next_attempt_in_ms\":%lld",
 	    in->depth, in->ospid, (unsigned long long) in->pid.id,
@@ -209,24 +208,24 @@ tree_entry(const arb_child_info *in, void *arg)
 	    (long long) (in->state == ARB_STATE_RESTARTING
 	            ? in->next_attempt_in_ms
 	            : 0));
-	arbor_buf_add(b, ",\"last_exit\":", 13);
+	arb__text_add(b, ",\"last_exit\":", 13);
 	if (in->has_last_exit) {
 		arb_exit_format(&in->last_exit, text, sizeof(text));
-		arbor_buf_json_str(b, text);
-		arbor_buf_printf(b, ",\"last_exit_kind\":\"%s\"",
+		arb__text_json_str(b, text);
+		arb__text_printf(b, ",\"last_exit_kind\":\"%s\"",
 		    arb_exit_kind_name(in->last_exit.kind));
 	} else {
-		arbor_buf_add(b, "null,\"last_exit_kind\":null", 26);
+		arb__text_add(b, "null,\"last_exit_kind\":null", 26);
 	}
-	arbor_buf_printf(b, ",\"live\":%s,\"heartbeat_age_ms\":%lld",
+	arb__text_printf(b, ",\"live\":%s,\"heartbeat_age_ms\":%lld",
 	    in->live ? "true" : "false", (long long) in->heartbeat_age_ms);
-	arbor_buf_add(b, ",\"exits\":{", 10);
+	arb__text_add(b, ",\"exits\":{", 10);
 	for (k = 0; k <= ARB_EXIT_NOPROC; k++) {
-		arbor_buf_printf(b, "%s\"%s\":%llu", k ? "," : "",
+		arb__text_printf(b, "%s\"%s\":%llu", k ? "," : "",
 		    arb_exit_kind_name((arb_exit_kind) k),
 		    (unsigned long long) in->exits[k]);
 	}
-	arbor_buf_printf(b,
+	arb__text_printf(b,
 	    "},\"stats\":{\"msgs_in\":%llu,\"msgs_out\":%llu,\"dead_letters\":"
 	    "%llu,\"rejected\":%llu,\"send_eagain\":%llu,"
 	    "\"late_replies\":%llu,\"batches_in\":%llu,\"batches_out\":%llu}",
@@ -238,37 +237,37 @@ tree_entry(const arb_child_info *in, void *arg)
 	    (unsigned long long) in->stats.late_replies,
 	    (unsigned long long) in->stats.batches_in,
 	    (unsigned long long) in->stats.batches_out);
-	arbor_buf_add(b, ",\"children\":[", 13);
+	arb__text_add(b, ",\"children\":[", 13);
 	w->open[w->nopen++] = in->depth;
 	w->first = true;
 }
 
 void
-arbor_tree_json(arbor_run *run, arbor_buf *b)
+arb__live_json(arb__serve *run, arb__text *b)
 {
 	tree_walk w = { .b = b, .nopen = 0, .first = true };
 	char      stuck[256] = "";
 	bool      live;
 
 	live = arb_node_live(run->node, stuck, sizeof(stuck));
-	arbor_buf_add(b, "{\"node\":", 8);
-	arbor_buf_json_str(b, run->cfg->name);
-	arbor_buf_printf(b,
+	arb__text_add(b, "{\"node\":", 8);
+	arb__text_json_str(b, run->name);
+	arb__text_printf(b,
 	    ",\"pid\":%d,\"version\":\"%s\",\"uptime_ms\":%lld,"
 	    "\"ready\":%s,\"live\":%s,\"stuck\":",
 	    (int) getpid(), arb_version(),
 	    (long long) arb_node_uptime_ms(run->node),
 	    arb_node_ready(run->node) ? "true" : "false",
 	    live ? "true" : "false");
-	arbor_buf_json_str(b, live ? NULL : stuck);
-	arbor_buf_printf(b, ",\"give_ups\":%llu,\"reloads\":%u,\"file\":",
+	arb__text_json_str(b, live ? NULL : stuck);
+	arb__text_printf(b, ",\"give_ups\":%llu,\"reloads\":%u,\"file\":",
 	    (unsigned long long) arb_node_give_ups(run->node), run->reloads);
-	arbor_buf_json_str(b, run->file);
-	arbor_buf_add(b, ",\"tree\":", 8);
+	arb__text_json_str(b, run->file);
+	arb__text_add(b, ",\"tree\":", 8);
 	arb_node_walk(run->node, tree_entry, &w);
 	if (w.nopen == 0 && w.first) {
-		arbor_buf_add(b, "null", 4); // the tree is not there (yet)
+		arb__text_add(b, "null", 4); // the tree is not there (yet)
 	}
 	tree_close_to(&w, 0);
-	arbor_buf_add(b, "}", 1);
+	arb__text_add(b, "}", 1);
 }

@@ -5,9 +5,9 @@
 #ifndef ARBOR_TOOL_CONTROL_H
 #define ARBOR_TOOL_CONTROL_H
 
-#include "services.h"
+#include "serve.h"
 
-// arbor_control_start listens on the node's control socket (node.control,
+// arb__control_start listens on the node's control socket (node.control,
 // or the default path of paths.h) on the node's loop and sets
 // run->control.  Returns 0 when the socket is served, and also when the
 // default path is already served by another node of the same name (then
@@ -19,12 +19,12 @@
 // when a configured path is in use by another node, or nng or libevent
 // fail.  Call after arb_node_open, before arb_node_run.
 // Thread: node.
-int arbor_control_start(arbor_run *run);
+int arb__control_start(arb__serve *run);
 
-// arbor_control_stop closes the socket (nng removes its file) and
+// arb__control_stop closes the socket (nng removes its file) and
 // releases everything.  Call after arb_node_run returned and before
 // arb_node_close.  Calling it when nothing is served is a harmless
 // no-op.  Thread: node.
-void arbor_control_stop(arbor_run *run);
+void arb__control_stop(arb__serve *run);
 
 #endif // ARBOR_TOOL_CONTROL_H

@@ -14,28 +14,37 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define ARENA_BLOCK 8192
 
 // --- Memory -----------------------------------------------------------------
 
+_Noreturn void
+arb__oom(void)
+{
+	static const char msg[] = "arbor: out of memory\n";
+
+	(void) write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	exit(ARB_EXIT_SOFTWARE);
+}
+
 void *
-arbor_xalloc(size_t n)
+arb__xalloc(size_t n)
 {
 	void *p = calloc(1, n > 0 ? n : 1);
 
 	if (p == NULL) {
-		fprintf(stderr, "arbor: out of memory\n");
-		exit(ARB_EXIT_SOFTWARE);
+		arb__oom();
 	}
 	return p;
 }
 
 char *
-arbor_xstrdup(const char *s)
+arb__xstrdup(const char *s)
 {
 	size_t n = strlen(s) + 1;
-	char  *p = arbor_xalloc(n);
+	char  *p = arb__xalloc(n);
 
 	memcpy(p, s, n);
 	return p;
@@ -48,18 +57,18 @@ typedef struct arena_blk {
 	max_align_t       data[];
 } arena_blk;
 
-struct arbor_arena {
+struct arb__arena {
 	arena_blk *head;
 };
 
-arbor_arena *
-arbor_arena_open(void)
+arb__arena *
+arb__arena_open(void)
 {
-	return arbor_xalloc(sizeof(arbor_arena));
+	return arb__xalloc(sizeof(arb__arena));
 }
 
 void
-arbor_arena_close(arbor_arena *a)
+arb__arena_close(arb__arena *a)
 {
 	arena_blk *b;
 
@@ -74,7 +83,7 @@ arbor_arena_close(arbor_arena *a)
 }
 
 void *
-arbor_arena_alloc(arbor_arena *a, size_t n)
+arb__arena_alloc(arb__arena *a, size_t n)
 {
 	const size_t al = sizeof(max_align_t);
 	arena_blk   *b = a->head;
@@ -86,7 +95,7 @@ arbor_arena_alloc(arbor_arena *a, size_t n)
 	}
 	if (b == NULL || b->cap - b->used < n) {
 		size_t cap = n > ARENA_BLOCK ? n : ARENA_BLOCK;
-		b = arbor_xalloc(sizeof(*b) + cap);
+		b = arb__xalloc(sizeof(*b) + cap);
 		b->cap = cap;
 		b->next = a->head;
 		a->head = b;
@@ -97,17 +106,17 @@ arbor_arena_alloc(arbor_arena *a, size_t n)
 }
 
 char *
-arbor_arena_strdup(arbor_arena *a, const char *s)
+arb__arena_strdup(arb__arena *a, const char *s)
 {
 	size_t n = strlen(s) + 1;
-	char  *p = arbor_arena_alloc(a, n);
+	char  *p = arb__arena_alloc(a, n);
 
 	memcpy(p, s, n);
 	return p;
 }
 
 char *
-arbor_arena_printf(arbor_arena *a, const char *fmt, ...)
+arb__arena_printf(arb__arena *a, const char *fmt, ...)
 {
 	va_list ap;
 	int     n;
@@ -117,9 +126,9 @@ arbor_arena_printf(arbor_arena *a, const char *fmt, ...)
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
 	if (n < 0) {
-		return arbor_arena_strdup(a, "");
+		return arb__arena_strdup(a, "");
 	}
-	p = arbor_arena_alloc(a, (size_t) n + 1);
+	p = arb__arena_alloc(a, (size_t) n + 1);
 	va_start(ap, fmt);
 	vsnprintf(p, (size_t) n + 1, fmt, ap);
 	va_end(ap);
@@ -129,26 +138,25 @@ arbor_arena_printf(arbor_arena *a, const char *fmt, ...)
 // --- Problems ---------------------------------------------------------------
 
 void
-arbor_errs_add(arbor_errs *errs, int line, int col, const char *text)
+arb__errs_add(arb__errs *errs, int line, int col, const char *text)
 {
 	if (errs->n == errs->cap) {
 		size_t     cap = errs->cap ? errs->cap * 2 : 16;
-		arbor_err *v = realloc(errs->v, cap * sizeof(*v));
+		arb__err *v = realloc(errs->v, cap * sizeof(*v));
 		if (v == NULL) {
-			fprintf(stderr, "arbor: out of memory\n");
-			exit(ARB_EXIT_SOFTWARE);
+			arb__oom();
 		}
 		errs->v = v;
 		errs->cap = cap;
 	}
 	errs->v[errs->n].line = line;
 	errs->v[errs->n].col = col;
-	errs->v[errs->n].text = arbor_xstrdup(text);
+	errs->v[errs->n].text = arb__xstrdup(text);
 	errs->n++;
 }
 
 void
-arbor_errs_fini(arbor_errs *errs)
+arb__errs_fini(arb__errs *errs)
 {
 	size_t i;
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // config.h -- the tree file of the `arbor` program (docs/config.md).
 //
-// arbor_config_load reads one YAML file into a struct arbor_config: the
+// arb__tree_load reads one YAML file into a struct arb_tree: the
 // node's own settings (name, control socket, HTTP endpoint, limits), the
 // plugins it loaded and the supervision tree as an arb_sup_spec ready for
 // arb_node_run / arb_node_reload.  Every problem is collected, not just
@@ -20,13 +20,13 @@
 #include <stddef.h>
 #include <stdio.h>
 
-typedef struct arbor_arena arbor_arena;
+typedef struct arb__arena arb__arena;
 
-// arbor_config is everything the file says, resolved and validated.
+// arb_tree is everything the file says, resolved and validated.
 // Strings and the spec tree live in the config's arena and stay valid
-// until arbor_config_free.  Services (control socket, HTTP) read their
+// until arb__tree_free.  Services (control socket, HTTP) read their
 // settings from here.
-typedef struct arbor_config {
+typedef struct arb_tree {
 	const char *file;           // the path as given on the command line
 	const char *dir;            // its directory, absolute
 	const char *name;           // node.name (default "arbor")
@@ -40,52 +40,59 @@ typedef struct arbor_config {
 	const char *const *plugins; // absolute paths, all loaded
 	size_t             nplugins;
 	arb_sup_spec      *root;  // the supervision tree
-	arbor_arena       *arena; // owns all of the above
-} arbor_config;
+	arb__arena       *arena; // owns all of the above
+	struct arb__errs  *errs;  // arb_tree_load: the problems, or NULL
+} arb_tree;
 
 // One problem found in a file.  line and col are 1-based, 0 when the
 // problem is about the whole file (unreadable, empty).
-typedef struct arbor_err {
+typedef struct arb__err {
 	int   line;
 	int   col;
 	char *text; // "FILE:LINE:COLUMN: field: what is wrong"
-} arbor_err;
+} arb__err;
 
-typedef struct arbor_errs {
-	arbor_err *v;
+typedef struct arb__errs {
+	arb__err *v;
 	size_t     n;
 	size_t     cap;
-} arbor_errs;
+} arb__errs;
 
-// arbor_config_load reads, validates and builds file.  It returns 0 with
-// *cfgp set (release it with arbor_config_free) when the file is valid,
+// arb__tree_load reads, validates and builds file.  It returns 0 with
+// *cfgp set (release it with arb__tree_free) when the file is valid,
 // or ARB_ESPEC with every problem appended to errs (sorted by position)
 // and *cfgp NULL.  Plugins named in the file are loaded (plugin.c) so
 // that their actor types can be checked.  errs must be zeroed or
-// previously used with arbor_errs_fini.
-int arbor_config_load(const char *file, arbor_config **cfgp, arbor_errs *errs);
+// previously used with arb__errs_fini.
+int arb__tree_load(const char *file, arb_tree **cfgp, arb__errs *errs);
 
-// arbor_config_free releases cfg.  Calling it with NULL is a harmless
+// arb__tree_free releases cfg.  Calling it with NULL is a harmless
 // no-op.
-void arbor_config_free(arbor_config *cfg);
+void arb__tree_free(arb_tree *cfg);
 
-// arbor_errs_fini releases the texts and leaves errs zeroed.
-void arbor_errs_fini(arbor_errs *errs);
+// arb__errs_fini releases the texts and leaves errs zeroed.
+void arb__errs_fini(arb__errs *errs);
 
-// arbor_errs_add appends one problem (the text is formatted by the
+// arb__errs_add appends one problem (the text is formatted by the
 // caller, copied here).  Out of memory ends the program (exit 70).
-void arbor_errs_add(arbor_errs *errs, int line, int col, const char *text);
+void arb__errs_add(arb__errs *errs, int line, int col, const char *text);
 
-// arbor_parse_duration parses a duration: digits (milliseconds) or a
+// arb__doc_parse_duration parses a duration: digits (milliseconds) or a
 // number with one unit "ms", "s", "m", "h" ("250ms", "1.5s", "2m").  It
 // returns 0 and *msp (0 to INT_MAX), or -1 when s is not a duration or is
 // too long.  This function can't fail otherwise.
-int arbor_parse_duration(const char *s, int *msp);
+int arb__doc_parse_duration(const char *s, int *msp);
 
-// arbor_xalloc is calloc that ends the program with exit 70 and a message
+// arb__oom ends the program with exit 70 and "arbor: out of memory" on
+// stderr: the tree-file loader and the services treat an exhausted heap
+// as fatal (a supervised node is restarted; half a configuration is
+// worse).  Async-signal-safe.
+_Noreturn void arb__oom(void);
+
+// arb__xalloc is calloc that ends the program with exit 70 and a message
 // when memory is exhausted (a command-line tool has nothing better to
-// do).  arbor_xstrdup likewise.
-void *arbor_xalloc(size_t n);
-char *arbor_xstrdup(const char *s);
+// do).  arb__xstrdup likewise.
+void *arb__xalloc(size_t n);
+char *arb__xstrdup(const char *s);
 
 #endif // ARBOR_TOOL_CONFIG_H

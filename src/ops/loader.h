@@ -33,30 +33,30 @@ typedef struct seen {
 } seen;
 
 typedef struct loader {
-	arbor_doc     d;
-	arbor_config *cfg;
+	arb__doc     d;
+	arb_tree *cfg;
 	site         *sites;
 	size_t        nsites;
 	seen         *seen;
 	size_t        nseen;
 } loader;
 
-// loader_site_add records a site and returns its index.
-size_t loader_site_add(
+// arb__loader_site_add records a site and returns its index.
+size_t arb__loader_site_add(
     loader *ld, const char *path, yaml_node_t *child, yaml_node_t *sup);
-// loader_mark_seen records that field of site si was reported.
-void loader_mark_seen(loader *ld, size_t si, const char *field);
-bool loader_was_seen(loader *ld, size_t si, const char *field);
-// loader_got returns ok, marking field of si as reported when false.
-bool loader_got(loader *ld, size_t si, const char *field, bool ok);
-// loader_resolve makes a path relative to the file's directory absolute.
-const char *loader_resolve(loader *ld, const char *p);
-// loader_name_ok mirrors the library's rule for child names.
-bool loader_name_ok(const char *s);
+// arb__loader_mark_seen records that field of site si was reported.
+void arb__loader_mark_seen(loader *ld, size_t si, const char *field);
+bool arb__loader_was_seen(loader *ld, size_t si, const char *field);
+// arb__loader_got returns ok, marking field of si as reported when false.
+bool arb__loader_got(loader *ld, size_t si, const char *field, bool ok);
+// arb__loader_resolve makes a path relative to the file's directory absolute.
+const char *arb__loader_resolve(loader *ld, const char *p);
+// arb__loader_name_ok mirrors the library's rule for child names.
+bool arb__loader_name_ok(const char *s);
 
-// tree_load_sup builds the supervisor spec of mapping map at path, whose
+// arb__loader_sup builds the supervisor spec of mapping map at path, whose
 // site is si (tree.c).  Returns NULL when map is not a mapping.
-arb_sup_spec *tree_load_sup(
+arb_sup_spec *arb__loader_sup(
     loader *ld, yaml_node_t *map, const char *path, size_t si);
 
 #endif // ARBOR_TOOL_LOADER_H

@@ -6,7 +6,7 @@
 // need nothing here: the library loads them, in the node and in every
 // process actor alike.  Modules named by path are loaded by `arbor run` /
 // `arbor check`; process actors re-run the arbor binary, which loads the
-// same list from $ARBOR_PLUGINS (absolute paths separated by ':') before
+// same list from $ARBOR_PLUGINS (absolute paths separated by ':') in
 // arb_actor_main.  Thread: main (or the node thread, for a reload).
 
 #ifndef ARBOR_TOOL_PLUGIN_H
@@ -14,25 +14,18 @@
 
 #include <stddef.h>
 
-#define ARBOR_PLUGINS_ENV "ARBOR_PLUGINS"
-
-// arbor_plugin_load loads the module at path and remembers it for
-// arbor_plugin_export_env.  Loading the same file again is a harmless
+// arb__plugins_load loads the module at path and remembers it for
+// arb__plugins_export_env.  Loading the same file again is a harmless
 // no-op.  Returns 0, or -1 with a reason in err.
-int arbor_plugin_load(const char *path, char *err, size_t errlen);
+int arb__plugins_load(const char *path, char *err, size_t errlen);
 
-// arbor_plugin_load_env loads every plugin listed in $ARBOR_PLUGINS.
-// Returns 0, or -1 with the first failure in err (the others are still
-// tried).
-int arbor_plugin_load_env(char *err, size_t errlen);
-
-// arbor_plugin_export_env sets $ARBOR_PLUGINS to every plugin loaded so
+// arb__plugins_export_env sets $ARBOR_PLUGINS to every plugin loaded so
 // far, for the process actors this node will start.  Must be called
 // before the node starts threads.
-void arbor_plugin_export_env(void);
+void arb__plugins_export_env(void);
 
-// arbor_plugin_fini frees the list of loaded paths (the modules stay
+// arb__plugins_fini frees the list of loaded paths (the modules stay
 // loaded).
-void arbor_plugin_fini(void);
+void arb__plugins_fini(void);
 
 #endif // ARBOR_TOOL_PLUGIN_H

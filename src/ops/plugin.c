@@ -19,7 +19,7 @@ static char **loaded; // absolute paths
 static size_t nloaded;
 
 int
-arbor_plugin_load(const char *path, char *err, size_t errlen)
+arb__plugins_load(const char *path, char *err, size_t errlen)
 {
 	char   real[PATH_MAX];
 	char **v;
@@ -43,47 +43,24 @@ arbor_plugin_load(const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	loaded = v;
-	loaded[nloaded++] = arbor_xstrdup(real);
+	loaded[nloaded++] = arb__xstrdup(real);
 	return 0;
 }
 
-int
-arbor_plugin_load_env(char *err, size_t errlen)
-{
-	const char *env = getenv(ARBOR_PLUGINS_ENV);
-	char       *list, *p, *save = NULL;
-	char        one[512];
-	int         rv = 0;
-
-	if (env == NULL || env[0] == '\0') {
-		return 0;
-	}
-	list = arbor_xstrdup(env);
-	for (p = strtok_r(list, ":", &save); p != NULL;
-	     p = strtok_r(NULL, ":", &save)) {
-		if (arbor_plugin_load(p, one, sizeof(one)) != 0 && rv == 0) {
-			snprintf(err, errlen, "%s", one);
-			rv = -1;
-		}
-	}
-	free(list);
-	return rv;
-}
-
 void
-arbor_plugin_export_env(void)
+arb__plugins_export_env(void)
 {
 	size_t i, len = 1;
 	char  *v;
 
 	if (nloaded == 0) {
-		unsetenv(ARBOR_PLUGINS_ENV);
+		unsetenv("ARBOR_PLUGINS");
 		return;
 	}
 	for (i = 0; i < nloaded; i++) {
 		len += strlen(loaded[i]) + 1;
 	}
-	v = arbor_xalloc(len);
+	v = arb__xalloc(len);
 	v[0] = '\0';
 	for (i = 0; i < nloaded; i++) {
 		if (i > 0) {
@@ -91,12 +68,12 @@ arbor_plugin_export_env(void)
 		}
 		strcat(v, loaded[i]);
 	}
-	setenv(ARBOR_PLUGINS_ENV, v, 1);
+	setenv("ARBOR_PLUGINS", v, 1);
 	free(v);
 }
 
 void
-arbor_plugin_fini(void)
+arb__plugins_fini(void)
 {
 	size_t i;
 

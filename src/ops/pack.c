@@ -11,13 +11,30 @@
 
 #include "doc.h"
 
+#include "../core/arb_impl.h"
+
 #include <ctype.h>
 #include <math.h>
-#include <msgpack.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define PACK_DEPTH_MAX 64
+
+// put checks a write of the msgpack writer: out of memory ends the
+// program, as arb__xalloc does.
+static void
+put(int rv)
+{
+	if (rv != ARB_OK) {
+		arb__oom();
+	}
+}
+
+static void
+put_str(arb__buf *b, const char *s)
+{
+	put(arb__mp_put_str(b, s, strlen(s)));
+}
 
 // is_float matches the YAML 1.2 core float forms (without inf/nan).
 static bool
@@ -60,7 +77,7 @@ is_float(const char *s)
 
 static bool
 pack_scalar(
-    arbor_doc *d, msgpack_packer *pk, yaml_node_t *n, const char *field)
+    arb__doc *d, arb__buf *pk, yaml_node_t *n, const char *field)
 {
 	static const char *const inf[]
 	    = { ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", NULL };
@@ -70,43 +87,41 @@ pack_scalar(
 	bool                     plain, inrange;
 	long long                v;
 
-	if (!doc_scalar(d, n, field, &s, &plain)) {
+	if (!arb__doc_scalar(d, n, field, &s, &plain)) {
 		return false;
 	}
 	if (!plain) {
-		msgpack_pack_str(pk, strlen(s));
-		msgpack_pack_str_body(pk, s, strlen(s));
+		put_str(pk, s);
 		return true;
 	}
-	if (doc_word_in(s, doc_null_words)) {
-		msgpack_pack_nil(pk);
-	} else if (doc_word_in(s, doc_true_words)) {
-		msgpack_pack_true(pk);
-	} else if (doc_word_in(s, doc_false_words)) {
-		msgpack_pack_false(pk);
-	} else if (doc_parse_int(s, &v, &inrange)) {
+	if (arb__doc_word_in(s, arb__doc_null_words)) {
+		put(arb__mp_put_nil(pk));
+	} else if (arb__doc_word_in(s, arb__doc_true_words)) {
+		put(arb__mp_put_bool(pk, true));
+	} else if (arb__doc_word_in(s, arb__doc_false_words)) {
+		put(arb__mp_put_bool(pk, false));
+	} else if (arb__doc_parse_int(s, &v, &inrange)) {
 		if (!inrange) {
-			doc_err(d, n, field, "integer %s is out of range", s);
+			arb__doc_err(d, n, field, "integer %s is out of range", s);
 			return false;
 		}
-		msgpack_pack_int64(pk, v);
+		put(arb__mp_put_int(pk, v));
 	} else if (is_float(s)) {
-		msgpack_pack_double(pk, strtod(s, NULL));
-	} else if (doc_word_in(s, inf)) {
-		msgpack_pack_double(pk, HUGE_VAL);
-	} else if (doc_word_in(s, ninf)) {
-		msgpack_pack_double(pk, -HUGE_VAL);
-	} else if (doc_word_in(s, nan_)) {
-		msgpack_pack_double(pk, NAN);
+		put(arb__mp_put_double(pk, strtod(s, NULL)));
+	} else if (arb__doc_word_in(s, inf)) {
+		put(arb__mp_put_double(pk, HUGE_VAL));
+	} else if (arb__doc_word_in(s, ninf)) {
+		put(arb__mp_put_double(pk, -HUGE_VAL));
+	} else if (arb__doc_word_in(s, nan_)) {
+		put(arb__mp_put_double(pk, NAN));
 	} else {
-		msgpack_pack_str(pk, strlen(s));
-		msgpack_pack_str_body(pk, s, strlen(s));
+		put_str(pk, s);
 	}
 	return true;
 }
 
 static bool
-pack_node(arbor_doc *d, msgpack_packer *pk, yaml_node_t *n, const char *field,
+pack_node(arb__doc *d, arb__buf *pk, yaml_node_t *n, const char *field,
     int depth)
 {
 	yaml_node_pair_t *p;
@@ -115,7 +130,7 @@ pack_node(arbor_doc *d, msgpack_packer *pk, yaml_node_t *n, const char *field,
 	char              sub[160];
 
 	if (depth > PACK_DEPTH_MAX || d->budget == 0) {
-		d->budget = 0; // doc_pack reports it once, at the top
+		d->budget = 0; // arb__doc_pack reports it once, at the top
 		return false;
 	}
 	d->budget--;
@@ -123,7 +138,7 @@ pack_node(arbor_doc *d, msgpack_packer *pk, yaml_node_t *n, const char *field,
 	case YAML_SCALAR_NODE:
 		return pack_scalar(d, pk, n, field);
 	case YAML_SEQUENCE_NODE:
-		msgpack_pack_array(pk, doc_len(n));
+		put(arb__mp_put_array(pk, (uint32_t) arb__doc_len(n)));
 		for (it = n->data.sequence.items.start;
 		     it < n->data.sequence.items.top; it++) {
 			ok = pack_node(d, pk,
@@ -137,23 +152,22 @@ pack_node(arbor_doc *d, msgpack_packer *pk, yaml_node_t *n, const char *field,
 		return ok;
 	case YAML_MAPPING_NODE:
 		// Keys are strings whatever they look like; duplicates and
-		// non-scalar keys are errors (doc_map_check).
-		if (!doc_map_check(d, n, field, NULL)) {
+		// non-scalar keys are errors (arb__doc_map_check).
+		if (!arb__doc_map_check(d, n, field, NULL)) {
 			return false;
 		}
-		msgpack_pack_map(pk,
-		    (size_t) (n->data.mapping.pairs.top
-		        - n->data.mapping.pairs.start));
+		put(arb__mp_put_map(pk,
+		    (uint32_t) (n->data.mapping.pairs.top
+		        - n->data.mapping.pairs.start)));
 		for (p = n->data.mapping.pairs.start;
 		     p < n->data.mapping.pairs.top; p++) {
-			const char *k = doc_key(d, p, NULL);
+			const char *k = arb__doc_key(d, p, NULL);
 			if (k == NULL) {
 				k = "";
 				ok = false;
 			}
-			msgpack_pack_str(pk, strlen(k));
-			msgpack_pack_str_body(pk, k, strlen(k));
-			doc_field(sub, sizeof(sub), field, k);
+			put_str(pk, k);
+			arb__doc_field(sub, sizeof(sub), field, k);
 			ok = pack_node(d, pk,
 			         yaml_document_get_node(&d->doc, p->value),
 			         sub, depth + 1)
@@ -164,35 +178,32 @@ pack_node(arbor_doc *d, msgpack_packer *pk, yaml_node_t *n, const char *field,
 		}
 		return ok;
 	default:
-		doc_err(d, n, field, "empty node");
+		arb__doc_err(d, n, field, "empty node");
 		return false;
 	}
 }
 
 bool
-doc_pack(
-    arbor_doc *d, yaml_node_t *n, const char *field, void **bufp, size_t *lenp)
+arb__doc_pack(
+    arb__doc *d, yaml_node_t *n, const char *field, void **bufp, size_t *lenp)
 {
-	msgpack_sbuffer sb;
-	msgpack_packer  pk;
-	int             before = d->nerr;
-	bool            ok;
+	arb__buf sb = { 0 };
+	int      before = d->nerr;
+	bool     ok;
 
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	ok = pack_node(d, &pk, n, field, 0) && d->nerr == before;
+	ok = pack_node(d, &sb, n, field, 0) && d->nerr == before;
 	if (d->budget == 0) {
-		doc_err(d, n, field,
+		arb__doc_err(d, n, field,
 		    "nested deeper than %d levels or more than %lu values in "
 		    "all (a recursive alias?)",
 		    PACK_DEPTH_MAX, DOC_PACK_BUDGET);
 		ok = false;
 	}
 	if (ok) {
-		*bufp = arbor_arena_alloc(d->arena, sb.size);
-		memcpy(*bufp, sb.data, sb.size);
-		*lenp = sb.size;
+		*bufp = arb__arena_alloc(d->arena, sb.len);
+		memcpy(*bufp, sb.data, sb.len);
+		*lenp = sb.len;
 	}
-	msgpack_sbuffer_destroy(&sb);
+	arb__buf_fini(&sb);
 	return ok;
 }

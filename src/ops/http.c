@@ -33,10 +33,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-typedef struct arbor_http {
-	arbor_run     *run;
+typedef struct arb__http {
+	arb__serve     *run;
 	struct evhttp *http;
-} arbor_http;
+} arb__http;
 
 // The page at /: inline CSS and JS, no external assets.  It fetches
 // /api/tree every second and draws nested boxes coloured by state; each
@@ -179,21 +179,6 @@ static const char page_html[] =
 	"</html>\n";
 // clang-format on
 
-static void http_log(const char *level, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-http_log(const char *level, const char *fmt, ...)
-{
-	char    line[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "arbor[%d]: %s - %s\n", (int) getpid(), level, line);
-}
-
 // --- Answers ----------------------------------------------------------------
 
 // send_buf sends out (and frees it) with the headers every answer has.
@@ -240,7 +225,7 @@ reply_text(
 }
 
 static void
-get_healthz(arbor_http *h, struct evhttp_request *req)
+get_healthz(arb__http *h, struct evhttp_request *req)
 {
 	char stuck[256] = "";
 	char text[300];
@@ -254,7 +239,7 @@ get_healthz(arbor_http *h, struct evhttp_request *req)
 }
 
 static void
-get_readyz(arbor_http *h, struct evhttp_request *req)
+get_readyz(arb__http *h, struct evhttp_request *req)
 {
 	if (arb_node_ready(h->run->node)) {
 		reply_text(req, 200, "OK", "ready\n");
@@ -264,14 +249,14 @@ get_readyz(arbor_http *h, struct evhttp_request *req)
 }
 
 static void
-get_tree(arbor_http *h, struct evhttp_request *req)
+get_tree(arb__http *h, struct evhttp_request *req)
 {
-	arbor_buf b = { 0 };
+	arb__text b = { 0 };
 
-	arbor_tree_json(h->run, &b);
-	arbor_buf_add(&b, "\n", 1);
+	arb__live_json(h->run, &b);
+	arb__text_add(&b, "\n", 1);
 	reply(req, 200, "OK", "application/json", b.p, b.len);
-	arbor_buf_fini(&b);
+	arb__text_fini(&b);
 }
 
 // --- /metrics ---------------------------------------------------------------
@@ -423,7 +408,7 @@ node_metric(struct evbuffer *out, const char *name, const char *type,
 }
 
 static void
-get_metrics(arbor_http *h, struct evhttp_request *req)
+get_metrics(arb__http *h, struct evhttp_request *req)
 {
 	struct evbuffer *out = evbuffer_new();
 	arb_node        *node = h->run->node;
@@ -460,6 +445,49 @@ get_metrics(arbor_http *h, struct evhttp_request *req)
 	    "Reloads of the tree file applied.", v);
 	send_buf(
 	    req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", out);
+}
+
+// --- Addresses ---------------------------------------------------------------
+
+int
+arb__http_addr(const char *s, char *host, size_t hostlen, int *portp,
+    char *why, size_t whylen)
+{
+	const char    *colon = strrchr(s, ':');
+	const char    *port  = colon != NULL ? colon + 1 : s;
+	struct in_addr a;
+	long long      p;
+	char          *end;
+
+	snprintf(host, hostlen, "%.*s", colon != NULL ? (int) (colon - s) : 9,
+	    colon != NULL ? s : "127.0.0.1");
+	p = strtoll(port, &end, 10);
+	if (port[0] < '0' || port[0] > '9' || *end != '\0' || p < 1 ||
+	    p > 65535) {
+		snprintf(why, whylen,
+		    "\"%s\": expected \"PORT\" or \"127.0.0.1:PORT\" with a "
+		    "port from 1 to 65535",
+		    s);
+		return ARB_EINVAL;
+	}
+	if (strcmp(host, "localhost") == 0) {
+		snprintf(host, hostlen, "127.0.0.1");
+	}
+	if (inet_pton(AF_INET, host, &a) != 1) {
+		snprintf(why, whylen,
+		    "\"%s\": the host must be an IPv4 address such as "
+		    "127.0.0.1",
+		    host);
+		return ARB_EINVAL;
+	}
+	if ((ntohl(a.s_addr) >> 24) != 127) {
+		snprintf(why, whylen,
+		    "\"%s\": HTTP is served on loopback only (127.0.0.0/8)",
+		    host);
+		return ARB_EINVAL;
+	}
+	*portp = (int) p;
+	return ARB_OK;
 }
 
 // --- Dispatch ---------------------------------------------------------------
@@ -499,7 +527,7 @@ host_ok(struct evhttp_request *req)
 static void
 http_cb(struct evhttp_request *req, void *arg)
 {
-	arbor_http              *h = arg;
+	arb__http              *h = arg;
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char              *path = uri ? evhttp_uri_get_path(uri) : NULL;
 
@@ -534,29 +562,28 @@ http_cb(struct evhttp_request *req, void *arg)
 // --- Start and stop ---------------------------------------------------------
 
 int
-arbor_http_start(arbor_run *run)
+arb__http_start(arb__serve *run)
 {
-	arbor_http            *h;
+	arb__http            *h;
 	struct evconnlistener *lev;
 	struct sockaddr_in     sin;
 
-	if (run->cfg->http_port == 0) {
+	if (run->http_port == 0) {
 		return 0;
 	}
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t) run->cfg->http_port);
-	if (inet_pton(AF_INET, run->cfg->http_host, &sin.sin_addr) != 1) {
-		http_log("error",
-		    "event=http_unavailable addr=%s:%d reason=\"not an IPv4 "
+	sin.sin_port = htons((uint16_t) run->http_port);
+	if (inet_pton(AF_INET, run->http_host, &sin.sin_addr) != 1) {
+		arb_log(NULL, ARB_LOG_ERROR, "http_unavailable", "addr=%s:%d reason=\"not an IPv4 "
 		    "address\"",
-		    run->cfg->http_host, run->cfg->http_port);
+		    run->http_host, run->http_port);
 		return ARB_EXIT_CONFIG;
 	}
-	h = arbor_xalloc(sizeof(*h));
+	h = arb__xalloc(sizeof(*h));
 	h->run = run;
 	if ((h->http = evhttp_new(arb_node_base(run->node))) == NULL) {
-		http_log("error", "event=http_unavailable reason=\"evhttp\"");
+		arb_log(NULL, ARB_LOG_ERROR, "http_unavailable", "reason=\"evhttp\"");
 		free(h);
 		return ARB_EXIT_SOFTWARE;
 	}
@@ -566,16 +593,15 @@ arbor_http_start(arbor_run *run)
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE,
 	    64, (struct sockaddr *) &sin, sizeof(sin));
 	if (lev == NULL) {
-		http_log("error",
-		    "event=http_unavailable addr=%s:%d reason=\"%s\"",
-		    run->cfg->http_host, run->cfg->http_port,
+		arb_log(NULL, ARB_LOG_ERROR, "http_unavailable", "addr=%s:%d reason=\"%s\"",
+		    run->http_host, run->http_port,
 		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 		evhttp_free(h->http);
 		free(h);
 		return ARB_EXIT_SOFTWARE;
 	}
 	if (evhttp_bind_listener(h->http, lev) == NULL) {
-		http_log("error", "event=http_unavailable reason=\"evhttp\"");
+		arb_log(NULL, ARB_LOG_ERROR, "http_unavailable", "reason=\"evhttp\"");
 		evconnlistener_free(lev);
 		evhttp_free(h->http);
 		free(h);
@@ -586,16 +612,16 @@ arbor_http_start(arbor_run *run)
 	evhttp_set_max_headers_size(h->http, 16 * 1024);
 	evhttp_set_max_body_size(h->http, 0);
 	evhttp_set_gencb(h->http, http_cb, h);
-	http_log("info", "event=http_listen addr=%s:%d", run->cfg->http_host,
-	    run->cfg->http_port);
+	arb_log(NULL, ARB_LOG_INFO, "http_listen", "addr=%s:%d", run->http_host,
+	    run->http_port);
 	run->http = h;
 	return 0;
 }
 
 void
-arbor_http_stop(arbor_run *run)
+arb__http_stop(arb__serve *run)
 {
-	arbor_http *h = run->http;
+	arb__http *h = run->http;
 
 	if (h == NULL) {
 		return;
