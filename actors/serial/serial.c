@@ -145,6 +145,8 @@ typedef struct serial {
 	int64_t             now_ms; // monotonic, at the last read or timer
 	arb_pid             dest;
 	bool                have_dest;
+	arb_pid             stale; // the pid that last said ARB_ENOENT
+	bool                have_stale;
 	bool                dest_missing_logged;
 	int64_t             resolve_after_ms;
 	unsigned            attempt;  // reopen attempts since the last open
@@ -296,6 +298,21 @@ framer_sync(serial *s)
 
 // --- the destination ----------------------------------------------------
 
+// resolve_failed: no destination; the next look-up waits RESOLVE_MS.
+static void
+resolve_failed(serial *s, int rv)
+{
+	s->have_dest = false;
+	s->resolve_after_ms = s->now_ms + RESOLVE_MS;
+	if (!s->dest_missing_logged) {
+		arb_log(s->ctx, ARB_LOG_WARN, "no_destination",
+		    "to=%s error=%s (frames are dropped and counted until it "
+		    "exists)",
+		    s->cfg.to, arb_err_name(rv));
+		s->dest_missing_logged = true;
+	}
+}
+
 static bool
 resolve(serial *s)
 {
@@ -306,16 +323,18 @@ resolve(serial *s)
 		return false;
 	}
 	if ((rv = arb_whereis(s->ctx, s->cfg.to, &pid)) != ARB_OK) {
-		s->resolve_after_ms = s->now_ms + RESOLVE_MS;
-		if (!s->dest_missing_logged) {
-			arb_log(s->ctx, ARB_LOG_WARN, "no_destination",
-			    "to=%s error=%s (frames are dropped and counted "
-			    "until it exists)",
-			    s->cfg.to, arb_err_name(rv));
-			s->dest_missing_logged = true;
-		}
+		resolve_failed(s, rv);
 		return false;
 	}
+	if (s->have_stale && arb_pid_eq(pid, s->stale)) {
+		// The name still points at the pid that just said ENOENT (a
+		// removed child's path): missing, not moved.
+		resolve_failed(s, ARB_ENOENT);
+		return false;
+	}
+	s->have_stale = false;
+	arb_log(s->ctx, ARB_LOG_DEBUG, "resolved", "to=%s pid=%llu", s->cfg.to,
+	    (unsigned long long) pid.id);
 	if (s->dest_missing_logged) {
 		arb_log(
 		    s->ctx, ARB_LOG_INFO, "destination", "to=%s", s->cfg.to);
@@ -359,6 +378,8 @@ deliver(serial *s, const uint8_t *p, size_t n, const char *device)
 	if (rv == ARB_ENOENT) {
 		// The destination was replaced (restarted, reloaded):
 		// look it up again once, now.
+		s->stale = s->dest;
+		s->have_stale = true;
 		s->have_dest = false;
 		s->resolve_after_ms = 0;
 		if (resolve(s)) {

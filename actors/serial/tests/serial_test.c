@@ -61,21 +61,32 @@ mono_ms(void)
 // --- the sink: prints (or counts) every frame
 // --------------------------------
 
+// The sink's arg is a list of words: "quiet" (count, print nothing),
+// "slow" (block its loop at the first frame until the test creates the
+// file "release" in the helper's dir, at most SLOW_MS: a stuck consumer,
+// so that the serial actor's queue towards it fills up).
+#define SLOW_MS 20000
+
 typedef struct sink {
-	bool     quiet;
+	bool     quiet, slow;
 	uint64_t frames, bytes, maxlen, bad;
+	uint64_t lastseq, gaps; // seq numbers missing between frames
 } sink;
 
 static int
 sink_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 {
 	sink *k = calloc(1, sizeof(*k));
+	char  flags[64];
 
 	(void) ctx;
 	if (k == NULL) {
 		return ARB_ENOMEM;
 	}
-	k->quiet = len > 0 && memcmp(arg, "quiet", len < 5 ? len : 5) == 0;
+	snprintf(flags, sizeof(flags), "%.*s", (int) (len < 63 ? len : 63),
+	    len > 0 ? (const char *) arg : "");
+	k->quiet = strstr(flags, "quiet") != NULL;
+	k->slow = strstr(flags, "slow") != NULL;
 	*statep = k;
 	return ARB_OK;
 }
@@ -99,6 +110,19 @@ sink_handle(arb_ctx *ctx, void *state, const arb_msg *msg)
 		    "sink event=bad_frame len=%zu", arb_msg_len(msg));
 		return;
 	}
+	if (k->slow && k->frames == 0) {
+		int64_t end = mono_ms() + SLOW_MS;
+		char    rel[512];
+		snprintf(rel, sizeof(rel), "%s/release", arb_test_dir());
+		arb_test_emit("sink event=stuck");
+		while (mono_ms() < end && access(rel, F_OK) != 0) {
+			poll(NULL, 0, 10);
+		}
+	}
+	if (k->lastseq > 0 && f.seq > k->lastseq + 1) {
+		k->gaps += f.seq - k->lastseq - 1;
+	}
+	k->lastseq = f.seq;
 	k->frames++;
 	k->bytes += f.len;
 	if (f.len > k->maxlen) {
@@ -252,11 +276,13 @@ sink_handle_all(arb_ctx *ctx, void *state, const arb_msg *msg)
 
 	if (arb_msg_tag(msg) == 7) {
 		arb_test_emit("sinkstats frames=%llu bytes=%llu maxlen=%llu "
-		              "bad=%llu",
+		              "bad=%llu lastseq=%llu gaps=%llu",
 		    (unsigned long long) k->frames,
 		    (unsigned long long) k->bytes,
 		    (unsigned long long) k->maxlen,
-		    (unsigned long long) k->bad);
+		    (unsigned long long) k->bad,
+		    (unsigned long long) k->lastseq,
+		    (unsigned long long) k->gaps);
 		return;
 	}
 	sink_handle(ctx, state, msg);
@@ -280,7 +306,7 @@ hexval(char c)
 // h_node: argv = node ISO FLAGS NAME=HEX...: a sink, a ctl and one serial
 // actor per NAME=HEX (its config, msgpack in hex).  FLAGS: "-", or
 // "temporary" (serial children are not restarted), "quiet" (the sink
-// only counts).
+// only counts), "slow" (the sink also blocks at its first frame).
 static int
 h_node(int argc, char **argv)
 {
@@ -296,12 +322,13 @@ h_node(int argc, char **argv)
 	}
 	iso = strcmp(argv[1], "process") == 0 ? ARB_PROCESS : ARB_THREAD;
 	temp = strstr(argv[2], "temporary") != NULL;
-	quiet = strstr(argv[2], "quiet") != NULL;
+	quiet = strstr(argv[2], "quiet") != NULL
+	    || strstr(argv[2], "slow") != NULL;
 	kids[n++] = (arb_child_spec) { .name = "sink",
 		.type = "sink",
 		.isolation = ARB_THREAD,
-		.arg = quiet ? "quiet" : NULL,
-		.arg_len = quiet ? 5 : 0 };
+		.arg = quiet ? argv[2] : NULL,
+		.arg_len = quiet ? strlen(argv[2]) : 0 };
 	kids[n++] = (arb_child_spec) {
 		.name = "ctl", .type = "ctl", .isolation = ARB_THREAD
 	};
@@ -645,6 +672,7 @@ test_framing_modes(void **state)
 	cfg             cd, cl, cf, cg;
 	msgpack_packer *pk;
 	const char     *kids[5];
+	int64_t         end;
 
 	(void) state;
 	pty_plug(&td, "ttyD", false);
@@ -697,10 +725,16 @@ test_framing_modes(void **state)
 	kids[3] = cfg_arg(&cg, "sg");
 	kids[4] = NULL;
 	node_start(&p, "thread", "-", kids);
-	expect_synced(&p, "root/sd");
-	expect_synced(&p, "root/sl");
-	expect_synced(&p, "root/sf");
-	expect_synced(&p, "root/sg");
+	// Four actors sync in any order.
+	end = mono_ms() + WAIT_MS;
+	while (arb_test_count(&p, "root/sd event=synced ")
+	        + arb_test_count(&p, "root/sl event=synced ")
+	        + arb_test_count(&p, "root/sf event=synced ")
+	        + arb_test_count(&p, "root/sg event=synced ")
+	    < 4) {
+		assert_true(mono_ms() < end);
+		arb_test_try_expect(&p, "event=synced ", 100);
+	}
 
 	PTY_PUTS(&td, "~~one\n~~two~~");
 	expect_frame(&p, "root/sd", "one\\x0a");
@@ -1301,6 +1335,79 @@ test_garbage_1mbps(void **state)
 	pty_unplug(&t, true);
 }
 
+// A destination that does not keep up: once the queue towards it is full
+// (ARB_EAGAIN), frames are dropped and counted by cause, logged at most
+// once a second, and the seq numbers the consumer sees have exactly that
+// many gaps.  Nothing blocks the serial actor meanwhile.
+static void
+test_queue_full_is_counted(void **state)
+{
+	arb_test_proc   p;
+	tpty            t;
+	cfg             c;
+	msgpack_packer *pk;
+	const char     *kids[2];
+	const char     *l;
+	char            line[1000], rel[512];
+	long            frames, drops, last;
+	int             i, fd;
+	const int       n = 3000; // 3 MB: far over what may wait in a queue
+
+	(void) state;
+	pty_plug(&t, "ttyQ", false);
+	pk = cfg_begin(&c, 4);
+	kv_str(pk, "path", t.link);
+	kv_str(pk, "to", "root/sink");
+	kv_str(pk, "gap", "20ms");
+	kv_int(pk, "max_frame", 2048);
+	kids[0] = cfg_arg(&c, "s1");
+	kids[1] = NULL;
+	node_start(&p, "thread", "slow", kids);
+	expect_synced(&p, "root/s1");
+	memset(line, 'x', sizeof(line) - 1);
+	line[sizeof(line) - 1] = '\n';
+	for (i = 0; i < n; i++) {
+		pty_write(&t, line, sizeof(line));
+	}
+	// The serial actor read everything while its destination was stuck.
+	for (i = 0; i < 500; i++) {
+		if (stat_of(&p, "root/s1", "bytes") == (long) n * 1000) {
+			break;
+		}
+		poll(NULL, 0, 20);
+	}
+	assert_true(i < 500);
+	frames = stat_of(&p, "root/s1", "frames");
+	drops = stat_of(&p, "root/s1", "dropped_queue_full");
+	assert_true(drops > 0);
+	assert_int_equal(frames + drops, n);
+	assert_true(
+	    arb_test_count(&p, "event=dropped cause=queue_full ") >= 1);
+	// Let the sink go: it gets every frame that was accepted, and sees
+	// one missing seq for every frame dropped.
+	snprintf(rel, sizeof(rel), "%s/release", p.dir);
+	fd = open(rel, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	for (i = 0; i < 500; i++) {
+		arb_test_cmdfifo_write(&p, "ctl", "sink");
+		l = arb_test_expect(&p, "sinkstats ", WAIT_MS);
+		if (arb_test_field(l, "frames") == frames) {
+			break;
+		}
+		poll(NULL, 0, 20);
+	}
+	assert_true(i < 500);
+	// Up to the last seq delivered, each one was delivered or is a gap;
+	// every dropped frame is a missing seq (a gap, or after the last).
+	last = arb_test_field(l, "lastseq");
+	assert_int_equal(last - arb_test_field(l, "gaps"), frames);
+	assert_int_equal(arb_test_field(l, "gaps") + (n - last), drops);
+	unlink(rel);
+	node_stop(&p);
+	pty_unplug(&t, true);
+}
+
 // --- the arbor program with the module --------------------------------------
 
 // `arbor check` reads the serial settings through the type's check hook
@@ -1394,6 +1501,100 @@ test_arbor_check_and_run(void **state)
 #endif
 }
 
+// The destination goes away and comes back (a reload removes it, another
+// adds it again: a new mailbox).  Meanwhile frames are dropped and counted
+// as no_destination, logged once; then the name is looked up again and
+// frames reach the new actor.  Thread isolation: a process actor cannot
+// see the node's mailbox table (docs/design.md), so it does not learn
+// that a destination is gone.
+static void
+test_destination_goes_and_comes_back(void **state)
+{
+#ifdef ARBOR_BIN
+	arb_test_proc p;
+	tpty          t;
+	char          file[512], text[1024], cfgline[600];
+	const char   *args[6];
+	int           i;
+
+	(void) state;
+	pty_plug(&t, "ttyDEST", false);
+	snprintf(cfgline, sizeof(cfgline),
+	    "    - name: s1\n"
+	    "      type: serial\n"
+	    "      config: {path: %s, to: root/sink, gap: 20ms}\n",
+	    t.link);
+	snprintf(text, sizeof(text),
+	    "node: {name: serialdest}\n"
+	    "root:\n"
+	    "  children:\n"
+	    "    - {name: sink, type: echo, config: {log: true}}\n%s",
+	    cfgline);
+	arb_test_write_file(tmpdir, "dest.yaml", text, file, sizeof(file));
+	args[0] = "ARB_LOG_LEVEL=4";
+	args[1] = "--";
+	args[2] = "run";
+	args[3] = file;
+	args[4] = NULL;
+	arb_test_spawn(&p, "arbor", args);
+	expect_synced(&p, "root/s1");
+	PTY_PUTS(&t, "a\n");
+	arb_test_expect(&p, "event=msg tag=131073 ", WAIT_MS);
+
+	// Reload without the sink.
+	snprintf(text, sizeof(text),
+	    "node: {name: serialdest}\n"
+	    "root:\n"
+	    "  children:\n%s",
+	    cfgline);
+	arb_test_write_file(tmpdir, "dest.yaml", text, file, sizeof(file));
+	kill(p.pid, SIGHUP);
+	arb_test_expect(&p, "root/sink event=stopped", WAIT_MS);
+	// Its slot goes a moment after it stopped (until then a send still
+	// succeeds, and the message is a dead letter of the node).
+	for (i = 0; i < 50; i++) {
+		PTY_PUTS(&t, "b\n");
+		if (arb_test_try_expect(
+		        &p, "root/s1 event=no_destination to=root/sink ", 200)
+		    != NULL) {
+			break;
+		}
+	}
+	assert_true(i < 50);
+
+	// And back: a new actor under the same path.
+	snprintf(text, sizeof(text),
+	    "node: {name: serialdest}\n"
+	    "root:\n"
+	    "  children:\n"
+	    "    - {name: sink, type: echo, config: {log: true}}\n%s",
+	    cfgline);
+	arb_test_write_file(tmpdir, "dest.yaml", text, file, sizeof(file));
+	kill(p.pid, SIGHUP);
+	arb_test_expect(&p, "event=reload_applied", WAIT_MS);
+	// Looked up again at most every 100 ms: a frame gets through soon.
+	for (i = 0; i < 50; i++) {
+		PTY_PUTS(&t, "c\n");
+		if (arb_test_try_expect(&p, "event=msg tag=131073 ", 200)
+		    != NULL) {
+			break;
+		}
+	}
+	assert_true(i < 50);
+	assert_int_equal(
+	    arb_test_count(&p, "root/s1 event=destination to=root/sink"), 1);
+	assert_int_equal(arb_test_count(&p, "event=no_destination"), 1);
+	kill(p.pid, SIGTERM);
+	assert_int_equal(
+	    arb_test_exit_code(arb_test_wait_exit(&p, WAIT_MS)), 0);
+	arb_test_proc_fini(&p);
+	pty_unplug(&t, true);
+#else
+	(void) state;
+	skip();
+#endif
+}
+
 static const arb_actor_ops *const types[]
     = { &arb_serial_ops, &sink_ops, &ctl_ops, NULL };
 
@@ -1426,7 +1627,11 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(
 		    test_garbage_1mbps, setup, teardown),
 		cmocka_unit_test_setup_teardown(
+		    test_queue_full_is_counted, setup, teardown),
+		cmocka_unit_test_setup_teardown(
 		    test_arbor_check_and_run, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_destination_goes_and_comes_back, setup, teardown),
 	};
 	const arb_actor_ops *const *t;
 
