@@ -9,8 +9,11 @@
 // value / baseline.  Not run by ctest: the machine is noisy, so compare
 // ratios, not absolute figures (docs/performance.md).
 
+#include "bench_serial.h"
+
 #include <arbor/actor.h>
 #include <arbor/arbor.h>
+
 
 #include <event2/event.h>
 #include <nng/nng.h>
@@ -651,6 +654,11 @@ run_tree(const arb_child_spec *c, size_t n)
 static int
 run_case(const char *name)
 {
+	int rv;
+
+	if ((rv = bench_serial_case(name)) >= 0) {
+		return rv;
+	}
 	if (strcmp(name, "raw_inproc") == 0) {
 		case_raw_push("inproc://bench-raw", "raw_nng_push_pull_inproc");
 	} else if (strcmp(name, "raw_ipc") == 0) {
@@ -819,7 +827,8 @@ main(int argc, char **argv)
 		"raw_pair_inproc", "raw_pair_ipc", "spawn", "stream_thread",
 		"stream_process", "call_thread", "call_process",
 		"restart_thread", "restart_process", "bare_100", "bare_1000",
-		"bare_2500", "scale_100", "scale_1000", "scale_2500" };
+				"bare_2500", "scale_100", "scale_1000", "scale_2500",
+		"serial_bare", "serial_thread", "serial_process" };
 	bool   json = false;
 	size_t i;
 	char   self[4096];
@@ -832,7 +841,8 @@ main(int argc, char **argv)
 	arb_actor_type_register(&driver_ops);
 	arb_actor_type_register(&victim_ops);
 	arb_actor_type_register(&idle_ops);
-	arb_actor_type_register(&marker_ops);
+		arb_actor_type_register(&marker_ops);
+	bench_serial_register();
 	arb_actor_main(argc, argv);
 	{
 		// Thousands of actors hold a few fds each: lift the limit when
@@ -885,6 +895,10 @@ main(int argc, char **argv)
 	emit(json, "stop_2500_thread_actors", NULL);
 	emit(json, "rss_per_actor_100", "bare_rss_per_actor_100");
 	emit(json, "rss_per_actor_1000", "bare_rss_per_actor_1000");
-	emit(json, "rss_per_actor_2500", "bare_rss_per_actor_2500");
+		emit(json, "rss_per_actor_2500", "bare_rss_per_actor_2500");
+		emit(json, "serial_thread", "serial_bare_read");
+	emit(json, "serial_thread_dropped", NULL);
+	emit(json, "serial_process", "serial_bare_read");
+	emit(json, "serial_process_dropped", NULL);
 	return 0;
 }
