@@ -2,6 +2,7 @@
 # Every ARB_* option, nothing else.
 option(ARB_BUILD_TESTS "Build the cmocka test suite" ${PROJECT_IS_TOP_LEVEL})
 option(ARB_BUILD_ACTORS "Build the reusable actors under actors/" ON)
+option(ARB_ACTOR_MQTT "Build the mqtt actor (needs libmosquitto, libssl)" ON)
 option(ARB_BUILD_EXAMPLES "Build the examples" ON)
 option(ARB_BUILD_BENCH "Build arbor-bench (not run by ctest)" OFF)
 option(ARB_WERROR "Treat warnings as errors" OFF)
