@@ -1,10 +1,17 @@
 // SPDX-License-Identifier: MIT
 // mqtt_body.c -- msgpack bodies of the mqtt actor's messages, with
 // msgpack-c (the only file of the actor that includes <msgpack.h>).
+//
+// msgpack-c's unpacker allocates what a length field claims: a 5-byte
+// body claiming 2^32 entries asks for tens of GB.  So every body is first
+// checked by arbor's own bounded decoder (arb_cfg_alloc: each length
+// against the bytes left, one allocation sized by the input); once it
+// passed, every claim is bounded by the body's own size.
 // Thread: loop.
 
 #include "mqtt_body.h"
 
+#include <arbor/actor.h>
 #include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +47,27 @@ mqtt_body_free(mqtt_body *b)
 	free(b);
 }
 
+// body_well_formed is true when data holds msgpack that arbor's bounded
+// decoder accepts (a map, or any other single value).
+static bool
+body_well_formed(const void *data, size_t len)
+{
+	arb_cfg    *c;
+	const char *text = "";
+	bool        ok;
+
+	if (arb_cfg_alloc(&c, data, len) != ARB_OK) {
+		return false;
+	}
+	// A value that is not a map is recorded as "expected a mapping": it
+	// decoded fine.  Anything else recorded means it did not decode.
+	ok = arb_cfg_errors(c) == 0 ||
+	    (arb_cfg_error(c, 0, NULL, &text) == ARB_OK &&
+	        strstr(text, "not a msgpack value") == NULL);
+	arb_cfg_free(c);
+	return ok;
+}
+
 int
 mqtt_body_parse(mqtt_body *b, const void *data, size_t len, char *err,
     size_t errlen)
@@ -54,6 +82,10 @@ mqtt_body_parse(mqtt_body *b, const void *data, size_t len, char *err,
 	b->len  = len;
 	if (len == 0) {
 		snprintf(err, errlen, "empty body");
+		return -1;
+	}
+	if (!body_well_formed(data, len)) {
+		snprintf(err, errlen, "malformed msgpack body");
 		return -1;
 	}
 	r = msgpack_unpack_next(&b->u, data, len, &off);

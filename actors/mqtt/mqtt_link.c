@@ -550,6 +550,10 @@ link_arm_write(mqtt_link *l)
 	}
 }
 
+// link_read_burst reads what arrived, at most LINK_READ_BURST rounds.
+// Bytes left in the socket wake the level-triggered event again; TLS
+// records OpenSSL already decrypted are drained by mosquitto_loop_read
+// itself (it reads on while SSL_pending), so nothing is stranded there.
 static void
 link_read_burst(mqtt_link *l)
 {
@@ -560,8 +564,8 @@ link_read_burst(mqtt_link *l)
 		rc            = mosquitto_loop_read(l->mosq, 1);
 		l->last_rc    = rc;
 		l->last_errno = errno;
-		// loop_read returns after a packet, or when the socket had no
-		// more (EAGAIN); keep reading only while it may hold more.
+		// loop_read returns after some packets, or when the socket had
+		// no more (EAGAIN); keep reading only while it may hold more.
 		if (rc != MOSQ_ERR_SUCCESS ||
 		    mosquitto_socket(l->mosq) != l->sock ||
 		    l->last_errno == EAGAIN || l->last_errno == EWOULDBLOCK ||

@@ -164,8 +164,8 @@ test_rxack(void **state)
 	assert_int_equal(r.expired, 1);
 	assert_false(mqtt_rxack_ack(&r, 101, 4000, &lat));
 	assert_int_equal(r.pending, 1);
-	assert_int_equal(mqtt_rxack_init(&r, 3), -1); // not a power of two
 	mqtt_rxack_fini(&r);
+	assert_int_equal(mqtt_rxack_init(&r, 3), -1); // not a power of two
 }
 
 // --- topic templates ---------------------------------------------------------
@@ -292,7 +292,7 @@ test_body_roundtrip_and_garbage(void **state)
 	    mqtt_body_parse(b, trunc, sizeof(trunc), err, sizeof(err)), -1);
 	assert_int_equal(
 	    mqtt_body_parse(b, trail, sizeof(trail), err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "after"));
+	assert_non_null(strstr(err, "malformed"));
 	// A 5-byte body claiming 2^31 map entries: refused, nothing grows.
 	assert_int_equal(
 	    mqtt_body_parse(b, huge, sizeof(huge), err, sizeof(err)), -1);

@@ -1,0 +1,1214 @@
+// SPDX-License-Identifier: MIT
+// mqtt_test.c -- the `mqtt` actor in real nodes (helper processes), in
+// thread and process isolation, against a real mosquitto the test starts
+// on a free loopback port: publish and subscribe both ways at QoS 0 and
+// 1, the broker restarted mid-stream (nothing acknowledged is lost), the
+// broker absent at start, wrong credentials (the actor exits after
+// `refusals`), a broker that accepts and never answers, TLS with MQTT 5,
+// a stalled broker (no PUBACK: reconnect), a full window, and publishing
+// with arb_call.
+//
+// The node's actors of this file: `producer` publishes numbered readings
+// to an mqtt actor with MQTT_PUBLISH and a ref, keeps its own window and
+// sends again whatever did not come back with status 0 (as an uplink over
+// a durable store does); `sink` takes MQTT_MESSAGE, counts distinct
+// readings and acknowledges with MQTT_ACK; `watch` asks an mqtt actor
+// for MQTT_STATUS and prints what changed.  They report with
+// arb_test_emit; the test waits for those lines with deadlines.
+
+#include "arb_test.h"
+#include "probe.h"
+
+#include "broker.h"
+#include "mqtt_actor.h"
+#include "mqtt_body.h"
+#include "mqtt_msgs.h"
+
+#include <event2/event.h>
+#include <inttypes.h>
+#include <msgpack.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define ROOT_SPEC(c)                                                          \
+	{ .children = (c), .nchildren = sizeof(c) / sizeof((c)[0]),           \
+		.intensity = 20, .period_ms = 5000 }
+
+#define MAXN 20000
+
+// --- small pieces shared by the test actors -----------------------------------
+
+// kv returns the value of key in "k=v;k=v" (copied into out), or def.
+static const char *
+kv(const void *arg, size_t len, const char *key, const char *def, char *out,
+    size_t n)
+{
+	const char *s = arg, *end = s + len, *p, *v, *e;
+	size_t      kl = strlen(key);
+
+	for (p = s; p < end; p = e + 1) {
+		e = memchr(p, ';', (size_t) (end - p));
+		if (e == NULL) {
+			e = end;
+		}
+		v = memchr(p, '=', (size_t) (e - p));
+		if (v != NULL && (size_t) (v - p) == kl && memcmp(p, key, kl) == 0) {
+			snprintf(out, n, "%.*s", (int) (e - v - 1), v + 1);
+			return out;
+		}
+	}
+	snprintf(out, n, "%s", def);
+	return out;
+}
+
+static long
+kvl(const void *arg, size_t len, const char *key, long def)
+{
+	char b[64];
+
+	return kv(arg, len, key, "", b, sizeof(b))[0] ? atol(b) : def;
+}
+
+static void
+arm(struct event *ev, int ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	event_add(ev, &tv);
+}
+
+// --- producer ------------------------------------------------------------------
+
+typedef struct producer {
+	arb_ctx      *ctx;
+	char          to[64];
+	char          stream[32];
+	arb_pid       pid;
+	bool          have_pid;
+	long          n, window, qos, sent_total, resent, acked, statuses;
+	long          outstanding, next, progress_step, next_progress;
+	long          overflow;
+	bool          call; // publish with arb_call
+	bool          done;
+	char          wait[64]; // an mqtt actor whose subscriptions must be
+	bool          ready;    // in place before the first publish
+	bool          asking;
+	uint8_t      *state; // 0 to send, 1 out, 2 acked
+	struct pcall {
+		struct producer *p;
+		long             ref;
+	} *calls; // the arg of each ref's arb_call
+	long         *queue; // refs to send again
+	long          nqueue;
+	struct event *tick;
+	mqtt_enc     *enc;
+	mqtt_body    *body;
+} producer;
+
+static void producer_pump(producer *p);
+
+// status_cb prints an mqtt actor's MQTT_STATUS reply as one line,
+// "WHO event=status key=value...".
+static void
+status_cb(arb_ctx *ctx, void *arg, const arb_result *r)
+{
+	const char *who = arg;
+	char        err[100], line[400];
+	mqtt_body  *b;
+	uint64_t    v;
+	size_t      i, o = 0;
+	const char *keys[] = { "connects", "published", "done", "overflow",
+		"received", "forwarded", "acks", "stalls", "forward_dropped",
+		"rx_ack_max_us", "puback_max_us" };
+
+	(void) ctx;
+	if (r->status != ARB_OK || mqtt_body_alloc(&b) != 0) {
+		arb_test_emit("%s event=status status=%s", who,
+		    arb_err_name(r->status));
+		return;
+	}
+	if (mqtt_body_parse(b, arb_msg_body(r->reply), arb_msg_len(r->reply),
+	        err, sizeof(err)) == 0) {
+		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+			v = 0;
+			mqtt_body_uint(b, keys[i], &v);
+			o += (size_t) snprintf(line + o, sizeof(line) - o,
+			    " %s=%" PRIu64, keys[i], v);
+		}
+		arb_test_emit("%s event=status%s", who, line);
+	}
+	mqtt_body_free(b);
+}
+
+static void
+producer_outcome(producer *p, uint64_t ref, int64_t status)
+{
+	if (ref < 1 || (long) ref > p->n || p->state[ref] != 1) {
+		return; // a duplicate outcome (sent twice)
+	}
+	p->outstanding--;
+	p->statuses++;
+	if (status == 0) {
+		p->state[ref] = 2;
+		p->acked++;
+	} else {
+		if (status == ARB_EAGAIN) {
+			p->overflow++;
+		}
+		p->state[ref]          = 0;
+		p->queue[p->nqueue++] = (long) ref;
+	}
+	if (p->acked >= p->next_progress && p->next_progress <= p->n) {
+		arb_test_emit("producer event=progress acked=%ld", p->acked);
+		p->next_progress += p->progress_step;
+	}
+	if (p->acked == p->n && !p->done) {
+		p->done = true;
+		arb_test_emit("producer event=done n=%ld acked=%ld sent=%ld "
+		              "resent=%ld overflow=%ld",
+		    p->n, p->acked, p->sent_total, p->resent, p->overflow);
+		arb_call(p->ctx, p->pid, MQTT_STATUS, NULL, 0, 2000, status_cb,
+		    "producer");
+	}
+}
+
+static void
+producer_call_cb(arb_ctx *ctx, void *arg, const arb_result *r)
+{
+	struct pcall *c = arg;
+
+	(void) ctx;
+	// The reply (MQTT_PUBACK) or the error (status in r->code for
+	// ARB_EREMOTE: the mqtt actor's arb_reply_error).
+	producer_outcome(c->p, (uint64_t) c->ref,
+	    r->status == ARB_OK ? 0 : r->status == ARB_EREMOTE ? r->code
+	                                                      : r->status);
+	producer_pump(c->p);
+}
+
+static bool
+producer_send(producer *p, long ref)
+{
+	char        payload[64];
+	const void *body;
+	size_t      len;
+	int         rv;
+
+	snprintf(payload, sizeof(payload), "%s-%ld", p->stream, ref);
+	mqtt_enc_map(p->enc, 4);
+	mqtt_enc_kv_uint(p->enc, "ref", (uint64_t) ref);
+	mqtt_enc_kv_str(p->enc, "stream", p->stream);
+	mqtt_enc_kv_str(p->enc, "payload", payload);
+	mqtt_enc_kv_uint(p->enc, "qos", (uint64_t) p->qos);
+	body = mqtt_enc_data(p->enc, &len);
+	if (p->call) {
+		p->calls[ref] = (struct pcall) { p, ref };
+		rv = arb_call(p->ctx, p->pid, MQTT_PUBLISH, body, len, 5000,
+		    producer_call_cb, &p->calls[ref]);
+	} else {
+		rv = arb_send_copy(p->ctx, p->pid, MQTT_PUBLISH, body, len);
+	}
+	if (rv != ARB_OK) {
+		return false;
+	}
+	p->state[ref] = 1;
+	p->outstanding++;
+	p->sent_total++;
+	return true;
+}
+
+static void
+producer_pump(producer *p)
+{
+	long ref;
+
+	if (!p->have_pid) {
+		return;
+	}
+	while (p->outstanding < p->window) {
+		if (p->nqueue > 0) {
+			ref = p->queue[p->nqueue - 1];
+			if (!producer_send(p, ref)) {
+				return;
+			}
+			p->nqueue--;
+			p->resent++;
+		} else if (p->next <= p->n) {
+			if (!producer_send(p, p->next)) {
+				return;
+			}
+			p->next++;
+		} else {
+			return;
+		}
+	}
+}
+
+// producer_ready_cb: messages published before the subscriber's
+// SUBSCRIBE reached the broker are not delivered to it (MQTT), so the
+// producer starts once the subscriber is up and subscribed.
+static void
+producer_ready_cb(arb_ctx *ctx, void *arg, const arb_result *r)
+{
+	producer *p = arg;
+	char      err[100];
+	uint64_t  subs = 0, subd = 0;
+	bool      up = false;
+
+	(void) ctx;
+	p->asking = false;
+	if (r->status == ARB_OK &&
+	    mqtt_body_parse(p->body, arb_msg_body(r->reply),
+	        arb_msg_len(r->reply), err, sizeof(err)) == 0 &&
+	    mqtt_body_bool(p->body, "connected", &up) == 1 && up &&
+	    mqtt_body_uint(p->body, "subscriptions", &subs) == 1 &&
+	    mqtt_body_uint(p->body, "subscribed", &subd) == 1 && subd == subs) {
+		p->ready = true;
+		arb_test_emit("producer event=ready");
+	}
+}
+
+static void
+producer_tick(evutil_socket_t fd, short what, void *arg)
+{
+	producer *p = arg;
+	uint64_t  mref;
+	arb_pid   w;
+
+	(void) fd;
+	(void) what;
+	if (!p->ready) {
+		if (!p->asking && arb_whereis(p->ctx, p->wait, &w) == ARB_OK &&
+		    arb_call(p->ctx, w, MQTT_STATUS, NULL, 0, 1000,
+		        producer_ready_cb, p) == ARB_OK) {
+			p->asking = true;
+		}
+		arm(p->tick, 10);
+		return;
+	}
+	if (!p->have_pid && arb_whereis(p->ctx, p->to, &p->pid) == ARB_OK) {
+		p->have_pid = true;
+		arb_monitor(p->ctx, p->pid, &mref);
+	}
+	producer_pump(p);
+	arm(p->tick, 20);
+}
+
+static int
+producer_init(arb_ctx *ctx, void **st, const void *arg, size_t len)
+{
+	producer *p = calloc(1, sizeof(*p));
+
+	p->ctx = ctx;
+	kv(arg, len, "to", "root/up", p->to, sizeof(p->to));
+	kv(arg, len, "stream", "s1", p->stream, sizeof(p->stream));
+	kv(arg, len, "wait", "", p->wait, sizeof(p->wait));
+	p->ready = p->wait[0] == '\0';
+	p->n             = kvl(arg, len, "n", 100);
+	p->window        = kvl(arg, len, "window", 16);
+	p->qos           = kvl(arg, len, "qos", 1);
+	p->call          = kvl(arg, len, "call", 0) != 0;
+	p->progress_step = p->n / 10 > 0 ? p->n / 10 : 1;
+	p->next_progress = p->progress_step;
+	p->next          = 1;
+	p->state         = calloc((size_t) p->n + 1, 1);
+	p->queue         = calloc((size_t) p->n + 1, sizeof(long));
+	p->calls         = calloc((size_t) p->n + 1, sizeof(*p->calls));
+	mqtt_enc_alloc(&p->enc);
+	mqtt_body_alloc(&p->body);
+	p->tick = evtimer_new(arb_base(ctx), producer_tick, p);
+	arm(p->tick, 0);
+	*st = p;
+	return ARB_OK;
+}
+
+static void
+producer_handle(arb_ctx *ctx, void *st, const arb_msg *m)
+{
+	producer *p = st;
+	char      err[100];
+	uint64_t  ref = 0;
+	int64_t   status = 0;
+	uint64_t  u;
+	long      i;
+
+	(void) ctx;
+	if (arb_msg_tag(m) == ARB_TAG_DOWN) {
+		// The mqtt actor died: its window died with it.  Send again.
+		for (i = 1; i <= p->n; i++) {
+			if (p->state[i] == 1) {
+				p->state[i]           = 0;
+				p->queue[p->nqueue++] = i;
+			}
+		}
+		p->outstanding = 0;
+		p->have_pid    = false;
+		arb_test_emit("producer event=target_down");
+		return;
+	}
+	if (arb_msg_tag(m) != MQTT_PUBACK ||
+	    mqtt_body_parse(p->body, arb_msg_body(m), arb_msg_len(m), err,
+	        sizeof(err)) != 0 ||
+	    mqtt_body_uint(p->body, "ref", &ref) != 1) {
+		arb_test_emit("producer event=bad_message tag=0x%x",
+		    (unsigned) arb_msg_tag(m));
+		return;
+	}
+	// "status" is an int: a negative-free uint in msgpack.
+	if (mqtt_body_uint(p->body, "status", &u) == 1) {
+		status = (int64_t) u;
+	}
+	producer_outcome(p, ref, status);
+	producer_pump(p);
+}
+
+static void
+producer_terminate(arb_ctx *ctx, void *st, const arb_exit *why)
+{
+	producer *p = st;
+
+	(void) ctx;
+	(void) why;
+	event_free(p->tick);
+	mqtt_enc_free(p->enc);
+	mqtt_body_free(p->body);
+	free(p->state);
+	free(p->queue);
+	free(p->calls);
+	free(p);
+}
+
+static const arb_actor_ops producer_ops = {
+	.type      = "producer",
+	.init      = producer_init,
+	.handle    = producer_handle,
+	.terminate = producer_terminate,
+};
+
+// --- sink ----------------------------------------------------------------------
+
+typedef struct sink {
+	arb_ctx   *ctx;
+	long       n, unique, dups, msgs, bad;
+	bool       ack, done;
+	uint8_t   *seen;
+	mqtt_body *body;
+	mqtt_enc  *enc;
+	char       path[64];
+} sink;
+
+static int
+sink_init(arb_ctx *ctx, void **st, const void *arg, size_t len)
+{
+	sink *s = calloc(1, sizeof(*s));
+
+	s->ctx  = ctx;
+	s->n    = kvl(arg, len, "n", 100);
+	s->ack  = kvl(arg, len, "ack", 1) != 0;
+	s->seen = calloc((size_t) s->n + 1, 1);
+	snprintf(s->path, sizeof(s->path), "%s", arb_path(ctx));
+	mqtt_body_alloc(&s->body);
+	mqtt_enc_alloc(&s->enc);
+	*st = s;
+	return ARB_OK;
+}
+
+static void
+sink_handle(arb_ctx *ctx, void *st, const arb_msg *m)
+{
+	sink       *s = st;
+	char        err[100], txt[64];
+	const void *pl;
+	const char *dash;
+	size_t      n, len;
+	uint64_t    seq;
+	long        ref;
+	bool        want_ack = false;
+	const void *body;
+
+	(void) ctx;
+	if (arb_msg_tag(m) != MQTT_MESSAGE ||
+	    mqtt_body_parse(s->body, arb_msg_body(m), arb_msg_len(m), err,
+	        sizeof(err)) != 0 ||
+	    mqtt_body_bytes(s->body, "payload", &pl, &n) != 1 ||
+	    mqtt_body_uint(s->body, "seq", &seq) != 1) {
+		s->bad++;
+		arb_test_emit("sink path=%s event=bad_message", s->path);
+		return;
+	}
+	mqtt_body_bool(s->body, "ack", &want_ack);
+	s->msgs++;
+	snprintf(txt, sizeof(txt), "%.*s", (int) (n < 60 ? n : 60),
+	    (const char *) pl);
+	dash = strrchr(txt, '-');
+	ref  = dash != NULL ? atol(dash + 1) : 0;
+	if (ref >= 1 && ref <= s->n) {
+		if (s->seen[ref]) {
+			s->dups++;
+		} else {
+			s->seen[ref] = 1;
+			s->unique++;
+		}
+	}
+	if (s->ack && want_ack) {
+		mqtt_enc_map(s->enc, 1);
+		mqtt_enc_kv_uint(s->enc, "seq", seq);
+		body = mqtt_enc_data(s->enc, &len);
+		arb_send_copy(s->ctx, arb_msg_from(m), MQTT_ACK, body, len);
+	}
+	if (s->unique == s->n && !s->done) {
+		s->done = true;
+		arb_test_emit("sink path=%s event=done unique=%ld dups=%ld "
+		              "msgs=%ld",
+		    s->path, s->unique, s->dups, s->msgs);
+		arb_call(s->ctx, arb_msg_from(m), MQTT_STATUS, NULL, 0, 2000,
+		    status_cb, "sink");
+	}
+}
+
+static void
+sink_terminate(arb_ctx *ctx, void *st, const arb_exit *why)
+{
+	sink *s = st;
+
+	(void) ctx;
+	(void) why;
+	mqtt_body_free(s->body);
+	mqtt_enc_free(s->enc);
+	free(s->seen);
+	free(s);
+}
+
+static const arb_actor_ops sink_ops = {
+	.type      = "sink",
+	.init      = sink_init,
+	.handle    = sink_handle,
+	.terminate = sink_terminate,
+};
+
+// --- watch -------------------------------------------------------------------
+
+typedef struct watch {
+	arb_ctx      *ctx;
+	char          to[64];
+	char          last[200];
+	struct event *tick;
+	mqtt_body    *body;
+	bool          asking;
+} watch;
+
+static void
+watch_cb(arb_ctx *ctx, void *arg, const arb_result *r)
+{
+	watch      *w = arg;
+	char        line[200], err[100], state[24] = "?";
+	const char *s;
+	size_t      n;
+	uint64_t    connects = 0, refusals = 0, received = 0, forwarded = 0;
+	uint64_t    inflight = 0;
+
+	(void) ctx;
+	w->asking = false;
+	if (r->status != ARB_OK) {
+		snprintf(line, sizeof(line), "status=%s", arb_err_name(r->status));
+	} else {
+		mqtt_body_parse(w->body, arb_msg_body(r->reply),
+		    arb_msg_len(r->reply), err, sizeof(err));
+		if (mqtt_body_str(w->body, "state", &s, &n) == 1) {
+			snprintf(state, sizeof(state), "%.*s", (int) n, s);
+		}
+		mqtt_body_uint(w->body, "connects", &connects);
+		mqtt_body_uint(w->body, "refusals", &refusals);
+		mqtt_body_uint(w->body, "received", &received);
+		mqtt_body_uint(w->body, "forwarded", &forwarded);
+		mqtt_body_uint(w->body, "inflight", &inflight);
+		snprintf(line, sizeof(line),
+		    "state=%s connects=%" PRIu64 " received=%" PRIu64
+		    " forwarded=%" PRIu64 " inflight=%" PRIu64,
+		    state, connects, received, forwarded, inflight);
+	}
+	if (strcmp(line, w->last) != 0) {
+		snprintf(w->last, sizeof(w->last), "%s", line);
+		arb_test_emit("watch event=status %s", line);
+	}
+}
+
+static void
+watch_tick(evutil_socket_t fd, short what, void *arg)
+{
+	watch  *w = arg;
+	arb_pid pid;
+
+	(void) fd;
+	(void) what;
+	if (!w->asking && arb_whereis(w->ctx, w->to, &pid) == ARB_OK &&
+	    arb_call(w->ctx, pid, MQTT_STATUS, NULL, 0, 1000, watch_cb, w) ==
+	        ARB_OK) {
+		w->asking = true;
+	}
+	arm(w->tick, 20);
+}
+
+static int
+watch_init(arb_ctx *ctx, void **st, const void *arg, size_t len)
+{
+	watch *w = calloc(1, sizeof(*w));
+
+	w->ctx = ctx;
+	kv(arg, len, "to", "root/up", w->to, sizeof(w->to));
+	mqtt_body_alloc(&w->body);
+	w->tick = evtimer_new(arb_base(ctx), watch_tick, w);
+	arm(w->tick, 0);
+	*st = w;
+	return ARB_OK;
+}
+
+static void
+watch_terminate(arb_ctx *ctx, void *st, const arb_exit *why)
+{
+	watch *w = st;
+
+	(void) ctx;
+	(void) why;
+	event_free(w->tick);
+	mqtt_body_free(w->body);
+	free(w);
+}
+
+static const arb_actor_ops watch_ops = {
+	.type      = "watch",
+	.init      = watch_init,
+	.terminate = watch_terminate,
+};
+
+// --- the mqtt actor's config ---------------------------------------------------
+
+typedef struct mcfg {
+	int         port;
+	const char *id;
+	int         qos;        // of subscriptions and publish
+	const char *sub;        // filter, or NULL
+	const char *to;         // destination of the subscription
+	const char *topic;      // publish template, or NULL
+	const char *user, *pass;
+	const char *tls_ca;     // enables TLS
+	const char *host;
+	int         protocol;   // 0: default
+	int         refusals;   // -1: default
+	int         max_inflight;
+	int         puback_timeout_ms;
+	int         connect_timeout_ms;
+} mcfg;
+
+static void
+pk_str(msgpack_packer *pk, const char *s)
+{
+	msgpack_pack_str(pk, strlen(s));
+	msgpack_pack_str_body(pk, s, strlen(s));
+}
+
+// mcfg_pack builds the msgpack config the tree file's `config:` would.
+static void
+mcfg_pack(const mcfg *c, msgpack_sbuffer *sb)
+{
+	msgpack_packer pk;
+	int            n = 4;
+
+	n += c->sub != NULL;
+	n += c->topic != NULL;
+	n += c->user != NULL ? 2 : 0;
+	n += c->tls_ca != NULL;
+	n += c->protocol != 0;
+	n += c->refusals >= 0;
+	n += c->max_inflight > 0;
+	n += c->puback_timeout_ms > 0;
+	n += c->connect_timeout_ms > 0;
+	msgpack_sbuffer_init(sb);
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, (size_t) n);
+	pk_str(&pk, "host");
+	pk_str(&pk, c->host != NULL ? c->host : "127.0.0.1");
+	pk_str(&pk, "port");
+	msgpack_pack_int(&pk, c->port);
+	pk_str(&pk, "client_id");
+	pk_str(&pk, c->id);
+	pk_str(&pk, "reconnect");
+	msgpack_pack_map(&pk, 2);
+	pk_str(&pk, "min");
+	pk_str(&pk, "20ms");
+	pk_str(&pk, "max");
+	pk_str(&pk, "200ms");
+	if (c->sub != NULL) {
+		pk_str(&pk, "subscribe");
+		msgpack_pack_array(&pk, 1);
+		msgpack_pack_map(&pk, 4);
+		pk_str(&pk, "topic");
+		pk_str(&pk, c->sub);
+		pk_str(&pk, "qos");
+		msgpack_pack_int(&pk, c->qos);
+		pk_str(&pk, "to");
+		pk_str(&pk, c->to);
+		pk_str(&pk, "ack");
+		msgpack_pack_true(&pk);
+	}
+	if (c->topic != NULL) {
+		pk_str(&pk, "publish");
+		msgpack_pack_map(&pk, 2);
+		pk_str(&pk, "topic");
+		pk_str(&pk, c->topic);
+		pk_str(&pk, "qos");
+		msgpack_pack_int(&pk, c->qos);
+	}
+	if (c->user != NULL) {
+		pk_str(&pk, "username");
+		pk_str(&pk, c->user);
+		pk_str(&pk, "password");
+		pk_str(&pk, c->pass);
+	}
+	if (c->tls_ca != NULL) {
+		pk_str(&pk, "tls");
+		msgpack_pack_map(&pk, 1);
+		pk_str(&pk, "ca");
+		pk_str(&pk, c->tls_ca);
+	}
+	if (c->protocol != 0) {
+		pk_str(&pk, "protocol");
+		msgpack_pack_int(&pk, c->protocol);
+	}
+	if (c->refusals >= 0) {
+		pk_str(&pk, "refusals");
+		msgpack_pack_int(&pk, c->refusals);
+	}
+	if (c->max_inflight > 0) {
+		pk_str(&pk, "max_inflight");
+		msgpack_pack_int(&pk, c->max_inflight);
+	}
+	if (c->puback_timeout_ms > 0) {
+		pk_str(&pk, "puback_timeout");
+		msgpack_pack_int(&pk, c->puback_timeout_ms);
+	}
+	if (c->connect_timeout_ms > 0) {
+		pk_str(&pk, "connect_timeout");
+		msgpack_pack_int(&pk, c->connect_timeout_ms);
+	}
+}
+
+#define MQTT_CHILD(n, iso, sb)                                                \
+	{ .name = (n), .isolation = (iso), .type = "mqtt",                   \
+		.arg = (sb).data, .arg_len = (sb).size, .shutdown_ms = 5000 }
+
+#define CHILD(n, iso, t, a)                                                   \
+	{ .name = (n), .isolation = (iso), .type = (t), .arg = (a),          \
+		.arg_len = strlen(a) }
+
+static arb_isolation
+iso_of(const char *s)
+{
+	return s[0] == 'p' ? ARB_PROCESS : ARB_THREAD;
+}
+
+// --- helpers (nodes) -----------------------------------------------------------
+
+// pubsub PORT ISO QOS N [WINDOW MAX_INFLIGHT CALL]: one mqtt actor that
+// publishes the producer's readings and subscribes to them for the sink.
+static int
+h_pubsub(int argc, char **argv)
+{
+	char            pa[160], sa[64];
+	msgpack_sbuffer sb;
+	int             qos = atoi(argv[3]);
+	long            n   = atol(argv[4]);
+	mcfg            c   = { .port = atoi(argv[1]), .id = "ps-up", .qos = qos,
+		             .sub = "ps/#", .to = "root/sink",
+		             .topic = "ps/{stream}", .refusals = -1 };
+
+	if (argc > 6) {
+		c.max_inflight = atoi(argv[6]);
+	}
+	mcfg_pack(&c, &sb);
+	snprintf(pa, sizeof(pa),
+	    "to=root/up;wait=root/up;n=%ld;qos=%d;window=%s;call=%s", n,
+	    qos, argc > 5 ? argv[5] : "16", argc > 7 ? argv[7] : "0");
+	snprintf(sa, sizeof(sa), "n=%ld", n);
+	{
+		const arb_child_spec k[] = {
+			CHILD("sink", ARB_THREAD, "sink", sa),
+			MQTT_CHILD("up", iso_of(argv[2]), sb),
+			CHILD("producer", ARB_THREAD, "producer", pa),
+			CHILD("watch", ARB_THREAD, "watch", "to=root/up"),
+		};
+		const arb_sup_spec s = ROOT_SPEC(k);
+		int                rc = arb_test_node_main(&s);
+
+		msgpack_sbuffer_destroy(&sb);
+		return rc;
+	}
+}
+
+// twoclients PORT ISO N PUBACK_TIMEOUT: "up" publishes, "down" (another
+// client, a persistent session) subscribes for the sink: an independent
+// subscriber, so what the broker acknowledged to "up" is checked at the
+// other end.
+static int
+h_twoclients(int argc, char **argv)
+{
+	char            pa[160], sa[64];
+	msgpack_sbuffer su, sd;
+	long            n = atol(argv[3]);
+	mcfg            up = { .port = atoi(argv[1]), .id = "tc-up", .qos = 1,
+		            .topic = "tc/{stream}", .refusals = -1,
+		            .max_inflight = 32,
+		            .puback_timeout_ms = argc > 4 ? atoi(argv[4]) : 0,
+		            .connect_timeout_ms = 500 };
+	mcfg dn = { .port = atoi(argv[1]), .id = "tc-down", .qos = 1,
+		.sub = "tc/#", .to = "root/sink", .refusals = -1,
+		.connect_timeout_ms = 500 };
+
+	mcfg_pack(&up, &su);
+	mcfg_pack(&dn, &sd);
+	snprintf(pa, sizeof(pa),
+	    "to=root/up;wait=root/down;n=%ld;qos=1;window=32", n);
+	snprintf(sa, sizeof(sa), "n=%ld", n);
+	{
+		const arb_child_spec k[] = {
+			CHILD("sink", ARB_THREAD, "sink", sa),
+			MQTT_CHILD("down", ARB_PROCESS, sd),
+			MQTT_CHILD("up", iso_of(argv[2]), su),
+			CHILD("producer", ARB_THREAD, "producer", pa),
+			CHILD("watch", ARB_THREAD, "watch", "to=root/down"),
+		};
+		const arb_sup_spec s = ROOT_SPEC(k);
+		int                rc = arb_test_node_main(&s);
+
+		msgpack_sbuffer_destroy(&su);
+		msgpack_sbuffer_destroy(&sd);
+		return rc;
+	}
+}
+
+// watched PORT ISO [USER PASS REFUSALS]: an mqtt actor (temporary: an exit
+// is final) and a watch on it.
+static int
+h_watched(int argc, char **argv)
+{
+	msgpack_sbuffer sb;
+	mcfg c = { .port = atoi(argv[1]), .id = "w-up", .refusals = -1,
+		.connect_timeout_ms = 300 };
+
+	if (argc > 5) {
+		c.user     = argv[3];
+		c.pass     = argv[4];
+		c.refusals = atoi(argv[5]);
+	}
+	mcfg_pack(&c, &sb);
+	{
+		arb_child_spec k[] = {
+			MQTT_CHILD("up", iso_of(argv[2]), sb),
+			CHILD("watch", ARB_THREAD, "watch", "to=root/up"),
+		};
+		const arb_sup_spec s = ROOT_SPEC(k);
+		int                rc;
+
+		k[0].restart = ARB_TEMPORARY;
+		rc           = arb_test_node_main(&s);
+		msgpack_sbuffer_destroy(&sb);
+		return rc;
+	}
+}
+
+// tls PORT ISO CA N: MQTT 5 over TLS to "localhost", both ways.
+static int
+h_tls(int argc, char **argv)
+{
+	char            pa[160], sa[64];
+	msgpack_sbuffer sb;
+	long            n = atol(argv[4]);
+	mcfg c = { .port = atoi(argv[1]), .id = "tls-up", .qos = 1,
+		.sub = "tls/#", .to = "root/sink", .topic = "tls/{stream}",
+		.tls_ca = argv[3], .host = "localhost", .protocol = 5,
+		.refusals = -1 };
+
+	(void) argc;
+	mcfg_pack(&c, &sb);
+	snprintf(pa, sizeof(pa),
+	    "to=root/up;wait=root/up;n=%ld;qos=1;window=16", n);
+	snprintf(sa, sizeof(sa), "n=%ld", n);
+	{
+		const arb_child_spec k[] = {
+			CHILD("sink", ARB_THREAD, "sink", sa),
+			MQTT_CHILD("up", iso_of(argv[2]), sb),
+			CHILD("producer", ARB_THREAD, "producer", pa),
+		};
+		const arb_sup_spec s = ROOT_SPEC(k);
+		int                rc = arb_test_node_main(&s);
+
+		msgpack_sbuffer_destroy(&sb);
+		return rc;
+	}
+}
+
+static const arb_test_helper helpers[] = {
+	{ "pubsub", h_pubsub },
+	{ "twoclients", h_twoclients },
+	{ "watched", h_watched },
+	{ "tls", h_tls },
+};
+
+// --- the tests' side ------------------------------------------------------------
+
+// The helper and the broker of the running test live here, not on its
+// stack: a failed assertion leaves the test function, and the teardown
+// still finds both to stop them (no process is left behind).
+static arb_test_proc tp;
+static tbroker       tb;
+
+static int
+teardown(void **state)
+{
+	(void) state;
+	if (tp.pid > 0) {
+		arb_test_proc_fini(&tp);
+	}
+	memset(&tp, 0, sizeof(tp));
+	tbroker_fini(&tb);
+	memset(&tb, 0, sizeof(tb));
+	return 0;
+}
+
+static char *
+line_of(arb_test_proc *p, const char *needle, int ms, char *buf, size_t n)
+{
+	const char *l;
+	size_t      k;
+
+	p->mark = 0;
+	l       = arb_test_try_expect(p, needle, ms);
+	if (l == NULL) {
+		FILE *f = fopen("/tmp/mqdbg/fail.txt", "a");
+		fprintf(f, "=== waiting for %s\n%s\n", needle, p->out);
+		fclose(f);
+		l = arb_test_expect(p, needle, 1);
+	}
+	k       = strcspn(l, "\n");
+	if (k >= n) {
+		k = n - 1;
+	}
+	memcpy(buf, l, k);
+	buf[k] = '\0';
+	return buf;
+}
+
+static long
+field_of(const char *line, const char *key)
+{
+	long v = arb_test_field(line, key);
+
+	if (v < 0) {
+		fail_msg("no %s= in: %s", key, line);
+	}
+	return v;
+}
+
+static void
+stop_node(arb_test_proc *p)
+{
+	kill(p->pid, SIGTERM);
+	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(p, 15000)), 0);
+	assert_int_equal(arb_test_count(p, "reason=crashed"), 0);
+}
+
+static void
+broker_up(tbroker *b, bool persist)
+{
+	assert_int_equal(tbroker_init(b, NULL), 0);
+	b->persist = persist;
+	if (tbroker_start(b) != 0) {
+		fail_msg("mosquitto did not start: %s", b->log);
+	}
+}
+
+static void
+pubsub(const char *iso, int qos, long n, const char *window,
+    const char *max_inflight, const char *call)
+{
+	char          port[16], qs[4], ns[16], l[512];
+	const char   *args[] = { port, iso, qs, ns, window, max_inflight, call,
+		  NULL };
+
+	broker_up(&tb, false);
+	snprintf(port, sizeof(port), "%d", tb.port);
+	snprintf(qs, sizeof(qs), "%d", qos);
+	snprintf(ns, sizeof(ns), "%ld", n);
+	arb_test_spawn(&tp, "pubsub", args);
+	line_of(&tp, "sink path=root/sink event=done", 20000, l, sizeof(l));
+	assert_int_equal(field_of(l, "unique"), n);
+	line_of(&tp, "producer event=done", 20000, l, sizeof(l));
+	assert_int_equal(field_of(l, "acked"), n);
+	line_of(&tp, "producer event=status", 5000, l, sizeof(l));
+	assert_int_equal(field_of(l, "connects"), 1);
+	assert_true(field_of(l, "published") >= n);
+	if (strcmp(max_inflight, "0") == 0) {
+		assert_int_equal(field_of(l, "overflow"), 0);
+	}
+	line_of(&tp, "sink event=status", 5000, l, sizeof(l));
+	assert_true(field_of(l, "received") >= n);
+	assert_true(field_of(l, "forwarded") >= n);
+	assert_int_equal(field_of(l, "forward_dropped"), 0);
+	stop_node(&tp);
+	assert_non_null(strstr(tp.out, "event=connected broker=127.0.0.1:"));
+	assert_non_null(strstr(tp.out, "event=disconnected"));
+	assert_int_equal(arb_test_count(&tp, "event=publish_invalid"), 0);
+	assert_int_equal(arb_test_count(&tp, "event=forward_dropped"), 0);
+	arb_test_proc_fini(&tp);
+	tbroker_fini(&tb);
+}
+
+static void
+test_pubsub_qos1_thread(void **state)
+{
+	(void) state;
+	pubsub("thread", 1, 2000, "64", "0", "0");
+}
+
+static void
+test_pubsub_qos1_process(void **state)
+{
+	(void) state;
+	pubsub("process", 1, 2000, "64", "0", "0");
+}
+
+static void
+test_pubsub_qos0_thread(void **state)
+{
+	(void) state;
+	pubsub("thread", 0, 500, "16", "0", "0");
+}
+
+static void
+test_pubsub_qos0_process(void **state)
+{
+	(void) state;
+	pubsub("process", 0, 500, "16", "0", "0");
+}
+
+// A window of 4 under a producer that keeps 64 in flight: the rest is
+// refused (ARB_EAGAIN, counted) and sent again; all arrive.
+static void
+test_overflow_reject(void **state)
+{
+	char          port[16], l[512];
+	const char   *args[] = { port, "thread", "1", "300", "64", "4", "0",
+		  NULL };
+
+	(void) state;
+	broker_up(&tb, false);
+	snprintf(port, sizeof(port), "%d", tb.port);
+	arb_test_spawn(&tp, "pubsub", args);
+	line_of(&tp, "producer event=done", 20000, l, sizeof(l));
+	assert_int_equal(field_of(l, "acked"), 300);
+	assert_true(field_of(l, "overflow") > 0);
+	line_of(&tp, "producer event=status", 5000, l, sizeof(l));
+	assert_true(field_of(l, "overflow") > 0);
+	line_of(&tp, "sink path=root/sink event=done", 20000, l, sizeof(l));
+	stop_node(&tp);
+	arb_test_proc_fini(&tp);
+	tbroker_fini(&tb);
+}
+
+// Publishing with arb_call: the reply is MQTT_PUBACK once acknowledged.
+static void
+test_publish_by_call(void **state)
+{
+	(void) state;
+	pubsub("process", 1, 200, "8", "0", "1");
+}
+
+// The broker is restarted twice while readings flow: every reading the
+// producer saw acknowledged reaches the independent subscriber.
+static void
+test_broker_restart_midstream(void **state)
+{
+	char          port[16], l[512];
+	const char   *args[] = { port, "thread", "3000", NULL };
+
+	(void) state;
+	broker_up(&tb, true);
+	snprintf(port, sizeof(port), "%d", tb.port);
+	arb_test_spawn(&tp, "twoclients", args);
+	arb_test_expect(&tp, "producer event=progress acked=600", 20000);
+	tbroker_stop(&tb);
+	assert_int_equal(tbroker_start(&tb), 0);
+	arb_test_expect(&tp, "producer event=progress acked=1800", 20000);
+	tbroker_stop(&tb);
+	assert_int_equal(tbroker_start(&tb), 0);
+	line_of(&tp, "producer event=done", 30000, l, sizeof(l));
+	assert_int_equal(field_of(l, "acked"), 3000);
+	line_of(&tp, "sink path=root/sink event=done", 30000, l, sizeof(l));
+	assert_int_equal(field_of(l, "unique"), 3000);
+	line_of(&tp, "producer event=status", 5000, l, sizeof(l));
+	assert_true(field_of(l, "connects") >= 3);
+	stop_node(&tp);
+	arb_test_proc_fini(&tp);
+	tbroker_fini(&tb);
+}
+
+// The broker takes the connection and stops answering (SIGSTOP): no
+// PUBACK within puback_timeout forces a reconnect; once it answers
+// again, everything in flight is sent again and acknowledged.
+static void
+test_stalled_broker_forces_reconnect(void **state)
+{
+	char          port[16], l[512];
+	const char   *args[] = { port, "process", "2000", "300", NULL };
+
+	(void) state;
+	broker_up(&tb, true);
+	snprintf(port, sizeof(port), "%d", tb.port);
+	arb_test_spawn(&tp, "twoclients", args);
+	arb_test_expect(&tp, "producer event=progress acked=400", 20000);
+	kill(tb.pid, SIGSTOP);
+	line_of(&tp, "event=stalled", 5000, l, sizeof(l));
+	assert_non_null(strstr(l, "action=reconnect"));
+	kill(tb.pid, SIGCONT);
+	line_of(&tp, "producer event=done", 30000, l, sizeof(l));
+	assert_int_equal(field_of(l, "acked"), 2000);
+	line_of(&tp, "sink path=root/sink event=done", 30000, l, sizeof(l));
+	line_of(&tp, "producer event=status", 5000, l, sizeof(l));
+	assert_true(field_of(l, "stalls") >= 1);
+	assert_true(field_of(l, "connects") >= 2);
+	stop_node(&tp);
+	arb_test_proc_fini(&tp);
+	tbroker_fini(&tb);
+}
+
+// No broker when the node starts: the actor is READY, logs each failed
+// attempt with the broker and the reason, and connects once it is there.
+static void
+test_broker_absent_at_start(void **state)
+{
+	char          port[16], l[512];
+	const char   *args[] = { port, "process", NULL };
+
+	(void) state;
+	assert_int_equal(tbroker_init(&tb, NULL), 0);
+	snprintf(port, sizeof(port), "%d", tb.port);
+	arb_test_spawn(&tp, "watched", args);
+	line_of(&tp, "event=connect_failed", 5000, l, sizeof(l));
+	assert_non_null(strstr(l, "broker=127.0.0.1:"));
+	assert_non_null(strstr(l, "cause=connect"));
+	assert_non_null(strstr(l, "Connection refused"));
+	assert_int_equal(tbroker_start(&tb), 0);
+	arb_test_expect(&tp, "watch event=status state=up connects=1", 5000);
+	stop_node(&tp);
+	arb_test_proc_fini(&tp);
+	tbroker_fini(&tb);
+}
+
+// Wrong credentials: an error line per refusal naming the broker and the
+// reason, backoff in between, and after `refusals` of them the actor
+// exits with a reason its supervisor logs.
+static void
+test_wrong_credentials_exit(void **state)
+{
+	char          port[16], l[512];
+	const char   *args[] = { port, "thread", "gw", "wrong", "3", NULL };
+
+	(void) state;
+	assert_int_equal(tbroker_init(&tb, NULL), 0);
+	tb.auth = true;
+	assert_int_equal(tbroker_passwd(&tb, "gw", "right"), 0);
+	assert_int_equal(tbroker_start(&tb), 0);
+	snprintf(port, sizeof(port), "%d", tb.port);
+	arb_test_spawn(&tp, "watched", args);
+	line_of(&tp, "event=gave_up", 10000, l, sizeof(l));
+	assert_non_null(strstr(l, "refusals=3"));
+	assert_non_null(strstr(l, "not authorised"));
+	line_of(&tp, "root/up event=exit reason=error{code=15,", 5000, l,
+	    sizeof(l));
+	assert_non_null(strstr(l, "refused 3 times: Connection Refused: not "
+	                          "authorised"));
+	assert_int_equal(arb_test_count(&tp, "event=connect_failed"), 2);
+	assert_true(arb_test_count(&tp, "cause=refused") >= 2);
+	stop_node(&tp);
+	arb_test_proc_fini(&tp);
+	tbroker_fini(&tb);
+}
+
+// A "broker" that accepts the TCP connection and never answers: each
+// attempt ends at connect_timeout, and the actor keeps answering meanwhile.
+static void
+test_silent_broker(void **state)
+{
+	char          port[16], l[512];
+	const char   *args[] = { port, "thread", NULL };
+	int           fd, pn;
+
+	(void) state;
+	fd = tsilent_open(&pn);
+	assert_true(fd >= 0);
+	snprintf(port, sizeof(port), "%d", pn);
+	arb_test_spawn(&tp, "watched", args);
+	line_of(&tp, "cause=timeout", 5000, l, sizeof(l));
+	assert_non_null(strstr(l, "no CONNACK within connect_timeout"));
+	arb_test_expect(&tp, "watch event=status state=", 2000);
+	stop_node(&tp);
+	assert_int_equal(arb_test_count(&tp, "state=up"), 0);
+	arb_test_proc_fini(&tp);
+	close(fd);
+}
+
+static void
+test_tls_v5_both_ways(void **state)
+{
+	char          port[16], ca[200], l[512];
+	const char   *args[] = { port, "process", ca, "300", NULL };
+
+	(void) state;
+	assert_int_equal(tbroker_init(&tb, NULL), 0);
+	assert_int_equal(tbroker_make_ca(&tb), 0);
+	tb.tls = true;
+	assert_int_equal(tbroker_start(&tb), 0);
+	snprintf(port, sizeof(port), "%d", tb.port);
+	snprintf(ca, sizeof(ca), "%s/ca.pem", tb.dir);
+	arb_test_spawn(&tp, "tls", args);
+	line_of(&tp, "event=connected", 10000, l, sizeof(l));
+	assert_non_null(strstr(l, "protocol=5 tls=yes"));
+	line_of(&tp, "producer event=done", 20000, l, sizeof(l));
+	assert_int_equal(field_of(l, "acked"), 300);
+	line_of(&tp, "sink path=root/sink event=done", 20000, l, sizeof(l));
+	stop_node(&tp);
+	arb_test_proc_fini(&tp);
+	tbroker_fini(&tb);
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_pubsub_qos1_thread, teardown),
+		cmocka_unit_test_teardown(test_pubsub_qos1_process, teardown),
+		cmocka_unit_test_teardown(test_pubsub_qos0_thread, teardown),
+		cmocka_unit_test_teardown(test_pubsub_qos0_process, teardown),
+		cmocka_unit_test_teardown(test_overflow_reject, teardown),
+		cmocka_unit_test_teardown(test_publish_by_call, teardown),
+		cmocka_unit_test_teardown(test_broker_restart_midstream, teardown),
+		cmocka_unit_test_teardown(test_stalled_broker_forces_reconnect, teardown),
+		cmocka_unit_test_teardown(test_broker_absent_at_start, teardown),
+		cmocka_unit_test_teardown(test_wrong_credentials_exit, teardown),
+		cmocka_unit_test_teardown(test_silent_broker, teardown),
+		cmocka_unit_test_teardown(test_tls_v5_both_ways, teardown),
+	};
+
+	arb_actor_type_register(&probe_ops);
+	arb_actor_type_register(&mqtt_actor_ops);
+	arb_actor_type_register(&producer_ops);
+	arb_actor_type_register(&sink_ops);
+	arb_actor_type_register(&watch_ops);
+	arb_actor_main(argc, argv);
+	arb_test_helper_main(
+	    argc, argv, helpers, sizeof(helpers) / sizeof(helpers[0]));
+	return cmocka_run_group_tests_name("integration.mqtt", tests, NULL,
+	    NULL);
+}
