@@ -849,7 +849,35 @@ h_tls(int argc, char **argv)
 	}
 }
 
+// tlsbad: an mqtt actor whose CA file does not exist: its start fails
+// with the key and the reason.
+static int
+h_tlsbad(int argc, char **argv)
+{
+	msgpack_sbuffer sb;
+	mcfg c = { .port = 8883, .id = "bad-tls", .refusals = -1,
+		.tls_ca = "/nonexistent/ca.pem" };
+
+	(void) argc;
+	(void) argv;
+	mcfg_pack(&c, &sb);
+	{
+		arb_child_spec k[] = {
+			MQTT_CHILD("up", ARB_THREAD, sb),
+			CHILD("watch", ARB_THREAD, "watch", "to=root/nobody"),
+		};
+		const arb_sup_spec s = ROOT_SPEC(k);
+		int                rc;
+
+		k[0].restart = ARB_TEMPORARY;
+		rc           = arb_test_node_main(&s);
+		msgpack_sbuffer_destroy(&sb);
+		return rc;
+	}
+}
+
 static const arb_test_helper helpers[] = {
+	{ "tlsbad", h_tlsbad },
 	{ "pubsub", h_pubsub },
 	{ "twoclients", h_twoclients },
 	{ "watched", h_watched },
@@ -1183,6 +1211,20 @@ test_tls_v5_both_ways(void **state)
 	tbroker_fini(&tb);
 }
 
+static void
+test_tls_file_missing(void **state)
+{
+	char l[512];
+
+	(void) state;
+	arb_test_spawn(&tp, "tlsbad", NULL);
+	line_of(&tp, "root/up event=start_failed", 5000, l, sizeof(l));
+	assert_non_null(strstr(l, "config: tls.ca: "));
+	// A start that fails at the node's start aborts it (SPEC 4): 70.
+	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&tp, 10000)), 70);
+	arb_test_proc_fini(&tp);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1199,6 +1241,7 @@ main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_wrong_credentials_exit, teardown),
 		cmocka_unit_test_teardown(test_silent_broker, teardown),
 		cmocka_unit_test_teardown(test_tls_v5_both_ways, teardown),
+		cmocka_unit_test_teardown(test_tls_file_missing, teardown),
 	};
 
 	arb_actor_type_register(&probe_ops);
