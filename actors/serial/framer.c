@@ -178,9 +178,11 @@ emit(serial_framer *f, const uint8_t *p, size_t n, serial_frame_fn fn,
 
 // --- line and single-byte delimiter ----------------------------------------
 
-// delim1_tail takes bytes of a frame whose delimiter has not come yet.
+// hold takes bytes of a frame whose end has not come yet (line and
+// single-byte delimiter modes, gap mode): kept, or dropped while unsynced
+// or while an oversize frame is being dropped.
 static void
-delim1_tail(serial_framer *f, const uint8_t *p, size_t n)
+hold(serial_framer *f, const uint8_t *p, size_t n)
 {
 	if (!f->synced) {
 		unsynced_drop(f, n);
@@ -255,7 +257,7 @@ feed_delim1(serial_framer *f, const uint8_t *p, size_t n, serial_frame_fn fn,
 
 	while (n > 0) {
 		if ((q = memchr(p, d, n)) == NULL) {
-			delim1_tail(f, p, n);
+			hold(f, p, n);
 			return;
 		}
 		delim1_end(f, p, (size_t) (q - p), fn, arg);
@@ -466,25 +468,6 @@ feed_fixed(serial_framer *f, const uint8_t *p, size_t n, serial_frame_fn fn,
 	f->used = n;
 }
 
-// --- gap --------------------------------------------------------------------
-
-static void
-feed_gap(serial_framer *f, const uint8_t *p, size_t n)
-{
-	if (!f->synced) {
-		unsynced_drop(f, n);
-	} else if (f->discard) {
-		f->st.dropped_bytes += n;
-	} else if (n > f->cap - f->used) {
-		f->st.dropped_bytes += f->used + n;
-		f->used = 0;
-		f->discard = true;
-	} else {
-		memcpy(f->buf + f->used, p, n);
-		f->used += n;
-	}
-}
-
 // ----------------------------------------------------------------------------
 
 void
@@ -512,7 +495,7 @@ serial_framer_feed(serial_framer *f, const uint8_t *p, size_t n,
 		feed_fixed(f, p, n, fn, arg);
 		break;
 	case SERIAL_FRAMING_GAP:
-		feed_gap(f, p, n);
+		hold(f, p, n); // the gap ends the frame: boundary()
 		break;
 	}
 }

@@ -5,42 +5,10 @@
 #include "arb_test.h"
 
 #include "config.h"
+#include "mp.h"
 
 #include <msgpack.h>
 #include <string.h>
-
-typedef struct mp {
-	msgpack_sbuffer sb;
-	msgpack_packer  pk;
-} mp;
-
-static msgpack_packer *
-mp_begin(mp *m)
-{
-	msgpack_sbuffer_init(&m->sb);
-	msgpack_packer_init(&m->pk, &m->sb, msgpack_sbuffer_write);
-	return &m->pk;
-}
-
-static void
-s(msgpack_packer *pk, const char *v)
-{
-	msgpack_pack_str_with_body(pk, v, strlen(v));
-}
-
-static void
-ks(msgpack_packer *pk, const char *k, const char *v)
-{
-	s(pk, k);
-	s(pk, v);
-}
-
-static void
-ki(msgpack_packer *pk, const char *k, long long v)
-{
-	s(pk, k);
-	msgpack_pack_long_long(pk, v);
-}
 
 // read_cfg reads m's config into c and returns the problems as
 // "key: text\n" lines.
@@ -65,6 +33,19 @@ read_cfg(mp *m, serial_cfg *c)
 	return out;
 }
 
+// port_begin starts a config with path and to, and room for `extra`
+// more keys.
+static msgpack_packer *
+port_begin(mp *m, size_t extra)
+{
+	msgpack_packer *pk = mp_begin(m);
+
+	msgpack_pack_map(pk, (uint32_t) (2 + extra));
+	mp_kstr(pk, "path", "/dev/ttyS0");
+	mp_kstr(pk, "to", "x");
+	return pk;
+}
+
 static void
 has(const char *errs, const char *want)
 {
@@ -83,8 +64,8 @@ test_defaults(void **state)
 
 	(void) state;
 	msgpack_pack_map(pk, 2);
-	ks(pk, "path", "/dev/serial/by-id/usb-x");
-	ks(pk, "to", "root/parser");
+	mp_kstr(pk, "path", "/dev/serial/by-id/usb-x");
+	mp_kstr(pk, "to", "root/parser");
 	assert_string_equal(read_cfg(&m, &c), "");
 	assert_string_equal(c.path, "/dev/serial/by-id/usb-x");
 	assert_string_equal(c.to, "root/parser");
@@ -112,52 +93,52 @@ test_everything(void **state)
 
 	(void) state;
 	msgpack_pack_map(pk, 15);
-	ks(pk, "path", "/dev/ttyUSB0");
-	ks(pk, "to", "sensors");
-	ks(pk, "stream", "meter-1");
-	ki(pk, "baud", 19200);
-	ki(pk, "data_bits", 7);
-	ks(pk, "parity", "even");
-	ki(pk, "stop_bits", 2);
-	ks(pk, "flow", "rtscts");
-	s(pk, "exclusive");
+	mp_kstr(pk, "path", "/dev/ttyUSB0");
+	mp_kstr(pk, "to", "sensors");
+	mp_kstr(pk, "stream", "meter-1");
+	mp_kint(pk, "baud", 19200);
+	mp_kint(pk, "data_bits", 7);
+	mp_kstr(pk, "parity", "even");
+	mp_kint(pk, "stop_bits", 2);
+	mp_kstr(pk, "flow", "rtscts");
+	mp_str(pk, "exclusive");
 	msgpack_pack_false(pk);
-	s(pk, "framing");
+	mp_str(pk, "framing");
 	msgpack_pack_map(pk, 6);
-	ks(pk, "mode", "length");
-	ki(pk, "field", 4);
-	ks(pk, "endian", "little");
-	ki(pk, "offset", 2);
-	ki(pk, "adjust", -4);
-	s(pk, "keep_header");
+	mp_kstr(pk, "mode", "length");
+	mp_kint(pk, "field", 4);
+	mp_kstr(pk, "endian", "little");
+	mp_kint(pk, "offset", 2);
+	mp_kint(pk, "adjust", -4);
+	mp_str(pk, "keep_header");
 	msgpack_pack_true(pk);
-	ki(pk, "max_frame", 512);
-	ks(pk, "gap", "5ms");
-	s(pk, "reopen");
+	mp_kint(pk, "max_frame", 512);
+	mp_kstr(pk, "gap", "5ms");
+	mp_str(pk, "reopen");
 	msgpack_pack_map(pk, 2);
-	ks(pk, "min", "1s");
-	ks(pk, "max", "1m");
-	s(pk, "stall");
+	mp_kstr(pk, "min", "1s");
+	mp_kstr(pk, "max", "1m");
+	mp_str(pk, "stall");
 	msgpack_pack_map(pk, 2);
-	ks(pk, "timeout", "30s");
-	ki(pk, "max", 5);
-	s(pk, "poll");
+	mp_kstr(pk, "timeout", "30s");
+	mp_kint(pk, "max", 5);
+	mp_str(pk, "poll");
 	msgpack_pack_map(pk, 3);
-	ks(pk, "timeout", "200ms");
-	ks(pk, "turnaround", "4ms");
-	s(pk, "requests");
+	mp_kstr(pk, "timeout", "200ms");
+	mp_kstr(pk, "turnaround", "4ms");
+	mp_str(pk, "requests");
 	msgpack_pack_array(pk, 2);
 	msgpack_pack_map(pk, 3);
-	ks(pk, "name", "m1");
-	s(pk, "send");
+	mp_kstr(pk, "name", "m1");
+	mp_str(pk, "send");
 	msgpack_pack_array(pk, 3);
 	msgpack_pack_int(pk, 1);
 	msgpack_pack_int(pk, 0);
 	msgpack_pack_int(pk, 255);
-	ks(pk, "every", "2s");
+	mp_kstr(pk, "every", "2s");
 	msgpack_pack_map(pk, 2);
-	ks(pk, "name", "m2");
-	ks(pk, "send", "READ\r\n");
+	mp_kstr(pk, "name", "m2");
+	mp_kstr(pk, "send", "READ\r\n");
 	assert_string_equal(read_cfg(&m, &c), "");
 	assert_string_equal(c.stream, "meter-1");
 	assert_int_equal(c.line.baud, 19200);
@@ -197,10 +178,10 @@ test_short_forms(void **state)
 
 	(void) state;
 	msgpack_pack_map(pk, 4);
-	ks(pk, "path", "/dev/ttyS0");
-	ks(pk, "to", "x");
-	ks(pk, "framing", "gap");
-	ks(pk, "stall", "off");
+	mp_kstr(pk, "path", "/dev/ttyS0");
+	mp_kstr(pk, "to", "x");
+	mp_kstr(pk, "framing", "gap");
+	mp_kstr(pk, "stall", "off");
 	assert_string_equal(read_cfg(&m, &c), "");
 	assert_int_equal(c.framer.mode, SERIAL_FRAMING_GAP);
 	assert_int_equal(c.stall_ms, 0);
@@ -215,39 +196,39 @@ test_mistakes_named_by_key(void **state)
 
 	(void) state;
 	msgpack_pack_map(pk, 11);
-	ks(pk, "paht", "/dev/ttyS0"); // typo: path is then missing too
-	ki(pk, "baud", 12345);
-	ks(pk, "parity", "purple");
-	ki(pk, "stop_bits", 3);
-	s(pk, "framing");
+	mp_kstr(pk, "paht", "/dev/ttyS0"); // typo: path is then missing too
+	mp_kint(pk, "baud", 12345);
+	mp_kstr(pk, "parity", "purple");
+	mp_kint(pk, "stop_bits", 3);
+	mp_str(pk, "framing");
 	msgpack_pack_map(pk, 3);
-	ks(pk, "mode", "length");
-	ki(pk, "field", 3);
-	ki(pk, "size", 9);
-	ks(pk, "gap", "soon");
-	s(pk, "reopen");
+	mp_kstr(pk, "mode", "length");
+	mp_kint(pk, "field", 3);
+	mp_kint(pk, "size", 9);
+	mp_kstr(pk, "gap", "soon");
+	mp_str(pk, "reopen");
 	msgpack_pack_map(pk, 2);
-	ks(pk, "min", "10s");
-	ks(pk, "max", "1s");
-	s(pk, "stall");
+	mp_kstr(pk, "min", "10s");
+	mp_kstr(pk, "max", "1s");
+	mp_str(pk, "stall");
 	msgpack_pack_map(pk, 1);
-	ki(pk, "max", 2);
-	s(pk, "poll");
+	mp_kint(pk, "max", 2);
+	mp_str(pk, "poll");
 	msgpack_pack_map(pk, 1);
-	s(pk, "requests");
+	mp_str(pk, "requests");
 	msgpack_pack_array(pk, 3);
 	msgpack_pack_map(pk, 2);
-	ks(pk, "name", "a");
-	ks(pk, "send", "x");
+	mp_kstr(pk, "name", "a");
+	mp_kstr(pk, "send", "x");
 	msgpack_pack_map(pk, 2);
-	ks(pk, "name", "a");
-	s(pk, "send");
+	mp_kstr(pk, "name", "a");
+	mp_str(pk, "send");
 	msgpack_pack_array(pk, 1);
 	msgpack_pack_int(pk, 256);
 	msgpack_pack_map(pk, 1);
-	ks(pk, "every", "1s");
-	ki(pk, "max_frame", 0);
-	s(pk, "exclusive");
+	mp_kstr(pk, "every", "1s");
+	mp_kint(pk, "max_frame", 0);
+	mp_str(pk, "exclusive");
 	msgpack_pack_int(pk, 1);
 	e = read_cfg(&m, &c);
 	has(e, "paht: unknown key (expected one of: path, to,");
@@ -285,50 +266,38 @@ test_framing_mistakes(void **state)
 
 	(void) state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		pk = mp_begin(&m);
-		msgpack_pack_map(pk, 3);
-		ks(pk, "path", "/dev/ttyS0");
-		ks(pk, "to", "x");
-		s(pk, "framing");
+		pk = port_begin(&m, 1);
+		mp_str(pk, "framing");
 		if (cases[i][0][0] != '\0') {
 			msgpack_pack_map(pk, 1);
-			ks(pk, "mode", cases[i][0]);
+			mp_kstr(pk, "mode", cases[i][0]);
 		} else {
 			msgpack_pack_map(pk, 1);
-			ki(pk, "size", 4);
+			mp_kint(pk, "size", 4);
 		}
 		has(read_cfg(&m, &c), cases[i][1]);
 	}
 	// The short form only for modes without settings.
-	pk = mp_begin(&m);
-	msgpack_pack_map(pk, 3);
-	ks(pk, "path", "/dev/ttyS0");
-	ks(pk, "to", "x");
-	ks(pk, "framing", "fixed");
+	pk = port_begin(&m, 1);
+	mp_kstr(pk, "framing", "fixed");
 	has(read_cfg(&m, &c), "framing: fixed framing needs settings");
 	// A fixed size over max_frame.
-	pk = mp_begin(&m);
-	msgpack_pack_map(pk, 4);
-	ks(pk, "path", "/dev/ttyS0");
-	ks(pk, "to", "x");
-	ki(pk, "max_frame", 8);
-	s(pk, "framing");
+	pk = port_begin(&m, 2);
+	mp_kint(pk, "max_frame", 8);
+	mp_str(pk, "framing");
 	msgpack_pack_map(pk, 2);
-	ks(pk, "mode", "fixed");
-	ki(pk, "size", 9);
+	mp_kstr(pk, "mode", "fixed");
+	mp_kint(pk, "size", 9);
 	has(read_cfg(&m, &c), "framing.size: exceeds max_frame (8)");
 	// A kept header that leaves no room for a body.
-	pk = mp_begin(&m);
+	pk = port_begin(&m, 2);
+	mp_kint(pk, "max_frame", 3);
+	mp_str(pk, "framing");
 	msgpack_pack_map(pk, 4);
-	ks(pk, "path", "/dev/ttyS0");
-	ks(pk, "to", "x");
-	ki(pk, "max_frame", 3);
-	s(pk, "framing");
-	msgpack_pack_map(pk, 4);
-	ks(pk, "mode", "length");
-	ki(pk, "field", 2);
-	ki(pk, "offset", 1);
-	s(pk, "keep_header");
+	mp_kstr(pk, "mode", "length");
+	mp_kint(pk, "field", 2);
+	mp_kint(pk, "offset", 1);
+	mp_str(pk, "keep_header");
 	msgpack_pack_true(pk);
 	has(read_cfg(&m, &c),
 	    "framing.keep_header: max_frame (3) must exceed the header");
@@ -341,7 +310,7 @@ test_not_a_map(void **state)
 	msgpack_packer *pk = mp_begin(&m);
 
 	(void) state;
-	s(pk, "serial please");
+	mp_str(pk, "serial please");
 	has(read_cfg(&m, &c), ": expected a mapping of settings");
 }
 

@@ -17,6 +17,7 @@
 #include "probe.h"
 #include "tools.h"
 
+#include "mp.h"
 #include "serial.h"
 #include "serial_msgs.h"
 
@@ -365,38 +366,17 @@ static const arb_test_helper helpers[] = {
 // -------------------------------------
 
 typedef struct cfg {
-	msgpack_sbuffer sb;
-	msgpack_packer  pk;
-	char            hex[4200];
+	mp   m;
+	char hex[4200];
 } cfg;
 
 static msgpack_packer *
 cfg_begin(cfg *c, size_t nkeys)
 {
-	msgpack_sbuffer_init(&c->sb);
-	msgpack_packer_init(&c->pk, &c->sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&c->pk, (uint32_t) nkeys);
-	return &c->pk;
-}
+	msgpack_packer *pk = mp_begin(&c->m);
 
-static void
-p_str(msgpack_packer *pk, const char *s)
-{
-	msgpack_pack_str_with_body(pk, s, strlen(s));
-}
-
-static void
-kv_str(msgpack_packer *pk, const char *k, const char *v)
-{
-	p_str(pk, k);
-	p_str(pk, v);
-}
-
-static void
-kv_int(msgpack_packer *pk, const char *k, long long v)
-{
-	p_str(pk, k);
-	msgpack_pack_long_long(pk, v);
+	msgpack_pack_map(pk, (uint32_t) nkeys);
+	return pk;
 }
 
 // cfg_arg ends c and returns "NAME=HEX" for h_node.
@@ -406,12 +386,12 @@ cfg_arg(cfg *c, const char *name)
 	size_t i, o;
 
 	o = (size_t) snprintf(c->hex, sizeof(c->hex), "%s=", name);
-	assert_true(o + c->sb.size * 2 < sizeof(c->hex));
-	for (i = 0; i < c->sb.size; i++) {
+	assert_true(o + c->m.sb.size * 2 < sizeof(c->hex));
+	for (i = 0; i < c->m.sb.size; i++) {
 		o += (size_t) snprintf(
-		    c->hex + o, 3, "%02x", (unsigned char) c->sb.data[i]);
+		    c->hex + o, 3, "%02x", (unsigned char) c->m.sb.data[i]);
 	}
-	msgpack_sbuffer_destroy(&c->sb);
+	msgpack_sbuffer_destroy(&c->m.sb);
 	return c->hex;
 }
 
@@ -498,6 +478,19 @@ pty_write(tpty *t, const void *p, size_t n)
 
 #define PTY_PUTS(t, s) pty_write((t), (s), sizeof(s) - 1)
 
+// cfg_port begins the config of a serial actor on t's stable path that
+// sends to root/sink with a 20 ms gap, with room for `extra` more keys.
+static msgpack_packer *
+cfg_port(cfg *c, const tpty *t, size_t extra)
+{
+	msgpack_packer *pk = cfg_begin(c, 3 + extra);
+
+	mp_kstr(pk, "path", t->link);
+	mp_kstr(pk, "to", "root/sink");
+	mp_kstr(pk, "gap", "20ms");
+	return pk;
+}
+
 // --- test support -----------------------------------------------------------
 
 static int
@@ -536,6 +529,15 @@ node_start(arb_test_proc *p, const char *iso, const char *flags,
 	args[n] = NULL;
 	arb_test_spawn(p, "node", args);
 	arb_test_expect(p, "ctl fifo=ready", WAIT_MS);
+}
+
+// node_one is node_start with one serial actor, "s1", configured by c.
+static void
+node_one(arb_test_proc *p, const char *iso, const char *flags, cfg *c)
+{
+	const char *kids[2] = { cfg_arg(c, "s1"), NULL };
+
+	node_start(p, iso, flags, kids);
 }
 
 static void
@@ -622,19 +624,16 @@ line_port(const char *iso)
 	tpty            t;
 	cfg             c;
 	msgpack_packer *pk;
-	const char     *kids[2];
 	long            seq;
 
 	pty_plug(&t, "ttyLINE", false);
 	pk = cfg_begin(&c, 5);
-	kv_str(pk, "path", t.link);
-	kv_str(pk, "to", "root/sink");
-	kv_str(pk, "stream", "greenhouse");
-	kv_int(pk, "baud", 115200);
-	kv_str(pk, "gap", "20ms");
-	kids[0] = cfg_arg(&c, "s1");
-	kids[1] = NULL;
-	node_start(&p, iso, "-", kids);
+	mp_kstr(pk, "path", t.link);
+	mp_kstr(pk, "to", "root/sink");
+	mp_kstr(pk, "stream", "greenhouse");
+	mp_kint(pk, "baud", 115200);
+	mp_kstr(pk, "gap", "20ms");
+	node_one(&p, iso, "-", &c);
 	expect_open(&p, "root/s1");
 	// The first frame after the open: once the line has been quiet for
 	// the gap, it is whole and delivered.
@@ -683,48 +682,39 @@ test_framing_modes(void **state)
 	pty_plug(&tf, "ttyF", false);
 	pty_plug(&tg, "ttyG", false);
 	// delimiter: a two-byte one given as bytes
-	pk = cfg_begin(&cd, 4);
-	kv_str(pk, "path", td.link);
-	kv_str(pk, "to", "root/sink");
-	kv_str(pk, "gap", "20ms");
-	p_str(pk, "framing");
+	pk = cfg_port(&cd, &td, 1);
+	mp_str(pk, "framing");
 	msgpack_pack_map(pk, 2);
-	kv_str(pk, "mode", "delimiter");
-	p_str(pk, "delimiter");
+	mp_kstr(pk, "mode", "delimiter");
+	mp_str(pk, "delimiter");
 	msgpack_pack_array(pk, 2);
 	msgpack_pack_int(pk, 0x7e);
 	msgpack_pack_int(pk, 0x7e);
 	kids[0] = cfg_arg(&cd, "sd");
 	// length: 2 bytes little endian, after a sync byte, header kept
-	pk = cfg_begin(&cl, 4);
-	kv_str(pk, "path", tl.link);
-	kv_str(pk, "to", "root/sink");
-	kv_str(pk, "gap", "20ms");
-	p_str(pk, "framing");
+	pk = cfg_port(&cl, &tl, 1);
+	mp_str(pk, "framing");
 	msgpack_pack_map(pk, 5);
-	kv_str(pk, "mode", "length");
-	kv_int(pk, "field", 2);
-	kv_str(pk, "endian", "little");
-	kv_int(pk, "offset", 1);
-	p_str(pk, "keep_header");
+	mp_kstr(pk, "mode", "length");
+	mp_kint(pk, "field", 2);
+	mp_kstr(pk, "endian", "little");
+	mp_kint(pk, "offset", 1);
+	mp_str(pk, "keep_header");
 	msgpack_pack_true(pk);
 	kids[1] = cfg_arg(&cl, "sl");
 	// fixed: 4 bytes
-	pk = cfg_begin(&cf, 4);
-	kv_str(pk, "path", tf.link);
-	kv_str(pk, "to", "root/sink");
-	kv_str(pk, "gap", "20ms");
-	p_str(pk, "framing");
+	pk = cfg_port(&cf, &tf, 1);
+	mp_str(pk, "framing");
 	msgpack_pack_map(pk, 2);
-	kv_str(pk, "mode", "fixed");
-	kv_int(pk, "size", 4);
+	mp_kstr(pk, "mode", "fixed");
+	mp_kint(pk, "size", 4);
 	kids[2] = cfg_arg(&cf, "sf");
 	// gap: a frame ends where the line goes quiet
 	pk = cfg_begin(&cg, 4);
-	kv_str(pk, "path", tg.link);
-	kv_str(pk, "to", "root/sink");
-	kv_str(pk, "gap", "30ms");
-	kv_str(pk, "framing", "gap");
+	mp_kstr(pk, "path", tg.link);
+	mp_kstr(pk, "to", "root/sink");
+	mp_kstr(pk, "gap", "30ms");
+	mp_kstr(pk, "framing", "gap");
 	kids[3] = cfg_arg(&cg, "sg");
 	kids[4] = NULL;
 	node_start(&p, "thread", "-", kids);
@@ -777,19 +767,16 @@ test_partial_first_frame(void **state)
 	tpty            t;
 	cfg             c;
 	msgpack_packer *pk;
-	const char     *kids[2];
 
 	(void) state;
 	pty_plug(&t, "ttyP", false);
 	pk = cfg_begin(&c, 3);
-	kv_str(pk, "path", t.link);
-	kv_str(pk, "to", "root/sink");
+	mp_kstr(pk, "path", t.link);
+	mp_kstr(pk, "to", "root/sink");
 	// A long gap: the bytes below arrive well before the line could
 	// have been quiet for it, so they are mid-stream.
-	kv_str(pk, "gap", "5s");
-	kids[0] = cfg_arg(&c, "s1");
-	kids[1] = NULL;
-	node_start(&p, "thread", "-", kids);
+	mp_kstr(pk, "gap", "5s");
+	node_one(&p, "thread", "-", &c);
 	expect_open(&p, "root/s1");
 	PTY_PUTS(&t, "=21.4\nt=21.5\n");
 	assert_int_equal(expect_frame(&p, "root/s1", "t=21.5"), 1);
@@ -810,21 +797,15 @@ test_garbage_and_oversize(void **state)
 	tpty            t;
 	cfg             c;
 	msgpack_packer *pk;
-	const char     *kids[2];
 	uint8_t         junk[3000];
 	unsigned        seed = 7;
 	size_t          i;
 
 	(void) state;
 	pty_plug(&t, "ttyG", false);
-	pk = cfg_begin(&c, 4);
-	kv_str(pk, "path", t.link);
-	kv_str(pk, "to", "root/sink");
-	kv_str(pk, "gap", "20ms");
-	kv_int(pk, "max_frame", 16);
-	kids[0] = cfg_arg(&c, "s1");
-	kids[1] = NULL;
-	node_start(&p, "thread", "quiet", kids);
+	pk = cfg_port(&c, &t, 1);
+	mp_kint(pk, "max_frame", 16);
+	node_one(&p, "thread", "quiet", &c);
 	expect_open(&p, "root/s1");
 	// An oversize line between two good ones.
 	PTY_PUTS(&t, "\nfirst\n0123456789abcdefXYZ\nsecond\n");
@@ -868,22 +849,16 @@ unplug_replug(const char *iso)
 	tpty            t;
 	cfg             c;
 	msgpack_packer *pk;
-	const char     *kids[2];
 	int64_t         t0, t1;
 	char            exp[256];
 
 	pty_plug(&t, "by-id-usb-test-if00", false);
-	pk = cfg_begin(&c, 4);
-	kv_str(pk, "path", t.link);
-	kv_str(pk, "to", "root/sink");
-	kv_str(pk, "gap", "20ms");
-	p_str(pk, "reopen");
+	pk = cfg_port(&c, &t, 1);
+	mp_str(pk, "reopen");
 	msgpack_pack_map(pk, 2);
-	kv_str(pk, "min", "60s");
-	kv_str(pk, "max", "60s");
-	kids[0] = cfg_arg(&c, "s1");
-	kids[1] = NULL;
-	node_start(&p, iso, "-", kids);
+	mp_kstr(pk, "min", "60s");
+	mp_kstr(pk, "max", "60s");
+	node_one(&p, iso, "-", &c);
 	expect_synced(&p, "root/s1");
 	PTY_PUTS(&t, "a\n");
 	assert_int_equal(expect_frame(&p, "root/s1", "a"), 1);
@@ -933,7 +908,6 @@ test_absent_at_start_and_by_id_dirs(void **state)
 	tpty            t;
 	cfg             c;
 	msgpack_packer *pk;
-	const char     *kids[2];
 	char            d1[128], d2[128], d3[128], link[200];
 	int64_t         t0;
 	int             round, i;
@@ -944,16 +918,14 @@ test_absent_at_start_and_by_id_dirs(void **state)
 	snprintf(d3, sizeof(d3), "%s/dev/serial/by-id", tmpdir);
 	snprintf(link, sizeof(link), "%s/usb-FTDI_X-if00-port0", d3);
 	pk = cfg_begin(&c, 4);
-	kv_str(pk, "path", link);
-	kv_str(pk, "to", "root/sink");
-	kv_str(pk, "gap", "20ms");
-	p_str(pk, "reopen"); // the timer alone would take up to a minute
+	mp_kstr(pk, "path", link);
+	mp_kstr(pk, "to", "root/sink");
+	mp_kstr(pk, "gap", "20ms");
+	mp_str(pk, "reopen"); // the timer alone would take up to a minute
 	msgpack_pack_map(pk, 2);
-	kv_str(pk, "min", "60s");
-	kv_str(pk, "max", "60s");
-	kids[0] = cfg_arg(&c, "s1");
-	kids[1] = NULL;
-	node_start(&p, "thread", "-", kids);
+	mp_kstr(pk, "min", "60s");
+	mp_kstr(pk, "max", "60s");
+	node_one(&p, "thread", "-", &c);
 	arb_test_expect(&p, "root/s1 event=open_failed ", WAIT_MS);
 	assert_int_equal(mkdir(d1, 0755), 0);
 	for (round = 0; round < 2; round++) {
@@ -996,21 +968,15 @@ stall_exit(const char *iso)
 	tpty            t;
 	cfg             c;
 	msgpack_packer *pk;
-	const char     *kids[2];
 	const char     *line;
 
 	pty_plug(&t, "ttyS", false);
-	pk = cfg_begin(&c, 4);
-	kv_str(pk, "path", t.link);
-	kv_str(pk, "to", "root/sink");
-	kv_str(pk, "gap", "20ms");
-	p_str(pk, "stall");
+	pk = cfg_port(&c, &t, 1);
+	mp_str(pk, "stall");
 	msgpack_pack_map(pk, 2);
-	kv_str(pk, "timeout", "300ms");
-	kv_int(pk, "max", 3);
-	kids[0] = cfg_arg(&c, "s1");
-	kids[1] = NULL;
-	node_start(&p, iso, "temporary", kids);
+	mp_kstr(pk, "timeout", "300ms");
+	mp_kint(pk, "max", 3);
+	node_one(&p, iso, "temporary", &c);
 	expect_open(&p, "root/s1");
 	arb_test_expect(&p, "root/s1 event=stall ", WAIT_MS);
 	line = arb_test_expect(&p, "root/s1 event=open ", WAIT_MS);
@@ -1091,9 +1057,9 @@ test_exclusive(void **state)
 	assert_int_equal(tcgetattr(t.slave, &before), 0);
 	assert_true(before.c_lflag & ICANON); // a fresh pty: cooked
 	pk = cfg_begin(&c1, 3);
-	kv_str(pk, "path", t.link);
-	kv_str(pk, "to", "root/sink");
-	kv_int(pk, "baud", 57600);
+	mp_kstr(pk, "path", t.link);
+	mp_kstr(pk, "to", "root/sink");
+	mp_kint(pk, "baud", 57600);
 	kids[0] = cfg_arg(&c1, "s1");
 	kids[1] = NULL;
 	node_start(&p, "thread", "-", kids);
@@ -1124,17 +1090,17 @@ test_exclusive(void **state)
 	// A second actor on the same device: refused by the flock, with a
 	// reason, and it keeps running (retrying) while the first works.
 	pk = cfg_begin(&c1, 3);
-	kv_str(pk, "path", t.link);
-	kv_str(pk, "to", "root/sink");
-	kv_str(pk, "gap", "20ms");
+	mp_kstr(pk, "path", t.link);
+	mp_kstr(pk, "to", "root/sink");
+	mp_kstr(pk, "gap", "20ms");
 	kids[0] = cfg_arg(&c1, "s1");
 	pk = cfg_begin(&c2, 3);
-	kv_str(pk, "path", t.link);
-	kv_str(pk, "to", "root/sink");
-	p_str(pk, "reopen");
+	mp_kstr(pk, "path", t.link);
+	mp_kstr(pk, "to", "root/sink");
+	mp_str(pk, "reopen");
 	msgpack_pack_map(pk, 2);
-	kv_str(pk, "min", "50ms");
-	kv_str(pk, "max", "100ms");
+	mp_kstr(pk, "min", "50ms");
+	mp_kstr(pk, "max", "100ms");
 	kids[1] = cfg_arg(&c2, "s2");
 	kids[2] = NULL;
 	node_start(&p, "thread", "-", kids);
@@ -1231,31 +1197,28 @@ test_poll_two_devices_and_a_silent_one(void **state)
 	(void) state;
 	memset(&b, 0, sizeof(b));
 	pty_plug(&t, "ttyBUS", false);
-	pk = cfg_begin(&c, 4);
-	kv_str(pk, "path", t.link);
-	kv_str(pk, "to", "root/sink");
-	kv_str(pk, "gap", "20ms");
-	p_str(pk, "poll");
+	pk = cfg_port(&c, &t, 1);
+	mp_str(pk, "poll");
 	msgpack_pack_map(pk, 2);
-	kv_str(pk, "timeout", "500ms"); // far above the simulator's delays
-	p_str(pk, "requests");
+	mp_kstr(pk, "timeout", "500ms"); // far above the simulator's delays
+	mp_str(pk, "requests");
 	msgpack_pack_array(pk, 3);
 	msgpack_pack_map(pk, 3);
-	kv_str(pk, "name", "meterA");
-	kv_str(pk, "send", "A?\n");
-	kv_str(pk, "every", "100ms");
+	mp_kstr(pk, "name", "meterA");
+	mp_kstr(pk, "send", "A?\n");
+	mp_kstr(pk, "every", "100ms");
 	msgpack_pack_map(pk, 3);
-	kv_str(pk, "name", "meterB");
-	p_str(pk, "send"); // as bytes
+	mp_kstr(pk, "name", "meterB");
+	mp_str(pk, "send"); // as bytes
 	msgpack_pack_array(pk, 3);
 	msgpack_pack_int(pk, 'B');
 	msgpack_pack_int(pk, '?');
 	msgpack_pack_int(pk, '\n');
-	kv_str(pk, "every", "100ms");
+	mp_kstr(pk, "every", "100ms");
 	msgpack_pack_map(pk, 3);
-	kv_str(pk, "name", "meterC");
-	kv_str(pk, "send", "C?\n");
-	kv_str(pk, "every", "100ms");
+	mp_kstr(pk, "name", "meterC");
+	mp_kstr(pk, "send", "C?\n");
+	mp_kstr(pk, "every", "100ms");
 	kids[0] = cfg_arg(&c, "s1");
 	kids[1] = NULL;
 	b.fd = t.master;
@@ -1342,7 +1305,6 @@ test_garbage_1mbps(void **state)
 	tpty            t;
 	cfg             c;
 	msgpack_packer *pk;
-	const char     *kids[2];
 	uint8_t         chunk[10000];
 	unsigned        seed = 1;
 	long            rss0, rss1;
@@ -1352,14 +1314,9 @@ test_garbage_1mbps(void **state)
 
 	(void) state;
 	pty_plug(&t, "ttyJUNK", false);
-	pk = cfg_begin(&c, 4);
-	kv_str(pk, "path", t.link);
-	kv_str(pk, "to", "root/sink");
-	kv_str(pk, "gap", "20ms");
-	kv_int(pk, "max_frame", 64);
-	kids[0] = cfg_arg(&c, "s1");
-	kids[1] = NULL;
-	node_start(&p, "thread", "quiet", kids);
+	pk = cfg_port(&c, &t, 1);
+	mp_kint(pk, "max_frame", 64);
+	node_one(&p, "thread", "quiet", &c);
 	expect_open(&p, "root/s1");
 	rss0 = rss_kb(p.pid);
 	// 2 s at 1 MB/s: 10 KB every 10 ms.
@@ -1414,7 +1371,6 @@ test_queue_full_is_counted(void **state)
 	tpty            t;
 	cfg             c;
 	msgpack_packer *pk;
-	const char     *kids[2];
 	const char     *l;
 	char            line[1000], rel[512];
 	long            frames, drops, last;
@@ -1423,14 +1379,9 @@ test_queue_full_is_counted(void **state)
 
 	(void) state;
 	pty_plug(&t, "ttyQ", false);
-	pk = cfg_begin(&c, 4);
-	kv_str(pk, "path", t.link);
-	kv_str(pk, "to", "root/sink");
-	kv_str(pk, "gap", "20ms");
-	kv_int(pk, "max_frame", 2048);
-	kids[0] = cfg_arg(&c, "s1");
-	kids[1] = NULL;
-	node_start(&p, "thread", "slow", kids);
+	pk = cfg_port(&c, &t, 1);
+	mp_kint(pk, "max_frame", 2048);
+	node_one(&p, "thread", "slow", &c);
 	expect_synced(&p, "root/s1");
 	memset(line, 'x', sizeof(line) - 1);
 	line[sizeof(line) - 1] = '\n';
@@ -1477,6 +1428,29 @@ test_queue_full_is_counted(void **state)
 }
 
 // --- the arbor program with the module --------------------------------------
+
+#ifdef ARBOR_BIN
+// arbor_run runs `arbor run file` (debug log) and waits until root/s1,
+// a serial actor, knows where frames start.
+static void
+arbor_run(arb_test_proc *p, const char *file)
+{
+	const char *args[] = { "ARB_LOG_LEVEL=4", "--", "run", file, NULL };
+
+	arb_test_spawn(p, "arbor", args);
+	expect_synced(p, "root/s1");
+}
+
+// arbor_stop stops it as systemd would: SIGTERM, exit 0, nothing left.
+static void
+arbor_stop(arb_test_proc *p)
+{
+	kill(p->pid, SIGTERM);
+	assert_int_equal(
+	    arb_test_exit_code(arb_test_wait_exit(p, WAIT_MS)), 0);
+	arb_test_proc_fini(p);
+}
+#endif
 
 // `arbor check` reads the serial settings through the type's check hook
 // and names each problem by FILE:LINE:COLUMN; `arbor run` loads the
@@ -1546,27 +1520,35 @@ test_arbor_check_and_run(void **state)
 	    "      config: {path: %s, to: root/sink, gap: 20ms}\n",
 	    t.link);
 	arb_test_write_file(tmpdir, "run.yaml", text, file, sizeof(file));
-	args[0] = "ARB_LOG_LEVEL=4";
-	args[1] = "--";
-	args[2] = "run";
-	args[3] = file;
-	args[4] = NULL;
-	arb_test_spawn(&p, "arbor", args);
-	expect_synced(&p, "root/s1");
+	arbor_run(&p, file);
 	PTY_PUTS(&t, "ping\n");
 	// The echo actor prints the body it got: the frame message.
 	line = arb_test_expect(&p, "event=msg tag=131073 ", WAIT_MS);
 	assert_true(strstr(line, "body=[1,\"root/s1\",") != NULL
 	    && strstr(line, "<4 bytes>]") != NULL);
-	kill(p.pid, SIGTERM);
-	assert_int_equal(
-	    arb_test_exit_code(arb_test_wait_exit(&p, WAIT_MS)), 0);
-	arb_test_proc_fini(&p);
+	arbor_stop(&p);
 	pty_unplug(&t, true);
 #else
 	(void) state;
 	skip();
 #endif
+}
+
+// dest_tree writes the tree of test_destination_goes_and_comes_back:
+// the serial child (cfgline) and, with_sink, an echo actor root/sink.
+static void
+dest_tree(char *file, size_t len, const char *cfgline, bool with_sink)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text),
+	    "node: {name: serialdest}\n"
+	    "root:\n"
+	    "  children:\n%s%s",
+	    with_sink ? "    - {name: sink, type: echo, config: {log: true}}\n"
+	              : "",
+	    cfgline);
+	arb_test_write_file(tmpdir, "dest.yaml", text, file, len);
 }
 
 // The destination goes away and comes back (a reload removes it, another
@@ -1581,8 +1563,7 @@ test_destination_goes_and_comes_back(void **state)
 #ifdef ARBOR_BIN
 	arb_test_proc p;
 	tpty          t;
-	char          file[512], text[1024], cfgline[600];
-	const char   *args[6];
+	char          file[512], cfgline[600];
 	int           i;
 
 	(void) state;
@@ -1592,30 +1573,13 @@ test_destination_goes_and_comes_back(void **state)
 	    "      type: serial\n"
 	    "      config: {path: %s, to: root/sink, gap: 20ms}\n",
 	    t.link);
-	snprintf(text, sizeof(text),
-	    "node: {name: serialdest}\n"
-	    "root:\n"
-	    "  children:\n"
-	    "    - {name: sink, type: echo, config: {log: true}}\n%s",
-	    cfgline);
-	arb_test_write_file(tmpdir, "dest.yaml", text, file, sizeof(file));
-	args[0] = "ARB_LOG_LEVEL=4";
-	args[1] = "--";
-	args[2] = "run";
-	args[3] = file;
-	args[4] = NULL;
-	arb_test_spawn(&p, "arbor", args);
-	expect_synced(&p, "root/s1");
+	dest_tree(file, sizeof(file), cfgline, true);
+	arbor_run(&p, file);
 	PTY_PUTS(&t, "a\n");
 	arb_test_expect(&p, "event=msg tag=131073 ", WAIT_MS);
 
 	// Reload without the sink.
-	snprintf(text, sizeof(text),
-	    "node: {name: serialdest}\n"
-	    "root:\n"
-	    "  children:\n%s",
-	    cfgline);
-	arb_test_write_file(tmpdir, "dest.yaml", text, file, sizeof(file));
+	dest_tree(file, sizeof(file), cfgline, false);
 	kill(p.pid, SIGHUP);
 	arb_test_expect(&p, "root/sink event=stopped", WAIT_MS);
 	// Its slot goes a moment after it stopped (until then a send still
@@ -1631,13 +1595,7 @@ test_destination_goes_and_comes_back(void **state)
 	assert_true(i < 50);
 
 	// And back: a new actor under the same path.
-	snprintf(text, sizeof(text),
-	    "node: {name: serialdest}\n"
-	    "root:\n"
-	    "  children:\n"
-	    "    - {name: sink, type: echo, config: {log: true}}\n%s",
-	    cfgline);
-	arb_test_write_file(tmpdir, "dest.yaml", text, file, sizeof(file));
+	dest_tree(file, sizeof(file), cfgline, true);
 	kill(p.pid, SIGHUP);
 	arb_test_expect(&p, "event=reload_applied", WAIT_MS);
 	// Looked up again at most every 100 ms: a frame gets through soon.
@@ -1652,10 +1610,7 @@ test_destination_goes_and_comes_back(void **state)
 	assert_int_equal(
 	    arb_test_count(&p, "root/s1 event=destination to=root/sink"), 1);
 	assert_int_equal(arb_test_count(&p, "event=no_destination"), 1);
-	kill(p.pid, SIGTERM);
-	assert_int_equal(
-	    arb_test_exit_code(arb_test_wait_exit(&p, WAIT_MS)), 0);
-	arb_test_proc_fini(&p);
+	arbor_stop(&p);
 	pty_unplug(&t, true);
 #else
 	(void) state;
