@@ -1,0 +1,464 @@
+// SPDX-License-Identifier: MIT
+// recover.c -- opening the log: what is on disk becomes the engine's
+// state, whatever a crash or the disk did to it.
+//
+//  - Segments wholly before the durable cursor were acknowledged: they
+//    are unlinked (their stream tables read first).
+//  - Every other segment is read record by record.  The last one may end
+//    in a torn write: it is cut at the first bad record (every valid
+//    record before it stays) and the cut is made durable before any new
+//    byte is written.  A segment in the middle with bad regions keeps
+//    its valid records (the scan resynchronises), and a hard link to it
+//    goes to quarantine/ for the operator.  A segment without a valid
+//    header is moved to quarantine/ (after its sequence numbers were
+//    harvested), unless it holds nothing but zeros (a segment whose
+//    creation a power cut interrupted, never acknowledged), which is
+//    removed.
+//  - Per-stream sequence numbers resume after the highest one seen in
+//    any header table or record, so no (stream, seq) is ever reused for
+//    a record that was durable.
+// Nothing here refuses to start because of what it finds: only a
+// directory that cannot be listed fails the open.  Thread: owner, before
+// the commit thread starts.
+
+#include "slog_int.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct nolist {
+	uint64_t *v;
+	size_t    n, cap;
+} nolist;
+
+static int
+list_cb(void *arg, const char *name)
+{
+	nolist  *l = arg;
+	uint64_t no;
+
+	if (!slog__seg_parse_name(name, &no)) {
+		return 0;
+	}
+	if (l->n == l->cap) {
+		size_t    cap = l->cap ? l->cap * 2 : 16;
+		uint64_t *a   = realloc(l->v, cap * sizeof(*a));
+		if (a == NULL) {
+			return ENOMEM;
+		}
+		l->v   = a;
+		l->cap = cap;
+	}
+	l->v[l->n++] = no;
+	return 0;
+}
+
+static int
+u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+// What one segment's scan found.
+typedef struct acc {
+	slog    *s;
+	uint64_t no;
+	uint64_t cursor;
+	bool     harvest_only; // only the sequence numbers count
+	uint64_t records, bytes;
+	uint64_t before, before_bytes; // acknowledged (before the cursor)
+	uint64_t first_pos;            // first record at or after the cursor
+} acc;
+
+static int
+on_rec(void *arg, uint64_t off, const slog_rec *r)
+{
+	acc     *a    = arg;
+	uint64_t pos  = SLOG_POS(a->no, off);
+	uint64_t size = SLOG_REC_HDR + r->len;
+
+	slog__streams_max(&a->s->streams, r->stream, r->seq);
+	if (a->harvest_only) {
+		return 0;
+	}
+	a->records++;
+	a->bytes += size;
+	if (pos < a->cursor) {
+		a->before++;
+		a->before_bytes += size;
+	} else if (a->first_pos == 0) {
+		a->first_pos = pos;
+	}
+	return 0;
+}
+
+static void
+table_max(slog *s, const slog_scan *sc)
+{
+	uint32_t i;
+
+	for (i = 0; i < sc->hdr.nstreams; i++) {
+		slog__streams_max(&s->streams, sc->streams[i], sc->seqs[i]);
+	}
+}
+
+static bool
+all_zero(slog *s, slog_file *f, uint64_t size)
+{
+	uint8_t  buf[16384];
+	uint64_t off = 0;
+
+	while (off < size) {
+		size_t got, i;
+		size_t n = size - off < sizeof(buf) ? (size_t) (size - off)
+		                                    : sizeof(buf);
+		if (s->vfs->read(f, buf, n, off, &got) != 0 || got == 0) {
+			return false;
+		}
+		for (i = 0; i < got; i++) {
+			if (buf[i] != 0) {
+				return false;
+			}
+		}
+		off += got;
+	}
+	return true;
+}
+
+// quarantine gives name a second name under quarantine/ and, unless
+// keep, removes the first.  Returns true when it was set aside.
+static bool
+quarantine(slog *s, const char *name, bool keep, const char *why)
+{
+	char qname[SLOG_NAME_MAX + 32];
+	int  k, rv = 0;
+
+	rv = s->vfs->mkdir(s->vfs, "quarantine");
+	if (rv != 0 && rv != EEXIST) {
+		slog__log(s, SLOG_LOG_ERROR,
+		    "event=quarantine_failed file=%s why=%s error=mkdir:%d", name,
+		    why, rv);
+		return false;
+	}
+	for (k = 0; k < 100; k++) {
+		if (k == 0) {
+			snprintf(qname, sizeof(qname), "quarantine/%s", name);
+		} else {
+			snprintf(qname, sizeof(qname), "quarantine/%s.%d", name, k);
+		}
+		if ((rv = s->vfs->link(s->vfs, name, qname)) != EEXIST) {
+			break;
+		}
+	}
+	if (rv != 0) {
+		slog__log(s, SLOG_LOG_ERROR,
+		    "event=quarantine_failed file=%s why=%s error=link:%d", name,
+		    why, rv);
+		return false;
+	}
+	if (!keep && (rv = s->vfs->unlink(s->vfs, name)) != 0) {
+		slog__log(s, SLOG_LOG_ERROR,
+		    "event=quarantine_failed file=%s why=%s error=unlink:%d",
+		    name, why, rv);
+	}
+	s->st.quarantined++;
+	slog__log(s, SLOG_LOG_WARN, "event=quarantine file=%s as=%s why=%s%s",
+	    name, qname, why, keep ? " kept=valid_records" : "");
+	return true;
+}
+
+// harvest reads the sequence numbers of a segment about to go: its
+// header table, and with records its records too.
+static void
+harvest(slog *s, slog_file *f, uint64_t size, uint64_t no, bool records)
+{
+	slog_scan sc;
+	acc       a = { .s = s, .no = no, .harvest_only = true };
+
+	memset(&sc, 0, sizeof(sc));
+	sc.vfs  = s->vfs;
+	sc.f    = f;
+	sc.size = size;
+	if (!records) {
+		// The header alone: scan a file cut right after it.
+		sc.size = size < SLOG_SEG_HDR_MAX ? size : SLOG_SEG_HDR_MAX;
+	}
+	sc.resync = true;
+	sc.on_rec = records ? on_rec : NULL;
+	sc.arg    = &a;
+	slog__scan(&sc);
+	if (sc.hdr_status == SLOG_PARSE_OK) {
+		table_max(s, &sc);
+	} else if (records) {
+		slog__scan_fini(&sc);
+		memset(&sc, 0, sizeof(sc));
+		sc.vfs       = s->vfs;
+		sc.f         = f;
+		sc.size      = size;
+		sc.no_header = true;
+		sc.on_rec    = on_rec;
+		sc.arg       = &a;
+		slog__scan(&sc);
+	}
+	slog__scan_fini(&sc);
+}
+
+typedef struct rstate {
+	uint64_t cursor;
+	bool     moved;       // something went to quarantine/
+	bool     cut_failed;  // the tail could not be cut
+	uint64_t start;       // first record to hand out
+} rstate;
+
+// recover_seg opens, scans and classifies segment no.
+static void
+recover_seg(slog *s, rstate *rs, uint64_t no, bool last)
+{
+	char       name[SLOG_NAME_MAX];
+	slog_file *f;
+	uint64_t   size;
+	slog_scan  sc;
+	acc        a = { .s = s, .no = no, .cursor = rs->cursor };
+	slog_seg   g;
+	int        rv;
+
+	slog__seg_name(name, sizeof(name), no);
+	if ((rv = s->vfs->open(s->vfs, name, SLOG_O_RDONLY, &f)) != 0) {
+		if (rv != ENOENT) {
+			slog__log(s, SLOG_LOG_ERROR,
+			    "event=segment_unreadable file=%s error=%d", name, rv);
+			rs->moved |= quarantine(s, name, false, "unreadable");
+		}
+		return;
+	}
+	if ((rv = s->vfs->size(f, &size)) != 0) {
+		s->vfs->close(f);
+		rs->moved |= quarantine(s, name, false, "unreadable");
+		return;
+	}
+	memset(&sc, 0, sizeof(sc));
+	sc.vfs    = s->vfs;
+	sc.f      = f;
+	sc.size   = size;
+	sc.resync = !last;
+	sc.on_rec = on_rec;
+	sc.arg    = &a;
+	slog__scan(&sc);
+	if (sc.io_err != 0) {
+		slog__log(s, SLOG_LOG_ERROR,
+		    "event=segment_unreadable file=%s error=\"%s\"", name,
+		    slog__strerror(sc.io_err));
+		slog__scan_fini(&sc);
+		s->vfs->close(f);
+		rs->moved |= quarantine(s, name, false, "unreadable");
+		return;
+	}
+	if (sc.hdr_status != SLOG_PARSE_OK || sc.hdr.seg_no != no) {
+		bool zero = sc.hdr_status != SLOG_PARSE_OK && all_zero(s, f, size);
+		slog__scan_fini(&sc);
+		if (zero) {
+			// Created, never written durably: nothing was ever
+			// acknowledged from it.
+			s->vfs->close(f);
+			s->vfs->unlink(s->vfs, name);
+			s->st.torn_tails++;
+			s->st.torn_bytes += size;
+			slog__log(s, SLOG_LOG_INFO,
+			    "event=torn_segment_removed file=%s bytes=%" PRIu64,
+			    name, size);
+			return;
+		}
+		harvest(s, f, size, no, true);
+		s->vfs->close(f);
+		rs->moved |= quarantine(s, name, false,
+		    sc.hdr_status != SLOG_PARSE_OK ? "bad_header"
+		                                   : "number_mismatch");
+		return;
+	}
+	table_max(s, &sc);
+	memset(&g, 0, sizeof(g));
+	g.no         = no;
+	g.hdr_len    = sc.hdr.hdr_len;
+	g.max_record = sc.hdr.max_record;
+	g.end        = sc.valid_end;
+	memcpy(g.gateway, sc.hdr.gateway, sizeof(g.gateway));
+	if (last && sc.first_bad < size) {
+		uint64_t torn = size - sc.valid_end;
+		s->vfs->close(f);
+		f  = NULL;
+		rv = s->vfs->open(s->vfs, name, SLOG_O_RDWR, &f);
+		if (rv == 0) {
+			rv = s->vfs->truncate(f, sc.valid_end);
+		}
+		if (rv == 0) {
+			rv = s->vfs->datasync(f);
+		}
+		if (rv != 0) {
+			rs->cut_failed = true;
+			slog__log(s, SLOG_LOG_ERROR,
+			    "event=torn_tail_not_cut file=%s error=%d", name, rv);
+		}
+		s->st.torn_tails++;
+		s->st.torn_bytes += torn;
+		slog__log(s, SLOG_LOG_INFO,
+		    "event=torn_tail file=%s cut_at=%" PRIu64 " bytes=%" PRIu64,
+		    name, sc.valid_end, torn);
+	}
+	if (!last && sc.bad_regions > 0) {
+		s->st.corrupt_regions += sc.bad_regions;
+		s->st.corrupt_bytes += sc.bad_bytes;
+		g.corrupt = true;
+		slog__log(s, SLOG_LOG_WARN,
+		    "event=corrupt_segment file=%s regions=%" PRIu64
+		    " bytes=%" PRIu64 " records_kept=%" PRIu64,
+		    name, sc.bad_regions, sc.bad_bytes, a.records);
+		rs->moved |= quarantine(s, name, true, "corrupt_regions");
+	}
+	if (f != NULL) {
+		s->vfs->close(f);
+	}
+	g.planned     = g.end;
+	g.records     = a.records;
+	g.bytes       = a.bytes;
+	g.acked       = a.before;
+	g.acked_bytes = a.before_bytes;
+	g.durable     = true;
+	if (SLOG_POS_SEG(rs->cursor) == no) {
+		rs->start = a.first_pos != 0 ? a.first_pos : SLOG_POS(no, g.end);
+	}
+	s->st.backlog_records += a.records - a.before;
+	s->st.backlog_bytes += a.bytes - a.before_bytes;
+	slog__scan_fini(&sc);
+	if (slog__seg_push(s, &g) != ARB_OK) {
+		slog__log(s, SLOG_LOG_ERROR, "event=out_of_memory file=%s", name);
+	}
+}
+
+int
+slog__recover(slog *s, uint64_t *cursorp)
+{
+	nolist   l = { 0 };
+	rstate   rs;
+	uint64_t cpos = 0, cgen = 0, max_no, cseg;
+	bool     corrupt = false;
+	size_t   i, first;
+	int      rv;
+
+	memset(&rs, 0, sizeof(rs));
+	if ((rv = slog__cursor_read(s->vfs, &cpos, &cgen, &corrupt)) != 0) {
+		slog__log(s, SLOG_LOG_ERROR,
+		    "event=cursor_unreadable error=\"%s\" replay=all",
+		    slog__strerror(rv));
+		cpos = cgen = 0;
+	} else if (corrupt) {
+		slog__log(s, SLOG_LOG_WARN, "event=cursor_corrupt replay=all");
+	}
+	if ((rv = s->vfs->list(s->vfs, "", list_cb, &l)) != 0) {
+		free(l.v);
+		slog__log(s, SLOG_LOG_ERROR, "event=open_failed error=list:%d",
+		    rv);
+		return rv == ENOMEM ? ARB_ENOMEM : slog__err(rv);
+	}
+	qsort(l.v, l.n, sizeof(*l.v), u64_cmp);
+	cseg   = SLOG_POS_SEG(cpos);
+	max_no = cseg;
+	for (i = 0; i < l.n; i++) {
+		max_no = l.v[i] > max_no ? l.v[i] : max_no;
+	}
+	rs.cursor = cpos;
+	for (first = 0; first < l.n && l.v[first] < cseg; first++) {
+	}
+	for (i = first; i < l.n; i++) {
+		recover_seg(s, &rs, l.v[i], i + 1 == l.n);
+	}
+	// Acknowledged segments whose unlink a crash undid.
+	for (i = 0; i < first; i++) {
+		char       name[SLOG_NAME_MAX];
+		slog_file *f;
+		uint64_t   size;
+
+		slog__seg_name(name, sizeof(name), l.v[i]);
+		if (s->vfs->open(s->vfs, name, SLOG_O_RDONLY, &f) == 0) {
+			if (s->vfs->size(f, &size) == 0) {
+				harvest(s, f, size, l.v[i], false);
+			}
+			s->vfs->close(f);
+		}
+		s->vfs->unlink(s->vfs, name);
+	}
+	if (first > 0) {
+		slog__log(s, SLOG_LOG_INFO,
+		    "event=acknowledged_segments_removed count=%zu", first);
+	}
+	if (rs.moved) {
+		s->vfs->sync_dir(s->vfs, "quarantine");
+	}
+	s->vfs->sync_dir(s->vfs, "");
+	free(l.v);
+
+	s->next_seg_no = max_no + 1;
+	s->need_roll   = true;
+	if (s->nsegs > 0) {
+		slog_seg *g = &s->segs[s->nsegs - 1];
+		if (g->no == max_no && !rs.cut_failed
+		    && strcmp(g->gateway, s->gateway) == 0
+		    && g->max_record == s->opts.max_record
+		    && g->end < s->opts.segment_bytes) {
+			s->woff      = g->end;
+			s->need_roll = false;
+		}
+	}
+	if (s->nsegs == 0) {
+		s->send_pos = SLOG_POS(s->next_seg_no, 0);
+	} else if (cseg < s->segs[0].no || rs.start == 0) {
+		s->send_pos = SLOG_POS(s->segs[0].no, s->segs[0].hdr_len);
+	} else {
+		s->send_pos = rs.start;
+	}
+	s->low_pos   = s->send_pos;
+	s->log_bytes = 0;
+	for (i = 0; i < s->nsegs; i++) {
+		s->log_bytes += s->segs[i].end;
+	}
+	s->drop_armed = s->log_bytes <= s->opts.quota_bytes;
+	if (!s->drop_armed) {
+		slog__log(s, SLOG_LOG_WARN,
+		    "event=over_quota_at_open log_bytes=%" PRIu64
+		    " quota=%" PRIu64 " (appends wait; nothing is dropped "
+		    "until the log fits)",
+		    s->log_bytes, s->opts.quota_bytes);
+	}
+
+	// The cursor file exists from the start, so later updates are
+	// only a slot write and an fdatasync.
+	rv = s->vfs->open(
+	    s->vfs, SLOG_CURSOR_NAME, SLOG_O_RDWR | SLOG_O_CREATE, &s->cf);
+	if (rv != 0) {
+		s->cf = NULL;
+		slog__log(s, SLOG_LOG_ERROR, "event=cursor_open_failed error=%d",
+		    rv);
+	} else if (cgen == 0) {
+		if (slog__cursor_write(s->vfs, s->cf, s->send_pos, 1) == ARB_OK
+		    && s->vfs->sync_dir(s->vfs, "") == 0) {
+			cgen = 1;
+			cpos = s->send_pos;
+		}
+	}
+	s->cursor_gen   = cgen;
+	s->cursor_cur   = cpos;
+	s->cursor_done  = cpos;
+	s->cursor_want  = s->send_pos;
+	s->cursor_since = slog__mono_ms();
+	*cursorp        = s->send_pos;
+	slog__log(s, SLOG_LOG_INFO,
+	    "event=open segments=%zu backlog_records=%" PRIu64
+	    " backlog_bytes=%" PRIu64 " streams=%zu next_segment=%016" PRIx64,
+	    s->nsegs, s->st.backlog_records, s->st.backlog_bytes,
+	    s->streams.count, s->next_seg_no);
+	return ARB_OK;
+}

@@ -1,0 +1,827 @@
+// SPDX-License-Identifier: MIT
+// slog.c -- the log engine's front: open and close, appends (sequence
+// numbers, segment rolls, the quota), slog_poll and the numbers.
+//
+// Recovery is in recover.c, the consumer and retirement in consume.c,
+// the commit thread in commit.c.  Thread: owner, except where a
+// function says otherwise.
+
+#include "slog_int.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+// --- small helpers ------------------------------------------------------
+
+void
+slog__seg_name(char *buf, size_t len, uint64_t no)
+{
+	snprintf(buf, len, "%016" PRIx64 ".seg", no);
+}
+
+bool
+slog__seg_parse_name(const char *name, uint64_t *nop)
+{
+	uint64_t v = 0;
+	int      i;
+
+	if (strlen(name) != 20 || strcmp(name + 16, ".seg") != 0) {
+		return false;
+	}
+	for (i = 0; i < 16; i++) {
+		char c = name[i];
+		v <<= 4;
+		if (c >= '0' && c <= '9') {
+			v |= (uint64_t) (c - '0');
+		} else if (c >= 'a' && c <= 'f') {
+			v |= (uint64_t) (c - 'a' + 10);
+		} else {
+			return false;
+		}
+	}
+	*nop = v;
+	return v != 0 && v < (UINT64_C(1) << 32);
+}
+
+int
+slog__err(int e)
+{
+	switch (e) {
+	case 0:
+		return ARB_OK;
+	case ENOMEM:
+		return ARB_ENOMEM;
+	case ENOENT:
+		return ARB_ENOENT;
+	case EEXIST:
+		return ARB_EEXIST;
+	case EPERM:
+	case EACCES:
+		return ARB_EPERM;
+	default:
+		return ARB_ESYSERR | e;
+	}
+}
+
+const char *
+slog__strerror(int code)
+{
+	if (code & ARB_ESYSERR) {
+		return strerror(code & ~ARB_ESYSERR);
+	}
+	switch (code) {
+	case ARB_OK:
+		return "no error";
+	case ARB_ENOMEM:
+		return "out of memory";
+	case ARB_ENOENT:
+		return "no such file";
+	case ARB_EEXIST:
+		return "file exists";
+	case ARB_EPERM:
+		return "permission denied";
+	default:
+		return "error";
+	}
+}
+
+int64_t
+slog__now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+slog__mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+slog__log(slog *s, int level, const char *fmt, ...)
+{
+	char    line[512];
+	va_list ap;
+
+	if (s->opts.log == NULL) {
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	s->opts.log(s->opts.log_arg, level, line);
+}
+
+const char *
+slog_refusal_name(slog_refusal r)
+{
+	switch (r) {
+	case SLOG_FULL_QUOTA:
+		return "quota";
+	case SLOG_FULL_DISK:
+		return "disk_full";
+	case SLOG_FULL_PENDING:
+		return "pending";
+	case SLOG_DISK_ERROR:
+		return "disk_error";
+	default:
+		return "ok";
+	}
+}
+
+// --- the stream table -----------------------------------------------------
+// Open addressing on (stream + 1), so that stream 0 is a valid id.
+
+static size_t
+stream_slot(uint32_t k, size_t cap)
+{
+	uint64_t h = (uint64_t) k * 0x9E3779B97F4A7C15u;
+
+	return (size_t) (h >> 32) & (cap - 1);
+}
+
+static int
+streams_grow(slog_streams *t)
+{
+	size_t    cap  = t->cap ? t->cap * 2 : 64;
+	uint32_t *keys = calloc(cap, sizeof(*keys));
+	uint64_t *seqs = calloc(cap, sizeof(*seqs));
+	uint8_t  *used = calloc(cap, 1);
+	size_t    i;
+
+	if (keys == NULL || seqs == NULL || used == NULL) {
+		free(keys);
+		free(seqs);
+		free(used);
+		return ARB_ENOMEM;
+	}
+	for (i = 0; i < t->cap; i++) {
+		size_t j;
+		if (!t->used[i]) {
+			continue;
+		}
+		for (j = stream_slot(t->keys[i], cap); used[j];
+		     j = (j + 1) & (cap - 1)) {
+		}
+		used[j] = 1;
+		keys[j] = t->keys[i];
+		seqs[j] = t->seqs[i];
+	}
+	free(t->keys);
+	free(t->seqs);
+	free(t->used);
+	t->keys = keys;
+	t->seqs = seqs;
+	t->used = used;
+	t->cap  = cap;
+	return ARB_OK;
+}
+
+uint64_t *
+slog__streams_get(slog_streams *t, uint32_t stream, bool add)
+{
+	size_t i;
+
+	if (t->cap > 0) {
+		for (i = stream_slot(stream, t->cap); t->used[i];
+		     i = (i + 1) & (t->cap - 1)) {
+			if (t->keys[i] == stream) {
+				return &t->seqs[i];
+			}
+		}
+	}
+	if (!add) {
+		return NULL;
+	}
+	if ((t->count + 1) * 2 > t->cap && streams_grow(t) != ARB_OK) {
+		return NULL;
+	}
+	for (i = stream_slot(stream, t->cap); t->used[i];
+	     i = (i + 1) & (t->cap - 1)) {
+	}
+	t->used[i] = 1;
+	t->keys[i] = stream;
+	t->seqs[i] = 0;
+	t->count++;
+	return &t->seqs[i];
+}
+
+void
+slog__streams_max(slog_streams *t, uint32_t stream, uint64_t seq)
+{
+	uint64_t *p = slog__streams_get(t, stream, true);
+
+	if (p != NULL && *p < seq) {
+		*p = seq;
+	}
+}
+
+void
+slog__streams_fini(slog_streams *t)
+{
+	free(t->keys);
+	free(t->seqs);
+	free(t->used);
+	memset(t, 0, sizeof(*t));
+}
+
+typedef struct kv {
+	uint32_t k;
+	uint64_t v;
+} kv;
+
+static int
+kv_cmp(const void *a, const void *b)
+{
+	uint32_t x = ((const kv *) a)->k, y = ((const kv *) b)->k;
+
+	return x < y ? -1 : x > y;
+}
+
+// --- segments ---------------------------------------------------------------
+
+slog_seg *
+slog__seg_find(slog *s, uint64_t no)
+{
+	size_t lo = 0, hi = s->nsegs;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (s->segs[mid].no < no) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	return lo < s->nsegs && s->segs[lo].no == no ? &s->segs[lo] : NULL;
+}
+
+int
+slog__seg_push(slog *s, const slog_seg *seg)
+{
+	if (s->nsegs == s->capsegs) {
+		size_t    cap = s->capsegs ? s->capsegs * 2 : 16;
+		slog_seg *n   = realloc(s->segs, cap * sizeof(*n));
+		if (n == NULL) {
+			return ARB_ENOMEM;
+		}
+		s->segs    = n;
+		s->capsegs = cap;
+	}
+	s->segs[s->nsegs++] = *seg;
+	return ARB_OK;
+}
+
+void
+slog__seg_remove(slog *s, size_t i)
+{
+	if (s->segs[i].rf != NULL) {
+		s->vfs->close(s->segs[i].rf);
+	}
+	if (s->rseg == s->segs[i].no) {
+		s->rlen = 0;
+	}
+	memmove(&s->segs[i], &s->segs[i + 1],
+	    (s->nsegs - i - 1) * sizeof(s->segs[0]));
+	s->nsegs--;
+}
+
+// --- open / close -------------------------------------------------------
+
+static void
+opts_defaults(slog_opts *o)
+{
+	if (o->commit_interval_ms <= 0) {
+		o->commit_interval_ms = 10;
+	}
+	if (o->commit_records == 0) {
+		o->commit_records = 4096;
+	}
+	if (o->segment_bytes == 0) {
+		o->segment_bytes = 16u << 20;
+	}
+	if (o->segment_bytes < 512) {
+		o->segment_bytes = 512;
+	}
+	if (o->segment_bytes > (1u << 30)) {
+		o->segment_bytes = 1u << 30;
+	}
+	if (o->max_record == 0) {
+		o->max_record = 64u << 10;
+	}
+	if (o->quota_bytes == 0) {
+		o->quota_bytes = (uint64_t) 1 << 30;
+	}
+	if (o->min_free_bytes == 0) {
+		o->min_free_bytes = 64u << 20;
+	}
+	if (o->max_pending_bytes == 0) {
+		o->max_pending_bytes = 8u << 20;
+	}
+	if (o->max_pending_bytes > (256u << 20)) {
+		o->max_pending_bytes = 256u << 20;
+	}
+	if (o->cursor_interval_ms <= 0) {
+		o->cursor_interval_ms = 100;
+	}
+}
+
+int
+slog_open(slog **sp, const slog_opts *opts)
+{
+	slog              *s;
+	pthread_condattr_t ca;
+	uint64_t           cursor;
+	int                rv;
+
+	if (sp == NULL || opts == NULL || opts->vfs == NULL
+	    || opts->gateway == NULL || !slog__gateway_valid(opts->gateway)
+	    || opts->max_record > SLOG_REC_LEN_MAX) {
+		return ARB_EINVAL;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		return ARB_ENOMEM;
+	}
+	s->opts = *opts;
+	opts_defaults(&s->opts);
+	snprintf(s->gateway, sizeof(s->gateway), "%s", opts->gateway);
+	s->opts.gateway = s->gateway;
+	s->vfs          = opts->vfs;
+	s->disk_avail   = UINT64_MAX;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (s->opts.segment_bytes > s->opts.quota_bytes / 4) {
+		// Drop-oldest and retirement work in whole segments: keep
+		// several of them inside the quota.
+		s->opts.segment_bytes = s->opts.quota_bytes / 4 < 512
+		    ? 512
+		    : s->opts.quota_bytes / 4;
+	}
+	if ((rv = slog__consumer_init(s)) != ARB_OK
+	    || (rv = slog__recover(s, &cursor)) != ARB_OK
+	    || (rv = slog__commit_start(s)) != ARB_OK) {
+		slog_close(s);
+		return rv;
+	}
+	*sp = s;
+	return ARB_OK;
+}
+
+void
+slog_close(slog *s)
+{
+	size_t i;
+
+	if (s == NULL) {
+		return;
+	}
+	if (s->thread_started) {
+		slog__cursor_update(s);
+		slog__commit_stop(s);
+		slog_poll(s); // the last results: every callback runs
+	}
+	for (i = 0; i < s->nsegs; i++) {
+		if (s->segs[i].rf != NULL) {
+			s->vfs->close(s->segs[i].rf);
+		}
+	}
+	if (s->cf != NULL) {
+		s->vfs->close(s->cf);
+	}
+	free(s->segs);
+	free(s->waits);
+	free(s->results);
+	free(s->retire);
+	free(s->retired);
+	free(s->retiring);
+	slog__batch_fini(&s->pend);
+	slog__batch_fini(&s->work);
+	slog__streams_fini(&s->streams);
+	slog__consumer_fini(s);
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}
+
+const char *
+slog_gateway(slog *s)
+{
+	return s->gateway;
+}
+
+// --- appends ------------------------------------------------------------
+
+// full_check decides whether bytes more fit (quota, free space).  Under
+// drop_oldest it retires old segments to make room.  Called with mu held
+// (it reads disk_avail).
+static slog_refusal
+full_check(slog *s, uint64_t bytes)
+{
+	for (;;) {
+		uint64_t avail = s->disk_avail;
+		bool     quota = s->log_bytes + bytes > s->opts.quota_bytes;
+		bool     disk  = avail != UINT64_MAX
+		    && avail + s->freeing_bytes
+		        < s->opts.min_free_bytes + bytes;
+
+		if (!quota && !disk) {
+			if (s->full) {
+				s->full = false;
+				slog__log(s, SLOG_LOG_INFO,
+				    "event=full_cleared log_bytes=%" PRIu64,
+				    s->log_bytes);
+			}
+			if (!s->drop_armed && s->log_bytes <= s->opts.quota_bytes) {
+				s->drop_armed = true;
+			}
+			return SLOG_OK;
+		}
+		if (s->opts.on_full == SLOG_DROP_OLDEST && s->drop_armed
+		    && slog__drop_oldest(s)) {
+			continue;
+		}
+		if (!s->full) {
+			s->full = true;
+			slog__log(s, SLOG_LOG_WARN,
+			    "event=full cause=%s log_bytes=%" PRIu64
+			    " quota=%" PRIu64 " disk_avail=%" PRIu64
+			    " policy=%s",
+			    quota ? "quota" : "disk_full", s->log_bytes,
+			    s->opts.quota_bytes, avail,
+			    s->opts.on_full == SLOG_DROP_OLDEST ? "drop_oldest"
+			                                        : "backpressure");
+		}
+		return quota ? SLOG_FULL_QUOTA : SLOG_FULL_DISK;
+	}
+}
+
+// roll plans a new segment: its header, with the stream table as it is
+// now, goes into the batch.  Called with mu held.
+static int
+roll(slog *s)
+{
+	kv         *t = NULL;
+	uint32_t   *ks = NULL;
+	uint64_t   *vs = NULL;
+	size_t      i, n = 0, size;
+	slog_seghdr h;
+	slog_seg    seg;
+	int         rv = ARB_ENOMEM;
+
+	if (s->streams.count > 0) {
+		t  = malloc(s->streams.count * sizeof(*t));
+		ks = malloc(s->streams.count * sizeof(*ks));
+		vs = malloc(s->streams.count * sizeof(*vs));
+		if (t == NULL || ks == NULL || vs == NULL) {
+			goto out;
+		}
+		for (i = 0; i < s->streams.cap; i++) {
+			if (s->streams.used[i]) {
+				t[n++] = (kv) { s->streams.keys[i],
+					s->streams.seqs[i] };
+			}
+		}
+		qsort(t, n, sizeof(*t), kv_cmp);
+		for (i = 0; i < n; i++) {
+			ks[i] = t[i].k;
+			vs[i] = t[i].v;
+		}
+	}
+	memset(&h, 0, sizeof(h));
+	h.seg_no     = s->next_seg_no;
+	h.created_ms = slog__now_ms();
+	h.max_record = s->opts.max_record;
+	h.nstreams   = (uint32_t) n;
+	snprintf(h.gateway, sizeof(h.gateway), "%s", s->gateway);
+	size = slog__seghdr_size(h.nstreams);
+	if ((rv = slog__batch_reserve(&s->pend, size)) != ARB_OK
+	    || (rv = slog__batch_op(&s->pend, SLOG_OP_NEWSEG, h.seg_no, 0, size))
+	        != ARB_OK) {
+		goto out;
+	}
+	memset(&seg, 0, sizeof(seg));
+	seg.no         = h.seg_no;
+	seg.hdr_len    = (uint32_t) size;
+	seg.max_record = h.max_record;
+	seg.end        = size;
+	seg.planned    = size;
+	memcpy(seg.gateway, s->gateway, sizeof(seg.gateway));
+	if ((rv = slog__seg_push(s, &seg)) != ARB_OK) {
+		s->pend.nops--; // the NEWSEG op stays unused
+		goto out;
+	}
+	slog__seghdr_put(s->pend.buf + s->pend.len, &h, ks, vs);
+	s->pend.len += size;
+	s->next_seg_no++;
+	s->woff      = size;
+	s->need_roll = false;
+	s->log_bytes += size;
+	s->pending_bytes += size;
+	rv = ARB_OK;
+out:
+	free(t);
+	free(ks);
+	free(vs);
+	return rv;
+}
+
+static int
+waits_reserve(slog *s)
+{
+	size_t     cap, i;
+	slog_wait *n;
+
+	if (s->wait_count < s->wait_cap) {
+		return ARB_OK;
+	}
+	cap = s->wait_cap ? s->wait_cap * 2 : 64;
+	if ((n = malloc(cap * sizeof(*n))) == NULL) {
+		return ARB_ENOMEM;
+	}
+	for (i = 0; i < s->wait_count; i++) {
+		n[i] = s->waits[(s->wait_head + i) % s->wait_cap];
+	}
+	free(s->waits);
+	s->waits     = n;
+	s->wait_cap  = cap;
+	s->wait_head = 0;
+	return ARB_OK;
+}
+
+int
+slog_append(slog *s, const slog_reading *r, size_t n, slog_run *runs,
+    size_t *nrunsp, slog_done_cb cb, void *arg, slog_refusal *whyp)
+{
+	uint64_t     bytes = 0, hdr = 0;
+	size_t       i, newstreams = 0, nruns = 0;
+	slog_refusal why;
+	slog_wait   *w;
+	bool         was_empty;
+	int64_t      now = slog__now_ms();
+	int          rv;
+
+	*whyp = SLOG_OK;
+	if (n == 0 || r == NULL) {
+		return ARB_EINVAL;
+	}
+	for (i = 0; i < n; i++) {
+		if (r[i].len > s->opts.max_record) {
+			return ARB_EMSGSIZE;
+		}
+		bytes += SLOG_REC_HDR + r[i].len;
+		if (slog__streams_get(&s->streams, r[i].stream, false) == NULL) {
+			newstreams++;
+		}
+	}
+	if (s->streams.count + newstreams > SLOG_SEG_STREAMS_MAX) {
+		return ARB_EINVAL;
+	}
+	if ((rv = waits_reserve(s)) != ARB_OK) {
+		return rv;
+	}
+	if (s->retry_at_ms != 0 && slog__mono_ms() < s->retry_at_ms) {
+		why = SLOG_DISK_ERROR;
+		goto refuse;
+	}
+	s->retry_at_ms = 0;
+	pthread_mutex_lock(&s->mu);
+	if (s->broken) {
+		pthread_mutex_unlock(&s->mu);
+		why = SLOG_DISK_ERROR;
+		goto refuse;
+	}
+	if (s->pending_bytes + bytes > s->opts.max_pending_bytes) {
+		pthread_mutex_unlock(&s->mu);
+		why = SLOG_FULL_PENDING;
+		goto refuse;
+	}
+	if ((why = full_check(s, bytes)) != SLOG_OK) {
+		pthread_mutex_unlock(&s->mu);
+		goto refuse;
+	}
+	was_empty = s->pend.len == 0;
+	if (s->need_roll || s->nsegs == 0
+	    || (s->woff + bytes > s->opts.segment_bytes
+	        && s->woff > s->segs[s->nsegs - 1].hdr_len)) {
+		uint64_t before = s->log_bytes;
+		if ((rv = roll(s)) != ARB_OK) {
+			pthread_mutex_unlock(&s->mu);
+			return rv;
+		}
+		hdr = s->log_bytes - before;
+	}
+	if ((rv = slog__batch_reserve(&s->pend, bytes)) != ARB_OK
+	    || (rv = slog__batch_op(&s->pend, SLOG_OP_DATA,
+	            s->segs[s->nsegs - 1].no, s->woff, bytes))
+	        != ARB_OK) {
+		// Only an allocation failed; a planned header stays planned.
+		pthread_mutex_unlock(&s->mu);
+		return rv;
+	}
+	for (i = 0; i < n; i++) {
+		uint64_t *seq = slog__streams_get(&s->streams, r[i].stream, true);
+		int64_t   ts  = r[i].ts_ms < 0 ? now : r[i].ts_ms;
+
+		++*seq;
+		slog__rec_put(s->pend.buf + s->pend.len, SLOG_REC_READING,
+		    r[i].stream, *seq, ts, r[i].data, (uint32_t) r[i].len);
+		s->pend.len += SLOG_REC_HDR + r[i].len;
+		if (nruns > 0 && runs[nruns - 1].stream == r[i].stream) {
+			runs[nruns - 1].count++;
+		} else {
+			runs[nruns++] = (slog_run) { r[i].stream, 1, *seq };
+		}
+	}
+	if (was_empty) {
+		s->pend.first_ms = slog__mono_ms();
+	}
+	s->pend.records += (uint32_t) n;
+	s->pend.ticket = ++s->ticket;
+	if (was_empty
+	    || (s->pend.records >= s->opts.commit_records
+	        && s->pend.records - n < s->opts.commit_records)) {
+		pthread_cond_signal(&s->cv);
+	}
+	s->log_bytes += bytes;
+	s->pending_bytes += bytes;
+	pthread_mutex_unlock(&s->mu);
+
+	w = &s->waits[(s->wait_head + s->wait_count++) % s->wait_cap];
+	w->ticket  = s->ticket;
+	w->seg     = s->segs[s->nsegs - 1].no;
+	w->end     = s->woff + bytes;
+	w->records = (uint32_t) n;
+	w->bytes   = (uint32_t) bytes;
+	w->hdr     = (uint32_t) hdr;
+	w->ts_ms   = r[0].ts_ms < 0 ? now : r[0].ts_ms;
+	w->cb      = cb;
+	w->arg     = arg;
+	s->woff += bytes;
+	s->segs[s->nsegs - 1].planned = s->woff;
+	*nrunsp                       = nruns;
+	return ARB_OK;
+refuse:
+	s->st.refused[why] += n;
+	*whyp = why;
+	return ARB_EAGAIN;
+}
+
+int
+slog_retry_ms(slog *s)
+{
+	int64_t now = slog__mono_ms();
+
+	if (s->retry_at_ms != 0 && now < s->retry_at_ms) {
+		return (int) (s->retry_at_ms - now);
+	}
+	if (s->full) {
+		return 1000;
+	}
+	return s->pending_bytes > s->opts.max_pending_bytes / 2
+	    ? s->opts.commit_interval_ms
+	    : 0;
+}
+
+// --- results --------------------------------------------------------------
+
+// commit_failed handles a failed commit: what was planned after the last
+// durable byte is forgotten and the next append starts a new segment.
+static void
+commit_failed(slog *s, int status)
+{
+	size_t i;
+
+	s->need_roll        = true;
+	s->retry_backoff_ms = s->retry_backoff_ms == 0 ? 100
+	    : s->retry_backoff_ms >= 5000             ? 5000
+	                                              : s->retry_backoff_ms * 2;
+	s->retry_at_ms      = slog__mono_ms() + s->retry_backoff_ms;
+	for (i = s->nsegs; i-- > 0;) {
+		slog_seg *g = &s->segs[i];
+		g->planned  = g->end;
+		if (!g->durable && g->records == 0) {
+			slog__seg_remove(s, i); // its file was removed with the batch
+		}
+	}
+	slog__log(s, SLOG_LOG_ERROR,
+	    "event=commit_failed error=\"%s\" retry_ms=%d", slog__strerror(status),
+	    s->retry_backoff_ms);
+}
+
+bool
+slog_poll(slog *s)
+{
+	slog_result *res;
+	size_t       nres, i;
+	uint64_t    *ret;
+	size_t       nret;
+	bool         fresh = false, failed = false;
+
+	pthread_mutex_lock(&s->mu);
+	res           = s->results;
+	nres          = s->nresults;
+	s->results    = NULL;
+	s->nresults   = 0;
+	s->capresults = 0;
+	ret           = s->retired;
+	nret          = s->nretired;
+	s->retired    = NULL;
+	s->nretired   = 0;
+	s->capretired = 0;
+	s->st.cursor  = s->cursor_done;
+	pthread_mutex_unlock(&s->mu);
+
+	for (i = 0; i < nres; i++) {
+		while (s->wait_count > 0
+		    && s->waits[s->wait_head].ticket <= res[i].ticket) {
+			slog_wait w = s->waits[s->wait_head];
+			slog_seg *g = slog__seg_find(s, w.seg);
+
+			s->wait_head = (s->wait_head + 1) % s->wait_cap;
+			s->wait_count--;
+			s->pending_bytes -= w.bytes + w.hdr;
+			if (res[i].status == ARB_OK && g != NULL) {
+				g->durable = true;
+				g->end     = w.end;
+				g->records += w.records;
+				g->bytes += w.bytes;
+				s->st.appended_records += w.records;
+				s->st.appended_bytes += w.bytes;
+				s->st.backlog_records += w.records;
+				s->st.backlog_bytes += w.bytes;
+				s->retry_backoff_ms = 0;
+				fresh               = true;
+			} else {
+				s->st.failed_records += w.records;
+				s->log_bytes -= w.bytes + w.hdr;
+				failed = true;
+			}
+			if (w.cb != NULL) {
+				w.cb(w.arg, res[i].status == ARB_OK && g != NULL
+				        ? ARB_OK
+				        : res[i].status != ARB_OK ? res[i].status
+				                                  : ARB_ESTATE);
+			}
+		}
+		if (res[i].status != ARB_OK) {
+			failed = true;
+		}
+	}
+	if (failed) {
+		int status = ARB_ESYSERR | EIO;
+		for (i = 0; i < nres; i++) {
+			if (res[i].status != ARB_OK) {
+				status = res[i].status;
+			}
+		}
+		commit_failed(s, status);
+		pthread_mutex_lock(&s->mu);
+		s->broken = false;
+		pthread_mutex_unlock(&s->mu);
+	}
+	for (i = 0; i < nret; i++) {
+		slog__retired(s, ret[i]);
+	}
+	free(res);
+	free(ret);
+	return fresh;
+}
+
+// --- numbers ----------------------------------------------------------------
+
+void
+slog_stats_get(slog *s, slog_stats *st)
+{
+	size_t i;
+
+	*st = s->st;
+	pthread_mutex_lock(&s->mu);
+	st->fsync_count  = s->fsync_count;
+	st->fsync_sum_ms = s->fsync_sum_ms;
+	memcpy(st->fsync_buckets, s->fsync_buckets, sizeof(st->fsync_buckets));
+	st->commits    = s->commits;
+	st->disk_avail = s->disk_avail == UINT64_MAX ? 0 : s->disk_avail;
+	st->cursor     = s->cursor_done;
+	pthread_mutex_unlock(&s->mu);
+	st->segments  = s->nsegs;
+	st->log_bytes = 0;
+	for (i = 0; i < s->nsegs; i++) {
+		st->log_bytes += s->segs[i].end;
+	}
+	st->full         = s->full;
+	st->streams      = s->streams.count;
+	st->oldest_ts_ms = slog__oldest_ts(s);
+}

@@ -1,0 +1,631 @@
+// SPDX-License-Identifier: MIT
+// slog_test.c -- the store's log engine (slog.c, recover.c, consume.c,
+// commit.c, cursor.c) on the simulated disk, and once on a real
+// directory.
+//
+// Appends and their acknowledgements, per-stream sequence numbers across
+// restarts and segment retirement, the consumer's window, out-of-order
+// acks, rewind and the durable cursor, the quota (backpressure and
+// drop_oldest), a full disk and failing fdatasyncs, recovery of torn
+// tails, corrupt and headerless segments, and configuration changes that
+// must not cost the backlog.  Each test owns its disk.  Thread: the test
+// and each log's commit thread.
+
+#include "arb_test.h"
+
+#include "slog_int.h"
+#include "slogt.h"
+#include "vfs_sim.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void
+test_append_ack_consume(void **state)
+{
+	vfs_sim   *v = vfs_sim_new(1);
+	slogt      t;
+	slog_run   runs[8];
+	size_t     nruns, i;
+	slogt_sink k = { 0 };
+	slog_stats st;
+	slog_reading r[3];
+	slog_refusal why;
+
+	(void) state;
+	slogt_init(&t, vfs_sim_vfs(v));
+	ARB_PASS(slogt_open(&t));
+	r[0] = (slog_reading) { 1, 1000, "a", 1 };
+	r[1] = (slog_reading) { 1, 1001, "bb", 2 };
+	r[2] = (slog_reading) { 2, -1, "ccc", 3 };
+	ARB_PASS(slog_append(t.s, r, 3, runs, &nruns, slogt_done, &t, &why));
+	t.pending++;
+	assert_int_equal(nruns, 2);
+	assert_true(runs[0].stream == 1 && runs[0].first_seq == 1
+	    && runs[0].count == 2);
+	assert_true(runs[1].stream == 2 && runs[1].first_seq == 1
+	    && runs[1].count == 1);
+	// Nothing is deliverable before the commit.
+	assert_int_equal(slogt_drain(&t, &k, false), 0);
+	slogt_settle(&t);
+	assert_int_equal(t.acked, 1);
+	assert_int_equal(slogt_drain(&t, &k, true), 3);
+	assert_true(k.v[0].stream == 1 && k.v[0].seq == 1 && k.v[0].len == 1);
+	assert_true(k.v[1].stream == 1 && k.v[1].seq == 2 && k.v[1].len == 2);
+	assert_true(k.v[2].stream == 2 && k.v[2].seq == 1 && k.v[2].len == 3);
+	slog_stats_get(t.s, &st);
+	assert_true(st.appended_records == 3 && st.acked_records == 3);
+	assert_true(st.backlog_records == 0 && st.backlog_bytes == 0);
+	assert_true(st.appended_bytes == 3 * 24 + 6);
+	assert_true(st.fsync_count >= 1 && st.commits >= 1);
+	// Bad input: too long, empty.
+	{
+		static uint8_t big[70000];
+		slog_reading   b = { 1, -1, big, sizeof(big) };
+		ARB_FAIL(slog_append(t.s, &b, 1, runs, &nruns, slogt_done, &t,
+		             &why),
+		    ARB_EMSGSIZE);
+		ARB_FAIL(slog_append(t.s, &b, 0, runs, &nruns, slogt_done, &t,
+		             &why),
+		    ARB_EINVAL);
+	}
+	slogt_close(&t);
+	for (i = 0; i < k.n; i++) {
+		assert_true(k.v[i].pos != 0);
+	}
+	free(k.v);
+	slogt_fini(&t);
+	vfs_sim_free(v);
+}
+
+static void
+test_seqs_survive_restart_and_retirement(void **state)
+{
+	vfs_sim   *v = vfs_sim_new(2);
+	slogt      t;
+	slog_run   runs[64];
+	size_t     nruns;
+	slogt_sink k = { 0 };
+	slog_stats st;
+	int        round;
+
+	(void) state;
+	slogt_init(&t, vfs_sim_vfs(v));
+	t.o.segment_bytes = 1024; // a few records per segment
+	for (round = 0; round < 4; round++) {
+		ARB_PASS(slogt_open(&t));
+		ARB_PASS(slogt_append(&t, 9, 10, 100, 0, runs, &nruns));
+		assert_int_equal(nruns, 1);
+		assert_true(runs[0].first_seq == (uint64_t) round * 10 + 1);
+		slogt_settle(&t);
+		// Consume and acknowledge everything: old segments retire.
+		k.n = 0;
+		assert_int_equal(slogt_drain(&t, &k, true), 10);
+		assert_true(k.v[0].seq == (uint64_t) round * 10 + 1);
+		slogt_close(&t);
+		// Only the last segment survives: its header carries seqs.
+		assert_int_equal(vfs_sim_count(v, ""), 2); // + the cursor
+	}
+	ARB_PASS(slogt_open(&t));
+	slog_stats_get(t.s, &st);
+	assert_true(st.backlog_records == 0);
+	ARB_PASS(slogt_append(&t, 9, 1, 10, 0, runs, &nruns));
+	assert_true(runs[0].first_seq == 41);
+	slogt_settle(&t);
+	slogt_close(&t);
+	free(k.v);
+	slogt_fini(&t);
+	vfs_sim_free(v);
+}
+
+static void
+test_cursor_survives_restart(void **state)
+{
+	vfs_sim   *v = vfs_sim_new(3);
+	slogt      t;
+	slogt_sink k = { 0 };
+	size_t     i;
+
+	(void) state;
+	slogt_init(&t, vfs_sim_vfs(v));
+	t.o.segment_bytes = 2048;
+	ARB_PASS(slogt_open(&t));
+	for (i = 0; i < 10; i++) {
+		ARB_PASS(slogt_append(&t, 1, 10, 50, (uint8_t) (i * 10), NULL,
+		    NULL));
+	}
+	slogt_settle(&t);
+	assert_int_equal(slog_consume(t.s, 40, SIZE_MAX, slogt_sink_cb, &k), 40);
+	for (i = 0; i < 40; i++) {
+		ARB_PASS(slog_ack(t.s, k.v[i].pos));
+	}
+	slogt_close(&t); // the cursor is written on close
+	ARB_PASS(slogt_open(&t));
+	k.n = 0;
+	assert_int_equal(slogt_drain(&t, &k, false), 60);
+	assert_true(k.v[0].seq == 41 && k.v[59].seq == 100);
+	slogt_close(&t);
+	free(k.v);
+	slogt_fini(&t);
+	vfs_sim_free(v);
+}
+
+static void
+test_window_rewind_and_out_of_order_acks(void **state)
+{
+	vfs_sim   *v = vfs_sim_new(4);
+	slogt      t;
+	slogt_sink k = { 0 };
+	slog_stats st;
+
+	(void) state;
+	slogt_init(&t, vfs_sim_vfs(v));
+	ARB_PASS(slogt_open(&t));
+	ARB_PASS(slogt_append(&t, 5, 20, 10, 0, NULL, NULL));
+	slogt_settle(&t);
+	slog_set_window(t.s, 8);
+	assert_int_equal(slog_consume(t.s, 100, SIZE_MAX, slogt_sink_cb, &k), 8);
+	assert_int_equal(slog_consume(t.s, 100, SIZE_MAX, slogt_sink_cb, &k), 0);
+	assert_int_equal(slog_inflight(t.s), 8);
+	// Acks out of order: the cursor waits for the first.
+	ARB_PASS(slog_ack(t.s, k.v[3].pos));
+	ARB_PASS(slog_ack(t.s, k.v[1].pos));
+	ARB_FAIL(slog_ack(t.s, k.v[1].pos), ARB_ENOENT); // repeated
+	ARB_FAIL(slog_ack(t.s, 12345), ARB_ENOENT);      // never sent
+	slog_stats_get(t.s, &st);
+	assert_true(st.acked_records == 0);
+	ARB_PASS(slog_ack(t.s, k.v[0].pos));
+	slog_stats_get(t.s, &st);
+	assert_true(st.acked_records == 2); // 0 and 1; 3 waits for 2
+	assert_int_equal(slog_inflight(t.s), 6);
+	// The consumer restarts: what is not acknowledged comes again,
+	// 3 included (acknowledged out of order, not yet covered).
+	slog_rewind(t.s);
+	k.n = 0;
+	assert_int_equal(slog_consume(t.s, 100, SIZE_MAX, slogt_sink_cb, &k), 8);
+	assert_true(k.v[0].seq == 3 && k.v[7].seq == 10);
+	slogt_close(&t);
+	free(k.v);
+	slogt_fini(&t);
+	vfs_sim_free(v);
+}
+
+static void
+test_quota_backpressure(void **state)
+{
+	vfs_sim     *v = vfs_sim_new(5);
+	slogt        t;
+	slogt_sink   k = { 0 };
+	slog_stats   st;
+	slog_reading r = { 1, -1, "0123456789", 10 };
+	slog_run     run;
+	size_t       nruns;
+	slog_refusal why = SLOG_OK;
+	int          i, rv = 0, ok = 0;
+
+	(void) state;
+	slogt_init(&t, vfs_sim_vfs(v));
+	t.o.quota_bytes   = 8192;
+	t.o.segment_bytes = 2048;
+	ARB_PASS(slogt_open(&t));
+	for (i = 0; i < 1000; i++) {
+		rv = slog_append(t.s, &r, 1, &run, &nruns, slogt_done, &t, &why);
+		if (rv != 0) {
+			break;
+		}
+		t.pending++;
+		ok++;
+	}
+	assert_int_equal(rv, ARB_EAGAIN);
+	assert_int_equal(why, SLOG_FULL_QUOTA);
+	assert_true(ok > 100 && ok < 300);
+	assert_true(slog_retry_ms(t.s) > 0);
+	slogt_settle(&t);
+	slog_stats_get(t.s, &st);
+	assert_true(st.full);
+	assert_true(st.refused[SLOG_FULL_QUOTA] == 1);
+	assert_true(st.dropped_records == 0);
+	assert_non_null(strstr(t.log, "event=full cause=quota"));
+	// The consumer catches up: segments retire, appends resume.
+	assert_int_equal(slogt_drain(&t, &k, true), (size_t) ok);
+	slog_close(t.s); // the retirement needs the cursor written
+	ARB_PASS(slogt_open(&t));
+	ARB_PASS(slog_append(t.s, &r, 1, &run, &nruns, slogt_done, &t, &why));
+	t.pending++;
+	slogt_settle(&t);
+	slog_stats_get(t.s, &st);
+	assert_false(st.full);
+	slogt_close(&t);
+	free(k.v);
+	slogt_fini(&t);
+	vfs_sim_free(v);
+}
+
+static void
+test_drop_oldest(void **state)
+{
+	vfs_sim     *v = vfs_sim_new(6);
+	slogt        t;
+	slogt_sink   k = { 0 };
+	slog_stats   st;
+	size_t       i;
+	int          n;
+
+	(void) state;
+	slogt_init(&t, vfs_sim_vfs(v));
+	t.o.quota_bytes   = 8192;
+	t.o.segment_bytes = 2048;
+	t.o.on_full       = SLOG_DROP_OLDEST;
+	ARB_PASS(slogt_open(&t));
+	for (n = 0; n < 100; n++) {
+		ARB_PASS(slogt_append(&t, 3, 4, 40, 0, NULL, NULL));
+		slogt_settle(&t); // each commit lands before the next
+	}
+	slog_stats_get(t.s, &st);
+	assert_true(st.dropped_records > 0);
+	assert_true(st.appended_records == 400);
+	assert_true(st.log_bytes <= 8192);
+	assert_true(st.backlog_records + st.dropped_records == 400);
+	assert_non_null(strstr(t.log, "event=drop_oldest"));
+	// What is left is the newest, in order, without gaps.
+	assert_true(slogt_drain(&t, &k, false) == st.backlog_records);
+	assert_true(k.v[k.n - 1].seq == 400);
+	for (i = 1; i < k.n; i++) {
+		assert_true(k.v[i].seq == k.v[i - 1].seq + 1);
+	}
+	slogt_close(&t);
+	free(k.v);
+	slogt_fini(&t);
+	vfs_sim_free(v);
+}
+
+static void
+test_disk_full_and_failing_sync(void **state)
+{
+	vfs_sim     *v = vfs_sim_new(7);
+	slogt        t;
+	slogt_sink   k = { 0 };
+	slog_stats   st;
+	slog_reading r = { 1, -1, "0123456789", 10 };
+	slog_run     run;
+	size_t       nruns;
+	slog_refusal why;
+	int          i, rv;
+
+	(void) state;
+	slogt_init(&t, vfs_sim_vfs(v));
+	ARB_PASS(slogt_open(&t));
+	ARB_PASS(slogt_append(&t, 1, 10, 10, 0, NULL, NULL));
+	slogt_settle(&t);
+	// The disk fills up: the commit fails (ENOSPC), its appends are
+	// refused, the next appends are told to wait, nothing crashes.
+	vfs_sim_set_space(v, 1);
+	ARB_PASS(slogt_append(&t, 1, 10, 10, 0, NULL, NULL));
+	slogt_settle(&t);
+	assert_int_equal(t.failed, 1);
+	assert_int_equal(t.last_status, ARB_ESYSERR | ENOSPC);
+	rv = slog_append(t.s, &r, 1, &run, &nruns, slogt_done, &t, &why);
+	assert_int_equal(rv, ARB_EAGAIN);
+	assert_true(why == SLOG_DISK_ERROR || why == SLOG_FULL_DISK);
+	assert_true(slog_retry_ms(t.s) > 0);
+	assert_non_null(strstr(t.log, "event=commit_failed"));
+	// Space again: appends are accepted after the retry delay.
+	vfs_sim_set_space(v, UINT64_MAX);
+	for (i = 0; i < 200; i++) { // the free space is read every second
+		rv = slog_append(t.s, &r, 1, &run, &nruns, slogt_done, &t, &why);
+		if (rv == 0) {
+			t.pending++;
+			break;
+		}
+		slogt_wait(&t, 20);
+	}
+	ARB_PASS(rv);
+	slogt_settle(&t);
+	// A failing fdatasync: the same.
+	vfs_sim_fail_syncs(v, 1, EIO);
+	ARB_PASS(slogt_append(&t, 1, 5, 10, 0, NULL, NULL));
+	slogt_settle(&t);
+	assert_int_equal(t.failed, 2);
+	slog_stats_get(t.s, &st);
+	assert_true(st.failed_records == 15);
+	// Only acknowledged records are deliverable, in order (a failed
+	// commit leaves a gap in the numbers, never a duplicate).
+	assert_int_equal(slogt_drain(&t, &k, false), 11);
+	assert_true(k.v[9].seq == 10 && k.v[10].seq > 20);
+	slogt_close(&t);
+	// And after a restart the same.
+	ARB_PASS(slogt_open(&t));
+	k.n = 0;
+	assert_int_equal(slogt_drain(&t, &k, false), 11);
+	slogt_close(&t);
+	free(k.v);
+	slogt_fini(&t);
+	vfs_sim_free(v);
+}
+
+static void
+test_min_free_refuses(void **state)
+{
+	vfs_sim     *v = vfs_sim_new(8);
+	slogt        t;
+	slog_reading r = { 1, -1, "x", 1 };
+	slog_run     run;
+	size_t       nruns;
+	slog_refusal why;
+
+	(void) state;
+	slogt_init(&t, vfs_sim_vfs(v));
+	t.o.min_free_bytes = 1u << 20;
+	vfs_sim_set_space(v, 1u << 19); // 512 KiB in all
+	ARB_PASS(slogt_open(&t));
+	// The first commit learns the free space (the first append is
+	// accepted: nothing is known yet).
+	ARB_PASS(slogt_append(&t, 1, 1, 1, 0, NULL, NULL));
+	slogt_settle(&t);
+	ARB_FAIL(slog_append(t.s, &r, 1, &run, &nruns, slogt_done, &t, &why),
+	    ARB_EAGAIN);
+	assert_int_equal(why, SLOG_FULL_DISK);
+	assert_non_null(strstr(t.log, "cause=disk_full"));
+	slogt_close(&t);
+	slogt_fini(&t);
+	vfs_sim_free(v);
+}
+
+// seg_names lists the segment files of v, oldest first.
+static int
+seg_names(vfs_sim *v, char names[][32], int max)
+{
+	int      n = 0;
+	uint64_t no;
+
+	for (no = 1; no < 200 && n < max; no++) {
+		size_t len;
+		char   name[32];
+		slog__seg_name(name, sizeof(name), no);
+		if (vfs_sim_file(v, name, &len) != NULL) {
+			strcpy(names[n++], name);
+		}
+	}
+	return n;
+}
+
+static void
+test_torn_tail_cut(void **state)
+{
+	vfs_sim   *v = vfs_sim_new(9);
+	slogt      t;
+	slogt_sink k = { 0 };
+	slog_stats st;
+	char       names[16][32];
+	uint8_t   *p, *img;
+	size_t     len;
+	int        n;
+
+	(void) state;
+	slogt_init(&t, vfs_sim_vfs(v));
+	ARB_PASS(slogt_open(&t));
+	ARB_PASS(slogt_append(&t, 1, 30, 20, 0, NULL, NULL));
+	slogt_settle(&t);
+	slogt_close(&t);
+	n = seg_names(v, names, 16);
+	assert_int_equal(n, 1);
+	// A torn write after the last record: half a record of junk.
+	p   = vfs_sim_file(v, names[0], &len);
+	img = malloc(len + 30);
+	memcpy(img, p, len);
+	memcpy(img + len, p + len - 44, 30);
+	img[len + 10] ^= 0x40;
+	vfs_sim_put(v, names[0], img, len + 30);
+	free(img);
+	ARB_PASS(slogt_open(&t));
+	slog_stats_get(t.s, &st);
+	assert_true(st.torn_tails == 1 && st.torn_bytes == 30);
+	assert_true(st.backlog_records == 30);
+	assert_non_null(strstr(t.log, "event=torn_tail"));
+	// The cut is durable and appends go on after the last record.
+	vfs_sim_file(v, names[0], &len);
+	ARB_PASS(slogt_append(&t, 1, 1, 20, 0, NULL, NULL));
+	slogt_settle(&t);
+	assert_int_equal(slogt_drain(&t, &k, false), 31);
+	assert_true(k.v[30].seq == 31);
+	slogt_close(&t);
+	free(k.v);
+	slogt_fini(&t);
+	vfs_sim_free(v);
+}
+
+static void
+test_corrupt_middle_segment(void **state)
+{
+	vfs_sim   *v = vfs_sim_new(10);
+	slogt      t;
+	slogt_sink k = { 0 };
+	slog_stats st;
+	char       names[64][32];
+	uint8_t   *p;
+	size_t     len, i;
+	int        n;
+
+	(void) state;
+	slogt_init(&t, vfs_sim_vfs(v));
+	t.o.segment_bytes = 1024;
+	ARB_PASS(slogt_open(&t));
+	for (i = 0; i < 10; i++) {
+		ARB_PASS(slogt_append(&t, 4, 5, 40, 0, NULL, NULL));
+	}
+	slogt_settle(&t);
+	slogt_close(&t);
+	n = seg_names(v, names, 64);
+	assert_true(n >= 4);
+	// Bit rot in the middle of the second segment.
+	p = vfs_sim_file(v, names[1], &len);
+	p[len - 70] ^= 0x01;
+	vfs_sim_put(v, names[1], p, len);
+	ARB_PASS(slogt_open(&t));
+	slog_stats_get(t.s, &st);
+	assert_true(st.quarantined == 1 && st.corrupt_regions == 1);
+	assert_true(st.backlog_records == 49); // one record lost, not 5
+	assert_int_equal(vfs_sim_count(v, "quarantine"), 1);
+	assert_non_null(strstr(t.log, "event=corrupt_segment"));
+	assert_int_equal(slogt_drain(&t, &k, true), 49);
+	for (i = 1; i < k.n; i++) {
+		assert_true(k.v[i].seq > k.v[i - 1].seq);
+	}
+	slogt_close(&t);
+	// Retired, the segment stays in quarantine/ for the operator.
+	assert_int_equal(vfs_sim_count(v, "quarantine"), 1);
+	free(k.v);
+	slogt_fini(&t);
+	vfs_sim_free(v);
+}
+
+static void
+test_bad_header_quarantined(void **state)
+{
+	vfs_sim   *v = vfs_sim_new(11);
+	slogt      t;
+	slogt_sink k = { 0 };
+	slog_stats st;
+	char       names[64][32];
+	uint8_t   *p;
+	size_t     len;
+	slog_run   runs[4];
+	size_t     nruns;
+	int        n;
+
+	(void) state;
+	slogt_init(&t, vfs_sim_vfs(v));
+	t.o.segment_bytes = 1024;
+	ARB_PASS(slogt_open(&t));
+	ARB_PASS(slogt_append(&t, 4, 10, 40, 0, NULL, NULL));
+	ARB_PASS(slogt_append(&t, 4, 10, 40, 0, NULL, NULL));
+	ARB_PASS(slogt_append(&t, 4, 10, 40, 0, NULL, NULL));
+	slogt_settle(&t);
+	slogt_close(&t);
+	n = seg_names(v, names, 64);
+	assert_int_equal(n, 3);
+	// The last segment's header is destroyed: it is set aside, and the
+	// stream's numbers still go on after the highest one in it.
+	p = vfs_sim_file(v, names[2], &len);
+	memset(p, 'X', 8);
+	vfs_sim_put(v, names[2], p, len);
+	ARB_PASS(slogt_open(&t));
+	slog_stats_get(t.s, &st);
+	assert_true(st.quarantined == 1);
+	assert_true(st.backlog_records == 20);
+	assert_non_null(strstr(t.log, "why=bad_header"));
+	ARB_PASS(slogt_append(&t, 4, 1, 40, 0, runs, &nruns));
+	assert_true(runs[0].first_seq == 31);
+	slogt_settle(&t);
+	assert_int_equal(slogt_drain(&t, &k, false), 21);
+	slogt_close(&t);
+	free(k.v);
+	slogt_fini(&t);
+	vfs_sim_free(v);
+}
+
+static void
+test_config_change_keeps_backlog(void **state)
+{
+	vfs_sim   *v = vfs_sim_new(12);
+	slogt      t;
+	slogt_sink k = { 0 };
+	slog_stats st;
+	char       names[64][32];
+	size_t     i;
+
+	(void) state;
+	slogt_init(&t, vfs_sim_vfs(v));
+	t.o.segment_bytes = 2048;
+	ARB_PASS(slogt_open(&t));
+	for (i = 0; i < 10; i++) {
+		ARB_PASS(slogt_append(&t, 2, 10, 30, 0, NULL, NULL));
+	}
+	slogt_settle(&t);
+	slogt_close(&t);
+	// Another gateway id, a quota far below the backlog, drop_oldest,
+	// another record limit: the backlog stays, appends wait.
+	t.o.gateway     = "renamed";
+	t.o.quota_bytes = 1024;
+	t.o.on_full     = SLOG_DROP_OLDEST;
+	t.o.max_record  = 100;
+	ARB_PASS(slogt_open(&t));
+	slog_stats_get(t.s, &st);
+	assert_true(st.backlog_records == 100 && st.dropped_records == 0);
+	assert_non_null(strstr(t.log, "event=over_quota_at_open"));
+	assert_int_equal(slogt_append(&t, 2, 1, 30, 0, NULL, NULL), ARB_EAGAIN);
+	slog_stats_get(t.s, &st);
+	assert_true(st.dropped_records == 0);
+	slogt_close(&t);
+	t.o.quota_bytes = 0; // default
+	ARB_PASS(slogt_open(&t));
+	ARB_PASS(slogt_append(&t, 2, 1, 30, 0, NULL, NULL));
+	slogt_settle(&t);
+	assert_int_equal(slogt_drain(&t, &k, false), 101);
+	assert_true(k.v[100].seq == 101);
+	slogt_close(&t);
+	assert_true(seg_names(v, names, 64) >= 2);
+	free(k.v);
+	slogt_fini(&t);
+	vfs_sim_free(v);
+}
+
+static void
+test_posix_directory(void **state)
+{
+	char       dir[128];
+	slog_vfs  *vfs;
+	slogt      t;
+	slogt_sink k = { 0 };
+	int        i;
+
+	(void) state;
+	arb_test_mkdtemp(dir, sizeof(dir), "store");
+	strcat(dir, "/log/deeper");
+	assert_int_equal(slog_vfs_posix_new(dir, &vfs), 0);
+	slogt_init(&t, vfs);
+	t.o.segment_bytes = 4096;
+	ARB_PASS(slogt_open(&t));
+	for (i = 0; i < 20; i++) {
+		ARB_PASS(slogt_append(&t, (uint32_t) i % 3, 10, 100, 0, NULL,
+		    NULL));
+	}
+	slogt_settle(&t);
+	assert_int_equal(slogt_drain(&t, &k, true), 200);
+	slogt_close(&t);
+	ARB_PASS(slogt_open(&t));
+	ARB_PASS(slogt_append(&t, 0, 1, 100, 0, NULL, NULL));
+	slogt_settle(&t);
+	k.n = 0;
+	assert_int_equal(slogt_drain(&t, &k, false), 1);
+	assert_true(k.v[0].seq == 71); // 7 appends of 10 on stream 0
+	slogt_close(&t);
+	slog_vfs_destroy(vfs);
+	dir[strlen(dir) - strlen("/log/deeper")] = '\0';
+	assert_int_equal(arb_test_rmtree(dir), 0);
+	free(k.v);
+	slogt_fini(&t);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_append_ack_consume),
+		cmocka_unit_test(test_seqs_survive_restart_and_retirement),
+		cmocka_unit_test(test_cursor_survives_restart),
+		cmocka_unit_test(test_window_rewind_and_out_of_order_acks),
+		cmocka_unit_test(test_quota_backpressure),
+		cmocka_unit_test(test_drop_oldest),
+		cmocka_unit_test(test_disk_full_and_failing_sync),
+		cmocka_unit_test(test_min_free_refuses),
+		cmocka_unit_test(test_torn_tail_cut),
+		cmocka_unit_test(test_corrupt_middle_segment),
+		cmocka_unit_test(test_bad_header_quarantined),
+		cmocka_unit_test(test_config_change_keeps_backlog),
+		cmocka_unit_test(test_posix_directory),
+	};
+
+	return cmocka_run_group_tests_name("store.slog", tests, NULL, NULL);
+}
