@@ -49,103 +49,8 @@ rng_next(uint64_t *s)
 	return z ^ (z >> 31);
 }
 
-// --- payloads that describe themselves --------------------------------
-// [u32 stream][u64 id][filler: byte i = (id * 31 + i) & 0xff]
-
-static size_t
-payload_make(uint8_t *p, uint32_t stream, uint64_t id, size_t len)
-{
-	size_t i;
-
-	memcpy(p, &stream, 4);
-	memcpy(p + 4, &id, 8);
-	for (i = 12; i < len; i++) {
-		p[i] = (uint8_t) (id * 31 + i);
-	}
-	return len;
-}
-
-static bool
-payload_check(const slog_record *r, uint64_t *idp)
-{
-	uint32_t stream;
-	uint64_t id;
-	size_t   i;
-
-	if (r->len < 12) {
-		return false;
-	}
-	memcpy(&stream, r->data, 4);
-	memcpy(&id, r->data + 4, 8);
-	if (stream != r->stream) {
-		return false;
-	}
-	for (i = 12; i < r->len; i++) {
-		if (r->data[i] != (uint8_t) (id * 31 + i)) {
-			return false;
-		}
-	}
-	*idp = id;
-	return true;
-}
-
-// --- what the test knows ------------------------------------------------
-// Per (stream, seq) acknowledged to the producer: the payload id, and
-// whether the consumer acknowledged it since (then it may be gone).
-
-typedef struct known {
-	uint64_t key; // stream << 48 | seq; 0 = empty
-	uint64_t id;
-	bool     consumed;
-	bool     seen; // delivered in the current check
-} known;
-
-typedef struct model {
-	known   *v;
-	size_t   cap, count;
-	uint64_t last_seq[NSTREAMS]; // in the current check
-} model;
-
-static known *
-model_get(model *m, uint64_t key, bool add)
-{
-	size_t i;
-
-	if (add && (m->count + 1) * 2 > m->cap) {
-		known *old = m->v;
-		size_t cap = m->cap, j;
-		m->cap     = cap ? cap * 2 : 4096;
-		m->v       = calloc(m->cap, sizeof(*m->v));
-		assert_non_null(m->v);
-		m->count = 0;
-		for (j = 0; j < cap; j++) {
-			if (old[j].key != 0) {
-				*model_get(m, old[j].key, true) = old[j];
-			}
-		}
-		free(old);
-	}
-	if (m->cap == 0) {
-		return NULL;
-	}
-	for (i = (size_t) (key * 0x9E3779B97F4A7C15u >> 20) & (m->cap - 1);
-	     m->v[i].key != 0; i = (i + 1) & (m->cap - 1)) {
-		if (m->v[i].key == key) {
-			return &m->v[i];
-		}
-	}
-	if (!add) {
-		return NULL;
-	}
-	m->v[i].key = key;
-	m->count++;
-	return &m->v[i];
-}
-
 static uint64_t tot_checked, tot_acked, tot_torn, tot_quarantined,
     tot_retired;
-
-#define KEY(stream, seq) ((uint64_t) (stream) << 48 | (seq))
 
 // An append in flight: its readings' keys and ids, until the callback.
 typedef struct batch {
@@ -156,7 +61,7 @@ typedef struct batch {
 } batch;
 
 typedef struct gen {
-	model      *m;
+	slogt_model *m;
 	uint64_t    seed;
 	int         cut;
 	int         acked_batches;
@@ -173,7 +78,7 @@ batch_done(void *arg, int status)
 
 	if (status == 0) {
 		for (i = 0; i < b->n; i++) {
-			known *k = model_get(b->g->m, b->keys[i], true);
+			slogt_known *k = slogt_model_get(b->g->m, b->keys[i], true);
 			k->id    = b->ids[i];
 		}
 		b->g->acked_batches++;
@@ -181,77 +86,16 @@ batch_done(void *arg, int status)
 	free(b);
 }
 
-// check_cb verifies one record of the check after a cut.
-typedef struct check {
-	gen   *g;
-	size_t n;
-} check;
-
-static void
-check_cb(void *arg, const slog_record *r)
-{
-	check   *c = arg;
-	model   *m = c->g->m;
-	uint64_t id;
-	known   *k;
-
-	if (!payload_check(r, &id)) {
-		fail_msg("seed %" PRIu64 " cut %d: undetected corruption at "
-		         "%" PRIx64 " (stream %u seq %" PRIu64 ")",
-		    c->g->seed, c->g->cut, r->pos, r->stream, r->seq);
-	}
-	if (r->stream >= NSTREAMS || r->seq <= m->last_seq[r->stream]) {
-		fail_msg("seed %" PRIu64 " cut %d: stream %u: seq %" PRIu64
-		         " after %" PRIu64,
-		    c->g->seed, c->g->cut, r->stream, r->seq,
-		    m->last_seq[r->stream]);
-	}
-	m->last_seq[r->stream] = r->seq;
-	k = model_get(m, KEY(r->stream, r->seq), false);
-	if (k != NULL) {
-		if (k->id != id) {
-			fail_msg("seed %" PRIu64 " cut %d: stream %u seq %" PRIu64
-			         " holds payload %" PRIu64 ", acknowledged "
-			         "with %" PRIu64,
-			    c->g->seed, c->g->cut, r->stream, r->seq, id, k->id);
-		}
-		k->seen = true;
-	}
-	c->n++;
-}
-
 // verify drains everything deliverable and checks it against the model.
 static void
 verify(slogt *t, gen *g)
 {
-	check  c = { g, 0 };
-	model *m = g->m;
-	size_t i;
-	size_t n;
+	char       ctx[64];
 	slog_stats st;
 
-	memset(m->last_seq, 0, sizeof(m->last_seq));
-	for (i = 0; i < m->cap; i++) {
-		m->v[i].seen = false;
-	}
-	slog_set_window(t->s, 65536);
-	do {
-		n = slog_consume(t->s, 100000, SIZE_MAX, check_cb, &c);
-	} while (n > 0);
-	for (i = 0; i < m->cap; i++) {
-		known *k = &m->v[i];
-		if (k->key != 0 && !k->consumed && !k->seen) {
-			fail_msg("seed %" PRIu64 " cut %d: acknowledged record "
-			         "stream %u seq %" PRIu64 " (payload %" PRIu64
-			         ") lost",
-			    g->seed, g->cut, (unsigned) (k->key >> 48),
-			    k->key & SLOG_U48_MAX, k->id);
-		}
-	}
-	slog_rewind(t->s);
-	slog_set_window(t->s, 256);
+	snprintf(ctx, sizeof(ctx), "seed %" PRIu64 " cut %d", g->seed, g->cut);
+	tot_checked += slogt_model_verify(t, g->m, ctx);
 	slog_stats_get(t->s, &st);
-	tot_checked += c.n;
 	tot_torn += st.torn_tails;
 	tot_quarantined += st.quarantined;
 }
@@ -263,7 +107,7 @@ take_cb(void *arg, const slog_record *r)
 
 	if (g->ninflight < 4096) {
 		g->inflight[g->ninflight]     = r->pos;
-		g->inflight_key[g->ninflight] = KEY(r->stream, r->seq);
+		g->inflight_key[g->ninflight] = SLOGT_KEY(r->stream, r->seq);
 		g->ninflight++;
 	}
 }
@@ -282,7 +126,7 @@ consumer_step(slogt *t, gen *g, uint64_t *rng)
 	for (i = 0; i < n; i++) {
 		size_t j = rng_next(rng) % 4 == 0 ? rng_next(rng) % g->ninflight
 		                                  : 0;
-		known *k = model_get(g->m, g->inflight_key[j], false);
+		slogt_known *k = slogt_model_get(g->m, g->inflight_key[j], false);
 		if (slog_ack(t->s, g->inflight[j]) == ARB_OK && k != NULL) {
 			k->consumed = true;
 		}
@@ -318,7 +162,7 @@ workload(slogt *t, vfs_sim *v, gen *g, uint64_t *rng, uint64_t *next_id)
 				stream = (uint32_t) (rng_next(rng) % NSTREAMS);
 			}
 			b->ids[k] = (*next_id)++;
-			payload_make(data[k], stream, b->ids[k], len);
+			slogt_payload_make(data[k], stream, b->ids[k], len);
 			r[k] = (slog_reading) { stream, -1, data[k], len };
 		}
 		if (slog_append(t->s, r, (size_t) n, runs, &nruns, batch_done, b,
@@ -332,8 +176,8 @@ workload(slogt *t, vfs_sim *v, gen *g, uint64_t *rng, uint64_t *next_id)
 			uint32_t c;
 			for (c = 0; c < runs[i].count; c++) {
 				uint64_t key
-				    = KEY(runs[i].stream, runs[i].first_seq + c);
-				known *kn = model_get(g->m, key, false);
+				    = SLOGT_KEY(runs[i].stream, runs[i].first_seq + c);
+				slogt_known *kn = slogt_model_get(g->m, key, false);
 				if (kn != NULL) {
 					fail_msg("seed %" PRIu64 " cut %d: stream "
 					         "%u seq %" PRIu64 " given again "
@@ -370,7 +214,7 @@ test_power_cuts(void **state)
 		uint64_t seed = base * 1000 + (uint64_t) run;
 		uint64_t rng  = seed, next_id = 1;
 		vfs_sim *v    = vfs_sim_new(seed);
-		model    m    = { 0 };
+		slogt_model m = { 0 };
 		gen      g    = { .m = &m, .seed = seed };
 		slogt    t;
 		int      cut;
@@ -421,8 +265,8 @@ test_power_cuts(void **state)
 		verify(&t, &g);
 		slogt_close(&t);
 		slogt_fini(&t);
-		tot_acked += m.count;
-		free(m.v);
+		tot_acked += m.acked.count;
+		slogt_model_fini(&m);
 		vfs_sim_free(v);
 	}
 	assert_true(cuts >= 200);

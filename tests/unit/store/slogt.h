@@ -8,11 +8,13 @@
 
 #include "arb_test.h"
 
+#include "record.h"
 #include "slog.h"
 #include "vfs_sim.h"
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -224,6 +226,205 @@ slogt_drain(slogt *t, slogt_sink *k, bool ack)
 		}
 	} while (n > 0);
 	return total;
+}
+
+// --- payloads that describe themselves --------------------------------
+// [u32 stream][u64 id][filler: byte i = (id * 31 + i) & 0xff], at least
+// 12 bytes: a torn, shifted or foreign payload fails the check.
+
+static inline size_t
+slogt_payload_make(uint8_t *p, uint32_t stream, uint64_t id, size_t len)
+{
+	size_t i;
+
+	memcpy(p, &stream, 4);
+	memcpy(p + 4, &id, 8);
+	for (i = 12; i < len; i++) {
+		p[i] = (uint8_t) (id * 31 + i);
+	}
+	return len;
+}
+
+static inline bool
+slogt_payload_check(const slog_record *r, uint64_t *idp)
+{
+	uint32_t stream;
+	uint64_t id;
+	size_t   i;
+
+	if (r->len < 12) {
+		return false;
+	}
+	memcpy(&stream, r->data, 4);
+	memcpy(&id, r->data + 4, 8);
+	if (stream != r->stream) {
+		return false;
+	}
+	for (i = 12; i < r->len; i++) {
+		if (r->data[i] != (uint8_t) (id * 31 + i)) {
+			return false;
+		}
+	}
+	*idp = id;
+	return true;
+}
+
+// --- what a test knows about a log ---------------------------------------
+// Per (stream, seq) acknowledged to the producer: its payload id, and
+// whether the consumer acknowledged it since (then it may be gone).
+
+#define SLOGT_STREAMS    16
+#define SLOGT_KEY(st, q) ((uint64_t) (st) << 48 | (q))
+
+typedef struct slogt_known {
+	uint64_t key; // SLOGT_KEY; 0 = empty slot
+	uint64_t id;
+	bool     consumed;
+	bool     seen; // delivered in the current check
+} slogt_known;
+
+typedef struct slogt_map {
+	slogt_known *v;
+	size_t       cap, count;
+} slogt_map;
+
+typedef struct slogt_model {
+	slogt_map acked;
+	slogt_map ids; // payload ids delivered in the current check
+	uint64_t  last_seq[SLOGT_STREAMS];
+} slogt_model;
+
+static inline slogt_known *
+slogt_map_get(slogt_map *m, uint64_t key, bool add)
+{
+	size_t i;
+
+	if (add && (m->count + 1) * 2 > m->cap) {
+		slogt_known *old = m->v;
+		size_t       cap = m->cap, j;
+		m->cap           = cap ? cap * 2 : 4096;
+		m->v             = calloc(m->cap, sizeof(*m->v));
+		assert_non_null(m->v);
+		m->count = 0;
+		for (j = 0; j < cap; j++) {
+			if (old[j].key != 0) {
+				*slogt_map_get(m, old[j].key, true) = old[j];
+			}
+		}
+		free(old);
+	}
+	if (m->cap == 0) {
+		return NULL;
+	}
+	for (i = (size_t) (key * 0x9E3779B97F4A7C15u >> 20) & (m->cap - 1);
+	     m->v[i].key != 0; i = (i + 1) & (m->cap - 1)) {
+		if (m->v[i].key == key) {
+			return &m->v[i];
+		}
+	}
+	if (!add) {
+		return NULL;
+	}
+	memset(&m->v[i], 0, sizeof(m->v[i]));
+	m->v[i].key = key;
+	m->count++;
+	return &m->v[i];
+}
+
+static inline slogt_known *
+slogt_model_get(slogt_model *m, uint64_t key, bool add)
+{
+	return slogt_map_get(&m->acked, key, add);
+}
+
+static inline void
+slogt_model_fini(slogt_model *m)
+{
+	free(m->acked.v);
+	free(m->ids.v);
+	memset(m, 0, sizeof(*m));
+}
+
+typedef struct slogt_check {
+	slogt_model *m;
+	const char  *ctx;
+	size_t       n;
+} slogt_check;
+
+static inline void
+slogt_check_cb(void *arg, const slog_record *r)
+{
+	slogt_check *c = arg;
+	slogt_model *m = c->m;
+	uint64_t     id = 0;
+	slogt_known *k;
+
+	if (!slogt_payload_check(r, &id)) {
+		fail_msg("%s: undetected corruption at %" PRIx64
+		         " (stream %u seq %" PRIu64 ")",
+		    c->ctx, r->pos, r->stream, r->seq);
+	}
+	if (r->stream >= SLOGT_STREAMS || r->seq <= m->last_seq[r->stream]) {
+		fail_msg("%s: stream %u: seq %" PRIu64 " after %" PRIu64,
+		    c->ctx, r->stream, r->seq,
+		    r->stream < SLOGT_STREAMS ? m->last_seq[r->stream] : 0);
+	}
+	m->last_seq[r->stream] = r->seq;
+	if (slogt_map_get(&m->ids, id + 1, false) != NULL) {
+		fail_msg("%s: payload %" PRIu64 " delivered twice (stream %u "
+		         "seq %" PRIu64 ")",
+		    c->ctx, id, r->stream, r->seq);
+	}
+	slogt_map_get(&m->ids, id + 1, true);
+	k = slogt_map_get(&m->acked, SLOGT_KEY(r->stream, r->seq), false);
+	if (k != NULL) {
+		if (k->id != id) {
+			fail_msg("%s: stream %u seq %" PRIu64 " holds payload "
+			         "%" PRIu64 ", acknowledged with %" PRIu64,
+			    c->ctx, r->stream, r->seq, id, k->id);
+		}
+		k->seen = true;
+	}
+	c->n++;
+}
+
+// slogt_model_verify drains everything t's log delivers (then rewinds)
+// and checks it against m: each payload intact and delivered once,
+// per-stream order, acknowledged (stream, seq) with their payloads, and
+// every acknowledged record the consumer did not acknowledge present.
+// Returns how many records it checked.  ctx prefixes failures.
+static inline size_t
+slogt_model_verify(slogt *t, slogt_model *m, const char *ctx)
+{
+	slogt_check c = { m, ctx, 0 };
+	size_t      i, n;
+
+	memset(m->last_seq, 0, sizeof(m->last_seq));
+	for (i = 0; i < m->acked.cap; i++) {
+		m->acked.v[i].seen = false;
+	}
+	free(m->ids.v);
+	memset(&m->ids, 0, sizeof(m->ids));
+	slog_set_window(t->s, 65536);
+	do {
+		n = slog_consume(t->s, 100000, SIZE_MAX, slogt_check_cb, &c);
+		if (slog_inflight(t->s) >= 65536) {
+			slog_rewind(t->s); // never: the tests stay far below
+			fail_msg("%s: more than 65536 records to check", ctx);
+		}
+	} while (n > 0);
+	for (i = 0; i < m->acked.cap; i++) {
+		slogt_known *k = &m->acked.v[i];
+		if (k->key != 0 && !k->consumed && !k->seen) {
+			fail_msg("%s: acknowledged record stream %u seq %" PRIu64
+			         " (payload %" PRIu64 ") lost",
+			    ctx, (unsigned) (k->key >> 48), k->key & SLOG_U48_MAX,
+			    k->id);
+		}
+	}
+	slog_rewind(t->s);
+	slog_set_window(t->s, 1024);
+	return c.n;
 }
 
 #endif // ARBOR_TEST_SLOGT_H
