@@ -273,6 +273,9 @@ push_result(slog *s, uint64_t ticket, int status)
 static int
 push_retired(slog *s, const uint64_t *nos, size_t n)
 {
+	if (n == 0) {
+		return ARB_OK;
+	}
 	if (s->nretired + n > s->capretired) {
 		size_t    cap = s->capretired ? s->capretired : 8;
 		uint64_t *a;
@@ -285,7 +288,9 @@ push_retired(slog *s, const uint64_t *nos, size_t n)
 		s->retired    = a;
 		s->capretired = cap;
 	}
-	memcpy(s->retired + s->nretired, nos, n * sizeof(*nos));
+	if (n > 0) {
+		memcpy(s->retired + s->nretired, nos, n * sizeof(*nos));
+	}
 	s->nretired += n;
 	return ARB_OK;
 }
@@ -304,6 +309,11 @@ add_latencies(slog *s, const lat *l)
 		s->fsync_buckets[k]++;
 		s->fsync_count++;
 		s->fsync_sum_ms += l->ms[i];
+		s->samples[s->sample_next] = l->ms[i];
+		s->sample_next             = (s->sample_next + 1) % SLOG_SAMPLES;
+		if (s->nsamples < SLOG_SAMPLES) {
+			s->nsamples++;
+		}
 	}
 }
 

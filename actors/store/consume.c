@@ -310,7 +310,8 @@ size_t
 slog_consume(
     slog *s, size_t max_n, size_t max_bytes, slog_record_cb cb, void *arg)
 {
-	size_t n = 0, bytes = 0;
+	size_t      n = 0, bytes = 0;
+	const char *gw = NULL;
 
 	while (n < max_n && s->ring_count < s->window && bytes < max_bytes) {
 		slog_seg   *g;
@@ -326,6 +327,10 @@ slog_consume(
 		if (g == NULL || SLOG_POS_OFF(s->send_pos) >= g->end) {
 			break;
 		}
+		if (gw != NULL && strcmp(gw, g->gateway) != 0) {
+			break; // one gateway id per call
+		}
+		gw  = g->gateway;
 		off = SLOG_POS_OFF(s->send_pos);
 		st  = read_rec(s, g, off, &r, &size);
 		if (st == SLOG_PARSE_SHORT) {
@@ -399,6 +404,22 @@ slog_ack(slog *s, uint64_t pos)
 		slog__cursor_update(s);
 	}
 	return ARB_OK;
+}
+
+void
+slog_unconsume(slog *s, size_t n)
+{
+	if (n > s->ring_count) {
+		n = s->ring_count;
+	}
+	if (n == 0) {
+		return;
+	}
+	s->ring_count -= n;
+	s->send_pos = ring_at(s, s->ring_count)->pos;
+	if (s->ring_count == 0) {
+		s->low_pos = s->send_pos;
+	}
 }
 
 void

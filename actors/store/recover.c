@@ -364,7 +364,9 @@ slog__recover(slog *s, uint64_t *cursorp)
 		    rv);
 		return rv == ENOMEM ? ARB_ENOMEM : slog__err(rv);
 	}
-	qsort(l.v, l.n, sizeof(*l.v), u64_cmp);
+	if (l.n > 1) {
+		qsort(l.v, l.n, sizeof(*l.v), u64_cmp);
+	}
 	cseg   = SLOG_POS_SEG(cpos);
 	max_no = cseg;
 	for (i = 0; i < l.n; i++) {

@@ -62,6 +62,9 @@ slog__err(int e)
 	case EPERM:
 	case EACCES:
 		return ARB_EPERM;
+	case ENOSPC:
+	case EDQUOT:
+		return ARB_ENOSPC;
 	default:
 		return ARB_ESYSERR | e;
 	}
@@ -84,6 +87,8 @@ slog__strerror(int code)
 		return "file exists";
 	case ARB_EPERM:
 		return "permission denied";
+	case ARB_ENOSPC:
+		return "no space left on device";
 	default:
 		return "error";
 	}
@@ -824,4 +829,22 @@ slog_stats_get(slog *s, slog_stats *st)
 	st->full         = s->full;
 	st->streams      = s->streams.count;
 	st->oldest_ts_ms = slog__oldest_ts(s);
+}
+
+size_t
+slog_fsync_samples(slog *s, double *ms, size_t max)
+{
+	size_t i, n;
+
+	pthread_mutex_lock(&s->mu);
+	n = s->nsamples < max ? s->nsamples : max;
+	for (i = 0; i < n; i++) {
+		// Oldest first.
+		size_t k = (s->sample_next + SLOG_SAMPLES - s->nsamples + i)
+		    % SLOG_SAMPLES;
+		ms[i] = s->samples[k];
+	}
+	s->nsamples -= n;
+	pthread_mutex_unlock(&s->mu);
+	return n;
 }

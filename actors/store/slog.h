@@ -51,8 +51,9 @@ typedef struct slog_opts {
 	void (*wake)(void *arg);
 	void *wake_arg;
 	// log receives one line per event the operator should know about
-	// (recovery cuts, quarantine, disk errors, the quota alarm).
-	// Thread: owner or commit.
+	// (recovery cuts, quarantine, disk errors, the quota alarm), as
+	// "event=NAME key=value...".  Thread: owner (from slog_open,
+	// slog_append, slog_poll, slog_consume, slog_ack, slog_close).
 	void (*log)(void *arg, int level, const char *line);
 	void *log_arg;
 } slog_opts;
@@ -143,11 +144,17 @@ typedef void (*slog_record_cb)(void *arg, const slog_record *r);
 
 // slog_consume hands durable records not yet handed out, in log order
 // (so in per-stream order), to cb: at most max_n of them and about
-// max_bytes of payload, and never more than the window leaves room for.
-// Each one is then in flight until slog_ack.  Returns how many were
-// handed out.  Thread: owner.
+// max_bytes of payload, never more than the window leaves room for, and
+// all with the same gateway id (it stops before a record of another
+// one).  Each one is then in flight until slog_ack.  Returns how many
+// were handed out.  Thread: owner.
 size_t slog_consume(
     slog *s, size_t max_n, size_t max_bytes, slog_record_cb cb, void *arg);
+
+// slog_unconsume takes back the last n records handed out (they could
+// not be sent): the next slog_consume hands them out again.
+// Thread: owner.
+void slog_unconsume(slog *s, size_t n);
 
 // slog_ack marks the in-flight record at pos acknowledged.  Records are
 // deleted (their segment retired) once every record before them is
@@ -208,6 +215,11 @@ typedef struct slog_stats {
 
 // slog_stats_get fills *st.  Thread: owner.
 void slog_stats_get(slog *s, slog_stats *st);
+
+// slog_fsync_samples moves up to max fdatasync latencies (ms) measured
+// since the last call into ms[] and returns how many (the newest 256 are
+// kept between calls).  Thread: owner.
+size_t slog_fsync_samples(slog *s, double *ms, size_t max);
 
 // slog_gateway is the gateway id new records are written with.
 const char *slog_gateway(slog *s);

@@ -22,6 +22,7 @@
 #define SLOG_POS_OFF(p)    ((p) &0xffffffffu)
 
 #define SLOG_NAME_MAX 48
+#define SLOG_SAMPLES  256
 
 // slog__seg_name writes "%016llx.seg" (or "quarantine/...").
 void slog__seg_name(char *buf, size_t len, uint64_t no);
@@ -208,6 +209,8 @@ struct slog {
 	uint64_t        fsync_count;
 	double          fsync_sum_ms;
 	uint64_t        fsync_buckets[SLOG_FSYNC_BUCKETS + 1];
+	double          samples[SLOG_SAMPLES]; // fdatasync ms, a ring
+	size_t          nsamples, sample_next;
 	uint64_t        commits;
 
 	// --- commit thread ---

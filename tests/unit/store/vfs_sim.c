@@ -121,7 +121,9 @@ buf_write(buf *b, uint64_t off, const void *p, size_t n)
 	if (off + n > b->len) {
 		buf_set_len(b, (size_t) (off + n));
 	}
-	memcpy(b->p + off, p, n);
+	if (n > 0) {
+		memcpy(b->p + off, p, n);
+	}
 }
 
 static void

@@ -1,0 +1,1059 @@
+// SPDX-License-Identifier: MIT
+// store_actor.c -- the actor type "store": the durable log (slog.h) on an
+// actor's loop, speaking the messages of store_msgs.h.
+//
+// Producers' STORE_APPENDs go into the log at once (sequence numbers
+// assigned); their STORE_APPENDED answers leave when the commit thread's
+// fdatasync covering them returned, which it reports through one
+// event_active per commit (batched: one cross-thread wakeup per commit,
+// not per append).  The subscribed consumer gets STORE_RECORDS while it
+// has room in its window, and each STORE_ACK may retire segments.  The
+// loop never waits for the disk, except at the stop, when the last
+// commit is awaited so every durable append gets its answer.  Thread:
+// the actor's loop (the wake callback: the commit thread).
+
+#include "slog.h"
+#include "store_msgs.h"
+
+#include <arbor/actor.h>
+
+#include <errno.h>
+#include <event2/event.h>
+#include <limits.h>
+#include <msgpack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+// --- settings ---------------------------------------------------------------
+
+typedef struct settings {
+	char     dir[PATH_MAX];
+	char     gateway[STORE_GATEWAY_MAX + 1];
+	int64_t  commit_interval_ms;
+	int64_t  commit_records;
+	uint64_t segment_size;
+	uint64_t max_record;
+	uint64_t quota;
+	uint64_t min_free;
+	uint64_t max_pending;
+	int      on_full;
+	int64_t  window;
+	int64_t  batch;
+	int64_t  cursor_interval_ms;
+} settings;
+
+static void
+default_gateway(char *out, size_t cap)
+{
+	char   host[256];
+	size_t i, n = 0;
+
+	if (gethostname(host, sizeof(host)) != 0) {
+		host[0] = '\0';
+	}
+	host[sizeof(host) - 1] = '\0';
+	for (i = 0; host[i] != '\0' && n + 1 < cap && n < STORE_GATEWAY_MAX;
+	     i++) {
+		char c = host[i];
+		out[n++] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+		        || (c >= '0' && c <= '9') || c == '.' || c == '_'
+		        || c == ':' || c == '-'
+		    ? c
+		    : '_';
+	}
+	out[n] = '\0';
+	if (n == 0) {
+		snprintf(out, cap, "gateway");
+	}
+}
+
+// store_read reads the settings; the check hook and init share it.
+static void
+store_read(arb_cfg *cfg, settings *c)
+{
+	static const char *const keys[] = { "dir", "gateway",
+		"commit_interval", "commit_records", "segment_size",
+		"max_record", "quota", "min_free", "max_pending", "on_full",
+		"window", "batch", "cursor_interval", NULL };
+	static const char *const policies[]
+	    = { "backpressure", "drop_oldest", NULL };
+	const char *s;
+	size_t      i;
+
+	memset(c, 0, sizeof(*c));
+	default_gateway(c->gateway, sizeof(c->gateway));
+	c->commit_interval_ms = 10;
+	c->commit_records     = 4096;
+	c->segment_size       = 16u << 20;
+	c->max_record         = 64u << 10;
+	c->quota              = (uint64_t) 1 << 30;
+	c->min_free           = 64u << 20;
+	c->max_pending        = 8u << 20;
+	c->window             = 1024;
+	c->batch              = 256;
+	c->cursor_interval_ms = 100;
+	arb_cfg_keys(cfg, keys);
+	if (arb_cfg_str(cfg, "dir", sizeof(c->dir) - 1, &s) == ARB_OK) {
+		if (s[0] == '\0') {
+			arb_cfg_err(cfg, "dir", "must not be empty");
+		}
+		snprintf(c->dir, sizeof(c->dir), "%s", s);
+	} else if (!arb_cfg_has(cfg, "dir")) {
+		arb_cfg_err(cfg, "dir",
+		    "required: the directory of the log (created when "
+		    "missing)");
+	}
+	if (arb_cfg_str(cfg, "gateway", STORE_GATEWAY_MAX, &s) == ARB_OK) {
+		for (i = 0; s[i] != '\0'; i++) {
+			char ch = s[i];
+			if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
+			        || (ch >= '0' && ch <= '9') || ch == '.'
+			        || ch == '_' || ch == ':' || ch == '-')) {
+				break;
+			}
+		}
+		if (s[0] == '\0' || s[i] != '\0') {
+			arb_cfg_err(cfg, "gateway",
+			    "1 to 63 of A-Z a-z 0-9 . _ : - (it names this "
+			    "gateway's readings downstream)");
+		} else {
+			snprintf(c->gateway, sizeof(c->gateway), "%s", s);
+		}
+	}
+	arb_cfg_dur(cfg, "commit_interval", 1, 1000, &c->commit_interval_ms);
+	arb_cfg_int(cfg, "commit_records", 1, 1000000, &c->commit_records);
+	arb_cfg_size(cfg, "segment_size", 64u << 10, 1u << 30, &c->segment_size);
+	arb_cfg_size(cfg, "max_record", 1, 0xFFFFFF, &c->max_record);
+	arb_cfg_size(cfg, "quota", 1u << 20, (uint64_t) 1 << 44, &c->quota);
+	arb_cfg_size(cfg, "min_free", 0, (uint64_t) 1 << 44, &c->min_free);
+	arb_cfg_size(cfg, "max_pending", 64u << 10, 256u << 20, &c->max_pending);
+	arb_cfg_enum(cfg, "on_full", policies, &c->on_full);
+	arb_cfg_int(cfg, "window", 1, 65536, &c->window);
+	arb_cfg_int(cfg, "batch", 1, 4096, &c->batch);
+	arb_cfg_dur(cfg, "cursor_interval", 1, 60000, &c->cursor_interval_ms);
+	if (c->max_record + 24 > c->max_pending) {
+		arb_cfg_err(cfg, "max_record",
+		    "larger than max_pending: such a reading could never be "
+		    "stored");
+	}
+}
+
+static void
+store_check(arb_cfg *cfg)
+{
+	settings c;
+
+	store_read(cfg, &c);
+}
+
+// --- the actor's state ---------------------------------------------------
+
+enum {
+	R_QUOTA,
+	R_DISK_FULL,
+	R_PENDING,
+	R_DISK_ERROR,
+	R_COMMIT_FAILED,
+	R_STOPPING,
+	R_TOO_LARGE,
+	R_BAD_READING,
+	R_BAD_MESSAGE,
+	R_COUNT,
+};
+
+static const char *const refusal_names[R_COUNT] = { "quota", "disk_full",
+	"pending", "disk_error", "commit_failed", "stopping", "too_large",
+	"bad_reading", "bad_message" };
+
+typedef struct metrics {
+	arb_metric *appended_records, *appended_bytes;
+	arb_metric *acked_records, *acked_bytes;
+	arb_metric *deleted_records, *deleted_bytes;
+	arb_metric *refused[R_COUNT];
+	arb_metric *dropped;
+	arb_metric *torn_tails, *torn_bytes, *corrupt_bytes, *quarantined;
+	arb_metric *commits, *answers_lost, *stale_acks;
+	arb_metric *backlog_records, *backlog_bytes, *oldest_age;
+	arb_metric *segments, *log_bytes, *disk_avail, *full, *inflight;
+	arb_metric *streams, *consumer;
+	arb_metric *fsync;
+} metrics;
+
+typedef struct store {
+	arb_ctx      *ctx;
+	settings      c;
+	slog_vfs     *vfs;
+	slog         *log;
+	struct event *wake_ev;
+	struct event *tick_ev;
+	struct event *retry_ev;
+	// the consumer
+	bool     subscribed;
+	arb_pid  consumer;
+	uint64_t session;
+	uint64_t session_base;
+	uint64_t mon_ref;
+	uint32_t batch;
+	// numbers
+	metrics    m;
+	slog_stats last; // counters as last exported
+	uint64_t   answers_lost, stale_acks;
+	uint64_t   exported_lost, exported_stale;
+	// scratch buffers for STORE_RECORDS
+	msgpack_sbuffer recs;
+	msgpack_packer  recs_pk;
+	msgpack_sbuffer out;
+	char            batch_gw[STORE_GATEWAY_MAX + 1];
+} store;
+
+// An append waiting for its commit.
+typedef struct pending {
+	store   *st;
+	arb_pid  to;
+	uint64_t id;
+	arb_msg *req; // a request's copy (for arb_reply), or NULL
+	size_t   nruns;
+	slog_run runs[];
+} pending;
+
+static void push_records(store *st);
+
+// --- answers ----------------------------------------------------------------
+
+static void
+answer(store *st, arb_pid to, const arb_msg *req, uint32_t tag,
+    const void *body, size_t len)
+{
+	int rv = req != NULL ? arb_reply(st->ctx, req, tag, body, len)
+	                     : arb_send_copy(st->ctx, to, tag, body, len);
+
+	if (rv != ARB_OK) {
+		st->answers_lost++;
+		arb_log(st->ctx, ARB_LOG_WARN, "answer_lost",
+		    "tag=0x%x to=%llu error=%s", tag,
+		    (unsigned long long) to.id, arb_err_name(rv));
+	}
+}
+
+static void
+refuse(store *st, arb_pid to, const arb_msg *req, uint64_t id, int code,
+    int retry_ms, int why)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer  pk;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 4);
+	msgpack_pack_uint64(&pk, id);
+	msgpack_pack_int(&pk, code);
+	msgpack_pack_int(&pk, retry_ms);
+	msgpack_pack_str_with_body(&pk, refusal_names[why],
+	    strlen(refusal_names[why]));
+	answer(st, to, req, STORE_TAG_REFUSED, sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+	arb_metric_add(st->m.refused[why], 1);
+}
+
+static void
+append_done(void *arg, int status)
+{
+	pending        *p  = arg;
+	store          *st = p->st;
+	msgpack_sbuffer sb;
+	msgpack_packer  pk;
+	size_t          i;
+
+	if (status != ARB_OK) {
+		refuse(st, p->to, p->req, p->id, ARB_EAGAIN,
+		    slog_retry_ms(st->log), R_COMMIT_FAILED);
+	} else {
+		msgpack_sbuffer_init(&sb);
+		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+		msgpack_pack_array(&pk, p->nruns + 1);
+		msgpack_pack_uint64(&pk, p->id);
+		for (i = 0; i < p->nruns; i++) {
+			msgpack_pack_array(&pk, 3);
+			msgpack_pack_uint32(&pk, p->runs[i].stream);
+			msgpack_pack_uint64(&pk, p->runs[i].first_seq);
+			msgpack_pack_uint32(&pk, p->runs[i].count);
+		}
+		answer(st, p->to, p->req, STORE_TAG_APPENDED, sb.data, sb.size);
+		msgpack_sbuffer_destroy(&sb);
+	}
+	arb_msg_free(p->req);
+	free(p);
+}
+
+// --- producers ----------------------------------------------------------------
+
+static bool
+rd_u64(const msgpack_object *o, uint64_t *v)
+{
+	if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		return false;
+	}
+	*v = o->via.u64;
+	return true;
+}
+
+// refuse_stopping answers an append that arrives after the stop began.
+static void
+refuse_stopping(store *st, const arb_msg *msg)
+{
+	msgpack_unpacked u;
+	size_t           off = 0;
+	uint64_t         id  = 0;
+
+	msgpack_unpacked_init(&u);
+	if (msgpack_unpack_next(&u, arb_msg_body(msg), arb_msg_len(msg), &off)
+	        == MSGPACK_UNPACK_SUCCESS
+	    && u.data.type == MSGPACK_OBJECT_ARRAY && u.data.via.array.size > 0) {
+		rd_u64(&u.data.via.array.ptr[0], &id);
+	}
+	msgpack_unpacked_destroy(&u);
+	refuse(st, arb_msg_from(msg), arb_msg_is_request(msg) ? msg : NULL, id,
+	    ARB_EAGAIN, 1000, R_STOPPING);
+}
+
+static void
+on_append(store *st, const arb_msg *msg)
+{
+	msgpack_unpacked u;
+	size_t           off = 0, n = 0, i;
+	uint64_t         id  = 0;
+	slog_reading    *rd  = NULL;
+	pending         *p   = NULL;
+	const arb_msg   *req = arb_msg_is_request(msg) ? msg : NULL;
+	slog_refusal     why;
+	int              rv, bad = R_BAD_MESSAGE;
+
+	msgpack_unpacked_init(&u);
+	if (msgpack_unpack_next(&u, arb_msg_body(msg), arb_msg_len(msg), &off)
+	        != MSGPACK_UNPACK_SUCCESS
+	    || off != arb_msg_len(msg) || u.data.type != MSGPACK_OBJECT_ARRAY
+	    || u.data.via.array.size < 2
+	    || !rd_u64(&u.data.via.array.ptr[0], &id)) {
+		goto bad;
+	}
+	n   = u.data.via.array.size - 1;
+	rd  = malloc(n * sizeof(*rd));
+	p   = malloc(sizeof(*p) + n * sizeof(slog_run));
+	bad = R_BAD_READING;
+	if (rd == NULL || p == NULL) {
+		free(rd);
+		free(p);
+		msgpack_unpacked_destroy(&u);
+		refuse(st, arb_msg_from(msg), req, id, ARB_EAGAIN, 100, R_PENDING);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		const msgpack_object *r = &u.data.via.array.ptr[i + 1];
+		const msgpack_object *f;
+		uint64_t              stream;
+
+		if (r->type != MSGPACK_OBJECT_ARRAY || r->via.array.size != 3) {
+			goto bad;
+		}
+		f = r->via.array.ptr;
+		if (!rd_u64(&f[0], &stream) || stream > UINT32_MAX) {
+			goto bad;
+		}
+		rd[i].stream = (uint32_t) stream;
+		if (f[1].type == MSGPACK_OBJECT_NIL) {
+			rd[i].ts_ms = -1;
+		} else if (f[1].type == MSGPACK_OBJECT_POSITIVE_INTEGER
+		    && f[1].via.u64 < ((uint64_t) 1 << 48)) {
+			rd[i].ts_ms = (int64_t) f[1].via.u64;
+		} else {
+			goto bad;
+		}
+		if (f[2].type == MSGPACK_OBJECT_BIN) {
+			rd[i].data = f[2].via.bin.ptr;
+			rd[i].len  = f[2].via.bin.size;
+		} else if (f[2].type == MSGPACK_OBJECT_STR) {
+			rd[i].data = f[2].via.str.ptr;
+			rd[i].len  = f[2].via.str.size;
+		} else {
+			goto bad;
+		}
+	}
+	p->st  = st;
+	p->to  = arb_msg_from(msg);
+	p->id  = id;
+	p->req = NULL;
+	if (req != NULL && arb_msg_dup(&p->req, req) != ARB_OK) {
+		free(rd);
+		free(p);
+		msgpack_unpacked_destroy(&u);
+		refuse(st, arb_msg_from(msg), req, id, ARB_EAGAIN, 100, R_PENDING);
+		return;
+	}
+	rv = slog_append(st->log, rd, n, p->runs, &p->nruns, append_done, p,
+	    &why);
+	free(rd);
+	msgpack_unpacked_destroy(&u);
+	if (rv == ARB_OK) {
+		return;
+	}
+	arb_msg_free(p->req);
+	free(p);
+	if (rv == ARB_EAGAIN) {
+		refuse(st, arb_msg_from(msg), req, id, ARB_EAGAIN,
+		    slog_retry_ms(st->log),
+		    why == SLOG_FULL_QUOTA     ? R_QUOTA
+		        : why == SLOG_FULL_DISK ? R_DISK_FULL
+		        : why == SLOG_FULL_PENDING ? R_PENDING
+		                                   : R_DISK_ERROR);
+	} else if (rv == ARB_EMSGSIZE) {
+		refuse(st, arb_msg_from(msg), req, id, ARB_EMSGSIZE, 0,
+		    R_TOO_LARGE);
+	} else if (rv == ARB_ENOMEM) {
+		refuse(st, arb_msg_from(msg), req, id, ARB_EAGAIN, 100,
+		    R_PENDING);
+	} else {
+		refuse(st, arb_msg_from(msg), req, id, rv, 0, R_BAD_READING);
+	}
+	return;
+bad:
+	free(rd);
+	free(p);
+	msgpack_unpacked_destroy(&u);
+	arb_log(st->ctx, ARB_LOG_WARN, "bad_append", "from=%llu len=%zu",
+	    (unsigned long long) arb_msg_from(msg).id, arb_msg_len(msg));
+	refuse(st, arb_msg_from(msg), req, id,
+	    bad == R_BAD_MESSAGE ? ARB_EBADMSG : ARB_EINVAL, 0, bad);
+}
+
+// --- the consumer -------------------------------------------------------------
+
+static void
+unsubscribe(store *st, const char *why)
+{
+	if (!st->subscribed) {
+		return;
+	}
+	arb_demonitor(st->ctx, st->mon_ref);
+	st->subscribed = false;
+	slog_rewind(st->log);
+	arb_log(st->ctx, ARB_LOG_INFO, "unsubscribed",
+	    "consumer=%llu session=%llu why=%s inflight_rewound=yes",
+	    (unsigned long long) st->consumer.id,
+	    (unsigned long long) st->session, why);
+}
+
+static void
+rec_cb(void *arg, const slog_record *r)
+{
+	store          *st = arg;
+	msgpack_packer *pk = &st->recs_pk;
+
+	if (st->batch_gw[0] == '\0') {
+		snprintf(st->batch_gw, sizeof(st->batch_gw), "%s", r->gateway);
+	}
+	msgpack_pack_array(pk, 5);
+	msgpack_pack_uint64(pk, r->pos);
+	msgpack_pack_uint32(pk, r->stream);
+	msgpack_pack_uint64(pk, r->seq);
+	msgpack_pack_int64(pk, r->ts_ms);
+	msgpack_pack_bin_with_body(pk, r->data, r->len);
+}
+
+// push_records sends STORE_RECORDS while the window has room.
+static void
+push_records(store *st)
+{
+	while (st->subscribed) {
+		msgpack_packer pk;
+		size_t         n;
+		int            rv;
+
+		msgpack_sbuffer_clear(&st->recs);
+		st->batch_gw[0] = '\0';
+		n = slog_consume(st->log, st->batch, 192u << 10, rec_cb, st);
+		if (n == 0) {
+			return;
+		}
+		msgpack_sbuffer_clear(&st->out);
+		msgpack_packer_init(&pk, &st->out, msgpack_sbuffer_write);
+		msgpack_pack_array(&pk, n + 2);
+		msgpack_pack_uint64(&pk, st->session);
+		msgpack_pack_str_with_body(&pk, st->batch_gw, strlen(st->batch_gw));
+		msgpack_sbuffer_write(&st->out, st->recs.data, st->recs.size);
+		rv = arb_send_copy(st->ctx, st->consumer, STORE_TAG_RECORDS,
+		    st->out.data, st->out.size);
+		if (rv == ARB_EAGAIN) {
+			// The consumer's queue is full: try again shortly.
+			struct timeval tv = { 0, 20000 };
+			slog_unconsume(st->log, n);
+			evtimer_add(st->retry_ev, &tv);
+			return;
+		}
+		if (rv != ARB_OK) {
+			slog_unconsume(st->log, n);
+			unsubscribe(st, arb_err_name(rv));
+			return;
+		}
+	}
+}
+
+static void
+on_subscribe(store *st, const arb_msg *msg)
+{
+	msgpack_unpacked u;
+	size_t           off    = 0;
+	uint64_t         window = (uint64_t) st->c.window, batch = 256;
+	msgpack_sbuffer  sb;
+	msgpack_packer   pk;
+	slog_stats       s;
+
+	msgpack_unpacked_init(&u);
+	if (arb_msg_len(msg) > 0
+	    && (msgpack_unpack_next(&u, arb_msg_body(msg), arb_msg_len(msg),
+	            &off)
+	            != MSGPACK_UNPACK_SUCCESS
+	        || u.data.type != MSGPACK_OBJECT_ARRAY
+	        || (u.data.via.array.size >= 1
+	            && !rd_u64(&u.data.via.array.ptr[0], &window))
+	        || (u.data.via.array.size >= 2
+	            && !rd_u64(&u.data.via.array.ptr[1], &batch)))) {
+		msgpack_unpacked_destroy(&u);
+		arb_log(st->ctx, ARB_LOG_WARN, "bad_subscribe", "from=%llu",
+		    (unsigned long long) arb_msg_from(msg).id);
+		if (arb_msg_is_request(msg)) {
+			arb_reply_error(st->ctx, msg, ARB_EBADMSG,
+			    "STORE_SUBSCRIBE: [window, batch]");
+		}
+		return;
+	}
+	msgpack_unpacked_destroy(&u);
+	unsubscribe(st, "replaced");
+	if (window < 1 || window > (uint64_t) st->c.window) {
+		window = (uint64_t) st->c.window;
+	}
+	if (batch < 1 || batch > 4096) {
+		batch = 256;
+	}
+	st->consumer   = arb_msg_from(msg);
+	st->session    = ++st->session_base;
+	st->batch      = (uint32_t) batch;
+	st->subscribed = true;
+	if (arb_monitor(st->ctx, st->consumer, &st->mon_ref) != ARB_OK) {
+		st->mon_ref = 0;
+	}
+	slog_rewind(st->log);
+	slog_set_window(st->log, (uint32_t) window);
+	slog_stats_get(st->log, &s);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 4);
+	msgpack_pack_uint64(&pk, st->session);
+	msgpack_pack_str_with_body(&pk, st->c.gateway, strlen(st->c.gateway));
+	msgpack_pack_uint64(&pk, s.backlog_records);
+	msgpack_pack_uint64(&pk, s.backlog_bytes);
+	answer(st, st->consumer, arb_msg_is_request(msg) ? msg : NULL,
+	    STORE_TAG_SUBSCRIBED, sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+	arb_log(st->ctx, ARB_LOG_INFO, "subscribed",
+	    "consumer=%llu session=%llu window=%llu batch=%llu "
+	    "backlog_records=%llu",
+	    (unsigned long long) st->consumer.id,
+	    (unsigned long long) st->session, (unsigned long long) window,
+	    (unsigned long long) batch,
+	    (unsigned long long) s.backlog_records);
+	push_records(st);
+}
+
+static void
+on_ack(store *st, const arb_msg *msg)
+{
+	msgpack_unpacked u;
+	size_t           off = 0;
+	uint64_t         session, pos;
+	uint32_t         i;
+
+	msgpack_unpacked_init(&u);
+	if (msgpack_unpack_next(&u, arb_msg_body(msg), arb_msg_len(msg), &off)
+	        != MSGPACK_UNPACK_SUCCESS
+	    || u.data.type != MSGPACK_OBJECT_ARRAY
+	    || u.data.via.array.size < 1
+	    || !rd_u64(&u.data.via.array.ptr[0], &session)) {
+		msgpack_unpacked_destroy(&u);
+		arb_log(st->ctx, ARB_LOG_WARN, "bad_ack", "from=%llu",
+		    (unsigned long long) arb_msg_from(msg).id);
+		return;
+	}
+	for (i = 1; i < u.data.via.array.size; i++) {
+		if (!st->subscribed || session != st->session
+		    || !rd_u64(&u.data.via.array.ptr[i], &pos)
+		    || slog_ack(st->log, pos) != ARB_OK) {
+			st->stale_acks++;
+		}
+	}
+	msgpack_unpacked_destroy(&u);
+	push_records(st);
+}
+
+static void
+on_unsubscribe(store *st, const arb_msg *msg)
+{
+	msgpack_unpacked u;
+	size_t           off = 0;
+	uint64_t         session;
+
+	msgpack_unpacked_init(&u);
+	if (msgpack_unpack_next(&u, arb_msg_body(msg), arb_msg_len(msg), &off)
+	        == MSGPACK_UNPACK_SUCCESS
+	    && u.data.type == MSGPACK_OBJECT_ARRAY
+	    && u.data.via.array.size >= 1
+	    && rd_u64(&u.data.via.array.ptr[0], &session)
+	    && session == st->session) {
+		unsubscribe(st, "asked");
+	}
+	msgpack_unpacked_destroy(&u);
+}
+
+static void
+on_status(store *st, const arb_msg *msg)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer  pk;
+	slog_stats      s;
+	int64_t         age = 0;
+	struct timespec ts;
+
+	slog_stats_get(st->log, &s);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (s.oldest_ts_ms > 0) {
+		age = (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000
+		    - s.oldest_ts_ms;
+	}
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 7);
+#define KV(k, packcall)                                         \
+	do {                                                    \
+		msgpack_pack_str_with_body(&pk, k, strlen(k)); \
+		packcall;                                       \
+	} while (0)
+	KV("backlog_records", msgpack_pack_uint64(&pk, s.backlog_records));
+	KV("backlog_bytes", msgpack_pack_uint64(&pk, s.backlog_bytes));
+	KV("oldest_age_ms", msgpack_pack_int64(&pk, age > 0 ? age : 0));
+	KV("appended_records", msgpack_pack_uint64(&pk, s.appended_records));
+	KV("acked_records", msgpack_pack_uint64(&pk, s.acked_records));
+	KV("full", s.full ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk));
+	KV("consumer", st->subscribed ? msgpack_pack_true(&pk)
+	                              : msgpack_pack_false(&pk));
+#undef KV
+	answer(st, arb_msg_from(msg), arb_msg_is_request(msg) ? msg : NULL,
+	    STORE_TAG_STATUS_REPLY, sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+// --- numbers ----------------------------------------------------------------
+
+static void
+metrics_declare(store *st)
+{
+	static const double fsync_bounds[] = { .0001, .00025, .0005, .001,
+		.0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5 };
+	arb_ctx  *x = st->ctx;
+	metrics  *m = &st->m;
+	char      label[32];
+	int       i;
+
+	arb_metric_counter(x, "store_appended_records_total", NULL,
+	    "Records made durable and acknowledged to their producer.",
+	    &m->appended_records);
+	arb_metric_counter(x, "store_appended_bytes_total", NULL,
+	    "Bytes of those records on disk (headers included).",
+	    &m->appended_bytes);
+	arb_metric_counter(x, "store_acked_records_total", NULL,
+	    "Records acknowledged by the consumer.", &m->acked_records);
+	arb_metric_counter(x, "store_acked_bytes_total", NULL,
+	    "Bytes of records acknowledged by the consumer.", &m->acked_bytes);
+	arb_metric_counter(x, "store_deleted_records_total", NULL,
+	    "Records deleted with their retired segment.", &m->deleted_records);
+	arb_metric_counter(x, "store_deleted_bytes_total", NULL,
+	    "Bytes of records deleted with their retired segment.",
+	    &m->deleted_bytes);
+	for (i = 0; i < R_COUNT; i++) {
+		snprintf(label, sizeof(label), "cause=%s", refusal_names[i]);
+		arb_metric_counter(x, "store_refused_readings_total", label,
+		    "Appends refused (nothing stored; the producer keeps the "
+		    "readings), by cause.",
+		    &m->refused[i]);
+	}
+	arb_metric_counter(x, "store_dropped_records_total",
+	    "cause=drop_oldest",
+	    "Durable records deleted before the consumer acknowledged them.",
+	    &m->dropped);
+	arb_metric_counter(x, "store_torn_tails_total", NULL,
+	    "Torn tails cut when the log was opened.", &m->torn_tails);
+	arb_metric_counter(x, "store_torn_bytes_total", NULL,
+	    "Bytes of torn tails cut when the log was opened.", &m->torn_bytes);
+	arb_metric_counter(x, "store_corrupt_bytes_total", NULL,
+	    "Bytes of corrupt regions skipped inside segments.",
+	    &m->corrupt_bytes);
+	arb_metric_counter(x, "store_quarantined_segments_total", NULL,
+	    "Segments set aside in quarantine/.", &m->quarantined);
+	arb_metric_counter(x, "store_commits_total", NULL,
+	    "Group commits (write + fdatasync rounds).", &m->commits);
+	arb_metric_counter(x, "store_answers_lost_total", NULL,
+	    "Answers to producers that could not be sent.", &m->answers_lost);
+	arb_metric_counter(x, "store_stale_acks_total", NULL,
+	    "Consumer acks of another session or of records not in flight.",
+	    &m->stale_acks);
+	arb_metric_gauge(x, "store_backlog_records", NULL,
+	    "Durable records the consumer has not acknowledged.",
+	    &m->backlog_records);
+	arb_metric_gauge(x, "store_backlog_bytes", NULL,
+	    "Bytes of those records.", &m->backlog_bytes);
+	arb_metric_gauge(x, "store_oldest_unacked_age_seconds", NULL,
+	    "Age (receive time) of the oldest unacknowledged record.",
+	    &m->oldest_age);
+	arb_metric_gauge(x, "store_segments", NULL, "Segment files in use.",
+	    &m->segments);
+	arb_metric_gauge(x, "store_log_bytes", NULL,
+	    "Bytes of the segment files.", &m->log_bytes);
+	arb_metric_gauge(x, "store_disk_available_bytes", NULL,
+	    "Bytes available on the log's file system.", &m->disk_avail);
+	arb_metric_gauge(x, "store_full", NULL,
+	    "1 while the quota or free-space alarm is raised.", &m->full);
+	arb_metric_gauge(x, "store_inflight_records", NULL,
+	    "Records sent to the consumer, not yet acknowledged.",
+	    &m->inflight);
+	arb_metric_gauge(x, "store_streams", NULL, "Streams known.",
+	    &m->streams);
+	arb_metric_gauge(x, "store_consumer_subscribed", NULL,
+	    "1 while a consumer is subscribed.", &m->consumer);
+	arb_metric_histogram(x, "store_fsync_seconds", NULL,
+	    "fdatasync latency of group commits.", fsync_bounds,
+	    sizeof(fsync_bounds) / sizeof(fsync_bounds[0]), &m->fsync);
+}
+
+static void
+metrics_sync(store *st)
+{
+	metrics        *m = &st->m;
+	slog_stats      s, *l = &st->last;
+	double          ms[256];
+	size_t          i, n;
+	struct timespec ts;
+
+	slog_stats_get(st->log, &s);
+#define DELTA(metric, field) arb_metric_add(m->metric, s.field - l->field)
+	DELTA(appended_records, appended_records);
+	DELTA(appended_bytes, appended_bytes);
+	DELTA(acked_records, acked_records);
+	DELTA(acked_bytes, acked_bytes);
+	DELTA(deleted_records, deleted_records);
+	DELTA(deleted_bytes, deleted_bytes);
+	DELTA(dropped, dropped_records);
+	DELTA(torn_tails, torn_tails);
+	DELTA(torn_bytes, torn_bytes);
+	DELTA(corrupt_bytes, corrupt_bytes);
+	DELTA(quarantined, quarantined);
+	DELTA(commits, commits);
+#undef DELTA
+	arb_metric_add(m->answers_lost, st->answers_lost - st->exported_lost);
+	arb_metric_add(m->stale_acks, st->stale_acks - st->exported_stale);
+	st->exported_lost  = st->answers_lost;
+	st->exported_stale = st->stale_acks;
+	*l                 = s;
+	arb_metric_set(m->backlog_records, (double) s.backlog_records);
+	arb_metric_set(m->backlog_bytes, (double) s.backlog_bytes);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	arb_metric_set(m->oldest_age, s.oldest_ts_ms > 0
+	        ? ((double) ts.tv_sec + ts.tv_nsec / 1e9)
+	            - (double) s.oldest_ts_ms / 1000.0
+	        : 0);
+	arb_metric_set(m->segments, (double) s.segments);
+	arb_metric_set(m->log_bytes, (double) s.log_bytes);
+	arb_metric_set(m->disk_avail, (double) s.disk_avail);
+	arb_metric_set(m->full, s.full ? 1 : 0);
+	arb_metric_set(m->inflight, (double) slog_inflight(st->log));
+	arb_metric_set(m->streams, (double) s.streams);
+	arb_metric_set(m->consumer, st->subscribed ? 1 : 0);
+	n = slog_fsync_samples(st->log, ms, sizeof(ms) / sizeof(ms[0]));
+	for (i = 0; i < n; i++) {
+		arb_metric_observe(m->fsync, ms[i] / 1000.0);
+	}
+}
+
+// --- loop events --------------------------------------------------------------
+
+// wake runs on the commit thread: one event_active per commit.
+static void
+wake(void *arg)
+{
+	store *st = arg;
+
+	event_active(st->wake_ev, EV_READ, 0);
+}
+
+static void
+on_wake(evutil_socket_t fd, short what, void *arg)
+{
+	store *st = arg;
+
+	(void) fd;
+	(void) what;
+	if (st->log == NULL) {
+		return; // stopped
+	}
+	if (slog_poll(st->log)) {
+		push_records(st);
+	}
+	metrics_sync(st);
+}
+
+static void
+on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	store *st = arg;
+
+	(void) fd;
+	(void) what;
+	if (st->log == NULL) {
+		return;
+	}
+	slog_poll(st->log);
+	push_records(st);
+	metrics_sync(st);
+}
+
+static void
+on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	(void) fd;
+	(void) what;
+	if (((store *) arg)->log != NULL) {
+		push_records(arg);
+	}
+}
+
+// log_line passes the engine's "event=NAME rest" lines to arb_log.
+static void
+log_line(void *arg, int level, const char *line)
+{
+	store      *st = arg;
+	char        event[48];
+	const char *rest = line;
+	size_t      n    = 0;
+
+	snprintf(event, sizeof(event), "log");
+	if (strncmp(line, "event=", 6) == 0) {
+		const char *sp = strchr(line + 6, ' ');
+		n = sp != NULL ? (size_t) (sp - line - 6) : strlen(line + 6);
+		if (n < sizeof(event)) {
+			memcpy(event, line + 6, n);
+			event[n] = '\0';
+			rest     = sp != NULL ? sp + 1 : "";
+		}
+	}
+	arb_log(st->ctx, level, event, "%s", rest);
+}
+
+// --- callbacks ----------------------------------------------------------------
+
+static void
+store_free(store *st)
+{
+	if (st->log != NULL) {
+		slog_close(st->log);
+		st->log = NULL;
+	}
+	if (st->wake_ev != NULL) {
+		event_free(st->wake_ev);
+	}
+	if (st->tick_ev != NULL) {
+		event_free(st->tick_ev);
+	}
+	if (st->retry_ev != NULL) {
+		event_free(st->retry_ev);
+	}
+	slog_vfs_destroy(st->vfs);
+	msgpack_sbuffer_destroy(&st->recs);
+	msgpack_sbuffer_destroy(&st->out);
+	free(st);
+}
+
+static int
+store_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
+{
+	store         *st;
+	arb_cfg       *cfg;
+	slog_opts      o;
+	struct timeval tick = { 1, 0 };
+	int            rv;
+
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
+		return ARB_ENOMEM;
+	}
+	st->ctx = ctx;
+	msgpack_sbuffer_init(&st->recs);
+	msgpack_sbuffer_init(&st->out);
+	msgpack_packer_init(&st->recs_pk, &st->recs, msgpack_sbuffer_write);
+	if ((rv = arb_cfg_alloc(&cfg, arg, len)) != ARB_OK) {
+		store_free(st);
+		return rv;
+	}
+	store_read(cfg, &st->c);
+	rv = arb_cfg_report(ctx, cfg);
+	arb_cfg_free(cfg);
+	if (rv != ARB_OK) {
+		store_free(st);
+		return rv;
+	}
+	st->wake_ev  = event_new(arb_base(ctx), -1, 0, on_wake, st);
+	st->tick_ev  = event_new(arb_base(ctx), -1, EV_PERSIST, on_tick, st);
+	st->retry_ev = evtimer_new(arb_base(ctx), on_retry, st);
+	if (st->wake_ev == NULL || st->tick_ev == NULL || st->retry_ev == NULL) {
+		store_free(st);
+		return ARB_ENOMEM;
+	}
+	if ((rv = slog_vfs_posix_new(st->c.dir, &st->vfs)) != 0) {
+		arb_log(ctx, ARB_LOG_ERROR, "open_failed", "dir=\"%s\" error=\"%s\"",
+		    st->c.dir, strerror(rv));
+		store_free(st);
+		return rv == EACCES || rv == EPERM ? ARB_EPERM : ARB_ESYSERR | rv;
+	}
+	memset(&o, 0, sizeof(o));
+	o.gateway            = st->c.gateway;
+	o.vfs                = st->vfs;
+	o.commit_interval_ms = (int) st->c.commit_interval_ms;
+	o.commit_records     = (uint32_t) st->c.commit_records;
+	o.segment_bytes      = st->c.segment_size;
+	o.max_record         = (uint32_t) st->c.max_record;
+	o.quota_bytes        = st->c.quota;
+	o.min_free_bytes     = st->c.min_free == 0 ? 1 : st->c.min_free;
+	o.max_pending_bytes  = st->c.max_pending;
+	o.cursor_interval_ms = (int) st->c.cursor_interval_ms;
+	o.on_full = st->c.on_full == 1 ? SLOG_DROP_OLDEST : SLOG_BACKPRESSURE;
+	o.wake    = wake;
+	o.wake_arg = st;
+	o.log      = log_line;
+	o.log_arg  = st;
+	if ((rv = slog_open(&st->log, &o)) != ARB_OK) {
+		arb_log(ctx, ARB_LOG_ERROR, "open_failed", "dir=\"%s\" error=%s",
+		    st->c.dir, arb_err_name(rv));
+		st->log = NULL;
+		store_free(st);
+		return rv;
+	}
+	if (getrandom(&st->session_base, sizeof(st->session_base), 0)
+	    != (ssize_t) sizeof(st->session_base)) {
+		st->session_base = (uint64_t) getpid() << 32;
+	}
+	st->session_base &= ~(uint64_t) 0xffffffff; // then counts up
+	metrics_declare(st);
+	metrics_sync(st);
+	event_add(st->tick_ev, &tick);
+	arb_log(ctx, ARB_LOG_INFO, "ready",
+	    "dir=\"%s\" gateway=%s ospid=%d commit_interval_ms=%lld "
+	    "policy=%s",
+	    st->c.dir, st->c.gateway, (int) getpid(),
+	    (long long) st->c.commit_interval_ms,
+	    st->c.on_full == 1 ? "drop_oldest" : "backpressure");
+	*statep = st;
+	return ARB_OK;
+}
+
+static void
+store_handle(arb_ctx *ctx, void *state, const arb_msg *msg)
+{
+	store *st = state;
+
+	(void) ctx;
+	if (st->log == NULL) {
+		if (arb_msg_tag(msg) == STORE_TAG_APPEND) {
+			refuse_stopping(st, msg);
+		}
+		return;
+	}
+	switch (arb_msg_tag(msg)) {
+	case STORE_TAG_APPEND:
+		on_append(st, msg);
+		break;
+	case STORE_TAG_SUBSCRIBE:
+		on_subscribe(st, msg);
+		break;
+	case STORE_TAG_ACK:
+		on_ack(st, msg);
+		break;
+	case STORE_TAG_UNSUBSCRIBE:
+		on_unsubscribe(st, msg);
+		break;
+	case STORE_TAG_STATUS:
+		on_status(st, msg);
+		break;
+	case ARB_TAG_DOWN:
+		if (st->subscribed && arb_msg_ref(msg) == st->mon_ref) {
+			st->subscribed = false; // the monitor is gone with it
+			slog_rewind(st->log);
+			arb_log(st->ctx, ARB_LOG_INFO, "unsubscribed",
+			    "consumer=%llu session=%llu why=down",
+			    (unsigned long long) st->consumer.id,
+			    (unsigned long long) st->session);
+		}
+		break;
+	default:
+		if (arb_msg_is_request(msg)) {
+			arb_reply_error(st->ctx, msg, ARB_ENOTSUP,
+			    "store: unknown tag");
+		}
+		arb_log(st->ctx, ARB_LOG_WARN, "unknown_tag", "tag=0x%x from=%llu",
+		    arb_msg_tag(msg), (unsigned long long) arb_msg_from(msg).id);
+		break;
+	}
+}
+
+// store_stop: the last commit is awaited, so that every durable append
+// gets its answer before the actor ends.
+static void
+store_stop(arb_ctx *ctx, void *state)
+{
+	store *st = state;
+
+	if (st->log != NULL) {
+		slog_close(st->log);
+		st->log = NULL;
+	}
+	arb_actor_exit(ctx, &(arb_exit) { .kind = ARB_EXIT_SHUTDOWN });
+}
+
+static void
+store_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
+{
+	(void) ctx;
+	(void) why;
+	store_free(state);
+}
+
+static const arb_actor_ops store_ops = {
+	.type      = "store",
+	.init      = store_init,
+	.handle    = store_handle,
+	.stop      = store_stop,
+	.terminate = store_terminate,
+	.check     = store_check,
+};
+
+// store_actor_ops is the type, for programs that link it in (tests).
+const arb_actor_ops *store_actor_ops(void);
+
+const arb_actor_ops *
+store_actor_ops(void)
+{
+	return &store_ops;
+}
+
+int
+arbor_plugin_init(void)
+{
+	return arb_actor_type_register(&store_ops);
+}

@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: MIT
+// store_msgs.c -- building and reading the store's message bodies
+// (store_msgs.h) with msgpack-c.  Readers check every type and length
+// before using a value and refuse trailing bytes.  Thread: any.
+
+#include "store_msgs.h"
+
+#include <errno.h>
+#include <msgpack.h>
+#include <stdlib.h>
+#include <string.h>
+
+void
+store_body_free(store_body *b)
+{
+	if (b != NULL) {
+		free(b->data);
+		b->data = NULL;
+		b->len  = 0;
+	}
+}
+
+// --- building -------------------------------------------------------------
+
+typedef struct bld {
+	msgpack_sbuffer sb;
+	msgpack_packer  pk;
+	int             err;
+} bld;
+
+static void
+bld_init(bld *w)
+{
+	msgpack_sbuffer_init(&w->sb);
+	msgpack_packer_init(&w->pk, &w->sb, msgpack_sbuffer_write);
+	w->err = 0;
+}
+
+static int
+bld_end(bld *w, store_body *b)
+{
+	if (w->err != 0) {
+		msgpack_sbuffer_destroy(&w->sb);
+		return ENOMEM;
+	}
+	b->len  = w->sb.size;
+	b->data = msgpack_sbuffer_release(&w->sb);
+	return 0;
+}
+
+#define PK(w, call)                 \
+	do {                        \
+		if ((call) != 0) {  \
+			(w)->err = 1; \
+		}                   \
+	} while (0)
+
+int
+store_msg_append(store_body *b, uint64_t id, const store_reading *r, size_t n)
+{
+	bld    w;
+	size_t i;
+
+	bld_init(&w);
+	PK(&w, msgpack_pack_array(&w.pk, n + 1));
+	PK(&w, msgpack_pack_uint64(&w.pk, id));
+	for (i = 0; i < n; i++) {
+		PK(&w, msgpack_pack_array(&w.pk, 3));
+		PK(&w, msgpack_pack_uint32(&w.pk, r[i].stream));
+		if (r[i].ts_ms < 0) {
+			PK(&w, msgpack_pack_nil(&w.pk));
+		} else {
+			PK(&w, msgpack_pack_int64(&w.pk, r[i].ts_ms));
+		}
+		PK(&w, msgpack_pack_bin_with_body(&w.pk, r[i].data, r[i].len));
+	}
+	return bld_end(&w, b);
+}
+
+int
+store_msg_subscribe(store_body *b, uint32_t window, uint32_t batch)
+{
+	bld w;
+
+	bld_init(&w);
+	PK(&w, msgpack_pack_array(&w.pk, 2));
+	PK(&w, msgpack_pack_uint32(&w.pk, window));
+	PK(&w, msgpack_pack_uint32(&w.pk, batch));
+	return bld_end(&w, b);
+}
+
+int
+store_msg_ack(store_body *b, uint64_t session, const uint64_t *pos, size_t n)
+{
+	bld    w;
+	size_t i;
+
+	bld_init(&w);
+	PK(&w, msgpack_pack_array(&w.pk, n + 1));
+	PK(&w, msgpack_pack_uint64(&w.pk, session));
+	for (i = 0; i < n; i++) {
+		PK(&w, msgpack_pack_uint64(&w.pk, pos[i]));
+	}
+	return bld_end(&w, b);
+}
+
+int
+store_msg_unsubscribe(store_body *b, uint64_t session)
+{
+	bld w;
+
+	bld_init(&w);
+	PK(&w, msgpack_pack_array(&w.pk, 1));
+	PK(&w, msgpack_pack_uint64(&w.pk, session));
+	return bld_end(&w, b);
+}
+
+// --- reading ----------------------------------------------------------------
+
+static bool
+rd_u64(const msgpack_object *o, uint64_t *v)
+{
+	if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		return false;
+	}
+	*v = o->via.u64;
+	return true;
+}
+
+static bool
+rd_i64(const msgpack_object *o, int64_t *v)
+{
+	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER
+	    && o->via.u64 <= (uint64_t) INT64_MAX) {
+		*v = (int64_t) o->via.u64;
+		return true;
+	}
+	if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+		*v = o->via.i64;
+		return true;
+	}
+	return false;
+}
+
+static bool
+rd_str(const msgpack_object *o, char *out, size_t cap)
+{
+	if (o->type != MSGPACK_OBJECT_STR || o->via.str.size >= cap
+	    || memchr(o->via.str.ptr, '\0', o->via.str.size) != NULL) {
+		return false;
+	}
+	memcpy(out, o->via.str.ptr, o->via.str.size);
+	out[o->via.str.size] = '\0';
+	return true;
+}
+
+// rd_open unpacks body: one array of at least min items, nothing after.
+static int
+rd_open(msgpack_unpacked *u, const void *body, size_t len, uint32_t min,
+    const msgpack_object_array **ap)
+{
+	size_t off = 0;
+
+	msgpack_unpacked_init(u);
+	if (body == NULL || len == 0
+	    || msgpack_unpack_next(u, body, len, &off) != MSGPACK_UNPACK_SUCCESS
+	    || off != len || u->data.type != MSGPACK_OBJECT_ARRAY
+	    || u->data.via.array.size < min) {
+		msgpack_unpacked_destroy(u);
+		return EBADMSG;
+	}
+	*ap = &u->data.via.array;
+	return 0;
+}
+
+int
+store_msg_appended_read(const void *body, size_t len, uint64_t *idp,
+    store_run *runs, size_t max, size_t *nrunsp)
+{
+	msgpack_unpacked            u;
+	const msgpack_object_array *a;
+	uint32_t                    i;
+	int                         rv;
+
+	if ((rv = rd_open(&u, body, len, 1, &a)) != 0) {
+		return rv;
+	}
+	rv = EBADMSG;
+	if (!rd_u64(&a->ptr[0], idp) || a->size - 1 > max) {
+		goto out;
+	}
+	for (i = 1; i < a->size; i++) {
+		const msgpack_object *r = &a->ptr[i];
+		uint64_t              st, first, count;
+		if (r->type != MSGPACK_OBJECT_ARRAY || r->via.array.size != 3
+		    || !rd_u64(&r->via.array.ptr[0], &st) || st > UINT32_MAX
+		    || !rd_u64(&r->via.array.ptr[1], &first)
+		    || !rd_u64(&r->via.array.ptr[2], &count)
+		    || count > UINT32_MAX) {
+			goto out;
+		}
+		runs[i - 1] = (store_run) { (uint32_t) st, (uint32_t) count,
+			first };
+	}
+	*nrunsp = a->size - 1;
+	rv      = 0;
+out:
+	msgpack_unpacked_destroy(&u);
+	return rv;
+}
+
+int
+store_msg_refused_read(const void *body, size_t len, uint64_t *idp,
+    int *codep, int *retry_msp, char *cause, size_t causelen)
+{
+	msgpack_unpacked            u;
+	const msgpack_object_array *a;
+	int64_t                     code, retry;
+	int                         rv;
+
+	if ((rv = rd_open(&u, body, len, 4, &a)) != 0) {
+		return rv;
+	}
+	rv = EBADMSG;
+	if (a->size == 4 && rd_u64(&a->ptr[0], idp)
+	    && rd_i64(&a->ptr[1], &code) && code >= 0 && code <= INT32_MAX
+	    && rd_i64(&a->ptr[2], &retry) && retry >= 0 && retry <= INT32_MAX
+	    && a->ptr[3].type == MSGPACK_OBJECT_STR && causelen > 0) {
+		size_t n = a->ptr[3].via.str.size < causelen - 1
+		    ? a->ptr[3].via.str.size
+		    : causelen - 1;
+		memcpy(cause, a->ptr[3].via.str.ptr, n);
+		cause[n]   = '\0';
+		*codep     = (int) code;
+		*retry_msp = (int) retry;
+		rv         = 0;
+	}
+	msgpack_unpacked_destroy(&u);
+	return rv;
+}
+
+int
+store_msg_subscribed_read(const void *body, size_t len, uint64_t *sessionp,
+    char gateway[STORE_GATEWAY_MAX + 1], uint64_t *backlog_recordsp,
+    uint64_t *backlog_bytesp)
+{
+	msgpack_unpacked            u;
+	const msgpack_object_array *a;
+	int                         rv;
+
+	if ((rv = rd_open(&u, body, len, 4, &a)) != 0) {
+		return rv;
+	}
+	rv = a->size == 4 && rd_u64(&a->ptr[0], sessionp)
+	        && rd_str(&a->ptr[1], gateway, STORE_GATEWAY_MAX + 1)
+	        && rd_u64(&a->ptr[2], backlog_recordsp)
+	        && rd_u64(&a->ptr[3], backlog_bytesp)
+	    ? 0
+	    : EBADMSG;
+	msgpack_unpacked_destroy(&u);
+	return rv;
+}
+
+int
+store_msg_records_read(const void *body, size_t len, uint64_t *sessionp,
+    char gateway[STORE_GATEWAY_MAX + 1], store_record *recs, size_t max,
+    size_t *np)
+{
+	msgpack_unpacked            u;
+	const msgpack_object_array *a;
+	uint32_t                    i;
+	int                         rv;
+
+	if ((rv = rd_open(&u, body, len, 2, &a)) != 0) {
+		return rv;
+	}
+	rv = EBADMSG;
+	if (!rd_u64(&a->ptr[0], sessionp)
+	    || !rd_str(&a->ptr[1], gateway, STORE_GATEWAY_MAX + 1)
+	    || a->size - 2 > max) {
+		goto out;
+	}
+	for (i = 2; i < a->size; i++) {
+		const msgpack_object *r = &a->ptr[i];
+		const msgpack_object *d;
+		store_record         *o = &recs[i - 2];
+		uint64_t              st;
+		if (r->type != MSGPACK_OBJECT_ARRAY || r->via.array.size != 5
+		    || !rd_u64(&r->via.array.ptr[0], &o->pos)
+		    || !rd_u64(&r->via.array.ptr[1], &st) || st > UINT32_MAX
+		    || !rd_u64(&r->via.array.ptr[2], &o->seq)
+		    || !rd_i64(&r->via.array.ptr[3], &o->ts_ms)) {
+			goto out;
+		}
+		d = &r->via.array.ptr[4];
+		if (d->type == MSGPACK_OBJECT_BIN) {
+			o->data = d->via.bin.ptr;
+			o->len  = d->via.bin.size;
+		} else if (d->type == MSGPACK_OBJECT_STR) {
+			o->data = d->via.str.ptr;
+			o->len  = d->via.str.size;
+		} else {
+			goto out;
+		}
+		o->stream = (uint32_t) st;
+	}
+	*np = a->size - 2;
+	rv  = 0;
+out:
+	msgpack_unpacked_destroy(&u);
+	return rv;
+}
