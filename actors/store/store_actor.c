@@ -1043,17 +1043,12 @@ static const arb_actor_ops store_ops = {
 	.check     = store_check,
 };
 
-// store_actor_ops is the type, for programs that link it in (tests).
+// store_actor_ops is the type: module.c registers it, and programs that
+// link the type in (tests) do the same.
 const arb_actor_ops *store_actor_ops(void);
 
 const arb_actor_ops *
 store_actor_ops(void)
 {
 	return &store_ops;
-}
-
-int
-arbor_plugin_init(void)
-{
-	return arb_actor_type_register(&store_ops);
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// 82_store_kill_test.c -- SIGKILL the process that owns the store's log
+// kill_test.c -- SIGKILL the process that owns the store's log
 // at random moments of a burst, 55 times; after each kill the log is
 // reopened and every acknowledged record is there exactly once and in
 // per-stream order (SPEC 29).

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// 84_store_actor_test.c -- the store actor end to end (SPEC 29): a
+// actor_test.c -- the store actor end to end (SPEC 29): a
 // producer actor appends and gets acknowledgements, a consumer actor
 // drains and acknowledges, the store restarts under its supervisor and
 // resumes.
@@ -22,6 +22,7 @@
 
 #include "arb_test.h"
 #include "probe.h"
+#include "tools.h"
 
 #include "slogt.h"
 #include "store_msgs.h"
@@ -538,6 +539,7 @@ h_tree(int argc, char **argv)
 
 static const arb_test_helper helpers[] = {
 	{ "tree", h_tree },
+	{ "arbor", h_arbor },
 };
 
 // --- checking what the actors printed ---------------------------------------
@@ -860,10 +862,116 @@ test_node_restart_resumes_at_the_cursor(void **state)
 	assert_int_equal(arb_test_rmtree(dir), 0);
 }
 
+// --- the arbor program with the module ------------------------------------
+
+// reading_cb collects what a reopened log holds.
+static void
+reading_cb(void *arg, const slog_record *r)
+{
+	char *out = arg;
+	char  one[96];
+
+	snprintf(one, sizeof(one), "%s %u/%" PRIu64 "=%.*s;", r->gateway,
+	    r->stream, r->seq, (int) r->len, (const char *) r->data);
+	strncat(out, one, 1023 - strlen(out));
+}
+
+// `arbor check` reads the store's settings through its check hook and
+// names each problem by FILE:LINE:COLUMN; `arbor run` finds the type by
+// name (store.so), runs it in a process, and a built-in ticker appends
+// readings with arb_call: each answer is STORE_APPENDED with its
+// sequence number, and the log holds them after the node stopped.
+static void
+test_arbor_check_and_run(void **state)
+{
+#ifdef ARBOR_BIN
+	arb_test_proc p;
+	char          dir[128], file[512], text[2048], got[1024];
+	const char   *args[4];
+	slog_vfs     *vfs;
+	slogt         t;
+	int           i;
+
+	(void) state;
+	arb_test_mkdtemp(dir, sizeof(dir), "store84");
+	snprintf(text, sizeof(text),
+	    "root:\n"
+	    "  children:\n"
+	    "    - name: store\n"
+	    "      type: store\n"
+	    "      config:\n"
+	    "        quota: 5\n"
+	    "        on_full: sometimes\n"
+	    "        gateway: \"has space\"\n"
+	    "        bogus: 1\n");
+	arb_test_write_file(dir, "bad.yaml", text, file, sizeof(file));
+	args[0] = "--";
+	args[1] = "check";
+	args[2] = file;
+	args[3] = NULL;
+	arb_test_spawn(&p, "arbor", args);
+	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&p, 10000)), 78);
+	assert_non_null(strstr(p.out, "bad.yaml:5:7: config.dir: store: "
+	                              "required"));
+	assert_non_null(strstr(p.out, "bad.yaml:6:9: config.quota: store: "
+	                              "out of range"));
+	assert_non_null(strstr(p.out, "bad.yaml:7:9: config.on_full: store: "
+	                              "unknown value \"sometimes\""));
+	assert_non_null(strstr(p.out, "bad.yaml:8:9: config.gateway: store:"));
+	assert_non_null(strstr(p.out, "bad.yaml:9:9: config.bogus: store: "
+	                              "unknown key"));
+	arb_test_proc_fini(&p);
+
+	snprintf(text, sizeof(text),
+	    "root:\n"
+	    "  children:\n"
+	    "    - name: store\n"
+	    "      type: store\n"
+	    "      isolation: process\n"
+	    "      config: {dir: %s/log, gateway: gw1}\n"
+	    "    - name: feeder\n"
+	    "      type: ticker\n"
+	    "      config: {target: root/store, interval: 20ms, tag: 65537,\n"
+	    "        body: [1, [7, null, \"21.5C\"]], call: true, log: true,\n"
+	    "        count: 5}\n",
+	    dir);
+	arb_test_write_file(dir, "good.yaml", text, file, sizeof(file));
+	args[1] = "run";
+	arb_test_spawn(&p, "arbor", args);
+	for (i = 1; i <= 5; i++) {
+		char want[64];
+		snprintf(want, sizeof(want), "tag=65538 body=[1,[7,%d,1]]", i);
+		arb_test_expect(&p, want, 10000);
+	}
+	kill(p.pid, SIGTERM);
+	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&p, 10000)), 0);
+	assert_non_null(strstr(p.out, "root/store event=ready"));
+	arb_test_proc_fini(&p);
+	// The log holds the five readings.
+	snprintf(file, sizeof(file), "%s/log", dir);
+	assert_int_equal(slog_vfs_posix_new(file, &vfs), 0);
+	slogt_init(&t, vfs);
+	t.o.gateway = "gw1";
+	ARB_PASS(slogt_open(&t));
+	got[0] = '\0';
+	assert_int_equal(slog_consume(t.s, 100, SIZE_MAX, reading_cb, got), 5);
+	assert_string_equal(got, "gw1 7/1=21.5C;gw1 7/2=21.5C;gw1 7/3=21.5C;"
+	                         "gw1 7/4=21.5C;gw1 7/5=21.5C;");
+	slogt_close(&t);
+	slogt_fini(&t);
+	slog_vfs_destroy(vfs);
+	assert_int_equal(arb_test_rmtree(dir), 0);
+#else
+	(void) state;
+	skip();
+#endif
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_thread_store_end_to_end),
 	cmocka_unit_test(test_process_store_sigkilled_resumes),
 	cmocka_unit_test(test_node_restart_resumes_at_the_cursor),
+	cmocka_unit_test(test_arbor_check_and_run),
 };
 
 int
