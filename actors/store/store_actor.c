@@ -505,7 +505,8 @@ on_subscribe(store *st, const arb_msg *msg)
 {
 	msgpack_unpacked u;
 	size_t           off    = 0;
-	uint64_t         window = (uint64_t) st->c.window, batch = 256;
+	uint64_t         window = (uint64_t) st->c.window;
+	uint64_t         batch  = (uint64_t) st->c.batch;
 	msgpack_sbuffer  sb;
 	msgpack_packer   pk;
 	slog_stats       s;
@@ -535,7 +536,7 @@ on_subscribe(store *st, const arb_msg *msg)
 		window = (uint64_t) st->c.window;
 	}
 	if (batch < 1 || batch > 4096) {
-		batch = 256;
+		batch = (uint64_t) st->c.batch;
 	}
 	st->consumer   = arb_msg_from(msg);
 	st->session    = ++st->session_base;
