@@ -379,6 +379,9 @@ commit_main(void *arg)
 				pthread_mutex_lock(&s->mu);
 				s->disk_avail = avail;
 				space_at      = now + 1000;
+				// An append may have come while mu was released
+				// (its signal found nobody waiting): look again.
+				continue;
 			}
 			deadline_wait(s, at < space_at ? at : space_at);
 			continue;
@@ -411,10 +414,6 @@ commit_main(void *arg)
 			crv   = cursor_round(s, want, retire, nretire, &unlinked);
 			wrote = crv == 0;
 		}
-		if (s->vfs->space(s->vfs, &avail, &total) != 0) {
-			avail = UINT64_MAX;
-		}
-
 		pthread_mutex_lock(&s->mu);
 		add_latencies(s, &l);
 		if (data_due) {
@@ -467,13 +466,18 @@ commit_main(void *arg)
 			gave_up = s->stop && (crv != 0 || unlinked < nretire);
 			nretire = 0;
 		}
-		s->disk_avail = avail;
-		space_at      = slog__mono_ms() + 1000;
 		pthread_mutex_unlock(&s->mu);
 		if (s->opts.wake != NULL) {
 			s->opts.wake(s->opts.wake_arg);
 		}
+		// The free space after the results are out: a slow statvfs
+		// must not delay the acknowledgements.
+		if (s->vfs->space(s->vfs, &avail, &total) != 0) {
+			avail = UINT64_MAX;
+		}
 		pthread_mutex_lock(&s->mu);
+		s->disk_avail = avail;
+		space_at      = slog__mono_ms() + 1000;
 	}
 	pthread_mutex_unlock(&s->mu);
 	free(retire);

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void
 test_append_ack_consume(void **state)
@@ -361,6 +362,47 @@ test_disk_full_and_failing_sync(void **state)
 	vfs_sim_free(v);
 }
 
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+// An append that comes while the commit thread reads the free space (a
+// slow statvfs, 300 ms) is committed right after it, not at the next
+// free-space reading a second later (a lost wakeup once made it wait).
+static void
+test_append_during_space_reading(void **state)
+{
+	vfs_sim *v = vfs_sim_new(13);
+	slogt    t;
+	int64_t  t0, dt;
+	int      i;
+
+	(void) state;
+	slogt_init(&t, vfs_sim_vfs(v));
+	vfs_sim_slow(v, 0, 300);
+	ARB_PASS(slogt_open(&t));
+	// The thread reads the free space when it starts, then each second.
+	for (i = 0; i < 300 && vfs_sim_in_space(v) == 0; i++) {
+		slogt_wait(&t, 10);
+	}
+	assert_int_equal(vfs_sim_in_space(v), 1);
+	t0 = now_ms();
+	ARB_PASS(slogt_append(&t, 1, 1, 8, 0, NULL, NULL));
+	slogt_settle(&t);
+	dt = now_ms() - t0;
+	printf("acknowledged %lld ms after an append during a 300 ms statvfs\n",
+	    (long long) dt);
+	assert_true(dt < 900);
+	slogt_close(&t);
+	slogt_fini(&t);
+	vfs_sim_free(v);
+}
+
 static void
 test_min_free_refuses(void **state)
 {
@@ -647,6 +689,7 @@ main(void)
 		cmocka_unit_test(test_quota_backpressure),
 		cmocka_unit_test(test_drop_oldest),
 		cmocka_unit_test(test_disk_full_and_failing_sync),
+		cmocka_unit_test(test_append_during_space_reading),
 		cmocka_unit_test(test_min_free_refuses),
 		cmocka_unit_test(test_torn_tail_cut),
 		cmocka_unit_test(test_corrupt_middle_segment),

@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define SECTOR   512u
 #define NAME_MAX_SIM 96
@@ -69,6 +70,8 @@ struct vfs_sim {
 	bool            crashed;
 	uint64_t        space;
 	int             fail_syncs, fail_err;
+	int             slow_sync_ms, slow_space_ms;
+	int             in_space;
 	size_t          max_read;
 	uint8_t        *peek;
 };
@@ -387,12 +390,28 @@ sim_write(slog_file *f, const void *p, size_t n, uint64_t off)
 	return 0;
 }
 
+// slow sleeps as a slow disk would (outside the mutex).
+static void
+slow(vfs_sim *v, bool space)
+{
+	int ms;
+
+	pthread_mutex_lock(&v->mu);
+	ms = space ? v->slow_space_ms : v->slow_sync_ms;
+	pthread_mutex_unlock(&v->mu);
+	if (ms > 0) {
+		struct timespec ts = { ms / 1000, (long) (ms % 1000) * 1000000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
 static int
 sim_datasync(slog_file *f)
 {
 	vfs_sim *v = f->v;
 	inode   *in;
 
+	slow(v, false);
 	pthread_mutex_lock(&v->mu);
 	if (step(v)) {
 		pthread_mutex_unlock(&v->mu);
@@ -612,6 +631,11 @@ sim_space(slog_vfs *vv, uint64_t *availp, uint64_t *totalp)
 	uint64_t used;
 
 	pthread_mutex_lock(&v->mu);
+	v->in_space++;
+	pthread_mutex_unlock(&v->mu);
+	slow(v, true);
+	pthread_mutex_lock(&v->mu);
+	v->in_space--;
 	used = used_bytes(v);
 	if (v->space == UINT64_MAX) {
 		*availp = (uint64_t) 1 << 40;
@@ -800,6 +824,26 @@ vfs_sim_set_space(vfs_sim *v, uint64_t limit)
 	pthread_mutex_lock(&v->mu);
 	v->space = limit;
 	pthread_mutex_unlock(&v->mu);
+}
+
+void
+vfs_sim_slow(vfs_sim *v, int sync_ms, int space_ms)
+{
+	pthread_mutex_lock(&v->mu);
+	v->slow_sync_ms  = sync_ms;
+	v->slow_space_ms = space_ms;
+	pthread_mutex_unlock(&v->mu);
+}
+
+int
+vfs_sim_in_space(vfs_sim *v)
+{
+	int n;
+
+	pthread_mutex_lock(&v->mu);
+	n = v->in_space;
+	pthread_mutex_unlock(&v->mu);
+	return n;
 }
 
 void

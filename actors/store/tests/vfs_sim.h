@@ -53,6 +53,11 @@ void vfs_sim_reboot(vfs_sim *v, vfs_sim_cut how);
 // with ENOSPC once the files would hold more than limit bytes
 // (UINT64_MAX: no limit, the default).
 void vfs_sim_set_space(vfs_sim *v, uint64_t limit);
+// vfs_sim_slow makes every datasync take sync_ms and every space() take
+// space_ms milliseconds (a slow SD card).
+void vfs_sim_slow(vfs_sim *v, int sync_ms, int space_ms);
+// vfs_sim_in_space is how many threads are inside space() right now.
+int vfs_sim_in_space(vfs_sim *v);
 // vfs_sim_fail_syncs makes the next n datasyncs fail with err (EIO).
 void vfs_sim_fail_syncs(vfs_sim *v, int n, int err);
 
