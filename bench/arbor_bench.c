@@ -9,6 +9,7 @@
 // value / baseline.  Not run by ctest: the machine is noisy, so compare
 // ratios, not absolute figures (docs/performance.md).
 
+#include "bench_mqtt.h"
 #include "bench_serial.h"
 
 #include <arbor/actor.h>
@@ -659,6 +660,9 @@ run_case(const char *name)
 	if ((rv = bench_serial_case(name)) >= 0) {
 		return rv;
 	}
+	if ((rv = bench_mqtt_case(name)) >= 0) {
+		return rv;
+	}
 	if (strcmp(name, "raw_inproc") == 0) {
 		case_raw_push("inproc://bench-raw", "raw_nng_push_pull_inproc");
 	} else if (strcmp(name, "raw_ipc") == 0) {
@@ -828,7 +832,8 @@ main(int argc, char **argv)
 		"stream_process", "call_thread", "call_process",
 		"restart_thread", "restart_process", "bare_100", "bare_1000",
 				"bare_2500", "scale_100", "scale_1000", "scale_2500",
-		"serial_bare", "serial_thread", "serial_process" };
+		"serial_bare", "serial_thread", "serial_process", "mqtt_bare",
+		"mqtt_thread", "mqtt_process" };
 	bool   json = false;
 	size_t i;
 	char   self[4096];
@@ -843,6 +848,7 @@ main(int argc, char **argv)
 	arb_actor_type_register(&idle_ops);
 		arb_actor_type_register(&marker_ops);
 	bench_serial_register();
+	bench_mqtt_register();
 	arb_actor_main(argc, argv);
 	{
 		// Thousands of actors hold a few fds each: lift the limit when
@@ -900,5 +906,9 @@ main(int argc, char **argv)
 	emit(json, "serial_thread_dropped", NULL);
 	emit(json, "serial_process", "serial_bare_read");
 	emit(json, "serial_process_dropped", NULL);
+	emit(json, "mqtt_thread_qos1", "mqtt_bare_libmosquitto_qos1");
+	emit(json, "mqtt_process_qos1", "mqtt_bare_libmosquitto_qos1");
+	emit(json, "mqtt_thread_qos1_failed", NULL);
+	emit(json, "mqtt_process_qos1_failed", NULL);
 	return 0;
 }
