@@ -59,6 +59,8 @@ enum {
 	C_ACKS_UNTRACKED,
 	C_STALLS,
 	C_SUBFAIL,
+	C_UNDELIV_FULL,
+	C_UNDELIV_GONE,
 	C_DISC_FIRST, // + mqtt_cause
 	C_COUNT = C_DISC_FIRST + MQTT_CAUSE_COUNT,
 };
@@ -112,6 +114,12 @@ static const mdef cdefs[C_DISC_FIRST] = {
 	    "Reconnects forced by an overdue PUBACK." },
 	[C_SUBFAIL] = { "mqtt_subscribe_refused_total", NULL,
 	    "Subscriptions the broker refused." },
+	[C_UNDELIV_FULL] = { "mqtt_puback_undelivered_total",
+	    "cause=producer_full",
+	    "MQTT_PUBACK that could not be sent to the producer, by cause." },
+	[C_UNDELIV_GONE] = { "mqtt_puback_undelivered_total",
+	    "cause=producer_gone",
+	    "MQTT_PUBACK that could not be sent to the producer, by cause." },
 };
 
 static const mdef gdefs[G_COUNT] = {
@@ -231,6 +239,7 @@ reply_outcome(mqtt_actor *a, mqtt_went *e, int status, int reason,
 {
 	const void *body;
 	size_t      len, n;
+	int         rv;
 
 	if (e->req == NULL && !e->has_ref) {
 		return;
@@ -258,12 +267,14 @@ reply_outcome(mqtt_actor *a, mqtt_went *e, int status, int reason,
 		    "reason=\"out of memory\"");
 	} else if (e->req != NULL) {
 		arb_reply(a->ctx, e->req, MQTT_PUBACK, body, len);
-	} else if (arb_send_copy(a->ctx, e->from, MQTT_PUBACK, body, len) !=
-	    ARB_OK) {
-		// The producer is gone or full: it resends after its own
-		// timeout (mqtt_msgs.h).  Counted by arbor as a send error.
+	} else if ((rv = arb_send_copy(a->ctx, e->from, MQTT_PUBACK, body,
+	                len)) != ARB_OK) {
+		// The producer is gone or full: it sends again after its own
+		// timeout, or when it sees this actor DOWN (mqtt_msgs.h).
+		count(a, rv == ARB_EAGAIN ? C_UNDELIV_FULL : C_UNDELIV_GONE, 1);
 		arb_log(a->ctx, ARB_LOG_WARN, "puback_undelivered",
-		    "reason=\"producer gone or full\"");
+		    "cause=%s", rv == ARB_EAGAIN ? "producer_full"
+		                                  : "producer_gone");
 	}
 	if (e->req != NULL) {
 		arb_msg_free(e->req);
@@ -810,7 +821,7 @@ handle_status(mqtt_actor *a, const arb_msg *m)
 	for (i = 0; i < MQTT_CAUSE_COUNT; i++) {
 		nd += a->n[C_DISC_FIRST + i] > 0;
 	}
-	mqtt_enc_map(a->enc, 30);
+	mqtt_enc_map(a->enc, 31);
 	mqtt_enc_kv_str(a->enc, "state",
 	    mqtt_conn_state_name(mqtt_conn_get_state(a->conn)));
 	mqtt_enc_kv_str(a->enc, "broker", mqtt_conn_broker(a->conn));
@@ -849,6 +860,8 @@ handle_status(mqtt_actor *a, const arb_msg *m)
 	mqtt_enc_kv_uint(a->enc, "rx_unacked", a->rx.pending);
 	mqtt_enc_kv_uint(a->enc, "stalls", a->n[C_STALLS]);
 	mqtt_enc_kv_uint(a->enc, "subscribe_refused", a->n[C_SUBFAIL]);
+	mqtt_enc_kv_uint(a->enc, "puback_undelivered",
+	    a->n[C_UNDELIV_FULL] + a->n[C_UNDELIV_GONE]);
 	mqtt_enc_kv_int(a->enc, "puback_last_us", a->puback_last_us);
 	mqtt_enc_kv_int(a->enc, "puback_max_us", a->puback_max_us);
 	mqtt_enc_kv_int(a->enc, "rx_ack_last_us", a->rxack_last_us);

@@ -474,6 +474,12 @@ mqtt_conn_refusals(const mqtt_conn *c)
 	return c->refusals;
 }
 
+unsigned
+mqtt_conn_attempt(const mqtt_conn *c)
+{
+	return c->attempts;
+}
+
 const char *
 mqtt_conn_broker(const mqtt_conn *c)
 {

@@ -88,6 +88,9 @@ mqtt_link      *mqtt_conn_link(mqtt_conn *c);
 int64_t mqtt_conn_up_ms(const mqtt_conn *c);
 // mqtt_conn_refusals is the number of refusals in a row so far.
 unsigned mqtt_conn_refusals(const mqtt_conn *c);
+// mqtt_conn_attempt is n of the next backoff delay: 0 right after a
+// connection that stayed up `stable` long ended.
+unsigned mqtt_conn_attempt(const mqtt_conn *c);
 // mqtt_conn_broker is "host:port" for log lines.
 const char *mqtt_conn_broker(const mqtt_conn *c);
 

@@ -635,6 +635,47 @@ test_resolve_failures(void **state)
 	}
 }
 
+// The backoff starts over only after a connection stayed up `stable`:
+// failed attempts raise n; a connection lost before `stable` keeps it; one
+// lost after `stable` resets it (its delay is then at most min).
+static void
+test_backoff_resets_only_after_stable(void **state)
+{
+	tbroker        b;
+	mqtt_conn_opts o;
+	rec            r;
+	unsigned       before;
+
+	(void) state;
+	assert_int_equal(tbroker_init(&b, NULL), 0);
+	opts_plain(&o, b.port, "lt-stable");
+	o.stable_ms = 400;
+	rec_open(&r, &o);
+	mqtt_conn_start(r.conn);
+	assert_true(run_until(&r, &r.downs, 4, 5000)); // broker absent
+	assert_int_equal(mqtt_conn_attempt(r.conn), 4);
+	assert_int_equal(tbroker_start(&b), 0);
+	assert_true(run_until(&r, &r.ups, 1, 5000));
+	before = mqtt_conn_attempt(r.conn);
+	tbroker_stop(&b); // lost at once: not stable
+	assert_true(run_until(&r, &r.downs, r.downs + 1, 3000));
+	assert_int_equal(mqtt_conn_attempt(r.conn), before + 1);
+	assert_int_equal(tbroker_start(&b), 0);
+	assert_true(run_until(&r, &r.ups, 2, 5000));
+	{
+		// Stay up past `stable` (the loop runs meanwhile).
+		int never = 0;
+
+		run_until(&r, &never, 1, 600);
+	}
+	tbroker_stop(&b);
+	assert_true(run_until(&r, &r.downs, r.downs + 1, 3000));
+	assert_int_equal(mqtt_conn_attempt(r.conn), 1); // 0 used, now 1
+	assert_true(r.next_ms <= o.backoff_min_ms);
+	rec_close(&r);
+	tbroker_fini(&b);
+}
+
 int
 main(void)
 {
@@ -648,6 +689,7 @@ main(void)
 		cmocka_unit_test(test_v5_persistent_session),
 		cmocka_unit_test(test_reconnect_resends_and_drop),
 		cmocka_unit_test(test_resolve_failures),
+		cmocka_unit_test(test_backoff_resets_only_after_stable),
 	};
 
 	return cmocka_run_group_tests_name("mqtt.link", tests, NULL, NULL);

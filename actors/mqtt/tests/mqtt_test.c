@@ -30,6 +30,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define ROOT_SPEC(c)                                                          \
@@ -90,6 +91,8 @@ typedef struct producer {
 	long          n, window, qos, sent_total, resent, acked, statuses;
 	long          outstanding, next, progress_step, next_progress;
 	long          overflow;
+	size_t        size; // payload bytes (padded), 0: as short as it gets
+	char         *pad;
 	bool          call; // publish with arb_call
 	bool          done;
 	char          wait[64]; // an mqtt actor whose subscriptions must be
@@ -193,14 +196,25 @@ producer_send(producer *p, long ref)
 {
 	char        payload[64];
 	const void *body;
+
 	size_t      len;
 	int         rv;
 
 	snprintf(payload, sizeof(payload), "%s-%ld", p->stream, ref);
+	if (p->size > strlen(payload)) {
+		// Padded in front: the sink reads the number after the last '-'.
+		memmove(p->pad + p->size - strlen(payload), payload,
+		    strlen(payload));
+		memset(p->pad, 'x', p->size - strlen(payload));
+	}
 	mqtt_enc_map(p->enc, 4);
 	mqtt_enc_kv_uint(p->enc, "ref", (uint64_t) ref);
 	mqtt_enc_kv_str(p->enc, "stream", p->stream);
-	mqtt_enc_kv_str(p->enc, "payload", payload);
+	if (p->size > strlen(payload)) {
+		mqtt_enc_kv_strn(p->enc, "payload", p->pad, p->size);
+	} else {
+		mqtt_enc_kv_str(p->enc, "payload", payload);
+	}
 	mqtt_enc_kv_uint(p->enc, "qos", (uint64_t) p->qos);
 	body = mqtt_enc_data(p->enc, &len);
 	if (p->call) {
@@ -310,6 +324,8 @@ producer_init(arb_ctx *ctx, void **st, const void *arg, size_t len)
 	p->window        = kvl(arg, len, "window", 16);
 	p->qos           = kvl(arg, len, "qos", 1);
 	p->call          = kvl(arg, len, "call", 0) != 0;
+	p->size          = (size_t) kvl(arg, len, "size", 0);
+	p->pad           = calloc(p->size + 1, 1);
 	p->progress_step = p->n / 10 > 0 ? p->n / 10 : 1;
 	p->next_progress = p->progress_step;
 	p->next          = 1;
@@ -377,6 +393,7 @@ producer_terminate(arb_ctx *ctx, void *st, const arb_exit *why)
 	free(p->state);
 	free(p->queue);
 	free(p->calls);
+	free(p->pad);
 	free(p);
 }
 
@@ -393,6 +410,7 @@ typedef struct sink {
 	arb_ctx   *ctx;
 	long       n, unique, dups, msgs, bad;
 	bool       ack, done;
+	long       block_ms; // the first message blocks the loop this long
 	uint8_t   *seen;
 	mqtt_body *body;
 	mqtt_enc  *enc;
@@ -407,6 +425,7 @@ sink_init(arb_ctx *ctx, void **st, const void *arg, size_t len)
 	s->ctx  = ctx;
 	s->n    = kvl(arg, len, "n", 100);
 	s->ack  = kvl(arg, len, "ack", 1) != 0;
+	s->block_ms = kvl(arg, len, "block", 0);
 	s->seen = calloc((size_t) s->n + 1, 1);
 	snprintf(s->path, sizeof(s->path), "%s", arb_path(ctx));
 	mqtt_body_alloc(&s->body);
@@ -439,6 +458,16 @@ sink_handle(arb_ctx *ctx, void *st, const arb_msg *m)
 		return;
 	}
 	mqtt_body_bool(s->body, "ack", &want_ack);
+	if (s->block_ms > 0) {
+		// A destination that stops draining (its loop is stuck): the
+		// mqtt actor's sends towards it fill up and are refused.
+		struct timespec ts = { s->block_ms / 1000,
+			(s->block_ms % 1000) * 1000000 };
+
+		arb_test_emit("sink path=%s event=blocking", s->path);
+		s->block_ms = 0;
+		nanosleep(&ts, NULL);
+	}
 	s->msgs++;
 	snprintf(txt, sizeof(txt), "%.*s", (int) (n < 60 ? n : 60),
 	    (const char *) pl);
@@ -507,7 +536,7 @@ watch_cb(arb_ctx *ctx, void *arg, const arb_result *r)
 	const char *s;
 	size_t      n;
 	uint64_t    connects = 0, refusals = 0, received = 0, forwarded = 0;
-	uint64_t    inflight = 0;
+	uint64_t    inflight = 0, dropped = 0;
 
 	(void) ctx;
 	w->asking = false;
@@ -524,10 +553,12 @@ watch_cb(arb_ctx *ctx, void *arg, const arb_result *r)
 		mqtt_body_uint(w->body, "received", &received);
 		mqtt_body_uint(w->body, "forwarded", &forwarded);
 		mqtt_body_uint(w->body, "inflight", &inflight);
+		mqtt_body_uint(w->body, "forward_dropped", &dropped);
 		snprintf(line, sizeof(line),
 		    "state=%s connects=%" PRIu64 " received=%" PRIu64
-		    " forwarded=%" PRIu64 " inflight=%" PRIu64,
-		    state, connects, received, forwarded, inflight);
+		    " forwarded=%" PRIu64 " dropped=%" PRIu64
+		    " inflight=%" PRIu64,
+		    state, connects, received, forwarded, dropped, inflight);
 	}
 	if (strcmp(line, w->last) != 0) {
 		snprintf(w->last, sizeof(w->last), "%s", line);
@@ -876,7 +907,41 @@ h_tlsbad(int argc, char **argv)
 	}
 }
 
+// drops PORT nodest|full: what arrives on a subscription cannot be handed
+// on: the destination does not exist, or its queue is full (it blocks
+// its loop); every such message is counted.
+static int
+h_drops(int argc, char **argv)
+{
+	msgpack_sbuffer sb;
+	bool            full = strcmp(argv[2], "full") == 0;
+	mcfg c = { .port = atoi(argv[1]), .id = "drops-up", .qos = 0,
+		.sub = "dr/#", .to = full ? "root/sink" : "root/nobody",
+		.topic = "dr/{stream}", .refusals = -1 };
+
+	(void) argc;
+	mcfg_pack(&c, &sb);
+	{
+		const arb_child_spec k[] = {
+			CHILD("sink", ARB_THREAD, "sink",
+			    full ? "n=4000;block=1500" : "n=4000"),
+			MQTT_CHILD("up", ARB_THREAD, sb),
+			CHILD("producer", ARB_THREAD, "producer",
+			    full ? "to=root/up;wait=root/up;n=4000;qos=0;"
+			           "window=64;size=1000"
+			         : "to=root/up;wait=root/up;n=50;qos=0;window=8"),
+			CHILD("watch", ARB_THREAD, "watch", "to=root/up"),
+		};
+		const arb_sup_spec s = ROOT_SPEC(k);
+		int                rc = arb_test_node_main(&s);
+
+		msgpack_sbuffer_destroy(&sb);
+		return rc;
+	}
+}
+
 static const arb_test_helper helpers[] = {
+	{ "drops", h_drops },
 	{ "tlsbad", h_tlsbad },
 	{ "pubsub", h_pubsub },
 	{ "twoclients", h_twoclients },
@@ -984,6 +1049,10 @@ pubsub(const char *iso, int qos, long n, const char *window,
 	assert_true(field_of(l, "received") >= n);
 	assert_true(field_of(l, "forwarded") >= n);
 	assert_int_equal(field_of(l, "forward_dropped"), 0);
+	// The sink confirmed each message before asking: the receipt-to-ack
+	// time was measured for all of them.
+	assert_true(field_of(l, "acks") >= n);
+	assert_true(field_of(l, "rx_ack_max_us") > 0);
 	stop_node(&tp);
 	assert_non_null(strstr(tp.out, "event=connected broker=127.0.0.1:"));
 	assert_non_null(strstr(tp.out, "event=disconnected"));
@@ -1212,6 +1281,52 @@ test_tls_v5_both_ways(void **state)
 }
 
 static void
+test_forward_no_destination(void **state)
+{
+	char        port[16], l[512];
+	const char *args[] = { port, "nodest", NULL };
+
+	(void) state;
+	broker_up(&tb, false);
+	snprintf(port, sizeof(port), "%d", tb.port);
+	arb_test_spawn(&tp, "drops", args);
+	line_of(&tp, "producer event=done", 10000, l, sizeof(l));
+	arb_test_expect(&tp, "received=50 forwarded=0 dropped=50", 5000);
+	line_of(&tp, "event=no_destination", 1000, l, sizeof(l));
+	assert_non_null(strstr(l, "to=root/nobody"));
+	stop_node(&tp);
+	arb_test_proc_fini(&tp);
+	tbroker_fini(&tb);
+}
+
+static void
+test_forward_destination_full(void **state)
+{
+	char        port[16], l[512];
+	const char *args[] = { port, "full", NULL };
+	long        rx, fw, dr;
+
+	(void) state;
+	broker_up(&tb, false);
+	snprintf(port, sizeof(port), "%d", tb.port);
+	arb_test_spawn(&tp, "drops", args);
+	line_of(&tp, "producer event=done", 20000, l, sizeof(l));
+	line_of(&tp, "event=forward_dropped", 10000, l, sizeof(l));
+	assert_non_null(strstr(l, "cause=destination_full"));
+	// Every message received is accounted for: handed on or counted.
+	line_of(&tp, "watch event=status state=up connects=1 received=4000 ",
+	    10000, l, sizeof(l));
+	rx = field_of(l, "received");
+	fw = field_of(l, "forwarded");
+	dr = field_of(l, "dropped");
+	assert_true(dr > 0);
+	assert_int_equal(fw + dr, rx);
+	stop_node(&tp);
+	arb_test_proc_fini(&tp);
+	tbroker_fini(&tb);
+}
+
+static void
 test_tls_file_missing(void **state)
 {
 	char l[512];
@@ -1242,6 +1357,8 @@ main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_silent_broker, teardown),
 		cmocka_unit_test_teardown(test_tls_v5_both_ways, teardown),
 		cmocka_unit_test_teardown(test_tls_file_missing, teardown),
+		cmocka_unit_test_teardown(test_forward_no_destination, teardown),
+		cmocka_unit_test_teardown(test_forward_destination_full, teardown),
 	};
 
 	arb_actor_type_register(&probe_ops);
