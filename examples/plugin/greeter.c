@@ -11,10 +11,11 @@
 // A greeter reads its settings from its `config:`:
 //     config: { greeting: "hello", excited: true, max_len: 64 }
 // It answers every request with "<greeting>, pid <sender>" and greets
-// back whoever sends it a plain message.  It logs with arb_log, counts
-// its greetings in a metric (greeter_greetings_total on /metrics, in
-// `arborctl status`), and its check hook lets `arbor check` report a bad
-// config with FILE:LINE:COLUMN before anything runs.
+// back whoever sends it a plain message.  It logs with arb_log, keeps
+// metrics (on /metrics and in `arborctl status`): a counter of greetings
+// labelled with the greeting, a gauge of the last answer's length and a
+// histogram of answer lengths; and its check hook lets `arbor check`
+// report a bad config with FILE:LINE:COLUMN before anything runs.
 
 #include <arbor/actor.h>
 
@@ -28,8 +29,9 @@ typedef struct greeter {
 	char        greeting[64];
 	bool        excited;
 	int64_t     max_len;   // longest answer, in bytes
-	arb_metric *greetings; // greeter_greetings_total
+	arb_metric *greetings; // greeter_greetings_total{greeting="..."}
 	arb_metric *last_len;  // greeter_last_length_bytes
+	arb_metric *lengths;   // greeter_answer_bytes (histogram)
 } greeter;
 
 // greeter_read reads the settings: the same code serves the check hook
@@ -64,9 +66,11 @@ greeter_check(arb_cfg *cfg)
 static int
 greeter_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 {
-	greeter *g;
-	arb_cfg *cfg;
-	int      rv;
+	static const double bounds[] = { 16, 32, 64, 128 };
+	greeter            *g;
+	arb_cfg            *cfg;
+	char                label[80];
+	int                 rv;
 
 	if ((g = calloc(1, sizeof(*g))) == NULL) {
 		return ARB_ENOMEM;
@@ -84,10 +88,13 @@ greeter_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 		return rv;
 	}
 	// A failed declaration leaves NULL, which the updates ignore.
-	arb_metric_counter(ctx, "greeter_greetings_total", NULL,
-	    "Greetings sent.", &g->greetings);
+	snprintf(label, sizeof(label), "greeting=%s", g->greeting);
+	arb_metric_counter(ctx, "greeter_greetings_total", label,
+	    "Greetings sent, by greeting.", &g->greetings);
 	arb_metric_gauge(ctx, "greeter_last_length_bytes", NULL,
-	    "Length of the last greeting.", &g->last_len);
+	    "Length of the last answer.", &g->last_len);
+	arb_metric_histogram(ctx, "greeter_answer_bytes", NULL,
+	    "Lengths of the answers.", bounds, 4, &g->lengths);
 	arb_log(ctx, ARB_LOG_INFO, "init", "ospid=%d greeting=%s",
 	    (int) getpid(), g->greeting);
 	*statep = g;
@@ -124,6 +131,7 @@ greeter_handle(arb_ctx *ctx, void *state, const arb_msg *msg)
 	msgpack_sbuffer_destroy(&sb);
 	arb_metric_add(g->greetings, 1);
 	arb_metric_set(g->last_len, n);
+	arb_metric_observe(g->lengths, n);
 	arb_log(ctx, ARB_LOG_DEBUG, "greeted", "len=%d", n);
 }
 

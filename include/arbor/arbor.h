@@ -340,6 +340,22 @@ typedef enum arb_child_state {
 // "stopping", "restarting" or "ignored".  Thread: any.
 ARB_DECL const char *arb_child_state_name(arb_child_state s);
 
+// One series of an actor's own metrics (arb_metric_* in actor.h), as the
+// node last received it.  Strings are valid during the walk callback
+// only.
+typedef struct arb_metric_info {
+	arb_metric_type type;
+	const char     *name;
+	const char     *help;
+	const char     *label_key;   // NULL when the series has no label
+	const char     *label_value; // NULL when the series has no label
+	double          value;       // counter, gauge; histogram: the sum
+	uint64_t        count;       // histogram: observations
+	size_t          nbounds;     // histogram: its upper bounds
+	const double   *bounds;
+	const uint64_t *buckets; // cumulative counts, nbounds + 1 (+Inf last)
+} arb_metric_info;
+
 typedef struct arb_child_info {
 	const char     *path;      // "root/sensors/s1" ("root" for the root)
 	const char     *name;
@@ -360,6 +376,10 @@ typedef struct arb_child_info {
 	int64_t         heartbeat_age_ms; // -1 when unknown
 	uint64_t        exits[8];  // exits by arb_exit_kind
 	arb_stats       stats;     // last snapshot (heartbeat), actors only
+	// The actor's own metrics as of its last heartbeat (its current or
+	// last incarnation), nmetrics of them; valid during the callback.
+	const arb_metric_info *metrics;
+	size_t                 nmetrics;
 } arb_child_info;
 
 typedef void (*arb_walk_cb)(const arb_child_info *info, void *arg);

@@ -162,6 +162,26 @@ bool arb__metrics_dirty(const struct arb__metrics *ms);
 int  arb__metrics_encode(struct arb__metrics *ms, arb__buf *out);
 void arb__metrics_free(struct arb__metrics *ms);
 
+// An actor's metrics decoded on the node for a walk (arb_child_info):
+// the encoding is untrusted (a process actor sent it), so every series is
+// checked as arb_metric_* checks a declaration, and one that fails is
+// left out.  Thread: node.
+typedef struct arb__mview {
+	arb__buf        copy; // a thread actor's snapshot, copied under lock
+	arb__val       *tree; // the decoded encoding; infos point into it
+	arb_metric_info info[ARB_METRIC_MAX];
+	double          bounds[ARB_METRIC_MAX][ARB_METRIC_BUCKETS_MAX];
+	uint64_t        buckets[ARB_METRIC_MAX][ARB_METRIC_BUCKETS_MAX + 1];
+} arb__mview;
+
+// arb__mview_copy keeps a copy of an encoding (a failure leaves none).
+void arb__mview_copy(arb__mview *v, const void *blob, size_t len);
+// arb__mview_decode decodes blob (NULL: the copy) into v, replacing what
+// it held, and returns the number of valid series in v->info.
+size_t arb__mview_decode(arb__mview *v, const void *blob, size_t len);
+// arb__mview_free releases v (NULL is a harmless no-op).
+void arb__mview_free(arb__mview *v);
+
 // Actor types (types.c).  arb__actor_type_find also loads the type's
 // module from the actor path (module.c) when it is not registered yet;
 // arb__actor_type_registered only looks in the registry.

@@ -232,6 +232,157 @@ arb__metrics_dirty(const struct arb__metrics *ms)
 	return ms != NULL && ms->dirty;
 }
 
+// name_valid checks a declared name on the node side: what metric_new
+// accepts (label names when label is true).
+static bool
+name_valid(const arb__val *v, bool label)
+{
+	if (v->type != ARB__V_STR || !name_ok(v->via.s, v->n, !label)
+	    || strlen(v->via.s) != v->n) {
+		return false;
+	}
+	if (label) {
+		return strcmp(v->via.s, "path") != 0
+		    && strcmp(v->via.s, "le") != 0
+		    && strncmp(v->via.s, "__", 2) != 0;
+	}
+	return strncmp(v->via.s, "arbor_", 6) != 0;
+}
+
+// text_valid: a string of at most max bytes, no NUL, on one line.
+static bool
+text_valid(const arb__val *v, size_t max)
+{
+	return v->type == ARB__V_STR && v->n <= max && strlen(v->via.s) == v->n
+	    && strpbrk(v->via.s, "\r\n") == NULL;
+}
+
+static bool
+num_valid(const arb__val *v, double *out)
+{
+	if (v->type == ARB__V_FLOAT) {
+		*out = v->via.f;
+	} else if (v->type == ARB__V_UINT) {
+		*out = (double) v->via.u;
+	} else if (v->type == ARB__V_INT) {
+		*out = (double) v->via.i;
+	} else {
+		return false;
+	}
+	return true;
+}
+
+// series_decode checks one series (the layout of metric_encode) and
+// fills info, bounds and buckets.
+static bool
+series_decode(
+    const arb__val *s, arb_metric_info *in, double *bounds, uint64_t *buckets)
+{
+	const arb__val *f, *b, *k;
+	uint64_t        prev = 0;
+	uint32_t        i;
+
+	if (s->type != ARB__V_ARRAY || s->n != 9) {
+		return false;
+	}
+	f = s->via.v;
+	if (f[0].type != ARB__V_UINT || f[0].via.u < ARB_METRIC_COUNTER
+	    || f[0].via.u > ARB_METRIC_HISTOGRAM || !name_valid(&f[1], false)
+	    || !text_valid(&f[4], ARB_METRIC_HELP_MAX)) {
+		return false;
+	}
+	memset(in, 0, sizeof(*in));
+	in->type = (arb_metric_type) f[0].via.u;
+	in->name = f[1].via.s;
+	in->help = f[4].via.s;
+	if (f[2].type != ARB__V_NIL || f[3].type != ARB__V_NIL) {
+		if (!name_valid(&f[2], true)
+		    || !text_valid(&f[3], ARB_METRIC_VALUE_MAX)) {
+			return false;
+		}
+		in->label_key = f[2].via.s;
+		in->label_value = f[3].via.s;
+	}
+	if (!num_valid(&f[5], &in->value) || f[6].type != ARB__V_UINT
+	    || f[7].type != ARB__V_ARRAY || f[8].type != ARB__V_ARRAY) {
+		return false;
+	}
+	if (in->type != ARB_METRIC_HISTOGRAM) {
+		return f[7].n == 0 && f[8].n == 0;
+	}
+	in->count = f[6].via.u;
+	b = f[7].via.v;
+	k = f[8].via.v;
+	if (f[7].n > ARB_METRIC_BUCKETS_MAX || f[8].n != f[7].n + 1) {
+		return false;
+	}
+	for (i = 0; i < f[7].n; i++) {
+		if (!num_valid(&b[i], &bounds[i])
+		    || (i > 0 && !(bounds[i] > bounds[i - 1]))) {
+			return false;
+		}
+	}
+	for (i = 0; i < f[8].n; i++) {
+		// Cumulative: never decreasing, the last one is the count.
+		if (k[i].type != ARB__V_UINT || k[i].via.u < prev) {
+			return false;
+		}
+		buckets[i] = prev = k[i].via.u;
+	}
+	if (prev != in->count) {
+		return false;
+	}
+	in->nbounds = f[7].n;
+	in->bounds = bounds;
+	in->buckets = buckets;
+	return true;
+}
+
+void
+arb__mview_copy(arb__mview *v, const void *blob, size_t len)
+{
+	arb__buf_reset(&v->copy);
+	if (len > 0 && arb__buf_append(&v->copy, blob, len) != ARB_OK) {
+		arb__buf_reset(&v->copy);
+	}
+}
+
+size_t
+arb__mview_decode(arb__mview *v, const void *blob, size_t len)
+{
+	size_t   n = 0;
+	uint32_t i;
+
+	if (blob == NULL) {
+		blob = v->copy.data;
+		len = v->copy.len;
+	}
+	arb__free(v->tree);
+	v->tree = NULL;
+	if (len == 0 || arb__val_decode(blob, len, &v->tree) != ARB_OK
+	    || v->tree->type != ARB__V_ARRAY) {
+		return 0;
+	}
+	for (i = 0; i < v->tree->n && n < ARB_METRIC_MAX; i++) {
+		if (series_decode(&v->tree->via.v[i], &v->info[n],
+		        v->bounds[n], v->buckets[n])) {
+			n++;
+		}
+	}
+	return n;
+}
+
+void
+arb__mview_free(arb__mview *v)
+{
+	if (v == NULL) {
+		return;
+	}
+	arb__free(v->tree);
+	arb__buf_fini(&v->copy);
+	arb__free(v);
+}
+
 // metric_encode writes one series:
 //   [type, name, label key | nil, label value | nil, help, value,
 //    count, [bounds...], [cumulative bucket counts..., +Inf]]

@@ -67,12 +67,17 @@ host_init_failed(arb_ctx *ctx, int code, const char *text)
 	ctl_send_exit(ARB__CTL_FAIL, &e);
 }
 
+static void host_heartbeat(arb_ctx *ctx);
+
 static void
 host_exited(arb_ctx *ctx, const arb_exit *why)
 {
 	// The process ends right after this report: its last messages must
-	// be out first.
+	// be out first, and its metrics' last values.
 	arb__outq_linger(ctx->outq, 500);
+	if (arb__metrics_dirty(ctx->metrics)) {
+		host_heartbeat(ctx);
+	}
 	ctl_send_exit(ARB__CTL_EXIT, why);
 }
 
@@ -87,15 +92,23 @@ host_reach(arb_ctx *ctx, arb_pid to)
 	arb__ctl_send(CTL_FD, &m);
 }
 
+// host_heartbeat sends the stats, and the actor's metrics when they
+// changed since the last beat (metric.c).
 static void
 host_heartbeat(arb_ctx *ctx)
 {
-	arb__ctl_msg m;
+	static arb__buf mbuf; // the process's one actor: kept for reuse
+	arb__ctl_msg    m;
 
 	m.op          = ARB__CTL_HB;
 	m.metrics     = NULL;
 	m.metrics_len = 0;
 	arb_stats_get(ctx, &m.stats);
+	if (arb__metrics_dirty(ctx->metrics) &&
+	    arb__metrics_encode(ctx->metrics, &mbuf) == ARB_OK) {
+		m.metrics     = mbuf.data;
+		m.metrics_len = mbuf.len;
+	}
 	arb__ctl_send(CTL_FD, &m);
 }
 

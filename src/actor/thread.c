@@ -96,6 +96,10 @@ host_heartbeat(arb_ctx *ctx)
 	pthread_mutex_lock(&t->mtx);
 	t->snap    = st;
 	t->last_hb = arb__now_ms();
+	if (arb__metrics_dirty(ctx->metrics)) {
+		// A failure leaves the snapshot empty until the next beat.
+		arb__metrics_encode(ctx->metrics, &t->msnap);
+	}
 	pthread_mutex_unlock(&t->mtx);
 }
 
@@ -251,6 +255,9 @@ thr_incarnation(arb__thr *t)
 
 	pthread_mutex_lock(&t->mtx);
 	t->cmd_ev = NULL;
+	if (arb__metrics_dirty(ctx->metrics)) {
+		arb__metrics_encode(ctx->metrics, &t->msnap); // last values
+	}
 	pthread_mutex_unlock(&t->mtx);
 	if (ctx->init_done && !ctx->exiting) {
 		// Init failed or answered ignore: already reported.
@@ -360,6 +367,7 @@ thr_free(arb__thr *t)
 {
 	pthread_cond_destroy(&t->cv);
 	pthread_mutex_destroy(&t->mtx);
+	arb__buf_fini(&t->msnap);
 	arb__free(t->arg);
 	arb__free(t);
 }
@@ -430,6 +438,7 @@ arb__thread_start(arb_node *node, arb__child *c)
 	t->abandoned = false;
 	t->last_hb   = 0;
 	memset(&t->snap, 0, sizeof(t->snap));
+	arb__buf_reset(&t->msnap); // metrics belong to one incarnation
 	c->mbox = NULL;
 	snprintf(t->path, sizeof(t->path), "%s", c->path);
 	c->thr = t;

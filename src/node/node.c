@@ -573,6 +573,15 @@ arb__node_service_add(arb_node *node, const arb__service *svc)
 	return ARB_OK;
 }
 
+arb__mview *
+arb__node_mview(arb_node *node)
+{
+	if (node->mview == NULL) {
+		node->mview = arb__alloc(sizeof(*node->mview));
+	}
+	return node->mview;
+}
+
 const char *
 arb_node_name(arb_node *node)
 {
@@ -900,6 +909,8 @@ arb_node_close(arb_node *node)
 		}
 	}
 	node->nservices = 0;
+	arb__mview_free(node->mview);
+	node->mview = NULL;
 	if (node->root != NULL) {
 		arb__sup_free(node->root);
 		node->root = NULL;

@@ -73,6 +73,7 @@ struct arb__child {
 	void          *started_arg;
 	int64_t        last_hb_ms;   // process actors: last heartbeat
 	arb_stats      stats;        // process actors: last heartbeat's stats
+	arb__buf       metrics;      // process actors: their metrics as sent
 	uint64_t       ctl_rejected; // malformed control messages (this run)
 	uint64_t       exits[8];     // exits by arb_exit_kind
 	bool           held;         // stopped by an operator: not restarted
@@ -88,6 +89,11 @@ typedef struct arb__service {
 	void          *arg;
 	void (*close)(arb_node *node, void *arg);
 } arb__service;
+
+// arb__node_mview returns the node's scratch for decoding an actor's
+// metrics during a walk (made on first use; NULL when out of memory: the
+// walk then shows no metrics).  Thread: node.
+arb__mview *arb__node_mview(arb_node *node);
 
 // arb__node_service_add registers svc (copied).  ARB_ENOSPC when
 // ARB__SERVICES_MAX are registered.  Thread: node (before arb_node_run).
@@ -139,6 +145,7 @@ struct arb_node {
 	void              *hook_arg;
 	arb__service       services[ARB__SERVICES_MAX]; // the operator layer
 	int                nservices;
+	arb__mview        *mview; // scratch of arb_node_walk (lazily made)
 	struct event      *tick_ev;
 	int                threads; // thread actors not yet joined
 	arb__thr          *spare_thr; // while an EXIT is handled: its thread
@@ -189,6 +196,8 @@ struct arb__thr {
 	bool            abandoned; // the node gave up on it (node thread)
 	arb__mbox      *mbox;      // in: the slot's mailbox; out: handed back
 	arb_stats       snap;    // last heartbeat's stats (under mtx)
+	arb__buf        msnap;   // the actor's metrics (metric.c encoding),
+	                         // as of the last heartbeat (under mtx)
 	int64_t         last_hb; // ms, under mtx
 	// One thread runs successive incarnations (thread.c): after its
 	// EXIT report it parks until the node orders the next run or its end.

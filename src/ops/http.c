@@ -399,6 +399,226 @@ metric_cb(const arb_child_info *in, void *arg)
 	sample(w->out, name, in->path, NULL, v);
 }
 
+// --- The actors' own metrics -------------------------------------------------
+//
+// Series of every actor are gathered by one walk (copied: the walk's data
+// lives during its callback only), then written family by family: all
+// series of one name together, with the HELP and TYPE of the first one
+// (series of another type under the same name are left out, and counted
+// in arbor_actor_metrics_dropped_total).
+
+typedef struct aseries {
+	char           *path;
+	arb_metric_info m; // strings and arrays copied (owned)
+	size_t          seq;
+} aseries;
+
+typedef struct acollect {
+	aseries *v;
+	size_t   n;
+	size_t   cap;
+	bool     oom;
+} acollect;
+
+static char *
+dup_or_null(const char *s)
+{
+	return s != NULL ? strdup(s) : NULL;
+}
+
+static void
+collect_cb(const arb_child_info *in, void *arg)
+{
+	acollect *c = arg;
+	size_t    i;
+
+	for (i = 0; i < in->nmetrics && !c->oom; i++) {
+		const arb_metric_info *m = &in->metrics[i];
+		aseries               *a;
+		double                *bounds;
+		uint64_t              *buckets;
+
+		if (c->n == c->cap) {
+			size_t   cap = c->cap ? c->cap * 2 : 64;
+			aseries *v   = realloc(c->v, cap * sizeof(*v));
+			if (v == NULL) {
+				c->oom = true;
+				return;
+			}
+			c->v   = v;
+			c->cap = cap;
+		}
+		a = &c->v[c->n];
+		memset(a, 0, sizeof(*a));
+		a->m           = *m;
+		a->seq         = c->n;
+		a->path        = strdup(in->path);
+		a->m.name      = dup_or_null(m->name);
+		a->m.help      = dup_or_null(m->help);
+		a->m.label_key = dup_or_null(m->label_key);
+		a->m.label_value = dup_or_null(m->label_value);
+		bounds  = calloc(m->nbounds + 1, sizeof(*bounds));
+		buckets = calloc(m->nbounds + 1, sizeof(*buckets));
+		if (bounds != NULL && m->nbounds > 0) {
+			memcpy(bounds, m->bounds, m->nbounds * sizeof(*bounds));
+		}
+		if (buckets != NULL && m->type == ARB_METRIC_HISTOGRAM) {
+			memcpy(buckets, m->buckets,
+			    (m->nbounds + 1) * sizeof(*buckets));
+		}
+		a->m.bounds  = bounds;
+		a->m.buckets = buckets;
+		c->n++;
+		if (a->path == NULL || a->m.name == NULL || a->m.help == NULL ||
+		    (m->label_key != NULL &&
+		        (a->m.label_key == NULL || a->m.label_value == NULL)) ||
+		    bounds == NULL || buckets == NULL) {
+			c->oom = true;
+		}
+	}
+}
+
+static void
+collect_fini(acollect *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++) {
+		free(c->v[i].path);
+		free((char *) c->v[i].m.name);
+		free((char *) c->v[i].m.help);
+		free((char *) c->v[i].m.label_key);
+		free((char *) c->v[i].m.label_value);
+		free((double *) c->v[i].m.bounds);
+		free((uint64_t *) c->v[i].m.buckets);
+	}
+	free(c->v);
+}
+
+static int
+series_cmp(const void *a, const void *b)
+{
+	const aseries *x = a, *y = b;
+	int            d = strcmp(x->m.name, y->m.name);
+
+	if (d != 0) {
+		return d;
+	}
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+// prom_num writes a sample value in Prometheus text form.
+static void
+prom_num(struct evbuffer *out, double v)
+{
+	if (v != v) {
+		evbuffer_add(out, "NaN", 3);
+	} else if (v - v != 0) {
+		evbuffer_add_printf(out, "%cInf", v > 0 ? '+' : '-');
+	} else {
+		evbuffer_add_printf(out, "%.15g", v);
+	}
+}
+
+// help_text writes a HELP text escaped (backslash; it is one line).
+static void
+help_text(struct evbuffer *out, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '\\') {
+			evbuffer_add(out, "\\\\", 2);
+		} else {
+			evbuffer_add(out, s, 1);
+		}
+	}
+}
+
+// series_labels writes {path="...",key="value"[,le="..."]}.
+static void
+series_labels(struct evbuffer *out, const aseries *a, const char *le)
+{
+	evbuffer_add(out, "{path=\"", 7);
+	label_path(out, a->path);
+	evbuffer_add(out, "\"", 1);
+	if (a->m.label_key != NULL) {
+		evbuffer_add_printf(out, ",%s=\"", a->m.label_key);
+		label_path(out, a->m.label_value);
+		evbuffer_add(out, "\"", 1);
+	}
+	if (le != NULL) {
+		evbuffer_add_printf(out, ",le=\"%s\"", le);
+	}
+	evbuffer_add(out, "} ", 2);
+}
+
+static void
+series_write(struct evbuffer *out, const aseries *a)
+{
+	const arb_metric_info *m = &a->m;
+	char                   le[64];
+	size_t                 k;
+
+	if (m->type != ARB_METRIC_HISTOGRAM) {
+		evbuffer_add_printf(out, "%s", m->name);
+		series_labels(out, a, NULL);
+		prom_num(out, m->value);
+		evbuffer_add(out, "\n", 1);
+		return;
+	}
+	for (k = 0; k <= m->nbounds; k++) {
+		if (k < m->nbounds) {
+			snprintf(le, sizeof(le), "%.15g", m->bounds[k]);
+		} else {
+			snprintf(le, sizeof(le), "+Inf");
+		}
+		evbuffer_add_printf(out, "%s_bucket", m->name);
+		series_labels(out, a, le);
+		evbuffer_add_printf(
+		    out, "%llu\n", (unsigned long long) m->buckets[k]);
+	}
+	evbuffer_add_printf(out, "%s_sum", m->name);
+	series_labels(out, a, NULL);
+	prom_num(out, m->value);
+	evbuffer_add_printf(out, "\n%s_count", m->name);
+	series_labels(out, a, NULL);
+	evbuffer_add_printf(out, "%llu\n", (unsigned long long) m->count);
+}
+
+// actor_metrics writes every actor's own metrics, and returns how many
+// series were left out (a type clash within a family).
+static uint64_t
+actor_metrics(struct evbuffer *out, arb_node *node, bool *oom)
+{
+	acollect    c = { NULL, 0, 0, false };
+	size_t      i;
+	uint64_t    dropped = 0;
+	const char *family  = NULL;
+	arb_metric_type type = ARB_METRIC_COUNTER;
+
+	arb_node_walk(node, collect_cb, &c);
+	*oom = c.oom;
+	if (!c.oom && c.n > 0) {
+		qsort(c.v, c.n, sizeof(*c.v), series_cmp);
+		for (i = 0; i < c.n; i++) {
+			const arb_metric_info *m = &c.v[i].m;
+			if (family == NULL || strcmp(family, m->name) != 0) {
+				family = m->name;
+				type   = m->type;
+				evbuffer_add_printf(out, "# HELP %s ", m->name);
+				help_text(out, m->help);
+				evbuffer_add_printf(out, "\n# TYPE %s %s\n",
+				    m->name, arb__metric_type_word(m->type));
+			} else if (m->type != type) {
+				dropped++;
+				continue;
+			}
+			series_write(out, &c.v[i]);
+		}
+	}
+	collect_fini(&c);
+	return dropped;
+}
+
 static void
 node_metric(struct evbuffer *out, const char *name, const char *type,
     const char *help, const char *value)
@@ -414,6 +634,8 @@ get_metrics(arb__http *h, struct evhttp_request *req)
 	arb_node        *node = h->run->node;
 	metric_walk      w;
 	char             v[64];
+	uint64_t         dropped;
+	bool             oom;
 
 	if (out == NULL) {
 		evhttp_send_error(req, 500, "out of memory");
@@ -443,6 +665,17 @@ get_metrics(arb__http *h, struct evhttp_request *req)
 	snprintf(v, sizeof(v), "%u", h->run->reloads);
 	node_metric(out, "arbor_node_reloads_total", "counter",
 	    "Reloads of the tree file applied.", v);
+	dropped = actor_metrics(out, node, &oom);
+	if (oom) {
+		evbuffer_free(out);
+		evhttp_send_error(req, 500, "out of memory");
+		return;
+	}
+	snprintf(v, sizeof(v), "%llu", (unsigned long long) dropped);
+	node_metric(out, "arbor_actor_metrics_clashing", "gauge",
+	    "Actor series left out of this page: another series of the same "
+	    "name has another type.",
+	    v);
 	send_buf(
 	    req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", out);
 }

@@ -154,6 +154,79 @@ arb__strategy_word(arb_strategy s)
 
 // --- The tree ---------------------------------------------------------------
 
+const char *
+arb__metric_type_word(arb_metric_type t)
+{
+	switch (t) {
+	case ARB_METRIC_COUNTER:
+		return "counter";
+	case ARB_METRIC_GAUGE:
+		return "gauge";
+	case ARB_METRIC_HISTOGRAM:
+		return "histogram";
+	}
+	return "untyped";
+}
+
+// json_num appends v as a JSON number (null for NaN and infinities,
+// which JSON cannot say).
+static void
+json_num(arb__text *b, double v)
+{
+	if (v != v || v - v != 0) {
+		arb__text_add(b, "null", 4);
+	} else {
+		arb__text_printf(b, "%.15g", v);
+	}
+}
+
+// metrics_json appends the actor's own metrics: "metrics":[{...}].
+static void
+metrics_json(arb__text *b, const arb_child_info *in)
+{
+	size_t i, k;
+
+	arb__text_add(b, ",\"metrics\":[", 12);
+	for (i = 0; i < in->nmetrics; i++) {
+		const arb_metric_info *m = &in->metrics[i];
+
+		arb__text_add(b, i ? ",{\"name\":" : "{\"name\":", i ? 9 : 8);
+		arb__text_json_str(b, m->name);
+		arb__text_printf(
+		    b, ",\"type\":\"%s\",\"help\":", arb__metric_type_word(m->type));
+		arb__text_json_str(b, m->help);
+		arb__text_add(b, ",\"label\":", 9);
+		if (m->label_key != NULL) {
+			arb__text_add(b, "{", 1);
+			arb__text_json_str(b, m->label_key);
+			arb__text_add(b, ":", 1);
+			arb__text_json_str(b, m->label_value);
+			arb__text_add(b, "}", 1);
+		} else {
+			arb__text_add(b, "null", 4);
+		}
+		arb__text_add(b, ",\"value\":", 9);
+		json_num(b, m->value);
+		if (m->type == ARB_METRIC_HISTOGRAM) {
+			arb__text_printf(b, ",\"count\":%llu,\"buckets\":[",
+			    (unsigned long long) m->count);
+			for (k = 0; k <= m->nbounds; k++) {
+				arb__text_add(b, k ? ",[" : "[", k ? 2 : 1);
+				if (k < m->nbounds) {
+					json_num(b, m->bounds[k]);
+				} else {
+					arb__text_add(b, "\"+Inf\"", 6);
+				}
+				arb__text_printf(b, ",%llu]",
+				    (unsigned long long) m->buckets[k]);
+			}
+			arb__text_add(b, "]", 1);
+		}
+		arb__text_add(b, "}", 1);
+	}
+	arb__text_add(b, "]", 1);
+}
+
 typedef struct tree_walk {
 	arb__text *b;
 	int        open[TREE_DEPTH_MAX]; // depths of entries still open
@@ -237,6 +310,7 @@ tree_entry(const arb_child_info *in, void *arg)
 	    (unsigned long long) in->stats.late_replies,
 	    (unsigned long long) in->stats.batches_in,
 	    (unsigned long long) in->stats.batches_out);
+	metrics_json(b, in);
 	arb__text_add(b, ",\"children\":[", 13);
 	w->open[w->nopen++] = in->depth;
 	w->first = true;

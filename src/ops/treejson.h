@@ -39,6 +39,8 @@ void arb__text_fini(arb__text *b);
 const char *arb__isolation_word(arb_isolation i);
 const char *arb__restart_word(arb_restart r);
 const char *arb__strategy_word(arb_strategy s);
+// arb__metric_type_word gives "counter", "gauge" or "histogram".
+const char *arb__metric_type_word(arb_metric_type t);
 
 // arb__live_json appends the node and its whole live tree (from
 // arb_node_walk) to b as one JSON object.  This function can't fail.

@@ -639,6 +639,16 @@ proc_ctl_handle(arb__child *c, const arb__ctl_msg *m)
 	case ARB__CTL_HB:
 		c->last_hb_ms = arb__now_ms();
 		c->stats      = m->stats;
+		if (m->metrics != NULL) {
+			// Kept as sent; decoded, and checked, when a tool
+			// asks (arb_node_walk).  A copy that fails keeps the
+			// last one.
+			arb__buf_reset(&c->metrics);
+			if (arb__buf_append(&c->metrics, m->metrics,
+			        m->metrics_len) != ARB_OK) {
+				arb__buf_reset(&c->metrics);
+			}
+		}
 		if (c->watchdog_timer != NULL && c->spec.watchdog_ms > 0) {
 			struct timeval tv = { c->spec.watchdog_ms / 1000,
 				(c->spec.watchdog_ms % 1000) * 1000 };

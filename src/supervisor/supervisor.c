@@ -176,6 +176,7 @@ child_free(arb__child *c)
 		arb__sup_free(c->child_sup);
 	}
 	arb__child_spec_fini(&c->spec);
+	arb__buf_fini(&c->metrics);
 	arb__free(c);
 }
 
@@ -205,6 +206,7 @@ child_spawn(arb__child *c)
 	// old heartbeat would make the new one look stuck (arb_node_live).
 	c->last_hb_ms = 0;
 	memset(&c->stats, 0, sizeof(c->stats));
+	arb__buf_reset(&c->metrics);
 	c->ctl_rejected = 0;
 	switch (c->spec.isolation) {
 	case ARB_THREAD:
@@ -1243,15 +1245,29 @@ child_info(const arb__child *c, int depth, arb_child_info *in)
 		in->next_attempt_in_ms = c->next_attempt_ms - now;
 	}
 	if (c->spec.isolation == ARB_THREAD && c->thr != NULL) {
+		arb__mview *v = arb__node_mview(c->node);
 		pthread_mutex_lock(&c->thr->mtx);
 		in->stats = c->thr->snap;
 		hb        = c->thr->last_hb;
+		if (v != NULL) {
+			arb__mview_copy(v, c->thr->msnap.data, c->thr->msnap.len);
+		}
 		pthread_mutex_unlock(&c->thr->mtx);
+		if (v != NULL) {
+			in->nmetrics = arb__mview_decode(v, NULL, 0);
+			in->metrics  = v->info;
+		}
 	} else if (c->spec.isolation == ARB_PROCESS) {
+		arb__mview *v = arb__node_mview(c->node);
 		in->stats = c->stats;
 		// Malformed control messages are rejected frames too.
 		in->stats.rejected += c->ctl_rejected;
 		hb = c->last_hb_ms;
+		if (v != NULL) {
+			in->nmetrics = arb__mview_decode(
+			    v, c->metrics.data, c->metrics.len);
+			in->metrics = v->info;
+		}
 	}
 	if (c->state == ARB__CS_RUNNING &&
 	    (c->spec.isolation == ARB_THREAD ||

@@ -330,6 +330,15 @@ static const char tree_bad[]
       "    - {name: pe, type: echo, isolation: process}\n"
       "    - {name: x, type: nosuch}\n";
 
+static const char tree_bad_config[]
+    = "node: {name: t64, control: ctl/t64.sock}\n"
+      "root:\n"
+      "  children:\n"
+      "    - {name: pe, type: echo, isolation: process}\n"
+      "    - name: c2\n"
+      "      config: {type: x, init: sometimes}\n"
+      "      type: crasher\n";
+
 static void
 test_status_stop_start_restart_send(void **state)
 {
@@ -546,6 +555,20 @@ test_reload_applies_a_diff_and_rejects_an_invalid_file(void **state)
 	assert_null(entry(json, "root/x"));
 	assert_non_null(strstr(json, "\"reloads\":1"));
 
+	// A config its type's check hook refuses is a problem of the file
+	// too: every one, at its key's line and column.
+	write_file(file, sizeof(file), "tree.yaml", tree_bad_config);
+	assert_int_equal(ctl("reload", NULL, NULL, NULL), 78);
+	snprintf(where, sizeof(where),
+	    "%s:6:25: config.init: crasher: unknown value \"sometimes\"", file);
+	expect_out(where);
+	snprintf(where, sizeof(where),
+	    "%s:6:16: config.type: crasher: unknown key", file);
+	expect_out(where);
+	json = status();
+	assert_int_equal(num(json, "root/c", "ospid"), c1);
+	assert_null(entry(json, "root/c2"));
+
 	assert_int_equal(stop_tree(&p), 0);
 	arb_test_proc_fini(&p);
 }
@@ -559,6 +582,8 @@ test_socket_security(void **state)
 	const char *nobody[] = { "--", "--socket", sock, "status", NULL };
 	struct stat st;
 	FILE       *f;
+	const char *l;
+	int         i, refused, folded;
 
 	(void) state;
 	need_binaries();
@@ -612,6 +637,27 @@ test_socket_security(void **state)
 		           "node");
 		arb_test_expect(
 		    &p, "event=control_refused peer_uid=65534", WAIT_MS);
+		// The refusal is an arb_log line: 21 more in a burst are
+		// folded into a count (they were 22 lines once), printed
+		// before the next different line (a log-level change).
+		for (i = 0; i < 21; i++) {
+			assert_int_equal(ctl_run("nobody", nobody), 77);
+		}
+		assert_int_equal(ctl("log-level", "info", NULL, NULL), 0);
+		arb_test_expect(&p, "event=control op=log-level", WAIT_MS);
+		refused = arb_test_count(&p, "]: warn - event=control_refused ");
+		folded  = 0;
+		for (l = p.out; (l = strstr(l, "event=repeated count=")) != NULL;
+		     l++) {
+			if (strstr(l, "control_refused") != NULL &&
+			    strstr(l, "control_refused") < strchr(l, '\n')) {
+				folded += atoi(l + strlen("event=repeated count="));
+			}
+		}
+		if (refused + folded != 22 || refused > 11) {
+			fail_msg("22 refusals: %d lines, %d folded:\n%s", refused,
+			    folded, p.out);
+		}
 		assert_int_equal(chmod(sock, 0600), 0);
 		assert_int_equal(chmod(dir, 0700), 0);
 		assert_int_equal(chmod(tmpdir, 0700), 0);

@@ -190,7 +190,9 @@ expect_in(const char *hay, const char *needle)
 }
 
 // ctl runs arborctl --socket sock with arguments and returns its exit
-// code.
+// code; its output stays in ctl_out.
+static char ctl_out[16384];
+
 static int
 ctl(const char *a0, const char *a1, const char *a2, const char *a3)
 {
@@ -200,6 +202,7 @@ ctl(const char *a0, const char *a1, const char *a2, const char *a3)
 
 	arb_test_spawn(&p, "arborctl", args);
 	code = arb_test_exit_code(arb_test_wait_exit(&p, WAIT_MS + 5000));
+	snprintf(ctl_out, sizeof(ctl_out), "%s", p.out);
 	if (code != 0) {
 		print_message("arborctl %s: %s", a0, p.out);
 	}
@@ -415,6 +418,214 @@ dump_dom(int n)
 	return dom;
 }
 
+// count_in counts the occurrences of needle in hay.
+static int
+count_in(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	while ((hay = strstr(hay, needle)) != NULL) {
+		n++;
+		hay += strlen(needle);
+	}
+	return n;
+}
+
+// family_of writes the family a sample line belongs to: its name, less
+// a histogram's _bucket, _sum or _count when that family was TYPEd.
+static void
+family_of(const char *line, size_t n, const char *typed, char *fam,
+    size_t len)
+{
+	static const char *const sfx[] = { "_bucket", "_sum", "_count" };
+	size_t                   k = strcspn(line, "{ ");
+	size_t                   i, l;
+
+	snprintf(fam, len, "%.*s", (int) (k < n ? k : n), line);
+	for (i = 0; i < 3; i++) {
+		l = strlen(sfx[i]);
+		if (strlen(fam) > l && strcmp(fam + strlen(fam) - l, sfx[i]) == 0
+		    && strncmp(typed, fam, strlen(fam) - l) == 0
+		    && typed[strlen(fam) - l] == '\0') {
+			fam[strlen(fam) - l] = '\0';
+		}
+	}
+}
+
+// valid_exposition checks the Prometheus text format strictly enough
+// for a scraper: every sample is NAME{labels} VALUE with well-formed,
+// escaped label values; every family is TYPEd once, before its samples,
+// and its samples are contiguous.  Fails the test with the bad line.
+static void
+valid_exposition(const char *body)
+{
+	char        typed[128] = "", fam[128], seen[8192] = "|";
+	const char *l, *e, *p;
+	size_t      n;
+
+	for (l = body; *l != '\0'; l = e + 1) {
+		assert_non_null(e = strchr(l, '\n'));
+		n = (size_t) (e - l);
+		if (strncmp(l, "# HELP ", 7) == 0) {
+			continue;
+		}
+		if (strncmp(l, "# TYPE ", 7) == 0) {
+			snprintf(typed, sizeof(typed), "%.*s",
+			    (int) strcspn(l + 7, " "), l + 7);
+			snprintf(fam, sizeof(fam), "|%s|", typed);
+			if (strstr(seen, fam) != NULL) {
+				fail_msg("family %s TYPEd twice", typed);
+			}
+			strncat(seen, fam + 1, sizeof(seen) - strlen(seen) - 1);
+			continue;
+		}
+		family_of(l, n, typed, fam, sizeof(fam));
+		if (strcmp(fam, typed) != 0) {
+			fail_msg("sample of %s outside its family block (%s): "
+			         "%.*s",
+			    fam, typed, (int) n, l);
+		}
+		p = l + strcspn(l, "{ ");
+		if (*p == '{') {
+			// name="value" pairs; inside values only \\, \" and
+			// \n escapes.
+			for (p++; *p != '}';) {
+				while (*p == '_' || (*p >= 'a' && *p <= 'z') ||
+				    (*p >= 'A' && *p <= 'Z') ||
+				    (*p >= '0' && *p <= '9')) {
+					p++;
+				}
+				if (p[0] != '=' || p[1] != '"') {
+					fail_msg("bad label in: %.*s", (int) n, l);
+				}
+				for (p += 2; *p != '"'; p++) {
+					if (*p == '\n' || *p == '\0') {
+						fail_msg("unterminated label: %.*s",
+						    (int) n, l);
+					}
+					if (*p == '\\' && strchr("\\\"n", p[1]) ==
+					        NULL) {
+						fail_msg("bad escape in: %.*s",
+						    (int) n, l);
+					}
+					if (*p == '\\') {
+						p++;
+					}
+				}
+				p++;
+				if (*p == ',') {
+					p++;
+				} else if (*p != '}') {
+					fail_msg("bad label list: %.*s", (int) n,
+					    l);
+				}
+			}
+			p++;
+		}
+		if (*p != ' ' || p + 1 >= e) {
+			fail_msg("no value: %.*s", (int) n, l);
+		}
+	}
+}
+
+// A thread and a process actor declare their own metrics (the greeter of
+// examples/plugin: a labelled counter, a gauge, a histogram); they reach
+// /metrics with the actor's path, one TYPE and HELP per family, label
+// values escaped; `arborctl status` lists them per actor; /api/tree has
+// them under each actor.
+static void
+test_actor_metrics_on_metrics_status_and_tree(void **state)
+{
+#ifdef ARBOR_PLUGIN_SO
+	static const char fmt[]
+	    = "node: {name: t66, control: ctl.d/t66.sock, http: \"127.0.0.1:%%d\"}\n"
+	      "plugins: [%s]\n"
+	      "root:\n"
+	      "  children:\n"
+	      "    - name: g\n"
+	      "      type: greeter\n"
+	      "      config:\n"
+	      "        greeting: 'say \"hi\" \\ now'\n"
+	      "    - {name: gp, type: greeter, isolation: process}\n"
+	      "    - name: t\n"
+	      "      type: ticker\n"
+	      "      config: {target: root/g, interval: 10ms, call: true}\n"
+	      "    - name: tp\n"
+	      "      type: ticker\n"
+	      "      config: {target: root/gp, interval: 10ms, call: true}\n";
+	arb_test_proc p;
+	http_resp     r;
+	char          tree_fmt2[1024];
+	int64_t       deadline;
+	const char   *want[] = {
+		  "greeter_greetings_total{path=\"root/g\",greeting=\"say "
+		  "\\\"hi\\\" \\\\ now\"} ",
+		  "greeter_greetings_total{path=\"root/gp\",greeting=\"hello\"} ",
+		  "greeter_answer_bytes_bucket{path=\"root/gp\",le=\"+Inf\"} ",
+		  "greeter_answer_bytes_count{path=\"root/g\"} ",
+		  "greeter_last_length_bytes{path=\"root/gp\"} ",
+	};
+	size_t        i;
+	bool          all;
+
+	(void) state;
+	need_binaries();
+	snprintf(tree_fmt2, sizeof(tree_fmt2), fmt, ARBOR_PLUGIN_SO);
+	start_node(&p, tree_fmt2);
+	// Values reach the node with the heartbeat (at least once a second).
+	deadline = now_ms() + WAIT_MS;
+	for (;;) {
+		get("/metrics", &r);
+		for (i = 0, all = true; i < sizeof(want) / sizeof(want[0]); i++) {
+			const char *at = strstr(r.body, want[i]);
+			all = all && at != NULL &&
+			    strncmp(at + strlen(want[i]), "0\n", 2) != 0;
+		}
+		if (all) {
+			break;
+		}
+		if (now_ms() > deadline) {
+			fail_msg("actor metrics missing or zero:\n%s", r.body);
+		}
+		free(r.body);
+		pause_ms(50);
+	}
+	assert_int_equal(
+	    count_in(r.body, "# TYPE greeter_greetings_total counter\n"), 1);
+	assert_int_equal(
+	    count_in(r.body, "# TYPE greeter_answer_bytes histogram\n"), 1);
+	assert_int_equal(
+	    count_in(r.body, "# TYPE greeter_last_length_bytes gauge\n"), 1);
+	expect_in(r.body,
+	    "# HELP greeter_greetings_total Greetings sent, by greeting.\n");
+	expect_in(r.body, "greeter_answer_bytes_bucket{path=\"root/g\",le=\"16\"} ");
+	expect_in(r.body, "greeter_answer_bytes_sum{path=\"root/gp\"} ");
+	expect_in(r.body, "arbor_actor_metrics_clashing 0\n");
+	valid_exposition(r.body);
+	free(r.body);
+
+	// arborctl status: one line per series, under the tree.
+	assert_int_equal(ctl("status", NULL, NULL, NULL), 0);
+	expect_in(ctl_out, "METRIC");
+	expect_in(ctl_out, "greeter_greetings_total{greeting=\"hello\"}  ");
+	expect_in(ctl_out, "greeter_answer_bytes");
+	expect_in(ctl_out, "  count ");
+	assert_true(count_in(ctl_out, "\nroot/g ") >= 3);
+	assert_true(count_in(ctl_out, "\nroot/gp ") >= 3);
+	get("/api/tree", &r);
+	expect_in(r.body, "\"metrics\":[{\"name\":\"greeter_greetings_total\","
+	                  "\"type\":\"counter\"");
+	expect_in(r.body, "\"label\":{\"greeting\":\"hello\"}");
+	expect_in(r.body, "[\"+Inf\",");
+	free(r.body);
+	assert_int_equal(stop_node(&p), 0);
+	arb_test_proc_fini(&p);
+#else
+	(void) state;
+	skip(); // examples are not built
+#endif
+}
+
 static void
 test_page_draws_the_live_tree_in_chromium(void **state)
 {
@@ -523,6 +734,8 @@ test_healthz_reports_a_stuck_loop(void **state)
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(
 	    test_probes_metrics_and_tree, setup, teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_actor_metrics_on_metrics_status_and_tree, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_page_draws_the_live_tree_in_chromium, setup, teardown),
 	cmocka_unit_test_setup_teardown(

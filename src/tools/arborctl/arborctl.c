@@ -714,6 +714,140 @@ table_line(const table *t, const char *const *cells)
 	printf("%s\n", cells[NCOLS - 1]);
 }
 
+// --- The actors' own metrics (status) --------------------------------------
+
+// mp_num reads a number (integer or float) under key; 0 when absent.
+static double
+mp_num(const msgpack_object *map, const char *key)
+{
+	const msgpack_object *o = mp_get(map, key);
+
+	if (o == NULL) {
+		return 0;
+	}
+	switch (o->type) {
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		return (double) o->via.u64;
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		return (double) o->via.i64;
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64:
+		return o->via.f64;
+	default:
+		return 0;
+	}
+}
+
+typedef struct mrow {
+	char path[256];
+	char name[256];
+	char value[80];
+} mrow;
+
+typedef struct mtable {
+	mrow  *rows;
+	size_t n;
+	size_t cap;
+	int    wpath;
+	int    wname;
+} mtable;
+
+// mtable_row adds the line of one series m of the actor at path.
+static void
+mtable_row(mtable *t, const char *path, const msgpack_object *m)
+{
+	const msgpack_object *label = mp_get(m, "label");
+	char                  name[64], type[16], key[64], val[96];
+	mrow                 *r;
+	int                   w;
+
+	if (t->n == t->cap) {
+		void *v;
+
+		t->cap = t->cap ? t->cap * 2 : 16;
+		if ((v = realloc(t->rows, t->cap * sizeof(*t->rows))) == NULL) {
+			fprintf(stderr, "arborctl: out of memory\n");
+			exit(EX_SOFTWARE);
+		}
+		t->rows = v;
+	}
+	r = &t->rows[t->n++];
+	snprintf(r->path, sizeof(r->path), "%s", path);
+	mp_str(m, "name", name, sizeof(name));
+	mp_str(m, "type", type, sizeof(type));
+	if (label != NULL && label->type == MSGPACK_OBJECT_MAP &&
+	    label->via.map.size == 1 &&
+	    label->via.map.ptr[0].key.type == MSGPACK_OBJECT_STR &&
+	    label->via.map.ptr[0].val.type == MSGPACK_OBJECT_STR) {
+		const msgpack_object_kv *kv = &label->via.map.ptr[0];
+		snprintf(key, sizeof(key), "%.*s", (int) kv->key.via.str.size,
+		    kv->key.via.str.ptr);
+		snprintf(val, sizeof(val), "%.*s", (int) kv->val.via.str.size,
+		    kv->val.via.str.ptr);
+		snprintf(r->name, sizeof(r->name), "%.63s{%.63s=\"%.95s\"}",
+		    name, key, val);
+	} else {
+		snprintf(r->name, sizeof(r->name), "%s", name);
+	}
+	if (strcmp(type, "histogram") == 0) {
+		snprintf(r->value, sizeof(r->value), "count %lld  sum %.6g",
+		    (long long) mp_int(m, "count"), mp_num(m, "value"));
+	} else {
+		snprintf(r->value, sizeof(r->value), "%.15g", mp_num(m, "value"));
+	}
+	if ((w = (int) strlen(r->path)) > t->wpath) {
+		t->wpath = w;
+	}
+	if ((w = (int) strlen(r->name)) > t->wname) {
+		t->wname = w;
+	}
+}
+
+static void
+mtable_walk(mtable *t, const msgpack_object *e)
+{
+	const msgpack_object *ms, *kids;
+	char                  path[256];
+	uint32_t              i;
+
+	if (e == NULL || e->type != MSGPACK_OBJECT_MAP) {
+		return;
+	}
+	ms = mp_get(e, "metrics");
+	if (ms != NULL && ms->type == MSGPACK_OBJECT_ARRAY) {
+		mp_str(e, "path", path, sizeof(path));
+		for (i = 0; i < ms->via.array.size; i++) {
+			mtable_row(t, path, &ms->via.array.ptr[i]);
+		}
+	}
+	kids = mp_get(e, "children");
+	if (kids != NULL && kids->type == MSGPACK_OBJECT_ARRAY) {
+		for (i = 0; i < kids->via.array.size; i++) {
+			mtable_walk(t, &kids->via.array.ptr[i]);
+		}
+	}
+}
+
+// metrics_print prints the actors' own metrics below the tree, one line
+// per series: PATH  NAME{LABEL}  VALUE (nothing when no actor has any).
+static void
+metrics_print(const msgpack_object *root)
+{
+	mtable t = { NULL, 0, 0, 4, 6 };
+	size_t i;
+
+	mtable_walk(&t, root);
+	if (t.n > 0) {
+		printf("\n%-*s  %-*s  %s\n", t.wpath, "PATH", t.wname, "METRIC",
+		    "VALUE");
+		for (i = 0; i < t.n; i++) {
+			printf("%-*s  %-*s  %s\n", t.wpath, t.rows[i].path,
+			    t.wname, t.rows[i].name, t.rows[i].value);
+		}
+	}
+	free(t.rows);
+}
+
 static int
 cmd_status(ctl *c, bool json)
 {
@@ -756,6 +890,7 @@ cmd_status(ctl *c, bool json)
 		table_line(&t, cells);
 	}
 	free(t.cells);
+	metrics_print(mp_get(doc, "tree"));
 	tree_fini(&tr);
 	return EX_OK;
 }

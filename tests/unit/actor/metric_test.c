@@ -128,12 +128,101 @@ test_updates_and_encoding(void **state)
 	arb__metrics_free(ctx.metrics);
 }
 
+// put_series writes one series in the layout of metric.c's encoding.
+static void
+put_series(arb__buf *b, unsigned type, const char *name, const char *lk,
+    const char *lv, const char *help, uint64_t value, uint64_t count,
+    const double *bounds, size_t nb, const uint64_t *buckets, size_t nk)
+{
+	size_t i;
+
+	ARB_PASS(arb__mp_put_array(b, 9));
+	ARB_PASS(arb__mp_put_uint(b, type));
+	ARB_PASS(arb__mp_put_str(b, name, strlen(name)));
+	if (lk != NULL) {
+		ARB_PASS(arb__mp_put_str(b, lk, strlen(lk)));
+		ARB_PASS(arb__mp_put_str(b, lv, strlen(lv)));
+	} else {
+		ARB_PASS(arb__mp_put_nil(b));
+		ARB_PASS(arb__mp_put_nil(b));
+	}
+	ARB_PASS(arb__mp_put_str(b, help, strlen(help)));
+	ARB_PASS(arb__mp_put_uint(b, value));
+	ARB_PASS(arb__mp_put_uint(b, count));
+	ARB_PASS(arb__mp_put_array(b, (uint32_t) nb));
+	for (i = 0; i < nb; i++) {
+		ARB_PASS(arb__mp_put_double(b, bounds[i]));
+	}
+	ARB_PASS(arb__mp_put_array(b, (uint32_t) nk));
+	for (i = 0; i < nk; i++) {
+		ARB_PASS(arb__mp_put_uint(b, buckets[i]));
+	}
+}
+
+// The node decodes what a process actor sent as untrusted: every series
+// that a declaration could not have made is left out, the others kept.
+static void
+test_node_side_decoding_refuses_what_a_declaration_could_not_make(
+    void **state)
+{
+	static const double   bd[]  = { 1, 2 };
+	static const double   bad[] = { 2, 1 };
+	static const uint64_t cum[] = { 1, 3, 4 };
+	static const uint64_t dec[] = { 3, 1, 4 };
+	arb__buf              b = { 0 };
+	arb__mview           *v;
+	size_t                n, i;
+	uint8_t               junk[64];
+
+	(void) state;
+	assert_non_null(v = arb__alloc(sizeof(*v)));
+	ARB_PASS(arb__mp_put_array(&b, 11));
+	put_series(&b, 1, "ok_total", "cause", "a\"b", "Fine.", 7, 0, NULL,
+	    0, NULL, 0);
+	put_series(&b, 3, "h_seconds", NULL, NULL, "H.", 0, 4, bd, 2, cum, 3);
+	put_series(&b, 1, "arbor_up", NULL, NULL, "", 1, 0, NULL, 0, NULL, 0);
+	put_series(&b, 1, "a b", NULL, NULL, "", 1, 0, NULL, 0, NULL, 0);
+	put_series(&b, 1, "x", "path", "p", "", 1, 0, NULL, 0, NULL, 0);
+	put_series(&b, 1, "x", "le", "p", "", 1, 0, NULL, 0, NULL, 0);
+	put_series(&b, 1, "x", NULL, NULL, "two\nlines", 1, 0, NULL, 0, NULL,
+	    0);
+	put_series(&b, 9, "x", NULL, NULL, "", 1, 0, NULL, 0, NULL, 0);
+	put_series(&b, 3, "h", NULL, NULL, "", 0, 4, bad, 2, cum, 3);
+	put_series(&b, 3, "h", NULL, NULL, "", 0, 4, bd, 2, dec, 3);
+	put_series(&b, 3, "h", NULL, NULL, "", 0, 5, bd, 2, cum, 3);
+	n = arb__mview_decode(v, b.data, b.len);
+	assert_int_equal(n, 2);
+	assert_string_equal(v->info[0].name, "ok_total");
+	assert_string_equal(v->info[0].label_value, "a\"b");
+	assert_true(v->info[0].value == 7);
+	assert_string_equal(v->info[1].name, "h_seconds");
+	assert_int_equal(v->info[1].nbounds, 2);
+	assert_true(v->info[1].buckets[2] == 4 && v->info[1].count == 4);
+	// Garbage never decodes into anything, and never crashes.
+	for (i = 0; i < 2000; i++) {
+		size_t k;
+		for (k = 0; k < sizeof(junk); k++) {
+			junk[k] = (uint8_t) arb__random();
+		}
+		junk[0] = 0x91; // an array of one series
+		assert_true(arb__mview_decode(v, junk, sizeof(junk)) <= 1);
+	}
+	// Every truncation of a valid encoding is refused whole.
+	for (i = 0; i < b.len; i++) {
+		assert_int_equal(arb__mview_decode(v, b.data, i), 0);
+	}
+	arb__buf_fini(&b);
+	arb__mview_free(v);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_declaration_rules),
 		cmocka_unit_test(test_updates_and_encoding),
+		cmocka_unit_test(
+		    test_node_side_decoding_refuses_what_a_declaration_could_not_make),
 	};
 
 	return cmocka_run_group_tests_name("actor.metric", tests, NULL, NULL);
