@@ -55,8 +55,8 @@ out(const char *name, double value, const char *unit)
 static void
 payload(char *buf, long i)
 {
-	snprintf(buf, PAYLOAD_LEN + 1, "t=21.5 h=40 seq=%-*ld", PAYLOAD_LEN - 16,
-	    i);
+	snprintf(buf, PAYLOAD_LEN + 1, "t=21.5 h=40 seq=%-*ld",
+	    PAYLOAD_LEN - 16, i);
 }
 
 // --- the floor: a bare libmosquitto publish loop ---------------------------
@@ -93,9 +93,8 @@ case_bare(int port)
 		return 1;
 	}
 	// Wait for CONNACK.
-	while (mosquitto_loop(m, 10, 1) == MOSQ_ERR_SUCCESS &&
-	    mosquitto_want_write(m)) {
-	}
+	while (mosquitto_loop(m, 10, 1) == MOSQ_ERR_SUCCESS
+	    && mosquitto_want_write(m)) { }
 	mosquitto_loop(m, 10, 1);
 	t0 = mono_ns();
 	while (b.acked < MQTT_N) {
@@ -104,7 +103,8 @@ case_bare(int port)
 			rc = mosquitto_publish(
 			    m, NULL, "bench/bare", PAYLOAD_LEN, buf, 1, false);
 			if (rc != MOSQ_ERR_SUCCESS) {
-				fprintf(stderr, "bare: %s\n", mosquitto_strerror(rc));
+				fprintf(stderr, "bare: %s\n",
+				    mosquitto_strerror(rc));
 				return 1;
 			}
 			sent++;
@@ -115,13 +115,15 @@ case_bare(int port)
 		}
 	}
 	t1 = mono_ns();
-	out("mqtt_bare_libmosquitto_qos1", MQTT_N / ((t1 - t0) / 1e9), "msg/s");
+	out("mqtt_bare_libmosquitto_qos1", MQTT_N / ((t1 - t0) / 1e9),
+	    "msg/s");
 	mosquitto_disconnect(m);
 	mosquitto_destroy(m);
 	return 0;
 }
 
-// --- through the actor --------------------------------------------------------
+// --- through the actor
+// --------------------------------------------------------
 
 typedef struct producer {
 	arb_ctx        *ctx;
@@ -157,8 +159,8 @@ producer_send(producer *p)
 	pk_str(&p->pk, "payload", 7);
 	msgpack_pack_bin(&p->pk, PAYLOAD_LEN);
 	msgpack_pack_bin_body(&p->pk, buf, PAYLOAD_LEN);
-	if (arb_send_copy(p->ctx, p->pid, MQTT_PUBLISH, p->sb.data, p->sb.size) !=
-	    ARB_OK) {
+	if (arb_send_copy(p->ctx, p->pid, MQTT_PUBLISH, p->sb.data, p->sb.size)
+	    != ARB_OK) {
 		return false;
 	}
 	p->sent++;
@@ -168,9 +170,8 @@ producer_send(producer *p)
 static void
 producer_fill(producer *p)
 {
-	while (p->sent - p->acked - p->failed < WINDOW && p->sent < MQTT_N &&
-	    producer_send(p)) {
-	}
+	while (p->sent - p->acked - p->failed < WINDOW && p->sent < MQTT_N
+	    && producer_send(p)) { }
 }
 
 // body_get unpacks a reply body (from our own mqtt actor) into u and
@@ -182,16 +183,16 @@ body_get(msgpack_unpacked *u, const arb_msg *m, const char *key)
 	size_t                    off = 0, kl = strlen(key);
 	uint32_t                  i;
 
-	if (msgpack_unpack_next(u, arb_msg_body(m), arb_msg_len(m), &off) !=
-	        MSGPACK_UNPACK_SUCCESS ||
-	    u->data.type != MSGPACK_OBJECT_MAP) {
+	if (msgpack_unpack_next(u, arb_msg_body(m), arb_msg_len(m), &off)
+	        != MSGPACK_UNPACK_SUCCESS
+	    || u->data.type != MSGPACK_OBJECT_MAP) {
 		return NULL;
 	}
 	map = &u->data.via.map;
 	for (i = 0; i < map->size; i++) {
-		if (map->ptr[i].key.type == MSGPACK_OBJECT_STR &&
-		    map->ptr[i].key.via.str.size == kl &&
-		    memcmp(map->ptr[i].key.via.str.ptr, key, kl) == 0) {
+		if (map->ptr[i].key.type == MSGPACK_OBJECT_STR
+		    && map->ptr[i].key.via.str.size == kl
+		    && memcmp(map->ptr[i].key.via.str.ptr, key, kl) == 0) {
 			return &map->ptr[i].val;
 		}
 	}
@@ -201,18 +202,18 @@ body_get(msgpack_unpacked *u, const arb_msg *m, const char *key)
 static void
 producer_ready_cb(arb_ctx *ctx, void *arg, const arb_result *r)
 {
-	producer             *p  = arg;
+	producer             *p = arg;
 	struct timeval        tv = { 0, 1000 };
 	msgpack_unpacked      u;
 	const msgpack_object *v;
 
 	(void) ctx;
 	msgpack_unpacked_init(&u);
-	if (r->status == ARB_OK &&
-	    (v = body_get(&u, r->reply, "connected")) != NULL &&
-	    v->type == MSGPACK_OBJECT_BOOLEAN && v->via.boolean) {
+	if (r->status == ARB_OK
+	    && (v = body_get(&u, r->reply, "connected")) != NULL
+	    && v->type == MSGPACK_OBJECT_BOOLEAN && v->via.boolean) {
 		p->ready = true;
-		p->t0    = mono_ns();
+		p->t0 = mono_ns();
 		producer_fill(p);
 	} else {
 		event_add(p->start, &tv);
@@ -227,9 +228,10 @@ producer_start(evutil_socket_t fd, short what, void *arg)
 
 	(void) fd;
 	(void) what;
-	if (arb_whereis(p->ctx, "root/up", &p->pid) != ARB_OK ||
-	    arb_call(p->ctx, p->pid, MQTT_STATUS, NULL, 0, 1000,
-	        producer_ready_cb, p) != ARB_OK) {
+	if (arb_whereis(p->ctx, "root/up", &p->pid) != ARB_OK
+	    || arb_call(p->ctx, p->pid, MQTT_STATUS, NULL, 0, 1000,
+	           producer_ready_cb, p)
+	        != ARB_OK) {
 		struct timeval tv = { 0, 1000 };
 		event_add(p->start, &tv);
 	}
@@ -255,7 +257,7 @@ producer_init(arb_ctx *ctx, void **st, const void *arg, size_t len)
 static void
 producer_handle(arb_ctx *ctx, void *st, const arb_msg *m)
 {
-	producer             *p  = st;
+	producer             *p = st;
 	arb_exit              ex = { .kind = ARB_EXIT_NORMAL };
 	msgpack_unpacked      u;
 	const msgpack_object *v;
@@ -265,9 +267,9 @@ producer_handle(arb_ctx *ctx, void *st, const arb_msg *m)
 		return;
 	}
 	msgpack_unpacked_init(&u);
-	v  = body_get(&u, m, "status");
-	ok = v != NULL && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
-	    v->via.u64 == 0;
+	v = body_get(&u, m, "status");
+	ok = v != NULL && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER
+	    && v->via.u64 == 0;
 	msgpack_unpacked_destroy(&u);
 	if (ok) {
 		p->acked++;
@@ -275,7 +277,8 @@ producer_handle(arb_ctx *ctx, void *st, const arb_msg *m)
 		p->failed++;
 	}
 	if (p->acked + p->failed == MQTT_N) {
-		out(result_name, MQTT_N / ((mono_ns() - p->t0) / 1e9), "msg/s");
+		out(result_name, MQTT_N / ((mono_ns() - p->t0) / 1e9),
+		    "msg/s");
 		if (p->failed > 0) {
 			char name[64];
 			snprintf(name, sizeof(name), "%s_failed", result_name);
@@ -300,9 +303,9 @@ producer_terminate(arb_ctx *ctx, void *st, const arb_exit *why)
 }
 
 static const arb_actor_ops bproducer_ops = {
-	.type      = "bench_mqtt_producer",
-	.init      = producer_init,
-	.handle    = producer_handle,
+	.type = "bench_mqtt_producer",
+	.init = producer_init,
+	.handle = producer_handle,
 	.terminate = producer_terminate,
 };
 
@@ -337,13 +340,19 @@ case_actor(int port, arb_isolation iso, const char *name)
 	msgpack_pack_int(&pk, 1);
 	{
 		arb_child_spec c[] = {
-			{ .name = "up", .isolation = iso, .type = "mqtt",
-			    .arg = sb.data, .arg_len = sb.size },
-			{ .name = "producer", .isolation = ARB_THREAD,
+			{ .name = "up",
+			    .isolation = iso,
+			    .type = "mqtt",
+			    .arg = sb.data,
+			    .arg_len = sb.size },
+			{ .name = "producer",
+			    .isolation = ARB_THREAD,
 			    .type = "bench_mqtt_producer",
-			    .restart = ARB_TEMPORARY, .significant = true },
+			    .restart = ARB_TEMPORARY,
+			    .significant = true },
 		};
-		arb_sup_spec s = { .children = c, .nchildren = 2,
+		arb_sup_spec s = { .children = c,
+			.nchildren = 2,
 			.auto_shutdown = ARB_AUTO_SHUTDOWN_ANY_SIGNIFICANT };
 
 		if (arb_node_open(&node, &o) == ARB_OK) {

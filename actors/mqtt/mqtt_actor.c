@@ -32,10 +32,10 @@
 #include <string.h>
 #include <time.h>
 
-#define RX_TRACK     4096 // messages waiting for MQTT_ACK that are timed
-#define ACKS_MAX     256  // seqs in one MQTT_ACK
-#define RESOLVE_MS   100  // at most one arb_whereis per destination per
-#define TICK_MAX_MS  1000
+#define RX_TRACK    4096 // messages waiting for MQTT_ACK that are timed
+#define ACKS_MAX    256  // seqs in one MQTT_ACK
+#define RESOLVE_MS  100  // at most one arb_whereis per destination per
+#define TICK_MAX_MS 1000
 
 // Counters (also in MQTT_STATUS) and their metric series.
 enum {
@@ -102,8 +102,8 @@ static const mdef cdefs[C_DISC_FIRST] = {
 	    "cause=destination_full", "Received messages lost, by cause." },
 	[C_FWDDROP_NODEST] = { "mqtt_forward_dropped_total",
 	    "cause=no_destination", "Received messages lost, by cause." },
-	[C_FWDDROP_ERROR] = { "mqtt_forward_dropped_total",
-	    "cause=send_error", "Received messages lost, by cause." },
+	[C_FWDDROP_ERROR] = { "mqtt_forward_dropped_total", "cause=send_error",
+	    "Received messages lost, by cause." },
 	[C_FWDDROP_NOSUB] = { "mqtt_forward_dropped_total",
 	    "cause=no_subscription", "Received messages lost, by cause." },
 	[C_ACKS] = { "mqtt_acks_total", NULL,
@@ -114,11 +114,11 @@ static const mdef cdefs[C_DISC_FIRST] = {
 	    "Reconnects forced by an overdue PUBACK." },
 	[C_SUBFAIL] = { "mqtt_subscribe_refused_total", NULL,
 	    "Subscriptions the broker refused." },
-	[C_UNDELIV_FULL] = { "mqtt_puback_undelivered_total",
-	    "cause=producer_full",
+	[C_UNDELIV_FULL]
+	= { "mqtt_puback_undelivered_total", "cause=producer_full",
 	    "MQTT_PUBACK that could not be sent to the producer, by cause." },
-	[C_UNDELIV_GONE] = { "mqtt_puback_undelivered_total",
-	    "cause=producer_gone",
+	[C_UNDELIV_GONE]
+	= { "mqtt_puback_undelivered_total", "cause=producer_gone",
 	    "MQTT_PUBACK that could not be sent to the producer, by cause." },
 };
 
@@ -126,16 +126,16 @@ static const mdef gdefs[G_COUNT] = {
 	[G_INFLIGHT] = { "mqtt_inflight", NULL,
 	    "Publishes held in the window (QoS 1 waiting for PUBACK, QoS 0 "
 	    "for the socket)." },
-	[G_CONNECTED] = { "mqtt_connected", NULL,
-	    "1 while the broker connection is up." },
+	[G_CONNECTED]
+	= { "mqtt_connected", NULL, "1 while the broker connection is up." },
 	[G_RX_UNACKED] = { "mqtt_rx_unacked", NULL,
 	    "Received messages waiting for MQTT_ACK." },
 	[G_RX_OLDEST] = { "mqtt_rx_unacked_age_seconds", NULL,
 	    "Age of the oldest received message waiting for MQTT_ACK." },
 };
 
-static const double lat_bounds[] = { .0005, .001, .0025, .005, .01, .025,
-	.05, .1, .25, .5, 1, 2.5, 5, 10, 30 };
+static const double lat_bounds[] = { .0005, .001, .0025, .005, .01, .025, .05,
+	.1, .25, .5, 1, 2.5, 5, 10, 30 };
 
 typedef struct mqtt_dest {
 	char    path[MQTT_PATH_MAX + 1];
@@ -160,11 +160,11 @@ typedef struct mqtt_actor {
 	int           sub_dest[MQTT_SUBS_MAX];
 	int           sub_mid[MQTT_SUBS_MAX];
 	size_t        subscribed; // granted since the connection came up
-	uint64_t      seq;      // next receive sequence number
-	int64_t       up_us;    // when the connection came up (mono)
-	bool          stopping; // no new publishes
-	bool          exiting;  // the conn is being stopped
-	arb_exit      why;      // the reason to exit with
+	uint64_t      seq;        // next receive sequence number
+	int64_t       up_us;      // when the connection came up (mono)
+	bool          stopping;   // no new publishes
+	bool          exiting;    // the conn is being stopped
+	arb_exit      why;        // the reason to exit with
 	uint64_t      n[C_COUNT];
 	arb_metric   *m[C_COUNT];
 	arb_metric   *g[G_COUNT];
@@ -174,7 +174,8 @@ typedef struct mqtt_actor {
 	int64_t       rxack_last_us, rxack_max_us;
 } mqtt_actor;
 
-// --- small pieces --------------------------------------------------------------
+// --- small pieces
+// --------------------------------------------------------------
 
 static int64_t
 mono_us(void)
@@ -205,7 +206,8 @@ count(mqtt_actor *a, int c, uint64_t n)
 		snprintf(label, sizeof(label), "cause=%s",
 		    mqtt_cause_name((mqtt_cause) (c - C_DISC_FIRST)));
 		arb_metric_counter(a->ctx, "mqtt_disconnects_total", label,
-		    "Connections and attempts that ended, by cause.", &a->m[c]);
+		    "Connections and attempts that ended, by cause.",
+		    &a->m[c]);
 	}
 	arb_metric_add(a->m[c], n);
 }
@@ -234,8 +236,8 @@ proto_name(const mqtt_actor *a)
 // reply_outcome tells the producer of e how its publish ended: the reply
 // to its request, or MQTT_PUBACK when it gave a ref; nothing otherwise.
 static void
-reply_outcome(mqtt_actor *a, mqtt_went *e, int status, int reason,
-    int64_t us, const char *text)
+reply_outcome(mqtt_actor *a, mqtt_went *e, int status, int reason, int64_t us,
+    const char *text)
 {
 	const void *body;
 	size_t      len, n;
@@ -267,14 +269,15 @@ reply_outcome(mqtt_actor *a, mqtt_went *e, int status, int reason,
 		    "reason=\"out of memory\"");
 	} else if (e->req != NULL) {
 		arb_reply(a->ctx, e->req, MQTT_PUBACK, body, len);
-	} else if ((rv = arb_send_copy(a->ctx, e->from, MQTT_PUBACK, body,
-	                len)) != ARB_OK) {
+	} else if ((rv = arb_send_copy(
+	                a->ctx, e->from, MQTT_PUBACK, body, len))
+	    != ARB_OK) {
 		// The producer is gone or full: it sends again after its own
 		// timeout, or when it sees this actor DOWN (mqtt_msgs.h).
-		count(a, rv == ARB_EAGAIN ? C_UNDELIV_FULL : C_UNDELIV_GONE, 1);
-		arb_log(a->ctx, ARB_LOG_WARN, "puback_undelivered",
-		    "cause=%s", rv == ARB_EAGAIN ? "producer_full"
-		                                  : "producer_gone");
+		count(
+		    a, rv == ARB_EAGAIN ? C_UNDELIV_FULL : C_UNDELIV_GONE, 1);
+		arb_log(a->ctx, ARB_LOG_WARN, "puback_undelivered", "cause=%s",
+		    rv == ARB_EAGAIN ? "producer_full" : "producer_gone");
 	}
 	if (e->req != NULL) {
 		arb_msg_free(e->req);
@@ -287,8 +290,10 @@ static void
 reply_early(mqtt_actor *a, const arb_msg *m, bool has_ref, uint64_t ref,
     int qos, int status, const char *text)
 {
-	mqtt_went e = { .from = arb_msg_from(m), .ref = ref,
-		.has_ref = has_ref, .qos = qos };
+	mqtt_went e = { .from = arb_msg_from(m),
+		.ref = ref,
+		.has_ref = has_ref,
+		.qos = qos };
 
 	if (arb_msg_is_request(m)) {
 		arb_reply_error(a->ctx, m, status, text);
@@ -309,7 +314,8 @@ drain_window(mqtt_actor *a, const char *text)
 	}
 }
 
-// --- ending -------------------------------------------------------------------
+// --- ending
+// -------------------------------------------------------------------
 
 static void
 finish_done(void *arg)
@@ -328,9 +334,9 @@ finish(mqtt_actor *a, const arb_exit *why)
 	if (a->exiting) {
 		return;
 	}
-	a->exiting  = true;
+	a->exiting = true;
 	a->stopping = true;
-	a->why      = *why;
+	a->why = *why;
 	event_del(a->ev_drain);
 	event_del(a->ev_tick);
 	mqtt_conn_stop(a->conn, finish_done, a);
@@ -339,7 +345,7 @@ finish(mqtt_actor *a, const arb_exit *why)
 static void
 on_drain(evutil_socket_t fd, short what, void *arg)
 {
-	mqtt_actor *a  = arg;
+	mqtt_actor *a = arg;
 	arb_exit    ex = { .kind = ARB_EXIT_SHUTDOWN };
 
 	(void) fd;
@@ -359,7 +365,8 @@ maybe_drained(mqtt_actor *a)
 	}
 }
 
-// --- destinations -------------------------------------------------------------
+// --- destinations
+// -------------------------------------------------------------
 
 static bool
 dest_pid(mqtt_actor *a, mqtt_dest *d, bool again, arb_pid *pid)
@@ -375,8 +382,8 @@ dest_pid(mqtt_actor *a, mqtt_dest *d, bool again, arb_pid *pid)
 		return false;
 	}
 	d->next_try_ms = now + RESOLVE_MS;
-	rv             = arb_whereis(a->ctx, d->path, &d->pid);
-	d->known       = rv == ARB_OK;
+	rv = arb_whereis(a->ctx, d->path, &d->pid);
+	d->known = rv == ARB_OK;
 	if (!d->known && !d->warned) {
 		d->warned = true;
 		arb_log(a->ctx, ARB_LOG_WARN, "no_destination",
@@ -398,7 +405,8 @@ forward(mqtt_actor *a, mqtt_dest *d, const void *body, size_t len)
 		rv = arb_send_copy(a->ctx, pid, MQTT_MESSAGE, body, len);
 		if (rv == ARB_ENOENT && dest_pid(a, d, true, &pid)) {
 			// The destination was replaced: its new pid.
-			rv = arb_send_copy(a->ctx, pid, MQTT_MESSAGE, body, len);
+			rv = arb_send_copy(
+			    a->ctx, pid, MQTT_MESSAGE, body, len);
 		}
 	}
 	switch (rv) {
@@ -424,7 +432,8 @@ forward(mqtt_actor *a, mqtt_dest *d, const void *body, size_t len)
 	}
 }
 
-// --- the connection's callbacks ------------------------------------------------
+// --- the connection's callbacks
+// ------------------------------------------------
 
 static void
 on_up(void *arg, bool session_present)
@@ -433,23 +442,26 @@ on_up(void *arg, bool session_present)
 	char        err[160];
 	size_t      i;
 
-	a->up_us      = mono_us();
+	a->up_us = mono_us();
 	a->subscribed = 0;
 	count(a, C_CONNECTS, 1);
 	arb_log(a->ctx, ARB_LOG_INFO, "connected",
-	    "broker=%s session_present=%s protocol=%s tls=%s inflight=%" PRIu32,
+	    "broker=%s session_present=%s protocol=%s tls=%s "
+	    "inflight=%" PRIu32,
 	    mqtt_conn_broker(a->conn), session_present ? "yes" : "no",
-	    proto_name(a), a->cfg->tls ? "yes" : "no", mqtt_win_count1(&a->win));
+	    proto_name(a), a->cfg->tls ? "yes" : "no",
+	    mqtt_win_count1(&a->win));
 	// Subscriptions again at every connect: a session the broker lost
 	// (or never had) gets them back; in a kept one it is a no-op.
 	for (i = 0; i < a->cfg->nsubs; i++) {
-		if (mqtt_link_subscribe(mqtt_conn_link(a->conn), &a->sub_mid[i],
-		        a->cfg->subs[i].filter, a->cfg->subs[i].qos, err,
-		        sizeof(err)) != 0) {
+		if (mqtt_link_subscribe(mqtt_conn_link(a->conn),
+		        &a->sub_mid[i], a->cfg->subs[i].filter,
+		        a->cfg->subs[i].qos, err, sizeof(err))
+		    != 0) {
 			a->sub_mid[i] = -1;
 			arb_log(a->ctx, ARB_LOG_ERROR, "subscribe_failed",
-			    "topic=\"%s\" reason=\"%s\"", a->cfg->subs[i].filter,
-			    err);
+			    "topic=\"%s\" reason=\"%s\"",
+			    a->cfg->subs[i].filter, err);
 		}
 	}
 	gauges(a);
@@ -459,7 +471,7 @@ static void
 on_down(void *arg, mqtt_cause cause, int code, const char *text,
     const char *addr, int64_t next_ms)
 {
-	mqtt_actor *a   = arg;
+	mqtt_actor *a = arg;
 	bool        was = a->up_us != 0;
 	mqtt_went  *e;
 	int         lvl;
@@ -493,7 +505,7 @@ on_down(void *arg, mqtt_cause cause, int code, const char *text,
 static void
 on_give_up(void *arg, mqtt_cause cause, const char *text, unsigned refusals)
 {
-	mqtt_actor *a  = arg;
+	mqtt_actor *a = arg;
 	arb_exit    ex = { .kind = ARB_EXIT_ERROR, .code = ARB_EPERM };
 
 	count(a, C_DISC_FIRST + (int) cause, 1);
@@ -516,7 +528,7 @@ on_puback(void *arg, int mid, int reason)
 	if (e == NULL) {
 		return; // not ours (a wrapped-around id already answered)
 	}
-	us                = mono_us() - e->t_pub_us;
+	us = mono_us() - e->t_pub_us;
 	a->puback_last_us = us;
 	if (us > a->puback_max_us) {
 		a->puback_max_us = us;
@@ -524,8 +536,8 @@ on_puback(void *arg, int mid, int reason)
 	arb_metric_observe(a->h_puback, (double) us / 1e6);
 	if (reason >= 0x80) {
 		count(a, C_REFUSED, 1);
-		snprintf(text, sizeof(text), "the broker refused it: reason 0x%02x",
-		    reason);
+		snprintf(text, sizeof(text),
+		    "the broker refused it: reason 0x%02x", reason);
 		reply_outcome(a, e, ARB_EREMOTE, reason, us, text);
 	} else {
 		count(a, C_ACKED, 1);
@@ -619,7 +631,8 @@ on_message(void *arg, const mqtt_inmsg *m)
 	for (i = 0; i < a->cfg->nsubs; i++) {
 		int d = a->sub_dest[i];
 
-		if (!sent[d] && mqtt_filter_match(a->cfg->subs[i].filter, m->topic)) {
+		if (!sent[d]
+		    && mqtt_filter_match(a->cfg->subs[i].filter, m->topic)) {
 			sent[d] = true;
 			forward(a, &a->dests[d], body, len);
 		}
@@ -646,7 +659,8 @@ tpl_lookup(void *arg, const char *name, size_t nlen, size_t *vlen)
 		return NULL;
 	}
 	s = t->scratch[t->used++];
-	if (nlen == 3 && memcmp(name, "tag", 3) == 0 && t->tag != MQTT_PUBLISH) {
+	if (nlen == 3 && memcmp(name, "tag", 3) == 0
+	    && t->tag != MQTT_PUBLISH) {
 		*vlen = (size_t) snprintf(s, 32, "%" PRIu32, t->tag);
 		return s;
 	}
@@ -664,35 +678,39 @@ publish(mqtt_actor *a, const arb_msg *m)
 	const void *payload = NULL;
 	const char *tp;
 	size_t      plen = 0, tlen;
-	uint64_t    ref  = 0;
+	uint64_t    ref = 0;
 	bool        has_ref = false, retain = a->cfg->pub_retain, b;
 	int         qos = a->cfg->pub_qos, mid, r;
 	uint64_t    u;
 	mqtt_went  *e;
 	tpl_ctx     tc = { .a = a, .tag = tag };
 
-	if (mqtt_body_parse(a->body, arb_msg_body(m), arb_msg_len(m), err,
-	        sizeof(err)) != 0 &&
-	    (tag == MQTT_PUBLISH || arb_msg_len(m) > 0)) {
+	if (mqtt_body_parse(
+	        a->body, arb_msg_body(m), arb_msg_len(m), err, sizeof(err))
+	        != 0
+	    && (tag == MQTT_PUBLISH || arb_msg_len(m) > 0)) {
 		goto invalid;
 	}
 	if (tag == MQTT_PUBLISH) {
 		if (!mqtt_body_is_map(a->body)) {
-			snprintf(err, sizeof(err), "MQTT_PUBLISH: the body is not a map");
+			snprintf(err, sizeof(err),
+			    "MQTT_PUBLISH: the body is not a map");
 			goto invalid;
 		}
 		if ((r = mqtt_body_uint(a->body, "ref", &ref)) < 0) {
-			snprintf(err, sizeof(err), "ref: not an unsigned integer");
+			snprintf(
+			    err, sizeof(err), "ref: not an unsigned integer");
 			goto invalid;
 		}
 		has_ref = r == 1;
-		if (mqtt_body_bytes(a->body, "payload", &payload, &plen) != 1) {
+		if (mqtt_body_bytes(a->body, "payload", &payload, &plen)
+		    != 1) {
 			snprintf(err, sizeof(err),
 			    "payload: required, a str or bin");
 			goto invalid;
 		}
-		if ((r = mqtt_body_uint(a->body, "qos", &u)) < 0 ||
-		    (r == 1 && u > 1)) {
+		if ((r = mqtt_body_uint(a->body, "qos", &u)) < 0
+		    || (r == 1 && u > 1)) {
 			snprintf(err, sizeof(err), "qos: 0 or 1");
 			goto invalid;
 		}
@@ -722,14 +740,17 @@ publish(mqtt_actor *a, const arb_msg *m)
 		goto invalid;
 	} else if (!a->cfg->has_topic) {
 		snprintf(err, sizeof(err),
-		    "no topic: the message has none and publish.topic is not set");
+		    "no topic: the message has none and publish.topic is not "
+		    "set");
 		goto invalid;
 	} else if (mqtt_tpl_expand(&a->cfg->topic, tpl_lookup, &tc, topic,
-	               sizeof(topic), err, sizeof(err)) != 0) {
+	               sizeof(topic), err, sizeof(err))
+	    != 0) {
 		goto invalid;
 	}
 	if (!mqtt_topic_valid(topic)) {
-		snprintf(err, sizeof(err), "\"%.100s\" is not a valid topic", topic);
+		snprintf(err, sizeof(err), "\"%.100s\" is not a valid topic",
+		    topic);
 		goto invalid;
 	}
 	if (a->stopping) {
@@ -748,9 +769,9 @@ publish(mqtt_actor *a, const arb_msg *m)
 		    "the window is full (max_inflight): try again later");
 		return;
 	}
-	e          = mqtt_win_add(&a->win, qos, mono_us());
-	e->from    = arb_msg_from(m);
-	e->ref     = ref;
+	e = mqtt_win_add(&a->win, qos, mono_us());
+	e->from = arb_msg_from(m);
+	e->ref = ref;
 	e->has_ref = has_ref;
 	if (arb_msg_is_request(m) && arb_msg_dup(&e->req, m) != ARB_OK) {
 		mqtt_win_cancel(&a->win, e);
@@ -758,15 +779,16 @@ publish(mqtt_actor *a, const arb_msg *m)
 		goto invalid;
 	}
 	if (mqtt_link_publish(mqtt_conn_link(a->conn), &mid, topic, payload,
-	        plen, qos, retain, err, sizeof(err)) != 0) {
-		bool notconn = qos == 0 &&
-		    !mqtt_link_connected(mqtt_conn_link(a->conn));
+	        plen, qos, retain, err, sizeof(err))
+	    != 0) {
+		bool notconn = qos == 0
+		    && !mqtt_link_connected(mqtt_conn_link(a->conn));
 		mqtt_went copy = *e;
 
 		mqtt_win_cancel(&a->win, e);
 		count(a, notconn ? C_PUBFAIL_NOTCONN : C_PUBFAIL_INVALID, 1);
-		reply_outcome(a, &copy, notconn ? ARB_ENOENT : ARB_EINVAL, 0, 0,
-		    notconn ? "not connected (QoS 0 is not kept)" : err);
+		reply_outcome(a, &copy, notconn ? ARB_ENOENT : ARB_EINVAL, 0,
+		    0, notconn ? "not connected (QoS 0 is not kept)" : err);
 		return;
 	}
 	if (qos == 1) {
@@ -776,12 +798,13 @@ publish(mqtt_actor *a, const arb_msg *m)
 	return;
 invalid:
 	count(a, C_PUBFAIL_INVALID, 1);
-	arb_log(a->ctx, ARB_LOG_WARN, "publish_invalid", "tag=0x%08" PRIx32
-	    " reason=\"%s\"", tag, err);
+	arb_log(a->ctx, ARB_LOG_WARN, "publish_invalid",
+	    "tag=0x%08" PRIx32 " reason=\"%s\"", tag, err);
 	reply_early(a, m, has_ref, ref, qos, ARB_EINVAL, err);
 }
 
-// --- other messages ------------------------------------------------------------
+// --- other messages
+// ------------------------------------------------------------
 
 static void
 handle_ack(mqtt_actor *a, const arb_msg *m)
@@ -791,9 +814,10 @@ handle_ack(mqtt_actor *a, const arb_msg *m)
 	size_t   n = 0, i;
 	int64_t  now = mono_us(), lat;
 
-	if (mqtt_body_parse(a->body, arb_msg_body(m), arb_msg_len(m), err,
-	        sizeof(err)) != 0 ||
-	    mqtt_body_uints(a->body, "seq", seqs, ACKS_MAX, &n) != 1) {
+	if (mqtt_body_parse(
+	        a->body, arb_msg_body(m), arb_msg_len(m), err, sizeof(err))
+	        != 0
+	    || mqtt_body_uints(a->body, "seq", seqs, ACKS_MAX, &n) != 1) {
 		arb_log(a->ctx, ARB_LOG_WARN, "bad_ack",
 		    "reason=\"expected {seq: uint or [uint...]}\"");
 		return;
@@ -825,8 +849,8 @@ handle_status(mqtt_actor *a, const arb_msg *m)
 	mqtt_enc_kv_str(a->enc, "state",
 	    mqtt_conn_state_name(mqtt_conn_get_state(a->conn)));
 	mqtt_enc_kv_str(a->enc, "broker", mqtt_conn_broker(a->conn));
-	mqtt_enc_kv_bool(a->enc, "connected",
-	    mqtt_conn_get_state(a->conn) == MQTT_CONN_UP);
+	mqtt_enc_kv_bool(
+	    a->enc, "connected", mqtt_conn_get_state(a->conn) == MQTT_CONN_UP);
 	mqtt_enc_kv_int(a->enc, "up_ms", mqtt_conn_up_ms(a->conn));
 	mqtt_enc_kv_uint(a->enc, "refusals", mqtt_conn_refusals(a->conn));
 	mqtt_enc_kv_uint(a->enc, "connects", a->n[C_CONNECTS]);
@@ -836,7 +860,8 @@ handle_status(mqtt_actor *a, const arb_msg *m)
 	mqtt_enc_kv_map(a->enc, "disconnects", nd);
 	for (i = 0; i < MQTT_CAUSE_COUNT; i++) {
 		if (a->n[C_DISC_FIRST + i] > 0) {
-			mqtt_enc_kv_uint(a->enc, mqtt_cause_name((mqtt_cause) i),
+			mqtt_enc_kv_uint(a->enc,
+			    mqtt_cause_name((mqtt_cause) i),
 			    a->n[C_DISC_FIRST + i]);
 		}
 	}
@@ -847,14 +872,16 @@ handle_status(mqtt_actor *a, const arb_msg *m)
 	mqtt_enc_kv_uint(a->enc, "refused", a->n[C_REFUSED]);
 	mqtt_enc_kv_uint(a->enc, "overflow",
 	    a->n[C_OVERFLOW_REJECT] + a->n[C_OVERFLOW_DROP]);
-	mqtt_enc_kv_uint(a->enc, "failed_not_connected", a->n[C_PUBFAIL_NOTCONN]);
-	mqtt_enc_kv_uint(a->enc, "failed_connection_lost", a->n[C_PUBFAIL_LOST]);
+	mqtt_enc_kv_uint(
+	    a->enc, "failed_not_connected", a->n[C_PUBFAIL_NOTCONN]);
+	mqtt_enc_kv_uint(
+	    a->enc, "failed_connection_lost", a->n[C_PUBFAIL_LOST]);
 	mqtt_enc_kv_uint(a->enc, "failed_invalid", a->n[C_PUBFAIL_INVALID]);
 	mqtt_enc_kv_uint(a->enc, "received", a->n[C_RECEIVED]);
 	mqtt_enc_kv_uint(a->enc, "forwarded", a->n[C_FORWARDED]);
 	mqtt_enc_kv_uint(a->enc, "forward_dropped",
-	    a->n[C_FWDDROP_FULL] + a->n[C_FWDDROP_NODEST] +
-	        a->n[C_FWDDROP_ERROR] + a->n[C_FWDDROP_NOSUB]);
+	    a->n[C_FWDDROP_FULL] + a->n[C_FWDDROP_NODEST]
+	        + a->n[C_FWDDROP_ERROR] + a->n[C_FWDDROP_NOSUB]);
 	mqtt_enc_kv_uint(a->enc, "acks", a->n[C_ACKS]);
 	mqtt_enc_kv_uint(a->enc, "acks_untracked", a->n[C_ACKS_UNTRACKED]);
 	mqtt_enc_kv_uint(a->enc, "rx_unacked", a->rx.pending);
@@ -876,7 +903,7 @@ handle_status(mqtt_actor *a, const arb_msg *m)
 static void
 mqtt_handle(arb_ctx *ctx, void *st, const arb_msg *m)
 {
-	mqtt_actor *a   = st;
+	mqtt_actor *a = st;
 	uint32_t    tag = arb_msg_tag(m);
 
 	(void) ctx;
@@ -906,7 +933,8 @@ mqtt_handle(arb_ctx *ctx, void *st, const arb_msg *m)
 	publish(a, m); // any other tag: its body is the payload
 }
 
-// --- the stall check and gauges ------------------------------------------------
+// --- the stall check and gauges
+// ------------------------------------------------
 
 static void
 on_tick(evutil_socket_t fd, short what, void *arg)
@@ -918,13 +946,13 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	(void) fd;
 	(void) what;
 	gauges(a);
-	if (mqtt_conn_get_state(a->conn) != MQTT_CONN_UP ||
-	    (e = mqtt_win_oldest1(&a->win)) == NULL) {
+	if (mqtt_conn_get_state(a->conn) != MQTT_CONN_UP
+	    || (e = mqtt_win_oldest1(&a->win)) == NULL) {
 		return;
 	}
 	// Resent at the reconnect: count from then.
 	since = e->t_pub_us > a->up_us ? e->t_pub_us : a->up_us;
-	age   = (mono_us() - since) / 1000;
+	age = (mono_us() - since) / 1000;
 	if (age < a->cfg->puback_timeout_ms) {
 		return;
 	}
@@ -936,7 +964,8 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	mqtt_conn_drop(a->conn, MQTT_CAUSE_STALL);
 }
 
-// --- lifecycle ------------------------------------------------------------------
+// --- lifecycle
+// ------------------------------------------------------------------
 
 static int
 dests_setup(mqtt_actor *a)
@@ -945,17 +974,18 @@ dests_setup(mqtt_actor *a)
 
 	for (i = 0; i < a->cfg->nsubs; i++) {
 		for (j = 0; j < a->ndests; j++) {
-			if (strcmp(a->dests[j].path, a->cfg->subs[i].to) == 0) {
+			if (strcmp(a->dests[j].path, a->cfg->subs[i].to)
+			    == 0) {
 				break;
 			}
 		}
 		if (j == a->ndests) {
-			snprintf(a->dests[j].path, sizeof(a->dests[j].path), "%s",
-			    a->cfg->subs[i].to);
+			snprintf(a->dests[j].path, sizeof(a->dests[j].path),
+			    "%s", a->cfg->subs[i].to);
 			a->ndests++;
 		}
 		a->sub_dest[i] = (int) j;
-		a->sub_mid[i]  = -1;
+		a->sub_mid[i] = -1;
 	}
 	return 0;
 }
@@ -1012,10 +1042,10 @@ config_err(arb_cfg *cfg, const char *err)
 {
 	char        key[32];
 	const char *sep = strstr(err, ": ");
-	size_t      n   = sep != NULL ? (size_t) (sep - err) : 0;
+	size_t      n = sep != NULL ? (size_t) (sep - err) : 0;
 
-	if (n > 4 && n < sizeof(key) && strncmp(err, "tls.", 4) == 0 &&
-	    strcspn(err, " ") >= n) {
+	if (n > 4 && n < sizeof(key) && strncmp(err, "tls.", 4) == 0
+	    && strcspn(err, " ") >= n) {
 		memcpy(key, err, n);
 		key[n] = '\0';
 		arb_cfg_err(cfg, key, "%s", sep + 2);
@@ -1028,40 +1058,40 @@ static void
 conn_opts(const mqtt_config *c, mqtt_conn_opts *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->host                  = c->host;
-	o->port                  = c->port;
-	o->nameserver            = c->resolver[0] ? c->resolver : NULL;
-	o->connect_timeout_ms    = c->connect_timeout_ms;
-	o->backoff_min_ms        = c->backoff_min_ms;
-	o->backoff_max_ms        = c->backoff_max_ms;
-	o->stable_ms             = c->stable_ms;
-	o->refusals              = c->refusals;
-	o->link.client_id        = c->client_id[0] ? c->client_id : NULL;
-	o->link.clean_session    = c->clean_session;
-	o->link.protocol         = c->protocol;
-	o->link.keepalive_s      = c->keepalive_s;
+	o->host = c->host;
+	o->port = c->port;
+	o->nameserver = c->resolver[0] ? c->resolver : NULL;
+	o->connect_timeout_ms = c->connect_timeout_ms;
+	o->backoff_min_ms = c->backoff_min_ms;
+	o->backoff_max_ms = c->backoff_max_ms;
+	o->stable_ms = c->stable_ms;
+	o->refusals = c->refusals;
+	o->link.client_id = c->client_id[0] ? c->client_id : NULL;
+	o->link.clean_session = c->clean_session;
+	o->link.protocol = c->protocol;
+	o->link.keepalive_s = c->keepalive_s;
 	o->link.session_expiry_s = c->session_expiry_s;
-	o->link.username         = c->has_user ? c->username : NULL;
-	o->link.password         = c->has_pass ? c->password : NULL;
-	o->link.max_inflight     = c->max_inflight;
-	o->link.tls              = c->tls;
-	o->link.tls_ca           = c->tls_ca[0] ? c->tls_ca : NULL;
-	o->link.tls_cert         = c->tls_cert[0] ? c->tls_cert : NULL;
-	o->link.tls_key          = c->tls_key[0] ? c->tls_key : NULL;
-	o->link.tls_name         = c->tls_name[0] ? c->tls_name : c->host;
+	o->link.username = c->has_user ? c->username : NULL;
+	o->link.password = c->has_pass ? c->password : NULL;
+	o->link.max_inflight = c->max_inflight;
+	o->link.tls = c->tls;
+	o->link.tls_ca = c->tls_ca[0] ? c->tls_ca : NULL;
+	o->link.tls_cert = c->tls_cert[0] ? c->tls_cert : NULL;
+	o->link.tls_key = c->tls_key[0] ? c->tls_key : NULL;
+	o->link.tls_name = c->tls_name[0] ? c->tls_name : c->host;
 }
 
 static int
 mqtt_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 {
 	static const mqtt_conn_cbs cbs = {
-		.up      = on_up,
-		.down    = on_down,
+		.up = on_up,
+		.down = on_down,
 		.give_up = on_give_up,
-		.puback  = on_puback,
+		.puback = on_puback,
 		.message = on_message,
 		.written = on_written,
-		.suback  = on_suback,
+		.suback = on_suback,
 	};
 	mqtt_actor    *a;
 	arb_cfg       *cfg = NULL;
@@ -1070,9 +1100,9 @@ mqtt_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	struct timeval tick;
 	int            rv, tick_ms;
 
-	if ((a = calloc(1, sizeof(*a))) == NULL ||
-	    (a->cfg = malloc(sizeof(*a->cfg))) == NULL ||
-	    arb_cfg_alloc(&cfg, arg, len) != ARB_OK) {
+	if ((a = calloc(1, sizeof(*a))) == NULL
+	    || (a->cfg = malloc(sizeof(*a->cfg))) == NULL
+	    || arb_cfg_alloc(&cfg, arg, len) != ARB_OK) {
 		if (a != NULL) {
 			free(a->cfg);
 		}
@@ -1085,8 +1115,9 @@ mqtt_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 		conn_opts(a->cfg, &o);
 		// The TLS files are loaded here: a problem with one is a
 		// problem of its key.
-		if (mqtt_conn_open(&a->conn, arb_base(ctx), &o, &cbs, a, err,
-		        sizeof(err)) != 0) {
+		if (mqtt_conn_open(
+		        &a->conn, arb_base(ctx), &o, &cbs, a, err, sizeof(err))
+		    != 0) {
 			config_err(cfg, err);
 		}
 	}
@@ -1097,13 +1128,14 @@ mqtt_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	}
 	arb_cfg_free(cfg);
 	a->seq = (uint64_t) real_us();
-	if (mqtt_win_init(&a->win, (uint32_t) a->cfg->max_inflight) != 0 ||
-	    mqtt_rxack_init(&a->rx, RX_TRACK) != 0 ||
-	    mqtt_body_alloc(&a->body) != 0 || mqtt_enc_alloc(&a->enc) != 0 ||
-	    (a->ev_tick = event_new(arb_base(ctx), -1, EV_PERSIST, on_tick,
-	         a)) == NULL ||
-	    (a->ev_drain = event_new(arb_base(ctx), -1, 0, on_drain, a)) ==
-	        NULL) {
+	if (mqtt_win_init(&a->win, (uint32_t) a->cfg->max_inflight) != 0
+	    || mqtt_rxack_init(&a->rx, RX_TRACK) != 0
+	    || mqtt_body_alloc(&a->body) != 0 || mqtt_enc_alloc(&a->enc) != 0
+	    || (a->ev_tick
+	           = event_new(arb_base(ctx), -1, EV_PERSIST, on_tick, a))
+	        == NULL
+	    || (a->ev_drain = event_new(arb_base(ctx), -1, 0, on_drain, a))
+	        == NULL) {
 		actor_free(a);
 		return ARB_ENOMEM;
 	}
@@ -1116,7 +1148,7 @@ mqtt_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	if (tick_ms < 25) {
 		tick_ms = 25;
 	}
-	tick.tv_sec  = tick_ms / 1000;
+	tick.tv_sec = tick_ms / 1000;
 	tick.tv_usec = (tick_ms % 1000) * 1000;
 	event_add(a->ev_tick, &tick);
 	gauges(a);
@@ -1135,7 +1167,7 @@ mqtt_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 static void
 mqtt_stop(arb_ctx *ctx, void *st)
 {
-	mqtt_actor    *a  = st;
+	mqtt_actor    *a = st;
 	arb_exit       ex = { .kind = ARB_EXIT_SHUTDOWN };
 	struct timeval tv;
 
@@ -1144,12 +1176,12 @@ mqtt_stop(arb_ctx *ctx, void *st)
 		return;
 	}
 	a->stopping = true;
-	if (mqtt_conn_get_state(a->conn) == MQTT_CONN_UP &&
-	    mqtt_win_count(&a->win) > 0 && a->cfg->drain_ms > 0) {
+	if (mqtt_conn_get_state(a->conn) == MQTT_CONN_UP
+	    && mqtt_win_count(&a->win) > 0 && a->cfg->drain_ms > 0) {
 		arb_log(a->ctx, ARB_LOG_INFO, "draining",
 		    "inflight=%" PRIu32 " drain=%dms", mqtt_win_count(&a->win),
 		    a->cfg->drain_ms);
-		tv.tv_sec  = a->cfg->drain_ms / 1000;
+		tv.tv_sec = a->cfg->drain_ms / 1000;
 		tv.tv_usec = (a->cfg->drain_ms % 1000) * 1000;
 		event_add(a->ev_drain, &tv);
 		return;
@@ -1181,10 +1213,10 @@ mqtt_check(arb_cfg *cfg)
 }
 
 const arb_actor_ops mqtt_actor_ops = {
-	.type      = "mqtt",
-	.init      = mqtt_init,
-	.handle    = mqtt_handle,
-	.stop      = mqtt_stop,
+	.type = "mqtt",
+	.init = mqtt_init,
+	.handle = mqtt_handle,
+	.stop = mqtt_stop,
 	.terminate = mqtt_terminate,
-	.check     = mqtt_check,
+	.check = mqtt_check,
 };

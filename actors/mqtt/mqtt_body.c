@@ -61,16 +61,16 @@ body_well_formed(const void *data, size_t len)
 	}
 	// A value that is not a map is recorded as "expected a mapping": it
 	// decoded fine.  Anything else recorded means it did not decode.
-	ok = arb_cfg_errors(c) == 0 ||
-	    (arb_cfg_error(c, 0, NULL, &text) == ARB_OK &&
-	        strstr(text, "not a msgpack value") == NULL);
+	ok = arb_cfg_errors(c) == 0
+	    || (arb_cfg_error(c, 0, NULL, &text) == ARB_OK
+	        && strstr(text, "not a msgpack value") == NULL);
 	arb_cfg_free(c);
 	return ok;
 }
 
 int
-mqtt_body_parse(mqtt_body *b, const void *data, size_t len, char *err,
-    size_t errlen)
+mqtt_body_parse(
+    mqtt_body *b, const void *data, size_t len, char *err, size_t errlen)
 {
 	size_t                off = 0;
 	msgpack_unpack_return r;
@@ -79,7 +79,7 @@ mqtt_body_parse(mqtt_body *b, const void *data, size_t len, char *err,
 	msgpack_unpacked_init(&b->u);
 	b->have = false;
 	b->data = data;
-	b->len  = len;
+	b->len = len;
 	if (len == 0) {
 		snprintf(err, errlen, "empty body");
 		return -1;
@@ -94,7 +94,8 @@ mqtt_body_parse(mqtt_body *b, const void *data, size_t len, char *err,
 		return -1;
 	}
 	if (r != MSGPACK_UNPACK_SUCCESS) {
-		snprintf(err, errlen, r == MSGPACK_UNPACK_NOMEM_ERROR
+		snprintf(err, errlen,
+		    r == MSGPACK_UNPACK_NOMEM_ERROR
 		        ? "msgpack body too large to decode"
 		        : "malformed msgpack body");
 		return -1;
@@ -144,8 +145,8 @@ body_get(const mqtt_body *b, const char *key, size_t klen)
 	for (i = 0; i < m->size; i++) {
 		const msgpack_object *k = &m->ptr[i].key;
 
-		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == klen &&
-		    memcmp(k->via.str.ptr, key, klen) == 0) {
+		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == klen
+		    && memcmp(k->via.str.ptr, key, klen) == 0) {
 			return m->ptr[i].val.type == MSGPACK_OBJECT_NIL
 			    ? NULL
 			    : &m->ptr[i].val;
@@ -155,8 +156,7 @@ body_get(const mqtt_body *b, const char *key, size_t klen)
 }
 
 int
-mqtt_body_bytes(
-    const mqtt_body *b, const char *key, const void **p, size_t *n)
+mqtt_body_bytes(const mqtt_body *b, const char *key, const void **p, size_t *n)
 {
 	const msgpack_object *o = body_get(b, key, strlen(key));
 
@@ -223,8 +223,8 @@ mqtt_body_bool(const mqtt_body *b, const char *key, bool *v)
 }
 
 int
-mqtt_body_text(const mqtt_body *b, const char *key, size_t klen,
-    char *scratch, size_t slen, const char **p, size_t *n)
+mqtt_body_text(const mqtt_body *b, const char *key, size_t klen, char *scratch,
+    size_t slen, const char **p, size_t *n)
 {
 	const msgpack_object *o = body_get(b, key, klen);
 	int                   w;
@@ -238,8 +238,8 @@ mqtt_body_text(const mqtt_body *b, const char *key, size_t klen,
 		*n = o->via.str.size;
 		return 1;
 	case MSGPACK_OBJECT_POSITIVE_INTEGER:
-		w = snprintf(scratch, slen, "%llu",
-		    (unsigned long long) o->via.u64);
+		w = snprintf(
+		    scratch, slen, "%llu", (unsigned long long) o->via.u64);
 		break;
 	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
 		w = snprintf(scratch, slen, "%lld", (long long) o->via.i64);
@@ -256,8 +256,8 @@ mqtt_body_text(const mqtt_body *b, const char *key, size_t klen,
 }
 
 int
-mqtt_body_uints(const mqtt_body *b, const char *key, uint64_t *out,
-    size_t max, size_t *n)
+mqtt_body_uints(
+    const mqtt_body *b, const char *key, uint64_t *out, size_t max, size_t *n)
 {
 	const msgpack_object *o = body_get(b, key, strlen(key));
 	uint32_t              i;
@@ -268,14 +268,15 @@ mqtt_body_uints(const mqtt_body *b, const char *key, uint64_t *out,
 	}
 	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && max > 0) {
 		out[0] = o->via.u64;
-		*n     = 1;
+		*n = 1;
 		return 1;
 	}
 	if (o->type != MSGPACK_OBJECT_ARRAY) {
 		return -1;
 	}
 	for (i = 0; i < o->via.array.size && *n < max; i++) {
-		if (o->via.array.ptr[i].type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		if (o->via.array.ptr[i].type
+		    != MSGPACK_OBJECT_POSITIVE_INTEGER) {
 			return -1;
 		}
 		out[(*n)++] = o->via.array.ptr[i].via.u64;

@@ -20,8 +20,8 @@ void mqtt_body_free(mqtt_body *b);
 // bytes, truncation and malformed input are errors: -1 with the reason
 // in err).  Pointers handed out by the getters stay valid until the next
 // parse.
-int mqtt_body_parse(mqtt_body *b, const void *data, size_t len, char *err,
-    size_t errlen);
+int mqtt_body_parse(
+    mqtt_body *b, const void *data, size_t len, char *err, size_t errlen);
 
 // mqtt_body_is_map is true when the value is a map.
 bool mqtt_body_is_map(const mqtt_body *b);
@@ -43,8 +43,8 @@ int mqtt_body_bool(const mqtt_body *b, const char *key, bool *v);
 int mqtt_body_text(const mqtt_body *b, const char *key, size_t klen,
     char *scratch, size_t slen, const char **p, size_t *n);
 // mqtt_body_uints reads a uint or an array of uints (at most max).
-int mqtt_body_uints(const mqtt_body *b, const char *key, uint64_t *out,
-    size_t max, size_t *n);
+int mqtt_body_uints(
+    const mqtt_body *b, const char *key, uint64_t *out, size_t max, size_t *n);
 
 // --- writing ---------------------------------------------------------------
 

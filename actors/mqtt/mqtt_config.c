@@ -85,8 +85,8 @@ cfg_protocol(arb_cfg *cfg, mqtt_config *c)
 static void
 cfg_tls(arb_cfg *cfg, mqtt_config *c)
 {
-	static const char *const keys[] = { "ca", "cert", "key", "server_name",
-		NULL };
+	static const char *const keys[]
+	    = { "ca", "cert", "key", "server_name", NULL };
 	arb_cfg *t;
 
 	if (!arb_cfg_has(cfg, "tls")) {
@@ -109,7 +109,7 @@ static void
 cfg_reconnect(arb_cfg *cfg, mqtt_config *c)
 {
 	static const char *const keys[] = { "min", "max", "stable", NULL };
-	arb_cfg *r = arb_cfg_sub(cfg, "reconnect");
+	arb_cfg                 *r = arb_cfg_sub(cfg, "reconnect");
 
 	arb_cfg_keys(r, keys);
 	cfg_dur(r, "min", 1, 3600000, &c->backoff_min_ms);
@@ -124,9 +124,9 @@ static void
 cfg_publish(arb_cfg *cfg, mqtt_config *c)
 {
 	static const char *const keys[] = { "topic", "qos", "retain", NULL };
-	arb_cfg    *p = arb_cfg_sub(cfg, "publish");
-	const char *s;
-	char        err[160];
+	arb_cfg                 *p = arb_cfg_sub(cfg, "publish");
+	const char              *s;
+	char                     err[160];
 
 	arb_cfg_keys(p, keys);
 	if (arb_cfg_str(p, "topic", MQTT_TOPIC_MAX, &s) == ARB_OK) {
@@ -143,8 +143,8 @@ cfg_publish(arb_cfg *cfg, mqtt_config *c)
 static void
 cfg_subscribe(arb_cfg *cfg, mqtt_config *c, const char *to)
 {
-	static const char *const keys[] = { "topic", "qos", "to", "ack",
-		NULL };
+	static const char *const keys[]
+	    = { "topic", "qos", "to", "ack", NULL };
 	arb_cfg      *l, *it;
 	size_t        n, i, j;
 	mqtt_sub_cfg *s;
@@ -157,7 +157,7 @@ cfg_subscribe(arb_cfg *cfg, mqtt_config *c, const char *to)
 	}
 	for (i = 0; i < n; i++) {
 		it = arb_cfg_item(l, i);
-		s  = &c->subs[c->nsubs];
+		s = &c->subs[c->nsubs];
 		memset(s, 0, sizeof(*s));
 		s->qos = 1;
 		arb_cfg_keys(it, keys);
@@ -165,17 +165,20 @@ cfg_subscribe(arb_cfg *cfg, mqtt_config *c, const char *to)
 		if (s->filter[0] == '\0') {
 			if (!arb_cfg_has(it, "topic")) {
 				arb_cfg_err(it, "topic",
-				    "required: the topic filter to subscribe to");
+				    "required: the topic filter to subscribe "
+				    "to");
 			}
 		} else if (!mqtt_filter_valid(s->filter)) {
 			arb_cfg_err(it, "topic",
-			    "not a valid topic filter (+ and # must fill a whole "
+			    "not a valid topic filter (+ and # must fill a "
+			    "whole "
 			    "level, # only at the end)");
 		}
 		for (j = 0; j < c->nsubs && s->filter[0] != '\0'; j++) {
 			if (strcmp(c->subs[j].filter, s->filter) == 0) {
 				arb_cfg_err(it, "topic",
-				    "subscribed twice (also subscribe[%zu])", j);
+				    "subscribed twice (also subscribe[%zu])",
+				    j);
 			}
 		}
 		cfg_qos(it, "qos", &s->qos);
@@ -183,7 +186,8 @@ cfg_subscribe(arb_cfg *cfg, mqtt_config *c, const char *to)
 		cfg_copy(it, "to", MQTT_PATH_MAX, s->to, NULL);
 		if (s->to[0] == '\0') {
 			arb_cfg_err(it, "to",
-			    "required (here or as the config's `to`): the actor "
+			    "required (here or as the config's `to`): the "
+			    "actor "
 			    "that gets the messages");
 		}
 		arb_cfg_bool(it, "ack", &s->ack);
@@ -200,23 +204,23 @@ mqtt_config_read(arb_cfg *cfg, mqtt_config *c)
 		"reconnect", "refusals", "puback_timeout", "max_inflight",
 		"overflow", "drain", "publish", "subscribe", "to", NULL };
 	static const char *const overflows[] = { "reject", "drop", NULL };
-	char    to[MQTT_PATH_MAX + 1] = "";
-	int64_t v;
+	char                     to[MQTT_PATH_MAX + 1] = "";
+	int64_t                  v;
 
 	memset(c, 0, sizeof(*c));
-	c->protocol           = 4;
-	c->keepalive_s        = 30;
-	c->session_expiry_s   = UINT32_MAX; // MQTT 5: never expires
+	c->protocol = 4;
+	c->keepalive_s = 30;
+	c->session_expiry_s = UINT32_MAX; // MQTT 5: never expires
 	c->connect_timeout_ms = 10000;
-	c->backoff_min_ms     = 100;
-	c->backoff_max_ms     = 30000;
-	c->stable_ms          = 10000;
-	c->refusals           = 10;
-	c->puback_timeout_ms  = 20000;
-	c->max_inflight       = 64;
-	c->overflow           = MQTT_OVERFLOW_REJECT;
-	c->drain_ms           = 2000;
-	c->pub_qos            = 1;
+	c->backoff_min_ms = 100;
+	c->backoff_max_ms = 30000;
+	c->stable_ms = 10000;
+	c->refusals = 10;
+	c->puback_timeout_ms = 20000;
+	c->max_inflight = 64;
+	c->overflow = MQTT_OVERFLOW_REJECT;
+	c->drain_ms = 2000;
+	c->pub_qos = 1;
 
 	arb_cfg_keys(cfg, keys);
 	cfg_copy(cfg, "host", MQTT_NAME_MAX, c->host, NULL);
@@ -229,21 +233,23 @@ mqtt_config_read(arb_cfg *cfg, mqtt_config *c)
 	cfg_int(cfg, "port", 1, 65535, &c->port);
 	cfg_copy(cfg, "client_id", MQTT_NAME_MAX, c->client_id, NULL);
 	arb_cfg_bool(cfg, "clean_session", &c->clean_session);
-	if (c->client_id[0] == '\0' && !c->clean_session &&
-	    !arb_cfg_has(cfg, "client_id")) {
+	if (c->client_id[0] == '\0' && !c->clean_session
+	    && !arb_cfg_has(cfg, "client_id")) {
 		arb_cfg_err(cfg, "client_id",
-		    "required for a persistent session (clean_session: false): "
+		    "required for a persistent session (clean_session: "
+		    "false): "
 		    "a fixed id the broker keeps the session under");
 	}
 	cfg_protocol(cfg, c);
 	if (arb_cfg_dur(cfg, "keepalive", 0, 65535000, &v) == ARB_OK) {
 		if (v != 0 && v < 5000) {
-			arb_cfg_err(cfg, "keepalive", "0 (off) or at least 5s");
+			arb_cfg_err(
+			    cfg, "keepalive", "0 (off) or at least 5s");
 		}
 		c->keepalive_s = (int) (v / 1000);
 	}
-	if (arb_cfg_dur(cfg, "session_expiry", 0, 4294967294000LL, &v) ==
-	    ARB_OK) {
+	if (arb_cfg_dur(cfg, "session_expiry", 0, 4294967294000LL, &v)
+	    == ARB_OK) {
 		c->session_expiry_s = (uint32_t) (v / 1000);
 		if (c->protocol != 5) {
 			arb_cfg_err(cfg, "session_expiry",

@@ -14,9 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MQTT_SUBS_MAX  32
-#define MQTT_PATH_MAX  255 // a destination path, a file name
-#define MQTT_NAME_MAX  255 // host, client id, user name, password
+#define MQTT_SUBS_MAX 32
+#define MQTT_PATH_MAX 255 // a destination path, a file name
+#define MQTT_NAME_MAX 255 // host, client id, user name, password
 
 enum mqtt_overflow { MQTT_OVERFLOW_REJECT = 0, MQTT_OVERFLOW_DROP };
 
@@ -28,34 +28,34 @@ typedef struct mqtt_sub_cfg {
 } mqtt_sub_cfg;
 
 typedef struct mqtt_config {
-	char     host[MQTT_NAME_MAX + 1];
-	int      port;
-	char     client_id[MQTT_NAME_MAX + 1];
-	bool     clean_session;
-	int      protocol; // 4 (3.1.1) or 5
-	int      keepalive_s;
-	uint32_t session_expiry_s;
-	bool     has_user, has_pass;
-	char     username[MQTT_NAME_MAX + 1];
-	char     password[MQTT_NAME_MAX + 1];
-	bool     tls;
-	char     tls_ca[MQTT_PATH_MAX + 1]; // "" = the system's CAs
-	char     tls_cert[MQTT_PATH_MAX + 1];
-	char     tls_key[MQTT_PATH_MAX + 1];
-	char     tls_name[MQTT_NAME_MAX + 1]; // "" = host
-	char     resolver[64];                // "" = /etc/resolv.conf
-	int      connect_timeout_ms;
-	int      backoff_min_ms, backoff_max_ms, stable_ms;
-	unsigned refusals;
-	int      puback_timeout_ms;
-	int      max_inflight;
-	int      overflow; // enum mqtt_overflow
-	int      drain_ms; // stop: wait this long for PUBACKs in flight
-	bool     has_topic;
-	mqtt_tpl topic;
-	int      pub_qos;
-	bool     pub_retain;
-	size_t   nsubs;
+	char         host[MQTT_NAME_MAX + 1];
+	int          port;
+	char         client_id[MQTT_NAME_MAX + 1];
+	bool         clean_session;
+	int          protocol; // 4 (3.1.1) or 5
+	int          keepalive_s;
+	uint32_t     session_expiry_s;
+	bool         has_user, has_pass;
+	char         username[MQTT_NAME_MAX + 1];
+	char         password[MQTT_NAME_MAX + 1];
+	bool         tls;
+	char         tls_ca[MQTT_PATH_MAX + 1]; // "" = the system's CAs
+	char         tls_cert[MQTT_PATH_MAX + 1];
+	char         tls_key[MQTT_PATH_MAX + 1];
+	char         tls_name[MQTT_NAME_MAX + 1]; // "" = host
+	char         resolver[64];                // "" = /etc/resolv.conf
+	int          connect_timeout_ms;
+	int          backoff_min_ms, backoff_max_ms, stable_ms;
+	unsigned     refusals;
+	int          puback_timeout_ms;
+	int          max_inflight;
+	int          overflow; // enum mqtt_overflow
+	int          drain_ms; // stop: wait this long for PUBACKs in flight
+	bool         has_topic;
+	mqtt_tpl     topic;
+	int          pub_qos;
+	bool         pub_retain;
+	size_t       nsubs;
 	mqtt_sub_cfg subs[MQTT_SUBS_MAX];
 } mqtt_config;
 

@@ -50,12 +50,12 @@ struct mqtt_conn {
 };
 
 static const char *const state_names[] = {
-	[MQTT_CONN_IDLE]       = "idle",
-	[MQTT_CONN_WAIT]       = "backoff",
-	[MQTT_CONN_RESOLVING]  = "resolving",
+	[MQTT_CONN_IDLE] = "idle",
+	[MQTT_CONN_WAIT] = "backoff",
+	[MQTT_CONN_RESOLVING] = "resolving",
 	[MQTT_CONN_CONNECTING] = "connecting",
-	[MQTT_CONN_UP]         = "up",
-	[MQTT_CONN_GAVE_UP]    = "gave_up",
+	[MQTT_CONN_UP] = "up",
+	[MQTT_CONN_GAVE_UP] = "gave_up",
 };
 
 const char *
@@ -110,7 +110,7 @@ conn_arm(struct event *ev, int64_t ms)
 {
 	struct timeval tv;
 
-	tv.tv_sec  = (time_t) (ms / 1000);
+	tv.tv_sec = (time_t) (ms / 1000);
 	tv.tv_usec = (suseconds_t) ((ms % 1000) * 1000);
 	event_add(ev, &tv);
 }
@@ -125,8 +125,8 @@ conn_fail(mqtt_conn *c, mqtt_cause cause, int code, const char *text)
 	int64_t next;
 
 	event_del(c->ev_deadline);
-	if (c->state == MQTT_CONN_UP &&
-	    mqtt_now_ms() - c->up_since >= c->stable_ms) {
+	if (c->state == MQTT_CONN_UP
+	    && mqtt_now_ms() - c->up_since >= c->stable_ms) {
 		c->attempts = 0; // it was stable: start over
 	}
 	c->up_since = 0;
@@ -142,7 +142,8 @@ conn_fail(mqtt_conn *c, mqtt_cause cause, int code, const char *text)
 		if (c->refusals_max > 0 && c->refusals >= c->refusals_max) {
 			c->state = MQTT_CONN_GAVE_UP;
 			if (c->cbs.give_up != NULL) {
-				c->cbs.give_up(c->arg, cause, text, c->refusals);
+				c->cbs.give_up(
+				    c->arg, cause, text, c->refusals);
 			}
 			return;
 		}
@@ -167,7 +168,7 @@ conn_link_up(void *arg, bool session_present)
 	mqtt_conn *c = arg;
 
 	event_del(c->ev_deadline);
-	c->state    = MQTT_CONN_UP;
+	c->state = MQTT_CONN_UP;
 	c->up_since = mqtt_now_ms();
 	c->refusals = 0;
 	if (c->cbs.up != NULL) {
@@ -182,8 +183,8 @@ conn_link_down(void *arg, mqtt_cause cause, int code, const char *text)
 	{
 		mqtt_conn *c = arg;
 
-		if (c->stopping && c->state == MQTT_CONN_IDLE &&
-		    !mqtt_dns_busy(c->dns) && c->stop_done != NULL) {
+		if (c->stopping && c->state == MQTT_CONN_IDLE
+		    && !mqtt_dns_busy(c->dns) && c->stop_done != NULL) {
 			void (*done)(void *) = c->stop_done;
 
 			c->stop_done = NULL;
@@ -228,11 +229,12 @@ conn_link_suback(void *arg, int mid, int n, const int *granted)
 	}
 }
 
-// --- the attempt -------------------------------------------------------------
+// --- the attempt
+// -------------------------------------------------------------
 
 static void
-conn_resolved(void *arg, const char *err, char addrs[][MQTT_ADDR_MAX],
-    size_t n)
+conn_resolved(
+    void *arg, const char *err, char addrs[][MQTT_ADDR_MAX], size_t n)
 {
 	mqtt_conn *c = arg;
 	mqtt_cause cause;
@@ -244,15 +246,16 @@ conn_resolved(void *arg, const char *err, char addrs[][MQTT_ADDR_MAX],
 	}
 	if (err != NULL) {
 		c->addr[0] = '\0';
-		snprintf(text, sizeof(text), "cannot resolve %s: %s", c->host,
-		    err);
+		snprintf(
+		    text, sizeof(text), "cannot resolve %s: %s", c->host, err);
 		conn_fail(c, MQTT_CAUSE_RESOLVE, 0, text);
 		return;
 	}
 	snprintf(c->addr, sizeof(c->addr), "%s", addrs[c->tries % n]);
 	c->state = MQTT_CONN_CONNECTING;
-	if (mqtt_link_connect(c->link, c->addr, c->port, &cause, &code, text,
-	        sizeof(text)) != 0) {
+	if (mqtt_link_connect(
+	        c->link, c->addr, c->port, &cause, &code, text, sizeof(text))
+	    != 0) {
 		conn_fail(c, cause, code, text);
 	}
 }
@@ -334,12 +337,12 @@ mqtt_conn_open(mqtt_conn **cp, struct event_base *base,
     size_t errlen)
 {
 	static const mqtt_link_cbs lcbs = {
-		.up      = conn_link_up,
-		.down    = conn_link_down,
-		.puback  = conn_link_puback,
+		.up = conn_link_up,
+		.down = conn_link_down,
+		.puback = conn_link_puback,
 		.message = conn_link_message,
 		.written = conn_link_written,
-		.suback  = conn_link_suback,
+		.suback = conn_link_suback,
 	};
 	mqtt_conn     *c;
 	mqtt_link_opts lo;
@@ -348,21 +351,21 @@ mqtt_conn_open(mqtt_conn **cp, struct event_base *base,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	c->base         = base;
-	c->cbs          = *cbs;
-	c->arg          = arg;
-	c->port         = o->port;
-	c->timeout_ms   = o->connect_timeout_ms;
-	c->min_ms       = o->backoff_min_ms;
-	c->max_ms       = o->backoff_max_ms;
-	c->stable_ms    = o->stable_ms;
+	c->base = base;
+	c->cbs = *cbs;
+	c->arg = arg;
+	c->port = o->port;
+	c->timeout_ms = o->connect_timeout_ms;
+	c->min_ms = o->backoff_min_ms;
+	c->max_ms = o->backoff_max_ms;
+	c->stable_ms = o->stable_ms;
 	c->refusals_max = o->refusals;
 	snprintf(c->host, sizeof(c->host), "%s", o->host);
 	snprintf(c->broker, sizeof(c->broker),
 	    strchr(c->host, ':') != NULL ? "[%s]:%d" : "%s:%d", c->host,
 	    c->port);
-	if (getrandom(&c->rnd, sizeof(c->rnd), GRND_NONBLOCK) !=
-	    (ssize_t) sizeof(c->rnd)) {
+	if (getrandom(&c->rnd, sizeof(c->rnd), GRND_NONBLOCK)
+	    != (ssize_t) sizeof(c->rnd)) {
 		c->rnd = (uint64_t) mqtt_now_ms() * 0x9E3779B97F4A7C15ULL;
 	}
 	c->rnd |= 1;
@@ -370,15 +373,16 @@ mqtt_conn_open(mqtt_conn **cp, struct event_base *base,
 	if (lo.tls && lo.tls_name == NULL) {
 		lo.tls_name = c->host;
 	}
-	c->ev_retry    = event_new(base, -1, 0, conn_on_retry, c);
+	c->ev_retry = event_new(base, -1, 0, conn_on_retry, c);
 	c->ev_deadline = event_new(base, -1, 0, conn_on_deadline, c);
 	if (c->ev_retry == NULL || c->ev_deadline == NULL) {
 		snprintf(err, errlen, "out of memory");
 		mqtt_conn_close(c);
 		return -1;
 	}
-	if (mqtt_dns_open(&c->dns, base, o->nameserver, err, errlen) != 0 ||
-	    mqtt_link_open(&c->link, base, &lo, &lcbs, c, err, errlen) != 0) {
+	if (mqtt_dns_open(&c->dns, base, o->nameserver, err, errlen) != 0
+	    || mqtt_link_open(&c->link, base, &lo, &lcbs, c, err, errlen)
+	        != 0) {
 		mqtt_conn_close(c);
 		return -1;
 	}
@@ -421,9 +425,9 @@ mqtt_conn_drop(mqtt_conn *c, mqtt_cause cause)
 void
 mqtt_conn_stop(mqtt_conn *c, void (*done)(void *arg), void *arg)
 {
-	c->stopping  = true;
+	c->stopping = true;
 	c->stop_done = done;
-	c->stop_arg  = arg;
+	c->stop_arg = arg;
 	event_del(c->ev_retry);
 	event_del(c->ev_deadline);
 	if (c->state == MQTT_CONN_RESOLVING) {

@@ -29,14 +29,14 @@ typedef enum mqtt_conn_state {
 const char *mqtt_conn_state_name(mqtt_conn_state s);
 
 typedef struct mqtt_conn_opts {
-	const char    *host;       // name or address literal
+	const char    *host; // name or address literal
 	int            port;
-	const char    *nameserver; // NULL: /etc/resolv.conf
+	const char    *nameserver;         // NULL: /etc/resolv.conf
 	int            connect_timeout_ms; // resolve + connect + CONNACK
 	int            backoff_min_ms;
 	int            backoff_max_ms;
-	int            stable_ms;  // up this long: the backoff starts over
-	unsigned       refusals;   // give up after this many; 0: never
+	int            stable_ms; // up this long: the backoff starts over
+	unsigned       refusals;  // give up after this many; 0: never
 	mqtt_link_opts link;
 } mqtt_conn_opts;
 
@@ -49,8 +49,8 @@ typedef struct mqtt_conn_cbs {
 	    const char *addr, int64_t next_ms);
 	// give_up: `refusals` refusals in a row; the conn is GAVE_UP and
 	// tries no more.
-	void (*give_up)(void *arg, mqtt_cause cause, const char *text,
-	    unsigned refusals);
+	void (*give_up)(
+	    void *arg, mqtt_cause cause, const char *text, unsigned refusals);
 	// As in mqtt_link_cbs.
 	void (*puback)(void *arg, int mid, int reason);
 	void (*message)(void *arg, const mqtt_inmsg *m);
@@ -61,8 +61,8 @@ typedef struct mqtt_conn_cbs {
 // mqtt_conn_open prepares the connection (opts' strings are copied;
 // TLS files are loaded now).  Returns 0 or -1 with the reason in err.
 int mqtt_conn_open(mqtt_conn **cp, struct event_base *base,
-    const mqtt_conn_opts *opts, const mqtt_conn_cbs *cbs, void *arg,
-    char *err, size_t errlen);
+    const mqtt_conn_opts *opts, const mqtt_conn_cbs *cbs, void *arg, char *err,
+    size_t errlen);
 
 // mqtt_conn_close releases everything at once (no DISCONNECT).  NULL is a
 // harmless no-op.  Must not be called from a callback of the conn.

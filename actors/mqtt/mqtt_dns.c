@@ -30,10 +30,10 @@ struct mqtt_dns {
 	struct evdns_getaddrinfo_request *req;
 	struct event                     *ev_done;
 	char                              nameserver[64];
-	bool                              busy;      // evdns holds a query
-	bool                              cancelled; // ...whose cb must not run
-	mqtt_dns_cb                       cb;
-	void                             *arg;
+	bool                              busy; // evdns holds a query
+	bool        cancelled;                  // ...whose cb must not run
+	mqtt_dns_cb cb;
+	void       *arg;
 	void (*idle)(void *arg);
 	void *idle_arg;
 	// The outcome, delivered by ev_done.
@@ -49,8 +49,9 @@ mqtt_addr_numeric(const char *host)
 	struct in6_addr a6;
 	struct in_addr  a4;
 
-	return host != NULL && (inet_pton(AF_INET, host, &a4) == 1 ||
-	                           inet_pton(AF_INET6, host, &a6) == 1);
+	return host != NULL
+	    && (inet_pton(AF_INET, host, &a4) == 1
+	        || inet_pton(AF_INET6, host, &a6) == 1);
 }
 
 static void
@@ -63,7 +64,7 @@ dns_on_done(evutil_socket_t fd, short what, void *arg)
 	(void) what;
 	if (d->pending) {
 		d->pending = false;
-		cb         = d->cb;
+		cb = d->cb;
 		cb(d->arg, d->err[0] ? d->err : NULL, d->addrs, d->n);
 	}
 }
@@ -102,7 +103,7 @@ dns_on_answer(int result, struct evutil_addrinfo *res, void *arg)
 	struct evutil_addrinfo *ai;
 	int                     fam;
 
-	d->req  = NULL;
+	d->req = NULL;
 	d->busy = false;
 	if (d->cancelled || result == EVUTIL_EAI_CANCEL) {
 		if (res != NULL) {
@@ -112,11 +113,11 @@ dns_on_answer(int result, struct evutil_addrinfo *res, void *arg)
 		dns_on_idle(d);
 		return;
 	}
-	d->n      = 0;
+	d->n = 0;
 	d->err[0] = '\0';
 	if (result != 0) {
-		snprintf(d->err, sizeof(d->err), "%s",
-		    evutil_gai_strerror(result));
+		snprintf(
+		    d->err, sizeof(d->err), "%s", evutil_gai_strerror(result));
 	} else {
 		// IPv4 first: a gateway's broker is reachable over IPv4 far
 		// more often than over IPv6.
@@ -156,7 +157,8 @@ mqtt_dns_open(mqtt_dns **dp, struct event_base *base, const char *nameserver,
 			free(d);
 			return -1;
 		}
-		snprintf(d->nameserver, sizeof(d->nameserver), "%s", nameserver);
+		snprintf(
+		    d->nameserver, sizeof(d->nameserver), "%s", nameserver);
 	}
 	if ((d->ev_done = event_new(base, -1, 0, dns_on_done, d)) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -174,9 +176,9 @@ mqtt_dns_close(mqtt_dns *d)
 		return;
 	}
 	if (d->evdns != NULL) {
-		// With fail_requests 0 evdns frees its requests without calling
-		// back; a getaddrinfo query still under way would leak (the
-		// actor waits for idle, so none is).
+		// With fail_requests 0 evdns frees its requests without
+		// calling back; a getaddrinfo query still under way would leak
+		// (the actor waits for idle, so none is).
 		evdns_base_free(d->evdns, 0);
 	}
 	event_free(d->ev_done);
@@ -195,7 +197,8 @@ dns_start_evdns(mqtt_dns *d)
 		return -1;
 	}
 	if (d->nameserver[0] != '\0') {
-		if (evdns_base_nameserver_ip_add(d->evdns, d->nameserver) != 0) {
+		if (evdns_base_nameserver_ip_add(d->evdns, d->nameserver)
+		    != 0) {
 			return -1;
 		}
 		evdns_base_load_hosts(d->evdns, NULL);
@@ -212,13 +215,13 @@ mqtt_dns_resolve(mqtt_dns *d, const char *host, mqtt_dns_cb cb, void *arg)
 	if (d->busy || d->pending) {
 		return -1;
 	}
-	d->cb     = cb;
-	d->arg    = arg;
-	d->n      = 0;
+	d->cb = cb;
+	d->arg = arg;
+	d->n = 0;
 	d->err[0] = '\0';
 	if (mqtt_addr_numeric(host)) {
 		snprintf(d->addrs[0], MQTT_ADDR_MAX, "%s", host);
-		d->n       = 1;
+		d->n = 1;
 		d->pending = true;
 		event_active(d->ev_done, EV_TIMEOUT, 1);
 		return 0;
@@ -231,12 +234,13 @@ mqtt_dns_resolve(mqtt_dns *d, const char *host, mqtt_dns_cb cb, void *arg)
 		return -1;
 	}
 	memset(&hints, 0, sizeof(hints));
-	hints.ai_family   = AF_UNSPEC;
+	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_protocol = IPPROTO_TCP;
-	d->busy           = true;
-	d->cancelled      = false;
-	req = evdns_getaddrinfo(d->evdns, host, NULL, &hints, dns_on_answer, d);
+	d->busy = true;
+	d->cancelled = false;
+	req = evdns_getaddrinfo(
+	    d->evdns, host, NULL, &hints, dns_on_answer, d);
 	// NULL: answered inside the call (busy is false again) or failed at
 	// once (still busy: dns_on_answer did not run).
 	if (req == NULL && d->busy) {
@@ -253,7 +257,7 @@ void
 mqtt_dns_cancel(mqtt_dns *d, void (*idle)(void *arg), void *arg)
 {
 	d->pending = false;
-	d->idle     = idle;
+	d->idle = idle;
 	d->idle_arg = arg;
 	if (!d->busy) {
 		dns_on_idle(d);

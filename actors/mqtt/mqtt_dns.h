@@ -20,8 +20,8 @@ typedef struct mqtt_dns mqtt_dns;
 // mqtt_dns_cb delivers the outcome of one query: err is NULL and n >= 1
 // numeric addresses (IPv4 first, then IPv6), or err says why in words
 // ("no such host", "timed out").
-typedef void (*mqtt_dns_cb)(void *arg, const char *err,
-    char addrs[][MQTT_ADDR_MAX], size_t n);
+typedef void (*mqtt_dns_cb)(
+    void *arg, const char *err, char addrs[][MQTT_ADDR_MAX], size_t n);
 
 // mqtt_dns_open prepares a resolver on base.  nameserver is NULL (use
 // /etc/resolv.conf) or "IP[:PORT]".  Files are read at the first query.
@@ -39,8 +39,7 @@ void mqtt_dns_close(mqtt_dns *d);
 // (never inside this call), exactly once unless mqtt_dns_cancel comes
 // first.  An address literal is answered without evdns.  One query at a
 // time: returns -1 when one is under way, or when evdns cannot start.
-int mqtt_dns_resolve(mqtt_dns *d, const char *host, mqtt_dns_cb cb,
-    void *arg);
+int mqtt_dns_resolve(mqtt_dns *d, const char *host, mqtt_dns_cb cb, void *arg);
 
 // mqtt_dns_cancel abandons the query under way (its cb will not run).
 // idle (may be NULL) runs once evdns has let go of it: later on the loop,

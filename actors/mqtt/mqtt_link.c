@@ -74,19 +74,19 @@ struct mqtt_link {
 	char               tls_name[256];
 	bool               tls_name_ip;
 
-	int  sock;         // libmosquitto's socket while attached, else -1
-	int  wfd;          // our dup of it, watched by the events
-	bool attached;     // an attempt or connection is under way
-	bool connected;    // CONNACK accepted
-	bool write_armed;  // ev_write is added
+	int  sock;        // libmosquitto's socket while attached, else -1
+	int  wfd;         // our dup of it, watched by the events
+	bool attached;    // an attempt or connection is under way
+	bool connected;   // CONNACK accepted
+	bool write_armed; // ev_write is added
 
 	// What the current attempt learnt, for cbs.down.
 	mqtt_cause forced;
 	bool       has_forced;
 	bool       refused;
 	int        refused_code;
-	int        disc_rc;   // rc of on_disconnect, -1 when none
-	int        last_rc;   // of the last libmosquitto loop call
+	int        disc_rc; // rc of on_disconnect, -1 when none
+	int        last_rc; // of the last libmosquitto loop call
 	int        last_errno;
 	char       tls_err[160];
 	char       log_err[160]; // last error line libmosquitto logged
@@ -96,8 +96,8 @@ struct mqtt_link {
 	size_t   q0_cap;
 	size_t   q0_head;
 	size_t   q0_len;
-	uint64_t written; // QoS 0 writes not yet reported
-	int      pub_mid; // the mid of the publish under way
+	uint64_t written;    // QoS 0 writes not yet reported
+	int      pub_mid;    // the mid of the publish under way
 	bool     pub_q0_now; // ...that was written inside the call
 	bool     publishing_q0;
 };
@@ -106,16 +106,16 @@ static pthread_once_t link_once = PTHREAD_ONCE_INIT;
 static char           link_version[32];
 
 static const char *const cause_names[MQTT_CAUSE_COUNT] = {
-	[MQTT_CAUSE_CONNECT]   = "connect",
-	[MQTT_CAUSE_TLS]       = "tls",
-	[MQTT_CAUSE_REFUSED]   = "refused",
-	[MQTT_CAUSE_CLOSED]    = "closed",
+	[MQTT_CAUSE_CONNECT] = "connect",
+	[MQTT_CAUSE_TLS] = "tls",
+	[MQTT_CAUSE_REFUSED] = "refused",
+	[MQTT_CAUSE_CLOSED] = "closed",
 	[MQTT_CAUSE_KEEPALIVE] = "keepalive",
-	[MQTT_CAUSE_PROTOCOL]  = "protocol",
-	[MQTT_CAUSE_TIMEOUT]   = "timeout",
-	[MQTT_CAUSE_STALL]     = "stall",
-	[MQTT_CAUSE_RESOLVE]   = "resolve",
-	[MQTT_CAUSE_STOP]      = "stop",
+	[MQTT_CAUSE_PROTOCOL] = "protocol",
+	[MQTT_CAUSE_TIMEOUT] = "timeout",
+	[MQTT_CAUSE_STALL] = "stall",
+	[MQTT_CAUSE_RESOLVE] = "resolve",
+	[MQTT_CAUSE_STOP] = "stop",
 };
 
 const char *
@@ -136,7 +136,8 @@ link_lib_init(void)
 
 	mosquitto_lib_init();
 	mosquitto_lib_version(&maj, &min, &rev);
-	snprintf(link_version, sizeof(link_version), "%d.%d.%d", maj, min, rev);
+	snprintf(
+	    link_version, sizeof(link_version), "%d.%d.%d", maj, min, rev);
 }
 
 const char *
@@ -149,19 +150,19 @@ mqtt_lib_version(void)
 bool
 mqtt_filter_valid(const char *filter)
 {
-	return filter != NULL && *filter != '\0' &&
-	    mosquitto_sub_topic_check(filter) == MOSQ_ERR_SUCCESS &&
-	    mosquitto_validate_utf8(filter, (int) strlen(filter)) ==
-	    MOSQ_ERR_SUCCESS;
+	return filter != NULL && *filter != '\0'
+	    && mosquitto_sub_topic_check(filter) == MOSQ_ERR_SUCCESS
+	    && mosquitto_validate_utf8(filter, (int) strlen(filter))
+	    == MOSQ_ERR_SUCCESS;
 }
 
 bool
 mqtt_topic_valid(const char *topic)
 {
-	return topic != NULL && *topic != '\0' &&
-	    mosquitto_pub_topic_check(topic) == MOSQ_ERR_SUCCESS &&
-	    mosquitto_validate_utf8(topic, (int) strlen(topic)) ==
-	    MOSQ_ERR_SUCCESS;
+	return topic != NULL && *topic != '\0'
+	    && mosquitto_pub_topic_check(topic) == MOSQ_ERR_SUCCESS
+	    && mosquitto_validate_utf8(topic, (int) strlen(topic))
+	    == MOSQ_ERR_SUCCESS;
 }
 
 bool
@@ -169,9 +170,9 @@ mqtt_filter_match(const char *filter, const char *topic)
 {
 	bool match = false;
 
-	return mosquitto_topic_matches_sub(filter, topic, &match) ==
-	        MOSQ_ERR_SUCCESS &&
-	    match;
+	return mosquitto_topic_matches_sub(filter, topic, &match)
+	    == MOSQ_ERR_SUCCESS
+	    && match;
 }
 
 static void
@@ -202,9 +203,10 @@ tls_verify_cb(int ok, X509_STORE_CTX *sctx)
 	if (ok) {
 		return ok;
 	}
-	ssl = X509_STORE_CTX_get_ex_data(sctx, SSL_get_ex_data_X509_STORE_CTX_idx());
-	if (ssl != NULL && (l = tls_link_of(ssl)) != NULL &&
-	    l->tls_err[0] == '\0') {
+	ssl = X509_STORE_CTX_get_ex_data(
+	    sctx, SSL_get_ex_data_X509_STORE_CTX_idx());
+	if (ssl != NULL && (l = tls_link_of(ssl)) != NULL
+	    && l->tls_err[0] == '\0') {
 		e = X509_STORE_CTX_get_error(sctx);
 		snprintf(l->tls_err, sizeof(l->tls_err),
 		    "certificate verify failed: %s (depth %d)",
@@ -236,25 +238,27 @@ tls_info_cb(const SSL *cssl, int where, int ret)
 static int
 tls_setup(mqtt_link *l, const mqtt_link_opts *o, char *err, size_t errlen)
 {
-	SSL_CTX            *ctx;
-	X509_VERIFY_PARAM  *param;
-	struct in6_addr     a6;
-	struct in_addr      a4;
-	unsigned long       e;
-	char                why[160];
-	const char         *what = NULL;
+	SSL_CTX           *ctx;
+	X509_VERIFY_PARAM *param;
+	struct in6_addr    a6;
+	struct in_addr     a4;
+	unsigned long      e;
+	char               why[160];
+	const char        *what = NULL;
 
-	if (o->tls_name == NULL || strlen(o->tls_name) >= sizeof(l->tls_name)) {
+	if (o->tls_name == NULL
+	    || strlen(o->tls_name) >= sizeof(l->tls_name)) {
 		link_err(err, errlen, "tls: %s", "no host name to verify");
 		return -1;
 	}
 	snprintf(l->tls_name, sizeof(l->tls_name), "%s", o->tls_name);
-	l->tls_name_ip = inet_pton(AF_INET, l->tls_name, &a4) == 1 ||
-	    inet_pton(AF_INET6, l->tls_name, &a6) == 1;
+	l->tls_name_ip = inet_pton(AF_INET, l->tls_name, &a4) == 1
+	    || inet_pton(AF_INET6, l->tls_name, &a6) == 1;
 
 	ERR_clear_error();
 	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
-		link_err(err, errlen, "tls: %s", "cannot create a TLS context");
+		link_err(
+		    err, errlen, "tls: %s", "cannot create a TLS context");
 		return -1;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
@@ -265,17 +269,17 @@ tls_setup(mqtt_link *l, const mqtt_link_opts *o, char *err, size_t errlen)
 	} else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
 		what = "tls.ca (system default)";
 	}
-	if (what == NULL && o->tls_cert != NULL &&
-	    SSL_CTX_use_certificate_chain_file(ctx, o->tls_cert) != 1) {
+	if (what == NULL && o->tls_cert != NULL
+	    && SSL_CTX_use_certificate_chain_file(ctx, o->tls_cert) != 1) {
 		what = "tls.cert";
 	}
-	if (what == NULL && o->tls_key != NULL &&
-	    SSL_CTX_use_PrivateKey_file(ctx, o->tls_key, SSL_FILETYPE_PEM) !=
-	        1) {
+	if (what == NULL && o->tls_key != NULL
+	    && SSL_CTX_use_PrivateKey_file(ctx, o->tls_key, SSL_FILETYPE_PEM)
+	        != 1) {
 		what = "tls.key";
 	}
-	if (what == NULL && o->tls_key != NULL &&
-	    SSL_CTX_check_private_key(ctx) != 1) {
+	if (what == NULL && o->tls_key != NULL
+	    && SSL_CTX_check_private_key(ctx) != 1) {
 		what = "tls.key (does not match tls.cert)";
 	}
 	if (what != NULL) {
@@ -300,10 +304,10 @@ tls_setup(mqtt_link *l, const mqtt_link_opts *o, char *err, size_t errlen)
 	SSL_CTX_set_app_data(ctx, l);
 	// libmosquitto takes its own reference; ours is kept for tls_link_of
 	// and dropped in mqtt_link_close.
-	if (mosquitto_int_option(l->mosq, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0) !=
-	        MOSQ_ERR_SUCCESS ||
-	    mosquitto_opts_set(l->mosq, MOSQ_OPT_SSL_CTX, ctx) !=
-	        MOSQ_ERR_SUCCESS) {
+	if (mosquitto_int_option(l->mosq, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0)
+	        != MOSQ_ERR_SUCCESS
+	    || mosquitto_opts_set(l->mosq, MOSQ_OPT_SSL_CTX, ctx)
+	        != MOSQ_ERR_SUCCESS) {
 		SSL_CTX_free(ctx);
 		link_err(err, errlen, "tls: %s",
 		    "libmosquitto was built without TLS");
@@ -338,7 +342,8 @@ link_want_write(mqtt_link *l)
 	return mosquitto_want_write(l->mosq);
 }
 
-// --- watching the socket -----------------------------------------------------
+// --- watching the socket
+// -----------------------------------------------------
 
 static void link_on_read(evutil_socket_t fd, short what, void *arg);
 static void link_on_write(evutil_socket_t fd, short what, void *arg);
@@ -361,7 +366,7 @@ link_unwatch(mqtt_link *l)
 		l->wfd = -1;
 	}
 	l->write_armed = false;
-	l->sock        = -1;
+	l->sock = -1;
 }
 
 static int
@@ -381,8 +386,8 @@ link_watch(mqtt_link *l)
 	    l->base, l->wfd, EV_READ | EV_PERSIST, link_on_read, l);
 	l->ev_write = event_new(
 	    l->base, l->wfd, EV_WRITE | EV_PERSIST, link_on_write, l);
-	if (l->ev_read == NULL || l->ev_write == NULL ||
-	    event_add(l->ev_read, NULL) != 0) {
+	if (l->ev_read == NULL || l->ev_write == NULL
+	    || event_add(l->ev_read, NULL) != 0) {
 		link_unwatch(l);
 		return -1;
 	}
@@ -393,15 +398,15 @@ link_watch(mqtt_link *l)
 static void
 link_reset_attempt(mqtt_link *l)
 {
-	l->connected    = false;
-	l->has_forced   = false;
-	l->refused      = false;
+	l->connected = false;
+	l->has_forced = false;
+	l->refused = false;
 	l->refused_code = 0;
-	l->disc_rc      = -1;
-	l->last_rc      = 0;
-	l->last_errno   = 0;
-	l->tls_err[0]   = '\0';
-	l->log_err[0]   = '\0';
+	l->disc_rc = -1;
+	l->last_rc = 0;
+	l->last_errno = 0;
+	l->tls_err[0] = '\0';
+	l->log_err[0] = '\0';
 }
 
 // link_tls_failed is true when an attempt ended in TLS: the handshake
@@ -411,24 +416,24 @@ link_reset_attempt(mqtt_link *l)
 static bool
 link_tls_failed(mqtt_link *l, int rc, int e)
 {
-	return rc == MOSQ_ERR_TLS || l->tls_err[0] != '\0' ||
-	    (l->ssl_ctx != NULL && rc == MOSQ_ERR_ERRNO && e == EPROTO);
+	return rc == MOSQ_ERR_TLS || l->tls_err[0] != '\0'
+	    || (l->ssl_ctx != NULL && rc == MOSQ_ERR_ERRNO && e == EPROTO);
 }
 
 static void
 link_tls_text(mqtt_link *l, char *text, size_t len)
 {
 	snprintf(text, len, "%s",
-	    l->tls_err[0]   ? l->tls_err
-	    : l->log_err[0] ? l->log_err
-	                    : "TLS handshake failed");
+	    l->tls_err[0]       ? l->tls_err
+	        : l->log_err[0] ? l->log_err
+	                        : "TLS handshake failed");
 }
 
 static bool
 errno_is_connect(int e)
 {
-	return e == ECONNREFUSED || e == EHOSTUNREACH || e == ENETUNREACH ||
-	    e == ETIMEDOUT || e == EADDRNOTAVAIL || e == EHOSTDOWN;
+	return e == ECONNREFUSED || e == EHOSTUNREACH || e == ENETUNREACH
+	    || e == ETIMEDOUT || e == EADDRNOTAVAIL || e == EHOSTDOWN;
 }
 
 // link_verdict decides why the socket went away.
@@ -439,16 +444,18 @@ link_verdict(mqtt_link *l, int *code, char *text, size_t len)
 
 	*code = 0;
 	if (l->has_forced) {
-		snprintf(text, len, "%s", l->forced == MQTT_CAUSE_STOP
-		        ? "disconnected"
+		snprintf(text, len, "%s",
+		    l->forced == MQTT_CAUSE_STOP ? "disconnected"
 		        : l->forced == MQTT_CAUSE_TIMEOUT
 		        ? "no CONNACK within connect_timeout"
-		        : "a PUBACK is overdue (connected but not delivering)");
+		        : "a PUBACK is overdue (connected but not "
+		          "delivering)");
 		return l->forced;
 	}
 	if (l->refused) {
 		*code = l->refused_code;
-		snprintf(text, len, "%s", l->protocol == 5
+		snprintf(text, len, "%s",
+		    l->protocol == 5
 		        ? mosquitto_reason_string(l->refused_code)
 		        : mosquitto_connack_string(l->refused_code));
 		return MQTT_CAUSE_REFUSED;
@@ -458,17 +465,19 @@ link_verdict(mqtt_link *l, int *code, char *text, size_t len)
 		return MQTT_CAUSE_TLS;
 	}
 	if (rc == MOSQ_ERR_KEEPALIVE || l->disc_rc == MOSQ_ERR_KEEPALIVE) {
-		snprintf(text, len, "no answer from the broker within keepalive");
+		snprintf(
+		    text, len, "no answer from the broker within keepalive");
 		return MQTT_CAUSE_KEEPALIVE;
 	}
-	if (rc == MOSQ_ERR_PROTOCOL || rc == MOSQ_ERR_MALFORMED_PACKET ||
-	    rc == MOSQ_ERR_MALFORMED_UTF8 || rc == MOSQ_ERR_DUPLICATE_PROPERTY ||
-	    rc == MOSQ_ERR_OVERSIZE_PACKET) {
+	if (rc == MOSQ_ERR_PROTOCOL || rc == MOSQ_ERR_MALFORMED_PACKET
+	    || rc == MOSQ_ERR_MALFORMED_UTF8
+	    || rc == MOSQ_ERR_DUPLICATE_PROPERTY
+	    || rc == MOSQ_ERR_OVERSIZE_PACKET) {
 		snprintf(text, len, "%s", mosquitto_strerror(rc));
 		return MQTT_CAUSE_PROTOCOL;
 	}
-	if (rc == MOSQ_ERR_ERRNO && !l->connected &&
-	    errno_is_connect(l->last_errno)) {
+	if (rc == MOSQ_ERR_ERRNO && !l->connected
+	    && errno_is_connect(l->last_errno)) {
 		*code = l->last_errno;
 		snprintf(text, len, "%s", strerror(l->last_errno));
 		return MQTT_CAUSE_CONNECT;
@@ -521,10 +530,10 @@ link_sync(mqtt_link *l)
 	if (mosquitto_socket(l->mosq) != l->sock) {
 		cause = link_verdict(l, &code, text, sizeof(text));
 		link_unwatch(l);
-		l->attached  = false;
+		l->attached = false;
 		l->connected = false;
 		// QoS 0 messages not written are gone with the socket.
-		l->q0_len  = 0;
+		l->q0_len = 0;
 		l->q0_head = 0;
 		link_flush_written(l);
 		if (l->cbs.down != NULL) {
@@ -560,16 +569,16 @@ link_read_burst(mqtt_link *l)
 	int i, rc;
 
 	for (i = 0; i < LINK_READ_BURST; i++) {
-		errno         = 0;
-		rc            = mosquitto_loop_read(l->mosq, 1);
-		l->last_rc    = rc;
+		errno = 0;
+		rc = mosquitto_loop_read(l->mosq, 1);
+		l->last_rc = rc;
 		l->last_errno = errno;
 		// loop_read returns after some packets, or when the socket had
 		// no more (EAGAIN); keep reading only while it may hold more.
-		if (rc != MOSQ_ERR_SUCCESS ||
-		    mosquitto_socket(l->mosq) != l->sock ||
-		    l->last_errno == EAGAIN || l->last_errno == EWOULDBLOCK ||
-		    tls_handshaking(l)) {
+		if (rc != MOSQ_ERR_SUCCESS
+		    || mosquitto_socket(l->mosq) != l->sock
+		    || l->last_errno == EAGAIN || l->last_errno == EWOULDBLOCK
+		    || tls_handshaking(l)) {
 			break;
 		}
 	}
@@ -599,9 +608,9 @@ link_on_write(evutil_socket_t fd, short what, void *arg)
 		// Only mosquitto_loop_read drives the handshake.
 		link_read_burst(l);
 	} else {
-		errno         = 0;
-		rc            = mosquitto_loop_write(l->mosq, 1);
-		l->last_rc    = rc;
+		errno = 0;
+		rc = mosquitto_loop_write(l->mosq, 1);
+		l->last_rc = rc;
 		l->last_errno = errno;
 	}
 	link_sync(l);
@@ -620,9 +629,9 @@ link_on_misc(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	errno = 0;
-	rc    = mosquitto_loop_misc(l->mosq);
+	rc = mosquitto_loop_misc(l->mosq);
 	if (rc != MOSQ_ERR_SUCCESS) {
-		l->last_rc    = rc;
+		l->last_rc = rc;
 		l->last_errno = errno;
 	}
 	link_sync(l);
@@ -637,7 +646,8 @@ link_on_notify(evutil_socket_t fd, short what, void *arg)
 	link_flush_written(arg);
 }
 
-// --- libmosquitto callbacks ---------------------------------------------------
+// --- libmosquitto callbacks
+// ---------------------------------------------------
 
 static void
 cb_connect(struct mosquitto *m, void *arg, int rc, int flags,
@@ -648,7 +658,7 @@ cb_connect(struct mosquitto *m, void *arg, int rc, int flags,
 	(void) m;
 	(void) props;
 	if (rc != 0) {
-		l->refused      = true;
+		l->refused = true;
 		l->refused_code = rc;
 		return;
 	}
@@ -659,8 +669,8 @@ cb_connect(struct mosquitto *m, void *arg, int rc, int flags,
 }
 
 static void
-cb_disconnect(struct mosquitto *m, void *arg, int rc,
-    const mosquitto_property *props)
+cb_disconnect(
+    struct mosquitto *m, void *arg, int rc, const mosquitto_property *props)
 {
 	mqtt_link *l = arg;
 
@@ -710,11 +720,11 @@ cb_message(struct mosquitto *m, void *arg, const struct mosquitto_message *msg,
 	if (l->cbs.message == NULL) {
 		return;
 	}
-	in.topic   = msg->topic;
+	in.topic = msg->topic;
 	in.payload = msg->payload;
-	in.len     = msg->payloadlen > 0 ? (size_t) msg->payloadlen : 0;
-	in.qos     = msg->qos;
-	in.retain  = msg->retain;
+	in.len = msg->payloadlen > 0 ? (size_t) msg->payloadlen : 0;
+	in.qos = msg->qos;
+	in.retain = msg->retain;
 	l->cbs.message(l->arg, &in);
 }
 
@@ -750,8 +760,9 @@ link_v5_props(mqtt_link *l, uint32_t expiry, char *err, size_t errlen)
 	mosquitto_property *props = NULL;
 	int                 rc;
 
-	if (mosquitto_property_add_int32(&props,
-	        MQTT_PROP_SESSION_EXPIRY_INTERVAL, expiry) != MOSQ_ERR_SUCCESS) {
+	if (mosquitto_property_add_int32(
+	        &props, MQTT_PROP_SESSION_EXPIRY_INTERVAL, expiry)
+	    != MOSQ_ERR_SUCCESS) {
 		link_err(err, errlen, "%s", "out of memory");
 		return -1;
 	}
@@ -780,19 +791,19 @@ mqtt_link_open(mqtt_link **lp, struct event_base *base,
 		link_err(err, errlen, "%s", "out of memory");
 		return -1;
 	}
-	l->base     = base;
-	l->cbs      = *cbs;
-	l->arg      = arg;
+	l->base = base;
+	l->cbs = *cbs;
+	l->arg = arg;
 	l->protocol = o->protocol == 5 ? 5 : 4;
-	l->sock     = -1;
-	l->wfd      = -1;
-	l->q0_cap   = (size_t) (o->max_inflight > 0 ? o->max_inflight : 1) + 1;
-	l->q0       = calloc(l->q0_cap, sizeof(*l->q0));
-	l->mosq     = mosquitto_new(o->client_id, o->clean_session, l);
-	l->ev_misc  = event_new(base, -1, EV_PERSIST, link_on_misc, l);
+	l->sock = -1;
+	l->wfd = -1;
+	l->q0_cap = (size_t) (o->max_inflight > 0 ? o->max_inflight : 1) + 1;
+	l->q0 = calloc(l->q0_cap, sizeof(*l->q0));
+	l->mosq = mosquitto_new(o->client_id, o->clean_session, l);
+	l->ev_misc = event_new(base, -1, EV_PERSIST, link_on_misc, l);
 	l->ev_notify = event_new(base, -1, 0, link_on_notify, l);
-	if (l->q0 == NULL || l->mosq == NULL || l->ev_misc == NULL ||
-	    l->ev_notify == NULL) {
+	if (l->q0 == NULL || l->mosq == NULL || l->ev_misc == NULL
+	    || l->ev_notify == NULL) {
 		link_err(err, errlen, "%s",
 		    errno == EINVAL ? "a persistent session needs a client_id"
 		                    : "out of memory");
@@ -811,7 +822,8 @@ mqtt_link_open(mqtt_link **lp, struct event_base *base,
 	mosquitto_subscribe_v5_callback_set(l->mosq, cb_subscribe);
 	mosquitto_log_callback_set(l->mosq, cb_log);
 	if (o->username != NULL || o->password != NULL) {
-		rc = mosquitto_username_pw_set(l->mosq, o->username, o->password);
+		rc = mosquitto_username_pw_set(
+		    l->mosq, o->username, o->password);
 		if (rc != MOSQ_ERR_SUCCESS) {
 			link_err(err, errlen, "username/password: %s",
 			    mosquitto_strerror(rc));
@@ -823,13 +835,13 @@ mqtt_link_open(mqtt_link **lp, struct event_base *base,
 		mqtt_link_close(l);
 		return -1;
 	}
-	if (l->protocol == 5 && !o->clean_session &&
-	    link_v5_props(l, o->session_expiry_s, err, errlen) != 0) {
+	if (l->protocol == 5 && !o->clean_session
+	    && link_v5_props(l, o->session_expiry_s, err, errlen) != 0) {
 		mqtt_link_close(l);
 		return -1;
 	}
 	l->keepalive = o->keepalive_s;
-	*lp          = l;
+	*lp = l;
 	return 0;
 }
 
@@ -867,15 +879,15 @@ mqtt_link_connect(mqtt_link *l, const char *addr, int port, mqtt_cause *cause,
 	int rc, e;
 
 	*cause = MQTT_CAUSE_CONNECT;
-	*code  = 0;
+	*code = 0;
 	if (l->attached) {
 		link_err(err, errlen, "%s", "already connecting");
 		return -1;
 	}
 	link_reset_attempt(l);
-	l->q0_len  = 0;
+	l->q0_len = 0;
 	l->q0_head = 0;
-	errno      = 0;
+	errno = 0;
 	// A numeric address: getaddrinfo inside only parses it.
 	rc = mosquitto_connect_bind_async(
 	    l->mosq, addr, port, l->keepalive, NULL);
@@ -896,8 +908,8 @@ mqtt_link_connect(mqtt_link *l, const char *addr, int port, mqtt_cause *cause,
 	}
 	if (link_watch(l) != 0) {
 		*code = errno;
-		link_err(err, errlen, "watching the socket: %s",
-		    strerror(errno));
+		link_err(
+		    err, errlen, "watching the socket: %s", strerror(errno));
 		// Let libmosquitto close its socket; nothing watches it.
 		mosquitto_disconnect(l->mosq);
 		return -1;
@@ -913,7 +925,7 @@ mqtt_link_drop(mqtt_link *l, mqtt_cause cause)
 	if (!l->attached) {
 		return;
 	}
-	l->forced     = cause;
+	l->forced = cause;
 	l->has_forced = true;
 	// Shut the shared socket down through our dup: libmosquitto reads
 	// EOF and closes it on its normal error path, which link_sync sees.
@@ -925,10 +937,10 @@ mqtt_link_drop(mqtt_link *l, mqtt_cause cause)
 		// errors for "try again".  Stop watching and report now; the
 		// next connect (or close) lets libmosquitto close the socket.
 		link_unwatch(l);
-		l->attached  = false;
+		l->attached = false;
 		l->connected = false;
-		l->q0_len    = 0;
-		l->q0_head   = 0;
+		l->q0_len = 0;
+		l->q0_head = 0;
 		link_flush_written(l);
 		if (l->cbs.down != NULL) {
 			l->cbs.down(l->arg, cause, 0,
@@ -945,10 +957,10 @@ mqtt_link_disconnect(mqtt_link *l)
 	if (!l->attached) {
 		return;
 	}
-	l->forced     = MQTT_CAUSE_STOP;
+	l->forced = MQTT_CAUSE_STOP;
 	l->has_forced = true;
-	errno         = 0;
-	l->last_rc    = mosquitto_disconnect(l->mosq);
+	errno = 0;
+	l->last_rc = mosquitto_disconnect(l->mosq);
 	l->last_errno = errno;
 	link_sync(l);
 	link_flush_written(l);
@@ -971,23 +983,24 @@ mqtt_link_publish(mqtt_link *l, int *mid, const char *topic,
 			return -1;
 		}
 		if (l->q0_len + 1 >= l->q0_cap) {
-			link_err(err, errlen, "%s", "too many QoS 0 messages queued");
+			link_err(err, errlen, "%s",
+			    "too many QoS 0 messages queued");
 			return -1;
 		}
 	}
-	l->pub_mid       = -1;
-	l->pub_q0_now    = false;
+	l->pub_mid = -1;
+	l->pub_q0_now = false;
 	l->publishing_q0 = qos == 0;
-	rc = mosquitto_publish(l->mosq, &l->pub_mid, topic, (int) len, payload,
-	    qos, retain);
+	rc = mosquitto_publish(
+	    l->mosq, &l->pub_mid, topic, (int) len, payload, qos, retain);
 	l->publishing_q0 = false;
 	// A QoS 1 message is queued before libmosquitto tries to send it:
 	// no connection, or a write error (the connection just broke), still
 	// leaves it queued, to be sent after the (re)connect.
-	if (rc != MOSQ_ERR_SUCCESS &&
-	    !(qos == 1 && l->pub_mid >= 0 &&
-	        (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST ||
-	            rc == MOSQ_ERR_ERRNO))) {
+	if (rc != MOSQ_ERR_SUCCESS
+	    && !(qos == 1 && l->pub_mid >= 0
+	        && (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST
+	            || rc == MOSQ_ERR_ERRNO))) {
 		link_err(err, errlen, "%s",
 		    rc == MOSQ_ERR_ERRNO ? strerror(errno)
 		                         : mosquitto_strerror(rc));
@@ -1005,9 +1018,8 @@ mqtt_link_publish(mqtt_link *l, int *mid, const char *topic,
 }
 
 int
-mqtt_link_subscribe(
-    mqtt_link *l, int *mid, const char *filter, int qos, char *err,
-    size_t errlen)
+mqtt_link_subscribe(mqtt_link *l, int *mid, const char *filter, int qos,
+    char *err, size_t errlen)
 {
 	int rc;
 

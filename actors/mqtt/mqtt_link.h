@@ -48,14 +48,14 @@ typedef enum mqtt_cause {
 const char *mqtt_cause_name(mqtt_cause c);
 
 typedef struct mqtt_link_opts {
-	const char *client_id;     // required when !clean_session
-	bool        clean_session; // false: persistent session
-	int         protocol;      // 4 (MQTT 3.1.1) or 5
-	int         keepalive_s;   // 0 off, else 5..65535
+	const char *client_id;        // required when !clean_session
+	bool        clean_session;    // false: persistent session
+	int         protocol;         // 4 (MQTT 3.1.1) or 5
+	int         keepalive_s;      // 0 off, else 5..65535
 	uint32_t    session_expiry_s; // MQTT 5: session expiry interval
-	const char *username;      // NULL: none
-	const char *password;      // NULL: none
-	int         max_inflight;  // QoS 1 publishes libmosquitto may hold
+	const char *username;         // NULL: none
+	const char *password;         // NULL: none
+	int         max_inflight;     // QoS 1 publishes libmosquitto may hold
 	// TLS: on when tls is true.  ca: file of trusted CAs (NULL: the
 	// system's); cert/key: client certificate and key (both or none).
 	bool        tls;
@@ -102,8 +102,8 @@ typedef struct mqtt_link_cbs {
 // mqtt_link_open creates a link on base.  opts' strings are copied.  On
 // failure it returns -1 and writes the reason to err; nothing is left.
 int mqtt_link_open(mqtt_link **lp, struct event_base *base,
-    const mqtt_link_opts *opts, const mqtt_link_cbs *cbs, void *arg,
-    char *err, size_t errlen);
+    const mqtt_link_opts *opts, const mqtt_link_cbs *cbs, void *arg, char *err,
+    size_t errlen);
 
 // mqtt_link_close releases the link: its events are removed before its
 // socket is closed (nothing is sent, no callback runs).  NULL is a
@@ -139,8 +139,8 @@ int mqtt_link_publish(mqtt_link *l, int *mid, const char *topic,
     size_t errlen);
 
 // mqtt_link_subscribe subscribes to one filter (while connected).
-int mqtt_link_subscribe(mqtt_link *l, int *mid, const char *filter,
-    int qos, char *err, size_t errlen);
+int mqtt_link_subscribe(mqtt_link *l, int *mid, const char *filter, int qos,
+    char *err, size_t errlen);
 
 // mqtt_link_unwritten is the number of QoS 0 publishes handed over and
 // not yet written.

@@ -36,7 +36,7 @@ mqtt_rxack_track(mqtt_rxack *r, uint64_t seq, int64_t t_us)
 		r->expired++;
 		r->pending--;
 	}
-	s->seq  = seq;
+	s->seq = seq;
 	s->t_us = t_us;
 	r->pending++;
 }
@@ -50,7 +50,7 @@ mqtt_rxack_ack(mqtt_rxack *r, uint64_t seq, int64_t now_us, int64_t *lat_us)
 		return false;
 	}
 	*lat_us = now_us - s->t_us;
-	s->seq  = 0;
+	s->seq = 0;
 	r->pending--;
 	return true;
 }
@@ -65,8 +65,8 @@ mqtt_rxack_oldest_us(const mqtt_rxack *r)
 		return 0;
 	}
 	for (i = 0; i <= r->mask; i++) {
-		if (r->ring[i].seq != 0 &&
-		    (oldest == 0 || r->ring[i].t_us < oldest)) {
+		if (r->ring[i].seq != 0
+		    && (oldest == 0 || r->ring[i].t_us < oldest)) {
 			oldest = r->ring[i].t_us;
 		}
 	}

@@ -16,12 +16,12 @@
 
 typedef struct mqtt_rxack {
 	struct mqtt_rxslot {
-		uint64_t seq;   // 0: empty
-		int64_t  t_us;  // receipt
-	} *ring;
+		uint64_t seq;  // 0: empty
+		int64_t  t_us; // receipt
+	} * ring;
 	uint32_t mask;
-	uint32_t pending;  // tracked, not yet acknowledged
-	uint64_t expired;  // slot reused before the acknowledgement came
+	uint32_t pending; // tracked, not yet acknowledged
+	uint64_t expired; // slot reused before the acknowledgement came
 } mqtt_rxack;
 
 // mqtt_rxack_init sets up a ring of cap slots (a power of two).  Returns
@@ -35,8 +35,8 @@ void mqtt_rxack_track(mqtt_rxack *r, uint64_t seq, int64_t t_us);
 // mqtt_rxack_ack forgets seq and sets *lat_us to the time since its
 // receipt; false when seq is not tracked (already acknowledged, expired,
 // or from another incarnation).
-bool mqtt_rxack_ack(mqtt_rxack *r, uint64_t seq, int64_t now_us,
-    int64_t *lat_us);
+bool mqtt_rxack_ack(
+    mqtt_rxack *r, uint64_t seq, int64_t now_us, int64_t *lat_us);
 
 // mqtt_rxack_oldest_us is the receipt time of the oldest message still
 // waiting, or 0 when none is (a scan of the ring: for metrics, once a

@@ -9,8 +9,8 @@
 static bool
 tpl_name_char(char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || c == '_';
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+	    || (c >= '0' && c <= '9') || c == '_';
 }
 
 int
@@ -29,28 +29,31 @@ mqtt_tpl_parse(mqtt_tpl *t, const char *text, char *err, size_t errlen)
 		return -1;
 	}
 	for (p = text; *p != '\0'; p++) {
-		if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
+		if ((p[0] == '{' && p[1] == '{')
+		    || (p[0] == '}' && p[1] == '}')) {
 			p++;
 			continue;
 		}
 		if (*p == '}') {
-			snprintf(err, errlen, "'}' without '{' (write }} for a brace)");
+			snprintf(err, errlen,
+			    "'}' without '{' (write }} for a brace)");
 			return -1;
 		}
 		if (*p == '+' || *p == '#') {
 			snprintf(err, errlen,
-			    "'%c' is a wildcard: a publish topic cannot hold one",
+			    "'%c' is a wildcard: a publish topic cannot hold "
+			    "one",
 			    *p);
 			return -1;
 		}
 		if (*p != '{') {
 			continue;
 		}
-		for (n = 0; tpl_name_char(p[1 + n]); n++) {
-		}
+		for (n = 0; tpl_name_char(p[1 + n]); n++) { }
 		if (p[1 + n] != '}' || n == 0 || n > 63) {
 			snprintf(err, errlen,
-			    "bad placeholder at byte %zu: expected {NAME} with "
+			    "bad placeholder at byte %zu: expected {NAME} "
+			    "with "
 			    "NAME of letters, digits and _",
 			    (size_t) (p - text));
 			return -1;
@@ -74,28 +77,31 @@ mqtt_tpl_expand(const mqtt_tpl *t, mqtt_tpl_lookup_fn get, void *arg,
 	size_t      o = 0, n, vlen, i;
 
 	for (p = t->text; *p != '\0'; p++) {
-		if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
+		if ((p[0] == '{' && p[1] == '{')
+		    || (p[0] == '}' && p[1] == '}')) {
 			p++;
 		} else if (*p == '{') {
-			for (n = 0; p[1 + n] != '}'; n++) {
-			}
+			for (n = 0; p[1 + n] != '}'; n++) { }
 			v = get(arg, p + 1, n, &vlen);
 			if (v == NULL) {
 				snprintf(err, errlen,
-				    "the message has no field %.*s for the topic "
+				    "the message has no field %.*s for the "
+				    "topic "
 				    "template",
 				    (int) n, p + 1);
 				return -1;
 			}
 			for (i = 0; i < vlen; i++) {
-				if (v[i] == '+' || v[i] == '#' || v[i] == '\0') {
+				if (v[i] == '+' || v[i] == '#'
+				    || v[i] == '\0') {
 					snprintf(err, errlen,
-					    "field %.*s holds '%s', not allowed in "
+					    "field %.*s holds '%s', not "
+					    "allowed in "
 					    "a topic",
 					    (int) n, p + 1,
-					    v[i] == '\0' ? "\\0"
-					    : v[i] == '+' ? "+"
-					                  : "#");
+					    v[i] == '\0'      ? "\\0"
+					        : v[i] == '+' ? "+"
+					                      : "#");
 					return -1;
 				}
 			}
@@ -115,7 +121,7 @@ mqtt_tpl_expand(const mqtt_tpl *t, mqtt_tpl_lookup_fn get, void *arg,
 	out[o] = '\0';
 	return 0;
 toolong:
-	snprintf(err, errlen, "the topic is longer than %d bytes",
-	    MQTT_TOPIC_MAX);
+	snprintf(
+	    err, errlen, "the topic is longer than %d bytes", MQTT_TOPIC_MAX);
 	return -1;
 }

@@ -12,7 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define IDX(w, i) (&(w)->ent[(i) - 1]) // list links are index + 1
+// win_at is the entry of list link i (links are index + 1, 0 is none).
+static inline mqtt_went *
+win_at(const mqtt_window *w, uint32_t i)
+{
+	return &w->ent[i - 1];
+}
 
 int
 mqtt_win_init(mqtt_window *w, uint32_t cap)
@@ -27,8 +32,8 @@ mqtt_win_init(mqtt_window *w, uint32_t cap)
 	while (w->nslots < 2 * cap) {
 		w->nslots <<= 1;
 	}
-	w->cap   = cap;
-	w->ent   = calloc(cap, sizeof(*w->ent));
+	w->cap = cap;
+	w->ent = calloc(cap, sizeof(*w->ent));
 	w->slots = calloc(w->nslots, sizeof(*w->slots));
 	if (w->ent == NULL || w->slots == NULL) {
 		mqtt_win_fini(w);
@@ -82,12 +87,12 @@ win_index(const mqtt_window *w, const mqtt_went *e)
 static void
 list_append(mqtt_window *w, uint32_t *head, uint32_t *tail, uint32_t i)
 {
-	mqtt_went *e = IDX(w, i);
+	mqtt_went *e = win_at(w, i);
 
 	e->_prev = *tail;
 	e->_next = 0;
 	if (*tail != 0) {
-		IDX(w, *tail)->_next = i;
+		win_at(w, *tail)->_next = i;
 	} else {
 		*head = i;
 	}
@@ -97,15 +102,15 @@ list_append(mqtt_window *w, uint32_t *head, uint32_t *tail, uint32_t i)
 static void
 list_remove(mqtt_window *w, uint32_t *head, uint32_t *tail, uint32_t i)
 {
-	mqtt_went *e = IDX(w, i);
+	mqtt_went *e = win_at(w, i);
 
 	if (e->_prev != 0) {
-		IDX(w, e->_prev)->_next = e->_next;
+		win_at(w, e->_prev)->_next = e->_next;
 	} else {
 		*head = e->_next;
 	}
 	if (e->_next != 0) {
-		IDX(w, e->_next)->_prev = e->_prev;
+		win_at(w, e->_next)->_prev = e->_prev;
 	} else {
 		*tail = e->_prev;
 	}
@@ -117,8 +122,8 @@ win_release(mqtt_window *w, mqtt_went *e)
 {
 	uint32_t i = win_index(w, e);
 
-	e->_used     = false;
-	e->_next     = w->free_head;
+	e->_used = false;
+	e->_next = w->free_head;
 	w->free_head = i;
 }
 
@@ -131,12 +136,12 @@ mqtt_win_add(mqtt_window *w, int qos, int64_t now_us)
 	if (i == 0) {
 		return NULL;
 	}
-	e            = IDX(w, i);
+	e = win_at(w, i);
 	w->free_head = e->_next;
 	memset(e, 0, sizeof(*e));
-	e->_used    = true;
-	e->qos      = qos;
-	e->mid      = -1;
+	e->_used = true;
+	e->qos = qos;
+	e->mid = -1;
 	e->t_pub_us = now_us;
 	if (qos == 0) {
 		list_append(w, &w->q0_head, &w->q0_tail, i);
@@ -152,7 +157,7 @@ void
 mqtt_win_bind(mqtt_window *w, mqtt_went *e, int mid)
 {
 	uint32_t mask = w->nslots - 1;
-	uint32_t s    = (uint32_t) mid & mask;
+	uint32_t s = (uint32_t) mid & mask;
 
 	e->mid = mid;
 	while (w->slots[s] != 0) {
@@ -167,7 +172,7 @@ static void
 table_del(mqtt_window *w, uint32_t s)
 {
 	uint32_t mask = w->nslots - 1;
-	uint32_t j    = s;
+	uint32_t j = s;
 	uint32_t home;
 
 	for (;;) {
@@ -177,7 +182,7 @@ table_del(mqtt_window *w, uint32_t s)
 			if (w->slots[j] == 0) {
 				return;
 			}
-			home = (uint32_t) IDX(w, w->slots[j])->mid & mask;
+			home = (uint32_t) win_at(w, w->slots[j])->mid & mask;
 			// Move j back to s unless its home lies cyclically in
 			// (s, j].
 			if (s <= j ? (s < home && home <= j)
@@ -187,7 +192,7 @@ table_del(mqtt_window *w, uint32_t s)
 			break;
 		}
 		w->slots[s] = w->slots[j];
-		s           = j;
+		s = j;
 	}
 }
 
@@ -216,7 +221,7 @@ mqtt_win_cancel(mqtt_window *w, mqtt_went *e)
 	if (e->qos != 0 && e->mid >= 0) {
 		for (s = (uint32_t) e->mid & mask; w->slots[s] != 0;
 		     s = (s + 1) & mask) {
-			if (IDX(w, w->slots[s]) == e) {
+			if (win_at(w, w->slots[s]) == e) {
 				table_del(w, s);
 				break;
 			}
@@ -236,7 +241,7 @@ mqtt_win_acked(mqtt_window *w, int mid)
 		return NULL;
 	}
 	for (s = (uint32_t) mid & mask; w->slots[s] != 0; s = (s + 1) & mask) {
-		e = IDX(w, w->slots[s]);
+		e = win_at(w, w->slots[s]);
 		if (e->mid == mid) {
 			table_del(w, s);
 			return win_unlink(w, e);
@@ -251,7 +256,7 @@ mqtt_win_written(mqtt_window *w)
 	if (w->q0_head == 0) {
 		return NULL;
 	}
-	return win_unlink(w, IDX(w, w->q0_head));
+	return win_unlink(w, win_at(w, w->q0_head));
 }
 
 const mqtt_went *
@@ -266,12 +271,12 @@ mqtt_win_pop_any(mqtt_window *w, bool qos0_only)
 	mqtt_went *e;
 
 	if (w->q0_head != 0) {
-		return win_unlink(w, IDX(w, w->q0_head));
+		return win_unlink(w, win_at(w, w->q0_head));
 	}
 	if (qos0_only || w->q1_head == 0) {
 		return NULL;
 	}
-	e = IDX(w, w->q1_head);
+	e = win_at(w, w->q1_head);
 	mqtt_win_cancel(w, e);
 	return e;
 }

@@ -33,11 +33,11 @@ typedef struct mqtt_went {
 } mqtt_went;
 
 typedef struct mqtt_window {
-	mqtt_went *ent;     // cap entries
-	uint32_t  *slots;   // QoS 1 mid -> entry index + 1 (open addressing)
-	uint32_t   nslots;  // power of two >= 2 * cap
+	mqtt_went *ent;    // cap entries
+	uint32_t  *slots;  // QoS 1 mid -> entry index + 1 (open addressing)
+	uint32_t   nslots; // power of two >= 2 * cap
 	uint32_t   cap;
-	uint32_t   free_head; // entry index + 1, 0: none
+	uint32_t   free_head;        // entry index + 1, 0: none
 	uint32_t   q1_head, q1_tail; // QoS 1 in publish order (index + 1)
 	uint32_t   q0_head, q0_tail; // QoS 0 in publish order (index + 1)
 	uint32_t   n0, n1;

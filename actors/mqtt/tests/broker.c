@@ -44,8 +44,8 @@ tbroker_free_port(void)
 	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
 		return -1;
 	}
-	if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0 &&
-	    getsockname(fd, (struct sockaddr *) &sa, &len) == 0) {
+	if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0
+	    && getsockname(fd, (struct sockaddr *) &sa, &len) == 0) {
 		port = ntohs(sa.sin_port);
 	}
 	close(fd);
@@ -63,9 +63,9 @@ tsilent_open(int *port)
 	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
 		return -1;
 	}
-	if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) != 0 ||
-	    listen(fd, 16) != 0 ||
-	    getsockname(fd, (struct sockaddr *) &sa, &len) != 0) {
+	if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) != 0
+	    || listen(fd, 16) != 0
+	    || getsockname(fd, (struct sockaddr *) &sa, &len) != 0) {
 		close(fd);
 		return -1;
 	}
@@ -95,14 +95,16 @@ wait_pid(pid_t pid, int timeout_ms, int drain)
 			waitpid(pid, &st, 0);
 			break;
 		}
-		n       = 0;
-		p[n++]  = (struct pollfd) { .fd = fd, .events = POLLIN };
+		n = 0;
+		p[n++] = (struct pollfd) { .fd = fd, .events = POLLIN };
 		if (drain >= 0) {
-			p[n++] = (struct pollfd) { .fd = drain, .events = POLLIN };
+			p[n++] = (struct pollfd) { .fd = drain,
+				.events = POLLIN };
 		}
-		if (poll(p, (nfds_t) n, fd >= 0 ? (int) (end - now_ms()) : 5) > 0 &&
-		    n == 2 && (p[1].revents & (POLLIN | POLLHUP)) != 0 &&
-		    read(drain, buf, sizeof(buf)) <= 0) {
+		if (poll(p, (nfds_t) n, fd >= 0 ? (int) (end - now_ms()) : 5)
+		        > 0
+		    && n == 2 && (p[1].revents & (POLLIN | POLLHUP)) != 0
+		    && read(drain, buf, sizeof(buf)) <= 0) {
 			drain = -1; // EOF: the pidfd alone
 		}
 	}
@@ -163,10 +165,11 @@ write_config(tbroker *b)
 	}
 	// `user root`: a broker started as root keeps its user (else it
 	// becomes `mosquitto` and cannot read this private directory).
-	fprintf(f, "user root\nlog_dest stderr\nlog_type error\nlog_type "
-	           "warning\nlog_type notice\nlog_type information\n"
-	           "per_listener_settings false\nmax_queued_messages 100000\n"
-	           "listener %d 127.0.0.1\n",
+	fprintf(f,
+	    "user root\nlog_dest stderr\nlog_type error\nlog_type "
+	    "warning\nlog_type notice\nlog_type information\n"
+	    "per_listener_settings false\nmax_queued_messages 100000\n"
+	    "listener %d 127.0.0.1\n",
 	    b->port);
 	if (b->auth) {
 		fprintf(f, "allow_anonymous false\npassword_file %s/passwd\n",
@@ -175,16 +178,18 @@ write_config(tbroker *b)
 		fprintf(f, "allow_anonymous true\n");
 	}
 	if (b->tls) {
-		fprintf(f, "cafile %s/ca.pem\ncertfile %s/server.pem\n"
-		           "keyfile %s/server.key\n",
+		fprintf(f,
+		    "cafile %s/ca.pem\ncertfile %s/server.pem\n"
+		    "keyfile %s/server.key\n",
 		    b->dir, b->dir, b->dir);
 		if (b->tls_require_cert) {
 			fprintf(f, "require_certificate true\n");
 		}
 	}
 	if (b->persist) {
-		fprintf(f, "persistence true\npersistence_location %s/\n"
-		           "autosave_interval 0\n",
+		fprintf(f,
+		    "persistence true\npersistence_location %s/\n"
+		    "autosave_interval 0\n",
 		    b->dir);
 	}
 	return fclose(f) == 0 ? 0 : -1;
@@ -196,7 +201,7 @@ static bool
 read_until(tbroker *b, const char *needle, long long end)
 {
 	size_t        len = strlen(b->log);
-	struct pollfd p   = { .fd = b->out, .events = POLLIN };
+	struct pollfd p = { .fd = b->out, .events = POLLIN };
 	ssize_t       n;
 	long long     left;
 
@@ -233,8 +238,8 @@ tbroker_start(tbroker *b)
 	sigset_t                   none;
 	char                       conf[256];
 	char *argv[] = { MOSQUITTO_BIN, "-c", conf, NULL };
-	int                        pfd[2];
-	int                        rv;
+	int   pfd[2];
+	int   rv;
 
 	if (b->pid > 0 || write_config(b) != 0) {
 		return -1;
@@ -260,7 +265,7 @@ tbroker_start(tbroker *b)
 		b->pid = 0;
 		return -1;
 	}
-	b->out    = pfd[0];
+	b->out = pfd[0];
 	b->log[0] = '\0';
 	if (!read_until(b, " running", now_ms() + 5000)) {
 		tbroker_kill(b);
@@ -307,7 +312,8 @@ rm_tree(const char *dir)
 		return;
 	}
 	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
+		if (strcmp(e->d_name, ".") == 0
+		    || strcmp(e->d_name, "..") == 0) {
 			continue;
 		}
 		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
@@ -341,8 +347,9 @@ tbroker_passwd(tbroker *b, const char *user, const char *pass)
 		(char *) pass, NULL };
 
 	snprintf(file, sizeof(file), "%s/passwd", b->dir);
-	return run_quiet(b->dir, "passwd",
-	           access(file, F_OK) == 0 ? argv : create) == 0
+	return run_quiet(
+	           b->dir, "passwd", access(file, F_OK) == 0 ? argv : create)
+	        == 0
 	    ? 0
 	    : -1;
 }
@@ -356,7 +363,7 @@ ossl(tbroker *b, char *const argv[])
 int
 tbroker_make_ca(tbroker *b)
 {
-	char d[160], ext[256], k[8][200];
+	char  d[160], ext[256], k[8][200];
 	FILE *f;
 	int   i;
 
@@ -372,22 +379,22 @@ tbroker_make_ca(tbroker *b)
 	}
 #define P(i, name) (snprintf(k[i], sizeof(k[i]), "%s/%s", d, name), k[i])
 	{
-		char *ca[] = { "openssl", "req", "-x509", "-newkey",
-			"ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-			"-nodes", "-days", "2", "-subj", "/CN=arbor test CA",
-			"-keyout", P(0, "ca.key"), "-out", P(1, "ca.pem"), NULL };
-		char *oca[] = { "openssl", "req", "-x509", "-newkey",
-			"ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-			"-nodes", "-days", "2", "-subj", "/CN=other CA",
-			"-keyout", P(2, "other-ca.key"), "-out",
-			P(3, "other-ca.pem"), NULL };
+		char *ca[] = { "openssl", "req", "-x509", "-newkey", "ec",
+			"-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+			"-days", "2", "-subj", "/CN=arbor test CA", "-keyout",
+			P(0, "ca.key"), "-out", P(1, "ca.pem"), NULL };
+		char *oca[] = { "openssl", "req", "-x509", "-newkey", "ec",
+			"-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+			"-days", "2", "-subj", "/CN=other CA", "-keyout",
+			P(2, "other-ca.key"), "-out", P(3, "other-ca.pem"),
+			NULL };
 		if (ossl(b, ca) != 0 || ossl(b, oca) != 0) {
 			return -1;
 		}
 	}
 	{
-		const char *who[2]  = { "server", "client" };
-		const char *cn[2]   = { "/CN=localhost", "/CN=arbor-client" };
+		const char *who[2] = { "server", "client" };
+		const char *cn[2] = { "/CN=localhost", "/CN=arbor-client" };
 		for (i = 0; i < 2; i++) {
 			char key[200], csr[200], pem[200];
 			snprintf(key, sizeof(key), "%s/%s.key", d, who[i]);
@@ -399,13 +406,14 @@ tbroker_make_ca(tbroker *b)
 				key, "-out", csr, NULL };
 			char *sign[] = { "openssl", "x509", "-req", "-in", csr,
 				"-CA", k[1], "-CAkey", k[0], "-CAcreateserial",
-				"-days", "2", "-out", pem, "-extfile", ext, NULL };
-			char *sign_c[] = { "openssl", "x509", "-req", "-in",
-				csr, "-CA", k[1], "-CAkey", k[0],
-				"-CAcreateserial", "-days", "2", "-out", pem,
+				"-days", "2", "-out", pem, "-extfile", ext,
 				NULL };
-			if (ossl(b, req) != 0 ||
-			    ossl(b, i == 0 ? sign : sign_c) != 0) {
+			char *sign_c[]
+			    = { "openssl", "x509", "-req", "-in", csr, "-CA",
+				      k[1], "-CAkey", k[0], "-CAcreateserial",
+				      "-days", "2", "-out", pem, NULL };
+			if (ossl(b, req) != 0
+			    || ossl(b, i == 0 ? sign : sign_c) != 0) {
 				return -1;
 			}
 		}

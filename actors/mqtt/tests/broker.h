@@ -18,16 +18,16 @@
 #endif
 
 typedef struct tbroker {
-	char  dir[128];  // the broker's own directory (config, data, log)
+	char  dir[128]; // the broker's own directory (config, data, log)
 	int   port;
-	pid_t pid;       // 0 when not running
-	int   out;       // its log (stdout+stderr), read end
+	pid_t pid; // 0 when not running
+	int   out; // its log (stdout+stderr), read end
 	// Options, set before tbroker_start:
-	bool  auth;      // password_file dir/passwd, no anonymous clients
-	bool  tls;       // TLS listener with dir/ca.pem, server.pem, server.key
-	bool  tls_require_cert; // clients must present a certificate
-	bool  persist;   // persistence in dir (survives a restart)
-	char  log[8192]; // the last output read (for failure messages)
+	bool auth; // password_file dir/passwd, no anonymous clients
+	bool tls;  // TLS listener with dir/ca.pem, server.pem, server.key
+	bool tls_require_cert; // clients must present a certificate
+	bool persist;          // persistence in dir (survives a restart)
+	char log[8192];        // the last output read (for failure messages)
 } tbroker;
 
 // tbroker_init prepares b with a fresh directory under parent (NULL:

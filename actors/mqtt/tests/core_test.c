@@ -28,7 +28,7 @@ test_window_qos1_acks_in_any_order(void **state)
 	for (i = 0; i < 8; i++) {
 		e = mqtt_win_add(&w, 1, 100 + i);
 		assert_non_null(e);
-		e->ref     = (uint64_t) i;
+		e->ref = (uint64_t) i;
 		e->has_ref = true;
 		mqtt_win_bind(&w, e, 1000 + i);
 	}
@@ -84,10 +84,10 @@ test_window_wrapped_mid(void **state)
 
 	(void) state;
 	assert_int_equal(mqtt_win_init(&w, 4), 0);
-	a      = mqtt_win_add(&w, 1, 1);
+	a = mqtt_win_add(&w, 1, 1);
 	a->ref = 1;
 	mqtt_win_bind(&w, a, 9);
-	b      = mqtt_win_add(&w, 1, 2);
+	b = mqtt_win_add(&w, 1, 2);
 	b->ref = 2;
 	mqtt_win_bind(&w, b, 9);
 	assert_int_equal(mqtt_win_acked(&w, 9)->ref, 1);
@@ -117,7 +117,7 @@ test_window_model(void **state)
 			// Ids cluster: sequential, wrapping at 65535.
 			mids[n] = next_mid;
 			next_mid = next_mid % 65535 + 1;
-			e->ref   = (uint64_t) mids[n];
+			e->ref = (uint64_t) mids[n];
 			mqtt_win_bind(&w, e, mids[n]);
 			live[n++] = e;
 		} else if (n > 0) {
@@ -160,7 +160,7 @@ test_rxack(void **state)
 	assert_int_equal(lat, 3000);
 	assert_false(mqtt_rxack_ack(&r, 100, 4000, &lat)); // twice
 	assert_false(mqtt_rxack_ack(&r, 7, 4000, &lat));   // never seen
-	mqtt_rxack_track(&r, 105, 2000); // reuses 101's slot
+	mqtt_rxack_track(&r, 105, 2000);                   // reuses 101's slot
 	assert_int_equal(r.expired, 1);
 	assert_false(mqtt_rxack_ack(&r, 101, 4000, &lat));
 	assert_int_equal(r.pending, 1);
@@ -168,18 +168,20 @@ test_rxack(void **state)
 	assert_int_equal(mqtt_rxack_init(&r, 3), -1); // not a power of two
 }
 
-// --- topic templates ---------------------------------------------------------
+// --- topic templates
+// ---------------------------------------------------------
 
 static const char *
 fake_lookup(void *arg, const char *name, size_t nlen, size_t *vlen)
 {
 	static const char *const kv[][2] = { { "stream", "t1" },
 		{ "bad", "a+b" }, { "slash", "x/y" }, { NULL, NULL } };
-	int i;
+	int                      i;
 
 	(void) arg;
 	for (i = 0; kv[i][0] != NULL; i++) {
-		if (strlen(kv[i][0]) == nlen && memcmp(kv[i][0], name, nlen) == 0) {
+		if (strlen(kv[i][0]) == nlen
+		    && memcmp(kv[i][0], name, nlen) == 0) {
 			*vlen = strlen(kv[i][1]);
 			return kv[i][1];
 		}
@@ -194,12 +196,11 @@ test_topic_template(void **state)
 	char     err[160], out[MQTT_TOPIC_MAX + 1];
 
 	(void) state;
-	assert_int_equal(mqtt_tpl_parse(&t, "gw/{stream}/{slash}/{{x}}", err,
-	                     sizeof(err)),
-	    0);
 	assert_int_equal(
-	    mqtt_tpl_expand(&t, fake_lookup, NULL, out, sizeof(out), err,
-	        sizeof(err)),
+	    mqtt_tpl_parse(&t, "gw/{stream}/{slash}/{{x}}", err, sizeof(err)),
+	    0);
+	assert_int_equal(mqtt_tpl_expand(&t, fake_lookup, NULL, out,
+	                     sizeof(out), err, sizeof(err)),
 	    0);
 	assert_string_equal(out, "gw/t1/x/y/{x}");
 	assert_int_equal(mqtt_tpl_parse(&t, "gw/{nope}", err, sizeof(err)), 0);
@@ -218,7 +219,8 @@ test_topic_template(void **state)
 	assert_int_equal(mqtt_tpl_parse(&t, "", err, sizeof(err)), -1);
 }
 
-// --- backoff ------------------------------------------------------------------
+// --- backoff
+// ------------------------------------------------------------------
 
 static void
 test_backoff_full_jitter(void **state)
@@ -244,22 +246,23 @@ test_backoff_full_jitter(void **state)
 	assert_int_equal(mqtt_backoff_delay(100, 30000, 0, 101), 0);
 }
 
-// --- bodies ---------------------------------------------------------------------
+// --- bodies
+// ---------------------------------------------------------------------
 
 static void
 test_body_roundtrip_and_garbage(void **state)
 {
-	mqtt_enc   *e;
-	mqtt_body  *b;
-	const void *p;
-	const char *s;
-	size_t      len, n;
-	uint64_t    u, seqs[4];
-	bool        v;
-	char        err[120], scratch[32];
+	mqtt_enc            *e;
+	mqtt_body           *b;
+	const void          *p;
+	const char          *s;
+	size_t               len, n;
+	uint64_t             u, seqs[4];
+	bool                 v;
+	char                 err[120], scratch[32];
 	static const uint8_t trunc[] = { 0x82, 0xa3, 'r', 'e', 'f' };
 	static const uint8_t trail[] = { 0xc0, 0xc0 };
-	static const uint8_t huge[]  = { 0xdd, 0x7f, 0xff, 0xff, 0xff };
+	static const uint8_t huge[] = { 0xdd, 0x7f, 0xff, 0xff, 0xff };
 
 	(void) state;
 	assert_int_equal(mqtt_enc_alloc(&e), 0);
@@ -282,9 +285,8 @@ test_body_roundtrip_and_garbage(void **state)
 	assert_true(v);
 	assert_int_equal(mqtt_body_uint(b, "nope", &u), 0);
 	assert_int_equal(mqtt_body_uint(b, "retain", &u), -1);
-	assert_int_equal(mqtt_body_text(b, "n", 1, scratch, sizeof(scratch), &s,
-	                     &n),
-	    1);
+	assert_int_equal(
+	    mqtt_body_text(b, "n", 1, scratch, sizeof(scratch), &s, &n), 1);
 	assert_int_equal(n, 2);
 	assert_memory_equal(s, "-5", 2);
 	assert_int_equal(mqtt_body_uints(b, "seq", seqs, 4, &n), -1);

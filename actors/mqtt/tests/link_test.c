@@ -54,8 +54,8 @@ r_down(void *arg, mqtt_cause cause, int code, const char *text,
 
 	(void) addr;
 	r->downs++;
-	r->cause   = cause;
-	r->code    = code;
+	r->cause = cause;
+	r->code = code;
 	r->next_ms = next_ms;
 	snprintf(r->text, sizeof(r->text), "%s", text);
 }
@@ -113,16 +113,17 @@ r_suback(void *arg, int mid, int n, const int *g)
 }
 
 static const mqtt_conn_cbs rcbs = {
-	.up      = r_up,
-	.down    = r_down,
+	.up = r_up,
+	.down = r_down,
 	.give_up = r_give_up,
-	.puback  = r_puback,
+	.puback = r_puback,
 	.message = r_message,
 	.written = r_written,
-	.suback  = r_suback,
+	.suback = r_suback,
 };
 
-// --- running the loop until something happened ---------------------------------
+// --- running the loop until something happened
+// ---------------------------------
 
 static void
 on_deadline(evutil_socket_t fd, short what, void *arg)
@@ -137,8 +138,8 @@ static bool
 run_until(rec *r, const int *counter, int want, int timeout_ms)
 {
 	bool           late = false;
-	struct event  *ev   = evtimer_new(r->base, on_deadline, &late);
-	struct timeval tv   = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+	struct event  *ev = evtimer_new(r->base, on_deadline, &late);
+	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
 
 	evtimer_add(ev, &tv);
 	while (*counter < want && !late) {
@@ -175,17 +176,17 @@ static void
 opts_plain(mqtt_conn_opts *o, int port, const char *id)
 {
 	memset(o, 0, sizeof(*o));
-	o->host               = "127.0.0.1";
-	o->port               = port;
+	o->host = "127.0.0.1";
+	o->port = port;
 	o->connect_timeout_ms = 2000;
-	o->backoff_min_ms     = 20;
-	o->backoff_max_ms     = 200;
-	o->stable_ms          = 1000;
-	o->refusals           = 0;
-	o->link.client_id     = id;
-	o->link.protocol      = 4;
-	o->link.keepalive_s   = 30;
-	o->link.max_inflight  = 16;
+	o->backoff_min_ms = 20;
+	o->backoff_max_ms = 200;
+	o->stable_ms = 1000;
+	o->refusals = 0;
+	o->link.client_id = id;
+	o->link.protocol = 4;
+	o->link.keepalive_s = 30;
+	o->link.max_inflight = 16;
 	o->link.session_expiry_s = 3600;
 }
 
@@ -197,8 +198,8 @@ rec_open(rec *r, const mqtt_conn_opts *o)
 	memset(r, 0, sizeof(*r));
 	r->base = event_base_new();
 	assert_non_null(r->base);
-	if (mqtt_conn_open(&r->conn, r->base, o, &rcbs, r, err, sizeof(err)) !=
-	    0) {
+	if (mqtt_conn_open(&r->conn, r->base, o, &rcbs, r, err, sizeof(err))
+	    != 0) {
 		fail_msg("mqtt_conn_open: %s", err);
 	}
 }
@@ -220,7 +221,8 @@ rec_close(rec *r)
 	if (!r->stopped) {
 		done = 0;
 		while (!r->stopped && done++ < 1000) {
-			event_base_loop(r->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+			event_base_loop(
+			    r->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
 		}
 	}
 	assert_true(r->stopped);
@@ -236,7 +238,8 @@ publish(rec *r, const char *topic, const char *text, int qos, int *mid)
 	char err[160];
 
 	if (mqtt_link_publish(mqtt_conn_link(r->conn), mid, topic, text,
-	        strlen(text), qos, false, err, sizeof(err)) != 0) {
+	        strlen(text), qos, false, err, sizeof(err))
+	    != 0) {
 		fail_msg("publish: %s", err);
 	}
 }
@@ -247,14 +250,16 @@ subscribe(rec *r, const char *filter, int qos)
 	char err[160];
 	int  mid;
 
-	if (mqtt_link_subscribe(mqtt_conn_link(r->conn), &mid, filter, qos, err,
-	        sizeof(err)) != 0) {
+	if (mqtt_link_subscribe(
+	        mqtt_conn_link(r->conn), &mid, filter, qos, err, sizeof(err))
+	    != 0) {
 		fail_msg("subscribe: %s", err);
 	}
 	assert_true(run_until(r, &r->subacks, r->subacks + 1, 3000));
 }
 
-// --- tests ----------------------------------------------------------------------
+// --- tests
+// ----------------------------------------------------------------------
 
 static void
 test_publish_subscribe_qos0_qos1(void **state)
@@ -331,7 +336,7 @@ test_wrong_credentials_v311_and_v5(void **state)
 	opts_plain(&o, b.port, "lt-cred");
 	o.link.username = "gw";
 	o.link.password = "wrong";
-	o.refusals      = 3;
+	o.refusals = 3;
 	rec_open(&r, &o);
 	mqtt_conn_start(r.conn);
 	assert_true(run_until(&r, &r.give_ups, 1, 5000));
@@ -402,8 +407,8 @@ test_tls(void **state)
 	// The name "localhost", resolved by evdns from /etc/hosts, checked
 	// against the certificate.
 	opts_plain(&o, b.port, "lt-tls");
-	o.host        = "localhost";
-	o.link.tls    = true;
+	o.host = "localhost";
+	o.link.tls = true;
 	o.link.tls_ca = ca;
 	rec_open(&r, &o);
 	mqtt_conn_start(r.conn);
@@ -427,7 +432,7 @@ test_tls(void **state)
 		mqtt_conn_start(r.conn);
 		assert_true(run_until(&r, &r.ups, 1, 5000));
 		subscribe(&r, "burst/#", 0);
-		po.link.client_id    = "lt-tls-pub";
+		po.link.client_id = "lt-tls-pub";
 		po.link.max_inflight = 4096;
 		rec_open(&p, &po);
 		mqtt_conn_start(p.conn);
@@ -445,9 +450,9 @@ test_tls(void **state)
 	}
 
 	// A name the certificate does not carry.
-	o.host          = "127.0.0.1";
+	o.host = "127.0.0.1";
 	o.link.tls_name = "broker.example";
-	o.refusals      = 1;
+	o.refusals = 1;
 	rec_open(&r, &o);
 	mqtt_conn_start(r.conn);
 	assert_true(run_until(&r, &r.give_ups, 1, 5000));
@@ -459,7 +464,7 @@ test_tls(void **state)
 
 	// A CA that did not sign the broker's certificate.
 	o.link.tls_name = NULL;
-	o.link.tls_ca   = other;
+	o.link.tls_ca = other;
 	rec_open(&r, &o);
 	mqtt_conn_start(r.conn);
 	assert_true(run_until(&r, &r.give_ups, 1, 5000));
@@ -473,26 +478,27 @@ test_tls(void **state)
 	// A broker that requires a client certificate.
 	assert_int_equal(tbroker_init(&b, NULL), 0);
 	assert_int_equal(tbroker_make_ca(&b), 0);
-	b.tls              = true;
+	b.tls = true;
 	b.tls_require_cert = true;
 	assert_int_equal(tbroker_start(&b), 0);
 	snprintf(ca, sizeof(ca), "%s/ca.pem", b.dir);
 	snprintf(cert, sizeof(cert), "%s/client.pem", b.dir);
 	snprintf(key, sizeof(key), "%s/client.key", b.dir);
 	opts_plain(&o, b.port, "lt-tls-cert");
-	o.link.tls      = true;
-	o.link.tls_ca   = ca;
+	o.link.tls = true;
+	o.link.tls_ca = ca;
 	o.link.tls_name = "localhost";
-	o.refusals      = 1;
+	o.refusals = 1;
 	rec_open(&r, &o); // without a certificate: refused
 	mqtt_conn_start(r.conn);
-	if (!run_until(&r, &r.give_ups, 1, 5000) || r.cause != MQTT_CAUSE_TLS) {
+	if (!run_until(&r, &r.give_ups, 1, 5000)
+	    || r.cause != MQTT_CAUSE_TLS) {
 		fail_msg("no TLS refusal: downs=%d cause=%s text=%s", r.downs,
 		    mqtt_cause_name(r.cause), r.text);
 	}
 	rec_close(&r);
 	o.link.tls_cert = cert;
-	o.link.tls_key  = key;
+	o.link.tls_key = key;
 	rec_open(&r, &o);
 	mqtt_conn_start(r.conn);
 	assert_true(run_until(&r, &r.ups, 1, 5000));
@@ -503,18 +509,17 @@ test_tls(void **state)
 static void
 test_tls_bad_files(void **state)
 {
-	mqtt_conn_opts o;
-	mqtt_conn     *c;
-	char           err[200];
+	mqtt_conn_opts     o;
+	mqtt_conn         *c;
+	char               err[200];
 	struct event_base *base = event_base_new();
 
 	(void) state;
 	opts_plain(&o, 1883, "lt-tls-files");
-	o.link.tls    = true;
+	o.link.tls = true;
 	o.link.tls_ca = "/nonexistent/ca.pem";
-	assert_int_equal(mqtt_conn_open(&c, base, &o, &rcbs, NULL, err,
-	                     sizeof(err)),
-	    -1);
+	assert_int_equal(
+	    mqtt_conn_open(&c, base, &o, &rcbs, NULL, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "tls.ca"));
 	event_base_free(base);
 }
@@ -613,7 +618,8 @@ test_resolve_failures(void **state)
 	rec_open(&r, &o);
 	mqtt_conn_start(r.conn);
 	assert_true(run_until(&r, &r.downs, 1, 8000));
-	assert_true(r.cause == MQTT_CAUSE_RESOLVE || r.cause == MQTT_CAUSE_TIMEOUT);
+	assert_true(
+	    r.cause == MQTT_CAUSE_RESOLVE || r.cause == MQTT_CAUSE_TIMEOUT);
 	rec_close(&r);
 
 	// A "nameserver" on loopback UDP that never answers.
@@ -623,8 +629,8 @@ test_resolve_failures(void **state)
 		char ns[32];
 
 		snprintf(ns, sizeof(ns), "127.0.0.1:%d", port);
-		o.nameserver         = ns;
-		o.host               = "broker.example";
+		o.nameserver = ns;
+		o.host = "broker.example";
 		o.connect_timeout_ms = 300;
 		rec_open(&r, &o);
 		mqtt_conn_start(r.conn);

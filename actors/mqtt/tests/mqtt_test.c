@@ -34,12 +34,15 @@
 #include <unistd.h>
 
 #define ROOT_SPEC(c)                                                          \
-	{ .children = (c), .nchildren = sizeof(c) / sizeof((c)[0]),           \
-		.intensity = 20, .period_ms = 5000 }
+	{                                                                     \
+		.children = (c), .nchildren = sizeof(c) / sizeof((c)[0]),     \
+		.intensity = 20, .period_ms = 5000                            \
+	}
 
 #define MAXN 20000
 
-// --- small pieces shared by the test actors -----------------------------------
+// --- small pieces shared by the test actors
+// -----------------------------------
 
 // kv returns the value of key in "k=v;k=v" (copied into out), or def.
 static const char *
@@ -55,7 +58,8 @@ kv(const void *arg, size_t len, const char *key, const char *def, char *out,
 			e = end;
 		}
 		v = memchr(p, '=', (size_t) (e - p));
-		if (v != NULL && (size_t) (v - p) == kl && memcmp(p, key, kl) == 0) {
+		if (v != NULL && (size_t) (v - p) == kl
+		    && memcmp(p, key, kl) == 0) {
 			snprintf(out, n, "%.*s", (int) (e - v - 1), v + 1);
 			return out;
 		}
@@ -80,29 +84,30 @@ arm(struct event *ev, int ms)
 	event_add(ev, &tv);
 }
 
-// --- producer ------------------------------------------------------------------
+// --- producer
+// ------------------------------------------------------------------
 
 typedef struct producer {
-	arb_ctx      *ctx;
-	char          to[64];
-	char          stream[32];
-	arb_pid       pid;
-	bool          have_pid;
-	long          n, window, qos, sent_total, resent, acked, statuses;
-	long          outstanding, next, progress_step, next_progress;
-	long          overflow;
-	size_t        size; // payload bytes (padded), 0: as short as it gets
-	char         *pad;
-	bool          call; // publish with arb_call
-	bool          done;
-	char          wait[64]; // an mqtt actor whose subscriptions must be
-	bool          ready;    // in place before the first publish
-	bool          asking;
-	uint8_t      *state; // 0 to send, 1 out, 2 acked
+	arb_ctx *ctx;
+	char     to[64];
+	char     stream[32];
+	arb_pid  pid;
+	bool     have_pid;
+	long     n, window, qos, sent_total, resent, acked, statuses;
+	long     outstanding, next, progress_step, next_progress;
+	long     overflow;
+	size_t   size; // payload bytes (padded), 0: as short as it gets
+	char    *pad;
+	bool     call; // publish with arb_call
+	bool     done;
+	char     wait[64]; // an mqtt actor whose subscriptions must be
+	bool     ready;    // in place before the first publish
+	bool     asking;
+	uint8_t *state; // 0 to send, 1 out, 2 acked
 	struct pcall {
 		struct producer *p;
 		long             ref;
-	} *calls; // the arg of each ref's arb_call
+	} * calls;           // the arg of each ref's arb_call
 	long         *queue; // refs to send again
 	long          nqueue;
 	struct event *tick;
@@ -128,12 +133,13 @@ status_cb(arb_ctx *ctx, void *arg, const arb_result *r)
 
 	(void) ctx;
 	if (r->status != ARB_OK || mqtt_body_alloc(&b) != 0) {
-		arb_test_emit("%s event=status status=%s", who,
-		    arb_err_name(r->status));
+		arb_test_emit(
+		    "%s event=status status=%s", who, arb_err_name(r->status));
 		return;
 	}
 	if (mqtt_body_parse(b, arb_msg_body(r->reply), arb_msg_len(r->reply),
-	        err, sizeof(err)) == 0) {
+	        err, sizeof(err))
+	    == 0) {
 		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 			v = 0;
 			mqtt_body_uint(b, keys[i], &v);
@@ -160,7 +166,7 @@ producer_outcome(producer *p, uint64_t ref, int64_t status)
 		if (status == ARB_EAGAIN) {
 			p->overflow++;
 		}
-		p->state[ref]          = 0;
+		p->state[ref] = 0;
 		p->queue[p->nqueue++] = (long) ref;
 	}
 	if (p->acked >= p->next_progress && p->next_progress <= p->n) {
@@ -186,8 +192,9 @@ producer_call_cb(arb_ctx *ctx, void *arg, const arb_result *r)
 	// The reply (MQTT_PUBACK) or the error (status in r->code for
 	// ARB_EREMOTE: the mqtt actor's arb_reply_error).
 	producer_outcome(c->p, (uint64_t) c->ref,
-	    r->status == ARB_OK ? 0 : r->status == ARB_EREMOTE ? r->code
-	                                                      : r->status);
+	    r->status == ARB_OK            ? 0
+	        : r->status == ARB_EREMOTE ? r->code
+	                                   : r->status);
 	producer_pump(c->p);
 }
 
@@ -197,12 +204,13 @@ producer_send(producer *p, long ref)
 	char        payload[64];
 	const void *body;
 
-	size_t      len;
-	int         rv;
+	size_t len;
+	int    rv;
 
 	snprintf(payload, sizeof(payload), "%s-%ld", p->stream, ref);
 	if (p->size > strlen(payload)) {
-		// Padded in front: the sink reads the number after the last '-'.
+		// Padded in front: the sink reads the number after the last
+		// '-'.
 		memmove(p->pad + p->size - strlen(payload), payload,
 		    strlen(payload));
 		memset(p->pad, 'x', p->size - strlen(payload));
@@ -273,12 +281,14 @@ producer_ready_cb(arb_ctx *ctx, void *arg, const arb_result *r)
 
 	(void) ctx;
 	p->asking = false;
-	if (r->status == ARB_OK &&
-	    mqtt_body_parse(p->body, arb_msg_body(r->reply),
-	        arb_msg_len(r->reply), err, sizeof(err)) == 0 &&
-	    mqtt_body_bool(p->body, "connected", &up) == 1 && up &&
-	    mqtt_body_uint(p->body, "subscriptions", &subs) == 1 &&
-	    mqtt_body_uint(p->body, "subscribed", &subd) == 1 && subd == subs) {
+	if (r->status == ARB_OK
+	    && mqtt_body_parse(p->body, arb_msg_body(r->reply),
+	           arb_msg_len(r->reply), err, sizeof(err))
+	        == 0
+	    && mqtt_body_bool(p->body, "connected", &up) == 1 && up
+	    && mqtt_body_uint(p->body, "subscriptions", &subs) == 1
+	    && mqtt_body_uint(p->body, "subscribed", &subd) == 1
+	    && subd == subs) {
 		p->ready = true;
 		arb_test_emit("producer event=ready");
 	}
@@ -294,9 +304,10 @@ producer_tick(evutil_socket_t fd, short what, void *arg)
 	(void) fd;
 	(void) what;
 	if (!p->ready) {
-		if (!p->asking && arb_whereis(p->ctx, p->wait, &w) == ARB_OK &&
-		    arb_call(p->ctx, w, MQTT_STATUS, NULL, 0, 1000,
-		        producer_ready_cb, p) == ARB_OK) {
+		if (!p->asking && arb_whereis(p->ctx, p->wait, &w) == ARB_OK
+		    && arb_call(p->ctx, w, MQTT_STATUS, NULL, 0, 1000,
+		           producer_ready_cb, p)
+		        == ARB_OK) {
 			p->asking = true;
 		}
 		arm(p->tick, 10);
@@ -320,18 +331,18 @@ producer_init(arb_ctx *ctx, void **st, const void *arg, size_t len)
 	kv(arg, len, "stream", "s1", p->stream, sizeof(p->stream));
 	kv(arg, len, "wait", "", p->wait, sizeof(p->wait));
 	p->ready = p->wait[0] == '\0';
-	p->n             = kvl(arg, len, "n", 100);
-	p->window        = kvl(arg, len, "window", 16);
-	p->qos           = kvl(arg, len, "qos", 1);
-	p->call          = kvl(arg, len, "call", 0) != 0;
-	p->size          = (size_t) kvl(arg, len, "size", 0);
-	p->pad           = calloc(p->size + 1, 1);
+	p->n = kvl(arg, len, "n", 100);
+	p->window = kvl(arg, len, "window", 16);
+	p->qos = kvl(arg, len, "qos", 1);
+	p->call = kvl(arg, len, "call", 0) != 0;
+	p->size = (size_t) kvl(arg, len, "size", 0);
+	p->pad = calloc(p->size + 1, 1);
 	p->progress_step = p->n / 10 > 0 ? p->n / 10 : 1;
 	p->next_progress = p->progress_step;
-	p->next          = 1;
-	p->state         = calloc((size_t) p->n + 1, 1);
-	p->queue         = calloc((size_t) p->n + 1, sizeof(long));
-	p->calls         = calloc((size_t) p->n + 1, sizeof(*p->calls));
+	p->next = 1;
+	p->state = calloc((size_t) p->n + 1, 1);
+	p->queue = calloc((size_t) p->n + 1, sizeof(long));
+	p->calls = calloc((size_t) p->n + 1, sizeof(*p->calls));
 	mqtt_enc_alloc(&p->enc);
 	mqtt_body_alloc(&p->body);
 	p->tick = evtimer_new(arb_base(ctx), producer_tick, p);
@@ -355,19 +366,20 @@ producer_handle(arb_ctx *ctx, void *st, const arb_msg *m)
 		// The mqtt actor died: its window died with it.  Send again.
 		for (i = 1; i <= p->n; i++) {
 			if (p->state[i] == 1) {
-				p->state[i]           = 0;
+				p->state[i] = 0;
 				p->queue[p->nqueue++] = i;
 			}
 		}
 		p->outstanding = 0;
-		p->have_pid    = false;
+		p->have_pid = false;
 		arb_test_emit("producer event=target_down");
 		return;
 	}
-	if (arb_msg_tag(m) != MQTT_PUBACK ||
-	    mqtt_body_parse(p->body, arb_msg_body(m), arb_msg_len(m), err,
-	        sizeof(err)) != 0 ||
-	    mqtt_body_uint(p->body, "ref", &ref) != 1) {
+	if (arb_msg_tag(m) != MQTT_PUBACK
+	    || mqtt_body_parse(
+	           p->body, arb_msg_body(m), arb_msg_len(m), err, sizeof(err))
+	        != 0
+	    || mqtt_body_uint(p->body, "ref", &ref) != 1) {
 		arb_test_emit("producer event=bad_message tag=0x%x",
 		    (unsigned) arb_msg_tag(m));
 		return;
@@ -398,13 +410,14 @@ producer_terminate(arb_ctx *ctx, void *st, const arb_exit *why)
 }
 
 static const arb_actor_ops producer_ops = {
-	.type      = "producer",
-	.init      = producer_init,
-	.handle    = producer_handle,
+	.type = "producer",
+	.init = producer_init,
+	.handle = producer_handle,
 	.terminate = producer_terminate,
 };
 
-// --- sink ----------------------------------------------------------------------
+// --- sink
+// ----------------------------------------------------------------------
 
 typedef struct sink {
 	arb_ctx   *ctx;
@@ -422,9 +435,9 @@ sink_init(arb_ctx *ctx, void **st, const void *arg, size_t len)
 {
 	sink *s = calloc(1, sizeof(*s));
 
-	s->ctx  = ctx;
-	s->n    = kvl(arg, len, "n", 100);
-	s->ack  = kvl(arg, len, "ack", 1) != 0;
+	s->ctx = ctx;
+	s->n = kvl(arg, len, "n", 100);
+	s->ack = kvl(arg, len, "ack", 1) != 0;
 	s->block_ms = kvl(arg, len, "block", 0);
 	s->seen = calloc((size_t) s->n + 1, 1);
 	snprintf(s->path, sizeof(s->path), "%s", arb_path(ctx));
@@ -448,11 +461,12 @@ sink_handle(arb_ctx *ctx, void *st, const arb_msg *m)
 	const void *body;
 
 	(void) ctx;
-	if (arb_msg_tag(m) != MQTT_MESSAGE ||
-	    mqtt_body_parse(s->body, arb_msg_body(m), arb_msg_len(m), err,
-	        sizeof(err)) != 0 ||
-	    mqtt_body_bytes(s->body, "payload", &pl, &n) != 1 ||
-	    mqtt_body_uint(s->body, "seq", &seq) != 1) {
+	if (arb_msg_tag(m) != MQTT_MESSAGE
+	    || mqtt_body_parse(
+	           s->body, arb_msg_body(m), arb_msg_len(m), err, sizeof(err))
+	        != 0
+	    || mqtt_body_bytes(s->body, "payload", &pl, &n) != 1
+	    || mqtt_body_uint(s->body, "seq", &seq) != 1) {
 		s->bad++;
 		arb_test_emit("sink path=%s event=bad_message", s->path);
 		return;
@@ -461,8 +475,8 @@ sink_handle(arb_ctx *ctx, void *st, const arb_msg *m)
 	if (s->block_ms > 0) {
 		// A destination that stops draining (its loop is stuck): the
 		// mqtt actor's sends towards it fill up and are refused.
-		struct timespec ts = { s->block_ms / 1000,
-			(s->block_ms % 1000) * 1000000 };
+		struct timespec ts
+		    = { s->block_ms / 1000, (s->block_ms % 1000) * 1000000 };
 
 		arb_test_emit("sink path=%s event=blocking", s->path);
 		s->block_ms = 0;
@@ -472,7 +486,7 @@ sink_handle(arb_ctx *ctx, void *st, const arb_msg *m)
 	snprintf(txt, sizeof(txt), "%.*s", (int) (n < 60 ? n : 60),
 	    (const char *) pl);
 	dash = strrchr(txt, '-');
-	ref  = dash != NULL ? atol(dash + 1) : 0;
+	ref = dash != NULL ? atol(dash + 1) : 0;
 	if (ref >= 1 && ref <= s->n) {
 		if (s->seen[ref]) {
 			s->dups++;
@@ -511,13 +525,14 @@ sink_terminate(arb_ctx *ctx, void *st, const arb_exit *why)
 }
 
 static const arb_actor_ops sink_ops = {
-	.type      = "sink",
-	.init      = sink_init,
-	.handle    = sink_handle,
+	.type = "sink",
+	.init = sink_init,
+	.handle = sink_handle,
 	.terminate = sink_terminate,
 };
 
-// --- watch -------------------------------------------------------------------
+// --- watch
+// -------------------------------------------------------------------
 
 typedef struct watch {
 	arb_ctx      *ctx;
@@ -541,7 +556,8 @@ watch_cb(arb_ctx *ctx, void *arg, const arb_result *r)
 	(void) ctx;
 	w->asking = false;
 	if (r->status != ARB_OK) {
-		snprintf(line, sizeof(line), "status=%s", arb_err_name(r->status));
+		snprintf(
+		    line, sizeof(line), "status=%s", arb_err_name(r->status));
 	} else {
 		mqtt_body_parse(w->body, arb_msg_body(r->reply),
 		    arb_msg_len(r->reply), err, sizeof(err));
@@ -574,9 +590,9 @@ watch_tick(evutil_socket_t fd, short what, void *arg)
 
 	(void) fd;
 	(void) what;
-	if (!w->asking && arb_whereis(w->ctx, w->to, &pid) == ARB_OK &&
-	    arb_call(w->ctx, pid, MQTT_STATUS, NULL, 0, 1000, watch_cb, w) ==
-	        ARB_OK) {
+	if (!w->asking && arb_whereis(w->ctx, w->to, &pid) == ARB_OK
+	    && arb_call(w->ctx, pid, MQTT_STATUS, NULL, 0, 1000, watch_cb, w)
+	        == ARB_OK) {
 		w->asking = true;
 	}
 	arm(w->tick, 20);
@@ -609,25 +625,26 @@ watch_terminate(arb_ctx *ctx, void *st, const arb_exit *why)
 }
 
 static const arb_actor_ops watch_ops = {
-	.type      = "watch",
-	.init      = watch_init,
+	.type = "watch",
+	.init = watch_init,
 	.terminate = watch_terminate,
 };
 
-// --- the mqtt actor's config ---------------------------------------------------
+// --- the mqtt actor's config
+// ---------------------------------------------------
 
 typedef struct mcfg {
 	int         port;
 	const char *id;
-	int         qos;        // of subscriptions and publish
-	const char *sub;        // filter, or NULL
-	const char *to;         // destination of the subscription
-	const char *topic;      // publish template, or NULL
+	int         qos;   // of subscriptions and publish
+	const char *sub;   // filter, or NULL
+	const char *to;    // destination of the subscription
+	const char *topic; // publish template, or NULL
 	const char *user, *pass;
-	const char *tls_ca;     // enables TLS
+	const char *tls_ca; // enables TLS
 	const char *host;
-	int         protocol;   // 0: default
-	int         refusals;   // -1: default
+	int         protocol; // 0: default
+	int         refusals; // -1: default
 	int         max_inflight;
 	int         puback_timeout_ms;
 	int         connect_timeout_ms;
@@ -727,12 +744,16 @@ mcfg_pack(const mcfg *c, msgpack_sbuffer *sb)
 }
 
 #define MQTT_CHILD(n, iso, sb)                                                \
-	{ .name = (n), .isolation = (iso), .type = "mqtt",                   \
-		.arg = (sb).data, .arg_len = (sb).size, .shutdown_ms = 5000 }
+	{                                                                     \
+		.name = (n), .isolation = (iso), .type = "mqtt",              \
+		.arg = (sb).data, .arg_len = (sb).size, .shutdown_ms = 5000   \
+	}
 
 #define CHILD(n, iso, t, a)                                                   \
-	{ .name = (n), .isolation = (iso), .type = (t), .arg = (a),          \
-		.arg_len = strlen(a) }
+	{                                                                     \
+		.name = (n), .isolation = (iso), .type = (t), .arg = (a),     \
+		.arg_len = strlen(a)                                          \
+	}
 
 static arb_isolation
 iso_of(const char *s)
@@ -740,7 +761,8 @@ iso_of(const char *s)
 	return s[0] == 'p' ? ARB_PROCESS : ARB_THREAD;
 }
 
-// --- helpers (nodes) -----------------------------------------------------------
+// --- helpers (nodes)
+// -----------------------------------------------------------
 
 // pubsub PORT ISO QOS N [WINDOW MAX_INFLIGHT CALL]: one mqtt actor that
 // publishes the producer's readings and subscribes to them for the sink.
@@ -750,18 +772,22 @@ h_pubsub(int argc, char **argv)
 	char            pa[160], sa[64];
 	msgpack_sbuffer sb;
 	int             qos = atoi(argv[3]);
-	long            n   = atol(argv[4]);
-	mcfg            c   = { .port = atoi(argv[1]), .id = "ps-up", .qos = qos,
-		             .sub = "ps/#", .to = "root/sink",
-		             .topic = "ps/{stream}", .refusals = -1 };
+	long            n = atol(argv[4]);
+	mcfg            c = { .port = atoi(argv[1]),
+		           .id = "ps-up",
+		           .qos = qos,
+		           .sub = "ps/#",
+		           .to = "root/sink",
+		           .topic = "ps/{stream}",
+		           .refusals = -1 };
 
 	if (argc > 6) {
 		c.max_inflight = atoi(argv[6]);
 	}
 	mcfg_pack(&c, &sb);
 	snprintf(pa, sizeof(pa),
-	    "to=root/up;wait=root/up;n=%ld;qos=%d;window=%s;call=%s", n,
-	    qos, argc > 5 ? argv[5] : "16", argc > 7 ? argv[7] : "0");
+	    "to=root/up;wait=root/up;n=%ld;qos=%d;window=%s;call=%s", n, qos,
+	    argc > 5 ? argv[5] : "16", argc > 7 ? argv[7] : "0");
 	snprintf(sa, sizeof(sa), "n=%ld", n);
 	{
 		const arb_child_spec k[] = {
@@ -788,14 +814,21 @@ h_twoclients(int argc, char **argv)
 	char            pa[160], sa[64];
 	msgpack_sbuffer su, sd;
 	long            n = atol(argv[3]);
-	mcfg            up = { .port = atoi(argv[1]), .id = "tc-up", .qos = 1,
-		            .topic = "tc/{stream}", .refusals = -1,
-		            .max_inflight = 32,
-		            .puback_timeout_ms = argc > 4 ? atoi(argv[4]) : 0,
-		            .connect_timeout_ms = 500 };
-	mcfg dn = { .port = atoi(argv[1]), .id = "tc-down", .qos = 1,
-		.sub = "tc/#", .to = "root/sink", .refusals = -1,
-		.connect_timeout_ms = 500 };
+	mcfg            up = { .port = atoi(argv[1]),
+		           .id = "tc-up",
+		           .qos = 1,
+		           .topic = "tc/{stream}",
+		           .refusals = -1,
+		           .max_inflight = 32,
+		           .puback_timeout_ms = argc > 4 ? atoi(argv[4]) : 0,
+		           .connect_timeout_ms = 500 };
+	mcfg            dn = { .port = atoi(argv[1]),
+		           .id = "tc-down",
+		           .qos = 1,
+		           .sub = "tc/#",
+		           .to = "root/sink",
+		           .refusals = -1,
+		           .connect_timeout_ms = 500 };
 
 	mcfg_pack(&up, &su);
 	mcfg_pack(&dn, &sd);
@@ -825,12 +858,14 @@ static int
 h_watched(int argc, char **argv)
 {
 	msgpack_sbuffer sb;
-	mcfg c = { .port = atoi(argv[1]), .id = "w-up", .refusals = -1,
-		.connect_timeout_ms = 300 };
+	mcfg            c = { .port = atoi(argv[1]),
+		           .id = "w-up",
+		           .refusals = -1,
+		           .connect_timeout_ms = 300 };
 
 	if (argc > 5) {
-		c.user     = argv[3];
-		c.pass     = argv[4];
+		c.user = argv[3];
+		c.pass = argv[4];
 		c.refusals = atoi(argv[5]);
 	}
 	mcfg_pack(&c, &sb);
@@ -843,7 +878,7 @@ h_watched(int argc, char **argv)
 		int                rc;
 
 		k[0].restart = ARB_TEMPORARY;
-		rc           = arb_test_node_main(&s);
+		rc = arb_test_node_main(&s);
 		msgpack_sbuffer_destroy(&sb);
 		return rc;
 	}
@@ -856,10 +891,16 @@ h_tls(int argc, char **argv)
 	char            pa[160], sa[64];
 	msgpack_sbuffer sb;
 	long            n = atol(argv[4]);
-	mcfg c = { .port = atoi(argv[1]), .id = "tls-up", .qos = 1,
-		.sub = "tls/#", .to = "root/sink", .topic = "tls/{stream}",
-		.tls_ca = argv[3], .host = "localhost", .protocol = 5,
-		.refusals = -1 };
+	mcfg            c = { .port = atoi(argv[1]),
+		           .id = "tls-up",
+		           .qos = 1,
+		           .sub = "tls/#",
+		           .to = "root/sink",
+		           .topic = "tls/{stream}",
+		           .tls_ca = argv[3],
+		           .host = "localhost",
+		           .protocol = 5,
+		           .refusals = -1 };
 
 	(void) argc;
 	mcfg_pack(&c, &sb);
@@ -886,8 +927,10 @@ static int
 h_tlsbad(int argc, char **argv)
 {
 	msgpack_sbuffer sb;
-	mcfg c = { .port = 8883, .id = "bad-tls", .refusals = -1,
-		.tls_ca = "/nonexistent/ca.pem" };
+	mcfg            c = { .port = 8883,
+		           .id = "bad-tls",
+		           .refusals = -1,
+		           .tls_ca = "/nonexistent/ca.pem" };
 
 	(void) argc;
 	(void) argv;
@@ -901,7 +944,7 @@ h_tlsbad(int argc, char **argv)
 		int                rc;
 
 		k[0].restart = ARB_TEMPORARY;
-		rc           = arb_test_node_main(&s);
+		rc = arb_test_node_main(&s);
 		msgpack_sbuffer_destroy(&sb);
 		return rc;
 	}
@@ -915,9 +958,13 @@ h_drops(int argc, char **argv)
 {
 	msgpack_sbuffer sb;
 	bool            full = strcmp(argv[2], "full") == 0;
-	mcfg c = { .port = atoi(argv[1]), .id = "drops-up", .qos = 0,
-		.sub = "dr/#", .to = full ? "root/sink" : "root/nobody",
-		.topic = "dr/{stream}", .refusals = -1 };
+	mcfg            c = { .port = atoi(argv[1]),
+		           .id = "drops-up",
+		           .qos = 0,
+		           .sub = "dr/#",
+		           .to = full ? "root/sink" : "root/nobody",
+		           .topic = "dr/{stream}",
+		           .refusals = -1 };
 
 	(void) argc;
 	mcfg_pack(&c, &sb);
@@ -929,7 +976,8 @@ h_drops(int argc, char **argv)
 			CHILD("producer", ARB_THREAD, "producer",
 			    full ? "to=root/up;wait=root/up;n=4000;qos=0;"
 			           "window=64;size=1000"
-			         : "to=root/up;wait=root/up;n=50;qos=0;window=8"),
+			         : "to=root/up;wait=root/"
+			           "up;n=50;qos=0;window=8"),
 			CHILD("watch", ARB_THREAD, "watch", "to=root/up"),
 		};
 		const arb_sup_spec s = ROOT_SPEC(k);
@@ -949,7 +997,8 @@ static const arb_test_helper helpers[] = {
 	{ "tls", h_tls },
 };
 
-// --- the tests' side ------------------------------------------------------------
+// --- the tests' side
+// ------------------------------------------------------------
 
 // The helper and the broker of the running test live here, not on its
 // stack: a failed assertion leaves the test function, and the teardown
@@ -977,14 +1026,14 @@ line_of(arb_test_proc *p, const char *needle, int ms, char *buf, size_t n)
 	size_t      k;
 
 	p->mark = 0;
-	l       = arb_test_try_expect(p, needle, ms);
+	l = arb_test_try_expect(p, needle, ms);
 	if (l == NULL) {
 		FILE *f = fopen("/tmp/mqdbg/fail.txt", "a");
 		fprintf(f, "=== waiting for %s\n%s\n", needle, p->out);
 		fclose(f);
 		l = arb_test_expect(p, needle, 1);
 	}
-	k       = strcspn(l, "\n");
+	k = strcspn(l, "\n");
 	if (k >= n) {
 		k = n - 1;
 	}
@@ -1026,9 +1075,9 @@ static void
 pubsub(const char *iso, int qos, long n, const char *window,
     const char *max_inflight, const char *call)
 {
-	char          port[16], qs[4], ns[16], l[512];
-	const char   *args[] = { port, iso, qs, ns, window, max_inflight, call,
-		  NULL };
+	char        port[16], qs[4], ns[16], l[512];
+	const char *args[]
+	    = { port, iso, qs, ns, window, max_inflight, call, NULL };
 
 	broker_up(&tb, false);
 	snprintf(port, sizeof(port), "%d", tb.port);
@@ -1095,9 +1144,9 @@ test_pubsub_qos0_process(void **state)
 static void
 test_overflow_reject(void **state)
 {
-	char          port[16], l[512];
-	const char   *args[] = { port, "thread", "1", "300", "64", "4", "0",
-		  NULL };
+	char        port[16], l[512];
+	const char *args[]
+	    = { port, "thread", "1", "300", "64", "4", "0", NULL };
 
 	(void) state;
 	broker_up(&tb, false);
@@ -1127,8 +1176,8 @@ test_publish_by_call(void **state)
 static void
 test_broker_restart_midstream(void **state)
 {
-	char          port[16], l[512];
-	const char   *args[] = { port, "thread", "3000", NULL };
+	char        port[16], l[512];
+	const char *args[] = { port, "thread", "3000", NULL };
 
 	(void) state;
 	broker_up(&tb, true);
@@ -1157,8 +1206,8 @@ test_broker_restart_midstream(void **state)
 static void
 test_stalled_broker_forces_reconnect(void **state)
 {
-	char          port[16], l[512];
-	const char   *args[] = { port, "process", "2000", "300", NULL };
+	char        port[16], l[512];
+	const char *args[] = { port, "process", "2000", "300", NULL };
 
 	(void) state;
 	broker_up(&tb, true);
@@ -1185,8 +1234,8 @@ test_stalled_broker_forces_reconnect(void **state)
 static void
 test_broker_absent_at_start(void **state)
 {
-	char          port[16], l[512];
-	const char   *args[] = { port, "process", NULL };
+	char        port[16], l[512];
+	const char *args[] = { port, "process", NULL };
 
 	(void) state;
 	assert_int_equal(tbroker_init(&tb, NULL), 0);
@@ -1209,8 +1258,8 @@ test_broker_absent_at_start(void **state)
 static void
 test_wrong_credentials_exit(void **state)
 {
-	char          port[16], l[512];
-	const char   *args[] = { port, "thread", "gw", "wrong", "3", NULL };
+	char        port[16], l[512];
+	const char *args[] = { port, "thread", "gw", "wrong", "3", NULL };
 
 	(void) state;
 	assert_int_equal(tbroker_init(&tb, NULL), 0);
@@ -1224,8 +1273,9 @@ test_wrong_credentials_exit(void **state)
 	assert_non_null(strstr(l, "not authorised"));
 	line_of(&tp, "root/up event=exit reason=error{code=15,", 5000, l,
 	    sizeof(l));
-	assert_non_null(strstr(l, "refused 3 times: Connection Refused: not "
-	                          "authorised"));
+	assert_non_null(strstr(l,
+	    "refused 3 times: Connection Refused: not "
+	    "authorised"));
 	assert_int_equal(arb_test_count(&tp, "event=connect_failed"), 2);
 	assert_true(arb_test_count(&tp, "cause=refused") >= 2);
 	stop_node(&tp);
@@ -1238,9 +1288,9 @@ test_wrong_credentials_exit(void **state)
 static void
 test_silent_broker(void **state)
 {
-	char          port[16], l[512];
-	const char   *args[] = { port, "thread", NULL };
-	int           fd, pn;
+	char        port[16], l[512];
+	const char *args[] = { port, "thread", NULL };
+	int         fd, pn;
 
 	(void) state;
 	fd = tsilent_open(&pn);
@@ -1259,8 +1309,8 @@ test_silent_broker(void **state)
 static void
 test_tls_v5_both_ways(void **state)
 {
-	char          port[16], ca[200], l[512];
-	const char   *args[] = { port, "process", ca, "300", NULL };
+	char        port[16], ca[200], l[512];
+	const char *args[] = { port, "process", ca, "300", NULL };
 
 	(void) state;
 	assert_int_equal(tbroker_init(&tb, NULL), 0);
@@ -1336,7 +1386,8 @@ test_tls_file_missing(void **state)
 	line_of(&tp, "root/up event=start_failed", 5000, l, sizeof(l));
 	assert_non_null(strstr(l, "config: tls.ca: "));
 	// A start that fails at the node's start aborts it (SPEC 4): 70.
-	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&tp, 10000)), 70);
+	assert_int_equal(
+	    arb_test_exit_code(arb_test_wait_exit(&tp, 10000)), 70);
 	arb_test_proc_fini(&tp);
 }
 
@@ -1350,15 +1401,21 @@ main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_pubsub_qos0_process, teardown),
 		cmocka_unit_test_teardown(test_overflow_reject, teardown),
 		cmocka_unit_test_teardown(test_publish_by_call, teardown),
-		cmocka_unit_test_teardown(test_broker_restart_midstream, teardown),
-		cmocka_unit_test_teardown(test_stalled_broker_forces_reconnect, teardown),
-		cmocka_unit_test_teardown(test_broker_absent_at_start, teardown),
-		cmocka_unit_test_teardown(test_wrong_credentials_exit, teardown),
+		cmocka_unit_test_teardown(
+		    test_broker_restart_midstream, teardown),
+		cmocka_unit_test_teardown(
+		    test_stalled_broker_forces_reconnect, teardown),
+		cmocka_unit_test_teardown(
+		    test_broker_absent_at_start, teardown),
+		cmocka_unit_test_teardown(
+		    test_wrong_credentials_exit, teardown),
 		cmocka_unit_test_teardown(test_silent_broker, teardown),
 		cmocka_unit_test_teardown(test_tls_v5_both_ways, teardown),
 		cmocka_unit_test_teardown(test_tls_file_missing, teardown),
-		cmocka_unit_test_teardown(test_forward_no_destination, teardown),
-		cmocka_unit_test_teardown(test_forward_destination_full, teardown),
+		cmocka_unit_test_teardown(
+		    test_forward_no_destination, teardown),
+		cmocka_unit_test_teardown(
+		    test_forward_destination_full, teardown),
 	};
 
 	arb_actor_type_register(&probe_ops);
@@ -1369,6 +1426,6 @@ main(int argc, char **argv)
 	arb_actor_main(argc, argv);
 	arb_test_helper_main(
 	    argc, argv, helpers, sizeof(helpers) / sizeof(helpers[0]));
-	return cmocka_run_group_tests_name("integration.mqtt", tests, NULL,
-	    NULL);
+	return cmocka_run_group_tests_name(
+	    "integration.mqtt", tests, NULL, NULL);
 }
