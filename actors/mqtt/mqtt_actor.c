@@ -395,7 +395,8 @@ dest_pid(mqtt_actor *a, mqtt_dest *d, bool again, arb_pid *pid)
 	return d->known;
 }
 
-static void
+// forward sends one MQTT_MESSAGE to d; true when it was accepted.
+static bool
 forward(mqtt_actor *a, mqtt_dest *d, const void *body, size_t len)
 {
 	arb_pid pid;
@@ -412,23 +413,23 @@ forward(mqtt_actor *a, mqtt_dest *d, const void *body, size_t len)
 	switch (rv) {
 	case ARB_OK:
 		count(a, C_FORWARDED, 1);
-		return;
+		return true;
 	case ARB_EAGAIN:
 		count(a, C_FWDDROP_FULL, 1);
 		arb_log(a->ctx, ARB_LOG_WARN, "forward_dropped",
 		    "to=%s cause=destination_full", d->path);
-		return;
+		return false;
 	case ARB_ENOENT:
 		count(a, C_FWDDROP_NODEST, 1);
 		arb_log(a->ctx, ARB_LOG_WARN, "forward_dropped",
 		    "to=%s cause=no_destination", d->path);
-		return;
+		return false;
 	default:
 		count(a, C_FWDDROP_ERROR, 1);
 		arb_log(a->ctx, ARB_LOG_WARN, "forward_dropped",
 		    "to=%s cause=send_error reason=\"%s\"", d->path,
 		    arb_strerror(rv));
-		return;
+		return false;
 	}
 }
 
@@ -591,7 +592,7 @@ on_message(void *arg, const mqtt_inmsg *m)
 {
 	mqtt_actor *a = arg;
 	bool        sent[MQTT_SUBS_MAX] = { false };
-	bool        ack = false, any = false;
+	bool        ack = false, any = false, delivered = false;
 	const void *body;
 	size_t      i, len;
 	uint64_t    seq;
@@ -625,17 +626,20 @@ on_message(void *arg, const mqtt_inmsg *m)
 		    "cause=send_error reason=\"out of memory\"");
 		return;
 	}
-	if (ack) {
-		mqtt_rxack_track(&a->rx, seq, t_us);
-	}
 	for (i = 0; i < a->cfg->nsubs; i++) {
 		int d = a->sub_dest[i];
 
 		if (!sent[d]
 		    && mqtt_filter_match(a->cfg->subs[i].filter, m->topic)) {
 			sent[d] = true;
-			forward(a, &a->dests[d], body, len);
+			delivered
+			    = forward(a, &a->dests[d], body, len) || delivered;
 		}
+	}
+	// Timed until its MQTT_ACK only when someone has it (a message that
+	// went nowhere is counted as dropped, and nobody will confirm it).
+	if (ack && delivered) {
+		mqtt_rxack_track(&a->rx, seq, t_us);
 	}
 }
 
