@@ -1202,6 +1202,40 @@ test_broker_restart_midstream(void **state)
 	tbroker_fini(&tb);
 }
 
+// The publishing mqtt actor (a process) is killed mid-stream: its window
+// dies with it, the producer sees it DOWN and sends again whatever was
+// not acknowledged, to the restarted incarnation; every reading arrives.
+static void
+test_actor_killed_midstream(void **state)
+{
+	char        port[16], l[512];
+	const char *args[] = { port, "process", "3000", NULL };
+	long        ospid;
+
+	(void) state;
+	broker_up(&tb, true);
+	snprintf(port, sizeof(port), "%d", tb.port);
+	arb_test_spawn(&tp, "twoclients", args);
+	line_of(&tp, "root/up event=started isolation=process", 10000, l,
+	    sizeof(l));
+	ospid = field_of(l, "ospid");
+	arb_test_expect(&tp, "producer event=progress acked=900", 20000);
+	assert_int_equal(kill((pid_t) ospid, SIGKILL), 0);
+	arb_test_expect(&tp, "producer event=target_down", 5000);
+	line_of(&tp, "producer event=done", 30000, l, sizeof(l));
+	assert_int_equal(field_of(l, "acked"), 3000);
+	assert_true(field_of(l, "resent") > 0);
+	line_of(&tp, "sink path=root/sink event=done", 30000, l, sizeof(l));
+	assert_int_equal(field_of(l, "unique"), 3000);
+	assert_int_equal(arb_test_count(&tp, "root/up event=started"), 2);
+	assert_int_equal(arb_test_count(&tp, "reason=crashed"), 1);
+	kill(tp.pid, SIGTERM);
+	assert_int_equal(
+	    arb_test_exit_code(arb_test_wait_exit(&tp, 15000)), 0);
+	arb_test_proc_fini(&tp);
+	tbroker_fini(&tb);
+}
+
 // The broker takes the connection and stops answering (SIGSTOP): no
 // PUBACK within puback_timeout forces a reconnect; once it answers
 // again, everything in flight is sent again and acknowledged.
@@ -1410,6 +1444,8 @@ main(int argc, char **argv)
 		    test_broker_restart_midstream, teardown),
 		cmocka_unit_test_teardown(
 		    test_stalled_broker_forces_reconnect, teardown),
+		cmocka_unit_test_teardown(
+		    test_actor_killed_midstream, teardown),
 		cmocka_unit_test_teardown(
 		    test_broker_absent_at_start, teardown),
 		cmocka_unit_test_teardown(
