@@ -192,9 +192,13 @@ serial_port_open(serial_port *p, const char *path, const serial_line_cfg *c,
 void
 serial_port_close(serial_port *p)
 {
-	if (p->fd < 0) {
+		if (p->fd < 0) {
 		return;
 	}
+	// Unsent output is dropped first: a serial driver's close waits for
+	// it to drain (closing_wait, 30 s by default), which a device that
+	// holds CTS low would turn into a blocked loop.
+	tcflush(p->fd, TCOFLUSH);
 	tcsetattr(p->fd, TCSANOW, &p->saved);
 	if (p->excl) {
 		ioctl(p->fd, TIOCNXCL);

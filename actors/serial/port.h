@@ -72,8 +72,9 @@ void serial_port_init(serial_port *p);
 int serial_port_open(serial_port *p, const char *path,
     const serial_line_cfg *c, char *err, size_t errlen);
 
-// serial_port_close restores the saved terminal settings, clears TIOCEXCL,
-// releases the lock and closes.  Errors (a device that is gone) are
+// serial_port_close discards unsent output (so close never waits for it to
+// drain), restores the saved terminal settings, clears TIOCEXCL, releases
+// the lock and closes.  Errors (a device that is gone) are
 // ignored.  Closing a closed port is a harmless no-op.
 void serial_port_close(serial_port *p);
 

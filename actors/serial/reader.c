@@ -43,11 +43,15 @@ backoff_ms(serial *s)
 	return (int64_t) (rng_next(s) % (uint64_t) (cap + 1));
 }
 
+// arm_gap keeps the invariant: the gap timer is pending exactly while the
+// framer wants a gap, counted from the last read.
 static void
 arm_gap(serial *s)
 {
 	if (serial_framer_wants_gap(&s->fr)) {
 		ser_timer_ms(s->gap, s->cfg.gap_ms);
+	} else {
+		event_del(s->gap);
 	}
 }
 
@@ -93,8 +97,14 @@ on_gap(evutil_socket_t fd, short what, void *arg)
 
 	(void) fd;
 	(void) what;
-	if (s->port.fd < 0 || serial_port_pending(&s->port) > 0) {
+		if (s->port.fd < 0 || serial_port_pending(&s->port) > 0) {
 		return; // not quiet after all: on_read runs next and re-arms
+	}
+	if (!serial_framer_wants_gap(&s->fr)) {
+		// Armed while unsynced, and a delimiter (or a poll request)
+		// synced the framer since: in line and delimiter modes a gap
+		// must not cut the frame now in progress.
+		return;
 	}
 	s->rx_ns = ser_real_ns();
 	s->now_ms = ser_mono_ms();

@@ -652,14 +652,14 @@ line_port(const char *iso)
 }
 
 static void
-test_line_thread(void **state)
+test_frames_line_thread(void **state)
 {
 	(void) state;
 	line_port("thread");
 }
 
 static void
-test_line_process(void **state)
+test_frames_line_process(void **state)
 {
 	(void) state;
 	line_port("process");
@@ -667,7 +667,7 @@ test_line_process(void **state)
 
 // Every other framing mode through the actor, each on its own pty.
 static void
-test_framing_modes(void **state)
+test_frames_every_mode(void **state)
 {
 	arb_test_proc   p;
 	tpty            td, tl, tf, tg;
@@ -761,7 +761,7 @@ test_framing_modes(void **state)
 // The partial first frame after open is dropped and counted, never
 // delivered: the device was mid-frame when the port opened.
 static void
-test_partial_first_frame(void **state)
+test_frames_partial_first(void **state)
 {
 	arb_test_proc   p;
 	tpty            t;
@@ -791,7 +791,7 @@ test_partial_first_frame(void **state)
 // Garbage and oversize input: counted, never fatal, never delivered
 // longer than max_frame; the port keeps working.
 static void
-test_garbage_and_oversize(void **state)
+test_frames_garbage_and_oversize(void **state)
 {
 	arb_test_proc   p;
 	tpty            t;
@@ -883,14 +883,14 @@ unplug_replug(const char *iso)
 }
 
 static void
-test_unplug_replug_thread(void **state)
+test_port_unplug_replug_thread(void **state)
 {
 	(void) state;
 	unplug_replug("thread");
 }
 
 static void
-test_unplug_replug_process(void **state)
+test_port_unplug_replug_process(void **state)
 {
 	(void) state;
 	unplug_replug("process");
@@ -902,7 +902,7 @@ test_unplug_replug_process(void **state)
 // path down as the directories appear, and opens within 1 s of the plug;
 // the same when the directories go away again at the unplug.
 static void
-test_absent_at_start_and_by_id_dirs(void **state)
+test_port_absent_at_start_by_id_dirs(void **state)
 {
 	arb_test_proc   p;
 	tpty            t;
@@ -998,14 +998,14 @@ stall_exit(const char *iso)
 }
 
 static void
-test_stall_thread(void **state)
+test_port_stall_thread(void **state)
 {
 	(void) state;
 	stall_exit("thread");
 }
 
 static void
-test_stall_process(void **state)
+test_port_stall_process(void **state)
 {
 	(void) state;
 	stall_exit("process");
@@ -1040,7 +1040,7 @@ open_as_nobody(const char *path)
 }
 
 static void
-test_exclusive(void **state)
+test_port_exclusive(void **state)
 {
 	arb_test_proc   p;
 	tpty            t;
@@ -1182,7 +1182,7 @@ bus_main(void *arg)
 }
 
 static void
-test_poll_two_devices_and_a_silent_one(void **state)
+poll_two_devices_and_a_silent_one(const char *iso)
 {
 	arb_test_proc   p;
 	tpty            t;
@@ -1194,7 +1194,6 @@ test_poll_two_devices_and_a_silent_one(void **state)
 	const char     *line;
 	size_t          k;
 
-	(void) state;
 	memset(&b, 0, sizeof(b));
 	pty_plug(&t, "ttyBUS", false);
 	pk = cfg_port(&c, &t, 1);
@@ -1223,7 +1222,7 @@ test_poll_two_devices_and_a_silent_one(void **state)
 	kids[1] = NULL;
 	b.fd = t.master;
 	assert_int_equal(pthread_create(&b.th, NULL, bus_main, &b), 0);
-	node_start(&p, "thread", "-", kids);
+	node_start(&p, iso, "-", kids);
 	expect_open(&p, "root/s1");
 	// Replies come back named after their request, each with its own
 	// device's data, and the silent device does not stop the others.
@@ -1275,6 +1274,20 @@ test_poll_two_devices_and_a_silent_one(void **state)
 	pty_unplug(&t, true);
 }
 
+static void
+test_poll_thread(void **state)
+{
+	(void) state;
+	poll_two_devices_and_a_silent_one("thread");
+}
+
+static void
+test_poll_process(void **state)
+{
+	(void) state;
+	poll_two_devices_and_a_silent_one("process");
+}
+
 // --- 1 MB/s of garbage
 // ---------------------------------------------------------
 
@@ -1299,7 +1312,7 @@ rss_kb(pid_t pid)
 }
 
 static void
-test_garbage_1mbps(void **state)
+test_frames_garbage_1mbps(void **state)
 {
 	arb_test_proc   p;
 	tpty            t;
@@ -1365,7 +1378,7 @@ test_garbage_1mbps(void **state)
 // once a second, and the seq numbers the consumer sees have exactly that
 // many gaps.  Nothing blocks the serial actor meanwhile.
 static void
-test_queue_full_is_counted(void **state)
+test_deliver_queue_full_is_counted(void **state)
 {
 	arb_test_proc   p;
 	tpty            t;
@@ -1456,7 +1469,7 @@ arbor_stop(arb_test_proc *p)
 // and names each problem by FILE:LINE:COLUMN; `arbor run` loads the
 // module and frames reach a built-in echo actor, from a process actor.
 static void
-test_arbor_check_and_run(void **state)
+test_deliver_arbor_check_and_run(void **state)
 {
 #ifdef ARBOR_BIN
 	arb_test_proc p;
@@ -1534,7 +1547,7 @@ test_arbor_check_and_run(void **state)
 #endif
 }
 
-// dest_tree writes the tree of test_destination_goes_and_comes_back:
+// dest_tree writes the tree of test_deliver_destination_goes_and_comes_back:
 // the serial child (cfgline) and, with_sink, an echo actor root/sink.
 static void
 dest_tree(char *file, size_t len, const char *cfgline, bool with_sink)
@@ -1558,7 +1571,7 @@ dest_tree(char *file, size_t len, const char *cfgline, bool with_sink)
 // see the node's mailbox table (docs/design.md), so it does not learn
 // that a destination is gone.
 static void
-test_destination_goes_and_comes_back(void **state)
+test_deliver_destination_goes_and_comes_back(void **state)
 {
 #ifdef ARBOR_BIN
 	arb_test_proc p;
@@ -1626,37 +1639,39 @@ main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
-		    test_line_thread, setup, teardown),
+		    test_frames_line_thread, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_line_process, setup, teardown),
+		    test_frames_line_process, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_framing_modes, setup, teardown),
+		    test_frames_every_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_partial_first_frame, setup, teardown),
+		    test_frames_partial_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_garbage_and_oversize, setup, teardown),
+		    test_frames_garbage_and_oversize, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_unplug_replug_thread, setup, teardown),
+		    test_port_unplug_replug_thread, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_unplug_replug_process, setup, teardown),
+		    test_port_unplug_replug_process, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_absent_at_start_and_by_id_dirs, setup, teardown),
+		    test_port_absent_at_start_by_id_dirs, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_stall_thread, setup, teardown),
+		    test_port_stall_thread, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_stall_process, setup, teardown),
+		    test_port_stall_process, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_exclusive, setup, teardown),
+		    test_port_exclusive, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_poll_two_devices_and_a_silent_one, setup, teardown),
+		    test_poll_thread, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_garbage_1mbps, setup, teardown),
+		    test_poll_process, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_queue_full_is_counted, setup, teardown),
+		    test_frames_garbage_1mbps, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_arbor_check_and_run, setup, teardown),
+		    test_deliver_queue_full_is_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_destination_goes_and_comes_back, setup, teardown),
+		    test_deliver_arbor_check_and_run, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_deliver_destination_goes_and_comes_back, setup, teardown),
 	};
 	const arb_actor_ops *const *t;
 
