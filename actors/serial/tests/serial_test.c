@@ -438,10 +438,17 @@ pty_plug(tpty *t, const char *link, bool keep_slave)
 }
 
 // pty_unplug closes everything of the pty: the slave disappears, as a
-// USB adapter's tty does.  The symlink stays (dangling) unless rm.
+// USB adapter's tty does.  With rm the symlink goes first, as udev's does:
+// the kernel reuses pty numbers at once, so a link left pointing at
+// /dev/pts/N would lead an actor still retrying it to whatever pty gets N
+// next (another test's, in another process).  Without rm the link stays,
+// dangling.
 static void
 pty_unplug(tpty *t, bool rm)
 {
+	if (rm) {
+		unlink(t->link);
+	}
 	if (t->slave >= 0) {
 		close(t->slave);
 		t->slave = -1;
@@ -449,9 +456,6 @@ pty_unplug(tpty *t, bool rm)
 	if (t->master >= 0) {
 		close(t->master);
 		t->master = -1;
-	}
-	if (rm) {
-		unlink(t->link);
 	}
 }
 
@@ -519,7 +523,7 @@ node_start(arb_test_proc *p, const char *iso, const char *flags,
     const char *const *kids)
 {
 	const char *args[12];
-	size_t      n = 0;
+	size_t      n = 0, mark;
 
 	args[n++] = iso;
 	args[n++] = flags;
@@ -529,6 +533,12 @@ node_start(arb_test_proc *p, const char *iso, const char *flags,
 	args[n] = NULL;
 	arb_test_spawn(p, "node", args);
 	arb_test_expect(p, "ctl fifo=ready", WAIT_MS);
+	// Every child started (and registered: `stats PATH` finds it).  The
+	// mark stays, so the lines the actors logged meanwhile can still be
+	// expected.
+	mark = p->mark;
+	arb_test_expect(p, "root event=tree_up", WAIT_MS);
+	p->mark = mark;
 }
 
 // node_one is node_start with one serial actor, "s1", configured by c.
@@ -1587,6 +1597,7 @@ test_deliver_destination_goes_and_comes_back(void **state)
 	    "      config: {path: %s, to: root/sink, gap: 20ms}\n",
 	    t.link);
 	dest_tree(file, sizeof(file), cfgline, true);
+
 	arbor_run(&p, file);
 	PTY_PUTS(&t, "a\n");
 	arb_test_expect(&p, "event=msg tag=131073 ", WAIT_MS);
@@ -1671,7 +1682,8 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(
 		    test_deliver_arbor_check_and_run, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_deliver_destination_goes_and_comes_back, setup, teardown),
+		    test_deliver_destination_goes_and_comes_back, setup,
+		    teardown),
 	};
 	const arb_actor_ops *const *t;
 
