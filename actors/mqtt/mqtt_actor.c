@@ -199,16 +199,6 @@ static void
 count(mqtt_actor *a, int c, uint64_t n)
 {
 	a->n[c] += n;
-	if (a->m[c] == NULL && c >= C_DISC_FIRST) {
-		// Series by cause are declared when first seen.
-		char label[64];
-
-		snprintf(label, sizeof(label), "cause=%s",
-		    mqtt_cause_name((mqtt_cause) (c - C_DISC_FIRST)));
-		arb_metric_counter(a->ctx, "mqtt_disconnects_total", label,
-		    "Connections and attempts that ended, by cause.",
-		    &a->m[c]);
-	}
 	arb_metric_add(a->m[c], n);
 }
 
@@ -1002,6 +992,15 @@ metrics_setup(mqtt_actor *a)
 	for (i = 0; i < C_DISC_FIRST; i++) {
 		arb_metric_counter(a->ctx, cdefs[i].name, cdefs[i].label,
 		    cdefs[i].help, &a->m[i]);
+	}
+	for (i = 0; i < MQTT_CAUSE_COUNT; i++) {
+		char label[64];
+
+		snprintf(label, sizeof(label), "cause=%s",
+		    mqtt_cause_name((mqtt_cause) i));
+		arb_metric_counter(a->ctx, "mqtt_disconnects_total", label,
+		    "Connections and attempts that ended, by cause.",
+		    &a->m[C_DISC_FIRST + i]);
 	}
 	for (i = 0; i < G_COUNT; i++) {
 		arb_metric_gauge(a->ctx, gdefs[i].name, gdefs[i].label,

@@ -19,6 +19,8 @@
 #include "arb_test.h"
 #include "probe.h"
 
+#include "tools.h"
+
 #include "broker.h"
 #include "mqtt_actor.h"
 #include "mqtt_body.h"
@@ -27,6 +29,9 @@
 #include <event2/event.h>
 #include <inttypes.h>
 #include <msgpack.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -991,6 +996,8 @@ h_drops(int argc, char **argv)
 }
 
 static const arb_test_helper helpers[] = {
+	{ "arbor", h_arbor },
+	{ "arborctl", h_arborctl },
 	{ "drops", h_drops },
 	{ "tlsbad", h_tlsbad },
 	{ "pubsub", h_pubsub },
@@ -1430,6 +1437,177 @@ test_tls_file_missing(void **state)
 	arb_test_proc_fini(&tp);
 }
 
+// --- the arbor program with the module
+// ---------------------------------------
+
+#ifdef ARBOR_BIN
+// http_get fetches path from 127.0.0.1:port into buf (the whole answer),
+// within timeout_ms.  Returns the bytes read, or -1.
+static long
+http_get(int port, const char *path, char *buf, size_t n, int timeout_ms)
+{
+	struct sockaddr_in sa
+	    = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port) };
+	struct pollfd pf;
+	char          req[128];
+	size_t        got = 0;
+	ssize_t       k;
+	int           fd;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+		return -1;
+	}
+	snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\n\r\n", path);
+	if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) != 0
+	    || write(fd, req, strlen(req)) != (ssize_t) strlen(req)) {
+		close(fd);
+		return -1;
+	}
+	pf = (struct pollfd) { .fd = fd, .events = POLLIN };
+	while (got + 1 < n && poll(&pf, 1, timeout_ms) > 0) {
+		if ((k = read(fd, buf + got, n - 1 - got)) <= 0) {
+			break;
+		}
+		got += (size_t) k;
+	}
+	buf[got] = '\0';
+	close(fd);
+	return (long) got;
+}
+#endif
+
+// `arbor check` reads the mqtt settings through the type's check hook and
+// names each problem by FILE:LINE:COLUMN; `arbor run` finds the module by
+// its name, the actor (a process) publishes a ticker's messages and gets
+// them back on its subscription, and its metrics show on /metrics and in
+// `arborctl status`.
+static void
+test_arbor_check_run_metrics(void **state)
+{
+#ifdef ARBOR_BIN
+	static char body[65536];
+	char        dir[64], file[256], sock[200], text[2048], l[512];
+	const char *args[8];
+	int         http = tbroker_free_port(), i;
+	bool        seen = false;
+
+	(void) state;
+	arb_test_mkdtemp(dir, sizeof(dir), "mqttrun");
+	snprintf(text, sizeof(text),
+	    "root:\n"
+	    "  children:\n"
+	    "    - name: up\n"
+	    "      type: mqtt\n"
+	    "      config:\n"
+	    "        host: 127.0.0.1\n"
+	    "        prot: 1883\n"
+	    "        protocol: 4.1\n"
+	    "        reconnect: {min: 2s, max: 1s}\n"
+	    "        subscribe:\n"
+	    "          - {topic: \"a/#/b\", to: root/x, qos: 2}\n");
+	arb_test_write_file(dir, "bad.yaml", text, file, sizeof(file));
+	args[0] = "--";
+	args[1] = "check";
+	args[2] = file;
+	args[3] = NULL;
+	arb_test_spawn(&tp, "arbor", args);
+	assert_int_equal(
+	    arb_test_exit_code(arb_test_wait_exit(&tp, 10000)), 78);
+	assert_non_null(strstr(tp.out,
+	    "bad.yaml:5:7: config.client_id: mqtt: required for a persistent "
+	    "session"));
+	assert_non_null(
+	    strstr(tp.out, "bad.yaml:7:9: config.prot: mqtt: unknown key"));
+	assert_non_null(strstr(tp.out,
+	    "bad.yaml:8:9: config.protocol: mqtt: expected \"3.1.1\" or 5"));
+	assert_non_null(strstr(tp.out,
+	    "bad.yaml:9:30: config.reconnect.max: mqtt: must not be below "
+	    "min"));
+	assert_non_null(strstr(tp.out,
+	    "bad.yaml:11:14: config.subscribe[0].topic: mqtt: not a valid "
+	    "topic filter"));
+	assert_non_null(strstr(tp.out,
+	    "bad.yaml:11:42: config.subscribe[0].qos: mqtt: out of range"));
+	arb_test_proc_fini(&tp);
+	memset(&tp, 0, sizeof(tp));
+
+	broker_up(&tb, false);
+	snprintf(sock, sizeof(sock), "%s/ctl.sock", dir);
+	snprintf(text, sizeof(text),
+	    "node: {name: mqttrun, control: %s, http: \"%d\"}\n"
+	    "root:\n"
+	    "  children:\n"
+	    "    - {name: sink, type: crasher}\n"
+	    "    - name: up\n"
+	    "      type: mqtt\n"
+	    "      isolation: process\n"
+	    "      config:\n"
+	    "        host: localhost\n"
+	    "        port: %d\n"
+	    "        client_id: arbor-run\n"
+	    "        publish: {topic: \"run/{tag}\", qos: 1}\n"
+	    "        subscribe: [{topic: \"run/#\", to: root/sink}]\n"
+	    "    - name: tick\n"
+	    "      type: ticker\n"
+	    "      config: {target: root/up, interval: 20ms, tag: 7, body: "
+	    "ping}\n",
+	    sock, http, tb.port);
+	arb_test_write_file(dir, "run.yaml", text, file, sizeof(file));
+	args[0] = "--";
+	args[1] = "run";
+	args[2] = file;
+	args[3] = NULL;
+	arb_test_spawn(&tp, "arbor", args);
+	line_of(&tp, "root/up event=connected", 10000, l, sizeof(l));
+	// Published by the ticker, back through the subscription: counted.
+	for (i = 0; i < 200 && !seen; i++) {
+		struct pollfd none = { .fd = -1 };
+
+		if (http_get(http, "/metrics", body, sizeof(body), 2000) > 0
+		    && strstr(body, "mqtt_received_total{path=\"root/up\"} ")
+		    && !strstr(
+		        body, "mqtt_received_total{path=\"root/up\"} 0\n")) {
+			seen = true;
+			break;
+		}
+		poll(&none, 0, 25); // the heartbeat carries them: next one
+	}
+	if (!seen) {
+		fail_msg("no mqtt metrics on /metrics: %.2000s", body);
+	}
+	assert_non_null(
+	    strstr(body, "mqtt_connects_total{path=\"root/up\"} 1"));
+	assert_non_null(strstr(body, "mqtt_connected{path=\"root/up\"} 1"));
+	assert_non_null(
+	    strstr(body, "mqtt_puback_seconds_count{path=\"root/up\"}"));
+	assert_non_null(strstr(body,
+	    "mqtt_disconnects_total{path=\"root/up\",cause=\"stall\"} 0"));
+	{
+		arb_test_proc ctl;
+		const char   *cargs[]
+		    = { "--", "--socket", sock, "status", NULL };
+
+		arb_test_spawn(&ctl, "arborctl", cargs);
+		assert_int_equal(
+		    arb_test_exit_code(arb_test_wait_exit(&ctl, 10000)), 0);
+		assert_non_null(strstr(ctl.out, "mqtt_connects_total"));
+		assert_non_null(strstr(ctl.out, "mqtt_publishes_total"));
+		assert_non_null(strstr(ctl.out, "root/up"));
+		arb_test_proc_fini(&ctl);
+	}
+	kill(tp.pid, SIGTERM);
+	assert_int_equal(
+	    arb_test_exit_code(arb_test_wait_exit(&tp, 15000)), 0);
+	arb_test_proc_fini(&tp);
+	tbroker_fini(&tb);
+	assert_int_equal(arb_test_rmtree(dir), 0);
+#else
+	(void) state;
+	skip();
+#endif
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1453,6 +1631,8 @@ main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_silent_broker, teardown),
 		cmocka_unit_test_teardown(test_tls_v5_both_ways, teardown),
 		cmocka_unit_test_teardown(test_tls_file_missing, teardown),
+		cmocka_unit_test_teardown(
+		    test_arbor_check_run_metrics, teardown),
 		cmocka_unit_test_teardown(
 		    test_forward_no_destination, teardown),
 		cmocka_unit_test_teardown(
