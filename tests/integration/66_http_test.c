@@ -459,7 +459,7 @@ family_of(const char *line, size_t n, const char *typed, char *fam,
 static void
 valid_exposition(const char *body)
 {
-	char        typed[128] = "", fam[128], seen[8192] = "|";
+	char        typed[128] = "", fam[128 + 2], seen[8192] = "|";
 	const char *l, *e, *p;
 	size_t      n;
 
