@@ -461,15 +461,19 @@ proc_release_fds(arb__child *c)
 void
 arb__proc_reaped(arb_node *node, arb__child *c, int status)
 {
-	arb_exit e = { 0 };
+	arb_exit e     = { 0 };
+	pid_t    ospid = c->ospid;
 
 	// The actor's last control messages (its exit reason) may still sit
 	// in the channel: the reap can be dispatched before the channel's
 	// event.  Read them first, in order.
-	while (c->ctl_fd >= 0 && proc_ctl_read(c) > 0) {
+	while (c->ctl_fd >= 0 && c->ospid == ospid && proc_ctl_read(c) > 0) {
 	}
-	if (c->ospid <= 0) {
-		return; // a start failure in those messages already closed it
+	if (c->ospid != ospid) {
+		// A start failure in those messages already closed this
+		// process, and the restart it caused may have spawned the
+		// next one at once: this status is not the new process's.
+		return;
 	}
 	if (c->hung) {
 		e.kind = ARB_EXIT_HUNG;

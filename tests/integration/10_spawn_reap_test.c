@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 // --- helpers (run in the child) -------------------------------------------
@@ -152,6 +153,60 @@ h_slow_start(int argc, char **argv)
 	return arb_test_node_main(&s);
 }
 
+// A node whose `changed` hook stalls the node thread once, right after
+// the child's first restart was spawned: the new process fails its init
+// and exits during the stall, so the reap loop (still running for the
+// first exit) collects it before its control channel was read.
+static bool stalled;
+
+static void
+stall_walk(const arb_child_info *in, void *arg)
+{
+	(void) arg;
+	if (strcmp(in->name, "c") == 0 && in->state == ARB_STATE_STARTING &&
+	    in->restarts == 1 && !stalled) {
+		struct timespec ts = { 0, 300 * 1000 * 1000 };
+
+		stalled = true;
+		arb_test_emit("stall begins");
+		nanosleep(&ts, NULL); // the injected fault, not a wait
+	}
+}
+
+static void
+stall_changed(arb_node *node, void *arg)
+{
+	(void) arg;
+	arb_node_walk(node, stall_walk, NULL);
+}
+
+static int
+h_reap_race(int argc, char **argv)
+{
+	const arb_child_spec c[] = {
+		{ .name = "c", .isolation = ARB_PROCESS, .type = "probe",
+		    .arg = "init=fail_after_first;exit_after=30",
+		    .arg_len = sizeof("init=fail_after_first;exit_after=30") },
+	};
+	const arb_sup_spec s = { .children = c, .nchildren = 1,
+		.intensity = 4, .period_ms = 60000 };
+	arb_node_hooks     hooks = { .changed = stall_changed };
+	arb_node_opts      o     = { .name = "test" };
+	arb_node          *node;
+	int                code = -1;
+
+	(void) argc;
+	(void) argv;
+	if (arb_node_open(&node, &o) != 0) {
+		return 99;
+	}
+	arb_node_set_hooks(node, &hooks, NULL);
+	arb_node_run(node, &s, &code);
+	arb_node_close(node);
+	arb_test_emit("node exit_code=%d", code);
+	return code;
+}
+
 static const arb_test_helper helpers[] = {
 	{ "slow_start", h_slow_start },
 	{ "basic", h_basic },
@@ -160,6 +215,7 @@ static const arb_test_helper helpers[] = {
 	{ "stubborn", h_stubborn },
 	{ "never_ready", h_never_ready },
 	{ "missing_exe", h_missing_exe },
+	{ "reap_race", h_reap_race },
 };
 
 // --- tests ---------------------------------------------------------------
@@ -337,6 +393,38 @@ test_stop_requested_during_start_exits_0(void **state)
 	arb_test_proc_fini(&p);
 }
 
+static void
+test_reap_before_control_keeps_the_restarted_process(void **state)
+{
+	arb_test_proc p;
+	const char   *l, *end;
+	int           fails = 0;
+
+	(void) state;
+	arb_test_spawn(&p, "reap_race", NULL);
+	arb_test_expect(&p, "stall begins", 10000);
+	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&p, 20000)),
+	    ARB_EXIT_SOFTWARE);
+	// Every failed start after the first exit is the probe's own init
+	// failure (read from its control channel): a new process was never
+	// taken for the one reaped before it (which killed it unseen).
+	for (l = strstr(p.out, "event=start_failed"); l != NULL;
+	     l = strstr(end, "event=start_failed")) {
+		end = strchr(l, '\n');
+		assert_non_null(end);
+		if (memmem(l, (size_t) (end - l), "init: ", 6) == NULL) {
+			fail_msg("a start failed for another reason: %.*s",
+			    (int) (end - l), l);
+		}
+		fails++;
+	}
+	assert_true(fails >= 1); // (repeated lines are folded in the log)
+	// Five processes ran their init: the first, then one per restart
+	// until the fifth restart exceeds intensity 4.
+	assert_int_equal(arb_test_count(&p, "probe path=root/c event=init "), 5);
+	arb_test_proc_fini(&p);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_stop_requested_during_start_exits_0),
 	cmocka_unit_test(test_sigterm_stops_in_reverse_order_and_exits_0),
@@ -346,6 +434,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_children_ignoring_stop_are_killed_after_timeout),
 	cmocka_unit_test(test_child_never_ready_fails_the_start),
 	cmocka_unit_test(test_missing_executable_fails_the_start),
+	cmocka_unit_test(test_reap_before_control_keeps_the_restarted_process),
 };
 
 ARB_TEST_MAIN("integration.spawn_reap", tests, helpers)
