@@ -14,6 +14,7 @@
 
 #include "arb_test.h"
 #include "cmdfifo.h"
+#include "httpc.h"
 #include "probe.h"
 #include "tools.h"
 
@@ -360,6 +361,7 @@ h_node(int argc, char **argv)
 static const arb_test_helper helpers[] = {
 	{ "node", h_node },
 	{ "arbor", h_arbor },
+	{ "arborctl", h_arborctl },
 };
 
 // --- configs (msgpack built by the test)
@@ -1642,6 +1644,81 @@ test_deliver_destination_goes_and_comes_back(void **state)
 #endif
 }
 
+// The counters reach the operator: /metrics (Prometheus text, labelled
+// with the actor's path and the drop cause) and `arborctl status`, from a
+// process actor.
+static void
+test_deliver_metrics_and_status(void **state)
+{
+#if defined(ARBOR_BIN) && defined(ARBORCTL_BIN)
+	arb_test_proc      p, cli;
+	arb_test_http_resp r;
+	tpty               t;
+	char               file[512], text[1024], sock[256];
+	const char        *args[6];
+	int                port = arb_test_free_port(), i;
+
+	(void) state;
+	pty_plug(&t, "ttyMET", false);
+	snprintf(sock, sizeof(sock), "%s/cli.sock", tmpdir);
+	snprintf(text, sizeof(text),
+	    "node: {name: serialmet, http: \"127.0.0.1:%d\", control: %s}\n"
+	    "root:\n"
+	    "  children:\n"
+	    "    - {name: sink, type: echo}\n"
+	    "    - name: s1\n"
+	    "      type: serial\n"
+	    "      isolation: process\n"
+	    "      config: {path: %s, to: root/sink, gap: 20ms, "
+	    "max_frame: 8}\n",
+	    port, sock, t.link);
+	arb_test_write_file(tmpdir, "met.yaml", text, file, sizeof(file));
+	arbor_run(&p, file);
+	PTY_PUTS(&t, "ok\n0123456789\nok\n");
+	// Metrics travel with the heartbeat (at least once a second).
+	for (i = 0; i < 100; i++) {
+		arb_test_http(
+		    port, "GET", "/metrics", "127.0.0.1", WAIT_MS, &r);
+		assert_int_equal(r.status, 200);
+		if (strstr(r.body, "serial_frames_total{path=\"root/s1\"} 2\n")
+		    != NULL) {
+			break;
+		}
+		free(r.body);
+		poll(NULL, 0, 50);
+	}
+	assert_true(i < 100);
+	assert_non_null(strstr(r.body, "# TYPE serial_dropped_total counter"));
+	assert_non_null(strstr(r.body,
+	    "serial_dropped_total{path=\"root/s1\",cause=\"oversize\"} 1\n"));
+	assert_non_null(strstr(r.body,
+	    "serial_dropped_total{path=\"root/s1\",cause=\"queue_full\"} "
+	    "0\n"));
+	assert_non_null(
+	    strstr(r.body, "serial_bytes_total{path=\"root/s1\"} 17\n"));
+	assert_non_null(strstr(r.body, "serial_open{path=\"root/s1\"} 1\n"));
+	free(r.body);
+	args[0] = "--";
+	args[1] = "--socket";
+	args[2] = sock;
+	args[3] = "status";
+	args[4] = NULL;
+	arb_test_spawn(&cli, "arborctl", args);
+	assert_int_equal(
+	    arb_test_exit_code(arb_test_wait_exit(&cli, WAIT_MS)), 0);
+	assert_non_null(strstr(cli.out, "root/s1    serial      process"));
+	assert_non_null(strstr(cli.out, "serial_frames_total"));
+	assert_non_null(
+	    strstr(cli.out, "serial_dropped_total{cause=\"oversize\"}"));
+	arb_test_proc_fini(&cli);
+	arbor_stop(&p);
+	pty_unplug(&t, true);
+#else
+	(void) state;
+	skip();
+#endif
+}
+
 static const arb_actor_ops *const types[]
     = { &arb_serial_ops, &sink_ops, &ctl_ops, NULL };
 
@@ -1681,6 +1758,8 @@ main(int argc, char **argv)
 		    test_deliver_queue_full_is_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_deliver_arbor_check_and_run, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_deliver_metrics_and_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_deliver_destination_goes_and_comes_back, setup,
 		    teardown),
