@@ -908,6 +908,8 @@ main(int argc, char **argv)
 	emit(json, "serial_process_dropped", NULL);
 	emit(json, "mqtt_thread_qos1", "mqtt_bare_libmosquitto_qos1");
 	emit(json, "mqtt_process_qos1", "mqtt_bare_libmosquitto_qos1");
+	emit(json, "mqtt_thread_qos1_cpu_per_msg", "mqtt_bare_cpu_per_msg");
+	emit(json, "mqtt_process_qos1_cpu_per_msg", "mqtt_bare_cpu_per_msg");
 	emit(json, "mqtt_thread_qos1_failed", NULL);
 	emit(json, "mqtt_process_qos1_failed", NULL);
 	return 0;
