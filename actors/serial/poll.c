@@ -79,7 +79,7 @@ ser_poll_next(serial *s)
 	// Whatever came since the last reply is stale: a late answer must
 	// not pass for the answer to this request.
 	ser_count(s, C_DROPPED_BYTES, serial_port_flush_input(&s->port));
-		s->rx_ns = ser_real_ns();
+	s->rx_ns = ser_real_ns();
 	event_del(s->gap); // the boundary is here: no gap is waited for
 	serial_framer_boundary(&s->fr, ser_on_frame, s); // pstate: not WAITING
 	ser_framer_sync(s);

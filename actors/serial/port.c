@@ -192,7 +192,7 @@ serial_port_open(serial_port *p, const char *path, const serial_line_cfg *c,
 void
 serial_port_close(serial_port *p)
 {
-		if (p->fd < 0) {
+	if (p->fd < 0) {
 		return;
 	}
 	// Unsent output is dropped first: a serial driver's close waits for

@@ -97,7 +97,7 @@ on_gap(evutil_socket_t fd, short what, void *arg)
 
 	(void) fd;
 	(void) what;
-		if (s->port.fd < 0 || serial_port_pending(&s->port) > 0) {
+	if (s->port.fd < 0 || serial_port_pending(&s->port) > 0) {
 		return; // not quiet after all: on_read runs next and re-arms
 	}
 	if (!serial_framer_wants_gap(&s->fr)) {

@@ -166,6 +166,10 @@ resolve(serial *s)
 		return false;
 	}
 	s->have_stale = false;
+	s->resolved_ms = s->now_ms;
+	if (s->have_dest && arb_pid_eq(pid, s->dest)) {
+		return true; // a refresh that found the same actor
+	}
 	arb_log(s->ctx, ARB_LOG_DEBUG, "resolved", "to=%s pid=%llu", s->cfg.to,
 	    (unsigned long long) pid.id);
 	if (s->dest_missing_logged) {
@@ -201,6 +205,13 @@ ser_deliver(serial *s, const uint8_t *p, size_t n, const char *device)
 	if (len == 0) { // cannot happen: body_cap covers max_frame
 		ser_count(s, C_DROP_SEND_ERROR, 1);
 		return;
+	}
+	// Looked up again now and then: a process actor is not told that
+	// its destination was replaced (a send to the old actor still
+	// succeeds; docs/design.md), so a new actor under the same name is
+	// found this way within REFRESH_MS.
+	if (s->have_dest && s->now_ms - s->resolved_ms >= REFRESH_MS) {
+		resolve(s);
 	}
 	if (!s->have_dest && !resolve(s)) {
 		ser_count(s, C_DROP_NO_DEST, 1);

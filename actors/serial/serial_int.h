@@ -21,6 +21,7 @@
 #define READ_BUF   65536
 #define READS_MAX  16   // reads per wakeup, then the loop runs others
 #define RESOLVE_MS 100  // at most one arb_whereis per this, while missing
+#define REFRESH_MS 1000 // the destination is looked up again this often
 #define REPORT_MS  1000 // drops of one cause are logged at most this often
 
 // Counters: the STATS reply's name, the metric (Prometheus name and
@@ -118,17 +119,18 @@ typedef struct serial {
 	bool                have_stale;
 	bool                dest_missing_logged;
 	int64_t             resolve_after_ms;
-	unsigned            attempt;  // reopen attempts since the last open
-	int                 last_err; // of the last failed open (logging)
-	int64_t             last_frame_ms;
-	bool                synced; // the framer synced since the open
-	int64_t             stalls_in_row;
-	uint32_t            rng;
-	uint64_t            c[C_COUNT];
-	arb_metric         *m[C_COUNT]; // NULL when a declaration failed
-	arb_metric         *open_gauge;
-	uint64_t            reported[C_COUNT]; // drops already logged
-	int64_t             report_ms[C_COUNT];
+	int64_t     resolved_ms; // when the destination was last looked up
+	unsigned    attempt;     // reopen attempts since the last open
+	int         last_err;    // of the last failed open (logging)
+	int64_t     last_frame_ms;
+	bool        synced; // the framer synced since the open
+	int64_t     stalls_in_row;
+	uint32_t    rng;
+	uint64_t    c[C_COUNT];
+	arb_metric *m[C_COUNT]; // NULL when a declaration failed
+	arb_metric *open_gauge;
+	uint64_t    reported[C_COUNT]; // drops already logged
+	int64_t     report_ms[C_COUNT];
 	// polling
 	serial_req reqs[SERIAL_REQS_MAX];
 	size_t     queue[SERIAL_REQS_MAX];
