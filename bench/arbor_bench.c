@@ -9,6 +9,7 @@
 // value / baseline.  Not run by ctest: the machine is noisy, so compare
 // ratios, not absolute figures (docs/performance.md).
 
+#include "bench.h"
 #include "bench_mqtt.h"
 #include "bench_serial.h"
 
@@ -36,7 +37,7 @@
 
 extern char **environ;
 
-static int64_t
+int64_t
 now_ns(void)
 {
 	struct timespec ts;
@@ -66,7 +67,7 @@ rss_kib(void)
 
 // Every case prints lines "R name value unit" to stdout; the parent pairs
 // them with baselines.
-static void
+void
 result(const char *name, double value, const char *unit)
 {
 	printf("R %s %.3f %s\n", name, value, unit);

@@ -16,6 +16,8 @@
 
 #include "bench_mqtt.h"
 
+#include "bench.h"
+
 #include "broker.h"
 #include "mqtt_actor.h"
 #include "mqtt_msgs.h"
@@ -36,22 +38,6 @@
 #define MQTT_N      100000 // publishes per case
 #define WINDOW      64     // in flight (the actor's max_inflight too)
 #define PAYLOAD_LEN 64
-
-static int64_t
-mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void
-out(const char *name, double value, const char *unit)
-{
-	printf("R %s %.3f %s\n", name, value, unit);
-	fflush(stdout);
-}
 
 // cpu_us is the CPU time (user + system) of this process and of its
 // children that were reaped (a process actor, once its node stopped).
@@ -115,7 +101,7 @@ case_bare(int port)
 	    && mosquitto_want_write(m)) { }
 	mosquitto_loop(m, 10, 1);
 	c0 = cpu_us();
-	t0 = mono_ns();
+	t0 = now_ns();
 	while (b.acked < MQTT_N) {
 		while (sent - b.acked < WINDOW && sent < MQTT_N) {
 			payload(buf, sent);
@@ -133,17 +119,16 @@ case_bare(int port)
 			return 1;
 		}
 	}
-	t1 = mono_ns();
-	out("mqtt_bare_libmosquitto_qos1", MQTT_N / ((t1 - t0) / 1e9),
+	t1 = now_ns();
+	result("mqtt_bare_libmosquitto_qos1", MQTT_N / ((t1 - t0) / 1e9),
 	    "msg/s");
-	out("mqtt_bare_cpu_per_msg", (cpu_us() - c0) / MQTT_N, "us");
+	result("mqtt_bare_cpu_per_msg", (cpu_us() - c0) / MQTT_N, "us");
 	mosquitto_disconnect(m);
 	mosquitto_destroy(m);
 	return 0;
 }
 
-// --- through the actor
-// --------------------------------------------------------
+// --- through the actor -----------------------------------------------------
 
 typedef struct producer {
 	arb_ctx        *ctx;
@@ -233,7 +218,7 @@ producer_ready_cb(arb_ctx *ctx, void *arg, const arb_result *r)
 	    && (v = body_get(&u, r->reply, "connected")) != NULL
 	    && v->type == MSGPACK_OBJECT_BOOLEAN && v->via.boolean) {
 		p->ready = true;
-		p->t0 = mono_ns();
+		p->t0 = now_ns();
 		producer_fill(p);
 	} else {
 		event_add(p->start, &tv);
@@ -297,12 +282,12 @@ producer_handle(arb_ctx *ctx, void *st, const arb_msg *m)
 		p->failed++;
 	}
 	if (p->acked + p->failed == MQTT_N) {
-		out(result_name, MQTT_N / ((mono_ns() - p->t0) / 1e9),
-		    "msg/s");
+		result(
+		    result_name, MQTT_N / ((now_ns() - p->t0) / 1e9), "msg/s");
 		if (p->failed > 0) {
 			char name[64];
 			snprintf(name, sizeof(name), "%s_failed", result_name);
-			out(name, (double) p->failed, "msgs");
+			result(name, (double) p->failed, "msgs");
 		}
 		arb_actor_exit(ctx, &ex);
 		return;
@@ -385,7 +370,7 @@ case_actor(int port, arb_isolation iso, const char *name)
 	// The node's start and stop included (a few ms against 100,000
 	// messages); the broker is not (it is reaped afterwards).
 	snprintf(cpu_name, sizeof(cpu_name), "%s_cpu_per_msg", name);
-	out(cpu_name, (cpu_us() - c0) / MQTT_N, "us");
+	result(cpu_name, (cpu_us() - c0) / MQTT_N, "us");
 	msgpack_sbuffer_destroy(&sb);
 	return code;
 }

@@ -174,8 +174,7 @@ typedef struct mqtt_actor {
 	int64_t       rxack_last_us, rxack_max_us;
 } mqtt_actor;
 
-// --- small pieces
-// --------------------------------------------------------------
+// --- small pieces ----------------------------------------------------------
 
 static int64_t
 mono_us(void)
@@ -221,7 +220,7 @@ proto_name(const mqtt_actor *a)
 	return a->cfg->protocol == 5 ? "5" : "3.1.1";
 }
 
-// --- replies to producers ---------------------------------------------------
+// --- replies to producers --------------------------------------------------
 
 // reply_outcome tells the producer of e how its publish ended: the reply
 // to its request, or MQTT_PUBACK when it gave a ref; nothing otherwise.
@@ -304,8 +303,7 @@ drain_window(mqtt_actor *a, const char *text)
 	}
 }
 
-// --- ending
-// -------------------------------------------------------------------
+// --- ending ----------------------------------------------------------------
 
 static void
 finish_done(void *arg)
@@ -355,8 +353,7 @@ maybe_drained(mqtt_actor *a)
 	}
 }
 
-// --- destinations
-// -------------------------------------------------------------
+// --- destinations ----------------------------------------------------------
 
 static bool
 dest_pid(mqtt_actor *a, mqtt_dest *d, bool again, arb_pid *pid)
@@ -423,8 +420,7 @@ forward(mqtt_actor *a, mqtt_dest *d, const void *body, size_t len)
 	}
 }
 
-// --- the connection's callbacks
-// ------------------------------------------------
+// --- the connection's callbacks --------------------------------------------
 
 static void
 on_up(void *arg, bool session_present)
@@ -633,7 +629,7 @@ on_message(void *arg, const mqtt_inmsg *m)
 	}
 }
 
-// --- publishing -------------------------------------------------------------
+// --- publishing ------------------------------------------------------------
 
 typedef struct tpl_ctx {
 	mqtt_actor *a;
@@ -797,8 +793,7 @@ invalid:
 	reply_early(a, m, has_ref, ref, qos, ARB_EINVAL, err);
 }
 
-// --- other messages
-// ------------------------------------------------------------
+// --- other messages --------------------------------------------------------
 
 static void
 handle_ack(mqtt_actor *a, const arb_msg *m)
@@ -927,8 +922,7 @@ mqtt_handle(arb_ctx *ctx, void *st, const arb_msg *m)
 	publish(a, m); // any other tag: its body is the payload
 }
 
-// --- the stall check and gauges
-// ------------------------------------------------
+// --- the stall check and gauges --------------------------------------------
 
 static void
 on_tick(evutil_socket_t fd, short what, void *arg)
@@ -958,8 +952,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	mqtt_conn_drop(a->conn, MQTT_CAUSE_STALL);
 }
 
-// --- lifecycle
-// ------------------------------------------------------------------
+// --- lifecycle -------------------------------------------------------------
 
 static int
 dests_setup(mqtt_actor *a)

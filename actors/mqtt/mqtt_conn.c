@@ -229,8 +229,7 @@ conn_link_suback(void *arg, int mid, int n, const int *granted)
 	}
 }
 
-// --- the attempt
-// -------------------------------------------------------------
+// --- the attempt -----------------------------------------------------------
 
 static void
 conn_resolved(

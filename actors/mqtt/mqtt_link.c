@@ -342,8 +342,7 @@ link_want_write(mqtt_link *l)
 	return mosquitto_want_write(l->mosq);
 }
 
-// --- watching the socket
-// -----------------------------------------------------
+// --- watching the socket ---------------------------------------------------
 
 static void link_on_read(evutil_socket_t fd, short what, void *arg);
 static void link_on_write(evutil_socket_t fd, short what, void *arg);
@@ -584,23 +583,28 @@ link_read_burst(mqtt_link *l)
 	}
 }
 
+// link_after runs after every event of the link: notice a closed socket,
+// follow the write interest, report QoS 0 writes.
+static void
+link_after(mqtt_link *l)
+{
+	link_sync(l);
+	link_flush_written(l);
+}
+
 static void
 link_on_read(evutil_socket_t fd, short what, void *arg)
 {
-	mqtt_link *l = arg;
-
 	(void) fd;
 	(void) what;
-	link_read_burst(l);
-	link_sync(l);
-	link_flush_written(l);
+	link_read_burst(arg);
+	link_after(arg);
 }
 
 static void
 link_on_write(evutil_socket_t fd, short what, void *arg)
 {
 	mqtt_link *l = arg;
-	int        rc;
 
 	(void) fd;
 	(void) what;
@@ -609,12 +613,10 @@ link_on_write(evutil_socket_t fd, short what, void *arg)
 		link_read_burst(l);
 	} else {
 		errno = 0;
-		rc = mosquitto_loop_write(l->mosq, 1);
-		l->last_rc = rc;
+		l->last_rc = mosquitto_loop_write(l->mosq, 1);
 		l->last_errno = errno;
 	}
-	link_sync(l);
-	link_flush_written(l);
+	link_after(l);
 }
 
 static void
@@ -629,13 +631,11 @@ link_on_misc(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	errno = 0;
-	rc = mosquitto_loop_misc(l->mosq);
-	if (rc != MOSQ_ERR_SUCCESS) {
+	if ((rc = mosquitto_loop_misc(l->mosq)) != MOSQ_ERR_SUCCESS) {
 		l->last_rc = rc;
 		l->last_errno = errno;
 	}
-	link_sync(l);
-	link_flush_written(l);
+	link_after(l);
 }
 
 static void
@@ -646,8 +646,7 @@ link_on_notify(evutil_socket_t fd, short what, void *arg)
 	link_flush_written(arg);
 }
 
-// --- libmosquitto callbacks
-// ---------------------------------------------------
+// --- libmosquitto callbacks ------------------------------------------------
 
 static void
 cb_connect(struct mosquitto *m, void *arg, int rc, int flags,

@@ -1743,36 +1743,10 @@ static const arb_test_helper helpers[] = {
 		}                                                             \
 	} while (0)
 
-// line_of waits for a line containing needle anywhere in the helper's
-// output so far (lines of different actors come in any order) and copies
-// it into buf.
-static char *
-line_of(arb_test_proc *p, const char *needle, int ms, char *buf, size_t n)
-{
-	const char *l;
-	size_t      k;
-
-	p->mark = 0;
-	l       = arb_test_expect(p, needle, ms);
-	k       = strcspn(l, "\n");
-	if (k >= n) {
-		k = n - 1;
-	}
-	memcpy(buf, l, k);
-	buf[k] = '\0';
-	return buf;
-}
-
-static long
-field_of(const char *line, const char *key)
-{
-	long v = arb_test_field(line, key);
-
-	if (v < 0) {
-		fail_msg("no %s= in: %s", key, line);
-	}
-	return v;
-}
+// line_of and field_of are the harness's arb_test_line and
+// arb_test_need_field (tests/support/arb_test.h), under short names.
+#define line_of  arb_test_line
+#define field_of arb_test_need_field
 
 // stop_node asks the node to stop (SIGTERM) and checks its clean exit.
 static void

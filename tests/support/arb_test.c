@@ -1343,6 +1343,35 @@ arb_test_cmdfifo_write(
 	close(fd);
 }
 
+char *
+arb_test_line(arb_test_proc *p, const char *needle, int timeout_ms,
+    char *buf, size_t n)
+{
+	const char *l;
+	size_t      k;
+
+	p->mark = 0;
+	l       = arb_test_expect(p, needle, timeout_ms);
+	k       = strcspn(l, "\n");
+	if (k >= n) {
+		k = n - 1;
+	}
+	memcpy(buf, l, k);
+	buf[k] = '\0';
+	return buf;
+}
+
+long
+arb_test_need_field(const char *line, const char *key)
+{
+	long v = arb_test_field(line, key);
+
+	if (v < 0) {
+		fail_msg("no %s= in: %s", key, line);
+	}
+	return v;
+}
+
 void
 arb_test_emit(const char *fmt, ...)
 {

@@ -179,6 +179,18 @@ int arb_test_wait_tagged(const char *tag, int want, int timeout_ms);
 // meant to be non-negative, since -1 means absent.
 long arb_test_field(const char *line, const char *key);
 
+// arb_test_line waits (at most timeout_ms) for a line containing needle
+// anywhere in the helper's output so far (lines of different actors come
+// in any order: the mark is reset first), moves the mark past it and
+// copies it, without its '\n', into buf (cut to n - 1 bytes).  Returns
+// buf.  On timeout or EOF it fails the test as arb_test_expect does.
+char *arb_test_line(arb_test_proc *p, const char *needle, int timeout_ms,
+    char *buf, size_t n);
+
+// arb_test_need_field is arb_test_field that fails the test, naming the
+// key and the line, when the line has no key=.
+long arb_test_need_field(const char *line, const char *key);
+
 // arb_test_emit writes one line (with '\n') to stderr in one write(2):
 // actors in helper processes use it to tell the test what happened.
 // Lines longer than PIPE_BUF - 1 bytes are truncated, so that the write

@@ -143,7 +143,7 @@ test_window_model(void **state)
 	mqtt_win_fini(&w);
 }
 
-// --- receive-to-ack ---------------------------------------------------------
+// --- receive-to-ack --------------------------------------------------------
 
 static void
 test_rxack(void **state)
@@ -168,8 +168,7 @@ test_rxack(void **state)
 	assert_int_equal(mqtt_rxack_init(&r, 3), -1); // not a power of two
 }
 
-// --- topic templates
-// ---------------------------------------------------------
+// --- topic templates -------------------------------------------------------
 
 static const char *
 fake_lookup(void *arg, const char *name, size_t nlen, size_t *vlen)
@@ -219,8 +218,7 @@ test_topic_template(void **state)
 	assert_int_equal(mqtt_tpl_parse(&t, "", err, sizeof(err)), -1);
 }
 
-// --- backoff
-// ------------------------------------------------------------------
+// --- backoff ---------------------------------------------------------------
 
 static void
 test_backoff_full_jitter(void **state)
@@ -246,8 +244,7 @@ test_backoff_full_jitter(void **state)
 	assert_int_equal(mqtt_backoff_delay(100, 30000, 0, 101), 0);
 }
 
-// --- bodies
-// ---------------------------------------------------------------------
+// --- bodies ----------------------------------------------------------------
 
 static void
 test_body_roundtrip_and_garbage(void **state)

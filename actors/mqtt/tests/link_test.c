@@ -122,8 +122,7 @@ static const mqtt_conn_cbs rcbs = {
 	.suback = r_suback,
 };
 
-// --- running the loop until something happened
-// ---------------------------------
+// --- running the loop until something happened -----------------------------
 
 static void
 on_deadline(evutil_socket_t fd, short what, void *arg)
@@ -258,8 +257,7 @@ subscribe(rec *r, const char *filter, int qos)
 	assert_true(run_until(r, &r->subacks, r->subacks + 1, 3000));
 }
 
-// --- tests
-// ----------------------------------------------------------------------
+// --- tests -----------------------------------------------------------------
 
 static void
 test_publish_subscribe_qos0_qos1(void **state)

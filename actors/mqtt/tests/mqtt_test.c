@@ -38,16 +38,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define ROOT_SPEC(c)                                                          \
-	{                                                                     \
-		.children = (c), .nchildren = sizeof(c) / sizeof((c)[0]),     \
-		.intensity = 20, .period_ms = 5000                            \
-	}
 
 #define MAXN 20000
 
-// --- small pieces shared by the test actors
-// -----------------------------------
+// --- small pieces shared by the test actors --------------------------------
 
 // kv returns the value of key in "k=v;k=v" (copied into out), or def.
 static const char *
@@ -89,8 +83,7 @@ arm(struct event *ev, int ms)
 	event_add(ev, &tv);
 }
 
-// --- producer
-// ------------------------------------------------------------------
+// --- producer --------------------------------------------------------------
 
 typedef struct producer {
 	arb_ctx *ctx;
@@ -421,8 +414,7 @@ static const arb_actor_ops producer_ops = {
 	.terminate = producer_terminate,
 };
 
-// --- sink
-// ----------------------------------------------------------------------
+// --- sink ------------------------------------------------------------------
 
 typedef struct sink {
 	arb_ctx   *ctx;
@@ -536,8 +528,7 @@ static const arb_actor_ops sink_ops = {
 	.terminate = sink_terminate,
 };
 
-// --- watch
-// -------------------------------------------------------------------
+// --- watch -----------------------------------------------------------------
 
 typedef struct watch {
 	arb_ctx      *ctx;
@@ -637,8 +628,7 @@ static const arb_actor_ops watch_ops = {
 	.terminate = watch_terminate,
 };
 
-// --- the mqtt actor's config
-// ---------------------------------------------------
+// --- the mqtt actor's config -----------------------------------------------
 
 typedef struct mcfg {
 	int         port;
@@ -768,8 +758,28 @@ iso_of(const char *s)
 	return s[0] == 'p' ? ARB_PROCESS : ARB_THREAD;
 }
 
-// --- helpers (nodes)
-// -----------------------------------------------------------
+// --- helpers (nodes) -------------------------------------------------------
+
+// run_tree runs a node with children k in this helper process and frees
+// the config buffers given (NULL: none).
+static int
+run_tree(const arb_child_spec *k, size_t n, msgpack_sbuffer *sb1,
+    msgpack_sbuffer *sb2)
+{
+	const arb_sup_spec s = { .children = k,
+		.nchildren = n,
+		.intensity = 20,
+		.period_ms = 5000 };
+	int                rc = arb_test_node_main(&s);
+
+	if (sb1 != NULL) {
+		msgpack_sbuffer_destroy(sb1);
+	}
+	if (sb2 != NULL) {
+		msgpack_sbuffer_destroy(sb2);
+	}
+	return rc;
+}
 
 // pubsub PORT ISO QOS N [WINDOW MAX_INFLIGHT CALL]: one mqtt actor that
 // publishes the producer's readings and subscribes to them for the sink.
@@ -803,11 +813,7 @@ h_pubsub(int argc, char **argv)
 			CHILD("producer", ARB_THREAD, "producer", pa),
 			CHILD("watch", ARB_THREAD, "watch", "to=root/up"),
 		};
-		const arb_sup_spec s = ROOT_SPEC(k);
-		int                rc = arb_test_node_main(&s);
-
-		msgpack_sbuffer_destroy(&sb);
-		return rc;
+		return run_tree(k, sizeof(k) / sizeof(k[0]), &sb, NULL);
 	}
 }
 
@@ -850,12 +856,7 @@ h_twoclients(int argc, char **argv)
 			CHILD("producer", ARB_THREAD, "producer", pa),
 			CHILD("watch", ARB_THREAD, "watch", "to=root/down"),
 		};
-		const arb_sup_spec s = ROOT_SPEC(k);
-		int                rc = arb_test_node_main(&s);
-
-		msgpack_sbuffer_destroy(&su);
-		msgpack_sbuffer_destroy(&sd);
-		return rc;
+		return run_tree(k, sizeof(k) / sizeof(k[0]), &su, &sd);
 	}
 }
 
@@ -881,13 +882,8 @@ h_watched(int argc, char **argv)
 			MQTT_CHILD("up", iso_of(argv[2]), sb),
 			CHILD("watch", ARB_THREAD, "watch", "to=root/up"),
 		};
-		const arb_sup_spec s = ROOT_SPEC(k);
-		int                rc;
-
 		k[0].restart = ARB_TEMPORARY;
-		rc = arb_test_node_main(&s);
-		msgpack_sbuffer_destroy(&sb);
-		return rc;
+		return run_tree(k, sizeof(k) / sizeof(k[0]), &sb, NULL);
 	}
 }
 
@@ -920,11 +916,7 @@ h_tls(int argc, char **argv)
 			MQTT_CHILD("up", iso_of(argv[2]), sb),
 			CHILD("producer", ARB_THREAD, "producer", pa),
 		};
-		const arb_sup_spec s = ROOT_SPEC(k);
-		int                rc = arb_test_node_main(&s);
-
-		msgpack_sbuffer_destroy(&sb);
-		return rc;
+		return run_tree(k, sizeof(k) / sizeof(k[0]), &sb, NULL);
 	}
 }
 
@@ -947,13 +939,8 @@ h_tlsbad(int argc, char **argv)
 			MQTT_CHILD("up", ARB_THREAD, sb),
 			CHILD("watch", ARB_THREAD, "watch", "to=root/nobody"),
 		};
-		const arb_sup_spec s = ROOT_SPEC(k);
-		int                rc;
-
 		k[0].restart = ARB_TEMPORARY;
-		rc = arb_test_node_main(&s);
-		msgpack_sbuffer_destroy(&sb);
-		return rc;
+		return run_tree(k, sizeof(k) / sizeof(k[0]), &sb, NULL);
 	}
 }
 
@@ -987,11 +974,7 @@ h_drops(int argc, char **argv)
 			           "up;n=50;qos=0;window=8"),
 			CHILD("watch", ARB_THREAD, "watch", "to=root/up"),
 		};
-		const arb_sup_spec s = ROOT_SPEC(k);
-		int                rc = arb_test_node_main(&s);
-
-		msgpack_sbuffer_destroy(&sb);
-		return rc;
+		return run_tree(k, sizeof(k) / sizeof(k[0]), &sb, NULL);
 	}
 }
 
@@ -1006,8 +989,7 @@ static const arb_test_helper helpers[] = {
 	{ "tls", h_tls },
 };
 
-// --- the tests' side
-// ------------------------------------------------------------
+// --- the tests' side -------------------------------------------------------
 
 // The helper and the broker of the running test live here, not on its
 // stack: a failed assertion leaves the test function, and the teardown
@@ -1026,40 +1008,6 @@ teardown(void **state)
 	tbroker_fini(&tb);
 	memset(&tb, 0, sizeof(tb));
 	return 0;
-}
-
-static char *
-line_of(arb_test_proc *p, const char *needle, int ms, char *buf, size_t n)
-{
-	const char *l;
-	size_t      k;
-
-	p->mark = 0;
-	l = arb_test_try_expect(p, needle, ms);
-	if (l == NULL) {
-		FILE *f = fopen("/tmp/mqdbg/fail.txt", "a");
-		fprintf(f, "=== waiting for %s\n%s\n", needle, p->out);
-		fclose(f);
-		l = arb_test_expect(p, needle, 1);
-	}
-	k = strcspn(l, "\n");
-	if (k >= n) {
-		k = n - 1;
-	}
-	memcpy(buf, l, k);
-	buf[k] = '\0';
-	return buf;
-}
-
-static long
-field_of(const char *line, const char *key)
-{
-	long v = arb_test_field(line, key);
-
-	if (v < 0) {
-		fail_msg("no %s= in: %s", key, line);
-	}
-	return v;
 }
 
 static void
@@ -1093,24 +1041,25 @@ pubsub(const char *iso, int qos, long n, const char *window,
 	snprintf(qs, sizeof(qs), "%d", qos);
 	snprintf(ns, sizeof(ns), "%ld", n);
 	arb_test_spawn(&tp, "pubsub", args);
-	line_of(&tp, "sink path=root/sink event=done", 20000, l, sizeof(l));
-	assert_int_equal(field_of(l, "unique"), n);
-	line_of(&tp, "producer event=done", 20000, l, sizeof(l));
-	assert_int_equal(field_of(l, "acked"), n);
-	line_of(&tp, "producer event=status", 5000, l, sizeof(l));
-	assert_int_equal(field_of(l, "connects"), 1);
-	assert_true(field_of(l, "published") >= n);
+	arb_test_line(
+	    &tp, "sink path=root/sink event=done", 20000, l, sizeof(l));
+	assert_int_equal(arb_test_need_field(l, "unique"), n);
+	arb_test_line(&tp, "producer event=done", 20000, l, sizeof(l));
+	assert_int_equal(arb_test_need_field(l, "acked"), n);
+	arb_test_line(&tp, "producer event=status", 5000, l, sizeof(l));
+	assert_int_equal(arb_test_need_field(l, "connects"), 1);
+	assert_true(arb_test_need_field(l, "published") >= n);
 	if (strcmp(max_inflight, "0") == 0) {
-		assert_int_equal(field_of(l, "overflow"), 0);
+		assert_int_equal(arb_test_need_field(l, "overflow"), 0);
 	}
-	line_of(&tp, "sink event=status", 5000, l, sizeof(l));
-	assert_true(field_of(l, "received") >= n);
-	assert_true(field_of(l, "forwarded") >= n);
-	assert_int_equal(field_of(l, "forward_dropped"), 0);
+	arb_test_line(&tp, "sink event=status", 5000, l, sizeof(l));
+	assert_true(arb_test_need_field(l, "received") >= n);
+	assert_true(arb_test_need_field(l, "forwarded") >= n);
+	assert_int_equal(arb_test_need_field(l, "forward_dropped"), 0);
 	// The sink confirmed each message before asking: the receipt-to-ack
 	// time was measured for all of them.
-	assert_true(field_of(l, "acks") >= n);
-	assert_true(field_of(l, "rx_ack_max_us") > 0);
+	assert_true(arb_test_need_field(l, "acks") >= n);
+	assert_true(arb_test_need_field(l, "rx_ack_max_us") > 0);
 	stop_node(&tp);
 	assert_non_null(strstr(tp.out, "event=connected broker=127.0.0.1:"));
 	assert_non_null(strstr(tp.out, "event=disconnected"));
@@ -1161,12 +1110,13 @@ test_overflow_reject(void **state)
 	broker_up(&tb, false);
 	snprintf(port, sizeof(port), "%d", tb.port);
 	arb_test_spawn(&tp, "pubsub", args);
-	line_of(&tp, "producer event=done", 20000, l, sizeof(l));
-	assert_int_equal(field_of(l, "acked"), 300);
-	assert_true(field_of(l, "overflow") > 0);
-	line_of(&tp, "producer event=status", 5000, l, sizeof(l));
-	assert_true(field_of(l, "overflow") > 0);
-	line_of(&tp, "sink path=root/sink event=done", 20000, l, sizeof(l));
+	arb_test_line(&tp, "producer event=done", 20000, l, sizeof(l));
+	assert_int_equal(arb_test_need_field(l, "acked"), 300);
+	assert_true(arb_test_need_field(l, "overflow") > 0);
+	arb_test_line(&tp, "producer event=status", 5000, l, sizeof(l));
+	assert_true(arb_test_need_field(l, "overflow") > 0);
+	arb_test_line(
+	    &tp, "sink path=root/sink event=done", 20000, l, sizeof(l));
 	stop_node(&tp);
 	arb_test_proc_fini(&tp);
 	tbroker_fini(&tb);
@@ -1198,12 +1148,13 @@ test_broker_restart_midstream(void **state)
 	arb_test_expect(&tp, "producer event=progress acked=1800", 20000);
 	tbroker_stop(&tb);
 	assert_int_equal(tbroker_start(&tb), 0);
-	line_of(&tp, "producer event=done", 30000, l, sizeof(l));
-	assert_int_equal(field_of(l, "acked"), 3000);
-	line_of(&tp, "sink path=root/sink event=done", 30000, l, sizeof(l));
-	assert_int_equal(field_of(l, "unique"), 3000);
-	line_of(&tp, "producer event=status", 5000, l, sizeof(l));
-	assert_true(field_of(l, "connects") >= 3);
+	arb_test_line(&tp, "producer event=done", 30000, l, sizeof(l));
+	assert_int_equal(arb_test_need_field(l, "acked"), 3000);
+	arb_test_line(
+	    &tp, "sink path=root/sink event=done", 30000, l, sizeof(l));
+	assert_int_equal(arb_test_need_field(l, "unique"), 3000);
+	arb_test_line(&tp, "producer event=status", 5000, l, sizeof(l));
+	assert_true(arb_test_need_field(l, "connects") >= 3);
 	stop_node(&tp);
 	arb_test_proc_fini(&tp);
 	tbroker_fini(&tb);
@@ -1223,17 +1174,18 @@ test_actor_killed_midstream(void **state)
 	broker_up(&tb, true);
 	snprintf(port, sizeof(port), "%d", tb.port);
 	arb_test_spawn(&tp, "twoclients", args);
-	line_of(&tp, "root/up event=started isolation=process", 10000, l,
+	arb_test_line(&tp, "root/up event=started isolation=process", 10000, l,
 	    sizeof(l));
-	ospid = field_of(l, "ospid");
+	ospid = arb_test_need_field(l, "ospid");
 	arb_test_expect(&tp, "producer event=progress acked=900", 20000);
 	assert_int_equal(kill((pid_t) ospid, SIGKILL), 0);
 	arb_test_expect(&tp, "producer event=target_down", 5000);
-	line_of(&tp, "producer event=done", 30000, l, sizeof(l));
-	assert_int_equal(field_of(l, "acked"), 3000);
-	assert_true(field_of(l, "resent") > 0);
-	line_of(&tp, "sink path=root/sink event=done", 30000, l, sizeof(l));
-	assert_int_equal(field_of(l, "unique"), 3000);
+	arb_test_line(&tp, "producer event=done", 30000, l, sizeof(l));
+	assert_int_equal(arb_test_need_field(l, "acked"), 3000);
+	assert_true(arb_test_need_field(l, "resent") > 0);
+	arb_test_line(
+	    &tp, "sink path=root/sink event=done", 30000, l, sizeof(l));
+	assert_int_equal(arb_test_need_field(l, "unique"), 3000);
 	assert_int_equal(arb_test_count(&tp, "root/up event=started"), 2);
 	assert_int_equal(arb_test_count(&tp, "reason=crashed"), 1);
 	kill(tp.pid, SIGTERM);
@@ -1258,15 +1210,16 @@ test_stalled_broker_forces_reconnect(void **state)
 	arb_test_spawn(&tp, "twoclients", args);
 	arb_test_expect(&tp, "producer event=progress acked=400", 20000);
 	kill(tb.pid, SIGSTOP);
-	line_of(&tp, "event=stalled", 5000, l, sizeof(l));
+	arb_test_line(&tp, "event=stalled", 5000, l, sizeof(l));
 	assert_non_null(strstr(l, "action=reconnect"));
 	kill(tb.pid, SIGCONT);
-	line_of(&tp, "producer event=done", 30000, l, sizeof(l));
-	assert_int_equal(field_of(l, "acked"), 2000);
-	line_of(&tp, "sink path=root/sink event=done", 30000, l, sizeof(l));
-	line_of(&tp, "producer event=status", 5000, l, sizeof(l));
-	assert_true(field_of(l, "stalls") >= 1);
-	assert_true(field_of(l, "connects") >= 2);
+	arb_test_line(&tp, "producer event=done", 30000, l, sizeof(l));
+	assert_int_equal(arb_test_need_field(l, "acked"), 2000);
+	arb_test_line(
+	    &tp, "sink path=root/sink event=done", 30000, l, sizeof(l));
+	arb_test_line(&tp, "producer event=status", 5000, l, sizeof(l));
+	assert_true(arb_test_need_field(l, "stalls") >= 1);
+	assert_true(arb_test_need_field(l, "connects") >= 2);
 	stop_node(&tp);
 	arb_test_proc_fini(&tp);
 	tbroker_fini(&tb);
@@ -1284,7 +1237,7 @@ test_broker_absent_at_start(void **state)
 	assert_int_equal(tbroker_init(&tb, NULL), 0);
 	snprintf(port, sizeof(port), "%d", tb.port);
 	arb_test_spawn(&tp, "watched", args);
-	line_of(&tp, "event=connect_failed", 5000, l, sizeof(l));
+	arb_test_line(&tp, "event=connect_failed", 5000, l, sizeof(l));
 	assert_non_null(strstr(l, "broker=127.0.0.1:"));
 	assert_non_null(strstr(l, "cause=connect"));
 	assert_non_null(strstr(l, "Connection refused"));
@@ -1311,10 +1264,10 @@ test_wrong_credentials_exit(void **state)
 	assert_int_equal(tbroker_start(&tb), 0);
 	snprintf(port, sizeof(port), "%d", tb.port);
 	arb_test_spawn(&tp, "watched", args);
-	line_of(&tp, "event=gave_up", 10000, l, sizeof(l));
+	arb_test_line(&tp, "event=gave_up", 10000, l, sizeof(l));
 	assert_non_null(strstr(l, "refusals=3"));
 	assert_non_null(strstr(l, "not authorised"));
-	line_of(&tp, "root/up event=exit reason=error{code=15,", 5000, l,
+	arb_test_line(&tp, "root/up event=exit reason=error{code=15,", 5000, l,
 	    sizeof(l));
 	assert_non_null(strstr(l,
 	    "refused 3 times: Connection Refused: not "
@@ -1340,7 +1293,7 @@ test_silent_broker(void **state)
 	assert_true(fd >= 0);
 	snprintf(port, sizeof(port), "%d", pn);
 	arb_test_spawn(&tp, "watched", args);
-	line_of(&tp, "cause=timeout", 5000, l, sizeof(l));
+	arb_test_line(&tp, "cause=timeout", 5000, l, sizeof(l));
 	assert_non_null(strstr(l, "no CONNACK within connect_timeout"));
 	arb_test_expect(&tp, "watch event=status state=", 2000);
 	stop_node(&tp);
@@ -1363,11 +1316,12 @@ test_tls_v5_both_ways(void **state)
 	snprintf(port, sizeof(port), "%d", tb.port);
 	snprintf(ca, sizeof(ca), "%s/ca.pem", tb.dir);
 	arb_test_spawn(&tp, "tls", args);
-	line_of(&tp, "event=connected", 10000, l, sizeof(l));
+	arb_test_line(&tp, "event=connected", 10000, l, sizeof(l));
 	assert_non_null(strstr(l, "protocol=5 tls=yes"));
-	line_of(&tp, "producer event=done", 20000, l, sizeof(l));
-	assert_int_equal(field_of(l, "acked"), 300);
-	line_of(&tp, "sink path=root/sink event=done", 20000, l, sizeof(l));
+	arb_test_line(&tp, "producer event=done", 20000, l, sizeof(l));
+	assert_int_equal(arb_test_need_field(l, "acked"), 300);
+	arb_test_line(
+	    &tp, "sink path=root/sink event=done", 20000, l, sizeof(l));
 	stop_node(&tp);
 	arb_test_proc_fini(&tp);
 	tbroker_fini(&tb);
@@ -1383,9 +1337,9 @@ test_forward_no_destination(void **state)
 	broker_up(&tb, false);
 	snprintf(port, sizeof(port), "%d", tb.port);
 	arb_test_spawn(&tp, "drops", args);
-	line_of(&tp, "producer event=done", 10000, l, sizeof(l));
+	arb_test_line(&tp, "producer event=done", 10000, l, sizeof(l));
 	arb_test_expect(&tp, "received=50 forwarded=0 dropped=50", 5000);
-	line_of(&tp, "event=no_destination", 1000, l, sizeof(l));
+	arb_test_line(&tp, "event=no_destination", 1000, l, sizeof(l));
 	assert_non_null(strstr(l, "to=root/nobody"));
 	stop_node(&tp);
 	arb_test_proc_fini(&tp);
@@ -1403,15 +1357,16 @@ test_forward_destination_full(void **state)
 	broker_up(&tb, false);
 	snprintf(port, sizeof(port), "%d", tb.port);
 	arb_test_spawn(&tp, "drops", args);
-	line_of(&tp, "producer event=done", 20000, l, sizeof(l));
-	line_of(&tp, "event=forward_dropped", 10000, l, sizeof(l));
+	arb_test_line(&tp, "producer event=done", 20000, l, sizeof(l));
+	arb_test_line(&tp, "event=forward_dropped", 10000, l, sizeof(l));
 	assert_non_null(strstr(l, "cause=destination_full"));
 	// Every message received is accounted for: handed on or counted.
-	line_of(&tp, "watch event=status state=up connects=1 received=4000 ",
-	    10000, l, sizeof(l));
-	rx = field_of(l, "received");
-	fw = field_of(l, "forwarded");
-	dr = field_of(l, "dropped");
+	arb_test_line(&tp,
+	    "watch event=status state=up connects=1 received=4000 ", 10000, l,
+	    sizeof(l));
+	rx = arb_test_need_field(l, "received");
+	fw = arb_test_need_field(l, "forwarded");
+	dr = arb_test_need_field(l, "dropped");
 	assert_true(dr > 0);
 	assert_int_equal(fw + dr, rx);
 	// What was dropped is not waited for: once the sink confirmed what
@@ -1429,7 +1384,7 @@ test_tls_file_missing(void **state)
 
 	(void) state;
 	arb_test_spawn(&tp, "tlsbad", NULL);
-	line_of(&tp, "root/up event=start_failed", 5000, l, sizeof(l));
+	arb_test_line(&tp, "root/up event=start_failed", 5000, l, sizeof(l));
 	assert_non_null(strstr(l, "config: tls.ca: "));
 	// A start that fails at the node's start aborts it (SPEC 4): 70.
 	assert_int_equal(
@@ -1437,8 +1392,7 @@ test_tls_file_missing(void **state)
 	arb_test_proc_fini(&tp);
 }
 
-// --- the arbor program with the module
-// ---------------------------------------
+// --- the arbor program with the module -------------------------------------
 
 #ifdef ARBOR_BIN
 // http_get fetches path from 127.0.0.1:port into buf (the whole answer),
@@ -1559,7 +1513,7 @@ test_arbor_check_run_metrics(void **state)
 	args[2] = file;
 	args[3] = NULL;
 	arb_test_spawn(&tp, "arbor", args);
-	line_of(&tp, "root/up event=connected", 10000, l, sizeof(l));
+	arb_test_line(&tp, "root/up event=connected", 10000, l, sizeof(l));
 	// Published by the ticker, back through the subscription: counted.
 	for (i = 0; i < 200 && !seen; i++) {
 		struct pollfd none = { .fd = -1 };
