@@ -94,10 +94,7 @@ need_binaries(void)
 static int64_t
 now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return arb_test_now_ms();
 }
 
 static void

@@ -58,13 +58,19 @@ extern char **environ;
 
 // --- Time -----------------------------------------------------------------
 
-static int64_t
-now_ms(void)
+int64_t
+arb_test_now_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ((int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+static int64_t
+now_ms(void)
+{
+	return arb_test_now_ms();
 }
 
 static int64_t

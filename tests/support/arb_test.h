@@ -45,6 +45,10 @@
 		}                                                             \
 	} while (0)
 
+// arb_test_now_ms reads CLOCK_MONOTONIC in milliseconds (for deadlines).
+// Thread: any.
+int64_t arb_test_now_ms(void);
+
 // --- Child helpers --------------------------------------------------------
 
 typedef int (*arb_test_helper_fn)(int argc, char **argv);

@@ -12,17 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
-
-static int64_t
-httpc_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int
 arb_test_free_port(void)
@@ -49,7 +39,7 @@ arb_test_http(int port, const char *method, const char *path, const char *host,
 	struct sockaddr_in sin = { 0 };
 	char               req[512], *buf = NULL, *sep;
 	size_t             len = 0, cap = 0;
-	int64_t            deadline = httpc_now_ms() + timeout_ms;
+	int64_t            deadline = arb_test_now_ms() + timeout_ms;
 	int                fd, n;
 
 	memset(r, 0, sizeof(*r));
@@ -66,7 +56,7 @@ arb_test_http(int port, const char *method, const char *path, const char *host,
 	assert_int_equal(write(fd, req, (size_t) n), n);
 	for (;;) {
 		struct pollfd pfd = { fd, POLLIN, 0 };
-		int64_t       left = deadline - httpc_now_ms();
+		int64_t       left = deadline - arb_test_now_ms();
 
 		if (left <= 0) {
 			fail_msg(
