@@ -115,15 +115,16 @@ on_gap(evutil_socket_t fd, short what, void *arg)
 // schedule_reopen arms the reopen timer and the watch.  err is why the
 // last open failed (0 after a loss): when it was ENOENT and the path exists
 // now that the watch is armed, the device appeared in between (no event
-// will tell), so the next attempt is at once.
+// will tell), so the next attempt is at once (twice at most in a row, so
+// that a path that exists and cannot be opened never spins).
 static void
 schedule_reopen(serial *s, int err)
 {
 	int64_t ms = backoff_ms(s);
 
 	s->attempt++;
-	if (s->watch_ev != NULL && serial_watch_arm(&s->watch)
-	    && err == ENOENT) {
+	if (s->watch_ev != NULL && serial_watch_arm(&s->watch) && err == ENOENT
+	    && s->attempt <= 2) {
 		ms = 0;
 	}
 	ser_timer_ms(s->reopen, ms);

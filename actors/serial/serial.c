@@ -72,16 +72,17 @@ is_drop(int c)
 	return c >= C_DROP_PARTIAL && c <= C_DROP_SEND_ERROR;
 }
 
-// count adds n to counter c.  Drops after framing are logged (warn), at
-// most once per REPORT_MS per cause, with how many since the last line:
-// never silent, never a flood.
+// count adds n to counter c.  Drops are logged (warn), at most once per
+// REPORT_MS per cause, with how many since the last line: never silent,
+// never a flood.  Partial frames are only counted: one at most is
+// expected at every open.
 void
 ser_count(serial *s, int c, uint64_t n)
 {
 	s->c[c] += n;
 	arb_metric_add(s->m[c], n);
-	if (!is_drop(c) || c <= C_DROP_GARBAGE || c == C_DROP_UNSOLICITED) {
-		return; // the framer's drops are expected at open: counted
+	if (!is_drop(c) || c == C_DROP_PARTIAL) {
+		return;
 	}
 	if (s->now_ms - s->report_ms[c] >= REPORT_MS) {
 		arb_log(s->ctx, ARB_LOG_WARN, "dropped",
