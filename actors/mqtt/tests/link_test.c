@@ -680,6 +680,37 @@ test_backoff_resets_only_after_stable(void **state)
 	tbroker_fini(&b);
 }
 
+// A stop while the name query is still with the nameserver: the query is
+// cancelled, and the stop completes once evdns has let go of it; nothing
+// is left on the loop (rec_close checks).
+static void
+test_stop_while_resolving(void **state)
+{
+	mqtt_conn_opts o;
+	rec            r;
+	int            port, fd, n;
+	char           ns[32];
+
+	(void) state;
+	fd = tsilent_open(&port);
+	close(fd);
+	snprintf(ns, sizeof(ns), "127.0.0.1:%d", port);
+	opts_plain(&o, 1883, "lt-stop-dns");
+	o.nameserver = ns;
+	o.host = "broker.example";
+	o.connect_timeout_ms = 5000;
+	rec_open(&r, &o);
+	mqtt_conn_start(r.conn);
+	for (n = 0;
+	     n < 100 && mqtt_conn_get_state(r.conn) != MQTT_CONN_RESOLVING;
+	     n++) {
+		event_base_loop(r.base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	}
+	assert_int_equal(mqtt_conn_get_state(r.conn), MQTT_CONN_RESOLVING);
+	rec_close(&r);
+	assert_int_equal(r.downs, 0); // nothing was attempted
+}
+
 int
 main(void)
 {
@@ -694,6 +725,7 @@ main(void)
 		cmocka_unit_test(test_reconnect_resends_and_drop),
 		cmocka_unit_test(test_resolve_failures),
 		cmocka_unit_test(test_backoff_resets_only_after_stable),
+		cmocka_unit_test(test_stop_while_resolving),
 	};
 
 	return cmocka_run_group_tests_name("mqtt.link", tests, NULL, NULL);

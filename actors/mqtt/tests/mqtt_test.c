@@ -38,7 +38,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
 #define MAXN 20000
 
 // --- small pieces shared by the test actors --------------------------------
@@ -1225,6 +1224,34 @@ test_stalled_broker_forces_reconnect(void **state)
 	tbroker_fini(&tb);
 }
 
+// A stop while publishes wait for a PUBACK that will not come (the broker
+// is stopped): the actor waits `drain` (2 s), logs it, and ends; the
+// node's stop stays within the child's shutdown (5 s) and exits 0.
+static void
+test_stop_drains_then_ends(void **state)
+{
+	char        port[16], l[512];
+	const char *args[] = { port, "thread", "100000", "60000", NULL };
+
+	(void) state;
+	broker_up(&tb, false);
+	snprintf(port, sizeof(port), "%d", tb.port);
+	arb_test_spawn(&tp, "twoclients", args);
+	arb_test_expect(&tp, "producer event=progress acked=10000", 20000);
+	kill(tb.pid, SIGSTOP);
+	kill(tp.pid, SIGTERM);
+	arb_test_line(&tp, "root/up event=draining", 5000, l, sizeof(l));
+	assert_true(arb_test_need_field(l, "inflight") > 0);
+	arb_test_expect(&tp, "root/up event=drain_timeout", 5000);
+	assert_int_equal(
+	    arb_test_exit_code(arb_test_wait_exit(&tp, 10000)), 0);
+	assert_non_null(
+	    strstr(tp.out, "root/up event=stopped reason=shutdown"));
+	kill(tb.pid, SIGCONT);
+	arb_test_proc_fini(&tp);
+	tbroker_fini(&tb);
+}
+
 // No broker when the node starts: the actor is READY, logs each failed
 // attempt with the broker and the reason, and connects once it is there.
 static void
@@ -1578,6 +1605,8 @@ main(int argc, char **argv)
 		    test_stalled_broker_forces_reconnect, teardown),
 		cmocka_unit_test_teardown(
 		    test_actor_killed_midstream, teardown),
+		cmocka_unit_test_teardown(
+		    test_stop_drains_then_ends, teardown),
 		cmocka_unit_test_teardown(
 		    test_broker_absent_at_start, teardown),
 		cmocka_unit_test_teardown(
