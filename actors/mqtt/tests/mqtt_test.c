@@ -1231,13 +1231,13 @@ static void
 test_stop_drains_then_ends(void **state)
 {
 	char        port[16], l[512];
-	const char *args[] = { port, "thread", "100000", "60000", NULL };
+	const char *args[] = { port, "thread", "20000", "60000", NULL };
 
 	(void) state;
 	broker_up(&tb, false);
 	snprintf(port, sizeof(port), "%d", tb.port);
 	arb_test_spawn(&tp, "twoclients", args);
-	arb_test_expect(&tp, "producer event=progress acked=10000", 20000);
+	arb_test_expect(&tp, "producer event=progress acked=2000", 20000);
 	kill(tb.pid, SIGSTOP);
 	kill(tp.pid, SIGTERM);
 	arb_test_line(&tp, "root/up event=draining", 5000, l, sizeof(l));
