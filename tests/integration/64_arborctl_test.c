@@ -582,8 +582,11 @@ test_socket_security(void **state)
 	const char *nobody[] = { "--", "--socket", sock, "status", NULL };
 	struct stat st;
 	FILE       *f;
-	const char *l;
-	int         i, refused, folded;
+	const char   *l;
+	int           i, refused, folded;
+	arb_test_proc burst[21];
+	int64_t       t0;
+	bool          fast;
 
 	(void) state;
 	need_binaries();
@@ -637,12 +640,23 @@ test_socket_security(void **state)
 		           "node");
 		arb_test_expect(
 		    &p, "event=control_refused peer_uid=65534", WAIT_MS);
-		// The refusal is an arb_log line: 21 more in a burst are
-		// folded into a count (they were 22 lines once), printed
-		// before the next different line (a log-level change).
+		// The refusal is an arb_log line: 21 more in a burst (at once,
+		// in parallel) are folded into a count (they were 22 lines
+		// once), printed before the next different line (a log-level
+		// change).  Folding needs identical lines within a second: a
+		// burst slower than that (a sanitizer on a loaded machine) can
+		// only be checked for the sum.
+		t0 = now_ms();
 		for (i = 0; i < 21; i++) {
-			assert_int_equal(ctl_run("nobody", nobody), 77);
+			arb_test_spawn(&burst[i], "nobody", nobody);
 		}
+		for (i = 0; i < 21; i++) {
+			assert_int_equal(arb_test_exit_code(arb_test_wait_exit(
+			                     &burst[i], WAIT_MS + 5000)),
+			    77);
+			arb_test_proc_fini(&burst[i]);
+		}
+		fast = now_ms() - t0 < 900;
 		assert_int_equal(ctl("log-level", "info", NULL, NULL), 0);
 		arb_test_expect(&p, "event=control op=log-level", WAIT_MS);
 		refused = arb_test_count(&p, "]: warn - event=control_refused ");
@@ -654,7 +668,11 @@ test_socket_security(void **state)
 				folded += atoi(l + strlen("event=repeated count="));
 			}
 		}
-		if (refused + folded != 22 || refused > 11) {
+		if (!fast) {
+			print_message("the burst took over 900 ms: folding not "
+			              "checked, only the sum\n");
+		}
+		if (refused + folded != 22 || (fast && refused > 2)) {
 			fail_msg("22 refusals: %d lines, %d folded:\n%s", refused,
 			    folded, p.out);
 		}
