@@ -903,8 +903,10 @@ main(int argc, char **argv)
 	emit(json, "rss_per_actor_100", "bare_rss_per_actor_100");
 	emit(json, "rss_per_actor_1000", "bare_rss_per_actor_1000");
 		emit(json, "rss_per_actor_2500", "bare_rss_per_actor_2500");
-		emit(json, "serial_thread", "serial_bare_read");
+			emit(json, "serial_thread_read", "serial_bare_read");
+	emit(json, "serial_thread", "serial_bare_read");
 	emit(json, "serial_thread_dropped", NULL);
+	emit(json, "serial_process_read", "serial_bare_read");
 	emit(json, "serial_process", "serial_bare_read");
 	emit(json, "serial_process_dropped", NULL);
 	emit(json, "mqtt_thread_qos1", "mqtt_bare_libmosquitto_qos1");

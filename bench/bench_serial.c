@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <msgpack.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <pty.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +57,7 @@ typedef struct writer {
 	int             master;
 	long            n;
 	int64_t         t0;
+	_Atomic int64_t t_written; // the last write(2) returned
 	pthread_t       th;
 	bool            started;
 } writer;
@@ -116,6 +118,7 @@ writer_main(void *arg)
 		}
 	}
 	free(buf);
+	atomic_store(&w->t_written, mono_ns());
 	if (w->node != NULL) {
 		// Bounded: the last frame may have been dropped (a full queue
 		// towards the sink); the node is then stopped after 5 s and
@@ -221,6 +224,14 @@ fsink_report(fsink *k)
 	    "frames/s");
 	snprintf(name, sizeof(name), "serial_%s_dropped", bench_iso);
 	out(name, (double) (SERIAL_N - k->got), "frames");
+	// How fast the actor took the bytes off the pty (the writer blocks
+	// while the pty is full), comparable with serial_bare_read.
+	snprintf(name, sizeof(name), "serial_%s_read", bench_iso);
+	out(name,
+	    (double) SERIAL_N
+	        / ((atomic_load(&bench_writer->t_written) - bench_writer->t0)
+	            / 1e9),
+	    "frames/s");
 	if (k->bad != 0) {
 		fprintf(stderr, "serial bench: %ld bad frames\n", k->bad);
 	}
