@@ -9,6 +9,7 @@
 
 #include "mqtt_link.h"
 
+#include <event2/util.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -263,6 +264,19 @@ mqtt_config_read(arb_cfg *cfg, mqtt_config *c)
 		    "MQTT 3.1.1 sends a password only with a username");
 	}
 	cfg_copy(cfg, "resolver", sizeof(c->resolver) - 1, c->resolver, NULL);
+	if (c->resolver[0] != '\0') {
+		struct sockaddr_storage ss;
+		int                     sl = (int) sizeof(ss);
+
+		if (evutil_parse_sockaddr_port(
+		        c->resolver, (struct sockaddr *) &ss, &sl)
+		    != 0) {
+			arb_cfg_err(cfg, "resolver",
+			    "\"%s\" is not IP or IP:PORT (a nameserver's "
+			    "address)",
+			    c->resolver);
+		}
+	}
 	cfg_dur(cfg, "connect_timeout", 100, 600000, &c->connect_timeout_ms);
 	cfg_reconnect(cfg, c);
 	if (arb_cfg_int(cfg, "refusals", 0, 1000000, &v) == ARB_OK) {

@@ -1486,7 +1486,8 @@ test_arbor_check_run_metrics(void **state)
 	    "        protocol: 4.1\n"
 	    "        reconnect: {min: 2s, max: 1s}\n"
 	    "        subscribe:\n"
-	    "          - {topic: \"a/#/b\", to: root/x, qos: 2}\n");
+	    "          - {topic: \"a/#/b\", to: root/x, qos: 2}\n"
+	    "        resolver: nope\n");
 	arb_test_write_file(dir, "bad.yaml", text, file, sizeof(file));
 	args[0] = "--";
 	args[1] = "check";
@@ -1510,6 +1511,9 @@ test_arbor_check_run_metrics(void **state)
 	    "topic filter"));
 	assert_non_null(strstr(tp.out,
 	    "bad.yaml:11:42: config.subscribe[0].qos: mqtt: out of range"));
+	assert_non_null(strstr(tp.out,
+	    "bad.yaml:12:9: config.resolver: mqtt: \"nope\" is not IP or "
+	    "IP:PORT"));
 	arb_test_proc_fini(&tp);
 	memset(&tp, 0, sizeof(tp));
 
