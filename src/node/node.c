@@ -4,8 +4,8 @@
 // The node thread runs one libevent loop with the whole supervision tree.
 // Signals arrive as events (evsignal is libevent's self-pipe; nothing runs
 // in a signal handler), SIGCHLD and pidfds trigger the reap loop, thread
-// actors post to the inbox.  The node also keeps the registry of names,
-// monitors and links, because it is the one that sees every exit.
+// actors post to the inbox.  The node owns the registry of names,
+// monitors and links (src/registry/), because it sees every exit.
 // Thread: node, except where a function says otherwise.
 
 #include "node_int.h"
@@ -24,31 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-typedef struct arb__name {
-	char              name[256];
-	arb_pid           pid;
-	struct arb__name *next;
-} arb__name;
-
-typedef struct arb__mon {
-	uint64_t         ref;
-	arb_pid          watcher;
-	arb_pid          target;
-	struct arb__mon *next;
-} arb__mon;
-
-typedef struct arb__link {
-	arb_pid           a;
-	arb_pid           b;
-	struct arb__link *next;
-} arb__link;
-
 static arb_node *the_node; // for arb_node_stop from a signal context
-
-// Actors that turn trap_exit on in init are not in node->actors yet (they
-// join it at READY): their pids wait here until arb__node_actor_up.  Pids
-// are never reused; one node per process.
-static arb__idmap early_traps;
 
 // ---------------------------------------------------------------------------
 // Ids
@@ -175,54 +151,17 @@ node_inbox_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 // ---------------------------------------------------------------------------
-// Registry, monitors, links
+// Registry glue: names, monitors and links live in src/registry/; the node
+// gives it a way to send DOWN/EXIT messages and each entry a way to reach
+// its actor.
 // ---------------------------------------------------------------------------
-static arb__name *
-name_find(arb_node *node, const char *name)
-{
-	arb__name *n;
-
-	for (n = node->names; n != NULL; n = n->next) {
-		if (strcmp(n->name, name) == 0) {
-			return n;
-		}
-	}
-	return NULL;
-}
-
-static int
-name_add(arb_node *node, const char *name, arb_pid pid)
-{
-	arb__name *n = name_find(node, name);
-
-	if (n != NULL) {
-		n->pid = pid; // a restarted child takes its path back
-		return ARB_OK;
-	}
-	if ((n = arb__alloc(sizeof(*n))) == NULL) {
-		return ARB_ENOMEM;
-	}
-	snprintf(n->name, sizeof(n->name), "%s", name);
-	n->pid      = pid;
-	n->next     = node->names;
-	node->names = n;
-	return ARB_OK;
-}
-
-static bool
-node_alive(arb_node *node, arb_pid pid)
-{
-	arb__child *c = arb__idmap_get(&node->actors, arb__pid_mbid(pid) + 1ull);
-
-	return c != NULL && arb_pid_eq(c->pid, pid);
-}
-
 static void
-node_send_exit(arb_node *node, arb_pid to, uint32_t tag, uint64_t ref,
+node_reg_notify(void *arg, arb_pid to, uint32_t tag, uint64_t ref,
     arb_pid who, const arb_exit *why)
 {
-	arb__buf b = { 0 };
-	arb_msg  m = { 0 };
+	arb_node *node = arg;
+	arb__buf  b    = { 0 };
+	arb_msg   m    = { 0 };
 
 	if (arb__codec_encode_exit(&b, who, why) != 0) {
 		return;
@@ -237,13 +176,35 @@ node_send_exit(arb_node *node, arb_pid to, uint32_t tag, uint64_t ref,
 	arb__buf_fini(&b);
 }
 
-static arb__child *
-node_child(arb_node *node, arb_pid pid)
+static void
+node_reg_flush(void *arg)
 {
-	arb__child *c = arb__idmap_get(&node->actors, arb__pid_mbid(pid) + 1ull);
+	arb_node *node = arg;
 
-	return (c != NULL && arb_pid_eq(c->pid, pid)) ? c : NULL;
+	arb__outq_flush(node->outq);
 }
+
+static const arb__reg_io node_reg_io = {
+	.notify = node_reg_notify,
+	.flush  = node_reg_flush,
+};
+
+// node_exit_signal delivers a linked actor's exit signal to child c.
+static void
+node_exit_signal(void *arg, const arb_exit *why)
+{
+	arb__child *c = arg;
+
+	if (c->spec.isolation == ARB_THREAD && c->thr != NULL) {
+		arb__thread_exit_signal(c->thr, why);
+	} else if (c->spec.isolation == ARB_PROCESS) {
+		arb__proc_exit_signal(c, why);
+	}
+}
+
+static const arb__reg_ops node_child_reg_ops = {
+	.exit_signal = node_exit_signal,
+};
 
 void
 arb__node_actor_up(arb_node *node, arb__child *c)
@@ -251,77 +212,16 @@ arb__node_actor_up(arb_node *node, arb__child *c)
 	if (c->spec.isolation == ARB_SUPERVISOR) {
 		return;
 	}
-	c->trap_exit = arb__idmap_del(&early_traps, c->pid.id) != NULL;
-	arb__idmap_set(&node->actors, c->mbid + 1ull, c);
-	name_add(node, c->path, c->pid);
+	if (arb__reg_up(node->reg, c->pid, c->path, &node_child_reg_ops, c) !=
+	    0) {
+		arb__panic("out of memory registering %s", c->path);
+	}
 }
 
 void
 arb__node_actor_down(arb_node *node, arb__child *c, const arb_exit *why)
 {
-	arb__mon  **mp, *m;
-	arb__link **lp, *l;
-	arb__name **np, *n;
-	arb_pid     pid = c->pid;
-
-	if (arb__idmap_get(&node->actors, c->mbid + 1ull) != c) {
-		return;
-	}
-	arb__idmap_del(&node->actors, c->mbid + 1ull);
-	// Names other than the child's path die with the actor.
-	for (np = &node->names; (n = *np) != NULL;) {
-		if (arb_pid_eq(n->pid, pid) && strcmp(n->name, c->path) != 0) {
-			*np = n->next;
-			arb__free(n);
-		} else {
-			np = &n->next;
-		}
-	}
-	for (mp = &node->mons; (m = *mp) != NULL;) {
-		if (arb_pid_eq(m->target, pid)) {
-			node_send_exit(node, m->watcher, ARB_TAG_DOWN, m->ref, pid,
-			    why);
-			*mp = m->next;
-			arb__free(m);
-		} else if (arb_pid_eq(m->watcher, pid)) {
-			*mp = m->next;
-			arb__free(m);
-		} else {
-			mp = &m->next;
-		}
-	}
-	for (lp = &node->links; (l = *lp) != NULL;) {
-		arb_pid other;
-		if (arb_pid_eq(l->a, pid)) {
-			other = l->b;
-		} else if (arb_pid_eq(l->b, pid)) {
-			other = l->a;
-		} else {
-			lp = &l->next;
-			continue;
-		}
-		*lp = l->next;
-		arb__free(l);
-		{
-			arb__child *o = node_child(node, other);
-			if (o == NULL) {
-				continue;
-			}
-			if (o->trap_exit) {
-				node_send_exit(
-				    node, other, ARB_TAG_EXIT, 0, pid, why);
-			} else if (arb_exit_abnormal(why)) {
-				// Exit signal: the linked actor dies too.
-				if (o->spec.isolation == ARB_THREAD &&
-				    o->thr != NULL) {
-					arb__thread_exit_signal(o->thr, why);
-				} else if (o->spec.isolation == ARB_PROCESS) {
-					arb__proc_exit_signal(o, why);
-				}
-			}
-		}
-	}
-	arb__outq_flush(node->outq);
+	arb__reg_down(node->reg, c->pid, why);
 }
 
 void
@@ -343,104 +243,31 @@ bool
 arb__node_service(
     arb_node *node, arb__req *req, arb__started_fn fn, void *fnarg)
 {
-	arb__name *n;
-	arb__mon  *m, **mp;
-	arb__link *l, **lp;
-	arb__child *c;
-	arb__sup  *sup;
+	arb__sup *sup;
 
 	req->rv = ARB_OK;
 	switch (req->op) {
 	case ARB__REQ_REGISTER:
-		n = name_find(node, req->name);
-		if (n != NULL && !arb_pid_eq(n->pid, req->self) &&
-		    node_alive(node, n->pid)) {
-			req->rv = ARB_EEXIST;
-			return false;
-		}
-		req->rv = name_add(node, req->name, req->self);
+		req->rv = arb__reg_register(node->reg, req->name, req->self);
 		return false;
 	case ARB__REQ_WHEREIS:
-		if ((n = name_find(node, req->name)) == NULL) {
-			req->rv = ARB_ENOENT;
-			return false;
-		}
-		req->pid = n->pid;
+		req->rv = arb__reg_whereis(node->reg, req->name, &req->pid);
 		return false;
 	case ARB__REQ_MONITOR:
-		req->ref = ++node->next_mref;
-		if (!node_alive(node, req->target)) {
-			arb_exit e = { .kind = ARB_EXIT_NOPROC };
-			node_send_exit(node, req->self, ARB_TAG_DOWN, req->ref,
-			    req->target, &e);
-			arb__outq_flush(node->outq);
-			return false;
-		}
-		if ((m = arb__alloc(sizeof(*m))) == NULL) {
-			req->rv = ARB_ENOMEM;
-			return false;
-		}
-		m->ref     = req->ref;
-		m->watcher = req->self;
-		m->target  = req->target;
-		m->next    = node->mons;
-		node->mons = m;
+		req->rv = arb__reg_monitor(
+		    node->reg, req->self, req->target, &req->ref);
 		return false;
 	case ARB__REQ_DEMONITOR:
-		for (mp = &node->mons; (m = *mp) != NULL; mp = &m->next) {
-			if (m->ref == req->ref &&
-			    arb_pid_eq(m->watcher, req->self)) {
-				*mp = m->next;
-				arb__free(m);
-				return false;
-			}
-		}
+		arb__reg_demonitor(node->reg, req->self, req->ref);
 		return false; // already fired or unknown: harmless
 	case ARB__REQ_LINK:
-		if (!node_alive(node, req->target)) {
-			// Linking to a dead actor: an immediate exit signal
-			// (noproc), as in Erlang.
-			arb_exit e = { .kind = ARB_EXIT_NOPROC };
-			c = node_child(node, req->self);
-			if (c != NULL && c->trap_exit) {
-				node_send_exit(node, req->self, ARB_TAG_EXIT, 0,
-				    req->target, &e);
-				arb__outq_flush(node->outq);
-			} else {
-				req->rv = ARB_ENOENT;
-			}
-			return false;
-		}
-		if ((l = arb__alloc(sizeof(*l))) == NULL) {
-			req->rv = ARB_ENOMEM;
-			return false;
-		}
-		l->a        = req->self;
-		l->b        = req->target;
-		l->next     = node->links;
-		node->links = l;
+		req->rv = arb__reg_link(node->reg, req->self, req->target);
 		return false;
 	case ARB__REQ_UNLINK:
-		for (lp = &node->links; (l = *lp) != NULL;) {
-			if ((arb_pid_eq(l->a, req->self) &&
-			        arb_pid_eq(l->b, req->target)) ||
-			    (arb_pid_eq(l->b, req->self) &&
-			        arb_pid_eq(l->a, req->target))) {
-				*lp = l->next;
-				arb__free(l);
-			} else {
-				lp = &l->next;
-			}
-		}
+		arb__reg_unlink(node->reg, req->self, req->target);
 		return false;
 	case ARB__REQ_TRAP_EXIT:
-		if ((c = node_child(node, req->self)) != NULL) {
-			c->trap_exit = req->flag;
-		} else if (req->flag) {
-			req->rv = arb__idmap_set(&early_traps, req->self.id, node);
-		} else {
-			arb__idmap_del(&early_traps, req->self.id);
-		}
+		req->rv = arb__reg_trap_exit(node->reg, req->self, req->flag);
 		return false;
 	case ARB__REQ_START_CHILD:
 		if (node->stop_begun) {
@@ -733,6 +560,9 @@ arb_node_open(arb_node **nodep, const arb_node_opts *opts)
 	         node->max_msg)) != 0) {
 		goto fail;
 	}
+	if ((rv = arb__reg_open(&node->reg, &node_reg_io, node)) != 0) {
+		goto fail;
+	}
 	// Every actor holds a few fds (mailbox, loop, wakeups): lift the soft
 	// fd limit to the hard one so thousands of actors fit.
 	{
@@ -916,21 +746,8 @@ arb_node_close(arb_node *node)
 		node->root = NULL;
 	}
 	arb__free(node->root_slot);
-	while (node->names != NULL) {
-		arb__name *n = node->names;
-		node->names  = n->next;
-		arb__free(n);
-	}
-	while (node->mons != NULL) {
-		arb__mon *m = node->mons;
-		node->mons  = m->next;
-		arb__free(m);
-	}
-	while (node->links != NULL) {
-		arb__link *l = node->links;
-		node->links  = l->next;
-		arb__free(l);
-	}
+	arb__reg_close(node->reg);
+	node->reg = NULL;
 	arb__outq_close(node->outq);
 	if (node->abandoned > 0) {
 		// Abandoned threads may still post to the inbox: keep the loop
@@ -954,9 +771,7 @@ arb_node_close(arb_node *node)
 	}
 	arb__loop_free(node->base);
 	arb__idmap_fini(&node->by_ospid);
-	arb__idmap_fini(&node->actors);
 	arb__idmap_fini(&node->slots);
-	arb__idmap_fini(&early_traps);
 	if (node->own_run_dir) {
 		nftw(node->addr.run_dir, node_rm_cb, 8, FTW_DEPTH | FTW_PHYS);
 	}
@@ -1051,19 +866,20 @@ int
 arb_node_send(arb_node *node, const char *path, uint32_t tag,
     const void *body, size_t len)
 {
-	arb__name *n;
-	arb_msg    m = { 0 };
-	int        rv;
+	arb_pid to;
+	arb_msg m = { 0 };
+	int     rv;
 
 	if (node == NULL || path == NULL || (len > 0 && body == NULL) ||
 	    tag >= ARB_TAG_SYSTEM) {
 		return ARB_EINVAL; // system tags (DOWN, EXIT) cannot be forged
 	}
-	if ((n = name_find(node, path)) == NULL || !node_alive(node, n->pid)) {
+	if (arb__reg_whereis(node->reg, path, &to) != 0 ||
+	    !arb__reg_alive(node->reg, to)) {
 		return ARB_ENOENT;
 	}
 	m.from = arb__pid_make(ARB__KIND_NODE, 0, 0);
-	m.to   = n->pid;
+	m.to   = to;
 	m.tag  = tag;
 	m.body = body;
 	m.len  = len;

@@ -11,6 +11,7 @@
 
 #include "../actor/actor_int.h"
 #include "../actor/ctl.h"
+#include "../registry/registry.h"
 #include "../supervisor/sup_int.h"
 
 #include <limits.h>
@@ -67,7 +68,6 @@ struct arb__child {
 	unsigned       restarts;
 	arb_exit       last_exit;
 	bool           has_last_exit;
-	bool           trap_exit;
 	bool           restart_pending; // start failure: retry counted
 	arb__started_fn started_fn;     // run-time start waiting for READY
 	void          *started_arg;
@@ -129,12 +129,8 @@ struct arb_node {
 	uint32_t           next_mbid;
 	uint32_t           next_inc;
 	arb__idmap         by_ospid; // ospid -> child
-	arb__idmap         actors;   // mbid + 1 -> child (running actors)
 	arb__idmap         slots;    // mbid + 1 -> child (every child slot)
-	struct arb__name  *names;
-	struct arb__mon   *mons;
-	struct arb__link  *links;
-	uint64_t           next_mref;
+	arb__reg          *reg;      // names, monitors, links (running actors)
 	arb__outq         *outq;
 	unsigned           orphans_reaped;
 	uint64_t           give_ups;

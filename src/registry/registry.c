@@ -1,0 +1,445 @@
+// SPDX-License-Identifier: MIT
+// registry.c -- names, monitors and links of a node's actors.
+//
+// Live actors are entries in an id map keyed by their mailbox (one
+// incarnation at a time per mailbox; the entry holds which); names,
+// monitors and links are short lists, walked when an actor goes down.
+// Nothing here touches the OS, a clock or a loop: what the registry says
+// leaves through the io its owner gave it, and exit signals through the
+// ops of each entry (registry.h).  Thread: one (the node thread).
+
+#include "registry.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct reg_name {
+	char             name[256];
+	arb_pid          pid;
+	struct reg_name *next;
+} reg_name;
+
+typedef struct reg_mon {
+	uint64_t        ref;
+	arb_pid         watcher;
+	arb_pid         target;
+	struct reg_mon *next;
+} reg_mon;
+
+typedef struct reg_link {
+	arb_pid          a;
+	arb_pid          b;
+	struct reg_link *next;
+} reg_link;
+
+typedef struct reg_entry {
+	arb_pid             pid;
+	char                path[256];
+	bool                trap_exit;
+	const arb__reg_ops *ops;
+	void               *arg;
+} reg_entry;
+
+struct arb__reg {
+	arb__reg_io io;
+	void       *io_arg;
+	arb__idmap  entries;     // reg_key(pid) -> reg_entry
+	arb__idmap  early_traps; // pid.id -> reg (trap_exit asked during init)
+	reg_name   *names;
+	reg_mon    *mons;
+	reg_link   *links;
+	uint64_t    next_mref;
+	bool        notified; // since the last flush
+};
+
+// reg_key is an entry's key: its mailbox (never 0 in the map).  Entries
+// of actors on other nodes will need the node in the key too.
+static uint64_t
+reg_key(arb_pid pid)
+{
+	return arb__pid_mbid(pid) + 1ull;
+}
+
+static reg_entry *
+reg_entry_of(const arb__reg *reg, arb_pid pid)
+{
+	reg_entry *e = arb__idmap_get(&reg->entries, reg_key(pid));
+
+	return (e != NULL && arb_pid_eq(e->pid, pid)) ? e : NULL;
+}
+
+static void
+reg_notify(arb__reg *reg, arb_pid to, uint32_t tag, uint64_t ref,
+    arb_pid who, const arb_exit *why)
+{
+	reg->io.notify(reg->io_arg, to, tag, ref, who, why);
+	reg->notified = true;
+}
+
+static void
+reg_flush(arb__reg *reg)
+{
+	if (reg->notified) {
+		reg->notified = false;
+		reg->io.flush(reg->io_arg);
+	}
+}
+
+int
+arb__reg_open(arb__reg **regp, const arb__reg_io *io, void *io_arg)
+{
+	arb__reg *reg;
+
+	if ((reg = arb__alloc(sizeof(*reg))) == NULL) {
+		return ARB_ENOMEM;
+	}
+	reg->io     = *io;
+	reg->io_arg = io_arg;
+	*regp       = reg;
+	return ARB_OK;
+}
+
+static void
+reg_entry_free(uint64_t key, void *val, void *arg)
+{
+	ARB_UNUSED(key);
+	ARB_UNUSED(arg);
+	arb__free(val);
+}
+
+void
+arb__reg_close(arb__reg *reg)
+{
+	if (reg == NULL) {
+		return;
+	}
+	while (reg->names != NULL) {
+		reg_name *n = reg->names;
+		reg->names  = n->next;
+		arb__free(n);
+	}
+	while (reg->mons != NULL) {
+		reg_mon *m = reg->mons;
+		reg->mons  = m->next;
+		arb__free(m);
+	}
+	while (reg->links != NULL) {
+		reg_link *l = reg->links;
+		reg->links  = l->next;
+		arb__free(l);
+	}
+	arb__idmap_each(&reg->entries, reg_entry_free, NULL);
+	arb__idmap_fini(&reg->entries);
+	arb__idmap_fini(&reg->early_traps);
+	arb__free(reg);
+}
+
+// --- names -----------------------------------------------------------------
+
+static reg_name *
+reg_name_find(const arb__reg *reg, const char *name)
+{
+	reg_name *n;
+
+	for (n = reg->names; n != NULL; n = n->next) {
+		if (strcmp(n->name, name) == 0) {
+			return n;
+		}
+	}
+	return NULL;
+}
+
+static int
+reg_name_set(arb__reg *reg, const char *name, arb_pid pid)
+{
+	reg_name *n = reg_name_find(reg, name);
+
+	if (n != NULL) {
+		n->pid = pid; // a restarted child takes its path back
+		return ARB_OK;
+	}
+	if ((n = arb__alloc(sizeof(*n))) == NULL) {
+		return ARB_ENOMEM;
+	}
+	snprintf(n->name, sizeof(n->name), "%s", name);
+	n->pid     = pid;
+	n->next    = reg->names;
+	reg->names = n;
+	return ARB_OK;
+}
+
+int
+arb__reg_register(arb__reg *reg, const char *name, arb_pid pid)
+{
+	reg_name *n = reg_name_find(reg, name);
+
+	if (n != NULL && !arb_pid_eq(n->pid, pid) &&
+	    arb__reg_alive(reg, n->pid)) {
+		return ARB_EEXIST;
+	}
+	return reg_name_set(reg, name, pid);
+}
+
+int
+arb__reg_whereis(const arb__reg *reg, const char *name, arb_pid *pidp)
+{
+	reg_name *n = reg_name_find(reg, name);
+
+	if (n == NULL) {
+		return ARB_ENOENT;
+	}
+	*pidp = n->pid;
+	return ARB_OK;
+}
+
+// --- entries ---------------------------------------------------------------
+
+bool
+arb__reg_alive(const arb__reg *reg, arb_pid pid)
+{
+	return reg_entry_of(reg, pid) != NULL;
+}
+
+int
+arb__reg_up(arb__reg *reg, arb_pid pid, const char *path,
+    const arb__reg_ops *ops, void *arg)
+{
+	reg_entry *e, *old;
+
+	if ((e = arb__alloc(sizeof(*e))) == NULL) {
+		return ARB_ENOMEM;
+	}
+	e->pid = pid;
+	e->ops = ops;
+	e->arg = arg;
+	snprintf(e->path, sizeof(e->path), "%s", path);
+	old = arb__idmap_get(&reg->entries, reg_key(pid));
+	if (arb__idmap_set(&reg->entries, reg_key(pid), e) != 0 ||
+	    reg_name_set(reg, path, pid) != 0) {
+		if (old != NULL) {
+			arb__idmap_set(&reg->entries, reg_key(pid), old);
+		} else {
+			arb__idmap_del(&reg->entries, reg_key(pid));
+		}
+		arb__free(e);
+		return ARB_ENOMEM;
+	}
+	arb__free(old); // an incarnation that never went down: forgotten
+	e->trap_exit = arb__idmap_del(&reg->early_traps, pid.id) != NULL;
+	return ARB_OK;
+}
+
+// reg_down_entry fires what follows from e's end and frees e, which is
+// already out of the map.
+static void
+reg_down_entry(arb__reg *reg, reg_entry *e, const arb_exit *why)
+{
+	reg_name **np, *n;
+	reg_mon  **mp, *m;
+	reg_link **lp, *l;
+	arb_pid    pid = e->pid;
+
+	// Names other than the actor's path die with it.
+	for (np = &reg->names; (n = *np) != NULL;) {
+		if (arb_pid_eq(n->pid, pid) && strcmp(n->name, e->path) != 0) {
+			*np = n->next;
+			arb__free(n);
+		} else {
+			np = &n->next;
+		}
+	}
+	for (mp = &reg->mons; (m = *mp) != NULL;) {
+		if (arb_pid_eq(m->target, pid)) {
+			reg_notify(reg, m->watcher, ARB_TAG_DOWN, m->ref, pid, why);
+			*mp = m->next;
+			arb__free(m);
+		} else if (arb_pid_eq(m->watcher, pid)) {
+			*mp = m->next;
+			arb__free(m);
+		} else {
+			mp = &m->next;
+		}
+	}
+	for (lp = &reg->links; (l = *lp) != NULL;) {
+		reg_entry *o;
+		arb_pid    other;
+
+		if (arb_pid_eq(l->a, pid)) {
+			other = l->b;
+		} else if (arb_pid_eq(l->b, pid)) {
+			other = l->a;
+		} else {
+			lp = &l->next;
+			continue;
+		}
+		*lp = l->next;
+		arb__free(l);
+		if ((o = reg_entry_of(reg, other)) == NULL) {
+			continue;
+		}
+		if (o->trap_exit) {
+			reg_notify(reg, other, ARB_TAG_EXIT, 0, pid, why);
+		} else if (arb_exit_abnormal(why) && o->ops != NULL &&
+		    o->ops->exit_signal != NULL) {
+			// Exit signal: the linked actor dies too.
+			o->ops->exit_signal(o->arg, why);
+		}
+	}
+	arb__free(e);
+}
+
+void
+arb__reg_down(arb__reg *reg, arb_pid pid, const arb_exit *why)
+{
+	reg_entry *e = reg_entry_of(reg, pid);
+
+	if (e == NULL) {
+		return;
+	}
+	arb__idmap_del(&reg->entries, reg_key(pid));
+	reg_down_entry(reg, e, why);
+	reg_flush(reg);
+}
+
+typedef struct reg_lost_walk {
+	const void *arg;
+	arb_pid    *pids; // the entries to take down
+	size_t      n;
+} reg_lost_walk;
+
+static void
+reg_lost_cb(uint64_t key, void *val, void *arg)
+{
+	reg_lost_walk *w = arg;
+	reg_entry     *e = val;
+
+	ARB_UNUSED(key);
+	if (e->arg == w->arg) {
+		w->pids[w->n++] = e->pid;
+	}
+}
+
+size_t
+arb__reg_lost(arb__reg *reg, const void *arg, const arb_exit *why)
+{
+	reg_lost_walk w = { .arg = arg };
+	size_t        i;
+
+	// Collect first: the map must not change while it is walked.
+	w.pids = arb__alloc(sizeof(*w.pids) * (reg->entries.count + 1));
+	if (w.pids == NULL) {
+		arb__panic("out of memory taking a lost peer's actors down");
+	}
+	arb__idmap_each(&reg->entries, reg_lost_cb, &w);
+	for (i = 0; i < w.n; i++) {
+		reg_entry *e = reg_entry_of(reg, w.pids[i]);
+
+		arb__idmap_del(&reg->entries, reg_key(w.pids[i]));
+		reg_down_entry(reg, e, why);
+	}
+	arb__free(w.pids);
+	reg_flush(reg);
+	return w.n;
+}
+
+// --- monitors, links, trap_exit ------------------------------------------
+
+int
+arb__reg_monitor(
+    arb__reg *reg, arb_pid watcher, arb_pid target, uint64_t *refp)
+{
+	reg_mon *m;
+
+	*refp = ++reg->next_mref;
+	if (!arb__reg_alive(reg, target)) {
+		arb_exit e = { .kind = ARB_EXIT_NOPROC };
+
+		reg_notify(reg, watcher, ARB_TAG_DOWN, *refp, target, &e);
+		reg_flush(reg);
+		return ARB_OK;
+	}
+	if ((m = arb__alloc(sizeof(*m))) == NULL) {
+		return ARB_ENOMEM;
+	}
+	m->ref     = *refp;
+	m->watcher = watcher;
+	m->target  = target;
+	m->next    = reg->mons;
+	reg->mons  = m;
+	return ARB_OK;
+}
+
+void
+arb__reg_demonitor(arb__reg *reg, arb_pid watcher, uint64_t ref)
+{
+	reg_mon **mp, *m;
+
+	for (mp = &reg->mons; (m = *mp) != NULL; mp = &m->next) {
+		if (m->ref == ref && arb_pid_eq(m->watcher, watcher)) {
+			*mp = m->next;
+			arb__free(m);
+			return;
+		}
+	}
+}
+
+int
+arb__reg_link(arb__reg *reg, arb_pid self, arb_pid target)
+{
+	reg_link *l;
+
+	if (!arb__reg_alive(reg, target)) {
+		// Linking to a dead actor: an immediate exit signal (noproc),
+		// as in Erlang.
+		arb_exit   e  = { .kind = ARB_EXIT_NOPROC };
+		reg_entry *me = reg_entry_of(reg, self);
+
+		if (me == NULL || !me->trap_exit) {
+			return ARB_ENOENT;
+		}
+		reg_notify(reg, self, ARB_TAG_EXIT, 0, target, &e);
+		reg_flush(reg);
+		return ARB_OK;
+	}
+	if ((l = arb__alloc(sizeof(*l))) == NULL) {
+		return ARB_ENOMEM;
+	}
+	l->a       = self;
+	l->b       = target;
+	l->next    = reg->links;
+	reg->links = l;
+	return ARB_OK;
+}
+
+void
+arb__reg_unlink(arb__reg *reg, arb_pid a, arb_pid b)
+{
+	reg_link **lp, *l;
+
+	for (lp = &reg->links; (l = *lp) != NULL;) {
+		if ((arb_pid_eq(l->a, a) && arb_pid_eq(l->b, b)) ||
+		    (arb_pid_eq(l->b, a) && arb_pid_eq(l->a, b))) {
+			*lp = l->next;
+			arb__free(l);
+		} else {
+			lp = &l->next;
+		}
+	}
+}
+
+int
+arb__reg_trap_exit(arb__reg *reg, arb_pid pid, bool on)
+{
+	reg_entry *e = reg_entry_of(reg, pid);
+
+	if (e != NULL) {
+		e->trap_exit = on;
+		return ARB_OK;
+	}
+	// Asked during init, before the actor is up.
+	if (on) {
+		return arb__idmap_set(&reg->early_traps, pid.id, reg);
+	}
+	arb__idmap_del(&reg->early_traps, pid.id);
+	return ARB_OK;
+}

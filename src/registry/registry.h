@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: MIT
+// registry.h -- names, monitors and links of a node's actors.
+//
+// The registry knows which actors are alive (one entry per running
+// incarnation), the names they registered, who monitors whom and who is
+// linked to whom.  When an entry goes down it fires what follows from
+// that (OTP): DOWN to every monitor, EXIT to linked actors that trap
+// exits, an exit signal to linked actors that do not (abnormal exits
+// only).  It touches no loop, socket or process: messages leave through
+// the io functions its owner gives it, exit signals through the ops of
+// the linked actor's entry.  So an entry can stand for an actor of this
+// node (its child driver's ops) or, later, one reached through another
+// node (that peer's ops; arb__reg_lost takes them all down when the
+// peer is lost).  Thread: one (the node thread); not thread-safe.
+
+#ifndef ARB_REGISTRY_H
+#define ARB_REGISTRY_H
+
+#include "../core/arb_impl.h"
+
+typedef struct arb__reg arb__reg;
+
+// How the registry speaks: notify sends a DOWN (tag ARB_TAG_DOWN, ref
+// the monitor's) or EXIT (tag ARB_TAG_EXIT, ref 0) message about `who`
+// to `to`; flush is called once at the end of every operation that
+// notified, so the messages of one operation leave together.  Neither may
+// call back into the registry.
+typedef struct arb__reg_io {
+	void (*notify)(void *arg, arb_pid to, uint32_t tag, uint64_t ref,
+	    arb_pid who, const arb_exit *why);
+	void (*flush)(void *arg);
+} arb__reg_io;
+
+// How the registry reaches the actor of an entry.
+typedef struct arb__reg_ops {
+	// exit_signal: an actor linked to this one ended abnormally and this
+	// one does not trap exits: it must end with `why` (OTP).  Must not
+	// block or call back into the registry (the actor ends later, and
+	// its entry goes down then).
+	void (*exit_signal)(void *arg, const arb_exit *why);
+} arb__reg_ops;
+
+// arb__reg_open makes an empty registry that speaks through io (copied)
+// with io_arg.  Returns ARB_OK or ARB_ENOMEM.
+int arb__reg_open(arb__reg **regp, const arb__reg_io *io, void *io_arg);
+// arb__reg_close frees the registry and everything in it, firing
+// nothing.  NULL is a harmless no-op.
+void arb__reg_close(arb__reg *reg);
+
+// arb__reg_up adds the entry of a running actor: pid, its path (also
+// registered as its name, taken back from an earlier incarnation), and
+// ops/arg to reach it.  A trap_exit it asked for before it was up
+// (during init) applies now.  Returns ARB_OK or ARB_ENOMEM (then nothing
+// changed).
+int arb__reg_up(arb__reg *reg, arb_pid pid, const char *path,
+    const arb__reg_ops *ops, void *arg);
+// arb__reg_down removes pid's entry and fires DOWN, EXIT and exit
+// signals with why.  Names it registered, other than its path, are
+// dropped; monitors it held are dropped.  An unknown pid is a harmless
+// no-op.
+void arb__reg_down(arb__reg *reg, arb_pid pid, const arb_exit *why);
+// arb__reg_lost takes down, with why, every entry whose arg is `arg`:
+// all actors reached through one peer when that peer is lost (their
+// monitors fire DOWN, e.g. with ARB_EXIT_NOCONNECTION).  Returns how
+// many went down.
+size_t arb__reg_lost(arb__reg *reg, const void *arg, const arb_exit *why);
+// arb__reg_alive is true when pid (this very incarnation) has an entry.
+bool arb__reg_alive(const arb__reg *reg, arb_pid pid);
+
+// arb__reg_register gives name to pid.  ARB_EEXIST when a live actor
+// other than pid holds it (a dead holder's name is taken over),
+// ARB_ENOMEM.
+int arb__reg_register(arb__reg *reg, const char *name, arb_pid pid);
+// arb__reg_whereis finds name's pid (which may have ended: a path keeps
+// naming its child's last incarnation).  ARB_ENOENT when unknown.
+int arb__reg_whereis(const arb__reg *reg, const char *name, arb_pid *pidp);
+// arb__reg_monitor makes watcher monitor target and returns the ref in
+// *refp.  A target that is not alive gets its DOWN (noproc) at once.
+// ARB_ENOMEM.
+int arb__reg_monitor(
+    arb__reg *reg, arb_pid watcher, arb_pid target, uint64_t *refp);
+// arb__reg_demonitor drops watcher's monitor ref; one that fired or never
+// existed is a harmless no-op.
+void arb__reg_demonitor(arb__reg *reg, arb_pid watcher, uint64_t ref);
+// arb__reg_link links self and target.  A target that is not alive:
+// self gets EXIT (noproc) when it traps exits, else ARB_ENOENT (the
+// caller's own failure, as in Erlang).  ARB_ENOMEM.
+int arb__reg_link(arb__reg *reg, arb_pid self, arb_pid target);
+// arb__reg_unlink removes every link between a and b.
+void arb__reg_unlink(arb__reg *reg, arb_pid a, arb_pid b);
+// arb__reg_trap_exit sets whether pid traps exits (kept until it is up
+// when it asks during init).  ARB_ENOMEM.
+int arb__reg_trap_exit(arb__reg *reg, arb_pid pid, bool on);
+
+#endif // ARB_REGISTRY_H

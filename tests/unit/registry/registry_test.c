@@ -1,0 +1,411 @@
+// SPDX-License-Identifier: MIT
+// registry_test.c -- unit tests for registry.c: names, monitors and links.
+//
+// The registry touches no loop or socket, so these tests give it an io
+// that records every DOWN / EXIT it sends and every flush, and entry ops
+// that record exit signals: OTP's rules for monitors, links, trap_exit
+// and names, checked message by message.  Also: the entries of a lost
+// peer go down together (DOWN noconnection), and running out of memory
+// changes nothing.
+
+#include "arb_test.h"
+
+#include "registry/registry.h"
+
+#include <string.h>
+
+typedef struct sent {
+	arb_pid  to;
+	uint32_t tag;
+	uint64_t ref;
+	arb_pid  who;
+	arb_exit why;
+} sent;
+
+typedef struct rec {
+	sent     msgs[64];
+	size_t   n;
+	int      flushes;
+	int      flushed_at; // n at the last flush
+	arb_exit signals[16];
+	arb_pid  signalled[16];
+	size_t   nsig;
+} rec;
+
+static rec r;
+
+static void
+rec_notify(void *arg, arb_pid to, uint32_t tag, uint64_t ref, arb_pid who,
+    const arb_exit *why)
+{
+	(void) arg;
+	assert_true(r.n < 64);
+	r.msgs[r.n++] = (sent) { to, tag, ref, who, *why };
+}
+
+static void
+rec_flush(void *arg)
+{
+	(void) arg;
+	r.flushes++;
+	r.flushed_at = (int) r.n;
+}
+
+static const arb__reg_io io = { rec_notify, rec_flush };
+
+// An entry's arg is its pid (in a static slot), so the ops know who got
+// the signal.
+static arb_pid slots[16];
+
+static void
+rec_exit_signal(void *arg, const arb_exit *why)
+{
+	assert_true(r.nsig < 16);
+	r.signalled[r.nsig] = *(const arb_pid *) arg;
+	r.signals[r.nsig++] = *why;
+}
+
+static const arb__reg_ops ops = { rec_exit_signal };
+
+static arb__reg *
+reg_new(void)
+{
+	arb__reg *reg;
+
+	memset(&r, 0, sizeof(r));
+	ARB_PASS(arb__reg_open(&reg, &io, NULL));
+	return reg;
+}
+
+// up brings pid (thread actor mbid, incarnation inc) up as path.
+static arb_pid
+up(arb__reg *reg, uint32_t mbid, uint32_t inc, const char *path)
+{
+	arb_pid pid = arb__pid_make(ARB__KIND_THREAD, mbid, inc);
+
+	slots[mbid] = pid;
+	ARB_PASS(arb__reg_up(reg, pid, path, &ops, &slots[mbid]));
+	return pid;
+}
+
+static const arb_exit crashed = { .kind = ARB_EXIT_CRASHED, .code = 11 };
+static const arb_exit normal  = { .kind = ARB_EXIT_NORMAL };
+
+static void
+test_paths_are_names_that_outlive_the_incarnation(void **state)
+{
+	arb__reg *reg = reg_new();
+	arb_pid   a1, a2, got;
+
+	(void) state;
+	a1 = up(reg, 1, 1, "root/a");
+	ARB_PASS(arb__reg_whereis(reg, "root/a", &got));
+	assert_true(arb_pid_eq(got, a1));
+	assert_true(arb__reg_alive(reg, a1));
+	ARB_PASS(arb__reg_register(reg, "extra", a1));
+	arb__reg_down(reg, a1, &crashed);
+	assert_false(arb__reg_alive(reg, a1));
+	// The path still names the last incarnation; other names died.
+	ARB_PASS(arb__reg_whereis(reg, "root/a", &got));
+	assert_true(arb_pid_eq(got, a1));
+	ARB_FAIL(arb__reg_whereis(reg, "extra", &got), ARB_ENOENT);
+	// The next incarnation takes its path back.
+	a2 = up(reg, 1, 2, "root/a");
+	ARB_PASS(arb__reg_whereis(reg, "root/a", &got));
+	assert_true(arb_pid_eq(got, a2));
+	assert_false(arb__reg_alive(reg, a1)); // a stale pid is not alive
+	arb__reg_down(reg, a1, &crashed);      // nor taken down
+	assert_true(arb__reg_alive(reg, a2));
+	assert_int_equal(r.flushes, 0); // nothing was ever sent
+	arb__reg_close(reg);
+}
+
+static void
+test_register_refuses_a_live_holder_only(void **state)
+{
+	arb__reg *reg = reg_new();
+	arb_pid   a, b, got;
+
+	(void) state;
+	a = up(reg, 1, 1, "root/a");
+	b = up(reg, 2, 1, "root/b");
+	ARB_PASS(arb__reg_register(reg, "svc", a));
+	ARB_PASS(arb__reg_register(reg, "svc", a)); // again: harmless
+	ARB_FAIL(arb__reg_register(reg, "svc", b), ARB_EEXIST);
+	ARB_FAIL(arb__reg_register(reg, "root/a", b), ARB_EEXIST);
+	arb__reg_down(reg, a, &normal);
+	ARB_PASS(arb__reg_register(reg, "svc", b));
+	ARB_PASS(arb__reg_whereis(reg, "svc", &got));
+	assert_true(arb_pid_eq(got, b));
+	// A dead actor's path can be taken over too.
+	ARB_PASS(arb__reg_register(reg, "root/a", b));
+	arb__reg_close(reg);
+}
+
+static void
+test_monitors_fire_down_once_with_the_reason(void **state)
+{
+	arb__reg *reg = reg_new();
+	arb_pid   a, b, c;
+	uint64_t  r1, r2, r3;
+
+	(void) state;
+	a = up(reg, 1, 1, "root/a");
+	b = up(reg, 2, 1, "root/b");
+	c = up(reg, 3, 1, "root/c");
+	ARB_PASS(arb__reg_monitor(reg, b, a, &r1));
+	ARB_PASS(arb__reg_monitor(reg, c, a, &r2));
+	ARB_PASS(arb__reg_monitor(reg, c, a, &r3));
+	assert_true(r1 != r2 && r2 != r3 && r1 != 0);
+	arb__reg_demonitor(reg, c, r3);
+	arb__reg_demonitor(reg, b, r2); // not b's: nothing happens
+	arb__reg_demonitor(reg, c, 999); // unknown: harmless
+	assert_int_equal(r.n, 0);
+	arb__reg_down(reg, a, &crashed);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.flushes, 1); // one flush for the whole down
+	assert_int_equal(r.flushed_at, 2);
+	for (size_t i = 0; i < 2; i++) {
+		assert_int_equal(r.msgs[i].tag, ARB_TAG_DOWN);
+		assert_true(arb_pid_eq(r.msgs[i].who, a));
+		assert_int_equal(r.msgs[i].why.kind, ARB_EXIT_CRASHED);
+		assert_int_equal(r.msgs[i].why.code, 11);
+		assert_true((arb_pid_eq(r.msgs[i].to, b) && r.msgs[i].ref == r1) ||
+		    (arb_pid_eq(r.msgs[i].to, c) && r.msgs[i].ref == r2));
+	}
+	assert_false(arb_pid_eq(r.msgs[0].to, r.msgs[1].to));
+	// Fired monitors are gone: a second down sends nothing.
+	arb__reg_down(reg, a, &crashed);
+	assert_int_equal(r.n, 2);
+	arb__reg_close(reg);
+}
+
+static void
+test_monitor_of_a_dead_actor_fires_noproc_at_once(void **state)
+{
+	arb__reg *reg = reg_new();
+	arb_pid   b, ghost = arb__pid_make(ARB__KIND_PROCESS, 9, 1);
+	uint64_t  ref;
+
+	(void) state;
+	b = up(reg, 2, 1, "root/b");
+	ARB_PASS(arb__reg_monitor(reg, b, ghost, &ref));
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.flushes, 1);
+	assert_int_equal(r.msgs[0].tag, ARB_TAG_DOWN);
+	assert_int_equal(r.msgs[0].ref, ref);
+	assert_true(arb_pid_eq(r.msgs[0].who, ghost));
+	assert_int_equal(r.msgs[0].why.kind, ARB_EXIT_NOPROC);
+	arb__reg_close(reg);
+}
+
+static void
+test_a_watcher_that_ends_drops_its_monitors(void **state)
+{
+	arb__reg *reg = reg_new();
+	arb_pid   a, b;
+	uint64_t  ref;
+
+	(void) state;
+	a = up(reg, 1, 1, "root/a");
+	b = up(reg, 2, 1, "root/b");
+	ARB_PASS(arb__reg_monitor(reg, b, a, &ref));
+	arb__reg_down(reg, b, &normal);
+	arb__reg_down(reg, a, &crashed);
+	assert_int_equal(r.n, 0);
+	arb__reg_close(reg);
+}
+
+static void
+test_links_signal_abnormal_exits_and_trap_gets_exit(void **state)
+{
+	arb__reg *reg = reg_new();
+	arb_pid   a, b, c, d;
+
+	(void) state;
+	a = up(reg, 1, 1, "root/a");
+	b = up(reg, 2, 1, "root/b"); // does not trap
+	c = up(reg, 3, 1, "root/c"); // traps
+	d = up(reg, 4, 1, "root/d"); // linked, then unlinked
+	ARB_PASS(arb__reg_trap_exit(reg, c, true));
+	ARB_PASS(arb__reg_link(reg, a, b));
+	ARB_PASS(arb__reg_link(reg, c, a)); // either side may link
+	ARB_PASS(arb__reg_link(reg, a, d));
+	arb__reg_unlink(reg, d, a);
+	arb__reg_down(reg, a, &crashed);
+	// b dies too (exit signal); c gets an EXIT message; d nothing.
+	assert_int_equal(r.nsig, 1);
+	assert_true(arb_pid_eq(r.signalled[0], b));
+	assert_int_equal(r.signals[0].kind, ARB_EXIT_CRASHED);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.msgs[0].tag, ARB_TAG_EXIT);
+	assert_true(arb_pid_eq(r.msgs[0].to, c));
+	assert_true(arb_pid_eq(r.msgs[0].who, a));
+	assert_int_equal(r.msgs[0].ref, 0);
+	// The links are gone with a.
+	arb__reg_down(reg, b, &crashed);
+	assert_int_equal(r.nsig, 1);
+	arb__reg_close(reg);
+}
+
+static void
+test_a_normal_exit_signals_nobody_but_trappers_hear_it(void **state)
+{
+	arb__reg *reg = reg_new();
+	arb_pid   a, b, c;
+
+	(void) state;
+	a = up(reg, 1, 1, "root/a");
+	b = up(reg, 2, 1, "root/b");
+	c = up(reg, 3, 1, "root/c");
+	ARB_PASS(arb__reg_trap_exit(reg, c, true));
+	ARB_PASS(arb__reg_link(reg, a, b));
+	ARB_PASS(arb__reg_link(reg, a, c));
+	arb__reg_down(reg, a, &normal);
+	assert_int_equal(r.nsig, 0);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.msgs[0].why.kind, ARB_EXIT_NORMAL);
+	assert_true(arb_pid_eq(r.msgs[0].to, c));
+	arb__reg_close(reg);
+}
+
+static void
+test_link_to_a_dead_actor(void **state)
+{
+	arb__reg *reg = reg_new();
+	arb_pid   b, c, ghost = arb__pid_make(ARB__KIND_THREAD, 9, 1);
+
+	(void) state;
+	b = up(reg, 2, 1, "root/b");
+	c = up(reg, 3, 1, "root/c");
+	ARB_FAIL(arb__reg_link(reg, b, ghost), ARB_ENOENT);
+	assert_int_equal(r.n, 0);
+	ARB_PASS(arb__reg_trap_exit(reg, c, true));
+	ARB_PASS(arb__reg_link(reg, c, ghost));
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.flushes, 1);
+	assert_int_equal(r.msgs[0].tag, ARB_TAG_EXIT);
+	assert_int_equal(r.msgs[0].why.kind, ARB_EXIT_NOPROC);
+	assert_true(arb_pid_eq(r.msgs[0].who, ghost));
+	arb__reg_close(reg);
+}
+
+static void
+test_trap_exit_asked_during_init_applies_once_up(void **state)
+{
+	arb__reg *reg = reg_new();
+	arb_pid   a, b = arb__pid_make(ARB__KIND_THREAD, 2, 1);
+	arb_pid   c    = arb__pid_make(ARB__KIND_THREAD, 3, 1);
+
+	(void) state;
+	a = up(reg, 1, 1, "root/a");
+	ARB_PASS(arb__reg_trap_exit(reg, b, true)); // b is still in init
+	ARB_PASS(arb__reg_trap_exit(reg, c, true));
+	ARB_PASS(arb__reg_trap_exit(reg, c, false)); // and changed its mind
+	up(reg, 2, 1, "root/b");
+	up(reg, 3, 1, "root/c");
+	ARB_PASS(arb__reg_link(reg, a, b));
+	ARB_PASS(arb__reg_link(reg, a, c));
+	arb__reg_down(reg, a, &crashed);
+	assert_int_equal(r.n, 1); // b traps: EXIT
+	assert_true(arb_pid_eq(r.msgs[0].to, b));
+	assert_int_equal(r.nsig, 1); // c does not: signal
+	assert_true(arb_pid_eq(r.signalled[0], c));
+	arb__reg_close(reg);
+}
+
+static void
+test_a_lost_peer_takes_its_entries_down_with_noconnection(void **state)
+{
+	static int peer_a, peer_b;
+	arb__reg  *reg = reg_new();
+	arb_pid    local, r1, r2, other;
+	arb_exit   lost = { .kind = ARB_EXIT_NOCONNECTION };
+	uint64_t   m1, m2, m3;
+
+	(void) state;
+	local = up(reg, 1, 1, "root/local");
+	r1    = arb__pid_make(ARB__KIND_PROCESS, 5, 1);
+	r2    = arb__pid_make(ARB__KIND_PROCESS, 6, 1);
+	other = arb__pid_make(ARB__KIND_PROCESS, 7, 1);
+	ARB_PASS(arb__reg_up(reg, r1, "gw2/a", &ops, &peer_a));
+	ARB_PASS(arb__reg_up(reg, r2, "gw2/b", &ops, &peer_a));
+	ARB_PASS(arb__reg_up(reg, other, "gw3/a", &ops, &peer_b));
+	ARB_PASS(arb__reg_monitor(reg, local, r1, &m1));
+	ARB_PASS(arb__reg_monitor(reg, local, r2, &m2));
+	ARB_PASS(arb__reg_monitor(reg, local, other, &m3));
+	assert_int_equal(arb__reg_lost(reg, &peer_a, &lost), 2);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.flushes, 1);
+	for (size_t i = 0; i < 2; i++) {
+		assert_int_equal(r.msgs[i].tag, ARB_TAG_DOWN);
+		assert_int_equal(r.msgs[i].why.kind, ARB_EXIT_NOCONNECTION);
+		assert_true(r.msgs[i].ref == m1 || r.msgs[i].ref == m2);
+	}
+	assert_false(arb__reg_alive(reg, r1));
+	assert_false(arb__reg_alive(reg, r2));
+	assert_true(arb__reg_alive(reg, other));
+	assert_true(arb__reg_alive(reg, local));
+	assert_int_equal(arb__reg_lost(reg, &peer_a, &lost), 0);
+	assert_int_equal(r.flushes, 1);
+	arb__reg_close(reg);
+}
+
+static void
+test_out_of_memory_changes_nothing(void **state)
+{
+	arb__reg *reg = reg_new();
+	arb_pid   a = arb__pid_make(ARB__KIND_THREAD, 1, 1), b, got;
+	uint64_t  ref;
+	long      n;
+
+	(void) state;
+	// Every allocation of an up, failing in turn: nothing is left.
+	for (n = 1; n <= 10; n++) {
+		arb__alloc_fail_after(n);
+		if (arb__reg_up(reg, a, "root/a", &ops, &slots[1]) == ARB_OK) {
+			arb__alloc_fail_after(0);
+			break;
+		}
+		arb__alloc_fail_after(0);
+		assert_false(arb__reg_alive(reg, a));
+		ARB_FAIL(arb__reg_whereis(reg, "root/a", &got), ARB_ENOENT);
+	}
+	assert_true(arb__reg_alive(reg, a));
+	b = up(reg, 2, 1, "root/b");
+	arb__alloc_fail_after(1);
+	ARB_FAIL(arb__reg_monitor(reg, b, a, &ref), ARB_ENOMEM);
+	arb__alloc_fail_after(1);
+	ARB_FAIL(arb__reg_link(reg, b, a), ARB_ENOMEM);
+	arb__alloc_fail_after(1);
+	ARB_FAIL(arb__reg_register(reg, "x", b), ARB_ENOMEM);
+	arb__alloc_fail_after(0);
+	arb__reg_down(reg, a, &crashed);
+	assert_int_equal(r.n, 0);
+	assert_int_equal(r.nsig, 0);
+	arb__reg_close(reg);
+	arb__reg_close(NULL); // harmless
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_paths_are_names_that_outlive_the_incarnation),
+		cmocka_unit_test(test_register_refuses_a_live_holder_only),
+		cmocka_unit_test(test_monitors_fire_down_once_with_the_reason),
+		cmocka_unit_test(test_monitor_of_a_dead_actor_fires_noproc_at_once),
+		cmocka_unit_test(test_a_watcher_that_ends_drops_its_monitors),
+		cmocka_unit_test(
+		    test_links_signal_abnormal_exits_and_trap_gets_exit),
+		cmocka_unit_test(
+		    test_a_normal_exit_signals_nobody_but_trappers_hear_it),
+		cmocka_unit_test(test_link_to_a_dead_actor),
+		cmocka_unit_test(test_trap_exit_asked_during_init_applies_once_up),
+		cmocka_unit_test(
+		    test_a_lost_peer_takes_its_entries_down_with_noconnection),
+		cmocka_unit_test(test_out_of_memory_changes_nothing),
+	};
+
+	return cmocka_run_group_tests_name("registry.registry", tests, NULL, NULL);
+}
