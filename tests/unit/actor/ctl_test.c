@@ -544,7 +544,7 @@ test_every_prefix_is_rejected(void **state)
 
 		ARB_PASS(arb__ctl_encode(&b, &samples[i]));
 		// Big arguments: every cut in the header, a sample of the rest.
-		for (cut = 0; cut < b.len; cut += cut < 1024 ? 1 : 997) {
+		for (cut = 0; cut < b.len; cut += cut < 700 ? 1 : 997) {
 			if (decode_exact(&got, b.data, cut, sample_to[i]) !=
 			    ARB_EBADMSG) {
 				fail_msg("op %d: a prefix of %zu of %zu bytes was "
@@ -568,16 +568,18 @@ test_every_byte_replaced_is_rejected_or_in_range(void **state)
 	(void) state;
 	for (i = 0; i < n; i++) {
 		arb__buf b = { 0 };
+		uint8_t *copy;
 
 		ARB_PASS(arb__ctl_encode(&b, &samples[i]));
-		for (off = 0; off < b.len && off < 1024; off++) {
-			uint8_t keep = b.data[off];
+		copy = malloc(b.len); // exact size: ASan sees any overread
+		assert_non_null(copy);
+		memcpy(copy, b.data, b.len);
+		// Every byte before the bulk of an argument (its payload is
+		// opaque bytes).
+		for (off = 0; off < b.len && off < 700; off++) {
 			for (h = 0; h < sizeof(hostile); h++) {
-				uint8_t *copy = malloc(b.len);
-				int      rv;
+				int rv;
 
-				assert_non_null(copy);
-				memcpy(copy, b.data, b.len);
 				copy[off] = hostile[h];
 				rv = arb__ctl_decode(&got, copy, b.len, sample_to[i]);
 				if (rv == ARB_OK) {
@@ -587,10 +589,10 @@ test_every_byte_replaced_is_rejected_or_in_range(void **state)
 				} else {
 					assert_int_equal(rv, ARB_EBADMSG);
 				}
-				free(copy);
 			}
-			b.data[off] = keep;
+			copy[off] = b.data[off];
 		}
+		free(copy);
 		arb__buf_fini(&b);
 	}
 }
@@ -605,7 +607,7 @@ test_seeded_garbage_never_escapes(void **state)
 	size_t       i, len;
 
 	(void) state;
-	for (iter = 0; iter < 200000; iter++) {
+	for (iter = 0; iter < 100000; iter++) {
 		len = (size_t) (rng_next(&seed) % sizeof(buf));
 		for (i = 0; i < len; i++) {
 			buf[i] = (uint8_t) rng_next(&seed);
