@@ -34,7 +34,8 @@
 
 #define RX_TRACK    4096 // messages waiting for MQTT_ACK that are timed
 #define ACKS_MAX    256  // seqs in one MQTT_ACK
-#define RESOLVE_MS  100  // at most one arb_whereis per destination per
+#define RESOLVE_MS  100  // a missing destination: looked up at most this often
+#define REFRESH_MS  1000 // every destination looked up again this often
 #define TICK_MAX_MS 1000
 
 // Counters (also in MQTT_STATUS) and their metric series.
@@ -159,12 +160,13 @@ typedef struct mqtt_actor {
 	size_t        ndests;
 	int           sub_dest[MQTT_SUBS_MAX];
 	int           sub_mid[MQTT_SUBS_MAX];
-	size_t        subscribed; // granted since the connection came up
-	uint64_t      seq;        // next receive sequence number
-	int64_t       up_us;      // when the connection came up (mono)
-	bool          stopping;   // no new publishes
-	bool          exiting;    // the conn is being stopped
-	arb_exit      why;        // the reason to exit with
+	size_t        subscribed;   // granted since the connection came up
+	uint64_t      seq;          // next receive sequence number
+	int64_t       up_us;        // when the connection came up (mono)
+	int64_t       refreshed_ms; // destinations last looked up again
+	bool          stopping;     // no new publishes
+	bool          exiting;      // the conn is being stopped
+	arb_exit      why;          // the reason to exit with
 	uint64_t      n[C_COUNT];
 	arb_metric   *m[C_COUNT];
 	arb_metric   *g[G_COUNT];
@@ -355,11 +357,39 @@ maybe_drained(mqtt_actor *a)
 
 // --- destinations ----------------------------------------------------------
 
+// dest_lookup looks d up (arb_whereis) and logs the changes: once when it
+// is missing (event=no_destination), and when it is found again or is
+// another actor now (event=destination).  True when it is known.
+static bool
+dest_lookup(mqtt_actor *a, mqtt_dest *d)
+{
+	arb_pid pid;
+	int     rv = arb_whereis(a->ctx, d->path, &pid);
+
+	if (rv != ARB_OK) {
+		d->known = false;
+		if (!d->warned) {
+			d->warned = true;
+			arb_log(a->ctx, ARB_LOG_WARN, "no_destination",
+			    "to=%s reason=\"%s\"", d->path, arb_strerror(rv));
+		}
+		return false;
+	}
+	if (d->warned || (d->known && !arb_pid_eq(pid, d->pid))) {
+		arb_log(a->ctx, ARB_LOG_INFO, "destination", "to=%s", d->path);
+	}
+	d->pid = pid;
+	d->known = true;
+	d->warned = false;
+	return true;
+}
+
+// dest_pid gives d's pid: the one known, or (again: the known one said
+// ARB_ENOENT) a fresh look-up, at most every RESOLVE_MS.
 static bool
 dest_pid(mqtt_actor *a, mqtt_dest *d, bool again, arb_pid *pid)
 {
 	int64_t now = mqtt_now_ms();
-	int     rv;
 
 	if (d->known && !again) {
 		*pid = d->pid;
@@ -369,17 +399,11 @@ dest_pid(mqtt_actor *a, mqtt_dest *d, bool again, arb_pid *pid)
 		return false;
 	}
 	d->next_try_ms = now + RESOLVE_MS;
-	rv = arb_whereis(a->ctx, d->path, &d->pid);
-	d->known = rv == ARB_OK;
-	if (!d->known && !d->warned) {
-		d->warned = true;
-		arb_log(a->ctx, ARB_LOG_WARN, "no_destination",
-		    "to=%s reason=\"%s\"", d->path, arb_strerror(rv));
-	} else if (d->known) {
-		d->warned = false;
+	if (!dest_lookup(a, d)) {
+		return false;
 	}
 	*pid = d->pid;
-	return d->known;
+	return true;
 }
 
 // forward sends one MQTT_MESSAGE to d; true when it was accepted.
@@ -922,6 +946,21 @@ mqtt_handle(arb_ctx *ctx, void *st, const arb_msg *m)
 	publish(a, m); // any other tag: its body is the payload
 }
 
+// dests_refresh looks every destination up again.  A process actor is not
+// told when the actor behind a pid went away for good (its sends still
+// succeed: docs/design.md), so a destination removed and added again (a
+// reload) is found here, within REFRESH_MS; a thread actor also learns it
+// from ARB_ENOENT at its next send.
+static void
+dests_refresh(mqtt_actor *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->ndests; i++) {
+		dest_lookup(a, &a->dests[i]);
+	}
+}
+
 // --- the stall check and gauges --------------------------------------------
 
 static void
@@ -934,6 +973,10 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	(void) fd;
 	(void) what;
 	gauges(a);
+	if (a->ndests > 0 && mqtt_now_ms() - a->refreshed_ms >= REFRESH_MS) {
+		a->refreshed_ms = mqtt_now_ms();
+		dests_refresh(a);
+	}
 	if (mqtt_conn_get_state(a->conn) != MQTT_CONN_UP
 	    || (e = mqtt_win_oldest1(&a->win)) == NULL) {
 		return;

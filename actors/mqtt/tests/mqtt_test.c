@@ -1593,6 +1593,99 @@ test_arbor_check_run_metrics(void **state)
 #endif
 }
 
+#ifdef ARBOR_BIN
+// dest_tree writes the tree of the destination test: an mqtt actor (iso)
+// that publishes a ticker's messages and subscribes to them for root/sink,
+// an echo that logs them, present or not.
+static void
+dest_tree(const char *dir, int port, const char *iso, bool with_sink,
+    char *file, size_t len)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text),
+	    "node: {name: mqttdest}\n"
+	    "root:\n"
+	    "  children:\n"
+	    "%s"
+	    "    - name: up\n"
+	    "      type: mqtt\n"
+	    "      isolation: %s\n"
+	    "      config:\n"
+	    "        host: 127.0.0.1\n"
+	    "        port: %d\n"
+	    "        client_id: dest-%s\n"
+	    "        publish: {topic: \"dest/{tag}\", qos: 1}\n"
+	    "        subscribe: [{topic: \"dest/#\", to: root/sink}]\n"
+	    "    - name: tick\n"
+	    "      type: ticker\n"
+	    "      config: {target: root/up, interval: 20ms, tag: 7, body: "
+	    "ping}\n",
+	    with_sink ? "    - {name: sink, type: echo, config: {log: true}}\n"
+	              : "",
+	    iso, port, iso);
+	arb_test_write_file(dir, "dest.yaml", text, file, len);
+}
+#endif
+
+// The destination goes away and comes back (a reload removes it, another
+// adds it again: a new actor with a new pid).  A thread actor learns it
+// from ARB_ENOENT (dropped and counted as no_destination meanwhile); a
+// process actor is not told (its sends succeed: docs/design.md) and finds
+// the new one at its periodic look-up.  Either way the messages reach the
+// new actor within about a second.
+static void
+destination_goes_and_comes_back(const char *iso)
+{
+#ifdef ARBOR_BIN
+	char        dir[64], file[256];
+	const char *args[] = { "--", "run", file, NULL };
+
+	arb_test_mkdtemp(dir, sizeof(dir), "mqttdest");
+	broker_up(&tb, false);
+	dest_tree(dir, tb.port, iso, true, file, sizeof(file));
+	arb_test_spawn(&tp, "arbor", args);
+	arb_test_expect(&tp, "event=tree_up", 10000);
+	arb_test_expect(&tp, "echo path=root/sink", 10000);
+
+	dest_tree(dir, tb.port, iso, false, file, sizeof(file));
+	kill(tp.pid, SIGHUP);
+	arb_test_expect(&tp, "root/sink event=stopped", 10000);
+	if (strcmp(iso, "thread") == 0) {
+		arb_test_expect(&tp,
+		    "event=forward_dropped to=root/sink cause=no_dest", 5000);
+	}
+	dest_tree(dir, tb.port, iso, true, file, sizeof(file));
+	kill(tp.pid, SIGHUP);
+	arb_test_expect(&tp, "event=reload_applied", 10000);
+	arb_test_expect(&tp, "root/up event=destination to=root/sink", 5000);
+	arb_test_expect(&tp, "echo path=root/sink", 5000);
+	kill(tp.pid, SIGTERM);
+	assert_int_equal(
+	    arb_test_exit_code(arb_test_wait_exit(&tp, 15000)), 0);
+	arb_test_proc_fini(&tp);
+	tbroker_fini(&tb);
+	assert_int_equal(arb_test_rmtree(dir), 0);
+#else
+	(void) iso;
+	skip();
+#endif
+}
+
+static void
+test_destination_comes_back_thread(void **state)
+{
+	(void) state;
+	destination_goes_and_comes_back("thread");
+}
+
+static void
+test_destination_comes_back_process(void **state)
+{
+	(void) state;
+	destination_goes_and_comes_back("process");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1620,6 +1713,10 @@ main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_tls_file_missing, teardown),
 		cmocka_unit_test_teardown(
 		    test_arbor_check_run_metrics, teardown),
+		cmocka_unit_test_teardown(
+		    test_destination_comes_back_thread, teardown),
+		cmocka_unit_test_teardown(
+		    test_destination_comes_back_process, teardown),
 		cmocka_unit_test_teardown(
 		    test_forward_no_destination, teardown),
 		cmocka_unit_test_teardown(
