@@ -126,6 +126,53 @@ line_set(struct termios *t, const serial_line_cfg *c)
 	return 0;
 }
 
+// line_check reads the settings back: tcsetattr succeeds when it applied
+// any of them, and a driver may drop what it cannot do (a pty keeps 8
+// data bits and no parity, some USB adapters refuse mark/space parity).
+// A port that runs with other settings than asked is an error that names
+// the first difference.
+static int
+line_check(int fd, const struct termios *want, char *err, size_t errlen)
+{
+	static const struct {
+		tcflag_t    mask;
+		const char *what;
+	} cflags[] = {
+		{ CSIZE, "data bits" },
+		{ PARENB | PARODD | CMSPAR, "parity" },
+		{ CSTOPB, "stop bits" },
+		{ CRTSCTS, "rtscts flow control" },
+	};
+	struct termios got;
+	size_t         i;
+
+	if (tcgetattr(fd, &got) != 0) {
+		snprintf(err, errlen, "tcgetattr: %s", strerror(errno));
+		return errno;
+	}
+	if (cfgetispeed(&got) != cfgetispeed(want)
+	    || cfgetospeed(&got) != cfgetospeed(want)) {
+		snprintf(err, errlen, "the device did not take the baud rate");
+		return EINVAL;
+	}
+	for (i = 0; i < sizeof(cflags) / sizeof(cflags[0]); i++) {
+		if ((got.c_cflag & cflags[i].mask)
+		    != (want->c_cflag & cflags[i].mask)) {
+			snprintf(err, errlen,
+			    "the device did not take the %s setting",
+			    cflags[i].what);
+			return EINVAL;
+		}
+	}
+	if ((got.c_iflag & (IXON | IXOFF))
+	    != (want->c_iflag & (IXON | IXOFF))) {
+		snprintf(err, errlen,
+		    "the device did not take xonxoff flow control");
+		return EINVAL;
+	}
+	return 0;
+}
+
 int
 serial_port_open(serial_port *p, const char *path, const serial_line_cfg *c,
     char *err, size_t errlen)
@@ -175,8 +222,11 @@ serial_port_open(serial_port *p, const char *path, const serial_line_cfg *c,
 	} else if (tcsetattr(fd, TCSANOW, &t) != 0) {
 		e = errno;
 		snprintf(err, errlen, "tcsetattr: %s", strerror(e));
+	} else {
+		e = line_check(fd, &t, err, errlen);
 	}
 	if (e != 0) {
+		tcsetattr(fd, TCSANOW, &p->saved);
 		if (p->excl) {
 			ioctl(fd, TIOCNXCL);
 			p->excl = false;

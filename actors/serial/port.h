@@ -68,7 +68,9 @@ void serial_port_init(serial_port *p);
 // Returns 0, or an errno value with a one-line reason in err: ENOENT (not
 // there), EBUSY (locked by another process, or in exclusive use),
 // EACCES, ENOTTY (not a terminal), EINVAL (settings refused).  On failure
-// nothing is left open.
+// nothing is left open.  The settings are read back: a driver that did
+// not take one of them (a pty keeps 8 data bits and no parity) gives
+// EINVAL naming it, and the port's own settings are put back.
 int serial_port_open(serial_port *p, const char *path,
     const serial_line_cfg *c, char *err, size_t errlen);
 

@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: MIT
+// port_test.c -- opening a port (actors/serial/port.c) on real ptys: raw
+// mode and line settings applied, the original settings restored, the
+// flock refusing a second opener with a reason, unsent output dropped at
+// close, and the errors of paths that are not terminals or not there.
+
+#include "arb_test.h"
+
+#include "port.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+typedef struct pt {
+	int  m, s;
+	char name[64];
+} pt;
+
+static void
+pt_open(pt *p)
+{
+	assert_int_equal(openpty(&p->m, &p->s, NULL, NULL, NULL), 0);
+	snprintf(p->name, sizeof(p->name), "%s", ttyname(p->s));
+}
+
+static void
+pt_close(pt *p)
+{
+	close(p->s);
+	close(p->m);
+}
+
+// What a pty takes: it keeps 8 data bits and no parity whatever it is
+// told, but stores the rate, the stop bits and the flow control.
+static const serial_line_cfg line_8n2 = { .baud = 19200,
+	.data_bits = 8,
+	.parity = SERIAL_PARITY_NONE,
+	.stop_bits = 2,
+	.flow = SERIAL_FLOW_RTSCTS,
+	.exclusive = true };
+
+static void
+test_raw_settings_and_restore(void **state)
+{
+	serial_port    port;
+	struct termios before, during, after;
+	char           err[128];
+	pt             p;
+
+	(void) state;
+	pt_open(&p);
+	assert_int_equal(tcgetattr(p.s, &before), 0);
+	assert_int_equal(
+	    serial_port_open(&port, p.name, &line_8n2, err, sizeof(err)), 0);
+	assert_true(port.fd >= 0);
+	assert_true(fcntl(port.fd, F_GETFD) & FD_CLOEXEC);
+	assert_true(fcntl(port.fd, F_GETFL) & O_NONBLOCK);
+	assert_int_equal(tcgetattr(p.s, &during), 0);
+	assert_false(during.c_lflag & (ICANON | ECHO | ISIG));
+	assert_int_equal(during.c_cflag & CSIZE, CS8);
+	assert_false(during.c_cflag & PARENB);
+	assert_true(during.c_cflag & CSTOPB);
+	assert_true(during.c_cflag & CRTSCTS);
+	assert_int_equal(cfgetospeed(&during), B19200);
+	serial_port_close(&port);
+	assert_int_equal(port.fd, -1);
+	serial_port_close(&port); // a harmless no-op
+	assert_int_equal(tcgetattr(p.s, &after), 0);
+	assert_int_equal(after.c_lflag, before.c_lflag);
+	assert_int_equal(after.c_iflag, before.c_iflag);
+	assert_int_equal(after.c_oflag, before.c_oflag);
+	assert_int_equal(after.c_cflag, before.c_cflag);
+	pt_close(&p);
+}
+
+static void
+test_second_opener_refused_by_flock(void **state)
+{
+	serial_port a, b;
+	char        err[128];
+	pt          p;
+
+	(void) state;
+	pt_open(&p);
+	assert_int_equal(
+	    serial_port_open(&a, p.name, &line_8n2, err, sizeof(err)), 0);
+	// Root passes TIOCEXCL; the flock stops it, with a reason, and the
+	// owner's settings are untouched.
+	assert_int_equal(
+	    serial_port_open(&b, p.name, &line_8n2, err, sizeof(err)), EBUSY);
+	assert_string_equal(err, "locked by another process (flock)");
+	assert_int_equal(b.fd, -1);
+	serial_port_close(&a);
+	assert_int_equal(
+	    serial_port_open(&b, p.name, &line_8n2, err, sizeof(err)), 0);
+	serial_port_close(&b);
+	pt_close(&p);
+}
+
+static void
+test_not_exclusive_shares(void **state)
+{
+	serial_line_cfg shared = line_8n2;
+	serial_port     a, b;
+	char            err[128];
+	pt              p;
+
+	(void) state;
+	shared.exclusive = false;
+	pt_open(&p);
+	assert_int_equal(
+	    serial_port_open(&a, p.name, &shared, err, sizeof(err)), 0);
+	assert_int_equal(
+	    serial_port_open(&b, p.name, &shared, err, sizeof(err)), 0);
+	serial_port_close(&b);
+	serial_port_close(&a);
+	pt_close(&p);
+}
+
+static void
+test_input_before_open_is_discarded(void **state)
+{
+	serial_port port;
+	char        err[128];
+	pt          p;
+
+	(void) state;
+	pt_open(&p);
+	assert_int_equal(write(p.m, "stale\n", 6), 6);
+	assert_int_equal(
+	    serial_port_open(&port, p.name, &line_8n2, err, sizeof(err)), 0);
+	assert_int_equal(serial_port_pending(&port), 0);
+	assert_int_equal(write(p.m, "new", 3), 3);
+	{
+		// The pty hands bytes to the slave from a kernel worker.
+		struct pollfd pf = { port.fd, POLLIN, 0 };
+		assert_int_equal(poll(&pf, 1, 2000), 1);
+	}
+	assert_int_equal(serial_port_pending(&port), 3);
+	assert_int_equal(serial_port_flush_input(&port), 3);
+	assert_int_equal(serial_port_pending(&port), 0);
+	serial_port_close(&port);
+	pt_close(&p);
+}
+
+static void
+test_errors_name_the_reason(void **state)
+{
+	serial_port port;
+	char        err[128], dir[64], file[128];
+	int         fd;
+
+	(void) state;
+	assert_int_equal(serial_port_open(&port, "/nonexistent/ttyX",
+	                     &line_8n2, err, sizeof(err)),
+	    ENOENT);
+	assert_string_equal(err, "No such file or directory");
+	arb_test_mkdtemp(dir, sizeof(dir), "port");
+	snprintf(file, sizeof(file), "%s/plain", dir);
+	fd = open(file, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(
+	    serial_port_open(&port, file, &line_8n2, err, sizeof(err)),
+	    ENOTTY);
+	assert_string_equal(err, "not a terminal device");
+	assert_int_equal(port.fd, -1);
+	assert_int_equal(arb_test_rmtree(dir), 0);
+}
+
+// A setting the device does not take is an error that names it, and the
+// port is left as it was.
+static void
+test_settings_read_back(void **state)
+{
+	serial_line_cfg c = line_8n2;
+	serial_port     port;
+	struct termios  before, after;
+	char            err[128];
+	pt              p;
+
+	(void) state;
+	pt_open(&p);
+	assert_int_equal(tcgetattr(p.s, &before), 0);
+	c.data_bits = 7;
+	assert_int_equal(
+	    serial_port_open(&port, p.name, &c, err, sizeof(err)), EINVAL);
+	assert_string_equal(
+	    err, "the device did not take the data bits setting");
+	c.data_bits = 8;
+	c.parity = SERIAL_PARITY_EVEN;
+	assert_int_equal(
+	    serial_port_open(&port, p.name, &c, err, sizeof(err)), EINVAL);
+	assert_string_equal(err, "the device did not take the parity setting");
+	assert_int_equal(port.fd, -1);
+	assert_int_equal(tcgetattr(p.s, &after), 0);
+	assert_int_equal(after.c_lflag, before.c_lflag);
+	assert_int_equal(after.c_cflag, before.c_cflag);
+	pt_close(&p);
+}
+
+static void
+test_baud_table(void **state)
+{
+	serial_line_cfg bad = line_8n2;
+	serial_port     port;
+	char            err[128];
+	pt              p;
+
+	(void) state;
+	assert_true(serial_baud_ok(9600));
+	assert_true(serial_baud_ok(4000000));
+	assert_false(serial_baud_ok(12345));
+	assert_false(serial_baud_ok(0));
+	pt_open(&p);
+	bad.baud = 12345; // the config reader refuses it; so does the port
+	assert_int_equal(
+	    serial_port_open(&port, p.name, &bad, err, sizeof(err)), EINVAL);
+	assert_int_equal(port.fd, -1);
+	pt_close(&p);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_raw_settings_and_restore),
+		cmocka_unit_test(test_second_opener_refused_by_flock),
+		cmocka_unit_test(test_not_exclusive_shares),
+		cmocka_unit_test(test_input_before_open_is_discarded),
+		cmocka_unit_test(test_errors_name_the_reason),
+		cmocka_unit_test(test_settings_read_back),
+		cmocka_unit_test(test_baud_table),
+	};
+
+	return cmocka_run_group_tests_name("serial.port", tests, NULL, NULL);
+}
