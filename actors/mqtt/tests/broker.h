@@ -16,6 +16,9 @@
 #ifndef MOSQUITTO_BIN
 #define MOSQUITTO_BIN "/usr/sbin/mosquitto"
 #endif
+#ifndef SETPRIV_BIN
+#define SETPRIV_BIN "/usr/bin/setpriv"
+#endif
 
 typedef struct tbroker {
 	char  dir[128]; // the broker's own directory (config, data, log)
