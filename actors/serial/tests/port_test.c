@@ -14,7 +14,9 @@
 #include <pty.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -101,6 +103,48 @@ test_second_opener_refused_by_flock(void **state)
 	assert_int_equal(
 	    serial_port_open(&b, p.name, &line_8n2, err, sizeof(err)), 0);
 	serial_port_close(&b);
+	pt_close(&p);
+}
+
+// A non-root process is kept out by TIOCEXCL (open(2) itself fails), and
+// is told so.  Needs root to become `nobody`; skipped otherwise.
+static void
+test_tiocexcl_refuses_non_root(void **state)
+{
+	struct passwd *pw = getpwnam("nobody");
+	serial_port    a, b;
+	char           err[128];
+	pid_t          pid;
+	int            st;
+	pt             p;
+
+	(void) state;
+	if (getuid() != 0 || pw == NULL) {
+		skip();
+	}
+	pt_open(&p);
+	chmod(p.name, 0666);
+	assert_int_equal(
+	    serial_port_open(&a, p.name, &line_8n2, err, sizeof(err)), 0);
+	if ((pid = fork()) == 0) {
+		int rv;
+		if (setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
+			_exit(90);
+		}
+		rv = serial_port_open(&b, p.name, &line_8n2, err, sizeof(err));
+		_exit(rv == EBUSY
+		            && strcmp(err,
+		                   "in exclusive use by another process "
+		                   "(TIOCEXCL)")
+		                == 0
+		        ? 0
+		        : 91);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	serial_port_close(&a);
 	pt_close(&p);
 }
 
@@ -233,6 +277,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_raw_settings_and_restore),
 		cmocka_unit_test(test_second_opener_refused_by_flock),
+		cmocka_unit_test(test_tiocexcl_refuses_non_root),
 		cmocka_unit_test(test_not_exclusive_shares),
 		cmocka_unit_test(test_input_before_open_is_discarded),
 		cmocka_unit_test(test_errors_name_the_reason),
