@@ -7,6 +7,7 @@
 // reopen timer, or the path (re)appearing -> open again.  The descriptor is
 // non-blocking and reads are bounded per wakeup.  Thread: the actor's loop.
 
+#include "backoff.h"
 #include "serial_int.h"
 
 #include <errno.h>
@@ -26,21 +27,13 @@ rng_next(serial *s)
 	return s->rng = x != 0 ? x : 0x9e3779b9u;
 }
 
-// backoff_ms is full-jitter exponential backoff: a uniform delay in
-// [0, min(max, min * 2^attempt)].
+// backoff_ms is the next reopen delay (backoff.h).
 static int64_t
 backoff_ms(serial *s)
 {
-	int64_t  cap = s->cfg.reopen_min_ms;
-	unsigned i;
-
-	for (i = 0; i < s->attempt && cap < s->cfg.reopen_max_ms; i++) {
-		cap *= 2;
-	}
-	if (cap > s->cfg.reopen_max_ms) {
-		cap = s->cfg.reopen_max_ms;
-	}
-	return (int64_t) (rng_next(s) % (uint64_t) (cap + 1));
+	return serial_backoff_ms(serial_backoff_cap(s->cfg.reopen_min_ms,
+	                             s->cfg.reopen_max_ms, s->attempt),
+	    rng_next(s));
 }
 
 // arm_gap keeps the invariant: the gap timer is pending exactly while the
