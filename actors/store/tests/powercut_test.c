@@ -228,12 +228,20 @@ test_power_cuts(void **state)
 			int        rv;
 
 			g.cut       = cut;
+			if (getenv("SLOGT_VERBOSE") != NULL) {
+				fprintf(stderr, "=== seed %" PRIu64 " cut %d\n", seed,
+				    cut);
+			}
 			g.ninflight = 0;
 			if (rng_next(&rng) % 8 == 0) {
 				// The power fails again during recovery.
 				vfs_sim_crash_after(v, 1 + rng_next(&rng) % 6);
 			}
 			rv = slogt_open(&t);
+			// A cut meant for the recovery that did not come during
+			// it must not come during the check either (the commit
+			// thread's first operations would reach it).
+			vfs_sim_disarm(v);
 			if (rv != 0 || vfs_sim_crashed(v)) {
 				if (rv == 0) {
 					slogt_close(&t);
@@ -277,7 +285,8 @@ test_power_cuts(void **state)
 	       ", quarantined %" PRIu64 "\n",
 	    cuts, opened, base, tot_acked, tot_checked, tot_retired, tot_torn,
 	    tot_quarantined);
-	assert_true(tot_acked > 1000 && tot_torn > 20 && tot_retired > 100);
+	// The cuts did cut: torn tails were found and segments retired.
+	assert_true(tot_acked > 1000 && tot_torn >= 5 && tot_retired > 100);
 }
 
 int

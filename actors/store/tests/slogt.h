@@ -413,6 +413,9 @@ slogt_model_verify(slogt *t, slogt_model *m, const char *ctx)
 			fail_msg("%s: more than 65536 records to check", ctx);
 		}
 	} while (n > 0);
+	if (strstr(t->log, "event=read_failed") != NULL) {
+		fail_msg("%s: the check could not read the log:\n%s", ctx, t->log);
+	}
 	for (i = 0; i < m->acked.cap; i++) {
 		slogt_known *k = &m->acked.v[i];
 		if (k->key != 0 && !k->consumed && !k->seen) {

@@ -724,6 +724,14 @@ vfs_sim_crash_after(vfs_sim *v, uint64_t n)
 }
 
 void
+vfs_sim_disarm(vfs_sim *v)
+{
+	pthread_mutex_lock(&v->mu);
+	v->crash_at = 0;
+	pthread_mutex_unlock(&v->mu);
+}
+
+void
 vfs_sim_crash(vfs_sim *v)
 {
 	pthread_mutex_lock(&v->mu);

@@ -40,6 +40,8 @@ void vfs_sim_free(vfs_sim *v);
 // have started (write, datasync, truncate, create, rename, link, unlink,
 // sync_dir): the n-th fails with EIO, and so does everything after it.
 void vfs_sim_crash_after(vfs_sim *v, uint64_t n);
+// vfs_sim_disarm cancels a vfs_sim_crash_after that has not fired.
+void vfs_sim_disarm(vfs_sim *v);
 void vfs_sim_crash(vfs_sim *v);
 bool vfs_sim_crashed(vfs_sim *v);
 // vfs_sim_ops counts changing operations so far (since the last reboot).
