@@ -44,7 +44,8 @@ ring_at(slog *s, size_t i)
 }
 
 // normalize moves send_pos off the end of a finished segment to the
-// start of the next one (and low_pos with it when nothing is in flight).
+// start of the next durable one (and low_pos with it when nothing is in
+// flight).
 static void
 normalize(slog *s)
 {
@@ -71,8 +72,12 @@ normalize(slog *s)
 			s->send_pos = SLOG_POS(g->no, g->hdr_len);
 		}
 		i = (size_t) (g - s->segs);
+		// Onto the next segment only once it exists on disk: the cursor
+		// may follow send_pos, and a cursor naming a segment that a
+		// power cut can still undo would let recovery take the segment
+		// before it for acknowledged (and lose its sequence numbers).
 		if (i + 1 < s->nsegs && SLOG_POS_OFF(s->send_pos) >= g->end
-		    && g->end == g->planned) {
+		    && g->end == g->planned && s->segs[i + 1].durable) {
 			s->send_pos
 			    = SLOG_POS(s->segs[i + 1].no, s->segs[i + 1].hdr_len);
 			continue;

@@ -3,7 +3,7 @@
 // state, whatever a crash or the disk did to it.
 //
 //  - Segments wholly before the durable cursor were acknowledged: they
-//    are unlinked (their stream tables read first).
+//    are unlinked (their sequence numbers harvested first).
 //  - Every other segment is read record by record.  The last one may end
 //    in a torn write: it is cut at the first bad record (every valid
 //    record before it stays) and the cut is made durable before any new
@@ -173,28 +173,25 @@ quarantine(slog *s, const char *name, bool keep, const char *why)
 }
 
 // harvest reads the sequence numbers of a segment about to go: its
-// header table, and with records its records too.
+// header table and its records (without a valid header: whatever valid
+// records resynchronisation finds).
 static void
-harvest(slog *s, slog_file *f, uint64_t size, uint64_t no, bool records)
+harvest(slog *s, slog_file *f, uint64_t size, uint64_t no)
 {
 	slog_scan sc;
 	acc       a = { .s = s, .no = no, .harvest_only = true };
 
 	memset(&sc, 0, sizeof(sc));
-	sc.vfs  = s->vfs;
-	sc.f    = f;
-	sc.size = size;
-	if (!records) {
-		// The header alone: scan a file cut right after it.
-		sc.size = size < SLOG_SEG_HDR_MAX ? size : SLOG_SEG_HDR_MAX;
-	}
+	sc.vfs    = s->vfs;
+	sc.f      = f;
+	sc.size   = size;
 	sc.resync = true;
-	sc.on_rec = records ? on_rec : NULL;
+	sc.on_rec = on_rec;
 	sc.arg    = &a;
 	slog__scan(&sc);
 	if (sc.hdr_status == SLOG_PARSE_OK) {
 		table_max(s, &sc);
-	} else if (records) {
+	} else {
 		slog__scan_fini(&sc);
 		memset(&sc, 0, sizeof(sc));
 		sc.vfs       = s->vfs;
@@ -273,7 +270,7 @@ recover_seg(slog *s, rstate *rs, uint64_t no, bool last)
 			    name, size);
 			return;
 		}
-		harvest(s, f, size, no, true);
+		harvest(s, f, size, no);
 		s->vfs->close(f);
 		rs->moved |= quarantine(s, name, false,
 		    sc.hdr_status != SLOG_PARSE_OK ? "bad_header"
@@ -387,7 +384,9 @@ slog__recover(slog *s, uint64_t *cursorp)
 		slog__seg_name(name, sizeof(name), l.v[i]);
 		if (s->vfs->open(s->vfs, name, SLOG_O_RDONLY, &f) == 0) {
 			if (s->vfs->size(f, &size) == 0) {
-				harvest(s, f, size, l.v[i], false);
+				// Its records too: no later header may know
+				// where its streams stopped.
+				harvest(s, f, size, l.v[i]);
 			}
 			s->vfs->close(f);
 		}

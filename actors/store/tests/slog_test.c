@@ -403,6 +403,92 @@ test_append_during_space_reading(void **state)
 	vfs_sim_free(v);
 }
 
+// The cursor never names a segment that is not on disk yet: here the
+// consumer acknowledged everything of segment 1 while segment 2 waits for
+// its first commit.  Then the power fails before that commit.  Recovery
+// must not take segment 1 for acknowledged-and-gone while its streams'
+// numbers live only in it.
+static void
+test_cursor_never_ahead_of_the_disk(void **state)
+{
+	vfs_sim   *v = vfs_sim_new(14);
+	slogt      t;
+	slogt_sink k = { 0 };
+	slog_stats st;
+	slog_run   runs[8];
+	size_t     nruns;
+	uint64_t   before;
+	int        i;
+
+	(void) state;
+	slogt_init(&t, vfs_sim_vfs(v));
+	t.o.segment_bytes      = 600;
+	t.o.commit_interval_ms = 300; // the roll's commit waits...
+	t.o.commit_records     = 1000;
+	t.o.cursor_interval_ms = 1;   // ...the cursor does not
+	ARB_PASS(slogt_open(&t));
+	ARB_PASS(slogt_append(&t, 2, 5, 20, 0, NULL, NULL));
+	slogt_settle(&t);
+	assert_int_equal(slog_consume(t.s, 10, SIZE_MAX, slogt_sink_cb, &k), 5);
+	slog_stats_get(t.s, &st);
+	before = st.cursor;
+	// Stream 3 rolls into segment 2, not yet durable.
+	ARB_PASS(slogt_append(&t, 3, 5, 100, 0, NULL, NULL));
+	for (i = 0; i < 5; i++) {
+		ARB_PASS(slog_ack(t.s, k.v[i].pos));
+	}
+	for (i = 0; i < 100 && st.cursor == before; i++) {
+		slogt_wait(&t, 10);
+		slog_stats_get(t.s, &st);
+	}
+	assert_true(st.cursor != before);    // the new cursor is durable...
+	assert_true((st.cursor >> 32) == 1); // ...and still in segment 1
+	vfs_sim_crash(v);
+	slogt_close(&t);
+	vfs_sim_reboot(v, VFS_SIM_LOSE_ALL);
+	ARB_PASS(slogt_open(&t));
+	ARB_PASS(slogt_append(&t, 2, 1, 20, 0, runs, &nruns));
+	assert_true(runs[0].first_seq == 6); // never 1 again
+	slogt_settle(&t);
+	slogt_close(&t);
+	free(k.v);
+	slogt_fini(&t);
+	vfs_sim_free(v);
+}
+
+// Segments before the cursor are unlinked at open, but their records'
+// sequence numbers are read first: here a cursor names a segment after
+// the only one, whose header does not know stream 2 (its records do).
+static void
+test_acknowledged_segments_harvested(void **state)
+{
+	vfs_sim   *v = vfs_sim_new(15);
+	slogt      t;
+	slog_run   runs[8];
+	size_t     nruns;
+	slog_file *f;
+	slog_vfs  *vfs = vfs_sim_vfs(v);
+
+	(void) state;
+	slogt_init(&t, vfs);
+	ARB_PASS(slogt_open(&t));
+	ARB_PASS(slogt_append(&t, 2, 7, 20, 0, NULL, NULL));
+	slogt_settle(&t);
+	slogt_close(&t);
+	// A cursor past segment 1 (generation 9 wins over what is there).
+	assert_int_equal(vfs->open(vfs, "cursor", SLOG_O_RDWR, &f), 0);
+	ARB_PASS(slog__cursor_write(vfs, f, (uint64_t) 2 << 32, 9));
+	vfs->close(f);
+	ARB_PASS(slogt_open(&t));
+	assert_non_null(strstr(t.log, "event=acknowledged_segments_removed"));
+	ARB_PASS(slogt_append(&t, 2, 1, 20, 0, runs, &nruns));
+	assert_true(runs[0].first_seq == 8);
+	slogt_settle(&t);
+	slogt_close(&t);
+	slogt_fini(&t);
+	vfs_sim_free(v);
+}
+
 static void
 test_min_free_refuses(void **state)
 {
@@ -690,6 +776,8 @@ main(void)
 		cmocka_unit_test(test_drop_oldest),
 		cmocka_unit_test(test_disk_full_and_failing_sync),
 		cmocka_unit_test(test_append_during_space_reading),
+		cmocka_unit_test(test_cursor_never_ahead_of_the_disk),
+		cmocka_unit_test(test_acknowledged_segments_harvested),
 		cmocka_unit_test(test_min_free_refuses),
 		cmocka_unit_test(test_torn_tail_cut),
 		cmocka_unit_test(test_corrupt_middle_segment),
