@@ -12,6 +12,7 @@
 #include "bench.h"
 #include "bench_mqtt.h"
 #include "bench_serial.h"
+#include "bench_store.h"
 
 #include <arbor/actor.h>
 #include <arbor/arbor.h>
@@ -664,6 +665,9 @@ run_case(const char *name)
 	if ((rv = bench_mqtt_case(name)) >= 0) {
 		return rv;
 	}
+	if ((rv = bench_store_case(name)) >= 0) {
+		return rv;
+	}
 	if (strcmp(name, "raw_inproc") == 0) {
 		case_raw_push("inproc://bench-raw", "raw_nng_push_pull_inproc");
 	} else if (strcmp(name, "raw_ipc") == 0) {
@@ -763,7 +767,7 @@ typedef struct res {
 	char   unit[16];
 } res;
 
-static res    results[128];
+static res    results[256];
 static size_t nresults;
 
 static void
@@ -777,7 +781,7 @@ run_child(const char *self, const char *cname)
 	if ((p = popen(cmd, "r")) == NULL) {
 		return;
 	}
-	while (fgets(line, sizeof(line), p) != NULL && nresults < 128) {
+	while (fgets(line, sizeof(line), p) != NULL && nresults < 256) {
 		res *r = &results[nresults];
 		if (sscanf(line, "R %63s %lf %15s", r->name, &r->value, r->unit) ==
 		    3) {
@@ -834,7 +838,8 @@ main(int argc, char **argv)
 		"restart_thread", "restart_process", "bare_100", "bare_1000",
 				"bare_2500", "scale_100", "scale_1000", "scale_2500",
 		"serial_bare", "serial_thread", "serial_process", "mqtt_bare",
-		"mqtt_thread", "mqtt_process" };
+		"mqtt_thread", "mqtt_process", "store_append", "store_reopen",
+		"store_replay", "store_actor_append" };
 	bool   json = false;
 	size_t i;
 	char   self[4096];
@@ -850,6 +855,7 @@ main(int argc, char **argv)
 		arb_actor_type_register(&marker_ops);
 	bench_serial_register();
 	bench_mqtt_register();
+	bench_store_register();
 	arb_actor_main(argc, argv);
 	{
 		// Thousands of actors hold a few fds each: lift the limit when
@@ -915,5 +921,27 @@ main(int argc, char **argv)
 	emit(json, "mqtt_process_qos1_cpu_per_msg", "mqtt_bare_cpu_per_msg");
 	emit(json, "mqtt_thread_qos1_failed", NULL);
 	emit(json, "mqtt_process_qos1_failed", NULL);
+	emit(json, "store_append_saturated", "raw_fdatasync_same_batch");
+	emit(json, "store_append_saturated_records_per_commit", NULL);
+	emit(json, "store_append_saturated_ack_p50", NULL);
+	emit(json, "store_append_saturated_ack_p99", NULL);
+	emit(json, "store_append_paced_200k", NULL);
+	emit(json, "store_append_paced_records_per_commit", NULL);
+	emit(json, "store_append_paced_ack_p50", "store_commit_interval");
+	emit(json, "store_append_paced_ack_p99", "store_commit_interval");
+	emit(json, "store_append_paced_ack_max", "store_commit_interval");
+	emit(json, "store_fsync_p50", "raw_fdatasync_paced_batch_p50");
+	emit(json, "store_fsync_p99", "raw_fdatasync_paced_batch_p99");
+	emit(json, "store_reopen_cold", "raw_read_log_cold");
+	emit(json, "store_reopen_warm", "raw_read_log_warm");
+	emit(json, "store_reopen_backlog", NULL);
+	emit(json, "store_reopen_torn_tails", NULL);
+	emit(json, "store_replay_drain", "raw_read_backlog");
+	emit(json, "store_replay_1h_backlog_drain", NULL);
+	emit(json, "store_replay_feed", NULL);
+	emit(json, "store_replay_feed_ack_p99", NULL);
+	emit(json, "store_actor_append", "store_append_saturated");
+	emit(json, "store_actor_append_ack_p50", NULL);
+	emit(json, "store_actor_append_ack_p99", NULL);
 	return 0;
 }
