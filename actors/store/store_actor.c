@@ -300,18 +300,30 @@ rd_u64(const msgpack_object *o, uint64_t *v)
 	return true;
 }
 
+// body_unpack unpacks msg's body into u (the caller destroys u): exactly
+// one msgpack value, checked by store_msg_valid first (msgpack-c would
+// allocate whatever a length field claims).
+static bool
+body_unpack(msgpack_unpacked *u, const arb_msg *msg)
+{
+	size_t off = 0;
+
+	msgpack_unpacked_init(u);
+	return store_msg_valid(arb_msg_body(msg), arb_msg_len(msg))
+	    && msgpack_unpack_next(u, arb_msg_body(msg), arb_msg_len(msg), &off)
+	        == MSGPACK_UNPACK_SUCCESS
+	    && off == arb_msg_len(msg);
+}
+
 // refuse_stopping answers an append that arrives after the stop began.
 static void
 refuse_stopping(store *st, const arb_msg *msg)
 {
 	msgpack_unpacked u;
-	size_t           off = 0;
-	uint64_t         id  = 0;
+	uint64_t         id = 0;
 
-	msgpack_unpacked_init(&u);
-	if (msgpack_unpack_next(&u, arb_msg_body(msg), arb_msg_len(msg), &off)
-	        == MSGPACK_UNPACK_SUCCESS
-	    && u.data.type == MSGPACK_OBJECT_ARRAY && u.data.via.array.size > 0) {
+	if (body_unpack(&u, msg) && u.data.type == MSGPACK_OBJECT_ARRAY
+	    && u.data.via.array.size > 0) {
 		rd_u64(&u.data.via.array.ptr[0], &id);
 	}
 	msgpack_unpacked_destroy(&u);
@@ -323,18 +335,15 @@ static void
 on_append(store *st, const arb_msg *msg)
 {
 	msgpack_unpacked u;
-	size_t           off = 0, n = 0, i;
-	uint64_t         id  = 0;
-	slog_reading    *rd  = NULL;
+	size_t           n  = 0, i;
+	uint64_t         id = 0;
+	slog_reading    *rd = NULL;
 	pending         *p   = NULL;
 	const arb_msg   *req = arb_msg_is_request(msg) ? msg : NULL;
 	slog_refusal     why;
 	int              rv, bad = R_BAD_MESSAGE;
 
-	msgpack_unpacked_init(&u);
-	if (msgpack_unpack_next(&u, arb_msg_body(msg), arb_msg_len(msg), &off)
-	        != MSGPACK_UNPACK_SUCCESS
-	    || off != arb_msg_len(msg) || u.data.type != MSGPACK_OBJECT_ARRAY
+	if (!body_unpack(&u, msg) || u.data.type != MSGPACK_OBJECT_ARRAY
 	    || u.data.via.array.size < 2
 	    || !rd_u64(&u.data.via.array.ptr[0], &id)) {
 		goto bad;
@@ -504,24 +513,23 @@ static void
 on_subscribe(store *st, const arb_msg *msg)
 {
 	msgpack_unpacked u;
-	size_t           off    = 0;
 	uint64_t         window = (uint64_t) st->c.window;
 	uint64_t         batch  = (uint64_t) st->c.batch;
 	msgpack_sbuffer  sb;
 	msgpack_packer   pk;
 	slog_stats       s;
+	bool             ok = true;
 
-	msgpack_unpacked_init(&u);
-	if (arb_msg_len(msg) > 0
-	    && (msgpack_unpack_next(&u, arb_msg_body(msg), arb_msg_len(msg),
-	            &off)
-	            != MSGPACK_UNPACK_SUCCESS
-	        || u.data.type != MSGPACK_OBJECT_ARRAY
-	        || (u.data.via.array.size >= 1
-	            && !rd_u64(&u.data.via.array.ptr[0], &window))
-	        || (u.data.via.array.size >= 2
-	            && !rd_u64(&u.data.via.array.ptr[1], &batch)))) {
+	// An empty body subscribes with the defaults.
+	if (arb_msg_len(msg) > 0) {
+		ok = body_unpack(&u, msg) && u.data.type == MSGPACK_OBJECT_ARRAY
+		    && (u.data.via.array.size < 1
+		        || rd_u64(&u.data.via.array.ptr[0], &window))
+		    && (u.data.via.array.size < 2
+		        || rd_u64(&u.data.via.array.ptr[1], &batch));
 		msgpack_unpacked_destroy(&u);
+	}
+	if (!ok) {
 		arb_log(st->ctx, ARB_LOG_WARN, "bad_subscribe", "from=%llu",
 		    (unsigned long long) arb_msg_from(msg).id);
 		if (arb_msg_is_request(msg)) {
@@ -530,7 +538,6 @@ on_subscribe(store *st, const arb_msg *msg)
 		}
 		return;
 	}
-	msgpack_unpacked_destroy(&u);
 	unsubscribe(st, "replaced");
 	if (window < 1 || window > (uint64_t) st->c.window) {
 		window = (uint64_t) st->c.window;
@@ -572,14 +579,10 @@ static void
 on_ack(store *st, const arb_msg *msg)
 {
 	msgpack_unpacked u;
-	size_t           off = 0;
 	uint64_t         session, pos;
 	uint32_t         i;
 
-	msgpack_unpacked_init(&u);
-	if (msgpack_unpack_next(&u, arb_msg_body(msg), arb_msg_len(msg), &off)
-	        != MSGPACK_UNPACK_SUCCESS
-	    || u.data.type != MSGPACK_OBJECT_ARRAY
+	if (!body_unpack(&u, msg) || u.data.type != MSGPACK_OBJECT_ARRAY
 	    || u.data.via.array.size < 1
 	    || !rd_u64(&u.data.via.array.ptr[0], &session)) {
 		msgpack_unpacked_destroy(&u);
@@ -602,13 +605,9 @@ static void
 on_unsubscribe(store *st, const arb_msg *msg)
 {
 	msgpack_unpacked u;
-	size_t           off = 0;
 	uint64_t         session;
 
-	msgpack_unpacked_init(&u);
-	if (msgpack_unpack_next(&u, arb_msg_body(msg), arb_msg_len(msg), &off)
-	        == MSGPACK_UNPACK_SUCCESS
-	    && u.data.type == MSGPACK_OBJECT_ARRAY
+	if (body_unpack(&u, msg) && u.data.type == MSGPACK_OBJECT_ARRAY
 	    && u.data.via.array.size >= 1
 	    && rd_u64(&u.data.via.array.ptr[0], &session)
 	    && session == st->session) {

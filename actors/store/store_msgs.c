@@ -117,6 +117,115 @@ store_msg_unsubscribe(store_body *b, uint64_t session)
 
 // --- reading ----------------------------------------------------------------
 
+static uint64_t
+be(const uint8_t *p, int n)
+{
+	uint64_t v = 0;
+	int      i;
+
+	for (i = 0; i < n; i++) {
+		v = v << 8 | p[i];
+	}
+	return v;
+}
+
+// store_msg_valid walks the value with a stack of the items each open
+// container has left.  Every item needs at least one byte, so the items
+// claimed by all open containers together may not exceed the bytes
+// left; containers nest at most STORE_MSG_DEPTH_MAX deep (msgpack-c's own
+// limit is 32 and it reports a deeper value as out of memory).
+#define STORE_MSG_DEPTH_MAX 16
+
+bool
+store_msg_valid(const void *body, size_t len)
+{
+	const uint8_t *p = body;
+	size_t         off = 0;
+	uint64_t       left[STORE_MSG_DEPTH_MAX + 1];
+	uint64_t       need = 1; // items claimed, still to read
+	int            depth = 0;
+
+	if (body == NULL || len == 0) {
+		return false;
+	}
+	left[0] = 1;
+	while (depth >= 0) {
+		uint8_t  b;
+		uint64_t items = 0, skip = 0; // children, payload bytes
+		int      lw = 0;              // width of a length field
+
+		if (left[depth] == 0) {
+			depth--;
+			continue;
+		}
+		if (off >= len) {
+			return false;
+		}
+		b = p[off++];
+		left[depth]--;
+		need--;
+		if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
+			continue; // fixint, nil, bool
+		} else if (b >= 0x80 && b <= 0x8f) {
+			items = 2u * (b & 0x0fu);
+		} else if (b >= 0x90 && b <= 0x9f) {
+			items = b & 0x0fu;
+		} else if (b >= 0xa0 && b <= 0xbf) {
+			skip = b & 0x1fu;
+		} else {
+			switch (b) {
+			case 0xc4: case 0xd9: lw = 1; break;          // bin8 str8
+			case 0xc5: case 0xda: lw = 2; break;          // bin16 str16
+			case 0xc6: case 0xdb: lw = 4; break;          // bin32 str32
+			case 0xc7: lw = 1; skip = 1; break;           // ext8 (+type)
+			case 0xc8: lw = 2; skip = 1; break;           // ext16
+			case 0xc9: lw = 4; skip = 1; break;           // ext32
+			case 0xcc: case 0xd0: skip = 1; break;
+			case 0xcd: case 0xd1: case 0xd4: skip = 2; break;
+			case 0xd5: skip = 3; break;
+			case 0xca: case 0xce: case 0xd2: skip = 4; break;
+			case 0xd6: skip = 5; break;
+			case 0xcb: case 0xcf: case 0xd3: skip = 8; break;
+			case 0xd7: skip = 9; break;
+			case 0xd8: skip = 17; break;
+			case 0xdc: case 0xde: lw = 2; break;          // array16 map16
+			case 0xdd: case 0xdf: lw = 4; break;          // array32 map32
+			default: return false;                        // 0xc1
+			}
+			if (lw > 0) {
+				uint64_t n;
+				if (len - off < (size_t) lw) {
+					return false;
+				}
+				n = be(p + off, lw);
+				off += (size_t) lw;
+				if (b == 0xdc || b == 0xdd) {
+					items = n;
+				} else if (b == 0xde || b == 0xdf) {
+					items = 2 * n;
+				} else {
+					skip += n;
+				}
+			}
+		}
+		if (skip > len - off) {
+			return false;
+		}
+		off += (size_t) skip;
+		if (items > 0) {
+			if (depth == STORE_MSG_DEPTH_MAX) {
+				return false; // nested too deep
+			}
+			need += items;
+			if (need > len - off) {
+				return false; // more items claimed than bytes left
+			}
+			left[++depth] = items;
+		}
+	}
+	return off == len;
+}
+
 static bool
 rd_u64(const msgpack_object *o, uint64_t *v)
 {
@@ -162,7 +271,7 @@ rd_open(msgpack_unpacked *u, const void *body, size_t len, uint32_t min,
 	size_t off = 0;
 
 	msgpack_unpacked_init(u);
-	if (body == NULL || len == 0
+	if (!store_msg_valid(body, len)
 	    || msgpack_unpack_next(u, body, len, &off) != MSGPACK_UNPACK_SUCCESS
 	    || off != len || u->data.type != MSGPACK_OBJECT_ARRAY
 	    || u->data.via.array.size < min) {

@@ -116,6 +116,14 @@ int store_msg_unsubscribe(store_body *b, uint64_t session);
 
 // --- reading bodies: 0, or EBADMSG for a body of another layout -----------
 
+// store_msg_valid is true when body holds exactly one msgpack value in
+// which no container claims more items, and no string, bin or ext more
+// bytes, than the body has left, and containers nest at most 16 deep.  msgpack-c's unpacker allocates what a
+// count claims (a 5-byte body can claim 2^32 items); after this check
+// its allocations are bounded by the body's size.  The readers below and
+// the store actor check every body with it first.  Allocates nothing.
+bool store_msg_valid(const void *body, size_t len);
+
 // store_msg_appended_read reads STORE_APPENDED: *idp, and up to max runs
 // into runs (*nrunsp: how many the body holds; more than max is an
 // error).

@@ -472,6 +472,68 @@ c_terminate(arb_ctx *ctx, void *sp, const arb_exit *why)
 static const arb_actor_ops consumer_ops = { .type = "consumer",
 	.init = c_init, .handle = c_handle, .terminate = c_terminate };
 
+// --- poker: malformed bodies -------------------------------------------------
+
+// "poker" sends the store bodies that claim more than they hold (a 5-byte
+// msgpack array claiming 2^32 items: msgpack-c would ask for 100 GB and
+// an ASan build aborts), garbage, then one good append.  It prints every
+// answer.
+static int
+poker_init(arb_ctx *ctx, void **sp, const void *arg, size_t len)
+{
+	static const char big_array[] = "\xdd\xff\xff\xff\xff";
+	static const char big_map[]   = "\xdf\xff\xff\xff\xff";
+	static const char junk[]      = "\xc1\x00";
+	store_reading     r           = { 1, -1, "ok", 2 };
+	store_body        b;
+	arb_pid           store;
+
+	(void) arg;
+	(void) len;
+	if (arb_whereis(ctx, "root/store", &store) != ARB_OK
+	    || store_msg_append(&b, 5, &r, 1) != 0) {
+		return ARB_ENOENT;
+	}
+	arb_send_copy(ctx, store, STORE_TAG_APPEND, big_array, 5);
+	arb_send_copy(ctx, store, STORE_TAG_ACK, big_array, 5);
+	arb_send_copy(ctx, store, STORE_TAG_SUBSCRIBE, big_map, 5);
+	arb_send_copy(ctx, store, STORE_TAG_UNSUBSCRIBE, big_map, 5);
+	arb_send_copy(ctx, store, STORE_TAG_APPEND, junk, 2);
+	arb_send_copy(ctx, store, STORE_TAG_APPEND, b.data, b.len);
+	store_body_free(&b);
+	*sp = NULL;
+	return ARB_OK;
+}
+
+static void
+poker_handle(arb_ctx *ctx, void *sp, const arb_msg *m)
+{
+	store_run runs[4];
+	size_t    n;
+	uint64_t  id;
+	int       code, retry;
+	char      cause[32];
+
+	(void) ctx;
+	(void) sp;
+	if (arb_msg_tag(m) == STORE_TAG_REFUSED
+	    && store_msg_refused_read(arb_msg_body(m), arb_msg_len(m), &id,
+	           &code, &retry, cause, sizeof(cause))
+	        == 0) {
+		arb_test_emit("poker refused id=%" PRIu64 " code=%s cause=%s", id,
+		    arb_err_name(code), cause);
+	} else if (arb_msg_tag(m) == STORE_TAG_APPENDED
+	    && store_msg_appended_read(arb_msg_body(m), arb_msg_len(m), &id,
+	           runs, 4, &n)
+	        == 0) {
+		arb_test_emit("poker appended id=%" PRIu64 " seq=%" PRIu64, id,
+		    runs[0].first_seq);
+	}
+}
+
+static const arb_actor_ops poker_ops = { .type = "poker",
+	.init = poker_init, .handle = poker_handle };
+
 // --- the trees (helpers) ----------------------------------------------------
 
 // store_config packs the store's config: its log in dir.
@@ -517,7 +579,10 @@ h_tree(int argc, char **argv)
 		.isolation = strcmp(argv[1], "process") == 0 ? ARB_PROCESS
 		                                             : ARB_THREAD,
 		.arg = sb.data, .arg_len = sb.size };
-	if (strcmp(argv[2], "-") != 0) {
+	if (strcmp(argv[2], "poke") == 0) {
+		c[n++] = (arb_child_spec) { .name = "poker", .type = "poker",
+			.restart = ARB_TEMPORARY };
+	} else if (strcmp(argv[2], "-") != 0) {
 		c[n++] = (arb_child_spec) { .name = "producer", .type = "producer",
 			.arg = argv[2], .arg_len = strlen(argv[2]),
 			.restart = ARB_TEMPORARY };
@@ -862,6 +927,32 @@ test_node_restart_resumes_at_the_cursor(void **state)
 	assert_int_equal(arb_test_rmtree(dir), 0);
 }
 
+// Malformed bodies (counts claiming more than the body holds, garbage)
+// are refused and logged; the store, and the node, carry on (SPEC 20).
+static void
+test_malformed_bodies_refused(void **state)
+{
+	arb_test_proc p;
+	tree_args     a;
+	char          dir[128];
+
+	(void) state;
+	arb_test_mkdtemp(dir, sizeof(dir), "store84");
+	tree_args_set(&a, dir, "thread", "poke", "-");
+	arb_test_spawn(&p, "tree", a.argv);
+	arb_test_expect(&p, "poker appended id=5 seq=1", 10000);
+	kill(p.pid, SIGTERM);
+	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&p, 10000)), 0);
+	assert_int_equal(arb_test_count(&p, "poker refused id=0 "
+	                                    "code=ARB_EBADMSG cause=bad_message"),
+	    2);
+	assert_int_equal(arb_test_count(&p, "event=bad_append"), 2);
+	assert_int_equal(arb_test_count(&p, "event=bad_ack"), 1);
+	assert_int_equal(arb_test_count(&p, "event=bad_subscribe"), 1);
+	arb_test_proc_fini(&p);
+	assert_int_equal(arb_test_rmtree(dir), 0);
+}
+
 // --- the arbor program with the module ------------------------------------
 
 // reading_cb collects what a reopened log holds.
@@ -971,6 +1062,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_thread_store_end_to_end),
 	cmocka_unit_test(test_process_store_sigkilled_resumes),
 	cmocka_unit_test(test_node_restart_resumes_at_the_cursor),
+	cmocka_unit_test(test_malformed_bodies_refused),
 	cmocka_unit_test(test_arbor_check_and_run),
 };
 
@@ -981,6 +1073,7 @@ main(int argc, char **argv)
 	arb_actor_type_register(store_actor_ops());
 	arb_actor_type_register(&producer_ops);
 	arb_actor_type_register(&consumer_ops);
+	arb_actor_type_register(&poker_ops);
 	arb_actor_main(argc, argv);
 	arb_test_helper_main(
 	    argc, argv, helpers, sizeof(helpers) / sizeof(helpers[0]));

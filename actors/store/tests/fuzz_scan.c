@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
-// fuzz_scan.c -- fuzz target for the store's segment reader (scan.c):
-// any bytes as a segment file, read as the tail of the log (stop at the
-// first bad record), as a segment in the middle (resynchronise), and as
-// a file without a header (harvesting), plus the cursor slots.
+// fuzz_scan.c -- fuzz target for the store's readers: any bytes as a
+// segment file (scan.c), read as the tail of the log (stop at the first
+// bad record), as a segment in the middle (resynchronise), and as a file
+// without a header (harvesting); as the cursor file (cursor.c); and as a
+// message body (fuzz_msgs.c: store_msgs.c's check and readers).
 //
 // Built twice: with clang and libFuzzer (-fsanitize=fuzzer; the test
 // fuzz.store_scan runs it for a bounded time over the corpus in
@@ -134,7 +135,8 @@ scan_as(const uint8_t *data, size_t size, bool resync, bool no_header)
 	slog__scan_fini(&sc);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int  LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+void fuzz_msgs(const uint8_t *data, size_t size); // fuzz_msgs.c
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -156,5 +158,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    || (gen == 0 && pos != 0)) {
 		abort();
 	}
+	fuzz_msgs(data, size);
 	return 0;
 }
