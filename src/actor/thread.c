@@ -521,6 +521,27 @@ arb__thread_unprepare(arb_node *node)
 	}
 }
 
+void
+arb__thread_abandon(arb__thr *t)
+{
+	pthread_mutex_lock(&t->mtx);
+	t->child     = NULL;
+	t->abandoned = true;
+	pthread_mutex_unlock(&t->mtx);
+}
+
+void
+arb__thread_snapshot(arb__thr *t, arb_stats *st, int64_t *hb, arb__mview *v)
+{
+	pthread_mutex_lock(&t->mtx);
+	*st = t->snap;
+	*hb = t->last_hb;
+	if (v != NULL) {
+		arb__mview_copy(v, t->msnap.data, t->msnap.len);
+	}
+	pthread_mutex_unlock(&t->mtx);
+}
+
 static void
 thr_command(arb__thr *t, bool stop, const arb_exit *why)
 {

@@ -36,24 +36,9 @@ arb__node_new_mbid(arb_node *node)
 }
 
 arb_pid
-arb__node_new_pid(arb_node *node, const arb__child *c)
+arb__node_new_pid(arb_node *node, unsigned kind, uint32_t mbid)
 {
-	unsigned kind;
-
-	switch (c->spec.isolation) {
-	case ARB_THREAD:
-		kind = ARB__KIND_THREAD;
-		break;
-	case ARB_PROCESS:
-		kind = ARB__KIND_PROCESS;
-		break;
-	case ARB_EXEC:
-		kind = ARB__KIND_EXEC;
-		break;
-	default:
-		kind = ARB__KIND_NODE;
-	}
-	return arb__pid_make(kind, c->mbid, ++node->next_inc);
+	return arb__pid_make(kind, mbid, ++node->next_inc);
 }
 
 // ---------------------------------------------------------------------------
@@ -195,10 +180,8 @@ node_exit_signal(void *arg, const arb_exit *why)
 {
 	arb__child *c = arg;
 
-	if (c->spec.isolation == ARB_THREAD && c->thr != NULL) {
-		arb__thread_exit_signal(c->thr, why);
-	} else if (c->spec.isolation == ARB_PROCESS) {
-		arb__proc_exit_signal(c, why);
+	if (c->drv->exit_signal != NULL) {
+		c->drv->exit_signal(c, why);
 	}
 }
 
@@ -209,8 +192,8 @@ static const arb__reg_ops node_child_reg_ops = {
 void
 arb__node_actor_up(arb_node *node, arb__child *c)
 {
-	if (c->spec.isolation == ARB_SUPERVISOR) {
-		return;
+	if (c->drv->pid_kind == ARB__KIND_NODE) {
+		return; // a nested supervisor is no actor
 	}
 	if (arb__reg_up(node->reg, c->pid, c->path, &node_child_reg_ops, c) !=
 	    0) {
@@ -302,7 +285,7 @@ arb__node_reap(arb_node *node)
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
 		c = arb__idmap_get(&node->by_ospid, (uint64_t) pid);
 		if (c != NULL) {
-			arb__proc_reaped(node, c, st);
+			c->drv->reaped(c, st);
 		} else if (pid == node->standby_pid) {
 			arb__proc_standby_end(node, true); // it died idle
 		} else {
@@ -630,7 +613,7 @@ arb__node_stop_began(arb_node *node)
 	}
 	node->stop_begun = true;
 	node->tree_ready = false;
-	arb__thread_unprepare(node);
+	arb__sup_drivers_idle(node);
 	arb__proc_standby_end(node, false);
 	NODE_HOOK(node, stopping);
 }

@@ -12,6 +12,7 @@
 #include "../actor/actor_int.h"
 #include "../actor/ctl.h"
 #include "../registry/registry.h"
+#include "../supervisor/driver.h"
 #include "../supervisor/sup_int.h"
 
 #include <limits.h>
@@ -36,6 +37,7 @@ struct arb__child {
 	arb__sup      *sup;   // parent (NULL for the root slot)
 	arb_node      *node;
 	arb_child_spec spec;  // own deep copy
+	const arb__driver *drv; // how this kind of child is run
 	char           path[256];
 	arb__cstate    state;
 	uint32_t       mbid;  // stable mailbox id
@@ -207,7 +209,7 @@ struct arb__thr {
 
 // --- node.c --------------------------------------------------------------
 uint32_t arb__node_new_mbid(arb_node *node);
-arb_pid  arb__node_new_pid(arb_node *node, const arb__child *c);
+arb_pid  arb__node_new_pid(arb_node *node, unsigned kind, uint32_t mbid);
 // arb__node_post queues item for the node loop (Thread: any).  For
 // ARB__IT_REQ it waits (bounded) until the node answered.
 int  arb__node_post(arb_node *node, arb__item *item);
@@ -263,6 +265,9 @@ arb__child *arb__sup_lookup(arb__sup *root, const char *path);
 int arb__sup_child_op(arb__child *c, int op);
 // arb__sup_reload applies a validated spec to a running supervisor.
 int arb__sup_reload(arb__sup *sup, const arb_sup_spec *spec);
+// arb__sup_drivers_idle: no start follows now (a job ended, the node
+// stops): every driver lets go of what it prepared ahead.
+void arb__sup_drivers_idle(arb_node *node);
 // arb__sup_busy is true when sup or a nested supervisor runs a job.
 bool arb__sup_busy(const arb__sup *sup);
 
@@ -285,16 +290,39 @@ void arb__thread_prepare(arb_node *node, arb__child *next);
 // mailbox, else through a command to its thread.
 void arb__thread_listen(arb_node *node, arb_pid pid);
 void arb__thread_unprepare(arb_node *node);
+// arb__thread_abandon detaches t from its child for good: a thread cannot
+// be killed, so it runs on, its reports are dropped, and the node counts
+// it back when it ends (ARB__IT_EXIT).
+void arb__thread_abandon(arb__thr *t);
+// arb__thread_snapshot reads what t's last heartbeat left (under t's
+// lock): stats, time (ms, 0 none) and, into v (may be NULL), metrics.
+void arb__thread_snapshot(
+    arb__thr *t, arb_stats *st, int64_t *hb, arb__mview *v);
 
-int  arb__proc_start(arb_node *node, arb__child *c); // process and exec
-void arb__proc_stop(arb_node *node, arb__child *c);
-void arb__proc_kill(arb_node *node, arb__child *c);
-void arb__proc_exit_signal(arb__child *c, const arb_exit *why);
-// arb__proc_reaped turns a wait status into the child's exit reason.
-void arb__proc_reaped(arb_node *node, arb__child *c, int status);
+// --- spawn.c: the OS processes of process and exec children ------------
+// arb__proc_spawn_actor starts c's process actor: the standby when it can
+// (not for spec.exe), else posix_spawn; sets c->ospid (and c->pidfd from
+// the standby) and *ctlp, the node's end of its control channel.
+int  arb__proc_spawn_actor(arb_node *node, arb__child *c, int *ctlp);
+// arb__proc_spawn_exec forks and execs c's program; sets c->ospid.  An
+// exec failure is that errno (the child is already reaped).
+int  arb__proc_spawn_exec(arb__child *c);
+// arb__proc_watch has the reap loop watch c's process (pidfd, by_ospid).
+void arb__proc_watch(arb_node *node, arb__child *c);
+// arb__proc_signal sends sig to c's process (if any).
+void arb__proc_signal(arb__child *c, int sig);
+// arb__proc_kill SIGKILLs c's process and its group (c->killed).
+void arb__proc_kill(arb__child *c);
+// arb__proc_ended turns c's wait status into its exit reason and reports
+// the EXIT (whatever watched the process is released first).
+void arb__proc_ended(arb__child *c, int status);
+// arb__proc_close kills and reaps what is left of c's process, reporting
+// nothing (idempotent).
 void arb__proc_close(arb__child *c);
-// arb__proc_standby_end ends the standby process, if any (reaped: the
-// reap loop already collected it).
+// arb__proc_standby_spawn spawns the standby if there is none;
+// arb__proc_standby_end ends it, if any (reaped: the reap loop already
+// collected it).
+void arb__proc_standby_spawn(arb_node *node);
 void arb__proc_standby_end(arb_node *node, bool reaped);
 
 #endif // ARB_NODE_INT_H

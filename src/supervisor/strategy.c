@@ -1,12 +1,18 @@
 // SPDX-License-Identifier: MIT
 // strategy.c -- the pure decisions of supervision: the child state x event
-// table (s6-supervise style), OTP's restart decision on exit, and the range
-// of siblings a restart strategy affects.
+// table (s6-supervise style), OTP's restart decision on exit, the range
+// of siblings a restart strategy affects, and what a reaped process's end
+// means.
 //
 // Nothing here touches the OS, a clock or a loop; the supervisor feeds
 // events in and carries out the returned actions.  Thread: any.
 
 #include "sup_int.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
 
 // T(next, action) is one cell of the table.  Every (state, event) pair is
 // written out below, so the table itself is the documentation: an
@@ -258,4 +264,37 @@ arb__restart_name(arb_restart r)
 		return "unknown";
 	}
 	return restart_names[r];
+}
+
+void
+arb__proc_reason(const arb__proc_end *end, arb_exit *e)
+{
+	int st = end->status;
+
+	memset(e, 0, sizeof(*e));
+	if (end->hung) {
+		e->kind = ARB_EXIT_HUNG;
+		snprintf(e->text, sizeof(e->text), "watchdog %d ms",
+		    end->watchdog_ms);
+	} else if (end->killed) {
+		e->kind = ARB_EXIT_KILLED;
+	} else if (end->reported != NULL) {
+		*e = *end->reported;
+	} else if (WIFSIGNALED(st)) {
+		if (end->stop_sent && WTERMSIG(st) == SIGTERM) {
+			e->kind = ARB_EXIT_SHUTDOWN;
+		} else {
+			e->kind = ARB_EXIT_CRASHED;
+			e->code = WTERMSIG(st);
+		}
+	} else if (end->stop_sent) {
+		e->kind = ARB_EXIT_SHUTDOWN;
+	} else if (WEXITSTATUS(st) == 0) {
+		e->kind = ARB_EXIT_NORMAL;
+	} else {
+		e->kind = ARB_EXIT_ERROR;
+		e->code = WEXITSTATUS(st);
+		snprintf(e->text, sizeof(e->text), "exit status %d",
+		    WEXITSTATUS(st));
+	}
 }

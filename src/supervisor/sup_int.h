@@ -90,6 +90,24 @@ typedef struct arb__exit_event {
 // This function can't fail.
 arb__decision arb__decide_exit(const arb__exit_event *ev);
 
+// --- How a child's process ended -------------------------------------------
+typedef struct arb__proc_end {
+	int             status;    // its wait status
+	bool            hung;      // the watchdog killed it
+	bool            killed;    // its supervisor SIGKILLed it
+	bool            stop_sent; // a stop was asked for
+	const arb_exit *reported;  // a process actor's own report, or NULL
+	int             watchdog_ms;
+} arb__proc_end;
+
+// arb__proc_reason says what the end of a reaped process means, first
+// rule that applies: the watchdog's kill is `hung`, the supervisor's kill
+// `killed`, a process actor's own report is its reason, SIGTERM after a
+// stop and any exit after a stop are `shutdown`, another signal is
+// crashed{signal}, status 0 `normal`, any other status error{status}.
+// This function can't fail.
+void arb__proc_reason(const arb__proc_end *end, arb_exit *e);
+
 // arb__strategy_range gives the children affected when child i of n (in
 // start order) must restart: one_for_one and simple_one_for_one [i, i+1),
 // one_for_all [0, n), rest_for_one [i, n).  Affected siblings are stopped

@@ -75,6 +75,85 @@ sup_parallel_stop(const arb__sup *sup)
 }
 
 // ---------------------------------------------------------------------------
+// Drivers: how each kind of child is run (driver.h).  A nested supervisor
+// is a child too; its driver is here, where supervisors are.
+// ---------------------------------------------------------------------------
+static int
+sup_drv_start(arb__child *c)
+{
+	int rv;
+
+	if (c->child_sup != NULL) {
+		arb__sup_free(c->child_sup);
+		c->child_sup = NULL;
+	}
+	rv = arb__sup_open(&c->child_sup, c->node, c, c->spec.sup, c->path);
+	if (rv == 0) {
+		arb__sup_start(c->child_sup);
+	}
+	return rv;
+}
+
+static void
+sup_drv_stop(arb__child *c)
+{
+	if (c->child_sup != NULL) {
+		arb__sup_stop(c->child_sup);
+	}
+}
+
+static void
+sup_drv_kill(arb__child *c)
+{
+	if (c->child_sup != NULL) {
+		arb__sup_brutal(c->child_sup);
+	}
+}
+
+static void
+sup_drv_close(arb__child *c)
+{
+	ARB_UNUSED(c); // the nested supervisor goes with the record
+}
+
+static void
+sup_drv_info(const arb__child *c, arb_child_info *in, int64_t *hb)
+{
+	ARB_UNUSED(hb);
+	in->type     = "supervisor";
+	in->strategy = c->spec.sup->strategy;
+}
+
+static const arb__driver sup_driver = {
+	.name     = "supervisor",
+	.pid_kind = ARB__KIND_NODE,
+	.start    = sup_drv_start, // no start_timeout of its own
+	.stop     = sup_drv_stop,
+	.kill     = sup_drv_kill,
+	.close    = sup_drv_close,
+	.info     = sup_drv_info,
+};
+
+static const arb__driver *const drivers[] = {
+	[ARB_THREAD]     = &arb__drv_thread,
+	[ARB_PROCESS]    = &arb__drv_process,
+	[ARB_EXEC]       = &arb__drv_exec,
+	[ARB_SUPERVISOR] = &sup_driver,
+};
+
+void
+arb__sup_drivers_idle(arb_node *node)
+{
+	size_t i;
+
+	for (i = 0; i < ARB_ARRAY_SIZE(drivers); i++) {
+		if (drivers[i]->idle != NULL) {
+			drivers[i]->idle(node);
+		}
+	}
+}
+
+// ---------------------------------------------------------------------------
 // Children
 // ---------------------------------------------------------------------------
 static void
@@ -134,6 +213,7 @@ child_new(arb__sup *sup, const arb_child_spec *spec, const void *arg,
 	}
 	c->sup    = sup;
 	c->node   = sup->node;
+	c->drv    = drivers[c->spec.isolation];
 	c->pidfd  = -1;
 	c->ctl_fd = -1;
 	c->mbid   = arb__node_new_mbid(sup->node);
@@ -166,7 +246,7 @@ child_free(arb__child *c)
 	timer_cancel(&c->stop_timer);
 	timer_cancel(&c->backoff_timer);
 	timer_cancel(&c->watchdog_timer);
-	arb__proc_close(c);
+	c->drv->close(c);
 	arb__mbox_close(c->mbox);
 	arb__mbid_set(c->mbid, false);
 	if (arb__idmap_get(&c->node->slots, c->mbid + 1ull) == c) {
@@ -197,7 +277,7 @@ child_spawn(arb__child *c)
 	arb_node *node = c->sup->node;
 	int       rv;
 
-	c->pid       = arb__node_new_pid(node, c);
+	c->pid       = arb__node_new_pid(node, c->drv->pid_kind, c->mbid);
 	c->reported  = false;
 	c->stop_sent = false;
 	c->killed    = false;
@@ -208,28 +288,9 @@ child_spawn(arb__child *c)
 	memset(&c->stats, 0, sizeof(c->stats));
 	arb__buf_reset(&c->metrics);
 	c->ctl_rejected = 0;
-	switch (c->spec.isolation) {
-	case ARB_THREAD:
-		rv = arb__thread_start(node, c);
-		break;
-	case ARB_PROCESS:
-	case ARB_EXEC:
-		rv = arb__proc_start(node, c);
-		break;
-	case ARB_SUPERVISOR:
-		if (c->child_sup != NULL) {
-			arb__sup_free(c->child_sup);
-			c->child_sup = NULL;
-		}
-		rv = arb__sup_open(&c->child_sup, node, c, c->spec.sup, c->path);
-		if (rv == 0) {
-			arb__sup_start(c->child_sup);
-		}
-		return rv; // a supervisor has no start timeout of its own
-	default:
-		rv = ARB_EINVAL;
-	}
-	if (rv == 0) {
+	rv = c->drv->start(c);
+	// (An exec child is READY before its start returns: no deadline.)
+	if (rv == 0 && c->drv->timed_start && c->state == ARB__CS_STARTING) {
 		timer_arm(c, &c->start_timer, arb__child_start_timeout_ms(&c->spec));
 	}
 	return rv;
@@ -238,40 +299,7 @@ child_spawn(arb__child *c)
 static void
 child_kill(arb__child *c)
 {
-	arb_node *node = c->sup->node;
-	arb_exit  e    = { .kind = ARB_EXIT_KILLED };
-
-	switch (c->spec.isolation) {
-	case ARB_THREAD:
-		if (c->thr == NULL) {
-			return;
-		}
-		// A thread cannot be killed safely: abandon it.  It keeps
-		// running until the process ends; the node's exit code says
-		// so (ARB_EXIT_UNCLEAN).
-		arb__log(ARB_LOG_ERROR, c->path,
-		    "event=abandoned reason=thread actor overran its shutdown "
-		    "timeout; it cannot be killed");
-		node->abandoned++;
-		pthread_mutex_lock(&c->thr->mtx);
-		c->thr->child     = NULL;
-		c->thr->abandoned = true;
-		pthread_mutex_unlock(&c->thr->mtx);
-		c->thr = NULL;
-		snprintf(e.text, sizeof(e.text), "abandoned thread");
-		arb__child_event(c, ARB__CE_EXIT, &e);
-		return;
-	case ARB_PROCESS:
-	case ARB_EXEC:
-		c->killed = true;
-		arb__proc_kill(node, c);
-		return;
-	case ARB_SUPERVISOR:
-		if (c->child_sup != NULL) {
-			arb__sup_brutal(c->child_sup);
-		}
-		return;
-	}
+	c->drv->kill(c);
 }
 
 static void
@@ -284,22 +312,7 @@ child_request_stop(arb__child *c)
 		child_kill(c);
 		return;
 	}
-	switch (c->spec.isolation) {
-	case ARB_THREAD:
-		if (c->thr != NULL) {
-			arb__thread_stop(c->thr);
-		}
-		break;
-	case ARB_PROCESS:
-	case ARB_EXEC:
-		arb__proc_stop(c->sup->node, c);
-		break;
-	case ARB_SUPERVISOR:
-		if (c->child_sup != NULL) {
-			arb__sup_stop(c->child_sup);
-		}
-		break;
-	}
+	c->drv->stop(c);
 	if (ms > 0 && c->state == ARB__CS_STOPPING) {
 		timer_arm(c, &c->stop_timer, ms);
 	}
@@ -338,7 +351,7 @@ child_timer_cb(evutil_socket_t fd, short what, void *arg)
 		    "event=watchdog watchdog_ms=%d action=kill",
 		    c->spec.watchdog_ms);
 		c->hung = true;
-		arb__proc_kill(c->sup->node, c);
+		c->drv->kill(c);
 	}
 }
 
@@ -439,7 +452,7 @@ job_done(arb__sup *sup)
 	size_t   i, n;
 
 	job_set(sup, JOB_NONE, NULL, 0);
-	arb__thread_unprepare(sup->node); // no start follows in this job
+	arb__sup_drivers_idle(sup->node); // no start follows in this job
 	switch (done) {
 	case JOB_INIT:
 		sup->state = SUP_RUNNING;
@@ -503,9 +516,9 @@ sup_prepare_next(arb__sup *sup)
 		    c->held || c->state != ARB__CS_STOPPED) {
 			continue;
 		}
-		if (c->spec.isolation == ARB_THREAD &&
+		if (c->drv->prepare != NULL &&
 		    c->next_attempt_ms <= arb__now_ms()) {
-			arb__thread_prepare(sup->node, c);
+			c->drv->prepare(c);
 		}
 		return;
 	}
@@ -892,13 +905,9 @@ child_event(arb__child *c, arb__cevent ev, const arb_exit *why)
 		arb__node_actor_up(sup->node, c);
 		arb__log(ARB_LOG_INFO, c->path,
 		    "event=started isolation=%s ospid=%d pid=%llu restarts=%u",
-		    c->spec.isolation == ARB_THREAD      ? "thread"
-		        : c->spec.isolation == ARB_PROCESS ? "process"
-		        : c->spec.isolation == ARB_EXEC    ? "exec"
-		                                           : "supervisor",
-		    (int) c->ospid, (unsigned long long) c->pid.id,
+		    c->drv->name, (int) c->ospid, (unsigned long long) c->pid.id,
 		    c->restarts);
-		if (c->spec.watchdog_ms > 0 && c->spec.isolation == ARB_PROCESS) {
+		if (c->spec.watchdog_ms > 0 && c->drv->watchdog) {
 			timer_arm(c, &c->watchdog_timer, c->spec.watchdog_ms);
 		}
 		child_started_notify(c, ARB_OK);
@@ -914,20 +923,7 @@ child_event(arb__child *c, arb__cevent ev, const arb_exit *why)
 		child_started_notify(c, ARB_ECHILD);
 		timer_cancel(&c->start_timer);
 		timer_cancel(&c->watchdog_timer);
-		if (c->spec.isolation == ARB_PROCESS ||
-		    c->spec.isolation == ARB_EXEC) {
-			arb__proc_close(c); // kills and reaps what is left
-		} else if (c->spec.isolation == ARB_THREAD && c->thr != NULL) {
-			arb_exit k = { .kind = ARB_EXIT_KILLED };
-			// Stuck in init: the thread cannot be killed.
-			sup->node->abandoned++;
-			pthread_mutex_lock(&c->thr->mtx);
-			c->thr->child     = NULL;
-		c->thr->abandoned = true;
-			pthread_mutex_unlock(&c->thr->mtx);
-			arb__thread_exit_signal(c->thr, &k);
-			c->thr = NULL;
-		}
+		c->drv->close(c); // what is left of the failed start
 		sup_start_failed(sup, c, why ? why : &e);
 		return;
 	case ARB__CA_EXITED:
@@ -1227,51 +1223,14 @@ child_info(const arb__child *c, int depth, arb_child_info *in)
 	in->has_last_exit = c->has_last_exit;
 	in->last_exit     = c->last_exit;
 	memcpy(in->exits, c->exits, sizeof(in->exits));
-	switch (c->spec.isolation) {
-	case ARB_EXEC:
-		in->type = c->spec.argv != NULL ? c->spec.argv[0] : "exec";
-		break;
-	case ARB_SUPERVISOR:
-		in->type     = "supervisor";
-		in->strategy = c->spec.sup->strategy;
-		break;
-	default:
-		in->type = c->spec.type;
-	}
+	c->drv->info(c, in, &hb);
 	if (c->state == ARB__CS_RUNNING && c->started_at_ms > 0) {
 		in->uptime_ms = now - c->started_at_ms;
 	}
 	if (c->state == ARB__CS_BACKOFF) {
 		in->next_attempt_in_ms = c->next_attempt_ms - now;
 	}
-	if (c->spec.isolation == ARB_THREAD && c->thr != NULL) {
-		arb__mview *v = arb__node_mview(c->node);
-		pthread_mutex_lock(&c->thr->mtx);
-		in->stats = c->thr->snap;
-		hb        = c->thr->last_hb;
-		if (v != NULL) {
-			arb__mview_copy(v, c->thr->msnap.data, c->thr->msnap.len);
-		}
-		pthread_mutex_unlock(&c->thr->mtx);
-		if (v != NULL) {
-			in->nmetrics = arb__mview_decode(v, NULL, 0);
-			in->metrics  = v->info;
-		}
-	} else if (c->spec.isolation == ARB_PROCESS) {
-		arb__mview *v = arb__node_mview(c->node);
-		in->stats = c->stats;
-		// Malformed control messages are rejected frames too.
-		in->stats.rejected += c->ctl_rejected;
-		hb = c->last_hb_ms;
-		if (v != NULL) {
-			in->nmetrics = arb__mview_decode(
-			    v, c->metrics.data, c->metrics.len);
-			in->metrics = v->info;
-		}
-	}
-	if (c->state == ARB__CS_RUNNING &&
-	    (c->spec.isolation == ARB_THREAD ||
-	        c->spec.isolation == ARB_PROCESS)) {
+	if (c->state == ARB__CS_RUNNING && c->drv->heartbeat) {
 		// A fresh actor has not beaten yet: count from READY.
 		int64_t since = hb > 0 ? hb : c->started_at_ms;
 		int64_t limit = c->spec.watchdog_ms > 0 ? c->spec.watchdog_ms
@@ -1312,7 +1271,7 @@ arb__sup_walk(
 	cb(&in, arg);
 	for (i = 0; i < sup->n; i++) {
 		arb__child *c = sup->children[i];
-		if (c->spec.isolation == ARB_SUPERVISOR && c->child_sup != NULL) {
+		if (c->child_sup != NULL) {
 			arb__sup_walk(c->child_sup, c, depth + 1, cb, arg);
 		} else {
 			child_info(c, depth + 1, &in);

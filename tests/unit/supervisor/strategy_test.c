@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // strategy_test.c -- table-driven tests of the child state machine, OTP's
-// exit decision and the strategies' affected ranges.
+// exit decision, the strategies' affected ranges and what a reaped
+// process's end means.
 //
 // The expectations are written here independently of strategy.c: the
 // state table as a list of rows, the exit decision as a reference that
@@ -10,6 +11,7 @@
 
 #include "supervisor/sup_int.h"
 
+#include <signal.h>
 #include <string.h>
 
 // --- Child state machine -------------------------------------------------
@@ -456,6 +458,79 @@ test_names(void **state)
 	}
 }
 
+// --- What a reaped process's end means -------------------------------------
+
+// Wait statuses as the kernel builds them (exit code in bits 8-15; a
+// signal in bits 0-6).
+#define EXITED(code) ((code) << 8)
+#define SIGNALED(sig) (sig)
+
+typedef struct end_case {
+	int           status;
+	bool          hung, killed, stop_sent, reported;
+	arb_exit_kind kind;
+	int           code;
+	const char   *text;
+} end_case;
+
+static const end_case end_cases[] = {
+	// On its own.
+	{ EXITED(0), false, false, false, false, ARB_EXIT_NORMAL, 0, "" },
+	{ EXITED(3), false, false, false, false, ARB_EXIT_ERROR, 3,
+	    "exit status 3" },
+	{ EXITED(111), false, false, false, false, ARB_EXIT_ERROR, 111,
+	    "exit status 111" },
+	{ SIGNALED(SIGSEGV), false, false, false, false, ARB_EXIT_CRASHED,
+	    SIGSEGV, "" },
+	{ SIGNALED(SIGTERM), false, false, false, false, ARB_EXIT_CRASHED,
+	    SIGTERM, "" }, // nobody asked it to stop
+	// After a stop was asked for.
+	{ SIGNALED(SIGTERM), false, false, true, false, ARB_EXIT_SHUTDOWN, 0,
+	    "" },
+	{ SIGNALED(SIGSEGV), false, false, true, false, ARB_EXIT_CRASHED,
+	    SIGSEGV, "" },
+	{ EXITED(0), false, false, true, false, ARB_EXIT_SHUTDOWN, 0, "" },
+	{ EXITED(7), false, false, true, false, ARB_EXIT_SHUTDOWN, 0, "" },
+	// Its own report wins over the status, and loses to a kill.
+	{ EXITED(111), false, false, false, true, ARB_EXIT_ERROR, 42,
+	    "reported" },
+	{ SIGNALED(SIGKILL), false, false, true, true, ARB_EXIT_ERROR, 42,
+	    "reported" },
+	{ SIGNALED(SIGKILL), false, true, false, true, ARB_EXIT_KILLED, 0, "" },
+	{ SIGNALED(SIGKILL), false, true, true, false, ARB_EXIT_KILLED, 0, "" },
+	// The watchdog's kill is `hung`, whatever else is true.
+	{ SIGNALED(SIGKILL), true, true, true, true, ARB_EXIT_HUNG, 0,
+	    "watchdog 250 ms" },
+	{ EXITED(0), true, false, false, false, ARB_EXIT_HUNG, 0,
+	    "watchdog 250 ms" },
+};
+
+static void
+test_proc_reason_table(void **state)
+{
+	const arb_exit report = { .kind = ARB_EXIT_ERROR, .code = 42,
+		.text = "reported" };
+	size_t         i;
+
+	(void) state;
+	for (i = 0; i < sizeof(end_cases) / sizeof(end_cases[0]); i++) {
+		const end_case *k   = &end_cases[i];
+		arb__proc_end   end = { .status = k->status, .hung = k->hung,
+			  .killed = k->killed, .stop_sent = k->stop_sent,
+			  .reported = k->reported ? &report : NULL,
+			  .watchdog_ms = 250 };
+		arb_exit        e;
+
+		memset(&e, 0x5a, sizeof(e));
+		arb__proc_reason(&end, &e);
+		if (e.kind != k->kind || e.code != k->code ||
+		    strcmp(e.text, k->text) != 0) {
+			fail_msg("case %zu: got kind=%d code=%d text=\"%s\"", i,
+			    (int) e.kind, e.code, e.text);
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -468,6 +543,7 @@ main(void)
 		cmocka_unit_test(test_decide_exit_spot_checks),
 		cmocka_unit_test(test_strategy_range_every_child),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_proc_reason_table),
 	};
 
 	return cmocka_run_group_tests_name(
