@@ -21,6 +21,7 @@
 // node and its actors run in helper processes.
 
 #include "arb_test.h"
+#include "httpc.h"
 #include "probe.h"
 #include "tools.h"
 
@@ -971,17 +972,19 @@ reading_cb(void *arg, const slog_record *r)
 // names each problem by FILE:LINE:COLUMN; `arbor run` finds the type by
 // name (store.so), runs it in a process, and a built-in ticker appends
 // readings with arb_call: each answer is STORE_APPENDED with its
-// sequence number, and the log holds them after the node stopped.
+// sequence number, /metrics shows the store's numbers, and the log holds
+// the readings after the node stopped.
 static void
 test_arbor_check_and_run(void **state)
 {
 #ifdef ARBOR_BIN
-	arb_test_proc p;
-	char          dir[128], file[512], text[2048], got[1024];
-	const char   *args[4];
-	slog_vfs     *vfs;
-	slogt         t;
-	int           i;
+	arb_test_proc      p;
+	char               dir[128], file[512], text[2048], got[1024];
+	const char        *args[4];
+	slog_vfs          *vfs;
+	slogt              t;
+	int                i, port;
+	arb_test_http_resp resp = { .body = NULL };
 
 	(void) state;
 	arb_test_mkdtemp(dir, sizeof(dir), "store84");
@@ -1013,7 +1016,9 @@ test_arbor_check_and_run(void **state)
 	                              "unknown key"));
 	arb_test_proc_fini(&p);
 
+	port = arb_test_free_port();
 	snprintf(text, sizeof(text),
+	    "node: {name: t84, http: \"127.0.0.1:%d\"}\n"
 	    "root:\n"
 	    "  children:\n"
 	    "    - name: store\n"
@@ -1025,7 +1030,7 @@ test_arbor_check_and_run(void **state)
 	    "      config: {target: root/store, interval: 20ms, tag: 65537,\n"
 	    "        body: [1, [7, null, \"21.5C\"]], call: true, log: true,\n"
 	    "        count: 5}\n",
-	    dir);
+	    port, dir);
 	arb_test_write_file(dir, "good.yaml", text, file, sizeof(file));
 	args[1] = "run";
 	arb_test_spawn(&p, "arbor", args);
@@ -1034,6 +1039,31 @@ test_arbor_check_and_run(void **state)
 		snprintf(want, sizeof(want), "tag=65538 body=[1,[7,%d,1]]", i);
 		arb_test_expect(&p, want, 10000);
 	}
+	// The store's numbers on /metrics (they reach the node with the
+	// process actor's heartbeat: within a second or so).
+	for (i = 0; i < 100; i++) {
+		arb_test_http(port, "GET", "/metrics", "127.0.0.1", 5000, &resp);
+		if (strstr(resp.body, "store_appended_records_total{path=\"root/"
+		                      "store\"} 5\n")
+		    != NULL) {
+			break;
+		}
+		free(resp.body);
+		resp.body = NULL;
+		arb_test_try_expect(&p, "\001", 50);
+	}
+	assert_non_null(resp.body);
+	assert_non_null(strstr(resp.body,
+	    "store_backlog_records{path=\"root/store\"} 5\n"));
+	assert_non_null(strstr(resp.body,
+	    "store_fsync_seconds_count{path=\"root/store\"}"));
+	assert_non_null(strstr(resp.body, "store_oldest_unacked_age_seconds{"));
+	assert_non_null(strstr(resp.body, "store_refused_readings_total{path=\""
+	                                  "root/store\",cause=\"quota\"} 0\n"));
+	assert_non_null(strstr(resp.body, "store_dropped_records_total{path=\""
+	                                  "root/store\",cause=\"drop_oldest\"} "
+	                                  "0\n"));
+	free(resp.body);
 	kill(p.pid, SIGTERM);
 	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&p, 10000)), 0);
 	assert_non_null(strstr(p.out, "root/store event=ready"));
