@@ -330,7 +330,7 @@ drv_run(drv *d, uint32_t nb, double rate)
 			}
 			slot_args[i] = (slot_arg) { d, i };
 			d->sent_ns[i] = now;
-			if (slog_append(d->s, r, PER_BATCH, runs, &nr, drv_done,
+			if (slog_append(d->s, NULL, r, PER_BATCH, runs, &nr, drv_done,
 			        &slot_args[i], &why)
 			    != ARB_OK) {
 				break; // pending is full: wait for commits

@@ -345,6 +345,14 @@ slog_consume(
 			s->send_pos = SLOG_POS(g->no, skip_bad(s, g, off));
 			continue;
 		}
+		if (r.type == SLOG_REC_BATCH) {
+			// Exactly-once bookkeeping, never delivered.
+			s->send_pos += size;
+			if (s->ring_count == 0) {
+				s->low_pos = s->send_pos;
+			}
+			continue;
+		}
 		out.pos     = s->send_pos;
 		out.stream  = r.stream;
 		out.seq     = r.seq;
@@ -476,18 +484,27 @@ slog__oldest_ts(slog *s)
 	slog_seg *g;
 	slog_rec  r;
 	size_t    size;
+	uint64_t  off;
+	int       i;
 
 	if (s->ring_count > 0) {
 		return ring_at(s, 0)->ts_ms;
 	}
 	normalize(s);
 	g = slog__seg_find(s, SLOG_POS_SEG(s->send_pos));
-	if (g == NULL || SLOG_POS_OFF(s->send_pos) >= g->end) {
+	if (g == NULL) {
 		return 0;
 	}
-	if (read_rec(s, g, SLOG_POS_OFF(s->send_pos), &r, &size)
-	    != SLOG_PARSE_OK) {
-		return 0;
+	off = SLOG_POS_OFF(s->send_pos);
+	// A batch record comes before its readings: look one further.
+	for (i = 0; i < 2 && off < g->end; i++) {
+		if (read_rec(s, g, off, &r, &size) != SLOG_PARSE_OK) {
+			return 0;
+		}
+		if (r.type == SLOG_REC_READING) {
+			return r.ts_ms;
+		}
+		off += size;
 	}
-	return r.ts_ms;
+	return 0;
 }

@@ -108,7 +108,8 @@ slog__rec_parse(const uint8_t *p, size_t avail, uint32_t max_len,
 	len  = lt & SLOG_REC_LEN_MAX;
 	type = lt >> 24;
 	size = SLOG_REC_HDR + (size_t) len;
-	if (type != SLOG_REC_READING || len > max_len || size > limit) {
+	if (!slog__rec_type_ok(type, len)
+	    || (type == SLOG_REC_READING && len > max_len) || size > limit) {
 		return SLOG_PARSE_BAD;
 	}
 	if (avail < size) {
@@ -129,6 +130,24 @@ slog__rec_parse(const uint8_t *p, size_t avail, uint32_t max_len,
 	r->data   = p + SLOG_REC_HDR;
 	*sizep    = size;
 	return SLOG_PARSE_OK;
+}
+
+void
+slog__batchrec_put(uint8_t *p, const slog_batchrec *b)
+{
+	put64(p, b->producer);
+	put64(p + 8, b->id);
+	put32(p + 16, b->total);
+	put32(p + 20, b->index);
+}
+
+void
+slog__batchrec_get(const uint8_t *p, slog_batchrec *b)
+{
+	b->producer = get64(p);
+	b->id       = get64(p + 8);
+	b->total    = get32(p + 16);
+	b->index    = get32(p + 20);
 }
 
 size_t

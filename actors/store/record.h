@@ -30,10 +30,35 @@ uint32_t slog__crc32c_sw(uint32_t crc, const void *p, size_t n);
 //  12  u48  seq (per stream, from 1)
 //  18  u48  ts_ms (receive time, ms since the Unix epoch)
 //  24  len  payload
+// Type 2 (a batch) comes before the readings of an append that named its
+// producer and id (exactly-once appends): stream 0, seq 1, and a 24-byte
+// payload { u64 producer, u64 id, u32 total readings, u32 index of the
+// first reading that follows }.  It is never delivered.
 #define SLOG_REC_HDR     24u
 #define SLOG_REC_LEN_MAX 0xFFFFFFu // the field's limit; the store's is lower
-#define SLOG_REC_READING 1u        // the only record type of version 1
+#define SLOG_REC_READING 1u
+#define SLOG_REC_BATCH   2u
+#define SLOG_BATCH_LEN   24u
 #define SLOG_U48_MAX     ((UINT64_C(1) << 48) - 1)
+
+// slog__rec_type_ok: a known type with a length it allows.
+static inline bool
+slog__rec_type_ok(uint32_t type, uint32_t len)
+{
+	return type == SLOG_REC_READING
+	    || (type == SLOG_REC_BATCH && len == SLOG_BATCH_LEN);
+}
+
+// A batch record's payload.
+typedef struct slog_batchrec {
+	uint64_t producer;
+	uint64_t id;
+	uint32_t total;
+	uint32_t index;
+} slog_batchrec;
+
+void slog__batchrec_put(uint8_t *payload, const slog_batchrec *b);
+void slog__batchrec_get(const uint8_t *payload, slog_batchrec *b);
 
 typedef struct slog_rec {
 	uint32_t       type;

@@ -70,10 +70,34 @@ typedef struct acc {
 	uint64_t no;
 	uint64_t cursor;
 	bool     harvest_only; // only the sequence numbers count
+	bool     no_batches;   // its batches were not delivered: forget them
 	uint64_t records, bytes;
 	uint64_t before, before_bytes; // acknowledged (before the cursor)
 	uint64_t first_pos;            // first record at or after the cursor
+	slog_pbatch *cur;              // the keyed batch whose readings follow
 } acc;
+
+// on_batch rebuilds the exactly-once table from a batch record: the
+// readings that follow it belong to the batch.
+static void
+on_batch(acc *a, const slog_rec *r)
+{
+	slog_batchrec b;
+	slog_pbatch  *pb;
+
+	slog__batchrec_get(r->data, &b);
+	a->cur = NULL;
+	if (b.producer == 0 || b.total == 0 || b.index >= b.total) {
+		return;
+	}
+	pb = slog__pb_find(a->s, b.producer, b.id);
+	if (pb == NULL && b.index == 0) {
+		pb = slog__pb_add(a->s, b.producer, b.id, b.total);
+	}
+	if (pb != NULL && pb->total == b.total && pb->stored == b.index) {
+		a->cur = pb; // (a completion of a cut batch continues it)
+	}
+}
 
 static int
 on_rec(void *arg, uint64_t off, const slog_rec *r)
@@ -82,7 +106,20 @@ on_rec(void *arg, uint64_t off, const slog_rec *r)
 	uint64_t pos  = SLOG_POS(a->no, off);
 	uint64_t size = SLOG_REC_HDR + r->len;
 
+	if (r->type == SLOG_REC_BATCH) {
+		if (!a->no_batches) {
+			on_batch(a, r);
+		}
+		return 0;
+	}
 	slog__streams_max(&a->s->streams, r->stream, r->seq);
+	if (a->cur != NULL) {
+		slog__pb_reading(a->cur, r->stream, r->seq);
+		slog__pb_settle(a->s, a->cur);
+		if (a->cur->stored >= a->cur->total) {
+			a->cur = NULL;
+		}
+	}
 	if (a->harvest_only) {
 		return 0;
 	}
@@ -174,12 +211,16 @@ quarantine(slog *s, const char *name, bool keep, const char *why)
 
 // harvest reads the sequence numbers of a segment about to go: its
 // header table and its records (without a valid header: whatever valid
-// records resynchronisation finds).
+// records resynchronisation finds).  acked: the segment was delivered
+// and acknowledged (its keyed batches count as stored); otherwise it goes
+// to quarantine/, undelivered, and its batches must be stored again when
+// their producer resends them.
 static void
-harvest(slog *s, slog_file *f, uint64_t size, uint64_t no)
+harvest(slog *s, slog_file *f, uint64_t size, uint64_t no, bool acked)
 {
 	slog_scan sc;
-	acc       a = { .s = s, .no = no, .harvest_only = true };
+	acc       a = { .s = s, .no = no, .harvest_only = true,
+		      .no_batches = !acked };
 
 	memset(&sc, 0, sizeof(sc));
 	sc.vfs    = s->vfs;
@@ -270,7 +311,7 @@ recover_seg(slog *s, rstate *rs, uint64_t no, bool last)
 			    name, size);
 			return;
 		}
-		harvest(s, f, size, no);
+		harvest(s, f, size, no, false);
 		s->vfs->close(f);
 		rs->moved |= quarantine(s, name, false,
 		    sc.hdr_status != SLOG_PARSE_OK ? "bad_header"
@@ -386,7 +427,7 @@ slog__recover(slog *s, uint64_t *cursorp)
 			if (s->vfs->size(f, &size) == 0) {
 				// Its records too: no later header may know
 				// where its streams stopped.
-				harvest(s, f, size, l.v[i]);
+				harvest(s, f, size, l.v[i], true);
 			}
 			s->vfs->close(f);
 		}

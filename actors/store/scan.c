@@ -121,7 +121,8 @@ resync_next(rd *r, uint64_t off, uint32_t max_len, uint64_t *budgetp)
 		}
 		lt  = get32(p + 4);
 		len = lt & SLOG_REC_LEN_MAX;
-		if ((lt >> 24) != SLOG_REC_READING || len > max_len
+		if (!slog__rec_type_ok(lt >> 24, len)
+		    || ((lt >> 24) == SLOG_REC_READING && len > max_len)
 		    || SLOG_REC_HDR + (uint64_t) len > sc->size - c) {
 			continue;
 		}

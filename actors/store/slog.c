@@ -415,6 +415,7 @@ slog_close(slog *s)
 	slog__batch_fini(&s->pend);
 	slog__batch_fini(&s->work);
 	slog__streams_fini(&s->streams);
+	slog__pb_fini(s);
 	slog__consumer_fini(s);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mu);
@@ -566,23 +567,88 @@ waits_reserve(slog *s)
 	return ARB_OK;
 }
 
-int
-slog_append(slog *s, const slog_reading *r, size_t n, slog_run *runs,
-    size_t *nrunsp, slog_done_cb cb, void *arg, slog_refusal *whyp)
+// push_wait queues an append's callback behind ticket.
+static slog_wait *
+push_wait(slog *s, slog_done_cb cb, void *arg)
 {
-	uint64_t     bytes = 0, hdr = 0;
-	size_t       i, newstreams = 0, nruns = 0;
+	slog_wait *w = &s->waits[(s->wait_head + s->wait_count++) % s->wait_cap];
+
+	memset(w, 0, sizeof(*w));
+	w->ticket = s->ticket;
+	w->cb     = cb;
+	w->arg    = arg;
+	return w;
+}
+
+// keyed_lookup handles a key seen before.  Returns ARB_OK with *skipp
+// readings already stored (the rest is to append) or with *waitp set
+// (all stored, their commit pending: a wait was queued, runs filled),
+// ARB_EEXIST (all stored and durable: runs filled), or ARB_EINVAL (the
+// same key with another n).
+static int
+keyed_lookup(slog *s, const slog_key *key, size_t n, slog_run *runs,
+    size_t *nrunsp, slog_done_cb cb, void *arg, slog_pbatch **pbp,
+    size_t *skipp, bool *waitp)
+{
+	slog_pbatch *pb = slog__pb_find(s, key->producer, key->id);
+
+	*pbp   = pb;
+	*skipp = 0;
+	*waitp = false;
+	if (pb == NULL) {
+		return ARB_OK;
+	}
+	if (pb->total != n) {
+		return ARB_EINVAL; // the same key for another batch
+	}
+	slog__pb_settle(s, pb);
+	if (pb->stored < pb->total) {
+		*skipp = pb->stored; // cut by a torn tail: complete it
+		return ARB_OK;
+	}
+	memcpy(runs, pb->runs, pb->nruns * sizeof(*runs));
+	*nrunsp = pb->nruns;
+	if (pb->ticket <= s->durable_ticket) {
+		return ARB_EEXIST;
+	}
+	// Its commit is pending: answer with it (a wait behind everything
+	// appended so far covers it).
+	push_wait(s, cb, arg)->dup = true;
+	*waitp = true;
+	return ARB_OK;
+}
+
+int
+slog_append(slog *s, const slog_key *key, const slog_reading *r, size_t n,
+    slog_run *runs, size_t *nrunsp, slog_done_cb cb, void *arg,
+    slog_refusal *whyp)
+{
+	uint64_t     bytes = 0, hdr = 0, extra = 0;
+	size_t       i, newstreams = 0, nruns = 0, skip = 0;
 	slog_refusal why;
 	slog_wait   *w;
-	bool         was_empty;
+	slog_pbatch *pb = NULL;
+	bool         was_empty, waiting;
 	int64_t      now = slog__now_ms();
 	int          rv;
 
 	*whyp = SLOG_OK;
-	if (n == 0 || r == NULL) {
+	if (n == 0 || r == NULL || n > UINT32_MAX
+	    || (key != NULL && key->producer == 0)) {
 		return ARB_EINVAL;
 	}
-	for (i = 0; i < n; i++) {
+	if ((rv = waits_reserve(s)) != ARB_OK) {
+		return rv;
+	}
+	if (key != NULL) {
+		rv = keyed_lookup(
+		    s, key, n, runs, nrunsp, cb, arg, &pb, &skip, &waiting);
+		if (rv != ARB_OK || waiting) {
+			return rv;
+		}
+		extra = SLOG_REC_HDR + SLOG_BATCH_LEN; // the batch record
+	}
+	for (i = skip; i < n; i++) {
 		if (r[i].len > s->opts.max_record) {
 			return ARB_EMSGSIZE;
 		}
@@ -594,8 +660,17 @@ slog_append(slog *s, const slog_reading *r, size_t n, slog_run *runs,
 	if (s->streams.count + newstreams > SLOG_SEG_STREAMS_MAX) {
 		return ARB_EINVAL;
 	}
-	if ((rv = waits_reserve(s)) != ARB_OK) {
-		return rv;
+	if (key != NULL) {
+		// Room for the entry's runs before anything is stored.
+		if (pb == NULL
+		    && (pb = slog__pb_add(s, key->producer, key->id,
+		            (uint32_t) n))
+		        == NULL) {
+			return ARB_ENOMEM;
+		}
+		if ((rv = slog__pb_reserve(pb, (uint32_t) (n - skip))) != ARB_OK) {
+			return rv;
+		}
 	}
 	if (s->retry_at_ms != 0 && slog__mono_ms() < s->retry_at_ms) {
 		why = SLOG_DISK_ERROR;
@@ -608,35 +683,45 @@ slog_append(slog *s, const slog_reading *r, size_t n, slog_run *runs,
 		why = SLOG_DISK_ERROR;
 		goto refuse;
 	}
-	if (s->pending_bytes + bytes > s->opts.max_pending_bytes) {
+	if (s->pending_bytes + bytes + extra > s->opts.max_pending_bytes) {
 		pthread_mutex_unlock(&s->mu);
 		why = SLOG_FULL_PENDING;
 		goto refuse;
 	}
-	if ((why = full_check(s, bytes)) != SLOG_OK) {
+	if ((why = full_check(s, bytes + extra)) != SLOG_OK) {
 		pthread_mutex_unlock(&s->mu);
 		goto refuse;
 	}
 	was_empty = s->pend.len == 0;
 	if (s->need_roll || s->nsegs == 0
-	    || (s->woff + bytes > s->opts.segment_bytes
+	    || (s->woff + bytes + extra > s->opts.segment_bytes
 	        && s->woff > s->segs[s->nsegs - 1].hdr_len)) {
 		uint64_t before = s->log_bytes;
 		if ((rv = roll(s)) != ARB_OK) {
 			pthread_mutex_unlock(&s->mu);
-			return rv;
+			goto undo;
 		}
 		hdr = s->log_bytes - before;
 	}
-	if ((rv = slog__batch_reserve(&s->pend, bytes)) != ARB_OK
+	if ((rv = slog__batch_reserve(&s->pend, bytes + extra)) != ARB_OK
 	    || (rv = slog__batch_op(&s->pend, SLOG_OP_DATA,
-	            s->segs[s->nsegs - 1].no, s->woff, bytes))
+	            s->segs[s->nsegs - 1].no, s->woff, bytes + extra))
 	        != ARB_OK) {
 		// Only an allocation failed; a planned header stays planned.
 		pthread_mutex_unlock(&s->mu);
-		return rv;
+		goto undo;
 	}
-	for (i = 0; i < n; i++) {
+	if (key != NULL) {
+		uint8_t       payload[SLOG_BATCH_LEN];
+		slog_batchrec b = { key->producer, key->id, (uint32_t) n,
+			(uint32_t) skip };
+
+		slog__batchrec_put(payload, &b);
+		slog__rec_put(s->pend.buf + s->pend.len, SLOG_REC_BATCH, 0, 1, now,
+		    payload, SLOG_BATCH_LEN);
+		s->pend.len += extra;
+	}
+	for (i = skip; i < n; i++) {
 		uint64_t *seq = slog__streams_get(&s->streams, r[i].stream, true);
 		int64_t   ts  = r[i].ts_ms < 0 ? now : r[i].ts_ms;
 
@@ -644,7 +729,10 @@ slog_append(slog *s, const slog_reading *r, size_t n, slog_run *runs,
 		slog__rec_put(s->pend.buf + s->pend.len, SLOG_REC_READING,
 		    r[i].stream, *seq, ts, r[i].data, (uint32_t) r[i].len);
 		s->pend.len += SLOG_REC_HDR + r[i].len;
-		if (nruns > 0 && runs[nruns - 1].stream == r[i].stream) {
+		if (pb != NULL) {
+			slog__pb_reading(pb, r[i].stream, *seq);
+		} else if (nruns > 0 && runs[nruns - 1].stream == r[i].stream
+		    && runs[nruns - 1].first_seq + runs[nruns - 1].count == *seq) {
 			runs[nruns - 1].count++;
 		} else {
 			runs[nruns++] = (slog_run) { r[i].stream, 1, *seq };
@@ -653,33 +741,43 @@ slog_append(slog *s, const slog_reading *r, size_t n, slog_run *runs,
 	if (was_empty) {
 		s->pend.first_ms = slog__mono_ms();
 	}
-	s->pend.records += (uint32_t) n;
+	s->pend.records += (uint32_t) (n - skip);
 	s->pend.ticket = ++s->ticket;
 	if (was_empty
 	    || (s->pend.records >= s->opts.commit_records
-	        && s->pend.records - n < s->opts.commit_records)) {
+	        && s->pend.records - (n - skip) < s->opts.commit_records)) {
 		pthread_cond_signal(&s->cv);
 	}
-	s->log_bytes += bytes;
-	s->pending_bytes += bytes;
+	s->log_bytes += bytes + extra;
+	s->pending_bytes += bytes + extra;
 	pthread_mutex_unlock(&s->mu);
 
-	w = &s->waits[(s->wait_head + s->wait_count++) % s->wait_cap];
-	w->ticket  = s->ticket;
+	w          = push_wait(s, cb, arg);
 	w->seg     = s->segs[s->nsegs - 1].no;
-	w->end     = s->woff + bytes;
-	w->records = (uint32_t) n;
+	w->end     = s->woff + bytes + extra;
+	w->records = (uint32_t) (n - skip);
 	w->bytes   = (uint32_t) bytes;
-	w->hdr     = (uint32_t) hdr;
-	w->ts_ms   = r[0].ts_ms < 0 ? now : r[0].ts_ms;
-	w->cb      = cb;
-	w->arg     = arg;
-	s->woff += bytes;
+	w->hdr     = (uint32_t) (hdr + extra);
+	w->ts_ms   = r[skip].ts_ms < 0 ? now : r[skip].ts_ms;
+	s->woff += bytes + extra;
 	s->segs[s->nsegs - 1].planned = s->woff;
-	*nrunsp                       = nruns;
+	if (pb != NULL) {
+		pb->ticket = s->ticket;
+		memcpy(runs, pb->runs, pb->nruns * sizeof(*runs));
+		nruns = pb->nruns;
+	}
+	*nrunsp = nruns;
 	return ARB_OK;
+undo:
+	if (pb != NULL && pb->stored == 0) {
+		pb->used = false; // a new entry that holds nothing
+	}
+	return rv;
 refuse:
-	s->st.refused[why] += n;
+	if (pb != NULL && pb->stored == 0) {
+		pb->used = false;
+	}
+	s->st.refused[why] += n - skip;
 	*whyp = why;
 	return ARB_EAGAIN;
 }
@@ -750,13 +848,24 @@ slog_poll(slog *s)
 	pthread_mutex_unlock(&s->mu);
 
 	for (i = 0; i < nres; i++) {
+		// Before the callbacks: one of them may append a key again.
+		if (res[i].status == ARB_OK && res[i].ticket > s->durable_ticket) {
+			s->durable_ticket = res[i].ticket;
+		}
 		while (s->wait_count > 0
 		    && s->waits[s->wait_head].ticket <= res[i].ticket) {
 			slog_wait w = s->waits[s->wait_head];
-			slog_seg *g = slog__seg_find(s, w.seg);
+			slog_seg *g = w.dup ? NULL : slog__seg_find(s, w.seg);
 
 			s->wait_head = (s->wait_head + 1) % s->wait_cap;
 			s->wait_count--;
+			if (w.dup) {
+				// A repeated batch: its original's outcome.
+				if (w.cb != NULL) {
+					w.cb(w.arg, res[i].status);
+				}
+				continue;
+			}
 			s->pending_bytes -= w.bytes + w.hdr;
 			if (res[i].status == ARB_OK && g != NULL) {
 				g->durable = true;
@@ -793,6 +902,7 @@ slog_poll(slog *s)
 			}
 		}
 		commit_failed(s, status);
+		slog__pb_failed(s);
 		pthread_mutex_lock(&s->mu);
 		s->broken = false;
 		pthread_mutex_unlock(&s->mu);

@@ -102,18 +102,39 @@ typedef enum slog_refusal {
 	SLOG_REFUSAL_COUNT,
 } slog_refusal;
 
+// A producer's name for one append, for exactly-once appends: producer
+// is a non-zero number the producer picks once (at random), id numbers
+// its appends.
+typedef struct slog_key {
+	uint64_t producer;
+	uint64_t id;
+} slog_key;
+
 // slog_append stores n readings as one unit: each gets its stream's next
 // sequence number at once (runs[] receives them in reading order, one
 // run per stretch of the same stream; it needs room for n entries,
 // *nrunsp is set), and cb(arg, 0) runs from slog_poll once the
 // fdatasync covering all n has returned (or cb(arg, code) if that
-// commit failed: then none of them is acknowledged).  Returns ARB_OK
-// (cb will run exactly once), ARB_EMSGSIZE (a reading over max_record),
-// ARB_EINVAL (n is 0, or a new stream beyond 65536 streams), or
-// ARB_EAGAIN with *whyp saying why (nothing stored; retry later).  On an
-// error cb is never called.  Thread: owner.
-int slog_append(slog *s, const slog_reading *r, size_t n, slog_run *runs,
-    size_t *nrunsp, slog_done_cb cb, void *arg, slog_refusal *whyp);
+// commit failed: then none of them is acknowledged).
+//
+// With a key (else NULL), the append is exactly-once: when the same key
+// comes again with the same n (the producer resends what it was not
+// answered), the readings already stored are not stored again.  If all
+// of them are durable, slog_append returns ARB_EEXIST with their runs
+// and cb is not called; if their commit is pending, cb runs with its
+// outcome; if a torn tail cut the batch at recovery, only its missing
+// readings are appended.  The last SLOG_PRODUCER_BATCHES (32) keys of
+// each of SLOG_PRODUCERS_MAX (64) producers are remembered, across
+// restarts too (each keyed append writes a 48-byte batch record).
+//
+// Returns ARB_OK (cb will run exactly once), ARB_EEXIST (above),
+// ARB_EMSGSIZE (a reading over max_record), ARB_EINVAL (n is 0, a key
+// with producer 0 or with another n than before, or a new stream beyond
+// 65536 streams), or ARB_EAGAIN with *whyp saying why (nothing stored;
+// retry later).  On an error cb is never called.  Thread: owner.
+int slog_append(slog *s, const slog_key *key, const slog_reading *r,
+    size_t n, slog_run *runs, size_t *nrunsp, slog_done_cb cb, void *arg,
+    slog_refusal *whyp);
 
 // slog_retry_ms is how long a refused producer should wait before
 // trying again (0 when appends are accepted).  Thread: owner.

@@ -140,11 +140,48 @@ typedef struct slog_wait {
 	uint64_t     end;     // the segment's end after this append
 	uint32_t     records;
 	uint32_t     bytes;
-	uint32_t     hdr;     // header bytes of a segment it started
+	uint32_t     hdr;     // header and batch record bytes
+	bool         dup;     // a repeated batch waiting for the original
 	int64_t      ts_ms;   // of its first record
 	slog_done_cb cb;
 	void        *arg;
 } slog_wait;
+
+// --- exactly-once appends (producers.c, owner) --------------------------
+#define SLOG_PRODUCERS_MAX    64
+#define SLOG_PRODUCER_BATCHES 32
+
+typedef struct slog_pbatch {
+	bool      used;
+	uint64_t  id;
+	uint32_t  total;     // readings of the batch
+	uint32_t  stored;    // of them stored (pending included)
+	uint32_t  stored_ok; // ... as of its last durable change
+	uint32_t  nruns, nruns_ok, capruns;
+	slog_run *runs;      // their sequence numbers, in reading order
+	uint64_t  ticket;    // the append that last changed it (0: at open)
+} slog_pbatch;
+
+typedef struct slog_producer {
+	uint64_t    key; // 0: a free slot
+	uint64_t    used_at;
+	uint32_t    next; // the slot the next batch takes
+	slog_pbatch b[SLOG_PRODUCER_BATCHES];
+} slog_producer;
+
+slog_pbatch *slog__pb_find(slog *s, uint64_t producer, uint64_t id);
+// slog__pb_add takes a slot for a new batch (the producer's oldest goes);
+// NULL when out of memory.
+slog_pbatch *slog__pb_add(
+    slog *s, uint64_t producer, uint64_t id, uint32_t total);
+int  slog__pb_reserve(slog_pbatch *b, uint32_t more_runs);
+// slog__pb_reading counts one more stored reading of b.
+void slog__pb_reading(slog_pbatch *b, uint32_t stream, uint64_t seq);
+// slog__pb_settle remembers b as durable when its last change is.
+void slog__pb_settle(slog *s, slog_pbatch *b);
+// slog__pb_failed takes every change not durable back (a commit failed).
+void slog__pb_failed(slog *s);
+void slog__pb_fini(slog *s);
 
 // A record in flight to the consumer (owner).
 typedef struct slog_flight {
@@ -166,7 +203,10 @@ struct slog {
 	uint64_t     next_seg_no;  // for the next roll
 	bool         need_roll;    // the write segment takes no more
 	uint64_t     woff;         // next offset in the write segment
-	uint64_t     ticket;       // bytes appended, ever
+	uint64_t     ticket;       // appends, ever
+	uint64_t     durable_ticket; // the last append made durable
+	slog_producer *producers;  // SLOG_PRODUCERS_MAX, made on first use
+	uint64_t     lru_clock;
 	slog_wait   *waits;        // FIFO ring
 	size_t       wait_head, wait_count, wait_cap;
 	uint64_t     pending_bytes; // appended, not yet decided

@@ -175,7 +175,7 @@ typedef struct metrics {
 	arb_metric *refused[R_COUNT];
 	arb_metric *dropped;
 	arb_metric *torn_tails, *torn_bytes, *corrupt_bytes, *quarantined;
-	arb_metric *commits, *answers_lost, *stale_acks;
+	arb_metric *commits, *answers_lost, *stale_acks, *repeats;
 	arb_metric *backlog_records, *backlog_bytes, *oldest_age;
 	arb_metric *segments, *log_bytes, *disk_avail, *full, *inflight;
 	arb_metric *streams, *consumer;
@@ -200,8 +200,8 @@ typedef struct store {
 	// numbers
 	metrics    m;
 	slog_stats last; // counters as last exported
-	uint64_t   answers_lost, stale_acks;
-	uint64_t   exported_lost, exported_stale;
+	uint64_t   answers_lost, stale_acks, repeats;
+	uint64_t   exported_lost, exported_stale, exported_repeats;
 	// scratch buffers for STORE_RECORDS
 	msgpack_sbuffer recs;
 	msgpack_packer  recs_pk;
@@ -315,6 +315,23 @@ body_unpack(msgpack_unpacked *u, const arb_msg *msg)
 	    && off == arb_msg_len(msg);
 }
 
+// rd_id reads an append's id: a number, or [producer, id] for an
+// exactly-once append (producer not 0).
+static bool
+rd_id(const msgpack_object *o, slog_key *key, uint64_t *idp)
+{
+	if (o->type == MSGPACK_OBJECT_ARRAY && o->via.array.size == 2) {
+		if (!rd_u64(&o->via.array.ptr[0], &key->producer)
+		    || key->producer == 0
+		    || !rd_u64(&o->via.array.ptr[1], &key->id)) {
+			return false;
+		}
+		*idp = key->id;
+		return true;
+	}
+	return rd_u64(o, idp);
+}
+
 // refuse_stopping answers an append that arrives after the stop began.
 static void
 refuse_stopping(store *st, const arb_msg *msg)
@@ -324,7 +341,8 @@ refuse_stopping(store *st, const arb_msg *msg)
 
 	if (body_unpack(&u, msg) && u.data.type == MSGPACK_OBJECT_ARRAY
 	    && u.data.via.array.size > 0) {
-		rd_u64(&u.data.via.array.ptr[0], &id);
+		slog_key key;
+		rd_id(&u.data.via.array.ptr[0], &key, &id);
 	}
 	msgpack_unpacked_destroy(&u);
 	refuse(st, arb_msg_from(msg), arb_msg_is_request(msg) ? msg : NULL, id,
@@ -337,6 +355,7 @@ on_append(store *st, const arb_msg *msg)
 	msgpack_unpacked u;
 	size_t           n  = 0, i;
 	uint64_t         id = 0;
+	slog_key         key = { 0, 0 };
 	slog_reading    *rd = NULL;
 	pending         *p   = NULL;
 	const arb_msg   *req = arb_msg_is_request(msg) ? msg : NULL;
@@ -345,7 +364,7 @@ on_append(store *st, const arb_msg *msg)
 
 	if (!body_unpack(&u, msg) || u.data.type != MSGPACK_OBJECT_ARRAY
 	    || u.data.via.array.size < 2
-	    || !rd_u64(&u.data.via.array.ptr[0], &id)) {
+	    || !rd_id(&u.data.via.array.ptr[0], &key, &id)) {
 		goto bad;
 	}
 	n   = u.data.via.array.size - 1;
@@ -401,11 +420,21 @@ on_append(store *st, const arb_msg *msg)
 		refuse(st, arb_msg_from(msg), req, id, ARB_EAGAIN, 100, R_PENDING);
 		return;
 	}
-	rv = slog_append(st->log, rd, n, p->runs, &p->nruns, append_done, p,
-	    &why);
+	rv = slog_append(st->log, key.producer != 0 ? &key : NULL, rd, n,
+	    p->runs, &p->nruns, append_done, p, &why);
 	free(rd);
 	msgpack_unpacked_destroy(&u);
 	if (rv == ARB_OK) {
+		return;
+	}
+	if (rv == ARB_EEXIST) {
+		// Stored and durable before (a producer resending what it was
+		// not answered): answered with the same numbers.
+		st->repeats++;
+		arb_log(st->ctx, ARB_LOG_INFO, "repeated_append",
+		    "producer=%llu id=%llu readings=%zu",
+		    (unsigned long long) key.producer, (unsigned long long) id, n);
+		append_done(p, ARB_OK);
 		return;
 	}
 	arb_msg_free(p->req);
@@ -707,6 +736,10 @@ metrics_declare(store *st)
 	arb_metric_counter(x, "store_stale_acks_total", NULL,
 	    "Consumer acks of another session or of records not in flight.",
 	    &m->stale_acks);
+	arb_metric_counter(x, "store_repeated_appends_total", NULL,
+	    "Exactly-once appends sent again and answered without storing "
+	    "them twice.",
+	    &m->repeats);
 	arb_metric_gauge(x, "store_backlog_records", NULL,
 	    "Durable records the consumer has not acknowledged.",
 	    &m->backlog_records);
@@ -761,8 +794,10 @@ metrics_sync(store *st)
 #undef DELTA
 	arb_metric_add(m->answers_lost, st->answers_lost - st->exported_lost);
 	arb_metric_add(m->stale_acks, st->stale_acks - st->exported_stale);
-	st->exported_lost  = st->answers_lost;
-	st->exported_stale = st->stale_acks;
+	arb_metric_add(m->repeats, st->repeats - st->exported_repeats);
+	st->exported_lost    = st->answers_lost;
+	st->exported_stale   = st->stale_acks;
+	st->exported_repeats = st->repeats;
 	*l                 = s;
 	arb_metric_set(m->backlog_records, (double) s.backlog_records);
 	arb_metric_set(m->backlog_bytes, (double) s.backlog_bytes);

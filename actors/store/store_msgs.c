@@ -55,14 +55,19 @@ bld_end(bld *w, store_body *b)
 		}                   \
 	} while (0)
 
-int
-store_msg_append(store_body *b, uint64_t id, const store_reading *r, size_t n)
+static int
+append_body(store_body *b, uint64_t producer, uint64_t id,
+    const store_reading *r, size_t n)
 {
 	bld    w;
 	size_t i;
 
 	bld_init(&w);
 	PK(&w, msgpack_pack_array(&w.pk, n + 1));
+	if (producer != 0) {
+		PK(&w, msgpack_pack_array(&w.pk, 2));
+		PK(&w, msgpack_pack_uint64(&w.pk, producer));
+	}
 	PK(&w, msgpack_pack_uint64(&w.pk, id));
 	for (i = 0; i < n; i++) {
 		PK(&w, msgpack_pack_array(&w.pk, 3));
@@ -75,6 +80,22 @@ store_msg_append(store_body *b, uint64_t id, const store_reading *r, size_t n)
 		PK(&w, msgpack_pack_bin_with_body(&w.pk, r[i].data, r[i].len));
 	}
 	return bld_end(&w, b);
+}
+
+int
+store_msg_append(store_body *b, uint64_t id, const store_reading *r, size_t n)
+{
+	return append_body(b, 0, id, r, n);
+}
+
+int
+store_msg_append_once(store_body *b, uint64_t producer, uint64_t id,
+    const store_reading *r, size_t n)
+{
+	if (producer == 0) {
+		return EINVAL;
+	}
+	return append_body(b, producer, id, r, n);
 }
 
 int

@@ -11,7 +11,12 @@
 //
 // Producers (any actor):
 //   STORE_APPEND    [id, [stream, ts_ms|nil, data], ...]   (1 or more readings)
-//       id: the producer's number for this message (echoed back).
+//                   [[producer, id], [stream, ts_ms|nil, data], ...]
+//       id: the producer's number for this message (echoed back).  With
+//       [producer, id] (producer: a non-zero number the producer picked
+//       at random when it started) the append is exactly-once: sent
+//       again (the producer was not answered, the store restarted), it
+//       is answered with the same numbers and stored once.
 //       stream: 0 .. 2^32-1.  ts_ms: receive time in ms since the Unix
 //       epoch, nil = the store's clock.  data: the reading's bytes.
 //       All readings of a message are stored together: all are
@@ -109,6 +114,9 @@ void store_body_free(store_body *b);
 // --- building bodies: 0, or ENOMEM ----------------------------------------
 int store_msg_append(store_body *b, uint64_t id, const store_reading *r,
     size_t n);
+// store_msg_append_once is store_msg_append for an exactly-once append.
+int store_msg_append_once(store_body *b, uint64_t producer, uint64_t id,
+    const store_reading *r, size_t n);
 int store_msg_subscribe(store_body *b, uint32_t window, uint32_t batch);
 int store_msg_ack(store_body *b, uint64_t session, const uint64_t *pos,
     size_t n);

@@ -133,7 +133,7 @@ h_writer(int argc, char **argv)
 			slogt_payload_make(data[k], stream, id + k, len);
 			r[k] = (slog_reading) { stream, -1, data[k], len };
 		}
-		if (slog_append(t.s, r, n, b->runs, &b->nruns, wbatch_done, b,
+		if (slog_append(t.s, NULL, r, n, b->runs, &b->nruns, wbatch_done, b,
 		        &why)
 		    == ARB_OK) {
 			id += n;

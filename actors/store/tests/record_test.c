@@ -163,12 +163,44 @@ test_record_huge_length_rejected(void **state)
 	assert_int_equal(slog__rec_parse(rec, sizeof(rec), 65536, UINT64_MAX,
 	                     &out, &size),
 	    SLOG_PARSE_BAD); // beyond max_record
-	// An unknown type is bad too.
+	// An unknown type is bad too, and so is a batch record of another
+	// length than 24.
 	slog__rec_put(rec, SLOG_REC_READING, 1, 1, 0, NULL, 0);
-	rec[7] = 2;
+	rec[7] = 3;
 	assert_int_equal(slog__rec_parse(rec, sizeof(rec), 65536, UINT64_MAX,
 	                     &out, &size),
 	    SLOG_PARSE_BAD);
+	slog__rec_put(rec, SLOG_REC_BATCH, 0, 1, 0, NULL, 0);
+	assert_int_equal(slog__rec_parse(rec, sizeof(rec), 65536, UINT64_MAX,
+	                     &out, &size),
+	    SLOG_PARSE_BAD);
+}
+
+static void
+test_batch_record(void **state)
+{
+	uint8_t       rec[SLOG_REC_HDR + SLOG_BATCH_LEN], pl[SLOG_BATCH_LEN];
+	slog_batchrec b = { 0xfeedbeefcafe, 42, 100, 60 }, got;
+	slog_rec      out;
+	size_t        size, bit;
+
+	(void) state;
+	slog__batchrec_put(pl, &b);
+	slog__rec_put(rec, SLOG_REC_BATCH, 0, 1, 5, pl, SLOG_BATCH_LEN);
+	// Whatever the segment's max_record: it is not a reading.
+	assert_int_equal(slog__rec_parse(rec, sizeof(rec), 1, sizeof(rec), &out,
+	                     &size),
+	    SLOG_PARSE_OK);
+	assert_int_equal(out.type, SLOG_REC_BATCH);
+	slog__batchrec_get(out.data, &got);
+	assert_memory_equal(&b, &got, sizeof(b));
+	for (bit = 0; bit < sizeof(rec) * 8; bit++) {
+		rec[bit / 8] ^= (uint8_t) (1u << (bit % 8));
+		assert_int_not_equal(slog__rec_parse(rec, sizeof(rec), 1,
+		                         sizeof(rec), &out, &size),
+		    SLOG_PARSE_OK);
+		rec[bit / 8] ^= (uint8_t) (1u << (bit % 8));
+	}
 }
 
 // seg_build writes a segment image: header (two streams), then n
@@ -361,6 +393,7 @@ main(void)
 		cmocka_unit_test(test_record_every_bit_flip_detected),
 		cmocka_unit_test(test_record_cut_at_every_offset),
 		cmocka_unit_test(test_record_huge_length_rejected),
+		cmocka_unit_test(test_batch_record),
 		cmocka_unit_test(test_seghdr_roundtrip_and_flips),
 		cmocka_unit_test(test_scan_cut_at_every_offset),
 		cmocka_unit_test(test_scan_huge_length_not_read),

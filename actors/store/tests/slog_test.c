@@ -22,6 +22,24 @@
 #include <string.h>
 #include <time.h>
 
+// seg_names lists the segment files of v, oldest first.
+static int
+seg_names(vfs_sim *v, char names[][32], int max)
+{
+	int      n = 0;
+	uint64_t no;
+
+	for (no = 1; no < 200 && n < max; no++) {
+		size_t len;
+		char   name[32];
+		slog__seg_name(name, sizeof(name), no);
+		if (vfs_sim_file(v, name, &len) != NULL) {
+			strcpy(names[n++], name);
+		}
+	}
+	return n;
+}
+
 static void
 test_append_ack_consume(void **state)
 {
@@ -40,7 +58,7 @@ test_append_ack_consume(void **state)
 	r[0] = (slog_reading) { 1, 1000, "a", 1 };
 	r[1] = (slog_reading) { 1, 1001, "bb", 2 };
 	r[2] = (slog_reading) { 2, -1, "ccc", 3 };
-	ARB_PASS(slog_append(t.s, r, 3, runs, &nruns, slogt_done, &t, &why));
+	ARB_PASS(slog_append(t.s, NULL, r, 3, runs, &nruns, slogt_done, &t, &why));
 	t.pending++;
 	assert_int_equal(nruns, 2);
 	assert_true(runs[0].stream == 1 && runs[0].first_seq == 1
@@ -64,10 +82,10 @@ test_append_ack_consume(void **state)
 	{
 		static uint8_t big[70000];
 		slog_reading   b = { 1, -1, big, sizeof(big) };
-		ARB_FAIL(slog_append(t.s, &b, 1, runs, &nruns, slogt_done, &t,
+		ARB_FAIL(slog_append(t.s, NULL, &b, 1, runs, &nruns, slogt_done, &t,
 		             &why),
 		    ARB_EMSGSIZE);
-		ARB_FAIL(slog_append(t.s, &b, 0, runs, &nruns, slogt_done, &t,
+		ARB_FAIL(slog_append(t.s, NULL, &b, 0, runs, &nruns, slogt_done, &t,
 		             &why),
 		    ARB_EINVAL);
 	}
@@ -228,7 +246,7 @@ test_quota_backpressure(void **state)
 	t.o.segment_bytes = 2048;
 	ARB_PASS(slogt_open(&t));
 	for (i = 0; i < 1000; i++) {
-		rv = slog_append(t.s, &r, 1, &run, &nruns, slogt_done, &t, &why);
+		rv = slog_append(t.s, NULL, &r, 1, &run, &nruns, slogt_done, &t, &why);
 		if (rv != 0) {
 			break;
 		}
@@ -249,7 +267,7 @@ test_quota_backpressure(void **state)
 	assert_int_equal(slogt_drain(&t, &k, true), (size_t) ok);
 	slog_close(t.s); // the retirement needs the cursor written
 	ARB_PASS(slogt_open(&t));
-	ARB_PASS(slog_append(t.s, &r, 1, &run, &nruns, slogt_done, &t, &why));
+	ARB_PASS(slog_append(t.s, NULL, &r, 1, &run, &nruns, slogt_done, &t, &why));
 	t.pending++;
 	slogt_settle(&t);
 	slog_stats_get(t.s, &st);
@@ -323,7 +341,7 @@ test_disk_full_and_failing_sync(void **state)
 	slogt_settle(&t);
 	assert_int_equal(t.failed, 1);
 	assert_int_equal(t.last_status, ARB_ENOSPC);
-	rv = slog_append(t.s, &r, 1, &run, &nruns, slogt_done, &t, &why);
+	rv = slog_append(t.s, NULL, &r, 1, &run, &nruns, slogt_done, &t, &why);
 	assert_int_equal(rv, ARB_EAGAIN);
 	assert_true(why == SLOG_DISK_ERROR || why == SLOG_FULL_DISK);
 	assert_true(slog_retry_ms(t.s) > 0);
@@ -331,7 +349,7 @@ test_disk_full_and_failing_sync(void **state)
 	// Space again: appends are accepted after the retry delay.
 	vfs_sim_set_space(v, UINT64_MAX);
 	for (i = 0; i < 200; i++) { // the free space is read every second
-		rv = slog_append(t.s, &r, 1, &run, &nruns, slogt_done, &t, &why);
+		rv = slog_append(t.s, NULL, &r, 1, &run, &nruns, slogt_done, &t, &why);
 		if (rv == 0) {
 			t.pending++;
 			break;
@@ -489,6 +507,115 @@ test_acknowledged_segments_harvested(void **state)
 	vfs_sim_free(v);
 }
 
+// Exactly-once appends: the same key again is answered with the same
+// numbers and stored once -- durable (ARB_EEXIST at once), pending (the
+// original's outcome), after a restart (the table is rebuilt from the
+// log), and after a torn tail cut the batch (only the rest is stored).
+static void
+test_exactly_once_appends(void **state)
+{
+	vfs_sim   *v = vfs_sim_new(16);
+	slogt      t;
+	slogt_sink k = { 0 };
+	slog_key   key = { 0xfeedbeef, 1 };
+	slog_run   a[16], b[16];
+	size_t     na, nb, len, i;
+	char       names[16][32];
+	uint8_t   *p;
+	slog_stats st;
+
+	(void) state;
+	slogt_init(&t, vfs_sim_vfs(v));
+	ARB_PASS(slogt_open(&t));
+	// Pending: the second one waits for the first one's commit.
+	ARB_PASS(slogt_append_key(&t, &key, 3, 10, 20, 0, a, &na));
+	ARB_PASS(slogt_append_key(&t, &key, 3, 10, 20, 0, b, &nb));
+	assert_int_equal(na, 1);
+	assert_int_equal(nb, 1);
+	assert_true(a[0].first_seq == 1 && a[0].count == 10);
+	assert_memory_equal(a, b, sizeof(a[0]));
+	slogt_settle(&t);
+	assert_int_equal(t.acked, 2);
+	// Durable: answered at once.
+	ARB_FAIL(slogt_append_key(&t, &key, 3, 10, 20, 0, b, &nb),
+	    ARB_EEXIST);
+	assert_memory_equal(a, b, sizeof(a[0]));
+	// The same key for another batch is refused.
+	ARB_FAIL(slogt_append_key(&t, &key, 3, 9, 20, 0, b, &nb), ARB_EINVAL);
+	assert_int_equal(slogt_drain(&t, &k, false), 10);
+	slogt_close(&t);
+	// After a restart, from the batch records in the log.
+	ARB_PASS(slogt_open(&t));
+	ARB_FAIL(slogt_append_key(&t, &key, 3, 10, 20, 0, b, &nb),
+	    ARB_EEXIST);
+	assert_memory_equal(a, b, sizeof(a[0]));
+	// A second batch, cut by a torn tail after 6 of its 10 readings.
+	key.id = 2;
+	ARB_PASS(slogt_append_key(&t, &key, 4, 10, 30, 100, a, &na));
+	slogt_settle(&t);
+	slogt_close(&t);
+	assert_int_equal(seg_names(v, names, 16), 1);
+	p = vfs_sim_file(v, names[0], &len);
+	vfs_sim_put(v, names[0], p, len - 4 * (24 + 30) + 7);
+	ARB_PASS(slogt_open(&t));
+	slog_stats_get(t.s, &st);
+	assert_true(st.torn_tails == 1);
+	ARB_PASS(slogt_append_key(&t, &key, 4, 10, 30, 100, b, &nb));
+	slogt_settle(&t);
+	assert_int_equal(nb, 1);
+	assert_true(b[0].stream == 4 && b[0].first_seq == 1
+	    && b[0].count == 10);
+	// Every reading once, in order, the payloads of the batch's readings
+	// 0..9 (byte + index): 6 from the first try, 4 from the second.
+	k.n = 0;
+	assert_int_equal(slogt_drain(&t, &k, false), 20);
+	for (i = 0; i < 10; i++) {
+		assert_true(k.v[10 + i].stream == 4 && k.v[10 + i].seq == i + 1);
+		assert_int_equal(k.v[10 + i].first, 100 + i);
+	}
+	slogt_close(&t);
+	free(k.v);
+	slogt_fini(&t);
+	vfs_sim_free(v);
+}
+
+// A keyed append whose commit failed is not remembered: sent again, it is
+// stored (once).
+static void
+test_exactly_once_after_a_failed_commit(void **state)
+{
+	vfs_sim   *v = vfs_sim_new(17);
+	slogt      t;
+	slogt_sink k = { 0 };
+	slog_key   key = { 7, 1 };
+	slog_run   a[4];
+	size_t     na;
+	int        i, rv = 0;
+
+	(void) state;
+	slogt_init(&t, vfs_sim_vfs(v));
+	ARB_PASS(slogt_open(&t));
+	vfs_sim_fail_syncs(v, 1, EIO);
+	ARB_PASS(slogt_append_key(&t, &key, 1, 5, 10, 0, a, &na));
+	slogt_settle(&t);
+	assert_int_equal(t.failed, 1);
+	for (i = 0; i < 200; i++) { // past the retry delay
+		rv = slogt_append_key(&t, &key, 1, 5, 10, 0, a, &na);
+		if (rv != ARB_EAGAIN) {
+			break;
+		}
+		slogt_wait(&t, 10);
+	}
+	ARB_PASS(rv);
+	slogt_settle(&t);
+	assert_int_equal(t.acked, 1);
+	assert_int_equal(slogt_drain(&t, &k, false), 5);
+	slogt_close(&t);
+	free(k.v);
+	slogt_fini(&t);
+	vfs_sim_free(v);
+}
+
 static void
 test_min_free_refuses(void **state)
 {
@@ -508,7 +635,7 @@ test_min_free_refuses(void **state)
 	// The commit thread reads the free space at once and every second
 	// (and after each commit): appends are refused once it is known.
 	for (i = 0; i < 200; i++) {
-		rv = slog_append(t.s, &r, 1, &run, &nruns, slogt_done, &t, &why);
+		rv = slog_append(t.s, NULL, &r, 1, &run, &nruns, slogt_done, &t, &why);
 		if (rv != 0) {
 			break;
 		}
@@ -522,24 +649,6 @@ test_min_free_refuses(void **state)
 	slogt_close(&t);
 	slogt_fini(&t);
 	vfs_sim_free(v);
-}
-
-// seg_names lists the segment files of v, oldest first.
-static int
-seg_names(vfs_sim *v, char names[][32], int max)
-{
-	int      n = 0;
-	uint64_t no;
-
-	for (no = 1; no < 200 && n < max; no++) {
-		size_t len;
-		char   name[32];
-		slog__seg_name(name, sizeof(name), no);
-		if (vfs_sim_file(v, name, &len) != NULL) {
-			strcpy(names[n++], name);
-		}
-	}
-	return n;
 }
 
 static void
@@ -778,6 +887,8 @@ main(void)
 		cmocka_unit_test(test_append_during_space_reading),
 		cmocka_unit_test(test_cursor_never_ahead_of_the_disk),
 		cmocka_unit_test(test_acknowledged_segments_harvested),
+		cmocka_unit_test(test_exactly_once_appends),
+		cmocka_unit_test(test_exactly_once_after_a_failed_commit),
 		cmocka_unit_test(test_min_free_refuses),
 		cmocka_unit_test(test_torn_tail_cut),
 		cmocka_unit_test(test_corrupt_middle_segment),

@@ -154,11 +154,24 @@ slogt_settle(slogt *t)
 	}
 }
 
-// slogt_append appends n readings of len bytes on stream, each payload
-// filled with (byte) + index.  Returns slog_append's result.
+// slogt_append_key appends n readings of len bytes on stream, each
+// payload filled with (byte) + index, with key (NULL: none).  Returns
+// slog_append's result; pending counts the callbacks to come.
+static inline int
+slogt_append_key(slogt *t, const slog_key *key, uint32_t stream, int n,
+    size_t len, uint8_t byte, slog_run *runs, size_t *nruns);
+
+// slogt_append is slogt_append_key without a key.
 static inline int
 slogt_append(slogt *t, uint32_t stream, int n, size_t len, uint8_t byte,
     slog_run *runs, size_t *nruns)
+{
+	return slogt_append_key(t, NULL, stream, n, len, byte, runs, nruns);
+}
+
+static inline int
+slogt_append_key(slogt *t, const slog_key *key, uint32_t stream, int n,
+    size_t len, uint8_t byte, slog_run *runs, size_t *nruns)
 {
 	slog_reading r[64];
 	uint8_t      data[64][256];
@@ -172,7 +185,7 @@ slogt_append(slogt *t, uint32_t stream, int n, size_t len, uint8_t byte,
 		memset(data[i], byte + i, len);
 		r[i] = (slog_reading) { stream, -1, data[i], len };
 	}
-	rv = slog_append(t->s, r, (size_t) n, runs ? runs : lruns,
+	rv = slog_append(t->s, key, r, (size_t) n, runs ? runs : lruns,
 	    nruns ? nruns : &lnruns, slogt_done, t, &why);
 	if (rv == 0) {
 		t->pending++;
@@ -290,7 +303,8 @@ typedef struct slogt_map {
 
 typedef struct slogt_model {
 	slogt_map acked;
-	slogt_map ids; // payload ids delivered in the current check
+	slogt_map ids;   // payload ids delivered in the current check
+	slogt_map where; // payload id + 1 -> the (stream, seq) it came with
 	uint64_t  last_seq[SLOGT_STREAMS];
 } slogt_model;
 
@@ -342,7 +356,25 @@ slogt_model_fini(slogt_model *m)
 {
 	free(m->acked.v);
 	free(m->ids.v);
+	free(m->where.v);
 	memset(m, 0, sizeof(*m));
+}
+
+// slogt_model_where checks that payload id was never delivered under
+// another (stream, seq) than key: a reading stored twice would be.
+static inline void
+slogt_model_where(slogt_model *m, uint64_t id, uint64_t key, const char *ctx)
+{
+	slogt_known *w = slogt_map_get(&m->where, id + 1, false);
+
+	if (w == NULL) {
+		slogt_map_get(&m->where, id + 1, true)->id = key;
+	} else if (w->id != key) {
+		fail_msg("%s: payload %" PRIu64 " stored twice: stream %u seq "
+		         "%" PRIu64 " and stream %u seq %" PRIu64,
+		    ctx, id, (unsigned) (w->id >> 48), w->id & SLOG_U48_MAX,
+		    (unsigned) (key >> 48), key & SLOG_U48_MAX);
+	}
 }
 
 typedef struct slogt_check {
@@ -376,6 +408,7 @@ slogt_check_cb(void *arg, const slog_record *r)
 		    c->ctx, id, r->stream, r->seq);
 	}
 	slogt_map_get(&m->ids, id + 1, true);
+	slogt_model_where(m, id, SLOGT_KEY(r->stream, r->seq), c->ctx);
 	k = slogt_map_get(&m->acked, SLOGT_KEY(r->stream, r->seq), false);
 	if (k != NULL) {
 		if (k->id != id) {
