@@ -479,9 +479,13 @@ job_done(arb__sup *sup)
 		break;
 	}
 	sup_remove_gone_dynamic(sup);
-	// Restarts that arrived while a job ran.
+	// Restarts that arrived while a job ran (at most those queued now: a
+	// restart that fails again is queued again, and waits for the next
+	// job's end).  A restart that completes at once ends its job inside
+	// sup_restart, and that nested job_done takes the rest of the queue:
+	// look at nretry again every time.
 	n = sup->nretry;
-	for (i = 0; i < n && sup->job == JOB_NONE &&
+	for (i = 0; i < n && sup->nretry > 0 && sup->job == JOB_NONE &&
 	     sup->state == SUP_RUNNING;
 	     i++) {
 		arb__child *c = sup->retry[0];
