@@ -554,25 +554,12 @@ typedef struct bfeed {
 	const char   *name;
 } bfeed;
 
-static long
-arg_int(const void *arg, size_t len, const char *key, long def)
-{
-	char        buf[256];
-	const char *p;
-	size_t      k = strlen(key);
-
-	if (arg == NULL || len == 0 || len >= sizeof(buf)) {
-		return def;
-	}
-	memcpy(buf, arg, len);
-	buf[len] = '\0';
-	for (p = buf; (p = strstr(p, key)) != NULL; p += k) {
-		if ((p == buf || p[-1] == ';') && p[k] == '=') {
-			return strtol(p + k + 1, NULL, 10);
-		}
-	}
-	return def;
-}
+// The feeder's settings travel as the child's arg bytes (its actors are
+// threads of this process).
+typedef struct feed_args {
+	long n, batch, window, rate;
+	bool replay;
+} feed_args;
 
 static void
 bfeed_send(bfeed *f)
@@ -635,16 +622,19 @@ bfeed_tick(evutil_socket_t fd, short what, void *arg)
 static int
 bfeed_init(arb_ctx *ctx, void **sp, const void *arg, size_t len)
 {
-	bfeed         *f = calloc(1, sizeof(*f));
-	struct timeval tv = { 0, 1000 };
+	bfeed          *f = calloc(1, sizeof(*f));
+	struct timeval  tv = { 0, 1000 };
+	const feed_args *a = arg;
 
+	if (len != sizeof(*a)) {
+		return ARB_EINVAL;
+	}
 	f->ctx    = ctx;
-	f->n      = arg_int(arg, len, "n", 0);
-	f->batch  = arg_int(arg, len, "batch", PER_BATCH);
-	f->window = arg_int(arg, len, "window", 32);
-	f->rate   = arg_int(arg, len, "rate", 0);
-	f->name   = arg_int(arg, len, "replay", 0) ? "store_replay_feed"
-	                                           : "store_actor_append";
+	f->n      = a->n;
+	f->batch  = a->batch;
+	f->window = a->window;
+	f->rate   = a->rate;
+	f->name   = a->replay ? "store_replay_feed" : "store_actor_append";
 	f->lat    = calloc(1 << 20, sizeof(double));
 	if (arb_whereis(ctx, "root/store", &f->store) != ARB_OK) {
 		return ARB_ENOENT;
@@ -841,20 +831,20 @@ static int
 case_actor_append(void)
 {
 	msgpack_sbuffer cfg;
-	static char     feed_arg[128];
+	feed_args       feed = { .n = env_long("ARB_BENCH_STORE_ACTOR_N",
+	                       1000000),
+		      .batch = PER_BATCH, .window = 32 };
 	arb_child_spec  c[2];
 	int             code;
 
 	dir_make("store");
 	store_config(&cfg);
-	snprintf(feed_arg, sizeof(feed_arg), "n=%ld;batch=%d;window=32",
-	    env_long("ARB_BENCH_STORE_ACTOR_N", 1000000), PER_BATCH);
 	memset(c, 0, sizeof(c));
 	c[0] = (arb_child_spec) { .name = "store", .type = "store",
 		.arg = cfg.data, .arg_len = cfg.size };
 	c[1] = (arb_child_spec) { .name = "feed", .type = "bench_store_feed",
-		.arg = feed_arg, .arg_len = strlen(feed_arg),
-		.restart = ARB_TEMPORARY, .significant = true };
+		.arg = &feed, .arg_len = sizeof(feed), .restart = ARB_TEMPORARY,
+		.significant = true };
 	code = run_node(c, 2);
 	msgpack_sbuffer_destroy(&cfg);
 	dir_remove(bench_dir);
@@ -865,7 +855,8 @@ static int
 case_replay(void)
 {
 	msgpack_sbuffer cfg;
-	static char     feed_arg[] = "n=0;batch=10;window=8;rate=1000;replay=1";
+	feed_args       feed = { .n = 0, .batch = 10, .window = 8, .rate = 1000,
+		      .replay = true };
 	arb_child_spec  c[3];
 	uint64_t       backlog = (uint64_t) env_long("ARB_BENCH_STORE_BACKLOG",
 	          3600000);
@@ -888,8 +879,7 @@ case_replay(void)
 	c[0] = (arb_child_spec) { .name = "store", .type = "store",
 		.arg = cfg.data, .arg_len = cfg.size };
 	c[1] = (arb_child_spec) { .name = "feed", .type = "bench_store_feed",
-		.arg = feed_arg, .arg_len = strlen(feed_arg),
-		.restart = ARB_TEMPORARY };
+		.arg = &feed, .arg_len = sizeof(feed), .restart = ARB_TEMPORARY };
 	c[2] = (arb_child_spec) { .name = "drain",
 		.type = "bench_store_drain", .restart = ARB_TEMPORARY,
 		.significant = true };

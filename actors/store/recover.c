@@ -91,8 +91,12 @@ on_batch(acc *a, const slog_rec *r)
 		return;
 	}
 	pb = slog__pb_find(a->s, b.producer, b.id);
-	if (pb == NULL && b.index == 0) {
-		pb = slog__pb_add(a->s, b.producer, b.id, b.total);
+	if (pb == NULL
+	    && (pb = slog__pb_add(a->s, b.producer, b.id, b.total)) != NULL) {
+		// A completion whose first readings were delivered and
+		// deleted since: they count as stored, their numbers are gone.
+		pb->stored = b.index;
+		slog__pb_settle(a->s, pb);
 	}
 	if (pb != NULL && pb->total == b.total && pb->stored == b.index) {
 		a->cur = pb; // (a completion of a cut batch continues it)
@@ -209,6 +213,18 @@ quarantine(slog *s, const char *name, bool keep, const char *why)
 	return true;
 }
 
+// scan_prep sets sc up to read f (size bytes) record by record into a.
+static void
+scan_prep(slog_scan *sc, slog *s, slog_file *f, uint64_t size, acc *a)
+{
+	memset(sc, 0, sizeof(*sc));
+	sc->vfs    = s->vfs;
+	sc->f      = f;
+	sc->size   = size;
+	sc->on_rec = on_rec;
+	sc->arg    = a;
+}
+
 // harvest reads the sequence numbers of a segment about to go: its
 // header table and its records (without a valid header: whatever valid
 // records resynchronisation finds).  acked: the segment was delivered
@@ -222,25 +238,15 @@ harvest(slog *s, slog_file *f, uint64_t size, uint64_t no, bool acked)
 	acc       a = { .s = s, .no = no, .harvest_only = true,
 		      .no_batches = !acked };
 
-	memset(&sc, 0, sizeof(sc));
-	sc.vfs    = s->vfs;
-	sc.f      = f;
-	sc.size   = size;
+	scan_prep(&sc, s, f, size, &a);
 	sc.resync = true;
-	sc.on_rec = on_rec;
-	sc.arg    = &a;
 	slog__scan(&sc);
 	if (sc.hdr_status == SLOG_PARSE_OK) {
 		table_max(s, &sc);
 	} else {
 		slog__scan_fini(&sc);
-		memset(&sc, 0, sizeof(sc));
-		sc.vfs       = s->vfs;
-		sc.f         = f;
-		sc.size      = size;
+		scan_prep(&sc, s, f, size, &a);
 		sc.no_header = true;
-		sc.on_rec    = on_rec;
-		sc.arg       = &a;
 		slog__scan(&sc);
 	}
 	slog__scan_fini(&sc);
@@ -279,13 +285,8 @@ recover_seg(slog *s, rstate *rs, uint64_t no, bool last)
 		rs->moved |= quarantine(s, name, false, "unreadable");
 		return;
 	}
-	memset(&sc, 0, sizeof(sc));
-	sc.vfs    = s->vfs;
-	sc.f      = f;
-	sc.size   = size;
+	scan_prep(&sc, s, f, size, &a);
 	sc.resync = !last;
-	sc.on_rec = on_rec;
-	sc.arg    = &a;
 	slog__scan(&sc);
 	if (sc.io_err != 0) {
 		slog__log(s, SLOG_LOG_ERROR,

@@ -123,9 +123,12 @@ typedef struct slog_key {
 // of them are durable, slog_append returns ARB_EEXIST with their runs
 // and cb is not called; if their commit is pending, cb runs with its
 // outcome; if a torn tail cut the batch at recovery, only its missing
-// readings are appended.  The last SLOG_PRODUCER_BATCHES (32) keys of
+// readings are appended.  The runs then cover the batch's readings, or
+// only its last ones when the records of its first ones were delivered
+// and deleted meanwhile.  The last SLOG_PRODUCER_BATCHES (64) keys of
 // each of SLOG_PRODUCERS_MAX (64) producers are remembered, across
-// restarts too (each keyed append writes a 48-byte batch record).
+// restarts too (each keyed append writes a 48-byte batch record): a
+// producer keeps fewer than 64 batches unanswered.
 //
 // Returns ARB_OK (cb will run exactly once), ARB_EEXIST (above),
 // ARB_EMSGSIZE (a reading over max_record), ARB_EINVAL (n is 0, a key

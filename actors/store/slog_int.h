@@ -149,7 +149,7 @@ typedef struct slog_wait {
 
 // --- exactly-once appends (producers.c, owner) --------------------------
 #define SLOG_PRODUCERS_MAX    64
-#define SLOG_PRODUCER_BATCHES 32
+#define SLOG_PRODUCER_BATCHES 64
 
 typedef struct slog_pbatch {
 	bool      used;

@@ -21,6 +21,7 @@
 #include <event2/event.h>
 #include <limits.h>
 #include <msgpack.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,14 +169,58 @@ static const char *const refusal_names[R_COUNT] = { "quota", "disk_full",
 	"pending", "disk_error", "commit_failed", "stopping", "too_large",
 	"bad_reading", "bad_message" };
 
+// The engine's counters (slog_stats), exported as they grow.
+static const struct engine_counter {
+	const char *name;
+	const char *label;
+	const char *help;
+	size_t      stat; // offsetof(slog_stats, ...), a uint64_t
+} engine_counters[] = {
+	{ "store_appended_records_total", NULL,
+	    "Records made durable and acknowledged to their producer.",
+	    offsetof(slog_stats, appended_records) },
+	{ "store_appended_bytes_total", NULL,
+	    "Bytes of those records on disk (headers included).",
+	    offsetof(slog_stats, appended_bytes) },
+	{ "store_acked_records_total", NULL,
+	    "Records acknowledged by the consumer.",
+	    offsetof(slog_stats, acked_records) },
+	{ "store_acked_bytes_total", NULL,
+	    "Bytes of records acknowledged by the consumer.",
+	    offsetof(slog_stats, acked_bytes) },
+	{ "store_deleted_records_total", NULL,
+	    "Records deleted with their retired segment.",
+	    offsetof(slog_stats, deleted_records) },
+	{ "store_deleted_bytes_total", NULL,
+	    "Bytes of records deleted with their retired segment.",
+	    offsetof(slog_stats, deleted_bytes) },
+	{ "store_dropped_records_total", "cause=drop_oldest",
+	    "Durable records deleted before the consumer acknowledged them.",
+	    offsetof(slog_stats, dropped_records) },
+	{ "store_torn_tails_total", NULL,
+	    "Torn tails cut when the log was opened.",
+	    offsetof(slog_stats, torn_tails) },
+	{ "store_torn_bytes_total", NULL,
+	    "Bytes of torn tails cut when the log was opened.",
+	    offsetof(slog_stats, torn_bytes) },
+	{ "store_corrupt_bytes_total", NULL,
+	    "Bytes of corrupt regions skipped inside segments.",
+	    offsetof(slog_stats, corrupt_bytes) },
+	{ "store_quarantined_segments_total", NULL,
+	    "Segments set aside in quarantine/.",
+	    offsetof(slog_stats, quarantined) },
+	{ "store_commits_total", NULL,
+	    "Group commits (write + fdatasync rounds).",
+	    offsetof(slog_stats, commits) },
+};
+
+#define N_ENGINE_COUNTERS \
+	(sizeof(engine_counters) / sizeof(engine_counters[0]))
+
 typedef struct metrics {
-	arb_metric *appended_records, *appended_bytes;
-	arb_metric *acked_records, *acked_bytes;
-	arb_metric *deleted_records, *deleted_bytes;
+	arb_metric *engine[N_ENGINE_COUNTERS];
 	arb_metric *refused[R_COUNT];
-	arb_metric *dropped;
-	arb_metric *torn_tails, *torn_bytes, *corrupt_bytes, *quarantined;
-	arb_metric *commits, *answers_lost, *stale_acks, *repeats;
+	arb_metric *answers_lost, *stale_acks, *repeats;
 	arb_metric *backlog_records, *backlog_bytes, *oldest_age;
 	arb_metric *segments, *log_bytes, *disk_avail, *full, *inflight;
 	arb_metric *streams, *consumer;
@@ -199,9 +244,7 @@ typedef struct store {
 	uint32_t batch;
 	// numbers
 	metrics    m;
-	slog_stats last; // counters as last exported
-	uint64_t   answers_lost, stale_acks, repeats;
-	uint64_t   exported_lost, exported_stale, exported_repeats;
+	slog_stats last; // the engine's counters as last exported
 	// scratch buffers for STORE_RECORDS
 	msgpack_sbuffer recs;
 	msgpack_packer  recs_pk;
@@ -231,7 +274,7 @@ answer(store *st, arb_pid to, const arb_msg *req, uint32_t tag,
 	                     : arb_send_copy(st->ctx, to, tag, body, len);
 
 	if (rv != ARB_OK) {
-		st->answers_lost++;
+		arb_metric_add(st->m.answers_lost, 1);
 		arb_log(st->ctx, ARB_LOG_WARN, "answer_lost",
 		    "tag=0x%x to=%llu error=%s", tag,
 		    (unsigned long long) to.id, arb_err_name(rv));
@@ -430,7 +473,7 @@ on_append(store *st, const arb_msg *msg)
 	if (rv == ARB_EEXIST) {
 		// Stored and durable before (a producer resending what it was
 		// not answered): answered with the same numbers.
-		st->repeats++;
+		arb_metric_add(st->m.repeats, 1);
 		arb_log(st->ctx, ARB_LOG_INFO, "repeated_append",
 		    "producer=%llu id=%llu readings=%zu",
 		    (unsigned long long) key.producer, (unsigned long long) id, n);
@@ -623,7 +666,7 @@ on_ack(store *st, const arb_msg *msg)
 		if (!st->subscribed || session != st->session
 		    || !rd_u64(&u.data.via.array.ptr[i], &pos)
 		    || slog_ack(st->log, pos) != ARB_OK) {
-			st->stale_acks++;
+			arb_metric_add(st->m.stale_acks, 1);
 		}
 	}
 	msgpack_unpacked_destroy(&u);
@@ -694,21 +737,10 @@ metrics_declare(store *st)
 	char      label[32];
 	int       i;
 
-	arb_metric_counter(x, "store_appended_records_total", NULL,
-	    "Records made durable and acknowledged to their producer.",
-	    &m->appended_records);
-	arb_metric_counter(x, "store_appended_bytes_total", NULL,
-	    "Bytes of those records on disk (headers included).",
-	    &m->appended_bytes);
-	arb_metric_counter(x, "store_acked_records_total", NULL,
-	    "Records acknowledged by the consumer.", &m->acked_records);
-	arb_metric_counter(x, "store_acked_bytes_total", NULL,
-	    "Bytes of records acknowledged by the consumer.", &m->acked_bytes);
-	arb_metric_counter(x, "store_deleted_records_total", NULL,
-	    "Records deleted with their retired segment.", &m->deleted_records);
-	arb_metric_counter(x, "store_deleted_bytes_total", NULL,
-	    "Bytes of records deleted with their retired segment.",
-	    &m->deleted_bytes);
+	for (i = 0; i < (int) N_ENGINE_COUNTERS; i++) {
+		const struct engine_counter *c = &engine_counters[i];
+		arb_metric_counter(x, c->name, c->label, c->help, &m->engine[i]);
+	}
 	for (i = 0; i < R_COUNT; i++) {
 		snprintf(label, sizeof(label), "cause=%s", refusal_names[i]);
 		arb_metric_counter(x, "store_refused_readings_total", label,
@@ -716,21 +748,6 @@ metrics_declare(store *st)
 		    "readings), by cause.",
 		    &m->refused[i]);
 	}
-	arb_metric_counter(x, "store_dropped_records_total",
-	    "cause=drop_oldest",
-	    "Durable records deleted before the consumer acknowledged them.",
-	    &m->dropped);
-	arb_metric_counter(x, "store_torn_tails_total", NULL,
-	    "Torn tails cut when the log was opened.", &m->torn_tails);
-	arb_metric_counter(x, "store_torn_bytes_total", NULL,
-	    "Bytes of torn tails cut when the log was opened.", &m->torn_bytes);
-	arb_metric_counter(x, "store_corrupt_bytes_total", NULL,
-	    "Bytes of corrupt regions skipped inside segments.",
-	    &m->corrupt_bytes);
-	arb_metric_counter(x, "store_quarantined_segments_total", NULL,
-	    "Segments set aside in quarantine/.", &m->quarantined);
-	arb_metric_counter(x, "store_commits_total", NULL,
-	    "Group commits (write + fdatasync rounds).", &m->commits);
 	arb_metric_counter(x, "store_answers_lost_total", NULL,
 	    "Answers to producers that could not be sent.", &m->answers_lost);
 	arb_metric_counter(x, "store_stale_acks_total", NULL,
@@ -778,27 +795,13 @@ metrics_sync(store *st)
 	struct timespec ts;
 
 	slog_stats_get(st->log, &s);
-#define DELTA(metric, field) arb_metric_add(m->metric, s.field - l->field)
-	DELTA(appended_records, appended_records);
-	DELTA(appended_bytes, appended_bytes);
-	DELTA(acked_records, acked_records);
-	DELTA(acked_bytes, acked_bytes);
-	DELTA(deleted_records, deleted_records);
-	DELTA(deleted_bytes, deleted_bytes);
-	DELTA(dropped, dropped_records);
-	DELTA(torn_tails, torn_tails);
-	DELTA(torn_bytes, torn_bytes);
-	DELTA(corrupt_bytes, corrupt_bytes);
-	DELTA(quarantined, quarantined);
-	DELTA(commits, commits);
-#undef DELTA
-	arb_metric_add(m->answers_lost, st->answers_lost - st->exported_lost);
-	arb_metric_add(m->stale_acks, st->stale_acks - st->exported_stale);
-	arb_metric_add(m->repeats, st->repeats - st->exported_repeats);
-	st->exported_lost    = st->answers_lost;
-	st->exported_stale   = st->stale_acks;
-	st->exported_repeats = st->repeats;
-	*l                 = s;
+	for (i = 0; i < N_ENGINE_COUNTERS; i++) {
+		size_t off = engine_counters[i].stat;
+		arb_metric_add(m->engine[i],
+		    *(const uint64_t *) ((const char *) &s + off)
+		        - *(const uint64_t *) ((const char *) l + off));
+	}
+	*l = s;
 	arb_metric_set(m->backlog_records, (double) s.backlog_records);
 	arb_metric_set(m->backlog_bytes, (double) s.backlog_bytes);
 	clock_gettime(CLOCK_REALTIME, &ts);

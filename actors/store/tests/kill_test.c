@@ -31,16 +31,6 @@
 #define KILLS    55
 #define NSTREAMS 8
 
-static uint64_t
-rng_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15u);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-	return z ^ (z >> 31);
-}
-
 // --- the helper: a producer and a consumer on one log ------------------
 
 typedef struct wbatch {
@@ -117,8 +107,8 @@ h_writer(int argc, char **argv)
 		slog_reading r[40];
 		uint8_t      data[40][200];
 		wbatch      *b = malloc(sizeof(*b));
-		size_t       n = 1 + rng_next(&rng) % 40, k;
-		uint32_t     stream = (uint32_t) (rng_next(&rng) % NSTREAMS);
+		size_t       n = 1 + slogt_rand(&rng) % 40, k;
+		uint32_t     stream = (uint32_t) (slogt_rand(&rng) % NSTREAMS);
 		slog_refusal why;
 
 		if (b == NULL) {
@@ -126,9 +116,9 @@ h_writer(int argc, char **argv)
 		}
 		b->id0 = id;
 		for (k = 0; k < n; k++) {
-			size_t len = 12 + rng_next(&rng) % 180;
-			if (rng_next(&rng) % 4 == 0) {
-				stream = (uint32_t) (rng_next(&rng) % NSTREAMS);
+			size_t len = 12 + slogt_rand(&rng) % 180;
+			if (slogt_rand(&rng) % 4 == 0) {
+				stream = (uint32_t) (slogt_rand(&rng) % NSTREAMS);
 			}
 			slogt_payload_make(data[k], stream, id + k, len);
 			r[k] = (slog_reading) { stream, -1, data[k], len };
@@ -144,9 +134,9 @@ h_writer(int argc, char **argv)
 		slog_poll(t.s);
 		// The consumer: take some, acknowledge all but a few (so the
 		// backlog stays small and segments retire).
-		slog_consume(t.s, rng_next(&rng) % 96, SIZE_MAX, wtake_cb, &w);
+		slog_consume(t.s, slogt_rand(&rng) % 96, SIZE_MAX, wtake_cb, &w);
 		if (w.n > 0) {
-			size_t keep = rng_next(&rng) % 9, i;
+			size_t keep = slogt_rand(&rng) % 9, i;
 			size_t a    = w.n > keep ? w.n - keep : 0;
 			for (i = 0; i < a; i++) {
 				arb_test_emit("C %u %" PRIu64, w.stream[i], w.seq[i]);
@@ -223,13 +213,13 @@ test_sigkill_during_bursts(void **state)
 		arb_test_proc p;
 		char          idbase[32], seed[32], ctx[96];
 		const char   *args[] = { logdir, idbase, seed, NULL };
-		int           want   = (int) (rng_next(&rng) % 401), i;
+		int           want   = (int) (slogt_rand(&rng) % 401), i;
 		slog_vfs     *vfs;
 		slogt         t;
 
 		snprintf(idbase, sizeof(idbase), "%" PRIu64,
 		    ((uint64_t) kill_no << 32) + 1);
-		snprintf(seed, sizeof(seed), "%" PRIu64, rng_next(&rng));
+		snprintf(seed, sizeof(seed), "%" PRIu64, slogt_rand(&rng));
 		arb_test_spawn(&p, "writer", args);
 		arb_test_expect(&p, "ready", 10000);
 		for (i = 0; i < want; i++) {

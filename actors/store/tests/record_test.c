@@ -13,20 +13,11 @@
 
 #include "record.h"
 #include "slog_int.h"
+#include "slogt.h"
 #include "vfs_sim.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-static uint64_t
-rng_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15u);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-	return z ^ (z >> 31);
-}
 
 static void
 test_crc32c_check_value(void **state)
@@ -40,11 +31,11 @@ test_crc32c_check_value(void **state)
 	assert_int_equal(slog__crc32c_sw(0, "123456789", 9), 0xE3069283u);
 	assert_int_equal(slog__crc32c(0, "", 0), 0);
 	for (i = 0; i < (int) sizeof(buf); i++) {
-		buf[i] = (uint8_t) rng_next(&r);
+		buf[i] = (uint8_t) slogt_rand(&r);
 	}
 	// Every length and alignment the hardware path splits differently.
 	for (i = 0; i < 300; i++) {
-		size_t off = rng_next(&r) % 8, len = rng_next(&r) % 4096;
+		size_t off = slogt_rand(&r) % 8, len = slogt_rand(&r) % 4096;
 		assert_int_equal(slog__crc32c(0, buf + off, len),
 		    slog__crc32c_sw(0, buf + off, len));
 	}
@@ -99,7 +90,7 @@ test_record_every_bit_flip_detected(void **state)
 
 	(void) state;
 	for (k = 0; k < sizeof(data); k++) {
-		data[k] = (uint8_t) rng_next(&r);
+		data[k] = (uint8_t) slogt_rand(&r);
 	}
 	for (k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
 		size_t n = SLOG_REC_HDR + lens[k];
@@ -366,8 +357,8 @@ test_scan_resync_over_flips(void **state)
 
 	(void) state;
 	for (trial = 0; trial < 200; trial++) {
-		int    rec = 1 + (int) (rng_next(&r) % 28);
-		size_t bit = (size_t) (rng_next(&r) % ((SLOG_REC_HDR + 60) * 8));
+		int    rec = 1 + (int) (slogt_rand(&r) % 28);
+		size_t bit = (size_t) (slogt_rand(&r) % ((SLOG_REC_HDR + 60) * 8));
 		img[offs[rec] + bit / 8] ^= (uint8_t) (1u << (bit % 8));
 		// Tail mode: everything before the flipped record, nothing
 		// after it.

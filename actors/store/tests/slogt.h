@@ -65,6 +65,17 @@ slogt_logline(void *arg, int level, const char *line)
 	}
 }
 
+// slogt_rand is splitmix64: a small seeded generator for the tests.
+static inline uint64_t
+slogt_rand(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15u);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+	return z ^ (z >> 31);
+}
+
 // slogt_init prepares opts for vfs: 1 ms commits, no free-space floor.
 static inline void
 slogt_init(slogt *t, slog_vfs *vfs)
