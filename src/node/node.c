@@ -448,9 +448,10 @@ arb__node_root_exited(arb_node *node, const arb_exit *why)
 		node->exit_code = ARB_EXIT_OK;
 	}
 	arb__log(node->exit_code ? ARB_LOG_ERROR : ARB_LOG_INFO, NULL,
-	    "event=node_exit reason=%s exit_code=%d requested=%s abandoned=%d",
+	    "event=node_exit reason=%s exit_code=%d requested=%s abandoned=%d"
+	    "%s",
 	    reason, node->exit_code, node->stopping ? "yes" : "no",
-	    node->abandoned);
+	    node->abandoned, node->brutal ? " stop=brutal" : "");
 	node->done = true;
 	event_base_loopbreak(node->base);
 }

@@ -54,6 +54,8 @@ struct arb__child {
 	bool           stop_sent; // stop requested (exec: exit => shutdown)
 	bool           killed;    // we sent SIGKILL (brutal / deadline)
 	bool           hung;      // killed by the watchdog
+	bool           brutal;    // stopped by a brutal stop (its stop
+	                          // deadline is the grace, not its shutdown)
 	// Thread children.
 	arb__thr      *thr;
 	arb__mbox     *mbox; // kept between incarnations (thread actors)
@@ -81,6 +83,11 @@ struct arb__child {
 	bool           held;         // stopped by an operator: not restarted
 	bool           removing;     // reload removes it: no restart decision
 };
+
+// The grace a thread actor gets to end when a stop turns brutal (a second
+// SIGTERM/SIGINT): a thread cannot be killed, so it is asked, and
+// abandoned only if it has not ended by then (SPEC 11).
+#define ARB__BRUTAL_GRACE_MS 1000
 
 // A service of the node (the operator layer, src/ops/): hooks of its own
 // beside the program's (arb_node_set_hooks), and a close callback that
@@ -248,7 +255,15 @@ int  arb__sup_open(arb__sup **supp, arb_node *node, arb__child *slot,
 void arb__sup_free(arb__sup *sup);
 void arb__sup_start(arb__sup *sup);        // async: slot gets READY/FAIL
 void arb__sup_stop(arb__sup *sup);         // async: slot gets EXIT
-void arb__sup_brutal(arb__sup *sup);       // kill everything now
+// arb__sup_brutal makes sup's stop brutal (starting it if need be), its
+// nested supervisors' too: every process is SIGKILLed at once, every
+// thread actor asked to stop at once and abandoned if it has not ended
+// after ARB__BRUTAL_GRACE_MS (or its shutdown, if shorter); nothing waits
+// for the stop order any more.  Idempotent.
+void arb__sup_brutal(arb__sup *sup);
+// arb__child_stop_ms is the stop deadline c got when its stop was asked
+// for: its shutdown, or the grace of a brutal stop (ms; <= 0: none).
+int  arb__child_stop_ms(const arb__child *c);
 bool arb__sup_stopping(const arb__sup *sup);
 arb__sup *arb__sup_find(arb__sup *root, const char *path);
 // arb__sup_start_dynamic adds and starts a simple_one_for_one child.  With

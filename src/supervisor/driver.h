@@ -24,6 +24,8 @@ typedef struct arb__driver {
 	bool        timed_start; // start_timeout applies to its starts
 	bool        heartbeat;   // its actors beat: liveness is their age
 	bool        watchdog;    // spec.watchdog_ms can end a hung one
+	bool        kill_abandons; // kill cannot end it (a thread): a brutal
+	                           // stop asks first, with a short grace
 
 	// start begins a new incarnation of c (c->pid is already its pid).
 	// ARB_OK means it is under way: READY, IGNORE, FAIL or EXIT follow as
@@ -42,8 +44,9 @@ typedef struct arb__driver {
 	// process and its group, a nested supervisor's brutal stop.  A thread
 	// cannot be killed: it is abandoned (it runs on, detached from the
 	// child, until the process ends; ARB_EXIT_UNCLEAN) and its EXIT
-	// (killed) is reported at once.  Does not wait; a harmless no-op when
-	// nothing runs.
+	// (killed) is reported at once; c->brutal says whether a brutal stop's
+	// grace ran out (else its shutdown timeout, or shutdown: brutal_kill).
+	// Does not wait; a harmless no-op when nothing runs.
 	void (*kill)(arb__child *c);
 
 	// exit_signal delivers a linked actor's abnormal exit: c's actor does

@@ -43,9 +43,23 @@ thread_kill(arb__child *c)
 	if (c->thr == NULL) {
 		return;
 	}
-	arb__log(ARB_LOG_ERROR, c->path,
-	    "event=abandoned reason=thread actor overran its shutdown "
-	    "timeout; it cannot be killed");
+	if (c->brutal) {
+		arb__log(ARB_LOG_ERROR, c->path,
+		    "event=abandoned reason=\"it did not end within the %d ms "
+		    "grace of a brutal stop (stop requested twice); a thread "
+		    "cannot be killed\"",
+		    arb__child_stop_ms(c));
+	} else if (arb__child_shutdown_ms(&c->spec) ==
+	    ARB_SHUTDOWN_BRUTAL_KILL) {
+		arb__log(ARB_LOG_ERROR, c->path,
+		    "event=abandoned reason=\"its shutdown is brutal_kill and "
+		    "a thread cannot be killed\"");
+	} else {
+		arb__log(ARB_LOG_ERROR, c->path,
+		    "event=abandoned reason=\"it did not end within its "
+		    "shutdown timeout of %d ms; a thread cannot be killed\"",
+		    arb__child_stop_ms(c));
+	}
 	thread_abandon(c);
 	c->thr = NULL;
 	snprintf(e.text, sizeof(e.text), "abandoned thread");
@@ -104,6 +118,7 @@ const arb__driver arb__drv_thread = {
 	.timed_start = true,
 	.heartbeat   = true,
 	.watchdog    = false,
+	.kill_abandons = true,
 	.start       = thread_start,
 	.stop        = thread_stop,
 	.kill        = thread_kill,

@@ -58,6 +58,7 @@ struct arb__sup {
 	size_t         nretry;
 	arb_exit       exit_reason; // reported to the parent when stopped
 	bool           start_failed;
+	bool           brutal; // the stop is brutal: kill now, all at once
 	struct event  *report_ev; // deferred report to the parent
 	arb__cevent    report_what;
 	bool           in_run;
@@ -68,10 +69,13 @@ struct arb__sup {
 static void sup_run(arb__sup *sup);
 static void sup_shutdown(arb__sup *sup, const arb_exit *why);
 
+// sup_parallel_stop: simple_one_for_one stops its children in parallel
+// (OTP), and so does a brutal stop (no order is kept: everything ends at
+// once).
 static bool
 sup_parallel_stop(const arb__sup *sup)
 {
-	return sup->spec->strategy == ARB_SIMPLE_ONE_FOR_ONE;
+	return sup->spec->strategy == ARB_SIMPLE_ONE_FOR_ONE || sup->brutal;
 }
 
 // ---------------------------------------------------------------------------
@@ -282,6 +286,7 @@ child_spawn(arb__child *c)
 	c->stop_sent = false;
 	c->killed    = false;
 	c->hung      = false;
+	c->brutal    = false;
 	// Heartbeat and stats belong to one incarnation: a predecessor's
 	// old heartbeat would make the new one look stuck (arb_node_live).
 	c->last_hb_ms = 0;
@@ -302,19 +307,56 @@ child_kill(arb__child *c)
 	c->drv->kill(c);
 }
 
-static void
-child_request_stop(arb__child *c)
+int
+arb__child_stop_ms(const arb__child *c)
 {
 	int ms = arb__child_shutdown_ms(&c->spec);
 
+	if (c->brutal && (ms <= 0 || ms > ARB__BRUTAL_GRACE_MS)) {
+		ms = ARB__BRUTAL_GRACE_MS; // infinity included
+	}
+	return ms;
+}
+
+// child_request_stop asks c to stop (SPEC 5): its stop, then its kill at
+// the shutdown deadline; a brutal_kill child is killed at once.  In a
+// brutal stop, what can be killed is killed at once, and what cannot (a
+// thread) is asked with ARB__BRUTAL_GRACE_MS to end.
+static void
+child_request_stop(arb__child *c)
+{
+	int ms;
+
 	c->stop_sent = true;
-	if (c->sup->node->brutal || ms == ARB_SHUTDOWN_BRUTAL_KILL) {
+	c->brutal    = c->sup->brutal;
+	ms           = arb__child_stop_ms(c);
+	if (ms == ARB_SHUTDOWN_BRUTAL_KILL ||
+	    (c->brutal && !c->drv->kill_abandons)) {
 		child_kill(c);
 		return;
 	}
 	c->drv->stop(c);
 	if (ms > 0 && c->state == ARB__CS_STOPPING) {
 		timer_arm(c, &c->stop_timer, ms);
+	}
+}
+
+// child_brutal: c was asked to stop before the stop turned brutal.
+static void
+child_brutal(arb__child *c)
+{
+	if (c->state != ARB__CS_STOPPING || c->brutal) {
+		return;
+	}
+	c->brutal = true;
+	if (!c->drv->kill_abandons) {
+		child_kill(c);
+	} else if (c->stop_timer != NULL) {
+		// From now on at most the grace.
+		int ms = arb__child_stop_ms(c);
+		if (ms > 0) {
+			timer_arm(c, &c->stop_timer, ms);
+		}
 	}
 }
 
@@ -336,9 +378,16 @@ child_timer_cb(evutil_socket_t fd, short what, void *arg)
 	} else if (c->stop_timer != NULL &&
 	    !evtimer_pending(c->stop_timer, NULL)) {
 		timer_cancel(&c->stop_timer);
-		arb__log(ARB_LOG_WARN, c->path,
-		    "event=stop_deadline shutdown_ms=%d action=kill",
-		    arb__child_shutdown_ms(&c->spec));
+		if (c->brutal) {
+			arb__log(ARB_LOG_WARN, c->path,
+			    "event=stop_deadline grace_ms=%d stop=brutal "
+			    "action=kill",
+			    arb__child_stop_ms(c));
+		} else {
+			arb__log(ARB_LOG_WARN, c->path,
+			    "event=stop_deadline shutdown_ms=%d action=kill",
+			    arb__child_stop_ms(c));
+		}
 		arb__child_event(c, ARB__CE_DEADLINE, NULL);
 	} else if (c->backoff_timer != NULL &&
 	    !evtimer_pending(c->backoff_timer, NULL)) {
@@ -1089,13 +1138,21 @@ arb__sup_brutal(arb__sup *sup)
 {
 	size_t i;
 
-	arb__sup_stop(sup);
-	for (i = 0; i < sup->n; i++) {
-		arb__child *c = sup->children[i];
-		if (c->state == ARB__CS_STOPPING) {
-			child_kill(c);
-		}
+	if (sup->brutal) {
+		return;
 	}
+	sup->brutal = true;
+	// Children asked to stop before: killed now, or (threads) their
+	// deadline cut to the grace.  The others are asked by the stop job,
+	// which from now on goes on in parallel (sup_parallel_stop).
+	for (i = 0; i < sup->n; i++) {
+		child_brutal(sup->children[i]);
+	}
+	for (i = 0; i < sup->nremoved; i++) {
+		child_brutal(sup->removed[i]);
+	}
+	arb__sup_stop(sup); // begins the stop if it had not begun
+	sup_run(sup);
 }
 
 bool

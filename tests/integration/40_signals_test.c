@@ -185,6 +185,29 @@ h_watchdog(int argc, char **argv)
 	return arb_test_node_main(&s);
 }
 
+// The issue 8 case: a thread actor first in start order, so last in stop
+// order, and two process children that take 5 s to stop.  argv[1] is the
+// thread's stop behaviour ("prompt" or "never").
+static int
+h_slow_thread_last(int argc, char **argv)
+{
+	char                 cfg[32];
+	const arb_child_spec c[] = {
+		{ .name = "t", .isolation = ARB_THREAD, .type = "probe",
+		    .arg = cfg },
+		PROBE_CHILD("p1", ARB_PROCESS, "stop=slow:5000"),
+		PROBE_CHILD("p2", ARB_PROCESS, "stop=slow:5000"),
+	};
+	arb_sup_spec s = { .children = c, .nchildren = 3 };
+
+	if (argc < 2) {
+		return 99;
+	}
+	snprintf(cfg, sizeof(cfg), "stop=%s", argv[1]);
+	((arb_child_spec *) &c[0])->arg_len = strlen(cfg) + 1;
+	return arb_test_node_main(&s);
+}
+
 // A thread actor that never answers its stop request.
 static int
 h_abandon(int argc, char **argv)
@@ -245,6 +268,7 @@ static const arb_test_helper helpers[] = {
 	{ "flat", h_flat },
 	{ "nested", h_nested },
 	{ "slow", h_slow },
+	{ "slow_thread_last", h_slow_thread_last },
 	{ "watchdog", h_watchdog },
 	{ "abandon", h_abandon },
 	{ "brutal_kill", h_brutal_kill },
@@ -260,6 +284,16 @@ mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+// seen waits for a line containing needle anywhere in the output so far
+// (lines of actors stopped at once come in any order).
+static void
+seen(arb_test_proc *p, const char *needle, int timeout_ms)
+{
+	char line[512];
+
+	arb_test_line(p, needle, timeout_ms, line, sizeof(line));
 }
 
 // pos is the offset of the first line containing needle in everything the
@@ -376,8 +410,9 @@ test_second_sigterm_makes_the_stop_brutal(void **state)
 	kill(p.pid, SIGTERM);
 	arb_test_expect(&p, "- event=stop_requested_again action=brutal_stop",
 	    5000);
-	arb_test_expect(&p, "root/p2 event=stopped reason=killed", 5000);
-	arb_test_expect(&p, "root/p1 event=stopped reason=killed", 5000);
+	// Both at once: in either order.
+	seen(&p, "root/p2 event=stopped reason=killed", 5000);
+	seen(&p, "root/p1 event=stopped reason=killed", 5000);
 	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&p, 10000)), 0);
 	took = mono_ms() - t0;
 	if (took >= 3000) {
@@ -388,6 +423,88 @@ test_second_sigterm_makes_the_stop_brutal(void **state)
 	assert_int_equal(arb_test_count(&p, "event=stop_deadline"), 0);
 	assert_non_null(strstr(p.out, "event=node_exit reason=shutdown "
 	                              "exit_code=0 requested=yes abandoned=0"));
+	arb_test_proc_fini(&p);
+}
+
+// Issue 8: two Ctrl-C during a stop made the node exit 71, "thread actor
+// overran its shutdown timeout", for a thread actor last in the stop order
+// that was never asked to stop.  The second signal kills the processes at
+// once and asks the thread at once; it ends, and the stop is clean.
+static void
+test_second_sigint_asks_threads_at_once(void **state)
+{
+	static const char *const args[] = { "prompt", NULL };
+	arb_test_proc            p;
+	int64_t                  t0, took;
+
+	(void) state;
+	arb_test_spawn(&p, "slow_thread_last", args);
+	arb_test_expect(&p, "event=tree_up", 10000);
+	kill(p.pid, SIGINT);
+	arb_test_expect(
+	    &p, "path=root/p2 event=stop_requested stop=slow", 5000);
+	t0 = mono_ms();
+	kill(p.pid, SIGINT);
+	arb_test_expect(&p, "- event=stop_requested_again action=brutal_stop",
+	    5000);
+	seen(&p, "path=root/t event=stop_requested", 5000);
+	seen(&p, "root/t event=stopped reason=shutdown", 5000);
+	seen(&p, "root/p1 event=stopped reason=killed", 5000);
+	seen(&p, "root/p2 event=stopped reason=killed", 5000);
+	if (arb_test_exit_code(arb_test_wait_exit(&p, 10000)) != 0) {
+		fail_msg("exit status %d; output:\n%s",
+		    arb_test_exit_code(p.status), p.out);
+	}
+	took = mono_ms() - t0;
+	if (took >= 2000) {
+		fail_msg("the brutal stop took %lld ms", (long long) took);
+	}
+	assert_int_equal(arb_test_count(&p, "event=abandoned"), 0);
+	assert_int_equal(arb_test_count(&p, "path=root/p1 event=stop_req"), 0);
+	assert_non_null(strstr(p.out, "event=node_exit reason=shutdown "
+	                              "exit_code=0 requested=yes abandoned=0 "
+	                              "stop=brutal"));
+	arb_test_proc_fini(&p);
+}
+
+// A thread that does not end within the brutal stop's grace is abandoned
+// (exit 71), and the log says so: not a shutdown timeout it never had.
+static void
+test_second_sigterm_abandons_a_thread_after_the_grace(void **state)
+{
+	static const char *const args[] = { "never", NULL };
+	arb_test_proc            p;
+	int64_t                  t0, took;
+
+	(void) state;
+	arb_test_spawn(&p, "slow_thread_last", args);
+	arb_test_expect(&p, "event=tree_up", 10000);
+	kill(p.pid, SIGTERM);
+	arb_test_expect(
+	    &p, "path=root/p2 event=stop_requested stop=slow", 5000);
+	t0 = mono_ms();
+	kill(p.pid, SIGTERM);
+	arb_test_expect(&p, "- event=stop_requested_again action=brutal_stop",
+	    5000);
+	seen(&p, "path=root/t event=stop_requested stop=never", 5000);
+	seen(&p,
+	    "root/t event=stop_deadline grace_ms=1000 stop=brutal action=kill",
+	    5000);
+	seen(&p,
+	    "root/t event=abandoned reason=\"it did not end within the "
+	    "1000 ms grace of a brutal stop (stop requested twice); a thread "
+	    "cannot be killed\"",
+	    5000);
+	assert_int_equal(
+	    arb_test_exit_code(arb_test_wait_exit(&p, 10000)), 71);
+	took = mono_ms() - t0;
+	if (took < 900 || took >= 3000) {
+		fail_msg("the brutal stop took %lld ms (grace 1000 ms)",
+		    (long long) took);
+	}
+	assert_non_null(strstr(p.out, "event=node_exit reason=shutdown "
+	                              "exit_code=71 requested=yes abandoned=1 "
+	                              "stop=brutal"));
 	arb_test_proc_fini(&p);
 }
 
@@ -524,6 +641,9 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_sigterm_stops_in_reverse_order_and_exits_0),
 	cmocka_unit_test(test_sigterm_stops_nested_supervisor_in_order),
 	cmocka_unit_test(test_second_sigterm_makes_the_stop_brutal),
+	cmocka_unit_test(test_second_sigint_asks_threads_at_once),
+	cmocka_unit_test(
+	    test_second_sigterm_abandons_a_thread_after_the_grace),
 	cmocka_unit_test(test_watchdog_kills_and_restarts_hung_process),
 	cmocka_unit_test(test_thread_ignoring_stop_is_abandoned_exit_71),
 	cmocka_unit_test(test_brutal_kill_child_is_killed_at_once),
