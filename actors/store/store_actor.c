@@ -20,7 +20,6 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <limits.h>
-#include <msgpack.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -245,21 +244,22 @@ typedef struct store {
 	// numbers
 	metrics    m;
 	slog_stats last; // the engine's counters as last exported
-	// scratch buffers for STORE_RECORDS
-	msgpack_sbuffer recs;
-	msgpack_packer  recs_pk;
-	msgpack_sbuffer out;
-	char            batch_gw[STORE_GATEWAY_MAX + 1];
+	// STORE_RECORDS being built
+	store_recs *recs;
+	char        batch_gw[STORE_GATEWAY_MAX + 1];
 } store;
 
-// An append waiting for its commit.
+// An append waiting for its commit.  runs: the engine's numbers; out:
+// the same as the message's (room for them is taken with the append, so
+// a durable append always gets its answer).
 typedef struct pending {
-	store   *st;
-	arb_pid  to;
-	uint64_t id;
-	arb_msg *req; // a request's copy (for arb_reply), or NULL
-	size_t   nruns;
-	slog_run runs[];
+	store     *st;
+	arb_pid    to;
+	uint64_t   id;
+	arb_msg   *req; // a request's copy (for arb_reply), or NULL
+	size_t     nruns;
+	slog_run  *runs;
+	store_run *out;
 } pending;
 
 static void push_records(store *st);
@@ -281,51 +281,53 @@ answer(store *st, arb_pid to, const arb_msg *req, uint32_t tag,
 	}
 }
 
+// answer_body sends a body built by a store_msg_* helper (rv its
+// outcome) and frees it.
+static void
+answer_body(store *st, arb_pid to, const arb_msg *req, uint32_t tag,
+    store_body *b, int rv)
+{
+	if (rv != 0) {
+		arb_metric_add(st->m.answers_lost, 1);
+		arb_log(st->ctx, ARB_LOG_WARN, "answer_lost",
+		    "tag=0x%x to=%llu error=ENOMEM", tag,
+		    (unsigned long long) to.id);
+		return;
+	}
+	answer(st, to, req, tag, b->data, b->len);
+	store_body_free(b);
+}
+
 static void
 refuse(store *st, arb_pid to, const arb_msg *req, uint64_t id, int code,
     int retry_ms, int why)
 {
-	msgpack_sbuffer sb;
-	msgpack_packer  pk;
+	store_body b;
 
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 4);
-	msgpack_pack_uint64(&pk, id);
-	msgpack_pack_int(&pk, code);
-	msgpack_pack_int(&pk, retry_ms);
-	msgpack_pack_str_with_body(&pk, refusal_names[why],
-	    strlen(refusal_names[why]));
-	answer(st, to, req, STORE_TAG_REFUSED, sb.data, sb.size);
-	msgpack_sbuffer_destroy(&sb);
+	answer_body(st, to, req, STORE_TAG_REFUSED, &b,
+	    store_msg_refused(&b, id, code, retry_ms, refusal_names[why]));
 	arb_metric_add(st->m.refused[why], 1);
 }
 
 static void
 append_done(void *arg, int status)
 {
-	pending        *p  = arg;
-	store          *st = p->st;
-	msgpack_sbuffer sb;
-	msgpack_packer  pk;
-	size_t          i;
+	pending   *p  = arg;
+	store     *st = p->st;
+	store_body b;
+	size_t     i;
 
 	if (status != ARB_OK) {
 		refuse(st, p->to, p->req, p->id, ARB_EAGAIN,
 		    slog_retry_ms(st->log), R_COMMIT_FAILED);
 	} else {
-		msgpack_sbuffer_init(&sb);
-		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-		msgpack_pack_array(&pk, p->nruns + 1);
-		msgpack_pack_uint64(&pk, p->id);
 		for (i = 0; i < p->nruns; i++) {
-			msgpack_pack_array(&pk, 3);
-			msgpack_pack_uint32(&pk, p->runs[i].stream);
-			msgpack_pack_uint64(&pk, p->runs[i].first_seq);
-			msgpack_pack_uint32(&pk, p->runs[i].count);
+			p->out[i] = (store_run) { .stream = p->runs[i].stream,
+				.count                    = p->runs[i].count,
+				.first_seq                = p->runs[i].first_seq };
 		}
-		answer(st, p->to, p->req, STORE_TAG_APPENDED, sb.data, sb.size);
-		msgpack_sbuffer_destroy(&sb);
+		answer_body(st, p->to, p->req, STORE_TAG_APPENDED, &b,
+		    store_msg_appended(&b, p->id, p->out, p->nruns));
 	}
 	arb_msg_free(p->req);
 	free(p);
@@ -333,61 +335,41 @@ append_done(void *arg, int status)
 
 // --- producers ----------------------------------------------------------------
 
-static bool
-rd_u64(const msgpack_object *o, uint64_t *v)
+// pending_new allocates an append's pending entry with room for n runs.
+static pending *
+pending_new(store *st, const arb_msg *msg, uint64_t id, size_t n)
 {
-	if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
-		return false;
+	pending *p = malloc(
+	    sizeof(*p) + n * (sizeof(slog_run) + sizeof(store_run)));
+
+	if (p == NULL) {
+		return NULL;
 	}
-	*v = o->via.u64;
-	return true;
-}
-
-// body_unpack unpacks msg's body into u (the caller destroys u): exactly
-// one msgpack value, checked by store_msg_valid first (msgpack-c would
-// allocate whatever a length field claims).
-static bool
-body_unpack(msgpack_unpacked *u, const arb_msg *msg)
-{
-	size_t off = 0;
-
-	msgpack_unpacked_init(u);
-	return store_msg_valid(arb_msg_body(msg), arb_msg_len(msg))
-	    && msgpack_unpack_next(u, arb_msg_body(msg), arb_msg_len(msg), &off)
-	        == MSGPACK_UNPACK_SUCCESS
-	    && off == arb_msg_len(msg);
-}
-
-// rd_id reads an append's id: a number, or [producer, id] for an
-// exactly-once append (producer not 0).
-static bool
-rd_id(const msgpack_object *o, slog_key *key, uint64_t *idp)
-{
-	if (o->type == MSGPACK_OBJECT_ARRAY && o->via.array.size == 2) {
-		if (!rd_u64(&o->via.array.ptr[0], &key->producer)
-		    || key->producer == 0
-		    || !rd_u64(&o->via.array.ptr[1], &key->id)) {
-			return false;
-		}
-		*idp = key->id;
-		return true;
+	p->st    = st;
+	p->to    = arb_msg_from(msg);
+	p->id    = id;
+	p->req   = NULL;
+	p->nruns = 0;
+	p->runs  = (slog_run *) (p + 1);
+	p->out   = (store_run *) (p->runs + n);
+	if (arb_msg_is_request(msg) && arb_msg_dup(&p->req, msg) != ARB_OK) {
+		free(p);
+		return NULL;
 	}
-	return rd_u64(o, idp);
+	return p;
 }
 
 // refuse_stopping answers an append that arrives after the stop began.
 static void
 refuse_stopping(store *st, const arb_msg *msg)
 {
-	msgpack_unpacked u;
-	uint64_t         id = 0;
+	uint64_t       producer, id = 0;
+	store_reading *r = NULL;
+	size_t         n;
 
-	if (body_unpack(&u, msg) && u.data.type == MSGPACK_OBJECT_ARRAY
-	    && u.data.via.array.size > 0) {
-		slog_key key;
-		rd_id(&u.data.via.array.ptr[0], &key, &id);
-	}
-	msgpack_unpacked_destroy(&u);
+	store_msg_append_read(
+	    arb_msg_body(msg), arb_msg_len(msg), &producer, &id, &r, &n);
+	free(r);
 	refuse(st, arb_msg_from(msg), arb_msg_is_request(msg) ? msg : NULL, id,
 	    ARB_EAGAIN, 1000, R_STOPPING);
 }
@@ -395,78 +377,44 @@ refuse_stopping(store *st, const arb_msg *msg)
 static void
 on_append(store *st, const arb_msg *msg)
 {
-	msgpack_unpacked u;
-	size_t           n  = 0, i;
-	uint64_t         id = 0;
-	slog_key         key = { 0, 0 };
-	slog_reading    *rd = NULL;
-	pending         *p   = NULL;
-	const arb_msg   *req = arb_msg_is_request(msg) ? msg : NULL;
-	slog_refusal     why;
-	int              rv, bad = R_BAD_MESSAGE;
+	size_t         n  = 0, i;
+	uint64_t       id = 0;
+	slog_key       key = { 0, 0 };
+	store_reading *r   = NULL;
+	slog_reading  *rd  = NULL;
+	pending       *p   = NULL;
+	const arb_msg *req = arb_msg_is_request(msg) ? msg : NULL;
+	slog_refusal   why;
+	int            rv;
 
-	if (!body_unpack(&u, msg) || u.data.type != MSGPACK_OBJECT_ARRAY
-	    || u.data.via.array.size < 2
-	    || !rd_id(&u.data.via.array.ptr[0], &key, &id)) {
-		goto bad;
+	rv = store_msg_append_read(
+	    arb_msg_body(msg), arb_msg_len(msg), &key.producer, &id, &r, &n);
+	if (rv == EBADMSG || rv == EINVAL) {
+		arb_log(st->ctx, ARB_LOG_WARN, "bad_append", "from=%llu len=%zu",
+		    (unsigned long long) arb_msg_from(msg).id, arb_msg_len(msg));
+		refuse(st, arb_msg_from(msg), req, id,
+		    rv == EBADMSG ? ARB_EBADMSG : ARB_EINVAL, 0,
+		    rv == EBADMSG ? R_BAD_MESSAGE : R_BAD_READING);
+		return;
 	}
-	n   = u.data.via.array.size - 1;
-	rd  = malloc(n * sizeof(*rd));
-	p   = malloc(sizeof(*p) + n * sizeof(slog_run));
-	bad = R_BAD_READING;
-	if (rd == NULL || p == NULL) {
+	key.id = id;
+	if (rv != 0 || (rd = malloc(n * sizeof(*rd))) == NULL
+	    || (p = pending_new(st, msg, id, n)) == NULL) {
+		free(r);
 		free(rd);
-		free(p);
-		msgpack_unpacked_destroy(&u);
 		refuse(st, arb_msg_from(msg), req, id, ARB_EAGAIN, 100, R_PENDING);
 		return;
 	}
 	for (i = 0; i < n; i++) {
-		const msgpack_object *r = &u.data.via.array.ptr[i + 1];
-		const msgpack_object *f;
-		uint64_t              stream;
-
-		if (r->type != MSGPACK_OBJECT_ARRAY || r->via.array.size != 3) {
-			goto bad;
-		}
-		f = r->via.array.ptr;
-		if (!rd_u64(&f[0], &stream) || stream > UINT32_MAX) {
-			goto bad;
-		}
-		rd[i].stream = (uint32_t) stream;
-		if (f[1].type == MSGPACK_OBJECT_NIL) {
-			rd[i].ts_ms = -1;
-		} else if (f[1].type == MSGPACK_OBJECT_POSITIVE_INTEGER
-		    && f[1].via.u64 < ((uint64_t) 1 << 48)) {
-			rd[i].ts_ms = (int64_t) f[1].via.u64;
-		} else {
-			goto bad;
-		}
-		if (f[2].type == MSGPACK_OBJECT_BIN) {
-			rd[i].data = f[2].via.bin.ptr;
-			rd[i].len  = f[2].via.bin.size;
-		} else if (f[2].type == MSGPACK_OBJECT_STR) {
-			rd[i].data = f[2].via.str.ptr;
-			rd[i].len  = f[2].via.str.size;
-		} else {
-			goto bad;
-		}
+		rd[i] = (slog_reading) { .stream = r[i].stream,
+			.ts_ms                   = r[i].ts_ms,
+			.data                    = r[i].data,
+			.len                     = r[i].len };
 	}
-	p->st  = st;
-	p->to  = arb_msg_from(msg);
-	p->id  = id;
-	p->req = NULL;
-	if (req != NULL && arb_msg_dup(&p->req, req) != ARB_OK) {
-		free(rd);
-		free(p);
-		msgpack_unpacked_destroy(&u);
-		refuse(st, arb_msg_from(msg), req, id, ARB_EAGAIN, 100, R_PENDING);
-		return;
-	}
+	free(r);
 	rv = slog_append(st->log, key.producer != 0 ? &key : NULL, rd, n,
 	    p->runs, &p->nruns, append_done, p, &why);
 	free(rd);
-	msgpack_unpacked_destroy(&u);
 	if (rv == ARB_OK) {
 		return;
 	}
@@ -498,15 +446,6 @@ on_append(store *st, const arb_msg *msg)
 	} else {
 		refuse(st, arb_msg_from(msg), req, id, rv, 0, R_BAD_READING);
 	}
-	return;
-bad:
-	free(rd);
-	free(p);
-	msgpack_unpacked_destroy(&u);
-	arb_log(st->ctx, ARB_LOG_WARN, "bad_append", "from=%llu len=%zu",
-	    (unsigned long long) arb_msg_from(msg).id, arb_msg_len(msg));
-	refuse(st, arb_msg_from(msg), req, id,
-	    bad == R_BAD_MESSAGE ? ARB_EBADMSG : ARB_EINVAL, 0, bad);
 }
 
 // --- the consumer -------------------------------------------------------------
@@ -529,18 +468,13 @@ unsubscribe(store *st, const char *why)
 static void
 rec_cb(void *arg, const slog_record *r)
 {
-	store          *st = arg;
-	msgpack_packer *pk = &st->recs_pk;
+	store *st = arg;
 
 	if (st->batch_gw[0] == '\0') {
 		snprintf(st->batch_gw, sizeof(st->batch_gw), "%s", r->gateway);
 	}
-	msgpack_pack_array(pk, 5);
-	msgpack_pack_uint64(pk, r->pos);
-	msgpack_pack_uint32(pk, r->stream);
-	msgpack_pack_uint64(pk, r->seq);
-	msgpack_pack_int64(pk, r->ts_ms);
-	msgpack_pack_bin_with_body(pk, r->data, r->len);
+	store_recs_add(
+	    st->recs, r->pos, r->stream, r->seq, r->ts_ms, r->data, r->len);
 }
 
 // push_records sends STORE_RECORDS while the window has room.
@@ -548,26 +482,25 @@ static void
 push_records(store *st)
 {
 	while (st->subscribed) {
-		msgpack_packer pk;
-		size_t         n;
-		int            rv;
+		const void *body;
+		size_t      n, len;
+		int         rv;
 
-		msgpack_sbuffer_clear(&st->recs);
+		store_recs_reset(st->recs);
 		st->batch_gw[0] = '\0';
 		n = slog_consume(st->log, st->batch, 192u << 10, rec_cb, st);
 		if (n == 0) {
 			return;
 		}
-		msgpack_sbuffer_clear(&st->out);
-		msgpack_packer_init(&pk, &st->out, msgpack_sbuffer_write);
-		msgpack_pack_array(&pk, n + 2);
-		msgpack_pack_uint64(&pk, st->session);
-		msgpack_pack_str_with_body(&pk, st->batch_gw, strlen(st->batch_gw));
-		msgpack_sbuffer_write(&st->out, st->recs.data, st->recs.size);
-		rv = arb_send_copy(st->ctx, st->consumer, STORE_TAG_RECORDS,
-		    st->out.data, st->out.size);
-		if (rv == ARB_EAGAIN) {
-			// The consumer's queue is full: try again shortly.
+		rv = store_recs_finish(
+		         st->recs, st->session, st->batch_gw, &body, &len)
+		        == 0
+		    ? arb_send_copy(
+		          st->ctx, st->consumer, STORE_TAG_RECORDS, body, len)
+		    : ARB_ENOMEM;
+		if (rv == ARB_EAGAIN || rv == ARB_ENOMEM) {
+			// The consumer's queue is full (or memory short): try
+			// again shortly.
 			struct timeval tv = { 0, 20000 };
 			slog_unconsume(st->log, n);
 			evtimer_add(st->retry_ev, &tv);
@@ -584,24 +517,15 @@ push_records(store *st)
 static void
 on_subscribe(store *st, const arb_msg *msg)
 {
-	msgpack_unpacked u;
-	uint64_t         window = (uint64_t) st->c.window;
-	uint64_t         batch  = (uint64_t) st->c.batch;
-	msgpack_sbuffer  sb;
-	msgpack_packer   pk;
-	slog_stats       s;
-	bool             ok = true;
+	uint64_t   window = (uint64_t) st->c.window;
+	uint64_t   batch  = (uint64_t) st->c.batch;
+	store_body b;
+	slog_stats s;
 
 	// An empty body subscribes with the defaults.
-	if (arb_msg_len(msg) > 0) {
-		ok = body_unpack(&u, msg) && u.data.type == MSGPACK_OBJECT_ARRAY
-		    && (u.data.via.array.size < 1
-		        || rd_u64(&u.data.via.array.ptr[0], &window))
-		    && (u.data.via.array.size < 2
-		        || rd_u64(&u.data.via.array.ptr[1], &batch));
-		msgpack_unpacked_destroy(&u);
-	}
-	if (!ok) {
+	if (store_msg_subscribe_read(
+	        arb_msg_body(msg), arb_msg_len(msg), &window, &batch)
+	    != 0) {
 		arb_log(st->ctx, ARB_LOG_WARN, "bad_subscribe", "from=%llu",
 		    (unsigned long long) arb_msg_from(msg).id);
 		if (arb_msg_is_request(msg)) {
@@ -627,16 +551,10 @@ on_subscribe(store *st, const arb_msg *msg)
 	slog_rewind(st->log);
 	slog_set_window(st->log, (uint32_t) window);
 	slog_stats_get(st->log, &s);
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 4);
-	msgpack_pack_uint64(&pk, st->session);
-	msgpack_pack_str_with_body(&pk, st->c.gateway, strlen(st->c.gateway));
-	msgpack_pack_uint64(&pk, s.backlog_records);
-	msgpack_pack_uint64(&pk, s.backlog_bytes);
-	answer(st, st->consumer, arb_msg_is_request(msg) ? msg : NULL,
-	    STORE_TAG_SUBSCRIBED, sb.data, sb.size);
-	msgpack_sbuffer_destroy(&sb);
+	answer_body(st, st->consumer, arb_msg_is_request(msg) ? msg : NULL,
+	    STORE_TAG_SUBSCRIBED, &b,
+	    store_msg_subscribed(&b, st->session, st->c.gateway,
+	        s.backlog_records, s.backlog_bytes));
 	arb_log(st->ctx, ARB_LOG_INFO, "subscribed",
 	    "consumer=%llu session=%llu window=%llu batch=%llu "
 	    "backlog_records=%llu",
@@ -650,50 +568,46 @@ on_subscribe(store *st, const arb_msg *msg)
 static void
 on_ack(store *st, const arb_msg *msg)
 {
-	msgpack_unpacked u;
-	uint64_t         session, pos;
-	uint32_t         i;
+	uint64_t  session, *pos;
+	size_t    n, bad, i;
 
-	if (!body_unpack(&u, msg) || u.data.type != MSGPACK_OBJECT_ARRAY
-	    || u.data.via.array.size < 1
-	    || !rd_u64(&u.data.via.array.ptr[0], &session)) {
-		msgpack_unpacked_destroy(&u);
+	if (store_msg_ack_read(arb_msg_body(msg), arb_msg_len(msg), &session,
+	        &pos, &n, &bad)
+	    != 0) {
 		arb_log(st->ctx, ARB_LOG_WARN, "bad_ack", "from=%llu",
 		    (unsigned long long) arb_msg_from(msg).id);
 		return;
 	}
-	for (i = 1; i < u.data.via.array.size; i++) {
+	arb_metric_add(st->m.stale_acks, bad);
+	for (i = 0; i < n; i++) {
 		if (!st->subscribed || session != st->session
-		    || !rd_u64(&u.data.via.array.ptr[i], &pos)
-		    || slog_ack(st->log, pos) != ARB_OK) {
+		    || slog_ack(st->log, pos[i]) != ARB_OK) {
 			arb_metric_add(st->m.stale_acks, 1);
 		}
 	}
-	msgpack_unpacked_destroy(&u);
+	free(pos);
 	push_records(st);
 }
 
 static void
 on_unsubscribe(store *st, const arb_msg *msg)
 {
-	msgpack_unpacked u;
-	uint64_t         session;
+	uint64_t session;
 
-	if (body_unpack(&u, msg) && u.data.type == MSGPACK_OBJECT_ARRAY
-	    && u.data.via.array.size >= 1
-	    && rd_u64(&u.data.via.array.ptr[0], &session)
+	if (store_msg_unsubscribe_read(
+	        arb_msg_body(msg), arb_msg_len(msg), &session)
+	        == 0
 	    && session == st->session) {
 		unsubscribe(st, "asked");
 	}
-	msgpack_unpacked_destroy(&u);
 }
 
 static void
 on_status(store *st, const arb_msg *msg)
 {
-	msgpack_sbuffer sb;
-	msgpack_packer  pk;
 	slog_stats      s;
+	store_status    ss;
+	store_body      b;
 	int64_t         age = 0;
 	struct timespec ts;
 
@@ -703,26 +617,15 @@ on_status(store *st, const arb_msg *msg)
 		age = (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000
 		    - s.oldest_ts_ms;
 	}
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 7);
-#define KV(k, packcall)                                         \
-	do {                                                    \
-		msgpack_pack_str_with_body(&pk, k, strlen(k)); \
-		packcall;                                       \
-	} while (0)
-	KV("backlog_records", msgpack_pack_uint64(&pk, s.backlog_records));
-	KV("backlog_bytes", msgpack_pack_uint64(&pk, s.backlog_bytes));
-	KV("oldest_age_ms", msgpack_pack_int64(&pk, age > 0 ? age : 0));
-	KV("appended_records", msgpack_pack_uint64(&pk, s.appended_records));
-	KV("acked_records", msgpack_pack_uint64(&pk, s.acked_records));
-	KV("full", s.full ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk));
-	KV("consumer", st->subscribed ? msgpack_pack_true(&pk)
-	                              : msgpack_pack_false(&pk));
-#undef KV
-	answer(st, arb_msg_from(msg), arb_msg_is_request(msg) ? msg : NULL,
-	    STORE_TAG_STATUS_REPLY, sb.data, sb.size);
-	msgpack_sbuffer_destroy(&sb);
+	ss = (store_status) { .backlog_records = s.backlog_records,
+		.backlog_bytes                 = s.backlog_bytes,
+		.oldest_age_ms                 = age > 0 ? age : 0,
+		.appended_records              = s.appended_records,
+		.acked_records                 = s.acked_records,
+		.full                          = s.full,
+		.consumer                      = st->subscribed };
+	answer_body(st, arb_msg_from(msg), arb_msg_is_request(msg) ? msg : NULL,
+	    STORE_TAG_STATUS_REPLY, &b, store_msg_status_reply(&b, &ss));
 }
 
 // --- numbers ----------------------------------------------------------------
@@ -915,8 +818,7 @@ store_free(store *st)
 		event_free(st->retry_ev);
 	}
 	slog_vfs_destroy(st->vfs);
-	msgpack_sbuffer_destroy(&st->recs);
-	msgpack_sbuffer_destroy(&st->out);
+	store_recs_free(st->recs);
 	free(st);
 }
 
@@ -933,9 +835,10 @@ store_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 		return ARB_ENOMEM;
 	}
 	st->ctx = ctx;
-	msgpack_sbuffer_init(&st->recs);
-	msgpack_sbuffer_init(&st->out);
-	msgpack_packer_init(&st->recs_pk, &st->recs, msgpack_sbuffer_write);
+	if (store_recs_new(&st->recs) != 0) {
+		free(st);
+		return ARB_ENOMEM;
+	}
 	if ((rv = arb_cfg_alloc(&cfg, arg, len)) != ARB_OK) {
 		store_free(st);
 		return rv;

@@ -440,3 +440,325 @@ out:
 	msgpack_unpacked_destroy(&u);
 	return rv;
 }
+
+// --- the store's side ---------------------------------------------------------
+
+static bool
+rd_bytes(const msgpack_object *o, const void **p, size_t *n)
+{
+	if (o->type == MSGPACK_OBJECT_BIN) {
+		*p = o->via.bin.ptr;
+		*n = o->via.bin.size;
+		return true;
+	}
+	if (o->type == MSGPACK_OBJECT_STR) {
+		*p = o->via.str.ptr;
+		*n = o->via.str.size;
+		return true;
+	}
+	return false;
+}
+
+int
+store_msg_append_read(const void *body, size_t len, uint64_t *producerp,
+    uint64_t *idp, store_reading **rp, size_t *np)
+{
+	msgpack_unpacked            u;
+	const msgpack_object_array *a;
+	const msgpack_object       *first;
+	store_reading              *r = NULL;
+	size_t                      n, i;
+	int                         rv;
+
+	*producerp = 0;
+	*rp        = NULL;
+	*np        = 0;
+	if ((rv = rd_open(&u, body, len, 2, &a)) != 0) {
+		return rv;
+	}
+	rv    = EBADMSG;
+	first = &a->ptr[0];
+	if (first->type == MSGPACK_OBJECT_ARRAY && first->via.array.size == 2) {
+		if (!rd_u64(&first->via.array.ptr[0], producerp) || *producerp == 0
+		    || !rd_u64(&first->via.array.ptr[1], idp)) {
+			goto out;
+		}
+	} else if (!rd_u64(first, idp)) {
+		goto out;
+	}
+	n  = a->size - 1;
+	rv = ENOMEM;
+	if ((r = malloc(n * sizeof(*r))) == NULL) {
+		goto out;
+	}
+	rv = EINVAL;
+	for (i = 0; i < n; i++) {
+		const msgpack_object *o = &a->ptr[i + 1];
+		const msgpack_object *f;
+		uint64_t              stream;
+
+		if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 3) {
+			goto out;
+		}
+		f = o->via.array.ptr;
+		if (!rd_u64(&f[0], &stream) || stream > UINT32_MAX) {
+			goto out;
+		}
+		r[i].stream = (uint32_t) stream;
+		if (f[1].type == MSGPACK_OBJECT_NIL) {
+			r[i].ts_ms = -1;
+		} else if (f[1].type == MSGPACK_OBJECT_POSITIVE_INTEGER
+		    && f[1].via.u64 < ((uint64_t) 1 << 48)) {
+			r[i].ts_ms = (int64_t) f[1].via.u64;
+		} else {
+			goto out;
+		}
+		if (!rd_bytes(&f[2], &r[i].data, &r[i].len)) {
+			goto out;
+		}
+	}
+	*rp = r;
+	*np = n;
+	r   = NULL;
+	rv  = 0;
+out:
+	free(r);
+	msgpack_unpacked_destroy(&u);
+	return rv;
+}
+
+int
+store_msg_subscribe_read(
+    const void *body, size_t len, uint64_t *windowp, uint64_t *batchp)
+{
+	msgpack_unpacked            u;
+	const msgpack_object_array *a;
+	int                         rv;
+
+	if (len == 0) {
+		return 0; // the defaults
+	}
+	if ((rv = rd_open(&u, body, len, 0, &a)) != 0) {
+		return rv;
+	}
+	rv = (a->size < 1 || rd_u64(&a->ptr[0], windowp))
+	        && (a->size < 2 || rd_u64(&a->ptr[1], batchp))
+	    ? 0
+	    : EBADMSG;
+	msgpack_unpacked_destroy(&u);
+	return rv;
+}
+
+int
+store_msg_ack_read(const void *body, size_t len, uint64_t *sessionp,
+    uint64_t **posp, size_t *np, size_t *badp)
+{
+	msgpack_unpacked            u;
+	const msgpack_object_array *a;
+	uint64_t                   *pos;
+	uint32_t                    i;
+	int                         rv;
+
+	*posp = NULL;
+	*np   = 0;
+	*badp = 0;
+	if ((rv = rd_open(&u, body, len, 1, &a)) != 0) {
+		return rv;
+	}
+	if (!rd_u64(&a->ptr[0], sessionp)) {
+		msgpack_unpacked_destroy(&u);
+		return EBADMSG;
+	}
+	if ((pos = malloc((a->size > 1 ? a->size - 1 : 1) * sizeof(*pos)))
+	    == NULL) {
+		msgpack_unpacked_destroy(&u);
+		return ENOMEM;
+	}
+	for (i = 1; i < a->size; i++) {
+		if (rd_u64(&a->ptr[i], &pos[*np])) {
+			(*np)++;
+		} else {
+			(*badp)++;
+		}
+	}
+	*posp = pos;
+	msgpack_unpacked_destroy(&u);
+	return 0;
+}
+
+int
+store_msg_unsubscribe_read(const void *body, size_t len, uint64_t *sessionp)
+{
+	msgpack_unpacked            u;
+	const msgpack_object_array *a;
+	int                         rv;
+
+	if ((rv = rd_open(&u, body, len, 1, &a)) != 0) {
+		return rv;
+	}
+	rv = rd_u64(&a->ptr[0], sessionp) ? 0 : EBADMSG;
+	msgpack_unpacked_destroy(&u);
+	return rv;
+}
+
+int
+store_msg_appended(store_body *b, uint64_t id, const store_run *runs, size_t n)
+{
+	bld    w;
+	size_t i;
+
+	bld_init(&w);
+	PK(&w, msgpack_pack_array(&w.pk, n + 1));
+	PK(&w, msgpack_pack_uint64(&w.pk, id));
+	for (i = 0; i < n; i++) {
+		PK(&w, msgpack_pack_array(&w.pk, 3));
+		PK(&w, msgpack_pack_uint32(&w.pk, runs[i].stream));
+		PK(&w, msgpack_pack_uint64(&w.pk, runs[i].first_seq));
+		PK(&w, msgpack_pack_uint32(&w.pk, runs[i].count));
+	}
+	return bld_end(&w, b);
+}
+
+int
+store_msg_refused(store_body *b, uint64_t id, int code, int retry_ms,
+    const char *cause)
+{
+	bld w;
+
+	bld_init(&w);
+	PK(&w, msgpack_pack_array(&w.pk, 4));
+	PK(&w, msgpack_pack_uint64(&w.pk, id));
+	PK(&w, msgpack_pack_int(&w.pk, code));
+	PK(&w, msgpack_pack_int(&w.pk, retry_ms));
+	PK(&w, msgpack_pack_str_with_body(&w.pk, cause, strlen(cause)));
+	return bld_end(&w, b);
+}
+
+int
+store_msg_subscribed(store_body *b, uint64_t session, const char *gateway,
+    uint64_t backlog_records, uint64_t backlog_bytes)
+{
+	bld w;
+
+	bld_init(&w);
+	PK(&w, msgpack_pack_array(&w.pk, 4));
+	PK(&w, msgpack_pack_uint64(&w.pk, session));
+	PK(&w, msgpack_pack_str_with_body(&w.pk, gateway, strlen(gateway)));
+	PK(&w, msgpack_pack_uint64(&w.pk, backlog_records));
+	PK(&w, msgpack_pack_uint64(&w.pk, backlog_bytes));
+	return bld_end(&w, b);
+}
+
+static void
+pk_key(bld *w, const char *k)
+{
+	PK(w, msgpack_pack_str_with_body(&w->pk, k, strlen(k)));
+}
+
+static void
+pk_bool(bld *w, bool v)
+{
+	PK(w, v ? msgpack_pack_true(&w->pk) : msgpack_pack_false(&w->pk));
+}
+
+int
+store_msg_status_reply(store_body *b, const store_status *st)
+{
+	bld w;
+
+	bld_init(&w);
+	PK(&w, msgpack_pack_map(&w.pk, 7));
+	pk_key(&w, "backlog_records");
+	PK(&w, msgpack_pack_uint64(&w.pk, st->backlog_records));
+	pk_key(&w, "backlog_bytes");
+	PK(&w, msgpack_pack_uint64(&w.pk, st->backlog_bytes));
+	pk_key(&w, "oldest_age_ms");
+	PK(&w, msgpack_pack_int64(&w.pk, st->oldest_age_ms));
+	pk_key(&w, "appended_records");
+	PK(&w, msgpack_pack_uint64(&w.pk, st->appended_records));
+	pk_key(&w, "acked_records");
+	PK(&w, msgpack_pack_uint64(&w.pk, st->acked_records));
+	pk_key(&w, "full");
+	pk_bool(&w, st->full);
+	pk_key(&w, "consumer");
+	pk_bool(&w, st->consumer);
+	return bld_end(&w, b);
+}
+
+struct store_recs {
+	msgpack_sbuffer recs; // the records, packed
+	msgpack_packer  rpk;
+	msgpack_sbuffer out;  // the body
+	size_t          n;
+	int             err;
+};
+
+int
+store_recs_new(store_recs **wp)
+{
+	store_recs *w = calloc(1, sizeof(*w));
+
+	if (w == NULL) {
+		return ENOMEM;
+	}
+	msgpack_sbuffer_init(&w->recs);
+	msgpack_sbuffer_init(&w->out);
+	msgpack_packer_init(&w->rpk, &w->recs, msgpack_sbuffer_write);
+	*wp = w;
+	return 0;
+}
+
+void
+store_recs_free(store_recs *w)
+{
+	if (w != NULL) {
+		msgpack_sbuffer_destroy(&w->recs);
+		msgpack_sbuffer_destroy(&w->out);
+		free(w);
+	}
+}
+
+void
+store_recs_reset(store_recs *w)
+{
+	msgpack_sbuffer_clear(&w->recs);
+	msgpack_sbuffer_clear(&w->out);
+	w->n   = 0;
+	w->err = 0;
+}
+
+int
+store_recs_add(store_recs *w, uint64_t pos, uint32_t stream, uint64_t seq,
+    int64_t ts_ms, const void *data, size_t len)
+{
+	msgpack_packer *pk = &w->rpk;
+
+	if (msgpack_pack_array(pk, 5) != 0 || msgpack_pack_uint64(pk, pos) != 0
+	    || msgpack_pack_uint32(pk, stream) != 0
+	    || msgpack_pack_uint64(pk, seq) != 0
+	    || msgpack_pack_int64(pk, ts_ms) != 0
+	    || msgpack_pack_bin_with_body(pk, data, len) != 0) {
+		w->err = ENOMEM;
+		return ENOMEM;
+	}
+	w->n++;
+	return 0;
+}
+
+int
+store_recs_finish(store_recs *w, uint64_t session, const char *gateway,
+    const void **datap, size_t *lenp)
+{
+	msgpack_packer pk;
+
+	msgpack_packer_init(&pk, &w->out, msgpack_sbuffer_write);
+	if (w->err != 0 || msgpack_pack_array(&pk, w->n + 2) != 0
+	    || msgpack_pack_uint64(&pk, session) != 0
+	    || msgpack_pack_str_with_body(&pk, gateway, strlen(gateway)) != 0
+	    || msgpack_sbuffer_write(&w->out, w->recs.data, w->recs.size) != 0) {
+		return ENOMEM;
+	}
+	*datap = w->out.data;
+	*lenp  = w->out.size;
+	return 0;
+}

@@ -155,4 +155,62 @@ int store_msg_records_read(const void *body, size_t len, uint64_t *sessionp,
     char gateway[STORE_GATEWAY_MAX + 1], store_record *recs, size_t max,
     size_t *np);
 
+// --- the store's side (store_actor.c) ---------------------------------------
+
+// store_msg_append_read reads STORE_APPEND: *producerp (0 for a plain
+// append), *idp (set as soon as it is readable, for the refusal), and
+// the readings into *rp (malloc'd, the caller frees it; data points into
+// body), *np of them.  Returns 0, EBADMSG (not an append), EINVAL (a
+// reading is wrong), ENOMEM.
+int store_msg_append_read(const void *body, size_t len, uint64_t *producerp,
+    uint64_t *idp, store_reading **rp, size_t *np);
+
+// store_msg_subscribe_read reads STORE_SUBSCRIBE: an empty body, [],
+// [window] or [window, batch]; what is absent is left alone.
+int store_msg_subscribe_read(
+    const void *body, size_t len, uint64_t *windowp, uint64_t *batchp);
+
+// store_msg_ack_read reads STORE_ACK: *sessionp and the positions into
+// *posp (malloc'd, the caller frees it), *np of them.  An item that is
+// not a position is counted in *badp and left out.
+int store_msg_ack_read(const void *body, size_t len, uint64_t *sessionp,
+    uint64_t **posp, size_t *np, size_t *badp);
+
+// store_msg_unsubscribe_read reads STORE_UNSUBSCRIBE.
+int store_msg_unsubscribe_read(
+    const void *body, size_t len, uint64_t *sessionp);
+
+int store_msg_appended(
+    store_body *b, uint64_t id, const store_run *runs, size_t n);
+int store_msg_refused(store_body *b, uint64_t id, int code, int retry_ms,
+    const char *cause);
+int store_msg_subscribed(store_body *b, uint64_t session,
+    const char *gateway, uint64_t backlog_records, uint64_t backlog_bytes);
+
+typedef struct store_status {
+	uint64_t backlog_records;
+	uint64_t backlog_bytes;
+	int64_t  oldest_age_ms;
+	uint64_t appended_records;
+	uint64_t acked_records;
+	bool     full;
+	bool     consumer;
+} store_status;
+
+int store_msg_status_reply(store_body *b, const store_status *st);
+
+// A STORE_RECORDS body built record by record (the count comes first in
+// msgpack, so the records wait in a second buffer).
+typedef struct store_recs store_recs;
+
+int  store_recs_new(store_recs **wp);
+void store_recs_free(store_recs *w); // NULL is a harmless no-op
+void store_recs_reset(store_recs *w);
+int  store_recs_add(store_recs *w, uint64_t pos, uint32_t stream,
+     uint64_t seq, int64_t ts_ms, const void *data, size_t len);
+// store_recs_finish makes the body of the records added since the reset;
+// *datap is valid until the next reset.
+int store_recs_finish(store_recs *w, uint64_t session, const char *gateway,
+    const void **datap, size_t *lenp);
+
 #endif // ARBOR_STORE_MSGS_H

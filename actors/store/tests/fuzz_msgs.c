@@ -41,4 +41,26 @@ fuzz_msgs(const uint8_t *data, size_t size)
 	    sizeof(cause));
 	store_msg_subscribed_read(data, size, &id, gw, &a, &b);
 	store_msg_records_read(data, size, &id, gw, recs, 64, &n);
+	// The store's side: what the actor reads from any sender.
+	{
+		store_reading *r = NULL;
+		uint64_t      *pos = NULL;
+		size_t         bad;
+
+		if (store_msg_append_read(data, size, &a, &id, &r, &n) == 0) {
+			for (size_t i = 0; i < n; i++) {
+				if (r[i].len > size) {
+					abort();
+				}
+			}
+		}
+		free(r);
+		if (store_msg_ack_read(data, size, &id, &pos, &n, &bad) == 0
+		    && n + bad + 1 > size) {
+			abort();
+		}
+		free(pos);
+		store_msg_subscribe_read(data, size, &a, &b);
+		store_msg_unsubscribe_read(data, size, &id);
+	}
 }

@@ -4,7 +4,8 @@
 // and store_msg_valid refuses every body whose counts or lengths claim
 // more than the body holds (a 5-byte body claiming 2^32 items made
 // msgpack-c ask for 100 GB), every cut of a valid body, and trailing
-// bytes.  Single-threaded.
+// bytes.  The store's own readers and builders (test_store_side) pair
+// with the producers' and consumers' helpers.  Single-threaded.
 
 #include "arb_test.h"
 
@@ -144,6 +145,197 @@ test_readers(void **state)
 	msgpack_sbuffer_destroy(&p.sb);
 }
 
+// The store's side: its readers read what the producers' and consumers'
+// helpers build, say which part is wrong, and its builders make what
+// the producers' and consumers' readers read.
+static void
+test_store_side(void **state)
+{
+	store_reading  r[2] = { { 3, 1733500000123, "\x01\x02", 2 },
+		 { 4294967295u, -1, "21.5C", 5 } };
+	store_reading *rp;
+	store_run      runs[2] = { { 3, 2, 118 }, { 9, 1, 4 } }, got[2];
+	store_record   recs[2];
+	store_status   st = { 12, 3400, 5600, 78, 66, true, false };
+	store_body     b;
+	store_recs    *w;
+	packed         p;
+	const void    *data;
+	size_t         n, bad, len;
+	uint64_t       producer, id, session, window, batch, bl, bb, *pos;
+	uint64_t       ack[2] = { 4294967428u, 4294967516u };
+	int            code, retry;
+	char           cause[16], gw[STORE_GATEWAY_MAX + 1];
+
+	(void) state;
+	assert_int_equal(store_msg_append(&b, 17, r, 2), 0);
+	assert_int_equal(
+	    store_msg_append_read(b.data, b.len, &producer, &id, &rp, &n), 0);
+	assert_true(producer == 0 && id == 17 && n == 2);
+	assert_true(rp[0].stream == 3 && rp[0].ts_ms == 1733500000123
+	    && rp[0].len == 2 && memcmp(rp[0].data, "\x01\x02", 2) == 0);
+	assert_true(rp[1].stream == 4294967295u && rp[1].ts_ms == -1
+	    && rp[1].len == 5 && memcmp(rp[1].data, "21.5C", 5) == 0);
+	free(rp);
+	store_body_free(&b);
+	assert_int_equal(store_msg_append_once(&b, 991, 18, r, 1), 0);
+	assert_int_equal(
+	    store_msg_append_read(b.data, b.len, &producer, &id, &rp, &n), 0);
+	assert_true(producer == 991 && id == 18 && n == 1);
+	free(rp);
+	store_body_free(&b);
+
+	// Wrong appends: the id is read when it can be, for the refusal.
+	packed_init(&p);
+	msgpack_pack_array(&p.pk, 2);
+	msgpack_pack_uint64(&p.pk, 19);
+	msgpack_pack_array(&p.pk, 3);
+	msgpack_pack_uint64(&p.pk, (uint64_t) 1 << 32); // stream too large
+	msgpack_pack_nil(&p.pk);
+	msgpack_pack_bin_with_body(&p.pk, "x", 1);
+	assert_int_equal(store_msg_append_read(p.sb.data, p.sb.size, &producer,
+	                     &id, &rp, &n),
+	    EINVAL);
+	assert_true(id == 19 && rp == NULL && n == 0);
+	msgpack_sbuffer_destroy(&p.sb);
+	packed_init(&p);
+	msgpack_pack_array(&p.pk, 2);
+	msgpack_pack_uint64(&p.pk, 20);
+	msgpack_pack_array(&p.pk, 3);
+	msgpack_pack_uint64(&p.pk, 1);
+	msgpack_pack_uint64(&p.pk, (uint64_t) 1 << 48); // ts too large
+	msgpack_pack_bin_with_body(&p.pk, "x", 1);
+	assert_int_equal(store_msg_append_read(p.sb.data, p.sb.size, &producer,
+	                     &id, &rp, &n),
+	    EINVAL);
+	msgpack_sbuffer_destroy(&p.sb);
+	packed_init(&p);
+	msgpack_pack_array(&p.pk, 2);
+	msgpack_pack_array(&p.pk, 2);
+	msgpack_pack_uint64(&p.pk, 0); // producer 0
+	msgpack_pack_uint64(&p.pk, 21);
+	msgpack_pack_array(&p.pk, 3);
+	msgpack_pack_uint64(&p.pk, 1);
+	msgpack_pack_nil(&p.pk);
+	msgpack_pack_bin_with_body(&p.pk, "x", 1);
+	assert_int_equal(store_msg_append_read(p.sb.data, p.sb.size, &producer,
+	                     &id, &rp, &n),
+	    EBADMSG);
+	msgpack_sbuffer_destroy(&p.sb);
+	id = 5;
+	assert_int_equal(
+	    store_msg_append_read("\x91\x05", 2, &producer, &id, &rp, &n),
+	    EBADMSG); // no reading
+	assert_int_equal(
+	    store_msg_append_read("\x92\xa1x\x90", 4, &producer, &id, &rp, &n),
+	    EBADMSG); // the id a string
+
+	window = batch = 99;
+	assert_int_equal(store_msg_subscribe_read("", 0, &window, &batch), 0);
+	assert_true(window == 99 && batch == 99);
+	assert_int_equal(store_msg_subscribe_read("\x90", 1, &window, &batch), 0);
+	assert_true(window == 99 && batch == 99);
+	assert_int_equal(
+	    store_msg_subscribe_read("\x91\x10", 2, &window, &batch), 0);
+	assert_true(window == 16 && batch == 99);
+	assert_int_equal(store_msg_subscribe(&b, 256, 64), 0);
+	assert_int_equal(
+	    store_msg_subscribe_read(b.data, b.len, &window, &batch), 0);
+	assert_true(window == 256 && batch == 64);
+	store_body_free(&b);
+	assert_int_equal(
+	    store_msg_subscribe_read("\x91\xff", 2, &window, &batch), EBADMSG);
+
+	assert_int_equal(store_msg_ack(&b, 77, ack, 2), 0);
+	assert_int_equal(
+	    store_msg_ack_read(b.data, b.len, &session, &pos, &n, &bad), 0);
+	assert_true(session == 77 && n == 2 && bad == 0 && pos[0] == ack[0]
+	    && pos[1] == ack[1]);
+	free(pos);
+	store_body_free(&b);
+	assert_int_equal(
+	    store_msg_ack_read("\x93\x4d\xa1x\x05", 5, &session, &pos, &n, &bad),
+	    0);
+	assert_true(session == 77 && n == 1 && bad == 1 && pos[0] == 5);
+	free(pos);
+	assert_int_equal(
+	    store_msg_ack_read("\x90", 1, &session, &pos, &n, &bad), EBADMSG);
+	assert_int_equal(store_msg_unsubscribe(&b, 78), 0);
+	assert_int_equal(store_msg_unsubscribe_read(b.data, b.len, &session), 0);
+	assert_true(session == 78);
+	store_body_free(&b);
+	assert_int_equal(store_msg_unsubscribe_read("\x91\xc0", 2, &session),
+	    EBADMSG);
+
+	assert_int_equal(store_msg_appended(&b, 17, runs, 2), 0);
+	assert_int_equal(
+	    store_msg_appended_read(b.data, b.len, &id, got, 2, &n), 0);
+	assert_true(id == 17 && n == 2 && got[0].stream == 3
+	    && got[0].count == 2 && got[0].first_seq == 118
+	    && got[1].stream == 9 && got[1].first_seq == 4);
+	store_body_free(&b);
+	assert_int_equal(store_msg_refused(&b, 18, 3, 250, "quota"), 0);
+	assert_int_equal(store_msg_refused_read(b.data, b.len, &id, &code,
+	                     &retry, cause, sizeof(cause)),
+	    0);
+	assert_true(id == 18 && code == 3 && retry == 250);
+	assert_string_equal(cause, "quota");
+	store_body_free(&b);
+	assert_int_equal(store_msg_subscribed(&b, 79, "gw-1", 12, 3400), 0);
+	assert_int_equal(store_msg_subscribed_read(b.data, b.len, &session, gw,
+	                     &bl, &bb),
+	    0);
+	assert_true(session == 79 && bl == 12 && bb == 3400);
+	assert_string_equal(gw, "gw-1");
+	store_body_free(&b);
+
+	assert_int_equal(store_recs_new(&w), 0);
+	assert_int_equal(store_recs_add(w, 9, 3, 118, 1733500000123, "ab", 2), 0);
+	assert_int_equal(store_recs_add(w, 10, 4, 1, 1733500000124, "", 0), 0);
+	assert_int_equal(store_recs_finish(w, 80, "gw-1", &data, &len), 0);
+	assert_int_equal(
+	    store_msg_records_read(data, len, &session, gw, recs, 2, &n), 0);
+	assert_true(session == 80 && n == 2 && recs[0].pos == 9
+	    && recs[0].stream == 3 && recs[0].seq == 118
+	    && recs[0].ts_ms == 1733500000123 && recs[0].len == 2
+	    && memcmp(recs[0].data, "ab", 2) == 0 && recs[1].pos == 10
+	    && recs[1].len == 0);
+	assert_string_equal(gw, "gw-1");
+	// After a reset the next body holds only what came after it.
+	store_recs_reset(w);
+	assert_int_equal(store_recs_add(w, 11, 5, 2, 1, "c", 1), 0);
+	assert_int_equal(store_recs_finish(w, 81, "gw-2", &data, &len), 0);
+	assert_int_equal(
+	    store_msg_records_read(data, len, &session, gw, recs, 2, &n), 0);
+	assert_true(session == 81 && n == 1 && recs[0].pos == 11);
+	store_recs_free(w);
+	store_recs_free(NULL);
+
+	assert_int_equal(store_msg_status_reply(&b, &st), 0);
+	{
+		msgpack_unpacked u;
+		size_t           off = 0;
+		msgpack_object_kv *kv;
+
+		msgpack_unpacked_init(&u);
+		assert_int_equal(msgpack_unpack_next(&u, b.data, b.len, &off),
+		    MSGPACK_UNPACK_SUCCESS);
+		assert_int_equal(u.data.type, MSGPACK_OBJECT_MAP);
+		assert_int_equal(u.data.via.map.size, 7);
+		kv = u.data.via.map.ptr;
+		assert_true(kv[0].key.via.str.size == 15
+		    && memcmp(kv[0].key.via.str.ptr, "backlog_records", 15) == 0
+		    && kv[0].val.via.u64 == 12);
+		assert_true(kv[2].val.via.u64 == 5600);
+		assert_true(kv[5].val.type == MSGPACK_OBJECT_BOOLEAN
+		    && kv[5].val.via.boolean);
+		assert_true(kv[6].val.type == MSGPACK_OBJECT_BOOLEAN
+		    && !kv[6].val.via.boolean);
+		msgpack_unpacked_destroy(&u);
+	}
+	store_body_free(&b);
+}
+
 static void
 test_valid_refuses_claims(void **state)
 {
@@ -202,6 +394,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrips),
 		cmocka_unit_test(test_readers),
+		cmocka_unit_test(test_store_side),
 		cmocka_unit_test(test_valid_refuses_claims),
 	};
 
