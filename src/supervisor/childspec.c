@@ -283,7 +283,12 @@ check_child(check_ctx *cx, const arb_sup_spec *spec, size_t i, char *path,
 		check_problem(cx, path, label, "significant",
 		    "a permanent child cannot be significant");
 	}
-	if (c->significant && spec->auto_shutdown == ARB_AUTO_SHUTDOWN_NEVER) {
+	if (c->significant && spec->strategy == ARB_SIMPLE_ONE_FOR_ONE) {
+		check_problem(cx, path, label, "significant",
+		    "a simple_one_for_one child cannot be significant (its "
+		    "siblings come and go independently)");
+	} else if (c->significant
+	    && spec->auto_shutdown == ARB_AUTO_SHUTDOWN_NEVER) {
 		check_problem(cx, path, label, "significant",
 		    "requires auto_shutdown any_significant or "
 		    "all_significant");
@@ -341,6 +346,17 @@ check_sup(
 	    > ARB_AUTO_SHUTDOWN_ALL_SIGNIFICANT) {
 		check_problem(cx, path, NULL, "auto_shutdown",
 		    "unknown auto_shutdown %d", (int) spec->auto_shutdown);
+	}
+	// OTP's maintainers deem auto_shutdown meaningless for a pool (there
+	// is no "last" child when more may come: erlang/otp#8230), and
+	// Elixir's DynamicSupervisor refuses it.
+	if (spec->strategy == ARB_SIMPLE_ONE_FOR_ONE
+	    && spec->auto_shutdown != ARB_AUTO_SHUTDOWN_NEVER
+	    && (unsigned) spec->auto_shutdown
+	        <= ARB_AUTO_SHUTDOWN_ALL_SIGNIFICANT) {
+		check_problem(cx, path, NULL, "auto_shutdown",
+		    "a simple_one_for_one supervisor takes no auto_shutdown "
+		    "(its children come and go: there is no last one)");
 	}
 	if (spec->children == NULL && spec->nchildren > 0) {
 		check_problem(cx, path, NULL, "children",

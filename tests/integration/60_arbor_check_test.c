@@ -202,6 +202,16 @@ static const broken cases[] = {
 	    "root:\n  strategy: simple_one_for_one\n  children:\n"
 	    "    - {name: a, type: echo}\n    - {name: b, type: echo}\n",
 	    3, "children", "exactly one" },
+	{ "simple_one_for_one_auto_shutdown",
+	    "root:\n  strategy: simple_one_for_one\n"
+	    "  auto_shutdown: all_significant\n  children:\n"
+	    "    - {name: a, type: echo, restart: temporary}\n",
+	    3, "auto_shutdown", "simple_one_for_one" },
+	{ "simple_one_for_one_significant",
+	    "root:\n  strategy: simple_one_for_one\n  children:\n"
+	    "    - name: a\n      type: echo\n      restart: temporary\n"
+	    "      significant: true\n",
+	    7, "significant", "simple_one_for_one" },
 	{ "exec_without_command",
 	    TREE_HEAD "    - name: sh\n      isolation: exec\n", 3, "command",
 	    "missing" },

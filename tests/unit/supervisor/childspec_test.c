@@ -166,6 +166,28 @@ static const bad_case bad_cases[] = {
 	{ .expect = "root/w1: significant: a permanent child",
 	    .nproblems = 2, // permanent, and auto_shutdown never
 	    .kids = { { WORKER("w1"), .significant = true } } },
+	// A pool has no auto_shutdown and no significant children
+	// (erlang/otp#8230; Elixir's DynamicSupervisor).
+	{ .expect = "root: auto_shutdown: a simple_one_for_one supervisor "
+	            "takes no auto_shutdown",
+	    .sup = { .strategy = ARB_SIMPLE_ONE_FOR_ONE,
+	        .auto_shutdown = ARB_AUTO_SHUTDOWN_ANY_SIGNIFICANT },
+	    .kids = { { WORKER("w1") } } },
+	{ .expect = "root: auto_shutdown: a simple_one_for_one supervisor",
+	    .sup = { .strategy = ARB_SIMPLE_ONE_FOR_ONE,
+	        .auto_shutdown = ARB_AUTO_SHUTDOWN_ALL_SIGNIFICANT },
+	    .kids = { { WORKER("w1") } } },
+	{ .expect = "root/w1: significant: a simple_one_for_one child cannot "
+	            "be significant",
+	    .sup = { .strategy = ARB_SIMPLE_ONE_FOR_ONE },
+	    .kids = { { WORKER("w1"), .restart = ARB_TEMPORARY,
+	        .significant = true } } },
+	{ .expect = "root/w1: significant: a simple_one_for_one child",
+	    .nproblems = 2, // and the pool's auto_shutdown
+	    .sup = { .strategy = ARB_SIMPLE_ONE_FOR_ONE,
+	        .auto_shutdown = ARB_AUTO_SHUTDOWN_ALL_SIGNIFICANT },
+	    .kids = { { WORKER("w1"), .restart = ARB_TRANSIENT,
+	        .significant = true } } },
 	{ .expect = "root/w1: arg: ",
 	    .kids = { { WORKER("w1"), .arg_len = 4 } } },
 	{ .expect = "root/sub/n1: type: ",
