@@ -197,7 +197,8 @@ ARB_DECL int arb_gather(arb_ctx *ctx, const arb_pid *pids, size_t n,
 
 // arb_register names the calling actor (node-wide); arb_whereis resolves
 // a registered name or a child path ("root/w1").  Every child is
-// registered under its path automatically.  Thread: loop.
+// registered under its path automatically, until it is removed from the
+// tree (then ARB_ENOENT).  Thread: loop.
 ARB_DECL int arb_register(arb_ctx *ctx, const char *name);
 ARB_DECL int arb_whereis(arb_ctx *ctx, const char *name, arb_pid *pidp);
 

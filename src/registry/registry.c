@@ -192,6 +192,22 @@ arb__reg_whereis(const arb__reg *reg, const char *name, arb_pid *pidp)
 	return ARB_OK;
 }
 
+void
+arb__reg_release(arb__reg *reg, const char *name, arb_pid pid)
+{
+	reg_name **np, *n;
+
+	for (np = &reg->names; (n = *np) != NULL; np = &n->next) {
+		if (strcmp(n->name, name) == 0) {
+			if (arb__pid_mbid(n->pid) == arb__pid_mbid(pid)) {
+				*np = n->next;
+				arb__free(n);
+			}
+			return;
+		}
+	}
+}
+
 // --- entries ---------------------------------------------------------------
 
 bool

@@ -72,8 +72,15 @@ bool arb__reg_alive(const arb__reg *reg, arb_pid pid);
 // ARB_ENOMEM.
 int arb__reg_register(arb__reg *reg, const char *name, arb_pid pid);
 // arb__reg_whereis finds name's pid (which may have ended: a path keeps
-// naming its child's last incarnation).  ARB_ENOENT when unknown.
+// naming its child's last incarnation until arb__reg_release).
+// ARB_ENOENT when unknown.
 int arb__reg_whereis(const arb__reg *reg, const char *name, arb_pid *pidp);
+// arb__reg_release: the actor of pid's mailbox is gone for good (its
+// child was removed from the tree), so name, when it names any
+// incarnation of that mailbox, stops resolving.  A name that now belongs
+// to another mailbox (a child that took the path over) is kept, and so is
+// an entry still up (it goes down on its own).
+void arb__reg_release(arb__reg *reg, const char *name, arb_pid pid);
 // arb__reg_monitor makes watcher monitor target and returns the ref in
 // *refp.  A target that is not alive gets its DOWN (noproc) at once.
 // ARB_ENOMEM.

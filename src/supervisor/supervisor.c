@@ -252,6 +252,11 @@ child_free(arb__child *c)
 	timer_cancel(&c->watchdog_timer);
 	c->drv->close(c);
 	arb__mbox_close(c->mbox);
+	// Gone from the tree for good: its path stops naming it (a running
+	// entry, if any, still goes down when its actor ends).
+	if (c->node->reg != NULL && c->pid.id != 0) {
+		arb__reg_release(c->node->reg, c->path, c->pid);
+	}
 	arb__mbid_set(c->mbid, false);
 	if (arb__idmap_get(&c->node->slots, c->mbid + 1ull) == c) {
 		arb__idmap_del(&c->node->slots, c->mbid + 1ull);

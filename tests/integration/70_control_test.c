@@ -342,6 +342,8 @@ drv_send(drv *d, char **argv, int argc, int seq)
 
 	if (strcmp(argv[2], "crash") == 0) {
 		tag = PROBE_CRASH;
+	} else if (strcmp(argv[2], "whereis") == 0) {
+		tag = PROBE_WHEREIS;
 	} else if (strcmp(argv[2], "hang") == 0) {
 		tag = PROBE_HANG;
 		d->hang_t0 = now_ms();
@@ -1336,6 +1338,8 @@ test_reload_applies_a_diff(void **state)
 	(void) state;
 	ctl_start(&t, "reload");
 	await(&t, "root/l", "running");
+	has(ask(&t, "send root/l whereis root/a"), " rv=ARB_OK");
+	after_cmd(&t, "probe path=root/l event=whereis name=root/a rv=ARB_OK ");
 	seq = walk_begin(&t);
 	a1 = arb_test_field(walk_line(&t, seq, "root/a"), "ospid");
 	b1 = arb_test_field(walk_line(&t, seq, "root/b"), "ospid");
@@ -1381,6 +1385,22 @@ test_reload_applies_a_diff(void **state)
 	assert_int_equal(count_init(&t, "root/s/x"), x_inits);
 	assert_int_equal(kill((pid_t) d1, 0), 0);
 	has(ask(&t, "send root/a echo x"), " rv=ARB_ENOENT");
+	// A removed child's path no longer resolves (it named the last
+	// incarnation before); the changed one's names its new incarnation.
+	has(ask(&t, "send root/l whereis root/a"), " rv=ARB_OK");
+	after_cmd(&t, "probe path=root/l event=whereis name=root/a "
+	              "rv=ARB_ENOENT ");
+	has(ask(&t, "send root/l whereis root/b"), " rv=ARB_OK");
+	l = after_cmd(&t, "probe path=root/l event=whereis name=root/b rv=");
+	has(copy_line(&t, l), " rv=ARB_OK ");
+	// A removed child's path no longer resolves (it named the last
+	// incarnation before); the changed one's names its new incarnation.
+	has(ask(&t, "send root/l whereis root/a"), " rv=ARB_OK");
+	after_cmd(&t, "probe path=root/l event=whereis name=root/a "
+	              "rv=ARB_ENOENT ");
+	has(ask(&t, "send root/l whereis root/b"), " rv=ARB_OK");
+	l = after_cmd(&t, "probe path=root/l event=whereis name=root/b rv=");
+	has(copy_line(&t, l), " rv=ARB_OK ");
 
 	// An invalid spec is rejected naming the field; nothing changes.
 	l = ask(&t, "snap");

@@ -355,6 +355,14 @@ probe_handle(arb_ctx *ctx, void *state, const arb_msg *msg)
 			arb_reply(ctx, msg, PROBE_STATS, &st, sizeof(st));
 		}
 		break;
+	case PROBE_WHEREIS: {
+		arb_pid pid = ARB_PID_NONE;
+		int     rv  = arb_whereis(ctx, body, &pid);
+		arb_test_emit("probe path=%s event=whereis name=%s rv=%s pid=%llu",
+		    arb_path(ctx), body, arb_err_name(rv),
+		    (unsigned long long) pid.id);
+		break;
+	}
 	case ARB_TAG_EXIT:
 	case ARB_TAG_DOWN: {
 		arb_pid  who;

@@ -18,7 +18,9 @@
 // Messages (tags): PROBE_ECHO replies/echoes, PROBE_FAIL answers with
 // arb_reply_error, PROBE_CRASH exits with the body's KIND string,
 // PROBE_SHIELD shields for body-ms then prints shield_done, PROBE_HANG busy
-// loops body-ms, PROBE_SILENT never answers, PROBE_STATS prints stats.
+// loops body-ms, PROBE_SILENT never answers, PROBE_STATS prints stats,
+// PROBE_WHEREIS resolves the body (a name or path) with arb_whereis and
+// prints "event=whereis name=N rv=ERR pid=ID".
 
 #ifndef ARB_PROBE_H
 #define ARB_PROBE_H
@@ -33,6 +35,7 @@ enum {
 	PROBE_HANG,
 	PROBE_SILENT,
 	PROBE_STATS,
+	PROBE_WHEREIS,
 };
 
 extern const arb_actor_ops probe_ops;

@@ -120,6 +120,40 @@ test_paths_are_names_that_outlive_the_incarnation(void **state)
 	arb__reg_close(reg);
 }
 
+// A child removed from the tree (reload, delete, a pool's child that
+// ended) releases its path: it stops resolving, unless another child
+// took it over meanwhile (a changed child's new record).
+static void
+test_a_released_path_stops_resolving(void **state)
+{
+	arb__reg *reg = reg_new();
+	arb_pid   a1, a2, b1, got;
+
+	(void) state;
+	a1 = up(reg, 1, 1, "root/a");
+	a2 = arb__pid_make(ARB__KIND_THREAD, 1, 2); // a later incarnation
+	arb__reg_down(reg, a1, &normal);
+	arb__reg_release(reg, "root/a", a2); // same mailbox: released
+	ARB_FAIL(arb__reg_whereis(reg, "root/a", &got), ARB_ENOENT);
+	// A new record (another mailbox) took the path over before the old
+	// one was freed: its release leaves the name alone.
+	a1 = up(reg, 1, 3, "root/b");
+	arb__reg_down(reg, a1, &normal);
+	b1 = up(reg, 2, 1, "root/b");
+	arb__reg_release(reg, "root/b", a1);
+	ARB_PASS(arb__reg_whereis(reg, "root/b", &got));
+	assert_true(arb_pid_eq(got, b1));
+	assert_true(arb__reg_alive(reg, b1));
+	arb__reg_release(reg, "root/none", b1); // unknown: harmless
+	// Released while its entry is up: the entry stays until it goes down.
+	arb__reg_release(reg, "root/b", b1);
+	ARB_FAIL(arb__reg_whereis(reg, "root/b", &got), ARB_ENOENT);
+	assert_true(arb__reg_alive(reg, b1));
+	arb__reg_down(reg, b1, &normal);
+	ARB_FAIL(arb__reg_whereis(reg, "root/b", &got), ARB_ENOENT);
+	arb__reg_close(reg);
+}
+
 static void
 test_register_refuses_a_live_holder_only(void **state)
 {
@@ -392,6 +426,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_paths_are_names_that_outlive_the_incarnation),
+		cmocka_unit_test(test_a_released_path_stops_resolving),
 		cmocka_unit_test(test_register_refuses_a_live_holder_only),
 		cmocka_unit_test(test_monitors_fire_down_once_with_the_reason),
 		cmocka_unit_test(test_monitor_of_a_dead_actor_fires_noproc_at_once),
