@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // strategy.c -- the pure decisions of supervision: the child state x event
-// table (s6-supervise style), OTP's restart decision on exit, the range
-// of siblings a restart strategy affects, and what a reaped process's end
-// means.
+// table (s6-supervise style), OTP's restart decision on exit, what a
+// failed start and an ignore mean, the siblings a restart strategy
+// affects and how (temporary ones are not started again), the state
+// introspection shows, and what a reaped process's end means.
 //
 // Nothing here touches the OS, a clock or a loop; the supervisor feeds
 // events in and carries out the returned actions.  Thread: any.
@@ -210,6 +211,74 @@ arb__decide_exit(const arb__exit_event *ev)
 		// An out-of-range restart type never passes the spec
 		// checker; never restarting is the safe reading.
 		return not_restarted(ev, ARB__DECIDE_REMOVE);
+	}
+}
+
+arb__fail_decision
+arb__decide_start_failure(arb__start_cause cause, bool sup_stopping)
+{
+	if (sup_stopping) {
+		return ARB__FAIL_NONE;
+	}
+	switch (cause) {
+	case ARB__START_INIT:
+		return ARB__FAIL_ABORT_START;
+	case ARB__START_OPERATOR:
+	case ARB__START_ADD:
+		// restart_child and start_child answer {error, Reason} and
+		// leave the supervisor as it was.
+		return ARB__FAIL_REPORT;
+	case ARB__START_RESTART:
+	default:
+		return ARB__FAIL_RETRY;
+	}
+}
+
+arb__ignore_decision
+arb__decide_ignore(arb_restart restart, bool dynamic)
+{
+	if (dynamic || restart == ARB_TEMPORARY) {
+		return ARB__IGNORE_REMOVE;
+	}
+	return ARB__IGNORE_KEEP;
+}
+
+arb__group_role
+arb__group_role_of(arb_strategy s, size_t n, size_t i, size_t j,
+    arb_restart rj, bool held)
+{
+	size_t lo, hi;
+
+	arb__strategy_range(s, n, i, &lo, &hi);
+	if (j < lo || j >= hi) {
+		return ARB__ROLE_NONE;
+	}
+	if (j == i) {
+		return ARB__ROLE_RESTART; // the decision to restart it is made
+	}
+	if (held) {
+		return ARB__ROLE_NONE; // stopped by an operator: stays stopped
+	}
+	return rj == ARB_TEMPORARY ? ARB__ROLE_STOP : ARB__ROLE_RESTART;
+}
+
+arb_child_state
+arb__public_state(arb__cstate s, bool retry_queued)
+{
+	switch (s) {
+	case ARB__CS_STARTING:
+		return ARB_STATE_STARTING;
+	case ARB__CS_RUNNING:
+		return ARB_STATE_RUNNING;
+	case ARB__CS_STOPPING:
+		return ARB_STATE_STOPPING;
+	case ARB__CS_BACKOFF:
+		return ARB_STATE_RESTARTING;
+	case ARB__CS_IGNORED:
+		return ARB_STATE_IGNORED;
+	case ARB__CS_STOPPED:
+	default:
+		return retry_queued ? ARB_STATE_RESTARTING : ARB_STATE_STOPPED;
 	}
 }
 

@@ -90,6 +90,71 @@ typedef struct arb__exit_event {
 // This function can't fail.
 arb__decision arb__decide_exit(const arb__exit_event *ev);
 
+// --- Start failures (OTP's start_children, restart_child, start_child) ----
+// Why a child is being started: it decides what its start failure means.
+typedef enum arb__start_cause {
+	ARB__START_INIT = 0, // the supervisor's own start (init_children)
+	ARB__START_RESTART,  // the supervisor restarts it after an exit, a
+	                     // sibling's exit or a failed start (restart/2)
+	ARB__START_OPERATOR, // an operator's start or restart (restart_child)
+	ARB__START_ADD,      // a child being added: start_child of a spec or
+	                     // of a simple_one_for_one child, a reload
+} arb__start_cause;
+
+typedef enum arb__fail_decision {
+	ARB__FAIL_NONE = 0,    // the supervisor is stopping: nothing more
+	ARB__FAIL_ABORT_START, // the supervisor's start fails: the children
+	                       // already started are stopped, the failing
+	                       // child and its reason are reported up
+	ARB__FAIL_REPORT,      // the error goes back to whoever asked and the
+	                       // tree stays as it was (an added child is not
+	                       // added); no retry, not counted toward intensity
+	ARB__FAIL_RETRY,       // counted toward intensity and retried once the
+	                       // current job ends (try_again_restart); the job's
+	                       // later starts are not made (start_children stops
+	                       // at the first failure); shown as restarting
+} arb__fail_decision;
+
+// arb__decide_start_failure says what a failed start (an init error, a
+// spawn error, start_timeout) means.  This function can't fail.
+arb__fail_decision arb__decide_start_failure(
+    arb__start_cause cause, bool sup_stopping);
+
+// What becomes of a child whose init answered ignore.
+typedef enum arb__ignore_decision {
+	ARB__IGNORE_KEEP = 0, // kept in the spec, not running, not restarted
+	ARB__IGNORE_REMOVE,   // dropped from the spec
+} arb__ignore_decision;
+
+// arb__decide_ignore follows OTP: a temporary child that answers ignore
+// is dropped (start_children, handle_start_child), a simple_one_for_one
+// child too (it is not stored); any other child is kept.  This function
+// can't fail.
+arb__ignore_decision arb__decide_ignore(arb_restart restart, bool dynamic);
+
+// --- Group restarts (OTP's restart/2 for one_for_all and rest_for_one) --
+typedef enum arb__group_role {
+	ARB__ROLE_NONE = 0, // untouched by this restart
+	ARB__ROLE_RESTART,  // stopped (if running), then started again in
+	                    // start order: the child that ended, and every
+	                    // other non-temporary child of the range
+	ARB__ROLE_STOP,     // stopped and not started again: a temporary
+	                    // sibling (OTP's terminate_children drops it)
+} arb__group_role;
+
+// arb__group_role_of gives the role of child j (its restart type rj;
+// held: an operator stopped it) when child i of n must restart under
+// strategy s.  A held sibling stays stopped (ARB__ROLE_NONE).  This
+// function can't fail.
+arb__group_role arb__group_role_of(arb_strategy s, size_t n, size_t i,
+    size_t j, arb_restart rj, bool held);
+
+// arb__public_state maps a child's state to what introspection shows:
+// backoff is `restarting`, and so is a stopped child whose restart is
+// queued behind the current job (OTP's {restarting, Pid}).  This function
+// can't fail.
+arb_child_state arb__public_state(arb__cstate s, bool retry_queued);
+
 // --- How a child's process ended -------------------------------------------
 typedef struct arb__proc_end {
 	int             status;    // its wait status

@@ -458,6 +458,239 @@ test_names(void **state)
 	}
 }
 
+// --- Start failures, ignore, group roles, public state -------------------
+
+// ref_start_failure is OTP's supervisor.erl, clause by clause:
+//   init_children: start_children fails -> the supervisor's start fails
+//   restart_child: do_start_child -> {reply, Error, State} (untouched)
+//   handle_start_child / start_child of a simple_one_for_one child:
+//     {error, What} -> the child is not stored
+//   restart/2 (one_for_one, rest_for_one, one_for_all, simple): the start
+//     fails -> {try_again, Id}: counted by add_restart, retried later
+// A supervisor that is stopping starts nothing and decides nothing.
+static arb__fail_decision
+ref_start_failure(arb__start_cause cause, bool stopping)
+{
+	if (stopping) {
+		return ARB__FAIL_NONE;
+	}
+	if (cause == ARB__START_INIT) {
+		return ARB__FAIL_ABORT_START;
+	}
+	if (cause == ARB__START_RESTART) {
+		return ARB__FAIL_RETRY;
+	}
+	return ARB__FAIL_REPORT;
+}
+
+static void
+test_start_failure_every_cause(void **state)
+{
+	static const arb__start_cause causes[] = {
+		ARB__START_INIT,
+		ARB__START_RESTART,
+		ARB__START_OPERATOR,
+		ARB__START_ADD,
+	};
+	size_t k;
+	int    stop;
+
+	(void) state;
+	for (k = 0; k < ARB_ARRAY_SIZE(causes); k++) {
+		for (stop = 0; stop < 2; stop++) {
+			arb__fail_decision got
+			    = arb__decide_start_failure(causes[k], stop);
+			arb__fail_decision want
+			    = ref_start_failure(causes[k], stop);
+			if (got != want) {
+				fail_msg("cause %d stopping %d: got %d, "
+				         "want %d",
+				    (int) causes[k], stop, (int) got,
+				    (int) want);
+			}
+		}
+	}
+}
+
+// Hand-picked: what issue 8 was about.  An operator's start and a
+// reload's never count toward intensity (they are reported, not retried);
+// a restart's failure is retried.
+static void
+test_start_failure_spot_checks(void **state)
+{
+	(void) state;
+	assert_int_equal(
+	    arb__decide_start_failure(ARB__START_OPERATOR, false),
+	    ARB__FAIL_REPORT);
+	assert_int_equal(arb__decide_start_failure(ARB__START_ADD, false),
+	    ARB__FAIL_REPORT);
+	assert_int_equal(arb__decide_start_failure(ARB__START_RESTART, false),
+	    ARB__FAIL_RETRY);
+	assert_int_equal(arb__decide_start_failure(ARB__START_INIT, false),
+	    ARB__FAIL_ABORT_START);
+	assert_int_equal(arb__decide_start_failure(ARB__START_RESTART, true),
+	    ARB__FAIL_NONE);
+	assert_int_equal(arb__decide_start_failure(ARB__START_INIT, true),
+	    ARB__FAIL_NONE);
+}
+
+static void
+test_ignore_decision(void **state)
+{
+	static const struct {
+		arb_restart          r;
+		bool                 dynamic;
+		arb__ignore_decision want;
+	} cases[] = {
+		// start_children: {ok, undefined} when temporary -> remove
+		{ ARB_PERMANENT, false, ARB__IGNORE_KEEP },
+		{ ARB_TRANSIENT, false, ARB__IGNORE_KEEP },
+		{ ARB_TEMPORARY, false, ARB__IGNORE_REMOVE },
+		// simple_one_for_one: an ignoring child is never stored
+		{ ARB_PERMANENT, true, ARB__IGNORE_REMOVE },
+		{ ARB_TRANSIENT, true, ARB__IGNORE_REMOVE },
+		{ ARB_TEMPORARY, true, ARB__IGNORE_REMOVE },
+	};
+	size_t i;
+
+	(void) state;
+	for (i = 0; i < ARB_ARRAY_SIZE(cases); i++) {
+		assert_int_equal(arb__decide_ignore(cases[i].r, cases[i].dynamic),
+		    cases[i].want);
+	}
+}
+
+// ref_role follows OTP's restart/2: one_for_one touches only the child
+// that ended; rest_for_one terminates it and the children after it,
+// one_for_all every child; terminate_children removes temporary ones
+// (they are not started again); the child that ended is restarted
+// whatever its type (do_restart decided so).  arbor's one addition: a
+// sibling an operator stopped stays stopped.
+static arb__group_role
+ref_role(arb_strategy s, size_t i, size_t j, arb_restart rj, bool held)
+{
+	bool in = j == i || s == ARB_ONE_FOR_ALL
+	    || (s == ARB_REST_FOR_ONE && j > i);
+
+	if (!in) {
+		return ARB__ROLE_NONE;
+	}
+	if (j == i) {
+		return ARB__ROLE_RESTART;
+	}
+	if (held) {
+		return ARB__ROLE_NONE;
+	}
+	return rj == ARB_TEMPORARY ? ARB__ROLE_STOP : ARB__ROLE_RESTART;
+}
+
+static void
+test_group_roles_every_child(void **state)
+{
+	static const arb_strategy strategies[] = {
+		ARB_ONE_FOR_ONE,
+		ARB_ONE_FOR_ALL,
+		ARB_REST_FOR_ONE,
+		ARB_SIMPLE_ONE_FOR_ONE,
+	};
+	static const arb_restart restarts[] = {
+		ARB_PERMANENT,
+		ARB_TRANSIENT,
+		ARB_TEMPORARY,
+	};
+	const size_t n = 4;
+	size_t       idx;
+	int          cases = 0;
+
+	(void) state;
+	// One index walks strategy x i x j x restart of j x held.
+	for (idx = 0; idx < 4 * n * n * 3 * 2; idx++) {
+		size_t          v = idx;
+		bool            held = v % 2;
+		size_t          r = (v /= 2) % 3;
+		size_t          j = (v /= 3) % n;
+		size_t          i = (v /= n) % n;
+		size_t          k = (v /= n) % 4;
+		arb__group_role got = arb__group_role_of(
+		    strategies[k], n, i, j, restarts[r], held);
+		arb__group_role want
+		    = ref_role(strategies[k], i, j, restarts[r], held);
+
+		cases++;
+		if (got != want) {
+			fail_msg("%s i=%zu j=%zu %s held=%d: got %d, want %d",
+			    arb__strategy_name(strategies[k]), i, j,
+			    arb__restart_name(restarts[r]), held, (int) got,
+			    (int) want);
+		}
+	}
+	assert_int_equal(cases, 4 * 4 * 4 * 3 * 2);
+}
+
+// The issue's cases, spelled out: under rest_for_one with [a, b, c], b's
+// restart leaves a alone, restarts b and c; a temporary c is stopped and
+// not started again; under one_for_all a temporary a too.
+static void
+test_group_roles_spot_checks(void **state)
+{
+	(void) state;
+	assert_int_equal(arb__group_role_of(ARB_REST_FOR_ONE, 3, 1, 0,
+	                     ARB_PERMANENT, false),
+	    ARB__ROLE_NONE);
+	assert_int_equal(arb__group_role_of(ARB_REST_FOR_ONE, 3, 1, 2,
+	                     ARB_PERMANENT, false),
+	    ARB__ROLE_RESTART);
+	assert_int_equal(arb__group_role_of(ARB_REST_FOR_ONE, 3, 1, 2,
+	                     ARB_TEMPORARY, false),
+	    ARB__ROLE_STOP);
+	assert_int_equal(arb__group_role_of(ARB_ONE_FOR_ALL, 3, 1, 0,
+	                     ARB_TEMPORARY, false),
+	    ARB__ROLE_STOP);
+	assert_int_equal(arb__group_role_of(ARB_ONE_FOR_ALL, 3, 1, 1,
+	                     ARB_TEMPORARY, false),
+	    ARB__ROLE_RESTART);
+	assert_int_equal(arb__group_role_of(ARB_ONE_FOR_ALL, 3, 2, 0,
+	                     ARB_PERMANENT, true),
+	    ARB__ROLE_NONE);
+	assert_int_equal(arb__group_role_of(ARB_ONE_FOR_ONE, 3, 1, 2,
+	                     ARB_PERMANENT, false),
+	    ARB__ROLE_NONE);
+}
+
+static void
+test_public_state(void **state)
+{
+	static const struct {
+		arb__cstate     s;
+		bool            queued;
+		arb_child_state want;
+	} cases[] = {
+		{ ARB__CS_STOPPED, false, ARB_STATE_STOPPED },
+		// A retry queued behind another child's restart (OTP's
+		// {restarting, Pid} in which_children).
+		{ ARB__CS_STOPPED, true, ARB_STATE_RESTARTING },
+		{ ARB__CS_STARTING, false, ARB_STATE_STARTING },
+		{ ARB__CS_STARTING, true, ARB_STATE_STARTING },
+		{ ARB__CS_RUNNING, false, ARB_STATE_RUNNING },
+		{ ARB__CS_STOPPING, true, ARB_STATE_STOPPING },
+		{ ARB__CS_BACKOFF, false, ARB_STATE_RESTARTING },
+		{ ARB__CS_IGNORED, false, ARB_STATE_IGNORED },
+	};
+	size_t i;
+
+	(void) state;
+	for (i = 0; i < ARB_ARRAY_SIZE(cases); i++) {
+		arb_child_state got
+		    = arb__public_state(cases[i].s, cases[i].queued);
+		if (got != cases[i].want) {
+			fail_msg("%s queued=%d: got %s, want %s",
+			    arb__cstate_name(cases[i].s), cases[i].queued,
+			    arb_child_state_name(got),
+			    arb_child_state_name(cases[i].want));
+		}
+	}
+}
+
 // --- What a reaped process's end means -------------------------------------
 
 // Wait statuses as the kernel builds them (exit code in bits 8-15; a
@@ -543,6 +776,12 @@ main(void)
 		cmocka_unit_test(test_decide_exit_spot_checks),
 		cmocka_unit_test(test_strategy_range_every_child),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_start_failure_every_cause),
+		cmocka_unit_test(test_start_failure_spot_checks),
+		cmocka_unit_test(test_ignore_decision),
+		cmocka_unit_test(test_group_roles_every_child),
+		cmocka_unit_test(test_group_roles_spot_checks),
+		cmocka_unit_test(test_public_state),
 		cmocka_unit_test(test_proc_reason_table),
 	};
 
