@@ -218,18 +218,30 @@ tls_verify_cb(int ok, X509_STORE_CTX *sctx)
 
 // tls_info_cb sets the SNI to the configured host name as the handshake
 // starts (libmosquitto set it to the numeric address; none for an
-// address literal, RFC 6066).
+// address literal, RFC 6066), and keeps the first fatal alert the broker
+// sent.  With TLS 1.3 a broker refuses a client certificate (or its
+// absence) only after the client's handshake has ended: the alert then
+// ends the first read after it, which libmosquitto may report as a lost
+// connection rather than a TLS error; the alert says what it was.
 static void
 tls_info_cb(const SSL *cssl, int where, int ret)
 {
 	SSL       *ssl = (SSL *) cssl;
 	mqtt_link *l;
 
-	(void) ret;
-	if ((where & SSL_CB_HANDSHAKE_START) == 0) {
+	if ((where & (SSL_CB_HANDSHAKE_START | SSL_CB_READ_ALERT)) == 0) {
 		return;
 	}
 	if ((l = tls_link_of(ssl)) == NULL) {
+		return;
+	}
+	if ((where & SSL_CB_READ_ALERT) != 0) {
+		// ret: the alert level in the high byte, its code in the low.
+		if ((ret >> 8) == SSL3_AL_FATAL && l->tls_err[0] == '\0') {
+			snprintf(l->tls_err, sizeof(l->tls_err),
+			    "the broker sent TLS alert %d: %s", ret & 0xff,
+			    SSL_alert_desc_string_long(ret));
+		}
 		return;
 	}
 	SSL_set_tlsext_host_name(ssl, l->tls_name_ip ? NULL : l->tls_name);
