@@ -260,6 +260,7 @@ typedef struct arb_node_opts {
 	                           // (default 1 MiB)
 	bool        no_signals;    // do not take SIGTERM/SIGINT/SIGHUP
 	int         log_level;     // ARB_LOG_* (default ARB_LOG_INFO)
+	int         log_time;      // ARB_LOG_TIME_* (default: auto)
 } arb_node_opts;
 
 #define ARB_LOG_DEFAULT 0 // info, or $ARB_LOG_LEVEL when set
@@ -268,9 +269,20 @@ typedef struct arb_node_opts {
 #define ARB_LOG_INFO    3
 #define ARB_LOG_DEBUG   4
 
+// Timestamps on log lines (arb_node_opts.log_time).  AUTO: RFC 3339 UTC
+// with milliseconds at the start of every line, unless standard error is
+// the systemd journal ($JOURNAL_STREAM names it), which stamps lines
+// itself; $ARB_LOG_TIME (auto, on, off) decides when AUTO is given.  ON
+// and OFF force them either way, for the node and its process actors.
+#define ARB_LOG_TIME_AUTO 0
+#define ARB_LOG_TIME_ON   1
+#define ARB_LOG_TIME_OFF  2
+
 // arb_node_open prepares a node in this process (signals, subreaper, run
 // directory).  opts may be NULL for defaults.  At most one node per
 // process.  On success *nodep must be released with arb_node_close.
+// A log_time of ON or OFF is also put in the environment ($ARB_LOG_TIME),
+// where the process actors the node starts read it.
 // Thread: any (the thread calling arb_node_run becomes the node thread).
 ARB_DECL int arb_node_open(arb_node **nodep, const arb_node_opts *opts);
 

@@ -42,12 +42,18 @@ int64_t  arb__now_us(void);
 uint64_t arb__random(void); // thread-safe, non-cryptographic
 
 // --- log.c: one line per event, to stderr (journald-friendly) ----------
-// Lines look like:  arbor[1234]: warn root/w1 event=exit reason=... decision=restart
+// Lines look like:
+//   2025-01-06T05:13:00.123Z arbor[1234]: warn root/w1 event=exit reason=...
+// (log.c says when the time is left out and a priority comes first).
 void arb__log_set_level(int level);
 int  arb__log_level(void);
+// arb__log_set_time decides the start of lines again: ARB_LOG_TIME_ON or
+// _OFF force timestamps; _AUTO reads $ARB_LOG_TIME, else stamps unless
+// stderr is the journal.  The first line decides by itself with _AUTO.
+void arb__log_set_time(int mode);
 void arb__log(int level, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-// arb__logv writes "arbor[PID]: LEVEL PATH event=EVENT <fmt...>" (no
+// arb__logv writes "[TIME ]arbor[PID]: LEVEL PATH event=EVENT <fmt...>" (no
 // event= when event is NULL; PATH "-" when path is NULL).  Levels outside
 // ARB_LOG_ERROR..ARB_LOG_DEBUG are dropped.  Behind arb_log.
 void arb__logv(int level, const char *path, const char *event,

@@ -495,6 +495,13 @@ arb_node_open(arb_node **nodep, const arb_node_opts *opts)
 	node->max_msg = o.max_msg_size ? o.max_msg_size : 1024 * 1024;
 	node->signals = !o.no_signals;
 	arb_node_set_log_level(node, o.log_level);
+	if (o.log_time == ARB_LOG_TIME_ON || o.log_time == ARB_LOG_TIME_OFF) {
+		arb__log_set_time(o.log_time);
+		// Process actors re-execute the program and decide for
+		// themselves (log.c): the environment tells them.
+		setenv("ARB_LOG_TIME",
+		    o.log_time == ARB_LOG_TIME_ON ? "on" : "off", 1);
+	}
 	pthread_mutex_init(&node->mtx, NULL);
 	node->standby_pidfd = -1;
 	node->standby_ctl   = -1;

@@ -31,11 +31,13 @@
 #define CHECK_BUF (64 * 1024)
 
 static const char *const top_keys[] = { "node", "plugins", "root", NULL };
-static const char *const node_keys[] = { "name", "control", "http",
-	"max_msg_size", "log_level", "run_dir", NULL };
+static const char *const      node_keys[] = { "name", "control", "http",
+	     "max_msg_size", "log_level", "log_time", "run_dir", NULL };
 static const arb__doc_word    log_levels[] = { { "error", ARB_LOG_ERROR },
 	   { "warn", ARB_LOG_WARN }, { "info", ARB_LOG_INFO },
 	   { "debug", ARB_LOG_DEBUG }, { NULL, 0 } };
+static const arb__doc_word    log_times[] = { { "auto", ARB_LOG_TIME_AUTO },
+	   { "on", ARB_LOG_TIME_ON }, { "off", ARB_LOG_TIME_OFF }, { NULL, 0 } };
 
 // --- Sites and reported fields ----------------------------------------------
 
@@ -193,6 +195,10 @@ load_node(loader *ld, yaml_node_t *map)
 	if ((v = arb__doc_get(d, map, "log_level", NULL)) != NULL
 	    && arb__doc_enum(d, v, "node.log_level", log_levels, &lvl)) {
 		cfg->log_level = lvl;
+	}
+	if ((v = arb__doc_get(d, map, "log_time", NULL)) != NULL
+	    && arb__doc_enum(d, v, "node.log_time", log_times, &lvl)) {
+		cfg->log_time = lvl;
 	}
 	if ((v = arb__doc_get(d, map, "run_dir", NULL)) != NULL
 	    && arb__doc_string(d, v, "node.run_dir", &s)) {

@@ -36,6 +36,7 @@ typedef struct arb_tree {
 	int         http_port;      // node.http port (1-65535), 0 when off
 	size_t      max_msg_size;   // node.max_msg_size, 0 = library default
 	int         log_level;      // ARB_LOG_*, ARB_LOG_DEFAULT when absent
+	int         log_time;       // ARB_LOG_TIME_*, AUTO when absent
 	const char *run_dir;        // node.run_dir, NULL = library default
 	const char *const *plugins; // absolute paths, all loaded
 	size_t             nplugins;

@@ -49,6 +49,7 @@ node_changes(
 	    "node.http")
 	CHANGED(a->max_msg_size != b->max_msg_size, "node.max_msg_size")
 	CHANGED(!same_str(a->run_dir, b->run_dir), "node.run_dir")
+	CHANGED(a->log_time != b->log_time, "node.log_time")
 #undef CHANGED
 }
 

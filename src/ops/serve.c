@@ -95,6 +95,7 @@ arb_tree_node_opts(const arb_tree *tree, arb_node_opts *opts)
 	opts->run_dir = tree->run_dir;
 	opts->max_msg_size = tree->max_msg_size;
 	opts->log_level = tree->log_level;
+	opts->log_time = tree->log_time;
 }
 
 // --- Serving ----------------------------------------------------------------

@@ -275,6 +275,14 @@ child_log_exit(arb__child *c, const arb_exit *why, const char *decision)
 	char reason[200];
 	int  level = arb_exit_abnormal(why) ? ARB_LOG_ERROR : ARB_LOG_INFO;
 
+	// A permanent child is never meant to end on its own: a normal exit
+	// that it is restarted for (or given up on) is a warning, so a child
+	// that exits 0 in a loop shows (OTP reports it as child_terminated).
+	if (level == ARB_LOG_INFO && c->spec.restart == ARB_PERMANENT
+	    && (strncmp(decision, "restart", 7) == 0
+	        || strcmp(decision, "give_up") == 0)) {
+		level = ARB_LOG_WARN;
+	}
 	arb_exit_format(why, reason, sizeof(reason));
 	arb__log(level, c->path, "event=exit reason=%s decision=%s restarts=%u",
 	    reason, decision, c->restarts);

@@ -159,6 +159,8 @@ static const broken cases[] = {
 	    "node.max_msg_size", "out of range" },
 	{ "bad_log_level", "node:\n  log_level: loud\nroot: {}\n", 2,
 	    "node.log_level", "loud" },
+	{ "bad_log_time", "node:\n  log_time: yes\nroot: {}\n", 2,
+	    "node.log_time", "auto, on, off" },
 	{ "bad_duration_shutdown",
 	    TREE_HEAD "    - name: a\n      type: echo\n"
 	              "      shutdown: 5 parsecs\n",
@@ -408,6 +410,7 @@ test_valid_file_exits_0(void **state)
 	      "  http: \"127.0.0.1:8080\"\n"
 	      "  max_msg_size: 1048576\n"
 	      "  log_level: info\n"
+	      "  log_time: auto\n"
 	      "root:\n"
 	      "  strategy: one_for_one\n"
 	      "  intensity: 3\n"
@@ -494,8 +497,10 @@ test_help_version_and_usage_errors(void **state)
 		int         code;
 		const char *needle;
 	} runs[] = {
-		{ { "--help" }, 0, "usage: arbor run FILE" },
-		{ { "-h" }, 0, "usage: arbor run FILE" },
+		{ { "--help" }, 0,
+		    "usage: arbor run [--log-time=auto|on|off] FILE" },
+		{ { "-h" }, 0,
+		    "usage: arbor run [--log-time=auto|on|off] FILE" },
 		{ { "run", "--help" }, 0, "SIGHUP" },
 		{ { "check", "--help" }, 0, "FILE:LINE:COLUMN" },
 		{ { "--version" }, 0, "arbor " },

@@ -26,8 +26,15 @@
 
 // --- helpers (run in the child) ---------------------------------------------
 
+static int
+h_sh(int argc, char **argv)
+{
+	return arb_test_exec("/bin/sh", argc, argv);
+}
+
 static const arb_test_helper helpers[] = {
 	{ "arbor", h_arbor },
+	{ "sh", h_sh },
 };
 
 // --- test support -----------------------------------------------------------
@@ -533,6 +540,175 @@ test_crashes_in_both_isolations_and_a_stuck_thread(void **state)
 	arb_test_proc_fini(&p);
 }
 
+// --- the log ----------------------------------------------------------------
+
+// stamped is true when line starts with an RFC 3339 UTC time with
+// milliseconds and a blank ("2025-01-06T05:13:00.123Z ").
+static bool
+stamped(const char *line)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd.dddZ ";
+	size_t            i;
+
+	for (i = 0; shape[i] != '\0'; i++) {
+		if (shape[i] == 'd' ? line[i] < '0' || line[i] > '9'
+		                    : line[i] != shape[i]) {
+			return false;
+		}
+	}
+	return true;
+}
+
+// log_run runs a node with the greeter plugin as a process actor, either
+// through "arbor run ARGS... FILE" or, when journal is set, through a
+// shell that sets $JOURNAL_STREAM to the device and inode of its stderr
+// (the pipe the harness reads), as systemd does for a service logging to
+// the journal.  It checks how the node's own line and the process actor's
+// line start (want_prefix, then a time when want_stamp), then stops the
+// node.
+static void
+log_run(const char *name, const char *node_extra, const char *flag,
+    bool journal, const char *want_prefix, bool want_stamp)
+{
+#ifdef ARBOR_PLUGIN_SO
+	static const char fmt[] = "plugins: [%s]\n"
+	                          "node: {name: %s, control: %s.sock%s}\n"
+	                          "root:\n"
+	                          "  children:\n"
+	                          "    - {name: g, type: greeter, isolation: "
+	                          "process}\n";
+	arb_test_proc     p;
+	char              yaml[1024], file[160], what[64];
+	const char       *args[12], *lines[2], *l;
+	size_t            n = 0, i, k;
+
+	snprintf(
+	    yaml, sizeof(yaml), fmt, ARBOR_PLUGIN_SO, name, name, node_extra);
+	snprintf(what, sizeof(what), "%s.yaml", name);
+	write_file(file, sizeof(file), what, yaml);
+	args[n++] = "--";
+	if (journal) {
+		args[n++] = "-c";
+		args[n++]
+		    = "JOURNAL_STREAM=$(stat -L -c %d:%i /proc/self/fd/2) "
+		      "exec \"$0\" run \"$1\"";
+		args[n++] = ARBOR_BIN;
+		args[n++] = file;
+		args[n] = NULL;
+		arb_test_spawn(&p, "sh", args);
+	} else {
+		args[n++] = "run";
+		if (flag != NULL) {
+			args[n++] = flag;
+		}
+		args[n++] = file;
+		args[n] = NULL;
+		arb_test_spawn(&p, "arbor", args);
+	}
+	lines[0] = "event=node_start";
+	lines[1] = "root/g event=init"; // arb_log in the process actor
+	for (i = 0; i < 2; i++) {
+		p.mark = 0;
+		l = arb_test_expect(&p, lines[i], WAIT_MS);
+		k = strlen(want_prefix);
+		if (strncmp(l, want_prefix, k) != 0
+		    || stamped(l + k) != want_stamp
+		    || strncmp(l + k + (want_stamp ? 25 : 0), "arbor[", 6)
+		        != 0) {
+			fail_msg("%s: the line of \"%s\" should start with "
+			         "\"%s\"%s then \"arbor[\":\n%s",
+			    name, lines[i], want_prefix,
+			    want_stamp ? ", a time" : "", p.out);
+		}
+	}
+	assert_int_equal(stop_tree(&p), 0);
+	arb_test_proc_fini(&p);
+#else
+	(void) name;
+	(void) node_extra;
+	(void) flag;
+	(void) journal;
+	(void) want_prefix;
+	(void) want_stamp;
+	skip(); // the example plugin is not built
+#endif
+}
+
+// Log lines start with their time (RFC 3339, UTC, milliseconds) unless
+// stderr is the journal, which stamps lines itself and takes the syslog
+// priority instead; --log-time and node.log_time force either way, for
+// the node and for its process actors alike.
+static void
+test_log_lines_carry_their_time_unless_on_the_journal(void **state)
+{
+	(void) state;
+	need_arbor();
+	log_run("t62a", "", NULL, false, "", true);
+	log_run("t62b", "", "--log-time=off", false, "", false);
+	log_run("t62c", ", log_time: off", NULL, false, "", false);
+	log_run("t62d", "", NULL, true, "<6>", false);
+	log_run("t62e", ", log_time: on", NULL, true, "<6>", true);
+}
+
+static void
+test_log_time_flag_is_checked(void **state)
+{
+	arb_test_proc p;
+	const char   *args[]
+	    = { "--", "run", "--log-time=sometimes", "x.yaml", NULL };
+
+	(void) state;
+	need_arbor();
+	arb_test_spawn(&p, "arbor", args);
+	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&p, WAIT_MS)),
+	    ARB_EXIT_USAGE);
+	assert_non_null(
+	    strstr(p.out, "\"sometimes\": expected auto, on or off"));
+	arb_test_proc_fini(&p);
+}
+
+// A permanent child is never meant to end: one that exits 0 and is
+// restarted, again and again, is logged at warn (a transient one that
+// exits 0 is done, at info).
+static void
+test_permanent_child_exiting_0_in_a_loop_is_a_warning(void **state)
+{
+	static const char yaml[] = "node: {control: loop.sock}\n"
+	                           "root:\n"
+	                           "  intensity: 1000\n"
+	                           "  period: 10s\n"
+	                           "  children:\n"
+	                           "    - name: once\n"
+	                           "      command: [/bin/true]\n"
+	                           "      restart: transient\n"
+	                           "    - name: loop\n"
+	                           "      command: [/bin/true]\n"
+	                           "      backoff: {min: 50ms, max: 50ms}\n";
+	arb_test_proc     p;
+	char              file[160];
+
+	(void) state;
+	need_arbor();
+	write_file(file, sizeof(file), "loop.yaml", yaml);
+	run_tree(&p, file, NULL);
+	arb_test_expect(&p,
+	    "]: info root/once event=exit reason=normal decision=none",
+	    WAIT_MS);
+	p.mark = 0;
+	arb_test_expect(&p,
+	    "]: warn root/loop event=exit reason=normal "
+	    "decision=restart(backoff) restarts=0",
+	    WAIT_MS);
+	arb_test_expect(&p,
+	    "]: warn root/loop event=exit reason=normal "
+	    "decision=restart(backoff) restarts=1",
+	    WAIT_MS);
+	assert_int_equal(stop_tree(&p), 0);
+	assert_int_equal(
+	    arb_test_count(&p, "]: info root/loop event=exit"), 0);
+	arb_test_proc_fini(&p);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(
 	    test_thread_process_exec_tree_stops_cleanly, setup, teardown),
@@ -556,6 +732,14 @@ static const struct CMUnitTest tests[] = {
 	    teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_crashes_in_both_isolations_and_a_stuck_thread, setup,
+	    teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_log_lines_carry_their_time_unless_on_the_journal, setup,
+	    teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_log_time_flag_is_checked, setup, teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_permanent_child_exiting_0_in_a_loop_is_a_warning, setup,
 	    teardown),
 };
 

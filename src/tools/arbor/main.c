@@ -20,7 +20,8 @@
 #include <string.h>
 
 static const char usage_text[]
-    = "usage: arbor run FILE      run the supervision tree described in FILE\n"
+    = "usage: arbor run [--log-time=auto|on|off] FILE\n"
+      "                           run the supervision tree described in FILE\n"
       "       arbor check FILE... check tree files without running anything\n"
       "       arbor --help | --version\n"
       "\n"
@@ -29,7 +30,7 @@ static const char usage_text[]
       "but a thread actor had to be abandoned, 78 invalid file.\n";
 
 static const char run_usage[]
-    = "usage: arbor run FILE\n"
+    = "usage: arbor run [--log-time=auto|on|off] FILE\n"
       "\n"
       "Starts a node with the tree in FILE and runs it until SIGTERM or\n"
       "SIGINT (a second one makes the stop brutal).  SIGHUP re-reads FILE\n"
@@ -39,7 +40,12 @@ static const char run_usage[]
       "`arborctl` controls the node through its socket: node.control, by\n"
       "default $XDG_RUNTIME_DIR/arbor/NAME.sock or /tmp/arbor-UID/NAME.sock\n"
       "in a 0700 directory.  node.http adds read-only HTTP on loopback\n"
-      "(/healthz, /readyz, /metrics, /api/tree, /): docs/operations.md.\n";
+      "(/healthz, /readyz, /metrics, /api/tree, /): docs/operations.md.\n"
+      "\n"
+      "Log lines go to stderr, each starting with its time (RFC 3339, UTC)\n"
+      "unless stderr is the systemd journal, which stamps them itself.\n"
+      "--log-time=on or off forces timestamps either way (node.log_time,\n"
+      "$ARB_LOG_TIME); auto is the default.\n";
 
 static const char check_usage[]
     = "usage: arbor check FILE...\n"
@@ -111,7 +117,7 @@ cmd_check(int argc, char **argv)
 // --- arbor run --------------------------------------------------------------
 
 static int
-cmd_run(const char *file)
+cmd_run(const char *file, int log_time)
 {
 	arb_tree      *tree;
 	arb_node      *node;
@@ -124,6 +130,9 @@ cmd_run(const char *file)
 		return code;
 	}
 	arb_tree_node_opts(tree, &opts);
+	if (log_time >= 0) {
+		opts.log_time = log_time; // the command line wins
+	}
 	if ((rv = arb_node_open(&node, &opts)) != ARB_OK) {
 		fprintf(stderr, "arbor: cannot open the node: %s\n",
 		    arb_strerror(rv));
@@ -152,13 +161,27 @@ cmd_run(const char *file)
 
 // --- Command line -----------------------------------------------------------
 
-// command_args checks the options of a subcommand: --help prints help,
-// "--" ends the options, anything else starting with '-' is an error.
-// Returns -1 to go on with argv[*first..], or an exit code.
+// log_time_word reads the value of --log-time: ARB_LOG_TIME_*, or -1.
 static int
-command_args(int argc, char **argv, const char *help, int *first)
+log_time_word(const char *s)
 {
-	int i;
+	return strcmp(s, "auto") == 0 ? ARB_LOG_TIME_AUTO
+	    : strcmp(s, "on") == 0    ? ARB_LOG_TIME_ON
+	    : strcmp(s, "off") == 0   ? ARB_LOG_TIME_OFF
+	                              : -1;
+}
+
+// command_args checks the options of a subcommand: --help prints help,
+// "--" ends the options, --log-time=WORD (or --log-time WORD) sets
+// *log_time when log_time is not NULL (`run` only), anything else
+// starting with '-' is an error.  Returns -1 to go on with
+// argv[*first..], or an exit code.
+static int
+command_args(
+    int argc, char **argv, const char *help, int *first, int *log_time)
+{
+	const char *v;
+	int         i;
 
 	for (i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0) {
@@ -169,6 +192,18 @@ command_args(int argc, char **argv, const char *help, int *first)
 		    || strcmp(argv[i], "-h") == 0) {
 			fputs(help, stdout);
 			return ARB_EXIT_OK;
+		}
+		if (log_time != NULL && strncmp(argv[i], "--log-time", 10) == 0
+		    && (argv[i][10] == '=' || argv[i][10] == '\0')) {
+			v = argv[i][10] == '=' ? argv[i] + 11
+			    : i + 1 < argc     ? argv[++i]
+			                       : "";
+			if ((*log_time = log_time_word(v)) < 0) {
+				return usage_error("--log-time: \"%s\": "
+				                   "expected auto, on or off",
+				    v);
+			}
+			continue;
 		}
 		if (argv[i][0] == '-' && argv[i][1] != '\0') {
 			return usage_error("unknown option %s", argv[i]);
@@ -182,7 +217,7 @@ command_args(int argc, char **argv, const char *help, int *first)
 int
 main(int argc, char **argv)
 {
-	int rv, first;
+	int rv, first, log_time = -1;
 
 	arb_actor_main(argc, argv); // returns unless this is an actor
 
@@ -199,15 +234,17 @@ main(int argc, char **argv)
 		return ARB_EXIT_OK;
 	}
 	if (strcmp(argv[1], "run") == 0) {
-		if ((rv = command_args(argc, argv, run_usage, &first)) >= 0) {
+		if ((rv = command_args(
+		         argc, argv, run_usage, &first, &log_time))
+		    >= 0) {
 			return rv;
 		}
 		if (argc - first != 1) {
 			return usage_error("%s", "run needs exactly one FILE");
 		}
-		rv = cmd_run(argv[first]);
+		rv = cmd_run(argv[first], log_time);
 	} else if (strcmp(argv[1], "check") == 0) {
-		if ((rv = command_args(argc, argv, check_usage, &first))
+		if ((rv = command_args(argc, argv, check_usage, &first, NULL))
 		    >= 0) {
 			return rv;
 		}

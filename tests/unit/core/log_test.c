@@ -1,14 +1,19 @@
 // SPDX-License-Identifier: MIT
 // log_test.c -- log.c: one line per event, levels, and repeated identical
-// errors from one actor folded into a count (SPEC 26).
+// errors from one actor folded into a count (SPEC 26); the time at the
+// start of each line, except on the journal.
 
 #include "arb_test.h"
 
 #include "core/arb_impl.h"
 
+#include <ctype.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 // capture runs fn with stderr redirected to a pipe and returns what was
@@ -151,11 +156,169 @@ test_arb_log_has_the_layout_level_and_rate_limit(void **state)
 	assert_int_equal(count_lines(out, "bad_level"), 0);
 }
 
+// --- The start of a line: time, or the journal's priority -------------------
+
+// stamp_ms parses an RFC 3339 UTC time with milliseconds at the start of
+// s ("2025-01-06T05:13:00.123Z ") into ms since the epoch, or -1.
+static long long
+stamp_ms(const char *s)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd.dddZ ";
+	struct tm         tm;
+	size_t            i;
+
+	for (i = 0; shape[i] != '\0'; i++) {
+		if (shape[i] == 'd' ? !isdigit((unsigned char) s[i])
+		                    : s[i] != shape[i]) {
+			return -1;
+		}
+	}
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = atoi(s) - 1900;
+	tm.tm_mon = atoi(s + 5) - 1;
+	tm.tm_mday = atoi(s + 8);
+	tm.tm_hour = atoi(s + 11);
+	tm.tm_min = atoi(s + 14);
+	tm.tm_sec = atoi(s + 17);
+	return (long long) timegm(&tm) * 1000 + atoi(s + 20);
+}
+
+static long long
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+log_one_forced_on(void)
+{
+	arb__log_set_level(ARB_LOG_INFO);
+	arb__log_set_time(ARB_LOG_TIME_ON);
+	arb__log(ARB_LOG_INFO, "root/t", "event=stamped");
+}
+
+static void
+log_one_forced_off(void)
+{
+	arb__log_set_time(ARB_LOG_TIME_OFF);
+	arb__log(ARB_LOG_INFO, "root/t", "event=bare_line");
+}
+
+static void
+test_lines_start_with_an_rfc3339_time(void **state)
+{
+	char      out[1024];
+	long long before, t, after;
+
+	(void) state;
+	unsetenv("JOURNAL_STREAM");
+	before = wall_ms();
+	capture(log_one_forced_on, out, sizeof(out));
+	after = wall_ms();
+	t = stamp_ms(out);
+	if (t < 0) {
+		fail_msg("no RFC 3339 time at the start of: %s", out);
+	}
+	// Milliseconds of the wall clock, in UTC.
+	assert_true(t >= before - 1 && t <= after + 1);
+	assert_non_null(strstr(out, "Z arbor["));
+	assert_non_null(strstr(out, "]: info root/t event=stamped\n"));
+	capture(log_one_forced_off, out, sizeof(out));
+	assert_int_equal(strncmp(out, "arbor[", 6), 0);
+	arb__log_set_time(ARB_LOG_TIME_AUTO);
+}
+
+// journal_env sets $JOURNAL_STREAM to stderr's device and inode (the
+// journal's stream, as systemd sets it) or to other numbers.
+static void
+journal_env(bool ours)
+{
+	struct stat st;
+	char        v[64];
+
+	assert_int_equal(fstat(STDERR_FILENO, &st), 0);
+	snprintf(v, sizeof(v), "%llu:%llu", (unsigned long long) st.st_dev,
+	    (unsigned long long) st.st_ino + (ours ? 0 : 1));
+	setenv("JOURNAL_STREAM", v, 1);
+}
+
+static void
+log_on_journal(void)
+{
+	journal_env(true);
+	arb__log_set_time(ARB_LOG_TIME_AUTO);
+	arb__log(ARB_LOG_WARN, "root/j", "event=to_journal");
+	arb__log(ARB_LOG_ERROR, "root/j", "event=err_journal");
+}
+
+static void
+log_on_other_stream(void)
+{
+	journal_env(false);
+	arb__log_set_time(ARB_LOG_TIME_AUTO);
+	arb__log(ARB_LOG_WARN, "root/j", "event=not_journal");
+}
+
+static void
+log_on_journal_forced(void)
+{
+	journal_env(true);
+	setenv("ARB_LOG_TIME", "on", 1);
+	arb__log_set_time(ARB_LOG_TIME_AUTO);
+	arb__log(ARB_LOG_INFO, "root/j", "event=forced");
+	unsetenv("ARB_LOG_TIME");
+}
+
+static void
+log_off_by_env(void)
+{
+	unsetenv("JOURNAL_STREAM");
+	setenv("ARB_LOG_TIME", "off", 1);
+	arb__log_set_time(ARB_LOG_TIME_AUTO);
+	arb__log(ARB_LOG_INFO, "root/j", "event=env_off");
+	unsetenv("ARB_LOG_TIME");
+}
+
+// On the journal ($JOURNAL_STREAM is stderr's device:inode) the journal
+// stamps lines: no time, and the syslog priority first, which journald
+// turns into the entry's priority.  A $JOURNAL_STREAM inherited by a
+// process whose stderr goes elsewhere changes nothing.  $ARB_LOG_TIME
+// forces either way.
+static void
+test_the_journal_gets_no_time_and_a_priority(void **state)
+{
+	char out[1024];
+
+	(void) state;
+	arb__log_set_level(ARB_LOG_INFO);
+	capture(log_on_journal, out, sizeof(out));
+	assert_int_equal(
+	    strncmp(out, "<4>arbor[", 9), 0); // warn is LOG_WARNING
+	assert_non_null(strstr(out, "\n<3>arbor["));
+	assert_non_null(strstr(out, "]: warn root/j event=to_journal\n"));
+	capture(log_on_other_stream, out, sizeof(out));
+	assert_true(stamp_ms(out) > 0);
+	assert_non_null(strstr(out, "Z arbor["));
+	capture(log_on_journal_forced, out, sizeof(out));
+	assert_int_equal(strncmp(out, "<6>", 3), 0);
+	assert_true(stamp_ms(out + 3) > 0);
+	capture(log_off_by_env, out, sizeof(out));
+	assert_int_equal(strncmp(out, "arbor[", 6), 0);
+	unsetenv("JOURNAL_STREAM");
+	arb__log_set_time(ARB_LOG_TIME_AUTO);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_arb_log_has_the_layout_level_and_rate_limit),
+		cmocka_unit_test(test_lines_start_with_an_rfc3339_time),
+		cmocka_unit_test(test_the_journal_gets_no_time_and_a_priority),
+		cmocka_unit_test(
+		    test_arb_log_has_the_layout_level_and_rate_limit),
 		cmocka_unit_test(test_repeated_errors_are_folded_with_a_count),
 		cmocka_unit_test(test_long_lines_stay_one_line),
 	};
