@@ -392,6 +392,7 @@ typedef struct arb_child_info {
 	// last incarnation), nmetrics of them; valid during the callback.
 	const arb_metric_info *metrics;
 	size_t                 nmetrics;
+	bool                   significant; // its spec's significant flag
 } arb_child_info;
 
 typedef void (*arb_walk_cb)(const arb_child_info *info, void *arg);

@@ -15,6 +15,7 @@
 
 #include "http.h"
 
+#include "health.h"
 #include "treejson.h"
 
 #include <arpa/inet.h>
@@ -58,7 +59,7 @@ static const char page_html[] =
 	".badge { display: inline-block; padding: 0 6px; "
 	"border-radius: 8px; color: #fff; font-size: 12px; }\n"
 	".ok { background: #2a8a3a; } .bad { background: "
-	"#c0392b; }\n"
+	"#c0392b; } .warn { background: #e69500; }\n"
 	"#err { color: #c0392b; font-weight: 600; }\n"
 	".box { border: 1px solid #c8c8c4; border-left: 6px "
 	"solid #999; border-radius: 4px; background: #fff; "
@@ -144,14 +145,21 @@ static const char page_html[] =
 	"box(c.children[i]); }\n"
 	"  return h + \"</div>\";\n"
 	"}\n"
+	"function readyBadge(t) {\n"
+	"  if (t.ready) { return \"<span class=\\\"badge ok\\\">ready</span>\"; }\n"
+	"  if (t.degraded.length === 0) {\n"
+	"    return \"<span class=\\\"badge bad\\\">not ready</span>\";\n"
+	"  }\n"
+	"  return \"<span id=\\\"degraded\\\" class=\\\"badge warn\\\">degraded: \" +\n"
+	"    esc(t.degraded.join(\", \")) + \"</span>\";\n"
+	"}\n"
 	"function show(t) {\n"
 	"  document.title = \"arbor: \" + t.node;\n"
 	"  document.getElementById(\"title\").textContent = \"arbor "
 	"node \" + t.node;\n"
 	"  document.getElementById(\"node\").innerHTML = \"pid \" + "
 	"t.pid + \" &middot; up \" + dur(t.uptime_ms) +\n"
-	"    \" &middot; <span class=\\\"badge \" + (t.ready ? "
-	"\"ok\\\">ready\" : \"bad\\\">not ready\") + \"</span> \" +\n"
+	"    \" &middot; \" + readyBadge(t) + \" \" +\n"
 	"    \"<span class=\\\"badge \" + (t.live ? \"ok\\\">live\" : "
 	"\"bad\\\">stuck: \" + esc(t.stuck)) + \"</span>\" +\n"
 	"    \" &middot; give-ups \" + t.give_ups + \" &middot; "
@@ -238,14 +246,29 @@ get_healthz(arb__http *h, struct evhttp_request *req)
 	}
 }
 
+// get_readyz: 200 once the tree is up and while every permanent or
+// significant child runs; 503 "degraded: PATH (STATE), ..." while one
+// does not (health.c), 503 "not ready" before the tree is up and once a
+// stop began.
 static void
 get_readyz(arb__http *h, struct evhttp_request *req)
 {
-	if (arb_node_ready(h->run->node)) {
+	arb__health hl;
+	arb__text   t = { 0 };
+
+	arb__health_read(h->run->node, &hl);
+	if (arb__health_ready(&hl)) {
 		reply_text(req, 200, "OK", "ready\n");
-	} else {
+	} else if (!hl.started) {
 		reply_text(req, 503, "Service Unavailable", "not ready\n");
+	} else {
+		arb__text_add(&t, "degraded: ", 10);
+		arb__health_text(&hl, &t, 20);
+		arb__text_add(&t, "\n", 1);
+		reply_text(req, 503, "Service Unavailable", t.p);
 	}
+	arb__text_fini(&t);
+	arb__health_fini(&hl);
 }
 
 static void
@@ -633,6 +656,7 @@ get_metrics(arb__http *h, struct evhttp_request *req)
 	struct evbuffer *out = evbuffer_new();
 	arb_node        *node = h->run->node;
 	metric_walk      w;
+	arb__health      hl;
 	char             v[64];
 	uint64_t         dropped;
 	bool             oom;
@@ -656,9 +680,17 @@ get_metrics(arb__http *h, struct evhttp_request *req)
 	    (unsigned long long) arb_node_give_ups(node));
 	node_metric(out, "arbor_node_give_ups_total", "counter",
 	    "Supervisors that gave up (restart intensity exceeded).", v);
+	arb__health_read(node, &hl);
 	node_metric(out, "arbor_node_ready", "gauge",
-	    "1 once the whole tree reported READY, until the node stops.",
-	    arb_node_ready(node) ? "1" : "0");
+	    "1 while /readyz answers 200: the tree is up and no permanent or "
+	    "significant child is down.",
+	    arb__health_ready(&hl) ? "1" : "0");
+	snprintf(v, sizeof(v), "%zu", hl.ndown);
+	node_metric(out, "arbor_node_degraded", "gauge",
+	    "Permanent or significant children that are not running (0: not "
+	    "degraded).",
+	    v);
+	arb__health_fini(&hl);
 	node_metric(out, "arbor_node_live", "gauge",
 	    "1 while every running actor's loop ticks.",
 	    arb_node_live(node, NULL, 0) ? "1" : "0");

@@ -11,6 +11,8 @@
 
 #include "notify.h"
 
+#include "health.h"
+
 #include <event2/event.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -113,16 +115,29 @@ notify_count(const arb_child_info *in, void *arg)
 	}
 }
 
+// notify_status sends STATUS=WHAT: counts; a running node that is
+// degraded (health.c) says so, with the first paths that make it so.
 static void
 notify_status(arb_node *node, const char *what)
 {
-	count_walk w = { 0, 0, 0 };
+	count_walk  w = { 0, 0, 0 };
+	arb__health h;
+	arb__text   down = { 0 };
 
 	arb_node_walk(node, notify_count, &w);
+	arb__health_read(node, &h);
+	if (strcmp(what, "running") == 0 && h.ndown > 0) {
+		what = "degraded";
+		arb__text_add(&down, "; down: ", 8);
+		arb__health_text(&h, &down, 3);
+	}
 	notify_send("STATUS=%s: %d/%d actors running, %d restarting, "
-	              "%llu give-ups",
+	            "%llu give-ups%.300s",
 	    what, w.running, w.total, w.restarting,
-	    (unsigned long long) arb_node_give_ups(node));
+	    (unsigned long long) arb_node_give_ups(node),
+	    down.p != NULL ? down.p : "");
+	arb__text_fini(&down);
+	arb__health_fini(&h);
 }
 
 static void

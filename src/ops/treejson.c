@@ -12,6 +12,8 @@
 
 #include "treejson.h"
 
+#include "health.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -319,11 +321,14 @@ tree_entry(const arb_child_info *in, void *arg)
 void
 arb__live_json(arb__serve *run, arb__text *b)
 {
-	tree_walk w = { .b = b, .nopen = 0, .first = true };
-	char      stuck[256] = "";
-	bool      live;
+	tree_walk   w = { .b = b, .nopen = 0, .first = true };
+	arb__health h;
+	char        stuck[256] = "";
+	bool        live;
+	size_t      i;
 
 	live = arb_node_live(run->node, stuck, sizeof(stuck));
+	arb__health_read(run->node, &h);
 	arb__text_add(b, "{\"node\":", 8);
 	arb__text_json_str(b, run->name);
 	arb__text_printf(b,
@@ -331,9 +336,17 @@ arb__live_json(arb__serve *run, arb__text *b)
 	    "\"ready\":%s,\"live\":%s,\"stuck\":",
 	    (int) getpid(), arb_version(),
 	    (long long) arb_node_uptime_ms(run->node),
-	    arb_node_ready(run->node) ? "true" : "false",
-	    live ? "true" : "false");
+	    arb__health_ready(&h) ? "true" : "false", live ? "true" : "false");
 	arb__text_json_str(b, live ? NULL : stuck);
+	arb__text_add(b, ",\"degraded\":[", 13);
+	for (i = 0; i < h.ndown; i++) {
+		if (i > 0) {
+			arb__text_add(b, ",", 1);
+		}
+		arb__text_json_str(b, h.down[i].path);
+	}
+	arb__text_add(b, "]", 1);
+	arb__health_fini(&h);
 	arb__text_printf(b, ",\"give_ups\":%llu,\"reloads\":%u,\"file\":",
 	    (unsigned long long) arb_node_give_ups(run->node), run->reloads);
 	arb__text_json_str(b, run->file);

@@ -1289,6 +1289,7 @@ child_info(const arb__child *c, int depth, arb_child_info *in)
 	in->name      = c->spec.name;
 	in->isolation = c->spec.isolation;
 	in->restart   = c->spec.restart;
+	in->significant = c->spec.significant;
 	in->state     = child_public_state(c);
 	in->depth     = depth;
 	in->pid       = c->pid;

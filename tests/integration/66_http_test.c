@@ -728,6 +728,139 @@ test_healthz_reports_a_stuck_loop(void **state)
 	arb_test_proc_fini(&p);
 }
 
+// wait_readyz polls /readyz until its status is want and its body holds
+// needle; returns the body (free it).
+static char *
+wait_readyz(int want, const char *needle)
+{
+	http_resp r;
+	int64_t   deadline = now_ms() + WAIT_MS;
+
+	for (;;) {
+		get("/readyz", &r);
+		if (r.status == want && strstr(r.body, needle) != NULL) {
+			return r.body;
+		}
+		if (now_ms() > deadline) {
+			fail_msg(
+			    "/readyz never answered %d \"%s\"; last: %d %s",
+			    want, needle, r.status, r.body);
+		}
+		free(r.body);
+		pause_ms(20);
+	}
+}
+
+// A permanent child down in backoff, or stopped by an operator, makes the
+// node degraded: /readyz 503 with the paths, /api/tree and `arborctl
+// status` say so, arbor_node_degraded counts them, the page shows it;
+// /healthz (liveness) stays 200.  Temporary and transient children that
+// ended are no reason, and a node whose permanent children all run again
+// is ready again.
+static void
+test_readiness_says_degraded_with_the_paths(void **state)
+{
+	static const char fmt[]
+	    = "node: {name: t66d, control: ctl.d/t66.sock, http: "
+	      "\"127.0.0.1:%%d\"}\n"
+	      "root:\n"
+	      "  intensity: 1000\n"
+	      "  period: 10s\n"
+	      "  children:\n"
+	      "    - {name: e, type: echo}\n"
+	      "    - name: c\n"
+	      "      type: crasher\n"
+	      "      backoff: {min: 50ms, max: 100ms}\n"
+	      "      config:\n"
+	      "        init: fail_if_file\n"
+	      "        file: %s\n"
+	      "        exit: {on_message: true, reason: error, code: 4}\n"
+	      "    - name: t\n"
+	      "      type: crasher\n"
+	      "      restart: temporary\n"
+	      "      config: {exit: {after: 10ms, reason: error}}\n"
+	      "    - name: tr\n"
+	      "      type: crasher\n"
+	      "      restart: transient\n"
+	      "      config: {exit: {after: 10ms, reason: normal}}\n";
+	arb_test_proc p;
+	http_resp     r;
+	char          yaml[1024], fail[160], *body;
+	FILE         *f;
+
+	(void) state;
+	need_binaries();
+	snprintf(fail, sizeof(fail), "%s/c.fail", tmpdir);
+	snprintf(yaml, sizeof(yaml), fmt, fail);
+	start_node(&p, yaml);
+	p.mark = 0;
+	arb_test_expect(&p, "root/t event=exit", WAIT_MS);
+	p.mark = 0;
+	arb_test_expect(&p, "root/tr event=exit reason=normal", WAIT_MS);
+
+	// Every permanent child runs: ready, though two children ended.
+	body = wait_readyz(200, "ready\n");
+	free(body);
+	get("/metrics", &r);
+	expect_in(r.body, "arbor_node_ready 1\n");
+	expect_in(r.body, "arbor_node_degraded 0\n");
+	free(r.body);
+	get("/api/tree", &r);
+	expect_in(r.body, "\"ready\":true,");
+	expect_in(r.body, "\"degraded\":[]");
+	free(r.body);
+
+	// root/c crashes and cannot start again (its init fails while the
+	// file exists): it waits out its backoff, again and again.
+	assert_non_null(f = fopen(fail, "w"));
+	fclose(f);
+	assert_int_equal(ctl("send", "root/c", "1", "\"die\""), 0);
+	body = wait_readyz(503, "degraded: root/c (");
+	free(body);
+	get("/healthz", &r); // liveness is another question
+	assert_int_equal(r.status, 200);
+	free(r.body);
+	get("/metrics", &r);
+	expect_in(r.body, "arbor_node_ready 0\n");
+	expect_in(r.body, "arbor_node_degraded 1\n");
+	free(r.body);
+	get("/api/tree", &r);
+	expect_in(r.body, "\"ready\":false,");
+	expect_in(r.body, "\"degraded\":[\"root/c\"]");
+	free(r.body);
+	assert_int_equal(ctl("status", NULL, NULL, NULL), 0);
+	expect_in(ctl_out, "  degraded: root/c  live");
+
+	// An operator stops root/e: two down, in start order.
+	assert_int_equal(ctl("stop", "root/e", NULL, NULL), 0);
+	body = wait_readyz(503, "degraded: root/e (stopped), root/c (");
+	free(body);
+	get("/metrics", &r);
+	expect_in(r.body, "arbor_node_degraded 2\n");
+	free(r.body);
+	if (have_chromium()) {
+		char *dom = dump_dom(3);
+
+		expect_in(dom, "id=\"degraded\"");
+		expect_in(dom, "degraded: root/e, root/c</span>");
+		free(dom);
+	} else {
+		print_message("chromium is not installed: the page's "
+		              "degraded badge is not rendered\n");
+	}
+
+	// Both run again: ready again.
+	assert_int_equal(unlink(fail), 0);
+	assert_int_equal(ctl("start", "root/e", NULL, NULL), 0);
+	body = wait_readyz(200, "ready\n");
+	free(body);
+	get("/api/tree", &r);
+	expect_in(r.body, "\"degraded\":[]");
+	free(r.body);
+	assert_int_equal(stop_node(&p), 0);
+	arb_test_proc_fini(&p);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(
 	    test_probes_metrics_and_tree, setup, teardown),
@@ -737,6 +870,8 @@ static const struct CMUnitTest tests[] = {
 	    test_page_draws_the_live_tree_in_chromium, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_healthz_reports_a_stuck_loop, setup, teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_readiness_says_degraded_with_the_paths, setup, teardown),
 };
 
 ARB_TEST_MAIN("integration.http", tests, helpers)

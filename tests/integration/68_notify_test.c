@@ -175,8 +175,67 @@ test_ready_watchdog_stopping(void **state)
 	assert_int_equal(access(dir, F_OK), -1);
 }
 
+// A permanent child that cannot come back makes STATUS= say "degraded",
+// with its path, which `systemctl status` shows.
+static void
+test_status_says_degraded(void **state)
+{
+	char               dir[] = "/tmp/arb-notify-XXXXXX";
+	char               sock[256], yaml[256];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	arb_test_proc      p;
+	const char        *args[2] = { yaml, NULL };
+	FILE              *f;
+	int                fd;
+
+	(void) state;
+#ifndef ARBOR_BIN
+	skip();
+#endif
+	assert_non_null(mkdtemp(dir));
+	snprintf(sock, sizeof(sock), "%s/notify.sock", dir);
+	snprintf(yaml, sizeof(yaml), "%s/tree.yaml", dir);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	memcpy(sa.sun_path, sock, strlen(sock) + 1);
+	assert_int_equal(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+	// c runs once, ends after 300 ms, and every start after the first
+	// fails: it stays down, retried with a backoff.
+	f = fopen(yaml, "w");
+	assert_non_null(f);
+	fprintf(f,
+	    "node: {name: notify-deg, run_dir: %s/run}\n"
+	    "root:\n"
+	    "  intensity: 1000\n"
+	    "  period: 10s\n"
+	    "  children:\n"
+	    "    - {name: e, type: echo}\n"
+	    "    - name: c\n"
+	    "      type: crasher\n"
+	    "      backoff: {min: 100ms, max: 200ms}\n"
+	    "      config: {init: fail_after_first, state_dir: %s,"
+	    " exit: {after: 300ms, reason: error}}\n",
+	    dir, dir);
+	fclose(f);
+	setenv("NOTIFY_SOCKET", sock, 1);
+	arb_test_spawn(&p, "arbor", args);
+	unsetenv("NOTIFY_SOCKET");
+	assert_true(next_notify(
+	    fd, &p, "STATUS=running: 2/2 actors running", 10000, NULL));
+	assert_true(next_notify(fd, &p, "; down: root/c (", 10000, NULL));
+	assert_true(next_notify(
+	    fd, &p, "STATUS=degraded: 1/2 actors running", 10000, NULL));
+	kill(p.pid, SIGTERM);
+	assert_true(next_notify(fd, &p, "STOPPING=1", 10000, NULL));
+	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&p, 15000)), 0);
+	arb_test_proc_fini(&p);
+	close(fd);
+	assert_int_equal(arb_test_rmtree(dir), 0);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_ready_watchdog_stopping),
+	cmocka_unit_test(test_status_says_degraded),
 };
 
 ARB_TEST_MAIN("integration.notify", tests, helpers)

@@ -848,13 +848,45 @@ metrics_print(const msgpack_object *root)
 	free(t.rows);
 }
 
+// ready_word writes the node's readiness: "ready", "not ready", or
+// "degraded: root/a, root/b" (the permanent or significant children that
+// are not running, from the document's "degraded").
+static const char *
+ready_word(const msgpack_object *doc, char *buf, size_t len)
+{
+	const msgpack_object *d = mp_get(doc, "degraded");
+	size_t                used;
+	uint32_t              i;
+	int                   n;
+
+	if (mp_bool(doc, "ready")) {
+		return "ready";
+	}
+	if (d == NULL || d->type != MSGPACK_OBJECT_ARRAY
+	    || d->via.array.size == 0) {
+		return "not ready";
+	}
+	used = (size_t) snprintf(buf, len, "degraded:");
+	for (i = 0; i < d->via.array.size && used < len; i++) {
+		const msgpack_object *p = &d->via.array.ptr[i];
+
+		if (p->type == MSGPACK_OBJECT_STR) {
+			n = snprintf(buf + used, len - used, "%s %.*s",
+			    i ? "," : "", (int) p->via.str.size,
+			    p->via.str.ptr);
+			used += n > 0 ? (size_t) n : 0;
+		}
+	}
+	return buf;
+}
+
 static int
 cmd_status(ctl *c, bool json)
 {
 	tree                  tr;
 	const msgpack_object *doc;
 	table                 t = { 0 };
-	char                  name[128], up[32], stuck[256];
+	char                  name[128], up[32], stuck[256], ready[512];
 	const char           *cells[NCOLS];
 	size_t                i;
 	int                   code, k;
@@ -874,7 +906,7 @@ cmd_status(ctl *c, bool json)
 	       "%lld\n",
 	    mp_str(doc, "node", name, sizeof(name)),
 	    (long long) mp_int(doc, "pid"), up,
-	    mp_bool(doc, "ready") ? "ready" : "not ready",
+	    ready_word(doc, ready, sizeof(ready)),
 	    mp_bool(doc, "live") ? "live" : "stuck: ", stuck,
 	    (long long) mp_int(doc, "give_ups"),
 	    (long long) mp_int(doc, "reloads"));
