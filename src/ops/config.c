@@ -382,7 +382,8 @@ file_dir(arb__arena *a, const char *file)
 }
 
 int
-arb__tree_load(const char *file, arb_tree **cfgp, arb__errs *errs)
+arb__tree_load(
+    const char *file, int cancel_fd, arb_tree **cfgp, arb__errs *errs)
 {
 	loader        ld;
 	arb_tree *cfg;
@@ -400,7 +401,7 @@ arb__tree_load(const char *file, arb_tree **cfgp, arb__errs *errs)
 	cfg->name = "arbor";
 	cfg->log_level = ARB_LOG_DEFAULT;
 	ld.cfg = cfg;
-	if (arb__doc_open(&ld.d, cfg->file, errs, a) != 0) {
+	if (arb__doc_open(&ld.d, cfg->file, cancel_fd, errs, a) != 0) {
 		goto done;
 	}
 	top = arb__doc_root(&ld.d);
@@ -431,6 +432,9 @@ done:
 	free(ld.sites);
 	free(ld.seen);
 	sort_errs(errs, first);
+	if (ld.d.nerr > DOC_ERRS_MAX) {
+		errs->more += (size_t) (ld.d.nerr - DOC_ERRS_MAX);
+	}
 	if (ld.d.nerr > 0) {
 		arb__arena_close(a);
 		return ARB_ESPEC;

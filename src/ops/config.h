@@ -57,15 +57,20 @@ typedef struct arb__errs {
 	arb__err *v;
 	size_t     n;
 	size_t     cap;
+	size_t     more; // problems counted but not listed (past DOC_ERRS_MAX)
 } arb__errs;
 
 // arb__tree_load reads, validates and builds file.  It returns 0 with
 // *cfgp set (release it with arb__tree_free) when the file is valid,
 // or ARB_ESPEC with every problem appended to errs (sorted by position)
 // and *cfgp NULL.  Plugins named in the file are loaded (plugin.c) so
-// that their actor types can be checked.  errs must be zeroed or
-// previously used with arb__errs_fini.
-int arb__tree_load(const char *file, arb_tree **cfgp, arb__errs *errs);
+// that their actor types can be checked.  cancel_fd, when not -1, stops
+// the read of the file once it becomes readable (a reload's thread at
+// the node's stop).  errs must be zeroed or previously used with
+// arb__errs_fini.  Time and memory are linear in the file's size (doc.h
+// gives the bounds).
+int arb__tree_load(
+    const char *file, int cancel_fd, arb_tree **cfgp, arb__errs *errs);
 
 // arb__tree_free releases cfg.  Calling it with NULL is a harmless
 // no-op.

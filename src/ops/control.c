@@ -345,7 +345,8 @@ op_reload(arb__control *ctl, ctl_reply *r)
 			snprintf(text, sizeof(text),
 			    "%s: %zu problem%s: reload rejected, the running "
 			    "tree is unchanged",
-			    ctl->run->file, errs.n, errs.n == 1 ? "" : "s");
+			    ctl->run->file, errs.n + errs.more,
+			    errs.n + errs.more == 1 ? "" : "s");
 		} else {
 			snprintf(text, sizeof(text),
 			    "reload of %s not applied: %s", ctl->run->file,

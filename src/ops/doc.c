@@ -13,13 +13,17 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 // --- Problems ---------------------------------------------------------------
 
@@ -27,6 +31,48 @@ int
 arb__doc_line(const yaml_node_t *n)
 {
 	return n != NULL ? (int) n->start_mark.line + 1 : 0;
+}
+
+// doc_first is true the first time text is seen in this document: an
+// alias used a thousand times makes the same problem at the same place a
+// thousand times, which is one problem.  The set keeps 64-bit FNV-1a
+// hashes of the texts (open addressing, at most half full).
+static bool
+doc_first(arb__doc *d, const char *text)
+{
+	uint64_t       h = 14695981039346656037ull;
+	const uint8_t *p;
+	uint64_t      *old;
+	size_t         i, j, oldcap;
+
+	for (p = (const uint8_t *) text; *p != '\0'; p++) {
+		h = (h ^ *p) * 1099511628211ull;
+	}
+	h = h != 0 ? h : 1; // 0 marks a free slot
+	if (2 * (d->nseen + 1) > d->capseen) {
+		old = d->seen;
+		oldcap = d->capseen;
+		d->capseen = oldcap ? 2 * oldcap : 64;
+		d->seen = arb__xalloc(d->capseen * sizeof(*d->seen));
+		for (i = 0; i < oldcap; i++) {
+			if (old[i] == 0) {
+				continue;
+			}
+			for (j = old[i] & (d->capseen - 1); d->seen[j] != 0;
+			     j = (j + 1) & (d->capseen - 1)) { }
+			d->seen[j] = old[i];
+		}
+		free(old);
+	}
+	for (j = h & (d->capseen - 1); d->seen[j] != 0;
+	     j = (j + 1) & (d->capseen - 1)) {
+		if (d->seen[j] == h) {
+			return false;
+		}
+	}
+	d->seen[j] = h;
+	d->nseen++;
+	return true;
 }
 
 void
@@ -50,7 +96,12 @@ arb__doc_err(arb__doc *d, const yaml_node_t *at, const char *field,
 		snprintf(
 		    text, sizeof(text), "%s: %s: %s", d->file, field, msg);
 	}
-	arb__errs_add(d->errs, line, col, text);
+	if (!doc_first(d, text)) {
+		return;
+	}
+	if (d->nerr < DOC_ERRS_MAX) {
+		arb__errs_add(d->errs, line, col, text);
+	} // else counted: arb__tree_load says how many more
 	d->nerr++;
 }
 
@@ -74,13 +125,225 @@ arb__doc_kind(const yaml_node_t *n)
 
 // --- Document ---------------------------------------------------------------
 
+// doc_problem records a problem about the whole file ("FILE: what").
+static void doc_problem(arb__doc *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+doc_problem(arb__doc *d, const char *fmt, ...)
+{
+	char    msg[512], text[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(text, sizeof(text), "%s: %s", d->file, msg);
+	arb__errs_add(d->errs, 0, 0, text);
+	d->nerr++;
+}
+
+// doc_read reads the whole file into *bufp (NUL-terminated, free it),
+// at most DOC_FILE_MAX bytes, within DOC_READ_MS: a pipe or FIFO whose
+// writer never finishes is a problem, not a hang.  A cancel_fd that
+// becomes readable (not -1) stops the read.  Returns 0, or -1 after
+// recording why.
+static int
+doc_read(arb__doc *d, int cancel_fd, char **bufp, size_t *lenp)
+{
+	struct pollfd pf[2];
+	struct stat   st;
+	char         *buf = NULL, *nb;
+	size_t        len = 0, cap = 0;
+	int64_t       deadline = arb__now_ms() + DOC_READ_MS;
+	ssize_t       n;
+	int           fd, left;
+
+	// O_NONBLOCK: opening a FIFO must not wait for its writer (a FIFO
+	// without one reads as empty).
+	fd = open(d->file, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		doc_problem(d, "%s", strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0) {
+		doc_problem(d, "%s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		doc_problem(d, "is a directory, not a tree file");
+		close(fd);
+		return -1;
+	}
+	if (S_ISREG(st.st_mode) && st.st_size > DOC_FILE_MAX) {
+		doc_problem(d, "%lld bytes: a tree file has at most %d MiB",
+		    (long long) st.st_size, DOC_FILE_MAX >> 20);
+		close(fd);
+		return -1;
+	}
+	for (;;) {
+		if (len + 4096 + 1 > cap) {
+			cap = cap ? 2 * cap : 16384;
+			if ((nb = realloc(buf, cap)) == NULL) {
+				free(buf);
+				close(fd);
+				arb__oom();
+			}
+			buf = nb;
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n > 0) {
+			len += (size_t) n;
+			if (len > DOC_FILE_MAX) {
+				doc_problem(d,
+				    "more than %d MiB: a tree file has at "
+				    "most "
+				    "%d MiB",
+				    DOC_FILE_MAX >> 20, DOC_FILE_MAX >> 20);
+				break;
+			}
+			continue;
+		}
+		if (n == 0) {
+			buf[len] = '\0';
+			close(fd);
+			*bufp = buf;
+			*lenp = len;
+			return 0;
+		}
+		if (errno == EINTR) {
+			continue;
+		}
+		if (errno != EAGAIN) {
+			doc_problem(d, "%s", strerror(errno));
+			break;
+		}
+		left = (int) (deadline - arb__now_ms());
+		if (left <= 0) {
+			doc_problem(d,
+			    "not read to its end within %d s (a pipe whose "
+			    "writer does not finish?)",
+			    DOC_READ_MS / 1000);
+			break;
+		}
+		pf[0] = (struct pollfd) { .fd = fd, .events = POLLIN };
+		pf[1] = (struct pollfd) { .fd = cancel_fd, .events = POLLIN };
+		if (poll(pf, cancel_fd >= 0 ? 2 : 1, left) > 0
+		    && cancel_fd >= 0 && pf[1].revents != 0) {
+			doc_problem(d,
+			    "reading was cancelled (the node is "
+			    "stopping)");
+			break;
+		}
+	}
+	free(buf);
+	close(fd);
+	return -1;
+}
+
+// doc_syntax records libyaml's problem, with its position and, often,
+// the construct it was in.
+static void
+doc_syntax(arb__doc *d, const yaml_parser_t *parser)
+{
+	const yaml_mark_t *m = &parser->problem_mark;
+	char               text[1024];
+
+	if (parser->context != NULL) {
+		snprintf(text, sizeof(text),
+		    "%s:%d:%d: yaml: %s %s started at line %d", d->file,
+		    (int) m->line + 1, (int) m->column + 1,
+		    parser->problem ? parser->problem : "syntax error",
+		    parser->context, (int) parser->context_mark.line + 1);
+	} else {
+		snprintf(text, sizeof(text), "%s:%d:%d: yaml: %s", d->file,
+		    (int) m->line + 1, (int) m->column + 1,
+		    parser->problem ? parser->problem : "syntax error");
+	}
+	arb__errs_add(d->errs, (int) m->line + 1, (int) m->column + 1, text);
+	d->nerr++;
+}
+
+// doc_bounded reads the events of the text once and stops at the first
+// collection nested deeper than DOC_DEPTH_MAX, or past DOC_NODES_MAX
+// nodes.  libyaml's scanner costs the nesting depth for every token, so a
+// file of 100,000 nested "[" takes it time quadratic in its size, and its
+// loader would build all of it: checked first, the cost stays linear.
+// Syntax errors are recorded here too.  Returns 0 or -1.
+static int
+doc_bounded(arb__doc *d, const char *text, size_t len)
+{
+	yaml_parser_t parser;
+	yaml_event_t  ev;
+	char          msg[1024];
+	long          depth = 0, nodes = 0;
+	int           rv = 0;
+	bool          done = false;
+
+	if (!yaml_parser_initialize(&parser)) {
+		arb__oom();
+	}
+	yaml_parser_set_input_string(
+	    &parser, (const unsigned char *) text, len);
+	while (!done) {
+		if (!yaml_parser_parse(&parser, &ev)) {
+			doc_syntax(d, &parser);
+			rv = -1;
+			break;
+		}
+		switch (ev.type) {
+		case YAML_STREAM_END_EVENT:
+			done = true;
+			break;
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			depth++;
+			nodes++;
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		case YAML_SCALAR_EVENT:
+			nodes++;
+			break;
+		default:
+			break;
+		}
+		if (!done
+		    && (depth > DOC_DEPTH_MAX || nodes > DOC_NODES_MAX)) {
+			snprintf(msg, sizeof(msg),
+			    depth > DOC_DEPTH_MAX
+			        ? "%s:%d:%d: yaml: nested deeper than %d "
+			          "levels"
+			        : "%s:%d:%d: yaml: more than %d values in one "
+			          "file",
+			    d->file, (int) ev.start_mark.line + 1,
+			    (int) ev.start_mark.column + 1,
+			    depth > DOC_DEPTH_MAX ? DOC_DEPTH_MAX
+			                          : DOC_NODES_MAX);
+			arb__errs_add(d->errs, (int) ev.start_mark.line + 1,
+			    (int) ev.start_mark.column + 1, msg);
+			d->nerr++;
+			rv = -1;
+			done = true;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&parser);
+	return rv;
+}
+
 int
-arb__doc_open(arb__doc *d, const char *file, arb__errs *errs, arb__arena *arena)
+arb__doc_open(arb__doc *d, const char *file, int cancel_fd, arb__errs *errs,
+    arb__arena *arena)
 {
 	yaml_parser_t   parser;
 	yaml_document_t extra;
-	FILE           *f;
-	char            text[1024];
+	char           *text = NULL;
+	char            msg[1024];
+	size_t          len = 0;
 	int             rv = 0;
 
 	memset(d, 0, sizeof(*d));
@@ -88,75 +351,60 @@ arb__doc_open(arb__doc *d, const char *file, arb__errs *errs, arb__arena *arena)
 	d->errs = errs;
 	d->arena = arena;
 	d->budget = DOC_PACK_BUDGET;
-	if ((f = fopen(file, "rb")) == NULL) {
-		snprintf(text, sizeof(text), "%s: %s", file, strerror(errno));
-		arb__errs_add(errs, 0, 0, text);
-		d->nerr++;
+	if (doc_read(d, cancel_fd, &text, &len) != 0) {
+		return -1;
+	}
+	if (doc_bounded(d, text, len) != 0) {
+		free(text);
 		return -1;
 	}
 	if (!yaml_parser_initialize(&parser)) {
-		fclose(f);
+		free(text);
 		arb__oom();
 	}
-	yaml_parser_set_input_file(&parser, f);
+	yaml_parser_set_input_string(
+	    &parser, (const unsigned char *) text, len);
 	if (!yaml_parser_load(&parser, &d->doc)) {
-		goto syntax;
+		doc_syntax(d, &parser);
+		rv = -1;
+		goto out;
 	}
 	d->loaded = true;
 	if (yaml_document_get_root_node(&d->doc) == NULL) {
-		snprintf(text, sizeof(text), "%s: the file is empty", file);
-		arb__errs_add(errs, 0, 0, text);
-		d->nerr++;
+		doc_problem(d, "the file is empty");
 		rv = -1;
 		goto out;
 	}
 	// One document per file: a second one is a mistake, not a feature.
 	if (!yaml_parser_load(&parser, &extra)) {
-		goto syntax;
+		doc_syntax(d, &parser);
+		rv = -1;
+		goto out;
 	}
 	if (yaml_document_get_root_node(&extra) != NULL) {
-		snprintf(text, sizeof(text),
+		snprintf(msg, sizeof(msg),
 		    "%s:%d:%d: ---: a tree file holds one YAML document", file,
 		    (int) extra.start_mark.line + 1,
 		    (int) extra.start_mark.column + 1);
 		arb__errs_add(errs, (int) extra.start_mark.line + 1,
-		    (int) extra.start_mark.column + 1, text);
+		    (int) extra.start_mark.column + 1, msg);
 		d->nerr++;
 		rv = -1;
 	}
 	yaml_document_delete(&extra);
-	goto out;
-
-syntax:
-	// libyaml reports the problem and, often, the construct it was in.
-	{
-		const yaml_mark_t *m = &parser.problem_mark;
-		if (parser.context != NULL) {
-			snprintf(text, sizeof(text),
-			    "%s:%d:%d: yaml: %s %s started at line %d", file,
-			    (int) m->line + 1, (int) m->column + 1,
-			    parser.problem ? parser.problem : "syntax error",
-			    parser.context,
-			    (int) parser.context_mark.line + 1);
-		} else {
-			snprintf(text, sizeof(text), "%s:%d:%d: yaml: %s",
-			    file, (int) m->line + 1, (int) m->column + 1,
-			    parser.problem ? parser.problem : "syntax error");
-		}
-		arb__errs_add(
-		    errs, (int) m->line + 1, (int) m->column + 1, text);
-		d->nerr++;
-		rv = -1;
-	}
 out:
 	yaml_parser_delete(&parser);
-	fclose(f);
+	free(text);
 	return rv;
 }
 
 void
 arb__doc_close(arb__doc *d)
 {
+	free(d->seen);
+	d->seen = NULL;
+	d->nseen = 0;
+	d->capseen = 0;
 	if (d->loaded) {
 		yaml_document_delete(&d->doc);
 		d->loaded = false;
@@ -220,11 +468,63 @@ arb__doc_field(char *buf, size_t len, const char *prefix, const char *key)
 	}
 }
 
+// A key of a mapping and its position, for finding duplicates.
+typedef struct doc_key {
+	const char  *k;
+	size_t       i;
+	yaml_node_t *node;
+} doc_key;
+
+static int
+doc_key_cmp(const void *a, const void *b)
+{
+	const doc_key *x = a, *y = b;
+	int            c = strcmp(x->k, y->k);
+
+	return c != 0 ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+// doc_dups reports every key of map that an earlier one repeats, at the
+// repeat, with the line of the first.  Sorted, so that a mapping of
+// 100,000 keys costs n log n, not n squared.
+static void
+doc_dups(arb__doc *d, yaml_node_t *map, const char *prefix)
+{
+	yaml_node_pair_t *p;
+	doc_key          *v;
+	size_t            n = 0, i, first = 0;
+	char              field[160];
+
+	v = arb__xalloc(((size_t) (map->data.mapping.pairs.top
+	                     - map->data.mapping.pairs.start)
+	                    + 1)
+	    * sizeof(*v));
+	for (p = map->data.mapping.pairs.start;
+	     p < map->data.mapping.pairs.top; p++) {
+		if ((v[n].k = arb__doc_key(d, p, &v[n].node)) != NULL) {
+			v[n].i = n;
+			n++;
+		}
+	}
+	qsort(v, n, sizeof(*v), doc_key_cmp);
+	for (i = 1; i < n; i++) {
+		if (strcmp(v[i].k, v[first].k) != 0) {
+			first = i;
+			continue;
+		}
+		arb__doc_field(field, sizeof(field), prefix, v[i].k);
+		arb__doc_err(d, v[i].node, field,
+		    "duplicate key (first at line %d)",
+		    arb__doc_line(v[first].node));
+	}
+	free(v);
+}
+
 bool
 arb__doc_map_check(arb__doc *d, yaml_node_t *map, const char *prefix,
     const char *const *allowed)
 {
-	yaml_node_pair_t *p, *q;
+	yaml_node_pair_t *p;
 	const char       *k;
 	char              field[160];
 	char              list[512];
@@ -245,16 +545,6 @@ arb__doc_map_check(arb__doc *d, yaml_node_t *map, const char *prefix,
 			continue;
 		}
 		arb__doc_field(field, sizeof(field), prefix, k);
-		for (q = map->data.mapping.pairs.start; q < p; q++) {
-			const char *k2 = arb__doc_key(d, q, NULL);
-			if (k2 != NULL && strcmp(k2, k) == 0) {
-				arb__doc_err(d, kn, field,
-				    "duplicate key (first at line %d)",
-				    arb__doc_line(yaml_document_get_node(
-				        &d->doc, q->key)));
-				break;
-			}
-		}
 		if (allowed == NULL) {
 			continue;
 		}
@@ -276,6 +566,7 @@ arb__doc_map_check(arb__doc *d, yaml_node_t *map, const char *prefix,
 		arb__doc_err(
 		    d, kn, field, "unknown key (expected one of: %s)", list);
 	}
+	doc_dups(d, map, prefix);
 	return true;
 }
 

@@ -36,6 +36,17 @@ char *arb__arena_printf(arb__arena *a, const char *fmt, ...)
 // that aliases of aliases (a "billion laughs") end in an error.
 #define DOC_PACK_BUDGET 1000000ul
 
+// Bounds of one file, checked while it is read (doc.c), so that no file
+// costs more than time and memory linear in these: its size, the nesting
+// of its collections (libyaml's scanner pays the depth for every token),
+// its number of values, and how long reading it (a pipe) may take.
+#define DOC_FILE_MAX  (4 << 20) // bytes
+#define DOC_DEPTH_MAX 256       // nested mappings and lists
+#define DOC_NODES_MAX 1000000   // scalars, mappings and lists
+#define DOC_READ_MS   10000
+// DOC_ERRS_MAX problems of one file are listed; the others are counted.
+#define DOC_ERRS_MAX 1000
+
 typedef struct arb__doc {
 	const char     *file;
 	yaml_document_t doc;
@@ -44,20 +55,28 @@ typedef struct arb__doc {
 	arb__arena    *arena;
 	unsigned long   budget; // values arb__doc_pack may still emit
 	int             nerr;   // problems recorded through this document
+	uint64_t       *seen;   // hashes of their texts (doc.c: doc_first)
+	size_t          nseen;
+	size_t          capseen;
 } arb__doc;
 
-// arb__doc_open parses file as one YAML document.  On a read or syntax error
-// it records the problem (with the parser's line and column) and
-// returns -1; otherwise 0.  arb__doc_close must be called either way.
-int arb__doc_open(
-    arb__doc *d, const char *file, arb__errs *errs, arb__arena *arena);
+// arb__doc_open reads file (at most DOC_FILE_MAX bytes within DOC_READ_MS;
+// a cancel_fd other than -1 that becomes readable stops the read) and
+// parses it as one YAML document of at most DOC_DEPTH_MAX levels and
+// DOC_NODES_MAX values.  On a read or syntax error, or past a bound, it
+// records the problem (with the parser's line and column) and returns
+// -1; otherwise 0.  arb__doc_close must be called either way.
+int  arb__doc_open(arb__doc *d, const char *file, int cancel_fd,
+     arb__errs *errs, arb__arena *arena);
 void arb__doc_close(arb__doc *d);
 
 // arb__doc_root returns the document's root node (never NULL after arb__doc_open
 // succeeded: an empty document is an error there).
 yaml_node_t *arb__doc_root(arb__doc *d);
 
-// arb__doc_err records a problem at node at (the whole file when NULL).
+// arb__doc_err records a problem at node at (the whole file when NULL):
+// once (the same text again is dropped), and listed among the first
+// DOC_ERRS_MAX of the file or only counted.
 void arb__doc_err(arb__doc *d, const yaml_node_t *at, const char *field,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 

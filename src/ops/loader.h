@@ -16,6 +16,12 @@
 #define BAD_SHUTDOWN (-99)
 #define BAD_MS       (-1)
 #define NAME_MAX_LEN 63 // the library's limit for child names
+// Supervisors nest at most this deep (the library's own limit, which an
+// alias of a supervisor inside itself would otherwise turn into endless
+// recursion), and a file has at most LOADER_CHILDREN_MAX children (aliases
+// of supervisors could otherwise multiply them exponentially).
+#define LOADER_SUP_DEPTH    32
+#define LOADER_CHILDREN_MAX 10000
 
 // A site is a child (or the root) by the path the spec checker uses:
 // "root/x" for a valid name, "root/#2" (its index) otherwise.
@@ -39,6 +45,9 @@ typedef struct loader {
 	size_t        nsites;
 	seen         *seen;
 	size_t        nseen;
+	int           depth;     // of the supervisor being loaded (root: 0)
+	size_t        nchildren; // loaded so far
+	bool          too_many;  // LOADER_CHILDREN_MAX was reported
 } loader;
 
 // arb__loader_site_add records a site and returns its index.

@@ -107,7 +107,7 @@ arb__serve_reload(arb__serve *run, arb__errs *errs)
 	if (run->file == NULL) {
 		return serve_reload_cb(run, errs);
 	}
-	if ((rv = arb__tree_load(run->file, &cfg, errs)) != ARB_OK) {
+	if ((rv = arb__tree_load(run->file, -1, &cfg, errs)) != ARB_OK) {
 		return rv;
 	}
 	if ((p = new_plugin(run->cfg, cfg)) != NULL) {
@@ -169,8 +169,8 @@ arb__serve_reload_logged(arb__serve *run, arb__errs *errs, const char *by)
 	} else {
 		arb_log(NULL, ARB_LOG_ERROR, "reload_rejected",
 		    "file=%s problems=%zu error=%s action=keep_tree by=%s",
-		    run->file != NULL ? run->file : "-", errs->n - from,
-		    arb_err_name(rv), by);
+		    run->file != NULL ? run->file : "-",
+		    errs->n - from + errs->more, arb_err_name(rv), by);
 	}
 	return rv;
 }

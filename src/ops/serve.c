@@ -38,7 +38,7 @@ arb_tree_load(const char *path, arb_tree **treep)
 	if (path == NULL) {
 		return ARB_EINVAL;
 	}
-	if ((rv = arb__tree_load(path, &t, &errs)) == ARB_OK) {
+	if ((rv = arb__tree_load(path, -1, &t, &errs)) == ARB_OK) {
 		*treep = t;
 		return ARB_OK;
 	}
@@ -69,13 +69,17 @@ arb_tree_free(arb_tree *tree)
 size_t
 arb_tree_errors(const arb_tree *tree)
 {
-	return tree != NULL && tree->errs != NULL ? tree->errs->n : 0;
+	return tree != NULL && tree->errs != NULL
+	    ? tree->errs->n + tree->errs->more
+	    : 0;
 }
 
 const char *
 arb_tree_error(const arb_tree *tree, size_t i)
 {
-	return i < arb_tree_errors(tree) ? tree->errs->v[i].text : NULL;
+	return tree != NULL && tree->errs != NULL && i < tree->errs->n
+	    ? tree->errs->v[i].text
+	    : NULL;
 }
 
 const arb_sup_spec *
@@ -172,7 +176,7 @@ serve_settings(arb__serve *s, const arb_serve_opts *o)
 	if (t != NULL && t->errs != NULL) {
 		arb_log(NULL, ARB_LOG_ERROR, "serve_refused",
 		    "file=%s reason=\"the tree has %zu problems\"", t->file,
-		    t->errs->n);
+		    arb_tree_errors(t));
 		return ARB_ESPEC;
 	}
 	s->cfg = t;

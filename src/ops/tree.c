@@ -372,8 +372,29 @@ load_child(loader *ld, yaml_node_t *map, const char *parent, size_t index,
 	}
 }
 
+static arb_sup_spec *loader_sup(
+    loader *ld, yaml_node_t *map, const char *path, size_t si);
+
 arb_sup_spec *
 arb__loader_sup(loader *ld, yaml_node_t *map, const char *path, size_t si)
+{
+	arb_sup_spec *s;
+
+	if (ld->depth >= LOADER_SUP_DEPTH) {
+		arb__doc_err(&ld->d, map, "supervisor",
+		    "supervisors nested more than %d deep (is a supervisor an "
+		    "alias of one of its own ancestors?)",
+		    LOADER_SUP_DEPTH);
+		return NULL;
+	}
+	ld->depth++;
+	s = loader_sup(ld, map, path, si);
+	ld->depth--;
+	return s;
+}
+
+static arb_sup_spec *
+loader_sup(loader *ld, yaml_node_t *map, const char *path, size_t si)
 {
 	arb__doc      *d = &ld->d;
 	arb_sup_spec   *s;
@@ -442,6 +463,18 @@ arb__loader_sup(loader *ld, yaml_node_t *map, const char *path, size_t si)
 	sis = arb__xalloc((arb__doc_len(list) + 1) * sizeof(*sis));
 	for (i = 0; i < arb__doc_len(list); i++) {
 		item = arb__doc_item(d, list, i);
+		if (++ld->nchildren > LOADER_CHILDREN_MAX) {
+			if (!ld->too_many) {
+				arb__doc_err(d, item, "children",
+				    "more than %d children in one file "
+				    "(aliases "
+				    "of supervisors?)",
+				    LOADER_CHILDREN_MAX);
+				ld->too_many = true;
+			}
+			arb__loader_mark_seen(ld, si, "children");
+			break;
+		}
 		if (item->type != YAML_MAPPING_NODE) {
 			arb__doc_err(d, item, "children",
 			    "each child is a mapping (name: ..., type: ...), "

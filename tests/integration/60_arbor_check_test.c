@@ -548,6 +548,134 @@ test_help_version_and_usage_errors(void **state)
 	arb_test_proc_fini(&p);
 }
 
+// check_big writes text (len bytes) as tmpdir/name, runs `arbor check` on
+// it and checks that it exits 78 within limit_ms with needle in its
+// output.  Returns the milliseconds it took.
+static long
+check_big(const char *name, const char *text, size_t len, const char *needle,
+    long limit_ms)
+{
+	arb_test_proc p;
+	char          file[160];
+	const char   *args[] = { "--", "check", file, NULL };
+	FILE         *f;
+	int64_t       t0;
+	long          took;
+	int           code;
+
+	snprintf(file, sizeof(file), "%s/%s", tmpdir, name);
+	assert_non_null(f = fopen(file, "w"));
+	assert_int_equal(fwrite(text, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+	t0 = arb_test_now_ms();
+	arb_test_spawn(&p, "arbor", args);
+	code = arb_test_exit_code(arb_test_wait_exit(&p, 60000));
+	took = (long) (arb_test_now_ms() - t0);
+	if (code != ARB_EXIT_CONFIG || strstr(p.out, needle) == NULL
+	    || took > limit_ms) {
+		fail_msg("%s: want exit 78 within %ld ms and \"%s\"; got %d "
+		         "after %ld ms:\n%.2000s",
+		    name, limit_ms, needle, code, took, p.out);
+	}
+	arb_test_proc_fini(&p);
+	return took;
+}
+
+// Parsing is bounded: a file costs time and memory linear in its size.
+// 100,000 nested lists (200 KB) took libyaml 45 s; a supervisor that is
+// an alias of its ancestor recursed until the stack overflowed (SIGSEGV);
+// aliases of supervisors multiplied children exponentially; a file over
+// 4 MiB, a directory, and a thousand times the same problem (an alias)
+// get one clear line each; duplicate keys of a big mapping are found in
+// n log n.
+static void
+test_parsing_is_bounded(void **state)
+{
+	static const char rec[] = "root: &r\n"
+	                          "  children:\n"
+	                          "    - name: x\n"
+	                          "      supervisor: *r\n";
+	static const char same[]
+	    = "root:\n"
+	      "  children:\n"
+	      "    - name: a\n"
+	      "      type: crasher\n"
+	      "      config: &bad {init: often}\n"
+	      "    - {name: b, type: crasher, config: *bad}\n"
+	      "    - {name: c, type: crasher, config: *bad}\n";
+	arb_test_proc p;
+	const char   *args[] = { "--", "check", tmpdir, NULL };
+	char         *big, want[256];
+	size_t        n = 100000, i, len;
+
+	(void) state;
+	need_arbor();
+	big = malloc(8 << 20);
+	assert_non_null(big);
+
+	// 100,000 levels of "[": stopped at the limit, at once.
+	len = (size_t) sprintf(big, "root: {children: ");
+	memset(big + len, '[', n);
+	memset(big + len + n, ']', n);
+	len += 2 * n;
+	len += (size_t) sprintf(big + len, "}\n");
+	check_big("deep.yaml", big, len,
+	    ":1:272: yaml: nested deeper than 256 "
+	    "levels",
+	    10000);
+
+	// A supervisor inside itself.
+	check_big("rec.yaml", rec, strlen(rec),
+	    "rec.yaml:1:7: supervisor: supervisors nested more than 32 deep",
+	    10000);
+
+	// Each level two aliases of the one before: 2^22 children.
+	len = (size_t) sprintf(
+	    big, "root:\n  children:\n    - &c0 {name: a0, type: echo}\n");
+	for (i = 1; i <= 22; i++) {
+		len += (size_t) sprintf(big + len,
+		    "    - &c%zu {name: a%zu, supervisor: {children: [*c%zu, "
+		    "*c%zu]}}\n",
+		    i, i, i - 1, i - 1);
+	}
+	check_big("fan.yaml", big, len,
+	    "children: more than 10000 children in one file", 10000);
+
+	// A mapping of 50,000 keys: duplicates are looked for by sorting
+	// (comparing each key with those before it took 25 s).
+	len = (size_t) sprintf(big,
+	    "root:\n  children:\n    - name: e\n"
+	    "      type: echo\n      config:\n");
+	for (i = 0; i < 50000; i++) {
+		len += (size_t) sprintf(
+		    big + len, "        k%zu: %zu\n", i, i);
+	}
+	len += (size_t) sprintf(big + len, "        k7: 7\n");
+	check_big("wide.yaml", big, len,
+	    "wide.yaml:50006:9: config.k7: duplicate key (first at line 13)",
+	    10000);
+
+	// Too big.
+	len = (size_t) sprintf(big, "root:\n  children: []\n");
+	memset(big + len, '#', (5 << 20) - len);
+	big[(5 << 20) - 1] = '\n';
+	check_big(
+	    "huge.yaml", big, 5 << 20, "a tree file has at most 4 MiB", 10000);
+	free(big);
+
+	// The same problem, through an alias, is one problem.
+	check_big(
+	    "same.yaml", same, strlen(same), "same.yaml: 1 problem\n", 10000);
+
+	// A directory.
+	assert_int_equal(arbor(&p, args), ARB_EXIT_CONFIG);
+	snprintf(
+	    want, sizeof(want), "%s: is a directory, not a tree file", tmpdir);
+	assert_non_null(strstr(p.out, want));
+	assert_null(strstr(p.out, "input error"));
+	arb_test_proc_fini(&p);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(
 	    test_broken_files_exit_78_with_line_and_field, setup, teardown),
@@ -561,6 +689,8 @@ static const struct CMUnitTest tests[] = {
 	    test_missing_file_exits_78_with_strerror, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_help_version_and_usage_errors, setup, teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_parsing_is_bounded, setup, teardown),
 };
 
 ARB_TEST_MAIN("integration.arbor_check", tests, helpers)

@@ -66,13 +66,14 @@ usage_error(const char *fmt, const char *arg)
 static void
 print_errs(const arb_tree *tree, const char *file)
 {
-	size_t i, n = arb_tree_errors(tree);
+	size_t      i, n = arb_tree_errors(tree);
+	const char *e;
 
-	for (i = 0; i < n; i++) {
-		fprintf(stderr, "%s\n", arb_tree_error(tree, i));
+	for (i = 0; i < n && (e = arb_tree_error(tree, i)) != NULL; i++) {
+		fprintf(stderr, "%s\n", e);
 	}
-	fprintf(stderr, "arbor: %s: %zu problem%s\n", file, n,
-	    n == 1 ? "" : "s");
+	fprintf(stderr, "arbor: %s: %zu problem%s%s\n", file, n,
+	    n == 1 ? "" : "s", i < n ? " (the first ones are listed)" : "");
 }
 
 // load reads file; on a problem it prints them and returns the exit code
