@@ -29,7 +29,7 @@ typedef enum arb__req_op {
 } arb__req_op;
 
 // The largest argument of a run-time start (arb_start_child).
-#define ARB__REQ_ARG_MAX (60 * 1024)
+#define ARB__REQ_ARG_MAX ARB__ARG_MAX
 
 typedef struct arb__req {
 	arb__req_op op;

@@ -33,6 +33,12 @@ char *arb__strdup(const char *s); // NULL in, NULL out
 // For fault-injection tests only.  Thread: any.
 void arb__alloc_fail_after(long n);
 
+// ARB__ARG_MAX is the largest argument (arb_child_spec.arg, the config of
+// a tree file) of a process actor, and of a run-time start: it travels in
+// one control message (actor/ctl.h: ARB__CTL_MAX, with room for the rest
+// of the message).  The spec checker refuses a larger one.
+#define ARB__ARG_MAX (60 * 1024)
+
 // --- err.c -----------------------------------------------------------------
 int arb__err_from_errno(int e);
 

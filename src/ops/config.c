@@ -14,12 +14,15 @@
 
 #include "config.h"
 
+#include "control.h"
 #include "http.h"
 #include "loader.h"
 #include "plugin.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -203,6 +206,82 @@ load_node(loader *ld, yaml_node_t *map)
 	if ((v = arb__doc_get(d, map, "run_dir", NULL)) != NULL
 	    && arb__doc_string(d, v, "node.run_dir", &s)) {
 		cfg->run_dir = arb__loader_resolve(ld, s);
+	}
+}
+
+// http_bindable is what `arbor run` would meet binding node.http: a port
+// this user may not bind (below 1024 without the capability) or an
+// address the machine does not have.  A port in use is no problem here:
+// it may be this very node's, and it is a question of the moment.
+static void
+check_http(loader *ld, yaml_node_t *at)
+{
+	struct sockaddr_in sin;
+	int                fd, one = 1;
+
+	if (ld->cfg->http_port == 0) {
+		return;
+	}
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t) ld->cfg->http_port);
+	if (inet_pton(AF_INET, ld->cfg->http_host, &sin.sin_addr) != 1
+	    || (fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+		return;
+	}
+	(void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *) &sin, sizeof(sin)) != 0
+	    && errno != EADDRINUSE) {
+		arb__doc_err(&ld->d, at, "node.http",
+		    "cannot bind %s:%d: %s%s", ld->cfg->http_host,
+		    ld->cfg->http_port, strerror(errno),
+		    errno == EACCES ? " (a port below 1024 needs root or "
+		                      "CAP_NET_BIND_SERVICE)"
+		                    : "");
+	}
+	close(fd);
+}
+
+// check_node_paths finds what `arbor run` would refuse before starting
+// (exit 78) or fail on at once: a control socket whose directory is open
+// to others, is not a directory, or belongs to another user, a path that
+// is a regular file (arb__control_path_check, the run's own check), and
+// a run directory that cannot be used; also node.http (check_http).
+static void
+check_node_paths(loader *ld, yaml_node_t *top)
+{
+	arb__doc    *d = &ld->d;
+	yaml_node_t *node, *key, *at;
+	char         path[ARB__SOCK_PATH_MAX + 64], why[600];
+
+	node = arb__doc_get(d, top, "node", &key);
+	if (ld->cfg->control != NULL) {
+		at = arb__doc_get(d, node, "control", NULL);
+		if (arb__control_path_check(ld->cfg->control, why, sizeof(why))
+		    != 0) {
+			arb__doc_err(d, at, "node.control", "%s: %s",
+			    ld->cfg->control, why);
+		}
+	} else if (arb__control_default(ld->cfg->name, path, sizeof(path)) == 0
+	    && arb__control_path_check(path, why, sizeof(why)) != 0) {
+		// Not in the file, but where the file's node would serve.
+		at = arb__doc_get(d, node, "name", NULL);
+		arb__doc_err(d,
+		    at != NULL        ? at
+		        : key != NULL ? key
+		                      : top,
+		    "node.control",
+		    "the default control socket %s: %s (or set node.control "
+		    "to a path in a private directory)",
+		    path, why);
+	}
+	if (ld->cfg->run_dir != NULL
+	    && arb__run_dir_check(ld->cfg->run_dir, why, sizeof(why)) != 0) {
+		arb__doc_err(d, arb__doc_get(d, node, "run_dir", NULL),
+		    "node.run_dir", "%s: %s", ld->cfg->run_dir, why);
+	}
+	if (node != NULL) {
+		check_http(ld, arb__doc_get(d, node, "http", NULL));
 	}
 }
 
@@ -412,6 +491,7 @@ arb__tree_load(
 	if ((v = arb__doc_get(&ld.d, top, "node", NULL)) != NULL && !is_null(v)) {
 		load_node(&ld, v);
 	}
+	check_node_paths(&ld, top);
 	if ((v = arb__doc_get(&ld.d, top, "plugins", NULL)) != NULL
 	    && !is_null(v)) {
 		load_plugins(&ld, v);

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -472,49 +473,137 @@ out:
 
 // --- Start and stop ---------------------------------------------------------
 
-// control_dir makes sure the directory of path is private: created 0700
-// when missing; refused when it is not a directory, belongs to another
-// user, or group or others may enter it.  Returns 0 or an exit code.
+// dir_problem writes why dir (the directory of a control socket, or a
+// node's run directory) cannot be used as it is, or returns false: it
+// must be a directory, not a symbolic link, owned by this user, in which
+// this user can create files; a private one (the control socket's)
+// also gives group and others no access.  Missing, it must be creatable
+// (its parent a directory this user can write to).
+static bool
+dir_problem(const char *dir, bool private, char *why, size_t len)
+{
+	struct stat st;
+	char        copy[PATH_MAX];
+	const char *parent;
+
+	if (lstat(dir, &st) != 0) {
+		if (errno != ENOENT) {
+			snprintf(why, len, "%s: %s", dir, strerror(errno));
+			return true;
+		}
+		snprintf(copy, sizeof(copy), "%s", dir);
+		parent = dirname(copy);
+		if (stat(parent, &st) != 0 || !S_ISDIR(st.st_mode)) {
+			snprintf(why, len,
+			    "cannot create %s: %s is not a directory", dir,
+			    parent);
+			return true;
+		}
+		if (faccessat(AT_FDCWD, parent, W_OK | X_OK, AT_EACCESS)
+		    != 0) {
+			snprintf(why, len, "cannot create %s: %s: %s", dir,
+			    parent, strerror(errno));
+			return true;
+		}
+		return false; // `arbor run` creates it (0700)
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(why, len,
+		    "%s is not a directory (a symbolic link is refused)", dir);
+		return true;
+	}
+	if (st.st_uid != geteuid()) {
+		snprintf(why, len,
+		    "%s belongs to uid %u, not to this node's uid %u", dir,
+		    (unsigned) st.st_uid, (unsigned) geteuid());
+		return true;
+	}
+	if (private && (st.st_mode & 077) != 0) {
+		snprintf(why, len,
+		    "%s has mode %04o: group and others must have no access "
+		    "(chmod 700 %s, or use a private directory)",
+		    dir, (unsigned) (st.st_mode & 07777), dir);
+		return true;
+	}
+	if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) != 0) {
+		snprintf(why, len, "%s: cannot create files in it: %s", dir,
+		    strerror(errno));
+		return true;
+	}
+	return false;
+}
+
+int
+arb__control_path_check(const char *path, char *why, size_t len)
+{
+	char        copy[ARB__SOCK_PATH_MAX], lock[ARB__SOCK_PATH_MAX + 8];
+	struct stat st;
+
+	snprintf(copy, sizeof(copy), "%s", path);
+	if (dir_problem(dirname(copy), true, why, len)) {
+		return ARB_EXIT_CONFIG;
+	}
+	// Never remove a file that is not a socket (a typo in node.control).
+	if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+		snprintf(why, len, "the path exists and is not a socket");
+		return ARB_EXIT_CONFIG;
+	}
+	snprintf(lock, sizeof(lock), "%s.lock", path);
+	if (lstat(lock, &st) == 0 && !S_ISREG(st.st_mode)) {
+		snprintf(
+		    why, len, "%s exists and is not a regular file", lock);
+		return ARB_EXIT_CONFIG;
+	}
+	return 0;
+}
+
+int
+arb__run_dir_check(const char *dir, char *why, size_t len)
+{
+	struct stat st;
+
+	if (strlen(dir) > ARB__RUN_DIR_MAX) {
+		snprintf(why, len,
+		    "longer than %d bytes: the node's sockets in it "
+		    "(RUN_DIR/N.mbox) would not fit in a socket address",
+		    ARB__RUN_DIR_MAX);
+		return ARB_EXIT_CONFIG;
+	}
+	// A symbolic link to a directory is used as the directory.
+	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+		if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) != 0) {
+			snprintf(why, len, "%s: cannot create files in it: %s",
+			    dir, strerror(errno));
+			return ARB_EXIT_CONFIG;
+		}
+		return 0;
+	}
+	return dir_problem(dir, false, why, len) ? ARB_EXIT_CONFIG : 0;
+}
+
+// control_dir creates the directory of path (0700) when it is missing,
+// then checks the path as `arbor check` does (arb__control_path_check).
+// Returns 0 or an exit code, after logging why.
 static int
 control_dir(const char *path)
 {
-	char        copy[ARB__SOCK_PATH_MAX];
+	char        copy[ARB__SOCK_PATH_MAX], why[512];
 	const char *dir;
-	struct stat st;
+	int         code;
 
 	snprintf(copy, sizeof(copy), "%s", path);
 	dir = dirname(copy);
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-		arb_log(NULL, ARB_LOG_ERROR, "control_unavailable", "path=%s reason=\"cannot create "
-		    "%s: %s\"",
-		    path, dir, strerror(errno));
+		arb_log(NULL, ARB_LOG_ERROR, "control_unavailable",
+		    "path=%s reason=\"cannot create %s: %s\"", path, dir,
+		    strerror(errno));
 		return ARB_EXIT_CONFIG;
 	}
-	if (lstat(dir, &st) != 0) {
-		arb_log(NULL, ARB_LOG_ERROR, "control_unavailable", "path=%s reason=\"%s: %s\"",
-		    path, dir, strerror(errno));
-		return ARB_EXIT_CONFIG;
+	if ((code = arb__control_path_check(path, why, sizeof(why))) != 0) {
+		arb_log(NULL, ARB_LOG_ERROR, "control_unavailable",
+		    "path=%s reason=\"%s\"", path, why);
 	}
-	if (!S_ISDIR(st.st_mode)) {
-		arb_log(NULL, ARB_LOG_ERROR, "control_unavailable", "path=%s reason=\"%s is not a "
-		    "directory (a symbolic link is refused)\"",
-		    path, dir);
-		return ARB_EXIT_CONFIG;
-	}
-	if (st.st_uid != geteuid()) {
-		arb_log(NULL, ARB_LOG_ERROR, "control_unavailable", "path=%s reason=\"%s belongs to "
-		    "uid %u, not to this node's uid %u\"",
-		    path, dir, (unsigned) st.st_uid, (unsigned) geteuid());
-		return ARB_EXIT_CONFIG;
-	}
-	if ((st.st_mode & 077) != 0) {
-		arb_log(NULL, ARB_LOG_ERROR, "control_unavailable", "path=%s reason=\"%s has mode "
-		    "%04o: group and others must have no access (chmod 700 "
-		    "%s, or use a private directory)\"",
-		    path, dir, (unsigned) (st.st_mode & 07777), dir);
-		return ARB_EXIT_CONFIG;
-	}
-	return 0;
+	return code;
 }
 
 // control_lock takes PATH.lock (flock, exclusive) so that one node at a
@@ -572,7 +661,6 @@ int
 arb__control_start(arb__serve *run)
 {
 	arb__control *ctl;
-	struct stat   st;
 	char          why[256];
 	bool          dflt = run->control == NULL;
 	size_t        maxsz;
@@ -598,14 +686,6 @@ arb__control_start(arb__serve *run)
 	if ((code = control_dir(ctl->path)) != 0) {
 		free(ctl);
 		return code;
-	}
-	// Never remove a file that is not a socket (a typo in node.control).
-	if (lstat(ctl->path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
-		arb_log(NULL, ARB_LOG_ERROR, "control_unavailable", "path=%s reason=\"the "
-		    "path exists and is not a socket\"",
-		    ctl->path);
-		free(ctl);
-		return ARB_EXIT_CONFIG;
 	}
 	if ((rv = control_lock(ctl)) != 0) {
 		if (rv == 1 && dflt) {

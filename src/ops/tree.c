@@ -16,10 +16,13 @@
 
 #include <arbor/actor.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char *const sup_keys[]
@@ -48,6 +51,73 @@ static const arb__doc_word shutdown_words[]
 	      { "infinity", ARB_SHUTDOWN_INFINITY }, { NULL, 0 } };
 static const arb__doc_word off_words[] = { { "off", 0 }, { NULL, 0 } };
 
+// runnable is true when prog is a file this user may execute (a regular
+// file, or a symbolic link to one, with execute permission), as execve
+// needs: a directory or a file without x is not.
+static bool
+runnable(const char *prog)
+{
+	struct stat st;
+
+	return stat(prog, &st) == 0 && S_ISREG(st.st_mode)
+	    && faccessat(AT_FDCWD, prog, X_OK, AT_EACCESS) == 0;
+}
+
+// exec_problem writes why execve(prog) would fail, or returns false: the
+// program must exist, be a regular file this user may execute, and a
+// script's interpreter ("#!/usr/bin/python3") must be one too.  That is
+// what `arbor run` meets as a start failure (exit 70 once the root gives
+// up, which Restart=on-failure retries for ever).
+static bool
+exec_problem(const char *prog, char *why, size_t len)
+{
+	struct stat st;
+	char        head[256], *interp, *end;
+	ssize_t     n;
+	int         fd;
+
+	if (stat(prog, &st) != 0) {
+		snprintf(why, len, "\"%s\": %s", prog, strerror(errno));
+		return true;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		snprintf(
+		    why, len, "\"%s\" is a directory, not a program", prog);
+		return true;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(why, len, "\"%s\" is not a regular file", prog);
+		return true;
+	}
+	if (faccessat(AT_FDCWD, prog, X_OK, AT_EACCESS) != 0) {
+		snprintf(why, len,
+		    "\"%s\" is not executable (mode %04o; chmod +x it)", prog,
+		    (unsigned) (st.st_mode & 07777));
+		return true;
+	}
+	// A script: its interpreter must run too (execve says ENOENT).
+	if ((fd = open(prog, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
+		return false; // execute-only: nothing more to see
+	}
+	n = read(fd, head, sizeof(head) - 1);
+	close(fd);
+	if (n < 2 || head[0] != '#' || head[1] != '!') {
+		return false;
+	}
+	head[n] = '\0';
+	interp = head + 2 + strspn(head + 2, " \t");
+	end = interp + strcspn(interp, " \t\r\n");
+	*end = '\0';
+	if (interp[0] == '/' && !runnable(interp)) {
+		snprintf(why, len,
+		    "\"%s\" is a script whose interpreter %s %s", prog, interp,
+		    access(interp, F_OK) != 0 ? "does not exist"
+		                              : "is not an executable file");
+		return true;
+	}
+	return false;
+}
+
 // which finds an executable on $PATH, as a shell would.
 static const char *
 which(loader *ld, const char *prog)
@@ -61,7 +131,7 @@ which(loader *ld, const char *prog)
 	for (dir = strtok_r(copy, ":", &save); dir != NULL;
 	     dir = strtok_r(NULL, ":", &save)) {
 		snprintf(buf, sizeof(buf), "%s/%s", dir, prog);
-		if (access(buf, X_OK) == 0) {
+		if (runnable(buf)) {
 			found = arb__arena_strdup(ld->d.arena, buf);
 			break;
 		}
@@ -77,6 +147,7 @@ load_command(loader *ld, size_t si, yaml_node_t *v, arb_child_spec *c)
 	const char **argv;
 	const char  *s;
 	char        *copy, *tok, *save = NULL;
+	char         why[PATH_MAX + 128];
 	size_t       i, n = 0;
 
 	if (v->type == YAML_SCALAR_NODE) {
@@ -126,6 +197,11 @@ load_command(loader *ld, size_t si, yaml_node_t *v, arb_child_spec *c)
 		argv[0] = s;
 	} else {
 		argv[0] = arb__loader_resolve(ld, argv[0]);
+	}
+	if (exec_problem(argv[0], why, sizeof(why))) {
+		arb__doc_err(d, v, "command", "%s", why);
+		arb__loader_mark_seen(ld, si, "command");
+		return;
 	}
 	c->argv = argv;
 }

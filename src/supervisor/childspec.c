@@ -296,6 +296,13 @@ check_child(check_ctx *cx, const arb_sup_spec *spec, size_t i, char *path,
 	if (c->arg_len > 0 && c->arg == NULL) {
 		check_problem(cx, path, label, "arg", "NULL with arg_len %zu",
 		    c->arg_len);
+	} else if (c->isolation == ARB_PROCESS && c->arg_len > ARB__ARG_MAX) {
+		// Its start would fail: the argument travels in one control
+		// message.
+		check_problem(cx, path, label, "arg",
+		    "%zu bytes: a process actor's argument is at most %d "
+		    "bytes",
+		    c->arg_len, ARB__ARG_MAX);
 	}
 
 	if (c->isolation != ARB_SUPERVISOR || c->sup == NULL) {

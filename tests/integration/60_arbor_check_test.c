@@ -15,15 +15,30 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 // --- helpers (run in the child) ---------------------------------------------
 
+// h_arbor_nobody runs the arbor program as uid and gid 65534 (nobody).
+static int
+h_arbor_nobody(int argc, char **argv)
+{
+	if (setgroups(0, NULL) != 0 || setgid(65534) != 0
+	    || setuid(65534) != 0) {
+		fprintf(stderr, "cannot become nobody: %s\n", strerror(errno));
+		return 127;
+	}
+	return h_arbor(argc, argv);
+}
+
 static const arb_test_helper helpers[] = {
 	{ "arbor", h_arbor },
+	{ "arbor_nobody", h_arbor_nobody },
 };
 
 // --- test support -----------------------------------------------------------
@@ -676,6 +691,256 @@ test_parsing_is_bounded(void **state)
 	arb_test_proc_fini(&p);
 }
 
+// --- the checker agrees with the runner
+// ---------------------------------------
+
+typedef struct refusal {
+	const char *name;
+	const char *yaml;  // %s: tmpdir
+	int         line;  // where the problem must be reported
+	const char *field; // and the field it must name
+	const char *also;  // a text the message must hold
+	const char *env;   // an environment assignment for both runs, or NULL
+} refusal;
+
+// Everything `arbor run` refused before starting (78: a control socket
+// that is a file or in a directory others can open), or failed on at
+// once (70: an exec program that cannot run; a process actor's config
+// too big for its start; a run directory it cannot use), `arbor check`
+// finds too, at the line of the setting; and `arbor run` now refuses the
+// same file with 78 before starting anything (Restart=on-failure with
+// RestartPreventExitStatus=78 no longer loops on it).
+static const refusal refusals[] = {
+	{ "control_is_a_file", "node: {control: %s/ctl/file.sock}\nroot: {}\n",
+	    1, "node.control",
+	    "file.sock: the path exists and is not a socket", NULL },
+	{ "control_dir_open", "node: {control: %s/open/c.sock}\nroot: {}\n", 1,
+	    "node.control",
+	    "open has mode 0755: group and others must have no access", NULL },
+	{ "control_dir_symlink",
+	    "node:\n  name: x\n  control: %s/link/c.sock\nroot: {}\n", 3,
+	    "node.control", "link is not a directory (a symbolic link", NULL },
+	{ "control_dir_other_owner",
+	    "node: {control: %s/nobodys/c.sock}\nroot: {}\n", 1,
+	    "node.control", "nobodys belongs to uid 65534", NULL },
+	{ "control_lock_is_a_dir",
+	    "node: {control: %s/ctl/locked.sock}\nroot: {}\n", 1,
+	    "node.control",
+	    "locked.sock.lock exists and is not a regular file", NULL },
+	{ "control_default_dir_open", "node:\n  name: t60d\nroot: {}\n", 2,
+	    "node.control", "the default control socket", "XDG_RUNTIME_DIR" },
+	{ "run_dir_is_a_file",
+	    "node: {control: %s/ctl/r.sock, run_dir: %s/ctl/file.sock}\n"
+	    "root: {}\n",
+	    1, "node.run_dir", "is not a directory", NULL },
+	{ "run_dir_cannot_be_made",
+	    "node:\n  control: %s/ctl/r.sock\n  run_dir: %s/nope/run\n"
+	    "root: {}\n",
+	    3, "node.run_dir", "cannot create", NULL },
+	{ "run_dir_too_long",
+	    "node:\n  control: %s/ctl/r.sock\n  run_dir: %s/"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "a"
+	    "aaaaaaaaaaaaaaaa\nroot: {}\n",
+	    3, "node.run_dir", "longer than 91 bytes", NULL },
+	{ "exec_not_executable",
+	    "node: {control: %s/ctl/e.sock}\nroot:\n  children:\n"
+	    "    - {name: s, command: [./script.sh]}\n",
+	    4, "command", "script.sh\" is not executable (mode 0644", NULL },
+	{ "exec_a_directory",
+	    "node: {control: %s/ctl/e.sock}\nroot:\n  children:\n"
+	    "    - {name: s, command: %s/ctl}\n",
+	    4, "command", "is a directory, not a program", NULL },
+	{ "exec_missing",
+	    "node: {control: %s/ctl/e.sock}\nroot:\n  children:\n"
+	    "    - {name: s, command: [/nonexistent/t60/prog]}\n",
+	    4, "command", "No such file or directory", NULL },
+	{ "exec_bad_interpreter",
+	    "node: {control: %s/ctl/e.sock}\nroot:\n  children:\n"
+	    "    - {name: s, command: [./interp.sh]}\n",
+	    4, "command", "interpreter /nonexistent/t60-sh does not exist",
+	    NULL },
+	{ "exec_path_entry_is_a_dir",
+	    "node: {control: %s/ctl/e.sock}\nroot:\n  children:\n"
+	    "    - {name: s, command: t60prog}\n",
+	    4, "command", "\"t60prog\" not found in $PATH", "PATH" },
+	{ "process_config_too_big",
+	    "node: {control: %s/ctl/p.sock}\nroot:\n  children:\n"
+	    "    - name: t\n      type: ticker\n      isolation: process\n"
+	    "      config: {target: root/t, body: !!binary %s}\n",
+	    7, "config", "a process actor's argument is at most 61440 bytes",
+	    NULL },
+};
+
+// refusal_env sets up, in tmpdir, what the refusals point at.
+static void
+refusal_env(char *big, size_t len)
+{
+	char path[256], link[256];
+
+	snprintf(path, sizeof(path), "%s/ctl", tmpdir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	write_file("ctl/file.sock", "not a socket\n");
+	snprintf(path, sizeof(path), "%s/ctl/locked.sock.lock", tmpdir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/open", tmpdir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	assert_int_equal(chmod(path, 0755), 0); // whatever the umask
+	snprintf(path, sizeof(path), "%s/nobodys", tmpdir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_int_equal(chown(path, 65534, 65534), 0);
+	snprintf(path, sizeof(path), "%s/ctl", tmpdir);
+	snprintf(link, sizeof(link), "%s/link", tmpdir);
+	assert_int_equal(symlink(path, link), 0);
+	// $XDG_RUNTIME_DIR/arbor, the default directory, open to others.
+	snprintf(path, sizeof(path), "%s/xdg", tmpdir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/xdg/arbor", tmpdir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	assert_int_equal(chmod(path, 0755), 0);
+	write_file("script.sh", "#!/bin/sh\nexit 0\n"); // 0644 (umask)
+	snprintf(path, sizeof(path), "%s/script.sh", tmpdir);
+	assert_int_equal(chmod(path, 0644), 0);
+	write_file("interp.sh", "#!/nonexistent/t60-sh -e\nexit 0\n");
+	snprintf(path, sizeof(path), "%s/interp.sh", tmpdir);
+	assert_int_equal(chmod(path, 0755), 0);
+	// A $PATH entry holding a directory of the program's name.
+	snprintf(path, sizeof(path), "%s/bin", tmpdir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/bin/t60prog", tmpdir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	// 61,441 bytes of config for a process actor, as base64.
+	{
+		static const char b64[]
+		    = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghij"
+		      "klmnopqrstuvwxyz0123456789+/";
+		size_t i, n = (61441 + 2) / 3 * 4;
+
+		assert_true(n < len);
+		for (i = 0; i < n; i++) {
+			big[i] = b64[i % 64];
+		}
+		big[n] = '\0';
+	}
+}
+
+static void
+test_check_finds_what_run_refuses(void **state)
+{
+	arb_test_proc p;
+	char         *yaml, *big, name[80], env[300], out[4096];
+	const char   *file, *args[6];
+	size_t        i, k;
+	int           code, run_code;
+	bool          ok;
+
+	(void) state;
+	need_arbor();
+	big = malloc(128 * 1024);
+	yaml = malloc(160 * 1024);
+	assert_non_null(big);
+	assert_non_null(yaml);
+	refusal_env(big, 128 * 1024);
+	for (i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++) {
+		const refusal *r = &refusals[i];
+
+		snprintf(yaml, 160 * 1024, r->yaml, tmpdir,
+		    strstr(r->name, "config") != NULL ? big : tmpdir);
+		snprintf(name, sizeof(name), "%s.yaml", r->name);
+		file = write_file(name, yaml);
+		k = 0;
+		if (r->env != NULL && strcmp(r->env, "PATH") == 0) {
+			snprintf(env, sizeof(env), "PATH=%s/bin:/usr/bin:/bin",
+			    tmpdir);
+			args[k++] = env;
+		} else if (r->env != NULL) {
+			snprintf(env, sizeof(env), "XDG_RUNTIME_DIR=%s/xdg",
+			    tmpdir);
+			args[k++] = env;
+		}
+		args[k++] = "--";
+		args[k++] = "check";
+		args[k++] = file;
+		args[k] = NULL;
+		code = arbor(&p, args);
+		ok = code == ARB_EXIT_CONFIG
+		    && has_problem(p.out, file, r->line, r->field)
+		    && strstr(p.out, r->also) != NULL;
+		snprintf(out, sizeof(out), "%s", p.out);
+		arb_test_proc_fini(&p);
+		if (!ok) {
+			fail_msg(
+			    "check %s: exit %d, want 78 and \"%s:%d: ... %s: "
+			    "...%s\"; got:\n%s",
+			    r->name, code, file, r->line, r->field, r->also,
+			    out);
+		}
+		// `arbor run` refuses it the same way, before starting.
+		args[k - 2] = "run";
+		run_code = arbor(&p, args);
+		ok = run_code == ARB_EXIT_CONFIG
+		    && strstr(p.out, "nothing was started") != NULL
+		    && strstr(p.out, "event=node_start") == NULL;
+		snprintf(out, sizeof(out), "%s", p.out);
+		arb_test_proc_fini(&p);
+		if (!ok) {
+			fail_msg("run %s: exit %d, want 78 before starting; "
+			         "got:\n%s",
+			    r->name, run_code, out);
+		}
+	}
+	free(big);
+	free(yaml);
+}
+
+// node.http on a port this user may not bind: `arbor run` exited 70
+// (http_unavailable); `arbor check` says so at its line.  Run as nobody,
+// the port just below the first unprivileged one.
+static void
+test_check_finds_an_http_port_it_may_not_bind(void **state)
+{
+	arb_test_proc p;
+	char          yaml[256], dir[128], file[192];
+	const char *args[] = { "XDG_RUNTIME_DIR=", "--", "check", file, NULL };
+	FILE       *f;
+	int         start = 1024;
+
+	(void) state;
+	need_arbor();
+	if ((f = fopen("/proc/sys/net/ipv4/ip_unprivileged_port_start", "r"))
+	    != NULL) {
+		if (fscanf(f, "%d", &start) != 1) {
+			start = 1024;
+		}
+		fclose(f);
+	}
+	if (start <= 1) {
+		print_message("every port is unprivileged here: skipped\n");
+		skip();
+	}
+	// nobody must reach the file: tmpdir is 0700.
+	assert_int_equal(chmod(tmpdir, 0711), 0);
+	snprintf(dir, sizeof(dir), "%s/pub", tmpdir);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	assert_int_equal(chmod(dir, 0755), 0);
+	snprintf(yaml, sizeof(yaml),
+	    "node:\n  name: t60n\n  http: \"127.0.0.1:%d\"\nroot: {}\n",
+	    start - 1);
+	arb_test_write_file(dir, "http.yaml", yaml, file, sizeof(file));
+	assert_int_equal(chmod(file, 0644), 0);
+	arb_test_spawn(&p, "arbor_nobody", args);
+	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&p, 10000)),
+	    ARB_EXIT_CONFIG);
+	if (!has_problem(p.out, file, 3, "node.http")
+	    || strstr(p.out, "Permission denied (a port below 1024 needs root")
+	        == NULL) {
+		fail_msg("want %s:3: node.http: cannot bind ...; got:\n%s",
+		    file, p.out);
+	}
+	arb_test_proc_fini(&p);
+	assert_int_equal(chmod(tmpdir, 0700), 0);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(
 	    test_broken_files_exit_78_with_line_and_field, setup, teardown),
@@ -691,6 +956,10 @@ static const struct CMUnitTest tests[] = {
 	    test_help_version_and_usage_errors, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_parsing_is_bounded, setup, teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_check_finds_what_run_refuses, setup, teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_check_finds_an_http_port_it_may_not_bind, setup, teardown),
 };
 
 ARB_TEST_MAIN("integration.arbor_check", tests, helpers)
