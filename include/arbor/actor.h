@@ -51,7 +51,8 @@ typedef struct arb_actor_ops {
 	// check validates a child's config without running anything: the
 	// `arbor` program calls it for every child of this type when it
 	// checks, runs or reloads a tree file, in the node's process, never
-	// on an actor loop.  It reads cfg with the arb_cfg_* getters (which
+	// on an actor loop (a reload checks on a thread of its own, beside
+	// the running actors: keep it free of shared state).  It reads cfg with the arb_cfg_* getters (which
 	// record what is wrong) and may add problems with arb_cfg_err; the
 	// program reports each one as FILE:LINE:COLUMN of the offending key.
 	// Use the same reading code in init, so a config that passed the

@@ -45,6 +45,11 @@ typedef struct arb__control {
 	int           lock_fd; // flock on PATH.lock, held while serving
 	char          path[ARB__SOCK_PATH_MAX];
 	char          lock[ARB__SOCK_PATH_MAX + 8];
+	// A reload's answer: into the handler's reply while it runs
+	// (answered at once), else into later, sent by arb__ctlsock_reply.
+	arb__buf *now;
+	arb__buf  later;
+	bool      waiting; // a reload's answer is owed
 } arb__control;
 
 // One decoded request: op, path and level are NUL-terminated copies, body
@@ -327,14 +332,12 @@ op_send(arb__control *ctl, const ctl_req *q, ctl_reply *r)
 	}
 }
 
+// reload_answer packs a reload's outcome.
 static void
-op_reload(arb__control *ctl, ctl_reply *r)
+reload_answer(arb__control *ctl, ctl_reply *r, int rv, const arb__errs *errs)
 {
-	arb__errs errs = { 0 };
-	size_t     i;
-	int        rv;
+	size_t i;
 
-	rv = arb__serve_reload_logged(ctl->run, &errs, "control");
 	if (rv == ARB_OK) {
 		reply_begin(r, 2, true);
 		pk_str(r, "reloads");
@@ -346,8 +349,8 @@ op_reload(arb__control *ctl, ctl_reply *r)
 			snprintf(text, sizeof(text),
 			    "%s: %zu problem%s: reload rejected, the running "
 			    "tree is unchanged",
-			    ctl->run->file, errs.n + errs.more,
-			    errs.n + errs.more == 1 ? "" : "s");
+			    ctl->run->file, errs->n + errs->more,
+			    errs->n + errs->more == 1 ? "" : "s");
 		} else {
 			snprintf(text, sizeof(text),
 			    "reload of %s not applied: %s", ctl->run->file,
@@ -357,12 +360,44 @@ op_reload(arb__control *ctl, ctl_reply *r)
 		pk_kv_str(r, "code", arb_err_name(rv));
 		pk_kv_str(r, "error", text);
 		pk_str(r, "problems");
-		r->rv |= arb__mp_put_array(r->b, (uint32_t) errs.n);
-		for (i = 0; i < errs.n; i++) {
-			pk_str(r, errs.v[i].text);
+		r->rv |= arb__mp_put_array(r->b, (uint32_t) errs->n);
+		for (i = 0; i < errs->n; i++) {
+			pk_str(r, errs->v[i].text);
 		}
 	}
-	arb__errs_fini(&errs);
+}
+
+static void reply_oom(arb__buf *reply);
+
+// reload_done receives the outcome of the reload op_reload asked for.
+static void
+reload_done(int rv, const arb__errs *errs, void *arg)
+{
+	arb__control *ctl = arg;
+	ctl_reply     r = { ctl->now != NULL ? ctl->now : &ctl->later, 0 };
+
+	reload_answer(ctl, &r, rv, errs);
+	if (r.rv != ARB_OK) {
+		reply_oom(r.b);
+	}
+	ctl->waiting = false;
+	if (ctl->now == NULL) {
+		arb__ctlsock_reply(ctl->sock, ctl->later.data, ctl->later.len);
+		arb__buf_fini(&ctl->later);
+	}
+}
+
+// op_reload asks for a reload; its answer comes when the file was read
+// and applied (reload.c reads it off the loop).  Returns false when the
+// answer will come later.
+static bool
+op_reload(arb__control *ctl, ctl_reply *r)
+{
+	ctl->now = r->b;
+	ctl->waiting = true;
+	arb__serve_reload_request(ctl->run, "control", reload_done, ctl);
+	ctl->now = NULL;
+	return !ctl->waiting;
 }
 
 static void
@@ -418,8 +453,24 @@ peer_ok(uint64_t uid, bool known, ctl_reply *r)
 	return true;
 }
 
-// control_handle answers one request (ctl_sock.h).
+// reply_oom replaces a reply that could not be packed by a fixed one,
+// which needs no memory beyond what reply holds.
 static void
+reply_oom(arb__buf *reply)
+{
+	// {ok: false, code: "ARB_ENOMEM", error: "out of memory"}
+	static const char oom[] = { '\x83', '\xa2', 'o', 'k', '\xc2', '\xa4',
+		'c', 'o', 'd', 'e', '\xaa', 'A', 'R', 'B', '_', 'E', 'N', 'O',
+		'M', 'E', 'M', '\xa5', 'e', 'r', 'r', 'o', 'r', '\xad', 'o',
+		'u', 't', ' ', 'o', 'f', ' ', 'm', 'e', 'm', 'o', 'r', 'y' };
+
+	arb__buf_reset(reply);
+	arb__buf_append(reply, oom, sizeof(oom));
+}
+
+// control_handle answers one request (ctl_sock.h); false when the answer
+// comes later (a reload).
+static bool
 control_handle(void *arg, const void *req, size_t len, uint64_t uid,
     bool known, arb__buf *reply)
 {
@@ -427,6 +478,7 @@ control_handle(void *arg, const void *req, size_t len, uint64_t uid,
 	ctl_reply     r   = { reply, ARB_OK };
 	arb__val     *v   = NULL;
 	ctl_req       q;
+	bool          now = true;
 	int           rv;
 
 	if (!peer_ok(uid, known, &r)) {
@@ -446,7 +498,7 @@ control_handle(void *arg, const void *req, size_t len, uint64_t uid,
 		} else if (strcmp(q.op, "send") == 0) {
 			op_send(ctl, &q, &r);
 		} else if (strcmp(q.op, "reload") == 0) {
-			op_reload(ctl, &r);
+			now = op_reload(ctl, &r);
 		} else if (strcmp(q.op, "log-level") == 0) {
 			op_log_level(ctl, &q, &r);
 		} else {
@@ -458,17 +510,10 @@ control_handle(void *arg, const void *req, size_t len, uint64_t uid,
 	}
 	arb__free(v);
 out:
-	if (r.rv != ARB_OK) {
-		// A fixed answer needs no memory beyond what reply holds.
-		// {ok: false, code: "ARB_ENOMEM", error: "out of memory"}
-		static const char oom[] = { '\x83', '\xa2', 'o', 'k', '\xc2',
-			'\xa4', 'c', 'o', 'd', 'e', '\xaa', 'A', 'R', 'B', '_',
-			'E', 'N', 'O', 'M', 'E', 'M', '\xa5', 'e', 'r', 'r',
-			'o', 'r', '\xad', 'o', 'u', 't', ' ', 'o', 'f', ' ',
-			'm', 'e', 'm', 'o', 'r', 'y' };
-		arb__buf_reset(reply);
-		arb__buf_append(reply, oom, sizeof(oom));
+	if (now && r.rv != ARB_OK) {
+		reply_oom(reply);
 	}
+	return now;
 }
 
 // --- Start and stop ---------------------------------------------------------
@@ -740,6 +785,7 @@ arb__control_stop(arb__serve *run)
 	}
 	arb__ctlsock_close(ctl->sock); // also removes the socket file
 	control_unlock(ctl);
+	arb__buf_fini(&ctl->later);
 	free(ctl);
 	run->control_srv = NULL;
 }

@@ -8,7 +8,9 @@
 // without touching it.  The socket's receive fd (NNG_OPT_RECVFD) is
 // watched on the node's loop and drained without blocking; a reply that
 // can't be sent at once is dropped (the client times out rather than the
-// node thread blocking).  Thread: node.
+// node thread blocking).  A reply may also come later (a reload is read
+// off the loop): the request is kept and nothing more is read until its
+// reply is sent.  Thread: node.
 
 #include "ctl_sock.h"
 
@@ -25,7 +27,23 @@ struct arb__ctlsock {
 	arb__ctlsock_fn fn;
 	void           *arg;
 	arb__buf        reply;
+	nng_msg        *pending; // a request answered later; ev is off
 };
+
+// ctlsock_send sends data as the reply in msg (the request, reused).
+static void
+ctlsock_send(arb__ctlsock *s, nng_msg *msg, const void *data, size_t len)
+{
+	int rv;
+
+	nng_msg_clear(msg);
+	if ((rv = nng_msg_append(msg, data, len)) != 0
+	    || (rv = nng_sendmsg(s->sock, msg, NNG_FLAG_NONBLOCK)) != 0) {
+		arb_log(NULL, ARB_LOG_WARN, "control_error",
+		    "op=reply error=\"%s\"", nng_strerror(rv));
+		nng_msg_free(msg);
+	}
+}
 
 static void
 ctlsock_cb(evutil_socket_t fd, short what, void *arg)
@@ -39,7 +57,7 @@ ctlsock_cb(evutil_socket_t fd, short what, void *arg)
 
 	ARB_UNUSED(fd);
 	ARB_UNUSED(what);
-	for (;;) {
+	while (s->pending == NULL) {
 		rv = nng_recvmsg(s->sock, &msg, NNG_FLAG_NONBLOCK);
 		if (rv == NNG_EAGAIN) {
 			return;
@@ -53,17 +71,30 @@ ctlsock_cb(evutil_socket_t fd, short what, void *arg)
 		known
 		    = nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_UID, &uid) == 0;
 		arb__buf_reset(&s->reply);
-		s->fn(s->arg, nng_msg_body(msg), nng_msg_len(msg),
-		    known ? uid : 0, known, &s->reply);
-		nng_msg_clear(msg);
-		if ((rv = nng_msg_append(msg, s->reply.data, s->reply.len))
-		        != 0
-		    || (rv = nng_sendmsg(s->sock, msg, NNG_FLAG_NONBLOCK))
-		        != 0) {
-			arb_log(NULL, ARB_LOG_WARN, "control_error",
-			    "op=reply error=\"%s\"", nng_strerror(rv));
-			nng_msg_free(msg);
+		if (!s->fn(s->arg, nng_msg_body(msg), nng_msg_len(msg),
+		        known ? uid : 0, known, &s->reply)) {
+			// Answered later: read nothing more until then (the
+			// REP socket keeps this request's way back).
+			s->pending = msg;
+			event_del(s->ev);
+			return;
 		}
+		ctlsock_send(s, msg, s->reply.data, s->reply.len);
+	}
+}
+
+void
+arb__ctlsock_reply(arb__ctlsock *s, const void *data, size_t len)
+{
+	nng_msg *msg = s->pending;
+
+	if (msg == NULL) {
+		return;
+	}
+	s->pending = NULL;
+	ctlsock_send(s, msg, data, len);
+	if (event_add(s->ev, NULL) == 0) {
+		event_active(s->ev, EV_READ, 0); // requests that waited
 	}
 }
 
@@ -133,6 +164,9 @@ arb__ctlsock_close(arb__ctlsock *s)
 		return;
 	}
 	event_free(s->ev);
+	if (s->pending != NULL) {
+		nng_msg_free(s->pending);
+	}
 	nng_close(s->sock); // also removes the socket file
 	arb__buf_fini(&s->reply);
 	arb__free(s);

@@ -14,8 +14,10 @@ typedef struct arb__ctlsock arb__ctlsock;
 
 // arb__ctlsock_fn handles one request (req/len borrowed for the call):
 // peer_uid is the uid of the process that sent it when uid_known.  The
-// handler writes the whole reply into reply (empty on entry).
-typedef void (*arb__ctlsock_fn)(void *arg, const void *req, size_t len,
+// handler writes the whole reply into reply (empty on entry) and returns
+// true, or returns false to answer later with arb__ctlsock_reply: no
+// other request is read meanwhile (one request, one reply).
+typedef bool (*arb__ctlsock_fn)(void *arg, const void *req, size_t len,
     uint64_t peer_uid, bool uid_known, arb__buf *reply);
 
 // arb__ctlsock_open listens on the socket file path (made 0600, and
@@ -28,8 +30,13 @@ int arb__ctlsock_open(arb__ctlsock **sp, struct event_base *base,
     const char *path, size_t max_req, arb__ctlsock_fn fn, void *arg,
     char *err, size_t errlen);
 
-// arb__ctlsock_close stops serving and removes the socket file.  NULL is
-// a harmless no-op.
+// arb__ctlsock_reply sends the reply (len bytes, copied) to the request
+// whose handler returned false, then reads the next requests.  A reply
+// that can't be sent at once is dropped (the client times out).
+void arb__ctlsock_reply(arb__ctlsock *s, const void *data, size_t len);
+
+// arb__ctlsock_close stops serving and removes the socket file; a reply
+// still owed is never sent.  NULL is a harmless no-op.
 void arb__ctlsock_close(arb__ctlsock *s);
 
 #endif // ARB_OPS_CTL_SOCK_H

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // plugin.c -- the `plugins:` of a tree file (plugin.h): modules loaded
 // by path through the library, and the list process actors inherit.
-// Thread: main, or the node thread (reload).
+// Thread: any (the main thread, a reload's thread): one lock guards the
+// list.
 
 #include "plugin.h"
 
@@ -11,12 +12,14 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static char **loaded; // absolute paths
-static size_t nloaded;
+static pthread_mutex_t loaded_mtx = PTHREAD_MUTEX_INITIALIZER;
+static char          **loaded; // absolute paths
+static size_t          nloaded;
 
 int
 arb__plugins_load(const char *path, char *err, size_t errlen)
@@ -32,18 +35,22 @@ arb__plugins_load(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
+	pthread_mutex_lock(&loaded_mtx);
 	for (i = 0; i < nloaded; i++) {
 		if (strcmp(loaded[i], real) == 0) {
+			pthread_mutex_unlock(&loaded_mtx);
 			return 0;
 		}
 	}
 	v = realloc(loaded, (nloaded + 1) * sizeof(*v));
 	if (v == NULL) {
+		pthread_mutex_unlock(&loaded_mtx);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	loaded = v;
 	loaded[nloaded++] = arb__xstrdup(real);
+	pthread_mutex_unlock(&loaded_mtx);
 	return 0;
 }
 
@@ -53,7 +60,9 @@ arb__plugins_export_env(void)
 	size_t i, len = 1;
 	char  *v;
 
+	pthread_mutex_lock(&loaded_mtx);
 	if (nloaded == 0) {
+		pthread_mutex_unlock(&loaded_mtx);
 		unsetenv("ARBOR_PLUGINS");
 		return;
 	}
@@ -68,6 +77,7 @@ arb__plugins_export_env(void)
 		}
 		strcat(v, loaded[i]);
 	}
+	pthread_mutex_unlock(&loaded_mtx);
 	setenv("ARBOR_PLUGINS", v, 1);
 	free(v);
 }
@@ -77,10 +87,12 @@ arb__plugins_fini(void)
 {
 	size_t i;
 
+	pthread_mutex_lock(&loaded_mtx);
 	for (i = 0; i < nloaded; i++) {
 		free(loaded[i]);
 	}
 	free(loaded);
 	loaded = NULL;
 	nloaded = 0;
+	pthread_mutex_unlock(&loaded_mtx);
 }

@@ -3,16 +3,29 @@
 // and `arborctl reload` through the control socket): SPEC 25.  A node
 // served without a tree file reloads through the program's callback.
 //
-// The file is read and checked exactly as `arbor check` does; an invalid
-// file is rejected and the running tree stays as it is.  A valid one is
-// handed to arb_node_reload, which touches only the children that were
-// added, removed or changed.  The new configuration is released once the
+// The file is read and checked exactly as `arbor check` does, on a
+// thread of its own: reading a file (a slow disk, a pipe) and checking it
+// (plugins and actor modules loaded, every type's check hook) take their
+// time, and the node's loop must keep serving its tree, its probes and
+// the systemd watchdog meanwhile.  The thread hands its result to the
+// loop (an event made active), which applies it: an invalid file is
+// rejected and the running tree stays as it is; a valid one is handed to
+// arb_node_reload, which touches only the children that were added,
+// removed or changed.  The new configuration is released once the
 // library has copied the spec: services keep reading the configuration
-// the node started with.  Thread: node.
+// the node started with.  At most one read runs at a time; requests that
+// come while it runs are served together by the next read, which starts
+// when it ends (the file may have changed after the read began).
+// Thread: node, except reload_thread.
 
 #include "plugin.h"
 #include "serve.h"
 
+#include "../core/arb_impl.h"
+
+#include <event2/event.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,20 +109,17 @@ serve_reload_cb(arb__serve *run, arb__errs *errs)
 	return rv;
 }
 
-int
-arb__serve_reload(arb__serve *run, arb__errs *errs)
+// --- Applying (node thread) -------------------------------------------------
+
+// reload_apply applies a loaded tree (taking it), or keeps the running
+// tree; every problem goes to errs.
+static int
+reload_apply(arb__serve *run, arb_tree *cfg, arb__errs *errs)
 {
-	arb_tree   *cfg;
 	char       *buf, *line, *save = NULL;
 	const char *p;
 	int         rv;
 
-	if (run->file == NULL) {
-		return serve_reload_cb(run, errs);
-	}
-	if ((rv = arb__tree_load(run->file, -1, &cfg, errs)) != ARB_OK) {
-		return rv;
-	}
 	if ((p = new_plugin(run->cfg, cfg)) != NULL) {
 		// Process actors learn plugins from the environment, which
 		// can't be changed safely while actor threads run.
@@ -150,15 +160,14 @@ arb__serve_reload(arb__serve *run, arb__errs *errs)
 	return rv;
 }
 
-int
-arb__serve_reload_logged(arb__serve *run, arb__errs *errs, const char *by)
+// reload_log logs the outcome: one line per problem, then
+// event=reload_applied or event=reload_rejected.
+static void
+reload_log(arb__serve *run, int rv, const arb__errs *errs, const char *by)
 {
-	size_t from = errs->n;
 	size_t i;
-	int    rv;
 
-	rv = arb__serve_reload(run, errs);
-	for (i = from; i < errs->n; i++) {
+	for (i = 0; i < errs->n; i++) {
 		arb_log(NULL, ARB_LOG_ERROR, "reload_error", "%s",
 		    errs->v[i].text);
 	}
@@ -169,8 +178,203 @@ arb__serve_reload_logged(arb__serve *run, arb__errs *errs, const char *by)
 	} else {
 		arb_log(NULL, ARB_LOG_ERROR, "reload_rejected",
 		    "file=%s problems=%zu error=%s action=keep_tree by=%s",
-		    run->file != NULL ? run->file : "-",
-		    errs->n - from + errs->more, arb_err_name(rv), by);
+		    run->file != NULL ? run->file : "-", errs->n + errs->more,
+		    arb_err_name(rv), by);
 	}
-	return rv;
+}
+
+// --- The read, on a thread of its own
+// ----------------------------------------
+
+// Who waits for one read: SIGHUP (logged only) and at most one control
+// request (the control socket serves one request at a time).
+typedef struct reload_waiters {
+	bool             sighup;
+	arb__reload_done done;
+	void            *arg;
+	bool             control;
+} reload_waiters;
+
+struct arb__reload {
+	arb__serve    *run;
+	struct event  *ev;        // made active by the thread when it is done
+	int            cancel[2]; // a pipe: written to stop a read
+	pthread_t      thr;
+	bool           busy; // the thread runs (or has not been joined)
+	reload_waiters cur;  // waiting for the read under way
+	reload_waiters next; // waiting for the next read
+	// The thread's result, read on the node thread after the join.
+	arb_tree *cfg;
+	arb__errs errs;
+	int       rv;
+};
+
+static void *
+reload_thread(void *arg)
+{
+	struct arb__reload *r = arg;
+
+	r->rv = arb__tree_load(r->run->file, r->cancel[0], &r->cfg, &r->errs);
+	event_active(r->ev, EV_READ, 0); // the node base is thread-safe
+	return NULL;
+}
+
+static void
+reload_by(const reload_waiters *w, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s", w->sighup ? "sighup" : "",
+	    w->sighup && w->control ? "," : "", w->control ? "control" : "");
+}
+
+static void reload_begin(struct arb__reload *r);
+
+// reload_done runs on the node thread once the read ended: apply, log,
+// answer, then start the next read if requests wait for one.
+static void
+reload_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct arb__reload *r = arg;
+	reload_waiters      w = r->cur;
+	arb__errs           errs;
+	char                by[32];
+	int                 rv;
+
+	ARB_UNUSED(fd);
+	ARB_UNUSED(what);
+	if (!r->busy) {
+		return;
+	}
+	pthread_join(r->thr, NULL);
+	r->busy = false;
+	memset(&r->cur, 0, sizeof(r->cur));
+	errs = r->errs;
+	rv = r->rv;
+	memset(&r->errs, 0, sizeof(r->errs));
+	if (rv == ARB_OK) {
+		rv = reload_apply(r->run, r->cfg, &errs);
+		r->cfg = NULL;
+	}
+	reload_by(&w, by, sizeof(by));
+	reload_log(r->run, rv, &errs, by);
+	if (w.done != NULL) {
+		w.done(rv, &errs, w.arg);
+	}
+	arb__errs_fini(&errs);
+	if (r->next.sighup || r->next.control) {
+		r->cur = r->next;
+		memset(&r->next, 0, sizeof(r->next));
+		reload_begin(r);
+	}
+}
+
+// reload_begin starts the read for the waiters in r->cur.
+static void
+reload_begin(struct arb__reload *r)
+{
+	arb__errs errs = { 0 };
+	char      by[32];
+	int       e;
+
+	r->cfg = NULL;
+	memset(&r->errs, 0, sizeof(r->errs));
+	r->busy = true;
+	reload_by(&r->cur, by, sizeof(by));
+	arb_log(NULL, ARB_LOG_INFO, "reload_started", "file=%s by=%s",
+	    r->run->file, by);
+	if ((e = pthread_create(&r->thr, NULL, reload_thread, r)) != 0) {
+		// No thread: nothing was read, nothing changes.
+		r->busy = false;
+		arb__errs_add(&errs, 0, 0,
+		    "cannot start the thread that reads "
+		    "the file");
+		reload_log(r->run, ARB_EAGAIN, &errs, by);
+		if (r->cur.done != NULL) {
+			r->cur.done(ARB_EAGAIN, &errs, r->cur.arg);
+		}
+		arb__errs_fini(&errs);
+		memset(&r->cur, 0, sizeof(r->cur));
+	}
+}
+
+static struct arb__reload *
+reload_state(arb__serve *run)
+{
+	struct arb__reload *r = run->reloader;
+
+	if (r != NULL) {
+		return r;
+	}
+	r = arb__xalloc(sizeof(*r));
+	r->run = run;
+	r->ev = event_new(arb_node_base(run->node), -1, 0, reload_done, r);
+	if (r->ev == NULL || pipe2(r->cancel, O_CLOEXEC | O_NONBLOCK) != 0) {
+		arb__oom();
+	}
+	run->reloader = r;
+	return r;
+}
+
+void
+arb__serve_reload_request(
+    arb__serve *run, const char *by, arb__reload_done done, void *arg)
+{
+	struct arb__reload *r;
+	reload_waiters     *w;
+	arb__errs           errs = { 0 };
+	int                 rv;
+
+	if (run->file == NULL) {
+		// The program's own callback, on this thread, at once.
+		rv = serve_reload_cb(run, &errs);
+		reload_log(run, rv, &errs, by);
+		if (done != NULL) {
+			done(rv, &errs, arg);
+		}
+		arb__errs_fini(&errs);
+		return;
+	}
+	r = reload_state(run);
+	w = r->busy ? &r->next : &r->cur;
+	if (strcmp(by, "sighup") == 0) {
+		w->sighup = true;
+	} else {
+		if (w->control && w->done != NULL) {
+			// Never with one control socket serving one request
+			// at a time; answered rather than lost.
+			arb__errs_add(&errs, 0, 0, "another reload waits");
+			done(ARB_EAGAIN, &errs, arg);
+			arb__errs_fini(&errs);
+			return;
+		}
+		w->control = true;
+		w->done = done;
+		w->arg = arg;
+	}
+	if (!r->busy) {
+		reload_begin(r);
+	}
+}
+
+void
+arb__serve_reload_stop(arb__serve *run)
+{
+	struct arb__reload *r = run->reloader;
+	char                c = 'x';
+
+	if (r == NULL) {
+		return;
+	}
+	if (r->busy) {
+		// The read ends at once; what follows it is bounded (the
+		// file is at most DOC_FILE_MAX bytes).
+		(void) write(r->cancel[1], &c, 1);
+		pthread_join(r->thr, NULL);
+		arb__tree_free(r->cfg);
+		arb__errs_fini(&r->errs);
+	}
+	event_free(r->ev);
+	close(r->cancel[0]);
+	close(r->cancel[1]);
+	free(r);
+	run->reloader = NULL;
 }

@@ -142,11 +142,8 @@ serve_changed(arb_node *node, void *arg)
 static void
 serve_sighup(arb_node *node, void *arg)
 {
-	arb__errs errs = { 0 };
-
 	ARB_UNUSED(node);
-	arb__serve_reload_logged(arg, &errs, "sighup");
-	arb__errs_fini(&errs);
+	arb__serve_reload_request(arg, "sighup", NULL, NULL);
 }
 
 static void
@@ -155,6 +152,8 @@ serve_close(arb_node *node, void *arg)
 	arb__serve *s = arg;
 
 	ARB_UNUSED(node);
+	arb__serve_reload_stop(s); // first: a waiting request may be the
+	                           // control socket's
 	arb__http_stop(s);
 	arb__control_stop(s);
 	if (s->notify) {

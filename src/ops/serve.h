@@ -7,7 +7,8 @@
 // arb_node_serve starts the services on the node's loop (arb_node_base)
 // before arb_node_run; arb_node_close stops them (a node service's close
 // callback).  Services run on the node thread, so they may call every
-// arb_node_* function, and arb__serve_reload for `arborctl reload`.
+// arb_node_* function, and arb__serve_reload_request for `arborctl
+// reload`.
 // Thread: node.
 
 #ifndef ARB_OPS_SERVE_H
@@ -20,6 +21,7 @@
 
 struct arb__control;
 struct arb__http;
+struct arb__reload;
 
 typedef struct arb__serve {
 	arb_node       *node;
@@ -38,23 +40,36 @@ typedef struct arb__serve {
 	unsigned reloads; // applied so far
 	struct arb__control *control_srv; // control.c, NULL when not serving
 	struct arb__http    *http;        // http.c, NULL when off
+	struct arb__reload  *reloader;    // reload.c, NULL until one
 } arb__serve;
 
-// arb__serve_reload re-reads the tree file and applies it to the running
-// tree as a diff (arb_node_reload).  On ARB_ESPEC errs holds every
-// problem (the same lines as `arbor check`) and the tree is untouched.
-// Other results are arb_node_reload's (ARB_EAGAIN: a restart is under
-// way, try again; ARB_ESHUTDOWN: the node is stopping), with its text in
-// errs.  node.* settings are read only at start (a change is logged and
-// ignored), except node.log_level, which applies at once; new plugins
-// need a restart (rejected with ARB_ESPEC).  Thread: node.
-int arb__serve_reload(arb__serve *run, arb__errs *errs);
+// arb__reload_done receives the outcome of a reload on the node thread:
+// ARB_OK (applied), ARB_ESPEC (an invalid file: every problem in errs,
+// the tree untouched), or arb_node_reload's errors (ARB_EAGAIN: a restart
+// is under way, try again; ARB_ESHUTDOWN: the node is stopping) with
+// their text in errs.  errs is borrowed for the call.
+typedef void (*arb__reload_done)(int rv, const arb__errs *errs, void *arg);
 
-// arb__serve_reload_logged is arb__serve_reload that also logs the outcome,
-// one line per problem (event=reload_error FILE:LINE:COLUMN: ...), then
-// event=reload_applied or event=reload_rejected; by says who asked
-// ("sighup", "control").  SIGHUP and `arborctl reload` both use it.
-// Thread: node.
-int arb__serve_reload_logged(arb__serve *run, arb__errs *errs, const char *by);
+// arb__serve_reload_request reloads, as SIGHUP (by "sighup") and
+// `arborctl reload` (by "control") ask: the tree file is read and checked
+// by arb__tree_load on a thread of its own, so a big or slow file never
+// stalls the node's loop, then applied here by arb_node_reload (reload.c).
+// node.* settings are read at start only (a change is logged and
+// ignored), except node.log_level, which applies at once; new plugins
+// need a restart (rejected with ARB_ESPEC).  The outcome is logged, one
+// line per problem (event=reload_error FILE:LINE:COLUMN: ...), then
+// event=reload_applied or event=reload_rejected with by=.  done (may be
+// NULL) is then called exactly once on the node thread -- before this
+// function returns when the node has no tree file (the program's reload
+// callback answers at once).  A request while a read is under way is
+// served by the next read.  Thread: node.
+void arb__serve_reload_request(
+    arb__serve *run, const char *by, arb__reload_done done, void *arg);
+
+// arb__serve_reload_stop stops a read under way (its thread is joined;
+// the read ends at once) and forgets the requests waiting: their done is
+// never called.  Calling it when nothing was reloaded is a harmless
+// no-op.  Thread: node.
+void arb__serve_reload_stop(arb__serve *run);
 
 #endif // ARB_OPS_SERVE_H

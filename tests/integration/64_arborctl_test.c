@@ -19,6 +19,7 @@
 #include "probe.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <grp.h>
 #include <poll.h>
@@ -733,9 +734,106 @@ test_default_socket_path_is_shared(void **state)
 	arb_test_proc_fini(&p);
 }
 
+// fifo_file replaces file by a FIFO and returns a descriptor that holds
+// it open for writing (and reading: a FIFO with a writer that says
+// nothing is a file whose read does not end).
+static int
+fifo_file(const char *file)
+{
+	char fifo[200];
+	int  fd;
+
+	snprintf(fifo, sizeof(fifo), "%s/new.fifo", tmpdir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	fd = open(fifo, O_RDWR | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(rename(fifo, file), 0);
+	return fd;
+}
+
+// fifo_say writes text into the FIFO and closes it: the read ends.
+static void
+fifo_say(int fd, const char *text)
+{
+	assert_int_equal(
+	    write(fd, text, strlen(text)), (ssize_t) strlen(text));
+	assert_int_equal(close(fd), 0);
+}
+
+// A reload reads and checks the file on a thread of its own: while a
+// read does not end (a FIFO whose writer is silent; an 80 KB file took
+// 6 s to parse on the node's loop, long enough for systemd's watchdog),
+// the node answers `arborctl status` at once, and a stop does not wait
+// for it.  `arborctl reload` gets its answer when the read is done.
+static void
+test_reload_is_read_off_the_loop(void **state)
+{
+	static const char v1[] = "node: {name: t64r, control: ctl/t64.sock}\n"
+	                         "root:\n  children:\n"
+	                         "    - {name: e1, type: echo}\n";
+	static const char v2[] = "node: {name: t64r, control: ctl/t64.sock}\n"
+	                         "root:\n  children:\n"
+	                         "    - {name: e1, type: echo}\n"
+	                         "    - {name: e2, type: echo}\n";
+	static const char v3[] = "node: {name: t64r, control: ctl/t64.sock}\n"
+	                         "root:\n  children:\n"
+	                         "    - {name: e1, type: echo}\n"
+	                         "    - {name: e3, type: echo}\n";
+	arb_test_proc     p, rl;
+	const char *rl_args[] = { "--", "--socket", sock, "reload", NULL };
+	char        file[160];
+	int64_t     t0;
+	int         fd;
+
+	(void) state;
+	need_binaries();
+	write_file(file, sizeof(file), "tree.yaml", v1);
+	run_tree(&p, file, NULL);
+	arb_test_expect(&p, "root event=tree_up", WAIT_MS);
+
+	// SIGHUP: the read waits for the FIFO; the node serves meanwhile.
+	fd = fifo_file(file);
+	kill(p.pid, SIGHUP);
+	arb_test_expect(&p, "event=reload_started", WAIT_MS);
+	t0 = now_ms();
+	assert_int_equal(ctl("--timeout", "3", "status", NULL), 0);
+	assert_true(now_ms() - t0 < 3000);
+	expect_out("root/e1");
+	fifo_say(fd, v2);
+	arb_test_expect(&p, "event=reload_applied", WAIT_MS);
+	p.mark = 0;
+	arb_test_expect(&p, "root/e2 event=started", WAIT_MS);
+
+	// arborctl reload: answered once the read is done.
+	fd = fifo_file(file);
+	arb_test_spawn(&rl, "arborctl", rl_args);
+	arb_test_expect(&p, "event=reload_started file=", WAIT_MS);
+	assert_null(arb_test_try_expect(&rl, "reloaded", 300));
+	fifo_say(fd, v3);
+	assert_int_equal(
+	    arb_test_exit_code(arb_test_wait_exit(&rl, WAIT_MS)), 0);
+	assert_non_null(strstr(rl.out, "reloaded (2 reloads applied so far)"));
+	arb_test_proc_fini(&rl);
+	p.mark = 0;
+	arb_test_expect(&p, "root/e3 event=started", WAIT_MS);
+
+	// A stop while a read waits: the read is cancelled, the node ends.
+	fd = fifo_file(file);
+	kill(p.pid, SIGHUP);
+	p.mark = 0;
+	arb_test_expect(&p, "event=reload_started file=", WAIT_MS);
+	t0 = now_ms();
+	assert_int_equal(stop_tree(&p), 0);
+	assert_true(now_ms() - t0 < 3000);
+	assert_int_equal(close(fd), 0);
+	arb_test_proc_fini(&p);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(
 	    test_status_stop_start_restart_send, setup, teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_reload_is_read_off_the_loop, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_reload_applies_a_diff_and_rejects_an_invalid_file, setup,
 	    teardown),
