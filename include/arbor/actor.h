@@ -134,10 +134,14 @@ ARB_DECL void arb_actor_exit_error(arb_ctx *ctx, int code, const char *text);
 // arb_send queues msg for the actor identified by to.  On success (0) the
 // message belongs to arbor and the caller must not touch it again; on any
 // error the caller still owns msg.  Never blocks: a full queue towards the
-// destination gives ARB_EAGAIN, an unknown pid gives ARB_ENOENT, a body
-// over the node's maximum ARB_EMSGSIZE.  Messages to one destination in
-// one loop turn travel as one nng message, flushed at the end of the turn.
-// Thread: loop.
+// destination gives ARB_EAGAIN, a pid that cannot be reached now (a removed
+// child, an incarnation that has ended) ARB_ENOENT, a body over the node's
+// maximum ARB_EMSGSIZE.  A slot address (arb_whereis of a child path)
+// reaches whichever incarnation holds the slot on delivery; an exact pid
+// reaches that incarnation only (docs/api/core.md, Pids).  Messages to
+// one destination in one loop turn travel as one batch, handed on at the
+// end of the turn.  Delivery is at most once; losses are counted
+// (arb_stats).  Thread: loop.
 ARB_DECL int arb_send(arb_ctx *ctx, arb_pid to, arb_msg *msg);
 
 // arb_send_copy is arb_send with a fresh message built from tag and body
@@ -196,16 +200,22 @@ ARB_DECL int arb_gather(arb_ctx *ctx, const arb_pid *pids, size_t n,
 
 // --- Names, links, monitors (SPEC 8) -------------------------------------
 
-// arb_register names the calling actor (node-wide); arb_whereis resolves
-// a registered name or a child path ("root/w1").  Every child is
-// registered under its path automatically, until it is removed from the
-// tree (then ARB_ENOENT).  Thread: loop.
+// arb_register names the calling incarnation (node-wide); the name dies
+// with it, as in Erlang.  arb_whereis resolves a registered name to the
+// exact pid of the incarnation that took it, and a child path
+// ("root/w1") to the child's slot address (arb_pid_slot): messages sent
+// to a slot address reach whichever incarnation holds the slot when they
+// are delivered, so they keep flowing across the child's restarts.  Every
+// child is registered under its path automatically, until it is removed
+// from the tree (then ARB_ENOENT, at whereis and at send).  Thread: loop.
 ARB_DECL int arb_register(arb_ctx *ctx, const char *name);
 ARB_DECL int arb_whereis(arb_ctx *ctx, const char *name, arb_pid *pidp);
 
 // arb_monitor watches target: when it exits (or if it is already gone,
 // with reason noproc) the caller receives one ARB_TAG_DOWN message whose
-// ref is *refp and whose body is the msgpack-encoded reason.  Thread: loop.
+// ref is *refp and whose body is the msgpack-encoded reason.  Monitors
+// and links bind to one incarnation: a slot address means the incarnation
+// holding the slot now, and DOWN/EXIT name that exact pid.  Thread: loop.
 ARB_DECL int arb_monitor(arb_ctx *ctx, arb_pid target, uint64_t *refp);
 ARB_DECL int arb_demonitor(arb_ctx *ctx, uint64_t ref);
 

@@ -78,21 +78,38 @@ ARB_DECL const char *arb_strerror(int err);
 ARB_DECL const char *arb_err_name(int err);
 
 // ---------------------------------------------------------------------------
-// Identities.  An arb_pid names one incarnation of one actor and is never
-// reused.  Messages addressed to an older incarnation are delivered to the
-// current one (SPEC 19): the mailbox address is stable across restarts.
+// Identities.  An arb_pid names a node, a child slot (its mailbox) and one
+// incarnation of the actor in that slot; it is never reused.  Messages to
+// an exact pid reach that incarnation only: once it has ended they are
+// refused (ARB_ENOENT when the sender can tell at once) or dropped and
+// counted as dead letters, never handed to its successor.  The *slot
+// address* of a child (arb_pid_slot, and what arb_whereis returns for a
+// child path) names whichever incarnation holds the slot when the message
+// is delivered: messages sent to it while the actor restarts reach the
+// new incarnation (SPEC 19).  Fields are opaque; compare pids with
+// arb_pid_eq.
 // ---------------------------------------------------------------------------
 typedef struct arb_pid {
-	uint64_t id;
+	uint64_t id;       // kind, child slot and incarnation
+	uint32_t node;     // the node (a hash of its name); 0: this node
+	uint32_t creation; // the node's incarnation; 0: this node's
 } arb_pid;
 
-#define ARB_PID_NONE ((arb_pid) { 0 })
+#define ARB_PID_NONE ((arb_pid) { 0, 0, 0 })
 
-// arb_pid_eq compares two pids.  Thread: any.
+// arb_pid_eq compares two pids (node 0 stands for this node).
+// Thread: any.
 ARB_DECL bool arb_pid_eq(arb_pid a, arb_pid b);
-// arb_pid_same_actor is true when a and b are incarnations of the same
-// child (same mailbox).  Thread: any.
+// arb_pid_same_actor is true when a and b name the same child slot of the
+// same node, whatever the incarnations.  Thread: any.
 ARB_DECL bool arb_pid_same_actor(arb_pid a, arb_pid b);
+// arb_pid_slot returns the slot address of p: the pid that names
+// whichever incarnation holds p's child slot.  This function can't fail.
+// Thread: any.
+ARB_DECL arb_pid arb_pid_slot(arb_pid p);
+// arb_pid_is_slot is true when p is a slot address rather than one
+// incarnation.  Thread: any.
+ARB_DECL bool arb_pid_is_slot(arb_pid p);
 
 // ---------------------------------------------------------------------------
 // Exit reasons (SPEC 9).  They are plain data and cross process boundaries.
@@ -326,12 +343,20 @@ typedef enum arb_metric_type {
 typedef struct arb_stats {
 	uint64_t msgs_in;       // envelopes delivered to handle / replies
 	uint64_t msgs_out;      // envelopes accepted by arb_send
-	uint64_t batches_in;    // nng messages received
-	uint64_t batches_out;   // nng messages sent
+	uint64_t batches_in;    // batches received (one per chunk or frame)
+	uint64_t batches_out;   // batches handed on
 	uint64_t rejected;      // malformed / truncated / oversized frames
 	uint64_t late_replies;  // replies to cancelled or timed-out requests
-	uint64_t dead_letters;  // envelopes dropped (mailbox closed)
+	uint64_t dead_letters;  // envelopes that reached this actor's mailbox
+	                        // and were never handled (mailbox closed,
+	                        // actor exiting, stale incarnation), plus
+	                        // those it sent to a destination that went
+	                        // away for good before they left
 	uint64_t send_eagain;   // arb_send refused with ARB_EAGAIN
+	uint64_t stale;         // of dead_letters: addressed to an earlier
+	                        // incarnation of this actor, dropped
+	uint64_t lost;          // envelopes it sent on a link that died
+	                        // before acknowledging them: possibly lost
 } arb_stats;
 
 // ---------------------------------------------------------------------------
@@ -443,6 +468,32 @@ ARB_DECL bool arb_node_live(arb_node *node, char *stuck, size_t len);
 // arb_node_ready is true once the whole tree reported READY and until the
 // node begins to stop.  Thread: node.
 ARB_DECL bool arb_node_ready(arb_node *node);
+
+// Counters of the whole node (arb_node_stats_get): every actor's, those
+// running and those that ended since the node started, and the node's
+// own.  docs/wire.md says what each one counts and where.
+typedef struct arb_node_stats {
+	uint64_t msgs_in;         // envelopes handed to actors (handle, replies)
+	uint64_t msgs_out;        // envelopes accepted by actors' arb_send
+	uint64_t dead_letters;    // envelopes known undelivered: actors'
+	                          // dead_letters, mailboxes of removed children
+	                          // and of crashed process actors, batches for
+	                          // no mailbox
+	uint64_t lost;            // envelopes possibly lost on links that died
+	uint64_t stale;           // dropped: addressed to an earlier incarnation
+	uint64_t rejected;        // malformed batches refused by actors
+	uint64_t send_eagain;     // sends refused with ARB_EAGAIN
+	uint64_t link_gaps;       // DATA frames missing from a link's sequence
+	uint64_t links_accepted;  // link connections accepted by the node
+	uint64_t links_refused;   // connections refused before or at HELLO
+	uint64_t link_bad_frames; // connections closed on a malformed frame
+	uint64_t links_lost;      // links the node dialled that died
+} arb_node_stats;
+
+// arb_node_stats_get fills *st with the node's counters.  Actors that run
+// count as of their last heartbeat.  This function can't fail.
+// Thread: node.
+ARB_DECL void arb_node_stats_get(arb_node *node, arb_node_stats *st);
 
 // arb_node_uptime_ms and arb_node_give_ups: node-level metrics.
 ARB_DECL int64_t  arb_node_uptime_ms(arb_node *node);

@@ -179,8 +179,18 @@ arb_actor_isolation(arb_ctx *ctx)
 void
 arb_stats_get(arb_ctx *ctx, arb_stats *st)
 {
-	*st             = ctx->stats;
+	arb__origin *o = arb__outq_origin(ctx->outq);
+
+	*st             = *ctx->st;
 	st->batches_out = arb__outq_batches(ctx->outq);
+	// What this actor sent and lost on a dying link, or dropped because
+	// its destination went away for good (counted by the transport).
+	st->lost = atomic_load(&o->lost) - ctx->lost0;
+	st->dead_letters += atomic_load(&o->dead) - ctx->dead0;
+	if (!ctx->addr.in_node && arb__tp_counters() != NULL) {
+		// Batches for no mailbox of this process (its only actor's).
+		st->dead_letters += atomic_load(&arb__tp_counters()->dead);
+	}
 }
 
 // ---------------------------------------------------------------------------
@@ -194,11 +204,11 @@ ctx_push(arb_ctx *ctx, arb_msg *m)
 	m->from = ctx->self;
 	if ((rv = arb__outq_push(ctx->outq, m)) != 0) {
 		if (rv == ARB_EAGAIN) {
-			ctx->stats.send_eagain++;
+			ctx->st->send_eagain++;
 		}
 		return rv;
 	}
-	ctx->stats.msgs_out++;
+	ctx->st->msgs_out++;
 	return ARB_OK;
 }
 
@@ -606,7 +616,7 @@ dispatch_reply(arb_ctx *ctx, const arb_msg *m)
 	arb_result r = { 0 };
 
 	if (p == NULL || p->kind == PEND_GATHER_DOWN) {
-		ctx->stats.late_replies++; // timed out or cancelled
+		ctx->st->late_replies++; // timed out or cancelled
 		return;
 	}
 	arb__idmap_del(&ctx->pending, m->ref);
@@ -624,7 +634,7 @@ dispatch_reply(arb_ctx *ctx, const arb_msg *m)
 
 		pending_free(p);
 		if (g->done[i]) {
-			ctx->stats.late_replies++;
+			ctx->st->late_replies++;
 			return;
 		}
 		result_from_reply(&g->results[i], m);
@@ -681,10 +691,17 @@ ctx_batch(void *arg, const void *data, size_t len)
 	arb__decoder_init(&d, data, len, ctx->max_msg);
 	while ((rv = arb__codec_next(&d, &m)) == ARB_OK) {
 		if (ctx->exiting) {
-			ctx->stats.dead_letters++;
+			ctx->st->dead_letters++;
 			continue;
 		}
-		ctx->stats.msgs_in++;
+		if (!arb_pid_is_slot(m.to) && !arb_pid_eq(m.to, ctx->self)) {
+			// Sent to an earlier incarnation of this slot: never
+			// handed to its successor (docs/api/core.md, Pids).
+			ctx->st->dead_letters++;
+			ctx->st->stale++;
+			continue;
+		}
+		ctx->st->msgs_in++;
 		if ((m.flags & ARB__F_REPLY) != 0) {
 			dispatch_reply(ctx, &m);
 		} else if (m.tag == ARB_TAG_DOWN && dispatch_down(ctx, &m)) {
@@ -693,13 +710,13 @@ ctx_batch(void *arg, const void *data, size_t len)
 			ctx->ops->handle(ctx, ctx->state, &m);
 		}
 	}
-	ctx->stats.batches_in++;
+	ctx->st->batches_in++;
 	// An empty nng message holds no envelope: arbor never sends one
 	// (the outbound queue skips empty batches), so it is malformed.
 	if (len == 0 || rv != ARB_ENOENT || d.failed) {
 		// A batch cannot be resynchronised: what follows the bad
 		// envelope is lost with it, counted once.
-		ctx->stats.rejected++;
+		ctx->st->rejected++;
 		arb__log(ARB_LOG_WARN, ctx->path,
 		    "event=rejected_frame error=%s batch_bytes=%zu",
 		    arb_err_name(rv == ARB_ENOENT ? ARB_EBADMSG : rv), len);
@@ -729,42 +746,11 @@ ctx_heartbeat(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-void
-arb__ctx_listen_ipc(arb_ctx *ctx)
-{
-	int rv;
-
-	if ((rv = arb__mbox_listen_ipc(ctx->mbox)) != 0) {
-		arb__log(ARB_LOG_ERROR, ctx->path, "event=ipc_listen error=%s",
-		    arb_err_name(rv));
-		arb_actor_exit_error(ctx, rv, "mailbox ipc address");
-	}
-}
-
-// ctx_reach: the actor is about to send to `to` over ipc for the first
-// time (arb__outq_set_reach).
-static void
-ctx_reach(void *arg, arb_pid to)
-{
-	arb_ctx *ctx = arg;
-
-	if (ctx->addr.in_node) {
-		// A thread actor talking to a process: its own ipc address
-		// opens first, so the answer has somewhere to go.
-		arb__ctx_listen_ipc(ctx);
-	} else if (arb__pid_kind(to) == ARB__KIND_THREAD &&
-	    ctx->host->reach != NULL) {
-		// A process about to talk to a thread actor: the node has its
-		// ipc address opened; the dial retries until it is.
-		ctx->host->reach(ctx, to);
-	}
-}
-
 int
 arb__ctx_open(arb_ctx **ctxp, const arb_actor_ops *ops,
     const arb__host_ops *host, void *host_arg, arb_pid self,
     const char *path, const arb__addr *addr, size_t max_msg, int hb_ms,
-    arb__mbox *mbox, struct event_base *base, arb__outq *outq)
+    struct event_base *base, arb__outq *outq)
 {
 	arb_ctx *ctx;
 	int      rv;
@@ -791,23 +777,38 @@ arb__ctx_open(arb_ctx **ctxp, const arb_actor_ops *ops,
 			arb__free(ctx);
 			return ARB_ENOMEM;
 		}
-		rv = arb__outq_open(&ctx->outq, ctx->base, addr, max_msg);
+		rv = arb__outq_open(&ctx->outq, ctx->base, max_msg);
 		if (rv != 0) {
 			arb__ctx_free(ctx);
 			return rv;
 		}
 	}
-	arb__outq_set_reach(ctx->outq, ctx_reach, ctx);
-	if (mbox != NULL) {
-		rv = arb__mbox_attach(mbox, ctx->base, ctx_batch, ctx_drained, ctx);
-		if (rv != 0) {
-			arb__ctx_free(ctx); // the caller still owns mbox
-			return rv;
+	ctx->st = &ctx->stats;
+	if (!addr->in_node && ctx->own_loop) {
+		// A process actor: its counters, its losses and its mailbox's
+		// queue live in its slot's record, which the node reads after
+		// the process has ended, whatever ended it.
+		arb__slot_rec *r = arb__slot_rec_get(arb__pid_mbid(self));
+
+		if (r != NULL) {
+			ctx->st = &r->stats;
+			arb__outq_set_origin(ctx->outq, &r->origin);
 		}
-		ctx->mbox = mbox;
-	} else if ((rv = arb__mbox_open(&ctx->mbox, ctx->base, addr, self,
-	                ARB__MBOX_MAX(max_msg), ctx_batch,
-	                ctx_drained, ctx)) != 0) {
+	}
+	ctx->lost0 = atomic_load(&arb__outq_origin(ctx->outq)->lost);
+	ctx->dead0 = atomic_load(&arb__outq_origin(ctx->outq)->dead);
+	if ((rv = arb__mbox_open(&ctx->mbox, arb__pid_mbid(self))) != 0) {
+		arb__ctx_free(ctx);
+		return rv;
+	}
+	if (ctx->st != &ctx->stats) {
+		arb__mbox_publish(ctx->mbox,
+		    &arb__slot_rec_get(arb__pid_mbid(self))->queued);
+	}
+	if ((rv = arb__mbox_attach(ctx->mbox, ctx->base, ctx_batch,
+	         ctx_drained, ctx, &ctx->mbox_att)) != 0) {
+		arb__mbox_rele(ctx->mbox);
+		ctx->mbox = NULL;
 		arb__ctx_free(ctx);
 		return rv;
 	}
@@ -868,9 +869,6 @@ arb__ctx_free(arb_ctx *ctx)
 		event_free(ctx->cmd_ev);
 	}
 	arb__ctx_release_mailbox(ctx);
-	if (ctx->outq != NULL) {
-		arb__outq_set_reach(ctx->outq, NULL, NULL);
-	}
 	if (ctx->own_loop) {
 		arb__outq_close(ctx->outq);
 		arb__loop_free(ctx->base);
@@ -878,21 +876,25 @@ arb__ctx_free(arb_ctx *ctx)
 	arb__free(ctx);
 }
 
-arb__mbox *
+void
 arb__ctx_take_mailbox(arb_ctx *ctx)
 {
-	arb__mbox *mb = ctx->mbox;
-
-	arb__mbox_detach(mb);
+	arb__mbox_detach(ctx->mbox_att);
+	ctx->mbox_att = NULL;
+	arb__mbox_rele(ctx->mbox);
 	ctx->mbox = NULL;
-	return mb;
 }
 
 void
 arb__ctx_release_mailbox(arb_ctx *ctx)
 {
-	ctx->stats.dead_letters += arb__mbox_close(ctx->mbox);
-	ctx->mbox = NULL;
+	if (ctx->mbox != NULL) {
+		arb__mbox_detach(ctx->mbox_att);
+		ctx->mbox_att = NULL;
+		ctx->st->dead_letters += arb__mbox_drop(ctx->mbox);
+		arb__mbox_rele(ctx->mbox);
+		ctx->mbox = NULL;
+	}
 }
 
 void
@@ -934,7 +936,7 @@ arb__ctx_run(arb_ctx *ctx, const void *arg, size_t arg_len)
 			arb_actor_exit_error(ctx, ARB_ESTATE, "event loop failed");
 		}
 	}
-	arb__mbox_pause(ctx->mbox);
+	arb__mbox_pause(ctx->mbox_att);
 	if (ctx->ops->terminate != NULL) {
 		ctx->ops->terminate(ctx, ctx->state, &ctx->why);
 	}

@@ -53,10 +53,6 @@ typedef struct arb__host_ops {
 	void (*exited)(arb_ctx *ctx, const arb_exit *why);
 	int (*request)(arb_ctx *ctx, arb__req *req);
 	void (*heartbeat)(arb_ctx *ctx); // may be NULL
-	// reach: the actor is about to send to thread actor `to` from
-	// another process; the host has the node open to's ipc address.
-	// May be NULL (thread host: in the node, inproc reaches everyone).
-	void (*reach)(arb_ctx *ctx, arb_pid to);
 } arb__host_ops;
 
 struct arb_ctx {
@@ -68,6 +64,7 @@ struct arb_ctx {
 	char                  path[256];
 	struct event_base    *base;
 	arb__mbox            *mbox;
+	arb__mbox_att        *mbox_att;
 	arb__outq            *outq;
 	arb__addr             addr;
 	bool                  own_loop; // base and outq are freed with ctx
@@ -87,7 +84,10 @@ struct arb_ctx {
 	// Calls and gathers in flight: ref -> pending (actor.c).
 	arb__idmap            pending;
 	uint64_t              next_ref;
-	arb_stats             stats;
+	arb_stats            *st;   // its counters: &stats, or (a process
+	arb_stats             stats; // actor) its slot record's (node sees)
+	uint64_t              lost0; // the outbound queue's counters when
+	uint64_t              dead0; // this incarnation began
 	// The text of a failed init when arb_cfg_report set it.
 	char                  init_text[ARB_EXIT_TEXT_MAX];
 	// Metrics the actor declared (metric.c); NULL until the first.
@@ -105,10 +105,6 @@ arb__hb_ms(int watchdog_ms)
 	return w < 1 ? 1 : (w > ARB__HB_MS ? ARB__HB_MS : w);
 }
 
-// The largest batch a mailbox accepts: one message of max_msg plus two
-// sender backlogs (a sender's batch never exceeds its backlog bound).
-#define ARB__MBOX_MAX(max_msg) ((max_msg) + 2 * ARB__OUTQ_BACKLOG_MAX)
-
 // arb__loop_new creates an event_base with 3 priorities (1 default, 2 for
 // end-of-turn work) after evthread_use_pthreads().  Only loop.c creates
 // bases.  Returns NULL on failure.
@@ -116,9 +112,9 @@ struct event_base *arb__loop_new(void);
 void               arb__loop_free(struct event_base *base); // NULL no-op
 
 // arb__ctx_open prepares a context (loop, mailbox, outbound queue) on the
-// calling thread, which becomes the actor's loop thread.
-// mbox, when not NULL, is a mailbox handed over from the previous
-// incarnation (thread actors); otherwise a new one is opened.  base and
+// calling thread, which becomes the actor's loop thread.  The mailbox is
+// the child slot's (arb__mbox_open): a thread actor's next incarnation
+// finds what was queued meanwhile.  base and
 // outq, when not NULL, are a loop and an outbound queue the host keeps
 // from one incarnation to the next (thread actors reuse their thread):
 // the context uses them and arb__ctx_free leaves them to the host.
@@ -126,10 +122,10 @@ void               arb__loop_free(struct event_base *base); // NULL no-op
 int arb__ctx_open(arb_ctx **ctxp, const arb_actor_ops *ops,
     const arb__host_ops *host, void *host_arg, arb_pid self,
     const char *path, const arb__addr *addr, size_t max_msg, int hb_ms,
-    arb__mbox *mbox, struct event_base *base, arb__outq *outq);
-// arb__ctx_take_mailbox detaches the mailbox from the loop and gives it to
-// the caller (for the next incarnation).  Thread: loop.
-arb__mbox *arb__ctx_take_mailbox(arb_ctx *ctx);
+    struct event_base *base, arb__outq *outq);
+// arb__ctx_take_mailbox detaches the mailbox from the loop and leaves it
+// to the slot (for the next incarnation).  Thread: loop.
+void arb__ctx_take_mailbox(arb_ctx *ctx);
 
 // arb__ctx_run runs init, reports READY/ignore/failure to the host, runs
 // the loop until the actor exits, runs terminate, flushes, closes the
@@ -139,15 +135,9 @@ void arb__ctx_run(arb_ctx *ctx, const void *arg, size_t arg_len);
 
 // arb__ctx_free releases what arb__ctx_open made.  NULL is a no-op.
 void arb__ctx_free(arb_ctx *ctx);
-// arb__ctx_release_mailbox closes the mailbox (counting what was still
-// queued as dead letters) so a new incarnation can listen at the same
-// address while the rest of the old one is torn down.
+// arb__ctx_release_mailbox empties the mailbox (counting what was still
+// queued as dead letters) and lets it go: the process ends.
 void arb__ctx_release_mailbox(arb_ctx *ctx);
-
-// arb__ctx_listen_ipc opens the actor's ipc address (thread actors open it
-// only when a process needs it); on failure the actor exits with the
-// error.  Thread: loop.
-void arb__ctx_listen_ipc(arb_ctx *ctx);
 
 // Commands from the node, run on the loop thread.
 void arb__ctx_on_stop(arb_ctx *ctx);

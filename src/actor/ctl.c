@@ -48,14 +48,15 @@ ctl_put_exit(arb__buf *b, const arb_exit *e)
 static int
 ctl_put_stats(arb__buf *b, const arb_stats *st)
 {
-	return arb__mp_put_array(b, 8) || arb__mp_put_uint(b, st->msgs_in) ||
+	return arb__mp_put_array(b, 10) || arb__mp_put_uint(b, st->msgs_in) ||
 	    arb__mp_put_uint(b, st->msgs_out) ||
 	    arb__mp_put_uint(b, st->batches_in) ||
 	    arb__mp_put_uint(b, st->batches_out) ||
 	    arb__mp_put_uint(b, st->rejected) ||
 	    arb__mp_put_uint(b, st->late_replies) ||
 	    arb__mp_put_uint(b, st->dead_letters) ||
-	    arb__mp_put_uint(b, st->send_eagain);
+	    arb__mp_put_uint(b, st->send_eagain) ||
+	    arb__mp_put_uint(b, st->stale) || arb__mp_put_uint(b, st->lost);
 }
 
 // ctl_req_fields is the number of fields a request of op carries after
@@ -112,7 +113,7 @@ ctl_put_req(arb__buf *b, const arb__req *q)
 static int
 ctl_put_init(arb__buf *b, const arb__ctl_init *in)
 {
-	return ctl_put_head(b, 11, ARB__CTL_INIT) ||
+	return ctl_put_head(b, 13, ARB__CTL_INIT) ||
 	    arb__mp_put_uint(b, in->pid.id) ||
 	    ctl_put_cstr(b, in->path, sizeof(in->path)) ||
 	    ctl_put_cstr(b, in->type, sizeof(in->type)) ||
@@ -120,7 +121,9 @@ ctl_put_init(arb__buf *b, const arb__ctl_init *in)
 	    arb__mp_put_int(b, in->hb_ms) ||
 	    arb__mp_put_int(b, in->log_level) ||
 	    ctl_put_cstr(b, in->addr.run_dir, sizeof(in->addr.run_dir)) ||
-	    ctl_put_cstr(b, in->addr.token, sizeof(in->addr.token)) ||
+	    ctl_put_cstr(b, in->addr.node, sizeof(in->addr.node)) ||
+	    arb__mp_put_uint(b, in->addr.node_id) ||
+	    arb__mp_put_uint(b, in->addr.creation) ||
 	    arb__mp_put_bin(b, in->arg, in->arg_len);
 }
 
@@ -158,10 +161,6 @@ arb__ctl_encode(arb__buf *out, const arb__ctl_msg *m)
 		break;
 	case ARB__CTL_REQ:
 		rv = ctl_put_req(out, &m->req);
-		break;
-	case ARB__CTL_LISTEN:
-		rv = ctl_put_head(out, 3, m->op) ||
-		    arb__mp_put_uint(out, m->pid.id);
 		break;
 	default:
 		return ARB_EINVAL;
@@ -222,16 +221,16 @@ ctl_get_exit(arb__mp_rd *r, arb_exit *e)
 static bool
 ctl_get_stats(arb__mp_rd *r, arb_stats *st)
 {
-	uint64_t *f[8] = { &st->msgs_in, &st->msgs_out, &st->batches_in,
+	uint64_t *f[10] = { &st->msgs_in, &st->msgs_out, &st->batches_in,
 		&st->batches_out, &st->rejected, &st->late_replies,
-		&st->dead_letters, &st->send_eagain };
+		&st->dead_letters, &st->send_eagain, &st->stale, &st->lost };
 	uint32_t  n;
 	size_t    i;
 
-	if (!arb__mp_get_array(r, &n) || n != 8) {
+	if (!arb__mp_get_array(r, &n) || n != 10) {
 		return false;
 	}
-	for (i = 0; i < 8; i++) {
+	for (i = 0; i < 10; i++) {
 		if (!arb__mp_get_uint(r, UINT64_MAX, f[i])) {
 			return false;
 		}
@@ -239,10 +238,18 @@ ctl_get_stats(arb__mp_rd *r, arb_stats *st)
 	return true;
 }
 
+// ctl_get_pid reads a pid of this node (the only kind a node and its
+// process actors exchange).
 static bool
 ctl_get_pid(arb__mp_rd *r, arb_pid *pid)
 {
-	return arb__mp_get_uint(r, UINT64_MAX, &pid->id);
+	uint64_t id;
+
+	if (!arb__mp_get_uint(r, UINT64_MAX, &id)) {
+		return false;
+	}
+	*pid = arb__pid_of(id);
+	return true;
 }
 
 // ctl_get_req reads a request's op and its fields; nfields counts what
@@ -288,7 +295,7 @@ static bool
 ctl_get_init(arb__mp_rd *r, arb__ctl_init *in)
 {
 	int64_t        hb, level;
-	uint64_t       max_msg;
+	uint64_t       max_msg, node_id, creation;
 	const uint8_t *arg;
 	size_t         len;
 
@@ -302,10 +309,14 @@ ctl_get_init(arb__mp_rd *r, arb__ctl_init *in)
 	    !arb__mp_get_int(r, ARB_LOG_ERROR, ARB_LOG_DEBUG, &level) ||
 	    !ctl_get_cstr(r, in->addr.run_dir, sizeof(in->addr.run_dir),
 	        false) ||
-	    !ctl_get_cstr(r, in->addr.token, sizeof(in->addr.token), false) ||
+	    !ctl_get_cstr(r, in->addr.node, sizeof(in->addr.node), false) ||
+	    !arb__mp_get_uint(r, UINT32_MAX, &node_id) || node_id == 0 ||
+	    !arb__mp_get_uint(r, UINT32_MAX, &creation) || creation == 0 ||
 	    !arb__mp_get_bin(r, &arg, &len)) {
 		return false;
 	}
+	in->addr.node_id  = (uint32_t) node_id;
+	in->addr.creation = (uint32_t) creation;
 	in->max_msg      = (uint32_t) max_msg;
 	in->hb_ms        = (int) hb;
 	in->log_level    = (int) level;
@@ -324,7 +335,7 @@ ctl_fields(uint64_t op, arb__ctl_dir dir)
 
 	switch (op) {
 	case ARB__CTL_INIT:
-		return to_actor ? 9 : -1;
+		return to_actor ? 11 : -1;
 	case ARB__CTL_STOP:
 		return to_actor ? 0 : -1;
 	case ARB__CTL_KILLSIG:
@@ -337,7 +348,6 @@ ctl_fields(uint64_t op, arb__ctl_dir dir)
 	case ARB__CTL_FAIL:
 	case ARB__CTL_EXIT:
 	case ARB__CTL_HB:
-	case ARB__CTL_LISTEN:
 		return to_actor ? -1 : 1;
 	case ARB__CTL_REQ:
 		return to_actor ? -1 : 1; // or more: checked by ctl_get_req
@@ -405,10 +415,6 @@ arb__ctl_decode(
 		break;
 	case ARB__CTL_REQ:
 		ok = ctl_get_req(&r, n - 2, &m->req);
-		break;
-	case ARB__CTL_LISTEN:
-		ok = ctl_get_pid(&r, &m->pid) &&
-		    arb__pid_kind(m->pid) == ARB__KIND_THREAD;
 		break;
 	default: // STOP, READY, IGNORE: no fields
 		ok = true;

@@ -31,8 +31,6 @@ typedef enum arb__ctl_op {
 	ARB__CTL_EXIT,     // actor -> node: the exit reason, its last word
 	ARB__CTL_HB,       // actor -> node: heartbeat with its stats
 	ARB__CTL_REQ,      // actor -> node: a service request (arb__req)
-	ARB__CTL_LISTEN,   // actor -> node: it will send to this thread actor:
-	                   // have that actor's ipc address opened
 	ARB__CTL_OP_END
 } arb__ctl_op;
 
@@ -64,7 +62,6 @@ typedef struct arb__ctl_msg {
 	arb_stats     stats; // HB
 	const void   *metrics; // HB, may be NULL: the actor's metrics
 	size_t        metrics_len; // (arb__metrics_encode), borrowed
-	arb_pid       pid;   // LISTEN: a thread actor's pid
 	arb__req      req;   // REQ: op and that op's fields (arg borrowed,
 	                     // self never sent: the node knows who asks);
 	                     // REP: rv, pid, ref

@@ -72,24 +72,20 @@ static void host_heartbeat(arb_ctx *ctx);
 static void
 host_exited(arb_ctx *ctx, const arb_exit *why)
 {
+	int64_t t0 = arb__now_ms();
+	int64_t left;
+
 	// The process ends right after this report: its last messages must
-	// be out first, and its metrics' last values.
+	// be out first, handed on and then written by their links, and what
+	// it received acknowledged (500 ms at most in all); then its metrics'
+	// last values.
 	arb__outq_linger(ctx->outq, 500);
+	left = 500 - (arb__now_ms() - t0);
+	arb__tp_linger(left > 0 ? (int) left : 0);
 	if (arb__metrics_dirty(ctx->metrics)) {
 		host_heartbeat(ctx);
 	}
 	ctl_send_exit(ARB__CTL_EXIT, why);
-}
-
-static void
-host_reach(arb_ctx *ctx, arb_pid to)
-{
-	arb__ctl_msg m;
-
-	ARB_UNUSED(ctx);
-	m.op  = ARB__CTL_LISTEN;
-	m.pid = to;
-	arb__ctl_send(CTL_FD, &m);
 }
 
 // host_heartbeat sends the stats, and the actor's metrics when they
@@ -123,7 +119,7 @@ ctl_take(arb_ctx *ctx, const uint8_t *buf, size_t n, arb__req *rep,
 	int          rv;
 
 	if ((rv = arb__ctl_decode(&m, buf, n, ARB__CTL_TO_ACTOR)) != 0) {
-		ctx->stats.rejected++;
+		ctx->st->rejected++;
 		arb__log(ARB_LOG_WARN, ctx->path,
 		    "event=bad_control_message bytes=%zu", n);
 		return;
@@ -143,7 +139,7 @@ ctl_take(arb_ctx *ctx, const uint8_t *buf, size_t n, arb__req *rep,
 		}
 		break;
 	default: // a second INIT: the node never sends one
-		ctx->stats.rejected++;
+		ctx->st->rejected++;
 		arb__log(ARB_LOG_WARN, ctx->path,
 		    "event=bad_control_message op=%u", (unsigned) m.op);
 		break;
@@ -158,7 +154,7 @@ ctl_recv_one(arb_ctx *ctx, uint8_t *buf, size_t len)
 	ssize_t n = arb__ctl_recv(CTL_FD, buf, len);
 
 	if (n < 0 && errno == EMSGSIZE) {
-		ctx->stats.rejected++;
+		ctx->st->rejected++;
 		arb__log(ARB_LOG_WARN, ctx->path,
 		    "event=bad_control_message error=oversized");
 		errno = EBADMSG; // discarded: try the next one
@@ -219,7 +215,6 @@ static const arb__host_ops proc_host = {
 	.exited      = host_exited,
 	.request     = host_request,
 	.heartbeat   = host_heartbeat,
-	.reach       = host_reach,
 };
 
 static void
@@ -320,7 +315,7 @@ arb_actor_main(int argc, char **argv)
 	if (standby) {
 		// Spawned ahead (spawn.c): have nng's threads up now, then
 		// wait as long as it takes for a role.
-		arb__transport_warm();
+		arb__tp_warm();
 	}
 	if (proc_read_init(&init, buf, sizeof(buf), standby ? -1 : 10000) !=
 	    0) {
@@ -339,9 +334,13 @@ arb_actor_main(int argc, char **argv)
 		host_init_failed(NULL, ARB_ENOENT, text);
 		_exit(100);
 	}
-	pid = init.pid;
-	rv = arb__ctx_open(&ctx, ops, &proc_host, NULL, pid, init.path,
-	    &init.addr, init.max_msg, init.hb_ms, NULL, NULL, NULL);
+	arb__local_set(init.addr.node_id, init.addr.creation);
+	pid = arb__pid_of(init.pid.id);
+	rv  = arb__tp_open(&init.addr, pid, init.max_msg);
+	if (rv == 0) {
+		rv = arb__ctx_open(&ctx, ops, &proc_host, NULL, pid, init.path,
+		    &init.addr, init.max_msg, init.hb_ms, NULL, NULL);
+	}
 	if (rv != 0) {
 		char text[128];
 		snprintf(text, sizeof(text), "actor setup: %s",

@@ -117,23 +117,18 @@ static void
 thr_cmd(evutil_socket_t fd, short what, void *arg)
 {
 	arb__thr *t = arg;
-	bool      stop, ex, listen;
+	bool      stop, ex;
 	arb_exit  why;
 
 	ARB_UNUSED(fd);
 	ARB_UNUSED(what);
 	pthread_mutex_lock(&t->mtx);
-	stop          = t->cmd_stop;
-	ex            = t->cmd_exit;
-	listen        = t->cmd_listen;
-	why           = t->cmd_why;
-	t->cmd_stop   = false;
-	t->cmd_exit   = false;
-	t->cmd_listen = false;
+	stop        = t->cmd_stop;
+	ex          = t->cmd_exit;
+	why         = t->cmd_why;
+	t->cmd_stop = false;
+	t->cmd_exit = false;
 	pthread_mutex_unlock(&t->mtx);
-	if (listen) {
-		arb__ctx_listen_ipc(t->ctx);
-	}
 	if (ex) {
 		arb__ctx_on_exit_signal(t->ctx, &why);
 	}
@@ -204,7 +199,7 @@ thr_loop_setup(arb__thr *t)
 	if ((t->base = arb__loop_new()) == NULL) {
 		return ARB_ENOMEM;
 	}
-	rv = arb__outq_open(&t->outq, t->base, &t->node->addr, t->node->max_msg);
+	rv = arb__outq_open(&t->outq, t->base, t->node->max_msg);
 	if (rv != 0) {
 		arb__loop_free(t->base);
 		t->base = NULL;
@@ -228,16 +223,15 @@ thr_incarnation(arb__thr *t)
 		return false;
 	}
 	rv = arb__ctx_open(&ctx, t->ops, &thr_host, t, t->pid, t->path,
-	    &t->node->addr, t->node->max_msg, ARB__HB_MS, t->mbox, t->base,
+	    &t->node->addr, t->node->max_msg, ARB__HB_MS, t->base,
 	    t->outq);
 	if (rv != 0) {
 		thr_setup_failed(t, rv);
 		return false;
 	}
-	t->mbox     = NULL; // the context has it now
 	ctx->cmd_ev = event_new(ctx->base, -1, 0, thr_cmd, t);
 	if (ctx->cmd_ev == NULL) {
-		t->mbox = arb__ctx_take_mailbox(ctx);
+		arb__ctx_take_mailbox(ctx);
 		arb__ctx_free(ctx);
 		thr_keep_loop(t);
 		thr_setup_failed(t, ARB_ENOMEM);
@@ -246,7 +240,7 @@ thr_incarnation(arb__thr *t)
 	pthread_mutex_lock(&t->mtx);
 	t->ctx    = ctx;
 	t->cmd_ev = ctx->cmd_ev;
-	if (t->cmd_stop || t->cmd_exit || t->cmd_listen) {
+	if (t->cmd_stop || t->cmd_exit) {
 		event_active(t->cmd_ev, 0, 0);
 	}
 	pthread_mutex_unlock(&t->mtx);
@@ -270,7 +264,8 @@ thr_incarnation(arb__thr *t)
 	// decides at once, and may give this very thread the next
 	// incarnation (thr_park) while it finishes here.
 	stopped = ctx->stop_requested;
-	t->mbox = arb__ctx_take_mailbox(ctx);
+	arb__ctx_take_mailbox(ctx);
+	host_heartbeat(ctx); // its final counters, for the node's totals
 	thr_post(t, ARB__IT_EXIT, &e);
 	// Last words must not die with the sockets.
 	arb__outq_linger(t->outq, 500);
@@ -430,16 +425,13 @@ arb__thread_start(arb_node *node, arb__child *c)
 	t->child     = c;
 	t->ops       = arb__actor_type_find(c->spec.type);
 	t->pid       = c->pid;
-	t->mbox      = c->mbox; // the slot's mailbox, if an earlier run made one
 	t->cmd_stop  = false;
 	t->cmd_exit  = false;
-	t->cmd_listen = false;
 	t->exited    = false;
 	t->abandoned = false;
 	t->last_hb   = 0;
 	memset(&t->snap, 0, sizeof(t->snap));
 	arb__buf_reset(&t->msnap); // metrics belong to one incarnation
-	c->mbox = NULL;
 	snprintf(t->path, sizeof(t->path), "%s", c->path);
 	c->thr = t;
 	if (t->tid_set) {
@@ -449,8 +441,7 @@ arb__thread_start(arb_node *node, arb__child *c)
 		return ARB_OK;
 	}
 	if ((rv = thr_spawn(t)) != 0) {
-		c->mbox = t->mbox; // still the slot's
-		c->thr  = NULL;
+		c->thr = NULL;
 		thr_free(t);
 		return rv;
 	}
@@ -462,19 +453,7 @@ arb__thread_prepare(arb_node *node, arb__child *next)
 {
 	arb__thr *t;
 
-	if (next != NULL && next->spec.isolation == ARB_THREAD &&
-	    next->mbox == NULL) {
-		// The mailbox is the slot's and its address depends only on
-		// the slot: open it now, in parallel with the start under
-		// way.  The start hands it over as for a restart.  On failure
-		// the start opens it itself (and reports what fails).
-		arb_pid pid = arb__pid_make(ARB__KIND_THREAD, next->mbid, 0);
-
-		if (arb__mbox_open(&next->mbox, NULL, &node->addr, pid,
-		        ARB__MBOX_MAX(node->max_msg), NULL, NULL, NULL) != 0) {
-			next->mbox = NULL;
-		}
-	}
+	ARB_UNUSED(next); // its mailbox is made on demand, cheaply
 	if (node->ready_thr != NULL || node->stop_begun ||
 	    (t = thr_new(node)) == NULL) {
 		return;
@@ -485,31 +464,6 @@ arb__thread_prepare(arb_node *node, arb__child *next)
 		return; // the start makes its own thread
 	}
 	node->ready_thr = t;
-}
-
-void
-arb__thread_listen(arb_node *node, arb_pid pid)
-{
-	arb__child *c = arb__idmap_get(&node->slots, arb__pid_mbid(pid) + 1ull);
-	int         rv;
-
-	if (c == NULL || c->spec.isolation != ARB_THREAD) {
-		return; // gone, or not a thread actor: nothing to open
-	}
-	if (c->mbox != NULL) {
-		// Between incarnations (or prepared): the slot holds it.
-		if ((rv = arb__mbox_listen_ipc(c->mbox)) != 0) {
-			arb__log(ARB_LOG_ERROR, c->path,
-			    "event=ipc_listen error=%s", arb_err_name(rv));
-		}
-	} else if (c->thr != NULL) {
-		pthread_mutex_lock(&c->thr->mtx);
-		c->thr->cmd_listen = true;
-		if (c->thr->cmd_ev != NULL) {
-			event_active(c->thr->cmd_ev, 0, 0);
-		}
-		pthread_mutex_unlock(&c->thr->mtx);
-	}
 }
 
 void
@@ -576,7 +530,6 @@ arb__thread_inbox(arb_node *node, arb__item *it)
 {
 	arb__thr   *t = it->thr;
 	arb__child *c = t->child;
-	bool        listen;
 
 	switch (it->kind) {
 	case ARB__IT_READY:
@@ -596,28 +549,14 @@ arb__thread_inbox(arb_node *node, arb__item *it)
 		break;
 	case ARB__IT_EXIT:
 		// The thread is still tearing down (ARB__IT_DONE follows);
-		// the child slot is free for the next incarnation now, and
-		// keeps the mailbox for it.
+		// the child slot is free for the next incarnation now (the
+		// slot's mailbox, detached, keeps what arrives meanwhile).
 		if (c != NULL) {
 			pthread_mutex_lock(&t->mtx);
 			t->child = NULL;
+			c->stats = t->snap; // its final counters stay visible
 			pthread_mutex_unlock(&t->mtx);
 			c->thr = NULL;
-			if (c->mbox == NULL) {
-				c->mbox = t->mbox;
-			} else {
-				arb__mbox_close(t->mbox);
-			}
-			t->mbox = NULL;
-			pthread_mutex_lock(&t->mtx);
-			listen        = t->cmd_listen;
-			t->cmd_listen = false;
-			pthread_mutex_unlock(&t->mtx);
-			if (listen) {
-				// Asked for too late for that incarnation: the
-				// slot's mailbox opens it now.
-				arb__thread_listen(node, c->pid);
-			}
 			// While the supervisor handles the exit, a start may
 			// take this thread for the next incarnation.
 			node->spare_thr = t;
@@ -625,9 +564,6 @@ arb__thread_inbox(arb_node *node, arb__item *it)
 			    c->state == ARB__CS_STOPPING) {
 				arb__child_event(c, ARB__CE_EXIT, &it->why);
 			}
-		} else if (t->mbox != NULL) {
-			arb__mbox_close(t->mbox);
-			t->mbox = NULL;
 		}
 		if (c == NULL && t->abandoned) {
 			node->abandoned--; // it ended after all
@@ -643,7 +579,6 @@ arb__thread_inbox(arb_node *node, arb__item *it)
 		break;
 	case ARB__IT_DONE:
 		pthread_join(t->tid, NULL);
-		arb__mbox_close(t->mbox);
 		node->threads--;
 		thr_free(t);
 		break;

@@ -94,17 +94,23 @@ struct arb_msg {
 };
 
 // --- codec.c: envelope <-> msgpack wire format (docs/wire.md) ------------
-// Wire format v1: one envelope is the msgpack array
-//   [1, flags, from, to, tag, ref, body]
-// with version the positive fixint 1, flags/tag unsigned ints, from/to/ref
-// unsigned 64-bit ints and body a msgpack bin (its bytes are themselves a
-// msgpack value, or empty).  A batch is envelopes concatenated; one nng
-// message carries one batch.
-#define ARB__WIRE_VERSION 1
+// Wire format v2: one envelope is the msgpack array
+//   [2, flags, from, to, tag, ref, body]
+// with version the positive fixint 2, flags/tag unsigned ints, ref an
+// unsigned 64-bit int, from/to pids (an unsigned 64-bit id for a pid of
+// this node, else [id, node, creation]) and body a msgpack bin (its bytes
+// are themselves a msgpack value, or empty).  A batch is envelopes
+// concatenated; one link frame (or mailbox chunk) carries one batch.
+#define ARB__WIRE_VERSION 2
 
 // arb__codec_encode appends one envelope to out.  Returns ARB_OK or
 // ARB_ENOMEM (out is then unchanged).  Thread: any.
 int arb__codec_encode(arb__buf *out, const arb_msg *m);
+// arb__codec_size bounds the bytes of m's envelope; arb__codec_put writes
+// it at p (at least arb__codec_size bytes) and returns its length.  The
+// body must fit a bin32 (arb_msg_alloc's limit is far below).
+size_t arb__codec_size(const arb_msg *m);
+size_t arb__codec_put(uint8_t *p, const arb_msg *m);
 
 typedef struct arb__decoder {
 	const uint8_t *p;
@@ -229,18 +235,49 @@ void arb__idmap_each(
 // pid.id = (kind << 62) | (mbid << 32) | incarnation.  The mailbox id
 // (mbid) names a child slot and is stable across restarts; the
 // incarnation changes at every start, so a pid is never reused.
+// Incarnation 0 names the slot itself: whichever incarnation holds it
+// (what arb_whereis of a child path returns).  pid.node and pid.creation
+// name the node and its incarnation; 0 stands for this node.
+//
+// arb__local is this process's node identity, set once (arb_node_open,
+// arb_actor_main) before any pid is made, read everywhere after.
+typedef struct arb__nodeid {
+	uint32_t node;     // arb__node_id(name)
+	uint32_t creation; // random per node start, never 0
+} arb__nodeid;
+extern arb__nodeid arb__local;
+void               arb__local_set(uint32_t node, uint32_t creation);
 #define ARB__KIND_NODE    0u
 #define ARB__KIND_THREAD  1u
 #define ARB__KIND_PROCESS 2u
 #define ARB__KIND_EXEC    3u
 
 static inline arb_pid
-arb__pid_make(unsigned kind, uint32_t mbid, uint32_t inc)
+arb__pid_of(uint64_t id)
 {
 	arb_pid p;
-	p.id = ((uint64_t) kind << 62) |
-	    ((uint64_t) (mbid & 0x3FFFFFFFu) << 32) | inc;
+	p.id       = id;
+	p.node     = arb__local.node;
+	p.creation = arb__local.creation;
 	return p;
+}
+static inline arb_pid
+arb__pid_make(unsigned kind, uint32_t mbid, uint32_t inc)
+{
+	return arb__pid_of(((uint64_t) kind << 62) |
+	    ((uint64_t) (mbid & 0x3FFFFFFFu) << 32) | inc);
+}
+// arb__pid_local is true for a pid of this node (node 0 included).
+static inline bool
+arb__pid_local(arb_pid p)
+{
+	return p.node == 0 ||
+	    (p.node == arb__local.node && p.creation == arb__local.creation);
+}
+static inline uint32_t
+arb__pid_inc(arb_pid p)
+{
+	return (uint32_t) p.id;
 }
 static inline unsigned
 arb__pid_kind(arb_pid p)

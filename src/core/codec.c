@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
-// codec.c -- envelope <-> msgpack wire format v1 (docs/wire.md).
+// codec.c -- envelope <-> msgpack wire format v2 (docs/wire.md).
 //
-// An envelope is the msgpack array [1, flags, from, to, tag, ref, body]
-// with body a msgpack bin; a batch is envelopes concatenated.  Encoding is
+// An envelope is the msgpack array [2, flags, from, to, tag, ref, body]
+// with body a msgpack bin; a batch is envelopes concatenated.  A pid is
+// one uint64 when it belongs to this node, else [id, node, creation].  Encoding is
 // on the hot message path, so the envelope header is written by hand in
 // the smallest msgpack form of each integer (what msgpack-c itself emits);
 // the rarer exit and error bodies go through msgpack-c's packer.  Decoding
@@ -20,13 +21,16 @@
 
 #include <msgpack.h>
 
-// Largest envelope header: fixarray, version, flags (uint32), from, to
-// (uint64), tag (uint32), ref (uint64) and a bin32 header.
-#define CODEC_HDR_MAX (1 + 1 + 5 + 9 + 9 + 5 + 9 + 5)
+// Largest pid: [id (uint64), node (uint32), creation (uint32)].
+#define CODEC_PID_MAX (1 + 9 + 5 + 5)
 
-// Largest exit/error body besides its text: array, who (uint64), kind,
+// Largest envelope header: fixarray, version, flags (uint32), from, to,
+// tag (uint32), ref (uint64) and a bin32 header.
+#define CODEC_HDR_MAX (1 + 1 + 5 + 2 * CODEC_PID_MAX + 5 + 9 + 5)
+
+// Largest exit/error body besides its text: array, who (a pid), kind,
 // code (int32) and a str32 header.
-#define CODEC_BODY_HDR_MAX (1 + 9 + 5 + 5 + 5)
+#define CODEC_BODY_HDR_MAX (1 + CODEC_PID_MAX + 5 + 5 + 5)
 
 // A bounded reader over untrusted bytes.  Helpers return false (and leave
 // the reader in an unspecified state) on malformed or truncated input.
@@ -88,27 +92,37 @@ codec_put_uint(uint8_t *p, uint64_t v)
 	return p + 9;
 }
 
-int
-arb__codec_encode(arb__buf *out, const arb_msg *m)
+// codec_put_pid writes a pid of this node as its id alone, any other as
+// [id, node, creation].
+static inline uint8_t *
+codec_put_pid(uint8_t *p, arb_pid pid)
 {
-	uint8_t *p;
-	size_t   len = m->len;
-	int      rv;
+	if (arb__pid_local(pid)) {
+		return codec_put_uint(p, pid.id);
+	}
+	*p++ = 0x93; // fixarray of 3
+	p    = codec_put_uint(p, pid.id);
+	p    = codec_put_uint(p, pid.node);
+	return codec_put_uint(p, pid.creation);
+}
 
-	// arb_msg_alloc caps bodies at ARB_MSG_BODY_MAX; a bin32 length is
-	// the wire's own hard limit.
-	if ((uint64_t) len > UINT32_MAX) {
-		return ARB_EMSGSIZE;
-	}
-	if ((rv = arb__buf_reserve(out, CODEC_HDR_MAX + len)) != 0) {
-		return rv; // out is unchanged
-	}
-	p    = out->data + out->len;
+size_t
+arb__codec_size(const arb_msg *m)
+{
+	return CODEC_HDR_MAX + m->len;
+}
+
+size_t
+arb__codec_put(uint8_t *start, const arb_msg *m)
+{
+	uint8_t *p   = start;
+	size_t   len = m->len;
+
 	p[0] = 0x97; // fixarray of 7
 	p[1] = ARB__WIRE_VERSION;
 	p    = codec_put_uint(p + 2, m->flags);
-	p    = codec_put_uint(p, m->from.id);
-	p    = codec_put_uint(p, m->to.id);
+	p    = codec_put_pid(p, m->from);
+	p    = codec_put_pid(p, m->to);
 	p    = codec_put_uint(p, m->tag);
 	p    = codec_put_uint(p, m->ref);
 	if (len <= 0xff) {
@@ -124,7 +138,23 @@ arb__codec_encode(arb__buf *out, const arb_msg *m)
 		memcpy(p, m->body, len);
 		p += len;
 	}
-	out->len = (size_t) (p - out->data);
+	return (size_t) (p - start);
+}
+
+int
+arb__codec_encode(arb__buf *out, const arb_msg *m)
+{
+	int rv;
+
+	// arb_msg_alloc caps bodies at ARB_MSG_BODY_MAX; a bin32 length is
+	// the wire's own hard limit.
+	if ((uint64_t) m->len > UINT32_MAX) {
+		return ARB_EMSGSIZE;
+	}
+	if ((rv = arb__buf_reserve(out, arb__codec_size(m))) != 0) {
+		return rv; // out is unchanged
+	}
+	out->len += arb__codec_put(out->data + out->len, m);
 	return ARB_OK;
 }
 
@@ -133,6 +163,21 @@ static int
 codec_write(void *data, const char *buf, size_t len)
 {
 	return arb__buf_append(data, buf, len) == ARB_OK ? 0 : -1;
+}
+
+// codec_pack_pid packs a pid as codec_put_pid writes it.
+static int
+codec_pack_pid(msgpack_packer *pk, arb_pid pid)
+{
+	if (arb__pid_local(pid)) {
+		return msgpack_pack_uint64(pk, pid.id);
+	}
+	if (msgpack_pack_array(pk, 3) != 0 ||
+	    msgpack_pack_uint64(pk, pid.id) != 0 ||
+	    msgpack_pack_uint32(pk, pid.node) != 0) {
+		return -1;
+	}
+	return msgpack_pack_uint32(pk, pid.creation);
 }
 
 int
@@ -149,8 +194,7 @@ arb__codec_encode_exit(arb__buf *out, arb_pid who, const arb_exit *e)
 		return rv;
 	}
 	msgpack_packer_init(&pk, out, codec_write);
-	if (msgpack_pack_array(&pk, 4) != 0 ||
-	    msgpack_pack_uint64(&pk, who.id) != 0 ||
+	if (msgpack_pack_array(&pk, 4) != 0 || codec_pack_pid(&pk, who) != 0 ||
 	    msgpack_pack_unsigned_int(&pk, (unsigned) e->kind) != 0 ||
 	    msgpack_pack_int(&pk, e->code) != 0 ||
 	    msgpack_pack_str_with_body(&pk, e->text, tlen) != 0) {
@@ -363,6 +407,33 @@ codec_rd_array(codec_rd *r, uint32_t *n)
 	return false;
 }
 
+// codec_rd_pid reads a pid: a uint64 (this node's) or [id, node,
+// creation] with a non-zero node.
+static inline bool
+codec_rd_pid(codec_rd *r, arb_pid *pid)
+{
+	uint64_t id, node, creation;
+	uint32_t n;
+
+	if (r->left >= 1 && (r->p[0] & 0xf0) == 0x90) {
+		if (!codec_rd_array(r, &n) || n != 3 ||
+		    !codec_rd_uint(r, UINT64_MAX, &id) ||
+		    !codec_rd_uint(r, UINT32_MAX, &node) || node == 0 ||
+		    !codec_rd_uint(r, UINT32_MAX, &creation)) {
+			return false;
+		}
+		pid->id       = id;
+		pid->node     = (uint32_t) node;
+		pid->creation = (uint32_t) creation;
+		return true;
+	}
+	if (!codec_rd_uint(r, UINT64_MAX, &id)) {
+		return false;
+	}
+	*pid = arb__pid_of(id);
+	return true;
+}
+
 // codec_rd_payload reads the length that follows a str/bin type byte of
 // `width` bytes, then checks that the payload is there and skips it.
 static inline bool
@@ -474,7 +545,8 @@ arb__codec_next(arb__decoder *d, arb_msg *view)
 {
 	codec_rd       r;
 	uint32_t       n;
-	uint64_t       ver, flags, from, to, tag, ref;
+	uint64_t       ver, flags, tag, ref;
+	arb_pid        from, to;
 	const uint8_t *body;
 	size_t         len;
 	int            rv;
@@ -488,8 +560,7 @@ arb__codec_next(arb__decoder *d, arb_msg *view)
 	    !codec_rd_uint(&r, UINT64_MAX, &ver) ||
 	    ver != ARB__WIRE_VERSION ||
 	    !codec_rd_uint(&r, UINT32_MAX, &flags) ||
-	    !codec_rd_uint(&r, UINT64_MAX, &from) ||
-	    !codec_rd_uint(&r, UINT64_MAX, &to) ||
+	    !codec_rd_pid(&r, &from) || !codec_rd_pid(&r, &to) ||
 	    !codec_rd_uint(&r, UINT32_MAX, &tag) ||
 	    !codec_rd_uint(&r, UINT64_MAX, &ref)) {
 		rv = ARB_EBADMSG;
@@ -500,8 +571,8 @@ arb__codec_next(arb__decoder *d, arb_msg *view)
 	}
 	d->p         = r.p;
 	d->left      = r.left;
-	view->from   = (arb_pid) { from };
-	view->to     = (arb_pid) { to };
+	view->from   = from;
+	view->to     = to;
 	view->tag    = (uint32_t) tag;
 	view->flags  = (uint32_t) flags;
 	view->ref    = ref;
@@ -523,14 +594,14 @@ arb__codec_decode_exit(
 	codec_rd       r = { body, body != NULL ? len : 0 };
 	arb_exit       x;
 	uint32_t       n;
-	uint64_t       id, kind;
+	uint64_t       kind;
+	arb_pid        id;
 	const uint8_t *s;
 	size_t         slen;
 
 	memset(&x, 0, sizeof(x));
 	// Update the kind bound when arb_exit_kind grows.
-	if (!codec_rd_array(&r, &n) || n != 4 ||
-	    !codec_rd_uint(&r, UINT64_MAX, &id) ||
+	if (!codec_rd_array(&r, &n) || n != 4 || !codec_rd_pid(&r, &id) ||
 	    !codec_rd_uint(&r, ARB_EXIT_NOPROC, &kind) ||
 	    !codec_rd_cint(&r, &x.code) || !codec_rd_str(&r, &s, &slen) ||
 	    r.left != 0) {
@@ -543,7 +614,7 @@ arb__codec_decode_exit(
 	memcpy(x.text, s, slen);
 	x.text[slen] = '\0';
 	if (who != NULL) {
-		who->id = id;
+		*who = id;
 	}
 	*e = x;
 	return ARB_OK;

@@ -35,16 +35,48 @@ arb_exit_abnormal(const arb_exit *e)
 	return e->kind != ARB_EXIT_NORMAL && e->kind != ARB_EXIT_SHUTDOWN;
 }
 
+arb__nodeid arb__local;
+
+void
+arb__local_set(uint32_t node, uint32_t creation)
+{
+	arb__local.node     = node;
+	arb__local.creation = creation;
+}
+
+// pid_node_eq compares the nodes of two pids, 0 standing for this node.
+static bool
+pid_node_eq(arb_pid a, arb_pid b)
+{
+	if (arb__pid_local(a) || arb__pid_local(b)) {
+		return arb__pid_local(a) && arb__pid_local(b);
+	}
+	return a.node == b.node && a.creation == b.creation;
+}
+
 bool
 arb_pid_eq(arb_pid a, arb_pid b)
 {
-	return a.id == b.id;
+	return a.id == b.id && pid_node_eq(a, b);
 }
 
 bool
 arb_pid_same_actor(arb_pid a, arb_pid b)
 {
-	return (a.id >> 32) == (b.id >> 32);
+	return (a.id >> 32) == (b.id >> 32) && pid_node_eq(a, b);
+}
+
+arb_pid
+arb_pid_slot(arb_pid p)
+{
+	p.id &= ~(uint64_t) 0xFFFFFFFFu;
+	return p;
+}
+
+bool
+arb_pid_is_slot(arb_pid p)
+{
+	return p.id != 0 && (uint32_t) p.id == 0;
 }
 
 int

@@ -38,7 +38,10 @@ arb__node_new_mbid(arb_node *node)
 arb_pid
 arb__node_new_pid(arb_node *node, unsigned kind, uint32_t mbid)
 {
-	return arb__pid_make(kind, mbid, ++node->next_inc);
+	// The slot table says which incarnation holds the slot (exact pids
+	// of earlier ones give ARB_ENOENT); arb__node_actor_down clears it.
+	arb__slot_run(mbid, ++node->next_inc);
+	return arb__pid_make(kind, mbid, node->next_inc);
 }
 
 // ---------------------------------------------------------------------------
@@ -204,6 +207,7 @@ arb__node_actor_up(arb_node *node, arb__child *c)
 void
 arb__node_actor_down(arb_node *node, arb__child *c, const arb_exit *why)
 {
+	arb__slot_run(c->mbid, 0); // no incarnation holds the slot now
 	arb__reg_down(node->reg, c->pid, why);
 }
 
@@ -229,6 +233,9 @@ arb__node_service(
 	arb__sup *sup;
 
 	req->rv = ARB_OK;
+	// Monitors and links bind to one incarnation: a slot address's
+	// current one (or none: noproc).
+	req->target = arb__reg_current(node->reg, req->target);
 	switch (req->op) {
 	case ARB__REQ_REGISTER:
 		req->rv = arb__reg_register(node->reg, req->name, req->self);
@@ -488,6 +495,18 @@ arb_node_open(arb_node **nodep, const arb_node_opts *opts)
 	if (opts != NULL) {
 		o = *opts;
 	}
+	if (o.name != NULL) {
+		// The name travels in link HELLOs: printable, no spaces.
+		size_t i, len = strlen(o.name);
+		if (len == 0 || len >= sizeof(node->name)) {
+			return ARB_EINVAL;
+		}
+		for (i = 0; i < len; i++) {
+			if (o.name[i] < 0x21 || o.name[i] > 0x7e) {
+				return ARB_EINVAL;
+			}
+		}
+	}
 	if ((node = arb__alloc(sizeof(*node))) == NULL) {
 		return ARB_ENOMEM;
 	}
@@ -534,9 +553,14 @@ arb_node_open(arb_node **nodep, const arb_node_opts *opts)
 		    tmpl);
 		node->own_run_dir = true;
 	}
-	snprintf(node->addr.token, sizeof(node->addr.token), "%d-%llx",
-	    (int) getpid(), (unsigned long long) (arb__random() & 0xffffffff));
 	node->addr.in_node = true;
+	// The node's identity goes into every pid it hands out: its name's
+	// hash and an incarnation, so pids of an earlier run of a node with
+	// the same name are never taken for this run's.
+	snprintf(node->addr.node, sizeof(node->addr.node), "%s", node->name);
+	node->addr.node_id  = arb__node_id(node->name);
+	node->addr.creation = (uint32_t) (arb__random() | 1u);
+	arb__local_set(node->addr.node_id, node->addr.creation);
 	if ((node->base = arb__loop_new()) == NULL) {
 		rv = ARB_ENOMEM;
 		goto fail;
@@ -547,8 +571,14 @@ arb_node_open(arb_node **nodep, const arb_node_opts *opts)
 		rv = ARB_ENOMEM;
 		goto fail;
 	}
-	if ((rv = arb__outq_open(&node->outq, node->base, &node->addr,
+	// The node's transport: its link listener, the thread actors'
+	// mailboxes and the table of child slots (src/transport/route.c).
+	if ((rv = arb__tp_open(&node->addr, arb__pid_make(ARB__KIND_NODE, 0, 0),
 	         node->max_msg)) != 0) {
+		goto fail;
+	}
+	if ((rv = arb__outq_open(&node->outq, node->base, node->max_msg)) !=
+	    0) {
 		goto fail;
 	}
 	if ((rv = arb__reg_open(&node->reg, &node_reg_io, node)) != 0) {
@@ -679,8 +709,10 @@ arb_node_run(arb_node *node, const arb_sup_spec *spec, int *exit_code)
 			event_add(node->tick_ev, &tv);
 		}
 	}
-	arb__log(ARB_LOG_INFO, "root", "event=node_start node=%s run_dir=%s",
-	    node->name, node->addr.run_dir);
+	arb__log(ARB_LOG_INFO, "root",
+	    "event=node_start node=%s run_dir=%s node_id=%u creation=%u",
+	    node->name, node->addr.run_dir, (unsigned) node->addr.node_id,
+	    (unsigned) node->addr.creation);
 	arb__sup_start(node->root);
 	// If a stop was requested before the loop ran, honour it now.
 	if (atomic_load(&node->stop_requests) > 0) {
@@ -746,6 +778,7 @@ arb_node_close(arb_node *node)
 		the_node = NULL;
 		return;
 	}
+	arb__tp_close();
 	for (i = 0; i < 4; i++) {
 		if (node->sig_ev[i] != NULL) {
 			event_free(node->sig_ev[i]);
@@ -966,4 +999,84 @@ arb_node_set_log_level(arb_node *node, int level)
 		    : ARB_LOG_INFO;
 	}
 	arb__log_set_level(level);
+}
+
+void
+arb__node_count_ended(arb_node *node, const arb_stats *st)
+{
+	arb_stats *e = &node->ended;
+
+	e->msgs_in += st->msgs_in;
+	e->msgs_out += st->msgs_out;
+	e->batches_in += st->batches_in;
+	e->batches_out += st->batches_out;
+	e->rejected += st->rejected;
+	e->late_replies += st->late_replies;
+	e->dead_letters += st->dead_letters;
+	e->send_eagain += st->send_eagain;
+	e->stale += st->stale;
+	e->lost += st->lost;
+}
+
+typedef struct stats_walk {
+	arb_node_stats *st;
+	arb__tp_totals *tp;
+} stats_walk;
+
+static void
+node_stats_cb(const arb_child_info *in, void *arg)
+{
+	stats_walk     *w  = arg;
+	arb_node_stats *st = w->st;
+
+	if (in->isolation == ARB_SUPERVISOR || in->isolation == ARB_EXEC) {
+		return;
+	}
+	if (in->isolation == ARB_PROCESS && in->ospid > 0) {
+		(void) arb__slot_rec_tp(in->pid, w->tp); // its links, live
+	}
+	// Running or not, a child's stats are its current (or last)
+	// incarnation's; earlier ones are in node->ended.
+	st->msgs_in += in->stats.msgs_in;
+	st->msgs_out += in->stats.msgs_out;
+	st->dead_letters += in->stats.dead_letters;
+	st->lost += in->stats.lost;
+	st->stale += in->stats.stale;
+	st->rejected += in->stats.rejected;
+	st->send_eagain += in->stats.send_eagain;
+}
+
+void
+arb_node_stats_get(arb_node *node, arb_node_stats *st)
+{
+	arb__tp_totals t = node->ended_tp, own;
+	arb__origin   *o = arb__outq_origin(node->outq);
+	stats_walk     w = { st, &t };
+
+	memset(st, 0, sizeof(*st));
+	st->msgs_in      = node->ended.msgs_in;
+	st->msgs_out     = node->ended.msgs_out;
+	st->dead_letters = node->ended.dead_letters + node->dead_letters;
+	st->lost         = node->ended.lost;
+	st->stale        = node->ended.stale;
+	st->rejected     = node->ended.rejected;
+	st->send_eagain  = node->ended.send_eagain;
+	arb_node_walk(node, node_stats_cb, &w);
+	// The node's own sends (DOWN, EXIT, arb_node_send) ...
+	st->lost += atomic_load(&o->lost);
+	st->dead_letters += atomic_load(&o->dead);
+	// ... and what its transport dropped for no actor: batches for a
+	// mailbox it does not host, left in a link or queue at its close.
+	arb__tp_stats_get(&own);
+	st->dead_letters += own.dead; // processes' are in their actors'
+	t.gaps += own.gaps;
+	t.conns += own.conns;
+	t.refused += own.refused;
+	t.bad_frames += own.bad_frames;
+	t.links_lost += own.links_lost;
+	st->link_gaps       = t.gaps;
+	st->links_accepted  = t.conns;
+	st->links_refused   = t.refused;
+	st->link_bad_frames = t.bad_frames;
+	st->links_lost      = t.links_lost;
 }

@@ -58,7 +58,6 @@ struct arb__child {
 	                          // deadline is the grace, not its shutdown)
 	// Thread children.
 	arb__thr      *thr;
-	arb__mbox     *mbox; // kept between incarnations (thread actors)
 	// Nested supervisor.
 	arb__sup      *child_sup;
 	// Timers.
@@ -141,6 +140,9 @@ struct arb_node {
 	arb__idmap         slots;    // mbid + 1 -> child (every child slot)
 	arb__reg          *reg;      // names, monitors, links (running actors)
 	arb__outq         *outq;
+	uint64_t           dead_letters; // queued in removed slots' mailboxes
+	arb_stats          ended;        // counters of incarnations that ended
+	arb__tp_totals     ended_tp;     // and their processes' links'
 	unsigned           orphans_reaped;
 	uint64_t           give_ups;
 	int64_t            started_ms;
@@ -190,7 +192,6 @@ struct arb__thr {
 	struct event   *cmd_ev;
 	bool            cmd_stop;
 	bool            cmd_exit;
-	bool            cmd_listen; // open the ipc address (a process asked)
 	arb_exit        cmd_why;
 	const arb_actor_ops *ops;
 	arb_pid         pid;
@@ -199,7 +200,6 @@ struct arb__thr {
 	size_t          arg_len;
 	bool            exited;
 	bool            abandoned; // the node gave up on it (node thread)
-	arb__mbox      *mbox;      // in: the slot's mailbox; out: handed back
 	arb_stats       snap;    // last heartbeat's stats (under mtx)
 	arb__buf        msnap;   // the actor's metrics (metric.c encoding),
 	                         // as of the last heartbeat (under mtx)
@@ -238,6 +238,11 @@ void arb__node_actor_down(arb_node *node, arb__child *c, const arb_exit *why);
 // arb__node_root_exited is called when the root supervisor has stopped.
 void arb__node_root_exited(arb_node *node, const arb_exit *why);
 void arb__node_reap(arb_node *node);
+
+// arb__node_count_ended adds the counters of an incarnation that ended
+// (a child's slot keeps them until its next start or its removal) to the
+// node's totals (arb_node_stats_get).
+void arb__node_count_ended(arb_node *node, const arb_stats *st);
 
 // arb__node_changed runs the `changed` hook (a child changed state).
 void arb__node_changed(arb_node *node);
@@ -296,14 +301,9 @@ void arb__thread_stop(arb__thr *t);
 void arb__thread_exit_signal(arb__thr *t, const arb_exit *why);
 void arb__thread_inbox(arb_node *node, arb__item *item);
 // arb__thread_prepare readies, while a start is under way, what the next
-// thread start will need: next's mailbox (when next is a thread child
-// without one) and a parked thread with its loop set up.
+// thread start will need: a parked thread with its loop set up.
 // arb__thread_unprepare lets that thread go when no start follows.
 void arb__thread_prepare(arb_node *node, arb__child *next);
-// arb__thread_listen opens the ipc address of the thread actor pid (a
-// process actor is about to send to it): at once if its slot holds the
-// mailbox, else through a command to its thread.
-void arb__thread_listen(arb_node *node, arb_pid pid);
 void arb__thread_unprepare(arb_node *node);
 // arb__thread_abandon detaches t from its child for good: a thread cannot
 // be killed, so it runs on, its reports are dropped, and the node counts

@@ -296,6 +296,8 @@ typedef enum metric {
 	M_DEAD_LETTERS,
 	M_REJECTED,
 	M_SEND_EAGAIN,
+	M_LOST,
+	M_STALE,
 	M_HEARTBEAT_AGE,
 	M_COUNT,
 } metric;
@@ -318,11 +320,18 @@ static const struct {
 	[M_MSGS_OUT] = { "arbor_actor_messages_out_total", "counter",
 	    "Messages the actor sent (last heartbeat snapshot)." },
 	[M_DEAD_LETTERS] = { "arbor_actor_dead_letters_total", "counter",
-	    "Messages dropped because their mailbox was closed." },
+	    "Messages known undelivered: their mailbox closed, the actor was "
+	    "exiting, another incarnation, or their destination went away." },
 	[M_REJECTED] = { "arbor_actor_rejected_total", "counter",
 	    "Malformed, truncated or oversized frames refused." },
 	[M_SEND_EAGAIN] = { "arbor_actor_send_eagain_total", "counter",
 	    "Sends refused because the destination mailbox was full." },
+	[M_LOST] = { "arbor_actor_lost_total", "counter",
+	    "Messages the actor sent on a link that died before they were "
+	    "acknowledged (possibly lost)." },
+	[M_STALE] = { "arbor_actor_stale_total", "counter",
+	    "Messages addressed to an earlier incarnation, dropped (also in "
+	    "dead letters)." },
 	[M_HEARTBEAT_AGE] = { "arbor_actor_heartbeat_age_seconds", "gauge",
 	    "Time since the actor's loop last ticked (actors only)." },
 };
@@ -403,6 +412,12 @@ metric_cb(const arb_child_info *in, void *arg)
 		break;
 	case M_SEND_EAGAIN:
 		n = in->stats.send_eagain;
+		break;
+	case M_LOST:
+		n = in->stats.lost;
+		break;
+	case M_STALE:
+		n = in->stats.stale;
 		break;
 	case M_HEARTBEAT_AGE:
 		if (!actor || in->heartbeat_age_ms < 0) {
@@ -650,6 +665,61 @@ node_metric(struct evbuffer *out, const char *name, const char *type,
 	    help, name, type, name, value);
 }
 
+// node_stats_metrics writes the node's message and link totals
+// (arb_node_stats_get; docs/wire.md says what each counts).
+static void
+node_stats_metrics(struct evbuffer *out, arb_node *node)
+{
+	static const struct {
+		const char *name;
+		const char *help;
+		size_t      off;
+	} m[] = {
+		{ "arbor_node_messages_in_total",
+		    "Messages handed to actors, running or ended.",
+		    offsetof(arb_node_stats, msgs_in) },
+		{ "arbor_node_messages_out_total",
+		    "Messages accepted by actors' sends, running or ended.",
+		    offsetof(arb_node_stats, msgs_out) },
+		{ "arbor_node_dead_letters_total",
+		    "Messages known undelivered, all actors and the node's own.",
+		    offsetof(arb_node_stats, dead_letters) },
+		{ "arbor_node_lost_total",
+		    "Messages possibly lost on links that died, or with a crashed "
+		    "process.",
+		    offsetof(arb_node_stats, lost) },
+		{ "arbor_node_stale_total",
+		    "Messages dropped: addressed to an earlier incarnation.",
+		    offsetof(arb_node_stats, stale) },
+		{ "arbor_node_link_gaps_total",
+		    "Frames missing from a link's sequence.",
+		    offsetof(arb_node_stats, link_gaps) },
+		{ "arbor_node_links_accepted_total",
+		    "Link connections accepted.",
+		    offsetof(arb_node_stats, links_accepted) },
+		{ "arbor_node_links_refused_total",
+		    "Connections refused before or at their HELLO.",
+		    offsetof(arb_node_stats, links_refused) },
+		{ "arbor_node_link_bad_frames_total",
+		    "Link connections closed on a malformed frame.",
+		    offsetof(arb_node_stats, link_bad_frames) },
+		{ "arbor_node_links_lost_total",
+		    "Dialled links that died.",
+		    offsetof(arb_node_stats, links_lost) },
+	};
+	arb_node_stats st;
+	char           v[32];
+	size_t         i;
+
+	arb_node_stats_get(node, &st);
+	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		snprintf(v, sizeof(v), "%llu",
+		    (unsigned long long) *(const uint64_t *) (const void *) ((
+		        const char *) &st + m[i].off));
+		node_metric(out, m[i].name, "counter", m[i].help, v);
+	}
+}
+
 static void
 get_metrics(arb__http *h, struct evhttp_request *req)
 {
@@ -697,6 +767,7 @@ get_metrics(arb__http *h, struct evhttp_request *req)
 	snprintf(v, sizeof(v), "%u", h->run->reloads);
 	node_metric(out, "arbor_node_reloads_total", "counter",
 	    "Reloads of the tree file applied.", v);
+	node_stats_metrics(out, node);
 	dropped = actor_metrics(out, node, &oom);
 	if (oom) {
 		evbuffer_free(out);

@@ -16,6 +16,7 @@
 typedef struct reg_name {
 	char             name[256];
 	arb_pid          pid;
+	bool             path; // a child's path: names the slot
 	struct reg_name *next;
 } reg_name;
 
@@ -60,12 +61,20 @@ reg_key(arb_pid pid)
 	return arb__pid_mbid(pid) + 1ull;
 }
 
+// reg_entry_of finds pid's entry: this very incarnation, or for a slot
+// address (arb_pid_is_slot) whichever incarnation holds the slot.
 static reg_entry *
 reg_entry_of(const arb__reg *reg, arb_pid pid)
 {
 	reg_entry *e = arb__idmap_get(&reg->entries, reg_key(pid));
 
-	return (e != NULL && arb_pid_eq(e->pid, pid)) ? e : NULL;
+	if (e == NULL) {
+		return NULL;
+	}
+	if (arb_pid_is_slot(pid)) {
+		return arb_pid_same_actor(e->pid, pid) ? e : NULL;
+	}
+	return arb_pid_eq(e->pid, pid) ? e : NULL;
 }
 
 static void
@@ -150,12 +159,13 @@ reg_name_find(const arb__reg *reg, const char *name)
 }
 
 static int
-reg_name_set(arb__reg *reg, const char *name, arb_pid pid)
+reg_name_set(arb__reg *reg, const char *name, arb_pid pid, bool path)
 {
 	reg_name *n = reg_name_find(reg, name);
 
 	if (n != NULL) {
-		n->pid = pid; // a restarted child takes its path back
+		n->pid  = pid; // a restarted child takes its path back
+		n->path = path;
 		return ARB_OK;
 	}
 	if ((n = arb__alloc(sizeof(*n))) == NULL) {
@@ -163,6 +173,7 @@ reg_name_set(arb__reg *reg, const char *name, arb_pid pid)
 	}
 	snprintf(n->name, sizeof(n->name), "%s", name);
 	n->pid     = pid;
+	n->path    = path;
 	n->next    = reg->names;
 	reg->names = n;
 	return ARB_OK;
@@ -177,7 +188,7 @@ arb__reg_register(arb__reg *reg, const char *name, arb_pid pid)
 	    arb__reg_alive(reg, n->pid)) {
 		return ARB_EEXIST;
 	}
-	return reg_name_set(reg, name, pid);
+	return reg_name_set(reg, name, pid, false);
 }
 
 int
@@ -188,7 +199,10 @@ arb__reg_whereis(const arb__reg *reg, const char *name, arb_pid *pidp)
 	if (n == NULL) {
 		return ARB_ENOENT;
 	}
-	*pidp = n->pid;
+	// A child's path names its slot: whichever incarnation holds it
+	// when a message arrives (SPEC 19).  A registered name names the
+	// one actor that registered it.
+	*pidp = n->path ? arb_pid_slot(n->pid) : n->pid;
 	return ARB_OK;
 }
 
@@ -216,6 +230,17 @@ arb__reg_alive(const arb__reg *reg, arb_pid pid)
 	return reg_entry_of(reg, pid) != NULL;
 }
 
+arb_pid
+arb__reg_current(const arb__reg *reg, arb_pid pid)
+{
+	reg_entry *e;
+
+	if (!arb_pid_is_slot(pid) || (e = reg_entry_of(reg, pid)) == NULL) {
+		return pid;
+	}
+	return e->pid;
+}
+
 int
 arb__reg_up(arb__reg *reg, arb_pid pid, const char *path,
     const arb__reg_ops *ops, void *arg)
@@ -231,7 +256,7 @@ arb__reg_up(arb__reg *reg, arb_pid pid, const char *path,
 	snprintf(e->path, sizeof(e->path), "%s", path);
 	old = arb__idmap_get(&reg->entries, reg_key(pid));
 	if (arb__idmap_set(&reg->entries, reg_key(pid), e) != 0 ||
-	    reg_name_set(reg, path, pid) != 0) {
+	    reg_name_set(reg, path, pid, true) != 0) {
 		if (old != NULL) {
 			arb__idmap_set(&reg->entries, reg_key(pid), old);
 		} else {

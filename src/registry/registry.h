@@ -64,16 +64,22 @@ void arb__reg_down(arb__reg *reg, arb_pid pid, const arb_exit *why);
 // monitors fire DOWN, e.g. with ARB_EXIT_NOCONNECTION).  Returns how
 // many went down.
 size_t arb__reg_lost(arb__reg *reg, const void *arg, const arb_exit *why);
-// arb__reg_alive is true when pid (this very incarnation) has an entry.
+// arb__reg_alive is true when pid (this very incarnation; for a slot
+// address, any incarnation of the slot) has an entry.
 bool arb__reg_alive(const arb__reg *reg, arb_pid pid);
+// arb__reg_current returns the incarnation a slot address names now (the
+// slot's running actor), or pid itself (not a slot address, or no
+// incarnation runs).
+arb_pid arb__reg_current(const arb__reg *reg, arb_pid pid);
 
 // arb__reg_register gives name to pid.  ARB_EEXIST when a live actor
 // other than pid holds it (a dead holder's name is taken over),
 // ARB_ENOMEM.
 int arb__reg_register(arb__reg *reg, const char *name, arb_pid pid);
-// arb__reg_whereis finds name's pid (which may have ended: a path keeps
-// naming its child's last incarnation until arb__reg_release).
-// ARB_ENOENT when unknown.
+// arb__reg_whereis finds name's pid: for a child path its slot address
+// (arb_pid_slot: whichever incarnation holds the slot, or none between
+// two) until arb__reg_release, for a registered name the exact pid that
+// registered it (which may have ended).  ARB_ENOENT when unknown.
 int arb__reg_whereis(const arb__reg *reg, const char *name, arb_pid *pidp);
 // arb__reg_release: the actor of pid's mailbox is gone for good (its
 // child was removed from the tree), so name, when it names any

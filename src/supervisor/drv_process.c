@@ -103,6 +103,10 @@ process_reaped(arb__child *c, int status)
 		// next one at once: this status is not the new process's.
 		return;
 	}
+	// Its counters as the process left them, whatever ended it: what
+	// was still queued in its mailbox counts as dead letters.
+	(void) arb__slot_rec_final(c->pid, &c->stats);
+	(void) arb__slot_rec_tp(c->pid, &c->node->ended_tp);
 	arb__proc_ended(c, status);
 }
 
@@ -244,9 +248,6 @@ proc_ctl_handle(arb__child *c, const arb__ctl_msg *m)
 	case ARB__CTL_EXIT:
 		c->report   = m->exit;
 		c->reported = true;
-		break;
-	case ARB__CTL_LISTEN:
-		arb__thread_listen(node, m->pid);
 		break;
 	case ARB__CTL_HB:
 		c->last_hb_ms = arb__now_ms();

@@ -96,6 +96,7 @@ thread_info(const arb__child *c, arb_child_info *in, int64_t *hb)
 
 	in->type = c->spec.type;
 	if (c->thr == NULL) {
+		in->stats = c->stats; // its last incarnation's final counters
 		return;
 	}
 	v = arb__node_mview(c->node);

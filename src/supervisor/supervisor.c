@@ -221,7 +221,10 @@ child_new(arb__sup *sup, const arb_child_spec *spec, const void *arg,
 	c->pidfd  = -1;
 	c->ctl_fd = -1;
 	c->mbid   = arb__node_new_mbid(sup->node);
-	arb__mbid_set(c->mbid, true);
+	arb__slot_new(c->mbid, c->spec.isolation == ARB_THREAD ? ARB__KIND_THREAD
+	        : c->spec.isolation == ARB_PROCESS            ? ARB__KIND_PROCESS
+	        : c->spec.isolation == ARB_EXEC               ? ARB__KIND_EXEC
+	                                                      : ARB__KIND_NODE);
 	if (arb__idmap_set(&sup->node->slots, c->mbid + 1ull, c) != 0) {
 		arb__panic("out of memory adding a child slot");
 	}
@@ -251,13 +254,14 @@ child_free(arb__child *c)
 	timer_cancel(&c->backoff_timer);
 	timer_cancel(&c->watchdog_timer);
 	c->drv->close(c);
-	arb__mbox_close(c->mbox);
 	// Gone from the tree for good: its path stops naming it (a running
 	// entry, if any, still goes down when its actor ends).
 	if (c->node->reg != NULL && c->pid.id != 0) {
 		arb__reg_release(c->node->reg, c->path, c->pid);
 	}
-	arb__mbid_set(c->mbid, false);
+	arb__node_count_ended(c->node, &c->stats);
+	// Whatever still waited in the slot's mailbox dies with the slot.
+	c->node->dead_letters += arb__slot_remove(c->mbid);
 	if (arb__idmap_get(&c->node->slots, c->mbid + 1ull) == c) {
 		arb__idmap_del(&c->node->slots, c->mbid + 1ull);
 	}
@@ -303,6 +307,7 @@ child_spawn(arb__child *c)
 	// Heartbeat and stats belong to one incarnation: a predecessor's
 	// old heartbeat would make the new one look stuck (arb_node_live).
 	c->last_hb_ms = 0;
+	arb__node_count_ended(node, &c->stats); // the last incarnation's
 	memset(&c->stats, 0, sizeof(c->stats));
 	arb__buf_reset(&c->metrics);
 	c->ctl_rejected = 0;

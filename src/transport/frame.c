@@ -174,6 +174,9 @@ arb__frame_peek(const uint8_t *p, size_t max, uint32_t *lenp, uint8_t *typep)
 		min = ARB__FR_HDR;
 		top = max;
 		break;
+	case ARB__FR_SYNC:
+		min = top = ARB__FR_HDR;
+		break;
 	default:
 		return ARB_EBADMSG;
 	}
@@ -238,11 +241,13 @@ arb__chunk_drop(arb__chunk *ch, arb__tp_stats *st)
 	if (ch == NULL) {
 		return;
 	}
-	if (st != NULL) {
-		atomic_fetch_add(&st->dead, ch->nenv);
-	}
+	// Counted once: in the sending actor's share when it has one, else
+	// in the process's own count (batches that came from elsewhere).
 	if (ch->origin != NULL) {
 		atomic_fetch_add(&ch->origin->dead, ch->nenv);
+		arb__origin_settle(ch->origin, ch->nenv);
+	} else if (st != NULL) {
+		atomic_fetch_add(&st->dead, ch->nenv);
 	}
 	arb__chunk_free(ch);
 }
@@ -271,5 +276,14 @@ arb__origin_rele(arb__origin *o)
 	    && atomic_fetch_sub_explicit(&o->refs, 1, memory_order_acq_rel)
 	        == 1) {
 		arb__free(o);
+	}
+}
+
+void
+arb__origin_settle(arb__origin *o, uint32_t n)
+{
+	if (o != NULL) {
+		atomic_fetch_sub_explicit(&o->pending, (int64_t) n,
+		    memory_order_relaxed);
 	}
 }

@@ -45,6 +45,7 @@ typedef enum arb__fr_type {
 	ARB__FR_PAUSE = 4,
 	ARB__FR_RESUME = 5,
 	ARB__FR_CTL = 6, // control socket request / reply (msgpack)
+	ARB__FR_SYNC   = 7, // dialer -> acceptor: acknowledge now
 } arb__fr_type;
 
 #define ARB__HELLO_F_REPLY 0x1u // flags of the acceptor's HELLO
@@ -104,7 +105,8 @@ uint32_t arb__node_id(const char *name);
 typedef struct arb__tp_stats {
 	_Atomic uint64_t lost;       // envelopes sent on a link that died
 	                             // before they were acknowledged
-	_Atomic uint64_t dead;       // envelopes dropped, known undelivered
+	_Atomic uint64_t dead;       // envelopes dropped, known undelivered,
+	                             // that no actor's origin counts
 	_Atomic uint64_t gaps;       // frames missing in a sequence
 	_Atomic uint64_t gap_envs;   // reserved (envelopes of missing frames)
 	_Atomic uint64_t conns;      // connections accepted
@@ -122,7 +124,15 @@ typedef struct arb__origin {
 	_Atomic int      refs;
 	_Atomic uint64_t lost;
 	_Atomic uint64_t dead;
+	// Envelopes accepted by arb_send and not yet settled: delivered to
+	// a mailbox of this process, acknowledged by a link's peer, or
+	// counted lost or dead.  What a crashed process leaves here is
+	// counted as lost by the node.
+	_Atomic int64_t pending;
 } arb__origin;
+
+// arb__origin_settle notes n envelopes of o settled (o may be NULL).
+void arb__origin_settle(arb__origin *o, uint32_t n);
 
 arb__origin *arb__origin_new(void); // refs 1; NULL on ENOMEM
 void         arb__origin_ref(arb__origin *o);
@@ -153,8 +163,8 @@ arb__chunk *arb__chunk_alloc(size_t cap);
 int arb__chunk_grow(arb__chunk **chp, size_t extra);
 // arb__chunk_free releases the chunk and its origin reference (NULL ok).
 void arb__chunk_free(arb__chunk *ch);
-// arb__chunk_drop counts the chunk's envelopes as dead letters (in st and
-// its origin) and frees it.
+// arb__chunk_drop counts the chunk's envelopes as dead letters, in its
+// origin (the sending actor's share) or, without one, in st, and frees it.
 void arb__chunk_drop(arb__chunk *ch, arb__tp_stats *st);
 
 // ---------------------------------------------------------------------------
@@ -188,6 +198,10 @@ typedef struct arb__lsn_ops {
 	// connection then sends PAUSE for it, and RESUME when
 	// arb__lsn_resume names it.
 	bool (*data)(void *arg, arb__conn *c, arb__chunk *ch);
+	// full is asked right after a PAUSE for mbid was recorded: false
+	// means it drained meanwhile (a RESUME may have been missed), and
+	// the connection resumes it at once.  May be NULL.
+	bool (*full)(void *arg, uint32_t mbid);
 	// ctl takes a CTL frame's payload (borrowed); may be NULL.
 	void (*ctl)(void *arg, arb__conn *c, const uint8_t *p, size_t len);
 	// gone: the connection closed (no callback of it follows).  May be
@@ -252,6 +266,11 @@ void arb__link_unwait(arb__link *l, struct event *waiter);
 // arb__link_idle is true when nothing is queued, in flight or waiting
 // for its write to end.  Thread: any.
 bool arb__link_idle(arb__link *l);
+// arb__link_wait_idle waits until the link is idle (with acked: and
+// every frame it wrote acknowledged, asking the peer with SYNC) or the
+// monotonic deadline (arb__now_ms) passes; returns whether it got there.
+// Blocks: not from a callback.
+bool arb__link_wait_idle(arb__link *l, int64_t deadline_ms, bool acked);
 // arb__link_up is true while connected and greeted.
 bool arb__link_up(arb__link *l);
 // arb__link_ref / arb__link_rele count users; the last rele closes the

@@ -511,6 +511,15 @@ conn_delivered(
 		nng_sleep_aio(c->lsn->cfg.ack_delay_ms, c->taio);
 	}
 	pthread_mutex_unlock(&c->mtx);
+	// The mailbox may have drained between the delivery and the record
+	// of the pause, its RESUME then finding nothing to resume: ask again
+	// now that the pause is recorded.
+	if (pause && c->lsn->ops->full != NULL &&
+	    !c->lsn->ops->full(c->lsn->arg, dst)) {
+		pthread_mutex_lock(&c->mtx);
+		conn_resume_locked(c, dst);
+		pthread_mutex_unlock(&c->mtx);
+	}
 }
 
 static void
@@ -610,6 +619,12 @@ conn_frame(arb__conn *c, const uint8_t *fr, uint32_t len, uint8_t type)
 			return false;
 		}
 		l->ops->ctl(l->arg, c, fr + ARB__FR_HDR, len - ARB__FR_HDR);
+		return true;
+	case ARB__FR_SYNC:
+		// The dialer is about to go: acknowledge what arrived now.
+		pthread_mutex_lock(&c->mtx);
+		conn_kick_send(c);
+		pthread_mutex_unlock(&c->mtx);
 		return true;
 	default: // HELLO again, or frames only an acceptor sends
 		conn_fail(c, &st->bad_frames);
@@ -1063,6 +1078,9 @@ struct arb__link {
 	uint8_t     hello[ARB__HELLO_MAX];
 	size_t      hello_len;
 	bool        hello_sent;
+	bool        sync_due;  // send SYNC (an ACK is wanted now)
+	bool        sync_sent; // in the current send operation
+	uint8_t     sync[ARB__FR_HDR];
 	uint64_t    next_seq;
 	unacked    *ring;
 	size_t      ring_cap;
@@ -1125,6 +1143,7 @@ link_count_lost(arb__link *k)
 		unacked *u = &k->ring[k->ring_head];
 		if (u->origin != NULL) {
 			stat_add(&u->origin->lost, u->nenv);
+			arb__origin_settle(u->origin, u->nenv);
 			arb__origin_rele(u->origin);
 		}
 		n += u->nenv;
@@ -1135,6 +1154,7 @@ link_count_lost(arb__link *k)
 	for (ch = k->f_head; ch != NULL; ch = ch->next) {
 		if (ch->origin != NULL) {
 			stat_add(&ch->origin->lost, ch->nenv);
+			arb__origin_settle(ch->origin, ch->nenv);
 		}
 		n += ch->nenv;
 		ch->nenv = 0;
@@ -1195,8 +1215,10 @@ link_down(arb__link *k)
 		return;
 	}
 	stat_add(&k->cfg.stats->links_lost, 1);
-	k->state = L_DOWN;
-	k->greeted = false;
+	k->state     = L_DOWN;
+	k->greeted   = false;
+	k->sync_due  = false;
+	k->sync_sent = false;
 	nng_stream_close(k->s);
 	link_count_lost(k);
 	k->npaused = 0; // a new connection starts with nothing paused
@@ -1281,6 +1303,7 @@ link_ack(arb__link *k, uint64_t seq)
 	while (k->ring_n > 0 && k->ring[k->ring_head].seq <= seq) {
 		unacked *u = &k->ring[k->ring_head];
 		k->ring_envs -= u->nenv;
+		arb__origin_settle(u->origin, u->nenv);
 		arb__origin_rele(u->origin);
 		k->ring_head = (k->ring_head + 1) % k->ring_cap;
 		k->ring_n--;
@@ -1325,6 +1348,14 @@ link_send(arb__link *k)
 		k->iov[k->niov].iov_buf = ch->hdr;
 		k->iov[k->niov++].iov_len = flen;
 		k->f_bytes += flen;
+	}
+	if (k->sync_due && k->niov < LINK_IOV) {
+		arb__frame_hdr(k->sync, ARB__FR_HDR, ARB__FR_SYNC, 0);
+		k->iov[k->niov].iov_buf   = k->sync;
+		k->iov[k->niov++].iov_len = ARB__FR_HDR;
+		k->f_bytes += ARB__FR_HDR;
+		k->sync_due  = false;
+		k->sync_sent = true;
 	}
 	if (k->niov == 0) {
 		return;
@@ -1380,6 +1411,7 @@ link_send_cb(void *arg)
 				// possibly lost now rather than never.
 				if (ch->origin != NULL) {
 					stat_add(&ch->origin->lost, ch->nenv);
+					arb__origin_settle(ch->origin, ch->nenv);
 				}
 				stat_add(&k->cfg.stats->lost, ch->nenv);
 			}
@@ -1440,6 +1472,7 @@ link_parse(arb__link *k)
 			k->attempt = 0; // a good connection resets the backoff
 		} else if (type == ARB__FR_ACK) {
 			link_ack(k, arb__get_be64(p + ARB__FR_HDR));
+			k->sync_sent = false;
 			pthread_cond_broadcast(&k->cv);
 		} else if (type == ARB__FR_PAUSE) {
 			uint32_t mbid = arb__get_be32(p + ARB__FR_HDR);
@@ -1636,6 +1669,45 @@ arb__link_idle(arb__link *k)
 	pthread_mutex_lock(&k->mtx);
 	idle = k->q_head == NULL && k->f_head == NULL && !k->sending
 	    && (k->state != L_UP || k->hello_sent);
+	pthread_mutex_unlock(&k->mtx);
+	return idle;
+}
+
+bool
+arb__link_wait_idle(arb__link *k, int64_t deadline_ms, bool acked)
+{
+	struct timespec ts;
+	int64_t         left;
+	bool            idle;
+
+	pthread_mutex_lock(&k->mtx);
+	if (acked && k->state == L_UP && k->ring_n > 0) {
+		k->sync_due = true; // ask the peer to acknowledge at once
+		link_send(k);
+	}
+	for (;;) {
+		idle = k->q_head == NULL && k->f_head == NULL && !k->sending &&
+		    (k->state != L_UP || k->hello_sent) &&
+		    (!acked || k->ring_n == 0 || k->state != L_UP);
+		if (idle || (left = deadline_ms - arb__now_ms()) <= 0) {
+			break;
+		}
+		if (acked && k->state == L_UP && k->ring_n > 0 &&
+		    !k->sending && !k->sync_due && !k->sync_sent) {
+			k->sync_due = true; // frames written since the last SYNC
+			link_send(k);
+		}
+		// Every completed write and ACK broadcasts cv; wake at least
+		// every 10 ms anyway (a state change that empties nothing).
+		clock_gettime(CLOCK_REALTIME, &ts);
+		left = left > 10 ? 10 : left;
+		ts.tv_nsec += (long) left * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&k->cv, &k->mtx, &ts);
+	}
 	pthread_mutex_unlock(&k->mtx);
 	return idle;
 }

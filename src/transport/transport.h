@@ -1,119 +1,221 @@
 // SPDX-License-Identifier: MIT
-// transport.h -- internal message transport: mailboxes and outbound queues.
+// transport.h -- the message path: mailboxes, outbound queues, routing.
 //
-// A mailbox (arb__mbox) is an nng PULL socket listening on the actor's
-// addresses, watched by the actor's loop through NNG_OPT_RECVFD and drained
-// with NNG_FLAG_NONBLOCK until NNG_EAGAIN.  An outbound queue (arb__outq)
-// keeps, per destination mailbox, a PUSH socket and a pending batch:
-// envelopes produced in one loop turn are encoded into that batch and sent
-// as ONE nng message when the turn ends (a lowest-priority event), so a
+// Each OS process (the node, each process actor) has one transport
+// (route.c): one link listener at its address, the mailboxes it hosts,
+// the links it dialled, and a view of the node's table of child slots.
+// A mailbox (mbox.c) is an in-memory queue of batches (chunks, link.h)
+// with a mutex, drained by its actor's loop after an event_active(): a
+// whole batch crosses threads at a time, never a single message.  An
+// outbound queue (outq.c) belongs to one actor loop and keeps, per
+// destination, the batch being filled; envelopes produced in one loop turn
+// leave as one batch when the turn ends (a lowest-priority event), so a
 // lone message is not delayed and a stream pays one hand-off per batch.
 //
-// Both objects belong to one loop and are used only on its thread.
-// Only tp_nng.c includes <nng/nng.h>.
+// Routing (route.c) chooses how a batch reaches its destination through
+// an ops table chosen by address scheme, as nng does with its transports:
+// "inproc" hands it to a mailbox of this process; "ipc" (and, for the
+// multi-node issue, "tcp" and "tls+tcp") puts it on a link to the process
+// that hosts the destination (docs/design.md, "Messages").
 
 #ifndef ARB_TRANSPORT_H
 #define ARB_TRANSPORT_H
 
 #include "../core/arb_impl.h"
+#include "link.h"
 
+struct event;
 struct event_base;
 
-// Where mailboxes live.  `token` makes inproc names unique per node;
-// `in_node` is true in the node process (where thread actors are reachable
-// over inproc).
+// Where this node's transport lives (copied into every process actor's
+// INIT).
 typedef struct arb__addr {
-	char run_dir[160];
-	char token[40];
-	bool in_node;
+	char     run_dir[160];
+	bool     in_node;  // the node process (hosts the thread actors)
+	char     node[64]; // the node's name
+	uint32_t node_id;  // arb__node_id(node)
+	uint32_t creation; // the node's incarnation (random, never 0)
 } arb__addr;
 
-// arb__transport_warm starts nng (its thread pool) ahead of the first
-// mailbox, in a process that has time now and will need speed later.
-void arb__transport_warm(void);
+// Bytes of envelopes per batch before a batch is handed on early, and a
+// destination's backlog at which arb_send gives ARB_EAGAIN.
+#define ARB__OUTQ_BATCH_FLUSH (64u * 1024u)
+#define ARB__OUTQ_BACKLOG_MAX (1024u * 1024u)
+// The largest batch: a full one, or one envelope of max_msg (+ header).
+#define ARB__BATCH_MAX(max_msg) ((max_msg) + ARB__OUTQ_BATCH_FLUSH + 64u)
 
-// arb__addr_url writes the URL to reach the mailbox of pid.
-void arb__addr_url(const arb__addr *a, arb_pid pid, bool inproc, char *buf,
-    size_t len);
+// ---------------------------------------------------------------------------
+// The process's transport (route.c)
+// ---------------------------------------------------------------------------
+// arb__tp_open starts this process's transport: the slot table (the node
+// creates <run_dir>/slots; a process maps it read-only) and the listener
+// (the node on <run_dir>/node.link, a process actor on
+// <run_dir>/<mbid>.link).  self is the node's pid (kind node, mbid 0) or
+// the process actor's pid.  Thread: the process's first thread, once.
+int arb__tp_open(const arb__addr *a, arb_pid self, size_t max_msg);
+// arb__tp_close closes the listener and every link (what they still hold
+// is counted) and releases the rest.  Must not be called from a callback.
+void arb__tp_close(void);
+// arb__tp_warm starts nng's threads ahead of arb__tp_open (a standby).
+void arb__tp_warm(void);
+// arb__tp_linger waits (at most ms) until every link has written what it
+// holds, and sends pending acknowledgements: a process actor's last words
+// before _exit.  Blocks.
+void arb__tp_linger(int ms);
+// arb__tp_stats_get copies this process's transport counters.
+// Thread: any.
+typedef struct arb__tp_totals {
+	uint64_t lost;       // envelopes possibly lost on links that died
+	uint64_t dead;       // envelopes dropped at a known-gone destination
+	uint64_t gaps;       // DATA frames missing from a link's sequence
+	uint64_t conns;      // link connections accepted (after HELLO)
+	uint64_t refused;    // connections refused before or at HELLO
+	uint64_t bad_frames; // connections closed on a malformed frame
+	uint64_t links_lost; // dialled links that died
+	uint64_t dials;      // dial attempts
+} arb__tp_totals;
+void arb__tp_stats_get(arb__tp_totals *t);
+// arb__tp_counters returns the process's live counters (NULL before
+// arb__tp_open).  Thread: any.
+arb__tp_stats *arb__tp_counters(void);
+// arb__tp_url writes the address of the process hosting pid's mailbox.
+void arb__tp_url(const arb__addr *a, arb_pid pid, char *buf, size_t len);
 
-typedef struct arb__mbox arb__mbox;
+// --- the table of child slots (route.c) ------------------------------------
+// One 64-bit word per mailbox id, written by the node, read by every
+// process: whether the slot exists, its kind, and the incarnation that
+// holds it now (0: none running).  arb_send gives ARB_ENOENT from it for a
+// slot that never existed or was removed and for an exact pid whose
+// incarnation is no longer the slot's.  Thread: any.
+void arb__slot_new(uint32_t mbid, unsigned kind); // kind: ARB__KIND_*
+void arb__slot_run(uint32_t mbid, uint32_t inc);
+// arb__slot_remove marks the slot removed and closes its mailbox in this
+// process; returns the envelopes that were still queued (dead letters).
+size_t arb__slot_remove(uint32_t mbid);
+// arb__slot_check returns ARB_OK when `to` may have a mailbox now.
+int    arb__slot_check(arb_pid to);
+
+// Each slot also has a record in the same file, written by the process
+// actor that holds the slot and read by the node: its counters live there
+// (so the node has them after a crash too) with the number of envelopes
+// waiting in its mailbox.  Process actors only; 64-bit fields, each
+// written by one thread.
+typedef struct arb__slot_rec {
+	_Atomic uint64_t pid;    // pid.id of the incarnation writing it
+	_Atomic uint64_t queued; // envelopes in its mailbox now
+	arb_stats        stats;  // its counters (the actor's loop writes)
+	arb__origin      origin; // its outbound queue's losses
+	arb__tp_stats    tp;     // its process's transport counters
+	uint8_t          pad[256 - 16 - sizeof(arb_stats) -
+	             sizeof(arb__origin) - sizeof(arb__tp_stats)];
+} arb__slot_rec;
+// arb__slot_rec_final returns the counters of the process actor `pid` as
+// its record holds them once the process has ended (its queued
+// envelopes counted as dead letters); false when the record is someone
+// else's (or there is none).  Node thread.
+bool arb__slot_rec_final(arb_pid pid, arb_stats *st);
+// arb__slot_rec_tp adds the transport counters of the process actor pid
+// (its listener and links) to *t; false when the record is not its.
+bool arb__slot_rec_tp(arb_pid pid, arb__tp_totals *t);
+// arb__slot_rec returns mbid's record, or NULL without a table.
+arb__slot_rec *arb__slot_rec_get(uint32_t mbid);
+
+// ---------------------------------------------------------------------------
+// Mailboxes (mbox.c)
+// ---------------------------------------------------------------------------
+typedef struct arb__mbox     arb__mbox;
+typedef struct arb__mbox_att arb__mbox_att;
 typedef void (*arb__batch_cb)(void *arg, const void *data, size_t len);
 
-// arb__mbox_open listens for pid's mailbox: inproc too when pid is a
-// thread actor in the node process, ipc always.  cb runs on the loop for
-// every received batch (data borrowed for the call); drained (may be NULL)
-// after each wakeup's batches, so replies produced while draining leave
-// as one batch even when the loop never goes idle.  With base NULL the
-// mailbox is opened detached (listening; arb__mbox_attach puts it on a
-// loop later).
-int arb__mbox_open(arb__mbox **mbp, struct event_base *base,
-    const arb__addr *a, arb_pid pid, size_t max_batch, arb__batch_cb cb,
-    void (*drained)(void *arg), void *arg);
-// arb__mbox_listen_ipc opens the ipc address of a thread actor's mailbox
-// (deferred by arb__mbox_open; a no-op once done or for other mailboxes).
-// Until then senders in other processes redial every few ms.  A thread
-// actor's ipc address is opened only when a process needs it: when the
-// actor first sends to a process, or when a process asks the node
-// (ARB__CTL_LISTEN) because it is about to send to the actor.
-int arb__mbox_listen_ipc(arb__mbox *mb);
-// arb__mbox_detach removes the mailbox from its loop (on that loop's
-// thread) without closing the socket; arb__mbox_attach puts it on another
-// loop.  A thread actor's mailbox belongs to its child slot and passes
-// from one incarnation to the next this way: no close, no new listen, and
-// what was queued during the restart reaches the new incarnation.
-void arb__mbox_detach(arb__mbox *mb);
-int  arb__mbox_attach(arb__mbox *mb, struct event_base *base,
-     arb__batch_cb cb, void (*drained)(void *arg), void *arg);
-// arb__mbox_pause stops delivering batches (the actor is exiting).
-void arb__mbox_pause(arb__mbox *mb);
-// arb__mbox_close closes the socket; envelopes still queued are decoded
-// only to be counted and returned as dead letters.  NULL is a no-op.
-size_t arb__mbox_close(arb__mbox *mb);
+// arb__mbox_open returns a reference to the mailbox of child slot mbid in
+// this process, making it (detached) if needed.  The mailbox belongs to
+// the slot: it passes from one incarnation to the next and lives until
+// the slot is removed (arb__slot_remove), so what was queued during a
+// restart is delivered to the new incarnation.  Thread: any.
+int arb__mbox_open(arb__mbox **mbp, uint32_t mbid);
+// arb__mbox_rele drops a reference.  NULL is a harmless no-op.
+void arb__mbox_rele(arb__mbox *mb);
+// arb__mbox_attach delivers the mailbox's batches to cb on base's loop
+// from now on (an earlier attachment stops receiving); drained (may be
+// NULL) runs after each wakeup's batches, so replies produced while
+// draining leave as one batch even if the loop never goes idle.
+// arb__mbox_detach takes it off the loop (on that loop's thread) without
+// losing what is queued, and frees *att.  arb__mbox_pause stops delivery
+// (the actor is exiting).
+int  arb__mbox_attach(arb__mbox *mb, struct event_base *base, arb__batch_cb cb,
+     void (*drained)(void *arg), void *arg, arb__mbox_att **attp);
+void arb__mbox_detach(arb__mbox_att *att); // NULL is a no-op
+void arb__mbox_pause(arb__mbox_att *att);  // NULL is a no-op
+// arb__mbox_drop empties the queue and returns the envelopes it held
+// (an exiting process counts them as dead letters).
+size_t arb__mbox_drop(arb__mbox *mb);
+// arb__mbox_publish keeps *count equal to the envelopes queued (a process
+// actor's slot record, for the node to count after a crash).
+void arb__mbox_publish(arb__mbox *mb, _Atomic uint64_t *count);
 
-// Mailbox slots of this node process: a child slot's mailbox exists from
-// its creation until it is removed.  Senders in the node process get
-// ARB_ENOENT for a pid whose slot never existed or is gone.  (Process
-// actors cannot see the table: from them such messages wait for a
-// reconnect that never comes, bounded by the backlog.)  Thread: any.
-void arb__mbid_set(uint32_t mbid, bool exists);
-bool arb__mbid_gone(uint32_t mbid);
+// Internal to the transport (route.c and mbox.c).
+int    arb__mbox_new(arb__mbox **mbp, uint32_t mbid); // refs 1
+int    arb__mbox_put(arb__mbox *mb, arb__chunk *ch, struct event *waiter);
+void   arb__mbox_unwait(arb__mbox *mb, struct event *waiter);
+bool   arb__mbox_put_link(arb__mbox *mb, arb__chunk *ch, arb__tp_stats *st);
+bool   arb__mbox_still_full(arb__mbox *mb);
+size_t arb__mbox_close(arb__mbox *mb); // no more puts; returns dropped
+void   arb__mbox_ref(arb__mbox *mb);
+// arb__tp_resume tells the links that paused mailbox mbid that it has
+// room again (route.c).  Thread: any.
+void arb__tp_resume(uint32_t mbid);
 
+// ---------------------------------------------------------------------------
+// Routing (route.c): how a batch reaches a destination mailbox.
+// ---------------------------------------------------------------------------
+typedef struct arb__tp_ops {
+	const char *scheme;  // "inproc", "ipc", "tcp", "tls+tcp"
+	bool        settles; // a put's success means delivered (a mailbox)
+	// put hands ch over (ARB_OK), or refuses it: ARB_EAGAIN (full or
+	// paused; waiter is made active when that may change), ARB_ENOENT
+	// (gone for good).
+	int (*put)(void *ep, arb__chunk *ch, struct event *waiter);
+	void (*unwait)(void *ep, struct event *waiter);
+	void (*rele)(void *ep);
+} arb__tp_ops;
+
+// arb__route finds the endpoint for `to` (a reference in *epp, released
+// with (*opsp)->rele).  ARB_ENOENT when `to` cannot have a mailbox.
+int arb__route(arb_pid to, const arb__tp_ops **opsp, void **epp);
+
+// ---------------------------------------------------------------------------
+// Outbound queues (outq.c)
+// ---------------------------------------------------------------------------
 typedef struct arb__outq arb__outq;
 
-#define ARB__OUTQ_BATCH_FLUSH (64u * 1024u)  // flush a peer early above this
-#define ARB__OUTQ_BACKLOG_MAX (1024u * 1024u) // ARB_EAGAIN above this
-
-int arb__outq_open(arb__outq **qp, struct event_base *base,
-    const arb__addr *a, size_t max_msg);
+int arb__outq_open(arb__outq **qp, struct event_base *base, size_t max_msg);
 // arb__outq_push encodes m for m->to.  Returns ARB_EAGAIN when that
 // destination's backlog is full, ARB_EMSGSIZE over max_msg, ARB_ENOENT
-// for a pid that cannot have a mailbox, ARB_ENOMEM.  m stays the caller's.
+// for a pid that cannot have a mailbox (now), ARB_ENOMEM.  m stays the
+// caller's.
 int arb__outq_push(arb__outq *q, const arb_msg *m);
-// arb__outq_set_reach sets fn(arg, to), called once per destination
-// reached over ipc, when its peer socket is made (before the first batch
-// to it leaves).  Thread actors use it to open their own ipc address only
-// when they talk to a process; process actors to ask the node to have a
-// thread actor's ipc address opened.  fn NULL clears it.
-typedef void (*arb__outq_reach_fn)(void *arg, arb_pid to);
-void arb__outq_set_reach(arb__outq *q, arb__outq_reach_fn fn, void *arg);
-// arb__outq_flush sends every pending batch now (non-blocking).
+// arb__outq_flush hands every pending batch on now (non-blocking).
 void arb__outq_flush(arb__outq *q);
-// arb__outq_backlog returns the bytes not yet handed to nng.
-size_t arb__outq_backlog(const arb__outq *q);
+// arb__outq_backlog returns the bytes not yet handed on.
+size_t   arb__outq_backlog(const arb__outq *q);
 uint64_t arb__outq_batches(const arb__outq *q);
-// arb__outq_idle is true when nothing waits to be sent (no pending batch,
-// so none of the queue's events is armed).
+// arb__outq_origin returns the queue's share of the loss counters;
+// arb__outq_set_origin replaces it (a process actor's lives in its slot
+// record) before anything was sent.
+arb__origin *arb__outq_origin(const arb__outq *q);
+void         arb__outq_set_origin(arb__outq *q, arb__origin *o);
+// arb__outq_idle is true when nothing waits to be handed on (so none of
+// the queue's events is armed).
 bool arb__outq_idle(const arb__outq *q);
 // arb__outq_owns is true when ev is one of an outbound queue's own events.
-struct event;
 bool arb__outq_owns(const struct event *ev);
 // arb__outq_linger flushes and waits (at most ms) until every pending
-// batch has been handed over by nng, so an exiting actor's last messages
-// are not lost with its sockets.  Blocks: call it on the actor's own
-// thread as it ends, never on the node loop.
+// batch has been handed on (to a mailbox or a link), so an exiting
+// actor's last messages are not lost with it.  Blocks: call it on the
+// actor's own thread as it ends, never on the node loop.
 void arb__outq_linger(arb__outq *q, int ms);
-// arb__outq_close flushes what it can and closes every socket.  NULL is a
-// harmless no-op.
+// arb__outq_close hands on what it can; what is left is counted as dead
+// letters.  NULL is a harmless no-op.
 void arb__outq_close(arb__outq *q);
 
 #endif // ARB_TRANSPORT_H

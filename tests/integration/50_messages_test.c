@@ -4,7 +4,7 @@
 // timeout, error replies and late replies (SPEC 21), gather in both modes
 // with several errors and crashing targets (SPEC 15), monitors and links
 // (SPEC 8), names and delivery across a restart (SPEC 19), malformed,
-// truncated and oversized frames from a raw nng peer (SPEC 20) and a
+// truncated and oversized frames from a raw link peer (SPEC 20) and a
 // message storm against a mailbox that does not drain (SPEC 18).
 //
 // Each test runs a node in a helper process (this binary re-executed).
@@ -15,11 +15,10 @@
 // arb_test_proc_fini checks that nothing is left behind.
 
 #include "arb_test.h"
+#include "linkpeer.h"
 #include "probe.h"
 
 #include <event2/event.h>
-#include <nng/nng.h>
-#include <nng/protocol/pipeline0/push.h>
 
 #include <errno.h>
 #include <inttypes.h>
@@ -597,6 +596,7 @@ struct drv {
 	uint32_t        seq, seq_at_restart;
 	int             polls, answers, calls;
 	bool            restarted;
+	arb_pid         ref_pid; // names: the owner's first incarnation
 	arb_pid         newpid;
 	long            rss0;
 	arb_stats       st0;
@@ -1009,29 +1009,29 @@ gather_crash_start(drv *d)
 }
 
 // --- scenario "monitor" -----------------------------------------------------
+// pid[0..2] are the slot addresses of m1..m3 (arb_whereis of a path);
+// monitors given a slot address watch its current incarnation, and DOWN
+// names that exact incarnation.  pid[1] becomes m2's old exact pid.
+#define MON_M2_FIRST 4 // ref index of the first monitor of m2
 
 static void
-monitor_poll(evutil_socket_t fd, short what, void *arg)
+monitor_back_cb(arb_ctx *ctx, void *arg, const arb_result *r)
 {
 	drv    *d = arg;
 	arb_pid now;
 	int     rv;
 
-	(void) fd;
-	(void) what;
-	// Wait (bounded) for root/m2 to be back as a new incarnation.
-	if (arb_whereis(d->ctx, "root/m2", &now) != ARB_OK ||
-	    arb_pid_eq(now, d->pid[1])) {
-		if (++d->polls > 2500) {
-			EMIT(d, "event=error what=m2_not_restarted polls=%d",
-			    d->polls);
-			return;
-		}
-		timer_arm(d->ctx, &d->tick, monitor_poll, d, 2, false);
+	(void) ctx;
+	if (r->status != ARB_OK) {
+		EMIT(d, "event=error what=m2_call rv=%s",
+		    arb_err_name(r->status));
 		return;
 	}
-	EMIT(d, "event=m2_restarted same_actor=%d",
-	    arb_pid_same_actor(now, d->pid[1]));
+	// The call went to m2's slot while it restarted: the new
+	// incarnation answered.
+	now = arb_msg_from(r->reply);
+	EMIT(d, "event=m2_restarted same_actor=%d differs=%d",
+	    arb_pid_same_actor(now, d->pid[1]), !arb_pid_eq(now, d->pid[1]));
 	// Monitor the OLD pid: it is gone, so DOWN noproc comes at once.
 	d->t0 = mono_ms();
 	if ((rv = arb_monitor(d->ctx, d->pid[1], &d->ref[1])) != ARB_OK) {
@@ -1047,6 +1047,7 @@ monitor_start(drv *d)
 	int rv;
 
 	drv_resolve(d, paths);
+	d->n = MON_M2_FIRST + 1;
 	if ((rv = arb_monitor(d->ctx, d->pid[0], &d->ref[0])) != ARB_OK) {
 		EMIT(d, "event=error what=monitor rv=%s", arb_err_name(rv));
 	}
@@ -1073,11 +1074,26 @@ monitor_handle(drv *d, const arb_msg *m)
 	switch (i) {
 	case 0:
 		EMIT(d, "event=down1 who_ok=%d reason=%s count=%d",
-		    arb_pid_eq(who, d->pid[0]), why, d->cnt[0]);
+		    arb_pid_same_actor(who, d->pid[0]) && !arb_pid_is_slot(who),
+		    why, d->cnt[0]);
 		if (d->cnt[0] == 1) {
-			d->pid[1] = drv_where(d, "root/m2");
+			rv = arb_monitor(d->ctx, d->pid[1], &d->ref[MON_M2_FIRST]);
+			if (rv != ARB_OK) {
+				EMIT(d, "event=error what=monitor_m2 rv=%s",
+				    arb_err_name(rv));
+			}
 			drv_send(d, d->pid[1], PROBE_CRASH, "error:5");
-			monitor_poll(-1, 0, d);
+		}
+		break;
+	case MON_M2_FIRST:
+		// m2's first incarnation is down: keep its exact pid, then
+		// ask its slot, which the next incarnation answers.
+		d->pid[1] = who;
+		rv = arb_call(d->ctx, arb_pid_slot(who), PROBE_ECHO, "back", 4,
+		    5000, monitor_back_cb, d);
+		if (rv != ARB_OK) {
+			EMIT(d, "event=error what=call_m2 rv=%s",
+			    arb_err_name(rv));
 		}
 		break;
 	case 1:
@@ -1088,7 +1104,6 @@ monitor_handle(drv *d, const arb_msg *m)
 		rv = arb_monitor(d->ctx, d->pid[2], &d->ref[2]);
 		rv = rv ? rv : arb_monitor(d->ctx, d->pid[2], &d->ref[3]);
 		rv = rv ? rv : arb_demonitor(d->ctx, d->ref[2]);
-		d->n = 4;
 		d->path[3] = "root/m3";
 		d->pid[3]  = d->pid[2];
 		EMIT(d, "event=m3_monitors rv=%s distinct=%d",
@@ -1096,8 +1111,9 @@ monitor_handle(drv *d, const arb_msg *m)
 		drv_send(d, d->pid[2], PROBE_CRASH, "error:6");
 		break;
 	case 3:
-		EMIT(d, "event=down3 who_ok=%d reason=%s", arb_pid_eq(who,
-		    d->pid[2]), why);
+		EMIT(d, "event=down3 who_ok=%d reason=%s",
+		    arb_pid_same_actor(who, d->pid[2]) && !arb_pid_is_slot(who),
+		    why);
 		EMIT(d, "event=finished down1=%d down2=%d demonitored=%d "
 		        "down3=%d unknown=%d",
 		    d->cnt[0], d->cnt[1], d->cnt[2], d->cnt[3],
@@ -1202,7 +1218,8 @@ names_again_cb(arb_ctx *ctx, void *arg, const arb_result *r)
 	w = arb_whereis(d->ctx, "svc", &svc);
 	EMIT(d, "event=reg_dup_again status=%s rv=%s whereis=%s svc_is_dup=%d",
 	    arb_err_name(r->status), body_str(r->reply, rv, sizeof(rv)),
-	    arb_err_name(w), arb_pid_eq(svc, d->pid[1]));
+	    arb_err_name(w),
+	    arb_pid_same_actor(svc, d->pid[1]) && !arb_pid_is_slot(svc));
 }
 
 static void
@@ -1232,12 +1249,11 @@ names_tick(evutil_socket_t fd, short what, void *arg)
 {
 	drv    *d = arg;
 	uint8_t b[5];
-	arb_pid now;
 	int     rv;
 
 	(void) fd;
 	(void) what;
-	// Keep sending to the pid taken before the crash.
+	// Keep sending to the slot address taken before the crash.
 	seq_put(b, d->seq);
 	if ((rv = arb_send_copy(d->ctx, d->pid[0], T_SEQ, b, 5)) == ARB_OK) {
 		d->seq++;
@@ -1245,16 +1261,7 @@ names_tick(evutil_socket_t fd, short what, void *arg)
 		d->other++;
 	}
 	if (!d->restarted) {
-		if (arb_whereis(d->ctx, "root/owner", &now) == ARB_OK &&
-		    !arb_pid_eq(now, d->pid[0])) {
-			d->restarted      = true;
-			d->newpid         = now;
-			d->seq_at_restart = d->seq;
-			EMIT(d, "event=restarted same_actor=%d differs=%d "
-			        "seq=%u",
-			    arb_pid_same_actor(now, d->pid[0]),
-			    !arb_pid_eq(now, d->pid[0]), (unsigned) d->seq);
-		} else if (++d->polls > 5000) {
+		if (++d->polls > 5000) {
 			EMIT(d, "event=error what=not_restarted polls=%d",
 			    d->polls);
 			timer_free(&d->tick);
@@ -1262,7 +1269,8 @@ names_tick(evutil_socket_t fd, short what, void *arg)
 		}
 	} else if (d->seq >= d->seq_at_restart + 20) {
 		timer_free(&d->tick);
-		// To the old pid as well: the mailbox address is stable.
+		// To the slot address as well, which the new incarnation
+		// holds now.
 		rv = arb_call(d->ctx, d->pid[0], T_QUERY, NULL, 0, 10000,
 		    names_report_cb, d);
 		if (rv != ARB_OK) {
@@ -1286,9 +1294,12 @@ names_dup_cb(arb_ctx *ctx, void *arg, const arb_result *r)
 	(void) ctx;
 	EMIT(d, "event=reg_dup status=%s rv=%s", arb_err_name(r->status),
 	    body_str(r->reply, rv, sizeof(rv)));
+	// A registered name names the incarnation that took it; pid[0] is
+	// the owner's slot address (arb_whereis of its path).
 	w = arb_whereis(d->ctx, "svc", &svc);
 	EMIT(d, "event=whereis rv=%s is_owner=%d", arb_err_name(w),
-	    arb_pid_eq(svc, d->pid[0]));
+	    arb_pid_same_actor(svc, d->pid[0]) && !arb_pid_is_slot(svc) &&
+	        arb_pid_is_slot(d->pid[0]));
 	w = arb_monitor(d->ctx, d->pid[0], &d->ref[0]);
 	// Crash the owner; what follows in the same turn travels in the
 	// same batch, behind the crash: dead letters of the old incarnation.
@@ -1337,17 +1348,46 @@ names_start(drv *d)
 }
 
 static void
+names_back_cb(arb_ctx *ctx, void *arg, const arb_result *r)
+{
+	drv    *d = arg;
+	arb_pid now;
+
+	(void) ctx;
+	if (r->status != ARB_OK) {
+		EMIT(d, "event=error what=back rv=%s", arb_err_name(r->status));
+		return;
+	}
+	// Asked through the slot while the owner restarted: its new
+	// incarnation answered.
+	now               = arb_msg_from(r->reply);
+	d->restarted      = true;
+	d->newpid         = now;
+	d->seq_at_restart = d->seq;
+	EMIT(d, "event=restarted same_actor=%d differs=%d seq=%u",
+	    arb_pid_same_actor(now, d->pid[0]), !arb_pid_eq(now, d->ref_pid),
+	    (unsigned) d->seq);
+}
+
+static void
 names_handle(drv *d, const arb_msg *m)
 {
 	char    why[160];
 	arb_pid who, svc;
+	int     rv;
 
 	if (arb_msg_tag(m) != ARB_TAG_DOWN || arb_msg_ref(m) != d->ref[0]) {
 		return;
 	}
 	drv_exit_text(m, &who, why, sizeof(why));
+	d->ref_pid = who;
 	EMIT(d, "event=owner_down reason=%s svc=%s", why,
 	    arb_err_name(arb_whereis(d->ctx, "svc", &svc)));
+	rv = arb_call(d->ctx, d->pid[0], T_QUERY, NULL, 0, 10000,
+	    names_back_cb, d);
+	if (rv != ARB_OK) {
+		EMIT(d, "event=error what=call rv=%s", arb_err_name(rv));
+	}
 }
 
 // --- scenario "storm": send as fast as possible to a stalled receiver -----
@@ -1682,7 +1722,6 @@ static int
 h_malformed(int argc, char **argv)
 {
 	const arb_child_spec c[] = {
-		// pt talks to pp first, which opens pt's ipc address.
 		PROBE_CHILD("pp", ARB_PROCESS, "init=ok"),
 		PROBE_CHILD("pt", ARB_THREAD, "init=ok;ping=root/pp"),
 	};
@@ -2095,7 +2134,7 @@ put_be32(uint8_t *p, uint8_t code, uint32_t v)
 	return 5;
 }
 
-// env_hdr writes an envelope header by hand (wire format v1, arb_impl.h):
+// env_hdr writes an envelope header by hand (wire format v2, arb_impl.h):
 // [ver, flags=0, from=0, to, tag, ref=0, bin32 of blen] with wide ints.
 static size_t
 env_hdr(uint8_t *p, unsigned ver, uint64_t to, uint32_t tag, uint32_t blen)
@@ -2113,47 +2152,54 @@ env_hdr(uint8_t *p, unsigned ver, uint64_t to, uint32_t tag, uint32_t blen)
 	return n;
 }
 
+// A raw link peer: one connection to the process that hosts an actor's
+// mailbox, greeted with the node's identity (tests/support/linkpeer.h).
 typedef struct rawpeer {
-	nng_socket sock;
-	uint64_t   pid;
+	int      fd;
+	uint64_t pid;  // the actor's pid id
+	uint32_t mbid; // its mailbox
+	uint64_t seq;  // last DATA sequence number sent
 } rawpeer;
 
 static void
 raw_send(rawpeer *r, const void *buf, size_t len)
 {
-	int rv = nng_send(r->sock, (void *) buf, len, 0);
-
-	if (rv != 0) {
-		fail_msg("nng_send(%zu bytes): %s", len, nng_strerror(rv));
+	if (!lp_send_data(r->fd, r->mbid, 1, ++r->seq, buf, len)) {
+		fail_msg("link write (%zu bytes): %s", len, strerror(errno));
 	}
 }
 
-// raw_open dials the mailbox of the actor whose "event=started" line has
-// path, from the node's run_dir.
+// raw_open connects to the process hosting the mailbox of the actor
+// whose "event=started" line has path, and greets it.
 static void
-raw_open(arb_test_proc *p, rawpeer *r, const char *run_dir, const char *path)
+raw_open(arb_test_proc *p, rawpeer *r, const lp_node *n, const char *path)
 {
-	char        needle[96], l[512], url[400];
+	char        needle[96], l[512], sock[400];
 	const char *s;
-	int         rv;
+	uint8_t     b[512];
+	size_t      k;
 
 	snprintf(needle, sizeof(needle), "%s event=started", path);
 	line_of(p, needle, 10000, l, sizeof(l));
 	s = strstr(l, " pid=");
 	assert_non_null(s);
-	r->pid = strtoull(s + 5, NULL, 10);
-	snprintf(url, sizeof(url), "ipc://%s/%u.mbox", run_dir,
-	    (unsigned) ((r->pid >> 32) & 0x3FFFFFFFu));
-	if ((rv = nng_push0_open(&r->sock)) != 0) {
-		fail_msg("nng_push0_open: %s", nng_strerror(rv));
+	r->pid  = strtoull(s + 5, NULL, 10);
+	r->mbid = (uint32_t) ((r->pid >> 32) & 0x3FFFFFFFu);
+	r->seq  = 0;
+	if ((r->pid >> 62) == 2) { // a process actor listens itself
+		snprintf(sock, sizeof(sock), "%s/%u.link", n->run_dir,
+		    (unsigned) r->mbid);
+	} else {
+		snprintf(sock, sizeof(sock), "%s/node.link", n->run_dir);
 	}
-	nng_socket_set_ms(r->sock, NNG_OPT_SENDTIMEO, 5000);
-	if ((rv = nng_dial(r->sock, url, NULL, 0)) != 0) {
-		fail_msg("nng_dial %s: %s", url, nng_strerror(rv));
+	if ((r->fd = lp_connect(sock)) < 0) {
+		fail_msg("connect %s: %s", sock, strerror(errno));
 	}
+	k = lp_hello(b, n, 1);
+	assert_true(lp_write(r->fd, b, k));
 }
 
-// send_bad_frames sends 5 bad batches and returns their count.
+// send_bad_frames sends 4 bad batches and returns their count.
 static int
 send_bad_frames(rawpeer *r)
 {
@@ -2171,22 +2217,20 @@ send_bad_frames(rawpeer *r)
 	}
 	raw_send(r, small, 61);
 	// 2. A valid envelope cut short.
-	n = env_hdr(small, 1, r->pid, PROBE_ECHO, 8);
+	n = env_hdr(small, 2, r->pid, PROBE_ECHO, 8);
 	memcpy(small + n, "12345678", 8);
 	raw_send(r, small, 29);
 	// 3. Wrong version, otherwise complete.
-	n = env_hdr(small, 2, r->pid, PROBE_ECHO, 8);
+	n = env_hdr(small, 3, r->pid, PROBE_ECHO, 8);
 	memcpy(small + n, "12345678", 8);
 	raw_send(r, small, n + 8);
 	// 4. A body over the node's maximum (but under the receive limit).
 	big = calloc(1, 64 + over);
 	assert_non_null(big);
-	n = env_hdr(big, 1, r->pid, PROBE_ECHO, (uint32_t) over);
+	n = env_hdr(big, 2, r->pid, PROBE_ECHO, (uint32_t) over);
 	raw_send(r, big, n + over);
 	free(big);
-	// 5. An empty message: no envelope at all.
-	raw_send(r, small, 0);
-	return 5;
+	return 4;
 }
 
 static void
@@ -2199,11 +2243,11 @@ send_good_frames(rawpeer *r)
 
 	// Exactly the maximum body is accepted (probe ignores SILENT) ...
 	assert_non_null(big);
-	n = env_hdr(big, 1, r->pid, PROBE_SILENT, (uint32_t) max);
+	n = env_hdr(big, 2, r->pid, PROBE_SILENT, (uint32_t) max);
 	raw_send(r, big, n + max);
 	free(big);
 	// ... and then stats, which the probe prints.
-	n = env_hdr(hdr, 1, r->pid, PROBE_STATS, 0);
+	n = env_hdr(hdr, 2, r->pid, PROBE_STATS, 0);
 	raw_send(r, hdr, n);
 }
 
@@ -2217,27 +2261,20 @@ expect_once(arb_test_proc *p, const char *needle)
 	}
 }
 
-// node_run_dir reads the node's run_dir from its start line.
+// node_ident reads the node's identity and run_dir from its start line.
 static void
-node_run_dir(arb_test_proc *p, char *buf, size_t len)
+node_ident(arb_test_proc *p, lp_node *n)
 {
-	char        l[512];
-	const char *s;
-	size_t      k;
+	char l[512];
 
 	line_of(p, "event=node_start node=test run_dir=", 10000, l, sizeof(l));
-	s = strstr(l, "run_dir=") + 8;
-	k = strcspn(s, " \n");
-	assert_true(k > 0 && k < len);
-	memcpy(buf, s, k);
-	buf[k] = '\0';
+	assert_int_equal(lp_parse_start(n, l), 0);
 }
 
-// mbox_file is the path of the ipc socket file of the actor whose
-// "event=started" line (already read) has path.
-static void
-mbox_file(arb_test_proc *p, const char *run_dir, const char *path,
-    char *buf, size_t len)
+// mbid_of is the mailbox id of the actor whose "event=started" line (read
+// already) has path.
+static unsigned
+mbid_of(arb_test_proc *p, const char *path)
 {
 	char        needle[96];
 	const char *l;
@@ -2247,34 +2284,37 @@ mbox_file(arb_test_proc *p, const char *run_dir, const char *path,
 	l = strstr(p->out, needle);
 	assert_non_null(l);
 	pid = strtoull(strstr(l, " pid=") + 5, NULL, 10);
-	snprintf(buf, len, "%s/%u.mbox", run_dir,
-	    (unsigned) ((pid >> 32) & 0x3FFFFFFFu));
+	return (unsigned) ((pid >> 32) & 0x3FFFFFFFu);
 }
 
-// A thread actor opens its ipc address only when a process needs it: pp
-// (a process) sends to pt first, and the message arrives; pq never hears
-// from a process and has no socket file.  (pt opening its address when
-// it sends to a process first is test_malformed_frames_rejected_and_counted.)
+// One link listener per OS process: the node's (node.link, for every
+// thread actor) and each process actor's (<mbid>.link); thread actors
+// have no socket of their own.  Messages flow both ways between a thread
+// and a process actor.
 static void
-test_thread_ipc_address_opens_on_demand(void **state)
+test_one_listener_per_process(void **state)
 {
 	arb_test_proc p;
-	char          run_dir[256], f[400];
+	lp_node       n;
+	char          f[400];
 	struct stat   st;
 
 	(void) state;
 	arb_test_spawn(&p, "on_demand", NULL);
-	node_run_dir(&p, run_dir, sizeof(run_dir));
+	node_ident(&p, &n);
 	arb_test_expect(&p, "event=tree_up", 10000);
 	expect_once(&p, "probe path=root/pt event=msg tag=echo body=ping");
-	mbox_file(&p, run_dir, "root/pt", f, sizeof(f));
+	snprintf(f, sizeof(f), "%s/node.link", n.run_dir);
 	assert_int_equal(stat(f, &st), 0);
 	assert_true(S_ISSOCK(st.st_mode));
-	mbox_file(&p, run_dir, "root/pp", f, sizeof(f));
+	snprintf(f, sizeof(f), "%s/%u.link", n.run_dir, mbid_of(&p, "root/pp"));
 	assert_int_equal(stat(f, &st), 0);
-	mbox_file(&p, run_dir, "root/pq", f, sizeof(f));
+	assert_true(S_ISSOCK(st.st_mode));
+	snprintf(f, sizeof(f), "%s/%u.link", n.run_dir, mbid_of(&p, "root/pt"));
 	assert_int_equal(stat(f, &st), -1);
 	assert_int_equal(errno, ENOENT);
+	snprintf(f, sizeof(f), "%s/%u.link", n.run_dir, mbid_of(&p, "root/pq"));
+	assert_int_equal(stat(f, &st), -1);
 	stop_node(&p);
 	arb_test_proc_fini(&p);
 }
@@ -2283,21 +2323,21 @@ static void
 test_malformed_frames_rejected_and_counted(void **state)
 {
 	arb_test_proc p;
-	char          l[512], run_dir[256], ospid[64];
-	rawpeer       rt, rp;
+	lp_node       n;
+	char          l[512], ospid[64];
+	rawpeer       rt, rp, re;
 	int           bad;
 
 	(void) state;
 	arb_test_spawn(&p, "malformed", NULL);
-	node_run_dir(&p, run_dir, sizeof(run_dir));
+	node_ident(&p, &n);
 	line_of(&p, "probe path=root/pp event=init", 10000, l, sizeof(l));
 	snprintf(ospid, sizeof(ospid), "ospid=%ld ", field_of(l, "ospid"));
 	arb_test_expect(&p, "event=tree_up", 10000);
-	// pt has sent to a process, so its ipc address is open.
 	expect_once(&p, "probe path=root/pp event=msg tag=echo body=ping");
 
-	raw_open(&p, &rt, run_dir, "root/pt");
-	raw_open(&p, &rp, run_dir, "root/pp");
+	raw_open(&p, &rt, &n, "root/pt");
+	raw_open(&p, &rp, &n, "root/pp");
 	bad = send_bad_frames(&rt);
 	send_good_frames(&rt);
 	send_bad_frames(&rp);
@@ -2310,8 +2350,8 @@ test_malformed_frames_rejected_and_counted(void **state)
 	line_of(&p, "probe path=root/pp event=stats", 10000, l, sizeof(l));
 	assert_int_equal(field_of(l, "msgs_in"), 3); // pt's ping too
 	assert_int_equal(field_of(l, "rejected"), bad);
-	nng_close(rt.sock);
-	nng_close(rp.sock);
+	close(rt.fd);
+	close(rp.fd);
 	// ... every bad batch was logged once, and nobody restarted.
 	assert_int_equal(arb_test_count(&p, "root/pt event=rejected_frame"),
 	    bad);
@@ -2320,6 +2360,22 @@ test_malformed_frames_rejected_and_counted(void **state)
 	assert_int_equal(arb_test_count(&p, "event=rejected_frame "
 	                                    "error=ARB_EMSGSIZE"),
 	    2);
+	// An empty DATA frame is no batch: the connection that sent it is
+	// closed (the link's own error), the actors never see it.
+	raw_open(&p, &re, &n, "root/pt");
+	{
+		uint8_t h[24];
+		lp_data_hdr(h, re.mbid, 0, 1, 0);
+		assert_true(lp_write(re.fd, h, sizeof(h)));
+		assert_true(lp_wait_eof(re.fd, 5000));
+		close(re.fd);
+	}
+	raw_open(&p, &re, &n, "root/pt");
+	send_good_frames(&re);
+	p.mark = 0;
+	arb_test_expect(&p, "probe path=root/pt event=stats", 10000);
+	arb_test_expect(&p, "probe path=root/pt event=stats", 10000);
+	close(re.fd);
 	assert_int_equal(
 	    arb_test_count(&p, "probe path=root/pp event=init"), 1);
 	assert_int_equal(
@@ -2407,7 +2463,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_links_propagate_trap_and_normal),
 	cmocka_unit_test(test_names_and_restart_delivery_thread),
 	cmocka_unit_test(test_names_and_restart_delivery_process),
-	cmocka_unit_test(test_thread_ipc_address_opens_on_demand),
+	cmocka_unit_test(test_one_listener_per_process),
 	cmocka_unit_test(test_malformed_frames_rejected_and_counted),
 	cmocka_unit_test(test_storm_against_full_mailbox),
 };

@@ -21,7 +21,7 @@ static int           tries;
 static int
 sender_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 {
-	arb_pid  made_up = { ((uint64_t) 1 << 62) | ((uint64_t) 900000 << 32) | 7 };
+	arb_pid  made_up = { .id = ((uint64_t) 1 << 62) | ((uint64_t) 900000 << 32) | 7 };
 	arb_pid  node    = { 0 };
 	arb_pid  exec, gone;
 	arb_msg *m;

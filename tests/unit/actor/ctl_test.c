@@ -81,7 +81,9 @@ sample_msgs(arb__ctl_msg *m, arb__ctl_dir *to, size_t cap)
 	fill(m[k].init.path, sizeof(m[k].init.path), 'p');
 	fill(m[k].init.type, sizeof(m[k].init.type), 't');
 	fill(m[k].init.addr.run_dir, sizeof(m[k].init.addr.run_dir), 'r');
-	fill(m[k].init.addr.token, sizeof(m[k].init.addr.token), 'k');
+	fill(m[k].init.addr.node, sizeof(m[k].init.addr.node), 'k');
+	m[k].init.addr.node_id  = UINT32_MAX;
+	m[k].init.addr.creation = UINT32_MAX;
 	m[k].init.arg     = arg_max;
 	m[k].init.arg_len = sizeof(arg_max);
 	to[k++]           = ARB__CTL_TO_ACTOR;
@@ -94,7 +96,9 @@ sample_msgs(arb__ctl_msg *m, arb__ctl_dir *to, size_t cap)
 	strcpy(m[k].init.path, "r");
 	strcpy(m[k].init.type, "t");
 	strcpy(m[k].init.addr.run_dir, "/");
-	strcpy(m[k].init.addr.token, "1");
+	strcpy(m[k].init.addr.node, "n");
+	m[k].init.addr.node_id  = 1;
+	m[k].init.addr.creation = 1;
 	to[k++] = ARB__CTL_TO_ACTOR;
 	m[k].op = ARB__CTL_STOP;
 	to[k++] = ARB__CTL_TO_ACTOR;
@@ -105,7 +109,7 @@ sample_msgs(arb__ctl_msg *m, arb__ctl_dir *to, size_t cap)
 	to[k++]       = ARB__CTL_TO_ACTOR;
 	m[k].op       = ARB__CTL_REP;
 	m[k].req.rv   = INT_MAX;
-	m[k].req.pid  = (arb_pid) { UINT64_MAX };
+	m[k].req.pid  = (arb_pid) { .id = UINT64_MAX };
 	m[k].req.ref  = UINT64_MAX;
 	to[k++]       = ARB__CTL_TO_ACTOR;
 	m[k].op       = ARB__CTL_REP;
@@ -124,16 +128,13 @@ sample_msgs(arb__ctl_msg *m, arb__ctl_dir *to, size_t cap)
 	m[k].exit.code = INT_MAX;
 	to[k++]        = ARB__CTL_TO_NODE;
 	m[k].op        = ARB__CTL_HB;
-	m[k].stats     = (arb_stats) { 1, UINT64_MAX, 3, 4, 5, 6, 7, 8 };
+	m[k].stats     = (arb_stats) { 1, UINT64_MAX, 3, 4, 5, 6, 7, 8, 9, 10 };
 	to[k++]        = ARB__CTL_TO_NODE;
 	m[k].op          = ARB__CTL_HB;
 	m[k].stats       = (arb_stats) { 0 };
 	m[k].metrics     = "\x91\x90"; // any bytes: the node decodes later
 	m[k].metrics_len = 2;
 	to[k++]          = ARB__CTL_TO_NODE;
-	m[k].op        = ARB__CTL_LISTEN;
-	m[k].pid       = arb__pid_make(ARB__KIND_THREAD, 7, 9);
-	to[k++]        = ARB__CTL_TO_NODE;
 	// One request of every op.
 	m[k].op     = ARB__CTL_REQ;
 	m[k].req.op = ARB__REQ_REGISTER;
@@ -145,7 +146,7 @@ sample_msgs(arb__ctl_msg *m, arb__ctl_dir *to, size_t cap)
 	to[k++]       = ARB__CTL_TO_NODE;
 	m[k].op       = ARB__CTL_REQ;
 	m[k].req.op   = ARB__REQ_MONITOR;
-	m[k].req.target = (arb_pid) { UINT64_MAX };
+	m[k].req.target = (arb_pid) { .id = UINT64_MAX };
 	to[k++]       = ARB__CTL_TO_NODE;
 	m[k].op       = ARB__CTL_REQ;
 	m[k].req.op   = ARB__REQ_DEMONITOR;
@@ -190,7 +191,9 @@ same_fields(const arb__ctl_msg *a, const arb__ctl_msg *b)
 		assert_string_equal(a->init.path, b->init.path);
 		assert_string_equal(a->init.type, b->init.type);
 		assert_string_equal(a->init.addr.run_dir, b->init.addr.run_dir);
-		assert_string_equal(a->init.addr.token, b->init.addr.token);
+		assert_string_equal(a->init.addr.node, b->init.addr.node);
+		assert_int_equal(a->init.addr.node_id, b->init.addr.node_id);
+		assert_int_equal(a->init.addr.creation, b->init.addr.creation);
 		assert_false(b->init.addr.in_node);
 		assert_int_equal(a->init.arg_len, b->init.arg_len);
 		if (a->init.arg_len > 0) {
@@ -220,9 +223,6 @@ same_fields(const arb__ctl_msg *a, const arb__ctl_msg *b)
 		} else {
 			assert_null(b->metrics);
 		}
-		break;
-	case ARB__CTL_LISTEN:
-		assert_true(a->pid.id == b->pid.id);
 		break;
 	case ARB__CTL_REQ:
 		assert_int_equal(a->req.op, b->req.op);
@@ -255,7 +255,9 @@ in_range(const arb__ctl_msg *m, const uint8_t *buf, size_t n)
 		assert_in_range(strlen(m->init.path), 1, 255);
 		assert_in_range(strlen(m->init.type), 1, 63);
 		assert_in_range(strlen(m->init.addr.run_dir), 1, 159);
-		assert_in_range(strlen(m->init.addr.token), 1, 39);
+		assert_in_range(strlen(m->init.addr.node), 1, 63);
+		assert_true(m->init.addr.node_id != 0);
+		assert_true(m->init.addr.creation != 0);
 		if (m->init.arg_len > 0) {
 			const uint8_t *a = m->init.arg;
 			assert_true(a >= buf && a + m->init.arg_len <= buf + n);
@@ -269,9 +271,6 @@ in_range(const arb__ctl_msg *m, const uint8_t *buf, size_t n)
 		break;
 	case ARB__CTL_REP:
 		assert_true(m->req.rv >= 0);
-		break;
-	case ARB__CTL_LISTEN:
-		assert_int_equal(arb__pid_kind(m->pid), ARB__KIND_THREAD);
 		break;
 	case ARB__CTL_REQ:
 		assert_in_range(m->req.op, ARB__REQ_REGISTER, ARB__REQ_START_CHILD);
@@ -410,6 +409,7 @@ static const bad bads[] = {
 	{ "version 3", ARB__CTL_TO_NODE, 3, { 0x92, 0x03, 0x05 } },
 	{ "version negative", ARB__CTL_TO_NODE, 3, { 0x92, 0xff, 0x05 } },
 	{ "op 0", ARB__CTL_TO_NODE, 3, { 0x92, 0x02, 0x00 } },
+	{ "op 11 (LISTEN, gone)", ARB__CTL_TO_NODE, 3, { 0x92, 0x02, 0x0b } },
 	{ "op 12", ARB__CTL_TO_NODE, 3, { 0x92, 0x02, 0x0c } },
 	{ "op as a string", ARB__CTL_TO_NODE, 4, { 0x92, 0x02, 0xa1, 'x' } },
 	{ "READY with a field", ARB__CTL_TO_NODE, 4,
@@ -430,19 +430,19 @@ static const bad bads[] = {
 	    { 0x93, 0x02, 0x08, 0x93, 0x02, 0x00, 0xc4, 0x01, 'x' } },
 	{ "EXIT reason of 2", ARB__CTL_TO_NODE, 6,
 	    { 0x93, 0x02, 0x08, 0x92, 0x02, 0x00 } },
-	{ "HB with 7 stats", ARB__CTL_TO_NODE, 11,
-	    { 0x93, 0x02, 0x09, 0x97, 0, 0, 0, 0, 0, 0, 0 } },
-	{ "HB stat negative", ARB__CTL_TO_NODE, 12,
-	    { 0x93, 0x02, 0x09, 0x98, 0, 0, 0, 0, 0, 0, 0, 0xff } },
-	{ "HB with empty metrics", ARB__CTL_TO_NODE, 14,
-	    { 0x94, 0x02, 0x09, 0x98, 0, 0, 0, 0, 0, 0, 0, 0, 0xc4, 0x00 } },
-	{ "HB metrics as str", ARB__CTL_TO_NODE, 15,
-	    { 0x94, 0x02, 0x09, 0x98, 0, 0, 0, 0, 0, 0, 0, 0, 0xa1, 'x' } },
-	{ "HB with 5 elements", ARB__CTL_TO_NODE, 17,
-	    { 0x95, 0x02, 0x09, 0x98, 0, 0, 0, 0, 0, 0, 0, 0, 0xc4, 0x01, 'x',
-	        0xc0 } },
-	{ "LISTEN pid of a process", ARB__CTL_TO_NODE, 12,
-	    { 0x93, 0x02, 0x0b, 0xcf, 0x80, 0, 0, 0x01, 0, 0, 0, 0x01 } },
+	{ "HB with 9 stats", ARB__CTL_TO_NODE, 13,
+	    { 0x93, 0x02, 0x09, 0x99, 0, 0, 0, 0, 0, 0, 0, 0, 0 } },
+	{ "HB stat negative", ARB__CTL_TO_NODE, 14,
+	    { 0x93, 0x02, 0x09, 0x9a, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff } },
+	{ "HB with empty metrics", ARB__CTL_TO_NODE, 16,
+	    { 0x94, 0x02, 0x09, 0x9a, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xc4,
+	        0x00 } },
+	{ "HB metrics as str", ARB__CTL_TO_NODE, 16,
+	    { 0x94, 0x02, 0x09, 0x9a, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xa1,
+	        'x' } },
+	{ "HB with 5 elements", ARB__CTL_TO_NODE, 19,
+	    { 0x95, 0x02, 0x09, 0x9a, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xc4,
+	        0x01, 'x', 0xc0 } },
 	{ "REQ without op", ARB__CTL_TO_NODE, 3, { 0x92, 0x02, 0x0a } },
 	{ "REQ op 0", ARB__CTL_TO_NODE, 5, { 0x94, 0x02, 0x0a, 0x00, 0x00 } },
 	{ "REQ op 9", ARB__CTL_TO_NODE, 5, { 0x94, 0x02, 0x0a, 0x09, 0x00 } },
@@ -506,10 +506,12 @@ test_init_fields_out_of_range_are_rejected(void **state)
 	strcpy(base.init.path, "root/p");
 	strcpy(base.init.type, "probe");
 	strcpy(base.init.addr.run_dir, "/run/x");
-	strcpy(base.init.addr.token, "12-ab");
+	strcpy(base.init.addr.node, "gw1");
+	base.init.addr.node_id  = 7;
+	base.init.addr.creation = 9;
 	ARB_PASS(arb__ctl_encode(&b, &base));
 	ARB_PASS(decode_exact(&got, b.data, b.len, ARB__CTL_TO_ACTOR));
-	for (k = 0; k < 9; k++) {
+	for (k = 0; k < 11; k++) {
 		m = base;
 		switch (k) {
 		case 0: m.init.pid = arb__pid_make(ARB__KIND_THREAD, 1, 1); break;
@@ -520,7 +522,9 @@ test_init_fields_out_of_range_are_rejected(void **state)
 		case 5: m.init.log_level = ARB_LOG_DEBUG + 1; break;
 		case 6: m.init.path[0] = '\0'; break;
 		case 7: m.init.type[0] = '\0'; break;
-		case 8: m.init.addr.token[0] = '\0'; break;
+		case 8: m.init.addr.node[0] = '\0'; break;
+		case 9: m.init.addr.node_id = 0; break;
+		case 10: m.init.addr.creation = 0; break;
 		}
 		b.len = 0;
 		ARB_PASS(arb__ctl_encode(&b, &m));

@@ -97,8 +97,8 @@ test_round_trip_one(void **state)
 	uint8_t      body[] = { 0x92, 0x01, 0xa2, 'h', 'i' }; // [1, "hi"]
 
 	ARB_UNUSED(state);
-	m.from  = (arb_pid) { 0x0000000100000002u };
-	m.to    = (arb_pid) { 0x0000000300000004u };
+	m.from  = (arb_pid) { .id = 0x0000000100000002u };
+	m.to    = (arb_pid) { .id = 0x0000000300000004u };
 	m.tag   = 42;
 	m.flags = ARB__F_REQUEST;
 	m.ref   = 77;
@@ -141,8 +141,8 @@ test_round_trip_many(void **state)
 
 		switch (i % 5) {
 		case 0: // extremes
-			m->from  = (arb_pid) { UINT64_MAX };
-			m->to    = (arb_pid) { UINT64_MAX - (uint64_t) i };
+			m->from  = (arb_pid) { .id = UINT64_MAX };
+			m->to    = (arb_pid) { .id = UINT64_MAX - (uint64_t) i };
 			m->tag   = UINT32_MAX;
 			m->flags = UINT32_MAX;
 			m->ref   = UINT64_MAX;
@@ -155,8 +155,8 @@ test_round_trip_many(void **state)
 			m->ref   = 0;
 			break;
 		default: // every integer width somewhere
-			m->from  = (arb_pid) { rng_next(&seed) >> (i % 64) };
-			m->to    = (arb_pid) { rng_next(&seed) >> (i % 61) };
+			m->from  = (arb_pid) { .id = rng_next(&seed) >> (i % 64) };
+			m->to    = (arb_pid) { .id = rng_next(&seed) >> (i % 61) };
 			sh       = 32 + (unsigned) (i % 32);
 			m->tag   = (uint32_t) (rng_next(&seed) >> sh);
 			m->flags = (uint32_t) (i & 7);
@@ -210,14 +210,14 @@ test_encode_appends_after_existing_bytes(void **state)
 static void
 test_encode_is_minimal_msgpack(void **state)
 {
-	static const uint8_t want[] = { 0x97, 0x01, 0x00, 0x7f, 0xcc, 0x80,
+	static const uint8_t want[] = { 0x97, 0x02, 0x00, 0x7f, 0xcc, 0x80,
 		0xcd, 0x01, 0x00, 0xce, 0x00, 0x01, 0x00, 0x00, 0xc4, 0x00 };
 	arb__buf b = { 0 };
 	arb_msg  m = { 0 };
 
 	ARB_UNUSED(state);
-	m.from = (arb_pid) { 0x7f };
-	m.to   = (arb_pid) { 0x80 };
+	m.from = (arb_pid) { .id = 0x7f };
+	m.to   = (arb_pid) { .id = 0x80 };
 	m.tag  = 0x100;
 	m.ref  = 0x10000;
 	ARB_PASS(arb__codec_encode(&b, &m));
@@ -240,8 +240,8 @@ test_interop_msgpack_unpack(void **state)
 	ARB_UNUSED(state);
 	memset(body, 0xab, sizeof(body));
 	for (i = 0; i < N; i++) {
-		m.from  = (arb_pid) { (uint64_t) i << (i % 60) };
-		m.to    = (arb_pid) { i == 0 ? UINT64_MAX : (uint64_t) i };
+		m.from  = (arb_pid) { .id = (uint64_t) i << (i % 60) };
+		m.to    = (arb_pid) { .id = i == 0 ? UINT64_MAX : (uint64_t) i };
 		m.tag   = i == 1 ? UINT32_MAX : (uint32_t) i * 1000;
 		m.flags = (uint32_t) i % 4;
 		m.ref   = (uint64_t) i * 0x100000001u;
@@ -260,7 +260,7 @@ test_interop_msgpack_unpack(void **state)
 		assert_int_equal(u.data.via.array.size, 7);
 		a = u.data.via.array.ptr;
 		assert_int_equal(a[0].type, MSGPACK_OBJECT_POSITIVE_INTEGER);
-		assert_int_equal(a[0].via.u64, 1);
+		assert_int_equal(a[0].via.u64, 2);
 		assert_int_equal(a[1].via.u64, (uint64_t) i % 4);
 		assert_int_equal(a[2].via.u64, (uint64_t) i << (i % 60));
 		assert_int_equal(
@@ -287,7 +287,7 @@ test_decodes_msgpack_c_packer_output(void **state)
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	msgpack_pack_array(&pk, 7);
-	msgpack_pack_uint8(&pk, 1);
+	msgpack_pack_uint8(&pk, 2);
 	msgpack_pack_uint32(&pk, 3);
 	msgpack_pack_uint64(&pk, UINT64_MAX);
 	msgpack_pack_int64(&pk, 12345); // packed as an unsigned form
@@ -309,7 +309,7 @@ test_accepts_any_integer_width(void **state)
 {
 	// Non-minimal and signed forms of non-negative values.
 	static const uint8_t in[] = { 0xdc, 0x00, 0x07, // array16 of 7
-		0xcf, 0, 0, 0, 0, 0, 0, 0, 1,                         // ver
+		0xcf, 0, 0, 0, 0, 0, 0, 0, 2,                         // ver
 		0xd0, 0x05,                                           // flags
 		0xd3, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, // from
 		0xcd, 0x00, 0x01,                                     // to
@@ -317,7 +317,7 @@ test_accepts_any_integer_width(void **state)
 		0xd1, 0x00, 0x10,                                     // ref
 		0xc5, 0x00, 0x02, 0xc3, 0xc2 };                       // bin16
 	static const uint8_t in32[] = { 0xdd, 0x00, 0x00, 0x00, 0x07, // 7
-		0xcc, 0x01,                     // version
+		0xcc, 0x02,                     // version
 		0xce, 0xff, 0xff, 0xff, 0xff,   // flags
 		0x00, 0x00,                     // from, to
 		0xd2, 0x00, 0x00, 0x00, 0x00,   // tag
@@ -340,7 +340,7 @@ test_accepts_any_integer_width(void **state)
 
 // A minimal valid envelope to mutate: flags 0, from 1, to 2, tag 3,
 // ref 4, body [nil].
-static const uint8_t valid_env[] = { 0x97, 0x01, 0x00, 0x01, 0x02, 0x03,
+static const uint8_t valid_env[] = { 0x97, 0x02, 0x00, 0x01, 0x02, 0x03,
 	0x04, 0xc4, 0x01, 0xc0 };
 
 static void
@@ -362,7 +362,7 @@ static void
 test_wrong_version(void **state)
 {
 	uint8_t e[sizeof(valid_env)];
-	uint8_t big[] = { 0x97, 0xcf, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 2, 3,
+	uint8_t big[] = { 0x97, 0xcf, 0, 0, 0, 0, 0, 0, 0, 2, 0, 1, 2, 3,
 		4, 0xc4, 0x00 };
 	arb_msg v;
 
@@ -371,13 +371,15 @@ test_wrong_version(void **state)
 	memcpy(e, valid_env, sizeof(e));
 	e[1] = 0x00;
 	ARB_FAIL(decode_one(e, sizeof(e), MAX_BODY, &v), ARB_EBADMSG);
-	e[1] = 0x02;
+	e[1] = 0x01; // version 1: pids were never arrays
 	ARB_FAIL(decode_one(e, sizeof(e), MAX_BODY, &v), ARB_EBADMSG);
-	e[1] = 0xa1; // "1" as a str
+	e[1] = 0x03;
+	ARB_FAIL(decode_one(e, sizeof(e), MAX_BODY, &v), ARB_EBADMSG);
+	e[1] = 0xa2; // "2" as a str
 	ARB_FAIL(decode_one(e, sizeof(e), MAX_BODY, &v), ARB_EBADMSG);
 	e[1] = 0xff; // -1
 	ARB_FAIL(decode_one(e, sizeof(e), MAX_BODY, &v), ARB_EBADMSG);
-	// 2^32 + 1 must not pass as 1 by truncation.
+	// 2^32 + 2 must not pass as 2 by truncation.
 	big[5] = 1;
 	ARB_FAIL(decode_one(big, sizeof(big), MAX_BODY, &v), ARB_EBADMSG);
 }
@@ -385,13 +387,13 @@ test_wrong_version(void **state)
 static void
 test_wrong_array_length(void **state)
 {
-	static const uint8_t six[] = { 0x96, 0x01, 0x00, 0x01, 0x02, 0x03,
+	static const uint8_t six[] = { 0x96, 0x02, 0x00, 0x01, 0x02, 0x03,
 		0xc4, 0x00 };
-	static const uint8_t eight[] = { 0x98, 0x01, 0x00, 0x01, 0x02, 0x03,
+	static const uint8_t eight[] = { 0x98, 0x02, 0x00, 0x01, 0x02, 0x03,
 		0x04, 0xc4, 0x00, 0xc0 };
-	static const uint8_t a16[] = { 0xdc, 0x00, 0x08, 0x01, 0x00, 0x01,
+	static const uint8_t a16[] = { 0xdc, 0x00, 0x08, 0x02, 0x00, 0x01,
 		0x02, 0x03, 0x04, 0xc4, 0x00, 0xc0 };
-	static const uint8_t map[] = { 0x87, 0x01, 0x00, 0x01, 0x02, 0x03,
+	static const uint8_t map[] = { 0x87, 0x02, 0x00, 0x01, 0x02, 0x03,
 		0x04, 0xc4, 0x00 };
 	static const uint8_t nil[] = { 0xc0 };
 	static const uint8_t empty_arr[] = { 0x90 };
@@ -411,9 +413,9 @@ static void
 test_negative_int_rejected(void **state)
 {
 	uint8_t e[sizeof(valid_env)];
-	uint8_t i8[] = { 0x97, 0x01, 0x00, 0x01, 0x02, 0x03, 0xd0, 0x80,
+	uint8_t i8[] = { 0x97, 0x02, 0x00, 0x01, 0x02, 0x03, 0xd0, 0x80,
 		0xc4, 0x00 };
-	uint8_t i64[] = { 0x97, 0x01, 0x00, 0xd3, 0xff, 0xff, 0xff, 0xff,
+	uint8_t i64[] = { 0x97, 0x02, 0x00, 0xd3, 0xff, 0xff, 0xff, 0xff,
 		0xff, 0xff, 0xff, 0xff, 0x02, 0x03, 0x04, 0xc4, 0x00 };
 	arb_msg v;
 	size_t  pos;
@@ -435,15 +437,15 @@ static void
 test_tag_and_flags_over_uint32(void **state)
 {
 	// tag = 2^32 as uint64.
-	static const uint8_t tag[] = { 0x97, 0x01, 0x00, 0x01, 0x02, 0xcf,
+	static const uint8_t tag[] = { 0x97, 0x02, 0x00, 0x01, 0x02, 0xcf,
 		0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x04, 0xc4,
 		0x00 };
 	// flags = 2^32 as int64.
-	static const uint8_t flags[] = { 0x97, 0x01, 0xd3, 0x00, 0x00, 0x00,
+	static const uint8_t flags[] = { 0x97, 0x02, 0xd3, 0x00, 0x00, 0x00,
 		0x01, 0x00, 0x00, 0x00, 0x00, 0x01, 0x02, 0x03, 0x04, 0xc4,
 		0x00 };
 	// tag = UINT32_MAX as uint64 is fine.
-	static const uint8_t ok[] = { 0x97, 0x01, 0x00, 0x01, 0x02, 0xcf,
+	static const uint8_t ok[] = { 0x97, 0x02, 0x00, 0x01, 0x02, 0xcf,
 		0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0x04, 0xc4,
 		0x00 };
 	arb_msg v;
@@ -478,15 +480,15 @@ test_non_integer_fields_rejected(void **state)
 static void
 test_body_not_bin(void **state)
 {
-	static const uint8_t str[] = { 0x97, 0x01, 0x00, 0x01, 0x02, 0x03,
+	static const uint8_t str[] = { 0x97, 0x02, 0x00, 0x01, 0x02, 0x03,
 		0x04, 0xa1, 'x' };
-	static const uint8_t nil[] = { 0x97, 0x01, 0x00, 0x01, 0x02, 0x03,
+	static const uint8_t nil[] = { 0x97, 0x02, 0x00, 0x01, 0x02, 0x03,
 		0x04, 0xc0 };
-	static const uint8_t fix[] = { 0x97, 0x01, 0x00, 0x01, 0x02, 0x03,
+	static const uint8_t fix[] = { 0x97, 0x02, 0x00, 0x01, 0x02, 0x03,
 		0x04, 0x05 };
-	static const uint8_t ext[] = { 0x97, 0x01, 0x00, 0x01, 0x02, 0x03,
+	static const uint8_t ext[] = { 0x97, 0x02, 0x00, 0x01, 0x02, 0x03,
 		0x04, 0xd4, 0x01, 0x00 };
-	static const uint8_t none[] = { 0x97, 0x01, 0x00, 0x01, 0x02, 0x03,
+	static const uint8_t none[] = { 0x97, 0x02, 0x00, 0x01, 0x02, 0x03,
 		0x04 };
 	arb_msg v;
 
@@ -506,7 +508,7 @@ test_oversize_body(void **state)
 	arb_msg  v;
 	uint8_t  body[1000];
 	// bin32 announcing 4 GiB - 1 with no bytes behind it.
-	static const uint8_t huge[] = { 0x97, 0x01, 0x00, 0x01, 0x02, 0x03,
+	static const uint8_t huge[] = { 0x97, 0x02, 0x00, 0x01, 0x02, 0x03,
 		0x04, 0xc6, 0xff, 0xff, 0xff, 0xff };
 
 	ARB_UNUSED(state);
@@ -588,9 +590,9 @@ test_truncation_at_every_offset(void **state)
 	for (k = 0; k < sizeof(body); k++) {
 		body[k] = (uint8_t) k;
 	}
-	want[0].from = (arb_pid) { UINT64_MAX };
+	want[0].from = (arb_pid) { .id = UINT64_MAX };
 	want[0].tag  = 9;
-	want[1].to   = (arb_pid) { 0x123456789u };
+	want[1].to   = (arb_pid) { .id = 0x123456789u };
 	want[1].body = body;
 	want[1].len  = 5;
 	want[2].ref  = UINT64_MAX;
@@ -667,8 +669,8 @@ test_fuzz_garbage(void **state)
 	// A valid batch of four envelopes, every integer width and bin8.
 	for (i = 0; i < 4; i++) {
 		memset(body, i, sizeof(body));
-		m.from  = (arb_pid) { (uint64_t) 1 << (i * 16) };
-		m.to    = (arb_pid) { UINT64_MAX >> (i * 8) };
+		m.from  = (arb_pid) { .id = (uint64_t) 1 << (i * 16) };
+		m.to    = (arb_pid) { .id = UINT64_MAX >> (i * 8) };
 		m.tag   = (uint32_t) 1 << (i * 10);
 		m.flags = (uint32_t) i;
 		m.ref   = (uint64_t) i * 0x01010101u;
@@ -685,7 +687,7 @@ test_fuzz_garbage(void **state)
 		}
 		if (n >= 2 && (i & 1) != 0) {
 			tmp[0] = 0x97;
-			tmp[1] = 0x01;
+			tmp[1] = 0x02;
 		}
 		fuzz_check(tmp, n, (i & 2) != 0 ? 16 : MAX_BODY);
 	}
@@ -743,7 +745,7 @@ test_exit_round_trip(void **state)
 		strcpy(e.text, cases[i].text);
 		arb__buf_reset(&b);
 		ARB_PASS(arb__codec_encode_exit(
-		    &b, (arb_pid) { cases[i].who }, &e));
+		    &b, (arb_pid) { .id = cases[i].who }, &e));
 		memset(&got, 0x55, sizeof(got));
 		ARB_PASS(arb__codec_decode_exit(b.data, b.len, &who, &got));
 		assert_int_equal(who.id, cases[i].who);
@@ -755,7 +757,7 @@ test_exit_round_trip(void **state)
 	// bytes and comes back truncated to 119 and terminated.
 	memset(e.text, 'y', sizeof(e.text));
 	arb__buf_reset(&b);
-	ARB_PASS(arb__codec_encode_exit(&b, (arb_pid) { 3 }, &e));
+	ARB_PASS(arb__codec_encode_exit(&b, (arb_pid) { .id = 3 }, &e));
 	ARB_PASS(arb__codec_decode_exit(b.data, b.len, &who, &got));
 	assert_int_equal(strlen(got.text), ARB_EXIT_TEXT_MAX - 1);
 	assert_int_equal(got.text[0], 'y');
@@ -1003,7 +1005,7 @@ test_enomem_leaves_buffer_unchanged(void **state)
 	assert_int_equal(b.len, 0);
 	assert_null(b.data);
 	arb__alloc_fail_after(1);
-	ARB_FAIL(arb__codec_encode_exit(&b, (arb_pid) { 1 }, &e), ARB_ENOMEM);
+	ARB_FAIL(arb__codec_encode_exit(&b, (arb_pid) { .id = 1 }, &e), ARB_ENOMEM);
 	arb__alloc_fail_after(0);
 	assert_int_equal(b.len, 0);
 	arb__alloc_fail_after(1);
@@ -1022,7 +1024,7 @@ test_enomem_leaves_buffer_unchanged(void **state)
 	arb__alloc_fail_after(1);
 	ARB_FAIL(arb__codec_encode(&b, &m), ARB_ENOMEM);
 	arb__alloc_fail_after(1);
-	ARB_FAIL(arb__codec_encode_exit(&b, (arb_pid) { 1 }, &e), ARB_ENOMEM);
+	ARB_FAIL(arb__codec_encode_exit(&b, (arb_pid) { .id = 1 }, &e), ARB_ENOMEM);
 	arb__alloc_fail_after(1);
 	ARB_FAIL(arb__codec_encode_error(&b, 1, "no"), ARB_ENOMEM);
 	arb__alloc_fail_after(0);
@@ -1161,6 +1163,63 @@ test_mp_readers_never_read_past_the_end(void **state)
 	arb__buf_fini(&b);
 }
 
+// A pid of another node travels as [id, node, creation]; one of this
+// node as its id alone.
+static void
+test_remote_pids_round_trip(void **state)
+{
+	arb__buf     b = { 0 };
+	arb_msg      m = { 0 }, v;
+	arb__decoder d;
+	arb_exit     e = { .kind = ARB_EXIT_NOCONNECTION }, x;
+	arb_pid      who;
+
+	ARB_UNUSED(state);
+	m.from = (arb_pid) { .id = 0x4000000100000002u, .node = 77,
+		.creation = 5 };
+	m.to   = (arb_pid) { .id = 0x8000000300000004u };
+	m.tag  = 9;
+	ARB_PASS(arb__codec_encode(&b, &m));
+	assert_int_equal(b.data[3], 0x93); // from is an array
+	arb__decoder_init(&d, b.data, b.len, MAX_BODY);
+	ARB_PASS(arb__codec_next(&d, &v));
+	assert_true(arb_pid_eq(v.from, m.from));
+	assert_int_equal(v.from.node, 77);
+	assert_int_equal(v.from.creation, 5);
+	assert_true(arb_pid_eq(v.to, m.to));
+	assert_false(arb_pid_eq(v.from, (arb_pid) { .id = m.from.id }));
+	arb__buf_fini(&b);
+	ARB_PASS(arb__codec_encode_exit(&b, m.from, &e));
+	ARB_PASS(arb__codec_decode_exit(b.data, b.len, &who, &x));
+	assert_true(arb_pid_eq(who, m.from));
+	assert_int_equal(x.kind, ARB_EXIT_NOCONNECTION);
+	arb__buf_fini(&b);
+}
+
+static void
+test_bad_remote_pids_rejected(void **state)
+{
+	// from = [1, 0, 0]: node 0 is never written as an array.
+	static const uint8_t node0[] = { 0x97, 0x02, 0x00, 0x93, 0x01, 0x00,
+		0x00, 0x02, 0x03, 0x04, 0xc4, 0x00 };
+	// from = [1, 7]: two elements.
+	static const uint8_t two[] = { 0x97, 0x02, 0x00, 0x92, 0x01, 0x07,
+		0x02, 0x03, 0x04, 0xc4, 0x00 };
+	// from = [1, 2^32, 1]: the node does not fit 32 bits.
+	static const uint8_t wide[] = { 0x97, 0x02, 0x00, 0x93, 0x01, 0xcf,
+		0, 0, 0, 1, 0, 0, 0, 0, 0x01, 0x02, 0x03, 0x04, 0xc4, 0x00 };
+	static const uint8_t ok[] = { 0x97, 0x02, 0x00, 0x93, 0x01, 0x07,
+		0x01, 0x02, 0x03, 0x04, 0xc4, 0x00 };
+	arb_msg v;
+
+	ARB_UNUSED(state);
+	ARB_FAIL(decode_one(node0, sizeof(node0), MAX_BODY, &v), ARB_EBADMSG);
+	ARB_FAIL(decode_one(two, sizeof(two), MAX_BODY, &v), ARB_EBADMSG);
+	ARB_FAIL(decode_one(wide, sizeof(wide), MAX_BODY, &v), ARB_EBADMSG);
+	ARB_PASS(decode_one(ok, sizeof(ok), MAX_BODY, &v));
+	assert_int_equal(v.from.node, 7);
+}
+
 int
 main(void)
 {
@@ -1194,6 +1253,8 @@ main(void)
 		cmocka_unit_test(test_mp_get_uint_above_int64_is_not_an_int),
 		cmocka_unit_test(test_mp_get_str_bin_array_bool_at_length_bounds),
 		cmocka_unit_test(test_mp_readers_never_read_past_the_end),
+		cmocka_unit_test(test_remote_pids_round_trip),
+		cmocka_unit_test(test_bad_remote_pids_rejected),
 	};
 
 	return cmocka_run_group_tests_name("core.codec", tests, NULL, NULL);

@@ -10,6 +10,7 @@
 #include "arb_test.h"
 
 #include "core/arb_impl.h"
+#include "transport/link.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -64,8 +65,8 @@ test_dup_is_independent(void **state)
 	ARB_PASS(arb_msg_alloc(&m, 9, "abcdef", 6));
 	// Envelope fields travel with the copy (handlers dup what they
 	// keep, e.g. a request to answer later).
-	m->from  = (arb_pid) { 0x4000000100000002ull };
-	m->to    = (arb_pid) { 0x8000000300000004ull };
+	m->from  = (arb_pid) { .id = 0x4000000100000002ull };
+	m->to    = (arb_pid) { .id = 0x8000000300000004ull };
 	m->ref   = 77;
 	m->flags = ARB__F_REQUEST;
 	ARB_PASS(arb_msg_dup(&d, m));
@@ -308,7 +309,38 @@ test_pid_compare(void **state)
 	assert_false(arb_pid_same_actor(a, c));
 	assert_int_equal(arb__pid_kind(a), ARB__KIND_THREAD);
 	assert_int_equal(arb__pid_mbid(c), 6);
-	assert_true(arb_pid_eq(ARB_PID_NONE, (arb_pid) { 0 }));
+	assert_true(arb_pid_eq(ARB_PID_NONE, (arb_pid) { 0, 0, 0 }));
+}
+
+// Pids carry the node: the same id on another node (or another
+// incarnation of this node) is another actor; node 0 stands for this one.
+static void
+test_pid_node_and_slot(void **state)
+{
+	arb_pid a, remote, old_node, slot;
+
+	ARB_UNUSED(state);
+	arb__local_set(arb__node_id("here"), 1234);
+	a = arb__pid_make(ARB__KIND_PROCESS, 9, 3);
+	assert_int_equal(a.node, arb__node_id("here"));
+	assert_int_equal(a.creation, 1234);
+	assert_true(arb_pid_eq(a, (arb_pid) { .id = a.id })); // node 0: here
+	remote = a;
+	remote.node = arb__node_id("there");
+	assert_false(arb_pid_eq(a, remote));
+	assert_false(arb_pid_same_actor(a, remote));
+	old_node = a;
+	old_node.creation = 1233; // an earlier run of this node
+	assert_false(arb_pid_eq(a, old_node));
+	slot = arb_pid_slot(a);
+	assert_true(arb_pid_is_slot(slot));
+	assert_false(arb_pid_is_slot(a));
+	assert_false(arb_pid_is_slot(ARB_PID_NONE));
+	assert_false(arb_pid_eq(slot, a));
+	assert_true(arb_pid_same_actor(slot, a));
+	assert_true(arb_pid_eq(arb_pid_slot(slot), slot));
+	assert_true(arb_pid_eq(arb_pid_slot(ARB_PID_NONE), ARB_PID_NONE));
+	arb__local_set(0, 0);
 }
 
 int
@@ -327,6 +359,7 @@ main(void)
 		cmocka_unit_test(test_exit_format_every_kind),
 		cmocka_unit_test(test_exit_format_truncates),
 		cmocka_unit_test(test_pid_compare),
+		cmocka_unit_test(test_pid_node_and_slot),
 	};
 
 	return cmocka_run_group_tests_name("core.msg", tests, NULL, NULL);

@@ -99,20 +99,31 @@ test_paths_are_names_that_outlive_the_incarnation(void **state)
 
 	(void) state;
 	a1 = up(reg, 1, 1, "root/a");
+	// A path names the child's slot (whichever incarnation holds it),
+	// a registered name the exact pid that registered it.
 	ARB_PASS(arb__reg_whereis(reg, "root/a", &got));
-	assert_true(arb_pid_eq(got, a1));
+	assert_true(arb_pid_is_slot(got));
+	assert_true(arb_pid_eq(got, arb_pid_slot(a1)));
+	assert_true(arb_pid_eq(arb__reg_current(reg, got), a1));
+	assert_true(arb__reg_alive(reg, got));
 	assert_true(arb__reg_alive(reg, a1));
 	ARB_PASS(arb__reg_register(reg, "extra", a1));
+	ARB_PASS(arb__reg_whereis(reg, "extra", &got));
+	assert_true(arb_pid_eq(got, a1));
 	arb__reg_down(reg, a1, &crashed);
 	assert_false(arb__reg_alive(reg, a1));
-	// The path still names the last incarnation; other names died.
+	// The path still names the slot, held by no incarnation now;
+	// other names died.
 	ARB_PASS(arb__reg_whereis(reg, "root/a", &got));
-	assert_true(arb_pid_eq(got, a1));
+	assert_true(arb_pid_eq(got, arb_pid_slot(a1)));
+	assert_false(arb__reg_alive(reg, got));
+	assert_true(arb_pid_eq(arb__reg_current(reg, got), got));
 	ARB_FAIL(arb__reg_whereis(reg, "extra", &got), ARB_ENOENT);
-	// The next incarnation takes its path back.
+	// The next incarnation takes its path back: the same address.
 	a2 = up(reg, 1, 2, "root/a");
 	ARB_PASS(arb__reg_whereis(reg, "root/a", &got));
-	assert_true(arb_pid_eq(got, a2));
+	assert_true(arb_pid_eq(got, arb_pid_slot(a2)));
+	assert_true(arb_pid_eq(arb__reg_current(reg, got), a2));
 	assert_false(arb__reg_alive(reg, a1)); // a stale pid is not alive
 	arb__reg_down(reg, a1, &crashed);      // nor taken down
 	assert_true(arb__reg_alive(reg, a2));
@@ -142,7 +153,8 @@ test_a_released_path_stops_resolving(void **state)
 	b1 = up(reg, 2, 1, "root/b");
 	arb__reg_release(reg, "root/b", a1);
 	ARB_PASS(arb__reg_whereis(reg, "root/b", &got));
-	assert_true(arb_pid_eq(got, b1));
+	assert_true(arb_pid_eq(got, arb_pid_slot(b1)));
+	assert_true(arb_pid_eq(arb__reg_current(reg, got), b1));
 	assert_true(arb__reg_alive(reg, b1));
 	arb__reg_release(reg, "root/none", b1); // unknown: harmless
 	// Released while its entry is up: the entry stays until it goes down.
