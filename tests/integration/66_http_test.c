@@ -132,7 +132,7 @@ static const char tree_fmt[]
 static void
 start_node(arb_test_proc *p, const char *fmt)
 {
-	char        file[160], yaml[1024];
+	char        file[160], yaml[2048];
 	const char *args[] = { "--", "run", file, NULL };
 	int         tries;
 
@@ -754,8 +754,9 @@ wait_readyz(int want, const char *needle)
 // A permanent child down in backoff, or stopped by an operator, makes the
 // node degraded: /readyz 503 with the paths, /api/tree and `arborctl
 // status` say so, arbor_node_degraded counts them, the page shows it;
-// /healthz (liveness) stays 200.  Temporary and transient children that
-// ended are no reason, and a node whose permanent children all run again
+// /healthz (liveness) stays 200; so does a significant child that
+// crashed and waits out its backoff.  Temporary and transient children
+// that ended are no reason, and a node whose permanent children all run again
 // is ready again.
 static void
 test_readiness_says_degraded_with_the_paths(void **state)
@@ -782,16 +783,32 @@ test_readiness_says_degraded_with_the_paths(void **state)
 	      "    - name: tr\n"
 	      "      type: crasher\n"
 	      "      restart: transient\n"
-	      "      config: {exit: {after: 10ms, reason: normal}}\n";
+	      "      config: {exit: {after: 10ms, reason: normal}}\n"
+	      "    - name: s\n"
+	      "      supervisor:\n"
+	      "        auto_shutdown: any_significant\n"
+	      "        intensity: 1000\n"
+	      "        period: 10s\n"
+	      "        children:\n"
+	      "          - name: sc\n"
+	      "            type: crasher\n"
+	      "            restart: transient\n"
+	      "            significant: true\n"
+	      "            backoff: {min: 50ms, max: 100ms}\n"
+	      "            config:\n"
+	      "              init: fail_if_file\n"
+	      "              file: %s\n"
+	      "              exit: {on_message: true, reason: error}\n";
 	arb_test_proc p;
 	http_resp     r;
-	char          yaml[1024], fail[160], *body;
+	char          yaml[2048], fail[160], sfail[160], *body;
 	FILE         *f;
 
 	(void) state;
 	need_binaries();
 	snprintf(fail, sizeof(fail), "%s/c.fail", tmpdir);
-	snprintf(yaml, sizeof(yaml), fmt, fail);
+	snprintf(sfail, sizeof(sfail), "%s/sc.fail", tmpdir);
+	snprintf(yaml, sizeof(yaml), fmt, fail, sfail);
 	start_node(&p, yaml);
 	p.mark = 0;
 	arb_test_expect(&p, "root/t event=exit", WAIT_MS);
@@ -857,6 +874,17 @@ test_readiness_says_degraded_with_the_paths(void **state)
 	get("/api/tree", &r);
 	expect_in(r.body, "\"degraded\":[]");
 	free(r.body);
+
+	// A significant child is what its supervisor lives for: transient
+	// root/s/sc crashed and cannot start again, the node is degraded.
+	assert_non_null(f = fopen(sfail, "w"));
+	fclose(f);
+	assert_int_equal(ctl("send", "root/s/sc", "1", "\"die\""), 0);
+	body = wait_readyz(503, "degraded: root/s/sc (");
+	free(body);
+	assert_int_equal(unlink(sfail), 0);
+	body = wait_readyz(200, "ready\n");
+	free(body);
 	assert_int_equal(stop_node(&p), 0);
 	arb_test_proc_fini(&p);
 }
