@@ -550,6 +550,15 @@ dir_problem(const char *dir, bool private, char *why, size_t len)
 			    parent, strerror(errno));
 			return true;
 		}
+		// Permissions say yes, the file system may still say no
+		// (/proc, /sys, a full inode table, root's own limits):
+		// made and removed again, as `arbor run` would make it.
+		if (mkdir(dir, 0700) != 0) {
+			snprintf(why, len, "cannot create %s: %s", dir,
+			    strerror(errno));
+			return true;
+		}
+		(void) rmdir(dir);
 		return false; // `arbor run` creates it (0700)
 	}
 	if (!S_ISDIR(st.st_mode)) {

@@ -737,6 +737,11 @@ static const refusal refusals[] = {
 	    "node:\n  control: %s/ctl/r.sock\n  run_dir: %s/nope/run\n"
 	    "root: {}\n",
 	    3, "node.run_dir", "cannot create", NULL },
+	{ "run_dir_file_system_says_no",
+	    "node:\n  control: %s/ctl/r.sock\n  run_dir: /proc/t60-run\n"
+	    "root: {}\n",
+	    3, "node.run_dir", "cannot create /proc/t60-run: No such file",
+	    NULL },
 	{ "run_dir_too_long",
 	    "node:\n  control: %s/ctl/r.sock\n  run_dir: %s/"
 	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
