@@ -16,6 +16,7 @@
 
 #include <arbor/actor.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -63,9 +64,30 @@ runnable(const char *prog)
 	    && faccessat(AT_FDCWD, prog, X_OK, AT_EACCESS) == 0;
 }
 
+// binfmt_handlers is true when the kernel has binfmt_misc handlers
+// (qemu, Java, Wine...), which may run files of any other format.
+static bool
+binfmt_handlers(void)
+{
+	DIR           *dir = opendir("/proc/sys/fs/binfmt_misc");
+	struct dirent *e;
+	bool           any = false;
+
+	if (dir == NULL) {
+		return false;
+	}
+	while (!any && (e = readdir(dir)) != NULL) {
+		any = e->d_name[0] != '.' && strcmp(e->d_name, "register") != 0
+		    && strcmp(e->d_name, "status") != 0;
+	}
+	closedir(dir);
+	return any;
+}
+
 // exec_problem writes why execve(prog) would fail, or returns false: the
 // program must exist, be a regular file this user may execute, and a
-// script's interpreter ("#!/usr/bin/python3") must be one too.  That is
+// script's interpreter ("#!/usr/bin/python3") must be one too, and any
+// other file an ELF program (unless binfmt_misc has handlers).  That is
 // what `arbor run` meets as a start failure (exit 70 once the root gives
 // up, which Restart=on-failure retries for ever).
 static bool
@@ -101,8 +123,30 @@ exec_problem(const char *prog, char *why, size_t len)
 	}
 	n = read(fd, head, sizeof(head) - 1);
 	close(fd);
-	if (n < 2 || head[0] != '#' || head[1] != '!') {
+	if (n < 0) {
 		return false;
+	}
+	if (n >= 4 && memcmp(head, "\177ELF", 4) == 0) {
+		if (n < 52) { // the smallest ELF header (32-bit)
+			snprintf(why, len,
+			    "\"%s\" is a truncated ELF file (%zd bytes)", prog,
+			    n);
+			return true;
+		}
+		return false;
+	}
+	if (n < 2 || head[0] != '#' || head[1] != '!') {
+		if (binfmt_handlers()) {
+			return false; // a handler may know the format
+		}
+		// execve says ENOEXEC; a shell would have run it with
+		// /bin/sh, the node does not.
+		snprintf(why, len,
+		    "\"%s\" is neither a program (ELF) nor a script "
+		    "starting with #! (execve: %s): add a line such as "
+		    "#!/bin/sh",
+		    prog, strerror(ENOEXEC));
+		return true;
 	}
 	head[n] = '\0';
 	interp = head + 2 + strspn(head + 2, " \t");

@@ -765,6 +765,16 @@ static const refusal refusals[] = {
 	    "    - {name: s, command: [./interp.sh]}\n",
 	    4, "command", "interpreter /nonexistent/t60-sh does not exist",
 	    NULL },
+	{ "exec_no_shebang",
+	    "node: {control: %s/ctl/e.sock}\nroot:\n  children:\n"
+	    "    - {name: s, command: [./noshebang.sh]}\n",
+	    4, "command", "noshebang.sh\" is neither a program (ELF) nor a "
+	    "script starting with #! (execve: Exec format error)", NULL },
+	{ "exec_truncated_elf",
+	    "node: {control: %s/ctl/e.sock}\nroot:\n  children:\n"
+	    "    - {name: s, command: [./short.elf]}\n",
+	    4, "command", "short.elf\" is a truncated ELF file (21 bytes)",
+	    NULL },
 	{ "exec_path_entry_is_a_dir",
 	    "node: {control: %s/ctl/e.sock}\nroot:\n  children:\n"
 	    "    - {name: s, command: t60prog}\n",
@@ -806,6 +816,12 @@ refusal_env(char *big, size_t len)
 	write_file("script.sh", "#!/bin/sh\nexit 0\n"); // 0644 (umask)
 	snprintf(path, sizeof(path), "%s/script.sh", tmpdir);
 	assert_int_equal(chmod(path, 0644), 0);
+	write_file("noshebang.sh", "echo hello\nexit 0\n");
+	snprintf(path, sizeof(path), "%s/noshebang.sh", tmpdir);
+	assert_int_equal(chmod(path, 0755), 0);
+	write_file("short.elf", "\177ELF\002\001\001\001garbagegarbag");
+	snprintf(path, sizeof(path), "%s/short.elf", tmpdir);
+	assert_int_equal(chmod(path, 0755), 0);
 	write_file("interp.sh", "#!/nonexistent/t60-sh -e\nexit 0\n");
 	snprintf(path, sizeof(path), "%s/interp.sh", tmpdir);
 	assert_int_equal(chmod(path, 0755), 0);
