@@ -1,0 +1,295 @@
+#!/usr/bin/env bash
+# run.sh -- the collector, live, with no hardware (README.md's first
+# command runs it after the build).
+#
+# It starts, on loopback ports nobody uses and in a fresh temp dir:
+#   - a mosquitto for the sensors and one for upstream (persistent),
+#   - collector-serial-sim (two pty sensors behind by-id-like links),
+#   - collector-mqtt-sim (two MQTT sensors, a malformed payload now
+#     and then),
+#   - collector-verify (subscribed upstream: duplicates, gaps, order),
+#   - the gateway: arbor run collector.yaml,
+# then prints one line per second (readings in, rejected, stored,
+# published upstream, the store's backlog, the upstream connection,
+# restarts).  Ctrl-C (or --seconds N) stops everything in order, prints
+# the verifier's report and exits 0 when the gateway's stop was clean.
+#
+#   examples/collector/run.sh [--seconds N] [--rate R] [--build DIR]
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+build="$here/../../build"
+seconds=0
+rate=10
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --seconds) seconds=$2; shift 2 ;;
+    --rate) rate=$2; shift 2 ;;
+    --build) build=$2; shift 2 ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "run.sh: unknown argument $1 (try --help)" >&2; exit 64 ;;
+  esac
+done
+build=$(cd "$build" && pwd)
+bin="$build/examples/collector"
+arbor="$build/src/tools/arbor/arbor"
+arborctl="$build/src/tools/arborctl/arborctl"
+mosquitto=$(command -v mosquitto || echo /usr/sbin/mosquitto)
+for f in "$arbor" "$arborctl" "$bin/collector-serial-sim" \
+         "$bin/collector-mqtt-sim" "$bin/collector-verify" "$mosquitto"; do
+  if [ ! -x "$f" ]; then
+    echo "run.sh: $f is missing: build first (README.md)" >&2
+    exit 69
+  fi
+done
+
+# Every child runs in a session of its own (setsid): a Ctrl-C in the
+# terminal reaches this script alone, which then stops them in order.
+# setpriv --pdeathsig: should this script be killed, they end too.
+work=$(mktemp -d "${TMPDIR:-/tmp}/collector-XXXXXX")
+gateway_pid=""
+verify_pid=""
+brokers=()
+sims=()
+status=0
+stopping=0
+http_port=0
+mkfifo "$work/.tick"
+exec 9<>"$work/.tick" # never written: a read -t on it is a sleep
+nap() { read -rt "$1" <&9 || true; }
+
+# spawn PROG ARGS...: in the background, in a session of its own, and
+# killed should this script die; $! is its pid.
+spawn() { setsid setpriv --pdeathsig KILL "$@" 9<&- & }
+
+# connect PORT: fd 3 to 127.0.0.1:PORT, or false.
+connect() { { exec 3<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null; }
+
+# free_port: a loopback port nobody listens on now (refused).
+free_port() {
+  local p i
+  for ((i = 0; i < 200; i++)); do
+    p=$(( 20000 + RANDOM % 40000 ))
+    if ! connect "$p"; then
+      echo "$p"
+      return 0
+    fi
+    exec 3<&-
+  done
+  echo "run.sh: no free port" >&2
+  return 1
+}
+
+# start_broker NAME: a mosquitto on a free loopback port, persistent,
+# with no limit on what it queues for a subscriber that is away.
+start_broker() {
+  local name=$1 port dir i j pid
+  dir="$work/$name"
+  mkdir -p "$dir"
+  for ((i = 0; i < 5; i++)); do
+    port=$(free_port)
+    printf '%s\n' "listener $port 127.0.0.1" "allow_anonymous true" \
+      "persistence true" "persistence_location $dir/" \
+      "max_queued_messages 0" "max_inflight_messages 100" \
+      "log_dest file $dir/mosquitto.log" >"$dir/mosquitto.conf"
+    # Started as root, mosquitto would become user mosquitto, who may
+    # not write here.
+    [ "$EUID" = 0 ] && echo "user root" >>"$dir/mosquitto.conf"
+    spawn "$mosquitto" -c "$dir/mosquitto.conf" >"$dir/mosquitto.out" 2>&1
+    pid=$!
+    for ((j = 0; j < 100; j++)); do
+      if connect "$port"; then
+        exec 3<&-
+        brokers+=("$pid")
+        eval "${name}_port=$port"
+        return 0
+      fi
+      kill -0 "$pid" 2>/dev/null || break
+      nap 0.05
+    done
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  echo "run.sh: mosquitto ($name) did not start: $dir/mosquitto.log" >&2
+  return 1
+}
+
+# stop_pid PID: SIGTERM, then SIGKILL after 15 s; the caller reaps it.
+stop_pid() {
+  local pid=$1 i
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < 150; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    nap 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+# http_get PATH: the body of the gateway's 200 answer to GET PATH.
+http_get() {
+  local line
+  connect "$http_port" || return 1
+  printf 'GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n' "$1" >&3
+  IFS= read -r line <&3 || { exec 3<&-; return 1; }
+  case "$line" in
+    *" 200 "*) ;;
+    *) exec 3<&-; return 1 ;;
+  esac
+  while IFS= read -r line <&3 && [ "${line%$'\r'}" != "" ]; do :; done
+  while IFS= read -r line <&3; do echo "${line%$'\r'}"; done
+  exec 3<&-
+}
+
+cleanup() {
+  local rc=0 p
+  [ "$stopping" = 1 ] && return
+  stopping=1
+  trap '' INT TERM
+  echo
+  echo "== stopping: simulators, gateway, verifier, brokers"
+  for p in "${sims[@]}"; do stop_pid "$p"; done
+  for p in "${sims[@]}"; do wait "$p" 2>/dev/null || true; done
+  if [ -n "$gateway_pid" ]; then
+    stop_pid "$gateway_pid"
+    wait "$gateway_pid" || rc=$?
+    echo "gateway exited $rc (0: a clean, requested stop)"
+    [ "$rc" = 0 ] || status=1
+  fi
+  if [ -n "$verify_pid" ]; then
+    stop_pid "$verify_pid"
+    wait "$verify_pid" 2>/dev/null || true
+    grep 'event=stream\|event=total' "$work/verify.out" || true
+  fi
+  for p in "${brokers[@]}"; do stop_pid "$p"; done
+  for p in "${brokers[@]}"; do wait "$p" 2>/dev/null || true; done
+  exec 9<&-
+  if [ "$status" != 0 ]; then
+    echo "logs kept in $work"
+  else
+    rm -rf "$work"
+  fi
+  exit "$status"
+}
+trap cleanup INT TERM EXIT
+
+start_broker sensors
+start_broker upstream
+echo "brokers: sensors 127.0.0.1:$sensors_port, upstream 127.0.0.1:$upstream_port"
+
+spawn "$bin/collector-verify" --port "$upstream_port" \
+  --client-id "verify-$$" --from-one --dump "$work/verify.dump" \
+  >"$work/verify.out" 2>&1
+verify_pid=$!
+
+spawn "$bin/collector-serial-sim" --dir "$work/serial" --sensors 2 \
+  --rate "$rate" --commands "$work/serial.cmd" --quiet \
+  >"$work/serial-sim.out" 2>&1
+sims+=("$!")
+for ((i = 0; i < 100; i++)); do
+  [ -L "$work/serial/by-id/usb-arbor_sim_s2-if00" ] && break
+  nap 0.05
+done
+
+http_port=$(free_port)
+name="collector-demo-$$"
+gw=${HOSTNAME:-host}
+export COLLECTOR_NAME="$name"
+export COLLECTOR_HTTP="127.0.0.1:$http_port"
+export COLLECTOR_STORE="$work/store"
+export COLLECTOR_GATEWAY="demo-${gw//[^A-Za-z0-9._-]/_}"
+export COLLECTOR_UPSTREAM_PORT="$upstream_port"
+export COLLECTOR_SENSORS_PORT="$sensors_port"
+export COLLECTOR_SERIAL1="$work/serial/by-id/usb-arbor_sim_s1-if00"
+export COLLECTOR_SERIAL2="$work/serial/by-id/usb-arbor_sim_s2-if00"
+export COLLECTOR_LOG_LEVEL="${COLLECTOR_LOG_LEVEL:-warn}"
+# The gateway hears of this script's death as a SIGTERM: an orderly stop.
+setsid setpriv --pdeathsig TERM "$arbor" run "$here/collector.yaml" \
+  2>"$work/gateway.log" 9<&- &
+gateway_pid=$!
+
+# Ready: /readyz answers 200 once the whole tree reported READY.
+ready=0
+for ((i = 0; i < 200; i++)); do
+  if http_get /readyz >/dev/null; then ready=1; break; fi
+  kill -0 "$gateway_pid" 2>/dev/null || break
+  nap 0.05
+done
+if [ "$ready" != 1 ]; then
+  echo "run.sh: the gateway did not come up; its log:" >&2
+  tail -20 "$work/gateway.log" >&2
+  status=1
+  exit 1
+fi
+
+spawn "$bin/collector-mqtt-sim" --port "$sensors_port" --sensors 2 \
+  --rate "$rate" --garbage-every 50 --quiet >"$work/mqtt-sim.out" 2>&1
+sims+=("$!")
+
+cat <<EOF
+gateway $name is up (pid $gateway_pid), ${rate} readings/s from each of
+2 serial and 2 MQTT sensors:
+  page       http://127.0.0.1:$http_port/  (and /metrics, /api/tree)
+  tree       $arborctl --node $name status
+  misbehave  echo 'garbage 1' > $work/serial.cmd   (or: unplug 1,
+             plug 1, replug 2 500, silence 1 2000)
+  chaos      kill -9 \$(pgrep -f 'arb-actor serial' | head -1)
+Ctrl-C stops everything.
+EOF
+
+# The live line: sums of the series shown, from /metrics.  Counters
+# start at 0 again when their actor restarts: what grew is added.
+declare -A prev total
+metric_line() {
+  local line name value key body
+  declare -A now=()
+  body=$(http_get /metrics) || return 1
+  while IFS= read -r line; do
+    case "$line" in
+      '#'*|'') continue ;;
+    esac
+    name=${line%%[\{ ]*}
+    value=${line##* }
+    value=${value%%.*}
+    case "$name" in
+      collector_readings_total|collector_rejected_total| \
+      collector_stored_total|uplink_acked_total| \
+      arbor_actor_restarts_total)
+        key=${line% *}
+        if [ -n "${prev[$key]+x}" ] && [ "$value" -ge "${prev[$key]}" ]; then
+          total[$name]=$(( ${total[$name]:-0} + value - ${prev[$key]} ))
+        else
+          total[$name]=$(( ${total[$name]:-0} + value ))
+        fi
+        prev[$key]=$value ;;
+      store_backlog_records|store_oldest_unacked_age_seconds)
+        now[$name]=$value ;;
+      mqtt_connected)
+        case "$line" in *root/uplink/mqtt*) now[up]=$value ;; esac ;;
+    esac
+  done <<<"$body"
+  printf '%(%T)T  in %6d  rejected %4d  stored %6d  published %6d  backlog %5d (oldest %ss)  upstream %-4s  restarts %d\n' \
+    -1 "${total[collector_readings_total]:-0}" \
+    "${total[collector_rejected_total]:-0}" \
+    "${total[collector_stored_total]:-0}" \
+    "${total[uplink_acked_total]:-0}" "${now[store_backlog_records]:-0}" \
+    "${now[store_oldest_unacked_age_seconds]:-0}" \
+    "$([ "${now[up]:-0}" = 1 ] && echo up || echo down)" \
+    "${total[arbor_actor_restarts_total]:-0}"
+}
+
+t=0
+while :; do
+  nap 1
+  t=$(( t + 1 ))
+  if ! kill -0 "$gateway_pid" 2>/dev/null; then
+    echo "run.sh: the gateway ended; its last log lines:" >&2
+    tail -20 "$work/gateway.log" >&2
+    status=1
+    break
+  fi
+  metric_line || true
+  if [ "$seconds" != 0 ] && [ "$t" -ge "$seconds" ]; then
+    break
+  fi
+done
+cleanup

@@ -1,0 +1,1001 @@
+// SPDX-License-Identifier: MIT
+// collector_test.c -- the collector gateway end to end (SPEC 30), run as
+// users run it: `arbor run examples/collector/collector.yaml` with two
+// real mosquittos on loopback ports, the pty sensor simulator, the MQTT
+// sensor simulator and the upstream verifier, each in a helper process.
+//
+// The proof (test_chaos): K numbered readings, serial and MQTT together,
+// while the test SIGKILLs the process actors one after another (at least
+// 20 kills), unplugs and replugs a serial port and restarts the upstream
+// broker.  Then:
+//  - every reading the store acknowledged is upstream exactly once after
+//    dropping duplicates by (gateway, stream, seq), in per-stream order:
+//    the verifier sees seq 1 .. the store's last seq of each stream, no
+//    gap, no order violation (the last seqs are read from the store's
+//    directory after the node stopped);
+//  - every reading a sensor sent that never reached the store is
+//    accounted for: serial readings written while no reader had the port
+//    open (the simulator knows), or written around a kill or replug of
+//    their reader; MQTT readings around a kill of the sensors' MQTT
+//    client (libmosquitto acknowledges to the broker before the actor
+//    sees a message).  The test prints each count and the bound it
+//    allows, and fails on any loss outside those windows;
+//  - the node exits 0 on SIGTERM and leaves no process behind.
+// test_node_killed: the upstream broker goes away, a backlog builds up in
+// the store, the whole node is SIGKILLed, the broker comes back and the
+// node is started again: the backlog is replayed and nothing the store
+// acknowledged is lost.
+// Thread: the test's; everything else runs in helper processes.
+
+#include "arb_test.h"
+#include "broker.h"
+#include "slog.h"
+#include "tools.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SANITIZED 1
+#endif
+#endif
+
+// Per sensor: 2 serial and 2 MQTT sensors, COUNT readings each at RATE/s.
+#ifdef SANITIZED
+#define COUNT        1000
+#define RATE         50
+#define KILL_EVERY   700
+#define WINDOW_AFTER 6000 // ms after a kill in which a loss is explained
+#else
+#define COUNT        2500
+#define RATE         100
+#define KILL_EVERY   900
+#define WINDOW_AFTER 3000
+#endif
+#define SENSORS       2
+#define KILLS_MIN     20
+#define WINDOW_BEFORE 1000 // ms before a kill
+
+static int64_t
+real_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+// --- helpers: the programs under test --------------------------------------
+
+static int
+h_serial_sim(int argc, char **argv)
+{
+	return arb_test_exec(COLLECTOR_SERIAL_SIM, argc, argv);
+}
+
+static int
+h_mqtt_sim(int argc, char **argv)
+{
+	return arb_test_exec(COLLECTOR_MQTT_SIM, argc, argv);
+}
+
+static int
+h_verify(int argc, char **argv)
+{
+	return arb_test_exec(COLLECTOR_VERIFY, argc, argv);
+}
+
+static const arb_test_helper helpers[] = {
+	{ "arbor", h_arbor },
+	{ "serial_sim", h_serial_sim },
+	{ "mqtt_sim", h_mqtt_sim },
+	{ "verify", h_verify },
+};
+
+// --- the rig ------------------------------------------------------------------
+
+typedef struct rig {
+	char          dir[64];
+	char          name[64];
+	tbroker       sensors, upstream;
+	arb_test_proc node, ssim, msim, verify;
+	bool          node_on, ssim_on, msim_on, verify_on;
+	int           http;
+} rig;
+
+static rig R;
+
+static void
+rig_init(rig *r, const char *tag)
+{
+	memset(r, 0, sizeof(*r));
+	arb_test_mkdtemp(r->dir, sizeof(r->dir), tag);
+	snprintf(r->name, sizeof(r->name), "coltest-%d-%s", (int) getpid(), tag);
+	assert_int_equal(tbroker_init(&r->sensors, r->dir), 0);
+	assert_int_equal(tbroker_init(&r->upstream, r->dir), 0);
+	r->sensors.persist  = true;
+	r->upstream.persist = true;
+	assert_int_equal(tbroker_start(&r->sensors), 0);
+	assert_int_equal(tbroker_start(&r->upstream), 0);
+}
+
+// keep_out saves what p printed into the rig's dir when
+// $COLLECTOR_TEST_KEEP is set (the dir is then kept, for a post-mortem).
+static void
+keep_out(const rig *r, const arb_test_proc *p, const char *name)
+{
+	char  path[128];
+	FILE *f;
+
+	if (getenv("COLLECTOR_TEST_KEEP") == NULL || p->out == NULL) {
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/%s.out", r->dir, name);
+	if ((f = fopen(path, "a")) != NULL) {
+		fputs(p->out, f);
+		fclose(f);
+	}
+}
+
+static void
+rig_fini(rig *r)
+{
+	const char *keep = getenv("COLLECTOR_TEST_KEEP");
+
+	if (r->node_on) {
+		keep_out(r, &r->node, "node");
+	}
+	if (r->node_on) {
+		arb_test_proc_fini(&r->node);
+	}
+	if (r->ssim_on) {
+		arb_test_proc_fini(&r->ssim);
+	}
+	if (r->msim_on) {
+		arb_test_proc_fini(&r->msim);
+	}
+	if (r->verify_on) {
+		arb_test_proc_fini(&r->verify);
+	}
+	r->node_on = r->ssim_on = r->msim_on = r->verify_on = false;
+	tbroker_fini(&r->sensors);
+	tbroker_fini(&r->upstream);
+	if (keep != NULL && r->dir[0] != '\0') {
+		printf("# kept %s\n", r->dir);
+		r->dir[0] = '\0';
+	}
+	if (r->dir[0] != '\0') {
+		arb_test_rmtree(r->dir);
+		r->dir[0] = '\0';
+	}
+}
+
+static int
+teardown(void **state)
+{
+	(void) state;
+	rig_fini(&R);
+	return 0;
+}
+
+// http_get fetches path from the node into buf; returns the status (0
+// when the node did not answer).
+static int
+http_get(const rig *r, const char *path, char *buf, size_t n)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+		.sin_port = htons((uint16_t) r->http) };
+	struct pollfd      pf;
+	char               req[160];
+	size_t             got = 0;
+	ssize_t            k;
+	int                fd, status = 0;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	buf[0]             = '\0';
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+		return 0;
+	}
+	snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n",
+	    path);
+	if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) != 0
+	    || write(fd, req, strlen(req)) != (ssize_t) strlen(req)) {
+		close(fd);
+		return 0;
+	}
+	pf = (struct pollfd) { .fd = fd, .events = POLLIN };
+	while (got + 1 < n && poll(&pf, 1, 5000) > 0) {
+		if ((k = read(fd, buf + got, n - 1 - got)) <= 0) {
+			break;
+		}
+		got += (size_t) k;
+	}
+	buf[got] = '\0';
+	close(fd);
+	sscanf(buf, "HTTP/1.%*d %d", &status);
+	return status;
+}
+
+// metric sums the values of the series of name whose line holds want
+// (NULL: all of them); -1 when there is none.
+static double
+metric(const rig *r, const char *name, const char *want)
+{
+	static char body[1 << 18];
+	const char *p;
+	double      sum = 0;
+	bool        any = false;
+	size_t      n   = strlen(name);
+
+	if (http_get(r, "/metrics", body, sizeof(body)) != 200) {
+		return -1;
+	}
+	for (p = body; (p = strstr(p, name)) != NULL; p += n) {
+		const char *eol = strchr(p, '\n'), *sp;
+
+		if ((p != body && p[-1] != '\n') || (p[n] != '{' && p[n] != ' ')) {
+			continue;
+		}
+		if (eol == NULL) {
+			break;
+		}
+		if (want != NULL) {
+			const char *w = strstr(p, want);
+			if (w == NULL || w > eol) {
+				continue;
+			}
+		}
+		for (sp = eol; sp > p && sp[-1] != ' '; sp--) {
+		}
+		sum += strtod(sp, NULL);
+		any = true;
+	}
+	return any ? sum : -1;
+}
+
+// ospid is the OS pid of the running actor at path, or 0.
+static int
+ospid(const rig *r, const char *path)
+{
+	static char body[1 << 17];
+	char        key[128];
+	const char *p, *o, *st;
+
+	if (http_get(r, "/api/tree", body, sizeof(body)) != 200) {
+		return 0;
+	}
+	snprintf(key, sizeof(key), "{\"path\":\"%s\"", path);
+	if ((p = strstr(body, key)) == NULL
+	    || (st = strstr(p, "\"state\":\"")) == NULL
+	    || strncmp(st + 9, "running", 7) != 0
+	    || (o = strstr(p, "\"ospid\":")) == NULL) {
+		return 0;
+	}
+	return atoi(o + 8);
+}
+
+static void
+node_start(rig *r, bool fresh)
+{
+	char        env[10][300];
+	const char *args[16];
+	int         i, n = 0;
+	char        buf[256];
+	int64_t     end;
+
+	if (fresh) {
+		r->http = tbroker_free_port();
+	}
+	snprintf(env[n++], 300, "COLLECTOR_NAME=%s", r->name);
+	snprintf(env[n++], 300, "COLLECTOR_HTTP=127.0.0.1:%d", r->http);
+	snprintf(env[n++], 300, "COLLECTOR_STORE=%s/store", r->dir);
+	snprintf(env[n++], 300, "COLLECTOR_GATEWAY=gw-test");
+	snprintf(env[n++], 300, "COLLECTOR_UPSTREAM_PORT=%d", r->upstream.port);
+	snprintf(env[n++], 300, "COLLECTOR_SENSORS_PORT=%d", r->sensors.port);
+	snprintf(env[n++], 300,
+	    "COLLECTOR_SERIAL1=%s/serial/by-id/usb-arbor_sim_s1-if00", r->dir);
+	snprintf(env[n++], 300,
+	    "COLLECTOR_SERIAL2=%s/serial/by-id/usb-arbor_sim_s2-if00", r->dir);
+	snprintf(env[n++], 300, "COLLECTOR_LOG_LEVEL=warn");
+	for (i = 0; i < n; i++) {
+		args[i] = env[i];
+	}
+	args[n++] = "--";
+	args[n++] = "run";
+	args[n++] = COLLECTOR_YAML;
+	args[n]   = NULL;
+	arb_test_spawn(&r->node, "arbor", args);
+	r->node_on = true;
+	end        = arb_test_now_ms() + 20000;
+	while (http_get(r, "/readyz", buf, sizeof(buf)) != 200) {
+		if (arb_test_now_ms() > end
+		    || arb_test_try_expect(&r->node, "event=gave_up", 50)
+		        != NULL) {
+			fail_msg("the collector did not come up:\n%s", r->node.out);
+		}
+	}
+}
+
+static void
+node_stop(rig *r)
+{
+	kill(r->node.pid, SIGTERM);
+	arb_test_wait_exit(&r->node, 30000);
+	keep_out(r, &r->node, "node");
+	assert_int_equal(arb_test_exit_code(r->node.status), 0);
+	arb_test_proc_fini(&r->node); // fails on any process left behind
+	r->node_on = false;
+}
+
+static void
+verify_start(rig *r)
+{
+	char        port[16], dump[128];
+	const char *args[12];
+
+	snprintf(port, sizeof(port), "%d", r->upstream.port);
+	snprintf(dump, sizeof(dump), "%s/verify.dump", r->dir);
+	args[0] = "--";
+	args[1] = "--port";
+	args[2] = port;
+	args[3] = "--client-id";
+	args[4] = r->name;
+	args[5] = "--from-one";
+	args[6] = "--dump";
+	args[7] = dump;
+	args[8] = NULL;
+	arb_test_spawn(&r->verify, "verify", args);
+	r->verify_on = true;
+	arb_test_expect(&r->verify, "verify event=subscribed", 10000);
+}
+
+static void
+ssim_start(rig *r, int count, int rate)
+{
+	char        sdir[128], cnt[16], rt[16], log[128], cmd[128];
+	const char *args[20];
+	int         n = 0;
+
+	snprintf(sdir, sizeof(sdir), "%s/serial", r->dir);
+	snprintf(cnt, sizeof(cnt), "%d", count);
+	snprintf(rt, sizeof(rt), "%d", rate);
+	snprintf(log, sizeof(log), "%s/serial.log", r->dir);
+	snprintf(cmd, sizeof(cmd), "%s/serial.cmd", r->dir);
+	args[n++] = "--";
+	args[n++] = "--dir";
+	args[n++] = sdir;
+	args[n++] = "--sensors";
+	args[n++] = "2";
+	args[n++] = "--rate";
+	args[n++] = rt;
+	args[n++] = "--count";
+	args[n++] = cnt;
+	args[n++] = "--log";
+	args[n++] = log;
+	args[n++] = "--commands";
+	args[n++] = cmd;
+	args[n++] = "--wait-attached";
+	args[n++] = "--quiet";
+	args[n]   = NULL;
+	arb_test_spawn(&r->ssim, "serial_sim", args);
+	r->ssim_on = true;
+	arb_test_expect(&r->ssim, "sim event=ready", 10000);
+}
+
+static void
+ssim_command(rig *r, const char *line)
+{
+	char cmd[128];
+	int  fd;
+
+	snprintf(cmd, sizeof(cmd), "%s/serial.cmd", r->dir);
+	assert_true((fd = open(cmd, O_WRONLY | O_NONBLOCK | O_CLOEXEC)) >= 0);
+	assert_int_equal(write(fd, line, strlen(line)), (ssize_t) strlen(line));
+	close(fd);
+}
+
+static void
+msim_start(rig *r, int count, int rate)
+{
+	char        port[16], cnt[16], rt[16], log[128];
+	const char *args[20];
+	int         n = 0;
+
+	snprintf(port, sizeof(port), "%d", r->sensors.port);
+	snprintf(cnt, sizeof(cnt), "%d", count);
+	snprintf(rt, sizeof(rt), "%d", rate);
+	snprintf(log, sizeof(log), "%s/mqtt.log", r->dir);
+	args[n++] = "--";
+	args[n++] = "--port";
+	args[n++] = port;
+	args[n++] = "--sensors";
+	args[n++] = "2";
+	args[n++] = "--rate";
+	args[n++] = rt;
+	args[n++] = "--count";
+	args[n++] = cnt;
+	args[n++] = "--log";
+	args[n++] = log;
+	args[n++] = "--quiet";
+	args[n]   = NULL;
+	arb_test_spawn(&r->msim, "mqtt_sim", args);
+	r->msim_on = true;
+	arb_test_expect(&r->msim, "mqtt-sim event=ready", 10000);
+}
+
+// sims_stop ends the simulators (the MQTT one ended by itself) and
+// checks they leave nothing.
+static void
+sims_stop(rig *r)
+{
+	kill(r->ssim.pid, SIGTERM);
+	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&r->ssim, 10000)),
+	    0);
+	arb_test_proc_fini(&r->ssim);
+	r->ssim_on = false;
+	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&r->msim, 15000)),
+	    0);
+	arb_test_proc_fini(&r->msim);
+	r->msim_on = false;
+}
+
+// drained waits until the store's backlog and the parser's queue are
+// empty (twice in a row, 200 ms apart).
+static void
+drained(rig *r, int timeout_ms)
+{
+	int64_t end = arb_test_now_ms() + timeout_ms;
+	int     ok  = 0;
+
+	while (ok < 2) {
+		if (arb_test_now_ms() > end) {
+			fail_msg("backlog %g, queue %g after %d ms",
+			    metric(r, "store_backlog_records", NULL),
+			    metric(r, "collector_queue_readings", NULL), timeout_ms);
+		}
+		ok = metric(r, "store_backlog_records", NULL) == 0
+		        && metric(r, "collector_queue_readings", NULL) == 0
+		    ? ok + 1
+		    : 0;
+		arb_test_try_expect(&r->node, "\x01never", 200);
+	}
+}
+
+// --- what reached upstream ------------------------------------------------------
+
+#define STREAMS 4
+
+static const char *const stream_names[STREAMS] = { "serial/s1", "serial/s2",
+	"sensors/m1/reading", "sensors/m2/reading" };
+
+typedef struct account {
+	// per stream, per sensor number n: keys that carried it
+	uint8_t *seen[STREAMS];
+	// serial: the fate and time of each reading; mqtt: acked time
+	char    *fate[STREAMS];
+	int64_t *t[STREAMS];
+	uint64_t last_seq[STREAMS]; // the store's
+	uint32_t sid[STREAMS];
+} account;
+
+static int
+stream_index(const char *name, size_t n)
+{
+	int i;
+
+	for (i = 0; i < STREAMS; i++) {
+		if (strlen(stream_names[i]) == n
+		    && memcmp(stream_names[i], name, n) == 0) {
+			return i;
+		}
+	}
+	return -1;
+}
+
+static char *
+slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *b;
+	long  n;
+
+	if (f == NULL) {
+		return NULL;
+	}
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	b = malloc((size_t) n + 1);
+	if (b != NULL && fread(b, 1, (size_t) n, f) != (size_t) n) {
+		free(b);
+		b = NULL;
+	}
+	if (b != NULL) {
+		b[n] = '\0';
+	}
+	fclose(f);
+	return b;
+}
+
+static uint32_t
+fnv1a(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	while (*s != '\0') {
+		h ^= (uint8_t) *s++;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+// store_last_seqs opens the store's log (the node is stopped) and reads
+// each stream's last durable seq: an append gets the next number at
+// once.
+static void
+store_last_seqs(const rig *r, account *a)
+{
+	char         dir[128];
+	slog_vfs    *vfs;
+	slog        *log;
+	slog_opts    o = { 0 };
+	slog_reading rd[STREAMS];
+	slog_run     runs[STREAMS];
+	size_t       nruns, i;
+	slog_refusal why;
+
+	snprintf(dir, sizeof(dir), "%s/store", r->dir);
+	assert_int_equal(slog_vfs_posix_new(dir, &vfs), 0);
+	o.gateway            = "gw-test";
+	o.vfs                = vfs;
+	o.commit_interval_ms = 1;
+	o.commit_records     = 16;
+	o.segment_bytes      = 16 << 20;
+	o.max_record         = 1 << 16;
+	o.quota_bytes        = (uint64_t) 1 << 30;
+	o.max_pending_bytes  = 8 << 20;
+	o.cursor_interval_ms = 100;
+	assert_int_equal(slog_open(&log, &o), 0);
+	for (i = 0; i < STREAMS; i++) {
+		a->sid[i] = fnv1a(stream_names[i]);
+		rd[i] = (slog_reading) { .stream = a->sid[i], .ts_ms = -1,
+			.data = "x", .len = 1 };
+	}
+	assert_int_equal(
+	    slog_append(log, rd, STREAMS, runs, &nruns, NULL, NULL, &why), 0);
+	assert_int_equal(nruns, STREAMS);
+	for (i = 0; i < STREAMS; i++) {
+		assert_int_equal(runs[i].stream, a->sid[i]);
+		a->last_seq[i] = runs[i].first_seq - 1;
+	}
+	slog_close(log);
+	slog_vfs_destroy(vfs);
+}
+
+// read_dump reads the verifier's first arrivals: per stream, the sensor
+// number in the values ({"n":K,...}) of each key.
+static void
+read_dump(const rig *r, account *a, uint64_t count, uint64_t *twice)
+{
+	char  path[128], *b, *line, *save = NULL;
+	int   i;
+
+	snprintf(path, sizeof(path), "%s/verify.dump", r->dir);
+	assert_non_null(b = slurp(path));
+	for (i = 0; i < STREAMS; i++) {
+		assert_non_null(a->seen[i] = calloc(count + 1, 1));
+	}
+	*twice = 0;
+	for (line = strtok_r(b, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		// gw sid seq ts stream values
+		char    *f[6], *p = line;
+		uint64_t n;
+		int      k;
+
+		for (k = 0; k < 6 && p != NULL; k++) {
+			f[k] = p;
+			p    = strchr(p, '\t');
+			if (p != NULL) {
+				*p++ = '\0';
+			}
+		}
+		assert_int_equal(k, 6);
+		i = stream_index(f[4], strlen(f[4]));
+		assert_true(i >= 0);
+		assert_non_null(p = strstr(f[5], "\"n\":"));
+		n = strtoull(p + 4, NULL, 10);
+		assert_true(n >= 1 && n <= count);
+		if (a->seen[i][n]++ == 1) {
+			(*twice)++;
+		}
+	}
+	free(b);
+}
+
+// read_logs reads the simulators' logs: fates and times.
+static void
+read_logs(const rig *r, account *a, uint64_t count)
+{
+	char path[128], *b, *line, *save = NULL;
+	int  i;
+
+	for (i = 0; i < STREAMS; i++) {
+		assert_non_null(a->fate[i] = calloc(count + 1, 1));
+		assert_non_null(a->t[i] = calloc(count + 1, sizeof(int64_t)));
+	}
+	snprintf(path, sizeof(path), "%s/serial.log", r->dir);
+	assert_non_null(b = slurp(path));
+	for (line = strtok_r(b, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		int                sensor;
+		unsigned long long n;
+		long long          t;
+		char               fate[16];
+
+		assert_int_equal(sscanf(line, "%d %llu %lld %15s", &sensor, &n,
+		                     &t, fate),
+		    4);
+		assert_true(sensor >= 1 && sensor <= 2 && n >= 1 && n <= count);
+		a->fate[sensor - 1][n] = fate[0]; // o(k) d(etached) c(ut) o(verrun)
+		if (strcmp(fate, "overrun") == 0) {
+			a->fate[sensor - 1][n] = 'v';
+		}
+		a->t[sensor - 1][n] = t;
+	}
+	free(b);
+	snprintf(path, sizeof(path), "%s/mqtt.log", r->dir);
+	assert_non_null(b = slurp(path));
+	save = NULL;
+	for (line = strtok_r(b, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		int                sensor;
+		unsigned long long n;
+		long long          t;
+
+		assert_int_equal(sscanf(line, "%d %llu %lld", &sensor, &n, &t), 3);
+		assert_true(sensor >= 1 && sensor <= 2 && n >= 1 && n <= count);
+		a->fate[2 + sensor - 1][n] = 'a';
+		a->t[2 + sensor - 1][n]    = t;
+	}
+	free(b);
+}
+
+static void
+account_free(account *a)
+{
+	int i;
+
+	for (i = 0; i < STREAMS; i++) {
+		free(a->seen[i]);
+		free(a->fate[i]);
+		free(a->t[i]);
+	}
+}
+
+// check_verifier stops the verifier once it has every key up to the
+// store's last seqs and checks its report: no gap from 1, no order
+// violation, nothing malformed, and each stream's last seq is the
+// store's.
+static void
+check_verifier(rig *r, const account *a, uint64_t *dups)
+{
+	uint64_t want = 0;
+	char     needle[64], line[512];
+	int64_t  end = arb_test_now_ms() + 20000;
+	int      i;
+
+	for (i = 0; i < STREAMS; i++) {
+		want += a->last_seq[i];
+	}
+	snprintf(needle, sizeof(needle), "unique=%" PRIu64 " ", want);
+	while (arb_test_try_expect(&r->verify, needle, 500) == NULL) {
+		if (arb_test_now_ms() > end) {
+			fail_msg("the verifier never had all %" PRIu64
+			         " readings:\n%s",
+			    want, r->verify.out);
+		}
+	}
+	kill(r->verify.pid, SIGTERM);
+	arb_test_line(&r->verify, "verify event=total", 10000, line, sizeof(line));
+	printf("# %s\n", line);
+	assert_non_null(strstr(line, " gaps=0 order_violations=0 malformed=0 "
+	                             "result=ok"));
+	*dups = (uint64_t) arb_test_field(line, "duplicates");
+	for (i = 0; i < STREAMS; i++) {
+		char s[64];
+
+		snprintf(s, sizeof(s), "sid=%" PRIu32 " ", a->sid[i]);
+		arb_test_line(&r->verify, s, 1000, line, sizeof(line));
+		printf("# %s\n", line);
+		assert_int_equal(arb_test_field(line, "first"), 1);
+		assert_int_equal(arb_test_field(line, "last"), (long) a->last_seq[i]);
+		assert_int_equal(
+		    arb_test_field(line, "unique"), (long) a->last_seq[i]);
+	}
+	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&r->verify, 10000)),
+	    0);
+	arb_test_proc_fini(&r->verify);
+	r->verify_on = false;
+}
+
+// --- the chaos ------------------------------------------------------------------
+
+typedef struct kill_rec {
+	int64_t     t; // real ms
+	const char *path;
+} kill_rec;
+
+static const char *const victims[] = { "root/store", "root/uplink/mqtt",
+	"root/inputs/sensors", "root/inputs/s1", "root/inputs/s2" };
+#define NVICTIMS 5
+
+// explained is true when t lies in the window of an event of path.
+static bool
+explained(const kill_rec *k, int nk, const char *path, int64_t t)
+{
+	int i;
+
+	for (i = 0; i < nk; i++) {
+		if (strcmp(k[i].path, path) == 0 && t >= k[i].t - WINDOW_BEFORE
+		    && t <= k[i].t + WINDOW_AFTER) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static void
+test_chaos(void **state)
+{
+	kill_rec kills[200];
+	int      nk = 0, nkills = 0, order[NVICTIMS], round = 0, i, j;
+	int      per_victim[NVICTIMS] = { 0 };
+	bool     replugged = false, restarted = false;
+	bool     sdone = false, mdone = false;
+	int64_t  end;
+	account  a = { 0 };
+	uint64_t twice, dups, sent = 0, lost_detached = 0, lost_cut = 0;
+	uint64_t lost_serial = 0, lost_mqtt = 0, unexplained = 0;
+	uint64_t serial_kills = 0, mqtt_kills = 0;
+
+	(void) state;
+	srand((unsigned) getpid());
+	rig_init(&R, "chaos");
+	verify_start(&R);
+	node_start(&R, true);
+	ssim_start(&R, COUNT, RATE);
+	msim_start(&R, COUNT, RATE);
+	// Kill every KILL_EVERY ms, each victim once per round of 5, in a
+	// random order; replug serial 1 after the 5th kill and restart the
+	// upstream broker after the 10th.
+	end = arb_test_now_ms() + (int64_t) COUNT * 1000 / RATE * 3 + 30000;
+	while (!(sdone && mdone && nkills >= KILLS_MIN)) {
+		int         victim, pid;
+		const char *path;
+
+		assert_true(arb_test_now_ms() < end);
+		if (!sdone) {
+			sdone = arb_test_try_expect(&R.ssim, "sim event=done",
+			            KILL_EVERY)
+			    != NULL;
+		} else if (!mdone) {
+			mdone = arb_test_try_expect(&R.msim, "mqtt-sim event=done",
+			            KILL_EVERY)
+			    != NULL;
+		} else {
+			arb_test_try_expect(&R.node, "\x01never", KILL_EVERY);
+		}
+		if (nkills % NVICTIMS == 0 && round * NVICTIMS == nkills) {
+			for (i = 0; i < NVICTIMS; i++) {
+				order[i] = i;
+			}
+			for (i = NVICTIMS - 1; i > 0; i--) {
+				j        = rand() % (i + 1);
+				victim   = order[i];
+				order[i] = order[j];
+				order[j] = victim;
+			}
+			round++;
+		}
+		victim = order[nkills % NVICTIMS];
+		path   = victims[victim];
+		if ((pid = ospid(&R, path)) <= 0) {
+			continue; // restarting: the next turn
+		}
+		assert_int_equal(kill(pid, SIGKILL), 0);
+		kills[nk++] = (kill_rec) { real_ms(), path };
+		per_victim[victim]++;
+		nkills++;
+		if (nkills == 5 && !replugged) {
+			ssim_command(&R, "replug 1 300\n");
+			kills[nk++] = (kill_rec) { real_ms(), "root/inputs/s1" };
+			replugged   = true;
+		}
+		if (nkills == 10 && !restarted) {
+			tbroker_stop(&R.upstream);
+			assert_int_equal(tbroker_start(&R.upstream), 0);
+			restarted = true;
+		}
+		assert_true(nk < 190);
+	}
+	assert_true(replugged && restarted);
+	for (i = 0; i < NVICTIMS; i++) {
+		printf("# killed %s %d times\n", victims[i], per_victim[i]);
+	}
+	drained(&R, 60000);
+	printf("# rejected lines: %g (none expected)\n",
+	    metric(&R, "collector_rejected_total", NULL));
+	node_stop(&R);
+	sims_stop(&R);
+	store_last_seqs(&R, &a);
+	check_verifier(&R, &a, &dups);
+	// The sensors' side: what each sent, what arrived.
+	read_logs(&R, &a, COUNT);
+	read_dump(&R, &a, COUNT, &twice);
+	for (i = 0; i < NVICTIMS; i++) {
+		if (strcmp(victims[i], "root/inputs/s1") == 0
+		    || strcmp(victims[i], "root/inputs/s2") == 0) {
+			serial_kills += (uint64_t) per_victim[i];
+		} else if (strcmp(victims[i], "root/inputs/sensors") == 0) {
+			mqtt_kills += (uint64_t) per_victim[i];
+		}
+	}
+	for (i = 0; i < STREAMS; i++) {
+		const char *reader = i == 0 ? "root/inputs/s1"
+		    : i == 1                ? "root/inputs/s2"
+		                            : "root/inputs/sensors";
+		uint64_t    n;
+
+		for (n = 1; n <= COUNT; n++) {
+			char f = a.fate[i][n];
+
+			if (f == 0) {
+				continue; // never produced (an MQTT one never acked)
+			}
+			sent++;
+			if (a.seen[i][n] > 0) {
+				continue;
+			}
+			if (f == 'd') {
+				lost_detached++;
+			} else if (f == 'c' || f == 'v') {
+				lost_cut++;
+			} else if (!explained(kills, nk, reader, a.t[i][n])) {
+				unexplained++;
+				printf("# UNEXPLAINED: %s n=%" PRIu64 " fate=%c t=%" PRId64
+				       "\n",
+				    stream_names[i], n, f, a.t[i][n]);
+			} else if (i < 2) {
+				lost_serial++;
+			} else {
+				lost_mqtt++;
+			}
+		}
+	}
+	printf("# %d kills (%" PRIu64 " of serial readers, %" PRIu64
+	       " of the sensors' MQTT client), 1 replug, 1 upstream broker "
+	       "restart\n",
+	    nkills, serial_kills, mqtt_kills);
+	printf("# sent %" PRIu64 " readings; upstream: %" PRIu64
+	       " duplicate keys dropped, %" PRIu64
+	       " readings stored twice (under two keys)\n",
+	    sent, dups, twice);
+	printf("# never reached the store: %" PRIu64
+	       " written while no reader had the port open, %" PRIu64
+	       " cut by a full pty, %" PRIu64
+	       " serial readings around a kill or replug of their reader "
+	       "(bound %" PRIu64 " = 10 per event), %" PRIu64
+	       " MQTT readings around a kill of the sensors' client (bound %"
+	       PRIu64 " = 10 per kill), %" PRIu64 " unexplained (bound 0)\n",
+	    lost_detached, lost_cut, lost_serial, (serial_kills + 1) * 10,
+	    lost_mqtt, mqtt_kills * 10, unexplained);
+	assert_true(nkills >= KILLS_MIN);
+	assert_int_equal(unexplained, 0);
+	assert_true(lost_serial <= (serial_kills + 1) * 10);
+	assert_true(lost_mqtt <= mqtt_kills * 10);
+	// Stored twice: a batch durable whose answer died with the store.
+	assert_true(twice <= (uint64_t) per_victim[0] * 1024);
+	account_free(&a);
+	rig_fini(&R);
+}
+
+// --- the whole node killed ----------------------------------------------------------
+
+static void
+test_node_killed(void **state)
+{
+	account  a = { 0 };
+	uint64_t twice, dups, sent = 0, missing = 0;
+	double   backlog = 0;
+	int64_t  end, t_kill, t_back;
+	int      i;
+	uint64_t n;
+
+	(void) state;
+	rig_init(&R, "nodekill");
+	verify_start(&R);
+	node_start(&R, true);
+	ssim_start(&R, COUNT / 2, RATE);
+	msim_start(&R, COUNT / 2, RATE);
+	// Upstream goes away: the store keeps what comes.
+	arb_test_try_expect(&R.node, "\x01never", 1500);
+	tbroker_stop(&R.upstream);
+	end = arb_test_now_ms() + 20000;
+	while ((backlog = metric(&R, "store_backlog_records", NULL)) < 200) {
+		assert_true(arb_test_now_ms() < end);
+		arb_test_try_expect(&R.node, "\x01never", 100);
+	}
+	printf("# backlog %g records when the node is SIGKILLed\n", backlog);
+	t_kill = real_ms();
+	kill(R.node.pid, SIGKILL);
+	arb_test_wait_exit(&R.node, 10000);
+	arb_test_proc_fini(&R.node); // its process actors died with it
+	R.node_on = false;
+	assert_int_equal(tbroker_start(&R.upstream), 0);
+	node_start(&R, false);
+	t_back = real_ms();
+	arb_test_expect(&R.ssim, "sim event=done", 60000);
+	arb_test_expect(&R.msim, "mqtt-sim event=done", 60000);
+	drained(&R, 60000);
+	node_stop(&R);
+	sims_stop(&R);
+	store_last_seqs(&R, &a);
+	check_verifier(&R, &a, &dups);
+	read_logs(&R, &a, COUNT / 2);
+	read_dump(&R, &a, COUNT / 2, &twice);
+	// What never reached the store was sent while the node was down
+	// (or just before the kill: its queues died with it).
+	for (i = 0; i < STREAMS; i++) {
+		for (n = 1; n <= COUNT / 2; n++) {
+			if (a.fate[i][n] == 0) {
+				continue;
+			}
+			sent++;
+			if (a.seen[i][n] > 0 || a.fate[i][n] == 'd') {
+				continue;
+			}
+			missing++;
+			assert_true(a.t[i][n] >= t_kill - WINDOW_BEFORE
+			    && a.t[i][n] <= t_back + WINDOW_AFTER);
+		}
+	}
+	printf("# sent %" PRIu64 ", %" PRIu64
+	       " lost around the node's death (none outside it), %" PRIu64
+	       " duplicate keys dropped upstream, %" PRIu64 " stored twice\n",
+	    sent, missing, dups, twice);
+	account_free(&a);
+	rig_fini(&R);
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_chaos, teardown),
+		cmocka_unit_test_teardown(test_node_killed, teardown),
+	};
+
+	arb_test_helper_main(
+	    argc, argv, helpers, sizeof(helpers) / sizeof(helpers[0]));
+	signal(SIGPIPE, SIG_IGN);
+	if (argc > 1) {
+		cmocka_set_test_filter(argv[1]); // "test_chaos"
+	}
+	return cmocka_run_group_tests_name(
+	    "integration.collector", tests, NULL, NULL);
+}

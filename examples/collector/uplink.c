@@ -1,0 +1,800 @@
+// SPDX-License-Identifier: MIT
+// uplink.c -- the actor type "collector_uplink": the store's consumer,
+// publishing its backlog upstream through an `mqtt` actor at QoS 1.
+//
+// It subscribes to the store (STORE_SUBSCRIBE), publishes every record
+// it is handed (STORE_RECORDS, in log order, so per-stream order) as one
+// MQTT_PUBLISH to the mqtt actor with a `ref`, and acknowledges the
+// record to the store (STORE_ACK) when its MQTT_PUBACK says status 0:
+// the upstream broker has it.  The payload is JSON and carries the
+// reading's identity, (gateway, stream, seq), so the upstream side can
+// drop duplicates:
+//
+//     {"gw":"gw1","stream":"serial/s1","sid":2166136261,"seq":42,
+//      "ts":1733500000123,"values":{"n":42,"t":21.50}}
+//
+// Anything else than a clean PUBACK (the mqtt actor went DOWN, a publish
+// failed, a send was refused) makes the uplink *rewind*: it subscribes
+// again, the store starts over at its first unacknowledged record, and
+// what was in flight is published again, in order, behind whatever the
+// mqtt actor still holds (duplicates upstream, never a gap, never a
+// reordering of first deliveries).  A record whose data is not a
+// collector reading is published with its bytes as "raw".
+//
+// Thread: the actor's loop.
+
+#include "mpr.h"
+#include "mqtt_msgs.h"
+#include "reading.h"
+#include "store_msgs.h"
+
+#include <arbor/actor.h>
+
+#include <event2/event.h>
+#include <inttypes.h>
+#include <msgpack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+// --- settings ----------------------------------------------------------------
+
+typedef struct settings {
+	char    store[128];
+	char    mqtt[128];
+	char    topic[256];
+	int64_t window;
+	int64_t batch;
+	int64_t retry_ms;
+} settings;
+
+// topic_ok checks a topic template: text and {gateway} {stream} {sid}.
+static const char *
+topic_ok(const char *t)
+{
+	static const char *const names[] = { "{gateway}", "{stream}", "{sid}" };
+	size_t                   i;
+
+	if (t[0] == '\0') {
+		return "must not be empty";
+	}
+	while (*t != '\0') {
+		if (*t == '+' || *t == '#') {
+			return "a published topic holds no wildcard (+ or #)";
+		}
+		if (*t == '{') {
+			for (i = 0; i < 3; i++) {
+				if (strncmp(t, names[i], strlen(names[i])) == 0) {
+					break;
+				}
+			}
+			if (i == 3) {
+				return "placeholders are {gateway}, {stream} and "
+				       "{sid}";
+			}
+			t += strlen(names[i]);
+			continue;
+		}
+		t++;
+	}
+	return NULL;
+}
+
+static void
+uplink_read(arb_cfg *cfg, settings *c)
+{
+	static const char *const keys[]
+	    = { "store", "mqtt", "topic", "window", "batch", "retry", NULL };
+	const char *s, *why;
+
+	memset(c, 0, sizeof(*c));
+	snprintf(c->store, sizeof(c->store), "root/store");
+	snprintf(c->topic, sizeof(c->topic), "collector/{gateway}/{stream}");
+	c->window   = 256;
+	c->batch    = 64;
+	c->retry_ms = 200;
+	arb_cfg_keys(cfg, keys);
+	if (arb_cfg_str(cfg, "store", sizeof(c->store) - 1, &s) == ARB_OK) {
+		snprintf(c->store, sizeof(c->store), "%s", s);
+	}
+	if (arb_cfg_str(cfg, "mqtt", sizeof(c->mqtt) - 1, &s) == ARB_OK) {
+		snprintf(c->mqtt, sizeof(c->mqtt), "%s", s);
+	} else if (!arb_cfg_has(cfg, "mqtt")) {
+		arb_cfg_err(cfg, "mqtt",
+		    "required: the mqtt actor that publishes upstream (a "
+		    "child path such as root/uplink/mqtt)");
+	}
+	if (arb_cfg_str(cfg, "topic", sizeof(c->topic) - 1, &s) == ARB_OK) {
+		if ((why = topic_ok(s)) != NULL) {
+			arb_cfg_err(cfg, "topic", "%s", why);
+		} else {
+			snprintf(c->topic, sizeof(c->topic), "%s", s);
+		}
+	}
+	arb_cfg_int(cfg, "window", 1, 65535, &c->window);
+	arb_cfg_int(cfg, "batch", 1, 4096, &c->batch);
+	arb_cfg_dur(cfg, "retry", 1, 60000, &c->retry_ms);
+}
+
+static void
+uplink_check(arb_cfg *cfg)
+{
+	settings c;
+
+	uplink_read(cfg, &c);
+}
+
+// --- state ---------------------------------------------------------------------
+
+typedef struct slot {
+	uint64_t ref; // 0: free
+	uint64_t pos;
+	int64_t  ts_ms;
+} slot;
+
+enum { RW_MQTT_DOWN, RW_STORE_DOWN, RW_FAILED, RW_SEND, RW_COUNT };
+enum {
+	F_EAGAIN,
+	F_CANCELED,
+	F_REMOTE,
+	F_INVALID,
+	F_SHUTDOWN,
+	F_OTHER,
+	F_COUNT
+};
+
+typedef struct metrics {
+	arb_metric *published, *acked, *stale, *raw;
+	arb_metric *failed[F_COUNT];
+	arb_metric *rewinds[RW_COUNT];
+	arb_metric *inflight, *subscribed, *backlog;
+	arb_metric *delivery;
+} metrics;
+
+typedef struct uplink {
+	arb_ctx *ctx;
+	settings c;
+	metrics  m;
+	// peers
+	arb_pid  store, mqtt;
+	arb_pid  dead_store, dead_mqtt; // the incarnations that went DOWN
+	bool     have_store, have_mqtt;
+	uint64_t mon_store, mon_mqtt;
+	// the subscription
+	bool     subscribed, asked;
+	uint64_t session;
+	char     gateway[STORE_GATEWAY_MAX + 1];
+	// publishes in flight: slot ref % cap
+	slot    *slots;
+	size_t   cap, inflight;
+	uint64_t next_ref, floor;
+	// acknowledgements waiting for the end of the turn
+	uint64_t     *acks;
+	size_t        nacks;
+	struct event *flush_ev;
+	struct event *retry_ev;
+	bool          rewind_due;
+	// scratch
+	msgpack_sbuffer sb;
+	msgpack_packer  pk;
+	char           *buf;
+	size_t          bufcap;
+	char            topic[1024];
+} uplink;
+
+static int64_t
+real_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+arm(struct event *ev, int64_t ms)
+{
+	struct timeval tv = { .tv_sec = ms / 1000,
+		.tv_usec = (suseconds_t) (ms % 1000) * 1000 };
+
+	event_add(ev, &tv);
+}
+
+// --- the store and the mqtt actor ------------------------------------------------
+
+static void
+flush_acks(uplink *u)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer  pk;
+	size_t          i;
+
+	if (u->nacks == 0) {
+		return;
+	}
+	if (u->subscribed && u->have_store) {
+		msgpack_sbuffer_init(&sb);
+		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+		msgpack_pack_array(&pk, (uint32_t) u->nacks + 1);
+		msgpack_pack_uint64(&pk, u->session);
+		for (i = 0; i < u->nacks; i++) {
+			msgpack_pack_uint64(&pk, u->acks[i]);
+		}
+		// A lost ack costs a duplicate upstream, never a reading:
+		// the store delivers again what it did not hear about.
+		(void) arb_send_copy(
+		    u->ctx, u->store, STORE_TAG_ACK, sb.data, sb.size);
+		msgpack_sbuffer_destroy(&sb);
+		arb_metric_add(u->m.acked, u->nacks);
+	}
+	u->nacks = 0;
+}
+
+static void
+on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	(void) fd;
+	(void) what;
+	flush_acks(arg);
+}
+
+static void
+clear_window(uplink *u)
+{
+	memset(u->slots, 0, u->cap * sizeof(*u->slots));
+	u->inflight = 0;
+	u->floor    = u->next_ref;
+	arb_metric_set(u->m.inflight, 0);
+}
+
+static void
+subscribe(uplink *u)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer  pk;
+	int             rv;
+
+	if (!u->have_store || !u->have_mqtt) {
+		return;
+	}
+	flush_acks(u);
+	clear_window(u);
+	u->subscribed = false;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 2);
+	msgpack_pack_uint32(&pk, (uint32_t) u->c.window);
+	msgpack_pack_uint32(&pk, (uint32_t) u->c.batch);
+	rv = arb_send_copy(
+	    u->ctx, u->store, STORE_TAG_SUBSCRIBE, sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+	if (rv != ARB_OK) {
+		u->rewind_due = true;
+		arm(u->retry_ev, u->c.retry_ms);
+		return;
+	}
+	u->asked      = true;
+	u->rewind_due = false;
+}
+
+// rewind starts the subscription over (after `retry`): the store then
+// delivers again from its first unacknowledged record.
+static void
+rewind_later(uplink *u, int cause, const char *why)
+{
+	arb_metric_add(u->m.rewinds[cause], 1);
+	flush_acks(u);
+	clear_window(u);
+	u->subscribed = false;
+	if (!u->rewind_due) {
+		arb_log(u->ctx, ARB_LOG_WARN, "rewind", "cause=%s retry_ms=%" PRId64,
+		    why, u->c.retry_ms);
+	}
+	u->rewind_due = true;
+	arm(u->retry_ev, u->c.retry_ms);
+}
+
+// lookup finds the store and the mqtt actor (again) and monitors them.
+static void
+lookup(uplink *u)
+{
+	arb_pid pid;
+
+	// A child's path names its last incarnation until the next one
+	// starts: one that went DOWN is not found yet.
+	if (!u->have_store && arb_whereis(u->ctx, u->c.store, &pid) == ARB_OK
+	    && !arb_pid_eq(pid, u->dead_store)
+	    && arb_monitor(u->ctx, pid, &u->mon_store) == ARB_OK) {
+		u->store      = pid;
+		u->have_store = true;
+		arb_log(u->ctx, ARB_LOG_INFO, "store_found",
+		    "store=%s pid=%" PRIu64, u->c.store, pid.id);
+	}
+	if (!u->have_mqtt && arb_whereis(u->ctx, u->c.mqtt, &pid) == ARB_OK
+	    && !arb_pid_eq(pid, u->dead_mqtt)
+	    && arb_monitor(u->ctx, pid, &u->mon_mqtt) == ARB_OK) {
+		u->mqtt      = pid;
+		u->have_mqtt = true;
+		arb_log(u->ctx, ARB_LOG_INFO, "mqtt_found", "mqtt=%s pid=%" PRIu64,
+		    u->c.mqtt, pid.id);
+	}
+	if (u->have_store && u->have_mqtt) {
+		subscribe(u);
+	} else {
+		arm(u->retry_ev, u->c.retry_ms);
+	}
+}
+
+static void
+on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	uplink *u = arg;
+
+	(void) fd;
+	(void) what;
+	if (!u->have_store || !u->have_mqtt) {
+		lookup(u);
+	} else if (u->rewind_due) {
+		subscribe(u);
+	}
+}
+
+// --- publishing ------------------------------------------------------------------
+
+static char *
+grow(uplink *u, size_t need)
+{
+	char *nb;
+
+	if (need <= u->bufcap) {
+		return u->buf;
+	}
+	if ((nb = realloc(u->buf, need)) == NULL) {
+		return NULL;
+	}
+	u->buf    = nb;
+	u->bufcap = need;
+	return nb;
+}
+
+// make_topic fills the template; a stream's + # and NUL become '_'.
+static size_t
+make_topic(uplink *u, const char *stream, size_t slen, uint32_t sid)
+{
+	const char *t = u->c.topic;
+	size_t      o = 0, cap = sizeof(u->topic) - 1, i, n;
+	char        num[16];
+	const char *v;
+
+	while (*t != '\0' && o < cap) {
+		if (strncmp(t, "{gateway}", 9) == 0) {
+			v = u->gateway;
+			n = strlen(v);
+			t += 9;
+		} else if (strncmp(t, "{stream}", 8) == 0) {
+			v = stream;
+			n = slen;
+			t += 8;
+		} else if (strncmp(t, "{sid}", 5) == 0) {
+			n = (size_t) snprintf(num, sizeof(num), "%" PRIu32, sid);
+			v = num;
+			t += 5;
+		} else {
+			u->topic[o++] = *t++;
+			continue;
+		}
+		for (i = 0; i < n && o < cap; i++) {
+			char ch       = v[i];
+			u->topic[o++] = ch == '+' || ch == '#' || ch == '\0' ? '_'
+			                                                      : ch;
+		}
+	}
+	u->topic[o] = '\0';
+	return o;
+}
+
+// publish sends one record to the mqtt actor.  Returns ARB_OK or the
+// send's error.
+static int
+publish(uplink *u, const store_record *rec)
+{
+	const void *stream = NULL, *values = NULL;
+	size_t      slen = 0, vlen = 0, o, tlen, need;
+	uint32_t    n;
+	uint64_t    ver;
+	bool        ours;
+	slot       *s;
+	mpr         r;
+	char       *b;
+	int         rv;
+
+	mpr_init(&r, rec->data, rec->len);
+	ours = mpr_array(&r, &n) == 0 && n == 3 && mpr_uint(&r, &ver) == 0
+	    && ver == 1 && mpr_bytes(&r, &stream, &slen) == 0
+	    && mpr_bytes(&r, &values, &vlen) == 0 && mpr_done(&r);
+	if (!ours) {
+		stream = "-";
+		slen   = 1;
+		arb_metric_add(u->m.raw, 1);
+	}
+	need = 192 + STORE_GATEWAY_MAX + 6 * slen + 6 * rec->len;
+	if ((b = grow(u, need)) == NULL) {
+		return ARB_ENOMEM;
+	}
+	o = (size_t) snprintf(b, need, "{\"gw\":\"%s\",\"stream\":", u->gateway);
+	o += reading_json_str(b + o, need - o, stream, slen);
+	o += (size_t) snprintf(b + o, need - o,
+	    ",\"sid\":%" PRIu32 ",\"seq\":%" PRIu64 ",\"ts\":%" PRId64 ",%s",
+	    rec->stream, rec->seq, rec->ts_ms, ours ? "\"values\":" : "\"raw\":");
+	if (ours) {
+		memcpy(b + o, values, vlen);
+		o += vlen;
+	} else {
+		o += reading_json_str(b + o, need - o, rec->data, rec->len);
+	}
+	b[o++] = '}';
+	tlen   = make_topic(u, stream, slen, rec->stream);
+	u->sb.size = 0;
+	msgpack_pack_map(&u->pk, 4);
+	msgpack_pack_str_with_body(&u->pk, "topic", 5);
+	msgpack_pack_str_with_body(&u->pk, u->topic, tlen);
+	msgpack_pack_str_with_body(&u->pk, "payload", 7);
+	msgpack_pack_bin_with_body(&u->pk, b, o);
+	msgpack_pack_str_with_body(&u->pk, "qos", 3);
+	msgpack_pack_uint8(&u->pk, 1);
+	msgpack_pack_str_with_body(&u->pk, "ref", 3);
+	msgpack_pack_uint64(&u->pk, u->next_ref);
+	rv = arb_send_copy(u->ctx, u->mqtt, MQTT_PUBLISH, u->sb.data, u->sb.size);
+	if (rv != ARB_OK) {
+		return rv;
+	}
+	s = &u->slots[u->next_ref % u->cap];
+	if (s->ref != 0) {
+		// Only when the store pushes more than the window it was
+		// asked for: the older publish's outcome will be stale.
+		u->inflight--;
+	}
+	s->ref   = u->next_ref++;
+	s->pos   = rec->pos;
+	s->ts_ms = rec->ts_ms;
+	u->inflight++;
+	arb_metric_add(u->m.published, 1);
+	return ARB_OK;
+}
+
+static void
+on_records(uplink *u, const arb_msg *m)
+{
+	store_record recs[256], one;
+	mpr          r;
+	uint32_t     n, i, k;
+	uint64_t     session;
+	const void  *gw;
+	size_t       gwlen;
+	int          rv;
+
+	(void) recs;
+	mpr_init(&r, arb_msg_body(m), arb_msg_len(m));
+	if (mpr_array(&r, &n) != 0 || n < 2 || mpr_uint(&r, &session) != 0
+	    || mpr_bytes(&r, &gw, &gwlen) != 0 || gwlen > STORE_GATEWAY_MAX) {
+		arb_log(u->ctx, ARB_LOG_WARN, "bad_records", NULL);
+		return;
+	}
+	if (!u->subscribed || session != u->session) {
+		return; // another subscription's: it will come again
+	}
+	memcpy(u->gateway, gw, gwlen);
+	u->gateway[gwlen] = '\0';
+	for (i = 2; i < n; i++) {
+		const void *data;
+		uint64_t    stream, ts;
+
+		if (mpr_array(&r, &k) != 0 || k != 5 || mpr_uint(&r, &one.pos) != 0
+		    || mpr_uint(&r, &stream) != 0 || stream > UINT32_MAX
+		    || mpr_uint(&r, &one.seq) != 0 || mpr_uint(&r, &ts) != 0
+		    || mpr_bytes(&r, &data, &one.len) != 0) {
+			arb_log(u->ctx, ARB_LOG_WARN, "bad_records", NULL);
+			rewind_later(u, RW_FAILED, "bad_records");
+			return;
+		}
+		one.stream = (uint32_t) stream;
+		one.ts_ms  = (int64_t) ts;
+		one.data   = data;
+		if ((rv = publish(u, &one)) != ARB_OK) {
+			rewind_later(u, RW_SEND, arb_err_name(rv));
+			return;
+		}
+	}
+	arb_metric_set(u->m.inflight, (double) u->inflight);
+}
+
+static int
+fail_cause(int64_t status)
+{
+	switch (status) {
+	case ARB_EAGAIN:
+		return F_EAGAIN;
+	case ARB_ECANCELED:
+		return F_CANCELED;
+	case ARB_EREMOTE:
+		return F_REMOTE;
+	case ARB_EINVAL:
+		return F_INVALID;
+	case ARB_ESHUTDOWN:
+		return F_SHUTDOWN;
+	default:
+		return F_OTHER;
+	}
+}
+
+static void
+on_puback(uplink *u, const arb_msg *m)
+{
+	uint64_t ref = 0;
+	int64_t  status = -1;
+	bool     has_ref = false;
+	uint32_t n, i;
+	slot    *s;
+	mpr      r;
+
+	mpr_init(&r, arb_msg_body(m), arb_msg_len(m));
+	if (mpr_map(&r, &n) == 0) {
+		for (i = 0; i < n && !r.bad; i++) {
+			const void *k;
+			size_t      kn;
+
+			if (mpr_bytes(&r, &k, &kn) != 0) {
+				break;
+			}
+			if (mpr_is(k, kn, "ref")) {
+				has_ref = mpr_uint(&r, &ref) == 0;
+			} else if (mpr_is(k, kn, "status")) {
+				mpr_int(&r, &status);
+			} else {
+				mpr_skip(&r);
+			}
+		}
+	}
+	if (!mpr_done(&r) || !has_ref || ref < u->floor || ref >= u->next_ref
+	    || (s = &u->slots[ref % u->cap])->ref != ref) {
+		arb_metric_add(u->m.stale, 1);
+		return;
+	}
+	s->ref = 0;
+	u->inflight--;
+	arb_metric_set(u->m.inflight, (double) u->inflight);
+	if (status != 0) {
+		arb_metric_add(u->m.failed[fail_cause(status)], 1);
+		rewind_later(u, RW_FAILED, arb_err_name((int) status));
+		return;
+	}
+	arb_metric_observe(u->m.delivery, (double) (real_ms() - s->ts_ms) / 1e3);
+	u->acks[u->nacks++] = s->pos;
+	if (u->nacks == u->cap) {
+		flush_acks(u);
+	} else {
+		event_active(u->flush_ev, EV_TIMEOUT, 1);
+	}
+}
+
+static void
+on_subscribed(uplink *u, const arb_msg *m)
+{
+	uint64_t    session, recs, bytes;
+	const void *gw;
+	size_t      gwlen;
+	uint32_t    n;
+	mpr         r;
+
+	mpr_init(&r, arb_msg_body(m), arb_msg_len(m));
+	if (mpr_array(&r, &n) != 0 || n != 4 || mpr_uint(&r, &session) != 0
+	    || mpr_bytes(&r, &gw, &gwlen) != 0 || gwlen > STORE_GATEWAY_MAX
+	    || mpr_uint(&r, &recs) != 0 || mpr_uint(&r, &bytes) != 0) {
+		arb_log(u->ctx, ARB_LOG_WARN, "bad_subscribed", NULL);
+		return;
+	}
+	if (!u->asked) {
+		return;
+	}
+	u->asked      = false;
+	u->subscribed = true;
+	u->session    = session;
+	memcpy(u->gateway, gw, gwlen);
+	u->gateway[gwlen] = '\0';
+	clear_window(u);
+	arb_metric_set(u->m.subscribed, 1);
+	arb_metric_set(u->m.backlog, (double) recs);
+	arb_log(u->ctx, ARB_LOG_INFO, "subscribed",
+	    "session=%" PRIu64 " gateway=%s backlog_records=%" PRIu64
+	    " backlog_bytes=%" PRIu64,
+	    session, u->gateway, recs, bytes);
+}
+
+static void
+on_down(uplink *u, const arb_msg *m)
+{
+	uint64_t ref = arb_msg_ref(m);
+
+	if (u->have_store && ref == u->mon_store) {
+		u->dead_store = u->store;
+		u->have_store = false;
+		u->mon_store  = 0;
+		arb_metric_set(u->m.subscribed, 0);
+		rewind_later(u, RW_STORE_DOWN, "store_down");
+	} else if (u->have_mqtt && ref == u->mon_mqtt) {
+		u->dead_mqtt = u->mqtt;
+		u->have_mqtt = false;
+		u->mon_mqtt  = 0;
+		rewind_later(u, RW_MQTT_DOWN, "mqtt_down");
+	}
+}
+
+// --- the actor ---------------------------------------------------------------------
+
+static void
+uplink_handle(arb_ctx *ctx, void *state, const arb_msg *m)
+{
+	uplink *u = state;
+
+	(void) ctx;
+	switch (arb_msg_tag(m)) {
+	case STORE_TAG_RECORDS:
+		on_records(u, m);
+		break;
+	case MQTT_PUBACK:
+		on_puback(u, m);
+		break;
+	case STORE_TAG_SUBSCRIBED:
+		on_subscribed(u, m);
+		break;
+	case ARB_TAG_DOWN:
+		on_down(u, m);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+uplink_free(uplink *u)
+{
+	if (u == NULL) {
+		return;
+	}
+	if (u->flush_ev != NULL) {
+		event_free(u->flush_ev);
+	}
+	if (u->retry_ev != NULL) {
+		event_free(u->retry_ev);
+	}
+	msgpack_sbuffer_destroy(&u->sb);
+	free(u->slots);
+	free(u->acks);
+	free(u->buf);
+	free(u);
+}
+
+static void
+metrics_setup(uplink *u)
+{
+	static const char *const fails[F_COUNT] = { "eagain", "canceled",
+		"remote", "invalid", "shutdown", "other" };
+	static const char *const rewinds[RW_COUNT]
+	    = { "mqtt_down", "store_down", "failed", "send" };
+	static const double bounds[] = { .005, .01, .025, .05, .1, .25, .5, 1,
+		5, 30, 300 };
+	char label[64];
+	int  i;
+
+	arb_metric_counter(u->ctx, "uplink_published_total", NULL,
+	    "Records handed to the mqtt actor.", &u->m.published);
+	arb_metric_counter(u->ctx, "uplink_acked_total", NULL,
+	    "Records acknowledged to the store (PUBACK received).",
+	    &u->m.acked);
+	arb_metric_counter(u->ctx, "uplink_stale_total", NULL,
+	    "Outcomes of publishes made before a rewind.", &u->m.stale);
+	arb_metric_counter(u->ctx, "uplink_raw_total", NULL,
+	    "Records that were not collector readings (sent as raw).",
+	    &u->m.raw);
+	for (i = 0; i < F_COUNT; i++) {
+		snprintf(label, sizeof(label), "cause=%s", fails[i]);
+		arb_metric_counter(u->ctx, "uplink_failed_total", label,
+		    "Publishes that failed, by status.", &u->m.failed[i]);
+	}
+	for (i = 0; i < RW_COUNT; i++) {
+		snprintf(label, sizeof(label), "cause=%s", rewinds[i]);
+		arb_metric_counter(u->ctx, "uplink_rewinds_total", label,
+		    "Subscriptions started over, by cause.", &u->m.rewinds[i]);
+	}
+	arb_metric_gauge(u->ctx, "uplink_inflight", NULL,
+	    "Publishes waiting for their PUBACK.", &u->m.inflight);
+	arb_metric_gauge(u->ctx, "uplink_subscribed", NULL,
+	    "1 while subscribed to the store.", &u->m.subscribed);
+	arb_metric_gauge(u->ctx, "uplink_backlog_at_subscribe", NULL,
+	    "The store's backlog when the subscription started.",
+	    &u->m.backlog);
+	arb_metric_histogram(u->ctx, "uplink_delivery_seconds", NULL,
+	    "Receive time to PUBACK.", bounds,
+	    sizeof(bounds) / sizeof(bounds[0]), &u->m.delivery);
+}
+
+static int
+uplink_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
+{
+	uplink  *u;
+	arb_cfg *cfg;
+	int      rv;
+
+	if ((u = calloc(1, sizeof(*u))) == NULL) {
+		return ARB_ENOMEM;
+	}
+	msgpack_sbuffer_init(&u->sb);
+	msgpack_packer_init(&u->pk, &u->sb, msgpack_sbuffer_write);
+	if ((rv = arb_cfg_alloc(&cfg, arg, len)) != ARB_OK) {
+		uplink_free(u);
+		return rv;
+	}
+	uplink_read(cfg, &u->c);
+	rv = arb_cfg_report(ctx, cfg);
+	arb_cfg_free(cfg);
+	if (rv != ARB_OK) {
+		uplink_free(u);
+		return rv;
+	}
+	u->ctx      = ctx;
+	u->cap      = (size_t) u->c.window;
+	u->slots    = calloc(u->cap, sizeof(*u->slots));
+	u->acks     = malloc(u->cap * sizeof(*u->acks));
+	u->next_ref = 1;
+	u->floor    = 1;
+	u->flush_ev = event_new(arb_base(ctx), -1, 0, on_flush, u);
+	u->retry_ev = evtimer_new(arb_base(ctx), on_retry, u);
+	if (u->slots == NULL || u->acks == NULL || u->flush_ev == NULL
+	    || u->retry_ev == NULL) {
+		uplink_free(u);
+		return ARB_ENOMEM;
+	}
+	// End of the turn: the acks of a whole batch of PUBACKs leave as
+	// one STORE_ACK.
+	event_priority_set(u->flush_ev, 2);
+	metrics_setup(u);
+	arb_log(ctx, ARB_LOG_INFO, "init",
+	    "store=%s mqtt=%s topic=\"%s\" window=%" PRId64 " batch=%" PRId64,
+	    u->c.store, u->c.mqtt, u->c.topic, u->c.window, u->c.batch);
+	*statep = u;
+	lookup(u);
+	return ARB_OK;
+}
+
+static void
+uplink_stop(arb_ctx *ctx, void *state)
+{
+	uplink *u = state;
+
+	flush_acks(u);
+	arb_actor_exit(ctx, &(arb_exit) { .kind = ARB_EXIT_SHUTDOWN });
+}
+
+static void
+uplink_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
+{
+	(void) ctx;
+	(void) why;
+	uplink_free(state);
+}
+
+static const arb_actor_ops uplink_ops = {
+	.type      = "collector_uplink",
+	.init      = uplink_init,
+	.handle    = uplink_handle,
+	.stop      = uplink_stop,
+	.terminate = uplink_terminate,
+	.check     = uplink_check,
+};
+
+int
+arbor_plugin_init(void)
+{
+	return arb_actor_type_register(&uplink_ops);
+}
