@@ -104,7 +104,7 @@ start_broker() {
         eval "${name}_port=$port"
         return 0
       fi
-      kill -0 "$pid" 2>/dev/null || break
+      alive "$pid" || break
       nap 0.05
     done
     kill "$pid" 2>/dev/null || true
@@ -114,20 +114,32 @@ start_broker() {
   return 1
 }
 
+# alive PID: the process runs (an exited child not yet reaped is a
+# zombie: kill -0 would still find it).
+alive() {
+  local st
+  { read -r st <"/proc/$1/stat"; } 2>/dev/null || return 1
+  st=${st##*) }
+  [ "${st%% *}" != Z ]
+}
+
 # stop_pid PID: SIGTERM, then SIGKILL after 15 s; the caller reaps it.
 stop_pid() {
   local pid=$1 i
   kill -TERM "$pid" 2>/dev/null || return 0
   for ((i = 0; i < 150; i++)); do
-    kill -0 "$pid" 2>/dev/null || return 0
+    alive "$pid" || return 0
     nap 0.1
   done
   kill -KILL "$pid" 2>/dev/null || true
 }
 
-# http_get PATH: the body of the gateway's 200 answer to GET PATH.
+# http_get PATH: GET PATH from the gateway; its 200 answer's body in
+# $body.  (No command substitution: a Ctrl-C must find this script in
+# its own shell, not in a subshell.)
 http_get() {
   local line
+  body=""
   connect "$http_port" || return 1
   printf 'GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n' "$1" >&3
   IFS= read -r line <&3 || { exec 3<&-; return 1; }
@@ -136,12 +148,15 @@ http_get() {
     *) exec 3<&-; return 1 ;;
   esac
   while IFS= read -r line <&3 && [ "${line%$'\r'}" != "" ]; do :; done
-  while IFS= read -r line <&3; do echo "${line%$'\r'}"; done
+  IFS= read -r -d '' body <&3 || true
   exec 3<&-
 }
 
 cleanup() {
   local rc=0 p
+  # A signal that found a subshell ($(...)) runs its trap there too:
+  # only this script's own shell stops things.
+  [ "$BASHPID" = "$$" ] || exit 130
   [ "$stopping" = 1 ] && return
   stopping=1
   trap '' INT TERM
@@ -210,8 +225,8 @@ gateway_pid=$!
 # Ready: /readyz answers 200 once the whole tree reported READY.
 ready=0
 for ((i = 0; i < 200; i++)); do
-  if http_get /readyz >/dev/null; then ready=1; break; fi
-  kill -0 "$gateway_pid" 2>/dev/null || break
+  if http_get /readyz; then ready=1; break; fi
+  alive "$gateway_pid" || break
   nap 0.05
 done
 if [ "$ready" != 1 ]; then
@@ -232,7 +247,8 @@ gateway $name is up (pid $gateway_pid), ${rate} readings/s from each of
   tree       $arborctl --node $name status
   misbehave  echo 'garbage 1' > $work/serial.cmd   (or: unplug 1,
              plug 1, replug 2 500, silence 1 2000)
-  chaos      kill -9 \$(pgrep -f 'arb-actor serial' | head -1)
+  chaos      kill -9 a process actor's PID from that status (the
+             store, a serial reader, an MQTT client): it is restarted
 Ctrl-C stops everything.
 EOF
 
@@ -240,9 +256,9 @@ EOF
 # start at 0 again when their actor restarts: what grew is added.
 declare -A prev total
 metric_line() {
-  local line name value key body
+  local line name value key up=down
   declare -A now=()
-  body=$(http_get /metrics) || return 1
+  http_get /metrics || return 1
   while IFS= read -r line; do
     case "$line" in
       '#'*|'') continue ;;
@@ -267,13 +283,14 @@ metric_line() {
         case "$line" in *root/uplink/mqtt*) now[up]=$value ;; esac ;;
     esac
   done <<<"$body"
+  [ "${now[up]:-0}" = 1 ] && up=up
   printf '%(%T)T  in %6d  rejected %4d  stored %6d  published %6d  backlog %5d (oldest %ss)  upstream %-4s  restarts %d\n' \
     -1 "${total[collector_readings_total]:-0}" \
     "${total[collector_rejected_total]:-0}" \
     "${total[collector_stored_total]:-0}" \
     "${total[uplink_acked_total]:-0}" "${now[store_backlog_records]:-0}" \
     "${now[store_oldest_unacked_age_seconds]:-0}" \
-    "$([ "${now[up]:-0}" = 1 ] && echo up || echo down)" \
+    "$up" \
     "${total[arbor_actor_restarts_total]:-0}"
 }
 
@@ -281,7 +298,7 @@ t=0
 while :; do
   nap 1
   t=$(( t + 1 ))
-  if ! kill -0 "$gateway_pid" 2>/dev/null; then
+  if ! alive "$gateway_pid"; then
     echo "run.sh: the gateway ended; its last log lines:" >&2
     tail -20 "$work/gateway.log" >&2
     status=1

@@ -41,7 +41,9 @@ typedef struct arb__http {
 
 // The page at /: inline CSS and JS, no external assets.  It fetches
 // /api/tree every second and draws nested boxes coloured by state; each
-// box carries data-path, data-state and data-restarts.
+// box carries data-path, data-state and data-restarts, and lists the
+// actor's own gauges (what it is like now: a backlog, a connection) as
+// spans with data-metric; counters and histograms stay on /metrics.
 // clang-format off
 static const char page_html[] =
 	"<!DOCTYPE html>\n"
@@ -76,6 +78,7 @@ static const char page_html[] =
 	"{ font-weight: 600; margin-left: 6px; }\n"
 	".meta { color: #555; font-size: 12px; } .exit { color: "
 	"#a33; }\n"
+	".gauge { margin-right: 10px; white-space: nowrap; }\n"
 	"</style>\n"
 	"</head>\n"
 	"<body>\n"
@@ -112,6 +115,25 @@ static const char page_html[] =
 	"loop\"; }\n"
 	"  return c.ospid > 0 ? String(c.ospid) : \"-\";\n"
 	"}\n"
+	"function num(v) {\n"
+	"  if (v === null) { return \"-\"; }\n"
+	"  return Number.isInteger(v) ? String(v) : "
+	"String(Math.round(v * 1000) / 1000);\n"
+	"}\n"
+	"function gauges(c) {\n"
+	"  var h = \"\";\n"
+	"  (c.metrics || []).forEach(function (m) {\n"
+	"    if (m.type !== \"gauge\") { return; }\n"
+	"    var l = m.label ? Object.keys(m.label).map(function (k) {\n"
+	"      return k + \"=\" + m.label[k]; }).join(\",\") : \"\";\n"
+	"    h += \"<span class=\\\"gauge\\\" data-metric=\\\"\" + "
+	"esc(m.name) + \"\\\">\" +\n"
+	"      esc(m.name) + (l ? \"{\" + esc(l) + \"}\" : \"\") + "
+	"\" <b>\" + num(m.value) + \"</b></span> \";\n"
+	"  });\n"
+	"  return h ? \"<div class=\\\"meta gauges\\\">\" + h + "
+	"\"</div>\" : \"\";\n"
+	"}\n"
 	"function box(c) {\n"
 	"  var h = \"<div class=\\\"box \" + esc(c.state) + \"\\\" "
 	"data-path=\\\"\" + esc(c.path) +\n"
@@ -140,7 +162,7 @@ static const char page_html[] =
 	"      \" &middot; dead letters \" + c.stats.dead_letters "
 	"+ \" &middot; rejected \" + c.stats.rejected;\n"
 	"  }\n"
-	"  h += \"</div>\";\n"
+	"  h += \"</div>\" + gauges(c);\n"
 	"  for (var i = 0; i < c.children.length; i++) { h += "
 	"box(c.children[i]); }\n"
 	"  return h + \"</div>\";\n"

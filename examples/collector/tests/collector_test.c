@@ -99,8 +99,16 @@ h_verify(int argc, char **argv)
 	return arb_test_exec(COLLECTOR_VERIFY, argc, argv);
 }
 
+static int
+h_chromium(int argc, char **argv)
+{
+	return arb_test_exec("chromium", argc, argv);
+}
+
 static const arb_test_helper helpers[] = {
 	{ "arbor", h_arbor },
+	{ "arborctl", h_arborctl },
+	{ "chromium", h_chromium },
 	{ "serial_sim", h_serial_sim },
 	{ "mqtt_sim", h_mqtt_sim },
 	{ "verify", h_verify },
@@ -982,12 +990,216 @@ test_node_killed(void **state)
 	rig_fini(&R);
 }
 
+// --- what an operator sees -------------------------------------------------------
+
+// page_dom renders the node's page in headless Chromium (a fresh
+// profile under the rig's dir) and returns the DOM once the page has
+// fetched /api/tree; NULL when Chromium is not installed.  Free it.
+static char *
+page_dom(rig *r)
+{
+	char          home[128], url[64], ud[160], env[4][160];
+	const char   *args[24];
+	arb_test_proc p;
+	char         *dom;
+	int           n = 0;
+
+	if (access("/usr/bin/chromium", X_OK) != 0) {
+		return NULL;
+	}
+	snprintf(home, sizeof(home), "%s/chromium", r->dir);
+	mkdir(home, 0700);
+	snprintf(env[0], sizeof(env[0]), "HOME=%s", home);
+	snprintf(env[1], sizeof(env[1]), "TMPDIR=%s", home);
+	snprintf(env[2], sizeof(env[2]), "XDG_CONFIG_HOME=%s", home);
+	snprintf(env[3], sizeof(env[3]), "XDG_CACHE_HOME=%s", home);
+	snprintf(ud, sizeof(ud), "--user-data-dir=%s/profile", home);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", r->http);
+	for (n = 0; n < 4; n++) {
+		args[n] = env[n];
+	}
+	args[n++] = "--";
+	args[n++] = "--headless";
+	args[n++] = "--no-sandbox";
+	args[n++] = "--disable-gpu";
+	args[n++] = "--no-first-run";
+	args[n++] = "--no-zygote";
+	args[n++] = "--disable-background-networking";
+	args[n++] = "--disable-component-update";
+	args[n++] = ud;
+	args[n++] = "--virtual-time-budget=3000";
+	args[n++] = "--dump-dom";
+	args[n++] = url;
+	args[n]   = NULL;
+	arb_test_spawn(&p, "chromium", args);
+	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&p, 40000)), 0);
+	assert_non_null(dom = strdup(p.out));
+	arb_test_proc_fini(&p);
+	return dom;
+}
+
+// The gateway as an operator sees it: its metrics, its page (the store's
+// backlog and the age of its oldest unacknowledged reading, the uplink's
+// connection), arborctl; an upstream outage shows as a disconnected
+// uplink and a growing backlog, and drains when the broker is back;
+// malformed lines are rejected, counted by cause and logged, never
+// stored.
+static void
+test_operator_view(void **state)
+{
+	char          *dom, ctl[200], text[512];
+	const char    *args[8];
+	arb_test_proc  p;
+	int64_t        end;
+	double         v;
+
+	(void) state;
+	rig_init(&R, "view");
+	verify_start(&R);
+	node_start(&R, true);
+	ssim_start(&R, 100000, 20);
+	msim_start(&R, 100000, 20);
+	end = arb_test_now_ms() + 20000;
+	while (metric(&R, "uplink_acked_total", NULL) < 50) {
+		assert_true(arb_test_now_ms() < end);
+		arb_test_try_expect(&R.node, "\x01never", 100);
+	}
+	assert_true(metric(&R, "mqtt_connected", "root/uplink/mqtt") == 1);
+	assert_true(metric(&R, "store_backlog_records", NULL) >= 0);
+	assert_true(metric(&R, "store_oldest_unacked_age_seconds", NULL) >= 0);
+	// Malformed input, serial and MQTT: rejected with a cause.
+	ssim_command(&R, "garbage 1 30\n");
+	arb_test_line(&R.node, "event=rejected cause=", 10000, text,
+	    sizeof(text));
+	assert_non_null(strstr(text, "stream=\"serial/s1\""));
+	// (metrics reach the node with the actor's heartbeat: within 1 s)
+	end = arb_test_now_ms() + 5000;
+	while (metric(&R, "collector_rejected_total", NULL) < 1) {
+		assert_true(arb_test_now_ms() < end);
+		arb_test_try_expect(&R.node, "\x01never", 100);
+	}
+	// Upstream away: the uplink says so, the store keeps what comes.
+	tbroker_stop(&R.upstream);
+	end = arb_test_now_ms() + 20000;
+	while (metric(&R, "mqtt_connected", "root/uplink/mqtt") != 0
+	    || metric(&R, "store_backlog_records", NULL) < 40
+	    || metric(&R, "store_oldest_unacked_age_seconds", NULL) < 1) {
+		assert_true(arb_test_now_ms() < end);
+		arb_test_try_expect(&R.node, "\x01never", 100);
+	}
+	if ((dom = page_dom(&R)) != NULL) {
+		const char *g = strstr(dom, "data-metric=\"mqtt_connected\"");
+
+		assert_non_null(strstr(dom,
+		    "data-path=\"root/store\" data-state=\"running\""));
+		assert_non_null(strstr(dom,
+		    "data-metric=\"store_backlog_records\">store_backlog_records <b>"));
+		assert_non_null(strstr(dom,
+		    "data-metric=\"store_oldest_unacked_age_seconds\">"));
+		assert_non_null(g);
+		assert_non_null(strstr(g, "mqtt_connected <b>0</b>"));
+		free(dom);
+	} else {
+		printf("# chromium is not installed: the page is not drawn\n");
+	}
+	// arborctl lists the tree and the actors' own numbers.
+	// (each helper has an XDG_RUNTIME_DIR of its own: the node's
+	// default socket is under the node's)
+	snprintf(ctl, sizeof(ctl), "%s/arbor/%s.sock", R.node.dir, R.name);
+	args[0] = "--";
+	args[1] = "--socket";
+	args[2] = ctl;
+	args[3] = "status";
+	args[4] = NULL;
+	arb_test_spawn(&p, "arborctl", args);
+	if (arb_test_exit_code(arb_test_wait_exit(&p, 10000)) != 0) {
+		fail_msg("arborctl: %s", p.out);
+	}
+	assert_non_null(strstr(p.out, "root/uplink/forward"));
+	assert_non_null(strstr(p.out, "collector_parse"));
+	assert_non_null(strstr(p.out, "store_backlog_records"));
+	arb_test_proc_fini(&p);
+	// Back: the backlog drains.
+	assert_int_equal(tbroker_start(&R.upstream), 0);
+	end = arb_test_now_ms() + 30000;
+	while ((v = metric(&R, "store_backlog_records", NULL)) > 20
+	    || metric(&R, "mqtt_connected", "root/uplink/mqtt") != 1) {
+		assert_true(arb_test_now_ms() < end);
+		arb_test_try_expect(&R.node, "\x01never", 100);
+	}
+	node_stop(&R);
+	rig_fini(&R);
+}
+
+// `arbor check` accepts the tree file as shipped, and reports every
+// wrong setting of the collector's own types at its line and column.
+static void
+test_check(void **state)
+{
+	static const char bad[]
+	    = "root:\n"
+	      "  children:\n"
+	      "    - name: parse\n"
+	      "      type: collector_parse\n"
+	      "      config:\n"
+	      "        checksum: sometimes\n"
+	      "        limits: {t: [5, 1], 9x: [0, 1]}\n"
+	      "        require: [n, \"a b\"]\n"
+	      "        queue: 3\n"
+	      "        colour: blue\n"
+	      "    - name: up\n"
+	      "      type: collector_uplink\n"
+	      "      config:\n"
+	      "        topic: \"a/+/{nope}\"\n"
+	      "        window: 0\n";
+	char          file[256];
+	const char   *args[6];
+	arb_test_proc p;
+
+	(void) state;
+	rig_init(&R, "check");
+	args[0] = "--";
+	args[1] = "check";
+	args[2] = COLLECTOR_YAML;
+	args[3] = NULL;
+	arb_test_spawn(&p, "arbor", args);
+	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&p, 10000)), 0);
+	arb_test_proc_fini(&p);
+	arb_test_write_file(R.dir, "bad.yaml", bad, file, sizeof(file));
+	args[2] = file;
+	arb_test_spawn(&p, "arbor", args);
+	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&p, 10000)), 78);
+	assert_non_null(strstr(p.out, "bad.yaml:6:9: config.checksum: "
+	                              "collector_parse: unknown value"));
+	assert_non_null(strstr(p.out, "config.limits.t: collector_parse: a "
+	                              "limit is [LOW, HIGH]"));
+	assert_non_null(strstr(p.out, "config.limits.9x: collector_parse: not "
+	                              "a value name"));
+	assert_non_null(strstr(p.out, "config.require[1]: collector_parse: "
+	                              "not a value name"));
+	assert_non_null(strstr(p.out, "bad.yaml:9:9: config.queue: "
+	                              "collector_parse: out of range"));
+	assert_non_null(strstr(p.out, "bad.yaml:10:9: config.colour: "
+	                              "collector_parse: unknown key"));
+	assert_non_null(strstr(p.out, "config.mqtt: collector_uplink: "
+	                              "required"));
+	assert_non_null(strstr(p.out, "bad.yaml:14:9: config.topic: "
+	                              "collector_uplink: a published topic "
+	                              "holds no wildcard"));
+	assert_non_null(strstr(p.out, "bad.yaml:15:9: config.window: "
+	                              "collector_uplink: out of range"));
+	arb_test_proc_fini(&p);
+	rig_fini(&R);
+}
+
 int
 main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_chaos, teardown),
 		cmocka_unit_test_teardown(test_node_killed, teardown),
+		cmocka_unit_test_teardown(test_operator_view, teardown),
+		cmocka_unit_test_teardown(test_check, teardown),
 	};
 
 	arb_test_helper_main(

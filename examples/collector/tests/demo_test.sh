@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# demo_test.sh BUILD -- README.md's first command ends in run.sh: run it
+# as a terminal would, wait for the live lines, press Ctrl-C (SIGINT to
+# its whole process group, as a terminal does) and check that it stops
+# everything in order, exits 0, reports a clean upstream and leaves no
+# process behind (nothing that still has its temp dir in its
+# environment or command line).
+set -u
+build=$1
+here=$(cd "$(dirname "$0")" && pwd)
+tmp=$(mktemp -d /tmp/arbor-demo-XXXXXX)
+pid=""
+finish() {
+  [ -n "$pid" ] && kill -KILL -- "-$pid" 2>/dev/null
+  rm -rf "$tmp"
+}
+trap finish EXIT
+fail() {
+  echo "FAILED: $*"
+  echo "--- run.sh printed:"
+  cat "$tmp/out"
+  exit 1
+}
+# Everything run.sh starts inherits TMPDIR: that is how the leftovers
+# are found.  Job control (set -m) makes run.sh a job of its own, with
+# SIGINT not ignored (a non-interactive shell would start a background
+# job with SIGINT ignored, and bash cannot trap a signal ignored at its
+# entry): a process group a terminal's Ctrl-C would reach.
+export TMPDIR=$tmp
+set -m
+"$here/../run.sh" --build "$build" --rate 20 >"$tmp/out" 2>&1 &
+pid=$!
+set +m
+for ((i = 0; i < 400; i++)); do
+  [ "$(grep -c ' published ' "$tmp/out")" -ge 3 ] && break
+  kill -0 "$pid" 2>/dev/null || fail "run.sh ended early"
+  sleep 0.1
+done
+[ "$(grep -c ' published ' "$tmp/out")" -ge 3 ] || fail "no live lines"
+kill -INT -- "-$pid" # Ctrl-C
+rc=0
+for ((i = 0; i < 400; i++)); do
+  kill -0 "$pid" 2>/dev/null || break
+  sleep 0.1
+done
+wait "$pid" || rc=$?
+pid=""
+cat "$tmp/out"
+[ "$rc" = 0 ] || fail "run.sh exited $rc"
+grep -q "^gateway exited 0" "$tmp/out" || fail "the gateway's stop"
+grep -q "event=total .* result=ok" "$tmp/out" || fail "the verifier"
+left=""
+for ((i = 0; i < 50; i++)); do
+  left=""
+  for p in /proc/[0-9]*; do
+    [ "$p" = "/proc/$$" ] && continue
+    if grep -qs "$tmp" "$p/environ" "$p/cmdline"; then
+      left="$left ${p#/proc/}"
+    fi
+  done
+  [ -z "$left" ] && break
+  sleep 0.1
+done
+[ -z "$left" ] || fail "left running:$left"
+leftdirs=$(ls "$tmp" | grep -v '^out$' || true)
+[ -z "$leftdirs" ] || fail "left in TMPDIR: $leftdirs"
+echo "run.sh: Ctrl-C stopped everything, exit 0, nothing left"
