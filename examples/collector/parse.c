@@ -14,9 +14,12 @@
 // the store refuses with back-pressure the batch is sent again after
 // retry_ms; when the store goes DOWN (monitored) or does not answer
 // within append_timeout, the batch in flight is sent again to the store
-// that is found next (possibly stored twice under two sequence numbers:
-// docs/store.md, "Producers").  A full queue drops the new reading,
-// counted.  MQTT messages that asked for it are confirmed with MQTT_ACK
+// that is found next.  Appends are exactly-once (docs/store.md,
+// "Producers"): each carries (producer, id), the producer a random
+// number of this incarnation, and a batch is sent again with the same
+// key and readings, so a batch the store had made durable before it
+// died is answered, not stored twice.  A full queue drops the new
+// reading, counted.  MQTT messages that asked for it are confirmed with MQTT_ACK
 // once their reading is durable (or rejected, or dropped).  At a stop
 // the queue is flushed for at most `drain`.
 //
@@ -36,7 +39,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #define LIMITS_MAX   32
 #define REQUIRED_MAX 16
@@ -258,12 +263,16 @@ typedef struct parse {
 	arb_ctx *ctx;
 	settings c;
 	metrics  m;
-	// the queue: a ring of entries; the first `infl` are in flight
+	// the queue: a ring of entries; the first `infl` are the batch of
+	// the append (producer, infl_id), sent when `sent`, sent again with
+	// the same key and readings until the store answers it
 	entry  **q;
 	size_t   qcap, qhead, qn;
 	size_t   infl;
+	bool     sent;
+	uint64_t producer; // random, non-zero: the store's exactly-once key
 	uint64_t infl_id, next_id;
-	int64_t  infl_t0; // monotonic us at the send
+	int64_t  infl_t0; // monotonic us at the first send
 	// the store
 	arb_pid  store;
 	arb_pid  dead; // the store's incarnation that went DOWN last
@@ -438,9 +447,9 @@ store_lost(parse *p, const char *why)
 	}
 	p->have_store = false;
 	arb_metric_set(p->m.store_up, 0);
-	if (p->infl > 0) {
+	if (p->sent) {
 		arb_metric_add(p->m.resent[RESEND_DOWN], p->infl);
-		p->infl = 0;
+		p->sent = false; // the same batch, to the next store
 		event_del(p->timeout_ev);
 	}
 	p->retry_wait = false;
@@ -481,23 +490,34 @@ store_lookup(parse *p)
 	pump(p);
 }
 
-// send_append sends the first entries of the queue as one STORE_APPEND.
+// send_append sends the batch: the first entries of the queue (a new
+// batch when none is pending) as one exactly-once STORE_APPEND,
+// [[producer, id], [stream, ts, data]...].  A batch sent again has the
+// same key and readings, so the store stores it once whatever happened
+// to the first send (docs/store.md, "Producers").
 static void
 send_append(parse *p)
 {
 	size_t k, bytes = 0, i;
 	int    rv;
 
-	for (k = 0; k < p->qn && k < (size_t) p->c.batch; k++) {
-		bytes += q_at(p, k)->len;
-		if (bytes > BATCH_BYTES && k > 0) {
-			break;
+	if (p->infl == 0) {
+		for (k = 0; k < p->qn && k < (size_t) p->c.batch; k++) {
+			bytes += q_at(p, k)->len;
+			if (bytes > BATCH_BYTES && k > 0) {
+				break;
+			}
 		}
+		p->infl    = k;
+		p->infl_id = ++p->next_id;
+		p->infl_t0 = mono_us();
 	}
 	p->sb.size = 0;
-	msgpack_pack_array(&p->pk, (uint32_t) k + 1);
-	msgpack_pack_uint64(&p->pk, ++p->next_id);
-	for (i = 0; i < k; i++) {
+	msgpack_pack_array(&p->pk, (uint32_t) p->infl + 1);
+	msgpack_pack_array(&p->pk, 2);
+	msgpack_pack_uint64(&p->pk, p->producer);
+	msgpack_pack_uint64(&p->pk, p->infl_id);
+	for (i = 0; i < p->infl; i++) {
 		entry *e = q_at(p, i);
 
 		msgpack_pack_array(&p->pk, 3);
@@ -517,16 +537,15 @@ send_append(parse *p)
 		store_lost(p, arb_err_name(rv));
 		return;
 	}
-	p->infl    = k;
-	p->infl_id = p->next_id;
-	p->infl_t0 = mono_us();
+	p->sent = true;
 	arm(p->timeout_ev, p->c.append_timeout_ms);
 }
 
 static void
 pump(parse *p)
 {
-	if (p->infl == 0 && p->qn > 0 && p->have_store && !p->retry_wait) {
+	if (!p->sent && (p->infl > 0 || p->qn > 0) && p->have_store
+	    && !p->retry_wait) {
 		send_append(p);
 	}
 }
@@ -553,14 +572,14 @@ on_timeout(evutil_socket_t fd, short what, void *arg)
 
 	(void) fd;
 	(void) what;
-	if (p->infl == 0) {
+	if (!p->sent) {
 		return;
 	}
 	arb_log(p->ctx, ARB_LOG_WARN, "resend",
 	    "cause=timeout readings=%zu timeout_ms=%" PRId64, p->infl,
 	    p->c.append_timeout_ms);
 	arb_metric_add(p->m.resent[RESEND_TIMEOUT], p->infl);
-	p->infl = 0;
+	p->sent = false;
 	pump(p);
 }
 
@@ -580,7 +599,7 @@ on_appended(parse *p, const arb_msg *m)
 		return;
 	}
 	if (p->infl == 0 || id != p->infl_id) {
-		return; // an answer to a batch already sent again
+		return; // the answer to a batch already answered
 	}
 	event_del(p->timeout_ev);
 	arb_metric_observe(
@@ -596,6 +615,7 @@ on_appended(parse *p, const arb_msg *m)
 	}
 	acks_flush(p, &a);
 	p->infl = 0;
+	p->sent = false;
 	arb_metric_set(p->m.queue, (double) p->qn);
 	pump(p);
 	maybe_done(p);
@@ -630,7 +650,7 @@ on_refused(parse *p, const arb_msg *m)
 		arb_log(p->ctx, ARB_LOG_WARN, "refused",
 		    "cause=%.*s retry_ms=%" PRId64 " readings=%zu", (int) clen,
 		    (const char *) cause, retry, p->infl);
-		p->infl       = 0;
+		p->sent       = false;
 		p->retry_wait = true;
 		arm(p->retry_ev, retry < 10 ? 10 : retry > 5000 ? 5000 : retry);
 		return;
@@ -652,6 +672,7 @@ on_refused(parse *p, const arb_msg *m)
 	}
 	acks_flush(p, &a);
 	p->infl = 0;
+	p->sent = false;
 	arb_metric_set(p->m.queue, (double) p->qn);
 	pump(p);
 	maybe_done(p);
@@ -967,7 +988,14 @@ parse_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 		parse_free(p);
 		return rv;
 	}
-	p->ctx       = ctx;
+	p->ctx = ctx;
+	// The store's exactly-once key: this incarnation's own number.
+	while (p->producer == 0) {
+		if (getrandom(&p->producer, sizeof(p->producer), 0)
+		    != (ssize_t) sizeof(p->producer)) {
+			p->producer = (uint64_t) mono_us() ^ (uint64_t) getpid() << 40;
+		}
+	}
 	p->qcap      = 1024 < p->c.queue ? 1024 : (size_t) p->c.queue;
 	p->q         = malloc(p->qcap * sizeof(*p->q));
 	p->json      = malloc(READING_JSON_CAP(READING_LINE_MAX));
