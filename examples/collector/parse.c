@@ -996,6 +996,10 @@ parse_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 			p->producer = (uint64_t) mono_us() ^ (uint64_t) getpid() << 40;
 		}
 	}
+	// Append ids start at the start time (us << 8): an answer addressed
+	// to an earlier incarnation (a thread's mailbox outlives it) never
+	// matches one of this one's.
+	p->next_id   = (uint64_t) real_ms() * 1000 << 8;
 	p->qcap      = 1024 < p->c.queue ? 1024 : (size_t) p->c.queue;
 	p->q         = malloc(p->qcap * sizeof(*p->q));
 	p->json      = malloc(READING_JSON_CAP(READING_LINE_MAX));

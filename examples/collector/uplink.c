@@ -47,6 +47,7 @@ typedef struct settings {
 	int64_t window;
 	int64_t batch;
 	int64_t retry_ms;
+	int64_t timeout_ms;
 } settings;
 
 // topic_ok checks a topic template: text and {gateway} {stream} {sid}.
@@ -85,7 +86,8 @@ static void
 uplink_read(arb_cfg *cfg, settings *c)
 {
 	static const char *const keys[]
-	    = { "store", "mqtt", "topic", "window", "batch", "retry", NULL };
+	    = { "store", "mqtt", "topic", "window", "batch", "retry",
+		      "timeout", NULL };
 	const char *s, *why;
 
 	memset(c, 0, sizeof(*c));
@@ -93,7 +95,8 @@ uplink_read(arb_cfg *cfg, settings *c)
 	snprintf(c->topic, sizeof(c->topic), "collector/{gateway}/{stream}");
 	c->window   = 256;
 	c->batch    = 64;
-	c->retry_ms = 200;
+	c->retry_ms   = 200;
+	c->timeout_ms = 60000;
 	arb_cfg_keys(cfg, keys);
 	if (arb_cfg_str(cfg, "store", sizeof(c->store) - 1, &s) == ARB_OK) {
 		snprintf(c->store, sizeof(c->store), "%s", s);
@@ -115,6 +118,7 @@ uplink_read(arb_cfg *cfg, settings *c)
 	arb_cfg_int(cfg, "window", 1, 65535, &c->window);
 	arb_cfg_int(cfg, "batch", 1, 4096, &c->batch);
 	arb_cfg_dur(cfg, "retry", 1, 60000, &c->retry_ms);
+	arb_cfg_dur(cfg, "timeout", 1000, 3600000, &c->timeout_ms);
 }
 
 static void
@@ -131,9 +135,17 @@ typedef struct slot {
 	uint64_t ref; // 0: free
 	uint64_t pos;
 	int64_t  ts_ms;
+	int64_t  sent_ms; // monotonic
 } slot;
 
-enum { RW_MQTT_DOWN, RW_STORE_DOWN, RW_FAILED, RW_SEND, RW_COUNT };
+enum {
+	RW_MQTT_DOWN,
+	RW_STORE_DOWN,
+	RW_FAILED,
+	RW_SEND,
+	RW_TIMEOUT,
+	RW_COUNT
+};
 enum {
 	F_EAGAIN,
 	F_CANCELED,
@@ -148,7 +160,7 @@ typedef struct metrics {
 	arb_metric *published, *acked, *stale, *raw;
 	arb_metric *failed[F_COUNT];
 	arb_metric *rewinds[RW_COUNT];
-	arb_metric *inflight, *subscribed, *backlog;
+	arb_metric *inflight, *subscribed, *backlog, *oldest, *connected;
 	arb_metric *delivery;
 } metrics;
 
@@ -174,6 +186,12 @@ typedef struct uplink {
 	size_t        nacks;
 	struct event *flush_ev;
 	struct event *retry_ev;
+	struct event *tick_ev; // once a second: the oldest publish's age
+	// the mqtt actor's connection (MQTT_STATUS once a second)
+	int      up;       // -1 unknown, 0 down, 1 up
+	int64_t  up_since; // monotonic ms of the last connect seen
+	uint64_t connects;
+	bool     asking;
 	bool          rewind_due;
 	// scratch
 	msgpack_sbuffer sb;
@@ -182,6 +200,15 @@ typedef struct uplink {
 	size_t          bufcap;
 	char            topic[1024];
 } uplink;
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static int64_t
 real_ms(void)
@@ -245,6 +272,7 @@ clear_window(uplink *u)
 	memset(u->slots, 0, u->cap * sizeof(*u->slots));
 	u->inflight = 0;
 	u->floor    = u->next_ref;
+	u->up       = -1;
 	arb_metric_set(u->m.inflight, 0);
 }
 
@@ -261,6 +289,12 @@ subscribe(uplink *u)
 	flush_acks(u);
 	clear_window(u);
 	u->subscribed = false;
+	if (u->up == 0) {
+		// Disconnected: the mqtt actor's window may still be full of
+		// publishes waiting for the broker.  Start when it is back.
+		u->rewind_due = true;
+		return;
+	}
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	msgpack_pack_array(&pk, 2);
@@ -337,6 +371,96 @@ on_retry(evutil_socket_t fd, short what, void *arg)
 		lookup(u);
 	} else if (u->rewind_due) {
 		subscribe(u);
+	}
+}
+
+// on_status takes the mqtt actor's MQTT_STATUS reply: its connection.
+static void
+on_status(arb_ctx *ctx, void *arg, const arb_result *r)
+{
+	uplink  *u = arg;
+	uint64_t connects = u->connects;
+	bool     connected = false, have = false;
+	uint32_t n, i;
+	mpr      m;
+
+	(void) ctx;
+	u->asking = false;
+	if (r->status != ARB_OK || r->reply == NULL) {
+		return; // unknown: nothing changes
+	}
+	mpr_init(&m, arb_msg_body(r->reply), arb_msg_len(r->reply));
+	if (mpr_map(&m, &n) != 0) {
+		return;
+	}
+	for (i = 0; i < n && !m.bad; i++) {
+		const void *k;
+		size_t      kn;
+
+		if (mpr_bytes(&m, &k, &kn) != 0) {
+			break;
+		}
+		if (mpr_is(k, kn, "connected")) {
+			have = mpr_bool(&m, &connected) == 0;
+		} else if (mpr_is(k, kn, "connects")) {
+			mpr_uint(&m, &connects);
+		} else {
+			mpr_skip(&m);
+		}
+	}
+	if (!have || m.bad) {
+		return;
+	}
+	if (connected && (u->up != 1 || connects != u->connects)) {
+		u->up_since = mono_ms(); // what waited is sent again now
+	}
+	if (connected != (u->up == 1)) {
+		arb_log(u->ctx, ARB_LOG_INFO, "upstream", "state=%s",
+		    connected ? "up" : "down");
+	}
+	u->up       = connected ? 1 : 0;
+	u->connects = connects;
+	arb_metric_set(u->m.connected, connected ? 1 : 0);
+	if (connected && u->rewind_due && u->have_store && u->have_mqtt) {
+		subscribe(u);
+	}
+}
+
+// on_tick, once a second: asks the mqtt actor how its connection is,
+// and starts over when a publish has had no outcome for `timeout` while
+// connected (a PUBACK the mqtt actor could not deliver would otherwise
+// hold its place in the store's window for ever).
+static void
+on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	uplink *u   = arg;
+	int64_t now = mono_ms(), oldest = now;
+	size_t  i;
+
+	(void) fd;
+	(void) what;
+	if (u->have_mqtt && !u->asking
+	    && arb_call(u->ctx, u->mqtt, MQTT_STATUS, NULL, 0, 1000, on_status,
+	           u)
+	        == ARB_OK) {
+		u->asking = true;
+	}
+	if (u->inflight == 0) {
+		arb_metric_set(u->m.oldest, 0);
+		return;
+	}
+	for (i = 0; i < u->cap; i++) {
+		if (u->slots[i].ref != 0 && u->slots[i].sent_ms < oldest) {
+			oldest = u->slots[i].sent_ms;
+		}
+	}
+	arb_metric_set(u->m.oldest, (double) (now - oldest) / 1e3);
+	// Only time spent connected counts: a broker that is away holds
+	// every publish, and they leave when it is back.
+	if (u->up != 0 && now - (oldest > u->up_since ? oldest : u->up_since)
+	        > u->c.timeout_ms
+	    && !u->rewind_due) {
+		rewind_later(u, RW_TIMEOUT, "timeout");
 	}
 }
 
@@ -455,9 +579,10 @@ publish(uplink *u, const store_record *rec)
 		// asked for: the older publish's outcome will be stale.
 		u->inflight--;
 	}
-	s->ref   = u->next_ref++;
-	s->pos   = rec->pos;
-	s->ts_ms = rec->ts_ms;
+	s->ref     = u->next_ref++;
+	s->pos     = rec->pos;
+	s->ts_ms   = rec->ts_ms;
+	s->sent_ms = mono_ms();
 	u->inflight++;
 	arb_metric_add(u->m.published, 1);
 	return ARB_OK;
@@ -625,6 +750,7 @@ on_down(uplink *u, const arb_msg *m)
 	} else if (u->have_mqtt && ref == u->mon_mqtt) {
 		u->dead_mqtt = u->mqtt;
 		u->have_mqtt = false;
+		u->up        = -1; // the next incarnation's is not known yet
 		u->mon_mqtt  = 0;
 		rewind_later(u, RW_MQTT_DOWN, "mqtt_down");
 	}
@@ -668,6 +794,9 @@ uplink_free(uplink *u)
 	if (u->retry_ev != NULL) {
 		event_free(u->retry_ev);
 	}
+	if (u->tick_ev != NULL) {
+		event_free(u->tick_ev);
+	}
 	msgpack_sbuffer_destroy(&u->sb);
 	free(u->slots);
 	free(u->acks);
@@ -681,7 +810,7 @@ metrics_setup(uplink *u)
 	static const char *const fails[F_COUNT] = { "eagain", "canceled",
 		"remote", "invalid", "shutdown", "other" };
 	static const char *const rewinds[RW_COUNT]
-	    = { "mqtt_down", "store_down", "failed", "send" };
+	    = { "mqtt_down", "store_down", "failed", "send", "timeout" };
 	static const double bounds[] = { .005, .01, .025, .05, .1, .25, .5, 1,
 		5, 30, 300 };
 	char label[64];
@@ -711,6 +840,12 @@ metrics_setup(uplink *u)
 	    "Publishes waiting for their PUBACK.", &u->m.inflight);
 	arb_metric_gauge(u->ctx, "uplink_subscribed", NULL,
 	    "1 while subscribed to the store.", &u->m.subscribed);
+	arb_metric_gauge(u->ctx, "uplink_upstream_connected", NULL,
+	    "1 while the mqtt actor is connected upstream (MQTT_STATUS).",
+	    &u->m.connected);
+	arb_metric_gauge(u->ctx, "uplink_oldest_inflight_seconds", NULL,
+	    "How long the oldest publish has waited for its PUBACK.",
+	    &u->m.oldest);
 	arb_metric_gauge(u->ctx, "uplink_backlog_at_subscribe", NULL,
 	    "The store's backlog when the subscription started.",
 	    &u->m.backlog);
@@ -746,22 +881,30 @@ uplink_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	u->cap      = (size_t) u->c.window;
 	u->slots    = calloc(u->cap, sizeof(*u->slots));
 	u->acks     = malloc(u->cap * sizeof(*u->acks));
-	u->next_ref = 1;
-	u->floor    = 1;
+	// Refs start at this incarnation's start time (us << 8): an outcome
+	// addressed to an earlier incarnation (a thread's mailbox outlives
+	// it) is below the floor, never taken for one of this one's.
+	u->next_ref = (uint64_t) real_ms() * 1000 << 8;
+	u->floor    = u->next_ref;
+	u->up       = -1;
 	u->flush_ev = event_new(arb_base(ctx), -1, 0, on_flush, u);
 	u->retry_ev = evtimer_new(arb_base(ctx), on_retry, u);
+	u->tick_ev  = event_new(arb_base(ctx), -1, EV_PERSIST, on_tick, u);
 	if (u->slots == NULL || u->acks == NULL || u->flush_ev == NULL
-	    || u->retry_ev == NULL) {
+	    || u->retry_ev == NULL || u->tick_ev == NULL) {
 		uplink_free(u);
 		return ARB_ENOMEM;
 	}
 	// End of the turn: the acks of a whole batch of PUBACKs leave as
 	// one STORE_ACK.
 	event_priority_set(u->flush_ev, 2);
+	arm(u->tick_ev, 1000);
 	metrics_setup(u);
 	arb_log(ctx, ARB_LOG_INFO, "init",
-	    "store=%s mqtt=%s topic=\"%s\" window=%" PRId64 " batch=%" PRId64,
-	    u->c.store, u->c.mqtt, u->c.topic, u->c.window, u->c.batch);
+	    "store=%s mqtt=%s topic=\"%s\" window=%" PRId64 " batch=%" PRId64
+	    " timeout_ms=%" PRId64,
+	    u->c.store, u->c.mqtt, u->c.topic, u->c.window, u->c.batch,
+	    u->c.timeout_ms);
 	*statep = u;
 	lookup(u);
 	return ARB_OK;

@@ -318,7 +318,10 @@ node_start(rig *r, bool fresh)
 	    "COLLECTOR_SERIAL1=%s/serial/by-id/usb-arbor_sim_s1-if00", r->dir);
 	snprintf(env[n++], 300,
 	    "COLLECTOR_SERIAL2=%s/serial/by-id/usb-arbor_sim_s2-if00", r->dir);
-	snprintf(env[n++], 300, "COLLECTOR_LOG_LEVEL=warn");
+	snprintf(env[n++], 300, "COLLECTOR_LOG_LEVEL=%s",
+	    getenv("COLLECTOR_TEST_LOG_LEVEL") != NULL
+	        ? getenv("COLLECTOR_TEST_LOG_LEVEL")
+	        : "warn");
 	for (i = 0; i < n; i++) {
 		args[i] = env[i];
 	}
@@ -885,10 +888,20 @@ test_chaos(void **state)
 			} else if (f == 'c' || f == 'v') {
 				lost_cut++;
 			} else if (!explained(kills, nk, reader, a.t[i][n])) {
+				int64_t near = INT64_MAX;
+
+				for (j = 0; j < nk; j++) {
+					int64_t d = a.t[i][n] - kills[j].t;
+
+					if (strcmp(kills[j].path, reader) == 0
+					    && llabs(d) < llabs(near)) {
+						near = d;
+					}
+				}
 				unexplained++;
-				printf("# UNEXPLAINED: %s n=%" PRIu64 " fate=%c t=%" PRId64
-				       "\n",
-				    stream_names[i], n, f, a.t[i][n]);
+				printf("# UNEXPLAINED: %s n=%" PRIu64 " fate=%c, %" PRId64
+				       " ms after the nearest event of %s\n",
+				    stream_names[i], n, f, near, reader);
 			} else if (i < 2) {
 				lost_serial++;
 			} else {
