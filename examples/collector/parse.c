@@ -289,6 +289,8 @@ typedef struct parse {
 	msgpack_sbuffer sb;
 	msgpack_packer  pk;
 	char           *json;
+	store_reading  *rd;   // the batch, for store_msg_append_once
+	store_run      *runs; // an answer's runs (`batch` at most)
 	// rate limit of the rejection log: once a second per cause
 	int64_t  rej_logged[READING_ERR_COUNT];
 	uint64_t rej_since[READING_ERR_COUNT];
@@ -498,8 +500,9 @@ store_lookup(parse *p)
 static void
 send_append(parse *p)
 {
-	size_t k, bytes = 0, i;
-	int    rv;
+	size_t     k, bytes = 0, i;
+	store_body body;
+	int        rv;
 
 	if (p->infl == 0) {
 		for (k = 0; k < p->qn && k < (size_t) p->c.batch; k++) {
@@ -512,21 +515,21 @@ send_append(parse *p)
 		p->infl_id = ++p->next_id;
 		p->infl_t0 = mono_us();
 	}
-	p->sb.size = 0;
-	msgpack_pack_array(&p->pk, (uint32_t) p->infl + 1);
-	msgpack_pack_array(&p->pk, 2);
-	msgpack_pack_uint64(&p->pk, p->producer);
-	msgpack_pack_uint64(&p->pk, p->infl_id);
 	for (i = 0; i < p->infl; i++) {
 		entry *e = q_at(p, i);
 
-		msgpack_pack_array(&p->pk, 3);
-		msgpack_pack_uint32(&p->pk, e->sid);
-		msgpack_pack_uint64(&p->pk, (uint64_t) e->ts_ms);
-		msgpack_pack_bin_with_body(&p->pk, e->data, e->len);
+		p->rd[i] = (store_reading) { .stream = e->sid,
+			.ts_ms = e->ts_ms, .data = e->data, .len = e->len };
+	}
+	if (store_msg_append_once(&body, p->producer, p->infl_id, p->rd, p->infl)
+	    != 0) {
+		p->retry_wait = true; // out of memory: try again shortly
+		arm(p->retry_ev, 10);
+		return;
 	}
 	rv = arb_send_copy(
-	    p->ctx, p->store, STORE_TAG_APPEND, p->sb.data, p->sb.size);
+	    p->ctx, p->store, STORE_TAG_APPEND, body.data, body.len);
+	store_body_free(&body);
 	if (rv == ARB_EAGAIN) {
 		// The store's mailbox is full: try again shortly.
 		p->retry_wait = true;
@@ -586,14 +589,13 @@ on_timeout(evutil_socket_t fd, short what, void *arg)
 static void
 on_appended(parse *p, const arb_msg *m)
 {
-	mpr      r;
-	uint32_t n;
 	uint64_t id;
 	acks     a = { .n = 0 };
-	size_t   i;
+	size_t   i, nruns;
 
-	mpr_init(&r, arb_msg_body(m), arb_msg_len(m));
-	if (mpr_array(&r, &n) != 0 || n < 1 || mpr_uint(&r, &id) != 0) {
+	if (store_msg_appended_read(arb_msg_body(m), arb_msg_len(m), &id,
+	        p->runs, (size_t) p->c.batch, &nruns)
+	    != 0) {
 		arb_log(p->ctx, ARB_LOG_WARN, "bad_answer", "tag=0x%08x",
 		    STORE_TAG_APPENDED);
 		return;
@@ -624,18 +626,15 @@ on_appended(parse *p, const arb_msg *m)
 static void
 on_refused(parse *p, const arb_msg *m)
 {
-	mpr         r;
-	uint32_t    n;
-	uint64_t    id;
-	int64_t     code, retry;
-	const void *cause = "";
-	size_t      clen  = 0, i;
-	acks        a     = { .n = 0 };
+	uint64_t id;
+	int      code, retry;
+	char     cause[64];
+	size_t   i;
+	acks     a = { .n = 0 };
 
-	mpr_init(&r, arb_msg_body(m), arb_msg_len(m));
-	if (mpr_array(&r, &n) != 0 || n != 4 || mpr_uint(&r, &id) != 0
-	    || mpr_int(&r, &code) != 0 || mpr_int(&r, &retry) != 0
-	    || mpr_bytes(&r, &cause, &clen) != 0) {
+	if (store_msg_refused_read(arb_msg_body(m), arb_msg_len(m), &id, &code,
+	        &retry, cause, sizeof(cause))
+	    != 0) {
 		arb_log(p->ctx, ARB_LOG_WARN, "bad_answer", "tag=0x%08x",
 		    STORE_TAG_REFUSED);
 		return;
@@ -648,8 +647,7 @@ on_refused(parse *p, const arb_msg *m)
 		// Back-pressure: nothing was stored; the same batch again.
 		arb_metric_add(p->m.refusals, 1);
 		arb_log(p->ctx, ARB_LOG_WARN, "refused",
-		    "cause=%.*s retry_ms=%" PRId64 " readings=%zu", (int) clen,
-		    (const char *) cause, retry, p->infl);
+		    "cause=%s retry_ms=%d readings=%zu", cause, retry, p->infl);
 		p->sent       = false;
 		p->retry_wait = true;
 		arm(p->retry_ev, retry < 10 ? 10 : retry > 5000 ? 5000 : retry);
@@ -658,9 +656,8 @@ on_refused(parse *p, const arb_msg *m)
 	// The message itself is wrong for this store (a reading over its
 	// max_record): sending it again would fail again.
 	arb_log(p->ctx, ARB_LOG_ERROR, "dropped",
-	    "cause=store_refused reason=%.*s code=%s readings=%zu",
-	    (int) clen, (const char *) cause, arb_err_name((int) code),
-	    p->infl);
+	    "cause=store_refused reason=%s code=%s readings=%zu", cause,
+	    arb_err_name(code), p->infl);
 	arb_metric_add(p->m.dropped[DROP_STORE_REFUSED], p->infl);
 	for (i = 0; i < p->infl; i++) {
 		entry *e = q_pop(p);
@@ -911,6 +908,8 @@ parse_free(parse *p)
 	}
 	msgpack_sbuffer_destroy(&p->sb);
 	free(p->json);
+	free(p->rd);
+	free(p->runs);
 	free(p);
 }
 
@@ -1003,11 +1002,14 @@ parse_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	p->qcap      = 1024 < p->c.queue ? 1024 : (size_t) p->c.queue;
 	p->q         = malloc(p->qcap * sizeof(*p->q));
 	p->json      = malloc(READING_JSON_CAP(READING_LINE_MAX));
+	p->rd        = malloc((size_t) p->c.batch * sizeof(*p->rd));
+	p->runs      = malloc((size_t) p->c.batch * sizeof(*p->runs));
 	p->lookup_ms = 10;
 	p->retry_ev  = evtimer_new(arb_base(ctx), on_retry, p);
 	p->timeout_ev = evtimer_new(arb_base(ctx), on_timeout, p);
 	p->drain_ev  = evtimer_new(arb_base(ctx), on_drain, p);
-	if (p->q == NULL || p->json == NULL || p->retry_ev == NULL
+	if (p->q == NULL || p->json == NULL || p->rd == NULL || p->runs == NULL
+	    || p->retry_ev == NULL
 	    || p->timeout_ev == NULL || p->drain_ev == NULL) {
 		parse_free(p);
 		return ARB_ENOMEM;

@@ -179,6 +179,7 @@ typedef struct uplink {
 	char     gateway[STORE_GATEWAY_MAX + 1];
 	// publishes in flight: slot ref % cap
 	slot    *slots;
+	store_record *recs; // a STORE_RECORDS' records (`batch` at most)
 	size_t   cap, inflight;
 	uint64_t next_ref, floor;
 	// acknowledgements waiting for the end of the turn
@@ -233,26 +234,18 @@ arm(struct event *ev, int64_t ms)
 static void
 flush_acks(uplink *u)
 {
-	msgpack_sbuffer sb;
-	msgpack_packer  pk;
-	size_t          i;
+	store_body b;
 
 	if (u->nacks == 0) {
 		return;
 	}
-	if (u->subscribed && u->have_store) {
-		msgpack_sbuffer_init(&sb);
-		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-		msgpack_pack_array(&pk, (uint32_t) u->nacks + 1);
-		msgpack_pack_uint64(&pk, u->session);
-		for (i = 0; i < u->nacks; i++) {
-			msgpack_pack_uint64(&pk, u->acks[i]);
-		}
+	if (u->subscribed && u->have_store
+	    && store_msg_ack(&b, u->session, u->acks, u->nacks) == 0) {
 		// A lost ack costs a duplicate upstream, never a reading:
 		// the store delivers again what it did not hear about.
 		(void) arb_send_copy(
-		    u->ctx, u->store, STORE_TAG_ACK, sb.data, sb.size);
-		msgpack_sbuffer_destroy(&sb);
+		    u->ctx, u->store, STORE_TAG_ACK, b.data, b.len);
+		store_body_free(&b);
 		arb_metric_add(u->m.acked, u->nacks);
 	}
 	u->nacks = 0;
@@ -272,16 +265,14 @@ clear_window(uplink *u)
 	memset(u->slots, 0, u->cap * sizeof(*u->slots));
 	u->inflight = 0;
 	u->floor    = u->next_ref;
-	u->up       = -1;
 	arb_metric_set(u->m.inflight, 0);
 }
 
 static void
 subscribe(uplink *u)
 {
-	msgpack_sbuffer sb;
-	msgpack_packer  pk;
-	int             rv;
+	store_body b;
+	int        rv = ARB_ENOMEM;
 
 	if (!u->have_store || !u->have_mqtt) {
 		return;
@@ -295,14 +286,12 @@ subscribe(uplink *u)
 		u->rewind_due = true;
 		return;
 	}
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 2);
-	msgpack_pack_uint32(&pk, (uint32_t) u->c.window);
-	msgpack_pack_uint32(&pk, (uint32_t) u->c.batch);
-	rv = arb_send_copy(
-	    u->ctx, u->store, STORE_TAG_SUBSCRIBE, sb.data, sb.size);
-	msgpack_sbuffer_destroy(&sb);
+	if (store_msg_subscribe(&b, (uint32_t) u->c.window, (uint32_t) u->c.batch)
+	    == 0) {
+		rv = arb_send_copy(
+		    u->ctx, u->store, STORE_TAG_SUBSCRIBE, b.data, b.len);
+		store_body_free(&b);
+	}
 	if (rv != ARB_OK) {
 		u->rewind_due = true;
 		arm(u->retry_ev, u->c.retry_ms);
@@ -591,42 +580,26 @@ publish(uplink *u, const store_record *rec)
 static void
 on_records(uplink *u, const arb_msg *m)
 {
-	store_record recs[256], one;
-	mpr          r;
-	uint32_t     n, i, k;
-	uint64_t     session;
-	const void  *gw;
-	size_t       gwlen;
-	int          rv;
+	uint64_t session;
+	char     gw[STORE_GATEWAY_MAX + 1];
+	size_t   n, i;
+	int      rv;
 
-	(void) recs;
-	mpr_init(&r, arb_msg_body(m), arb_msg_len(m));
-	if (mpr_array(&r, &n) != 0 || n < 2 || mpr_uint(&r, &session) != 0
-	    || mpr_bytes(&r, &gw, &gwlen) != 0 || gwlen > STORE_GATEWAY_MAX) {
+	if (store_msg_records_read(arb_msg_body(m), arb_msg_len(m), &session,
+	        gw, u->recs, (size_t) u->c.batch, &n)
+	    != 0) {
 		arb_log(u->ctx, ARB_LOG_WARN, "bad_records", NULL);
+		if (u->subscribed) {
+			rewind_later(u, RW_FAILED, "bad_records");
+		}
 		return;
 	}
 	if (!u->subscribed || session != u->session) {
 		return; // another subscription's: it will come again
 	}
-	memcpy(u->gateway, gw, gwlen);
-	u->gateway[gwlen] = '\0';
-	for (i = 2; i < n; i++) {
-		const void *data;
-		uint64_t    stream, ts;
-
-		if (mpr_array(&r, &k) != 0 || k != 5 || mpr_uint(&r, &one.pos) != 0
-		    || mpr_uint(&r, &stream) != 0 || stream > UINT32_MAX
-		    || mpr_uint(&r, &one.seq) != 0 || mpr_uint(&r, &ts) != 0
-		    || mpr_bytes(&r, &data, &one.len) != 0) {
-			arb_log(u->ctx, ARB_LOG_WARN, "bad_records", NULL);
-			rewind_later(u, RW_FAILED, "bad_records");
-			return;
-		}
-		one.stream = (uint32_t) stream;
-		one.ts_ms  = (int64_t) ts;
-		one.data   = data;
-		if ((rv = publish(u, &one)) != ARB_OK) {
+	snprintf(u->gateway, sizeof(u->gateway), "%s", gw);
+	for (i = 0; i < n; i++) {
+		if ((rv = publish(u, &u->recs[i])) != ARB_OK) {
 			rewind_later(u, RW_SEND, arb_err_name(rv));
 			return;
 		}
@@ -706,16 +679,12 @@ on_puback(uplink *u, const arb_msg *m)
 static void
 on_subscribed(uplink *u, const arb_msg *m)
 {
-	uint64_t    session, recs, bytes;
-	const void *gw;
-	size_t      gwlen;
-	uint32_t    n;
-	mpr         r;
+	uint64_t session, recs, bytes;
+	char     gw[STORE_GATEWAY_MAX + 1];
 
-	mpr_init(&r, arb_msg_body(m), arb_msg_len(m));
-	if (mpr_array(&r, &n) != 0 || n != 4 || mpr_uint(&r, &session) != 0
-	    || mpr_bytes(&r, &gw, &gwlen) != 0 || gwlen > STORE_GATEWAY_MAX
-	    || mpr_uint(&r, &recs) != 0 || mpr_uint(&r, &bytes) != 0) {
+	if (store_msg_subscribed_read(arb_msg_body(m), arb_msg_len(m), &session,
+	        gw, &recs, &bytes)
+	    != 0) {
 		arb_log(u->ctx, ARB_LOG_WARN, "bad_subscribed", NULL);
 		return;
 	}
@@ -725,8 +694,7 @@ on_subscribed(uplink *u, const arb_msg *m)
 	u->asked      = false;
 	u->subscribed = true;
 	u->session    = session;
-	memcpy(u->gateway, gw, gwlen);
-	u->gateway[gwlen] = '\0';
+	snprintf(u->gateway, sizeof(u->gateway), "%s", gw);
 	clear_window(u);
 	arb_metric_set(u->m.subscribed, 1);
 	arb_metric_set(u->m.backlog, (double) recs);
@@ -799,6 +767,7 @@ uplink_free(uplink *u)
 	}
 	msgpack_sbuffer_destroy(&u->sb);
 	free(u->slots);
+	free(u->recs);
 	free(u->acks);
 	free(u->buf);
 	free(u);
@@ -880,6 +849,7 @@ uplink_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	u->ctx      = ctx;
 	u->cap      = (size_t) u->c.window;
 	u->slots    = calloc(u->cap, sizeof(*u->slots));
+	u->recs     = malloc((size_t) u->c.batch * sizeof(*u->recs));
 	u->acks     = malloc(u->cap * sizeof(*u->acks));
 	// Refs start at this incarnation's start time (us << 8): an outcome
 	// addressed to an earlier incarnation (a thread's mailbox outlives
@@ -890,7 +860,8 @@ uplink_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	u->flush_ev = event_new(arb_base(ctx), -1, 0, on_flush, u);
 	u->retry_ev = evtimer_new(arb_base(ctx), on_retry, u);
 	u->tick_ev  = event_new(arb_base(ctx), -1, EV_PERSIST, on_tick, u);
-	if (u->slots == NULL || u->acks == NULL || u->flush_ev == NULL
+	if (u->slots == NULL || u->recs == NULL || u->acks == NULL
+	    || u->flush_ev == NULL
 	    || u->retry_ev == NULL || u->tick_ev == NULL) {
 		uplink_free(u);
 		return ARB_ENOMEM;
