@@ -435,8 +435,14 @@ main(int argc, char **argv)
 	for (i = 0; i < nsensors; i++) {
 		s[i].master = -1;
 		s[i].next_n = 1;
-		snprintf(s[i].link, sizeof(s[i].link),
+		int w = snprintf(s[i].link, sizeof(s[i].link),
 		    "%s/by-id/usb-arbor_sim_%s%d-if00", dir, prefix, i + 1);
+
+		if (w < 0 || (size_t) w >= sizeof(s[i].link)) {
+			fprintf(stderr, "collector-serial-sim: --dir %s: too long\n",
+			    dir);
+			return 64;
+		}
 		if (plug(i) != 0) {
 			return 1;
 		}

@@ -193,6 +193,9 @@ typedef struct uplink {
 	int64_t  up_since; // monotonic ms of the last connect seen
 	uint64_t connects;
 	bool     asking;
+	// publishes of an earlier round may still be in the mqtt actor's
+	// window (set by publish, cleared when its window was seen empty)
+	bool     used;
 	bool          rewind_due;
 	// scratch
 	msgpack_sbuffer sb;
@@ -268,6 +271,8 @@ clear_window(uplink *u)
 	arb_metric_set(u->m.inflight, 0);
 }
 
+static void ask_status(uplink *u);
+
 static void
 subscribe(uplink *u)
 {
@@ -284,6 +289,16 @@ subscribe(uplink *u)
 		// Disconnected: the mqtt actor's window may still be full of
 		// publishes waiting for the broker.  Start when it is back.
 		u->rewind_due = true;
+		return;
+	}
+	if (u->used) {
+		// The mqtt actor may still hold publishes of the round that
+		// ended.  A new round on top of them could overflow its window
+		// (max_inflight): a publish it rejected would be sent again
+		// after later ones had gone, out of order upstream.  Start
+		// when its window is empty (on_status).
+		u->rewind_due = true;
+		ask_status(u);
 		return;
 	}
 	if (store_msg_subscribe(&b, (uint32_t) u->c.window, (uint32_t) u->c.batch)
@@ -339,6 +354,7 @@ lookup(uplink *u)
 	    && arb_monitor(u->ctx, pid, &u->mon_mqtt) == ARB_OK) {
 		u->mqtt      = pid;
 		u->have_mqtt = true;
+		u->used      = false; // a new incarnation's window is empty
 		arb_log(u->ctx, ARB_LOG_INFO, "mqtt_found", "mqtt=%s pid=%" PRIu64,
 		    u->c.mqtt, pid.id);
 	}
@@ -369,6 +385,7 @@ on_status(arb_ctx *ctx, void *arg, const arb_result *r)
 {
 	uplink  *u = arg;
 	uint64_t connects = u->connects;
+	uint64_t inflight  = UINT64_MAX;
 	bool     connected = false, have = false;
 	uint32_t n, i;
 	mpr      m;
@@ -393,6 +410,8 @@ on_status(arb_ctx *ctx, void *arg, const arb_result *r)
 			have = mpr_bool(&m, &connected) == 0;
 		} else if (mpr_is(k, kn, "connects")) {
 			mpr_uint(&m, &connects);
+		} else if (mpr_is(k, kn, "inflight")) {
+			mpr_uint(&m, &inflight);
 		} else {
 			mpr_skip(&m);
 		}
@@ -410,8 +429,27 @@ on_status(arb_ctx *ctx, void *arg, const arb_result *r)
 	u->up       = connected ? 1 : 0;
 	u->connects = connects;
 	arb_metric_set(u->m.connected, connected ? 1 : 0);
+	if (inflight == 0 && u->have_mqtt && arb_pid_eq(r->pid, u->mqtt)) {
+		u->used = false;
+	}
 	if (connected && u->rewind_due && u->have_store && u->have_mqtt) {
-		subscribe(u);
+		if (u->used) {
+			arm(u->retry_ev, u->c.retry_ms); // asks again
+		} else {
+			subscribe(u);
+		}
+	}
+}
+
+// ask_status asks the mqtt actor for its MQTT_STATUS (on_status).
+static void
+ask_status(uplink *u)
+{
+	if (u->have_mqtt && !u->asking
+	    && arb_call(u->ctx, u->mqtt, MQTT_STATUS, NULL, 0, 1000, on_status,
+	           u)
+	        == ARB_OK) {
+		u->asking = true;
 	}
 }
 
@@ -428,12 +466,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 
 	(void) fd;
 	(void) what;
-	if (u->have_mqtt && !u->asking
-	    && arb_call(u->ctx, u->mqtt, MQTT_STATUS, NULL, 0, 1000, on_status,
-	           u)
-	        == ARB_OK) {
-		u->asking = true;
-	}
+	ask_status(u);
 	if (u->inflight == 0) {
 		arb_metric_set(u->m.oldest, 0);
 		return;
@@ -573,6 +606,7 @@ publish(uplink *u, const store_record *rec)
 	s->ts_ms   = rec->ts_ms;
 	s->sent_ms = mono_ms();
 	u->inflight++;
+	u->used = true;
 	arb_metric_add(u->m.published, 1);
 	return ARB_OK;
 }

@@ -299,6 +299,12 @@ on_message(struct mosquitto *m, void *arg, const struct mosquitto_message *msg)
 		return;
 	}
 	if (seq < s->max) {
+		if (order < 5) {
+			fprintf(stderr,
+			    "collector-verify: out of order on stream %" PRIu32
+			    ": seq %" PRIu64 " after %" PRIu64 "\n",
+			    s->sid, seq, s->max);
+		}
 		s->order++;
 		order++;
 	}

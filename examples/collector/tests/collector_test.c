@@ -725,8 +725,20 @@ check_verifier(rig *r, const account *a, uint64_t *dups)
 	kill(r->verify.pid, SIGTERM);
 	arb_test_line(&r->verify, "verify event=total", 10000, line, sizeof(line));
 	printf("# %s\n", line);
-	assert_non_null(strstr(line, " gaps=0 order_violations=0 malformed=0 "
-	                             "result=ok"));
+	if (strstr(line, " gaps=0 order_violations=0 malformed=0 result=ok")
+	    == NULL) {
+		const char *p = r->node.out;
+
+		// The uplink's rewinds, for the post-mortem.
+		while (p != NULL && (p = strstr(p, "rewind")) != NULL) {
+			const char *eol = strchr(p, '\n');
+			int         len = eol ? (int) (eol - p) : (int) strlen(p);
+
+			printf("# node: ...%.*s\n", len > 200 ? 200 : len, p);
+			p += len;
+		}
+		fail_msg("the verifier's report:\n%s", r->verify.out);
+	}
 	*dups = (uint64_t) arb_test_field(line, "duplicates");
 	for (i = 0; i < STREAMS; i++) {
 		char s[64];

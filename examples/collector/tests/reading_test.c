@@ -134,7 +134,7 @@ test_rules(void **state)
 	    = { { "t", -40, 85 }, { "h", 0, 100 } };
 	static const char *const required[] = { "n" };
 	reading_rules            r;
-	char                     json[256], line[600];
+	char                     json[READING_JSON_CAP(600)], line[600];
 	const char              *bad;
 	size_t                   bad_len, jlen, i;
 
