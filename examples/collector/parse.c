@@ -275,7 +275,6 @@ typedef struct parse {
 	int64_t  infl_t0; // monotonic us at the first send
 	// the store
 	arb_pid  store;
-	arb_pid  dead; // the store's incarnation that went DOWN last
 	bool     have_store;
 	uint64_t mon_ref;
 	int      lookup_ms; // next look-up delay (grows to 1 s)
@@ -444,9 +443,6 @@ store_lost(parse *p, const char *why)
 			p->mon_ref = 0;
 		}
 	}
-	if (p->have_store) {
-		p->dead = p->store;
-	}
 	p->have_store = false;
 	arb_metric_set(p->m.store_up, 0);
 	if (p->sent) {
@@ -468,11 +464,11 @@ store_lookup(parse *p)
 	if (p->have_store) {
 		return;
 	}
-	// A child's path names its last incarnation until the next one
-	// starts: the one that just went DOWN is not found yet (a message
-	// sent to it would reach its successor's mailbox, unannounced).
-	if ((rv = arb_whereis(p->ctx, p->c.store, &pid)) != ARB_OK
-	    || arb_pid_eq(pid, p->dead)) {
+	// The path resolves to the store's slot address: appends reach
+	// whichever incarnation holds it.  The monitor binds to the one
+	// holding it now; while the store restarts, that is the dead one
+	// (or none) and its DOWN (noproc) comes at once: a look-up later.
+	if ((rv = arb_whereis(p->ctx, p->c.store, &pid)) != ARB_OK) {
 		arm(p->retry_ev, p->lookup_ms);
 		p->lookup_ms
 		    = p->lookup_ms * 2 > 1000 ? 1000 : p->lookup_ms * 2;

@@ -170,7 +170,6 @@ typedef struct uplink {
 	metrics  m;
 	// peers
 	arb_pid  store, mqtt;
-	arb_pid  dead_store, dead_mqtt; // the incarnations that went DOWN
 	bool     have_store, have_mqtt;
 	uint64_t mon_store, mon_mqtt;
 	// the subscription
@@ -193,6 +192,7 @@ typedef struct uplink {
 	int64_t  up_since; // monotonic ms of the last connect seen
 	uint64_t connects;
 	bool     asking;
+	bool     finding; // the MQTT_STATUS that learns the exact pid
 	// publishes of an earlier round may still be in the mqtt actor's
 	// window (set by publish, cleared when its window was seen empty)
 	bool     used;
@@ -272,6 +272,7 @@ clear_window(uplink *u)
 }
 
 static void ask_status(uplink *u);
+static void on_found(arb_ctx *ctx, void *arg, const arb_result *r);
 
 static void
 subscribe(uplink *u)
@@ -339,24 +340,26 @@ lookup(uplink *u)
 {
 	arb_pid pid;
 
-	// A child's path names its last incarnation until the next one
-	// starts: one that went DOWN is not found yet.
+	// Paths resolve to slot addresses; a monitor binds to the
+	// incarnation holding the slot now: while one restarts, its DOWN
+	// (noproc) comes at once and the look-up runs again.
 	if (!u->have_store && arb_whereis(u->ctx, u->c.store, &pid) == ARB_OK
-	    && !arb_pid_eq(pid, u->dead_store)
 	    && arb_monitor(u->ctx, pid, &u->mon_store) == ARB_OK) {
 		u->store      = pid;
 		u->have_store = true;
 		arb_log(u->ctx, ARB_LOG_INFO, "store_found",
 		    "store=%s pid=%" PRIu64, u->c.store, pid.id);
 	}
-	if (!u->have_mqtt && arb_whereis(u->ctx, u->c.mqtt, &pid) == ARB_OK
-	    && !arb_pid_eq(pid, u->dead_mqtt)
-	    && arb_monitor(u->ctx, pid, &u->mon_mqtt) == ARB_OK) {
-		u->mqtt      = pid;
-		u->have_mqtt = true;
-		u->used      = false; // a new incarnation's window is empty
-		arb_log(u->ctx, ARB_LOG_INFO, "mqtt_found", "mqtt=%s pid=%" PRIu64,
-		    u->c.mqtt, pid.id);
+	// The mqtt actor is published to at its exact pid, learnt from its
+	// answer to MQTT_STATUS (on_found): publishes of a round that were
+	// still on their way when it died must not reach its successor,
+	// which would send them before the next round's replay of earlier
+	// readings (out of order upstream).
+	if (!u->have_mqtt && !u->finding
+	    && arb_whereis(u->ctx, u->c.mqtt, &pid) == ARB_OK
+	    && arb_call(u->ctx, pid, MQTT_STATUS, NULL, 0, 1000, on_found, u)
+	        == ARB_OK) {
+		u->finding = true;
 	}
 	if (u->have_store && u->have_mqtt) {
 		subscribe(u);
@@ -379,19 +382,17 @@ on_retry(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-// on_status takes the mqtt actor's MQTT_STATUS reply: its connection.
+// status_take reads the mqtt actor's MQTT_STATUS reply: its connection
+// and how many publishes its window holds.
 static void
-on_status(arb_ctx *ctx, void *arg, const arb_result *r)
+status_take(uplink *u, const arb_result *r)
 {
-	uplink  *u = arg;
 	uint64_t connects = u->connects;
 	uint64_t inflight  = UINT64_MAX;
 	bool     connected = false, have = false;
 	uint32_t n, i;
 	mpr      m;
 
-	(void) ctx;
-	u->asking = false;
 	if (r->status != ARB_OK || r->reply == NULL) {
 		return; // unknown: nothing changes
 	}
@@ -429,7 +430,8 @@ on_status(arb_ctx *ctx, void *arg, const arb_result *r)
 	u->up       = connected ? 1 : 0;
 	u->connects = connects;
 	arb_metric_set(u->m.connected, connected ? 1 : 0);
-	if (inflight == 0 && u->have_mqtt && arb_pid_eq(r->pid, u->mqtt)) {
+	if (inflight == 0 && u->have_mqtt
+	    && arb_pid_eq(arb_msg_from(r->reply), u->mqtt)) {
 		u->used = false;
 	}
 	if (connected && u->rewind_due && u->have_store && u->have_mqtt) {
@@ -438,6 +440,46 @@ on_status(arb_ctx *ctx, void *arg, const arb_result *r)
 		} else {
 			subscribe(u);
 		}
+	}
+}
+
+// on_status takes the answer to the once-a-second MQTT_STATUS.
+static void
+on_status(arb_ctx *ctx, void *arg, const arb_result *r)
+{
+	uplink *u = arg;
+
+	(void) ctx;
+	u->asking = false;
+	status_take(u, r);
+}
+
+// on_found takes the first answer of an mqtt incarnation: its exact pid
+// is the one published to and monitored.
+static void
+on_found(arb_ctx *ctx, void *arg, const arb_result *r)
+{
+	uplink *u = arg;
+	arb_pid pid;
+
+	u->finding = false;
+	if (u->have_mqtt || r->status != ARB_OK || r->reply == NULL) {
+		arm(u->retry_ev, u->c.retry_ms); // looks up again
+		return;
+	}
+	pid = arb_msg_from(r->reply);
+	if (arb_monitor(ctx, pid, &u->mon_mqtt) != ARB_OK) {
+		arm(u->retry_ev, u->c.retry_ms);
+		return;
+	}
+	u->mqtt      = pid;
+	u->have_mqtt = true;
+	u->used      = false; // a new incarnation's window is empty
+	arb_log(u->ctx, ARB_LOG_INFO, "mqtt_found", "mqtt=%s pid=%" PRIu64,
+	    u->c.mqtt, pid.id);
+	status_take(u, r);
+	if (u->have_store && !u->subscribed && !u->asked) {
+		subscribe(u);
 	}
 }
 
@@ -744,13 +786,11 @@ on_down(uplink *u, const arb_msg *m)
 	uint64_t ref = arb_msg_ref(m);
 
 	if (u->have_store && ref == u->mon_store) {
-		u->dead_store = u->store;
 		u->have_store = false;
 		u->mon_store  = 0;
 		arb_metric_set(u->m.subscribed, 0);
 		rewind_later(u, RW_STORE_DOWN, "store_down");
 	} else if (u->have_mqtt && ref == u->mon_mqtt) {
-		u->dead_mqtt = u->mqtt;
 		u->have_mqtt = false;
 		u->up        = -1; // the next incarnation's is not known yet
 		u->mon_mqtt  = 0;
