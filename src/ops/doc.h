@@ -42,7 +42,7 @@ char *arb__arena_printf(arb__arena *a, const char *fmt, ...)
 // its number of values, and how long reading it (a pipe) may take.
 #define DOC_FILE_MAX  (4 << 20) // bytes
 #define DOC_DEPTH_MAX 256       // nested mappings and lists
-#define DOC_NODES_MAX 1000000   // scalars, mappings and lists
+#define DOC_NODES_MAX 200000    // scalars, mappings and lists (~45 MB)
 #define DOC_READ_MS   10000
 // DOC_ERRS_MAX problems of one file are listed; the others are counted.
 #define DOC_ERRS_MAX 1000
