@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 // control.c -- the control socket of a served node, which `arborctl`
 // talks to (SPEC 23, 25): one msgpack request and one msgpack reply per
-// exchange (docs/control.md), over the transport of ctl_nng.c.
+// exchange (docs/control.md), over the transport of ctl_link.c.
 //
 // Security is the file system's: the socket lives in a directory only
 // the node's user can enter (0700, checked at start: an existing
 // directory that group or others can reach, or that another user owns,
 // is refused), and the socket itself is 0600.  Every request is also
-// checked against the peer's uid (NNG_OPT_IPC_PEER_UID): only the node's
+// checked against the peer's uid (SO_PEERCRED, through nng): only the node's
 // own user, or root, is served.  HTTP (http.c) is read-only; everything
 // that changes the tree goes through here.
 //
@@ -662,12 +662,11 @@ control_dir(const char *path)
 
 // control_lock takes PATH.lock (flock, exclusive) so that one node at a
 // time owns the socket path.  A second node must learn that the path is
-// taken WITHOUT connecting to the socket: nng 1.5.2's listener stops
-// accepting for good when a peer disconnects during the SP handshake
-// (nanomsg/nng#1518, fixed after 1.5.2), which is exactly what nng's own
-// stale-socket probe, or any connect-and-close, does to a running node.
-// Holding the lock, an existing socket file is stale and is removed here,
-// so nng never probes.  The lock file is checked to be the one locked
+// taken WITHOUT connecting to the socket (a probe would be one more
+// refused peer in the running node's log; the SP listener of old went
+// deaf for good on one, nanomsg/nng#1518).  Holding the lock, an
+// existing socket file is stale and is removed here, so nng never
+// probes.  The lock file is checked to be the one locked
 // (it is unlinked at stop).  Returns 0, 1 when another node holds it, or
 // -1 (errno set).
 static int

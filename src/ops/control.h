@@ -33,7 +33,7 @@ int arb__control_start(arb__serve *run);
 int arb__control_path_check(const char *path, char *why, size_t len);
 
 // ARB__RUN_DIR_MAX is the longest run directory: the mailbox sockets in
-// it, "RUN_DIR/4294967295.mbox" (tp_nng.c), must fit in sun_path.
+// it, "RUN_DIR/4294967295.link" (route.c), must fit in sun_path.
 #define ARB__RUN_DIR_MAX (ARB__SOCK_PATH_MAX - 1 - 16)
 
 // arb__run_dir_check checks, changing nothing, that a node could use dir

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// ctl_sock.h -- the transport of the control socket (ctl_nng.c), kept
+// ctl_sock.h -- the transport of the control socket (ctl_link.c), kept
 // apart from its protocol (control.c).  Thread: node.
 
 #ifndef ARB_OPS_CTL_SOCK_H

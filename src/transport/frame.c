@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
-// frame.c -- link frames: headers, HELLO, chunks and origins.
+// frame.c -- link frames: headers and HELLO.
 //
-// Pure functions over bytes (no nng, no loop), so the wire format of
-// docs/wire.md is tested byte by byte (tests/unit/transport/frame_test.c).
+// Pure functions over bytes (no nng, no loop, no allocation), so the wire
+// format of docs/wire.md is tested byte by byte
+// (tests/unit/transport/frame_test.c) and `arborctl` compiles this file
+// to speak the link protocol to the control socket.
 // Thread: any.
 
 #include "link.h"
@@ -141,7 +143,9 @@ arb__hello_decode(const uint8_t *fr, size_t len, arb__hello *h, bool *reply)
 	if (arb__get_be16(p + 37 + nl) != 0) {
 		return ARB_EBADMSG; // authentication: none in protocol 1
 	}
-	if (h->max_frame < ARB__FR_DATA_HDR || h->node_id == 0) {
+	// A control client need not know the node's name: node id 0.
+	if (h->max_frame < ARB__FR_DATA_HDR
+	    || (h->node_id == 0 && h->role != ARB__ROLE_CONTROL)) {
 		return ARB_EBADMSG;
 	}
 	*reply = (fr[5] & ARB__HELLO_F_REPLY) != 0;
@@ -189,101 +193,4 @@ arb__frame_peek(const uint8_t *p, size_t max, uint32_t *lenp, uint8_t *typep)
 	*lenp = len;
 	*typep = p[4];
 	return ARB_OK;
-}
-
-// ---------------------------------------------------------------------------
-// Chunks and origins
-// ---------------------------------------------------------------------------
-arb__chunk *
-arb__chunk_alloc(size_t cap)
-{
-	arb__chunk *ch = arb__alloc(sizeof(*ch) + cap);
-
-	if (ch != NULL) {
-		ch->cap = cap;
-	}
-	return ch;
-}
-
-int
-arb__chunk_grow(arb__chunk **chp, size_t extra)
-{
-	arb__chunk *ch = *chp;
-	size_t      cap;
-
-	if (ch->len + extra <= ch->cap) {
-		return ARB_OK;
-	}
-	cap = ch->cap * 2;
-	if (cap < ch->len + extra) {
-		cap = ch->len + extra;
-	}
-	if ((ch = arb__realloc(ch, sizeof(*ch) + cap)) == NULL) {
-		return ARB_ENOMEM;
-	}
-	ch->cap = cap;
-	*chp = ch;
-	return ARB_OK;
-}
-
-void
-arb__chunk_free(arb__chunk *ch)
-{
-	if (ch != NULL) {
-		arb__origin_rele(ch->origin);
-		arb__free(ch);
-	}
-}
-
-void
-arb__chunk_drop(arb__chunk *ch, arb__tp_stats *st)
-{
-	if (ch == NULL) {
-		return;
-	}
-	// Counted once: in the sending actor's share when it has one, else
-	// in the process's own count (batches that came from elsewhere).
-	if (ch->origin != NULL) {
-		atomic_fetch_add(&ch->origin->dead, ch->nenv);
-		arb__origin_settle(ch->origin, ch->nenv);
-	} else if (st != NULL) {
-		atomic_fetch_add(&st->dead, ch->nenv);
-	}
-	arb__chunk_free(ch);
-}
-
-arb__origin *
-arb__origin_new(void)
-{
-	arb__origin *o = arb__alloc(sizeof(*o));
-
-	if (o != NULL) {
-		atomic_init(&o->refs, 1);
-	}
-	return o;
-}
-
-void
-arb__origin_ref(arb__origin *o)
-{
-	atomic_fetch_add_explicit(&o->refs, 1, memory_order_relaxed);
-}
-
-void
-arb__origin_rele(arb__origin *o)
-{
-	if (o != NULL
-	    && atomic_fetch_sub_explicit(&o->refs, 1, memory_order_acq_rel)
-	        == 1) {
-		arb__free(o);
-	}
-}
-
-void
-arb__origin_settle(arb__origin *o, uint32_t n)
-{
-	if (o != NULL) {
-		atomic_fetch_sub_explicit(&o->pending, (int64_t) n,
-		    memory_order_relaxed);
-	}
 }

@@ -126,6 +126,10 @@ arb__slot_rec_get(uint32_t mbid)
 	return tp.recs != NULL && mbid < SLOT_MAX ? &tp.recs[mbid] : NULL;
 }
 
+// Counters of this process's other link listeners (the control socket):
+// they live as long as the process, open or not.
+static arb__tp_stats tp_side;
+
 static void
 tp_totals_add(arb__tp_totals *t, arb__tp_stats *s)
 {
@@ -661,4 +665,11 @@ arb__tp_stats_get(arb__tp_totals *t)
 	if (tp.cfg.stats != NULL) {
 		tp_totals_add(t, tp.cfg.stats);
 	}
+	tp_totals_add(t, &tp_side);
+}
+
+arb__tp_stats *
+arb__tp_side_counters(void)
+{
+	return &tp_side;
 }

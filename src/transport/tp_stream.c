@@ -22,6 +22,7 @@
 #include <nng/nng.h>
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -224,7 +225,14 @@ struct arb__lsn {
 	bool                 sleeping; // aio is a delay before re-accepting
 	bool                 broken;   // the listener died: make it anew
 	bool                 pending;  // an accept (or delay) is outstanding
+	// The log of refused peers is bounded: LOG_BURST lines a second,
+	// the rest counted in the next line's suppressed=.
+	int64_t  log_sec;
+	unsigned log_lines;
+	uint64_t log_suppressed;
 };
+
+#define LOG_BURST 20
 
 static void conn_recv_cb(void *arg);
 static void conn_send_cb(void *arg);
@@ -535,14 +543,89 @@ conn_timer_cb(void *arg)
 	conn_op_done(c);
 }
 
-// conn_fail closes c for a protocol error, counted in *counter.
+// lsn_note logs why a peer of l was refused (before or at its HELLO) or
+// cut off (a bad frame after it): one line each, at most LOG_BURST a
+// second per listener (a probe storm must not flood the log; the lines
+// left out are counted in the next one).  Thread: any.
 static void
-conn_fail(arb__conn *c, _Atomic uint64_t *counter)
+lsn_note(arb__lsn *l, bool refused, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+lsn_note(arb__lsn *l, bool refused, const char *fmt, ...)
 {
+	int64_t  sec = arb__now_ms() / 1000;
+	uint64_t suppressed;
+	char     why[160];
+	va_list  ap;
+
+	pthread_mutex_lock(&l->mtx);
+	if (sec != l->log_sec) {
+		l->log_sec = sec;
+		l->log_lines = 0;
+	}
+	if (l->log_lines >= LOG_BURST) {
+		l->log_suppressed++;
+		pthread_mutex_unlock(&l->mtx);
+		return;
+	}
+	l->log_lines++;
+	suppressed = l->log_suppressed;
+	l->log_suppressed = 0;
+	pthread_mutex_unlock(&l->mtx);
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	arb__log(ARB_LOG_WARN, NULL,
+	    "event=%s listener=%s reason=\"%s\" suppressed=%llu",
+	    refused ? "link_refused" : "link_bad_frame", l->url, why,
+	    (unsigned long long) suppressed);
+}
+
+// conn_fail closes c for a protocol error, counted in *counter and
+// logged with its reason (NULL: out of memory, neither).
+static void
+conn_fail(arb__conn *c, _Atomic uint64_t *counter, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+conn_fail(arb__conn *c, _Atomic uint64_t *counter, const char *fmt, ...)
+{
+	char    why[128];
+	va_list ap;
+
 	if (counter != NULL) {
 		stat_add(counter, 1);
+		va_start(ap, fmt);
+		vsnprintf(why, sizeof(why), fmt, ap);
+		va_end(ap);
+		lsn_note(c->lsn, counter == &c->lsn->cfg.stats->refused, "%s",
+		    why);
 	}
 	arb__conn_close(c);
+}
+
+// hello_refusal describes why a HELLO frame (len bytes) was refused.
+static void
+hello_refusal(
+    const uint8_t *fr, size_t len, int rv, char *buf, size_t buflen)
+{
+	if (len >= ARB__FR_HDR + 4
+	    && arb__get_be32(fr + ARB__FR_HDR) != ARB__LINK_MAGIC) {
+		snprintf(buf, buflen, "bad magic 0x%08x in HELLO",
+		    (unsigned) arb__get_be32(fr + ARB__FR_HDR));
+	} else if (rv == ARB_ENOTSUP) {
+		snprintf(buf, buflen,
+		    "link protocol version %u not supported (this side "
+		    "speaks %u)",
+		    (unsigned) arb__get_be16(fr + ARB__FR_HDR + 4),
+		    ARB__LINK_VERSION);
+	} else {
+		snprintf(buf, buflen,
+		    "malformed HELLO of %zu bytes (length, name or "
+		    "authentication field)",
+		    len);
+	}
 }
 
 // conn_hand_on checks a DATA frame's sequence number and hands its
@@ -582,10 +665,25 @@ conn_frame(arb__conn *c, const uint8_t *fr, uint32_t len, uint8_t type)
 	bool           reply;
 
 	if (!c->hello_done) {
-		if (type != ARB__FR_HELLO
-		    || arb__hello_decode(fr, len, &h, &reply) != ARB_OK
-		    || reply || l->ops->hello(l->arg, c, &h) != ARB_OK) {
-			conn_fail(c, &st->refused);
+		char why[128];
+		int  rv;
+
+		if ((rv = arb__hello_decode(fr, len, &h, &reply)) != ARB_OK) {
+			hello_refusal(fr, len, rv, why, sizeof(why));
+			conn_fail(c, &st->refused, "%s", why);
+			return false;
+		}
+		if (reply) {
+			conn_fail(c, &st->refused,
+			    "a HELLO reply where a HELLO was due");
+			return false;
+		}
+		if (l->ops->hello(l->arg, c, &h) != ARB_OK) {
+			conn_fail(c, &st->refused,
+			    "HELLO not accepted here: role %u, node %s (id %u, "
+			    "creation %u)",
+			    (unsigned) h.role, h.name[0] ? h.name : "-",
+			    (unsigned) h.node_id, (unsigned) h.creation);
 			return false;
 		}
 		c->peer = h;
@@ -600,11 +698,12 @@ conn_frame(arb__conn *c, const uint8_t *fr, uint32_t len, uint8_t type)
 	switch (type) {
 	case ARB__FR_DATA:
 		if (c->peer.role != ARB__ROLE_PEER) {
-			conn_fail(c, &st->bad_frames);
+			conn_fail(c, &st->bad_frames,
+			    "DATA frame from a control client");
 			return false;
 		}
 		if ((ch = arb__chunk_alloc(len - ARB__FR_DATA_HDR)) == NULL) {
-			conn_fail(c, NULL); // out of memory: this link only
+			conn_fail(c, NULL, "-"); // out of memory: this link only
 			return false;
 		}
 		ch->dst = arb__get_be32(fr + 8);
@@ -615,7 +714,8 @@ conn_frame(arb__conn *c, const uint8_t *fr, uint32_t len, uint8_t type)
 		break;
 	case ARB__FR_CTL:
 		if (c->peer.role != ARB__ROLE_CONTROL || l->ops->ctl == NULL) {
-			conn_fail(c, &st->bad_frames);
+			conn_fail(c, &st->bad_frames,
+			    "CTL frame where control is not served");
 			return false;
 		}
 		l->ops->ctl(l->arg, c, fr + ARB__FR_HDR, len - ARB__FR_HDR);
@@ -627,7 +727,9 @@ conn_frame(arb__conn *c, const uint8_t *fr, uint32_t len, uint8_t type)
 		pthread_mutex_unlock(&c->mtx);
 		return true;
 	default: // HELLO again, or frames only an acceptor sends
-		conn_fail(c, &st->bad_frames);
+		conn_fail(c, &st->bad_frames,
+		    "frame type %u is not sent to an acceptor",
+		    (unsigned) type);
 		return false;
 	}
 	return conn_hand_on(c, ch);
@@ -665,11 +767,27 @@ conn_parse(arb__conn *c)
 	while (c->stage_len - off >= ARB__FR_HDR) {
 		const uint8_t *p = c->stage + off;
 
+		if (!c->hello_done && p[4] != ARB__FR_HELLO) {
+			conn_fail(c, &st->refused,
+			    "frame type %u before HELLO (not a link peer)",
+			    (unsigned) p[4]);
+			return false;
+		}
 		// The length is checked before anything is allocated.
-		if ((rv = arb__frame_peek(p, max, &len, &type)) != 0
-		    || (!c->hello_done && type != ARB__FR_HELLO)) {
-			conn_fail(
-			    c, c->hello_done ? &st->bad_frames : &st->refused);
+		if ((rv = arb__frame_peek(p, max, &len, &type)) != 0) {
+			_Atomic uint64_t *ctr
+			    = c->hello_done ? &st->bad_frames : &st->refused;
+
+			if (rv == ARB_EMSGSIZE) {
+				conn_fail(c, ctr,
+				    "frame of %u bytes over the limit of %zu",
+				    (unsigned) arb__get_be32(p), max);
+			} else {
+				conn_fail(c, ctr,
+				    "bad frame header (type %u, length %u)",
+				    (unsigned) p[4],
+				    (unsigned) arb__get_be32(p));
+			}
 			return false;
 		}
 		if (c->stage_len - off >= len) {
@@ -697,11 +815,13 @@ conn_parse(arb__conn *c)
 			    || (type == ARB__FR_CTL
 			        && (c->peer.role != ARB__ROLE_CONTROL
 			            || c->lsn->ops->ctl == NULL))) {
-				conn_fail(c, &st->bad_frames);
+				conn_fail(c, &st->bad_frames,
+				    "frame type %u not allowed from role %u",
+				    (unsigned) type, (unsigned) c->peer.role);
 				return false;
 			}
 			if ((ch = arb__chunk_alloc(len - hl)) == NULL) {
-				conn_fail(c, NULL);
+				conn_fail(c, NULL, "-");
 				return false;
 			}
 			if (type == ARB__FR_DATA) {
@@ -754,6 +874,18 @@ conn_recv(arb__conn *c)
 	nng_stream_recv(c->s, c->raio);
 }
 
+// conn_closed is true once we closed c ourselves.
+static bool
+conn_closed(arb__conn *c)
+{
+	bool closed;
+
+	pthread_mutex_lock(&c->mtx);
+	closed = c->closed;
+	pthread_mutex_unlock(&c->mtx);
+	return closed;
+}
+
 static void
 conn_recv_cb(void *arg)
 {
@@ -774,9 +906,19 @@ conn_recv_cb(void *arg)
 		if (ok && c->big == NULL) {
 			ok = conn_parse(c);
 		}
-	} else if (!c->hello_done) {
-		// Closed, reset or silent before its HELLO.
+	} else if (!c->hello_done && !conn_closed(c)) {
+		// Closed, reset or silent before its HELLO (not closed by
+		// us: the listener is closing).
 		stat_add(&c->lsn->cfg.stats->refused, 1);
+		if (rv == NNG_ETIMEDOUT) {
+			lsn_note(c->lsn, true, "no HELLO within %d ms",
+			    c->lsn->cfg.hello_ms);
+		} else {
+			lsn_note(c->lsn, true,
+			    "%s after %zu bytes, before a whole HELLO",
+			    rv == NNG_ECONNRESET ? "reset" : "closed",
+			    c->stage_len);
+		}
 	}
 	pthread_mutex_lock(&c->mtx);
 	if (!ok) {
@@ -904,6 +1046,9 @@ lsn_accept_cb(void *arg)
 	    || rv == NNG_ECONNSHUT || rv == NNG_ETIMEDOUT) {
 		stat_add(&l->cfg.stats->refused, 1);
 		lsn_accept(l, 0); // that peer's problem only
+		pthread_mutex_unlock(&l->mtx);
+		lsn_note(l, true, "accept failed: %s", nng_strerror(rv));
+		return;
 	} else {
 		// Out of fds or memory, or the listener closed under us:
 		// wait a little and accept again.

@@ -78,6 +78,10 @@ void arb__tp_stats_get(arb__tp_totals *t);
 // arb__tp_counters returns the process's live counters (NULL before
 // arb__tp_open).  Thread: any.
 arb__tp_stats *arb__tp_counters(void);
+// arb__tp_side_counters returns the counters of the process's other link
+// listeners (the control socket), valid at any time and added to
+// arb__tp_stats_get's totals.  Thread: any.
+arb__tp_stats *arb__tp_side_counters(void);
 // arb__tp_url writes the address of the process hosting pid's mailbox.
 void arb__tp_url(const arb__addr *a, arb_pid pid, char *buf, size_t len);
 

@@ -3,8 +3,9 @@
 // node (SPEC 23, 25): show the live tree, stop / start / restart a
 // child, send it a message, reload the tree file, change the log level.
 //
-// It talks to the node's control socket (docs/control.md): an nng REQ
-// socket on ipc://PATH, one msgpack request, one msgpack reply.  The
+// It talks to the node's control socket (docs/control.md): arbor's link
+// protocol on ipc://PATH (linkc.c), one msgpack request, one msgpack
+// reply.  The
 // node queues stop / start / restart and answers at once; arborctl then
 // re-reads the tree until the change is visible (or --timeout passes),
 // so that when it returns the child really is stopped, or running again
@@ -14,12 +15,12 @@
 // tree file on reload.  Single-threaded.
 
 #include "json.h"
+#include "linkc.h"
 #include "paths.h"
 
 #include <errno.h>
 #include <msgpack.h>
 #include <nng/nng.h>
-#include <nng/protocol/reqrep0/req.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -135,8 +136,7 @@ static const struct {
 typedef struct ctl {
 	const char *sock_path;
 	int         timeout_ms;
-	nng_socket  sock;
-	bool        open;
+	linkc      *link;
 } ctl;
 
 // A reply: the unpacked map (its strings point into buf) and its fields.
@@ -300,18 +300,7 @@ ctl_open(ctl *c)
 		return EX_UNAVAILABLE;
 	}
 	snprintf(url, sizeof(url), "ipc://%s", c->sock_path);
-	if ((rv = nng_req0_open(&c->sock)) != 0) {
-		fprintf(stderr, "arborctl: %s\n", nng_strerror(rv));
-		return EX_SOFTWARE;
-	}
-	c->open = true;
-	nng_socket_set_ms(c->sock, NNG_OPT_SENDTIMEO, c->timeout_ms);
-	nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO, c->timeout_ms);
-	// Commands are not idempotent: never let REQ resend one.
-	nng_socket_set_ms(
-	    c->sock, NNG_OPT_REQ_RESENDTIME, c->timeout_ms + 1000);
-	nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, 0);
-	if ((rv = nng_dial(c->sock, url, NULL, 0)) != 0) {
+	if ((rv = linkc_open(&c->link, url, c->timeout_ms)) != 0) {
 		if (rv == NNG_EPERM) {
 			fprintf(stderr,
 			    "arborctl: cannot connect to %s: permission "
@@ -327,6 +316,13 @@ ctl_open(ctl *c)
 			    rv == NNG_ECONNREFUSED ? " (stale socket)" : "");
 			return EX_UNAVAILABLE;
 		}
+		if (rv == NNG_EPROTO) {
+			fprintf(stderr,
+			    "arborctl: %s: not an arbor control socket (or "
+			    "another version of its protocol)\n",
+			    c->sock_path);
+			return EX_UNAVAILABLE;
+		}
 		fprintf(stderr, "arborctl: cannot connect to %s: %s\n",
 		    c->sock_path, nng_strerror(rv));
 		return EX_UNAVAILABLE;
@@ -337,10 +333,8 @@ ctl_open(ctl *c)
 static void
 ctl_close(ctl *c)
 {
-	if (c->open) {
-		nng_close(c->sock);
-		c->open = false;
-	}
+	linkc_close(c->link);
+	c->link = NULL;
 }
 
 // reply_fini releases r.  Calling it twice is a harmless no-op.
@@ -349,10 +343,8 @@ reply_fini(reply *r)
 {
 	msgpack_unpacked_destroy(&r->up);
 	msgpack_unpacked_init(&r->up);
-	if (r->buf != NULL) {
-		nng_free(r->buf, r->len);
-		r->buf = NULL;
-	}
+	free(r->buf);
+	r->buf = NULL;
 }
 
 // ctl_call sends the request in sb and reads the reply into r (release
@@ -360,14 +352,21 @@ reply_fini(reply *r)
 static int
 ctl_call(ctl *c, const msgpack_sbuffer *sb, reply *r)
 {
-	char  *buf = NULL;
-	size_t len = 0, off = 0;
-	int    rv;
+	uint8_t *buf = NULL;
+	size_t   len = 0, off = 0;
+	int      rv;
 
 	memset(r, 0, sizeof(*r));
 	msgpack_unpacked_init(&r->up);
-	if ((rv = nng_send(c->sock, sb->data, sb->size, 0)) != 0
-	    || (rv = nng_recv(c->sock, &buf, &len, NNG_FLAG_ALLOC)) != 0) {
+	// After a failed exchange the connection is dropped (a late reply
+	// must not answer the next request): connect again.
+	if (c->link == NULL && (rv = ctl_open(c)) != 0) {
+		return rv;
+	}
+	if ((rv = linkc_call(c->link, sb->data, sb->size, &buf, &len,
+	         c->timeout_ms))
+	    != 0) {
+		ctl_close(c);
 		if (rv == NNG_ETIMEDOUT) {
 			fprintf(stderr,
 			    "arborctl: %s: no answer within %d ms "
@@ -379,9 +378,9 @@ ctl_call(ctl *c, const msgpack_sbuffer *sb, reply *r)
 		}
 		return EX_UNAVAILABLE;
 	}
-	r->buf = buf;
+	r->buf = (char *) buf;
 	r->len = len;
-	if (msgpack_unpack_next(&r->up, buf, len, &off)
+	if (msgpack_unpack_next(&r->up, r->buf, len, &off)
 	        != MSGPACK_UNPACK_SUCCESS
 	    || r->up.data.type != MSGPACK_OBJECT_MAP) {
 		fprintf(
