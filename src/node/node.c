@@ -440,8 +440,13 @@ void
 arb__node_root_exited(arb_node *node, const arb_exit *why)
 {
 	char reason[200];
+	int  alive;
 
 	arb_exit_format(why, reason, sizeof(reason));
+	// Every child has been reaped; whatever is still alive below the
+	// node (an escaped descendant) is killed and reaped now, each one
+	// logged; one that cannot be makes the stop unclean (SPEC 12).
+	alive = arb__proc_sweep(node);
 	// 70 only when the tree failed on its own (gave up, or its start
 	// failed); a stop requested during the start is still a requested
 	// stop.
@@ -449,16 +454,17 @@ arb__node_root_exited(arb_node *node, const arb_exit *why)
 	    (why->kind != ARB_EXIT_SHUTDOWN && !node->stopping) ||
 	    (node->root_slot->state == ARB__CS_STARTING && !node->stopping)) {
 		node->exit_code = ARB_EXIT_SOFTWARE;
-	} else if (node->abandoned > 0) {
+	} else if (node->abandoned > 0 || alive > 0) {
 		node->exit_code = ARB_EXIT_UNCLEAN;
 	} else {
 		node->exit_code = ARB_EXIT_OK;
 	}
 	arb__log(node->exit_code ? ARB_LOG_ERROR : ARB_LOG_INFO, NULL,
 	    "event=node_exit reason=%s exit_code=%d requested=%s abandoned=%d"
-	    "%s",
+	    "%s%s",
 	    reason, node->exit_code, node->stopping ? "yes" : "no",
-	    node->abandoned, node->brutal ? " stop=brutal" : "");
+	    node->abandoned, node->brutal ? " stop=brutal" : "",
+	    alive > 0 ? " leftovers_alive=yes" : "");
 	node->done = true;
 	event_base_loopbreak(node->base);
 }
@@ -523,6 +529,7 @@ arb_node_open(arb_node **nodep, const arb_node_opts *opts)
 	}
 	pthread_mutex_init(&node->mtx, NULL);
 	node->standby_pidfd = -1;
+	node->run_lock      = -1;
 	node->standby_ctl   = -1;
 	pthread_cond_init(&node->cv, NULL);
 	n = readlink("/proc/self/exe", node->self_exe, sizeof(node->self_exe) - 1);
@@ -543,6 +550,7 @@ arb_node_open(arb_node **nodep, const arb_node_opts *opts)
 		if (base == NULL || access(base, W_OK) != 0) {
 			base = "/tmp";
 		}
+		arb__rundir_clean_stale(base);
 		snprintf(tmpl, sizeof(tmpl), "%s/arbor-%d-XXXXXX", base,
 		    (int) getpid());
 		if (mkdtemp(tmpl) == NULL) {
@@ -552,6 +560,10 @@ arb_node_open(arb_node **nodep, const arb_node_opts *opts)
 		snprintf(node->addr.run_dir, sizeof(node->addr.run_dir), "%s",
 		    tmpl);
 		node->own_run_dir = true;
+	}
+	if ((rv = arb__rundir_lock(node)) != 0) {
+		node->own_run_dir = false; // (never remove another node's)
+		goto fail;
 	}
 	node->addr.in_node = true;
 	// The node's identity goes into every pid it hands out: its name's
@@ -596,6 +608,9 @@ arb_node_open(arb_node **nodep, const arb_node_opts *opts)
 	}
 	// Orphaned grandchildren of exec children come to us (SPEC 12).
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	arb__proc_foreign_note(node);
+	arb__proc_shim_find(node);
+	arb__cg_open(node);
 	signal(SIGPIPE, SIG_IGN);
 	if (node->signals) {
 		static const int sigs[4] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
@@ -796,8 +811,13 @@ arb_node_close(arb_node *node)
 	arb__loop_free(node->base);
 	arb__idmap_fini(&node->by_ospid);
 	arb__idmap_fini(&node->slots);
+	arb__cg_close(node);
+	free(node->foreign);
 	if (node->own_run_dir) {
 		nftw(node->addr.run_dir, node_rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+	}
+	if (node->run_lock >= 0) {
+		close(node->run_lock); // (after the removal: never a gap)
 	}
 	pthread_mutex_destroy(&node->mtx);
 	pthread_cond_destroy(&node->cv);

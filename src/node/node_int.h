@@ -23,9 +23,11 @@
 struct event;
 struct event_base;
 
-typedef struct arb__sup   arb__sup;
-typedef struct arb__child arb__child;
-typedef struct arb__thr   arb__thr;
+typedef struct arb__sup    arb__sup;
+typedef struct arb__child  arb__child;
+typedef struct arb__thr    arb__thr;
+typedef struct arb__exec   arb__exec;
+typedef struct arb__output arb__output;
 
 // arb__started_fn delivers the outcome of a run-time child start once the
 // child reported READY (ARB_OK), ignore (ARB_EIGNORE), failed (ARB_ECHILD)
@@ -43,7 +45,8 @@ struct arb__child {
 	uint32_t       mbid;  // stable mailbox id
 	arb_pid        pid;   // current incarnation
 	bool           dynamic; // simple_one_for_one child (removed on exit)
-	// Process and exec children.
+	// Process and exec children.  ospid is the process the node forked
+	// and reaps: an exec child's shim (its program is exec->pid).
 	pid_t          ospid;
 	int            pidfd;
 	struct event  *pidfd_ev;
@@ -56,6 +59,7 @@ struct arb__child {
 	bool           hung;      // killed by the watchdog
 	bool           brutal;    // stopped by a brutal stop (its stop
 	                          // deadline is the grace, not its shutdown)
+	arb__exec     *exec;      // exec children: program, shim, output
 	// Thread children.
 	arb__thr      *thr;
 	// Nested supervisor.
@@ -87,6 +91,60 @@ struct arb__child {
 // SIGTERM/SIGINT): a thread cannot be killed, so it is asked, and
 // abandoned only if it has not ended by then (SPEC 11).
 #define ARB__BRUTAL_GRACE_MS 1000
+
+// An exec child's running incarnation (spawn.c, drv_exec.c): its program
+// runs under its own arbor-shim (src/shim/shim.c), which the node forked
+// (c->ospid) and which reports on a SOCK_SEQPACKET channel.
+struct arb__exec {
+	pid_t         pid;     // the program (0 before exec, and once ended)
+	int           pidfd;   // its pidfd (-1: signalled by pid)
+	int           shim_fd; // the node's end of the shim's channel
+	struct event *shim_ev;
+	arb__output  *out;     // its stdout and stderr (output.c)
+	int           out_fd;  // the read ends, until output.c takes them
+	int           err_fd;
+};
+
+// --- output.c: exec children's output as log lines -----------------------
+#define ARB__OUT_RATE  100     // lines a second logged per child, sustained
+#define ARB__OUT_BURST 1000    // lines logged in a burst
+#define ARB__OUT_PIECE 256     // longer lines are cut into pieces this long
+#define ARB__OUT_PIPE  (1 << 20) // pipe size asked for (F_SETPIPE_SZ)
+
+// arb__outrate: the token bucket of one child's lines (pure).
+typedef struct arb__outrate {
+	int64_t tokens_milli; // thousandths of a line
+	int64_t last_ms;
+} arb__outrate;
+void arb__outrate_init(arb__outrate *r, int64_t now_ms);
+// arb__outrate_take takes one line's token at now_ms: false when the rate
+// is exceeded (the line is dropped).  This function can't fail.
+bool arb__outrate_take(arb__outrate *r, int64_t now_ms);
+
+// arb__outline assembles lines from a stream's bytes (pure).
+typedef struct arb__outline {
+	char   buf[ARB__OUT_PIECE];
+	size_t len;
+} arb__outline;
+typedef void (*arb__outline_fn)(void *arg, const char *text, size_t n);
+// arb__outline_feed calls fn once per complete line in l's pending bytes
+// plus p[0..n) (without its "\n" or "\r\n"), and once per
+// ARB__OUT_PIECE bytes of a longer line; the rest waits in l.
+void arb__outline_feed(arb__outline *l, const char *p, size_t n,
+    arb__outline_fn fn, void *arg);
+// arb__outline_flush emits what waits in l (a last line without "\n").
+void arb__outline_flush(arb__outline *l, arb__outline_fn fn, void *arg);
+// arb__out_escape copies in[0..n) to out (NUL-terminated, at most len
+// bytes) with bytes below 0x20 (but tab) and 0x7f as \xNN; returns how
+// many input bytes fit.
+size_t arb__out_escape(const char *in, size_t n, char *out, size_t len);
+
+// arb__output_open logs c's output from the read ends outfd and errfd
+// (taken: closed on failure too).  ARB_ENOMEM.
+int  arb__output_open(arb__output **op, arb__child *c, int outfd, int errfd);
+// arb__output_close reads what is left in the pipes, logs it and the
+// drops not yet logged, and frees o.  NULL is a harmless no-op.
+void arb__output_close(arb__output *o);
 
 // A service of the node (the operator layer, src/ops/): hooks of its own
 // beside the program's (arb_node_set_hooks), and a close callback that
@@ -153,6 +211,11 @@ struct arb_node {
 	arb__service       services[ARB__SERVICES_MAX]; // the operator layer
 	int                nservices;
 	arb__mview        *mview; // scratch of arb_node_walk (lazily made)
+	char               shim_path[PATH_MAX]; // arbor-shim ("" not found)
+	char               cg_dir[PATH_MAX];    // cgroup.c ("" no cgroups)
+	pid_t             *foreign;  // the process's children before the node
+	size_t             nforeign; // (never swept: arb__proc_sweep)
+	int                run_lock;  // flock'd node.lock in the run dir
 	struct event      *tick_ev;
 	int                threads; // thread actors not yet joined
 	arb__thr          *spare_thr; // while an EXIT is handled: its thread
@@ -314,6 +377,14 @@ void arb__thread_abandon(arb__thr *t);
 void arb__thread_snapshot(
     arb__thr *t, arb_stats *st, int64_t *hb, arb__mview *v);
 
+// arb__child_ospid is the OS pid shown for c (logs, status): its process,
+// or an exec child's program (not its shim); 0 when none runs.
+static inline pid_t
+arb__child_ospid(const arb__child *c)
+{
+	return c->exec != NULL && c->exec->pid > 0 ? c->exec->pid : c->ospid;
+}
+
 // --- spawn.c: the OS processes of process and exec children ------------
 // arb__proc_spawn_actor starts c's process actor: the standby when it can
 // (not for spec.exe), else posix_spawn; sets c->ospid (and c->pidfd from
@@ -334,6 +405,51 @@ void arb__proc_ended(arb__child *c, int status);
 // arb__proc_close kills and reaps what is left of c's process, reporting
 // nothing (idempotent).
 void arb__proc_close(arb__child *c);
+// arb__proc_exec_signal sends sig to c's program (SIGKILL: c->killed);
+// its shim kills the rest of the subtree once the program has ended.
+void arb__proc_exec_signal(arb__child *c, int sig);
+// arb__proc_exec_close ends what is left of c's exec incarnation, without
+// reporting: its program is SIGKILLed, its shim told (EOF) and reaped
+// (it kills the rest), its output read and closed.  Idempotent.
+void arb__proc_exec_close(arb__child *c);
+// arb__proc_exec_reports logs what c's shim said ("K PID COMM": a
+// leftover descendant it killed).
+void arb__proc_exec_reports(arb__child *c);
+// arb__proc_shim_find sets node->shim_path: $ARBOR_SHIM, else
+// arbor/arbor-shim beside the library, else the compiled-in path.
+void arb__proc_shim_find(arb_node *node);
+// arb__proc_foreign_note records the process's children when the node
+// opens (arb__proc_sweep leaves them and their descendants alone).
+void arb__proc_foreign_note(arb_node *node);
+// arb__proc_sweep kills and reaps every descendant of the node still
+// alive once the tree has stopped (the process's own children from before
+// the node excepted), logging each (event=killed_leftover).  Returns how
+// many are still alive after its deadline (event=leftover_alive).
+int  arb__proc_sweep(arb_node *node);
+
+// --- rundir.c: run directories of live and dead nodes ---------------------
+// arb__rundir_clean_stale removes the run directories that nodes now gone
+// made in base (their lock free and their pid dead), logging each.
+void arb__rundir_clean_stale(const char *base);
+// arb__rundir_lock locks node's run directory for the node's life (in
+// node->run_lock; a given one is first cleared of a dead node's socket
+// files).  ARB_EEXIST when a live node holds it.
+int  arb__rundir_lock(arb_node *node);
+
+// --- cgroup.c: cgroup v2 for exec children ----------------------------------
+// arb__cg_open makes the node's cgroup directory (node->cg_dir) when it
+// can, after removing those of nodes that are gone; logs the mode.
+void arb__cg_open(arb_node *node);
+// arb__cg_child makes (if need be) exec child mbid's cgroup and writes
+// its path to buf.  ARB_ENOENT when the node has no cgroups.
+int  arb__cg_child(arb_node *node, uint32_t mbid, char *buf, size_t len);
+// arb__cg_child_kill kills whatever is in child mbid's cgroup.
+void arb__cg_child_kill(arb_node *node, uint32_t mbid);
+// arb__cg_child_release removes child mbid's cgroup (if empty).
+void arb__cg_child_release(arb_node *node, uint32_t mbid);
+// arb__cg_close kills what is left in the node's cgroups and removes them.
+void arb__cg_close(arb_node *node);
+
 // arb__proc_standby_spawn spawns the standby if there is none;
 // arb__proc_standby_end ends it, if any (reaped: the reap loop already
 // collected it).

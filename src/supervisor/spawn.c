@@ -19,7 +19,9 @@
 // Thread: node.
 
 #include "../node/node_int.h"
+#include "proctree.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
@@ -27,6 +29,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -55,17 +58,20 @@ pidfd_kill(arb__child *c, int sig)
 	return c->ospid > 0 ? kill(c->ospid, sig) : -1;
 }
 
-// Runs in an exec child between fork and exec: async-signal-safe calls
-// only.
+// exec_child runs in the child forked for an exec child, between fork and
+// exec: async-signal-safe calls only.  It becomes the shim (shim.c), the
+// channel on fd 3, the output pipes on fds 1 and 2.
 static _Noreturn void
-spawn_child(int errpipe, pid_t parent, const char *path, char *const argv[])
+exec_child(int errpipe, pid_t parent, const char *shim, char *const argv[],
+    int chan, int out, int err)
 {
 	sigset_t         none;
 	struct sigaction dfl;
 	int              sig, e;
 
 	setpgid(0, 0); // own group: a terminal's Ctrl-C reaches only the node
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	// The shim takes it on its signalfd: the node died, end everything.
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != parent) {
 		_exit(111); // the node died before we could notice
 	}
@@ -76,19 +82,30 @@ spawn_child(int errpipe, pid_t parent, const char *path, char *const argv[])
 	}
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	// Everything above 2 is closed at exec; errpipe stays open until
+	// Above every target first (any of them may be 0-3), then in place
+	// (dup2 leaves the new fd open across exec).
+	chan = fcntl(chan, F_DUPFD, 10);
+	out  = fcntl(out, F_DUPFD, 10);
+	err  = fcntl(err, F_DUPFD, 10);
+	if (chan < 0 || out < 0 || err < 0 || dup2(out, 1) < 0 ||
+	    dup2(err, 2) < 0 || dup2(chan, 3) < 0) {
+		e = errno;
+		goto fail;
+	}
+	// Everything above 3 is closed at exec; errpipe stays open until
 	// exec succeeds.
-	if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+	if (syscall(SYS_close_range, 4, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
 		int fd;
-		for (fd = 3; fd < 1024; fd++) {
+		for (fd = 4; fd < 1024; fd++) {
 			if (fd != errpipe) {
 				close(fd);
 			}
 		}
 	}
 	fcntl(errpipe, F_SETFD, FD_CLOEXEC);
-	execve(path, argv, environ);
+	execve(shim, argv, environ);
 	e = errno;
+fail:
 	if (write(errpipe, &e, sizeof(e)) < 0) {
 		// nothing more we can do
 	}
@@ -297,45 +314,393 @@ arb__proc_spawn_actor(arb_node *node, arb__child *c, int *ctlp)
 	return ARB_OK;
 }
 
+// shim_hello reads the shim's first word on its channel fd: "X PID" (the
+// program runs) or "E ERRNO" (it could not start), within timeout_ms.
+// Returns 0 with *prog set, an errno value from "E", or -1 (no answer:
+// the shim died, or garbage).
+static int
+shim_hello(int fd, int timeout_ms, pid_t *prog)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	char          buf[64];
+	ssize_t       n;
+	int           v, r;
+	int64_t       dl = arb__now_ms() + timeout_ms, left;
+
+	// A signal (SIGCHLD of another child) interrupts the wait, it does
+	// not end it.
+	do {
+		left = dl - arb__now_ms();
+		r    = poll(&pfd, 1, left > 0 ? (int) left : 0);
+	} while (r < 0 && errno == EINTR);
+	if (r != 1) {
+		return -1;
+	}
+	do {
+		n = recv(fd, buf, sizeof(buf) - 1, 0);
+	} while (n < 0 && errno == EINTR);
+	if (n <= 2) {
+		return -1;
+	}
+	buf[n] = '\0';
+	if (sscanf(buf + 2, "%d", &v) != 1 || v <= 0) {
+		return -1;
+	}
+	if (buf[0] == 'X') {
+		*prog = (pid_t) v;
+		return 0;
+	}
+	return buf[0] == 'E' ? v : -1;
+}
+
+static void
+close_pair(int fds[2])
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (fds[i] >= 0) {
+			close(fds[i]);
+			fds[i] = -1;
+		}
+	}
+}
+
+static void
+reap_blocking(pid_t pid)
+{
+	int st;
+
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+	}
+}
+
 int
 arb__proc_spawn_exec(arb__child *c)
 {
-	int          ep[2];
-	const char  *path = c->spec.argv[0];
-	char *const *argv = (char *const *) c->spec.argv;
-	pid_t        pid;
-	int          e = 0, st;
-	ssize_t      r;
+	arb_node  *node = c->node;
+	arb__exec *x;
+	int        ep[2] = { -1, -1 }, sv[2] = { -1, -1 };
+	int        out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	char       cg[PATH_MAX], ppid[24];
+	char     **argv;
+	size_t     n, i;
+	pid_t      pid, prog = 0;
+	int        e = 0, rv = ARB_OK;
+	ssize_t    r;
 
-	if (pipe2(ep, O_CLOEXEC) != 0) {
-		return arb__err_from_errno(errno);
+	if (node->shim_path[0] == '\0') {
+		return ARB_ENOENT; // exec_start says what is missing
 	}
+	if (arb__cg_child(node, c->mbid, cg, sizeof(cg)) != ARB_OK) {
+		snprintf(cg, sizeof(cg), "-");
+	}
+	snprintf(ppid, sizeof(ppid), "%d", (int) getpid());
+	for (n = 0; c->spec.argv[n] != NULL; n++) {
+	}
+	if ((argv = arb__alloc((n + 4) * sizeof(*argv))) == NULL) {
+		return ARB_ENOMEM;
+	}
+	argv[0] = node->shim_path;
+	argv[1] = ppid;
+	argv[2] = cg;
+	for (i = 0; i <= n; i++) {
+		argv[3 + i] = (char *) c->spec.argv[i];
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0 ||
+	    pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0 ||
+	    pipe2(ep, O_CLOEXEC) != 0) {
+		rv = arb__err_from_errno(errno);
+		goto done;
+	}
+	// Room for bursts while the node is busy (best effort: above
+	// /proc/sys/fs/pipe-max-size only root may ask).
+	fcntl(out[1], F_SETPIPE_SZ, ARB__OUT_PIPE);
+	fcntl(err[1], F_SETPIPE_SZ, ARB__OUT_PIPE);
 	pid = fork();
 	if (pid < 0) {
-		e = errno;
-		close(ep[0]);
-		close(ep[1]);
-		return arb__err_from_errno(e);
+		rv = arb__err_from_errno(errno);
+		goto done;
 	}
 	if (pid == 0) {
-		spawn_child(ep[1], getppid(), path, argv);
+		exec_child(ep[1], getppid(), node->shim_path, argv, sv[1],
+		    out[1], err[1]);
 	}
 	setpgid(pid, pid); // also here: the group exists before use
 	close(ep[1]);
-	// EOF: exec succeeded; an int: it failed with that errno.
+	close(sv[1]);
+	close(out[1]);
+	close(err[1]);
+	ep[1] = sv[1] = out[1] = err[1] = -1;
+	// EOF: the shim runs; an int: its exec failed with that errno.
 	do {
 		r = read(ep[0], &e, sizeof(e));
 	} while (r < 0 && errno == EINTR);
-	close(ep[0]);
 	if (r == (ssize_t) sizeof(e)) {
-		// The child is gone (exit 127): reap it now.
-		kill(-pid, SIGKILL);
-		while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-		}
-		return arb__err_from_errno(e);
+		reap_blocking(pid); // gone (exit 127)
+		arb__log(ARB_LOG_ERROR, c->path,
+		    "event=shim_failed shim=%s error=\"%s\"", node->shim_path,
+		    strerror(e));
+		rv = arb__err_from_errno(e);
+		goto done;
 	}
+	// The shim forks and execs the program, and says how it went.  Its
+	// exec of the program is quick; the deadline is for a shim that
+	// cannot even run.
+	e = shim_hello(sv[0], 10000, &prog);
+	if (e != 0) {
+		if (e < 0) {
+			kill(pid, SIGKILL);
+		}
+		reap_blocking(pid); // it exits 127 after "E"
+		rv = e > 0 ? arb__err_from_errno(e) : ARB_ECHILD;
+		goto done;
+	}
+	if ((x = arb__alloc(sizeof(*x))) == NULL) {
+		// Closing the channel ends the shim and the program.
+		kill(prog, SIGKILL);
+		close_pair(sv);
+		reap_blocking(pid);
+		rv = ARB_ENOMEM;
+		goto done;
+	}
+	fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
+	x->pid     = prog;
+	x->pidfd   = pidfd_open_(prog);
+	x->shim_fd = sv[0];
+	x->out_fd  = out[0];
+	x->err_fd  = err[0];
+	sv[0] = out[0] = err[0] = -1;
+	c->exec  = x;
 	c->ospid = pid;
-	return ARB_OK;
+done:
+	close_pair(ep);
+	close_pair(sv);
+	close_pair(out);
+	close_pair(err);
+	arb__free(argv);
+	return rv;
+}
+
+void
+arb__proc_exec_reports(arb__child *c)
+{
+	arb__exec *x = c->exec;
+	char       buf[160], comm[64];
+	ssize_t    n;
+	int        pid;
+
+	while (x != NULL && x->shim_fd >= 0 &&
+	    (n = recv(x->shim_fd, buf, sizeof(buf) - 1, MSG_DONTWAIT)) > 0) {
+		buf[n] = '\0';
+		if (buf[0] == 'K' && sscanf(buf + 1, "%d %63s", &pid, comm) == 2) {
+			arb__log(ARB_LOG_WARN, c->path,
+			    "event=killed_descendant ospid=%d comm=%s "
+			    "(left behind by the program)",
+			    pid, comm);
+		}
+	}
+}
+
+// exec_signal sends sig to c's program (not to its shim).
+static void
+exec_signal(arb__exec *x, int sig)
+{
+	if (x == NULL || x->pid <= 0) {
+		return;
+	}
+	if (x->pidfd >= 0) {
+		syscall(SYS_pidfd_send_signal, x->pidfd, sig, NULL, 0);
+	} else {
+		kill(x->pid, sig);
+	}
+}
+
+void
+arb__proc_exec_signal(arb__child *c, int sig)
+{
+	if (sig == SIGKILL) {
+		c->killed = true;
+	}
+	exec_signal(c->exec, sig);
+}
+
+// exec_release lets go of what watched x, after its shim ended: the last
+// reports, the output, then whatever might be left (the shim always kills
+// its subtree; the backstops are for a shim that was SIGKILLed itself:
+// the program's group, and everything in the child's cgroup).
+static void
+exec_release(arb__child *c)
+{
+	arb__exec *x = c->exec;
+
+	if (x == NULL) {
+		return;
+	}
+	arb__proc_exec_reports(c);
+	if (x->pid > 0) {
+		kill(-x->pid, SIGKILL); // (pid > 0: never our own group)
+	}
+	arb__cg_child_kill(c->node, c->mbid);
+	if (x->shim_ev != NULL) {
+		event_free(x->shim_ev);
+	}
+	if (x->shim_fd >= 0) {
+		close(x->shim_fd);
+	}
+	if (x->pidfd >= 0) {
+		close(x->pidfd);
+	}
+	arb__output_close(x->out);
+	if (x->out_fd >= 0) {
+		close(x->out_fd);
+	}
+	if (x->err_fd >= 0) {
+		close(x->err_fd);
+	}
+	arb__free(x);
+	c->exec = NULL;
+}
+
+void
+arb__proc_exec_close(arb__child *c)
+{
+	arb__exec *x = c->exec;
+	int64_t    dl;
+	int        st;
+
+	if (x == NULL) {
+		return;
+	}
+	// The program first; then EOF on the channel (the shim kills
+	// everything that is left), and the shim is reaped.  A shim that
+	// takes more than 2 s (a descendant stuck in the kernel) is killed
+	// itself: what it left comes to the node, the subreaper.
+	exec_signal(x, SIGKILL);
+	if (x->shim_ev != NULL) {
+		event_free(x->shim_ev);
+		x->shim_ev = NULL;
+	}
+	if (x->shim_fd >= 0) {
+		arb__proc_exec_reports(c);
+		close(x->shim_fd);
+		x->shim_fd = -1;
+	}
+	if (c->ospid > 0) {
+		dl = arb__now_ms() + 2000;
+		while (waitpid(c->ospid, &st, WNOHANG) == 0) {
+			if (arb__now_ms() >= dl) {
+				kill(c->ospid, SIGKILL);
+				reap_blocking(c->ospid);
+				break;
+			}
+			poll(NULL, 0, 2);
+		}
+		arb__idmap_del(&c->node->by_ospid, (uint64_t) c->ospid);
+		c->ospid = 0;
+	}
+	exec_release(c);
+}
+
+void
+arb__proc_shim_find(arb_node *node)
+{
+	const char *env = getenv("ARBOR_SHIM");
+	Dl_info     info;
+	const char *slash;
+	char       *p = node->shim_path;
+	size_t      len = sizeof(node->shim_path);
+
+	if (env != NULL && env[0] != '\0') {
+		snprintf(p, len, "%s", env);
+		if (access(p, X_OK) == 0) {
+			return;
+		}
+	}
+	if (dladdr((void *) arb__proc_shim_find, &info) != 0 &&
+	    info.dli_fname != NULL &&
+	    (slash = strrchr(info.dli_fname, '/')) != NULL &&
+	    snprintf(p, len, "%.*s/arbor/arbor-shim",
+	        (int) (slash - info.dli_fname), info.dli_fname) < (int) len &&
+	    access(p, X_OK) == 0) {
+		return;
+	}
+	snprintf(p, len, "%s", ARB_SHIM_PATH);
+	if (access(p, X_OK) == 0) {
+		return;
+	}
+	p[0] = '\0';
+}
+
+// ---------------------------------------------------------------------------
+// The end: whatever is left
+// ---------------------------------------------------------------------------
+void
+arb__proc_foreign_note(arb_node *node)
+{
+	pid_t *v;
+	size_t n, i, k = 0;
+
+	if (arb__proctree_list(getpid(), NULL, 0, &v, &n) != 0) {
+		return;
+	}
+	// Only the process's own children: their descendants go with them.
+	for (i = 0; i < n; i++) {
+		if (arb__proctree_ppid(v[i]) == getpid()) {
+			v[k++] = v[i];
+		}
+	}
+	node->foreign  = v;
+	node->nforeign = k;
+}
+
+int
+arb__proc_sweep(arb_node *node)
+{
+	int64_t dl = arb__now_ms() + 2000;
+	pid_t  *v, seen[64];
+	size_t  n, i, j, nseen = 0;
+	char    comm[64];
+
+	for (;;) {
+		arb__node_reap(node); // what has ended (reparented orphans)
+		if (arb__proctree_list(getpid(), node->foreign, node->nforeign,
+		        &v, &n) != 0) {
+			return 0; // no /proc: nothing to look at
+		}
+		if (n == 0) {
+			free(v);
+			return 0;
+		}
+		if (arb__now_ms() >= dl) {
+			for (i = 0; i < n; i++) {
+				arb__proctree_comm(v[i], comm, sizeof(comm));
+				arb__log(ARB_LOG_ERROR, NULL,
+				    "event=leftover_alive ospid=%d comm=%s "
+				    "(SIGKILLed, still not gone after 2 s)",
+				    (int) v[i], comm);
+			}
+			free(v);
+			return (int) n;
+		}
+		for (i = 0; i < n; i++) {
+			for (j = 0; j < nseen && seen[j] != v[i]; j++) {
+			}
+			if (j == nseen) {
+				arb__proctree_comm(v[i], comm, sizeof(comm));
+				arb__log(ARB_LOG_WARN, NULL,
+				    "event=killed_leftover ospid=%d comm=%s "
+				    "(still alive when the tree had stopped)",
+				    (int) v[i], comm);
+				if (nseen < ARB_ARRAY_SIZE(seen)) {
+					seen[nseen++] = v[i];
+				}
+			}
+			kill(v[i], SIGKILL);
+		}
+		free(v);
+		poll(NULL, 0, 5);
+	}
 }
 
 // ---------------------------------------------------------------------------
@@ -422,11 +787,12 @@ arb__proc_ended(arb__child *c, int status)
 	arb__idmap_del(&c->node->by_ospid, (uint64_t) c->ospid);
 	// Leftovers of the child's process group (grandchildren) die with
 	// it; the subreaper collects them.  (ospid > 0: never signal our own
-	// group.)
+	// group.)  An exec child's shim has killed its program's subtree.
 	assert(c->ospid > 0);
 	kill(-c->ospid, SIGKILL);
 	c->ospid = 0;
 	proc_release_fds(c);
+	exec_release(c);
 	arb__child_event(c, ARB__CE_EXIT, &e);
 }
 
@@ -435,6 +801,7 @@ arb__proc_ended(arb__child *c, int status)
 void
 arb__proc_close(arb__child *c)
 {
+	arb__proc_exec_close(c); // an exec child: its shim ends it all
 	if (c->ospid > 0) {
 		arb_node *node = c->node;
 		int       st;

@@ -976,7 +976,8 @@ child_event(arb__child *c, arb__cevent ev, const arb_exit *why)
 		arb__node_actor_up(sup->node, c);
 		arb__log(ARB_LOG_INFO, c->path,
 		    "event=started isolation=%s ospid=%d pid=%llu restarts=%u",
-		    c->drv->name, (int) c->ospid, (unsigned long long) c->pid.id,
+		    c->drv->name, (int) arb__child_ospid(c),
+		    (unsigned long long) c->pid.id,
 		    c->restarts);
 		if (c->spec.watchdog_ms > 0 && c->drv->watchdog) {
 			timer_arm(c, &c->watchdog_timer, c->spec.watchdog_ms);
@@ -1298,7 +1299,7 @@ child_info(const arb__child *c, int depth, arb_child_info *in)
 	in->state     = child_public_state(c);
 	in->depth     = depth;
 	in->pid       = c->pid;
-	in->ospid     = (int) c->ospid;
+	in->ospid     = (int) arb__child_ospid(c);
 	in->restarts  = c->restarts;
 	in->has_last_exit = c->has_last_exit;
 	in->last_exit     = c->last_exit;

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: MIT
+// 16_run_dir_test.c -- run directories (issue 8): a SIGKILLed node's run
+// directory, with its socket files, is removed by the next node that
+// starts in the same base; a live node's never (rundir.c).
+
+#include "arb_test.h"
+#include "probe.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+// --- helpers (run in the child) -------------------------------------------
+
+// h_node: a node whose run directory is made under argv[1].
+static int
+h_node(int argc, char **argv)
+{
+	const arb_child_spec c[] = {
+		PROBE_CHILD("t", ARB_THREAD, "init=ok"),
+		PROBE_CHILD("p", ARB_PROCESS, "init=ok"),
+	};
+	const arb_sup_spec s = { .children = c, .nchildren = 2 };
+
+	if (argc < 2) {
+		return 99;
+	}
+	setenv("XDG_RUNTIME_DIR", argv[1], 1);
+	return arb_test_node_main(&s);
+}
+
+static const arb_test_helper helpers[] = {
+	{ "node", h_node },
+};
+
+// --- the tests --------------------------------------------------------------
+
+// start runs a node in base and copies its run directory into dir.
+static void
+start(arb_test_proc *p, const char *base, char *dir, size_t len)
+{
+	const char *const args[] = { base, NULL };
+	const char       *l, *d;
+
+	arb_test_spawn(p, "node", args);
+	l = arb_test_expect(p, "event=node_start", 10000);
+	d = strstr(l, "run_dir=") + 8;
+	snprintf(dir, len, "%.*s", (int) strcspn(d, " \n"), d);
+	arb_test_expect(p, "event=tree_up", 10000);
+}
+
+static bool
+exists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0;
+}
+
+static void
+test_next_start_removes_a_killed_nodes_run_dir(void **state)
+{
+	arb_test_proc live, killed, next;
+	char          base[128], dlive[512], dkilled[512], dnext[512];
+	char          old[256], other[256], needle[600];
+
+	(void) state;
+	arb_test_mkdtemp(base, sizeof(base), "rundir");
+	// A directory of a live process that holds no lock (a node of an
+	// older arbor): its pid lives, it stays.  Not one of ours: stays.
+	snprintf(old, sizeof(old), "%s/arbor-%d-abcdef", base, (int) getpid());
+	snprintf(other, sizeof(other), "%s/arbor-x", base);
+	assert_int_equal(mkdir(old, 0700), 0);
+	assert_int_equal(mkdir(other, 0700), 0);
+	start(&live, base, dlive, sizeof(dlive));
+	start(&killed, base, dkilled, sizeof(dkilled));
+	kill(killed.pid, SIGKILL);
+	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&killed, 10000)),
+	    128 + SIGKILL);
+	assert_true(exists(dkilled)); // with its socket files
+	arb_test_proc_fini(&killed);
+	start(&next, base, dnext, sizeof(dnext));
+	snprintf(needle, sizeof(needle), "event=run_dir_cleaned dir=%s ", dkilled);
+	assert_int_equal(arb_test_count(&next, needle), 1);
+	assert_false(exists(dkilled));
+	assert_int_equal(arb_test_count(&next, "event=run_dir_cleaned"), 1);
+	assert_true(exists(dlive));
+	assert_true(exists(old));
+	assert_true(exists(other));
+	// The live node is untouched: it stops cleanly, removing its own.
+	kill(live.pid, SIGTERM);
+	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&live, 10000)), 0);
+	assert_false(exists(dlive));
+	kill(next.pid, SIGTERM);
+	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&next, 10000)), 0);
+	assert_false(exists(dnext));
+	arb_test_proc_fini(&live);
+	arb_test_proc_fini(&next);
+	assert_int_equal(rmdir(old), 0);
+	assert_int_equal(rmdir(other), 0);
+	assert_int_equal(rmdir(base), 0);
+}
+
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_next_start_removes_a_killed_nodes_run_dir),
+};
+
+ARB_TEST_MAIN("integration.run_dir", tests, helpers)
