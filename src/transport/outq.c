@@ -237,6 +237,9 @@ arb__outq_push(arb__outq *q, const arb_msg *m)
 			cap = p->hint < ARB__OUTQ_BATCH_FLUSH
 			    ? p->hint
 			    : ARB__OUTQ_BATCH_FLUSH;
+			// never below the message itself (one over 64 KiB
+			// after a bigger batch overflowed the cut hint)
+			cap = cap < need ? need : cap;
 		}
 
 		if ((ch = arb__chunk_alloc(cap)) == NULL) {

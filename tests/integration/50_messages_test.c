@@ -789,6 +789,24 @@ call_big_cb(arb_ctx *ctx, void *arg, const arb_result *r)
 }
 
 static void
+call_mid_cb(arb_ctx *ctx, void *arg, const arb_result *r)
+{
+	drv           *d    = arg;
+	const uint8_t *b    = r->reply ? arb_msg_body(r->reply) : NULL;
+	size_t         len  = r->reply ? arb_msg_len(r->reply) : 0;
+	bool           same = len == 70000;
+	size_t         i;
+
+	(void) ctx;
+	for (i = 0; same && i < len; i++) {
+		same = b[i] == (uint8_t) (i * 7);
+	}
+	EMIT(d, "event=echo_mid status=%s len=%zu same=%d",
+	    arb_err_name(r->status), len, same);
+	call_step(d);
+}
+
+static void
 call_silent_cb(arb_ctx *ctx, void *arg, const arb_result *r)
 {
 	drv *d = arg;
@@ -856,6 +874,13 @@ call_step(drv *d)
 		    1024 * 1024, 10000, call_big_cb, d);
 		break;
 	case 2:
+		// A body over one batch (64 KiB) but under the last batch to
+		// that peer (1 MiB): its batch is sized for the body (it was
+		// sized by the last batch, cut to 64 KiB: a heap overflow).
+		rv = arb_call(d->ctx, d->pid[0], PROBE_ECHO, big, 70000, 10000,
+		    call_mid_cb, d);
+		break;
+	case 3:
 		// ... one byte more is refused at once, and the caller keeps
 		// the message; failed calls never call back.
 		rv = arb_send_copy(d->ctx, d->pid[0], PROBE_ECHO, big,
@@ -876,11 +901,11 @@ call_step(drv *d)
 		rv    = arb_call(d->ctx, d->pid[1], PROBE_SILENT, NULL, 0, 200,
 		       call_silent_cb, d);
 		break;
-	case 3:
+	case 4:
 		rv = arb_call(d->ctx, d->pid[0], PROBE_FAIL, NULL, 0, 5000,
 		    call_fail_cb, d);
 		break;
-	case 4:
+	case 5:
 		// The slow target answers after 300 ms; we give up at 100.
 		arb_stats_get(d->ctx, &d->st0);
 		rv = arb_call(d->ctx, d->pid[2], T_ASK, NULL, 0, 100,
@@ -1848,6 +1873,8 @@ test_call_timeout_error_and_late_reply(void **state)
 	ASSERT_HAS(l, "status=ARB_OK same=1 pid_ok=1 tag=1 body=hello-call");
 	line_of(&p, "drv call event=echo_big", 10000, l, sizeof(l));
 	ASSERT_HAS(l, "status=ARB_OK len=1048576 same=1");
+	line_of(&p, "drv call event=echo_mid", 10000, l, sizeof(l));
+	ASSERT_HAS(l, "status=ARB_OK len=70000 same=1");
 	line_of(&p, "drv call event=too_big ", 10000, l, sizeof(l));
 	ASSERT_HAS(l, "rv=ARB_EMSGSIZE");
 	line_of(&p, "drv call event=too_big_call", 10000, l, sizeof(l));
