@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# collector_footprint.sh [BUILD] [RATE] [SECONDS] -- the collector's
+# memory (docs/performance.md, "The collector"): runs
+# examples/collector/run.sh (two loopback mosquittos, the simulators, the
+# gateway) at RATE readings/s from each of its 4 sensors, and after
+# SECONDS (steady state) reads Rss and Pss (smaps_rollup) of every process
+# of the node: the arbor program and its process actors.  The floor, from
+# the same run: a bare dynamically linked C program (sleep) and the
+# upstream mosquitto.  Also the arbor program's size, stripped.
+# Not run by ctest.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build=${1:-$here/../build}
+rate=${2:-100}
+secs=${3:-30}
+build=$(cd "$build" && pwd)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/collector-footprint-XXXXXX")
+pid=""
+floor=""
+finish() {
+  [ -n "$floor" ] && kill "$floor" 2>/dev/null
+  if [ -n "$pid" ]; then
+    kill -INT -- "-$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  fi
+  rm -rf "$tmp"
+}
+trap finish EXIT
+
+# mem PID: "RSS_KB PSS_KB"
+mem() {
+  awk '/^Rss:/ {r=$2} /^Pss:/ {p=$2} END {print r+0, p+0}' \
+    "/proc/$1/smaps_rollup" 2>/dev/null || echo "0 0"
+}
+# tree PID: PID and its descendants
+tree() {
+  local p c
+  echo "$1"
+  for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+    tree "$c"
+  done
+}
+
+export TMPDIR=$tmp
+set -m
+"$here/../examples/collector/run.sh" --build "$build" --rate "$rate" \
+  >"$tmp/out" 2>&1 &
+pid=$!
+set +m
+sleep 1000 &
+floor=$!
+gw=""
+for ((i = 0; i < 300; i++)); do
+  gw=$(sed -n 's/.* is up (pid \([0-9]*\)).*/\1/p' "$tmp/out")
+  [ -n "$gw" ] && break
+  sleep 0.1
+done
+[ -n "$gw" ] || { cat "$tmp/out"; echo "the gateway did not start"; exit 1; }
+sleep "$secs"
+tail -1 "$tmp/out"
+echo "readings/s per sensor: $rate (4 sensors), after ${secs}s:"
+printf '%-50s %8s %8s\n' process rss_kb pss_kb
+tr=0
+tp=0
+# The actors' paths by OS pid, from arborctl status.
+declare -A path=()
+ctl=$(sed -n 's/^  tree *//p' "$tmp/out")
+while read -r a _ _ _ ospid _; do
+  case "$ospid" in [0-9]*) path[$ospid]=$a ;; esac
+done < <($ctl 2>/dev/null | awk '$3 == "process" {print $1, $2, $3, $4, $5}')
+for p in $(tree "$gw"); do
+  read -r r s < <(mem "$p")
+  name=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null || true)
+  case "$name" in
+    *" run "*) name="arbor (node; threads parse, forward)" ;;
+    *) name="process actor: ${path[$p]:-(none: the standby process)}" ;;
+  esac
+  printf '%-50s %8d %8d\n' "${name:0:50}" "$r" "$s"
+  tr=$((tr + r))
+  tp=$((tp + s))
+done
+printf '%-50s %8d %8d\n' "TOTAL (the node)" "$tr" "$tp"
+read -r r s < <(mem "$floor")
+printf '%-50s %8d %8d\n' "floor: sleep (bare C program)" "$r" "$s"
+mq=$(pgrep -f "$tmp/.*/upstream/mosquitto.conf" | head -1 || true)
+if [ -n "$mq" ]; then
+  read -r r s < <(mem "$mq")
+  printf '%-50s %8d %8d\n' "floor: mosquitto (upstream)" "$r" "$s"
+fi
+strip -o "$tmp/arbor.stripped" "$build/src/tools/arbor/arbor"
+printf 'arbor program: %d bytes, %d stripped\n' \
+  "$(stat -c %s "$build/src/tools/arbor/arbor")" \
+  "$(stat -c %s "$tmp/arbor.stripped")"
+# What the collector loads of arbor's own code, stripped.
+total=0
+for f in "$build/lib/libarbor.so.0" "$build"/lib/arbor/actors/{store,mqtt,serial,collector_parse,collector_uplink}.so; do
+  strip -o "$tmp/s" "$(readlink -f "$f")"
+  n=$(stat -c %s "$tmp/s")
+  total=$((total + n))
+  printf '  %-28s %8d bytes stripped\n' "$(basename "$f")" "$n"
+done
+printf '  %-28s %8d bytes stripped (with the arbor program)\n' total \
+  "$((total + $(stat -c %s "$tmp/arbor.stripped")))"
