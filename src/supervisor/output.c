@@ -9,7 +9,8 @@
 // ARB__OUT_PIECE bytes cut into pieces.  At most ARB__OUT_RATE lines a
 // second (bursts of ARB__OUT_BURST) of one child are logged; the others
 // are dropped and counted, and the count is logged (event=output_dropped,
-// at most once a second, and when the child ends).  The node drains each
+// within a second of a drop, at most once a second, and when the child
+// ends).  The node drains each
 // pipe whenever it is readable, up to 64 KiB a turn, dropping rather than
 // waiting, so a child that writes faster than that is slowed down at most
 // by the pipe (1 MiB when the system allows) between two turns of the
@@ -155,6 +156,7 @@ struct arb__output {
 	uint64_t     dropped; // over the rate, in all
 	uint64_t     unsaid;  // dropped and not yet logged as dropped
 	int64_t      said_ms; // when the last output_dropped was logged
+	struct event *say_ev; // logs the drops not yet logged
 };
 
 static void
@@ -173,6 +175,14 @@ out_say_dropped(arb__output *o, int64_t now)
 }
 
 static void
+out_say_cb(evutil_socket_t fd, short what, void *arg)
+{
+	ARB_UNUSED(fd);
+	ARB_UNUSED(what);
+	out_say_dropped(arg, arb__now_ms());
+}
+
+static void
 out_line(void *arg, const char *text, size_t n)
 {
 	out_stream  *s = arg;
@@ -182,9 +192,14 @@ out_line(void *arg, const char *text, size_t n)
 
 	if (!arb__outrate_take(&o->rate, now)) {
 		o->dropped++;
-		o->unsaid++;
-		if (now - o->said_ms >= 1000) {
-			out_say_dropped(o, now);
+		if (o->unsaid++ == 0) {
+			// Said within a second, at most once a second.
+			int64_t        wait = o->said_ms + 1000 - now;
+			struct timeval tv;
+			wait = wait < 0 ? 0 : wait > 1000 ? 1000 : wait;
+			tv.tv_sec  = 0;
+			tv.tv_usec = (suseconds_t) (wait * 1000);
+			event_add(o->say_ev, &tv);
 		}
 		return;
 	}
@@ -260,6 +275,13 @@ arb__output_open(arb__output **op, arb__child *c, int outfd, int errfd)
 	}
 	o->c = c;
 	arb__outrate_init(&o->rate, arb__now_ms());
+	o->said_ms = arb__now_ms() - 1000;
+	if ((o->say_ev = evtimer_new(c->node->base, out_say_cb, o)) == NULL) {
+		close(outfd);
+		close(errfd);
+		arb__free(o);
+		return ARB_ENOMEM;
+	}
 	for (i = 0; i < 2; i++) {
 		o->s[i].o    = o;
 		o->s[i].fd   = fds[i];
@@ -297,5 +319,6 @@ arb__output_close(arb__output *o)
 		out_stream_close(&o->s[i]);
 	}
 	out_say_dropped(o, arb__now_ms());
+	event_free(o->say_ev);
 	arb__free(o);
 }
