@@ -136,6 +136,99 @@ case_raw_push(const char *url, const char *name)
 	nng_close(s);
 }
 
+// The raw nng stream floor: what the byte pipe under arbor's links moves
+// between two threads over ipc, 64 B messages written one per
+// nng_stream_send (as raw PUSH sends them), or 1,024 per send (64 KiB: the
+// pipe's ceiling, what a perfectly batching sender could reach).
+typedef struct raw_stream {
+	nng_stream_listener *l;
+	long                 bytes;
+} raw_stream;
+
+static void
+raw_stream_io(nng_stream *st, nng_aio *aio, bool send, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+
+	while (len > 0) {
+		nng_iov iov = { .iov_buf = p, .iov_len = len };
+
+		nng_aio_set_iov(aio, 1, &iov);
+		if (send) {
+			nng_stream_send(st, aio);
+		} else {
+			nng_stream_recv(st, aio);
+		}
+		nng_aio_wait(aio);
+		if (nng_aio_result(aio) != 0) {
+			return;
+		}
+		if (!send) {
+			return; // a receiver takes whatever came
+		}
+		p += nng_aio_count(aio);
+		len -= nng_aio_count(aio);
+	}
+}
+
+static void *
+raw_stream_reader(void *arg)
+{
+	raw_stream *r = arg;
+	nng_aio    *aio;
+	nng_stream *st;
+	long        got = 0;
+	static uint8_t buf[256 * 1024];
+
+	nng_aio_alloc(&aio, NULL, NULL);
+	nng_stream_listener_accept(r->l, aio);
+	nng_aio_wait(aio);
+	st = nng_aio_get_output(aio, 0);
+	while (got < r->bytes) {
+		raw_stream_io(st, aio, false, buf, sizeof(buf));
+		if (nng_aio_result(aio) != 0) {
+			break;
+		}
+		got += (long) nng_aio_count(aio);
+	}
+	nng_stream_free(st);
+	nng_aio_free(aio);
+	return NULL;
+}
+
+static void
+case_raw_stream(const char *url, const char *name, int per_send)
+{
+	enum { N = 400000 };
+	raw_stream          r = { .bytes = (long) N * 64 };
+	nng_stream_dialer  *d;
+	nng_stream         *st;
+	nng_aio            *aio;
+	pthread_t           t;
+	static uint8_t      body[64 * 1024];
+	int64_t             t0;
+	int                 i;
+
+	nng_stream_listener_alloc(&r.l, url);
+	nng_stream_listener_listen(r.l);
+	pthread_create(&t, NULL, raw_stream_reader, &r);
+	nng_aio_alloc(&aio, NULL, NULL);
+	nng_stream_dialer_alloc(&d, url);
+	nng_stream_dialer_dial(d, aio);
+	nng_aio_wait(aio);
+	st = nng_aio_get_output(aio, 0);
+	t0 = now_ns();
+	for (i = 0; i < N; i += per_send) {
+		raw_stream_io(st, aio, true, body, (size_t) per_send * 64);
+	}
+	pthread_join(t, NULL);
+	result(name, N / ((now_ns() - t0) / 1e9), "msgs/s");
+	nng_stream_free(st);
+	nng_stream_dialer_free(d);
+	nng_stream_listener_free(r.l);
+	nng_aio_free(aio);
+}
+
 static void *
 raw_pair_echo(void *arg)
 {
@@ -392,6 +485,110 @@ sink_handle(arb_ctx *ctx, void *state, const arb_msg *m)
 		arb_actor_exit(ctx, &e); // significant: ends the node
 	}
 }
+
+// Link churn: a thread source streams to a process sink that ends itself
+// every CHURN_LIFE_MS (an error exit: restarted at once), for CHURN_MS.
+// What arrived is every actor's msgs_in, what was lost and counted the
+// node's dead letters, lost and stale (arb_node_stats_get once the node
+// has stopped; the source stops sending 500 ms before it ends the node,
+// so that little is still queued when the node stops).
+#define CHURN_MS      3000
+#define CHURN_LIFE_MS 100
+
+static long    churn_sent;
+static int64_t churn_t0, churn_t1;
+
+static void
+csource_pump(evutil_socket_t fd, short what, void *arg)
+{
+	source *s = arg;
+	int     i;
+
+	(void) fd;
+	(void) what;
+	if (churn_t1 != 0) {
+		arb_exit e = { .kind = ARB_EXIT_NORMAL };
+
+		arb_actor_exit(s->ctx, &e); // significant: ends the node
+		return;
+	}
+	if (now_ns() - churn_t0 >= (int64_t) CHURN_MS * 1000000) {
+		// Stop sending; what is queued reaches the sink's next
+		// incarnations (or is counted) before the node stops.
+		struct timeval tv = { 0, 500000 };
+
+		churn_t1 = now_ns();
+		evtimer_add(s->backoff, &tv);
+		return;
+	}
+	for (i = 0; i < 1024; i++) {
+		memcpy(s->body, &churn_sent, sizeof(churn_sent));
+		if (arb_send_copy(s->ctx, s->sink, T_DATA, s->body,
+		        sizeof(s->body)) != ARB_OK) {
+			struct timeval tv = { 0, 200 };
+			evtimer_add(s->backoff, &tv);
+			return;
+		}
+		churn_sent++;
+	}
+	event_active(s->pump, 0, 0);
+}
+
+static int
+csource_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
+{
+	source *s = calloc(1, sizeof(*s));
+
+	(void) arg;
+	(void) len;
+	s->ctx = ctx;
+	if (arb_whereis(ctx, "root/sink", &s->sink) != ARB_OK) {
+		return ARB_ENOENT;
+	}
+	s->pump    = event_new(arb_base(ctx), -1, 0, csource_pump, s);
+	s->backoff = evtimer_new(arb_base(ctx), csource_pump, s);
+	event_priority_set(s->pump, event_base_get_npriorities(arb_base(ctx)) - 1);
+	churn_t0 = now_ns();
+	event_active(s->pump, 0, 0);
+	*statep = s;
+	return ARB_OK;
+}
+
+static void
+flaky_end(evutil_socket_t fd, short what, void *arg)
+{
+	arb_exit e = { .kind = ARB_EXIT_ERROR, .code = 1 };
+
+	(void) fd;
+	(void) what;
+	arb_actor_exit(arg, &e);
+}
+
+static int
+flaky_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
+{
+	struct timeval tv = { 0, CHURN_LIFE_MS * 1000 };
+	struct event  *ev = evtimer_new(arb_base(ctx), flaky_end, ctx);
+
+	(void) arg;
+	(void) len;
+	evtimer_add(ev, &tv);
+	*statep = ev;
+	return ARB_OK;
+}
+
+static void
+flaky_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
+{
+	(void) ctx;
+	(void) why;
+	event_free(state);
+}
+
+static const arb_actor_ops csource_ops = { .type = "csource",
+	.init = csource_init, .terminate = source_terminate };
+static const arb_actor_ops flaky_ops = { .type = "flaky",
+	.init = flaky_init, .terminate = flaky_terminate };
 
 static const arb_actor_ops source_ops = { .type = "source",
 	.init = source_init, .terminate = source_terminate };
@@ -684,6 +881,48 @@ run_case(const char *name)
 		    (int) getpid());
 		case_raw_pingpong(url, "raw_nng_pair_rtt_ipc");
 		unlink(url + 6);
+	} else if (strcmp(name, "raw_stream_ipc") == 0
+	    || strcmp(name, "raw_stream_ipc_64k") == 0) {
+		bool batched = name[14] != '\0';
+		char url[128];
+
+		snprintf(url, sizeof(url), "ipc:///tmp/arbor-bench-s%d.sock",
+		    (int) getpid());
+		case_raw_stream(url,
+		    batched ? "raw_nng_stream_ipc_64k_writes"
+		            : "raw_nng_stream_ipc",
+		    batched ? 1024 : 1);
+		unlink(url + 6);
+	} else if (strcmp(name, "churn_process") == 0) {
+		arb_child_spec c[] = {
+			{ .name = "sink", .isolation = ARB_PROCESS, .type = "flaky" },
+			{ .name = "source", .isolation = ARB_THREAD,
+			    .type = "csource", .restart = ARB_TEMPORARY,
+			    .significant = true },
+		};
+		arb_sup_spec   sp = { .children = c, .nchildren = 2,
+			  .auto_shutdown = ARB_AUTO_SHUTDOWN_ANY_SIGNIFICANT,
+			  .intensity = 1000000, .period_ms = 1000 };
+		arb_node_opts  o = { .log_level = ARB_LOG_ERROR };
+		arb_node_stats st;
+		double         secs, counted;
+		int            code;
+
+		if (arb_node_open(&bench_node, &o) != 0) {
+			return 1;
+		}
+		arb_node_run(bench_node, &sp, &code);
+		arb_node_stats_get(bench_node, &st);
+		arb_node_close(bench_node);
+		secs = (churn_t1 - churn_t0) / 1e9;
+		counted = (double) (st.dead_letters + st.lost + st.stale);
+		result("churn_process_msgs_per_s", st.msgs_in / secs, "msgs/s");
+		result("churn_process_sent", (double) st.msgs_out, "msgs");
+		result("churn_process_delivered", (double) st.msgs_in, "msgs");
+		result("churn_process_lost_counted", counted, "msgs");
+		result("churn_process_uncounted",
+		    (double) st.msgs_out - (double) st.msgs_in - counted, "msgs");
+		return code;
 	} else if (strcmp(name, "spawn") == 0) {
 		case_spawn_floor();
 	} else if (strncmp(name, "stream_", 7) == 0) {
@@ -833,6 +1072,7 @@ int
 main(int argc, char **argv)
 {
 	static const char *cases[] = { "raw_inproc", "raw_ipc",
+		"raw_stream_ipc", "raw_stream_ipc_64k", "churn_process",
 		"raw_pair_inproc", "raw_pair_ipc", "spawn", "stream_thread",
 		"stream_process", "call_thread", "call_process",
 		"restart_thread", "restart_process", "bare_100", "bare_1000",
@@ -846,6 +1086,8 @@ main(int argc, char **argv)
 	ssize_t n;
 
 	arb_actor_type_register(&source_ops);
+	arb_actor_type_register(&csource_ops);
+	arb_actor_type_register(&flaky_ops);
 	arb_actor_type_register(&sink_ops);
 	arb_actor_type_register(&echo_ops);
 	arb_actor_type_register(&caller_ops);
@@ -889,6 +1131,13 @@ main(int argc, char **argv)
 	emit(json, "stream_thread", "raw_nng_push_pull_inproc");
 	emit(json, "stream_thread_envelopes_per_batch", NULL);
 	emit(json, "stream_process", "raw_nng_push_pull_ipc");
+	emit(json, "stream_process", "raw_nng_stream_ipc");
+	emit(json, "stream_process", "raw_nng_stream_ipc_64k_writes");
+	emit(json, "churn_process_msgs_per_s", "stream_process");
+	emit(json, "churn_process_sent", NULL);
+	emit(json, "churn_process_delivered", NULL);
+	emit(json, "churn_process_lost_counted", NULL);
+	emit(json, "churn_process_uncounted", NULL);
 	emit(json, "stream_process_envelopes_per_batch", NULL);
 	emit(json, "call_thread_median", "raw_nng_pair_rtt_inproc_median");
 	emit(json, "call_thread_p99", "raw_nng_pair_rtt_inproc_p99");
