@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-// 16_run_dir_test.c -- run directories (issue 8): a SIGKILLed node's run
-// directory, with its socket files, is removed by the next node that
-// starts in the same base; a live node's never (rundir.c).
+// 16_run_dir_test.c -- run directories (issue 8): the run directory of
+// a SIGKILLed node, or of one that exited 71, with its socket files, is
+// removed by the next node that starts in the same base; a live node's
+// never (rundir.c).
 
 #include "arb_test.h"
 #include "probe.h"
@@ -32,24 +33,52 @@ h_node(int argc, char **argv)
 	return arb_test_node_main(&s);
 }
 
+// h_abandon: a node under argv[1] whose thread actor never answers its
+// stop: abandoned, exit 71, its run directory left (threads may use it).
+static int
+h_abandon(int argc, char **argv)
+{
+	const arb_child_spec c[] = {
+		PROBE_CHILD("p", ARB_PROCESS, "init=ok"),
+		{ .name = "t", .isolation = ARB_THREAD, .type = "probe",
+		    .arg = "stop=never", .arg_len = sizeof("stop=never"),
+		    .shutdown_ms = 200 },
+	};
+	const arb_sup_spec s = { .children = c, .nchildren = 2 };
+
+	if (argc < 2) {
+		return 99;
+	}
+	setenv("XDG_RUNTIME_DIR", argv[1], 1);
+	return arb_test_node_main(&s);
+}
+
 static const arb_test_helper helpers[] = {
 	{ "node", h_node },
+	{ "abandon", h_abandon },
 };
 
 // --- the tests --------------------------------------------------------------
 
-// start runs a node in base and copies its run directory into dir.
+// start runs helper's node in base and copies its run directory into dir.
 static void
-start(arb_test_proc *p, const char *base, char *dir, size_t len)
+start_helper(arb_test_proc *p, const char *helper, const char *base,
+    char *dir, size_t len)
 {
 	const char *const args[] = { base, NULL };
 	const char       *l, *d;
 
-	arb_test_spawn(p, "node", args);
+	arb_test_spawn(p, helper, args);
 	l = arb_test_expect(p, "event=node_start", 10000);
 	d = strstr(l, "run_dir=") + 8;
 	snprintf(dir, len, "%.*s", (int) strcspn(d, " \n"), d);
 	arb_test_expect(p, "event=tree_up", 10000);
+}
+
+static void
+start(arb_test_proc *p, const char *base, char *dir, size_t len)
+{
+	start_helper(p, "node", base, dir, len);
 }
 
 static bool
@@ -104,8 +133,34 @@ test_next_start_removes_a_killed_nodes_run_dir(void **state)
 	assert_int_equal(rmdir(base), 0);
 }
 
+static void
+test_next_start_removes_an_abandoning_nodes_run_dir(void **state)
+{
+	arb_test_proc ab, next;
+	char          base[128], dab[512], dnext[512], needle[600];
+
+	(void) state;
+	arb_test_mkdtemp(base, sizeof(base), "rundir");
+	start_helper(&ab, "abandon", base, dab, sizeof(dab));
+	kill(ab.pid, SIGTERM);
+	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&ab, 10000)),
+	    ARB_EXIT_UNCLEAN);
+	assert_true(exists(dab));
+	arb_test_proc_fini(&ab);
+	start(&next, base, dnext, sizeof(dnext));
+	snprintf(needle, sizeof(needle), "event=run_dir_cleaned dir=%s ", dab);
+	assert_int_equal(arb_test_count(&next, needle), 1);
+	assert_false(exists(dab));
+	kill(next.pid, SIGTERM);
+	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&next, 10000)), 0);
+	assert_false(exists(dnext));
+	arb_test_proc_fini(&next);
+	assert_int_equal(rmdir(base), 0);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_next_start_removes_a_killed_nodes_run_dir),
+	cmocka_unit_test(test_next_start_removes_an_abandoning_nodes_run_dir),
 };
 
 ARB_TEST_MAIN("integration.run_dir", tests, helpers)
