@@ -45,11 +45,13 @@ typedef struct arb__control {
 	int           lock_fd; // flock on PATH.lock, held while serving
 	char          path[ARB__SOCK_PATH_MAX];
 	char          lock[ARB__SOCK_PATH_MAX + 8];
-	// A reload's answer: into the handler's reply while it runs
-	// (answered at once), else into later, sent by arb__ctlsock_reply.
-	arb__buf *now;
-	arb__buf  later;
-	bool      waiting; // a reload's answer is owed
+	// The reloads asked for: at most ARB__CTLSOCK_LATER wait at once.
+	struct ctl_wait {
+		struct arb__control *ctl;
+		arb__buf            *now; // the handler's reply, while it runs
+		unsigned             ticket;
+		bool                 used;
+	} waits[ARB__CTLSOCK_LATER];
 } arb__control;
 
 // One decoded request: op, path and level are NUL-terminated copies, body
@@ -369,37 +371,43 @@ reload_answer(arb__control *ctl, ctl_reply *r, int rv, const arb__errs *errs)
 
 static void reply_oom(arb__buf *reply);
 
-// reload_done receives the outcome of the reload op_reload asked for.
+// reload_done receives the outcome of the reload op_reload asked for:
+// into the handler's reply while it runs, else sent with its ticket.
 static void
 reload_done(int rv, const arb__errs *errs, void *arg)
 {
-	arb__control *ctl = arg;
-	ctl_reply     r = { ctl->now != NULL ? ctl->now : &ctl->later, 0 };
+	struct ctl_wait *w = arg;
+	arb__buf         later = { 0 };
+	ctl_reply        r = { w->now != NULL ? w->now : &later, 0 };
 
-	reload_answer(ctl, &r, rv, errs);
+	reload_answer(w->ctl, &r, rv, errs);
 	if (r.rv != ARB_OK) {
 		reply_oom(r.b);
 	}
-	ctl->waiting = false;
-	if (ctl->now == NULL) {
-		arb__ctlsock_reply(ctl->sock, ctl->later.data, ctl->later.len);
-		arb__buf_fini(&ctl->later);
+	w->used = false;
+	if (w->now == NULL) {
+		arb__ctlsock_reply(w->ctl->sock, w->ticket, later.data,
+		    later.len);
+		arb__buf_fini(&later);
 	}
 }
 
 // op_reload asks for a reload; its answer comes when the file was read
-// and applied (reload.c reads it off the loop).  Returns false when the
-// answer will come later.
+// and applied (reload.c reads it off the loop), while other requests are
+// answered.  Returns false when the answer will come later.
 static bool
-op_reload(arb__control *ctl, ctl_reply *r)
+op_reload(arb__control *ctl, ctl_reply *r, unsigned ticket)
 {
-	ctl->now = r->b;
-	ctl->waiting = true;
-	arb__serve_reload_request(ctl->run, "control", reload_done, ctl);
-	ctl->now = NULL;
-	return !ctl->waiting;
-}
+	struct ctl_wait *w = &ctl->waits[ticket];
 
+	w->ctl = ctl;
+	w->now = r->b;
+	w->ticket = ticket;
+	w->used = true;
+	arb__serve_reload_request(ctl->run, "control", reload_done, w);
+	w->now = NULL;
+	return !w->used;
+}
 static void
 op_log_level(const arb__control *ctl, const ctl_req *q, ctl_reply *r)
 {
@@ -472,7 +480,7 @@ reply_oom(arb__buf *reply)
 // comes later (a reload).
 static bool
 control_handle(void *arg, const void *req, size_t len, uint64_t uid,
-    bool known, arb__buf *reply)
+    bool known, arb__buf *reply, unsigned ticket)
 {
 	arb__control *ctl = arg;
 	ctl_reply     r   = { reply, ARB_OK };
@@ -498,7 +506,7 @@ control_handle(void *arg, const void *req, size_t len, uint64_t uid,
 		} else if (strcmp(q.op, "send") == 0) {
 			op_send(ctl, &q, &r);
 		} else if (strcmp(q.op, "reload") == 0) {
-			now = op_reload(ctl, &r);
+			now = op_reload(ctl, &r, ticket);
 		} else if (strcmp(q.op, "log-level") == 0) {
 			op_log_level(ctl, &q, &r);
 		} else {
@@ -793,7 +801,6 @@ arb__control_stop(arb__serve *run)
 	}
 	arb__ctlsock_close(ctl->sock); // also removes the socket file
 	control_unlock(ctl);
-	arb__buf_fini(&ctl->later);
 	free(ctl);
 	run->control_srv = NULL;
 }

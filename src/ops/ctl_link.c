@@ -14,10 +14,12 @@
 //
 // The listener's callbacks run on nng's threads: a request is copied into
 // a queue and the node's loop is woken (event_active); the loop calls the
-// protocol's handler (control.c) one request at a time, in arrival order,
-// and a reply deferred by the handler holds the queue until
-// arb__ctlsock_reply.  A connection that goes away takes its queued
-// requests with it, and a reply owed to it is dropped.  Thread: node
+// protocol's handler (control.c) one request at a time, in arrival order.
+// A reply the handler defers (a reload, read off the loop) is kept in one
+// of ARB__CTLSOCK_LATER slots while the next requests are handled; with
+// every slot taken the queue waits for arb__ctlsock_reply.  A connection
+// that goes away takes its queued requests with it, and a reply owed to
+// it is dropped.  Thread: node
 // (the loop), except the callbacks named.
 
 #include "ctl_sock.h"
@@ -50,8 +52,8 @@ struct arb__ctlsock {
 	char            path[ARB__SOCK_PATH_MAX];
 	pthread_mutex_t mtx;
 	ctl_req        *head, *tail; // requests not yet handled (under mtx)
-	ctl_req        *cur;         // the one being handled or answered later
-	bool            deferred;    // cur is answered by arb__ctlsock_reply
+	ctl_req        *cur;         // the one being handled (under mtx)
+	ctl_req        *later[ARB__CTLSOCK_LATER]; // answered later (mtx)
 };
 
 // --- listener callbacks (nng's threads) --------------------------------------
@@ -106,6 +108,7 @@ ctl_on_gone(void *arg, arb__conn *c)
 {
 	arb__ctlsock *s = arg;
 	ctl_req     **rp, *r;
+	int           i;
 
 	pthread_mutex_lock(&s->mtx);
 	for (rp = &s->head; (r = *rp) != NULL;) {
@@ -123,6 +126,11 @@ ctl_on_gone(void *arg, arb__conn *c)
 	if (s->cur != NULL && s->cur->conn == c) {
 		s->cur->conn = NULL; // its reply has nowhere to go
 	}
+	for (i = 0; i < ARB__CTLSOCK_LATER; i++) {
+		if (s->later[i] != NULL && s->later[i]->conn == c) {
+			s->later[i]->conn = NULL;
+		}
+	}
 	pthread_mutex_unlock(&s->mtx);
 }
 
@@ -135,18 +143,13 @@ static const arb__lsn_ops ctl_lsn_ops = {
 
 // --- the node's loop ---------------------------------------------------------
 
-// ctl_answer sends the reply to s->cur's connection (if it is still
-// there) and forgets s->cur.
+// ctl_answer sends the reply to r's connection (if it is still there)
+// and frees r, which the caller took out of s->cur or s->later.
 static void
-ctl_answer(arb__ctlsock *s, const void *data, size_t len)
+ctl_answer(arb__ctlsock *s, ctl_req *r, const void *data, size_t len)
 {
-	ctl_req *r;
-
 	pthread_mutex_lock(&s->mtx);
-	r = s->cur;
-	s->cur = NULL;
-	s->deferred = false;
-	if (r != NULL && r->conn != NULL
+	if (r->conn != NULL
 	    && arb__conn_send_ctl(r->conn, data, len) != ARB_OK) {
 		arb_log(NULL, ARB_LOG_WARN, "control_error",
 		    "op=reply error=\"the client went away\"");
@@ -155,19 +158,34 @@ ctl_answer(arb__ctlsock *s, const void *data, size_t len)
 	arb__free(r);
 }
 
+// ctl_free_slot returns a free later slot, or -1.  Called under mtx.
+static int
+ctl_free_slot(const arb__ctlsock *s)
+{
+	int i;
+
+	for (i = 0; i < ARB__CTLSOCK_LATER; i++) {
+		if (s->later[i] == NULL) {
+			return i;
+		}
+	}
+	return -1;
+}
+
 static void
 ctlsock_cb(evutil_socket_t fd, short what, void *arg)
 {
 	arb__ctlsock *s = arg;
 	ctl_req      *r;
+	int           slot;
 
 	ARB_UNUSED(fd);
 	ARB_UNUSED(what);
 	for (;;) {
 		pthread_mutex_lock(&s->mtx);
-		if (s->cur != NULL || (r = s->head) == NULL) {
+		if ((slot = ctl_free_slot(s)) < 0 || (r = s->head) == NULL) {
 			pthread_mutex_unlock(&s->mtx);
-			return; // a reply is owed first, or nothing to do
+			return; // a slot is freed first, or nothing to do
 		}
 		if ((s->head = r->next) == NULL) {
 			s->tail = NULL;
@@ -177,21 +195,39 @@ ctlsock_cb(evutil_socket_t fd, short what, void *arg)
 		pthread_mutex_unlock(&s->mtx);
 		arb__buf_reset(&s->reply);
 		if (!s->fn(s->arg, r->data, r->len, r->uid, r->uid_known,
-		        &s->reply)) {
-			s->deferred = true; // answered by arb__ctlsock_reply
-			return;
+		        &s->reply, (unsigned) slot)) {
+			// Answered by arb__ctlsock_reply; the next requests
+			// are handled meanwhile.
+			pthread_mutex_lock(&s->mtx);
+			s->later[slot] = r;
+			s->cur = NULL;
+			pthread_mutex_unlock(&s->mtx);
+			continue;
 		}
-		ctl_answer(s, s->reply.data, s->reply.len);
+		pthread_mutex_lock(&s->mtx);
+		s->cur = NULL;
+		pthread_mutex_unlock(&s->mtx);
+		ctl_answer(s, r, s->reply.data, s->reply.len);
 	}
 }
 
 void
-arb__ctlsock_reply(arb__ctlsock *s, const void *data, size_t len)
+arb__ctlsock_reply(
+    arb__ctlsock *s, unsigned ticket, const void *data, size_t len)
 {
-	if (!s->deferred) {
+	ctl_req *r;
+
+	if (ticket >= ARB__CTLSOCK_LATER) {
 		return;
 	}
-	ctl_answer(s, data, len);
+	pthread_mutex_lock(&s->mtx);
+	r = s->later[ticket];
+	s->later[ticket] = NULL;
+	pthread_mutex_unlock(&s->mtx);
+	if (r == NULL) {
+		return;
+	}
+	ctl_answer(s, r, data, len);
 	event_active(s->ev, EV_READ, 0); // requests that waited
 }
 
@@ -259,6 +295,7 @@ void
 arb__ctlsock_close(arb__ctlsock *s)
 {
 	ctl_req *r;
+	int      i;
 
 	if (s == NULL) {
 		return;
@@ -266,6 +303,9 @@ arb__ctlsock_close(arb__ctlsock *s)
 	arb__lsn_close(s->lsn); // no callback runs after this
 	event_free(s->ev);
 	arb__free(s->cur);
+	for (i = 0; i < ARB__CTLSOCK_LATER; i++) {
+		arb__free(s->later[i]);
+	}
 	while ((r = s->head) != NULL) {
 		s->head = r->next;
 		arb__free(r);

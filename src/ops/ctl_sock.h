@@ -12,13 +12,18 @@ struct event_base;
 
 typedef struct arb__ctlsock arb__ctlsock;
 
+// ARB__CTLSOCK_LATER is how many requests may wait for a later answer;
+// while that many wait, no more are read.
+#define ARB__CTLSOCK_LATER 4
+
 // arb__ctlsock_fn handles one request (req/len borrowed for the call):
 // peer_uid is the uid of the process that sent it when uid_known.  The
 // handler writes the whole reply into reply (empty on entry) and returns
-// true, or returns false to answer later with arb__ctlsock_reply: no
-// other request is read meanwhile (one request, one reply).
+// true, or returns false to answer later with arb__ctlsock_reply and
+// ticket (0 to ARB__CTLSOCK_LATER - 1); other requests are read and
+// answered meanwhile.
 typedef bool (*arb__ctlsock_fn)(void *arg, const void *req, size_t len,
-    uint64_t peer_uid, bool uid_known, arb__buf *reply);
+    uint64_t peer_uid, bool uid_known, arb__buf *reply, unsigned ticket);
 
 // arb__ctlsock_open listens on the socket file path (made 0600, and
 // checked) and calls fn on base's thread for each request of at most
@@ -31,9 +36,10 @@ int arb__ctlsock_open(arb__ctlsock **sp, struct event_base *base,
     char *err, size_t errlen);
 
 // arb__ctlsock_reply sends the reply (len bytes, copied) to the request
-// whose handler returned false, then reads the next requests.  A reply
-// that can't be sent at once is dropped (the client times out).
-void arb__ctlsock_reply(arb__ctlsock *s, const void *data, size_t len);
+// whose handler returned false with ticket.  A reply that can't be sent
+// at once is dropped (the client times out).
+void arb__ctlsock_reply(
+    arb__ctlsock *s, unsigned ticket, const void *data, size_t len);
 
 // arb__ctlsock_close stops serving and removes the socket file; a reply
 // still owed is never sent.  NULL is a harmless no-op.

@@ -187,7 +187,8 @@ reload_log(arb__serve *run, int rv, const arb__errs *errs, const char *by)
 // ----------------------------------------
 
 // Who waits for one read: SIGHUP (logged only) and at most one control
-// request (the control socket serves one request at a time).
+// request: one more reload asked for while the next read already has
+// one is answered ARB_EAGAIN at once.
 typedef struct reload_waiters {
 	bool             sighup;
 	arb__reload_done done;
@@ -339,8 +340,8 @@ arb__serve_reload_request(
 		w->sighup = true;
 	} else {
 		if (w->control && w->done != NULL) {
-			// Never with one control socket serving one request
-			// at a time; answered rather than lost.
+			// Two clients asked while a read runs: answered
+			// rather than lost.
 			arb__errs_add(&errs, 0, 0, "another reload waits");
 			done(ARB_EAGAIN, &errs, arg);
 			arb__errs_fini(&errs);

@@ -764,7 +764,8 @@ fifo_say(int fd, const char *text)
 // read does not end (a FIFO whose writer is silent; an 80 KB file took
 // 6 s to parse on the node's loop, long enough for systemd's watchdog),
 // the node answers `arborctl status` at once, and a stop does not wait
-// for it.  `arborctl reload` gets its answer when the read is done.
+// for it.  `arborctl reload` gets its answer when the read is done, and
+// other arborctl commands are answered while it waits.
 static void
 test_reload_is_read_off_the_loop(void **state)
 {
@@ -804,10 +805,15 @@ test_reload_is_read_off_the_loop(void **state)
 	p.mark = 0;
 	arb_test_expect(&p, "root/e2 event=started", WAIT_MS);
 
-	// arborctl reload: answered once the read is done.
+	// arborctl reload: answered once the read is done; other commands
+	// are answered meanwhile.
 	fd = fifo_file(file);
 	arb_test_spawn(&rl, "arborctl", rl_args);
 	arb_test_expect(&p, "event=reload_started file=", WAIT_MS);
+	t0 = now_ms();
+	assert_int_equal(ctl("--timeout", "3", "status", NULL), 0);
+	assert_true(now_ms() - t0 < 3000);
+	expect_out("root/e2");
 	assert_null(arb_test_try_expect(&rl, "reloaded", 300));
 	fifo_say(fd, v3);
 	assert_int_equal(
