@@ -42,9 +42,9 @@ typedef struct loader {
 	arb__doc     d;
 	arb_tree *cfg;
 	site         *sites;
-	size_t        nsites;
+	size_t        nsites, capsites; // grown by doubling
 	seen         *seen;
-	size_t        nseen;
+	size_t        nseen, capseen;
 	int           depth;     // of the supervisor being loaded (root: 0)
 	size_t        nchildren; // loaded so far
 	bool          too_many;  // LOADER_CHILDREN_MAX was reported
