@@ -19,6 +19,7 @@
 
 #include "arb_test.h"
 #include "httpc.h"
+#include "linkpeer.h"
 #include "probe.h"
 #include "tools.h"
 
@@ -27,13 +28,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <nng/nng.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #define WAIT_MS 10000
@@ -75,57 +74,35 @@ teardown(void **state)
 static int
 peer_connect(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int                fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = lp_connect(path);
 
-	assert_true(fd >= 0);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) != 0) {
+	if (fd < 0) {
 		fail_msg("connect %s: %s", path, strerror(errno));
 	}
 	return fd;
 }
 
-// peer_wait_eof reads (and ignores) what the listener says until it
-// closes the connection: the bad peer has been dealt with.
+// peer_wait_eof waits until the listener closed the bad peer's
+// connection: it has been dealt with.
 static void
 peer_wait_eof(int fd, const char *what)
 {
-	char    buf[1024];
-	int64_t deadline = arb_test_now_ms() + WAIT_MS;
-
-	for (;;) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		int64_t       left = deadline - arb_test_now_ms();
-		ssize_t       n;
-
-		if (left <= 0) {
-			fail_msg("the listener kept a bad peer open: %s", what);
-		}
-		if (poll(&pfd, 1, (int) left) <= 0) {
-			continue;
-		}
-		n = read(fd, buf, sizeof(buf));
-		if (n <= 0) {
-			break;
-		}
+	if (!lp_wait_eof(fd, WAIT_MS)) {
+		fail_msg("the listener kept a bad peer open: %s", what);
 	}
 	close(fd);
 }
 
+static lp_node node; // the running node's identity (node_start)
+
 static size_t
 hello_bytes(uint8_t *buf, uint16_t role, uint32_t node_id, uint32_t creation)
 {
-	arb__hello h;
+	lp_node n = node;
 
-	memset(&h, 0, sizeof(h));
-	h.version = ARB__LINK_VERSION;
-	h.role = role;
-	h.max_frame = 1u << 20;
-	h.node_id = node_id;
-	h.creation = creation;
-	snprintf(h.name, sizeof(h.name), "t56");
-	return arb__hello_encode(buf, &h, false);
+	n.node_id = node_id;
+	n.creation = creation;
+	return lp_hello(buf, &n, role);
 }
 
 static void
@@ -225,37 +202,18 @@ storm(const char *path, uint32_t round)
 static void
 greet(const char *path, uint16_t role, uint32_t node_id, uint32_t creation)
 {
-	uint8_t    buf[ARB__HELLO_MAX], in[ARB__HELLO_MAX];
-	size_t     n = hello_bytes(buf, role, node_id, creation), have = 0;
-	int        fd = peer_connect(path);
-	int64_t    deadline = arb_test_now_ms() + WAIT_MS;
-	arb__hello h;
-	bool       reply;
-	uint32_t   len = 0;
+	uint8_t buf[ARB__HELLO_MAX], in[ARB__HELLO_MAX];
+	size_t  n = hello_bytes(buf, role, node_id, creation);
+	int     fd = peer_connect(path);
+	long    len;
 
 	send_all(fd, buf, n);
-	while (have < ARB__FR_HDR || have < len) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		ssize_t       r;
-
-		if (arb_test_now_ms() > deadline) {
-			fail_msg("no HELLO reply from %s", path);
-		}
-		if (poll(&pfd, 1, 100) <= 0) {
-			continue;
-		}
-		r = read(fd, in + have, sizeof(in) - have);
-		if (r <= 0) {
-			fail_msg("%s closed a valid peer", path);
-		}
-		have += (size_t) r;
-		if (have >= ARB__FR_HDR) {
-			len = arb__get_be32(in);
-			assert_true(len <= sizeof(in));
-		}
+	len = lp_read_frame(fd, in, sizeof(in), WAIT_MS);
+	if (len <= 0) {
+		fail_msg("%s did not greet a valid peer", path);
 	}
-	assert_int_equal(arb__hello_decode(in, len, &h, &reply), ARB_OK);
-	assert_true(reply);
+	assert_int_equal(in[4], ARB__FR_HELLO);
+	assert_true((in[5] & ARB__HELLO_F_REPLY) != 0);
 	close(fd);
 }
 
@@ -381,8 +339,9 @@ test_every_listener_survives_a_probe_storm(void **state)
 #endif
 	start_node(&p);
 	arb_test_line(&p, "event=node_start", WAIT_MS, line, sizeof(line));
-	node_id = (uint32_t) arb_test_need_field(line, "node_id");
-	creation = (uint32_t) arb_test_need_field(line, "creation");
+	assert_int_equal(lp_parse_start(&node, line), 0);
+	node_id = node.node_id;
+	creation = node.creation;
 	// Both ways are flowing before the storm.
 	wait_more(&p, "root/tp", 3);
 	wait_more(&p, "root/pp", 3);
