@@ -7,7 +7,10 @@
 # of the node: the arbor program and its process actors.  The floor, from
 # the same run: a bare dynamically linked C program (sleep) and the
 # upstream mosquitto.  Also the arbor program's size, stripped.
-# Not run by ctest.
+# OUTAGE=S in the environment then stops the upstream broker for S
+# seconds while readings keep arriving, and prints the node's summed RSS
+# and PSS and the store's backlog every 30 s (the backlog is on disk: the
+# memory should stay flat).  Not run by ctest.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/../build}
@@ -91,6 +94,27 @@ strip -o "$tmp/arbor.stripped" "$build/src/tools/arbor/arbor"
 printf 'arbor program: %d bytes, %d stripped\n' \
   "$(stat -c %s "$build/src/tools/arbor/arbor")" \
   "$(stat -c %s "$tmp/arbor.stripped")"
+# node_mem: "RSS_KB PSS_KB" summed over the node's processes.
+node_mem() {
+  local p r s tr=0 tp=0
+  for p in $(tree "$gw"); do
+    read -r r s < <(mem "$p")
+    tr=$((tr + r))
+    tp=$((tp + s))
+  done
+  echo "$tr $tp"
+}
+if [ "${OUTAGE:-0}" -gt 0 ] && [ -n "${mq:-}" ]; then
+  port=$(sed -n 's/.*upstream 127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/out")
+  kill "$mq"
+  echo "upstream broker stopped for ${OUTAGE}s; every 30 s:"
+  printf '%8s %10s %10s %s\n' t_s rss_kb pss_kb "live line"
+  for ((t = 0; t <= OUTAGE; t += 30)); do
+    read -r r s < <(node_mem)
+    printf '%8d %10d %10d %s\n' "$t" "$r" "$s" "$(tail -1 "$tmp/out" | cut -c1-110)"
+    [ "$t" -lt "$OUTAGE" ] && sleep 30
+  done
+fi
 # What the collector loads of arbor's own code, stripped.
 total=0
 for f in "$build/lib/libarbor.so.0" "$build"/lib/arbor/actors/{store,mqtt,serial,collector_parse,collector_uplink}.so; do

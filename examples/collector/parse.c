@@ -25,6 +25,7 @@
 //
 // Thread: the actor's loop.
 
+#include "clock.h"
 #include "mpr.h"
 #include "mqtt_msgs.h"
 #include "reading.h"
@@ -295,24 +296,6 @@ typedef struct parse {
 	uint64_t rej_since[READING_ERR_COUNT];
 } parse;
 
-static int64_t
-mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int64_t
-real_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void pump(parse *p);
 
 static void
@@ -481,7 +464,9 @@ store_lookup(parse *p)
 	}
 	p->store      = pid;
 	p->have_store = true;
-	p->lookup_ms  = 10;
+	// lookup_ms is reset by the store's first answer: while the store
+	// restarts, each look-up ends in a DOWN (noproc) and the next one
+	// waits twice as long (10 ms doubling to 1 s, not one every 10 ms).
 	arb_metric_set(p->m.store_up, 1);
 	arb_log(p->ctx, ARB_LOG_INFO, "store_found", "store=%s pid=%" PRIu64,
 	    p->c.store, pid.id);
@@ -509,7 +494,7 @@ send_append(parse *p)
 		}
 		p->infl    = k;
 		p->infl_id = ++p->next_id;
-		p->infl_t0 = mono_us();
+		p->infl_t0 = clk_mono_us();
 	}
 	for (i = 0; i < p->infl; i++) {
 		entry *e = q_at(p, i);
@@ -582,27 +567,15 @@ on_timeout(evutil_socket_t fd, short what, void *arg)
 	pump(p);
 }
 
+// batch_done ends the batch in flight (stored, or refused for good): its
+// readings leave the queue, the MQTT ones are acknowledged to their
+// client, and the next batch goes.
 static void
-on_appended(parse *p, const arb_msg *m)
+batch_done(parse *p)
 {
-	uint64_t id;
-	acks     a = { .n = 0 };
-	size_t   i, nruns;
+	acks   a = { .n = 0 };
+	size_t i;
 
-	if (store_msg_appended_read(arb_msg_body(m), arb_msg_len(m), &id,
-	        p->runs, (size_t) p->c.batch, &nruns)
-	    != 0) {
-		arb_log(p->ctx, ARB_LOG_WARN, "bad_answer", "tag=0x%08x",
-		    STORE_TAG_APPENDED);
-		return;
-	}
-	if (p->infl == 0 || id != p->infl_id) {
-		return; // the answer to a batch already answered
-	}
-	event_del(p->timeout_ev);
-	arb_metric_observe(
-	    p->m.append_s, (double) (mono_us() - p->infl_t0) / 1e6);
-	arb_metric_add(p->m.stored, p->infl);
 	for (i = 0; i < p->infl; i++) {
 		entry *e = q_pop(p);
 
@@ -620,13 +593,35 @@ on_appended(parse *p, const arb_msg *m)
 }
 
 static void
+on_appended(parse *p, const arb_msg *m)
+{
+	uint64_t id;
+	size_t   nruns;
+
+	if (store_msg_appended_read(arb_msg_body(m), arb_msg_len(m), &id,
+	        p->runs, (size_t) p->c.batch, &nruns)
+	    != 0) {
+		arb_log(p->ctx, ARB_LOG_WARN, "bad_answer", "tag=0x%08x",
+		    STORE_TAG_APPENDED);
+		return;
+	}
+	if (p->infl == 0 || id != p->infl_id) {
+		return; // the answer to a batch already answered
+	}
+	event_del(p->timeout_ev);
+	p->lookup_ms = 10; // the store answers
+	arb_metric_observe(
+	    p->m.append_s, (double) (clk_mono_us() - p->infl_t0) / 1e6);
+	arb_metric_add(p->m.stored, p->infl);
+	batch_done(p);
+}
+
+static void
 on_refused(parse *p, const arb_msg *m)
 {
 	uint64_t id;
 	int      code, retry;
 	char     cause[64];
-	size_t   i;
-	acks     a = { .n = 0 };
 
 	if (store_msg_refused_read(arb_msg_body(m), arb_msg_len(m), &id, &code,
 	        &retry, cause, sizeof(cause))
@@ -655,20 +650,7 @@ on_refused(parse *p, const arb_msg *m)
 	    "cause=store_refused reason=%s code=%s readings=%zu", cause,
 	    arb_err_name(code), p->infl);
 	arb_metric_add(p->m.dropped[DROP_STORE_REFUSED], p->infl);
-	for (i = 0; i < p->infl; i++) {
-		entry *e = q_pop(p);
-
-		if (e->ack) {
-			acks_add(p, &a, e->from, e->mseq);
-		}
-		free(e);
-	}
-	acks_flush(p, &a);
-	p->infl = 0;
-	p->sent = false;
-	arb_metric_set(p->m.queue, (double) p->qn);
-	pump(p);
-	maybe_done(p);
+	batch_done(p);
 }
 
 // --- readings ------------------------------------------------------------------
@@ -677,7 +659,7 @@ static void
 reject(parse *p, reading_err why, const char *stream, size_t slen,
     const void *line, size_t len)
 {
-	int64_t now = mono_us() / 1000;
+	int64_t now = clk_mono_us() / 1000;
 	char    shown[96];
 	size_t  i, n = len < sizeof(shown) - 1 ? len : sizeof(shown) - 1;
 
@@ -740,7 +722,7 @@ take(parse *p, int input, const char *stream, size_t slen, int64_t ts_ms,
 		return false;
 	}
 	e->sid   = reading_stream_id(stream, slen);
-	e->ts_ms = ts_ms > 0 ? ts_ms : real_ms();
+	e->ts_ms = ts_ms > 0 ? ts_ms : clk_real_ms();
 	e->from  = from;
 	e->mseq  = mseq;
 	e->ack   = ack;
@@ -988,13 +970,13 @@ parse_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	while (p->producer == 0) {
 		if (getrandom(&p->producer, sizeof(p->producer), 0)
 		    != (ssize_t) sizeof(p->producer)) {
-			p->producer = (uint64_t) mono_us() ^ (uint64_t) getpid() << 40;
+			p->producer = (uint64_t) clk_mono_us() ^ (uint64_t) getpid() << 40;
 		}
 	}
 	// Append ids start at the start time (us << 8): an answer addressed
 	// to an earlier incarnation (a thread's mailbox outlives it) never
 	// matches one of this one's.
-	p->next_id   = (uint64_t) real_ms() * 1000 << 8;
+	p->next_id   = (uint64_t) clk_real_ms() * 1000 << 8;
 	p->qcap      = 1024 < p->c.queue ? 1024 : (size_t) p->c.queue;
 	p->q         = malloc(p->qcap * sizeof(*p->q));
 	p->json      = malloc(READING_JSON_CAP(READING_LINE_MAX));

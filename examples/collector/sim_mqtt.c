@@ -16,6 +16,7 @@
 // SIGINT and SIGTERM end it.  Exit 0, 64 for a usage error, 1 when the
 // broker never answered.
 
+#include "clock.h"
 #include "reading.h"
 
 #include <errno.h>
@@ -42,24 +43,6 @@ static pending               pend[65536]; // by mid
 static uint64_t              published, acked, garbage_sent;
 static FILE                 *logfile;
 static bool                  connected;
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t
-real_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 on_signal(int sig)
@@ -102,7 +85,7 @@ on_publish(struct mosquitto *m, void *arg, int mid)
 	acked++;
 	if (logfile != NULL) {
 		fprintf(logfile, "%d %llu %lld acked\n", p->sensor,
-		    (unsigned long long) p->n, (long long) real_ms());
+		    (unsigned long long) p->n, (long long) clk_real_ms());
 	}
 	p->sensor = 0;
 }
@@ -247,9 +230,9 @@ main(int argc, char **argv)
 	    n, rate, (unsigned long long) count, host, port,
 	    mosquitto_strerror(rc));
 	fflush(stdout);
-	t0 = last_progress = now_ms();
+	t0 = last_progress = clk_mono_ms();
 	while (stop_sig == 0) {
-		int64_t  now = now_ms();
+		int64_t  now = clk_mono_ms();
 		uint64_t due = (uint64_t) ((double) (now - t0) * rate / 1000.0);
 
 		if (connected) {

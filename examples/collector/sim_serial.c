@@ -22,6 +22,7 @@
 // from 1.  SIGINT and SIGTERM end it cleanly (links removed, summary
 // printed).  Exit 0, or 64 for a usage error, 1 for a failure.
 
+#include "clock.h"
 #include "reading.h"
 
 #include <errno.h>
@@ -71,24 +72,6 @@ static char                  prefix[32]     = "s";
 static FILE                 *logfile;
 static bool                  quiet;
 static bool                  wait_attached; // start at the first open
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t
-real_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 on_signal(int sig)
@@ -143,7 +126,7 @@ plug(int i)
 	}
 	x->master   = m;
 	x->attached = false;
-	x->phase_t0 = now_ms();
+	x->phase_t0 = clk_mono_ms();
 	x->produced = 0;
 	x->outn     = 0;
 	say("event=plugged sensor=%d link=%s pty=%s", i + 1, x->link, x->pty);
@@ -197,7 +180,7 @@ emit(sensor *x, int i, uint64_t first, uint64_t n)
 {
 	size_t      off = 0, pos = 0, end;
 	ssize_t     w;
-	int64_t     t       = real_ms();
+	int64_t     t       = clk_real_ms();
 	bool        blocked = false;
 	uint64_t    k;
 	const char *fate;
@@ -292,7 +275,7 @@ command(char *cmd)
 
 		rate = atof(a1);
 		for (k = 0; k < nsensors; k++) {
-			s[k].phase_t0 = now_ms();
+			s[k].phase_t0 = clk_mono_ms();
 			s[k].produced = 0;
 		}
 		say("event=rate rate=%g", rate);
@@ -305,7 +288,7 @@ command(char *cmd)
 	if (strcmp(word, "garbage") == 0) {
 		garbage(i, a2 != NULL ? (size_t) atol(a2) : 40);
 	} else if (strcmp(word, "silence") == 0 && a2 != NULL) {
-		s[i].silent_until = now_ms() + atol(a2);
+		s[i].silent_until = clk_mono_ms() + atol(a2);
 		say("event=silence sensor=%d ms=%ld", i + 1, atol(a2));
 	} else if (strcmp(word, "unplug") == 0) {
 		unplug(i);
@@ -313,7 +296,7 @@ command(char *cmd)
 		plug(i);
 	} else if (strcmp(word, "replug") == 0) {
 		unplug(i);
-		s[i].replug_at = now_ms() + (a2 != NULL ? atol(a2) : 500);
+		s[i].replug_at = clk_mono_ms() + (a2 != NULL ? atol(a2) : 500);
 	} else {
 		say("event=bad_command command=\"%s\"", word);
 	}
@@ -451,7 +434,7 @@ main(int argc, char **argv)
 	    (unsigned long long) count, dir);
 	while (stop_sig == 0) {
 		struct pollfd pf[SENSORS_MAX + 1];
-		int64_t       now = now_ms();
+		int64_t       now = clk_mono_ms();
 		bool          all_done = count > 0;
 		int           np = 0;
 

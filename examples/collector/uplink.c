@@ -23,6 +23,7 @@
 //
 // Thread: the actor's loop.
 
+#include "clock.h"
 #include "mpr.h"
 #include "mqtt_msgs.h"
 #include "reading.h"
@@ -204,24 +205,6 @@ typedef struct uplink {
 	size_t          bufcap;
 	char            topic[1024];
 } uplink;
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t
-real_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 arm(struct event *ev, int64_t ms)
@@ -421,7 +404,7 @@ status_take(uplink *u, const arb_result *r)
 		return;
 	}
 	if (connected && (u->up != 1 || connects != u->connects)) {
-		u->up_since = mono_ms(); // what waited is sent again now
+		u->up_since = clk_mono_ms(); // what waited is sent again now
 	}
 	if (connected != (u->up == 1)) {
 		arb_log(u->ctx, ARB_LOG_INFO, "upstream", "state=%s",
@@ -503,7 +486,7 @@ static void
 on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	uplink *u   = arg;
-	int64_t now = mono_ms(), oldest = now;
+	int64_t now = clk_mono_ms(), oldest = now;
 	size_t  i;
 
 	(void) fd;
@@ -646,7 +629,7 @@ publish(uplink *u, const store_record *rec)
 	s->ref     = u->next_ref++;
 	s->pos     = rec->pos;
 	s->ts_ms   = rec->ts_ms;
-	s->sent_ms = mono_ms();
+	s->sent_ms = clk_mono_ms();
 	u->inflight++;
 	u->used = true;
 	arb_metric_add(u->m.published, 1);
@@ -743,7 +726,7 @@ on_puback(uplink *u, const arb_msg *m)
 		rewind_later(u, RW_FAILED, arb_err_name((int) status));
 		return;
 	}
-	arb_metric_observe(u->m.delivery, (double) (real_ms() - s->ts_ms) / 1e3);
+	arb_metric_observe(u->m.delivery, (double) (clk_real_ms() - s->ts_ms) / 1e3);
 	u->acks[u->nacks++] = s->pos;
 	if (u->nacks == u->cap) {
 		flush_acks(u);
@@ -928,7 +911,7 @@ uplink_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	// Refs start at this incarnation's start time (us << 8): an outcome
 	// addressed to an earlier incarnation (a thread's mailbox outlives
 	// it) is below the floor, never taken for one of this one's.
-	u->next_ref = (uint64_t) real_ms() * 1000 << 8;
+	u->next_ref = (uint64_t) clk_real_ms() * 1000 << 8;
 	u->floor    = u->next_ref;
 	u->up       = -1;
 	u->flush_ev = event_new(arb_base(ctx), -1, 0, on_flush, u);

@@ -27,6 +27,7 @@
 // readable, 1 otherwise, 64 for a usage error, 69 when the broker was
 // never reached.
 
+#include "clock.h"
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -59,15 +60,6 @@ static bool                  connected, ever, subscribed;
 static int64_t               last_new;
 static char                  topic[256] = "collector/#";
 static int                   qos        = 1;
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 on_signal(int sig)
@@ -316,7 +308,7 @@ on_message(struct mosquitto *m, void *arg, const struct mosquitto_message *msg)
 	}
 	s->unique++;
 	unique++;
-	last_new = now_ms();
+	last_new = clk_mono_ms();
 	if (dumpf != NULL) {
 		fprintf(dumpf, "%s\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%s\t%.*s\n",
 		    s->gw, sid, seq, ts, s->name, (int) f[5].n, f[5].p);
@@ -540,9 +532,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "collector-verify: %s:%d: %s (retrying)\n", host,
 		    port, mosquitto_strerror(rc));
 	}
-	t0 = last_print = last_new = now_ms();
+	t0 = last_print = last_new = clk_mono_ms();
 	while (stop_sig == 0) {
-		int64_t now = now_ms();
+		int64_t now = clk_mono_ms();
 
 		if (duration > 0 && now - t0 >= (int64_t) (duration * 1000)) {
 			break;
