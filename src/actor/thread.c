@@ -1,22 +1,22 @@
 // SPDX-License-Identifier: MIT
 // thread.c -- thread actors: one pthread and one event_base per actor.
 //
-// The node thread starts the pthread (arb__thread_start) and sends it
-// commands (stop, exit signal) through a mutex-guarded flag and
-// event_active() on the actor's base.  The actor thread reports back
-// (READY, ignore, failure, exit, service requests) through the node's
-// inbox.
+// The thread driver (supervisor/drv_thread.c) gives a thread record its
+// incarnations and sends it commands (stop, exit signal) through
+// a mutex-guarded flag and event_active() on the actor's base; the actor
+// thread reports back (READY, ignore, failure, exit, service requests)
+// through the inbox the record was made with (inbox.c).
 //
 // A thread outlives its actor: after the EXIT report it tears the
 // incarnation down and parks (thr_park).  The node handles the report at
 // once; if the supervisor restarts a thread child in that same turn, the
-// start takes the parked thread (node->spare_thr) and the next
-// incarnation runs on it, with the loop and outbound queue kept when the
-// old incarnation left nothing armed on them (thr_keep_loop).  Otherwise
-// the node orders the thread to end; it reports DONE and the node joins
-// it.  That takes thread creation and loop setup off the restart path.
+// start gives the parked thread the next incarnation, with the loop and
+// outbound queue kept when the old incarnation left nothing armed on them
+// (thr_keep_loop).  Otherwise the driver retires the thread; it reports
+// DONE and is joined.  That takes thread creation and loop setup off the
+// restart path.  The record's lock is taken here only.
 
-#include "../node/node_int.h"
+#include "thread.h"
 
 #include <event2/event.h>
 #include <signal.h>
@@ -37,7 +37,7 @@ thr_post(arb__thr *t, arb__item_kind kind, const arb_exit *why)
 	if (why != NULL) {
 		it->why = *why;
 	}
-	arb__node_post(t->node, it);
+	arb__inbox_post(t->inbox, it);
 }
 
 static void
@@ -82,7 +82,7 @@ host_request(arb_ctx *ctx, arb__req *req)
 	it->kind = ARB__IT_REQ;
 	it->thr  = t;
 	it->req  = req;
-	rv       = arb__node_post(t->node, it); // waits for the answer
+	rv       = arb__inbox_post(t->inbox, it); // waits for the answer
 	return rv;
 }
 
@@ -199,7 +199,7 @@ thr_loop_setup(arb__thr *t)
 	if ((t->base = arb__loop_new()) == NULL) {
 		return ARB_ENOMEM;
 	}
-	rv = arb__outq_open(&t->outq, t->base, t->node->max_msg);
+	rv = arb__outq_open(&t->outq, t->base, t->max_msg);
 	if (rv != 0) {
 		arb__loop_free(t->base);
 		t->base = NULL;
@@ -223,8 +223,7 @@ thr_incarnation(arb__thr *t)
 		return false;
 	}
 	rv = arb__ctx_open(&ctx, t->ops, &thr_host, t, t->pid, t->path,
-	    &t->node->addr, t->node->max_msg, ARB__HB_MS, t->base,
-	    t->outq);
+	    t->addr, t->max_msg, ARB__HB_MS, t->base, t->outq);
 	if (rv != 0) {
 		thr_setup_failed(t, rv);
 		return false;
@@ -260,7 +259,7 @@ thr_incarnation(arb__thr *t)
 	} else {
 		e = ctx->why;
 	}
-	// Hand the mailbox back to the child slot and report: the supervisor
+	// Leave the mailbox to the child slot and report: the supervisor
 	// decides at once, and may give this very thread the next
 	// incarnation (thr_park) while it finishes here.
 	stopped = ctx->stop_requested;
@@ -343,22 +342,23 @@ thr_order(arb__thr *t, int order)
 	pthread_mutex_unlock(&t->mtx);
 }
 
-// thr_new makes a thread record; thr_spawn starts its pthread.
-static arb__thr *
-thr_new(arb_node *node)
+arb__thr *
+arb__thr_new(arb__inbox *ib, const arb__addr *addr, size_t max_msg)
 {
 	arb__thr *t = arb__alloc(sizeof(*t));
 
 	if (t != NULL) {
 		pthread_mutex_init(&t->mtx, NULL);
 		pthread_cond_init(&t->cv, NULL);
-		t->node = node;
+		t->inbox   = ib;
+		t->addr    = addr;
+		t->max_msg = max_msg;
 	}
 	return t;
 }
 
-static void
-thr_free(arb__thr *t)
+void
+arb__thr_free(arb__thr *t)
 {
 	pthread_cond_destroy(&t->cv);
 	pthread_mutex_destroy(&t->mtx);
@@ -367,8 +367,8 @@ thr_free(arb__thr *t)
 	arb__free(t);
 }
 
-static int
-thr_spawn(arb__thr *t)
+int
+arb__thr_spawn(arb__thr *t)
 {
 	pthread_attr_t attr;
 	int            rv;
@@ -383,117 +383,47 @@ thr_spawn(arb__thr *t)
 		return arb__err_from_errno(rv);
 	}
 	t->tid_set = true;
-	t->node->threads++;
 	return ARB_OK;
 }
 
 int
-arb__thread_start(arb_node *node, arb__child *c)
+arb__thr_start(arb__thr *t, const arb__thr_inc *inc)
 {
-	arb__thr *t;
-	void     *arg = NULL;
-	int       rv;
-
-	if (c->spec.type == NULL ||
-	    arb__actor_type_find(c->spec.type) == NULL) {
-		return ARB_ENOENT;
-	}
-	if (c->spec.arg_len > 0) {
-		// The thread may outlive the child (abandoned): own a copy.
-		if ((arg = arb__alloc(c->spec.arg_len)) == NULL) {
-			return ARB_ENOMEM;
-		}
-		memcpy(arg, c->spec.arg, c->spec.arg_len);
-	}
-	if ((t = node->spare_thr) != NULL || (t = node->ready_thr) != NULL) {
-		// The thread of an actor that just ended, or one made ahead:
-		// run this incarnation on it (no thread creation, and its
-		// loop and outbound queue are reused when clean).
-		if (t == node->spare_thr) {
-			node->spare_thr = NULL;
-		} else {
-			node->ready_thr = NULL;
-		}
+	if (t->tid_set) {
 		pthread_mutex_lock(&t->mtx);
-	} else if ((t = thr_new(node)) == NULL) {
-		arb__free(arg);
-		return ARB_ENOMEM;
 	}
 	arb__free(t->arg);
-	t->arg       = arg;
-	t->arg_len   = c->spec.arg_len;
-	t->child     = c;
-	t->ops       = arb__actor_type_find(c->spec.type);
-	t->pid       = c->pid;
-	t->cmd_stop  = false;
-	t->cmd_exit  = false;
-	t->exited    = false;
-	t->abandoned = false;
-	t->last_hb   = 0;
+	t->arg        = inc->arg;
+	t->arg_len    = inc->arg_len;
+	t->owner      = inc->owner;
+	t->ops        = inc->ops;
+	t->pid        = inc->pid;
+	t->cmd_stop   = false;
+	t->cmd_exit   = false;
+	t->abandoned  = false;
+	t->last_hb    = 0;
 	memset(&t->snap, 0, sizeof(t->snap));
 	arb__buf_reset(&t->msnap); // metrics belong to one incarnation
-	snprintf(t->path, sizeof(t->path), "%s", c->path);
-	c->thr = t;
+	snprintf(t->path, sizeof(t->path), "%s", inc->path);
 	if (t->tid_set) {
 		atomic_store_explicit(&t->order, THR_RUN, memory_order_release);
 		pthread_cond_signal(&t->cv);
 		pthread_mutex_unlock(&t->mtx);
 		return ARB_OK;
 	}
-	if ((rv = thr_spawn(t)) != 0) {
-		c->thr = NULL;
-		thr_free(t);
-		return rv;
-	}
-	return ARB_OK;
+	return arb__thr_spawn(t);
 }
 
 void
-arb__thread_prepare(arb_node *node, arb__child *next)
+arb__thr_retire(arb__thr *t)
 {
-	arb__thr *t;
-
-	ARB_UNUSED(next); // its mailbox is made on demand, cheaply
-	if (node->ready_thr != NULL || node->stop_begun ||
-	    (t = thr_new(node)) == NULL) {
-		return;
-	}
-	t->prepared = true;
-	if (thr_spawn(t) != 0) {
-		thr_free(t);
-		return; // the start makes its own thread
-	}
-	node->ready_thr = t;
+	thr_order(t, THR_RETIRE);
 }
 
 void
-arb__thread_unprepare(arb_node *node)
+arb__thr_join(arb__thr *t)
 {
-	if (node->ready_thr != NULL) {
-		thr_order(node->ready_thr, THR_RETIRE);
-		node->ready_thr = NULL;
-	}
-}
-
-void
-arb__thread_abandon(arb__thr *t)
-{
-	pthread_mutex_lock(&t->mtx);
-	t->child     = NULL;
-	t->abandoned = true;
-	pthread_mutex_unlock(&t->mtx);
-}
-
-void
-arb__thread_snapshot(arb__thr *t, arb_stats *st, int64_t *hb, arb__mview *v)
-{
-	pthread_mutex_lock(&t->mtx);
-	*st = t->snap;
-	*hb = t->last_hb;
-	if (v != NULL) {
-		arb__mview_copy(v, t->msnap.data, t->msnap.len);
-	}
-	pthread_mutex_unlock(&t->mtx);
+	pthread_join(t->tid, NULL);
 }
 
 static void
@@ -513,77 +443,42 @@ thr_command(arb__thr *t, bool stop, const arb_exit *why)
 }
 
 void
-arb__thread_stop(arb__thr *t)
+arb__thr_stop(arb__thr *t)
 {
 	thr_command(t, true, NULL);
 }
 
 void
-arb__thread_exit_signal(arb__thr *t, const arb_exit *why)
+arb__thr_exit_signal(arb__thr *t, const arb_exit *why)
 {
 	thr_command(t, false, why);
 }
 
-// arb__thread_inbox handles one report of a thread actor on the node loop.
 void
-arb__thread_inbox(arb_node *node, arb__item *it)
+arb__thr_set_owner(arb__thr *t, void *owner)
 {
-	arb__thr   *t = it->thr;
-	arb__child *c = t->child;
+	pthread_mutex_lock(&t->mtx);
+	t->owner = owner;
+	pthread_mutex_unlock(&t->mtx);
+}
 
-	switch (it->kind) {
-	case ARB__IT_READY:
-		if (c != NULL) {
-			arb__child_event(c, ARB__CE_READY, NULL);
-		}
-		break;
-	case ARB__IT_IGNORE:
-		if (c != NULL) {
-			arb__child_event(c, ARB__CE_IGNORE, NULL);
-		}
-		break;
-	case ARB__IT_FAIL:
-		if (c != NULL) {
-			arb__child_event(c, ARB__CE_FAIL, &it->why);
-		}
-		break;
-	case ARB__IT_EXIT:
-		// The thread is still tearing down (ARB__IT_DONE follows);
-		// the child slot is free for the next incarnation now (the
-		// slot's mailbox, detached, keeps what arrives meanwhile).
-		if (c != NULL) {
-			pthread_mutex_lock(&t->mtx);
-			t->child = NULL;
-			c->stats = t->snap; // its final counters stay visible
-			pthread_mutex_unlock(&t->mtx);
-			c->thr = NULL;
-			// While the supervisor handles the exit, a start may
-			// take this thread for the next incarnation.
-			node->spare_thr = t;
-			if (c->state == ARB__CS_RUNNING ||
-			    c->state == ARB__CS_STOPPING) {
-				arb__child_event(c, ARB__CE_EXIT, &it->why);
-			}
-		}
-		if (c == NULL && t->abandoned) {
-			node->abandoned--; // it ended after all
-			arb__log(ARB_LOG_WARN, t->path,
-			    "event=abandoned_thread_ended");
-		}
-		if (node->spare_thr == t || c == NULL) {
-			// No start took the thread (or it was never offered):
-			// it ends.  Otherwise it got its next incarnation.
-			node->spare_thr = NULL;
-			thr_order(t, THR_RETIRE);
-		}
-		break;
-	case ARB__IT_DONE:
-		pthread_join(t->tid, NULL);
-		node->threads--;
-		thr_free(t);
-		break;
-	case ARB__IT_REQ:
-		break; // handled by node.c
+void
+arb__thr_abandon(arb__thr *t)
+{
+	pthread_mutex_lock(&t->mtx);
+	t->owner     = NULL;
+	t->abandoned = true;
+	pthread_mutex_unlock(&t->mtx);
+}
+
+void
+arb__thr_snapshot(arb__thr *t, arb_stats *st, int64_t *hb, arb__mview *v)
+{
+	pthread_mutex_lock(&t->mtx);
+	*st = t->snap;
+	*hb = t->last_hb;
+	if (v != NULL) {
+		arb__mview_copy(v, t->msnap.data, t->msnap.len);
 	}
-	arb__free(it);
+	pthread_mutex_unlock(&t->mtx);
 }

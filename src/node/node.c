@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 // node.c -- a node: one OS process that owns a root supervisor.
 //
-// The node thread runs one libevent loop with the whole supervision tree.
+// The node thread runs one libevent loop with the whole supervision tree
+// (src/supervisor/, which the node owns and drives from above: it starts
+// and stops the root, reaps on SIGCHLD, and hears back through hooks).
 // Signals arrive as events (evsignal is libevent's self-pipe; nothing runs
-// in a signal handler), SIGCHLD and pidfds trigger the reap loop, thread
-// actors post to the inbox.  The node owns the registry of names,
-// monitors and links (src/registry/), because it sees every exit.
+// in a signal handler).  The node owns the registry of names, monitors
+// and links (src/registry/) and gives it its way out: the node's own
+// outbound queue.
 // Thread: node, except where a function says otherwise.
 
 #include "node_int.h"
@@ -27,121 +29,8 @@
 static arb_node *the_node; // for arb_node_stop from a signal context
 
 // ---------------------------------------------------------------------------
-// Ids
-// ---------------------------------------------------------------------------
-uint32_t
-arb__node_new_mbid(arb_node *node)
-{
-	return ++node->next_mbid;
-}
-
-arb_pid
-arb__node_new_pid(arb_node *node, unsigned kind, uint32_t mbid)
-{
-	// The slot table says which incarnation holds the slot (exact pids
-	// of earlier ones give ARB_ENOENT); arb__node_actor_down clears it.
-	arb__slot_run(mbid, ++node->next_inc);
-	return arb__pid_make(kind, mbid, node->next_inc);
-}
-
-// ---------------------------------------------------------------------------
-// Inbox (Thread: any -> node)
-// ---------------------------------------------------------------------------
-int
-arb__node_post(arb_node *node, arb__item *it)
-{
-	struct timespec dl;
-	int             rv = ARB_OK;
-	bool            wait = it->kind == ARB__IT_REQ;
-
-	pthread_mutex_lock(&node->mtx);
-	it->next = NULL;
-	if (node->inbox_tail != NULL) {
-		node->inbox_tail->next = it;
-	} else {
-		node->inbox_head = it;
-	}
-	node->inbox_tail = it;
-	event_active(node->inbox_ev, 0, 0);
-	if (wait) {
-		// A run-time start waits for READY, bounded by start
-		// timeouts (default 5 s); everything else is one loop turn.
-		clock_gettime(CLOCK_REALTIME, &dl);
-		dl.tv_sec += it->req->op == ARB__REQ_START_CHILD ? 120 : 5;
-		while (!it->done) {
-			if (pthread_cond_timedwait(&node->cv, &node->mtx, &dl) ==
-			    ETIMEDOUT) {
-				rv = ARB_ETIMEDOUT;
-				break;
-			}
-		}
-		if (it->done) {
-			arb__free(it);
-		} else {
-			it->req = NULL; // the node frees it when it gets there
-		}
-	}
-	pthread_mutex_unlock(&node->mtx);
-	return rv;
-}
-
-// inbox_answer completes a thread actor's request (maybe deferred).
-static void
-inbox_answer(void *arg, int rv, arb_pid pid)
-{
-	arb__item *it   = arg;
-	arb_node  *node = it->thr->node;
-
-	pthread_mutex_lock(&node->mtx);
-	if (it->req == NULL) { // the asker gave up waiting
-		pthread_mutex_unlock(&node->mtx);
-		arb__free(it);
-		return;
-	}
-	it->req->rv  = rv;
-	it->req->pid = pid;
-	it->done     = true;
-	pthread_cond_broadcast(&node->cv);
-	pthread_mutex_unlock(&node->mtx); // the asker frees it
-}
-
-static void
-node_inbox_cb(evutil_socket_t fd, short what, void *arg)
-{
-	arb_node  *node = arg;
-	arb__item *it, *next;
-
-	ARB_UNUSED(fd);
-	ARB_UNUSED(what);
-	pthread_mutex_lock(&node->mtx);
-	it               = node->inbox_head;
-	node->inbox_head = node->inbox_tail = NULL;
-	pthread_mutex_unlock(&node->mtx);
-	for (; it != NULL; it = next) {
-		next = it->next;
-		if (it->kind == ARB__IT_REQ) {
-			pthread_mutex_lock(&node->mtx);
-			if (it->req == NULL) { // the asker gave up
-				pthread_mutex_unlock(&node->mtx);
-				arb__free(it);
-				continue;
-			}
-			pthread_mutex_unlock(&node->mtx);
-			// The service runs on the node thread while the asker
-			// waits, so reading and writing *it->req is safe here.
-			if (!arb__node_service(node, it->req, inbox_answer, it)) {
-				inbox_answer(it, it->req->rv, it->req->pid);
-			}
-			continue;
-		}
-		arb__thread_inbox(node, it);
-	}
-}
-
-// ---------------------------------------------------------------------------
-// Registry glue: names, monitors and links live in src/registry/; the node
-// gives it a way to send DOWN/EXIT messages and each entry a way to reach
-// its actor.
+// The registry's way out: DOWN / EXIT messages leave through the node's
+// outbound queue (its entries reach their actors through the tree).
 // ---------------------------------------------------------------------------
 static void
 node_reg_notify(void *arg, arb_pid to, uint32_t tag, uint64_t ref,
@@ -177,132 +66,6 @@ static const arb__reg_io node_reg_io = {
 	.flush  = node_reg_flush,
 };
 
-// node_exit_signal delivers a linked actor's exit signal to child c.
-static void
-node_exit_signal(void *arg, const arb_exit *why)
-{
-	arb__child *c = arg;
-
-	if (c->drv->exit_signal != NULL) {
-		c->drv->exit_signal(c, why);
-	}
-}
-
-static const arb__reg_ops node_child_reg_ops = {
-	.exit_signal = node_exit_signal,
-};
-
-void
-arb__node_actor_up(arb_node *node, arb__child *c)
-{
-	if (c->drv->pid_kind == ARB__KIND_NODE) {
-		return; // a nested supervisor is no actor
-	}
-	if (arb__reg_up(node->reg, c->pid, c->path, &node_child_reg_ops, c) !=
-	    0) {
-		arb__panic("out of memory registering %s", c->path);
-	}
-}
-
-void
-arb__node_actor_down(arb_node *node, arb__child *c, const arb_exit *why)
-{
-	arb__slot_run(c->mbid, 0); // no incarnation holds the slot now
-	arb__reg_down(node->reg, c->pid, why);
-}
-
-void
-arb__node_reply_ctl(
-    arb_node *node, pid_t ospid, arb_pid requester, arb__req *req)
-{
-	arb__child *c = arb__idmap_get(&node->by_ospid, (uint64_t) ospid);
-
-	if (c != NULL && arb_pid_eq(c->pid, requester) && c->ctl_fd >= 0) {
-		arb__ctl_msg m;
-
-		m.op  = ARB__CTL_REP;
-		m.req = *req;
-		arb__ctl_send(c->ctl_fd, &m);
-	}
-}
-
-bool
-arb__node_service(
-    arb_node *node, arb__req *req, arb__started_fn fn, void *fnarg)
-{
-	arb__sup *sup;
-
-	req->rv = ARB_OK;
-	// Monitors and links bind to one incarnation: a slot address's
-	// current one (or none: noproc).
-	req->target = arb__reg_current(node->reg, req->target);
-	switch (req->op) {
-	case ARB__REQ_REGISTER:
-		req->rv = arb__reg_register(node->reg, req->name, req->self);
-		return false;
-	case ARB__REQ_WHEREIS:
-		req->rv = arb__reg_whereis(node->reg, req->name, &req->pid);
-		return false;
-	case ARB__REQ_MONITOR:
-		req->rv = arb__reg_monitor(
-		    node->reg, req->self, req->target, &req->ref);
-		return false;
-	case ARB__REQ_DEMONITOR:
-		arb__reg_demonitor(node->reg, req->self, req->ref);
-		return false; // already fired or unknown: harmless
-	case ARB__REQ_LINK:
-		req->rv = arb__reg_link(node->reg, req->self, req->target);
-		return false;
-	case ARB__REQ_UNLINK:
-		arb__reg_unlink(node->reg, req->self, req->target);
-		return false;
-	case ARB__REQ_TRAP_EXIT:
-		req->rv = arb__reg_trap_exit(node->reg, req->self, req->flag);
-		return false;
-	case ARB__REQ_START_CHILD:
-		if (node->stop_begun) {
-			req->rv = ARB_ESHUTDOWN;
-			return false;
-		}
-		if ((sup = arb__sup_find(node->root, req->name)) == NULL) {
-			req->rv = ARB_ENOENT;
-			return false;
-		}
-		req->rv = arb__sup_start_dynamic(
-		    sup, req->arg, req->arg_len, &req->pid, fn, fnarg);
-		return req->rv == ARB_OK && fn != NULL;
-	}
-	req->rv = ARB_EINVAL;
-	return false;
-}
-
-// ---------------------------------------------------------------------------
-// Reaping
-// ---------------------------------------------------------------------------
-void
-arb__node_reap(arb_node *node)
-{
-	pid_t       pid;
-	int         st;
-	arb__child *c;
-
-	// s6: on SIGCHLD, reap until nothing is left.  Children of the tree
-	// are dispatched; anything else is an orphaned grandchild that the
-	// subreaper inherited.
-	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-		c = arb__idmap_get(&node->by_ospid, (uint64_t) pid);
-		if (c != NULL) {
-			c->drv->reaped(c, st);
-		} else if (pid == node->standby_pid) {
-			arb__proc_standby_end(node, true); // it died idle
-		} else {
-			node->orphans_reaped++;
-			arb__log(ARB_LOG_DEBUG, NULL,
-			    "event=reaped_orphan ospid=%d", (int) pid);
-		}
-	}
-}
-
 // ---------------------------------------------------------------------------
 // Signals and stop
 // ---------------------------------------------------------------------------
@@ -313,20 +76,20 @@ node_stop_now(arb_node *node)
 
 	while (node->stops_handled < req) {
 		node->stops_handled++;
-		if (!node->stopping) {
-			node->stopping = true;
-			arb__node_stop_began(node);
+		if (!node->tree.stopping) {
+			node->tree.stopping = true;
+			arb__sup_stop_began(&node->tree);
 			arb__log(ARB_LOG_INFO, NULL,
 			    "event=stop_requested action=orderly_stop");
-			if (node->root != NULL) {
-				arb__sup_stop(node->root);
+			if (node->tree.root != NULL) {
+				arb__sup_stop(node->tree.root);
 			}
-		} else if (!node->brutal) {
-			node->brutal = true;
+		} else if (!node->tree.brutal) {
+			node->tree.brutal = true;
 			arb__log(ARB_LOG_WARN, NULL,
 			    "event=stop_requested_again action=brutal_stop");
-			if (node->root != NULL) {
-				arb__sup_brutal(node->root);
+			if (node->tree.root != NULL) {
+				arb__sup_brutal(node->tree.root);
 			}
 		}
 	}
@@ -390,15 +153,6 @@ arb__node_service_add(arb_node *node, const arb__service *svc)
 	return ARB_OK;
 }
 
-arb__mview *
-arb__node_mview(arb_node *node)
-{
-	if (node->mview == NULL) {
-		node->mview = arb__alloc(sizeof(*node->mview));
-	}
-	return node->mview;
-}
-
 const char *
 arb_node_name(arb_node *node)
 {
@@ -413,10 +167,10 @@ node_signal_cb(evutil_socket_t sig, short what, void *arg)
 	ARB_UNUSED(what);
 	switch (sig) {
 	case SIGCHLD:
-		arb__node_reap(node);
+		arb__stree_reap(&node->tree);
 		break;
 	case SIGHUP:
-		if (node->stop_begun) {
+		if (node->tree.stop_begun) {
 			arb__log(ARB_LOG_INFO, NULL,
 			    "event=sighup action=none (stopping)");
 		} else if (node_has_reload(node)) {
@@ -436,25 +190,28 @@ node_signal_cb(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
-void
-arb__node_root_exited(arb_node *node, const arb_exit *why)
+// node_tree_exited: the root supervisor has stopped (tree hook).
+static void
+node_tree_exited(void *arg, const arb_exit *why)
 {
-	char reason[200];
-	int  alive;
+	arb_node   *node = arg;
+	arb__stree *tree = &node->tree;
+	char        reason[200];
+	int         alive;
 
 	arb_exit_format(why, reason, sizeof(reason));
 	// Every child has been reaped; whatever is still alive below the
 	// node (an escaped descendant) is killed and reaped now, each one
 	// logged; one that cannot be makes the stop unclean (SPEC 12).
-	alive = arb__proc_sweep(node);
+	alive = arb__proc_sweep(tree);
 	// 70 only when the tree failed on its own (gave up, or its start
 	// failed); a stop requested during the start is still a requested
 	// stop.
-	if (node->gave_up ||
-	    (why->kind != ARB_EXIT_SHUTDOWN && !node->stopping) ||
-	    (node->root_slot->state == ARB__CS_STARTING && !node->stopping)) {
+	if (tree->gave_up ||
+	    (why->kind != ARB_EXIT_SHUTDOWN && !tree->stopping) ||
+	    (tree->root_slot->state == ARB__CS_STARTING && !tree->stopping)) {
 		node->exit_code = ARB_EXIT_SOFTWARE;
-	} else if (node->abandoned > 0 || alive > 0) {
+	} else if (tree->abandoned > 0 || alive > 0) {
 		node->exit_code = ARB_EXIT_UNCLEAN;
 	} else {
 		node->exit_code = ARB_EXIT_OK;
@@ -462,12 +219,53 @@ arb__node_root_exited(arb_node *node, const arb_exit *why)
 	arb__log(node->exit_code ? ARB_LOG_ERROR : ARB_LOG_INFO, NULL,
 	    "event=node_exit reason=%s exit_code=%d requested=%s abandoned=%d"
 	    "%s%s",
-	    reason, node->exit_code, node->stopping ? "yes" : "no",
-	    node->abandoned, node->brutal ? " stop=brutal" : "",
+	    reason, node->exit_code, tree->stopping ? "yes" : "no",
+	    tree->abandoned, tree->brutal ? " stop=brutal" : "",
 	    alive > 0 ? " leftovers_alive=yes" : "");
 	node->done = true;
 	event_base_loopbreak(node->base);
 }
+
+static void
+node_tree_changed(void *arg)
+{
+	arb_node *node = arg;
+
+	NODE_HOOK(node, changed);
+}
+
+// node_tree_stop_began: the tree began to stop, whatever the cause (a
+// requested stop, the root giving up, its auto_shutdown or a failed
+// start): from then on the node is not ready, control operations answer
+// ARB_ESHUTDOWN, and the `stopping` hook runs (once per node).
+static void
+node_tree_stop_began(void *arg)
+{
+	arb_node *node = arg;
+
+	node->tree_ready = false;
+	NODE_HOOK(node, stopping);
+}
+
+// node_tree_ready: the root reported READY.
+static void
+node_tree_ready(void *arg)
+{
+	arb_node *node = arg;
+
+	if (node->tree.stopping || node->tree.stop_begun) {
+		return;
+	}
+	node->tree_ready = true;
+	NODE_HOOK(node, ready);
+}
+
+static const arb__stree_hooks node_tree_hooks = {
+	.changed    = node_tree_changed,
+	.ready      = node_tree_ready,
+	.exited     = node_tree_exited,
+	.stop_began = node_tree_stop_began,
+};
 
 // ---------------------------------------------------------------------------
 // Open / run / close
@@ -527,11 +325,7 @@ arb_node_open(arb_node **nodep, const arb_node_opts *opts)
 		setenv("ARB_LOG_TIME",
 		    o.log_time == ARB_LOG_TIME_ON ? "on" : "off", 1);
 	}
-	pthread_mutex_init(&node->mtx, NULL);
-	node->standby_pidfd = -1;
-	node->run_lock      = -1;
-	node->standby_ctl   = -1;
-	pthread_cond_init(&node->cv, NULL);
+	node->run_lock = -1;
 	n = readlink("/proc/self/exe", node->self_exe, sizeof(node->self_exe) - 1);
 	if (n <= 0) {
 		rv = arb__err_from_errno(errno);
@@ -577,9 +371,8 @@ arb_node_open(arb_node **nodep, const arb_node_opts *opts)
 		rv = ARB_ENOMEM;
 		goto fail;
 	}
-	node->inbox_ev = event_new(node->base, -1, 0, node_inbox_cb, node);
-	node->stop_ev  = event_new(node->base, -1, 0, node_stop_cb, node);
-	if (node->inbox_ev == NULL || node->stop_ev == NULL) {
+	node->stop_ev = event_new(node->base, -1, 0, node_stop_cb, node);
+	if (node->stop_ev == NULL) {
 		rv = ARB_ENOMEM;
 		goto fail;
 	}
@@ -596,6 +389,17 @@ arb_node_open(arb_node **nodep, const arb_node_opts *opts)
 	if ((rv = arb__reg_open(&node->reg, &node_reg_io, node)) != 0) {
 		goto fail;
 	}
+	arb__stree_init(&node->tree, node->base);
+	node->tree.drivers[ARB_THREAD]     = &arb__drv_thread;
+	node->tree.drivers[ARB_PROCESS]    = &arb__drv_process;
+	node->tree.drivers[ARB_EXEC]       = &arb__drv_exec;
+	node->tree.drivers[ARB_SUPERVISOR] = &arb__drv_sup;
+	node->tree.addr     = &node->addr;
+	node->tree.max_msg  = node->max_msg;
+	node->tree.self_exe = node->self_exe;
+	node->tree.reg      = node->reg;
+	node->tree.hooks    = node_tree_hooks;
+	node->tree.hook_arg = node;
 	// Every actor holds a few fds (mailbox, loop, wakeups): lift the soft
 	// fd limit to the hard one so thousands of actors fit.
 	{
@@ -608,9 +412,9 @@ arb_node_open(arb_node **nodep, const arb_node_opts *opts)
 	}
 	// Orphaned grandchildren of exec children come to us (SPEC 12).
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	arb__proc_foreign_note(node);
-	arb__proc_shim_find(node);
-	arb__cg_open(node);
+	arb__proc_foreign_note(&node->tree);
+	arb__proc_shim_find(&node->tree);
+	arb__cg_open(&node->tree);
 	signal(SIGPIPE, SIG_IGN);
 	if (node->signals) {
 		static const int sigs[4] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
@@ -652,40 +456,13 @@ node_tick_cb(evutil_socket_t fd, short what, void *arg)
 	NODE_HOOK(node, tick);
 }
 
-void
-arb__node_changed(arb_node *node)
-{
-	NODE_HOOK(node, changed);
-}
-
-void
-arb__node_stop_began(arb_node *node)
-{
-	if (node->stop_begun) {
-		return; // e.g. a SIGTERM while the root gives up: one stop
-	}
-	node->stop_begun = true;
-	node->tree_ready = false;
-	arb__sup_drivers_idle(node);
-	arb__proc_standby_end(node, false);
-	NODE_HOOK(node, stopping);
-}
-
-void
-arb__node_tree_ready(arb_node *node)
-{
-	if (node->stopping || node->stop_begun) {
-		return;
-	}
-	node->tree_ready = true;
-	NODE_HOOK(node, ready);
-}
 
 int
 arb_node_run(arb_node *node, const arb_sup_spec *spec, int *exit_code)
 {
-	char errbuf[4096];
-	int  rv;
+	arb__stree *tree;
+	char        errbuf[4096];
+	int         rv;
 
 	if (node == NULL || spec == NULL || exit_code == NULL) {
 		return ARB_EINVAL;
@@ -693,6 +470,7 @@ arb_node_run(arb_node *node, const arb_sup_spec *spec, int *exit_code)
 	if (node->running || node->done) {
 		return ARB_ESTATE;
 	}
+	tree = &node->tree;
 	if ((rv = arb__sup_spec_check(spec, "root", errbuf, sizeof(errbuf))) !=
 	    0) {
 		char *line, *save = NULL;
@@ -703,19 +481,20 @@ arb_node_run(arb_node *node, const arb_sup_spec *spec, int *exit_code)
 		*exit_code = ARB_EXIT_CONFIG;
 		return ARB_ESPEC;
 	}
-	if ((node->root_slot = arb__alloc(sizeof(arb__child))) == NULL) {
+	if ((tree->root_slot = arb__alloc(sizeof(arb__child))) == NULL) {
 		return ARB_ENOMEM;
 	}
-	node->root_slot->state     = ARB__CS_STARTING;
-	node->root_slot->pidfd     = -1;
-	node->root_slot->ctl_fd    = -1;
-	snprintf(node->root_slot->path, sizeof(node->root_slot->path), "root");
-	if ((rv = arb__sup_open(&node->root, node, node->root_slot, spec,
+	tree->root_slot->state  = ARB__CS_STARTING;
+	tree->root_slot->pidfd  = -1;
+	tree->root_slot->ctl_fd = -1;
+	tree->root_slot->tree   = tree;
+	snprintf(tree->root_slot->path, sizeof(tree->root_slot->path), "root");
+	if ((rv = arb__sup_open(&tree->root, tree, tree->root_slot, spec,
 	         "root")) != 0) {
 		return rv;
 	}
 	node->running    = true;
-	node->started_ms = arb__now_ms();
+	tree->started_ms = arb__now_ms();
 	{
 		struct timeval tv = { 1, 0 };
 		node->tick_ev = event_new(
@@ -728,7 +507,7 @@ arb_node_run(arb_node *node, const arb_sup_spec *spec, int *exit_code)
 	    "event=node_start node=%s run_dir=%s node_id=%u creation=%u",
 	    node->name, node->addr.run_dir, (unsigned) node->addr.node_id,
 	    (unsigned) node->addr.creation);
-	arb__sup_start(node->root);
+	arb__sup_start(tree->root);
 	// If a stop was requested before the loop ran, honour it now.
 	if (atomic_load(&node->stop_requests) > 0) {
 		event_active(node->stop_ev, 0, 0);
@@ -737,7 +516,7 @@ arb_node_run(arb_node *node, const arb_sup_spec *spec, int *exit_code)
 		if (event_base_loop(node->base, EVLOOP_ONCE) < 0) {
 			break;
 		}
-		if (node->root_slot->state == ARB__CS_STARTING &&
+		if (tree->root_slot->state == ARB__CS_STARTING &&
 		    !node->done) {
 			continue;
 		}
@@ -746,17 +525,17 @@ arb_node_run(arb_node *node, const arb_sup_spec *spec, int *exit_code)
 	// their DONE so nothing posts to a closed node.  Abandoned threads are
 	// not waited for.
 	// The spare thread and the standby went when the stop began
-	// (arb__node_stop_began), which every end of the tree goes through.
+	// (arb__sup_stop_began), which every end of the tree goes through.
 	{
 		int64_t dl = arb__now_ms() + 5000;
-		while (node->threads > node->abandoned && arb__now_ms() < dl) {
+		while (tree->threads > tree->abandoned && arb__now_ms() < dl) {
 			struct timeval tv = { 0, 50000 };
 			event_base_loopexit(node->base, &tv);
 			event_base_loop(node->base, EVLOOP_ONCE);
 		}
 	}
 	node->running = false;
-	arb__node_reap(node);
+	arb__stree_reap(tree);
 	*exit_code = node->exit_code;
 	return ARB_OK;
 }
@@ -777,17 +556,17 @@ arb_node_close(arb_node *node)
 		}
 	}
 	node->nservices = 0;
-	arb__mview_free(node->mview);
-	node->mview = NULL;
-	if (node->root != NULL) {
-		arb__sup_free(node->root);
-		node->root = NULL;
+	if (node->tree.root != NULL) {
+		arb__sup_free(node->tree.root);
+		node->tree.root = NULL;
 	}
-	arb__free(node->root_slot);
+	arb__free(node->tree.root_slot);
+	node->tree.root_slot = NULL;
+	arb__stree_fini(&node->tree);
 	arb__reg_close(node->reg);
 	node->reg = NULL;
 	arb__outq_close(node->outq);
-	if (node->abandoned > 0) {
+	if (node->tree.abandoned > 0) {
 		// Abandoned threads may still post to the inbox: keep the loop
 		// and the node (the process is about to exit anyway).
 		the_node = NULL;
@@ -799,9 +578,6 @@ arb_node_close(arb_node *node)
 			event_free(node->sig_ev[i]);
 		}
 	}
-	if (node->inbox_ev != NULL) {
-		event_free(node->inbox_ev);
-	}
 	if (node->stop_ev != NULL) {
 		event_free(node->stop_ev);
 	}
@@ -809,18 +585,12 @@ arb_node_close(arb_node *node)
 		event_free(node->tick_ev);
 	}
 	arb__loop_free(node->base);
-	arb__idmap_fini(&node->by_ospid);
-	arb__idmap_fini(&node->slots);
-	arb__cg_close(node);
-	free(node->foreign);
 	if (node->own_run_dir) {
 		nftw(node->addr.run_dir, node_rm_cb, 8, FTW_DEPTH | FTW_PHYS);
 	}
 	if (node->run_lock >= 0) {
 		close(node->run_lock); // (after the removal: never a gap)
 	}
-	pthread_mutex_destroy(&node->mtx);
-	pthread_cond_destroy(&node->cv);
 	arb__free(node);
 	the_node = NULL;
 }
@@ -829,18 +599,11 @@ int
 arb_node_start_child(arb_node *node, const char *sup_path, const void *arg,
     size_t arg_len, arb_pid *pidp)
 {
-	arb__sup *sup;
-
 	if (node == NULL || sup_path == NULL || pidp == NULL) {
 		return ARB_EINVAL;
 	}
-	if (node->stop_begun) {
-		return ARB_ESHUTDOWN;
-	}
-	if ((sup = arb__sup_find(node->root, sup_path)) == NULL) {
-		return ARB_ENOENT;
-	}
-	return arb__sup_start_dynamic(sup, arg, arg_len, pidp, NULL, NULL);
+	return arb__stree_start_child(
+	    &node->tree, sup_path, arg, arg_len, pidp, NULL, NULL);
 }
 
 // ---------------------------------------------------------------------------
@@ -866,8 +629,8 @@ arb_node_set_hooks(arb_node *node, const arb_node_hooks *hooks, void *arg)
 void
 arb_node_walk(arb_node *node, arb_walk_cb cb, void *arg)
 {
-	if (node->root != NULL) {
-		arb__sup_walk(node->root, NULL, 0, cb, arg);
+	if (node->tree.root != NULL) {
+		arb__sup_walk(node->tree.root, NULL, 0, cb, arg);
 	}
 }
 
@@ -879,10 +642,10 @@ node_child_op(arb_node *node, const char *path, int op)
 	if (node == NULL || path == NULL) {
 		return ARB_EINVAL;
 	}
-	if (node->stop_begun) {
+	if (node->tree.stop_begun) {
 		return ARB_ESHUTDOWN;
 	}
-	if ((c = arb__sup_lookup(node->root, path)) == NULL) {
+	if ((c = arb__sup_lookup(node->tree.root, path)) == NULL) {
 		return ARB_ENOENT;
 	}
 	return arb__sup_child_op(c, op);
@@ -948,10 +711,10 @@ arb_node_reload(
 	if ((rv = arb__sup_spec_check(spec, "root", errbuf, errlen)) != 0) {
 		return rv; // the running tree is untouched
 	}
-	if (node->stop_begun || node->root == NULL) {
+	if (node->tree.stop_begun || node->tree.root == NULL) {
 		return ARB_ESHUTDOWN;
 	}
-	if (arb__sup_busy(node->root)) {
+	if (arb__sup_busy(node->tree.root)) {
 		if (errbuf != NULL) {
 			snprintf(errbuf, errlen,
 			    "root: a restart, reload or operator command is "
@@ -960,7 +723,7 @@ arb_node_reload(
 		return ARB_EAGAIN;
 	}
 	arb__log(ARB_LOG_INFO, "root", "event=reload");
-	return arb__sup_reload(node->root, spec);
+	return arb__sup_reload(node->tree.root, spec);
 }
 
 typedef struct live_walk {
@@ -994,19 +757,19 @@ arb_node_live(arb_node *node, char *stuck, size_t len)
 bool
 arb_node_ready(arb_node *node)
 {
-	return node->tree_ready && !node->stop_begun;
+	return node->tree_ready && !node->tree.stop_begun;
 }
 
 int64_t
 arb_node_uptime_ms(arb_node *node)
 {
-	return node->started_ms > 0 ? arb__now_ms() - node->started_ms : 0;
+	return node->tree.started_ms > 0 ? arb__now_ms() - node->tree.started_ms : 0;
 }
 
 uint64_t
 arb_node_give_ups(arb_node *node)
 {
-	return node->give_ups;
+	return node->tree.give_ups;
 }
 
 void
@@ -1019,23 +782,6 @@ arb_node_set_log_level(arb_node *node, int level)
 		    : ARB_LOG_INFO;
 	}
 	arb__log_set_level(level);
-}
-
-void
-arb__node_count_ended(arb_node *node, const arb_stats *st)
-{
-	arb_stats *e = &node->ended;
-
-	e->msgs_in += st->msgs_in;
-	e->msgs_out += st->msgs_out;
-	e->batches_in += st->batches_in;
-	e->batches_out += st->batches_out;
-	e->rejected += st->rejected;
-	e->late_replies += st->late_replies;
-	e->dead_letters += st->dead_letters;
-	e->send_eagain += st->send_eagain;
-	e->stale += st->stale;
-	e->lost += st->lost;
 }
 
 typedef struct stats_walk {
@@ -1056,7 +802,7 @@ node_stats_cb(const arb_child_info *in, void *arg)
 		(void) arb__slot_rec_tp(in->pid, w->tp); // its links, live
 	}
 	// Running or not, a child's stats are its current (or last)
-	// incarnation's; earlier ones are in node->ended.
+	// incarnation's; earlier ones are in the tree's `ended`.
 	st->msgs_in += in->stats.msgs_in;
 	st->msgs_out += in->stats.msgs_out;
 	st->dead_letters += in->stats.dead_letters;
@@ -1069,18 +815,19 @@ node_stats_cb(const arb_child_info *in, void *arg)
 void
 arb_node_stats_get(arb_node *node, arb_node_stats *st)
 {
-	arb__tp_totals t = node->ended_tp, own;
-	arb__origin   *o = arb__outq_origin(node->outq);
-	stats_walk     w = { st, &t };
+	const arb__stree *tree = &node->tree;
+	arb__tp_totals    t    = tree->ended_tp, own;
+	arb__origin      *o    = arb__outq_origin(node->outq);
+	stats_walk        w    = { st, &t };
 
 	memset(st, 0, sizeof(*st));
-	st->msgs_in      = node->ended.msgs_in;
-	st->msgs_out     = node->ended.msgs_out;
-	st->dead_letters = node->ended.dead_letters + node->dead_letters;
-	st->lost         = node->ended.lost;
-	st->stale        = node->ended.stale;
-	st->rejected     = node->ended.rejected;
-	st->send_eagain  = node->ended.send_eagain;
+	st->msgs_in      = tree->ended.msgs_in;
+	st->msgs_out     = tree->ended.msgs_out;
+	st->dead_letters = tree->ended.dead_letters + tree->dead_letters;
+	st->lost         = tree->ended.lost;
+	st->stale        = tree->ended.stale;
+	st->rejected     = tree->ended.rejected;
+	st->send_eagain  = tree->ended.send_eagain;
 	arb_node_walk(node, node_stats_cb, &w);
 	// The node's own sends (DOWN, EXIT, arb_node_send) ...
 	st->lost += atomic_load(&o->lost);

@@ -15,7 +15,7 @@
 // (a SIGKILLed node cannot), never one of a live node.  This file is the
 // only one that knows cgroupfs.  Thread: node.
 
-#include "../node/node_int.h"
+#include "sup_rt.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -220,7 +220,7 @@ cg_clean_stale(const char *base)
 }
 
 void
-arb__cg_open(arb_node *node)
+arb__cg_open(arb__stree *tree)
 {
 	char        mnt[PATH_MAX], root[PATH_MAX], self[PATH_MAX];
 	char        base[PATH_MAX * 2], dir[sizeof(base) + 64];
@@ -230,7 +230,7 @@ arb__cg_open(arb_node *node)
 	struct stat st;
 	size_t      rl;
 
-	node->cg_dir[0] = '\0';
+	tree->cg_dir[0] = '\0';
 	if (env != NULL && strcmp(env, "off") == 0) {
 		why = "ARBOR_CGROUP=off";
 	} else if (!cg_mount(mnt, sizeof(mnt), root, sizeof(root))) {
@@ -258,7 +258,7 @@ arb__cg_open(arb_node *node)
 	cg_clean_stale(base);
 	snprintf(dir, sizeof(dir), "%s/arbor.%d.%llu", base, (int) getpid(),
 	    proc_start(getpid()));
-	if (strlen(dir) >= sizeof(node->cg_dir) - 16) {
+	if (strlen(dir) >= sizeof(tree->cg_dir) - 16) {
 		why = "cgroup path too long";
 		goto off;
 	}
@@ -278,7 +278,7 @@ arb__cg_open(arb_node *node)
 			goto off;
 		}
 	}
-	memcpy(node->cg_dir, dir, strlen(dir) + 1); // (its length: above)
+	memcpy(tree->cg_dir, dir, strlen(dir) + 1); // (its length: above)
 	arb__log(ARB_LOG_INFO, NULL, "event=cgroup mode=on dir=%s", dir);
 	return;
 off:
@@ -289,12 +289,12 @@ off:
 }
 
 int
-arb__cg_child(arb_node *node, uint32_t mbid, char *buf, size_t len)
+arb__cg_child(arb__stree *tree, uint32_t mbid, char *buf, size_t len)
 {
-	if (node->cg_dir[0] == '\0') {
+	if (tree->cg_dir[0] == '\0') {
 		return ARB_ENOENT;
 	}
-	if (snprintf(buf, len, "%s/c%u", node->cg_dir, mbid) >= (int) len) {
+	if (snprintf(buf, len, "%s/c%u", tree->cg_dir, mbid) >= (int) len) {
 		return ARB_ENOSPC;
 	}
 	if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
@@ -304,12 +304,12 @@ arb__cg_child(arb_node *node, uint32_t mbid, char *buf, size_t len)
 }
 
 void
-arb__cg_child_kill(arb_node *node, uint32_t mbid)
+arb__cg_child_kill(arb__stree *tree, uint32_t mbid)
 {
 	char dir[PATH_MAX];
 
-	if (node->cg_dir[0] != '\0' &&
-	    snprintf(dir, sizeof(dir), "%s/c%u", node->cg_dir, mbid) <
+	if (tree->cg_dir[0] != '\0' &&
+	    snprintf(dir, sizeof(dir), "%s/c%u", tree->cg_dir, mbid) <
 	        (int) sizeof(dir) &&
 	    cg_populated(dir)) {
 		cg_write(dir, "cgroup.kill", "1");
@@ -317,22 +317,22 @@ arb__cg_child_kill(arb_node *node, uint32_t mbid)
 }
 
 void
-arb__cg_child_release(arb_node *node, uint32_t mbid)
+arb__cg_child_release(arb__stree *tree, uint32_t mbid)
 {
 	char dir[PATH_MAX];
 
-	if (node->cg_dir[0] != '\0' &&
-	    snprintf(dir, sizeof(dir), "%s/c%u", node->cg_dir, mbid) <
+	if (tree->cg_dir[0] != '\0' &&
+	    snprintf(dir, sizeof(dir), "%s/c%u", tree->cg_dir, mbid) <
 	        (int) sizeof(dir)) {
 		rmdir(dir); // EBUSY while populated: arb__cg_close takes it
 	}
 }
 
 void
-arb__cg_close(arb_node *node)
+arb__cg_close(arb__stree *tree)
 {
-	if (node->cg_dir[0] != '\0') {
-		cg_remove(node->cg_dir, 1000);
-		node->cg_dir[0] = '\0';
+	if (tree->cg_dir[0] != '\0') {
+		cg_remove(tree->cg_dir, 1000);
+		tree->cg_dir[0] = '\0';
 	}
 }

@@ -7,9 +7,11 @@
 // reports what happens as child events (arb__child_event: READY, IGNORE,
 // FAIL, EXIT).  One driver per isolation: thread actors (drv_thread.c),
 // process actors (drv_process.c), exec children (drv_exec.c) and nested
-// supervisors (supervisor.c).  A child of another node (issue 12) will
-// be one more.  Everything here runs on the node thread; no operation
-// may block the node loop on an actor's cooperation.
+// supervisors (supervisor.c).  The tree's owner (the node) gives the tree
+// its drivers (arb__stree.drivers), so the supervisor reaches them only
+// through this table; a child of another node (issue 12) will be one
+// more.  Everything here runs on the node thread; no operation may block
+// the node loop on an actor's cooperation.
 
 #ifndef ARB_DRIVER_H
 #define ARB_DRIVER_H
@@ -17,6 +19,7 @@
 #include "../core/arb_impl.h"
 
 typedef struct arb__child arb__child;
+typedef struct arb__stree arb__stree;
 
 typedef struct arb__driver {
 	const char *name;     // the isolation's name in logs: "thread", ...
@@ -78,13 +81,24 @@ typedef struct arb__driver {
 	// loop).  May be NULL.
 	void (*prepare)(arb__child *c);
 
-	// idle lets go of what was prepared when no start follows (a job
-	// ended, the node stops).  May be NULL.
-	void (*idle)(arb_node *node);
+	// idle lets go of what was prepared for a start that does not
+	// follow (the job ended).  May be NULL.
+	void (*idle)(arb__stree *tree);
+
+	// end lets go of everything the driver keeps for later starts (the
+	// thread made ahead, the standby process): the tree stops.  May be
+	// NULL.
+	void (*end)(arb__stree *tree);
+
+	// fini releases what the driver keeps with the child record across
+	// incarnations (a nested supervisor's object), as the record is
+	// freed.  May be NULL.
+	void (*fini)(arb__child *c);
 } arb__driver;
 
 extern const arb__driver arb__drv_thread;
 extern const arb__driver arb__drv_process;
 extern const arb__driver arb__drv_exec;
+extern const arb__driver arb__drv_sup; // supervisor.c
 
 #endif // ARB_DRIVER_H

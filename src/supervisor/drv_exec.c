@@ -11,7 +11,7 @@
 // the same way).  Its stdout and stderr become log lines (output.c).  It
 // speaks no arbor: no heartbeat, no links.  Thread: node.
 
-#include "../node/node_int.h"
+#include "sup_rt.h"
 
 #include <event2/event.h>
 #include <signal.h>
@@ -31,7 +31,7 @@ exec_start(arb__child *c)
 	int        rv;
 
 	if ((rv = arb__proc_spawn_exec(c)) != 0) {
-		if (rv == ARB_ENOENT && c->node->shim_path[0] == '\0') {
+		if (rv == ARB_ENOENT && c->tree->shim_path[0] == '\0') {
 			arb__log(ARB_LOG_ERROR, c->path,
 			    "event=no_shim reason=\"arbor-shim not found: not "
 			    "in $ARBOR_SHIM, nor in arbor/ beside libarbor, nor "
@@ -41,8 +41,8 @@ exec_start(arb__child *c)
 		return rv;
 	}
 	x = c->exec;
-	arb__proc_watch(c->node, c); // the shim: it ends as the program
-	x->shim_ev = event_new(c->node->base, x->shim_fd, EV_READ | EV_PERSIST,
+	arb__proc_watch(c->tree, c); // the shim: it ends as the program
+	x->shim_ev = event_new(c->tree->base, x->shim_fd, EV_READ | EV_PERSIST,
 	    exec_shim_cb, c);
 	if (x->shim_ev == NULL || event_add(x->shim_ev, NULL) != 0) {
 		arb__proc_close(c);
@@ -81,8 +81,8 @@ static void
 exec_close(arb__child *c)
 {
 	arb__proc_close(c);
-	if (c->node != NULL) { // (never started: no node)
-		arb__cg_child_release(c->node, c->mbid);
+	if (c->tree != NULL) { // (never started: no tree)
+		arb__cg_child_release(c->tree, c->mbid);
 	}
 }
 

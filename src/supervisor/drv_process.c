@@ -9,7 +9,7 @@
 // checked before it is believed.  Its end is the reap of its process.
 // Thread: node.
 
-#include "../node/node_int.h"
+#include "sup_rt.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -25,19 +25,19 @@ static void    proc_ctl_handle(arb__child *c, const arb__ctl_msg *m);
 static int
 process_start(arb__child *c)
 {
-	arb_node    *node = c->node;
+	arb__stree  *tree = c->tree;
 	arb__ctl_msg init;
 	int          rv;
 
 	if (arb__actor_type_find(c->spec.type) == NULL && c->spec.exe == NULL) {
 		return ARB_ENOENT;
 	}
-	if ((rv = arb__proc_spawn_actor(node, c, &c->ctl_fd)) != 0) {
+	if ((rv = arb__proc_spawn_actor(tree, c, &c->ctl_fd)) != 0) {
 		return rv;
 	}
-	arb__proc_watch(node, c);
+	arb__proc_watch(tree, c);
 	c->ctl_ev = event_new(
-	    node->base, c->ctl_fd, EV_READ | EV_PERSIST, proc_ctl_cb, c);
+	    tree->base, c->ctl_fd, EV_READ | EV_PERSIST, proc_ctl_cb, c);
 	if (c->ctl_ev == NULL || event_add(c->ctl_ev, NULL) != 0) {
 		arb__proc_close(c);
 		return ARB_ENOMEM;
@@ -45,10 +45,10 @@ process_start(arb__child *c)
 	memset(&init, 0, sizeof(init));
 	init.op             = ARB__CTL_INIT;
 	init.init.pid       = c->pid;
-	init.init.max_msg   = (uint32_t) node->max_msg;
+	init.init.max_msg   = (uint32_t) tree->max_msg;
 	init.init.log_level = arb__log_level();
 	init.init.hb_ms     = arb__hb_ms(c->spec.watchdog_ms);
-	init.init.addr      = node->addr;
+	init.init.addr      = *tree->addr;
 	init.init.addr.in_node = false;
 	init.init.arg       = c->spec.arg;
 	init.init.arg_len   = c->spec.arg_len;
@@ -106,14 +106,14 @@ process_reaped(arb__child *c, int status)
 	// Its counters as the process left them, whatever ended it: what
 	// was still queued in its mailbox counts as dead letters.
 	(void) arb__slot_rec_final(c->pid, &c->stats);
-	(void) arb__slot_rec_tp(c->pid, &c->node->ended_tp);
+	(void) arb__slot_rec_tp(c->pid, &c->tree->ended_tp);
 	arb__proc_ended(c, status);
 }
 
 static void
 process_info(const arb__child *c, arb_child_info *in, int64_t *hb)
 {
-	arb__mview *v = arb__node_mview(c->node);
+	arb__mview *v = arb__stree_mview(c->tree);
 
 	in->type  = c->spec.type;
 	in->stats = c->stats;
@@ -125,6 +125,13 @@ process_info(const arb__child *c, arb_child_info *in, int64_t *hb)
 		    arb__mview_decode(v, c->metrics.data, c->metrics.len);
 		in->metrics = v->info;
 	}
+}
+
+// process_end ends the standby: the tree stops.
+static void
+process_end(arb__stree *tree)
+{
+	arb__proc_standby_end(tree, false);
 }
 
 const arb__driver arb__drv_process = {
@@ -140,24 +147,42 @@ const arb__driver arb__drv_process = {
 	.close       = arb__proc_close,
 	.reaped      = process_reaped,
 	.info        = process_info,
+	.end         = process_end,
 };
 
 // A process actor's run-time start answered once the child is READY.
 typedef struct proc_waiter {
-	arb_node *node;
-	pid_t     ospid;
-	arb_pid   requester;
-	arb__req  req;
+	arb__stree *tree;
+	pid_t       ospid;
+	arb_pid     requester;
+	arb__req    req;
 } proc_waiter;
+
+// proc_reply sends the answer to a service request to c's actor.
+static void
+proc_reply(arb__child *c, const arb__req *req)
+{
+	arb__ctl_msg m;
+
+	m.op  = ARB__CTL_REP;
+	m.req = *req;
+	arb__ctl_send(c->ctl_fd, &m);
+}
 
 static void
 proc_started(void *arg, int rv, arb_pid pid)
 {
 	proc_waiter *w = arg;
+	arb__child  *c;
 
 	w->req.rv  = rv;
 	w->req.pid = pid;
-	arb__node_reply_ctl(w->node, w->ospid, w->requester, &w->req);
+	// The requester, found by OS pid (it may still be starting), if it
+	// is still the same incarnation.
+	c = arb__idmap_get(&w->tree->by_ospid, (uint64_t) w->ospid);
+	if (c != NULL && arb_pid_eq(c->pid, w->requester) && c->ctl_fd >= 0) {
+		proc_reply(c, &w->req);
+	}
 	arb__free(w);
 }
 
@@ -224,16 +249,15 @@ proc_ctl_reject(arb__child *c, int rv, size_t n)
 static void
 proc_ctl_handle(arb__child *c, const arb__ctl_msg *m)
 {
-	arb_node    *node = c->node;
+	arb__stree  *tree = c->tree;
 	arb__req     req;
-	arb__ctl_msg reply;
 
 	switch (m->op) {
 	case ARB__CTL_READY:
 		if (c->spec.exe == NULL) {
 			// For the next start of our program, which may follow
 			// at once (the next child of a sequential start).
-			arb__proc_standby_spawn(node);
+			arb__proc_standby_spawn(tree);
 		}
 		arb__child_event(c, ARB__CE_READY, NULL);
 		break;
@@ -276,21 +300,19 @@ proc_ctl_handle(arb__child *c, const arb__ctl_msg *m)
 			if (w == NULL) {
 				req.rv = ARB_ENOMEM;
 			} else {
-				w->node      = node;
+				w->tree      = tree;
 				w->requester = c->pid;
 				w->ospid     = c->ospid;
 				w->req       = req;
 				w->req.arg   = NULL;
 			}
 			if (w != NULL &&
-			    arb__node_service(node, &req, proc_started, w)) {
+			    arb__stree_service(tree, &req, proc_started, w)) {
 				break; // answered at READY
 			}
 			arb__free(w);
 		}
-		reply.op  = ARB__CTL_REP;
-		reply.req = req;
-		arb__ctl_send(c->ctl_fd, &reply);
+		proc_reply(c, &req);
 		break;
 	default: // only actor -> node ops decode here
 		break;

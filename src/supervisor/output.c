@@ -20,7 +20,7 @@
 // in tests/unit/supervisor/output_test.c); the rest is the node loop's.
 // Thread: node.
 
-#include "../node/node_int.h"
+#include "sup_rt.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -276,7 +276,7 @@ arb__output_open(arb__output **op, arb__child *c, int outfd, int errfd)
 	o->c = c;
 	arb__outrate_init(&o->rate, arb__now_ms());
 	o->said_ms = arb__now_ms() - 1000;
-	if ((o->say_ev = evtimer_new(c->node->base, out_say_cb, o)) == NULL) {
+	if ((o->say_ev = evtimer_new(c->tree->base, out_say_cb, o)) == NULL) {
 		close(outfd);
 		close(errfd);
 		arb__free(o);
@@ -292,7 +292,7 @@ arb__output_open(arb__output **op, arb__child *c, int outfd, int errfd)
 
 		fcntl(s->fd, F_SETFL, fcntl(s->fd, F_GETFL) | O_NONBLOCK);
 		s->ev = event_new(
-		    c->node->base, s->fd, EV_READ | EV_PERSIST, out_cb, s);
+		    c->tree->base, s->fd, EV_READ | EV_PERSIST, out_cb, s);
 		if (s->ev == NULL || event_add(s->ev, NULL) != 0) {
 			arb__output_close(o);
 			return ARB_ENOMEM;

@@ -2,10 +2,10 @@
 // spawn.c -- the OS processes of the tree: spawning, the standby,
 // signalling, watching and reaping one child's process.
 //
-// The only file (with the reap loop in node.c) that calls
-// fork/exec/kill/wait.  nng is not fork-safe, so nothing but exec follows
-// a fork (SPEC 17).  The process and exec drivers (drv_process.c,
-// drv_exec.c) build their children on what is here.
+// The only file that calls fork/exec/kill/wait, the reap loop included.
+// nng is not fork-safe, so nothing but exec follows a fork (SPEC 17).
+// The process and exec drivers (drv_process.c, drv_exec.c) build their
+// children on what is here.
 //
 // Process actors (arbor programs) start with posix_spawn (glibc: a vfork
 // style clone, no copy of the node's page tables): their own process
@@ -18,8 +18,8 @@
 // plus PDEATHSIG.  An exec failure comes back over a CLOEXEC pipe.
 // Thread: node.
 
-#include "../node/node_int.h"
 #include "proctree.h"
+#include "sup_rt.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -202,82 +202,82 @@ env_hash(void)
 }
 
 void
-arb__proc_standby_spawn(arb_node *node)
+arb__proc_standby_spawn(arb__stree *tree)
 {
 	int   sv[2];
 	char  ppid[24];
 	char *argv[5];
 	pid_t pid;
 
-	if (node->standby_pid > 0 || node->stop_begun) {
+	if (tree->standby_pid > 0 || tree->stop_begun) {
 		return;
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
 		return; // the next start spawns as usual
 	}
-	proc_argv(argv, node->self_exe, ARB__STANDBY_TYPE, ppid);
-	if (proc_spawn(&pid, node->self_exe, argv, sv[1]) != 0) {
+	proc_argv(argv, tree->self_exe, ARB__STANDBY_TYPE, ppid);
+	if (proc_spawn(&pid, tree->self_exe, argv, sv[1]) != 0) {
 		close(sv[0]);
 		close(sv[1]);
 		return;
 	}
 	close(sv[1]);
-	node->standby_env   = env_hash();
-	node->standby_pid   = pid;
-	node->standby_ctl   = sv[0];
-	node->standby_pidfd = pidfd_open_(pid);
+	tree->standby_env   = env_hash();
+	tree->standby_pid   = pid;
+	tree->standby_ctl   = sv[0];
+	tree->standby_pidfd = pidfd_open_(pid);
 	arb__log(ARB_LOG_INFO, NULL, "event=standby ospid=%d", (int) pid);
 }
 
 void
-arb__proc_standby_end(arb_node *node, bool reaped)
+arb__proc_standby_end(arb__stree *tree, bool reaped)
 {
 	int st;
 
-	if (node->standby_pid <= 0) {
+	if (tree->standby_pid <= 0) {
 		return;
 	}
-	close(node->standby_ctl); // EOF: it exits by itself
+	close(tree->standby_ctl); // EOF: it exits by itself
 	if (!reaped) {
-		if (node->standby_pidfd >= 0) {
-			syscall(SYS_pidfd_send_signal, node->standby_pidfd,
+		if (tree->standby_pidfd >= 0) {
+			syscall(SYS_pidfd_send_signal, tree->standby_pidfd,
 			    SIGKILL, NULL, 0);
 		} else {
-			kill(node->standby_pid, SIGKILL);
+			kill(tree->standby_pid, SIGKILL);
 		}
-		while (waitpid(node->standby_pid, &st, 0) < 0 && errno == EINTR) {
+		while (waitpid(tree->standby_pid, &st, 0) < 0 && errno == EINTR) {
 		}
 	}
-	if (node->standby_pidfd >= 0) {
-		close(node->standby_pidfd);
+	if (tree->standby_pidfd >= 0) {
+		close(tree->standby_pidfd);
 	}
-	node->standby_pid   = 0;
-	node->standby_pidfd = -1;
-	node->standby_ctl   = -1;
+	tree->standby_pid   = 0;
+	tree->standby_pidfd = -1;
+	tree->standby_ctl   = -1;
 }
 
 // standby_take gives the standby, if alive, to c: its pid and pidfd, and
 // its control channel in *ctl.
 static bool
-standby_take(arb_node *node, arb__child *c, int *ctl)
+standby_take(arb__stree *tree, arb__child *c, int *ctl)
 {
-	struct pollfd pfd = { .fd = node->standby_pidfd, .events = POLLIN };
+	struct pollfd pfd = { .fd = tree->standby_pidfd, .events = POLLIN };
 
-	if (node->standby_pid <= 0) {
+	if (tree->standby_pid <= 0) {
 		return false;
 	}
 	if (pfd.fd < 0 || poll(&pfd, 1, 0) != 0 ||
-	    node->standby_env != env_hash()) {
+	    tree->standby_env != env_hash()) {
 		// It died, or the environment changed since it was spawned.
-		arb__proc_standby_end(node, false);
+		arb__proc_standby_end(tree, false);
 		return false;
 	}
-	c->ospid            = node->standby_pid;
-	c->pidfd            = node->standby_pidfd;
-	*ctl                = node->standby_ctl;
-	node->standby_pid   = 0;
-	node->standby_pidfd = -1;
-	node->standby_ctl   = -1;
+	c->ospid            = tree->standby_pid;
+	c->pidfd            = tree->standby_pidfd;
+	*ctl                = tree->standby_ctl;
+	tree->standby_pid   = 0;
+	tree->standby_pidfd = -1;
+	tree->standby_ctl   = -1;
 	return true;
 }
 
@@ -285,7 +285,7 @@ standby_take(arb_node *node, arb__child *c, int *ctl)
 // Spawning
 // ---------------------------------------------------------------------------
 int
-arb__proc_spawn_actor(arb_node *node, arb__child *c, int *ctlp)
+arb__proc_spawn_actor(arb__stree *tree, arb__child *c, int *ctlp)
 {
 	int   sv[2];
 	char  ppid[24];
@@ -294,13 +294,13 @@ arb__proc_spawn_actor(arb_node *node, arb__child *c, int *ctlp)
 	pid_t pid;
 	int   e;
 
-	if (c->spec.exe == NULL && standby_take(node, c, ctlp)) {
+	if (c->spec.exe == NULL && standby_take(tree, c, ctlp)) {
 		return ARB_OK;
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
 		return arb__err_from_errno(errno);
 	}
-	path = c->spec.exe ? c->spec.exe : node->self_exe;
+	path = c->spec.exe ? c->spec.exe : tree->self_exe;
 	proc_argv(pargv, path, c->spec.type, ppid);
 	// posix_spawn reports an exec failure itself.
 	if ((e = proc_spawn(&pid, path, pargv, sv[1])) != 0) {
@@ -378,21 +378,21 @@ reap_blocking(pid_t pid)
 int
 arb__proc_spawn_exec(arb__child *c)
 {
-	arb_node  *node = c->node;
-	arb__exec *x;
-	int        ep[2] = { -1, -1 }, sv[2] = { -1, -1 };
-	int        out[2] = { -1, -1 }, err[2] = { -1, -1 };
-	char       cg[PATH_MAX], ppid[24];
-	char     **argv;
-	size_t     n, i;
-	pid_t      pid, prog = 0;
-	int        e = 0, rv = ARB_OK;
-	ssize_t    r;
+	arb__stree *tree = c->tree;
+	arb__exec  *x;
+	int         ep[2] = { -1, -1 }, sv[2] = { -1, -1 };
+	int         out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	char        cg[PATH_MAX], ppid[24];
+	char      **argv;
+	size_t      n, i;
+	pid_t       pid, prog = 0;
+	int         e = 0, rv = ARB_OK;
+	ssize_t     r;
 
-	if (node->shim_path[0] == '\0') {
+	if (tree->shim_path[0] == '\0') {
 		return ARB_ENOENT; // exec_start says what is missing
 	}
-	if (arb__cg_child(node, c->mbid, cg, sizeof(cg)) != ARB_OK) {
+	if (arb__cg_child(tree, c->mbid, cg, sizeof(cg)) != ARB_OK) {
 		snprintf(cg, sizeof(cg), "-");
 	}
 	snprintf(ppid, sizeof(ppid), "%d", (int) getpid());
@@ -401,7 +401,7 @@ arb__proc_spawn_exec(arb__child *c)
 	if ((argv = arb__alloc((n + 4) * sizeof(*argv))) == NULL) {
 		return ARB_ENOMEM;
 	}
-	argv[0] = node->shim_path;
+	argv[0] = tree->shim_path;
 	argv[1] = ppid;
 	argv[2] = cg;
 	for (i = 0; i <= n; i++) {
@@ -423,7 +423,7 @@ arb__proc_spawn_exec(arb__child *c)
 		goto done;
 	}
 	if (pid == 0) {
-		exec_child(ep[1], getppid(), node->shim_path, argv, sv[1],
+		exec_child(ep[1], getppid(), tree->shim_path, argv, sv[1],
 		    out[1], err[1]);
 	}
 	setpgid(pid, pid); // also here: the group exists before use
@@ -439,7 +439,7 @@ arb__proc_spawn_exec(arb__child *c)
 	if (r == (ssize_t) sizeof(e)) {
 		reap_blocking(pid); // gone (exit 127)
 		arb__log(ARB_LOG_ERROR, c->path,
-		    "event=shim_failed shim=%s error=\"%s\"", node->shim_path,
+		    "event=shim_failed shim=%s error=\"%s\"", tree->shim_path,
 		    strerror(e));
 		rv = arb__err_from_errno(e);
 		goto done;
@@ -541,7 +541,7 @@ exec_release(arb__child *c)
 	if (x->pid > 0) {
 		kill(-x->pid, SIGKILL); // (pid > 0: never our own group)
 	}
-	arb__cg_child_kill(c->node, c->mbid);
+	arb__cg_child_kill(c->tree, c->mbid);
 	if (x->shim_ev != NULL) {
 		event_free(x->shim_ev);
 	}
@@ -596,20 +596,20 @@ arb__proc_exec_close(arb__child *c)
 			}
 			poll(NULL, 0, 2);
 		}
-		arb__idmap_del(&c->node->by_ospid, (uint64_t) c->ospid);
+		arb__idmap_del(&c->tree->by_ospid, (uint64_t) c->ospid);
 		c->ospid = 0;
 	}
 	exec_release(c);
 }
 
 void
-arb__proc_shim_find(arb_node *node)
+arb__proc_shim_find(arb__stree *tree)
 {
 	const char *env = getenv("ARBOR_SHIM");
 	Dl_info     info;
 	const char *slash;
-	char       *p = node->shim_path;
-	size_t      len = sizeof(node->shim_path);
+	char       *p = tree->shim_path;
+	size_t      len = sizeof(tree->shim_path);
 
 	if (env != NULL && env[0] != '\0') {
 		snprintf(p, len, "%s", env);
@@ -636,7 +636,7 @@ arb__proc_shim_find(arb_node *node)
 // The end: whatever is left
 // ---------------------------------------------------------------------------
 void
-arb__proc_foreign_note(arb_node *node)
+arb__proc_foreign_note(arb__stree *tree)
 {
 	pid_t *v;
 	size_t n, i, k = 0;
@@ -650,12 +650,12 @@ arb__proc_foreign_note(arb_node *node)
 			v[k++] = v[i];
 		}
 	}
-	node->foreign  = v;
-	node->nforeign = k;
+	tree->foreign  = v;
+	tree->nforeign = k;
 }
 
 int
-arb__proc_sweep(arb_node *node)
+arb__proc_sweep(arb__stree *tree)
 {
 	int64_t dl = arb__now_ms() + 2000;
 	pid_t  *v, seen[64];
@@ -663,8 +663,8 @@ arb__proc_sweep(arb_node *node)
 	char    comm[64];
 
 	for (;;) {
-		arb__node_reap(node); // what has ended (reparented orphans)
-		if (arb__proctree_list(getpid(), node->foreign, node->nforeign,
+		arb__stree_reap(tree); // what has ended (reparented orphans)
+		if (arb__proctree_list(getpid(), tree->foreign, tree->nforeign,
 		        &v, &n) != 0) {
 			return 0; // no /proc: nothing to look at
 		}
@@ -711,21 +711,21 @@ proc_pidfd_cb(evutil_socket_t fd, short what, void *arg)
 {
 	ARB_UNUSED(fd);
 	ARB_UNUSED(what);
-	arb__node_reap(arg);
+	arb__stree_reap(arg);
 }
 
 void
-arb__proc_watch(arb_node *node, arb__child *c)
+arb__proc_watch(arb__stree *tree, arb__child *c)
 {
 	if (c->pidfd < 0) {
 		c->pidfd = pidfd_open_(c->ospid);
 	}
-	arb__idmap_set(&node->by_ospid, (uint64_t) c->ospid, c);
+	arb__idmap_set(&tree->by_ospid, (uint64_t) c->ospid, c);
 	if (c->pidfd >= 0) {
 		// pidfd readability = the child exited: reap without relying on
 		// SIGCHLD alone.
 		c->pidfd_ev = event_new(
-		    node->base, c->pidfd, EV_READ, proc_pidfd_cb, node);
+		    tree->base, c->pidfd, EV_READ, proc_pidfd_cb, tree);
 		if (c->pidfd_ev != NULL) {
 			event_add(c->pidfd_ev, NULL);
 		}
@@ -784,7 +784,7 @@ arb__proc_ended(arb__child *c, int status)
 	arb_exit      e;
 
 	arb__proc_reason(&end, &e);
-	arb__idmap_del(&c->node->by_ospid, (uint64_t) c->ospid);
+	arb__idmap_del(&c->tree->by_ospid, (uint64_t) c->ospid);
 	// Leftovers of the child's process group (grandchildren) die with
 	// it; the subreaper collects them.  (ospid > 0: never signal our own
 	// group.)  An exec child's shim has killed its program's subtree.
@@ -803,16 +803,39 @@ arb__proc_close(arb__child *c)
 {
 	arb__proc_exec_close(c); // an exec child: its shim ends it all
 	if (c->ospid > 0) {
-		arb_node *node = c->node;
-		int       st;
+		arb__stree *tree = c->tree;
+		int         st;
 
 		pidfd_kill(c, SIGKILL);
 		kill(-c->ospid, SIGKILL);
 		while (waitpid(c->ospid, &st, 0) < 0 && errno == EINTR) {
 		}
-		arb__idmap_del(&node->by_ospid, (uint64_t) c->ospid);
+		arb__idmap_del(&tree->by_ospid, (uint64_t) c->ospid);
 		c->ospid = 0;
 	}
 	proc_release_fds(c);
 }
 
+void
+arb__stree_reap(arb__stree *tree)
+{
+	pid_t       pid;
+	int         st;
+	arb__child *c;
+
+	// s6: on SIGCHLD, reap until nothing is left.  Children of the tree
+	// go to their drivers; anything else is an orphaned grandchild that
+	// the subreaper inherited.
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		c = arb__idmap_get(&tree->by_ospid, (uint64_t) pid);
+		if (c != NULL) {
+			c->drv->reaped(c, st);
+		} else if (pid == tree->standby_pid) {
+			arb__proc_standby_end(tree, true); // it died idle
+		} else {
+			tree->orphans_reaped++;
+			arb__log(ARB_LOG_DEBUG, NULL,
+			    "event=reaped_orphan ospid=%d", (int) pid);
+		}
+	}
+}

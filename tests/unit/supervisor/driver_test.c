@@ -11,7 +11,7 @@
 
 #include "arb_test.h"
 
-#include "node/node_int.h"
+#include "supervisor/sup_rt.h"
 
 #include <string.h>
 
@@ -20,7 +20,7 @@ typedef struct want {
 	const char        *name;
 	unsigned           kind;
 	bool               timed_start, heartbeat, watchdog;
-	bool               reaped, exit_signal, prepare, idle;
+	bool               reaped, exit_signal, prepare, idle, end;
 } want;
 
 static void
@@ -28,11 +28,14 @@ test_drivers_fill_their_table(void **state)
 {
 	const want wants[] = {
 		{ &arb__drv_thread, "thread", ARB__KIND_THREAD, true, true,
-		    false, false, true, true, true },
+		    false, false, true, true, true, true },
 		{ &arb__drv_process, "process", ARB__KIND_PROCESS, true, true,
-		    true, true, true, false, false },
+		    true, true, true, false, false, true },
 		{ &arb__drv_exec, "exec", ARB__KIND_EXEC, true, false, false,
-		    true, false, false, false },
+		    true, false, false, false, false },
+		// A nested supervisor: no deadline of its own, no actor.
+		{ &arb__drv_sup, "supervisor", ARB__KIND_NODE, false, false,
+		    false, false, false, false, false, false },
 	};
 	size_t i;
 
@@ -54,6 +57,8 @@ test_drivers_fill_their_table(void **state)
 		assert_int_equal(d->exit_signal != NULL, wants[i].exit_signal);
 		assert_int_equal(d->prepare != NULL, wants[i].prepare);
 		assert_int_equal(d->idle != NULL, wants[i].idle);
+		assert_int_equal(d->end != NULL, wants[i].end);
+		assert_int_equal(d->fini != NULL, d == &arb__drv_sup);
 		// A watchdog needs heartbeats to feed it.
 		assert_true(!d->watchdog || d->heartbeat);
 	}

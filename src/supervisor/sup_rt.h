@@ -1,0 +1,375 @@
+// SPDX-License-Identifier: MIT
+// sup_rt.h -- the supervision tree's runtime: child records, the tree that
+// holds what all supervisors and drivers of one node share, and what
+// supervisors, drivers and the OS process mechanics offer each other.
+//
+// The node owns one tree (node/node.c) and is above it: the tree never
+// calls the node, it tells it what happened through the hooks it was
+// given (a child changed, the root is up, the root ended, the tree began
+// to stop).  Below it: the registry, the actor runtime (thread records,
+// the control channel), the transport and core.
+//
+// Everything declared here runs on the node thread (the thread inside
+// arb_node_run) unless it says otherwise.  The whole tree lives on that
+// one loop: supervisors are state machines, not threads.
+
+#ifndef ARB_SUP_RT_H
+#define ARB_SUP_RT_H
+
+#include "../actor/ctl.h"
+#include "../actor/thread.h"
+#include "../registry/registry.h"
+#include "driver.h"
+#include "sup_int.h"
+
+#include <limits.h>
+#include <sys/types.h>
+
+struct event;
+struct event_base;
+
+typedef struct arb__sup    arb__sup;
+typedef struct arb__stree  arb__stree;
+typedef struct arb__exec   arb__exec;
+typedef struct arb__output arb__output;
+
+// arb__started_fn delivers the outcome of a run-time child start once the
+// child reported READY (ARB_OK), ignore (ARB_EIGNORE), failed (ARB_ECHILD)
+// or was stopped first (ARB_ESHUTDOWN).  Called exactly once.
+typedef void (*arb__started_fn)(void *arg, int rv, arb_pid pid);
+
+// One child slot of a supervisor (or the root's slot in the node).
+struct arb__child {
+	arb__sup      *sup;   // parent (NULL for the root slot)
+	arb__stree     *tree;
+	arb_child_spec spec;  // own deep copy
+	const arb__driver *drv; // how this kind of child is run
+	char           path[256];
+	arb__cstate    state;
+	uint32_t       mbid;  // stable mailbox id
+	arb_pid        pid;   // current incarnation
+	bool           dynamic; // simple_one_for_one child (removed on exit)
+	// Process and exec children.  ospid is the process the node forked
+	// and reaps: an exec child's shim (its program is exec->pid).
+	pid_t          ospid;
+	int            pidfd;
+	struct event  *pidfd_ev;
+	int            ctl_fd;
+	struct event  *ctl_ev;
+	bool           reported;  // process actor reported its exit reason
+	arb_exit       report;
+	bool           stop_sent; // stop requested (exec: exit => shutdown)
+	bool           killed;    // we sent SIGKILL (brutal / deadline)
+	bool           hung;      // killed by the watchdog
+	bool           brutal;    // stopped by a brutal stop (its stop
+	                          // deadline is the grace, not its shutdown)
+	arb__exec     *exec;      // exec children: program, shim, output
+	// Thread children.
+	arb__thr      *thr;
+	// Nested supervisor.
+	arb__sup      *child_sup;
+	// Timers.
+	struct event  *start_timer;
+	struct event  *stop_timer;
+	struct event  *backoff_timer;
+	struct event  *watchdog_timer;
+	int64_t        started_at_ms;
+	int64_t        next_attempt_ms;
+	unsigned       backoff_attempt;
+	unsigned       restarts;
+	arb_exit       last_exit;
+	bool           has_last_exit;
+	bool           restart_pending; // start failure: retry counted
+	arb__started_fn started_fn;     // run-time start waiting for READY
+	void          *started_arg;
+	int64_t        last_hb_ms;   // process actors: last heartbeat
+	arb_stats      stats;        // process actors: last heartbeat's stats
+	arb__buf       metrics;      // process actors: their metrics as sent
+	uint64_t       ctl_rejected; // malformed control messages (this run)
+	uint64_t       exits[8];     // exits by arb_exit_kind
+	bool           held;         // stopped by an operator: not restarted
+	bool           removing;     // reload removes it: no restart decision
+};
+
+// The grace a thread actor gets to end when a stop turns brutal (a second
+// SIGTERM/SIGINT): a thread cannot be killed, so it is asked, and
+// abandoned only if it has not ended by then (SPEC 11).
+#define ARB__BRUTAL_GRACE_MS 1000
+
+// An exec child's running incarnation (spawn.c, drv_exec.c): its program
+// runs under its own arbor-shim (src/shim/shim.c), which the node forked
+// (c->ospid) and which reports on a SOCK_SEQPACKET channel.
+struct arb__exec {
+	pid_t         pid;     // the program (0 before exec, and once ended)
+	int           pidfd;   // its pidfd (-1: signalled by pid)
+	int           shim_fd; // the node's end of the shim's channel
+	struct event *shim_ev;
+	arb__output  *out;     // its stdout and stderr (output.c)
+	int           out_fd;  // the read ends, until output.c takes them
+	int           err_fd;
+};
+
+// arb__child_ospid is the OS pid shown for c (logs, status): its process,
+// or an exec child's program (not its shim); 0 when none runs.
+static inline pid_t
+arb__child_ospid(const arb__child *c)
+{
+	return c->exec != NULL && c->exec->pid > 0 ? c->exec->pid : c->ospid;
+}
+
+// What the tree tells its owner (the node), on the node thread.
+typedef struct arb__stree_hooks {
+	void (*changed)(void *arg);    // a child changed state
+	void (*ready)(void *arg);      // the root reported READY
+	void (*exited)(void *arg, const arb_exit *why); // the root ended
+	void (*stop_began)(void *arg); // the tree began to stop (once)
+} arb__stree_hooks;
+
+// The number of isolations (arb_isolation), so of drivers.
+#define ARB__ISOLATIONS 4
+
+// The supervision tree (stree): what every supervisor and driver of one
+// node shares.
+struct arb__stree {
+	struct event_base *base;     // the node loop
+	// How each isolation is run, by arb_isolation (set by the owner).
+	const arb__driver *drivers[ARB__ISOLATIONS];
+	const arb__addr   *addr;     // where mailboxes live
+	size_t             max_msg;
+	const char        *self_exe; // the node's program (process actors)
+	arb__reg          *reg;      // names, monitors, links
+	arb__stree_hooks    hooks;
+	void              *hook_arg;
+	arb__sup          *root;
+	arb__child        *root_slot;
+	int64_t            started_ms;
+	uint32_t           next_mbid;
+	uint32_t           next_inc;
+	arb__idmap         slots;    // mbid + 1 -> child (every child slot)
+	// Counters (arb_node_stats_get adds the running ones).
+	uint64_t           dead_letters; // queued in removed slots' mailboxes
+	arb_stats          ended;        // of incarnations that ended
+	arb__tp_totals     ended_tp;     // and of their processes' links
+	// Set by the node.
+	bool               stopping;   // a stop was requested
+	bool               brutal;     // ... again: the stop is brutal
+	                               // (arb__sup_brutal of the root)
+	// Set by the tree.
+	bool               stop_begun; // the tree began to stop (any cause)
+	bool               gave_up;    // the root reached its intensity
+	uint64_t           give_ups;   // supervisors that gave up
+	int                abandoned;  // thread actors left running
+	arb__mview        *mview;      // scratch of walks (lazily made)
+	// Process and exec children (spawn.c, drv_process.c).
+	arb__idmap         by_ospid;   // ospid -> child
+	unsigned           orphans_reaped;
+	pid_t              standby_pid; // > 0: a standby process
+	int                standby_pidfd;
+	int                standby_ctl;
+	uint64_t           standby_env; // env_hash() when it was spawned
+	char               shim_path[PATH_MAX]; // arbor-shim ("" not found)
+	char               cg_dir[PATH_MAX];    // cgroup.c ("" no cgroups)
+	pid_t             *foreign;  // the process's children before the node
+	size_t             nforeign; // (never swept: arb__proc_sweep)
+	// Thread children (drv_thread.c).
+	arb__inbox        *inbox;      // their reports
+	int                threads;    // threads not yet joined
+	arb__thr          *spare_thr;  // while an EXIT is handled: its thread
+	arb__thr          *ready_thr;  // made ahead for the next thread start
+};
+
+// --- stree.c -------------------------------------------------------------
+// arb__stree_init readies tree on base; the caller fills drivers, addr,
+// max_msg, self_exe and reg, and may set hooks.  arb__stree_fini releases
+// what the tree holds (the exec children's cgroups are removed, killing
+// what is left in them); the supervisors must be freed first (arb__sup_free
+// of the root).  With thread actors still running (abandoned) it keeps
+// the inbox they post to.
+void arb__stree_init(arb__stree *tree, struct event_base *base);
+void arb__stree_fini(arb__stree *tree);
+uint32_t arb__stree_new_mbid(arb__stree *tree);
+arb_pid  arb__stree_new_pid(arb__stree *tree, unsigned kind, uint32_t mbid);
+// arb__stree_actor_up/down keep the registry in step with the children's
+// lives: an actor's entry reaches it through its driver.
+void arb__stree_actor_up(arb__stree *tree, arb__child *c);
+void arb__stree_actor_down(
+    arb__stree *tree, arb__child *c, const arb_exit *why);
+// arb__stree_count_ended adds the counters of an incarnation that ended
+// (a child's record keeps them until its next start or its removal) to
+// tree->ended.
+void arb__stree_count_ended(arb__stree *tree, const arb_stats *st);
+// arb__stree_changed tells the owner a child changed state.
+void arb__stree_changed(arb__stree *tree);
+// arb__stree_mview returns the scratch for decoding an actor's metrics
+// during a walk (made on first use; NULL when out of memory: the walk
+// then shows no metrics).
+arb__mview *arb__stree_mview(arb__stree *tree);
+
+// --- service.c: what actors ask of the tree ----------------------------------
+// arb__stree_service answers an actor's service request req (its `self`
+// set by the caller).  It returns true when the answer is deferred
+// (ARB__REQ_START_CHILD waits for READY): then fn(fnarg, rv, pid)
+// delivers it later, exactly once.
+bool arb__stree_service(
+    arb__stree *tree, arb__req *req, arb__started_fn fn, void *fnarg);
+// arb__stree_start_child starts a run-time child of the simple_one_for_one
+// supervisor at sup_path (arb__sup_start_dynamic).
+int arb__stree_start_child(arb__stree *tree, const char *sup_path,
+    const void *arg, size_t len, arb_pid *pidp, arb__started_fn fn,
+    void *fnarg);
+
+// --- supervisor.c -------------------------------------------------------------
+int  arb__sup_open(arb__sup **supp, arb__stree *tree, arb__child *slot,
+     const arb_sup_spec *spec, const char *path);
+void arb__sup_free(arb__sup *sup);
+void arb__sup_start(arb__sup *sup);        // async: slot gets READY/FAIL
+void arb__sup_stop(arb__sup *sup);         // async: slot gets EXIT
+// arb__sup_brutal makes sup's stop brutal (starting it if need be), its
+// nested supervisors' too: every process is SIGKILLed at once, every
+// thread actor asked to stop at once and abandoned if it has not ended
+// after ARB__BRUTAL_GRACE_MS (or its shutdown, if shorter); nothing waits
+// for the stop order any more.  Idempotent.
+void arb__sup_brutal(arb__sup *sup);
+// arb__child_stop_ms is the stop deadline c got when its stop was asked
+// for: its shutdown, or the grace of a brutal stop (ms; <= 0: none).
+int  arb__child_stop_ms(const arb__child *c);
+bool arb__sup_stopping(const arb__sup *sup);
+arb__sup *arb__sup_find(arb__sup *root, const char *path);
+// arb__sup_start_dynamic adds and starts a simple_one_for_one child.  With
+// fn NULL it returns once spawned; otherwise fn gets the outcome (READY or
+// failure) unless an error is returned at once.
+int  arb__sup_start_dynamic(arb__sup *sup, const void *arg, size_t len,
+     arb_pid *pidp, arb__started_fn fn, void *fnarg);
+// arb__sup_walk reports sup and its subtree to cb (arb_node_walk).
+void arb__sup_walk(arb__sup *sup, arb__child *slot, int depth,
+    arb_walk_cb cb, void *arg);
+// arb__sup_lookup finds the child record at path ("root/a/b").
+arb__child *arb__sup_lookup(arb__sup *root, const char *path);
+// arb__sup_child_op: 0 stop, 1 start, 2 restart (arb_node_child_*).
+int arb__sup_child_op(arb__child *c, int op);
+// arb__sup_reload applies a validated spec to a running supervisor.
+int arb__sup_reload(arb__sup *sup, const arb_sup_spec *spec);
+// arb__sup_stop_began is called when the tree begins to stop, whatever
+// the cause (a requested stop, the root giving up, its auto_shutdown or a
+// failed start): drivers let go of what they keep for later starts, and
+// the owner hears it (hooks.stop_began), once.
+void arb__sup_stop_began(arb__stree *tree);
+// arb__sup_busy is true when sup or a nested supervisor runs a job.
+bool arb__sup_busy(const arb__sup *sup);
+
+// arb__child_event feeds an event of child c (from its driver, a nested
+// supervisor or a timer) into its supervisor.
+void arb__child_event(arb__child *c, arb__cevent ev, const arb_exit *why);
+
+// --- drv_thread.c ---------------------------------------------------------
+// arb__thread_inbox handles a report of a thread actor (the inbox's
+// handler, arg the tree).
+void arb__thread_inbox(void *arg, arb__item *it);
+
+// --- spawn.c: the OS processes of process and exec children ------------
+// arb__proc_spawn_actor starts c's process actor: the standby when it can
+// (not for spec.exe), else posix_spawn; sets c->ospid (and c->pidfd from
+// the standby) and *ctlp, the node's end of its control channel.
+int  arb__proc_spawn_actor(arb__stree *tree, arb__child *c, int *ctlp);
+// arb__proc_spawn_exec forks and execs c's program; sets c->ospid.  An
+// exec failure is that errno (the child is already reaped).
+int  arb__proc_spawn_exec(arb__child *c);
+// arb__proc_watch has the reap loop watch c's process (pidfd, by_ospid).
+void arb__proc_watch(arb__stree *tree, arb__child *c);
+// arb__proc_signal sends sig to c's process (if any).
+void arb__proc_signal(arb__child *c, int sig);
+// arb__proc_kill SIGKILLs c's process and its group (c->killed).
+void arb__proc_kill(arb__child *c);
+// arb__proc_ended turns c's wait status into its exit reason and reports
+// the EXIT (whatever watched the process is released first).
+void arb__proc_ended(arb__child *c, int status);
+// arb__proc_close kills and reaps what is left of c's process, reporting
+// nothing (idempotent).
+void arb__proc_close(arb__child *c);
+// arb__proc_exec_signal sends sig to c's program (SIGKILL: c->killed);
+// its shim kills the rest of the subtree once the program has ended.
+void arb__proc_exec_signal(arb__child *c, int sig);
+// arb__proc_exec_close ends what is left of c's exec incarnation, without
+// reporting: its program is SIGKILLed, its shim told (EOF) and reaped
+// (it kills the rest), its output read and closed.  Idempotent.
+void arb__proc_exec_close(arb__child *c);
+// arb__proc_exec_reports logs what c's shim said ("K PID COMM": a
+// leftover descendant it killed).
+void arb__proc_exec_reports(arb__child *c);
+// arb__proc_shim_find sets tree->shim_path: $ARBOR_SHIM, else
+// arbor/arbor-shim beside the library, else the compiled-in path.
+void arb__proc_shim_find(arb__stree *tree);
+// arb__proc_foreign_note records the process's children when the node
+// opens (arb__proc_sweep leaves them and their descendants alone).
+void arb__proc_foreign_note(arb__stree *tree);
+// arb__proc_sweep kills and reaps every descendant of the node still
+// alive once the tree has stopped (the process's own children from before
+// the node excepted), logging each (event=killed_leftover).  Returns how
+// many are still alive after its deadline (event=leftover_alive).
+int  arb__proc_sweep(arb__stree *tree);
+// arb__proc_standby_spawn spawns the standby if there is none;
+// arb__proc_standby_end ends it, if any (reaped: the reap loop already
+// collected it).
+void arb__proc_standby_spawn(arb__stree *tree);
+void arb__proc_standby_end(arb__stree *tree, bool reaped);
+// arb__stree_reap collects every child process that ended (s6: waitpid
+// until nothing is left) and hands each to its driver; orphaned
+// grandchildren (the node is a subreaper) are counted.
+void arb__stree_reap(arb__stree *tree);
+
+// --- output.c: exec children's output as log lines -----------------------
+#define ARB__OUT_RATE  100     // lines a second logged per child, sustained
+#define ARB__OUT_BURST 1000    // lines logged in a burst
+#define ARB__OUT_PIECE 256     // longer lines are cut into pieces this long
+#define ARB__OUT_PIPE  (1 << 20) // pipe size asked for (F_SETPIPE_SZ)
+
+// arb__outrate: the token bucket of one child's lines (pure).
+typedef struct arb__outrate {
+	int64_t tokens_milli; // thousandths of a line
+	int64_t last_ms;
+} arb__outrate;
+void arb__outrate_init(arb__outrate *r, int64_t now_ms);
+// arb__outrate_take takes one line's token at now_ms: false when the rate
+// is exceeded (the line is dropped).  This function can't fail.
+bool arb__outrate_take(arb__outrate *r, int64_t now_ms);
+
+// arb__outline assembles lines from a stream's bytes (pure).
+typedef struct arb__outline {
+	char   buf[ARB__OUT_PIECE];
+	size_t len;
+} arb__outline;
+typedef void (*arb__outline_fn)(void *arg, const char *text, size_t n);
+// arb__outline_feed calls fn once per complete line in l's pending bytes
+// plus p[0..n) (without its "\n" or "\r\n"), and once per
+// ARB__OUT_PIECE bytes of a longer line; the rest waits in l.
+void arb__outline_feed(arb__outline *l, const char *p, size_t n,
+    arb__outline_fn fn, void *arg);
+// arb__outline_flush emits what waits in l (a last line without "\n").
+void arb__outline_flush(arb__outline *l, arb__outline_fn fn, void *arg);
+// arb__out_escape copies in[0..n) to out (NUL-terminated, at most len
+// bytes) with bytes below 0x20 (but tab) and 0x7f as \xNN; returns how
+// many input bytes fit.
+size_t arb__out_escape(const char *in, size_t n, char *out, size_t len);
+
+// arb__output_open logs c's output from the read ends outfd and errfd
+// (taken: closed on failure too).  ARB_ENOMEM.
+int  arb__output_open(arb__output **op, arb__child *c, int outfd, int errfd);
+// arb__output_close reads what is left in the pipes, logs it and the
+// drops not yet logged, and frees o.  NULL is a harmless no-op.
+void arb__output_close(arb__output *o);
+
+// --- cgroup.c: cgroup v2 for exec children ----------------------------------
+// arb__cg_open makes the node's cgroup directory (tree->cg_dir) when it
+// can, after removing those of nodes that are gone; logs the mode.
+void arb__cg_open(arb__stree *tree);
+// arb__cg_child makes (if need be) exec child mbid's cgroup and writes
+// its path to buf.  ARB_ENOENT when the node has no cgroups.
+int  arb__cg_child(arb__stree *tree, uint32_t mbid, char *buf, size_t len);
+// arb__cg_child_kill kills whatever is in child mbid's cgroup.
+void arb__cg_child_kill(arb__stree *tree, uint32_t mbid);
+// arb__cg_child_release removes child mbid's cgroup (if empty).
+void arb__cg_child_release(arb__stree *tree, uint32_t mbid);
+// arb__cg_close kills what is left in the node's cgroups and removes them.
+void arb__cg_close(arb__stree *tree);
+
+#endif // ARB_SUP_RT_H
