@@ -11,6 +11,8 @@
 // actors (which re-execute it) find the same ones.  dlopen(RTLD_NOW) so a
 // missing symbol is reported at load, where `arbor check` can name the
 // file.  Modules are never unloaded: the registry keeps their ops.
+// Finding a type by name (arb_actor_type_find) is here: registered
+// (types.c), or loaded.
 // Thread: any (one recursive lock: a module's init may look types up).
 
 #include "actor_int.h"
@@ -239,4 +241,20 @@ arb__modules_load_env(void)
 		}
 	}
 	arb__free(list);
+}
+
+// A type is found registered, or in a module of the actor path.
+const arb_actor_ops *
+arb_actor_type_find(const char *type)
+{
+	return arb__actor_type_find(type);
+}
+
+const arb_actor_ops *
+arb__actor_type_find(const char *type)
+{
+	const arb_actor_ops *ops = NULL;
+
+	arb_actor_type_load(type, &ops, NULL, 0);
+	return ops;
 }

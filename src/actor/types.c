@@ -2,8 +2,8 @@
 // types.c -- the registry of actor types (name -> arb_actor_ops).
 //
 // Types are registered at start-up, or when a module is loaded
-// (module.c), and only read afterwards.  Thread: any (a mutex guards the
-// table).
+// (module.c, which also finds a type: registered, or loaded), and only
+// read afterwards.  Thread: any (a mutex guards the table).
 
 #include "actor_int.h"
 
@@ -41,22 +41,6 @@ arb_actor_type_register(const arb_actor_ops *ops)
 out:
 	pthread_mutex_unlock(&types_mtx);
 	return rv;
-}
-
-const arb_actor_ops *
-arb_actor_type_find(const char *type)
-{
-	return arb__actor_type_find(type);
-}
-
-const arb_actor_ops *
-arb__actor_type_find(const char *type)
-{
-	const arb_actor_ops *ops = NULL;
-
-	// Registered, or in a module of the actor path (module.c).
-	arb_actor_type_load(type, &ops, NULL, 0);
-	return ops;
 }
 
 const arb_actor_ops *

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // loader.h -- state shared by config.c (the file, node settings, the
 // spec checker's lines) and tree.c (supervisors and children) while one
-// tree file is loaded.  Private to those two files.  Thread: the
-// caller's.
+// tree file is loaded, and its bookkeeping (loader.c).  Private to those
+// files.  Thread: the caller's.
 
 #ifndef ARBOR_TOOL_LOADER_H
 #define ARBOR_TOOL_LOADER_H
