@@ -494,9 +494,12 @@ test_tls(void **state)
 		fail_msg("no TLS refusal: downs=%d cause=%s text=%s", r.downs,
 		    mqtt_cause_name(r.cause), r.text);
 	}
-	// The broker's alert names the refusal, however libmosquitto
-	// reported the read it ended (TLS 1.3: after the handshake).
-	if (strstr(r.text, "TLS alert 116") == NULL) {
+	// The reason is said: the broker's alert when it was read (TLS 1.3
+	// sends it after the client's handshake ended), else the handshake's
+	// own error.
+	if (strstr(r.text, "TLS alert 116") == NULL
+	    && strstr(r.text, "TLS handshake failed") == NULL
+	    && strstr(r.text, "OpenSSL Error") == NULL) {
 		fail_msg("text: %s", r.text);
 	}
 	rec_close(&r);
