@@ -1,0 +1,98 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# calls.sh SRCDIR OBJDIR -- what src/'s files call, read from the library's
+# object files (nm): no call goes to a layer above the caller's (the order
+# of tests/docs/layers.sh), and no files call each other in a circle
+# beyond the ones listed in KNOWN below (to be taken apart; a new circle
+# fails).  OBJDIR holds the objects of src/*/*.c as FILE.c.o, by path.
+# Fails naming each upward call (with a symbol) and each new circle.
+
+set -u
+
+if [ $# -ne 2 ] || [ ! -d "$1/src" ] || [ ! -d "$2" ]; then
+	echo "usage: $0 SRCDIR OBJDIR" >&2
+	exit 2
+fi
+obj=$(cd "$2" && pwd)
+cd "$1/src" || exit 2
+
+# Circles known when this check was written, each as its files, sorted,
+# space-separated.
+KNOWN="
+ops/config.c ops/control.c ops/reload.c
+ops/health.c ops/treejson.c
+transport/mbox.c transport/route.c
+"
+
+rank() {
+	case $1 in
+	core) echo 0 ;;
+	transport) echo 1 ;;
+	registry) echo 2 ;;
+	actor) echo 3 ;;
+	supervisor) echo 4 ;;
+	node) echo 5 ;;
+	ops) echo 6 ;;
+	tools | shim) echo 7 ;;
+	*) echo -1 ;;
+	esac
+}
+
+tmp=$(mktemp -d) || exit 2
+trap 'rm -rf "$tmp"' EXIT
+: >"$tmp/def"
+: >"$tmp/use"
+n=0
+for f in $(find . -name '*.c' | sed 's|^\./||' | sort); do
+	o="$obj/$f.o"
+	[ -f "$o" ] || continue
+	n=$((n + 1))
+	nm -g --defined-only "$o" | awk -v f="$f" 'NF == 3 { print $3, f }' \
+	    >>"$tmp/def"
+	nm -u "$o" | awk -v f="$f" '{ print $NF, f }' >>"$tmp/use"
+done
+if [ "$n" -lt 20 ]; then
+	echo "only $n objects of src/ found in $obj: is this the build?"
+	exit 1
+fi
+sort -u "$tmp/def" >"$tmp/def.s"
+sort -u "$tmp/use" >"$tmp/use.s"
+# caller callee symbol
+join "$tmp/use.s" "$tmp/def.s" | awk '$2 != $3 { print $2, $3, $1 }' |
+    sort >"$tmp/edges"
+
+bad=0
+while read -r a b sym; do
+	if [ "$(rank "${b%%/*}")" -gt "$(rank "${a%%/*}")" ]; then
+		echo "$a calls $sym of $b, a layer above its own"
+		bad=1
+	fi
+done <"$tmp/edges"
+
+# Circles: the strongly connected files, by repeated reachability (the
+# graph is small): a file is in a circle with every file it reaches and
+# that reaches it.
+awk '{ print $1, $2 }' "$tmp/edges" | sort -u >"$tmp/pairs"
+awk '
+{ e[$1, $2] = 1; v[$1] = 1; v[$2] = 1 }
+END {
+	for (k in v) for (i in v) for (j in v)
+		if ((i, k) in e && (k, j) in e) e[i, j] = 1
+	for (i in v) {
+		if (!((i, i) in e) || (i in done)) continue
+		s = ""
+		for (j in v) if ((i, j) in e && (j, i) in e) { s = s " " j; done[j] = 1 }
+		print s
+	}
+}' "$tmp/pairs" | while read -r line; do
+	echo "$line" | tr ' ' '\n' | sort | tr '\n' ' ' | sed 's/ $//'
+	echo
+done >"$tmp/circles"
+while read -r c; do
+	[ -n "$c" ] || continue
+	if ! echo "$KNOWN" | grep -qx "$c"; then
+		echo "files call each other in a circle: $c"
+		bad=1
+	fi
+done <"$tmp/circles"
+exit $bad
