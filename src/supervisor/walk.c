@@ -8,23 +8,12 @@
 
 #include <string.h>
 
+// child_public_state: what introspection shows (strategy.c's mapping; a
+// queued retry is not told apart here yet).
 static arb_child_state
 child_public_state(const arb__child *c)
 {
-	switch (c->state) {
-	case ARB__CS_STARTING:
-		return ARB_STATE_STARTING;
-	case ARB__CS_RUNNING:
-		return ARB_STATE_RUNNING;
-	case ARB__CS_STOPPING:
-		return ARB_STATE_STOPPING;
-	case ARB__CS_BACKOFF:
-		return ARB_STATE_RESTARTING;
-	case ARB__CS_IGNORED:
-		return ARB_STATE_IGNORED;
-	default:
-		return ARB_STATE_STOPPED;
-	}
+	return arb__public_state(c->state, false);
 }
 
 const char *
