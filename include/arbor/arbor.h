@@ -442,6 +442,14 @@ ARB_DECL int arb_node_child_stop(arb_node *node, const char *path);
 ARB_DECL int arb_node_child_start(arb_node *node, const char *path);
 ARB_DECL int arb_node_child_restart(arb_node *node, const char *path);
 
+// arb_node_done_fn receives the outcome of a reload
+// (arb_node_reload_then): ARB_OK once every child it started reported READY (or ignore),
+// or ARB_ECHILD with why ("PATH: reason") when one failed to start, or
+// ARB_ESHUTDOWN when its supervisor began to stop first.
+typedef void (*arb_node_done_fn)(void *arg, int rv, const char *why);
+
+
+
 // arb_node_send delivers one message (tag, body bytes copied) from the
 // node to the actor at path.  ARB_ENOENT when there is no such running
 // actor, ARB_EINVAL for a tag at or above ARB_TAG_SYSTEM.  Thread: node.
@@ -459,6 +467,14 @@ ARB_DECL int arb_node_send(arb_node *node, const char *path, uint32_t tag,
 // once the node began to stop.  Thread: node.
 ARB_DECL int arb_node_reload(
     arb_node *node, const arb_sup_spec *spec, char *errbuf, size_t errlen);
+// arb_node_reload_then is arb_node_reload that reports, through fn, the
+// outcome of the starts the reload made (arb_node_done_fn): an added child
+// whose start fails is not added, a changed one is left stopped, neither
+// counts toward intensity (OTP's start_child answers {error, Reason}).
+// When it returns ARB_OK, fn is called exactly once (possibly before
+// it returns) unless the node begins to stop first.  Thread: node.
+ARB_DECL int arb_node_reload_then(arb_node *node, const arb_sup_spec *spec,
+    char *errbuf, size_t errlen, arb_node_done_fn fn, void *arg);
 
 // arb_node_live is true while every running actor's loop has ticked
 // within the last 3 s (or its watchdog); else false and stuck (if not

@@ -635,9 +635,11 @@ arb_node_walk(arb_node *node, arb_walk_cb cb, void *arg)
 }
 
 static int
-node_child_op(arb_node *node, const char *path, int op)
+node_child_op(arb_node *node, const char *path, int op, arb_node_done_fn fn,
+    void *arg)
 {
 	arb__child *c;
+	int         rv;
 
 	if (node == NULL || path == NULL) {
 		return ARB_EINVAL;
@@ -648,25 +650,34 @@ node_child_op(arb_node *node, const char *path, int op)
 	if ((c = arb__sup_lookup(node->tree.root, path)) == NULL) {
 		return ARB_ENOENT;
 	}
-	return arb__sup_child_op(c, op);
+	if (fn == NULL) {
+		return arb__sup_child_op(c, op);
+	}
+	if ((rv = arb__stree_track_begin(&node->tree)) != ARB_OK) {
+		return rv;
+	}
+	rv = arb__sup_child_op(c, op);
+	// Not accepted: nothing to wait for, fn is not called.
+	arb__stree_track_end(&node->tree, rv == ARB_OK ? fn : NULL, arg);
+	return rv;
 }
 
 int
 arb_node_child_stop(arb_node *node, const char *path)
 {
-	return node_child_op(node, path, 0);
+	return node_child_op(node, path, 0, NULL, NULL);
 }
 
 int
 arb_node_child_start(arb_node *node, const char *path)
 {
-	return node_child_op(node, path, 1);
+	return node_child_op(node, path, 1, NULL, NULL);
 }
 
 int
 arb_node_child_restart(arb_node *node, const char *path)
 {
-	return node_child_op(node, path, 2);
+	return node_child_op(node, path, 2, NULL, NULL);
 }
 
 int
@@ -700,6 +711,13 @@ int
 arb_node_reload(
     arb_node *node, const arb_sup_spec *spec, char *errbuf, size_t errlen)
 {
+	return arb_node_reload_then(node, spec, errbuf, errlen, NULL, NULL);
+}
+
+int
+arb_node_reload_then(arb_node *node, const arb_sup_spec *spec,
+    char *errbuf, size_t errlen, arb_node_done_fn fn, void *arg)
+{
 	int rv;
 
 	if (node == NULL || spec == NULL) {
@@ -723,7 +741,15 @@ arb_node_reload(
 		return ARB_EAGAIN;
 	}
 	arb__log(ARB_LOG_INFO, "root", "event=reload");
-	return arb__sup_reload(node->tree.root, spec);
+	if (fn == NULL) {
+		return arb__sup_reload(node->tree.root, spec);
+	}
+	if ((rv = arb__stree_track_begin(&node->tree)) != ARB_OK) {
+		return rv;
+	}
+	rv = arb__sup_reload(node->tree.root, spec);
+	arb__stree_track_end(&node->tree, rv == ARB_OK ? fn : NULL, arg);
+	return rv;
 }
 
 typedef struct live_walk {

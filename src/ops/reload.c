@@ -114,7 +114,8 @@ serve_reload_cb(arb__serve *run, arb__errs *errs)
 // reload_apply applies a loaded tree (taking it), or keeps the running
 // tree; every problem goes to errs.
 static int
-reload_apply(arb__serve *run, arb_tree *cfg, arb__errs *errs)
+reload_apply(arb__serve *run, arb_tree *cfg, arb__errs *errs,
+    arb_node_done_fn fn, void *arg)
 {
 	char       *buf, *line, *save = NULL;
 	const char *p;
@@ -146,7 +147,8 @@ reload_apply(arb__serve *run, arb_tree *cfg, arb__errs *errs)
 		    cfg->log_level != ARB_LOG_DEFAULT ? cfg->log_level
 		                                      : ARB_LOG_INFO);
 	}
-	rv = arb_node_reload(run->node, cfg->root, buf, RELOAD_ERRBUF);
+	rv = arb_node_reload_then(
+	    run->node, cfg->root, buf, RELOAD_ERRBUF, fn, arg);
 	if (rv == ARB_OK) {
 		run->reloads++;
 	} else {
@@ -171,10 +173,11 @@ reload_log(arb__serve *run, int rv, const arb__errs *errs, const char *by)
 		arb_log(NULL, ARB_LOG_ERROR, "reload_error", "%s",
 		    errs->v[i].text);
 	}
-	if (rv == ARB_OK) {
-		arb_log(NULL, ARB_LOG_INFO, "reload_applied",
-		    "file=%s reloads=%u by=%s",
-		    run->file != NULL ? run->file : "-", run->reloads, by);
+	if (rv == ARB_OK || rv == ARB_ECHILD) {
+		arb_log(NULL, rv == ARB_OK ? ARB_LOG_INFO : ARB_LOG_ERROR,
+		    "reload_applied", "file=%s reloads=%u by=%s%s",
+		    run->file != NULL ? run->file : "-", run->reloads, by,
+		    rv == ARB_OK ? "" : " start_failed=yes");
 	} else {
 		arb_log(NULL, ARB_LOG_ERROR, "reload_rejected",
 		    "file=%s problems=%zu error=%s action=keep_tree by=%s",
@@ -204,6 +207,11 @@ struct arb__reload {
 	bool           busy; // the thread runs (or has not been joined)
 	reload_waiters cur;  // waiting for the read under way
 	reload_waiters next; // waiting for the next read
+	// Applied, the children it started not all READY yet: who waits,
+	// and what to tell them (reload_started_all).
+	bool           applying;
+	reload_waiters applied;
+	arb__errs      applied_errs;
 	// The thread's result, read on the node thread after the join.
 	arb_tree *cfg;
 	arb__errs errs;
@@ -229,15 +237,61 @@ reload_by(const reload_waiters *w, char *buf, size_t len)
 
 static void reload_begin(struct arb__reload *r);
 
-// reload_done runs on the node thread once the read ended: apply, log,
-// answer, then start the next read if requests wait for one.
+// reload_finish logs the outcome, answers, then starts the next read if
+// requests wait for one.
+static void
+reload_finish(struct arb__reload *r, const reload_waiters *w, int rv,
+    arb__errs *errs)
+{
+	char by[32];
+
+	reload_by(w, by, sizeof(by));
+	reload_log(r->run, rv, errs, by);
+	if (w->done != NULL) {
+		w->done(rv, errs, w->arg);
+	}
+	arb__errs_fini(errs);
+	if (r->next.sighup || r->next.control) {
+		r->cur = r->next;
+		memset(&r->next, 0, sizeof(r->next));
+		reload_begin(r);
+	}
+}
+
+// reload_started_all receives the outcome of the starts an applied reload
+// made: a child that failed to start was left out (or stopped), and the
+// reload says so to whoever asked.
+static void
+reload_started_all(void *arg, int rv, const char *why)
+{
+	struct arb__reload *r = arg;
+	reload_waiters      w = r->applied;
+	arb__errs           errs = r->applied_errs;
+	char                text[512];
+
+	r->applying = false;
+	memset(&r->applied, 0, sizeof(r->applied));
+	memset(&r->applied_errs, 0, sizeof(r->applied_errs));
+	if (rv == ARB_ECHILD) {
+		snprintf(text, sizeof(text),
+		    "%s (a child added by the reload is left out, a changed "
+		    "one stopped; the rest was applied)",
+		    why);
+		arb__errs_add(&errs, 0, 0, text);
+	} else if (rv != ARB_OK) {
+		arb__errs_add(&errs, 0, 0, why);
+	}
+	reload_finish(r, &w, rv, &errs);
+}
+
+// reload_done runs on the node thread once the read ended: apply, then
+// log and answer once the children it started are up (or failed).
 static void
 reload_done(evutil_socket_t fd, short what, void *arg)
 {
 	struct arb__reload *r = arg;
 	reload_waiters      w = r->cur;
 	arb__errs           errs;
-	char                by[32];
 	int                 rv;
 
 	ARB_UNUSED(fd);
@@ -252,20 +306,21 @@ reload_done(evutil_socket_t fd, short what, void *arg)
 	rv = r->rv;
 	memset(&r->errs, 0, sizeof(r->errs));
 	if (rv == ARB_OK) {
-		rv = reload_apply(r->run, r->cfg, &errs);
+		r->applying     = true;
+		r->applied      = w;
+		r->applied_errs = errs;
+		rv = reload_apply(r->run, r->cfg, &r->applied_errs,
+		    reload_started_all, r);
 		r->cfg = NULL;
+		if (rv == ARB_OK) {
+			return; // reload_started_all answers (perhaps did)
+		}
+		r->applying = false;
+		errs = r->applied_errs;
+		memset(&r->applied_errs, 0, sizeof(r->applied_errs));
+		memset(&r->applied, 0, sizeof(r->applied));
 	}
-	reload_by(&w, by, sizeof(by));
-	reload_log(r->run, rv, &errs, by);
-	if (w.done != NULL) {
-		w.done(rv, &errs, w.arg);
-	}
-	arb__errs_fini(&errs);
-	if (r->next.sighup || r->next.control) {
-		r->cur = r->next;
-		memset(&r->next, 0, sizeof(r->next));
-		reload_begin(r);
-	}
+	reload_finish(r, &w, rv, &errs);
 }
 
 // reload_begin starts the read for the waiters in r->cur.
@@ -335,7 +390,7 @@ arb__serve_reload_request(
 		return;
 	}
 	r = reload_state(run);
-	w = r->busy ? &r->next : &r->cur;
+	w = r->busy || r->applying ? &r->next : &r->cur;
 	if (strcmp(by, "sighup") == 0) {
 		w->sighup = true;
 	} else {
@@ -351,7 +406,7 @@ arb__serve_reload_request(
 		w->done = done;
 		w->arg = arg;
 	}
-	if (!r->busy) {
+	if (!r->busy && !r->applying) {
 		reload_begin(r);
 	}
 }
@@ -373,6 +428,9 @@ arb__serve_reload_stop(arb__serve *run)
 		arb__tree_free(r->cfg);
 		arb__errs_fini(&r->errs);
 	}
+	// An applied reload whose starts are still awaited is never
+	// answered: the node stops (the tree calls nobody back any more).
+	arb__errs_fini(&r->applied_errs);
 	event_free(r->ev);
 	close(r->cancel[0]);
 	close(r->cancel[1]);

@@ -24,6 +24,16 @@ arb__sup_child_op(arb__child *c, int op)
 			return ARB_ESHUTDOWN;
 		}
 	}
+	if (op == 0 &&
+	    (c->state == ARB__CS_STOPPED || c->state == ARB__CS_IGNORED)) {
+		// Already stopped: it stays so (OTP's terminate_child answers
+		// ok), and a restart queued for it is not made.
+		c->held = true;
+		return ARB_OK;
+	}
+	if (op != 0 && arb__child_gone(c)) {
+		return ARB_ESTATE; // a temporary child that ended (OTP: not_found)
+	}
 	if (sup->job != JOB_NONE) {
 		if (op != 0) {
 			return ARB_EAGAIN; // a restart or reload is under way
@@ -33,9 +43,6 @@ arb__sup_child_op(arb__child *c, int op)
 		// last 30 s): hold the child and take it down now.  The job
 		// skips held children at its START steps and waits for this
 		// one like for any other stopping child.
-		if (c->state == ARB__CS_STOPPED && c->held) {
-			return ARB_ESTATE;
-		}
 		c->held = true;
 		arb__log(ARB_LOG_INFO, c->path, "event=operator action=stop");
 		arb__sup_fire(c, ARB__CE_STOP);
@@ -44,9 +51,6 @@ arb__sup_child_op(arb__child *c, int op)
 	}
 	switch (op) {
 	case 0: // stop
-		if (c->state == ARB__CS_STOPPED && c->held) {
-			return ARB_ESTATE;
-		}
 		c->held = true;
 		break;
 	case 1: // start

@@ -139,6 +139,7 @@ arb__sup_reload(arb__sup *sup, const arb_sup_spec *spec)
 			    "event=reload action=restart");
 		} else {
 			arb__log(ARB_LOG_INFO, c->path, "event=reload action=add");
+			c->added = true; // a failed start leaves it out
 		}
 		next[nn++] = c;
 	}

@@ -12,6 +12,7 @@
 
 #include "sup_rt.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -114,6 +115,74 @@ arb__stree_changed(arb__stree *tree)
 	if (tree->hooks.changed != NULL) {
 		tree->hooks.changed(tree->hook_arg);
 	}
+}
+
+// --- Tracked operations -----------------------------------------------------
+int
+arb__stree_track_begin(arb__stree *tree)
+{
+	if (tree->tracking || tree->track_fn != NULL) {
+		return ARB_EAGAIN;
+	}
+	tree->tracking     = true;
+	tree->track_jobs   = 0;
+	tree->track_rv     = ARB_OK;
+	tree->track_why[0] = '\0';
+	return ARB_OK;
+}
+
+static void
+track_done(arb__stree *tree)
+{
+	arb__track_fn fn = tree->track_fn;
+
+	if (tree->tracking || tree->track_jobs > 0 || fn == NULL) {
+		return;
+	}
+	tree->track_fn = NULL;
+	if (!tree->stop_begun) {
+		fn(tree->track_arg, tree->track_rv, tree->track_why);
+	}
+}
+
+void
+arb__stree_track_end(arb__stree *tree, arb__track_fn fn, void *arg)
+{
+	tree->tracking  = false;
+	tree->track_fn  = fn;
+	tree->track_arg = arg;
+	track_done(tree);
+}
+
+void
+arb__stree_track_job_ended(arb__stree *tree)
+{
+	if (tree->track_jobs > 0) {
+		tree->track_jobs--;
+	}
+	track_done(tree);
+}
+
+void
+arb__stree_note_fail(arb__stree *tree, const char *path, const arb_exit *why)
+{
+	char reason[200];
+
+	arb_exit_format(why, reason, sizeof(reason));
+	snprintf(tree->start_fail, sizeof(tree->start_fail), "%s: %s", path,
+	    reason);
+}
+
+void
+arb__stree_track_fail(arb__stree *tree, const char *path, const arb_exit *why)
+{
+	if (tree->track_rv != ARB_OK) {
+		return; // the first failure is the one reported
+	}
+	arb__stree_note_fail(tree, path, why);
+	tree->track_rv = ARB_ECHILD;
+	snprintf(tree->track_why, sizeof(tree->track_why), "%s",
+	    tree->start_fail);
 }
 
 arb__mview *

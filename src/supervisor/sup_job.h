@@ -59,7 +59,9 @@ struct arb__sup {
 	arb__cevent    report_what;
 	bool           in_run;
 	arb__child   **removed; // reload: stopped, then freed after the job
-	size_t         nremoved;
+	size_t         nremoved; // (also children dropped during a job)
+	bool           tracked;  // the job belongs to a tracked operation
+	bool           adding;   // arb__sup_start_dynamic is starting a child
 };
 
 // --- child.c: child records ------------------------------------------------
@@ -86,6 +88,8 @@ void arb__child_timer_cancel(struct event **evp);
 // arb__sup_job_set makes them sup's job (steps taken over); arb__sup_run
 // runs the job as far as it can go now; arb__sup_fire feeds a
 // supervisor's own event (START, STOP) to one of its children.
+// arb__child_gone: a temporary child that ended is never started again.
+bool  arb__child_gone(const arb__child *c);
 step *arb__sup_steps(size_t n);
 void  arb__sup_job_set(arb__sup *sup, job_kind kind, step *steps, size_t n);
 void  arb__sup_run(arb__sup *sup);

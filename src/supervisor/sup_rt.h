@@ -89,6 +89,8 @@ struct arb__child {
 	uint64_t       exits[8];     // exits by arb_exit_kind
 	bool           held;         // stopped by an operator: not restarted
 	bool           removing;     // reload removes it: no restart decision
+	bool           added;        // a reload added it and it never started:
+	                             // a failed start leaves it out
 };
 
 // The grace a thread actor gets to end when a stop turns brutal (a second
@@ -124,6 +126,11 @@ typedef struct arb__stree_hooks {
 	void (*exited)(void *arg, const arb_exit *why); // the root ended
 	void (*stop_began)(void *arg); // the tree began to stop (once)
 } arb__stree_hooks;
+
+// arb__track_fn receives the outcome of a tracked operation (an operator
+// start or restart, a reload): ARB_OK, or ARB_ECHILD and why ("PATH:
+// reason") when a child it started failed to start.
+typedef void (*arb__track_fn)(void *arg, int rv, const char *why);
 
 // The number of isolations (arb_isolation), so of drivers.
 #define ARB__ISOLATIONS 4
@@ -176,6 +183,16 @@ struct arb__stree {
 	int                threads;    // threads not yet joined
 	arb__thr          *spare_thr;  // while an EXIT is handled: its thread
 	arb__thr          *ready_thr;  // made ahead for the next thread start
+	// The operation whose outcome is awaited (arb__stree_track_*): the
+	// operator jobs and reload jobs it began, the first start that failed.
+	bool               tracking;    // jobs begun now belong to it
+	int                track_jobs;  // its jobs still running
+	int                track_rv;
+	char               track_why[256];
+	arb__track_fn      track_fn;    // NULL: none awaited
+	void              *track_arg;
+	char               start_fail[256]; // the last failed start: "PATH:
+	                                    // reason"
 };
 
 // --- stree.c -------------------------------------------------------------
@@ -198,6 +215,23 @@ void arb__stree_actor_down(
 // (a child's record keeps them until its next start or its removal) to
 // tree->ended.
 void arb__stree_count_ended(arb__stree *tree, const arb_stats *st);
+// arb__stree_track_begin makes the operator and reload jobs begun until
+// arb__stree_track_end one operation; arb__stree_track_end has fn(arg, rv,
+// why) called once they all ended (at once if they did, or if none
+// began).  An operation under way makes arb__stree_track_begin return
+// ARB_EAGAIN.  Once the tree began to stop, fn is never called.
+int  arb__stree_track_begin(arb__stree *tree);
+void arb__stree_track_end(arb__stree *tree, arb__track_fn fn, void *arg);
+// arb__stree_track_job_ended: one of its jobs ended.
+void arb__stree_track_job_ended(arb__stree *tree);
+// arb__stree_track_fail records a failed start of the operation (the
+// first one is reported).
+void arb__stree_track_fail(
+    arb__stree *tree, const char *path, const arb_exit *why);
+// arb__stree_note_fail keeps the last failed start's path and reason in
+// tree->start_fail (read by a run-time start's caller).
+void arb__stree_note_fail(
+    arb__stree *tree, const char *path, const arb_exit *why);
 // arb__stree_changed tells the owner a child changed state.
 void arb__stree_changed(arb__stree *tree);
 // arb__stree_mview returns the scratch for decoding an actor's metrics

@@ -226,15 +226,31 @@ child_timer_cb(evutil_socket_t fd, short what, void *arg)
 void
 arb__sup_job_set(arb__sup *sup, job_kind kind, step *steps, size_t n)
 {
+	arb__stree *tree = sup->tree;
+
 	arb__free(sup->steps);
+	if (sup->tracked) {
+		// Done, or replaced (a stop): the operation learns it.
+		if (kind == JOB_SHUTDOWN && tree->track_rv == ARB_OK) {
+			tree->track_rv = ARB_ESHUTDOWN;
+			snprintf(tree->track_why, sizeof(tree->track_why),
+			    "%.200s: the supervisor stopped first", sup->path);
+		}
+		sup->tracked = false;
+		arb__stree_track_job_ended(tree);
+	}
+	if (tree->tracking && (kind == JOB_OPERATOR || kind == JOB_RELOAD)) {
+		sup->tracked = true;
+		tree->track_jobs++;
+	}
 	sup->job    = kind;
 	sup->steps  = steps;
 	sup->nsteps = n;
 	sup->cur    = 0;
 }
 
-static bool
-child_gone(const arb__child *c)
+bool
+arb__child_gone(const arb__child *c)
 {
 	// A temporary child that has ended is never started again.
 	return c->spec.restart == ARB_TEMPORARY && c->has_last_exit &&
@@ -283,8 +299,8 @@ sup_remove_gone_dynamic(arb__sup *sup)
 {
 	size_t i, j = 0;
 
-	if (sup->job != JOB_NONE) {
-		return;
+	if (sup->job != JOB_NONE || sup->adding) {
+		return; // (arb__sup_start_dynamic looks at its child after)
 	}
 	for (i = 0; i < sup->n; i++) {
 		arb__child *c = sup->children[i];
@@ -334,12 +350,6 @@ job_done(arb__sup *sup)
 		break;
 	case JOB_RELOAD:
 		sup->state = SUP_RUNNING;
-		for (i = 0; i < sup->nremoved; i++) {
-			arb__child_free(sup->removed[i]);
-		}
-		arb__free(sup->removed);
-		sup->removed  = NULL;
-		sup->nremoved = 0;
 		break;
 	case JOB_SHUTDOWN:
 		sup->state = SUP_STOPPED;
@@ -348,6 +358,13 @@ job_done(arb__sup *sup)
 	case JOB_NONE:
 		break;
 	}
+	// Children the job removed (a reload's, one left out or dropped).
+	for (i = 0; i < sup->nremoved; i++) {
+		arb__child_free(sup->removed[i]);
+	}
+	arb__free(sup->removed);
+	sup->removed  = NULL;
+	sup->nremoved = 0;
 	sup_remove_gone_dynamic(sup);
 	// Restarts that arrived while a job ran (at most those queued now: a
 	// restart that fails again is queued again, and waits for the next
@@ -386,7 +403,7 @@ sup_prepare_next(arb__sup *sup)
 	for (i = sup->cur + 1; i < sup->nsteps; i++) {
 		arb__child *c = sup->steps[i].c;
 
-		if (sup->steps[i].kind != STEP_START || child_gone(c) ||
+		if (sup->steps[i].kind != STEP_START || arb__child_gone(c) ||
 		    c->held || c->state != ARB__CS_STOPPED) {
 			continue;
 		}
@@ -433,7 +450,15 @@ arb__sup_run(arb__sup *sup)
 			break;
 		}
 		// STEP_START
-		if (child_gone(c) || c->held || c->state == ARB__CS_RUNNING ||
+		if (c->held && sup->job == JOB_RESTART) {
+			// An operator stopped it while its restart waited (a
+			// backoff, a sibling's stop): the restart ends there,
+			// the children after it are not started (OTP drops a
+			// try_again_restart of a terminated child).
+			sup->cur = sup->nsteps;
+			break;
+		}
+		if (arb__child_gone(c) || c->held || c->state == ARB__CS_RUNNING ||
 		    c->state == ARB__CS_IGNORED) {
 			sup->cur++;
 			continue;
@@ -582,21 +607,25 @@ sup_restart(arb__sup *sup, arb__child *c)
 	idx = child_index(sup, c);
 	arb__strategy_range(sup->spec->strategy, sup->n, idx, &lo, &hi);
 	s = arb__sup_steps(2 * (hi - lo));
+	// Each sibling's role (arb__group_role_of): stopped in reverse start
+	// order, then started again in start order, except temporary ones
+	// (stopped only) and those an operator stopped (left alone).
 	for (i = hi; i > lo; i--) {
-		if (sup->children[i - 1] != c) {
+		arb__child *x = sup->children[i - 1];
+		if (x != c && arb__group_role_of(sup->spec->strategy, sup->n,
+		                  idx, i - 1, x->spec.restart, x->held) !=
+		        ARB__ROLE_NONE) {
 			s[k].kind = STEP_STOP;
-			s[k++].c  = sup->children[i - 1];
+			s[k++].c  = x;
 		}
 	}
 	for (i = lo; i < hi; i++) {
 		arb__child *x = sup->children[i];
-		// Siblings taken down by this restart: temporary ones are not
-		// started again (OTP).
-		if (x != c && x->spec.restart == ARB_TEMPORARY) {
-			continue;
+		if (arb__group_role_of(sup->spec->strategy, sup->n, idx, i,
+		        x->spec.restart, x->held) == ARB__ROLE_RESTART) {
+			s[k].kind = STEP_START;
+			s[k++].c  = x;
 		}
-		s[k].kind = STEP_START;
-		s[k++].c  = x;
 	}
 	sup->state = SUP_RUNNING;
 	arb__sup_job_set(sup, JOB_RESTART, s, k);
@@ -672,14 +701,58 @@ sup_child_exited(arb__sup *sup, arb__child *c, const arb_exit *why)
 	sup_remove_gone_dynamic(sup);
 }
 
+// sup_drop takes c out of sup's children: freed once the current job
+// ends (the job's steps may still name it), or now if none runs.
+static void
+sup_drop(arb__sup *sup, arb__child *c)
+{
+	size_t i = child_index(sup, c);
+
+	memmove(sup->children + i, sup->children + i + 1,
+	    (sup->n - i - 1) * sizeof(*sup->children));
+	sup->n--;
+	if (sup->job == JOB_NONE) {
+		arb__child_free(c);
+		return;
+	}
+	sup->removed = arb__realloc(
+	    sup->removed, (sup->nremoved + 1) * sizeof(*sup->removed));
+	if (sup->removed == NULL) {
+		arb__panic("out of memory dropping a child");
+	}
+	sup->removed[sup->nremoved++] = c;
+}
+
+// start_cause says why c was being started (arb__decide_start_failure).
+static arb__start_cause
+start_cause(const arb__sup *sup, const arb__child *c)
+{
+	if (c->dynamic && c->restarts == 0 && !c->has_last_exit) {
+		return ARB__START_ADD; // start_child of a pool
+	}
+	switch (sup->job) {
+	case JOB_INIT:
+		return ARB__START_INIT;
+	case JOB_OPERATOR:
+		return ARB__START_OPERATOR;
+	case JOB_RELOAD:
+		return ARB__START_ADD; // added, or changed: a new record
+	default:
+		return ARB__START_RESTART;
+	}
+}
+
 static void
 sup_start_failed(arb__sup *sup, arb__child *c, const arb_exit *why)
 {
 	char     reason[200];
 	arb_exit keep;
+	bool     stopping = sup->state == SUP_STOPPING ||
+	    sup->state == SUP_STOPPED;
 
 	arb_exit_format(why, reason, sizeof(reason));
-	if (sup->job == JOB_INIT) {
+	switch (arb__decide_start_failure(start_cause(sup, c), stopping)) {
+	case ARB__FAIL_ABORT_START:
 		arb__log(ARB_LOG_ERROR, c->path,
 		    "event=start_failed reason=%s decision=abort_start", reason);
 		sup->start_failed = true;
@@ -690,23 +763,52 @@ sup_start_failed(arb__sup *sup, arb__child *c, const arb_exit *why)
 		keep       = sup->exit_reason;
 		sup_shutdown(sup, &keep);
 		return;
-	}
-	if (sup->state == SUP_STOPPING || sup->state == SUP_STOPPED) {
+	case ARB__FAIL_NONE:
 		arb__log(ARB_LOG_ERROR, c->path,
 		    "event=start_failed reason=%s decision=none(stopping)",
 		    reason);
 		arb__sup_run(sup);
 		return;
-	}
-	if (c->dynamic && c->restarts == 0 && !c->has_last_exit) {
-		// A run-time child that never started: its caller learns it.
-		arb__log(ARB_LOG_ERROR, c->path,
-		    "event=start_failed reason=%s decision=remove", reason);
+	case ARB__FAIL_REPORT:
+		// OTP's start_child / restart_child answer {error, Reason}:
+		// whoever asked learns it, the tree stays as it was, nothing
+		// counts toward intensity.
 		c->has_last_exit = true;
 		c->last_exit     = *why;
+		if (sup->tracked) {
+			arb__stree_track_fail(sup->tree, c->path, why);
+		}
+		if (c->dynamic) {
+			// A run-time child that never started: its caller
+			// learns it.
+			arb__log(ARB_LOG_ERROR, c->path,
+			    "event=start_failed reason=%s decision=remove",
+			    reason);
+			arb__sup_run(sup);
+			sup_remove_gone_dynamic(sup);
+			return;
+		}
+		if (sup->job != JOB_NONE && sup->cur < sup->nsteps &&
+		    sup->steps[sup->cur].c == c) {
+			sup->cur++; // this step is over
+		}
+		if (c->added) {
+			// Added by a reload: it is not added.
+			arb__log(ARB_LOG_ERROR, c->path,
+			    "event=start_failed reason=%s decision=not_added",
+			    reason);
+			sup_drop(sup, c);
+		} else {
+			// It stays stopped until an operator starts it.
+			arb__log(ARB_LOG_ERROR, c->path,
+			    "event=start_failed reason=%s decision=report",
+			    reason);
+			c->held = true;
+		}
 		arb__sup_run(sup);
-		sup_remove_gone_dynamic(sup);
 		return;
+	case ARB__FAIL_RETRY:
+		break;
 	}
 	// A failed restart is retried and counts toward intensity (OTP
 	// try_again_restart); it never crashes the supervisor.
@@ -722,10 +824,12 @@ sup_start_failed(arb__sup *sup, arb__child *c, const arb_exit *why)
 	c->restarts++;
 	c->has_last_exit = true;
 	c->last_exit     = *why;
-	// Continue the current job; the failed child is retried after it.
+	// Retried once the current job ended; the job's later starts are
+	// not made (OTP's start_children stops at the first failure): the
+	// retry restarts them in their turn.
 	sup_queue_retry(sup, c);
 	if (sup->job != JOB_NONE) {
-		sup->cur++; // skip the failed step
+		sup->cur = sup->nsteps;
 		arb__sup_run(sup);
 	} else {
 		job_done(sup);
@@ -774,6 +878,7 @@ child_event(arb__child *c, arb__cevent ev, const arb_exit *why)
 		return;
 	case ARB__CA_STARTED:
 		arb__child_timer_cancel(&c->start_timer);
+		c->added = false;
 		c->started_at_ms = arb__now_ms();
 		arb__stree_actor_up(sup->tree, c);
 		arb__log(ARB_LOG_INFO, c->path,
@@ -790,11 +895,33 @@ child_event(arb__child *c, arb__cevent ev, const arb_exit *why)
 		return;
 	case ARB__CA_IGNORED:
 		arb__child_timer_cancel(&c->start_timer);
-		arb__log(ARB_LOG_INFO, c->path, "event=ignored");
 		arb__child_started_notify(c, ARB_EIGNORE);
+		c->added = false;
+		if (arb__decide_ignore(c->spec.restart, c->dynamic) ==
+		    ARB__IGNORE_KEEP) {
+			arb__log(ARB_LOG_INFO, c->path, "event=ignored");
+			arb__sup_run(sup);
+			return;
+		}
+		// A temporary or pool child that answers ignore is dropped
+		// from the spec (OTP).
+		arb__log(ARB_LOG_INFO, c->path, "event=ignored decision=remove");
+		if (c->dynamic) {
+			c->state         = ARB__CS_STOPPED;
+			c->has_last_exit = true;
+			arb__sup_run(sup);
+			sup_remove_gone_dynamic(sup);
+			return;
+		}
+		if (sup->job != JOB_NONE && sup->cur < sup->nsteps &&
+		    sup->steps[sup->cur].c == c) {
+			sup->cur++;
+		}
+		sup_drop(sup, c);
 		arb__sup_run(sup);
 		return;
 	case ARB__CA_START_FAILED:
+		arb__stree_note_fail(sup->tree, c->path, why ? why : &e);
 		arb__child_started_notify(c, ARB_ECHILD);
 		arb__child_timer_cancel(&c->start_timer);
 		arb__child_timer_cancel(&c->watchdog_timer);
@@ -918,6 +1045,7 @@ arb__sup_free(arb__sup *sup)
 		arb__child_free(sup->removed[i]);
 	}
 	arb__free(sup->removed);
+	arb__sup_job_set(sup, JOB_NONE, NULL, 0); // a tracked job ends
 	if (sup->report_ev != NULL) {
 		event_free(sup->report_ev);
 	}
@@ -1013,7 +1141,9 @@ arb__sup_start_dynamic(arb__sup *sup, const void *arg, size_t len,
 		sup->cap      = ncap;
 	}
 	sup->children[sup->n++] = c;
+	sup->adding = true; // c is not freed before it is looked at
 	arb__sup_fire(c, ARB__CE_START);
+	sup->adding = false;
 	if (c->state != ARB__CS_STARTING && c->state != ARB__CS_RUNNING) {
 		sup_remove_gone_dynamic(sup);
 		return ARB_ECHILD; // failed at once: fn is not called

@@ -8,12 +8,12 @@
 
 #include <string.h>
 
-// child_public_state: what introspection shows (strategy.c's mapping; a
-// queued retry is not told apart here yet).
+// child_public_state: a stopped child whose restart waits behind the
+// current job is restarting too (arb__public_state).
 static arb_child_state
 child_public_state(const arb__child *c)
 {
-	return arb__public_state(c->state, false);
+	return arb__public_state(c->state, c->restart_pending && !c->held);
 }
 
 const char *

@@ -71,24 +71,9 @@ h_daemon(int argc, char **argv)
 	return arb_test_node_main(&s);
 }
 
-static int
-h_actor_daemon(int argc, char **argv)
-{
-	// A process actor (arbor code, no shim) that leaves a daemon behind.
-	const arb_child_spec c[] = {
-		PROBE_CHILD("p", ARB_PROCESS, "init=ok;daemon=1"),
-		PROBE_CHILD("keep", ARB_THREAD, "init=ok"),
-	};
-	const arb_sup_spec s = { .children = c, .nchildren = 2 };
-
-	cg_mode(argc, argv);
-	return arb_test_node_main(&s);
-}
-
 static const arb_test_helper helpers[] = {
 	{ "background", h_background },
 	{ "daemon", h_daemon },
-	{ "actor_daemon", h_actor_daemon },
 };
 
 // --- the tests --------------------------------------------------------------
@@ -336,40 +321,12 @@ test_stop_sweeps_what_a_killed_shim_left(void **state)
 	arb_test_proc_fini(&p);
 }
 
-static void
-test_stop_sweeps_a_process_actors_daemon(void **state)
-{
-	arb_test_proc p;
-	char          needle[96];
-	long          d;
-
-	(void) state;
-	// A process actor's own daemon (another session, SIGTERM ignored)
-	// comes to the node, its subreaper: the orderly stop kills, reaps and
-	// logs it before the node says it stopped.
-	arb_test_spawn(&p, "actor_daemon", NULL);
-	arb_test_expect(&p, "event=tree_up", 10000);
-	p.mark = 0;
-	d = arb_test_need_field(
-	    arb_test_expect(&p, "probe path=root/p event=daemon", 10000),
-	    "daemon");
-	assert_true(d > 0);
-	kill(p.pid, SIGTERM);
-	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&p, 10000)), 0);
-	snprintf(needle, sizeof(needle), "event=killed_leftover ospid=%ld ", d);
-	assert_int_equal(arb_test_count(&p, needle), 1);
-	assert_true(strstr(p.out, needle) < strstr(p.out, "event=node_exit"));
-	assert_true(gone(d, arb_test_now_ms() + 1000));
-	arb_test_proc_fini(&p);
-}
-
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_sigkill_kills_background_job_cgroup),
 	cmocka_unit_test(test_sigkill_kills_background_job_nocgroup),
 	cmocka_unit_test(test_stop_kills_setsid_daemon_cgroup),
 	cmocka_unit_test(test_stop_kills_setsid_daemon_nocgroup),
 	cmocka_unit_test(test_stop_sweeps_what_a_killed_shim_left),
-	cmocka_unit_test(test_stop_sweeps_a_process_actors_daemon),
 };
 
 ARB_TEST_MAIN("integration.escape", tests, helpers)

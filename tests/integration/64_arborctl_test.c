@@ -835,7 +835,276 @@ test_reload_is_read_off_the_loop(void **state)
 	arb_test_proc_fini(&p);
 }
 
+// --- issue 8: operator actions never take the node down ---------------------
+
+// A tree for the operator's start failures: f fails its init while
+// tmpdir/block exists, t is temporary and ends when poked, ti is a
+// temporary child that answers ignore.  intensity 1: a second counted
+// failure would take the node down.
+static const char tree_op[]
+    = "node: {name: t64o, control: ctl/t64.sock}\n"
+      "root:\n"
+      "  intensity: 1\n"
+      "  period: 60s\n"
+      "  children:\n"
+      "    - {name: e, type: echo, isolation: process}\n"
+      "    - name: f\n"
+      "      type: crasher\n"
+      "      isolation: process\n"
+      "      config: {init: fail_if_file, file: %s/block}\n"
+      "    - name: t\n"
+      "      type: crasher\n"
+      "      restart: temporary\n"
+      "      config:\n"
+      "        exit: {on_message: true, reason: error, code: 3, text: bye}\n"
+      "    - {name: ti, type: crasher, restart: temporary, config: {init: "
+      "ignore}}\n"
+      "%s";
+
+// The same tree plus g, added by a reload, which fails its init too.
+static const char tree_op_g[]
+    = "    - name: g\n"
+      "      type: crasher\n"
+      "      config: {init: fail_if_file, file: %s/block}\n";
+
+static void
+write_op_tree(char *file, size_t len, bool with_g)
+{
+	char g[256] = "", text[2048];
+
+	if (with_g) {
+		snprintf(g, sizeof(g), tree_op_g, tmpdir);
+	}
+	snprintf(text, sizeof(text), tree_op, tmpdir, g);
+	write_file(file, len, "tree.yaml", text);
+}
+
+static void
+block(bool on)
+{
+	char path[200];
+
+	snprintf(path, sizeof(path), "%s/block", tmpdir);
+	if (on) {
+		char buf[200];
+		arb_test_write_file(tmpdir, "block", "", buf, sizeof(buf));
+	} else {
+		assert_int_equal(unlink(path), 0);
+	}
+}
+
+static void
+test_operator_start_failure_is_reported(void **state)
+{
+	static const char *const run[] = { "root/e", "root/f", "root/t", NULL };
+	static const char *const t[] = { "root/t", NULL };
+	static const char *const g[] = { "root/g", NULL };
+	static const char *const ti[] = { "root/ti", NULL };
+	arb_test_proc            p;
+	char                     file[160];
+	const char              *json;
+	long                     e0;
+	int64_t                  t0;
+	int                      i;
+
+	(void) state;
+	need_binaries();
+	write_op_tree(file, sizeof(file), false);
+	run_tree(&p, file, NULL);
+	arb_test_expect(&p, "root event=tree_up", WAIT_MS);
+	await("running", run);
+	// A temporary child that answers ignore is dropped (OTP).
+	await(NULL, ti);
+	e0 = num(status(), "root/e", "ospid");
+
+	// stop is idempotent (OTP's terminate_child answers ok).
+	assert_int_equal(ctl("stop", "root/f", NULL, NULL), 0);
+	expect_out("root/f: stopped");
+	assert_int_equal(ctl("stop", "root/f", NULL, NULL), 0);
+	expect_out("root/f: stopped");
+
+	// An operator start that fails: the caller gets the child's reason,
+	// the tree stays as it was, nothing counts toward intensity (1: a
+	// second counted failure would end the node).
+	block(true);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(ctl("--timeout", "2", "start", "root/f"), 75);
+		expect_out("it is stopped");
+		expect_out("init failed on purpose");
+		json = status();
+		assert_true(state_is(json, "root/f", "stopped"));
+		assert_int_equal(num(json, "root/f", "restarts"), 0);
+		assert_int_equal(num(json, "root/e", "ospid"), e0);
+	}
+	assert_int_equal(ctl("--timeout", "2", "restart", "root/f"), 75);
+	expect_out("init failed on purpose");
+	assert_int_equal(arb_test_count(&p, "event=give_up"), 0);
+	block(false);
+	assert_int_equal(ctl("start", "root/f", NULL, NULL), 0);
+	expect_out("root/f: running");
+
+	// A temporary child that ended cannot be started: said at once.
+	assert_int_equal(ctl("send", "root/t", "1", "\"x\""), 0);
+	await("stopped", t);
+	t0 = now_ms();
+	assert_int_equal(ctl("--timeout", "5", "start", "root/t"), 1);
+	assert_true(now_ms() - t0 < 2000);
+	expect_out("cannot start root/t: it is stopped");
+
+	// A reload that adds a child whose start fails: the caller gets the
+	// child's reason, the child is not added, the node stays up.
+	block(true);
+	write_op_tree(file, sizeof(file), true);
+	assert_int_equal(ctl("reload", NULL, NULL, NULL), 1);
+	expect_out("root/g");
+	expect_out("init failed on purpose");
+	json = status();
+	assert_null(entry(json, "root/g"));
+	assert_true(state_is(json, "root/f", "running"));
+	assert_int_equal(num(json, "root/e", "ospid"), e0);
+	// ... SIGHUP alike: nobody to answer, the node logs it and lives.
+	p.mark = 0;
+	kill(p.pid, SIGHUP);
+	arb_test_expect(&p, "root/g event=start_failed", WAIT_MS);
+	arb_test_expect(&p, "event=reload_applied", WAIT_MS);
+	await(NULL, g);
+	assert_int_equal(arb_test_count(&p, "event=give_up"), 0);
+	// Once it can start, the reload adds it.
+	block(false);
+	assert_int_equal(ctl("reload", NULL, NULL, NULL), 0);
+	await("running", g);
+	assert_int_equal(num(status(), "root/e", "ospid"), e0);
+
+	assert_int_equal(stop_tree(&p), 0);
+	arb_test_proc_fini(&p);
+}
+
+// --- issue 8: group restarts follow OTP -------------------------------------
+
+// b fails its init while tmpdir/block exists; a and b end when poked.
+static const char tree_group[]
+    = "node: {name: t64g, control: ctl/t64.sock}\n"
+      "root:\n"
+      "  strategy: %s\n"
+      "  intensity: 50\n"
+      "  period: 60s\n"
+      "  children:\n"
+      "    - name: a\n"
+      "      type: crasher\n"
+      "      config:\n"
+      "        exit: {on_message: true, reason: error, code: 3, text: a}\n"
+      "    - name: b\n"
+      "      type: crasher\n"
+      "      isolation: process\n"
+      "      backoff: {min: %s, max: %s}\n"
+      "      config:\n"
+      "        init: fail_if_file\n"
+      "        file: %s/block\n"
+      "        exit: {on_message: true, reason: error, code: 4, text: b}\n"
+      "    - {name: c, type: echo, isolation: process}\n";
+
+static void
+run_group(arb_test_proc *p, const char *strategy, const char *backoff)
+{
+	static const char *const all[] = { "root/a", "root/b", "root/c", NULL };
+	char text[2048], file[160];
+
+	snprintf(text, sizeof(text), tree_group, strategy, backoff, backoff,
+	    tmpdir);
+	write_file(file, sizeof(file), "tree.yaml", text);
+	run_tree(p, file, NULL);
+	arb_test_expect(p, "root event=tree_up", WAIT_MS);
+	await("running", all);
+	assert_int_equal(arb_test_count(p, "root/c event=started"), 1);
+}
+
+// A group restart stops at the first child whose start fails: the ones
+// after it are not started (OTP's start_children), not even for a moment.
+static void
+test_group_restart_stops_at_a_failed_start(void **state)
+{
+	static const char *const all[] = { "root/a", "root/b", "root/c", NULL };
+	arb_test_proc            p;
+
+	(void) state;
+	need_binaries();
+	run_group(&p, "one_for_all", "300ms");
+	block(true);
+	assert_int_equal(ctl("send", "root/a", "1", "\"x\""), 0);
+	// Three failed starts of b, each retried after its backoff.
+	arb_test_expect(&p, "root/b event=start_failed", WAIT_MS);
+	arb_test_expect(&p, "root/b event=start_failed", WAIT_MS);
+	arb_test_expect(&p, "root/b event=start_failed", WAIT_MS);
+	// b waits for its retry (restarting, or starting again once its
+	// backoff ran out), never shown stopped; c is down.
+	assert_false(state_is(status(), "root/b", "stopped"));
+	assert_false(state_is(out, "root/b", "running"));
+	assert_true(state_is(out, "root/c", "stopped"));
+	block(false);
+	await("running", all);
+	assert_int_equal(stop_tree(&p), 0);
+	// c was started once more, after b: never while b was failing.
+	assert_int_equal(arb_test_count(&p, "root/c event=started"), 2);
+	arb_test_proc_fini(&p);
+}
+
+// one_for_one: a child whose restart waits behind another child's restart
+// (s, whose READY comes 2 s after its init) shows as restarting, not
+// stopped.
+static void
+test_queued_retry_shows_restarting(void **state)
+{
+	static const char tree[]
+	    = "node: {name: t64q, control: ctl/t64.sock}\n"
+	      "root:\n"
+	      "  intensity: 10\n"
+	      "  period: 60s\n"
+	      "  children:\n"
+	      "    - name: a\n"
+	      "      type: crasher\n"
+	      "      config:\n"
+	      "        exit: {on_message: true, reason: error, code: 3, text: "
+	      "a}\n"
+	      "    - name: s\n"
+	      "      type: crasher\n"
+	      "      config:\n"
+	      "        ready: late\n"
+	      "        ready_delay: 2s\n"
+	      "        exit: {on_message: true, reason: error, code: 4, text: "
+	      "s}\n";
+	static const char *const all[] = { "root/a", "root/s", NULL };
+	static const char *const s[] = { "root/s", NULL };
+	arb_test_proc            p;
+	char                     file[160];
+
+	(void) state;
+	need_binaries();
+	write_file(file, sizeof(file), "tree.yaml", tree);
+	run_tree(&p, file, NULL);
+	arb_test_expect(&p, "root event=tree_up", WAIT_MS);
+	await("running", all);
+	assert_int_equal(ctl("send", "root/s", "1", "\"x\""), 0);
+	arb_test_expect(&p, "root/s event=exit", WAIT_MS);
+	// s's restart is a job that waits 2 s for its READY; a ends
+	// meanwhile: its restart is queued behind that job.
+	assert_int_equal(ctl("send", "root/a", "1", "\"x\""), 0);
+	arb_test_expect(&p, "root/a event=exit", WAIT_MS);
+	if (!state_is(status(), "root/s", "running")) {
+		assert_true(state_is(out, "root/a", "restarting"));
+	}
+	await("running", s);
+	await("running", all);
+	assert_int_equal(stop_tree(&p), 0);
+	arb_test_proc_fini(&p);
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test_setup_teardown(
+	    test_operator_start_failure_is_reported, setup, teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_group_restart_stops_at_a_failed_start, setup, teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_queued_retry_shows_restarting, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_status_stop_start_restart_send, setup, teardown),
 	cmocka_unit_test_setup_teardown(
