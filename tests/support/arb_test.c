@@ -56,6 +56,8 @@ extern char **environ;
 // in one round.
 #define MAX_LEFTOVERS 64
 
+
+#define TAIL_MAX 1400 // bytes of a helper's output shown on failure
 // --- Time -----------------------------------------------------------------
 
 int64_t
@@ -786,9 +788,12 @@ proc_fail(arb_test_proc *p, const char *fmt, ...)
 		    why, out != NULL ? out : "",
 		    len > 0 && out[len - 1] != '\n' ? "\n" : "");
 	}
-	print_error("ERROR: %s\n--- helper output (%zu bytes) ---\n%s%s"
-	            "--- end of helper output ---\n",
-	    why, len, out != NULL ? out : "",
+	// cmocka's print_error keeps only its first ~2 KB: show the end of
+	// the output, where what went wrong is, not its beginning.
+	print_error("ERROR: %s\n--- helper output (%zu bytes, the last %zu) "
+	            "---\n%s%s--- end of helper output ---\n",
+	    why, len, len > TAIL_MAX ? (size_t) TAIL_MAX : len,
+	    out != NULL ? out + (len > TAIL_MAX ? len - TAIL_MAX : 0) : "",
 	    len > 0 && out[len - 1] != '\n' ? "\n" : "");
 	free(out);
 	fail();
