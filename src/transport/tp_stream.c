@@ -1218,7 +1218,9 @@ struct arb__link {
 	arb__chunk *f_head; // in the current send operation
 	nng_iov     iov[LINK_IOV];
 	unsigned    niov;
-	size_t      f_bytes;
+	size_t      f_bytes; // left to write of the current flight
+	size_t      f_done;  // written of it by earlier (short) writes
+	bool        f_hello; // the flight began with the HELLO
 	bool        sending;
 	uint8_t     hello[ARB__HELLO_MAX];
 	size_t      hello_len;
@@ -1274,15 +1276,15 @@ link_drop_queue(arb__link *k)
 	k->q_bytes = 0;
 }
 
-// link_count_lost counts what was written (or is being written) on the
-// stream that died and was not acknowledged: possibly lost.  The chunks
-// of the send in progress stay until that operation ends (nng may still
-// hold their iov); their count is zeroed so nothing is counted twice.
+// link_count_lost counts what was written on the stream that died and
+// was not acknowledged: possibly lost.  The chunks of a send still in
+// progress are settled when that operation ends (link_flight_settle):
+// nng may still hold their iov, and until it ends nobody knows whether
+// they left.
 static void
 link_count_lost(arb__link *k)
 {
-	arb__chunk *ch;
-	uint64_t    n = 0;
+	uint64_t n = 0;
 
 	while (k->ring_n > 0) {
 		unacked *u = &k->ring[k->ring_head];
@@ -1296,15 +1298,67 @@ link_count_lost(arb__link *k)
 		k->ring_n--;
 	}
 	k->ring_envs = 0;
-	for (ch = k->f_head; ch != NULL; ch = ch->next) {
-		if (ch->origin != NULL) {
-			stat_add(&ch->origin->lost, ch->nenv);
-			arb__origin_settle(ch->origin, ch->nenv);
+	stat_add(&k->cfg.stats->lost, n);
+}
+
+// link_flight_settle ends a send operation that failed (or completed on
+// a stream already failed), `written` bytes of the flight having left:
+// a frame that left in whole or in part is possibly lost; one that never
+// left goes back to the head of the queue, in order, for whoever listens
+// next (SPEC 19).  A failed nng stream send writes nothing (nng 1.5.2's
+// ipc and tcp streams finish a send either with what one sendmsg took or
+// with an error and nothing), so `written` is what earlier short writes
+// of the flight took plus what this one took.  Without this a message
+// sent just after the receiver's DOWN, while the link to its dead
+// process was being torn down, was counted lost and never reached the
+// restarted actor.  Under k->mtx.
+static void
+link_flight_settle(arb__link *k, size_t written)
+{
+	arb__chunk *ch, *next;
+	arb__chunk *back = NULL, *last = NULL;
+	size_t      bytes = 0;
+	uint64_t    n = 0;
+
+	if (k->f_hello) {
+		written -= written < k->hello_len ? written : k->hello_len;
+	}
+	for (ch = k->f_head; ch != NULL; ch = next) {
+		size_t flen = ARB__FR_DATA_HDR + ch->len;
+
+		next = ch->next;
+		if (written > 0) {
+			written -= written < flen ? written : flen;
+			if (ch->origin != NULL) {
+				stat_add(&ch->origin->lost, ch->nenv);
+				arb__origin_settle(ch->origin, ch->nenv);
+			}
+			n += ch->nenv;
+			arb__chunk_free(ch);
+			continue;
 		}
-		n += ch->nenv;
-		ch->nenv = 0;
+		ch->next = NULL;
+		if (last != NULL) {
+			last->next = ch;
+		} else {
+			back = ch;
+		}
+		last = ch;
+		bytes += ch->len;
 	}
 	stat_add(&k->cfg.stats->lost, n);
+	k->f_head = NULL;
+	k->niov = 0;
+	k->f_bytes = 0;
+	k->f_done = 0;
+	if (back != NULL) {
+		last->next = k->q_head;
+		if (k->q_head == NULL) {
+			k->q_tail = last;
+		}
+		k->q_head = back;
+		k->q_bytes += bytes;
+	}
 }
 
 // link_free_flight frees the chunks of the last send operation (ended).
@@ -1468,6 +1522,8 @@ link_send(arb__link *k)
 	}
 	k->niov = 0;
 	k->f_bytes = 0;
+	k->f_done = 0;
+	k->f_hello = !k->hello_sent;
 	if (!k->hello_sent) {
 		k->iov[k->niov].iov_buf = k->hello;
 		k->iov[k->niov++].iov_len = k->hello_len;
@@ -1524,10 +1580,12 @@ link_send_cb(void *arg)
 	pthread_mutex_lock(&k->mtx);
 	k->sending = false;
 	if (rv != 0 || k->state != L_UP) {
+		link_flight_settle(k, k->f_done + (rv == 0 ? n : 0));
 		link_down(k);
 	} else if (n < k->f_bytes) {
 		// A short write: send what is left of the same iov.
 		k->f_bytes -= n;
+		k->f_done += n;
 		for (i = 0; n > 0 && i < k->niov;) {
 			if (k->iov[i].iov_len <= n) {
 				n -= k->iov[i].iov_len;

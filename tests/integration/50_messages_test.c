@@ -1380,7 +1380,13 @@ names_back_cb(arb_ctx *ctx, void *arg, const arb_result *r)
 
 	(void) ctx;
 	if (r->status != ARB_OK) {
-		EMIT(d, "event=error what=back rv=%s", arb_err_name(r->status));
+		arb_stats st;
+
+		// What the driver's own counters say goes with the error.
+		arb_stats_get(d->ctx, &st);
+		EMIT(d, "event=error what=back rv=%s lost=%llu dead=%llu",
+		    arb_err_name(r->status), (unsigned long long) st.lost,
+		    (unsigned long long) st.dead_letters);
 		return;
 	}
 	// Asked through the slot while the owner restarted: its new

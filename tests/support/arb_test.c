@@ -57,7 +57,7 @@ extern char **environ;
 #define MAX_LEFTOVERS 64
 
 
-#define TAIL_MAX 1400 // bytes of a helper's output shown on failure
+#define TAIL_MAX 8000 // bytes of a helper's output shown on failure
 // --- Time -----------------------------------------------------------------
 
 int64_t
@@ -756,6 +756,7 @@ proc_fail(arb_test_proc *p, const char *fmt, ...)
 	char       *out;
 	size_t      len;
 	const char *mode;
+	size_t      tail;
 
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
@@ -779,28 +780,36 @@ proc_fail(arb_test_proc *p, const char *fmt, ...)
 	p->out = NULL;
 	p->len = p->cap = p->mark = 0;
 
-	// cmocka prints errors straight to stderr only in its default
-	// output mode; in the others the text goes into the report, so print
-	// the output to stderr as well, where a human will look.
+	// cmocka's print_error keeps only its first ~2 KB and, outside its
+	// default output mode, puts the text into the report: write the
+	// output to stderr ourselves, where a human will look.  Its end is
+	// where what went wrong is.
 	mode = getenv("CMOCKA_MESSAGE_OUTPUT");
-	if (mode != NULL && strcasecmp(mode, "stdout") != 0) {
-		fprintf(stderr, "arb_test: %s\n--- helper output ---\n%s%s",
-		    why, out != NULL ? out : "",
-		    len > 0 && out[len - 1] != '\n' ? "\n" : "");
-	}
-	// cmocka's print_error keeps only its first ~2 KB: show the end of
-	// the output, where what went wrong is, not its beginning.
-	print_error("ERROR: %s\n--- helper output (%zu bytes, the last %zu) "
-	            "---\n%s%s--- end of helper output ---\n",
-	    why, len, len > TAIL_MAX ? (size_t) TAIL_MAX : len,
-	    out != NULL ? out + (len > TAIL_MAX ? len - TAIL_MAX : 0) : "",
+	tail = mode != NULL && strcasecmp(mode, "stdout") != 0
+	    ? 0
+	    : (len > TAIL_MAX ? len - TAIL_MAX : 0);
+	fprintf(stderr, "arb_test: %s\n--- helper output (%zu bytes, from %zu) "
+	                "---\n%s%s--- end of helper output ---\n",
+	    why, len, tail, out != NULL ? out + tail : "",
 	    len > 0 && out[len - 1] != '\n' ? "\n" : "");
+	fflush(stderr);
+	print_error("ERROR: %s (the helper's output is above)\n", why);
 	free(out);
 	fail();
 	abort(); // fail() longjmps; this keeps the noreturn promise
 }
 
 // --- Public functions -------------------------------------------------------
+
+void
+arb_test_filter(void)
+{
+	const char *f = getenv("ARB_TEST_FILTER");
+
+	if (f != NULL && *f != '\0') {
+		cmocka_set_test_filter(f);
+	}
+}
 
 void
 arb_test_helper_main(

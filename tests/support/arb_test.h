@@ -67,6 +67,11 @@ typedef struct arb_test_helper {
 void arb_test_helper_main(
     int argc, char **argv, const arb_test_helper *helpers, size_t n);
 
+// arb_test_filter runs only the tests whose names match the shell
+// pattern in ARB_TEST_FILTER, when it is set (cmocka's test filter): to
+// repeat one case of a group while hunting an intermittent failure.
+void arb_test_filter(void);
+
 // A running helper process.  Its stdout and stderr go to one pipe that the
 // harness reads into `out` (NUL-terminated) as lines arrive.
 typedef struct arb_test_proc {

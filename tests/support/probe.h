@@ -66,6 +66,7 @@ int arb_test_node_main(const arb_sup_spec *spec);
 		arb_actor_main(argc, argv);                                   \
 		arb_test_helper_main(argc, argv, helpers,                     \
 		    sizeof(helpers) / sizeof(helpers[0]));                    \
+		arb_test_filter();                                            \
 		return cmocka_run_group_tests_name(group, tests, NULL, NULL); \
 	}
 // ARB_TEST_MAIN_TYPES is ARB_TEST_MAIN that also registers the
@@ -82,6 +83,7 @@ int arb_test_node_main(const arb_sup_spec *spec);
 		arb_actor_main(argc, argv);                                   \
 		arb_test_helper_main(argc, argv, helpers,                     \
 		    sizeof(helpers) / sizeof(helpers[0]));                    \
+		arb_test_filter();                                            \
 		return cmocka_run_group_tests_name(group, tests, NULL, NULL); \
 	}
 

@@ -24,6 +24,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -710,6 +711,77 @@ test_peer_death_counts_unacked_then_redials(void **state)
 	arb__origin_rele(o);
 }
 
+// A send still in progress when the peer dies never left: its frames go
+// to whoever listens next, in order; only what was written and not
+// acknowledged is possibly lost.  (Counting the whole flight as lost
+// dropped a message sent right after its receiver's DOWN: the link to
+// the dead process had not noticed the death yet.)
+static void
+test_unwritten_flight_goes_to_the_successor(void **state)
+{
+	fix               *f = *state;
+	arb__link         *k;
+	arb__origin       *o = arb__origin_new();
+	int                fd, c, inq = -1, prev = -2, stable = 0;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char               path[100], url[120];
+	uint8_t            b[ARB__HELLO_MAX];
+	size_t             n, flen = ARB__FR_DATA_HDR + 16384, hlen;
+	uint64_t           written;
+	int64_t            dl;
+	const int          total = 40;
+	arb__lsn          *l2;
+	sink               s2;
+
+	// A raw acceptor that greets and never reads: the link fills the
+	// socket and its next send waits for room.
+	snprintf(path, sizeof(path), "%.80s/d.link", f->dir);
+	snprintf(url, sizeof(url), "ipc://%s", path);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	ARB_PASS(arb__link_open(&k, url, &f->kcfg, NULL, NULL));
+	put_all(k, 2, 0, total, 16384, o);
+	c = accept(fd, NULL, NULL);
+	assert_true(c >= 0);
+	n = raw_hello(b, 1, true);
+	raw_write(c, b, n);
+	hlen = arb__hello_encode(b, &f->kcfg.self, false);
+	// Wait until what the peer holds stops growing: the writer waits.
+	dl = mono_ms() + 10000;
+	while (stable < 5) {
+		assert_true(mono_ms() < dl);
+		poll(NULL, 0, 10);
+		assert_int_equal(ioctl(c, FIONREAD, &inq), 0);
+		stable = inq == prev && inq > (int) hlen ? stable + 1 : 0;
+		prev = inq;
+	}
+	assert_false(arb__link_idle(k)); // frames wait behind the full socket
+	written = ((uint64_t) inq - hlen + flen - 1) / flen;
+	assert_true(written > 0 && written < (uint64_t) total);
+	// The peer dies without reading: what it held is possibly lost;
+	// the rest never left and reaches its successor.
+	close(c);
+	close(fd);
+	unlink(path);
+	WAIT_UNTIL(atomic_load(&f->kst.links_lost) == 1, 5000);
+	sink_init(&s2);
+	s2.next_val = (uint32_t) written;
+	ARB_PASS(arb__lsn_open(&l2, url, 0600, &sink_ops, &s2, &f->lcfg));
+	assert_true(sink_wait(&s2, (uint64_t) total - written, 5000));
+	WAIT_UNTIL(arb__link_idle(k) && arb__link_unacked(k) == 0, 5000);
+	arb__link_rele(k);
+	arb__lsn_close(l2);
+	assert_int_equal(s2.frames, (uint64_t) total - written);
+	assert_int_equal(s2.disorder, 0);
+	sink_fini(&s2);
+	assert_int_equal(atomic_load(&f->kst.lost), written);
+	assert_int_equal(atomic_load(&o->lost), written);
+	assert_int_equal(atomic_load(&o->dead), 0);
+	arb__origin_rele(o);
+}
+
 static bool gone_flag;
 
 static bool
@@ -908,6 +980,9 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_peer_death_counts_unacked_then_redials, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_unwritten_flight_goes_to_the_successor, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_gone_destination_drops_and_counts, setup, teardown),
