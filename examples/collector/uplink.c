@@ -49,6 +49,8 @@ typedef struct settings {
 	int64_t batch;
 	int64_t retry_ms;
 	int64_t timeout_ms;
+	int64_t ack_batch;
+	int64_t ack_delay_ms;
 } settings;
 
 // topic_ok checks a topic template: text and {gateway} {stream} {sid}.
@@ -88,7 +90,7 @@ uplink_read(arb_cfg *cfg, settings *c)
 {
 	static const char *const keys[]
 	    = { "store", "mqtt", "topic", "window", "batch", "retry",
-		      "timeout", NULL };
+		      "timeout", "ack_batch", "ack_delay", NULL };
 	const char *s, *why;
 
 	memset(c, 0, sizeof(*c));
@@ -98,6 +100,8 @@ uplink_read(arb_cfg *cfg, settings *c)
 	c->batch    = 64;
 	c->retry_ms   = 200;
 	c->timeout_ms = 60000;
+	c->ack_batch    = 64;
+	c->ack_delay_ms = 20;
 	arb_cfg_keys(cfg, keys);
 	if (arb_cfg_str(cfg, "store", sizeof(c->store) - 1, &s) == ARB_OK) {
 		snprintf(c->store, sizeof(c->store), "%s", s);
@@ -120,6 +124,11 @@ uplink_read(arb_cfg *cfg, settings *c)
 	arb_cfg_int(cfg, "batch", 1, 4096, &c->batch);
 	arb_cfg_dur(cfg, "retry", 1, 60000, &c->retry_ms);
 	arb_cfg_dur(cfg, "timeout", 1000, 3600000, &c->timeout_ms);
+	arb_cfg_int(cfg, "ack_batch", 1, 65535, &c->ack_batch);
+	arb_cfg_dur(cfg, "ack_delay", 0, 1000, &c->ack_delay_ms);
+	if (c->ack_batch > c->window) {
+		c->ack_batch = c->window; // a full window is always acknowledged
+	}
 }
 
 static void
@@ -159,6 +168,7 @@ enum {
 
 typedef struct metrics {
 	arb_metric *published, *acked, *stale, *raw;
+	arb_metric *rec_msgs, *ack_msgs;
 	arb_metric *failed[F_COUNT];
 	arb_metric *rewinds[RW_COUNT];
 	arb_metric *inflight, *subscribed, *backlog, *oldest, *connected;
@@ -182,9 +192,12 @@ typedef struct uplink {
 	store_record *recs; // a STORE_RECORDS' records (`batch` at most)
 	size_t   cap, inflight;
 	uint64_t next_ref, floor;
-	// acknowledgements waiting for the end of the turn
+	// acknowledgements held back (ack_batch, ack_delay): one STORE_ACK
+	// for many PUBACKs, so the store answers with one STORE_RECORDS of
+	// as many records, not a message each way per few readings
 	uint64_t     *acks;
 	size_t        nacks;
+	bool          flush_armed;
 	struct event *flush_ev;
 	struct event *retry_ev;
 	struct event *tick_ev; // once a second: the oldest publish's age
@@ -222,6 +235,10 @@ flush_acks(uplink *u)
 {
 	store_body b;
 
+	if (u->flush_armed) {
+		event_del(u->flush_ev);
+		u->flush_armed = false;
+	}
 	if (u->nacks == 0) {
 		return;
 	}
@@ -233,6 +250,7 @@ flush_acks(uplink *u)
 		    u->ctx, u->store, STORE_TAG_ACK, b.data, b.len);
 		store_body_free(&b);
 		arb_metric_add(u->m.acked, u->nacks);
+		arb_metric_add(u->m.ack_msgs, 1);
 	}
 	u->nacks = 0;
 }
@@ -657,6 +675,7 @@ on_records(uplink *u, const arb_msg *m)
 		return; // another subscription's: it will come again
 	}
 	snprintf(u->gateway, sizeof(u->gateway), "%s", gw);
+	arb_metric_add(u->m.rec_msgs, 1);
 	for (i = 0; i < n; i++) {
 		if ((rv = publish(u, &u->recs[i])) != ARB_OK) {
 			rewind_later(u, RW_SEND, arb_err_name(rv));
@@ -728,10 +747,20 @@ on_puback(uplink *u, const arb_msg *m)
 	}
 	arb_metric_observe(u->m.delivery, (double) (clk_real_ms() - s->ts_ms) / 1e3);
 	u->acks[u->nacks++] = s->pos;
-	if (u->nacks == u->cap) {
+	// Acknowledged when ack_batch wait, else ack_delay after the first:
+	// one STORE_ACK, and one STORE_RECORDS back, for many PUBACKs.  Held
+	// acks only delay the store's deletes and its next records (what the
+	// store delivers again after a restart is bounded by its own
+	// cursor_interval, 100 ms, anyway).
+	if (u->nacks >= (size_t) u->c.ack_batch) {
 		flush_acks(u);
-	} else {
-		event_active(u->flush_ev, EV_TIMEOUT, 1);
+	} else if (!u->flush_armed) {
+		u->flush_armed = true;
+		if (u->c.ack_delay_ms == 0) {
+			event_active(u->flush_ev, EV_TIMEOUT, 1);
+		} else {
+			arm(u->flush_ev, u->c.ack_delay_ms);
+		}
 	}
 }
 
@@ -847,6 +876,14 @@ metrics_setup(uplink *u)
 	arb_metric_counter(u->ctx, "uplink_acked_total", NULL,
 	    "Records acknowledged to the store (PUBACK received).",
 	    &u->m.acked);
+	arb_metric_counter(u->ctx, "uplink_store_records_messages_total", NULL,
+	    "STORE_RECORDS messages taken (records per message: "
+	    "uplink_published_total over this).",
+	    &u->m.rec_msgs);
+	arb_metric_counter(u->ctx, "uplink_store_ack_messages_total", NULL,
+	    "STORE_ACK messages sent (acks per message: uplink_acked_total "
+	    "over this).",
+	    &u->m.ack_msgs);
 	arb_metric_counter(u->ctx, "uplink_stale_total", NULL,
 	    "Outcomes of publishes made before a rewind.", &u->m.stale);
 	arb_metric_counter(u->ctx, "uplink_raw_total", NULL,
@@ -914,7 +951,7 @@ uplink_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	u->next_ref = (uint64_t) clk_real_ms() * 1000 << 8;
 	u->floor    = u->next_ref;
 	u->up       = -1;
-	u->flush_ev = event_new(arb_base(ctx), -1, 0, on_flush, u);
+	u->flush_ev = evtimer_new(arb_base(ctx), on_flush, u);
 	u->retry_ev = evtimer_new(arb_base(ctx), on_retry, u);
 	u->tick_ev  = event_new(arb_base(ctx), -1, EV_PERSIST, on_tick, u);
 	if (u->slots == NULL || u->recs == NULL || u->acks == NULL
@@ -923,16 +960,16 @@ uplink_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 		uplink_free(u);
 		return ARB_ENOMEM;
 	}
-	// End of the turn: the acks of a whole batch of PUBACKs leave as
-	// one STORE_ACK.
+	// ack_delay 0: at the end of the turn (the acks of the PUBACKs of
+	// one turn leave as one STORE_ACK).
 	event_priority_set(u->flush_ev, 2);
 	arm(u->tick_ev, 1000);
 	metrics_setup(u);
 	arb_log(ctx, ARB_LOG_INFO, "init",
 	    "store=%s mqtt=%s topic=\"%s\" window=%" PRId64 " batch=%" PRId64
-	    " timeout_ms=%" PRId64,
+	    " timeout_ms=%" PRId64 " ack_batch=%" PRId64 " ack_delay_ms=%" PRId64,
 	    u->c.store, u->c.mqtt, u->c.topic, u->c.window, u->c.batch,
-	    u->c.timeout_ms);
+	    u->c.timeout_ms, u->c.ack_batch, u->c.ack_delay_ms);
 	*statep = u;
 	lookup(u);
 	return ARB_OK;
