@@ -284,6 +284,31 @@ void arb__link_kick(arb__link *l);
 
 // arb__stream_warm starts nng's threads ahead of the first link.
 void arb__stream_warm(void);
+
+// ---------------------------------------------------------------------------
+// Timers (ttimer.c): one thread per process calls fn(arg) when a deadline
+// passes; nng's own timers spin for about 0.7 ms of CPU each time one
+// fires (nng 1.5.2), which a delayed ACK per connection made expensive.
+// ---------------------------------------------------------------------------
+typedef void (*arb__ttimer_fn)(void *arg);
+
+typedef struct arb__ttimer {
+	struct arb__ttimer *next;
+	int64_t             due_ms;
+	arb__ttimer_fn      fn;
+	void               *arg;
+	bool                queued;
+} arb__ttimer;
+
+// arb__ttimer_init readies t (the timer thread starts with the first).
+int arb__ttimer_init(arb__ttimer *t, arb__ttimer_fn fn, void *arg);
+// arb__ttimer_arm calls fn(arg) on the timer thread in ms milliseconds,
+// once; a timer already armed is left as it is.
+void arb__ttimer_arm(arb__ttimer *t, int ms);
+// arb__ttimer_cancel makes an armed timer's fn run at once (so whoever
+// counts on its call gets it); an unarmed timer is left alone.  t must
+// stay valid until fn has run.
+void arb__ttimer_cancel(arb__ttimer *t);
 // arb__err_from_nng translates an nng error (the one place that does).
 int arb__err_from_nng(int rv);
 

@@ -177,8 +177,8 @@ struct arb__conn {
 	nng_stream     *s;
 	nng_aio        *raio;
 	nng_aio        *saio;
-	nng_aio        *taio; // hello deadline, then delayed ACKs
-	int             ops;  // aio operations outstanding (under mtx)
+	arb__ttimer     timer; // delayed ACKs (ttimer.c, not an nng aio)
+	int             ops;  // operations outstanding (under mtx)
 	bool            closed;
 	bool            hello_done;
 	bool            timer_armed;
@@ -264,7 +264,6 @@ conn_destroy(arb__conn *c)
 	nng_stream_free(c->s); // nng frees it on its reaper thread
 	nng_aio_reap(c->raio);
 	nng_aio_reap(c->saio);
-	nng_aio_reap(c->taio);
 	arb__chunk_free(c->big);
 	arb__free(c->stage);
 	arb__free(c->paused);
@@ -283,7 +282,7 @@ conn_close_locked(arb__conn *c)
 		c->closed = true;
 		nng_stream_close(c->s);
 		if (c->timer_armed) {
-			nng_aio_cancel(c->taio);
+			arb__ttimer_cancel(&c->timer);
 		}
 	}
 }
@@ -516,7 +515,7 @@ conn_delivered(
 	} else if (!c->timer_armed && !c->closed) {
 		c->timer_armed = true;
 		c->ops++;
-		nng_sleep_aio(c->lsn->cfg.ack_delay_ms, c->taio);
+		arb__ttimer_arm(&c->timer, c->lsn->cfg.ack_delay_ms);
 	}
 	pthread_mutex_unlock(&c->mtx);
 	// The mailbox may have drained between the delivery and the record
@@ -945,10 +944,9 @@ conn_start(arb__lsn *l, nng_stream *s)
 	c->stage = arb__alloc(STAGE_SIZE);
 	if (c->stage == NULL || nng_aio_alloc(&c->raio, conn_recv_cb, c) != 0
 	    || nng_aio_alloc(&c->saio, conn_send_cb, c) != 0
-	    || nng_aio_alloc(&c->taio, conn_timer_cb, c) != 0) {
+	    || arb__ttimer_init(&c->timer, conn_timer_cb, c) != ARB_OK) {
 		nng_aio_free(c->raio);
 		nng_aio_free(c->saio);
-		nng_aio_free(c->taio);
 		arb__free(c->stage);
 		arb__free(c);
 		nng_stream_free(s);
