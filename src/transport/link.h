@@ -286,6 +286,45 @@ void arb__link_kick(arb__link *l);
 void arb__stream_warm(void);
 
 // ---------------------------------------------------------------------------
+// Authentication of node links (auth.c): a shared cookie and an
+// HMAC-SHA256 challenge-response in both directions (docs/wire.md).
+// ---------------------------------------------------------------------------
+#define ARB__COOKIE_MIN 16
+#define ARB__COOKIE_MAX 256
+#define ARB__AUTH_NONCE 16
+#define ARB__AUTH_MAC   32
+
+typedef struct arb__cookie {
+	uint8_t key[ARB__COOKIE_MAX];
+	size_t  len;
+} arb__cookie;
+
+// arb__cookie_load reads the secret from path (one line; a trailing
+// newline is not part of it).  It refuses, with a sentence in err naming
+// the file and what is wrong: a file that is not regular (or a symbolic
+// link), not owned by this process's uid, readable or writable by group
+// or others, shorter than ARB__COOKIE_MIN or longer than ARB__COOKIE_MAX
+// bytes.
+int arb__cookie_load(
+    arb__cookie *ck, const char *path, char *err, size_t errlen);
+// arb__cookie_clear wipes the secret from memory.
+void arb__cookie_clear(arb__cookie *ck);
+// arb__auth_nonce fills a fresh random challenge.
+int arb__auth_nonce(uint8_t nonce[ARB__AUTH_NONCE]);
+// arb__auth_proof computes the proof that the prover (the acceptor when
+// `acceptor`) knows the cookie, for the challenge `theirs` it was given,
+// its own nonce `mine`, its node name `me` and its peer's `peer`.
+void arb__auth_proof(const arb__cookie *ck, bool acceptor,
+    const uint8_t mine[ARB__AUTH_NONCE], const uint8_t theirs[ARB__AUTH_NONCE],
+    const char *me, const char *peer, uint8_t out[ARB__AUTH_MAC]);
+// arb__auth_check verifies, in constant time, a proof made by the peer
+// (the acceptor when `peer_acceptor`) for our challenge `mine`, with its
+// nonce `theirs`; `me` / `peer` are our / its node names.
+bool arb__auth_check(const arb__cookie *ck, bool peer_acceptor,
+    const uint8_t mine[ARB__AUTH_NONCE], const uint8_t theirs[ARB__AUTH_NONCE],
+    const char *me, const char *peer, const uint8_t proof[ARB__AUTH_MAC]);
+
+// ---------------------------------------------------------------------------
 // Timers (ttimer.c): one thread per process calls fn(arg) when a deadline
 // passes; nng's own timers spin for about 0.7 ms of CPU each time one
 // fires (nng 1.5.2), which a delayed ACK per connection made expensive.
