@@ -24,6 +24,8 @@
 #include <nng/protocol/pipeline0/pull.h>
 #include <nng/protocol/pipeline0/push.h>
 
+#include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <spawn.h>
 #include <stdatomic.h>
@@ -851,6 +853,76 @@ run_tree(const arb_child_spec *c, size_t n)
 	return code;
 }
 
+// --- The log: what a line costs the thread that logs ------------------------
+
+static void *
+log_reader(void *arg)
+{
+	int     fd = *(int *) arg;
+	char    buf[65536];
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno != EINTR) {
+			break;
+		}
+	}
+	return NULL;
+}
+
+// case_log times lines logged in bursts of 100 (a restart loop's worth),
+// the time inside the call only, with stderr a pipe that a thread
+// drains: arb_log (into the log's buffer, written by its writer thread)
+// beside the floor of one snprintf + write(2) per line on the same pipe
+// (what a synchronous log costs at least).  The pauses between bursts
+// let the writer catch up, so no line is dropped.
+static void
+case_log(void)
+{
+	enum { BURSTS = 200, PER = 100 };
+	int       p[2], saved, b, i, round;
+	pthread_t rd;
+	int64_t   t0, ns[2] = { 0, 0 };
+	char      line[200];
+
+	if (pipe(p) != 0) {
+		return;
+	}
+	saved = dup(STDERR_FILENO);
+	dup2(p[1], STDERR_FILENO);
+	pthread_create(&rd, NULL, log_reader, &p[0]);
+	arb_log(NULL, ARB_LOG_INFO, "bench_start", NULL); // starts the writer
+	for (round = 0; round < 2; round++) {
+		for (b = 0; b < BURSTS; b++) {
+			for (i = 0; i < PER; i++) {
+				t0 = now_ns();
+				if (round == 0) {
+					arb_log(NULL, ARB_LOG_INFO, "bench_line",
+					    "burst=%d line=%d path=root/uplink/x", b, i);
+				} else {
+					int n = snprintf(line, sizeof(line),
+					    "2026-01-01T00:00:00.000Z arbor[%d]: info - "
+					    "event=bench_line burst=%d line=%d "
+					    "path=root/uplink/x\n",
+					    (int) getpid(), b, i);
+					if (write(STDERR_FILENO, line, (size_t) n) < 0) {
+						return;
+					}
+				}
+				ns[round] += now_ns() - t0;
+			}
+			poll(NULL, 0, 2);
+		}
+	}
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(p[1]);
+	pthread_join(rd, NULL);
+	close(p[0]);
+	result("log_line_ns", (double) ns[0] / (BURSTS * PER), "ns");
+	result("log_floor_write_ns", (double) ns[1] / (BURSTS * PER), "ns");
+}
+
 static int
 run_case(const char *name)
 {
@@ -865,7 +937,9 @@ run_case(const char *name)
 	if ((rv = bench_store_case(name)) >= 0) {
 		return rv;
 	}
-	if (strcmp(name, "raw_inproc") == 0) {
+	if (strcmp(name, "log") == 0) {
+		case_log();
+	} else if (strcmp(name, "raw_inproc") == 0) {
 		case_raw_push("inproc://bench-raw", "raw_nng_push_pull_inproc");
 	} else if (strcmp(name, "raw_ipc") == 0) {
 		char url[128];
@@ -1079,7 +1153,7 @@ main(int argc, char **argv)
 				"bare_2500", "scale_100", "scale_1000", "scale_2500",
 		"serial_bare", "serial_thread", "serial_process", "mqtt_bare",
 		"mqtt_thread", "mqtt_process", "store_append", "store_reopen",
-		"store_replay", "store_actor_append" };
+		"store_replay", "store_actor_append", "log" };
 	bool   json = false;
 	size_t i;
 	char   self[4096];
@@ -1128,6 +1202,7 @@ main(int argc, char **argv)
 		printf("%-36s %14s %-7s  %-32s %12s  %s\n", "name", "value", "unit",
 		    "baseline (same run)", "baseline", "ratio");
 	}
+	emit(json, "log_line_ns", "log_floor_write_ns");
 	emit(json, "stream_thread", "raw_nng_push_pull_inproc");
 	emit(json, "stream_thread_envelopes_per_batch", NULL);
 	emit(json, "stream_process", "raw_nng_push_pull_ipc");

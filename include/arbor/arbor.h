@@ -504,6 +504,8 @@ typedef struct arb_node_stats {
 	uint64_t links_refused;   // connections refused before or at HELLO
 	uint64_t link_bad_frames; // connections closed on a malformed frame
 	uint64_t links_lost;      // links the node dialled that died
+	uint64_t log_dropped;     // lines of the node's own log dropped:
+	                          // stderr was not read (docs/operations.md)
 } arb_node_stats;
 
 // arb_node_stats_get fills *st with the node's counters.  Actors that run

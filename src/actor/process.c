@@ -32,6 +32,21 @@ typedef struct proc_state {
 
 static proc_state ps;
 
+// PROC_LOG_MS bounds the wait for the actor's last log lines at its end
+// (the log's writer thread; a reader of stderr that stopped reading must
+// not hold up a restart for long).
+#define PROC_LOG_MS 200
+
+// proc_exit ends the process at once (atexit handlers do not run): its
+// log lines and stdio buffers are written first.
+static _Noreturn void
+proc_exit(int status)
+{
+	arb__log_flush(PROC_LOG_MS);
+	fflush(NULL);
+	_exit(status);
+}
+
 static void
 host_ready(arb_ctx *ctx)
 {
@@ -191,7 +206,7 @@ host_request(arb_ctx *ctx, arb__req *req)
 		}
 		n = ctl_recv_one(ctx, buf, sizeof(buf));
 		if (n == 0) {
-			_exit(111); // node gone
+			proc_exit(111); // node gone
 		}
 		if (n < 0) {
 			continue;
@@ -250,7 +265,7 @@ proc_ctl_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (n == 0) {
 		// The node is gone: an orphaned actor must not live on.
-		_exit(111);
+		proc_exit(111);
 	}
 	proc_apply(ctx);
 }
@@ -305,7 +320,7 @@ arb_actor_main(int argc, char **argv)
 	}
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != (pid_t) atoi(argv[3])) {
-		_exit(111);
+		proc_exit(111);
 	}
 	signal(SIGPIPE, SIG_IGN);
 	// The modules the node loaded by path (a tree's plugins:), before
@@ -320,11 +335,11 @@ arb_actor_main(int argc, char **argv)
 	if (proc_read_init(&init, buf, sizeof(buf), standby ? -1 : 10000) !=
 	    0) {
 		if (standby) {
-			_exit(0); // the node stopped before it needed us
+			proc_exit(0); // the node stopped before it needed us
 		}
 		fprintf(stderr, "arbor: actor %s: no valid INIT on fd 3\n",
 		    argv[2]);
-		_exit(111);
+		proc_exit(111);
 	}
 	arb__log_set_level(init.log_level); // the node's level
 	if ((ops = arb__actor_type_find(init.type)) == NULL) {
@@ -332,7 +347,7 @@ arb_actor_main(int argc, char **argv)
 		snprintf(text, sizeof(text), "unknown actor type '%s'",
 		    init.type);
 		host_init_failed(NULL, ARB_ENOENT, text);
-		_exit(100);
+		proc_exit(100);
 	}
 	arb__local_set(init.addr.node_id, init.addr.creation);
 	pid = arb__pid_of(init.pid.id);
@@ -346,7 +361,7 @@ arb_actor_main(int argc, char **argv)
 		snprintf(text, sizeof(text), "actor setup: %s",
 		    arb_strerror(rv));
 		host_init_failed(NULL, rv, text);
-		_exit(111);
+		proc_exit(111);
 	}
 	ps.ctl_ev = event_new(
 	    ctx->base, CTL_FD, EV_READ | EV_PERSIST, proc_ctl_cb, ctx);
@@ -357,7 +372,7 @@ arb_actor_main(int argc, char **argv)
 	    event_add(ps.sig_ev[0], NULL) != 0 ||
 	    event_add(ps.sig_ev[1], NULL) != 0) {
 		host_init_failed(NULL, ARB_ENOMEM, "actor setup: events");
-		_exit(111);
+		proc_exit(111);
 	}
 	arb__ctx_run(ctx, init.arg, init.arg_len);
 	// The node has the reason and the last words are out (host_exited):
@@ -365,9 +380,8 @@ arb_actor_main(int argc, char **argv)
 	// and joining nng's threads took ~1.5 ms, all of it on the restart
 	// path, so the process ends now and the kernel releases the rest.
 	// atexit handlers do not run (terminate is the actor's cleanup);
-	// stdio buffers are flushed.  The status only says whether it was a
+	// log lines and stdio buffers are written (proc_exit).  The status only says whether it was a
 	// clean end (skarnet: 0 ok, 111 temporary failure).
 	why = ctx->why;
-	fflush(NULL);
-	_exit(arb_exit_abnormal(&why) ? 111 : 0);
+	proc_exit(arb_exit_abnormal(&why) ? 111 : 0);
 }

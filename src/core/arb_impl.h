@@ -64,6 +64,16 @@ void arb__log(int level, const char *path, const char *fmt, ...)
 // ARB_LOG_ERROR..ARB_LOG_DEBUG are dropped.  Behind arb_log.
 void arb__logv(int level, const char *path, const char *event,
     const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+// Lines are written to stderr by a writer thread from a bounded buffer:
+// logging never waits for the reader of stderr; lines that find the
+// buffer full are dropped and counted, and a "event=log_dropped count=N"
+// line says so once there is room.  arb__log_flush waits at most
+// timeout_ms for every line logged so far to be written; true when they
+// were.  At exit it is called with ARB__LOG_EXIT_MS.
+#define ARB__LOG_EXIT_MS 1000
+bool arb__log_flush(int timeout_ms);
+// arb__log_dropped is the count of this process's dropped lines.
+uint64_t arb__log_dropped(void);
 
 // --- buf.c: growable byte buffer --------------------------------------------
 typedef struct arb__buf {

@@ -872,4 +872,5 @@ arb_node_stats_get(arb_node *node, arb_node_stats *st)
 	st->links_refused   = t.refused;
 	st->link_bad_frames = t.bad_frames;
 	st->links_lost      = t.links_lost;
+	st->log_dropped     = arb__log_dropped();
 }

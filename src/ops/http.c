@@ -728,6 +728,9 @@ node_stats_metrics(struct evbuffer *out, arb_node *node)
 		{ "arbor_node_links_lost_total",
 		    "Dialled links that died.",
 		    offsetof(arb_node_stats, links_lost) },
+		{ "arbor_node_log_dropped_total",
+		    "Lines of the node's log dropped: stderr was not read.",
+		    offsetof(arb_node_stats, log_dropped) },
 	};
 	arb_node_stats st;
 	char           v[32];

@@ -321,8 +321,9 @@ tree_entry(const arb_child_info *in, void *arg)
 void
 arb__live_json(arb__serve *run, arb__text *b)
 {
-	tree_walk   w = { .b = b, .nopen = 0, .first = true };
-	arb__health h;
+	tree_walk      w = { .b = b, .nopen = 0, .first = true };
+	arb__health    h;
+	arb_node_stats st;
 	char        stuck[256] = "";
 	bool        live;
 	size_t      i;
@@ -347,8 +348,12 @@ arb__live_json(arb__serve *run, arb__text *b)
 	}
 	arb__text_add(b, "]", 1);
 	arb__health_fini(&h);
-	arb__text_printf(b, ",\"give_ups\":%llu,\"reloads\":%u,\"file\":",
-	    (unsigned long long) arb_node_give_ups(run->node), run->reloads);
+	arb_node_stats_get(run->node, &st);
+	arb__text_printf(b,
+	    ",\"give_ups\":%llu,\"reloads\":%u,\"log_dropped\":%llu,"
+	    "\"file\":",
+	    (unsigned long long) arb_node_give_ups(run->node), run->reloads,
+	    (unsigned long long) st.log_dropped);
 	arb__text_json_str(b, run->file);
 	arb__text_add(b, ",\"tree\":", 8);
 	arb_node_walk(run->node, tree_entry, &w);

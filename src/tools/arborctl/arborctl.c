@@ -909,6 +909,11 @@ cmd_status(ctl *c, bool json)
 	    mp_bool(doc, "live") ? "live" : "stuck: ", stuck,
 	    (long long) mp_int(doc, "give_ups"),
 	    (long long) mp_int(doc, "reloads"));
+	if (mp_int(doc, "log_dropped") > 0) {
+		printf("log lines dropped: %lld (the node's stderr was not "
+		       "read)\n",
+		    (long long) mp_int(doc, "log_dropped"));
+	}
 	for (k = 0; k < NCOLS; k++) {
 		t.width[k] = (int) strlen(col_names[k]);
 	}

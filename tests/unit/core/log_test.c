@@ -29,6 +29,7 @@ capture(void (*fn)(void), char *buf, size_t len)
 	saved = dup(STDERR_FILENO);
 	dup2(p[1], STDERR_FILENO);
 	fn();
+	assert_true(arb__log_flush(5000)); // written by the writer thread
 	dup2(saved, STDERR_FILENO);
 	close(saved);
 	close(p[1]);
