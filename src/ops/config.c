@@ -14,7 +14,7 @@
 
 #include "config.h"
 
-#include "control.h"
+#include "pathcheck.h"
 #include "http.h"
 #include "loader.h"
 #include "plugin.h"

@@ -8,7 +8,9 @@
 #ifndef ARB_OPS_HEALTH_H
 #define ARB_OPS_HEALTH_H
 
-#include "treejson.h"
+#include "text.h"
+
+#include <arbor/arbor.h>
 
 // One child that makes the node degraded.
 typedef struct arb__down {

@@ -2,7 +2,7 @@
 // treejson.c -- the live supervision tree as one JSON document, built
 // from arb_node_walk: the same bytes answer `arborctl status --json`
 // (through the control socket) and GET /api/tree (HTTP), so the two can
-// never disagree.  Also the text buffer both services write into.
+// never disagree.
 //
 // The walk is depth first in start order and gives each entry's depth;
 // the document nests children inside their supervisor, so the builder
@@ -21,90 +21,6 @@
 #include <unistd.h>
 
 #define TREE_DEPTH_MAX 64
-
-// --- arb__text --------------------------------------------------------------
-
-static void
-buf_reserve(arb__text *b, size_t more)
-{
-	size_t cap;
-	char  *p;
-
-	if (b->len + more + 1 <= b->cap) {
-		return;
-	}
-	cap = b->cap ? b->cap : 1024;
-	while (cap < b->len + more + 1) {
-		cap *= 2;
-	}
-	if ((p = realloc(b->p, cap)) == NULL) {
-		arb__oom();
-	}
-	b->p = p;
-	b->cap = cap;
-}
-
-void
-arb__text_add(arb__text *b, const char *s, size_t n)
-{
-	buf_reserve(b, n);
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-void
-arb__text_printf(arb__text *b, const char *fmt, ...)
-{
-	va_list ap;
-	int     n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n <= 0) {
-		return;
-	}
-	buf_reserve(b, (size_t) n);
-	va_start(ap, fmt);
-	vsnprintf(b->p + b->len, (size_t) n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t) n;
-}
-
-void
-arb__text_json_str(arb__text *b, const char *s)
-{
-	const unsigned char *p;
-
-	if (s == NULL) {
-		arb__text_add(b, "null", 4);
-		return;
-	}
-	arb__text_add(b, "\"", 1);
-	for (p = (const unsigned char *) s; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\') {
-			char esc[2] = { '\\', (char) *p };
-			arb__text_add(b, esc, 2);
-		} else if (*p == '\n') {
-			arb__text_add(b, "\\n", 2);
-		} else if (*p < 0x20 || *p == 0x7f) {
-			arb__text_printf(b, "\\u%04x", *p);
-		} else {
-			arb__text_add(b, (const char *) p, 1);
-		}
-	}
-	arb__text_add(b, "\"", 1);
-}
-
-void
-arb__text_fini(arb__text *b)
-{
-	free(b->p);
-	b->p = NULL;
-	b->len = 0;
-	b->cap = 0;
-}
 
 // --- Names ------------------------------------------------------------------
 

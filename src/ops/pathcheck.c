@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: MIT
+// pathcheck.c -- the checks of pathcheck.h: the control socket's
+// directory must be private (a directory, not a symbolic link, this
+// user's, no access for group or others) or creatable, the socket path a
+// socket or missing, and the run directory short enough for the
+// mailboxes' socket addresses and writable.  They only look (lstat,
+// faccessat; a missing directory is made and removed again, as `arbor
+// run` would make it).  No state.  Thread: any.
+
+#include "pathcheck.h"
+
+#include <arbor/arbor.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+// dir_problem writes why dir (the directory of a control socket, or a
+// node's run directory) cannot be used as it is, or returns false: it
+// must be a directory, not a symbolic link, owned by this user, in which
+// this user can create files; a private one (the control socket's)
+// also gives group and others no access.  Missing, it must be creatable
+// (its parent a directory this user can write to).
+static bool
+dir_problem(const char *dir, bool private, char *why, size_t len)
+{
+	struct stat st;
+	char        copy[PATH_MAX];
+	const char *parent;
+
+	if (lstat(dir, &st) != 0) {
+		if (errno != ENOENT) {
+			snprintf(why, len, "%s: %s", dir, strerror(errno));
+			return true;
+		}
+		snprintf(copy, sizeof(copy), "%s", dir);
+		parent = dirname(copy);
+		if (stat(parent, &st) != 0 || !S_ISDIR(st.st_mode)) {
+			snprintf(why, len,
+			    "cannot create %s: %s is not a directory", dir,
+			    parent);
+			return true;
+		}
+		if (faccessat(AT_FDCWD, parent, W_OK | X_OK, AT_EACCESS)
+		    != 0) {
+			snprintf(why, len, "cannot create %s: %s: %s", dir,
+			    parent, strerror(errno));
+			return true;
+		}
+		// Permissions say yes, the file system may still say no
+		// (/proc, /sys, a full inode table, root's own limits):
+		// made and removed again, as `arbor run` would make it.
+		if (mkdir(dir, 0700) != 0) {
+			snprintf(why, len, "cannot create %s: %s", dir,
+			    strerror(errno));
+			return true;
+		}
+		(void) rmdir(dir);
+		return false; // `arbor run` creates it (0700)
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(why, len,
+		    "%s is not a directory (a symbolic link is refused)", dir);
+		return true;
+	}
+	if (st.st_uid != geteuid()) {
+		snprintf(why, len,
+		    "%s belongs to uid %u, not to this node's uid %u", dir,
+		    (unsigned) st.st_uid, (unsigned) geteuid());
+		return true;
+	}
+	if (private && (st.st_mode & 077) != 0) {
+		snprintf(why, len,
+		    "%s has mode %04o: group and others must have no access "
+		    "(chmod 700 %s, or use a private directory)",
+		    dir, (unsigned) (st.st_mode & 07777), dir);
+		return true;
+	}
+	if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) != 0) {
+		snprintf(why, len, "%s: cannot create files in it: %s", dir,
+		    strerror(errno));
+		return true;
+	}
+	return false;
+}
+
+int
+arb__control_path_check(const char *path, char *why, size_t len)
+{
+	char        copy[ARB__SOCK_PATH_MAX], lock[ARB__SOCK_PATH_MAX + 8];
+	struct stat st;
+
+	snprintf(copy, sizeof(copy), "%s", path);
+	if (dir_problem(dirname(copy), true, why, len)) {
+		return ARB_EXIT_CONFIG;
+	}
+	// Never remove a file that is not a socket (a typo in node.control).
+	if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+		snprintf(why, len, "the path exists and is not a socket");
+		return ARB_EXIT_CONFIG;
+	}
+	snprintf(lock, sizeof(lock), "%s.lock", path);
+	if (lstat(lock, &st) == 0 && !S_ISREG(st.st_mode)) {
+		snprintf(
+		    why, len, "%s exists and is not a regular file", lock);
+		return ARB_EXIT_CONFIG;
+	}
+	return 0;
+}
+
+int
+arb__run_dir_check(const char *dir, char *why, size_t len)
+{
+	struct stat st;
+
+	if (strlen(dir) > ARB__RUN_DIR_MAX) {
+		snprintf(why, len,
+		    "longer than %d bytes: the node's sockets in it "
+		    "(RUN_DIR/N.mbox) would not fit in a socket address",
+		    ARB__RUN_DIR_MAX);
+		return ARB_EXIT_CONFIG;
+	}
+	// A symbolic link to a directory is used as the directory.
+	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+		if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) != 0) {
+			snprintf(why, len, "%s: cannot create files in it: %s",
+			    dir, strerror(errno));
+			return ARB_EXIT_CONFIG;
+		}
+		return 0;
+	}
+	return dir_problem(dir, false, why, len) ? ARB_EXIT_CONFIG : 0;
+}
