@@ -19,7 +19,9 @@
 // of ARB__CTLSOCK_LATER slots while the next requests are handled; with
 // every slot taken the queue waits for arb__ctlsock_reply.  A connection
 // that goes away takes its queued requests with it, and a reply owed to
-// it is dropped.  Thread: node
+// it is dropped.  A client whose replies pile up unread (more than
+// ARB__CTLSOCK_UNREAD bytes) is closed with a logged reason
+// (event=control_client_closed).  Thread: node
 // (the loop), except the callbacks named.
 
 #include "ctl_sock.h"
@@ -103,14 +105,14 @@ ctl_on_ctl(void *arg, arb__conn *c, const uint8_t *p, size_t len)
 	event_active(s->ev, EV_READ, 0);
 }
 
+// ctl_forget drops c's queued requests and the replies owed to it.
+// Under s->mtx.
 static void
-ctl_on_gone(void *arg, arb__conn *c)
+ctl_forget(arb__ctlsock *s, arb__conn *c)
 {
-	arb__ctlsock *s = arg;
-	ctl_req     **rp, *r;
-	int           i;
+	ctl_req **rp, *r;
+	int       i;
 
-	pthread_mutex_lock(&s->mtx);
 	for (rp = &s->head; (r = *rp) != NULL;) {
 		if (r->conn == c) {
 			*rp = r->next;
@@ -131,6 +133,15 @@ ctl_on_gone(void *arg, arb__conn *c)
 			s->later[i]->conn = NULL;
 		}
 	}
+}
+
+static void
+ctl_on_gone(void *arg, arb__conn *c)
+{
+	arb__ctlsock *s = arg;
+
+	pthread_mutex_lock(&s->mtx);
+	ctl_forget(s, c);
 	pthread_mutex_unlock(&s->mtx);
 }
 
@@ -148,8 +159,21 @@ static const arb__lsn_ops ctl_lsn_ops = {
 static void
 ctl_answer(arb__ctlsock *s, ctl_req *r, const void *data, size_t len)
 {
+	size_t unread;
+
 	pthread_mutex_lock(&s->mtx);
 	if (r->conn != NULL
+	    && (unread = arb__conn_backlog(r->conn)) + len
+	        > ARB__CTLSOCK_UNREAD) {
+		// A client that sends requests and reads no reply would
+		// grow this queue without end: it is closed (its requests
+		// still queued go with it).
+		arb_log(NULL, ARB_LOG_WARN, "control_client_closed",
+		    "reason=\"%zu bytes of replies unread, more than %d\"",
+		    unread, ARB__CTLSOCK_UNREAD);
+		arb__conn_close(r->conn);
+		ctl_forget(s, r->conn);
+	} else if (r->conn != NULL
 	    && arb__conn_send_ctl(r->conn, data, len) != ARB_OK) {
 		arb_log(NULL, ARB_LOG_WARN, "control_error",
 		    "op=reply error=\"the client went away\"");

@@ -16,6 +16,11 @@ typedef struct arb__ctlsock arb__ctlsock;
 // while that many wait, no more are read.
 #define ARB__CTLSOCK_LATER 4
 
+// ARB__CTLSOCK_UNREAD bounds the replies a client may leave unread on its
+// connection (bytes): one more closes it (ctl_link.c).  Far above what
+// arborctl or any client that reads its answers leaves.
+#define ARB__CTLSOCK_UNREAD (1024 * 1024)
+
 // arb__ctlsock_fn handles one request (req/len borrowed for the call):
 // peer_uid is the uid of the process that sent it when uid_known.  The
 // handler writes the whole reply into reply (empty on entry) and returns

@@ -232,6 +232,10 @@ size_t arb__lsn_conns(arb__lsn *l);
 // connection c.  Returns ARB_ECLOSED once c is closing.  Thread: any
 // (from ops->ctl too).
 int arb__conn_send_ctl(arb__conn *c, const void *p, size_t len);
+// arb__conn_backlog is how many bytes c has queued that the peer has not
+// taken yet (control frames waiting, and the rest of a send under way):
+// a peer that does not read makes it grow.  Thread: any.
+size_t arb__conn_backlog(arb__conn *c);
 // arb__conn_peer_uid gives the uid of the peer of an ipc connection.
 int arb__conn_peer_uid(arb__conn *c, uint64_t *uidp);
 // arb__conn_close closes c (its gone callback follows).

@@ -300,6 +300,17 @@ conn_op_done(arb__conn *c)
 	}
 }
 
+size_t
+arb__conn_backlog(arb__conn *c)
+{
+	size_t n;
+
+	pthread_mutex_lock(&c->mtx);
+	n = c->ctlq.len + (c->sending ? c->sbuf.len - c->soff : 0);
+	pthread_mutex_unlock(&c->mtx);
+	return n;
+}
+
 void
 arb__conn_close(arb__conn *c)
 {

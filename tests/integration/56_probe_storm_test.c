@@ -15,7 +15,8 @@
 // again and its calls are answered, the thread ticker's calls never
 // failed, arborctl answers, and every bad peer was counted
 // (arbor_node_links_refused_total on /metrics) and logged with its reason
-// (event=link_refused reason="...").
+// (event=link_refused reason="...").  A control client that sends
+// requests and reads no reply is closed once 1 MiB of replies wait.
 
 #include "arb_test.h"
 #include "httpc.h"
@@ -27,6 +28,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <nng/nng.h>
 #include <signal.h>
 #include <stdio.h>
@@ -414,9 +417,88 @@ test_every_listener_survives_a_probe_storm(void **state)
 	arb_test_proc_fini(&p);
 }
 
+// A control client that sends requests and reads no reply: the replies
+// pile up in the node once the socket's buffers are full.  Past
+// ARB__CTLSOCK_UNREAD bytes (1 MiB) the node closes that client, says
+// why, and keeps answering everybody else.  The client here sends 3,000
+// status requests (a few KB of answer each) and waits for the close, all
+// within WAIT_MS.
+static void
+test_a_client_that_reads_no_reply_is_closed(void **state)
+{
+	static const uint8_t status[] = { 0x81, 0xa2, 'o', 'p', 0xa6, 's', 't',
+		'a', 't', 'u', 's' }; // {"op": "status"}
+	arb_test_proc        p;
+	uint8_t              buf[ARB__HELLO_MAX], req[ARB__FR_HDR + 11];
+	size_t               n, off;
+	int                  fd, sent = 0;
+	int64_t              deadline;
+	bool                 closed = false;
+	ssize_t              w;
+	struct pollfd        pf;
+
+	(void) state;
+#if !defined(ARBOR_BIN) || !defined(ARBORCTL_BIN)
+	skip();
+#endif
+	start_node(&p);
+	n = hello_bytes(buf, ARB__ROLE_CONTROL, 0, 0);
+	fd = peer_connect(sock);
+	send_all(fd, buf, n);
+	if (lp_read_frame(fd, buf, sizeof(buf), WAIT_MS) <= 0) {
+		fail_msg("the control socket did not greet a control client");
+	}
+	arb__frame_hdr(req, sizeof(req), ARB__FR_CTL, 0);
+	memcpy(req + ARB__FR_HDR, status, sizeof(status));
+	assert_int_equal(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
+	deadline = arb_test_now_ms() + WAIT_MS;
+	while (!closed && sent < 3000 && arb_test_now_ms() < deadline) {
+		for (off = 0; off < sizeof(req) && !closed;) {
+			w = send(fd, req + off, sizeof(req) - off, MSG_NOSIGNAL);
+			if (w > 0) {
+				off += (size_t) w;
+			} else if (w < 0 && errno == EAGAIN) {
+				pf.fd = fd;
+				pf.events = POLLOUT;
+				(void) poll(&pf, 1, 50);
+				if (arb_test_now_ms() >= deadline) {
+					break;
+				}
+			} else {
+				closed = true; // EPIPE, ECONNRESET: closed by the node
+			}
+		}
+		sent += off == sizeof(req);
+	}
+	// 3,000 answers of a few KB each are far more than 1 MiB: the node
+	// closes the connection once it has answered enough of them (a slow
+	// node, under a sanitizer, after the last request was sent).
+	while (!closed && arb_test_now_ms() < deadline) {
+		pf.fd = fd;
+		pf.events = POLLRDHUP;
+		pf.revents = 0;
+		(void) poll(&pf, 1, 100);
+		closed = (pf.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+	}
+	close(fd);
+	if (!closed) {
+		fail_msg("a client that read none of %d replies was kept open",
+		    sent);
+	}
+	arb_test_expect(&p, "event=control_client_closed", WAIT_MS);
+	assert_non_null(strstr(p.out, "bytes of replies unread, more than"));
+	// Everybody else is answered.
+	assert_int_equal(ctl("status", NULL), 0);
+	kill(p.pid, SIGTERM);
+	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&p, WAIT_MS)), 0);
+	arb_test_proc_fini(&p);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(
 	    test_every_listener_survives_a_probe_storm, setup, teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_a_client_that_reads_no_reply_is_closed, setup, teardown),
 };
 
 ARB_TEST_MAIN("integration.probe_storm", tests, helpers)
