@@ -442,13 +442,24 @@ ARB_DECL int arb_node_child_stop(arb_node *node, const char *path);
 ARB_DECL int arb_node_child_start(arb_node *node, const char *path);
 ARB_DECL int arb_node_child_restart(arb_node *node, const char *path);
 
-// arb_node_done_fn receives the outcome of a reload
-// (arb_node_reload_then): ARB_OK once every child it started reported READY (or ignore),
-// or ARB_ECHILD with why ("PATH: reason") when one failed to start, or
+// arb_node_done_fn receives the outcome of an operator start or restart
+// (arb_node_child_start_then) or of a reload (arb_node_reload_then):
+// ARB_OK once every child it started reported READY (or ignore), or
+// ARB_ECHILD with why ("PATH: reason") when one failed to start, or
 // ARB_ESHUTDOWN when its supervisor began to stop first.
 typedef void (*arb_node_done_fn)(void *arg, int rv, const char *why);
 
-
+// arb_node_child_start_then is arb_node_child_start (restart true:
+// arb_node_child_restart) that reports the outcome to fn, as OTP's
+// restart_child answers {error, Reason}: a child whose start fails is
+// left stopped, with that failure as its last exit, and the failure never
+// counts toward its supervisor's intensity.  When it returns ARB_OK, fn
+// is called exactly once (possibly before it returns), unless the node
+// begins to stop first; on an error it is not called (errors as
+// arb_node_child_start, and ARB_EAGAIN while another start, restart or
+// reload whose outcome is awaited is under way).  Thread: node.
+ARB_DECL int arb_node_child_start_then(arb_node *node, const char *path,
+    bool restart, arb_node_done_fn fn, void *arg);
 
 // arb_node_send delivers one message (tag, body bytes copied) from the
 // node to the actor at path.  ARB_ENOENT when there is no such running

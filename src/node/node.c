@@ -681,6 +681,16 @@ arb_node_child_restart(arb_node *node, const char *path)
 }
 
 int
+arb_node_child_start_then(arb_node *node, const char *path, bool restart,
+    arb_node_done_fn fn, void *arg)
+{
+	if (fn == NULL) {
+		return ARB_EINVAL;
+	}
+	return node_child_op(node, path, restart ? 2 : 1, fn, arg);
+}
+
+int
 arb_node_send(arb_node *node, const char *path, uint32_t tag,
     const void *body, size_t len)
 {

@@ -12,10 +12,14 @@
 // that changes the tree goes through here.
 //
 // Every request runs on the node thread, between two events of the
-// supervision tree, and may call every arb_node_* function.  Operations that change the tree are
-// asynchronous in the library (they return once queued): the reply says
-// the command was accepted, `arborctl` then watches `status` for the
-// effect.  Thread: node.
+// supervision tree, and may call every arb_node_* function.  Operations
+// that change the tree are asynchronous in the library (they return once
+// queued).  A reload, and a start or restart asked for with `wait`, are
+// answered later, with their outcome (the child's start error, as OTP's
+// restart_child answers); other requests are read and answered meanwhile
+// (at most ARB__CTLSOCK_LATER answers are owed at once).  A stop is
+// answered once queued: `arborctl` watches `status` for its effect.
+// Thread: node.
 
 #include "control.h"
 
@@ -46,12 +50,15 @@ typedef struct arb__control {
 	int           lock_fd; // flock on PATH.lock, held while serving
 	char          path[ARB__SOCK_PATH_MAX];
 	char          lock[ARB__SOCK_PATH_MAX + 8];
-	// The reloads asked for: at most ARB__CTLSOCK_LATER wait at once.
+	// The answers owed (a reload's, a waited start's or restart's): at
+	// most ARB__CTLSOCK_LATER at once, one per ticket.
 	struct ctl_wait {
 		struct arb__control *ctl;
 		arb__buf            *now; // the handler's reply, while it runs
 		unsigned             ticket;
 		bool                 used;
+		char                 op[16]; // start, restart: of which child
+		char                 path[CTL_PATH_MAX];
 	} waits[ARB__CTLSOCK_LATER];
 } arb__control;
 
@@ -63,6 +70,7 @@ typedef struct ctl_req {
 	char        level[16];
 	bool        has_path;
 	bool        has_tag;
+	bool        wait; // start, restart: answer once it runs or failed
 	uint64_t    tag;
 	const char *body;
 	size_t      body_len;
@@ -192,6 +200,13 @@ req_decode(const arb__val *o, ctl_req *q, ctl_reply *r)
 			}
 			q->tag     = v->via.u;
 			q->has_tag = true;
+		} else if (obj_is(k, "wait")) {
+			if (v->type != ARB__V_BOOL) {
+				reply_error(r, ARB_EBADMSG,
+				    "wait: expected true or false");
+				return false;
+			}
+			q->wait = v->via.b;
 		} else if (obj_is(k, "body")) {
 			if (v->type == ARB__V_BIN) {
 				// The bytes, in the request itself (raw is
@@ -220,6 +235,7 @@ typedef struct find_walk {
 	const char     *path;
 	bool            found;
 	arb_child_state state;
+	bool            ended; // a temporary child that ended
 } find_walk;
 
 static void
@@ -230,6 +246,8 @@ find_cb(const arb_child_info *in, void *arg)
 	if (!w->found && strcmp(in->path, w->path) == 0) {
 		w->found = true;
 		w->state = in->state;
+		w->ended = in->restart == ARB_TEMPORARY &&
+		    in->state == ARB_STATE_STOPPED && in->has_last_exit;
 	}
 }
 
@@ -245,34 +263,93 @@ op_status(arb__control *ctl, ctl_reply *r)
 	arb__text_fini(&b);
 }
 
-// op_child: stop, start or restart the child at q->path.
+static void reply_oom(arb__buf *reply);
+
+// child_done receives the outcome of the start or restart op_child asked
+// for with wait: into the handler's reply while it runs, else sent with
+// its ticket.  A failed start answers with the child's reason (OTP's
+// restart_child answers {error, Reason}).
 static void
-op_child(arb__control *ctl, const ctl_req *q, ctl_reply *r)
+child_done(void *arg, int rv, const char *why)
 {
-	arb_node *node = ctl->run->node;
-	find_walk w = { q->path, false, ARB_STATE_STOPPED };
-	int       rv;
+	struct ctl_wait *w = arg;
+	arb__buf         later = { 0 };
+	ctl_reply        r = { w->now != NULL ? w->now : &later, 0 };
+
+	arb_log(NULL, rv == ARB_OK ? ARB_LOG_INFO : ARB_LOG_WARN, "control",
+	    "op=%s path=%s result=%s%s%s", w->op, w->path,
+	    rv == ARB_OK ? "done" : arb_err_name(rv),
+	    rv == ARB_OK ? "" : " why=", rv == ARB_OK ? "" : why);
+	if (rv == ARB_OK) {
+		reply_ok(&r);
+	} else if (rv == ARB_ECHILD) {
+		reply_error(&r, rv,
+		    "cannot %s %s: its start failed: %s; it is left stopped",
+		    w->op, w->path, why);
+	} else {
+		reply_error(&r, rv, "cannot %s %s: %s", w->op, w->path, why);
+	}
+	if (r.rv != ARB_OK) {
+		reply_oom(r.b);
+	}
+	w->used = false;
+	if (w->now == NULL) {
+		arb__ctlsock_reply(w->ctl->sock, w->ticket, later.data,
+		    later.len);
+		arb__buf_fini(&later);
+	}
+}
+
+// op_child: stop, start or restart the child at q->path.  A start or a
+// restart with q->wait is answered once the child runs or its start
+// failed; returns false when that answer comes later (with ticket).
+static bool
+op_child(arb__control *ctl, const ctl_req *q, ctl_reply *r, unsigned ticket)
+{
+	arb_node        *node = ctl->run->node;
+	find_walk        w = { q->path, false, ARB_STATE_STOPPED, false };
+	struct ctl_wait *cw = &ctl->waits[ticket];
+	bool             waited = false;
+	int              rv;
 
 	if (!q->has_path || q->path[0] == '\0') {
 		reply_error(r, ARB_EINVAL, "%s: path: missing", q->op);
-		return;
+		return true;
 	}
 	if (strcmp(q->path, "root") == 0) {
 		reply_error(r, ARB_EINVAL,
 		    "root is the root supervisor: it is not stopped, started "
 		    "or restarted on its own; stop the node instead (SIGTERM, "
 		    "systemctl stop)");
-		return;
+		return true;
 	}
 	if (strcmp(q->op, "stop") == 0) {
 		rv = arb_node_child_stop(node, q->path);
+	} else if (q->wait) {
+		cw->ctl    = ctl;
+		cw->now    = r->b;
+		cw->ticket = ticket;
+		cw->used   = true;
+		snprintf(cw->op, sizeof(cw->op), "%s", q->op);
+		snprintf(cw->path, sizeof(cw->path), "%s", q->path);
+		rv = arb_node_child_start_then(node, q->path,
+		    strcmp(q->op, "restart") == 0, child_done, cw);
+		cw->now = NULL;
+		waited  = rv == ARB_OK;
+		if (!waited) {
+			cw->used = false;
+		}
 	} else if (strcmp(q->op, "start") == 0) {
 		rv = arb_node_child_start(node, q->path);
 	} else {
 		rv = arb_node_child_restart(node, q->path);
 	}
-	arb_log(NULL, rv == ARB_OK ? ARB_LOG_INFO : ARB_LOG_WARN, "control", "op=%s path=%s result=%s", q->op, q->path,
+	arb_log(NULL, rv == ARB_OK ? ARB_LOG_INFO : ARB_LOG_WARN, "control",
+	    "op=%s path=%s result=%s", q->op, q->path,
 	    rv == ARB_OK ? "accepted" : arb_err_name(rv));
+	if (waited) {
+		return !cw->used; // answered by child_done
+	}
 	switch (rv) {
 	case ARB_OK:
 		reply_ok(r);
@@ -282,6 +359,15 @@ op_child(arb__control *ctl, const ctl_req *q, ctl_reply *r)
 		break;
 	case ARB_ESTATE:
 		arb_node_walk(node, find_cb, &w);
+		if (w.ended && strcmp(q->op, "stop") != 0) {
+			reply_error(r, rv,
+			    "cannot %s %s: a temporary child that ended is "
+			    "never started again (restart: temporary); a "
+			    "reload that leaves it out and adds it back starts "
+			    "it anew",
+			    q->op, q->path);
+			break;
+		}
 		reply_error(r, rv, "cannot %s %s: it is %s", q->op, q->path,
 		    w.found ? arb_child_state_name(w.state) : "busy");
 		break;
@@ -302,6 +388,7 @@ op_child(arb__control *ctl, const ctl_req *q, ctl_reply *r)
 		    arb_strerror(rv));
 		break;
 	}
+	return true;
 }
 
 static void
@@ -369,8 +456,6 @@ reload_answer(arb__control *ctl, ctl_reply *r, int rv, const arb__errs *errs)
 		}
 	}
 }
-
-static void reply_oom(arb__buf *reply);
 
 // reload_done receives the outcome of the reload op_reload asked for:
 // into the handler's reply while it runs, else sent with its ticket.
@@ -478,7 +563,7 @@ reply_oom(arb__buf *reply)
 }
 
 // control_handle answers one request (ctl_sock.h); false when the answer
-// comes later (a reload).
+// comes later (a reload, a waited start or restart).
 static bool
 control_handle(void *arg, const void *req, size_t len, uint64_t uid,
     bool known, arb__buf *reply, unsigned ticket)
@@ -503,7 +588,7 @@ control_handle(void *arg, const void *req, size_t len, uint64_t uid,
 		} else if (strcmp(q.op, "stop") == 0 ||
 		    strcmp(q.op, "start") == 0 ||
 		    strcmp(q.op, "restart") == 0) {
-			op_child(ctl, &q, &r);
+			now = op_child(ctl, &q, &r, ticket);
 		} else if (strcmp(q.op, "send") == 0) {
 			op_send(ctl, &q, &r);
 		} else if (strcmp(q.op, "reload") == 0) {

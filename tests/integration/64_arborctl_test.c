@@ -923,21 +923,34 @@ test_operator_start_failure_is_reported(void **state)
 	assert_int_equal(ctl("stop", "root/f", NULL, NULL), 0);
 	expect_out("root/f: stopped");
 
-	// An operator start that fails: the caller gets the child's reason,
-	// the tree stays as it was, nothing counts toward intensity (1: a
-	// second counted failure would end the node).
+	// An operator start that fails: the caller gets the child's reason
+	// at once (exit 1, long before the timeout), the tree stays as it
+	// was, nothing counts toward intensity (1: a second counted failure
+	// would end the node).
 	block(true);
 	for (i = 0; i < 3; i++) {
-		assert_int_equal(ctl("--timeout", "2", "start", "root/f"), 75);
-		expect_out("it is stopped");
+		t0 = now_ms();
+		assert_int_equal(ctl("--timeout", "8", "start", "root/f"), 1);
+		assert_true(now_ms() - t0 < 6000);
+		expect_out("cannot start root/f: its start failed: root/f: ");
 		expect_out("init failed on purpose");
+		expect_out("it is left stopped");
 		json = status();
 		assert_true(state_is(json, "root/f", "stopped"));
 		assert_int_equal(num(json, "root/f", "restarts"), 0);
 		assert_int_equal(num(json, "root/e", "ospid"), e0);
 	}
-	assert_int_equal(ctl("--timeout", "2", "restart", "root/f"), 75);
+	t0 = now_ms();
+	assert_int_equal(ctl("--timeout", "8", "restart", "root/f"), 1);
+	assert_true(now_ms() - t0 < 6000);
+	expect_out("cannot restart root/f: its start failed");
 	expect_out("init failed on purpose");
+	arb_test_expect(&p, "op=restart path=root/f result=ARB_ECHILD", WAIT_MS);
+	// --no-wait: queued, answered at once; the failure shows in the log.
+	assert_int_equal(ctl("start", "--no-wait", "root/f", NULL), 0);
+	expect_out("root/f: start requested");
+	arb_test_expect(&p, "root/f event=start_failed", WAIT_MS);
+	assert_true(state_is(status(), "root/f", "stopped"));
 	assert_int_equal(arb_test_count(&p, "event=give_up"), 0);
 	block(false);
 	assert_int_equal(ctl("start", "root/f", NULL, NULL), 0);
@@ -949,7 +962,7 @@ test_operator_start_failure_is_reported(void **state)
 	t0 = now_ms();
 	assert_int_equal(ctl("--timeout", "5", "start", "root/t"), 1);
 	assert_true(now_ms() - t0 < 2000);
-	expect_out("cannot start root/t: it is stopped");
+	expect_out("cannot start root/t: a temporary child that ended");
 
 	// A reload that adds a child whose start fails: the caller gets the
 	// child's reason, the child is not added, the node stays up.

@@ -6,13 +6,15 @@
 // It talks to the node's control socket (docs/control.md): arbor's link
 // protocol on ipc://PATH (linkc.c), one msgpack request, one msgpack
 // reply.  The
-// node queues stop / start / restart and answers at once; arborctl then
-// re-reads the tree until the change is visible (or --timeout passes),
-// so that when it returns the child really is stopped, or running again
-// as a new incarnation.  Exit codes follow sysexits.h: 0 done, 1 the node
-// refused (no such child, wrong state), 64 usage, 69 no node running,
-// 75 still not done at the deadline, 77 permission denied, 78 an invalid
-// tree file on reload.  Single-threaded.
+// node answers start / restart once the child runs or its start failed
+// (with the child's reason, as OTP's restart_child answers); it queues a
+// stop and answers at once, and arborctl then re-reads the tree until
+// the child is stopped (or --timeout passes).  --no-wait returns once the
+// command is queued.  Exit codes follow sysexits.h: 0 done, 1 the node
+// refused (no such child, wrong state) or the child's start failed, 64
+// usage, 69 no node running, 75 still not done at the deadline, 77
+// permission denied, 78 an invalid tree file on reload.
+// Single-threaded.
 
 #include "json.h"
 #include "linkc.h"
@@ -100,13 +102,16 @@ static const struct {
 	    "usage: arborctl start [--no-wait] PATH\n"
 	    "\n"
 	    "Starts a stopped or ignored child (OTP restart_child).  Waits\n"
-	    "until it runs unless --no-wait.\n" },
+	    "until it runs unless --no-wait.  A start that fails exits 1 at\n"
+	    "once with the child's reason; the child stays stopped and the\n"
+	    "failure does not count toward its supervisor's intensity.\n" },
 	{ "restart",
 	    "usage: arborctl restart [--no-wait] PATH\n"
 	    "\n"
 	    "Stops the child at PATH and starts it again.  Waits until the "
 	    "new\n"
-	    "incarnation runs unless --no-wait.\n" },
+	    "incarnation runs unless --no-wait.  A start that fails exits 1\n"
+	    "at once with the child's reason; the child stays stopped.\n" },
 	{ "send",
 	    "usage: arborctl send PATH TAG JSON\n"
 	    "\n"
@@ -137,6 +142,7 @@ typedef struct ctl {
 	const char *sock_path;
 	int         timeout_ms;
 	linkc      *link;
+	const char *awaited; // "start PATH": the node answers when it is done
 } ctl;
 
 // A reply: the unpacked map (its strings point into buf) and its fields.
@@ -367,6 +373,13 @@ ctl_call(ctl *c, const msgpack_sbuffer *sb, reply *r)
 	         c->timeout_ms))
 	    != 0) {
 		ctl_close(c);
+		if (rv == NNG_ETIMEDOUT && c->awaited != NULL) {
+			fprintf(stderr,
+			    "arborctl: %s requested, but not done after %d "
+			    "ms (the start is still under way)\n",
+			    c->awaited, c->timeout_ms);
+			return EX_TEMPFAIL;
+		}
 		if (rv == NNG_ETIMEDOUT) {
 			fprintf(stderr,
 			    "arborctl: %s: no answer within %d ms "
@@ -969,19 +982,22 @@ cmd_child(ctl *c, const char *op, const char *path, bool wait)
 	msgpack_sbuffer sb;
 	msgpack_packer  pk;
 	reply           r;
-	char            state[32], pid0[32] = "", pid[32], desc[512];
+	char            state[32], pid[32], desc[512], what[600];
 	int64_t         deadline;
 	int             code;
+	bool            awaited = wait && strcmp(op, "stop") != 0;
 
-	if (wait && strcmp(op, "restart") == 0) {
-		// The incarnation before, to see the new one come up.
-		code = child_look(c, path, state, pid0, desc, sizeof(desc));
-		if (code > 1) {
-			return code;
-		}
+	// A start or restart waited for is answered by the node once the
+	// child runs (or answered ignore), or with its start's error.
+	request_begin(&sb, &pk, op, path, awaited ? 1 : 0);
+	if (awaited) {
+		pk_str(&pk, "wait");
+		msgpack_pack_true(&pk);
+		snprintf(what, sizeof(what), "%s: %s", path, op);
+		c->awaited = what;
 	}
-	request_begin(&sb, &pk, op, path, 0);
 	code = call_retry(c, &sb, &r);
+	c->awaited = NULL;
 	msgpack_sbuffer_destroy(&sb);
 	if (code != 0) {
 		return code;
@@ -996,6 +1012,15 @@ cmd_child(ctl *c, const char *op, const char *path, bool wait)
 		printf("%s: %s requested\n", path, op);
 		return EX_OK;
 	}
+	if (awaited) {
+		code = child_look(c, path, state, pid, desc, sizeof(desc));
+		if (code > 1) {
+			return code;
+		}
+		printf("%s: %s\n", path,
+		    code == 1 ? "answered ignore (not kept)" : desc);
+		return EX_OK;
+	}
 	deadline = now_ms() + c->timeout_ms;
 	for (;;) {
 		code = child_look(c, path, state, pid, desc, sizeof(desc));
@@ -1007,16 +1032,7 @@ cmd_child(ctl *c, const char *op, const char *path, bool wait)
 			    "arborctl: %s: no longer in the tree\n", path);
 			return EX_REFUSED;
 		}
-		if (strcmp(op, "stop") == 0 && strcmp(state, "stopped") == 0) {
-			break;
-		}
-		if (strcmp(op, "start") == 0
-		    && (strcmp(state, "running") == 0
-		        || strcmp(state, "ignored") == 0)) {
-			break;
-		}
-		if (strcmp(op, "restart") == 0 && strcmp(state, "running") == 0
-		    && strcmp(pid, pid0) != 0) {
+		if (strcmp(state, "stopped") == 0) {
 			break;
 		}
 		if (now_ms() + POLL_MS > deadline) {
