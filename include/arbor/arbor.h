@@ -332,6 +332,19 @@ ARB_DECL void arb_node_close(arb_node *node);
 ARB_DECL int arb_node_start_child(arb_node *node, const char *sup_path,
     const void *arg, size_t arg_len, arb_pid *pidp);
 
+typedef void (*arb_node_done_fn)(void *arg, int rv, const char *why);
+
+// arb_node_start_child_then is arb_node_start_child that answers through
+// fn once the new child reported READY (ARB_OK, why its path), answered
+// ignore (ARB_EIGNORE; it is not kept), or failed to start (ARB_ECHILD,
+// why "PATH: reason"; the child is not added and nothing counts toward
+// intensity, as OTP's start_child answers {error, Reason}).  When it
+// returns ARB_OK, fn is called exactly once (possibly before it returns),
+// unless the node begins to stop first; on an error it is not called
+// (errors as arb_node_start_child but ARB_ECHILD).  Thread: node.
+ARB_DECL int arb_node_start_child_then(arb_node *node, const char *sup_path,
+    const void *arg, size_t arg_len, arb_node_done_fn fn, void *fnarg);
+
 // --- Statistics of one actor (arb_stats_get in actor.h) -----------------
 // The kinds of an actor's own metrics (arb_metric_* in actor.h).
 typedef enum arb_metric_type {
@@ -446,8 +459,8 @@ ARB_DECL int arb_node_child_restart(arb_node *node, const char *path);
 // (arb_node_child_start_then) or of a reload (arb_node_reload_then):
 // ARB_OK once every child it started reported READY (or ignore), or
 // ARB_ECHILD with why ("PATH: reason") when one failed to start, or
-// ARB_ESHUTDOWN when its supervisor began to stop first.
-typedef void (*arb_node_done_fn)(void *arg, int rv, const char *why);
+// ARB_ESHUTDOWN when its supervisor began to stop first.  (Declared
+// above, with arb_node_start_child_then.)
 
 // arb_node_child_start_then is arb_node_child_start (restart true:
 // arb_node_child_restart) that reports the outcome to fn, as OTP's

@@ -606,6 +606,75 @@ arb_node_start_child(arb_node *node, const char *sup_path, const void *arg,
 	    &node->tree, sup_path, arg, arg_len, pidp, NULL, NULL);
 }
 
+// A run-time start whose outcome an operator awaits.
+typedef struct node_added {
+	arb_node        *node;
+	arb_node_done_fn fn;
+	void            *arg;
+	arb_pid          pid;
+	char             path[256];
+} node_added;
+
+static void
+node_added_find(const arb_child_info *in, void *arg)
+{
+	node_added *a = arg;
+
+	if (a->path[0] == '\0' && in->depth > 0 && in->pid.id == a->pid.id) {
+		snprintf(a->path, sizeof(a->path), "%s", in->path);
+	}
+}
+
+static void
+node_added_cb(void *arg, int rv, arb_pid pid)
+{
+	node_added *a = arg;
+
+	if (a->node->tree.stop_begun) {
+		// The node stops: nobody is answered any more (the
+		// operator's connection may be gone already).
+	} else if (rv == ARB_OK) {
+		a->pid = pid;
+		arb_node_walk(a->node, node_added_find, a);
+		a->fn(a->arg, rv, a->path);
+	} else if (rv == ARB_ECHILD) {
+		a->fn(a->arg, rv, a->node->tree.start_fail);
+	} else {
+		a->fn(a->arg, rv, arb_strerror(rv));
+	}
+	arb__free(a);
+}
+
+int
+arb_node_start_child_then(arb_node *node, const char *sup_path,
+    const void *arg, size_t arg_len, arb_node_done_fn fn, void *fnarg)
+{
+	node_added *a;
+	arb_pid     pid;
+	int         rv;
+
+	if (node == NULL || sup_path == NULL || fn == NULL) {
+		return ARB_EINVAL;
+	}
+	if ((a = arb__alloc(sizeof(*a))) == NULL) {
+		return ARB_ENOMEM;
+	}
+	memset(a, 0, sizeof(*a));
+	a->node = node;
+	a->fn   = fn;
+	a->arg  = fnarg;
+	rv = arb__stree_start_child(
+	    &node->tree, sup_path, arg, arg_len, &pid, node_added_cb, a);
+	if (rv == ARB_ECHILD) {
+		node_added_cb(a, rv, ARB_PID_NONE); // failed at once
+		return ARB_OK;
+	}
+	if (rv != ARB_OK) {
+		arb__free(a);
+	}
+	return rv;
+}
+
 // ---------------------------------------------------------------------------
 // Introspection and control (tools)
 // ---------------------------------------------------------------------------

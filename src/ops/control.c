@@ -57,7 +57,7 @@ typedef struct arb__control {
 		arb__buf            *now; // the handler's reply, while it runs
 		unsigned             ticket;
 		bool                 used;
-		char                 op[16]; // start, restart: of which child
+		char                 op[16]; // start, restart, start-child
 		char                 path[CTL_PATH_MAX];
 	} waits[ARB__CTLSOCK_LATER];
 } arb__control;
@@ -391,6 +391,100 @@ op_child(arb__control *ctl, const ctl_req *q, ctl_reply *r, unsigned ticket)
 	return true;
 }
 
+// added_done receives the outcome of the start op_start_child asked for:
+// into the handler's reply while it runs, else sent with its ticket.
+static void
+added_done(void *arg, int rv, const char *why)
+{
+	struct ctl_wait *w = arg;
+	arb__buf         later = { 0 };
+	ctl_reply        r = { w->now != NULL ? w->now : &later, 0 };
+
+	arb_log(NULL, rv == ARB_OK ? ARB_LOG_INFO : ARB_LOG_WARN, "control",
+	    "op=start-child path=%s result=%s %s=%s", w->path,
+	    rv == ARB_OK ? "started" : arb_err_name(rv),
+	    rv == ARB_OK ? "child" : "why", why);
+	if (rv == ARB_OK) {
+		reply_begin(&r, 2, true);
+		pk_kv_str(&r, "path", why);
+	} else if (rv == ARB_ECHILD) {
+		reply_error(&r, rv,
+		    "cannot start a child of %s: its start failed: %s; it is "
+		    "not added",
+		    w->path, why);
+	} else if (rv == ARB_EIGNORE) {
+		reply_error(&r, rv,
+		    "the new child of %s answered ignore: it is not kept",
+		    w->path);
+	} else {
+		reply_error(&r, rv, "cannot start a child of %s: %s", w->path,
+		    why);
+	}
+	if (r.rv != ARB_OK) {
+		reply_oom(r.b);
+	}
+	w->used = false;
+	if (w->now == NULL) {
+		arb__ctlsock_reply(w->ctl->sock, w->ticket, later.data,
+		    later.len);
+		arb__buf_fini(&later);
+	}
+}
+
+// op_start_child adds a child to the simple_one_for_one supervisor at
+// q->path, its init given q->body (OTP's start_child); answered once it
+// runs or failed.  Returns false when that answer comes later.
+static bool
+op_start_child(arb__control *ctl, const ctl_req *q, ctl_reply *r,
+    unsigned ticket)
+{
+	struct ctl_wait *w = &ctl->waits[ticket];
+	int              rv;
+
+	if (!q->has_path || q->path[0] == '\0') {
+		reply_error(r, ARB_EINVAL, "start-child: path: missing");
+		return true;
+	}
+	w->ctl    = ctl;
+	w->now    = r->b;
+	w->ticket = ticket;
+	w->used   = true;
+	snprintf(w->op, sizeof(w->op), "start-child");
+	snprintf(w->path, sizeof(w->path), "%s", q->path);
+	rv = arb_node_start_child_then(ctl->run->node, q->path,
+	    q->body != NULL ? q->body : "", q->body_len, added_done, w);
+	w->now = NULL;
+	if (rv == ARB_OK) {
+		return !w->used;
+	}
+	w->used = false;
+	arb_log(NULL, ARB_LOG_WARN, "control",
+	    "op=start-child path=%s result=%s", q->path, arb_err_name(rv));
+	switch (rv) {
+	case ARB_ENOENT:
+		reply_error(r, rv, "no such supervisor: %s", q->path);
+		break;
+	case ARB_ESTATE:
+		reply_error(r, rv,
+		    "cannot start a child of %s: it is not a "
+		    "simple_one_for_one supervisor (its children are in the "
+		    "tree file: add one there and reload)",
+		    q->path);
+		break;
+	case ARB_ESHUTDOWN:
+		reply_error(r, rv,
+		    "cannot start a child of %s: the node, or that "
+		    "supervisor, is stopping",
+		    q->path);
+		break;
+	default:
+		reply_error(r, rv, "cannot start a child of %s: %s", q->path,
+		    arb_strerror(rv));
+		break;
+	}
+	return true;
+}
+
 static void
 op_send(arb__control *ctl, const ctl_req *q, ctl_reply *r)
 {
@@ -589,6 +683,8 @@ control_handle(void *arg, const void *req, size_t len, uint64_t uid,
 		    strcmp(q.op, "start") == 0 ||
 		    strcmp(q.op, "restart") == 0) {
 			now = op_child(ctl, &q, &r, ticket);
+		} else if (strcmp(q.op, "start-child") == 0) {
+			now = op_start_child(ctl, &q, &r, ticket);
 		} else if (strcmp(q.op, "send") == 0) {
 			op_send(ctl, &q, &r);
 		} else if (strcmp(q.op, "reload") == 0) {
@@ -598,7 +694,7 @@ control_handle(void *arg, const void *req, size_t len, uint64_t uid,
 		} else {
 			reply_error(&r, ARB_ENOTSUP,
 			    "unknown op \"%s\" (status, stop, start, restart, "
-			    "send, reload, log-level)",
+			    "start-child, send, reload, log-level)",
 			    q.op);
 		}
 	}

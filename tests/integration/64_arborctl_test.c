@@ -1111,7 +1111,83 @@ test_queued_retry_shows_restarting(void **state)
 	arb_test_proc_fini(&p);
 }
 
+// start-child adds a child to a simple_one_for_one pool, answered once it
+// runs (its path) or with its start's reason (nothing added, nothing
+// counted toward intensity: 1 here); stop of a pool's child deletes it
+// (OTP's terminate_child of a simple_one_for_one child).
+static void
+test_start_child_of_a_pool(void **state)
+{
+	static const char tree[]
+	    = "node: {name: t64p, control: ctl/t64.sock}\n"
+	      "root:\n"
+	      "  children:\n"
+	      "    - name: pool\n"
+	      "      supervisor:\n"
+	      "        strategy: simple_one_for_one\n"
+	      "        intensity: 1\n"
+	      "        period: 60s\n"
+	      "        children:\n"
+	      "          - {name: w, type: crasher, isolation: process}\n"
+	      "    - {name: e, type: echo}\n";
+	static const char *const w1[] = { "root/pool/w.1", NULL };
+	arb_test_proc            p;
+	char                     file[160];
+	const char              *json;
+	int                      i;
+
+	(void) state;
+	need_binaries();
+	write_file(file, sizeof(file), "tree.yaml", tree);
+	run_tree(&p, file, NULL);
+	arb_test_expect(&p, "root event=tree_up", WAIT_MS);
+
+	assert_int_equal(ctl("start-child", "root/pool", NULL, NULL), 0);
+	expect_out("root/pool/w.1: running");
+	assert_true(state_is(status(), "root/pool/w.1", "running"));
+	// The JSON is the new child's init argument: this one fails, three
+	// times (a counted failure would be over the pool's intensity).
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(ctl("start-child", "root/pool",
+		                     "{\"init\": \"fail\"}", NULL),
+		    1);
+		expect_out("cannot start a child of root/pool: its start "
+		           "failed: root/pool/w.");
+		expect_out("init failed on purpose");
+		expect_out("it is not added");
+	}
+	json = status();
+	assert_null(entry(json, "root/pool/w.2"));
+	assert_true(state_is(json, "root/pool", "running"));
+	assert_true(state_is(json, "root/pool/w.1", "running"));
+	// ignore: not kept.
+	assert_int_equal(
+	    ctl("start-child", "root/pool", "{\"init\": \"ignore\"}", NULL), 1);
+	expect_out("answered ignore: it is not kept");
+	assert_null(entry(status(), "root/pool/w.5"));
+	// Refusals: a static supervisor, no such path, bad JSON.
+	assert_int_equal(ctl("start-child", "root", NULL, NULL), 1);
+	expect_out("not a simple_one_for_one supervisor");
+	assert_int_equal(ctl("start-child", "root/nope", NULL, NULL), 1);
+	expect_out("no such supervisor: root/nope");
+	assert_int_equal(ctl("start-child", "root/pool", "{\"a\": }", NULL), 64);
+	expect_out("start-child: JSON");
+	assert_int_equal(ctl("start-child", NULL, NULL, NULL), 64);
+
+	// stop deletes a pool's child, by its name.
+	assert_int_equal(ctl("stop", "root/pool/w.1", NULL, NULL), 0);
+	expect_out("root/pool/w.1: stopped and deleted");
+	await(NULL, w1);
+	assert_int_equal(ctl("start", "root/pool/w.1", NULL, NULL), 1);
+	expect_out("no such child: root/pool/w.1");
+	assert_int_equal(arb_test_count(&p, "event=give_up"), 0);
+	assert_int_equal(stop_tree(&p), 0);
+	arb_test_proc_fini(&p);
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test_setup_teardown(
+	    test_start_child_of_a_pool, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_operator_start_failure_is_reported, setup, teardown),
 	cmocka_unit_test_setup_teardown(

@@ -53,6 +53,8 @@ static const char usage_text[]
       "  stop PATH               stop a child and keep it stopped\n"
       "  start PATH              start a stopped (or ignored) child\n"
       "  restart PATH            stop a child and start it again\n"
+      "  start-child SUP [JSON]  add a child to a simple_one_for_one "
+      "supervisor\n"
       "  send PATH TAG JSON      send a message (JSON becomes its msgpack "
       "body)\n"
       "  reload                  re-read the tree file and apply the changes\n"
@@ -112,6 +114,18 @@ static const struct {
 	    "new\n"
 	    "incarnation runs unless --no-wait.  A start that fails exits 1\n"
 	    "at once with the child's reason; the child stays stopped.\n" },
+	{ "start-child",
+	    "usage: arborctl start-child SUPPATH [JSON]\n"
+	    "\n"
+	    "Adds a child to the simple_one_for_one supervisor at SUPPATH "
+	    "(OTP\n"
+	    "start_child): its template's init gets JSON converted to "
+	    "msgpack\n"
+	    "(an empty argument without JSON).  Prints the new child's path\n"
+	    "(SUPPATH/NAME.N) once it runs; a start that fails exits 1 with\n"
+	    "the child's reason and adds nothing.  `arborctl stop PATH` of\n"
+	    "such a child stops and deletes it (OTP terminate_child of a\n"
+	    "simple_one_for_one child).\n" },
 	{ "send",
 	    "usage: arborctl send PATH TAG JSON\n"
 	    "\n"
@@ -1027,6 +1041,12 @@ cmd_child(ctl *c, const char *op, const char *path, bool wait)
 		if (code > 1) {
 			return code;
 		}
+		if (code == 1 && strcmp(op, "stop") == 0) {
+			// A simple_one_for_one child is deleted by its stop
+			// (OTP's terminate_child).
+			printf("%s: stopped and deleted\n", path);
+			return EX_OK;
+		}
 		if (code == 1) {
 			fprintf(stderr,
 			    "arborctl: %s: no longer in the tree\n", path);
@@ -1096,6 +1116,48 @@ cmd_send(ctl *c, const char *path, const char *tagtext, const char *json)
 	}
 	reply_fini(&r);
 	msgpack_sbuffer_destroy(&body);
+	return code;
+}
+
+static int
+cmd_start_child(ctl *c, const char *sup, const char *json)
+{
+	msgpack_sbuffer sb, body;
+	msgpack_packer  pk;
+	reply           r;
+	char            err[200], path[512], what[600];
+	int             code;
+
+	msgpack_sbuffer_init(&body);
+	if (json != NULL
+	    && json_to_msgpack(json, strlen(json), &body, err, sizeof(err))
+	        != 0) {
+		fprintf(stderr, "arborctl: start-child: JSON: %s\n", err);
+		msgpack_sbuffer_destroy(&body);
+		return EX_USAGE;
+	}
+	request_begin(&sb, &pk, "start-child", sup, json != NULL ? 1 : 0);
+	if (json != NULL) {
+		pk_str(&pk, "body");
+		msgpack_pack_bin(&pk, body.size);
+		msgpack_pack_bin_body(&pk, body.data, body.size);
+	}
+	snprintf(what, sizeof(what), "start-child %s", sup);
+	c->awaited = what;
+	code = call_retry(c, &sb, &r);
+	c->awaited = NULL;
+	msgpack_sbuffer_destroy(&sb);
+	msgpack_sbuffer_destroy(&body);
+	if (code != 0) {
+		return code;
+	}
+	if (!r.ok) {
+		code = refused(&r);
+	} else {
+		mp_str(r.data, "path", path, sizeof(path));
+		printf("%s: running\n", path);
+	}
+	reply_fini(&r);
 	return code;
 }
 
@@ -1210,7 +1272,8 @@ run_command(ctl *c, int argc, char **argv)
 		        || strcmp(cmd, "restart") == 0)) {
 			wait = false;
 		} else if (argv[i][0] == '-' && argv[i][1] != '\0'
-		    && !(strcmp(cmd, "send") == 0 && nargs == 2)) {
+		    && !(strcmp(cmd, "send") == 0 && nargs == 2)
+		    && !(strcmp(cmd, "start-child") == 0 && nargs == 1)) {
 			// (a JSON body may start with '-': -3)
 			fprintf(stderr,
 			    "arborctl: %s: unknown option %s\n\n%s", cmd,
@@ -1226,6 +1289,8 @@ run_command(ctl *c, int argc, char **argv)
 		want = 0;
 	} else if (strcmp(cmd, "send") == 0) {
 		want = 3;
+	} else if (strcmp(cmd, "start-child") == 0) {
+		want = nargs == 2 ? 2 : 1;
 	} else {
 		want = 1;
 	}
@@ -1243,6 +1308,8 @@ run_command(ctl *c, int argc, char **argv)
 		code = cmd_status(c, json);
 	} else if (strcmp(cmd, "send") == 0) {
 		code = cmd_send(c, args[0], args[1], args[2]);
+	} else if (strcmp(cmd, "start-child") == 0) {
+		code = cmd_start_child(c, args[0], nargs == 2 ? args[1] : NULL);
 	} else if (strcmp(cmd, "reload") == 0) {
 		code = cmd_reload(c);
 	} else if (strcmp(cmd, "log-level") == 0) {
