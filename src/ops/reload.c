@@ -405,6 +405,12 @@ arb__serve_reload_request(
 		w->control = true;
 		w->done = done;
 		w->arg = arg;
+		if (w == &r->next) {
+			arb_log(NULL, ARB_LOG_INFO, "reload_waits",
+			    "by=%s (served by the read after the one under "
+			    "way)",
+			    by);
+		}
 	}
 	if (!r->busy && !r->applying) {
 		reload_begin(r);

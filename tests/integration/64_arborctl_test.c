@@ -835,6 +835,100 @@ test_reload_is_read_off_the_loop(void **state)
 	arb_test_proc_fini(&p);
 }
 
+// fd_open_at is true when process pid has path open.
+static bool
+fd_open_at(pid_t pid, const char *path)
+{
+	char dir[64], link[300], target[300];
+	int  fd;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int) pid);
+	for (fd = 0; fd < 1024; fd++) {
+		ssize_t n;
+
+		snprintf(link, sizeof(link), "%s/%d", dir, fd);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n > 0) {
+			target[n] = '\0';
+			if (strcmp(target, path) == 0) {
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+// reload_answered waits for `arborctl reload` rl to exit 0, "reloaded".
+static void
+reload_answered(arb_test_proc *p, arb_test_proc *rl)
+{
+	int code = arb_test_exit_code(arb_test_wait_exit(rl, WAIT_MS));
+
+	if (code != 0 || strstr(rl->out, "reloaded (") == NULL) {
+		(void) arb_test_try_expect(p, "no such line", 200);
+		fail_msg("arborctl reload: exit %d: %s\nnode: ...%s", code,
+		    rl->out, p->out + (p->len > 3000 ? p->len - 3000 : 0));
+	}
+}
+
+// While one reload reads the file and a second waits for the next read,
+// a third is answered ARB_EAGAIN at once ("another reload waits"; arborctl
+// retries it until its timeout, then exits 75); the first two are
+// answered when their reads are done.
+static void
+test_third_reload_is_refused(void **state)
+{
+	static const char v1[] = "node: {name: t64t, control: ctl/t64.sock}\n"
+	                         "root:\n  children:\n"
+	                         "    - {name: e1, type: echo}\n";
+	static const char v2[] = "node: {name: t64t, control: ctl/t64.sock}\n"
+	                         "root:\n  children:\n"
+	                         "    - {name: e1, type: echo}\n"
+	                         "    - {name: e2, type: echo}\n";
+	arb_test_proc     p, a, b;
+	const char *args[] = { "--", "--socket", sock, "--timeout", "20",
+		"reload", NULL };
+	char        file[160], real[300];
+	int64_t     t0, deadline;
+	int         fd1, fd2;
+
+	(void) state;
+	need_binaries();
+	write_file(file, sizeof(file), "tree.yaml", v1);
+	assert_non_null(realpath(file, real));
+	run_tree(&p, file, NULL);
+	arb_test_expect(&p, "root event=tree_up", WAIT_MS);
+
+	// a: its read waits for a FIFO; b waits for the next read.
+	fd1 = fifo_file(file);
+	arb_test_spawn(&a, "arborctl", args);
+	arb_test_expect(&p, "event=reload_started file=", WAIT_MS);
+	deadline = now_ms() + WAIT_MS;
+	while (!fd_open_at(p.pid, real)) {
+		assert_true(now_ms() < deadline);
+		pause_ms(10);
+	}
+	arb_test_spawn(&b, "arborctl", args);
+	arb_test_expect(&p, "event=reload_waits by=control", WAIT_MS);
+	// The third: refused, retried by arborctl until its timeout.
+	t0 = now_ms();
+	assert_int_equal(ctl("--timeout", "1", "reload", NULL), 75);
+	assert_true(now_ms() - t0 < 5000);
+	expect_out("another reload waits");
+	// b's read will wait for a FIFO of its own.
+	fd2 = fifo_file(file);
+	fifo_say(fd1, v1);
+	reload_answered(&p, &a);
+	fifo_say(fd2, v2);
+	reload_answered(&p, &b);
+	arb_test_proc_fini(&a);
+	arb_test_proc_fini(&b);
+	p.mark = 0;
+	arb_test_expect(&p, "root/e2 event=started", WAIT_MS);
+	assert_int_equal(stop_tree(&p), 0);
+	arb_test_proc_fini(&p);
+}
+
 // --- issue 8: operator actions never take the node down ---------------------
 
 // A tree for the operator's start failures: f fails its init while
@@ -1061,6 +1155,39 @@ test_group_restart_stops_at_a_failed_start(void **state)
 	arb_test_proc_fini(&p);
 }
 
+// rest_for_one: an operator's stop of a child in a restart loop ends the
+// loop; the children after it are not started.
+static void
+test_rest_for_one_stop_ends_the_restart_loop(void **state)
+{
+	static const char *const b[] = { "root/b", NULL };
+	arb_test_proc            p;
+	int64_t                  deadline;
+
+	(void) state;
+	need_binaries();
+	run_group(&p, "rest_for_one", "300ms");
+	block(true);
+	assert_int_equal(ctl("send", "root/b", "1", "\"x\""), 0);
+	arb_test_expect(&p, "root/b event=start_failed", WAIT_MS);
+	assert_int_equal(ctl("stop", "root/b", NULL, NULL), 0);
+	await("stopped", b);
+	// Three backoffs' time: no retry of b, no start of c.
+	deadline = now_ms() + 1000;
+	while (now_ms() < deadline) {
+		const char *json = status();
+		if (!state_is(json, "root/b", "stopped") ||
+		    state_is(json, "root/c", "running")) {
+			fail_msg("after the stop of root/b: %s\nnode: ...%s",
+			    json, p.out + (p.len > 3000 ? p.len - 3000 : 0));
+		}
+		pause_ms(50);
+	}
+	assert_int_equal(stop_tree(&p), 0);
+	assert_int_equal(arb_test_count(&p, "root/c event=started"), 1);
+	arb_test_proc_fini(&p);
+}
+
 // one_for_one: a child whose restart waits behind another child's restart
 // (s, whose READY comes 2 s after its init) shows as restarting, not
 // stopped.
@@ -1193,11 +1320,15 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(
 	    test_group_restart_stops_at_a_failed_start, setup, teardown),
 	cmocka_unit_test_setup_teardown(
+	    test_rest_for_one_stop_ends_the_restart_loop, setup, teardown),
+	cmocka_unit_test_setup_teardown(
 	    test_queued_retry_shows_restarting, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_status_stop_start_restart_send, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_reload_is_read_off_the_loop, setup, teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_third_reload_is_refused, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_reload_applies_a_diff_and_rejects_an_invalid_file, setup,
 	    teardown),
