@@ -204,9 +204,11 @@ bool arb__intensity_add(arb__intensity *w, int64_t now_ms);
 
 // --- Backoff (backoff.c) -------------------------------------------------
 // arb__backoff_delay returns the delay in ms before restart attempt
-// `attempt` (0 for the first restart after a stable run): full jitter,
-// rnd % (min(max_ms, min_ms << attempt) + 1).  0 when min_ms is 0 (backoff
-// off).  Never overflows for any attempt.  This function can't fail.
+// `attempt` (0 for the first restart after a stable run), jittered above
+// a floor: with floor = min(min_ms, max_ms) and ceiling = min(max_ms,
+// min_ms << (attempt + 1)), floor + rnd % (ceiling - floor + 1).  0 when
+// min_ms is 0 (backoff off).  Never overflows for any attempt.  This
+// function can't fail.
 int64_t arb__backoff_delay(
     int min_ms, int max_ms, unsigned attempt, uint64_t rnd);
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // backoff_test.c -- table-driven tests of the restart backoff delay:
-// exponential, full jitter, capped, never overflowing.
+// exponential, jittered above the `min` floor, capped, never overflowing.
 //
 // Random numbers come from a fixed-seed generator in the test, so every
 // run checks the same samples.
@@ -23,19 +23,28 @@ test_rand(uint64_t *s)
 }
 
 // ceiling is the largest delay allowed before attempt n, computed by
-// doubling (not shifting) and stopping at the cap: min(cap, min * 2^n).
+// doubling (not shifting) and stopping at the cap: min(cap, min * 2^(n+1)).
 // max <= 0 means the 30000 ms default.
 static int64_t
 ceiling(int min, int max, unsigned attempt)
 {
 	int64_t  cap = max > 0 ? max : 30000;
-	int64_t  c = min;
+	int64_t  c = (int64_t) min * 2;
 	unsigned i;
 
 	for (i = 0; i < attempt && c < cap; i++) {
 		c *= 2;
 	}
 	return c < cap ? c : cap;
+}
+
+// lowest is the floor: min, or the cap when it is below min.
+static int64_t
+lowest(int min, int max)
+{
+	int64_t cap = max > 0 ? max : 30000;
+
+	return min < cap ? min : cap;
 }
 
 static void
@@ -81,8 +90,8 @@ static const range_case range_cases[] = {
 };
 
 // For every attempt 0..70 and a spread of random numbers, the delay is
-// exactly rnd % (ceiling + 1): in [0, ceiling], 0 for rnd 0, the ceiling
-// itself reachable.
+// exactly floor + rnd % (ceiling - floor + 1): in [floor, ceiling], the
+// floor for rnd 0, the ceiling itself reachable.
 static void
 test_range_bounds(void **state)
 {
@@ -97,22 +106,24 @@ test_range_bounds(void **state)
 
 		for (a = 0; a <= 70; a++) {
 			int64_t  top = ceiling(c->min, c->max, a);
+			int64_t  low = lowest(c->min, c->max);
+			uint64_t span = (uint64_t) (top - low);
 			uint64_t rnds[8];
 
 			rnds[0] = 0;
 			rnds[1] = UINT64_MAX;
-			rnds[2] = (uint64_t) top;     // the ceiling itself
-			rnds[3] = (uint64_t) top + 1; // wraps to 0
+			rnds[2] = span;     // the ceiling itself
+			rnds[3] = span + 1; // wraps to the floor
 			for (j = 4; j < 8; j++) {
 				rnds[j] = test_rand(&seed);
 			}
 			for (j = 0; j < 8; j++) {
 				int64_t d = arb__backoff_delay(
 				    c->min, c->max, a, rnds[j]);
-				int64_t want = (int64_t) (rnds[j]
-				    % ((uint64_t) top + 1));
+				int64_t want = low + (int64_t) (rnds[j]
+				    % (span + 1));
 
-				if (d < 0 || d > top || d != want) {
+				if (d < low || d > top || d != want) {
 					fail_msg("min=%d max=%d attempt=%u "
 					         "rnd=%llu: %lld, want %lld "
 					         "(ceiling %lld)",
@@ -122,14 +133,16 @@ test_range_bounds(void **state)
 					    (long long) top);
 				}
 			}
-			assert_int_equal(arb__backoff_delay(c->min, c->max, a,
-			                     (uint64_t) top),
-			    top);
+			assert_int_equal(
+			    arb__backoff_delay(c->min, c->max, a, span), top);
+			assert_int_equal(
+			    arb__backoff_delay(c->min, c->max, a, 0), low);
 		}
 	}
 }
 
-// The exponential part: 100 ms doubles to 200, 400, ... until the cap.
+// The exponential part: with min 100 ms the ceiling is 200, 400, 800, ...
+// until the cap; the floor stays 100.
 static void
 test_doubling_then_cap(void **state)
 {
@@ -137,11 +150,12 @@ test_doubling_then_cap(void **state)
 		unsigned attempt;
 		int64_t  ceiling;
 	} cases[] = {
-		{ 0, 100 },
-		{ 1, 200 },
-		{ 2, 400 },
-		{ 3, 800 },
-		{ 8, 25600 },
+		{ 0, 200 },
+		{ 1, 400 },
+		{ 2, 800 },
+		{ 3, 1600 },
+		{ 7, 25600 },
+		{ 8, 30000 },
 		{ 9, 30000 },
 		{ 10, 30000 },
 		{ 31, 30000 },
@@ -155,19 +169,74 @@ test_doubling_then_cap(void **state)
 
 	(void) state;
 	for (i = 0; i < ARB_ARRAY_SIZE(cases); i++) {
-		// rnd equal to the ceiling, or to it plus a multiple of
-		// ceiling + 1, gives exactly the ceiling.
-		uint64_t top = (uint64_t) cases[i].ceiling;
+		// rnd equal to the span (ceiling - floor), or to it plus a
+		// multiple of span + 1, gives exactly the ceiling.
+		uint64_t span = (uint64_t) cases[i].ceiling - 100;
+		int64_t  d;
 
 		assert_int_equal(
-		    arb__backoff_delay(100, 30000, cases[i].attempt, top),
+		    arb__backoff_delay(100, 30000, cases[i].attempt, span),
 		    cases[i].ceiling);
 		assert_int_equal(arb__backoff_delay(100, 30000,
-		                     cases[i].attempt, top + 5 * (top + 1)),
+		                     cases[i].attempt, span + 5 * (span + 1)),
 		    cases[i].ceiling);
-		assert_true(arb__backoff_delay(
-		                100, 30000, cases[i].attempt, UINT64_MAX)
-		    <= cases[i].ceiling);
+		d = arb__backoff_delay(100, 30000, cases[i].attempt, UINT64_MAX);
+		assert_true(d >= 100 && d <= cases[i].ceiling);
+	}
+}
+
+// min is a floor: no delay is ever shorter, whatever the attempt and the
+// random number (full jitter over [0, ceiling] let min 50 ms retry 20-28
+// times a second); a cap below min makes every delay the cap.
+static void
+test_min_is_a_floor(void **state)
+{
+	static const struct {
+		int      min, max;
+		unsigned attempt;
+		uint64_t rnd;
+		int64_t  want;
+	} cases[] = {
+		{ 50, 30000, 0, 0, 50 },
+		{ 50, 30000, 0, 50, 100 },  // attempt 0: [50, 100]
+		{ 50, 30000, 0, 51, 50 },   // wraps to the floor
+		{ 50, 30000, 0, 25, 75 },
+		{ 50, 30000, 1, 150, 200 }, // attempt 1: [50, 200]
+		{ 50, 30000, 1, 0, 50 },
+		{ 50, 30000, 20, 0, 50 },
+		{ 50, 30000, 20, 29950, 30000 },
+		{ 50, 30000, UINT_MAX, 29951, 50 },
+		{ 1000, 1500, 0, 500, 1500 }, // the cap bounds the ceiling
+		{ 1000, 1500, 0, 501, 1000 },
+		{ 500, 100, 0, 0, 100 }, // cap below min: always the cap
+		{ 500, 100, 7, UINT64_MAX, 100 },
+		{ 30000, 0, 0, 0, 30000 }, // default cap 30000 below 2 * min
+		{ 30000, 0, 3, UINT64_MAX, 30000 },
+	};
+	uint64_t seed = 3;
+	size_t   i;
+	unsigned a;
+	int      j;
+
+	(void) state;
+	for (i = 0; i < ARB_ARRAY_SIZE(cases); i++) {
+		int64_t d = arb__backoff_delay(cases[i].min, cases[i].max,
+		    cases[i].attempt, cases[i].rnd);
+
+		if (d != cases[i].want) {
+			fail_msg("case %zu: min=%d max=%d attempt=%u: %lld, "
+			         "want %lld",
+			    i, cases[i].min, cases[i].max, cases[i].attempt,
+			    (long long) d, (long long) cases[i].want);
+		}
+	}
+	// A child that fails at once, again and again, with min 50 ms: at
+	// most 20 attempts in any second, whatever the random numbers.
+	for (a = 0; a < 40; a++) {
+		for (j = 0; j < 1000; j++) {
+			assert_true(arb__backoff_delay(50, 30000, a,
+			                test_rand(&seed)) >= 50);
+		}
 	}
 }
 
@@ -192,12 +261,12 @@ test_no_overflow_at_attempt_1000(void **state)
 			assert_true(d >= 0 && d <= 30000);
 		}
 		assert_int_equal(
-		    arb__backoff_delay(1, 5000, attempts[i], 5000), 5000);
+		    arb__backoff_delay(1, 5000, attempts[i], 4999), 5000);
 	}
 }
 
-// Full jitter is uniform over [0, ceiling]: the mean of many samples is
-// near half the ceiling and both ends of the range get used.
+// The jitter is uniform over [floor, ceiling]: the mean of many samples
+// is near the middle and both ends of the range get used.
 static void
 test_distribution(void **state)
 {
@@ -218,6 +287,9 @@ test_distribution(void **state)
 	for (k = 0; k < ARB_ARRAY_SIZE(cases); k++) {
 		int64_t top
 		    = ceiling(cases[k].min, cases[k].max, cases[k].attempt);
+		int64_t floor = lowest(cases[k].min, cases[k].max);
+		double  mid = (double) (floor + top) / 2;
+		double  span = (double) (top - floor);
 		double  sum = 0;
 		int64_t low = top;
 		int64_t high = 0;
@@ -231,12 +303,12 @@ test_distribution(void **state)
 			high = d > high ? d : high;
 		}
 		mean = sum / SAMPLES;
-		if (mean < 0.48 * (double) top || mean > 0.52 * (double) top) {
-			fail_msg("case %zu: mean %.1f, ceiling %lld", k, mean,
-			    (long long) top);
+		if (mean < mid - 0.02 * span || mean > mid + 0.02 * span) {
+			fail_msg("case %zu: mean %.1f, floor %lld, ceiling %lld",
+			    k, mean, (long long) floor, (long long) top);
 		}
-		assert_true(low < top / 100);
-		assert_true(high > top - top / 100);
+		assert_true(low >= floor && low < floor + (top - floor) / 100);
+		assert_true(high <= top && high > top - (top - floor) / 100);
 	}
 }
 
@@ -248,6 +320,7 @@ main(void)
 		cmocka_unit_test(test_range_bounds),
 		cmocka_unit_test(test_doubling_then_cap),
 		cmocka_unit_test(test_no_overflow_at_attempt_1000),
+		cmocka_unit_test(test_min_is_a_floor),
 		cmocka_unit_test(test_distribution),
 	};
 
