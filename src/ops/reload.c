@@ -147,11 +147,13 @@ reload_apply(arb__serve *run, arb_tree *cfg, arb__errs *errs,
 		    cfg->log_level != ARB_LOG_DEFAULT ? cfg->log_level
 		                                      : ARB_LOG_INFO);
 	}
+	// Counted first: fn may answer (with the count) before the call
+	// returns.
+	run->reloads++;
 	rv = arb_node_reload_then(
 	    run->node, cfg->root, buf, RELOAD_ERRBUF, fn, arg);
-	if (rv == ARB_OK) {
-		run->reloads++;
-	} else {
+	if (rv != ARB_OK) {
+		run->reloads--;
 		for (line = strtok_r(buf, "\n", &save); line != NULL;
 		     line = strtok_r(NULL, "\n", &save)) {
 			arb__errs_add(errs, 0, 0, line);
@@ -306,12 +308,17 @@ reload_done(evutil_socket_t fd, short what, void *arg)
 	rv = r->rv;
 	memset(&r->errs, 0, sizeof(r->errs));
 	if (rv == ARB_OK) {
+		// Taken before the apply: when it is answered at once,
+		// reload_finish may start the next read, whose thread writes
+		// r->cfg.
+		arb_tree *cfg = r->cfg;
+
+		r->cfg          = NULL;
 		r->applying     = true;
 		r->applied      = w;
 		r->applied_errs = errs;
-		rv = reload_apply(r->run, r->cfg, &r->applied_errs,
+		rv = reload_apply(r->run, cfg, &r->applied_errs,
 		    reload_started_all, r);
-		r->cfg = NULL;
 		if (rv == ARB_OK) {
 			return; // reload_started_all answers (perhaps did)
 		}

@@ -858,13 +858,16 @@ fd_open_at(pid_t pid, const char *path)
 	return false;
 }
 
-// reload_answered waits for `arborctl reload` rl to exit 0, "reloaded".
+// reload_answered waits for `arborctl reload` rl to exit 0 with the line
+// "reloaded (N reloads applied so far)".
 static void
-reload_answered(arb_test_proc *p, arb_test_proc *rl)
+reload_answered(arb_test_proc *p, arb_test_proc *rl, int n)
 {
-	int code = arb_test_exit_code(arb_test_wait_exit(rl, WAIT_MS));
+	int  code = arb_test_exit_code(arb_test_wait_exit(rl, WAIT_MS));
+	char want[64];
 
-	if (code != 0 || strstr(rl->out, "reloaded (") == NULL) {
+	snprintf(want, sizeof(want), "reloaded (%d reloads applied so far)", n);
+	if (code != 0 || strstr(rl->out, want) == NULL) {
 		(void) arb_test_try_expect(p, "no such line", 200);
 		fail_msg("arborctl reload: exit %d: %s\nnode: ...%s", code,
 		    rl->out, p->out + (p->len > 3000 ? p->len - 3000 : 0));
@@ -918,9 +921,9 @@ test_third_reload_is_refused(void **state)
 	// b's read will wait for a FIFO of its own.
 	fd2 = fifo_file(file);
 	fifo_say(fd1, v1);
-	reload_answered(&p, &a);
+	reload_answered(&p, &a, 1);
 	fifo_say(fd2, v2);
-	reload_answered(&p, &b);
+	reload_answered(&p, &b, 2);
 	arb_test_proc_fini(&a);
 	arb_test_proc_fini(&b);
 	p.mark = 0;
