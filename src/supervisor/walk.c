@@ -8,12 +8,33 @@
 
 #include <string.h>
 
+// in_restart_job: c is to be started by a later step of its supervisor's
+// restart job (one_for_all, rest_for_one: while the siblings before it
+// stop or start).
+static bool
+in_restart_job(const arb__child *c)
+{
+	const arb__sup *sup = c->sup;
+	size_t          i;
+
+	if (sup == NULL || sup->job != JOB_RESTART) {
+		return false;
+	}
+	for (i = sup->cur; i < sup->nsteps; i++) {
+		if (sup->steps[i].kind == STEP_START && sup->steps[i].c == c) {
+			return true;
+		}
+	}
+	return false;
+}
+
 // child_public_state: a stopped child whose restart waits behind the
-// current job is restarting too (arb__public_state).
+// current job, or in it, is restarting too (arb__public_state).
 static arb_child_state
 child_public_state(const arb__child *c)
 {
-	return arb__public_state(c->state, c->restart_pending && !c->held);
+	return arb__public_state(c->state,
+	    (c->restart_pending || in_restart_job(c)) && !c->held);
 }
 
 const char *
