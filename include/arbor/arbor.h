@@ -474,6 +474,28 @@ ARB_DECL int arb_node_child_restart(arb_node *node, const char *path);
 ARB_DECL int arb_node_child_start_then(arb_node *node, const char *path,
     bool restart, arb_node_done_fn fn, void *arg);
 
+// arb_node_add_child_then adds a child given by spec (copied) to the
+// running static supervisor at sup_path, at the end of its children, and
+// starts it, as OTP's start_child(Sup, ChildSpec): spec is checked as the
+// tree file's children are (ARB_ESPEC with one line per problem in errbuf,
+// e.g. a name its siblings already use), and fn gets the outcome as from
+// arb_node_child_start_then (ARB_ECHILD: its start failed and it is not
+// added; nothing counts toward intensity).  A reload of the tree file
+// afterwards applies the file, which does not have the child.  Errors:
+// ARB_ENOENT no such supervisor, ARB_ESTATE a simple_one_for_one one
+// (arb_node_start_child_then), ARB_EAGAIN a job or another awaited
+// operation under way, ARB_ESHUTDOWN.  Thread: node.
+ARB_DECL int arb_node_add_child_then(arb_node *node, const char *sup_path,
+    const arb_child_spec *spec, char *errbuf, size_t errlen,
+    arb_node_done_fn fn, void *arg);
+
+// arb_node_delete_child removes the stopped child at path from its
+// supervisor's spec (OTP's delete_child).  ARB_ESTATE while it is not
+// stopped (stop it first), ARB_ENOTSUP for a simple_one_for_one child
+// (its stop deletes it), ARB_ENOENT, ARB_EAGAIN, ARB_ESHUTDOWN.
+// Thread: node.
+ARB_DECL int arb_node_delete_child(arb_node *node, const char *path);
+
 // arb_node_send delivers one message (tag, body bytes copied) from the
 // node to the actor at path.  ARB_ENOENT when there is no such running
 // actor, ARB_EINVAL for a tag at or above ARB_TAG_SYSTEM.  Thread: node.

@@ -760,6 +760,51 @@ arb_node_child_start_then(arb_node *node, const char *path, bool restart,
 }
 
 int
+arb_node_add_child_then(arb_node *node, const char *sup_path,
+    const arb_child_spec *spec, char *errbuf, size_t errlen,
+    arb_node_done_fn fn, void *arg)
+{
+	arb__sup *sup;
+	int       rv;
+
+	if (node == NULL || sup_path == NULL || spec == NULL || fn == NULL) {
+		return ARB_EINVAL;
+	}
+	if (errbuf != NULL && errlen > 0) {
+		errbuf[0] = '\0';
+	}
+	if (node->tree.stop_begun || node->tree.root == NULL) {
+		return ARB_ESHUTDOWN;
+	}
+	if ((sup = arb__sup_find(node->tree.root, sup_path)) == NULL) {
+		return ARB_ENOENT;
+	}
+	if ((rv = arb__stree_track_begin(&node->tree)) != ARB_OK) {
+		return rv;
+	}
+	rv = arb__sup_add_child(sup, spec, errbuf, errlen);
+	arb__stree_track_end(&node->tree, rv == ARB_OK ? fn : NULL, arg);
+	return rv;
+}
+
+int
+arb_node_delete_child(arb_node *node, const char *path)
+{
+	arb__child *c;
+
+	if (node == NULL || path == NULL) {
+		return ARB_EINVAL;
+	}
+	if (node->tree.stop_begun || node->tree.root == NULL) {
+		return ARB_ESHUTDOWN;
+	}
+	if ((c = arb__sup_lookup(node->tree.root, path)) == NULL) {
+		return ARB_ENOENT;
+	}
+	return arb__sup_delete_child(c);
+}
+
+int
 arb_node_send(arb_node *node, const char *path, uint32_t tag,
     const void *body, size_t len)
 {

@@ -43,6 +43,7 @@
 
 #define CTL_PATH_MAX 512         // longest child path accepted in a request
 #define CTL_SLACK    (64 * 1024) // request bytes beyond a message body
+#define CTL_SPEC_MAX (32 * 1024) // longest child spec for start-child
 
 typedef struct arb__control {
 	arb__serve   *run;
@@ -74,6 +75,8 @@ typedef struct ctl_req {
 	uint64_t    tag;
 	const char *body;
 	size_t      body_len;
+	const char *spec; // start-child: a child spec, YAML or JSON text
+	size_t      spec_len;
 } ctl_req;
 
 // A reply being packed: out of memory sends a short one instead.
@@ -200,6 +203,16 @@ req_decode(const arb__val *o, ctl_req *q, ctl_reply *r)
 			}
 			q->tag     = v->via.u;
 			q->has_tag = true;
+		} else if (obj_is(k, "spec")) {
+			if (v->type != ARB__V_STR || v->n > CTL_SPEC_MAX) {
+				reply_error(r, ARB_EBADMSG,
+				    "spec: expected a child spec (YAML or JSON "
+				    "text of at most %d bytes)",
+				    CTL_SPEC_MAX);
+				return false;
+			}
+			q->spec     = v->via.s;
+			q->spec_len = v->n;
 		} else if (obj_is(k, "wait")) {
 			if (v->type != ARB__V_BOOL) {
 				reply_error(r, ARB_EBADMSG,
@@ -236,6 +249,8 @@ typedef struct find_walk {
 	bool            found;
 	arb_child_state state;
 	bool            ended; // a temporary child that ended
+	bool            pool;  // a simple_one_for_one supervisor
+	bool            sup;   // a supervisor
 } find_walk;
 
 static void
@@ -248,6 +263,8 @@ find_cb(const arb_child_info *in, void *arg)
 		w->state = in->state;
 		w->ended = in->restart == ARB_TEMPORARY &&
 		    in->state == ARB_STATE_STOPPED && in->has_last_exit;
+		w->sup  = in->isolation == ARB_SUPERVISOR;
+		w->pool = w->sup && in->strategy == ARB_SIMPLE_ONE_FOR_ONE;
 	}
 }
 
@@ -307,7 +324,8 @@ static bool
 op_child(arb__control *ctl, const ctl_req *q, ctl_reply *r, unsigned ticket)
 {
 	arb_node        *node = ctl->run->node;
-	find_walk        w = { q->path, false, ARB_STATE_STOPPED, false };
+	find_walk        w = { q->path, false, ARB_STATE_STOPPED, false, false,
+		       false };
 	struct ctl_wait *cw = &ctl->waits[ticket];
 	bool             waited = false;
 	int              rv;
@@ -431,6 +449,166 @@ added_done(void *arg, int rv, const char *why)
 	}
 }
 
+// spec_load reads the child spec text q->spec as the tree file's children
+// are read and checked (arb__serve_spec_load).  Returns the tree (its
+// root's one child is the spec) or NULL with the reply written.
+static arb_tree *
+spec_load(arb__control *ctl, const ctl_req *q, ctl_reply *r)
+{
+	arb_tree *cfg = NULL;
+	char      text[1024];
+	int       rv;
+
+	rv = arb__serve_spec_load(
+	    ctl->path, q->spec, q->spec_len, &cfg, text, sizeof(text));
+	if (rv != ARB_OK) {
+		reply_error(r, rv,
+		    "start-child %s: the child spec is not valid: %s", q->path,
+		    text);
+		return NULL;
+	}
+	return cfg;
+}
+
+// child_added receives the outcome of the start op_add_child asked for.
+static void
+child_added(void *arg, int rv, const char *why)
+{
+	struct ctl_wait *w = arg;
+	arb__buf         later = { 0 };
+	ctl_reply        r = { w->now != NULL ? w->now : &later, 0 };
+
+	arb_log(NULL, rv == ARB_OK ? ARB_LOG_INFO : ARB_LOG_WARN, "control",
+	    "op=start-child child=%s result=%s%s%s", w->path,
+	    rv == ARB_OK ? "started" : arb_err_name(rv),
+	    rv == ARB_OK ? "" : " why=", rv == ARB_OK ? "" : why);
+	if (rv == ARB_OK) {
+		reply_begin(&r, 2, true);
+		pk_kv_str(&r, "path", w->path);
+	} else if (rv == ARB_ECHILD) {
+		reply_error(&r, rv,
+		    "cannot start %s: its start failed: %s; it is not added",
+		    w->path, why);
+	} else {
+		reply_error(&r, rv, "cannot start %s: %s", w->path, why);
+	}
+	if (r.rv != ARB_OK) {
+		reply_oom(r.b);
+	}
+	w->used = false;
+	if (w->now == NULL) {
+		arb__ctlsock_reply(w->ctl->sock, w->ticket, later.data,
+		    later.len);
+		arb__buf_fini(&later);
+	}
+}
+
+// op_add_child adds the child spec q->spec to the static supervisor at
+// q->path (OTP's start_child(Sup, ChildSpec)); answered once it runs or
+// its start failed.  Returns false when that answer comes later.
+static bool
+op_add_child(arb__control *ctl, const ctl_req *q, ctl_reply *r,
+    unsigned ticket)
+{
+	struct ctl_wait *w = &ctl->waits[ticket];
+	arb_tree        *cfg;
+	char             errbuf[1024], name[80];
+	int              rv;
+
+	if ((cfg = spec_load(ctl, q, r)) == NULL) {
+		return true;
+	}
+	snprintf(name, sizeof(name), "%s", cfg->root->children[0].name);
+	w->ctl    = ctl;
+	w->now    = r->b;
+	w->ticket = ticket;
+	w->used   = true;
+	snprintf(w->op, sizeof(w->op), "start-child");
+	if (strlen(q->path) + 1 + strlen(name) >= sizeof(w->path)) {
+		arb__tree_free(cfg);
+		w->used = false;
+		reply_error(r, ARB_EINVAL, "start-child %s: the path is too long",
+		    q->path);
+		return true;
+	}
+	memcpy(w->path, q->path, strlen(q->path));
+	w->path[strlen(q->path)] = '/';
+	memcpy(w->path + strlen(q->path) + 1, name, strlen(name) + 1);
+	rv = arb_node_add_child_then(ctl->run->node, q->path,
+	    &cfg->root->children[0], errbuf, sizeof(errbuf), child_added, w);
+	arb__tree_free(cfg);
+	w->now = NULL;
+	if (rv == ARB_OK) {
+		return !w->used;
+	}
+	w->used = false;
+	arb_log(NULL, ARB_LOG_WARN, "control",
+	    "op=start-child path=%s child=%s result=%s", q->path, name,
+	    arb_err_name(rv));
+	if (rv == ARB_ESPEC) {
+		char *e = errbuf + strlen(errbuf);
+		while (e > errbuf && e[-1] == '\n') {
+			*--e = '\0';
+		}
+		reply_error(r, rv, "start-child %s: %s", q->path, errbuf);
+	} else if (rv == ARB_EAGAIN) {
+		reply_error(r, rv,
+		    "cannot start a child of %s now: a restart, a reload or "
+		    "another command is under way; try again",
+		    q->path);
+	} else {
+		reply_error(r, rv, "cannot start a child of %s: %s", q->path,
+		    arb_strerror(rv));
+	}
+	return true;
+}
+
+// op_delete_child takes the stopped child at q->path out of its
+// supervisor's spec (OTP's delete_child).
+static void
+op_delete_child(arb__control *ctl, const ctl_req *q, ctl_reply *r)
+{
+	int rv;
+
+	if (!q->has_path || q->path[0] == '\0') {
+		reply_error(r, ARB_EINVAL, "delete-child: path: missing");
+		return;
+	}
+	rv = arb_node_delete_child(ctl->run->node, q->path);
+	arb_log(NULL, rv == ARB_OK ? ARB_LOG_INFO : ARB_LOG_WARN, "control",
+	    "op=delete-child path=%s result=%s", q->path,
+	    rv == ARB_OK ? "deleted" : arb_err_name(rv));
+	switch (rv) {
+	case ARB_OK:
+		reply_ok(r);
+		break;
+	case ARB_ENOENT:
+		reply_error(r, rv, "no such child: %s", q->path);
+		break;
+	case ARB_ESTATE:
+		reply_error(r, rv,
+		    "cannot delete %s: it is not stopped (arborctl stop it "
+		    "first)",
+		    q->path);
+		break;
+	case ARB_ENOTSUP:
+		reply_error(r, rv,
+		    "cannot delete %s: it is a simple_one_for_one child, "
+		    "which its stop deletes",
+		    q->path);
+		break;
+	case ARB_EAGAIN:
+		reply_error(r, rv,
+		    "cannot delete %s now: its supervisor is busy; try again",
+		    q->path);
+		break;
+	default:
+		reply_error(r, rv, "cannot delete %s: %s", q->path,
+		    arb_strerror(rv));
+		break;
+	}
+}
+
 // op_start_child adds a child to the simple_one_for_one supervisor at
 // q->path, its init given q->body (OTP's start_child); answered once it
 // runs or failed.  Returns false when that answer comes later.
@@ -441,8 +619,30 @@ op_start_child(arb__control *ctl, const ctl_req *q, ctl_reply *r,
 	struct ctl_wait *w = &ctl->waits[ticket];
 	int              rv;
 
+	find_walk        f = { q->path, false, ARB_STATE_STOPPED, false, false,
+		       false };
+
 	if (!q->has_path || q->path[0] == '\0') {
 		reply_error(r, ARB_EINVAL, "start-child: path: missing");
+		return true;
+	}
+	arb_node_walk(ctl->run->node, find_cb, &f);
+	if (f.found && f.sup && !f.pool) {
+		if (q->spec == NULL) {
+			reply_error(r, ARB_EINVAL,
+			    "start-child %s: a static supervisor needs the "
+			    "child's spec (YAML or JSON, as a child in the "
+			    "tree file)",
+			    q->path);
+			return true;
+		}
+		return op_add_child(ctl, q, r, ticket);
+	}
+	if (f.found && f.pool && q->spec != NULL && q->body == NULL) {
+		reply_error(r, ARB_EINVAL,
+		    "start-child %s: a simple_one_for_one child takes JSON (its "
+		    "init argument), not a child spec",
+		    q->path);
 		return true;
 	}
 	w->ctl    = ctl;
@@ -685,6 +885,8 @@ control_handle(void *arg, const void *req, size_t len, uint64_t uid,
 			now = op_child(ctl, &q, &r, ticket);
 		} else if (strcmp(q.op, "start-child") == 0) {
 			now = op_start_child(ctl, &q, &r, ticket);
+		} else if (strcmp(q.op, "delete-child") == 0) {
+			op_delete_child(ctl, &q, &r);
 		} else if (strcmp(q.op, "send") == 0) {
 			op_send(ctl, &q, &r);
 		} else if (strcmp(q.op, "reload") == 0) {
@@ -694,7 +896,7 @@ control_handle(void *arg, const void *req, size_t len, uint64_t uid,
 		} else {
 			reply_error(&r, ARB_ENOTSUP,
 			    "unknown op \"%s\" (status, stop, start, restart, "
-			    "start-child, send, reload, log-level)",
+			    "start-child, delete-child, send, reload, log-level)",
 			    q.op);
 		}
 	}

@@ -25,6 +25,7 @@
 
 #include <event2/event.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -449,4 +450,87 @@ arb__serve_reload_stop(arb__serve *run)
 	close(r->cancel[1]);
 	free(r);
 	run->reloader = NULL;
+}
+
+// --- A child spec given on its own (arborctl start-child) -----------------
+
+int
+arb__serve_spec_load(const char *near, const char *spec, size_t len,
+    arb_tree **cfgp, char *why, size_t whylen)
+{
+	arb__errs   errs = { 0 };
+	arb__buf    doc  = { 0 };
+	char        file[PATH_MAX];
+	const char *p = spec, *end = spec + len, *nl;
+	size_t      i, off = 0;
+	FILE       *f;
+	int         fd, rv;
+
+	*cfgp = NULL;
+	why[0] = '\0';
+	// "root:\n  children:\n" then the text, each line indented by
+	// four ("  - " before the first): LINE - 2, COLUMN - 4 in the text.
+	rv = arb__buf_append(&doc, "root:\n  children:\n", 18);
+	for (i = 0; p < end && rv == ARB_OK; i++) {
+		nl = memchr(p, '\n', (size_t) (end - p));
+		nl = nl != NULL ? nl + 1 : end;
+		rv |= arb__buf_append(&doc, i == 0 ? "  - " : "    ", 4);
+		rv |= arb__buf_append(&doc, p, (size_t) (nl - p));
+		p = nl;
+	}
+	rv |= arb__buf_append(&doc, "\n", 1);
+	snprintf(file, sizeof(file), "%s.spec-XXXXXX", near);
+	if (rv != ARB_OK || (fd = mkstemp(file)) < 0) {
+		arb__buf_fini(&doc);
+		snprintf(why, whylen, "cannot keep it in a file next to %s",
+		    near);
+		return ARB_ENOSPC;
+	}
+	f = fdopen(fd, "w");
+	if (f == NULL || fwrite(doc.data, 1, doc.len, f) != doc.len) {
+		rv = ARB_ENOSPC;
+	}
+	if (f != NULL) {
+		fclose(f);
+	} else {
+		close(fd);
+	}
+	arb__buf_fini(&doc);
+	if (rv == ARB_OK) {
+		rv = arb__tree_load(file, -1, cfgp, &errs);
+	}
+	unlink(file);
+	if (rv == ARB_OK && (*cfgp)->root->nchildren != 1) {
+		arb__tree_free(*cfgp);
+		*cfgp = NULL;
+		rv    = ARB_ESPEC;
+		arb__errs_add(&errs, 0, 0, ": expected one child spec");
+	}
+	// Each problem as "spec:LINE:COLUMN: field: ..." of the text given.
+	for (i = 0; rv != ARB_OK && i < errs.n && off + 1 < whylen; i++) {
+		const arb__err *e    = &errs.v[i];
+		size_t          flen = strlen(file);
+		const char     *rest = e->text;
+		int             skip = 0;
+
+		if (strncmp(rest, file, flen) == 0) {
+			rest += flen;
+			if (sscanf(rest, ":%*d:%*d%n", &skip) >= 0 && skip > 0) {
+				rest += skip;
+			}
+		}
+		if (e->line > 2) {
+			off += (size_t) snprintf(why + off, whylen - off,
+			    "%sspec:%d:%d%s", i ? "; " : "", e->line - 2,
+			    e->col > 4 ? e->col - 4 : 1, rest);
+		} else {
+			off += (size_t) snprintf(why + off, whylen - off,
+			    "%sspec%s", i ? "; " : "", rest);
+		}
+	}
+	if (rv != ARB_OK && why[0] == '\0') {
+		snprintf(why, whylen, "%s", arb_strerror(rv));
+	}
+	arb__errs_fini(&errs);
+	return rv;
 }

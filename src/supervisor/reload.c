@@ -191,3 +191,82 @@ arb__sup_reload(arb__sup *sup, const arb_sup_spec *spec)
 	arb__sup_run(sup);
 	return ARB_OK;
 }
+
+// --- One child at a time (OTP's start_child / delete_child) ---------------
+
+int
+arb__sup_add_child(arb__sup *sup, const arb_child_spec *spec, char *errbuf,
+    size_t errlen)
+{
+	arb_sup_spec    tmp = *sup->spec;
+	arb_child_spec *kids;
+	int             rv;
+
+	if (sup->spec->strategy == ARB_SIMPLE_ONE_FOR_ONE) {
+		return ARB_ESTATE; // its children come from its template
+	}
+	if (sup->state == SUP_STOPPING || sup->state == SUP_STOPPED) {
+		return ARB_ESHUTDOWN;
+	}
+	if (arb__sup_busy(sup)) {
+		return ARB_EAGAIN;
+	}
+	kids = arb__alloc(sizeof(*kids) * (tmp.nchildren + 1));
+	if (kids == NULL) {
+		return ARB_ENOMEM;
+	}
+	if (tmp.nchildren > 0) {
+		memcpy(kids, tmp.children, sizeof(*kids) * tmp.nchildren);
+	}
+	kids[tmp.nchildren] = *spec;
+	tmp.children        = kids;
+	tmp.nchildren++;
+	// The same checker as the tree file's (a name already used among
+	// its siblings, among others); the rest of the tree is unchanged.
+	rv = arb__sup_spec_check(&tmp, sup->path, errbuf, errlen);
+	if (rv == ARB_OK) {
+		arb__log(ARB_LOG_INFO, sup->path, "event=start_child name=%s",
+		    spec->name);
+		rv = arb__sup_reload(sup, &tmp);
+	}
+	arb__free(kids);
+	return rv;
+}
+
+int
+arb__sup_delete_child(arb__child *c)
+{
+	arb__sup       *sup = c->sup;
+	arb_sup_spec    tmp = *sup->spec;
+	arb_child_spec *kids;
+	size_t          i, k = 0;
+	int             rv;
+
+	if (c->dynamic) {
+		return ARB_ENOTSUP; // a pool's child is deleted by its stop
+	}
+	if (sup->state == SUP_STOPPING || sup->state == SUP_STOPPED) {
+		return ARB_ESHUTDOWN;
+	}
+	if (c->state != ARB__CS_STOPPED && c->state != ARB__CS_IGNORED) {
+		return ARB_ESTATE; // OTP's delete_child: {error, running}
+	}
+	if (arb__sup_busy(sup)) {
+		return ARB_EAGAIN;
+	}
+	kids = arb__alloc(sizeof(*kids) * (tmp.nchildren + 1));
+	if (kids == NULL) {
+		return ARB_ENOMEM;
+	}
+	for (i = 0; i < tmp.nchildren; i++) {
+		if (strcmp(tmp.children[i].name, c->spec.name) != 0) {
+			kids[k++] = tmp.children[i];
+		}
+	}
+	tmp.children  = kids;
+	tmp.nchildren = k;
+	arb__log(ARB_LOG_INFO, c->path, "event=delete_child");
+	rv = arb__sup_reload(sup, &tmp);
+	arb__free(kids);
+	return rv;
+}

@@ -288,6 +288,17 @@ int arb__sup_reload(arb__sup *sup, const arb_sup_spec *spec);
 // failed start): drivers let go of what they keep for later starts, and
 // the owner hears it (hooks.stop_began), once.
 void arb__sup_stop_began(arb__stree *tree);
+// arb__sup_add_child adds spec (checked as the tree file's children are,
+// problems in errbuf: ARB_ESPEC) to the running static supervisor sup and
+// starts it, as a reload that adds it would (OTP's start_child with a
+// child spec); ARB_ESTATE for a simple_one_for_one supervisor, ARB_EAGAIN
+// while sup or one below runs a job, ARB_ESHUTDOWN once it stops.
+// arb__sup_delete_child takes the stopped child c out of its supervisor's
+// spec (OTP's delete_child): ARB_ESTATE while it runs, ARB_ENOTSUP for a
+// simple_one_for_one child (its stop deletes it), ARB_EAGAIN as above.
+int arb__sup_add_child(arb__sup *sup, const arb_child_spec *spec,
+    char *errbuf, size_t errlen);
+int arb__sup_delete_child(arb__child *c);
 // arb__sup_busy is true when sup or a nested supervisor runs a job.
 bool arb__sup_busy(const arb__sup *sup);
 

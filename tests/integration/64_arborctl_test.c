@@ -1299,8 +1299,6 @@ test_start_child_of_a_pool(void **state)
 	expect_out("answered ignore: it is not kept");
 	assert_null(entry(status(), "root/pool/w.5"));
 	// Refusals: a static supervisor, no such path, bad JSON.
-	assert_int_equal(ctl("start-child", "root", NULL, NULL), 1);
-	expect_out("not a simple_one_for_one supervisor");
 	assert_int_equal(ctl("start-child", "root/nope", NULL, NULL), 1);
 	expect_out("no such supervisor: root/nope");
 	assert_int_equal(ctl("start-child", "root/pool", "{\"a\": }", NULL), 64);
@@ -1318,7 +1316,103 @@ test_start_child_of_a_pool(void **state)
 	arb_test_proc_fini(&p);
 }
 
+// A static supervisor: start-child with a child spec (YAML or JSON,
+// checked as the tree file's children are) adds and starts the child, or
+// answers with its start's reason and adds nothing; delete-child removes
+// a stopped child (OTP's start_child / delete_child).
+static void
+test_start_and_delete_child_of_a_static_supervisor(void **state)
+{
+	static const char tree[]
+	    = "node: {name: t64s, control: ctl/t64.sock}\n"
+	      "root:\n"
+	      "  intensity: 1\n"
+	      "  period: 60s\n"
+	      "  children:\n"
+	      "    - {name: e, type: echo}\n"
+	      "    - name: pool\n"
+	      "      supervisor:\n"
+	      "        strategy: simple_one_for_one\n"
+	      "        children:\n"
+	      "          - {name: w, type: echo}\n";
+	static const char *const x[] = { "root/x", NULL };
+	arb_test_proc            p;
+	char                     file[160];
+	const char              *json;
+	long                     e0;
+
+	(void) state;
+	need_binaries();
+	write_file(file, sizeof(file), "tree.yaml", tree);
+	run_tree(&p, file, NULL);
+	arb_test_expect(&p, "root event=tree_up", WAIT_MS);
+	e0 = num(status(), "root/e", "ospid");
+
+	// JSON, then YAML (block style): added at the end, running.
+	assert_int_equal(ctl("start-child", "root",
+	                     "{\"name\": \"x\", \"type\": \"echo\", "
+	                     "\"isolation\": \"process\"}",
+	                     NULL),
+	    0);
+	expect_out("root/x: running");
+	assert_int_equal(ctl("start-child", "root",
+	                     "name: y\ntype: crasher\nconfig:\n  exit: "
+	                     "{on_message: true, reason: error, code: 3}\n",
+	                     NULL),
+	    0);
+	expect_out("root/y: running");
+	json = status();
+	assert_true(state_is(json, "root/x", "running"));
+	assert_true(state_is(json, "root/y", "running"));
+	assert_int_equal(num(json, "root/e", "ospid"), e0);
+	// Checked as the file's children: problems at spec:LINE:COLUMN.
+	assert_int_equal(ctl("start-child", "root",
+	                     "name: z\ntype: nosuch\n", NULL),
+	    78);
+	expect_out("spec:2:");
+	expect_out("nosuch");
+	assert_int_equal(ctl("start-child", "root",
+	                     "{\"name\": \"x\", \"type\": \"echo\"}", NULL),
+	    78);
+	expect_out("root/x");
+	// A start that fails: its reason, nothing added, nothing counted.
+	assert_int_equal(ctl("start-child", "root",
+	                     "{name: f, type: crasher, config: {init: fail}}",
+	                     NULL),
+	    1);
+	expect_out("cannot start root/f: its start failed");
+	expect_out("init failed on purpose");
+	assert_null(entry(status(), "root/f"));
+	assert_int_equal(ctl("start-child", "root", NULL, NULL), 1);
+	expect_out("needs the child's spec");
+	assert_int_equal(ctl("start-child", "root/pool", "name: w", NULL), 64);
+	expect_out("start-child: JSON");
+
+	// delete-child: only a stopped child; not a pool's.
+	assert_int_equal(ctl("delete-child", "root/x", NULL, NULL), 1);
+	expect_out("it is not stopped");
+	assert_int_equal(ctl("stop", "root/x", NULL, NULL), 0);
+	assert_int_equal(ctl("delete-child", "root/x", NULL, NULL), 0);
+	expect_out("root/x: deleted");
+	await(NULL, x);
+	assert_int_equal(ctl("start-child", "root/pool", NULL, NULL), 0);
+	assert_int_equal(ctl("delete-child", "root/pool/w.1", NULL, NULL), 1);
+	expect_out("simple_one_for_one child");
+	assert_int_equal(ctl("delete-child", "root/nope", NULL, NULL), 1);
+	expect_out("no such child: root/nope");
+	// A reload applies the file again: y, not in it, goes.
+	assert_int_equal(ctl("reload", NULL, NULL, NULL), 0);
+	assert_null(entry(status(), "root/y"));
+	assert_int_equal(num(out, "root/e", "ospid"), e0);
+	assert_int_equal(arb_test_count(&p, "event=give_up"), 0);
+	assert_int_equal(stop_tree(&p), 0);
+	arb_test_proc_fini(&p);
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test_setup_teardown(
+	    test_start_and_delete_child_of_a_static_supervisor, setup,
+	    teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_start_child_of_a_pool, setup, teardown),
 	cmocka_unit_test_setup_teardown(

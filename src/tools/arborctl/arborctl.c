@@ -53,7 +53,10 @@ static const char usage_text[]
       "  stop PATH               stop a child and keep it stopped\n"
       "  start PATH              start a stopped (or ignored) child\n"
       "  restart PATH            stop a child and start it again\n"
-      "  start-child SUP [JSON]  add a child to a simple_one_for_one "
+      "  start-child SUP [ARG]   add a child: a pool's (ARG: JSON init "
+      "argument),\n"
+      "                          a static supervisor's (ARG: child spec)\n"
+      "  delete-child PATH       remove a stopped child from its "
       "supervisor\n"
       "  send PATH TAG JSON      send a message (JSON becomes its msgpack "
       "body)\n"
@@ -115,17 +118,26 @@ static const struct {
 	    "incarnation runs unless --no-wait.  A start that fails exits 1\n"
 	    "at once with the child's reason; the child stays stopped.\n" },
 	{ "start-child",
-	    "usage: arborctl start-child SUPPATH [JSON]\n"
+	    "usage: arborctl start-child SUPPATH [ARG]\n"
 	    "\n"
-	    "Adds a child to the simple_one_for_one supervisor at SUPPATH "
-	    "(OTP\n"
-	    "start_child): its template's init gets JSON converted to "
-	    "msgpack\n"
-	    "(an empty argument without JSON).  Prints the new child's path\n"
-	    "(SUPPATH/NAME.N) once it runs; a start that fails exits 1 with\n"
-	    "the child's reason and adds nothing.  `arborctl stop PATH` of\n"
-	    "such a child stops and deletes it (OTP terminate_child of a\n"
-	    "simple_one_for_one child).\n" },
+	    "Adds a child to the supervisor at SUPPATH and starts it (OTP\n"
+	    "start_child).  A simple_one_for_one supervisor: its template's\n"
+	    "init gets ARG, JSON converted to msgpack (an empty argument\n"
+	    "without ARG); `arborctl stop PATH` of such a child stops and\n"
+	    "deletes it.  A static supervisor: ARG is the child's spec, YAML\n"
+	    "or JSON, as a child in the tree file, checked the same way\n"
+	    "(problems as spec:LINE:COLUMN: ..., exit 78); a reload of the\n"
+	    "tree file drops it again unless the file has it.  Prints the\n"
+	    "new child's path once it runs; a start that fails exits 1 with\n"
+	    "the child's reason and adds nothing.\n"
+	    "  arborctl start-child root/pool '{\"port\": 7}'\n"
+	    "  arborctl start-child root '{name: e2, type: echo}'\n" },
+	{ "delete-child",
+	    "usage: arborctl delete-child PATH\n"
+	    "\n"
+	    "Removes the stopped child at PATH from its supervisor's spec\n"
+	    "(OTP delete_child): stop it first.  Until a reload of the tree\n"
+	    "file, which applies the file again.\n" },
 	{ "send",
 	    "usage: arborctl send PATH TAG JSON\n"
 	    "\n"
@@ -1128,16 +1140,25 @@ cmd_start_child(ctl *c, const char *sup, const char *json)
 	char            err[200], path[512], what[600];
 	int             code;
 
+	bool            is_json = false;
+
+	// ARG is sent as it is (a static supervisor's child spec, YAML or
+	// JSON) and, when it is JSON, also as msgpack (a pool child's init
+	// argument): the node knows which supervisor it is.
 	msgpack_sbuffer_init(&body);
-	if (json != NULL
-	    && json_to_msgpack(json, strlen(json), &body, err, sizeof(err))
-	        != 0) {
-		fprintf(stderr, "arborctl: start-child: JSON: %s\n", err);
-		msgpack_sbuffer_destroy(&body);
-		return EX_USAGE;
-	}
-	request_begin(&sb, &pk, "start-child", sup, json != NULL ? 1 : 0);
+	err[0] = '\0';
 	if (json != NULL) {
+		is_json = json_to_msgpack(json, strlen(json), &body, err,
+		              sizeof(err))
+		    == 0;
+	}
+	request_begin(&sb, &pk, "start-child", sup,
+	    json != NULL ? (is_json ? 2 : 1) : 0);
+	if (json != NULL) {
+		pk_str(&pk, "spec");
+		pk_str(&pk, json);
+	}
+	if (is_json) {
 		pk_str(&pk, "body");
 		msgpack_pack_bin(&pk, body.size);
 		msgpack_pack_bin_body(&pk, body.data, body.size);
@@ -1153,9 +1174,38 @@ cmd_start_child(ctl *c, const char *sup, const char *json)
 	}
 	if (!r.ok) {
 		code = refused(&r);
+		if (json != NULL && !is_json
+		    && strcmp(r.code, "ARB_EINVAL") == 0) {
+			fprintf(stderr, "arborctl: start-child: JSON: %s\n",
+			    err);
+			code = EX_USAGE;
+		}
 	} else {
 		mp_str(r.data, "path", path, sizeof(path));
 		printf("%s: running\n", path);
+	}
+	reply_fini(&r);
+	return code;
+}
+
+static int
+cmd_delete_child(ctl *c, const char *path)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer  pk;
+	reply           r;
+	int             code;
+
+	request_begin(&sb, &pk, "delete-child", path, 0);
+	code = call_retry(c, &sb, &r);
+	msgpack_sbuffer_destroy(&sb);
+	if (code != 0) {
+		return code;
+	}
+	if (!r.ok) {
+		code = refused(&r);
+	} else {
+		printf("%s: deleted\n", path);
 	}
 	reply_fini(&r);
 	return code;
@@ -1310,6 +1360,8 @@ run_command(ctl *c, int argc, char **argv)
 		code = cmd_send(c, args[0], args[1], args[2]);
 	} else if (strcmp(cmd, "start-child") == 0) {
 		code = cmd_start_child(c, args[0], nargs == 2 ? args[1] : NULL);
+	} else if (strcmp(cmd, "delete-child") == 0) {
+		code = cmd_delete_child(c, args[0]);
 	} else if (strcmp(cmd, "reload") == 0) {
 		code = cmd_reload(c);
 	} else if (strcmp(cmd, "log-level") == 0) {
