@@ -62,27 +62,46 @@ done
 sleep "$secs"
 tail -1 "$tmp/out"
 echo "readings/s per sensor: $rate (4 sensors), after ${secs}s:"
-printf '%-50s %8s %8s\n' process rss_kb pss_kb
-tr=0
-tp=0
 # The actors' paths by OS pid, from arborctl status.
 declare -A path=()
 ctl=$(sed -n 's/^  tree *//p' "$tmp/out")
-while read -r a _ _ _ ospid _; do
-  case "$ospid" in [0-9]*) path[$ospid]=$a ;; esac
-done < <($ctl 2>/dev/null | awk '$3 == "process" {print $1, $2, $3, $4, $5}')
-for p in $(tree "$gw"); do
-  read -r r s < <(mem "$p")
-  name=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null || true)
-  case "$name" in
-    *" run "*) name="arbor (node; threads parse, forward)" ;;
-    *) name="process actor: ${path[$p]:-(none: the standby process)}" ;;
-  esac
-  printf '%-50s %8d %8d\n' "${name:0:50}" "$r" "$s"
-  tr=$((tr + r))
-  tp=$((tp + s))
-done
-printf '%-50s %8d %8d\n' "TOTAL (the node)" "$tr" "$tp"
+names() {
+  local a ospid
+  path=()
+  while read -r a _ _ _ ospid _; do
+    case "$ospid" in [0-9]*) path[$ospid]=$a ;; esac
+  done < <($ctl 2>/dev/null | awk '$3 == "process" {print $1, $2, $3, $4, $5}')
+}
+# table: every process of the node, its RSS, PSS and anonymous memory
+# (heap, thread arenas, stacks: what malloc holds) in KB; sets tr, tp.
+table() {
+  local p r s a h o name
+  names
+  printf '%-50s %8s %8s %8s %8s %8s\n' process rss_kb pss_kb anon_kb \
+    heap_kb unnamed_kb
+  tr=0
+  tp=0
+  for p in $(tree "$gw"); do
+    read -r r s < <(mem "$p")
+    a=$(awk '/^Anonymous:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null || true)
+    # [heap] (the main arena) and unnamed mappings (thread arenas,
+    # stacks, mmapped blocks): their RSS.
+    read -r h o < <(awk '/^[0-9a-f]+-[0-9a-f]+ / {n = $6} /^Rss:/ {
+        if (n == "[heap]") h += $2; else if (n == "") o += $2 }
+      END {print h + 0, o + 0}' "/proc/$p/smaps" 2>/dev/null || echo "0 0")
+    name=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null || true)
+    case "$name" in
+      *" run "*) name="arbor (node; threads parse, forward)" ;;
+      *) name="process actor: ${path[$p]:-(none: the standby process)}" ;;
+    esac
+    printf '%-50s %8d %8d %8d %8d %8d\n' "${name:0:50}" "$r" "$s" "${a:-0}" \
+      "$h" "$o"
+    tr=$((tr + r))
+    tp=$((tp + s))
+  done
+  printf '%-50s %8d %8d\n' "TOTAL (the node)" "$tr" "$tp"
+}
+table
 read -r r s < <(mem "$floor")
 printf '%-50s %8d %8d\n' "floor: sleep (bare C program)" "$r" "$s"
 mq=$(pgrep -f "$tmp/.*/upstream/mosquitto.conf" | head -1 || true)
@@ -114,6 +133,8 @@ if [ "${OUTAGE:-0}" -gt 0 ] && [ -n "${mq:-}" ]; then
     printf '%8d %10d %10d %s\n' "$t" "$r" "$s" "$(tail -1 "$tmp/out" | cut -c1-110)"
     [ "$t" -lt "$OUTAGE" ] && sleep 30
   done
+  echo "at the end of the outage:"
+  table
 fi
 # What the collector loads of arbor's own code, stripped.
 total=0

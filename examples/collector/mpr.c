@@ -395,3 +395,44 @@ mpr_skip(mpr *r)
 {
 	return skip(r, 0);
 }
+
+int
+mpr_fields(const void *body, size_t len, mpr_field *f, size_t nf)
+{
+	uint32_t n, i;
+	size_t   j;
+	mpr      r;
+
+	for (j = 0; j < nf; j++) {
+		f[j].seen = false;
+	}
+	mpr_init(&r, body, len);
+	if (mpr_map(&r, &n) != 0) {
+		return -1;
+	}
+	for (i = 0; i < n && !r.bad; i++) {
+		const void *k;
+		size_t      kn;
+
+		if (mpr_bytes(&r, &k, &kn) != 0) {
+			return -1;
+		}
+		for (j = 0; j < nf && !mpr_is(k, kn, f[j].name); j++) { }
+		if (j == nf) {
+			mpr_skip(&r);
+			continue;
+		}
+		switch (f[j].kind) {
+		case MPR_UINT:
+			f[j].seen = mpr_uint(&r, f[j].to) == 0;
+			break;
+		case MPR_NINT:
+			f[j].seen = mpr_int(&r, f[j].to) == 0;
+			break;
+		default:
+			f[j].seen = mpr_bool(&r, f[j].to) == 0;
+			break;
+		}
+	}
+	return mpr_done(&r) ? 0 : -1;
+}

@@ -63,4 +63,19 @@ int mpr_bytes(mpr *r, const void **p, size_t *n);
 // mpr_skip skips one value of any kind (nesting at most 16 deep).
 int mpr_skip(mpr *r);
 
+// A field of a peer's map body (MQTT_STATUS, MQTT_PUBACK, the store's
+// STORE_STATUS_REPLY): its key, what it holds -- MPR_UINT (uint64_t),
+// MPR_NINT (any integer, int64_t) or MPR_BOOL (bool) -- and where it goes.
+typedef struct mpr_field {
+	const char *name;
+	mpr_kind    kind;
+	void       *to;
+	bool        seen; // set by mpr_fields
+} mpr_field;
+
+// mpr_fields reads a map body into the fields it names (other keys are
+// skipped, a field absent keeps its value).  Returns 0, or -1 when the
+// body is not one well-formed map or a field holds another kind.
+int mpr_fields(const void *body, size_t len, mpr_field *f, size_t nf);
+
 #endif // COLLECTOR_MPR_H

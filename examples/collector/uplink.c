@@ -51,6 +51,7 @@ typedef struct settings {
 	int64_t timeout_ms;
 	int64_t ack_batch;
 	int64_t ack_delay_ms;
+	int64_t stall_ms;
 } settings;
 
 // topic_ok checks a topic template: text and {gateway} {stream} {sid}.
@@ -90,7 +91,7 @@ uplink_read(arb_cfg *cfg, settings *c)
 {
 	static const char *const keys[]
 	    = { "store", "mqtt", "topic", "window", "batch", "retry",
-		      "timeout", "ack_batch", "ack_delay", NULL };
+		      "timeout", "ack_batch", "ack_delay", "stall", NULL };
 	const char *s, *why;
 
 	memset(c, 0, sizeof(*c));
@@ -102,6 +103,7 @@ uplink_read(arb_cfg *cfg, settings *c)
 	c->timeout_ms = 60000;
 	c->ack_batch    = 64;
 	c->ack_delay_ms = 20;
+	c->stall_ms     = 5000;
 	arb_cfg_keys(cfg, keys);
 	if (arb_cfg_str(cfg, "store", sizeof(c->store) - 1, &s) == ARB_OK) {
 		snprintf(c->store, sizeof(c->store), "%s", s);
@@ -126,6 +128,7 @@ uplink_read(arb_cfg *cfg, settings *c)
 	arb_cfg_dur(cfg, "timeout", 1000, 3600000, &c->timeout_ms);
 	arb_cfg_int(cfg, "ack_batch", 1, 65535, &c->ack_batch);
 	arb_cfg_dur(cfg, "ack_delay", 0, 1000, &c->ack_delay_ms);
+	arb_cfg_dur(cfg, "stall", 1000, 3600000, &c->stall_ms);
 	if (c->ack_batch > c->window) {
 		c->ack_batch = c->window; // a full window is always acknowledged
 	}
@@ -154,6 +157,7 @@ enum {
 	RW_FAILED,
 	RW_SEND,
 	RW_TIMEOUT,
+	RW_STALLED,
 	RW_COUNT
 };
 enum {
@@ -186,6 +190,14 @@ typedef struct uplink {
 	// the subscription
 	bool     subscribed, asked;
 	uint64_t session;
+	unsigned sub_calls; // STORE_SUBSCRIBE calls not answered yet
+	// the stall check: the last word from the store or the mqtt actor
+	// about records (STORE_RECORDS, STORE_SUBSCRIBED, MQTT_PUBACK), and a
+	// STORE_STATUS call under way
+	int64_t  heard_ms;
+	bool     probing;
+	uint64_t probe_session;
+	int64_t  probe_heard;
 	char     gateway[STORE_GATEWAY_MAX + 1];
 	// publishes in flight: slot ref % cap
 	slot    *slots;
@@ -274,6 +286,11 @@ clear_window(uplink *u)
 
 static void ask_status(uplink *u);
 static void on_found(arb_ctx *ctx, void *arg, const arb_result *r);
+static void on_subscribe_reply(arb_ctx *ctx, void *arg, const arb_result *r);
+static void check_stall(uplink *u, int64_t now);
+
+// How long a STORE_SUBSCRIBE or STORE_STATUS call waits for its answer.
+#define SUBSCRIBE_TIMEOUT_MS 5000
 
 static void
 subscribe(uplink *u)
@@ -303,11 +320,17 @@ subscribe(uplink *u)
 		ask_status(u);
 		return;
 	}
+	// A call: an answer that never comes (lost, or its store died
+	// before it left) ends in a timeout, and the uplink starts over
+	// instead of waiting for ever.
 	if (store_msg_subscribe(&b, (uint32_t) u->c.window, (uint32_t) u->c.batch)
 	    == 0) {
-		rv = arb_send_copy(
-		    u->ctx, u->store, STORE_TAG_SUBSCRIBE, b.data, b.len);
+		rv = arb_call(u->ctx, u->store, STORE_TAG_SUBSCRIBE, b.data,
+		    b.len, SUBSCRIBE_TIMEOUT_MS, on_subscribe_reply, u);
 		store_body_free(&b);
+	}
+	if (rv == ARB_OK) {
+		u->sub_calls++;
 	}
 	if (rv != ARB_OK) {
 		u->rewind_due = true;
@@ -388,38 +411,18 @@ on_retry(evutil_socket_t fd, short what, void *arg)
 static void
 status_take(uplink *u, const arb_result *r)
 {
-	uint64_t connects = u->connects;
-	uint64_t inflight  = UINT64_MAX;
-	bool     connected = false, have = false;
-	uint32_t n, i;
-	mpr      m;
+	uint64_t  connects = u->connects;
+	uint64_t  inflight  = UINT64_MAX;
+	bool      connected = false;
+	mpr_field f[]      = { { "connected", MPR_BOOL, &connected, false },
+		     { "connects", MPR_UINT, &connects, false },
+		     { "inflight", MPR_UINT, &inflight, false } };
 
-	if (r->status != ARB_OK || r->reply == NULL) {
+	if (r->status != ARB_OK || r->reply == NULL
+	    || mpr_fields(arb_msg_body(r->reply), arb_msg_len(r->reply), f, 3)
+	        != 0
+	    || !f[0].seen) {
 		return; // unknown: nothing changes
-	}
-	mpr_init(&m, arb_msg_body(r->reply), arb_msg_len(r->reply));
-	if (mpr_map(&m, &n) != 0) {
-		return;
-	}
-	for (i = 0; i < n && !m.bad; i++) {
-		const void *k;
-		size_t      kn;
-
-		if (mpr_bytes(&m, &k, &kn) != 0) {
-			break;
-		}
-		if (mpr_is(k, kn, "connected")) {
-			have = mpr_bool(&m, &connected) == 0;
-		} else if (mpr_is(k, kn, "connects")) {
-			mpr_uint(&m, &connects);
-		} else if (mpr_is(k, kn, "inflight")) {
-			mpr_uint(&m, &inflight);
-		} else {
-			mpr_skip(&m);
-		}
-	}
-	if (!have || m.bad) {
-		return;
 	}
 	if (connected && (u->up != 1 || connects != u->connects)) {
 		u->up_since = clk_mono_ms(); // what waited is sent again now
@@ -510,6 +513,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	(void) fd;
 	(void) what;
 	ask_status(u);
+	check_stall(u, now);
 	if (u->inflight == 0) {
 		arb_metric_set(u->m.oldest, 0);
 		return;
@@ -675,6 +679,7 @@ on_records(uplink *u, const arb_msg *m)
 		return; // another subscription's: it will come again
 	}
 	snprintf(u->gateway, sizeof(u->gateway), "%s", gw);
+	u->heard_ms = clk_mono_ms();
 	arb_metric_add(u->m.rec_msgs, 1);
 	for (i = 0; i < n; i++) {
 		if ((rv = publish(u, &u->recs[i])) != ARB_OK) {
@@ -707,38 +712,21 @@ fail_cause(int64_t status)
 static void
 on_puback(uplink *u, const arb_msg *m)
 {
-	uint64_t ref = 0;
-	int64_t  status = -1;
-	bool     has_ref = false;
-	uint32_t n, i;
-	slot    *s;
-	mpr      r;
+	uint64_t  ref    = 0;
+	int64_t   status = -1;
+	mpr_field f[]    = { { "ref", MPR_UINT, &ref, false },
+		     { "status", MPR_NINT, &status, false } };
+	slot     *s;
 
-	mpr_init(&r, arb_msg_body(m), arb_msg_len(m));
-	if (mpr_map(&r, &n) == 0) {
-		for (i = 0; i < n && !r.bad; i++) {
-			const void *k;
-			size_t      kn;
-
-			if (mpr_bytes(&r, &k, &kn) != 0) {
-				break;
-			}
-			if (mpr_is(k, kn, "ref")) {
-				has_ref = mpr_uint(&r, &ref) == 0;
-			} else if (mpr_is(k, kn, "status")) {
-				mpr_int(&r, &status);
-			} else {
-				mpr_skip(&r);
-			}
-		}
-	}
-	if (!mpr_done(&r) || !has_ref || ref < u->floor || ref >= u->next_ref
+	if (mpr_fields(arb_msg_body(m), arb_msg_len(m), f, 2) != 0 || !f[0].seen
+	    || ref < u->floor || ref >= u->next_ref
 	    || (s = &u->slots[ref % u->cap])->ref != ref) {
 		arb_metric_add(u->m.stale, 1);
 		return;
 	}
 	s->ref = 0;
 	u->inflight--;
+	u->heard_ms = clk_mono_ms();
 	arb_metric_set(u->m.inflight, (double) u->inflight);
 	if (status != 0) {
 		arb_metric_add(u->m.failed[fail_cause(status)], 1);
@@ -776,12 +764,10 @@ on_subscribed(uplink *u, const arb_msg *m)
 		arb_log(u->ctx, ARB_LOG_WARN, "bad_subscribed", NULL);
 		return;
 	}
-	if (!u->asked) {
-		return;
-	}
 	u->asked      = false;
 	u->subscribed = true;
 	u->session    = session;
+	u->heard_ms   = clk_mono_ms();
 	snprintf(u->gateway, sizeof(u->gateway), "%s", gw);
 	clear_window(u);
 	arb_metric_set(u->m.subscribed, 1);
@@ -790,6 +776,94 @@ on_subscribed(uplink *u, const arb_msg *m)
 	    "session=%" PRIu64 " gateway=%s backlog_records=%" PRIu64
 	    " backlog_bytes=%" PRIu64,
 	    session, u->gateway, recs, bytes);
+}
+
+// on_subscribe_reply takes the answer to a STORE_SUBSCRIBE call.  Only
+// the last call's answer counts (answers come in the order asked); no
+// answer within SUBSCRIBE_TIMEOUT_MS starts over.
+static void
+on_subscribe_reply(arb_ctx *ctx, void *arg, const arb_result *r)
+{
+	uplink *u = arg;
+
+	(void) ctx;
+	if (u->sub_calls > 0) {
+		u->sub_calls--;
+	}
+	if (u->sub_calls > 0 || !u->asked) {
+		return; // an earlier call's, or a rewind came meanwhile
+	}
+	if (r->status != ARB_OK || r->reply == NULL) {
+		u->asked = false;
+		arb_log(u->ctx, ARB_LOG_WARN, "subscribe_failed", "error=%s",
+		    arb_err_name(r->status));
+		rewind_later(u, RW_STALLED, "subscribe_unanswered");
+		return;
+	}
+	on_subscribed(u, r->reply);
+}
+
+// on_store_status takes the store's answer to the stall check's
+// STORE_STATUS: subscribed, with nothing in flight and nothing heard of
+// for `stall`, while the store keeps a backlog (or has no consumer),
+// something was lost on the way -- a STORE_RECORDS, a STORE_ACK, the
+// subscription itself (the store drops a consumer it could not send to)
+// -- and the store waits for acks that will never come: start over from
+// its durable cursor.
+static void
+on_store_status(arb_ctx *ctx, void *arg, const arb_result *r)
+{
+	uplink   *u        = arg;
+	uint64_t  backlog  = 0;
+	bool      consumer = true;
+	mpr_field f[]      = { { "backlog_records", MPR_UINT, &backlog, false },
+		     { "consumer", MPR_BOOL, &consumer, false } };
+
+	(void) ctx;
+	u->probing = false;
+	if (!u->subscribed || u->session != u->probe_session
+	    || u->heard_ms != u->probe_heard || u->inflight != 0
+	    || u->nacks != 0 || u->rewind_due) {
+		return; // things moved meanwhile
+	}
+	if (r->status != ARB_OK || r->reply == NULL) {
+		// No answer: if it died, its DOWN starts over too.
+		rewind_later(u, RW_STALLED, "store_unanswered");
+		return;
+	}
+	if (mpr_fields(arb_msg_body(r->reply), arb_msg_len(r->reply), f, 2)
+	    != 0) {
+		return;
+	}
+	if (backlog > 0 || !consumer) {
+		arb_log(u->ctx, ARB_LOG_WARN, "stalled",
+		    "session=%" PRIu64 " store_backlog=%" PRIu64
+		    " store_consumer=%s idle_ms=%" PRId64,
+		    u->session, backlog, consumer ? "yes" : "no",
+		    clk_mono_ms() - u->heard_ms);
+		rewind_later(u, RW_STALLED, "stalled");
+		return;
+	}
+	u->heard_ms = clk_mono_ms(); // all quiet: ask again after `stall`
+}
+
+// check_stall (once a second) asks the store for its status when the
+// uplink is subscribed, has nothing in flight and has heard nothing
+// for `stall`.
+static void
+check_stall(uplink *u, int64_t now)
+{
+	if (!u->subscribed || u->probing || u->rewind_due || u->inflight != 0
+	    || u->nacks != 0 || now - u->heard_ms < u->c.stall_ms) {
+		return;
+	}
+	if (arb_call(u->ctx, u->store, STORE_TAG_STATUS, NULL, 0,
+	        SUBSCRIBE_TIMEOUT_MS, on_store_status, u)
+	    == ARB_OK) {
+		u->probing       = true;
+		u->probe_session = u->session;
+		u->probe_heard   = u->heard_ms;
+	}
 }
 
 static void
@@ -824,9 +898,6 @@ uplink_handle(arb_ctx *ctx, void *state, const arb_msg *m)
 		break;
 	case MQTT_PUBACK:
 		on_puback(u, m);
-		break;
-	case STORE_TAG_SUBSCRIBED:
-		on_subscribed(u, m);
 		break;
 	case ARB_TAG_DOWN:
 		on_down(u, m);
@@ -865,7 +936,8 @@ metrics_setup(uplink *u)
 	static const char *const fails[F_COUNT] = { "eagain", "canceled",
 		"remote", "invalid", "shutdown", "other" };
 	static const char *const rewinds[RW_COUNT]
-	    = { "mqtt_down", "store_down", "failed", "send", "timeout" };
+	    = { "mqtt_down", "store_down", "failed", "send", "timeout",
+		      "stalled" };
 	static const double bounds[] = { .005, .01, .025, .05, .1, .25, .5, 1,
 		5, 30, 300 };
 	char label[64];
