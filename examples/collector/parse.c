@@ -30,6 +30,7 @@
 #include "mqtt_msgs.h"
 #include "reading.h"
 #include "serial_msgs.h"
+#include "start.h"
 #include "store_msgs.h"
 
 #include <arbor/actor.h>
@@ -186,8 +187,9 @@ read_limits(arb_cfg *cfg, settings *c)
 
 // parse_read reads the settings; the check hook and init share it.
 static void
-parse_read(arb_cfg *cfg, settings *c)
+parse_read(arb_cfg *cfg, void *out)
 {
+	settings *c = out;
 	static const char *const keys[] = { "store", "max_line",
 		"max_values", "checksum", "limits", "require", "queue", "batch",
 		"append_timeout", "drain", NULL };
@@ -297,15 +299,6 @@ typedef struct parse {
 } parse;
 
 static void pump(parse *p);
-
-static void
-arm(struct event *ev, int64_t ms)
-{
-	struct timeval tv = { .tv_sec = ms / 1000,
-		.tv_usec = (suseconds_t) (ms % 1000) * 1000 };
-
-	event_add(ev, &tv);
-}
 
 static entry *
 q_at(parse *p, size_t i)
@@ -434,16 +427,13 @@ store_lost(parse *p, const char *why)
 		event_del(p->timeout_ev);
 	}
 	p->retry_wait = false;
-	arm(p->retry_ev, p->lookup_ms);
+	col_arm(p->retry_ev, p->lookup_ms);
 	p->lookup_ms = p->lookup_ms * 2 > 1000 ? 1000 : p->lookup_ms * 2;
 }
 
 static void
 store_lookup(parse *p)
 {
-	arb_pid pid;
-	int     rv;
-
 	if (p->have_store) {
 		return;
 	}
@@ -451,25 +441,18 @@ store_lookup(parse *p)
 	// whichever incarnation holds it.  The monitor binds to the one
 	// holding it now; while the store restarts, that is the dead one
 	// (or none) and its DOWN (noproc) comes at once: a look-up later.
-	if ((rv = arb_whereis(p->ctx, p->c.store, &pid)) != ARB_OK) {
-		arm(p->retry_ev, p->lookup_ms);
+	if (col_find(p->ctx, "store", p->c.store, &p->store, &p->mon_ref)
+	    != ARB_OK) {
+		col_arm(p->retry_ev, p->lookup_ms);
 		p->lookup_ms
 		    = p->lookup_ms * 2 > 1000 ? 1000 : p->lookup_ms * 2;
 		return;
 	}
-	if ((rv = arb_monitor(p->ctx, pid, &p->mon_ref)) != ARB_OK) {
-		p->mon_ref = 0;
-		arm(p->retry_ev, p->lookup_ms);
-		return;
-	}
-	p->store      = pid;
 	p->have_store = true;
 	// lookup_ms is reset by the store's first answer: while the store
 	// restarts, each look-up ends in a DOWN (noproc) and the next one
 	// waits twice as long (10 ms doubling to 1 s, not one every 10 ms).
 	arb_metric_set(p->m.store_up, 1);
-	arb_log(p->ctx, ARB_LOG_INFO, "store_found", "store=%s pid=%" PRIu64,
-	    p->c.store, pid.id);
 	pump(p);
 }
 
@@ -505,7 +488,7 @@ send_append(parse *p)
 	if (store_msg_append_once(&body, p->producer, p->infl_id, p->rd, p->infl)
 	    != 0) {
 		p->retry_wait = true; // out of memory: try again shortly
-		arm(p->retry_ev, 10);
+		col_arm(p->retry_ev, 10);
 		return;
 	}
 	rv = arb_send_copy(
@@ -514,7 +497,7 @@ send_append(parse *p)
 	if (rv == ARB_EAGAIN) {
 		// The store's mailbox is full: try again shortly.
 		p->retry_wait = true;
-		arm(p->retry_ev, 10);
+		col_arm(p->retry_ev, 10);
 		return;
 	}
 	if (rv != ARB_OK) {
@@ -522,7 +505,7 @@ send_append(parse *p)
 		return;
 	}
 	p->sent = true;
-	arm(p->timeout_ev, p->c.append_timeout_ms);
+	col_arm(p->timeout_ev, p->c.append_timeout_ms);
 }
 
 static void
@@ -641,7 +624,7 @@ on_refused(parse *p, const arb_msg *m)
 		    "cause=%s retry_ms=%d readings=%zu", cause, retry, p->infl);
 		p->sent       = false;
 		p->retry_wait = true;
-		arm(p->retry_ev, retry < 10 ? 10 : retry > 5000 ? 5000 : retry);
+		col_arm(p->retry_ev, retry < 10 ? 10 : retry > 5000 ? 5000 : retry);
 		return;
 	}
 	// The message itself is wrong for this store (a reading over its
@@ -860,7 +843,7 @@ parse_stop(arb_ctx *ctx, void *state)
 	}
 	arb_log(ctx, ARB_LOG_INFO, "draining", "readings=%zu drain_ms=%" PRId64,
 	    p->qn, p->c.drain_ms);
-	arm(p->drain_ev, p->c.drain_ms);
+	col_arm(p->drain_ev, p->c.drain_ms);
 }
 
 static void
@@ -946,7 +929,6 @@ static int
 parse_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 {
 	parse   *p;
-	arb_cfg *cfg;
 	int      rv;
 
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
@@ -954,14 +936,7 @@ parse_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	}
 	msgpack_sbuffer_init(&p->sb);
 	msgpack_packer_init(&p->pk, &p->sb, msgpack_sbuffer_write);
-	if ((rv = arb_cfg_alloc(&cfg, arg, len)) != ARB_OK) {
-		parse_free(p);
-		return rv;
-	}
-	parse_read(cfg, &p->c);
-	rv = arb_cfg_report(ctx, cfg);
-	arb_cfg_free(cfg);
-	if (rv != ARB_OK) {
+	if ((rv = col_settings(ctx, arg, len, parse_read, &p->c)) != ARB_OK) {
 		parse_free(p);
 		return rv;
 	}

@@ -16,10 +16,10 @@
 // SIGINT and SIGTERM end it.  Exit 0, 64 for a usage error, 1 when the
 // broker never answered.
 
+#include "cli.h"
 #include "clock.h"
 #include "reading.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <mosquitto.h>
 #include <signal.h>
@@ -125,13 +125,13 @@ topic_of(char *out, size_t cap, const char *tpl, const char *name)
 int
 main(int argc, char **argv)
 {
-	static const struct option opts[] = { { "host", 1, NULL, 'H' },
-		{ "port", 1, NULL, 'P' }, { "sensors", 1, NULL, 'n' },
-		{ "name", 1, NULL, 'p' }, { "topic", 1, NULL, 't' },
-		{ "rate", 1, NULL, 'r' }, { "count", 1, NULL, 'c' },
-		{ "qos", 1, NULL, 'Q' }, { "client-id", 1, NULL, 'i' },
-		{ "garbage-every", 1, NULL, 'g' }, { "log", 1, NULL, 'l' },
-		{ "quiet", 0, NULL, 'q' }, { "help", 0, NULL, 'h' },
+	static const struct option opts[] = { { "host", 1, NULL, CLI_HOST },
+		{ "port", 1, NULL, CLI_PORT }, { "sensors", 1, NULL, CLI_SENSORS },
+		{ "name", 1, NULL, CLI_NAME }, { "topic", 1, NULL, 't' },
+		{ "rate", 1, NULL, CLI_RATE }, { "count", 1, NULL, CLI_COUNT },
+		{ "qos", 1, NULL, 'Q' }, { "client-id", 1, NULL, CLI_CLIENT_ID },
+		{ "garbage-every", 1, NULL, 'g' }, { "log", 1, NULL, CLI_LOG },
+		{ "quiet", 0, NULL, CLI_QUIET }, { "help", 0, NULL, 'h' },
 		{ NULL, 0, NULL, 0 } };
 	char              host[256] = "127.0.0.1", prefix[32] = "m";
 	char              tpl[256] = "sensors/{name}/reading", id[128] = "";
@@ -143,56 +143,35 @@ main(int argc, char **argv)
 	bool              quiet = false, ever = false;
 	int64_t           t0, last_progress, end_at = 0, last_try = 0;
 	struct mosquitto *mq;
-	struct sigaction  sa = { .sa_handler = on_signal };
+	const cli_vars    cv = { .host = host, .host_cap = sizeof(host),
+		   .port = &port, .id = id, .id_cap = sizeof(id), .sensors = &n,
+		   .prefix = prefix, .prefix_cap = sizeof(prefix), .rate = &rate,
+		   .count = &count, .log = &logfile, .quiet = &quiet };
 
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
-		case 'H':
-			snprintf(host, sizeof(host), "%s", optarg);
-			break;
-		case 'P':
-			port = atoi(optarg);
-			break;
-		case 'n':
-			n = atoi(optarg);
-			break;
-		case 'p':
-			snprintf(prefix, sizeof(prefix), "%s", optarg);
-			break;
 		case 't':
 			snprintf(tpl, sizeof(tpl), "%s", optarg);
-			break;
-		case 'r':
-			rate = atof(optarg);
-			break;
-		case 'c':
-			count = strtoull(optarg, NULL, 10);
 			break;
 		case 'Q':
 			qos = atoi(optarg);
 			break;
-		case 'i':
-			snprintf(id, sizeof(id), "%s", optarg);
-			break;
 		case 'g':
 			garbage_every = strtoull(optarg, NULL, 10);
-			break;
-		case 'l':
-			if ((logfile = fopen(optarg, "w")) == NULL) {
-				fprintf(stderr, "collector-mqtt-sim: %s: %s\n",
-				    optarg, strerror(errno));
-				return 1;
-			}
-			break;
-		case 'q':
-			quiet = true;
 			break;
 		case 'h':
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
-			return 64;
+			if ((rc = cli_option(&cv, "collector-mqtt-sim", o, optarg))
+			    < 0) {
+				return 1;
+			}
+			if (rc == 0) {
+				usage(stderr);
+				return 64;
+			}
+			break;
 		}
 	}
 	if (optind != argc || port < 1 || port > 65535 || n < 1
@@ -204,10 +183,7 @@ main(int argc, char **argv)
 	if (id[0] == '\0') {
 		snprintf(id, sizeof(id), "collector-mqtt-sim-%d", (int) getpid());
 	}
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	cli_signals(on_signal);
 	for (i = 0; i < n; i++) {
 		char name[48];
 
@@ -215,9 +191,7 @@ main(int argc, char **argv)
 		topic_of(topics[i], sizeof(topics[i]), tpl, name);
 		next_n[i] = 1;
 	}
-	mosquitto_lib_init();
-	if ((mq = mosquitto_new(id, true, NULL)) == NULL) {
-		fprintf(stderr, "collector-mqtt-sim: mosquitto_new failed\n");
+	if ((mq = cli_mqtt("collector-mqtt-sim", id, true)) == NULL) {
 		return 1;
 	}
 	mosquitto_connect_callback_set(mq, on_connect);
@@ -277,11 +251,7 @@ main(int argc, char **argv)
 		if (end_at != 0 && (acked >= published || qos == 0 || now >= end_at)) {
 			break;
 		}
-		rc = mosquitto_loop(mq, 5, 1);
-		if (rc != MOSQ_ERR_SUCCESS && now - last_try >= 200) {
-			last_try = now;
-			mosquitto_reconnect(mq);
-		}
+		cli_mqtt_loop(mq, 5, &last_try);
 		if (!quiet && now - last_progress >= 1000) {
 			printf("mqtt-sim event=progress published=%llu acked=%llu\n",
 			    (unsigned long long) published,

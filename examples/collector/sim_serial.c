@@ -22,6 +22,7 @@
 // from 1.  SIGINT and SIGTERM end it cleanly (links removed, summary
 // printed).  Exit 0, or 64 for a usage error, 1 for a failure.
 
+#include "cli.h"
 #include "clock.h"
 #include "reading.h"
 
@@ -326,10 +327,10 @@ int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = { { "dir", 1, NULL, 'd' },
-		{ "sensors", 1, NULL, 'n' }, { "name", 1, NULL, 'p' },
-		{ "rate", 1, NULL, 'r' }, { "count", 1, NULL, 'c' },
-		{ "log", 1, NULL, 'l' }, { "stdin", 0, NULL, 's' },
-		{ "commands", 1, NULL, 'f' }, { "quiet", 0, NULL, 'q' },
+		{ "sensors", 1, NULL, CLI_SENSORS }, { "name", 1, NULL, CLI_NAME },
+		{ "rate", 1, NULL, CLI_RATE }, { "count", 1, NULL, CLI_COUNT },
+		{ "log", 1, NULL, CLI_LOG }, { "stdin", 0, NULL, 's' },
+		{ "commands", 1, NULL, 'f' }, { "quiet", 0, NULL, CLI_QUIET },
 		{ "wait-attached", 0, NULL, 'w' },
 		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	char             fifo[PATH_MAX] = "", cmdbuf[1024];
@@ -337,40 +338,20 @@ main(int argc, char **argv)
 	int              cmdfd = -1, o, i;
 	bool             use_stdin = false, done_said = false;
 	int64_t          last_progress = 0;
-	struct sigaction sa = { .sa_handler = on_signal };
+	const cli_vars   cv = { .sensors = &nsensors, .prefix = prefix,
+		  .prefix_cap = sizeof(prefix), .rate = &rate, .count = &count,
+		  .log = &logfile, .quiet = &quiet };
 
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
 		case 'd':
 			snprintf(dir, sizeof(dir), "%s", optarg);
 			break;
-		case 'n':
-			nsensors = atoi(optarg);
-			break;
-		case 'p':
-			snprintf(prefix, sizeof(prefix), "%s", optarg);
-			break;
-		case 'r':
-			rate = atof(optarg);
-			break;
-		case 'c':
-			count = strtoull(optarg, NULL, 10);
-			break;
-		case 'l':
-			if ((logfile = fopen(optarg, "w")) == NULL) {
-				fprintf(stderr, "collector-serial-sim: %s: %s\n",
-				    optarg, strerror(errno));
-				return 1;
-			}
-			break;
 		case 's':
 			use_stdin = true;
 			break;
 		case 'f':
 			snprintf(fifo, sizeof(fifo), "%s", optarg);
-			break;
-		case 'q':
-			quiet = true;
 			break;
 		case 'w':
 			wait_attached = true;
@@ -379,8 +360,15 @@ main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
-			return 64;
+			if ((i = cli_option(&cv, "collector-serial-sim", o, optarg))
+			    < 0) {
+				return 1;
+			}
+			if (i == 0) {
+				usage(stderr);
+				return 64;
+			}
+			break;
 		}
 	}
 	if (optind != argc || nsensors < 1 || nsensors > SENSORS_MAX
@@ -388,10 +376,7 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 64;
 	}
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	cli_signals(on_signal);
 	{
 		char by[PATH_MAX + 8];
 

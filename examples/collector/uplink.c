@@ -27,6 +27,7 @@
 #include "mpr.h"
 #include "mqtt_msgs.h"
 #include "reading.h"
+#include "start.h"
 #include "store_msgs.h"
 
 #include <arbor/actor.h>
@@ -87,8 +88,9 @@ topic_ok(const char *t)
 }
 
 static void
-uplink_read(arb_cfg *cfg, settings *c)
+uplink_read(arb_cfg *cfg, void *out)
 {
+	settings *c = out;
 	static const char *const keys[]
 	    = { "store", "mqtt", "topic", "window", "batch", "retry",
 		      "timeout", "ack_batch", "ack_delay", "stall", NULL };
@@ -231,15 +233,6 @@ typedef struct uplink {
 	char            topic[1024];
 } uplink;
 
-static void
-arm(struct event *ev, int64_t ms)
-{
-	struct timeval tv = { .tv_sec = ms / 1000,
-		.tv_usec = (suseconds_t) (ms % 1000) * 1000 };
-
-	event_add(ev, &tv);
-}
-
 // --- the store and the mqtt actor ------------------------------------------------
 
 static void
@@ -334,7 +327,7 @@ subscribe(uplink *u)
 	}
 	if (rv != ARB_OK) {
 		u->rewind_due = true;
-		arm(u->retry_ev, u->c.retry_ms);
+		col_arm(u->retry_ev, u->c.retry_ms);
 		return;
 	}
 	u->asked      = true;
@@ -355,7 +348,7 @@ rewind_later(uplink *u, int cause, const char *why)
 		    why, u->c.retry_ms);
 	}
 	u->rewind_due = true;
-	arm(u->retry_ev, u->c.retry_ms);
+	col_arm(u->retry_ev, u->c.retry_ms);
 }
 
 // lookup finds the store and the mqtt actor (again) and monitors them.
@@ -367,12 +360,10 @@ lookup(uplink *u)
 	// Paths resolve to slot addresses; a monitor binds to the
 	// incarnation holding the slot now: while one restarts, its DOWN
 	// (noproc) comes at once and the look-up runs again.
-	if (!u->have_store && arb_whereis(u->ctx, u->c.store, &pid) == ARB_OK
-	    && arb_monitor(u->ctx, pid, &u->mon_store) == ARB_OK) {
-		u->store      = pid;
+	if (!u->have_store
+	    && col_find(u->ctx, "store", u->c.store, &u->store, &u->mon_store)
+	        == ARB_OK) {
 		u->have_store = true;
-		arb_log(u->ctx, ARB_LOG_INFO, "store_found",
-		    "store=%s pid=%" PRIu64, u->c.store, pid.id);
 	}
 	// The mqtt actor is published to at its exact pid, learnt from its
 	// answer to MQTT_STATUS (on_found): publishes of a round that were
@@ -388,7 +379,7 @@ lookup(uplink *u)
 	if (u->have_store && u->have_mqtt) {
 		subscribe(u);
 	} else {
-		arm(u->retry_ev, u->c.retry_ms);
+		col_arm(u->retry_ev, u->c.retry_ms);
 	}
 }
 
@@ -440,7 +431,7 @@ status_take(uplink *u, const arb_result *r)
 	}
 	if (connected && u->rewind_due && u->have_store && u->have_mqtt) {
 		if (u->used) {
-			arm(u->retry_ev, u->c.retry_ms); // asks again
+			col_arm(u->retry_ev, u->c.retry_ms); // asks again
 		} else {
 			subscribe(u);
 		}
@@ -468,12 +459,12 @@ on_found(arb_ctx *ctx, void *arg, const arb_result *r)
 
 	u->finding = false;
 	if (u->have_mqtt || r->status != ARB_OK || r->reply == NULL) {
-		arm(u->retry_ev, u->c.retry_ms); // looks up again
+		col_arm(u->retry_ev, u->c.retry_ms); // looks up again
 		return;
 	}
 	pid = arb_msg_from(r->reply);
 	if (arb_monitor(ctx, pid, &u->mon_mqtt) != ARB_OK) {
-		arm(u->retry_ev, u->c.retry_ms);
+		col_arm(u->retry_ev, u->c.retry_ms);
 		return;
 	}
 	u->mqtt      = pid;
@@ -747,7 +738,7 @@ on_puback(uplink *u, const arb_msg *m)
 		if (u->c.ack_delay_ms == 0) {
 			event_active(u->flush_ev, EV_TIMEOUT, 1);
 		} else {
-			arm(u->flush_ev, u->c.ack_delay_ms);
+			col_arm(u->flush_ev, u->c.ack_delay_ms);
 		}
 	}
 }
@@ -993,7 +984,6 @@ static int
 uplink_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 {
 	uplink  *u;
-	arb_cfg *cfg;
 	int      rv;
 
 	if ((u = calloc(1, sizeof(*u))) == NULL) {
@@ -1001,14 +991,7 @@ uplink_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	}
 	msgpack_sbuffer_init(&u->sb);
 	msgpack_packer_init(&u->pk, &u->sb, msgpack_sbuffer_write);
-	if ((rv = arb_cfg_alloc(&cfg, arg, len)) != ARB_OK) {
-		uplink_free(u);
-		return rv;
-	}
-	uplink_read(cfg, &u->c);
-	rv = arb_cfg_report(ctx, cfg);
-	arb_cfg_free(cfg);
-	if (rv != ARB_OK) {
+	if ((rv = col_settings(ctx, arg, len, uplink_read, &u->c)) != ARB_OK) {
 		uplink_free(u);
 		return rv;
 	}
@@ -1035,7 +1018,7 @@ uplink_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	// ack_delay 0: at the end of the turn (the acks of the PUBACKs of
 	// one turn leave as one STORE_ACK).
 	event_priority_set(u->flush_ev, 2);
-	arm(u->tick_ev, 1000);
+	col_arm(u->tick_ev, 1000);
 	metrics_setup(u);
 	arb_log(ctx, ARB_LOG_INFO, "init",
 	    "store=%s mqtt=%s topic=\"%s\" window=%" PRId64 " batch=%" PRId64

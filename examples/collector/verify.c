@@ -27,6 +27,7 @@
 // readable, 1 otherwise, 64 for a usage error, 69 when the broker was
 // never reached.
 
+#include "cli.h"
 #include "clock.h"
 #include <errno.h>
 #include <getopt.h>
@@ -438,14 +439,14 @@ usage(FILE *f)
 int
 main(int argc, char **argv)
 {
-	static const struct option opts[] = { { "host", 1, NULL, 'H' },
-		{ "port", 1, NULL, 'P' }, { "topic", 1, NULL, 't' },
-		{ "client-id", 1, NULL, 'i' }, { "username", 1, NULL, 'u' },
-		{ "password", 1, NULL, 'w' }, { "clean", 0, NULL, 'c' },
-		{ "from-one", 0, NULL, '1' }, { "duration", 1, NULL, 'd' },
-		{ "idle", 1, NULL, 'I' }, { "dump", 1, NULL, 'D' },
-		{ "quiet", 0, NULL, 'q' }, { "help", 0, NULL, 'h' },
-		{ NULL, 0, NULL, 0 } };
+	static const struct option opts[] = { { "host", 1, NULL, CLI_HOST },
+		{ "port", 1, NULL, CLI_PORT }, { "topic", 1, NULL, 't' },
+		{ "client-id", 1, NULL, CLI_CLIENT_ID },
+		{ "username", 1, NULL, 'u' }, { "password", 1, NULL, 'w' },
+		{ "clean", 0, NULL, 'c' }, { "from-one", 0, NULL, '1' },
+		{ "duration", 1, NULL, 'd' }, { "idle", 1, NULL, 'I' },
+		{ "dump", 1, NULL, CLI_LOG }, { "quiet", 0, NULL, CLI_QUIET },
+		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 } };
 	char              host[256] = "127.0.0.1", id[128] = "collector-verify";
 	char              user[128] = "", pass[128] = "";
 	int               port = 0, o, rc;
@@ -454,21 +455,14 @@ main(int argc, char **argv)
 	int64_t           t0, last_print, last_try = 0;
 	uint64_t          printed = (uint64_t) -1;
 	struct mosquitto *mq;
-	struct sigaction  sa = { .sa_handler = on_signal };
+	const cli_vars    cv = { .host = host, .host_cap = sizeof(host),
+		   .port = &port, .id = id, .id_cap = sizeof(id), .log = &dumpf,
+		   .quiet = &quiet };
 
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
-		case 'H':
-			snprintf(host, sizeof(host), "%s", optarg);
-			break;
-		case 'P':
-			port = atoi(optarg);
-			break;
 		case 't':
 			snprintf(topic, sizeof(topic), "%s", optarg);
-			break;
-		case 'i':
-			snprintf(id, sizeof(id), "%s", optarg);
 			break;
 		case 'u':
 			snprintf(user, sizeof(user), "%s", optarg);
@@ -488,35 +482,26 @@ main(int argc, char **argv)
 		case 'I':
 			idle = atof(optarg);
 			break;
-		case 'D':
-			if ((dumpf = fopen(optarg, "w")) == NULL) {
-				fprintf(stderr, "collector-verify: %s: %s\n", optarg,
-				    strerror(errno));
-				return 1;
-			}
-			break;
-		case 'q':
-			quiet = true;
-			break;
 		case 'h':
 			usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
-			return 64;
+			if ((rc = cli_option(&cv, "collector-verify", o, optarg)) < 0) {
+				return 1;
+			}
+			if (rc == 0) {
+				usage(stderr);
+				return 64;
+			}
+			break;
 		}
 	}
 	if (optind != argc || port < 1 || port > 65535) {
 		usage(stderr);
 		return 64;
 	}
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	mosquitto_lib_init();
-	if ((mq = mosquitto_new(id, clean, NULL)) == NULL) {
-		fprintf(stderr, "collector-verify: mosquitto_new failed\n");
+	cli_signals(on_signal);
+	if ((mq = cli_mqtt("collector-verify", id, clean)) == NULL) {
 		return 1;
 	}
 	if (user[0] != '\0') {
@@ -542,11 +527,7 @@ main(int argc, char **argv)
 		if (idle > 0 && ever && now - last_new >= (int64_t) (idle * 1000)) {
 			break;
 		}
-		rc = mosquitto_loop(mq, 50, 1);
-		if (rc != MOSQ_ERR_SUCCESS && now - last_try >= 200) {
-			last_try = now;
-			mosquitto_reconnect(mq);
-		}
+		cli_mqtt_loop(mq, 50, &last_try);
 		if (!quiet && now - last_print >= 1000 && unique != printed) {
 			printf("verify event=progress unique=%" PRIu64
 			       " duplicates=%" PRIu64 " order_violations=%" PRIu64

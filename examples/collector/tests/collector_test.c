@@ -376,21 +376,26 @@ verify_start(rig *r)
 	arb_test_expect(&r->verify, "verify event=subscribed", 10000);
 }
 
+// sim_start starts a sensor simulator (serial_sim or mqtt_sim): its own
+// arguments (where: the pty directory or the broker, NULL-terminated),
+// then 2 sensors, count readings each at rate a second, each reading's
+// fate logged to log_name in the rig's dir; waits for its ready line.
 static void
-ssim_start(rig *r, int count, int rate)
+sim_start(rig *r, arb_test_proc *p, bool *on, const char *prog,
+    const char *const *where, int count, int rate, const char *log_name,
+    const char *ready)
 {
-	char        sdir[128], cnt[16], rt[16], log[128], cmd[128];
-	const char *args[20];
+	char        cnt[16], rt[16], log[128];
+	const char *args[24];
 	int         n = 0;
 
-	snprintf(sdir, sizeof(sdir), "%s/serial", r->dir);
 	snprintf(cnt, sizeof(cnt), "%d", count);
 	snprintf(rt, sizeof(rt), "%d", rate);
-	snprintf(log, sizeof(log), "%s/serial.log", r->dir);
-	snprintf(cmd, sizeof(cmd), "%s/serial.cmd", r->dir);
+	snprintf(log, sizeof(log), "%s/%s", r->dir, log_name);
 	args[n++] = "--";
-	args[n++] = "--dir";
-	args[n++] = sdir;
+	while (*where != NULL && n < 14) {
+		args[n++] = *where++;
+	}
 	args[n++] = "--sensors";
 	args[n++] = "2";
 	args[n++] = "--rate";
@@ -399,14 +404,24 @@ ssim_start(rig *r, int count, int rate)
 	args[n++] = cnt;
 	args[n++] = "--log";
 	args[n++] = log;
-	args[n++] = "--commands";
-	args[n++] = cmd;
-	args[n++] = "--wait-attached";
 	args[n++] = "--quiet";
 	args[n]   = NULL;
-	arb_test_spawn(&r->ssim, "serial_sim", args);
-	r->ssim_on = true;
-	arb_test_expect(&r->ssim, "sim event=ready", 10000);
+	arb_test_spawn(p, prog, args);
+	*on = true;
+	arb_test_expect(p, ready, 10000);
+}
+
+static void
+ssim_start(rig *r, int count, int rate)
+{
+	char        sdir[128], cmd[128];
+	const char *where[] = { "--dir", sdir, "--commands", cmd,
+		"--wait-attached", NULL };
+
+	snprintf(sdir, sizeof(sdir), "%s/serial", r->dir);
+	snprintf(cmd, sizeof(cmd), "%s/serial.cmd", r->dir);
+	sim_start(r, &r->ssim, &r->ssim_on, "serial_sim", where, count, rate,
+	    "serial.log", "sim event=ready");
 }
 
 static void
@@ -424,30 +439,12 @@ ssim_command(rig *r, const char *line)
 static void
 msim_start(rig *r, int count, int rate)
 {
-	char        port[16], cnt[16], rt[16], log[128];
-	const char *args[20];
-	int         n = 0;
+	char        port[16];
+	const char *where[] = { "--port", port, NULL };
 
 	snprintf(port, sizeof(port), "%d", r->sensors.port);
-	snprintf(cnt, sizeof(cnt), "%d", count);
-	snprintf(rt, sizeof(rt), "%d", rate);
-	snprintf(log, sizeof(log), "%s/mqtt.log", r->dir);
-	args[n++] = "--";
-	args[n++] = "--port";
-	args[n++] = port;
-	args[n++] = "--sensors";
-	args[n++] = "2";
-	args[n++] = "--rate";
-	args[n++] = rt;
-	args[n++] = "--count";
-	args[n++] = cnt;
-	args[n++] = "--log";
-	args[n++] = log;
-	args[n++] = "--quiet";
-	args[n]   = NULL;
-	arb_test_spawn(&r->msim, "mqtt_sim", args);
-	r->msim_on = true;
-	arb_test_expect(&r->msim, "mqtt-sim event=ready", 10000);
+	sim_start(r, &r->msim, &r->msim_on, "mqtt_sim", where, count, rate,
+	    "mqtt.log", "mqtt-sim event=ready");
 }
 
 // sims_stop ends the simulators (the MQTT one ended by itself) and
