@@ -217,6 +217,8 @@ export COLLECTOR_SENSORS_PORT="$sensors_port"
 export COLLECTOR_SERIAL1="$work/serial/by-id/usb-arbor_sim_s1-if00"
 export COLLECTOR_SERIAL2="$work/serial/by-id/usb-arbor_sim_s2-if00"
 export COLLECTOR_LOG_LEVEL="${COLLECTOR_LOG_LEVEL:-warn}"
+# Two malloc arenas per process, as the systemd unit has (its comment).
+export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
 # The gateway hears of this script's death as a SIGTERM: an orderly stop.
 setsid setpriv --pdeathsig TERM "$arbor" run "$here/collector.yaml" \
   2>"$work/gateway.log" 9<&- &
