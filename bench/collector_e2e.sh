@@ -38,22 +38,12 @@ sims=()
 finish() {
   local p
   for p in "${sims[@]}"; do kill -CONT "$p" 2>/dev/null || true; done
-  if [ -n "$pid" ]; then
-    kill -INT -- "-$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  fi
+  collector_stop
   rm -rf "$tmp"
 }
 trap finish EXIT
+. "$here/collector_lib.sh"
 
-# tree PID: PID and its descendants.
-tree() {
-  local c
-  echo "$1"
-  for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
-    tree "$c"
-  done
-}
 # cpu_ticks PID: user + system clock ticks of PID and its descendants.
 cpu_ticks() {
   local p t=0 v
@@ -83,18 +73,7 @@ batching() {
 }
 
 export TMPDIR=$tmp
-set -m
-"$here/../examples/collector/run.sh" --build "$build" --rate "$rate" \
-  >"$tmp/out" 2>&1 &
-pid=$!
-set +m
-gw=""
-for ((i = 0; i < 300; i++)); do
-  gw=$(sed -n 's/.* is up (pid \([0-9]*\)).*/\1/p' "$tmp/out")
-  [ -n "$gw" ] && break
-  sleep 0.1
-done
-[ -n "$gw" ] || { cat "$tmp/out"; echo "the gateway did not start" >&2; exit 1; }
+collector_start "$build" "$rate"
 http_port=$(sed -n 's|.*page *http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$tmp/out")
 up_port=$(sed -n 's/.*upstream 127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/out")
 sens_port=$(sed -n 's/.*sensors 127.0.0.1:\([0-9]*\),.*/\1/p' "$tmp/out")
@@ -166,8 +145,6 @@ ARB_BENCH_DIR=$tmp/bench ARB_BENCH_STORE_ACTOR_N=500000 \
 
 for p in "${sims[@]}"; do kill -CONT "$p" 2>/dev/null || true; done
 sims=()
-kill -INT -- "-$pid" 2>/dev/null || true
-wait "$pid" 2>/dev/null || true
-pid=""
+collector_stop
 echo "== the verifier (the floor's gateway included):"
 grep 'event=total' "$tmp/out" || true

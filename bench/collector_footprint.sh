@@ -22,43 +22,22 @@ pid=""
 floor=""
 finish() {
   [ -n "$floor" ] && kill "$floor" 2>/dev/null
-  if [ -n "$pid" ]; then
-    kill -INT -- "-$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  fi
+  collector_stop
   rm -rf "$tmp"
 }
 trap finish EXIT
+. "$here/collector_lib.sh"
 
 # mem PID: "RSS_KB PSS_KB"
 mem() {
   awk '/^Rss:/ {r=$2} /^Pss:/ {p=$2} END {print r+0, p+0}' \
     "/proc/$1/smaps_rollup" 2>/dev/null || echo "0 0"
 }
-# tree PID: PID and its descendants
-tree() {
-  local p c
-  echo "$1"
-  for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
-    tree "$c"
-  done
-}
 
 export TMPDIR=$tmp
-set -m
-"$here/../examples/collector/run.sh" --build "$build" --rate "$rate" \
-  >"$tmp/out" 2>&1 &
-pid=$!
-set +m
+collector_start "$build" "$rate"
 sleep 1000 &
 floor=$!
-gw=""
-for ((i = 0; i < 300; i++)); do
-  gw=$(sed -n 's/.* is up (pid \([0-9]*\)).*/\1/p' "$tmp/out")
-  [ -n "$gw" ] && break
-  sleep 0.1
-done
-[ -n "$gw" ] || { cat "$tmp/out"; echo "the gateway did not start"; exit 1; }
 sleep "$secs"
 tail -1 "$tmp/out"
 echo "readings/s per sensor: $rate (4 sensors), after ${secs}s:"
