@@ -21,7 +21,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/collector-footprint-XXXXXX")
 pid=""
 floor=""
 finish() {
-  [ -n "$floor" ] && kill "$floor" 2>/dev/null
+  if [ -n "$floor" ]; then kill "$floor" 2>/dev/null || true; fi
   collector_stop
   rm -rf "$tmp"
 }
