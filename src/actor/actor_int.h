@@ -13,6 +13,8 @@
 #include "../core/arb_impl.h"
 #include "../transport/transport.h"
 
+#include <sys/types.h>
+
 struct event;
 struct event_base;
 
@@ -184,10 +186,19 @@ const arb_actor_ops *arb__actor_type_registered(const char *type);
 #define ARB__PLUGINS_ENV "ARBOR_PLUGINS"
 void arb__modules_load_env(void);
 
-// Process actor entry (process.c) is arb_actor_main.
+// Process actor entry (process.c) is arb_actor_main, run as
+// "EXE --arb-actor TYPE NODEPID".
 #define ARB__ACTOR_ARGV_FLAG "--arb-actor"
 // The type argument of a standby process: it waits for its INIT, which
 // names the real type (spawn.c).
 #define ARB__STANDBY_TYPE "-"
+
+// The guard of a process actor (guard.c).  arb__guard_start starts the
+// thread that waits for the node's end (a pidfd of node); -1 when it
+// cannot (no pidfd: the caller falls back to PDEATHSIG).  arb__guard_fire kills every
+// descendant of the actor, then the actor: called by the guard when the
+// node is gone, and by the actor when its control channel says so first.
+int            arb__guard_start(pid_t node);
+_Noreturn void arb__guard_fire(void);
 
 #endif // ARB_ACTOR_INT_H

@@ -5,8 +5,9 @@
 // channel on fd 3.  This file reads INIT from it, runs the actor on the
 // process's main thread (actor.c), and speaks for the actor over the
 // channel: READY, ignore, failure, exit reason, heartbeats and service
-// requests.  If the node dies (PDEATHSIG, or EOF on fd 3) the actor dies
-// at once: no actor outlives its node (SPEC 12).
+// requests.  If the node dies (its pidfd, watched by the guard, or EOF on
+// fd 3) the actor's descendants and the actor die at once (guard.c): no
+// actor nor anything it started outlives its node (SPEC 12).
 
 #include "ctl.h"
 
@@ -206,7 +207,7 @@ host_request(arb_ctx *ctx, arb__req *req)
 		}
 		n = ctl_recv_one(ctx, buf, sizeof(buf));
 		if (n == 0) {
-			proc_exit(111); // node gone
+			arb__guard_fire(); // node gone
 		}
 		if (n < 0) {
 			continue;
@@ -264,8 +265,9 @@ proc_ctl_cb(evutil_socket_t fd, short what, void *arg)
 		ctl_take(ctx, buf, (size_t) n, NULL, NULL);
 	}
 	if (n == 0) {
-		// The node is gone: an orphaned actor must not live on.
-		proc_exit(111);
+		// The node is gone: an orphaned actor must not live on, nor
+		// what it started.
+		arb__guard_fire();
 	}
 	proc_apply(ctx);
 }
@@ -318,7 +320,13 @@ arb_actor_main(int argc, char **argv)
 	if (argc < 4 || strcmp(argv[1], ARB__ACTOR_ARGV_FLAG) != 0) {
 		return 0;
 	}
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	// What the actor's code leaves behind stays its descendant, and
+	// the guard ends it all when the node dies; a guard opened on a
+	// pid the node no longer had sees the check below fail.
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	if (arb__guard_start((pid_t) atoi(argv[3])) != 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+	}
 	if (getppid() != (pid_t) atoi(argv[3])) {
 		proc_exit(111);
 	}

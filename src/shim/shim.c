@@ -25,8 +25,10 @@
 // fd 3 is the channel: a SOCK_SEQPACKET socket to the node.  The shim
 // sends one text datagram per event and never waits for the node:
 //   "X PID"        PROGRAM was exec'd as PID
-//   "E ERRNO"      PROGRAM could not be started (exec or cgroup join);
-//                  the shim then exits 127
+//   "C ERRNO"      PROGRAM could not join CGROUP: it runs without it,
+//                  its descendants found through /proc (before "X")
+//   "E ERRNO"      PROGRAM could not be started (its exec failed); the
+//                  shim then exits 127
 //   "K PID COMM"   a descendant left behind by PROGRAM was SIGKILLed
 // fds 0-2 are PROGRAM's; the shim itself keeps only /dev/null there.
 //
@@ -51,7 +53,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../supervisor/proctree.h"
+#include "../core/proctree.h"
 
 extern char **environ;
 
@@ -253,12 +255,18 @@ relay(int status)
 	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 111);
 }
 
-// start_program forks and execs PROGRAM (argv), in the cgroup if any.
-// Returns its pid, or -1 with the errno sent to the node.
+// What the child between fork and exec tells the shim (start_program):
+// the cgroup join failed (PROGRAM goes on without it), or the exec did.
+enum { START_JOIN_FAILED = 1, START_EXEC_FAILED = 2 };
+
+// start_program forks and execs PROGRAM (argv), in the cgroup if any: a
+// join that fails is said ("C ERRNO") and PROGRAM runs without the
+// cgroup, its descendants found through /proc.  Returns its pid, or -1
+// with the errno sent to the node.
 static pid_t
 start_program(char **argv, const sigset_t *none)
 {
-	int     ep[2], e = 0;
+	int     ep[2], e = 0, rec[2];
 	pid_t   pid, self = getpid();
 	ssize_t r;
 
@@ -283,29 +291,43 @@ start_program(char **argv, const sigset_t *none)
 		if (cgroup != NULL) {
 			char path[4096];
 			snprintf(path, sizeof(path), "%s/cgroup.procs", cgroup);
-			e = write_file(path, "0");
+			if ((e = write_file(path, "0")) != 0) {
+				rec[0] = START_JOIN_FAILED;
+				rec[1] = e;
+				if (write(ep[1], rec, sizeof(rec)) < 0) {
+					// the shim keeps its cgroup: harmless
+				}
+			}
 		}
-		if (e == 0) {
-			execve(argv[0], argv, environ);
-			e = errno;
-		}
-		if (write(ep[1], &e, sizeof(e)) < 0) {
+		execve(argv[0], argv, environ);
+		rec[0] = START_EXEC_FAILED;
+		rec[1] = errno;
+		if (write(ep[1], rec, sizeof(rec)) < 0) {
 			// the shim learns it from the exit status
 		}
 		_exit(127);
 	}
 	close(ep[1]);
-	do {
-		r = read(ep[0], &e, sizeof(e));
-	} while (r < 0 && errno == EINTR);
-	close(ep[0]);
-	if (r == (ssize_t) sizeof(e)) {
-		int st;
-		while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+	// Records until EOF (the exec closed the pipe) or an exec failure.
+	for (;;) {
+		do {
+			r = read(ep[0], rec, sizeof(rec));
+		} while (r < 0 && errno == EINTR);
+		if (r != (ssize_t) sizeof(rec)) {
+			break; // EOF: PROGRAM runs
 		}
-		say("E %d", e);
+		if (rec[0] == START_JOIN_FAILED) {
+			say("C %d", rec[1]);
+			cgroup = NULL; // the /proc walk finds its descendants
+			continue;
+		}
+		close(ep[0]);
+		while (waitpid(pid, &rec[0], 0) < 0 && errno == EINTR) {
+		}
+		say("E %d", rec[1]);
 		return -1;
 	}
+	close(ep[0]);
 	return pid;
 }
 

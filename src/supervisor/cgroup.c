@@ -265,7 +265,7 @@ arb__cg_open(arb__stree *tree)
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
 		arb__log(ARB_LOG_INFO, NULL,
 		    "event=cgroup mode=off reason=\"mkdir %s: %s\" "
-		    "(descendants of exec children are found through /proc)",
+		    "(descendants of children are found through /proc)",
 		    dir, strerror(errno));
 		return;
 	}
@@ -283,8 +283,8 @@ arb__cg_open(arb__stree *tree)
 	return;
 off:
 	arb__log(ARB_LOG_INFO, NULL,
-	    "event=cgroup mode=off reason=\"%s\" (descendants of exec children "
-	    "are found through /proc)",
+	    "event=cgroup mode=off reason=\"%s\" (descendants of children are "
+	    "found through /proc)",
 	    why);
 }
 
@@ -301,6 +301,21 @@ arb__cg_child(arb__stree *tree, uint32_t mbid, char *buf, size_t len)
 		return arb__err_from_errno(errno);
 	}
 	return ARB_OK;
+}
+
+// arb__cg_join_failed logs, once per node, that a process could not be
+// moved into the cgroup made for it (it goes on without: its descendants
+// are found through /proc).
+void
+arb__cg_join_failed(arb__stree *tree, const char *dir, int e)
+{
+	if (tree->cg_join_failed++ == 0) {
+		arb__log(ARB_LOG_WARN, NULL,
+		    "event=cgroup_join_failed dir=%s error=\"%s\" (the child "
+		    "runs without its cgroup: its descendants are found through "
+		    "/proc; said once)",
+		    dir, strerror(e));
+	}
 }
 
 void

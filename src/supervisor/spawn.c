@@ -10,15 +10,16 @@
 // Process actors (arbor programs) start with posix_spawn (glibc: a vfork
 // style clone, no copy of the node's page tables): their own process
 // group, default signal dispositions, an empty signal mask, the control
-// channel on fd 3 and every other fd closed.  arb_actor_main sets
-// PDEATHSIG itself, and exits if the node died before it could.
+// channel on fd 3 and every other fd closed.  arb_actor_main guards
+// itself against the node's death (actor/guard.c), and exits if the node
+// died before it could.
 //
 // Exec children (any program) cannot do that, so they are forked and the
 // child does only async-signal-safe work before exec: the same as above
 // plus PDEATHSIG.  An exec failure comes back over a CLOEXEC pipe.
 // Thread: node.
 
-#include "proctree.h"
+#include "../core/proctree.h"
 #include "sup_rt.h"
 
 #include <dlfcn.h>
@@ -177,7 +178,7 @@ proc_argv(char *argv[5], const char *path, const char *type, char ppid[24])
 // before: it would compete with the actor's start for the CPU), before
 // the supervisor goes on, so a sequential start's next child can take it.  A
 // standby is a child like the others (own process group, default
-// signals, PDEATHSIG set by arb_actor_main); it ends when the node stops
+// signals, its guard); it ends when the node stops
 // (EOF on fd 3, then SIGKILL) and is always reaped.
 
 // env_hash fingerprints the environment a child would get: a standby
@@ -314,12 +315,14 @@ arb__proc_spawn_actor(arb__stree *tree, arb__child *c, int *ctlp)
 	return ARB_OK;
 }
 
-// shim_hello reads the shim's first word on its channel fd: "X PID" (the
-// program runs) or "E ERRNO" (it could not start), within timeout_ms.
-// Returns 0 with *prog set, an errno value from "E", or -1 (no answer:
-// the shim died, or garbage).
+// shim_hello reads the shim's first words on its channel fd within
+// timeout_ms: "X PID" (the program runs) or "E ERRNO" (it could not
+// start), after "C ERRNO" if the program could not join its cgroup cg (it
+// runs without: logged once per node).  Returns 0 with *prog set, an
+// errno value from "E", or -1 (no answer: the shim died, or garbage).
 static int
-shim_hello(int fd, int timeout_ms, pid_t *prog)
+shim_hello(arb__stree *tree, const char *cg, int fd, int timeout_ms,
+    pid_t *prog)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	char          buf[64];
@@ -327,24 +330,30 @@ shim_hello(int fd, int timeout_ms, pid_t *prog)
 	int           v, r;
 	int64_t       dl = arb__now_ms() + timeout_ms, left;
 
-	// A signal (SIGCHLD of another child) interrupts the wait, it does
-	// not end it.
-	do {
-		left = dl - arb__now_ms();
-		r    = poll(&pfd, 1, left > 0 ? (int) left : 0);
-	} while (r < 0 && errno == EINTR);
-	if (r != 1) {
-		return -1;
-	}
-	do {
-		n = recv(fd, buf, sizeof(buf) - 1, 0);
-	} while (n < 0 && errno == EINTR);
-	if (n <= 2) {
-		return -1;
-	}
-	buf[n] = '\0';
-	if (sscanf(buf + 2, "%d", &v) != 1 || v <= 0) {
-		return -1;
+	for (;;) {
+		// A signal (SIGCHLD of another child) interrupts the wait, it
+		// does not end it.
+		do {
+			left = dl - arb__now_ms();
+			r    = poll(&pfd, 1, left > 0 ? (int) left : 0);
+		} while (r < 0 && errno == EINTR);
+		if (r != 1) {
+			return -1;
+		}
+		do {
+			n = recv(fd, buf, sizeof(buf) - 1, 0);
+		} while (n < 0 && errno == EINTR);
+		if (n <= 2) {
+			return -1;
+		}
+		buf[n] = '\0';
+		if (sscanf(buf + 2, "%d", &v) != 1 || v <= 0) {
+			return -1;
+		}
+		if (buf[0] != 'C') {
+			break;
+		}
+		arb__cg_join_failed(tree, cg, v);
 	}
 	if (buf[0] == 'X') {
 		*prog = (pid_t) v;
@@ -447,7 +456,7 @@ arb__proc_spawn_exec(arb__child *c)
 	// The shim forks and execs the program, and says how it went.  Its
 	// exec of the program is quick; the deadline is for a shim that
 	// cannot even run.
-	e = shim_hello(sv[0], 10000, &prog);
+	e = shim_hello(tree, cg, sv[0], 10000, &prog);
 	if (e != 0) {
 		if (e < 0) {
 			kill(pid, SIGKILL);

@@ -176,6 +176,7 @@ struct arb__stree {
 	uint64_t           standby_env; // env_hash() when it was spawned
 	char               shim_path[PATH_MAX]; // arbor-shim ("" not found)
 	char               cg_dir[PATH_MAX];    // cgroup.c ("" no cgroups)
+	unsigned           cg_join_failed;      // cgroup.c: joins that failed
 	pid_t             *foreign;  // the process's children before the node
 	size_t             nforeign; // (never swept: arb__proc_sweep)
 	// Thread children (drv_thread.c).
@@ -410,6 +411,9 @@ void arb__cg_open(arb__stree *tree);
 // arb__cg_child makes (if need be) exec child mbid's cgroup and writes
 // its path to buf.  ARB_ENOENT when the node has no cgroups.
 int  arb__cg_child(arb__stree *tree, uint32_t mbid, char *buf, size_t len);
+// arb__cg_join_failed logs (once per node) that a shim could not move an
+// exec child's program into its cgroup (it runs without: the /proc walk).
+void arb__cg_join_failed(arb__stree *tree, const char *dir, int e);
 // arb__cg_child_kill kills whatever is in child mbid's cgroup.
 void arb__cg_child_kill(arb__stree *tree, uint32_t mbid);
 // arb__cg_child_release removes child mbid's cgroup (if empty).

@@ -5,12 +5,14 @@
 
 #include "arb_test.h"
 
+#include <errno.h>
 #include <event2/event.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 typedef struct probe {
@@ -215,6 +217,44 @@ probe_init_outcome(arb_ctx *ctx, const char *v)
 	return ARB_OK;
 }
 
+// probe_daemon leaves a process behind that escapes its actor: a double
+// fork, a session of its own, SIGTERM ignored.  Returns its pid, or -1.
+static pid_t
+probe_daemon(void)
+{
+	int   fds[2];
+	pid_t first, d = -1;
+
+	if (pipe(fds) != 0) {
+		return -1;
+	}
+	if ((first = fork()) == 0) {
+		close(fds[0]);
+		setsid();
+		if ((d = fork()) == 0) {
+			static char *const argv[] = { "sleep", "1000", NULL };
+			close(fds[1]);
+			signal(SIGTERM, SIG_IGN);
+			execv("/bin/sleep", argv);
+			_exit(127);
+		}
+		if (write(fds[1], &d, sizeof(d)) != (ssize_t) sizeof(d)) {
+			_exit(1);
+		}
+		_exit(0);
+	}
+	close(fds[1]);
+	if (first > 0) {
+		if (read(fds[0], &d, sizeof(d)) != (ssize_t) sizeof(d)) {
+			d = -1;
+		}
+		while (waitpid(first, NULL, 0) < 0 && errno == EINTR) {
+		}
+	}
+	close(fds[0]);
+	return d;
+}
+
 static int
 probe_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 {
@@ -261,6 +301,10 @@ probe_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 		}
 		arb_test_emit("probe path=%s event=ping target=%s rv=%s",
 		    arb_path(ctx), v, arb_err_name(rv));
+	}
+	if (cfg_get(p->cfg, "daemon", v, sizeof(v)) != NULL && atoi(v) == 1) {
+		arb_test_emit("probe path=%s event=daemon daemon=%d",
+		    arb_path(ctx), (int) probe_daemon());
 	}
 	if (cfg_get(p->cfg, "tick", v, sizeof(v)) != NULL) {
 		probe_tick_start(p, atoi(v));

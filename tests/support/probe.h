@@ -13,6 +13,9 @@
 //   ping=PATH          at init, send PROBE_ECHO "ping" to the actor at PATH
 //   tick=MS            print "event=tick inc=PID" every MS from a timer it
 //                      never frees (left armed when the actor ends)
+//   daemon=1           at init, leave a daemon behind (double fork, setsid,
+//                      SIGTERM ignored, sleep 1000) and print
+//                      "event=daemon daemon=PID"
 // It prints one line per lifecycle event to stderr:
 //   probe path=P event=init|ready|stop_requested|terminate|msg ... ospid=N
 // Messages (tags): PROBE_ECHO replies/echoes, PROBE_FAIL answers with

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 // proctree.h -- the descendants of a process, read from /proc.
 //
-// Shared by the node (spawn.c: what is left when the tree has stopped)
-// and arbor-shim (src/shim/shim.c: what an exec child left behind), so it
-// needs nothing but libc.  Thread: any (no shared state).
+// Shared by the node (supervisor/spawn.c: what is left when the tree has
+// stopped), process actors (actor/guard.c: what an actor leaves when its
+// node dies) and arbor-shim (src/shim/shim.c: what an exec child left
+// behind), so it needs nothing but libc.  Thread: any (no shared state).
 
 #ifndef ARB_PROCTREE_H
 #define ARB_PROCTREE_H
