@@ -855,15 +855,19 @@ run_tree(const arb_child_spec *c, size_t n)
 
 // --- The log: what a line costs the thread that logs ------------------------
 
+static atomic_bool log_reader_stop;
+
+// log_reader drains the pipe until told to stop (no EOF to wait for: the
+// log keeps a second file description of stderr's pipe, log.c).
 static void *
 log_reader(void *arg)
 {
-	int     fd = *(int *) arg;
-	char    buf[65536];
-	ssize_t n;
+	int           fd = *(int *) arg;
+	char          buf[65536];
+	struct pollfd pf = { .fd = fd, .events = POLLIN };
 
-	while ((n = read(fd, buf, sizeof(buf))) != 0) {
-		if (n < 0 && errno != EINTR) {
+	while (!atomic_load(&log_reader_stop)) {
+		if (poll(&pf, 1, 20) > 0 && read(fd, buf, sizeof(buf)) <= 0) {
 			break;
 		}
 	}
@@ -914,9 +918,11 @@ case_log(void)
 			poll(NULL, 0, 2);
 		}
 	}
+	poll(NULL, 0, 100); // the last lines drained
 	dup2(saved, STDERR_FILENO);
 	close(saved);
 	close(p[1]);
+	atomic_store(&log_reader_stop, true);
 	pthread_join(rd, NULL);
 	close(p[0]);
 	result("log_line_ns", (double) ns[0] / (BURSTS * PER), "ns");
