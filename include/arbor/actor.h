@@ -198,6 +198,48 @@ ARB_DECL int arb_gather(arb_ctx *ctx, const arb_pid *pids, size_t n,
     uint32_t tag, const void *body, size_t len, int timeout_ms,
     arb_gather_mode mode, arb_gather_cb cb, void *arg);
 
+// --- Pub/sub topics (SPEC 21) ----------------------------------------------
+
+// A topic is a string of 1..ARB_TOPIC_MAX-1 bytes (no NUL), node-wide; a
+// topic has at most ARB_TOPIC_SUBS_MAX subscribers.
+#define ARB_TOPIC_MAX      128
+#define ARB_TOPIC_SUBS_MAX 4096
+
+// arb_subscribe subscribes the calling incarnation to topic: from its
+// return on, every arb_publish to topic, by any actor of the node (thread
+// or process), sends it one message.  The subscription dies with the
+// incarnation (an exit of any kind); a restarted actor is not subscribed
+// until it subscribes again, typically in init.  Subscribing twice is a
+// harmless no-op (one message per publish).  Returns ARB_OK, ARB_EINVAL
+// (topic NULL, empty or too long), ARB_ENOSPC (the topic has
+// ARB_TOPIC_SUBS_MAX subscribers) or ARB_ENOMEM.  Blocks the caller's
+// loop for the round trip to the node (bounded).  Thread: loop.
+ARB_DECL int arb_subscribe(arb_ctx *ctx, const char *topic);
+// arb_unsubscribe ends the calling incarnation's subscription to topic;
+// none is a harmless no-op.  Thread: loop.
+ARB_DECL int arb_unsubscribe(arb_ctx *ctx, const char *topic);
+
+// arb_publish sends one message (tag, a copy of body) to every live
+// subscriber of topic, the caller included if it subscribed.  Each is an
+// ordinary envelope from the caller to the subscriber's exact pid, sent
+// as arb_send sends it: batched with the turn's other messages to the
+// same destination, delivered at most once, in order per destination.
+// The topic itself does not travel: subscribers tell messages apart by
+// tag (give each topic its own tags).  A topic nobody subscribed to is
+// fine: the publish is counted (arb_stats.unheard) and returns ARB_OK.  A
+// subscriber that cannot take the message (its outbound backlog is full,
+// or it ended and its subscription is not yet gone) does not fail the
+// publish: that message is counted as a dead letter of the caller.  The
+// caller keeps body.  Returns ARB_OK, ARB_EINVAL, ARB_EMSGSIZE (body
+// over the actor's maximum message size; nothing was sent) or ARB_ENOMEM
+// (nothing was sent).
+// The first publish to a topic, and the first after any subscription of
+// the node changed, asks the node for the topic's subscribers (a bounded
+// round trip); the others cost one arb_send per subscriber.
+// Thread: loop.
+ARB_DECL int arb_publish(arb_ctx *ctx, const char *topic, uint32_t tag,
+    const void *body, size_t len);
+
 // --- Names, links, monitors (SPEC 8) -------------------------------------
 
 // arb_register names the calling incarnation (node-wide); the name dies

@@ -370,6 +370,9 @@ typedef struct arb_stats {
 	                        // incarnation of this actor, dropped
 	uint64_t lost;          // envelopes it sent on a link that died
 	                        // before acknowledging them: possibly lost
+	uint64_t published;     // arb_publish calls that sent (or found
+	                        // nobody to send to)
+	uint64_t unheard;       // of published: the topic had no subscriber
 } arb_stats;
 
 // ---------------------------------------------------------------------------

@@ -862,6 +862,7 @@ arb__ctx_free(arb_ctx *ctx)
 	arb__idmap_each(&ctx->pending, pending_cancel, NULL);
 	arb__idmap_fini(&ctx->pending);
 	arb__metrics_free(ctx->metrics);
+	arb__topics_free(ctx->topics);
 	if (ctx->hb_ev != NULL) {
 		event_free(ctx->hb_ev);
 	}

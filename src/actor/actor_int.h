@@ -28,6 +28,9 @@ typedef enum arb__req_op {
 	ARB__REQ_UNLINK,
 	ARB__REQ_TRAP_EXIT,
 	ARB__REQ_START_CHILD,
+	ARB__REQ_SUBSCRIBE,
+	ARB__REQ_UNSUBSCRIBE,
+	ARB__REQ_SUBSCRIBERS, // out: list, nlist, ref (the table's generation)
 } arb__req_op;
 
 // The largest argument of a run-time start (arb_start_child).
@@ -44,6 +47,11 @@ typedef struct arb__req {
 	size_t      arg_len;
 	arb_pid     pid; // out: whereis, start_child
 	int         rv;  // out
+	// out (subscribers): nlist pid ids, 8 bytes each, big-endian.  The
+	// node's answer allocates it (arb__alloc) and the asker frees it; a
+	// decoded REP borrows it from the datagram.
+	uint8_t    *list;
+	size_t      nlist;
 } arb__req;
 
 typedef struct arb__host_ops {
@@ -94,6 +102,8 @@ struct arb_ctx {
 	char                  init_text[ARB_EXIT_TEXT_MAX];
 	// Metrics the actor declared (metric.c); NULL until the first.
 	struct arb__metrics  *metrics;
+	// Subscribers of the topics it published to (topic.c).
+	struct arb__topics   *topics;
 };
 
 // Every actor's loop beats at least once a second (SPEC 16, /healthz); a
@@ -173,6 +183,10 @@ void arb__mview_copy(arb__mview *v, const void *blob, size_t len);
 size_t arb__mview_decode(arb__mview *v, const void *blob, size_t len);
 // arb__mview_free releases v (NULL is a harmless no-op).
 void arb__mview_free(arb__mview *v);
+
+// arb__topics_free releases an actor's cache of topic subscribers
+// (topic.c).  NULL is a harmless no-op.
+void arb__topics_free(struct arb__topics *t);
 
 // Actor types (types.c).  arb__actor_type_find also loads the type's
 // module from the actor path (module.c) when it is not registered yet;

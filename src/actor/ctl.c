@@ -48,7 +48,7 @@ ctl_put_exit(arb__buf *b, const arb_exit *e)
 static int
 ctl_put_stats(arb__buf *b, const arb_stats *st)
 {
-	return arb__mp_put_array(b, 10) || arb__mp_put_uint(b, st->msgs_in) ||
+	return arb__mp_put_array(b, 12) || arb__mp_put_uint(b, st->msgs_in) ||
 	    arb__mp_put_uint(b, st->msgs_out) ||
 	    arb__mp_put_uint(b, st->batches_in) ||
 	    arb__mp_put_uint(b, st->batches_out) ||
@@ -56,7 +56,9 @@ ctl_put_stats(arb__buf *b, const arb_stats *st)
 	    arb__mp_put_uint(b, st->late_replies) ||
 	    arb__mp_put_uint(b, st->dead_letters) ||
 	    arb__mp_put_uint(b, st->send_eagain) ||
-	    arb__mp_put_uint(b, st->stale) || arb__mp_put_uint(b, st->lost);
+	    arb__mp_put_uint(b, st->stale) || arb__mp_put_uint(b, st->lost) ||
+	    arb__mp_put_uint(b, st->published) ||
+	    arb__mp_put_uint(b, st->unheard);
 }
 
 // ctl_req_fields is the number of fields a request of op carries after
@@ -72,6 +74,9 @@ ctl_req_fields(arb__req_op op)
 	case ARB__REQ_LINK:
 	case ARB__REQ_UNLINK:
 	case ARB__REQ_TRAP_EXIT:
+	case ARB__REQ_SUBSCRIBE:
+	case ARB__REQ_UNSUBSCRIBE:
+	case ARB__REQ_SUBSCRIBERS:
 		return 1;
 	case ARB__REQ_START_CHILD:
 		return 2;
@@ -95,6 +100,10 @@ ctl_put_req(arb__buf *b, const arb__req *q)
 	case ARB__REQ_REGISTER:
 	case ARB__REQ_WHEREIS:
 		return ctl_put_cstr(b, q->name, sizeof(q->name));
+	case ARB__REQ_SUBSCRIBE:
+	case ARB__REQ_UNSUBSCRIBE:
+	case ARB__REQ_SUBSCRIBERS:
+		return ctl_put_cstr(b, q->name, ARB_TOPIC_MAX);
 	case ARB__REQ_MONITOR:
 	case ARB__REQ_LINK:
 	case ARB__REQ_UNLINK:
@@ -148,10 +157,15 @@ arb__ctl_encode(arb__buf *out, const arb__ctl_msg *m)
 		rv = ctl_put_head(out, 3, m->op) || ctl_put_exit(out, &m->exit);
 		break;
 	case ARB__CTL_REP:
-		rv = ctl_put_head(out, 5, m->op) ||
+		if (m->req.nlist > ARB_TOPIC_SUBS_MAX) {
+			return ARB_EINVAL;
+		}
+		rv = ctl_put_head(out, m->req.nlist > 0 ? 6 : 5, m->op) ||
 		    arb__mp_put_int(out, m->req.rv) ||
 		    arb__mp_put_uint(out, m->req.pid.id) ||
-		    arb__mp_put_uint(out, m->req.ref);
+		    arb__mp_put_uint(out, m->req.ref) ||
+		    (m->req.nlist > 0 &&
+		        arb__mp_put_bin(out, m->req.list, m->req.nlist * 8));
 		break;
 	case ARB__CTL_HB:
 		rv = ctl_put_head(out, m->metrics_len > 0 ? 4 : 3, m->op) ||
@@ -221,16 +235,17 @@ ctl_get_exit(arb__mp_rd *r, arb_exit *e)
 static bool
 ctl_get_stats(arb__mp_rd *r, arb_stats *st)
 {
-	uint64_t *f[10] = { &st->msgs_in, &st->msgs_out, &st->batches_in,
+	uint64_t *f[] = { &st->msgs_in, &st->msgs_out, &st->batches_in,
 		&st->batches_out, &st->rejected, &st->late_replies,
-		&st->dead_letters, &st->send_eagain, &st->stale, &st->lost };
+		&st->dead_letters, &st->send_eagain, &st->stale, &st->lost,
+		&st->published, &st->unheard };
 	uint32_t  n;
 	size_t    i;
 
-	if (!arb__mp_get_array(r, &n) || n != 10) {
+	if (!arb__mp_get_array(r, &n) || n != ARB_ARRAY_SIZE(f)) {
 		return false;
 	}
-	for (i = 0; i < 10; i++) {
+	for (i = 0; i < ARB_ARRAY_SIZE(f); i++) {
 		if (!arb__mp_get_uint(r, UINT64_MAX, f[i])) {
 			return false;
 		}
@@ -261,7 +276,7 @@ ctl_get_req(arb__mp_rd *r, uint32_t nfields, arb__req *q)
 	const uint8_t *arg;
 	size_t         len;
 
-	if (!arb__mp_get_uint(r, ARB__REQ_START_CHILD, &op) || op == 0 ||
+	if (!arb__mp_get_uint(r, ARB__REQ_SUBSCRIBERS, &op) || op == 0 ||
 	    (int) nfields != 1 + ctl_req_fields((arb__req_op) op)) {
 		return false;
 	}
@@ -271,6 +286,10 @@ ctl_get_req(arb__mp_rd *r, uint32_t nfields, arb__req *q)
 	case ARB__REQ_REGISTER:
 	case ARB__REQ_WHEREIS:
 		return ctl_get_cstr(r, q->name, sizeof(q->name), false);
+	case ARB__REQ_SUBSCRIBE:
+	case ARB__REQ_UNSUBSCRIBE:
+	case ARB__REQ_SUBSCRIBERS:
+		return ctl_get_cstr(r, q->name, ARB_TOPIC_MAX, false);
 	case ARB__REQ_MONITOR:
 	case ARB__REQ_LINK:
 	case ARB__REQ_UNLINK:
@@ -367,6 +386,9 @@ ctl_count_ok(uint64_t op, uint32_t n, int want)
 	if (op == ARB__CTL_HB) {
 		return n == 3 || n == 4;
 	}
+	if (op == ARB__CTL_REP) {
+		return n == 5 || n == 6; // a list of subscribers may follow
+	}
 	return n == 2u + (unsigned) want;
 }
 
@@ -402,8 +424,15 @@ arb__ctl_decode(
 		memset(&m->req, 0, sizeof(m->req));
 		ok = arb__mp_get_int(&r, 0, INT_MAX, &rv) &&
 		    ctl_get_pid(&r, &m->req.pid) &&
-		    arb__mp_get_uint(&r, UINT64_MAX, &m->req.ref);
+		    arb__mp_get_uint(&r, UINT64_MAX, &m->req.ref) &&
+		    (n == 5 ||
+		        (arb__mp_get_bin(&r, &bin, &m->req.nlist) &&
+		            m->req.nlist > 0 && m->req.nlist % 8 == 0 &&
+		            m->req.nlist / 8 <= ARB_TOPIC_SUBS_MAX));
 		m->req.rv = (int) rv;
+		// The list is borrowed from the datagram (arb__req).
+		m->req.list  = n == 6 ? (uint8_t *) (uintptr_t) bin : NULL;
+		m->req.nlist = n == 6 ? m->req.nlist / 8 : 0;
 		break;
 	case ARB__CTL_HB:
 		m->metrics     = NULL;

@@ -15,7 +15,7 @@
 
 #include <sys/types.h>
 
-#define ARB__CTL_VERSION 2 // 1 was C structs (no longer spoken)
+#define ARB__CTL_VERSION 3 // 1 was C structs; 2 had no topics
 
 // The largest datagram: a 64 KiB argument and the fields around it.
 #define ARB__CTL_MAX (64 * 1024 + 1024)
@@ -64,7 +64,8 @@ typedef struct arb__ctl_msg {
 	size_t        metrics_len; // (arb__metrics_encode), borrowed
 	arb__req      req;   // REQ: op and that op's fields (arg borrowed,
 	                     // self never sent: the node knows who asks);
-	                     // REP: rv, pid, ref
+	                     // REP: rv, pid, ref, and list/nlist
+	                     // (subscribers; borrowed when decoded)
 } arb__ctl_msg;
 
 // arb__ctl_encode appends m to out as one datagram's bytes.  Strings are

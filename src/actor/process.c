@@ -217,6 +217,15 @@ host_request(arb_ctx *ctx, arb__req *req)
 	req->rv  = rep.rv;
 	req->pid = rep.pid;
 	req->ref = rep.ref;
+	if (rep.nlist > 0) {
+		// Borrowed from buf: the asker gets its own copy.
+		if ((req->list = arb__alloc(rep.nlist * 8)) == NULL) {
+			req->rv = ARB_ENOMEM;
+		} else {
+			memcpy(req->list, rep.list, rep.nlist * 8);
+			req->nlist = rep.nlist;
+		}
+	}
 	if (ps.stop_pending || ps.kill_pending) {
 		event_active(ps.ctl_ev, EV_READ, 0); // apply after this call
 	}

@@ -61,9 +61,20 @@ node_reg_flush(void *arg)
 	arb__outq_flush(node->outq);
 }
 
+// node_reg_topics publishes the topic table's generation to every
+// process of the node (the slot table's word 0): publishers that keep a
+// topic's subscribers ask again.
+static void
+node_reg_topics(void *arg, uint64_t gen)
+{
+	ARB_UNUSED(arg);
+	arb__tp_topics_set(gen);
+}
+
 static const arb__reg_io node_reg_io = {
 	.notify = node_reg_notify,
 	.flush  = node_reg_flush,
+	.topics = node_reg_topics,
 };
 
 // ---------------------------------------------------------------------------

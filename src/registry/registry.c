@@ -33,6 +33,15 @@ typedef struct reg_link {
 	struct reg_link *next;
 } reg_link;
 
+// A topic and its subscribers (exact pids, each once).
+typedef struct reg_topic {
+	char              name[ARB_TOPIC_MAX];
+	arb_pid          *pids;
+	size_t            n;
+	size_t            cap;
+	struct reg_topic *next;
+} reg_topic;
+
 typedef struct reg_entry {
 	arb_pid             pid;
 	char                path[256];
@@ -49,6 +58,8 @@ struct arb__reg {
 	reg_name   *names;
 	reg_mon    *mons;
 	reg_link   *links;
+	reg_topic  *topics;
+	uint64_t    topics_gen;
 	uint64_t    next_mref;
 	bool        notified; // since the last flush
 };
@@ -137,11 +148,26 @@ arb__reg_close(arb__reg *reg)
 		reg->links  = l->next;
 		arb__free(l);
 	}
+	while (reg->topics != NULL) {
+		reg_topic *t = reg->topics;
+		reg->topics  = t->next;
+		arb__free(t->pids);
+		arb__free(t);
+	}
 	arb__idmap_each(&reg->entries, reg_entry_free, NULL);
 	arb__idmap_fini(&reg->entries);
 	arb__idmap_fini(&reg->early_traps);
 	arb__free(reg);
 }
+
+// What reg_topics_drop drops of the subscriptions of pid's mailbox.
+typedef enum reg_drop {
+	DROP_EXACT,  // pid's own (it went down)
+	DROP_OTHERS, // the other incarnations' (pid came up)
+	DROP_ALL,    // all of them (the mailbox was released)
+} reg_drop;
+
+static void reg_topics_drop(arb__reg *reg, arb_pid pid, reg_drop how);
 
 // --- names -----------------------------------------------------------------
 
@@ -217,9 +243,10 @@ arb__reg_release(arb__reg *reg, const char *name, arb_pid pid)
 				*np = n->next;
 				arb__free(n);
 			}
-			return;
+			break;
 		}
 	}
+	reg_topics_drop(reg, pid, DROP_ALL);
 }
 
 // --- entries ---------------------------------------------------------------
@@ -267,6 +294,7 @@ arb__reg_up(arb__reg *reg, arb_pid pid, const char *path,
 	}
 	arb__free(old); // an incarnation that never went down: forgotten
 	e->trap_exit = arb__idmap_del(&reg->early_traps, pid.id) != NULL;
+	reg_topics_drop(reg, pid, DROP_OTHERS);
 	return ARB_OK;
 }
 
@@ -280,6 +308,7 @@ reg_down_entry(arb__reg *reg, reg_entry *e, const arb_exit *why)
 	reg_link **lp, *l;
 	arb_pid    pid = e->pid;
 
+	reg_topics_drop(reg, pid, DROP_EXACT);
 	// Names other than the actor's path die with it.
 	for (np = &reg->names; (n = *np) != NULL;) {
 		if (arb_pid_eq(n->pid, pid) && strcmp(n->name, e->path) != 0) {
@@ -483,4 +512,153 @@ arb__reg_trap_exit(arb__reg *reg, arb_pid pid, bool on)
 	}
 	arb__idmap_del(&reg->early_traps, pid.id);
 	return ARB_OK;
+}
+
+// --- topics ----------------------------------------------------------------
+
+static reg_topic *
+reg_topic_find(const arb__reg *reg, const char *topic)
+{
+	reg_topic *t;
+
+	for (t = reg->topics; t != NULL; t = t->next) {
+		if (strcmp(t->name, topic) == 0) {
+			return t;
+		}
+	}
+	return NULL;
+}
+
+static void
+reg_topics_changed(arb__reg *reg)
+{
+	reg->topics_gen++;
+	if (reg->io.topics != NULL) {
+		reg->io.topics(reg->io_arg, reg->topics_gen);
+	}
+}
+
+// reg_topic_unlink frees t, which has no subscriber left.
+static void
+reg_topic_unlink(arb__reg *reg, reg_topic *t)
+{
+	reg_topic **tp;
+
+	for (tp = &reg->topics; *tp != t; tp = &(*tp)->next) { }
+	*tp = t->next;
+	arb__free(t->pids);
+	arb__free(t);
+}
+
+static void
+reg_topics_drop(arb__reg *reg, arb_pid pid, reg_drop how)
+{
+	reg_topic *t, *next;
+	size_t     i;
+	bool       changed = false;
+
+	for (t = reg->topics; t != NULL; t = next) {
+		next = t->next;
+		for (i = 0; i < t->n;) {
+			arb_pid s    = t->pids[i];
+			bool    same = arb__pid_mbid(s) == arb__pid_mbid(pid);
+			bool    eq   = arb_pid_eq(s, pid);
+
+			if (same &&
+			    (how == DROP_ALL || (how == DROP_EXACT && eq) ||
+			        (how == DROP_OTHERS && !eq))) {
+				t->pids[i] = t->pids[--t->n];
+				changed    = true;
+			} else {
+				i++;
+			}
+		}
+		if (t->n == 0) {
+			reg_topic_unlink(reg, t);
+		}
+	}
+	if (changed) {
+		reg_topics_changed(reg);
+	}
+}
+
+int
+arb__reg_subscribe(arb__reg *reg, const char *topic, arb_pid pid)
+{
+	reg_topic *t = reg_topic_find(reg, topic);
+	size_t     i;
+
+	if (t != NULL) {
+		for (i = 0; i < t->n; i++) {
+			if (arb_pid_eq(t->pids[i], pid)) {
+				return ARB_OK;
+			}
+		}
+	} else {
+		if ((t = arb__alloc(sizeof(*t))) == NULL) {
+			return ARB_ENOMEM;
+		}
+		snprintf(t->name, sizeof(t->name), "%s", topic);
+		t->next     = reg->topics;
+		reg->topics = t;
+	}
+	if (t->n == ARB_TOPIC_SUBS_MAX) {
+		return ARB_ENOSPC;
+	}
+	if (t->n == t->cap) {
+		size_t   cap = t->cap > 0 ? t->cap * 2 : 4;
+		arb_pid *p   = arb__realloc(t->pids, cap * sizeof(*p));
+
+		if (p == NULL) {
+			if (t->n == 0) {
+				reg_topic_unlink(reg, t);
+			}
+			return ARB_ENOMEM;
+		}
+		t->pids = p;
+		t->cap  = cap;
+	}
+	t->pids[t->n++] = pid;
+	reg_topics_changed(reg);
+	return ARB_OK;
+}
+
+void
+arb__reg_unsubscribe(arb__reg *reg, const char *topic, arb_pid pid)
+{
+	reg_topic *t = reg_topic_find(reg, topic);
+	size_t     i;
+
+	for (i = 0; t != NULL && i < t->n; i++) {
+		if (arb_pid_eq(t->pids[i], pid)) {
+			t->pids[i] = t->pids[--t->n];
+			if (t->n == 0) {
+				reg_topic_unlink(reg, t);
+			}
+			reg_topics_changed(reg);
+			return;
+		}
+	}
+}
+
+size_t
+arb__reg_subscribers(
+    const arb__reg *reg, const char *topic, arb_pid *pids, size_t max)
+{
+	reg_topic *t = reg_topic_find(reg, topic);
+	size_t     i;
+
+	if (t == NULL) {
+		return 0;
+	}
+	for (i = 0; i < t->n && i < max; i++) {
+		pids[i] = t->pids[i];
+	}
+	return t->n;
+}
+
+uint64_t
+arb__reg_topics_gen(const arb__reg *reg)
+{
+	return reg->topics_gen;
 }

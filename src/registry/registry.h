@@ -11,7 +11,8 @@
 // the linked actor's entry.  So an entry can stand for an actor of this
 // node (its child driver's ops) or, later, one reached through another
 // node (that peer's ops; arb__reg_lost takes them all down when the
-// peer is lost).  Thread: one (the node thread); not thread-safe.
+// peer is lost).  It also holds the topic table of pub/sub: who
+// subscribed to which topic, subscriptions ending with their subscriber.  Thread: one (the node thread); not thread-safe.
 
 #ifndef ARB_REGISTRY_H
 #define ARB_REGISTRY_H
@@ -23,12 +24,14 @@ typedef struct arb__reg arb__reg;
 // How the registry speaks: notify sends a DOWN (tag ARB_TAG_DOWN, ref
 // the monitor's) or EXIT (tag ARB_TAG_EXIT, ref 0) message about `who`
 // to `to`; flush is called once at the end of every operation that
-// notified, so the messages of one operation leave together.  Neither may
-// call back into the registry.
+// notified, so the messages of one operation leave together; topics (may
+// be NULL) is called with the topic table's new generation after every
+// change of a subscription.  None may call back into the registry.
 typedef struct arb__reg_io {
 	void (*notify)(void *arg, arb_pid to, uint32_t tag, uint64_t ref,
 	    arb_pid who, const arb_exit *why);
 	void (*flush)(void *arg);
+	void (*topics)(void *arg, uint64_t gen);
 } arb__reg_io;
 
 // How the registry reaches the actor of an entry.
@@ -104,5 +107,31 @@ void arb__reg_unlink(arb__reg *reg, arb_pid a, arb_pid b);
 // arb__reg_trap_exit sets whether pid traps exits (kept until it is up
 // when it asks during init).  ARB_ENOMEM.
 int arb__reg_trap_exit(arb__reg *reg, arb_pid pid, bool on);
+
+// --- topics (pub/sub, SPEC 21) --------------------------------------------
+// The topic table says which incarnations subscribed to which topic.  A
+// subscription belongs to one incarnation (an exact pid): it ends when
+// that entry goes down (arb__reg_down, arb__reg_lost), when another
+// incarnation of its mailbox comes up (one whose init failed subscribed
+// and never went down), and when its mailbox is released.  A restarted
+// actor is not subscribed until it subscribes again.  Every change adds
+// one to the table's generation and tells io->topics, so publishers that
+// keep a topic's subscribers know when to ask again.
+
+// arb__reg_subscribe subscribes pid to topic (1..ARB_TOPIC_MAX-1 bytes;
+// the caller checked it).  Subscribing again is a harmless no-op.  pid
+// need not be up yet (an actor subscribes in its init).  ARB_ENOSPC when
+// the topic has ARB_TOPIC_SUBS_MAX subscribers, ARB_ENOMEM; then nothing
+// changed.
+int arb__reg_subscribe(arb__reg *reg, const char *topic, arb_pid pid);
+// arb__reg_unsubscribe ends pid's subscription to topic; none is a
+// harmless no-op.
+void arb__reg_unsubscribe(arb__reg *reg, const char *topic, arb_pid pid);
+// arb__reg_subscribers writes up to max subscribers of topic into pids
+// and returns how many it has (0 for a topic nobody subscribed to).
+size_t arb__reg_subscribers(
+    const arb__reg *reg, const char *topic, arb_pid *pids, size_t max);
+// arb__reg_topics_gen returns the topic table's generation.
+uint64_t arb__reg_topics_gen(const arb__reg *reg);
 
 #endif // ARB_REGISTRY_H

@@ -313,6 +313,7 @@ proc_ctl_handle(arb__child *c, const arb__ctl_msg *m)
 			arb__free(w);
 		}
 		proc_reply(c, &req);
+		arb__free(req.list); // subscribers: encoded, no longer needed
 		break;
 	default: // only actor -> node ops decode here
 		break;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // service.c -- what actors ask of the supervision tree: names, monitors,
-// links and trap_exit (the registry), and children started at run time.
+// links, trap_exit and topics (the registry), and children started at
+// run time.
 //
 // Thread actors ask through the inbox (drv_thread.c), process actors over
 // their control channel (drv_process.c); the answer is immediate except
@@ -23,6 +24,39 @@ arb__stree_start_child(arb__stree *tree, const char *sup_path,
 		return ARB_ENOENT;
 	}
 	return arb__sup_start_dynamic(sup, arg, len, pidp, fn, fnarg);
+}
+
+// stree_subscribers answers with topic req->name's subscribers (a list
+// the asker frees) and the topic table's generation they belong to.
+static int
+stree_subscribers(arb__stree *tree, arb__req *req)
+{
+	arb_pid pids[64], *p = pids;
+	size_t  n, i;
+
+	req->ref   = arb__reg_topics_gen(tree->reg);
+	req->list  = NULL;
+	req->nlist = 0;
+	n = arb__reg_subscribers(tree->reg, req->name, pids, 64);
+	if (n == 0) {
+		return ARB_OK;
+	}
+	if (n > 64) {
+		if ((p = arb__alloc(n * sizeof(*p))) == NULL) {
+			return ARB_ENOMEM;
+		}
+		arb__reg_subscribers(tree->reg, req->name, p, n);
+	}
+	if ((req->list = arb__alloc(n * 8)) != NULL) {
+		for (i = 0; i < n; i++) {
+			arb__put_be64(req->list + 8 * i, p[i].id);
+		}
+		req->nlist = n;
+	}
+	if (p != pids) {
+		arb__free(p);
+	}
+	return req->list != NULL ? ARB_OK : ARB_ENOMEM;
 }
 
 bool
@@ -60,6 +94,15 @@ arb__stree_service(
 		req->rv = arb__stree_start_child(tree, req->name, req->arg,
 		    req->arg_len, &req->pid, fn, fnarg);
 		return req->rv == ARB_OK && fn != NULL;
+	case ARB__REQ_SUBSCRIBE:
+		req->rv = arb__reg_subscribe(tree->reg, req->name, req->self);
+		return false;
+	case ARB__REQ_UNSUBSCRIBE:
+		arb__reg_unsubscribe(tree->reg, req->name, req->self);
+		return false;
+	case ARB__REQ_SUBSCRIBERS:
+		req->rv = stree_subscribers(tree, req);
+		return false;
 	}
 	req->rv = ARB_EINVAL;
 	return false;

@@ -107,6 +107,8 @@ arb__stree_count_ended(arb__stree *tree, const arb_stats *st)
 	e->send_eagain += st->send_eagain;
 	e->stale += st->stale;
 	e->lost += st->lost;
+	e->published += st->published;
+	e->unheard += st->unheard;
 }
 
 void

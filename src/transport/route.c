@@ -38,6 +38,8 @@
 #define SLOT_REMOVED 2u
 #define SLOT_OTHER   3u         // a supervisor or exec child: no mailbox
 #define SLOT_MAX     (1u << 20) // mailbox ids past this are not checked
+#define SLOT_TOPICS  0u         // word 0: the topic table's generation
+#define TOPICS_MASK  ((1ull << 59) - 1) // its state bits stay SLOT_NONE
 #define SLOTS_LEN    ((size_t) SLOT_MAX * sizeof(uint64_t))
 #define RECS_LEN     ((size_t) SLOT_MAX * sizeof(arb__slot_rec))
 
@@ -101,6 +103,22 @@ arb__slot_run(uint32_t mbid, uint32_t inc)
 	if ((w >> 62) == SLOT_ACTOR) {
 		slot_set(mbid, (w & ~0xFFFFFFFFull) | inc);
 	}
+}
+
+void
+arb__tp_topics_set(uint64_t gen)
+{
+	slot_set(SLOT_TOPICS, gen & TOPICS_MASK);
+}
+
+uint64_t
+arb__tp_topics_gen(void)
+{
+	if (tp.slots == NULL) {
+		return UINT64_MAX;
+	}
+	return atomic_load_explicit(
+	    &tp.slots[SLOT_TOPICS], memory_order_acquire);
 }
 
 size_t

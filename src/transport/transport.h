@@ -99,6 +99,15 @@ size_t arb__slot_remove(uint32_t mbid);
 // arb__slot_check returns ARB_OK when `to` may have a mailbox now.
 int    arb__slot_check(arb_pid to);
 
+// Word 0 of the table (mailbox id 0 is the node's, which has no slot)
+// holds the generation of the node's topic table (pub/sub): the node
+// sets it after every change of a subscription; a publisher that keeps a
+// topic's subscribers asks the node again when it differs from the one
+// its copy came with.  arb__tp_topics_gen returns UINT64_MAX without a
+// table (ask every time).  Thread: any.
+void     arb__tp_topics_set(uint64_t gen);
+uint64_t arb__tp_topics_gen(void);
+
 // Each slot also has a record in the same file, written by the process
 // actor that holds the slot and read by the node: its counters live there
 // (so the node has them after a crash too) with the number of envelopes

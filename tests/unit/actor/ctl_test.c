@@ -57,6 +57,7 @@ fill(char *s, size_t cap, char c)
 }
 
 static uint8_t arg_max[ARB__REQ_ARG_MAX];
+static uint8_t list_max[ARB_TOPIC_SUBS_MAX * 8];
 
 // sample_msgs builds one message of every op, fields at their bounds.
 // Returns how many; to[i] tells the direction of each.
@@ -69,6 +70,9 @@ sample_msgs(arb__ctl_msg *m, arb__ctl_dir *to, size_t cap)
 	assert_true(cap >= 24);
 	for (i = 0; i < sizeof(arg_max); i++) {
 		arg_max[i] = (uint8_t) i;
+	}
+	for (i = 0; i < sizeof(list_max); i++) {
+		list_max[i] = (uint8_t) (i * 7);
 	}
 	memset(m, 0, cap * sizeof(*m));
 	// INIT with everything at its largest.
@@ -114,6 +118,12 @@ sample_msgs(arb__ctl_msg *m, arb__ctl_dir *to, size_t cap)
 	to[k++]       = ARB__CTL_TO_ACTOR;
 	m[k].op       = ARB__CTL_REP;
 	to[k++]       = ARB__CTL_TO_ACTOR;
+	// A list of subscribers, at its largest.
+	m[k].op       = ARB__CTL_REP;
+	m[k].req.ref  = 7;
+	m[k].req.list = list_max;
+	m[k].req.nlist = ARB_TOPIC_SUBS_MAX;
+	to[k++]       = ARB__CTL_TO_ACTOR;
 	m[k].op       = ARB__CTL_READY;
 	to[k++]       = ARB__CTL_TO_NODE;
 	m[k].op       = ARB__CTL_IGNORE;
@@ -128,7 +138,8 @@ sample_msgs(arb__ctl_msg *m, arb__ctl_dir *to, size_t cap)
 	m[k].exit.code = INT_MAX;
 	to[k++]        = ARB__CTL_TO_NODE;
 	m[k].op        = ARB__CTL_HB;
-	m[k].stats     = (arb_stats) { 1, UINT64_MAX, 3, 4, 5, 6, 7, 8, 9, 10 };
+	m[k].stats     = (arb_stats) { 1, UINT64_MAX, 3, 4, 5, 6, 7, 8, 9, 10,
+		11, 12 };
 	to[k++]        = ARB__CTL_TO_NODE;
 	m[k].op          = ARB__CTL_HB;
 	m[k].stats       = (arb_stats) { 0 };
@@ -174,6 +185,18 @@ sample_msgs(arb__ctl_msg *m, arb__ctl_dir *to, size_t cap)
 	m[k].req.op      = ARB__REQ_START_CHILD;
 	strcpy(m[k].req.name, "root/pool");
 	to[k++] = ARB__CTL_TO_NODE;
+	m[k].op     = ARB__CTL_REQ;
+	m[k].req.op = ARB__REQ_SUBSCRIBE;
+	fill(m[k].req.name, ARB_TOPIC_MAX, 's');
+	to[k++]     = ARB__CTL_TO_NODE;
+	m[k].op     = ARB__CTL_REQ;
+	m[k].req.op = ARB__REQ_UNSUBSCRIBE;
+	strcpy(m[k].req.name, "t");
+	to[k++]     = ARB__CTL_TO_NODE;
+	m[k].op     = ARB__CTL_REQ;
+	m[k].req.op = ARB__REQ_SUBSCRIBERS;
+	strcpy(m[k].req.name, "sensors/temp");
+	to[k++] = ARB__CTL_TO_NODE;
 	return k;
 }
 
@@ -214,6 +237,12 @@ same_fields(const arb__ctl_msg *a, const arb__ctl_msg *b)
 		assert_int_equal(a->req.rv, b->req.rv);
 		assert_true(a->req.pid.id == b->req.pid.id);
 		assert_true(a->req.ref == b->req.ref);
+		assert_int_equal(a->req.nlist, b->req.nlist);
+		if (a->req.nlist > 0) {
+			assert_memory_equal(a->req.list, b->req.list, a->req.nlist * 8);
+		} else {
+			assert_null(b->req.list);
+		}
 		break;
 	case ARB__CTL_HB:
 		assert_memory_equal(&a->stats, &b->stats, sizeof(a->stats));
@@ -271,9 +300,14 @@ in_range(const arb__ctl_msg *m, const uint8_t *buf, size_t n)
 		break;
 	case ARB__CTL_REP:
 		assert_true(m->req.rv >= 0);
+		assert_true(m->req.nlist <= ARB_TOPIC_SUBS_MAX);
+		if (m->req.nlist > 0) {
+			assert_true(m->req.list >= buf &&
+			    m->req.list + m->req.nlist * 8 <= buf + n);
+		}
 		break;
 	case ARB__CTL_REQ:
-		assert_in_range(m->req.op, ARB__REQ_REGISTER, ARB__REQ_START_CHILD);
+		assert_in_range(m->req.op, ARB__REQ_REGISTER, ARB__REQ_SUBSCRIBERS);
 		assert_true(strlen(m->req.name) < sizeof(m->req.name));
 		assert_true(m->req.arg_len <= ARB__REQ_ARG_MAX);
 		if (m->req.arg_len > 0) {
@@ -406,69 +440,83 @@ static const bad bads[] = {
 	{ "not an array", ARB__CTL_TO_NODE, 1, { 0x05 } },
 	{ "a map", ARB__CTL_TO_NODE, 5, { 0x82, 0x00, 0x02, 0x01, 0x05 } },
 	{ "version 1", ARB__CTL_TO_NODE, 3, { 0x92, 0x01, 0x05 } },
-	{ "version 3", ARB__CTL_TO_NODE, 3, { 0x92, 0x03, 0x05 } },
+	{ "version 2", ARB__CTL_TO_NODE, 3, { 0x92, 0x02, 0x05 } },
 	{ "version negative", ARB__CTL_TO_NODE, 3, { 0x92, 0xff, 0x05 } },
-	{ "op 0", ARB__CTL_TO_NODE, 3, { 0x92, 0x02, 0x00 } },
-	{ "op 11 (LISTEN, gone)", ARB__CTL_TO_NODE, 3, { 0x92, 0x02, 0x0b } },
-	{ "op 12", ARB__CTL_TO_NODE, 3, { 0x92, 0x02, 0x0c } },
-	{ "op as a string", ARB__CTL_TO_NODE, 4, { 0x92, 0x02, 0xa1, 'x' } },
+	{ "op 0", ARB__CTL_TO_NODE, 3, { 0x92, 0x03, 0x00 } },
+	{ "op 11 (LISTEN, gone)", ARB__CTL_TO_NODE, 3, { 0x92, 0x03, 0x0b } },
+	{ "op 12", ARB__CTL_TO_NODE, 3, { 0x92, 0x03, 0x0c } },
+	{ "op as a string", ARB__CTL_TO_NODE, 4, { 0x92, 0x03, 0xa1, 'x' } },
 	{ "READY with a field", ARB__CTL_TO_NODE, 4,
-	    { 0x93, 0x02, 0x05, 0x00 } },
-	{ "one element", ARB__CTL_TO_NODE, 2, { 0x91, 0x02 } },
-	{ "trailing byte", ARB__CTL_TO_NODE, 4, { 0x92, 0x02, 0x05, 0x00 } },
-	{ "EXIT without reason", ARB__CTL_TO_NODE, 3, { 0x92, 0x02, 0x08 } },
+	    { 0x93, 0x03, 0x05, 0x00 } },
+	{ "one element", ARB__CTL_TO_NODE, 2, { 0x91, 0x03 } },
+	{ "trailing byte", ARB__CTL_TO_NODE, 4, { 0x92, 0x03, 0x05, 0x00 } },
+	{ "EXIT without reason", ARB__CTL_TO_NODE, 3, { 0x92, 0x03, 0x08 } },
 	{ "EXIT kind 8", ARB__CTL_TO_NODE, 8,
-	    { 0x93, 0x02, 0x08, 0x93, 0x08, 0x00, 0xa1, 'x' } },
+	    { 0x93, 0x03, 0x08, 0x93, 0x08, 0x00, 0xa1, 'x' } },
 	{ "EXIT kind negative", ARB__CTL_TO_NODE, 8,
-	    { 0x93, 0x02, 0x08, 0x93, 0xff, 0x00, 0xa1, 'x' } },
+	    { 0x93, 0x03, 0x08, 0x93, 0xff, 0x00, 0xa1, 'x' } },
 	{ "EXIT code > INT_MAX", ARB__CTL_TO_NODE, 12,
-	    { 0x93, 0x02, 0x08, 0x93, 0x02, 0xce, 0x80, 0x00, 0x00, 0x00,
+	    { 0x93, 0x03, 0x08, 0x93, 0x02, 0xce, 0x80, 0x00, 0x00, 0x00,
 	        0xa0 } },
 	{ "EXIT text with NUL", ARB__CTL_TO_NODE, 9,
-	    { 0x93, 0x02, 0x08, 0x93, 0x02, 0x00, 0xa2, 'x', 0x00 } },
+	    { 0x93, 0x03, 0x08, 0x93, 0x02, 0x00, 0xa2, 'x', 0x00 } },
 	{ "EXIT text as bin", ARB__CTL_TO_NODE, 9,
-	    { 0x93, 0x02, 0x08, 0x93, 0x02, 0x00, 0xc4, 0x01, 'x' } },
+	    { 0x93, 0x03, 0x08, 0x93, 0x02, 0x00, 0xc4, 0x01, 'x' } },
 	{ "EXIT reason of 2", ARB__CTL_TO_NODE, 6,
-	    { 0x93, 0x02, 0x08, 0x92, 0x02, 0x00 } },
-	{ "HB with 9 stats", ARB__CTL_TO_NODE, 13,
-	    { 0x93, 0x02, 0x09, 0x99, 0, 0, 0, 0, 0, 0, 0, 0, 0 } },
-	{ "HB stat negative", ARB__CTL_TO_NODE, 14,
-	    { 0x93, 0x02, 0x09, 0x9a, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff } },
-	{ "HB with empty metrics", ARB__CTL_TO_NODE, 16,
-	    { 0x94, 0x02, 0x09, 0x9a, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xc4,
+	    { 0x93, 0x03, 0x08, 0x92, 0x02, 0x00 } },
+	{ "HB with 11 stats", ARB__CTL_TO_NODE, 15,
+	    { 0x93, 0x03, 0x09, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 } },
+	{ "HB stat negative", ARB__CTL_TO_NODE, 16,
+	    { 0x93, 0x03, 0x09, 0x9c, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff } },
+	{ "HB with empty metrics", ARB__CTL_TO_NODE, 18,
+	    { 0x94, 0x03, 0x09, 0x9c, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xc4,
 	        0x00 } },
-	{ "HB metrics as str", ARB__CTL_TO_NODE, 16,
-	    { 0x94, 0x02, 0x09, 0x9a, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xa1,
+	{ "HB metrics as str", ARB__CTL_TO_NODE, 18,
+	    { 0x94, 0x03, 0x09, 0x9c, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xa1,
 	        'x' } },
-	{ "HB with 5 elements", ARB__CTL_TO_NODE, 19,
-	    { 0x95, 0x02, 0x09, 0x9a, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xc4,
+	{ "HB with 5 elements", ARB__CTL_TO_NODE, 21,
+	    { 0x95, 0x03, 0x09, 0x9c, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xc4,
 	        0x01, 'x', 0xc0 } },
-	{ "REQ without op", ARB__CTL_TO_NODE, 3, { 0x92, 0x02, 0x0a } },
-	{ "REQ op 0", ARB__CTL_TO_NODE, 5, { 0x94, 0x02, 0x0a, 0x00, 0x00 } },
-	{ "REQ op 9", ARB__CTL_TO_NODE, 5, { 0x94, 0x02, 0x0a, 0x09, 0x00 } },
+	{ "REQ without op", ARB__CTL_TO_NODE, 3, { 0x92, 0x03, 0x0a } },
+	{ "REQ op 0", ARB__CTL_TO_NODE, 5, { 0x94, 0x03, 0x0a, 0x00, 0x00 } },
+	{ "REQ op 12", ARB__CTL_TO_NODE, 5, { 0x94, 0x03, 0x0a, 0x0c, 0x00 } },
+	{ "REQ subscribe empty topic", ARB__CTL_TO_NODE, 5,
+	    { 0x94, 0x03, 0x0a, 0x09, 0xa0 } },
+	{ "REQ subscribers topic as bin", ARB__CTL_TO_NODE, 7,
+	    { 0x94, 0x03, 0x0a, 0x0b, 0xc4, 0x01, 't' } },
+	{ "REP empty list", ARB__CTL_TO_ACTOR, 8,
+	    { 0x96, 0x03, 0x04, 0x00, 0x00, 0x00, 0xc4, 0x00 } },
+	{ "REP list of 3 bytes", ARB__CTL_TO_ACTOR, 11,
+	    { 0x96, 0x03, 0x04, 0x00, 0x00, 0x00, 0xc4, 0x03, 'a', 'b', 'c' } },
+	{ "REP list as str", ARB__CTL_TO_ACTOR, 16,
+	    { 0x96, 0x03, 0x04, 0x00, 0x00, 0x00, 0xa8, 1, 2, 3, 4, 5, 6, 7,
+	        8 } },
+	{ "REP with 7 elements", ARB__CTL_TO_ACTOR, 17,
+	    { 0x97, 0x03, 0x04, 0x00, 0x00, 0x00, 0xc4, 0x08, 1, 2, 3, 4, 5,
+	        6, 7, 8, 0x00 } },
 	{ "REQ register without name", ARB__CTL_TO_NODE, 4,
-	    { 0x93, 0x02, 0x0a, 0x01 } },
+	    { 0x93, 0x03, 0x0a, 0x01 } },
 	{ "REQ register empty name", ARB__CTL_TO_NODE, 5,
-	    { 0x94, 0x02, 0x0a, 0x01, 0xa0 } },
+	    { 0x94, 0x03, 0x0a, 0x01, 0xa0 } },
 	{ "REQ register name with NUL", ARB__CTL_TO_NODE, 7,
-	    { 0x94, 0x02, 0x0a, 0x01, 0xa2, 'a', 0x00 } },
+	    { 0x94, 0x03, 0x0a, 0x01, 0xa2, 'a', 0x00 } },
 	{ "REQ register two names", ARB__CTL_TO_NODE, 8,
-	    { 0x95, 0x02, 0x0a, 0x01, 0xa1, 'a', 0xa1, 'b' } },
+	    { 0x95, 0x03, 0x0a, 0x01, 0xa1, 'a', 0xa1, 'b' } },
 	{ "REQ trap_exit as int", ARB__CTL_TO_NODE, 5,
-	    { 0x94, 0x02, 0x0a, 0x07, 0x01 } },
+	    { 0x94, 0x03, 0x0a, 0x07, 0x01 } },
 	{ "REQ start_child without arg", ARB__CTL_TO_NODE, 6,
-	    { 0x94, 0x02, 0x0a, 0x08, 0xa1, 'p' } },
+	    { 0x94, 0x03, 0x0a, 0x08, 0xa1, 'p' } },
 	{ "REQ start_child arg > 60 KiB", ARB__CTL_TO_NODE, 12,
-	    { 0x95, 0x02, 0x0a, 0x08, 0xa1, 'p', 0xc6, 0x00, 0x00, 0xf0,
+	    { 0x95, 0x03, 0x0a, 0x08, 0xa1, 'p', 0xc6, 0x00, 0x00, 0xf0,
 	        0x01 } },
 	{ "REQ monitor target as str", ARB__CTL_TO_NODE, 6,
-	    { 0x94, 0x02, 0x0a, 0x03, 0xa1, 'x' } },
+	    { 0x94, 0x03, 0x0a, 0x03, 0xa1, 'x' } },
 	{ "REP rv negative", ARB__CTL_TO_ACTOR, 6,
-	    { 0x95, 0x02, 0x04, 0xff, 0x00, 0x00 } },
+	    { 0x95, 0x03, 0x04, 0xff, 0x00, 0x00 } },
 	{ "REP missing ref", ARB__CTL_TO_ACTOR, 5,
-	    { 0x94, 0x02, 0x04, 0x00, 0x00 } },
+	    { 0x94, 0x03, 0x04, 0x00, 0x00 } },
 	{ "KILLSIG text as int", ARB__CTL_TO_ACTOR, 7,
-	    { 0x93, 0x02, 0x03, 0x93, 0x04, 0x00, 0x00 } },
+	    { 0x93, 0x03, 0x03, 0x93, 0x04, 0x00, 0x00 } },
 	// The version 1 form: an 8-byte header [op, 1, 0...] and a struct.
 	{ "a v1 READY", ARB__CTL_TO_NODE, 8, { 0x05, 0x01, 0, 0, 0, 0, 0, 0 } },
 	{ "a v1 STOP", ARB__CTL_TO_ACTOR, 8, { 0x02, 0x01, 0, 0, 0, 0, 0, 0 } },

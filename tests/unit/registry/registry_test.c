@@ -30,6 +30,8 @@ typedef struct rec {
 	arb_exit signals[16];
 	arb_pid  signalled[16];
 	size_t   nsig;
+	uint64_t topics_gen; // the last generation the registry told
+	int      topics_told;
 } rec;
 
 static rec r;
@@ -51,7 +53,16 @@ rec_flush(void *arg)
 	r.flushed_at = (int) r.n;
 }
 
-static const arb__reg_io io = { rec_notify, rec_flush };
+static void
+rec_topics(void *arg, uint64_t gen)
+{
+	(void) arg;
+	assert_true(gen > r.topics_gen); // only ever grows
+	r.topics_gen = gen;
+	r.topics_told++;
+}
+
+static const arb__reg_io io = { rec_notify, rec_flush, rec_topics };
 
 // An entry's arg is its pid (in a static slot), so the ops know who got
 // the signal.
@@ -433,6 +444,134 @@ test_out_of_memory_changes_nothing(void **state)
 	arb__reg_close(NULL); // harmless
 }
 
+// has_sub is true when topic's subscribers include pid.
+static bool
+has_sub(arb__reg *reg, const char *topic, arb_pid pid)
+{
+	arb_pid got[8];
+	size_t  n = arb__reg_subscribers(reg, topic, got, 8), i;
+
+	assert_true(n <= 8);
+	for (i = 0; i < n; i++) {
+		if (arb_pid_eq(got[i], pid)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static void
+test_topics_subscribe_once_and_unsubscribe(void **state)
+{
+	arb__reg *reg = reg_new();
+	arb_pid   a = up(reg, 1, 1, "root/a"), b = up(reg, 2, 1, "root/b");
+	arb_pid   got[2];
+	uint64_t  g0 = arb__reg_topics_gen(reg);
+
+	(void) state;
+	assert_int_equal(arb__reg_subscribers(reg, "t", got, 2), 0);
+	ARB_PASS(arb__reg_subscribe(reg, "t", a));
+	ARB_PASS(arb__reg_subscribe(reg, "t", b));
+	ARB_PASS(arb__reg_subscribe(reg, "t", a)); // again: one entry
+	ARB_PASS(arb__reg_subscribe(reg, "u", a));
+	assert_int_equal(arb__reg_subscribers(reg, "t", got, 2), 2);
+	assert_true(has_sub(reg, "t", a) && has_sub(reg, "t", b));
+	assert_int_equal(arb__reg_subscribers(reg, "u", got, 2), 1);
+	assert_int_equal(arb__reg_subscribers(reg, "v", got, 2), 0);
+	// Each change told once, the repeat not at all.
+	assert_int_equal(r.topics_told, 3);
+	assert_true(arb__reg_topics_gen(reg) == g0 + 3);
+	assert_true(r.topics_gen == arb__reg_topics_gen(reg));
+	arb__reg_unsubscribe(reg, "t", a);
+	arb__reg_unsubscribe(reg, "t", a); // none: harmless, not a change
+	arb__reg_unsubscribe(reg, "nope", a);
+	assert_int_equal(r.topics_told, 4);
+	assert_false(has_sub(reg, "t", a));
+	assert_true(has_sub(reg, "t", b) && has_sub(reg, "u", a));
+	// A count larger than the room given: the count, room filled.
+	ARB_PASS(arb__reg_subscribe(reg, "t", a));
+	assert_int_equal(arb__reg_subscribers(reg, "t", got, 1), 2);
+	assert_int_equal(r.n, 0); // topics send nothing
+	arb__reg_close(reg);
+}
+
+static void
+test_subscriptions_die_with_their_incarnation(void **state)
+{
+	arb__reg *reg = reg_new();
+	arb_pid   a1 = up(reg, 1, 1, "root/a"), a2, b = up(reg, 2, 1, "b");
+	arb_pid   early, next;
+	int       told;
+
+	(void) state;
+	ARB_PASS(arb__reg_subscribe(reg, "t", a1));
+	ARB_PASS(arb__reg_subscribe(reg, "t", b));
+	// A crash ends the incarnation's subscriptions, and only its.
+	told = r.topics_told;
+	arb__reg_down(reg, a1, &crashed);
+	assert_false(has_sub(reg, "t", a1));
+	assert_true(has_sub(reg, "t", b));
+	assert_int_equal(r.topics_told, told + 1);
+	// The restarted actor is not subscribed until it asks.
+	a2 = up(reg, 1, 2, "root/a");
+	assert_false(has_sub(reg, "t", a2));
+	ARB_PASS(arb__reg_subscribe(reg, "t", a2));
+	// A normal stop ends them as well.
+	arb__reg_down(reg, a2, &normal);
+	assert_false(has_sub(reg, "t", a2));
+	// One that subscribed during an init that failed (it never came
+	// up, so never goes down): gone when the next incarnation comes up.
+	early = arb__pid_make(ARB__KIND_THREAD, 1, 3);
+	ARB_PASS(arb__reg_subscribe(reg, "t", early));
+	assert_true(has_sub(reg, "t", early));
+	next = up(reg, 1, 4, "root/a");
+	assert_false(has_sub(reg, "t", early));
+	ARB_PASS(arb__reg_subscribe(reg, "t", next));
+	// A released mailbox (its child removed) takes them all.
+	arb__reg_release(reg, "root/a", next);
+	assert_false(has_sub(reg, "t", next));
+	assert_true(has_sub(reg, "t", b));
+	// A lost peer's entries take theirs down with them.
+	arb__reg_lost(reg, &slots[2], &crashed);
+	assert_int_equal(arb__reg_subscribers(reg, "t", &b, 1), 0);
+	arb__reg_close(reg);
+}
+
+static void
+test_a_topic_is_bounded_and_out_of_memory_changes_nothing(void **state)
+{
+	arb__reg *reg = reg_new();
+	arb_pid   a = up(reg, 1, 1, "root/a"), got;
+	uint32_t  i;
+	long      n;
+	int       told;
+
+	(void) state;
+	for (i = 0; i < ARB_TOPIC_SUBS_MAX; i++) {
+		ARB_PASS(arb__reg_subscribe(
+		    reg, "full", arb__pid_make(ARB__KIND_THREAD, 100 + i, 1)));
+	}
+	told = r.topics_told;
+	ARB_FAIL(arb__reg_subscribe(reg, "full", a), ARB_ENOSPC);
+	assert_int_equal(r.topics_told, told);
+	assert_int_equal(
+	    arb__reg_subscribers(reg, "full", &got, 1), ARB_TOPIC_SUBS_MAX);
+	// A new topic whose allocations fail in turn: nothing is left.
+	for (n = 1; n <= 3; n++) {
+		arb__alloc_fail_after(n);
+		if (arb__reg_subscribe(reg, "new", a) == ARB_OK) {
+			arb__alloc_fail_after(0);
+			break;
+		}
+		arb__alloc_fail_after(0);
+		assert_int_equal(arb__reg_subscribers(reg, "new", &got, 1), 0);
+		assert_int_equal(r.topics_told, told);
+	}
+	assert_true(n <= 3);
+	assert_true(has_sub(reg, "new", a));
+	arb__reg_close(reg); // frees the topics (ASan: no leak)
+}
+
 int
 main(void)
 {
@@ -452,6 +591,10 @@ main(void)
 		cmocka_unit_test(
 		    test_a_lost_peer_takes_its_entries_down_with_noconnection),
 		cmocka_unit_test(test_out_of_memory_changes_nothing),
+		cmocka_unit_test(test_topics_subscribe_once_and_unsubscribe),
+		cmocka_unit_test(test_subscriptions_die_with_their_incarnation),
+		cmocka_unit_test(
+		    test_a_topic_is_bounded_and_out_of_memory_changes_nothing),
 	};
 
 	return cmocka_run_group_tests_name("registry.registry", tests, NULL, NULL);
