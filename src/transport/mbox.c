@@ -38,25 +38,26 @@ struct arb__mbox_att {
 };
 
 struct arb__mbox {
-	pthread_mutex_t   mtx;
-	_Atomic int       refs;
-	uint32_t          mbid;
-	arb__chunk       *head;
-	arb__chunk       *tail;
-	size_t            bytes;
-	uint64_t          nenv;
-	arb__mbox_att    *att; // current attachment (NULL: detached)
-	bool              paused;
-	bool              closed;
-	bool              link_paused; // a link was told to PAUSE us
-	_Atomic uint64_t *pub;         // mirror of nenv (arb__mbox_publish)
-	struct event    **waiters;     // local producers refused while full
-	size_t            nwait;
-	size_t            capwait;
+	pthread_mutex_t     mtx;
+	_Atomic int         refs;
+	uint32_t            mbid;
+	arb__mbox_resume_fn resume;
+	arb__chunk         *head;
+	arb__chunk         *tail;
+	size_t              bytes;
+	uint64_t            nenv;
+	arb__mbox_att      *att; // current attachment (NULL: detached)
+	bool                paused;
+	bool                closed;
+	bool                link_paused; // a link was told to PAUSE us
+	_Atomic uint64_t   *pub;         // mirror of nenv (arb__mbox_publish)
+	struct event      **waiters;     // local producers refused while full
+	size_t              nwait;
+	size_t              capwait;
 };
 
 int
-arb__mbox_new(arb__mbox **mbp, uint32_t mbid)
+arb__mbox_new(arb__mbox **mbp, uint32_t mbid, arb__mbox_resume_fn resume)
 {
 	arb__mbox *mb = arb__alloc(sizeof(*mb));
 
@@ -66,6 +67,7 @@ arb__mbox_new(arb__mbox **mbp, uint32_t mbid)
 	pthread_mutex_init(&mb->mtx, NULL);
 	atomic_init(&mb->refs, 1);
 	mb->mbid = mbid;
+	mb->resume = resume;
 	*mbp = mb;
 	return ARB_OK;
 }
@@ -258,8 +260,8 @@ mbox_ready_cb(evutil_socket_t fd, short what, void *arg)
 		mb->link_paused = false;
 	}
 	pthread_mutex_unlock(&mb->mtx);
-	if (resume) {
-		arb__tp_resume(mb->mbid);
+	if (resume && mb->resume != NULL) {
+		mb->resume(mb->mbid);
 	}
 	for (ch = list; ch != NULL; ch = next) {
 		next = ch->next;

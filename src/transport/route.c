@@ -289,6 +289,8 @@ slots_unmap(void)
 // ---------------------------------------------------------------------------
 // Mailboxes of this process
 // ---------------------------------------------------------------------------
+static void tp_resume(uint32_t mbid);
+
 // tp_mbox_get returns a reference to mbid's mailbox; with make, it makes
 // the mailbox of an existing actor slot.  Under tp.mtx.
 static arb__mbox *
@@ -297,7 +299,7 @@ tp_mbox_get(uint32_t mbid, bool make)
 	arb__mbox *mb = arb__idmap_get(&tp.mboxes, (uint64_t) mbid + 1);
 
 	if (mb == NULL && make && (slot_get(mbid) >> 62) == SLOT_ACTOR
-	    && arb__mbox_new(&mb, mbid) == 0) {
+	    && arb__mbox_new(&mb, mbid, tp_resume) == 0) {
 		if (arb__idmap_set(&tp.mboxes, (uint64_t) mbid + 1, mb) != 0) {
 			arb__mbox_rele(mb);
 			return NULL;
@@ -382,8 +384,10 @@ static const arb__lsn_ops tp_lsn_ops = {
 	.full = tp_on_full,
 };
 
-void
-arb__tp_resume(uint32_t mbid)
+// tp_resume tells the links that paused mailbox mbid that it has room
+// again (each mailbox's resume function).  Thread: any.
+static void
+tp_resume(uint32_t mbid)
 {
 	arb__lsn *l;
 

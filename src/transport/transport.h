@@ -166,17 +166,19 @@ size_t arb__mbox_drop(arb__mbox *mb);
 // actor's slot record, for the node to count after a crash).
 void arb__mbox_publish(arb__mbox *mb, _Atomic uint64_t *count);
 
-// Internal to the transport (route.c and mbox.c).
-int    arb__mbox_new(arb__mbox **mbp, uint32_t mbid); // refs 1
+// Internal to the transport (route.c and mbox.c).  arb__mbox_new makes
+// a mailbox (refs 1); resume(mbid) is called when it drained below its
+// low-water mark after a link was told to PAUSE it (route.c tells the
+// links: given, not called by name, so mbox.c calls nothing of route.c).
+typedef void (*arb__mbox_resume_fn)(uint32_t mbid);
+int    arb__mbox_new(
+       arb__mbox **mbp, uint32_t mbid, arb__mbox_resume_fn resume);
 int    arb__mbox_put(arb__mbox *mb, arb__chunk *ch, struct event *waiter);
 void   arb__mbox_unwait(arb__mbox *mb, struct event *waiter);
 bool   arb__mbox_put_link(arb__mbox *mb, arb__chunk *ch, arb__tp_stats *st);
 bool   arb__mbox_still_full(arb__mbox *mb);
 size_t arb__mbox_close(arb__mbox *mb); // no more puts; returns dropped
 void   arb__mbox_ref(arb__mbox *mb);
-// arb__tp_resume tells the links that paused mailbox mbid that it has
-// room again (route.c).  Thread: any.
-void arb__tp_resume(uint32_t mbid);
 
 // ---------------------------------------------------------------------------
 // Routing (route.c): how a batch reaches a destination mailbox.
