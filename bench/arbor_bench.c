@@ -357,7 +357,7 @@ case_bare(int n)
 // ---------------------------------------------------------------------------
 // arbor cases
 // ---------------------------------------------------------------------------
-enum { T_DATA = 1, T_DONE, T_PING, T_CRASH, T_HELLO, T_T0 };
+enum { T_DATA = 1, T_DONE, T_PING, T_CRASH, T_HELLO, T_T0, T_ACK };
 
 static arb_node *bench_node;
 static long      stream_n = 2000000;
@@ -586,6 +586,188 @@ flaky_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
 	(void) why;
 	event_free(state);
 }
+
+// Publish fan-out: a thread publisher publishes stream_n / PUB_SUBS
+// 64-byte messages on one topic that PUB_SUBS subscribers (all thread or
+// all process actors) subscribed to in init, so as many envelopes are
+// delivered as in the stream cases.  arb_publish never refuses (a full
+// subscriber costs a dead letter), so the publisher keeps at most
+// PUB_WINDOW publishes beyond what the slowest subscriber acknowledged
+// (every PUB_ACK_EVERY).  Result: deliveries/s, beside stream_* (one
+// sender, one receiver) from the same run.
+#define PUB_SUBS      4
+#define PUB_WINDOW    8192
+#define PUB_ACK_EVERY 1024
+
+typedef struct publisher {
+	arb_ctx      *ctx;
+	struct event *pump;
+	long          n, sent;
+	long          acked[PUB_SUBS]; // by subscriber index
+	int           done;
+	int64_t       t0;
+	uint8_t       body[64];
+} publisher;
+
+static long
+pub_min_acked(const publisher *p)
+{
+	long m = p->acked[0];
+	int  i;
+
+	for (i = 1; i < PUB_SUBS; i++) {
+		m = p->acked[i] < m ? p->acked[i] : m;
+	}
+	return m;
+}
+
+static void
+pub_pump(evutil_socket_t fd, short what, void *arg)
+{
+	publisher *p = arg;
+	int        i;
+
+	(void) fd;
+	(void) what;
+	for (i = 0; i < 1024 && p->sent < p->n &&
+	     p->sent - pub_min_acked(p) < PUB_WINDOW;
+	     i++) {
+		memcpy(p->body, &p->sent, sizeof(p->sent));
+		arb_publish(p->ctx, "bench", T_DATA, p->body, sizeof(p->body));
+		p->sent++;
+	}
+	if (p->sent < p->n && p->sent - pub_min_acked(p) < PUB_WINDOW) {
+		event_active(p->pump, 0, 0);
+	}
+}
+
+static int
+pub_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
+{
+	publisher *p = calloc(1, sizeof(*p));
+
+	(void) arg;
+	(void) len;
+	p->ctx  = ctx;
+	p->n    = stream_n / PUB_SUBS;
+	p->pump = event_new(arb_base(ctx), -1, 0, pub_pump, p);
+	event_priority_set(
+	    p->pump, event_base_get_npriorities(arb_base(ctx)) - 1);
+	p->t0 = now_ns();
+	event_active(p->pump, 0, 0);
+	*statep = p;
+	return ARB_OK;
+}
+
+static void
+pub_handle(arb_ctx *ctx, void *state, const arb_msg *m)
+{
+	publisher *p = state;
+	long       v[2]; // subscriber index, count received
+
+	if (arb_msg_len(m) != sizeof(v)) {
+		return;
+	}
+	memcpy(v, arb_msg_body(m), sizeof(v));
+	if (v[0] < 0 || v[0] >= PUB_SUBS) {
+		return;
+	}
+	if (arb_msg_tag(m) == T_ACK) {
+		bool stalled = p->sent - pub_min_acked(p) >= PUB_WINDOW;
+
+		p->acked[v[0]] = v[1];
+		if (stalled && p->sent - pub_min_acked(p) < PUB_WINDOW) {
+			event_active(p->pump, 0, 0);
+		}
+	} else if (arb_msg_tag(m) == T_DONE && ++p->done == PUB_SUBS) {
+		char      name[64];
+		double    secs = (now_ns() - p->t0) / 1e9;
+		arb_exit  e = { .kind = ARB_EXIT_NORMAL };
+		arb_stats st;
+
+		arb_stats_get(ctx, &st);
+		snprintf(name, sizeof(name), "pubsub_%s_%dsubs", stream_iso,
+		    PUB_SUBS);
+		result(name, (double) p->n * PUB_SUBS / secs, "msgs/s");
+		snprintf(name, sizeof(name), "pubsub_%s_publishes", stream_iso);
+		result(name, (double) p->n / secs, "pub/s");
+		snprintf(name, sizeof(name), "pubsub_%s_dead", stream_iso);
+		result(name, (double) st.dead_letters, "msgs");
+		arb_actor_exit(ctx, &e); // significant: ends the node
+	}
+}
+
+static void
+pub_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
+{
+	publisher *p = state;
+
+	(void) ctx;
+	(void) why;
+	event_free(p->pump);
+	free(p);
+}
+
+typedef struct subscriber {
+	long    idx, got, n;
+	arb_pid pub;
+} subscriber;
+
+static int
+subscriber_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
+{
+	subscriber *k = calloc(1, sizeof(*k));
+	char        buf[16];
+
+	snprintf(buf, sizeof(buf), "%.*s", (int) len, (const char *) arg);
+	k->idx = atol(buf);
+	// A process subscriber runs before main reads the environment.
+	k->n = (getenv("ARB_BENCH_STREAM_N") != NULL
+	           ? atol(getenv("ARB_BENCH_STREAM_N"))
+	           : stream_n) /
+	    PUB_SUBS;
+	if (arb_subscribe(ctx, "bench") != ARB_OK) {
+		free(k);
+		return ARB_ENOENT;
+	}
+	*statep = k;
+	return ARB_OK;
+}
+
+static void
+subscriber_handle(arb_ctx *ctx, void *state, const arb_msg *m)
+{
+	subscriber *k = state;
+	long        v[2];
+
+	if (arb_msg_tag(m) != T_DATA) {
+		return;
+	}
+	k->pub = arb_msg_from(m); // acknowledged to the publisher
+	k->got++;
+	v[0] = k->idx;
+	v[1] = k->got;
+	if (k->got % PUB_ACK_EVERY == 0) {
+		arb_send_copy(ctx, k->pub, T_ACK, v, sizeof(v));
+	}
+	if (k->got == k->n) {
+		arb_send_copy(ctx, k->pub, T_DONE, v, sizeof(v));
+	}
+}
+
+static void
+subscriber_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
+{
+	(void) ctx;
+	(void) why;
+	free(state);
+}
+
+static const arb_actor_ops publisher_ops = { .type = "publisher",
+	.init = pub_init, .handle = pub_handle, .terminate = pub_terminate };
+static const arb_actor_ops subscriber_ops = { .type = "subscriber",
+	.init = subscriber_init, .handle = subscriber_handle,
+	.terminate = subscriber_terminate };
 
 static const arb_actor_ops csource_ops = { .type = "csource",
 	.init = csource_init, .terminate = source_terminate };
@@ -1017,6 +1199,31 @@ run_case(const char *name)
 		};
 		snprintf(stream_iso, sizeof(stream_iso), "%s", name + 7);
 		return run_tree(c, 2);
+	} else if (strncmp(name, "pubsub_", 7) == 0) {
+		arb_isolation  iso = strcmp(name, "pubsub_thread") == 0
+		     ? ARB_THREAD : ARB_PROCESS;
+		arb_child_spec c[PUB_SUBS + 1];
+		char           names[PUB_SUBS][8], args[PUB_SUBS][4];
+		int            i;
+
+		memset(c, 0, sizeof(c));
+		for (i = 0; i < PUB_SUBS; i++) {
+			snprintf(names[i], sizeof(names[i]), "s%d", i);
+			snprintf(args[i], sizeof(args[i]), "%d", i);
+			c[i].name      = names[i];
+			c[i].isolation = iso;
+			c[i].type      = "subscriber";
+			c[i].arg       = args[i];
+			c[i].arg_len   = strlen(args[i]);
+			c[i].restart   = ARB_TEMPORARY;
+		}
+		c[PUB_SUBS].name        = "publisher";
+		c[PUB_SUBS].isolation   = ARB_THREAD;
+		c[PUB_SUBS].type        = "publisher";
+		c[PUB_SUBS].restart     = ARB_TEMPORARY;
+		c[PUB_SUBS].significant = true;
+		snprintf(stream_iso, sizeof(stream_iso), "%s", name + 7);
+		return run_tree(c, PUB_SUBS + 1);
 	} else if (strncmp(name, "call_", 5) == 0) {
 		arb_isolation iso = strcmp(name, "call_thread") == 0
 		    ? ARB_THREAD : ARB_PROCESS;
@@ -1154,7 +1361,8 @@ main(int argc, char **argv)
 	static const char *cases[] = { "raw_inproc", "raw_ipc",
 		"raw_stream_ipc", "raw_stream_ipc_64k", "churn_process",
 		"raw_pair_inproc", "raw_pair_ipc", "spawn", "stream_thread",
-		"stream_process", "call_thread", "call_process",
+		"stream_process", "pubsub_thread", "pubsub_process",
+		"call_thread", "call_process",
 		"restart_thread", "restart_process", "bare_100", "bare_1000",
 				"bare_2500", "scale_100", "scale_1000", "scale_2500",
 		"serial_bare", "serial_thread", "serial_process", "mqtt_bare",
@@ -1169,6 +1377,8 @@ main(int argc, char **argv)
 	arb_actor_type_register(&csource_ops);
 	arb_actor_type_register(&flaky_ops);
 	arb_actor_type_register(&sink_ops);
+	arb_actor_type_register(&publisher_ops);
+	arb_actor_type_register(&subscriber_ops);
 	arb_actor_type_register(&echo_ops);
 	arb_actor_type_register(&caller_ops);
 	arb_actor_type_register(&driver_ops);
@@ -1220,6 +1430,12 @@ main(int argc, char **argv)
 	emit(json, "churn_process_lost_counted", NULL);
 	emit(json, "churn_process_uncounted", NULL);
 	emit(json, "stream_process_envelopes_per_batch", NULL);
+	emit(json, "pubsub_thread_4subs", "stream_thread");
+	emit(json, "pubsub_thread_publishes", NULL);
+	emit(json, "pubsub_thread_dead", NULL);
+	emit(json, "pubsub_process_4subs", "stream_process");
+	emit(json, "pubsub_process_publishes", NULL);
+	emit(json, "pubsub_process_dead", NULL);
 	emit(json, "call_thread_median", "raw_nng_pair_rtt_inproc_median");
 	emit(json, "call_thread_p99", "raw_nng_pair_rtt_inproc_p99");
 	emit(json, "call_process_median", "raw_nng_pair_rtt_ipc_median");
