@@ -543,7 +543,7 @@ typedef struct arb_node_stats {
 	uint64_t dead_letters;    // envelopes known undelivered: actors'
 	                          // dead_letters, mailboxes of removed children
 	                          // and of crashed process actors, batches for
-	                          // no mailbox
+	                          // no mailbox, envelopes of link_gaps' frames
 	uint64_t lost;            // envelopes possibly lost on links that died
 	uint64_t stale;           // dropped: addressed to an earlier incarnation
 	uint64_t rejected;        // malformed batches refused by actors

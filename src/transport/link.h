@@ -30,9 +30,9 @@ struct event;
 // Every frame starts with an 8-byte header: u32 length of the whole frame
 // (header included), u8 type, u8 flags, u16 zero; integers are big-endian.
 #define ARB__LINK_MAGIC    0x4152424Cu // "ARBL"
-#define ARB__LINK_VERSION  1
+#define ARB__LINK_VERSION  2
 #define ARB__FR_HDR        8
-#define ARB__FR_DATA_HDR   24 // + u32 dst, u32 nenv, u64 seq
+#define ARB__FR_DATA_HDR   32 // + u32 dst, u32 nenv, u64 seq, u64 env0
 #define ARB__FR_ACK_LEN    16 // + u64 seq
 #define ARB__FR_MBID_LEN   12 // PAUSE, RESUME: + u32 mbid
 #define ARB__HELLO_MAX     1024
@@ -108,7 +108,8 @@ typedef struct arb__tp_stats {
 	_Atomic uint64_t dead;       // envelopes dropped, known undelivered,
 	                             // that no actor's origin counts
 	_Atomic uint64_t gaps;       // frames missing in a sequence
-	_Atomic uint64_t gap_envs;   // reserved (envelopes of missing frames)
+	_Atomic uint64_t gap_envs;   // envelopes of missing frames (also
+	                             // counted in dead)
 	_Atomic uint64_t conns;      // connections accepted
 	_Atomic uint64_t refused;    // connections closed before or at HELLO
 	_Atomic uint64_t bad_frames; // connections closed on a bad frame
@@ -153,6 +154,7 @@ typedef struct arb__chunk {
 	size_t             len;    // bytes used in data
 	size_t             cap;    // bytes available in data
 	uint64_t           seq;    // link sequence number once sent
+	uint64_t           env0;   // envelopes sent on the connection before
 	uint8_t            hdr[ARB__FR_DATA_HDR]; // just before data: one iov
 	uint8_t            data[];
 } arb__chunk;

@@ -192,6 +192,7 @@ struct arb__conn {
 	uint8_t     big_type;
 	size_t      big_have; // bytes of big->data already read
 	uint64_t    expect;   // next DATA seq
+	uint64_t    expect_env; // envelopes received in sequence so far
 	int64_t     hello_deadline;
 	// Send state (under mtx).
 	uint64_t   delivered; // last DATA seq handed on
@@ -655,8 +656,19 @@ conn_hand_on(arb__conn *c, arb__chunk *ch)
 		stat_add(&l->cfg.stats->gaps,
 		    seq > c->expect ? seq - c->expect : 1);
 	}
+	if (seq > c->expect && ch->env0 > c->expect_env) {
+		// The envelopes the missing frames held (the sender's count
+		// before this frame, less what arrived) will never be
+		// delivered: dead letters of this process, where the node's
+		// dead_letters and /metrics show them, and gap_envs.
+		uint64_t n = ch->env0 - c->expect_env;
+
+		stat_add(&l->cfg.stats->gap_envs, n);
+		stat_add(&l->cfg.stats->dead, n);
+	}
 	if (seq >= c->expect) {
 		c->expect = seq + 1;
+		c->expect_env = ch->env0 + ch->nenv;
 	}
 	pause = l->ops->data(l->arg, c, ch);
 	conn_delivered(c, seq, len, pause, dst);
@@ -719,6 +731,7 @@ conn_frame(arb__conn *c, const uint8_t *fr, uint32_t len, uint8_t type)
 		ch->dst = arb__get_be32(fr + 8);
 		ch->nenv = arb__get_be32(fr + 12);
 		ch->seq = arb__get_be64(fr + 16);
+		ch->env0 = arb__get_be64(fr + 24);
 		ch->len = len - ARB__FR_DATA_HDR;
 		memcpy(ch->data, fr + ARB__FR_DATA_HDR, ch->len);
 		break;
@@ -838,6 +851,7 @@ conn_parse(arb__conn *c)
 				ch->dst = arb__get_be32(p + 8);
 				ch->nenv = arb__get_be32(p + 12);
 				ch->seq = arb__get_be64(p + 16);
+				ch->env0 = arb__get_be64(p + 24);
 			}
 			ch->len = len - hl;
 			c->big_have = c->stage_len - off - hl;
@@ -1238,6 +1252,7 @@ struct arb__link {
 	bool        sync_sent; // in the current send operation
 	uint8_t     sync[ARB__FR_HDR];
 	uint64_t    next_seq;
+	uint64_t    next_env; // envelopes written on this connection
 	unacked    *ring;
 	size_t      ring_cap;
 	size_t      ring_head;
@@ -1553,6 +1568,8 @@ link_send(arb__link *k)
 		arb__put_be32(ch->hdr + 8, ch->dst);
 		arb__put_be32(ch->hdr + 12, ch->nenv);
 		arb__put_be64(ch->hdr + 16, ch->seq);
+		arb__put_be64(ch->hdr + 24, k->next_env);
+		k->next_env += ch->nenv;
 		*tail = ch;
 		tail = &ch->next;
 		k->iov[k->niov].iov_buf = ch->hdr;
@@ -1764,6 +1781,7 @@ link_dial_cb(void *arg)
 		k->greeted = false;
 		k->hello_sent = false;
 		k->next_seq = 1;
+		k->next_env = 0;
 		k->rlen = 0;
 		link_recv_arm(k);
 		link_send(k);

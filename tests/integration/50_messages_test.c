@@ -2397,7 +2397,7 @@ test_malformed_frames_rejected_and_counted(void **state)
 	// closed (the link's own error), the actors never see it.
 	raw_open(&p, &re, &n, "root/pt");
 	{
-		uint8_t h[24];
+		uint8_t h[LP_DATA_HDR];
 		lp_data_hdr(h, re.mbid, 0, 1, 0);
 		assert_true(lp_write(re.fd, h, sizeof(h)));
 		assert_true(lp_wait_eof(re.fd, 5000));

@@ -145,7 +145,7 @@ lp_hello(uint8_t *b, const lp_node *n, uint16_t role)
 	memcpy(b + k, "ARBL", 4);
 	k += 4;
 	b[k++] = 0;
-	b[k++] = 1; // protocol version 1
+	b[k++] = 2; // protocol version 2
 	b[k++] = (uint8_t) (role >> 8);
 	b[k++] = (uint8_t) role;
 	lp_be32(b + k, 1u << 20); // max_frame
@@ -170,7 +170,7 @@ lp_hello(uint8_t *b, const lp_node *n, uint16_t role)
 void
 lp_data_hdr(uint8_t *b, uint32_t dst, uint32_t nenv, uint64_t seq, size_t len)
 {
-	lp_be32(b, (uint32_t) (24 + len));
+	lp_be32(b, (uint32_t) (LP_DATA_HDR + len));
 	b[4] = 2; // DATA
 	b[5] = 0;
 	b[6] = 0;
@@ -178,13 +178,14 @@ lp_data_hdr(uint8_t *b, uint32_t dst, uint32_t nenv, uint64_t seq, size_t len)
 	lp_be32(b + 8, dst);
 	lp_be32(b + 12, nenv);
 	lp_be64(b + 16, seq);
+	lp_be64(b + 24, 0); // envelopes before: this peer claims none
 }
 
 bool
 lp_send_data(int fd, uint32_t dst, uint32_t nenv, uint64_t seq, const void *p,
     size_t len)
 {
-	uint8_t h[24];
+	uint8_t h[LP_DATA_HDR];
 
 	lp_data_hdr(h, dst, nenv, seq, len);
 	return lp_write(fd, h, sizeof(h))

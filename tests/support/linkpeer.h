@@ -32,7 +32,9 @@ bool lp_write(int fd, const void *buf, size_t len);
 // lp_hello builds a dialer's HELLO (role 1 peer, 2 control) into b (at
 // least 512 bytes) and returns its length.
 size_t lp_hello(uint8_t *b, const lp_node *n, uint16_t role);
-// lp_data builds a DATA frame header (24 bytes) for a batch of len bytes.
+// lp_data builds a DATA frame header (LP_DATA_HDR bytes) for a batch of
+// len bytes.
+#define LP_DATA_HDR 32
 void lp_data_hdr(
     uint8_t *b, uint32_t dst, uint32_t nenv, uint64_t seq, size_t len);
 // lp_send_data writes a DATA frame with the batch at p.

@@ -51,7 +51,7 @@ static void
 test_hello_matches_wire_doc(void **state)
 {
 	uint8_t    want[ARB__HELLO_MAX], got[ARB__HELLO_MAX];
-	arb__hello h = { .version = 1,
+	arb__hello h = { .version = 2,
 		.role = 1,
 		.max_frame = 4096,
 		.node_id = 0x01020304,
@@ -62,10 +62,10 @@ test_hello_matches_wire_doc(void **state)
 	(void) state;
 	snprintf(h.name, sizeof(h.name), "gw1");
 	n = arb__hello_encode(got, &h, false);
-	assert_int_equal(n, hello_bytes(want, 1, "gw1", false));
+	assert_int_equal(n, hello_bytes(want, 2, "gw1", false));
 	assert_memory_equal(got, want, n);
 	n = arb__hello_encode(got, &h, true);
-	hello_bytes(want, 1, "gw1", true);
+	hello_bytes(want, 2, "gw1", true);
 	assert_memory_equal(got, want, n);
 }
 
@@ -106,7 +106,7 @@ test_hello_rejects_bad_input(void **state)
 	size_t     n, i;
 
 	(void) state;
-	n = hello_bytes(b, 1, "node", false);
+	n = hello_bytes(b, 2, "node", false);
 	// Every truncation (with the length field telling the truth, and
 	// with it still claiming the full size).
 	for (i = 0; i < n; i++) {
@@ -120,24 +120,27 @@ test_hello_rejects_bad_input(void **state)
 	memcpy(c, b, n);
 	c[8] = 'X';
 	ARB_FAIL(arb__hello_decode(c, n, &h, &reply), ARB_EBADMSG);
-	// Another protocol version.
-	n = hello_bytes(c, 2, "node", false);
+	// Another protocol version: the one before (no envelope count in
+	// DATA) and the one after.
+	n = hello_bytes(c, 1, "node", false);
+	ARB_FAIL(arb__hello_decode(c, n, &h, &reply), ARB_ENOTSUP);
+	n = hello_bytes(c, 3, "node", false);
 	ARB_FAIL(arb__hello_decode(c, n, &h, &reply), ARB_ENOTSUP);
 	// A non-empty authentication field (reserved for issue 12).
-	n = hello_bytes(c, 1, "node", false);
+	n = hello_bytes(c, 2, "node", false);
 	c[n - 1] = 1;
 	ARB_FAIL(arb__hello_decode(c, n, &h, &reply), ARB_EBADMSG);
 	// A name with a space or a control character.
-	n = hello_bytes(c, 1, "a b", false);
+	n = hello_bytes(c, 2, "a b", false);
 	ARB_FAIL(arb__hello_decode(c, n, &h, &reply), ARB_EBADMSG);
-	n = hello_bytes(c, 1, "a\nb", false);
+	n = hello_bytes(c, 2, "a\nb", false);
 	ARB_FAIL(arb__hello_decode(c, n, &h, &reply), ARB_EBADMSG);
 	// Wrong frame type.
-	n = hello_bytes(c, 1, "node", false);
+	n = hello_bytes(c, 2, "node", false);
 	c[4] = ARB__FR_DATA;
 	ARB_FAIL(arb__hello_decode(c, n, &h, &reply), ARB_EBADMSG);
 	// The good one still decodes.
-	n = hello_bytes(c, 1, "node", false);
+	n = hello_bytes(c, 2, "node", false);
 	ARB_PASS(arb__hello_decode(c, n, &h, &reply));
 }
 

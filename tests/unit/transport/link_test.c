@@ -308,7 +308,7 @@ raw_write(int fd, const void *p, size_t n)
 static size_t
 raw_hello(uint8_t *b, uint16_t role, bool reply)
 {
-	arb__hello h = { .version = 1,
+	arb__hello h = { .version = ARB__LINK_VERSION,
 		.role = role,
 		.max_frame = 1 << 20,
 		.node_id = 7,
@@ -320,14 +320,24 @@ raw_hello(uint8_t *b, uint16_t role, bool reply)
 }
 
 static size_t
-raw_data(uint8_t *b, uint32_t dst, uint64_t seq, uint32_t val)
+raw_data_env(
+    uint8_t *b, uint32_t dst, uint64_t seq, uint64_t env0, uint32_t val)
 {
 	arb__frame_hdr(b, ARB__FR_DATA_HDR + 4, ARB__FR_DATA, 0);
 	arb__put_be32(b + 8, dst);
 	arb__put_be32(b + 12, 1);
 	arb__put_be64(b + 16, seq);
-	arb__put_be32(b + 24, val);
+	arb__put_be64(b + 24, env0);
+	arb__put_be32(b + 32, val);
 	return ARB__FR_DATA_HDR + 4;
+}
+
+// raw_data writes a DATA frame of one envelope, as a sender that sent
+// one per frame before it.
+static size_t
+raw_data(uint8_t *b, uint32_t dst, uint64_t seq, uint32_t val)
+{
+	return raw_data_env(b, dst, seq, seq - 1, val);
 }
 
 // raw_read_eof reads until the acceptor closes (true) or ms pass.
@@ -533,11 +543,17 @@ test_sequence_gap_detected_and_counted(void **state)
 	n = raw_hello(b, 1, false);
 	n += raw_data(b + n, 4, 1, 0);
 	n += raw_data(b + n, 4, 2, 1);
-	n += raw_data(b + n, 4, 5, 2); // 3 and 4 are missing
-	n += raw_data(b + n, 4, 6, 3);
+	// 3 and 4 are missing, with 7 envelopes between them: the sender
+	// had sent 2 + 7 before frame 5.
+	n += raw_data_env(b + n, 4, 5, 9, 2);
+	n += raw_data_env(b + n, 4, 6, 10, 3);
 	raw_write(fd, b, n);
 	assert_true(sink_wait(&f->s, 4, 5000));
 	assert_int_equal(atomic_load(&f->lst.gaps), 2);
+	// Their envelopes are dead letters (what the node's dead_letters
+	// shows), beside the link's own count.
+	assert_int_equal(atomic_load(&f->lst.gap_envs), 7);
+	assert_int_equal(atomic_load(&f->lst.dead), 7);
 	assert_int_equal(f->s.disorder, 0); // what came, came in order
 	close(fd);
 }
