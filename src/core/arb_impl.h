@@ -52,6 +52,9 @@ uint64_t arb__random(void); // thread-safe, non-cryptographic
 //   2025-01-06T05:13:00.123Z arbor[1234]: warn root/w1 event=exit reason=...
 // (log.c says when the time is left out and a priority comes first).
 void arb__log_set_level(int level);
+// arb__log_level_parse reads a level given as a name (error, warn, info,
+// debug) or a number 1-4: the level, or 0 when text is neither.
+int arb__log_level_parse(const char *text);
 int  arb__log_level(void);
 // arb__log_set_time decides the start of lines again: ARB_LOG_TIME_ON or
 // _OFF force timestamps; _AUTO reads $ARB_LOG_TIME, else stamps unless

@@ -49,6 +49,22 @@ static const char *const level_prio[] = { "", "<3>", "<4>", "<6>", "<7>" };
 #define LOG_PRIO      2
 static atomic_int log_style = LOG_UNDECIDED;
 
+int
+arb__log_level_parse(const char *text)
+{
+	int i;
+
+	for (i = ARB_LOG_ERROR; i <= ARB_LOG_DEBUG; i++) {
+		if (strcmp(text, level_names[i]) == 0) {
+			return i;
+		}
+	}
+	if (text[0] >= '1' && text[0] <= '4' && text[1] == '\0') {
+		return text[0] - '0';
+	}
+	return 0;
+}
+
 void
 arb__log_set_level(int level)
 {

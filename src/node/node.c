@@ -936,13 +936,27 @@ arb_node_give_ups(arb_node *node)
 void
 arb_node_set_log_level(arb_node *node, int level)
 {
+	const char *env = getenv("ARB_LOG_LEVEL");
+	bool        bad = false;
+
 	ARB_UNUSED(node);
 	if (level == ARB_LOG_DEFAULT) {
-		level = getenv("ARB_LOG_LEVEL") != NULL
-		    ? atoi(getenv("ARB_LOG_LEVEL"))
-		    : ARB_LOG_INFO;
+		level = ARB_LOG_INFO;
+		if (env != NULL && *env != '\0') {
+			level = arb__log_level_parse(env);
+			bad   = level == 0;
+			level = bad ? ARB_LOG_INFO : level;
+		}
 	}
 	arb__log_set_level(level);
+	if (bad) {
+		// Said, not guessed: "debug" once read as a number meant
+		// errors only.
+		arb__log(ARB_LOG_WARN, NULL,
+		    "event=bad_env name=ARB_LOG_LEVEL value=\"%.40s\" "
+		    "reason=\"not error, warn, info, debug or 1-4; using info\"",
+		    env);
+	}
 }
 
 typedef struct stats_walk {

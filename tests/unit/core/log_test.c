@@ -312,10 +312,30 @@ test_the_journal_gets_no_time_and_a_priority(void **state)
 	arb__log_set_time(ARB_LOG_TIME_AUTO);
 }
 
+static void
+test_level_names_and_numbers(void **state)
+{
+	(void) state;
+	assert_int_equal(arb__log_level_parse("error"), ARB_LOG_ERROR);
+	assert_int_equal(arb__log_level_parse("warn"), ARB_LOG_WARN);
+	assert_int_equal(arb__log_level_parse("info"), ARB_LOG_INFO);
+	assert_int_equal(arb__log_level_parse("debug"), ARB_LOG_DEBUG);
+	assert_int_equal(arb__log_level_parse("1"), ARB_LOG_ERROR);
+	assert_int_equal(arb__log_level_parse("4"), ARB_LOG_DEBUG);
+	// Anything else is not a level (it was read as 0 = errors only).
+	assert_int_equal(arb__log_level_parse("DEBUG"), 0);
+	assert_int_equal(arb__log_level_parse("5"), 0);
+	assert_int_equal(arb__log_level_parse("0"), 0);
+	assert_int_equal(arb__log_level_parse("42"), 0);
+	assert_int_equal(arb__log_level_parse(""), 0);
+	assert_int_equal(arb__log_level_parse("verbose"), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_level_names_and_numbers),
 		cmocka_unit_test(test_lines_start_with_an_rfc3339_time),
 		cmocka_unit_test(test_the_journal_gets_no_time_and_a_priority),
 		cmocka_unit_test(
