@@ -781,12 +781,12 @@ test_unwritten_flight_goes_to_the_successor(void **state)
 	close(c);
 	close(fd);
 	unlink(path);
-	WAIT_UNTIL(atomic_load(&f->kst.links_lost) == 1, 5000);
+	WAIT_UNTIL(atomic_load(&f->kst.links_lost) == 1, 20000);
 	sink_init(&s2);
 	s2.next_val = (uint32_t) written;
 	ARB_PASS(arb__lsn_open(&l2, url, 0600, &sink_ops, &s2, &f->lcfg));
-	assert_true(sink_wait(&s2, (uint64_t) total - written, 5000));
-	WAIT_UNTIL(arb__link_idle(k) && arb__link_unacked(k) == 0, 5000);
+	assert_true(sink_wait(&s2, (uint64_t) total - written, 20000));
+	WAIT_UNTIL(arb__link_idle(k) && arb__link_unacked(k) == 0, 20000);
 	arb__link_rele(k);
 	arb__lsn_close(l2);
 	assert_int_equal(s2.frames, (uint64_t) total - written);
