@@ -232,7 +232,7 @@ static void
 sink_handle(arb_ctx *ctx, void *state, const arb_msg *msg)
 {
 	sink    *s = state;
-	uint32_t seq;
+	uint32_t seq = 0; // (gcc -O3 cannot see seq_get set it)
 	char     text[128];
 
 	switch (arb_msg_tag(msg)) {
