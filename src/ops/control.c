@@ -60,6 +60,7 @@ typedef struct arb__control {
 		bool                 used;
 		char                 op[16]; // start, restart, start-child
 		char                 path[CTL_PATH_MAX];
+		arb__buf             later; // the answer, once it is late
 	} waits[ARB__CTLSOCK_LATER];
 } arb__control;
 
@@ -282,6 +283,34 @@ op_status(arb__control *ctl, ctl_reply *r)
 
 static void reply_oom(arb__buf *reply);
 
+// wait_reply is where an owed answer is packed: the handler's reply while
+// it runs (answered at once), else w's own buffer, sent by wait_answered.
+static arb__buf *
+wait_reply(struct ctl_wait *w)
+{
+	if (w->now != NULL) {
+		return w->now;
+	}
+	arb__buf_reset(&w->later);
+	return &w->later;
+}
+
+// wait_answered ends the wait of w, whose answer r holds: sent with its
+// ticket unless the handler that asked still runs (it returns it).
+static void
+wait_answered(struct ctl_wait *w, ctl_reply *r)
+{
+	if (r->rv != ARB_OK) {
+		reply_oom(r->b);
+	}
+	w->used = false;
+	if (w->now == NULL) {
+		arb__ctlsock_reply(
+		    w->ctl->sock, w->ticket, w->later.data, w->later.len);
+		arb__buf_fini(&w->later);
+	}
+}
+
 // child_done receives the outcome of the start or restart op_child asked
 // for with wait: into the handler's reply while it runs, else sent with
 // its ticket.  A failed start answers with the child's reason (OTP's
@@ -290,8 +319,7 @@ static void
 child_done(void *arg, int rv, const char *why)
 {
 	struct ctl_wait *w = arg;
-	arb__buf         later = { 0 };
-	ctl_reply        r = { w->now != NULL ? w->now : &later, 0 };
+	ctl_reply        r = { wait_reply(w), 0 };
 
 	arb_log(NULL, rv == ARB_OK ? ARB_LOG_INFO : ARB_LOG_WARN, "control",
 	    "op=%s path=%s result=%s%s%s", w->op, w->path,
@@ -306,15 +334,7 @@ child_done(void *arg, int rv, const char *why)
 	} else {
 		reply_error(&r, rv, "cannot %s %s: %s", w->op, w->path, why);
 	}
-	if (r.rv != ARB_OK) {
-		reply_oom(r.b);
-	}
-	w->used = false;
-	if (w->now == NULL) {
-		arb__ctlsock_reply(w->ctl->sock, w->ticket, later.data,
-		    later.len);
-		arb__buf_fini(&later);
-	}
+	wait_answered(w, &r);
 }
 
 // op_child: stop, start or restart the child at q->path.  A start or a
@@ -415,8 +435,7 @@ static void
 added_done(void *arg, int rv, const char *why)
 {
 	struct ctl_wait *w = arg;
-	arb__buf         later = { 0 };
-	ctl_reply        r = { w->now != NULL ? w->now : &later, 0 };
+	ctl_reply        r = { wait_reply(w), 0 };
 
 	arb_log(NULL, rv == ARB_OK ? ARB_LOG_INFO : ARB_LOG_WARN, "control",
 	    "op=start-child path=%s result=%s %s=%s", w->path,
@@ -438,15 +457,7 @@ added_done(void *arg, int rv, const char *why)
 		reply_error(&r, rv, "cannot start a child of %s: %s", w->path,
 		    why);
 	}
-	if (r.rv != ARB_OK) {
-		reply_oom(r.b);
-	}
-	w->used = false;
-	if (w->now == NULL) {
-		arb__ctlsock_reply(w->ctl->sock, w->ticket, later.data,
-		    later.len);
-		arb__buf_fini(&later);
-	}
+	wait_answered(w, &r);
 }
 
 // spec_load reads the child spec text q->spec as the tree file's children
@@ -475,8 +486,7 @@ static void
 child_added(void *arg, int rv, const char *why)
 {
 	struct ctl_wait *w = arg;
-	arb__buf         later = { 0 };
-	ctl_reply        r = { w->now != NULL ? w->now : &later, 0 };
+	ctl_reply        r = { wait_reply(w), 0 };
 
 	arb_log(NULL, rv == ARB_OK ? ARB_LOG_INFO : ARB_LOG_WARN, "control",
 	    "op=start-child child=%s result=%s%s%s", w->path,
@@ -492,15 +502,7 @@ child_added(void *arg, int rv, const char *why)
 	} else {
 		reply_error(&r, rv, "cannot start %s: %s", w->path, why);
 	}
-	if (r.rv != ARB_OK) {
-		reply_oom(r.b);
-	}
-	w->used = false;
-	if (w->now == NULL) {
-		arb__ctlsock_reply(w->ctl->sock, w->ticket, later.data,
-		    later.len);
-		arb__buf_fini(&later);
-	}
+	wait_answered(w, &r);
 }
 
 // op_add_child adds the child spec q->spec to the static supervisor at
@@ -757,19 +759,10 @@ static void
 reload_done(int rv, const arb__errs *errs, void *arg)
 {
 	struct ctl_wait *w = arg;
-	arb__buf         later = { 0 };
-	ctl_reply        r = { w->now != NULL ? w->now : &later, 0 };
+	ctl_reply        r = { wait_reply(w), 0 };
 
 	reload_answer(w->ctl, &r, rv, errs);
-	if (r.rv != ARB_OK) {
-		reply_oom(r.b);
-	}
-	w->used = false;
-	if (w->now == NULL) {
-		arb__ctlsock_reply(w->ctl->sock, w->ticket, later.data,
-		    later.len);
-		arb__buf_fini(&later);
-	}
+	wait_answered(w, &r);
 }
 
 // op_reload asks for a reload; its answer comes when the file was read
