@@ -429,35 +429,43 @@ op_child(arb__control *ctl, const ctl_req *q, ctl_reply *r, unsigned ticket)
 	return true;
 }
 
-// added_done receives the outcome of the start op_start_child asked for:
-// into the handler's reply while it runs, else sent with its ticket.
+// start_answered answers a start-child with the outcome of the start it
+// asked for: into the handler's reply while it runs, else sent with its
+// ticket.  pool: w->path is a pool supervisor's and why, on success, the
+// new child's path; else w->path is the added child's.
 static void
-added_done(void *arg, int rv, const char *why)
+start_answered(struct ctl_wait *w, int rv, const char *why, bool pool)
 {
-	struct ctl_wait *w = arg;
-	ctl_reply        r = { wait_reply(w), 0 };
+	ctl_reply   r = { wait_reply(w), 0 };
+	const char *of = pool ? "a child of " : "";
 
 	arb_log(NULL, rv == ARB_OK ? ARB_LOG_INFO : ARB_LOG_WARN, "control",
-	    "op=start-child path=%s result=%s %s=%s", w->path,
-	    rv == ARB_OK ? "started" : arb_err_name(rv),
-	    rv == ARB_OK ? "child" : "why", why);
+	    "op=start-child %s=%s result=%s%s%s", pool ? "path" : "child",
+	    w->path, rv == ARB_OK ? "started" : arb_err_name(rv),
+	    rv != ARB_OK ? " why=" : pool ? " child=" : "",
+	    rv != ARB_OK || pool ? why : "");
 	if (rv == ARB_OK) {
 		reply_begin(&r, 2, true);
-		pk_kv_str(&r, "path", why);
+		pk_kv_str(&r, "path", pool ? why : w->path);
 	} else if (rv == ARB_ECHILD) {
 		reply_error(&r, rv,
-		    "cannot start a child of %s: its start failed: %s; it is "
-		    "not added",
-		    w->path, why);
-	} else if (rv == ARB_EIGNORE) {
+		    "cannot start %s%s: its start failed: %s; it is not added",
+		    of, w->path, why);
+	} else if (rv == ARB_EIGNORE && pool) {
 		reply_error(&r, rv,
 		    "the new child of %s answered ignore: it is not kept",
 		    w->path);
 	} else {
-		reply_error(&r, rv, "cannot start a child of %s: %s", w->path,
-		    why);
+		reply_error(&r, rv, "cannot start %s%s: %s", of, w->path, why);
 	}
 	wait_answered(w, &r);
+}
+
+// added_done receives the outcome of the start op_start_child asked for.
+static void
+added_done(void *arg, int rv, const char *why)
+{
+	start_answered(arg, rv, why, true);
 }
 
 // spec_load reads the child spec text q->spec as the tree file's children
@@ -485,24 +493,7 @@ spec_load(arb__control *ctl, const ctl_req *q, ctl_reply *r)
 static void
 child_added(void *arg, int rv, const char *why)
 {
-	struct ctl_wait *w = arg;
-	ctl_reply        r = { wait_reply(w), 0 };
-
-	arb_log(NULL, rv == ARB_OK ? ARB_LOG_INFO : ARB_LOG_WARN, "control",
-	    "op=start-child child=%s result=%s%s%s", w->path,
-	    rv == ARB_OK ? "started" : arb_err_name(rv),
-	    rv == ARB_OK ? "" : " why=", rv == ARB_OK ? "" : why);
-	if (rv == ARB_OK) {
-		reply_begin(&r, 2, true);
-		pk_kv_str(&r, "path", w->path);
-	} else if (rv == ARB_ECHILD) {
-		reply_error(&r, rv,
-		    "cannot start %s: its start failed: %s; it is not added",
-		    w->path, why);
-	} else {
-		reply_error(&r, rv, "cannot start %s: %s", w->path, why);
-	}
-	wait_answered(w, &r);
+	start_answered(arg, rv, why, false);
 }
 
 // op_add_child adds the child spec q->spec to the static supervisor at

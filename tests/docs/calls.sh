@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # calls.sh SRCDIR OBJDIR -- what src/'s files call, read from the library's
 # object files (nm): no call goes to a layer above the caller's (the order
-# of tests/docs/layers.sh), and no files call each other in a circle
+# of tests/docs/rank.sh), and no files call each other in a circle
 # beyond the ones listed in KNOWN below (to be taken apart; a new circle
 # fails).  OBJDIR holds the objects of src/*/*.c as FILE.c.o, by path.
 # Fails naming each upward call (with a symbol) and each new circle.
@@ -14,26 +14,15 @@ if [ $# -ne 2 ] || [ ! -d "$1/src" ] || [ ! -d "$2" ]; then
 	exit 2
 fi
 obj=$(cd "$2" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
 cd "$1/src" || exit 2
+. "$here/rank.sh"
 
 # Circles known when this check was written, each as its files, sorted,
 # space-separated.
 KNOWN="
 "
 
-rank() {
-	case $1 in
-	core) echo 0 ;;
-	transport) echo 1 ;;
-	registry) echo 2 ;;
-	actor) echo 3 ;;
-	supervisor) echo 4 ;;
-	node) echo 5 ;;
-	ops) echo 6 ;;
-	tools | shim) echo 7 ;;
-	*) echo -1 ;;
-	esac
-}
 
 tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT

@@ -5,9 +5,9 @@
 #
 # A file may include headers of its own folder and of the layers below
 # its own, never of one above: a call upwards needs a declaration, so it
-# would show here.  The order, bottom up: core, transport, registry,
-# actor, supervisor, node, ops, tools (and shim, a program too).  Fails naming every include that
-# breaks it.
+# would show here.  The order is rank.sh's, bottom up: core, transport,
+# registry, actor, supervisor, node, ops, tools (and shim, a program too).
+# Fails naming every include that breaks it.
 
 set -u
 
@@ -15,21 +15,9 @@ if [ $# -ne 1 ] || [ ! -d "$1/src" ]; then
 	echo "usage: $0 SRCDIR" >&2
 	exit 2
 fi
+here=$(cd "$(dirname "$0")" && pwd)
 cd "$1/src" || exit 2
-
-rank() {
-	case $1 in
-	core) echo 0 ;;
-	transport) echo 1 ;;
-	registry) echo 2 ;;
-	actor) echo 3 ;;
-	supervisor) echo 4 ;;
-	node) echo 5 ;;
-	ops) echo 6 ;;
-	tools | shim) echo 7 ;;
-	*) echo -1 ;;
-	esac
-}
+. "$here/rank.sh"
 
 bad=0
 checked=0
@@ -37,7 +25,7 @@ for f in $(find . -name '*.[ch]' | sort); do
 	layer=$(echo "$f" | cut -d/ -f2)
 	mine=$(rank "$layer")
 	if [ "$mine" -lt 0 ]; then
-		echo "$f: in no layer (add its folder to tests/docs/layers.sh" \
+		echo "$f: in no layer (add its folder to tests/docs/rank.sh" \
 		    "and docs/design.md)"
 		bad=1
 		continue

@@ -490,6 +490,29 @@ call_retry(ctl *c, const msgpack_sbuffer *sb, reply *r)
 	}
 }
 
+// call_and_say sends the request in sb (and frees it), through call_retry
+// when retry is set, and prints done if the node did it.  Returns 0 or an
+// exit code.
+static int
+call_and_say(ctl *c, msgpack_sbuffer *sb, bool retry, const char *done)
+{
+	reply r;
+	int   code;
+
+	code = retry ? call_retry(c, sb, &r) : ctl_call(c, sb, &r);
+	msgpack_sbuffer_destroy(sb);
+	if (code != 0) {
+		return code;
+	}
+	if (!r.ok) {
+		code = refused(&r);
+	} else {
+		printf("%s\n", done);
+	}
+	reply_fini(&r);
+	return code;
+}
+
 // --- The tree document ------------------------------------------------------
 
 // The node's tree document, converted to msgpack (u's strings point into
@@ -1193,22 +1216,11 @@ cmd_delete_child(ctl *c, const char *path)
 {
 	msgpack_sbuffer sb;
 	msgpack_packer  pk;
-	reply           r;
-	int             code;
+	char            done[600];
 
 	request_begin(&sb, &pk, "delete-child", path, 0);
-	code = call_retry(c, &sb, &r);
-	msgpack_sbuffer_destroy(&sb);
-	if (code != 0) {
-		return code;
-	}
-	if (!r.ok) {
-		code = refused(&r);
-	} else {
-		printf("%s: deleted\n", path);
-	}
-	reply_fini(&r);
-	return code;
+	snprintf(done, sizeof(done), "%s: deleted", path);
+	return call_and_say(c, &sb, true, done);
 }
 
 static int
@@ -1254,8 +1266,7 @@ cmd_log_level(ctl *c, const char *level)
 {
 	msgpack_sbuffer sb;
 	msgpack_packer  pk;
-	reply           r;
-	int             code;
+	char            done[64];
 
 	if (strcmp(level, "error") != 0 && strcmp(level, "warn") != 0
 	    && strcmp(level, "info") != 0 && strcmp(level, "debug") != 0) {
@@ -1266,18 +1277,8 @@ cmd_log_level(ctl *c, const char *level)
 	request_begin(&sb, &pk, "log-level", NULL, 1);
 	pk_str(&pk, "level");
 	pk_str(&pk, level);
-	code = ctl_call(c, &sb, &r);
-	msgpack_sbuffer_destroy(&sb);
-	if (code != 0) {
-		return code;
-	}
-	if (!r.ok) {
-		code = refused(&r);
-	} else {
-		printf("log level: %s\n", level);
-	}
-	reply_fini(&r);
-	return code;
+	snprintf(done, sizeof(done), "log level: %s", level);
+	return call_and_say(c, &sb, false, done);
 }
 
 // --- Command line -----------------------------------------------------------
