@@ -1409,6 +1409,55 @@ test_start_and_delete_child_of_a_static_supervisor(void **state)
 	arb_test_proc_fini(&p);
 }
 
+// --timeout bounds the whole command: a restart answered ARB_EAGAIN while
+// s's restart waits 1.5 s for its READY, then accepted and waited for
+// (b's READY comes 4 s after its init), ends at --timeout (2 s) with
+// exit 75, not at the retries' time plus a whole timeout more (3.5 s).
+static void
+test_timeout_bounds_the_whole_command(void **state)
+{
+	static const char tree[]
+	    = "node: {name: t64w, control: ctl/t64.sock}\n"
+	      "root:\n"
+	      "  intensity: 10\n"
+	      "  period: 60s\n"
+	      "  children:\n"
+	      "    - name: s\n"
+	      "      type: crasher\n"
+	      "      config:\n"
+	      "        ready: late\n"
+	      "        ready_delay: 1500ms\n"
+	      "        exit: {on_message: true, reason: error, code: 4, text: "
+	      "s}\n"
+	      "    - name: b\n"
+	      "      type: crasher\n"
+	      "      config: {ready: late, ready_delay: 4s}\n";
+	static const char *const all[] = { "root/s", "root/b", NULL };
+	arb_test_proc            p;
+	char                     file[160];
+	int64_t                  t0, took;
+	int                      code;
+
+	(void) state;
+	need_binaries();
+	write_file(file, sizeof(file), "tree.yaml", tree);
+	run_tree(&p, file, NULL);
+	arb_test_expect(&p, "root event=tree_up", WAIT_MS);
+	await("running", all);
+	assert_int_equal(ctl("send", "root/s", "1", "\"x\""), 0);
+	arb_test_expect(&p, "root/s event=exit", WAIT_MS);
+	t0   = now_ms();
+	code = ctl("--timeout", "2", "restart", "root/b");
+	took = now_ms() - t0;
+	if (code != 75 || took >= 3000) {
+		fail_msg("arborctl --timeout 2 restart: exit %d after %lld ms: "
+		         "%s",
+		    code, (long long) took, out);
+	}
+	assert_int_equal(stop_tree(&p), 0);
+	arb_test_proc_fini(&p);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(
 	    test_start_and_delete_child_of_a_static_supervisor, setup,
@@ -1423,6 +1472,8 @@ static const struct CMUnitTest tests[] = {
 	    test_rest_for_one_stop_ends_the_restart_loop, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_queued_retry_shows_restarting, setup, teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_timeout_bounds_the_whole_command, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_status_stop_start_restart_send, setup, teardown),
 	cmocka_unit_test_setup_teardown(

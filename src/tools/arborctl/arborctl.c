@@ -167,6 +167,7 @@ static const struct {
 typedef struct ctl {
 	const char *sock_path;
 	int         timeout_ms;
+	int64_t     deadline; // now_ms() + timeout_ms at the command's start
 	linkc      *link;
 	const char *awaited; // "start PATH": the node answers when it is done
 } ctl;
@@ -191,6 +192,16 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+// left_ms is what remains of the command's --timeout (at least 1 ms: a
+// last exchange may still be tried).
+static int
+left_ms(const ctl *c)
+{
+	int64_t left = c->deadline - now_ms();
+
+	return left < 1 ? 1 : (int) left;
 }
 
 static void
@@ -332,7 +343,7 @@ ctl_open(ctl *c)
 		return EX_UNAVAILABLE;
 	}
 	snprintf(url, sizeof(url), "ipc://%s", c->sock_path);
-	if ((rv = linkc_open(&c->link, url, c->timeout_ms)) != 0) {
+	if ((rv = linkc_open(&c->link, url, left_ms(c))) != 0) {
 		if (rv == NNG_EPERM) {
 			fprintf(stderr,
 			    "arborctl: cannot connect to %s: permission "
@@ -395,8 +406,8 @@ ctl_call(ctl *c, const msgpack_sbuffer *sb, reply *r)
 	if (c->link == NULL && (rv = ctl_open(c)) != 0) {
 		return rv;
 	}
-	if ((rv = linkc_call(c->link, sb->data, sb->size, &buf, &len,
-	         c->timeout_ms))
+	if ((rv = linkc_call(
+	         c->link, sb->data, sb->size, &buf, &len, left_ms(c)))
 	    != 0) {
 		ctl_close(c);
 		if (rv == NNG_ETIMEDOUT && c->awaited != NULL) {
@@ -474,15 +485,14 @@ refused(const reply *r)
 static int
 call_retry(ctl *c, const msgpack_sbuffer *sb, reply *r)
 {
-	int64_t deadline = now_ms() + c->timeout_ms;
-	int     code;
+	int code;
 
 	for (;;) {
 		if ((code = ctl_call(c, sb, r)) != 0) {
 			return code;
 		}
 		if (r->ok || strcmp(r->code, "ARB_EAGAIN") != 0
-		    || now_ms() + POLL_MS > deadline) {
+		    || now_ms() + POLL_MS > c->deadline) {
 			return 0;
 		}
 		reply_fini(r);
@@ -1032,7 +1042,6 @@ cmd_child(ctl *c, const char *op, const char *path, bool wait)
 	msgpack_packer  pk;
 	reply           r;
 	char            state[32], pid[32], desc[512], what[600];
-	int64_t         deadline;
 	int             code;
 	bool            awaited = wait && strcmp(op, "stop") != 0;
 
@@ -1070,7 +1079,6 @@ cmd_child(ctl *c, const char *op, const char *path, bool wait)
 		    code == 1 ? "answered ignore (not kept)" : desc);
 		return EX_OK;
 	}
-	deadline = now_ms() + c->timeout_ms;
 	for (;;) {
 		code = child_look(c, path, state, pid, desc, sizeof(desc));
 		if (code > 1) {
@@ -1090,7 +1098,7 @@ cmd_child(ctl *c, const char *op, const char *path, bool wait)
 		if (strcmp(state, "stopped") == 0) {
 			break;
 		}
-		if (now_ms() + POLL_MS > deadline) {
+		if (now_ms() + POLL_MS > c->deadline) {
 			fprintf(stderr,
 			    "arborctl: %s: %s requested, but after %d ms "
 			    "it is %s\n",
@@ -1437,5 +1445,6 @@ main(int argc, char **argv)
 		sock = path;
 	}
 	c.sock_path = sock;
+	c.deadline  = now_ms() + c.timeout_ms;
 	return run_command(&c, argc - i, argv + i);
 }
