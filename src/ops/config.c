@@ -35,7 +35,8 @@
 
 static const char *const top_keys[] = { "node", "plugins", "root", NULL };
 static const char *const      node_keys[] = { "name", "control", "http",
-	     "max_msg_size", "log_level", "log_time", "run_dir", NULL };
+	     "max_msg_size", "log_level", "log_time", "run_dir", "listen",
+	     "peers", "cookie", "insecure", "tls", "heartbeat", NULL };
 static const arb__doc_word    log_levels[] = { { "error", ARB_LOG_ERROR },
 	   { "warn", ARB_LOG_WARN }, { "info", ARB_LOG_INFO },
 	   { "debug", ARB_LOG_DEBUG }, { NULL, 0 } };
@@ -135,6 +136,7 @@ load_node(loader *ld, yaml_node_t *map)
 	    && arb__doc_string(d, v, "node.run_dir", &s)) {
 		cfg->run_dir = arb__loader_resolve(ld, s);
 	}
+	arb__loader_links(ld, map); // after name: a peer may not be this node
 }
 
 // http_bindable is what `arbor run` would meet binding node.http: a port

@@ -22,6 +22,12 @@
 
 typedef struct arb__arena arb__arena;
 
+// arb_tree_peer is one of node.peers: a node this one dials.
+typedef struct arb_tree_peer {
+	const char *name; // its node name
+	const char *url;  // "tcp://HOST:PORT" or "tls+tcp://HOST:PORT"
+} arb_tree_peer;
+
 // arb_tree is everything the file says, resolved and validated.
 // Strings and the spec tree live in the config's arena and stay valid
 // until arb__tree_free.  Services (control socket, HTTP) read their
@@ -38,6 +44,19 @@ typedef struct arb_tree {
 	int         log_level;      // ARB_LOG_*, ARB_LOG_DEFAULT when absent
 	int         log_time;       // ARB_LOG_TIME_*, AUTO when absent
 	const char *run_dir;        // node.run_dir, NULL = library default
+	// Node links (links.c; docs/config.md "Node links").
+	const char *listen;         // node.listen URL, NULL: no listener
+	const arb_tree_peer *peers; // node.peers
+	size_t               npeers;
+	const char *cookie;         // the cookie file (node.cookie or the
+	                            // default), absolute, checked; NULL when
+	                            // no link needs one
+	bool        insecure;       // node.insecure: links without proof
+	const char *tls_cert;       // node.tls: absolute paths, or NULL
+	const char *tls_key;
+	const char *tls_ca;
+	int         heartbeat_ms;     // node.heartbeat.interval, 0: default
+	int         heartbeat_misses; // node.heartbeat.misses, 0: default
 	const char *const *plugins; // absolute paths, all loaded
 	size_t             nplugins;
 	arb_sup_spec      *root;  // the supervision tree

@@ -41,6 +41,24 @@ same_str(const char *a, const char *b)
 	    || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
+// same_peers is true when a and b list the same peers in the same order.
+static bool
+same_peers(const arb_tree *a, const arb_tree *b)
+{
+	size_t i;
+
+	if (a->npeers != b->npeers) {
+		return false;
+	}
+	for (i = 0; i < a->npeers; i++) {
+		if (!same_str(a->peers[i].name, b->peers[i].name)
+		    || !same_str(a->peers[i].url, b->peers[i].url)) {
+			return false;
+		}
+	}
+	return true;
+}
+
 // node_changes lists the node.* settings that differ and need a restart.
 static void
 node_changes(
@@ -64,6 +82,17 @@ node_changes(
 	CHANGED(a->max_msg_size != b->max_msg_size, "node.max_msg_size")
 	CHANGED(!same_str(a->run_dir, b->run_dir), "node.run_dir")
 	CHANGED(a->log_time != b->log_time, "node.log_time")
+	CHANGED(!same_str(a->listen, b->listen), "node.listen")
+	CHANGED(!same_peers(a, b), "node.peers")
+	CHANGED(!same_str(a->cookie, b->cookie), "node.cookie")
+	CHANGED(a->insecure != b->insecure, "node.insecure")
+	CHANGED(!same_str(a->tls_cert, b->tls_cert)
+	        || !same_str(a->tls_key, b->tls_key)
+	        || !same_str(a->tls_ca, b->tls_ca),
+	    "node.tls")
+	CHANGED(a->heartbeat_ms != b->heartbeat_ms
+	        || a->heartbeat_misses != b->heartbeat_misses,
+	    "node.heartbeat")
 #undef CHANGED
 }
 
