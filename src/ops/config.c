@@ -376,14 +376,17 @@ sort_errs(arb__errs *errs, size_t from)
 	}
 }
 
+// file_dir is dir (real when it can be), or without it file's directory.
 static const char *
-file_dir(arb__arena *a, const char *file)
+file_dir(arb__arena *a, const char *file, const char *dir)
 {
 	char       *copy = arb__xstrdup(file);
 	char        real[PATH_MAX];
-	char       *dir = dirname(copy);
 	const char *out;
 
+	if (dir == NULL) {
+		dir = dirname(copy);
+	}
 	out = realpath(dir, real) != NULL ? arb__arena_strdup(a, real)
 	                                  : arb__arena_strdup(a, dir);
 	free(copy);
@@ -393,6 +396,13 @@ file_dir(arb__arena *a, const char *file)
 int
 arb__tree_load(
     const char *file, int cancel_fd, arb_tree **cfgp, arb__errs *errs)
+{
+	return arb__tree_load_in(file, NULL, cancel_fd, cfgp, errs);
+}
+
+int
+arb__tree_load_in(const char *file, const char *dir, int cancel_fd,
+    arb_tree **cfgp, arb__errs *errs)
 {
 	loader        ld;
 	arb_tree *cfg;
@@ -406,7 +416,7 @@ arb__tree_load(
 	cfg = arb__arena_alloc(a, sizeof(*cfg));
 	cfg->arena = a;
 	cfg->file = arb__arena_strdup(a, file);
-	cfg->dir = file_dir(a, file);
+	cfg->dir = file_dir(a, file, dir);
 	cfg->name = "arbor";
 	cfg->log_level = ARB_LOG_DEFAULT;
 	ld.cfg = cfg;

@@ -91,6 +91,13 @@ typedef struct arb__errs {
 int arb__tree_load(
     const char *file, int cancel_fd, arb_tree **cfgp, arb__errs *errs);
 
+// arb__tree_load_in is arb__tree_load with the relative paths of the file
+// read against dir instead of the file's own directory (a child spec sent
+// to the control socket, read from a private file elsewhere, is the tree
+// file's).
+int arb__tree_load_in(const char *file, const char *dir, int cancel_fd,
+    arb_tree **cfgp, arb__errs *errs);
+
 // arb__tree_free releases cfg.  Calling it with NULL is a harmless
 // no-op.
 void arb__tree_free(arb_tree *cfg);

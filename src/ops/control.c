@@ -475,11 +475,16 @@ static arb_tree *
 spec_load(arb__control *ctl, const ctl_req *q, ctl_reply *r)
 {
 	arb_tree *cfg = NULL;
-	char      text[1024];
+	char      text[1024], *copy = NULL;
 	int       rv;
 
-	rv = arb__serve_spec_load(
-	    ctl->path, q->spec, q->spec_len, &cfg, text, sizeof(text));
+	if (ctl->run->file != NULL) {
+		copy = arb__xstrdup(ctl->run->file);
+	}
+	rv = arb__serve_spec_load(ctl->path,
+	    copy != NULL ? dirname(copy) : NULL, q->spec, q->spec_len, &cfg,
+	    text, sizeof(text));
+	free(copy);
 	if (rv != ARB_OK) {
 		reply_error(r, rv,
 		    "start-child %s: the child spec is not valid: %s", q->path,

@@ -484,8 +484,9 @@ arb__serve_reload_stop(arb__serve *run)
 // --- A child spec given on its own (arborctl start-child) -----------------
 
 int
-arb__serve_spec_load(const char *near, const char *spec, size_t len,
-    arb_tree **cfgp, char *why, size_t whylen)
+arb__serve_spec_load(const char *near, const char *dir,
+    const char *spec, size_t len, arb_tree **cfgp, char *why,
+    size_t whylen)
 {
 	arb__errs   errs = { 0 };
 	arb__buf    doc  = { 0 };
@@ -526,7 +527,8 @@ arb__serve_spec_load(const char *near, const char *spec, size_t len,
 	}
 	arb__buf_fini(&doc);
 	if (rv == ARB_OK) {
-		rv = arb__tree_load(file, -1, cfgp, &errs);
+		rv = arb__tree_load_in(
+		    file, dir != NULL ? dir : ".", -1, cfgp, &errs);
 	}
 	unlink(file);
 	if (rv == ARB_OK && (*cfgp)->root->nchildren != 1) {

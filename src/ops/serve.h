@@ -65,12 +65,15 @@ typedef void (*arb__reload_done)(int rv, const arb__errs *errs, void *arg);
 // served by the next read.  Thread: node.
 // arb__serve_spec_load reads one child spec, YAML or JSON text (len
 // bytes at spec), as a child of the tree file is read and checked
-// (config.c, through a private file named after near, removed at once):
+// (config.c, through a private file named after near, removed at once;
+// its relative paths are dir's, the tree file's directory, or with dir
+// NULL the node's working directory's):
 // ARB_OK with *cfgp (arb__tree_free it) whose root has that one child, or
 // an error (ARB_ESPEC) with every problem in why as "spec:LINE:COLUMN:
 // field: ...", LINE and COLUMN those of the text given.  Thread: node.
-int arb__serve_spec_load(const char *near, const char *spec, size_t len,
-    arb_tree **cfgp, char *why, size_t whylen);
+int arb__serve_spec_load(const char *near, const char *dir,
+    const char *spec, size_t len, arb_tree **cfgp, char *why,
+    size_t whylen);
 
 void arb__serve_reload_request(
     arb__serve *run, const char *by, arb__reload_done done, void *arg);

@@ -797,6 +797,7 @@ sup_start_failed(arb__sup *sup, arb__child *c, const arb_exit *why)
 			arb__log(ARB_LOG_ERROR, c->path,
 			    "event=start_failed reason=%s decision=not_added",
 			    reason);
+			arb__sup_spec_forget(sup, c->spec.name);
 			sup_drop(sup, c);
 		} else {
 			// It stays stopped until an operator starts it.

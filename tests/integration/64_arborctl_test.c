@@ -1337,7 +1337,7 @@ test_start_and_delete_child_of_a_static_supervisor(void **state)
 	      "          - {name: w, type: echo}\n";
 	static const char *const x[] = { "root/x", NULL };
 	arb_test_proc            p;
-	char                     file[160];
+	char                     file[160], prog[160];
 	const char              *json;
 	long                     e0;
 
@@ -1387,6 +1387,25 @@ test_start_and_delete_child_of_a_static_supervisor(void **state)
 	expect_out("needs the child's spec");
 	assert_int_equal(ctl("start-child", "root/pool", "name: w", NULL), 64);
 	expect_out("start-child: JSON");
+	// A relative path in the spec is the tree file's directory's (as
+	// in the file), not the control socket's (ctl/).
+	write_file(prog, sizeof(prog), "run.sh", "#!/bin/sh\nexec sleep 60\n");
+	assert_int_equal(chmod(prog, 0700), 0);
+	if (ctl("start-child", "root",
+	        "{name: r, isolation: exec, command: ./run.sh}", NULL)
+	    != 0) {
+		fail_msg("start-child of ./run.sh: %s", out);
+	}
+	expect_out("root/r: running");
+	// f was not added: its name is free, its failure is not the next
+	// start-child's answer (the supervisor's spec kept it, and each
+	// start-child started it again).
+	assert_int_equal(ctl("start-child", "root", "{name: f, type: echo}",
+	                     NULL),
+	    0);
+	expect_out("root/f: running");
+	arb_test_expect(&p, "root/f event=started", WAIT_MS);
+	assert_int_equal(arb_test_count(&p, "root/f event=start_failed"), 1);
 
 	// delete-child: only a stopped child; not a pool's.
 	assert_int_equal(ctl("delete-child", "root/x", NULL, NULL), 1);
