@@ -542,6 +542,22 @@ arb__sup_spec_free(arb_sup_spec *spec)
 	arb__free(spec);
 }
 
+void
+arb__sup_spec_remove(arb_sup_spec *spec, const char *name)
+{
+	arb_child_spec *kids = (arb_child_spec *) spec->children; // owned
+	size_t          i, n = spec->nchildren;
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(kids[i].name, name) == 0) {
+			arb__child_spec_fini(&kids[i]);
+			memmove(kids + i, kids + i + 1, (n - i - 1) * sizeof(*kids));
+			spec->nchildren = n - 1;
+			return;
+		}
+	}
+}
+
 int
 arb__child_spec_copy(const arb_child_spec *c, arb_child_spec *out)
 {

@@ -194,23 +194,6 @@ arb__sup_reload(arb__sup *sup, const arb_sup_spec *spec)
 
 // --- One child at a time (OTP's start_child / delete_child) ---------------
 
-void
-arb__sup_spec_forget(arb__sup *sup, const char *name)
-{
-	// The copy owns its children array (arb__sup_spec_free).
-	arb_child_spec *kids = (arb_child_spec *) sup->spec->children;
-	size_t          i, n = sup->spec->nchildren;
-
-	for (i = 0; i < n; i++) {
-		if (strcmp(kids[i].name, name) == 0) {
-			arb__child_spec_fini(&kids[i]);
-			memmove(kids + i, kids + i + 1, (n - i - 1) * sizeof(*kids));
-			sup->spec->nchildren = n - 1;
-			return;
-		}
-	}
-}
-
 int
 arb__sup_add_child(arb__sup *sup, const arb_child_spec *spec, char *errbuf,
     size_t errlen)

@@ -236,6 +236,9 @@ int arb__sup_spec_check(
 // it; NULL is a harmless no-op.
 int  arb__sup_spec_copy(const arb_sup_spec *spec, arb_sup_spec **copyp);
 void arb__sup_spec_free(arb_sup_spec *spec);
+// arb__sup_spec_remove takes the child spec named name out of a copy made
+// by arb__sup_spec_copy (none of that name: nothing).
+void arb__sup_spec_remove(arb_sup_spec *spec, const char *name);
 int  arb__child_spec_copy(const arb_child_spec *c, arb_child_spec *out);
 void arb__child_spec_fini(arb_child_spec *c);
 

@@ -95,11 +95,4 @@ void  arb__sup_job_set(arb__sup *sup, job_kind kind, step *steps, size_t n);
 void  arb__sup_run(arb__sup *sup);
 void  arb__sup_fire(arb__child *c, arb__cevent ev);
 
-// --- reload.c ---------------------------------------------------------------
-// arb__sup_spec_forget takes the child spec named name out of sup's spec
-// (a child added by a reload or start_child whose start failed is not
-// added: a later start_child of the same name is new, and a reload of a
-// file that names it adds it again).
-void arb__sup_spec_forget(arb__sup *sup, const char *name);
-
 #endif // ARB_SUP_JOB_H

@@ -797,7 +797,9 @@ sup_start_failed(arb__sup *sup, arb__child *c, const arb_exit *why)
 			arb__log(ARB_LOG_ERROR, c->path,
 			    "event=start_failed reason=%s decision=not_added",
 			    reason);
-			arb__sup_spec_forget(sup, c->spec.name);
+			// Nor is it in the spec: a later start_child of that
+			// name is new, a reload of a file that has it adds it.
+			arb__sup_spec_remove(sup->spec, c->spec.name);
 			sup_drop(sup, c);
 		} else {
 			// It stays stopped until an operator starts it.
