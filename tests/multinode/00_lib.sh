@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# 00_lib.sh -- lib.sh itself, so that the scenarios stand on firm ground:
+# three nodes, each with its own tree file, control socket and run dir
+# (and, as root, its own network namespace and address), come up and
+# answer arborctl; as root, a cut cable really stops traffic between two
+# namespaces and a mended one carries it again; SIGKILL and SIGTERM reap
+# with the right status; and on exit -- a passing script and a failing
+# one alike -- the trap leaves no node, no process actor, no namespace
+# and no file behind.  The scenario runs in a child bash (this file with
+# the argument "inner"), so its clean-up is checked from outside.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+
+if [ "${1:-}" = inner ]; then
+	mode=$2
+	. "$here/lib.sh"
+	mn_setup 3
+	root='root:
+  children:
+    - {name: e, type: echo}
+    - {name: p, type: echo, isolation: process}'
+	for i in 1 2 3; do
+		mn_tree "$i" "" "$root"
+		mn_start "$i"
+	done
+	for i in 1 2 3; do
+		mn_wait_up "$i"
+		out=$(mn_ctl "$i" status) || mn_fail "n$i: arborctl status failed"
+		case $out in
+		*"node n$i "*"root/p "*running*) ;;
+		*) mn_fail "n$i: unexpected status: $out" ;;
+		esac
+	done
+	if [ "$MN_NS" = 1 ]; then
+		for i in 1 2 3; do
+			mn_in "$i" ip -4 addr show dev eth0 | grep -q "10.77.0.$i/24" \
+			    || mn_fail "n$i has no address 10.77.0.$i"
+		done
+		mn_reachable 1 2 || mn_fail "n1 does not reach n2"
+		mn_partition 2
+		if mn_reachable 1 2; then mn_fail "n1 reaches n2 through a cut cable"; fi
+		mn_reachable 1 3 || mn_fail "n1 lost n3 when n2's cable was cut"
+		mn_heal 2
+		end=$(mn_deadline 5)
+		until mn_reachable 1 2; do
+			[ "$(mn_now)" -lt "$end" ] || mn_fail "n2 unreachable after heal"
+		done
+		echo netns >>"$OUT"
+	fi
+	mn_kill 3
+	[ "$MN_RC" = 137 ] || mn_fail "SIGKILLed n3 ended with $MN_RC, not 137"
+	mn_alive 3 && mn_fail "n3 still alive"
+	mn_stop 1
+	[ "$MN_RC" = 0 ] || mn_fail "n1 stopped with $MN_RC, not 0"
+	echo "dir $MN_DIR" >>"$OUT"
+	# n2 (with its process actor) is left for the trap.
+	[ "$mode" = fail ] && mn_fail "a failure, rehearsed"
+	exit 0
+fi
+
+fails=0
+tmp=$(mktemp -d /tmp/arbor-mn00.XXXXXX) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+
+check_clean() { # $1: the run's MN_ID
+	local id=$1 dir p left
+	if ip netns list 2>/dev/null | grep -q "arbmn-$id-"; then
+		echo "FAIL: namespaces left: $(ip netns list | grep "arbmn-$id-")"
+		fails=$((fails + 1))
+	fi
+	dir=$(sed -n 's/^dir //p' "$OUT")
+	if [ -z "$dir" ] || [ -e "$dir" ]; then
+		echo "FAIL: the run's directory '$dir' is left"
+		fails=$((fails + 1))
+	fi
+	left=
+	for p in /proc/[0-9]*; do
+		if { tr '\0' '\n' <"$p/environ"; } 2>/dev/null \
+		    | grep -qx "ARB_MN_TAG=$id"; then
+			left="$left ${p#/proc/}"
+		fi
+	done
+	if [ -n "$left" ]; then
+		echo "FAIL: processes left:$left"
+		fails=$((fails + 1))
+	fi
+}
+
+for mode in ok fail; do
+	export OUT="$tmp/$mode.out"
+	: >"$OUT"
+	id=$$$((RANDOM % 90 + 10))
+	MN_ID=$id bash "$0" inner "$mode"
+	rc=$?
+	if [ "$rc" = 77 ]; then
+		exit 77
+	fi
+	want=0
+	[ "$mode" = fail ] && want=1
+	if [ "$rc" != "$want" ]; then
+		echo "FAIL: the $mode run exited $rc, not $want"
+		fails=$((fails + 1))
+	fi
+	check_clean "$id"
+	if [ "$(id -u)" = 0 ] && ! grep -qx netns "$OUT"; then
+		echo "FAIL: root, but the nodes had no namespaces"
+		fails=$((fails + 1))
+	fi
+done
+[ "$fails" = 0 ] && echo "00_lib: ok"
+[ "$fails" = 0 ]

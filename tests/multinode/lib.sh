@@ -1,0 +1,304 @@
+# SPDX-License-Identifier: MIT
+# lib.sh -- start and drive several arbor nodes for the multi-node test
+# scripts (tests/multinode/NN_*.sh; SPEC 32, issue 12).  Sourced by bash.
+#
+# Each node I (1..N) has its own directory $MN_DIR/nI (tree file, control
+# socket, run dir, log) and, when the script runs as root and `ip netns`
+# works, its own network namespace with one address, 10.77.0.I, on a veth
+# pair whose other end sits in a hub namespace's bridge: `mn_partition I`
+# cuts that cable, `mn_heal I` mends it, `mn_netem I ARGS` shapes it.
+# Otherwise (not root, or MN_NETNS=0) every node shares the loopback
+# interface, on its own port.  Namespaces are named after the script's
+# process (arbmn-ID-...), so parallel runs never meet.
+#
+# A trap cleans up on every exit: the nodes (by PID: SIGTERM, then SIGKILL
+# after a bounded wait, each reaped), the namespaces, the directory.
+# Every wait is bounded; the bounds grow with ARB_TEST_TIMEOUT_SCALE (set
+# by ctest for sanitizer builds).  A script that cannot run (no binaries,
+# no namespaces where it needs them) exits 77: ctest's SKIP_RETURN_CODE.
+#
+#   ARBOR_BIN, ARBORCTL_BIN   the programs (set by tests/CMakeLists.txt)
+#   MN_NETNS                  1 / 0 force or forbid namespaces (default:
+#                             use them when root)
+#   MN_ID                     the name's unique part (default: $$)
+#
+# Functions (I is a node's number):
+#   mn_setup N [netns]   N nodes; "netns": skip (77) without namespaces
+#   mn_tree I NODE ROOT  write nI's tree file: node.name nI, its control
+#                        socket and run dir, then the lines NODE (more
+#                        node: keys, indented 2) and ROOT (the root:)
+#   mn_start I           run `arbor run` for nI in the background
+#   mn_wait_up I         until arborctl answers (bounded)
+#   mn_ctl I ARGS...     arborctl against nI
+#   mn_kill I [SIG]      signal nI (default KILL), reap it (status: MN_RC)
+#   mn_stop I            SIGTERM, reap (its exit status: MN_RC)
+#   mn_alive I           true while nI runs
+#   mn_wait_log I RE [S] until nI's log matches the regexp (bounded)
+#   mn_host I / mn_url I the address / tcp:// URL nI listens on
+#   mn_partition I / mn_heal I   cut / mend nI's cable (netns only)
+#   mn_fail MSG / mn_skip MSG    end the script (1 with the logs / 77)
+
+set -u
+
+MN_SCALE=${ARB_TEST_TIMEOUT_SCALE:-1}
+MN_ID=${MN_ID:-$$}
+MN_N=0
+MN_DIR=
+MN_NS=0
+MN_HUB=
+MN_PORT_BASE=
+MN_RC=
+declare -a MN_PID=()
+
+mn_log() { printf 'multinode: %s\n' "$*" >&2; }
+
+mn_skip() {
+	mn_log "SKIP: $*"
+	exit 77
+}
+
+mn_fail() {
+	local i
+	mn_log "FAIL: $*"
+	for ((i = 1; i <= MN_N; i++)); do
+		if [ -s "$MN_DIR/n$i/log" ]; then
+			mn_log "--- n$i log (last 40 lines)"
+			tail -n 40 "$MN_DIR/n$i/log" >&2
+		fi
+	done
+	exit 1
+}
+
+# mn_deadline SECONDS: an absolute deadline in ms, scaled.
+mn_deadline() {
+	echo $(($(date +%s%3N) + $1 * 1000 * MN_SCALE))
+}
+
+mn_now() { date +%s%3N; }
+
+# mn_running PID: true while PID runs (a zombie, ended but not yet
+# reaped, does not).
+mn_running() {
+	local st
+	st=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "$st" != Z ]
+}
+
+mn_ns() { echo "arbmn-$MN_ID-$1"; }
+
+# mn_in I CMD...: run CMD in nI's namespace (or here).
+mn_in() {
+	local i=$1
+	shift
+	if [ "$MN_NS" = 1 ]; then
+		ip netns exec "$(mn_ns "$i")" "$@"
+	else
+		"$@"
+	fi
+}
+
+mn_cleanup() {
+	local i pid end
+	for ((i = 1; i <= MN_N; i++)); do
+		pid=${MN_PID[$i]:-}
+		[ -n "$pid" ] || continue
+		kill -TERM "$pid" 2>/dev/null
+	done
+	for ((i = 1; i <= MN_N; i++)); do
+		pid=${MN_PID[$i]:-}
+		[ -n "$pid" ] || continue
+		end=$(($(mn_now) + 10000 * MN_SCALE))
+		while mn_running "$pid" && [ "$(mn_now)" -lt "$end" ]; do
+			sleep 0.05
+		done
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		MN_PID[$i]=
+	done
+	if [ "$MN_NS" = 1 ]; then
+		for ((i = 1; i <= MN_N; i++)); do
+			ip netns del "$(mn_ns "$i")" 2>/dev/null
+		done
+		ip netns del "$MN_HUB" 2>/dev/null
+	fi
+	if [ -n "$MN_DIR" ]; then
+		rm -rf "$MN_DIR"
+	fi
+}
+
+mn_setup() {
+	local n=$1 need=${2:-} i ns want_ns=${MN_NETNS:-}
+	[ -n "${ARBOR_BIN:-}" ] && [ -x "$ARBOR_BIN" ] \
+	    || mn_skip "ARBOR_BIN is not set to the arbor program"
+	[ -n "${ARBORCTL_BIN:-}" ] && [ -x "$ARBORCTL_BIN" ] \
+	    || mn_skip "ARBORCTL_BIN is not set to arborctl"
+	MN_N=$n
+	# In every node's environment (and its process actors'): a test can
+	# find what a run left behind.
+	export ARB_MN_TAG=$MN_ID
+	trap mn_cleanup EXIT
+	trap 'exit 1' INT TERM HUP
+	MN_DIR=$(mktemp -d "/tmp/arbor-mn-$MN_ID.XXXXXX") || mn_fail "mktemp"
+	for ((i = 1; i <= n; i++)); do
+		mkdir -m 700 "$MN_DIR/n$i" "$MN_DIR/n$i/run" || mn_fail "mkdir"
+	done
+	if [ -z "$want_ns" ]; then
+		want_ns=0
+		[ "$(id -u)" = 0 ] && command -v ip >/dev/null && want_ns=1
+	fi
+	if [ "$want_ns" = 1 ]; then
+		MN_HUB=$(mn_ns hub)
+		if ip netns add "$MN_HUB" 2>/dev/null; then
+			MN_NS=1
+			ip -n "$MN_HUB" link add br0 type bridge \
+			    && ip -n "$MN_HUB" link set br0 up \
+			    || mn_fail "cannot make the hub's bridge"
+			for ((i = 1; i <= n; i++)); do
+				ns=$(mn_ns "$i")
+				ip netns add "$ns" \
+				    && ip -n "$MN_HUB" link add "n$i" type veth \
+				        peer name eth0 netns "$ns" \
+				    && ip -n "$MN_HUB" link set "n$i" master br0 \
+				    && ip -n "$MN_HUB" link set "n$i" up \
+				    && ip -n "$ns" addr add "10.77.0.$i/24" dev eth0 \
+				    && ip -n "$ns" link set eth0 up \
+				    && ip -n "$ns" link set lo up \
+				    || mn_fail "cannot make namespace $ns"
+			done
+		fi
+	fi
+	if [ "$MN_NS" = 0 ] && [ "$need" = netns ]; then
+		mn_skip "needs network namespaces (root and ip netns)"
+	fi
+	# Loopback: every node its own port, away from other runs'.
+	MN_PORT_BASE=$((20000 + (MN_ID * 16) % 40000))
+	mn_log "$n nodes in $MN_DIR, $([ "$MN_NS" = 1 ] && echo "namespaces $(mn_ns '*')" || echo "loopback ports $((MN_PORT_BASE + 1))...")"
+}
+
+mn_host() {
+	if [ "$MN_NS" = 1 ]; then echo "10.77.0.$1"; else echo 127.0.0.1; fi
+}
+
+mn_port() {
+	if [ "$MN_NS" = 1 ]; then echo 7400; else echo $((MN_PORT_BASE + $1)); fi
+}
+
+mn_url() { echo "tcp://$(mn_host "$1"):$(mn_port "$1")"; }
+
+mn_tree() {
+	local i=$1 node=$2 root=$3 d="$MN_DIR/n$1"
+	{
+		printf 'node:\n  name: n%s\n  control: %s/ctl.sock\n' "$i" "$d"
+		printf '  run_dir: %s/run\n' "$d"
+		[ -n "$node" ] && printf '%s\n' "$node"
+		printf '%s\n' "$root"
+	} >"$d/tree.yaml"
+}
+
+mn_start() {
+	local i=$1 d="$MN_DIR/n$1"
+	if [ "$MN_NS" = 1 ]; then
+		# ip netns exec execs the program: $! is the node itself.
+		ip netns exec "$(mn_ns "$i")" "$ARBOR_BIN" run "$d/tree.yaml" \
+		    >>"$d/log" 2>&1 &
+	else
+		"$ARBOR_BIN" run "$d/tree.yaml" >>"$d/log" 2>&1 &
+	fi
+	MN_PID[$i]=$!
+}
+
+mn_ctl() {
+	local i=$1
+	shift
+	"$ARBORCTL_BIN" --socket "$MN_DIR/n$i/ctl.sock" "$@"
+}
+
+mn_alive() {
+	local pid=${MN_PID[$1]:-}
+	[ -n "$pid" ] && mn_running "$pid"
+}
+
+mn_wait_up() {
+	local i=$1 end
+	end=$(mn_deadline "${2:-20}")
+	until mn_ctl "$i" --timeout 1 status >/dev/null 2>&1; do
+		mn_alive "$i" || mn_fail "n$i exited before it was up"
+		[ "$(mn_now)" -lt "$end" ] || mn_fail "n$i not up in time"
+		sleep 0.05
+	done
+}
+
+# mn_reap I: wait for nI (bounded) and reap it; its exit status in
+# MN_RC.  Never call these in $(...): a subshell cannot reap the node.
+mn_reap() {
+	local i=$1 pid=${MN_PID[$1]:-} end
+	[ -n "$pid" ] || mn_fail "n$i was not started"
+	end=$(mn_deadline 15)
+	while mn_running "$pid"; do
+		[ "$(mn_now)" -lt "$end" ] || mn_fail "n$i did not end in time"
+		sleep 0.02
+	done
+	wait "$pid" 2>/dev/null # no "Killed" line from bash
+	MN_RC=$?
+	MN_PID[$i]=
+}
+
+mn_kill() {
+	kill -"${2:-KILL}" "${MN_PID[$1]}" 2>/dev/null
+	mn_reap "$1"
+}
+
+mn_stop() {
+	kill -TERM "${MN_PID[$1]}" 2>/dev/null
+	mn_reap "$1"
+}
+
+mn_wait_log() {
+	local i=$1 re=$2 end
+	end=$(mn_deadline "${3:-10}")
+	until grep -Eq -- "$re" "$MN_DIR/n$i/log" 2>/dev/null; do
+		[ "$(mn_now)" -lt "$end" ] \
+		    || mn_fail "n$i: no log line matching /$re/ in time"
+		sleep 0.05
+	done
+}
+
+mn_need_ns() {
+	[ "$MN_NS" = 1 ] || mn_fail "$1 needs namespaces (mn_setup N netns)"
+}
+
+mn_partition() {
+	mn_need_ns mn_partition
+	ip -n "$MN_HUB" link set "n$1" down || mn_fail "cannot cut n$1"
+}
+
+mn_heal() {
+	mn_need_ns mn_heal
+	ip -n "$MN_HUB" link set "n$1" up || mn_fail "cannot mend n$1"
+}
+
+# mn_netem I ARGS...: netem on nI's cable, hub side ("delay 50ms",
+# "loss 100%"); mn_netem I off removes it.
+mn_netem() {
+	local i=$1
+	shift
+	mn_need_ns mn_netem
+	if [ "$1" = off ]; then
+		tc -n "$MN_HUB" qdisc del dev "n$i" root 2>/dev/null
+	else
+		tc -n "$MN_HUB" qdisc replace dev "n$i" root netem "$@" \
+		    || mn_fail "tc netem $* on n$i"
+	fi
+}
+
+# mn_reachable I J: true when nI reaches nJ's address (a TCP connection
+# to a closed port is refused, not lost), within a bounded 2 s.
+mn_reachable() {
+	local out
+	out=$(mn_in "$1" timeout 2 bash -c \
+	    "exec 3<>/dev/tcp/$(mn_host "$2")/9" 2>&1)
+	case $out in
+	*"Connection refused"*) return 0 ;;
+	*) return 1 ;;
+	esac
+}
