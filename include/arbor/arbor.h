@@ -269,6 +269,14 @@ typedef struct arb_node arb_node;
                               // had to be abandoned
 #define ARB_EXIT_CONFIG    78 // bad configuration / spec
 
+// A peer of a node (SPEC 31): its name and the URL it listens on.
+typedef struct arb_node_peer {
+	const char *name; // the peer's node name (its arb_node_opts.name)
+	const char *url;  // where it listens: "tcp://127.0.0.1:7101"
+} arb_node_peer;
+
+#define ARB_NODE_PEERS_MAX 64
+
 typedef struct arb_node_opts {
 	const char *name;          // node name (default "arbor")
 	const char *run_dir;       // ipc sockets live here (default: a fresh
@@ -278,6 +286,18 @@ typedef struct arb_node_opts {
 	bool        no_signals;    // do not take SIGTERM/SIGINT/SIGHUP
 	int         log_level;     // ARB_LOG_* (default ARB_LOG_INFO)
 	int         log_time;      // ARB_LOG_TIME_* (default: auto)
+	// Several nodes (docs/multinode.md).  With listen or peers, either
+	// cookie_file or insecure is required (ARB_EINVAL otherwise).
+	const char          *listen;  // "tcp://HOST:PORT" peers dial (NULL:
+	                              // none; port 0: any, arb_node_port)
+	const arb_node_peer *peers;   // static peers this node dials (copied)
+	size_t               npeers;  // at most ARB_NODE_PEERS_MAX
+	const char *cookie_file;    // the shared secret: a file of 16-256
+	                            // bytes, owned by us, mode 0600 or 0400
+	bool        insecure;       // explicit: peers are not authenticated
+	int         hb_interval_ms; // heartbeat period (0: 500 ms)
+	int         hb_miss;        // DOWN after this many periods of
+	                            // silence (0: 4)
 } arb_node_opts;
 
 #define ARB_LOG_DEFAULT 0 // info, or $ARB_LOG_LEVEL when set
@@ -315,6 +335,32 @@ ARB_DECL int arb_node_run(
 // It is idempotent; a second call makes the stop brutal.  Thread: any.
 // Async-signal-safe.
 ARB_DECL void arb_node_stop(arb_node *node);
+
+// Peers (SPEC 31).  arb_node_peers copies up to max peers' state into out,
+// in the order of arb_node_opts.peers, and returns how many peers there
+// are.  arb_node_port returns the TCP port the node's peer listener is
+// bound to (0: none).  Thread: any.
+typedef enum arb_peer_state {
+	ARB_PEER_DOWN = 0,       // no link: never connected, or lost
+	ARB_PEER_CONNECTING = 1, // a dial or handshake is under way
+	ARB_PEER_UP = 2,         // authenticated, heartbeats answered
+} arb_peer_state;
+
+typedef struct arb_peer_info {
+	char     name[64];
+	char     url[300];
+	int      state;       // arb_peer_state
+	uint32_t incarnation; // the peer's creation (last HELLO; 0: never)
+	int64_t  rtt_us;      // last heartbeat round trip (-1: none yet)
+	int64_t  last_hb_ms;  // ms since the last heartbeat answer (-1: never)
+	uint64_t ups;         // times the link came up
+	uint64_t downs;       // times it was lost
+} arb_peer_info;
+
+ARB_DECL size_t arb_node_peers(arb_node *node, arb_peer_info *out, size_t max);
+ARB_DECL int    arb_node_port(arb_node *node);
+// arb_peer_state_name gives "down", "connecting" or "up".  Thread: any.
+ARB_DECL const char *arb_peer_state_name(int state);
 
 // arb_node_close releases the node and removes the run directory it made
 // (not one given in arb_node_opts.run_dir, and not while abandoned

@@ -694,9 +694,12 @@ ctx_batch(void *arg, const void *data, size_t len)
 			ctx->st->dead_letters++;
 			continue;
 		}
-		if (!arb_pid_is_slot(m.to) && !arb_pid_eq(m.to, ctx->self)) {
-			// Sent to an earlier incarnation of this slot: never
-			// handed to its successor (docs/api/core.md, Pids).
+		if (!arb__pid_local(m.to)
+		    || (!arb_pid_is_slot(m.to)
+		        && !arb_pid_eq(m.to, ctx->self))) {
+			// Sent to an earlier incarnation of this slot, or of
+			// this node (from another node): never handed to its
+			// successor (docs/api/core.md, Pids).
 			ctx->st->dead_letters++;
 			ctx->st->stale++;
 			continue;

@@ -280,12 +280,14 @@ arb__pid_make(unsigned kind, uint32_t mbid, uint32_t inc)
 	return arb__pid_of(((uint64_t) kind << 62) |
 	    ((uint64_t) (mbid & 0x3FFFFFFFu) << 32) | inc);
 }
-// arb__pid_local is true for a pid of this node (node 0 included).
+// arb__pid_local is true for a pid of this node (node 0 included, and
+// this node's name with creation 0: whichever incarnation runs).
 static inline bool
 arb__pid_local(arb_pid p)
 {
 	return p.node == 0 ||
-	    (p.node == arb__local.node && p.creation == arb__local.creation);
+	    (p.node == arb__local.node &&
+	        (p.creation == arb__local.creation || p.creation == 0));
 }
 static inline uint32_t
 arb__pid_inc(arb_pid p)

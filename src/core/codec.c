@@ -93,17 +93,20 @@ codec_put_uint(uint8_t *p, uint64_t v)
 }
 
 // codec_put_pid writes a pid of this node as its id alone, any other as
-// [id, node, creation].
+// [id, node, creation]; with wide (an envelope for another node) this
+// node's pids too, with this node's name hash and incarnation.
 static inline uint8_t *
-codec_put_pid(uint8_t *p, arb_pid pid)
+codec_put_pid(uint8_t *p, arb_pid pid, bool wide)
 {
-	if (arb__pid_local(pid)) {
+	bool local = arb__pid_local(pid);
+
+	if (local && !wide) {
 		return codec_put_uint(p, pid.id);
 	}
 	*p++ = 0x93; // fixarray of 3
 	p    = codec_put_uint(p, pid.id);
-	p    = codec_put_uint(p, pid.node);
-	return codec_put_uint(p, pid.creation);
+	p    = codec_put_uint(p, local ? arb__local.node : pid.node);
+	return codec_put_uint(p, local ? arb__local.creation : pid.creation);
 }
 
 size_t
@@ -121,8 +124,9 @@ arb__codec_put(uint8_t *start, const arb_msg *m)
 	p[0] = 0x97; // fixarray of 7
 	p[1] = ARB__WIRE_VERSION;
 	p    = codec_put_uint(p + 2, m->flags);
-	p    = codec_put_pid(p, m->from);
-	p    = codec_put_pid(p, m->to);
+	// An envelope for another node names every pid with its node.
+	p    = codec_put_pid(p, m->from, !arb__pid_local(m->to));
+	p    = codec_put_pid(p, m->to, !arb__pid_local(m->to));
 	p    = codec_put_uint(p, m->tag);
 	p    = codec_put_uint(p, m->ref);
 	if (len <= 0xff) {

@@ -291,6 +291,54 @@ node_rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *f)
 	return 0;
 }
 
+// node_peer_event is peer.c's event function (on a link's thread): wake
+// the node's loop.
+static void
+node_peer_event(void *arg, size_t idx, bool up, uint32_t creation)
+{
+	arb_node *node = arg;
+
+	ARB_UNUSED(idx);
+	ARB_UNUSED(up);
+	ARB_UNUSED(creation);
+	event_active(node->peer_ev, EV_READ, 0);
+}
+
+// node_peer_cb logs every change of a peer's state once, on the node
+// thread: each UP with the peer's incarnation, each DOWN with
+// noconnection.
+static void
+node_peer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	arb_node     *node = arg;
+	arb_peer_info info[ARB_NODE_PEERS_MAX];
+	size_t        i, n;
+
+	ARB_UNUSED(fd);
+	ARB_UNUSED(what);
+	n = arb__peers_info(info, ARB_NODE_PEERS_MAX);
+	for (i = 0; i < n && i < node->npeers; i++) {
+		while (node->peer_ups[i] < info[i].ups
+		    || node->peer_downs[i] < info[i].downs) {
+			// Ups and downs alternate, UP first.
+			if (node->peer_ups[i] == node->peer_downs[i]) {
+				node->peer_ups[i]++;
+				arb__log(ARB_LOG_INFO, NULL,
+				    "event=peer_up peer=%s url=%s "
+				    "incarnation=%u",
+				    info[i].name, info[i].url,
+				    (unsigned) info[i].incarnation);
+			} else {
+				node->peer_downs[i]++;
+				arb__log(ARB_LOG_WARN, NULL,
+				    "event=peer_down peer=%s url=%s "
+				    "reason=noconnection",
+				    info[i].name, info[i].url);
+			}
+		}
+	}
+}
+
 int
 arb_node_open(arb_node **nodep, const arb_node_opts *opts)
 {
@@ -396,6 +444,38 @@ arb_node_open(arb_node **nodep, const arb_node_opts *opts)
 	if ((rv = arb__outq_open(&node->outq, node->base, node->max_msg)) !=
 	    0) {
 		goto fail;
+	}
+	// Peers: other nodes (SPEC 31).
+	if (o.listen != NULL || o.npeers > 0) {
+		arb__peers_cfg pc = { .listen = o.listen,
+			.peers = o.peers,
+			.npeers = o.npeers,
+			.cookie_file = o.cookie_file,
+			.insecure = o.insecure,
+			.hb_ms = o.hb_interval_ms,
+			.hb_miss = o.hb_miss,
+			.event = node_peer_event,
+			.arg = node };
+		char err[512];
+
+		node->peer_ev = event_new(node->base, -1, 0, node_peer_cb, node);
+		if (node->peer_ev == NULL) {
+			rv = ARB_ENOMEM;
+			goto fail;
+		}
+		node->npeers = o.npeers;
+		if ((rv = arb__peers_open(&pc, &node->addr, node->max_msg, err,
+		         sizeof(err)))
+		    != 0) {
+			arb__log(ARB_LOG_ERROR, NULL, "event=bad_peers %s", err);
+			goto fail;
+		}
+		if (o.listen != NULL) {
+			arb__log(ARB_LOG_INFO, NULL,
+			    "event=peer_listen url=%s port=%d auth=%s",
+			    o.listen, arb__peers_port(),
+			    o.insecure ? "none (insecure)" : "cookie");
+		}
 	}
 	if ((rv = arb__reg_open(&node->reg, &node_reg_io, node)) != 0) {
 		goto fail;
@@ -583,7 +663,11 @@ arb_node_close(arb_node *node)
 		the_node = NULL;
 		return;
 	}
+	arb__peers_close();
 	arb__tp_close();
+	if (node->peer_ev != NULL) {
+		event_free(node->peer_ev);
+	}
 	for (i = 0; i < 4; i++) {
 		if (node->sig_ev[i] != NULL) {
 			event_free(node->sig_ev[i]);
@@ -604,6 +688,31 @@ arb_node_close(arb_node *node)
 	}
 	arb__free(node);
 	the_node = NULL;
+}
+
+size_t
+arb_node_peers(arb_node *node, arb_peer_info *out, size_t max)
+{
+	return node != NULL ? arb__peers_info(out, max) : 0;
+}
+
+int
+arb_node_port(arb_node *node)
+{
+	return node != NULL ? arb__peers_port() : 0;
+}
+
+const char *
+arb_peer_state_name(int state)
+{
+	switch (state) {
+	case ARB_PEER_UP:
+		return "up";
+	case ARB_PEER_CONNECTING:
+		return "connecting";
+	default:
+		return "down";
+	}
 }
 
 int

@@ -59,6 +59,12 @@ struct arb_node {
 	int                nservices;
 	int                run_lock; // flock'd node.lock in the run dir
 	struct event      *tick_ev;
+	// Peers (src/transport/peer.c): woken by their link threads, the
+	// node compares each peer's up/down counts with the ones it saw.
+	struct event      *peer_ev;
+	size_t             npeers;
+	uint64_t           peer_ups[ARB_NODE_PEERS_MAX];
+	uint64_t           peer_downs[ARB_NODE_PEERS_MAX];
 };
 
 // --- rundir.c: run directories of live and dead nodes ---------------------

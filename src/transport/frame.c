@@ -78,7 +78,8 @@ arb__node_id(const char *name)
 // HELLO body, after the frame header:
 //   u32 magic "ARBL", u16 version, u16 role, u32 max_frame, u32 node_id,
 //   u32 creation, u64 sender, u64 resume, u8 name_len, name bytes,
-//   u16 auth_len, auth bytes (reserved: 0 in protocol 1)
+//   u16 auth_len, auth bytes (protocol 3: empty, a dialer's 16-byte
+//   nonce, or an acceptor's nonce and 32-byte proof)
 #define HELLO_FIXED (ARB__FR_HDR + 4 + 2 + 2 + 4 + 4 + 4 + 8 + 8 + 1)
 
 size_t
@@ -98,8 +99,9 @@ arb__hello_encode(uint8_t *buf, const arb__hello *h, bool reply)
 	arb__put_be64(p + 28, h->resume);
 	p[36] = (uint8_t) nl;
 	memcpy(p + 37, h->name, nl);
-	arb__put_be16(p + 37 + nl, 0); // no authentication (issue 12)
-	len = HELLO_FIXED + nl + 2;
+	arb__put_be16(p + 37 + nl, h->auth_len);
+	memcpy(p + 39 + nl, h->auth, h->auth_len);
+	len = HELLO_FIXED + nl + 2 + h->auth_len;
 	arb__frame_hdr(buf, (uint32_t) len, ARB__FR_HELLO,
 	    reply ? ARB__HELLO_F_REPLY : 0);
 	return len;
@@ -131,18 +133,21 @@ arb__hello_decode(const uint8_t *fr, size_t len, arb__hello *h, bool *reply)
 	h->sender = arb__get_be64(p + 20);
 	h->resume = arb__get_be64(p + 28);
 	nl = p[36];
-	if (nl >= ARB__NODE_NAME_MAX || HELLO_FIXED + nl + 2 != len) {
+	if (nl >= ARB__NODE_NAME_MAX || HELLO_FIXED + nl + 2 > len) {
 		return ARB_EBADMSG;
 	}
+	h->auth_len = arb__get_be16(p + 37 + nl);
+	if (h->auth_len > ARB__HELLO_AUTH_MAX
+	    || HELLO_FIXED + nl + 2 + h->auth_len != len) {
+		return ARB_EBADMSG;
+	}
+	memcpy(h->auth, p + 39 + nl, h->auth_len);
 	for (i = 0; i < nl; i++) {
 		if (p[37 + i] < 0x21 || p[37 + i] > 0x7e) {
 			return ARB_EBADMSG; // printable, no spaces
 		}
 	}
 	memcpy(h->name, p + 37, nl);
-	if (arb__get_be16(p + 37 + nl) != 0) {
-		return ARB_EBADMSG; // authentication: none in protocol 1
-	}
 	// A control client need not know the node's name: node id 0.
 	if (h->max_frame < ARB__FR_DATA_HDR
 	    || (h->node_id == 0 && h->role != ARB__ROLE_CONTROL)) {
@@ -180,6 +185,12 @@ arb__frame_peek(const uint8_t *p, size_t max, uint32_t *lenp, uint8_t *typep)
 		break;
 	case ARB__FR_SYNC:
 		min = top = ARB__FR_HDR;
+		break;
+	case ARB__FR_AUTH:
+		min = top = ARB__FR_AUTH_LEN;
+		break;
+	case ARB__FR_HB:
+		min = top = ARB__FR_HB_LEN;
 		break;
 	default:
 		return ARB_EBADMSG;

@@ -30,12 +30,15 @@ struct event;
 // Every frame starts with an 8-byte header: u32 length of the whole frame
 // (header included), u8 type, u8 flags, u16 zero; integers are big-endian.
 #define ARB__LINK_MAGIC    0x4152424Cu // "ARBL"
-#define ARB__LINK_VERSION  2
+#define ARB__LINK_VERSION  3
 #define ARB__FR_HDR        8
 #define ARB__FR_DATA_HDR   32 // + u32 dst, u32 nenv, u64 seq, u64 env0
 #define ARB__FR_ACK_LEN    16 // + u64 seq
 #define ARB__FR_MBID_LEN   12 // PAUSE, RESUME: + u32 mbid
+#define ARB__FR_AUTH_LEN   40 // + 32-byte proof
+#define ARB__FR_HB_LEN     16 // + u64 the sender's clock (us)
 #define ARB__HELLO_MAX     1024
+#define ARB__HELLO_AUTH_MAX 64
 #define ARB__NODE_NAME_MAX 64
 
 typedef enum arb__fr_type {
@@ -46,9 +49,12 @@ typedef enum arb__fr_type {
 	ARB__FR_RESUME = 5,
 	ARB__FR_CTL = 6, // control socket request / reply (msgpack)
 	ARB__FR_SYNC   = 7, // dialer -> acceptor: acknowledge now
+	ARB__FR_AUTH   = 8, // dialer -> acceptor: its proof (node links)
+	ARB__FR_HB     = 9, // heartbeat (dialer), echoed (acceptor, reply)
 } arb__fr_type;
 
 #define ARB__HELLO_F_REPLY 0x1u // flags of the acceptor's HELLO
+#define ARB__HB_F_REPLY    0x1u // flags of a heartbeat's echo
 
 // Roles a dialer announces in its HELLO.
 typedef enum arb__link_role {
@@ -66,15 +72,17 @@ typedef struct arb__hello {
 	                    // the node's pid.id for the node process
 	uint64_t resume;    // reserved (0): last seq received, for resuming
 	char     name[ARB__NODE_NAME_MAX];
+	uint16_t auth_len;  // 0, ARB__AUTH_NONCE, or nonce + ARB__AUTH_MAC
+	uint8_t  auth[ARB__HELLO_AUTH_MAX];
 } arb__hello;
 
 // arb__hello_encode writes a HELLO frame (reply: the acceptor's answer)
 // into buf (at least ARB__HELLO_MAX bytes) and returns its length.
 size_t arb__hello_encode(uint8_t *buf, const arb__hello *h, bool reply);
 // arb__hello_decode parses a whole HELLO frame of len bytes.  Returns
-// ARB_EBADMSG for a bad magic, size, name or a non-empty authentication
-// field (reserved: protocol 1 carries none), ARB_ENOTSUP for another
-// protocol version.
+// ARB_EBADMSG for a bad magic, size, name or an authentication field
+// over ARB__HELLO_AUTH_MAX bytes, ARB_ENOTSUP for another protocol
+// version.
 int arb__hello_decode(
     const uint8_t *fr, size_t len, arb__hello *h, bool *reply);
 
@@ -115,6 +123,8 @@ typedef struct arb__tp_stats {
 	_Atomic uint64_t bad_frames; // connections closed on a bad frame
 	_Atomic uint64_t links_lost; // dialled links that died
 	_Atomic uint64_t dials;      // dial attempts
+	_Atomic uint64_t auth_failed; // handshakes refused: no or bad proof
+	_Atomic uint64_t hb_timeouts; // links closed: heartbeats unanswered
 } arb__tp_stats;
 
 // An origin is the sender's share of the counters: every chunk carries a
@@ -180,6 +190,15 @@ typedef struct arb__link_cfg {
 	int            backoff_min_ms; // first redial within [0, min]
 	int            backoff_max_ms; // full-jitter cap
 	arb__tp_stats *stats;
+	// Node links (docs/multinode.md).  cookie: both ends prove they
+	// know it (HELLO nonces, the acceptor's proof in its reply, the
+	// dialer's in an AUTH frame) before any other frame; NULL: no
+	// authentication (a node's own processes, or `insecure`).  The
+	// cookie must outlive every link and listener using it.
+	const struct arb__cookie *cookie;
+	int  hb_ms;   // dialer: a heartbeat every hb_ms (0: none)
+	int  hb_miss; // dialer: down when none answered for hb_ms * hb_miss
+	bool keep_up; // dialer: dial at once and after every loss, idle or not
 } arb__link_cfg;
 
 void arb__link_cfg_defaults(arb__link_cfg *cfg);
@@ -227,6 +246,8 @@ void arb__lsn_ack_all(arb__lsn *l);
 // their callbacks to end.  Must not be called from a callback.  NULL is a
 // harmless no-op.
 void arb__lsn_close(arb__lsn *l);
+// arb__lsn_port returns the TCP port l is bound to (0: not TCP).
+int arb__lsn_port(arb__lsn *l);
 // arb__lsn_conns returns the number of live connections.
 size_t arb__lsn_conns(arb__lsn *l);
 
@@ -287,6 +308,34 @@ void arb__link_rele(arb__link *l);
 uint64_t arb__link_unacked(arb__link *l);
 // arb__link_kick redials now if the link waits for a backoff delay.
 void arb__link_kick(arb__link *l);
+
+// Node links: what the owner of a link learns about its peer.  The watch
+// function is called on nng's or the timer's thread with the link's lock
+// held: it must only record and wake (no call into the link).  UP (the
+// peer's HELLO reply arrived and, with a cookie, its proof was good) may
+// refuse the peer by returning false (the link then drops the stream and
+// redials later); DOWN follows every UP once.
+typedef enum arb__link_ev {
+	ARB__LINK_EV_UP = 1,
+	ARB__LINK_EV_DOWN = 2,
+} arb__link_ev;
+typedef bool (*arb__link_watch_fn)(
+    void *arg, arb__link_ev ev, const arb__hello *peer);
+// arb__link_watch sets the watcher (before arb__link_start).
+void arb__link_watch(arb__link *l, arb__link_watch_fn fn, void *arg);
+// arb__link_start dials now (a keep_up link keeps itself connected from
+// then on).  Thread: any.
+void arb__link_start(arb__link *l);
+
+typedef struct arb__link_info {
+	bool     up;          // connected, greeted (and proven)
+	bool     connecting;  // a dial or handshake is under way
+	uint32_t creation;    // the peer's, from its last HELLO (0: none)
+	int64_t  rtt_us;      // last heartbeat round trip (-1: none yet)
+	int64_t  last_hb_ms;  // arb__now_ms() of the last echo (0: none)
+} arb__link_info;
+// arb__link_get_info copies what the link knows now.  Thread: any.
+void arb__link_get_info(arb__link *l, arb__link_info *info);
 
 // arb__stream_warm starts nng's threads ahead of the first link.
 void arb__stream_warm(void);

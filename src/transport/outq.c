@@ -179,9 +179,14 @@ outq_peer_get(arb__outq *q, arb_pid to, int *rvp)
 {
 	outq_peer *p;
 	uint32_t   mbid = arb__pid_mbid(to);
-	int        rv;
+	// A mailbox of another node is keyed by its node too (bit 63 set;
+	// mailbox ids have 30 bits): its batches go on that peer's link.
+	uint64_t key = arb__pid_local(to)
+	    ? (uint64_t) mbid + 1
+	    : (1ull << 63) | ((uint64_t) to.node << 30) | mbid;
+	int rv;
 
-	if ((p = arb__idmap_get(&q->peers, (uint64_t) mbid + 1)) != NULL) {
+	if ((p = arb__idmap_get(&q->peers, key)) != NULL) {
 		return p;
 	}
 	if ((p = arb__alloc(sizeof(*p))) == NULL) {
@@ -194,7 +199,7 @@ outq_peer_get(arb__outq *q, arb_pid to, int *rvp)
 		*rvp = rv;
 		return NULL;
 	}
-	if ((rv = arb__idmap_set(&q->peers, (uint64_t) mbid + 1, p)) != 0) {
+	if ((rv = arb__idmap_set(&q->peers, key, p)) != 0) {
 		p->ops->rele(p->ep);
 		arb__free(p);
 		*rvp = rv;

@@ -60,6 +60,15 @@ typedef struct tp_state {
 
 static tp_state tp = { .mtx = PTHREAD_MUTEX_INITIALIZER };
 
+// Other nodes (peer.c's, while its peers are open).
+static const arb__tp_remote *_Atomic tp_remote;
+
+void
+arb__tp_set_remote(const arb__tp_remote *r)
+{
+	atomic_store(&tp_remote, r);
+}
+
 // ---------------------------------------------------------------------------
 // Slots
 // ---------------------------------------------------------------------------
@@ -159,6 +168,8 @@ tp_totals_add(arb__tp_totals *t, arb__tp_stats *s)
 	t->bad_frames += atomic_load(&s->bad_frames);
 	t->links_lost += atomic_load(&s->links_lost);
 	t->dials += atomic_load(&s->dials);
+	t->auth_failed += atomic_load(&s->auth_failed);
+	t->hb_timeouts += atomic_load(&s->hb_timeouts);
 }
 
 bool
@@ -202,7 +213,11 @@ arb__slot_check(arb_pid to)
 	uint64_t w;
 
 	if (!arb__pid_local(to)) {
-		return ARB_ENOENT; // another node: not routed yet (issue 12)
+		// Another node: reachable while its link is up, and only
+		// the incarnation it has now (or creation 0: any).
+		const arb__tp_remote *r = atomic_load(&tp_remote);
+
+		return r != NULL ? r->reachable(to) : ARB_ENOENT;
 	}
 	if (kind != ARB__KIND_THREAD && kind != ARB__KIND_PROCESS) {
 		return ARB_ENOENT; // the node, an exec child, a supervisor
@@ -339,11 +354,48 @@ tp_on_hello(void *arg, arb__conn *c, const arb__hello *h)
 static bool
 tp_on_data(void *arg, arb__conn *c, arb__chunk *ch)
 {
+	ARB_UNUSED(arg);
+	ARB_UNUSED(c);
+	return arb__tp_deliver(ch);
+}
+
+bool
+arb__tp_deliver_remote(arb__chunk *ch)
+{
+	const arb__tp_ops *ops;
+	void              *ep;
+	uint64_t           w = slot_get(ch->dst);
+	arb_pid            to;
+
+	if (!tp.open || !tp.addr.in_node || (w >> 62) != SLOT_ACTOR
+	    || ((w >> 60) & 3u) != ARB__KIND_PROCESS) {
+		return arb__tp_deliver(ch); // a thread actor's, or none
+	}
+	// A process actor's mailbox lives in its process: forward the batch
+	// on the node's link to it (never blocking a link callback: a full
+	// or paused link drops it, counted).
+	to = arb__pid_make(ARB__KIND_PROCESS, ch->dst, 0);
+	if (arb__route(to, &ops, &ep) != ARB_OK) {
+		arb__chunk_drop(ch, tp.cfg.stats);
+		return false;
+	}
+	if (ops->put(ep, ch, NULL) != ARB_OK) {
+		arb__chunk_drop(ch, tp.cfg.stats);
+	}
+	ops->rele(ep);
+	return false;
+}
+
+bool
+arb__tp_deliver(arb__chunk *ch)
+{
 	arb__mbox *mb;
 	bool       over;
 
-	ARB_UNUSED(arg);
-	ARB_UNUSED(c);
+	if (!tp.open) {
+		arb__chunk_free(ch);
+		return false;
+	}
 	// The node hosts every thread actor's mailbox, a process actor its
 	// own: made on the first delivery if need be (a process listens
 	// before its actor has opened the mailbox, and a sender that
@@ -493,6 +545,17 @@ arb__route(arb_pid to, const arb__tp_ops **opsp, void **epp)
 
 	if (!tp.open) {
 		return ARB_ENOENT;
+	}
+	if (!arb__pid_local(to)) {
+		// Another node's actor: on the link to that peer.
+		const arb__tp_remote *r = atomic_load(&tp_remote);
+
+		rv = r != NULL ? r->link(to, &k) : ARB_ENOENT;
+		if (rv == ARB_OK) {
+			*opsp = tp_ops_for("tcp://");
+			*epp = k;
+		}
+		return rv;
 	}
 	host = arb__pid_kind(to) == ARB__KIND_PROCESS ? mbid : 0;
 	pthread_mutex_lock(&tp.mtx);

@@ -181,8 +181,12 @@ struct arb__conn {
 	int             ops;  // operations outstanding (under mtx)
 	bool            closed;
 	bool            hello_done;
+	bool            authed; // the peer proved the cookie (or none needed)
 	bool            timer_armed;
 	arb__hello      peer;
+	uint8_t         nonce[ARB__AUTH_NONCE]; // our challenge (cookie)
+	uint8_t         reply_auth[ARB__AUTH_NONCE + ARB__AUTH_MAC];
+	uint16_t        reply_auth_len;
 	void           *data;
 	// Receive state: touched only by the receive callback (one
 	// receive is outstanding at a time), so it needs no lock.
@@ -356,7 +360,11 @@ conn_fill_send(arb__conn *c)
 	arb__buf_reset(&c->sbuf);
 	c->soff = 0;
 	if (c->reply_due) {
-		n = arb__hello_encode(fr, &c->lsn->cfg.self, true);
+		arb__hello h = c->lsn->cfg.self;
+
+		h.auth_len = c->reply_auth_len;
+		memcpy(h.auth, c->reply_auth, c->reply_auth_len);
+		n = arb__hello_encode(fr, &h, true);
 		if (arb__buf_append(&c->sbuf, fr, n) != 0) {
 			return;
 		}
@@ -639,6 +647,75 @@ hello_refusal(
 	}
 }
 
+// conn_auth_begin answers a dialer's HELLO h on a listener with a cookie:
+// it must offer a nonce; our reply carries our nonce and our proof, and
+// nothing but the dialer's AUTH frame is taken until it proved the cookie
+// too.  Without a cookie the dialer must offer none.  False: refused.
+static bool
+conn_auth_begin(arb__conn *c, const arb__hello *h)
+{
+	arb__lsn      *l = c->lsn;
+	arb__tp_stats *st = l->cfg.stats;
+
+	if (l->cfg.cookie == NULL) {
+		if (h->auth_len != 0) {
+			stat_add(&st->auth_failed, 1);
+			conn_fail(c, &st->refused,
+			    "node %s offers authentication, this listener has "
+			    "no cookie (insecure)",
+			    h->name);
+			return false;
+		}
+		c->authed = true;
+		return true;
+	}
+	if (h->auth_len != ARB__AUTH_NONCE) {
+		stat_add(&st->auth_failed, 1);
+		conn_fail(c, &st->refused,
+		    "node %s offers no authentication, this listener needs "
+		    "the cookie",
+		    h->name[0] ? h->name : "-");
+		return false;
+	}
+	if (arb__auth_nonce(c->nonce) != ARB_OK) {
+		conn_fail(c, &st->refused, "no random nonce for node %s",
+		    h->name);
+		return false;
+	}
+	memcpy(c->reply_auth, c->nonce, ARB__AUTH_NONCE);
+	arb__auth_proof(l->cfg.cookie, true, c->nonce, h->auth, l->cfg.self.name,
+	    h->name, c->reply_auth + ARB__AUTH_NONCE);
+	c->reply_auth_len = ARB__AUTH_NONCE + ARB__AUTH_MAC;
+	return true;
+}
+
+// conn_auth_end takes the frame after the HELLO of a dialer that has yet
+// to prove the cookie: only its AUTH frame, with a good proof, is taken.
+static bool
+conn_auth_end(arb__conn *c, const uint8_t *fr, uint8_t type)
+{
+	arb__lsn      *l = c->lsn;
+	arb__tp_stats *st = l->cfg.stats;
+
+	if (type != ARB__FR_AUTH) {
+		stat_add(&st->auth_failed, 1);
+		conn_fail(c, &st->refused,
+		    "frame type %u from node %s before its AUTH",
+		    (unsigned) type, c->peer.name);
+		return false;
+	}
+	if (!arb__auth_check(l->cfg.cookie, false, c->nonce, c->peer.auth,
+	        l->cfg.self.name, c->peer.name, fr + ARB__FR_HDR)) {
+		stat_add(&st->auth_failed, 1);
+		conn_fail(c, &st->refused,
+		    "node %s failed authentication (wrong cookie?)",
+		    c->peer.name);
+		return false;
+	}
+	c->authed = true;
+	return true;
+}
+
 // conn_hand_on checks a DATA frame's sequence number and hands its
 // chunk to the listener's owner.
 static bool
@@ -708,6 +785,9 @@ conn_frame(arb__conn *c, const uint8_t *fr, uint32_t len, uint8_t type)
 			    (unsigned) h.node_id, (unsigned) h.creation);
 			return false;
 		}
+		if (!conn_auth_begin(c, &h)) {
+			return false;
+		}
 		c->peer = h;
 		c->hello_done = true;
 		stat_add(&st->conns, 1);
@@ -717,7 +797,23 @@ conn_frame(arb__conn *c, const uint8_t *fr, uint32_t len, uint8_t type)
 		pthread_mutex_unlock(&c->mtx);
 		return true;
 	}
+	if (!c->authed) {
+		return conn_auth_end(c, fr, type);
+	}
 	switch (type) {
+	case ARB__FR_HB: {
+		// Echo at once, ahead of nothing: the acceptor's side carries
+		// only ACKs and control frames (never bulk), so an echo is
+		// never queued behind data.
+		uint8_t echo[ARB__FR_HB_LEN];
+
+		memcpy(echo, fr, ARB__FR_HB_LEN);
+		echo[5] = ARB__HB_F_REPLY;
+		pthread_mutex_lock(&c->mtx);
+		conn_queue_locked(c, echo, sizeof(echo));
+		pthread_mutex_unlock(&c->mtx);
+		return true;
+	}
 	case ARB__FR_DATA:
 		if (c->peer.role != ARB__ROLE_PEER) {
 			conn_fail(c, &st->bad_frames,
@@ -786,7 +882,9 @@ conn_parse(arb__conn *c)
 	uint8_t        type;
 	int            rv;
 
-	max = c->hello_done ? c->lsn->cfg.max_frame : ARB__HELLO_MAX;
+	// Nothing larger than a HELLO is read before the peer is proven.
+	max = c->hello_done && c->authed ? c->lsn->cfg.max_frame
+	                                 : ARB__HELLO_MAX;
 	while (c->stage_len - off >= ARB__FR_HDR) {
 		const uint8_t *p = c->stage + off;
 
@@ -818,7 +916,8 @@ conn_parse(arb__conn *c)
 				return false;
 			}
 			off += len;
-			max = c->lsn->cfg.max_frame;
+			max = c->authed ? c->lsn->cfg.max_frame
+			                : ARB__HELLO_MAX;
 			continue;
 		}
 		if (len > BIG_FRAME) {
@@ -930,6 +1029,14 @@ conn_recv_cb(void *arg)
 		if (ok && c->big == NULL) {
 			ok = conn_parse(c);
 		}
+	} else if (c->hello_done && !c->authed && !conn_closed(c)) {
+		// A dialer that hangs up after our HELLO reply: it did not
+		// take our proof (another cookie), or it died.
+		stat_add(&c->lsn->cfg.stats->refused, 1);
+		lsn_note(c->lsn, true,
+		    "node %s closed after our HELLO reply, before its AUTH "
+		    "(does it have another cookie?)",
+		    c->peer.name);
 	} else if (!c->hello_done && !conn_closed(c)) {
 		// Closed, reset or silent before its HELLO (not closed by
 		// us: the listener is closing).
@@ -1145,6 +1252,21 @@ arb__lsn_ack_all(arb__lsn *l)
 	pthread_mutex_unlock(&l->mtx);
 }
 
+int
+arb__lsn_port(arb__lsn *l)
+{
+	int port = 0;
+
+	pthread_mutex_lock(&l->mtx);
+	if (l->l == NULL
+	    || nng_stream_listener_get_int(l->l, NNG_OPT_TCP_BOUND_PORT, &port)
+	        != 0) {
+		port = 0;
+	}
+	pthread_mutex_unlock(&l->mtx);
+	return port;
+}
+
 size_t
 arb__lsn_conns(arb__lsn *l)
 {
@@ -1243,7 +1365,7 @@ struct arb__link {
 	unsigned    niov;
 	size_t      f_bytes; // left to write of the current flight
 	size_t      f_done;  // written of it by earlier (short) writes
-	bool        f_hello; // the flight began with the HELLO
+	size_t      f_pre;   // bytes of HELLO, AUTH, HB heading the flight
 	bool        sending;
 	uint8_t     hello[ARB__HELLO_MAX];
 	size_t      hello_len;
@@ -1266,12 +1388,31 @@ struct arb__link {
 	uint8_t    rbuf[LINK_RBUF];
 	size_t     rlen;
 	arb__hello peer;
+	// Node links: authentication and heartbeats (cfg.cookie, hb_ms).
+	uint8_t            nonce[ARB__AUTH_NONCE]; // this connection's
+	bool               authed;   // DATA may go: proven, or no cookie
+	bool               auth_due; // our AUTH frame waits to be written
+	uint8_t            authfr[ARB__FR_AUTH_LEN];
+	bool               hb_due;
+	uint8_t            hbfr[ARB__FR_HB_LEN];
+	arb__ttimer        hbt;
+	bool               hbt_ok;    // hbt initialised
+	bool               hbt_armed; // its callback is owed (one op)
+	int64_t            heard_ms;  // greeting or last echo
+	int64_t            last_hb_ms;
+	int64_t            rtt_us;
+	uint32_t           peer_creation;
+	arb__link_watch_fn watch;
+	void              *watch_arg;
+	int64_t            log_sec; // refusals logged: one a second
+	uint64_t           log_suppressed;
 };
 
 static void link_dial_cb(void *arg);
 static void link_send_cb(void *arg);
 static void link_recv_cb(void *arg);
 static void link_timer_cb(void *arg);
+static void link_hb_cb(void *arg);
 
 static bool
 link_paused(const arb__link *k, uint32_t mbid)
@@ -1344,9 +1485,7 @@ link_flight_settle(arb__link *k, size_t written)
 	size_t      bytes = 0;
 	uint64_t    n = 0;
 
-	if (k->f_hello) {
-		written -= written < k->hello_len ? written : k->hello_len;
-	}
+	written -= written < k->f_pre ? written : k->f_pre;
 	for (ch = k->f_head; ch != NULL; ch = next) {
 		size_t flen = ARB__FR_DATA_HDR + ch->len;
 
@@ -1415,7 +1554,7 @@ link_after_down(arb__link *k)
 		waitset_wake(&k->waiters); // they learn ENOENT
 		return;
 	}
-	if (k->q_head == NULL) {
+	if (k->q_head == NULL && !k->cfg.keep_up) {
 		k->state = L_IDLE;
 		return;
 	}
@@ -1438,8 +1577,14 @@ link_down(arb__link *k)
 		return;
 	}
 	stat_add(&k->cfg.stats->links_lost, 1);
+	if (k->greeted && k->authed && k->watch != NULL) {
+		k->watch(k->watch_arg, ARB__LINK_EV_DOWN, &k->peer);
+	}
 	k->state     = L_DOWN;
 	k->greeted   = false;
+	k->authed    = false;
+	k->auth_due  = false;
+	k->hb_due    = false;
 	k->sync_due  = false;
 	k->sync_sent = false;
 	nng_stream_close(k->s);
@@ -1547,13 +1692,29 @@ link_send(arb__link *k)
 	k->niov = 0;
 	k->f_bytes = 0;
 	k->f_done = 0;
-	k->f_hello = !k->hello_sent;
 	if (!k->hello_sent) {
 		k->iov[k->niov].iov_buf = k->hello;
 		k->iov[k->niov++].iov_len = k->hello_len;
 		k->f_bytes += k->hello_len;
 	}
-	while ((ch = k->q_head) != NULL && k->niov < LINK_IOV
+	if (k->auth_due) {
+		k->iov[k->niov].iov_buf = k->authfr;
+		k->iov[k->niov++].iov_len = ARB__FR_AUTH_LEN;
+		k->f_bytes += ARB__FR_AUTH_LEN;
+		k->auth_due = false;
+	}
+	if (k->hb_due && k->authed) {
+		// Heartbeats go ahead of every queued DATA frame: only the
+		// send under way (at most LINK_SEND_MAX bytes) is before them.
+		arb__frame_hdr(k->hbfr, ARB__FR_HB_LEN, ARB__FR_HB, 0);
+		arb__put_be64(k->hbfr + ARB__FR_HDR, (uint64_t) arb__now_us());
+		k->iov[k->niov].iov_buf = k->hbfr;
+		k->iov[k->niov++].iov_len = ARB__FR_HB_LEN;
+		k->f_bytes += ARB__FR_HB_LEN;
+		k->hb_due = false;
+	}
+	k->f_pre = k->f_bytes;
+	while (k->authed && (ch = k->q_head) != NULL && k->niov < LINK_IOV
 	    && (k->f_bytes == 0 || k->f_bytes + ch->len <= LINK_SEND_MAX)) {
 		size_t flen = ARB__FR_DATA_HDR + ch->len;
 
@@ -1576,7 +1737,7 @@ link_send(arb__link *k)
 		k->iov[k->niov++].iov_len = flen;
 		k->f_bytes += flen;
 	}
-	if (k->sync_due && k->niov < LINK_IOV) {
+	if (k->sync_due && k->authed && k->niov < LINK_IOV) {
 		arb__frame_hdr(k->sync, ARB__FR_HDR, ARB__FR_SYNC, 0);
 		k->iov[k->niov].iov_buf   = k->sync;
 		k->iov[k->niov++].iov_len = ARB__FR_HDR;
@@ -1671,6 +1832,66 @@ link_recv_arm(arb__link *k)
 	nng_stream_recv(k->s, k->raio);
 }
 
+// link_note logs why a node link's peer was refused, at most once a
+// second per link (the lines left out are counted in the next one).
+// Under k->mtx.
+static void
+link_note(arb__link *k, const char *why)
+{
+	int64_t sec = arb__now_ms() / 1000;
+
+	if (sec == k->log_sec) {
+		k->log_suppressed++;
+		return;
+	}
+	k->log_sec = sec;
+	arb__log(ARB_LOG_WARN, NULL,
+	    "event=link_refused url=%s peer=%s reason=\"%s\" suppressed=%llu",
+	    k->url, k->peer.name[0] ? k->peer.name : "-", why,
+	    (unsigned long long) k->log_suppressed);
+	k->log_suppressed = 0;
+}
+
+// link_greeted takes the acceptor's HELLO reply (in k->peer): with a
+// cookie, its proof must be good, and ours (the AUTH frame) goes before
+// anything else; then the watcher may still refuse the peer.  False
+// closes the stream.  Under k->mtx.
+static bool
+link_greeted(arb__link *k)
+{
+	const arb__cookie *ck = k->cfg.cookie;
+
+	if (ck != NULL) {
+		if (k->peer.auth_len != ARB__AUTH_NONCE + ARB__AUTH_MAC
+		    || !arb__auth_check(ck, true, k->nonce, k->peer.auth,
+		        k->cfg.self.name, k->peer.name,
+		        k->peer.auth + ARB__AUTH_NONCE)) {
+			stat_add(&k->cfg.stats->auth_failed, 1);
+			link_note(k,
+			    k->peer.auth_len == 0
+			        ? "it offers no authentication (insecure)"
+			        : "it failed authentication (wrong cookie?)");
+			return false;
+		}
+		arb__frame_hdr(k->authfr, ARB__FR_AUTH_LEN, ARB__FR_AUTH, 0);
+		arb__auth_proof(ck, false, k->nonce, k->peer.auth,
+		    k->cfg.self.name, k->peer.name, k->authfr + ARB__FR_HDR);
+		k->auth_due = true;
+	}
+	if (k->watch != NULL
+	    && !k->watch(k->watch_arg, ARB__LINK_EV_UP, &k->peer)) {
+		link_note(k, "not the node this link is for");
+		return false;
+	}
+	k->greeted = true;
+	k->authed = true;
+	k->attempt = 0; // a good connection resets the backoff
+	k->heard_ms = arb__now_ms();
+	k->peer_creation = k->peer.creation;
+	link_send(k); // AUTH, then whatever waited for it
+	return true;
+}
+
 // link_parse handles the acceptor's frames.  Returns false on a
 // protocol error.
 static bool
@@ -1697,8 +1918,17 @@ link_parse(arb__link *k)
 			    || !reply) {
 				return false;
 			}
-			k->greeted = true;
-			k->attempt = 0; // a good connection resets the backoff
+			if (!link_greeted(k)) {
+				return false;
+			}
+		} else if (type == ARB__FR_HB
+		    && (p[5] & ARB__HB_F_REPLY) != 0) {
+			int64_t now = arb__now_us();
+			int64_t then
+			    = (int64_t) arb__get_be64(p + ARB__FR_HDR);
+
+			k->rtt_us = then <= now ? now - then : 0;
+			k->heard_ms = k->last_hb_ms = arb__now_ms();
 		} else if (type == ARB__FR_ACK) {
 			link_ack(k, arb__get_be64(p + ARB__FR_HDR));
 			k->sync_sent = false;
@@ -1779,7 +2009,19 @@ link_dial_cb(void *arg)
 		k->s = nng_aio_get_output(k->daio, 0);
 		k->state = L_UP;
 		k->greeted = false;
+		k->authed = k->cfg.cookie == NULL;
 		k->hello_sent = false;
+		if (k->cfg.cookie != NULL) {
+			// A fresh challenge for each connection.
+			arb__hello h = k->cfg.self;
+
+			if (arb__auth_nonce(k->nonce) != ARB_OK) {
+				memset(k->nonce, 0, sizeof(k->nonce));
+			}
+			h.auth_len = ARB__AUTH_NONCE;
+			memcpy(h.auth, k->nonce, ARB__AUTH_NONCE);
+			k->hello_len = arb__hello_encode(k->hello, &h, false);
+		}
 		k->next_seq = 1;
 		k->next_env = 0;
 		k->rlen = 0;
@@ -1787,6 +2029,81 @@ link_dial_cb(void *arg)
 		link_send(k);
 	}
 	link_op_done(k);
+}
+
+// link_hb_arm owes the heartbeat timer's callback (one operation).
+// Under k->mtx.
+static void
+link_hb_arm(arb__link *k)
+{
+	if (k->hbt_ok && !k->hbt_armed && k->state != L_CLOSED) {
+		k->hbt_armed = true;
+		k->ops++;
+		arb__ttimer_arm(&k->hbt, k->cfg.hb_ms);
+	}
+}
+
+// link_hb_cb runs every hb_ms on the timer thread: a link whose peer
+// answered nothing (no echo, no greeting) for hb_ms * hb_miss is closed
+// (DOWN for its watcher, then redialled); otherwise a heartbeat goes out
+// ahead of the queued data.
+static void
+link_hb_cb(void *arg)
+{
+	arb__link *k = arg;
+
+	pthread_mutex_lock(&k->mtx);
+	k->hbt_armed = false;
+	if (k->state == L_UP && k->greeted) {
+		int64_t silent = arb__now_ms() - k->heard_ms;
+
+		if (silent > (int64_t) k->cfg.hb_ms * k->cfg.hb_miss) {
+			stat_add(&k->cfg.stats->hb_timeouts, 1);
+			arb__log(ARB_LOG_WARN, NULL,
+			    "event=heartbeat_timeout url=%s peer=%s "
+			    "silent_ms=%lld",
+			    k->url, k->peer.name, (long long) silent);
+			link_down(k);
+		} else {
+			k->hb_due = true;
+			link_send(k);
+		}
+	}
+	link_hb_arm(k);
+	link_op_done(k);
+}
+
+void
+arb__link_watch(arb__link *k, arb__link_watch_fn fn, void *arg)
+{
+	pthread_mutex_lock(&k->mtx);
+	k->watch = fn;
+	k->watch_arg = arg;
+	pthread_mutex_unlock(&k->mtx);
+}
+
+void
+arb__link_start(arb__link *k)
+{
+	pthread_mutex_lock(&k->mtx);
+	if (k->state == L_IDLE) {
+		link_dial(k);
+	}
+	link_hb_arm(k);
+	pthread_mutex_unlock(&k->mtx);
+}
+
+void
+arb__link_get_info(arb__link *k, arb__link_info *info)
+{
+	pthread_mutex_lock(&k->mtx);
+	info->up = k->state == L_UP && k->greeted;
+	info->connecting = k->state == L_DIAL
+	    || (k->state == L_UP && !k->greeted);
+	info->creation = k->peer_creation;
+	info->rtt_us = k->rtt_us;
+	info->last_hb_ms = k->last_hb_ms;
+	pthread_mutex_unlock(&k->mtx);
 }
 
 static void
@@ -1825,7 +2142,15 @@ arb__link_open(arb__link **kp, const char *url, const arb__link_cfg *cfg,
 	k->gone = gone;
 	k->gone_arg = gone_arg;
 	k->hello_len = arb__hello_encode(k->hello, &cfg->self, false);
+	k->rtt_us = -1;
 	atomic_init(&k->refs, 1);
+	if (cfg->hb_ms > 0) {
+		if (arb__ttimer_init(&k->hbt, link_hb_cb, k) != ARB_OK) {
+			arb__free(k);
+			return ARB_ENOMEM;
+		}
+		k->hbt_ok = true;
+	}
 	if ((rv = nng_stream_dialer_alloc(&k->d, url)) != 0) {
 		arb__free(k);
 		return arb__err_from_nng(rv);
@@ -1990,6 +2315,9 @@ link_close(arb__link *k)
 	k->state = L_CLOSED;
 	nng_stream_dialer_close(k->d);
 	nng_aio_cancel(k->taio);
+	if (k->hbt_armed) {
+		arb__ttimer_cancel(&k->hbt); // its callback ends at once
+	}
 	while (k->ops > 0) {
 		pthread_cond_wait(&k->cv, &k->mtx);
 	}

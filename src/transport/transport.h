@@ -73,6 +73,8 @@ typedef struct arb__tp_totals {
 	uint64_t bad_frames; // connections closed on a malformed frame
 	uint64_t links_lost; // dialled links that died
 	uint64_t dials;      // dial attempts
+	uint64_t auth_failed; // node link handshakes refused (either side)
+	uint64_t hb_timeouts; // node links closed on heartbeats unanswered
 } arb__tp_totals;
 void arb__tp_stats_get(arb__tp_totals *t);
 // arb__tp_counters returns the process's live counters (NULL before
@@ -82,6 +84,28 @@ arb__tp_stats *arb__tp_counters(void);
 // listeners (the control socket), valid at any time and added to
 // arb__tp_stats_get's totals.  Thread: any.
 arb__tp_stats *arb__tp_side_counters(void);
+// arb__tp_deliver hands a batch that arrived on a link to the mailbox
+// ch->dst of this process (ownership passes; no such mailbox: counted as
+// a dead letter).  Returns true when that mailbox is over its high-water
+// mark (the link then pauses it).  Thread: any (link callbacks).
+bool arb__tp_deliver(arb__chunk *ch);
+// How routing reaches other nodes: peer.c gives these while its peers
+// are open (route.c calls nothing of peer.c by name).  reachable: ARB_OK
+// when `to` (a pid of another node) can be sent to now: its node is a
+// peer whose link is up, and `to` names the peer's current incarnation
+// (or creation 0); ARB_ENOENT otherwise.  link: a reference to the link
+// to to's node (released with arb__link_rele), ARB_ENOENT for no peer.
+// Thread: any.
+typedef struct arb__tp_remote {
+	int (*reachable)(arb_pid to);
+	int (*link)(arb_pid to, arb__link **kp);
+} arb__tp_remote;
+// arb__tp_set_remote installs r (NULL: other nodes are unreachable).
+void arb__tp_set_remote(const arb__tp_remote *r);
+// arb__tp_deliver_remote is arb__tp_deliver for a batch from another
+// node, in the node process: a process actor's batch is forwarded on the
+// link to its process (dropped and counted when that link is full).
+bool arb__tp_deliver_remote(arb__chunk *ch);
 // arb__tp_url writes the address of the process hosting pid's mailbox.
 void arb__tp_url(const arb__addr *a, arb_pid pid, char *buf, size_t len);
 
@@ -232,5 +256,45 @@ void arb__outq_linger(arb__outq *q, int ms);
 // arb__outq_close hands on what it can; what is left is counted as dead
 // letters.  NULL is a harmless no-op.
 void arb__outq_close(arb__outq *q);
+
+// ---------------------------------------------------------------------------
+// Peers: links to the other nodes (peer.c, docs/multinode.md).  The node
+// process only.
+// ---------------------------------------------------------------------------
+typedef struct arb__peers_cfg {
+	const char          *listen; // tcp:// URL, or NULL
+	const arb_node_peer *peers;
+	size_t               npeers;
+	const char          *cookie_file;
+	bool                 insecure;
+	int                  hb_ms;   // 0: default
+	int                  hb_miss; // 0: default
+	// event tells the node that peer `idx` came up (with its creation)
+	// or was lost.  Called on nng's or the timer's thread: it must only
+	// record and wake the node's loop.
+	void (*event)(void *arg, size_t idx, bool up, uint32_t creation);
+	void *arg;
+} arb__peers_cfg;
+
+#define ARB__HB_MS_DEFAULT   500
+#define ARB__HB_MISS_DEFAULT 4
+
+// arb__peers_check validates cfg (no I/O but the cookie file's checks);
+// err gets a sentence naming what is wrong.
+int arb__peers_check(const arb__peers_cfg *cfg, const char *self_name,
+    char *err, size_t errlen);
+// arb__peers_open listens on cfg->listen and keeps a link to every peer.
+// Needs arb__tp_open first.  err as arb__peers_check's.
+int arb__peers_open(const arb__peers_cfg *cfg, const arb__addr *self,
+    size_t max_msg, char *err, size_t errlen);
+// arb__peers_close closes the listener and every peer link.
+void arb__peers_close(void);
+// arb__peers_info: as arb_node_peers.  Thread: any.
+size_t arb__peers_info(arb_peer_info *out, size_t max);
+// arb__peers_port: the bound port of the listener (0: none).
+int arb__peers_port(void);
+// arb__peers_node_id gives peer idx's node id (0: no such peer).
+uint32_t arb__peers_node_id(size_t idx);
+
 
 #endif // ARB_TRANSPORT_H

@@ -51,7 +51,7 @@ static void
 test_hello_matches_wire_doc(void **state)
 {
 	uint8_t    want[ARB__HELLO_MAX], got[ARB__HELLO_MAX];
-	arb__hello h = { .version = 2,
+	arb__hello h = { .version = 3,
 		.role = 1,
 		.max_frame = 4096,
 		.node_id = 0x01020304,
@@ -62,10 +62,10 @@ test_hello_matches_wire_doc(void **state)
 	(void) state;
 	snprintf(h.name, sizeof(h.name), "gw1");
 	n = arb__hello_encode(got, &h, false);
-	assert_int_equal(n, hello_bytes(want, 2, "gw1", false));
+	assert_int_equal(n, hello_bytes(want, 3, "gw1", false));
 	assert_memory_equal(got, want, n);
 	n = arb__hello_encode(got, &h, true);
-	hello_bytes(want, 2, "gw1", true);
+	hello_bytes(want, 3, "gw1", true);
 	assert_memory_equal(got, want, n);
 }
 
@@ -106,7 +106,7 @@ test_hello_rejects_bad_input(void **state)
 	size_t     n, i;
 
 	(void) state;
-	n = hello_bytes(b, 2, "node", false);
+	n = hello_bytes(b, 3, "node", false);
 	// Every truncation (with the length field telling the truth, and
 	// with it still claiming the full size).
 	for (i = 0; i < n; i++) {
@@ -120,27 +120,44 @@ test_hello_rejects_bad_input(void **state)
 	memcpy(c, b, n);
 	c[8] = 'X';
 	ARB_FAIL(arb__hello_decode(c, n, &h, &reply), ARB_EBADMSG);
-	// Another protocol version: the one before (no envelope count in
-	// DATA) and the one after.
-	n = hello_bytes(c, 1, "node", false);
-	ARB_FAIL(arb__hello_decode(c, n, &h, &reply), ARB_ENOTSUP);
-	n = hello_bytes(c, 3, "node", false);
-	ARB_FAIL(arb__hello_decode(c, n, &h, &reply), ARB_ENOTSUP);
-	// A non-empty authentication field (reserved for issue 12).
+	// Another protocol version: the one before (no authentication, no
+	// heartbeats) and the one after.
 	n = hello_bytes(c, 2, "node", false);
+	ARB_FAIL(arb__hello_decode(c, n, &h, &reply), ARB_ENOTSUP);
+	n = hello_bytes(c, 4, "node", false);
+	ARB_FAIL(arb__hello_decode(c, n, &h, &reply), ARB_ENOTSUP);
+	// An authentication field whose length runs past the frame, and one
+	// over its maximum (64 bytes) that fills the frame exactly.
+	n = hello_bytes(c, 3, "node", false);
 	c[n - 1] = 1;
 	ARB_FAIL(arb__hello_decode(c, n, &h, &reply), ARB_EBADMSG);
-	// A name with a space or a control character.
-	n = hello_bytes(c, 2, "a b", false);
+	n = hello_bytes(c, 3, "node", false);
+	c[n - 1] = ARB__HELLO_AUTH_MAX + 1;
+	memset(c + n, 0xAA, ARB__HELLO_AUTH_MAX + 1);
+	n += ARB__HELLO_AUTH_MAX + 1;
+	arb__put_be32(c, (uint32_t) n);
 	ARB_FAIL(arb__hello_decode(c, n, &h, &reply), ARB_EBADMSG);
-	n = hello_bytes(c, 2, "a\nb", false);
+	// A dialer's nonce decodes to the same bytes.
+	n = hello_bytes(c, 3, "node", false);
+	c[n - 1] = ARB__AUTH_NONCE;
+	memset(c + n, 0x5A, ARB__AUTH_NONCE);
+	n += ARB__AUTH_NONCE;
+	arb__put_be32(c, (uint32_t) n);
+	ARB_PASS(arb__hello_decode(c, n, &h, &reply));
+	assert_int_equal(h.auth_len, ARB__AUTH_NONCE);
+	assert_int_equal(h.auth[0], 0x5A);
+	assert_int_equal(h.auth[ARB__AUTH_NONCE - 1], 0x5A);
+	// A name with a space or a control character.
+	n = hello_bytes(c, 3, "a b", false);
+	ARB_FAIL(arb__hello_decode(c, n, &h, &reply), ARB_EBADMSG);
+	n = hello_bytes(c, 3, "a\nb", false);
 	ARB_FAIL(arb__hello_decode(c, n, &h, &reply), ARB_EBADMSG);
 	// Wrong frame type.
-	n = hello_bytes(c, 2, "node", false);
+	n = hello_bytes(c, 3, "node", false);
 	c[4] = ARB__FR_DATA;
 	ARB_FAIL(arb__hello_decode(c, n, &h, &reply), ARB_EBADMSG);
 	// The good one still decodes.
-	n = hello_bytes(c, 2, "node", false);
+	n = hello_bytes(c, 3, "node", false);
 	ARB_PASS(arb__hello_decode(c, n, &h, &reply));
 }
 
@@ -178,6 +195,18 @@ test_frame_peek_checks_length_first(void **state)
 	// A HELLO is bounded by ARB__HELLO_MAX whatever the maximum.
 	arb__frame_hdr(p, ARB__HELLO_MAX + 1, ARB__FR_HELLO, 0);
 	ARB_FAIL(arb__frame_peek(p, 1u << 30, &len, &type), ARB_EMSGSIZE);
+	// AUTH and HB have one exact size each.
+	arb__frame_hdr(p, ARB__FR_AUTH_LEN, ARB__FR_AUTH, 0);
+	ARB_PASS(arb__frame_peek(p, 1000, &len, &type));
+	arb__frame_hdr(p, ARB__FR_AUTH_LEN - 1, ARB__FR_AUTH, 0);
+	ARB_FAIL(arb__frame_peek(p, 1000, &len, &type), ARB_EBADMSG);
+	arb__frame_hdr(p, ARB__FR_AUTH_LEN + 1, ARB__FR_AUTH, 0);
+	ARB_FAIL(arb__frame_peek(p, 1000, &len, &type), ARB_EMSGSIZE);
+	arb__frame_hdr(p, ARB__FR_HB_LEN, ARB__FR_HB, ARB__HB_F_REPLY);
+	ARB_PASS(arb__frame_peek(p, 1000, &len, &type));
+	assert_int_equal(type, ARB__FR_HB);
+	arb__frame_hdr(p, ARB__FR_HB_LEN + 8, ARB__FR_HB, 0);
+	ARB_FAIL(arb__frame_peek(p, 1000, &len, &type), ARB_EMSGSIZE);
 }
 
 static void

@@ -1,0 +1,435 @@
+// SPDX-License-Identifier: MIT
+// peer.c -- links between nodes (SPEC 31, docs/multinode.md).
+//
+// The node process listens for its peers on a TCP URL and keeps one
+// dialled link to every peer it lists (static membership).  A pair of
+// nodes therefore talks over two TCP streams, one per direction: each
+// node sends its DATA (and heartbeats) on the stream it dialled and
+// receives on the one its peer dialled; the acceptor's side of a stream
+// carries only ACKs, flow control and heartbeat echoes.  Both nodes
+// dialling at once is the normal case, not a race: there is never a
+// second link for one direction, so no tie-break is needed.
+//
+// Both directions authenticate (cookie: link.h, auth.c) unless the node
+// is explicitly insecure.  The dialled link sends a heartbeat every
+// hb_ms ahead of its queued data; no echo for hb_ms * hb_miss, or the
+// stream closing, makes the peer DOWN for the node (event), which then
+// takes down what it knew of the peer's actors.  The link redials with
+// full-jitter backoff (50 ms doubling to 500 ms), so a peer that comes
+// back is UP again within about half a second of its listener.
+//
+// Thread: any (a mutex guards the table; link callbacks take it after
+// their link's lock, never the other way round).
+
+#include "transport.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct peer {
+	char       name[ARB__NODE_NAME_MAX];
+	char       url[300];
+	uint32_t   node_id;
+	arb__link *link;
+	// Under peers.mtx.
+	bool     up;
+	uint32_t creation;
+	uint64_t ups;
+	uint64_t downs;
+} peer;
+
+static struct {
+	pthread_mutex_t mtx;
+	bool            open;
+	arb__cookie     cookie;
+	arb__link_cfg   cfg;
+	arb__lsn       *lsn;
+	peer           *peers;
+	size_t          npeers;
+	void (*event)(void *arg, size_t idx, bool up, uint32_t creation);
+	void *arg;
+} P = { .mtx = PTHREAD_MUTEX_INITIALIZER };
+
+static bool
+name_ok(const char *s)
+{
+	size_t i, n = s != NULL ? strlen(s) : 0;
+
+	if (n == 0 || n >= ARB__NODE_NAME_MAX) {
+		return false;
+	}
+	for (i = 0; i < n; i++) {
+		if (s[i] < 0x21 || s[i] > 0x7e) {
+			return false;
+		}
+	}
+	return true;
+}
+
+int
+arb__peers_check(const arb__peers_cfg *cfg, const char *self_name, char *err,
+    size_t errlen)
+{
+	size_t i, j;
+
+	if (cfg->listen == NULL && cfg->npeers == 0) {
+		return ARB_OK;
+	}
+	if (cfg->listen != NULL) {
+		if (strncmp(cfg->listen, "tls+tcp://", 10) == 0) {
+			snprintf(err, errlen,
+			    "listen %s: tls+tcp:// is not supported yet (use "
+			    "tcp:// with a cookie)",
+			    cfg->listen);
+			return ARB_ENOTSUP;
+		}
+		if (strncmp(cfg->listen, "tcp://", 6) != 0
+		    || strlen(cfg->listen) >= sizeof(P.peers[0].url)) {
+			snprintf(err, errlen,
+			    "listen %s: not a tcp://HOST:PORT URL", cfg->listen);
+			return ARB_EINVAL;
+		}
+	}
+	if (cfg->npeers > ARB_NODE_PEERS_MAX
+	    || (cfg->npeers > 0 && cfg->peers == NULL)) {
+		snprintf(err, errlen, "%zu peers: at most %d", cfg->npeers,
+		    ARB_NODE_PEERS_MAX);
+		return ARB_EINVAL;
+	}
+	for (i = 0; i < cfg->npeers; i++) {
+		const arb_node_peer *p = &cfg->peers[i];
+
+		if (!name_ok(p->name)) {
+			snprintf(err, errlen,
+			    "peer %zu: its name must be 1-63 printable "
+			    "characters without spaces",
+			    i + 1);
+			return ARB_EINVAL;
+		}
+		if (strcmp(p->name, self_name) == 0) {
+			snprintf(err, errlen,
+			    "peer %s: that is this node's own name", p->name);
+			return ARB_EINVAL;
+		}
+		if (p->url == NULL || strncmp(p->url, "tcp://", 6) != 0
+		    || strlen(p->url) >= sizeof(P.peers[0].url)) {
+			if (p->url != NULL
+			    && strncmp(p->url, "tls+tcp://", 10) == 0) {
+				snprintf(err, errlen,
+				    "peer %s: tls+tcp:// is not supported yet",
+				    p->name);
+				return ARB_ENOTSUP;
+			}
+			snprintf(err, errlen,
+			    "peer %s: url must be tcp://HOST:PORT", p->name);
+			return ARB_EINVAL;
+		}
+		for (j = 0; j < i; j++) {
+			if (strcmp(cfg->peers[j].name, p->name) == 0
+			    || arb__node_id(cfg->peers[j].name)
+			        == arb__node_id(p->name)) {
+				snprintf(err, errlen, "peer %s is listed twice",
+				    p->name);
+				return ARB_EINVAL;
+			}
+		}
+	}
+	if (cfg->hb_ms != 0 && (cfg->hb_ms < 10 || cfg->hb_ms > 60000)) {
+		snprintf(err, errlen,
+		    "heartbeat interval %d ms: must be 10-60000", cfg->hb_ms);
+		return ARB_EINVAL;
+	}
+	if (cfg->hb_miss != 0 && (cfg->hb_miss < 1 || cfg->hb_miss > 100)) {
+		snprintf(err, errlen, "heartbeat miss count %d: must be 1-100",
+		    cfg->hb_miss);
+		return ARB_EINVAL;
+	}
+	if (cfg->cookie_file == NULL && !cfg->insecure) {
+		snprintf(err, errlen,
+		    "a node with a listener or peers needs a cookie file, or "
+		    "an explicit insecure: true");
+		return ARB_EINVAL;
+	}
+	if (cfg->cookie_file != NULL && cfg->insecure) {
+		snprintf(err, errlen,
+		    "a cookie file and insecure: true contradict each other");
+		return ARB_EINVAL;
+	}
+	if (cfg->cookie_file != NULL) {
+		arb__cookie ck;
+		int         rv = arb__cookie_load(&ck, cfg->cookie_file, err,
+		            errlen);
+
+		arb__cookie_clear(&ck);
+		return rv;
+	}
+	return ARB_OK;
+}
+
+static peer *
+peer_by_id(uint32_t node_id, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < P.npeers; i++) {
+		if (P.peers[i].node_id == node_id
+		    && strcmp(P.peers[i].name, name) == 0) {
+			return &P.peers[i];
+		}
+	}
+	return NULL;
+}
+
+// A peer's dialled link came up or went down (link's lock held).
+static bool
+peer_watch(void *arg, arb__link_ev ev, const arb__hello *h)
+{
+	peer  *p = arg;
+	size_t idx = (size_t) (p - P.peers);
+	bool   tell = false;
+
+	if (ev == ARB__LINK_EV_UP
+	    && (h->node_id != p->node_id || strcmp(h->name, p->name) != 0
+	        || h->role != ARB__ROLE_PEER)) {
+		return false; // someone else listens at that URL
+	}
+	pthread_mutex_lock(&P.mtx);
+	if (ev == ARB__LINK_EV_UP && !p->up) {
+		p->up = true;
+		p->creation = h->creation;
+		p->ups++;
+		tell = true;
+	} else if (ev == ARB__LINK_EV_DOWN && p->up) {
+		p->up = false;
+		p->downs++;
+		tell = true;
+	}
+	pthread_mutex_unlock(&P.mtx);
+	if (tell && P.event != NULL) {
+		P.event(P.arg, idx, ev == ARB__LINK_EV_UP, h->creation);
+	}
+	return true;
+}
+
+// A peer dialled us: only the nodes we list may.
+static int
+peer_on_hello(void *arg, arb__conn *c, const arb__hello *h)
+{
+	ARB_UNUSED(arg);
+	ARB_UNUSED(c);
+	if (h->role != ARB__ROLE_PEER || peer_by_id(h->node_id, h->name) == NULL
+	    || h->creation == 0) {
+		return ARB_EPERM;
+	}
+	return ARB_OK;
+}
+
+static bool
+peer_on_data(void *arg, arb__conn *c, arb__chunk *ch)
+{
+	ARB_UNUSED(arg);
+	ARB_UNUSED(c);
+	return arb__tp_deliver_remote(ch);
+}
+
+static int peer_reachable(arb_pid to);
+static int peer_link(arb_pid to, arb__link **kp);
+
+static const arb__tp_remote peer_remote = {
+	.reachable = peer_reachable,
+	.link = peer_link,
+};
+
+static const arb__lsn_ops peer_lsn_ops = {
+	.hello = peer_on_hello,
+	.data = peer_on_data,
+};
+
+int
+arb__peers_open(const arb__peers_cfg *cfg, const arb__addr *self,
+    size_t max_msg, char *err, size_t errlen)
+{
+	size_t i;
+	int    rv;
+
+	if ((rv = arb__peers_check(cfg, self->node, err, errlen)) != ARB_OK) {
+		return rv;
+	}
+	if (cfg->listen == NULL && cfg->npeers == 0) {
+		return ARB_OK;
+	}
+	if (P.open || arb__tp_counters() == NULL) {
+		snprintf(err, errlen, "peers: already open, or no transport");
+		return ARB_ESTATE;
+	}
+	memset(&P.cookie, 0, sizeof(P.cookie));
+	if (cfg->cookie_file != NULL
+	    && (rv = arb__cookie_load(&P.cookie, cfg->cookie_file, err, errlen))
+	        != ARB_OK) {
+		return rv;
+	}
+	arb__link_cfg_defaults(&P.cfg);
+	P.cfg.stats = arb__tp_counters();
+	P.cfg.max_frame = ARB__FR_DATA_HDR + ARB__BATCH_MAX(max_msg);
+	P.cfg.self.max_frame = (uint32_t) P.cfg.max_frame;
+	P.cfg.self.node_id = self->node_id;
+	P.cfg.self.creation = self->creation;
+	P.cfg.self.sender = arb__pid_make(ARB__KIND_NODE, 0, 0).id;
+	snprintf(P.cfg.self.name, sizeof(P.cfg.self.name), "%s", self->node);
+	P.cfg.cookie = cfg->cookie_file != NULL ? &P.cookie : NULL;
+	P.cfg.hb_ms = cfg->hb_ms ? cfg->hb_ms : ARB__HB_MS_DEFAULT;
+	P.cfg.hb_miss = cfg->hb_miss ? cfg->hb_miss : ARB__HB_MISS_DEFAULT;
+	P.cfg.keep_up = true;
+	P.cfg.backoff_min_ms = 50;
+	P.cfg.backoff_max_ms = 500;
+	P.event = cfg->event;
+	P.arg = cfg->arg;
+	if (cfg->npeers > 0
+	    && (P.peers = arb__alloc(cfg->npeers * sizeof(*P.peers))) == NULL) {
+		arb__cookie_clear(&P.cookie);
+		return ARB_ENOMEM;
+	}
+	P.npeers = cfg->npeers;
+	for (i = 0; i < P.npeers; i++) {
+		peer *p = &P.peers[i];
+
+		snprintf(p->name, sizeof(p->name), "%s", cfg->peers[i].name);
+		snprintf(p->url, sizeof(p->url), "%s", cfg->peers[i].url);
+		p->node_id = arb__node_id(p->name);
+		if ((rv = arb__link_open(&p->link, p->url, &P.cfg, NULL, NULL))
+		    != ARB_OK) {
+			snprintf(err, errlen, "peer %s: cannot dial %s",
+			    p->name, p->url);
+			P.open = true;
+			arb__peers_close();
+			return rv;
+		}
+		arb__link_watch(p->link, peer_watch, p);
+	}
+	if (cfg->listen != NULL
+	    && (rv = arb__lsn_open(&P.lsn, cfg->listen, 0, &peer_lsn_ops, NULL,
+	            &P.cfg))
+	        != ARB_OK) {
+		snprintf(err, errlen, "listen %s: %s", cfg->listen,
+		    arb_strerror(rv));
+		P.open = true;
+		arb__peers_close();
+		return rv;
+	}
+	P.open = true;
+	for (i = 0; i < P.npeers; i++) {
+		arb__link_start(P.peers[i].link);
+	}
+	arb__tp_set_remote(&peer_remote);
+	return ARB_OK;
+}
+
+void
+arb__peers_close(void)
+{
+	size_t i;
+
+	if (!P.open) {
+		return;
+	}
+	arb__tp_set_remote(NULL);
+	arb__lsn_close(P.lsn);
+	P.lsn = NULL;
+	for (i = 0; i < P.npeers; i++) {
+		arb__link_rele(P.peers[i].link); // DOWN events may follow
+	}
+	pthread_mutex_lock(&P.mtx);
+	arb__free(P.peers);
+	P.peers = NULL;
+	P.npeers = 0;
+	P.open = false;
+	pthread_mutex_unlock(&P.mtx);
+	arb__cookie_clear(&P.cookie);
+}
+
+size_t
+arb__peers_info(arb_peer_info *out, size_t max)
+{
+	size_t i, n;
+
+	n = P.open ? P.npeers : 0;
+	for (i = 0; i < n && i < max; i++) {
+		peer          *p = &P.peers[i];
+		arb_peer_info *o = &out[i];
+		arb__link_info li;
+
+		arb__link_get_info(p->link, &li);
+		memset(o, 0, sizeof(*o));
+		snprintf(o->name, sizeof(o->name), "%s", p->name);
+		snprintf(o->url, sizeof(o->url), "%s", p->url);
+		pthread_mutex_lock(&P.mtx);
+		o->state = p->up && li.up ? ARB_PEER_UP
+		    : li.connecting || li.up ? ARB_PEER_CONNECTING
+		                             : ARB_PEER_DOWN;
+		o->incarnation = p->creation;
+		o->ups = p->ups;
+		o->downs = p->downs;
+		pthread_mutex_unlock(&P.mtx);
+		o->rtt_us = li.rtt_us;
+		o->last_hb_ms
+		    = li.last_hb_ms > 0 ? arb__now_ms() - li.last_hb_ms : -1;
+	}
+	return n;
+}
+
+int
+arb__peers_port(void)
+{
+	return P.open && P.lsn != NULL ? arb__lsn_port(P.lsn) : 0;
+}
+
+uint32_t
+arb__peers_node_id(size_t idx)
+{
+	return P.open && idx < P.npeers ? P.peers[idx].node_id : 0;
+}
+
+static peer *
+peer_of_node(uint32_t node_id)
+{
+	size_t i;
+
+	for (i = 0; i < P.npeers; i++) {
+		if (P.peers[i].node_id == node_id) {
+			return &P.peers[i];
+		}
+	}
+	return NULL;
+}
+
+static int
+peer_reachable(arb_pid to)
+{
+	peer *p;
+	int   rv = ARB_ENOENT;
+
+	pthread_mutex_lock(&P.mtx);
+	if (P.open && (p = peer_of_node(to.node)) != NULL && p->up
+	    && (to.creation == 0 || to.creation == p->creation)) {
+		rv = ARB_OK;
+	}
+	pthread_mutex_unlock(&P.mtx);
+	return rv;
+}
+
+static int
+peer_link(arb_pid to, arb__link **kp)
+{
+	peer *p;
+	int   rv = ARB_ENOENT;
+
+	pthread_mutex_lock(&P.mtx);
+	if (P.open && (p = peer_of_node(to.node)) != NULL) {
+		arb__link_ref(p->link);
+		*kp = p->link;
+		rv = ARB_OK;
+	}
+	pthread_mutex_unlock(&P.mtx);
+	return rv;
+}

@@ -1,0 +1,737 @@
+// SPDX-License-Identifier: MIT
+// 74_peers_test.c -- node links over TCP on loopback (SPEC 31,
+// docs/multinode.md): two real node processes that list each other come
+// up authenticated in both directions; a SIGKILLed peer is DOWN at once
+// (its TCP stream closes) and a stopped one (SIGSTOP: silent, stream
+// open) after its heartbeats go unanswered; a restarted peer is UP again
+// with a new incarnation; peers with different cookies never come up and
+// count the refusal; a stranger that skips the AUTH frame is refused; and
+// a node's peer settings are checked before anything starts.
+//
+// Each node is a helper process (node_main) that opens a node with
+// arb_node_open and prints its peer's state on every change.  Ports come
+// from the kernel (bind port 0, read it back, close): each test its own.
+
+#include "arb_test.h"
+#include "probe.h"
+
+#include "transport/link.h"
+#include "transport/transport.h"
+
+#include <arpa/inet.h>
+#include <event2/event.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define WAIT_MS 10000
+
+// --- the node helper ------------------------------------------------------
+// args: name port peer_name peer_port secret hb_ms hb_miss
+static int
+node_main(int argc, char **argv)
+{
+	char           url[64], purl[64], cookie[300], run[300];
+	arb_node_peer  peer;
+	arb_node_opts  o = { 0 };
+	arb_node      *node;
+	arb_peer_info  info;
+	arb__tp_totals t;
+	char           last[256] = "", line[256];
+	int64_t        end;
+	FILE          *f;
+	int            rv;
+
+	if (argc != 8) {
+		return 64;
+	}
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%s", argv[2]);
+	snprintf(purl, sizeof(purl), "tcp://127.0.0.1:%s", argv[4]);
+	snprintf(run, sizeof(run), "%s/run-%s", arb_test_dir(), argv[1]);
+	peer.name = argv[3];
+	peer.url = purl;
+	o.name = argv[1];
+	o.run_dir = run;
+	o.no_signals = true;
+	o.listen = url;
+	o.peers = &peer;
+	o.npeers = 1;
+	o.hb_interval_ms = atoi(argv[6]);
+	o.hb_miss = atoi(argv[7]);
+	if (strcmp(argv[5], "-") == 0) {
+		o.insecure = true;
+	} else {
+		snprintf(cookie, sizeof(cookie), "%s/cookie", arb_test_dir());
+		if ((f = fopen(cookie, "w")) == NULL) {
+			return 70;
+		}
+		fprintf(f, "%s\n", argv[5]);
+		fclose(f);
+		chmod(cookie, 0600);
+		o.cookie_file = cookie;
+	}
+	if ((rv = arb_node_open(&node, &o)) != 0) {
+		arb_test_emit("open failed: %s", arb_strerror(rv));
+		return 1;
+	}
+	arb_test_emit("self port=%d", arb_node_port(node));
+	// Report every change of the peer's state (bounded: 60 s).
+	end = arb_test_now_ms() + 60000;
+	while (arb_test_now_ms() < end) {
+		assert_int_equal(arb_node_peers(node, &info, 1), 1);
+		arb__tp_stats_get(&t);
+		snprintf(line, sizeof(line),
+		    "peer %s state=%s inc=%u rtt_ok=%d ups=%llu downs=%llu "
+		    "auth_failed=%llu hb_timeouts=%llu refused=%llu",
+		    info.name, arb_peer_state_name(info.state),
+		    (unsigned) info.incarnation, info.rtt_us >= 0,
+		    (unsigned long long) info.ups,
+		    (unsigned long long) info.downs,
+		    (unsigned long long) t.auth_failed,
+		    (unsigned long long) t.hb_timeouts,
+		    (unsigned long long) t.refused);
+		if (strcmp(line, last) != 0) {
+			arb_test_emit("%s", line);
+			snprintf(last, sizeof(last), "%s", line);
+		}
+		// The node's loop logs the peer's ups and downs.
+		event_base_loop(arb_node_base(node), EVLOOP_NONBLOCK);
+		poll(NULL, 0, 5);
+	}
+	arb_node_close(node);
+	return 0;
+}
+
+// --- actors that talk across nodes ---------------------------------------
+#define TAG_PING  0x1000u // call: echo the body
+#define TAG_SEQ   0x1001u // send: a u32 sequence number
+#define TAG_COUNT 0x1002u // call: how many TAG_SEQ arrived, in order?
+#define SEQ_N     2000u
+
+typedef struct echo_st {
+	uint32_t next;
+	uint32_t got;
+	uint32_t disorder;
+} echo_st;
+
+static int
+echo_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
+{
+	(void) arg;
+	(void) len;
+	*statep = calloc(1, sizeof(echo_st));
+	arb_test_emit("echo slot=%llu",
+	    (unsigned long long) arb_pid_slot(arb_self(ctx)).id);
+	return *statep != NULL ? ARB_OK : ARB_ENOMEM;
+}
+
+static void
+echo_handle(arb_ctx *ctx, void *state, const arb_msg *m)
+{
+	echo_st *st = state;
+	uint32_t v = 0;
+	char     b[64];
+	int      n;
+
+	if (arb_msg_tag(m) == TAG_PING && arb_msg_is_request(m)) {
+		arb_reply(ctx, m, TAG_PING, arb_msg_body(m), arb_msg_len(m));
+	} else if (arb_msg_tag(m) == TAG_SEQ && arb_msg_len(m) == 4) {
+		memcpy(&v, arb_msg_body(m), 4);
+		st->disorder += v != st->next;
+		st->next = v + 1;
+		st->got++;
+	} else if (arb_msg_tag(m) == TAG_COUNT && arb_msg_is_request(m)) {
+		n = snprintf(b, sizeof(b), "got=%u disorder=%u", st->got,
+		    st->disorder);
+		arb_reply(ctx, m, TAG_COUNT, b, (size_t) n);
+	}
+}
+
+static void
+echo_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
+{
+	(void) ctx;
+	(void) why;
+	free(state);
+}
+
+static const arb_actor_ops echo_ops = {
+	.type = "echo",
+	.init = echo_init,
+	.handle = echo_handle,
+	.terminate = echo_terminate,
+};
+
+// The pinger (arg "SLOT_ID NODE"): calls the echo's slot address on NODE
+// until it answers, streams SEQ_N numbers to it, asks how many arrived,
+// then keeps the echo's exact pid and tries it (and the slot address) on
+// every tick, printing each outcome once it changes.
+typedef struct pinger_st {
+	arb_ctx      *ctx;
+	arb_pid       target; // the slot address, creation 0
+	arb_pid       exact;  // the incarnation that answered first
+	struct event *tick;
+	int           phase;
+	uint32_t      sent;
+	bool          busy;
+	int           last_rv;
+	uint32_t      last_creation;
+} pinger_st;
+
+static void
+pinger_count_cb(arb_ctx *ctx, void *arg, const arb_result *r)
+{
+	pinger_st *st = arg;
+
+	(void) ctx;
+	st->busy = false;
+	if (r->status == ARB_OK) {
+		arb_test_emit("pinger count %.*s",
+		    (int) arb_msg_len(r->reply),
+		    (const char *) arb_msg_body(r->reply));
+		st->phase = 3;
+	}
+}
+
+static void
+pinger_ping_cb(arb_ctx *ctx, void *arg, const arb_result *r)
+{
+	pinger_st *st = arg;
+	arb_pid    from;
+
+	(void) ctx;
+	st->busy = false;
+	if (r->status != ARB_OK) {
+		return; // tried again on the next tick
+	}
+	from = arb_msg_from(r->reply);
+	if (from.creation != st->last_creation) {
+		st->last_creation = from.creation;
+		arb_test_emit("pinger reply body=%.*s node=%u creation=%u",
+		    (int) arb_msg_len(r->reply),
+		    (const char *) arb_msg_body(r->reply), (unsigned) from.node,
+		    (unsigned) from.creation);
+	}
+	if (st->phase == 0) {
+		st->exact = from;
+		st->phase = 1;
+	}
+}
+
+static void
+pinger_tick(evutil_socket_t fd, short what, void *arg)
+{
+	pinger_st *st = arg;
+	arb_ctx   *ctx = st->ctx;
+	int        rv;
+
+	(void) fd;
+	(void) what;
+	if (st->busy) {
+		return;
+	}
+	if (st->phase == 0 || st->phase == 3) {
+		if (st->phase == 3) {
+			// The first incarnation's exact pid: refused once
+			// the peer runs another one.
+			rv = arb_send_copy(ctx, st->exact, TAG_PING, "x", 1);
+			if (rv != st->last_rv) {
+				st->last_rv = rv;
+				arb_test_emit("pinger exact rv=%s",
+				    arb_err_name(rv));
+			}
+		}
+		if (arb_call(ctx, st->target, TAG_PING, "ping", 4, 2000,
+		        pinger_ping_cb, st)
+		    == ARB_OK) {
+			st->busy = true;
+		}
+		return;
+	}
+	if (st->phase == 1) {
+		while (st->sent < SEQ_N
+		    && arb_send_copy(ctx, st->target, TAG_SEQ, &st->sent, 4)
+		        == ARB_OK) {
+			st->sent++;
+		}
+		if (st->sent == SEQ_N) {
+			st->phase = 2;
+		}
+		return;
+	}
+	if (arb_call(ctx, st->target, TAG_COUNT, "", 0, 5000, pinger_count_cb,
+	        st)
+	    == ARB_OK) {
+		st->busy = true;
+	}
+}
+
+static int
+pinger_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
+{
+	pinger_st          *st = calloc(1, sizeof(*st));
+	char                a[128], name[64];
+	unsigned long long  id;
+	struct timeval      tv = { 0, 20000 };
+
+	if (st == NULL || len == 0 || len >= sizeof(a)) {
+		free(st);
+		return ARB_EINVAL;
+	}
+	memcpy(a, arg, len);
+	a[len] = '\0';
+	if (sscanf(a, "%llu %63s", &id, name) != 2) {
+		free(st);
+		return ARB_EINVAL;
+	}
+	st->target.id = id;
+	st->target.node = arb__node_id(name);
+	st->target.creation = 0; // whichever incarnation runs
+	st->last_rv = 1;
+	*statep = st;
+	st->ctx = ctx;
+	st->tick = event_new(arb_base(ctx), -1, EV_PERSIST, pinger_tick, st);
+	if (st->tick == NULL) {
+		free(st);
+		return ARB_ENOMEM;
+	}
+	event_add(st->tick, &tv);
+	return ARB_OK;
+}
+
+static void
+pinger_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
+{
+	pinger_st *st = state;
+
+	(void) ctx;
+	(void) why;
+	event_free(st->tick);
+	free(st);
+}
+
+static const arb_actor_ops pinger_ops = {
+	.type = "pinger",
+	.init = pinger_init,
+	.terminate = pinger_terminate,
+};
+
+// args: name port peer_name peer_port secret type [arg]: a node whose
+// root has one thread child of that type.
+static int
+run_main(int argc, char **argv)
+{
+	char           url[64], purl[64], cookie[300], run[300];
+	arb_node_peer  peer;
+	arb_node_opts  o = { 0 };
+	arb_node      *node;
+	arb_child_spec c = { .name = "w", .isolation = ARB_THREAD };
+	arb_sup_spec   sp = { .strategy = ARB_ONE_FOR_ONE };
+	int            code = -1, rv;
+	FILE          *f;
+
+	if (argc < 7) {
+		return 64;
+	}
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%s", argv[2]);
+	snprintf(purl, sizeof(purl), "tcp://127.0.0.1:%s", argv[4]);
+	snprintf(run, sizeof(run), "%s/run-%s", arb_test_dir(), argv[1]);
+	snprintf(cookie, sizeof(cookie), "%s/cookie", arb_test_dir());
+	if ((f = fopen(cookie, "w")) == NULL) {
+		return 70;
+	}
+	fprintf(f, "%s\n", argv[5]);
+	fclose(f);
+	chmod(cookie, 0600);
+	peer.name = argv[3];
+	peer.url = purl;
+	o.name = argv[1];
+	o.run_dir = run;
+	o.listen = url;
+	o.peers = &peer;
+	o.npeers = 1;
+	o.cookie_file = cookie;
+	c.type = argv[6];
+	if (argc > 7) {
+		c.arg = argv[7];
+		c.arg_len = strlen(argv[7]);
+	}
+	sp.children = &c;
+	sp.nchildren = 1;
+	arb_actor_type_register(&echo_ops);
+	arb_actor_type_register(&pinger_ops);
+	if ((rv = arb_node_open(&node, &o)) != 0) {
+		arb_test_emit("open failed: %s", arb_strerror(rv));
+		return 1;
+	}
+	rv = arb_node_run(node, &sp, &code);
+	arb_node_close(node);
+	arb_test_emit("node exit_code=%d rv=%s", code, arb_err_name(rv));
+	return code;
+}
+
+static const arb_test_helper helpers[] = {
+	{ "node", node_main },
+	{ "run", run_main },
+};
+
+// --- helpers of the test ----------------------------------------------------
+static int
+free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t          len = sizeof(a);
+	int                fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	assert_true(fd >= 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *) &a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *) &a, &len), 0);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+static void
+spawn_node(arb_test_proc *p, const char *name, int port, const char *peer,
+    int peer_port, const char *secret, int hb_ms, int miss)
+{
+	char        ps[16], pps[16], hb[16], ms[16];
+	const char *args[8];
+
+	snprintf(ps, sizeof(ps), "%d", port);
+	snprintf(pps, sizeof(pps), "%d", peer_port);
+	snprintf(hb, sizeof(hb), "%d", hb_ms);
+	snprintf(ms, sizeof(ms), "%d", miss);
+	args[0] = name;
+	args[1] = ps;
+	args[2] = peer;
+	args[3] = pps;
+	args[4] = secret;
+	args[5] = hb;
+	args[6] = ms;
+	args[7] = NULL;
+	arb_test_spawn(p, "node", args);
+	arb_test_expect(p, "event=peer_listen", WAIT_MS);
+}
+
+static const char SECRET[] = "0123456789abcdef-test-cookie";
+
+// --- tests ------------------------------------------------------------------
+static void
+test_peers_come_up_and_detect_a_killed_peer(void **state)
+{
+	arb_test_proc a, b;
+	int           pa = free_port(), pb = free_port();
+	long          inc_b, inc_b2;
+	char          buf[512];
+	int64_t       t0, dt;
+
+	(void) state;
+	spawn_node(&a, "gw1", pa, "central", pb, SECRET, 0, 0);
+	spawn_node(&b, "central", pb, "gw1", pa, SECRET, 0, 0);
+	// Both directions authenticated; heartbeats answered.
+	arb_test_line(&a, "state=up inc=", WAIT_MS, buf, sizeof(buf));
+	inc_b = arb_test_need_field(buf, "inc");
+	assert_true(inc_b > 0);
+	arb_test_expect(&a, "rtt_ok=1", WAIT_MS);
+	arb_test_expect(&b, "state=up", WAIT_MS);
+	arb_test_expect(&b, "rtt_ok=1", WAIT_MS);
+	assert_int_equal(arb_test_count(&a, "auth_failed=1"), 0);
+
+	// SIGKILL: the kernel closes its stream, DOWN at once.
+	t0 = arb_test_now_ms();
+	kill(b.pid, SIGKILL);
+	// (after a loss the link redials at once: "connecting", not "down")
+	arb_test_expect(&a, "downs=1", 3000);
+	dt = arb_test_now_ms() - t0;
+	assert_true(dt < 3000);
+	arb_test_expect(&a, "event=peer_down peer=central", WAIT_MS);
+	arb_test_wait_exit(&b, WAIT_MS);
+	arb_test_proc_fini(&b);
+
+	// It comes back with a new incarnation: UP again within a second
+	// of its listener (the redial backoff is capped at 500 ms).
+	spawn_node(&b, "central", pb, "gw1", pa, SECRET, 0, 0);
+	t0 = arb_test_now_ms();
+	arb_test_line(&a, "state=up inc=", WAIT_MS, buf, sizeof(buf));
+	while (arb_test_need_field(buf, "ups") != 2) {
+		arb_test_line(&a, "ups=2", WAIT_MS, buf, sizeof(buf));
+	}
+	dt = arb_test_now_ms() - t0;
+	inc_b2 = arb_test_need_field(buf, "inc");
+	assert_true(inc_b2 > 0 && inc_b2 != inc_b);
+	assert_true(dt < 1500);
+	assert_int_equal(arb_test_need_field(buf, "ups"), 2);
+	arb_test_expect(&a, "event=peer_up peer=central", WAIT_MS);
+	// The node logged exactly one DOWN for the one loss.
+	assert_int_equal(arb_test_count(&a, "event=peer_down"), 1);
+	arb_test_proc_fini(&b);
+	arb_test_proc_fini(&a);
+}
+
+static void
+test_silent_peer_is_down_by_heartbeat(void **state)
+{
+	arb_test_proc a, b;
+	int           pa = free_port(), pb = free_port();
+	int64_t       t0, dt;
+	const char   *line;
+
+	(void) state;
+	// 200 ms x 4: DOWN 800-1000 ms after the last echo.
+	spawn_node(&a, "gw1", pa, "gw2", pb, SECRET, 200, 4);
+	spawn_node(&b, "gw2", pb, "gw1", pa, SECRET, 200, 4);
+	arb_test_expect(&a, "rtt_ok=1", WAIT_MS);
+	t0 = arb_test_now_ms();
+	kill(b.pid, SIGSTOP); // its stream stays open: only silence tells
+	line = arb_test_expect(&a, "downs=1", 4000);
+	dt = arb_test_now_ms() - t0;
+	assert_int_equal(arb_test_need_field(line, "hb_timeouts"), 1);
+	assert_true(dt >= 500 && dt < 4000);
+	kill(b.pid, SIGCONT);
+	arb_test_expect(&a, "state=up", WAIT_MS);
+	arb_test_proc_fini(&b);
+	arb_test_proc_fini(&a);
+}
+
+static void
+test_wrong_cookie_is_refused_both_ways(void **state)
+{
+	arb_test_proc a, b;
+	int           pa = free_port(), pb = free_port();
+	char          buf[512];
+
+	(void) state;
+	spawn_node(&a, "gw1", pa, "gw2", pb, SECRET, 0, 0);
+	spawn_node(&b, "gw2", pb, "gw1", pa, "another-secret-of-gw2", 0, 0);
+	// Each side refuses the other's proof: as dialer (bad reply) and
+	// as acceptor (bad AUTH).
+	// Each side refuses the other's proof as the dialer, the first to
+	// check one (its AUTH, with its own proof, is never sent)...
+	arb_test_line(&a, "reason=\"it failed authentication", WAIT_MS, buf,
+	    sizeof(buf));
+	assert_non_null(strstr(buf, "peer=gw2"));
+	arb_test_line(&b, "reason=\"it failed authentication", WAIT_MS, buf,
+	    sizeof(buf));
+	assert_non_null(strstr(buf, "peer=gw1"));
+	// ... and, as the acceptor, sees that dialer hang up before AUTH.
+	arb_test_line(&a, "before its AUTH", WAIT_MS, buf, sizeof(buf));
+	arb_test_line(&b, "before its AUTH", WAIT_MS, buf, sizeof(buf));
+	assert_int_equal(arb_test_count(&a, "node gw2 failed authentication"), 0);
+	arb_test_expect(&a, "auth_failed=2", WAIT_MS);
+	arb_test_expect(&b, "auth_failed=2", WAIT_MS);
+	assert_int_equal(arb_test_count(&a, "state=up"), 0);
+	assert_int_equal(arb_test_count(&b, "state=up"), 0);
+	arb_test_proc_fini(&b);
+	arb_test_proc_fini(&a);
+}
+
+// A stranger that knows the HELLO but not the cookie sends DATA right
+// behind its HELLO: refused before the DATA is read.
+static void
+test_data_before_auth_is_refused(void **state)
+{
+	arb_test_proc      a;
+	int                pa = free_port(), pb = free_port(), fd;
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	arb__hello         h = { 0 };
+	uint8_t            fr[ARB__HELLO_MAX + 64], c;
+	size_t             n;
+	struct pollfd      pfd;
+
+	(void) state;
+	spawn_node(&a, "gw1", pa, "gw2", pb, SECRET, 0, 0);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_port = htons((uint16_t) pa);
+	assert_int_equal(connect(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+	h.version = ARB__LINK_VERSION;
+	h.role = ARB__ROLE_PEER;
+	h.max_frame = 1 << 20;
+	h.node_id = arb__node_id("gw2");
+	h.creation = 7;
+	snprintf(h.name, sizeof(h.name), "gw2");
+	h.auth_len = ARB__AUTH_NONCE;
+	memset(h.auth, 0x11, ARB__AUTH_NONCE);
+	n = arb__hello_encode(fr, &h, false);
+	// DATA: mailbox 1, one envelope, seq 1, then a byte of batch.
+	arb__frame_hdr(fr + n, ARB__FR_DATA_HDR + 1, ARB__FR_DATA, 0);
+	arb__put_be32(fr + n + 8, 1);
+	arb__put_be32(fr + n + 12, 1);
+	arb__put_be64(fr + n + 16, 1);
+	arb__put_be64(fr + n + 24, 0);
+	fr[n + ARB__FR_DATA_HDR] = 0x90;
+	n += ARB__FR_DATA_HDR + 1;
+	assert_int_equal(write(fd, fr, n), (ssize_t) n);
+	arb_test_expect(&a, "before its AUTH", WAIT_MS);
+	// The node closed the connection (after its HELLO reply).
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	for (;;) {
+		assert_int_equal(poll(&pfd, 1, WAIT_MS), 1);
+		if (read(fd, fr, sizeof(fr)) <= 0) {
+			break;
+		}
+	}
+	close(fd);
+	(void) c;
+	arb_test_expect(&a, "refused=1", WAIT_MS);
+
+	// Another one answers with an AUTH frame whose proof is made up.
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(connect(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+	n = arb__hello_encode(fr, &h, false);
+	arb__frame_hdr(fr + n, ARB__FR_AUTH_LEN, ARB__FR_AUTH, 0);
+	memset(fr + n + ARB__FR_HDR, 0x22, ARB__AUTH_MAC);
+	n += ARB__FR_AUTH_LEN;
+	assert_int_equal(write(fd, fr, n), (ssize_t) n);
+	arb_test_expect(&a, "node gw2 failed authentication", WAIT_MS);
+	pfd.fd = fd;
+	for (;;) {
+		assert_int_equal(poll(&pfd, 1, WAIT_MS), 1);
+		if (read(fd, fr, sizeof(fr)) <= 0) {
+			break;
+		}
+	}
+	close(fd);
+	arb_test_expect(&a, "refused=2", WAIT_MS);
+	assert_int_equal(arb_test_count(&a, "state=up"), 0);
+	arb_test_proc_fini(&a);
+}
+
+static void
+test_peer_settings_are_checked(void **state)
+{
+	arb_node_opts o = { 0 };
+	arb_node     *node = NULL;
+	arb_node_peer p = { "gw2", "tcp://127.0.0.1:1" };
+	char          dir[200], path[300], run[300];
+
+	(void) state;
+	arb_test_mkdtemp(dir, sizeof(dir), "peers");
+	snprintf(run, sizeof(run), "%s/run", dir);
+	o.name = "gw1";
+	o.run_dir = run;
+	o.no_signals = true;
+	o.listen = "tcp://127.0.0.1:0";
+	// Neither a cookie nor insecure.
+	ARB_FAIL(arb_node_open(&node, &o), ARB_EINVAL);
+	// TLS: not yet.
+	o.insecure = true;
+	o.listen = "tls+tcp://127.0.0.1:0";
+	ARB_FAIL(arb_node_open(&node, &o), ARB_ENOTSUP);
+	// A peer named like this node, a peer without a tcp URL.
+	o.listen = "tcp://127.0.0.1:0";
+	p.name = "gw1";
+	o.peers = &p;
+	o.npeers = 1;
+	ARB_FAIL(arb_node_open(&node, &o), ARB_EINVAL);
+	p.name = "gw2";
+	p.url = "ipc:///tmp/x";
+	ARB_FAIL(arb_node_open(&node, &o), ARB_EINVAL);
+	p.url = "tcp://127.0.0.1:1";
+	o.hb_interval_ms = 5;
+	ARB_FAIL(arb_node_open(&node, &o), ARB_EINVAL);
+	o.hb_interval_ms = 0;
+	// A cookie readable by others is refused.
+	o.insecure = false;
+	arb_test_write_file(dir, "cookie", "0123456789abcdef0123\n", path,
+	    sizeof(path));
+	chmod(path, 0644);
+	o.cookie_file = path;
+	assert_int_not_equal(arb_node_open(&node, &o), 0);
+	// Both: contradictory.
+	chmod(path, 0600);
+	o.insecure = true;
+	ARB_FAIL(arb_node_open(&node, &o), ARB_EINVAL);
+	// The good one opens, on a port of the kernel's choosing.
+	o.insecure = false;
+	ARB_PASS(arb_node_open(&node, &o));
+	assert_true(arb_node_port(node) > 0);
+	arb_node_close(node);
+	assert_int_equal(arb_test_rmtree(dir), 0);
+}
+
+static void
+spawn_run(arb_test_proc *p, const char *name, int port, const char *peer,
+    int peer_port, const char *type, const char *arg)
+{
+	char        ps[16], pps[16];
+	const char *args[8] = { name, ps, peer, pps, SECRET, type, arg, NULL };
+
+	snprintf(ps, sizeof(ps), "%d", port);
+	snprintf(pps, sizeof(pps), "%d", peer_port);
+	arb_test_spawn(p, "run", args);
+	arb_test_expect(p, "event=peer_listen", WAIT_MS);
+}
+
+// A thread actor of gw1 calls and streams to a thread actor of central by
+// its slot address on that node (creation 0: whichever incarnation runs):
+// replies come back, SEQ_N sends arrive all and in order; after central
+// restarts, the first incarnation's exact pid is refused (ARB_ENOENT) and
+// the slot address reaches the new one.
+static void
+test_messages_cross_nodes(void **state)
+{
+	arb_test_proc a, b;
+	int           pa = free_port(), pb = free_port();
+	char          buf[512], arg[128];
+	long          slot, c1, c2;
+	int64_t       t0;
+	const char   *line;
+
+	(void) state;
+	spawn_run(&b, "central", pb, "gw1", pa, "echo", NULL);
+	arb_test_line(&b, "echo slot=", WAIT_MS, buf, sizeof(buf));
+	slot = arb_test_need_field(buf, "slot");
+	snprintf(arg, sizeof(arg), "%ld central", slot);
+	spawn_run(&a, "gw1", pa, "central", pb, "pinger", arg);
+	arb_test_line(&a, "pinger reply body=ping", WAIT_MS, buf, sizeof(buf));
+	c1 = arb_test_need_field(buf, "creation");
+	assert_int_equal(arb_test_need_field(buf, "node"),
+	    (long) arb__node_id("central"));
+	arb_test_line(&a, "pinger count", WAIT_MS, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "got=2000 disorder=0"));
+	arb_test_expect(&a, "pinger exact rv=ARB_OK", WAIT_MS);
+
+	// central restarts: a new incarnation.
+	kill(b.pid, SIGKILL);
+	arb_test_wait_exit(&b, WAIT_MS);
+	arb_test_proc_fini(&b);
+	arb_test_expect(&a, "pinger exact rv=ARB_ENOENT", WAIT_MS);
+	spawn_run(&b, "central", pb, "gw1", pa, "echo", NULL);
+	t0 = arb_test_now_ms();
+	// (pinger prints a reply line only when the creation changes)
+	line = arb_test_expect(&a, "pinger reply body=ping", WAIT_MS);
+	c2 = arb_test_need_field(line, "creation");
+	assert_true(c2 > 0 && c2 != c1);
+	// Names (here a slot address) resume within a second of the new
+	// incarnation's listener.
+	assert_true(arb_test_now_ms() - t0 < 1500);
+	// The old incarnation's exact pid stays refused.
+	assert_int_equal(arb_test_count(&a, "pinger exact rv=ARB_OK"), 1);
+	kill(a.pid, SIGTERM);
+	kill(b.pid, SIGTERM);
+	arb_test_wait_exit(&a, WAIT_MS);
+	arb_test_wait_exit(&b, WAIT_MS);
+	arb_test_proc_fini(&b);
+	arb_test_proc_fini(&a);
+}
+
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_messages_cross_nodes),
+	cmocka_unit_test(test_peer_settings_are_checked),
+	cmocka_unit_test(test_peers_come_up_and_detect_a_killed_peer),
+	cmocka_unit_test(test_silent_peer_is_down_by_heartbeat),
+	cmocka_unit_test(test_wrong_cookie_is_refused_both_ways),
+	cmocka_unit_test(test_data_before_auth_is_refused),
+};
+
+ARB_TEST_MAIN("integration.peers", tests, helpers)
