@@ -22,11 +22,6 @@
 
 typedef struct arb__arena arb__arena;
 
-// arb_tree_peer is one of node.peers: a node this one dials.
-typedef struct arb_tree_peer {
-	const char *name; // its node name
-	const char *url;  // "tcp://HOST:PORT" or "tls+tcp://HOST:PORT"
-} arb_tree_peer;
 
 // arb_tree is everything the file says, resolved and validated.
 // Strings and the spec tree live in the config's arena and stay valid
@@ -46,7 +41,7 @@ typedef struct arb_tree {
 	const char *run_dir;        // node.run_dir, NULL = library default
 	// Node links (links.c; docs/config.md "Node links").
 	const char *listen;         // node.listen URL, NULL: no listener
-	const arb_tree_peer *peers; // node.peers
+	const arb_node_peer *peers; // node.peers: the nodes this one dials
 	size_t               npeers;
 	const char *cookie;         // the cookie file (node.cookie or the
 	                            // default), absolute, checked; NULL when

@@ -35,7 +35,7 @@ static const char *const heartbeat_keys[] = { "interval", "misses", NULL };
 #define HB_MIN_MS     10
 #define HB_MAX_MS     60000
 #define HB_MISSES_MAX 100
-#define PEERS_MAX     64 // the node's limit (arb_node_opts.peers)
+#define PEERS_MAX     ARB_NODE_PEERS_MAX
 #define PEM_HEAD      4096 // bytes of a PEM file read for its first line
 
 // --- URLs -------------------------------------------------------------------
@@ -278,7 +278,7 @@ load_peers(loader *ld, yaml_node_t *seq)
 {
 	arb__doc      *d = &ld->d;
 	arb_tree      *cfg = ld->cfg;
-	arb_tree_peer *v;
+	arb_node_peer *v;
 	yaml_node_t  **at;
 	yaml_node_t   *it, *x;
 	const char    *s, *prefix;
@@ -497,7 +497,7 @@ arb__loader_links(loader *ld, yaml_node_t *node)
 {
 	arb__doc    *d = &ld->d;
 	arb_tree    *cfg = ld->cfg;
-	yaml_node_t *x, *listen_at = NULL, *plain_at = NULL, *tls_at = NULL;
+	yaml_node_t *x, *plain_at = NULL, *tls_at = NULL;
 	yaml_node_t *key;
 	const char  *s;
 	char         host[256], why[512];
@@ -516,7 +516,6 @@ arb__loader_links(loader *ld, yaml_node_t *node)
 			arb__doc_err(d, x, "node.listen", "%s", why);
 		} else {
 			cfg->listen = s;
-			listen_at = x;
 			*(tls ? &tls_at : &plain_at) = x;
 		}
 	}
@@ -562,29 +561,37 @@ arb__loader_links(loader *ld, yaml_node_t *node)
 		return;
 	}
 	check_auth(ld, node, plain_at, tls_at);
-	arb__loader_links_unsupported(ld, node, listen_at);
+	arb__loader_links_unsupported(ld, node);
 }
 
-// arb__loader_links_unsupported: this arbor cannot make node links yet
-// (issue 12: the transport's listener and dialer are not built), so a
-// file that asks for them is refused -- by `arbor check` and `arbor run`
-// alike -- rather than run as if it had not asked.
+// arb__loader_links_unsupported: the node cannot make tls+tcp:// links
+// yet (arb_node_open says ARB_ENOTSUP), so a file that asks for one is
+// refused -- by `arbor check` and `arbor run` alike -- at each such URL,
+// rather than run without the link it asked for.
 void
-arb__loader_links_unsupported(
-    loader *ld, yaml_node_t *node, yaml_node_t *listen_at)
+arb__loader_links_unsupported(loader *ld, yaml_node_t *node)
 {
 	arb__doc    *d = &ld->d;
-	yaml_node_t *key;
+	yaml_node_t *x, *peers;
+	size_t       i;
 
-	if (listen_at != NULL) {
-		arb__doc_err(d, listen_at, "node.listen",
-		    "not supported yet: this arbor has no TCP listener for "
-		    "node links (issue 12)");
+	if ((x = arb__doc_get(d, node, "listen", NULL)) != NULL
+	    && ld->cfg->listen != NULL
+	    && strncmp(ld->cfg->listen, "tls+", 4) == 0) {
+		arb__doc_err(d, x, "node.listen",
+		    "not supported yet: tls+tcp:// (use tcp:// with a "
+		    "cookie)");
 	}
-	if (arb__doc_get(d, node, "peers", &key) != NULL
-	    && ld->cfg->npeers > 0) {
-		arb__doc_err(d, key, "node.peers",
-		    "not supported yet: this arbor cannot dial peers (issue "
-		    "12)");
+	peers = arb__doc_get(d, node, "peers", NULL);
+	for (i = 0; i < ld->cfg->npeers; i++) {
+		if (ld->cfg->peers[i].url != NULL
+		    && strncmp(ld->cfg->peers[i].url, "tls+", 4) == 0) {
+			arb__doc_err(d,
+			    arb__doc_get(d, arb__doc_item(d, peers, i), "url",
+			        NULL),
+			    arb__arena_printf(d->arena, "node.peers[%zu].url", i),
+			    "not supported yet: tls+tcp:// (use tcp:// with a "
+			    "cookie)");
+		}
 	}
 }

@@ -67,10 +67,9 @@ bool arb__loader_name_ok(const char *s);
 // mapping (listen, peers, cookie, insecure, tls, heartbeat) into ld->cfg
 // (links.c).
 void arb__loader_links(loader *ld, yaml_node_t *node);
-// arb__loader_links_unsupported refuses node.listen (its value node
-// listen_at, when valid) and node.peers: links are not built yet.
-void arb__loader_links_unsupported(
-    loader *ld, yaml_node_t *node, yaml_node_t *listen_at);
+// arb__loader_links_unsupported refuses tls+tcp:// endpoints: the node
+// cannot make them yet.
+void arb__loader_links_unsupported(loader *ld, yaml_node_t *node);
 
 // arb__loader_sup builds the supervisor spec of mapping map at path, whose
 // site is si (tree.c).  Returns NULL when map is not a mapping.

@@ -100,6 +100,13 @@ arb_tree_node_opts(const arb_tree *tree, arb_node_opts *opts)
 	opts->max_msg_size = tree->max_msg_size;
 	opts->log_level = tree->log_level;
 	opts->log_time = tree->log_time;
+	opts->listen = tree->listen;
+	opts->peers = tree->peers;
+	opts->npeers = tree->npeers;
+	opts->cookie_file = tree->cookie;
+	opts->insecure = tree->insecure;
+	opts->hb_interval_ms = tree->heartbeat_ms;
+	opts->hb_miss = tree->heartbeat_misses;
 }
 
 // --- Serving ----------------------------------------------------------------

@@ -8,9 +8,8 @@
 // that opens a TCP listener (or dials a peer) over plain tcp:// without a
 // cookie file that auth.c accepts (owner-only permissions, 16 bytes at
 // least), or TLS, is refused unless it says `insecure: true`.  Until the
-// transport builds node links, a valid file that asks for them is refused
-// too, with exactly one problem per key naming it ("not supported yet"),
-// never accepted and ignored.  The real binary (ARBOR_BIN) runs as a
+// transport builds tls+tcp:// links, a file that asks for one is refused
+// at its URL ("not supported yet"), never run without it.  The real binary (ARBOR_BIN) runs as a
 // child with HOME and XDG_CONFIG_HOME pointing into the test's own
 // directory, so the default cookie file is the test's.
 
@@ -127,6 +126,16 @@ problems(const char *out)
 		n = 0;
 	}
 	return n;
+}
+
+// is_ok is true when `arbor check` said the file is valid.
+static bool
+is_ok(const char *out, const char *file)
+{
+	char want[256];
+
+	snprintf(want, sizeof(want), "%s: ok\n", file);
+	return strstr(out, want) != NULL && problems(out) == 0;
 }
 
 // only_unsupported is true when the output's single problem is that node
@@ -351,13 +360,11 @@ test_listener_without_authentication_is_refused(void **state)
 	}
 	arb_test_proc_fini(&p);
 
-	// `insecure: true` says so explicitly: only "not supported yet".
+	// `insecure: true` says so explicitly: valid.
 	file = write_file("insecure.yaml",
 	    LISTEN "  insecure: true\nroot: {}\n", 0600);
-	assert_int_equal(check(&p, file, "", false), ARB_EXIT_CONFIG);
-	if (!only_unsupported(p.out, file, 3, "node.listen")) {
-		fail_msg("want only %s:3: node.listen: not supported yet; "
-		         "got:\n%s",
+	if (check(&p, file, "", false) != 0 || !is_ok(p.out, file)) {
+		fail_msg("insecure: want exit 0 and \"%s: ok\"; got:\n%s",
 		    file, p.out);
 	}
 	arb_test_proc_fini(&p);
@@ -380,10 +387,8 @@ test_cookie_file_is_checked(void **state)
 
 	snprintf(yaml, sizeof(yaml), LISTEN "  cookie: good.cookie\nroot: {}\n");
 	file = write_file("good.yaml", yaml, 0600);
-	assert_int_equal(check(&p, file, "", false), ARB_EXIT_CONFIG);
-	if (!only_unsupported(p.out, file, 3, "node.listen")) {
-		fail_msg("good cookie: want only not supported yet; got:\n%s",
-		    p.out);
+	if (check(&p, file, "", false) != 0 || !is_ok(p.out, file)) {
+		fail_msg("good cookie: want %s: ok; got:\n%s", file, p.out);
 	}
 	arb_test_proc_fini(&p);
 
@@ -450,10 +455,8 @@ test_default_cookie_file(void **state)
 	}
 	arb_test_proc_fini(&p);
 	assert_int_equal(chmod(write_file(".arbor.cookie", COOKIE, 0600), 0600), 0);
-	assert_int_equal(check(&p, file, "", false), ARB_EXIT_CONFIG);
-	if (!only_unsupported(p.out, file, 3, "node.listen")) {
-		fail_msg("~/.arbor.cookie: want only not supported yet; got:\n%s",
-		    p.out);
+	if (check(&p, file, "", false) != 0 || !is_ok(p.out, file)) {
+		fail_msg("~/.arbor.cookie: want %s: ok; got:\n%s", file, p.out);
 	}
 	arb_test_proc_fini(&p);
 
@@ -471,10 +474,8 @@ test_default_cookie_file(void **state)
 	assert_int_equal(mkdir(dir, 0700), 0);
 	assert_int_equal(chmod(write_file("xdg/arbor/cookie", COOKIE, 0600), 0600),
 	    0);
-	assert_int_equal(check(&p, file, xdg, false), ARB_EXIT_CONFIG);
-	if (!only_unsupported(p.out, file, 3, "node.listen")) {
-		fail_msg("XDG cookie: want only not supported yet; got:\n%s",
-		    p.out);
+	if (check(&p, file, xdg, false) != 0 || !is_ok(p.out, file)) {
+		fail_msg("XDG cookie: want %s: ok; got:\n%s", file, p.out);
 	}
 	arb_test_proc_fini(&p);
 }
@@ -521,32 +522,38 @@ test_tls_files_are_checked(void **state)
 	arb_test_proc_fini(&p);
 }
 
-// A valid file with peers is refused by `arbor run` as by `arbor check`,
-// naming each key, before anything starts: never run without the links
-// it asks for.
+// tls+tcp:// is not built yet: a file that asks for it is refused by
+// `arbor run` as by `arbor check`, at the URL, before anything starts --
+// never run without the link it asks for.
 static void
-test_run_refuses_links_not_built(void **state)
+test_run_refuses_tls_not_built(void **state)
 {
 	arb_test_proc p;
 	const char   *file;
+	static const char pem[] = "-----BEGIN CERTIFICATE-----\nAAAA\n"
+	                          "-----END CERTIFICATE-----\n";
 
 	(void) state;
 	need_arbor();
+	write_file("node.pem", pem, 0644);
+	write_file("ca.pem", pem, 0644);
+	write_file("node.key", pem, 0600);
 	file = write_file("run.yaml",
-	    "node:\n  name: gw1\n  listen: tcp://127.0.0.1:7400\n"
-	    "  insecure: true\n  heartbeat: {interval: 500ms, misses: 4}\n"
+	    "node:\n  name: gw1\n  listen: tcp://127.0.0.1:7400\n" // 1-3
+	    "  insecure: true\n"                                     // 4
+	    "  tls: {cert: node.pem, key: node.key, ca: ca.pem}\n"   // 5
 	    "  peers:\n    - {name: central, url: \"tcp://localhost:7401\"}\n"
-	    "    - {name: gw2, url: \"tcp://[::1]:7402\"}\n"
+	    "    - {name: gw2, url: \"tls+tcp://[::1]:7402\"}\n" // 8
 	    "root:\n  children:\n    - {name: e, type: echo}\n",
 	    0600);
 	assert_int_equal(check(&p, file, "", true), ARB_EXIT_CONFIG);
-	if (!has_problem(p.out, file, 3, "node.listen", "not supported yet")
-	    || !has_problem(p.out, file, 6, "node.peers", "not supported yet")
-	    || problems(p.out) != 2
+	if (!has_problem(p.out, file, 8, "node.peers[1].url",
+	        "not supported yet: tls+tcp://")
+	    || problems(p.out) != 1
 	    || strstr(p.out, "nothing was started") == NULL
 	    || strstr(p.out, "event=") != NULL) {
-		fail_msg("want node.listen and node.peers not supported yet, "
-		         "nothing started; got:\n%s",
+		fail_msg("want node.peers[1].url: not supported yet, nothing "
+		         "started; got:\n%s",
 		    p.out);
 	}
 	arb_test_proc_fini(&p);
@@ -566,7 +573,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(
 	    test_tls_files_are_checked, setup, teardown),
 	cmocka_unit_test_setup_teardown(
-	    test_run_refuses_links_not_built, setup, teardown),
+	    test_run_refuses_tls_not_built, setup, teardown),
 };
 
 ARB_TEST_MAIN("integration.links_check", tests, helpers)
