@@ -234,6 +234,42 @@ tree_entry(const arb_child_info *in, void *arg)
 	w->first = true;
 }
 
+// peers_json appends ,"listen":...,"peers":[...]: where the node accepts
+// peers (NULL: nowhere) and each peer's link as arb_node_peers reports
+// it (docs/operations.md, "Peers").
+static void
+peers_json(arb__serve *run, arb__text *b)
+{
+	arb_peer_info peers[ARB_NODE_PEERS_MAX];
+	size_t        i, n;
+
+	arb__text_add(b, ",\"listen\":", 10);
+	arb__text_json_str(b, run->cfg != NULL ? run->cfg->listen : NULL);
+	n = arb_node_peers(run->node, peers, ARB_NODE_PEERS_MAX);
+	if (n > ARB_NODE_PEERS_MAX) {
+		n = ARB_NODE_PEERS_MAX;
+	}
+	arb__text_add(b, ",\"peers\":[", 10);
+	for (i = 0; i < n; i++) {
+		if (i > 0) {
+			arb__text_add(b, ",", 1);
+		}
+		arb__text_add(b, "{\"name\":", 8);
+		arb__text_json_str(b, peers[i].name);
+		arb__text_add(b, ",\"url\":", 7);
+		arb__text_json_str(b, peers[i].url);
+		arb__text_printf(b,
+		    ",\"state\":\"%s\",\"incarnation\":%u,\"rtt_us\":%lld,"
+		    "\"last_heartbeat_ms\":%lld,\"ups\":%llu,\"downs\":%llu}",
+		    arb_peer_state_name(peers[i].state),
+		    (unsigned) peers[i].incarnation, (long long) peers[i].rtt_us,
+		    (long long) peers[i].last_hb_ms,
+		    (unsigned long long) peers[i].ups,
+		    (unsigned long long) peers[i].downs);
+	}
+	arb__text_add(b, "]", 1);
+}
+
 void
 arb__live_json(arb__serve *run, arb__text *b)
 {
@@ -271,6 +307,7 @@ arb__live_json(arb__serve *run, arb__text *b)
 	    (unsigned long long) arb_node_give_ups(run->node), run->reloads,
 	    (unsigned long long) st.log_dropped);
 	arb__text_json_str(b, run->file);
+	peers_json(run, b);
 	arb__text_add(b, ",\"tree\":", 8);
 	arb_node_walk(run->node, tree_entry, &w);
 	if (w.nopen == 0 && w.first) {

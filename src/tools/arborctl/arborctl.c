@@ -62,6 +62,8 @@ static const char usage_text[]
       "body)\n"
       "  reload                  re-read the tree file and apply the changes\n"
       "  log-level LEVEL         error | warn | info | debug\n"
+      "  peers                   the nodes this one links to: state,\n"
+      "                          incarnation, round trip, last heartbeat\n"
       "\n"
       "options:\n"
       "  --socket PATH   the node's control socket (default: $ARBOR_SOCKET, "
@@ -157,6 +159,17 @@ static const struct {
 	    "restart, the others keep running.  An invalid file is rejected:\n"
 	    "every problem is printed as FILE:LINE:COLUMN: field: ..., the\n"
 	    "tree is unchanged and the exit status is 78.\n" },
+	{ "peers",
+	    "usage: arborctl peers\n"
+	    "\n"
+	    "Prints where the node listens for other nodes and, one line per\n"
+	    "peer of its tree file (node.peers): its name and URL, the\n"
+	    "link's state (up, connecting, down), the peer's incarnation (a\n"
+	    "new one after each restart of it; - never seen), the last\n"
+	    "heartbeat's round trip, how long ago the last heartbeat was\n"
+	    "answered, and how often the link came up and was lost.  The\n"
+	    "same figures are in `arborctl status --json` and HTTP /api/tree\n"
+	    "(\"listen\", \"peers\"; docs/operations.md).\n" },
 	{ "log-level",
 	    "usage: arborctl log-level LEVEL\n"
 	    "\n"
@@ -951,6 +964,27 @@ ready_word(const msgpack_object *doc, char *buf, size_t len)
 	return buf;
 }
 
+// peers_line prints "peers: gw1 up, gw2 down" when the node has peers.
+static void
+peers_line(const msgpack_object *doc)
+{
+	const msgpack_object *ps = mp_get(doc, "peers");
+	char                  name[64], state[32];
+	uint32_t              i;
+
+	if (ps == NULL || ps->type != MSGPACK_OBJECT_ARRAY
+	    || ps->via.array.size == 0) {
+		return;
+	}
+	printf("peers:");
+	for (i = 0; i < ps->via.array.size; i++) {
+		printf("%s %s %s", i ? "," : "",
+		    mp_str(&ps->via.array.ptr[i], "name", name, sizeof(name)),
+		    mp_str(&ps->via.array.ptr[i], "state", state, sizeof(state)));
+	}
+	printf("  (arborctl peers)\n");
+}
+
 static int
 cmd_status(ctl *c, bool json)
 {
@@ -986,6 +1020,7 @@ cmd_status(ctl *c, bool json)
 		       "read)\n",
 		    (long long) mp_int(doc, "log_dropped"));
 	}
+	peers_line(doc);
 	for (k = 0; k < NCOLS; k++) {
 		t.width[k] = (int) strlen(col_names[k]);
 	}
@@ -999,6 +1034,87 @@ cmd_status(ctl *c, bool json)
 	}
 	free(t.cells);
 	metrics_print(mp_get(doc, "tree"));
+	tree_fini(&tr);
+	return EX_OK;
+}
+
+// --- peers ------------------------------------------------------------------
+
+static int
+cmd_peers(ctl *c)
+{
+	static const char *const names[]
+	    = { "PEER", "URL", "STATE", "INCARNATION", "RTT",
+		      "LAST HEARTBEAT", "UPS", "DOWNS" };
+	enum { NPC = 8 };
+	tree                  tr;
+	const msgpack_object *doc, *ps, *p;
+	char                  cell[NPC][320], listen[300], ago[32];
+	int                   w[NPC], code, k;
+	uint32_t              i, pass;
+
+	if ((code = tree_fetch(c, &tr)) != 0) {
+		return code;
+	}
+	doc = &tr.u.data;
+	ps = mp_get(doc, "peers");
+	mp_str(doc, "listen", listen, sizeof(listen));
+	printf("listen %s\n", listen[0] != '\0' ? listen : "(none)");
+	if (ps == NULL || ps->type != MSGPACK_OBJECT_ARRAY
+	    || ps->via.array.size == 0) {
+		printf("no peers\n");
+		tree_fini(&tr);
+		return EX_OK;
+	}
+	for (k = 0; k < NPC; k++) {
+		w[k] = (int) strlen(names[k]);
+	}
+	// Two passes: the widths, then the lines.
+	for (pass = 0; pass < 2; pass++) {
+		if (pass == 1) {
+			for (k = 0; k < NPC; k++) {
+				printf("%-*s%s", k == NPC - 1 ? 0 : w[k],
+				    names[k], k == NPC - 1 ? "\n" : "  ");
+			}
+		}
+		for (i = 0; i < ps->via.array.size; i++) {
+			p = &ps->via.array.ptr[i];
+			mp_str(p, "name", cell[0], sizeof(cell[0]));
+			mp_str(p, "url", cell[1], sizeof(cell[1]));
+			mp_str(p, "state", cell[2], sizeof(cell[2]));
+			if (mp_int(p, "incarnation") > 0) {
+				snprintf(cell[3], sizeof(cell[3]), "%lld",
+				    (long long) mp_int(p, "incarnation"));
+			} else {
+				snprintf(cell[3], sizeof(cell[3]), "-");
+			}
+			if (mp_int(p, "rtt_us") >= 0) {
+				snprintf(cell[4], sizeof(cell[4]), "%.2fms",
+				    (double) mp_int(p, "rtt_us") / 1000.0);
+			} else {
+				snprintf(cell[4], sizeof(cell[4]), "-");
+			}
+			if (mp_int(p, "last_heartbeat_ms") >= 0) {
+				fmt_dur(ago, sizeof(ago),
+				    mp_int(p, "last_heartbeat_ms"));
+				snprintf(cell[5], sizeof(cell[5]), "%s ago", ago);
+			} else {
+				snprintf(cell[5], sizeof(cell[5]), "never");
+			}
+			snprintf(cell[6], sizeof(cell[6]), "%lld",
+			    (long long) mp_int(p, "ups"));
+			snprintf(cell[7], sizeof(cell[7]), "%lld",
+			    (long long) mp_int(p, "downs"));
+			for (k = 0; k < NPC; k++) {
+				if (pass == 0 && (int) strlen(cell[k]) > w[k]) {
+					w[k] = (int) strlen(cell[k]);
+				} else if (pass == 1) {
+					printf("%-*s%s", k == NPC - 1 ? 0 : w[k],
+					    cell[k], k == NPC - 1 ? "\n" : "  ");
+				}
+			}
+		}
+	}
 	tree_fini(&tr);
 	return EX_OK;
 }
@@ -1344,7 +1460,8 @@ run_command(ctl *c, int argc, char **argv)
 			args[nargs++] = argv[i];
 		}
 	}
-	if (strcmp(cmd, "status") == 0 || strcmp(cmd, "reload") == 0) {
+	if (strcmp(cmd, "status") == 0 || strcmp(cmd, "reload") == 0
+	    || strcmp(cmd, "peers") == 0) {
 		want = 0;
 	} else if (strcmp(cmd, "send") == 0) {
 		want = 3;
@@ -1375,6 +1492,8 @@ run_command(ctl *c, int argc, char **argv)
 		code = cmd_reload(c);
 	} else if (strcmp(cmd, "log-level") == 0) {
 		code = cmd_log_level(c, args[0]);
+	} else if (strcmp(cmd, "peers") == 0) {
+		code = cmd_peers(c);
 	} else {
 		code = cmd_child(c, cmd, args[0], wait);
 	}
