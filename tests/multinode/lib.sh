@@ -302,3 +302,50 @@ mn_reachable() {
 	*) return 1 ;;
 	esac
 }
+
+# mn_peer I PEER FIELD: FIELD of PEER in `arborctl peers` of nI (state,
+# incarnation, ups, downs; "" when nI does not answer or lists no PEER).
+mn_peer() {
+	local col
+	case $3 in
+	url) col=2 ;;
+	state) col=3 ;;
+	incarnation) col=4 ;;
+	ups) col=7 ;;
+	downs) col=8 ;;
+	*) mn_fail "mn_peer: unknown field $3" ;;
+	esac
+	mn_ctl "$1" --timeout 2 peers 2>/dev/null \
+	    | awk -v p="$2" -v c="$col" '$1 == p { print $c; exit }'
+}
+
+# mn_wait_peer I PEER STATE [S]: until nI sees PEER in STATE (bounded);
+# MN_WAITED: how long it took, in ms.  STATE "lost" is down or
+# connecting: a lost peer is redialled at once, so its state may go from
+# down to connecting faster than a poll can see.
+mn_wait_peer() {
+	local i=$1 p=$2 want=$3 start end st
+	start=$(mn_now)
+	end=$(mn_deadline "${4:-10}")
+	while :; do
+		st=$(mn_peer "$i" "$p" state)
+		[ "$st" = "$want" ] && break
+		[ "$want" = lost ] && { [ "$st" = down ] || [ "$st" = connecting ]; } \
+		    && break
+		[ "$(mn_now)" -lt "$end" ] \
+		    || mn_fail "n$i: peer $p is '${st:-?}', not $want, in time"
+		sleep 0.02
+	done
+	MN_WAITED=$(($(mn_now) - start))
+}
+
+# mn_cookie NAME: a cookie file (owner-only) in the run's directory; the
+# same NAME gives the same secret.  Prints its path.
+mn_cookie() {
+	local f="$MN_DIR/$1.cookie"
+	if [ ! -e "$f" ]; then
+		(umask 077 && head -c 32 /dev/urandom | base64 >"$f") \
+		    || mn_fail "cannot write $f"
+	fi
+	echo "$f"
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# 10_cookie.sh -- a peer with the wrong cookie is refused (issue 12,
+# "Authentication ON by default"): n1 and n3 share a cookie, n2 has
+# another.  n3 comes up with n1 (both ways); n2 is refused by n1 and
+# logged there (event=link_refused), and stays not up on both sides
+# while it keeps redialling for several backoff rounds.
+set -u
+. "$(dirname "$0")/lib.sh"
+mn_setup 3
+good=$(mn_cookie good)
+bad=$(mn_cookie bad)
+root='root:
+  children:
+    - {name: e, type: echo}'
+mn_tree 1 "  listen: $(mn_url 1)
+  cookie: $good
+  peers:
+    - {name: n2, url: \"$(mn_url 2)\"}
+    - {name: n3, url: \"$(mn_url 3)\"}" "$root"
+mn_tree 2 "  listen: $(mn_url 2)
+  cookie: $bad
+  peers:
+    - {name: n1, url: \"$(mn_url 1)\"}" "$root"
+mn_tree 3 "  listen: $(mn_url 3)
+  cookie: $good
+  peers:
+    - {name: n1, url: \"$(mn_url 1)\"}" "$root"
+for i in 1 2 3; do mn_start "$i"; done
+for i in 1 2 3; do mn_wait_up "$i"; done
+mn_wait_peer 1 n3 up 10
+mn_wait_peer 3 n1 up 10
+mn_wait_log 1 "event=link_refused" 10
+# Several redials of n2 (backoff up to 500 ms): never up, either side.
+end=$(mn_deadline 3)
+while [ "$(mn_now)" -lt "$end" ]; do
+	[ "$(mn_peer 1 n2 state)" = up ] && mn_fail "n1 took n2 (wrong cookie)"
+	[ "$(mn_peer 2 n1 state)" = up ] && mn_fail "n2 sees n1 up (wrong cookie)"
+	sleep 0.1
+done
+[ "$(mn_peer 1 n2 ups)" = 0 ] || mn_fail "n1 counts n2 up $(mn_peer 1 n2 ups) times"
+grep -q "event=peer_up peer=n2" "$MN_DIR/n1/log" && mn_fail "n1 logged n2 up"
+echo "10_cookie: ok"
