@@ -1429,9 +1429,10 @@ test_start_and_delete_child_of_a_static_supervisor(void **state)
 }
 
 // --timeout bounds the whole command: a restart answered ARB_EAGAIN while
-// s's restart waits 1.5 s for its READY, then accepted and waited for
-// (b's READY comes 4 s after its init), ends at --timeout (2 s) with
-// exit 75, not at the retries' time plus a whole timeout more (3.5 s).
+// s's restart waits 2 s for its READY, then accepted and waited for (b's
+// READY comes 8 s after its init), ends at --timeout (4 s) with exit 75,
+// not at the retries' time plus a whole timeout more (6 s; under TSan
+// a 2 s timeout took 3.1 s).
 static void
 test_timeout_bounds_the_whole_command(void **state)
 {
@@ -1445,12 +1446,13 @@ test_timeout_bounds_the_whole_command(void **state)
 	      "      type: crasher\n"
 	      "      config:\n"
 	      "        ready: late\n"
-	      "        ready_delay: 1500ms\n"
+	      "        ready_delay: 2s\n"
 	      "        exit: {on_message: true, reason: error, code: 4, text: "
 	      "s}\n"
 	      "    - name: b\n"
 	      "      type: crasher\n"
-	      "      config: {ready: late, ready_delay: 4s}\n";
+	      "      start_timeout: 20s\n"
+	      "      config: {ready: late, ready_delay: 8s}\n";
 	static const char *const all[] = { "root/s", "root/b", NULL };
 	arb_test_proc            p;
 	char                     file[160];
@@ -1461,15 +1463,15 @@ test_timeout_bounds_the_whole_command(void **state)
 	need_binaries();
 	write_file(file, sizeof(file), "tree.yaml", tree);
 	run_tree(&p, file, NULL);
-	arb_test_expect(&p, "root event=tree_up", WAIT_MS);
+	arb_test_expect(&p, "root event=tree_up", 2 * WAIT_MS); // 2 + 8 s
 	await("running", all);
 	assert_int_equal(ctl("send", "root/s", "1", "\"x\""), 0);
 	arb_test_expect(&p, "root/s event=exit", WAIT_MS);
 	t0   = now_ms();
-	code = ctl("--timeout", "2", "restart", "root/b");
+	code = ctl("--timeout", "4", "restart", "root/b");
 	took = now_ms() - t0;
-	if (code != 75 || took >= 3000) {
-		fail_msg("arborctl --timeout 2 restart: exit %d after %lld ms: "
+	if (code != 75 || took >= 5200) {
+		fail_msg("arborctl --timeout 4 restart: exit %d after %lld ms: "
 		         "%s",
 		    code, (long long) took, out);
 	}

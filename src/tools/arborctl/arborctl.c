@@ -41,6 +41,10 @@
 #define EX_CONFIG      78
 
 #define POLL_MS 50 // between two looks at the tree while waiting
+// A retry or another look is made only with at least this much of the
+// timeout left for its exchange, so the command ends with what it last
+// heard (busy, not done yet), not with a lost exchange (no answer).
+#define EXCHANGE_MIN_MS 500
 
 static const char usage_text[]
     = "usage: arborctl [--socket PATH | --node NAME] [--timeout SECONDS] "
@@ -215,6 +219,14 @@ left_ms(const ctl *c)
 	int64_t left = c->deadline - now_ms();
 
 	return left < 1 ? 1 : (int) left;
+}
+
+// time_for_another: a pause and one more exchange fit before the
+// command's deadline.
+static bool
+time_for_another(const ctl *c)
+{
+	return now_ms() + POLL_MS + EXCHANGE_MIN_MS <= c->deadline;
 }
 
 static void
@@ -505,7 +517,7 @@ call_retry(ctl *c, const msgpack_sbuffer *sb, reply *r)
 			return code;
 		}
 		if (r->ok || strcmp(r->code, "ARB_EAGAIN") != 0
-		    || now_ms() + POLL_MS > c->deadline) {
+		    || !time_for_another(c)) {
 			return 0;
 		}
 		reply_fini(r);
@@ -1214,7 +1226,7 @@ cmd_child(ctl *c, const char *op, const char *path, bool wait)
 		if (strcmp(state, "stopped") == 0) {
 			break;
 		}
-		if (now_ms() + POLL_MS > c->deadline) {
+		if (!time_for_another(c)) {
 			fprintf(stderr,
 			    "arborctl: %s: %s requested, but after %d ms "
 			    "it is %s\n",
