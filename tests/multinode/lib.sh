@@ -307,16 +307,19 @@ mn_reachable() {
 # incarnation, ups, downs; "" when nI does not answer or lists no PEER).
 mn_peer() {
 	local col
+	# Counted from the right for ups and downs: LAST HEARTBEAT may be
+	# two words ("312ms ago") or one ("never").
 	case $3 in
 	url) col=2 ;;
 	state) col=3 ;;
 	incarnation) col=4 ;;
-	ups) col=7 ;;
-	downs) col=8 ;;
+	ups) col=-1 ;;
+	downs) col=0 ;;
 	*) mn_fail "mn_peer: unknown field $3" ;;
 	esac
 	mn_ctl "$1" --timeout 2 peers 2>/dev/null \
-	    | awk -v p="$2" -v c="$col" '$1 == p { print $c; exit }'
+	    | awk -v p="$2" -v c="$col" \
+	        '$1 == p { print (c > 0 ? $c : $(NF + c)); exit }'
 }
 
 # mn_wait_peer I PEER STATE [S]: until nI sees PEER in STATE (bounded);
