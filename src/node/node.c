@@ -334,6 +334,10 @@ node_peer_cb(evutil_socket_t fd, short what, void *arg)
 				    "event=peer_down peer=%s url=%s "
 				    "reason=noconnection",
 				    info[i].name, info[i].url);
+				// Monitors of its actors: DOWN noconnection,
+				// once (their entries are gone after).
+				arb__stree_peer_lost(
+				    &node->tree, arb__peers_node_id(i));
 			}
 		}
 	}

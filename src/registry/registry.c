@@ -64,11 +64,17 @@ struct arb__reg {
 	bool        notified; // since the last flush
 };
 
-// reg_key is an entry's key: its mailbox (never 0 in the map).  Entries
-// of actors on other nodes will need the node in the key too.
+// reg_key is an entry's key: its mailbox (never 0 in the map), and for
+// an actor of another node its node too.
 static uint64_t
 reg_key(arb_pid pid)
 {
+	// An actor of another node is keyed by its node too (bit 63 set;
+	// mailbox ids have 30 bits).
+	if (!arb__pid_local(pid)) {
+		return (1ull << 63) | ((uint64_t) pid.node << 30)
+		    | arb__pid_mbid(pid);
+	}
 	return arb__pid_mbid(pid) + 1ull;
 }
 
@@ -283,7 +289,7 @@ arb__reg_up(arb__reg *reg, arb_pid pid, const char *path,
 	snprintf(e->path, sizeof(e->path), "%s", path);
 	old = arb__idmap_get(&reg->entries, reg_key(pid));
 	if (arb__idmap_set(&reg->entries, reg_key(pid), e) != 0 ||
-	    reg_name_set(reg, path, pid, true) != 0) {
+	    (path[0] != '\0' && reg_name_set(reg, path, pid, true) != 0)) {
 		if (old != NULL) {
 			arb__idmap_set(&reg->entries, reg_key(pid), old);
 		} else {

@@ -51,8 +51,9 @@ int arb__reg_open(arb__reg **regp, const arb__reg_io *io, void *io_arg);
 void arb__reg_close(arb__reg *reg);
 
 // arb__reg_up adds the entry of a running actor: pid, its path (also
-// registered as its name, taken back from an earlier incarnation), and
-// ops/arg to reach it.  A trap_exit it asked for before it was up
+// registered as its name, taken back from an earlier incarnation; "" for
+// an actor of another node, which has none here), and ops/arg to reach
+// it.  Entries of other nodes' actors are keyed by node and mailbox.  A trap_exit it asked for before it was up
 // (during init) applies now.  Returns ARB_OK or ARB_ENOMEM (then nothing
 // changed).
 int arb__reg_up(arb__reg *reg, arb_pid pid, const char *path,

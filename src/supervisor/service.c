@@ -10,6 +10,8 @@
 
 #include "sup_rt.h"
 
+#include <stdio.h>
+
 int
 arb__stree_start_child(arb__stree *tree, const char *sup_path,
     const void *arg, size_t len, arb_pid *pidp, arb__started_fn fn,
@@ -59,10 +61,65 @@ stree_subscribers(arb__stree *tree, arb__req *req)
 	return req->list != NULL ? ARB_OK : ARB_ENOMEM;
 }
 
+// An entry for an actor of another node stands for it in the registry
+// (monitors, links) until its node is lost: arb__stree_peer_lost takes
+// every entry of that node down with noconnection.  Its own exit is not
+// reported across nodes yet (docs/multinode.md), nor an exit signal sent
+// to it.
+static void
+remote_exit_signal(void *arg, const arb_exit *why)
+{
+	arb__log(ARB_LOG_WARN, NULL,
+	    "event=remote_exit_signal_dropped node_id=%u reason=%d "
+	    "(exit signals to other nodes' actors are not sent yet)",
+	    (unsigned) (uintptr_t) arg, (int) why->kind);
+}
+
+static const arb__reg_ops remote_reg_ops = {
+	.exit_signal = remote_exit_signal,
+};
+
+// stree_remote_up makes sure a monitor or link of target, an actor of
+// another node, has an entry to bind to, standing for it while its node
+// is reachable.  Returns false when the node is not reachable (or that
+// incarnation of it has ended): the caller then takes the entry down
+// with noconnection once the monitor or link is made, as Erlang does.
+static bool
+stree_remote_up(arb__stree *tree, arb_pid target)
+{
+	void *key = (void *) (uintptr_t) target.node;
+
+	if (!arb__reg_alive(tree->reg, target)
+	    && arb__reg_up(tree->reg, target, "", &remote_reg_ops, key) != 0) {
+		return true; // no memory: no entry, the monitor says noproc
+	}
+	return arb__slot_check(target) == ARB_OK;
+}
+
+static void
+stree_remote_unreachable(arb__stree *tree, arb_pid target)
+{
+	arb_exit why = { .kind = ARB_EXIT_NOCONNECTION };
+
+	snprintf(why.text, sizeof(why.text), "node unreachable");
+	arb__reg_down(tree->reg, target, &why);
+}
+
+void
+arb__stree_peer_lost(arb__stree *tree, uint32_t node_id)
+{
+	arb_exit why = { .kind = ARB_EXIT_NOCONNECTION };
+
+	snprintf(why.text, sizeof(why.text), "node lost");
+	arb__reg_lost(tree->reg, (void *) (uintptr_t) node_id, &why);
+}
+
 bool
 arb__stree_service(
     arb__stree *tree, arb__req *req, arb__started_fn fn, void *fnarg)
 {
+	bool reach;
+
 	req->rv = ARB_OK;
 	// Monitors and links bind to one incarnation: a slot address's
 	// current one (or none: noproc).
@@ -75,14 +132,24 @@ arb__stree_service(
 		req->rv = arb__reg_whereis(tree->reg, req->name, &req->pid);
 		return false;
 	case ARB__REQ_MONITOR:
+		reach = arb__pid_local(req->target)
+		    || stree_remote_up(tree, req->target);
 		req->rv = arb__reg_monitor(
 		    tree->reg, req->self, req->target, &req->ref);
+		if (!reach) {
+			stree_remote_unreachable(tree, req->target);
+		}
 		return false;
 	case ARB__REQ_DEMONITOR:
 		arb__reg_demonitor(tree->reg, req->self, req->ref);
 		return false; // already fired or unknown: harmless
 	case ARB__REQ_LINK:
+		reach = arb__pid_local(req->target)
+		    || stree_remote_up(tree, req->target);
 		req->rv = arb__reg_link(tree->reg, req->self, req->target);
+		if (!reach) {
+			stree_remote_unreachable(tree, req->target);
+		}
 		return false;
 	case ARB__REQ_UNLINK:
 		arb__reg_unlink(tree->reg, req->self, req->target);

@@ -241,6 +241,10 @@ void arb__stree_changed(arb__stree *tree);
 arb__mview *arb__stree_mview(arb__stree *tree);
 
 // --- service.c: what actors ask of the tree ----------------------------------
+// arb__stree_peer_lost takes down, with noconnection, every registry
+// entry that stands for an actor of node node_id (monitors fire DOWN,
+// links propagate the exit).  Thread: node.
+void arb__stree_peer_lost(arb__stree *tree, uint32_t node_id);
 // arb__stree_service answers an actor's service request req (its `self`
 // set by the caller).  It returns true when the answer is deferred
 // (ARB__REQ_START_CHILD waits for READY): then fn(fnarg, rv, pid)

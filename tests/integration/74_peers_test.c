@@ -112,6 +112,7 @@ node_main(int argc, char **argv)
 #define TAG_PING  0x1000u // call: echo the body
 #define TAG_SEQ   0x1001u // send: a u32 sequence number
 #define TAG_COUNT 0x1002u // call: how many TAG_SEQ arrived, in order?
+#define TAG_STATS 0x1003u // send: print the echo's stale count
 #define SEQ_N     2000u
 
 typedef struct echo_st {
@@ -146,6 +147,12 @@ echo_handle(arb_ctx *ctx, void *state, const arb_msg *m)
 		st->disorder += v != st->next;
 		st->next = v + 1;
 		st->got++;
+	} else if (arb_msg_tag(m) == TAG_STATS) {
+		arb_stats as;
+
+		arb_stats_get(ctx, &as);
+		arb_test_emit("echo stats stale=%llu got=%u",
+		    (unsigned long long) as.stale, st->got);
 	} else if (arb_msg_tag(m) == TAG_COUNT && arb_msg_is_request(m)) {
 		n = snprintf(b, sizeof(b), "got=%u disorder=%u", st->got,
 		    st->disorder);
@@ -182,6 +189,7 @@ typedef struct pinger_st {
 	bool          busy;
 	int           last_rv;
 	uint32_t      last_creation;
+	bool          old_watched;
 } pinger_st;
 
 static void
@@ -219,8 +227,38 @@ pinger_ping_cb(arb_ctx *ctx, void *arg, const arb_result *r)
 		    (unsigned) from.creation);
 	}
 	if (st->phase == 0) {
+		uint64_t ref;
+
 		st->exact = from;
 		st->phase = 1;
+		// Watch the echo (its slot address on that node): DOWN
+		// noconnection when the node is lost, once.
+		arb_test_emit("pinger monitor rv=%s",
+		    arb_err_name(arb_monitor(ctx, st->target, &ref)));
+	} else if (st->phase == 3 && from.creation != st->exact.creation
+	    && !st->old_watched) {
+		uint64_t ref;
+
+		// The first incarnation's exact pid: DOWN noconnection at
+		// once (that incarnation is gone), never a revived monitor.
+		st->old_watched = true;
+		arb_test_emit("pinger monitor_old rv=%s",
+		    arb_err_name(arb_monitor(ctx, st->exact, &ref)));
+	}
+}
+
+static void
+pinger_handle(arb_ctx *ctx, void *state, const arb_msg *m)
+{
+	arb_pid  who;
+	arb_exit e;
+
+	(void) ctx;
+	(void) state;
+	if (arb_msg_tag(m) == ARB_TAG_DOWN
+	    && arb_decode_exit(m, &who, &e) == ARB_OK) {
+		arb_test_emit("pinger down kind=%d creation=%u text=%s",
+		    (int) e.kind, (unsigned) who.creation, e.text);
 	}
 }
 
@@ -319,6 +357,7 @@ pinger_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
 static const arb_actor_ops pinger_ops = {
 	.type = "pinger",
 	.init = pinger_init,
+	.handle = pinger_handle,
 	.terminate = pinger_terminate,
 };
 
@@ -606,6 +645,124 @@ test_data_before_auth_is_refused(void **state)
 	arb_test_proc_fini(&a);
 }
 
+static void spawn_run(arb_test_proc *p, const char *name, int port,
+    const char *peer, int peer_port, const char *type, const char *arg);
+
+// read_frame reads one whole frame (at most cap bytes) from fd.
+static size_t
+read_frame(int fd, uint8_t *b, size_t cap)
+{
+	size_t        have = 0, want = ARB__FR_HDR;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	ssize_t       n;
+
+	while (have < want) {
+		assert_int_equal(poll(&pfd, 1, WAIT_MS), 1);
+		n = read(fd, b + have, want - have);
+		assert_true(n > 0);
+		have += (size_t) n;
+		if (have == ARB__FR_HDR) {
+			want = arb__get_be32(b);
+			assert_true(want >= ARB__FR_HDR && want <= cap);
+		}
+	}
+	return have;
+}
+
+// put_env appends one DATA frame for mailbox dst holding one envelope
+// from gw2's made-up pid to `to`.
+static size_t
+put_data(uint8_t *b, uint32_t dst, uint64_t seq, uint64_t env0, arb_pid to,
+    uint32_t tag)
+{
+	arb_msg m = { 0 };
+	size_t  n;
+
+	m.from.id = ((uint64_t) 1 << 62) | ((uint64_t) 5 << 32) | 1;
+	m.from.node = arb__node_id("gw2");
+	m.from.creation = 7;
+	m.to = to;
+	m.tag = tag;
+	n = arb__codec_put(b + ARB__FR_DATA_HDR, &m);
+	arb__frame_hdr(b, (uint32_t) (ARB__FR_DATA_HDR + n), ARB__FR_DATA, 0);
+	arb__put_be32(b + 8, dst);
+	arb__put_be32(b + 12, 1);
+	arb__put_be64(b + 16, seq);
+	arb__put_be64(b + 24, env0);
+	return ARB__FR_DATA_HDR + n;
+}
+
+// A peer that proves the cookie (the test speaks the handshake itself)
+// sends to an earlier incarnation of gw1: the envelope is dropped by the
+// receiving actor and counted as stale, never handed to it; one to
+// creation 0 (whichever incarnation runs) is delivered.
+static void
+test_old_incarnation_is_dropped_and_counted(void **state)
+{
+	arb_test_proc      a;
+	int                pa = free_port(), pb = free_port(), fd;
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	arb__hello         h = { 0 }, r;
+	arb__cookie        ck = { 0 };
+	uint8_t            fr[4096], nonce[ARB__AUTH_NONCE];
+	char               buf[512];
+	size_t             n;
+	bool               reply;
+	long               slot;
+	arb_pid            to;
+
+	(void) state;
+	spawn_run(&a, "gw1", pa, "gw2", pb, "echo", NULL);
+	arb_test_line(&a, "echo slot=", WAIT_MS, buf, sizeof(buf));
+	slot = arb_test_need_field(buf, "slot");
+	memcpy(ck.key, SECRET, strlen(SECRET));
+	ck.len = strlen(SECRET);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_port = htons((uint16_t) pa);
+	assert_int_equal(connect(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+	h.version = ARB__LINK_VERSION;
+	h.role = ARB__ROLE_PEER;
+	h.max_frame = 1 << 20;
+	h.node_id = arb__node_id("gw2");
+	h.creation = 7;
+	snprintf(h.name, sizeof(h.name), "gw2");
+	h.auth_len = ARB__AUTH_NONCE;
+	ARB_PASS(arb__auth_nonce(nonce));
+	memcpy(h.auth, nonce, ARB__AUTH_NONCE);
+	n = arb__hello_encode(fr, &h, false);
+	assert_int_equal(write(fd, fr, n), (ssize_t) n);
+	n = read_frame(fd, fr, sizeof(fr));
+	ARB_PASS(arb__hello_decode(fr, n, &r, &reply));
+	assert_true(reply);
+	assert_int_equal(r.auth_len, ARB__AUTH_NONCE + ARB__AUTH_MAC);
+	assert_true(arb__auth_check(&ck, true, nonce, r.auth, "gw2", "gw1",
+	    r.auth + ARB__AUTH_NONCE));
+	// Our proof, then two DATA frames: to an ended incarnation of gw1,
+	// then to whichever runs (the stats request).
+	arb__frame_hdr(fr, ARB__FR_AUTH_LEN, ARB__FR_AUTH, 0);
+	arb__auth_proof(&ck, false, nonce, r.auth, "gw2", "gw1",
+	    fr + ARB__FR_HDR);
+	n = ARB__FR_AUTH_LEN;
+	to.id = (uint64_t) slot;
+	to.node = arb__node_id("gw1");
+	to.creation = r.creation ^ 0x5a5a5a5au; // not the one running
+	n += put_data(fr + n, (uint32_t) (to.id >> 32) & 0x3FFFFFFFu, 1, 0, to,
+	    TAG_SEQ);
+	to.creation = 0;
+	n += put_data(fr + n, (uint32_t) (to.id >> 32) & 0x3FFFFFFFu, 2, 1, to,
+	    TAG_STATS);
+	assert_int_equal(write(fd, fr, n), (ssize_t) n);
+	arb_test_line(&a, "echo stats", WAIT_MS, buf, sizeof(buf));
+	assert_int_equal(arb_test_need_field(buf, "stale"), 1);
+	assert_int_equal(arb_test_need_field(buf, "got"), 0);
+	close(fd);
+	arb__cookie_clear(&ck);
+	kill(a.pid, SIGTERM);
+	arb_test_wait_exit(&a, WAIT_MS);
+	arb_test_proc_fini(&a);
+}
+
 static void
 test_peer_settings_are_checked(void **state)
 {
@@ -702,9 +859,15 @@ test_messages_cross_nodes(void **state)
 	arb_test_expect(&a, "pinger exact rv=ARB_OK", WAIT_MS);
 
 	// central restarts: a new incarnation.
+	arb_test_line(&a, "pinger monitor rv=ARB_OK", WAIT_MS, buf, sizeof(buf));
+	assert_int_equal(arb_test_count(&a, "pinger down"), 0);
 	kill(b.pid, SIGKILL);
 	arb_test_wait_exit(&b, WAIT_MS);
 	arb_test_proc_fini(&b);
+	// The monitor of the lost node's actor: DOWN noconnection (6).
+	arb_test_line(&a, "pinger down kind=", WAIT_MS, buf, sizeof(buf));
+	assert_int_equal(arb_test_need_field(buf, "kind"), ARB_EXIT_NOCONNECTION);
+	assert_non_null(strstr(buf, "text=node lost"));
 	arb_test_expect(&a, "pinger exact rv=ARB_ENOENT", WAIT_MS);
 	spawn_run(&b, "central", pb, "gw1", pa, "echo", NULL);
 	t0 = arb_test_now_ms();
@@ -715,8 +878,14 @@ test_messages_cross_nodes(void **state)
 	// Names (here a slot address) resume within a second of the new
 	// incarnation's listener.
 	assert_true(arb_test_now_ms() - t0 < 1500);
-	// The old incarnation's exact pid stays refused.
+	// The old incarnation's exact pid stays refused, and a monitor of it
+	// fires noconnection at once; the first DOWN fired exactly once.
 	assert_int_equal(arb_test_count(&a, "pinger exact rv=ARB_OK"), 1);
+	arb_test_line(&a, "pinger monitor_old rv=ARB_OK", WAIT_MS, buf,
+	    sizeof(buf));
+	arb_test_line(&a, "text=node unreachable", WAIT_MS, buf, sizeof(buf));
+	assert_int_equal(arb_test_need_field(buf, "kind"), ARB_EXIT_NOCONNECTION);
+	assert_int_equal(arb_test_count(&a, "text=node lost"), 1);
 	kill(a.pid, SIGTERM);
 	kill(b.pid, SIGTERM);
 	arb_test_wait_exit(&a, WAIT_MS);
@@ -727,6 +896,7 @@ test_messages_cross_nodes(void **state)
 
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_messages_cross_nodes),
+	cmocka_unit_test(test_old_incarnation_is_dropped_and_counted),
 	cmocka_unit_test(test_peer_settings_are_checked),
 	cmocka_unit_test(test_peers_come_up_and_detect_a_killed_peer),
 	cmocka_unit_test(test_silent_peer_is_down_by_heartbeat),
