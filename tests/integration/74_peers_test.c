@@ -460,6 +460,19 @@ spawn_node(arb_test_proc *p, const char *name, int port, const char *peer,
 	arb_test_expect(p, "event=peer_listen", WAIT_MS);
 }
 
+// wait_count reads p's output until want lines hold needle (each read
+// bounded by WAIT_MS; the output goes on while the state changes).
+static void
+wait_count(arb_test_proc *p, const char *needle, int want)
+{
+	int64_t end = arb_test_now_ms() + WAIT_MS;
+
+	while (arb_test_count(p, needle) < want) {
+		assert_true(arb_test_now_ms() < end);
+		arb_test_try_expect(p, "", 50);
+	}
+}
+
 static const char SECRET[] = "0123456789abcdef-test-cookie";
 
 // --- tests ------------------------------------------------------------------
@@ -491,7 +504,8 @@ test_peers_come_up_and_detect_a_killed_peer(void **state)
 	arb_test_expect(&a, "downs=1", 3000);
 	dt = arb_test_now_ms() - t0;
 	assert_true(dt < 3000);
-	arb_test_expect(&a, "event=peer_down peer=central", WAIT_MS);
+	// (the node's log line and the reporter's come in either order)
+	wait_count(&a, "event=peer_down peer=central", 1);
 	arb_test_wait_exit(&b, WAIT_MS);
 	arb_test_proc_fini(&b);
 
@@ -508,7 +522,7 @@ test_peers_come_up_and_detect_a_killed_peer(void **state)
 	assert_true(inc_b2 > 0 && inc_b2 != inc_b);
 	assert_true(dt < 1500);
 	assert_int_equal(arb_test_need_field(buf, "ups"), 2);
-	arb_test_expect(&a, "event=peer_up peer=central", WAIT_MS);
+	wait_count(&a, "event=peer_up peer=central", 2);
 	// The node logged exactly one DOWN for the one loss.
 	assert_int_equal(arb_test_count(&a, "event=peer_down"), 1);
 	arb_test_proc_fini(&b);
@@ -582,6 +596,7 @@ test_data_before_auth_is_refused(void **state)
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	arb__hello         h = { 0 };
 	uint8_t            fr[ARB__HELLO_MAX + 64], c;
+	char               buf[512];
 	size_t             n;
 	struct pollfd      pfd;
 
@@ -621,7 +636,7 @@ test_data_before_auth_is_refused(void **state)
 	}
 	close(fd);
 	(void) c;
-	arb_test_expect(&a, "refused=1", WAIT_MS);
+	arb_test_line(&a, "refused=1", WAIT_MS, buf, sizeof(buf));
 
 	// Another one answers with an AUTH frame whose proof is made up.
 	fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -640,7 +655,7 @@ test_data_before_auth_is_refused(void **state)
 		}
 	}
 	close(fd);
-	arb_test_expect(&a, "refused=2", WAIT_MS);
+	arb_test_line(&a, "refused=2", WAIT_MS, buf, sizeof(buf));
 	assert_int_equal(arb_test_count(&a, "state=up"), 0);
 	arb_test_proc_fini(&a);
 }
@@ -692,32 +707,22 @@ put_data(uint8_t *b, uint32_t dst, uint64_t seq, uint64_t env0, arb_pid to,
 	return ARB__FR_DATA_HDR + n;
 }
 
-// A peer that proves the cookie (the test speaks the handshake itself)
-// sends to an earlier incarnation of gw1: the envelope is dropped by the
-// receiving actor and counted as stale, never handed to it; one to
-// creation 0 (whichever incarnation runs) is delivered.
-static void
-test_old_incarnation_is_dropped_and_counted(void **state)
+// gw2_connect dials gw1 on port pa as node "gw2" (creation 7), speaking
+// the handshake itself with the test's cookie: checks gw1's proof and
+// sends its own.  Returns the socket; *creation gets gw1's.
+static int
+gw2_connect(int pa, uint32_t *creation)
 {
-	arb_test_proc      a;
-	int                pa = free_port(), pb = free_port(), fd;
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	arb__hello         h = { 0 }, r;
 	arb__cookie        ck = { 0 };
-	uint8_t            fr[4096], nonce[ARB__AUTH_NONCE];
-	char               buf[512];
+	uint8_t            fr[ARB__HELLO_MAX], nonce[ARB__AUTH_NONCE];
 	size_t             n;
 	bool               reply;
-	long               slot;
-	arb_pid            to;
+	int                fd = socket(AF_INET, SOCK_STREAM, 0);
 
-	(void) state;
-	spawn_run(&a, "gw1", pa, "gw2", pb, "echo", NULL);
-	arb_test_line(&a, "echo slot=", WAIT_MS, buf, sizeof(buf));
-	slot = arb_test_need_field(buf, "slot");
 	memcpy(ck.key, SECRET, strlen(SECRET));
 	ck.len = strlen(SECRET);
-	fd = socket(AF_INET, SOCK_STREAM, 0);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	sa.sin_port = htons((uint16_t) pa);
 	assert_int_equal(connect(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
@@ -738,16 +743,58 @@ test_old_incarnation_is_dropped_and_counted(void **state)
 	assert_int_equal(r.auth_len, ARB__AUTH_NONCE + ARB__AUTH_MAC);
 	assert_true(arb__auth_check(&ck, true, nonce, r.auth, "gw2", "gw1",
 	    r.auth + ARB__AUTH_NONCE));
-	// Our proof, then two DATA frames: to an ended incarnation of gw1,
-	// then to whichever runs (the stats request).
 	arb__frame_hdr(fr, ARB__FR_AUTH_LEN, ARB__FR_AUTH, 0);
 	arb__auth_proof(&ck, false, nonce, r.auth, "gw2", "gw1",
 	    fr + ARB__FR_HDR);
-	n = ARB__FR_AUTH_LEN;
+	assert_int_equal(write(fd, fr, ARB__FR_AUTH_LEN),
+	    (ssize_t) ARB__FR_AUTH_LEN);
+	arb__cookie_clear(&ck);
+	*creation = r.creation;
+	return fd;
+}
+
+// wait_eof reads fd until the other side closes it.
+static void
+wait_eof(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	uint8_t       b[256];
+
+	for (;;) {
+		assert_int_equal(poll(&pfd, 1, WAIT_MS), 1);
+		if (read(fd, b, sizeof(b)) <= 0) {
+			break;
+		}
+	}
+}
+
+// A peer that proves the cookie (the test speaks the handshake itself)
+// sends to an earlier incarnation of gw1: the envelope is dropped by the
+// receiving actor and counted as stale, never handed to it; one to
+// creation 0 (whichever incarnation runs) is delivered.
+static void
+test_old_incarnation_and_garbage_from_a_proven_peer(void **state)
+{
+	arb_test_proc a;
+	int           pa = free_port(), pb = free_port(), fd;
+	uint8_t       fr[4096];
+	char          buf[512];
+	size_t        n;
+	long          slot;
+	uint32_t      creation;
+	arb_pid       to;
+
+	(void) state;
+	spawn_run(&a, "gw1", pa, "gw2", pb, "echo", NULL);
+	arb_test_line(&a, "echo slot=", WAIT_MS, buf, sizeof(buf));
+	slot = arb_test_need_field(buf, "slot");
+	fd = gw2_connect(pa, &creation);
+	// Two DATA frames: to an ended incarnation of gw1, then to
+	// whichever runs (the stats request).
 	to.id = (uint64_t) slot;
 	to.node = arb__node_id("gw1");
-	to.creation = r.creation ^ 0x5a5a5a5au; // not the one running
-	n += put_data(fr + n, (uint32_t) (to.id >> 32) & 0x3FFFFFFFu, 1, 0, to,
+	to.creation = creation ^ 0x5a5a5a5au; // not the one running
+	n = put_data(fr, (uint32_t) (to.id >> 32) & 0x3FFFFFFFu, 1, 0, to,
 	    TAG_SEQ);
 	to.creation = 0;
 	n += put_data(fr + n, (uint32_t) (to.id >> 32) & 0x3FFFFFFFu, 2, 1, to,
@@ -757,9 +804,30 @@ test_old_incarnation_is_dropped_and_counted(void **state)
 	assert_int_equal(arb_test_need_field(buf, "stale"), 1);
 	assert_int_equal(arb_test_need_field(buf, "got"), 0);
 	close(fd);
-	arb__cookie_clear(&ck);
+
+	// A proven peer that then sends garbage (a frame header claiming
+	// 2 GiB) is cut off before anything is allocated, counted and
+	// logged; the node goes on serving the next connection.
+	fd = gw2_connect(pa, &creation);
+	arb__frame_hdr(fr, 0x7fffffffu, ARB__FR_DATA, 0);
+	assert_int_equal(write(fd, fr, ARB__FR_HDR), (ssize_t) ARB__FR_HDR);
+	arb_test_expect(&a, "event=link_bad_frame", WAIT_MS);
+	wait_eof(fd);
+	close(fd);
+	fd = gw2_connect(pa, &creation);
+	memcpy(fr, "GET / HTTP/1.1\r\n\r\n", 18);
+	assert_int_equal(write(fd, fr, 18), 18);
+	wait_eof(fd);
+	close(fd);
+	fd = gw2_connect(pa, &creation);
+	n = put_data(fr, (uint32_t) (to.id >> 32) & 0x3FFFFFFFu, 1, 0, to,
+	    TAG_STATS);
+	assert_int_equal(write(fd, fr, n), (ssize_t) n);
+	arb_test_expect(&a, "echo stats", WAIT_MS);
+	close(fd);
+	assert_int_equal(arb_test_count(&a, "event=link_bad_frame"), 2);
 	kill(a.pid, SIGTERM);
-	arb_test_wait_exit(&a, WAIT_MS);
+	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&a, WAIT_MS)), 0);
 	arb_test_proc_fini(&a);
 }
 
@@ -868,7 +936,8 @@ test_messages_cross_nodes(void **state)
 	arb_test_line(&a, "pinger down kind=", WAIT_MS, buf, sizeof(buf));
 	assert_int_equal(arb_test_need_field(buf, "kind"), ARB_EXIT_NOCONNECTION);
 	assert_non_null(strstr(buf, "text=node lost"));
-	arb_test_expect(&a, "pinger exact rv=ARB_ENOENT", WAIT_MS);
+	arb_test_line(&a, "pinger exact rv=ARB_ENOENT", WAIT_MS, buf,
+	    sizeof(buf));
 	spawn_run(&b, "central", pb, "gw1", pa, "echo", NULL);
 	t0 = arb_test_now_ms();
 	// (pinger prints a reply line only when the creation changes)
@@ -896,7 +965,7 @@ test_messages_cross_nodes(void **state)
 
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_messages_cross_nodes),
-	cmocka_unit_test(test_old_incarnation_is_dropped_and_counted),
+	cmocka_unit_test(test_old_incarnation_and_garbage_from_a_proven_peer),
 	cmocka_unit_test(test_peer_settings_are_checked),
 	cmocka_unit_test(test_peers_come_up_and_detect_a_killed_peer),
 	cmocka_unit_test(test_silent_peer_is_down_by_heartbeat),
