@@ -33,6 +33,7 @@
 #include <time.h>
 
 #define RX_TRACK    4096 // messages waiting for MQTT_ACK that are timed
+#define RX_EXPIRE_MS 30000 // receive_window: an MQTT_ACK this late never comes
 #define ACKS_MAX    256  // seqs in one MQTT_ACK
 #define RESOLVE_MS  100  // a missing destination: looked up at most this often
 #define REFRESH_MS  1000 // every destination looked up again this often
@@ -66,7 +67,14 @@ enum {
 	C_COUNT = C_DISC_FIRST + MQTT_CAUSE_COUNT,
 };
 
-enum { G_INFLIGHT = 0, G_CONNECTED, G_RX_UNACKED, G_RX_OLDEST, G_COUNT };
+enum {
+	G_INFLIGHT = 0,
+	G_CONNECTED,
+	G_RX_UNACKED,
+	G_RX_OLDEST,
+	G_RX_HELD,
+	G_COUNT
+};
 
 typedef struct mdef {
 	const char *name;
@@ -133,6 +141,9 @@ static const mdef gdefs[G_COUNT] = {
 	    "Received messages waiting for MQTT_ACK." },
 	[G_RX_OLDEST] = { "mqtt_rx_unacked_age_seconds", NULL,
 	    "Age of the oldest received message waiting for MQTT_ACK." },
+	[G_RX_HELD] = { "mqtt_receive_held", NULL,
+	    "1 while reading from the broker waits for MQTT_ACKs "
+	    "(receive_window)." },
 };
 
 static const double lat_bounds[] = { .0005, .001, .0025, .005, .01, .025, .05,
@@ -212,6 +223,8 @@ gauges(mqtt_actor *a)
 	arb_metric_set(a->g[G_CONNECTED],
 	    mqtt_conn_get_state(a->conn) == MQTT_CONN_UP ? 1 : 0);
 	arb_metric_set(a->g[G_RX_UNACKED], a->rx.pending);
+	arb_metric_set(
+	    a->g[G_RX_HELD], mqtt_link_held(mqtt_conn_link(a->conn)) ? 1 : 0);
 	arb_metric_set(a->g[G_RX_OLDEST],
 	    oldest > 0 ? (double) (mono_us() - oldest) / 1e6 : 0);
 }
@@ -597,6 +610,23 @@ on_suback(void *arg, int mid, int n, const int *granted)
 	}
 }
 
+// rx_window stops reading from the broker while receive_window received
+// messages wait for their MQTT_ACK, and reads on below that.  libmosquitto
+// acknowledges a QoS 1 message to the broker when it reads it, before
+// the actor sees it: from then until the destination has it (its
+// MQTT_ACK), a kill of this actor loses it.  What is not read stays the
+// broker's, and a persistent session keeps it while the actor is away:
+// so a kill loses at most receive_window messages, however long the
+// actor was away and however fast the broker hands over what it kept.
+static void
+rx_window(mqtt_actor *a)
+{
+	if (a->cfg->receive_window > 0) {
+		mqtt_link_hold(mqtt_conn_link(a->conn),
+		    a->rx.pending >= (uint32_t) a->cfg->receive_window);
+	}
+}
+
 static void
 on_message(void *arg, const mqtt_inmsg *m)
 {
@@ -650,6 +680,7 @@ on_message(void *arg, const mqtt_inmsg *m)
 	// went nowhere is counted as dropped, and nobody will confirm it).
 	if (ack && delivered) {
 		mqtt_rxack_track(&a->rx, seq, t_us);
+		rx_window(a);
 	}
 }
 
@@ -847,6 +878,7 @@ handle_ack(mqtt_actor *a, const arb_msg *m)
 			count(a, C_ACKS_UNTRACKED, 1);
 		}
 	}
+	rx_window(a);
 }
 
 static void
@@ -972,6 +1004,20 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 
 	(void) fd;
 	(void) what;
+	// An MQTT_ACK can be lost (messages are at most once) or never
+	// sent (a destination that lost what it had): a message unconfirmed
+	// for RX_EXPIRE_MS no longer holds reading.
+	if (a->cfg->receive_window > 0 && a->rx.pending > 0) {
+		uint32_t n = mqtt_rxack_expire(
+		    &a->rx, mono_us() - (int64_t) RX_EXPIRE_MS * 1000);
+
+		if (n > 0) {
+			arb_log(a->ctx, ARB_LOG_WARN, "unconfirmed",
+			    "messages=%" PRIu32 " waited_ms=%d", n,
+			    RX_EXPIRE_MS);
+			rx_window(a);
+		}
+	}
 	gauges(a);
 	if (a->ndests > 0 && mqtt_now_ms() - a->refreshed_ms >= REFRESH_MS) {
 		a->refreshed_ms = mqtt_now_ms();
@@ -1193,11 +1239,11 @@ mqtt_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	gauges(a);
 	arb_log(ctx, ARB_LOG_INFO, "init",
 	    "broker=%s client_id=%s protocol=%s tls=%s max_inflight=%d "
-	    "subscriptions=%zu libmosquitto=%s",
+	    "subscriptions=%zu receive_window=%d libmosquitto=%s",
 	    mqtt_conn_broker(a->conn),
 	    a->cfg->client_id[0] ? a->cfg->client_id : "-", proto_name(a),
 	    a->cfg->tls ? "yes" : "no", a->cfg->max_inflight, a->cfg->nsubs,
-	    mqtt_lib_version());
+	    a->cfg->receive_window, mqtt_lib_version());
 	mqtt_conn_start(a->conn);
 	*statep = a;
 	return ARB_OK;

@@ -203,7 +203,8 @@ mqtt_config_read(arb_cfg *cfg, mqtt_config *c)
 		"clean_session", "protocol", "keepalive", "session_expiry",
 		"username", "password", "tls", "resolver", "connect_timeout",
 		"reconnect", "refusals", "puback_timeout", "max_inflight",
-		"overflow", "drain", "publish", "subscribe", "to", NULL };
+		"overflow", "drain", "publish", "subscribe", "to",
+		"receive_window", NULL };
 	static const char *const overflows[] = { "reject", "drop", NULL };
 	char                     to[MQTT_PATH_MAX + 1] = "";
 	int64_t                  v;
@@ -289,4 +290,17 @@ mqtt_config_read(arb_cfg *cfg, mqtt_config *c)
 	cfg_publish(cfg, c);
 	cfg_copy(cfg, "to", MQTT_PATH_MAX, to, NULL);
 	cfg_subscribe(cfg, c, to);
+	if (arb_cfg_int(cfg, "receive_window", 0, MQTT_RX_WINDOW_MAX, &v)
+	    == ARB_OK) {
+		size_t i;
+
+		c->receive_window = (int) v;
+		for (i = 0; i < c->nsubs && !c->subs[i].ack; i++) {
+		}
+		if (v > 0 && i == c->nsubs) {
+			arb_cfg_err(cfg, "receive_window",
+			    "counts messages until their destination confirms "
+			    "them: needs a subscription with ack: true");
+		}
+	}
 }

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #define MQTT_SUBS_MAX 32
+#define MQTT_RX_WINDOW_MAX 4096 // receive_window (the MQTT_ACK tracker's ring)
 #define MQTT_PATH_MAX 255 // a destination path, a file name
 #define MQTT_NAME_MAX 255 // host, client id, user name, password
 
@@ -51,6 +52,9 @@ typedef struct mqtt_config {
 	int          max_inflight;
 	int          overflow; // enum mqtt_overflow
 	int          drain_ms; // stop: wait this long for PUBACKs in flight
+	// received messages forwarded and not yet confirmed (MQTT_ACK) at
+	// most: reading from the broker stops there (0: no limit)
+	int          receive_window;
 	bool         has_topic;
 	mqtt_tpl     topic;
 	int          pub_qos;

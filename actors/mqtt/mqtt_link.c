@@ -79,6 +79,7 @@ struct mqtt_link {
 	bool attached;    // an attempt or connection is under way
 	bool connected;   // CONNACK accepted
 	bool write_armed; // ev_write is added
+	bool held;        // reading stopped (mqtt_link_hold); until the next socket
 
 	// What the current attempt learnt, for cbs.down.
 	mqtt_cause forced;
@@ -377,6 +378,7 @@ link_unwatch(mqtt_link *l)
 		l->wfd = -1;
 	}
 	l->write_armed = false;
+	l->held = false;
 	l->sock = -1;
 }
 
@@ -585,8 +587,9 @@ link_read_burst(mqtt_link *l)
 		l->last_rc = rc;
 		l->last_errno = errno;
 		// loop_read returns after some packets, or when the socket had
-		// no more (EAGAIN); keep reading only while it may hold more.
-		if (rc != MOSQ_ERR_SUCCESS
+		// no more (EAGAIN); keep reading only while it may hold more
+		// and nobody said to stop (a message callback may).
+		if (rc != MOSQ_ERR_SUCCESS || l->held
 		    || mosquitto_socket(l->mosq) != l->sock
 		    || l->last_errno == EAGAIN || l->last_errno == EWOULDBLOCK
 		    || tls_handshaking(l)) {
@@ -1043,6 +1046,30 @@ mqtt_link_subscribe(mqtt_link *l, int *mid, const char *filter, int qos,
 		link_arm_write(l);
 	}
 	return 0;
+}
+
+void
+mqtt_link_hold(mqtt_link *l, bool hold)
+{
+	if (hold == l->held || l->ev_read == NULL) {
+		return;
+	}
+	l->held = hold;
+	if (hold) {
+		event_del(l->ev_read);
+		return;
+	}
+	// What arrived meanwhile may already be in libmosquitto's (or
+	// OpenSSL's) buffers, where the socket's readiness does not say so:
+	// read once now.
+	event_add(l->ev_read, NULL);
+	event_active(l->ev_read, EV_READ, 1);
+}
+
+bool
+mqtt_link_held(const mqtt_link *l)
+{
+	return l->held;
 }
 
 size_t

@@ -146,6 +146,16 @@ int mqtt_link_subscribe(mqtt_link *l, int *mid, const char *filter, int qos,
 // not yet written.
 size_t mqtt_link_unwritten(const mqtt_link *l);
 
+// mqtt_link_hold stops reading from the broker (hold) or starts again:
+// libmosquitto acknowledges a QoS 1 message to the broker as it reads it,
+// so what is not read stays the broker's (a persistent session keeps it
+// over a reconnect).  A message callback may hold: the read ends after
+// that message.  Reading starts again by itself on the next socket (a
+// reconnect must read its CONNACK); a hold longer than the keepalive
+// loses the connection (no PINGRESP is read).  mqtt_link_held tells.
+void mqtt_link_hold(mqtt_link *l, bool hold);
+bool mqtt_link_held(const mqtt_link *l);
+
 // mqtt_link_connected is true between cbs.up and cbs.down.
 bool mqtt_link_connected(const mqtt_link *l);
 

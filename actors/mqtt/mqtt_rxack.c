@@ -72,3 +72,19 @@ mqtt_rxack_oldest_us(const mqtt_rxack *r)
 	}
 	return oldest;
 }
+
+uint32_t
+mqtt_rxack_expire(mqtt_rxack *r, int64_t before_us)
+{
+	uint32_t i, n = 0;
+
+	for (i = 0; r->pending > 0 && i <= r->mask; i++) {
+		if (r->ring[i].seq != 0 && r->ring[i].t_us < before_us) {
+			r->ring[i].seq = 0;
+			r->pending--;
+			r->expired++;
+			n++;
+		}
+	}
+	return n;
+}

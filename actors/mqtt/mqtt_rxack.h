@@ -43,4 +43,8 @@ bool mqtt_rxack_ack(
 // second).
 int64_t mqtt_rxack_oldest_us(const mqtt_rxack *r);
 
+// mqtt_rxack_expire forgets every message received before before_us
+// (counted as expired) and returns how many.
+uint32_t mqtt_rxack_expire(mqtt_rxack *r, int64_t before_us);
+
 #endif // MQTT_RXACK_H

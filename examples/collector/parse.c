@@ -19,9 +19,12 @@
 // number of this incarnation, and a batch is sent again with the same
 // key and readings, so a batch the store had made durable before it
 // died is answered, not stored twice.  A full queue drops the new
-// reading, counted.  MQTT messages that asked for it are confirmed with MQTT_ACK
-// once their reading is durable (or rejected, or dropped).  At a stop
-// the queue is flushed for at most `drain`.
+// reading, counted.  MQTT messages that asked for it are confirmed with
+// MQTT_ACK once this actor has them (queued, rejected or dropped), in one
+// MQTT_ACK per turn of its loop: the mqtt actor's receive_window counts
+// what is on the way here, which a kill of that actor would lose (this
+// actor's queue outlives it).  At a stop the queue is flushed for at
+// most `drain`.
 //
 // Thread: the actor's loop.
 
@@ -239,9 +242,6 @@ parse_check(arb_cfg *cfg)
 typedef struct entry {
 	uint32_t sid;
 	int64_t  ts_ms;
-	arb_pid  from; // MQTT: the mqtt actor to confirm to
-	uint64_t mseq; // MQTT: its seq
-	bool     ack;  // MQTT: confirm with MQTT_ACK once durable
 	uint32_t len;
 	uint8_t  data[]; // [1, stream, values_json]
 } entry;
@@ -261,6 +261,12 @@ typedef struct metrics {
 	arb_metric *store_up;
 	arb_metric *append_s;
 } metrics;
+
+typedef struct acks {
+	arb_pid  to;
+	size_t   n;
+	uint64_t seq[ACKS_MAX];
+} acks;
 
 typedef struct parse {
 	arb_ctx *ctx;
@@ -286,6 +292,8 @@ typedef struct parse {
 	struct event *retry_ev;   // look-up / refusal retry / EAGAIN
 	struct event *timeout_ev; // append_timeout
 	struct event *drain_ev;   // the stop's deadline
+	struct event *ack_ev;     // end of the turn: MQTT_ACK what came
+	acks          rx;         // MQTT_ACKs of this turn
 	bool          stopping;
 	// scratch
 	msgpack_sbuffer sb;
@@ -345,12 +353,6 @@ q_pop(parse *p)
 
 // --- MQTT_ACK ------------------------------------------------------------------
 
-typedef struct acks {
-	arb_pid  to;
-	size_t   n;
-	uint64_t seq[ACKS_MAX];
-} acks;
-
 static void
 acks_flush(parse *p, acks *a)
 {
@@ -386,13 +388,25 @@ acks_add(parse *p, acks *a, arb_pid to, uint64_t seq)
 	a->seq[a->n++] = seq;
 }
 
+// ack_later confirms an MQTT message at the end of this turn (with the
+// others of the turn, in one MQTT_ACK per mqtt actor).
 static void
-ack_one(parse *p, arb_pid to, uint64_t seq)
+ack_later(parse *p, arb_pid to, uint64_t seq)
 {
-	acks a = { .n = 0 };
+	acks_add(p, &p->rx, to, seq);
+	if (!event_pending(p->ack_ev, EV_TIMEOUT, NULL)) {
+		event_active(p->ack_ev, EV_TIMEOUT, 1);
+	}
+}
 
-	acks_add(p, &a, to, seq);
-	acks_flush(p, &a);
+static void
+on_ack(evutil_socket_t fd, short what, void *arg)
+{
+	parse *p = arg;
+
+	(void) fd;
+	(void) what;
+	acks_flush(p, &p->rx);
 }
 
 // --- the store -----------------------------------------------------------------
@@ -551,23 +565,15 @@ on_timeout(evutil_socket_t fd, short what, void *arg)
 }
 
 // batch_done ends the batch in flight (stored, or refused for good): its
-// readings leave the queue, the MQTT ones are acknowledged to their
-// client, and the next batch goes.
+// readings leave the queue, and the next batch goes.
 static void
 batch_done(parse *p)
 {
-	acks   a = { .n = 0 };
 	size_t i;
 
 	for (i = 0; i < p->infl; i++) {
-		entry *e = q_pop(p);
-
-		if (e->ack) {
-			acks_add(p, &a, e->from, e->mseq);
-		}
-		free(e);
+		free(q_pop(p));
 	}
-	acks_flush(p, &a);
 	p->infl = 0;
 	p->sent = false;
 	arb_metric_set(p->m.queue, (double) p->qn);
@@ -668,10 +674,10 @@ reject(parse *p, reading_err why, const char *stream, size_t slen,
 }
 
 // take parses one line and queues its reading.  Returns true when it was
-// queued (an MQTT message then waits for its MQTT_ACK until durable).
+// queued.
 static bool
 take(parse *p, int input, const char *stream, size_t slen, int64_t ts_ms,
-    const void *line, size_t len, arb_pid from, uint64_t mseq, bool ack)
+    const void *line, size_t len)
 {
 	size_t      jlen;
 	reading_err why;
@@ -706,9 +712,6 @@ take(parse *p, int input, const char *stream, size_t slen, int64_t ts_ms,
 	}
 	e->sid   = reading_stream_id(stream, slen);
 	e->ts_ms = ts_ms > 0 ? ts_ms : clk_real_ms();
-	e->from  = from;
-	e->mseq  = mseq;
-	e->ack   = ack;
 	e->len   = (uint32_t) p->sb.size;
 	memcpy(e->data, p->sb.data, p->sb.size);
 	if (!q_push(p, e)) {
@@ -732,8 +735,7 @@ on_frame(parse *p, const arb_msg *m)
 		return;
 	}
 	take(p, IN_SERIAL, f.stream, f.stream_len,
-	    (int64_t) (f.ts_ns / 1000000), f.data, f.len, ARB_PID_NONE, 0,
-	    false);
+	    (int64_t) (f.ts_ns / 1000000), f.data, f.len);
 }
 
 static void
@@ -773,15 +775,12 @@ on_message(parse *p, const arb_msg *m)
 	if (!mpr_done(&r) || topic == NULL || payload == NULL) {
 		reject(p, READING_BAD_MESSAGE, "-", 1, arb_msg_body(m),
 		    arb_msg_len(m));
-		if (ack && has_seq) {
-			ack_one(p, arb_msg_from(m), seq);
-		}
-		return;
+	} else {
+		(void) take(p, IN_MQTT, topic, tlen, (int64_t) (ts_us / 1000),
+		    payload, plen);
 	}
-	if (!take(p, IN_MQTT, topic, tlen, (int64_t) (ts_us / 1000), payload,
-	        plen, arb_msg_from(m), seq, ack && has_seq)
-	    && ack && has_seq) {
-		ack_one(p, arb_msg_from(m), seq); // rejected or dropped: done
+	if (ack && has_seq) {
+		ack_later(p, arb_msg_from(m), seq); // queued, rejected or dropped
 	}
 }
 
@@ -866,6 +865,9 @@ parse_free(parse *p)
 	}
 	if (p->drain_ev != NULL) {
 		event_free(p->drain_ev);
+	}
+	if (p->ack_ev != NULL) {
+		event_free(p->ack_ev);
 	}
 	msgpack_sbuffer_destroy(&p->sb);
 	free(p->json);
@@ -961,12 +963,14 @@ parse_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	p->retry_ev  = evtimer_new(arb_base(ctx), on_retry, p);
 	p->timeout_ev = evtimer_new(arb_base(ctx), on_timeout, p);
 	p->drain_ev  = evtimer_new(arb_base(ctx), on_drain, p);
+	p->ack_ev    = evtimer_new(arb_base(ctx), on_ack, p);
 	if (p->q == NULL || p->json == NULL || p->rd == NULL || p->runs == NULL
-	    || p->retry_ev == NULL
-	    || p->timeout_ev == NULL || p->drain_ev == NULL) {
+	    || p->retry_ev == NULL || p->timeout_ev == NULL
+	    || p->drain_ev == NULL || p->ack_ev == NULL) {
 		parse_free(p);
 		return ARB_ENOMEM;
 	}
+	event_priority_set(p->ack_ev, 2); // after the turn's messages
 	metrics_setup(p);
 	arb_log(ctx, ARB_LOG_INFO, "init",
 	    "store=%s queue=%" PRId64 " batch=%" PRId64

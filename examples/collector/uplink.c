@@ -222,8 +222,11 @@ typedef struct uplink {
 	bool     asking;
 	bool     finding; // the MQTT_STATUS that learns the exact pid
 	// publishes of an earlier round may still be in the mqtt actor's
-	// window (set by publish, cleared when its window was seen empty)
+	// window (set by publish, cleared when its window was seen empty by
+	// an MQTT_STATUS asked after the last publish)
 	bool     used;
+	uint64_t pubs;        // publishes sent to the mqtt actor
+	uint64_t status_pubs; // `pubs` when the MQTT_STATUS under way was asked
 	bool          rewind_due;
 	// scratch
 	msgpack_sbuffer sb;
@@ -398,9 +401,15 @@ on_retry(evutil_socket_t fd, short what, void *arg)
 }
 
 // status_take reads the mqtt actor's MQTT_STATUS reply: its connection
-// and how many publishes its window holds.
+// and how many publishes its window holds.  `fresh`: no publish was sent
+// after the question, so an empty window means every publish sent so far
+// has left it (the mqtt actor takes messages from one sender in the order
+// sent).  An answer to a question asked before some publish says nothing
+// about that publish: the mqtt actor may have answered before it arrived
+// and take it now, after the answer left (held in its mailbox while it
+// was busy or stopped), so the next round would land on top of it.
 static void
-status_take(uplink *u, const arb_result *r)
+status_take(uplink *u, const arb_result *r, bool fresh)
 {
 	uint64_t  connects = u->connects;
 	uint64_t  inflight  = UINT64_MAX;
@@ -425,7 +434,7 @@ status_take(uplink *u, const arb_result *r)
 	u->up       = connected ? 1 : 0;
 	u->connects = connects;
 	arb_metric_set(u->m.connected, connected ? 1 : 0);
-	if (inflight == 0 && u->have_mqtt
+	if (inflight == 0 && fresh && u->have_mqtt
 	    && arb_pid_eq(arb_msg_from(r->reply), u->mqtt)) {
 		u->used = false;
 	}
@@ -446,7 +455,7 @@ on_status(arb_ctx *ctx, void *arg, const arb_result *r)
 
 	(void) ctx;
 	u->asking = false;
-	status_take(u, r);
+	status_take(u, r, u->pubs == u->status_pubs);
 }
 
 // on_found takes the first answer of an mqtt incarnation: its exact pid
@@ -472,7 +481,7 @@ on_found(arb_ctx *ctx, void *arg, const arb_result *r)
 	u->used      = false; // a new incarnation's window is empty
 	arb_log(u->ctx, ARB_LOG_INFO, "mqtt_found", "mqtt=%s pid=%" PRIu64,
 	    u->c.mqtt, pid.id);
-	status_take(u, r);
+	status_take(u, r, true); // nothing was published to it yet
 	if (u->have_store && !u->subscribed && !u->asked) {
 		subscribe(u);
 	}
@@ -486,7 +495,8 @@ ask_status(uplink *u)
 	    && arb_call(u->ctx, u->mqtt, MQTT_STATUS, NULL, 0, 1000, on_status,
 	           u)
 	        == ARB_OK) {
-		u->asking = true;
+		u->asking      = true;
+		u->status_pubs = u->pubs;
 	}
 }
 
@@ -645,6 +655,7 @@ publish(uplink *u, const store_record *rec)
 	s->sent_ms = clk_mono_ms();
 	u->inflight++;
 	u->used = true;
+	u->pubs++;
 	arb_metric_add(u->m.published, 1);
 	return ARB_OK;
 }

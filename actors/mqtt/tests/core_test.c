@@ -164,6 +164,15 @@ test_rxack(void **state)
 	assert_int_equal(r.expired, 1);
 	assert_false(mqtt_rxack_ack(&r, 101, 4000, &lat));
 	assert_int_equal(r.pending, 1);
+	// Forgetting what is older than a time: receive_window's way out of
+	// an MQTT_ACK that never comes.
+	mqtt_rxack_track(&r, 106, 3000);
+	assert_int_equal(mqtt_rxack_expire(&r, 2500), 1); // 105 (t 2000)
+	assert_int_equal(r.pending, 1);
+	assert_int_equal(r.expired, 2);
+	assert_false(mqtt_rxack_ack(&r, 105, 4000, &lat));
+	assert_true(mqtt_rxack_ack(&r, 106, 4000, &lat));
+	assert_int_equal(mqtt_rxack_expire(&r, 9999), 0);
 	mqtt_rxack_fini(&r);
 	assert_int_equal(mqtt_rxack_init(&r, 3), -1); // not a power of two
 }

@@ -1487,7 +1487,8 @@ test_arbor_check_run_metrics(void **state)
 	    "        reconnect: {min: 2s, max: 1s}\n"
 	    "        subscribe:\n"
 	    "          - {topic: \"a/#/b\", to: root/x, qos: 2}\n"
-	    "        resolver: nope\n");
+	    "        resolver: nope\n"
+	    "        receive_window: 8\n");
 	arb_test_write_file(dir, "bad.yaml", text, file, sizeof(file));
 	args[0] = "--";
 	args[1] = "check";
@@ -1514,6 +1515,10 @@ test_arbor_check_run_metrics(void **state)
 	assert_non_null(strstr(tp.out,
 	    "bad.yaml:12:9: config.resolver: mqtt: \"nope\" is not IP or "
 	    "IP:PORT"));
+	assert_non_null(strstr(tp.out,
+	    "bad.yaml:13:9: config.receive_window: mqtt: counts messages "
+	    "until their destination confirms them: needs a subscription "
+	    "with ack: true"));
 	arb_test_proc_fini(&tp);
 	memset(&tp, 0, sizeof(tp));
 
