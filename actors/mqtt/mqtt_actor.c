@@ -167,6 +167,12 @@ typedef struct mqtt_actor {
 	mqtt_enc     *enc;
 	struct event *ev_tick;
 	struct event *ev_drain;
+	// QoS 1 publishes held while the connection is not up (held_pub),
+	// in the order they came; handed to libmosquitto the turn after
+	// CONNACK (ev_held), behind the older ones it sends again then
+	mqtt_went   **hq;
+	uint32_t      hq_head, hq_n;
+	struct event *ev_held;
 	mqtt_dest     dests[MQTT_SUBS_MAX];
 	size_t        ndests;
 	int           sub_dest[MQTT_SUBS_MAX];
@@ -247,6 +253,8 @@ reply_outcome(mqtt_actor *a, mqtt_went *e, int status, int reason, int64_t us,
 	size_t      len, n;
 	int         rv;
 
+	free(e->held);
+	e->held = NULL;
 	if (e->req == NULL && !e->has_ref) {
 		return;
 	}
@@ -469,6 +477,10 @@ on_up(void *arg, bool session_present)
 	a->up_us = mono_us();
 	a->subscribed = 0;
 	count(a, C_CONNECTS, 1);
+	if (a->hq_n > 0) {
+		// After this read: libmosquitto sends its own again first.
+		event_active(a->ev_held, EV_TIMEOUT, 1);
+	}
 	arb_log(a->ctx, ARB_LOG_INFO, "connected",
 	    "broker=%s session_present=%s protocol=%s tls=%s "
 	    "inflight=%" PRIu32,
@@ -715,6 +727,80 @@ tpl_lookup(void *arg, const char *name, size_t nlen, size_t *vlen)
 	return NULL;
 }
 
+// A QoS 1 publish made while the connection is not up waits here, not in
+// libmosquitto: libmosquitto 2.0 sends the publishes it holds again only
+// when CONNACK comes, but writes a new one at once once it has sent
+// CONNECT, so a publish made while it waits for CONNACK would reach the
+// broker before older ones (out of order upstream).  They go to
+// libmosquitto in the order they came, the turn after CONNACK, after its
+// own.
+typedef struct held_pub {
+	size_t plen;
+	bool   retain;
+	char   data[]; // topic, NUL, payload
+} held_pub;
+
+static int
+hold(mqtt_actor *a, mqtt_went *e, const char *topic, const void *payload,
+    size_t plen, bool retain)
+{
+	size_t    tlen = strlen(topic);
+	held_pub *h    = malloc(sizeof(*h) + tlen + 1 + plen);
+
+	if (h == NULL) {
+		return -1;
+	}
+	h->plen = plen;
+	h->retain = retain;
+	memcpy(h->data, topic, tlen + 1);
+	if (plen > 0) {
+		memcpy(h->data + tlen + 1, payload, plen);
+	}
+	e->held = h;
+	a->hq[(a->hq_head + a->hq_n) % a->win.cap] = e;
+	a->hq_n++;
+	return 0;
+}
+
+// on_held hands the held publishes to libmosquitto, oldest first, while
+// the connection is up.
+static void
+on_held(evutil_socket_t fd, short what, void *arg)
+{
+	mqtt_actor *a = arg;
+	mqtt_link  *l = mqtt_conn_link(a->conn);
+	char        err[200];
+	int         mid;
+
+	(void) fd;
+	(void) what;
+	while (a->hq_n > 0 && mqtt_link_connected(l)) {
+		mqtt_went *e = a->hq[a->hq_head];
+		held_pub  *h = e->held;
+		size_t     tlen = strlen(h->data);
+
+		a->hq_head = (a->hq_head + 1) % a->win.cap;
+		a->hq_n--;
+		e->held = NULL;
+		if (mqtt_link_publish(l, &mid, h->data, h->data + tlen + 1,
+		        h->plen, 1, h->retain, err, sizeof(err))
+		    != 0) {
+			mqtt_went copy = *e;
+
+			free(h);
+			mqtt_win_cancel(&a->win, e);
+			count(a, C_PUBFAIL_INVALID, 1);
+			reply_outcome(a, &copy, ARB_EINVAL, 0, 0, err);
+			continue;
+		}
+		free(h);
+		e->t_pub_us = mono_us();
+		mqtt_win_bind(&a->win, e, mid);
+		count(a, C_PUBLISHED, 1);
+	}
+	maybe_drained(a);
+}
+
 static void
 publish(mqtt_actor *a, const arb_msg *m)
 {
@@ -818,10 +904,22 @@ publish(mqtt_actor *a, const arb_msg *m)
 	e->from = arb_msg_from(m);
 	e->ref = ref;
 	e->has_ref = has_ref;
+	e->held = NULL;
 	if (arb_msg_is_request(m) && arb_msg_dup(&e->req, m) != ARB_OK) {
 		mqtt_win_cancel(&a->win, e);
 		snprintf(err, sizeof(err), "out of memory");
 		goto invalid;
+	}
+	if (qos == 1
+	    && (!mqtt_link_connected(mqtt_conn_link(a->conn)) || a->hq_n > 0)) {
+		if (hold(a, e, topic, payload, plen, retain) != 0) {
+			mqtt_went copy = *e;
+
+			mqtt_win_cancel(&a->win, e);
+			count(a, C_PUBFAIL_INVALID, 1);
+			reply_outcome(a, &copy, ARB_ENOMEM, 0, 0, "out of memory");
+		}
+		return;
 	}
 	if (mqtt_link_publish(mqtt_conn_link(a->conn), &mid, topic, payload,
 	        plen, qos, retain, err, sizeof(err))
@@ -1105,8 +1203,10 @@ actor_free(mqtt_actor *a)
 	mqtt_conn_close(a->conn);
 	while ((e = mqtt_win_pop_any(&a->win, false)) != NULL) {
 		arb_msg_free(e->req);
+		free(e->held);
 	}
 	mqtt_win_fini(&a->win);
+	free(a->hq);
 	mqtt_rxack_fini(&a->rx);
 	mqtt_body_free(a->body);
 	mqtt_enc_free(a->enc);
@@ -1115,6 +1215,9 @@ actor_free(mqtt_actor *a)
 	}
 	if (a->ev_drain != NULL) {
 		event_free(a->ev_drain);
+	}
+	if (a->ev_held != NULL) {
+		event_free(a->ev_held);
 	}
 	free(a->cfg);
 	free(a);
@@ -1220,6 +1323,10 @@ mqtt_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	           = event_new(arb_base(ctx), -1, EV_PERSIST, on_tick, a))
 	        == NULL
 	    || (a->ev_drain = event_new(arb_base(ctx), -1, 0, on_drain, a))
+	        == NULL
+	    || (a->hq = calloc((size_t) a->cfg->max_inflight, sizeof(*a->hq)))
+	        == NULL
+	    || (a->ev_held = event_new(arb_base(ctx), -1, 0, on_held, a))
 	        == NULL) {
 		actor_free(a);
 		return ARB_ENOMEM;

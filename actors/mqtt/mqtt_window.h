@@ -27,6 +27,7 @@ typedef struct mqtt_went {
 	int64_t  t_pub_us; // when it was handed to libmosquitto
 	int      mid;
 	int      qos;
+	void    *held; // the user's: a publish not yet handed to libmosquitto
 	// Private links.
 	uint32_t _prev, _next;
 	bool     _used;
