@@ -22,20 +22,9 @@ export ARBOR_BIN=$BUILD/src/tools/arbor/arbor
 export ARBORCTL_BIN=$BUILD/src/tools/arborctl/arborctl
 . "$(dirname "$0")/../tests/multinode/lib.sh"
 if [ "$HOW" = partition ]; then mn_setup 2 netns; else mn_setup 2; fi
-ck=$(mn_cookie c)
-root='root:
+mn_mesh 'root:
   children:
     - {name: e, type: echo}'
-for i in 1 2; do
-	j=$((3 - i))
-	mn_tree "$i" "  listen: $(mn_url "$i")
-  cookie: $ck
-  peers:
-    - {name: n$j, url: \"$(mn_url "$j")\"}" "$root"
-	mn_start "$i"
-done
-mn_wait_up 1
-mn_wait_up 2
 mn_wait_peer 1 n2 up 10
 times=()
 for ((k = 1; k <= KILLS; k++)); do

@@ -12,22 +12,9 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 mn_setup 2
-ck=$(mn_cookie c)
-root='root:
+mn_mesh 'root:
   children:
     - {name: e, type: echo}'
-mn_tree 1 "  listen: $(mn_url 1)
-  cookie: $ck
-  peers:
-    - {name: n2, url: \"$(mn_url 2)\"}" "$root"
-mn_tree 2 "  listen: $(mn_url 2)
-  cookie: $ck
-  peers:
-    - {name: n1, url: \"$(mn_url 1)\"}" "$root"
-mn_start 1
-mn_start 2
-mn_wait_up 1
-mn_wait_up 2
 mn_wait_peer 1 n2 up 10
 inc=$(mn_peer 1 n2 incarnation)
 [ -n "$inc" ] && [ "$inc" != - ] || mn_fail "no incarnation for n2 at n1"

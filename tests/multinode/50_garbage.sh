@@ -12,20 +12,9 @@ set -u
 . "$(dirname "$0")/lib.sh"
 ROUNDS=10
 mn_setup 2
-ck=$(mn_cookie c)
-root='root:
+mn_mesh 'root:
   children:
     - {name: e, type: echo}'
-for i in 1 2; do
-	j=$((3 - i))
-	mn_tree "$i" "  listen: $(mn_url "$i")
-  cookie: $ck
-  peers:
-    - {name: n$j, url: \"$(mn_url "$j")\"}" "$root"
-	mn_start "$i"
-done
-mn_wait_up 1
-mn_wait_up 2
 mn_wait_peer 1 n2 up 10
 mn_wait_peer 2 n1 up 10
 host=$(mn_host 1)

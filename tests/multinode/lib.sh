@@ -24,6 +24,8 @@
 #
 # Functions (I is a node's number):
 #   mn_setup N [netns]   N nodes; "netns": skip (77) without namespaces
+#   mn_mesh ROOT         every node linked with every other (one cookie),
+#                        started and up
 #   mn_tree I NODE ROOT  write nI's tree file: node.name nI, its control
 #                        socket and run dir, then the lines NODE (more
 #                        node: keys, indented 2) and ROOT (the root:)
@@ -340,6 +342,27 @@ mn_wait_peer() {
 		sleep 0.02
 	done
 	MN_WAITED=$(($(mn_now) - start))
+}
+
+# mn_mesh ROOT: every node listens, shares one cookie and lists every
+# other node as a peer, with ROOT as its tree's root:; all are started
+# and answer arborctl (their links may still be coming up).
+mn_mesh() {
+	local root=$1 i j peers ck
+	ck=$(mn_cookie mesh)
+	for ((i = 1; i <= MN_N; i++)); do
+		peers=
+		for ((j = 1; j <= MN_N; j++)); do
+			[ "$j" = "$i" ] && continue
+			peers="$peers
+    - {name: n$j, url: \"$(mn_url "$j")\"}"
+		done
+		mn_tree "$i" "  listen: $(mn_url "$i")
+  cookie: $ck
+  peers:$peers" "$root"
+	done
+	for ((i = 1; i <= MN_N; i++)); do mn_start "$i"; done
+	for ((i = 1; i <= MN_N; i++)); do mn_wait_up "$i"; done
 }
 
 # mn_cookie NAME: a cookie file (owner-only) in the run's directory; the
