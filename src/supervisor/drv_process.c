@@ -58,6 +58,13 @@ process_start(arb__child *c)
 		arb__proc_close(c);
 		return ARB_ECLOSED;
 	}
+	if (c->spec.exe == NULL) {
+		// The next start of our program takes a standby spawned now,
+		// which loads while this actor runs its init: spawned at READY
+		// it was still loading when a restart loop's next crash came
+		// (restart_process, docs/performance.md).
+		arb__proc_standby_spawn(tree);
+	}
 	return ARB_OK;
 }
 
@@ -254,11 +261,6 @@ proc_ctl_handle(arb__child *c, const arb__ctl_msg *m)
 
 	switch (m->op) {
 	case ARB__CTL_READY:
-		if (c->spec.exe == NULL) {
-			// For the next start of our program, which may follow
-			// at once (the next child of a sequential start).
-			arb__proc_standby_spawn(tree);
-		}
 		arb__child_event(c, ARB__CE_READY, NULL);
 		break;
 	case ARB__CTL_IGNORE:

@@ -480,8 +480,8 @@ test_one_for_one_restarts_only_the_failed_child(void **state)
 	l = arb_test_expect(&p, "root/sub/b event=started", 10000);
 	assert_int_equal(arb_test_field(l, "restarts"), 1);
 
-	// A standby process is spawned ahead each time a process child is
-	// up: c took the one made when a was up, and a new one waits.
+	// A standby process is spawned ahead each time a process child
+	// starts: c took the one made when a started, and a new one waits.
 	assert_int_equal(count(&p, 0, "event=standby ospid=", NULL), 2);
 	off     = find(&p, 0, "event=standby ospid=", NULL);
 	assert_int_equal(arb_test_field(p.out + off, "ospid"), c_os);
@@ -498,7 +498,7 @@ test_one_for_one_restarts_only_the_failed_child(void **state)
 	assert_int_equal(arb_test_field(l, "restarts"), 1);
 	assert_true(arb_test_field(l, "ospid") != c_os); // a new process ...
 	// ... the standby: it became c, and a new standby replaces it
-	// (spawned as c reported READY, so logged before "started").
+	// (spawned as c got its INIT, so logged before "started").
 	assert_int_equal(arb_test_field(l, "ospid"), standby);
 	off = find(&p, (size_t) crash_c, "event=standby ospid=", NULL);
 	assert_true(off >= 0);
@@ -897,12 +897,13 @@ test_standby_is_not_used_after_an_env_change(void **state)
 	arb_test_expect(&p, "driver event=setenv name=ARB_T_ENV rv=ARB_OK",
 	    10000);
 	cmd(&p, "crash root/sub/c error:3");
+	l = arb_test_expect(&p, "root/sub/c event=exit", 10000);
+	off = l - p.out;
 	l = arb_test_expect(&p, "probe path=root/sub/c event=env", 10000);
 	assert_non_null(strstr(l, "ARB_T_ENV=two"));
 	assert_true(arb_test_field(l, "ospid") != standby);
-	off = l - p.out;
 	// With the environment unchanged since, the next standby (spawned
-	// as the new c reported READY, before "started") is used.
+	// as the new c got its INIT, before "started") is used.
 	arb_test_expect(&p, "root/sub/c event=started", 10000);
 	off = find(&p, (size_t) off, "event=standby ospid=", NULL);
 	assert_true(off >= 0);
@@ -915,7 +916,37 @@ test_standby_is_not_used_after_an_env_change(void **state)
 	arb_test_proc_fini(&p);
 }
 
+// The next standby is spawned as soon as a process child has its INIT,
+// not when it is READY: it loads while the child runs its init, so a
+// restart right after READY (a crash loop) finds it loaded.  Here the
+// child's init takes 1.5 s; the standby is there long before its READY.
+static void
+test_standby_is_spawned_during_the_init(void **state)
+{
+	arb_test_proc p;
+	const char   *l;
+	long          sb, ready;
+
+	(void) state;
+	start_tree(&p, "pool", NULL);
+	assert_true(find(&p, 0, "event=standby ospid=", NULL) < 0);
+	cmd(&p, "start root/pool init=late:1500");
+	l = arb_test_expect(&p, "event=standby ospid=", 10000);
+	sb = l - p.out;
+	// The child's init ends 1.5 s after it began: then it is READY
+	// and the driver's start returns.
+	l = arb_test_expect(&p, "driver event=start_child sup=root/pool",
+	    10000);
+	assert_non_null(strstr(l, "rv=ARB_OK"));
+	ready = find(&p, 0, "event=late_ready", NULL);
+	assert_true(ready >= 0);
+	assert_true(sb < ready);
+	stop_tree(&p);
+	arb_test_proc_fini(&p);
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_standby_is_spawned_during_the_init),
 	cmocka_unit_test(test_standby_is_not_used_after_an_env_change),
 	cmocka_unit_test(test_restart_leaves_nothing_of_the_old_incarnation),
 	cmocka_unit_test(test_one_for_one_restarts_only_the_failed_child),
