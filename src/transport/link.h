@@ -40,6 +40,13 @@ struct event;
 #define ARB__HELLO_MAX     1024
 #define ARB__HELLO_AUTH_MAX 64
 #define ARB__NODE_NAME_MAX 64
+// The smallest envelope (docs/wire.md): a fixarray of 7, six one-byte
+// fields and an empty bin 8.  A DATA frame of n bytes holds at most
+// n / ARB__ENV_MIN envelopes.
+#define ARB__ENV_MIN       9
+// The most frames a gap may miss: a larger jump in the sequence is a
+// protocol error, not a loss (docs/wire.md).
+#define ARB__LINK_GAP_MAX  65536u
 
 typedef enum arb__fr_type {
 	ARB__FR_HELLO = 1,

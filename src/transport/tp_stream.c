@@ -716,37 +716,63 @@ conn_auth_end(arb__conn *c, const uint8_t *fr, uint8_t type)
 	return true;
 }
 
-// conn_hand_on checks a DATA frame's sequence number and hands its
-// chunk to the listener's owner.
+// gap_possible says whether m missing frames can have held n envelopes:
+// each at least one, and at most what a frame of the largest size the
+// listener takes can hold; at most ARB__LINK_GAP_MAX frames.
+static bool
+gap_possible(const arb__lsn *l, uint64_t m, uint64_t n)
+{
+	uint64_t per = (l->cfg.max_frame - ARB__FR_DATA_HDR) / ARB__ENV_MIN;
+
+	return m <= ARB__LINK_GAP_MAX && n >= m && n <= m * (per > 0 ? per : 1);
+}
+
+// conn_hand_on checks a DATA frame's sequence number and envelope count
+// and hands its chunk to the listener's owner.  A stream loses nothing
+// by itself, so frames missing before this one (a gap) mean a broken or
+// hostile peer: what they held is counted and this frame is delivered,
+// if the claim is possible.  A claim that is not (a repeated or earlier
+// number, a count that goes back or disagrees with what arrived, a gap
+// too long or with too few or too many envelopes) is a protocol error:
+// counted in bad_frames, logged, the connection closed; its envelopes
+// are not believed, so nothing is counted dead on its word.  Returns
+// false then.
 static bool
 conn_hand_on(arb__conn *c, arb__chunk *ch)
 {
 	arb__lsn *l = c->lsn;
 	uint64_t  seq = ch->seq;
+	uint64_t  env0 = ch->env0;
 	uint32_t  dst = ch->dst;
 	size_t    len = ch->len;
 	bool      pause;
 
-	if (seq != c->expect) {
-		// Frames are missing (or repeated): a peer bug, or a link
-		// that lost frames.  Counted; what arrives is delivered.
-		stat_add(&l->cfg.stats->gaps,
-		    seq > c->expect ? seq - c->expect : 1);
+	if (seq < c->expect || env0 < c->expect_env
+	    || (seq == c->expect && env0 != c->expect_env)
+	    || (seq > c->expect
+	        && !gap_possible(l, seq - c->expect, env0 - c->expect_env))) {
+		conn_fail(c, &l->cfg.stats->bad_frames,
+		    "DATA frame %llu after %llu envelopes where frame %llu "
+		    "after %llu was due",
+		    (unsigned long long) seq, (unsigned long long) env0,
+		    (unsigned long long) c->expect,
+		    (unsigned long long) c->expect_env);
+		arb__chunk_free(ch);
+		return false;
 	}
-	if (seq > c->expect && ch->env0 > c->expect_env) {
+	if (seq > c->expect) {
 		// The envelopes the missing frames held (the sender's count
 		// before this frame, less what arrived) will never be
 		// delivered: dead letters of this process, where the node's
 		// dead_letters and /metrics show them, and gap_envs.
-		uint64_t n = ch->env0 - c->expect_env;
+		uint64_t n = env0 - c->expect_env;
 
+		stat_add(&l->cfg.stats->gaps, seq - c->expect);
 		stat_add(&l->cfg.stats->gap_envs, n);
 		stat_add(&l->cfg.stats->dead, n);
 	}
-	if (seq >= c->expect) {
-		c->expect = seq + 1;
-		c->expect_env = ch->env0 + ch->nenv;
-	}
+	c->expect = seq + 1;
+	c->expect_env = env0 + ch->nenv;
 	pause = l->ops->data(l->arg, c, ch);
 	conn_delivered(c, seq, len, pause, dst);
 	return true;

@@ -2192,12 +2192,13 @@ typedef struct rawpeer {
 	uint64_t pid;  // the actor's pid id
 	uint32_t mbid; // its mailbox
 	uint64_t seq;  // last DATA sequence number sent
+	uint64_t envs; // envelopes its frames claimed so far
 } rawpeer;
 
 static void
 raw_send(rawpeer *r, const void *buf, size_t len)
 {
-	if (!lp_send_data(r->fd, r->mbid, 1, ++r->seq, buf, len)) {
+	if (!lp_send_data(r->fd, r->mbid, 1, ++r->seq, r->envs++, buf, len)) {
 		fail_msg("link write (%zu bytes): %s", len, strerror(errno));
 	}
 }
@@ -2219,6 +2220,7 @@ raw_open(arb_test_proc *p, rawpeer *r, const lp_node *n, const char *path)
 	r->pid  = strtoull(s + 5, NULL, 10);
 	r->mbid = (uint32_t) ((r->pid >> 32) & 0x3FFFFFFFu);
 	r->seq  = 0;
+	r->envs = 0;
 	if ((r->pid >> 62) == 2) { // a process actor listens itself
 		snprintf(sock, sizeof(sock), "%s/%u.link", n->run_dir,
 		    (unsigned) r->mbid);
@@ -2398,7 +2400,7 @@ test_malformed_frames_rejected_and_counted(void **state)
 	raw_open(&p, &re, &n, "root/pt");
 	{
 		uint8_t h[LP_DATA_HDR];
-		lp_data_hdr(h, re.mbid, 0, 1, 0);
+		lp_data_hdr(h, re.mbid, 0, 1, 0, 0);
 		assert_true(lp_write(re.fd, h, sizeof(h)));
 		assert_true(lp_wait_eof(re.fd, 5000));
 		close(re.fd);

@@ -168,7 +168,8 @@ lp_hello(uint8_t *b, const lp_node *n, uint16_t role)
 }
 
 void
-lp_data_hdr(uint8_t *b, uint32_t dst, uint32_t nenv, uint64_t seq, size_t len)
+lp_data_hdr(uint8_t *b, uint32_t dst, uint32_t nenv, uint64_t seq,
+    uint64_t env0, size_t len)
 {
 	lp_be32(b, (uint32_t) (LP_DATA_HDR + len));
 	b[4] = 2; // DATA
@@ -178,16 +179,16 @@ lp_data_hdr(uint8_t *b, uint32_t dst, uint32_t nenv, uint64_t seq, size_t len)
 	lp_be32(b + 8, dst);
 	lp_be32(b + 12, nenv);
 	lp_be64(b + 16, seq);
-	lp_be64(b + 24, 0); // envelopes before: this peer claims none
+	lp_be64(b + 24, env0);
 }
 
 bool
-lp_send_data(int fd, uint32_t dst, uint32_t nenv, uint64_t seq, const void *p,
-    size_t len)
+lp_send_data(int fd, uint32_t dst, uint32_t nenv, uint64_t seq, uint64_t env0,
+    const void *p, size_t len)
 {
 	uint8_t h[LP_DATA_HDR];
 
-	lp_data_hdr(h, dst, nenv, seq, len);
+	lp_data_hdr(h, dst, nenv, seq, env0, len);
 	return lp_write(fd, h, sizeof(h))
 	    && (len == 0 || lp_write(fd, p, len));
 }

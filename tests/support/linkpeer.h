@@ -33,13 +33,14 @@ bool lp_write(int fd, const void *buf, size_t len);
 // least 512 bytes) and returns its length.
 size_t lp_hello(uint8_t *b, const lp_node *n, uint16_t role);
 // lp_data builds a DATA frame header (LP_DATA_HDR bytes) for a batch of
-// len bytes.
+// len bytes, nenv envelopes, after env0 envelopes on the connection (the
+// receiver checks it against what arrived: docs/wire.md).
 #define LP_DATA_HDR 32
-void lp_data_hdr(
-    uint8_t *b, uint32_t dst, uint32_t nenv, uint64_t seq, size_t len);
+void lp_data_hdr(uint8_t *b, uint32_t dst, uint32_t nenv, uint64_t seq,
+    uint64_t env0, size_t len);
 // lp_send_data writes a DATA frame with the batch at p.
 bool lp_send_data(int fd, uint32_t dst, uint32_t nenv, uint64_t seq,
-    const void *p, size_t len);
+    uint64_t env0, const void *p, size_t len);
 // lp_read_frame reads one frame into buf (len bytes at most) within ms;
 // returns its length, 0 at EOF, -1 on timeout or error.
 long lp_read_frame(int fd, uint8_t *buf, size_t len, int ms);

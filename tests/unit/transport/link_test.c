@@ -558,6 +558,62 @@ test_sequence_gap_detected_and_counted(void **state)
 	close(fd);
 }
 
+// A gap the link could not have lost, or a sequence that goes back, is a
+// protocol error: the peer's numbers are not believed (nothing is counted
+// dead on their word), its frame is not delivered, the connection is
+// closed and counted in bad_frames.  Each case sends frame 1 (one
+// envelope, in order), then the bad frame, over a real stream.
+static void
+test_impossible_gap_is_a_protocol_error(void **state)
+{
+	static const struct {
+		uint64_t seq, env0;
+	} bad[] = {
+		{ 3, UINT64_C(1) << 62 },     // 1 frame missing, 2^62 envelopes
+		{ UINT64_C(1) << 40, (UINT64_C(1) << 40) - 1 }, // past the window
+		{ 2 + ARB__LINK_GAP_MAX + 1, 1 + ARB__LINK_GAP_MAX + 1 }, // just past
+		{ 4, 2 },                     // 2 frames missing, 1 envelope
+		{ 1, 1 },                     // frame 1 again
+		{ 2, 5 },                     // no gap, but 5 envelopes before
+		{ 2, 0 },                     // the count goes back
+	};
+	fix    *f = *state;
+	uint8_t b[512];
+	size_t  n, i;
+	int     fd;
+
+	for (i = 0; i < ARB_ARRAY_SIZE(bad); i++) {
+		fd = raw_connect(f->path);
+		n = raw_hello(b, 1, false);
+		n += raw_data(b + n, 4, 1, (uint32_t) (100 + i));
+		n += raw_data_env(b + n, 4, bad[i].seq, bad[i].env0,
+		    (uint32_t) (200 + i));
+		raw_write(fd, b, n);
+		if (!raw_read_eof(fd, 5000)) {
+			fail_msg("case %zu: the connection stayed open", i);
+		}
+		close(fd);
+		assert_true(sink_wait(&f->s, i + 1, 5000));
+		assert_int_equal(atomic_load(&f->lst.bad_frames), i + 1);
+	}
+	assert_int_equal(f->s.frames, ARB_ARRAY_SIZE(bad)); // frame 1 each
+	assert_int_equal(atomic_load(&f->lst.gaps), 0);
+	assert_int_equal(atomic_load(&f->lst.gap_envs), 0);
+	assert_int_equal(atomic_load(&f->lst.dead), 0);
+	// The largest possible gap is still a gap: counted and delivered.
+	fd = raw_connect(f->path);
+	n = raw_hello(b, 1, false);
+	n += raw_data(b + n, 4, 1, 300);
+	n += raw_data_env(b + n, 4, 2 + ARB__LINK_GAP_MAX, 1 + ARB__LINK_GAP_MAX,
+	    301);
+	raw_write(fd, b, n);
+	assert_true(sink_wait(&f->s, ARB_ARRAY_SIZE(bad) + 2, 5000));
+	assert_int_equal(atomic_load(&f->lst.gaps), ARB__LINK_GAP_MAX);
+	assert_int_equal(atomic_load(&f->lst.gap_envs), ARB__LINK_GAP_MAX);
+	assert_int_equal(atomic_load(&f->lst.bad_frames), ARB_ARRAY_SIZE(bad));
+	close(fd);
+}
+
 static void
 test_churn_peers_that_greet_and_die(void **state)
 {
@@ -989,6 +1045,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_sequence_gap_detected_and_counted, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_impossible_gap_is_a_protocol_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_churn_peers_that_greet_and_die, setup, teardown),
 		cmocka_unit_test_setup_teardown(

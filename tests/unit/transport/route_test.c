@@ -166,7 +166,7 @@ test_frames_before_the_mailbox_opens_are_kept(void **state)
 	n = lp_hello(b, &f->n, 1);
 	assert_true(lp_write(fd, b, n));
 	n = one_env(env, arb_pid_slot(self), "early");
-	assert_true(lp_send_data(fd, 9, 1, 1, env, n));
+	assert_true(lp_send_data(fd, 9, 1, 1, 0, env, n));
 	// Wait for the HELLO reply and the ACK of that frame: it was taken.
 	{
 		long r = lp_read_frame(fd, b, sizeof(b), 5000);
@@ -210,7 +210,7 @@ test_frames_for_another_mailbox_are_counted(void **state)
 	n = lp_hello(b, &f->n, 1);
 	assert_true(lp_write(fd, b, n));
 	n = one_env(env, arb__pid_make(ARB__KIND_PROCESS, 12, 1), "stray");
-	assert_true(lp_send_data(fd, 12, 1, 1, env, n));
+	assert_true(lp_send_data(fd, 12, 1, 1, 0, env, n));
 	dl = mono_ms() + 5000;
 	do {
 		arb__tp_stats_get(&t);
