@@ -320,6 +320,8 @@ typedef enum metric {
 	M_SEND_EAGAIN,
 	M_LOST,
 	M_STALE,
+	M_PUBLISHED,
+	M_UNHEARD,
 	M_HEARTBEAT_AGE,
 	M_COUNT,
 } metric;
@@ -354,6 +356,10 @@ static const struct {
 	[M_STALE] = { "arbor_actor_stale_total", "counter",
 	    "Messages addressed to an earlier incarnation, dropped (also in "
 	    "dead letters)." },
+	[M_PUBLISHED] = { "arbor_actor_published_total", "counter",
+	    "Publishes on a topic (arb_publish), heard or not." },
+	[M_UNHEARD] = { "arbor_actor_unheard_total", "counter",
+	    "Of its publishes: those the topic had no subscriber for." },
 	[M_HEARTBEAT_AGE] = { "arbor_actor_heartbeat_age_seconds", "gauge",
 	    "Time since the actor's loop last ticked (actors only)." },
 };
@@ -440,6 +446,12 @@ metric_cb(const arb_child_info *in, void *arg)
 		break;
 	case M_STALE:
 		n = in->stats.stale;
+		break;
+	case M_PUBLISHED:
+		n = in->stats.published;
+		break;
+	case M_UNHEARD:
+		n = in->stats.unheard;
 		break;
 	case M_HEARTBEAT_AGE:
 		if (!actor || in->heartbeat_age_ms < 0) {

@@ -219,7 +219,8 @@ tree_entry(const arb_child_info *in, void *arg)
 	arb__text_printf(b,
 	    "},\"stats\":{\"msgs_in\":%llu,\"msgs_out\":%llu,\"dead_letters\":"
 	    "%llu,\"rejected\":%llu,\"send_eagain\":%llu,"
-	    "\"late_replies\":%llu,\"batches_in\":%llu,\"batches_out\":%llu}",
+	    "\"late_replies\":%llu,\"batches_in\":%llu,\"batches_out\":%llu,"
+	    "\"published\":%llu,\"unheard\":%llu}",
 	    (unsigned long long) in->stats.msgs_in,
 	    (unsigned long long) in->stats.msgs_out,
 	    (unsigned long long) in->stats.dead_letters,
@@ -227,7 +228,9 @@ tree_entry(const arb_child_info *in, void *arg)
 	    (unsigned long long) in->stats.send_eagain,
 	    (unsigned long long) in->stats.late_replies,
 	    (unsigned long long) in->stats.batches_in,
-	    (unsigned long long) in->stats.batches_out);
+	    (unsigned long long) in->stats.batches_out,
+	    (unsigned long long) in->stats.published,
+	    (unsigned long long) in->stats.unheard);
 	metrics_json(b, in);
 	arb__text_add(b, ",\"children\":[", 13);
 	w->open[w->nopen++] = in->depth;

@@ -12,10 +12,14 @@
 // PONG with the number of rounds their incarnation heard (a ping follows
 // a publish to the same destination, so it arrives after it).  The
 // subscribers are a thread actor (st) and a process actor (sp); sp also
-// publishes once, to st and to itself.
+// publishes once, to st and to itself.  The node serves its control
+// socket and HTTP: the publishes and the unheard one show in /metrics and
+// in `arborctl status` (ARBORCTL_BIN, tests/CMakeLists.txt).
 
 #include "arb_test.h"
+#include "httpc.h"
 #include "probe.h"
+#include "tools.h"
 
 #include <event2/event.h>
 #include <fcntl.h>
@@ -375,7 +379,11 @@ cond_event(conductor *c, const arb_msg *m)
 			    (unsigned long long) v,
 			    (unsigned long long) c->accepted);
 			next(c, S_DONE);
-			arb_test_emit("conductor event=done");
+			arb_stats_get(c->ctx, &st);
+			arb_test_emit("conductor event=done published=%llu "
+			              "unheard=%llu",
+			    (unsigned long long) st.published,
+			    (unsigned long long) st.unheard);
 		}
 		break;
 	case S_DONE:
@@ -441,14 +449,24 @@ h_pubsub(int argc, char **argv)
 		.intensity = 100,
 		.period_ms = 1000 };
 	arb_node_opts      o = { .name = "test" };
+	arb_serve_opts     so = { .no_notify = true };
 	arb_node          *node;
+	char               sock[256], http[32];
 	int                code = -1;
 
-	(void) argc;
-	(void) argv;
 	if (pipe2(block_pipe, O_CLOEXEC) != 0
 	    || arb_node_open(&node, &o) != ARB_OK) {
 		return 99;
+	}
+	// The control socket and HTTP on the port the test chose (taken
+	// meanwhile: exit 70, and the test tries another).
+	snprintf(sock, sizeof(sock), "%s/ctl.sock", arb_test_dir());
+	snprintf(http, sizeof(http), "127.0.0.1:%s", argc > 1 ? argv[1] : "0");
+	so.control = sock;
+	so.http = http;
+	if (arb_node_serve(node, &so) != ARB_OK) {
+		arb_node_close(node);
+		return 70;
 	}
 	arb_node_run(node, &s, &code);
 	arb_node_close(node);
@@ -458,7 +476,65 @@ h_pubsub(int argc, char **argv)
 
 static const arb_test_helper helpers[] = {
 	{ "pubsub", h_pubsub },
+	{ "arbor", h_arbor },
+	{ "arborctl", h_arborctl },
 };
+
+// metrics_wait GETs /metrics until it holds every line of want (thread
+// actors' counters are as of their last heartbeat), 10 s at most.
+static void
+metrics_wait(int port, const char *const *want, size_t n)
+{
+	arb_test_http_resp r;
+	char               host[32];
+	struct timespec    ts;
+	int64_t            dl, now;
+	size_t             i;
+
+	snprintf(host, sizeof(host), "127.0.0.1:%d", port);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	dl = ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 10000;
+	for (;;) {
+		arb_test_http(port, "GET", "/metrics", host, 10000, &r);
+		assert_int_equal(r.status, 200);
+		for (i = 0; i < n && strstr(r.body, want[i]) != NULL; i++) {
+		}
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now = ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+		if (i == n) {
+			free(r.body);
+			return;
+		}
+		if (now >= dl) {
+			fail_msg("no \"%s\" in /metrics:\n%s", want[i], r.body);
+		}
+		free(r.body);
+		poll(NULL, 0, 100); // the next heartbeat
+	}
+}
+
+// status_line runs `arborctl status` on sock and returns (in out) the
+// table's line of path, or fails.
+static void
+status_line(const char *sock, const char *path, char *out, size_t len)
+{
+	const char   *args[] = { "--", "--socket", sock, "status", NULL };
+	arb_test_proc p;
+	char          needle[128];
+	const char   *l, *e;
+
+	arb_test_spawn(&p, "arborctl", args);
+	assert_int_equal(
+	    arb_test_exit_code(arb_test_wait_exit(&p, 10000)), 0);
+	snprintf(needle, sizeof(needle), "  %s ", path);
+	if ((l = strstr(p.out, needle)) == NULL) {
+		fail_msg("no %s in:\n%s", path, p.out);
+	}
+	e = strchr(l, '\n');
+	snprintf(out, len, "%.*s", e != NULL ? (int) (e - l) : (int) strlen(l),
+	    l);
+	arb_test_proc_fini(&p);
+}
 
 // --- test -------------------------------------------------------------------
 static void
@@ -466,10 +542,25 @@ test_publish_reaches_live_subscribers_only(void **state)
 {
 	arb_test_proc p;
 	const char   *l;
-	long          accepted, dead, handled;
+	long          accepted, dead, handled, published;
+	char          port_s[16], sock[256], want[2][160], line[512], cell[64];
+	const char   *args[] = { port_s, NULL };
+	const char   *wantv[4];
+	int           port = 0, tries;
 
 	(void) state;
-	arb_test_spawn(&p, "pubsub", NULL);
+	for (tries = 0; tries < 5; tries++) {
+		port = arb_test_free_port();
+		snprintf(port_s, sizeof(port_s), "%d", port);
+		arb_test_spawn(&p, "pubsub", args);
+		if (arb_test_try_expect(&p, "event=http_listen", 10000) != NULL) {
+			break;
+		}
+		arb_test_wait_exit(&p, 10000); // the port was taken
+		arb_test_proc_fini(&p);
+	}
+	assert_true(tries < 5);
+	snprintf(sock, sizeof(sock), "%s/ctl.sock", p.dir);
 	arb_test_expect(&p, "conductor event=up", 20000);
 	arb_test_expect(&p, "conductor event=subscribed", 10000);
 	// Round 1 reaches the thread and the process subscriber.
@@ -508,7 +599,32 @@ test_publish_reaches_live_subscribers_only(void **state)
 	l = arb_test_expect(&p, "conductor event=flood_handled", 20000);
 	handled = arb_test_field(l, "handled");
 	assert_int_equal(handled, accepted);
-	arb_test_expect(&p, "conductor event=done", 5000);
+	l = arb_test_expect(&p, "conductor event=done", 5000);
+	published = arb_test_field(l, "published");
+	assert_int_equal(arb_test_field(l, "unheard"), 1);
+	assert_true(published >= 3 + FLOOD_N);
+	// The counters on /metrics (the conductor's publishes and the one
+	// nobody heard; sp's one publish, in another process) ...
+	snprintf(want[0], sizeof(want[0]),
+	    "arbor_actor_published_total{path=\"root/conductor\"} %ld\n",
+	    published);
+	snprintf(want[1], sizeof(want[1]),
+	    "arbor_actor_unheard_total{path=\"root/conductor\"} 1\n");
+	wantv[0] = want[0];
+	wantv[1] = want[1];
+	wantv[2] = "arbor_actor_published_total{path=\"root/sp\"} 1\n";
+	wantv[3] = "arbor_actor_unheard_total{path=\"root/sp\"} 0\n";
+	metrics_wait(port, wantv, 4);
+	// ... and in arborctl status's PUB/UNHEARD column.
+	status_line(sock, "root/conductor", line, sizeof(line));
+	snprintf(cell, sizeof(cell), " %ld/1 ", published);
+	if (strstr(line, cell) == NULL) {
+		fail_msg("no \"%s\" in: %s", cell, line);
+	}
+	status_line(sock, "root/sp", line, sizeof(line));
+	if (strstr(line, " 1/0 ") == NULL) {
+		fail_msg("no \" 1/0 \" in: %s", line);
+	}
 	kill(p.pid, SIGTERM);
 	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&p, 15000)), 0);
 	arb_test_proc_fini(&p);

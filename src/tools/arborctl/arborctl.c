@@ -704,6 +704,7 @@ enum {
 	COL_UP,
 	COL_RST,
 	COL_IO,
+	COL_PUB,
 	COL_DEAD,
 	COL_REJ,
 	COL_EXIT,
@@ -712,7 +713,7 @@ enum {
 
 static const char *const col_names[NCOLS]
     = { "PATH", "TYPE", "ISOLATION", "STATE", "PID", "UPTIME", "RESTARTS",
-	      "MSGS IN/OUT", "DEAD", "REJECTED", "LAST EXIT" };
+	      "MSGS IN/OUT", "PUB/UNHEARD", "DEAD", "REJECTED", "LAST EXIT" };
 
 typedef struct table {
 	char (*cells)[NCOLS][160];
@@ -759,12 +760,16 @@ table_row(table *t, const msgpack_object *e)
 	snprintf(row[COL_RST], 160, "%lld", (long long) mp_int(e, "restarts"));
 	if (sup) {
 		snprintf(row[COL_IO], 160, "-");
+		snprintf(row[COL_PUB], 160, "-");
 		snprintf(row[COL_DEAD], 160, "-");
 		snprintf(row[COL_REJ], 160, "-");
 	} else {
 		snprintf(row[COL_IO], 160, "%lld/%lld",
 		    (long long) mp_int(stats, "msgs_in"),
 		    (long long) mp_int(stats, "msgs_out"));
+		snprintf(row[COL_PUB], 160, "%lld/%lld",
+		    (long long) mp_int(stats, "published"),
+		    (long long) mp_int(stats, "unheard"));
 		snprintf(row[COL_DEAD], 160, "%lld",
 		    (long long) mp_int(stats, "dead_letters"));
 		snprintf(row[COL_REJ], 160, "%lld",
