@@ -25,6 +25,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/../build}
 rate=${2:-6000}
 secs=${3:-20}
+# MQTT_RATE: readings/s from each of the 2 MQTT sensors (default RATE;
+# 0: serial in only, the path the issue's goal names).
+mqtt_rate=${MQTT_RATE:-$rate}
 count=${COUNT:-200000}
 build=$(cd "$build" && pwd)
 floor_bin="$build/bench/collector-mqtt-floor"
@@ -73,7 +76,7 @@ batching() {
 }
 
 export TMPDIR=$tmp
-collector_start "$build" "$rate"
+collector_start "$build" "$rate" --mqtt-rate "$mqtt_rate"
 http_port=$(sed -n 's|.*page *http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$tmp/out")
 up_port=$(sed -n 's/.*upstream 127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/out")
 sens_port=$(sed -n 's/.*sensors 127.0.0.1:\([0-9]*\),.*/\1/p' "$tmp/out")
@@ -81,10 +84,10 @@ for p in $(pgrep -f "collector-serial-sim --dir $tmp/" || true) \
          $(pgrep -f "collector-mqtt-sim --port $sens_port " || true); do
   sims+=("$p")
 done
-[ "${#sims[@]}" -ge 2 ] || { echo "simulators not found" >&2; exit 1; }
+[ "${#sims[@]}" -ge 1 ] || { echo "simulators not found" >&2; exit 1; }
 hz=$(getconf CLK_TCK)
 
-echo "== 1. end to end: 4 sensors x $rate readings/s offered, ${secs}s after 5s"
+echo "== 1. end to end: 2 serial x $rate + 2 MQTT x $mqtt_rate readings/s offered, ${secs}s after 5s"
 sleep 5
 read -r i0 s0 p0 b0 < <(counts)
 c0=$(cpu_ticks "$gw")
@@ -95,7 +98,7 @@ c1=$(cpu_ticks "$gw")
 t1=$(now)
 awk -v i0="$i0" -v i1="$i1" -v s0="$s0" -v s1="$s1" -v p0="$p0" -v p1="$p1" \
     -v b0="$b0" -v b1="$b1" -v c0="$c0" -v c1="$c1" -v hz="$hz" \
-    -v t0="$t0" -v t1="$t1" -v off="$((4 * rate))" 'BEGIN {
+    -v t0="$t0" -v t1="$t1" -v off="$((2 * rate + 2 * mqtt_rate))" 'BEGIN {
   d = t1 - t0
   printf "offered %d/s  in %.0f/s  stored %.0f/s  published %.0f/s  backlog %d -> %d\n",
     off, (i1 - i0) / d, (s1 - s0) / d, (p1 - p0) / d, b0, b1

@@ -9,7 +9,7 @@
 collector_start() {
   local i
   set -m
-  "$here/../examples/collector/run.sh" --build "$1" --rate "$2" \
+  "$here/../examples/collector/run.sh" --build "$1" --rate "$2" "${@:3}" \
     >"$tmp/out" 2>&1 &
   pid=$!
   set +m

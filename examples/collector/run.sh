@@ -14,22 +14,33 @@
 # restarts).  Ctrl-C (or --seconds N) stops everything in order, prints
 # the verifier's report and exits 0 when the gateway's stop was clean.
 #
-#   examples/collector/run.sh [--seconds N] [--rate R] [--build DIR]
+#   examples/collector/run.sh [--seconds N] [--rate R] [--mqtt-rate R]
+#                             [--build DIR]
+# --rate: readings/s from each sensor (default 10); --mqtt-rate: from
+# each MQTT sensor, if not --rate (0: no MQTT sensor runs).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 build="$here/../../build"
 seconds=0
 rate=10
+mqtt_rate=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds=$2; shift 2 ;;
     --rate) rate=$2; shift 2 ;;
+    --mqtt-rate) mqtt_rate=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (try --help)" >&2; exit 64 ;;
   esac
 done
+for r in "$rate" "${mqtt_rate:-0}" "$seconds"; do
+  case "$r" in
+    ''|*[!0-9]*) echo "run.sh: '$r' is not a number (--rate, --mqtt-rate, --seconds)" >&2; exit 64 ;;
+  esac
+done
+mqtt_rate=${mqtt_rate:-$rate}
 build=$(cd "$build" && pwd)
 bin="$build/examples/collector"
 arbor="$build/src/tools/arbor/arbor"
@@ -238,13 +249,15 @@ if [ "$ready" != 1 ]; then
   exit 1
 fi
 
-spawn "$bin/collector-mqtt-sim" --port "$sensors_port" --sensors 2 \
-  --rate "$rate" --garbage-every 50 --quiet >"$work/mqtt-sim.out" 2>&1
-sims+=("$!")
+if [ "$mqtt_rate" -gt 0 ]; then
+  spawn "$bin/collector-mqtt-sim" --port "$sensors_port" --sensors 2 \
+    --rate "$mqtt_rate" --garbage-every 50 --quiet >"$work/mqtt-sim.out" 2>&1
+  sims+=("$!")
+fi
 
 cat <<EOF
 gateway $name is up (pid $gateway_pid), ${rate} readings/s from each of
-2 serial and 2 MQTT sensors:
+2 serial and ${mqtt_rate} from each of 2 MQTT sensors:
   page       http://127.0.0.1:$http_port/  (and /metrics, /api/tree)
   tree       $arborctl --node $name status
   misbehave  echo 'garbage 1' > $work/serial.cmd   (or: unplug 1,

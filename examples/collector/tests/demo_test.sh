@@ -27,6 +27,11 @@ fail() {
 # job with SIGINT ignored, and bash cannot trap a signal ignored at its
 # entry): a process group a terminal's Ctrl-C would reach.
 export TMPDIR=$tmp
+# A bad argument is refused before anything starts, naming it.
+bad=$(timeout -s INT 20 "$here/../run.sh" --build "$build" --mqtt-rate fast 2>&1)
+[ $? = 64 ] && [[ "$bad" == *"'fast' is not a number"* ]] ||
+  fail "run.sh --mqtt-rate fast: $bad"
+[ -z "$(ls "$tmp")" ] || fail "run.sh --mqtt-rate fast left $(ls "$tmp")"
 set -m
 "$here/../run.sh" --build "$build" --rate 20 >"$tmp/out" 2>&1 &
 pid=$!
