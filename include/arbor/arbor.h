@@ -286,15 +286,23 @@ typedef struct arb_node_opts {
 	bool        no_signals;    // do not take SIGTERM/SIGINT/SIGHUP
 	int         log_level;     // ARB_LOG_* (default ARB_LOG_INFO)
 	int         log_time;      // ARB_LOG_TIME_* (default: auto)
-	// Several nodes (docs/multinode.md).  With listen or peers, either
-	// cookie_file or insecure is required (ARB_EINVAL otherwise).
-	const char          *listen;  // "tcp://HOST:PORT" peers dial (NULL:
-	                              // none; port 0: any, arb_node_port)
+	// Several nodes (docs/multinode.md).  With a tcp:// listener or
+	// peer, either cookie_file or insecure is required; with a
+	// tls+tcp:// one, the three tls_* files (ARB_EINVAL otherwise).
+	const char          *listen;  // "tcp://HOST:PORT" or
+	                              // "tls+tcp://HOST:PORT" peers dial
+	                              // (NULL: none; port 0: any,
+	                              // arb_node_port)
 	const arb_node_peer *peers;   // static peers this node dials (copied)
 	size_t               npeers;  // at most ARB_NODE_PEERS_MAX
 	const char *cookie_file;    // the shared secret: a file of 16-256
 	                            // bytes, owned by us, mode 0600 or 0400
 	bool        insecure;       // explicit: peers are not authenticated
+	const char *tls_cert;       // tls+tcp://: PEM, this node's
+	                            // certificate (its CN or a DNS
+	                            // subjectAltName is the node's name)
+	const char *tls_key;        // PEM, its private key (unencrypted)
+	const char *tls_ca;         // PEM, the CA that signs every node's
 	int         hb_interval_ms; // heartbeat period (0: 500 ms)
 	int         hb_miss;        // DOWN after this many periods of
 	                            // silence (0: 4)

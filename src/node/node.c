@@ -456,6 +456,7 @@ arb_node_open(arb_node **nodep, const arb_node_opts *opts)
 			.npeers = o.npeers,
 			.cookie_file = o.cookie_file,
 			.insecure = o.insecure,
+			.tls = { o.tls_cert, o.tls_key, o.tls_ca },
 			.hb_ms = o.hb_interval_ms,
 			.hb_miss = o.hb_miss,
 			.event = node_peer_event,
@@ -478,7 +479,10 @@ arb_node_open(arb_node **nodep, const arb_node_opts *opts)
 			arb__log(ARB_LOG_INFO, NULL,
 			    "event=peer_listen url=%s port=%d auth=%s",
 			    o.listen, arb__peers_port(),
-			    o.insecure ? "none (insecure)" : "cookie");
+			    strncmp(o.listen, "tls+", 4) == 0
+			        ? (o.cookie_file != NULL ? "tls+cookie" : "tls")
+			    : o.insecure ? "none (insecure)"
+			                 : "cookie");
 		}
 	}
 	if ((rv = arb__reg_open(&node->reg, &node_reg_io, node)) != 0) {

@@ -432,7 +432,8 @@ load_heartbeat(loader *ld, yaml_node_t *map)
 
 // check_auth: every plain tcp:// endpoint needs the cookie (node.cookie,
 // else the default file) as auth.c would load it, unless insecure; every
-// tls+tcp:// one needs node.tls.  plain / plain_at: the first plain
+// tls+tcp:// one needs node.tls, whose files make a TLS configuration
+// (and node.tls with no tls+tcp:// endpoint is an error).  plain / plain_at: the first plain
 // endpoint's value node (NULL: none); tls_at likewise.
 static void
 check_auth(loader *ld, yaml_node_t *node, yaml_node_t *plain_at,
@@ -442,6 +443,7 @@ check_auth(loader *ld, yaml_node_t *node, yaml_node_t *plain_at,
 	arb_tree    *cfg = ld->cfg;
 	yaml_node_t *ck_at = arb__doc_get(d, node, "cookie", NULL);
 	yaml_node_t *ins_at = arb__doc_get(d, node, "insecure", NULL);
+	yaml_node_t *tls_map = arb__doc_get(d, node, "tls", NULL);
 	arb__cookie  ck;
 	char         path[PATH_MAX], why[PATH_MAX + 256];
 
@@ -452,10 +454,25 @@ check_auth(loader *ld, yaml_node_t *node, yaml_node_t *plain_at,
 		    arb__doc_line(ck_at));
 		return;
 	}
-	if (tls_at != NULL && arb__doc_get(d, node, "tls", NULL) == NULL) {
+	if (tls_at != NULL && (tls_map = arb__doc_get(d, node, "tls", NULL))
+	    == NULL) {
 		arb__doc_err(d, tls_at, "node.tls",
 		    "missing: a tls+tcp:// endpoint needs node.tls {cert, "
 		    "key, ca}");
+	} else if (tls_at == NULL && tls_map != NULL) {
+		arb__doc_err(d, tls_map, "node.tls",
+		    "no tls+tcp:// listener or peer uses it");
+	} else if (tls_at != NULL && cfg->tls_cert != NULL
+	    && cfg->tls_key != NULL && cfg->tls_ca != NULL) {
+		// As the node will load them: the key must match the
+		// certificate, and nng must take all three.
+		arb__tls_files f = { cfg->tls_cert, cfg->tls_key, cfg->tls_ca };
+		struct nng_tls_config *t;
+
+		if (arb__tls_config(&t, &f, NULL, why, sizeof(why)) != ARB_OK) {
+			arb__doc_err(d, tls_map, "node.tls", "%s", why);
+		}
+		arb__tls_free(t);
 	}
 	if (cfg->insecure) {
 		return; // the user said so, in so many words
@@ -561,37 +578,4 @@ arb__loader_links(loader *ld, yaml_node_t *node)
 		return;
 	}
 	check_auth(ld, node, plain_at, tls_at);
-	arb__loader_links_unsupported(ld, node);
-}
-
-// arb__loader_links_unsupported: the node cannot make tls+tcp:// links
-// yet (arb_node_open says ARB_ENOTSUP), so a file that asks for one is
-// refused -- by `arbor check` and `arbor run` alike -- at each such URL,
-// rather than run without the link it asked for.
-void
-arb__loader_links_unsupported(loader *ld, yaml_node_t *node)
-{
-	arb__doc    *d = &ld->d;
-	yaml_node_t *x, *peers;
-	size_t       i;
-
-	if ((x = arb__doc_get(d, node, "listen", NULL)) != NULL
-	    && ld->cfg->listen != NULL
-	    && strncmp(ld->cfg->listen, "tls+", 4) == 0) {
-		arb__doc_err(d, x, "node.listen",
-		    "not supported yet: tls+tcp:// (use tcp:// with a "
-		    "cookie)");
-	}
-	peers = arb__doc_get(d, node, "peers", NULL);
-	for (i = 0; i < ld->cfg->npeers; i++) {
-		if (ld->cfg->peers[i].url != NULL
-		    && strncmp(ld->cfg->peers[i].url, "tls+", 4) == 0) {
-			arb__doc_err(d,
-			    arb__doc_get(d, arb__doc_item(d, peers, i), "url",
-			        NULL),
-			    arb__arena_printf(d->arena, "node.peers[%zu].url", i),
-			    "not supported yet: tls+tcp:// (use tcp:// with a "
-			    "cookie)");
-		}
-	}
 }

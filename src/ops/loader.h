@@ -67,9 +67,6 @@ bool arb__loader_name_ok(const char *s);
 // mapping (listen, peers, cookie, insecure, tls, heartbeat) into ld->cfg
 // (links.c).
 void arb__loader_links(loader *ld, yaml_node_t *node);
-// arb__loader_links_unsupported refuses tls+tcp:// endpoints: the node
-// cannot make them yet.
-void arb__loader_links_unsupported(loader *ld, yaml_node_t *node);
 
 // arb__loader_sup builds the supervisor spec of mapping map at path, whose
 // site is si (tree.c).  Returns NULL when map is not a mapping.

@@ -105,6 +105,9 @@ arb_tree_node_opts(const arb_tree *tree, arb_node_opts *opts)
 	opts->npeers = tree->npeers;
 	opts->cookie_file = tree->cookie;
 	opts->insecure = tree->insecure;
+	opts->tls_cert = tree->tls_cert;
+	opts->tls_key = tree->tls_key;
+	opts->tls_ca = tree->tls_ca;
 	opts->hb_interval_ms = tree->heartbeat_ms;
 	opts->hb_miss = tree->heartbeat_misses;
 }

@@ -13,7 +13,8 @@
 // nng_aio_stop, and hand work to actor loops only through mailboxes
 // (whole batches, one wakeup per batch at most).  Every object here is
 // shared between an actor loop and nng's threads and guards its state
-// with its own mutex.  Only tp_stream.c includes <nng/nng.h>.
+// with its own mutex.  Only tp_stream.c includes <nng/nng.h> (and tls.c,
+// nng's TLS configuration).
 
 #ifndef ARB_LINK_H
 #define ARB_LINK_H
@@ -23,6 +24,7 @@
 #include <stdatomic.h>
 
 struct event;
+struct nng_tls_config;
 
 // ---------------------------------------------------------------------------
 // Frames (frame.c)
@@ -203,6 +205,10 @@ typedef struct arb__link_cfg {
 	// authentication (a node's own processes, or `insecure`).  The
 	// cookie must outlive every link and listener using it.
 	const struct arb__cookie *cookie;
+	// tls: tls+tcp:// only (arb__tls_config: the listener's server side,
+	// or the dialer's client side naming the node it dials); the
+	// listener or dialer takes its own hold.  NULL otherwise.
+	struct nng_tls_config *tls;
 	int  hb_ms;   // dialer: a heartbeat every hb_ms (0: none)
 	int  hb_miss; // dialer: down when none answered for hb_ms * hb_miss
 	bool keep_up; // dialer: dial at once and after every loss, idle or not
@@ -385,6 +391,27 @@ void arb__auth_proof(const arb__cookie *ck, bool acceptor,
 bool arb__auth_check(const arb__cookie *ck, bool peer_acceptor,
     const uint8_t mine[ARB__AUTH_NONCE], const uint8_t theirs[ARB__AUTH_NONCE],
     const char *me, const char *peer, const uint8_t proof[ARB__AUTH_MAC]);
+
+// ---------------------------------------------------------------------------
+// TLS of node links (tls.c): nng's tls+tcp:// with certificates, both
+// directions authenticated (docs/multinode.md, "TLS").
+// ---------------------------------------------------------------------------
+typedef struct arb__tls_files {
+	const char *cert; // PEM: this node's certificate
+	const char *key;  // PEM: its private key (unencrypted)
+	const char *ca;   // PEM: the CA that signs every node's certificate
+} arb__tls_files;
+
+// arb__tls_config makes a TLS configuration from the files: a server's
+// (server_name NULL: it requires the dialer's certificate) or a client's
+// (the listener's certificate must name server_name).  It refuses, with
+// a sentence in err naming the file and what is wrong, a file that
+// cannot be read or is not PEM nng takes, or a key that does not match
+// the certificate.
+int arb__tls_config(struct nng_tls_config **out, const arb__tls_files *files,
+    const char *server_name, char *err, size_t errlen);
+// arb__tls_free drops our hold (NULL: no-op).
+void arb__tls_free(struct nng_tls_config *cfg);
 
 // ---------------------------------------------------------------------------
 // Timers (ttimer.c): one thread per process calls fn(arg) when a deadline

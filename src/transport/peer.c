@@ -10,8 +10,9 @@
 // dialling at once is the normal case, not a race: there is never a
 // second link for one direction, so no tie-break is needed.
 //
-// Both directions authenticate (cookie: link.h, auth.c) unless the node
-// is explicitly insecure.  The dialled link sends a heartbeat every
+// Both directions authenticate: with the cookie (link.h, auth.c) on
+// tcp://, with certificates on tls+tcp:// (tls.c; and the cookie too when
+// there is one), unless the node is explicitly insecure.  The dialled link sends a heartbeat every
 // hb_ms ahead of its queued data; no echo for hb_ms * hb_miss, or the
 // stream closing, makes the peer DOWN for the node (event), which then
 // takes down what it knew of the peer's actors.  The link redials with
@@ -44,6 +45,7 @@ static struct {
 	bool            open;
 	arb__cookie     cookie;
 	arb__link_cfg   cfg;
+	struct nng_tls_config *tls_server; // a tls+tcp:// listener's
 	arb__lsn       *lsn;
 	peer           *peers;
 	size_t          npeers;
@@ -67,29 +69,38 @@ name_ok(const char *s)
 	return true;
 }
 
+static bool
+is_tls(const char *url)
+{
+	return url != NULL && strncmp(url, "tls+tcp://", 10) == 0;
+}
+
+static bool
+is_tcp(const char *url)
+{
+	return url != NULL && strncmp(url, "tcp://", 6) == 0;
+}
+
 int
 arb__peers_check(const arb__peers_cfg *cfg, const char *self_name, char *err,
     size_t errlen)
 {
 	size_t i, j;
+	bool   plain = false, tls = false;
 
 	if (cfg->listen == NULL && cfg->npeers == 0) {
 		return ARB_OK;
 	}
 	if (cfg->listen != NULL) {
-		if (strncmp(cfg->listen, "tls+tcp://", 10) == 0) {
-			snprintf(err, errlen,
-			    "listen %s: tls+tcp:// is not supported yet (use "
-			    "tcp:// with a cookie)",
-			    cfg->listen);
-			return ARB_ENOTSUP;
-		}
-		if (strncmp(cfg->listen, "tcp://", 6) != 0
+		if ((!is_tcp(cfg->listen) && !is_tls(cfg->listen))
 		    || strlen(cfg->listen) >= sizeof(P.peers[0].url)) {
 			snprintf(err, errlen,
-			    "listen %s: not a tcp://HOST:PORT URL", cfg->listen);
+			    "listen %s: not a tcp://HOST:PORT or "
+			    "tls+tcp://HOST:PORT URL",
+			    cfg->listen);
 			return ARB_EINVAL;
 		}
+		*(is_tls(cfg->listen) ? &tls : &plain) = true;
 	}
 	if (cfg->npeers > ARB_NODE_PEERS_MAX
 	    || (cfg->npeers > 0 && cfg->peers == NULL)) {
@@ -112,19 +123,15 @@ arb__peers_check(const arb__peers_cfg *cfg, const char *self_name, char *err,
 			    "peer %s: that is this node's own name", p->name);
 			return ARB_EINVAL;
 		}
-		if (p->url == NULL || strncmp(p->url, "tcp://", 6) != 0
+		if ((!is_tcp(p->url) && !is_tls(p->url))
 		    || strlen(p->url) >= sizeof(P.peers[0].url)) {
-			if (p->url != NULL
-			    && strncmp(p->url, "tls+tcp://", 10) == 0) {
-				snprintf(err, errlen,
-				    "peer %s: tls+tcp:// is not supported yet",
-				    p->name);
-				return ARB_ENOTSUP;
-			}
 			snprintf(err, errlen,
-			    "peer %s: url must be tcp://HOST:PORT", p->name);
+			    "peer %s: url must be tcp://HOST:PORT or "
+			    "tls+tcp://HOST:PORT",
+			    p->name);
 			return ARB_EINVAL;
 		}
+		*(is_tls(p->url) ? &tls : &plain) = true;
 		for (j = 0; j < i; j++) {
 			if (strcmp(cfg->peers[j].name, p->name) == 0
 			    || arb__node_id(cfg->peers[j].name)
@@ -145,16 +152,42 @@ arb__peers_check(const arb__peers_cfg *cfg, const char *self_name, char *err,
 		    cfg->hb_miss);
 		return ARB_EINVAL;
 	}
-	if (cfg->cookie_file == NULL && !cfg->insecure) {
+	if (tls
+	    && (cfg->tls.cert == NULL || cfg->tls.key == NULL
+	        || cfg->tls.ca == NULL)) {
 		snprintf(err, errlen,
-		    "a node with a listener or peers needs a cookie file, or "
-		    "an explicit insecure: true");
+		    "tls+tcp:// links need the TLS files: this node's "
+		    "certificate, its key and the CA (tls_cert, tls_key, "
+		    "tls_ca)");
+		return ARB_EINVAL;
+	}
+	if (!tls && (cfg->tls.cert != NULL || cfg->tls.key != NULL
+	        || cfg->tls.ca != NULL)) {
+		snprintf(err, errlen,
+		    "TLS files given but no tls+tcp:// listener or peer "
+		    "uses them");
+		return ARB_EINVAL;
+	}
+	if (plain && cfg->cookie_file == NULL && !cfg->insecure) {
+		snprintf(err, errlen,
+		    "tcp:// links need a cookie file, or an explicit "
+		    "insecure: true (or use tls+tcp:// with certificates)");
 		return ARB_EINVAL;
 	}
 	if (cfg->cookie_file != NULL && cfg->insecure) {
 		snprintf(err, errlen,
 		    "a cookie file and insecure: true contradict each other");
 		return ARB_EINVAL;
+	}
+	if (tls) {
+		// The files load as the links would load them.
+		struct nng_tls_config *t;
+		int rv = arb__tls_config(&t, &cfg->tls, NULL, err, errlen);
+
+		arb__tls_free(t);
+		if (rv != ARB_OK) {
+			return rv;
+		}
 	}
 	if (cfg->cookie_file != NULL) {
 		arb__cookie ck;
@@ -246,12 +279,35 @@ static const arb__lsn_ops peer_lsn_ops = {
 	.data = peer_on_data,
 };
 
+// peer_dialer makes p's link: over TLS, with a client configuration of
+// its own that requires p's certificate to name p.
+static int
+peer_dialer(peer *p, const arb__peers_cfg *cfg, char *err, size_t errlen)
+{
+	arb__link_cfg lc = P.cfg;
+	int           rv;
+
+	if (is_tls(p->url)
+	    && (rv = arb__tls_config(&lc.tls, &cfg->tls, p->name, err, errlen))
+	        != ARB_OK) {
+		return rv;
+	}
+	rv = arb__link_open(&p->link, p->url, &lc, NULL, NULL);
+	arb__tls_free(lc.tls); // the dialer holds its own
+	if (rv != ARB_OK) {
+		snprintf(err, errlen, "peer %s: cannot dial %s: %s", p->name,
+		    p->url, arb_strerror(rv));
+	}
+	return rv;
+}
+
 int
 arb__peers_open(const arb__peers_cfg *cfg, const arb__addr *self,
     size_t max_msg, char *err, size_t errlen)
 {
-	size_t i;
-	int    rv;
+	arb__link_cfg lc;
+	size_t        i;
+	int           rv;
 
 	if ((rv = arb__peers_check(cfg, self->node, err, errlen)) != ARB_OK) {
 		return rv;
@@ -297,19 +353,26 @@ arb__peers_open(const arb__peers_cfg *cfg, const arb__addr *self,
 		snprintf(p->name, sizeof(p->name), "%s", cfg->peers[i].name);
 		snprintf(p->url, sizeof(p->url), "%s", cfg->peers[i].url);
 		p->node_id = arb__node_id(p->name);
-		if ((rv = arb__link_open(&p->link, p->url, &P.cfg, NULL, NULL))
-		    != ARB_OK) {
-			snprintf(err, errlen, "peer %s: cannot dial %s",
-			    p->name, p->url);
+		if ((rv = peer_dialer(p, cfg, err, errlen)) != ARB_OK) {
 			P.open = true;
 			arb__peers_close();
 			return rv;
 		}
 		arb__link_watch(p->link, peer_watch, p);
 	}
+	if (is_tls(cfg->listen)
+	    && (rv = arb__tls_config(&P.tls_server, &cfg->tls, NULL, err,
+	            errlen))
+	        != ARB_OK) {
+		P.open = true;
+		arb__peers_close();
+		return rv;
+	}
+	lc = P.cfg;
+	lc.tls = P.tls_server; // the listener keeps its hold until closed
 	if (cfg->listen != NULL
 	    && (rv = arb__lsn_open(&P.lsn, cfg->listen, 0, &peer_lsn_ops, NULL,
-	            &P.cfg))
+	            &lc))
 	        != ARB_OK) {
 		snprintf(err, errlen, "listen %s: %s", cfg->listen,
 		    arb_strerror(rv));
@@ -336,6 +399,8 @@ arb__peers_close(void)
 	arb__tp_set_remote(NULL);
 	arb__lsn_close(P.lsn);
 	P.lsn = NULL;
+	arb__tls_free(P.tls_server);
+	P.tls_server = NULL;
 	for (i = 0; i < P.npeers; i++) {
 		arb__link_rele(P.peers[i].link); // DOWN events may follow
 	}

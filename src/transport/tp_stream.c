@@ -1070,6 +1070,12 @@ conn_recv_cb(void *arg)
 		if (rv == NNG_ETIMEDOUT) {
 			lsn_note(c->lsn, true, "no HELLO within %d ms",
 			    c->lsn->cfg.hello_ms);
+		} else if (rv == NNG_EPEERAUTH || rv == NNG_ECRYPTO) {
+			stat_add(&c->lsn->cfg.stats->auth_failed, 1);
+			lsn_note(c->lsn, true,
+			    "TLS handshake failed: %s (no certificate, or one "
+			    "the CA did not sign?)",
+			    nng_strerror(rv));
 		} else {
 			lsn_note(c->lsn, true,
 			    "%s after %zu bytes, before a whole HELLO",
@@ -1134,6 +1140,12 @@ lsn_listen(arb__lsn *l)
 	if ((rv = nng_stream_listener_alloc(&l->l, l->url)) != 0) {
 		l->l = NULL;
 		return rv;
+	}
+	if (l->cfg.tls != NULL
+	    && (rv = nng_stream_listener_set_ptr(
+	            l->l, NNG_OPT_TLS_CONFIG, l->cfg.tls))
+	        != 0) {
+		goto fail;
 	}
 	if (l->perms != 0 && strncmp(l->url, "ipc://", 6) == 0
 	    && (rv = nng_stream_listener_set_int(
@@ -1423,6 +1435,7 @@ struct arb__link {
 	uint8_t            hbfr[ARB__FR_HB_LEN];
 	arb__ttimer        hbt;
 	bool               hbt_ok;    // hbt initialised
+	bool               tls_noted; // this connection's TLS failure logged
 	bool               hbt_armed; // its callback is owed (one op)
 	int64_t            heard_ms;  // greeting or last echo
 	int64_t            last_hb_ms;
@@ -1781,6 +1794,8 @@ link_send(arb__link *k)
 	nng_stream_send(k->s, k->saio);
 }
 
+static void link_tls_note(arb__link *k, int rv);
+
 static void
 link_send_cb(void *arg)
 {
@@ -1792,6 +1807,7 @@ link_send_cb(void *arg)
 
 	pthread_mutex_lock(&k->mtx);
 	k->sending = false;
+	link_tls_note(k, rv);
 	if (rv != 0 || k->state != L_UP) {
 		link_flight_settle(k, k->f_done + (rv == 0 ? n : 0));
 		link_down(k);
@@ -1876,6 +1892,23 @@ link_note(arb__link *k, const char *why)
 	    k->url, k->peer.name[0] ? k->peer.name : "-", why,
 	    (unsigned long long) k->log_suppressed);
 	k->log_suppressed = 0;
+}
+
+// link_tls_note: a tls+tcp:// link's handshake failed (nng reports it on
+// the first send or receive): the listener's certificate is not the CA's
+// or does not name the node dialled, or the listener refused ours.
+// Counted and logged once per connection.  Under k->mtx.
+static void
+link_tls_note(arb__link *k, int rv)
+{
+	if ((rv == NNG_EPEERAUTH || rv == NNG_ECRYPTO) && k->state == L_UP
+	    && !k->greeted && !k->tls_noted) {
+		k->tls_noted = true;
+		stat_add(&k->cfg.stats->auth_failed, 1);
+		link_note(k,
+		    "TLS handshake failed: its certificate is not our CA's "
+		    "or does not name the node dialled, or it refused ours");
+	}
 }
 
 // link_greeted takes the acceptor's HELLO reply (in k->peer): with a
@@ -2002,6 +2035,7 @@ link_recv_cb(void *arg)
 	int        rv = nng_aio_result(k->raio);
 
 	pthread_mutex_lock(&k->mtx);
+	link_tls_note(k, rv);
 	if (rv == 0 && k->state == L_UP) {
 		k->rlen += nng_aio_count(k->raio);
 		if (link_parse(k)) {
@@ -2035,6 +2069,7 @@ link_dial_cb(void *arg)
 		k->s = nng_aio_get_output(k->daio, 0);
 		k->state = L_UP;
 		k->greeted = false;
+		k->tls_noted = false;
 		k->authed = k->cfg.cookie == NULL;
 		k->hello_sent = false;
 		if (k->cfg.cookie != NULL) {
@@ -2181,6 +2216,15 @@ arb__link_open(arb__link **kp, const char *url, const arb__link_cfg *cfg,
 		arb__free(k);
 		return arb__err_from_nng(rv);
 	}
+	if (cfg->tls != NULL
+	    && (rv = nng_stream_dialer_set_ptr(k->d, NNG_OPT_TLS_CONFIG,
+	            cfg->tls))
+	        != 0) {
+		nng_stream_dialer_free(k->d);
+		arb__free(k);
+		return arb__err_from_nng(rv);
+	}
+	k->cfg.tls = NULL; // the dialer holds it now; not ours to keep
 	if ((rv = nng_aio_alloc(&k->daio, link_dial_cb, k)) != 0
 	    || (rv = nng_aio_alloc(&k->saio, link_send_cb, k)) != 0
 	    || (rv = nng_aio_alloc(&k->raio, link_recv_cb, k)) != 0

@@ -262,11 +262,12 @@ void arb__outq_close(arb__outq *q);
 // process only.
 // ---------------------------------------------------------------------------
 typedef struct arb__peers_cfg {
-	const char          *listen; // tcp:// URL, or NULL
+	const char          *listen; // tcp:// or tls+tcp:// URL, or NULL
 	const arb_node_peer *peers;
 	size_t               npeers;
 	const char          *cookie_file;
 	bool                 insecure;
+	arb__tls_files       tls;     // tls+tcp:// (all three, or none)
 	int                  hb_ms;   // 0: default
 	int                  hb_miss; // 0: default
 	// event tells the node that peer `idx` came up (with its creation)

@@ -7,9 +7,9 @@
 // value and the field named.  Authentication is on by default: a file
 // that opens a TCP listener (or dials a peer) over plain tcp:// without a
 // cookie file that auth.c accepts (owner-only permissions, 16 bytes at
-// least), or TLS, is refused unless it says `insecure: true`.  Until the
-// transport builds tls+tcp:// links, a file that asks for one is refused
-// at its URL ("not supported yet"), never run without it.  The real binary (ARBOR_BIN) runs as a
+// least), or TLS, is refused unless it says `insecure: true`.  TLS files
+// are checked as the node will load them (real certificates made with
+// openssl by the test).  The real binary (ARBOR_BIN) runs as a
 // child with HOME and XDG_CONFIG_HOME pointing into the test's own
 // directory, so the default cookie file is the test's.
 
@@ -138,16 +138,6 @@ is_ok(const char *out, const char *file)
 	return strstr(out, want) != NULL && problems(out) == 0;
 }
 
-// only_unsupported is true when the output's single problem is that node
-// links are not built yet, at the line of node.listen (or node.peers).
-static bool
-only_unsupported(const char *out, const char *file, int line,
-    const char *field)
-{
-	return problems(out) == 1
-	    && has_problem(out, file, line, field, "not supported yet");
-}
-
 // --- broken files -----------------------------------------------------------
 
 typedef struct broken {
@@ -254,6 +244,12 @@ static const broken cases[] = {
 	              "  tls: {cert: /nonexistent/c.pem, key: /nonexistent/k}\n"
 	              "root: {}\n",
 	    5, "node.tls.ca", "missing" },
+	{ "tls_without_tls_endpoint",
+	    NODE_HEAD "  listen: tcp://127.0.0.1:7400\n  insecure: true\n"
+	              "  tls: {cert: /nonexistent/c.pem, key: /nonexistent/k, "
+	              "ca: /nonexistent/ca}\n"
+	              "root: {}\n",
+	    6, "node.tls", "no tls+tcp:// listener or peer uses it" },
 	{ "tls_cert_missing_file",
 	    NODE_HEAD "  listen: tls+tcp://127.0.0.1:7400\n"
 	              "  tls:\n    cert: /nonexistent/c.pem\n"
@@ -480,13 +476,37 @@ test_default_cookie_file(void **state)
 	arb_test_proc_fini(&p);
 }
 
-// tls+tcp:// needs node.tls: PEM files, the private key closed to others;
-// TLS alone authenticates (no cookie needed).
+// make_pki makes, in the test's directory, a CA (ca.pem) and gw1's key
+// and certificate signed by it (gw1.key, mode 0600, gw1.pem), and
+// other.key / other.pem, a second key pair, with openssl.  False (the
+// test skips) without openssl.
+static bool
+make_pki(void)
+{
+	char cmd[2048];
+
+	snprintf(cmd, sizeof(cmd),
+	    "cd '%s' && E='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+	    "-nodes' && { openssl req -x509 $E -keyout ca.key -out ca.pem "
+	    "-days 2 -subj /CN=test-ca && openssl req $E -keyout gw1.key "
+	    "-out gw1.csr -subj /CN=gw1 && openssl x509 -req -in gw1.csr "
+	    "-CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -out gw1.pem "
+	    "&& openssl req -x509 $E -keyout other.key -out other.pem "
+	    "-days 2 -subj /CN=other && chmod 600 gw1.key other.key; } "
+	    ">openssl.log 2>&1",
+	    tmpdir);
+	return system(cmd) == 0;
+}
+
+// tls+tcp:// needs node.tls: PEM files, the private key closed to others,
+// and files the node's TLS takes (a key that is its certificate's); TLS
+// alone authenticates (no cookie needed).
 static void
 test_tls_files_are_checked(void **state)
 {
 	arb_test_proc p;
 	const char   *file;
+	char          tls[512];
 	static const char pem[] = "-----BEGIN CERTIFICATE-----\nAAAA\n"
 	                          "-----END CERTIFICATE-----\n";
 	static const char yaml[] = "node:\n  name: gw1\n"
@@ -494,66 +514,99 @@ test_tls_files_are_checked(void **state)
 	                           "  tls:\n"
 	                           "    cert: node.pem\n"
 	                           "    key: node.key\n"
-	                           "    ca: ca.pem\n"
+	                           "    ca: fake-ca.pem\n"
 	                           "root: {}\n";
 
 	(void) state;
 	need_arbor();
+	if (!make_pki()) {
+		skip();
+	}
 	write_file("node.pem", pem, 0644);
-	write_file("ca.pem", "not a certificate\n", 0644);
+	write_file("bad-ca.pem", "not a certificate\n", 0644);
 	write_file("node.key", pem, 0644);
-	file = write_file("tls.yaml", yaml, 0600);
+	file = write_file("tls.yaml",
+	    "node:\n  name: gw1\n  listen: tls+tcp://127.0.0.1:7400\n"
+	    "  tls:\n    cert: node.pem\n    key: node.key\n"
+	    "    ca: bad-ca.pem\nroot: {}\n",
+	    0600);
 	assert_int_equal(check(&p, file, "", false), ARB_EXIT_CONFIG);
 	if (!has_problem(p.out, file, 6, "node.tls.key", "chmod 600")
 	    || !has_problem(p.out, file, 7, "node.tls.ca", "not a PEM file")
-	    || problems(p.out) != 3) {
-		fail_msg("want node.tls.key (mode) and node.tls.ca (not PEM) "
-		         "and not supported yet; got:\n%s",
+	    || problems(p.out) != 2) {
+		fail_msg("want node.tls.key (mode) and node.tls.ca (not PEM); "
+		         "got:\n%s",
 		    p.out);
 	}
 	arb_test_proc_fini(&p);
-	write_file("ca.pem", pem, 0644);
+	// PEM-shaped files nng cannot take: refused at node.tls.
 	write_file("node.key", pem, 0600);
+	write_file("fake-ca.pem", pem, 0644);
+	file = write_file("tls.yaml", yaml, 0600);
 	assert_int_equal(check(&p, file, "", false), ARB_EXIT_CONFIG);
-	if (!only_unsupported(p.out, file, 3, "node.listen")) {
-		fail_msg("valid TLS: want only not supported yet; got:\n%s",
+	if (!has_problem(p.out, file, 5, "node.tls",
+	        "node.pem: not a certificate")
+	    || problems(p.out) != 1) {
+		fail_msg("PEM-shaped garbage: want node.tls refused; got:\n%s",
 		    p.out);
+	}
+	arb_test_proc_fini(&p);
+	// A certificate and a key that are not a pair: refused, named.
+	snprintf(tls, sizeof(tls),
+	    "node:\n  name: gw1\n  listen: tls+tcp://127.0.0.1:7400\n"
+	    "  tls:\n    cert: gw1.pem\n    key: other.key\n"
+	    "    ca: ca.pem\nroot: {}\n");
+	file = write_file("pair.yaml", tls, 0600);
+	assert_int_equal(check(&p, file, "", false), ARB_EXIT_CONFIG);
+	if (!has_problem(p.out, file, 5, "node.tls",
+	        "other.key is not the key of the certificate")
+	    || problems(p.out) != 1) {
+		fail_msg("key of another certificate: want node.tls refused, "
+		         "naming the pair; got:\n%s",
+		    p.out);
+	}
+	arb_test_proc_fini(&p);
+	// The real thing: accepted, no cookie needed.
+	snprintf(tls, sizeof(tls),
+	    "node:\n  name: gw1\n  listen: tls+tcp://127.0.0.1:7400\n"
+	    "  tls:\n    cert: gw1.pem\n    key: gw1.key\n"
+	    "    ca: ca.pem\nroot: {}\n");
+	file = write_file("good.yaml", tls, 0600);
+	if (check(&p, file, "", false) != 0) {
+		fail_msg("good TLS files: want ok; got:\n%s", p.out);
 	}
 	arb_test_proc_fini(&p);
 }
 
-// tls+tcp:// is not built yet: a file that asks for it is refused by
-// `arbor run` as by `arbor check`, at the URL, before anything starts --
-// never run without the link it asks for.
+// `arbor run` refuses TLS files the node could not use as `arbor check`
+// does, at node.tls, before anything starts -- never run without the
+// link it asks for.
 static void
-test_run_refuses_tls_not_built(void **state)
+test_run_refuses_bad_tls(void **state)
 {
 	arb_test_proc p;
 	const char   *file;
-	static const char pem[] = "-----BEGIN CERTIFICATE-----\nAAAA\n"
-	                          "-----END CERTIFICATE-----\n";
 
 	(void) state;
 	need_arbor();
-	write_file("node.pem", pem, 0644);
-	write_file("ca.pem", pem, 0644);
-	write_file("node.key", pem, 0600);
+	if (!make_pki()) {
+		skip();
+	}
 	file = write_file("run.yaml",
 	    "node:\n  name: gw1\n  listen: tcp://127.0.0.1:7400\n" // 1-3
 	    "  insecure: true\n"                                     // 4
-	    "  tls: {cert: node.pem, key: node.key, ca: ca.pem}\n"   // 5
+	    "  tls: {cert: gw1.pem, key: other.key, ca: ca.pem}\n"   // 5
 	    "  peers:\n    - {name: central, url: \"tcp://localhost:7401\"}\n"
 	    "    - {name: gw2, url: \"tls+tcp://[::1]:7402\"}\n" // 8
 	    "root:\n  children:\n    - {name: e, type: echo}\n",
 	    0600);
 	assert_int_equal(check(&p, file, "", true), ARB_EXIT_CONFIG);
-	if (!has_problem(p.out, file, 8, "node.peers[1].url",
-	        "not supported yet: tls+tcp://")
+	if (!has_problem(p.out, file, 5, "node.tls",
+	        "other.key is not the key of the certificate")
 	    || problems(p.out) != 1
 	    || strstr(p.out, "nothing was started") == NULL
 	    || strstr(p.out, "event=") != NULL) {
-		fail_msg("want node.peers[1].url: not supported yet, nothing "
-		         "started; got:\n%s",
+		fail_msg("want node.tls refused, nothing started; got:\n%s",
 		    p.out);
 	}
 	arb_test_proc_fini(&p);
@@ -573,7 +626,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(
 	    test_tls_files_are_checked, setup, teardown),
 	cmocka_unit_test_setup_teardown(
-	    test_run_refuses_tls_not_built, setup, teardown),
+	    test_run_refuses_bad_tls, setup, teardown),
 };
 
 ARB_TEST_MAIN("integration.links_check", tests, helpers)

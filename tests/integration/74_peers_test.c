@@ -848,10 +848,18 @@ test_peer_settings_are_checked(void **state)
 	o.listen = "tcp://127.0.0.1:0";
 	// Neither a cookie nor insecure.
 	ARB_FAIL(arb_node_open(&node, &o), ARB_EINVAL);
-	// TLS: not yet.
+	// TLS without its files; TLS files with no TLS endpoint; TLS files
+	// nng cannot take (multinode/15_tls.sh runs real certificates).
 	o.insecure = true;
 	o.listen = "tls+tcp://127.0.0.1:0";
-	ARB_FAIL(arb_node_open(&node, &o), ARB_ENOTSUP);
+	ARB_FAIL(arb_node_open(&node, &o), ARB_EINVAL);
+	arb_test_write_file(dir, "junk.pem", "-----BEGIN CERTIFICATE-----\n"
+	    "AAAA\n-----END CERTIFICATE-----\n", path, sizeof(path));
+	o.tls_cert = o.tls_key = o.tls_ca = path;
+	ARB_FAIL(arb_node_open(&node, &o), ARB_EINVAL);
+	o.listen = "tcp://127.0.0.1:0";
+	ARB_FAIL(arb_node_open(&node, &o), ARB_EINVAL);
+	o.tls_cert = o.tls_key = o.tls_ca = NULL;
 	// A peer named like this node, a peer without a tcp URL.
 	o.listen = "tcp://127.0.0.1:0";
 	p.name = "gw1";
