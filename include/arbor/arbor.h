@@ -237,6 +237,10 @@ typedef struct arb_child_spec {
 	int           watchdog_ms;      // process: 0 = off
 	bool          significant;
 	const arb_sup_spec *sup; // ARB_SUPERVISOR: the nested supervisor
+	// The node the child runs on (a peer's name, docs/supervision.md,
+	// "Remote children"); NULL or this node's own name: here.  Thread
+	// and process actors only.
+	const char   *node;
 } arb_child_spec;
 
 struct arb_sup_spec {
@@ -306,6 +310,9 @@ typedef struct arb_node_opts {
 	int         hb_interval_ms; // heartbeat period (0: 500 ms)
 	int         hb_miss;        // DOWN after this many periods of
 	                            // silence (0: 4)
+	int         orphan_grace_ms; // a remote child whose supervisor's
+	                             // node is lost is stopped this long
+	                             // after (0: 5000; 10..86400000)
 } arb_node_opts;
 
 #define ARB_LOG_DEFAULT 0 // info, or $ARB_LOG_LEVEL when set
@@ -488,6 +495,7 @@ typedef struct arb_child_info {
 	const arb_metric_info *metrics;
 	size_t                 nmetrics;
 	bool                   significant; // its spec's significant flag
+	const char            *node; // a remote child's node, else NULL
 } arb_child_info;
 
 typedef void (*arb_walk_cb)(const arb_child_info *info, void *arg);

@@ -328,6 +328,8 @@ node_peer_cb(evutil_socket_t fd, short what, void *arg)
 				    "incarnation=%u",
 				    info[i].name, info[i].url,
 				    (unsigned) info[i].incarnation);
+				arb__remote_peer_up(
+				    node, arb__peers_node_id(i));
 			} else {
 				node->peer_downs[i]++;
 				arb__log(ARB_LOG_WARN, NULL,
@@ -338,6 +340,10 @@ node_peer_cb(evutil_socket_t fd, short what, void *arg)
 				// once (their entries are gone after).
 				arb__stree_peer_lost(
 				    &node->tree, arb__peers_node_id(i));
+				// Remote children: ours there exit with
+				// noconnection, its here become orphans.
+				arb__remote_peer_down(node,
+				    arb__peers_node_id(i), info[i].name);
 			}
 		}
 	}
@@ -493,6 +499,20 @@ arb_node_open(arb_node **nodep, const arb_node_opts *opts)
 	node->tree.drivers[ARB_PROCESS]    = &arb__drv_process;
 	node->tree.drivers[ARB_EXEC]       = &arb__drv_exec;
 	node->tree.drivers[ARB_SUPERVISOR] = &arb__drv_sup;
+	// The agent (children of other nodes, and ours on them): its slot
+	// is the first of every node's tree.
+	if (o.orphan_grace_ms < 0 || o.orphan_grace_ms > 86400000
+	    || (o.orphan_grace_ms > 0 && o.orphan_grace_ms < 10)) {
+		arb__log(ARB_LOG_ERROR, NULL,
+		    "event=bad_option orphan_grace_ms=%d (10..86400000, 0: "
+		    "default %d)",
+		    o.orphan_grace_ms, ARB__ORPHAN_GRACE_MS);
+		rv = ARB_EINVAL;
+		goto fail;
+	}
+	if ((rv = arb__remote_open(node, o.orphan_grace_ms)) != ARB_OK) {
+		goto fail;
+	}
 	node->tree.addr     = &node->addr;
 	node->tree.max_msg  = node->max_msg;
 	node->tree.self_exe = node->self_exe;
@@ -662,6 +682,7 @@ arb_node_close(arb_node *node)
 	arb__free(node->tree.root_slot);
 	node->tree.root_slot = NULL;
 	arb__stree_fini(&node->tree);
+	arb__remote_close(node);
 	arb__reg_close(node->reg);
 	node->reg = NULL;
 	arb__outq_close(node->outq);

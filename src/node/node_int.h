@@ -67,6 +67,27 @@ struct arb_node {
 	uint64_t           peer_downs[ARB_NODE_PEERS_MAX];
 };
 
+// --- remote.c: remote children and the node's agent ----------------------
+// The agent's mailbox: this child slot on every node (taken first).
+#define ARB__AGENT_MBID 1u
+// node.orphan_grace's default: a child whose supervisor's node is lost
+// is stopped this long after (docs/supervision.md, "Remote children").
+#define ARB__ORPHAN_GRACE_MS 5000
+extern const arb__driver arb__drv_remote;
+// arb__remote_open takes the agent's slot, opens its mailbox on the node
+// loop and gives the tree the remote-child driver; right after
+// arb__stree_init.  ARB_ENOMEM.
+int  arb__remote_open(arb_node *node, int orphan_grace_ms);
+void arb__remote_close(arb_node *node);
+// arb__remote_peer_down: the node's peer node_id (name) is lost: our
+// children there exit with noconnection, its children here are orphans.
+void arb__remote_peer_down(arb_node *node, uint32_t node_id, const char *name);
+// arb__remote_peer_up: the peer node_id is up: starts that wait for it
+// are sent.
+void arb__remote_peer_up(arb_node *node, uint32_t node_id);
+// arb__remote_counters: STARTs refused for their fence, orphans stopped.
+void arb__remote_counters(uint64_t *fenced, uint64_t *orphans);
+
 // --- rundir.c: run directories of live and dead nodes ---------------------
 // arb__rundir_clean_stale removes the run directories that nodes now gone
 // made in base (their lock free and their pid dead), logging each.

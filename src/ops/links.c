@@ -522,7 +522,7 @@ arb__loader_links(loader *ld, yaml_node_t *node)
 	int          port;
 	bool         tls;
 	static const char *const need_links[]
-	    = { "cookie", "insecure", "tls", "heartbeat", NULL };
+	    = { "cookie", "insecure", "tls", "heartbeat", "orphan_grace", NULL };
 
 	if ((x = arb__doc_get(d, node, "listen", NULL)) != NULL
 	    && arb__doc_string(d, x, "node.listen", &s)) {
@@ -562,6 +562,12 @@ arb__loader_links(loader *ld, yaml_node_t *node)
 	}
 	if ((x = arb__doc_get(d, node, "heartbeat", NULL)) != NULL) {
 		load_heartbeat(ld, x);
+	}
+	if ((x = arb__doc_get(d, node, "orphan_grace", NULL)) != NULL) {
+		// Remote children (docs/supervision.md): how long a child
+		// whose supervisor's node is lost runs on here.
+		arb__doc_duration(d, x, "node.orphan_grace", 10, 86400000, NULL,
+		    &cfg->orphan_grace_ms);
 	}
 	if (arb__doc_get(d, node, "listen", NULL) == NULL
 	    && arb__doc_get(d, node, "peers", NULL) == NULL) {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // tree.c -- the supervision tree of a tree file: supervisors (strategy,
 // intensity, period, auto_shutdown, children) and children (kind,
-// restart, shutdown, backoff, watchdog, significant, config), built into
+// restart, shutdown, backoff, watchdog, significant, config, node), built into
 // arb_sup_spec / arb_child_spec in the configuration's arena.
 //
 // A child's kind follows from its keys: `supervisor:` makes a nested
@@ -30,7 +30,7 @@ static const char *const sup_keys[]
     = { "strategy", "intensity", "period", "auto_shutdown", "children", NULL };
 static const char *const child_keys[] = { "name", "type", "isolation",
 	"command", "supervisor", "restart", "shutdown", "start_timeout",
-	"backoff", "watchdog", "significant", "config", NULL };
+	"backoff", "watchdog", "significant", "config", "node", NULL };
 static const char *const backoff_keys[] = { "min", "max", "stable", NULL };
 
 static const arb__doc_word strategies[]
@@ -420,6 +420,40 @@ load_kind(loader *ld, size_t si, yaml_node_t *map, arb_child_spec *c)
 	}
 }
 
+// load_node reads a child's `node:`: this node's own name means here; any
+// other must be a peer the file lists (node.peers).  Whether the child's
+// kind can run elsewhere is the library's spec checker's (childspec.c).
+static void
+load_node(loader *ld, size_t si, yaml_node_t *map, arb_child_spec *c)
+{
+	arb__doc   *d = &ld->d;
+	yaml_node_t *v;
+	const char  *s;
+	size_t       i;
+
+	if ((v = arb__doc_get(d, map, "node", NULL)) == NULL) {
+		return;
+	}
+	if (!arb__loader_got(
+	        ld, si, "node", arb__doc_scalar(d, v, "node", &s, NULL))) {
+		return;
+	}
+	if (strcmp(s, ld->cfg->name) == 0) {
+		return; // this node: a local child
+	}
+	for (i = 0; i < ld->cfg->npeers; i++) {
+		if (strcmp(ld->cfg->peers[i].name, s) == 0) {
+			c->node = s;
+			return;
+		}
+	}
+	arb__doc_err(d, v, "node",
+	    "unknown peer \"%s\": a remote child runs on a node listed in "
+	    "node.peers (this node is \"%s\")",
+	    s, ld->cfg->name);
+	arb__loader_mark_seen(ld, si, "node");
+}
+
 static void
 load_child(loader *ld, yaml_node_t *map, const char *parent, size_t index,
     arb_child_spec *c, size_t *sip)
@@ -450,6 +484,7 @@ load_child(loader *ld, yaml_node_t *map, const char *parent, size_t index,
 	c->name = name;
 
 	load_kind(ld, si, map, c);
+	load_node(ld, si, map, c);
 
 	if ((v = arb__doc_get(d, map, "restart", NULL)) != NULL) {
 		c->restart = arb__loader_got(ld, si, "restart",

@@ -187,6 +187,10 @@ tree_entry(const arb_child_info *in, void *arg)
 	    ",\"isolation\":\"%s\",\"restart\":\"%s\",\"state\":\"%s\"",
 	    arb__isolation_word(in->isolation),
 	    arb__restart_word(in->restart), arb_child_state_name(in->state));
+	if (in->node != NULL) { // a remote child: the node it runs on
+		arb__text_add(b, ",\"node\":", 8);
+		arb__text_json_str(b, in->node);
+	}
 	if (in->isolation == ARB_SUPERVISOR) {
 		arb__text_printf(b, ",\"strategy\":\"%s\"",
 		    arb__strategy_word(in->strategy));

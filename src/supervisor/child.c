@@ -67,6 +67,15 @@ arb__child_new(arb__sup *sup, const arb_child_spec *spec, const void *arg,
 	c->sup    = sup;
 	c->tree   = sup->tree;
 	c->drv    = sup->tree->drivers[c->spec.isolation];
+	if (c->spec.node != NULL
+	    && arb__node_id(c->spec.node) != sup->tree->addr->node_id) {
+		// Another node's: its agent runs it (the owner's driver;
+		// every node gives one).
+		c->drv = sup->tree->remote;
+	} else if (c->spec.node != NULL) {
+		arb__free((void *) c->spec.node); // this node's own name
+		c->spec.node = NULL;
+	}
 	c->pidfd  = -1;
 	c->ctl_fd = -1;
 	c->mbid   = arb__stree_new_mbid(sup->tree);

@@ -276,6 +276,35 @@ check_child(check_ctx *cx, const arb_sup_spec *spec, size_t i, char *path,
 		    "only process actors have a watchdog");
 	}
 
+	// A remote child (docs/supervision.md, "Remote children"): an
+	// actor of a type the other node knows, started by its agent.
+	if (c->node != NULL) {
+		size_t k, nl = strlen(c->node);
+		bool   name_ok = nl > 0 && nl < 64;
+
+		for (k = 0; name_ok && k < nl; k++) {
+			name_ok = c->node[k] > 0x20 && c->node[k] < 0x7f;
+		}
+		if (!name_ok) {
+			check_problem(cx, path, label, "node",
+			    "not a node name (1-63 printable characters)");
+		} else if (iso_ok && c->isolation != ARB_THREAD
+		    && c->isolation != ARB_PROCESS) {
+			check_problem(cx, path, label, "node",
+			    "only thread and process actors can run on "
+			    "another node (not exec children or "
+			    "supervisors)");
+		} else if (c->exe != NULL) {
+			check_problem(cx, path, label, "node",
+			    "a remote process actor runs the other node's "
+			    "program (no exe)");
+		} else if (spec->strategy == ARB_SIMPLE_ONE_FOR_ONE) {
+			check_problem(cx, path, label, "node",
+			    "a simple_one_for_one template cannot be remote "
+			    "(not supported)");
+		}
+	}
+
 	// OTP's validSignificant: significant needs auto_shutdown other
 	// than never, and a restart type other than permanent.  OTP stops
 	// at the first; both are reported here.
@@ -425,6 +454,7 @@ child_copy(const arb_child_spec *c, arb_child_spec *out, int depth)
 	t.type = NULL;
 	t.arg = NULL;
 	t.exe = NULL;
+	t.node = NULL;
 	t.argv = NULL;
 	t.sup = NULL;
 	if (c->arg == NULL || c->arg_len == 0) {
@@ -433,7 +463,8 @@ child_copy(const arb_child_spec *c, arb_child_spec *out, int depth)
 
 	if ((c->name != NULL && (t.name = arb__strdup(c->name)) == NULL)
 	    || (c->type != NULL && (t.type = arb__strdup(c->type)) == NULL)
-	    || (c->exe != NULL && (t.exe = arb__strdup(c->exe)) == NULL)) {
+	    || (c->exe != NULL && (t.exe = arb__strdup(c->exe)) == NULL)
+	    || (c->node != NULL && (t.node = arb__strdup(c->node)) == NULL)) {
 		goto nomem;
 	}
 	if (t.arg_len > 0) {
@@ -582,6 +613,7 @@ arb__child_spec_fini(arb_child_spec *c)
 	arb__free((void *) c->type);
 	arb__free((void *) c->arg);
 	arb__free((void *) c->exe);
+	arb__free((void *) c->node);
 	arb__sup_spec_free((arb_sup_spec *) c->sup);
 	memset(c, 0, sizeof(*c));
 }

@@ -22,7 +22,8 @@ worker_spec_eq(const arb_child_spec *a, const arb_child_spec *b)
 	size_t i;
 
 	if (a->isolation != b->isolation || !str_eq(a->type, b->type) ||
-	    !str_eq(a->exe, b->exe) || a->arg_len != b->arg_len ||
+	    !str_eq(a->exe, b->exe) || !str_eq(a->node, b->node) ||
+	    a->arg_len != b->arg_len ||
 	    (a->arg_len > 0 && memcmp(a->arg, b->arg, a->arg_len) != 0) ||
 	    a->restart != b->restart || a->shutdown_ms != b->shutdown_ms ||
 	    a->start_timeout_ms != b->start_timeout_ms ||

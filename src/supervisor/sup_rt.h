@@ -141,6 +141,9 @@ struct arb__stree {
 	struct event_base *base;     // the node loop
 	// How each isolation is run, by arb_isolation (set by the owner).
 	const arb__driver *drivers[ARB__ISOLATIONS];
+	// How a child of another node (spec.node) is run: the node's agent
+	// protocol (src/node/remote.c).  NULL: such a child cannot start.
+	const arb__driver *remote;
 	const arb__addr   *addr;     // where mailboxes live
 	size_t             max_msg;
 	const char        *self_exe; // the node's program (process actors)

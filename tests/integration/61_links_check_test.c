@@ -228,6 +228,38 @@ static const broken cases[] = {
 	    NODE_HEAD "  listen: tcp://127.0.0.1:7400\n"
 	              "  heartbeat: {every: 1s}\nroot: {}\n",
 	    5, "node.heartbeat.every", "unknown key" },
+	// Remote children (docs/supervision.md, "Remote children").
+	{ "remote_unknown_peer",
+	    NODE_HEAD "  peers:\n    - {name: gw2, url: \"tcp://h:1\"}\n"
+	              "root:\n  children:\n"
+	              "    - {name: w, type: echo, node: gw3}\n",
+	    8, "node", "unknown peer \"gw3\"" },
+	{ "remote_without_peers",
+	    "root:\n  children:\n    - name: w\n      type: echo\n"
+	    "      node: gw2\n",
+	    5, "node", "unknown peer \"gw2\"" },
+	{ "remote_exec",
+	    NODE_HEAD "  peers:\n    - {name: gw2, url: \"tcp://h:1\"}\n"
+	              "root:\n  children:\n"
+	              "    - {name: x, command: [/bin/true], node: gw2}\n",
+	    8, "node", "only thread and process actors" },
+	{ "remote_supervisor",
+	    NODE_HEAD "  peers:\n    - {name: gw2, url: \"tcp://h:1\"}\n"
+	              "root:\n  children:\n"
+	              "    - {name: s, supervisor: {}, node: gw2}\n",
+	    8, "node", "only thread and process actors" },
+	{ "remote_template",
+	    NODE_HEAD "  peers:\n    - {name: gw2, url: \"tcp://h:1\"}\n"
+	              "root:\n  strategy: simple_one_for_one\n  children:\n"
+	              "    - {name: t, type: echo, node: gw2}\n",
+	    9, "node", "simple_one_for_one template cannot be remote" },
+	{ "orphan_grace_range",
+	    NODE_HEAD "  listen: tcp://127.0.0.1:7400\n"
+	              "  orphan_grace: 1ms\nroot: {}\n",
+	    5, "node.orphan_grace", "out of range" },
+	{ "orphan_grace_without_links",
+	    "node:\n  orphan_grace: 1s\nroot: {}\n", 2, "node.orphan_grace",
+	    "no node links use it" },
 	{ "insecure_not_bool",
 	    "node:\n  listen: tcp://127.0.0.1:7400\n  insecure: yes\nroot: {}\n",
 	    3, "node.insecure", "true or false" },

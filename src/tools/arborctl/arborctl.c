@@ -727,7 +727,7 @@ table_row(table *t, const msgpack_object *e)
 {
 	const msgpack_object *stats = mp_get(e, "stats");
 	char(*row)[160];
-	char st[32], iso[32], path[512], exitbuf[160];
+	char st[32], iso[32], path[512], exitbuf[160], node[64];
 	int  depth = (int) mp_int(e, "depth"), k;
 	bool sup;
 
@@ -749,7 +749,12 @@ table_row(table *t, const msgpack_object *e)
 	snprintf(row[COL_PATH], 160, "%*s%.150s", depth > 20 ? 40 : depth * 2,
 	    "", mp_str(e, "path", path, sizeof(path)));
 	mp_str(e, "type", row[COL_TYPE], 160);
-	snprintf(row[COL_ISO], 160, "%s", iso);
+	if (mp_str(e, "node", node, sizeof(node))[0] != '\0') {
+		// A remote child: its isolation on that node.
+		snprintf(row[COL_ISO], 160, "%s@%s", iso, node);
+	} else {
+		snprintf(row[COL_ISO], 160, "%s", iso);
+	}
 	fmt_state(row[COL_STATE], 160, e);
 	fmt_pid(row[COL_PID], 160, e);
 	if (strcmp(st, "running") == 0) {

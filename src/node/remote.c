@@ -1,0 +1,1006 @@
+// SPDX-License-Identifier: MIT
+// remote.c -- children of another node (issue 12, docs/supervision.md
+// "Remote children", docs/multinode.md "The agent"): the remote-child
+// driver of a supervisor, and the agent that runs such children for the
+// supervisors of other nodes.
+//
+// Both ends are the node's agent: a mailbox at a reserved child slot
+// (ARB__AGENT_MBID, the same on every node, so the agent of node N is the
+// slot address {mbid 1, node N, creation 0}) drained on the node loop.
+// Between nodes they speak ordinary envelopes over the node links (no
+// frame of their own): the driver sends START / STOP, the agent answers
+// READY / FAIL / EXIT (tags ARB__TAG_AGENT_*).
+//
+// The agent starts a child as a temporary child of its own root, named
+// rc-HASH-NAME (HASH: of the supervisor's node and the child's path),
+// monitors it, and reports its exit with the real reason.  Every START
+// carries its fence: the supervisor's node and incarnation (the sender's
+// pid) and the child's path and generation (the incarnation number of the
+// supervisor's child record).  The agent refuses a START whose fence is
+// older than the one it runs (same incarnation, not a newer generation;
+// or not the incarnation the link to that node has now) and stops a child
+// whose fence a newer START supersedes before it starts the new one, so
+// one supervisor's child never runs twice on the agent's node.  When the
+// supervisor's node is lost, its children here are orphans: the agent
+// stops each after the orphan grace (node.orphan_grace) unless a newer
+// START took it over first.
+//
+// Thread: node (everything here runs on the node loop).
+
+#include "node_int.h"
+
+#include "../transport/transport.h"
+
+#include <event2/event.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#define TAG_START (ARB_TAG_SYSTEM + 0x100u) // driver -> agent
+#define TAG_STOP  (ARB_TAG_SYSTEM + 0x101u)
+#define TAG_READY (ARB_TAG_SYSTEM + 0x110u) // agent -> driver
+#define TAG_FAIL  (ARB_TAG_SYSTEM + 0x111u)
+#define TAG_EXIT  (ARB_TAG_SYSTEM + 0x112u)
+
+#define AGENT_RETRY_MS 20  // a busy root: the agent's next try
+#define RESEND_MS      500 // a START not answered: sent again
+
+// What the agent runs for one supervisor's child.
+typedef enum rc_state {
+	RC_QUEUED,   // waiting for its turn to start
+	RC_STARTING, // added to the root, READY awaited
+	RC_RUNNING,  // monitored
+	RC_STOPPING, // stop asked, its DOWN awaited
+} rc_state;
+
+typedef struct rc {
+	struct rc   *next;
+	uint32_t     sup_node;  // fence: the supervisor's node ...
+	uint32_t     creation;  // ... its incarnation
+	char         key[256];  // ... the child's path there
+	uint32_t     gen;       // ... and its generation
+	arb_pid      sup_agent; // where reports go
+	char         sup_name[64];
+	char         lname[64]; // the local child's name and path
+	char         lpath[80];
+	rc_state     state;
+	arb_pid      pid;       // the local incarnation (RUNNING, STOPPING)
+	uint64_t     ref;       // its monitor
+	bool         superseded; // a newer fence waits (next) for its end
+	arb_child_spec spec;    // RC_QUEUED: what to start (owned)
+	struct event *orphan_ev; // armed while the supervisor's node is lost
+	struct rc   *after;     // the START that supersedes this one
+} rc;
+
+static struct {
+	arb_node      *node;
+	arb__mbox     *mb;
+	arb__mbox_att *att;
+	arb_pid        self;
+	rc            *rcs;
+	struct event  *retry_ev;
+	struct event  *resend_ev; // STARTs not answered yet, again
+	int            orphan_grace_ms;
+	uint64_t       fenced;  // STARTs refused for an older fence
+	uint64_t       orphans; // orphans stopped after the grace
+} A;
+
+static arb_node *
+node_of(const arb__child *c)
+{
+	return (arb_node *) ((char *) c->tree - offsetof(arb_node, tree));
+}
+
+// agent_of is the agent of node name: the reserved slot, any incarnation.
+static arb_pid
+agent_of(uint32_t node_id)
+{
+	arb_pid p = arb__pid_make(ARB__KIND_THREAD, ARB__AGENT_MBID, 0);
+
+	p.node     = node_id;
+	p.creation = 0;
+	return p;
+}
+
+static int
+send_to(arb_node *node, arb_pid to, uint32_t tag, const arb__buf *b)
+{
+	arb_msg m = { 0 };
+	int     rv;
+
+	m.from = A.self;
+	m.to   = to;
+	m.tag  = tag;
+	m.body = b->data;
+	m.len  = b->len;
+	rv     = arb__outq_push(node->outq, &m);
+	arb__outq_flush(node->outq);
+	return rv;
+}
+
+static int
+put_exit(arb__buf *b, const arb_exit *why)
+{
+	return arb__mp_put_uint(b, (uint64_t) why->kind)
+	    | arb__mp_put_int(b, why->code)
+	    | arb__mp_put_str(b, why->text, strlen(why->text));
+}
+
+static bool
+get_exit(arb__mp_rd *r, arb_exit *why)
+{
+	uint64_t       k;
+	int64_t        code;
+	const uint8_t *s;
+	size_t         n;
+
+	if (!arb__mp_get_uint(r, ARB_EXIT_NOPROC, &k)
+	    || !arb__mp_get_int(r, INT32_MIN, INT32_MAX, &code)
+	    || !arb__mp_get_str(r, &s, &n)) {
+		return false;
+	}
+	memset(why, 0, sizeof(*why));
+	why->kind = (arb_exit_kind) k;
+	why->code = (int) code;
+	snprintf(why->text, sizeof(why->text), "%.*s", (int) n, (const char *) s);
+	return true;
+}
+
+static void
+noconnection(arb_exit *why, const char *node, const char *text)
+{
+	memset(why, 0, sizeof(*why));
+	why->kind = ARB_EXIT_NOCONNECTION;
+	snprintf(why->text, sizeof(why->text), "node %.60s %s", node, text);
+}
+
+// ===========================================================================
+// The driver: a supervisor's child that runs on another node
+// ===========================================================================
+static int
+start_send(arb__child *c, bool first)
+{
+	arb_node *node = node_of(c);
+	arb__buf  b    = { 0 };
+	int       rv;
+
+	rv = arb__mp_put_array(&b, 8)
+	    | arb__mp_put_str(&b, c->path, strlen(c->path))
+	    | arb__mp_put_uint(&b, arb__pid_inc(c->pid))
+	    | arb__mp_put_str(&b, node->name, strlen(node->name))
+	    | arb__mp_put_uint(&b, (uint64_t) c->spec.isolation)
+	    | arb__mp_put_str(&b, c->spec.type, strlen(c->spec.type))
+	    | arb__mp_put_bin(&b, c->spec.arg, c->spec.arg_len)
+	    | arb__mp_put_int(&b, c->spec.shutdown_ms)
+	    | arb__mp_put_int(&b, c->spec.watchdog_ms);
+	if (rv != 0) {
+		arb__buf_fini(&b);
+		return ARB_ENOMEM;
+	}
+	rv = send_to(node, agent_of(arb__node_id(c->spec.node)), TAG_START, &b);
+	arb__buf_fini(&b);
+	// The node not reachable now (its link still coming up, or down):
+	// the start waits for it, bounded by start_timeout; the node's UP
+	// sends it again (arb__remote_peer_up).
+	arb__log(first ? ARB_LOG_INFO : ARB_LOG_DEBUG, c->path,
+	    "event=remote_start node=%s generation=%u sent=%s", c->spec.node,
+	    (unsigned) arb__pid_inc(c->pid),
+	    rv == ARB_OK ? "yes" : "no (waiting for the node)");
+	return ARB_OK;
+}
+
+static int
+remote_start(arb__child *c)
+{
+	return start_send(c, true);
+}
+
+static int
+send_stop(arb__child *c)
+{
+	arb__buf b = { 0 };
+	int      rv;
+
+	rv = arb__mp_put_array(&b, 2)
+	    | arb__mp_put_str(&b, c->path, strlen(c->path))
+	    | arb__mp_put_uint(&b, arb__pid_inc(c->pid));
+	if (rv == 0) {
+		rv = send_to(node_of(c), agent_of(arb__node_id(c->spec.node)),
+		    TAG_STOP, &b);
+	}
+	arb__buf_fini(&b);
+	return rv;
+}
+
+static void
+remote_stop(arb__child *c)
+{
+	arb_exit why;
+
+	if (send_stop(c) != ARB_OK) {
+		// Nobody to ask: what ran there is an orphan its agent
+		// stops after its grace.
+		noconnection(&why, c->spec.node, "unreachable");
+		arb__child_event(c, ARB__CE_EXIT, &why);
+	}
+}
+
+// remote_kill cannot end the child at once: it asks the agent to stop it
+// and counts it as killed now; a restart that follows supersedes it (the
+// agent stops the old generation before it starts the new one).
+static void
+remote_kill(arb__child *c)
+{
+	arb_exit why = { .kind = ARB_EXIT_KILLED };
+
+	if (c->state != ARB__CS_STARTING && c->state != ARB__CS_RUNNING
+	    && c->state != ARB__CS_STOPPING) {
+		return;
+	}
+	send_stop(c);
+	snprintf(why.text, sizeof(why.text),
+	    "stop deadline passed (the agent of %.60s stops it)",
+	    c->spec.node);
+	arb__child_event(c, ARB__CE_EXIT, &why);
+}
+
+static void
+remote_close(arb__child *c)
+{
+	if (c->state == ARB__CS_STARTING || c->state == ARB__CS_RUNNING
+	    || c->state == ARB__CS_STOPPING) {
+		send_stop(c);
+	}
+}
+
+static void
+remote_info(const arb__child *c, arb_child_info *in, int64_t *hb)
+{
+	ARB_UNUSED(hb);
+	in->type = c->spec.type;
+	in->node = c->spec.node;
+}
+
+const arb__driver arb__drv_remote = {
+	.name        = "remote",
+	.pid_kind    = ARB__KIND_EXEC, // no mailbox here: sends are refused
+	.timed_start = true,
+	.start       = remote_start,
+	.stop        = remote_stop,
+	.kill        = remote_kill,
+	.close       = remote_close,
+	.info        = remote_info,
+};
+
+// driver_report handles an agent's READY / FAIL / EXIT for our child
+// key of generation gen; reports of another generation are old news.
+static void
+driver_report(arb_node *node, const arb_msg *m)
+{
+	arb__mp_rd     r = { m->body, m->len };
+	const uint8_t *s;
+	size_t         n;
+	uint32_t       na;
+	uint64_t       gen;
+	char           key[256];
+	arb__child    *c;
+	arb_exit       why = { 0 };
+
+	if (!arb__mp_get_array(&r, &na) || na < 2 || !arb__mp_get_str(&r, &s, &n)
+	    || n >= sizeof(key) || !arb__mp_get_uint(&r, UINT32_MAX, &gen)
+	    || (m->tag != TAG_READY && (na < 5 || !get_exit(&r, &why)))) {
+		arb__log(ARB_LOG_WARN, NULL,
+		    "event=agent_bad_message from_node=%08x tag=%08x",
+		    (unsigned) m->from.node, (unsigned) m->tag);
+		return;
+	}
+	memcpy(key, s, n);
+	key[n] = '\0';
+	if (node->tree.root == NULL
+	    || (c = arb__sup_lookup(node->tree.root, key)) == NULL
+	    || c->drv != &arb__drv_remote
+	    || arb__node_id(c->spec.node) != m->from.node
+	    || arb__pid_inc(c->pid) != gen) {
+		return; // a child or generation that is gone
+	}
+	if (m->tag == TAG_READY && c->state == ARB__CS_STARTING) {
+		arb__child_event(c, ARB__CE_READY, NULL);
+	} else if (m->tag == TAG_FAIL && c->state == ARB__CS_STARTING) {
+		arb__child_event(c, ARB__CE_FAIL, &why);
+	} else if (m->tag == TAG_EXIT
+	    && (c->state == ARB__CS_RUNNING || c->state == ARB__CS_STOPPING)) {
+		arb__child_event(c, ARB__CE_EXIT, &why);
+	} else if (m->tag == TAG_EXIT && c->state == ARB__CS_STARTING) {
+		arb__child_event(c, ARB__CE_FAIL, &why);
+	}
+}
+
+// driver_lost: node_id is lost: every child of ours running there counts
+// as exited with noconnection (one that was starting: a failed start).
+static void
+driver_lost(arb_node *node, uint32_t node_id, const char *name)
+{
+	arb__child **v = NULL;
+	size_t       n = 0, cap = 0, i;
+	uint32_t     mbid;
+	arb_exit     why;
+
+	for (mbid = 1; mbid <= node->tree.next_mbid; mbid++) {
+		arb__child *c = arb__idmap_get(&node->tree.slots, mbid + 1ull);
+
+		if (c == NULL || c->drv != &arb__drv_remote
+		    || arb__node_id(c->spec.node) != node_id
+		    || (c->state != ARB__CS_STARTING
+		        && c->state != ARB__CS_RUNNING
+		        && c->state != ARB__CS_STOPPING)) {
+			continue;
+		}
+		if (n == cap) {
+			arb__child **nv = arb__realloc(
+			    v, (cap ? cap * 2 : 8) * sizeof(*v));
+
+			if (nv == NULL) {
+				break; // those found so far; others at their
+				       // stop or start (the agent is gone)
+			}
+			v   = nv;
+			cap = cap ? cap * 2 : 8;
+		}
+		v[n++] = c;
+	}
+	noconnection(&why, name, "lost");
+	for (i = 0; i < n; i++) {
+		// Events may restart or remove others: look each up again.
+		arb__child *c = arb__idmap_get(&node->tree.slots, v[i]->mbid + 1ull);
+
+		if (c != v[i] || arb__node_id(c->spec.node) != node_id) {
+			continue;
+		}
+		if (c->state == ARB__CS_STARTING) {
+			arb__child_event(c, ARB__CE_FAIL, &why);
+		} else if (c->state == ARB__CS_RUNNING
+		    || c->state == ARB__CS_STOPPING) {
+			arb__child_event(c, ARB__CE_EXIT, &why);
+		}
+	}
+	arb__free(v);
+}
+
+// ===========================================================================
+// The agent: children of other nodes' supervisors, run here
+// ===========================================================================
+static void     agent_pump(void);
+static void     resend_cb(evutil_socket_t fd, short what, void *arg);
+
+// The agent's operations on its own tree (the supervisor layer's, as the
+// node's operator commands do them: this file is beside node.c, not above
+// it).
+static arb__child *
+local_child(const char *lpath)
+{
+	arb__stree *t = &A.node->tree;
+
+	return t->stop_begun || t->root == NULL ? NULL
+	                                        : arb__sup_lookup(t->root, lpath);
+}
+
+static void
+local_stop(const char *lpath)
+{
+	arb__child *c = local_child(lpath);
+
+	if (c != NULL) {
+		arb__sup_child_op(c, 0);
+	}
+}
+
+static void
+local_delete(const char *lpath)
+{
+	arb__child *c = local_child(lpath);
+
+	if (c != NULL) {
+		arb__sup_delete_child(c);
+	}
+}
+
+static void agent_started(void *arg, int rv, const char *why);
+
+// local_add adds x's child to the root and starts it; agent_started gets
+// the outcome (when ARB_OK is returned).  ARB_EAGAIN: the root is busy.
+static int
+local_add(void *x, const arb_child_spec *spec, char *err, size_t len)
+{
+	arb__stree *t = &A.node->tree;
+	int         rv;
+
+	if (t->stop_begun || t->root == NULL) {
+		return ARB_ESHUTDOWN;
+	}
+	if ((rv = arb__stree_track_begin(t)) != ARB_OK) {
+		return rv;
+	}
+	rv = arb__sup_add_child(t->root, spec, err, len);
+	arb__stree_track_end(t, rv == ARB_OK ? agent_started : NULL, x);
+	return rv;
+}
+static uint32_t peer_creation(uint32_t node_id, char *name, size_t len);
+
+static void
+rc_free(rc *x)
+{
+	if (x->orphan_ev != NULL) {
+		event_free(x->orphan_ev);
+	}
+	arb__child_spec_fini(&x->spec);
+	arb__free(x);
+}
+
+static void
+rc_unlink(rc *x)
+{
+	rc **pp;
+
+	for (pp = &A.rcs; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == x) {
+			*pp = x->next;
+			return;
+		}
+	}
+}
+
+static void
+agent_report(rc *x, uint32_t tag, const arb_exit *why)
+{
+	arb__buf b = { 0 };
+	int      rv;
+
+	rv = arb__mp_put_array(&b, why != NULL ? 5 : 2)
+	    | arb__mp_put_str(&b, x->key, strlen(x->key))
+	    | arb__mp_put_uint(&b, x->gen);
+	if (why != NULL) {
+		rv |= put_exit(&b, why);
+	}
+	if (rv == 0) {
+		send_to(A.node, x->sup_agent, tag, &b);
+	}
+	arb__buf_fini(&b);
+}
+
+// agent_refuse answers a START that will not run (fence, bad spec).
+static void
+agent_refuse(arb_pid to, const char *key, uint32_t gen, const char *text)
+{
+	rc       x = { .sup_agent = to, .gen = gen };
+	arb_exit why = { .kind = ARB_EXIT_ERROR, .code = ARB_ECHILD };
+
+	snprintf(x.key, sizeof(x.key), "%s", key);
+	snprintf(why.text, sizeof(why.text), "%s", text);
+	agent_report(&x, TAG_FAIL, &why);
+}
+
+static void
+agent_stop(rc *x, const char *cause)
+{
+	if (x->state != RC_RUNNING) {
+		return;
+	}
+	x->state = RC_STOPPING;
+	arb__log(ARB_LOG_INFO, x->lpath,
+	    "event=agent_stop sup_node=%s child=%s generation=%u cause=%s",
+	    x->sup_name, x->key, (unsigned) x->gen, cause);
+	local_stop(x->lpath);
+}
+
+static void
+agent_started(void *arg, int rv, const char *why)
+{
+	rc         *x = arg;
+	arb__child *c;
+	arb_exit    e = { .kind = ARB_EXIT_ERROR, .code = rv };
+
+	if (rv != ARB_OK || A.node->tree.root == NULL
+	    || (c = arb__sup_lookup(A.node->tree.root, x->lpath)) == NULL
+	    || c->state != ARB__CS_RUNNING) {
+		// Failed (or ignored, or already gone): nothing runs.
+		snprintf(e.text, sizeof(e.text), "%s",
+		    rv == ARB_EIGNORE ? "ignore" : why != NULL ? why : "failed");
+		arb__log(ARB_LOG_WARN, x->lpath,
+		    "event=agent_start_failed sup_node=%s child=%s "
+		    "generation=%u reason=\"%s\"",
+		    x->sup_name, x->key, (unsigned) x->gen, e.text);
+		agent_report(x, TAG_FAIL, &e);
+		local_delete(x->lpath);
+		rc_unlink(x);
+		if (x->after != NULL) {
+			x->after->state = RC_QUEUED;
+		}
+		rc_free(x);
+		agent_pump();
+		return;
+	}
+	x->pid = c->pid;
+	if (arb__reg_monitor(A.node->reg, A.self, x->pid, &x->ref) != ARB_OK) {
+		// Unwatched it must not run: stop it (its exit is then
+		// not reported; the supervisor's stop deadline counts it).
+		local_stop(x->lpath);
+	}
+	x->state = RC_RUNNING;
+	agent_report(x, TAG_READY, NULL);
+	if (x->superseded) { // a newer START, a STOP or the orphan grace
+		agent_stop(x, "superseded");
+	}
+	agent_pump();
+}
+
+// agent_pump starts the queued children whose turn it is, one add at a
+// time (the root takes one operation at a time: ARB_EAGAIN retries).
+static void
+agent_pump(void)
+{
+	rc            *x;
+	char           err[256];
+	int            rv;
+	struct timeval tv = { 0, AGENT_RETRY_MS * 1000 };
+
+	for (x = A.rcs; x != NULL; x = x->next) {
+		char name[64];
+
+		if (x->state != RC_QUEUED) {
+			continue;
+		}
+		if (peer_creation(x->sup_node, name, sizeof(name))
+		    != x->creation) {
+			// No way to answer yet (our link to its node is not
+			// up), or that incarnation is gone (a newer START
+			// will supersede it): wait.
+			evtimer_add(A.retry_ev, &tv);
+			continue;
+		}
+		x->state = RC_STARTING;
+		err[0] = '\0';
+		rv = local_add(x, &x->spec, err, sizeof(err));
+		if (rv == ARB_EAGAIN) {
+			x->state = RC_QUEUED;
+			evtimer_add(A.retry_ev, &tv);
+			return;
+		}
+		if (rv != ARB_OK) {
+			arb_exit e = { .kind = ARB_EXIT_ERROR, .code = rv };
+
+			snprintf(e.text, sizeof(e.text), "%.119s",
+			    err[0] != '\0' ? err : arb_err_name(rv));
+			agent_report(x, TAG_FAIL, &e);
+			rc_unlink(x);
+			rc_free(x);
+			agent_pump();
+			return;
+		}
+		arb__log(ARB_LOG_INFO, x->lpath,
+		    "event=agent_start sup_node=%s child=%s generation=%u",
+		    x->sup_name, x->key, (unsigned) x->gen);
+	}
+}
+
+static void
+agent_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	ARB_UNUSED(fd);
+	ARB_UNUSED(what);
+	ARB_UNUSED(arg);
+	agent_pump();
+}
+
+static rc *
+rc_find(uint32_t sup_node, const char *key)
+{
+	rc *x;
+
+	for (x = A.rcs; x != NULL; x = x->next) {
+		if (x->sup_node == sup_node && strcmp(x->key, key) == 0
+		    && !x->superseded) {
+			return x;
+		}
+	}
+	return NULL;
+}
+
+// peer_creation is the incarnation the link to node_id has now (0: none).
+static uint32_t
+peer_creation(uint32_t node_id, char *name, size_t len)
+{
+	arb_peer_info info[ARB_NODE_PEERS_MAX];
+	size_t        i, n = arb__peers_info(info, ARB_NODE_PEERS_MAX);
+
+	for (i = 0; i < n; i++) {
+		if (arb__node_id(info[i].name) == node_id) {
+			snprintf(name, len, "%.63s", info[i].name);
+			return info[i].state == ARB_PEER_UP ? info[i].incarnation
+			                                    : 0;
+		}
+	}
+	return 0;
+}
+
+static void
+agent_start(const arb_msg *m)
+{
+	arb__mp_rd     r = { m->body, m->len };
+	const uint8_t *key, *sn, *type, *arg;
+	size_t         nk, ns, nt, na;
+	uint32_t       n;
+	uint64_t       gen, iso;
+	int64_t        shutdown_ms, watchdog_ms;
+	char           k[256], t[128], sup_name[64];
+	uint32_t       now;
+	rc            *x, *old;
+
+	if (!arb__mp_get_array(&r, &n) || n < 8 || !arb__mp_get_str(&r, &key, &nk)
+	    || nk == 0 || nk >= sizeof(k) || !arb__mp_get_uint(&r, UINT32_MAX, &gen)
+	    || !arb__mp_get_str(&r, &sn, &ns) || !arb__mp_get_uint(&r, 1, &iso)
+	    || !arb__mp_get_str(&r, &type, &nt) || nt == 0 || nt >= sizeof(t)
+	    || !arb__mp_get_bin(&r, &arg, &na)
+	    || !arb__mp_get_int(&r, INT32_MIN, INT32_MAX, &shutdown_ms)
+	    || !arb__mp_get_int(&r, 0, INT32_MAX, &watchdog_ms)) {
+		arb__log(ARB_LOG_WARN, NULL,
+		    "event=agent_bad_message from_node=%08x tag=start",
+		    (unsigned) m->from.node);
+		return;
+	}
+	memcpy(k, key, nk);
+	k[nk] = '\0';
+	memcpy(t, type, nt);
+	t[nt] = '\0';
+	ARB_UNUSED(sn);
+	ARB_UNUSED(ns);
+	// The fence: the START must come from the incarnation of its node
+	// that the link has now, and be newer than what runs for it here.
+	// (The START may come before this node's own link to its node is
+	// up, which is what answers: then it waits for it, agent_pump.)
+	snprintf(sup_name, sizeof(sup_name), "%08x", (unsigned) m->from.node);
+	now = peer_creation(m->from.node, sup_name, sizeof(sup_name));
+	if (now != 0 && m->from.creation != now) {
+		A.fenced++;
+		arb__log(ARB_LOG_WARN, NULL,
+		    "event=agent_fenced child=%s generation=%u "
+		    "reason=\"not the supervisor node's current incarnation\"",
+		    k, (unsigned) gen);
+		agent_refuse(m->from, k, (uint32_t) gen,
+		    "fenced: not the current incarnation of its node");
+		return;
+	}
+	old = rc_find(m->from.node, k);
+	if (old != NULL && old->creation == m->from.creation
+	    && gen == old->gen) {
+		// Sent again (its node came up, or our READY was lost): it
+		// is under way, or running (READY again).
+		if (old->state == RC_RUNNING) {
+			agent_report(old, TAG_READY, NULL);
+		}
+		return;
+	}
+	if (old != NULL && old->creation == m->from.creation
+	    && gen < old->gen) {
+		A.fenced++;
+		arb__log(ARB_LOG_WARN, old->lpath,
+		    "event=agent_fenced sup_node=%s child=%s generation=%u "
+		    "running=%u reason=\"an older generation\"",
+		    sup_name, k, (unsigned) gen, (unsigned) old->gen);
+		agent_refuse(m->from, k, (uint32_t) gen,
+		    "fenced: an older generation than the one running");
+		return;
+	}
+	if ((x = arb__alloc(sizeof(*x))) == NULL) {
+		agent_refuse(m->from, k, (uint32_t) gen, "out of memory");
+		return;
+	}
+	x->sup_node  = m->from.node;
+	x->creation  = m->from.creation;
+	x->gen       = (uint32_t) gen;
+	x->sup_agent = m->from;
+	snprintf(x->key, sizeof(x->key), "%s", k);
+	snprintf(x->sup_name, sizeof(x->sup_name), "%s", sup_name);
+	{
+		const char *base = strrchr(k, '/');
+		char        h[sizeof(sup_name) + sizeof(k) + 1];
+
+		snprintf(h, sizeof(h), "%.63s/%s", sup_name, k);
+		snprintf(x->lname, sizeof(x->lname), "rc-%08x-%.40s",
+		    (unsigned) arb__node_id(h), base != NULL ? base + 1 : k);
+		snprintf(x->lpath, sizeof(x->lpath), "root/%s", x->lname);
+	}
+	{
+		arb_child_spec s = { 0 };
+
+		s.name        = x->lname;
+		s.isolation   = (arb_isolation) iso;
+		s.type        = t;
+		s.arg         = na > 0 ? arg : NULL;
+		s.arg_len     = na;
+		s.restart     = ARB_TEMPORARY; // the supervisor decides
+		s.shutdown_ms = (int) shutdown_ms;
+		s.watchdog_ms = (int) watchdog_ms;
+		if (arb__child_spec_copy(&s, &x->spec) != ARB_OK) {
+			arb__free(x);
+			agent_refuse(m->from, k, (uint32_t) gen,
+			    "out of memory");
+			return;
+		}
+	}
+	x->next = A.rcs;
+	A.rcs   = x;
+	if (old != NULL) {
+		// Superseded: the old one ends first; then this one starts.
+		x->state        = RC_STOPPING; // waits for old
+		old->superseded = true;
+		old->after      = x;
+		if (old->state == RC_QUEUED) {
+			rc_unlink(old);
+			agent_refuse(old->sup_agent, old->key, old->gen,
+			    "fenced: superseded before it started");
+			rc_free(old);
+			x->state = RC_QUEUED;
+		} else {
+			agent_stop(old, "superseded");
+		}
+	} else {
+		x->state = RC_QUEUED;
+	}
+	agent_pump();
+}
+
+static void
+agent_stop_msg(const arb_msg *m)
+{
+	arb__mp_rd     r = { m->body, m->len };
+	const uint8_t *key;
+	size_t         nk;
+	uint32_t       n;
+	uint64_t       gen;
+	char           k[256];
+	rc            *x;
+
+	if (!arb__mp_get_array(&r, &n) || n < 2 || !arb__mp_get_str(&r, &key, &nk)
+	    || nk >= sizeof(k) || !arb__mp_get_uint(&r, UINT32_MAX, &gen)) {
+		return;
+	}
+	memcpy(k, key, nk);
+	k[nk] = '\0';
+	for (x = A.rcs; x != NULL; x = x->next) {
+		if (x->sup_node == m->from.node && x->creation == m->from.creation
+		    && x->gen == gen && strcmp(x->key, k) == 0) {
+			break;
+		}
+	}
+	if (x == NULL) {
+		return;
+	}
+	if (x->state == RC_QUEUED) {
+		arb_exit e = { .kind = ARB_EXIT_SHUTDOWN };
+
+		agent_report(x, TAG_EXIT, &e);
+		rc_unlink(x);
+		rc_free(x);
+	} else if (x->state == RC_STARTING) {
+		x->superseded = true; // stopped once it is up
+	} else {
+		agent_stop(x, "requested");
+	}
+}
+
+// agent_down: a child the agent runs ended (its monitor fired).
+static void
+agent_down(const arb_msg *m)
+{
+	rc      *x;
+	arb_pid  who;
+	arb_exit why;
+
+	for (x = A.rcs; x != NULL && !(x->ref == m->ref && x->ref != 0);
+	     x = x->next) { }
+	if (x == NULL || arb__codec_decode_exit(m->body, m->len, &who, &why)
+	        != ARB_OK) {
+		return;
+	}
+	arb__log(ARB_LOG_INFO, x->lpath,
+	    "event=agent_exit sup_node=%s child=%s generation=%u reason=%s",
+	    x->sup_name, x->key, (unsigned) x->gen, arb_exit_kind_name(why.kind));
+	agent_report(x, TAG_EXIT, &why);
+	local_delete(x->lpath);
+	rc_unlink(x);
+	if (x->after != NULL) {
+		x->after->state = RC_QUEUED;
+	}
+	rc_free(x);
+	agent_pump();
+}
+
+static void
+agent_orphan_cb(evutil_socket_t fd, short what, void *arg)
+{
+	rc *x = arg;
+
+	ARB_UNUSED(fd);
+	ARB_UNUSED(what);
+	A.orphans++;
+	arb__log(ARB_LOG_WARN, x->lpath,
+	    "event=orphan_stop sup_node=%s child=%s generation=%u grace_ms=%d",
+	    x->sup_name, x->key, (unsigned) x->gen, A.orphan_grace_ms);
+	if (x->state == RC_STARTING) {
+		x->superseded = true;
+	} else {
+		agent_stop(x, "orphan");
+	}
+}
+
+static void
+agent_batch(void *arg, const void *data, size_t len)
+{
+	arb_node    *node = arg;
+	arb__decoder d;
+	arb_msg      m;
+
+	arb__decoder_init(&d, data, len, node->max_msg);
+	while (arb__codec_next(&d, &m) == ARB_OK) {
+		switch (m.tag) {
+		case TAG_START:
+			agent_start(&m);
+			break;
+		case TAG_STOP:
+			agent_stop_msg(&m);
+			break;
+		case TAG_READY:
+		case TAG_FAIL:
+		case TAG_EXIT:
+			driver_report(node, &m);
+			break;
+		case ARB_TAG_DOWN:
+			agent_down(&m);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+// ===========================================================================
+// The node's side
+// ===========================================================================
+int
+arb__remote_open(arb_node *node, int orphan_grace_ms)
+{
+	uint32_t mbid = arb__stree_new_mbid(&node->tree);
+	int      rv;
+
+	if (mbid != ARB__AGENT_MBID) {
+		arb__panic("the agent's slot is not the first");
+	}
+	node->tree.remote = &arb__drv_remote;
+	A.node            = node;
+	A.orphan_grace_ms = orphan_grace_ms > 0 ? orphan_grace_ms
+	                                        : ARB__ORPHAN_GRACE_MS;
+	arb__slot_new(mbid, ARB__KIND_THREAD);
+	A.self = arb__stree_new_pid(&node->tree, ARB__KIND_THREAD, mbid);
+	if ((rv = arb__mbox_open(&A.mb, mbid)) != ARB_OK) {
+		return rv;
+	}
+	if ((A.retry_ev = evtimer_new(node->base, agent_retry_cb, NULL))
+	    == NULL) {
+		return ARB_ENOMEM;
+	}
+	A.resend_ev = event_new(node->base, -1, EV_PERSIST, resend_cb, node);
+	if (A.resend_ev == NULL) {
+		return ARB_ENOMEM;
+	}
+	{
+		struct timeval tv = { 0, RESEND_MS * 1000 };
+
+		event_add(A.resend_ev, &tv);
+	}
+	return arb__mbox_attach(
+	    A.mb, node->base, agent_batch, NULL, node, &A.att);
+}
+
+void
+arb__remote_close(arb_node *node)
+{
+	rc *x;
+
+	if (A.node != node) {
+		return;
+	}
+	while ((x = A.rcs) != NULL) {
+		A.rcs = x->next;
+		rc_free(x);
+	}
+	if (A.retry_ev != NULL) {
+		event_free(A.retry_ev);
+	}
+	if (A.resend_ev != NULL) {
+		event_free(A.resend_ev);
+	}
+	arb__mbox_detach(A.att);
+	arb__mbox_rele(A.mb);
+	memset(&A, 0, sizeof(A));
+}
+
+void
+arb__remote_peer_down(arb_node *node, uint32_t node_id, const char *name)
+{
+	rc            *x;
+	struct timeval tv;
+
+	if (A.node != node) {
+		return;
+	}
+	driver_lost(node, node_id, name);
+	tv.tv_sec  = A.orphan_grace_ms / 1000;
+	tv.tv_usec = (A.orphan_grace_ms % 1000) * 1000;
+	for (x = A.rcs; x != NULL; x = x->next) {
+		if (x->sup_node != node_id || x->superseded) {
+			continue;
+		}
+		if (x->orphan_ev == NULL) {
+			x->orphan_ev = evtimer_new(node->base, agent_orphan_cb, x);
+			if (x->orphan_ev == NULL) {
+				arb__log(ARB_LOG_ERROR, x->lpath,
+				    "event=orphan_stop cause=out_of_memory");
+				agent_stop(x, "orphan");
+				continue;
+			}
+		}
+		if (!evtimer_pending(x->orphan_ev, NULL)) {
+			arb__log(ARB_LOG_WARN, x->lpath,
+			    "event=orphan sup_node=%s child=%s generation=%u "
+			    "grace_ms=%d",
+			    x->sup_name, x->key, (unsigned) x->gen,
+			    A.orphan_grace_ms);
+			evtimer_add(x->orphan_ev, &tv);
+		}
+	}
+}
+
+// resend_starts sends the START of every remote child still starting
+// (on node_id; 0: any) again: the agent drops one it already has, and
+// answers READY again for one it runs (a START or READY lost with a link
+// that broke is at most once, like any message).
+static void
+resend_starts(arb_node *node, uint32_t node_id)
+{
+	uint32_t mbid;
+
+	for (mbid = 1; mbid <= node->tree.next_mbid; mbid++) {
+		arb__child *c = arb__idmap_get(&node->tree.slots, mbid + 1ull);
+
+		if (c != NULL && c->drv == &arb__drv_remote
+		    && c->state == ARB__CS_STARTING
+		    && (node_id == 0 || arb__node_id(c->spec.node) == node_id)) {
+			start_send(c, false);
+		}
+	}
+}
+
+static void
+resend_cb(evutil_socket_t fd, short what, void *arg)
+{
+	ARB_UNUSED(fd);
+	ARB_UNUSED(what);
+	resend_starts(arg, 0);
+}
+
+void
+arb__remote_peer_up(arb_node *node, uint32_t node_id)
+{
+	if (A.node != node) {
+		return;
+	}
+	resend_starts(node, node_id); // starts that waited for this node
+	agent_pump(); // what waited for a way to answer
+}
+
+void
+arb__remote_counters(uint64_t *fenced, uint64_t *orphans)
+{
+	*fenced  = A.fenced;
+	*orphans = A.orphans;
+}
