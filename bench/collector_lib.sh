@@ -8,6 +8,7 @@
 # exits 1 when the gateway does not come up.
 collector_start() {
   local i
+  : >"$tmp/out" # before run.sh's own redirection: sed below may come first
   set -m
   "$here/../examples/collector/run.sh" --build "$1" --rate "$2" "${@:3}" \
     >"$tmp/out" 2>&1 &
