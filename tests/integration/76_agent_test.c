@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: MIT
+// 76_agent_test.c -- the agent's fence (issue 12, "Remote children";
+// docs/multinode.md, "The agent"): a thread actor of node "sup" (a helper
+// of this test) speaks the agent protocol itself to the agent of node
+// "gw" (the real arbor program, a tree file) over an authenticated link,
+// with generations it chooses: START 5 runs (READY 5); START 4, older, is
+// refused (FAIL 4, "older generation", event=agent_fenced) and the child
+// of generation 5 keeps running; START 5 again is a repeat (answered READY
+// 5 again, nothing started); START 6 supersedes 5: the agent stops 5
+// (EXIT 5 shutdown) BEFORE it starts 6 (READY 6); STOP 6 ends it (EXIT 6
+// shutdown).
+
+#include "arb_test.h"
+#include "tools.h"
+#include "probe.h"
+
+#include "core/arb_impl.h"
+#include "transport/link.h"
+
+#include <arbor/actor.h>
+
+#include <arpa/inet.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define WAIT_MS   10000
+#define SECRET    "an-agent-test-cookie-0123456789"
+#define TAG_START (ARB_TAG_SYSTEM + 0x100u)
+#define TAG_STOP  (ARB_TAG_SYSTEM + 0x101u)
+#define TAG_READY (ARB_TAG_SYSTEM + 0x110u)
+#define TAG_FAIL  (ARB_TAG_SYSTEM + 0x111u)
+#define TAG_EXIT  (ARB_TAG_SYSTEM + 0x112u)
+
+// --- the fencer: node sup's actor that plays a supervisor ----------------
+typedef struct fencer {
+	arb_ctx      *ctx;
+	arb_pid       agent;
+	struct event *tick;
+	int           step; // 0: START 5 not yet accepted by the link
+	bool          repeated;
+} fencer;
+
+static int
+send_start(fencer *f, uint32_t gen)
+{
+	arb__buf b = { 0 };
+	int      rv;
+
+	rv = arb__mp_put_array(&b, 8) | arb__mp_put_str(&b, "root/x", 6)
+	    | arb__mp_put_uint(&b, gen) | arb__mp_put_str(&b, "sup", 3)
+	    | arb__mp_put_uint(&b, ARB_THREAD) | arb__mp_put_str(&b, "echo", 4)
+	    | arb__mp_put_bin(&b, NULL, 0) | arb__mp_put_int(&b, 2000)
+	    | arb__mp_put_int(&b, 0);
+	if (rv == 0) {
+		rv = arb_send_copy(f->ctx, f->agent, TAG_START, b.data, b.len);
+	}
+	arb__buf_fini(&b);
+	return rv;
+}
+
+static void
+send_stop(fencer *f, uint32_t gen)
+{
+	arb__buf b = { 0 };
+
+	if ((arb__mp_put_array(&b, 2) | arb__mp_put_str(&b, "root/x", 6)
+	        | arb__mp_put_uint(&b, gen))
+	    == 0) {
+		arb_send_copy(f->ctx, f->agent, TAG_STOP, b.data, b.len);
+	}
+	arb__buf_fini(&b);
+}
+
+static void
+fencer_tick(evutil_socket_t fd, short what, void *arg)
+{
+	fencer *f = arg;
+
+	(void) fd;
+	(void) what;
+	if (f->step == 0 && send_start(f, 5) == ARB_OK) {
+		f->step = 1;
+	}
+}
+
+static void
+fencer_handle(arb_ctx *ctx, void *state, const arb_msg *m)
+{
+	fencer        *f = state;
+	arb__mp_rd     r = { arb_msg_body(m), arb_msg_len(m) };
+	uint32_t       n;
+	uint64_t       gen, kind = 0;
+	int64_t        code = 0;
+	const uint8_t *s;
+	size_t         len;
+	char           text[128] = "";
+
+	(void) ctx;
+	if (!arb__mp_get_array(&r, &n) || !arb__mp_get_str(&r, &s, &len)
+	    || !arb__mp_get_uint(&r, UINT32_MAX, &gen)) {
+		arb_test_emit("fencer bad reply tag=%08x", arb_msg_tag(m));
+		return;
+	}
+	if (n >= 5 && arb__mp_get_uint(&r, 100, &kind)
+	    && arb__mp_get_int(&r, INT32_MIN, INT32_MAX, &code)
+	    && arb__mp_get_str(&r, &s, &len)) {
+		snprintf(text, sizeof(text), "%.*s", (int) len, (const char *) s);
+	}
+	switch (arb_msg_tag(m)) {
+	case TAG_READY:
+		arb_test_emit("fencer ready gen=%u", (unsigned) gen);
+		if (gen == 5 && !f->repeated) {
+			send_start(f, 4); // older: refused
+		} else if (gen == 5) {
+			send_start(f, 6); // newer: supersedes
+		} else if (gen == 6) {
+			send_stop(f, 6);
+		}
+		break;
+	case TAG_FAIL:
+		arb_test_emit("fencer fail gen=%u text=%s", (unsigned) gen, text);
+		if (gen == 4) {
+			f->repeated = true;
+			send_start(f, 5); // a repeat: READY 5 again
+		}
+		break;
+	case TAG_EXIT:
+		arb_test_emit("fencer exit gen=%u kind=%s", (unsigned) gen,
+		    arb_exit_kind_name((arb_exit_kind) kind));
+		break;
+	default:
+		break;
+	}
+}
+
+static int
+fencer_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
+{
+	fencer        *f = calloc(1, sizeof(*f));
+	struct timeval tv = { 0, 20000 };
+
+	(void) arg;
+	(void) len;
+	if (f == NULL) {
+		return ARB_ENOMEM;
+	}
+	f->ctx = ctx;
+	// gw's agent: child slot 1 of every node, whichever incarnation.
+	f->agent = arb__pid_make(ARB__KIND_THREAD, 1, 0);
+	f->agent.node = arb__node_id("gw");
+	f->agent.creation = 0;
+	f->tick = event_new(arb_base(ctx), -1, EV_PERSIST, fencer_tick, f);
+	if (f->tick == NULL) {
+		free(f);
+		return ARB_ENOMEM;
+	}
+	event_add(f->tick, &tv);
+	*statep = f;
+	return ARB_OK;
+}
+
+static void
+fencer_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
+{
+	fencer *f = state;
+
+	(void) ctx;
+	(void) why;
+	event_free(f->tick);
+	free(f);
+}
+
+static const arb_actor_ops fencer_ops = {
+	.type = "fencer",
+	.init = fencer_init,
+	.handle = fencer_handle,
+	.terminate = fencer_terminate,
+};
+
+// args: port peer_port cookie_file: node "sup" with the fencer.
+static int
+sup_main(int argc, char **argv)
+{
+	char           url[64], purl[64], run[300];
+	arb_node_peer  peer = { .name = "gw", .url = purl };
+	arb_node_opts  o = { .name = "sup", .listen = url, .peers = &peer,
+		 .npeers = 1 };
+	arb_node      *node;
+	arb_child_spec c = { .name = "f", .isolation = ARB_THREAD,
+		.type = "fencer" };
+	arb_sup_spec   sp = { .strategy = ARB_ONE_FOR_ONE, .children = &c,
+		  .nchildren = 1 };
+	int            code = -1, rv;
+
+	if (argc < 4) {
+		return 64;
+	}
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%s", argv[1]);
+	snprintf(purl, sizeof(purl), "tcp://127.0.0.1:%s", argv[2]);
+	snprintf(run, sizeof(run), "%s/run-sup", arb_test_dir());
+	o.run_dir = run;
+	o.cookie_file = argv[3];
+	arb_actor_type_register(&fencer_ops);
+	if ((rv = arb_node_open(&node, &o)) != 0) {
+		arb_test_emit("open failed: %s", arb_strerror(rv));
+		return 1;
+	}
+	rv = arb_node_run(node, &sp, &code);
+	arb_node_close(node);
+	return code;
+}
+
+static const arb_test_helper helpers[] = {
+	{ "arbor", h_arbor },
+	{ "sup", sup_main },
+};
+
+static int
+free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t          len = sizeof(a);
+	int                fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	assert_true(fd >= 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *) &a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *) &a, &len), 0);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+// line_of returns the offset of the first line of p's output holding s.
+static long
+line_of(arb_test_proc *p, const char *s)
+{
+	const char *at = strstr(p->out, s);
+
+	assert_non_null(at);
+	return at - p->out;
+}
+
+static void
+test_agent_fences_generations(void **state)
+{
+	arb_test_proc gw, sup;
+	char          dir[64], tree[1024], path[200], cookie[200], ps[16],
+	    pg[16];
+	const char   *gw_args[] = { "--", "run", path, NULL };
+	const char   *sup_args[] = { ps, pg, cookie, NULL };
+	int           pport = free_port(), gport = free_port();
+
+	(void) state;
+#ifndef ARBOR_BIN
+	skip();
+#endif
+	arb_test_mkdtemp(dir, sizeof(dir), "t76");
+	arb_test_write_file(dir, "cookie", SECRET "\n", cookie, sizeof(cookie));
+	assert_int_equal(chmod(cookie, 0600), 0);
+	snprintf(tree, sizeof(tree),
+	    "node:\n  name: gw\n  control: %s/ctl.sock\n  run_dir: %s\n"
+	    "  listen: tcp://127.0.0.1:%d\n  cookie: %s\n"
+	    "  peers:\n    - {name: sup, url: \"tcp://127.0.0.1:%d\"}\n"
+	    "root:\n  children:\n    - {name: local, type: echo}\n",
+	    dir, dir, gport, cookie, pport);
+	arb_test_write_file(dir, "gw.yaml", tree, path, sizeof(path));
+	snprintf(ps, sizeof(ps), "%d", pport);
+	snprintf(pg, sizeof(pg), "%d", gport);
+	arb_test_spawn(&gw, "arbor", gw_args);
+	arb_test_expect(&gw, "event=tree_up", WAIT_MS);
+	arb_test_spawn(&sup, "sup", sup_args);
+
+	arb_test_expect(&sup, "fencer ready gen=5", WAIT_MS);
+	// Older: refused, counted and logged; 5 runs on.
+	arb_test_expect(&sup, "fencer fail gen=4 text=fenced: an older", WAIT_MS);
+	arb_test_expect(&gw, "event=agent_fenced sup_node=sup child=root/x "
+	                     "generation=4 running=5",
+	    WAIT_MS);
+	// A repeat of 5: answered READY again, nothing started.
+	arb_test_expect(&sup, "fencer exit gen=5 kind=shutdown", WAIT_MS);
+	assert_int_equal(arb_test_count(&sup, "fencer ready gen=5"), 2);
+	assert_int_equal(arb_test_count(&gw, "event=agent_start sup_node=sup "
+	                                     "child=root/x generation=5"),
+	    1);
+	// 6 supersedes 5: 5 ended before 6 started.
+	arb_test_expect(&sup, "fencer ready gen=6", WAIT_MS);
+	assert_true(line_of(&sup, "fencer exit gen=5")
+	    < line_of(&sup, "fencer ready gen=6"));
+	arb_test_expect(&gw, "generation=5 cause=superseded", WAIT_MS);
+	assert_true(line_of(&gw, "event=agent_exit sup_node=sup child=root/x "
+	                         "generation=5")
+	    < line_of(&gw, "event=agent_start sup_node=sup child=root/x "
+	                   "generation=6"));
+	arb_test_expect(&sup, "fencer exit gen=6 kind=shutdown", WAIT_MS);
+	assert_int_equal(arb_test_count(&sup, "fencer bad reply"), 0);
+
+	kill(sup.pid, SIGTERM);
+	kill(gw.pid, SIGTERM);
+	arb_test_wait_exit(&sup, WAIT_MS);
+	arb_test_wait_exit(&gw, WAIT_MS);
+	arb_test_proc_fini(&sup);
+	arb_test_proc_fini(&gw);
+	assert_int_equal(arb_test_rmtree(dir), 0);
+}
+
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_agent_fences_generations),
+};
+
+ARB_TEST_MAIN("integration.agent", tests, helpers)
