@@ -311,8 +311,36 @@ test_agent_fences_generations(void **state)
 	assert_int_equal(arb_test_rmtree(dir), 0);
 }
 
+// arb_node_open checks orphan_grace_ms as the tree file's checker does
+// (10 ms to 24 h; 0: the default).
+static void
+test_orphan_grace_is_checked(void **state)
+{
+	arb_node_opts o = { 0 };
+	arb_node     *node = NULL;
+	char          dir[64], run[128];
+	int           bad[] = { -1, 5, 86400001 };
+	size_t        i;
+
+	(void) state;
+	arb_test_mkdtemp(dir, sizeof(dir), "t76g");
+	snprintf(run, sizeof(run), "%s/run", dir);
+	o.name = "g";
+	o.run_dir = run;
+	o.no_signals = true;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		o.orphan_grace_ms = bad[i];
+		ARB_FAIL(arb_node_open(&node, &o), ARB_EINVAL);
+	}
+	o.orphan_grace_ms = 10;
+	ARB_PASS(arb_node_open(&node, &o));
+	arb_node_close(node);
+	assert_int_equal(arb_test_rmtree(dir), 0);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_agent_fences_generations),
+	cmocka_unit_test(test_orphan_grace_is_checked),
 };
 
 ARB_TEST_MAIN("integration.agent", tests, helpers)
