@@ -85,8 +85,6 @@ void arb__remote_peer_down(arb_node *node, uint32_t node_id, const char *name);
 // arb__remote_peer_up: the peer node_id is up: starts that wait for it
 // are sent.
 void arb__remote_peer_up(arb_node *node, uint32_t node_id);
-// arb__remote_counters: STARTs refused for their fence, orphans stopped.
-void arb__remote_counters(uint64_t *fenced, uint64_t *orphans);
 
 // --- rundir.c: run directories of live and dead nodes ---------------------
 // arb__rundir_clean_stale removes the run directories that nodes now gone

@@ -81,8 +81,6 @@ static struct {
 	struct event  *retry_ev;
 	struct event  *resend_ev; // STARTs not answered yet, again
 	int            orphan_grace_ms;
-	uint64_t       fenced;  // STARTs refused for an older fence
-	uint64_t       orphans; // orphans stopped after the grace
 } A;
 
 static arb_node *
@@ -660,7 +658,6 @@ agent_start(const arb_msg *m)
 	snprintf(sup_name, sizeof(sup_name), "%08x", (unsigned) m->from.node);
 	now = peer_creation(m->from.node, sup_name, sizeof(sup_name));
 	if (now != 0 && m->from.creation != now) {
-		A.fenced++;
 		arb__log(ARB_LOG_WARN, NULL,
 		    "event=agent_fenced child=%s generation=%u "
 		    "reason=\"not the supervisor node's current incarnation\"",
@@ -681,7 +678,6 @@ agent_start(const arb_msg *m)
 	}
 	if (old != NULL && old->creation == m->from.creation
 	    && gen < old->gen) {
-		A.fenced++;
 		arb__log(ARB_LOG_WARN, old->lpath,
 		    "event=agent_fenced sup_node=%s child=%s generation=%u "
 		    "running=%u reason=\"an older generation\"",
@@ -822,7 +818,6 @@ agent_orphan_cb(evutil_socket_t fd, short what, void *arg)
 
 	ARB_UNUSED(fd);
 	ARB_UNUSED(what);
-	A.orphans++;
 	arb__log(ARB_LOG_WARN, x->lpath,
 	    "event=orphan_stop sup_node=%s child=%s generation=%u grace_ms=%d",
 	    x->sup_name, x->key, (unsigned) x->gen, A.orphan_grace_ms);
@@ -998,9 +993,3 @@ arb__remote_peer_up(arb_node *node, uint32_t node_id)
 	agent_pump(); // what waited for a way to answer
 }
 
-void
-arb__remote_counters(uint64_t *fenced, uint64_t *orphans)
-{
-	*fenced  = A.fenced;
-	*orphans = A.orphans;
-}
