@@ -11,6 +11,7 @@
 
 #include "bench.h"
 #include "bench_mqtt.h"
+#include "bench_node.h"
 #include "bench_serial.h"
 #include "bench_store.h"
 
@@ -1125,6 +1126,9 @@ run_case(const char *name)
 	if ((rv = bench_store_case(name)) >= 0) {
 		return rv;
 	}
+	if ((rv = bench_node_case(name)) >= 0) {
+		return rv;
+	}
 	if (strcmp(name, "log") == 0) {
 		case_log();
 	} else if (strcmp(name, "raw_inproc") == 0) {
@@ -1367,7 +1371,8 @@ main(int argc, char **argv)
 				"bare_2500", "scale_100", "scale_1000", "scale_2500",
 		"serial_bare", "serial_thread", "serial_process", "mqtt_bare",
 		"mqtt_thread", "mqtt_process", "store_append", "store_reopen",
-		"store_replay", "store_actor_append", "log" };
+		"store_replay", "store_actor_append", "log", "node_raw_tcp",
+		"node_stream_tcp", "node_call_tcp" };
 	bool   json = false;
 	size_t i;
 	char   self[4096];
@@ -1388,6 +1393,7 @@ main(int argc, char **argv)
 	bench_serial_register();
 	bench_mqtt_register();
 	bench_store_register();
+	bench_node_register();
 	arb_actor_main(argc, argv);
 	{
 		// Thousands of actors hold a few fds each: lift the limit when
@@ -1436,6 +1442,15 @@ main(int argc, char **argv)
 	emit(json, "pubsub_process_4subs", "stream_process");
 	emit(json, "pubsub_process_publishes", NULL);
 	emit(json, "pubsub_process_dead", NULL);
+	emit(json, "node_stream_tcp", "raw_nng_stream_tcp");
+	emit(json, "node_stream_tcp", "raw_nng_pair_tcp");
+	emit(json, "node_stream_tcp_per_core", "raw_nng_stream_tcp_per_core");
+	emit(json, "node_stream_tcp_per_core", "raw_nng_pair_tcp_per_core");
+	emit(json, "node_stream_tcp_cpu", "raw_nng_pair_tcp_cpu");
+	emit(json, "node_stream_tcp_full_backlog", NULL);
+	emit(json, "node_call_tcp_median", "raw_nng_pair_rtt_tcp_median");
+	emit(json, "node_call_tcp_p99", "raw_nng_pair_rtt_tcp_p99");
+	emit(json, "node_call_tcp_failed", NULL);
 	emit(json, "call_thread_median", "raw_nng_pair_rtt_inproc_median");
 	emit(json, "call_thread_p99", "raw_nng_pair_rtt_inproc_p99");
 	emit(json, "call_process_median", "raw_nng_pair_rtt_ipc_median");

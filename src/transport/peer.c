@@ -266,17 +266,30 @@ peer_on_data(void *arg, arb__conn *c, arb__chunk *ch)
 	return arb__tp_deliver_remote(ch);
 }
 
-static int peer_reachable(arb_pid to);
-static int peer_link(arb_pid to, arb__link **kp);
+static int  peer_reachable(arb_pid to);
+static int  peer_link(arb_pid to, arb__link **kp);
+static void peer_resume(uint32_t mbid);
 
 static const arb__tp_remote peer_remote = {
 	.reachable = peer_reachable,
 	.link = peer_link,
+	.resume = peer_resume,
 };
+
+// A thread actor's mailbox filled by a peer pauses that peer's link
+// (PAUSE); the mailbox's drain resumes it (route.c's tp_resume calls
+// peer_resume through peer_remote).
+static bool
+peer_on_full(void *arg, uint32_t mbid)
+{
+	ARB_UNUSED(arg);
+	return arb__tp_mbox_full(mbid);
+}
 
 static const arb__lsn_ops peer_lsn_ops = {
 	.hello = peer_on_hello,
 	.data = peer_on_data,
+	.full = peer_on_full,
 };
 
 // peer_dialer makes p's link: over TLS, with a client configuration of
@@ -299,6 +312,21 @@ peer_dialer(peer *p, const arb__peers_cfg *cfg, char *err, size_t errlen)
 		    p->url, arb_strerror(rv));
 	}
 	return rv;
+}
+
+static void
+peer_resume(uint32_t mbid)
+{
+	arb__lsn *l;
+
+	// As route.c's own listener: the pointer under the lock, the call
+	// outside it (the listener takes its locks, then may call ours).
+	pthread_mutex_lock(&P.mtx);
+	l = P.lsn;
+	pthread_mutex_unlock(&P.mtx);
+	if (l != NULL) {
+		arb__lsn_resume(l, mbid);
+	}
 }
 
 int

@@ -416,10 +416,16 @@ arb__tp_deliver(arb__chunk *ch)
 static bool
 tp_on_full(void *arg, uint32_t mbid)
 {
+	ARB_UNUSED(arg);
+	return arb__tp_mbox_full(mbid);
+}
+
+bool
+arb__tp_mbox_full(uint32_t mbid)
+{
 	arb__mbox *mb;
 	bool       full = false;
 
-	ARB_UNUSED(arg);
 	pthread_mutex_lock(&tp.mtx);
 	mb = tp_mbox_get(mbid, false);
 	pthread_mutex_unlock(&tp.mtx);
@@ -437,17 +443,24 @@ static const arb__lsn_ops tp_lsn_ops = {
 };
 
 // tp_resume tells the links that paused mailbox mbid that it has room
-// again (each mailbox's resume function).  Thread: any.
+// again (each mailbox's resume function): this process's listener's and
+// the node links' a peer dialled (the remote table's resume, peer.c;
+// without it a mailbox filled from another node stayed paused for good).
+// Thread: any.
 static void
 tp_resume(uint32_t mbid)
 {
-	arb__lsn *l;
+	const arb__tp_remote *r = atomic_load(&tp_remote);
+	arb__lsn             *l;
 
 	pthread_mutex_lock(&tp.mtx);
 	l = tp.lsn;
 	pthread_mutex_unlock(&tp.mtx);
 	if (l != NULL) {
 		arb__lsn_resume(l, mbid);
+	}
+	if (r != NULL && r->resume != NULL) {
+		r->resume(mbid);
 	}
 }
 

@@ -99,6 +99,9 @@ bool arb__tp_deliver(arb__chunk *ch);
 typedef struct arb__tp_remote {
 	int (*reachable)(arb_pid to);
 	int (*link)(arb_pid to, arb__link **kp);
+	// resume: mailbox mbid (paused by a peer's batch) has room again:
+	// RESUME on every accepted node link that paused it.  Thread: any.
+	void (*resume)(uint32_t mbid);
 } arb__tp_remote;
 // arb__tp_set_remote installs r (NULL: other nodes are unreachable).
 void arb__tp_set_remote(const arb__tp_remote *r);
@@ -106,6 +109,9 @@ void arb__tp_set_remote(const arb__tp_remote *r);
 // node, in the node process: a process actor's batch is forwarded on the
 // link to its process (dropped and counted when that link is full).
 bool arb__tp_deliver_remote(arb__chunk *ch);
+// arb__tp_mbox_full: mailbox mbid of this process is still over its high
+// mark (the listeners' question after recording a PAUSE).  Thread: any.
+bool arb__tp_mbox_full(uint32_t mbid);
 // arb__tp_url writes the address of the process hosting pid's mailbox.
 void arb__tp_url(const arb__addr *a, arb_pid pid, char *buf, size_t len);
 

@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define WAIT_MS 10000
@@ -113,6 +114,7 @@ node_main(int argc, char **argv)
 #define TAG_SEQ   0x1001u // send: a u32 sequence number
 #define TAG_COUNT 0x1002u // call: how many TAG_SEQ arrived, in order?
 #define TAG_STATS 0x1003u // send: print the echo's stale count
+#define TAG_BUSY  0x1004u // send: the echo sleeps 300 ms (its mailbox fills)
 #define SEQ_N     2000u
 
 typedef struct echo_st {
@@ -147,6 +149,8 @@ echo_handle(arb_ctx *ctx, void *state, const arb_msg *m)
 		st->disorder += v != st->next;
 		st->next = v + 1;
 		st->got++;
+	} else if (arb_msg_tag(m) == TAG_BUSY) {
+		poll(NULL, 0, 300);
 	} else if (arb_msg_tag(m) == TAG_STATS) {
 		arb_stats as;
 
@@ -361,6 +365,157 @@ static const arb_actor_ops pinger_ops = {
 	.terminate = pinger_terminate,
 };
 
+// The flooder (arg "SLOT_ID NODE"): once a call to the echo is answered,
+// makes it busy (TAG_BUSY) and sends FLOOD_N numbers as fast as the link
+// takes them (ARB_EAGAIN: again 1 ms later), so the echo's mailbox fills
+// and the peer's link is paused; then asks how many arrived (the pause
+// must have been lifted), then makes CALLS_N calls one after the other
+// and prints their median.
+#define FLOOD_N 100000u
+#define CALLS_N 50
+typedef struct flooder_st {
+	arb_ctx      *ctx;
+	arb_pid       target;
+	struct event *tick;
+	int           phase; // 0 ping, 1 flood, 2 count, 3 calls, 4 done
+	uint32_t      sent;
+	uint64_t      full;
+	int           calls;
+	int64_t       t0, lat[CALLS_N];
+} flooder_st;
+
+static int
+flooder_cmp(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void flooder_next(flooder_st *st);
+
+static int64_t
+flooder_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void
+flooder_cb(arb_ctx *ctx, void *arg, const arb_result *r)
+{
+	flooder_st    *st = arg;
+	int64_t        us = flooder_now_us() - st->t0;
+	struct timeval tv = { 0, 1000 };
+
+	(void) ctx;
+	if (r->status != ARB_OK) {
+		evtimer_add(st->tick, &tv); // not up yet: again
+		return;
+	}
+	if (st->phase == 0) {
+		st->phase = 1;
+		arb_send_copy(st->ctx, st->target, TAG_BUSY, "", 0);
+	} else if (st->phase == 2) {
+		arb_test_emit("flooder count %.*s full=%llu",
+		    (int) arb_msg_len(r->reply),
+		    (const char *) arb_msg_body(r->reply),
+		    (unsigned long long) st->full);
+		st->phase = 3;
+	} else if (st->phase == 3) {
+		st->lat[st->calls] = us;
+		if (++st->calls == CALLS_N) {
+			qsort(st->lat, CALLS_N, sizeof(int64_t), flooder_cmp);
+			arb_test_emit("flooder calls=%d median_us=%lld max_us=%lld",
+			    st->calls, (long long) st->lat[CALLS_N / 2],
+			    (long long) st->lat[CALLS_N - 1]);
+			st->phase = 4;
+			return;
+		}
+	}
+	flooder_next(st);
+}
+
+static void
+flooder_next(flooder_st *st)
+{
+	struct timeval tv = { 0, 1000 };
+
+	if (st->phase == 1) {
+		while (st->sent < FLOOD_N) {
+			if (arb_send_copy(st->ctx, st->target, TAG_SEQ,
+			        &st->sent, 4)
+			    != ARB_OK) {
+				st->full++;
+				evtimer_add(st->tick, &tv);
+				return;
+			}
+			st->sent++;
+		}
+		st->phase = 2;
+	}
+	st->t0 = flooder_now_us();
+	if (arb_call(st->ctx, st->target, st->phase == 2 ? TAG_COUNT : TAG_PING,
+	        "ping", 4, 5000, flooder_cb,
+	        st)
+	    != ARB_OK) {
+		evtimer_add(st->tick, &tv);
+	}
+}
+
+static void
+flooder_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void) fd;
+	(void) what;
+	flooder_next(arg);
+}
+
+static int
+flooder_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
+{
+	flooder_st        *st = calloc(1, sizeof(*st));
+	char               a[128], name[64];
+	unsigned long long id;
+
+	if (st == NULL || len == 0 || len >= sizeof(a)) {
+		free(st);
+		return ARB_EINVAL;
+	}
+	memcpy(a, arg, len);
+	a[len] = '\0';
+	if (sscanf(a, "%llu %63s", &id, name) != 2) {
+		free(st);
+		return ARB_EINVAL;
+	}
+	st->ctx = ctx;
+	st->target.id = id;
+	st->target.node = arb__node_id(name);
+	st->tick = evtimer_new(arb_base(ctx), flooder_tick, st);
+	*statep = st;
+	event_active(st->tick, 0, 0);
+	return ARB_OK;
+}
+
+static void
+flooder_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
+{
+	flooder_st *st = state;
+
+	(void) ctx;
+	(void) why;
+	event_free(st->tick);
+	free(st);
+}
+
+static const arb_actor_ops flooder_ops = {
+	.type = "flooder",
+	.init = flooder_init,
+	.terminate = flooder_terminate,
+};
+
 // args: name port peer_name peer_port secret type [arg]: a node whose
 // root has one thread child of that type.
 static int
@@ -405,6 +560,7 @@ run_main(int argc, char **argv)
 	sp.nchildren = 1;
 	arb_actor_type_register(&echo_ops);
 	arb_actor_type_register(&pinger_ops);
+	arb_actor_type_register(&flooder_ops);
 	if ((rv = arb_node_open(&node, &o)) != 0) {
 		arb_test_emit("open failed: %s", arb_strerror(rv));
 		return 1;
@@ -971,8 +1127,43 @@ test_messages_cross_nodes(void **state)
 	arb_test_proc_fini(&a);
 }
 
+// A thread actor of gw1 floods a busy thread actor of central: its
+// mailbox fills, central's listener pauses gw1's link, and the drain
+// must resume it (before the fix, nothing told the node links' listener
+// and the link stayed paused for good: the count never came).  Then
+// sequential calls: the median must not wait for the 5 ms delayed-ACK
+// timer (with Nagle's algorithm on the TCP streams a call took 5 ms).
+static void
+test_flood_resumes_and_calls_are_not_delayed(void **state)
+{
+	arb_test_proc a, b;
+	int           pa = free_port(), pb = free_port();
+	char          buf[512], arg[128];
+	long          slot;
+
+	(void) state;
+	spawn_run(&b, "central", pb, "gw1", pa, "echo", NULL);
+	arb_test_line(&b, "echo slot=", WAIT_MS, buf, sizeof(buf));
+	slot = arb_test_need_field(buf, "slot");
+	snprintf(arg, sizeof(arg), "%ld central", slot);
+	spawn_run(&a, "gw1", pa, "central", pb, "flooder", arg);
+	arb_test_line(&a, "flooder count", 3 * WAIT_MS, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "got=100000 disorder=0"));
+	// The link was full at least once: the pause was exercised.
+	assert_true(arb_test_need_field(buf, "full") > 0);
+	arb_test_line(&a, "flooder calls=", WAIT_MS, buf, sizeof(buf));
+	assert_true(arb_test_need_field(buf, "median_us") < 2500);
+	kill(a.pid, SIGTERM);
+	kill(b.pid, SIGTERM);
+	arb_test_wait_exit(&a, WAIT_MS);
+	arb_test_wait_exit(&b, WAIT_MS);
+	arb_test_proc_fini(&b);
+	arb_test_proc_fini(&a);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_messages_cross_nodes),
+	cmocka_unit_test(test_flood_resumes_and_calls_are_not_delayed),
 	cmocka_unit_test(test_old_incarnation_and_garbage_from_a_proven_peer),
 	cmocka_unit_test(test_peer_settings_are_checked),
 	cmocka_unit_test(test_peers_come_up_and_detect_a_killed_peer),
