@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# 60_bulk.sh -- bulk transfer at full speed with no false DOWN (issue 12):
+# two nodes (network namespaces as root, loopback otherwise) with the
+# default heartbeats (500 ms x 4); after MN_BULK_IDLE seconds of an idle
+# link (default 2), a thread actor of n1 sends 64 B messages to one of n2
+# as fast as the link takes them for MN_BULK_SECONDS (default 10;
+# bench/multinode_bulk.sh runs 60).  The nodes are arb-mn-bulk
+# (tests/multinode/mn_bulk.c).  Checked:
+# - the link was saturated: in at least 80 % of the seconds the sender
+#   found it full (ARB_EAGAIN) at least once; messages/s printed;
+# - no false DOWN: no event=peer_down on either node, downs 0 and
+#   hb_timeouts 0 on both, both still up after the bulk;
+# - every message arrived, in order;
+# - heartbeats never queue behind the bulk: n1's heartbeat round trips
+#   during the bulk are shorter than the time its data waits one way, at
+#   the median and at p99, and at least one heartbeat a second was
+#   answered.
+set -u
+. "$(dirname "$0")/lib.sh"
+BULK=${MN_BULK_SECONDS:-10}
+IDLE=${MN_BULK_IDLE:-2}
+[ -n "${MN_BULK_BIN:-}" ] && [ -x "$MN_BULK_BIN" ] \
+    || mn_skip "MN_BULK_BIN is not set to arb-mn-bulk"
+mn_setup 2
+ck=$(mn_cookie bulk)
+
+# bulk_start I ROLE [ARGS...]: nI runs arb-mn-bulk (its PID is the
+# program's own, so that lib.sh's clean-up ends and reaps it).
+bulk_start() {
+	local i=$1 j=$((3 - $1)) ns=()
+	shift
+	[ "$MN_NS" = 1 ] && ns=(ip netns exec "$(mn_ns "$i")")
+	"${ns[@]}" "$MN_BULK_BIN" "n$i" "$(mn_url "$i")" "n$j" "$(mn_url "$j")" \
+	    "$ck" "$@" >"$MN_DIR/n$i/out" 2>>"$MN_DIR/n$i/log" &
+	MN_PID[$i]=$!
+}
+
+# bulk_wait I RE SECONDS: until nI's output has a line matching RE.
+bulk_wait() {
+	local end
+	end=$(mn_deadline "$3")
+	until grep -Eq -- "$2" "$MN_DIR/n$1/out" 2>/dev/null; do
+		mn_alive "$1" || mn_fail "n$1 ended (waiting for /$2/)"
+		[ "$(mn_now)" -lt "$end" ] || mn_fail "n$1: no /$2/ in time"
+		sleep 0.1
+	done
+}
+
+# field LINE KEY: the value of KEY=VALUE in LINE.
+field() { sed -n "s/.*[ ]$2=\([^ ]*\).*/\1/p" <<<" $1"; }
+
+bulk_start 2 sink
+bulk_wait 2 '^sink slot=' 20
+slot=$(field "$(grep '^sink slot=' "$MN_DIR/n2/out")" slot)
+bulk_start 1 source "$slot" "$IDLE" "$BULK"
+bulk_wait 1 '^source end' $((IDLE + BULK + 30))
+bulk_wait 2 '^sink end' 30
+# One more watch line of n1 after the end (its figures are cumulative).
+bulk_wait 1 '^watch phase=2' 10
+
+src=$(grep '^source end' "$MN_DIR/n1/out")
+snk=$(grep '^sink end' "$MN_DIR/n2/out")
+w1=$(grep '^watch phase=2' "$MN_DIR/n1/out" | tail -n 1)
+w2=$(grep '^watch ' "$MN_DIR/n2/out" | tail -n 1)
+grep '^source second' "$MN_DIR/n1/out" | tr '\n' ' ' >&2
+echo >&2
+secs=$(field "$src" seconds)
+sat=$(field "$src" saturated_seconds)
+sent=$(field "$src" sent)
+echo "60_bulk ($([ "$MN_NS" = 1 ] && echo netns || echo loopback), ${BULK} s, load $(cut -d' ' -f1 /proc/loadavg)):" \
+    "$(field "$src" rate) msgs/s, saturated $sat of $secs s;" \
+    "peer_down n1 $(grep -c 'event=peer_down' "$MN_DIR/n1/log") n2 $(grep -c 'event=peer_down' "$MN_DIR/n2/log");" \
+    "heartbeat RTT us n1 idle p50 $(field "$w1" idle_p50_us) p99 $(field "$w1" idle_p99_us)," \
+    "bulk p50 $(field "$w1" bulk_p50_us) p99 $(field "$w1" bulk_p99_us) max $(field "$w1" bulk_max_us) (n $(field "$w1" bulk_n));" \
+    "longest silence $(field "$w1" silence_max_ms) ms;" \
+    "data one way us p50 $(field "$snk" lat_p50_us) p99 $(field "$snk" lat_p99_us)"
+
+for i in 1 2; do
+	n=$(grep -c 'event=peer_down' "$MN_DIR/n$i/log")
+	[ "$n" = 0 ] || mn_fail "n$i logged $n peer_down during the bulk"
+done
+for w in "$w1" "$w2"; do
+	[ "$(field "$w" downs)" = 0 ] || mn_fail "a false DOWN: $w"
+	[ "$(field "$w" hb_timeouts)" = 0 ] || mn_fail "a heartbeat timeout: $w"
+	[ "$(field "$w" ups)" = 1 ] && [ "$(field "$w" state)" = up ] \
+	    || mn_fail "not up once and up still: $w"
+done
+[ "$secs" = "$BULK" ] || mn_fail "the bulk lasted $secs s, not $BULK: $src"
+[ $((sat * 10)) -ge $((secs * 8)) ] \
+    || mn_fail "not saturated: the link was full in $sat of $secs s"
+[ "$(field "$snk" got)" = "$sent" ] && [ "$(field "$snk" disorder)" = 0 ] \
+    || mn_fail "not every message arrived in order: sent $sent, $snk"
+[ "$(field "$w1" bulk_n)" -ge "$BULK" ] \
+    || mn_fail "fewer than one heartbeat answered a second: $w1"
+[ "$(field "$w1" bulk_p50_us)" -lt "$(field "$snk" lat_p50_us)" ] \
+    && [ "$(field "$w1" bulk_p99_us)" -lt "$(field "$snk" lat_p99_us)" ] \
+    || mn_fail "heartbeats waited as long as the data: $w1 / $snk"
+echo "60_bulk: ok"
