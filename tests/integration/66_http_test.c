@@ -690,6 +690,114 @@ test_page_draws_the_live_tree_in_chromium(void **state)
 	arb_test_proc_fini(&p);
 }
 
+// wait_out waits until the node's whole output so far has needle.
+static void
+wait_out(arb_test_proc *p, const char *needle)
+{
+	int64_t deadline = now_ms() + WAIT_MS;
+
+	while (strstr(p->out, needle) == NULL) {
+		if (now_ms() > deadline) {
+			fail_msg("no \"%s\" from the node:\n%s", needle, p->out);
+		}
+		(void) arb_test_try_expect(p, "\x01", 20); // reads more
+	}
+}
+
+// peer_row returns the <tr ...> of peer name in dom (up to its </tr>) in
+// buf, or fails.
+static const char *
+peer_row(const char *dom, const char *name, char *buf, size_t len)
+{
+	char        key[96];
+	const char *a, *b;
+
+	snprintf(key, sizeof(key), "data-peer=\"%s\"", name);
+	if ((a = strstr(dom, key)) == NULL
+	    || (b = strstr(a, "</tr>")) == NULL) {
+		fail_msg("no row of peer %s on the page:\n%s", name, dom);
+	}
+	snprintf(buf, len, "%.*s", (int) (b - a), a);
+	return buf;
+}
+
+// The page draws the node's peers as `arborctl peers` does: a peer that
+// is up with its incarnation (the peer's creation), its heartbeat round
+// trip and the time since the last answer; a peer that never came up
+// with none of them; and after the first is SIGKILLed, it is lost and
+// its downs count 1.
+static void
+test_page_draws_the_peers_in_chromium(void **state)
+{
+	arb_test_proc p, q;
+	char          cookie[160], fmt[1536], yaml[1024], file[160], row[2048];
+	char          want[128];
+	const char   *args[] = { "--", "run", file, NULL };
+	const char   *line;
+	int           pa = arb_test_free_port(), pb = arb_test_free_port();
+	int           pg = arb_test_free_port();
+	long          creation;
+	char         *dom;
+
+	(void) state;
+	need_binaries();
+	if (!have_chromium()) {
+		print_message("chromium is not installed: skipping\n");
+		skip();
+	}
+	write_file(cookie, sizeof(cookie), "cookie",
+	    "t66-t67-shared-secret-0123456789\n");
+	assert_int_equal(chmod(cookie, 0600), 0);
+	snprintf(yaml, sizeof(yaml),
+	    "node:\n  name: t67\n  control: ctl.d/t67.sock\n"
+	    "  listen: tcp://127.0.0.1:%d\n  cookie: %s\n"
+	    "  peers:\n    - {name: t66, url: \"tcp://127.0.0.1:%d\"}\n"
+	    "root:\n  children:\n    - {name: e, type: echo}\n",
+	    pb, cookie, pa);
+	write_file(file, sizeof(file), "t67.yaml", yaml);
+	arb_test_spawn(&q, "arbor", args);
+	line = arb_test_expect(&q, "event=node_start", WAIT_MS);
+	creation = arb_test_need_field(line, "creation");
+	snprintf(fmt, sizeof(fmt),
+	    "node:\n  name: t66\n  control: ctl.d/t66.sock\n"
+	    "  http: \"127.0.0.1:%%d\"\n"
+	    "  listen: tcp://127.0.0.1:%d\n  cookie: %s\n"
+	    "  peers:\n    - {name: t67, url: \"tcp://127.0.0.1:%d\"}\n"
+	    "    - {name: gone, url: \"tcp://127.0.0.1:%d\"}\n"
+	    "root:\n  children:\n    - {name: e, type: echo}\n",
+	    pa, cookie, pb, pg);
+	start_node(&p, fmt);
+	wait_out(&p, "event=peer_up peer=t67");
+
+	dom = dump_dom(1);
+	expect_in(dom, "listen tcp://127.0.0.1:");
+	peer_row(dom, "t67", row, sizeof(row));
+	snprintf(want, sizeof(want),
+	    "data-peer-state=\"up\" data-incarnation=\"%ld\" "
+	    "data-ups=\"1\" data-downs=\"0\"", creation);
+	expect_in(row, want);
+	expect_in(row, "ms</td><td>"); // the round trip
+	expect_in(row, " ago</td>");   // the last heartbeat
+	peer_row(dom, "gone", row, sizeof(row));
+	expect_in(row, "data-incarnation=\"0\" data-ups=\"0\"");
+	expect_in(row, "<td>-</td><td>-</td><td>never</td>");
+	free(dom);
+
+	// t67 is lost: the page says so, once.
+	kill(q.pid, SIGKILL);
+	arb_test_wait_exit(&q, WAIT_MS);
+	arb_test_proc_fini(&q);
+	wait_out(&p, "event=peer_down peer=t67");
+	dom = dump_dom(2);
+	peer_row(dom, "t67", row, sizeof(row));
+	expect_in(row, "data-downs=\"1\"");
+	assert_null(strstr(row, "data-peer-state=\"up\""));
+	free(dom);
+
+	assert_int_equal(stop_node(&p), 0);
+	arb_test_proc_fini(&p);
+}
+
 static void
 test_healthz_reports_a_stuck_loop(void **state)
 {
@@ -920,6 +1028,8 @@ static const struct CMUnitTest tests[] = {
 	    test_actor_metrics_on_metrics_status_and_tree, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_page_draws_the_live_tree_in_chromium, setup, teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_page_draws_the_peers_in_chromium, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_healthz_reports_a_stuck_loop, setup, teardown),
 	cmocka_unit_test_setup_teardown(
