@@ -9,10 +9,29 @@
 // ---------------------------------------------------------------------------
 // Chunks and origins
 // ---------------------------------------------------------------------------
+// A chunk is allocated on one thread and freed on another: filled on an
+// actor's loop and freed by the nng thread that wrote it, or received on
+// an nng thread and freed by the loop that took it.  glibc keeps up to 7
+// freed blocks of every size class up to 1,032 bytes in the freeing
+// thread's cache (tcache), for that thread's next allocation of the same
+// size -- which never comes: that thread allocates no chunks.  With batch
+// sizes spread over every class, each such thread slowly filled its cache
+// with 7 blocks of every class it freed (up to ~240 KB a thread), and
+// the heap of every process grew for many minutes (docs/performance.md,
+// "Through an upstream outage").  No chunk is that small: a block over
+// the cache's largest class goes back to the arena, where the next chunk
+// of any thread reuses it.
+#define CHUNK_BLOCK_MIN 1088u // bytes, header included: over tcache's 1,032
+
 arb__chunk *
 arb__chunk_alloc(size_t cap)
 {
-	arb__chunk *ch = arb__alloc(sizeof(*ch) + cap);
+	arb__chunk *ch;
+
+	if (sizeof(*ch) + cap < CHUNK_BLOCK_MIN) {
+		cap = CHUNK_BLOCK_MIN - sizeof(*ch);
+	}
+	ch = arb__alloc(sizeof(*ch) + cap);
 
 	if (ch != NULL) {
 		ch->cap = cap;
