@@ -747,6 +747,7 @@ ctx_heartbeat(evutil_socket_t fd, short what, void *arg)
 	if (ctx->host->heartbeat != NULL) {
 		ctx->host->heartbeat(ctx);
 	}
+	arb__heap_trim(arb__now_ms()); // between batches: a quiet moment
 }
 
 int

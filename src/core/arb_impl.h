@@ -32,6 +32,15 @@ char *arb__strdup(const char *s); // NULL in, NULL out
 // arb__alloc_fail_after makes the n-th next allocation fail (0 = off).
 // For fault-injection tests only.  Thread: any.
 void arb__alloc_fail_after(long n);
+// arb__heap_trim gives the heap's free pages back to the system
+// (malloc_trim) when at least ARB__HEAP_TRIM_MS passed since the process's
+// last trim, and returns true if it trimmed.  Called from every actor's
+// heartbeat (actor.c), between batches: whichever actor of the process
+// comes first after the period trims for all of them.  Without glibc's
+// allocator (another libc, a sanitizer's) it does nothing and returns
+// false.  Thread: any.
+#define ARB__HEAP_TRIM_MS 30000
+bool arb__heap_trim(int64_t now_ms);
 
 // ARB__ARG_MAX is the largest argument (arb_child_spec.arg, the config of
 // a tree file) of a process actor, and of a run-time start: it travels in
