@@ -562,8 +562,11 @@ ARB_DECL int arb_node_add_child_then(arb_node *node, const char *sup_path,
 ARB_DECL int arb_node_delete_child(arb_node *node, const char *path);
 
 // arb_node_send delivers one message (tag, body bytes copied) from the
-// node to the actor at path.  ARB_ENOENT when there is no such running
-// actor, ARB_EINVAL for a tag at or above ARB_TAG_SYSTEM.  Thread: node.
+// node to the actor at path (a child path or registered name; or
+// "NAME@NODE" for one of another node, resolved by that node on delivery,
+// as arb_whereis does).  ARB_ENOENT when there is no such running actor
+// (or NODE is not a peer, or its link is down), ARB_EINVAL for a tag at
+// or above ARB_TAG_SYSTEM.  Thread: node.
 ARB_DECL int arb_node_send(arb_node *node, const char *path, uint32_t tag,
     const void *body, size_t len);
 

@@ -313,5 +313,40 @@ arb__pid_mbid(arb_pid p)
 {
 	return (uint32_t) ((p.id >> 32) & 0x3FFFFFFFu);
 }
+// arb__name_hash hashes a name (a node's, or an actor's for a name
+// address) to 32 bits: FNV-1a, never 0.  This function can't fail.
+static inline uint32_t
+arb__name_hash(const char *name)
+{
+	uint32_t h = 2166136261u;
+
+	for (; name != NULL && *name != '\0'; name++) {
+		h ^= (uint8_t) *name;
+		h *= 16777619u;
+	}
+	return h != 0 ? h : 1;
+}
+// A name address (arb_whereis of "name@node", docs/multinode.md): the
+// pid {kind node, mailbox ARB__MBID_NAMES, hash of the name} of that node
+// with creation 0.  Batches for it go to the node's names mailbox, where
+// the node resolves the name when they arrive (whichever actor holds it
+// then) and hands each envelope on.
+#define ARB__MBID_NAMES 0x3FFFFFFFu
+static inline arb_pid
+arb__pid_name(uint32_t node, uint32_t hash)
+{
+	arb_pid p;
+	p.id = ((uint64_t) ARB__KIND_NODE << 62)
+	    | ((uint64_t) ARB__MBID_NAMES << 32) | hash;
+	p.node = node;
+	p.creation = 0;
+	return p;
+}
+static inline bool
+arb__pid_is_name(arb_pid p)
+{
+	return arb__pid_kind(p) == ARB__KIND_NODE
+	    && arb__pid_mbid(p) == ARB__MBID_NAMES;
+}
 
 #endif // ARB_IMPL_H

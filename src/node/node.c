@@ -519,6 +519,9 @@ arb_node_open(arb_node **nodep, const arb_node_opts *opts)
 	node->tree.reg      = node->reg;
 	node->tree.hooks    = node_tree_hooks;
 	node->tree.hook_arg = node;
+	if ((rv = arb__names_open(node)) != 0) {
+		goto fail;
+	}
 	// Every actor holds a few fds (mailbox, loop, wakeups): lift the soft
 	// fd limit to the hard one so thousands of actors fit.
 	{
@@ -681,6 +684,7 @@ arb_node_close(arb_node *node)
 	}
 	arb__free(node->tree.root_slot);
 	node->tree.root_slot = NULL;
+	arb__names_close(node);
 	arb__stree_fini(&node->tree);
 	arb__remote_close(node);
 	arb__reg_close(node->reg);
@@ -965,9 +969,9 @@ arb_node_send(arb_node *node, const char *path, uint32_t tag,
 	    tag >= ARB_TAG_SYSTEM) {
 		return ARB_EINVAL; // system tags (DOWN, EXIT) cannot be forged
 	}
-	if (arb__reg_whereis(node->reg, path, &to) != 0 ||
-	    !arb__reg_alive(node->reg, to)) {
-		return ARB_ENOENT;
+	if (arb__stree_whereis(&node->tree, path, &to) != 0 ||
+	    (!arb__pid_is_name(to) && !arb__reg_alive(node->reg, to))) {
+		return ARB_ENOENT; // another node's name: resolved there
 	}
 	m.from = arb__pid_make(ARB__KIND_NODE, 0, 0);
 	m.to   = to;

@@ -65,6 +65,12 @@ struct arb_node {
 	size_t             npeers;
 	uint64_t           peer_ups[ARB_NODE_PEERS_MAX];
 	uint64_t           peer_downs[ARB_NODE_PEERS_MAX];
+	// Messages to "name@node" from other nodes (names.c).
+	arb__mbox         *names_mbox;
+	arb__mbox_att     *names_att;
+	uint64_t           names_dead; // envelopes for no name here
+	uint64_t           names_suppressed;
+	int64_t            names_log_ms;
 };
 
 // --- remote.c: remote children and the node's agent ----------------------
@@ -94,5 +100,12 @@ void arb__rundir_clean_stale(const char *base);
 // node->run_lock; a given one is first cleared of a dead node's socket
 // files).  ARB_EEXIST when a live node holds it.
 int  arb__rundir_lock(arb_node *node);
+
+// --- names.c: the node's names mailbox -----------------------------------
+// arb__names_open attaches the node's loop to the mailbox where messages
+// to "name@thisnode" from other nodes arrive, and resolves each name on
+// delivery; arb__names_close detaches it (NULL fields: no-op).
+int  arb__names_open(arb_node *node);
+void arb__names_close(arb_node *node);
 
 #endif // ARB_NODE_INT_H

@@ -238,6 +238,26 @@ arb__reg_whereis(const arb__reg *reg, const char *name, arb_pid *pidp)
 	return ARB_OK;
 }
 
+int
+arb__reg_whereis_hash(const arb__reg *reg, uint32_t hash, arb_pid *pidp)
+{
+	const reg_name *n, *found = NULL;
+
+	for (n = reg->names; n != NULL; n = n->next) {
+		if (arb__name_hash(n->name) == hash) {
+			if (found != NULL) {
+				return ARB_EEXIST; // two names, one hash
+			}
+			found = n;
+		}
+	}
+	if (found == NULL) {
+		return ARB_ENOENT;
+	}
+	*pidp = found->path ? arb_pid_slot(found->pid) : found->pid;
+	return ARB_OK;
+}
+
 void
 arb__reg_release(arb__reg *reg, const char *name, arb_pid pid)
 {

@@ -85,6 +85,11 @@ int arb__reg_register(arb__reg *reg, const char *name, arb_pid pid);
 // two) until arb__reg_release, for a registered name the exact pid that
 // registered it (which may have ended).  ARB_ENOENT when unknown.
 int arb__reg_whereis(const arb__reg *reg, const char *name, arb_pid *pidp);
+// arb__reg_whereis_hash is arb__reg_whereis for the name whose
+// arb__name_hash is hash (a name address from another node): ARB_ENOENT
+// for none, ARB_EEXIST when two names share the hash (neither is
+// guessed).
+int arb__reg_whereis_hash(const arb__reg *reg, uint32_t hash, arb_pid *pidp);
 // arb__reg_release: the actor of pid's mailbox is gone for good (its
 // child was removed from the tree), so name, when it names any
 // incarnation of that mailbox, stops resolving.  A name that now belongs

@@ -11,6 +11,7 @@
 #include "sup_rt.h"
 
 #include <stdio.h>
+#include <string.h>
 
 int
 arb__stree_start_child(arb__stree *tree, const char *sup_path,
@@ -114,6 +115,31 @@ arb__stree_peer_lost(arb__stree *tree, uint32_t node_id)
 	arb__reg_lost(tree->reg, (void *) (uintptr_t) node_id, &why);
 }
 
+int
+arb__stree_whereis(arb__stree *tree, const char *name, arb_pid *pidp)
+{
+	const char *at = strrchr(name, '@');
+	char        local[256];
+	uint32_t    node;
+
+	if (at == NULL) {
+		return arb__reg_whereis(tree->reg, name, pidp);
+	}
+	if (at == name || at[1] == '\0' || (size_t) (at - name) >= sizeof(local)) {
+		return ARB_EINVAL; // "@node" or "name@"
+	}
+	snprintf(local, sizeof(local), "%.*s", (int) (at - name), name);
+	if (arb__name_hash(at + 1) == arb__local.node) {
+		return arb__reg_whereis(tree->reg, local, pidp); // this node
+	}
+	if ((node = arb__peers_find(at + 1)) == 0) {
+		return ARB_ENOENT; // not one of this node's peers
+	}
+	// Resolved by that node when a message arrives (no round trip).
+	*pidp = arb__pid_name(node, arb__name_hash(local));
+	return ARB_OK;
+}
+
 bool
 arb__stree_service(
     arb__stree *tree, arb__req *req, arb__started_fn fn, void *fnarg)
@@ -129,9 +155,13 @@ arb__stree_service(
 		req->rv = arb__reg_register(tree->reg, req->name, req->self);
 		return false;
 	case ARB__REQ_WHEREIS:
-		req->rv = arb__reg_whereis(tree->reg, req->name, &req->pid);
+		req->rv = arb__stree_whereis(tree, req->name, &req->pid);
 		return false;
 	case ARB__REQ_MONITOR:
+		if (arb__pid_is_name(req->target)) {
+			req->rv = ARB_ENOTSUP; // names no one actor
+			return false;
+		}
 		reach = arb__pid_local(req->target)
 		    || stree_remote_up(tree, req->target);
 		req->rv = arb__reg_monitor(
@@ -144,6 +174,10 @@ arb__stree_service(
 		arb__reg_demonitor(tree->reg, req->self, req->ref);
 		return false; // already fired or unknown: harmless
 	case ARB__REQ_LINK:
+		if (arb__pid_is_name(req->target)) {
+			req->rv = ARB_ENOTSUP;
+			return false;
+		}
 		reach = arb__pid_local(req->target)
 		    || stree_remote_up(tree, req->target);
 		req->rv = arb__reg_link(tree->reg, req->self, req->target);

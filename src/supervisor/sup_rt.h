@@ -248,6 +248,12 @@ arb__mview *arb__stree_mview(arb__stree *tree);
 // entry that stands for an actor of node node_id (monitors fire DOWN,
 // links propagate the exit).  Thread: node.
 void arb__stree_peer_lost(arb__stree *tree, uint32_t node_id);
+// arb__stree_whereis resolves name as arb_whereis does: a registered
+// name or child path of this node, or "name@node": on this node's own
+// name the name here, on a peer's a name address (arb__pid_name) that
+// peer resolves on delivery.  ARB_ENOENT unknown (or not a peer),
+// ARB_EINVAL for "@node" / "name@".
+int arb__stree_whereis(arb__stree *tree, const char *name, arb_pid *pidp);
 // arb__stree_service answers an actor's service request req (its `self`
 // set by the caller).  It returns true when the answer is deferred
 // (ARB__REQ_START_CHILD waits for READY): then fn(fnarg, rv, pid)

@@ -66,13 +66,7 @@ arb__frame_hdr(uint8_t *p, uint32_t len, uint8_t type, uint8_t flags)
 uint32_t
 arb__node_id(const char *name)
 {
-	uint32_t h = 2166136261u;
-
-	for (; name != NULL && *name != '\0'; name++) {
-		h ^= (uint8_t) *name;
-		h *= 16777619u;
-	}
-	return h != 0 ? h : 1;
+	return arb__name_hash(name);
 }
 
 // HELLO body, after the frame header:

@@ -302,6 +302,9 @@ size_t arb__peers_info(arb_peer_info *out, size_t max);
 int arb__peers_port(void);
 // arb__peers_node_id gives peer idx's node id (0: no such peer).
 uint32_t arb__peers_node_id(size_t idx);
+// arb__peers_find gives the node id of the peer named name (0: none of
+// this node's peers).  Thread: any.
+uint32_t arb__peers_find(const char *name);
 
 
 #endif // ARB_TRANSPORT_H

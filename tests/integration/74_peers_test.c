@@ -129,8 +129,9 @@ echo_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	(void) arg;
 	(void) len;
 	*statep = calloc(1, sizeof(echo_st));
-	arb_test_emit("echo slot=%llu",
-	    (unsigned long long) arb_pid_slot(arb_self(ctx)).id);
+	arb_test_emit("echo slot=%llu path=%s register=%s",
+	    (unsigned long long) arb_pid_slot(arb_self(ctx)).id,
+	    arb_path(ctx), arb_err_name(arb_register(ctx, "echo")));
 	return *statep != NULL ? ARB_OK : ARB_ENOMEM;
 }
 
@@ -289,7 +290,11 @@ pinger_tick(evutil_socket_t fd, short what, void *arg)
 				    arb_err_name(rv));
 			}
 		}
-		if (arb_call(ctx, st->target, TAG_PING, "ping", 4, 2000,
+		// A short timeout: a restarted node's links come up before
+		// its tree has started, and a call that arrives before the
+		// echo's slot exists is a dead letter there; the next try
+		// must not wait long (names resume within a second).
+		if (arb_call(ctx, st->target, TAG_PING, "ping", 4, 250,
 		        pinger_ping_cb, st)
 		    == ARB_OK) {
 			st->busy = true;
@@ -519,6 +524,158 @@ static const arb_actor_ops flooder_ops = {
 	.terminate = flooder_terminate,
 };
 
+// The namer (arg "TARGET OTHER"): TARGET is "NAME@NODE" of an echo on
+// the other node.  At start it checks what arb_whereis says of names
+// (this node's own name, a node that is no peer, a malformed one, the
+// unknown name "nosuch@NODE") and calls the unknown name once (it must
+// end, by its timeout); then it calls TARGET on every tick and prints
+// each reply whose sender's incarnation changed.
+typedef struct namer_st {
+	arb_ctx      *ctx;
+	char          target[64];
+	char          unknown[80];
+	struct event *tick;
+	bool          busy;
+	uint32_t      last_creation;
+	int           last_rv;
+	bool          self_checked;
+	bool          unknown_sent;
+} namer_st;
+
+static void
+namer_unknown_cb(arb_ctx *ctx, void *arg, const arb_result *r)
+{
+	(void) ctx;
+	(void) arg;
+	arb_test_emit("namer unknown status=%s", arb_err_name(r->status));
+}
+
+static void
+namer_reply_cb(arb_ctx *ctx, void *arg, const arb_result *r)
+{
+	namer_st *st = arg;
+	arb_pid   from;
+
+	(void) ctx;
+	st->busy = false;
+	if (r->status != ARB_OK) {
+		return; // tried again on the next tick
+	}
+	from = arb_msg_from(r->reply);
+	if (from.creation != st->last_creation) {
+		st->last_creation = from.creation;
+		arb_test_emit("namer reply body=%.*s node=%u creation=%u",
+		    (int) arb_msg_len(r->reply),
+		    (const char *) arb_msg_body(r->reply), (unsigned) from.node,
+		    (unsigned) from.creation);
+	}
+}
+
+static void
+namer_tick(evutil_socket_t fd, short what, void *arg)
+{
+	namer_st *st = arg;
+	arb_pid   to = ARB_PID_NONE;
+	int       rv;
+
+	(void) fd;
+	(void) what;
+	if (!st->self_checked) {
+		char self[80];
+
+		// "PATH@this node" is this node's own PATH (once it runs).
+		st->self_checked = true;
+		snprintf(self, sizeof(self), "%s@gw1", arb_path(st->ctx));
+		rv = arb_whereis(st->ctx, self, &to);
+		arb_test_emit("namer self rv=%s same=%d", arb_err_name(rv),
+		    arb_pid_same_actor(to, arb_self(st->ctx)));
+	}
+	if (!st->unknown_sent) {
+		// Once the link is up (ARB_ENOENT before): a call to a name
+		// the other node does not have.
+		ARB_PASS(arb_whereis(st->ctx, st->unknown, &to));
+		if (arb_call(st->ctx, to, TAG_PING, "?", 1, 1000,
+		        namer_unknown_cb, st)
+		    == ARB_OK) {
+			st->unknown_sent = true;
+			arb_test_emit("namer unknown_call rv=ARB_OK");
+		}
+	}
+	if (st->busy) {
+		return;
+	}
+	rv = arb_whereis(st->ctx, st->target, &to);
+	if (rv == ARB_OK) {
+		// A short timeout: a call lost with the old incarnation
+		// must not hold the next one back.
+		rv = arb_call(st->ctx, to, TAG_PING, "name", 4, 250,
+		    namer_reply_cb, st);
+		st->busy = rv == ARB_OK;
+	}
+	if (rv != st->last_rv) {
+		st->last_rv = rv;
+		arb_test_emit("namer call rv=%s", arb_err_name(rv));
+	}
+}
+
+static int
+namer_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
+{
+	namer_st      *st = calloc(1, sizeof(*st));
+	char           a[128], other[64];
+	arb_pid        p = ARB_PID_NONE;
+	uint64_t       ref;
+	struct timeval tv = { 0, 20000 };
+
+	if (st == NULL || len == 0 || len >= sizeof(a)) {
+		free(st);
+		return ARB_EINVAL;
+	}
+	memcpy(a, arg, len);
+	a[len] = '\0';
+	if (sscanf(a, "%63s %63s", st->target, other) != 2) {
+		free(st);
+		return ARB_EINVAL;
+	}
+	st->ctx = ctx;
+	st->last_rv = 1;
+	*statep = st;
+	arb_test_emit("namer nopeer rv=%s",
+	    arb_err_name(arb_whereis(ctx, "echo@nowhere", &p)));
+	arb_test_emit("namer malformed rv=%s",
+	    arb_err_name(arb_whereis(ctx, "echo@", &p)));
+	// A name address names no one actor: not monitored.
+	ARB_PASS(arb_whereis(ctx, st->target, &p));
+	arb_test_emit("namer monitor rv=%s",
+	    arb_err_name(arb_monitor(ctx, p, &ref)));
+	snprintf(st->unknown, sizeof(st->unknown), "nosuch@%s", other);
+	st->tick = event_new(arb_base(ctx), -1, EV_PERSIST, namer_tick, st);
+	if (st->tick == NULL) {
+		free(st);
+		return ARB_ENOMEM;
+	}
+	event_add(st->tick, &tv);
+	return ARB_OK;
+}
+
+static void
+namer_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
+{
+	namer_st *st = state;
+
+	(void) ctx;
+	(void) why;
+	event_free(st->tick);
+	free(st);
+}
+
+static const arb_actor_ops namer_ops = {
+	.type = "namer",
+	.init = namer_init,
+	.handle = NULL,
+	.terminate = namer_terminate,
+};
+
 // args: name port peer_name peer_port secret type [arg]: a node whose
 // root has one thread child of that type.
 static int
@@ -564,11 +721,19 @@ run_main(int argc, char **argv)
 	arb_actor_type_register(&echo_ops);
 	arb_actor_type_register(&pinger_ops);
 	arb_actor_type_register(&flooder_ops);
+	arb_actor_type_register(&namer_ops);
 	if ((rv = arb_node_open(&node, &o)) != 0) {
 		arb_test_emit("open failed: %s", arb_strerror(rv));
 		return 1;
 	}
 	rv = arb_node_run(node, &sp, &code);
+	{
+		arb_node_stats ns;
+
+		arb_node_stats_get(node, &ns);
+		arb_test_emit("node dead_letters=%llu",
+		    (unsigned long long) ns.dead_letters);
+	}
 	arb_node_close(node);
 	arb_test_emit("node exit_code=%d rv=%s", code, arb_err_name(rv));
 	return code;
@@ -1166,7 +1331,65 @@ test_flood_resumes_and_calls_are_not_delayed(void **state)
 	arb_test_proc_fini(&a);
 }
 
+// Names across nodes (docs/multinode.md, "name@node"): a thread actor of
+// gw1 calls "echo@central" (a registered name; child paths:
+// multinode.40_three_nodes) through arb_whereis, which answers at once;
+// central
+// resolves the name when each message arrives.  An unknown name is a
+// dead letter counted at central and logged there, and a call to it
+// ends with its timeout; whereis of this node's own name is local, of a
+// node that is no peer ARB_ENOENT.  After central restarts, calls to the
+// name are answered by the new incarnation within a second of its
+// listener.
+static void
+test_names_across_nodes(void **state)
+{
+	arb_test_proc a, b;
+	int           pa = free_port(), pb = free_port();
+	char          buf[512];
+	long          c1, c2;
+	int64_t       t0;
+	const char   *line;
+
+	(void) state;
+	spawn_run(&b, "central", pb, "gw1", pa, "echo", NULL);
+	arb_test_line(&b, "echo slot=", WAIT_MS, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "register=ARB_OK"));
+	spawn_run(&a, "gw1", pa, "central", pb, "namer", "echo@central central");
+	arb_test_expect(&a, "namer nopeer rv=ARB_ENOENT", WAIT_MS);
+	arb_test_expect(&a, "namer malformed rv=ARB_EINVAL", WAIT_MS);
+	arb_test_expect(&a, "namer monitor rv=ARB_ENOTSUP", WAIT_MS);
+	arb_test_expect(&a, "namer self rv=ARB_OK same=1", WAIT_MS);
+	line = arb_test_expect(&a, "namer reply body=name", WAIT_MS);
+	c1 = arb_test_need_field(line, "creation");
+	assert_int_equal(arb_test_need_field(line, "node"),
+	    (long) arb__node_id("central"));
+	// The unknown name: counted and logged at central, the call ends.
+	arb_test_expect(&a, "namer unknown status=ARB_ETIMEDOUT", WAIT_MS);
+	arb_test_expect(&b, "event=name_unknown", WAIT_MS);
+
+	kill(b.pid, SIGTERM);
+	line = arb_test_expect(&b, "node dead_letters=", WAIT_MS);
+	assert_true(arb_test_need_field(line, "dead_letters") >= 1);
+	arb_test_wait_exit(&b, WAIT_MS);
+	arb_test_proc_fini(&b);
+	spawn_run(&b, "central", pb, "gw1", pa, "echo", NULL);
+	t0 = arb_test_now_ms();
+	// (namer prints a reply line only when the creation changes)
+	line = arb_test_expect(&a, "namer reply body=name", WAIT_MS);
+	c2 = arb_test_need_field(line, "creation");
+	assert_true(c2 > 0 && c2 != c1);
+	assert_true(arb_test_now_ms() - t0 < 1000);
+	kill(a.pid, SIGTERM);
+	kill(b.pid, SIGTERM);
+	arb_test_wait_exit(&a, WAIT_MS);
+	arb_test_wait_exit(&b, WAIT_MS);
+	arb_test_proc_fini(&b);
+	arb_test_proc_fini(&a);
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_names_across_nodes),
 	cmocka_unit_test(test_messages_cross_nodes),
 	cmocka_unit_test(test_flood_resumes_and_calls_are_not_delayed),
 	cmocka_unit_test(test_old_incarnation_and_garbage_from_a_proven_peer),

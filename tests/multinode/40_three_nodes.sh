@@ -7,11 +7,8 @@
 # sink logs each one and answers it.  Every message of both gateways
 # arrives (tags counted at n3) and every call is answered across the
 # link (replies counted at each gateway), none fails.
-#
-# NOT REGISTERED in tests/CMakeLists.txt yet: arb_whereis does not
-# resolve "name@node" (docs/multinode.md, "What does not work yet"); today
-# the tickers log event=no_target ... error=ARB_ENOENT and the script
-# fails at its first check.  Register it when name@node lands.
+# The name is resolved by n3 when each message arrives (docs/multinode.md,
+# "Addressing actors by name@node").
 set -u
 . "$(dirname "$0")/lib.sh"
 COUNT=20
@@ -60,4 +57,15 @@ for i in 1 2; do
 	[ "$failed" = 0 ] || mn_fail "n$i: $failed calls failed"
 	[ "$replies" = "$COUNT" ] || mn_fail "n$i: $replies replies, not $COUNT"
 done
+# arborctl send PATH@NODE: from n1's node to n3's sink, resolved at n3;
+# a node that is not a peer of n1 is refused with a clear error.
+mn_ctl 1 send root/sink@n3 77 '"ctl"' >/dev/null || mn_fail "arborctl send root/sink@n3 failed"
+mn_wait_log 3 "event=msg tag=77 "
+if out=$(mn_ctl 1 send root/sink@n9 77 '"x"' 2>&1); then
+	mn_fail "arborctl send root/sink@n9 (no such peer) succeeded"
+fi
+case $out in
+*"no such running actor: root/sink@n9"*) ;;
+*) mn_fail "arborctl send root/sink@n9: unexpected answer: $out" ;;
+esac
 echo "40_three_nodes: ok"

@@ -62,8 +62,8 @@ static const char usage_text[]
       "                          a static supervisor's (ARG: child spec)\n"
       "  delete-child PATH       remove a stopped child from its "
       "supervisor\n"
-      "  send PATH TAG JSON      send a message (JSON becomes its msgpack "
-      "body)\n"
+      "  send PATH[@NODE] TAG JSON  send a message (JSON becomes its "
+      "msgpack body)\n"
       "  reload                  re-read the tree file and apply the changes\n"
       "  log-level LEVEL         error | warn | info | debug\n"
       "  peers                   the nodes this one links to: state,\n"
@@ -152,8 +152,11 @@ static const struct {
 	    "value,\n"
 	    "converted to msgpack for the body (objects become maps, "
 	    "integers\n"
-	    "integers, other numbers floats).  Example:\n"
-	    "  arborctl send root/echo 1 '{\"cmd\": \"ping\", \"n\": 3}'\n" },
+	    "integers, other numbers floats).  PATH@NODE is the actor at PATH\n"
+	    "(or registered as PATH) on the peer node NODE, resolved there.\n"
+	    "Examples:\n"
+	    "  arborctl send root/echo 1 '{\"cmd\": \"ping\", \"n\": 3}'\n"
+	    "  arborctl send root/sink@central 1 '\"hello\"'\n" },
 	{ "reload",
 	    "usage: arborctl reload\n"
 	    "\n"

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: MIT
+// names.c -- the node's names mailbox: messages to "name@node".
+//
+// Another node's arb_whereis("name@thisnode") answers at once with a name
+// address (arb__pid_name: the hash of the name, mailbox ARB__MBID_NAMES
+// of this node, creation 0) and never asks us.  Its batches arrive here,
+// on the node loop, where the name is resolved when each envelope comes
+// (whichever actor holds the name or the child path now) and the envelope
+// goes on to that actor through the node's outbound queue, with its
+// sender, tag, ref and flags unchanged (so a call's reply goes straight
+// back to the caller).  A name that resolves to nothing running here is a
+// dead letter, counted in the node's dead_letters and logged (at most one
+// line a second, with suppressed=N); the caller of arb_call gets its
+// timeout.  Thread: node.
+
+#include "node_int.h"
+
+#include <stdio.h>
+
+static void
+names_unknown(arb_node *node, const arb_msg *m, int rv)
+{
+	int64_t now = arb__now_ms();
+
+	node->tree.dead_letters++;
+	node->names_dead++;
+	if (now - node->names_log_ms < 1000) {
+		node->names_suppressed++;
+		return;
+	}
+	node->names_log_ms = now;
+	arb__log(ARB_LOG_WARN, NULL,
+	    "event=name_unknown hash=%08x from_node=%08x tag=%u error=%s "
+	    "dead_letters=%llu suppressed=%llu",
+	    (unsigned) arb__pid_inc(m->to), (unsigned) m->from.node,
+	    (unsigned) m->tag, arb_err_name(rv),
+	    (unsigned long long) node->names_dead,
+	    (unsigned long long) node->names_suppressed);
+	node->names_suppressed = 0;
+}
+
+static void
+names_batch(void *arg, const void *data, size_t len)
+{
+	arb_node    *node = arg;
+	arb__decoder d;
+	arb_msg      m;
+	arb_pid      to;
+	int          rv;
+
+	arb__decoder_init(&d, data, len, node->max_msg);
+	while ((rv = arb__codec_next(&d, &m)) == ARB_OK) {
+		if (!arb__pid_is_name(m.to)) {
+			names_unknown(node, &m, ARB_EINVAL);
+			continue;
+		}
+		// A child path gives its slot address (a restarting child's
+		// mailbox keeps it, SPEC 19), a registered name its exact pid
+		// (refused by the queue once that incarnation has ended).
+		rv = arb__reg_whereis_hash(node->reg, arb__pid_inc(m.to), &to);
+		if (rv == ARB_OK) {
+			m.to = to;
+			rv = arb__outq_push(node->outq, &m);
+		}
+		if (rv != ARB_OK) {
+			names_unknown(node, &m, rv);
+		}
+	}
+	if (len == 0 || rv != ARB_ENOENT || d.failed) {
+		node->tree.dead_letters++; // the rest of the batch: unreadable
+		arb__log(ARB_LOG_WARN, NULL,
+		    "event=rejected_frame mailbox=names error=%s batch_bytes=%zu",
+		    arb_err_name(rv == ARB_ENOENT ? ARB_EBADMSG : rv), len);
+	}
+}
+
+static void
+names_drained(void *arg)
+{
+	arb_node *node = arg;
+
+	arb__outq_flush(node->outq);
+}
+
+int
+arb__names_open(arb_node *node)
+{
+	int rv;
+
+	if ((rv = arb__mbox_open(&node->names_mbox, ARB__MBID_NAMES)) != 0) {
+		return rv;
+	}
+	if ((rv = arb__mbox_attach(node->names_mbox, node->base, names_batch,
+	         names_drained, node, &node->names_att))
+	    != 0) {
+		arb__mbox_rele(node->names_mbox);
+		node->names_mbox = NULL;
+	}
+	return rv;
+}
+
+void
+arb__names_close(arb_node *node)
+{
+	arb__mbox_detach(node->names_att);
+	node->names_att = NULL;
+	arb__mbox_rele(node->names_mbox);
+	node->names_mbox = NULL;
+}
