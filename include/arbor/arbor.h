@@ -620,6 +620,9 @@ typedef struct arb_node_stats {
 	uint64_t links_lost;      // links the node dialled that died
 	uint64_t log_dropped;     // lines of the node's own log dropped:
 	                          // stderr was not read (docs/operations.md)
+	uint64_t link_auth_failed; // node link handshakes refused for a
+	                           // missing or bad proof (either side)
+	uint64_t link_hb_timeouts; // node links closed: heartbeats unanswered
 } arb_node_stats;
 
 // arb_node_stats_get fills *st with the node's counters.  Actors that run

@@ -1158,10 +1158,14 @@ arb_node_stats_get(arb_node *node, arb_node_stats *st)
 	t.refused += own.refused;
 	t.bad_frames += own.bad_frames;
 	t.links_lost += own.links_lost;
+	t.auth_failed += own.auth_failed;
+	t.hb_timeouts += own.hb_timeouts;
 	st->link_gaps       = t.gaps;
 	st->links_accepted  = t.conns;
 	st->links_refused   = t.refused;
 	st->link_bad_frames = t.bad_frames;
 	st->links_lost      = t.links_lost;
+	st->link_auth_failed = t.auth_failed;
+	st->link_hb_timeouts = t.hb_timeouts;
 	st->log_dropped     = arb__log_dropped();
 }

@@ -310,9 +310,13 @@ arb__live_json(arb__serve *run, arb__text *b)
 	arb_node_stats_get(run->node, &st);
 	arb__text_printf(b,
 	    ",\"give_ups\":%llu,\"reloads\":%u,\"log_dropped\":%llu,"
-	    "\"file\":",
+	    "\"links_refused\":%llu,\"link_auth_failed\":%llu,"
+	    "\"link_hb_timeouts\":%llu,\"file\":",
 	    (unsigned long long) arb_node_give_ups(run->node), run->reloads,
-	    (unsigned long long) st.log_dropped);
+	    (unsigned long long) st.log_dropped,
+	    (unsigned long long) st.links_refused,
+	    (unsigned long long) st.link_auth_failed,
+	    (unsigned long long) st.link_hb_timeouts);
 	arb__text_json_str(b, run->file);
 	peers_json(run, b);
 	arb__text_add(b, ",\"tree\":", 8);

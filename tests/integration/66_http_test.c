@@ -272,7 +272,10 @@ test_probes_metrics_and_tree(void **state)
 		      "arbor_actor_heartbeat_age_seconds gauge",
 		      "arbor_node_uptime_seconds gauge",
 		      "arbor_node_give_ups_total counter",
-		      "arbor_node_ready gauge", NULL };
+		      "arbor_node_ready gauge",
+		      "arbor_node_links_refused_total counter",
+		      "arbor_node_link_auth_failed_total counter",
+		      "arbor_node_link_hb_timeouts_total counter", NULL };
 	arb_test_proc p;
 	http_resp     r;
 	char          host[64], json[200];

@@ -43,7 +43,7 @@ node_main(int argc, char **argv)
 	arb_node_opts  o = { 0 };
 	arb_node      *node;
 	arb_peer_info  info;
-	arb__tp_totals t;
+	arb_node_stats ns;
 	char           last[256] = "", line[256];
 	int64_t        end;
 	FILE          *f;
@@ -86,7 +86,8 @@ node_main(int argc, char **argv)
 	end = arb_test_now_ms() + 60000;
 	while (arb_test_now_ms() < end) {
 		assert_int_equal(arb_node_peers(node, &info, 1), 1);
-		arb__tp_stats_get(&t);
+		// The node's public counters (as on /metrics).
+		arb_node_stats_get(node, &ns);
 		snprintf(line, sizeof(line),
 		    "peer %s state=%s inc=%u rtt_ok=%d ups=%llu downs=%llu "
 		    "auth_failed=%llu hb_timeouts=%llu refused=%llu",
@@ -94,9 +95,9 @@ node_main(int argc, char **argv)
 		    (unsigned) info.incarnation, info.rtt_us >= 0,
 		    (unsigned long long) info.ups,
 		    (unsigned long long) info.downs,
-		    (unsigned long long) t.auth_failed,
-		    (unsigned long long) t.hb_timeouts,
-		    (unsigned long long) t.refused);
+		    (unsigned long long) ns.link_auth_failed,
+		    (unsigned long long) ns.link_hb_timeouts,
+		    (unsigned long long) ns.links_refused);
 		if (strcmp(line, last) != 0) {
 			arb_test_emit("%s", line);
 			snprintf(last, sizeof(last), "%s", line);

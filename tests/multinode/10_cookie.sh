@@ -40,4 +40,11 @@ while [ "$(mn_now)" -lt "$end" ]; do
 done
 [ "$(mn_peer 1 n2 ups)" = 0 ] || mn_fail "n1 counts n2 up $(mn_peer 1 n2 ups) times"
 grep -q "event=peer_up peer=n2" "$MN_DIR/n1/log" && mn_fail "n1 logged n2 up"
+# The refusals are counted on both sides (arborctl status --json, the
+# same arb_node_stats as /metrics' arbor_node_link_auth_failed_total).
+for i in 1 2; do
+	js=$(mn_ctl "$i" status --json) || mn_fail "n$i: arborctl status --json failed"
+	af=$(printf '%s' "$js" | sed -n 's/.*"link_auth_failed":\([0-9]*\).*/\1/p')
+	[ -n "$af" ] && [ "$af" -ge 1 ] || mn_fail "n$i: link_auth_failed is '$af', not >= 1"
+done
 echo "10_cookie: ok"
