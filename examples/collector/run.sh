@@ -41,18 +41,10 @@ for r in "$rate" "${mqtt_rate:-0}" "$seconds"; do
   esac
 done
 mqtt_rate=${mqtt_rate:-$rate}
-build=$(cd "$build" && pwd)
-bin="$build/examples/collector"
-arbor="$build/src/tools/arbor/arbor"
-arborctl="$build/src/tools/arborctl/arborctl"
-mosquitto=$(command -v mosquitto || echo /usr/sbin/mosquitto)
-for f in "$arbor" "$arborctl" "$bin/collector-serial-sim" \
-         "$bin/collector-mqtt-sim" "$bin/collector-verify" "$mosquitto"; do
-  if [ ! -x "$f" ]; then
-    echo "run.sh: $f is missing: build first (README.md)" >&2
-    exit 69
-  fi
-done
+# demo_find, demo_init, demo_stopping, nap, spawn, connect, free_port, start_broker,
+# alive, stop_pid, stop_all, http_get, wait_ready, wait_path:
+. "$here/demo.sh"
+demo_find "$build" collector-serial-sim collector-mqtt-sim collector-verify
 
 # Every child runs in a session of its own (setsid): a Ctrl-C in the
 # terminal reaches this script alone, which then stops them in order.
@@ -65,116 +57,13 @@ sims=()
 status=0
 stopping=0
 http_port=0
-mkfifo "$work/.tick"
-exec 9<>"$work/.tick" # never written: a read -t on it is a sleep
-nap() { read -rt "$1" <&9 || true; }
-
-# spawn PROG ARGS...: in the background, in a session of its own, and
-# killed should this script die; $! is its pid.
-spawn() { setsid setpriv --pdeathsig KILL "$@" 9<&- & }
-
-# connect PORT: fd 3 to 127.0.0.1:PORT, or false.
-connect() { { exec 3<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null; }
-
-# free_port: a loopback port nobody listens on now (refused).
-free_port() {
-  local p i
-  for ((i = 0; i < 200; i++)); do
-    p=$(( 20000 + RANDOM % 40000 ))
-    if ! connect "$p"; then
-      echo "$p"
-      return 0
-    fi
-    exec 3<&-
-  done
-  echo "run.sh: no free port" >&2
-  return 1
-}
-
-# start_broker NAME: a mosquitto on a free loopback port, persistent,
-# with no limit on what it queues for a subscriber that is away.
-start_broker() {
-  local name=$1 port dir i j pid
-  dir="$work/$name"
-  mkdir -p "$dir"
-  for ((i = 0; i < 5; i++)); do
-    port=$(free_port)
-    printf '%s\n' "listener $port 127.0.0.1" "allow_anonymous true" \
-      "persistence true" "persistence_location $dir/" \
-      "max_queued_messages 0" "max_inflight_messages 100" \
-      "log_dest file $dir/mosquitto.log" >"$dir/mosquitto.conf"
-    # Started as root, mosquitto would become user mosquitto, who may
-    # not write here.
-    [ "$EUID" = 0 ] && echo "user root" >>"$dir/mosquitto.conf"
-    spawn "$mosquitto" -c "$dir/mosquitto.conf" >"$dir/mosquitto.out" 2>&1
-    pid=$!
-    for ((j = 0; j < 100; j++)); do
-      if connect "$port"; then
-        exec 3<&-
-        brokers+=("$pid")
-        eval "${name}_port=$port"
-        return 0
-      fi
-      alive "$pid" || break
-      nap 0.05
-    done
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  echo "run.sh: mosquitto ($name) did not start: $dir/mosquitto.log" >&2
-  return 1
-}
-
-# alive PID: the process runs (an exited child not yet reaped is a
-# zombie: kill -0 would still find it).
-alive() {
-  local st
-  { read -r st <"/proc/$1/stat"; } 2>/dev/null || return 1
-  st=${st##*) }
-  [ "${st%% *}" != Z ]
-}
-
-# stop_pid PID: SIGTERM, then SIGKILL after 15 s; the caller reaps it.
-stop_pid() {
-  local pid=$1 i
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for ((i = 0; i < 150; i++)); do
-    alive "$pid" || return 0
-    nap 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-}
-
-# http_get PATH: GET PATH from the gateway; its 200 answer's body in
-# $body.  (No command substitution: a Ctrl-C must find this script in
-# its own shell, not in a subshell.)
-http_get() {
-  local line
-  body=""
-  connect "$http_port" || return 1
-  printf 'GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n' "$1" >&3
-  IFS= read -r line <&3 || { exec 3<&-; return 1; }
-  case "$line" in
-    *" 200 "*) ;;
-    *) exec 3<&-; return 1 ;;
-  esac
-  while IFS= read -r line <&3 && [ "${line%$'\r'}" != "" ]; do :; done
-  IFS= read -r -d '' body <&3 || true
-  exec 3<&-
-}
+demo_init
 
 cleanup() {
   local rc=0 p
-  # A signal that found a subshell ($(...)) runs its trap there too:
-  # only this script's own shell stops things.
-  [ "$BASHPID" = "$$" ] || exit 130
-  [ "$stopping" = 1 ] && return
-  stopping=1
-  trap '' INT TERM
-  echo
+  demo_stopping || return 0
   echo "== stopping: simulators, gateway, verifier, brokers"
-  for p in "${sims[@]}"; do stop_pid "$p"; done
-  for p in "${sims[@]}"; do wait "$p" 2>/dev/null || true; done
+  stop_all "${sims[@]}"
   if [ -n "$gateway_pid" ]; then
     stop_pid "$gateway_pid"
     wait "$gateway_pid" || rc=$?
@@ -186,8 +75,7 @@ cleanup() {
     wait "$verify_pid" 2>/dev/null || true
     grep 'event=stream\|event=total' "$work/verify.out" || true
   fi
-  for p in "${brokers[@]}"; do stop_pid "$p"; done
-  for p in "${brokers[@]}"; do wait "$p" 2>/dev/null || true; done
+  stop_all "${brokers[@]}"
   exec 9<&-
   if [ "$status" != 0 ]; then
     echo "logs kept in $work"
@@ -211,10 +99,7 @@ spawn "$bin/collector-serial-sim" --dir "$work/serial" --sensors 2 \
   --rate "$rate" --commands "$work/serial.cmd" --quiet \
   >"$work/serial-sim.out" 2>&1
 sims+=("$!")
-for ((i = 0; i < 100; i++)); do
-  [ -L "$work/serial/by-id/usb-arbor_sim_s2-if00" ] && break
-  nap 0.05
-done
+wait_path "$work/serial/by-id/usb-arbor_sim_s2-if00" || true
 
 http_port=$(free_port)
 name="collector-demo-$$"
@@ -235,16 +120,7 @@ setsid setpriv --pdeathsig TERM "$arbor" run "$here/collector.yaml" \
   2>"$work/gateway.log" 9<&- &
 gateway_pid=$!
 
-# Ready: /readyz answers 200 once the whole tree reported READY.
-ready=0
-for ((i = 0; i < 200; i++)); do
-  if http_get /readyz; then ready=1; break; fi
-  alive "$gateway_pid" || break
-  nap 0.05
-done
-if [ "$ready" != 1 ]; then
-  echo "run.sh: the gateway did not come up; its log:" >&2
-  tail -20 "$work/gateway.log" >&2
+if ! wait_ready "the gateway" "$http_port" "$gateway_pid" "$work/gateway.log"; then
   status=1
   exit 1
 fi
@@ -273,7 +149,7 @@ declare -A prev total
 metric_line() {
   local line name value key up=down
   declare -A now=()
-  http_get /metrics || return 1
+  http_get "$http_port" /metrics || return 1
   while IFS= read -r line; do
     case "$line" in
       '#'*|'') continue ;;
