@@ -39,11 +39,18 @@ spawn() { setsid setpriv --pdeathsig KILL "$@" 9<&- & }
 # connect PORT: fd 3 to 127.0.0.1:PORT, or false.
 connect() { { exec 3<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null; }
 
-# free_port: a loopback port nobody listens on now (refused).
+# free_port: a loopback port nobody listens on now (refused), below the
+# kernel's range of ephemeral ports (where an outgoing connection's own
+# end could hold it by the time a node binds it) and not handed out by
+# take_port before.
+demo_taken=" "
 free_port() {
-  local p i
+  local p i low=32768
+  read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+  [ "$low" -gt 11024 ] || low=32768
   for ((i = 0; i < 200; i++)); do
-    p=$(( 20000 + RANDOM % 40000 ))
+    p=$(( 10000 + RANDOM % (low - 10000) ))
+    case "$demo_taken" in *" $p "*) continue ;; esac
     if ! connect "$p"; then
       echo "$p"
       return 0
@@ -54,6 +61,15 @@ free_port() {
   return 1
 }
 
+# take_port VAR: VAR (a name, an array element too) := a free_port that
+# no later take_port of this script hands out again.
+take_port() {
+  local demo_port_
+  demo_port_=$(free_port) || return 1
+  demo_taken+="$demo_port_ "
+  printf -v "$1" '%s' "$demo_port_"
+}
+
 # start_broker NAME: a mosquitto on a free loopback port, persistent,
 # with no limit on what it queues for a subscriber that is away.
 start_broker() {
@@ -61,7 +77,7 @@ start_broker() {
   dir="$work/$name"
   mkdir -p "$dir"
   for ((i = 0; i < 5; i++)); do
-    port=$(free_port)
+    take_port port
     printf '%s\n' "listener $port 127.0.0.1" "allow_anonymous true" \
       "persistence true" "persistence_location $dir/" \
       "max_queued_messages 0" "max_inflight_messages 100" \

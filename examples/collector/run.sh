@@ -41,7 +41,7 @@ for r in "$rate" "${mqtt_rate:-0}" "$seconds"; do
   esac
 done
 mqtt_rate=${mqtt_rate:-$rate}
-# demo_find, demo_init, demo_stopping, nap, spawn, connect, free_port, start_broker,
+# demo_find, demo_init, demo_stopping, nap, spawn, connect, take_port, start_broker,
 # alive, stop_pid, stop_all, http_get, wait_ready, wait_path:
 . "$here/demo.sh"
 demo_find "$build" collector-serial-sim collector-mqtt-sim collector-verify
@@ -101,7 +101,7 @@ spawn "$bin/collector-serial-sim" --dir "$work/serial" --sensors 2 \
 sims+=("$!")
 wait_path "$work/serial/by-id/usb-arbor_sim_s2-if00" || true
 
-http_port=$(free_port)
+take_port http_port
 name="collector-demo-$$"
 gw=${HOSTNAME:-host}
 export COLLECTOR_NAME="$name"

@@ -38,7 +38,7 @@ for r in "$rate" "$seconds"; do
     ''|*[!0-9]*) echo "run.sh: '$r' is not a number (--rate, --seconds)" >&2; exit 64 ;;
   esac
 done
-# demo_find, demo_init, demo_stopping, nap, spawn, connect, free_port, start_broker,
+# demo_find, demo_init, demo_stopping, nap, spawn, connect, take_port, start_broker,
 # alive, stop_pid, stop_all, http_get, wait_ready, wait_path:
 . "$here/../collector/demo.sh"
 demo_find "$build" collector-serial-sim collector-verify
@@ -99,8 +99,8 @@ export XDG_RUNTIME_DIR="$work/xdg"
 mkdir -m 700 "$XDG_RUNTIME_DIR"
 declare -A link=()
 for n in "${nodes[@]}"; do
-  link[$n]=$(free_port)
-  http[$n]=$(free_port)
+  take_port "link[$n]"
+  take_port "http[$n]"
 done
 export MN_CENTRAL_ADDR="127.0.0.1:${link[central]}"
 export MN_GW1_ADDR="127.0.0.1:${link[gw1]}"

@@ -27,6 +27,16 @@ fail() {
 # job with SIGINT ignored, and bash cannot trap a signal ignored at its
 # entry): a process group a terminal's Ctrl-C would reach.
 export TMPDIR=$tmp
+# The demos' ports: never one an outgoing connection's own end can hold
+# (the kernel's ephemeral range), never the same one twice in a run
+# (nothing listens on them yet when a run picks them all).
+low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range)
+ports=$(bash -c '. "$1"; for i in $(seq 400); do take_port p; echo "$p"; done' _ \
+    "$here/../demo.sh") || fail "take_port"
+[ "$(sort -u <<<"$ports" | wc -l)" = 400 ] || fail "take_port handed out a port twice"
+while read -r p; do
+  [ "$p" -ge 10000 ] && [ "$p" -lt "$low" ] || fail "take_port gave $p (ephemeral from $low)"
+done <<<"$ports"
 # A bad argument is refused before anything starts, naming it.
 bad=$(timeout -s INT 20 "$here/../run.sh" --build "$build" --mqtt-rate fast 2>&1)
 [ $? = 64 ] && [[ "$bad" == *"'fast' is not a number"* ]] ||
