@@ -607,6 +607,46 @@ op_delete_child(arb__control *ctl, const ctl_req *q, ctl_reply *r)
 	}
 }
 
+// reply_no_actor says why a send found no actor at path: for NAME@NODE,
+// an empty NAME or NODE, a NODE that is not one of this node's peers, a
+// peer whose link is not up (nothing is queued for a node that is away),
+// else no actor of that name.
+static void
+reply_no_actor(arb__control *ctl, ctl_reply *r, const char *path)
+{
+	const char    *at = strrchr(path, '@');
+	arb_peer_info *peers;
+	size_t         n, i;
+
+	if (at != NULL && (at == path || at[1] == '\0')) {
+		reply_error(r, ARB_EINVAL,
+		    "%s: expected NAME@NODE with neither part empty", path);
+		return;
+	}
+	if (at == NULL || strcmp(at + 1, ctl->run->name) == 0) {
+		reply_error(r, ARB_ENOENT, "no such running actor: %s", path);
+		return;
+	}
+	n     = arb_node_peers(ctl->run->node, NULL, 0);
+	peers = n > 0 ? calloc(n, sizeof(*peers)) : NULL;
+	n     = peers != NULL ? arb_node_peers(ctl->run->node, peers, n) : 0;
+	for (i = 0; i < n && strcmp(peers[i].name, at + 1) != 0; i++) {
+	}
+	if (i == n) {
+		reply_error(r, ARB_ENOENT,
+		    "%s: %s is not a peer of node %s (node.peers; arborctl "
+		    "peers)",
+		    path, at + 1, ctl->run->name);
+	} else if (peers[i].state != ARB_PEER_UP) {
+		reply_error(r, ARB_ENOENT,
+		    "%s: node %s is %s, nothing was sent (arborctl peers)", path,
+		    at + 1, arb_peer_state_name(peers[i].state));
+	} else {
+		reply_error(r, ARB_ENOENT, "no such running actor: %s", path);
+	}
+	free(peers);
+}
+
 // op_start_child adds a child to the simple_one_for_one supervisor at
 // q->path, its init given q->body (OTP's start_child); answered once it
 // runs or failed.  Returns false when that answer comes later.
@@ -707,7 +747,7 @@ op_send(arb__control *ctl, const ctl_req *q, ctl_reply *r)
 	if (rv == ARB_OK) {
 		reply_ok(r);
 	} else if (rv == ARB_ENOENT) {
-		reply_error(r, rv, "no such running actor: %s", q->path);
+		reply_no_actor(ctl, r, q->path);
 	} else {
 		reply_error(
 		    r, rv, "cannot send to %s: %s", q->path, arb_strerror(rv));

@@ -17,6 +17,7 @@
 #include "arb_test.h"
 #include "tools.h"
 #include "probe.h"
+#include "httpc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1483,6 +1484,45 @@ test_timeout_bounds_the_whole_command(void **state)
 	arb_test_proc_fini(&p);
 }
 
+// arborctl send NAME@NODE says why nothing was sent: an empty part, a
+// node that is not a peer, a peer whose link is down (SPEC 31).
+static void
+test_send_to_another_node_says_why(void **state)
+{
+	static const char *const w[] = { "root/w", NULL };
+	arb_test_proc            p;
+	char                     tree[512], file[160];
+
+	(void) state;
+	need_binaries();
+	// "far" is listed but never runs: its port has no listener.
+	snprintf(tree, sizeof(tree),
+	    "node: {name: t64n, control: ctl/t64.sock, insecure: true,\n"
+	    "       peers: [{name: far, url: \"tcp://127.0.0.1:%d\"}]}\n"
+	    "root:\n"
+	    "  children:\n"
+	    "    - {name: w, type: echo}\n",
+	    arb_test_free_port());
+	write_file(file, sizeof(file), "tree.yaml", tree);
+	run_tree(&p, file, NULL);
+	arb_test_expect(&p, "root event=tree_up", WAIT_MS);
+	await("running", w);
+	assert_int_equal(ctl("send", "root/w@t64n", "1", "{}"), 0);
+	assert_int_equal(ctl("send", "root/w@far", "1", "{}"), 1);
+	expect_out("root/w@far: node far is ");
+	expect_out("nothing was sent");
+	assert_int_equal(ctl("send", "root/w@gw9", "1", "{}"), 1);
+	expect_out("root/w@gw9: gw9 is not a peer of node t64n");
+	assert_int_equal(ctl("send", "root/w@", "1", "{}"), 1);
+	expect_out("root/w@: expected NAME@NODE with neither part empty");
+	assert_int_equal(ctl("send", "@far", "1", "{}"), 1);
+	expect_out("@far: expected NAME@NODE");
+	assert_int_equal(ctl("send", "root/x@t64n", "1", "{}"), 1);
+	expect_out("no such running actor: root/x@t64n");
+	assert_int_equal(stop_tree(&p), 0);
+	arb_test_proc_fini(&p);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(
 	    test_start_and_delete_child_of_a_static_supervisor, setup,
@@ -1511,6 +1551,8 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(test_socket_security, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_default_socket_path_is_shared, setup, teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_send_to_another_node_says_why, setup, teardown),
 };
 
 ARB_TEST_MAIN("integration.arborctl", tests, helpers)
