@@ -101,7 +101,11 @@ ARB_DECL int arb_actor_path(char *buf, size_t len);
 // arb_actor_main must be called early in main() by every program that
 // hosts ARB_PROCESS actors (the program re-executes itself).  When argv
 // says this process is an actor child, it runs the actor and never
-// returns; otherwise it returns 0 and main continues.  Thread: main.
+// returns; otherwise it returns 0 and main continues.  A program that
+// called it also lets arb_tree_load check the configs of the types it
+// will not run in this process (process actors, children of other
+// nodes) in a child of itself ("--arb-check"), so their modules are never
+// loaded here (docs/actors.md).  Thread: main.
 ARB_DECL int arb_actor_main(int argc, char **argv);
 
 // arb_node_base returns the node's own loop, where tools (control socket,

@@ -10,12 +10,16 @@
 // project's own actor types with zero configuration, and its process
 // actors (which re-execute it) find the same ones.  dlopen(RTLD_NOW) so a
 // missing symbol is reported at load, where `arbor check` can name the
-// file.  Modules are never unloaded: the registry keeps their ops.
-// Finding a type by name (arb_actor_type_find) is here: registered
-// (types.c), or loaded.
+// file.  Modules are never unloaded: the registry keeps their ops (and
+// OpenSSL 3, which the MQTT actor's links, is -z nodelete anyway), so the
+// tree loader loads only the types this process runs and checks the
+// others' configs in a child (typecheck.c).  Finding a type by name
+// (arb_actor_type_find) is here: registered (types.c), or loaded; and
+// knowing it without loading it (arb__actor_type_known).
 // Thread: any (one recursive lock: a module's init may look types up).
 
 #include "actor_int.h"
+#include "typecheck.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -156,14 +160,46 @@ arb_actor_path(char *buf, size_t len)
 	return n >= 0 && (size_t) n < len ? ARB_OK : ARB_ENOSPC;
 }
 
+// module_locate writes the real path of type's module (TYPE.so in the
+// first directory of the actor path that has it) to real.  ARB_ENOENT
+// with the reason in errbuf.
+static int
+module_locate(const char *type, char real[PATH_MAX], char *errbuf,
+    size_t errlen)
+{
+	char  path[PATH_MAX * 2], file[PATH_MAX];
+	char *dir, *save = NULL;
+
+	if (!module_type_ok(type)) {
+		snprintf(errbuf, errlen,
+		    "unknown actor type \"%.64s\" (module names are "
+		    "[a-z0-9_-])",
+		    type);
+		return ARB_ENOENT;
+	}
+	arb_actor_path(path, sizeof(path));
+	for (dir = strtok_r(path, ":", &save); dir != NULL;
+	     dir = strtok_r(NULL, ":", &save)) {
+		if (snprintf(file, sizeof(file), "%s/%s.so", dir, type)
+		        < (int) sizeof(file)
+		    && realpath(file, real) != NULL) {
+			return ARB_OK;
+		}
+	}
+	arb_actor_path(path, sizeof(path));
+	snprintf(errbuf, errlen,
+	    "unknown actor type \"%s\" (no %s.so in the actor path %s)", type,
+	    type, path[0] != '\0' ? path : "(empty)");
+	return ARB_ENOENT;
+}
+
 int
 arb_actor_type_load(
     const char *type, const arb_actor_ops **opsp, char *errbuf, size_t errlen)
 {
 	const arb_actor_ops *ops;
-	char                 path[PATH_MAX * 2], file[PATH_MAX], dummy[8];
-	char                *dir, *save = NULL;
-	int                  rv = ARB_ENOENT;
+	char                 real[PATH_MAX], dummy[8];
+	int                  rv;
 
 	if (errbuf == NULL || errlen == 0) {
 		errbuf = dummy;
@@ -176,42 +212,18 @@ arb_actor_type_load(
 	if ((ops = arb__actor_type_registered(type)) != NULL) {
 		goto found;
 	}
-	if (!module_type_ok(type)) {
-		snprintf(errbuf, errlen,
-		    "unknown actor type \"%.64s\" (module names are "
-		    "[a-z0-9_-])",
-		    type);
-		return ARB_ENOENT;
-	}
-	arb_actor_path(path, sizeof(path));
-	pthread_mutex_lock(&mod_mtx);
-	for (dir = strtok_r(path, ":", &save); dir != NULL;
-	     dir = strtok_r(NULL, ":", &save)) {
-		char real[PATH_MAX];
-		if (snprintf(file, sizeof(file), "%s/%s.so", dir, type)
-		        >= (int) sizeof(file)
-		    || realpath(file, real) == NULL) {
-			continue;
-		}
-		rv = module_open(real, errbuf, errlen);
-		break;
-	}
-	pthread_mutex_unlock(&mod_mtx);
-	if (rv == ARB_ENOENT) {
-		arb_actor_path(path, sizeof(path));
-		snprintf(errbuf, errlen,
-		    "unknown actor type \"%s\" (no %s.so in the actor path "
-		    "%s)",
-		    type, type, path[0] != '\0' ? path : "(empty)");
+	if ((rv = module_locate(type, real, errbuf, errlen)) != ARB_OK) {
 		return rv;
 	}
+	pthread_mutex_lock(&mod_mtx);
+	rv = module_open(real, errbuf, errlen);
+	pthread_mutex_unlock(&mod_mtx);
 	if (rv != ARB_OK) {
 		return rv;
 	}
 	if ((ops = arb__actor_type_registered(type)) == NULL) {
 		snprintf(errbuf, errlen,
-		    "%s/%s.so was loaded but registered no type \"%s\"",
-		    dir != NULL ? dir : "", type, type);
+		    "%s was loaded but registered no type \"%s\"", real, type);
 		return ARB_ENOENT;
 	}
 found:
@@ -219,6 +231,31 @@ found:
 		*opsp = ops;
 	}
 	return ARB_OK;
+}
+
+bool
+arb__actor_type_is_registered(const char *type)
+{
+	return arb__actor_type_registered(type) != NULL;
+}
+
+int
+arb__actor_type_known(const char *type, char *errbuf, size_t errlen)
+{
+	char real[PATH_MAX], dummy[8];
+
+	if (errbuf == NULL || errlen == 0) {
+		errbuf = dummy;
+		errlen = sizeof(dummy);
+	}
+	errbuf[0] = '\0';
+	if (type == NULL) {
+		return ARB_EINVAL;
+	}
+	if (arb__actor_type_registered(type) != NULL) {
+		return ARB_OK;
+	}
+	return module_locate(type, real, errbuf, errlen);
 }
 
 void

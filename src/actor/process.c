@@ -10,6 +10,7 @@
 // actor nor anything it started outlives its node (SPEC 12).
 
 #include "ctl.h"
+#include "typecheck.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -326,7 +327,18 @@ arb_actor_main(int argc, char **argv)
 	bool                 standby;
 	int                  rv;
 
+	if (argc == 2 && strcmp(argv[1], ARB__CHECK_ARGV_FLAG) == 0) {
+		// The tree loader checks here the configs of types the node
+		// does not run itself (typecheck.c); it dies with its asker.
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		signal(SIGPIPE, SIG_IGN);
+		arb__tcheck_serve(CTL_FD);
+		_exit(0);
+	}
 	if (argc < 4 || strcmp(argv[1], ARB__ACTOR_ARGV_FLAG) != 0) {
+		// A program that serves process actors: its tree loader may
+		// check configs in a child of it (--arb-check, above).
+		arb__tcheck_main_seen();
 		return 0;
 	}
 	// What the actor's code leaves behind stays its descendant, and

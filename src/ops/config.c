@@ -445,11 +445,13 @@ arb__tree_load_in(const char *file, const char *dir, int cancel_fd,
 	}
 	root_si = arb__loader_site_add(&ld, "root", NULL, v);
 	cfg->root = arb__loader_sup(&ld, v, "root", root_si);
+	arb__loader_checks(&ld);
 	if (cfg->root != NULL) {
 		run_checker(&ld);
 	}
 done:
 	arb__doc_close(&ld.d);
+	free(ld.checks);
 	free(ld.sites);
 	free(ld.seen);
 	sort_errs(errs, first);

@@ -38,6 +38,19 @@ typedef struct seen {
 	const char *field;
 } seen;
 
+// A child whose config its type's check hook reads once the whole file is
+// loaded (tree.c, arb__loader_checks).
+typedef struct pending_check {
+	size_t          site;
+	yaml_node_t    *map;    // the child's mapping
+	yaml_node_t    *config; // its config: (NULL: none)
+	arb_child_spec *spec;   // type, isolation, node, arg (in the arena)
+} pending_check;
+
+// How long a check in a child may take before its answer (a hook that
+// hangs must not hang `arbor check` nor a reload).
+#define CHECK_TIMEOUT_MS 10000
+
 typedef struct loader {
 	arb__doc     d;
 	arb_tree *cfg;
@@ -48,6 +61,8 @@ typedef struct loader {
 	int           depth;     // of the supervisor being loaded (root: 0)
 	size_t        nchildren; // loaded so far
 	bool          too_many;  // LOADER_CHILDREN_MAX was reported
+	pending_check *checks;   // children of a type, in file order
+	size_t        nchecks, capchecks;
 } loader;
 
 // arb__loader_site_add records a site and returns its index.
@@ -67,6 +82,12 @@ bool arb__loader_name_ok(const char *s);
 // mapping (listen, peers, cookie, insecure, tls, heartbeat) into ld->cfg
 // (links.c).
 void arb__loader_links(loader *ld, yaml_node_t *node);
+
+// arb__loader_checks runs the check hooks of every typed child's config
+// and reports their problems: types this process will run (registered,
+// or a thread child of this node) here, the others in a child process
+// (src/actor/typecheck.c), so their modules are never loaded here.
+void arb__loader_checks(loader *ld);
 
 // arb__loader_sup builds the supervisor spec of mapping map at path, whose
 // site is si (tree.c).  Returns NULL when map is not a mapping.

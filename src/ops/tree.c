@@ -13,6 +13,7 @@
 
 #include "loader.h"
 #include "plugin.h"
+#include "../actor/typecheck.h"
 
 #include <arbor/actor.h>
 
@@ -250,21 +251,17 @@ load_command(loader *ld, size_t si, yaml_node_t *v, arb_child_spec *c)
 	c->argv = argv;
 }
 
-// load_config packs the actor's settings and runs its type's check hook
-// (arb_actor_ops.check, built-in or from a plugin) over them, mapping
-// each problem's key path onto the YAML key it names.
+// load_config packs the actor's settings; its type's check hook
+// (arb_actor_ops.check, built-in or from a module) reads them once the
+// whole file is known (arb__loader_checks).
 static void
 load_config(
     loader *ld, size_t si, yaml_node_t *map, yaml_node_t *v, arb_child_spec *c)
 {
-	arb__doc           *d = &ld->d;
-	void                *buf = NULL;
-	size_t               len = 0, i;
-	const arb_actor_ops *ops;
-	arb_cfg             *cfg;
-	const char          *key, *text;
-	yaml_node_t         *at;
-	bool                 exact;
+	arb__doc     *d = &ld->d;
+	void         *buf = NULL;
+	size_t        len = 0;
+	pending_check *p;
 
 	if (v != NULL) {
 		if (!arb__loader_got(ld, si, "config",
@@ -274,35 +271,139 @@ load_config(
 		c->arg = buf;
 		c->arg_len = len;
 	}
-	if (c->type == NULL || (ops = arb_actor_type_find(c->type)) == NULL
-	    || ops->check == NULL) {
+	if (c->type == NULL) {
 		return;
 	}
-	if (arb_cfg_alloc(&cfg, buf, len) != ARB_OK) {
-		arb__oom();
+	if (ld->nchecks == ld->capchecks) {
+		ld->capchecks = ld->capchecks ? 2 * ld->capchecks : 16;
+		if ((p = realloc(ld->checks, ld->capchecks * sizeof(*p)))
+		    == NULL) {
+			arb__oom();
+		}
+		ld->checks = p;
 	}
-	ops->check(cfg);
-	if (arb_cfg_errors(cfg) > 0) {
-		arb__loader_mark_seen(ld, si, "config");
+	ld->checks[ld->nchecks++] = (pending_check) { .site = si,
+		.map = map,
+		.config = v,
+		.spec = c };
+}
+
+// check_here is true when this process will run type itself: it is
+// registered (built in, or a plugin loaded by path), or a thread child
+// of this node has it.
+static bool
+check_here(loader *ld, const char *type)
+{
+	const arb_child_spec *c;
+	size_t                i;
+
+	if (arb__actor_type_is_registered(type)) {
+		return true;
 	}
-	for (i = 0; arb_cfg_error(cfg, i, &key, &text) == ARB_OK; i++) {
+	for (i = 0; i < ld->nchecks; i++) {
+		c = ld->checks[i].spec;
+		if (c->isolation == ARB_THREAD && strcmp(c->type, type) == 0
+		    && (c->node == NULL || strcmp(c->node, ld->cfg->name) == 0)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+// check_report maps a check's outcome onto the file: a type that did not
+// load at its type: key, each problem at the YAML key it names.
+static void
+check_report(loader *ld, pending_check *p, const arb__tcheck *t)
+{
+	arb__doc      *d = &ld->d;
+	arb_child_spec *c = p->spec;
+	yaml_node_t    *at, *v = p->config, *map = p->map;
+	const char     *key;
+	bool            exact;
+	size_t          i;
+
+	if (t->rv != ARB_OK) {
+		// Its module does not load (dlopen's reason), or its check
+		// died.
+		at = arb__doc_get(d, map, "type", NULL);
+		arb__doc_err(d, at != NULL ? at : map, "type", "%s", t->why);
+		arb__loader_mark_seen(ld, p->site, "type");
+		c->type = NULL;
+		return;
+	}
+	if (t->total > 0) {
+		arb__loader_mark_seen(ld, p->site, "config");
+	}
+	for (i = 0; i < t->n; i++) {
+		key = t->keys[i];
 		// The key's line, or config: itself when the key is absent.
 		at = v != NULL && key[0] != '\0' ? arb__doc_find(d, v, key, &exact)
-		                                 : NULL;
+		                                  : NULL;
 		if (at == NULL || at == v) {
 			arb__doc_get(d, map, "config", &at);
 		}
 		arb__doc_err(d, at != NULL ? at : map,
 		    key[0] != '\0' ? arb__arena_printf(d->arena, "config.%s", key)
 		                   : "config",
-		    "%s: %s", c->type, text);
+		    "%s: %s", c->type, t->texts[i]);
 	}
-	if (arb_cfg_errors(cfg) > i) {
+	if (t->total > i) {
 		arb__doc_get(d, map, "config", &at);
 		arb__doc_err(d, at != NULL ? at : map, "config",
-		    "%s: %zu more problems", c->type, arb_cfg_errors(cfg) - i);
+		    "%s: %zu more problems", c->type, t->total - i);
 	}
-	arb_cfg_free(cfg);
+}
+
+void
+arb__loader_checks(loader *ld)
+{
+	arb__tcheck *t;
+	size_t      *away, i, naway = 0;
+
+	if (ld->nchecks == 0) {
+		return;
+	}
+	t = arb__xalloc(ld->nchecks * sizeof(*t));
+	away = arb__xalloc(ld->nchecks * sizeof(*away));
+	for (i = 0; i < ld->nchecks; i++) {
+		const arb_child_spec *c = ld->checks[i].spec;
+
+		memset(&t[i], 0, sizeof(t[i]));
+		t[i].type = c->type;
+		t[i].cfg = c->arg;
+		t[i].cfg_len = c->arg_len;
+		if (check_here(ld, c->type)) {
+			arb__tcheck_here(&t[i]);
+		} else {
+			away[naway] = i;
+			naway++;
+		}
+	}
+	// The others in one child of this program: their modules (an MQTT
+	// actor's links OpenSSL, which never unloads) stay out of this
+	// process.  A program that cannot (no arb_actor_main) checks here.
+	if (naway > 0) {
+		arb__tcheck *a = arb__xalloc(naway * sizeof(*a));
+
+		for (i = 0; i < naway; i++) {
+			a[i] = t[away[i]];
+		}
+		if (arb__tcheck_away(a, naway, CHECK_TIMEOUT_MS) != ARB_OK) {
+			for (i = 0; i < naway; i++) {
+				arb__tcheck_here(&a[i]);
+			}
+		}
+		for (i = 0; i < naway; i++) {
+			t[away[i]] = a[i];
+		}
+		free(a);
+	}
+	for (i = 0; i < ld->nchecks; i++) {
+		check_report(ld, &ld->checks[i], &t[i]);
+		arb__tcheck_fini(&t[i]);
+	}
+	free(away);
+	free(t);
 }
 
 static void
@@ -381,10 +482,10 @@ load_kind(loader *ld, size_t si, yaml_node_t *map, arb_child_spec *c)
 		} else if (arb__loader_got(ld, si, "type",
 		               arb__doc_string(d, type, "type", &s))) {
 			char why[1024];
-			if (arb_actor_type_load(s, NULL, why, sizeof(why))
+			// Known, not loaded: its module loads once the file
+			// says where it runs (arb__loader_checks).
+			if (arb__actor_type_known(s, why, sizeof(why))
 			    != ARB_OK) {
-				// Unknown here; or known but its module does
-				// not load (dlopen's reason).
 				arb__doc_err(d, type, "type", "%s", why);
 				arb__loader_mark_seen(ld, si, "type");
 			} else {

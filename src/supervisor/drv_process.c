@@ -10,6 +10,7 @@
 // Thread: node.
 
 #include "sup_rt.h"
+#include "../actor/typecheck.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -29,7 +30,10 @@ process_start(arb__child *c)
 	arb__ctl_msg init;
 	int          rv;
 
-	if (arb__actor_type_find(c->spec.type) == NULL && c->spec.exe == NULL) {
+	// Known, not loaded: the node never runs this type itself (its
+	// module, and what it links, stay out of the node's memory).
+	if (c->spec.exe == NULL
+	    && arb__actor_type_known(c->spec.type, NULL, 0) != ARB_OK) {
 		return ARB_ENOENT;
 	}
 	if ((rv = arb__proc_spawn_actor(tree, c, &c->ctl_fd)) != 0) {

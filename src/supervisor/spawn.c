@@ -21,6 +21,7 @@
 
 #include "../core/proctree.h"
 #include "sup_rt.h"
+#include "../actor/typecheck.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -844,6 +845,8 @@ arb__stree_reap(arb__stree *tree)
 			c->drv->reaped(c, st);
 		} else if (pid == tree->standby_pid) {
 			arb__proc_standby_end(tree, true); // it died idle
+		} else if (arb__tcheck_reaped(pid)) {
+			// A reload's config check (typecheck.c): not ours.
 		} else {
 			tree->orphans_reaped++;
 			arb__log(ARB_LOG_DEBUG, NULL,

@@ -440,6 +440,108 @@ test_actor_path_finds_a_module_by_type_name(void **state)
 #endif
 }
 
+// maps_has is true when the memory map of process pid names needle (a
+// file mapped in it).
+static bool
+maps_has(pid_t pid, const char *needle)
+{
+	char  path[64], line[1024];
+	FILE *f;
+	bool  found = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int) pid);
+	assert_non_null(f = fopen(path, "r"));
+	while (!found && fgets(line, sizeof(line), f) != NULL) {
+		found = strstr(line, needle) != NULL;
+	}
+	fclose(f);
+	return found;
+}
+
+// The node loads the module of a type it runs itself (a thread child)
+// and no other: the configs of process actors' types are checked in a
+// child of the program (src/actor/typecheck.c), so their modules, and
+// the libraries they link (the MQTT actor's OpenSSL, which never
+// unloads), are never mapped in the node.  A reload still checks a
+// process actor's changed config, and loads the module when it adds a
+// thread child of the type.
+static void
+test_node_maps_only_the_modules_it_runs(void **state)
+{
+#ifdef ARBOR_PLUGIN_SO
+	static const char fmt[]
+	    = "root:\n"
+	      "  children:\n"
+	      "    - {name: e, type: echo}\n"
+	      "    - name: gp\n"
+	      "      type: greeter\n"
+	      "      isolation: process\n"
+	      "      config: {greeting: hi, max_len: %d}\n"
+	      "%s"
+	      "%s";
+	static const char mqtt[]
+	    = "    - {name: m, type: mqtt, isolation: process,\n"
+	      "       config: {host: 127.0.0.1, port: 1, client_id: t62}}\n";
+	static const char gt[] = "    - {name: gt, type: greeter}\n";
+	arb_test_proc p;
+	char          dir[200], env[260], file[160], link[260], yaml[1024];
+	char          where[200];
+	const char   *envs[] = { env, NULL };
+	const char   *l;
+	const char   *m = "";
+
+	(void) state;
+	need_arbor();
+#ifdef ARBOR_MQTT_MODULE
+	m = mqtt;
+#endif
+	snprintf(dir, sizeof(dir), "%s/actors", tmpdir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(link, sizeof(link), "%s/greeter.so", dir);
+	assert_int_equal(symlink(ARBOR_PLUGIN_SO, link), 0);
+	snprintf(env, sizeof(env), "ARBOR_ACTOR_PATH=%s", dir);
+	snprintf(yaml, sizeof(yaml), fmt, 64, m, "");
+	write_file(file, sizeof(file), "maps.yaml", yaml);
+	run_tree(&p, file, envs);
+	arb_test_expect(&p, "root event=tree_up", WAIT_MS);
+	p.mark = 0;
+	l = arb_test_expect(&p, "info root/gp event=init", WAIT_MS);
+	assert_int_not_equal(arb_test_field(l, "ospid"), p.pid);
+	assert_true(maps_has(p.pid, "/echo.so"));
+	assert_false(maps_has(p.pid, "/greeter.so"));
+	assert_false(maps_has(p.pid, "/mqtt.so"));
+	assert_false(maps_has(p.pid, "libcrypto"));
+	assert_false(maps_has(p.pid, "libmosquitto"));
+
+	// A changed process actor's config is checked: 5 is below max_len's
+	// 16, at line 7 of the file.
+	snprintf(yaml, sizeof(yaml), fmt, 5, m, "");
+	write_file(file, sizeof(file), "maps.yaml", yaml);
+	kill(p.pid, SIGHUP);
+	snprintf(where, sizeof(where), "event=reload_error %s:7:", file);
+	l = arb_test_expect(&p, where, WAIT_MS);
+	assert_non_null(strstr(l, "config.max_len: greeter: "));
+	arb_test_expect(&p, "event=reload_rejected", WAIT_MS);
+	assert_false(maps_has(p.pid, "/greeter.so"));
+
+	// A thread child of the type: the node loads it now, and runs it.
+	snprintf(yaml, sizeof(yaml), fmt, 64, m, gt);
+	write_file(file, sizeof(file), "maps.yaml", yaml);
+	kill(p.pid, SIGHUP);
+	arb_test_expect(&p, "event=reload_applied", WAIT_MS);
+	p.mark = 0;
+	l = arb_test_expect(&p, "info root/gt event=init", WAIT_MS);
+	assert_int_equal(arb_test_field(l, "ospid"), p.pid);
+	assert_true(maps_has(p.pid, "/greeter.so"));
+	assert_false(maps_has(p.pid, "libcrypto"));
+	assert_int_equal(stop_tree(&p), 0);
+	arb_test_proc_fini(&p);
+#else
+	(void) state;
+	skip(); // examples are not built
+#endif
+}
+
 static void
 test_sighup_applies_a_valid_file_and_rejects_an_invalid_one(void **state)
 {
@@ -727,6 +829,8 @@ static const struct CMUnitTest tests[] = {
 	    test_plugin_type_in_thread_and_process, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_actor_path_finds_a_module_by_type_name, setup, teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_node_maps_only_the_modules_it_runs, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_sighup_applies_a_valid_file_and_rejects_an_invalid_one, setup,
 	    teardown),
