@@ -1019,13 +1019,17 @@ static const arb_actor_ops idle_ops = { .type = "idle", .init = nop_init };
 static const arb_actor_ops marker_ops = { .type = "marker",
 	.init = marker_init };
 
+// restart_process_nostandby: the node keeps no standby process.
+static bool bench_no_standby;
+
 static int
 run_tree(const arb_child_spec *c, size_t n)
 {
 	arb_sup_spec  s = { .children = c, .nchildren = n,
 		 .auto_shutdown = ARB_AUTO_SHUTDOWN_ANY_SIGNIFICANT,
 		 .intensity = 1000000, .period_ms = 1000 };
-	arb_node_opts o = { .log_level = ARB_LOG_ERROR };
+	arb_node_opts o = { .log_level = ARB_LOG_ERROR,
+		.no_standby = bench_no_standby };
 	int           code;
 
 	if (arb_node_open(&bench_node, &o) != 0) {
@@ -1237,6 +1241,7 @@ run_case(const char *name)
 			    .type = "caller", .arg = name, .arg_len = strlen(name),
 			    .restart = ARB_TEMPORARY, .significant = true },
 		};
+		bench_no_standby = strcmp(name, "restart_process_nostandby") == 0;
 		return run_tree(c, 2);
 	} else if (strncmp(name, "restart_", 8) == 0) {
 		arb_isolation iso = strcmp(name, "restart_thread") == 0
@@ -1367,7 +1372,8 @@ main(int argc, char **argv)
 		"raw_pair_inproc", "raw_pair_ipc", "spawn", "stream_thread",
 		"stream_process", "pubsub_thread", "pubsub_process",
 		"call_thread", "call_process",
-		"restart_thread", "restart_process", "bare_100", "bare_1000",
+		"restart_thread", "restart_process",
+		"restart_process_nostandby", "bare_100", "bare_1000",
 				"bare_2500", "scale_100", "scale_1000", "scale_2500",
 		"serial_bare", "serial_thread", "serial_process", "mqtt_bare",
 		"mqtt_thread", "mqtt_process", "store_append", "store_reopen",
@@ -1461,6 +1467,10 @@ main(int argc, char **argv)
 	emit(json, "restart_process_median", "posix_spawn_wait_median");
 	emit(json, "restart_process_p99", "posix_spawn_wait_median");
 	emit(json, "restart_process_lost_kicks", NULL);
+	emit(json, "restart_process_nostandby_median",
+	    "posix_spawn_wait_median");
+	emit(json, "restart_process_nostandby_p99", "posix_spawn_wait_median");
+	emit(json, "restart_process_nostandby_lost_kicks", NULL);
 	emit(json, "start_100_thread_actors", NULL);
 	emit(json, "stop_100_thread_actors", NULL);
 	emit(json, "start_1000_thread_actors", NULL);

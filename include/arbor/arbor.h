@@ -313,6 +313,11 @@ typedef struct arb_node_opts {
 	int         orphan_grace_ms; // a remote child whose supervisor's
 	                             // node is lost is stopped this long
 	                             // after (0: 5000; 10..86400000)
+	bool        no_standby;      // no standby process: each start of a
+	                             // process actor of the node's program
+	                             // spawns and loads it afresh (one
+	                             // process less, slower restarts:
+	                             // docs/config.md, node.standby)
 } arb_node_opts;
 
 #define ARB_LOG_DEFAULT 0 // info, or $ARB_LOG_LEVEL when set

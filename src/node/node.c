@@ -516,6 +516,7 @@ arb_node_open(arb_node **nodep, const arb_node_opts *opts)
 	node->tree.addr     = &node->addr;
 	node->tree.max_msg  = node->max_msg;
 	node->tree.self_exe = node->self_exe;
+	node->tree.no_standby = o.no_standby;
 	node->tree.reg      = node->reg;
 	node->tree.hooks    = node_tree_hooks;
 	node->tree.hook_arg = node;

@@ -37,7 +37,7 @@ static const char *const top_keys[] = { "node", "plugins", "root", NULL };
 static const char *const      node_keys[] = { "name", "control", "http",
 	     "max_msg_size", "log_level", "log_time", "run_dir", "listen",
 	     "peers", "cookie", "insecure", "tls", "heartbeat", "orphan_grace",
-	     NULL };
+	     "standby", NULL };
 static const arb__doc_word    log_levels[] = { { "error", ARB_LOG_ERROR },
 	   { "warn", ARB_LOG_WARN }, { "info", ARB_LOG_INFO },
 	   { "debug", ARB_LOG_DEBUG }, { NULL, 0 } };
@@ -91,6 +91,7 @@ load_node(loader *ld, yaml_node_t *map)
 	const char        *s;
 	long long          n;
 	int                lvl;
+	bool               standby;
 	struct sockaddr_un sun;
 
 	if (!arb__doc_map_check(d, map, "node", node_keys)) {
@@ -136,6 +137,10 @@ load_node(loader *ld, yaml_node_t *map)
 	if ((v = arb__doc_get(d, map, "run_dir", NULL)) != NULL
 	    && arb__doc_string(d, v, "node.run_dir", &s)) {
 		cfg->run_dir = arb__loader_resolve(ld, s);
+	}
+	if ((v = arb__doc_get(d, map, "standby", NULL)) != NULL
+	    && arb__doc_bool(d, v, "node.standby", &standby)) {
+		cfg->no_standby = !standby;
 	}
 	arb__loader_links(ld, map); // after name: a peer may not be this node
 }

@@ -93,6 +93,7 @@ node_changes(
 	CHANGED(a->heartbeat_ms != b->heartbeat_ms
 	        || a->heartbeat_misses != b->heartbeat_misses,
 	    "node.heartbeat")
+	CHANGED(a->no_standby != b->no_standby, "node.standby")
 #undef CHANGED
 }
 

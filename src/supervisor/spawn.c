@@ -183,7 +183,9 @@ proc_argv(char *argv[5], const char *path, const char *type, char ppid[24])
 // restart's path; the two now share the CPUs during the init.  A
 // standby is a child like the others (own process group, default
 // signals, its guard); it ends when the node stops
-// (EOF on fd 3, then SIGKILL) and is always reaped.
+// (EOF on fd 3, then SIGKILL) and is always reaped.  A node opened with
+// no_standby (a tree's node.standby: false) never spawns one: a process
+// less, each start pays the spawn and the loading.
 
 // env_hash fingerprints the environment a child would get: a standby
 // spawned before the node changed it (the arbor program exports the
@@ -214,7 +216,7 @@ arb__proc_standby_spawn(arb__stree *tree)
 	char *argv[5];
 	pid_t pid;
 
-	if (tree->standby_pid > 0 || tree->stop_begun) {
+	if (tree->standby_pid > 0 || tree->stop_begun || tree->no_standby) {
 		return;
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {

@@ -177,6 +177,7 @@ struct arb__stree {
 	int                standby_pidfd;
 	int                standby_ctl;
 	uint64_t           standby_env; // env_hash() when it was spawned
+	bool               no_standby;  // set by the node: never spawn one
 	char               shim_path[PATH_MAX]; // arbor-shim ("" not found)
 	char               cg_dir[PATH_MAX];    // cgroup.c ("" no cgroups)
 	unsigned           cg_join_failed;      // cgroup.c: joins that failed
