@@ -84,6 +84,19 @@ ctl_req_fields(arb__req_op op)
 	return -1;
 }
 
+// ctl_put_pid writes a pid: its id for one of this node, else the array
+// [id, node, creation] (another node's, from arb_whereis("name@node") or
+// for a monitor of it), as envelopes do (docs/wire.md).
+static int
+ctl_put_pid(arb__buf *b, arb_pid p)
+{
+	if (arb__pid_local(p)) {
+		return arb__mp_put_uint(b, p.id);
+	}
+	return arb__mp_put_array(b, 3) || arb__mp_put_uint(b, p.id) ||
+	    arb__mp_put_uint(b, p.node) || arb__mp_put_uint(b, p.creation);
+}
+
 static int
 ctl_put_req(arb__buf *b, const arb__req *q)
 {
@@ -107,7 +120,7 @@ ctl_put_req(arb__buf *b, const arb__req *q)
 	case ARB__REQ_MONITOR:
 	case ARB__REQ_LINK:
 	case ARB__REQ_UNLINK:
-		return arb__mp_put_uint(b, q->target.id);
+		return ctl_put_pid(b, q->target);
 	case ARB__REQ_DEMONITOR:
 		return arb__mp_put_uint(b, q->ref);
 	case ARB__REQ_TRAP_EXIT:
@@ -162,7 +175,7 @@ arb__ctl_encode(arb__buf *out, const arb__ctl_msg *m)
 		}
 		rv = ctl_put_head(out, m->req.nlist > 0 ? 6 : 5, m->op) ||
 		    arb__mp_put_int(out, m->req.rv) ||
-		    arb__mp_put_uint(out, m->req.pid.id) ||
+		    ctl_put_pid(out, m->req.pid) ||
 		    arb__mp_put_uint(out, m->req.ref) ||
 		    (m->req.nlist > 0 &&
 		        arb__mp_put_bin(out, m->req.list, m->req.nlist * 8));
@@ -253,13 +266,28 @@ ctl_get_stats(arb__mp_rd *r, arb_stats *st)
 	return true;
 }
 
-// ctl_get_pid reads a pid of this node (the only kind a node and its
-// process actors exchange).
+// ctl_get_pid reads a pid as ctl_put_pid writes it: an id of this node,
+// or [id, node, creation] of another node (node not 0).
 static bool
 ctl_get_pid(arb__mp_rd *r, arb_pid *pid)
 {
-	uint64_t id;
+	uint64_t id, node, creation;
+	uint32_t n;
 
+	if (r->left > 0
+	    && ((r->p[0] & 0xF0u) == 0x90u || r->p[0] == 0xDCu
+	        || r->p[0] == 0xDDu)) {
+		if (!arb__mp_get_array(r, &n) || n != 3
+		    || !arb__mp_get_uint(r, UINT64_MAX, &id)
+		    || !arb__mp_get_uint(r, UINT32_MAX, &node) || node == 0
+		    || !arb__mp_get_uint(r, UINT32_MAX, &creation)) {
+			return false;
+		}
+		pid->id = id;
+		pid->node = (uint32_t) node;
+		pid->creation = (uint32_t) creation;
+		return true;
+	}
 	if (!arb__mp_get_uint(r, UINT64_MAX, &id)) {
 		return false;
 	}

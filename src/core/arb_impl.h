@@ -332,6 +332,11 @@ arb__name_hash(const char *name)
 // the node resolves the name when they arrive (whichever actor holds it
 // then) and hands each envelope on.
 #define ARB__MBID_NAMES 0x3FFFFFFFu
+// The node's relay mailbox: a process actor's batches for other nodes go
+// there, on its link to the node, and the node sends each envelope on
+// over its own link to that node (docs/multinode.md).  Peers may not use
+// it.
+#define ARB__MBID_RELAY 0x3FFFFFFEu
 static inline arb_pid
 arb__pid_name(uint32_t node, uint32_t hash)
 {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// names.c -- the node's names mailbox: messages to "name@node".
+// names.c -- messages the node hands on: to "name@node" from other
+// nodes, and from its process actors to other nodes.
 //
 // Another node's arb_whereis("name@thisnode") answers at once with a name
 // address (arb__pid_name: the hash of the name, mailbox ARB__MBID_NAMES
@@ -11,7 +12,17 @@
 // back to the caller).  A name that resolves to nothing running here is a
 // dead letter, counted in the node's dead_letters and logged (at most one
 // line a second, with suppressed=N); the caller of arb_call gets its
-// timeout.  Thread: node.
+// timeout.
+//
+// A process actor has no link to other nodes: its batches for them go on
+// its link to the node, to the relay mailbox (ARB__MBID_RELAY), and the
+// node sends each envelope on through its own outbound queue, unchanged
+// (the sender stays the process actor, so replies go to it directly).
+// What the node cannot send on (the peer is down, an incarnation that has
+// ended, its backlog full) is a dead letter counted in its dead_letters
+// and logged (event=relay_dropped, at most one line a second).  Peers
+// cannot use the relay (route.c drops their batches for it).
+// Thread: node.
 
 #include "node_int.h"
 
@@ -37,6 +48,54 @@ names_unknown(arb_node *node, const arb_msg *m, int rv)
 	    (unsigned long long) node->names_dead,
 	    (unsigned long long) node->names_suppressed);
 	node->names_suppressed = 0;
+}
+
+static void
+relay_dropped(arb_node *node, const arb_msg *m, int rv)
+{
+	int64_t now = arb__now_ms();
+
+	node->tree.dead_letters++;
+	node->relay_dead++;
+	if (now - node->relay_log_ms < 1000) {
+		node->relay_suppressed++;
+		return;
+	}
+	node->relay_log_ms = now;
+	arb__log(ARB_LOG_WARN, NULL,
+	    "event=relay_dropped from=%llu to_node=%08x to_creation=%u tag=%u "
+	    "error=%s dead_letters=%llu suppressed=%llu",
+	    (unsigned long long) m->from.id, (unsigned) m->to.node,
+	    (unsigned) m->to.creation, (unsigned) m->tag, arb_err_name(rv),
+	    (unsigned long long) node->relay_dead,
+	    (unsigned long long) node->relay_suppressed);
+	node->relay_suppressed = 0;
+}
+
+static void
+relay_batch(void *arg, const void *data, size_t len)
+{
+	arb_node    *node = arg;
+	arb__decoder d;
+	arb_msg      m;
+	int          rv;
+
+	arb__decoder_init(&d, data, len, node->max_msg);
+	while ((rv = arb__codec_next(&d, &m)) == ARB_OK) {
+		// Only other nodes' actors (a name address of another node
+		// included): what is this node's goes to it directly.
+		rv = arb__pid_local(m.to) ? ARB_EINVAL
+		                          : arb__outq_push(node->outq, &m);
+		if (rv != ARB_OK) {
+			relay_dropped(node, &m, rv);
+		}
+	}
+	if (len == 0 || rv != ARB_ENOENT || d.failed) {
+		node->tree.dead_letters++; // the rest of the batch: unreadable
+		arb__log(ARB_LOG_WARN, NULL,
+		    "event=rejected_frame mailbox=relay error=%s batch_bytes=%zu",
+		    arb_err_name(rv == ARB_ENOENT ? ARB_EBADMSG : rv), len);
+	}
 }
 
 static void
@@ -82,21 +141,36 @@ names_drained(void *arg)
 	arb__outq_flush(node->outq);
 }
 
+static int
+names_attach(arb_node *node, uint32_t mbid, arb__batch_cb cb,
+    arb__mbox **mbp, arb__mbox_att **attp)
+{
+	int rv;
+
+	if ((rv = arb__mbox_open(mbp, mbid)) != 0) {
+		return rv;
+	}
+	if ((rv = arb__mbox_attach(*mbp, node->base, cb, names_drained, node,
+	         attp))
+	    != 0) {
+		arb__mbox_rele(*mbp);
+		*mbp = NULL;
+	}
+	return rv;
+}
+
 int
 arb__names_open(arb_node *node)
 {
 	int rv;
 
-	if ((rv = arb__mbox_open(&node->names_mbox, ARB__MBID_NAMES)) != 0) {
+	if ((rv = names_attach(node, ARB__MBID_NAMES, names_batch,
+	         &node->names_mbox, &node->names_att))
+	    != 0) {
 		return rv;
 	}
-	if ((rv = arb__mbox_attach(node->names_mbox, node->base, names_batch,
-	         names_drained, node, &node->names_att))
-	    != 0) {
-		arb__mbox_rele(node->names_mbox);
-		node->names_mbox = NULL;
-	}
-	return rv;
+	return names_attach(node, ARB__MBID_RELAY, relay_batch,
+	    &node->relay_mbox, &node->relay_att);
 }
 
 void
@@ -106,4 +180,8 @@ arb__names_close(arb_node *node)
 	node->names_att = NULL;
 	arb__mbox_rele(node->names_mbox);
 	node->names_mbox = NULL;
+	arb__mbox_detach(node->relay_att);
+	node->relay_att = NULL;
+	arb__mbox_rele(node->relay_mbox);
+	node->relay_mbox = NULL;
 }

@@ -71,6 +71,12 @@ struct arb_node {
 	uint64_t           names_dead; // envelopes for no name here
 	uint64_t           names_suppressed;
 	int64_t            names_log_ms;
+	// Batches of process actors for other nodes (names.c).
+	arb__mbox         *relay_mbox;
+	arb__mbox_att     *relay_att;
+	uint64_t           relay_dead; // envelopes it could not send on
+	uint64_t           relay_suppressed;
+	int64_t            relay_log_ms;
 };
 
 // --- remote.c: remote children and the node's agent ----------------------
@@ -101,10 +107,12 @@ void arb__rundir_clean_stale(const char *base);
 // files).  ARB_EEXIST when a live node holds it.
 int  arb__rundir_lock(arb_node *node);
 
-// --- names.c: the node's names mailbox -----------------------------------
+// --- names.c: messages the node hands on ----------------------------------
 // arb__names_open attaches the node's loop to the mailbox where messages
-// to "name@thisnode" from other nodes arrive, and resolves each name on
-// delivery; arb__names_close detaches it (NULL fields: no-op).
+// to "name@thisnode" from other nodes arrive (each name resolved on
+// delivery) and to the relay mailbox where its process actors' batches
+// for other nodes arrive (sent on over the node's links);
+// arb__names_close detaches both (NULL fields: no-op).
 int  arb__names_open(arb_node *node);
 void arb__names_close(arb_node *node);
 

@@ -193,7 +193,7 @@ outq_peer_get(arb__outq *q, arb_pid to, int *rvp)
 		*rvp = ARB_ENOMEM;
 		return NULL;
 	}
-	p->mbid = mbid;
+	p->mbid = arb__route_dst(to);
 	if ((rv = arb__route(to, &p->ops, &p->ep)) != 0) {
 		arb__free(p);
 		*rvp = rv;

@@ -217,7 +217,12 @@ arb__slot_check(arb_pid to)
 		// the incarnation it has now (or creation 0: any).
 		const arb__tp_remote *r = atomic_load(&tp_remote);
 
-		return r != NULL ? r->reachable(to) : ARB_ENOENT;
+		if (r != NULL) {
+			return r->reachable(to);
+		}
+		// A process actor cannot tell: its node relays the batch and
+		// counts what it cannot send on as dead letters.
+		return tp.open && !tp.addr.in_node ? ARB_OK : ARB_ENOENT;
 	}
 	if (kind != ARB__KIND_THREAD && kind != ARB__KIND_PROCESS) {
 		return ARB_ENOENT; // the node, an exec child, a supervisor
@@ -367,6 +372,11 @@ arb__tp_deliver_remote(arb__chunk *ch)
 	uint64_t           w = slot_get(ch->dst);
 	arb_pid            to;
 
+	if (ch->dst == ARB__MBID_RELAY) {
+		// Only this node's processes may have the node relay.
+		arb__chunk_drop(ch, tp.cfg.stats);
+		return false;
+	}
 	if (!tp.open || !tp.addr.in_node || (w >> 62) != SLOT_ACTOR
 	    || ((w >> 60) & 3u) != ARB__KIND_PROCESS) {
 		return arb__tp_deliver(ch); // a thread actor's, or none
@@ -546,6 +556,15 @@ link_gone(void *arg)
 	return mbid != 0 && (slot_get(mbid) >> 62) != SLOT_ACTOR;
 }
 
+uint32_t
+arb__route_dst(arb_pid to)
+{
+	if (!arb__pid_local(to) && tp.open && !tp.addr.in_node) {
+		return ARB__MBID_RELAY; // a process actor's: through the node
+	}
+	return arb__pid_mbid(to);
+}
+
 int
 arb__route(arb_pid to, const arb__tp_ops **opsp, void **epp)
 {
@@ -563,14 +582,21 @@ arb__route(arb_pid to, const arb__tp_ops **opsp, void **epp)
 		// Another node's actor: on the link to that peer.
 		const arb__tp_remote *r = atomic_load(&tp_remote);
 
-		rv = r != NULL ? r->link(to, &k) : ARB_ENOENT;
-		if (rv == ARB_OK) {
-			*opsp = tp_ops_for("tcp://");
-			*epp = k;
+		if (r != NULL || tp.addr.in_node) {
+			rv = r != NULL ? r->link(to, &k) : ARB_ENOENT;
+			if (rv == ARB_OK) {
+				*opsp = tp_ops_for("tcp://");
+				*epp = k;
+			}
+			return rv;
 		}
-		return rv;
+		// A process actor: on its link to the node, which relays
+		// (arb__route_dst names the relay mailbox).
+		host = 0;
+		to = arb__pid_make(ARB__KIND_NODE, 0, 0);
+	} else {
+		host = arb__pid_kind(to) == ARB__KIND_PROCESS ? mbid : 0;
 	}
-	host = arb__pid_kind(to) == ARB__KIND_PROCESS ? mbid : 0;
 	pthread_mutex_lock(&tp.mtx);
 	if ((host == 0 && tp.addr.in_node)
 	    || (host != 0 && host == arb__pid_mbid(tp.self))) {

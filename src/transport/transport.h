@@ -227,6 +227,10 @@ typedef struct arb__tp_ops {
 // arb__route finds the endpoint for `to` (a reference in *epp, released
 // with (*opsp)->rele).  ARB_ENOENT when `to` cannot have a mailbox.
 int arb__route(arb_pid to, const arb__tp_ops **opsp, void **epp);
+// arb__route_dst is the mailbox id a batch for `to` names on its first
+// hop: to's own, or in a process actor for another node's pid the node's
+// relay mailbox (ARB__MBID_RELAY).  Thread: any.
+uint32_t arb__route_dst(arb_pid to);
 
 // ---------------------------------------------------------------------------
 // Outbound queues (outq.c)

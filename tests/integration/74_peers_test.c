@@ -712,7 +712,13 @@ run_main(int argc, char **argv)
 	o.peers = &peer;
 	o.npeers = 1;
 	o.cookie_file = cookie;
+	// "p:TYPE": a process actor (it reaches the other node through
+	// this node's relay).
 	c.type = argv[6];
+	if (strncmp(c.type, "p:", 2) == 0) {
+		c.type += 2;
+		c.isolation = ARB_PROCESS;
+	}
 	if (argc > 7) {
 		c.arg = argv[7];
 		c.arg_len = strlen(argv[7]);
@@ -1389,7 +1395,44 @@ test_names_across_nodes(void **state)
 	arb_test_proc_fini(&a);
 }
 
+// A process actor of gw1 (it has no link to central: its node relays)
+// calls "echo@central" and gets the replies straight back; sends to a
+// node that is down are dead letters counted at its node.
+static void
+test_process_actor_reaches_another_node(void **state)
+{
+	arb_test_proc a, b;
+	int           pa = free_port(), pb = free_port();
+	char          buf[512];
+	const char   *line;
+
+	(void) state;
+	spawn_run(&b, "central", pb, "gw1", pa, "echo", NULL);
+	arb_test_line(&b, "echo slot=", WAIT_MS, buf, sizeof(buf));
+	spawn_run(
+	    &a, "gw1", pa, "central", pb, "p:namer", "echo@central central");
+	arb_test_expect(&a, "namer monitor rv=ARB_ENOTSUP", WAIT_MS);
+	arb_test_expect(&a, "namer self rv=ARB_OK same=1", WAIT_MS);
+	line = arb_test_expect(&a, "namer reply body=name", WAIT_MS);
+	assert_int_equal(arb_test_need_field(line, "node"),
+	    (long) arb__node_id("central"));
+	arb_test_expect(&a, "namer unknown status=ARB_ETIMEDOUT", WAIT_MS);
+	arb_test_expect(&b, "event=name_unknown", WAIT_MS);
+	// central gone: what the namer sends now is dropped at gw1's relay,
+	// counted and logged there.
+	kill(b.pid, SIGKILL);
+	arb_test_wait_exit(&b, WAIT_MS);
+	arb_test_proc_fini(&b);
+	arb_test_expect(&a, "event=relay_dropped", WAIT_MS);
+	kill(a.pid, SIGTERM);
+	line = arb_test_expect(&a, "node dead_letters=", WAIT_MS);
+	assert_true(arb_test_need_field(line, "dead_letters") >= 1);
+	arb_test_wait_exit(&a, WAIT_MS);
+	arb_test_proc_fini(&a);
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_process_actor_reaches_another_node),
 	cmocka_unit_test(test_names_across_nodes),
 	cmocka_unit_test(test_messages_cross_nodes),
 	cmocka_unit_test(test_flood_resumes_and_calls_are_not_delayed),
@@ -1401,4 +1444,8 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_data_before_auth_is_refused),
 };
 
-ARB_TEST_MAIN("integration.peers", tests, helpers)
+// Types a process actor of this binary may run (it is exec'd anew).
+static const arb_actor_ops *const types[] = { &echo_ops, &pinger_ops,
+	&namer_ops, &flooder_ops, NULL };
+
+ARB_TEST_MAIN_TYPES("integration.peers", tests, helpers, types)

@@ -282,11 +282,15 @@ test_slot_checks(void **state)
 	    ARB_ENOENT); // an exec child has no mailbox
 	ARB_FAIL(arb__slot_check(arb__pid_make(ARB__KIND_NODE, 0, 0)),
 	    ARB_ENOENT); // nor has the node
-	// Another node's pid is not routed (yet).
+	// Another node's pid, in a process actor: accepted, its batches go
+	// to the node's relay mailbox (the node sends them on, or counts
+	// them as dead letters); a pid of this node names its own mailbox.
 	{
 		arb_pid remote = arb__pid_make(ARB__KIND_THREAD, 5, 6);
 		remote.node = arb__node_id("elsewhere");
-		ARB_FAIL(arb__slot_check(remote), ARB_ENOENT);
+		ARB_PASS(arb__slot_check(remote));
+		assert_int_equal(arb__route_dst(remote), ARB__MBID_RELAY);
+		assert_int_equal(arb__route_dst(t5), 5);
 	}
 }
 
