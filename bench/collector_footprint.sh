@@ -10,7 +10,9 @@
 # OUTAGE=S in the environment then stops the upstream broker for S
 # seconds while readings keep arriving, and prints the node's summed RSS
 # and PSS and the store's backlog every 30 s (the backlog is on disk: the
-# memory should stay flat).  Not run by ctest.
+# memory should stay flat).  COLLECTOR_TREE=FILE runs another tree file
+# instead of collector.yaml (run.sh): the variants of docs/performance.md
+# ("What it would take").  Not run by ctest.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/../build}

@@ -116,7 +116,9 @@ export COLLECTOR_LOG_LEVEL="${COLLECTOR_LOG_LEVEL:-warn}"
 # Two malloc arenas per process, as the systemd unit has (its comment).
 export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
 # The gateway hears of this script's death as a SIGTERM: an orderly stop.
-setsid setpriv --pdeathsig TERM "$arbor" run "$here/collector.yaml" \
+# COLLECTOR_TREE: another tree file (bench/collector_footprint.sh's
+# variants); collector.yaml by default.
+setsid setpriv --pdeathsig TERM "$arbor" run "${COLLECTOR_TREE:-$here/collector.yaml}" \
   2>"$work/gateway.log" 9<&- &
 gateway_pid=$!
 
