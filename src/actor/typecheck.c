@@ -461,17 +461,17 @@ tc_ask(int fd, arb__tcheck *t, int64_t deadline)
 	return ARB_OK;
 }
 
-int
-arb__tcheck_away(arb__tcheck *t, size_t n, int timeout_ms)
+// tc_session asks one child process the checks of t from *ip on, until
+// the last or the first that fails (no answer: the child died, hung or
+// spoke nonsense), which it marks and passes (*ip past it).  Returns
+// ARB_OK, or an error when no child could be started (nothing touched).
+static int
+tc_session(arb__tcheck *t, size_t n, size_t *ip, int timeout_ms)
 {
 	int    sv[2], slot, e = ARB_OK, st;
 	pid_t  pid;
-	size_t i;
-	bool   failed;
+	size_t i = *ip;
 
-	if (!main_seen) {
-		return ARB_ENOTSUP;
-	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
 		return arb__err_from_errno(errno);
 	}
@@ -481,18 +481,16 @@ arb__tcheck_away(arb__tcheck *t, size_t n, int timeout_ms)
 		return e == EAGAIN ? ARB_EAGAIN : arb__err_from_errno(e);
 	}
 	close(sv[1]);
-	for (i = 0; i < n; i++) {
+	for (; i < n; i++) {
 		t[i].rv = ARB_OK;
 		t[i].why[0] = '\0';
 		t[i].total = t[i].n = 0;
-		e = tc_ask(sv[0], &t[i], tc_now_ms() + timeout_ms);
-		if (e != ARB_OK) {
+		if ((e = tc_ask(sv[0], &t[i], tc_now_ms() + timeout_ms))
+		    != ARB_OK) {
 			break;
 		}
 	}
-	failed = i < n;
-	for (; i < n; i++) {
-		// This one and the rest: no answer.
+	if (i < n) {
 		arb__tcheck_fini(&t[i]);
 		t[i].total = 0;
 		t[i].rv = e == ARB_ETIMEDOUT ? ARB_ETIMEDOUT : ARB_ECLOSED;
@@ -502,17 +500,45 @@ arb__tcheck_away(arb__tcheck *t, size_t n, int timeout_ms)
 		        : "the check of type \"%s\" ended without an answer "
 		          "(its process died: a crash in the type's module?)",
 		    t[i].type, timeout_ms);
-		e = ARB_ECLOSED;
+		kill(pid, SIGKILL); // hung, or speaking nonsense
+		i++;
 	}
 	close(sv[0]); // EOF: the child ends
-	if (failed) {
-		kill(pid, SIGKILL); // hung, or speaking nonsense
-	}
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR) { }
 	// Reaped by us, or by a reaper of the whole process (ECHILD): either
 	// way it is gone.
 	pthread_mutex_lock(&tc_mtx);
 	tc_pids[slot] = 0;
 	pthread_mutex_unlock(&tc_mtx);
+	*ip = i;
+	return ARB_OK;
+}
+
+int
+arb__tcheck_away(arb__tcheck *t, size_t n, int timeout_ms)
+{
+	size_t i = 0, j;
+	int    rv;
+
+	if (!main_seen) {
+		return ARB_ENOTSUP;
+	}
+	// A check that fails costs its child: the next ones get a new one.
+	while (i < n) {
+		if ((rv = tc_session(t, n, &i, timeout_ms)) == ARB_OK) {
+			continue;
+		}
+		if (i == 0) {
+			return rv; // nothing asked: the caller checks here
+		}
+		for (j = i; j < n; j++) {
+			t[j].rv = rv;
+			t[j].total = t[j].n = 0;
+			snprintf(t[j].why, sizeof(t[j].why),
+			    "no process to check type \"%s\" in: %s",
+			    t[j].type, arb_strerror(rv));
+		}
+		break;
+	}
 	return ARB_OK;
 }

@@ -44,15 +44,15 @@ typedef struct arb__tcheck {
 void arb__tcheck_here(arb__tcheck *t);
 
 // arb__tcheck_away does what arb__tcheck_here does for each of the n
-// checks, in one child process of this program ("EXE --arb-check", run by
+// checks, in a child process of this program ("EXE --arb-check", run by
 // arb_actor_main), so that the modules of the types, and the libraries
 // they link, are never mapped here.  A check that gets no answer within
 // timeout_ms, or whose child ended, has rv ARB_ETIMEDOUT or ARB_ECLOSED
-// and says so in why.  Returns ARB_OK, or an error when no child could be
-// started (ARB_ENOTSUP: this program never called arb_actor_main, so its
-// main would not know the flag); then nothing of t was touched and the
-// caller checks here.  Thread: any; it waits (at most timeout_ms for
-// each answer).
+// and says so in why; the checks after it get a new child.  Returns ARB_OK, or
+// an error when no child could be started (ARB_ENOTSUP: this program never
+// called arb_actor_main, so its main would not know the flag); then nothing of
+// t was touched and the caller checks here.  Thread: any; it waits (at most
+// timeout_ms for each answer).
 int arb__tcheck_away(arb__tcheck *t, size_t n, int timeout_ms);
 
 // arb__tcheck_fini releases what a check's outputs hold.  Thread: any.

@@ -357,6 +357,60 @@ test_every_problem_is_reported(void **state)
 // over each child's config and reports every problem at the YAML key it
 // names (FILE:LINE:COLUMN), list items and nested maps included, as it
 // does for the built-in types; `arbor run` refuses the file the same way.
+// A check hook that crashes while `arbor check` reads a process actor's
+// config: the check runs in a child of the program (src/actor/typecheck.c),
+// so the crash is reported at the child's type: line, the other children
+// are still checked, and arbor check exits 78 instead of dying with it.
+// A thread child's type is checked in the program itself (it will run
+// there), so a crash there is arbor check's own.
+static void
+test_crash_in_a_process_types_check_is_reported(void **state)
+{
+#ifdef ARBOR_TEST_ACTORS
+	static const char yaml[] = "root:\n"                   // 1
+	                           "  children:\n"             // 2
+	                           "    - name: a\n"           // 3
+	                           "      type: checkdie\n"    // 4
+	                           "      isolation: process\n" // 5
+	                           "      config: {die: true}\n" // 6
+	                           "    - name: b\n"             // 7
+	                           "      type: echo\n"          // 8
+	                           "      isolation: process\n" // 9
+	                           "      config: {colour: 1}\n"; // 10
+	static const char fine[] = "root:\n"
+	                           "  children:\n"
+	                           "    - {name: a, type: checkdie,\n"
+	                           "       isolation: process, config: {die: "
+	                           "false}}\n";
+	arb_test_proc p;
+	char          env[300], want[512];
+	const char   *file;
+	const char   *args[] = { env, "--", "check", NULL, NULL };
+
+	(void) state;
+	need_arbor();
+	snprintf(env, sizeof(env), "ARBOR_ACTOR_PATH=%s", ARBOR_TEST_ACTORS);
+	file = write_file("die.yaml", yaml);
+	args[3] = file;
+	assert_int_equal(arbor(&p, args), ARB_EXIT_CONFIG);
+	snprintf(want, sizeof(want),
+	    "%s:4:13: type: the check of type \"checkdie\" ended without an "
+	    "answer",
+	    file);
+	assert_non_null(strstr(p.out, want));
+	// Checked after the crash, in a new child: echo's config.
+	assert_true(has_problem(p.out, file, 10, "config.colour"));
+	arb_test_proc_fini(&p);
+	file = write_file("fine.yaml", fine);
+	args[3] = file;
+	assert_int_equal(arbor(&p, args), 0);
+	arb_test_proc_fini(&p);
+#else
+	(void) state;
+	skip(); // the test module is not built
+#endif
+}
+
 static void
 test_plugin_check_hook_reports_file_line_column(void **state)
 {
@@ -983,6 +1037,8 @@ static const struct CMUnitTest tests[] = {
 	    test_every_problem_is_reported, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_plugin_check_hook_reports_file_line_column, setup, teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_crash_in_a_process_types_check_is_reported, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_valid_file_exits_0, setup, teardown),
 	cmocka_unit_test_setup_teardown(
