@@ -193,6 +193,27 @@ module_locate(const char *type, char real[PATH_MAX], char *errbuf,
 	return ARB_ENOENT;
 }
 
+// type_find is the start of both lookups below: errbuf set up (a dummy
+// when NULL), then the type registered (*opsp, ARB_OK), or its module
+// found (*opsp NULL, its real path in real, ARB_OK), or the reason.
+static int
+type_find(const char *type, const arb_actor_ops **opsp, char real[PATH_MAX],
+    char **errbufp, size_t *errlenp, char dummy[8])
+{
+	if (*errbufp == NULL || *errlenp == 0) {
+		*errbufp = dummy;
+		*errlenp = 8;
+	}
+	(*errbufp)[0] = '\0';
+	if (type == NULL) {
+		return ARB_EINVAL;
+	}
+	if ((*opsp = arb__actor_type_registered(type)) != NULL) {
+		return ARB_OK;
+	}
+	return module_locate(type, real, *errbufp, *errlenp);
+}
+
 int
 arb_actor_type_load(
     const char *type, const arb_actor_ops **opsp, char *errbuf, size_t errlen)
@@ -201,32 +222,24 @@ arb_actor_type_load(
 	char                 real[PATH_MAX], dummy[8];
 	int                  rv;
 
-	if (errbuf == NULL || errlen == 0) {
-		errbuf = dummy;
-		errlen = sizeof(dummy);
-	}
-	errbuf[0] = '\0';
-	if (type == NULL) {
-		return ARB_EINVAL;
-	}
-	if ((ops = arb__actor_type_registered(type)) != NULL) {
-		goto found;
-	}
-	if ((rv = module_locate(type, real, errbuf, errlen)) != ARB_OK) {
+	if ((rv = type_find(type, &ops, real, &errbuf, &errlen, dummy))
+	    != ARB_OK) {
 		return rv;
 	}
-	pthread_mutex_lock(&mod_mtx);
-	rv = module_open(real, errbuf, errlen);
-	pthread_mutex_unlock(&mod_mtx);
-	if (rv != ARB_OK) {
-		return rv;
+	if (ops == NULL) {
+		pthread_mutex_lock(&mod_mtx);
+		rv = module_open(real, errbuf, errlen);
+		pthread_mutex_unlock(&mod_mtx);
+		if (rv != ARB_OK) {
+			return rv;
+		}
+		if ((ops = arb__actor_type_registered(type)) == NULL) {
+			snprintf(errbuf, errlen,
+			    "%s was loaded but registered no type \"%s\"", real,
+			    type);
+			return ARB_ENOENT;
+		}
 	}
-	if ((ops = arb__actor_type_registered(type)) == NULL) {
-		snprintf(errbuf, errlen,
-		    "%s was loaded but registered no type \"%s\"", real, type);
-		return ARB_ENOENT;
-	}
-found:
 	if (opsp != NULL) {
 		*opsp = ops;
 	}
@@ -242,20 +255,10 @@ arb__actor_type_is_registered(const char *type)
 int
 arb__actor_type_known(const char *type, char *errbuf, size_t errlen)
 {
-	char real[PATH_MAX], dummy[8];
+	const arb_actor_ops *ops;
+	char                 real[PATH_MAX], dummy[8];
 
-	if (errbuf == NULL || errlen == 0) {
-		errbuf = dummy;
-		errlen = sizeof(dummy);
-	}
-	errbuf[0] = '\0';
-	if (type == NULL) {
-		return ARB_EINVAL;
-	}
-	if (arb__actor_type_registered(type) != NULL) {
-		return ARB_OK;
-	}
-	return module_locate(type, real, errbuf, errlen);
+	return type_find(type, &ops, real, &errbuf, &errlen, dummy);
 }
 
 void

@@ -21,15 +21,14 @@
 // Thread: any; checks in children may run on several threads at once.
 
 #include "typecheck.h"
+#include "../core/spawnctl.h"
 
 #include <arbor/actor.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,8 +38,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-extern char **environ;
 
 #define TC_LISTED   100  // problems listed (arb_cfg records as many)
 #define TC_TYPE_MAX 64   // a type name, with its NUL
@@ -361,47 +358,21 @@ arb__tcheck_reaped(pid_t pid)
 static int
 tc_spawn(int sock, pid_t *pidp, int *errp)
 {
-	static char                flag[] = ARB__CHECK_ARGV_FLAG;
-	static char                exe[] = "/proc/self/exe";
-	char                      *argv[] = { exe, flag, NULL };
-	posix_spawnattr_t          at;
-	posix_spawn_file_actions_t fa;
-	sigset_t                   all, none;
-	int                        e, slot = -1, fd;
+	static char flag[] = ARB__CHECK_ARGV_FLAG;
+	static char exe[] = "/proc/self/exe";
+	char       *argv[] = { exe, flag, NULL };
+	int         e = 0, slot;
 
-	if ((fd = fcntl(sock, F_DUPFD_CLOEXEC, 10)) < 0) {
-		*errp = errno;
-		return -1;
-	}
-	sigfillset(&all);
-	sigemptyset(&none);
-	posix_spawnattr_init(&at);
-	posix_spawnattr_setflags(&at,
-	    POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF
-	        | POSIX_SPAWN_SETSIGMASK);
-	posix_spawnattr_setpgroup(&at, 0); // a terminal's Ctrl-C: not for it
-	posix_spawnattr_setsigdefault(&at, &all);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawn_file_actions_init(&fa);
-	e = posix_spawn_file_actions_adddup2(&fa, fd, 3);
-	if (e == 0) {
-		e = posix_spawn_file_actions_addclosefrom_np(&fa, 4);
-	}
 	pthread_mutex_lock(&tc_mtx);
-	if (e == 0 && (slot = tc_slot_take(-1)) < 0) {
+	if ((slot = tc_slot_take(-1)) < 0) {
 		e = EAGAIN; // as many checks at once as slots
-	}
-	if (e == 0
-	    && (e = posix_spawn(pidp, exe, &fa, &at, argv, environ)) == 0) {
+	} else if ((e = arb__spawn_ctl(pidp, exe, argv, sock)) == 0) {
 		tc_pids[slot] = *pidp;
-	} else if (slot >= 0) {
+	} else {
 		tc_pids[slot] = 0;
 		slot = -1;
 	}
 	pthread_mutex_unlock(&tc_mtx);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	close(fd);
 	*errp = e;
 	return slot;
 }

@@ -22,6 +22,7 @@
 #include "../core/proctree.h"
 #include "sup_rt.h"
 #include "../actor/typecheck.h"
+#include "../core/spawnctl.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -114,45 +115,6 @@ fail:
 	_exit(127);
 }
 
-// proc_spawn starts a process actor with posix_spawn, ctl on its fd 3.
-// Returns 0 or an errno value (the exec's own failure included).
-// proc_spawn starts a process actor with posix_spawn, ctl on its fd 3.
-// Returns 0 or an errno value (the exec's own failure included).
-static int
-proc_spawn(pid_t *pidp, const char *path, char *const argv[], int ctl)
-{
-	posix_spawnattr_t          at;
-	posix_spawn_file_actions_t fa;
-	sigset_t                   all, none;
-	int                        e, fd = ctl;
-
-	if (ctl == 3 && (fd = fcntl(ctl, F_DUPFD_CLOEXEC, 10)) < 0) {
-		return errno; // dup2(3, 3) would leave it close-on-exec
-	}
-	sigfillset(&all);
-	sigemptyset(&none);
-	posix_spawnattr_init(&at);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP |
-	        POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-	posix_spawnattr_setpgroup(&at, 0); // own group: Ctrl-C reaches the node
-	posix_spawnattr_setsigdefault(&at, &all);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawn_file_actions_init(&fa);
-	e = posix_spawn_file_actions_adddup2(&fa, fd, 3);
-	if (e == 0) {
-		e = posix_spawn_file_actions_addclosefrom_np(&fa, 4);
-	}
-	if (e == 0) {
-		e = posix_spawn(pidp, path, &fa, &at, argv, environ);
-	}
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	if (fd != ctl) {
-		close(fd);
-	}
-	return e;
-}
-
 // proc_argv fills argv (5 slots) to run a process actor of type `type`
 // from path; ppid receives the node's pid as text.
 static void
@@ -223,7 +185,7 @@ arb__proc_standby_spawn(arb__stree *tree)
 		return; // the next start spawns as usual
 	}
 	proc_argv(argv, tree->self_exe, ARB__STANDBY_TYPE, ppid);
-	if (proc_spawn(&pid, tree->self_exe, argv, sv[1]) != 0) {
+	if (arb__spawn_ctl(&pid, tree->self_exe, argv, sv[1]) != 0) {
 		close(sv[0]);
 		close(sv[1]);
 		return;
@@ -310,7 +272,7 @@ arb__proc_spawn_actor(arb__stree *tree, arb__child *c, int *ctlp)
 	path = c->spec.exe ? c->spec.exe : tree->self_exe;
 	proc_argv(pargv, path, c->spec.type, ppid);
 	// posix_spawn reports an exec failure itself.
-	if ((e = proc_spawn(&pid, path, pargv, sv[1])) != 0) {
+	if ((e = arb__spawn_ctl(&pid, path, pargv, sv[1])) != 0) {
 		close(sv[0]);
 		close(sv[1]);
 		return arb__err_from_errno(e);

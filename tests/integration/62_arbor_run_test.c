@@ -103,6 +103,21 @@ stop_tree(arb_test_proc *p)
 	return arb_test_exit_code(arb_test_wait_exit(p, WAIT_MS));
 }
 
+#ifdef ARBOR_PLUGIN_SO
+// greeter_dir makes tmpdir/actors, an actor path directory holding the
+// example plugin as greeter.so, and writes its path to dir.
+static void
+greeter_dir(char *dir, size_t len)
+{
+	char link[260];
+
+	snprintf(dir, len, "%s/actors", tmpdir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(link, sizeof(link), "%s/greeter.so", dir);
+	assert_int_equal(symlink(ARBOR_PLUGIN_SO, link), 0);
+}
+#endif
+
 // --- tests ------------------------------------------------------------------
 
 static void
@@ -392,17 +407,14 @@ test_actor_path_finds_a_module_by_type_name(void **state)
 	      "  children:\n"
 	      "    - {name: b, type: broken}\n";
 	arb_test_proc p;
-	char          dir[200], env[260], file[160], so[260], link[260];
+	char          dir[200], env[260], file[160], so[260];
 	const char   *envs[] = { env, NULL };
 	const char   *args[] = { env, "--", "check", file, NULL };
 	const char   *l;
 
 	(void) state;
 	need_arbor();
-	snprintf(dir, sizeof(dir), "%s/actors", tmpdir);
-	assert_int_equal(mkdir(dir, 0700), 0);
-	snprintf(link, sizeof(link), "%s/greeter.so", dir);
-	assert_int_equal(symlink(ARBOR_PLUGIN_SO, link), 0);
+	greeter_dir(dir, sizeof(dir));
 	snprintf(so, sizeof(so), "%s/broken.so", dir);
 	write_file(file, sizeof(file), "actors/broken.so", "not an ELF\n");
 	snprintf(env, sizeof(env), "ARBOR_ACTOR_PATH=/nonexistent:%s", dir);
@@ -485,7 +497,7 @@ test_node_maps_only_the_modules_it_runs(void **state)
 	      "       config: {host: 127.0.0.1, port: 1, client_id: t62}}\n";
 	static const char gt[] = "    - {name: gt, type: greeter}\n";
 	arb_test_proc p;
-	char          dir[200], env[260], file[160], link[260], yaml[1024];
+	char          dir[200], env[260], file[160], yaml[1024];
 	char          where[200];
 	const char   *envs[] = { env, NULL };
 	const char   *l;
@@ -496,10 +508,7 @@ test_node_maps_only_the_modules_it_runs(void **state)
 #ifdef ARBOR_MQTT_MODULE
 	m = mqtt;
 #endif
-	snprintf(dir, sizeof(dir), "%s/actors", tmpdir);
-	assert_int_equal(mkdir(dir, 0700), 0);
-	snprintf(link, sizeof(link), "%s/greeter.so", dir);
-	assert_int_equal(symlink(ARBOR_PLUGIN_SO, link), 0);
+	greeter_dir(dir, sizeof(dir));
 	snprintf(env, sizeof(env), "ARBOR_ACTOR_PATH=%s", dir);
 	snprintf(yaml, sizeof(yaml), fmt, 64, m, "");
 	write_file(file, sizeof(file), "maps.yaml", yaml);
