@@ -628,6 +628,12 @@ typedef struct arb_node_stats {
 	uint64_t link_auth_failed; // node link handshakes refused for a
 	                           // missing or bad proof (either side)
 	uint64_t link_hb_timeouts; // node links closed: heartbeats unanswered
+	uint64_t link_backoff_refused; // connections to the node's listener
+	                               // closed at once: their source address
+	                               // sent garbage or failed to prove
+	                               // itself and is backed off
+	uint64_t link_backoff_evicted; // backed-off sources dropped from the
+	                               // listener's full table (256)
 } arb_node_stats;
 
 // arb_node_stats_get fills *st with the node's counters.  Actors that run

@@ -1168,5 +1168,7 @@ arb_node_stats_get(arb_node *node, arb_node_stats *st)
 	st->links_lost      = t.links_lost;
 	st->link_auth_failed = t.auth_failed;
 	st->link_hb_timeouts = t.hb_timeouts;
+	st->link_backoff_refused = own.backoff_refused; // node listener's
+	st->link_backoff_evicted = own.backoff_evicted;
 	st->log_dropped     = arb__log_dropped();
 }

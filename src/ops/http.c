@@ -786,6 +786,14 @@ node_stats_metrics(struct evbuffer *out, arb_node *node)
 		{ "arbor_node_link_hb_timeouts_total",
 		    "Node links closed because heartbeats went unanswered.",
 		    offsetof(arb_node_stats, link_hb_timeouts) },
+		{ "arbor_node_link_backoff_refused_total",
+		    "Connections to the node's listener closed at once: their "
+		    "source is backed off.",
+		    offsetof(arb_node_stats, link_backoff_refused) },
+		{ "arbor_node_link_backoff_evicted_total",
+		    "Backed-off sources dropped from the listener's full "
+		    "table.",
+		    offsetof(arb_node_stats, link_backoff_evicted) },
 		{ "arbor_node_log_dropped_total",
 		    "Lines of the node's log dropped: stderr was not read.",
 		    offsetof(arb_node_stats, log_dropped) },

@@ -311,12 +311,15 @@ arb__live_json(arb__serve *run, arb__text *b)
 	arb__text_printf(b,
 	    ",\"give_ups\":%llu,\"reloads\":%u,\"log_dropped\":%llu,"
 	    "\"links_refused\":%llu,\"link_auth_failed\":%llu,"
-	    "\"link_hb_timeouts\":%llu,\"file\":",
+	    "\"link_hb_timeouts\":%llu,\"link_backoff_refused\":%llu,"
+	    "\"link_backoff_evicted\":%llu,\"file\":",
 	    (unsigned long long) arb_node_give_ups(run->node), run->reloads,
 	    (unsigned long long) st.log_dropped,
 	    (unsigned long long) st.links_refused,
 	    (unsigned long long) st.link_auth_failed,
-	    (unsigned long long) st.link_hb_timeouts);
+	    (unsigned long long) st.link_hb_timeouts,
+	    (unsigned long long) st.link_backoff_refused,
+	    (unsigned long long) st.link_backoff_evicted);
 	arb__text_json_str(b, run->file);
 	peers_json(run, b);
 	arb__text_add(b, ",\"tree\":", 8);

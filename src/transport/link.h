@@ -134,6 +134,10 @@ typedef struct arb__tp_stats {
 	_Atomic uint64_t dials;      // dial attempts
 	_Atomic uint64_t auth_failed; // handshakes refused: no or bad proof
 	_Atomic uint64_t hb_timeouts; // links closed: heartbeats unanswered
+	_Atomic uint64_t backoff_refused; // connections closed at once: their
+	                                  // source was backed off (penalty.c)
+	_Atomic uint64_t backoff_evicted; // backed-off sources dropped from a
+	                                  // full table
 } arb__tp_stats;
 
 // An origin is the sender's share of the counters: every chunk carries a
@@ -259,6 +263,47 @@ void arb__lsn_ack_all(arb__lsn *l);
 // their callbacks to end.  Must not be called from a callback.  NULL is a
 // harmless no-op.
 void arb__lsn_close(arb__lsn *l);
+
+// ---------------------------------------------------------------------------
+// Sources a TCP listener backs off (penalty.c): an IP address whose
+// connection sent garbage or failed to prove itself has its next
+// connections closed at once, for 100 ms doubling up to 5 s; a peer that
+// proves itself from it clears it (docs/multinode.md).  The listener's
+// lock guards the table.
+// ---------------------------------------------------------------------------
+#define ARB__PENALTY_ADDR      16 // IPv6, or IPv4 as ::ffff:a.b.c.d
+#define ARB__PENALTY_CAP       256
+#define ARB__PENALTY_FIRST_MS  100
+#define ARB__PENALTY_MAX_MS    5000
+#define ARB__PENALTY_FORGET_MS 30000 // no failure for so long: first step
+
+typedef struct arb__penalty_src {
+	uint8_t  addr[ARB__PENALTY_ADDR];
+	uint32_t fails;    // failures in a row (0: the entry is free)
+	int64_t  last_ms;  // the last one
+	int64_t  until_ms; // connections before this are closed at once
+} arb__penalty_src;
+
+typedef struct arb__penalty {
+	arb__penalty_src *tab;
+	size_t            cap;
+} arb__penalty;
+
+int  arb__penalty_init(arb__penalty *p, size_t cap);
+void arb__penalty_fini(arb__penalty *p);
+// arb__penalty_left: ms left of addr's backoff at now_ms (0: admitted).
+int64_t arb__penalty_left(
+    arb__penalty *p, const uint8_t addr[ARB__PENALTY_ADDR], int64_t now_ms);
+// arb__penalty_fail notes a failure of addr at now_ms and returns its new
+// backoff (ms); *evicted: a full table dropped the entry whose last
+// failure was oldest to make room.
+int64_t arb__penalty_fail(arb__penalty *p,
+    const uint8_t addr[ARB__PENALTY_ADDR], int64_t now_ms, bool *evicted);
+// arb__penalty_clear forgets addr (a peer proved itself from it).
+void arb__penalty_clear(
+    arb__penalty *p, const uint8_t addr[ARB__PENALTY_ADDR]);
+// arb__penalty_count: sources backed off at now_ms.
+size_t arb__penalty_count(arb__penalty *p, int64_t now_ms);
 // arb__lsn_port returns the TCP port l is bound to (0: not TCP).
 int arb__lsn_port(arb__lsn *l);
 // arb__lsn_conns returns the number of live connections.

@@ -170,6 +170,8 @@ tp_totals_add(arb__tp_totals *t, arb__tp_stats *s)
 	t->dials += atomic_load(&s->dials);
 	t->auth_failed += atomic_load(&s->auth_failed);
 	t->hb_timeouts += atomic_load(&s->hb_timeouts);
+	t->backoff_refused += atomic_load(&s->backoff_refused);
+	t->backoff_evicted += atomic_load(&s->backoff_evicted);
 }
 
 bool

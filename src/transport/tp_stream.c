@@ -21,6 +21,7 @@
 #include <event2/event.h>
 #include <nng/nng.h>
 
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -184,6 +185,11 @@ struct arb__conn {
 	bool            authed; // the peer proved the cookie (or none needed)
 	bool            timer_armed;
 	arb__hello      peer;
+	// The peer's IP address (a TCP listener's connections only): what
+	// its failures back off (penalty.c).
+	bool            has_src;
+	uint8_t         src[ARB__PENALTY_ADDR];
+	char            src_str[INET6_ADDRSTRLEN];
 	uint8_t         nonce[ARB__AUTH_NONCE]; // our challenge (cookie)
 	uint8_t         reply_auth[ARB__AUTH_NONCE + ARB__AUTH_MAC];
 	uint16_t        reply_auth_len;
@@ -235,6 +241,11 @@ struct arb__lsn {
 	int64_t  log_sec;
 	unsigned log_lines;
 	uint64_t log_suppressed;
+	// Sources backed off (TCP listeners only; pen.tab NULL otherwise),
+	// and the log of connections closed for it: one line a second.
+	arb__penalty pen;
+	int64_t      pen_log_sec;
+	uint64_t     pen_suppressed;
 };
 
 #define LOG_BURST 20
@@ -567,16 +578,16 @@ conn_timer_cb(void *arg)
 // second per listener (a probe storm must not flood the log; the lines
 // left out are counted in the next one).  Thread: any.
 static void
-lsn_note(arb__lsn *l, bool refused, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+lsn_vnote(arb__lsn *l, bool refused, const char *extra, const char *fmt,
+    va_list ap) __attribute__((format(printf, 4, 0)));
 
 static void
-lsn_note(arb__lsn *l, bool refused, const char *fmt, ...)
+lsn_vnote(arb__lsn *l, bool refused, const char *extra, const char *fmt,
+    va_list ap)
 {
 	int64_t  sec = arb__now_ms() / 1000;
 	uint64_t suppressed;
 	char     why[160];
-	va_list  ap;
 
 	pthread_mutex_lock(&l->mtx);
 	if (sec != l->log_sec) {
@@ -592,13 +603,77 @@ lsn_note(arb__lsn *l, bool refused, const char *fmt, ...)
 	suppressed = l->log_suppressed;
 	l->log_suppressed = 0;
 	pthread_mutex_unlock(&l->mtx);
-	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
 	arb__log(ARB_LOG_WARN, NULL,
-	    "event=%s listener=%s reason=\"%s\" suppressed=%llu",
-	    refused ? "link_refused" : "link_bad_frame", l->url, why,
+	    "event=%s listener=%s reason=\"%s\"%s suppressed=%llu",
+	    refused ? "link_refused" : "link_bad_frame", l->url, why, extra,
 	    (unsigned long long) suppressed);
+}
+
+static void
+lsn_note(arb__lsn *l, bool refused, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+lsn_note(arb__lsn *l, bool refused, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	lsn_vnote(l, refused, "", fmt, ap);
+	va_end(ap);
+}
+
+// conn_penalize backs c's source off for its failure (a TCP listener's
+// connection) and says so in extra (" source=ADDR backoff_ms=N", or "").
+static void
+conn_penalize(arb__conn *c, char *extra, size_t len)
+{
+	arb__lsn *l = c->lsn;
+	int64_t   ms;
+	bool      evicted;
+
+	extra[0] = '\0';
+	if (!c->has_src) {
+		return;
+	}
+	pthread_mutex_lock(&l->mtx);
+	ms = arb__penalty_fail(&l->pen, c->src, arb__now_ms(), &evicted);
+	pthread_mutex_unlock(&l->mtx);
+	if (evicted) {
+		stat_add(&l->cfg.stats->backoff_evicted, 1);
+	}
+	snprintf(extra, len, " source=%s backoff_ms=%lld", c->src_str,
+	    (long long) ms);
+}
+
+// conn_proven clears c's source: a peer proved itself from it.
+static void
+conn_proven(arb__conn *c)
+{
+	if (c->has_src) {
+		pthread_mutex_lock(&c->lsn->mtx);
+		arb__penalty_clear(&c->lsn->pen, c->src);
+		pthread_mutex_unlock(&c->lsn->mtx);
+	}
+}
+
+// conn_note logs c's refusal (or bad frame) with its source, which it
+// backs off.
+static void
+conn_note(arb__conn *c, bool refused, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+conn_note(arb__conn *c, bool refused, const char *fmt, ...)
+{
+	char    extra[96];
+	va_list ap;
+
+	conn_penalize(c, extra, sizeof(extra));
+	va_start(ap, fmt);
+	lsn_vnote(c->lsn, refused, extra, fmt, ap);
+	va_end(ap);
 }
 
 // conn_fail closes c for a protocol error, counted in *counter and
@@ -618,7 +693,7 @@ conn_fail(arb__conn *c, _Atomic uint64_t *counter, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(why, sizeof(why), fmt, ap);
 		va_end(ap);
-		lsn_note(c->lsn, counter == &c->lsn->cfg.stats->refused, "%s",
+		conn_note(c, counter == &c->lsn->cfg.stats->refused, "%s",
 		    why);
 	}
 	arb__conn_close(c);
@@ -667,6 +742,7 @@ conn_auth_begin(arb__conn *c, const arb__hello *h)
 			return false;
 		}
 		c->authed = true;
+		conn_proven(c);
 		return true;
 	}
 	if (h->auth_len != ARB__AUTH_NONCE) {
@@ -713,6 +789,7 @@ conn_auth_end(arb__conn *c, const uint8_t *fr, uint8_t type)
 		return false;
 	}
 	c->authed = true;
+	conn_proven(c);
 	return true;
 }
 
@@ -1059,7 +1136,7 @@ conn_recv_cb(void *arg)
 		// A dialer that hangs up after our HELLO reply: it did not
 		// take our proof (another cookie), or it died.
 		stat_add(&c->lsn->cfg.stats->refused, 1);
-		lsn_note(c->lsn, true,
+		conn_note(c, true,
 		    "node %s closed after our HELLO reply, before its AUTH "
 		    "(does it have another cookie?)",
 		    c->peer.name);
@@ -1068,16 +1145,16 @@ conn_recv_cb(void *arg)
 		// us: the listener is closing).
 		stat_add(&c->lsn->cfg.stats->refused, 1);
 		if (rv == NNG_ETIMEDOUT) {
-			lsn_note(c->lsn, true, "no HELLO within %d ms",
+			conn_note(c, true, "no HELLO within %d ms",
 			    c->lsn->cfg.hello_ms);
 		} else if (rv == NNG_EPEERAUTH || rv == NNG_ECRYPTO) {
 			stat_add(&c->lsn->cfg.stats->auth_failed, 1);
-			lsn_note(c->lsn, true,
+			conn_note(c, true,
 			    "TLS handshake failed: %s (no certificate, or one "
 			    "the CA did not sign?)",
 			    nng_strerror(rv));
 		} else {
-			lsn_note(c->lsn, true,
+			conn_note(c, true,
 			    "%s after %zu bytes, before a whole HELLO",
 			    rv == NNG_ECONNRESET ? "reset" : "closed",
 			    c->stage_len);
@@ -1092,7 +1169,6 @@ conn_recv_cb(void *arg)
 	conn_op_done(c);
 }
 
-// conn_start makes a connection of an accepted stream.  Under l->mtx.
 // stream_nodelay turns Nagle's algorithm off on a TCP stream (nng's
 // streams leave it on; an ipc stream has no such option).  With it on, a
 // small frame written while an earlier one waits for its TCP ACK is held
@@ -1104,8 +1180,39 @@ stream_nodelay(nng_stream *s)
 	(void) nng_stream_set_bool(s, NNG_OPT_TCP_NODELAY, true);
 }
 
+// stream_source reads a TCP stream's peer address: its IP address as
+// the 16 bytes penalty.c keys (IPv4 as ::ffff:a.b.c.d) and as text.
+// False for other streams (ipc).
+static bool
+stream_source(nng_stream *s, uint8_t a[ARB__PENALTY_ADDR], char *str,
+    size_t len)
+{
+	nng_sockaddr sa;
+
+	if (nng_stream_get_addr(s, NNG_OPT_REMADDR, &sa) != 0) {
+		return false;
+	}
+	if (sa.s_family == NNG_AF_INET) {
+		memset(a, 0, ARB__PENALTY_ADDR);
+		a[10] = a[11] = 0xff;
+		memcpy(a + 12, &sa.s_in.sa_addr, 4);
+		return inet_ntop(
+		           AF_INET, &sa.s_in.sa_addr, str, (socklen_t) len)
+		    != NULL;
+	}
+	if (sa.s_family == NNG_AF_INET6) {
+		memcpy(a, sa.s_in6.sa_addr, ARB__PENALTY_ADDR);
+		return inet_ntop(
+		           AF_INET6, sa.s_in6.sa_addr, str, (socklen_t) len)
+		    != NULL;
+	}
+	return false;
+}
+
+// conn_start makes a connection of an accepted stream from source src
+// (NULL: not a TCP listener's).  Under l->mtx.
 static void
-conn_start(arb__lsn *l, nng_stream *s)
+conn_start(arb__lsn *l, nng_stream *s, const uint8_t *src, const char *str)
 {
 	arb__conn *c = arb__alloc(sizeof(*c));
 
@@ -1115,6 +1222,11 @@ conn_start(arb__lsn *l, nng_stream *s)
 	}
 	c->lsn = l;
 	c->s = s;
+	if (src != NULL) {
+		c->has_src = true;
+		memcpy(c->src, src, ARB__PENALTY_ADDR);
+		snprintf(c->src_str, sizeof(c->src_str), "%s", str);
+	}
 	stream_nodelay(s);
 	c->expect = 1;
 	c->stage = arb__alloc(STAGE_SIZE);
@@ -1189,6 +1301,31 @@ lsn_accept(arb__lsn *l, int delay_ms)
 	}
 }
 
+// lsn_backoff_note logs a connection closed because its source is
+// backed off: at most one line a second per listener, with the number of
+// such connections since the last line.
+static void
+lsn_backoff_note(arb__lsn *l, const char *src, int64_t left_ms)
+{
+	int64_t  sec = arb__now_ms() / 1000;
+	uint64_t n;
+
+	pthread_mutex_lock(&l->mtx);
+	l->pen_suppressed++;
+	if (sec == l->pen_log_sec) {
+		pthread_mutex_unlock(&l->mtx);
+		return;
+	}
+	l->pen_log_sec = sec;
+	n = l->pen_suppressed;
+	l->pen_suppressed = 0;
+	pthread_mutex_unlock(&l->mtx);
+	arb__log(ARB_LOG_WARN, NULL,
+	    "event=link_backoff listener=%s source=%s left_ms=%lld "
+	    "closed=%llu",
+	    l->url, src, (long long) left_ms, (unsigned long long) n);
+}
+
 static void
 lsn_accept_cb(void *arg)
 {
@@ -1220,7 +1357,26 @@ lsn_accept_cb(void *arg)
 		}
 		lsn_accept(l, 0);
 	} else if (rv == 0) {
-		conn_start(l, nng_aio_get_output(l->aio, 0));
+		nng_stream *s = nng_aio_get_output(l->aio, 0);
+		uint8_t     a[ARB__PENALTY_ADDR];
+		char        str[INET6_ADDRSTRLEN];
+		bool        src = l->pen.tab != NULL
+		    && stream_source(s, a, str, sizeof(str));
+		int64_t     left
+		    = src ? arb__penalty_left(&l->pen, a, arb__now_ms()) : 0;
+
+		if (left > 0) {
+			// Its source sent garbage or failed to prove itself:
+			// closed before anything is read or sent (no TLS or
+			// link handshake), until its backoff ends.
+			nng_stream_free(s);
+			stat_add(&l->cfg.stats->backoff_refused, 1);
+			lsn_accept(l, 0);
+			pthread_mutex_unlock(&l->mtx);
+			lsn_backoff_note(l, str, left);
+			return;
+		}
+		conn_start(l, s, src ? a : NULL, str);
 		lsn_accept(l, 0);
 	} else if (rv == NNG_ECONNABORTED || rv == NNG_ECONNRESET
 	    || rv == NNG_ECONNSHUT || rv == NNG_ETIMEDOUT) {
@@ -1257,10 +1413,17 @@ arb__lsn_open(arb__lsn **lp, const char *url, int perms,
 	l->ops = ops;
 	l->arg = arg;
 	l->cfg = *cfg;
+	if ((strncmp(url, "tcp://", 6) == 0
+	        || strncmp(url, "tls+tcp://", 10) == 0)
+	    && arb__penalty_init(&l->pen, ARB__PENALTY_CAP) != ARB_OK) {
+		arb__free(l);
+		return ARB_ENOMEM;
+	}
 	pthread_mutex_init(&l->mtx, NULL);
 	pthread_cond_init(&l->cv, NULL);
 	if ((rv = nng_aio_alloc(&l->aio, lsn_accept_cb, l)) != 0
 	    || (rv = lsn_listen(l)) != 0) {
+		arb__penalty_fini(&l->pen);
 		nng_aio_free(l->aio);
 		pthread_cond_destroy(&l->cv);
 		pthread_mutex_destroy(&l->mtx);
@@ -1359,6 +1522,7 @@ arb__lsn_close(arb__lsn *l)
 	if (l->l != NULL) {
 		nng_stream_listener_free(l->l);
 	}
+	arb__penalty_fini(&l->pen);
 	pthread_cond_destroy(&l->cv);
 	pthread_mutex_destroy(&l->mtx);
 	arb__free(l);

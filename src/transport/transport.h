@@ -75,6 +75,10 @@ typedef struct arb__tp_totals {
 	uint64_t dials;      // dial attempts
 	uint64_t auth_failed; // node link handshakes refused (either side)
 	uint64_t hb_timeouts; // node links closed on heartbeats unanswered
+	uint64_t backoff_refused; // connections closed at once: their source
+	                          // is backed off (penalty.c)
+	uint64_t backoff_evicted; // backed-off sources dropped from a full
+	                          // table
 } arb__tp_totals;
 void arb__tp_stats_get(arb__tp_totals *t);
 // arb__tp_counters returns the process's live counters (NULL before

@@ -738,8 +738,12 @@ run_main(int argc, char **argv)
 		arb_node_stats ns;
 
 		arb_node_stats_get(node, &ns);
-		arb_test_emit("node dead_letters=%llu",
-		    (unsigned long long) ns.dead_letters);
+		arb_test_emit("node dead_letters=%llu refused=%llu "
+		              "backoff_refused=%llu backoff_evicted=%llu",
+		    (unsigned long long) ns.dead_letters,
+		    (unsigned long long) ns.links_refused,
+		    (unsigned long long) ns.link_backoff_refused,
+		    (unsigned long long) ns.link_backoff_evicted);
 	}
 	arb_node_close(node);
 	arb_test_emit("node exit_code=%d rv=%s", code, arb_err_name(rv));
@@ -766,6 +770,25 @@ free_port(void)
 	port = ntohs(a.sin_port);
 	close(fd);
 	return port;
+}
+
+// connect_from connects to 127.0.0.1:port from the address src (another
+// 127.0.0.x than the nodes': a node backs off a source address, and the
+// nodes themselves dial from 127.0.0.1).
+static int
+connect_from(const char *src, int port)
+{
+	struct sockaddr_in la = { .sin_family = AF_INET };
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	int                fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(inet_pton(AF_INET, src, &la.sin_addr), 1);
+	assert_int_equal(bind(fd, (struct sockaddr *) &la, sizeof(la)), 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_port = htons((uint16_t) port);
+	assert_int_equal(connect(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+	return fd;
 }
 
 static void
@@ -924,7 +947,6 @@ test_data_before_auth_is_refused(void **state)
 {
 	arb_test_proc      a;
 	int                pa = free_port(), pb = free_port(), fd;
-	struct sockaddr_in sa = { .sin_family = AF_INET };
 	arb__hello         h = { 0 };
 	uint8_t            fr[ARB__HELLO_MAX + 64], c;
 	char               buf[512];
@@ -933,10 +955,9 @@ test_data_before_auth_is_refused(void **state)
 
 	(void) state;
 	spawn_node(&a, "gw1", pa, "gw2", pb, SECRET, 0, 0);
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sa.sin_port = htons((uint16_t) pa);
-	assert_int_equal(connect(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+	// (each stranger from its own address: the first one's refusal
+	// backs 127.0.0.2 off)
+	fd = connect_from("127.0.0.2", pa);
 	h.version = ARB__LINK_VERSION;
 	h.role = ARB__ROLE_PEER;
 	h.max_frame = 1 << 20;
@@ -970,8 +991,7 @@ test_data_before_auth_is_refused(void **state)
 	arb_test_line(&a, "refused=1", WAIT_MS, buf, sizeof(buf));
 
 	// Another one answers with an AUTH frame whose proof is made up.
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_int_equal(connect(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+	fd = connect_from("127.0.0.3", pa);
 	n = arb__hello_encode(fr, &h, false);
 	arb__frame_hdr(fr + n, ARB__FR_AUTH_LEN, ARB__FR_AUTH, 0);
 	memset(fr + n + ARB__FR_HDR, 0x22, ARB__AUTH_MAC);
@@ -993,6 +1013,7 @@ test_data_before_auth_is_refused(void **state)
 
 static void spawn_run(arb_test_proc *p, const char *name, int port,
     const char *peer, int peer_port, const char *type, const char *arg);
+static bool stranger_round(const char *src, int port, const char *name);
 
 // read_frame reads one whole frame (at most cap bytes) from fd.
 static size_t
@@ -1038,50 +1059,84 @@ put_data(uint8_t *b, uint32_t dst, uint64_t seq, uint64_t env0, arb_pid to,
 	return ARB__FR_DATA_HDR + n;
 }
 
-// gw2_connect dials gw1 on port pa as node "gw2" (creation 7), speaking
-// the handshake itself with the test's cookie: checks gw1's proof and
-// sends its own.  Returns the socket; *creation gets gw1's.
+// peer_connect dials the node `them` on port pa from address src as its
+// peer `me` (creation 7), speaking the handshake itself with the test's
+// cookie: checks the node's proof and sends its own.  Returns the socket
+// (*creation gets the node's), or -1 when the node closed the connection
+// before its HELLO reply (the source is backed off).
 static int
-gw2_connect(int pa, uint32_t *creation)
+peer_connect(int pa, const char *src, const char *me, const char *them,
+    uint32_t *creation)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	arb__hello         h = { 0 }, r;
-	arb__cookie        ck = { 0 };
-	uint8_t            fr[ARB__HELLO_MAX], nonce[ARB__AUTH_NONCE];
-	size_t             n;
-	bool               reply;
-	int                fd = socket(AF_INET, SOCK_STREAM, 0);
+	arb__hello    h = { 0 }, r;
+	arb__cookie   ck = { 0 };
+	uint8_t       fr[ARB__HELLO_MAX], nonce[ARB__AUTH_NONCE];
+	size_t        n;
+	bool          reply;
+	int           fd = connect_from(src, pa);
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 
 	memcpy(ck.key, SECRET, strlen(SECRET));
 	ck.len = strlen(SECRET);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sa.sin_port = htons((uint16_t) pa);
-	assert_int_equal(connect(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
 	h.version = ARB__LINK_VERSION;
 	h.role = ARB__ROLE_PEER;
 	h.max_frame = 1 << 20;
-	h.node_id = arb__node_id("gw2");
+	h.node_id = arb__node_id(me);
 	h.creation = 7;
-	snprintf(h.name, sizeof(h.name), "gw2");
+	snprintf(h.name, sizeof(h.name), "%s", me);
 	h.auth_len = ARB__AUTH_NONCE;
 	ARB_PASS(arb__auth_nonce(nonce));
 	memcpy(h.auth, nonce, ARB__AUTH_NONCE);
 	n = arb__hello_encode(fr, &h, false);
-	assert_int_equal(write(fd, fr, n), (ssize_t) n);
+	(void) send(fd, fr, n, MSG_NOSIGNAL);
+	assert_int_equal(poll(&pfd, 1, WAIT_MS), 1);
+	if (recv(fd, fr, 1, MSG_PEEK) <= 0) {
+		close(fd);
+		return -1;
+	}
 	n = read_frame(fd, fr, sizeof(fr));
 	ARB_PASS(arb__hello_decode(fr, n, &r, &reply));
 	assert_true(reply);
 	assert_int_equal(r.auth_len, ARB__AUTH_NONCE + ARB__AUTH_MAC);
-	assert_true(arb__auth_check(&ck, true, nonce, r.auth, "gw2", "gw1",
+	assert_true(arb__auth_check(&ck, true, nonce, r.auth, me, them,
 	    r.auth + ARB__AUTH_NONCE));
 	arb__frame_hdr(fr, ARB__FR_AUTH_LEN, ARB__FR_AUTH, 0);
-	arb__auth_proof(&ck, false, nonce, r.auth, "gw2", "gw1",
-	    fr + ARB__FR_HDR);
+	arb__auth_proof(&ck, false, nonce, r.auth, me, them, fr + ARB__FR_HDR);
 	assert_int_equal(write(fd, fr, ARB__FR_AUTH_LEN),
 	    (ssize_t) ARB__FR_AUTH_LEN);
 	arb__cookie_clear(&ck);
 	*creation = r.creation;
 	return fd;
+}
+
+// gw2_connect: peer_connect as gw2 to gw1, which must answer.
+static int
+gw2_connect(int pa, const char *src, uint32_t *creation)
+{
+	int fd = peer_connect(pa, src, "gw2", "gw1", creation);
+
+	assert_true(fd >= 0);
+	return fd;
+}
+
+// read_all reads fd until the other side closes or resets it and returns
+// how many bytes came.
+static size_t
+read_all(int fd, uint8_t *b, size_t cap)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	size_t        have = 0;
+	ssize_t       n;
+
+	for (;;) {
+		assert_int_equal(poll(&pfd, 1, WAIT_MS), 1);
+		n = read(fd, b + (have < cap ? have : 0),
+		    have < cap ? cap - have : cap);
+		if (n <= 0) {
+			return have;
+		}
+		have += (size_t) n;
+	}
 }
 
 // wait_eof reads fd until the other side closes it.
@@ -1114,12 +1169,13 @@ test_old_incarnation_and_garbage_from_a_proven_peer(void **state)
 	long          slot;
 	uint32_t      creation;
 	arb_pid       to;
+	const char   *line;
 
 	(void) state;
 	spawn_run(&a, "gw1", pa, "gw2", pb, "echo", NULL);
 	arb_test_line(&a, "echo slot=", WAIT_MS, buf, sizeof(buf));
 	slot = arb_test_need_field(buf, "slot");
-	fd = gw2_connect(pa, &creation);
+	fd = gw2_connect(pa, "127.0.0.2", &creation);
 	// Two DATA frames: to an ended incarnation of gw1, then to
 	// whichever runs (the stats request).
 	to.id = (uint64_t) slot;
@@ -1138,19 +1194,25 @@ test_old_incarnation_and_garbage_from_a_proven_peer(void **state)
 
 	// A proven peer that then sends garbage (a frame header claiming
 	// 2 GiB) is cut off before anything is allocated, counted and
-	// logged; the node goes on serving the next connection.
-	fd = gw2_connect(pa, &creation);
+	// logged, and its address backed off: its next connection is closed
+	// at once, before the node reads or sends a byte (no HELLO reply).
+	// The node goes on serving other addresses.
+	fd = gw2_connect(pa, "127.0.0.3", &creation);
 	arb__frame_hdr(fr, 0x7fffffffu, ARB__FR_DATA, 0);
 	assert_int_equal(write(fd, fr, ARB__FR_HDR), (ssize_t) ARB__FR_HDR);
-	arb_test_expect(&a, "event=link_bad_frame", WAIT_MS);
+	line = arb_test_expect(&a, "event=link_bad_frame", WAIT_MS);
+	assert_non_null(strstr(line, "source=127.0.0.3 backoff_ms=100 "));
 	wait_eof(fd);
 	close(fd);
-	fd = gw2_connect(pa, &creation);
+	assert_false(stranger_round("127.0.0.3", pa, "gw2"));
+	line = arb_test_expect(&a, "event=link_backoff", WAIT_MS);
+	assert_non_null(strstr(line, " source=127.0.0.3 left_ms="));
+	fd = gw2_connect(pa, "127.0.0.4", &creation);
 	memcpy(fr, "GET / HTTP/1.1\r\n\r\n", 18);
 	assert_int_equal(write(fd, fr, 18), 18);
 	wait_eof(fd);
 	close(fd);
-	fd = gw2_connect(pa, &creation);
+	fd = gw2_connect(pa, "127.0.0.5", &creation);
 	n = put_data(fr, (uint32_t) (to.id >> 32) & 0x3FFFFFFFu, 1, 0, to,
 	    TAG_STATS);
 	assert_int_equal(write(fd, fr, n), (ssize_t) n);
@@ -1159,6 +1221,159 @@ test_old_incarnation_and_garbage_from_a_proven_peer(void **state)
 	assert_int_equal(arb_test_count(&a, "event=link_bad_frame"), 2);
 	kill(a.pid, SIGTERM);
 	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&a, WAIT_MS)), 0);
+	arb_test_proc_fini(&a);
+}
+
+// stranger_round makes one connection from src to port: a HELLO as the
+// listed node `name` (with a nonce: a handshake is owed) and, when the
+// node answers it, an AUTH frame whose proof is made up.  Returns true
+// when the node answered (a handshake was spent), false when it closed
+// the connection without a byte.
+static bool
+stranger_round(const char *src, int port, const char *name)
+{
+	arb__hello h = { 0 };
+	uint8_t    fr[ARB__HELLO_MAX + ARB__FR_AUTH_LEN];
+	size_t     n;
+	int        fd = connect_from(src, port);
+	bool       answered;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	h.version = ARB__LINK_VERSION;
+	h.role = ARB__ROLE_PEER;
+	h.max_frame = 1 << 20;
+	h.node_id = arb__node_id(name);
+	h.creation = 9;
+	snprintf(h.name, sizeof(h.name), "%s", name);
+	h.auth_len = ARB__AUTH_NONCE;
+	memset(h.auth, 0x33, ARB__AUTH_NONCE);
+	n = arb__hello_encode(fr, &h, false);
+	(void) send(fd, fr, n, MSG_NOSIGNAL); // may meet a closed socket
+	// The first bytes of its HELLO reply, or the end.
+	assert_int_equal(poll(&pfd, 1, WAIT_MS), 1);
+	answered = read(fd, fr, sizeof(fr)) > 0;
+	if (answered) {
+		arb__frame_hdr(fr, ARB__FR_AUTH_LEN, ARB__FR_AUTH, 0);
+		memset(fr + ARB__FR_HDR, 0x44, ARB__AUTH_MAC);
+		(void) send(fd, fr, ARB__FR_AUTH_LEN, MSG_NOSIGNAL);
+		read_all(fd, fr, sizeof(fr));
+	}
+	close(fd);
+	return answered;
+}
+
+// A stranger at 127.0.0.2 connects to gw1's listener in a loop (for
+// 2.5 s or 20,000 connections, whichever ends first), each time claiming
+// to be central and failing the proof: its source is backed off (100 ms
+// doubling), so only a handful of its connections get a handshake (at
+// most 5 in 2.5 s) and the rest are closed at once, counted
+// (backoff_refused, /metrics' arbor_node_link_backoff_refused_total) and
+// logged at most once a second with the address and the backoff left.
+// Meanwhile gw1's calls to central go on, and central, SIGKILLed and
+// restarted during the storm (after 500 ms or 5,000 connections), dials
+// gw1 from another address (127.0.0.1) and is answered within 1.5 s: a
+// good peer is not delayed by another source's backoff.  A good peer
+// behind the stranger's address (NAT) is closed at once until the
+// backoff ends, then its proof clears the address (the stranger's next
+// failure is backed off 100 ms again).  256 more failing addresses push
+// the oldest out of the table (counted in backoff_evicted).
+static void
+test_garbage_source_is_backed_off(void **state)
+{
+	arb_test_proc a, b;
+	int           pa = free_port(), pb = free_port();
+	char          buf[512], arg[128];
+	long          slot, c1;
+	int64_t       t0, t_restart = 0, up_ms = -1, now;
+	int           conns = 0, answered = 0, waits = 0, fd, i;
+	uint32_t      cr;
+	const char   *line;
+
+	(void) state;
+	spawn_run(&b, "central", pb, "gw1", pa, "echo", NULL);
+	arb_test_line(&b, "echo slot=", WAIT_MS, buf, sizeof(buf));
+	slot = arb_test_need_field(buf, "slot");
+	snprintf(arg, sizeof(arg), "%ld central", slot);
+	spawn_run(&a, "gw1", pa, "central", pb, "pinger", arg);
+	arb_test_line(&a, "pinger reply body=ping", WAIT_MS, buf, sizeof(buf));
+	c1 = arb_test_need_field(buf, "creation");
+	arb_test_line(&a, "pinger count", WAIT_MS, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "got=2000 disorder=0"));
+	t0 = arb_test_now_ms();
+	while ((now = arb_test_now_ms()) - t0 < 2500 && conns < 20000) {
+		answered += stranger_round("127.0.0.2", pa, "central");
+		conns++;
+		if (t_restart == 0 && (now - t0 >= 500 || conns == 5000)) {
+			kill(b.pid, SIGKILL);
+			arb_test_wait_exit(&b, WAIT_MS);
+			arb_test_proc_fini(&b);
+			spawn_run(&b, "central", pb, "gw1", pa, "echo", NULL);
+			t_restart = arb_test_now_ms();
+		}
+		if (t_restart > 0 && up_ms < 0
+		    && (line = arb_test_try_expect(
+		            &a, "pinger reply body=ping", 0))
+		        != NULL) {
+			assert_true(
+			    arb_test_need_field(line, "creation") != c1);
+			up_ms = arb_test_now_ms() - t_restart;
+		}
+	}
+	if (up_ms < 0) {
+		arb_test_expect(&a, "pinger reply body=ping", WAIT_MS);
+		up_ms = arb_test_now_ms() - t_restart;
+	}
+	print_message("stranger: %d connections, %d handshakes; central "
+	              "answered %lld ms after its restart\n",
+	    conns, answered, (long long) up_ms);
+	assert_true(t_restart > 0);
+	assert_true(up_ms < 1500);
+	// 100, 200, 400, 800 ms...: at most 5 handshakes in 2.5 s (8 with
+	// slack), against one per connection without the backoff.
+	assert_true(conns >= 50);
+	assert_true(answered >= 2 && answered <= 8);
+	arb_test_line(&a, "event=link_backoff", WAIT_MS, buf, sizeof(buf));
+	assert_non_null(strstr(buf, " source=127.0.0.2 left_ms="));
+	// A good peer behind the same address (NAT): its connections are
+	// closed at once too, until the backoff ends (at most 5 s); then
+	// its proof clears the address, and the next failure from it
+	// starts again at 100 ms.
+	t0 = arb_test_now_ms();
+	while ((fd = peer_connect(pa, "127.0.0.2", "central", "gw1", &cr))
+	    < 0) {
+		waits++;
+		assert_true(arb_test_now_ms() - t0 < ARB__PENALTY_MAX_MS + 1000);
+	}
+	close(fd);
+	assert_true(stranger_round("127.0.0.2", pa, "central"));
+	// (the storm's first refusal was the other line with 100 ms)
+	wait_count(&a, "source=127.0.0.2 backoff_ms=100 ", 2);
+	print_message("the good peer behind 127.0.0.2 waited %lld ms "
+	              "(%d connections closed at once)\n",
+	    (long long) (arb_test_now_ms() - t0), waits);
+	// The table is bounded: 256 more strangers, each failing once,
+	// push out the address whose last failure is the oldest
+	// (127.0.0.2, backed off just now: admitted again at once).
+	for (i = 0; i < ARB__PENALTY_CAP; i++) {
+		char src[32];
+
+		snprintf(src, sizeof(src), "127.0.1.%d", i);
+		assert_true(stranger_round(src, pa, "central"));
+	}
+	assert_true(stranger_round("127.0.0.2", pa, "central"));
+	// Counted: every connection not answered was closed for the
+	// backoff, every answered one refused (its proof failed).
+	kill(a.pid, SIGTERM);
+	arb_test_line(&a, "node dead_letters=", WAIT_MS, buf, sizeof(buf));
+	assert_int_equal(arb_test_need_field(buf, "backoff_refused"),
+	    conns - answered + waits);
+	assert_int_equal(arb_test_need_field(buf, "refused"),
+	    answered + 2 + ARB__PENALTY_CAP);
+	assert_true(arb_test_need_field(buf, "backoff_evicted") >= 1);
+	kill(b.pid, SIGTERM);
+	arb_test_wait_exit(&a, WAIT_MS);
+	arb_test_wait_exit(&b, WAIT_MS);
+	arb_test_proc_fini(&b);
 	arb_test_proc_fini(&a);
 }
 
@@ -1437,6 +1652,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_messages_cross_nodes),
 	cmocka_unit_test(test_flood_resumes_and_calls_are_not_delayed),
 	cmocka_unit_test(test_old_incarnation_and_garbage_from_a_proven_peer),
+	cmocka_unit_test(test_garbage_source_is_backed_off),
 	cmocka_unit_test(test_peer_settings_are_checked),
 	cmocka_unit_test(test_peers_come_up_and_detect_a_killed_peer),
 	cmocka_unit_test(test_silent_peer_is_down_by_heartbeat),

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: MIT
+// penalty_test.c -- the sources a TCP listener backs off
+// (src/transport/penalty.c): each failure doubles the backoff from
+// 100 ms up to 5 s, a proven peer clears its address, an address quiet
+// for 30 s starts again from 100 ms, and a full table makes room by
+// dropping the entry whose last failure is oldest.
+
+#include "arb_test.h"
+
+#include "transport/link.h"
+
+#include <string.h>
+
+static void
+addr(uint8_t a[ARB__PENALTY_ADDR], uint8_t last)
+{
+	memset(a, 0, ARB__PENALTY_ADDR);
+	a[10] = a[11] = 0xff;
+	a[12] = 127;
+	a[15] = last;
+}
+
+static void
+test_backoff_doubles_to_its_cap_and_clears(void **state)
+{
+	arb__penalty p;
+	uint8_t      a[ARB__PENALTY_ADDR], b[ARB__PENALTY_ADDR];
+	bool         ev;
+	int64_t      t = 1000000, want = ARB__PENALTY_FIRST_MS;
+	int          i;
+
+	(void) state;
+	ARB_PASS(arb__penalty_init(&p, 8));
+	addr(a, 2);
+	addr(b, 3);
+	assert_int_equal(arb__penalty_left(&p, a, t), 0);
+	for (i = 0; i < 10; i++) {
+		assert_int_equal(arb__penalty_fail(&p, a, t, &ev), want);
+		assert_false(ev);
+		// Closed until it ends; another address is never delayed.
+		assert_int_equal(arb__penalty_left(&p, a, t + 1), want - 1);
+		assert_int_equal(arb__penalty_left(&p, a, t + want), 0);
+		assert_int_equal(arb__penalty_left(&p, b, t + 1), 0);
+		t += want;
+		want = want * 2 > ARB__PENALTY_MAX_MS ? ARB__PENALTY_MAX_MS
+		                                       : want * 2;
+	}
+	assert_int_equal(want, ARB__PENALTY_MAX_MS);
+	assert_int_equal(arb__penalty_count(&p, t - 1), 1);
+	// A peer proved itself from it: the next failure starts again.
+	arb__penalty_clear(&p, a);
+	assert_int_equal(arb__penalty_left(&p, a, t - 1), 0);
+	assert_int_equal(arb__penalty_fail(&p, a, t, &ev),
+	    ARB__PENALTY_FIRST_MS);
+	assert_int_equal(arb__penalty_fail(&p, a, t, &ev),
+	    2 * ARB__PENALTY_FIRST_MS);
+	// No failure for ARB__PENALTY_FORGET_MS: from the first step again.
+	t += ARB__PENALTY_FORGET_MS + 1;
+	assert_int_equal(arb__penalty_fail(&p, a, t, &ev),
+	    ARB__PENALTY_FIRST_MS);
+	arb__penalty_fini(&p);
+}
+
+static void
+test_full_table_evicts_the_oldest(void **state)
+{
+	arb__penalty p;
+	uint8_t      a[ARB__PENALTY_ADDR];
+	bool         ev;
+	int64_t      t = 5000;
+	int          i;
+
+	(void) state;
+	ARB_PASS(arb__penalty_init(&p, 4));
+	for (i = 1; i <= 4; i++) {
+		addr(a, (uint8_t) i);
+		arb__penalty_fail(&p, a, t + i, &ev);
+		assert_false(ev);
+	}
+	// .1 failed again last: .2 is now the oldest.
+	addr(a, 1);
+	arb__penalty_fail(&p, a, t + 10, &ev);
+	assert_false(ev);
+	addr(a, 5);
+	arb__penalty_fail(&p, a, t + 11, &ev);
+	assert_true(ev);
+	addr(a, 2);
+	assert_int_equal(arb__penalty_left(&p, a, t + 12), 0);
+	for (i = 1; i <= 5; i++) {
+		addr(a, (uint8_t) i);
+		if (i != 2) {
+			assert_true(arb__penalty_left(&p, a, t + 12) > 0);
+		}
+	}
+	assert_int_equal(arb__penalty_count(&p, t + 12), 4);
+	arb__penalty_fini(&p);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_backoff_doubles_to_its_cap_and_clears),
+		cmocka_unit_test(test_full_table_evicts_the_oldest),
+	};
+
+	return cmocka_run_group_tests_name(
+	    "transport.penalty", tests, NULL, NULL);
+}
