@@ -1170,10 +1170,12 @@ conn_recv_cb(void *arg)
 }
 
 // stream_nodelay turns Nagle's algorithm off on a TCP stream (nng's
-// streams leave it on; an ipc stream has no such option).  With it on, a
-// small frame written while an earlier one waits for its TCP ACK is held
-// until that ACK, which the peer sends with its delayed link ACK
-// (ack_delay_ms): every call between nodes took 5 ms.
+// streams leave it on; an ipc stream has no such option; a tls+tcp one
+// hands it to its TCP connection: nng 1.5.2's tls_set passes options it
+// does not know down).  With it on, a small frame written while an
+// earlier one waits for its TCP ACK is held until that ACK, which the
+// peer sends with its delayed link ACK (ack_delay_ms): every call
+// between nodes took 5 ms, over tcp:// and tls+tcp:// alike.
 static void
 stream_nodelay(nng_stream *s)
 {

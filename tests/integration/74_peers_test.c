@@ -486,7 +486,7 @@ static int
 flooder_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 {
 	flooder_st        *st = calloc(1, sizeof(*st));
-	char               a[128], name[64];
+	char               a[128], name[64], mode[16] = "";
 	unsigned long long id;
 
 	if (st == NULL || len == 0 || len >= sizeof(a)) {
@@ -495,11 +495,14 @@ flooder_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	}
 	memcpy(a, arg, len);
 	a[len] = '\0';
-	if (sscanf(a, "%llu %63s", &id, name) != 2) {
+	if (sscanf(a, "%llu %63s %15s", &id, name, mode) < 2) {
 		free(st);
 		return ARB_EINVAL;
 	}
 	st->ctx = ctx;
+	// "SLOT NODE calls": only the calls (the first one waits for the
+	// link as the ping does).
+	st->phase = strcmp(mode, "calls") == 0 ? 3 : 0;
 	st->target.id = id;
 	st->target.node = arb__node_id(name);
 	st->tick = evtimer_new(arb_base(ctx), flooder_tick, st);
@@ -683,6 +686,8 @@ static int
 run_main(int argc, char **argv)
 {
 	char           url[64], purl[64], cookie[300], run[300];
+	char           cert[300], key[300], ca[300];
+	const char    *pki = getenv("T74_PKI"), *scheme = "tcp";
 	arb_node_peer  peer;
 	arb_node_opts  o = { 0 };
 	arb_node      *node;
@@ -694,8 +699,18 @@ run_main(int argc, char **argv)
 	if (argc < 7) {
 		return 64;
 	}
-	snprintf(url, sizeof(url), "tcp://127.0.0.1:%s", argv[2]);
-	snprintf(purl, sizeof(purl), "tcp://127.0.0.1:%s", argv[4]);
+	if (pki != NULL) {
+		// tls+tcp:// with PKI's certificates (and the cookie too).
+		scheme = "tls+tcp";
+		snprintf(cert, sizeof(cert), "%s/%s.pem", pki, argv[1]);
+		snprintf(key, sizeof(key), "%s/%s.key", pki, argv[1]);
+		snprintf(ca, sizeof(ca), "%s/ca.pem", pki);
+		o.tls_cert = cert;
+		o.tls_key = key;
+		o.tls_ca = ca;
+	}
+	snprintf(url, sizeof(url), "%s://127.0.0.1:%s", scheme, argv[2]);
+	snprintf(purl, sizeof(purl), "%s://127.0.0.1:%s", scheme, argv[4]);
 	snprintf(run, sizeof(run), "%s/run-%s", arb_test_dir(), argv[1]);
 	snprintf(cookie, sizeof(cookie), "%s/cookie", arb_test_dir());
 	if ((f = fopen(cookie, "w")) == NULL) {
@@ -1553,6 +1568,57 @@ test_flood_resumes_and_calls_are_not_delayed(void **state)
 	arb_test_proc_fini(&a);
 }
 
+// Calls between two nodes over tls+tcp:// do not wait for Nagle either:
+// nng 1.5.2's TLS stream hands options it does not know to its TCP
+// connection (tls_set: nni_stream_set on conn->tcp), so stream_nodelay's
+// NNG_OPT_TCP_NODELAY reaches the socket as on tcp://.  50 calls one
+// after the other (certificates of a test CA naming each node, and the
+// cookie): median under 2.5 ms, against 5 ms and more with Nagle on.
+static void
+test_tls_calls_are_not_delayed(void **state)
+{
+	arb_test_proc a, b;
+	int           pa = free_port(), pb = free_port();
+	char          buf[512], arg[128], dir[200], cmd[1200];
+	long          slot;
+
+	(void) state;
+	if (system("command -v openssl >/dev/null 2>&1") != 0) {
+		skip(); // CI installs it (.ci/deps)
+	}
+	arb_test_mkdtemp(dir, sizeof(dir), "pki");
+	snprintf(cmd, sizeof(cmd),
+	    "cd '%s' && E='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+	    "-nodes' && openssl req -x509 $E -keyout ca.key -out ca.pem "
+	    "-days 2 -subj /CN=ca && for n in gw1 central; do "
+	    "openssl req $E -keyout $n.key -out $n.csr -subj /CN=$n && "
+	    "printf 'subjectAltName=DNS:%%s\\n' $n >$n.ext && "
+	    "openssl x509 -req -in $n.csr -CA ca.pem -CAkey ca.key "
+	    "-CAcreateserial -days 2 -extfile $n.ext -out $n.pem && "
+	    "chmod 600 $n.key || exit 1; done >openssl.log 2>&1",
+	    dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(setenv("T74_PKI", dir, 1), 0);
+	spawn_run(&b, "central", pb, "gw1", pa, "echo", NULL);
+	arb_test_line(&b, "echo slot=", WAIT_MS, buf, sizeof(buf));
+	slot = arb_test_need_field(buf, "slot");
+	snprintf(arg, sizeof(arg), "%ld central calls", slot);
+	spawn_run(&a, "gw1", pa, "central", pb, "flooder", arg);
+	unsetenv("T74_PKI");
+	arb_test_expect(&a, "event=peer_up peer=central url=tls+tcp://",
+	    WAIT_MS);
+	arb_test_line(&a, "flooder calls=", WAIT_MS, buf, sizeof(buf));
+	print_message("tls+tcp calls: %s\n", buf);
+	assert_true(arb_test_need_field(buf, "median_us") < 2500);
+	kill(a.pid, SIGTERM);
+	kill(b.pid, SIGTERM);
+	arb_test_wait_exit(&a, WAIT_MS);
+	arb_test_wait_exit(&b, WAIT_MS);
+	arb_test_proc_fini(&b);
+	arb_test_proc_fini(&a);
+	assert_int_equal(arb_test_rmtree(dir), 0);
+}
+
 // Names across nodes (docs/multinode.md, "name@node"): a thread actor of
 // gw1 calls "echo@central" (a registered name; child paths:
 // multinode.40_three_nodes) through arb_whereis, which answers at once;
@@ -1651,6 +1717,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_names_across_nodes),
 	cmocka_unit_test(test_messages_cross_nodes),
 	cmocka_unit_test(test_flood_resumes_and_calls_are_not_delayed),
+	cmocka_unit_test(test_tls_calls_are_not_delayed),
 	cmocka_unit_test(test_old_incarnation_and_garbage_from_a_proven_peer),
 	cmocka_unit_test(test_garbage_source_is_backed_off),
 	cmocka_unit_test(test_peer_settings_are_checked),
