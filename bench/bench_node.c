@@ -18,7 +18,9 @@
 // ARB_BENCH_NODE_PORTS "PORT_A PORT_B", ARB_BENCH_PEER_NETNS NS: the
 // peer is spawned as `ip netns exec NS ...`).  ARB_BENCH_NODE_N: how
 // many messages the throughput cases send (default 2,000,000 for the
-// nodes, a tenth of it for the one-write-per-message floors).
+// nodes, a tenth of it for the one-write-per-message floors);
+// ARB_BENCH_NODE_CALLS: how many calls and ping-pongs the latency cases
+// make (default and at most 5,000; fewer over a link with netem delay).
 
 #include "bench.h"
 #include "bench_node.h"
@@ -52,6 +54,7 @@ extern char **environ;
 enum { NB_DATA = 1, NB_T0, NB_DONE, NB_PING };
 
 static long      nb_n = 2000000;
+static int       nb_calls = NB_CALL_N; // ARB_BENCH_NODE_CALLS
 static arb_node *nb_node;
 static char      nb_url[2][128]; // [0] node a (this case), [1] node b
 static char      nb_cookie[300];
@@ -357,7 +360,7 @@ nb_peer_raw_stream(long n)
 }
 
 // The peer's side of PAIR: take n messages, answer one, then echo
-// NB_CALL_N.
+// nb_calls.
 static int
 nb_peer_raw_pair(long n)
 {
@@ -378,7 +381,7 @@ nb_peer_raw_pair(long n)
 		nng_msg_free(m);
 	}
 	nng_send(s, "d", 1, 0);
-	for (i = 0; i < NB_CALL_N; i++) {
+	for (i = 0; i < nb_calls; i++) {
 		if (nng_recvmsg(s, &m, 0) != 0 || nng_sendmsg(s, m, 0) != 0) {
 			return 1;
 		}
@@ -454,7 +457,7 @@ case_raw_tcp(void)
 	}
 	nb_rate("raw_nng_pair_tcp", n, (now_ns() - t0) / 1e9,
 	    nb_cpu_s(getpid()) + nb_cpu_s(p.pid) - c0);
-	for (i = 0; i < NB_CALL_N; i++) {
+	for (i = 0; i < nb_calls; i++) {
 		t0 = now_ns();
 		nng_msg_alloc(&m, 64);
 		nng_sendmsg(s, m, 0);
@@ -462,7 +465,7 @@ case_raw_tcp(void)
 		nng_msg_free(m);
 		lat[i] = now_ns() - t0;
 	}
-	nb_latency("raw_nng_pair_rtt_tcp", lat, NB_CALL_N);
+	nb_latency("raw_nng_pair_rtt_tcp", lat, nb_calls);
 	nng_close(s);
 	nb_reap(&p, false);
 }
@@ -697,7 +700,7 @@ necho_handle(arb_ctx *ctx, void *state, const arb_msg *m)
 	}
 }
 
-// ncaller (node a): once b is up and a first call was answered, NB_CALL_N
+// ncaller (node a): once b is up and a first call was answered, nb_calls
 // sequential calls to b's echo.
 typedef struct ncaller {
 	arb_ctx      *ctx;
@@ -736,8 +739,8 @@ ncaller_next(arb_ctx *ctx, ncaller *c)
 	uint8_t  body[64] = { 0 };
 	arb_exit e = { .kind = ARB_EXIT_NORMAL };
 
-	if (c->i == NB_CALL_N) {
-		nb_latency("node_call_tcp", c->lat, NB_CALL_N);
+	if (c->i == nb_calls) {
+		nb_latency("node_call_tcp", c->lat, nb_calls);
 		result("node_call_tcp_failed", c->failed, "calls");
 		arb_actor_exit(ctx, &e);
 		return;
@@ -937,6 +940,10 @@ bench_node_register(void)
 
 	if (e != NULL && atol(e) >= 10) {
 		nb_n = atol(e);
+	}
+	e = getenv("ARB_BENCH_NODE_CALLS");
+	if (e != NULL && atoi(e) >= 10 && atoi(e) <= NB_CALL_N) {
+		nb_calls = atoi(e);
 	}
 	arb_actor_type_register(&nsource_ops);
 	arb_actor_type_register(&nsink_ops);
