@@ -955,6 +955,24 @@ test_wrong_cookie_is_refused_both_ways(void **state)
 	arb_test_proc_fini(&a);
 }
 
+// peer_hello encodes into fr the HELLO *h of a peer node `name` with
+// incarnation creation, offering nonce; returns its length.
+static size_t
+peer_hello(uint8_t *fr, arb__hello *h, const char *name, uint32_t creation,
+    const uint8_t nonce[ARB__AUTH_NONCE])
+{
+	memset(h, 0, sizeof(*h));
+	h->version = ARB__LINK_VERSION;
+	h->role = ARB__ROLE_PEER;
+	h->max_frame = 1 << 20;
+	h->node_id = arb__node_id(name);
+	h->creation = creation;
+	snprintf(h->name, sizeof(h->name), "%s", name);
+	h->auth_len = ARB__AUTH_NONCE;
+	memcpy(h->auth, nonce, ARB__AUTH_NONCE);
+	return arb__hello_encode(fr, h, false);
+}
+
 // A stranger that knows the HELLO but not the cookie sends DATA right
 // behind its HELLO: refused before the DATA is read.
 static void
@@ -963,7 +981,7 @@ test_data_before_auth_is_refused(void **state)
 	arb_test_proc      a;
 	int                pa = free_port(), pb = free_port(), fd;
 	arb__hello         h = { 0 };
-	uint8_t            fr[ARB__HELLO_MAX + 64], c;
+	uint8_t            fr[ARB__HELLO_MAX + 64], c, nonce[ARB__AUTH_NONCE];
 	char               buf[512];
 	size_t             n;
 	struct pollfd      pfd;
@@ -973,15 +991,8 @@ test_data_before_auth_is_refused(void **state)
 	// (each stranger from its own address: the first one's refusal
 	// backs 127.0.0.2 off)
 	fd = connect_from("127.0.0.2", pa);
-	h.version = ARB__LINK_VERSION;
-	h.role = ARB__ROLE_PEER;
-	h.max_frame = 1 << 20;
-	h.node_id = arb__node_id("gw2");
-	h.creation = 7;
-	snprintf(h.name, sizeof(h.name), "gw2");
-	h.auth_len = ARB__AUTH_NONCE;
-	memset(h.auth, 0x11, ARB__AUTH_NONCE);
-	n = arb__hello_encode(fr, &h, false);
+	memset(nonce, 0x11, ARB__AUTH_NONCE);
+	n = peer_hello(fr, &h, "gw2", 7, nonce);
 	// DATA: mailbox 1, one envelope, seq 1, then a byte of batch.
 	arb__frame_hdr(fr + n, ARB__FR_DATA_HDR + 1, ARB__FR_DATA, 0);
 	arb__put_be32(fr + n + 8, 1);
@@ -1029,6 +1040,9 @@ test_data_before_auth_is_refused(void **state)
 static void spawn_run(arb_test_proc *p, const char *name, int port,
     const char *peer, int peer_port, const char *type, const char *arg);
 static bool stranger_round(const char *src, int port, const char *name);
+static void spawn_pair(arb_test_proc *a, arb_test_proc *b, int pa, int pb,
+    const char *type, const char *mode);
+static void stop_pair(arb_test_proc *a, arb_test_proc *b);
 
 // read_frame reads one whole frame (at most cap bytes) from fd.
 static size_t
@@ -1093,16 +1107,8 @@ peer_connect(int pa, const char *src, const char *me, const char *them,
 
 	memcpy(ck.key, SECRET, strlen(SECRET));
 	ck.len = strlen(SECRET);
-	h.version = ARB__LINK_VERSION;
-	h.role = ARB__ROLE_PEER;
-	h.max_frame = 1 << 20;
-	h.node_id = arb__node_id(me);
-	h.creation = 7;
-	snprintf(h.name, sizeof(h.name), "%s", me);
-	h.auth_len = ARB__AUTH_NONCE;
 	ARB_PASS(arb__auth_nonce(nonce));
-	memcpy(h.auth, nonce, ARB__AUTH_NONCE);
-	n = arb__hello_encode(fr, &h, false);
+	n = peer_hello(fr, &h, me, 7, nonce);
 	(void) send(fd, fr, n, MSG_NOSIGNAL);
 	assert_int_equal(poll(&pfd, 1, WAIT_MS), 1);
 	if (recv(fd, fr, 1, MSG_PEEK) <= 0) {
@@ -1248,21 +1254,14 @@ static bool
 stranger_round(const char *src, int port, const char *name)
 {
 	arb__hello h = { 0 };
-	uint8_t    fr[ARB__HELLO_MAX + ARB__FR_AUTH_LEN];
+	uint8_t    fr[ARB__HELLO_MAX + ARB__FR_AUTH_LEN], nonce[ARB__AUTH_NONCE];
 	size_t     n;
 	int        fd = connect_from(src, port);
 	bool       answered;
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 
-	h.version = ARB__LINK_VERSION;
-	h.role = ARB__ROLE_PEER;
-	h.max_frame = 1 << 20;
-	h.node_id = arb__node_id(name);
-	h.creation = 9;
-	snprintf(h.name, sizeof(h.name), "%s", name);
-	h.auth_len = ARB__AUTH_NONCE;
-	memset(h.auth, 0x33, ARB__AUTH_NONCE);
-	n = arb__hello_encode(fr, &h, false);
+	memset(nonce, 0x33, ARB__AUTH_NONCE);
+	n = peer_hello(fr, &h, name, 9, nonce);
 	(void) send(fd, fr, n, MSG_NOSIGNAL); // may meet a closed socket
 	// The first bytes of its HELLO reply, or the end.
 	assert_int_equal(poll(&pfd, 1, WAIT_MS), 1);
@@ -1297,19 +1296,15 @@ test_garbage_source_is_backed_off(void **state)
 {
 	arb_test_proc a, b;
 	int           pa = free_port(), pb = free_port();
-	char          buf[512], arg[128];
-	long          slot, c1;
+	char          buf[512];
+	long          c1;
 	int64_t       t0, t_restart = 0, up_ms = -1, now;
 	int           conns = 0, answered = 0, waits = 0, fd, i;
 	uint32_t      cr;
 	const char   *line;
 
 	(void) state;
-	spawn_run(&b, "central", pb, "gw1", pa, "echo", NULL);
-	arb_test_line(&b, "echo slot=", WAIT_MS, buf, sizeof(buf));
-	slot = arb_test_need_field(buf, "slot");
-	snprintf(arg, sizeof(arg), "%ld central", slot);
-	spawn_run(&a, "gw1", pa, "central", pb, "pinger", arg);
+	spawn_pair(&a, &b, pa, pb, "pinger", NULL);
 	arb_test_line(&a, "pinger reply body=ping", WAIT_MS, buf, sizeof(buf));
 	c1 = arb_test_need_field(buf, "creation");
 	arb_test_line(&a, "pinger count", WAIT_MS, buf, sizeof(buf));
@@ -1466,6 +1461,34 @@ spawn_run(arb_test_proc *p, const char *name, int port, const char *peer,
 	arb_test_expect(p, "event=peer_listen", WAIT_MS);
 }
 
+// spawn_pair starts central (an echo) on port pb and gw1 on pa, whose
+// child of type `type` gets "SLOT central[ MODE]" (SLOT: the echo's).
+static void
+spawn_pair(arb_test_proc *a, arb_test_proc *b, int pa, int pb,
+    const char *type, const char *mode)
+{
+	char buf[512], arg[128];
+
+	spawn_run(b, "central", pb, "gw1", pa, "echo", NULL);
+	arb_test_line(b, "echo slot=", WAIT_MS, buf, sizeof(buf));
+	snprintf(arg, sizeof(arg), "%ld central%s%s",
+	    arb_test_need_field(buf, "slot"), mode != NULL ? " " : "",
+	    mode != NULL ? mode : "");
+	spawn_run(a, "gw1", pa, "central", pb, type, arg);
+}
+
+// stop_pair ends both nodes with SIGTERM.
+static void
+stop_pair(arb_test_proc *a, arb_test_proc *b)
+{
+	kill(a->pid, SIGTERM);
+	kill(b->pid, SIGTERM);
+	arb_test_wait_exit(a, WAIT_MS);
+	arb_test_wait_exit(b, WAIT_MS);
+	arb_test_proc_fini(b);
+	arb_test_proc_fini(a);
+}
+
 // A thread actor of gw1 calls and streams to a thread actor of central by
 // its slot address on that node (creation 0: whichever incarnation runs):
 // replies come back, SEQ_N sends arrive all and in order; after central
@@ -1476,17 +1499,13 @@ test_messages_cross_nodes(void **state)
 {
 	arb_test_proc a, b;
 	int           pa = free_port(), pb = free_port();
-	char          buf[512], arg[128];
-	long          slot, c1, c2;
+	char          buf[512];
+	long          c1, c2;
 	int64_t       t0;
 	const char   *line;
 
 	(void) state;
-	spawn_run(&b, "central", pb, "gw1", pa, "echo", NULL);
-	arb_test_line(&b, "echo slot=", WAIT_MS, buf, sizeof(buf));
-	slot = arb_test_need_field(buf, "slot");
-	snprintf(arg, sizeof(arg), "%ld central", slot);
-	spawn_run(&a, "gw1", pa, "central", pb, "pinger", arg);
+	spawn_pair(&a, &b, pa, pb, "pinger", NULL);
 	arb_test_line(&a, "pinger reply body=ping", WAIT_MS, buf, sizeof(buf));
 	c1 = arb_test_need_field(buf, "creation");
 	assert_int_equal(arb_test_need_field(buf, "node"),
@@ -1524,12 +1543,7 @@ test_messages_cross_nodes(void **state)
 	arb_test_line(&a, "text=node unreachable", WAIT_MS, buf, sizeof(buf));
 	assert_int_equal(arb_test_need_field(buf, "kind"), ARB_EXIT_NOCONNECTION);
 	assert_int_equal(arb_test_count(&a, "text=node lost"), 1);
-	kill(a.pid, SIGTERM);
-	kill(b.pid, SIGTERM);
-	arb_test_wait_exit(&a, WAIT_MS);
-	arb_test_wait_exit(&b, WAIT_MS);
-	arb_test_proc_fini(&b);
-	arb_test_proc_fini(&a);
+	stop_pair(&a, &b);
 }
 
 // A thread actor of gw1 floods a busy thread actor of central (at least
@@ -1543,15 +1557,10 @@ test_flood_resumes_and_calls_are_not_delayed(void **state)
 {
 	arb_test_proc a, b;
 	int           pa = free_port(), pb = free_port();
-	char          buf[512], arg[128];
-	long          slot;
+	char          buf[512];
 
 	(void) state;
-	spawn_run(&b, "central", pb, "gw1", pa, "echo", NULL);
-	arb_test_line(&b, "echo slot=", WAIT_MS, buf, sizeof(buf));
-	slot = arb_test_need_field(buf, "slot");
-	snprintf(arg, sizeof(arg), "%ld central", slot);
-	spawn_run(&a, "gw1", pa, "central", pb, "flooder", arg);
+	spawn_pair(&a, &b, pa, pb, "flooder", NULL);
 	arb_test_line(&a, "flooder count", 3 * WAIT_MS, buf, sizeof(buf));
 	assert_int_equal(arb_test_need_field(buf, "got"),
 	    arb_test_need_field(buf, "sent"));
@@ -1560,12 +1569,7 @@ test_flood_resumes_and_calls_are_not_delayed(void **state)
 	assert_true(arb_test_need_field(buf, "full") > 0);
 	arb_test_line(&a, "flooder calls=", WAIT_MS, buf, sizeof(buf));
 	assert_true(arb_test_need_field(buf, "median_us") < 2500);
-	kill(a.pid, SIGTERM);
-	kill(b.pid, SIGTERM);
-	arb_test_wait_exit(&a, WAIT_MS);
-	arb_test_wait_exit(&b, WAIT_MS);
-	arb_test_proc_fini(&b);
-	arb_test_proc_fini(&a);
+	stop_pair(&a, &b);
 }
 
 // Calls between two nodes over tls+tcp:// do not wait for Nagle either:
@@ -1579,8 +1583,7 @@ test_tls_calls_are_not_delayed(void **state)
 {
 	arb_test_proc a, b;
 	int           pa = free_port(), pb = free_port();
-	char          buf[512], arg[128], dir[200], cmd[1200];
-	long          slot;
+	char          buf[512], dir[200], cmd[1200];
 
 	(void) state;
 	if (system("command -v openssl >/dev/null 2>&1") != 0) {
@@ -1599,23 +1602,14 @@ test_tls_calls_are_not_delayed(void **state)
 	    dir);
 	assert_int_equal(system(cmd), 0);
 	assert_int_equal(setenv("T74_PKI", dir, 1), 0);
-	spawn_run(&b, "central", pb, "gw1", pa, "echo", NULL);
-	arb_test_line(&b, "echo slot=", WAIT_MS, buf, sizeof(buf));
-	slot = arb_test_need_field(buf, "slot");
-	snprintf(arg, sizeof(arg), "%ld central calls", slot);
-	spawn_run(&a, "gw1", pa, "central", pb, "flooder", arg);
+	spawn_pair(&a, &b, pa, pb, "flooder", "calls");
 	unsetenv("T74_PKI");
 	arb_test_expect(&a, "event=peer_up peer=central url=tls+tcp://",
 	    WAIT_MS);
 	arb_test_line(&a, "flooder calls=", WAIT_MS, buf, sizeof(buf));
 	print_message("tls+tcp calls: %s\n", buf);
 	assert_true(arb_test_need_field(buf, "median_us") < 2500);
-	kill(a.pid, SIGTERM);
-	kill(b.pid, SIGTERM);
-	arb_test_wait_exit(&a, WAIT_MS);
-	arb_test_wait_exit(&b, WAIT_MS);
-	arb_test_proc_fini(&b);
-	arb_test_proc_fini(&a);
+	stop_pair(&a, &b);
 	assert_int_equal(arb_test_rmtree(dir), 0);
 }
 
@@ -1668,12 +1662,7 @@ test_names_across_nodes(void **state)
 	c2 = arb_test_need_field(line, "creation");
 	assert_true(c2 > 0 && c2 != c1);
 	assert_true(arb_test_now_ms() - t0 < 1000);
-	kill(a.pid, SIGTERM);
-	kill(b.pid, SIGTERM);
-	arb_test_wait_exit(&a, WAIT_MS);
-	arb_test_wait_exit(&b, WAIT_MS);
-	arb_test_proc_fini(&b);
-	arb_test_proc_fini(&a);
+	stop_pair(&a, &b);
 }
 
 // A process actor of gw1 (it has no link to central: its node relays)
