@@ -318,6 +318,9 @@ typedef struct arb_node_opts {
 	                             // spawns and loads it afresh (one
 	                             // process less, slower restarts:
 	                             // docs/config.md, node.standby)
+	int         watch_max;       // monitored or linked actors of this
+	                             // node one peer may watch at once
+	                             // (0: 4096; 1..1000000)
 } arb_node_opts;
 
 #define ARB_LOG_DEFAULT 0 // info, or $ARB_LOG_LEVEL when set
@@ -634,6 +637,10 @@ typedef struct arb_node_stats {
 	                               // itself and is backed off
 	uint64_t link_backoff_evicted; // backed-off sources dropped from the
 	                               // listener's full table (256)
+	uint64_t peer_watches;     // this node's actors that peers watch now
+	                           // (their monitors and links across nodes)
+	uint64_t peer_watches_refused; // watches refused: a peer at its
+	                               // arb_node_opts.watch_max
 } arb_node_stats;
 
 // arb_node_stats_get fills *st with the node's counters.  Actors that run

@@ -153,6 +153,10 @@ int arb__codec_next(arb__decoder *d, arb_msg *view);
 
 // Exit reasons as a message body: [who(u64), kind, code, text(str)].
 int arb__codec_encode_exit(arb__buf *out, arb_pid who, const arb_exit *e);
+// arb__codec_encode_exit_wide writes who as [id, node, creation] even
+// when it is this node's: a body read by another node.
+int arb__codec_encode_exit_wide(
+    arb__buf *out, arb_pid who, const arb_exit *e);
 int arb__codec_decode_exit(
     const void *body, size_t len, arb_pid *who, arb_exit *e);
 // Error replies as a body: [code, text(str)].
@@ -337,6 +341,9 @@ arb__name_hash(const char *name)
 // over its own link to that node (docs/multinode.md).  Peers may not use
 // it.
 #define ARB__MBID_RELAY 0x3FFFFFFEu
+// The node's service mailbox: monitors and links across nodes (WATCH,
+// DOWN, LINK, UNLINK from peers' nodes, src/node/watch.c).
+#define ARB__MBID_SVC 0x3FFFFFFDu
 static inline arb_pid
 arb__pid_name(uint32_t node, uint32_t hash)
 {

@@ -169,12 +169,16 @@ codec_write(void *data, const char *buf, size_t len)
 	return arb__buf_append(data, buf, len) == ARB_OK ? 0 : -1;
 }
 
-// codec_pack_pid packs a pid as codec_put_pid writes it.
+// codec_pack_pid packs a pid as codec_put_pid writes it (wide: always
+// [id, node, creation], for a body that leaves this node).
 static int
-codec_pack_pid(msgpack_packer *pk, arb_pid pid)
+codec_pack_pid(msgpack_packer *pk, arb_pid pid, bool wide)
 {
-	if (arb__pid_local(pid)) {
+	if (!wide && arb__pid_local(pid)) {
 		return msgpack_pack_uint64(pk, pid.id);
+	}
+	if (pid.node == 0) {
+		pid.node = arb__local.node; // this node's, named
 	}
 	if (msgpack_pack_array(pk, 3) != 0 ||
 	    msgpack_pack_uint64(pk, pid.id) != 0 ||
@@ -184,8 +188,23 @@ codec_pack_pid(msgpack_packer *pk, arb_pid pid)
 	return msgpack_pack_uint32(pk, pid.creation);
 }
 
+static int codec_encode_exit(
+    arb__buf *out, arb_pid who, const arb_exit *e, bool wide);
+
 int
 arb__codec_encode_exit(arb__buf *out, arb_pid who, const arb_exit *e)
+{
+	return codec_encode_exit(out, who, e, false);
+}
+
+int
+arb__codec_encode_exit_wide(arb__buf *out, arb_pid who, const arb_exit *e)
+{
+	return codec_encode_exit(out, who, e, true);
+}
+
+static int
+codec_encode_exit(arb__buf *out, arb_pid who, const arb_exit *e, bool wide)
 {
 	msgpack_packer pk;
 	size_t         saved = out->len;
@@ -198,7 +217,8 @@ arb__codec_encode_exit(arb__buf *out, arb_pid who, const arb_exit *e)
 		return rv;
 	}
 	msgpack_packer_init(&pk, out, codec_write);
-	if (msgpack_pack_array(&pk, 4) != 0 || codec_pack_pid(&pk, who) != 0 ||
+	if (msgpack_pack_array(&pk, 4) != 0 ||
+	    codec_pack_pid(&pk, who, wide) != 0 ||
 	    msgpack_pack_unsigned_int(&pk, (unsigned) e->kind) != 0 ||
 	    msgpack_pack_int(&pk, e->code) != 0 ||
 	    msgpack_pack_str_with_body(&pk, e->text, tlen) != 0) {

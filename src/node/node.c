@@ -40,6 +40,9 @@ node_reg_notify(void *arg, arb_pid to, uint32_t tag, uint64_t ref,
 	arb__buf  b    = { 0 };
 	arb_msg   m    = { 0 };
 
+	if (tag == ARB_TAG_DOWN && arb__watch_fired(node, to, ref, why)) {
+		return; // a peer's watch: its node hears it (watch.c)
+	}
 	if (arb__codec_encode_exit(&b, who, why) != 0) {
 		return;
 	}
@@ -271,11 +274,27 @@ node_tree_ready(void *arg)
 	NODE_HOOK(node, ready);
 }
 
+// node_tree_watch / node_tree_link: monitors and links of other nodes'
+// actors reach those nodes (watch.c).
+static bool
+node_tree_watch(void *arg, arb_pid target)
+{
+	return arb__watch_ask(arg, target);
+}
+
+static void
+node_tree_link(void *arg, arb_pid self, arb_pid target, bool on)
+{
+	arb__watch_link(arg, self, target, on);
+}
+
 static const arb__stree_hooks node_tree_hooks = {
 	.changed    = node_tree_changed,
 	.ready      = node_tree_ready,
 	.exited     = node_tree_exited,
 	.stop_began = node_tree_stop_began,
+	.watch      = node_tree_watch,
+	.link       = node_tree_link,
 };
 
 // ---------------------------------------------------------------------------
@@ -312,7 +331,7 @@ node_peer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	arb_node     *node = arg;
 	arb_peer_info info[ARB_NODE_PEERS_MAX];
-	size_t        i, n;
+	size_t        i, n, dropped;
 
 	ARB_UNUSED(fd);
 	ARB_UNUSED(what);
@@ -340,6 +359,15 @@ node_peer_cb(evutil_socket_t fd, short what, void *arg)
 				// once (their entries are gone after).
 				arb__stree_peer_lost(
 				    &node->tree, arb__peers_node_id(i));
+				// Its watches of our actors: dropped.
+				dropped = arb__watch_peer_lost(
+				    node, i, node->peer_downs[i]);
+				if (dropped > 0) {
+					arb__log(ARB_LOG_INFO, NULL,
+					    "event=peer_watches_dropped "
+					    "peer=%s dropped=%zu",
+					    info[i].name, dropped);
+				}
 				// Remote children: ours there exit with
 				// noconnection, its here become orphans.
 				arb__remote_peer_down(node,
@@ -523,6 +551,16 @@ arb_node_open(arb_node **nodep, const arb_node_opts *opts)
 	if ((rv = arb__names_open(node)) != 0) {
 		goto fail;
 	}
+	if (o.watch_max < 0 || o.watch_max > 1000000) {
+		arb__log(ARB_LOG_ERROR, NULL,
+		    "event=bad_option watch_max=%d (1..1000000, 0: default %d)",
+		    o.watch_max, ARB__WATCH_MAX);
+		rv = ARB_EINVAL;
+		goto fail;
+	}
+	if ((rv = arb__watch_open(node, (size_t) o.watch_max)) != 0) {
+		goto fail;
+	}
 	// Every actor holds a few fds (mailbox, loop, wakeups): lift the soft
 	// fd limit to the hard one so thousands of actors fit.
 	{
@@ -686,6 +724,7 @@ arb_node_close(arb_node *node)
 	arb__free(node->tree.root_slot);
 	node->tree.root_slot = NULL;
 	arb__names_close(node);
+	arb__watch_close(node);
 	arb__stree_fini(&node->tree);
 	arb__remote_close(node);
 	arb__reg_close(node->reg);
@@ -1170,5 +1209,7 @@ arb_node_stats_get(arb_node *node, arb_node_stats *st)
 	st->link_hb_timeouts = t.hb_timeouts;
 	st->link_backoff_refused = own.backoff_refused; // node listener's
 	st->link_backoff_evicted = own.backoff_evicted;
+	st->peer_watches = node->watches;
+	st->peer_watches_refused = node->watch_refused;
 	st->log_dropped     = arb__log_dropped();
 }

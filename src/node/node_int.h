@@ -77,6 +77,17 @@ struct arb_node {
 	uint64_t           relay_dead; // envelopes it could not send on
 	uint64_t           relay_suppressed;
 	int64_t            relay_log_ms;
+	// Monitors and links across nodes (watch.c).
+	arb__mbox         *svc_mbox;
+	arb__mbox_att     *svc_att;
+	arb__idmap         watch_by_ref; // registry monitor ref -> watch
+	arb__idmap         watch_by_key; // (peer, target) -> watch
+	size_t             watch_n[ARB_NODE_PEERS_MAX]; // per peer
+	size_t             watches;
+	size_t             watch_max;    // per peer
+	uint64_t           watch_refused;
+	uint64_t           watch_suppressed;
+	int64_t            watch_log_ms;
 };
 
 // --- remote.c: remote children and the node's agent ----------------------
@@ -115,5 +126,32 @@ int  arb__rundir_lock(arb_node *node);
 // arb__names_close detaches both (NULL fields: no-op).
 int  arb__names_open(arb_node *node);
 void arb__names_close(arb_node *node);
+
+// --- watch.c: monitors and links across nodes -----------------------------
+// Tags of the node service messages (docs/wire.md), arbor's own range.
+#define ARB__TAG_NODE_WATCH  0xFFFF0200u // report target's end to me
+#define ARB__TAG_NODE_DOWN   0xFFFF0201u // target ended: why
+#define ARB__TAG_NODE_LINK   0xFFFF0202u // link target with the sender
+#define ARB__TAG_NODE_UNLINK 0xFFFF0203u // unlink them
+// The default of arb_node_opts.watch_max: watches one peer may hold here.
+#define ARB__WATCH_MAX 4096
+// arb__watch_open opens the service mailbox on the node loop (watch_max
+// 0: ARB__WATCH_MAX); arb__watch_close closes it and drops every watch.
+int  arb__watch_open(arb_node *node, size_t watch_max);
+void arb__watch_close(arb_node *node);
+// arb__watch_ask asks target's node to report target's end (the tree's
+// watch hook).  false: the request could not leave (the peer is lost or
+// its backlog is full): the entry goes down with noconnection at once.
+bool arb__watch_ask(arb_node *node, arb_pid target);
+// arb__watch_link asks target's node to link (on) or unlink target and
+// self (the tree's link hook).
+void arb__watch_link(arb_node *node, arb_pid self, arb_pid target, bool on);
+// arb__watch_fired takes a registry notification: true (handled) when
+// `to` is the service pid (a watch fired: DOWN to the peer that asked).
+bool arb__watch_fired(
+    arb_node *node, arb_pid to, uint64_t ref, const arb_exit *why);
+// arb__watch_peer_lost drops the watches peer idx made on links up to its
+// downs-th (that loss is being handled) and returns how many.
+size_t arb__watch_peer_lost(arb_node *node, size_t peer, uint64_t downs);
 
 #endif // ARB_NODE_INT_H

@@ -794,6 +794,9 @@ node_stats_metrics(struct evbuffer *out, arb_node *node)
 		    "Backed-off sources dropped from the listener's full "
 		    "table.",
 		    offsetof(arb_node_stats, link_backoff_evicted) },
+		{ "arbor_node_peer_watches_refused_total",
+		    "Watches of this node's actors refused: a peer at its limit.",
+		    offsetof(arb_node_stats, peer_watches_refused) },
 		{ "arbor_node_log_dropped_total",
 		    "Lines of the node's log dropped: stderr was not read.",
 		    offsetof(arb_node_stats, log_dropped) },

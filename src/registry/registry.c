@@ -497,6 +497,14 @@ arb__reg_link(arb__reg *reg, arb_pid self, arb_pid target)
 		reg_flush(reg);
 		return ARB_OK;
 	}
+	// One link per pair, whoever made it (OTP: linking again is a
+	// no-op, and the exit is signalled once).
+	for (l = reg->links; l != NULL; l = l->next) {
+		if ((arb_pid_eq(l->a, self) && arb_pid_eq(l->b, target)) ||
+		    (arb_pid_eq(l->b, self) && arb_pid_eq(l->a, target))) {
+			return ARB_OK;
+		}
+	}
 	if ((l = arb__alloc(sizeof(*l))) == NULL) {
 		return ARB_ENOMEM;
 	}

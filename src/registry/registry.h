@@ -104,7 +104,8 @@ int arb__reg_monitor(
 // arb__reg_demonitor drops watcher's monitor ref; one that fired or never
 // existed is a harmless no-op.
 void arb__reg_demonitor(arb__reg *reg, arb_pid watcher, uint64_t ref);
-// arb__reg_link links self and target.  A target that is not alive:
+// arb__reg_link links self and target (once: a pair already linked,
+// either way round, stays one link).  A target that is not alive:
 // self gets EXIT (noproc) when it traps exits, else ARB_ENOENT (the
 // caller's own failure, as in Erlang).  ARB_ENOMEM.
 int arb__reg_link(arb__reg *reg, arb_pid self, arb_pid target);

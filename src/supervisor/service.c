@@ -63,38 +63,38 @@ stree_subscribers(arb__stree *tree, arb__req *req)
 }
 
 // An entry for an actor of another node stands for it in the registry
-// (monitors, links) until its node is lost: arb__stree_peer_lost takes
-// every entry of that node down with noconnection.  Its own exit is not
-// reported across nodes yet (docs/multinode.md), nor an exit signal sent
-// to it.
-static void
-remote_exit_signal(void *arg, const arb_exit *why)
-{
-	arb__log(ARB_LOG_WARN, NULL,
-	    "event=remote_exit_signal_dropped node_id=%u reason=%d "
-	    "(exit signals to other nodes' actors are not sent yet)",
-	    (unsigned) (uintptr_t) arg, (int) why->kind);
-}
-
-static const arb__reg_ops remote_reg_ops = {
-	.exit_signal = remote_exit_signal,
-};
+// (monitors, links) until its node reports the actor's end (the watch
+// hook asked it to: docs/multinode.md) or the node is lost
+// (arb__stree_peer_lost: noconnection).  A link with it is made on both
+// nodes (the link hook), so each node hears of the other actor's end from
+// its own watch and applies trap_exit to its own actor: an exit signal to
+// it here is nothing to do.
+static const arb__reg_ops remote_reg_ops = { .exit_signal = NULL };
 
 // stree_remote_up makes sure a monitor or link of target, an actor of
 // another node, has an entry to bind to, standing for it while its node
 // is reachable.  Returns false when the node is not reachable (or that
-// incarnation of it has ended): the caller then takes the entry down
-// with noconnection once the monitor or link is made, as Erlang does.
+// incarnation of it has ended, or its node could not be asked to watch
+// it): the caller then takes the entry down with noconnection once the
+// monitor or link is made, as Erlang does.
 static bool
 stree_remote_up(arb__stree *tree, arb_pid target)
 {
 	void *key = (void *) (uintptr_t) target.node;
 
-	if (!arb__reg_alive(tree->reg, target)
-	    && arb__reg_up(tree->reg, target, "", &remote_reg_ops, key) != 0) {
+	if (arb__reg_alive(tree->reg, target)) {
+		return true; // its node was asked already
+	}
+	if (arb__slot_check(target) != ARB_OK) {
+		// Unreachable: an entry to take down at once.
+		return arb__reg_up(tree->reg, target, "", &remote_reg_ops, key)
+		    != 0;
+	}
+	if (arb__reg_up(tree->reg, target, "", &remote_reg_ops, key) != 0) {
 		return true; // no memory: no entry, the monitor says noproc
 	}
-	return arb__slot_check(target) == ARB_OK;
+	return tree->hooks.watch == NULL
+	    || tree->hooks.watch(tree->hook_arg, target);
 }
 
 static void
@@ -104,6 +104,26 @@ stree_remote_unreachable(arb__stree *tree, arb_pid target)
 
 	snprintf(why.text, sizeof(why.text), "node unreachable");
 	arb__reg_down(tree->reg, target, &why);
+}
+
+void
+arb__stree_remote_link(
+    arb__stree *tree, arb_pid self, arb_pid other, bool on)
+{
+	self = arb__reg_current(tree->reg, self);
+	if (!on) {
+		arb__reg_unlink(tree->reg, self, other);
+		return;
+	}
+	if (!arb__reg_alive(tree->reg, self)) {
+		return; // the other node's watch of self answers noproc
+	}
+	if (!stree_remote_up(tree, other)) {
+		arb__reg_link(tree->reg, self, other);
+		stree_remote_unreachable(tree, other);
+		return;
+	}
+	arb__reg_link(tree->reg, self, other);
 }
 
 void
@@ -183,10 +203,19 @@ arb__stree_service(
 		req->rv = arb__reg_link(tree->reg, req->self, req->target);
 		if (!reach) {
 			stree_remote_unreachable(tree, req->target);
+		} else if (req->rv == ARB_OK && !arb__pid_local(req->target)
+		    && tree->hooks.link != NULL) {
+			// The other node links its actor to ours too.
+			tree->hooks.link(
+			    tree->hook_arg, req->self, req->target, true);
 		}
 		return false;
 	case ARB__REQ_UNLINK:
 		arb__reg_unlink(tree->reg, req->self, req->target);
+		if (!arb__pid_local(req->target) && tree->hooks.link != NULL) {
+			tree->hooks.link(
+			    tree->hook_arg, req->self, req->target, false);
+		}
 		return false;
 	case ARB__REQ_TRAP_EXIT:
 		req->rv = arb__reg_trap_exit(tree->reg, req->self, req->flag);

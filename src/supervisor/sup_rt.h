@@ -125,6 +125,16 @@ typedef struct arb__stree_hooks {
 	void (*ready)(void *arg);      // the root reported READY
 	void (*exited)(void *arg, const arb_exit *why); // the root ended
 	void (*stop_began)(void *arg); // the tree began to stop (once)
+	// A monitor or link of target, an actor of another node, is being
+	// made and no entry stood for it: ask its node to report its end
+	// (docs/multinode.md).  false: not asked (the entry goes down with
+	// noconnection at once).  NULL: only node loss ends such entries.
+	bool (*watch)(void *arg, arb_pid target);
+	// self (an actor of this node) linked (on) or unlinked target, an
+	// actor of another node: that node makes the same link, so each
+	// side's exit reaches the other (docs/multinode.md).  NULL: links
+	// with other nodes' actors fire only on their end or node loss.
+	void (*link)(void *arg, arb_pid self, arb_pid target, bool on);
 } arb__stree_hooks;
 
 // arb__track_fn receives the outcome of a tracked operation (an operator
@@ -249,6 +259,13 @@ arb__mview *arb__stree_mview(arb__stree *tree);
 // entry that stands for an actor of node node_id (monitors fire DOWN,
 // links propagate the exit).  Thread: node.
 void arb__stree_peer_lost(arb__stree *tree, uint32_t node_id);
+// arb__stree_remote_link makes (on) or removes the link between self, an
+// actor of this node (a slot address: its current incarnation), and
+// other, an actor of another node that linked it there: the other half
+// of a link across nodes.  self not alive: nothing (that node hears
+// noproc from its watch of self).  Thread: node.
+void arb__stree_remote_link(
+    arb__stree *tree, arb_pid self, arb_pid other, bool on);
 // arb__stree_whereis resolves name as arb_whereis does: a registered
 // name or child path of this node, or "name@node": on this node's own
 // name the name here, on a peer's a name address (arb__pid_name) that

@@ -277,7 +277,8 @@ test_probes_metrics_and_tree(void **state)
 		      "arbor_node_link_auth_failed_total counter",
 		      "arbor_node_link_hb_timeouts_total counter",
 		      "arbor_node_link_backoff_refused_total counter",
-		      "arbor_node_link_backoff_evicted_total counter", NULL };
+		      "arbor_node_link_backoff_evicted_total counter",
+		      "arbor_node_peer_watches_refused_total counter", NULL };
 	arb_test_proc p;
 	http_resp     r;
 	char          host[64], json[200];

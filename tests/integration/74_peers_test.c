@@ -24,6 +24,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -680,6 +681,371 @@ static const arb_actor_ops namer_ops = {
 	.terminate = namer_terminate,
 };
 
+// --- monitors and links across nodes (docs/multinode.md) -----------------
+#define TAG_DIE 0x1005u // send: the victim ends with error{42, body}
+
+// The victim (arg "NAME [die2] [trap]"): registers NAME, answers TAG_PING
+// with its name, ends with error{42, text} on TAG_DIE (with die2: on the
+// second one), and prints what reaches it: EXIT messages (trap) and the
+// reason it ends with.
+typedef struct victim_st {
+	char name[32];
+	int  dies; // TAG_DIE needed
+} victim_st;
+
+static int
+victim_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
+{
+	victim_st *st = calloc(1, sizeof(*st));
+	char       a[96];
+	bool       trap;
+
+	if (st == NULL || len == 0 || len >= sizeof(a)) {
+		free(st);
+		return ARB_EINVAL;
+	}
+	memcpy(a, arg, len);
+	a[len] = '\0';
+	if (sscanf(a, "%31s", st->name) != 1) {
+		free(st);
+		return ARB_EINVAL;
+	}
+	st->dies = strstr(a, "die2") != NULL ? 2 : 1;
+	trap = strstr(a, "trap") != NULL;
+	arb_trap_exit(ctx, trap);
+	*statep = st;
+	arb_test_emit("victim %s up register=%s trap=%d", st->name,
+	    arb_err_name(arb_register(ctx, st->name)), trap);
+	return ARB_OK;
+}
+
+static void
+victim_handle(arb_ctx *ctx, void *state, const arb_msg *m)
+{
+	victim_st *st = state;
+	arb_pid    who;
+	arb_exit   e;
+	char       text[64];
+
+	if (arb_msg_tag(m) == TAG_PING && arb_msg_is_request(m)) {
+		arb_reply(ctx, m, TAG_PING, st->name, strlen(st->name));
+	} else if (arb_msg_tag(m) == TAG_DIE && --st->dies == 0) {
+		snprintf(text, sizeof(text), "%.*s", (int) arb_msg_len(m),
+		    (const char *) arb_msg_body(m));
+		arb_actor_exit_error(ctx, 42, text);
+	} else if (arb_msg_tag(m) == ARB_TAG_EXIT
+	    && arb_decode_exit(m, &who, &e) == ARB_OK) {
+		arb_test_emit("victim %s exit_msg kind=%d text=%s node=%u",
+		    st->name, (int) e.kind, e.text, (unsigned) who.node);
+	}
+}
+
+static void
+victim_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
+{
+	victim_st *st = state;
+
+	(void) ctx;
+	arb_test_emit("victim %s terminate kind=%d text=%s", st->name,
+	    (int) why->kind, why->text);
+	free(st);
+}
+
+static const arb_actor_ops victim_ops = {
+	.type = "victim",
+	.init = victim_init,
+	.handle = victim_handle,
+	.terminate = victim_terminate,
+};
+
+// The watcher (arg "t": a thread actor of gw1 that traps exits; "p": a
+// process actor that does not) works through a script on central's
+// victims v1 (ends on its second TAG_DIE), v2 (a process actor) and v3
+// (traps exits), learning each one's exact pid from a call to
+// "NAME@central":
+//   p: link v1, then TAG_DIE to it (v1's end kills it: error boom).
+//   t, first run: monitor v1 twice, demonitor the second, link it, then
+//      TAG_DIE: DOWN (once, the real reason) and EXIT (trap); a monitor
+//      of the ended v1: noproc at once.  Then link v2 and v3, monitor
+//      v3, and end with error{7, w1-quits}: v2 ends with it, v3 (traps)
+//      gets EXIT.
+//   t, its restart: monitor v3 and v2's new incarnation, TAG_DIE to v2:
+//      DOWN boom2 once; central's loss then gives v3's DOWN noconnection
+//      once and no second DOWN of v2.
+// Each step is sent after a call answered (the watch asked for by the
+// monitor or link went ahead of it on the link to central).
+static atomic_int watcher_runs; // thread watchers of this process
+
+typedef struct watcher_st {
+	arb_ctx      *ctx;
+	struct event *tick;
+	bool          thread;
+	bool          cap;   // arg "c": the watch limit's script
+	bool          again; // a restart of the thread watcher
+	bool          busy;
+	int           step;
+	arb_pid       v[4];  // v1..v3 by number, exact
+	uint64_t      ref[8];
+} watcher_st;
+
+static const char *
+watcher_name(const watcher_st *st)
+{
+	return st->cap ? "c" : !st->thread ? "p" : st->again ? "t2" : "t";
+}
+
+static void
+watcher_reply_cb(arb_ctx *ctx, void *arg, const arb_result *r)
+{
+	watcher_st *st = arg;
+	int         n;
+
+	(void) ctx;
+	st->busy = false;
+	if (r->status != ARB_OK || arb_msg_len(r->reply) != 2) {
+		return; // tried again on the next tick
+	}
+	n = ((const char *) arb_msg_body(r->reply))[1] - '0';
+	if (n >= 1 && n <= 3) {
+		st->v[n] = arb_msg_from(r->reply);
+		st->step++;
+	}
+}
+
+// watcher_call calls victim n (by name until its pid is known): the
+// answer moves the script on.
+static void
+watcher_call(watcher_st *st, int n, bool by_name)
+{
+	char    name[32];
+	arb_pid to = st->v[n];
+
+	if (by_name) {
+		snprintf(name, sizeof(name), "v%d@central", n);
+		if (arb_whereis(st->ctx, name, &to) != ARB_OK) {
+			return;
+		}
+	}
+	st->busy = arb_call(st->ctx, to, TAG_PING, "?", 1, 250,
+	               watcher_reply_cb, st)
+	    == ARB_OK;
+}
+
+static void
+watcher_tick(evutil_socket_t fd, short what, void *arg)
+{
+	watcher_st *st = arg;
+	arb_ctx    *ctx = st->ctx;
+
+	(void) fd;
+	(void) what;
+	if (st->busy) {
+		return;
+	}
+	if (st->cap) {
+		switch (st->step) {
+		case 0: watcher_call(st, 1, true); return;
+		case 1: watcher_call(st, 2, true); return;
+		case 2:
+			// central takes one watch from this node: v2's is
+			// refused (DOWN at once, its reason says so); a second
+			// monitor of v1 needs no second watch.
+			ARB_PASS(arb_monitor(ctx, st->v[1], &st->ref[1]));
+			ARB_PASS(arb_monitor(ctx, st->v[2], &st->ref[2]));
+			ARB_PASS(arb_monitor(ctx, st->v[1], &st->ref[3]));
+			st->step++;
+			return;
+		case 3: return; // waits for ref 2's DOWN
+		case 4:
+			arb_send_copy(ctx, st->v[1], TAG_DIE, "boom", 4);
+			st->step++;
+			return;
+		case 5: return; // waits for ref 1's DOWN
+		case 6:
+			// v1's watch is gone with it: v2's is taken now.
+			ARB_PASS(arb_monitor(ctx, st->v[2], &st->ref[4]));
+			st->step++;
+			return;
+		case 7: watcher_call(st, 2, false); return;
+		case 8:
+			arb_send_copy(ctx, st->v[2], TAG_DIE, "boom2", 5);
+			st->step++;
+			return;
+		case 9: return; // waits for ref 4's DOWN
+		case 10: watcher_call(st, 1, true); return; // v1 restarted
+		case 11:
+			// A watch central holds when this node is lost.
+			ARB_PASS(arb_monitor(ctx, st->v[1], &st->ref[5]));
+			st->step++;
+			return;
+		case 12: watcher_call(st, 1, false); return;
+		case 13:
+			arb_test_emit("watcher c holds v1");
+			st->step++;
+			return;
+		}
+		return;
+	}
+	if (!st->thread) {
+		switch (st->step) {
+		case 0: watcher_call(st, 1, true); return;
+		case 1:
+			arb_test_emit("watcher p link rv=%s",
+			    arb_err_name(arb_link(ctx, st->v[1])));
+			st->step++;
+			return;
+		case 2: watcher_call(st, 1, false); return;
+		case 3:
+			arb_send_copy(ctx, st->v[1], TAG_DIE, "boom", 4);
+			arb_test_emit("watcher p sent die");
+			st->step++;
+			return;
+		}
+		return;
+	}
+	if (st->again) {
+		switch (st->step) {
+		case 0: watcher_call(st, 3, true); return;
+		case 1: watcher_call(st, 2, true); return;
+		case 2:
+			ARB_PASS(arb_monitor(ctx, st->v[3], &st->ref[5]));
+			ARB_PASS(arb_monitor(ctx, st->v[2], &st->ref[6]));
+			st->step++;
+			return;
+		case 3: watcher_call(st, 2, false); return;
+		case 4:
+			arb_send_copy(ctx, st->v[2], TAG_DIE, "boom2", 5);
+			arb_test_emit("watcher t2 sent die");
+			st->step++;
+			return;
+		}
+		return;
+	}
+	switch (st->step) {
+	case 0: watcher_call(st, 1, true); return;
+	case 1:
+		ARB_PASS(arb_monitor(ctx, st->v[1], &st->ref[1]));
+		ARB_PASS(arb_monitor(ctx, st->v[1], &st->ref[2]));
+		ARB_PASS(arb_demonitor(ctx, st->ref[2]));
+		ARB_PASS(arb_link(ctx, st->v[1]));
+		st->step++;
+		return;
+	case 2: watcher_call(st, 1, false); return;
+	case 3:
+		arb_send_copy(ctx, st->v[1], TAG_DIE, "boom", 4);
+		arb_test_emit("watcher t sent die");
+		st->step++;
+		return;
+	case 4: return; // waits for v1's DOWN and EXIT (handle)
+	case 5: watcher_call(st, 2, true); return;
+	case 6: watcher_call(st, 3, true); return;
+	case 7:
+		ARB_PASS(arb_link(ctx, st->v[2]));
+		ARB_PASS(arb_link(ctx, st->v[3]));
+		ARB_PASS(arb_monitor(ctx, st->v[3], &st->ref[4]));
+		st->step++;
+		return;
+	case 8: watcher_call(st, 2, false); return;
+	case 9: watcher_call(st, 3, false); return;
+	case 10:
+		arb_test_emit("watcher t quits");
+		arb_actor_exit_error(ctx, 7, "w1-quits");
+		st->step++;
+		return;
+	}
+}
+
+static void
+watcher_handle(arb_ctx *ctx, void *state, const arb_msg *m)
+{
+	watcher_st *st = state;
+	arb_pid     who;
+	arb_exit    e;
+	int         i, which = 0;
+
+	if (arb_decode_exit(m, &who, &e) != ARB_OK) {
+		return;
+	}
+	for (i = 1; i <= 3; i++) {
+		if (arb_pid_eq(who, st->v[i])) {
+			which = i;
+		}
+	}
+	if (arb_msg_tag(m) == ARB_TAG_EXIT) {
+		arb_test_emit("watcher %s exit_msg v%d kind=%d text=%s",
+		    watcher_name(st), which, (int) e.kind, e.text);
+		return;
+	}
+	for (i = 1; i < 8; i++) {
+		if (st->ref[i] != 0 && st->ref[i] == arb_msg_ref(m)) {
+			break;
+		}
+	}
+	arb_test_emit("watcher %s down ref=%d v%d kind=%d text=%s",
+	    watcher_name(st), i, which, (int) e.kind, e.text);
+	if (st->cap) {
+		if ((i == 2 && st->step == 3) || (i == 1 && st->step == 5)
+		    || (i == 4 && st->step == 9)) {
+			st->step++;
+		}
+		return;
+	}
+	if (!st->again && i == 1) {
+		// v1 has ended: a monitor of it now fires noproc at once.
+		ARB_PASS(arb_monitor(ctx, st->v[1], &st->ref[3]));
+	}
+	if (!st->again && i == 3 && st->step == 4) {
+		st->step++;
+	}
+}
+
+static int
+watcher_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
+{
+	watcher_st    *st = calloc(1, sizeof(*st));
+	struct timeval tv = { 0, 20000 };
+
+	if (st == NULL || len != 1) {
+		free(st);
+		return ARB_EINVAL;
+	}
+	st->ctx = ctx;
+	st->thread = ((const char *) arg)[0] != 'p';
+	st->cap = ((const char *) arg)[0] == 'c';
+	if (st->thread && !st->cap) {
+		st->again = atomic_fetch_add(&watcher_runs, 1) > 0;
+		arb_trap_exit(ctx, !st->again);
+	}
+	*statep = st;
+	st->tick = event_new(arb_base(ctx), -1, EV_PERSIST, watcher_tick, st);
+	if (st->tick == NULL) {
+		free(st);
+		return ARB_ENOMEM;
+	}
+	event_add(st->tick, &tv);
+	arb_test_emit("watcher %s up", watcher_name(st));
+	return ARB_OK;
+}
+
+static void
+watcher_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
+{
+	watcher_st *st = state;
+
+	(void) ctx;
+	arb_test_emit("watcher %s terminate kind=%d text=%s",
+	    watcher_name(st), (int) why->kind, why->text);
+	event_free(st->tick);
+	free(st);
+}
+
+static const arb_actor_ops watcher_ops = {
+	.type = "watcher",
+	.init = watcher_init,
+	.handle = watcher_handle,
+	.terminate = watcher_terminate,
+};
+
 // args: name port peer_name peer_port secret type [arg]: a node whose
 // root has one thread child of that type.
 static int
@@ -691,9 +1057,11 @@ run_main(int argc, char **argv)
 	arb_node_peer  peer;
 	arb_node_opts  o = { 0 };
 	arb_node      *node;
-	arb_child_spec c = { .name = "w", .isolation = ARB_THREAD };
-	arb_sup_spec   sp = { .strategy = ARB_ONE_FOR_ONE };
-	int            code = -1, rv;
+	arb_child_spec c[4] = { { .name = "w", .isolation = ARB_THREAD } };
+	arb_sup_spec   sp = { .strategy = ARB_ONE_FOR_ONE, .intensity = 10,
+		  .period_ms = 5000 };
+	char           names[4][8];
+	int            code = -1, rv, i, n = 0;
 	FILE          *f;
 
 	if (argc < 7) {
@@ -727,23 +1095,34 @@ run_main(int argc, char **argv)
 	o.peers = &peer;
 	o.npeers = 1;
 	o.cookie_file = cookie;
+	if (getenv("PEERS_WATCH_MAX") != NULL) {
+		o.watch_max = atoi(getenv("PEERS_WATCH_MAX"));
+	}
 	// "p:TYPE": a process actor (it reaches the other node through
-	// this node's relay).
-	c.type = argv[6];
-	if (strncmp(c.type, "p:", 2) == 0) {
-		c.type += 2;
-		c.isolation = ARB_PROCESS;
+	// this node's relay).  More children: TYPE ARG pairs (w2, w3...).
+	for (i = 6; i < argc && n < 4; i += 2, n++) {
+		c[n] = c[0];
+		snprintf(names[n], sizeof(names[n]), n == 0 ? "w" : "w%d",
+		    n + 1);
+		c[n].name = names[n];
+		c[n].type = argv[i];
+		if (strncmp(c[n].type, "p:", 2) == 0) {
+			c[n].type += 2;
+			c[n].isolation = ARB_PROCESS;
+		}
+		if (i + 1 < argc) {
+			c[n].arg = argv[i + 1];
+			c[n].arg_len = strlen(argv[i + 1]);
+		}
 	}
-	if (argc > 7) {
-		c.arg = argv[7];
-		c.arg_len = strlen(argv[7]);
-	}
-	sp.children = &c;
-	sp.nchildren = 1;
+	sp.children = c;
+	sp.nchildren = n;
 	arb_actor_type_register(&echo_ops);
 	arb_actor_type_register(&pinger_ops);
 	arb_actor_type_register(&flooder_ops);
 	arb_actor_type_register(&namer_ops);
+	arb_actor_type_register(&victim_ops);
+	arb_actor_type_register(&watcher_ops);
 	if ((rv = arb_node_open(&node, &o)) != 0) {
 		arb_test_emit("open failed: %s", arb_strerror(rv));
 		return 1;
@@ -754,11 +1133,14 @@ run_main(int argc, char **argv)
 
 		arb_node_stats_get(node, &ns);
 		arb_test_emit("node dead_letters=%llu refused=%llu "
-		              "backoff_refused=%llu backoff_evicted=%llu",
+		              "backoff_refused=%llu backoff_evicted=%llu "
+		              "watches=%llu watches_refused=%llu",
 		    (unsigned long long) ns.dead_letters,
 		    (unsigned long long) ns.links_refused,
 		    (unsigned long long) ns.link_backoff_refused,
-		    (unsigned long long) ns.link_backoff_evicted);
+		    (unsigned long long) ns.link_backoff_evicted,
+		    (unsigned long long) ns.peer_watches,
+		    (unsigned long long) ns.peer_watches_refused);
 	}
 	arb_node_close(node);
 	arb_test_emit("node exit_code=%d rv=%s", code, arb_err_name(rv));
@@ -837,7 +1219,11 @@ wait_count(arb_test_proc *p, const char *needle, int want)
 	int64_t end = arb_test_now_ms() + WAIT_MS;
 
 	while (arb_test_count(p, needle) < want) {
-		assert_true(arb_test_now_ms() < end);
+		if (arb_test_now_ms() >= end) {
+			fprintf(stderr, "no %d lines with \"%s\" in:\n%s\n", want,
+			    needle, p->out);
+			fail();
+		}
 		arb_test_try_expect(p, "", 50);
 	}
 }
@@ -1701,7 +2087,176 @@ test_process_actor_reaches_another_node(void **state)
 	arb_test_proc_fini(&a);
 }
 
+// spawn_kids starts node name whose root has the children kids (TYPE
+// ARG pairs, NULL-terminated; names w, w2, w3...).
+static void
+spawn_kids(arb_test_proc *p, const char *name, int port, const char *peer,
+    int peer_port, const char *const *kids)
+{
+	char        ps[16], pps[16];
+	const char *args[16] = { name, ps, peer, pps, SECRET };
+	size_t      i;
+
+	snprintf(ps, sizeof(ps), "%d", port);
+	snprintf(pps, sizeof(pps), "%d", peer_port);
+	for (i = 0; kids[i] != NULL && i < 10; i++) {
+		args[5 + i] = kids[i];
+	}
+	args[5 + i] = NULL;
+	arb_test_spawn(p, "run", args);
+	arb_test_expect(p, "event=peer_listen", WAIT_MS);
+}
+
+// line_of copies the first line of p's output holding needle (read so
+// far) into buf; the test fails when there is none.
+static void
+line_of(arb_test_proc *p, const char *needle, char *buf, size_t len)
+{
+	const char *l = strstr(p->out, needle), *e;
+
+	assert_non_null(l);
+	while (l > p->out && l[-1] != '\n') {
+		l--;
+	}
+	e = strchr(l, '\n');
+	assert_non_null(e);
+	snprintf(buf, len, "%.*s", (int) (e - l), l);
+}
+
+// A remote actor's own end crosses nodes (docs/multinode.md, "Monitors
+// and links across nodes"): gw1's watchers (a thread actor that traps
+// exits, a process actor that does not) monitor and link central's
+// victims (thread and process actors) by their exact pids; see the
+// watcher's script above.
+static void
+test_remote_exits_reach_monitors_and_links(void **state)
+{
+	arb_test_proc a, b;
+	int           pa = free_port(), pb = free_port();
+	char          buf[512];
+	const char   *kb[] = { "victim", "v1 die2", "p:victim", "v2",
+		  "victim", "v3 trap", NULL };
+	const char   *ka[] = { "watcher", "t", "p:watcher", "p", NULL };
+
+	(void) state;
+	spawn_kids(&b, "central", pb, "gw1", pa, kb);
+	wait_count(&b, "victim v3 up register=ARB_OK", 1);
+	spawn_kids(&a, "gw1", pa, "central", pb, ka);
+
+	// v1's end (error boom, on the second TAG_DIE: after both watchers'
+	// links and monitors): the monitor kept fires once with the real
+	// reason, the demonitored one never; the trapping thread watcher
+	// gets EXIT, the process watcher that does not trap ends with it.
+	wait_count(&a, "watcher t down ref=1 v1", 1);
+	line_of(&a, "watcher t down ref=1 v1", buf, sizeof(buf));
+	assert_int_equal(arb_test_need_field(buf, "kind"), ARB_EXIT_ERROR);
+	assert_non_null(strstr(buf, "text=boom"));
+	wait_count(&a, "watcher t exit_msg v1", 1);
+	line_of(&a, "watcher t exit_msg v1", buf, sizeof(buf));
+	assert_int_equal(arb_test_need_field(buf, "kind"), ARB_EXIT_ERROR);
+	assert_non_null(strstr(buf, "text=boom"));
+	wait_count(&a, "watcher p terminate", 1);
+	line_of(&a, "watcher p terminate", buf, sizeof(buf));
+	assert_int_equal(arb_test_need_field(buf, "kind"), ARB_EXIT_ERROR);
+	assert_non_null(strstr(buf, "text=boom"));
+	// A monitor of the ended v1: noproc at once.
+	wait_count(&a, "watcher t down ref=3 v1", 1);
+	line_of(&a, "watcher t down ref=3 v1", buf, sizeof(buf));
+	assert_int_equal(arb_test_need_field(buf, "kind"), ARB_EXIT_NOPROC);
+
+	// The watcher's own end crosses the other way: v2 (a process actor
+	// that does not trap) ends with its reason, v3 (traps) gets EXIT.
+	wait_count(&b, "victim v2 terminate", 1);
+	line_of(&b, "victim v2 terminate", buf, sizeof(buf));
+	assert_int_equal(arb_test_need_field(buf, "kind"), ARB_EXIT_ERROR);
+	assert_non_null(strstr(buf, "text=w1-quits"));
+	wait_count(&b, "victim v3 exit_msg", 1);
+	line_of(&b, "victim v3 exit_msg", buf, sizeof(buf));
+	assert_int_equal(arb_test_need_field(buf, "kind"), ARB_EXIT_ERROR);
+	assert_non_null(strstr(buf, "text=w1-quits"));
+	assert_int_equal(arb_test_need_field(buf, "node"),
+	    (long) arb__node_id("gw1"));
+
+	// The restarted watcher: v2's new incarnation (a process actor)
+	// ends with boom2, its monitor fires once; then central is lost:
+	// v3's monitor fires noconnection once, v2's never again.
+	wait_count(&a, "watcher t2 down ref=6 v2", 1);
+	line_of(&a, "watcher t2 down ref=6 v2", buf, sizeof(buf));
+	assert_int_equal(arb_test_need_field(buf, "kind"), ARB_EXIT_ERROR);
+	assert_non_null(strstr(buf, "text=boom2"));
+	kill(b.pid, SIGKILL);
+	arb_test_wait_exit(&b, WAIT_MS);
+	arb_test_proc_fini(&b);
+	wait_count(&a, "watcher t2 down ref=5 v3", 1);
+	line_of(&a, "watcher t2 down ref=5 v3", buf, sizeof(buf));
+	assert_int_equal(arb_test_need_field(buf, "kind"), ARB_EXIT_NOCONNECTION);
+	kill(a.pid, SIGTERM);
+	arb_test_wait_exit(&a, WAIT_MS);
+	// Exactly once each, none for the demonitored ref.
+	assert_int_equal(arb_test_count(&a, "watcher t down ref=1 "), 1);
+	assert_int_equal(arb_test_count(&a, "watcher t down ref=2 "), 0);
+	assert_int_equal(arb_test_count(&a, "watcher t down ref=3 "), 1);
+	assert_int_equal(arb_test_count(&a, "watcher t exit_msg v1"), 1);
+	assert_int_equal(arb_test_count(&a, "watcher t2 down ref=6 "), 1);
+	assert_int_equal(arb_test_count(&a, "watcher t2 down ref=5 "), 1);
+	arb_test_proc_fini(&a);
+}
+
+// A peer cannot make a node hold more than watch_max watches of its
+// actors (here 1): the next is refused at once (DOWN whose reason says
+// so), counted and logged; a watch ends with its actor, and the next one
+// is taken again.
+static void
+test_watches_are_capped_per_peer(void **state)
+{
+	arb_test_proc a, b;
+	int           pa = free_port(), pb = free_port();
+	char          buf[512];
+	const char   *kb[] = { "victim", "v1", "victim", "v2", NULL };
+	const char   *ka[] = { "watcher", "c", NULL };
+
+	(void) state;
+	setenv("PEERS_WATCH_MAX", "1", 1);
+	spawn_kids(&b, "central", pb, "gw1", pa, kb);
+	unsetenv("PEERS_WATCH_MAX");
+	wait_count(&b, "victim v2 up register=ARB_OK", 1);
+	spawn_kids(&a, "gw1", pa, "central", pb, ka);
+	wait_count(&a, "watcher c down ref=2 v2", 1);
+	line_of(&a, "watcher c down ref=2 v2", buf, sizeof(buf));
+	assert_int_equal(arb_test_need_field(buf, "kind"), ARB_EXIT_ERROR);
+	assert_non_null(strstr(buf, "text=watch limit reached at node central"));
+	wait_count(&b, "event=watch_refused", 1);
+	line_of(&b, "event=watch_refused", buf, sizeof(buf));
+	assert_int_equal(arb_test_need_field(buf, "limit"), 1);
+	// The watch it holds works: both monitors of v1 fire, once.
+	wait_count(&a, "watcher c down ref=1 v1", 1);
+	line_of(&a, "watcher c down ref=1 v1", buf, sizeof(buf));
+	assert_non_null(strstr(buf, "text=boom"));
+	wait_count(&a, "watcher c down ref=3 v1", 1);
+	// ... and, v1 gone, v2's watch is taken.
+	wait_count(&a, "watcher c down ref=4 v2", 1);
+	line_of(&a, "watcher c down ref=4 v2", buf, sizeof(buf));
+	assert_int_equal(arb_test_need_field(buf, "kind"), ARB_EXIT_ERROR);
+	assert_non_null(strstr(buf, "text=boom2"));
+	// gw1 lost: the watch central holds for it is dropped.
+	wait_count(&a, "watcher c holds v1", 1);
+	kill(a.pid, SIGKILL);
+	arb_test_wait_exit(&a, WAIT_MS);
+	assert_int_equal(arb_test_count(&a, "watcher c down ref=1 "), 1);
+	assert_int_equal(arb_test_count(&a, "watcher c down ref=2 "), 1);
+	arb_test_proc_fini(&a);
+	wait_count(&b, "event=peer_watches_dropped peer=gw1 dropped=1", 1);
+	kill(b.pid, SIGTERM);
+	wait_count(&b, "node dead_letters=", 1);
+	line_of(&b, "node dead_letters=", buf, sizeof(buf));
+	assert_int_equal(arb_test_need_field(buf, "watches_refused"), 1);
+	arb_test_wait_exit(&b, WAIT_MS);
+	arb_test_proc_fini(&b);
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_watches_are_capped_per_peer),
+	cmocka_unit_test(test_remote_exits_reach_monitors_and_links),
 	cmocka_unit_test(test_process_actor_reaches_another_node),
 	cmocka_unit_test(test_names_across_nodes),
 	cmocka_unit_test(test_messages_cross_nodes),
@@ -1718,6 +2273,6 @@ static const struct CMUnitTest tests[] = {
 
 // Types a process actor of this binary may run (it is exec'd anew).
 static const arb_actor_ops *const types[] = { &echo_ops, &pinger_ops,
-	&namer_ops, &flooder_ops, NULL };
+	&namer_ops, &flooder_ops, &victim_ops, &watcher_ops, NULL };
 
 ARB_TEST_MAIN_TYPES("integration.peers", tests, helpers, types)

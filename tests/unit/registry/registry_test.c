@@ -326,6 +326,31 @@ test_a_normal_exit_signals_nobody_but_trappers_hear_it(void **state)
 	arb__reg_close(reg);
 }
 
+// A pair linked twice, from either end (a link across nodes is made on
+// both nodes, and may be asked from both actors), is one link: the exit
+// reaches the other once.
+static void
+test_linking_twice_is_one_link(void **state)
+{
+	arb__reg *reg = reg_new();
+	arb_pid   a, b, c;
+
+	(void) state;
+	a = up(reg, 1, 1, "root/a");
+	b = up(reg, 2, 1, "root/b");
+	c = up(reg, 3, 1, "root/c");
+	ARB_PASS(arb__reg_trap_exit(reg, c, true));
+	ARB_PASS(arb__reg_link(reg, a, b));
+	ARB_PASS(arb__reg_link(reg, b, a));
+	ARB_PASS(arb__reg_link(reg, a, c));
+	ARB_PASS(arb__reg_link(reg, a, c));
+	arb__reg_down(reg, a, &crashed);
+	assert_int_equal(r.nsig, 1); // b, once
+	assert_int_equal(r.n, 1);    // c's EXIT, once
+	assert_true(arb_pid_eq(r.msgs[0].to, c));
+	arb__reg_close(reg);
+}
+
 static void
 test_link_to_a_dead_actor(void **state)
 {
@@ -580,6 +605,7 @@ main(void)
 		cmocka_unit_test(test_a_released_path_stops_resolving),
 		cmocka_unit_test(test_register_refuses_a_live_holder_only),
 		cmocka_unit_test(test_monitors_fire_down_once_with_the_reason),
+		cmocka_unit_test(test_linking_twice_is_one_link),
 		cmocka_unit_test(test_monitor_of_a_dead_actor_fires_noproc_at_once),
 		cmocka_unit_test(test_a_watcher_that_ends_drops_its_monitors),
 		cmocka_unit_test(
