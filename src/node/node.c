@@ -277,9 +277,9 @@ node_tree_ready(void *arg)
 // node_tree_watch / node_tree_link: monitors and links of other nodes'
 // actors reach those nodes (watch.c).
 static bool
-node_tree_watch(void *arg, arb_pid target)
+node_tree_watch(void *arg, arb_pid target, bool on)
 {
-	return arb__watch_ask(arg, target);
+	return arb__watch_ask(arg, target, on);
 }
 
 static void

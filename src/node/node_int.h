@@ -133,16 +133,18 @@ void arb__names_close(arb_node *node);
 #define ARB__TAG_NODE_DOWN   0xFFFF0201u // target ended: why
 #define ARB__TAG_NODE_LINK   0xFFFF0202u // link target with the sender
 #define ARB__TAG_NODE_UNLINK 0xFFFF0203u // unlink them
+#define ARB__TAG_NODE_UNWATCH 0xFFFF0204u // stop watching target
 // The default of arb_node_opts.watch_max: watches one peer may hold here.
 #define ARB__WATCH_MAX 4096
 // arb__watch_open opens the service mailbox on the node loop (watch_max
 // 0: ARB__WATCH_MAX); arb__watch_close closes it and drops every watch.
 int  arb__watch_open(arb_node *node, size_t watch_max);
 void arb__watch_close(arb_node *node);
-// arb__watch_ask asks target's node to report target's end (the tree's
-// watch hook).  false: the request could not leave (the peer is lost or
-// its backlog is full): the entry goes down with noconnection at once.
-bool arb__watch_ask(arb_node *node, arb_pid target);
+// arb__watch_ask asks target's node to report target's end (on), or to
+// stop watching it (the tree's watch hook).  false: the request could not
+// leave (the peer is lost or its backlog is full): the entry goes down
+// with noconnection at once.
+bool arb__watch_ask(arb_node *node, arb_pid target, bool on);
 // arb__watch_link asks target's node to link (on) or unlink target and
 // self (the tree's link hook).
 void arb__watch_link(arb_node *node, arb_pid self, arb_pid target, bool on);

@@ -109,14 +109,14 @@ svc_send(arb_node *node, arb_pid from, arb_pid to, uint32_t tag, arb_pid who,
 }
 
 bool
-arb__watch_ask(arb_node *node, arb_pid target)
+arb__watch_ask(arb_node *node, arb_pid target, bool on)
 {
 	arb_exit none = { .kind = ARB_EXIT_NORMAL };
 	int      rv;
 
 	rv = svc_send(node, svc_pid(0, 0),
-	    svc_pid(target.node, target.creation), ARB__TAG_NODE_WATCH, target,
-	    &none);
+	    svc_pid(target.node, target.creation),
+	    on ? ARB__TAG_NODE_WATCH : ARB__TAG_NODE_UNWATCH, target, &none);
 	arb__outq_flush(node->outq);
 	return rv == ARB_OK;
 }
@@ -245,6 +245,20 @@ svc_watch(arb_node *node, const arb_msg *m, arb_pid asked, size_t peer)
 	node->watches++;
 }
 
+// svc_unwatch: the peer no longer watches asked (nothing there monitors
+// or links it any more).
+static void
+svc_unwatch(arb_node *node, const arb_msg *m, arb_pid asked, size_t peer)
+{
+	arb__watch *w = arb__idmap_get(
+	    &node->watch_by_key, watch_key(m->from.node, asked));
+
+	if (w != NULL && w->peer == peer && arb_pid_eq(w->asked, asked)) {
+		arb__reg_demonitor(node->reg, svc_pid(0, 0), w->ref);
+		watch_free(node, w);
+	}
+}
+
 static void
 svc_rejected(arb_node *node, const arb_msg *m, const char *what)
 {
@@ -273,6 +287,9 @@ svc_one(arb_node *node, const arb_msg *m)
 	switch (m->tag) {
 	case ARB__TAG_NODE_WATCH:
 		svc_watch(node, m, who, (size_t) peer);
+		return;
+	case ARB__TAG_NODE_UNWATCH:
+		svc_unwatch(node, m, who, (size_t) peer);
 		return;
 	case ARB__TAG_NODE_DOWN:
 		// A node reports only its own actors' ends.

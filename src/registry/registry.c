@@ -465,18 +465,46 @@ arb__reg_monitor(
 	return ARB_OK;
 }
 
-void
+arb_pid
 arb__reg_demonitor(arb__reg *reg, arb_pid watcher, uint64_t ref)
 {
 	reg_mon **mp, *m;
+	arb_pid   target;
 
 	for (mp = &reg->mons; (m = *mp) != NULL; mp = &m->next) {
 		if (m->ref == ref && arb_pid_eq(m->watcher, watcher)) {
-			*mp = m->next;
+			target = m->target;
+			*mp    = m->next;
 			arb__free(m);
-			return;
+			return target;
 		}
 	}
+	return ARB_PID_NONE;
+}
+
+bool
+arb__reg_forget_unbound(arb__reg *reg, arb_pid pid)
+{
+	reg_entry *e = reg_entry_of(reg, pid);
+	reg_mon   *m;
+	reg_link  *l;
+
+	if (e == NULL) {
+		return false;
+	}
+	for (m = reg->mons; m != NULL; m = m->next) {
+		if (arb_pid_eq(m->target, e->pid) || arb_pid_eq(m->watcher, e->pid)) {
+			return false;
+		}
+	}
+	for (l = reg->links; l != NULL; l = l->next) {
+		if (arb_pid_eq(l->a, e->pid) || arb_pid_eq(l->b, e->pid)) {
+			return false;
+		}
+	}
+	arb__idmap_del(&reg->entries, reg_key(e->pid));
+	arb__free(e);
+	return true;
 }
 
 int

@@ -101,9 +101,14 @@ void arb__reg_release(arb__reg *reg, const char *name, arb_pid pid);
 // ARB_ENOMEM.
 int arb__reg_monitor(
     arb__reg *reg, arb_pid watcher, arb_pid target, uint64_t *refp);
-// arb__reg_demonitor drops watcher's monitor ref; one that fired or never
-// existed is a harmless no-op.
-void arb__reg_demonitor(arb__reg *reg, arb_pid watcher, uint64_t ref);
+// arb__reg_demonitor drops watcher's monitor ref and returns its target;
+// one that fired or never existed is a harmless no-op (ARB_PID_NONE).
+arb_pid arb__reg_demonitor(arb__reg *reg, arb_pid watcher, uint64_t ref);
+// arb__reg_forget_unbound removes pid's entry, firing nothing, when no
+// monitor or link refers to it any more (an entry standing for another
+// node's actor that nobody here watches now) and returns true; else
+// (bound, or no entry) false.
+bool arb__reg_forget_unbound(arb__reg *reg, arb_pid pid);
 // arb__reg_link links self and target (once: a pair already linked,
 // either way round, stays one link).  A target that is not alive:
 // self gets EXIT (noproc) when it traps exits, else ARB_ENOENT (the

@@ -94,7 +94,20 @@ stree_remote_up(arb__stree *tree, arb_pid target)
 		return true; // no memory: no entry, the monitor says noproc
 	}
 	return tree->hooks.watch == NULL
-	    || tree->hooks.watch(tree->hook_arg, target);
+	    || tree->hooks.watch(tree->hook_arg, target, true);
+}
+
+// stree_remote_unbound: a monitor or link of target went; when target is
+// another node's actor nothing here refers to any more, its entry goes
+// and its node stops watching it (bounded state on both nodes).
+static void
+stree_remote_unbound(arb__stree *tree, arb_pid target)
+{
+	if (!arb__pid_local(target) && !arb_pid_eq(target, ARB_PID_NONE)
+	    && arb__reg_forget_unbound(tree->reg, target)
+	    && tree->hooks.watch != NULL) {
+		tree->hooks.watch(tree->hook_arg, target, false);
+	}
 }
 
 static void
@@ -113,6 +126,7 @@ arb__stree_remote_link(
 	self = arb__reg_current(tree->reg, self);
 	if (!on) {
 		arb__reg_unlink(tree->reg, self, other);
+		stree_remote_unbound(tree, other);
 		return;
 	}
 	if (!arb__reg_alive(tree->reg, self)) {
@@ -191,8 +205,10 @@ arb__stree_service(
 		}
 		return false;
 	case ARB__REQ_DEMONITOR:
-		arb__reg_demonitor(tree->reg, req->self, req->ref);
-		return false; // already fired or unknown: harmless
+		// Already fired or unknown: harmless.
+		stree_remote_unbound(tree,
+		    arb__reg_demonitor(tree->reg, req->self, req->ref));
+		return false;
 	case ARB__REQ_LINK:
 		if (arb__pid_is_name(req->target)) {
 			req->rv = ARB_ENOTSUP;
@@ -216,6 +232,7 @@ arb__stree_service(
 			tree->hooks.link(
 			    tree->hook_arg, req->self, req->target, false);
 		}
+		stree_remote_unbound(tree, req->target);
 		return false;
 	case ARB__REQ_TRAP_EXIT:
 		req->rv = arb__reg_trap_exit(tree->reg, req->self, req->flag);

@@ -126,10 +126,12 @@ typedef struct arb__stree_hooks {
 	void (*exited)(void *arg, const arb_exit *why); // the root ended
 	void (*stop_began)(void *arg); // the tree began to stop (once)
 	// A monitor or link of target, an actor of another node, is being
-	// made and no entry stood for it: ask its node to report its end
-	// (docs/multinode.md).  false: not asked (the entry goes down with
-	// noconnection at once).  NULL: only node loss ends such entries.
-	bool (*watch)(void *arg, arb_pid target);
+	// made and no entry stood for it (on): ask its node to report its
+	// end (docs/multinode.md); false: not asked (the entry goes down
+	// with noconnection at once).  Or (!on) the last monitor or link of
+	// it is gone, and so its entry: its node may stop watching it.
+	// NULL: only node loss ends such entries.
+	bool (*watch)(void *arg, arb_pid target, bool on);
 	// self (an actor of this node) linked (on) or unlinked target, an
 	// actor of another node: that node makes the same link, so each
 	// side's exit reaches the other (docs/multinode.md).  NULL: links

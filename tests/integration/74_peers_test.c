@@ -847,9 +847,13 @@ watcher_tick(evutil_socket_t fd, short what, void *arg)
 		case 0: watcher_call(st, 1, true); return;
 		case 1: watcher_call(st, 2, true); return;
 		case 2:
-			// central takes one watch from this node: v2's is
-			// refused (DOWN at once, its reason says so); a second
-			// monitor of v1 needs no second watch.
+			// central takes one watch from this node.  v2's first
+			// one ends with its demonitor (UNWATCH), so v1's is
+			// taken; v2's next is refused (DOWN at once, its reason
+			// says so); a second monitor of v1 needs no second
+			// watch.
+			ARB_PASS(arb_monitor(ctx, st->v[2], &st->ref[7]));
+			ARB_PASS(arb_demonitor(ctx, st->ref[7]));
 			ARB_PASS(arb_monitor(ctx, st->v[1], &st->ref[1]));
 			ARB_PASS(arb_monitor(ctx, st->v[2], &st->ref[2]));
 			ARB_PASS(arb_monitor(ctx, st->v[1], &st->ref[3]));
@@ -2204,8 +2208,8 @@ test_remote_exits_reach_monitors_and_links(void **state)
 
 // A peer cannot make a node hold more than watch_max watches of its
 // actors (here 1): the next is refused at once (DOWN whose reason says
-// so), counted and logged; a watch ends with its actor, and the next one
-// is taken again.
+// so), counted and logged; a watch ends with the last demonitor of its
+// actor there, or with the actor, and the next one is taken again.
 static void
 test_watches_are_capped_per_peer(void **state)
 {
@@ -2244,6 +2248,7 @@ test_watches_are_capped_per_peer(void **state)
 	arb_test_wait_exit(&a, WAIT_MS);
 	assert_int_equal(arb_test_count(&a, "watcher c down ref=1 "), 1);
 	assert_int_equal(arb_test_count(&a, "watcher c down ref=2 "), 1);
+	assert_int_equal(arb_test_count(&a, "watcher c down ref=7 "), 0);
 	arb_test_proc_fini(&a);
 	wait_count(&b, "event=peer_watches_dropped peer=gw1 dropped=1", 1);
 	kill(b.pid, SIGTERM);

@@ -396,6 +396,36 @@ test_trap_exit_asked_during_init_applies_once_up(void **state)
 	arb__reg_close(reg);
 }
 
+// An entry nothing refers to any more is forgotten silently (the entry
+// of another node's actor after its last demonitor or unlink); one still
+// monitored or linked is kept.
+static void
+test_an_unbound_entry_is_forgotten(void **state)
+{
+	arb__reg *reg = reg_new();
+	arb_pid   a, b, c;
+	uint64_t  m;
+
+	(void) state;
+	a = up(reg, 1, 1, "root/a");
+	b = up(reg, 2, 1, "root/b");
+	c = up(reg, 3, 1, "root/c");
+	ARB_PASS(arb__reg_monitor(reg, a, b, &m));
+	ARB_PASS(arb__reg_link(reg, a, c));
+	assert_false(arb__reg_forget_unbound(reg, b)); // monitored
+	assert_false(arb__reg_forget_unbound(reg, c)); // linked
+	assert_true(arb_pid_eq(arb__reg_demonitor(reg, a, m), b));
+	assert_true(arb_pid_eq(arb__reg_demonitor(reg, a, m), ARB_PID_NONE));
+	arb__reg_unlink(reg, a, c);
+	assert_true(arb__reg_forget_unbound(reg, b));
+	assert_false(arb__reg_alive(reg, b));
+	assert_false(arb__reg_forget_unbound(reg, b)); // no entry
+	assert_true(arb__reg_forget_unbound(reg, c));
+	assert_int_equal(r.n, 0); // nothing fired
+	assert_int_equal(r.nsig, 0);
+	arb__reg_close(reg);
+}
+
 static void
 test_a_lost_peer_takes_its_entries_down_with_noconnection(void **state)
 {
@@ -606,6 +636,7 @@ main(void)
 		cmocka_unit_test(test_register_refuses_a_live_holder_only),
 		cmocka_unit_test(test_monitors_fire_down_once_with_the_reason),
 		cmocka_unit_test(test_linking_twice_is_one_link),
+		cmocka_unit_test(test_an_unbound_entry_is_forgotten),
 		cmocka_unit_test(test_monitor_of_a_dead_actor_fires_noproc_at_once),
 		cmocka_unit_test(test_a_watcher_that_ends_drops_its_monitors),
 		cmocka_unit_test(
