@@ -300,10 +300,42 @@ ospid(const rig *r, const char *path)
 	return atoi(o + 8);
 }
 
+// isolation_is checks that the MQTT clients and serial readers run as
+// the tree's COLLECTOR_ISOLATION says (/api/tree), and the store as a
+// process whatever it says.
+static void
+isolation_is(const rig *r, const char *iso)
+{
+	static const char *const paths[] = { "root/uplink/mqtt",
+		"root/inputs/sensors", "root/inputs/s1", "root/inputs/s2",
+		"root/store" };
+	static char body[1 << 17];
+	char        key[128], want[64];
+	const char *p, *next;
+	size_t      i;
+
+	assert_int_equal(http_get(r, "/api/tree", body, sizeof(body)), 200);
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		snprintf(key, sizeof(key), "{\"path\":\"%s\"", paths[i]);
+		snprintf(want, sizeof(want), "\"isolation\":\"%s\"",
+		    strcmp(paths[i], "root/store") == 0 ? "process" : iso);
+		if ((p = strstr(body, key)) == NULL) {
+			fail_msg("%s not in /api/tree: %s", paths[i], body);
+		}
+		next = strstr(p + 1, "{\"path\":");
+		p    = strstr(p, want);
+		if (p == NULL || (next != NULL && p > next)) {
+			fail_msg("%s: expected %s in /api/tree: %s", paths[i], want,
+			    body);
+		}
+	}
+}
+
 static void
 node_start(rig *r, bool fresh)
 {
-	char        env[10][300];
+	char        env[11][300];
+	const char *iso = getenv("COLLECTOR_TEST_ISOLATION");
 	const char *args[16];
 	int         i, n = 0;
 	char        buf[256];
@@ -326,6 +358,9 @@ node_start(rig *r, bool fresh)
 	    getenv("COLLECTOR_TEST_LOG_LEVEL") != NULL
 	        ? getenv("COLLECTOR_TEST_LOG_LEVEL")
 	        : "warn");
+	if (iso != NULL) { // the tree's COLLECTOR_ISOLATION (README.md)
+		snprintf(env[n++], 300, "COLLECTOR_ISOLATION=%s", iso);
+	}
 	for (i = 0; i < n; i++) {
 		args[i] = env[i];
 	}
@@ -342,6 +377,9 @@ node_start(rig *r, bool fresh)
 		        != NULL) {
 			fail_msg("the collector did not come up:\n%s", r->node.out);
 		}
+	}
+	if (iso != NULL) {
+		isolation_is(r, iso);
 	}
 }
 
