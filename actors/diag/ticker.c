@@ -144,6 +144,7 @@ ticker_tick_cb(evutil_socket_t fd, short what, void *arg)
 			    t->target, arb_err_name(rv));
 		}
 		t->failing = true;
+		t->seq--; // not sent: the next tick tries this number again
 		return;
 	}
 	t->failing = false;

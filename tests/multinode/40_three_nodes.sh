@@ -6,7 +6,8 @@
 # to root/sink@n3 (its own tag per gateway) as calls; the central's echo
 # sink logs each one and answers it.  Every message of both gateways
 # arrives (tags counted at n3) and every call is answered across the
-# link (replies counted at each gateway), none fails.
+# link (replies counted at each gateway), none fails -- though the
+# gateways start before n3 and their first sends find no link.
 # The name is resolved by n3 when each message arrives (docs/multinode.md,
 # "Addressing actors by name@node").
 set -u
@@ -33,10 +34,14 @@ for i in 1 2; do
       config: {target: root/sink@n3, interval: 50ms, tag: 1$i, body: n$i,
                call: true, timeout: 2s, count: $COUNT, log: true}"
 done
-mn_start 3
-mn_wait_up 3
+# The gateways start first: n3 is a peer that joins later, so their
+# first sends fail (its link is not up) and are tried again at the next
+# tick; once n3 is up, every one of the COUNT numbered messages arrives.
 for i in 1 2; do mn_start "$i"; done
 for i in 1 2; do mn_wait_up "$i"; done
+for i in 1 2; do mn_wait_log "$i" "event=send_failed"; done
+mn_start 3
+mn_wait_up 3
 for i in 1 2; do
 	end=$(mn_deadline 20)
 	while [ "$(grep -c "event=msg tag=1$i " "$MN_DIR/n3/log")" -lt "$COUNT" ]; do
