@@ -641,6 +641,18 @@ typedef struct arb_node_stats {
 	                           // (their monitors and links across nodes)
 	uint64_t peer_watches_refused; // watches refused: a peer at its
 	                               // arb_node_opts.watch_max
+	// The agent (remote children this node runs for other nodes'
+	// supervisors; docs/supervision.md "Remote children"):
+	uint64_t agent_children;        // running or starting now (a gauge)
+	uint64_t agent_orphans_stopped; // stopped after the orphan grace
+	uint64_t agent_fenced;          // STARTs refused: an older fence
+	uint64_t agent_reports_pending; // reports not acknowledged yet (gauge)
+	uint64_t agent_reports_resent;  // reports sent again, not acknowledged
+	uint64_t agent_reports_stale;   // reports dropped: superseded by a
+	                                // newer generation, or for an ended
+	                                // incarnation of the supervisor's node
+	uint64_t agent_reports_dropped; // reports dropped: more than 256 for
+	                                // one node waiting (or no memory)
 } arb_node_stats;
 
 // arb_node_stats_get fills *st with the node's counters.  Actors that run

@@ -1212,4 +1212,5 @@ arb_node_stats_get(arb_node *node, arb_node_stats *st)
 	st->peer_watches = node->watches;
 	st->peer_watches_refused = node->watch_refused;
 	st->log_dropped     = arb__log_dropped();
+	arb__remote_stats(node, st);
 }

@@ -108,6 +108,8 @@ void arb__remote_peer_down(arb_node *node, uint32_t node_id, const char *name);
 // arb__remote_peer_up: the peer node_id is up: starts that wait for it
 // are sent.
 void arb__remote_peer_up(arb_node *node, uint32_t node_id);
+// arb__remote_stats adds the agent's counters (the agent_* fields).
+void arb__remote_stats(arb_node *node, arb_node_stats *st);
 
 // --- rundir.c: run directories of live and dead nodes ---------------------
 // arb__rundir_clean_stale removes the run directories that nodes now gone

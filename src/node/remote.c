@@ -38,12 +38,14 @@
 
 #define TAG_START (ARB_TAG_SYSTEM + 0x100u) // driver -> agent
 #define TAG_STOP  (ARB_TAG_SYSTEM + 0x101u)
+#define TAG_ACK   (ARB_TAG_SYSTEM + 0x102u) // a report taken
 #define TAG_READY (ARB_TAG_SYSTEM + 0x110u) // agent -> driver
 #define TAG_FAIL  (ARB_TAG_SYSTEM + 0x111u)
 #define TAG_EXIT  (ARB_TAG_SYSTEM + 0x112u)
 
 #define AGENT_RETRY_MS 20  // a busy root: the agent's next try
-#define RESEND_MS      500 // a START not answered: sent again
+#define RESEND_MS      500 // a START or report not answered: sent again
+#define REPORTS_MAX    256 // reports kept for one supervisor's node
 
 // What the agent runs for one supervisor's child.
 typedef enum rc_state {
@@ -70,7 +72,23 @@ typedef struct rc {
 	arb_child_spec spec;    // RC_QUEUED: what to start (owned)
 	struct event *orphan_ev; // armed while the supervisor's node is lost
 	struct rc   *after;     // the START that supersedes this one
+	bool         orphaned;  // stopped by the orphan grace
 } rc;
+
+// A report (READY / FAIL / EXIT) for a supervisor, kept until that
+// supervisor's node acknowledges it (TAG_ACK): sent at once when the link
+// to its node is up, again every RESEND_MS and at the node's UP.  A report
+// to an incarnation the node no longer has is dropped (stale).
+typedef struct rpt {
+	struct rpt *next;
+	arb_pid     to;      // the supervisor node's agent (its creation)
+	uint32_t    tag;
+	uint32_t    gen;
+	char        key[256];
+	bool        has_why;
+	arb_exit    why;
+	int64_t     sent_ms; // last sent (0: never)
+} rpt;
 
 static struct {
 	arb_node      *node;
@@ -81,6 +99,11 @@ static struct {
 	struct event  *retry_ev;
 	struct event  *resend_ev; // STARTs not answered yet, again
 	int            orphan_grace_ms;
+	rpt           *rpts;      // oldest first
+	struct {
+		uint64_t orphans_stopped, fenced;
+		uint64_t reports_resent, reports_stale, reports_dropped;
+	} st;
 } A;
 
 static arb_node *
@@ -294,6 +317,18 @@ driver_report(arb_node *node, const arb_msg *m)
 	}
 	memcpy(key, s, n);
 	key[n] = '\0';
+	{
+		// Taken (applied or old news): the agent may forget it.
+		arb__buf b = { 0 };
+
+		if ((arb__mp_put_array(&b, 3) | arb__mp_put_str(&b, key, n)
+		        | arb__mp_put_uint(&b, gen)
+		        | arb__mp_put_uint(&b, m->tag))
+		    == 0) {
+			send_to(node, m->from, TAG_ACK, &b);
+		}
+		arb__buf_fini(&b);
+	}
 	if (node->tree.root == NULL
 	    || (c = arb__sup_lookup(node->tree.root, key)) == NULL
 	    || c->drv != &arb__drv_remote
@@ -447,22 +482,180 @@ rc_unlink(rc *x)
 	}
 }
 
-static void
-agent_report(rc *x, uint32_t tag, const arb_exit *why)
+static int
+report_send(arb_node *node, rpt *r)
 {
 	arb__buf b = { 0 };
 	int      rv;
 
-	rv = arb__mp_put_array(&b, why != NULL ? 5 : 2)
-	    | arb__mp_put_str(&b, x->key, strlen(x->key))
-	    | arb__mp_put_uint(&b, x->gen);
-	if (why != NULL) {
-		rv |= put_exit(&b, why);
+	rv = arb__mp_put_array(&b, r->has_why ? 5 : 2)
+	    | arb__mp_put_str(&b, r->key, strlen(r->key))
+	    | arb__mp_put_uint(&b, r->gen);
+	if (r->has_why) {
+		rv |= put_exit(&b, &r->why);
 	}
-	if (rv == 0) {
-		send_to(A.node, x->sup_agent, tag, &b);
+	if (rv == 0 && (rv = send_to(node, r->to, r->tag, &b)) == ARB_OK) {
+		if (r->sent_ms != 0) {
+			A.st.reports_resent++;
+		}
+		r->sent_ms = arb__now_ms();
 	}
 	arb__buf_fini(&b);
+	return rv;
+}
+
+static void
+report_unlink(rpt *r)
+{
+	rpt **pp;
+
+	for (pp = &A.rpts; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == r) {
+			*pp = r->next;
+			return;
+		}
+	}
+}
+
+// report_add keeps a report for to until it is acknowledged, and sends
+// it now if the link to its node is up.  The same report twice is kept
+// once; a report of a newer generation of the same child makes the older
+// ones of that child stale (the supervisor no longer wants them: it sent
+// the newer START); beyond REPORTS_MAX for one node the oldest goes,
+// counted and logged.
+static void
+report_add(arb_pid to, const char *key, uint32_t gen, uint32_t tag,
+    const arb_exit *why)
+{
+	rpt  *r, *next, *oldest = NULL, **tail = &A.rpts;
+	size_t n = 0;
+
+	for (r = A.rpts; r != NULL; r = next) {
+		next = r->next;
+		if (r->to.node != to.node || strcmp(r->key, key) != 0) {
+			if (r->to.node == to.node) {
+				n++;
+				oldest = oldest != NULL ? oldest : r;
+			}
+			continue;
+		}
+		if (r->tag == tag && r->gen == gen
+		    && r->to.creation == to.creation) {
+			report_send(A.node, r); // already kept: again now
+			return;
+		}
+		if (r->gen < gen || r->to.creation != to.creation) {
+			report_unlink(r);
+			arb__free(r);
+			A.st.reports_stale++;
+			continue;
+		}
+		n++;
+		oldest = oldest != NULL ? oldest : r;
+	}
+	if (n >= REPORTS_MAX && oldest != NULL) {
+		arb__log(ARB_LOG_WARN, NULL,
+		    "event=agent_report_dropped sup_node=%08x child=%s "
+		    "generation=%u reason=\"more than %d reports waiting\"",
+		    (unsigned) to.node, oldest->key, (unsigned) oldest->gen,
+		    REPORTS_MAX);
+		report_unlink(oldest);
+		arb__free(oldest);
+		A.st.reports_dropped++;
+	}
+	if ((r = arb__alloc(sizeof(*r))) == NULL) {
+		A.st.reports_dropped++;
+		arb__log(ARB_LOG_ERROR, NULL,
+		    "event=agent_report_dropped child=%s generation=%u "
+		    "reason=\"out of memory\"",
+		    key, (unsigned) gen);
+		return;
+	}
+	memset(r, 0, sizeof(*r));
+	r->to  = to;
+	r->tag = tag;
+	r->gen = gen;
+	snprintf(r->key, sizeof(r->key), "%s", key);
+	if (why != NULL) {
+		r->has_why = true;
+		r->why     = *why;
+	}
+	while (*tail != NULL) {
+		tail = &(*tail)->next;
+	}
+	*tail = r;
+	report_send(A.node, r);
+}
+
+// reports_flush sends again the reports for node_id (0: every node) not
+// acknowledged within RESEND_MS (all: every one), and drops those for an
+// incarnation that node no longer has.
+
+static void
+reports_flush(uint32_t node_id, bool all)
+{
+	rpt    *r, *next;
+	int64_t now = arb__now_ms();
+
+	for (r = A.rpts; r != NULL; r = next) {
+		char     name[64];
+		uint32_t cr;
+
+		next = r->next;
+		if (node_id != 0 && r->to.node != node_id) {
+			continue;
+		}
+		if ((cr = peer_creation(r->to.node, name, sizeof(name))) == 0) {
+			continue; // its node is not up: kept
+		}
+		if (cr != r->to.creation) {
+			arb__log(ARB_LOG_INFO, NULL,
+			    "event=agent_report_stale sup_node=%s child=%s "
+			    "generation=%u reason=\"the supervisor's node "
+			    "restarted\"",
+			    name, r->key, (unsigned) r->gen);
+			report_unlink(r);
+			arb__free(r);
+			A.st.reports_stale++;
+			continue;
+		}
+		if (all || r->sent_ms == 0 || now - r->sent_ms >= RESEND_MS) {
+			report_send(A.node, r);
+		}
+	}
+}
+
+// agent_ack: the supervisor's node took a report: forget it.
+static void
+agent_ack(const arb_msg *m)
+{
+	arb__mp_rd     r = { m->body, m->len };
+	const uint8_t *key;
+	size_t         nk;
+	uint32_t       n;
+	uint64_t       gen, tag;
+	rpt           *x;
+
+	if (!arb__mp_get_array(&r, &n) || n < 3 || !arb__mp_get_str(&r, &key, &nk)
+	    || !arb__mp_get_uint(&r, UINT32_MAX, &gen)
+	    || !arb__mp_get_uint(&r, UINT32_MAX, &tag)) {
+		return;
+	}
+	for (x = A.rpts; x != NULL; x = x->next) {
+		if (x->to.node == m->from.node && x->to.creation == m->from.creation
+		    && x->gen == gen && x->tag == tag && strlen(x->key) == nk
+		    && memcmp(x->key, key, nk) == 0) {
+			report_unlink(x);
+			arb__free(x);
+			return;
+		}
+	}
+}
+
+static void
+agent_report(rc *x, uint32_t tag, const arb_exit *why)
+{
+	report_add(x->sup_agent, x->key, x->gen, tag, why);
 }
 
 // agent_refuse answers a START that will not run (fence, bad spec).
@@ -662,6 +855,7 @@ agent_start(const arb_msg *m)
 		    "event=agent_fenced child=%s generation=%u "
 		    "reason=\"not the supervisor node's current incarnation\"",
 		    k, (unsigned) gen);
+		A.st.fenced++;
 		agent_refuse(m->from, k, (uint32_t) gen,
 		    "fenced: not the current incarnation of its node");
 		return;
@@ -682,6 +876,7 @@ agent_start(const arb_msg *m)
 		    "event=agent_fenced sup_node=%s child=%s generation=%u "
 		    "running=%u reason=\"an older generation\"",
 		    sup_name, k, (unsigned) gen, (unsigned) old->gen);
+		A.st.fenced++;
 		agent_refuse(m->from, k, (uint32_t) gen,
 		    "fenced: an older generation than the one running");
 		return;
@@ -798,6 +993,14 @@ agent_down(const arb_msg *m)
 	        != ARB_OK) {
 		return;
 	}
+	if (x->orphaned && why.kind == ARB_EXIT_SHUTDOWN) {
+		// Stopped because its supervisor's node was unreachable, not
+		// by its supervisor's choice: a transient child is restarted.
+		A.st.orphans_stopped++;
+		noconnection(&why, x->sup_name, "unreachable: stopped as an orphan");
+	} else if (x->orphaned) {
+		A.st.orphans_stopped++;
+	}
 	arb__log(ARB_LOG_INFO, x->lpath,
 	    "event=agent_exit sup_node=%s child=%s generation=%u reason=%s",
 	    x->sup_name, x->key, (unsigned) x->gen, arb_exit_kind_name(why.kind));
@@ -821,6 +1024,7 @@ agent_orphan_cb(evutil_socket_t fd, short what, void *arg)
 	arb__log(ARB_LOG_WARN, x->lpath,
 	    "event=orphan_stop sup_node=%s child=%s generation=%u grace_ms=%d",
 	    x->sup_name, x->key, (unsigned) x->gen, A.orphan_grace_ms);
+	x->orphaned = true;
 	if (x->state == RC_STARTING) {
 		x->superseded = true;
 	} else {
@@ -843,6 +1047,9 @@ agent_batch(void *arg, const void *data, size_t len)
 			break;
 		case TAG_STOP:
 			agent_stop_msg(&m);
+			break;
+		case TAG_ACK:
+			agent_ack(&m);
 			break;
 		case TAG_READY:
 		case TAG_FAIL:
@@ -907,6 +1114,12 @@ arb__remote_close(arb_node *node)
 	while ((x = A.rcs) != NULL) {
 		A.rcs = x->next;
 		rc_free(x);
+	}
+	while (A.rpts != NULL) {
+		rpt *r = A.rpts;
+
+		A.rpts = r->next;
+		arb__free(r);
 	}
 	if (A.retry_ev != NULL) {
 		event_free(A.retry_ev);
@@ -981,6 +1194,7 @@ resend_cb(evutil_socket_t fd, short what, void *arg)
 	ARB_UNUSED(fd);
 	ARB_UNUSED(what);
 	resend_starts(arg, 0);
+	reports_flush(0, false);
 }
 
 void
@@ -990,6 +1204,30 @@ arb__remote_peer_up(arb_node *node, uint32_t node_id)
 		return;
 	}
 	resend_starts(node, node_id); // starts that waited for this node
+	reports_flush(node_id, true); // reports that waited for it
 	agent_pump(); // what waited for a way to answer
 }
 
+
+void
+arb__remote_stats(arb_node *node, arb_node_stats *st)
+{
+	rc  *x;
+	rpt *r;
+
+	if (A.node != node) {
+		return;
+	}
+	for (x = A.rcs; x != NULL; x = x->next) {
+		st->agent_children += x->state == RC_STARTING
+		    || x->state == RC_RUNNING;
+	}
+	for (r = A.rpts; r != NULL; r = r->next) {
+		st->agent_reports_pending++;
+	}
+	st->agent_orphans_stopped = A.st.orphans_stopped;
+	st->agent_fenced          = A.st.fenced;
+	st->agent_reports_resent  = A.st.reports_resent;
+	st->agent_reports_stale   = A.st.reports_stale;
+	st->agent_reports_dropped = A.st.reports_dropped;
+}

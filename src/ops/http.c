@@ -800,6 +800,30 @@ node_stats_metrics(struct evbuffer *out, arb_node *node)
 		{ "arbor_node_log_dropped_total",
 		    "Lines of the node's log dropped: stderr was not read.",
 		    offsetof(arb_node_stats, log_dropped) },
+		{ "arbor_agent_children",
+		    "Children this node's agent runs for other nodes' "
+		    "supervisors (starting or running).",
+		    offsetof(arb_node_stats, agent_children) },
+		{ "arbor_agent_orphans_stopped_total",
+		    "Remote children stopped after the orphan grace.",
+		    offsetof(arb_node_stats, agent_orphans_stopped) },
+		{ "arbor_agent_fenced_total",
+		    "STARTs the agent refused: an older fence.",
+		    offsetof(arb_node_stats, agent_fenced) },
+		{ "arbor_agent_reports_pending",
+		    "The agent's reports not yet acknowledged by the "
+		    "supervisor's node.",
+		    offsetof(arb_node_stats, agent_reports_pending) },
+		{ "arbor_agent_reports_resent_total",
+		    "The agent's reports sent again (not acknowledged).",
+		    offsetof(arb_node_stats, agent_reports_resent) },
+		{ "arbor_agent_reports_stale_total",
+		    "The agent's reports dropped: superseded, or for an ended "
+		    "incarnation of the supervisor's node.",
+		    offsetof(arb_node_stats, agent_reports_stale) },
+		{ "arbor_agent_reports_dropped_total",
+		    "The agent's reports dropped: too many waiting for one node.",
+		    offsetof(arb_node_stats, agent_reports_dropped) },
 	};
 	arb_node_stats st;
 	char           v[32];
@@ -810,7 +834,9 @@ node_stats_metrics(struct evbuffer *out, arb_node *node)
 		snprintf(v, sizeof(v), "%llu",
 		    (unsigned long long) *(const uint64_t *) (const void *) ((
 		        const char *) &st + m[i].off));
-		node_metric(out, m[i].name, "counter", m[i].help, v);
+		node_metric(out, m[i].name,
+		    strstr(m[i].name, "_total") != NULL ? "counter" : "gauge",
+		    m[i].help, v);
 	}
 }
 

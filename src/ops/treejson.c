@@ -312,14 +312,24 @@ arb__live_json(arb__serve *run, arb__text *b)
 	    ",\"give_ups\":%llu,\"reloads\":%u,\"log_dropped\":%llu,"
 	    "\"links_refused\":%llu,\"link_auth_failed\":%llu,"
 	    "\"link_hb_timeouts\":%llu,\"link_backoff_refused\":%llu,"
-	    "\"link_backoff_evicted\":%llu,\"file\":",
+	    "\"link_backoff_evicted\":%llu,\"agent\":{\"children\":%llu,"
+	    "\"orphans_stopped\":%llu,\"fenced\":%llu,"
+	    "\"reports_pending\":%llu,\"reports_resent\":%llu,"
+	    "\"reports_stale\":%llu,\"reports_dropped\":%llu},\"file\":",
 	    (unsigned long long) arb_node_give_ups(run->node), run->reloads,
 	    (unsigned long long) st.log_dropped,
 	    (unsigned long long) st.links_refused,
 	    (unsigned long long) st.link_auth_failed,
 	    (unsigned long long) st.link_hb_timeouts,
 	    (unsigned long long) st.link_backoff_refused,
-	    (unsigned long long) st.link_backoff_evicted);
+	    (unsigned long long) st.link_backoff_evicted,
+	    (unsigned long long) st.agent_children,
+	    (unsigned long long) st.agent_orphans_stopped,
+	    (unsigned long long) st.agent_fenced,
+	    (unsigned long long) st.agent_reports_pending,
+	    (unsigned long long) st.agent_reports_resent,
+	    (unsigned long long) st.agent_reports_stale,
+	    (unsigned long long) st.agent_reports_dropped);
 	arb__text_json_str(b, run->file);
 	peers_json(run, b);
 	arb__text_add(b, ",\"tree\":", 8);

@@ -278,7 +278,13 @@ test_probes_metrics_and_tree(void **state)
 		      "arbor_node_link_hb_timeouts_total counter",
 		      "arbor_node_link_backoff_refused_total counter",
 		      "arbor_node_link_backoff_evicted_total counter",
-		      "arbor_node_peer_watches_refused_total counter", NULL };
+		      "arbor_node_peer_watches_refused_total counter",
+		      "arbor_agent_children gauge",
+		      "arbor_agent_orphans_stopped_total counter",
+		      "arbor_agent_fenced_total counter",
+		      "arbor_agent_reports_pending gauge",
+		      "arbor_agent_reports_stale_total counter",
+		      "arbor_agent_reports_dropped_total counter", NULL };
 	arb_test_proc p;
 	http_resp     r;
 	char          host[64], json[200];

@@ -51,6 +51,7 @@ MN_HUB=
 MN_PORT_BASE=
 MN_RC=
 declare -a MN_PID=()
+declare -a MN_RELAY=()
 
 mn_log() { printf 'multinode: %s\n' "$*" >&2; }
 
@@ -101,6 +102,9 @@ mn_in() {
 
 mn_cleanup() {
 	local i pid end
+	for i in "${!MN_RELAY[@]}"; do
+		mn_relay_cut "$i"
+	done
 	for ((i = 1; i <= MN_N; i++)); do
 		pid=${MN_PID[$i]:-}
 		[ -n "$pid" ] || continue
@@ -263,6 +267,49 @@ mn_wait_log() {
 		    || mn_fail "n$i: no log line matching /$re/ in time"
 		sleep 0.05
 	done
+}
+
+# mn_relay I J: nI dials nJ through a TCP relay beside nI (arb-mn-relay,
+# MN_RELAY_BIN), at mn_relay_url I: give nI that URL for nJ.  mn_relay_cut
+# I ends the relay (SIGKILL): nI's link to nJ closes and cannot dial again,
+# while nJ's link to nI (its own stream) stays up: one direction cut.
+# mn_relay I J again mends it.
+mn_relay_port() {
+	if [ "$MN_NS" = 1 ]; then echo 7401; else echo $((MN_PORT_BASE + 8 + $1)); fi
+}
+
+mn_relay_url() { echo "tcp://127.0.0.1:$(mn_relay_port "$1")"; }
+
+mn_relay() {
+	local i=$1 j=$2 f="$MN_DIR/n$1/relay.out" end
+	[ -n "${MN_RELAY_BIN:-}" ] && [ -x "$MN_RELAY_BIN" ] \
+	    || mn_skip "MN_RELAY_BIN is not set to arb-mn-relay"
+	: >"$f"
+	if [ "$MN_NS" = 1 ]; then
+		ip netns exec "$(mn_ns "$i")" "$MN_RELAY_BIN" 127.0.0.1 \
+		    "$(mn_relay_port "$i")" "$(mn_host "$j")" "$(mn_port "$j")" \
+		    >"$f" 2>&1 &
+	else
+		"$MN_RELAY_BIN" 127.0.0.1 "$(mn_relay_port "$i")" \
+		    "$(mn_host "$j")" "$(mn_port "$j")" >"$f" 2>&1 &
+	fi
+	MN_RELAY[$i]=$!
+	end=$(mn_deadline 10)
+	until grep -q 'relay ready' "$f" 2>/dev/null; do
+		mn_running "${MN_RELAY[$i]}" \
+		    || mn_fail "the relay beside n$i ended: $(cat "$f")"
+		[ "$(mn_now)" -lt "$end" ] \
+		    || mn_fail "the relay beside n$i is not ready in time"
+		sleep 0.02
+	done
+}
+
+mn_relay_cut() {
+	local pid=${MN_RELAY[$1]:-}
+	[ -n "$pid" ] || return 0
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	MN_RELAY[$1]=
 }
 
 mn_need_ns() {

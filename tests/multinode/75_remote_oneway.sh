@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# 75_remote_oneway.sh -- a remote child's exit is never lost while its
+# supervisor's node is alive (issue 12, "Remote children"; docs/supervision.md
+# "Reports"): n1 supervises w, a transient thread actor on n2.  n2 dials n1
+# through a relay (lib.sh mn_relay): killing the relay cuts n2's link to n1
+# only, while n1's link to n2 stays up, so n1 never sees n2 lost.
+#
+# 1. One direction cut: n2 counts n1 lost, stops the orphan after its
+#    grace (1 s) and keeps the EXIT report (noconnection: a transient child
+#    is restarted) -- agent_reports_pending 1 in its status; n1 still shows
+#    w running.  Mended: the report reaches n1, which counts one exit with
+#    noconnection and restarts w on n2 (a new generation);
+#    the report is acknowledged (pending 0).
+# 2. Cut again, w orphaned again; n1 restarts meanwhile (a new
+#    incarnation).  Mended: n2 drops the report for the ended incarnation
+#    (event=agent_report_stale, agent_reports_stale 1) and runs w for the
+#    new n1, which counts no exit.
+# Loopback ports or namespaces, whichever lib.sh uses.
+set -u
+. "$(dirname "$0")/lib.sh"
+mn_setup 2
+ck=$(mn_cookie mesh)
+
+mn_tree 2 "  listen: $(mn_url 2)
+  cookie: $ck
+  orphan_grace: 1s
+  peers:
+    - {name: n1, url: \"$(mn_relay_url 2)\"}" 'root:
+  children:
+    - {name: local, type: echo}'
+mn_tree 1 "  listen: $(mn_url 1)
+  cookie: $ck
+  peers:
+    - {name: n2, url: \"$(mn_url 2)\"}" 'root:
+  intensity: 50
+  period: 60s
+  children:
+    - {name: w, type: echo, node: n2, restart: transient,
+       backoff: {min: 100ms, max: 200ms}}'
+mn_relay 2 1
+mn_start 2
+mn_wait_up 2
+mn_start 1
+mn_wait_up 1
+
+# w_at I: w's state at n1 (I=1) or of its copy at n2 (none: '').
+w_at() {
+	if [ "$1" = 1 ]; then
+		mn_ctl 1 --timeout 2 status 2>/dev/null \
+		    | awk '$1 == "root/w" { print $4 }'
+	else
+		mn_ctl 2 --timeout 2 status 2>/dev/null \
+		    | awk '$1 ~ /^root\/rc-[0-9a-f]+-w$/ && $4 != "stopped" { print $4 }'
+	fi
+}
+
+# until_w I WANT S: until w_at I prints WANT (a glob).
+until_w() {
+	local end got
+	end=$(mn_deadline "$3")
+	while :; do
+		got=$(w_at "$1")
+		# shellcheck disable=SC2053
+		[[ $got == $2 ]] && break
+		[ "$(mn_now)" -lt "$end" ] \
+		    || mn_fail "n$1: w is '$got', not '$2' in time"
+		sleep 0.05
+	done
+	W=$got
+}
+
+# agent N KEY: n2's agent counter KEY (arborctl status --json).
+agent() {
+	mn_ctl 2 --timeout 2 status --json 2>/dev/null \
+	    | grep -o "\"$1\":[0-9]*" | head -n 1 | cut -d: -f2
+}
+
+# until_agent KEY VALUE S
+until_agent() {
+	local end got
+	end=$(mn_deadline "$3")
+	until [ "$(agent "$1")" = "$2" ]; do
+		[ "$(mn_now)" -lt "$end" ] \
+		    || mn_fail "n2: agent $1 is '$(agent "$1")', not $2 in time"
+		sleep 0.05
+	done
+}
+
+exits() { grep -c 'root/w event=exit' "$MN_DIR/n1/log"; }
+
+until_w 2 running 15
+until_w 1 running 10
+
+# 1. n2's link to n1 cut; n1's link to n2 up.
+mn_relay_cut 2
+mn_wait_log 2 'event=peer_down peer=n1' 10
+mn_wait_log 2 'event=orphan_stop sup_node=n1 child=root/w' 10
+until_w 2 '' 10
+until_agent reports_pending 1 10
+[ "$(agent orphans_stopped)" = 1 ] || mn_fail "n2: orphans_stopped is not 1"
+[ "$(w_at 1)" = running ] || mn_fail "n1: w is '$(w_at 1)' while n1's link is up"
+! grep -q 'event=peer_down peer=n2' "$MN_DIR/n1/log" \
+    || mn_fail "n1 lost n2: both directions were cut, not one"
+[ "$(exits)" = 0 ] || mn_fail "n1 counted an exit of w before it heard of one"
+mn_relay 2 1
+mn_wait_log 1 'root/w event=exit reason=noconnection' 10
+until_w 2 running 10
+n=$(grep -c 'event=agent_start sup_node=n1 child=root/w' "$MN_DIR/n2/log")
+[ "$n" = 2 ] || mn_fail "n2 started w $n times, not twice"
+until_w 1 running 10
+until_agent reports_pending 0 10
+[ "$(exits)" = 1 ] || mn_fail "n1 counted $(exits) exits of w for one"
+
+# 2. Cut again; the report waits for an incarnation of n1 that ends.
+mn_relay_cut 2
+mn_wait_log 2 'event=orphan_stop sup_node=n1 child=root/w' 10
+until_w 2 '' 10
+until_agent reports_pending 1 10
+mn_stop 1
+: >"$MN_DIR/n1/log"
+mn_start 1
+mn_wait_up 1
+mn_relay 2 1
+mn_wait_log 2 'event=agent_report_stale sup_node=n1 child=root/w' 10
+until_agent reports_stale 1 10
+until_agent reports_pending 0 10
+until_w 2 running 15
+until_w 1 running 10
+[ "$(exits)" = 0 ] || mn_fail "the new n1 counted an exit of its w: $(grep 'root/w event=exit' "$MN_DIR/n1/log")"
+echo "75_remote_oneway: ok"
