@@ -483,42 +483,6 @@ arb_node_open(arb_node **nodep, const arb_node_opts *opts)
 	    0) {
 		goto fail;
 	}
-	// Peers: other nodes (SPEC 31).
-	if (o.listen != NULL || o.npeers > 0) {
-		arb__peers_cfg pc = { .listen = o.listen,
-			.peers = o.peers,
-			.npeers = o.npeers,
-			.cookie_file = o.cookie_file,
-			.insecure = o.insecure,
-			.tls = { o.tls_cert, o.tls_key, o.tls_ca },
-			.hb_ms = o.hb_interval_ms,
-			.hb_miss = o.hb_miss,
-			.event = node_peer_event,
-			.arg = node };
-		char err[512];
-
-		node->peer_ev = event_new(node->base, -1, 0, node_peer_cb, node);
-		if (node->peer_ev == NULL) {
-			rv = ARB_ENOMEM;
-			goto fail;
-		}
-		node->npeers = o.npeers;
-		if ((rv = arb__peers_open(&pc, &node->addr, node->max_msg, err,
-		         sizeof(err)))
-		    != 0) {
-			arb__log(ARB_LOG_ERROR, NULL, "event=bad_peers %s", err);
-			goto fail;
-		}
-		if (o.listen != NULL) {
-			arb__log(ARB_LOG_INFO, NULL,
-			    "event=peer_listen url=%s port=%d auth=%s",
-			    o.listen, arb__peers_port(),
-			    strncmp(o.listen, "tls+", 4) == 0
-			        ? (o.cookie_file != NULL ? "tls+cookie" : "tls")
-			    : o.insecure ? "none (insecure)"
-			                 : "cookie");
-		}
-	}
 	if ((rv = arb__reg_open(&node->reg, &node_reg_io, node)) != 0) {
 		goto fail;
 	}
@@ -560,6 +524,46 @@ arb_node_open(arb_node **nodep, const arb_node_opts *opts)
 	}
 	if ((rv = arb__watch_open(node, (size_t) o.watch_max)) != 0) {
 		goto fail;
+	}
+	// Peers: other nodes (SPEC 31).  Opened last, once the mailboxes a
+	// peer addresses before any actor of ours runs exist: the agent's
+	// (slot 1), the names' and the watches' (a peer sends to them at its
+	// UP, which comes as soon as our listener answers; an envelope for a
+	// mailbox not made yet was dropped as a dead letter).
+	if (o.listen != NULL || o.npeers > 0) {
+		arb__peers_cfg pc = { .listen = o.listen,
+			.peers = o.peers,
+			.npeers = o.npeers,
+			.cookie_file = o.cookie_file,
+			.insecure = o.insecure,
+			.tls = { o.tls_cert, o.tls_key, o.tls_ca },
+			.hb_ms = o.hb_interval_ms,
+			.hb_miss = o.hb_miss,
+			.event = node_peer_event,
+			.arg = node };
+		char err[512];
+
+		node->peer_ev = event_new(node->base, -1, 0, node_peer_cb, node);
+		if (node->peer_ev == NULL) {
+			rv = ARB_ENOMEM;
+			goto fail;
+		}
+		node->npeers = o.npeers;
+		if ((rv = arb__peers_open(&pc, &node->addr, node->max_msg, err,
+		         sizeof(err)))
+		    != 0) {
+			arb__log(ARB_LOG_ERROR, NULL, "event=bad_peers %s", err);
+			goto fail;
+		}
+		if (o.listen != NULL) {
+			arb__log(ARB_LOG_INFO, NULL,
+			    "event=peer_listen url=%s port=%d auth=%s",
+			    o.listen, arb__peers_port(),
+			    strncmp(o.listen, "tls+", 4) == 0
+			        ? (o.cookie_file != NULL ? "tls+cookie" : "tls")
+			    : o.insecure ? "none (insecure)"
+			                 : "cookie");
+		}
 	}
 	// Every actor holds a few fds (mailbox, loop, wakeups): lift the soft
 	// fd limit to the hard one so thousands of actors fit.

@@ -310,6 +310,7 @@ arb__live_json(arb__serve *run, arb__text *b)
 	arb_node_stats_get(run->node, &st);
 	arb__text_printf(b,
 	    ",\"give_ups\":%llu,\"reloads\":%u,\"log_dropped\":%llu,"
+	    "\"node_dead_letters\":%llu,"
 	    "\"links_refused\":%llu,\"link_auth_failed\":%llu,"
 	    "\"link_hb_timeouts\":%llu,\"link_backoff_refused\":%llu,"
 	    "\"link_backoff_evicted\":%llu,\"agent\":{\"children\":%llu,"
@@ -318,6 +319,7 @@ arb__live_json(arb__serve *run, arb__text *b)
 	    "\"reports_stale\":%llu,\"reports_dropped\":%llu},\"file\":",
 	    (unsigned long long) arb_node_give_ups(run->node), run->reloads,
 	    (unsigned long long) st.log_dropped,
+	    (unsigned long long) st.dead_letters,
 	    (unsigned long long) st.links_refused,
 	    (unsigned long long) st.link_auth_failed,
 	    (unsigned long long) st.link_hb_timeouts,

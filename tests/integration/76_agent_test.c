@@ -8,7 +8,7 @@
 // of generation 5 keeps running; START 5 again is a repeat (answered READY
 // 5 again, nothing started); START 6 supersedes 5: the agent stops 5
 // (EXIT 5 shutdown) BEFORE it starts 6 (READY 6); STOP 6 ends it (EXIT 6
-// shutdown).
+// shutdown).  The fencer ACKs every report, as a supervisor's node does.
 
 #include "arb_test.h"
 #include "tools.h"
@@ -34,6 +34,7 @@
 #define SECRET    "an-agent-test-cookie-0123456789"
 #define TAG_START (ARB_TAG_SYSTEM + 0x100u)
 #define TAG_STOP  (ARB_TAG_SYSTEM + 0x101u)
+#define TAG_ACK   (ARB_TAG_SYSTEM + 0x102u)
 #define TAG_READY (ARB_TAG_SYSTEM + 0x110u)
 #define TAG_FAIL  (ARB_TAG_SYSTEM + 0x111u)
 #define TAG_EXIT  (ARB_TAG_SYSTEM + 0x112u)
@@ -79,6 +80,21 @@ send_stop(fencer *f, uint32_t gen)
 }
 
 static void
+send_ack(fencer *f, const uint8_t *key, size_t len, uint64_t gen,
+    uint32_t tag)
+{
+	arb__buf b = { 0 };
+
+	if ((arb__mp_put_array(&b, 3)
+	        | arb__mp_put_str(&b, (const char *) key, len)
+	        | arb__mp_put_uint(&b, gen) | arb__mp_put_uint(&b, tag))
+	    == 0) {
+		arb_send_copy(f->ctx, f->agent, TAG_ACK, b.data, b.len);
+	}
+	arb__buf_fini(&b);
+}
+
+static void
 fencer_tick(evutil_socket_t fd, short what, void *arg)
 {
 	fencer *f = arg;
@@ -108,6 +124,7 @@ fencer_handle(arb_ctx *ctx, void *state, const arb_msg *m)
 		arb_test_emit("fencer bad reply tag=%08x", arb_msg_tag(m));
 		return;
 	}
+	send_ack(f, s, len, gen, arb_msg_tag(m));
 	if (n >= 5 && arb__mp_get_uint(&r, 100, &kind)
 	    && arb__mp_get_int(&r, INT32_MIN, INT32_MAX, &code)
 	    && arb__mp_get_str(&r, &s, &len)) {
