@@ -385,6 +385,24 @@ ARB_DECL int    arb_node_port(arb_node *node);
 // arb_peer_state_name gives "down", "connecting" or "up".  Thread: any.
 ARB_DECL const char *arb_peer_state_name(int state);
 
+// The agent (docs/supervision.md, "Remote children"): the children this
+// node runs for other nodes' supervisors.  arb_node_agent_children copies
+// up to max of them into out (newest first) and returns how many there
+// are.  Thread: node.
+typedef struct arb_agent_child {
+	char        path[80];     // its path here: root/rc-HASH-NAME
+	char        sup_node[64]; // the supervisor's node
+	char        child[256];   // the child's path on that node
+	uint32_t    generation;   // the supervisor's start it belongs to
+	const char *state;        // "queued", "starting", "running",
+	                          // "stopping" (static strings)
+	bool        orphan;       // its supervisor's node is lost: stopped
+	                          // when the orphan grace runs out
+} arb_agent_child;
+
+ARB_DECL size_t arb_node_agent_children(
+    arb_node *node, arb_agent_child *out, size_t max);
+
 // arb_node_close releases the node and removes the run directory it made
 // (not one given in arb_node_opts.run_dir, and not while abandoned
 // threads may still use it).

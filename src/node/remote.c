@@ -1231,3 +1231,36 @@ arb__remote_stats(arb_node *node, arb_node_stats *st)
 	st->agent_reports_stale   = A.st.reports_stale;
 	st->agent_reports_dropped = A.st.reports_dropped;
 }
+
+size_t
+arb_node_agent_children(arb_node *node, arb_agent_child *out, size_t max)
+{
+	static const char *const states[] = {
+		[RC_QUEUED] = "queued",
+		[RC_STARTING] = "starting",
+		[RC_RUNNING] = "running",
+		[RC_STOPPING] = "stopping",
+	};
+	rc    *x;
+	size_t n = 0;
+
+	if (node == NULL || A.node != node) {
+		return 0;
+	}
+	for (x = A.rcs; x != NULL; x = x->next, n++) {
+		arb_agent_child *o = &out[n];
+
+		if (n >= max) {
+			continue;
+		}
+		memset(o, 0, sizeof(*o));
+		snprintf(o->path, sizeof(o->path), "%s", x->lpath);
+		snprintf(o->sup_node, sizeof(o->sup_node), "%s", x->sup_name);
+		snprintf(o->child, sizeof(o->child), "%s", x->key);
+		o->generation = x->gen;
+		o->state      = states[x->state];
+		o->orphan     = x->orphan_ev != NULL
+		    && evtimer_pending(x->orphan_ev, NULL);
+	}
+	return n;
+}

@@ -83,7 +83,11 @@ static const char page_html[] =
 	"0; background: #fff; }\n"
 	"#peers th, #peers td { border: 1px solid #c8c8c4; padding: "
 	"2px 8px; text-align: left; }\n"
-	"#peers tr.up td.pst { color: #2a8a3a; font-weight: 600; } "
+	"#remote table, #agent table { border-collapse: collapse; "
+	"margin: 0 0 12px 0; background: #fff; }\n"
+	"#remote th, #remote td, #agent th, #agent td { border: 1px solid "
+	"#c8c8c4; padding: 2px 8px; text-align: left; }\n"
+		"#peers tr.up td.pst { color: #2a8a3a; font-weight: 600; } "
 	"#peers tr.down td.pst, #peers tr.connecting td.pst { color: "
 	"#c0392b; font-weight: 600; }\n"
 	"</style>\n"
@@ -93,6 +97,8 @@ static const char page_html[] =
 	"<div id=\"node\">loading...</div>\n"
 	"<div id=\"err\"></div>\n"
 	"<div id=\"peers\"></div>\n"
+	"<div id=\"remote\"></div>\n"
+	"<div id=\"agent\"></div>\n"
 	"<div id=\"tree\"></div>\n"
 	"<script>\n"
 	"\"use strict\";\n"
@@ -206,6 +212,55 @@ static const char page_html[] =
 	"  });\n"
 	"  return h + \"</table>\";\n"
 	"}\n"
+	"function remotes(c, out) {\n"
+	"  if (c.node) { out.push(c); }\n"
+	"  (c.children || []).forEach(function (k) { remotes(k, out); });\n"
+	"  return out;\n"
+	"}\n"
+	"function remoteTable(t) {\n"
+	"  var v = t.tree ? remotes(t.tree, []) : [];\n"
+	"  if (v.length === 0) { return \"\"; }\n"
+	"  var h = \"<div class=\\\"meta\\\">remote children (this node "
+	"supervises them)</div><table><tr><th>child</th><th>node</th>\" +\n"
+	"    \"<th>state</th><th>restarts</th><th>last exit</th></tr>\";\n"
+	"  v.forEach(function (c) {\n"
+	"    h += \"<tr data-remote-child=\\\"\" + esc(c.path) + "
+	"\"\\\" data-node=\\\"\" + esc(c.node) +\n"
+	"      \"\\\" data-state=\\\"\" + esc(c.state) + \"\\\" "
+	"data-restarts=\\\"\" + c.restarts + \"\\\"><td>\" +\n"
+	"      esc(c.path) + \"</td><td>\" + esc(c.node) + \"</td><td>\" + "
+	"esc(stateText(c)) + \"</td><td>\" +\n"
+	"      c.restarts + \"</td><td>\" + esc(c.last_exit === null ? "
+	"\"-\" : c.last_exit) + \"</td></tr>\";\n"
+	"  });\n"
+	"  return h + \"</table>\";\n"
+	"}\n"
+	"function agentTable(t) {\n"
+	"  var a = t.agent;\n"
+	"  if (!a) { return \"\"; }\n"
+	"  var h = \"<div class=\\\"meta\\\" id=\\\"agentsum\\\" "
+	"data-orphans-stopped=\\\"\" + a.orphans_stopped +\n"
+	"    \"\\\" data-fenced=\\\"\" + a.fenced + \"\\\">agent: runs \" + "
+	"a.children + \" for other nodes &middot; orphans stopped \" +\n"
+	"    a.orphans_stopped + \" &middot; fenced \" + a.fenced + \" "
+	"&middot; reports pending \" + a.reports_pending +\n"
+	"    \" &middot; stale \" + a.reports_stale + \" &middot; dropped \" "
+	"+ a.reports_dropped + \"</div>\";\n"
+	"  if (!a.runs || a.runs.length === 0) { return h; }\n"
+	"  h += \"<table><tr><th>child here</th><th>for node</th>"
+	"<th>its path there</th><th>generation</th><th>state</th></tr>\";\n"
+	"  a.runs.forEach(function (r) {\n"
+	"    var st = r.orphan ? r.state + \" (orphan)\" : r.state;\n"
+	"    h += \"<tr data-agent-child=\\\"\" + esc(r.path) + "
+	"\"\\\" data-sup-node=\\\"\" + esc(r.sup_node) +\n"
+	"      \"\\\" data-child=\\\"\" + esc(r.child) + \"\\\" "
+	"data-state=\\\"\" + esc(st) + \"\\\"><td>\" +\n"
+	"      esc(r.path) + \"</td><td>\" + esc(r.sup_node) + \"</td><td>\" "
+	"+ esc(r.child) + \"</td><td>\" +\n"
+	"      r.generation + \"</td><td>\" + esc(st) + \"</td></tr>\";\n"
+	"  });\n"
+	"  return h + \"</table>\";\n"
+	"}\n"
 	"function readyBadge(t) {\n"
 	"  if (t.ready) { return \"<span class=\\\"badge ok\\\">ready</span>\"; }\n"
 	"  if (t.degraded.length === 0) {\n"
@@ -227,7 +282,8 @@ static const char page_html[] =
 	"reloads \" + t.reloads +\n"
 	"    \" &middot; updated \" + new "
 	"Date().toLocaleTimeString();\n"
-	"  document.getElementById(\"peers\").innerHTML = peers(t);\n"
+	"  document.getElementById(\"peers\").innerHTML = peers(t);\n"	"  document.getElementById(\"remote\").innerHTML = remoteTable(t);\n"
+	"  document.getElementById(\"agent\").innerHTML = agentTable(t);\n"
 	"  document.getElementById(\"tree\").innerHTML = t.tree ? "
 	"box(t.tree) : \"no tree\";\n"
 	"  document.getElementById(\"err\").textContent = \"\";\n"
@@ -363,6 +419,7 @@ typedef enum metric {
 	M_PUBLISHED,
 	M_UNHEARD,
 	M_HEARTBEAT_AGE,
+	M_REMOTE_UP,
 	M_COUNT,
 } metric;
 
@@ -402,6 +459,9 @@ static const struct {
 	    "Of its publishes: those the topic had no subscriber for." },
 	[M_HEARTBEAT_AGE] = { "arbor_actor_heartbeat_age_seconds", "gauge",
 	    "Time since the actor's loop last ticked (actors only)." },
+	[M_REMOTE_UP] = { "arbor_remote_child_up", "gauge",
+	    "A remote child (its spec names another node): 1 while it runs "
+	    "there, else 0; node is where." },
 };
 
 typedef struct metric_walk {
@@ -500,6 +560,17 @@ metric_cb(const arb_child_info *in, void *arg)
 		snprintf(v, sizeof(v), "%.3f",
 		    (double) in->heartbeat_age_ms / 1000.0);
 		sample(w->out, name, in->path, NULL, v);
+		return;
+	case M_REMOTE_UP:
+		if (in->node == NULL) {
+			return;
+		}
+		evbuffer_add_printf(w->out, "%s{path=\"", name);
+		label_path(w->out, in->path);
+		evbuffer_add_printf(w->out, "\",node=\"");
+		label_path(w->out, in->node);
+		evbuffer_add_printf(w->out, "\"} %d\n",
+		    in->state == ARB_STATE_RUNNING);
 		return;
 	case M_COUNT:
 		return;
@@ -739,6 +810,43 @@ node_metric(struct evbuffer *out, const char *name, const char *type,
 	    help, name, type, name, value);
 }
 
+// agent_by_node_metrics writes arbor_agent_children_by_node: how many
+// children the agent runs (starting or running) for each supervisor's
+// node that has any.
+static void
+agent_by_node_metrics(struct evbuffer *out, arb_node *node)
+{
+	enum { MAX = 256 };
+	arb_agent_child *v = calloc(MAX, sizeof(*v));
+	size_t           i, j, n;
+
+	evbuffer_add_printf(out,
+	    "# HELP arbor_agent_children_by_node Children the agent runs "
+	    "(starting or running) for the supervisors of node sup_node.\n"
+	    "# TYPE arbor_agent_children_by_node gauge\n");
+	n = v != NULL ? arb_node_agent_children(node, v, MAX) : 0;
+	n = n < MAX ? n : MAX;
+	for (i = 0; i < n; i++) {
+		unsigned k = 0;
+
+		for (j = 0; j < i && strcmp(v[j].sup_node, v[i].sup_node) != 0;
+		     j++) { }
+		if (j < i) {
+			continue; // counted with its first
+		}
+		for (j = i; j < n; j++) {
+			k += strcmp(v[j].sup_node, v[i].sup_node) == 0
+			    && (strcmp(v[j].state, "starting") == 0
+			        || strcmp(v[j].state, "running") == 0);
+		}
+		evbuffer_add_printf(
+		    out, "arbor_agent_children_by_node{sup_node=\"");
+		label_path(out, v[i].sup_node);
+		evbuffer_add_printf(out, "\"} %u\n", k);
+	}
+	free(v);
+}
+
 // node_stats_metrics writes the node's message and link totals
 // (arb_node_stats_get; docs/wire.md says what each counts).
 static void
@@ -829,6 +937,7 @@ node_stats_metrics(struct evbuffer *out, arb_node *node)
 	char           v[32];
 	size_t         i;
 
+	agent_by_node_metrics(out, node);
 	arb_node_stats_get(node, &st);
 	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
 		snprintf(v, sizeof(v), "%llu",

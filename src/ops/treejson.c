@@ -277,6 +277,37 @@ peers_json(arb__serve *run, arb__text *b)
 	arb__text_add(b, "]", 1);
 }
 
+// agent_runs_json appends ,"runs":[...]: the children this node's agent
+// runs for other nodes' supervisors (at most 256 listed).
+static void
+agent_runs_json(arb__serve *run, arb__text *b)
+{
+	enum { MAX = 256 };
+	arb_agent_child *v = calloc(MAX, sizeof(*v));
+	size_t           i, n = v != NULL
+	              ? arb_node_agent_children(run->node, v, MAX)
+	              : 0;
+
+	arb__text_add(b, ",\"runs\":[", 9);
+	for (i = 0; i < n && i < MAX; i++) {
+		if (i > 0) {
+			arb__text_add(b, ",", 1);
+		}
+		arb__text_add(b, "{\"path\":", 8);
+		arb__text_json_str(b, v[i].path);
+		arb__text_add(b, ",\"sup_node\":", 12);
+		arb__text_json_str(b, v[i].sup_node);
+		arb__text_add(b, ",\"child\":", 9);
+		arb__text_json_str(b, v[i].child);
+		arb__text_printf(b,
+		    ",\"generation\":%u,\"state\":\"%s\",\"orphan\":%s}",
+		    (unsigned) v[i].generation, v[i].state,
+		    v[i].orphan ? "true" : "false");
+	}
+	arb__text_add(b, "]", 1);
+	free(v);
+}
+
 void
 arb__live_json(arb__serve *run, arb__text *b)
 {
@@ -316,7 +347,7 @@ arb__live_json(arb__serve *run, arb__text *b)
 	    "\"link_backoff_evicted\":%llu,\"agent\":{\"children\":%llu,"
 	    "\"orphans_stopped\":%llu,\"fenced\":%llu,"
 	    "\"reports_pending\":%llu,\"reports_resent\":%llu,"
-	    "\"reports_stale\":%llu,\"reports_dropped\":%llu},\"file\":",
+	    "\"reports_stale\":%llu,\"reports_dropped\":%llu",
 	    (unsigned long long) arb_node_give_ups(run->node), run->reloads,
 	    (unsigned long long) st.log_dropped,
 	    (unsigned long long) st.dead_letters,
@@ -332,6 +363,8 @@ arb__live_json(arb__serve *run, arb__text *b)
 	    (unsigned long long) st.agent_reports_resent,
 	    (unsigned long long) st.agent_reports_stale,
 	    (unsigned long long) st.agent_reports_dropped);
+	agent_runs_json(run, b);
+	arb__text_add(b, "},\"file\":", 9);
 	arb__text_json_str(b, run->file);
 	peers_json(run, b);
 	arb__text_add(b, ",\"tree\":", 8);

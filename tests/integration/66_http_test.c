@@ -810,6 +810,122 @@ test_page_draws_the_peers_in_chromium(void **state)
 	arb_test_proc_fini(&p);
 }
 
+// row_of returns the <tr ...> holding key in dom (up to its </tr>) in
+// buf, or fails.
+static const char *
+row_of(const char *dom, const char *key, char *buf, size_t len)
+{
+	const char *a, *b;
+
+	if ((a = strstr(dom, key)) == NULL
+	    || (b = strstr(a, "</tr>")) == NULL) {
+		fail_msg("no row with %s on the page:\n%s", key, dom);
+	}
+	snprintf(buf, len, "%.*s", (int) (b - a), a);
+	return buf;
+}
+
+// Remote children on the page and on /metrics (docs/supervision.md,
+// "Remote children"): t68 supervises w on t69, and its agent runs v for
+// t70's supervisor (three nodes: two roots that each wait for a child on
+// the other while they start would wait for each other).  The
+// supervisor's view: w's row (its node, running, restarts) and
+// arbor_remote_child_up 1; the agent's view: v's row (for t70, its path
+// there, running) and arbor_agent_children_by_node.  t69 and t70
+// SIGKILLed: w is no longer running (noconnection), and v is stopped after
+// t68's orphan grace: no row, orphans stopped 1.
+static void
+test_page_draws_remote_children_in_chromium(void **state)
+{
+	arb_test_proc p, q, q2;
+	char          cookie[160], fmt[1536], yaml[1024], file[160], file2[160];
+	char          row[2048];
+	const char   *args[] = { "--", "run", file, NULL };
+	const char   *args2[] = { "--", "run", file2, NULL };
+	int           pa = arb_test_free_port(), pb = arb_test_free_port();
+	int           pc = arb_test_free_port();
+	http_resp     r;
+	char         *dom;
+
+	(void) state;
+	need_binaries();
+	if (!have_chromium()) {
+		print_message("chromium is not installed: skipping\n");
+		skip();
+	}
+	write_file(cookie, sizeof(cookie), "cookie",
+	    "t68-t69-shared-secret-0123456789\n");
+	assert_int_equal(chmod(cookie, 0600), 0);
+	snprintf(yaml, sizeof(yaml),
+	    "node:\n  name: t69\n  control: ctl.d/t69.sock\n"
+	    "  listen: tcp://127.0.0.1:%d\n  cookie: %s\n"
+	    "  peers:\n    - {name: t68, url: \"tcp://127.0.0.1:%d\"}\n"
+	    "root:\n  children:\n    - {name: e, type: echo}\n",
+	    pb, cookie, pa);
+	write_file(file, sizeof(file), "t69.yaml", yaml);
+	arb_test_spawn(&q, "arbor", args);
+	arb_test_expect(&q, "event=tree_up", WAIT_MS);
+	snprintf(fmt, sizeof(fmt),
+	    "node:\n  name: t68\n  control: ctl.d/t68.sock\n"
+	    "  http: \"127.0.0.1:%%d\"\n"
+	    "  listen: tcp://127.0.0.1:%d\n  cookie: %s\n"
+	    "  orphan_grace: 200ms\n"
+	    "  peers:\n    - {name: t69, url: \"tcp://127.0.0.1:%d\"}\n"
+	    "    - {name: t70, url: \"tcp://127.0.0.1:%d\"}\n"
+	    "root:\n  children:\n    - {name: w, type: echo, node: t69}\n",
+	    pa, cookie, pb, pc);
+	start_node(&p, fmt);
+	wait_out(&p, "root/w event=started");
+	snprintf(yaml, sizeof(yaml),
+	    "node:\n  name: t70\n  control: ctl.d/t70.sock\n"
+	    "  listen: tcp://127.0.0.1:%d\n  cookie: %s\n"
+	    "  peers:\n    - {name: t68, url: \"tcp://127.0.0.1:%d\"}\n"
+	    "root:\n  children:\n    - {name: v, type: echo, node: t68}\n",
+	    pc, cookie, pa);
+	write_file(file2, sizeof(file2), "t70.yaml", yaml);
+	arb_test_spawn(&q2, "arbor", args2);
+	arb_test_expect(&q2, "root/v event=started", WAIT_MS);
+
+	dom = dump_dom(1);
+	row_of(dom, "data-remote-child=\"root/w\"", row, sizeof(row));
+	expect_in(row, "data-node=\"t69\" data-state=\"running\" "
+	               "data-restarts=\"0\"");
+	row_of(dom, "data-sup-node=\"t70\"", row, sizeof(row));
+	expect_in(row, "data-child=\"root/v\" data-state=\"running\"");
+	expect_in(dom, "data-orphans-stopped=\"0\"");
+	free(dom);
+	get("/metrics", &r);
+	expect_in(r.body,
+	    "arbor_remote_child_up{path=\"root/w\",node=\"t69\"} 1");
+	expect_in(r.body, "arbor_agent_children_by_node{sup_node=\"t70\"} 1");
+	expect_in(r.body, "arbor_agent_children 1");
+	free(r.body);
+
+	kill(q.pid, SIGKILL);
+	kill(q2.pid, SIGKILL);
+	arb_test_wait_exit(&q, WAIT_MS);
+	arb_test_wait_exit(&q2, WAIT_MS);
+	arb_test_proc_fini(&q);
+	arb_test_proc_fini(&q2);
+	wait_out(&p, "root/w event=exit reason=noconnection");
+	wait_out(&p, "event=agent_exit sup_node=t70 child=root/v");
+	dom = dump_dom(2);
+	row_of(dom, "data-remote-child=\"root/w\"", row, sizeof(row));
+	assert_null(strstr(row, "data-state=\"running\""));
+	assert_null(strstr(dom, "data-sup-node=\"t70\""));
+	expect_in(dom, "data-orphans-stopped=\"1\"");
+	free(dom);
+	get("/metrics", &r);
+	expect_in(r.body,
+	    "arbor_remote_child_up{path=\"root/w\",node=\"t69\"} 0");
+	expect_in(r.body, "arbor_agent_orphans_stopped_total 1");
+	expect_in(r.body, "arbor_agent_children 0");
+	free(r.body);
+
+	assert_int_equal(stop_node(&p), 0);
+	arb_test_proc_fini(&p);
+}
+
 static void
 test_healthz_reports_a_stuck_loop(void **state)
 {
@@ -1042,6 +1158,8 @@ static const struct CMUnitTest tests[] = {
 	    test_page_draws_the_live_tree_in_chromium, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_page_draws_the_peers_in_chromium, setup, teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_page_draws_remote_children_in_chromium, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_healthz_reports_a_stuck_loop, setup, teardown),
 	cmocka_unit_test_setup_teardown(
