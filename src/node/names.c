@@ -72,91 +72,42 @@ relay_dropped(arb_node *node, const arb_msg *m, int rv)
 	node->relay_suppressed = 0;
 }
 
+// relay_one sends on one envelope of a process actor for another node.
 static void
-relay_batch(void *arg, const void *data, size_t len)
-{
-	arb_node    *node = arg;
-	arb__decoder d;
-	arb_msg      m;
-	int          rv;
-
-	arb__decoder_init(&d, data, len, node->max_msg);
-	while ((rv = arb__codec_next(&d, &m)) == ARB_OK) {
-		// Only other nodes' actors (a name address of another node
-		// included): what is this node's goes to it directly.
-		rv = arb__pid_local(m.to) ? ARB_EINVAL
-		                          : arb__outq_push(node->outq, &m);
-		if (rv != ARB_OK) {
-			relay_dropped(node, &m, rv);
-		}
-	}
-	if (len == 0 || rv != ARB_ENOENT || d.failed) {
-		node->tree.dead_letters++; // the rest of the batch: unreadable
-		arb__log(ARB_LOG_WARN, NULL,
-		    "event=rejected_frame mailbox=relay error=%s batch_bytes=%zu",
-		    arb_err_name(rv == ARB_ENOENT ? ARB_EBADMSG : rv), len);
-	}
-}
-
-static void
-names_batch(void *arg, const void *data, size_t len)
-{
-	arb_node    *node = arg;
-	arb__decoder d;
-	arb_msg      m;
-	arb_pid      to;
-	int          rv;
-
-	arb__decoder_init(&d, data, len, node->max_msg);
-	while ((rv = arb__codec_next(&d, &m)) == ARB_OK) {
-		if (!arb__pid_is_name(m.to)) {
-			names_unknown(node, &m, ARB_EINVAL);
-			continue;
-		}
-		// A child path gives its slot address (a restarting child's
-		// mailbox keeps it, SPEC 19), a registered name its exact pid
-		// (refused by the queue once that incarnation has ended).
-		rv = arb__reg_whereis_hash(node->reg, arb__pid_inc(m.to), &to);
-		if (rv == ARB_OK) {
-			m.to = to;
-			rv = arb__outq_push(node->outq, &m);
-		}
-		if (rv != ARB_OK) {
-			names_unknown(node, &m, rv);
-		}
-	}
-	if (len == 0 || rv != ARB_ENOENT || d.failed) {
-		node->tree.dead_letters++; // the rest of the batch: unreadable
-		arb__log(ARB_LOG_WARN, NULL,
-		    "event=rejected_frame mailbox=names error=%s batch_bytes=%zu",
-		    arb_err_name(rv == ARB_ENOENT ? ARB_EBADMSG : rv), len);
-	}
-}
-
-static void
-names_drained(void *arg)
-{
-	arb_node *node = arg;
-
-	arb__outq_flush(node->outq);
-}
-
-static int
-names_attach(arb_node *node, uint32_t mbid, arb__batch_cb cb,
-    arb__mbox **mbp, arb__mbox_att **attp)
+relay_one(arb_node *node, arb_msg *m)
 {
 	int rv;
 
-	if ((rv = arb__mbox_open(mbp, mbid)) != 0) {
-		return rv;
+	// Only other nodes' actors (a name address of another node
+	// included): what is this node's goes to it directly.
+	rv = arb__pid_local(m->to) ? ARB_EINVAL : arb__outq_push(node->outq, m);
+	if (rv != ARB_OK) {
+		relay_dropped(node, m, rv);
 	}
-	if ((rv = arb__mbox_attach(*mbp, node->base, cb, names_drained, node,
-	         attp))
-	    != 0) {
-		arb__mbox_rele(*mbp);
-		*mbp = NULL;
+}
+
+// names_one hands one envelope for "name@thisnode" to the name's actor.
+static void
+names_one(arb_node *node, arb_msg *m)
+{
+	arb_pid to;
+	int     rv;
+
+	if (!arb__pid_is_name(m->to)) {
+		names_unknown(node, m, ARB_EINVAL);
+		return;
 	}
-	return rv;
+	// A child path gives its slot address (a restarting child's mailbox
+	// keeps it, SPEC 19), a registered name its exact pid (refused by the
+	// queue once that incarnation has ended).
+	rv = arb__reg_whereis_hash(node->reg, arb__pid_inc(m->to), &to);
+	if (rv == ARB_OK) {
+		m->to = to;
+		rv    = arb__outq_push(node->outq, m);
+	}
+	if (rv != ARB_OK) {
+		names_unknown(node, m, rv);
+	}
 }
 
 int
@@ -164,24 +115,18 @@ arb__names_open(arb_node *node)
 {
 	int rv;
 
-	if ((rv = names_attach(node, ARB__MBID_NAMES, names_batch,
-	         &node->names_mbox, &node->names_att))
-	    != 0) {
+	rv = arb__nodembox_open(
+	    &node->names_nb, node, ARB__MBID_NAMES, "names", names_one);
+	if (rv != ARB_OK) {
 		return rv;
 	}
-	return names_attach(node, ARB__MBID_RELAY, relay_batch,
-	    &node->relay_mbox, &node->relay_att);
+	return arb__nodembox_open(
+	    &node->relay_nb, node, ARB__MBID_RELAY, "relay", relay_one);
 }
 
 void
 arb__names_close(arb_node *node)
 {
-	arb__mbox_detach(node->names_att);
-	node->names_att = NULL;
-	arb__mbox_rele(node->names_mbox);
-	node->names_mbox = NULL;
-	arb__mbox_detach(node->relay_att);
-	node->relay_att = NULL;
-	arb__mbox_rele(node->relay_mbox);
-	node->relay_mbox = NULL;
+	arb__nodembox_close(&node->names_nb);
+	arb__nodembox_close(&node->relay_nb);
 }

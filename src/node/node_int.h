@@ -33,6 +33,26 @@ typedef struct arb__service {
 // ARB__SERVICES_MAX are registered.  Thread: node (before arb_node_run).
 int arb__node_service_add(arb_node *node, const arb__service *svc);
 
+// A mailbox the node loop owns at a reserved mailbox id (nodembox.c):
+// cb gets each envelope of its batches (the body is valid during the
+// call); an unreadable rest of a batch is counted in the node's
+// dead_letters and logged (event=rejected_frame mailbox=name), and the
+// node's outbound queue is flushed when the batches are drained.
+typedef void (*arb__nodembox_cb)(arb_node *node, arb_msg *m);
+typedef struct arb__nodembox {
+	arb_node         *node;
+	const char       *name; // for the log (static)
+	arb__nodembox_cb  cb;
+	arb__mbox        *mb;
+	arb__mbox_att    *att;
+} arb__nodembox;
+// arb__nodembox_open opens mailbox mbid and attaches it to node's loop;
+// arb__nodembox_close detaches it (a closed or never opened one: no-op,
+// when zeroed).  ARB_ENOMEM.
+int  arb__nodembox_open(arb__nodembox *nb, arb_node *node, uint32_t mbid,
+     const char *name, arb__nodembox_cb cb);
+void arb__nodembox_close(arb__nodembox *nb);
+
 // The node.
 struct arb_node {
 	struct event_base *base;
@@ -66,20 +86,17 @@ struct arb_node {
 	uint64_t           peer_ups[ARB_NODE_PEERS_MAX];
 	uint64_t           peer_downs[ARB_NODE_PEERS_MAX];
 	// Messages to "name@node" from other nodes (names.c).
-	arb__mbox         *names_mbox;
-	arb__mbox_att     *names_att;
+	arb__nodembox      names_nb;
 	uint64_t           names_dead; // envelopes for no name here
 	uint64_t           names_suppressed;
 	int64_t            names_log_ms;
 	// Batches of process actors for other nodes (names.c).
-	arb__mbox         *relay_mbox;
-	arb__mbox_att     *relay_att;
+	arb__nodembox      relay_nb;
 	uint64_t           relay_dead; // envelopes it could not send on
 	uint64_t           relay_suppressed;
 	int64_t            relay_log_ms;
 	// Monitors and links across nodes (watch.c).
-	arb__mbox         *svc_mbox;
-	arb__mbox_att     *svc_att;
+	arb__nodembox      svc_nb;
 	arb__idmap         watch_by_ref; // registry monitor ref -> watch
 	arb__idmap         watch_by_key; // (peer, target) -> watch
 	size_t             watch_n[ARB_NODE_PEERS_MAX]; // per peer

@@ -92,8 +92,7 @@ typedef struct rpt {
 
 static struct {
 	arb_node      *node;
-	arb__mbox     *mb;
-	arb__mbox_att *att;
+	arb__nodembox  nb;
 	arb_pid        self;
 	rc            *rcs;
 	struct event  *retry_ev;
@@ -1033,35 +1032,28 @@ agent_orphan_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-agent_batch(void *arg, const void *data, size_t len)
+agent_one(arb_node *node, arb_msg *m)
 {
-	arb_node    *node = arg;
-	arb__decoder d;
-	arb_msg      m;
-
-	arb__decoder_init(&d, data, len, node->max_msg);
-	while (arb__codec_next(&d, &m) == ARB_OK) {
-		switch (m.tag) {
-		case TAG_START:
-			agent_start(&m);
-			break;
-		case TAG_STOP:
-			agent_stop_msg(&m);
-			break;
-		case TAG_ACK:
-			agent_ack(&m);
-			break;
-		case TAG_READY:
-		case TAG_FAIL:
-		case TAG_EXIT:
-			driver_report(node, &m);
-			break;
-		case ARB_TAG_DOWN:
-			agent_down(&m);
-			break;
-		default:
-			break;
-		}
+	switch (m->tag) {
+	case TAG_START:
+		agent_start(m);
+		break;
+	case TAG_STOP:
+		agent_stop_msg(m);
+		break;
+	case TAG_ACK:
+		agent_ack(m);
+		break;
+	case TAG_READY:
+	case TAG_FAIL:
+	case TAG_EXIT:
+		driver_report(node, m);
+		break;
+	case ARB_TAG_DOWN:
+		agent_down(m);
+		break;
+	default:
+		break;
 	}
 }
 
@@ -1072,7 +1064,6 @@ int
 arb__remote_open(arb_node *node, int orphan_grace_ms)
 {
 	uint32_t mbid = arb__stree_new_mbid(&node->tree);
-	int      rv;
 
 	if (mbid != ARB__AGENT_MBID) {
 		arb__panic("the agent's slot is not the first");
@@ -1083,9 +1074,6 @@ arb__remote_open(arb_node *node, int orphan_grace_ms)
 	                                        : ARB__ORPHAN_GRACE_MS;
 	arb__slot_new(mbid, ARB__KIND_THREAD);
 	A.self = arb__stree_new_pid(&node->tree, ARB__KIND_THREAD, mbid);
-	if ((rv = arb__mbox_open(&A.mb, mbid)) != ARB_OK) {
-		return rv;
-	}
 	if ((A.retry_ev = evtimer_new(node->base, agent_retry_cb, NULL))
 	    == NULL) {
 		return ARB_ENOMEM;
@@ -1099,8 +1087,7 @@ arb__remote_open(arb_node *node, int orphan_grace_ms)
 
 		event_add(A.resend_ev, &tv);
 	}
-	return arb__mbox_attach(
-	    A.mb, node->base, agent_batch, NULL, node, &A.att);
+	return arb__nodembox_open(&A.nb, node, mbid, "agent", agent_one);
 }
 
 void
@@ -1127,8 +1114,7 @@ arb__remote_close(arb_node *node)
 	if (A.resend_ev != NULL) {
 		event_free(A.resend_ev);
 	}
-	arb__mbox_detach(A.att);
-	arb__mbox_rele(A.mb);
+	arb__nodembox_close(&A.nb);
 	memset(&A, 0, sizeof(A));
 }
 

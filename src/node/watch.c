@@ -270,7 +270,7 @@ svc_rejected(arb_node *node, const arb_msg *m, const char *what)
 }
 
 static void
-svc_one(arb_node *node, const arb_msg *m)
+svc_one(arb_node *node, arb_msg *m)
 {
 	arb_pid  who;
 	arb_exit why;
@@ -312,51 +312,12 @@ svc_one(arb_node *node, const arb_msg *m)
 	svc_rejected(node, m, "unknown tag");
 }
 
-static void
-svc_batch(void *arg, const void *data, size_t len)
-{
-	arb_node    *node = arg;
-	arb__decoder d;
-	arb_msg      m;
-	int          rv;
-
-	arb__decoder_init(&d, data, len, node->max_msg);
-	while ((rv = arb__codec_next(&d, &m)) == ARB_OK) {
-		svc_one(node, &m);
-	}
-	if (len == 0 || rv != ARB_ENOENT || d.failed) {
-		node->tree.dead_letters++; // the rest of the batch: unreadable
-		arb__log(ARB_LOG_WARN, NULL,
-		    "event=rejected_frame mailbox=service error=%s "
-		    "batch_bytes=%zu",
-		    arb_err_name(rv == ARB_ENOENT ? ARB_EBADMSG : rv), len);
-	}
-}
-
-static void
-svc_drained(void *arg)
-{
-	arb_node *node = arg;
-
-	arb__outq_flush(node->outq);
-}
-
 int
 arb__watch_open(arb_node *node, size_t watch_max)
 {
-	int rv;
-
 	node->watch_max = watch_max > 0 ? watch_max : ARB__WATCH_MAX;
-	if ((rv = arb__mbox_open(&node->svc_mbox, ARB__MBID_SVC)) != 0) {
-		return rv;
-	}
-	if ((rv = arb__mbox_attach(node->svc_mbox, node->base, svc_batch,
-	         svc_drained, node, &node->svc_att))
-	    != 0) {
-		arb__mbox_rele(node->svc_mbox);
-		node->svc_mbox = NULL;
-	}
-	return rv;
+	return arb__nodembox_open(
+	    &node->svc_nb, node, ARB__MBID_SVC, "service", svc_one);
 }
 
 typedef struct watch_walk {
@@ -411,10 +372,7 @@ watch_free_cb(uint64_t key, void *val, void *arg)
 void
 arb__watch_close(arb_node *node)
 {
-	arb__mbox_detach(node->svc_att);
-	node->svc_att = NULL;
-	arb__mbox_rele(node->svc_mbox);
-	node->svc_mbox = NULL;
+	arb__nodembox_close(&node->svc_nb);
 	arb__idmap_each(&node->watch_by_ref, watch_free_cb, NULL);
 	arb__idmap_fini(&node->watch_by_ref);
 	arb__idmap_fini(&node->watch_by_key);

@@ -1635,6 +1635,78 @@ test_old_incarnation_and_garbage_from_a_proven_peer(void **state)
 	arb_test_proc_fini(&a);
 }
 
+// put_garbage writes a DATA frame for mailbox dst whose batch is not
+// one (an envelope of an unknown version).
+static size_t
+put_garbage(uint8_t *b, uint32_t dst, uint64_t seq, uint64_t env0)
+{
+	static const uint8_t junk[] = { 0x95, 0x7f, 0xc1, 0xc1, 0xc1, 0xc1 };
+
+	memcpy(b + ARB__FR_DATA_HDR, junk, sizeof(junk));
+	arb__frame_hdr(b, (uint32_t) (ARB__FR_DATA_HDR + sizeof(junk)),
+	    ARB__FR_DATA, 0);
+	arb__put_be32(b + 8, dst);
+	arb__put_be32(b + 12, 1);
+	arb__put_be64(b + 16, seq);
+	arb__put_be64(b + 24, env0);
+	return ARB__FR_DATA_HDR + sizeof(junk);
+}
+
+// A proven peer's unreadable batches for the mailboxes the node loop owns
+// (names, the service mailbox, the agent) are each counted as a dead
+// letter of the node and logged once with the mailbox's name
+// (src/node/nodembox.c); the link stays up and what follows is delivered.
+static void
+test_node_mailboxes_reject_garbage(void **state)
+{
+	static const struct {
+		uint32_t    mbid;
+		const char *name;
+	} mb[] = {
+		{ 0x3FFFFFFFu, "names" },
+		{ 0x3FFFFFFDu, "service" },
+		{ 1u, "agent" },
+	};
+	arb_test_proc a;
+	int           pa = free_port(), pb = free_port(), fd;
+	uint8_t       fr[4096];
+	char          buf[512], want[96];
+	size_t        n = 0, i;
+	uint32_t      creation;
+	arb_pid       to;
+
+	(void) state;
+	spawn_run(&a, "gw1", pa, "gw2", pb, "echo", NULL);
+	arb_test_line(&a, "echo slot=", WAIT_MS, buf, sizeof(buf));
+	to.id = (uint64_t) arb_test_need_field(buf, "slot");
+	to.node = arb__node_id("gw1");
+	to.creation = 0;
+	fd = gw2_connect(pa, "127.0.0.6", &creation);
+	for (i = 0; i < ARB_ARRAY_SIZE(mb); i++) {
+		n += put_garbage(fr + n, mb[i].mbid, i + 1, i);
+	}
+	assert_int_equal(write(fd, fr, n), (ssize_t) n);
+	for (i = 0; i < ARB_ARRAY_SIZE(mb); i++) {
+		snprintf(want, sizeof(want),
+		    "event=rejected_frame mailbox=%s error=ARB_EBADMSG",
+		    mb[i].name);
+		arb_test_expect(&a, want, WAIT_MS);
+	}
+	n = put_data(fr, (uint32_t) (to.id >> 32) & 0x3FFFFFFFu, i + 1, i, to,
+	    TAG_STATS);
+	assert_int_equal(write(fd, fr, n), (ssize_t) n);
+	arb_test_expect(&a, "echo stats", WAIT_MS);
+	for (i = 0; i < ARB_ARRAY_SIZE(mb); i++) {
+		snprintf(want, sizeof(want), "event=rejected_frame mailbox=%s ",
+		    mb[i].name);
+		assert_int_equal(arb_test_count(&a, want), 1);
+	}
+	close(fd);
+	kill(a.pid, SIGTERM);
+	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&a, WAIT_MS)), 0);
+	arb_test_proc_fini(&a);
+}
+
 // stranger_round makes one connection from src to port: a HELLO as the
 // listed node `name` (with a nonce: a handshake is owed) and, when the
 // node answers it, an AUTH frame whose proof is made up.  Returns true
@@ -2268,6 +2340,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_flood_resumes_and_calls_are_not_delayed),
 	cmocka_unit_test(test_tls_calls_are_not_delayed),
 	cmocka_unit_test(test_old_incarnation_and_garbage_from_a_proven_peer),
+	cmocka_unit_test(test_node_mailboxes_reject_garbage),
 	cmocka_unit_test(test_garbage_source_is_backed_off),
 	cmocka_unit_test(test_peer_settings_are_checked),
 	cmocka_unit_test(test_peers_come_up_and_detect_a_killed_peer),
