@@ -3,7 +3,8 @@
 // links"): node.listen, node.peers, node.cookie, node.insecure, node.tls
 // and node.heartbeat, read into the arb_tree and checked as `arbor run`
 // would meet them: URLs that parse, a listener this user may bind, peer
-// names that are node names (none twice, none this node's own), and
+// names that are node names (none twice, none this node's own), peer
+// URLs that are neither this node's listener nor another peer's, and
 // authentication -- every plain tcp:// endpoint needs a cookie file that
 // auth.c accepts (owner-only permissions), unless the file says
 // `insecure: true`; every tls+tcp:// endpoint needs node.tls's
@@ -21,9 +22,11 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pwd.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -197,6 +200,29 @@ bind_problem(const char *host, int port, char *why, size_t whylen)
 	return bad;
 }
 
+// is_loopback is true for a host that always names this machine.
+static bool
+is_loopback(const char *h)
+{
+	return strcmp(h, "localhost") == 0 || strncmp(h, "127.", 4) == 0
+	    || strcmp(h, "[::1]") == 0;
+}
+
+// same_endpoint is true when a peer at host:port would be the listener
+// at lhost:lport of this very node: the same address and port, or a
+// loopback address and the port of a listener on every address.  (Node
+// names do not tell: a peer dials by URL, and a node that dials itself is
+// refused by its own listener for ever, its name not being a peer's.)
+static bool
+same_endpoint(const char *lhost, int lport, const char *host, int port)
+{
+	bool any = lhost[0] == '\0' || strcmp(lhost, "0.0.0.0") == 0
+	    || strcmp(lhost, "[::]") == 0;
+
+	return port == lport
+	    && (strcasecmp(host, lhost) == 0 || (any && is_loopback(host)));
+}
+
 // --- Files ------------------------------------------------------------------
 
 // pem_problem writes why path is no PEM file this node could read, or
@@ -272,6 +298,34 @@ cookie_default(char *buf, size_t len)
 }
 
 // --- The keys ---------------------------------------------------------------
+
+// url_taken: the index of an earlier peer (of v[0..n)) whose URL names
+// host:port, n when it is this node's own listener, else SIZE_MAX.
+static size_t
+url_taken(loader *ld, const arb_node_peer *v, size_t n, const char *host,
+    int port)
+{
+	char   h[256], why[512];
+	int    p;
+	bool   tls;
+	size_t j;
+
+	if (ld->cfg->listen != NULL
+	    && url_parse(ld->cfg->listen, true, h, sizeof(h), &p, &tls, why,
+	        sizeof(why))
+	    && same_endpoint(h, p, host, port)) {
+		return n;
+	}
+	for (j = 0; j < n; j++) {
+		if (v[j].url != NULL
+		    && url_parse(v[j].url, false, h, sizeof(h), &p, &tls, why,
+		        sizeof(why))
+		    && p == port && strcasecmp(h, host) == 0) {
+			return j;
+		}
+	}
+	return SIZE_MAX;
+}
 
 static void
 load_peers(loader *ld, yaml_node_t *seq)
@@ -363,6 +417,20 @@ load_peers(loader *ld, yaml_node_t *seq)
 				arb__doc_err(d, x,
 				    arb__arena_printf(d->arena, "%s.url", prefix),
 				    "%s", why);
+			} else if ((j = url_taken(ld, v, cfg->npeers, host, port))
+			    == cfg->npeers) {
+				arb__doc_err(d, x,
+				    arb__arena_printf(d->arena, "%s.url", prefix),
+				    "\"%s\" is this node's own listener "
+				    "(node.listen): a node does not dial itself",
+				    s);
+			} else if (j != SIZE_MAX) {
+				arb__doc_err(d, x,
+				    arb__arena_printf(d->arena, "%s.url", prefix),
+				    "\"%s\": peer \"%s\" (line %d) listens there "
+				    "already; one address is one node",
+				    s, v[j].name != NULL ? v[j].name : "?",
+				    arb__doc_line(at[j]));
 			} else {
 				v[cfg->npeers].url = s;
 			}

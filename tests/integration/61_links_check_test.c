@@ -200,6 +200,25 @@ static const broken cases[] = {
 	    NODE_HEAD "  peers:\n    - {name: gw2, url: \"tcp://h:1\"}\n"
 	              "    - {name: gw2, url: \"tcp://h:2\"}\nroot: {}\n",
 	    6, "node.peers[1].name", "duplicate peer \"gw2\" (also at line 5)" },
+	// A node that dials its own listener is refused by it for ever (its
+	// name is no peer's there); two peers at one address: one is wrong.
+	{ "peer_own_listener",
+	    NODE_HEAD "  listen: tcp://127.0.0.1:7400\n  peers:\n"
+	              "    - {name: gw2, url: \"tcp://127.0.0.1:7400\"}\n"
+	              "root: {}\n",
+	    6, "node.peers[0].url", "this node's own listener" },
+	{ "peer_own_listener_any_address",
+	    NODE_HEAD "  listen: tcp://0.0.0.0:7400\n  peers:\n"
+	              "    - {name: gw2, url: \"tcp://127.0.0.1:7401\"}\n"
+	              "    - {name: gw3, url: \"tcp://localhost:7400\"}\n"
+	              "root: {}\n",
+	    7, "node.peers[1].url", "this node's own listener" },
+	{ "peer_url_twice",
+	    NODE_HEAD "  peers:\n    - {name: gw2, url: \"tcp://h:1\"}\n"
+	              "    - {name: gw3, url: \"tls+tcp://H:1\"}\n"
+	              "root: {}\n",
+	    6, "node.peers[1].url",
+	    "peer \"gw2\" (line 5) listens there already" },
 	{ "peer_url_no_host",
 	    NODE_HEAD "  peers:\n    - {name: gw2, url: \"tcp://:7400\"}\n"
 	              "root: {}\n",
