@@ -658,6 +658,9 @@ arb_node_run(arb_node *node, const arb_sup_spec *spec, int *exit_code)
 	         "root")) != 0) {
 		return rv;
 	}
+	if ((rv = arb__remote_host(node)) != ARB_OK) {
+		return rv;
+	}
 	node->running    = true;
 	tree->started_ms = arb__now_ms();
 	{

@@ -119,6 +119,13 @@ extern const arb__driver arb__drv_remote;
 // arb__stree_init.  ARB_ENOMEM.
 int  arb__remote_open(arb_node *node, int orphan_grace_ms);
 void arb__remote_close(arb_node *node);
+// arb__remote_host gives the root (opened, not started) the agent's own
+// supervisor, root/~agent, pinned at its head (arb__sup_pin_child): the
+// children the agent runs for other nodes go there, so they never wait
+// for the root's own start or jobs and a reload never stops them.  Only
+// a node with peers has one (no other node can ask it for a child).
+// ARB_ENOMEM.
+int  arb__remote_host(arb_node *node);
 // arb__remote_peer_down: the node's peer node_id (name) is lost: our
 // children there exit with noconnection, its children here are orphans.
 void arb__remote_peer_down(arb_node *node, uint32_t node_id, const char *name);

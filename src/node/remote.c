@@ -11,8 +11,11 @@
 // frame of their own): the driver sends START / STOP, the agent answers
 // READY / FAIL / EXIT (tags ARB__TAG_AGENT_*).
 //
-// The agent starts a child as a temporary child of its own root, named
-// rc-HASH-NAME (HASH: of the supervisor's node and the child's path),
+// The agent starts a child as a temporary child of its own supervisor,
+// root/~agent (pinned at the head of the root: it is up before the root
+// starts its other children, takes no part in the root's jobs, and a
+// reload keeps it), named rc-HASH-NAME (HASH: of the supervisor's node
+// and the child's path),
 // monitors it, and reports its exit with the real reason.  Every START
 // carries its fence: the supervisor's node and incarnation (the sender's
 // pid) and the child's path and generation (the incarnation number of the
@@ -43,7 +46,8 @@
 #define TAG_FAIL  (ARB_TAG_SYSTEM + 0x111u)
 #define TAG_EXIT  (ARB_TAG_SYSTEM + 0x112u)
 
-#define AGENT_RETRY_MS 20  // a busy root: the agent's next try
+#define AGENT_RETRY_MS 20  // its supervisor busy: the agent's next try
+#define HOST_NAME      "~agent" // not a name a tree file can use
 #define RESEND_MS      500 // a START or report not answered: sent again
 #define REPORTS_MAX    256 // reports kept for one supervisor's node
 
@@ -94,6 +98,7 @@ static struct {
 	arb_node      *node;
 	arb__nodembox  nb;
 	arb_pid        self;
+	arb__child    *host;  // root/~agent (arb__remote_host), or NULL
 	rc            *rcs;
 	struct event  *retry_ev;
 	struct event  *resend_ev; // STARTs not answered yet, again
@@ -438,21 +443,28 @@ local_delete(const char *lpath)
 
 static void agent_started(void *arg, int rv, const char *why);
 
-// local_add adds x's child to the root and starts it; agent_started gets
-// the outcome (when ARB_OK is returned).  ARB_EAGAIN: the root is busy.
+// local_add adds x's child to the agent's supervisor (root/~agent; the
+// root on a node without one) and starts it; agent_started gets the
+// outcome (when ARB_OK is returned).  ARB_EAGAIN: that supervisor is not
+// up yet, or busy with another operation.
 static int
 local_add(void *x, const arb_child_spec *spec, char *err, size_t len)
 {
 	arb__stree *t = &A.node->tree;
+	arb__sup   *sup;
 	int         rv;
 
 	if (t->stop_begun || t->root == NULL) {
 		return ARB_ESHUTDOWN;
 	}
+	sup = A.host != NULL ? A.host->child_sup : t->root;
+	if (sup == NULL) {
+		return ARB_EAGAIN; // root/~agent has not started yet
+	}
 	if ((rv = arb__stree_track_begin(t)) != ARB_OK) {
 		return rv;
 	}
-	rv = arb__sup_add_child(t->root, spec, err, len);
+	rv = arb__sup_add_child(sup, spec, err, len);
 	arb__stree_track_end(t, rv == ARB_OK ? agent_started : NULL, x);
 	return rv;
 }
@@ -897,7 +909,8 @@ agent_start(const arb_msg *m)
 		snprintf(h, sizeof(h), "%.63s/%s", sup_name, k);
 		snprintf(x->lname, sizeof(x->lname), "rc-%08x-%.40s",
 		    (unsigned) arb__node_id(h), base != NULL ? base + 1 : k);
-		snprintf(x->lpath, sizeof(x->lpath), "root/%s", x->lname);
+		snprintf(x->lpath, sizeof(x->lpath), "%.24s/%.52s",
+		    A.host != NULL ? A.host->path : "root", x->lname);
 	}
 	{
 		arb_child_spec s = { 0 };
@@ -1088,6 +1101,25 @@ arb__remote_open(arb_node *node, int orphan_grace_ms)
 		event_add(A.resend_ev, &tv);
 	}
 	return arb__nodembox_open(&A.nb, node, mbid, "agent", agent_one);
+}
+
+int
+arb__remote_host(arb_node *node)
+{
+	arb_sup_spec   sup  = { .strategy = ARB_ONE_FOR_ONE };
+	arb_child_spec spec = {
+		.name      = HOST_NAME,
+		.isolation = ARB_SUPERVISOR,
+		.restart   = ARB_PERMANENT,
+		.sup       = &sup,
+	};
+	int rv;
+
+	if (A.node != node || node->npeers == 0) {
+		return ARB_OK;
+	}
+	rv = arb__sup_pin_child(node->tree.root, &spec, &A.host);
+	return rv == ARB_ESTATE ? ARB_OK : rv; // a simple_one_for_one root
 }
 
 void

@@ -16,6 +16,9 @@ arb__sup_child_op(arb__child *c, int op)
 	if (sup->tree->stopping || sup->tree->stop_begun) {
 		return ARB_ESHUTDOWN;
 	}
+	if (c->pinned) {
+		return ARB_EPERM; // arb__sup_pin_child's: not an operator's
+	}
 	// A supervisor above that stops (gave up, stopped by an operator)
 	// takes this subtree down: nothing may start in it.
 	for (up = sup; up != NULL;

@@ -86,7 +86,7 @@ arb__sup_reload(arb__sup *sup, const arb_sup_spec *spec)
 	if ((rv = arb__sup_spec_copy(spec, &copy)) != 0) {
 		return rv;
 	}
-	next = arb__alloc(sizeof(*next) * (spec->nchildren + 1));
+	next = arb__alloc(sizeof(*next) * (spec->nchildren + sup->n + 1));
 	gone = arb__alloc(sizeof(*gone) * (sup->n + 1));
 	s    = arb__alloc(sizeof(*s) * (sup->n + 2 * spec->nchildren + 1));
 	if (next == NULL || gone == NULL || s == NULL) {
@@ -95,6 +95,13 @@ arb__sup_reload(arb__sup *sup, const arb_sup_spec *spec)
 		arb__free(s);
 		arb__sup_spec_free(copy);
 		return ARB_ENOMEM;
+	}
+	// Pinned children (arb__sup_pin_child) first, as they were: the
+	// spec does not list them.
+	for (i = 0; i < sup->n; i++) {
+		if (sup->children[i]->pinned) {
+			next[nn++] = sup->children[i];
+		}
 	}
 	// Children in the new order: kept, changed (new record) or added.
 	for (i = 0; i < copy->nchildren; i++) {
@@ -176,7 +183,7 @@ arb__sup_reload(arb__sup *sup, const arb_sup_spec *spec)
 	arb__free(sup->children);
 	sup->children = next;
 	sup->n        = nn;
-	sup->cap      = copy->nchildren;
+	sup->cap      = nn;
 	sup->removed  = gone;
 	sup->nremoved = ng;
 	// The supervisor's own settings.
@@ -245,6 +252,9 @@ arb__sup_delete_child(arb__child *c)
 
 	if (c->dynamic) {
 		return ARB_ENOTSUP; // a pool's child is deleted by its stop
+	}
+	if (c->pinned) {
+		return ARB_EPERM;
 	}
 	if (sup->state == SUP_STOPPING || sup->state == SUP_STOPPED) {
 		return ARB_ESHUTDOWN;

@@ -89,6 +89,9 @@ struct arb__child {
 	uint64_t       exits[8];     // exits by arb_exit_kind
 	bool           held;         // stopped by an operator: not restarted
 	bool           removing;     // reload removes it: no restart decision
+	bool           pinned;       // arb__sup_pin_child's: not in the spec,
+	                             // kept by reloads, untouched by group
+	                             // restarts and operators
 	bool           added;        // a reload added it and it never started:
 	                             // a failed start leaves it out
 };
@@ -290,6 +293,16 @@ int arb__stree_start_child(arb__stree *tree, const char *sup_path,
 int  arb__sup_open(arb__sup **supp, arb__stree *tree, arb__child *slot,
      const arb_sup_spec *spec, const char *path);
 void arb__sup_free(arb__sup *sup);
+// arb__sup_pin_child puts a record for spec (deep-copied) at the head of
+// sup, which has not started yet, so it starts first.  sup's spec does
+// not list it: a reload keeps it as it is, a sibling's group restart
+// (one_for_all, rest_for_one) never stops it, and an operator's stop,
+// restart or delete of it is refused (ARB_EPERM).  The record lives as
+// long as sup; *cp points to it.  ARB_ENOMEM; ARB_ESTATE when sup is a
+// simple_one_for_one supervisor or has started.  (The agent's own
+// supervisor, src/node/remote.c.)
+int  arb__sup_pin_child(
+     arb__sup *sup, const arb_child_spec *spec, arb__child **cp);
 void arb__sup_start(arb__sup *sup);        // async: slot gets READY/FAIL
 void arb__sup_stop(arb__sup *sup);         // async: slot gets EXIT
 // arb__sup_brutal makes sup's stop brutal (starting it if need be), its

@@ -613,7 +613,8 @@ sup_restart(arb__sup *sup, arb__child *c)
 	for (i = hi; i > lo; i--) {
 		arb__child *x = sup->children[i - 1];
 		if (x != c && arb__group_role_of(sup->spec->strategy, sup->n,
-		                  idx, i - 1, x->spec.restart, x->held) !=
+		                  idx, i - 1, x->spec.restart,
+		                  x->held || x->pinned) !=
 		        ARB__ROLE_NONE) {
 			s[k].kind = STEP_STOP;
 			s[k++].c  = x;
@@ -622,7 +623,8 @@ sup_restart(arb__sup *sup, arb__child *c)
 	for (i = lo; i < hi; i++) {
 		arb__child *x = sup->children[i];
 		if (arb__group_role_of(sup->spec->strategy, sup->n, idx, i,
-		        x->spec.restart, x->held) == ARB__ROLE_RESTART) {
+		        x->spec.restart, x->held || x->pinned)
+		    == ARB__ROLE_RESTART) {
 			s[k].kind = STEP_START;
 			s[k++].c  = x;
 		}
@@ -1030,6 +1032,33 @@ arb__sup_open(arb__sup **supp, arb__stree *tree, arb__child *slot,
 		}
 	}
 	*supp = sup;
+	return ARB_OK;
+}
+
+int
+arb__sup_pin_child(arb__sup *sup, const arb_child_spec *spec, arb__child **cp)
+{
+	arb__child **v;
+	arb__child  *c;
+
+	if (sup->spec->strategy == ARB_SIMPLE_ONE_FOR_ONE
+	    || sup->state != SUP_IDLE) {
+		return ARB_ESTATE;
+	}
+	if ((v = arb__realloc(sup->children, sizeof(*v) * (sup->n + 1)))
+	    == NULL) {
+		return ARB_ENOMEM;
+	}
+	sup->children = v;
+	if ((c = arb__child_new(sup, spec, NULL, 0)) == NULL) {
+		return ARB_ENOMEM;
+	}
+	memmove(v + 1, v, sizeof(*v) * sup->n);
+	v[0]      = c;
+	c->pinned = true;
+	sup->n++;
+	sup->cap = sup->n;
+	*cp      = c;
 	return ARB_OK;
 }
 

@@ -3,7 +3,7 @@
 # 60_remote_child.sh -- a remote child on a gateway restarted by a central
 # supervisor (issue 12, "Remote children"; docs/supervision.md): n1
 # (central) has a child `w` with `node: n2`, a process actor of type echo;
-# n2's agent runs it as root/rc-HASH-w.  Checked: arborctl on n1 shows
+# n2's agent runs it as root/~agent/rc-HASH-w.  Checked: arborctl on n1 shows
 # root/w running on n2 (process@n2); SIGKILL of the actor's OS process on
 # n2 is reported to n1 (crashed, signal 9) and n1's supervisor restarts it
 # there (a new OS process, one restart on n1, still exactly one such child
@@ -40,7 +40,7 @@ mn_wait_up 1
 # remote_rows I: the agent's children on nI (path state pid).
 remote_rows() {
 	mn_ctl "$1" --timeout 2 status 2>/dev/null \
-	    | awk '$1 ~ /^root\/rc-[0-9a-f]+-w$/ { print $1, $4, $5 }'
+	    | awk '$1 ~ /^root\/~agent\/rc-[0-9a-f]+-w$/ { print $1, $4, $5 }'
 }
 
 # wait_w_running I STATE [S]: until n1 shows w in STATE (bounded).

@@ -47,7 +47,7 @@ mn_wait_up 1
 copies() {
 	local rows n
 	rows=$(mn_ctl 2 --timeout 2 status 2>/dev/null \
-	    | awk '$1 ~ /^root\/rc-[0-9a-f]+-w$/ && $4 != "stopped" { print $1, $4, $5 }')
+	    | awk '$1 ~ /^root\/~agent\/rc-[0-9a-f]+-w$/ && $4 != "stopped" { print $1, $4, $5 }')
 	n=$(printf '%s' "$rows" | grep -c .)
 	[ "$n" -le 1 ] || mn_fail "n2 runs $n copies of w at once: $rows"
 	printf '%s' "$rows"

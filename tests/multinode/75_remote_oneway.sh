@@ -51,7 +51,7 @@ w_at() {
 		    | awk '$1 == "root/w" { print $4 }'
 	else
 		mn_ctl 2 --timeout 2 status 2>/dev/null \
-		    | awk '$1 ~ /^root\/rc-[0-9a-f]+-w$/ && $4 != "stopped" { print $4 }'
+		    | awk '$1 ~ /^root\/~agent\/rc-[0-9a-f]+-w$/ && $4 != "stopped" { print $4 }'
 	fi
 }
 
