@@ -185,17 +185,36 @@ watch_refused(arb_node *node, const arb_msg *m, arb_pid asked, size_t peer)
 	node->watch_suppressed = 0;
 }
 
-// svc_watch answers a peer's WATCH of asked, an actor of this node.
+// watch_target is the incarnation a WATCH of asked binds to: asked's
+// (a slot address: the one holding the slot now), or for a name address
+// the one holding the name now (ARB_PID_NONE: none).
+static arb_pid
+watch_target(arb_node *node, arb_pid asked)
+{
+	arb_pid to = asked;
+
+	if (arb__pid_is_name(asked)
+	    && arb__reg_whereis_hash(node->reg, arb__pid_inc(asked), &to)
+	        != ARB_OK) {
+		return ARB_PID_NONE;
+	}
+	return arb__reg_current(node->reg, to);
+}
+
+// svc_watch answers a peer's WATCH of asked, an actor of this node (or
+// a name here: the actor holding it now is watched, the DOWN names the
+// name address as asked).
 static void
 svc_watch(arb_node *node, const arb_msg *m, arb_pid asked, size_t peer)
 {
 	arb_exit      noproc = { .kind = ARB_EXIT_NOPROC };
 	arb_peer_info info[ARB_NODE_PEERS_MAX];
 	arb__watch   *w;
-	arb_pid       cur = arb__reg_current(node->reg, asked);
+	arb_pid       cur = watch_target(node, asked);
 	uint64_t      key = watch_key(m->from.node, asked);
 
-	if (!arb__pid_local(asked) || !arb__reg_alive(node->reg, cur)) {
+	if (!arb__pid_local(asked) || arb_pid_eq(cur, ARB_PID_NONE)
+	    || !arb__reg_alive(node->reg, cur)) {
 		// Not running (or another incarnation of this node's): DOWN
 		// noproc at once, nothing kept.
 		svc_send(node, svc_pid(0, 0), m->from, ARB__TAG_NODE_DOWN,

@@ -70,7 +70,13 @@ static uint64_t
 reg_key(arb_pid pid)
 {
 	// An actor of another node is keyed by its node too (bit 63 set;
-	// mailbox ids have 30 bits).
+	// mailbox ids have 30 bits), a name address of another node by the
+	// name's hash and the low 30 bits of its node (bits 63 and 62 set):
+	// all of a node's names share one mailbox id.
+	if (!arb__pid_local(pid) && arb__pid_is_name(pid)) {
+		return (3ull << 62) | ((uint64_t) (pid.node & 0x3FFFFFFFu) << 32)
+		    | arb__pid_inc(pid);
+	}
 	if (!arb__pid_local(pid)) {
 		return (1ull << 63) | ((uint64_t) pid.node << 30)
 		    | arb__pid_mbid(pid);

@@ -192,8 +192,13 @@ arb__stree_service(
 		req->rv = arb__stree_whereis(tree, req->name, &req->pid);
 		return false;
 	case ARB__REQ_MONITOR:
-		if (arb__pid_is_name(req->target)) {
-			req->rv = ARB_ENOTSUP; // names no one actor
+		// Another node's name address: its node watches the actor
+		// holding the name when the WATCH arrives (Erlang's
+		// monitor(process, {Name, Node})); the DOWN names the name
+		// address.  One of this node's names no one actor here.
+		if (arb__pid_is_name(req->target)
+		    && arb__pid_local(req->target)) {
+			req->rv = ARB_ENOTSUP;
 			return false;
 		}
 		reach = arb__pid_local(req->target)
@@ -210,6 +215,8 @@ arb__stree_service(
 		    arb__reg_demonitor(tree->reg, req->self, req->ref));
 		return false;
 	case ARB__REQ_LINK:
+		// A link needs a pid, as in Erlang (link({Name, Node}) is
+		// badarg): link the pid a reply or DOWN came from.
 		if (arb__pid_is_name(req->target)) {
 			req->rv = ARB_ENOTSUP;
 			return false;

@@ -649,8 +649,10 @@ namer_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	    arb_err_name(arb_whereis(ctx, "echo@nowhere", &p)));
 	arb_test_emit("namer malformed rv=%s",
 	    arb_err_name(arb_whereis(ctx, "echo@", &p)));
-	// A name address names no one actor: not monitored.
+	// A name address is monitored (the actor holding the name there),
+	// never linked (a link needs a pid, as in Erlang).
 	ARB_PASS(arb_whereis(ctx, st->target, &p));
+	arb_test_emit("namer link rv=%s", arb_err_name(arb_link(ctx, p)));
 	arb_test_emit("namer monitor rv=%s",
 	    arb_err_name(arb_monitor(ctx, p, &ref)));
 	snprintf(st->unknown, sizeof(st->unknown), "nosuch@%s", other);
@@ -674,10 +676,26 @@ namer_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
 	free(st);
 }
 
+// namer_handle prints the DOWN of its monitor of TARGET.
+static void
+namer_handle(arb_ctx *ctx, void *state, const arb_msg *m)
+{
+	arb_pid  who;
+	arb_exit e;
+
+	(void) ctx;
+	(void) state;
+	if (arb_msg_tag(m) == ARB_TAG_DOWN
+	    && arb_decode_exit(m, &who, &e) == ARB_OK) {
+		arb_test_emit("namer down kind=%d name=%d text=%s",
+		    (int) e.kind, arb__pid_is_name(who), e.text);
+	}
+}
+
 static const arb_actor_ops namer_ops = {
 	.type = "namer",
 	.init = namer_init,
-	.handle = NULL,
+	.handle = namer_handle,
 	.terminate = namer_terminate,
 };
 
@@ -1050,6 +1068,184 @@ static const arb_actor_ops watcher_ops = {
 	.terminate = watcher_terminate,
 };
 
+// The name watcher (a thread actor of gw1) monitors central's victims by
+// name (Erlang's monitor(process, {Name, Node})), through the name
+// addresses of "v1@central", "v2@central" and "nobody@central":
+//   nobody: DOWN noproc (ref 1); v1 twice (refs 2, 3), ref 3
+//   demonitored; a link of a name address: ARB_ENOTSUP.  TAG_DIE to
+//   v1: ref 2 fires once with the real reason, naming v1@central.  Once
+//   the restarted v1 holds the name again (a reply from another pid):
+//   v1 again (ref 5: the new incarnation) and v2 (ref 4); TAG_DIE to
+//   v1: ref 5 fires, ref 2 never again.  Then "nwatch holds v2": central
+//   is SIGKILLed; ref 4 fires noconnection, and a monitor of v1 made
+//   after (ref 6) fires noconnection at once.
+typedef struct nwatch_st {
+	arb_ctx      *ctx;
+	struct event *tick;
+	bool          busy;
+	int           step;
+	arb_pid       n[10]; // name addresses: 1 v1, 2 v2, 9 nobody
+	arb_pid       p1;    // v1's first incarnation
+	uint64_t      ref[8];
+} nwatch_st;
+
+static void
+nwatch_reply_cb(arb_ctx *ctx, void *arg, const arb_result *r)
+{
+	nwatch_st *st = arg;
+
+	(void) ctx;
+	st->busy = false;
+	if (r->status != ARB_OK) {
+		return; // tried again on the next tick
+	}
+	if (st->step == 0) {
+		st->p1 = arb_msg_from(r->reply);
+		st->step++;
+	} else if (st->step == 5) {
+		if (!arb_pid_eq(arb_msg_from(r->reply), st->p1)) {
+			st->step++; // the restarted v1 holds the name
+		}
+	} else if (st->step == 10) {
+		arb_test_emit("nwatch holds v2");
+		st->step++;
+	} else if (st->step == 2 || st->step == 7) {
+		st->step++;
+	}
+}
+
+static void
+nwatch_call(nwatch_st *st, int n)
+{
+	st->busy = arb_call(st->ctx, st->n[n], TAG_PING, "?", 1, 250,
+	               nwatch_reply_cb, st)
+	    == ARB_OK;
+}
+
+static void
+nwatch_tick(evutil_socket_t fd, short what, void *arg)
+{
+	nwatch_st *st = arg;
+	arb_ctx   *ctx = st->ctx;
+
+	(void) fd;
+	(void) what;
+	if (st->busy) {
+		return;
+	}
+	switch (st->step) {
+	case 0:
+		if (arb_whereis(ctx, "v1@central", &st->n[1]) != ARB_OK
+		    || arb_whereis(ctx, "v2@central", &st->n[2]) != ARB_OK
+		    || arb_whereis(ctx, "nobody@central", &st->n[9])
+		        != ARB_OK) {
+			return;
+		}
+		nwatch_call(st, 1);
+		return;
+	case 1:
+		ARB_PASS(arb_monitor(ctx, st->n[9], &st->ref[1]));
+		ARB_PASS(arb_monitor(ctx, st->n[1], &st->ref[2]));
+		ARB_PASS(arb_monitor(ctx, st->n[1], &st->ref[3]));
+		ARB_PASS(arb_demonitor(ctx, st->ref[3]));
+		arb_test_emit("nwatch link rv=%s",
+		    arb_err_name(arb_link(ctx, st->n[1])));
+		st->step++;
+		return;
+	case 2: nwatch_call(st, 1); return;
+	case 3:
+		arb_send_copy(ctx, st->n[1], TAG_DIE, "boom", 4);
+		st->step++;
+		return;
+	case 4: return; // waits for ref 2's DOWN
+	case 5: nwatch_call(st, 1); return;
+	case 6:
+		ARB_PASS(arb_monitor(ctx, st->n[1], &st->ref[5]));
+		ARB_PASS(arb_monitor(ctx, st->n[2], &st->ref[4]));
+		st->step++;
+		return;
+	case 7: nwatch_call(st, 1); return;
+	case 8:
+		arb_send_copy(ctx, st->n[1], TAG_DIE, "again", 5);
+		st->step++;
+		return;
+	case 9: return; // waits for ref 5's DOWN
+	case 10: nwatch_call(st, 2); return;
+	}
+}
+
+static void
+nwatch_handle(arb_ctx *ctx, void *state, const arb_msg *m)
+{
+	nwatch_st *st = state;
+	arb_pid    who;
+	arb_exit   e;
+	int        i, named = 0;
+
+	if (arb_msg_tag(m) != ARB_TAG_DOWN
+	    || arb_decode_exit(m, &who, &e) != ARB_OK) {
+		return;
+	}
+	for (i = 1; i < 10; i++) {
+		if (!arb_pid_eq(st->n[i], ARB_PID_NONE)
+		    && arb_pid_eq(who, st->n[i])) {
+			named = i;
+		}
+	}
+	for (i = 1; i < 8; i++) {
+		if (st->ref[i] != 0 && st->ref[i] == arb_msg_ref(m)) {
+			break;
+		}
+	}
+	arb_test_emit("nwatch down ref=%d named=%d kind=%d text=%s", i, named,
+	    (int) e.kind, e.text);
+	if ((i == 2 && st->step == 4) || (i == 5 && st->step == 9)) {
+		st->step++;
+	} else if (i == 4) {
+		ARB_PASS(arb_monitor(ctx, st->n[1], &st->ref[6]));
+	}
+}
+
+static int
+nwatch_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
+{
+	nwatch_st     *st = calloc(1, sizeof(*st));
+	struct timeval tv = { 0, 20000 };
+
+	(void) arg;
+	(void) len;
+	if (st == NULL) {
+		return ARB_ENOMEM;
+	}
+	st->ctx = ctx;
+	st->tick = event_new(arb_base(ctx), -1, EV_PERSIST, nwatch_tick, st);
+	if (st->tick == NULL) {
+		free(st);
+		return ARB_ENOMEM;
+	}
+	event_add(st->tick, &tv);
+	*statep = st;
+	return ARB_OK;
+}
+
+static void
+nwatch_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
+{
+	nwatch_st *st = state;
+
+	(void) ctx;
+	(void) why;
+	event_free(st->tick);
+	free(st);
+}
+
+static const arb_actor_ops nwatch_ops = {
+	.type = "nwatch",
+	.init = nwatch_init,
+	.handle = nwatch_handle,
+	.terminate = nwatch_terminate,
+};
+
 // args: name port peer_name peer_port secret type [arg]: a node whose
 // root has one thread child of that type.
 static int
@@ -1127,6 +1323,7 @@ run_main(int argc, char **argv)
 	arb_actor_type_register(&namer_ops);
 	arb_actor_type_register(&victim_ops);
 	arb_actor_type_register(&watcher_ops);
+	arb_actor_type_register(&nwatch_ops);
 	if ((rv = arb_node_open(&node, &o)) != 0) {
 		arb_test_emit("open failed: %s", arb_strerror(rv));
 		return 1;
@@ -2102,7 +2299,8 @@ test_names_across_nodes(void **state)
 	spawn_run(&a, "gw1", pa, "central", pb, "namer", "echo@central central");
 	arb_test_expect(&a, "namer nopeer rv=ARB_ENOENT", WAIT_MS);
 	arb_test_expect(&a, "namer malformed rv=ARB_EINVAL", WAIT_MS);
-	arb_test_expect(&a, "namer monitor rv=ARB_ENOTSUP", WAIT_MS);
+	arb_test_expect(&a, "namer link rv=ARB_ENOTSUP", WAIT_MS);
+	arb_test_expect(&a, "namer monitor rv=ARB_OK", WAIT_MS);
 	arb_test_expect(&a, "namer self rv=ARB_OK same=1", WAIT_MS);
 	line = arb_test_expect(&a, "namer reply body=name", WAIT_MS);
 	c1 = arb_test_need_field(line, "creation");
@@ -2143,7 +2341,8 @@ test_process_actor_reaches_another_node(void **state)
 	arb_test_line(&b, "echo slot=", WAIT_MS, buf, sizeof(buf));
 	spawn_run(
 	    &a, "gw1", pa, "central", pb, "p:namer", "echo@central central");
-	arb_test_expect(&a, "namer monitor rv=ARB_ENOTSUP", WAIT_MS);
+	arb_test_expect(&a, "namer link rv=ARB_ENOTSUP", WAIT_MS);
+	arb_test_expect(&a, "namer monitor rv=ARB_OK", WAIT_MS);
 	arb_test_expect(&a, "namer self rv=ARB_OK same=1", WAIT_MS);
 	line = arb_test_expect(&a, "namer reply body=name", WAIT_MS);
 	assert_int_equal(arb_test_need_field(line, "node"),
@@ -2155,11 +2354,18 @@ test_process_actor_reaches_another_node(void **state)
 	kill(b.pid, SIGKILL);
 	arb_test_wait_exit(&b, WAIT_MS);
 	arb_test_proc_fini(&b);
+	// Its monitor of echo@central (through its node's registry, over
+	// its control channel): noconnection, once.
+	line = arb_test_expect(&a, "namer down", WAIT_MS);
+	assert_int_equal(arb_test_need_field(line, "kind"),
+	    ARB_EXIT_NOCONNECTION);
+	assert_int_equal(arb_test_need_field(line, "name"), 1);
 	arb_test_expect(&a, "event=relay_dropped", WAIT_MS);
 	kill(a.pid, SIGTERM);
 	line = arb_test_expect(&a, "node dead_letters=", WAIT_MS);
 	assert_true(arb_test_need_field(line, "dead_letters") >= 1);
 	arb_test_wait_exit(&a, WAIT_MS);
+	assert_int_equal(arb_test_count(&a, "namer down"), 1);
 	arb_test_proc_fini(&a);
 }
 
@@ -2278,6 +2484,68 @@ test_remote_exits_reach_monitors_and_links(void **state)
 	arb_test_proc_fini(&a);
 }
 
+// A monitor of "name@node" (Erlang's monitor(process, {Name, Node})):
+// central watches the actor holding the name when the monitor is made;
+// the DOWN names the name address, with the real reason; noproc for a
+// name nobody holds; a demonitored one never fires; a name re-registered
+// by the restarted actor is not watched by the monitor that fired; node
+// loss fires noconnection once, and at once for a monitor made after.
+// A link of a name address is refused (ARB_ENOTSUP, as Erlang's badarg).
+static void
+test_monitor_of_a_name_at_another_node(void **state)
+{
+	arb_test_proc a, b;
+	int           pa = free_port(), pb = free_port();
+	char          buf[512];
+	const char   *kb[] = { "victim", "v1", "victim", "v2", NULL };
+	const char   *ka[] = { "nwatch", "-", NULL };
+
+	(void) state;
+	spawn_kids(&b, "central", pb, "gw1", pa, kb);
+	wait_count(&b, "victim v2 up register=ARB_OK", 1);
+	spawn_kids(&a, "gw1", pa, "central", pb, ka);
+	wait_count(&a, "nwatch link rv=ARB_ENOTSUP", 1);
+	wait_count(&a, "nwatch down ref=1 ", 1);
+	line_of(&a, "nwatch down ref=1 ", buf, sizeof(buf));
+	assert_int_equal(arb_test_need_field(buf, "named"), 9);
+	assert_int_equal(arb_test_need_field(buf, "kind"), ARB_EXIT_NOPROC);
+	wait_count(&a, "nwatch down ref=2 ", 1);
+	line_of(&a, "nwatch down ref=2 ", buf, sizeof(buf));
+	assert_int_equal(arb_test_need_field(buf, "named"), 1);
+	assert_int_equal(arb_test_need_field(buf, "kind"), ARB_EXIT_ERROR);
+	assert_non_null(strstr(buf, "text=boom"));
+	// The restarted v1, under the same name: a new monitor's.
+	wait_count(&a, "nwatch down ref=5 ", 1);
+	line_of(&a, "nwatch down ref=5 ", buf, sizeof(buf));
+	assert_int_equal(arb_test_need_field(buf, "named"), 1);
+	assert_int_equal(arb_test_need_field(buf, "kind"), ARB_EXIT_ERROR);
+	assert_non_null(strstr(buf, "text=again"));
+	wait_count(&b, "victim v1 terminate", 2);
+	wait_count(&a, "nwatch holds v2", 1);
+	kill(b.pid, SIGKILL);
+	arb_test_wait_exit(&b, WAIT_MS);
+	arb_test_proc_fini(&b);
+	wait_count(&a, "nwatch down ref=4 ", 1);
+	line_of(&a, "nwatch down ref=4 ", buf, sizeof(buf));
+	assert_int_equal(arb_test_need_field(buf, "named"), 2);
+	assert_int_equal(arb_test_need_field(buf, "kind"), ARB_EXIT_NOCONNECTION);
+	wait_count(&a, "nwatch down ref=6 ", 1);
+	line_of(&a, "nwatch down ref=6 ", buf, sizeof(buf));
+	assert_int_equal(arb_test_need_field(buf, "named"), 1);
+	assert_int_equal(arb_test_need_field(buf, "kind"), ARB_EXIT_NOCONNECTION);
+	assert_non_null(strstr(buf, "text=node unreachable"));
+	kill(a.pid, SIGTERM);
+	arb_test_wait_exit(&a, WAIT_MS);
+	// Exactly once each, none for the demonitored ref.
+	assert_int_equal(arb_test_count(&a, "nwatch down ref=1 "), 1);
+	assert_int_equal(arb_test_count(&a, "nwatch down ref=2 "), 1);
+	assert_int_equal(arb_test_count(&a, "nwatch down ref=3 "), 0);
+	assert_int_equal(arb_test_count(&a, "nwatch down ref=4 "), 1);
+	assert_int_equal(arb_test_count(&a, "nwatch down ref=5 "), 1);
+	assert_int_equal(arb_test_count(&a, "nwatch down ref=6 "), 1);
+	arb_test_proc_fini(&a);
+}
+
 // A peer cannot make a node hold more than watch_max watches of its
 // actors (here 1): the next is refused at once (DOWN whose reason says
 // so), counted and logged; a watch ends with the last demonitor of its
@@ -2333,6 +2601,7 @@ test_watches_are_capped_per_peer(void **state)
 
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_watches_are_capped_per_peer),
+	cmocka_unit_test(test_monitor_of_a_name_at_another_node),
 	cmocka_unit_test(test_remote_exits_reach_monitors_and_links),
 	cmocka_unit_test(test_process_actor_reaches_another_node),
 	cmocka_unit_test(test_names_across_nodes),
@@ -2351,6 +2620,7 @@ static const struct CMUnitTest tests[] = {
 
 // Types a process actor of this binary may run (it is exec'd anew).
 static const arb_actor_ops *const types[] = { &echo_ops, &pinger_ops,
-	&namer_ops, &flooder_ops, &victim_ops, &watcher_ops, NULL };
+	&namer_ops, &flooder_ops, &victim_ops, &watcher_ops, &nwatch_ops,
+	NULL };
 
 ARB_TEST_MAIN_TYPES("integration.peers", tests, helpers, types)
