@@ -392,6 +392,8 @@ typedef struct slogt_check {
 	slogt_model *m;
 	const char  *ctx;
 	size_t       n;
+	uint64_t    *pos, *key; // what this window delivered
+	size_t       nwin, cap;
 } slogt_check;
 
 static inline void
@@ -429,6 +431,19 @@ slogt_check_cb(void *arg, const slog_record *r)
 		}
 		k->seen = true;
 	}
+	if (c->nwin == c->cap) {
+		size_t    cap = c->cap ? 2 * c->cap : 4096;
+		uint64_t *p = realloc(c->pos, cap * sizeof(*p));
+		uint64_t *q = p ? realloc(c->key, cap * sizeof(*q)) : NULL;
+		if (p == NULL || q == NULL) {
+			fail_msg("%s: out of memory", c->ctx);
+		}
+		c->pos = p;
+		c->key = q;
+		c->cap = cap;
+	}
+	c->pos[c->nwin]   = r->pos;
+	c->key[c->nwin++] = SLOGT_KEY(r->stream, r->seq);
 	c->n++;
 }
 
@@ -436,11 +451,13 @@ slogt_check_cb(void *arg, const slog_record *r)
 // and checks it against m: each payload intact and delivered once,
 // per-stream order, acknowledged (stream, seq) with their payloads, and
 // every acknowledged record the consumer did not acknowledge present.
-// Returns how many records it checked.  ctx prefixes failures.
+// Returns how many records it checked.  ctx prefixes failures.  Beyond
+// one window (65,536 records) it acknowledges what it checked and reads
+// on: those are consumed from then on, as if a consumer took them.
 static inline size_t
 slogt_model_verify(slogt *t, slogt_model *m, const char *ctx)
 {
-	slogt_check c = { m, ctx, 0 };
+	slogt_check c = { m, ctx, 0, NULL, NULL, 0, 0 };
 	size_t      i, n;
 
 	memset(m->last_seq, 0, sizeof(m->last_seq));
@@ -453,10 +470,23 @@ slogt_model_verify(slogt *t, slogt_model *m, const char *ctx)
 	do {
 		n = slog_consume(t->s, 100000, SIZE_MAX, slogt_check_cb, &c);
 		if (slog_inflight(t->s) >= 65536) {
-			slog_rewind(t->s); // never: the tests stay far below
-			fail_msg("%s: more than 65536 records to check", ctx);
+			// More than one window to read (after a helper lived
+			// long on a loaded machine): acknowledge what was
+			// checked, which the model then counts consumed, and
+			// read on.
+			for (i = 0; i < c.nwin; i++) {
+				slogt_known *k
+				    = slogt_map_get(&m->acked, c.key[i], false);
+				if (k != NULL) {
+					k->consumed = true;
+				}
+				(void) slog_ack(t->s, c.pos[i]);
+			}
+			c.nwin = 0;
 		}
 	} while (n > 0);
+	free(c.pos);
+	free(c.key);
 	if (strstr(t->log, "event=read_failed") != NULL) {
 		fail_msg("%s: the check could not read the log:\n%s", ctx, t->log);
 	}
