@@ -752,10 +752,56 @@ fifo_file(const char *file)
 	return fd;
 }
 
-// fifo_say writes text into the FIFO and closes it: the read ends.
-static void
-fifo_say(int fd, const char *text)
+// fd_open_at is true when process pid has path open.
+static bool
+fd_open_at(pid_t pid, const char *path)
 {
+	char dir[64], link[300], target[300];
+	int  fd;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int) pid);
+	for (fd = 0; fd < 1024; fd++) {
+		ssize_t n;
+
+		snprintf(link, sizeof(link), "%s/%d", dir, fd);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n > 0) {
+			target[n] = '\0';
+			if (strcmp(target, path) == 0) {
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+// wait_open waits until process pid has file (a FIFO put there by
+// fifo_file) open.
+static void
+wait_open(pid_t pid, const char *file)
+{
+	char    real[300];
+	int64_t deadline = now_ms() + WAIT_MS;
+
+	assert_non_null(realpath(file, real));
+	while (!fd_open_at(pid, real)) {
+		assert_true(now_ms() < deadline);
+		pause_ms(10);
+	}
+}
+
+// fifo_say writes text into the FIFO and closes it: the read ends.  It
+// first waits until process reader has file open (reader 0: it is known
+// to have it open already): closed before that, the FIFO has neither
+// reader nor writer and the kernel drops what was written, so the
+// node's read would find it empty (it did, under load, when the node's
+// read began after the test had already said its text).
+static void
+fifo_say(pid_t reader, const char *file, int fd, const char *text)
+{
+	if (reader > 0) {
+		wait_open(reader, file);
+	}
 	assert_int_equal(
 	    write(fd, text, strlen(text)), (ssize_t) strlen(text));
 	assert_int_equal(close(fd), 0);
@@ -801,7 +847,7 @@ test_reload_is_read_off_the_loop(void **state)
 	assert_int_equal(ctl("--timeout", "3", "status", NULL), 0);
 	assert_true(now_ms() - t0 < 3000);
 	expect_out("root/e1");
-	fifo_say(fd, v2);
+	fifo_say(p.pid, file, fd, v2);
 	arb_test_expect(&p, "event=reload_applied", WAIT_MS);
 	p.mark = 0;
 	arb_test_expect(&p, "root/e2 event=started", WAIT_MS);
@@ -816,7 +862,7 @@ test_reload_is_read_off_the_loop(void **state)
 	assert_true(now_ms() - t0 < 3000);
 	expect_out("root/e2");
 	assert_null(arb_test_try_expect(&rl, "reloaded", 300));
-	fifo_say(fd, v3);
+	fifo_say(p.pid, file, fd, v3);
 	assert_int_equal(
 	    arb_test_exit_code(arb_test_wait_exit(&rl, WAIT_MS)), 0);
 	assert_non_null(strstr(rl.out, "reloaded (2 reloads applied so far)"));
@@ -836,29 +882,6 @@ test_reload_is_read_off_the_loop(void **state)
 	arb_test_proc_fini(&p);
 }
 
-// fd_open_at is true when process pid has path open.
-static bool
-fd_open_at(pid_t pid, const char *path)
-{
-	char dir[64], link[300], target[300];
-	int  fd;
-
-	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int) pid);
-	for (fd = 0; fd < 1024; fd++) {
-		ssize_t n;
-
-		snprintf(link, sizeof(link), "%s/%d", dir, fd);
-		n = readlink(link, target, sizeof(target) - 1);
-		if (n > 0) {
-			target[n] = '\0';
-			if (strcmp(target, path) == 0) {
-				return true;
-			}
-		}
-	}
-	return false;
-}
-
 // reload_answered waits for `arborctl reload` rl to exit 0 with the line
 // "reloaded (N reloads applied so far)".
 static void
@@ -870,7 +893,7 @@ reload_answered(arb_test_proc *p, arb_test_proc *rl, int n)
 	snprintf(want, sizeof(want), "reloaded (%d reloads applied so far)", n);
 	if (code != 0 || strstr(rl->out, want) == NULL) {
 		(void) arb_test_try_expect(p, "no such line", 200);
-		fail_msg("arborctl reload: exit %d: %s\nnode: ...%s", code,
+		fail_msg("arborctl reload %d: exit %d: %s\nnode: ...%s", n, code,
 		    rl->out, p->out + (p->len > 3000 ? p->len - 3000 : 0));
 	}
 }
@@ -892,14 +915,13 @@ test_third_reload_is_refused(void **state)
 	arb_test_proc     p, a, b;
 	const char *args[] = { "--", "--socket", sock, "--timeout", "20",
 		"reload", NULL };
-	char        file[160], real[300];
-	int64_t     t0, deadline;
+	char        file[160];
+	int64_t     t0;
 	int         fd1, fd2;
 
 	(void) state;
 	need_binaries();
 	write_file(file, sizeof(file), "tree.yaml", v1);
-	assert_non_null(realpath(file, real));
 	run_tree(&p, file, NULL);
 	arb_test_expect(&p, "root event=tree_up", WAIT_MS);
 
@@ -907,11 +929,7 @@ test_third_reload_is_refused(void **state)
 	fd1 = fifo_file(file);
 	arb_test_spawn(&a, "arborctl", args);
 	arb_test_expect(&p, "event=reload_started file=", WAIT_MS);
-	deadline = now_ms() + WAIT_MS;
-	while (!fd_open_at(p.pid, real)) {
-		assert_true(now_ms() < deadline);
-		pause_ms(10);
-	}
+	wait_open(p.pid, file);
 	arb_test_spawn(&b, "arborctl", args);
 	arb_test_expect(&p, "event=reload_waits by=control", WAIT_MS);
 	// The third: refused, retried by arborctl until its timeout.
@@ -921,9 +939,9 @@ test_third_reload_is_refused(void **state)
 	expect_out("another reload waits");
 	// b's read will wait for a FIFO of its own.
 	fd2 = fifo_file(file);
-	fifo_say(fd1, v1);
+	fifo_say(0, NULL, fd1, v1); // a's read has it open (above)
 	reload_answered(&p, &a, 1);
-	fifo_say(fd2, v2);
+	fifo_say(p.pid, file, fd2, v2);
 	reload_answered(&p, &b, 2);
 	arb_test_proc_fini(&a);
 	arb_test_proc_fini(&b);
