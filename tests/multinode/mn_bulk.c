@@ -88,16 +88,22 @@ pct(int64_t *v, size_t n, int p)
 static void
 out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+// out prints one line on stdout, whole: the watch, source and sink actors
+// run on threads of their own, and without the lock a watch line once
+// landed inside "sink slot=N" (the script read the slot as "Nwatch" and
+// the source's init refused it).
 static void
 out(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
+	flockfile(stdout);
 	vprintf(fmt, ap);
-	va_end(ap);
 	putchar('\n');
 	fflush(stdout);
+	funlockfile(stdout);
+	va_end(ap);
 }
 
 // --- watch: heartbeat round trips as arb_node_peers shows them ----------
