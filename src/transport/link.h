@@ -336,6 +336,16 @@ typedef struct arb__link arb__link;
 typedef bool (*arb__link_gone_fn)(void *arg);
 
 #define ARB__LINK_QMAX (1024u * 1024u) // bytes queued before ARB_EAGAIN
+// ARB__LINK_INFLIGHT_MAX bounds the DATA a link has written and the peer
+// has not acknowledged (at least one frame may always be).  A heartbeat
+// goes ahead of the queue but not ahead of what the kernel's socket
+// buffers already hold (several MiB on loopback once autotuned), and the
+// peer reads it only after all of that: unbounded, a heartbeat's round
+// trip on a saturated link reached 1.75 s at load 16 under TSan
+// (multinode.60_bulk), near the 2 s of the default detection.  The
+// acceptor ACKs every 16 frames or 256 KiB it delivers, so the window
+// stays open while the peer reads.
+#define ARB__LINK_INFLIGHT_MAX (1024u * 1024u)
 
 // arb__link_open prepares a link to url; it dials when the first chunk
 // is put.  Returns ARB_EINVAL for a URL nng cannot dial.

@@ -319,6 +319,24 @@ raw_write(int fd, const void *p, size_t n)
 	assert_int_equal(write(fd, p, n), (ssize_t) n);
 }
 
+// raw_listen makes a raw acceptor: an AF_UNIX listener at DIR/name
+// (path, for the unlink) whose ipc:// URL goes into url.  Returns its fd.
+static int
+raw_listen(const fix *f, const char *name, char path[100], char url[120])
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int                fd;
+
+	snprintf(path, 100, "%.80s/%s", f->dir, name);
+	snprintf(url, 120, "ipc://%s", path);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	return fd;
+}
+
 // raw_hello writes a HELLO per docs/wire.md (role 1, or 2 for control).
 static size_t
 raw_hello(uint8_t *b, uint16_t role, bool reply)
@@ -345,6 +363,21 @@ raw_data_env(
 	arb__put_be64(b + 24, env0);
 	arb__put_be32(b + 32, val);
 	return ARB__FR_DATA_HDR + 4;
+}
+
+// raw_greet accepts the link's connection on raw listener fd and greets
+// it (a HELLO reply).  Returns the connection's fd.
+static int
+raw_greet(int fd)
+{
+	uint8_t b[ARB__HELLO_MAX];
+	size_t  n;
+	int     c = accept(fd, NULL, NULL);
+
+	assert_true(c >= 0);
+	n = raw_hello(b, 1, true);
+	raw_write(c, b, n);
+	return c;
 }
 
 // raw_data writes a DATA frame of one envelope, as a sender that sent
@@ -746,24 +779,13 @@ test_peer_death_counts_unacked_then_redials(void **state)
 	arb__origin       *o = arb__origin_new();
 	uint64_t           lost;
 	int                fd, c, i;
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char               path[100], url[120];
-	uint8_t            b[ARB__HELLO_MAX];
-	size_t             n;
 
 	// A raw acceptor that greets, reads and never acknowledges.
-	snprintf(path, sizeof(path), "%.80s/c.link", f->dir);
-	snprintf(url, sizeof(url), "ipc://%s", path);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_int_equal(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
-	assert_int_equal(listen(fd, 4), 0);
+	fd = raw_listen(f, "c.link", path, url);
 	ARB_PASS(arb__link_open(&k, url, &f->kcfg, NULL, NULL));
 	put_all(k, 2, 0, 10, 100, o);
-	c = accept(fd, NULL, NULL);
-	assert_true(c >= 0);
-	n = raw_hello(b, 1, true);
-	raw_write(c, b, n);
+	c = raw_greet(fd);
 	WAIT_UNTIL(arb__link_unacked(k) == 10, 5000);
 	// The peer dies: the 10 unacknowledged envelopes are possibly lost.
 	close(c);
@@ -798,6 +820,122 @@ test_peer_death_counts_unacked_then_redials(void **state)
 	arb__origin_rele(o);
 }
 
+// A silent peer is DOWN hb_ms * hb_miss after its last answer, not up to
+// hb_ms later: checked only at each heartbeat, the silence was seen at
+// the first heartbeat after the deadline (here 4 s instead of 2 s; with
+// the defaults 2.5 s instead of 2.0 s after the last echo).
+static void
+test_silent_peer_is_down_at_its_deadline(void **state)
+{
+	fix               *f = *state;
+	arb__link         *k;
+	int                fd, c;
+	char               path[100], url[120];
+	int64_t            t0, el;
+
+	// A raw acceptor that greets and never echoes a heartbeat.
+	fd = raw_listen(f, "h.link", path, url);
+	f->kcfg.hb_ms = 2000;
+	f->kcfg.hb_miss = 1;
+	ARB_PASS(arb__link_open(&k, url, &f->kcfg, NULL, NULL));
+	arb__link_start(k); // dials and starts the heartbeat timer
+	t0 = mono_ms();
+	c = raw_greet(fd);
+	WAIT_UNTIL(atomic_load(&f->kst.hb_timeouts) == 1, 10000);
+	el = mono_ms() - t0;
+	print_message("DOWN %lld ms after the greeting (hb 2000 ms x 1)\n",
+	    (long long) el);
+	assert_true(el >= 2000);
+	if (el >= 3000) {
+		fail_msg("DOWN %lld ms after the greeting, not 2000 ms",
+		    (long long) el);
+	}
+	close(c);
+	close(fd);
+	unlink(path);
+	arb__link_rele(k);
+}
+
+// raw_drain reads what fd holds now (non-blocking) and returns how many
+// bytes it read.
+static size_t
+raw_drain(int fd)
+{
+	uint8_t b[65536];
+	size_t  got = 0;
+	ssize_t n;
+
+	while ((n = recv(fd, b, sizeof(b), MSG_DONTWAIT)) > 0) {
+		got += (size_t) n;
+	}
+	return got;
+}
+
+// A link writes at most ARB__LINK_INFLIGHT_MAX bytes of DATA that its
+// peer has not acknowledged, however fast the peer reads: a heartbeat is
+// never behind more than that (the kernel's socket buffers would hold
+// several MiB), and an ACK opens the window again.
+static void
+test_unacknowledged_bytes_are_bounded(void **state)
+{
+	fix               *f = *state;
+	arb__link         *k;
+	int                fd, c, stable = 0, put = 0;
+	char               path[100], url[120];
+	uint8_t            b[ARB__HELLO_MAX], ack[ARB__FR_ACK_LEN];
+	size_t             hlen, got = 0, prev = 0;
+	const size_t       len = 16384, flen = ARB__FR_DATA_HDR + 16384;
+	const int          total = 256; // 4 MiB
+	int64_t            dl;
+
+	// A raw acceptor that greets, reads everything at once and does not
+	// acknowledge (until told below).
+	fd = raw_listen(f, "w.link", path, url);
+	ARB_PASS(arb__link_open(&k, url, &f->kcfg, NULL, NULL));
+	put_all(k, 2, 0, 1, len, NULL);
+	put = 1;
+	c = raw_greet(fd);
+	hlen = arb__hello_encode(b, &f->kcfg.self, false);
+	// Put as much as the link takes and read all it writes, until what
+	// arrived stops growing for 200 ms.
+	dl = mono_ms() + 10000;
+	while (stable < 20) {
+		assert_true(mono_ms() < dl);
+		while (put < total) {
+			arb__chunk *ch = mkchunk(2, (uint32_t) put, len, NULL);
+
+			if (arb__link_put(k, ch, NULL) != ARB_OK) {
+				arb__chunk_free(ch);
+				break;
+			}
+			put++;
+		}
+		got += raw_drain(c);
+		stable = got == prev && got > hlen ? stable + 1 : 0;
+		prev = got;
+		poll(NULL, 0, 10);
+	}
+	assert_true(put > (int) (ARB__LINK_INFLIGHT_MAX / flen) + 1);
+	assert_false(arb__link_idle(k)); // the rest waits for an ACK
+	assert_true(got - hlen >= ARB__LINK_INFLIGHT_MAX / 2);
+	assert_true(got - hlen <= ARB__LINK_INFLIGHT_MAX + flen);
+	// An ACK of what arrived opens the window: more comes.
+	arb__frame_hdr(ack, ARB__FR_ACK_LEN, ARB__FR_ACK, 0);
+	arb__put_be64(ack + ARB__FR_HDR, (uint64_t) ((got - hlen) / flen));
+	raw_write(c, ack, sizeof(ack));
+	prev = got;
+	dl = mono_ms() + 10000;
+	while (got <= prev) {
+		assert_true(mono_ms() < dl);
+		poll(NULL, 0, 5);
+		got += raw_drain(c);
+	}
+	close(c);
+	close(fd);
+	unlink(path);
+	arb__link_rele(k); // closes: what waited is counted
+}
+
 // A send still in progress when the peer dies never left: its frames go
 // to whoever listens next, in order; only what was written and not
 // acknowledged is possibly lost.  (Counting the whole flight as lost
@@ -810,10 +948,9 @@ test_unwritten_flight_goes_to_the_successor(void **state)
 	arb__link         *k;
 	arb__origin       *o = arb__origin_new();
 	int                fd, c, inq = -1, prev = -2, stable = 0;
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char               path[100], url[120];
 	uint8_t            b[ARB__HELLO_MAX];
-	size_t             n, flen = ARB__FR_DATA_HDR + 16384, hlen;
+	size_t             flen = ARB__FR_DATA_HDR + 16384, hlen;
 	uint64_t           written;
 	int64_t            dl;
 	const int          total = 40;
@@ -822,18 +959,10 @@ test_unwritten_flight_goes_to_the_successor(void **state)
 
 	// A raw acceptor that greets and never reads: the link fills the
 	// socket and its next send waits for room.
-	snprintf(path, sizeof(path), "%.80s/d.link", f->dir);
-	snprintf(url, sizeof(url), "ipc://%s", path);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_int_equal(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
-	assert_int_equal(listen(fd, 4), 0);
+	fd = raw_listen(f, "d.link", path, url);
 	ARB_PASS(arb__link_open(&k, url, &f->kcfg, NULL, NULL));
 	put_all(k, 2, 0, total, 16384, o);
-	c = accept(fd, NULL, NULL);
-	assert_true(c >= 0);
-	n = raw_hello(b, 1, true);
-	raw_write(c, b, n);
+	c = raw_greet(fd);
 	hlen = arb__hello_encode(b, &f->kcfg.self, false);
 	// Wait until what the peer holds stops growing: the writer waits.
 	dl = mono_ms() + 10000;
@@ -1085,6 +1214,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_unwritten_flight_goes_to_the_successor, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_unacknowledged_bytes_are_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_silent_peer_is_down_at_its_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_gone_destination_drops_and_counts, setup, teardown),
 		cmocka_unit_test_setup_teardown(
