@@ -22,6 +22,7 @@
 #include "probe.h"
 
 #include <event2/event.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,25 +157,47 @@ static const arb_actor_ops spawner_ops = {
 //
 // A worker's arg says how it answers a WORK request: "ok" replies with its
 // path, "fail" answers arb_reply_error(7, "<path>: disk full"), "crash"
-// dies of SIGABRT (process workers only), "slow:MS" busy-waits MS then
-// replies.  PING is answered at once, after whatever came before it.
+// dies of SIGABRT (process workers only), "gated" (thread workers only)
+// blocks its loop until the gatherer's gather that sent its N-th WORK has
+// ended, then replies: always late, whatever the load.  (It was
+// "slow:2500" against a 1500 ms gather: w5 was late for sure, but under
+// TSan at load 14 the process worker w3's answer and w4's crash were too,
+// and the test failed 1 run in 7.)  PING is answered at once, after
+// whatever came before it.
 
 enum {
 	TAG_WORK = 100,
 	TAG_PING,
 };
 
-static void
-busy_ms(int ms)
-{
-	struct timespec ts;
-	int64_t         end;
+// How many of the gatherer's gathers have ended (the "gated" worker's
+// gate); both run on threads of the node.
+static pthread_mutex_t gate_mtx = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t  gate_cv = PTHREAD_COND_INITIALIZER;
+static int             gate_ended;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	end = (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + ms;
-	do {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-	} while ((int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000 < end);
+static void
+gate_open(void)
+{
+	pthread_mutex_lock(&gate_mtx);
+	gate_ended++;
+	pthread_cond_broadcast(&gate_cv);
+	pthread_mutex_unlock(&gate_mtx);
+}
+
+// gate_wait blocks until n gathers have ended (at most 30 s).
+static void
+gate_wait(int n)
+{
+	struct timespec dl;
+
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += 30;
+	pthread_mutex_lock(&gate_mtx);
+	while (gate_ended < n
+	    && pthread_cond_timedwait(&gate_cv, &gate_mtx, &dl) == 0) {
+	}
+	pthread_mutex_unlock(&gate_mtx);
 }
 
 static int
@@ -195,7 +218,7 @@ worker_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 static void
 worker_handle(arb_ctx *ctx, void *state, const arb_msg *msg)
 {
-	const char *mode = state;
+	char       *mode = state;
 	const char *path = arb_path(ctx);
 	char        text[96];
 
@@ -223,8 +246,9 @@ worker_handle(arb_ctx *ctx, void *state, const arb_msg *msg)
 		raise(SIGABRT);
 		return;
 	}
-	if (strncmp(mode, "slow:", 5) == 0) {
-		busy_ms(atoi(mode + 5));
+	if (strncmp(mode, "gated", 5) == 0) {
+		mode[5]++; // "gated" counts its WORKs in the byte after it
+		gate_wait((int) mode[5]);
 	}
 	arb_reply(ctx, msg, TAG_WORK, path, strlen(path));
 }
@@ -245,7 +269,7 @@ static const arb_actor_ops worker_ops = {
 };
 
 // The gatherer resolves root/w1..w5, gathers WORK from all five in
-// ALL_COMPLETED mode (1500 ms), then from w1, w2, w3, w5 in FIRST_EXCEPTION
+// ALL_COMPLETED mode (6000 ms), then from w1, w2, w3, w5 in FIRST_EXCEPTION
 // mode, then pings w5 (its answer comes after its late WORK replies) and
 // prints its late_replies count.  One line per result:
 //   gather mode=all|first i=N path=P status=NAME code=C text=T exit=E
@@ -323,6 +347,7 @@ gatherer_first_cb(arb_ctx *ctx, void *arg, const arb_result *results,
 	gatherer *g = arg;
 	int       rv;
 
+	gate_open(); // w5 answers its second WORK: late
 	gatherer_emit(g, "first", results, n, nerrors);
 	rv = arb_call(
 	    ctx, g->pids[4], TAG_PING, NULL, 0, 20000, gatherer_ping_cb, g);
@@ -339,6 +364,7 @@ gatherer_all_cb(arb_ctx *ctx, void *arg, const arb_result *results,
 	arb_pid   some[4];
 	int       rv;
 
+	gate_open(); // w5 answers its first WORK: late
 	gatherer_emit(g, "all", results, n, nerrors);
 	// w4 is restarting after its crash: leave it out of the second
 	// round.
@@ -371,7 +397,7 @@ gatherer_start_cb(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 	}
-	rv = arb_gather(g->ctx, g->pids, NWORKERS, TAG_WORK, "all", 3, 1500,
+	rv = arb_gather(g->ctx, g->pids, NWORKERS, TAG_WORK, "all", 3, 6000,
 	    ARB_ALL_COMPLETED, gatherer_all_cb, g);
 	if (rv != ARB_OK) {
 		arb_test_emit("gatherer event=gather mode=all rv=%s",
@@ -533,7 +559,7 @@ h_gather(int argc, char **argv)
 		{ .name = "w4", .isolation = ARB_PROCESS, .type = "worker",
 		    .arg = "crash", .arg_len = sizeof("crash") },
 		{ .name = "w5", .isolation = ARB_THREAD, .type = "worker",
-		    .arg = "slow:2500", .arg_len = sizeof("slow:2500") },
+		    .arg = "gated", .arg_len = sizeof("gated") },
 		{ .name = "gatherer", .isolation = ARB_THREAD,
 		    .type = "gatherer" },
 	};
