@@ -238,6 +238,7 @@ peer_watch(void *arg, arb__link_ev ev, const arb__hello *h)
 		p->downs++;
 		tell = true;
 	}
+	arb__slot_peer_set(idx, p->node_id, p->up ? p->creation : 0);
 	pthread_mutex_unlock(&P.mtx);
 	if (tell && P.event != NULL) {
 		P.event(P.arg, idx, ev == ARB__LINK_EV_UP, h->creation);
@@ -446,6 +447,9 @@ arb__peers_close(void)
 		arb__link_rele(P.peers[i].link); // DOWN events may follow
 	}
 	pthread_mutex_lock(&P.mtx);
+	for (i = 0; i < P.npeers; i++) {
+		arb__slot_peer_set(i, 0, 0);
+	}
 	arb__free(P.peers);
 	P.peers = NULL;
 	P.npeers = 0;

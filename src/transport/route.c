@@ -42,6 +42,9 @@
 #define TOPICS_MASK  ((1ull << 59) - 1) // its state bits stay SLOT_NONE
 #define SLOTS_LEN    ((size_t) SLOT_MAX * sizeof(uint64_t))
 #define RECS_LEN     ((size_t) SLOT_MAX * sizeof(arb__slot_rec))
+#define PEERS_LEN    ((size_t) 4096) // after the records: one word a peer
+_Static_assert(ARB_NODE_PEERS_MAX * sizeof(uint64_t) <= PEERS_LEN,
+    "the peers' words fit their page");
 
 typedef struct tp_state {
 	pthread_mutex_t   mtx;
@@ -56,6 +59,7 @@ typedef struct tp_state {
 	_Atomic uint64_t *slots;  // SLOT_MAX words, shared with the node
 	bool              slots_rw;
 	arb__slot_rec    *recs; // SLOT_MAX records, after the words
+	_Atomic uint64_t *peers; // ARB_NODE_PEERS_MAX words, after them
 } tp_state;
 
 static tp_state tp = { .mtx = PTHREAD_MUTEX_INITIALIZER };
@@ -206,6 +210,35 @@ arb__slot_rec_final(arb_pid pid, arb_stats *st)
 	return true;
 }
 
+void
+arb__slot_peer_set(size_t idx, uint32_t node_id, uint32_t creation)
+{
+	if (tp.peers != NULL && tp.slots_rw && idx < ARB_NODE_PEERS_MAX) {
+		atomic_store(&tp.peers[idx],
+		    ((uint64_t) node_id << 32) | creation);
+	}
+}
+
+// peer_word_check is peer.c's reachable for a process actor: from the
+// words its node keeps for its peers.
+static int
+peer_word_check(arb_pid to)
+{
+	size_t   i;
+	uint64_t w;
+
+	for (i = 0; tp.peers != NULL && i < ARB_NODE_PEERS_MAX; i++) {
+		w = atomic_load(&tp.peers[i]);
+		if ((uint32_t) (w >> 32) == to.node) {
+			return (uint32_t) w != 0
+			        && (to.creation == 0 || to.creation == (uint32_t) w)
+			    ? ARB_OK
+			    : ARB_ENOENT;
+		}
+	}
+	return ARB_ENOENT; // not a peer of its node
+}
+
 int
 arb__slot_check(arb_pid to)
 {
@@ -222,9 +255,11 @@ arb__slot_check(arb_pid to)
 		if (r != NULL) {
 			return r->reachable(to);
 		}
-		// A process actor cannot tell: its node relays the batch and
-		// counts what it cannot send on as dead letters.
-		return tp.open && !tp.addr.in_node ? ARB_OK : ARB_ENOENT;
+		// A process actor's node relays its batch: the node's view
+		// of its peers, shared (what the relay cannot send on after
+		// all is a dead letter counted there).
+		return tp.open && !tp.addr.in_node ? peer_word_check(to)
+		                                   : ARB_ENOENT;
 	}
 	if (kind != ARB__KIND_THREAD && kind != ARB__KIND_PROCESS) {
 		return ARB_ENOENT; // the node, an exec child, a supervisor
@@ -254,14 +289,15 @@ slots_map(const arb__addr *a)
 {
 	char  path[200];
 	int   fd, e;
-	void *m, *r;
+	void *m, *r, *pw;
 	int   flags = a->in_node ? O_RDWR | O_CREAT | O_TRUNC : O_RDWR;
 
 	snprintf(path, sizeof(path), "%s/slots", a->run_dir);
 	if ((fd = open(path, flags | O_CLOEXEC, 0600)) < 0) {
 		return arb__err_from_errno(errno);
 	}
-	if (a->in_node && ftruncate(fd, (off_t) (SLOTS_LEN + RECS_LEN)) != 0) {
+	if (a->in_node
+	    && ftruncate(fd, (off_t) (SLOTS_LEN + RECS_LEN + PEERS_LEN)) != 0) {
 		e = errno;
 		close(fd);
 		return arb__err_from_errno(e);
@@ -270,7 +306,7 @@ slots_map(const arb__addr *a)
 		// A short file would fault when touched: refuse it instead.
 		struct stat sb;
 		if (fstat(fd, &sb) != 0
-		    || (size_t) sb.st_size < SLOTS_LEN + RECS_LEN) {
+		    || (size_t) sb.st_size < SLOTS_LEN + RECS_LEN + PEERS_LEN) {
 			close(fd);
 			return ARB_EINVAL;
 		}
@@ -280,19 +316,26 @@ slots_map(const arb__addr *a)
 	    0);
 	r = mmap(NULL, RECS_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
 	    (off_t) SLOTS_LEN);
+	pw = mmap(NULL, PEERS_LEN,
+	    a->in_node ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd,
+	    (off_t) (SLOTS_LEN + RECS_LEN));
 	e = errno;
 	close(fd);
-	if (m == MAP_FAILED || r == MAP_FAILED) {
+	if (m == MAP_FAILED || r == MAP_FAILED || pw == MAP_FAILED) {
 		if (m != MAP_FAILED) {
 			munmap(m, SLOTS_LEN);
 		}
 		if (r != MAP_FAILED) {
 			munmap(r, RECS_LEN);
 		}
+		if (pw != MAP_FAILED) {
+			munmap(pw, PEERS_LEN);
+		}
 		return arb__err_from_errno(e);
 	}
 	tp.slots = m;
 	tp.recs = r;
+	tp.peers = pw;
 	tp.slots_rw = a->in_node;
 	return ARB_OK;
 }
@@ -303,8 +346,10 @@ slots_unmap(void)
 	if (tp.slots != NULL) {
 		munmap((void *) tp.slots, SLOTS_LEN);
 		munmap(tp.recs, RECS_LEN);
+		munmap((void *) tp.peers, PEERS_LEN);
 		tp.slots = NULL;
 		tp.recs = NULL;
+		tp.peers = NULL;
 	}
 }
 

@@ -130,8 +130,15 @@ void arb__slot_run(uint32_t mbid, uint32_t inc);
 // arb__slot_remove marks the slot removed and closes its mailbox in this
 // process; returns the envelopes that were still queued (dead letters).
 size_t arb__slot_remove(uint32_t mbid);
-// arb__slot_check returns ARB_OK when `to` may have a mailbox now.
+// arb__slot_check returns ARB_OK when `to` may have a mailbox now.  For
+// another node's pid in a process actor: when its node's view of that
+// peer (below) says it is up in to's incarnation (or creation 0).
 int    arb__slot_check(arb_pid to);
+// arb__slot_peer_set publishes the node's peer idx to its process actors
+// (the same file, after the records): node_id up in incarnation creation
+// (0: down).  peer.c calls it, in the node, when the peer's link comes up
+// or goes down.  Thread: any.
+void   arb__slot_peer_set(size_t idx, uint32_t node_id, uint32_t creation);
 
 // Word 0 of the table (mailbox id 0 is the node's, which has no slot)
 // holds the generation of the node's topic table (pub/sub): the node

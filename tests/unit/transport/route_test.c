@@ -23,13 +23,15 @@
 #include <unistd.h>
 
 #define SLOTS_LEN ((size_t) (1u << 20) * 8)
-#define FILE_LEN  (SLOTS_LEN + (size_t) (1u << 20) * 256) // + records
+#define PEERS_OFF (SLOTS_LEN + (size_t) (1u << 20) * 256) // + records
+#define FILE_LEN  (PEERS_OFF + 4096) // + the peers' words
 
 typedef struct fix {
 	char               dir[128];
 	arb__addr          a;
 	lp_node            n;
 	uint64_t          *slots; // the node's view (read-write)
+	uint64_t          *peers; // its peers' words (read-write)
 	struct event_base *base;
 	int                got;  // batches delivered
 	int                envs; // envelopes in them
@@ -69,8 +71,11 @@ setup(void **state)
 	assert_int_equal(ftruncate(fd, (off_t) FILE_LEN), 0);
 	f->slots
 	    = mmap(NULL, SLOTS_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	f->peers = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+	    (off_t) PEERS_OFF);
 	close(fd);
 	assert_true(f->slots != MAP_FAILED);
+	assert_true(f->peers != MAP_FAILED);
 	evthread_use_pthreads();
 	f->base = event_base_new();
 	arb__local_set(f->a.node_id, f->a.creation);
@@ -85,6 +90,7 @@ teardown(void **state)
 
 	arb__tp_close();
 	munmap(f->slots, SLOTS_LEN);
+	munmap(f->peers, 4096);
 	event_base_free(f->base);
 	assert_int_equal(arb_test_rmtree(f->dir), 0);
 	arb__local_set(0, 0);
@@ -282,12 +288,25 @@ test_slot_checks(void **state)
 	    ARB_ENOENT); // an exec child has no mailbox
 	ARB_FAIL(arb__slot_check(arb__pid_make(ARB__KIND_NODE, 0, 0)),
 	    ARB_ENOENT); // nor has the node
-	// Another node's pid, in a process actor: accepted, its batches go
-	// to the node's relay mailbox (the node sends them on, or counts
-	// them as dead letters); a pid of this node names its own mailbox.
+	// Another node's pid, in a process actor: accepted while the node's
+	// word for that peer says it is up in that incarnation (or creation
+	// 0), its batches going to the node's relay mailbox; a node that is
+	// no peer, one that is down or an ended incarnation: ARB_ENOENT.  A
+	// pid of this node names its own mailbox.
 	{
-		arb_pid remote = arb__pid_make(ARB__KIND_THREAD, 5, 6);
-		remote.node = arb__node_id("elsewhere");
+		arb_pid  remote = arb__pid_make(ARB__KIND_THREAD, 5, 6);
+		uint64_t id = arb__node_id("elsewhere");
+
+		remote.node = (uint32_t) id;
+		remote.creation = 41;
+		ARB_FAIL(arb__slot_check(remote), ARB_ENOENT); // no peer
+		f->peers[3] = id << 32; // a peer, down
+		ARB_FAIL(arb__slot_check(remote), ARB_ENOENT);
+		f->peers[3] = (id << 32) | 41; // up
+		ARB_PASS(arb__slot_check(remote));
+		f->peers[3] = (id << 32) | 42; // up again, restarted
+		ARB_FAIL(arb__slot_check(remote), ARB_ENOENT);
+		remote.creation = 0; // whichever incarnation runs
 		ARB_PASS(arb__slot_check(remote));
 		assert_int_equal(arb__route_dst(remote), ARB__MBID_RELAY);
 		assert_int_equal(arb__route_dst(t5), 5);
