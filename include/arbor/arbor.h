@@ -671,6 +671,13 @@ typedef struct arb_node_stats {
 	                                // incarnation of the supervisor's node
 	uint64_t agent_reports_dropped; // reports dropped: more than 256 for
 	                                // one node waiting (or no memory)
+	uint64_t agent_orphans_reclaimed; // orphans kept: their supervisor
+	                                  // still wanted them (a KEEP)
+	// The supervisor's side: generations of remote children counted
+	// lost whose STOP (sent when their node is back) was dropped: more
+	// than 1024 waiting, or no memory (their agent's orphan grace, or a
+	// newer START, still ends them).
+	uint64_t remote_lost_dropped;
 } arb_node_stats;
 
 // arb_node_stats_get fills *st with the node's counters.  Actors that run

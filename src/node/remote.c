@@ -42,14 +42,17 @@
 #define TAG_START (ARB_TAG_SYSTEM + 0x100u) // driver -> agent
 #define TAG_STOP  (ARB_TAG_SYSTEM + 0x101u)
 #define TAG_ACK   (ARB_TAG_SYSTEM + 0x102u) // a report taken
+#define TAG_KEEP  (ARB_TAG_SYSTEM + 0x103u) // a claimed orphan: keep it
 #define TAG_READY (ARB_TAG_SYSTEM + 0x110u) // agent -> driver
 #define TAG_FAIL  (ARB_TAG_SYSTEM + 0x111u)
 #define TAG_EXIT  (ARB_TAG_SYSTEM + 0x112u)
+#define TAG_CLAIM (ARB_TAG_SYSTEM + 0x113u) // an orphan: still wanted?
 
 #define AGENT_RETRY_MS 20  // its supervisor busy: the agent's next try
 #define HOST_NAME      "~agent" // not a name a tree file can use
 #define RESEND_MS      500 // a START or report not answered: sent again
 #define REPORTS_MAX    256 // reports kept for one supervisor's node
+#define LOST_MAX       1024 // generations counted lost, STOPs to send
 
 // What the agent runs for one supervisor's child.
 typedef enum rc_state {
@@ -75,6 +78,7 @@ typedef struct rc {
 	bool         superseded; // a newer fence waits (next) for its end
 	arb_child_spec spec;    // RC_QUEUED: what to start (owned)
 	struct event *orphan_ev; // armed while the supervisor's node is lost
+	uint32_t     claim;     // which orphan grace (a KEEP names it)
 	struct rc   *after;     // the START that supersedes this one
 	bool         orphaned;  // stopped by the orphan grace
 } rc;
@@ -94,6 +98,19 @@ typedef struct rpt {
 	int64_t     sent_ms; // last sent (0: never)
 } rpt;
 
+// A generation of one of our remote children that the driver counted
+// lost with its node (noconnection): a STOP for it goes to that node's
+// agent when the node is back, so whatever still runs of it there ends
+// (the agent may never have seen the node lost: links are one stream per
+// direction) -- even when no newer START comes to supersede it (a
+// temporary child, a supervisor that gave up).
+struct lost {
+	struct lost *next;
+	uint32_t     node_id;
+	uint32_t     gen;
+	char         key[256];
+};
+
 static struct {
 	arb_node      *node;
 	arb__nodembox  nb;
@@ -104,9 +121,11 @@ static struct {
 	struct event  *resend_ev; // STARTs not answered yet, again
 	int            orphan_grace_ms;
 	rpt           *rpts;      // oldest first
+	struct lost   *lost;      // the driver's: generations counted lost
 	struct {
 		uint64_t orphans_stopped, fenced;
 		uint64_t reports_resent, reports_stale, reports_dropped;
+		uint64_t orphans_reclaimed, lost_dropped;
 	} st;
 } A;
 
@@ -352,6 +371,148 @@ driver_report(arb_node *node, const arb_msg *m)
 	}
 }
 
+// lost_add remembers key's generation gen on node_id as counted lost (one
+// entry per child: a newer generation replaces an older one).  Beyond
+// LOST_MAX the oldest is dropped, counted and logged (what ran of it is
+// an orphan its agent stops after its grace, or a newer START
+// supersedes).
+static void
+lost_add(uint32_t node_id, const char *key, uint32_t gen)
+{
+	struct lost *l, **pp, **oldest = NULL;
+	size_t       n = 0;
+
+	for (pp = &A.lost; (l = *pp) != NULL; pp = &l->next) {
+		if (l->node_id == node_id && strcmp(l->key, key) == 0) {
+			l->gen = gen > l->gen ? gen : l->gen;
+			return;
+		}
+		oldest = oldest != NULL ? oldest : pp;
+		n++;
+	}
+	if (n >= LOST_MAX && oldest != NULL) {
+		l       = *oldest;
+		*oldest = l->next;
+		arb__log(ARB_LOG_WARN, l->key,
+		    "event=remote_lost_dropped generation=%u reason=\"more "
+		    "than %d lost generations waiting for their node\"",
+		    (unsigned) l->gen, LOST_MAX);
+		arb__free(l);
+		A.st.lost_dropped++;
+		for (pp = &A.lost; *pp != NULL; pp = &(*pp)->next) { }
+	}
+	if ((l = arb__alloc(sizeof(*l))) == NULL) {
+		A.st.lost_dropped++;
+		return; // the orphan grace still ends it
+	}
+	memset(l, 0, sizeof(*l));
+	l->node_id = node_id;
+	l->gen     = gen;
+	snprintf(l->key, sizeof(l->key), "%s", key);
+	*pp = l;
+}
+
+// lost_flush sends a STOP for every generation counted lost on node_id,
+// now that its link is up again.
+static void
+lost_flush(arb_node *node, uint32_t node_id)
+{
+	struct lost *l, **pp = &A.lost;
+
+	while ((l = *pp) != NULL) {
+		arb__buf b = { 0 };
+		int      rv;
+
+		if (l->node_id != node_id) {
+			pp = &l->next;
+			continue;
+		}
+		rv = arb__mp_put_array(&b, 2)
+		    | arb__mp_put_str(&b, l->key, strlen(l->key))
+		    | arb__mp_put_uint(&b, l->gen);
+		if (rv == 0) {
+			rv = send_to(node, agent_of(node_id), TAG_STOP, &b);
+		}
+		arb__buf_fini(&b);
+		if (rv != ARB_OK) {
+			pp = &l->next; // again at its next UP
+			continue;
+		}
+		arb__log(ARB_LOG_INFO, l->key,
+		    "event=remote_stop_lost generation=%u", (unsigned) l->gen);
+		*pp = l->next;
+		arb__free(l);
+	}
+}
+
+static bool
+lost_has(uint32_t node_id, const char *key, uint32_t gen)
+{
+	struct lost *l;
+
+	for (l = A.lost; l != NULL; l = l->next) {
+		if (l->node_id == node_id && l->gen >= gen
+		    && strcmp(l->key, key) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+// driver_claim answers an agent's CLAIM of an orphan (our child key of
+// generation gen, which it kept through its orphan grace while its link
+// to us was down): KEEP when that generation is the one we have, starting
+// or running (we never counted it lost); otherwise STOP it.
+static void
+driver_claim(arb_node *node, const arb_msg *m)
+{
+	arb__mp_rd     r = { m->body, m->len };
+	const uint8_t *s;
+	size_t         n;
+	uint32_t       na;
+	uint64_t       gen, claim;
+	char           key[256];
+	arb__child    *c    = NULL;
+	arb__buf       b    = { 0 };
+	bool           keep = false;
+
+	if (!arb__mp_get_array(&r, &na) || na < 3 || !arb__mp_get_str(&r, &s, &n)
+	    || n >= sizeof(key) || !arb__mp_get_uint(&r, UINT32_MAX, &gen)
+	    || !arb__mp_get_uint(&r, UINT32_MAX, &claim)) {
+		arb__log(ARB_LOG_WARN, NULL,
+		    "event=agent_bad_message from_node=%08x tag=claim",
+		    (unsigned) m->from.node);
+		return;
+	}
+	memcpy(key, s, n);
+	key[n] = '\0';
+	if (node->tree.root != NULL
+	    && (c = arb__sup_lookup(node->tree.root, key)) != NULL
+	    && c->drv == &arb__drv_remote
+	    && arb__node_id(c->spec.node) == m->from.node
+	    && arb__pid_inc(c->pid) == gen
+	    && (c->state == ARB__CS_STARTING || c->state == ARB__CS_RUNNING)
+	    && !lost_has(m->from.node, key, (uint32_t) gen)) {
+		keep = true;
+	}
+	arb__log(ARB_LOG_INFO, key,
+	    "event=remote_claim node=%s generation=%u answer=%s",
+	    c != NULL && c->spec.node != NULL ? c->spec.node : "?",
+	    (unsigned) gen, keep ? "keep" : "stop");
+	if (keep) {
+		if ((arb__mp_put_array(&b, 3) | arb__mp_put_str(&b, key, n)
+		        | arb__mp_put_uint(&b, gen) | arb__mp_put_uint(&b, claim))
+		    == 0) {
+			send_to(node, m->from, TAG_KEEP, &b);
+		}
+	} else if ((arb__mp_put_array(&b, 2) | arb__mp_put_str(&b, key, n)
+	               | arb__mp_put_uint(&b, gen))
+	    == 0) {
+		send_to(node, m->from, TAG_STOP, &b);
+	}
+	arb__buf_fini(&b);
+}
+
 // driver_lost: node_id is lost: every child of ours running there counts
 // as exited with noconnection (one that was starting: a failed start).
 static void
@@ -393,6 +554,7 @@ driver_lost(arb_node *node, uint32_t node_id, const char *name)
 		if (c != v[i] || arb__node_id(c->spec.node) != node_id) {
 			continue;
 		}
+		lost_add(node_id, c->path, arb__pid_inc(c->pid));
 		if (c->state == ARB__CS_STARTING) {
 			arb__child_event(c, ARB__CE_FAIL, &why);
 		} else if (c->state == ARB__CS_RUNNING
@@ -460,6 +622,20 @@ local_add(void *x, const arb_child_spec *spec, char *err, size_t len)
 	sup = A.host != NULL ? A.host->child_sup : t->root;
 	if (sup == NULL) {
 		return ARB_EAGAIN; // root/~agent has not started yet
+	}
+	{
+		// The record of an earlier run of this child, left because its
+		// delete came while the supervisor was busy (arb__sup_delete_child
+		// answers ARB_EAGAIN then): it would take the name.  Deleted
+		// first, then this add is tried again.
+		const rc   *me = x;
+		arb__child *old = arb__sup_lookup(t->root, me->lpath);
+
+		if (old != NULL) {
+			rv = old->state == ARB__CS_STOPPED ? arb__sup_delete_child(old)
+			                                   : ARB_EAGAIN;
+			return rv == ARB_OK || rv == ARB_ESTATE ? ARB_EAGAIN : rv;
+		}
 	}
 	if ((rv = arb__stree_track_begin(t)) != ARB_OK) {
 		return rv;
@@ -1044,6 +1220,82 @@ agent_orphan_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+// claims_send sends a CLAIM for every child of node_id (0: any node) in
+// its orphan grace, when the link to that node is up again with the
+// incarnation that started it: the supervisor answers KEEP (the grace is
+// cancelled: nothing restarts) or STOP.  Unanswered, the grace runs out
+// as before.  Sent again every RESEND_MS while the grace runs.
+static void
+claims_send(uint32_t node_id)
+{
+	rc *x;
+
+	for (x = A.rcs; x != NULL; x = x->next) {
+		char     name[64];
+		arb__buf b = { 0 };
+
+		if ((node_id != 0 && x->sup_node != node_id) || x->superseded
+		    || x->orphaned || x->state == RC_STOPPING
+		    || x->orphan_ev == NULL
+		    || !evtimer_pending(x->orphan_ev, NULL)
+		    || peer_creation(x->sup_node, name, sizeof(name))
+		        != x->creation) {
+			continue;
+		}
+		if ((arb__mp_put_array(&b, 3) | arb__mp_put_str(&b, x->key,
+		                                    strlen(x->key))
+		        | arb__mp_put_uint(&b, x->gen)
+		        | arb__mp_put_uint(&b, x->claim))
+		    == 0) {
+			send_to(A.node, x->sup_agent, TAG_CLAIM, &b);
+		}
+		arb__buf_fini(&b);
+	}
+}
+
+// agent_keep: the supervisor still wants an orphan it was asked about:
+// its grace ends here.  Only for the grace the CLAIM named, while the
+// link to that node is up with the same incarnation (a KEEP that comes
+// after the link went down again is about an earlier grace).
+static void
+agent_keep(const arb_msg *m)
+{
+	arb__mp_rd     r = { m->body, m->len };
+	const uint8_t *key;
+	size_t         nk;
+	uint32_t       n;
+	uint64_t       gen, claim;
+	rc            *x;
+	char           name[64];
+
+	if (!arb__mp_get_array(&r, &n) || n < 3 || !arb__mp_get_str(&r, &key, &nk)
+	    || !arb__mp_get_uint(&r, UINT32_MAX, &gen)
+	    || !arb__mp_get_uint(&r, UINT32_MAX, &claim)) {
+		arb__log(ARB_LOG_WARN, NULL,
+		    "event=agent_bad_message from_node=%08x tag=keep",
+		    (unsigned) m->from.node);
+		return;
+	}
+	for (x = A.rcs; x != NULL; x = x->next) {
+		if (x->sup_node == m->from.node && x->creation == m->from.creation
+		    && x->gen == gen && x->claim == claim && !x->superseded
+		    && !x->orphaned && strlen(x->key) == nk
+		    && memcmp(x->key, key, nk) == 0) {
+			break;
+		}
+	}
+	if (x == NULL || x->orphan_ev == NULL
+	    || !evtimer_pending(x->orphan_ev, NULL)
+	    || peer_creation(x->sup_node, name, sizeof(name)) != x->creation) {
+		return;
+	}
+	evtimer_del(x->orphan_ev);
+	A.st.orphans_reclaimed++;
+	arb__log(ARB_LOG_INFO, x->lpath,
+	    "event=orphan_reclaimed sup_node=%s child=%s generation=%u",
+	    x->sup_name, x->key, (unsigned) x->gen);
+}
+
 static void
 agent_one(arb_node *node, arb_msg *m)
 {
@@ -1056,6 +1308,12 @@ agent_one(arb_node *node, arb_msg *m)
 		break;
 	case TAG_ACK:
 		agent_ack(m);
+		break;
+	case TAG_KEEP:
+		agent_keep(m);
+		break;
+	case TAG_CLAIM:
+		driver_claim(node, m);
 		break;
 	case TAG_READY:
 	case TAG_FAIL:
@@ -1140,6 +1398,12 @@ arb__remote_close(arb_node *node)
 		A.rpts = r->next;
 		arb__free(r);
 	}
+	while (A.lost != NULL) {
+		struct lost *l = A.lost;
+
+		A.lost = l->next;
+		arb__free(l);
+	}
 	if (A.retry_ev != NULL) {
 		event_free(A.retry_ev);
 	}
@@ -1181,6 +1445,7 @@ arb__remote_peer_down(arb_node *node, uint32_t node_id, const char *name)
 			    "grace_ms=%d",
 			    x->sup_name, x->key, (unsigned) x->gen,
 			    A.orphan_grace_ms);
+			x->claim++; // a KEEP for an earlier grace is old news
 			evtimer_add(x->orphan_ev, &tv);
 		}
 	}
@@ -1213,6 +1478,7 @@ resend_cb(evutil_socket_t fd, short what, void *arg)
 	ARB_UNUSED(what);
 	resend_starts(arg, 0);
 	reports_flush(0, false);
+	claims_send(0);
 }
 
 void
@@ -1221,8 +1487,10 @@ arb__remote_peer_up(arb_node *node, uint32_t node_id)
 	if (A.node != node) {
 		return;
 	}
+	lost_flush(node, node_id);    // what we counted lost there ends
 	resend_starts(node, node_id); // starts that waited for this node
 	reports_flush(node_id, true); // reports that waited for it
+	claims_send(node_id);         // orphans of its that we kept
 	agent_pump(); // what waited for a way to answer
 }
 
@@ -1248,6 +1516,8 @@ arb__remote_stats(arb_node *node, arb_node_stats *st)
 	st->agent_reports_resent  = A.st.reports_resent;
 	st->agent_reports_stale   = A.st.reports_stale;
 	st->agent_reports_dropped = A.st.reports_dropped;
+	st->agent_orphans_reclaimed = A.st.orphans_reclaimed;
+	st->remote_lost_dropped     = A.st.lost_dropped;
 }
 
 size_t

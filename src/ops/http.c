@@ -652,6 +652,14 @@ node_stats_metrics(struct evbuffer *out, arb_node *node)
 		{ "arbor_agent_orphans_stopped_total",
 		    "Remote children stopped after the orphan grace.",
 		    offsetof(arb_node_stats, agent_orphans_stopped) },
+		{ "arbor_agent_orphans_reclaimed_total",
+		    "Orphans kept: their supervisor still wanted them when "
+		    "the link came back within the grace.",
+		    offsetof(arb_node_stats, agent_orphans_reclaimed) },
+		{ "arbor_remote_lost_dropped_total",
+		    "STOPs of remote children counted lost, dropped before "
+		    "their node came back (too many waiting).",
+		    offsetof(arb_node_stats, remote_lost_dropped) },
 		{ "arbor_agent_fenced_total",
 		    "STARTs the agent refused: an older fence.",
 		    offsetof(arb_node_stats, agent_fenced) },

@@ -347,7 +347,8 @@ arb__live_json(arb__serve *run, arb__text *b)
 	    "\"link_backoff_evicted\":%llu,\"agent\":{\"children\":%llu,"
 	    "\"orphans_stopped\":%llu,\"fenced\":%llu,"
 	    "\"reports_pending\":%llu,\"reports_resent\":%llu,"
-	    "\"reports_stale\":%llu,\"reports_dropped\":%llu",
+	    "\"reports_stale\":%llu,\"reports_dropped\":%llu,"
+	    "\"orphans_reclaimed\":%llu,\"remote_lost_dropped\":%llu",
 	    (unsigned long long) arb_node_give_ups(run->node), run->reloads,
 	    (unsigned long long) st.log_dropped,
 	    (unsigned long long) st.dead_letters,
@@ -362,7 +363,9 @@ arb__live_json(arb__serve *run, arb__text *b)
 	    (unsigned long long) st.agent_reports_pending,
 	    (unsigned long long) st.agent_reports_resent,
 	    (unsigned long long) st.agent_reports_stale,
-	    (unsigned long long) st.agent_reports_dropped);
+	    (unsigned long long) st.agent_reports_dropped,
+	    (unsigned long long) st.agent_orphans_reclaimed,
+	    (unsigned long long) st.remote_lost_dropped);
 	agent_runs_json(run, b);
 	arb__text_add(b, "},\"file\":", 9);
 	arb__text_json_str(b, run->file);

@@ -10,9 +10,11 @@
 #    noconnection exactly once; n2 stops the orphan after the grace
 #    (event=orphan_stop, no copy left); on heal n1 restarts w on n2.
 # 2. A short partition (n2 restarted with orphan_grace 60s): healed while
-#    the orphan still runs; n1's restart supersedes it (n2 stops the old
-#    generation, event=agent_stop ... cause=superseded, then starts the
-#    new one): a new OS pid, never two.
+#    the orphan still runs; n1 stops the generation it counted lost and
+#    its restart supersedes it (n2 stops the old generation,
+#    event=agent_stop ... cause=requested -- n1's STOP of a lost
+#    generation, sent first at its UP -- or cause=superseded, then starts
+#    the new one; never reclaimed): a new OS pid, never two.
 set -u
 . "$(dirname "$0")/lib.sh"
 mn_setup 2 netns
@@ -127,7 +129,7 @@ mn_wait_log 2 'event=orphan sup_node=n1 child=root/w' 10
 rows=$(copies) || exit 1
 [[ $rows == *" running $pid2"* ]] || mn_fail "the orphan is not running in its grace: $rows"
 mn_heal 2
-mn_wait_log 2 'event=agent_stop sup_node=n1 child=root/w .*cause=superseded' 20
+mn_wait_log 2 'event=agent_stop sup_node=n1 child=root/w .*cause=(requested|superseded)' 20
 end=$(mn_deadline 20)
 while :; do
 	until_n2 running 20
@@ -137,6 +139,8 @@ while :; do
 done
 n=$(grep -c 'root/w event=exit reason=noconnection' "$MN_DIR/n1/log")
 [ "$n" = $((before + 1)) ] || mn_fail "n1 counted $((n - before)) noconnection exits of w for one loss"
+! grep -q 'event=orphan_reclaimed' "$MN_DIR/n2/log" \
+    || mn_fail "n2 reclaimed an orphan n1 had counted lost"
 n=$(grep -c 'event=orphan_stop' "$MN_DIR/n2/log")
 [ "$n" = 1 ] || mn_fail "n2 stopped $n orphans, not 1 (the first partition's)"
 echo "70_remote_partition: ok (pids $pid0 -> $pid1, $pid2 -> $W_PID)"
