@@ -337,6 +337,18 @@ child_done(void *arg, int rv, const char *why)
 	wait_answered(w, &r);
 }
 
+// reply_pinned answers an operator's stop, start, restart or delete of a
+// child the node pinned (arb__sup_pin_child: the agent's supervisor).
+static void
+reply_pinned(ctl_reply *r, const char *op, const char *path)
+{
+	reply_error(r, ARB_EPERM,
+	    "cannot %s %s: it is the node agent's supervisor, which runs the "
+	    "children other nodes supervise here; the node manages it "
+	    "(docs/supervision.md, \"Remote children\")",
+	    op, path);
+}
+
 // op_child: stop, start or restart the child at q->path.  A start or a
 // restart with q->wait is answered once the child runs or its start
 // failed; returns false when that answer comes later (with ticket).
@@ -394,6 +406,9 @@ op_child(arb__control *ctl, const ctl_req *q, ctl_reply *r, unsigned ticket)
 		break;
 	case ARB_ENOENT:
 		reply_error(r, rv, "no such child: %s", q->path);
+		break;
+	case ARB_EPERM:
+		reply_pinned(r, q->op, q->path);
 		break;
 	case ARB_ESTATE:
 		arb_node_walk(node, find_cb, &w);
@@ -588,6 +603,9 @@ op_delete_child(arb__control *ctl, const ctl_req *q, ctl_reply *r)
 		    "cannot delete %s: it is not stopped (arborctl stop it "
 		    "first)",
 		    q->path);
+		break;
+	case ARB_EPERM:
+		reply_pinned(r, "delete", q->path);
 		break;
 	case ARB_ENOTSUP:
 		reply_error(r, rv,
