@@ -557,12 +557,14 @@ arb_node_open(arb_node **nodep, const arb_node_opts *opts)
 		}
 		if (o.listen != NULL) {
 			arb__log(ARB_LOG_INFO, NULL,
-			    "event=peer_listen url=%s port=%d auth=%s",
+			    "event=peer_listen url=%s port=%d auth=%s "
+			    "watch_max=%zu",
 			    o.listen, arb__peers_port(),
 			    strncmp(o.listen, "tls+", 4) == 0
 			        ? (o.cookie_file != NULL ? "tls+cookie" : "tls")
 			    : o.insecure ? "none (insecure)"
-			                 : "cookie");
+			                 : "cookie",
+			    node->watch_max);
 		}
 	}
 	// Every actor holds a few fds (mailbox, loop, wakeups): lift the soft

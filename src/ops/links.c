@@ -590,7 +590,8 @@ arb__loader_links(loader *ld, yaml_node_t *node)
 	int          port;
 	bool         tls;
 	static const char *const need_links[]
-	    = { "cookie", "insecure", "tls", "heartbeat", "orphan_grace", NULL };
+	    = { "cookie", "insecure", "tls", "heartbeat", "orphan_grace",
+		  "watch_max", NULL };
 
 	if ((x = arb__doc_get(d, node, "listen", NULL)) != NULL
 	    && arb__doc_string(d, x, "node.listen", &s)) {
@@ -636,6 +637,15 @@ arb__loader_links(loader *ld, yaml_node_t *node)
 		// whose supervisor's node is lost runs on here.
 		arb__doc_duration(d, x, "node.orphan_grace", 10, 86400000, NULL,
 		    &cfg->orphan_grace_ms);
+	}
+	if ((x = arb__doc_get(d, node, "watch_max", NULL)) != NULL) {
+		// Monitors and links across nodes (docs/multinode.md): the
+		// watches one peer may hold here (arb_node_opts.watch_max).
+		long long n;
+
+		if (arb__doc_int(d, x, "node.watch_max", 1, 1000000, &n)) {
+			cfg->watch_max = (int) n;
+		}
 	}
 	if (arb__doc_get(d, node, "listen", NULL) == NULL
 	    && arb__doc_get(d, node, "peers", NULL) == NULL) {

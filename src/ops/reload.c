@@ -94,6 +94,7 @@ node_changes(
 	        || a->heartbeat_misses != b->heartbeat_misses,
 	    "node.heartbeat")
 	CHANGED(a->no_standby != b->no_standby, "node.standby")
+	CHANGED(a->watch_max != b->watch_max, "node.watch_max")
 #undef CHANGED
 }
 

@@ -111,6 +111,7 @@ arb_tree_node_opts(const arb_tree *tree, arb_node_opts *opts)
 	opts->hb_interval_ms = tree->heartbeat_ms;
 	opts->hb_miss = tree->heartbeat_misses;
 	opts->orphan_grace_ms = tree->orphan_grace_ms;
+	opts->watch_max = tree->watch_max;
 	opts->no_standby = tree->no_standby;
 }
 

@@ -276,6 +276,17 @@ static const broken cases[] = {
 	    NODE_HEAD "  listen: tcp://127.0.0.1:7400\n"
 	              "  orphan_grace: 1ms\nroot: {}\n",
 	    5, "node.orphan_grace", "out of range" },
+	{ "watch_max_range",
+	    NODE_HEAD "  listen: tcp://127.0.0.1:7400\n"
+	              "  watch_max: 0\nroot: {}\n",
+	    5, "node.watch_max", "out of range" },
+	{ "watch_max_not_a_number",
+	    NODE_HEAD "  listen: tcp://127.0.0.1:7400\n"
+	              "  watch_max: many\nroot: {}\n",
+	    5, "node.watch_max", "" },
+	{ "watch_max_without_links",
+	    "node:\n  watch_max: 10\nroot: {}\n", 2, "node.watch_max",
+	    "no node links use it" },
 	{ "orphan_grace_without_links",
 	    "node:\n  orphan_grace: 1s\nroot: {}\n", 2, "node.orphan_grace",
 	    "no node links use it" },

@@ -273,6 +273,7 @@ test_agent_fences_generations(void **state)
 	    pg[16];
 	const char   *gw_args[] = { "--", "run", path, NULL };
 	const char   *sup_args[] = { ps, pg, cookie, NULL };
+	const char   *line;
 	int           pport = free_port(), gport = free_port();
 
 	(void) state;
@@ -284,7 +285,7 @@ test_agent_fences_generations(void **state)
 	assert_int_equal(chmod(cookie, 0600), 0);
 	snprintf(tree, sizeof(tree),
 	    "node:\n  name: gw\n  control: %s/ctl.sock\n  run_dir: %s\n"
-	    "  listen: tcp://127.0.0.1:%d\n  cookie: %s\n"
+	    "  listen: tcp://127.0.0.1:%d\n  cookie: %s\n  watch_max: 7\n"
 	    "  peers:\n    - {name: sup, url: \"tcp://127.0.0.1:%d\"}\n"
 	    "root:\n  children:\n    - {name: local, type: echo}\n",
 	    dir, dir, gport, cookie, pport);
@@ -292,6 +293,9 @@ test_agent_fences_generations(void **state)
 	snprintf(ps, sizeof(ps), "%d", pport);
 	snprintf(pg, sizeof(pg), "%d", gport);
 	arb_test_spawn(&gw, "arbor", gw_args);
+	// node.watch_max reaches the node (docs/config.md).
+	line = arb_test_expect(&gw, "event=peer_listen", WAIT_MS);
+	assert_int_equal(arb_test_need_field(line, "watch_max"), 7);
 	arb_test_expect(&gw, "event=tree_up", WAIT_MS);
 	arb_test_spawn(&sup, "sup", sup_args);
 
