@@ -35,6 +35,7 @@ typedef struct arb__watch {
 	uint64_t key;
 	arb_pid  asker;
 	arb_pid  asked;
+	arb_pid  bound; // the incarnation watched
 	size_t   peer; // the peer's index
 	uint64_t gen;  // its link's ups count when the watch was made
 } arb__watch;
@@ -152,8 +153,11 @@ arb__watch_fired(arb_node *node, arb_pid to, uint64_t ref, const arb_exit *why)
 		return false; // not ours
 	}
 	if ((w = arb__idmap_get(&node->watch_by_ref, ref)) != NULL) {
+		// A slot address asked: the DOWN names the incarnation that
+		// was watched, as a local monitor's does (a name address, the
+		// name: Erlang's {Name, Node}).
 		svc_send(node, svc_pid(0, 0), w->asker, ARB__TAG_NODE_DOWN,
-		    w->asked, why);
+		    arb_pid_is_slot(w->asked) ? w->bound : w->asked, why);
 		watch_free(node, w);
 	}
 	return true;
@@ -241,6 +245,7 @@ svc_watch(arb_node *node, const arb_msg *m, arb_pid asked, size_t peer)
 	w->key = key;
 	w->asker = m->from;
 	w->asked = asked;
+	w->bound = cur;
 	w->peer = peer;
 	// The link this WATCH came on (or a later one): its loss, counted
 	// after it, drops the watch; an earlier loss still to be handled

@@ -331,9 +331,10 @@ arb__reg_up(arb__reg *reg, arb_pid pid, const char *path,
 }
 
 // reg_down_entry fires what follows from e's end and frees e, which is
-// already out of the map.
+// already out of the map; the DOWN and EXIT messages name `named` (e's
+// pid, or the incarnation another node watched for e's slot address).
 static void
-reg_down_entry(arb__reg *reg, reg_entry *e, const arb_exit *why)
+reg_down_entry(arb__reg *reg, reg_entry *e, arb_pid named, const arb_exit *why)
 {
 	reg_name **np, *n;
 	reg_mon  **mp, *m;
@@ -352,7 +353,7 @@ reg_down_entry(arb__reg *reg, reg_entry *e, const arb_exit *why)
 	}
 	for (mp = &reg->mons; (m = *mp) != NULL;) {
 		if (arb_pid_eq(m->target, pid)) {
-			reg_notify(reg, m->watcher, ARB_TAG_DOWN, m->ref, pid, why);
+			reg_notify(reg, m->watcher, ARB_TAG_DOWN, m->ref, named, why);
 			*mp = m->next;
 			arb__free(m);
 		} else if (arb_pid_eq(m->watcher, pid)) {
@@ -380,7 +381,7 @@ reg_down_entry(arb__reg *reg, reg_entry *e, const arb_exit *why)
 			continue;
 		}
 		if (o->trap_exit) {
-			reg_notify(reg, other, ARB_TAG_EXIT, 0, pid, why);
+			reg_notify(reg, other, ARB_TAG_EXIT, 0, named, why);
 		} else if (arb_exit_abnormal(why) && o->ops != NULL &&
 		    o->ops->exit_signal != NULL) {
 			// Exit signal: the linked actor dies too.
@@ -395,11 +396,27 @@ arb__reg_down(arb__reg *reg, arb_pid pid, const arb_exit *why)
 {
 	reg_entry *e = reg_entry_of(reg, pid);
 
+	if (e == NULL && !arb__pid_local(pid) && !arb__pid_is_name(pid)
+	    && !arb_pid_is_slot(pid)) {
+		// Another node's actor monitored by its slot address: the
+		// entry stands for the slot, and that node names the
+		// incarnation it watched, which the DOWN names (as a local
+		// monitor of a slot address binds to its incarnation).
+		arb_pid any = arb_pid_slot(pid);
+
+		if ((e = reg_entry_of(reg, any)) == NULL) {
+			any.creation = 0; // a slot address of any incarnation
+			e = reg_entry_of(reg, any);
+		}
+		if (e != NULL && !arb_pid_is_slot(e->pid)) {
+			e = NULL; // another incarnation's own entry
+		}
+	}
 	if (e == NULL) {
 		return;
 	}
-	arb__idmap_del(&reg->entries, reg_key(pid));
-	reg_down_entry(reg, e, why);
+	arb__idmap_del(&reg->entries, reg_key(e->pid));
+	reg_down_entry(reg, e, pid, why);
 	reg_flush(reg);
 }
 
@@ -437,7 +454,7 @@ arb__reg_lost(arb__reg *reg, const void *arg, const arb_exit *why)
 		reg_entry *e = reg_entry_of(reg, w.pids[i]);
 
 		arb__idmap_del(&reg->entries, reg_key(w.pids[i]));
-		reg_down_entry(reg, e, why);
+		reg_down_entry(reg, e, e->pid, why);
 	}
 	arb__free(w.pids);
 	reg_flush(reg);

@@ -1086,6 +1086,7 @@ typedef struct nwatch_st {
 	int           step;
 	arb_pid       n[10]; // name addresses: 1 v1, 2 v2, 9 nobody
 	arb_pid       p1;    // v1's first incarnation
+	arb_pid       p2;    // and its second
 	uint64_t      ref[8];
 } nwatch_st;
 
@@ -1104,6 +1105,7 @@ nwatch_reply_cb(arb_ctx *ctx, void *arg, const arb_result *r)
 		st->step++;
 	} else if (st->step == 5) {
 		if (!arb_pid_eq(arb_msg_from(r->reply), st->p1)) {
+			st->p2 = arb_msg_from(r->reply);
 			st->step++; // the restarted v1 holds the name
 		}
 	} else if (st->step == 10) {
@@ -1162,6 +1164,8 @@ nwatch_tick(evutil_socket_t fd, short what, void *arg)
 	case 6:
 		ARB_PASS(arb_monitor(ctx, st->n[1], &st->ref[5]));
 		ARB_PASS(arb_monitor(ctx, st->n[2], &st->ref[4]));
+		// v1's slot address: the incarnation holding it (p2).
+		ARB_PASS(arb_monitor(ctx, arb_pid_slot(st->p1), &st->ref[7]));
 		st->step++;
 		return;
 	case 7: nwatch_call(st, 1); return;
@@ -1191,6 +1195,11 @@ nwatch_handle(arb_ctx *ctx, void *state, const arb_msg *m)
 		    && arb_pid_eq(who, st->n[i])) {
 			named = i;
 		}
+	}
+	if (arb_pid_eq(who, st->p2)) {
+		named = 11; // v1's second incarnation, exactly
+	} else if (arb_pid_eq(who, arb_pid_slot(st->p1))) {
+		named = 12; // its slot address
 	}
 	for (i = 1; i < 8; i++) {
 		if (st->ref[i] != 0 && st->ref[i] == arb_msg_ref(m)) {
@@ -2526,6 +2535,12 @@ test_monitor_of_a_name_at_another_node(void **state)
 	assert_int_equal(arb_test_need_field(buf, "named"), 1);
 	assert_int_equal(arb_test_need_field(buf, "kind"), ARB_EXIT_ERROR);
 	assert_non_null(strstr(buf, "text=again"));
+	// v1's slot address: the DOWN names the incarnation it bound to, as
+	// a local monitor's does.
+	wait_count(&a, "nwatch down ref=7 ", 1);
+	line_of(&a, "nwatch down ref=7 ", buf, sizeof(buf));
+	assert_int_equal(arb_test_need_field(buf, "named"), 11);
+	assert_non_null(strstr(buf, "text=again"));
 	wait_count(&b, "victim v1 terminate", 2);
 	wait_count(&a, "nwatch holds v2", 1);
 	kill(b.pid, SIGKILL);
@@ -2549,6 +2564,7 @@ test_monitor_of_a_name_at_another_node(void **state)
 	assert_int_equal(arb_test_count(&a, "nwatch down ref=4 "), 1);
 	assert_int_equal(arb_test_count(&a, "nwatch down ref=5 "), 1);
 	assert_int_equal(arb_test_count(&a, "nwatch down ref=6 "), 1);
+	assert_int_equal(arb_test_count(&a, "nwatch down ref=7 "), 1);
 	arb_test_proc_fini(&a);
 }
 
