@@ -182,6 +182,20 @@ static const arb_actor_ops echo_ops = {
 	.terminate = echo_terminate,
 };
 
+// tick_new starts cb(arg) every 20 ms on the actor's loop (NULL: no
+// memory); the actor's terminate frees it.
+static struct event *
+tick_new(arb_ctx *ctx, event_callback_fn cb, void *arg)
+{
+	struct timeval tv = { 0, 20000 };
+	struct event  *ev = event_new(arb_base(ctx), -1, EV_PERSIST, cb, arg);
+
+	if (ev != NULL) {
+		event_add(ev, &tv);
+	}
+	return ev;
+}
+
 // The pinger (arg "SLOT_ID NODE"): calls the echo's slot address on NODE
 // until it answers, streams SEQ_N numbers to it, asks how many arrived,
 // then keeps the echo's exact pid and tries it (and the slot address) on
@@ -327,7 +341,6 @@ pinger_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	pinger_st          *st = calloc(1, sizeof(*st));
 	char                a[128], name[64];
 	unsigned long long  id;
-	struct timeval      tv = { 0, 20000 };
 
 	if (st == NULL || len == 0 || len >= sizeof(a)) {
 		free(st);
@@ -345,12 +358,10 @@ pinger_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	st->last_rv = 1;
 	*statep = st;
 	st->ctx = ctx;
-	st->tick = event_new(arb_base(ctx), -1, EV_PERSIST, pinger_tick, st);
-	if (st->tick == NULL) {
+	if ((st->tick = tick_new(ctx, pinger_tick, st)) == NULL) {
 		free(st);
 		return ARB_ENOMEM;
 	}
-	event_add(st->tick, &tv);
 	return ARB_OK;
 }
 
@@ -630,7 +641,6 @@ namer_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	char           a[128], other[64];
 	arb_pid        p = ARB_PID_NONE;
 	uint64_t       ref;
-	struct timeval tv = { 0, 20000 };
 
 	if (st == NULL || len == 0 || len >= sizeof(a)) {
 		free(st);
@@ -656,12 +666,10 @@ namer_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	arb_test_emit("namer monitor rv=%s",
 	    arb_err_name(arb_monitor(ctx, p, &ref)));
 	snprintf(st->unknown, sizeof(st->unknown), "nosuch@%s", other);
-	st->tick = event_new(arb_base(ctx), -1, EV_PERSIST, namer_tick, st);
-	if (st->tick == NULL) {
+	if ((st->tick = tick_new(ctx, namer_tick, st)) == NULL) {
 		free(st);
 		return ARB_ENOMEM;
 	}
-	event_add(st->tick, &tv);
 	return ARB_OK;
 }
 
@@ -1025,7 +1033,6 @@ static int
 watcher_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 {
 	watcher_st    *st = calloc(1, sizeof(*st));
-	struct timeval tv = { 0, 20000 };
 
 	if (st == NULL || len != 1) {
 		free(st);
@@ -1039,12 +1046,10 @@ watcher_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 		arb_trap_exit(ctx, !st->again);
 	}
 	*statep = st;
-	st->tick = event_new(arb_base(ctx), -1, EV_PERSIST, watcher_tick, st);
-	if (st->tick == NULL) {
+	if ((st->tick = tick_new(ctx, watcher_tick, st)) == NULL) {
 		free(st);
 		return ARB_ENOMEM;
 	}
-	event_add(st->tick, &tv);
 	arb_test_emit("watcher %s up", watcher_name(st));
 	return ARB_OK;
 }
@@ -1219,7 +1224,6 @@ static int
 nwatch_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 {
 	nwatch_st     *st = calloc(1, sizeof(*st));
-	struct timeval tv = { 0, 20000 };
 
 	(void) arg;
 	(void) len;
@@ -1227,12 +1231,10 @@ nwatch_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 		return ARB_ENOMEM;
 	}
 	st->ctx = ctx;
-	st->tick = event_new(arb_base(ctx), -1, EV_PERSIST, nwatch_tick, st);
-	if (st->tick == NULL) {
+	if ((st->tick = tick_new(ctx, nwatch_tick, st)) == NULL) {
 		free(st);
 		return ARB_ENOMEM;
 	}
-	event_add(st->tick, &tv);
 	*statep = st;
 	return ARB_OK;
 }
