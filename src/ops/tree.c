@@ -535,6 +535,16 @@ load_node(loader *ld, size_t si, yaml_node_t *map, arb_child_spec *c)
 	if ((v = arb__doc_get(d, map, "node", NULL)) == NULL) {
 		return;
 	}
+	if (v->type == YAML_SEQUENCE_NODE) {
+		// Alternative nodes are not supported: two copies could run
+		// after a one-way cut (docs/supervision.md).
+		arb__doc_err(d, v, "node",
+		    "a list of alternative nodes is not supported: a remote "
+		    "child runs on the one node it names (docs/supervision.md, "
+		    "\"No alternative nodes\")");
+		arb__loader_mark_seen(ld, si, "node");
+		return;
+	}
 	if (!arb__loader_got(
 	        ld, si, "node", arb__doc_scalar(d, v, "node", &s, NULL))) {
 		return;

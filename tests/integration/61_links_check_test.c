@@ -257,6 +257,12 @@ static const broken cases[] = {
 	    "root:\n  children:\n    - name: w\n      type: echo\n"
 	    "      node: gw2\n",
 	    5, "node", "unknown peer \"gw2\"" },
+	{ "remote_alternatives",
+	    NODE_HEAD "  peers:\n    - {name: gw2, url: \"tcp://h:1\"}\n"
+	              "    - {name: gw3, url: \"tcp://h:2\"}\n"
+	              "root:\n  children:\n"
+	              "    - {name: w, type: echo, node: [gw2, gw3]}\n",
+	    9, "node", "a list of alternative nodes is not supported" },
 	{ "remote_exec",
 	    NODE_HEAD "  peers:\n    - {name: gw2, url: \"tcp://h:1\"}\n"
 	              "root:\n  children:\n"
