@@ -116,6 +116,7 @@ static struct {
 	arb__nodembox  nb;
 	arb_pid        self;
 	arb__child    *host;  // root/~agent (arb__remote_host), or NULL
+	void          *adding; // the rc local_add is adding (agent_pump)
 	rc            *rcs;
 	struct event  *retry_ev;
 	struct event  *resend_ev; // STARTs not answered yet, again
@@ -649,6 +650,9 @@ static uint32_t peer_creation(uint32_t node_id, char *name, size_t len);
 static void
 rc_free(rc *x)
 {
+	if (A.adding == x) {
+		A.adding = NULL;
+	}
 	if (x->orphan_ev != NULL) {
 		event_free(x->orphan_ev);
 	}
@@ -937,7 +941,14 @@ agent_pump(void)
 		}
 		x->state = RC_STARTING;
 		err[0] = '\0';
+		A.adding = x;
 		rv = local_add(x, &x->spec, err, sizeof(err));
+		if (rv == ARB_OK && A.adding != x) {
+			// Its start ended within the add (a spawn that failed at
+			// once): agent_started freed it and pumped again.
+			return;
+		}
+		A.adding = NULL;
 		if (rv == ARB_EAGAIN) {
 			x->state = RC_QUEUED;
 			evtimer_add(A.retry_ev, &tv);
@@ -957,6 +968,7 @@ agent_pump(void)
 		arb__log(ARB_LOG_INFO, x->lpath,
 		    "event=agent_start sup_node=%s child=%s generation=%u",
 		    x->sup_name, x->key, (unsigned) x->gen);
+		return; // the next add waits for this one (agent_started)
 	}
 }
 

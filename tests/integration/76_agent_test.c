@@ -9,6 +9,10 @@
 // 5 again, nothing started); START 6 supersedes 5: the agent stops 5
 // (EXIT 5 shutdown) BEFORE it starts 6 (READY 6); STOP 6 ends it (EXIT 6
 // shutdown).  The fencer ACKs every report, as a supervisor's node does.
+// In its "flood" mode it ACKs nothing and sends FLOOD_N STARTs of
+// distinct children of a type gw does not have: each is a failed start
+// whose report gw keeps, and beyond 256 kept for one node gw drops the
+// oldest (event=agent_report_dropped, counted).
 
 #include "arb_test.h"
 #include "tools.h"
@@ -38,6 +42,7 @@
 #define TAG_READY (ARB_TAG_SYSTEM + 0x110u)
 #define TAG_FAIL  (ARB_TAG_SYSTEM + 0x111u)
 #define TAG_EXIT  (ARB_TAG_SYSTEM + 0x112u)
+#define FLOOD_N   300 // STARTs in flood mode: 300 - 256 reports dropped
 
 // --- the fencer: node sup's actor that plays a supervisor ----------------
 typedef struct fencer {
@@ -46,7 +51,34 @@ typedef struct fencer {
 	struct event *tick;
 	int           step; // 0: START 5 not yet accepted by the link
 	bool          repeated;
+	bool          flood;           // flood mode: no ACK, FLOOD_N STARTs
+	int           sent;            // flood: STARTs sent so far
+	int           failed;          // flood: distinct FAILs received
+	bool          got[FLOOD_N];
 } fencer;
+
+// send_flood sends the START of flood child i: root/fNNN, generation 1,
+// of a type gw does not have.
+static int
+send_flood(fencer *f, int i)
+{
+	arb__buf b = { 0 };
+	char     key[32];
+	int      rv;
+
+	snprintf(key, sizeof(key), "root/f%03d", i);
+	rv = arb__mp_put_array(&b, 8) | arb__mp_put_str(&b, key, strlen(key))
+	    | arb__mp_put_uint(&b, 1) | arb__mp_put_str(&b, "sup", 3)
+	    | arb__mp_put_uint(&b, ARB_THREAD)
+	    | arb__mp_put_str(&b, "no-such-type", 12)
+	    | arb__mp_put_bin(&b, NULL, 0) | arb__mp_put_int(&b, 2000)
+	    | arb__mp_put_int(&b, 0);
+	if (rv == 0) {
+		rv = arb_send_copy(f->ctx, f->agent, TAG_START, b.data, b.len);
+	}
+	arb__buf_fini(&b);
+	return rv;
+}
 
 static int
 send_start(fencer *f, uint32_t gen)
@@ -101,6 +133,18 @@ fencer_tick(evutil_socket_t fd, short what, void *arg)
 
 	(void) fd;
 	(void) what;
+	if (f->flood) {
+		int k;
+
+		// 25 each tick at most: the link's queue is bounded.
+		for (k = 0; k < 25 && f->sent < FLOOD_N; k++) {
+			if (send_flood(f, f->sent) != ARB_OK) {
+				break;
+			}
+			f->sent++;
+		}
+		return;
+	}
 	if (f->step == 0 && send_start(f, 5) == ARB_OK) {
 		f->step = 1;
 	}
@@ -123,6 +167,19 @@ fencer_handle(arb_ctx *ctx, void *state, const arb_msg *m)
 	    || !arb__mp_get_uint(&r, UINT32_MAX, &gen)) {
 		arb_test_emit("fencer bad reply tag=%08x", arb_msg_tag(m));
 		return;
+	}
+	if (f->flood) {
+		int i;
+
+		if (arb_msg_tag(m) == TAG_FAIL && len == 9
+		    && sscanf((const char *) s + 6, "%3d", &i) == 1 && i >= 0
+		    && i < FLOOD_N && !f->got[i]) {
+			f->got[i] = true;
+			if (++f->failed == FLOOD_N) {
+				arb_test_emit("flood: %d failed starts", FLOOD_N);
+			}
+		}
+		return; // no ACK: gw keeps every report
 	}
 	send_ack(f, s, len, gen, arb_msg_tag(m));
 	if (n >= 5 && arb__mp_get_uint(&r, 100, &kind)
@@ -163,11 +220,10 @@ fencer_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	fencer        *f = calloc(1, sizeof(*f));
 	struct timeval tv = { 0, 20000 };
 
-	(void) arg;
-	(void) len;
 	if (f == NULL) {
 		return ARB_ENOMEM;
 	}
+	f->flood = len == 5 && memcmp(arg, "flood", 5) == 0;
 	f->ctx = ctx;
 	// gw's agent: child slot 1 of every node, whichever incarnation.
 	f->agent = arb__pid_make(ARB__KIND_THREAD, 1, 0);
@@ -201,7 +257,7 @@ static const arb_actor_ops fencer_ops = {
 	.terminate = fencer_terminate,
 };
 
-// args: port peer_port cookie_file: node "sup" with the fencer.
+// args: port peer_port cookie_file [flood]: node "sup" with the fencer.
 static int
 sup_main(int argc, char **argv)
 {
@@ -218,6 +274,10 @@ sup_main(int argc, char **argv)
 
 	if (argc < 4) {
 		return 64;
+	}
+	if (argc > 4 && strcmp(argv[4], "flood") == 0) {
+		c.arg     = "flood";
+		c.arg_len = 5;
 	}
 	snprintf(url, sizeof(url), "tcp://127.0.0.1:%s", argv[1]);
 	snprintf(purl, sizeof(purl), "tcp://127.0.0.1:%s", argv[2]);
@@ -332,6 +392,67 @@ test_agent_fences_generations(void **state)
 	assert_int_equal(arb_test_rmtree(dir), 0);
 }
 
+// test_reports_beyond_256_drop_the_oldest: a supervisor's node that ACKs
+// nothing (the fencer's flood mode) and FLOOD_N failed starts of distinct
+// children: gw keeps 256 reports for it and drops the oldest beyond
+// that, each logged (event=agent_report_dropped, the child named):
+// exactly FLOOD_N - 256, root/f000 to root/f043, none after.
+static void
+test_reports_beyond_256_drop_the_oldest(void **state)
+{
+	arb_test_proc gw, sup;
+	char          dir[64], tree[1024], path[200], cookie[200], ps[16],
+	    pg[16], last[96], next[96];
+	const char   *gw_args[] = { "--", "run", path, NULL };
+	const char   *sup_args[] = { ps, pg, cookie, "flood", NULL };
+	int           pport = free_port(), gport = free_port();
+
+	(void) state;
+#ifndef ARBOR_BIN
+	skip();
+#endif
+	arb_test_mkdtemp(dir, sizeof(dir), "t76r");
+	arb_test_write_file(dir, "cookie", SECRET "\n", cookie, sizeof(cookie));
+	assert_int_equal(chmod(cookie, 0600), 0);
+	snprintf(tree, sizeof(tree),
+	    "node:\n  name: gw\n  control: %s/ctl.sock\n  run_dir: %s\n"
+	    "  listen: tcp://127.0.0.1:%d\n  cookie: %s\n"
+	    "  peers:\n    - {name: sup, url: \"tcp://127.0.0.1:%d\"}\n"
+	    "root:\n  children:\n    - {name: local, type: echo}\n",
+	    dir, dir, gport, cookie, pport);
+	arb_test_write_file(dir, "gw.yaml", tree, path, sizeof(path));
+	snprintf(ps, sizeof(ps), "%d", pport);
+	snprintf(pg, sizeof(pg), "%d", gport);
+	arb_test_spawn(&gw, "arbor", gw_args);
+	arb_test_expect(&gw, "event=tree_up", WAIT_MS);
+	arb_test_spawn(&sup, "sup", sup_args);
+
+	// Every report was sent once (the dropped ones too) ...
+	arb_test_expect(&sup, "flood: 300 failed starts", WAIT_MS);
+	// ... and the oldest FLOOD_N - 256 were dropped, in order.
+	snprintf(last, sizeof(last),
+	    "event=agent_report_dropped sup_node=%08x child=root/f%03d ",
+	    (unsigned) arb__node_id("sup"), FLOOD_N - 256 - 1);
+	snprintf(next, sizeof(next),
+	    "event=agent_report_dropped sup_node=%08x child=root/f%03d ",
+	    (unsigned) arb__node_id("sup"), FLOOD_N - 256);
+	arb_test_expect(&gw, last, WAIT_MS);
+	assert_int_equal(arb_test_count(&gw, "event=agent_report_dropped "),
+	    FLOOD_N - 256);
+	assert_true(line_of(&gw, "child=root/f000 generation=1 reason=\"more "
+	                         "than 256 reports waiting\"")
+	    < line_of(&gw, last));
+	assert_int_equal(arb_test_count(&gw, next), 0);
+
+	kill(sup.pid, SIGTERM);
+	kill(gw.pid, SIGTERM);
+	arb_test_wait_exit(&sup, WAIT_MS);
+	arb_test_wait_exit(&gw, WAIT_MS);
+	arb_test_proc_fini(&sup);
+	arb_test_proc_fini(&gw);
+	assert_int_equal(arb_test_rmtree(dir), 0);
+}
+
 // arb_node_open checks orphan_grace_ms as the tree file's checker does
 // (10 ms to 24 h; 0: the default).
 static void
@@ -361,6 +482,7 @@ test_orphan_grace_is_checked(void **state)
 
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_agent_fences_generations),
+	cmocka_unit_test(test_reports_beyond_256_drop_the_oldest),
 	cmocka_unit_test(test_orphan_grace_is_checked),
 };
 
