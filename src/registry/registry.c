@@ -645,9 +645,14 @@ reg_topics_drop(arb__reg *reg, arb_pid pid, reg_drop how)
 	for (t = reg->topics; t != NULL; t = next) {
 		next = t->next;
 		for (i = 0; i < t->n;) {
-			arb_pid s    = t->pids[i];
-			bool    same = arb__pid_mbid(s) == arb__pid_mbid(pid);
-			bool    eq   = arb_pid_eq(s, pid);
+			arb_pid s = t->pids[i];
+			// The same slot: its mailbox id, on the same node (an
+			// entry for another node's actor never touches this
+			// node's subscribers).
+			bool same = arb__pid_mbid(s) == arb__pid_mbid(pid)
+			    && arb__pid_local(s) == arb__pid_local(pid)
+			    && (arb__pid_local(s) || s.node == pid.node);
+			bool eq = arb_pid_eq(s, pid);
 
 			if (same &&
 			    (how == DROP_ALL || (how == DROP_EXACT && eq) ||

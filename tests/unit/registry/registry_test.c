@@ -586,6 +586,19 @@ test_subscriptions_die_with_their_incarnation(void **state)
 	arb__reg_release(reg, "root/a", next);
 	assert_false(has_sub(reg, "t", next));
 	assert_true(has_sub(reg, "t", b));
+	// An entry for another node's actor in the same mailbox id (a
+	// monitor of it) leaves this node's subscribers alone.
+	{
+		static int peer;
+		arb_pid    rem = arb__pid_make(ARB__KIND_THREAD, 2, 9);
+
+		rem.node = 0x5eed;
+		rem.creation = 3;
+		ARB_PASS(arb__reg_up(reg, rem, "", &ops, &peer));
+		assert_true(has_sub(reg, "t", b));
+		arb__reg_down(reg, rem, &crashed);
+		assert_true(has_sub(reg, "t", b));
+	}
 	// A lost peer's entries take theirs down with them.
 	arb__reg_lost(reg, &slots[2], &crashed);
 	assert_int_equal(arb__reg_subscribers(reg, "t", &b, 1), 0);
