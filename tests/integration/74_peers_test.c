@@ -1081,9 +1081,11 @@ static const arb_actor_ops watcher_ops = {
 //   v1: ref 2 fires once with the real reason, naming v1@central.  Once
 //   the restarted v1 holds the name again (a reply from another pid):
 //   v1 again (ref 5: the new incarnation) and v2 (ref 4); TAG_DIE to
-//   v1: ref 5 fires, ref 2 never again.  Then "nwatch holds v2": central
-//   is SIGKILLed; ref 4 fires noconnection, and a monitor of v1 made
-//   after (ref 6) fires noconnection at once.
+//   v1: ref 5 fires, ref 2 never again; v1's slot address (ref 7, made
+//   with ref 5) fires naming the second incarnation.  Then "nwatch holds
+//   v2": central is SIGKILLed; ref 4 fires noconnection, and a monitor of
+//   v1 made after (ref 6) fires noconnection at once.  Once the restarted
+//   central answers, v1 again (ref 8): TAG_DIE "reborn" fires it.
 typedef struct nwatch_st {
 	arb_ctx      *ctx;
 	struct event *tick;
@@ -1092,7 +1094,7 @@ typedef struct nwatch_st {
 	arb_pid       n[10]; // name addresses: 1 v1, 2 v2, 9 nobody
 	arb_pid       p1;    // v1's first incarnation
 	arb_pid       p2;    // and its second
-	uint64_t      ref[8];
+	uint64_t      ref[9];
 } nwatch_st;
 
 static void
@@ -1116,7 +1118,8 @@ nwatch_reply_cb(arb_ctx *ctx, void *arg, const arb_result *r)
 	} else if (st->step == 10) {
 		arb_test_emit("nwatch holds v2");
 		st->step++;
-	} else if (st->step == 2 || st->step == 7) {
+	} else if (st->step == 2 || st->step == 7 || st->step == 12
+	    || st->step == 14) {
 		st->step++;
 	}
 }
@@ -1180,6 +1183,17 @@ nwatch_tick(evutil_socket_t fd, short what, void *arg)
 		return;
 	case 9: return; // waits for ref 5's DOWN
 	case 10: nwatch_call(st, 2); return;
+	case 11: return; // waits for central's loss (ref 4, then ref 6)
+	case 12: nwatch_call(st, 1); return; // central restarted?
+	case 13:
+		ARB_PASS(arb_monitor(ctx, st->n[1], &st->ref[8]));
+		st->step++;
+		return;
+	case 14: nwatch_call(st, 1); return;
+	case 15:
+		arb_send_copy(ctx, st->n[1], TAG_DIE, "reborn", 6);
+		st->step++;
+		return;
 	}
 }
 
@@ -1206,14 +1220,15 @@ nwatch_handle(arb_ctx *ctx, void *state, const arb_msg *m)
 	} else if (arb_pid_eq(who, arb_pid_slot(st->p1))) {
 		named = 12; // its slot address
 	}
-	for (i = 1; i < 8; i++) {
+	for (i = 1; i < 9; i++) {
 		if (st->ref[i] != 0 && st->ref[i] == arb_msg_ref(m)) {
 			break;
 		}
 	}
 	arb_test_emit("nwatch down ref=%d named=%d kind=%d text=%s", i, named,
 	    (int) e.kind, e.text);
-	if ((i == 2 && st->step == 4) || (i == 5 && st->step == 9)) {
+	if ((i == 2 && st->step == 4) || (i == 5 && st->step == 9)
+	    || (i == 6 && st->step == 11)) {
 		st->step++;
 	} else if (i == 4) {
 		ARB_PASS(arb_monitor(ctx, st->n[1], &st->ref[6]));
@@ -2506,8 +2521,10 @@ test_remote_exits_reach_monitors_and_links(void **state)
 // the DOWN names the name address, with the real reason; noproc for a
 // name nobody holds; a demonitored one never fires; a name re-registered
 // by the restarted actor is not watched by the monitor that fired; node
-// loss fires noconnection once, and at once for a monitor made after.
-// A link of a name address is refused (ARB_ENOTSUP, as Erlang's badarg).
+// loss fires noconnection once, and at once for a monitor made after;
+// the restarted node's actor under the name is watched by a new monitor,
+// never by the old ones.  A link of a name address is refused
+// (ARB_ENOTSUP, as Erlang's badarg).
 static void
 test_monitor_of_a_name_at_another_node(void **state)
 {
@@ -2557,6 +2574,17 @@ test_monitor_of_a_name_at_another_node(void **state)
 	assert_int_equal(arb_test_need_field(buf, "named"), 1);
 	assert_int_equal(arb_test_need_field(buf, "kind"), ARB_EXIT_NOCONNECTION);
 	assert_non_null(strstr(buf, "text=node unreachable"));
+	// central restarted (a new incarnation): a monitor of v1@central
+	// watches the v1 of the new central, with its real reason.
+	spawn_kids(&b, "central", pb, "gw1", pa, kb);
+	wait_count(&a, "nwatch down ref=8 ", 1);
+	line_of(&a, "nwatch down ref=8 ", buf, sizeof(buf));
+	assert_int_equal(arb_test_need_field(buf, "named"), 1);
+	assert_int_equal(arb_test_need_field(buf, "kind"), ARB_EXIT_ERROR);
+	assert_non_null(strstr(buf, "text=reborn"));
+	kill(b.pid, SIGTERM);
+	arb_test_wait_exit(&b, WAIT_MS);
+	arb_test_proc_fini(&b);
 	kill(a.pid, SIGTERM);
 	arb_test_wait_exit(&a, WAIT_MS);
 	// Exactly once each, none for the demonitored ref.
@@ -2567,6 +2595,7 @@ test_monitor_of_a_name_at_another_node(void **state)
 	assert_int_equal(arb_test_count(&a, "nwatch down ref=5 "), 1);
 	assert_int_equal(arb_test_count(&a, "nwatch down ref=6 "), 1);
 	assert_int_equal(arb_test_count(&a, "nwatch down ref=7 "), 1);
+	assert_int_equal(arb_test_count(&a, "nwatch down ref=8 "), 1);
 	arb_test_proc_fini(&a);
 }
 
