@@ -21,18 +21,11 @@ mn_setup 2 netns
 ck=$(mn_cookie mesh)
 
 write_n2() {
-	mn_tree 2 "  listen: $(mn_url 2)
-  cookie: $ck
-  orphan_grace: $1
-  peers:
-    - {name: n1, url: \"$(mn_url 1)\"}" 'root:
+	mn_pair_tree 2 "$ck" 'root:
   children:
-    - {name: local, type: echo}'
+    - {name: local, type: echo}' "" "  orphan_grace: $1"
 }
-mn_tree 1 "  listen: $(mn_url 1)
-  cookie: $ck
-  peers:
-    - {name: n2, url: \"$(mn_url 2)\"}" 'root:
+mn_pair_tree 1 "$ck" 'root:
   intensity: 50
   period: 60s
   children:

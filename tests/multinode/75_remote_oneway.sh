@@ -22,17 +22,10 @@ set -u
 mn_setup 2
 ck=$(mn_cookie mesh)
 
-mn_tree 2 "  listen: $(mn_url 2)
-  cookie: $ck
-  orphan_grace: 1s
-  peers:
-    - {name: n1, url: \"$(mn_relay_url 2)\"}" 'root:
+mn_pair_tree 2 "$ck" 'root:
   children:
-    - {name: local, type: echo}'
-mn_tree 1 "  listen: $(mn_url 1)
-  cookie: $ck
-  peers:
-    - {name: n2, url: \"$(mn_url 2)\"}" 'root:
+    - {name: local, type: echo}' "$(mn_relay_url 2)" "  orphan_grace: 1s"
+mn_pair_tree 1 "$ck" 'root:
   intensity: 50
   period: 60s
   children:

@@ -29,6 +29,9 @@
 #   mn_tree I NODE ROOT  write nI's tree file: node.name nI, its control
 #                        socket and run dir, then the lines NODE (more
 #                        node: keys, indented 2) and ROOT (the root:)
+#   mn_pair_tree I COOKIE ROOT [PEER_URL [LINES]]
+#                        nI's tree for a pair: listens on mn_url I, COOKIE,
+#                        node LINES, its one peer n(3-I) at PEER_URL
 #   mn_start I           run `arbor run` for nI in the background
 #   mn_wait_up I         until arborctl answers (bounded)
 #   mn_ctl I ARGS...     arborctl against nI
@@ -199,6 +202,21 @@ mn_tree() {
 		[ -n "$node" ] && printf '%s\n' "$node"
 		printf '%s\n' "$root"
 	} >"$d/tree.yaml"
+}
+
+# mn_pair_tree I COOKIE ROOT [PEER_URL [LINES]]: nI's tree for a pair of
+# nodes (n1 and n2): it listens on mn_url I with COOKIE, has the node
+# lines LINES if given (e.g. "  orphan_grace: 1s"), and lists its one peer
+# n(3-I) at PEER_URL (default mn_url of that node; a relay's URL cuts one
+# direction, mn_relay_url), with ROOT as its tree's root:.
+mn_pair_tree() {
+	local i=$1 ck=$2 root=$3 j=$((3 - $1)) url=${4:-} lines=${5:-}
+	[ -n "$url" ] || url=$(mn_url "$j")
+	mn_tree "$i" "  listen: $(mn_url "$i")
+  cookie: $ck${lines:+
+$lines}
+  peers:
+    - {name: n$j, url: \"$url\"}" "$root"
 }
 
 mn_start() {
