@@ -733,6 +733,37 @@ peer_row(const char *dom, const char *name, char *buf, size_t len)
 	return buf;
 }
 
+// peer_cookie writes the cookie file (0600) that the nodes of a peers
+// test share.
+static void
+peer_cookie(char *cookie, size_t len, const char *secret)
+{
+	write_file(cookie, len, "cookie", secret);
+	assert_int_equal(chmod(cookie, 0600), 0);
+}
+
+// peer_node_start writes NAME.yaml into file (a node NAME listening on
+// lport with cookie, whose one peer PEER listens on peer_port, and whose
+// root runs child) and runs it as q.
+static void
+peer_node_start(arb_test_proc *q, char *file, size_t flen, const char *name,
+    int lport, const char *cookie, const char *peer, int peer_port,
+    const char *child)
+{
+	char        yaml[1024], fname[64];
+	const char *args[] = { "--", "run", file, NULL };
+
+	snprintf(yaml, sizeof(yaml),
+	    "node:\n  name: %s\n  control: ctl.d/%s.sock\n"
+	    "  listen: tcp://127.0.0.1:%d\n  cookie: %s\n"
+	    "  peers:\n    - {name: %s, url: \"tcp://127.0.0.1:%d\"}\n"
+	    "root:\n  children:\n    - %s\n",
+	    name, name, lport, cookie, peer, peer_port, child);
+	snprintf(fname, sizeof(fname), "%s.yaml", name);
+	write_file(file, flen, fname, yaml);
+	arb_test_spawn(q, "arbor", args);
+}
+
 // The page draws the node's peers as `arborctl peers` does: a peer that
 // is up with its incarnation (the peer's creation), its heartbeat round
 // trip and the time since the last answer; a peer that never came up
@@ -742,9 +773,8 @@ static void
 test_page_draws_the_peers_in_chromium(void **state)
 {
 	arb_test_proc p, q;
-	char          cookie[160], fmt[1536], yaml[1024], file[160], row[2048];
+	char          cookie[160], fmt[1536], file[160], row[2048];
 	char          want[128];
-	const char   *args[] = { "--", "run", file, NULL };
 	const char   *line;
 	int           pa = arb_test_free_port(), pb = arb_test_free_port();
 	int           pg = arb_test_free_port();
@@ -757,17 +787,9 @@ test_page_draws_the_peers_in_chromium(void **state)
 		print_message("chromium is not installed: skipping\n");
 		skip();
 	}
-	write_file(cookie, sizeof(cookie), "cookie",
-	    "t66-t67-shared-secret-0123456789\n");
-	assert_int_equal(chmod(cookie, 0600), 0);
-	snprintf(yaml, sizeof(yaml),
-	    "node:\n  name: t67\n  control: ctl.d/t67.sock\n"
-	    "  listen: tcp://127.0.0.1:%d\n  cookie: %s\n"
-	    "  peers:\n    - {name: t66, url: \"tcp://127.0.0.1:%d\"}\n"
-	    "root:\n  children:\n    - {name: e, type: echo}\n",
-	    pb, cookie, pa);
-	write_file(file, sizeof(file), "t67.yaml", yaml);
-	arb_test_spawn(&q, "arbor", args);
+	peer_cookie(cookie, sizeof(cookie), "t66-t67-shared-secret-0123456789\n");
+	peer_node_start(&q, file, sizeof(file), "t67", pb, cookie, "t66", pa,
+	    "{name: e, type: echo}");
 	line = arb_test_expect(&q, "event=node_start", WAIT_MS);
 	creation = arb_test_need_field(line, "creation");
 	snprintf(fmt, sizeof(fmt),
@@ -838,10 +860,8 @@ static void
 test_page_draws_remote_children_in_chromium(void **state)
 {
 	arb_test_proc p, q, q2;
-	char          cookie[160], fmt[1536], yaml[1024], file[160], file2[160];
+	char          cookie[160], fmt[1536], file[160], file2[160];
 	char          row[2048];
-	const char   *args[] = { "--", "run", file, NULL };
-	const char   *args2[] = { "--", "run", file2, NULL };
 	int           pa = arb_test_free_port(), pb = arb_test_free_port();
 	int           pc = arb_test_free_port();
 	http_resp     r;
@@ -853,17 +873,9 @@ test_page_draws_remote_children_in_chromium(void **state)
 		print_message("chromium is not installed: skipping\n");
 		skip();
 	}
-	write_file(cookie, sizeof(cookie), "cookie",
-	    "t68-t69-shared-secret-0123456789\n");
-	assert_int_equal(chmod(cookie, 0600), 0);
-	snprintf(yaml, sizeof(yaml),
-	    "node:\n  name: t69\n  control: ctl.d/t69.sock\n"
-	    "  listen: tcp://127.0.0.1:%d\n  cookie: %s\n"
-	    "  peers:\n    - {name: t68, url: \"tcp://127.0.0.1:%d\"}\n"
-	    "root:\n  children:\n    - {name: e, type: echo}\n",
-	    pb, cookie, pa);
-	write_file(file, sizeof(file), "t69.yaml", yaml);
-	arb_test_spawn(&q, "arbor", args);
+	peer_cookie(cookie, sizeof(cookie), "t68-t69-shared-secret-0123456789\n");
+	peer_node_start(&q, file, sizeof(file), "t69", pb, cookie, "t68", pa,
+	    "{name: e, type: echo}");
 	arb_test_expect(&q, "event=tree_up", WAIT_MS);
 	snprintf(fmt, sizeof(fmt),
 	    "node:\n  name: t68\n  control: ctl.d/t68.sock\n"
@@ -876,14 +888,8 @@ test_page_draws_remote_children_in_chromium(void **state)
 	    pa, cookie, pb, pc);
 	start_node(&p, fmt);
 	wait_out(&p, "root/w event=started");
-	snprintf(yaml, sizeof(yaml),
-	    "node:\n  name: t70\n  control: ctl.d/t70.sock\n"
-	    "  listen: tcp://127.0.0.1:%d\n  cookie: %s\n"
-	    "  peers:\n    - {name: t68, url: \"tcp://127.0.0.1:%d\"}\n"
-	    "root:\n  children:\n    - {name: v, type: echo, node: t68}\n",
-	    pc, cookie, pa);
-	write_file(file2, sizeof(file2), "t70.yaml", yaml);
-	arb_test_spawn(&q2, "arbor", args2);
+	peer_node_start(&q2, file2, sizeof(file2), "t70", pc, cookie, "t68",
+	    pa, "{name: v, type: echo, node: t68}");
 	arb_test_expect(&q2, "root/v event=started", WAIT_MS);
 
 	dom = dump_dom(1);
