@@ -48,7 +48,7 @@
 #define TAG_EXIT  (ARB_TAG_SYSTEM + 0x112u)
 #define TAG_CLAIM (ARB_TAG_SYSTEM + 0x113u) // an orphan: still wanted?
 
-#define AGENT_RETRY_MS 20  // its supervisor busy: the agent's next try
+#define AGENT_RETRY_MS 20       // its supervisor busy: the agent's next try
 #define HOST_NAME      "~agent" // not a name a tree file can use
 #define RESEND_MS      500 // a START or report not answered: sent again
 #define REPORTS_MAX    256 // reports kept for one supervisor's node
@@ -78,7 +78,7 @@ typedef struct rc {
 	bool         superseded; // a newer fence waits (next) for its end
 	arb_child_spec spec;    // RC_QUEUED: what to start (owned)
 	struct event *orphan_ev; // armed while the supervisor's node is lost
-	uint32_t     claim;     // which orphan grace (a KEEP names it)
+	uint32_t       claim;     // which orphan grace (a KEEP names it)
 	struct rc   *after;     // the START that supersedes this one
 	bool         orphaned;  // stopped by the orphan grace
 } rc;
@@ -115,7 +115,7 @@ static struct {
 	arb_node      *node;
 	arb__nodembox  nb;
 	arb_pid        self;
-	arb__child    *host;  // root/~agent (arb__remote_host), or NULL
+	arb__child    *host;   // root/~agent (arb__remote_host), or NULL
 	void          *adding; // the rc local_add is adding (agent_pump)
 	rc            *rcs;
 	struct event  *retry_ev;
@@ -199,6 +199,37 @@ noconnection(arb_exit *why, const char *node, const char *text)
 	snprintf(why->text, sizeof(why->text), "node %.60s %s", node, text);
 }
 
+// send_triple sends [key, gen, n] (ACK: n the report's tag; CLAIM and
+// KEEP: n the orphan grace) to an agent or a supervisor's node.
+static void
+send_triple(arb_node *node, arb_pid to, uint32_t tag, const char *key,
+    size_t nk, uint64_t gen, uint64_t n)
+{
+	arb__buf b = { 0 };
+
+	if ((arb__mp_put_array(&b, 3) | arb__mp_put_str(&b, key, nk)
+	        | arb__mp_put_uint(&b, gen) | arb__mp_put_uint(&b, n))
+	    == 0) {
+		send_to(node, to, tag, &b);
+	}
+	arb__buf_fini(&b);
+}
+
+// get_triple reads what send_triple sent: *key (nk bytes, not
+// terminated) points into m.  false: malformed.
+static bool
+get_triple(const arb_msg *m, const uint8_t **key, size_t *nk, uint64_t *gen,
+    uint64_t *n)
+{
+	arb__mp_rd r = { m->body, m->len };
+	uint32_t   na;
+
+	return arb__mp_get_array(&r, &na) && na >= 3
+	    && arb__mp_get_str(&r, key, nk)
+	    && arb__mp_get_uint(&r, UINT32_MAX, gen)
+	    && arb__mp_get_uint(&r, UINT32_MAX, n);
+}
+
 // ===========================================================================
 // The driver: a supervisor's child that runs on another node
 // ===========================================================================
@@ -240,21 +271,27 @@ remote_start(arb__child *c)
 	return start_send(c, true);
 }
 
+// stop_to sends STOP [key, gen] to an agent.
 static int
-send_stop(arb__child *c)
+stop_to(arb_node *node, arb_pid to, const char *key, size_t nk, uint64_t gen)
 {
 	arb__buf b = { 0 };
 	int      rv;
 
-	rv = arb__mp_put_array(&b, 2)
-	    | arb__mp_put_str(&b, c->path, strlen(c->path))
-	    | arb__mp_put_uint(&b, arb__pid_inc(c->pid));
+	rv = arb__mp_put_array(&b, 2) | arb__mp_put_str(&b, key, nk)
+	    | arb__mp_put_uint(&b, gen);
 	if (rv == 0) {
-		rv = send_to(node_of(c), agent_of(arb__node_id(c->spec.node)),
-		    TAG_STOP, &b);
+		rv = send_to(node, to, TAG_STOP, &b);
 	}
 	arb__buf_fini(&b);
 	return rv;
+}
+
+static int
+send_stop(arb__child *c)
+{
+	return stop_to(node_of(c), agent_of(arb__node_id(c->spec.node)),
+	    c->path, strlen(c->path), arb__pid_inc(c->pid));
 }
 
 static void
@@ -341,18 +378,8 @@ driver_report(arb_node *node, const arb_msg *m)
 	}
 	memcpy(key, s, n);
 	key[n] = '\0';
-	{
-		// Taken (applied or old news): the agent may forget it.
-		arb__buf b = { 0 };
-
-		if ((arb__mp_put_array(&b, 3) | arb__mp_put_str(&b, key, n)
-		        | arb__mp_put_uint(&b, gen)
-		        | arb__mp_put_uint(&b, m->tag))
-		    == 0) {
-			send_to(node, m->from, TAG_ACK, &b);
-		}
-		arb__buf_fini(&b);
-	}
+	// Taken (applied or old news): the agent may forget it.
+	send_triple(node, m->from, TAG_ACK, key, n, gen, m->tag);
 	if (node->tree.root == NULL
 	    || (c = arb__sup_lookup(node->tree.root, key)) == NULL
 	    || c->drv != &arb__drv_remote
@@ -392,7 +419,7 @@ lost_add(uint32_t node_id, const char *key, uint32_t gen)
 		n++;
 	}
 	if (n >= LOST_MAX && oldest != NULL) {
-		l       = *oldest;
+		l = *oldest;
 		*oldest = l->next;
 		arb__log(ARB_LOG_WARN, l->key,
 		    "event=remote_lost_dropped generation=%u reason=\"more "
@@ -408,7 +435,7 @@ lost_add(uint32_t node_id, const char *key, uint32_t gen)
 	}
 	memset(l, 0, sizeof(*l));
 	l->node_id = node_id;
-	l->gen     = gen;
+	l->gen = gen;
 	snprintf(l->key, sizeof(l->key), "%s", key);
 	*pp = l;
 }
@@ -421,21 +448,13 @@ lost_flush(arb_node *node, uint32_t node_id)
 	struct lost *l, **pp = &A.lost;
 
 	while ((l = *pp) != NULL) {
-		arb__buf b = { 0 };
-		int      rv;
-
 		if (l->node_id != node_id) {
 			pp = &l->next;
 			continue;
 		}
-		rv = arb__mp_put_array(&b, 2)
-		    | arb__mp_put_str(&b, l->key, strlen(l->key))
-		    | arb__mp_put_uint(&b, l->gen);
-		if (rv == 0) {
-			rv = send_to(node, agent_of(node_id), TAG_STOP, &b);
-		}
-		arb__buf_fini(&b);
-		if (rv != ARB_OK) {
+		if (stop_to(node, agent_of(node_id), l->key, strlen(l->key),
+		        l->gen)
+		    != ARB_OK) {
 			pp = &l->next; // again at its next UP
 			continue;
 		}
@@ -467,19 +486,14 @@ lost_has(uint32_t node_id, const char *key, uint32_t gen)
 static void
 driver_claim(arb_node *node, const arb_msg *m)
 {
-	arb__mp_rd     r = { m->body, m->len };
 	const uint8_t *s;
 	size_t         n;
-	uint32_t       na;
 	uint64_t       gen, claim;
 	char           key[256];
-	arb__child    *c    = NULL;
-	arb__buf       b    = { 0 };
+	arb__child    *c = NULL;
 	bool           keep = false;
 
-	if (!arb__mp_get_array(&r, &na) || na < 3 || !arb__mp_get_str(&r, &s, &n)
-	    || n >= sizeof(key) || !arb__mp_get_uint(&r, UINT32_MAX, &gen)
-	    || !arb__mp_get_uint(&r, UINT32_MAX, &claim)) {
+	if (!get_triple(m, &s, &n, &gen, &claim) || n >= sizeof(key)) {
 		arb__log(ARB_LOG_WARN, NULL,
 		    "event=agent_bad_message from_node=%08x tag=claim",
 		    (unsigned) m->from.node);
@@ -501,17 +515,10 @@ driver_claim(arb_node *node, const arb_msg *m)
 	    c != NULL && c->spec.node != NULL ? c->spec.node : "?",
 	    (unsigned) gen, keep ? "keep" : "stop");
 	if (keep) {
-		if ((arb__mp_put_array(&b, 3) | arb__mp_put_str(&b, key, n)
-		        | arb__mp_put_uint(&b, gen) | arb__mp_put_uint(&b, claim))
-		    == 0) {
-			send_to(node, m->from, TAG_KEEP, &b);
-		}
-	} else if ((arb__mp_put_array(&b, 2) | arb__mp_put_str(&b, key, n)
-	               | arb__mp_put_uint(&b, gen))
-	    == 0) {
-		send_to(node, m->from, TAG_STOP, &b);
+		send_triple(node, m->from, TAG_KEEP, key, n, gen, claim);
+	} else {
+		stop_to(node, m->from, key, n, gen);
 	}
-	arb__buf_fini(&b);
 }
 
 // driver_lost: node_id is lost: every child of ours running there counts
@@ -626,16 +633,18 @@ local_add(void *x, const arb_child_spec *spec, char *err, size_t len)
 	}
 	{
 		// The record of an earlier run of this child, left because its
-		// delete came while the supervisor was busy (arb__sup_delete_child
-		// answers ARB_EAGAIN then): it would take the name.  Deleted
-		// first, then this add is tried again.
+		// delete came while the supervisor was busy
+		// (arb__sup_delete_child answers ARB_EAGAIN then): it would
+		// take the name.  Deleted first, then this add is tried again.
 		const rc   *me = x;
 		arb__child *old = arb__sup_lookup(t->root, me->lpath);
 
 		if (old != NULL) {
-			rv = old->state == ARB__CS_STOPPED ? arb__sup_delete_child(old)
-			                                   : ARB_EAGAIN;
-			return rv == ARB_OK || rv == ARB_ESTATE ? ARB_EAGAIN : rv;
+			rv = old->state == ARB__CS_STOPPED
+			    ? arb__sup_delete_child(old)
+			    : ARB_EAGAIN;
+			return rv == ARB_OK || rv == ARB_ESTATE ? ARB_EAGAIN
+			                                        : rv;
 		}
 	}
 	if ((rv = arb__stree_track_begin(t)) != ARB_OK) {
@@ -820,16 +829,12 @@ reports_flush(uint32_t node_id, bool all)
 static void
 agent_ack(const arb_msg *m)
 {
-	arb__mp_rd     r = { m->body, m->len };
 	const uint8_t *key;
 	size_t         nk;
-	uint32_t       n;
 	uint64_t       gen, tag;
 	rpt           *x;
 
-	if (!arb__mp_get_array(&r, &n) || n < 3 || !arb__mp_get_str(&r, &key, &nk)
-	    || !arb__mp_get_uint(&r, UINT32_MAX, &gen)
-	    || !arb__mp_get_uint(&r, UINT32_MAX, &tag)) {
+	if (!get_triple(m, &key, &nk, &gen, &tag)) {
 		return;
 	}
 	for (x = A.rpts; x != NULL; x = x->next) {
@@ -944,8 +949,8 @@ agent_pump(void)
 		A.adding = x;
 		rv = local_add(x, &x->spec, err, sizeof(err));
 		if (rv == ARB_OK && A.adding != x) {
-			// Its start ended within the add (a spawn that failed at
-			// once): agent_started freed it and pumped again.
+			// Its start ended within the add (a spawn that failed
+			// at once): agent_started freed it and pumped again.
 			return;
 		}
 		A.adding = NULL;
@@ -1243,8 +1248,7 @@ claims_send(uint32_t node_id)
 	rc *x;
 
 	for (x = A.rcs; x != NULL; x = x->next) {
-		char     name[64];
-		arb__buf b = { 0 };
+		char name[64];
 
 		if ((node_id != 0 && x->sup_node != node_id) || x->superseded
 		    || x->orphaned || x->state == RC_STOPPING
@@ -1254,14 +1258,8 @@ claims_send(uint32_t node_id)
 		        != x->creation) {
 			continue;
 		}
-		if ((arb__mp_put_array(&b, 3) | arb__mp_put_str(&b, x->key,
-		                                    strlen(x->key))
-		        | arb__mp_put_uint(&b, x->gen)
-		        | arb__mp_put_uint(&b, x->claim))
-		    == 0) {
-			send_to(A.node, x->sup_agent, TAG_CLAIM, &b);
-		}
-		arb__buf_fini(&b);
+		send_triple(A.node, x->sup_agent, TAG_CLAIM, x->key,
+		    strlen(x->key), x->gen, x->claim);
 	}
 }
 
@@ -1272,27 +1270,23 @@ claims_send(uint32_t node_id)
 static void
 agent_keep(const arb_msg *m)
 {
-	arb__mp_rd     r = { m->body, m->len };
 	const uint8_t *key;
 	size_t         nk;
-	uint32_t       n;
 	uint64_t       gen, claim;
 	rc            *x;
 	char           name[64];
 
-	if (!arb__mp_get_array(&r, &n) || n < 3 || !arb__mp_get_str(&r, &key, &nk)
-	    || !arb__mp_get_uint(&r, UINT32_MAX, &gen)
-	    || !arb__mp_get_uint(&r, UINT32_MAX, &claim)) {
+	if (!get_triple(m, &key, &nk, &gen, &claim)) {
 		arb__log(ARB_LOG_WARN, NULL,
 		    "event=agent_bad_message from_node=%08x tag=keep",
 		    (unsigned) m->from.node);
 		return;
 	}
 	for (x = A.rcs; x != NULL; x = x->next) {
-		if (x->sup_node == m->from.node && x->creation == m->from.creation
-		    && x->gen == gen && x->claim == claim && !x->superseded
-		    && !x->orphaned && strlen(x->key) == nk
-		    && memcmp(x->key, key, nk) == 0) {
+		if (x->sup_node == m->from.node
+		    && x->creation == m->from.creation && x->gen == gen
+		    && x->claim == claim && !x->superseded && !x->orphaned
+		    && strlen(x->key) == nk && memcmp(x->key, key, nk) == 0) {
 			break;
 		}
 	}
@@ -1376,12 +1370,12 @@ arb__remote_open(arb_node *node, int orphan_grace_ms)
 int
 arb__remote_host(arb_node *node)
 {
-	arb_sup_spec   sup  = { .strategy = ARB_ONE_FOR_ONE };
+	arb_sup_spec   sup = { .strategy = ARB_ONE_FOR_ONE };
 	arb_child_spec spec = {
-		.name      = HOST_NAME,
+		.name = HOST_NAME,
 		.isolation = ARB_SUPERVISOR,
-		.restart   = ARB_PERMANENT,
-		.sup       = &sup,
+		.restart = ARB_PERMANENT,
+		.sup = &sup,
 	};
 	int rv;
 
@@ -1529,7 +1523,7 @@ arb__remote_stats(arb_node *node, arb_node_stats *st)
 	st->agent_reports_stale   = A.st.reports_stale;
 	st->agent_reports_dropped = A.st.reports_dropped;
 	st->agent_orphans_reclaimed = A.st.orphans_reclaimed;
-	st->remote_lost_dropped     = A.st.lost_dropped;
+	st->remote_lost_dropped = A.st.lost_dropped;
 }
 
 size_t

@@ -51,26 +51,38 @@ typedef struct fencer {
 	struct event *tick;
 	int           step; // 0: START 5 not yet accepted by the link
 	bool          repeated;
-	bool          flood;           // flood mode: no ACK, FLOOD_N STARTs
-	int           sent;            // flood: STARTs sent so far
-	int           failed;          // flood: distinct FAILs received
+	bool          flood;  // flood mode: no ACK, FLOOD_N STARTs
+	int           sent;   // flood: STARTs sent so far
+	int           failed; // flood: distinct FAILs received
 	bool          got[FLOOD_N];
 } fencer;
+
+static int send_start_of(
+    fencer *f, const char *key, uint32_t gen, const char *type);
 
 // send_flood sends the START of flood child i: root/fNNN, generation 1,
 // of a type gw does not have.
 static int
 send_flood(fencer *f, int i)
 {
-	arb__buf b = { 0 };
-	char     key[32];
-	int      rv;
+	char key[32];
 
 	snprintf(key, sizeof(key), "root/f%03d", i);
+	return send_start_of(f, key, 1, "no-such-type");
+}
+
+// send_start_of sends the START of child key (generation gen, a thread
+// actor of type type) to gw's agent.
+static int
+send_start_of(fencer *f, const char *key, uint32_t gen, const char *type)
+{
+	arb__buf b = { 0 };
+	int      rv;
+
 	rv = arb__mp_put_array(&b, 8) | arb__mp_put_str(&b, key, strlen(key))
-	    | arb__mp_put_uint(&b, 1) | arb__mp_put_str(&b, "sup", 3)
+	    | arb__mp_put_uint(&b, gen) | arb__mp_put_str(&b, "sup", 3)
 	    | arb__mp_put_uint(&b, ARB_THREAD)
-	    | arb__mp_put_str(&b, "no-such-type", 12)
+	    | arb__mp_put_str(&b, type, strlen(type))
 	    | arb__mp_put_bin(&b, NULL, 0) | arb__mp_put_int(&b, 2000)
 	    | arb__mp_put_int(&b, 0);
 	if (rv == 0) {
@@ -83,19 +95,7 @@ send_flood(fencer *f, int i)
 static int
 send_start(fencer *f, uint32_t gen)
 {
-	arb__buf b = { 0 };
-	int      rv;
-
-	rv = arb__mp_put_array(&b, 8) | arb__mp_put_str(&b, "root/x", 6)
-	    | arb__mp_put_uint(&b, gen) | arb__mp_put_str(&b, "sup", 3)
-	    | arb__mp_put_uint(&b, ARB_THREAD) | arb__mp_put_str(&b, "echo", 4)
-	    | arb__mp_put_bin(&b, NULL, 0) | arb__mp_put_int(&b, 2000)
-	    | arb__mp_put_int(&b, 0);
-	if (rv == 0) {
-		rv = arb_send_copy(f->ctx, f->agent, TAG_START, b.data, b.len);
-	}
-	arb__buf_fini(&b);
-	return rv;
+	return send_start_of(f, "root/x", gen, "echo");
 }
 
 static void
@@ -176,7 +176,8 @@ fencer_handle(arb_ctx *ctx, void *state, const arb_msg *m)
 		    && i < FLOOD_N && !f->got[i]) {
 			f->got[i] = true;
 			if (++f->failed == FLOOD_N) {
-				arb_test_emit("flood: %d failed starts", FLOOD_N);
+				arb_test_emit(
+				    "flood: %d failed starts", FLOOD_N);
 			}
 		}
 		return; // no ACK: gw keeps every report
@@ -276,7 +277,7 @@ sup_main(int argc, char **argv)
 		return 64;
 	}
 	if (argc > 4 && strcmp(argv[4], "flood") == 0) {
-		c.arg     = "flood";
+		c.arg = "flood";
 		c.arg_len = 5;
 	}
 	snprintf(url, sizeof(url), "tcp://127.0.0.1:%s", argv[1]);
@@ -325,71 +326,110 @@ line_of(arb_test_proc *p, const char *s)
 	return at - p->out;
 }
 
+// A pair: gw (the arbor program, its tree file in dir) and sup (this
+// test's helper, its fencer speaking to gw's agent).
+typedef struct pair {
+	char          dir[64], cookie[200];
+	int           pport, gport;
+	arb_test_proc gw, sup;
+} pair;
+
+// start_gw writes gw's tree file (with the node lines `extra`) into a
+// new directory and starts gw.
+static void
+start_gw(pair *p, const char *tag, const char *extra)
+{
+	char        tree[1024], path[200];
+	const char *gw_args[] = { "--", "run", path, NULL };
+
+	p->pport = free_port();
+	p->gport = free_port();
+	arb_test_mkdtemp(p->dir, sizeof(p->dir), tag);
+	arb_test_write_file(
+	    p->dir, "cookie", SECRET "\n", p->cookie, sizeof(p->cookie));
+	assert_int_equal(chmod(p->cookie, 0600), 0);
+	snprintf(tree, sizeof(tree),
+	    "node:\n  name: gw\n  control: %s/ctl.sock\n  run_dir: %s\n"
+	    "  listen: tcp://127.0.0.1:%d\n  cookie: %s\n%s"
+	    "  peers:\n    - {name: sup, url: \"tcp://127.0.0.1:%d\"}\n"
+	    "root:\n  children:\n    - {name: local, type: echo}\n",
+	    p->dir, p->dir, p->gport, p->cookie, extra, p->pport);
+	arb_test_write_file(p->dir, "gw.yaml", tree, path, sizeof(path));
+	arb_test_spawn(&p->gw, "arbor", gw_args);
+}
+
+// start_sup starts node sup with the fencer (mode: NULL or "flood").
+static void
+start_sup(pair *p, const char *mode)
+{
+	char        ps[16], pg[16];
+	const char *sup_args[] = { ps, pg, p->cookie, mode, NULL };
+
+	snprintf(ps, sizeof(ps), "%d", p->pport);
+	snprintf(pg, sizeof(pg), "%d", p->gport);
+	arb_test_spawn(&p->sup, "sup", sup_args);
+}
+
+static void
+stop_pair(pair *p)
+{
+	kill(p->sup.pid, SIGTERM);
+	kill(p->gw.pid, SIGTERM);
+	arb_test_wait_exit(&p->sup, WAIT_MS);
+	arb_test_wait_exit(&p->gw, WAIT_MS);
+	arb_test_proc_fini(&p->sup);
+	arb_test_proc_fini(&p->gw);
+	assert_int_equal(arb_test_rmtree(p->dir), 0);
+}
+
 static void
 test_agent_fences_generations(void **state)
 {
-	arb_test_proc gw, sup;
-	char          dir[64], tree[1024], path[200], cookie[200], ps[16],
-	    pg[16];
-	const char   *gw_args[] = { "--", "run", path, NULL };
-	const char   *sup_args[] = { ps, pg, cookie, NULL };
-	const char   *line;
-	int           pport = free_port(), gport = free_port();
+	pair           p;
+	arb_test_proc *gw = &p.gw, *sup = &p.sup;
+	const char    *line;
 
 	(void) state;
 #ifndef ARBOR_BIN
 	skip();
 #endif
-	arb_test_mkdtemp(dir, sizeof(dir), "t76");
-	arb_test_write_file(dir, "cookie", SECRET "\n", cookie, sizeof(cookie));
-	assert_int_equal(chmod(cookie, 0600), 0);
-	snprintf(tree, sizeof(tree),
-	    "node:\n  name: gw\n  control: %s/ctl.sock\n  run_dir: %s\n"
-	    "  listen: tcp://127.0.0.1:%d\n  cookie: %s\n  watch_max: 7\n"
-	    "  peers:\n    - {name: sup, url: \"tcp://127.0.0.1:%d\"}\n"
-	    "root:\n  children:\n    - {name: local, type: echo}\n",
-	    dir, dir, gport, cookie, pport);
-	arb_test_write_file(dir, "gw.yaml", tree, path, sizeof(path));
-	snprintf(ps, sizeof(ps), "%d", pport);
-	snprintf(pg, sizeof(pg), "%d", gport);
-	arb_test_spawn(&gw, "arbor", gw_args);
+	start_gw(&p, "t76", "  watch_max: 7\n");
 	// node.watch_max reaches the node (docs/config.md).
-	line = arb_test_expect(&gw, "event=peer_listen", WAIT_MS);
+	line = arb_test_expect(gw, "event=peer_listen", WAIT_MS);
 	assert_int_equal(arb_test_need_field(line, "watch_max"), 7);
-	arb_test_expect(&gw, "event=tree_up", WAIT_MS);
-	arb_test_spawn(&sup, "sup", sup_args);
+	arb_test_expect(gw, "event=tree_up", WAIT_MS);
+	start_sup(&p, NULL);
 
-	arb_test_expect(&sup, "fencer ready gen=5", WAIT_MS);
+	arb_test_expect(sup, "fencer ready gen=5", WAIT_MS);
 	// Older: refused, counted and logged; 5 runs on.
-	arb_test_expect(&sup, "fencer fail gen=4 text=fenced: an older", WAIT_MS);
-	arb_test_expect(&gw, "event=agent_fenced sup_node=sup child=root/x "
-	                     "generation=4 running=5",
+	arb_test_expect(
+	    sup, "fencer fail gen=4 text=fenced: an older", WAIT_MS);
+	arb_test_expect(gw,
+	    "event=agent_fenced sup_node=sup child=root/x "
+	    "generation=4 running=5",
 	    WAIT_MS);
 	// A repeat of 5: answered READY again, nothing started.
-	arb_test_expect(&sup, "fencer exit gen=5 kind=shutdown", WAIT_MS);
-	assert_int_equal(arb_test_count(&sup, "fencer ready gen=5"), 2);
-	assert_int_equal(arb_test_count(&gw, "event=agent_start sup_node=sup "
-	                                     "child=root/x generation=5"),
+	arb_test_expect(sup, "fencer exit gen=5 kind=shutdown", WAIT_MS);
+	assert_int_equal(arb_test_count(sup, "fencer ready gen=5"), 2);
+	assert_int_equal(arb_test_count(gw,
+	                     "event=agent_start sup_node=sup "
+	                     "child=root/x generation=5"),
 	    1);
 	// 6 supersedes 5: 5 ended before 6 started.
-	arb_test_expect(&sup, "fencer ready gen=6", WAIT_MS);
-	assert_true(line_of(&sup, "fencer exit gen=5")
-	    < line_of(&sup, "fencer ready gen=6"));
-	arb_test_expect(&gw, "generation=5 cause=superseded", WAIT_MS);
-	assert_true(line_of(&gw, "event=agent_exit sup_node=sup child=root/x "
-	                         "generation=5")
-	    < line_of(&gw, "event=agent_start sup_node=sup child=root/x "
-	                   "generation=6"));
-	arb_test_expect(&sup, "fencer exit gen=6 kind=shutdown", WAIT_MS);
-	assert_int_equal(arb_test_count(&sup, "fencer bad reply"), 0);
+	arb_test_expect(sup, "fencer ready gen=6", WAIT_MS);
+	assert_true(line_of(sup, "fencer exit gen=5")
+	    < line_of(sup, "fencer ready gen=6"));
+	arb_test_expect(gw, "generation=5 cause=superseded", WAIT_MS);
+	assert_true(line_of(gw,
+	                "event=agent_exit sup_node=sup child=root/x "
+	                "generation=5")
+	    < line_of(gw,
+	        "event=agent_start sup_node=sup child=root/x "
+	        "generation=6"));
+	arb_test_expect(sup, "fencer exit gen=6 kind=shutdown", WAIT_MS);
+	assert_int_equal(arb_test_count(sup, "fencer bad reply"), 0);
 
-	kill(sup.pid, SIGTERM);
-	kill(gw.pid, SIGTERM);
-	arb_test_wait_exit(&sup, WAIT_MS);
-	arb_test_wait_exit(&gw, WAIT_MS);
-	arb_test_proc_fini(&sup);
-	arb_test_proc_fini(&gw);
-	assert_int_equal(arb_test_rmtree(dir), 0);
+	stop_pair(&p);
 }
 
 // test_reports_beyond_256_drop_the_oldest: a supervisor's node that ACKs
@@ -400,35 +440,20 @@ test_agent_fences_generations(void **state)
 static void
 test_reports_beyond_256_drop_the_oldest(void **state)
 {
-	arb_test_proc gw, sup;
-	char          dir[64], tree[1024], path[200], cookie[200], ps[16],
-	    pg[16], last[96], next[96];
-	const char   *gw_args[] = { "--", "run", path, NULL };
-	const char   *sup_args[] = { ps, pg, cookie, "flood", NULL };
-	int           pport = free_port(), gport = free_port();
+	pair           p;
+	arb_test_proc *gw = &p.gw, *sup = &p.sup;
+	char           last[96], next[96];
 
 	(void) state;
 #ifndef ARBOR_BIN
 	skip();
 #endif
-	arb_test_mkdtemp(dir, sizeof(dir), "t76r");
-	arb_test_write_file(dir, "cookie", SECRET "\n", cookie, sizeof(cookie));
-	assert_int_equal(chmod(cookie, 0600), 0);
-	snprintf(tree, sizeof(tree),
-	    "node:\n  name: gw\n  control: %s/ctl.sock\n  run_dir: %s\n"
-	    "  listen: tcp://127.0.0.1:%d\n  cookie: %s\n"
-	    "  peers:\n    - {name: sup, url: \"tcp://127.0.0.1:%d\"}\n"
-	    "root:\n  children:\n    - {name: local, type: echo}\n",
-	    dir, dir, gport, cookie, pport);
-	arb_test_write_file(dir, "gw.yaml", tree, path, sizeof(path));
-	snprintf(ps, sizeof(ps), "%d", pport);
-	snprintf(pg, sizeof(pg), "%d", gport);
-	arb_test_spawn(&gw, "arbor", gw_args);
-	arb_test_expect(&gw, "event=tree_up", WAIT_MS);
-	arb_test_spawn(&sup, "sup", sup_args);
+	start_gw(&p, "t76r", "");
+	arb_test_expect(gw, "event=tree_up", WAIT_MS);
+	start_sup(&p, "flood");
 
 	// Every report was sent once (the dropped ones too) ...
-	arb_test_expect(&sup, "flood: 300 failed starts", WAIT_MS);
+	arb_test_expect(sup, "flood: 300 failed starts", WAIT_MS);
 	// ... and the oldest FLOOD_N - 256 were dropped, in order.
 	snprintf(last, sizeof(last),
 	    "event=agent_report_dropped sup_node=%08x child=root/f%03d ",
@@ -436,21 +461,16 @@ test_reports_beyond_256_drop_the_oldest(void **state)
 	snprintf(next, sizeof(next),
 	    "event=agent_report_dropped sup_node=%08x child=root/f%03d ",
 	    (unsigned) arb__node_id("sup"), FLOOD_N - 256);
-	arb_test_expect(&gw, last, WAIT_MS);
-	assert_int_equal(arb_test_count(&gw, "event=agent_report_dropped "),
-	    FLOOD_N - 256);
-	assert_true(line_of(&gw, "child=root/f000 generation=1 reason=\"more "
-	                         "than 256 reports waiting\"")
-	    < line_of(&gw, last));
-	assert_int_equal(arb_test_count(&gw, next), 0);
+	arb_test_expect(gw, last, WAIT_MS);
+	assert_int_equal(
+	    arb_test_count(gw, "event=agent_report_dropped "), FLOOD_N - 256);
+	assert_true(line_of(gw,
+	                "child=root/f000 generation=1 reason=\"more "
+	                "than 256 reports waiting\"")
+	    < line_of(gw, last));
+	assert_int_equal(arb_test_count(gw, next), 0);
 
-	kill(sup.pid, SIGTERM);
-	kill(gw.pid, SIGTERM);
-	arb_test_wait_exit(&sup, WAIT_MS);
-	arb_test_wait_exit(&gw, WAIT_MS);
-	arb_test_proc_fini(&sup);
-	arb_test_proc_fini(&gw);
-	assert_int_equal(arb_test_rmtree(dir), 0);
+	stop_pair(&p);
 }
 
 // arb_node_open checks orphan_grace_ms as the tree file's checker does
