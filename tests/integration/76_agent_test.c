@@ -420,6 +420,10 @@ test_agent_fences_generations(void **state)
 	assert_true(line_of(sup, "fencer exit gen=5")
 	    < line_of(sup, "fencer ready gen=6"));
 	arb_test_expect(gw, "generation=5 cause=superseded", WAIT_MS);
+	// (gw's output is read as it comes: wait for the line before its
+	// place is compared)
+	arb_test_expect(gw,
+	    "event=agent_start sup_node=sup child=root/x generation=6", WAIT_MS);
 	assert_true(line_of(gw,
 	                "event=agent_exit sup_node=sup child=root/x "
 	                "generation=5")
