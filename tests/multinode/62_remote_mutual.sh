@@ -23,18 +23,12 @@ set -u
 . "$(dirname "$0")/lib.sh"
 mn_setup 2
 ck=$(mn_cookie mesh)
-mn_tree 1 "  listen: $(mn_url 1)
-  cookie: $ck
-  peers:
-    - {name: n2, url: \"$(mn_url 2)\"}" 'root:
+mn_pair_tree 1 "$ck" 'root:
   children:
     - {name: w, type: echo, isolation: process, node: n2,
        start_timeout: 8s}'
 tree2() {
-	mn_tree 2 "  listen: $(mn_url 2)
-  cookie: $ck
-  peers:
-    - {name: n1, url: \"$(mn_url 1)\"}" "root:
+	mn_pair_tree 2 "$ck" "root:
   strategy: one_for_all
   intensity: 10
   period: 10s

@@ -32,24 +32,17 @@ set -u
 . "$(dirname "$0")/lib.sh"
 mn_setup 2
 ck=$(mn_cookie mesh)
-mn_tree 1 "  listen: $(mn_url 1)
-  cookie: $ck
-  peers:
-    - {name: n2, url: \"$(mn_relay_url 1)\"}" 'root:
+mn_pair_tree 1 "$ck" 'root:
   intensity: 50
   period: 60s
   children:
     - {name: w, type: crasher, isolation: process, node: n2, restart: temporary,
        config: {stop: slow, stop_delay: 1s}}
     - {name: v, type: echo, isolation: process, node: n2,
-       start_timeout: 20s, backoff: {min: 100ms, max: 200ms}}'
-mn_tree 2 "  listen: $(mn_url 2)
-  cookie: $ck
-  orphan_grace: 8s
-  peers:
-    - {name: n1, url: \"$(mn_relay_url 2)\"}" 'root:
+       start_timeout: 20s, backoff: {min: 100ms, max: 200ms}}' "$(mn_relay_url 1)"
+mn_pair_tree 2 "$ck" 'root:
   children:
-    - {name: local, type: echo}'
+    - {name: local, type: echo}' "$(mn_relay_url 2)" '  orphan_grace: 8s'
 mn_relay 1 2
 mn_relay 2 1
 mn_start 2
