@@ -390,7 +390,7 @@ ARB_DECL const char *arb_peer_state_name(int state);
 // up to max of them into out (newest first) and returns how many there
 // are.  Thread: node.
 typedef struct arb_agent_child {
-	char        path[80];     // its path here: root/rc-HASH-NAME
+	char        path[80];     // its path here: root/~agent/rc-HASH-NAME
 	char        sup_node[64]; // the supervisor's node
 	char        child[256];   // the child's path on that node
 	uint32_t    generation;   // the supervisor's start it belongs to
