@@ -970,6 +970,17 @@ test_port_absent_at_start_by_id_dirs(void **state)
 	assert_int_equal(rmdir(d1), 0);
 }
 
+// line_has: the line at line (which ends at its '\n', inside the output
+// that follows it) contains needle.
+static bool
+line_has(const char *line, const char *needle)
+{
+	const char *end = strchr(line, '\n');
+	const char *at  = strstr(line, needle);
+
+	return at != NULL && (end == NULL || at < end);
+}
+
 // The stall detector: no frame for `timeout` is a stall (logged,
 // counted, the port reopened); a frame resets the series; `max` stalls in
 // a row end the actor with a reason its supervisor sees.
@@ -1000,14 +1011,23 @@ stall_exit(const char *iso)
 	// marks where it starts).
 	PTY_PUTS(&t, "\nalive\n");
 	expect_frame(&p, "root/s1", "alive");
+	// The first stall after the frame is the first of a new series.  A
+	// process actor's log line comes through its own pipe, the frame's
+	// line through the message path: a stall logged before the frame was
+	// read (the frame written late on a loaded machine: in_a_row=2) may
+	// be printed after the frame's line.  So a stale in_a_row=2 line is
+	// passed over; without the reset in_a_row=1 never comes (2, 3, exit).
 	line = arb_test_expect(&p, "root/s1 event=stall ", WAIT_MS);
-	assert_non_null(strstr(line, "in_a_row=1 action=reopen"));
+	if (!line_has(line, "in_a_row=1 action=reopen")) {
+		assert_true(line_has(line, "in_a_row=2 action=reopen"));
+		arb_test_expect(&p, "in_a_row=1 action=reopen", WAIT_MS);
+	}
 	line = arb_test_expect(&p, "root/s1 event=stall ", WAIT_MS);
-	assert_non_null(strstr(line, "in_a_row=2 action=reopen"));
+	assert_true(line_has(line, "in_a_row=2 action=reopen"));
 	line = arb_test_expect(&p, "root/s1 event=stall ", WAIT_MS);
-	assert_non_null(strstr(line, "in_a_row=3 action=exit"));
+	assert_true(line_has(line, "in_a_row=3 action=exit"));
 	line = arb_test_expect(&p, "root/s1 event=exit ", WAIT_MS);
-	assert_non_null(strstr(line, "3 stalls in a row"));
+	assert_true(line_has(line, "3 stalls in a row"));
 	node_stop(&p);
 	pty_unplug(&t, true);
 }
