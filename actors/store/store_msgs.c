@@ -275,8 +275,14 @@ rd_i64(const msgpack_object *o, int64_t *v)
 static bool
 rd_str(const msgpack_object *o, char *out, size_t cap)
 {
-	if (o->type != MSGPACK_OBJECT_STR || o->via.str.size >= cap
-	    || memchr(o->via.str.ptr, '\0', o->via.str.size) != NULL) {
+	if (o->type != MSGPACK_OBJECT_STR || o->via.str.size >= cap) {
+		return false;
+	}
+	if (o->via.str.size == 0) { // msgpack-c gives it no pointer
+		out[0] = '\0';
+		return true;
+	}
+	if (memchr(o->via.str.ptr, '\0', o->via.str.size) != NULL) {
 		return false;
 	}
 	memcpy(out, o->via.str.ptr, o->via.str.size);
@@ -359,7 +365,9 @@ store_msg_refused_read(const void *body, size_t len, uint64_t *idp,
 		size_t n = a->ptr[3].via.str.size < causelen - 1
 		    ? a->ptr[3].via.str.size
 		    : causelen - 1;
-		memcpy(cause, a->ptr[3].via.str.ptr, n);
+		if (n > 0) { // an empty string has no pointer
+			memcpy(cause, a->ptr[3].via.str.ptr, n);
+		}
 		cause[n]   = '\0';
 		*codep     = (int) code;
 		*retry_msp = (int) retry;
