@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
 // ticker.c -- the diagnostic actor type "ticker": sends (or calls) a
 // message to a target every interval and logs what happens.  Config:
-// {target, interval, tag, body, call, timeout, count, log}.  Thread: the
-// actor's loop.
+// {target, interval, tag, body, call, timeout, count, log}.  A call
+// answered ARB_ENOENT (it reached no actor: another node's noproc, say
+// a name not registered there yet) was not delivered: its number is
+// sent again at a later tick, as an Erlang client retries on noproc.
+// Thread: the actor's loop.
 
 #include "diag.h"
 #include "render.h"
@@ -15,7 +18,18 @@
 #include <string.h>
 #include <unistd.h>
 
-typedef struct ticker {
+#define TICKER_CALLS 64 // calls in flight (a tick with none free waits)
+
+typedef struct ticker ticker;
+
+// One call in flight: the reply callback's arg.
+typedef struct ticker_call {
+	ticker       *t;
+	unsigned long seq;
+	bool          used;
+} ticker_call;
+
+struct ticker {
 	arb_ctx      *ctx;
 	char          target[256];
 	int           interval_ms;
@@ -30,7 +44,10 @@ typedef struct ticker {
 	unsigned long seq;
 	bool          missing; // target not found at the last tick
 	bool          failing; // the last send failed
-} ticker;
+	ticker_call   calls[TICKER_CALLS];
+	unsigned long redo[TICKER_CALLS]; // numbers to call again (noproc)
+	size_t        nredo;
+};
 
 static void
 ticker_parse(arb_cfg *c, ticker *t)
@@ -85,9 +102,20 @@ ticker_check(arb_cfg *c)
 static void
 ticker_reply_cb(arb_ctx *ctx, void *arg, const arb_result *r)
 {
-	unsigned long seq = (unsigned long) (uintptr_t) arg;
+	ticker_call  *c = arg;
+	ticker       *t = c->t;
+	unsigned long seq = c->seq;
 	char          body[256];
 
+	c->used = false;
+	if (r->status == ARB_ENOENT && t->nredo < TICKER_CALLS) {
+		// Not delivered (noproc): this number again, later.
+		t->redo[t->nredo++] = seq;
+		diag_emit("ticker path=%s ospid=%d event=call_noproc seq=%lu "
+		          "action=retry text=%s",
+		    arb_path(ctx), (int) getpid(), seq, r->text);
+		return;
+	}
 	if (r->status == ARB_OK) {
 		diag_render(arb_msg_body(r->reply), arb_msg_len(r->reply),
 		    body, sizeof(body));
@@ -106,13 +134,26 @@ ticker_reply_cb(arb_ctx *ctx, void *arg, const arb_result *r)
 static void
 ticker_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
-	ticker *t = arg;
-	arb_pid to;
-	int     rv;
+	ticker       *t = arg;
+	arb_pid       to;
+	int           rv;
+	ticker_call  *c = NULL;
+	unsigned long seq;
+	size_t        i;
 
 	(void) fd;
 	(void) what;
-	if (t->count > 0 && t->seq >= (unsigned long) t->count) {
+	if (t->count > 0 && t->seq >= (unsigned long) t->count
+	    && t->nredo == 0) {
+		bool busy = false;
+
+		for (i = 0; i < TICKER_CALLS; i++) {
+			busy = busy || t->calls[i].used;
+		}
+		if (!busy) {
+			return; // done: nothing in flight may come back noproc
+		}
+		diag_timer_arm(t->tick_ev, t->interval_ms);
 		return;
 	}
 	diag_timer_arm(t->tick_ev, t->interval_ms);
@@ -127,11 +168,23 @@ ticker_tick_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	t->missing = false;
-	t->seq++;
 	if (t->call) {
+		for (i = 0; i < TICKER_CALLS && c == NULL; i++) {
+			c = t->calls[i].used ? NULL : &t->calls[i];
+		}
+		if (c == NULL) {
+			return; // TICKER_CALLS in flight: a later tick
+		}
+	}
+	// A number answered noproc first, else the next one (below count:
+	// checked above).
+	seq = t->nredo > 0 ? t->redo[0] : t->seq + 1;
+	if (t->call) {
+		c->t = t;
+		c->seq = seq;
 		rv = arb_call(t->ctx, to, (uint32_t) t->tag, t->body,
-		    t->body_len, t->timeout_ms, ticker_reply_cb,
-		    (void *) (uintptr_t) t->seq);
+		    t->body_len, t->timeout_ms, ticker_reply_cb, c);
+		c->used = rv == ARB_OK;
 	} else {
 		rv = arb_send_copy(
 		    t->ctx, to, (uint32_t) t->tag, t->body, t->body_len);
@@ -140,20 +193,23 @@ ticker_tick_cb(evutil_socket_t fd, short what, void *arg)
 		if (!t->failing) {
 			diag_emit("ticker path=%s ospid=%d event=send_failed "
 			          "seq=%lu target=%s error=%s",
-			    arb_path(t->ctx), (int) getpid(), t->seq,
-			    t->target, arb_err_name(rv));
+			    arb_path(t->ctx), (int) getpid(), seq, t->target,
+			    arb_err_name(rv));
 		}
-		t->failing = true;
-		t->seq--; // not sent: the next tick tries this number again
+		t->failing = true; // not sent: the next tick tries it again
 		return;
 	}
 	t->failing = false;
+	if (t->nredo > 0 && t->redo[0] == seq) {
+		memmove(t->redo, t->redo + 1, --t->nredo * sizeof(t->redo[0]));
+	} else {
+		t->seq = seq;
+	}
 	if (t->log) {
 		diag_emit(
 		    "ticker path=%s ospid=%d event=sent seq=%lu target=%s "
 		    "tag=%lld",
-		    arb_path(t->ctx), (int) getpid(), t->seq, t->target,
-		    t->tag);
+		    arb_path(t->ctx), (int) getpid(), seq, t->target, t->tag);
 	}
 }
 

@@ -164,8 +164,10 @@ ARB_DECL int arb_reply_error(
 // Result of one request of a call or gather.  status is ARB_OK (reply is
 // set, borrowed for the callback), ARB_EREMOTE (code/text from
 // arb_reply_error), ARB_ETIMEDOUT, ARB_EEXITED (the actor died: exit holds
-// the reason), ARB_ECANCELED (FIRST_EXCEPTION cancelled it), or a send
-// error (ARB_EAGAIN, ARB_ENOENT).
+// the reason), ARB_ECANCELED (FIRST_EXCEPTION cancelled it), a send error
+// (ARB_EAGAIN, ARB_ENOENT), or ARB_ENOENT with exit.kind ARB_EXIT_NOPROC:
+// the request reached no actor on another node (a name nobody holds
+// there, an ended incarnation), which that node answers at once.
 typedef struct arb_result {
 	arb_pid        pid;
 	int            status;

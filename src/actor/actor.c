@@ -385,6 +385,12 @@ result_from_reply(arb_result *r, const arb_msg *reply)
 			r->code = ARB_EBADMSG;
 			snprintf(r->text, sizeof(r->text), "malformed error");
 		}
+		if ((reply->flags & ARB__F_NOPROC) != 0) {
+			// Another node's answer: the request reached no actor
+			// there.  As a local call to it is refused.
+			r->status    = ARB_ENOENT;
+			r->exit.kind = ARB_EXIT_NOPROC;
+		}
 	} else {
 		r->status = ARB_OK;
 		r->reply  = reply;
@@ -674,10 +680,32 @@ dispatch_down(arb_ctx *ctx, const arb_msg *m)
 	        &g->results[i].exit) != ARB_OK) {
 		g->results[i].exit.kind = ARB_EXIT_NOPROC;
 	}
+	if (g->results[i].exit.kind == ARB_EXIT_NOPROC
+	    && !arb__pid_local(g->results[i].pid)) {
+		// Another node's actor not there when the monitor reached
+		// it: what its node answers the request too (ARB__F_NOPROC),
+		// whichever of the two comes first.
+		g->results[i].status = ARB_ENOENT;
+	}
 	snprintf(g->results[i].text, sizeof(g->results[i].text), "%s",
 	    g->results[i].exit.text);
 	gather_settle(g, i);
 	return true;
+}
+
+// ctx_noproc answers a request that reached an ended incarnation (see
+// ctx_batch); nothing for other envelopes.
+static void
+ctx_noproc(arb_ctx *ctx, const arb_msg *req)
+{
+	arb__buf b = { 0 };
+	arb_msg  ans;
+
+	if (arb__codec_noproc(
+	        req, "noproc: that incarnation has ended", &b, &ans)) {
+		ctx_push(ctx, &ans); // not sent: the caller gets its timeout
+	}
+	arb__buf_fini(&b);
 }
 
 static void
@@ -699,9 +727,13 @@ ctx_batch(void *arg, const void *data, size_t len)
 		        && !arb_pid_eq(m.to, ctx->self))) {
 			// Sent to an earlier incarnation of this slot, or of
 			// this node (from another node): never handed to its
-			// successor (docs/api/core.md, Pids).
+			// successor (docs/api/core.md, Pids).  A request is
+			// answered noproc at once: its caller (another node's,
+			// whose send could not know) gets ARB_ENOENT, not its
+			// timeout.
 			ctx->st->dead_letters++;
 			ctx->st->stale++;
+			ctx_noproc(ctx, &m);
 			continue;
 		}
 		ctx->st->msgs_in++;

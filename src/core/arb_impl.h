@@ -103,6 +103,10 @@ void arb__buf_fini(arb__buf *b);  // safe on zeroed memory
 #define ARB__F_REQUEST 0x1u // sender waits for a reply (ref is the key)
 #define ARB__F_REPLY   0x2u // answer to a request with the same ref
 #define ARB__F_ERROR   0x4u // reply carries [code, text] (arb_reply_error)
+// A reply with ARB__F_ERROR that says the request reached no actor (a name
+// nobody holds, an incarnation that has ended): the caller's result is
+// ARB_ENOENT with reason noproc, as a local call to it is refused.
+#define ARB__F_NOPROC  0x8u
 
 struct arb_msg {
 	arb_pid  from;
@@ -163,6 +167,13 @@ int arb__codec_decode_exit(
 int arb__codec_encode_error(arb__buf *out, int code, const char *text);
 int arb__codec_decode_error(const void *body, size_t len, int *code,
     char *text, size_t textlen);
+// arb__codec_noproc makes *ans the answer to the request req that reached
+// no actor: to req's sender, with its tag and ref, flags ARB__F_REPLY |
+// ARB__F_ERROR | ARB__F_NOPROC and the body [ARB_ENOENT, text] in *b
+// (the caller sets ans->from and frees *b with arb__buf_fini).  false
+// when req is no request (nothing to answer) or no memory.
+bool arb__codec_noproc(
+    const arb_msg *req, const char *text, arb__buf *b, arb_msg *ans);
 
 // --- codec.c: bounded zero-copy readers for formats built on msgpack ----
 // (the control channel, src/actor/ctl.c), over the envelope decoder's
@@ -344,6 +355,11 @@ arb__name_hash(const char *name)
 // The node's service mailbox: monitors and links across nodes (WATCH,
 // DOWN, LINK, UNLINK from peers' nodes, src/node/watch.c).
 #define ARB__MBID_SVC 0x3FFFFFFDu
+// The node's noproc mailbox: a peer's batch for a mailbox of this node
+// that has no actor slot (a removed child, a supervisor's or exec child's
+// id, one never used) is handed there instead of dropped, so the node
+// answers its requests noproc (src/node/names.c).
+#define ARB__MBID_NOPROC 0x3FFFFFFCu
 static inline arb_pid
 arb__pid_name(uint32_t node, uint32_t hash)
 {

@@ -644,6 +644,24 @@ arb__codec_decode_exit(
 	return ARB_OK;
 }
 
+bool
+arb__codec_noproc(
+    const arb_msg *req, const char *text, arb__buf *b, arb_msg *ans)
+{
+	if ((req->flags & ARB__F_REQUEST) == 0
+	    || arb__codec_encode_error(b, ARB_ENOENT, text) != ARB_OK) {
+		return false;
+	}
+	memset(ans, 0, sizeof(*ans));
+	ans->to = req->from;
+	ans->tag = req->tag;
+	ans->ref = req->ref;
+	ans->flags = ARB__F_REPLY | ARB__F_ERROR | ARB__F_NOPROC;
+	ans->body = b->data;
+	ans->len = b->len;
+	return true;
+}
+
 int
 arb__codec_decode_error(const void *body, size_t len, int *code,
     char *text, size_t textlen)

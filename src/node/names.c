@@ -11,8 +11,11 @@
 // sender, tag, ref and flags unchanged (so a call's reply goes straight
 // back to the caller).  A name that resolves to nothing running here is a
 // dead letter, counted in the node's dead_letters and logged (at most one
-// line a second, with suppressed=N); the caller of arb_call gets its
-// timeout.
+// line a second, with suppressed=N); a request (arb_call, arb_gather) is
+// answered at once, to its sender only, with a noproc reply
+// (ARB__F_NOPROC): the caller's result is ARB_ENOENT, as a local call to
+// an actor that is not there is refused, within one round trip instead
+// of its timeout (Erlang's call to {Name, Node} exits noproc).
 //
 // A process actor has no link to other nodes: its batches for them go on
 // its link to the node, to the relay mailbox (ARB__MBID_RELAY), and the
@@ -22,6 +25,13 @@
 // ended, its backlog full) is a dead letter counted in its dead_letters
 // and logged (event=relay_dropped, at most one line a second).  Peers
 // cannot use the relay (route.c drops their batches for it).
+//
+// A peer's batch for a mailbox id that has no actor slot here (a removed
+// child's, a supervisor's or exec child's, one never used) has no mailbox
+// to go to: route.c hands it to the noproc mailbox (ARB__MBID_NOPROC),
+// where each envelope is a dead letter of the node and a request is
+// answered noproc, as above.  (An ended incarnation of a slot that still
+// has an actor is answered by the one running there: actor.c.)
 // Thread: node.
 
 #include "node_int.h"
@@ -48,6 +58,37 @@ names_unknown(arb_node *node, const arb_msg *m, int rv)
 	    (unsigned long long) node->names_dead,
 	    (unsigned long long) node->names_suppressed);
 	node->names_suppressed = 0;
+}
+
+// answer_noproc answers a request that reached no actor here (nothing
+// for other envelopes), from the pid it was sent to.
+static void
+answer_noproc(arb_node *node, const arb_msg *m, const char *what)
+{
+	arb__buf b = { 0 };
+	arb_msg  ans;
+	char     text[128];
+
+	snprintf(
+	    text, sizeof(text), "noproc: %s at node %s", what, node->name);
+	if (arb__codec_noproc(m, text, &b, &ans)) {
+		ans.from = m->to;
+		// Not sent (its backlog full): the caller gets its timeout.
+		if (arb__outq_push(node->outq, &ans) != ARB_OK) {
+			node->tree.dead_letters++;
+		}
+	}
+	arb__buf_fini(&b);
+}
+
+// noproc_one takes one envelope of a peer's batch for a mailbox id with
+// no actor slot here (route.c hands such batches to the noproc mailbox):
+// a dead letter, and a request is answered noproc.
+static void
+noproc_one(arb_node *node, arb_msg *m)
+{
+	node->tree.dead_letters++;
+	answer_noproc(node, m, "no such actor");
 }
 
 static void
@@ -90,7 +131,7 @@ relay_one(arb_node *node, arb_msg *m)
 static void
 names_one(arb_node *node, arb_msg *m)
 {
-	arb_pid to;
+	arb_pid to, asked;
 	int     rv;
 
 	if (!arb__pid_is_name(m->to)) {
@@ -102,11 +143,16 @@ names_one(arb_node *node, arb_msg *m)
 	// queue once that incarnation has ended).
 	rv = arb__reg_whereis_hash(node->reg, arb__pid_inc(m->to), &to);
 	if (rv == ARB_OK) {
+		asked = m->to;
 		m->to = to;
 		rv    = arb__outq_push(node->outq, m);
+		m->to = asked;
 	}
 	if (rv != ARB_OK) {
 		names_unknown(node, m, rv);
+		if (rv == ARB_ENOENT) {
+			answer_noproc(node, m, "no actor holds that name");
+		}
 	}
 }
 
@@ -120,8 +166,13 @@ arb__names_open(arb_node *node)
 	if (rv != ARB_OK) {
 		return rv;
 	}
-	return arb__nodembox_open(
+	rv = arb__nodembox_open(
 	    &node->relay_nb, node, ARB__MBID_RELAY, "relay", relay_one);
+	if (rv != ARB_OK) {
+		return rv;
+	}
+	return arb__nodembox_open(
+	    &node->noproc_nb, node, ARB__MBID_NOPROC, "noproc", noproc_one);
 }
 
 void
@@ -129,4 +180,5 @@ arb__names_close(arb_node *node)
 {
 	arb__nodembox_close(&node->names_nb);
 	arb__nodembox_close(&node->relay_nb);
+	arb__nodembox_close(&node->noproc_nb);
 }

@@ -95,6 +95,8 @@ struct arb_node {
 	uint64_t           relay_dead; // envelopes it could not send on
 	uint64_t           relay_suppressed;
 	int64_t            relay_log_ms;
+	// Peers' batches for a mailbox with no actor slot here (names.c).
+	arb__nodembox      noproc_nb;
 	// Monitors and links across nodes (watch.c).
 	arb__nodembox      svc_nb;
 	arb__idmap         watch_by_ref; // registry monitor ref -> watch
@@ -147,9 +149,10 @@ int  arb__rundir_lock(arb_node *node);
 // --- names.c: messages the node hands on ----------------------------------
 // arb__names_open attaches the node's loop to the mailbox where messages
 // to "name@thisnode" from other nodes arrive (each name resolved on
-// delivery) and to the relay mailbox where its process actors' batches
-// for other nodes arrive (sent on over the node's links);
-// arb__names_close detaches both (NULL fields: no-op).
+// delivery), to the relay mailbox where its process actors' batches
+// for other nodes arrive (sent on over the node's links) and to the
+// noproc mailbox (peers' batches for a mailbox with no actor slot here);
+// arb__names_close detaches them (NULL fields: no-op).
 int  arb__names_open(arb_node *node);
 void arb__names_close(arb_node *node);
 

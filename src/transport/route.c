@@ -424,9 +424,16 @@ arb__tp_deliver_remote(arb__chunk *ch)
 		arb__chunk_drop(ch, tp.cfg.stats);
 		return false;
 	}
-	if (!tp.open || !tp.addr.in_node || (w >> 62) != SLOT_ACTOR
+	if (tp.open && tp.addr.in_node && (w >> 62) != SLOT_ACTOR) {
+		// No actor slot: no mailbox to take it.  The node's noproc
+		// mailbox reads it (its requests are answered noproc, every
+		// envelope counted as a dead letter of the node).
+		ch->dst = ARB__MBID_NOPROC;
+		return arb__tp_deliver(ch);
+	}
+	if (!tp.open || !tp.addr.in_node
 	    || ((w >> 60) & 3u) != ARB__KIND_PROCESS) {
-		return arb__tp_deliver(ch); // a thread actor's, or none
+		return arb__tp_deliver(ch); // a thread actor's
 	}
 	// A process actor's mailbox lives in its process: forward the batch
 	// on the node's link to it (never blocking a link callback: a full

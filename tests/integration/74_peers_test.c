@@ -543,9 +543,10 @@ static const arb_actor_ops flooder_ops = {
 // The namer (arg "TARGET OTHER"): TARGET is "NAME@NODE" of an echo on
 // the other node.  At start it checks what arb_whereis says of names
 // (this node's own name, a node that is no peer, a malformed one, the
-// unknown name "nosuch@NODE") and calls the unknown name once (it must
-// end, by its timeout); then it calls TARGET on every tick and prints
-// each reply whose sender's incarnation changed.
+// unknown name "nosuch@NODE") and calls the unknown name once, with a
+// 5 s timeout (its node answers noproc at once: it prints the status,
+// the exit kind and how long it took); then it calls TARGET on every
+// tick and prints each reply whose sender's incarnation changed.
 typedef struct namer_st {
 	arb_ctx      *ctx;
 	char          target[64];
@@ -556,14 +557,18 @@ typedef struct namer_st {
 	int           last_rv;
 	bool          self_checked;
 	bool          unknown_sent;
+	int64_t       unknown_t0;
 } namer_st;
 
 static void
 namer_unknown_cb(arb_ctx *ctx, void *arg, const arb_result *r)
 {
+	namer_st *st = arg;
+
 	(void) ctx;
-	(void) arg;
-	arb_test_emit("namer unknown status=%s", arb_err_name(r->status));
+	arb_test_emit("namer unknown status=%s exit=%d ms=%lld text=%s",
+	    arb_err_name(r->status), (int) r->exit.kind,
+	    (long long) (arb_test_now_ms() - st->unknown_t0), r->text);
 }
 
 static void
@@ -610,7 +615,8 @@ namer_tick(evutil_socket_t fd, short what, void *arg)
 		// Once the link is up (ARB_ENOENT before): a call to a name
 		// the other node does not have.
 		ARB_PASS(arb_whereis(st->ctx, st->unknown, &to));
-		if (arb_call(st->ctx, to, TAG_PING, "?", 1, 1000,
+		st->unknown_t0 = arb_test_now_ms();
+		if (arb_call(st->ctx, to, TAG_PING, "?", 1, 5000,
 		        namer_unknown_cb, st)
 		    == ARB_OK) {
 			st->unknown_sent = true;
@@ -1095,7 +1101,65 @@ typedef struct nwatch_st {
 	arb_pid       p1;    // v1's first incarnation
 	arb_pid       p2;    // and its second
 	uint64_t      ref[9];
+	int64_t       t0[3]; // calls to nobody@central, to p1 once ended,
+	                     // to a mailbox of central with no actor slot
+	struct nwatch_tok {
+		struct nwatch_st *st;
+		int               w;
+	} tok[3]; // the callbacks' args
 } nwatch_st;
+
+// nwatch_noproc_cb / nwatch_noproc_gather_cb print the outcome of a call
+// or gather (arg: a tok, which says what) that reaches no actor at
+// central: nobody@central, v1's first incarnation once ended, or a
+// thread actor's pid of central whose slot never existed.
+static const char *const nwatch_what[] = { "nobody", "stale", "ghost" };
+
+static void
+nwatch_noproc_print(nwatch_st *st, int w, const char *how, const arb_result *r)
+{
+	arb_test_emit("nwatch %s_%s status=%s exit=%d ms=%lld text=%s",
+	    nwatch_what[w], how, arb_err_name(r->status), (int) r->exit.kind,
+	    (long long) (arb_test_now_ms() - st->t0[w]), r->text);
+}
+
+static void
+nwatch_noproc_cb(arb_ctx *ctx, void *arg, const arb_result *r)
+{
+	struct nwatch_tok *t = arg;
+
+	(void) ctx;
+	nwatch_noproc_print(t->st, t->w, "call", r);
+}
+
+static void
+nwatch_noproc_gather_cb(arb_ctx *ctx, void *arg, const arb_result *results,
+    size_t n, size_t nerrors)
+{
+	struct nwatch_tok *t = arg;
+
+	(void) ctx;
+	(void) n;
+	(void) nerrors;
+	nwatch_noproc_print(t->st, t->w, "gather", &results[0]);
+}
+
+// nwatch_noproc calls (call) or gathers `to` (nothing there: answered
+// noproc).
+static void
+nwatch_noproc(nwatch_st *st, int w, arb_pid to, bool call)
+{
+	st->t0[w] = arb_test_now_ms();
+	st->tok[w].st = st;
+	st->tok[w].w = w;
+	if (call) {
+		ARB_PASS(arb_call(st->ctx, to, TAG_PING, "?", 1, 5000,
+		    nwatch_noproc_cb, &st->tok[w]));
+		return;
+	}
+	ARB_PASS(arb_gather(st->ctx, &to, 1, TAG_PING, "?", 1, 5000,
+	    ARB_ALL_COMPLETED, nwatch_noproc_gather_cb, &st->tok[w]));
+}
 
 static void
 nwatch_reply_cb(arb_ctx *ctx, void *arg, const arb_result *r)
@@ -1137,6 +1201,7 @@ nwatch_tick(evutil_socket_t fd, short what, void *arg)
 {
 	nwatch_st *st = arg;
 	arb_ctx   *ctx = st->ctx;
+	arb_pid    ghost;
 
 	(void) fd;
 	(void) what;
@@ -1160,6 +1225,12 @@ nwatch_tick(evutil_socket_t fd, short what, void *arg)
 		ARB_PASS(arb_demonitor(ctx, st->ref[3]));
 		arb_test_emit("nwatch link rv=%s",
 		    arb_err_name(arb_link(ctx, st->n[1])));
+		nwatch_noproc(st, 0, st->n[9], true);
+		nwatch_noproc(st, 0, st->n[9], false);
+		ghost = arb__pid_make(ARB__KIND_THREAD, 77777, 1);
+		ghost.node = st->n[9].node;
+		ghost.creation = 0; // whichever incarnation of central runs
+		nwatch_noproc(st, 2, ghost, true);
 		st->step++;
 		return;
 	case 2: nwatch_call(st, 1); return;
@@ -1174,6 +1245,8 @@ nwatch_tick(evutil_socket_t fd, short what, void *arg)
 		ARB_PASS(arb_monitor(ctx, st->n[2], &st->ref[4]));
 		// v1's slot address: the incarnation holding it (p2).
 		ARB_PASS(arb_monitor(ctx, arb_pid_slot(st->p1), &st->ref[7]));
+		// v1's first incarnation, ended: its slot's new one answers.
+		nwatch_noproc(st, 1, st->p1, true);
 		st->step++;
 		return;
 	case 7: nwatch_call(st, 1); return;
@@ -1230,6 +1303,11 @@ nwatch_handle(arb_ctx *ctx, void *state, const arb_msg *m)
 	if ((i == 2 && st->step == 4) || (i == 5 && st->step == 9)
 	    || (i == 6 && st->step == 11)) {
 		st->step++;
+	} else if (i == 7) {
+		// A gather of v1's first incarnation (its monitor's entry
+		// would take the place of ref 7's, which shares its mailbox:
+		// made once that one is down).
+		nwatch_noproc(st, 1, st->p1, false);
 	} else if (i == 4) {
 		ARB_PASS(arb_monitor(ctx, st->n[1], &st->ref[6]));
 	}
@@ -2298,16 +2376,40 @@ test_tls_calls_are_not_delayed(void **state)
 	assert_int_equal(arb_test_rmtree(dir), 0);
 }
 
+// NOPROC_MS bounds the answer to a call or gather (timeout 5 s) that
+// reached no actor on the other node: one round trip between two local
+// nodes, far from the timeout even under load.
+#define NOPROC_MS 1000
+
+static void line_of(arb_test_proc *p, const char *needle, char *buf,
+    size_t len);
+
+// expect_noproc waits for the line with NEEDLE (whenever it came) of a
+// call or gather that reached no actor on the other node: status
+// ARB_ENOENT, exit noproc, within NOPROC_MS (its field ms); prints it.
+static void
+expect_noproc(arb_test_proc *p, const char *needle)
+{
+	char line[512];
+
+	wait_count(p, needle, 1);
+	line_of(p, needle, line, sizeof(line));
+	print_message("%s\n", line);
+	assert_non_null(strstr(line, "status=ARB_ENOENT"));
+	assert_int_equal(arb_test_need_field(line, "exit"), ARB_EXIT_NOPROC);
+	assert_true(arb_test_need_field(line, "ms") < NOPROC_MS);
+}
+
 // Names across nodes (docs/multinode.md, "name@node"): a thread actor of
 // gw1 calls "echo@central" (a registered name; child paths:
 // multinode.40_three_nodes) through arb_whereis, which answers at once;
 // central
 // resolves the name when each message arrives.  An unknown name is a
-// dead letter counted at central and logged there, and a call to it
-// ends with its timeout; whereis of this node's own name is local, of a
-// node that is no peer ARB_ENOENT.  After central restarts, calls to the
-// name are answered by the new incarnation within a second of its
-// listener.
+// dead letter counted at central and logged there, and a call to it is
+// answered noproc at once (ARB_ENOENT); whereis of this node's own name
+// is local, of a node that is no peer ARB_ENOENT.  After central
+// restarts, calls to the name are answered by the new incarnation within
+// a second of its listener.
 static void
 test_names_across_nodes(void **state)
 {
@@ -2332,8 +2434,10 @@ test_names_across_nodes(void **state)
 	c1 = arb_test_need_field(line, "creation");
 	assert_int_equal(arb_test_need_field(line, "node"),
 	    (long) arb__node_id("central"));
-	// The unknown name: counted and logged at central, the call ends.
-	arb_test_expect(&a, "namer unknown status=ARB_ETIMEDOUT", WAIT_MS);
+	// The unknown name: counted and logged at central, the call
+	// answered noproc at once (ARB_ENOENT, as a local call to an actor
+	// that is not there), far within its 5 s timeout.
+	expect_noproc(&a, "namer unknown status=");
 	arb_test_expect(&b, "event=name_unknown", WAIT_MS);
 
 	kill(b.pid, SIGTERM);
@@ -2350,9 +2454,6 @@ test_names_across_nodes(void **state)
 	assert_true(arb_test_now_ms() - t0 < 1000);
 	stop_pair(&a, &b);
 }
-
-static void line_of(arb_test_proc *p, const char *needle, char *buf,
-    size_t len);
 
 // A process actor of gw1 (it has no link to central: its node relays)
 // calls "echo@central" and gets the replies straight back; a send to a
@@ -2377,7 +2478,7 @@ test_process_actor_reaches_another_node(void **state)
 	line = arb_test_expect(&a, "namer reply body=name", WAIT_MS);
 	assert_int_equal(arb_test_need_field(line, "node"),
 	    (long) arb__node_id("central"));
-	arb_test_expect(&a, "namer unknown status=ARB_ETIMEDOUT", WAIT_MS);
+	expect_noproc(&a, "namer unknown status=");
 	arb_test_expect(&b, "event=name_unknown", WAIT_MS);
 	// central gone: the namer's calls are refused at once with
 	// ARB_ENOENT, as a thread actor's are (its node's view of the peer,
@@ -2543,6 +2644,13 @@ test_monitor_of_a_name_at_another_node(void **state)
 	line_of(&a, "nwatch down ref=1 ", buf, sizeof(buf));
 	assert_int_equal(arb_test_need_field(buf, "named"), 9);
 	assert_int_equal(arb_test_need_field(buf, "kind"), ARB_EXIT_NOPROC);
+	// A call and a gather to nobody@central: answered noproc at once,
+	// ARB_ENOENT (a gather's own monitor's DOWN noproc says the same).
+	expect_noproc(&a, "nwatch nobody_call ");
+	expect_noproc(&a, "nwatch nobody_gather ");
+	// A call to a mailbox of central that has no actor slot (never
+	// existed, or a removed child's): answered by central's node.
+	expect_noproc(&a, "nwatch ghost_call ");
 	wait_count(&a, "nwatch down ref=2 ", 1);
 	line_of(&a, "nwatch down ref=2 ", buf, sizeof(buf));
 	assert_int_equal(arb_test_need_field(buf, "named"), 1);
@@ -2560,6 +2668,11 @@ test_monitor_of_a_name_at_another_node(void **state)
 	line_of(&a, "nwatch down ref=7 ", buf, sizeof(buf));
 	assert_int_equal(arb_test_need_field(buf, "named"), 11);
 	assert_non_null(strstr(buf, "text=again"));
+	// A call to v1's first incarnation (an exact pid of central that
+	// has ended; gw1 cannot know): answered noproc at once by the
+	// incarnation holding the slot now, ARB_ENOENT; a gather of it too.
+	expect_noproc(&a, "nwatch stale_call ");
+	expect_noproc(&a, "nwatch stale_gather ");
 	wait_count(&b, "victim v1 terminate", 2);
 	wait_count(&a, "nwatch holds v2", 1);
 	kill(b.pid, SIGKILL);
