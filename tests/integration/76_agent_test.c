@@ -12,7 +12,10 @@
 // In its "flood" mode it ACKs nothing and sends FLOOD_N STARTs of
 // distinct children of a type gw does not have: each is a failed start
 // whose report gw keeps, and beyond 256 kept for one node gw drops the
-// oldest (event=agent_report_dropped, counted).
+// oldest (event=agent_report_dropped, counted).  In its "claim" mode it
+// STARTs 5 only, and passes gw's CLAIM of that orphan (which gw sends to
+// the START's sender) on to node sup's own agent, whose answer (sup's
+// tree runs no root/x: STOP) it passes back to gw's agent.
 
 #include "arb_test.h"
 #include "tools.h"
@@ -42,6 +45,8 @@
 #define TAG_READY (ARB_TAG_SYSTEM + 0x110u)
 #define TAG_FAIL  (ARB_TAG_SYSTEM + 0x111u)
 #define TAG_EXIT  (ARB_TAG_SYSTEM + 0x112u)
+#define TAG_KEEP  (ARB_TAG_SYSTEM + 0x103u)
+#define TAG_CLAIM (ARB_TAG_SYSTEM + 0x113u)
 #define FLOOD_N   300 // STARTs in flood mode: 300 - 256 reports dropped
 
 // --- the fencer: node sup's actor that plays a supervisor ----------------
@@ -52,6 +57,7 @@ typedef struct fencer {
 	int           step; // 0: START 5 not yet accepted by the link
 	bool          repeated;
 	bool          flood;  // flood mode: no ACK, FLOOD_N STARTs
+	bool          claim;  // claim mode: START 5, CLAIMs to sup's agent
 	int           sent;   // flood: STARTs sent so far
 	int           failed; // flood: distinct FAILs received
 	bool          got[FLOOD_N];
@@ -162,10 +168,27 @@ fencer_handle(arb_ctx *ctx, void *state, const arb_msg *m)
 	size_t         len;
 	char           text[128] = "";
 
-	(void) ctx;
 	if (!arb__mp_get_array(&r, &n) || !arb__mp_get_str(&r, &s, &len)
 	    || !arb__mp_get_uint(&r, UINT32_MAX, &gen)) {
 		arb_test_emit("fencer bad reply tag=%08x", arb_msg_tag(m));
+		return;
+	}
+	if (f->claim && arb_msg_tag(m) == TAG_CLAIM) {
+		// gw's agent: is its orphan still wanted?  Node sup answers.
+		arb_pid sup_agent = arb__pid_make(ARB__KIND_THREAD, 1, 0);
+
+		arb_test_emit("fencer claim gen=%u", (unsigned) gen);
+		arb_send_copy(ctx, sup_agent, TAG_CLAIM, arb_msg_body(m),
+		    arb_msg_len(m));
+		return;
+	}
+	if (f->claim && (arb_msg_tag(m) == TAG_STOP
+	        || arb_msg_tag(m) == TAG_KEEP)) {
+		// Node sup's answer: on to gw's agent.
+		arb_test_emit("fencer answer %s gen=%u",
+		    arb_msg_tag(m) == TAG_STOP ? "stop" : "keep", (unsigned) gen);
+		arb_send_copy(ctx, f->agent, arb_msg_tag(m), arb_msg_body(m),
+		    arb_msg_len(m));
 		return;
 	}
 	if (f->flood) {
@@ -191,6 +214,9 @@ fencer_handle(arb_ctx *ctx, void *state, const arb_msg *m)
 	switch (arb_msg_tag(m)) {
 	case TAG_READY:
 		arb_test_emit("fencer ready gen=%u", (unsigned) gen);
+		if (f->claim) {
+			break; // 5 runs on
+		}
 		if (gen == 5 && !f->repeated) {
 			send_start(f, 4); // older: refused
 		} else if (gen == 5) {
@@ -225,6 +251,7 @@ fencer_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 		return ARB_ENOMEM;
 	}
 	f->flood = len == 5 && memcmp(arg, "flood", 5) == 0;
+	f->claim = len == 5 && memcmp(arg, "claim", 5) == 0;
 	f->ctx = ctx;
 	// gw's agent: child slot 1 of every node, whichever incarnation.
 	f->agent = arb__pid_make(ARB__KIND_THREAD, 1, 0);
@@ -276,8 +303,9 @@ sup_main(int argc, char **argv)
 	if (argc < 4) {
 		return 64;
 	}
-	if (argc > 4 && strcmp(argv[4], "flood") == 0) {
-		c.arg = "flood";
+	if (argc > 4
+	    && (strcmp(argv[4], "flood") == 0 || strcmp(argv[4], "claim") == 0)) {
+		c.arg = argv[4];
 		c.arg_len = 5;
 	}
 	snprintf(url, sizeof(url), "tcp://127.0.0.1:%s", argv[1]);
@@ -358,7 +386,8 @@ start_gw(pair *p, const char *tag, const char *extra)
 	arb_test_spawn(&p->gw, "arbor", gw_args);
 }
 
-// start_sup starts node sup with the fencer (mode: NULL or "flood").
+// start_sup starts node sup with the fencer (mode: NULL, "flood" or
+// "claim").
 static void
 start_sup(pair *p, const char *mode)
 {
@@ -477,6 +506,59 @@ test_reports_beyond_256_drop_the_oldest(void **state)
 	stop_pair(&p);
 }
 
+// test_claim_of_a_generation_not_run_is_stopped: an orphan whose
+// supervisor's node does not run that generation (orphan reclaim,
+// docs/supervision.md): gw runs root/x generation 5 for the fencer; sup
+// is stopped (SIGSTOP) until gw counts it lost (x an orphan, grace 30 s)
+// and continued: gw's agent CLAIMs x, node sup answers STOP (its tree
+// runs no root/x; event=remote_claim ... answer=stop), and gw stops x at
+// once (cause=requested), far within the grace, never at its end
+// (event=orphan_stop).  (multinode.77_remote_reclaim checks KEEP; its
+// STOPs also come from the supervisor's STOP of lost generations.)
+static void
+test_claim_of_a_generation_not_run_is_stopped(void **state)
+{
+	pair           p;
+	arb_test_proc *gw = &p.gw, *sup = &p.sup;
+	const char    *line;
+	int64_t        t0, ms;
+
+	(void) state;
+#ifndef ARBOR_BIN
+	skip();
+#endif
+	start_gw(&p, "t76c", "  orphan_grace: 30s\n");
+	arb_test_expect(gw, "event=tree_up", WAIT_MS);
+	start_sup(&p, "claim");
+	arb_test_expect(sup, "fencer ready gen=5", WAIT_MS);
+	arb_test_expect(gw,
+	    "event=agent_start sup_node=sup child=root/x generation=5", WAIT_MS);
+	// sup silent: gw loses it (heartbeats), x is an orphan.
+	assert_int_equal(kill(sup->pid, SIGSTOP), 0);
+	line = arb_test_expect(
+	    gw, "event=orphan sup_node=sup child=root/x generation=5 ", WAIT_MS);
+	assert_int_equal(arb_test_need_field(line, "grace_ms"), 30000);
+	t0 = arb_test_now_ms();
+	assert_int_equal(kill(sup->pid, SIGCONT), 0);
+	arb_test_expect(sup, "fencer claim gen=5", WAIT_MS);
+	arb_test_expect(
+	    sup, "root/x event=remote_claim node=? generation=5 answer=stop",
+	    WAIT_MS);
+	arb_test_expect(sup, "fencer answer stop gen=5", WAIT_MS);
+	arb_test_expect(gw,
+	    "event=agent_stop sup_node=sup child=root/x generation=5 "
+	    "cause=requested",
+	    WAIT_MS);
+	ms = arb_test_now_ms() - t0;
+	print_message("orphan stopped %lld ms after sup continued (grace "
+	              "30000 ms)\n",
+	    (long long) ms);
+	assert_true(ms < 10000);
+	assert_int_equal(arb_test_count(gw, "event=orphan_stop"), 0);
+	assert_int_equal(arb_test_count(sup, "answer=keep"), 0);
+	stop_pair(&p);
+}
+
 // arb_node_open checks orphan_grace_ms as the tree file's checker does
 // (10 ms to 24 h; 0: the default).
 static void
@@ -507,6 +589,7 @@ test_orphan_grace_is_checked(void **state)
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_agent_fences_generations),
 	cmocka_unit_test(test_reports_beyond_256_drop_the_oldest),
+	cmocka_unit_test(test_claim_of_a_generation_not_run_is_stopped),
 	cmocka_unit_test(test_orphan_grace_is_checked),
 };
 
