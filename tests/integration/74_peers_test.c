@@ -1350,6 +1350,122 @@ static const arb_actor_ops nwatch_ops = {
 	.terminate = nwatch_terminate,
 };
 
+// The blaster (a process actor; arg "NAME@NODE", an echo there): calls it
+// on every tick (100 ms timeout) until it answers ("blaster up"); once a
+// call times out (that node silent: the test stopped it) it sends
+// BLAST_BYTES bodies (TAG_BLAST, which the echo ignores) on every tick
+// until a send fails, printing each change of arb_send's answer, so its
+// node's relay is handed more than it can send on.
+#define TAG_BLAST   0x1006u
+#define BLAST_BYTES 16384
+#define BLAST_TICK  1000 // sends a tick at most
+typedef struct blaster_st {
+	arb_ctx           *ctx;
+	arb_pid            target;
+	struct event      *tick;
+	bool               busy, up, blast;
+	int                last_rv;
+	unsigned long long sent;
+	char               body[BLAST_BYTES];
+} blaster_st;
+
+static void
+blaster_cb(arb_ctx *ctx, void *arg, const arb_result *r)
+{
+	blaster_st *st = arg;
+
+	(void) ctx;
+	st->busy = false;
+	if (r->status == ARB_OK && !st->up) {
+		st->up = true;
+		arb_test_emit("blaster up");
+	} else if (r->status == ARB_ETIMEDOUT && st->up && !st->blast) {
+		st->blast = true;
+		arb_test_emit("blaster blasting");
+	}
+}
+
+static void
+blaster_tick(evutil_socket_t fd, short what, void *arg)
+{
+	blaster_st *st = arg;
+	int         i, rv = ARB_OK;
+
+	(void) fd;
+	(void) what;
+	if (!st->blast) {
+		if (!st->busy) {
+			st->busy = arb_call(st->ctx, st->target, TAG_PING, "b", 1,
+			               100, blaster_cb, st)
+			    == ARB_OK;
+		}
+		return;
+	}
+	for (i = 0; i < BLAST_TICK; i++) {
+		rv = arb_send_copy(
+		    st->ctx, st->target, TAG_BLAST, st->body, sizeof(st->body));
+		if (rv != ARB_OK) {
+			break;
+		}
+		st->sent++;
+	}
+	if (rv != st->last_rv) {
+		st->last_rv = rv;
+		arb_test_emit("blaster rv=%s sent=%llu", arb_err_name(rv),
+		    st->sent);
+	}
+}
+
+static int
+blaster_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
+{
+	blaster_st *st = calloc(1, sizeof(*st));
+	char        a[80];
+
+	if (st == NULL || len == 0 || len >= sizeof(a)) {
+		free(st);
+		return ARB_EINVAL;
+	}
+	memcpy(a, arg, len);
+	a[len] = '\0';
+	st->ctx = ctx;
+	st->last_rv = ARB_OK;
+	if (arb_whereis(ctx, a, &st->target) != ARB_OK
+	    || (st->tick = tick_new(ctx, blaster_tick, st)) == NULL) {
+		free(st);
+		return ARB_EINVAL;
+	}
+	arb_test_emit("blaster self=%llu", (unsigned long long) arb_self(ctx).id);
+	*statep = st;
+	return ARB_OK;
+}
+
+static void
+blaster_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
+{
+	blaster_st *st = state;
+
+	(void) ctx;
+	(void) why;
+	event_free(st->tick);
+	free(st);
+}
+
+static void
+blaster_handle(arb_ctx *ctx, void *state, const arb_msg *m)
+{
+	(void) ctx;
+	(void) state;
+	(void) m;
+}
+
+static const arb_actor_ops blaster_ops = {
+	.type = "blaster",
+	.init = blaster_init,
+	.handle = blaster_handle,
+	.terminate = blaster_terminate,
+};
+
 // args: name port peer_name peer_port secret type [arg]: a node whose
 // root has one thread child of that type.
 static int
@@ -1428,6 +1544,7 @@ run_main(int argc, char **argv)
 	arb_actor_type_register(&victim_ops);
 	arb_actor_type_register(&watcher_ops);
 	arb_actor_type_register(&nwatch_ops);
+	arb_actor_type_register(&blaster_ops);
 	if ((rv = arb_node_open(&node, &o)) != 0) {
 		arb_test_emit("open failed: %s", arb_strerror(rv));
 		return 1;
@@ -2455,6 +2572,57 @@ test_names_across_nodes(void **state)
 	stop_pair(&a, &b);
 }
 
+// What a node's relay cannot send on (docs/multinode.md, "Process actors:
+// through their node"): gw1's process actor (the blaster) sends to
+// echo@central while central is stopped (SIGSTOP): its own sends are
+// taken (gw1's view of central is up until heartbeats say otherwise), but
+// gw1's backlog towards central fills and, once central is counted lost,
+// gw1's relay has nowhere to send the rest: each envelope a dead letter
+// of gw1, counted and logged (event=relay_dropped from=the blaster
+// to_node=central error=ARB_EAGAIN or ARB_ENOENT); then the blaster's
+// sends are refused at once (ARB_ENOENT).
+static void
+test_relay_drops_what_it_cannot_send(void **state)
+{
+	arb_test_proc a, b;
+	int           pa = free_port(), pb = free_port();
+	char          buf[512], node[32];
+	const char   *line;
+	long          self, relay_dead;
+
+	(void) state;
+	spawn_run(&b, "central", pb, "gw1", pa, "echo", NULL);
+	arb_test_line(&b, "echo slot=", WAIT_MS, buf, sizeof(buf));
+	spawn_run(&a, "gw1", pa, "central", pb, "p:blaster", "echo@central");
+	line = arb_test_expect(&a, "blaster self=", WAIT_MS);
+	self = arb_test_need_field(line, "self");
+	arb_test_expect(&a, "blaster up", WAIT_MS);
+	assert_int_equal(kill(b.pid, SIGSTOP), 0);
+	arb_test_expect(&a, "blaster blasting", WAIT_MS);
+	line = arb_test_expect(&a, "event=relay_dropped", WAIT_MS);
+	snprintf(buf, sizeof(buf), "%s", line);
+	print_message("%s\n", buf);
+	assert_int_equal(arb_test_need_field(buf, "from"), self);
+	snprintf(node, sizeof(node), "to_node=%08x",
+	    (unsigned) arb__node_id("central"));
+	assert_non_null(strstr(buf, node));
+	assert_true(strstr(buf, "error=ARB_EAGAIN") != NULL
+	    || strstr(buf, "error=ARB_ENOENT") != NULL);
+	relay_dead = arb_test_need_field(buf, "dead_letters");
+	assert_true(relay_dead >= 1);
+	// central lost: the blaster's own sends are refused at once.
+	arb_test_expect(&a, "blaster rv=ARB_ENOENT", WAIT_MS);
+	kill(b.pid, SIGKILL);
+	arb_test_wait_exit(&b, WAIT_MS);
+	arb_test_proc_fini(&b);
+	// The dropped envelopes are gw1's dead letters.
+	kill(a.pid, SIGTERM);
+	line = arb_test_expect(&a, "node dead_letters=", WAIT_MS);
+	assert_true(arb_test_need_field(line, "dead_letters") >= relay_dead);
+	arb_test_wait_exit(&a, WAIT_MS);
+	arb_test_proc_fini(&a);
+}
+
 // A process actor of gw1 (it has no link to central: its node relays)
 // calls "echo@central" and gets the replies straight back; a send to a
 // node that is down gives ARB_ENOENT, as a thread actor's does.
@@ -2770,6 +2938,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_monitor_of_a_name_at_another_node),
 	cmocka_unit_test(test_remote_exits_reach_monitors_and_links),
 	cmocka_unit_test(test_process_actor_reaches_another_node),
+	cmocka_unit_test(test_relay_drops_what_it_cannot_send),
 	cmocka_unit_test(test_names_across_nodes),
 	cmocka_unit_test(test_messages_cross_nodes),
 	cmocka_unit_test(test_flood_resumes_and_calls_are_not_delayed),
@@ -2787,6 +2956,7 @@ static const struct CMUnitTest tests[] = {
 // Types a process actor of this binary may run (it is exec'd anew).
 static const arb_actor_ops *const types[] = { &echo_ops, &pinger_ops,
 	&namer_ops, &flooder_ops, &victim_ops, &watcher_ops, &nwatch_ops,
+	&blaster_ops,
 	NULL };
 
 ARB_TEST_MAIN_TYPES("integration.peers", tests, helpers, types)
