@@ -1451,20 +1451,17 @@ blaster_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
 	free(st);
 }
 
-static void
-blaster_handle(arb_ctx *ctx, void *state, const arb_msg *m)
-{
-	(void) ctx;
-	(void) state;
-	(void) m;
-}
-
 static const arb_actor_ops blaster_ops = {
 	.type = "blaster",
 	.init = blaster_init,
-	.handle = blaster_handle,
 	.terminate = blaster_terminate,
 };
+
+// The test's actor types: a node of this test has them all, and a process
+// actor of this binary may run them (it is exec'd anew).
+static const arb_actor_ops *const types[]
+    = { &echo_ops, &pinger_ops, &namer_ops, &flooder_ops, &victim_ops,
+	      &watcher_ops, &nwatch_ops, &blaster_ops, NULL };
 
 // args: name port peer_name peer_port secret type [arg]: a node whose
 // root has one thread child of that type.
@@ -1483,6 +1480,7 @@ run_main(int argc, char **argv)
 	char           names[4][8];
 	int            code = -1, rv, i, n = 0;
 	FILE          *f;
+	const arb_actor_ops *const *t;
 
 	if (argc < 7) {
 		return 64;
@@ -1537,14 +1535,9 @@ run_main(int argc, char **argv)
 	}
 	sp.children = c;
 	sp.nchildren = n;
-	arb_actor_type_register(&echo_ops);
-	arb_actor_type_register(&pinger_ops);
-	arb_actor_type_register(&flooder_ops);
-	arb_actor_type_register(&namer_ops);
-	arb_actor_type_register(&victim_ops);
-	arb_actor_type_register(&watcher_ops);
-	arb_actor_type_register(&nwatch_ops);
-	arb_actor_type_register(&blaster_ops);
+	for (t = types; *t != NULL; t++) {
+		arb_actor_type_register(*t);
+	}
 	if ((rv = arb_node_open(&node, &o)) != 0) {
 		arb_test_emit("open failed: %s", arb_strerror(rv));
 		return 1;
@@ -2952,11 +2945,5 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_wrong_cookie_is_refused_both_ways),
 	cmocka_unit_test(test_data_before_auth_is_refused),
 };
-
-// Types a process actor of this binary may run (it is exec'd anew).
-static const arb_actor_ops *const types[] = { &echo_ops, &pinger_ops,
-	&namer_ops, &flooder_ops, &victim_ops, &watcher_ops, &nwatch_ops,
-	&blaster_ops,
-	NULL };
 
 ARB_TEST_MAIN_TYPES("integration.peers", tests, helpers, types)

@@ -399,6 +399,16 @@ start_sup(pair *p, const char *mode)
 	arb_test_spawn(&p->sup, "sup", sup_args);
 }
 
+// start_pair starts gw (tree tag, node lines extra), waits for its tree,
+// then starts sup (mode as start_sup).
+static void
+start_pair(pair *p, const char *tag, const char *extra, const char *mode)
+{
+	start_gw(p, tag, extra);
+	arb_test_expect(&p->gw, "event=tree_up", WAIT_MS);
+	start_sup(p, mode);
+}
+
 static void
 stop_pair(pair *p)
 {
@@ -481,9 +491,7 @@ test_reports_beyond_256_drop_the_oldest(void **state)
 #ifndef ARBOR_BIN
 	skip();
 #endif
-	start_gw(&p, "t76r", "");
-	arb_test_expect(gw, "event=tree_up", WAIT_MS);
-	start_sup(&p, "flood");
+	start_pair(&p, "t76r", "", "flood");
 
 	// Every report was sent once (the dropped ones too) ...
 	arb_test_expect(sup, "flood: 300 failed starts", WAIT_MS);
@@ -527,9 +535,7 @@ test_claim_of_a_generation_not_run_is_stopped(void **state)
 #ifndef ARBOR_BIN
 	skip();
 #endif
-	start_gw(&p, "t76c", "  orphan_grace: 30s\n");
-	arb_test_expect(gw, "event=tree_up", WAIT_MS);
-	start_sup(&p, "claim");
+	start_pair(&p, "t76c", "  orphan_grace: 30s\n", "claim");
 	arb_test_expect(sup, "fencer ready gen=5", WAIT_MS);
 	arb_test_expect(gw,
 	    "event=agent_start sup_node=sup child=root/x generation=5", WAIT_MS);

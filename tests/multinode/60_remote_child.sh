@@ -14,22 +14,15 @@ set -u
 . "$(dirname "$0")/lib.sh"
 mn_setup 2
 ck=$(mn_cookie mesh)
-mn_tree 1 "  listen: $(mn_url 1)
-  cookie: $ck
-  peers:
-    - {name: n2, url: \"$(mn_url 2)\"}" 'root:
+mn_pair_tree 1 "$ck" 'root:
   intensity: 10
   period: 10s
   children:
     - {name: w, type: echo, isolation: process, node: n2,
        backoff: {min: 100ms, max: 500ms}}'
-mn_tree 2 "  listen: $(mn_url 2)
-  cookie: $ck
-  orphan_grace: 1s
-  peers:
-    - {name: n1, url: \"$(mn_url 1)\"}" 'root:
+mn_pair_tree 2 "$ck" 'root:
   children:
-    - {name: local, type: echo}'
+    - {name: local, type: echo}' "" '  orphan_grace: 1s'
 mn_in 1 "$ARBOR_BIN" check "$MN_DIR/n1/tree.yaml" >/dev/null \
     || mn_fail "arbor check refuses n1's tree: $(mn_in 1 "$ARBOR_BIN" check "$MN_DIR/n1/tree.yaml" 2>&1)"
 mn_start 2

@@ -13,19 +13,13 @@ set -u
 . "$(dirname "$0")/lib.sh"
 mn_setup 2
 ck=$(mn_cookie mesh)
-mn_tree 1 "  listen: $(mn_url 1)
-  cookie: $ck
-  peers:
-    - {name: n2, url: \"$(mn_url 2)\"}" 'root:
+mn_pair_tree 1 "$ck" 'root:
   intensity: 1000
   period: 10s
   children:
     - {name: w, type: echo, node: n2, start_timeout: 10s,
        backoff: {min: 10ms, max: 20ms}}'
-mn_tree 2 "  listen: $(mn_url 2)
-  cookie: $ck
-  peers:
-    - {name: n1, url: \"$(mn_url 1)\"}" 'root:
+mn_pair_tree 2 "$ck" 'root:
   children:
     - {name: local, type: echo}'
 mn_start 2
