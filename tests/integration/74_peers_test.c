@@ -1101,6 +1101,7 @@ typedef struct nwatch_st {
 	arb_pid       p1;    // v1's first incarnation
 	arb_pid       p2;    // and its second
 	uint64_t      ref[9];
+	int64_t       t_mon; // when ref 1 (nobody@central) was made
 	int64_t       t0[3]; // calls to nobody@central, to p1 once ended,
 	                     // to a mailbox of central with no actor slot
 	struct nwatch_tok {
@@ -1219,6 +1220,7 @@ nwatch_tick(evutil_socket_t fd, short what, void *arg)
 		nwatch_call(st, 1);
 		return;
 	case 1:
+		st->t_mon = arb_test_now_ms();
 		ARB_PASS(arb_monitor(ctx, st->n[9], &st->ref[1]));
 		ARB_PASS(arb_monitor(ctx, st->n[1], &st->ref[2]));
 		ARB_PASS(arb_monitor(ctx, st->n[1], &st->ref[3]));
@@ -1298,8 +1300,9 @@ nwatch_handle(arb_ctx *ctx, void *state, const arb_msg *m)
 			break;
 		}
 	}
-	arb_test_emit("nwatch down ref=%d named=%d kind=%d text=%s", i, named,
-	    (int) e.kind, e.text);
+	arb_test_emit("nwatch down ref=%d named=%d kind=%d text=%s ms=%lld", i,
+	    named, (int) e.kind, e.text,
+	    (long long) (arb_test_now_ms() - st->t_mon));
 	if ((i == 2 && st->step == 4) || (i == 5 && st->step == 9)
 	    || (i == 6 && st->step == 11)) {
 		st->step++;
@@ -2805,6 +2808,9 @@ test_monitor_of_a_name_at_another_node(void **state)
 	line_of(&a, "nwatch down ref=1 ", buf, sizeof(buf));
 	assert_int_equal(arb_test_need_field(buf, "named"), 9);
 	assert_int_equal(arb_test_need_field(buf, "kind"), ARB_EXIT_NOPROC);
+	// within one round trip, as the calls below
+	print_message("%s\n", buf);
+	assert_true(arb_test_need_field(buf, "ms") < NOPROC_MS);
 	// A call and a gather to nobody@central: answered noproc at once,
 	// ARB_ENOENT (a gather's own monitor's DOWN noproc says the same).
 	expect_noproc(&a, "nwatch nobody_call ");
