@@ -64,28 +64,45 @@ struct arb__reg {
 	bool        notified; // since the last flush
 };
 
-// reg_key is an entry's key: its mailbox (never 0 in the map), and for
-// an actor of another node its node too.
+// reg_key is an entry's key: its mailbox (never 0 in the map); for an
+// actor of another node the whole pid.
 static uint64_t
 reg_key(arb_pid pid)
 {
-	// An actor of another node is keyed by its node too (bit 63 set;
-	// mailbox ids have 30 bits), a name address of another node by the
-	// name's hash and the low 30 bits of its node (bits 63 and 62 set):
-	// all of a node's names share one mailbox id.
+	uint64_t w[3] = { pid.node, pid.creation, pid.id };
+	uint64_t h = 14695981039346656037ull;
+	size_t   i, j;
+
+	// A name address of another node is keyed by the name's hash and
+	// the low 30 bits of its node (bits 63 and 62 set): all of a node's
+	// names share one mailbox id.
 	if (!arb__pid_local(pid) && arb__pid_is_name(pid)) {
 		return (3ull << 62) | ((uint64_t) (pid.node & 0x3FFFFFFFu) << 32)
 		    | arb__pid_inc(pid);
 	}
-	if (!arb__pid_local(pid)) {
-		return (1ull << 63) | ((uint64_t) pid.node << 30)
-		    | arb__pid_mbid(pid);
+	if (arb__pid_local(pid)) {
+		return arb__pid_mbid(pid) + 1ull;
 	}
-	return arb__pid_mbid(pid) + 1ull;
+	// Another node's actor: by node, creation and id (FNV-1a, bit 63
+	// set, bit 62 clear), so its slot address and each incarnation
+	// monitored have entries of their own -- we cannot tell which one
+	// runs there, its node does (keyed by mailbox, a monitor of one
+	// incarnation took the place of another's entry, whose monitors
+	// then never fired).  A slot address's entry is its own, not the
+	// incarnation's; a DOWN naming the incarnation that node watched
+	// for it finds it (arb__reg_down).
+	for (i = 0; i < 3; i++) {
+		for (j = 0; j < 8; j++) {
+			h ^= (w[i] >> (8 * j)) & 0xFFu;
+			h *= 1099511628211ull;
+		}
+	}
+	return (1ull << 63) | (h & ((1ull << 62) - 1));
 }
 
 // reg_entry_of finds pid's entry: this very incarnation, or for a slot
-// address (arb_pid_is_slot) whichever incarnation holds the slot.
+// address (arb_pid_is_slot) whichever incarnation holds the slot (for
+// another node's actor: the slot address's own entry, see reg_key).
 static reg_entry *
 reg_entry_of(const arb__reg *reg, arb_pid pid)
 {

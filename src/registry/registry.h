@@ -53,9 +53,10 @@ void arb__reg_close(arb__reg *reg);
 // arb__reg_up adds the entry of a running actor: pid, its path (also
 // registered as its name, taken back from an earlier incarnation; "" for
 // an actor of another node, which has none here), and ops/arg to reach
-// it.  Entries of other nodes' actors are keyed by node and mailbox.  A trap_exit it asked for before it was up
-// (during init) applies now.  Returns ARB_OK or ARB_ENOMEM (then nothing
-// changed).
+// it.  An entry of another node's actor stands for the pid asked (its
+// slot address and each incarnation have their own).  A trap_exit it
+// asked for before it was up (during init) applies now.  Returns ARB_OK
+// or ARB_ENOMEM (then nothing changed).
 int arb__reg_up(arb__reg *reg, arb_pid pid, const char *path,
     const arb__reg_ops *ops, void *arg);
 // arb__reg_down removes pid's entry and fires DOWN, EXIT and exit

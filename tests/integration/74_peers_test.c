@@ -1247,8 +1247,11 @@ nwatch_tick(evutil_socket_t fd, short what, void *arg)
 		ARB_PASS(arb_monitor(ctx, st->n[2], &st->ref[4]));
 		// v1's slot address: the incarnation holding it (p2).
 		ARB_PASS(arb_monitor(ctx, arb_pid_slot(st->p1), &st->ref[7]));
-		// v1's first incarnation, ended: its slot's new one answers.
+		// v1's first incarnation, ended: its slot's new one answers
+		// the call; the gather's monitor of it is answered noproc,
+		// and ref 7's (the slot) still fires with p2's end.
 		nwatch_noproc(st, 1, st->p1, true);
+		nwatch_noproc(st, 1, st->p1, false);
 		st->step++;
 		return;
 	case 7: nwatch_call(st, 1); return;
@@ -1306,11 +1309,6 @@ nwatch_handle(arb_ctx *ctx, void *state, const arb_msg *m)
 	if ((i == 2 && st->step == 4) || (i == 5 && st->step == 9)
 	    || (i == 6 && st->step == 11)) {
 		st->step++;
-	} else if (i == 7) {
-		// A gather of v1's first incarnation (its monitor's entry
-		// would take the place of ref 7's, which shares its mailbox:
-		// made once that one is down).
-		nwatch_noproc(st, 1, st->p1, false);
 	} else if (i == 4) {
 		ARB_PASS(arb_monitor(ctx, st->n[1], &st->ref[6]));
 	}
@@ -2837,7 +2835,9 @@ test_monitor_of_a_name_at_another_node(void **state)
 	assert_non_null(strstr(buf, "text=again"));
 	// A call to v1's first incarnation (an exact pid of central that
 	// has ended; gw1 cannot know): answered noproc at once by the
-	// incarnation holding the slot now, ARB_ENOENT; a gather of it too.
+	// incarnation holding the slot now, ARB_ENOENT; a gather of it too,
+	// made with ref 7 (v1's slot address, which fired above: gw1's
+	// entries for the two are apart).
 	expect_noproc(&a, "nwatch stale_call ");
 	expect_noproc(&a, "nwatch stale_gather ");
 	wait_count(&b, "victim v1 terminate", 2);

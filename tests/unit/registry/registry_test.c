@@ -605,6 +605,68 @@ test_subscriptions_die_with_their_incarnation(void **state)
 	arb__reg_close(reg);
 }
 
+// remote makes a pid of another node's actor: mailbox mbid, incarnation
+// inc (0: its slot address).
+static arb_pid
+remote(uint32_t mbid, uint32_t inc)
+{
+	arb_pid p = arb__pid_make(ARB__KIND_THREAD, mbid, inc);
+
+	p.node = 0x5eed;
+	p.creation = 3;
+	return p;
+}
+
+// Another node's actor is monitored through an entry standing for the
+// pid asked (supervisor/service.c); its slot address and each of its
+// incarnations have entries of their own, monitored at the same time:
+// one made never takes the place of another (it used to, by mailbox id,
+// and the replaced entry's monitors never fired), and each DOWN fires
+// the monitors of its own.  Its node's DOWN for the slot address names
+// the incarnation it watched: after that incarnation's own entry is
+// down, it takes the slot's entry down.
+static void
+test_incarnations_of_another_nodes_actor_have_their_own_entries(void **state)
+{
+	static int peer;
+	arb__reg  *reg = reg_new();
+	arb_pid    w = up(reg, 1, 1, "root/w");
+	arb_pid    s = remote(5, 0), p1 = remote(5, 1), p2 = remote(5, 2);
+	uint64_t   ref_s, ref_p1, ref_p2;
+	arb_exit   gone = { .kind = ARB_EXIT_NOPROC };
+
+	(void) state;
+	ARB_PASS(arb__reg_up(reg, s, "", &ops, &peer));
+	ARB_PASS(arb__reg_monitor(reg, w, s, &ref_s));
+	ARB_PASS(arb__reg_up(reg, p2, "", &ops, &peer));
+	ARB_PASS(arb__reg_monitor(reg, w, p2, &ref_p2));
+	ARB_PASS(arb__reg_up(reg, p1, "", &ops, &peer));
+	ARB_PASS(arb__reg_monitor(reg, w, p1, &ref_p1));
+	assert_true(arb__reg_alive(reg, s));
+	assert_true(arb__reg_alive(reg, p1));
+	assert_true(arb__reg_alive(reg, p2));
+	assert_true(arb_pid_eq(arb__reg_current(reg, s), s));
+	assert_int_equal(r.n, 0);
+	// p1 had ended: noproc, for its monitor only.
+	arb__reg_down(reg, p1, &gone);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.msgs[0].ref, ref_p1);
+	assert_true(arb_pid_eq(r.msgs[0].who, p1));
+	// p2 ends: its own monitor, then (the slot's watch) the slot's.
+	arb__reg_down(reg, p2, &crashed);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.msgs[1].ref, ref_p2);
+	arb__reg_down(reg, p2, &crashed);
+	assert_int_equal(r.n, 3);
+	assert_int_equal(r.msgs[2].ref, ref_s);
+	assert_true(arb_pid_eq(r.msgs[2].who, p2));
+	assert_int_equal(r.msgs[2].why.kind, ARB_EXIT_CRASHED);
+	assert_false(arb__reg_alive(reg, s));
+	arb__reg_down(reg, p2, &crashed); // nothing left to fire
+	assert_int_equal(r.n, 3);
+	arb__reg_close(reg);
+}
+
 static void
 test_a_topic_is_bounded_and_out_of_memory_changes_nothing(void **state)
 {
@@ -663,6 +725,8 @@ main(void)
 		cmocka_unit_test(test_out_of_memory_changes_nothing),
 		cmocka_unit_test(test_topics_subscribe_once_and_unsubscribe),
 		cmocka_unit_test(test_subscriptions_die_with_their_incarnation),
+		cmocka_unit_test(
+		    test_incarnations_of_another_nodes_actor_have_their_own_entries),
 		cmocka_unit_test(
 		    test_a_topic_is_bounded_and_out_of_memory_changes_nothing),
 	};
