@@ -167,6 +167,7 @@ typedef struct mqtt_actor {
 	mqtt_enc     *enc;
 	struct event *ev_tick;
 	struct event *ev_drain;
+	struct event *ev_drained; // the window emptied while stopping
 	// QoS 1 publishes held while the connection is not up (held_pub),
 	// in the order they came; handed to libmosquitto the turn after
 	// CONNACK (ev_held), behind the older ones it sends again then
@@ -349,6 +350,7 @@ finish(mqtt_actor *a, const arb_exit *why)
 	a->stopping = true;
 	a->why = *why;
 	event_del(a->ev_drain);
+	event_del(a->ev_drained);
 	event_del(a->ev_tick);
 	mqtt_conn_stop(a->conn, finish_done, a);
 }
@@ -367,12 +369,29 @@ on_drain(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-maybe_drained(mqtt_actor *a)
+on_drained(evutil_socket_t fd, short what, void *arg)
 {
-	arb_exit ex = { .kind = ARB_EXIT_SHUTDOWN };
+	mqtt_actor *a = arg;
+	arb_exit    ex = { .kind = ARB_EXIT_SHUTDOWN };
 
+	(void) fd;
+	(void) what;
 	if (a->stopping && !a->exiting && mqtt_win_count(&a->win) == 0) {
 		finish(a, &ex);
+	}
+}
+
+// maybe_drained ends a stopping actor once its window is empty, on the
+// next turn of the loop: it may run inside a libmosquitto callback (the
+// last PUBACK), where finish's DISCONNECT and mqtt_link_drop's read
+// would call libmosquitto again under its own callback lock -- a
+// deadlock (the thread was abandoned at its shutdown timeout, a process
+// killed).
+static void
+maybe_drained(mqtt_actor *a)
+{
+	if (a->stopping && !a->exiting && mqtt_win_count(&a->win) == 0) {
+		event_active(a->ev_drained, EV_TIMEOUT, 1);
 	}
 }
 
@@ -1216,6 +1235,9 @@ actor_free(mqtt_actor *a)
 	if (a->ev_drain != NULL) {
 		event_free(a->ev_drain);
 	}
+	if (a->ev_drained != NULL) {
+		event_free(a->ev_drained);
+	}
 	if (a->ev_held != NULL) {
 		event_free(a->ev_held);
 	}
@@ -1323,6 +1345,9 @@ mqtt_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	           = event_new(arb_base(ctx), -1, EV_PERSIST, on_tick, a))
 	        == NULL
 	    || (a->ev_drain = event_new(arb_base(ctx), -1, 0, on_drain, a))
+	        == NULL
+	    || (a->ev_drained
+	           = event_new(arb_base(ctx), -1, 0, on_drained, a))
 	        == NULL
 	    || (a->hq = calloc((size_t) a->cfg->max_inflight, sizeof(*a->hq)))
 	        == NULL
