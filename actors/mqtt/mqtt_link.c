@@ -14,7 +14,9 @@
 //    the socket it watches: when it changed, the events are deleted and
 //    only then the dup is closed (event_del before close), and cbs.down
 //    reports why.  Every connect registers the new socket afresh.
-//  - EV_READ runs mosquitto_loop_read (up to 64 packets per wakeup),
+//  - EV_READ runs mosquitto_loop_read (up to 64 calls per wakeup; one
+//    call reads one packet, or as many as QoS 1 publishes are in flight:
+//    it ignores max_packets, and cb_message ends it after a hold),
 //    EV_WRITE mosquitto_loop_write, a 1 s timer mosquitto_loop_misc
 //    (keepalive PINGREQ, keepalive expiry).
 //  - TLS: the SSL_CTX is ours (MOSQ_OPT_SSL_CTX without libmosquitto's
@@ -740,6 +742,18 @@ cb_message(struct mosquitto *m, void *arg, const struct mosquitto_message *msg,
 	in.qos = msg->qos;
 	in.retain = msg->retain;
 	l->cbs.message(l->arg, &in);
+	if (l->held) {
+		// The callback held reading: end this mosquitto_loop_read
+		// here.  libmosquitto 2.0 ignores its max_packets: it reads
+		// as many packets as it has QoS 1 publishes in flight (up to
+		// max_inflight), and acknowledges each PUBLISH as it reads it,
+		// so a hold seen only after the call let it read and
+		// acknowledge past the window.  It ends the call after a
+		// packet that leaves errno at EAGAIN (a socket with nothing
+		// more), and nothing between this callback and that check
+		// sets errno on success (mqtt_test.c receive_window_publishing).
+		errno = EAGAIN;
+	}
 }
 
 static void

@@ -415,16 +415,52 @@ static const arb_actor_ops producer_ops = {
 
 // --- sink ------------------------------------------------------------------
 
+#define SINK_HELD 4096
+
 typedef struct sink {
 	arb_ctx   *ctx;
 	long       n, unique, dups, msgs, bad;
 	bool       ack, done;
 	long       block_ms; // the first message blocks the loop this long
+	// ack_ms > 0: MQTT_ACKs wait this long after the first of them (a
+	// slow destination); out is what was received and not yet
+	// confirmed, max_out its most (the mqtt actor's receive_window
+	// bounds it).
+	long          ack_ms, out, max_out;
+	uint64_t      held[SINK_HELD];
+	arb_pid       held_to;
+	struct event *ack_ev;
 	uint8_t   *seen;
 	mqtt_body *body;
 	mqtt_enc  *enc;
 	char       path[64];
 } sink;
+
+static void
+sink_send_ack(sink *s, arb_pid to, uint64_t seq)
+{
+	const void *body;
+	size_t      len;
+
+	mqtt_enc_map(s->enc, 1);
+	mqtt_enc_kv_uint(s->enc, "seq", seq);
+	body = mqtt_enc_data(s->enc, &len);
+	arb_send_copy(s->ctx, to, MQTT_ACK, body, len);
+}
+
+static void
+sink_ack_later(evutil_socket_t fd, short what, void *arg)
+{
+	sink *s = arg;
+	long  i;
+
+	(void) fd;
+	(void) what;
+	for (i = 0; i < s->out && i < SINK_HELD; i++) {
+		sink_send_ack(s, s->held_to, s->held[i]);
+	}
+	s->out = 0;
+}
 
 static int
 sink_init(arb_ctx *ctx, void **st, const void *arg, size_t len)
@@ -435,6 +471,8 @@ sink_init(arb_ctx *ctx, void **st, const void *arg, size_t len)
 	s->n = kvl(arg, len, "n", 100);
 	s->ack = kvl(arg, len, "ack", 1) != 0;
 	s->block_ms = kvl(arg, len, "block", 0);
+	s->ack_ms = kvl(arg, len, "ack_ms", 0);
+	s->ack_ev = evtimer_new(arb_base(ctx), sink_ack_later, s);
 	s->seen = calloc((size_t) s->n + 1, 1);
 	snprintf(s->path, sizeof(s->path), "%s", arb_path(ctx));
 	mqtt_body_alloc(&s->body);
@@ -450,11 +488,10 @@ sink_handle(arb_ctx *ctx, void *st, const arb_msg *m)
 	char        err[100], txt[64];
 	const void *pl;
 	const char *dash;
-	size_t      n, len;
+	size_t      n;
 	uint64_t    seq;
 	long        ref;
 	bool        want_ack = false;
-	const void *body;
 
 	(void) ctx;
 	if (arb_msg_tag(m) != MQTT_MESSAGE
@@ -491,17 +528,25 @@ sink_handle(arb_ctx *ctx, void *st, const arb_msg *m)
 			s->unique++;
 		}
 	}
-	if (s->ack && want_ack) {
-		mqtt_enc_map(s->enc, 1);
-		mqtt_enc_kv_uint(s->enc, "seq", seq);
-		body = mqtt_enc_data(s->enc, &len);
-		arb_send_copy(s->ctx, arb_msg_from(m), MQTT_ACK, body, len);
+	if (s->ack && want_ack && s->ack_ms > 0) {
+		if (s->out < SINK_HELD) {
+			s->held[s->out] = seq;
+		}
+		s->held_to = arb_msg_from(m);
+		if (++s->out > s->max_out) {
+			s->max_out = s->out;
+		}
+		if (s->out == 1) {
+			arm(s->ack_ev, (int) s->ack_ms);
+		}
+	} else if (s->ack && want_ack) {
+		sink_send_ack(s, arb_msg_from(m), seq);
 	}
 	if (s->unique == s->n && !s->done) {
 		s->done = true;
 		arb_test_emit("sink path=%s event=done unique=%ld dups=%ld "
-		              "msgs=%ld",
-		    s->path, s->unique, s->dups, s->msgs);
+		              "msgs=%ld max_out=%ld",
+		    s->path, s->unique, s->dups, s->msgs, s->max_out);
 		arb_call(s->ctx, arb_msg_from(m), MQTT_STATUS, NULL, 0, 2000,
 		    status_cb, "sink");
 	}
@@ -514,6 +559,7 @@ sink_terminate(arb_ctx *ctx, void *st, const arb_exit *why)
 
 	(void) ctx;
 	(void) why;
+	event_free(s->ack_ev);
 	mqtt_body_free(s->body);
 	mqtt_enc_free(s->enc);
 	free(s->seen);
@@ -644,6 +690,7 @@ typedef struct mcfg {
 	int         max_inflight;
 	int         puback_timeout_ms;
 	int         connect_timeout_ms;
+	int         receive_window;
 } mcfg;
 
 static void
@@ -669,6 +716,7 @@ mcfg_pack(const mcfg *c, msgpack_sbuffer *sb)
 	n += c->max_inflight > 0;
 	n += c->puback_timeout_ms > 0;
 	n += c->connect_timeout_ms > 0;
+	n += c->receive_window > 0;
 	msgpack_sbuffer_init(sb);
 	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
 	msgpack_pack_map(&pk, (size_t) n);
@@ -724,6 +772,10 @@ mcfg_pack(const mcfg *c, msgpack_sbuffer *sb)
 	if (c->refusals >= 0) {
 		pk_str(&pk, "refusals");
 		msgpack_pack_int(&pk, c->refusals);
+	}
+	if (c->receive_window > 0) {
+		pk_str(&pk, "receive_window");
+		msgpack_pack_int(&pk, c->receive_window);
 	}
 	if (c->max_inflight > 0) {
 		pk_str(&pk, "max_inflight");
@@ -811,6 +863,39 @@ h_pubsub(int argc, char **argv)
 			MQTT_CHILD("up", iso_of(argv[2]), sb),
 			CHILD("producer", ARB_THREAD, "producer", pa),
 			CHILD("watch", ARB_THREAD, "watch", "to=root/up"),
+		};
+		return run_tree(k, sizeof(k) / sizeof(k[0]), &sb, NULL);
+	}
+}
+
+// rxwin PORT ISO N WINDOW ACK_MS: as pubsub (one client publishes at
+// QoS 1 and receives what it published), with receive_window WINDOW and
+// a sink that confirms ACK_MS after the first unconfirmed message.
+static int
+h_rxwin(int argc, char **argv)
+{
+	char            pa[160], sa[64];
+	msgpack_sbuffer sb;
+	long            n = atol(argv[3]);
+	mcfg            c = { .port = atoi(argv[1]),
+		           .id = "rw-up",
+		           .qos = 1,
+		           .sub = "rw/#",
+		           .to = "root/sink",
+		           .topic = "rw/{stream}",
+		           .refusals = -1,
+		           .receive_window = atoi(argv[4]) };
+
+	(void) argc;
+	mcfg_pack(&c, &sb);
+	snprintf(pa, sizeof(pa), "to=root/up;wait=root/up;n=%ld;qos=1;window=64",
+	    n);
+	snprintf(sa, sizeof(sa), "n=%ld;ack_ms=%s", n, argv[5]);
+	{
+		const arb_child_spec k[] = {
+			CHILD("sink", ARB_THREAD, "sink", sa),
+			MQTT_CHILD("up", iso_of(argv[2]), sb),
+			CHILD("producer", ARB_THREAD, "producer", pa),
 		};
 		return run_tree(k, sizeof(k) / sizeof(k[0]), &sb, NULL);
 	}
@@ -983,6 +1068,7 @@ static const arb_test_helper helpers[] = {
 	{ "drops", h_drops },
 	{ "tlsbad", h_tlsbad },
 	{ "pubsub", h_pubsub },
+	{ "rxwin", h_rxwin },
 	{ "twoclients", h_twoclients },
 	{ "watched", h_watched },
 	{ "tls", h_tls },
@@ -1094,6 +1180,46 @@ test_pubsub_qos0_process(void **state)
 {
 	(void) state;
 	pubsub("process", 0, 500, "16", "0", "0");
+}
+
+// receive_window under a client that also publishes at QoS 1: the sink
+// confirms 30 ms late, so reading stops at the window again and again
+// while 64 publishes are in flight; it never has more than the window
+// unconfirmed.
+static void
+rxwin(const char *iso)
+{
+	char        port[16], l[512];
+	const char *args[] = { port, iso, "1000", "4", "30", NULL };
+
+	broker_up(&tb, false);
+	snprintf(port, sizeof(port), "%d", tb.port);
+	arb_test_spawn(&tp, "rxwin", args);
+	arb_test_line(
+	    &tp, "sink path=root/sink event=done", 30000, l, sizeof(l));
+	printf("# %s\n", l);
+	assert_int_equal(arb_test_need_field(l, "unique"), 1000);
+	assert_true(arb_test_need_field(l, "max_out") <= 4);
+	kill(tp.pid, SIGTERM);
+	if (arb_test_exit_code(arb_test_wait_exit(&tp, 15000)) != 0) {
+		fail_msg("the node: %s", tp.out);
+	}
+	arb_test_proc_fini(&tp);
+	tbroker_fini(&tb);
+}
+
+static void
+test_receive_window_publishing_thread(void **state)
+{
+	(void) state;
+	rxwin("thread");
+}
+
+static void
+test_receive_window_publishing_process(void **state)
+{
+	(void) state;
+	rxwin("process");
 }
 
 // A window of 4 under a producer that keeps 64 in flight: the rest is
@@ -1731,6 +1857,10 @@ main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_pubsub_qos1_process, teardown),
 		cmocka_unit_test_teardown(test_pubsub_qos0_thread, teardown),
 		cmocka_unit_test_teardown(test_pubsub_qos0_process, teardown),
+		cmocka_unit_test_teardown(
+		    test_receive_window_publishing_thread, teardown),
+		cmocka_unit_test_teardown(
+		    test_receive_window_publishing_process, teardown),
 		cmocka_unit_test_teardown(test_overflow_reject, teardown),
 		cmocka_unit_test_teardown(test_publish_by_call, teardown),
 		cmocka_unit_test_teardown(
