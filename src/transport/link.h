@@ -5,7 +5,9 @@
 // (ipc now; tcp and tls+tcp use the same code).  The side that dials
 // sends HELLO first and then DATA frames, each naming the destination
 // mailbox; the side that accepted answers with its own HELLO and sends
-// back ACK, PAUSE and RESUME.  frame.c encodes and decodes frames (pure
+// back ACK, PAUSE and RESUME.  A node link with heartbeats has a second
+// stream, its heartbeat channel, that carries only heartbeats and
+// their echoes (ARB__ROLE_HB).  frame.c encodes and decodes frames (pure
 // functions); tp_stream.c runs listeners, accepted connections (arb__conn)
 // and dialled links (arb__link) on nng's aio callbacks.
 //
@@ -32,7 +34,7 @@ struct nng_tls_config;
 // Every frame starts with an 8-byte header: u32 length of the whole frame
 // (header included), u8 type, u8 flags, u16 zero; integers are big-endian.
 #define ARB__LINK_MAGIC    0x4152424Cu // "ARBL"
-#define ARB__LINK_VERSION  3
+#define ARB__LINK_VERSION  4
 #define ARB__FR_HDR        8
 #define ARB__FR_DATA_HDR   32 // + u32 dst, u32 nenv, u64 seq, u64 env0
 #define ARB__FR_ACK_LEN    16 // + u64 seq
@@ -59,7 +61,8 @@ typedef enum arb__fr_type {
 	ARB__FR_CTL = 6, // control socket request / reply (msgpack)
 	ARB__FR_SYNC   = 7, // dialer -> acceptor: acknowledge now
 	ARB__FR_AUTH   = 8, // dialer -> acceptor: its proof (node links)
-	ARB__FR_HB     = 9, // heartbeat (dialer), echoed (acceptor, reply)
+	ARB__FR_HB     = 9, // heartbeat (dialer), echoed (acceptor, reply):
+	                    // on a heartbeat channel only (ARB__ROLE_HB)
 } arb__fr_type;
 
 #define ARB__HELLO_F_REPLY 0x1u // flags of the acceptor's HELLO
@@ -69,6 +72,12 @@ typedef enum arb__fr_type {
 typedef enum arb__link_role {
 	ARB__ROLE_PEER = 1,    // a process of this node (or, later, a node)
 	ARB__ROLE_CONTROL = 2, // a control client (arborctl)
+	// The heartbeat channel of a node link: a second stream the dialer
+	// opens once its data stream is authenticated, carrying only
+	// heartbeats and their echoes.  Its HELLO's resume field is the
+	// token the acceptor's HELLO reply gave the data stream: it belongs
+	// to that stream and closes with it (docs/multinode.md).
+	ARB__ROLE_HB = 3,
 } arb__link_role;
 
 typedef struct arb__hello {
@@ -79,7 +88,9 @@ typedef struct arb__hello {
 	uint32_t creation;  // the node's incarnation
 	uint64_t sender;    // the sending process: its actor's pid.id, or
 	                    // the node's pid.id for the node process
-	uint64_t resume;    // reserved (0): last seq received, for resuming
+	uint64_t resume;    // a dialer's data HELLO: 0; the acceptor's reply
+	                    // to it: the stream's token (random, not 0); a
+	                    // heartbeat channel's HELLO: that token
 	char     name[ARB__NODE_NAME_MAX];
 	uint16_t auth_len;  // 0, ARB__AUTH_NONCE, or nonce + ARB__AUTH_MAC
 	uint8_t  auth[ARB__HELLO_AUTH_MAX];
@@ -213,7 +224,8 @@ typedef struct arb__link_cfg {
 	// or the dialer's client side naming the node it dials); the
 	// listener or dialer takes its own hold.  NULL otherwise.
 	struct nng_tls_config *tls;
-	int  hb_ms;   // dialer: a heartbeat every hb_ms (0: none)
+	int  hb_ms;   // dialer: a heartbeat every hb_ms on the link's
+	              // heartbeat channel (0: none, and no channel)
 	int  hb_miss; // dialer: down when none answered for hb_ms * hb_miss
 	bool keep_up; // dialer: dial at once and after every loss, idle or not
 } arb__link_cfg;
@@ -337,14 +349,13 @@ typedef bool (*arb__link_gone_fn)(void *arg);
 
 #define ARB__LINK_QMAX (1024u * 1024u) // bytes queued before ARB_EAGAIN
 // ARB__LINK_INFLIGHT_MAX bounds the DATA a link has written and the peer
-// has not acknowledged (at least one frame may always be).  A heartbeat
-// goes ahead of the queue but not ahead of what the kernel's socket
-// buffers already hold (several MiB on loopback once autotuned), and the
-// peer reads it only after all of that: unbounded, a heartbeat's round
-// trip on a saturated link reached 1.75 s at load 16 under TSan
-// (multinode.60_bulk), near the 2 s of the default detection.  The
-// acceptor ACKs every 16 frames or 256 KiB it delivers, so the window
-// stays open while the peer reads.
+// has not acknowledged (at least one frame may always be): what the
+// kernel's socket buffers would otherwise hold (several MiB on loopback
+// once autotuned), which a SYNC, a PAUSE's effect or a lost link's
+// count all wait behind.  (Heartbeats waited behind it too, until they
+// got their own connection: a slow link kept full gave false DOWNs.)
+// The acceptor ACKs every 16 frames or 256 KiB it delivers, so the
+// window stays open while the peer reads.
 #define ARB__LINK_INFLIGHT_MAX (1024u * 1024u)
 
 // arb__link_open prepares a link to url; it dials when the first chunk
@@ -399,7 +410,8 @@ typedef struct arb__link_info {
 	bool     up;          // connected, greeted (and proven)
 	bool     connecting;  // a dial or handshake is under way
 	uint32_t creation;    // the peer's, from its last HELLO (0: none)
-	int64_t  rtt_us;      // last heartbeat round trip (-1: none yet)
+	int64_t  rtt_us;      // last heartbeat round trip (-1: none yet),
+	                      // on the heartbeat channel
 	int64_t  last_hb_ms;  // arb__now_ms() of the last echo (0: none)
 } arb__link_info;
 // arb__link_get_info copies what the link knows now.  Thread: any.

@@ -3,18 +3,20 @@
 //
 // The node process listens for its peers on a TCP URL and keeps one
 // dialled link to every peer it lists (static membership).  A pair of
-// nodes therefore talks over two TCP streams, one per direction: each
-// node sends its DATA (and heartbeats) on the stream it dialled and
-// receives on the one its peer dialled; the acceptor's side of a stream
-// carries only ACKs, flow control and heartbeat echoes.  Both nodes
+// nodes therefore talks over two links, one per direction: each node
+// sends its DATA on the stream it dialled and receives on the one its
+// peer dialled; the acceptor's side of a stream carries only ACKs and
+// flow control.  Each link has its heartbeat channel too (tp_stream.c),
+// a second connection that carries only heartbeats and echoes.  Both nodes
 // dialling at once is the normal case, not a race: there is never a
 // second link for one direction, so no tie-break is needed.
 //
 // Both directions authenticate: with the cookie (link.h, auth.c) on
 // tcp://, with certificates on tls+tcp:// (tls.c; and the cookie too when
-// there is one), unless the node is explicitly insecure.  The dialled link sends a heartbeat every
-// hb_ms ahead of its queued data; no echo for hb_ms * hb_miss, or the
-// stream closing, makes the peer DOWN for the node (event), which then
+// there is one), unless the node is explicitly insecure.  The dialled
+// link sends a heartbeat every hb_ms on its heartbeat channel, never
+// behind its data; no echo for hb_ms * hb_miss, or either connection
+// closing, makes the peer DOWN for the node (event), which then
 // takes down what it knew of the peer's actors.  The link redials with
 // full-jitter backoff (50 ms doubling to 500 ms), so a peer that comes
 // back is UP again within about half a second of its listener.
@@ -258,10 +260,16 @@ peer_on_hello(void *arg, arb__conn *c, const arb__hello *h)
 
 	ARB_UNUSED(arg);
 	ARB_UNUSED(c);
-	if (h->role != ARB__ROLE_PEER
+	if ((h->role != ARB__ROLE_PEER && h->role != ARB__ROLE_HB)
 	    || (p = peer_by_id(h->node_id, h->name)) == NULL
 	    || h->creation == 0) {
 		return ARB_EPERM;
+	}
+	if (h->role == ARB__ROLE_HB) {
+		// The heartbeat channel of a link of that node: the listener
+		// ties it to that link's data stream (or refuses it); it
+		// changes nothing about the peer.
+		return ARB_OK;
 	}
 	pthread_mutex_lock(&P.mtx);
 	kick = P.open && (!p->up || p->creation != h->creation);

@@ -194,6 +194,13 @@ struct arb__conn {
 	uint8_t         reply_auth[ARB__AUTH_NONCE + ARB__AUTH_MAC];
 	uint16_t        reply_auth_len;
 	void           *data;
+	// Heartbeat channels (under lsn->mtx): a data stream's token (0
+	// until its HELLO is taken; our reply tells the dialer), its
+	// heartbeat channel, or the data stream a heartbeat channel
+	// belongs to.
+	uint64_t   token;
+	arb__conn *hb;
+	arb__conn *data_of;
 	// Receive state: touched only by the receive callback (one
 	// receive is outstanding at a time), so it needs no lock.
 	uint8_t    *stage;
@@ -254,6 +261,7 @@ static void conn_recv_cb(void *arg);
 static void conn_send_cb(void *arg);
 static void conn_timer_cb(void *arg);
 static void conn_kick_send(arb__conn *c);
+static void conn_close_locked(arb__conn *c);
 
 // conn_destroy frees a closed connection whose last aio operation just
 // ended.  Called without c->mtx, from an aio callback of c.
@@ -262,10 +270,22 @@ conn_destroy(arb__conn *c)
 {
 	arb__lsn *l = c->lsn;
 
-	if (l->ops->gone != NULL && c->hello_done) {
+	if (l->ops->gone != NULL && c->hello_done
+	    && c->peer.role != ARB__ROLE_HB) {
 		l->ops->gone(l->arg, c);
 	}
 	pthread_mutex_lock(&l->mtx);
+	if (c->hb != NULL) {
+		// A data stream's heartbeat channel closes with it: an old
+		// channel never answers for a newer stream.
+		pthread_mutex_lock(&c->hb->mtx);
+		conn_close_locked(c->hb);
+		pthread_mutex_unlock(&c->hb->mtx);
+		c->hb->data_of = NULL;
+	}
+	if (c->data_of != NULL) {
+		c->data_of->hb = NULL;
+	}
 	if (c->prev != NULL) {
 		c->prev->next = c->next;
 	} else {
@@ -375,6 +395,7 @@ conn_fill_send(arb__conn *c)
 
 		h.auth_len = c->reply_auth_len;
 		memcpy(h.auth, c->reply_auth, c->reply_auth_len);
+		h.resume = c->token;
 		n = arb__hello_encode(fr, &h, true);
 		if (arb__buf_append(&c->sbuf, fr, n) != 0) {
 			return;
@@ -793,6 +814,92 @@ conn_auth_end(arb__conn *c, const uint8_t *fr, uint8_t type)
 	return true;
 }
 
+// conn_token makes a data stream's token: random (not guessable: a
+// stranger naming another's stream would take its one heartbeat
+// channel), never 0.
+static uint64_t
+conn_token(void)
+{
+	uint8_t  n[ARB__AUTH_NONCE];
+	uint64_t tok = 0;
+
+	if (arb__auth_nonce(n) == ARB_OK) {
+		tok = arb__get_be64(n);
+	}
+	while (tok == 0) {
+		tok = arb__random();
+	}
+	return tok;
+}
+
+// conn_hb_bind ties a heartbeat channel c (HELLO h) to the data stream
+// whose token it names: one of the same node and incarnation, open, with
+// no heartbeat channel yet.  A stranger cannot make a channel without a
+// data stream of its own (itself held to the same authentication), nor
+// more than one per stream; a channel naming a stream that closed (an
+// old one) is refused.  False: refused, counted, logged, backed off.
+static bool
+conn_hb_bind(arb__conn *c, const arb__hello *h)
+{
+	arb__lsn   *l = c->lsn;
+	arb__conn  *d;
+	const char *why = "names no open link of that node";
+
+	pthread_mutex_lock(&l->mtx);
+	for (d = l->conns; d != NULL; d = d->next) {
+		bool closed;
+
+		if (d == c || d->token == 0 || d->token != h->resume
+		    || d->peer.node_id != h->node_id
+		    || d->peer.creation != h->creation
+		    || strcmp(d->peer.name, h->name) != 0) {
+			continue;
+		}
+		pthread_mutex_lock(&d->mtx);
+		closed = d->closed;
+		pthread_mutex_unlock(&d->mtx);
+		if (closed) {
+			break;
+		}
+		if (d->hb != NULL) {
+			why = "is a second one for its link";
+			break;
+		}
+		d->hb = c;
+		c->data_of = d;
+		pthread_mutex_unlock(&l->mtx);
+		return true;
+	}
+	pthread_mutex_unlock(&l->mtx);
+	conn_fail(c, &l->cfg.stats->refused,
+	    "heartbeat channel of node %s (creation %u) %s",
+	    h->name[0] ? h->name : "-", (unsigned) h->creation, why);
+	return false;
+}
+
+// conn_hb_frame takes a frame on an authenticated heartbeat channel: a
+// heartbeat is echoed at once (the channel carries nothing else, so the
+// echo waits behind nothing); any other frame closes the channel.
+static bool
+conn_hb_frame(arb__conn *c, const uint8_t *fr, uint8_t type)
+{
+	uint8_t echo[ARB__FR_HB_LEN];
+
+	if (type != ARB__FR_HB || (fr[5] & ARB__HB_F_REPLY) != 0) {
+		conn_fail(c, &c->lsn->cfg.stats->bad_frames,
+		    "frame type %u on the heartbeat channel of node %s (it "
+		    "carries heartbeats only)",
+		    (unsigned) type, c->peer.name);
+		return false;
+	}
+	memcpy(echo, fr, ARB__FR_HB_LEN);
+	echo[5] = ARB__HB_F_REPLY;
+	pthread_mutex_lock(&c->mtx);
+	conn_queue_locked(c, echo, sizeof(echo));
+	pthread_mutex_unlock(&c->mtx);
+	return true;
+}
+
 // gap_possible says whether m missing frames can have held n envelopes:
 // each at least one, and at most what a frame of the largest size the
 // listener takes can hold; at most ARB__LINK_GAP_MAX frames.
@@ -888,12 +995,24 @@ conn_frame(arb__conn *c, const uint8_t *fr, uint32_t len, uint8_t type)
 			    (unsigned) h.node_id, (unsigned) h.creation);
 			return false;
 		}
+		if (h.role == ARB__ROLE_HB && !conn_hb_bind(c, &h)) {
+			return false;
+		}
 		if (!conn_auth_begin(c, &h)) {
 			return false;
 		}
 		c->peer = h;
 		c->hello_done = true;
-		stat_add(&st->conns, 1);
+		if (h.role != ARB__ROLE_HB) {
+			// A data stream: its token names it to its heartbeat
+			// channel (which is not a link: not counted).
+			uint64_t tok = conn_token();
+
+			pthread_mutex_lock(&l->mtx);
+			c->token = tok;
+			pthread_mutex_unlock(&l->mtx);
+			stat_add(&st->conns, 1);
+		}
 		pthread_mutex_lock(&c->mtx);
 		c->reply_due = true;
 		conn_kick_send(c);
@@ -903,20 +1022,18 @@ conn_frame(arb__conn *c, const uint8_t *fr, uint32_t len, uint8_t type)
 	if (!c->authed) {
 		return conn_auth_end(c, fr, type);
 	}
-	switch (type) {
-	case ARB__FR_HB: {
-		// Echo at once, ahead of nothing: the acceptor's side carries
-		// only ACKs and control frames (never bulk), so an echo is
-		// never queued behind data.
-		uint8_t echo[ARB__FR_HB_LEN];
-
-		memcpy(echo, fr, ARB__FR_HB_LEN);
-		echo[5] = ARB__HB_F_REPLY;
-		pthread_mutex_lock(&c->mtx);
-		conn_queue_locked(c, echo, sizeof(echo));
-		pthread_mutex_unlock(&c->mtx);
-		return true;
+	if (c->peer.role == ARB__ROLE_HB) {
+		return conn_hb_frame(c, fr, type);
 	}
+	switch (type) {
+	case ARB__FR_HB:
+		// Heartbeats queued behind a link's DATA were what a
+		// saturated slow link turned into a false DOWN.
+		conn_fail(c, &st->bad_frames,
+		    "heartbeat on the data stream of node %s (they go on "
+		    "its heartbeat channel)",
+		    c->peer.name[0] ? c->peer.name : "-");
+		return false;
 	case ARB__FR_DATA:
 		if (c->peer.role != ARB__ROLE_PEER) {
 			conn_fail(c, &st->bad_frames,
@@ -973,6 +1090,16 @@ conn_big_done(arb__conn *c)
 	return conn_hand_on(c, ch);
 }
 
+// conn_max_frame is the largest frame c may send now: nothing larger than
+// a HELLO before the peer is proven, nor ever on a heartbeat channel.
+static size_t
+conn_max_frame(const arb__conn *c)
+{
+	return c->hello_done && c->authed && c->peer.role != ARB__ROLE_HB
+	    ? c->lsn->cfg.max_frame
+	    : ARB__HELLO_MAX;
+}
+
 // conn_parse handles every whole frame in the stage buffer; a large DATA
 // frame that is only partly there continues in place (c->big).  Returns
 // false when the connection must close.
@@ -985,9 +1112,7 @@ conn_parse(arb__conn *c)
 	uint8_t        type;
 	int            rv;
 
-	// Nothing larger than a HELLO is read before the peer is proven.
-	max = c->hello_done && c->authed ? c->lsn->cfg.max_frame
-	                                 : ARB__HELLO_MAX;
+	max = conn_max_frame(c);
 	while (c->stage_len - off >= ARB__FR_HDR) {
 		const uint8_t *p = c->stage + off;
 
@@ -1019,8 +1144,7 @@ conn_parse(arb__conn *c)
 				return false;
 			}
 			off += len;
-			max = c->authed ? c->lsn->cfg.max_frame
-			                : ARB__HELLO_MAX;
+			max = conn_max_frame(c);
 			continue;
 		}
 		if (len > BIG_FRAME) {
@@ -1089,7 +1213,9 @@ conn_recv(arb__conn *c)
 		iov.iov_len = STAGE_SIZE - c->stage_len;
 	}
 	nng_aio_set_iov(c->raio, 1, &iov);
-	if (!c->hello_done) {
+	if (!c->hello_done || !c->authed) {
+		// HELLO and, with a cookie, AUTH by the deadline: a peer
+		// that never proves itself holds nothing for long.
 		int64_t left = c->hello_deadline - arb__now_ms();
 		nng_aio_set_timeout(
 		    c->raio, left > 0 ? (nng_duration) left : 1);
@@ -1136,10 +1262,16 @@ conn_recv_cb(void *arg)
 		// A dialer that hangs up after our HELLO reply: it did not
 		// take our proof (another cookie), or it died.
 		stat_add(&c->lsn->cfg.stats->refused, 1);
-		conn_note(c, true,
-		    "node %s closed after our HELLO reply, before its AUTH "
-		    "(does it have another cookie?)",
-		    c->peer.name);
+		if (rv == NNG_ETIMEDOUT) {
+			conn_note(c, true,
+			    "node %s sent no AUTH within %d ms of connecting",
+			    c->peer.name, c->lsn->cfg.hello_ms);
+		} else {
+			conn_note(c, true,
+			    "node %s closed after our HELLO reply, before its "
+			    "AUTH (does it have another cookie?)",
+			    c->peer.name);
+		}
 	} else if (!c->hello_done && !conn_closed(c)) {
 		// Closed, reset or silent before its HELLO (not closed by
 		// us: the listener is closing).
@@ -1582,7 +1714,7 @@ struct arb__link {
 	unsigned    niov;
 	size_t      f_bytes; // left to write of the current flight
 	size_t      f_done;  // written of it by earlier (short) writes
-	size_t      f_pre;   // bytes of HELLO, AUTH, HB heading the flight
+	size_t      f_pre;   // bytes of HELLO, AUTH heading the flight
 	bool        sending;
 	uint8_t     hello[ARB__HELLO_MAX];
 	size_t      hello_len;
@@ -1612,7 +1744,6 @@ struct arb__link {
 	bool               auth_due; // our AUTH frame waits to be written
 	uint8_t            authfr[ARB__FR_AUTH_LEN];
 	bool               hb_due;
-	uint8_t            hbfr[ARB__FR_HB_LEN];
 	arb__ttimer        hbt;
 	bool               hbt_ok;    // hbt initialised
 	bool               tls_noted; // this connection's TLS failure logged
@@ -1626,6 +1757,31 @@ struct arb__link {
 	void              *watch_arg;
 	int64_t            log_sec; // refusals logged: one a second
 	uint64_t           log_suppressed;
+	// The heartbeat channel (hb_ms > 0): a second stream to the same URL,
+	// dialled once the data stream is authenticated and closed with it
+	// (hd NULL without heartbeats).  Heartbeats go only there, so they
+	// never wait behind DATA; heard_ms counts its echoes only.
+	nng_stream_dialer *hd;
+	nng_stream        *hs;
+	nng_aio           *hdaio;
+	nng_aio           *hsaio;
+	nng_aio           *hraio;
+	int                hops;     // its operations outstanding (in ops)
+	bool               hdialing; // its dial is outstanding
+	bool               hgreeted; // its HELLO reply arrived, proven
+	bool               hsending;
+	bool               hhello_sent;
+	bool               hauth_due;
+	uint64_t           token; // the data stream's, from the peer's reply
+	uint8_t            hnonce[ARB__AUTH_NONCE];
+	uint8_t            hsbuf[ARB__HELLO_MAX + ARB__FR_AUTH_LEN
+	                        + ARB__FR_HB_LEN];
+	size_t             hslen; // of hsbuf, the send under way
+	size_t             hsoff; // of it, written
+	uint8_t            hauth[ARB__FR_AUTH_LEN];
+	uint8_t            hrbuf[LINK_RBUF];
+	size_t             hrlen;
+	arb__hello         hpeer; // its HELLO reply
 };
 
 static void link_dial_cb(void *arg);
@@ -1633,6 +1789,9 @@ static void link_send_cb(void *arg);
 static void link_recv_cb(void *arg);
 static void link_timer_cb(void *arg);
 static void link_hb_cb(void *arg);
+static void hb_dial_cb(void *arg);
+static void hb_send_cb(void *arg);
+static void hb_recv_cb(void *arg);
 
 static bool
 link_paused(const arb__link *k, uint32_t mbid)
@@ -1790,6 +1949,23 @@ link_after_down(arb__link *k)
 	nng_sleep_aio((nng_duration) (arb__random() % (top + 1)), k->taio);
 }
 
+// link_streams_done: once a failed link's data stream and heartbeat
+// channel have no operation left, both are freed and the link moves on
+// (a redial makes both anew).  Under k->mtx.
+static void
+link_streams_done(arb__link *k)
+{
+	if (k->state != L_DOWN || k->sops != 0 || k->hops != 0) {
+		return;
+	}
+	link_free_flight(k);
+	nng_stream_free(k->s);
+	k->s = NULL;
+	nng_stream_free(k->hs);
+	k->hs = NULL;
+	link_after_down(k);
+}
+
 // link_down ends the stream after an error.  Under k->mtx.
 static void
 link_down(arb__link *k)
@@ -1808,16 +1984,20 @@ link_down(arb__link *k)
 	k->hb_due    = false;
 	k->sync_due  = false;
 	k->sync_sent = false;
+	k->hgreeted  = false;
+	k->hauth_due = false;
 	nng_stream_close(k->s);
+	// Its heartbeat channel goes with it: a new stream gets its own.
+	if (k->hs != NULL) {
+		nng_stream_close(k->hs);
+	}
+	if (k->hdialing) {
+		nng_aio_cancel(k->hdaio);
+	}
 	link_count_lost(k);
 	k->npaused = 0; // a new connection starts with nothing paused
 	waitset_wake(&k->waiters);
-	if (k->sops == 0) {
-		link_free_flight(k);
-		nng_stream_free(k->s);
-		k->s = NULL;
-		link_after_down(k);
-	}
+	link_streams_done(k);
 }
 
 // link_sop_done ends one stream operation; the last one after a failure
@@ -1826,12 +2006,7 @@ static void
 link_sop_done(arb__link *k)
 {
 	k->sops--;
-	if (k->state == L_DOWN && k->sops == 0) {
-		link_free_flight(k);
-		nng_stream_free(k->s);
-		k->s = NULL;
-		link_after_down(k);
-	}
+	link_streams_done(k);
 }
 
 // link_op_done ends one operation; a closed link's last one wakes the
@@ -1926,16 +2101,6 @@ link_send(arb__link *k)
 		k->iov[k->niov++].iov_len = ARB__FR_AUTH_LEN;
 		k->f_bytes += ARB__FR_AUTH_LEN;
 		k->auth_due = false;
-	}
-	if (k->hb_due && k->authed) {
-		// Heartbeats go ahead of every queued DATA frame: only the
-		// send under way (at most LINK_SEND_MAX bytes) is before them.
-		arb__frame_hdr(k->hbfr, ARB__FR_HB_LEN, ARB__FR_HB, 0);
-		arb__put_be64(k->hbfr + ARB__FR_HDR, (uint64_t) arb__now_us());
-		k->iov[k->niov].iov_buf = k->hbfr;
-		k->iov[k->niov++].iov_len = ARB__FR_HB_LEN;
-		k->f_bytes += ARB__FR_HB_LEN;
-		k->hb_due = false;
 	}
 	k->f_pre = k->f_bytes;
 	while (k->authed && (ch = k->q_head) != NULL && k->niov < LINK_IOV
@@ -2104,6 +2269,290 @@ link_tls_note(arb__link *k, int rv)
 	}
 }
 
+// ---------------------------------------------------------------------------
+// The heartbeat channel of a dialled link (hb_ms > 0; docs/multinode.md,
+// "Failure detection").  Once the data stream is authenticated, a second
+// stream to the same URL says HELLO with role ARB__ROLE_HB and the token
+// the acceptor's reply gave the data stream, authenticates as the data
+// stream did (cookie both ways, TLS), and then carries only heartbeats
+// one way and their echoes the other: what the data stream has queued or
+// unacknowledged, however slow its path, is never ahead of them.  The
+// channel lives and dies with its data stream: link_down closes both,
+// either one failing is the peer's DOWN, and the link redials both once
+// every operation of both has ended (link_streams_done), so an old
+// channel never answers for a new stream.  All under k->mtx.
+// ---------------------------------------------------------------------------
+
+// hb_open dials the heartbeat channel of a data stream just proven.
+static void
+hb_open(arb__link *k)
+{
+	if (k->hd == NULL) {
+		return;
+	}
+	k->token = k->peer.resume;
+	k->hgreeted = false;
+	k->hauth_due = false;
+	k->hhello_sent = false;
+	k->hrlen = 0;
+	k->hdialing = true;
+	k->hops++;
+	k->ops++;
+	nng_stream_dialer_dial(k->hd, k->hdaio);
+}
+
+// hb_lost: the heartbeat channel failed (why): the peer is DOWN as if
+// its data stream had closed, and the link redials both.
+static void
+hb_lost(arb__link *k, bool bad, const char *why, int rv)
+{
+	char buf[160];
+
+	if (k->state != L_UP) {
+		return; // the link is already down (it closed the channel)
+	}
+	if (bad) {
+		stat_add(&k->cfg.stats->bad_frames, 1);
+	}
+	snprintf(buf, sizeof(buf), "heartbeat channel: %s%s%s", why,
+	    rv != 0 ? ": " : "", rv != 0 ? nng_strerror(rv) : "");
+	arb__log(ARB_LOG_WARN, NULL,
+	    "event=heartbeat_channel_lost url=%s peer=%s reason=\"%s\"",
+	    k->url, k->peer.name[0] ? k->peer.name : "-", buf);
+	link_down(k);
+}
+
+// hb_send writes what the channel has to say: its HELLO, its AUTH, a
+// heartbeat that is due.  One send at a time (a heartbeat due meanwhile
+// goes right after it).
+static void
+hb_send(arb__link *k)
+{
+	nng_iov iov;
+	size_t  n = 0;
+
+	if (k->hs == NULL || k->state != L_UP || k->hsending) {
+		return;
+	}
+	if (!k->hhello_sent) {
+		arb__hello h = k->cfg.self;
+
+		h.role = ARB__ROLE_HB;
+		h.resume = k->token;
+		if (k->cfg.cookie != NULL) {
+			if (arb__auth_nonce(k->hnonce) != ARB_OK) {
+				memset(k->hnonce, 0, sizeof(k->hnonce));
+			}
+			h.auth_len = ARB__AUTH_NONCE;
+			memcpy(h.auth, k->hnonce, ARB__AUTH_NONCE);
+		}
+		n = arb__hello_encode(k->hsbuf, &h, false);
+		k->hhello_sent = true;
+	}
+	if (k->hauth_due) {
+		memcpy(k->hsbuf + n, k->hauth, ARB__FR_AUTH_LEN);
+		n += ARB__FR_AUTH_LEN;
+		k->hauth_due = false;
+	}
+	if (k->hb_due && k->hgreeted) {
+		arb__frame_hdr(k->hsbuf + n, ARB__FR_HB_LEN, ARB__FR_HB, 0);
+		arb__put_be64(k->hsbuf + n + ARB__FR_HDR,
+		    (uint64_t) arb__now_us());
+		n += ARB__FR_HB_LEN;
+		k->hb_due = false;
+	}
+	if (n == 0) {
+		return;
+	}
+	k->hslen = n;
+	k->hsoff = 0;
+	iov.iov_buf = k->hsbuf;
+	iov.iov_len = n;
+	nng_aio_set_iov(k->hsaio, 1, &iov);
+	k->hsending = true;
+	k->hops++;
+	k->ops++;
+	nng_stream_send(k->hs, k->hsaio);
+}
+
+static void
+hb_recv_arm(arb__link *k)
+{
+	nng_iov iov;
+
+	iov.iov_buf = k->hrbuf + k->hrlen;
+	iov.iov_len = sizeof(k->hrbuf) - k->hrlen;
+	nng_aio_set_iov(k->hraio, 1, &iov);
+	k->hops++;
+	k->ops++;
+	nng_stream_recv(k->hs, k->hraio);
+}
+
+// hb_op_done ends one operation of the heartbeat channel.  Releases
+// k->mtx.
+static void
+hb_op_done(arb__link *k)
+{
+	k->hops--;
+	link_streams_done(k);
+	link_op_done(k);
+}
+
+static void
+hb_dial_cb(void *arg)
+{
+	arb__link *k = arg;
+	int        rv = nng_aio_result(k->hdaio);
+
+	pthread_mutex_lock(&k->mtx);
+	k->hdialing = false;
+	if (rv != 0) {
+		hb_lost(k, false, "dial failed", rv);
+	} else if (k->state != L_UP) {
+		nng_stream_free(nng_aio_get_output(k->hdaio, 0));
+	} else {
+		k->hs = nng_aio_get_output(k->hdaio, 0);
+		stream_nodelay(k->hs);
+		hb_recv_arm(k);
+		hb_send(k);
+	}
+	hb_op_done(k);
+}
+
+static void
+hb_send_cb(void *arg)
+{
+	arb__link *k = arg;
+	int        rv = nng_aio_result(k->hsaio);
+	nng_iov    iov;
+
+	pthread_mutex_lock(&k->mtx);
+	k->hsending = false;
+	if (rv != 0) {
+		hb_lost(k, false, "send failed", rv);
+	} else if (k->state == L_UP) {
+		k->hsoff += nng_aio_count(k->hsaio);
+		if (k->hsoff < k->hslen) {
+			iov.iov_buf = k->hsbuf + k->hsoff;
+			iov.iov_len = k->hslen - k->hsoff;
+			nng_aio_set_iov(k->hsaio, 1, &iov);
+			k->hsending = true;
+			k->hops++;
+			k->ops++;
+			nng_stream_send(k->hs, k->hsaio);
+		} else {
+			hb_send(k);
+		}
+	}
+	hb_op_done(k);
+}
+
+// hb_greeted checks the heartbeat channel's HELLO reply (k->hpeer): the
+// same node and incarnation as the data stream's, and with a cookie its
+// proof for our challenge; our AUTH then goes before the first
+// heartbeat.  False: refused.
+static bool
+hb_greeted(arb__link *k)
+{
+	const arb__cookie *ck = k->cfg.cookie;
+
+	if (k->hpeer.node_id != k->peer.node_id
+	    || k->hpeer.creation != k->peer.creation
+	    || strcmp(k->hpeer.name, k->peer.name) != 0) {
+		hb_lost(k, false, "answered by another node or incarnation",
+		    0);
+		return false;
+	}
+	if (ck != NULL) {
+		if (k->hpeer.auth_len != ARB__AUTH_NONCE + ARB__AUTH_MAC
+		    || !arb__auth_check(ck, true, k->hnonce, k->hpeer.auth,
+		        k->cfg.self.name, k->hpeer.name,
+		        k->hpeer.auth + ARB__AUTH_NONCE)) {
+			stat_add(&k->cfg.stats->auth_failed, 1);
+			hb_lost(k, false, "it failed authentication", 0);
+			return false;
+		}
+		arb__frame_hdr(k->hauth, ARB__FR_AUTH_LEN, ARB__FR_AUTH, 0);
+		arb__auth_proof(ck, false, k->hnonce, k->hpeer.auth,
+		    k->cfg.self.name, k->hpeer.name, k->hauth + ARB__FR_HDR);
+		k->hauth_due = true;
+	}
+	k->hgreeted = true;
+	k->hb_due = true; // the first round trip at once
+	hb_send(k);
+	return true;
+}
+
+// hb_parse takes the heartbeat channel's frames: its HELLO reply, then
+// echoes only.  False: the channel failed (and the link is down).
+static bool
+hb_parse(arb__link *k)
+{
+	size_t   off = 0;
+	uint32_t len;
+	uint8_t  type;
+	bool     reply;
+
+	while (k->hrlen - off >= ARB__FR_HDR) {
+		const uint8_t *p = k->hrbuf + off;
+
+		if (arb__frame_peek(p, ARB__HELLO_MAX, &len, &type) != 0) {
+			hb_lost(k, true, "bad frame header", 0);
+			return false;
+		}
+		if (k->hrlen - off < len) {
+			break;
+		}
+		if (!k->hgreeted) {
+			if (type != ARB__FR_HELLO
+			    || arb__hello_decode(p, len, &k->hpeer, &reply)
+			        != 0
+			    || !reply) {
+				hb_lost(k, true, "no HELLO reply", 0);
+				return false;
+			}
+			if (!hb_greeted(k)) {
+				return false;
+			}
+		} else if (type == ARB__FR_HB
+		    && (p[5] & ARB__HB_F_REPLY) != 0) {
+			int64_t now = arb__now_us();
+			int64_t then
+			    = (int64_t) arb__get_be64(p + ARB__FR_HDR);
+
+			k->rtt_us = then <= now ? now - then : 0;
+			k->heard_ms = k->last_hb_ms = arb__now_ms();
+		} else {
+			hb_lost(k, true, "a frame that is not an echo", 0);
+			return false;
+		}
+		off += len;
+	}
+	memmove(k->hrbuf, k->hrbuf + off, k->hrlen - off);
+	k->hrlen -= off;
+	return true;
+}
+
+static void
+hb_recv_cb(void *arg)
+{
+	arb__link *k = arg;
+	int        rv = nng_aio_result(k->hraio);
+
+	pthread_mutex_lock(&k->mtx);
+	if (rv != 0) {
+		hb_lost(k, false,
+		    k->hgreeted ? "closed" : "closed before its HELLO reply",
+		    rv);
+	} else if (k->state == L_UP) {
+		k->hrlen += nng_aio_count(k->hraio);
+		if (hb_parse(k)) {
+			hb_recv_arm(k);
+		}
+	}
+	hb_op_done(k);
+}
+
 // link_greeted takes the acceptor's HELLO reply (in k->peer): with a
 // cookie, its proof must be good, and ours (the AUTH frame) goes before
 // anything else; then the watcher may still refuse the peer.  False
@@ -2141,6 +2590,7 @@ link_greeted(arb__link *k)
 	k->heard_ms = arb__now_ms();
 	k->peer_creation = k->peer.creation;
 	link_send(k); // AUTH, then whatever waited for it
+	hb_open(k);
 	return true;
 }
 
@@ -2173,14 +2623,6 @@ link_parse(arb__link *k)
 			if (!link_greeted(k)) {
 				return false;
 			}
-		} else if (type == ARB__FR_HB
-		    && (p[5] & ARB__HB_F_REPLY) != 0) {
-			int64_t now = arb__now_us();
-			int64_t then
-			    = (int64_t) arb__get_be64(p + ARB__FR_HDR);
-
-			k->rtt_us = then <= now ? now - then : 0;
-			k->heard_ms = k->last_hb_ms = arb__now_ms();
 		} else if (type == ARB__FR_ACK) {
 			link_ack(k, arb__get_be64(p + ARB__FR_HDR));
 			k->sync_sent = false;
@@ -2305,7 +2747,7 @@ link_hb_arm(arb__link *k, int64_t ms)
 // the peer's silence reaches hb_ms * hb_miss, whichever comes first: a
 // link whose peer answered nothing (no echo, no greeting) for that long
 // is closed (DOWN for its watcher, then redialled); otherwise a
-// heartbeat goes out ahead of the queued data when due.  (Checked only
+// heartbeat goes out on the heartbeat channel when due.  (Checked only
 // every hb_ms, the silence was seen up to hb_ms late: a stopped peer was
 // DOWN 2.5 s after its last echo instead of 2.0 s with the defaults.)
 static void
@@ -2332,7 +2774,7 @@ link_hb_cb(void *arg)
 			if (now >= k->hb_next_ms) {
 				k->hb_due = true;
 				k->hb_next_ms = now + k->cfg.hb_ms;
-				link_send(k);
+				hb_send(k);
 			}
 			next = k->hb_next_ms;
 			if (k->heard_ms + budget + 1 < next) {
@@ -2434,14 +2876,36 @@ arb__link_open(arb__link **kp, const char *url, const arb__link_cfg *cfg,
 		arb__free(k);
 		return arb__err_from_nng(rv);
 	}
-	k->cfg.tls = NULL; // the dialer holds it now; not ours to keep
+	// The heartbeat channel's own dialer (the same URL and TLS
+	// configuration).
+	if (cfg->hb_ms > 0
+	    && ((rv = nng_stream_dialer_alloc(&k->hd, url)) != 0
+	        || (cfg->tls != NULL
+	            && (rv = nng_stream_dialer_set_ptr(
+	                    k->hd, NNG_OPT_TLS_CONFIG, cfg->tls))
+	                != 0))) {
+		nng_stream_dialer_free(k->hd);
+		nng_stream_dialer_free(k->d);
+		arb__free(k);
+		return arb__err_from_nng(rv);
+	}
+	k->cfg.tls = NULL; // the dialers hold it now; not ours to keep
 	if ((rv = nng_aio_alloc(&k->daio, link_dial_cb, k)) != 0
 	    || (rv = nng_aio_alloc(&k->saio, link_send_cb, k)) != 0
 	    || (rv = nng_aio_alloc(&k->raio, link_recv_cb, k)) != 0
-	    || (rv = nng_aio_alloc(&k->taio, link_timer_cb, k)) != 0) {
+	    || (rv = nng_aio_alloc(&k->taio, link_timer_cb, k)) != 0
+	    || (k->hd != NULL
+	        && ((rv = nng_aio_alloc(&k->hdaio, hb_dial_cb, k)) != 0
+	            || (rv = nng_aio_alloc(&k->hsaio, hb_send_cb, k)) != 0
+	            || (rv = nng_aio_alloc(&k->hraio, hb_recv_cb, k))
+	                != 0))) {
 		nng_aio_free(k->daio);
 		nng_aio_free(k->saio);
 		nng_aio_free(k->raio);
+		nng_aio_free(k->taio);
+		nng_aio_free(k->hdaio);
+		nng_aio_free(k->hsaio);
+		nng_stream_dialer_free(k->hd);
 		nng_stream_dialer_free(k->d);
 		arb__free(k);
 		return arb__err_from_nng(rv);
@@ -2592,8 +3056,15 @@ link_close(arb__link *k)
 	if (k->s != NULL) {
 		nng_stream_close(k->s);
 	}
+	if (k->hs != NULL) {
+		nng_stream_close(k->hs);
+	}
 	k->state = L_CLOSED;
 	nng_stream_dialer_close(k->d);
+	if (k->hd != NULL) {
+		nng_stream_dialer_close(k->hd);
+		nng_aio_cancel(k->hdaio);
+	}
 	nng_aio_cancel(k->taio);
 	if (k->hbt_armed) {
 		arb__ttimer_cancel(&k->hbt); // its callback ends at once
@@ -2611,8 +3082,13 @@ link_close(arb__link *k)
 	nng_aio_free(k->saio);
 	nng_aio_free(k->raio);
 	nng_aio_free(k->taio);
+	nng_aio_free(k->hdaio);
+	nng_aio_free(k->hsaio);
+	nng_aio_free(k->hraio);
 	nng_stream_free(k->s);
+	nng_stream_free(k->hs);
 	nng_stream_dialer_free(k->d);
+	nng_stream_dialer_free(k->hd);
 	waitset_fini(&k->waiters);
 	arb__free(k->ring);
 	arb__free(k->paused);

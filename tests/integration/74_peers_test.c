@@ -1660,12 +1660,18 @@ test_peers_come_up_and_detect_a_killed_peer(void **state)
 	spawn_node(&a, "gw1", pa, "central", pb, SECRET, 0, 0);
 	spawn_node(&b, "central", pb, "gw1", pa, SECRET, 0, 0);
 	// Both directions authenticated; heartbeats answered.
+	// (the heartbeat channel's first echo may come before the line
+	// that says UP, or after it)
 	arb_test_line(&a, "state=up inc=", WAIT_MS, buf, sizeof(buf));
 	inc_b = arb_test_need_field(buf, "inc");
 	assert_true(inc_b > 0);
-	arb_test_expect(&a, "rtt_ok=1", WAIT_MS);
-	arb_test_expect(&b, "state=up", WAIT_MS);
-	arb_test_expect(&b, "rtt_ok=1", WAIT_MS);
+	if (strstr(buf, "rtt_ok=1") == NULL) {
+		arb_test_expect(&a, "rtt_ok=1", WAIT_MS);
+	}
+	arb_test_line(&b, "state=up", WAIT_MS, buf, sizeof(buf));
+	if (strstr(buf, "rtt_ok=1") == NULL) {
+		arb_test_expect(&b, "rtt_ok=1", WAIT_MS);
+	}
 	assert_int_equal(arb_test_count(&a, "auth_failed=1"), 0);
 
 	// SIGKILL: the kernel closes its stream, DOWN at once.

@@ -145,7 +145,7 @@ lp_hello(uint8_t *b, const lp_node *n, uint16_t role)
 	memcpy(b + k, "ARBL", 4);
 	k += 4;
 	b[k++] = 0;
-	b[k++] = 3; // protocol version 3
+	b[k++] = 4; // protocol version 4
 	b[k++] = (uint8_t) (role >> 8);
 	b[k++] = (uint8_t) role;
 	lp_be32(b + k, 1u << 20); // max_frame

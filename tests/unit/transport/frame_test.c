@@ -55,7 +55,7 @@ static void
 test_hello_matches_wire_doc(void **state)
 {
 	uint8_t    want[ARB__HELLO_MAX], got[ARB__HELLO_MAX];
-	arb__hello h = { .version = 3,
+	arb__hello h = { .version = 4,
 		.role = 1,
 		.max_frame = 4096,
 		.node_id = 0x01020304,
@@ -66,10 +66,10 @@ test_hello_matches_wire_doc(void **state)
 	(void) state;
 	snprintf(h.name, sizeof(h.name), "gw1");
 	n = arb__hello_encode(got, &h, false);
-	assert_int_equal(n, hello_bytes(want, 3, "gw1", false));
+	assert_int_equal(n, hello_bytes(want, 4, "gw1", false));
 	assert_memory_equal(got, want, n);
 	n = arb__hello_encode(got, &h, true);
-	hello_bytes(want, 3, "gw1", true);
+	hello_bytes(want, 4, "gw1", true);
 	assert_memory_equal(got, want, n);
 }
 
@@ -110,7 +110,7 @@ test_hello_rejects_bad_input(void **state)
 	size_t     n, i;
 
 	(void) state;
-	n = hello_bytes(b, 3, "node", false);
+	n = hello_bytes(b, 4, "node", false);
 	// Every truncation (with the length field telling the truth, and
 	// with it still claiming the full size).
 	for (i = 0; i < n; i++) {
@@ -124,25 +124,25 @@ test_hello_rejects_bad_input(void **state)
 	memcpy(c, b, n);
 	c[8] = 'X';
 	ARB_FAIL(arb__hello_decode(c, n, &h, &reply), ARB_EBADMSG);
-	// Another protocol version: the one before (no authentication, no
-	// heartbeats) and the one after.
-	n = hello_bytes(c, 2, "node", false);
+	// Another protocol version: the one before (heartbeats on the data
+	// stream) and the one after.
+	n = hello_bytes(c, 3, "node", false);
 	ARB_FAIL(arb__hello_decode(c, n, &h, &reply), ARB_ENOTSUP);
-	n = hello_bytes(c, 4, "node", false);
+	n = hello_bytes(c, 5, "node", false);
 	ARB_FAIL(arb__hello_decode(c, n, &h, &reply), ARB_ENOTSUP);
 	// An authentication field whose length runs past the frame, and one
 	// over its maximum (64 bytes) that fills the frame exactly.
-	n = hello_bytes(c, 3, "node", false);
+	n = hello_bytes(c, 4, "node", false);
 	c[n - 1] = 1;
 	ARB_FAIL(arb__hello_decode(c, n, &h, &reply), ARB_EBADMSG);
-	n = hello_bytes(c, 3, "node", false);
+	n = hello_bytes(c, 4, "node", false);
 	c[n - 1] = ARB__HELLO_AUTH_MAX + 1;
 	memset(c + n, 0xAA, ARB__HELLO_AUTH_MAX + 1);
 	n += ARB__HELLO_AUTH_MAX + 1;
 	arb__put_be32(c, (uint32_t) n);
 	ARB_FAIL(arb__hello_decode(c, n, &h, &reply), ARB_EBADMSG);
 	// A dialer's nonce decodes to the same bytes.
-	n = hello_bytes(c, 3, "node", false);
+	n = hello_bytes(c, 4, "node", false);
 	c[n - 1] = ARB__AUTH_NONCE;
 	memset(c + n, 0x5A, ARB__AUTH_NONCE);
 	n += ARB__AUTH_NONCE;
@@ -152,16 +152,16 @@ test_hello_rejects_bad_input(void **state)
 	assert_int_equal(h.auth[0], 0x5A);
 	assert_int_equal(h.auth[ARB__AUTH_NONCE - 1], 0x5A);
 	// A name with a space or a control character.
-	n = hello_bytes(c, 3, "a b", false);
+	n = hello_bytes(c, 4, "a b", false);
 	ARB_FAIL(arb__hello_decode(c, n, &h, &reply), ARB_EBADMSG);
-	n = hello_bytes(c, 3, "a\nb", false);
+	n = hello_bytes(c, 4, "a\nb", false);
 	ARB_FAIL(arb__hello_decode(c, n, &h, &reply), ARB_EBADMSG);
 	// Wrong frame type.
-	n = hello_bytes(c, 3, "node", false);
+	n = hello_bytes(c, 4, "node", false);
 	c[4] = ARB__FR_DATA;
 	ARB_FAIL(arb__hello_decode(c, n, &h, &reply), ARB_EBADMSG);
 	// The good one still decodes.
-	n = hello_bytes(c, 3, "node", false);
+	n = hello_bytes(c, 4, "node", false);
 	ARB_PASS(arb__hello_decode(c, n, &h, &reply));
 }
 

@@ -1,0 +1,995 @@
+// SPDX-License-Identifier: MIT
+// hbchan_test.c -- unit tests for the heartbeat channel of node links
+// (tp_stream.c; docs/multinode.md, "Failure detection"), over real nng
+// streams: TCP with a cookie, and raw ipc peers driven by the test.
+//
+// - A link whose DATA path is slower than the heartbeat budget allows,
+//   kept full (a relay in the test forwards each connection at 150 KiB/s),
+//   is never DOWN and its heartbeats' round trip stays small: they travel
+//   on their own connection, not behind the DATA.
+// - Strangers that claim to be a heartbeat channel are refused: without a
+//   link of theirs, without AUTH, a second one for one link, DATA on one,
+//   one naming a link that closed.
+// - A link's heartbeat channel closes with its data stream, and a new data
+//   stream is kept up only by its own channel.
+
+#include "arb_test.h"
+
+#include "transport/link.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define HELLO_MS 300
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+#define WAIT_UNTIL(cond, ms)                                                  \
+	do {                                                                  \
+		int64_t wu_dl = mono_ms() + (ms);                             \
+		while (!(cond)) {                                             \
+			if (mono_ms() > wu_dl) {                              \
+				fail_msg("timed out waiting for %s", #cond);  \
+			}                                                     \
+			poll(NULL, 0, 1);                                     \
+		}                                                             \
+	} while (0)
+
+// --- the accepting side: takes every link, counts what arrives -----------
+typedef struct sink {
+	_Atomic uint64_t bytes;
+	_Atomic int      hellos;
+} sink;
+
+static int
+sink_hello(void *arg, arb__conn *c, const arb__hello *h)
+{
+	sink *s = arg;
+
+	(void) c;
+	(void) h;
+	atomic_fetch_add(&s->hellos, 1);
+	return ARB_OK;
+}
+
+static bool
+sink_data(void *arg, arb__conn *c, arb__chunk *ch)
+{
+	sink *s = arg;
+
+	(void) c;
+	atomic_fetch_add(&s->bytes, ch->len);
+	arb__chunk_free(ch);
+	return false;
+}
+
+static const arb__lsn_ops sink_ops = {
+	.hello = sink_hello,
+	.data = sink_data,
+};
+
+// --- what the dialling side's watcher saw ---------------------------------
+typedef struct watch {
+	_Atomic int ups;
+	_Atomic int downs;
+} watch;
+
+static bool
+watch_fn(void *arg, arb__link_ev ev, const arb__hello *peer)
+{
+	watch *w = arg;
+
+	(void) peer;
+	atomic_fetch_add(ev == ARB__LINK_EV_UP ? &w->ups : &w->downs, 1);
+	return true;
+}
+
+// --- fixture: a TCP listener with a cookie, a link configuration ---------
+typedef struct fix {
+	char          dir[128];
+	arb__cookie   ck;
+	arb__tp_stats lst;
+	arb__tp_stats kst;
+	arb__link_cfg lcfg;
+	arb__link_cfg kcfg;
+	sink          s;
+	watch         w;
+	arb__lsn     *l;
+	int           port;
+	void         *lc; // a log capture to end at teardown
+} fix;
+
+static void
+cfg_self(arb__link_cfg *c, const char *name)
+{
+	snprintf(c->self.name, sizeof(c->self.name), "%s", name);
+	c->self.node_id = arb__node_id(name);
+	c->self.creation = 1;
+	c->self.max_frame = (uint32_t) c->max_frame;
+}
+
+static int
+setup(void **state)
+{
+	fix *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	arb_test_mkdtemp(f->dir, sizeof(f->dir), "hbchan");
+	memset(f->ck.key, 0x5a, 32);
+	f->ck.len = 32;
+	arb__link_cfg_defaults(&f->lcfg);
+	arb__link_cfg_defaults(&f->kcfg);
+	f->lcfg.stats = &f->lst;
+	f->kcfg.stats = &f->kst;
+	f->lcfg.hello_ms = HELLO_MS;
+	f->lcfg.cookie = &f->ck;
+	f->kcfg.cookie = &f->ck;
+	cfg_self(&f->lcfg, "acceptor");
+	cfg_self(&f->kcfg, "dialer");
+	// The defaults of a node link (peer.c).
+	f->kcfg.hb_ms = 500;
+	f->kcfg.hb_miss = 4;
+	f->kcfg.keep_up = true;
+	f->kcfg.backoff_min_ms = 50;
+	f->kcfg.backoff_max_ms = 500;
+	ARB_PASS(arb__lsn_open(
+	    &f->l, "tcp://127.0.0.1:0", 0, &sink_ops, &f->s, &f->lcfg));
+	f->port = arb__lsn_port(f->l);
+	assert_true(f->port > 0);
+	*state = f;
+	return 0;
+}
+
+typedef struct logcap logcap;
+static void logcap_stop(logcap *lc);
+
+static int
+teardown(void **state)
+{
+	fix *f = *state;
+
+	if (f->lc != NULL) {
+		logcap_stop(f->lc); // the test failed while it ran
+	}
+	arb__lsn_close(f->l);
+	assert_int_equal(arb_test_rmtree(f->dir), 0);
+	free(f);
+	return 0;
+}
+
+// --- a relay: each connection's dialer-to-acceptor bytes at `rate` -------
+#define RELAY_MAX 16
+
+typedef struct relay relay;
+
+typedef struct pump {
+	relay    *r;
+	int       src;
+	int       dst;
+	int       rate; // bytes/s, 0: as fast as it comes
+	pthread_t th;
+} pump;
+
+struct relay {
+	int             lfd;
+	int             port;
+	int             to_port;
+	int             rate;
+	_Atomic int     stop;
+	pthread_t       th;
+	pthread_mutex_t mtx;
+	int             fds[2 * RELAY_MAX];
+	pump            pumps[2 * RELAY_MAX];
+	int             npumps;
+	int             nfds;
+};
+
+// pump_run copies src to dst.  A limited pump reads only as much as its
+// rate allows so far (the pacing poll is the emulated link's speed, not a
+// wait for an event); the kernel's buffers behind it fill and the writer
+// is held back, as on a slow link.  Either end closing ends both ways.
+static void *
+pump_run(void *arg)
+{
+	pump   *p = arg;
+	uint8_t buf[16384];
+	int64_t t0 = mono_ms();
+	int64_t sent = 0;
+
+	while (!atomic_load(&p->r->stop)) {
+		struct pollfd pfd = { .fd = p->src, .events = POLLIN };
+		size_t        want = sizeof(buf);
+		ssize_t       n, off;
+
+		if (p->rate > 0) {
+			int64_t allowed
+			    = (mono_ms() - t0) * p->rate / 1000 + 4096 - sent;
+
+			if (allowed < 1024) {
+				poll(NULL, 0, 5);
+				continue;
+			}
+			if ((size_t) allowed < want) {
+				want = (size_t) allowed;
+			}
+		}
+		if (poll(&pfd, 1, 50) != 1) {
+			continue;
+		}
+		if ((n = read(p->src, buf, want)) <= 0) {
+			break;
+		}
+		for (off = 0; off < n;) {
+			ssize_t w
+			    = write(p->dst, buf + off, (size_t) (n - off));
+
+			if (w <= 0) {
+				goto out;
+			}
+			off += w;
+		}
+		sent += n;
+	}
+out:
+	shutdown(p->src, SHUT_RDWR);
+	shutdown(p->dst, SHUT_RDWR);
+	return NULL;
+}
+
+static void
+relay_pump(relay *r, int src, int dst, int rate)
+{
+	pump *p = &r->pumps[r->npumps++];
+
+	p->r = r;
+	p->src = src;
+	p->dst = dst;
+	p->rate = rate;
+	assert_int_equal(pthread_create(&p->th, NULL, pump_run, p), 0);
+}
+
+static void *
+relay_run(void *arg)
+{
+	relay *r = arg;
+
+	while (!atomic_load(&r->stop)) {
+		struct pollfd      pfd = { .fd = r->lfd, .events = POLLIN };
+		struct sockaddr_in sa = { .sin_family = AF_INET };
+		int                c, s;
+
+		if (poll(&pfd, 1, 50) != 1
+		    || (c = accept(r->lfd, NULL, NULL)) < 0) {
+			continue;
+		}
+		s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		sa.sin_port = htons((uint16_t) r->to_port);
+		pthread_mutex_lock(&r->mtx);
+		if (s < 0 || r->npumps + 2 > 2 * RELAY_MAX
+		    || connect(s, (struct sockaddr *) &sa, sizeof(sa)) != 0) {
+			pthread_mutex_unlock(&r->mtx);
+			close(c);
+			if (s >= 0) {
+				close(s);
+			}
+			continue;
+		}
+		r->fds[r->nfds++] = c;
+		r->fds[r->nfds++] = s;
+		relay_pump(r, c, s, r->rate);
+		relay_pump(r, s, c, 0);
+		pthread_mutex_unlock(&r->mtx);
+	}
+	return NULL;
+}
+
+static void
+relay_start(relay *r, int to_port, int rate)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t          len = sizeof(sa);
+
+	memset(r, 0, sizeof(*r));
+	pthread_mutex_init(&r->mtx, NULL);
+	r->to_port = to_port;
+	r->rate = rate;
+	r->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(r->lfd >= 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(r->lfd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+	assert_int_equal(listen(r->lfd, 8), 0);
+	assert_int_equal(
+	    getsockname(r->lfd, (struct sockaddr *) &sa, &len), 0);
+	r->port = ntohs(sa.sin_port);
+	assert_int_equal(pthread_create(&r->th, NULL, relay_run, r), 0);
+}
+
+static void
+relay_stop(relay *r)
+{
+	int i;
+
+	atomic_store(&r->stop, 1);
+	pthread_join(r->th, NULL);
+	for (i = 0; i < r->nfds; i++) {
+		shutdown(r->fds[i], SHUT_RDWR); // unblocks a pump's write
+	}
+	for (i = 0; i < r->npumps; i++) {
+		pthread_join(r->pumps[i].th, NULL);
+	}
+	for (i = 0; i < r->nfds; i++) {
+		close(r->fds[i]);
+	}
+	close(r->lfd);
+	pthread_mutex_destroy(&r->mtx);
+}
+
+// ---------------------------------------------------------------------------
+// A link's DATA path is slower than the heartbeat budget allows (150 KiB/s:
+// the 1 MiB a link may have unacknowledged takes about 7 s to cross it,
+// the budget is 500 ms x 4) and it is kept full for BULK_MS: no DOWN, and
+// heartbeats answer in well under the budget.  With heartbeats on the data
+// stream, each waited behind that megabyte: DOWN about 2 s into the bulk.
+#define RATE    (150 * 1024)
+#define BULK_MS 4000
+#define CHUNK   16384
+
+static void
+test_saturated_slow_link_is_not_down(void **state)
+{
+	fix           *f = *state;
+	relay          r;
+	arb__link     *k;
+	arb__link_info li;
+	char           url[64];
+	int64_t        t0, dl, budget, max_rtt = 0, heard0;
+	uint64_t       put = 0, max_unacked = 0, eagain = 0;
+	uint32_t       val = 0;
+
+	relay_start(&r, f->port, RATE);
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", r.port);
+	ARB_PASS(arb__link_open(&k, url, &f->kcfg, NULL, NULL));
+	arb__link_watch(k, watch_fn, &f->w);
+	arb__link_start(k);
+	// UP, and the heartbeat channel answers.
+	dl = mono_ms() + 5000;
+	for (;;) {
+		arb__link_get_info(k, &li);
+		if (li.up && li.rtt_us >= 0) {
+			break;
+		}
+		assert_true(mono_ms() < dl);
+		poll(NULL, 0, 5);
+	}
+	assert_int_equal(atomic_load(&f->w.ups), 1);
+	heard0 = li.last_hb_ms;
+	budget = (int64_t) f->kcfg.hb_ms * f->kcfg.hb_miss;
+	// Keep the link full for BULK_MS.
+	t0 = mono_ms();
+	while (mono_ms() - t0 < BULK_MS) {
+		for (;;) {
+			arb__chunk *ch = arb__chunk_alloc(CHUNK);
+			int         rv;
+
+			assert_non_null(ch);
+			memset(ch->data, 0xab, CHUNK);
+			arb__put_be32(ch->data, val);
+			ch->len = CHUNK;
+			ch->nenv = 1;
+			ch->dst = 3;
+			if ((rv = arb__link_put(k, ch, NULL)) != ARB_OK) {
+				arb__chunk_free(ch);
+				eagain++;
+				break;
+			}
+			put++;
+			val++;
+		}
+		arb__link_get_info(k, &li);
+		if (li.rtt_us / 1000 > max_rtt) {
+			max_rtt = li.rtt_us / 1000;
+		}
+		if (arb__link_unacked(k) > max_unacked) {
+			max_unacked = arb__link_unacked(k);
+		}
+		if (atomic_load(&f->w.downs) != 0) {
+			fail_msg("DOWN %lld ms into the bulk (heartbeat round "
+			         "trips up to %lld ms, hb_timeouts %llu)",
+			    (long long) (mono_ms() - t0), (long long) max_rtt,
+			    (unsigned long long) atomic_load(
+			        &f->kst.hb_timeouts));
+		}
+		poll(NULL, 0, 10); // the producer's pace
+	}
+	arb__link_get_info(k, &li);
+	print_message("bulk %d ms at %d KiB/s: put %llu x %d B, delivered "
+	              "%llu B, unacked up to %llu frames, heartbeat round "
+	              "trip up to %lld ms, downs %d\n",
+	    BULK_MS, RATE / 1024, (unsigned long long) put, CHUNK,
+	    (unsigned long long) atomic_load(&f->s.bytes),
+	    (unsigned long long) max_unacked, (long long) max_rtt,
+	    atomic_load(&f->w.downs));
+	// The link was saturated: puts were refused, and what it had in
+	// flight took longer than the budget to cross the relay.
+	assert_true(eagain > 0);
+	assert_true(max_unacked * CHUNK * 1000 / RATE > (uint64_t) budget);
+	assert_true(atomic_load(&f->s.bytes)
+	    < (uint64_t) RATE * (BULK_MS + 2000) / 1000);
+	// ... and its peer was never DOWN, heartbeats kept coming, fast.
+	assert_int_equal(atomic_load(&f->w.downs), 0);
+	assert_int_equal(atomic_load(&f->kst.hb_timeouts), 0);
+	assert_true(li.up);
+	assert_true(li.last_hb_ms - heard0 >= BULK_MS / 2);
+	assert_true(max_rtt < budget / 2);
+	arb__link_rele(k); // what waited is counted as dead
+	relay_stop(&r);
+	WAIT_UNTIL(arb__lsn_conns(f->l) == 0, 5000);
+}
+
+// --- raw peers -------------------------------------------------------------
+// connect_from connects to 127.0.0.1:port from address src: every
+// stranger from its own (a refusal backs its source off).
+static int
+connect_from(const char *src, int port)
+{
+	struct sockaddr_in la = { .sin_family = AF_INET };
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	int                fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(inet_pton(AF_INET, src, &la.sin_addr), 1);
+	assert_int_equal(bind(fd, (struct sockaddr *) &la, sizeof(la)), 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_port = htons((uint16_t) port);
+	assert_int_equal(connect(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+	return fd;
+}
+
+static void
+raw_write(int fd, const void *p, size_t n)
+{
+	assert_int_equal(write(fd, p, n), (ssize_t) n);
+}
+
+// raw_frame reads one whole frame into b (at most cap bytes) within ms:
+// its length, or 0 when the peer closed first.
+static size_t
+raw_frame(int fd, uint8_t *b, size_t cap, int ms)
+{
+	int64_t dl = mono_ms() + ms;
+	size_t  have = 0, want = ARB__FR_HDR;
+
+	while (have < want) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		int64_t       left = dl - mono_ms();
+		ssize_t       n;
+
+		if (left <= 0 || poll(&pfd, 1, (int) left) != 1) {
+			fail_msg("no frame within %d ms", ms);
+		}
+		if ((n = read(fd, b + have, want - have)) <= 0) {
+			return 0;
+		}
+		have += (size_t) n;
+		if (have == ARB__FR_HDR) {
+			want = arb__get_be32(b);
+			assert_true(want >= ARB__FR_HDR && want <= cap);
+		}
+	}
+	return have;
+}
+
+// raw_eof is true when the peer closes fd within ms (what it sends
+// meanwhile is read and dropped).
+static bool
+raw_eof(int fd, int ms)
+{
+	int64_t dl = mono_ms() + ms;
+	uint8_t b[4096];
+
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		int64_t       left = dl - mono_ms();
+
+		if (left <= 0 || poll(&pfd, 1, (int) left) != 1) {
+			return false;
+		}
+		if (read(fd, b, sizeof(b)) <= 0) {
+			return true;
+		}
+	}
+}
+
+// raw_hello sends the HELLO of node "dialer" (role, token) with nonce and
+// reads the acceptor's reply into *rep.
+static void
+raw_hello(int fd, uint16_t role, uint64_t token,
+    const uint8_t nonce[ARB__AUTH_NONCE], arb__hello *rep)
+{
+	arb__hello h = { .version = ARB__LINK_VERSION,
+		.role = role,
+		.max_frame = 1 << 20,
+		.node_id = arb__node_id("dialer"),
+		.creation = 1,
+		.resume = token,
+		.auth_len = ARB__AUTH_NONCE };
+	uint8_t    b[ARB__HELLO_MAX];
+	size_t     n;
+	bool       reply;
+
+	snprintf(h.name, sizeof(h.name), "dialer");
+	memcpy(h.auth, nonce, ARB__AUTH_NONCE);
+	n = arb__hello_encode(b, &h, false);
+	raw_write(fd, b, n);
+	n = raw_frame(fd, b, sizeof(b), 5000);
+	assert_true(n > 0);
+	ARB_PASS(arb__hello_decode(b, n, rep, &reply));
+	assert_true(reply);
+}
+
+// raw_auth sends the dialer's proof for the acceptor's reply rep.
+static void
+raw_auth(const fix *f, int fd, const uint8_t nonce[ARB__AUTH_NONCE],
+    const arb__hello *rep)
+{
+	uint8_t fr[ARB__FR_AUTH_LEN];
+
+	arb__frame_hdr(fr, ARB__FR_AUTH_LEN, ARB__FR_AUTH, 0);
+	arb__auth_proof(&f->ck, false, nonce, rep->auth, "dialer", rep->name,
+	    fr + ARB__FR_HDR);
+	raw_write(fd, fr, sizeof(fr));
+}
+
+static void
+raw_hb(int fd, uint64_t stamp)
+{
+	uint8_t fr[ARB__FR_HB_LEN];
+
+	arb__frame_hdr(fr, ARB__FR_HB_LEN, ARB__FR_HB, 0);
+	arb__put_be64(fr + ARB__FR_HDR, stamp);
+	raw_write(fd, fr, sizeof(fr));
+}
+
+static uint64_t
+refused(fix *f)
+{
+	return atomic_load(&f->lst.refused);
+}
+
+// raw_hb_hello sends the HELLO of a heartbeat channel of node "dialer"
+// naming token (the same HELLO raw_hello sends, which is accepted).
+static void
+raw_hb_hello(int fd, uint64_t token, const uint8_t nonce[ARB__AUTH_NONCE])
+{
+	arb__hello h = { .version = ARB__LINK_VERSION,
+		.role = ARB__ROLE_HB,
+		.max_frame = 1 << 20,
+		.node_id = arb__node_id("dialer"),
+		.creation = 1,
+		.resume = token,
+		.auth_len = ARB__AUTH_NONCE };
+	uint8_t    b[ARB__HELLO_MAX];
+
+	snprintf(h.name, sizeof(h.name), "dialer");
+	memcpy(h.auth, nonce, ARB__AUTH_NONCE);
+	raw_write(fd, b, arb__hello_encode(b, &h, false));
+}
+
+// The log (stderr, one write(2) per line) is read by a thread through a
+// pipe while a test looks for lines in it, and still reaches stderr (a
+// failing test's messages too).
+struct logcap {
+	pthread_mutex_t mtx;
+	char            buf[32768];
+	size_t          len;
+	int             saved; // the real stderr
+	int             rfd;
+	_Atomic int     stop;
+	pthread_t       th;
+};
+
+static void *
+logcap_run(void *arg)
+{
+	logcap *lc = arg;
+	char    b[4096];
+	ssize_t n;
+
+	for (;;) {
+		struct pollfd pfd = { .fd = lc->rfd, .events = POLLIN };
+		size_t        room;
+
+		// Told to stop, it still drains what is there (a failing
+		// test's message).
+		if (poll(&pfd, 1, 20) != 1) {
+			if (atomic_load(&lc->stop)) {
+				break;
+			}
+			continue;
+		}
+		if ((n = read(lc->rfd, b, sizeof(b))) <= 0) {
+			break;
+		}
+
+		if (write(lc->saved, b, (size_t) n) < 0) {
+			// stderr gone: keep reading
+		}
+		pthread_mutex_lock(&lc->mtx);
+		room = sizeof(lc->buf) - 1 - lc->len;
+		if ((size_t) n < room) {
+			room = (size_t) n;
+		}
+		memcpy(lc->buf + lc->len, b, room);
+		lc->len += room;
+		lc->buf[lc->len] = '\0';
+		pthread_mutex_unlock(&lc->mtx);
+	}
+	return NULL;
+}
+
+static logcap *
+logcap_start(void)
+{
+	logcap *lc = calloc(1, sizeof(*lc));
+	int     p[2];
+
+	assert_non_null(lc);
+	pthread_mutex_init(&lc->mtx, NULL);
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	lc->rfd = p[0];
+	lc->saved = fcntl(2, F_DUPFD_CLOEXEC, 3);
+	assert_true(lc->saved >= 0);
+	assert_int_equal(dup2(p[1], 2), 2);
+	close(p[1]);
+	assert_int_equal(pthread_create(&lc->th, NULL, logcap_run, lc), 0);
+	return lc;
+}
+
+static void
+logcap_stop(logcap *lc)
+{
+	// (the log keeps its own descriptor of the pipe until its next
+	// line: the reader is told to stop instead of waiting for EOF)
+	assert_int_equal(dup2(lc->saved, 2), 2);
+	atomic_store(&lc->stop, 1);
+	pthread_join(lc->th, NULL);
+	close(lc->rfd);
+	close(lc->saved);
+	pthread_mutex_destroy(&lc->mtx);
+	free(lc);
+}
+
+// logcap_wait waits until the log has a line with needle.
+static void
+logcap_wait(logcap *lc, const char *needle)
+{
+	int64_t dl = mono_ms() + 5000;
+	bool    found;
+
+	for (;;) {
+		pthread_mutex_lock(&lc->mtx);
+		found = strstr(lc->buf, needle) != NULL;
+		pthread_mutex_unlock(&lc->mtx);
+		if (found) {
+			return;
+		}
+		if (mono_ms() > dl) {
+			fail_msg("no log line with \"%s\"", needle);
+		}
+		poll(NULL, 0, 5);
+	}
+}
+
+// Strangers claiming to be a heartbeat channel are refused, each with its
+// reason counted and logged, and the listener still takes a real link.
+static void
+test_hostile_heartbeat_channels_are_refused(void **state)
+{
+	fix           *f = *state;
+	uint8_t        nonce[ARB__AUTH_NONCE], b[ARB__HELLO_MAX];
+	arb__hello     rep, hrep;
+	arb__link     *k;
+	arb__link_info li;
+	char           url[64];
+	uint64_t       token, r0;
+	int            d, h, h2;
+	logcap        *lc;
+	size_t         n;
+
+	memset(nonce, 0x11, sizeof(nonce));
+	lc = logcap_start();
+	f->lc = lc; // (teardown ends it if the test fails)
+	// A channel naming no link: refused at its HELLO (no reply).
+	r0 = refused(f);
+	h = connect_from("127.0.0.2", f->port);
+	raw_hb_hello(h, 0x1234, nonce);
+	assert_true(raw_eof(h, 5000));
+	close(h);
+	WAIT_UNTIL(refused(f) == r0 + 1, 5000);
+	logcap_wait(lc, "heartbeat channel of node dialer (creation 1) "
+	                "names no open link of that node\" source=127.0.0.2");
+
+	// A data stream (of a peer that knows the cookie): the acceptor's
+	// reply names it with a token.
+	d = connect_from("127.0.0.3", f->port);
+	raw_hello(d, ARB__ROLE_PEER, 0, nonce, &rep);
+	raw_auth(f, d, nonce, &rep);
+	token = rep.resume;
+	assert_true(token != 0);
+	// A channel naming another token than that stream's.
+	h = connect_from("127.0.0.10", f->port);
+	raw_hb_hello(h, token ^ 1, nonce);
+	assert_true(raw_eof(h, 5000));
+	close(h);
+	WAIT_UNTIL(refused(f) == r0 + 2, 5000);
+	logcap_wait(lc, "heartbeat channel of node dialer (creation 1) "
+	                "names no open link of that node\" "
+	                "source=127.0.0.10");
+	r0++;
+	// A channel naming it that sends a heartbeat instead of its AUTH.
+	h = connect_from("127.0.0.4", f->port);
+	raw_hello(h, ARB__ROLE_HB, token, nonce, &hrep);
+	assert_int_equal(hrep.resume, 0); // a channel names nothing
+	raw_hb(h, 1);
+	assert_true(raw_eof(h, 5000));
+	close(h);
+	WAIT_UNTIL(refused(f) == r0 + 2, 5000);
+	logcap_wait(lc, "frame type 9 from node dialer before its AUTH\" "
+	                "source=127.0.0.4");
+	assert_true(atomic_load(&f->lst.auth_failed) >= 1);
+	// A channel that never authenticates is closed at the deadline.
+	WAIT_UNTIL(arb__lsn_conns(f->l) == 1, 5000); // the last one's gone
+	h = connect_from("127.0.0.5", f->port);
+	raw_hello(h, ARB__ROLE_HB, token, nonce, &hrep);
+	assert_true(raw_eof(h, HELLO_MS + 5000));
+	close(h);
+	WAIT_UNTIL(refused(f) == r0 + 3, 5000);
+	logcap_wait(lc, "node dialer sent no AUTH within 300 ms of "
+	                "connecting\" source=127.0.0.5");
+	// One that authenticates, then a second one for the same link.
+	WAIT_UNTIL(arb__lsn_conns(f->l) == 1, 5000);
+	h = connect_from("127.0.0.6", f->port);
+	raw_hello(h, ARB__ROLE_HB, token, nonce, &hrep);
+	raw_auth(f, h, nonce, &hrep);
+	raw_hb(h, 77);
+	n = raw_frame(h, b, sizeof(b), 5000);
+	assert_int_equal(n, ARB__FR_HB_LEN); // the echo
+	assert_int_equal(b[4], ARB__FR_HB);
+	assert_int_equal(b[5], ARB__HB_F_REPLY);
+	assert_int_equal(arb__get_be64(b + ARB__FR_HDR), 77);
+	h2 = connect_from("127.0.0.7", f->port);
+	raw_hb_hello(h2, token, nonce);
+	assert_true(raw_eof(h2, 5000));
+	close(h2);
+	WAIT_UNTIL(refused(f) == r0 + 4, 5000);
+	logcap_wait(lc, "heartbeat channel of node dialer (creation 1) is "
+	                "a second one for its link\" source=127.0.0.7");
+	// DATA on the authenticated channel: a bad frame, closed.
+	{
+		uint8_t fr[ARB__FR_DATA_HDR + 4] = { 0 };
+
+		arb__frame_hdr(fr, sizeof(fr), ARB__FR_DATA, 0);
+		arb__put_be32(fr + 8, 3);
+		arb__put_be32(fr + 12, 1);
+		arb__put_be64(fr + 16, 1);
+		raw_write(h, fr, sizeof(fr));
+	}
+	assert_true(raw_eof(h, 5000));
+	close(h);
+	WAIT_UNTIL(atomic_load(&f->lst.bad_frames) == 1, 5000);
+	logcap_wait(lc, "frame type 2 on the heartbeat channel of node "
+	                "dialer (it carries heartbeats only)\" "
+	                "source=127.0.0.6");
+	assert_int_equal(atomic_load(&f->s.bytes), 0);
+	// A channel closes with its data stream; a channel naming a stream
+	// that closed is refused.
+	WAIT_UNTIL(arb__lsn_conns(f->l) == 1, 5000);
+	h = connect_from("127.0.0.9", f->port);
+	raw_hello(h, ARB__ROLE_HB, token, nonce, &hrep);
+	raw_auth(f, h, nonce, &hrep);
+	raw_hb(h, 78);
+	assert_int_equal(raw_frame(h, b, sizeof(b), 5000), ARB__FR_HB_LEN);
+	close(d);
+	assert_true(raw_eof(h, 5000));
+	close(h);
+	WAIT_UNTIL(arb__lsn_conns(f->l) == 0, 5000);
+	h = connect_from("127.0.0.8", f->port);
+	raw_hb_hello(h, token, nonce);
+	assert_true(raw_eof(h, 5000));
+	close(h);
+	WAIT_UNTIL(refused(f) == r0 + 5, 5000);
+	logcap_wait(lc, "heartbeat channel of node dialer (creation 1) "
+	                "names no open link of that node\" source=127.0.0.8");
+	f->lc = NULL;
+	logcap_stop(lc);
+	assert_int_equal(atomic_load(&f->lst.conns), 1); // channels: no link
+	// The listener still takes a real link, with its channel.
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", f->port);
+	ARB_PASS(arb__link_open(&k, url, &f->kcfg, NULL, NULL));
+	arb__link_watch(k, watch_fn, &f->w);
+	arb__link_start(k);
+	WAIT_UNTIL((arb__link_get_info(k, &li), li.up && li.rtt_us >= 0),
+	    5000);
+	assert_int_equal(atomic_load(&f->lst.conns), 2);
+	arb__link_rele(k);
+	WAIT_UNTIL(arb__lsn_conns(f->l) == 0, 5000);
+}
+
+// --- a raw acceptor over ipc (no cookie) -----------------------------------
+static int
+raw_listen(const fix *f, char path[100], char url[120])
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int                fd;
+
+	snprintf(path, 100, "%.80s/h.link", f->dir);
+	snprintf(url, 120, "ipc://%s", path);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	return fd;
+}
+
+static int
+raw_accept(int lfd, int ms)
+{
+	struct pollfd pfd = { .fd = lfd, .events = POLLIN };
+	int           c;
+
+	assert_int_equal(poll(&pfd, 1, ms), 1);
+	c = accept(lfd, NULL, NULL);
+	assert_true(c >= 0);
+	return c;
+}
+
+// raw_answer reads a dialer's HELLO on c (into *h) and answers it as node
+// "acceptor" whose reply carries token.
+static void
+raw_answer(int c, uint64_t token, arb__hello *h)
+{
+	arb__hello a = { .version = ARB__LINK_VERSION,
+		.role = ARB__ROLE_PEER,
+		.max_frame = 1 << 20,
+		.node_id = arb__node_id("acceptor"),
+		.creation = 1,
+		.resume = token };
+	uint8_t    b[ARB__HELLO_MAX];
+	size_t     n = raw_frame(c, b, sizeof(b), 5000);
+	bool       reply;
+
+	assert_true(n > 0);
+	ARB_PASS(arb__hello_decode(b, n, h, &reply));
+	assert_false(reply);
+	snprintf(a.name, sizeof(a.name), "acceptor");
+	n = arb__hello_encode(b, &a, true);
+	raw_write(c, b, n);
+}
+
+// raw_echo answers every heartbeat on c for ms; false if c closed.
+static bool
+raw_echo(int c, int ms)
+{
+	int64_t dl = mono_ms() + ms;
+	uint8_t b[ARB__HELLO_MAX];
+
+	while (mono_ms() < dl) {
+		struct pollfd pfd = { .fd = c, .events = POLLIN };
+		size_t        n;
+
+		if (poll(&pfd, 1, 10) != 1) {
+			continue;
+		}
+		if ((n = raw_frame(c, b, sizeof(b), 1000)) == 0) {
+			return false;
+		}
+		assert_int_equal(b[4], ARB__FR_HB);
+		b[5] = ARB__HB_F_REPLY;
+		raw_write(c, b, n);
+	}
+	return true;
+}
+
+// A link's heartbeat channel closes with its data stream; the next data
+// stream's channel names the new stream's token, and that stream is kept
+// up by its own channel only: unanswered, it is DOWN at its deadline.
+static void
+test_channel_belongs_to_its_stream(void **state)
+{
+	fix        *f = *state;
+	arb__link  *k;
+	arb__hello  h;
+	char        path[100], url[120];
+	int         lfd, d1, h1, d2, h2;
+	int64_t     t0, el;
+
+	lfd = raw_listen(f, path, url);
+	f->kcfg.cookie = NULL; // a raw acceptor without a cookie
+	f->kcfg.hb_ms = 100;
+	f->kcfg.hb_miss = 5;
+	ARB_PASS(arb__link_open(&k, url, &f->kcfg, NULL, NULL));
+	arb__link_watch(k, watch_fn, &f->w);
+	arb__link_start(k);
+	d1 = raw_accept(lfd, 5000);
+	raw_answer(d1, 0xaaaa, &h);
+	assert_int_equal(h.role, ARB__ROLE_PEER);
+	// Its channel names the stream's token, and its echoes keep the
+	// link up past the budget.
+	h1 = raw_accept(lfd, 5000);
+	raw_answer(h1, 0, &h);
+	assert_int_equal(h.role, ARB__ROLE_HB);
+	assert_int_equal(h.resume, 0xaaaa);
+	assert_true(raw_echo(h1, 1000));
+	assert_int_equal(atomic_load(&f->w.ups), 1);
+	assert_int_equal(atomic_load(&f->w.downs), 0);
+	// The data stream dies: DOWN at once, and the link closes the
+	// channel (which would go on answering).
+	close(d1);
+	WAIT_UNTIL(atomic_load(&f->w.downs) == 1, 5000);
+	assert_false(raw_echo(h1, 5000));
+	close(h1);
+	// The next stream: its channel names the new token; unanswered,
+	// the link is DOWN at its deadline (hb 100 ms x 5).
+	d2 = raw_accept(lfd, 5000);
+	raw_answer(d2, 0xbbbb, &h);
+	t0 = mono_ms();
+	h2 = raw_accept(lfd, 5000);
+	{
+		uint8_t b[ARB__HELLO_MAX];
+		size_t  n = raw_frame(h2, b, sizeof(b), 5000);
+		bool    reply;
+
+		ARB_PASS(arb__hello_decode(b, n, &h, &reply));
+	}
+	assert_int_equal(h.role, ARB__ROLE_HB);
+	assert_int_equal(h.resume, 0xbbbb);
+	WAIT_UNTIL(atomic_load(&f->kst.hb_timeouts) == 1, 5000);
+	el = mono_ms() - t0;
+	assert_true(el >= 400);
+	WAIT_UNTIL(atomic_load(&f->w.downs) == 2, 5000);
+	assert_int_equal(atomic_load(&f->w.ups), 2);
+	arb__link_rele(k);
+	close(d2);
+	close(h2);
+	close(lfd);
+	unlink(path);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_saturated_slow_link_is_not_down, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_hostile_heartbeat_channels_are_refused, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_channel_belongs_to_its_stream, setup, teardown),
+	};
+
+	arb_test_filter();
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests_name(
+	    "transport.hbchan", tests, NULL, NULL);
+}
