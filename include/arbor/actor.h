@@ -167,7 +167,8 @@ ARB_DECL int arb_reply_error(
 // the reason), ARB_ECANCELED (FIRST_EXCEPTION cancelled it), a send error
 // (ARB_EAGAIN, ARB_ENOENT), or ARB_ENOENT with exit.kind ARB_EXIT_NOPROC:
 // the request reached no actor on another node (a name nobody holds
-// there, an ended incarnation), which that node answers at once.
+// there, an ended incarnation), which that node answers at once; for a
+// process actor, ARB_EAGAIN when its node's relay had no room for it.
 typedef struct arb_result {
 	arb_pid        pid;
 	int            status;

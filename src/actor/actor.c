@@ -386,10 +386,14 @@ result_from_reply(arb_result *r, const arb_msg *reply)
 			snprintf(r->text, sizeof(r->text), "malformed error");
 		}
 		if ((reply->flags & ARB__F_NOPROC) != 0) {
-			// Another node's answer: the request reached no actor
-			// there.  As a local call to it is refused.
-			r->status    = ARB_ENOENT;
-			r->exit.kind = ARB_EXIT_NOPROC;
+			// Not delivered: it reached no actor on another node
+			// (noproc), or the node's relay had no room for it. As
+			// a local call is refused.
+			r->status
+			    = r->code == ARB_EAGAIN ? ARB_EAGAIN : ARB_ENOENT;
+			if (r->status == ARB_ENOENT) {
+				r->exit.kind = ARB_EXIT_NOPROC;
+			}
 		}
 	} else {
 		r->status = ARB_OK;
@@ -701,8 +705,8 @@ ctx_noproc(arb_ctx *ctx, const arb_msg *req)
 	arb__buf b = { 0 };
 	arb_msg  ans;
 
-	if (arb__codec_noproc(
-	        req, "noproc: that incarnation has ended", &b, &ans)) {
+	if (arb__codec_noproc(req, ARB_ENOENT,
+	        "noproc: that incarnation has ended", &b, &ans)) {
 		ctx_push(ctx, &ans); // not sent: the caller gets its timeout
 	}
 	arb__buf_fini(&b);

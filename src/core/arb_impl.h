@@ -103,9 +103,12 @@ void arb__buf_fini(arb__buf *b);  // safe on zeroed memory
 #define ARB__F_REQUEST 0x1u // sender waits for a reply (ref is the key)
 #define ARB__F_REPLY   0x2u // answer to a request with the same ref
 #define ARB__F_ERROR   0x4u // reply carries [code, text] (arb_reply_error)
-// A reply with ARB__F_ERROR that says the request reached no actor (a name
-// nobody holds, an incarnation that has ended): the caller's result is
-// ARB_ENOENT with reason noproc, as a local call to it is refused.
+// A reply with ARB__F_ERROR that says the request was not delivered, its
+// code why: ARB_ENOENT, it reached no actor (a name nobody holds, an
+// incarnation that has ended; the caller's result is ARB_ENOENT with
+// reason noproc, as a local call to it is refused), or ARB_EAGAIN, the
+// node's relay had no room for it towards its node (the caller's result
+// is ARB_EAGAIN, as a local call's when its backlog is full).
 #define ARB__F_NOPROC  0x8u
 
 struct arb_msg {
@@ -167,13 +170,14 @@ int arb__codec_decode_exit(
 int arb__codec_encode_error(arb__buf *out, int code, const char *text);
 int arb__codec_decode_error(const void *body, size_t len, int *code,
     char *text, size_t textlen);
-// arb__codec_noproc makes *ans the answer to the request req that reached
-// no actor: to req's sender, with its tag and ref, flags ARB__F_REPLY |
-// ARB__F_ERROR | ARB__F_NOPROC and the body [ARB_ENOENT, text] in *b
-// (the caller sets ans->from and frees *b with arb__buf_fini).  false
-// when req is no request (nothing to answer) or no memory.
+// arb__codec_noproc makes *ans the answer to the request req that was not
+// delivered: to req's sender, with its tag and ref, flags ARB__F_REPLY |
+// ARB__F_ERROR | ARB__F_NOPROC and the body [code, text] in *b (code
+// ARB_ENOENT: it reached no actor; ARB_EAGAIN: no room for it; the
+// caller sets ans->from and frees *b with arb__buf_fini).  false when
+// req is no request (nothing to answer) or no memory.
 bool arb__codec_noproc(
-    const arb_msg *req, const char *text, arb__buf *b, arb_msg *ans);
+    const arb_msg *req, int code, const char *text, arb__buf *b, arb_msg *ans);
 
 // --- codec.c: bounded zero-copy readers for formats built on msgpack ----
 // (the control channel, src/actor/ctl.c), over the envelope decoder's

@@ -646,10 +646,10 @@ arb__codec_decode_exit(
 
 bool
 arb__codec_noproc(
-    const arb_msg *req, const char *text, arb__buf *b, arb_msg *ans)
+    const arb_msg *req, int code, const char *text, arb__buf *b, arb_msg *ans)
 {
 	if ((req->flags & ARB__F_REQUEST) == 0
-	    || arb__codec_encode_error(b, ARB_ENOENT, text) != ARB_OK) {
+	    || arb__codec_encode_error(b, code, text) != ARB_OK) {
 		return false;
 	}
 	memset(ans, 0, sizeof(*ans));

@@ -23,8 +23,11 @@
 // (the sender stays the process actor, so replies go to it directly).
 // What the node cannot send on (the peer is down, an incarnation that has
 // ended, its backlog full) is a dead letter counted in its dead_letters
-// and logged (event=relay_dropped, at most one line a second).  Peers
-// cannot use the relay (route.c drops their batches for it).
+// and logged (event=relay_dropped, at most one line a second); a request
+// among them is answered at once (a noproc reply: ARB_ENOENT, or
+// ARB_EAGAIN for a full backlog), as the process actor's own arb_call
+// would have been refused.  Peers cannot use the relay (route.c drops
+// their batches for it).
 //
 // A peer's batch for a mailbox id that has no actor slot here (a removed
 // child's, a supervisor's or exec child's, one never used) has no mailbox
@@ -60,18 +63,19 @@ names_unknown(arb_node *node, const arb_msg *m, int rv)
 	node->names_suppressed = 0;
 }
 
-// answer_noproc answers a request that reached no actor here (nothing
-// for other envelopes), from the pid it was sent to.
+// answer_noproc answers a request that was not delivered (nothing for
+// other envelopes), from the pid it was sent to: code ARB_ENOENT (it
+// reached no actor; "noproc: WHAT at node N") or ARB_EAGAIN.
 static void
-answer_noproc(arb_node *node, const arb_msg *m, const char *what)
+answer_noproc(arb_node *node, const arb_msg *m, int code, const char *what)
 {
 	arb__buf b = { 0 };
 	arb_msg  ans;
 	char     text[128];
 
-	snprintf(
-	    text, sizeof(text), "noproc: %s at node %s", what, node->name);
-	if (arb__codec_noproc(m, text, &b, &ans)) {
+	snprintf(text, sizeof(text), "%s: %s at node %s",
+	    code == ARB_ENOENT ? "noproc" : "not sent", what, node->name);
+	if (arb__codec_noproc(m, code, text, &b, &ans)) {
 		ans.from = m->to;
 		// Not sent (its backlog full): the caller gets its timeout.
 		if (arb__outq_push(node->outq, &ans) != ARB_OK) {
@@ -88,7 +92,7 @@ static void
 noproc_one(arb_node *node, arb_msg *m)
 {
 	node->tree.dead_letters++;
-	answer_noproc(node, m, "no such actor");
+	answer_noproc(node, m, ARB_ENOENT, "no such actor");
 }
 
 static void
@@ -124,6 +128,14 @@ relay_one(arb_node *node, arb_msg *m)
 	rv = arb__pid_local(m->to) ? ARB_EINVAL : arb__outq_push(node->outq, m);
 	if (rv != ARB_OK) {
 		relay_dropped(node, m, rv);
+		// A request's caller learns it at once, as it would from
+		// its own arb_call: no room (ARB_EAGAIN), or nowhere to go
+		// (the peer lost, an ended incarnation of it: ARB_ENOENT).
+		answer_noproc(node, m,
+		    rv == ARB_EAGAIN ? ARB_EAGAIN : ARB_ENOENT,
+		    rv == ARB_EAGAIN
+		        ? "the relay's backlog towards its node is full"
+		        : "its node is not reachable");
 	}
 }
 
@@ -151,7 +163,8 @@ names_one(arb_node *node, arb_msg *m)
 	if (rv != ARB_OK) {
 		names_unknown(node, m, rv);
 		if (rv == ARB_ENOENT) {
-			answer_noproc(node, m, "no actor holds that name");
+			answer_noproc(
+			    node, m, ARB_ENOENT, "no actor holds that name");
 		}
 	}
 }

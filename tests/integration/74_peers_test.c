@@ -1356,19 +1356,29 @@ static const arb_actor_ops nwatch_ops = {
 // call times out (that node silent: the test stopped it) it sends
 // BLAST_BYTES bodies (TAG_BLAST, which the echo ignores) on every tick
 // until a send fails, printing each change of arb_send's answer, so its
-// node's relay is handed more than it can send on.
+// node's relay is handed more than it can send on; and calls it once a
+// tick (5 s timeout), printing the first call its node's relay answers
+// ("blaster answered": status, ms, text).
 #define TAG_BLAST   0x1006u
 #define BLAST_BYTES 16384
 #define BLAST_TICK  1000 // sends a tick at most
-typedef struct blaster_st {
+#define BLAST_CALLS 256  // calls while blasting, one a tick
+typedef struct blaster_st blaster_st;
+typedef struct blaster_call {
+	blaster_st *st;
+	int64_t     t0;
+} blaster_call;
+struct blaster_st {
 	arb_ctx           *ctx;
 	arb_pid            target;
 	struct event      *tick;
-	bool               busy, up, blast;
+	bool               busy, up, blast, answered;
 	int                last_rv;
 	unsigned long long sent;
+	blaster_call       calls[BLAST_CALLS];
+	size_t             ncalls;
 	char               body[BLAST_BYTES];
-} blaster_st;
+};
 
 static void
 blaster_cb(arb_ctx *ctx, void *arg, const arb_result *r)
@@ -1383,6 +1393,21 @@ blaster_cb(arb_ctx *ctx, void *arg, const arb_result *r)
 	} else if (r->status == ARB_ETIMEDOUT && st->up && !st->blast) {
 		st->blast = true;
 		arb_test_emit("blaster blasting");
+	}
+}
+
+// blaster_call_cb: arg is the call's blaster_call.
+static void
+blaster_call_cb(arb_ctx *ctx, void *arg, const arb_result *r)
+{
+	blaster_call *c = arg;
+
+	(void) ctx;
+	if (r->status != ARB_ETIMEDOUT && !c->st->answered) {
+		c->st->answered = true;
+		arb_test_emit("blaster answered status=%s ms=%lld text=%s",
+		    arb_err_name(r->status),
+		    (long long) (arb_test_now_ms() - c->t0), r->text);
 	}
 }
 
@@ -1401,6 +1426,18 @@ blaster_tick(evutil_socket_t fd, short what, void *arg)
 			    == ARB_OK;
 		}
 		return;
+	}
+	// A call first: the sends below fill this actor's own queue.
+	if (st->ncalls < BLAST_CALLS) {
+		blaster_call *c = &st->calls[st->ncalls];
+
+		c->st = st;
+		c->t0 = arb_test_now_ms();
+		if (arb_call(st->ctx, st->target, TAG_PING, "c", 1, 5000,
+		        blaster_call_cb, c)
+		    == ARB_OK) {
+			st->ncalls++;
+		}
 	}
 	for (i = 0; i < BLAST_TICK; i++) {
 		rv = arb_send_copy(
@@ -2572,6 +2609,30 @@ test_names_across_nodes(void **state)
 	stop_pair(&a, &b);
 }
 
+// expect_not_sent checks the blaster's "answered" line: its call
+// answered by its node's relay within NOPROC_MS (of a 5 s timeout),
+// ARB_EAGAIN or ARB_ENOENT with the relay's text.
+static void
+expect_not_sent(arb_test_proc *p)
+{
+	char line[512];
+
+	wait_count(p, "blaster answered ", 1);
+	line_of(p, "blaster answered ", line, sizeof(line));
+	print_message("%s\n", line);
+	assert_true((strstr(line, "status=ARB_EAGAIN ") != NULL
+	                && strstr(line,
+	                       "text=not sent: the relay's backlog "
+	                       "towards its node is full at node gw1")
+	                    != NULL)
+	    || (strstr(line, "status=ARB_ENOENT ") != NULL
+	        && strstr(line,
+	               "text=noproc: its node is not reachable at "
+	               "node gw1")
+	            != NULL));
+	assert_true(arb_test_need_field(line, "ms") < NOPROC_MS);
+}
+
 // What a node's relay cannot send on (docs/multinode.md, "Process actors:
 // through their node"): gw1's process actor (the blaster) sends to
 // echo@central while central is stopped (SIGSTOP): its own sends are
@@ -2579,8 +2640,9 @@ test_names_across_nodes(void **state)
 // gw1's backlog towards central fills and, once central is counted lost,
 // gw1's relay has nowhere to send the rest: each envelope a dead letter
 // of gw1, counted and logged (event=relay_dropped from=the blaster
-// to_node=central error=ARB_EAGAIN or ARB_ENOENT); then the blaster's
-// sends are refused at once (ARB_ENOENT).
+// to_node=central error=ARB_EAGAIN or ARB_ENOENT), and a call among them
+// answered at once; then the blaster's sends are refused at once
+// (ARB_ENOENT).
 static void
 test_relay_drops_what_it_cannot_send(void **state)
 {
@@ -2610,6 +2672,10 @@ test_relay_drops_what_it_cannot_send(void **state)
 	    || strstr(buf, "error=ARB_ENOENT") != NULL);
 	relay_dead = arb_test_need_field(buf, "dead_letters");
 	assert_true(relay_dead >= 1);
+	// A call the relay could not send on is answered at once, as the
+	// blaster's own arb_call would be refused: ARB_EAGAIN (no room
+	// towards central), or ARB_ENOENT (central lost by then).
+	expect_not_sent(&a);
 	// central lost: the blaster's own sends are refused at once.
 	arb_test_expect(&a, "blaster rv=ARB_ENOENT", WAIT_MS);
 	kill(b.pid, SIGKILL);
