@@ -8,15 +8,17 @@
 // back ACK, PAUSE and RESUME.  A node link with heartbeats has a second
 // stream, its heartbeat channel, that carries only heartbeats and
 // their echoes (ARB__ROLE_HB).  frame.c encodes and decodes frames (pure
-// functions); tp_stream.c runs listeners, accepted connections (arb__conn)
-// and dialled links (arb__link) on nng's aio callbacks.
+// functions); on nng's aio callbacks, tp_lsn.c runs listeners, tp_conn.c
+// accepted connections (arb__conn), tp_link.c dialled links (arb__link),
+// tp_link_down.c their teardown and tp_hb.c their heartbeat channels
+// (private declarations in tp_int.h).
 //
 // nng's callbacks run on nng's threads: they never block, never call
 // nng_aio_stop, and hand work to actor loops only through mailboxes
 // (whole batches, one wakeup per batch at most).  Every object here is
 // shared between an actor loop and nng's threads and guards its state
-// with its own mutex.  Only tp_stream.c includes <nng/nng.h> (and tls.c,
-// nng's TLS configuration).
+// with its own mutex.  Only the tp_*.c files (through tp_int.h) include
+// <nng/nng.h> (and tls.c, nng's TLS configuration).
 
 #ifndef ARB_LINK_H
 #define ARB_LINK_H
@@ -233,7 +235,7 @@ typedef struct arb__link_cfg {
 void arb__link_cfg_defaults(arb__link_cfg *cfg);
 
 // ---------------------------------------------------------------------------
-// Listener and accepted connections (tp_stream.c)
+// Listener and accepted connections (tp_lsn.c, tp_conn.c)
 // ---------------------------------------------------------------------------
 typedef struct arb__lsn  arb__lsn;
 typedef struct arb__conn arb__conn;
@@ -338,7 +340,7 @@ void             *arb__conn_data(arb__conn *c); // user pointer (set_data)
 void              arb__conn_set_data(arb__conn *c, void *p);
 
 // ---------------------------------------------------------------------------
-// Dialled links (tp_stream.c)
+// Dialled links (tp_link.c, tp_link_down.c, tp_hb.c)
 // ---------------------------------------------------------------------------
 typedef struct arb__link arb__link;
 

@@ -6,7 +6,7 @@
 // nodes therefore talks over two links, one per direction: each node
 // sends its DATA on the stream it dialled and receives on the one its
 // peer dialled; the acceptor's side of a stream carries only ACKs and
-// flow control.  Each link has its heartbeat channel too (tp_stream.c),
+// flow control.  Each link has its heartbeat channel too (tp_hb.c),
 // a second connection that carries only heartbeats and echoes.  Both nodes
 // dialling at once is the normal case, not a race: there is never a
 // second link for one direction, so no tie-break is needed.

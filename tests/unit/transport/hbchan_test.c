@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // hbchan_test.c -- unit tests for the heartbeat channel of node links
-// (tp_stream.c; docs/multinode.md, "Failure detection"), over real nng
+// (tp_hb.c, tp_conn.c; docs/multinode.md, "Failure detection"), over real nng
 // streams: TCP with a cookie, and raw ipc peers driven by the test.
 //
 // - A link whose DATA path is slower than the heartbeat budget allows,

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// link_test.c -- unit tests for tp_stream.c: listeners, accepted
-// connections and dialled links over real nng ipc streams.
+// link_test.c -- unit tests for tp_lsn.c, tp_conn.c and tp_link.c:
+// listeners, accepted connections and dialled links over real nng ipc
+// streams.
 //
 // Peers that misbehave are plain AF_UNIX sockets driven by the test
 // (connect-and-close, a reset, half a HELLO, garbage, an HTTP request, a

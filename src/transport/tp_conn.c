@@ -1,0 +1,1107 @@
+// SPDX-License-Identifier: MIT
+// tp_conn.c -- accepted connections (arb__conn, link.h): the acceptor's
+// side of links (docs/wire.md): HELLO and its reply, authentication,
+// DATA handed to mailboxes, ACK / PAUSE / RESUME back, and the binding
+// of a heartbeat channel to its data stream (conn_hb_bind,
+// conn_hb_frame; docs/multinode.md, "Failure detection").  The listener
+// that accepts them is tp_lsn.c.
+//
+// Threads: the aio callbacks run on nng's threads and the delayed-ACK
+// timer on the timer thread (ttimer.c); arb__conn_* run on the caller's
+// (an actor loop).  All under the connection's mutex (and the
+// listener's, where they say so); tp_int.h has the rules.
+
+#include "tp_int.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#define STAGE_SIZE (64u * 1024u) // read-ahead buffer of a connection
+#define BIG_FRAME  (16u * 1024u) // larger DATA frames are read in place
+#define ACK_FRAMES 16            // acknowledge at once after this many
+#define ACK_BYTES  (256u * 1024u)
+
+#define LOG_BURST 20
+
+static void conn_recv_cb(void *arg);
+static void conn_send_cb(void *arg);
+static void conn_timer_cb(void *arg);
+
+// conn_destroy frees a closed connection whose last aio operation just
+// ended.  Called without c->mtx, from an aio callback of c.
+static void
+conn_destroy(arb__conn *c)
+{
+	arb__lsn *l = c->lsn;
+
+	if (l->ops->gone != NULL && c->hello_done
+	    && c->peer.role != ARB__ROLE_HB) {
+		l->ops->gone(l->arg, c);
+	}
+	pthread_mutex_lock(&l->mtx);
+	if (c->hb != NULL) {
+		// A data stream's heartbeat channel closes with it: an old
+		// channel never answers for a newer stream.
+		pthread_mutex_lock(&c->hb->mtx);
+		arb__conn_close_locked(c->hb);
+		pthread_mutex_unlock(&c->hb->mtx);
+		c->hb->data_of = NULL;
+	}
+	if (c->data_of != NULL) {
+		c->data_of->hb = NULL;
+	}
+	if (c->prev != NULL) {
+		c->prev->next = c->next;
+	} else {
+		l->conns = c->next;
+	}
+	if (c->next != NULL) {
+		c->next->prev = c->prev;
+	}
+	l->nconns--;
+	pthread_cond_broadcast(&l->cv);
+	pthread_mutex_unlock(&l->mtx);
+	nng_stream_free(c->s); // nng frees it on its reaper thread
+	nng_aio_reap(c->raio);
+	nng_aio_reap(c->saio);
+	arb__chunk_free(c->big);
+	arb__free(c->stage);
+	arb__free(c->paused);
+	arb__buf_fini(&c->ctlq);
+	arb__buf_fini(&c->sbuf);
+	pthread_mutex_destroy(&c->mtx);
+	arb__free(c);
+}
+
+// arb__conn_close_locked starts closing c: the stream's operations end with
+// NNG_ECLOSED, the timer is cancelled.  Idempotent.
+void
+arb__conn_close_locked(arb__conn *c)
+{
+	if (!c->closed) {
+		c->closed = true;
+		nng_stream_close(c->s);
+		if (c->timer_armed) {
+			arb__ttimer_cancel(&c->timer);
+		}
+	}
+}
+
+// conn_op_done ends one aio operation of c; the last one of a closed
+// connection frees it.  Called with c->mtx held; releases it.
+static void
+conn_op_done(arb__conn *c)
+{
+	bool last = --c->ops == 0 && c->closed;
+
+	pthread_mutex_unlock(&c->mtx);
+	if (last) {
+		conn_destroy(c);
+	}
+}
+
+size_t
+arb__conn_backlog(arb__conn *c)
+{
+	size_t n;
+
+	pthread_mutex_lock(&c->mtx);
+	n = c->ctlq.len + (c->sending ? c->sbuf.len - c->soff : 0);
+	pthread_mutex_unlock(&c->mtx);
+	return n;
+}
+
+void
+arb__conn_close(arb__conn *c)
+{
+	pthread_mutex_lock(&c->mtx);
+	arb__conn_close_locked(c);
+	pthread_mutex_unlock(&c->mtx);
+}
+
+const arb__hello *
+arb__conn_hello(arb__conn *c)
+{
+	return &c->peer;
+}
+
+void *
+arb__conn_data(arb__conn *c)
+{
+	return c->data;
+}
+
+void
+arb__conn_set_data(arb__conn *c, void *p)
+{
+	c->data = p;
+}
+
+int
+arb__conn_peer_uid(arb__conn *c, uint64_t *uidp)
+{
+	return arb__err_from_nng(
+	    nng_stream_get_uint64(c->s, NNG_OPT_IPC_PEER_UID, uidp));
+}
+
+// conn_fill_send assembles what c has to say (HELLO reply, queued
+// control frames, an ACK) into sbuf.  Under c->mtx.
+static void
+conn_fill_send(arb__conn *c)
+{
+	uint8_t fr[ARB__HELLO_MAX];
+	size_t  n;
+
+	arb__buf_reset(&c->sbuf);
+	c->soff = 0;
+	if (c->reply_due) {
+		arb__hello h = c->lsn->cfg.self;
+
+		h.auth_len = c->reply_auth_len;
+		memcpy(h.auth, c->reply_auth, c->reply_auth_len);
+		h.resume = c->token;
+		n = arb__hello_encode(fr, &h, true);
+		if (arb__buf_append(&c->sbuf, fr, n) != 0) {
+			return;
+		}
+		c->reply_due = false;
+	}
+	if (c->ctlq.len > 0
+	    && arb__buf_append(&c->sbuf, c->ctlq.data, c->ctlq.len) == 0) {
+		arb__buf_reset(&c->ctlq);
+	}
+	if (c->delivered > c->acked) {
+		arb__frame_hdr(fr, ARB__FR_ACK_LEN, ARB__FR_ACK, 0);
+		arb__put_be64(fr + ARB__FR_HDR, c->delivered);
+		if (arb__buf_append(&c->sbuf, fr, ARB__FR_ACK_LEN) == 0) {
+			c->acked = c->delivered;
+			c->ack_bytes = 0;
+		}
+	}
+}
+
+// arb__conn_kick_send starts a send if one is due and none is running.  Under
+// c->mtx.
+void
+arb__conn_kick_send(arb__conn *c)
+{
+	nng_iov iov;
+
+	if (c->sending || c->closed) {
+		return;
+	}
+	conn_fill_send(c);
+	if (c->sbuf.len == 0) {
+		return;
+	}
+	iov.iov_buf = c->sbuf.data;
+	iov.iov_len = c->sbuf.len;
+	nng_aio_set_iov(c->saio, 1, &iov);
+	c->sending = true;
+	c->ops++;
+	nng_stream_send(c->s, c->saio);
+}
+
+static void
+conn_send_cb(void *arg)
+{
+	arb__conn *c = arg;
+	int        rv = nng_aio_result(c->saio);
+	nng_iov    iov;
+
+	pthread_mutex_lock(&c->mtx);
+	c->sending = false;
+	if (rv != 0) {
+		arb__conn_close_locked(c);
+	} else if (!c->closed) {
+		c->soff += nng_aio_count(c->saio);
+		if (c->soff < c->sbuf.len) {
+			// A short write: send the rest.
+			iov.iov_buf = c->sbuf.data + c->soff;
+			iov.iov_len = c->sbuf.len - c->soff;
+			nng_aio_set_iov(c->saio, 1, &iov);
+			c->sending = true;
+			c->ops++;
+			nng_stream_send(c->s, c->saio);
+		} else {
+			arb__conn_kick_send(c);
+		}
+	}
+	conn_op_done(c);
+}
+
+// conn_queue_locked appends one frame to the control queue and sends.
+static int
+conn_queue_locked(arb__conn *c, const uint8_t *fr, size_t len)
+{
+	int rv;
+
+	if (c->closed) {
+		return ARB_ECLOSED;
+	}
+	if ((rv = arb__buf_append(&c->ctlq, fr, len)) != 0) {
+		return rv;
+	}
+	arb__conn_kick_send(c);
+	return ARB_OK;
+}
+
+int
+arb__conn_send_ctl(arb__conn *c, const void *p, size_t len)
+{
+	uint8_t hdr[ARB__FR_HDR];
+	int     rv;
+
+	if (len + ARB__FR_HDR > c->lsn->cfg.max_frame) {
+		return ARB_EMSGSIZE;
+	}
+	arb__frame_hdr(hdr, (uint32_t) (len + ARB__FR_HDR), ARB__FR_CTL, 0);
+	pthread_mutex_lock(&c->mtx);
+	if (c->closed) {
+		rv = ARB_ECLOSED;
+	} else if ((rv = arb__buf_append(&c->ctlq, hdr, sizeof(hdr))) == 0
+	    && (rv = arb__buf_append(&c->ctlq, p, len)) == 0) {
+		arb__conn_kick_send(c);
+	}
+	pthread_mutex_unlock(&c->mtx);
+	return rv;
+}
+
+// conn_pause_locked records that the peer is asked to pause mbid.
+static void
+conn_pause_locked(arb__conn *c, uint32_t mbid)
+{
+	uint8_t fr[ARB__FR_MBID_LEN];
+	size_t  i;
+
+	for (i = 0; i < c->npaused; i++) {
+		if (c->paused[i] == mbid) {
+			return;
+		}
+	}
+	if (c->npaused == c->cap_paused) {
+		size_t    cap = c->cap_paused ? c->cap_paused * 2 : 4;
+		uint32_t *n = arb__realloc(c->paused, cap * sizeof(*n));
+		if (n == NULL) {
+			return; // not paused: the mailbox just grows
+		}
+		c->paused = n;
+		c->cap_paused = cap;
+	}
+	c->paused[c->npaused++] = mbid;
+	arb__frame_hdr(fr, ARB__FR_MBID_LEN, ARB__FR_PAUSE, 0);
+	arb__put_be32(fr + ARB__FR_HDR, mbid);
+	conn_queue_locked(c, fr, sizeof(fr));
+}
+
+// arb__conn_resume_locked sends RESUME for mbid if c paused it.
+void
+arb__conn_resume_locked(arb__conn *c, uint32_t mbid)
+{
+	uint8_t fr[ARB__FR_MBID_LEN];
+	size_t  i;
+
+	for (i = 0; i < c->npaused; i++) {
+		if (c->paused[i] == mbid) {
+			c->paused[i] = c->paused[--c->npaused];
+			arb__frame_hdr(
+			    fr, ARB__FR_MBID_LEN, ARB__FR_RESUME, 0);
+			arb__put_be32(fr + ARB__FR_HDR, mbid);
+			conn_queue_locked(c, fr, sizeof(fr));
+			return;
+		}
+	}
+}
+
+// conn_delivered notes a DATA frame handed on and acknowledges when
+// enough is pending; otherwise a timer acknowledges within ack_delay_ms.
+static void
+conn_delivered(
+    arb__conn *c, uint64_t seq, size_t bytes, bool pause, uint32_t dst)
+{
+	pthread_mutex_lock(&c->mtx);
+	c->delivered = seq;
+	c->ack_bytes += bytes;
+	if (pause) {
+		conn_pause_locked(c, dst);
+	}
+	if (c->delivered - c->acked >= ACK_FRAMES
+	    || c->ack_bytes >= ACK_BYTES) {
+		arb__conn_kick_send(c);
+	} else if (!c->timer_armed && !c->closed) {
+		c->timer_armed = true;
+		c->ops++;
+		arb__ttimer_arm(&c->timer, c->lsn->cfg.ack_delay_ms);
+	}
+	pthread_mutex_unlock(&c->mtx);
+	// The mailbox may have drained between the delivery and the record
+	// of the pause, its RESUME then finding nothing to resume: ask again
+	// now that the pause is recorded.
+	if (pause && c->lsn->ops->full != NULL &&
+	    !c->lsn->ops->full(c->lsn->arg, dst)) {
+		pthread_mutex_lock(&c->mtx);
+		arb__conn_resume_locked(c, dst);
+		pthread_mutex_unlock(&c->mtx);
+	}
+}
+
+static void
+conn_timer_cb(void *arg)
+{
+	arb__conn *c = arg;
+
+	pthread_mutex_lock(&c->mtx);
+	c->timer_armed = false;
+	if (!c->closed) {
+		arb__conn_kick_send(c);
+	}
+	conn_op_done(c);
+}
+
+// arb__lsn_note logs why a peer of l was refused (before or at its HELLO) or
+// cut off (a bad frame after it): one line each, at most LOG_BURST a
+// second per listener (a probe storm must not flood the log; the lines
+// left out are counted in the next one).  Thread: any.
+static void
+lsn_vnote(arb__lsn *l, bool refused, const char *extra, const char *fmt,
+    va_list ap) __attribute__((format(printf, 4, 0)));
+
+static void
+lsn_vnote(arb__lsn *l, bool refused, const char *extra, const char *fmt,
+    va_list ap)
+{
+	int64_t  sec = arb__now_ms() / 1000;
+	uint64_t suppressed;
+	char     why[160];
+
+	pthread_mutex_lock(&l->mtx);
+	if (sec != l->log_sec) {
+		l->log_sec = sec;
+		l->log_lines = 0;
+	}
+	if (l->log_lines >= LOG_BURST) {
+		l->log_suppressed++;
+		pthread_mutex_unlock(&l->mtx);
+		return;
+	}
+	l->log_lines++;
+	suppressed = l->log_suppressed;
+	l->log_suppressed = 0;
+	pthread_mutex_unlock(&l->mtx);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	arb__log(ARB_LOG_WARN, NULL,
+	    "event=%s listener=%s reason=\"%s\"%s suppressed=%llu",
+	    refused ? "link_refused" : "link_bad_frame", l->url, why, extra,
+	    (unsigned long long) suppressed);
+}
+
+void
+arb__lsn_note(arb__lsn *l, bool refused, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	lsn_vnote(l, refused, "", fmt, ap);
+	va_end(ap);
+}
+
+// conn_penalize backs c's source off for its failure (a TCP listener's
+// connection) and says so in extra (" source=ADDR backoff_ms=N", or "").
+static void
+conn_penalize(arb__conn *c, char *extra, size_t len)
+{
+	arb__lsn *l = c->lsn;
+	int64_t   ms;
+	bool      evicted;
+
+	extra[0] = '\0';
+	if (!c->has_src) {
+		return;
+	}
+	pthread_mutex_lock(&l->mtx);
+	ms = arb__penalty_fail(&l->pen, c->src, arb__now_ms(), &evicted);
+	pthread_mutex_unlock(&l->mtx);
+	if (evicted) {
+		stat_add(&l->cfg.stats->backoff_evicted, 1);
+	}
+	snprintf(extra, len, " source=%s backoff_ms=%lld", c->src_str,
+	    (long long) ms);
+}
+
+// conn_proven clears c's source: a peer proved itself from it.
+static void
+conn_proven(arb__conn *c)
+{
+	if (c->has_src) {
+		pthread_mutex_lock(&c->lsn->mtx);
+		arb__penalty_clear(&c->lsn->pen, c->src);
+		pthread_mutex_unlock(&c->lsn->mtx);
+	}
+}
+
+// conn_note logs c's refusal (or bad frame) with its source, which it
+// backs off.
+static void
+conn_note(arb__conn *c, bool refused, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+conn_note(arb__conn *c, bool refused, const char *fmt, ...)
+{
+	char    extra[96];
+	va_list ap;
+
+	conn_penalize(c, extra, sizeof(extra));
+	va_start(ap, fmt);
+	lsn_vnote(c->lsn, refused, extra, fmt, ap);
+	va_end(ap);
+}
+
+// conn_fail closes c for a protocol error, counted in *counter and
+// logged with its reason (NULL: out of memory, neither).
+static void
+conn_fail(arb__conn *c, _Atomic uint64_t *counter, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+conn_fail(arb__conn *c, _Atomic uint64_t *counter, const char *fmt, ...)
+{
+	char    why[128];
+	va_list ap;
+
+	if (counter != NULL) {
+		stat_add(counter, 1);
+		va_start(ap, fmt);
+		vsnprintf(why, sizeof(why), fmt, ap);
+		va_end(ap);
+		conn_note(c, counter == &c->lsn->cfg.stats->refused, "%s",
+		    why);
+	}
+	arb__conn_close(c);
+}
+
+// hello_refusal describes why a HELLO frame (len bytes) was refused.
+static void
+hello_refusal(
+    const uint8_t *fr, size_t len, int rv, char *buf, size_t buflen)
+{
+	if (len >= ARB__FR_HDR + 4
+	    && arb__get_be32(fr + ARB__FR_HDR) != ARB__LINK_MAGIC) {
+		snprintf(buf, buflen, "bad magic 0x%08x in HELLO",
+		    (unsigned) arb__get_be32(fr + ARB__FR_HDR));
+	} else if (rv == ARB_ENOTSUP) {
+		snprintf(buf, buflen,
+		    "link protocol version %u not supported (this side "
+		    "speaks %u)",
+		    (unsigned) arb__get_be16(fr + ARB__FR_HDR + 4),
+		    ARB__LINK_VERSION);
+	} else {
+		snprintf(buf, buflen,
+		    "malformed HELLO of %zu bytes (length, name or "
+		    "authentication field)",
+		    len);
+	}
+}
+
+// conn_auth_begin answers a dialer's HELLO h on a listener with a cookie:
+// it must offer a nonce; our reply carries our nonce and our proof, and
+// nothing but the dialer's AUTH frame is taken until it proved the cookie
+// too.  Without a cookie the dialer must offer none.  False: refused.
+static bool
+conn_auth_begin(arb__conn *c, const arb__hello *h)
+{
+	arb__lsn      *l = c->lsn;
+	arb__tp_stats *st = l->cfg.stats;
+
+	if (l->cfg.cookie == NULL) {
+		if (h->auth_len != 0) {
+			stat_add(&st->auth_failed, 1);
+			conn_fail(c, &st->refused,
+			    "node %s offers authentication, this listener has "
+			    "no cookie (insecure)",
+			    h->name);
+			return false;
+		}
+		c->authed = true;
+		conn_proven(c);
+		return true;
+	}
+	if (h->auth_len != ARB__AUTH_NONCE) {
+		stat_add(&st->auth_failed, 1);
+		conn_fail(c, &st->refused,
+		    "node %s offers no authentication, this listener needs "
+		    "the cookie",
+		    h->name[0] ? h->name : "-");
+		return false;
+	}
+	if (arb__auth_nonce(c->nonce) != ARB_OK) {
+		conn_fail(c, &st->refused, "no random nonce for node %s",
+		    h->name);
+		return false;
+	}
+	memcpy(c->reply_auth, c->nonce, ARB__AUTH_NONCE);
+	arb__auth_proof(l->cfg.cookie, true, c->nonce, h->auth, l->cfg.self.name,
+	    h->name, c->reply_auth + ARB__AUTH_NONCE);
+	c->reply_auth_len = ARB__AUTH_NONCE + ARB__AUTH_MAC;
+	return true;
+}
+
+// conn_auth_end takes the frame after the HELLO of a dialer that has yet
+// to prove the cookie: only its AUTH frame, with a good proof, is taken.
+static bool
+conn_auth_end(arb__conn *c, const uint8_t *fr, uint8_t type)
+{
+	arb__lsn      *l = c->lsn;
+	arb__tp_stats *st = l->cfg.stats;
+
+	if (type != ARB__FR_AUTH) {
+		stat_add(&st->auth_failed, 1);
+		conn_fail(c, &st->refused,
+		    "frame type %u from node %s before its AUTH",
+		    (unsigned) type, c->peer.name);
+		return false;
+	}
+	if (!arb__auth_check(l->cfg.cookie, false, c->nonce, c->peer.auth,
+	        l->cfg.self.name, c->peer.name, fr + ARB__FR_HDR)) {
+		stat_add(&st->auth_failed, 1);
+		conn_fail(c, &st->refused,
+		    "node %s failed authentication (wrong cookie?)",
+		    c->peer.name);
+		return false;
+	}
+	c->authed = true;
+	conn_proven(c);
+	return true;
+}
+
+// conn_token makes a data stream's token: random (not guessable: a
+// stranger naming another's stream would take its one heartbeat
+// channel), never 0.
+static uint64_t
+conn_token(void)
+{
+	uint8_t  n[ARB__AUTH_NONCE];
+	uint64_t tok = 0;
+
+	if (arb__auth_nonce(n) == ARB_OK) {
+		tok = arb__get_be64(n);
+	}
+	while (tok == 0) {
+		tok = arb__random();
+	}
+	return tok;
+}
+
+// conn_hb_bind ties a heartbeat channel c (HELLO h) to the data stream
+// whose token it names: one of the same node and incarnation, open, with
+// no heartbeat channel yet.  A stranger cannot make a channel without a
+// data stream of its own (itself held to the same authentication), nor
+// more than one per stream; a channel naming a stream that closed (an
+// old one) is refused.  False: refused, counted, logged, backed off.
+static bool
+conn_hb_bind(arb__conn *c, const arb__hello *h)
+{
+	arb__lsn   *l = c->lsn;
+	arb__conn  *d;
+	const char *why = "names no open link of that node";
+
+	pthread_mutex_lock(&l->mtx);
+	for (d = l->conns; d != NULL; d = d->next) {
+		bool closed;
+
+		if (d == c || d->token == 0 || d->token != h->resume
+		    || d->peer.node_id != h->node_id
+		    || d->peer.creation != h->creation
+		    || strcmp(d->peer.name, h->name) != 0) {
+			continue;
+		}
+		pthread_mutex_lock(&d->mtx);
+		closed = d->closed;
+		pthread_mutex_unlock(&d->mtx);
+		if (closed) {
+			break;
+		}
+		if (d->hb != NULL) {
+			why = "is a second one for its link";
+			break;
+		}
+		d->hb = c;
+		c->data_of = d;
+		pthread_mutex_unlock(&l->mtx);
+		return true;
+	}
+	pthread_mutex_unlock(&l->mtx);
+	conn_fail(c, &l->cfg.stats->refused,
+	    "heartbeat channel of node %s (creation %u) %s",
+	    h->name[0] ? h->name : "-", (unsigned) h->creation, why);
+	return false;
+}
+
+// conn_hb_frame takes a frame on an authenticated heartbeat channel: a
+// heartbeat is echoed at once (the channel carries nothing else, so the
+// echo waits behind nothing); any other frame closes the channel.
+static bool
+conn_hb_frame(arb__conn *c, const uint8_t *fr, uint8_t type)
+{
+	uint8_t echo[ARB__FR_HB_LEN];
+
+	if (type != ARB__FR_HB || (fr[5] & ARB__HB_F_REPLY) != 0) {
+		conn_fail(c, &c->lsn->cfg.stats->bad_frames,
+		    "frame type %u on the heartbeat channel of node %s (it "
+		    "carries heartbeats only)",
+		    (unsigned) type, c->peer.name);
+		return false;
+	}
+	memcpy(echo, fr, ARB__FR_HB_LEN);
+	echo[5] = ARB__HB_F_REPLY;
+	pthread_mutex_lock(&c->mtx);
+	conn_queue_locked(c, echo, sizeof(echo));
+	pthread_mutex_unlock(&c->mtx);
+	return true;
+}
+
+// gap_possible says whether m missing frames can have held n envelopes:
+// each at least one, and at most what a frame of the largest size the
+// listener takes can hold; at most ARB__LINK_GAP_MAX frames.
+static bool
+gap_possible(const arb__lsn *l, uint64_t m, uint64_t n)
+{
+	uint64_t per = (l->cfg.max_frame - ARB__FR_DATA_HDR) / ARB__ENV_MIN;
+
+	return m <= ARB__LINK_GAP_MAX && n >= m && n <= m * (per > 0 ? per : 1);
+}
+
+// conn_hand_on checks a DATA frame's sequence number and envelope count
+// and hands its chunk to the listener's owner.  A stream loses nothing
+// by itself, so frames missing before this one (a gap) mean a broken or
+// hostile peer: what they held is counted and this frame is delivered,
+// if the claim is possible.  A claim that is not (a repeated or earlier
+// number, a count that goes back or disagrees with what arrived, a gap
+// too long or with too few or too many envelopes) is a protocol error:
+// counted in bad_frames, logged, the connection closed; its envelopes
+// are not believed, so nothing is counted dead on its word.  Returns
+// false then.
+static bool
+conn_hand_on(arb__conn *c, arb__chunk *ch)
+{
+	arb__lsn *l = c->lsn;
+	uint64_t  seq = ch->seq;
+	uint64_t  env0 = ch->env0;
+	uint32_t  dst = ch->dst;
+	size_t    len = ch->len;
+	bool      pause;
+
+	if (seq < c->expect || env0 < c->expect_env
+	    || (seq == c->expect && env0 != c->expect_env)
+	    || (seq > c->expect
+	        && !gap_possible(l, seq - c->expect, env0 - c->expect_env))) {
+		conn_fail(c, &l->cfg.stats->bad_frames,
+		    "DATA frame %llu after %llu envelopes where frame %llu "
+		    "after %llu was due",
+		    (unsigned long long) seq, (unsigned long long) env0,
+		    (unsigned long long) c->expect,
+		    (unsigned long long) c->expect_env);
+		arb__chunk_free(ch);
+		return false;
+	}
+	if (seq > c->expect) {
+		// The envelopes the missing frames held (the sender's count
+		// before this frame, less what arrived) will never be
+		// delivered: dead letters of this process, where the node's
+		// dead_letters and /metrics show them, and gap_envs.
+		uint64_t n = env0 - c->expect_env;
+
+		stat_add(&l->cfg.stats->gaps, seq - c->expect);
+		stat_add(&l->cfg.stats->gap_envs, n);
+		stat_add(&l->cfg.stats->dead, n);
+	}
+	c->expect = seq + 1;
+	c->expect_env = env0 + ch->nenv;
+	pause = l->ops->data(l->arg, c, ch);
+	conn_delivered(c, seq, len, pause, dst);
+	return true;
+}
+
+// conn_frame handles one whole frame (not DATA read in place).  Returns
+// false when the connection must close.
+static bool
+conn_frame(arb__conn *c, const uint8_t *fr, uint32_t len, uint8_t type)
+{
+	arb__lsn      *l = c->lsn;
+	arb__tp_stats *st = l->cfg.stats;
+	arb__chunk    *ch;
+	arb__hello     h;
+	bool           reply;
+
+	if (!c->hello_done) {
+		char why[128];
+		int  rv;
+
+		if ((rv = arb__hello_decode(fr, len, &h, &reply)) != ARB_OK) {
+			hello_refusal(fr, len, rv, why, sizeof(why));
+			conn_fail(c, &st->refused, "%s", why);
+			return false;
+		}
+		if (reply) {
+			conn_fail(c, &st->refused,
+			    "a HELLO reply where a HELLO was due");
+			return false;
+		}
+		if (l->ops->hello(l->arg, c, &h) != ARB_OK) {
+			conn_fail(c, &st->refused,
+			    "HELLO not accepted here: role %u, node %s (id %u, "
+			    "creation %u)",
+			    (unsigned) h.role, h.name[0] ? h.name : "-",
+			    (unsigned) h.node_id, (unsigned) h.creation);
+			return false;
+		}
+		if (h.role == ARB__ROLE_HB && !conn_hb_bind(c, &h)) {
+			return false;
+		}
+		if (!conn_auth_begin(c, &h)) {
+			return false;
+		}
+		c->peer = h;
+		c->hello_done = true;
+		if (h.role != ARB__ROLE_HB) {
+			// A data stream: its token names it to its heartbeat
+			// channel (which is not a link: not counted).
+			uint64_t tok = conn_token();
+
+			pthread_mutex_lock(&l->mtx);
+			c->token = tok;
+			pthread_mutex_unlock(&l->mtx);
+			stat_add(&st->conns, 1);
+		}
+		pthread_mutex_lock(&c->mtx);
+		c->reply_due = true;
+		arb__conn_kick_send(c);
+		pthread_mutex_unlock(&c->mtx);
+		return true;
+	}
+	if (!c->authed) {
+		return conn_auth_end(c, fr, type);
+	}
+	if (c->peer.role == ARB__ROLE_HB) {
+		return conn_hb_frame(c, fr, type);
+	}
+	switch (type) {
+	case ARB__FR_HB:
+		// Heartbeats queued behind a link's DATA were what a
+		// saturated slow link turned into a false DOWN.
+		conn_fail(c, &st->bad_frames,
+		    "heartbeat on the data stream of node %s (they go on "
+		    "its heartbeat channel)",
+		    c->peer.name[0] ? c->peer.name : "-");
+		return false;
+	case ARB__FR_DATA:
+		if (c->peer.role != ARB__ROLE_PEER) {
+			conn_fail(c, &st->bad_frames,
+			    "DATA frame from a control client");
+			return false;
+		}
+		if ((ch = arb__chunk_alloc(len - ARB__FR_DATA_HDR)) == NULL) {
+			conn_fail(c, NULL, "-"); // out of memory: this link only
+			return false;
+		}
+		ch->dst = arb__get_be32(fr + 8);
+		ch->nenv = arb__get_be32(fr + 12);
+		ch->seq = arb__get_be64(fr + 16);
+		ch->env0 = arb__get_be64(fr + 24);
+		ch->len = len - ARB__FR_DATA_HDR;
+		memcpy(ch->data, fr + ARB__FR_DATA_HDR, ch->len);
+		break;
+	case ARB__FR_CTL:
+		if (c->peer.role != ARB__ROLE_CONTROL || l->ops->ctl == NULL) {
+			conn_fail(c, &st->bad_frames,
+			    "CTL frame where control is not served");
+			return false;
+		}
+		l->ops->ctl(l->arg, c, fr + ARB__FR_HDR, len - ARB__FR_HDR);
+		return true;
+	case ARB__FR_SYNC:
+		// The dialer is about to go: acknowledge what arrived now.
+		pthread_mutex_lock(&c->mtx);
+		arb__conn_kick_send(c);
+		pthread_mutex_unlock(&c->mtx);
+		return true;
+	default: // HELLO again, or frames only an acceptor sends
+		conn_fail(c, &st->bad_frames,
+		    "frame type %u is not sent to an acceptor",
+		    (unsigned) type);
+		return false;
+	}
+	return conn_hand_on(c, ch);
+}
+
+// conn_big_done hands on a frame read in place.
+static bool
+conn_big_done(arb__conn *c)
+{
+	arb__lsn   *l = c->lsn;
+	arb__chunk *ch = c->big;
+
+	c->big = NULL;
+	if (c->big_type == ARB__FR_CTL) {
+		l->ops->ctl(l->arg, c, ch->data, ch->len);
+		arb__chunk_free(ch);
+		return true;
+	}
+	return conn_hand_on(c, ch);
+}
+
+// conn_max_frame is the largest frame c may send now: nothing larger than
+// a HELLO before the peer is proven, nor ever on a heartbeat channel.
+static size_t
+conn_max_frame(const arb__conn *c)
+{
+	return c->hello_done && c->authed && c->peer.role != ARB__ROLE_HB
+	    ? c->lsn->cfg.max_frame
+	    : ARB__HELLO_MAX;
+}
+
+// conn_parse handles every whole frame in the stage buffer; a large DATA
+// frame that is only partly there continues in place (c->big).  Returns
+// false when the connection must close.
+static bool
+conn_parse(arb__conn *c)
+{
+	arb__tp_stats *st = c->lsn->cfg.stats;
+	size_t         off = 0, max;
+	uint32_t       len;
+	uint8_t        type;
+	int            rv;
+
+	max = conn_max_frame(c);
+	while (c->stage_len - off >= ARB__FR_HDR) {
+		const uint8_t *p = c->stage + off;
+
+		if (!c->hello_done && p[4] != ARB__FR_HELLO) {
+			conn_fail(c, &st->refused,
+			    "frame type %u before HELLO (not a link peer)",
+			    (unsigned) p[4]);
+			return false;
+		}
+		// The length is checked before anything is allocated.
+		if ((rv = arb__frame_peek(p, max, &len, &type)) != 0) {
+			_Atomic uint64_t *ctr
+			    = c->hello_done ? &st->bad_frames : &st->refused;
+
+			if (rv == ARB_EMSGSIZE) {
+				conn_fail(c, ctr,
+				    "frame of %u bytes over the limit of %zu",
+				    (unsigned) arb__get_be32(p), max);
+			} else {
+				conn_fail(c, ctr,
+				    "bad frame header (type %u, length %u)",
+				    (unsigned) p[4],
+				    (unsigned) arb__get_be32(p));
+			}
+			return false;
+		}
+		if (c->stage_len - off >= len) {
+			if (!conn_frame(c, p, len, type)) {
+				return false;
+			}
+			off += len;
+			max = conn_max_frame(c);
+			continue;
+		}
+		if (len > BIG_FRAME) {
+			// Read the rest straight into its own buffer: DATA
+			// frames then reach the mailbox without a copy, and
+			// control replies may exceed the stage buffer.
+			size_t hl = type == ARB__FR_DATA ? ARB__FR_DATA_HDR
+			                                 : ARB__FR_HDR;
+			arb__chunk *ch;
+
+			if (c->stage_len - off < hl) {
+				break; // the rest of the header first
+			}
+			if ((type != ARB__FR_DATA && type != ARB__FR_CTL)
+			    || (type == ARB__FR_DATA
+			        && c->peer.role != ARB__ROLE_PEER)
+			    || (type == ARB__FR_CTL
+			        && (c->peer.role != ARB__ROLE_CONTROL
+			            || c->lsn->ops->ctl == NULL))) {
+				conn_fail(c, &st->bad_frames,
+				    "frame type %u not allowed from role %u",
+				    (unsigned) type, (unsigned) c->peer.role);
+				return false;
+			}
+			if ((ch = arb__chunk_alloc(len - hl)) == NULL) {
+				conn_fail(c, NULL, "-");
+				return false;
+			}
+			if (type == ARB__FR_DATA) {
+				ch->dst = arb__get_be32(p + 8);
+				ch->nenv = arb__get_be32(p + 12);
+				ch->seq = arb__get_be64(p + 16);
+				ch->env0 = arb__get_be64(p + 24);
+			}
+			ch->len = len - hl;
+			c->big_have = c->stage_len - off - hl;
+			memcpy(ch->data, p + hl, c->big_have);
+			c->big = ch;
+			c->big_type = type;
+			off = c->stage_len;
+		}
+		break;
+	}
+	if (off > 0) {
+		memmove(c->stage, c->stage + off, c->stage_len - off);
+		c->stage_len -= off;
+	}
+	return true;
+}
+
+// conn_recv arms the next receive: into the chunk of a frame read in
+// place, else into the free end of the stage buffer.  Under c->mtx.
+static void
+conn_recv(arb__conn *c)
+{
+	nng_iov iov;
+
+	if (c->closed) {
+		return;
+	}
+	if (c->big != NULL) {
+		iov.iov_buf = c->big->data + c->big_have;
+		iov.iov_len = c->big->len - c->big_have;
+	} else {
+		iov.iov_buf = c->stage + c->stage_len;
+		iov.iov_len = STAGE_SIZE - c->stage_len;
+	}
+	nng_aio_set_iov(c->raio, 1, &iov);
+	if (!c->hello_done || !c->authed) {
+		// HELLO and, with a cookie, AUTH by the deadline: a peer
+		// that never proves itself holds nothing for long.
+		int64_t left = c->hello_deadline - arb__now_ms();
+		nng_aio_set_timeout(
+		    c->raio, left > 0 ? (nng_duration) left : 1);
+	} else {
+		nng_aio_set_timeout(c->raio, NNG_DURATION_INFINITE);
+	}
+	c->ops++;
+	nng_stream_recv(c->s, c->raio);
+}
+
+// conn_closed is true once we closed c ourselves.
+static bool
+conn_closed(arb__conn *c)
+{
+	bool closed;
+
+	pthread_mutex_lock(&c->mtx);
+	closed = c->closed;
+	pthread_mutex_unlock(&c->mtx);
+	return closed;
+}
+
+static void
+conn_recv_cb(void *arg)
+{
+	arb__conn *c = arg;
+	int        rv = nng_aio_result(c->raio);
+	size_t     n = nng_aio_count(c->raio);
+	bool       ok = rv == 0;
+
+	if (ok) {
+		if (c->big != NULL) {
+			c->big_have += n;
+			if (c->big_have == c->big->len) {
+				ok = conn_big_done(c);
+			}
+		} else {
+			c->stage_len += n;
+		}
+		if (ok && c->big == NULL) {
+			ok = conn_parse(c);
+		}
+	} else if (c->hello_done && !c->authed && !conn_closed(c)) {
+		// A dialer that hangs up after our HELLO reply: it did not
+		// take our proof (another cookie), or it died.
+		stat_add(&c->lsn->cfg.stats->refused, 1);
+		if (rv == NNG_ETIMEDOUT) {
+			conn_note(c, true,
+			    "node %s sent no AUTH within %d ms of connecting",
+			    c->peer.name, c->lsn->cfg.hello_ms);
+		} else {
+			conn_note(c, true,
+			    "node %s closed after our HELLO reply, before its "
+			    "AUTH (does it have another cookie?)",
+			    c->peer.name);
+		}
+	} else if (!c->hello_done && !conn_closed(c)) {
+		// Closed, reset or silent before its HELLO (not closed by
+		// us: the listener is closing).
+		stat_add(&c->lsn->cfg.stats->refused, 1);
+		if (rv == NNG_ETIMEDOUT) {
+			conn_note(c, true, "no HELLO within %d ms",
+			    c->lsn->cfg.hello_ms);
+		} else if (rv == NNG_EPEERAUTH || rv == NNG_ECRYPTO) {
+			stat_add(&c->lsn->cfg.stats->auth_failed, 1);
+			conn_note(c, true,
+			    "TLS handshake failed: %s (no certificate, or one "
+			    "the CA did not sign?)",
+			    nng_strerror(rv));
+		} else {
+			conn_note(c, true,
+			    "%s after %zu bytes, before a whole HELLO",
+			    rv == NNG_ECONNRESET ? "reset" : "closed",
+			    c->stage_len);
+		}
+	}
+	pthread_mutex_lock(&c->mtx);
+	if (!ok) {
+		arb__conn_close_locked(c);
+	} else {
+		conn_recv(c);
+	}
+	conn_op_done(c);
+}
+
+// arb__conn_start makes a connection of an accepted stream from source src
+// (NULL: not a TCP listener's).  Under l->mtx.
+void
+arb__conn_start(
+    arb__lsn *l, nng_stream *s, const uint8_t *src, const char *str)
+{
+	arb__conn *c = arb__alloc(sizeof(*c));
+
+	if (c == NULL) {
+		nng_stream_free(s);
+		return;
+	}
+	c->lsn = l;
+	c->s = s;
+	if (src != NULL) {
+		c->has_src = true;
+		memcpy(c->src, src, ARB__PENALTY_ADDR);
+		snprintf(c->src_str, sizeof(c->src_str), "%s", str);
+	}
+	stream_nodelay(s);
+	c->expect = 1;
+	c->stage = arb__alloc(STAGE_SIZE);
+	if (c->stage == NULL || nng_aio_alloc(&c->raio, conn_recv_cb, c) != 0
+	    || nng_aio_alloc(&c->saio, conn_send_cb, c) != 0
+	    || arb__ttimer_init(&c->timer, conn_timer_cb, c) != ARB_OK) {
+		nng_aio_free(c->raio);
+		nng_aio_free(c->saio);
+		arb__free(c->stage);
+		arb__free(c);
+		nng_stream_free(s);
+		return;
+	}
+	pthread_mutex_init(&c->mtx, NULL);
+	c->hello_deadline = arb__now_ms() + l->cfg.hello_ms;
+	c->next = l->conns;
+	if (l->conns != NULL) {
+		l->conns->prev = c;
+	}
+	l->conns = c;
+	l->nconns++;
+	pthread_mutex_lock(&c->mtx);
+	conn_recv(c);
+	pthread_mutex_unlock(&c->mtx);
+}

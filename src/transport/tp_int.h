@@ -1,0 +1,361 @@
+// SPDX-License-Identifier: MIT
+// tp_int.h -- transport-private header of the links over nng streams
+// (link.h; the protocol is in docs/wire.md): the objects that the
+// accepting side (tp_lsn.c, tp_conn.c) and the dialling side (tp_link.c,
+// tp_link_down.c, tp_hb.c) share among their own files.  Only those
+// files include it.
+//
+// arbor uses nng's stream API only (nng_stream_listener /
+// nng_stream_dialer / nng_stream_send / nng_stream_recv with aios): no SP
+// socket, so none of nng 1.5.2's SP defects (a listener or dialer made
+// deaf by a peer that closes during the SP handshake, nng#1518; a PUSH
+// pipe freed while still queued, nng#1653) can reach arbor; an error
+// reaches only its own stream.  The tp_*.c files (through this header)
+// are the ones that include <nng/nng.h>.
+//
+// Threads: every aio callback runs on one of nng's threads.  Callbacks
+// never block, never call nng_aio_stop (objects are freed with
+// nng_aio_reap / nng_stream_free, which nng defers to its reaper) and hand
+// frames to mailboxes through the listener's ops.  Each object counts
+// its outstanding aio operations under its own mutex; the callback that
+// ends the last one of a closed object frees it.
+//
+// Layers, each calling only downwards: tp_lsn.c -> tp_conn.c;
+// tp_link.c -> tp_hb.c -> tp_link_down.c.
+
+#ifndef ARB_TP_INT_H
+#define ARB_TP_INT_H
+
+#include "link.h"
+
+#include <event2/event.h>
+#include <nng/nng.h>
+
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <string.h>
+
+static inline void
+stat_add(_Atomic uint64_t *c, uint64_t n)
+{
+	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+// ---------------------------------------------------------------------------
+// Waiters: events made active when a full queue may take more.
+// ---------------------------------------------------------------------------
+typedef struct waitset {
+	struct event **ev;
+	size_t         n;
+	size_t         cap;
+} waitset;
+
+static inline void
+waitset_add(waitset *w, struct event *ev)
+{
+	size_t i;
+
+	if (ev == NULL) {
+		return;
+	}
+	for (i = 0; i < w->n; i++) {
+		if (w->ev[i] == ev) {
+			return;
+		}
+	}
+	if (w->n == w->cap) {
+		size_t         cap = w->cap ? w->cap * 2 : 4;
+		struct event **n = arb__realloc(w->ev, cap * sizeof(*n));
+		if (n == NULL) {
+			return; // the waiter retries on its own next flush
+		}
+		w->ev = n;
+		w->cap = cap;
+	}
+	w->ev[w->n++] = ev;
+}
+
+static inline void
+waitset_del(waitset *w, struct event *ev)
+{
+	size_t i;
+
+	for (i = 0; i < w->n; i++) {
+		if (w->ev[i] == ev) {
+			w->ev[i] = w->ev[--w->n];
+			return;
+		}
+	}
+}
+
+// waitset_wake activates every waiter and forgets them (under the
+// owner's mutex, so a waiter cannot be freed meanwhile).
+static inline void
+waitset_wake(waitset *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->n; i++) {
+		event_active(w->ev[i], 0, 0);
+	}
+	w->n = 0;
+}
+
+static inline void
+waitset_fini(waitset *w)
+{
+	arb__free(w->ev);
+	memset(w, 0, sizeof(*w));
+}
+
+// stream_nodelay turns Nagle's algorithm off on a TCP stream (nng's
+// streams leave it on; an ipc stream has no such option; a tls+tcp one
+// hands it to its TCP connection: nng 1.5.2's tls_set passes options it
+// does not know down).  With it on, a small frame written while an
+// earlier one waits for its TCP ACK is held until that ACK, which the
+// peer sends with its delayed link ACK (ack_delay_ms): every call
+// between nodes took 5 ms, over tcp:// and tls+tcp:// alike.
+static inline void
+stream_nodelay(nng_stream *s)
+{
+	(void) nng_stream_set_bool(s, NNG_OPT_TCP_NODELAY, true);
+}
+
+// ---------------------------------------------------------------------------
+// Accepted connections (tp_conn.c) and their listener (tp_lsn.c)
+// ---------------------------------------------------------------------------
+struct arb__conn {
+	arb__lsn       *lsn;
+	pthread_mutex_t mtx;
+	nng_stream     *s;
+	nng_aio        *raio;
+	nng_aio        *saio;
+	arb__ttimer     timer; // delayed ACKs (ttimer.c, not an nng aio)
+	int             ops;  // operations outstanding (under mtx)
+	bool            closed;
+	bool            hello_done;
+	bool            authed; // the peer proved the cookie (or none needed)
+	bool            timer_armed;
+	arb__hello      peer;
+	// The peer's IP address (a TCP listener's connections only): what
+	// its failures back off (penalty.c).
+	bool            has_src;
+	uint8_t         src[ARB__PENALTY_ADDR];
+	char            src_str[INET6_ADDRSTRLEN];
+	uint8_t         nonce[ARB__AUTH_NONCE]; // our challenge (cookie)
+	uint8_t         reply_auth[ARB__AUTH_NONCE + ARB__AUTH_MAC];
+	uint16_t        reply_auth_len;
+	void           *data;
+	// Heartbeat channels (under lsn->mtx): a data stream's token (0
+	// until its HELLO is taken; our reply tells the dialer), its
+	// heartbeat channel, or the data stream a heartbeat channel
+	// belongs to.
+	uint64_t   token;
+	arb__conn *hb;
+	arb__conn *data_of;
+	// Receive state: touched only by the receive callback (one
+	// receive is outstanding at a time), so it needs no lock.
+	uint8_t    *stage;
+	size_t      stage_len; // bytes read into stage
+	arb__chunk *big;       // a large DATA or CTL frame read in place
+	uint8_t     big_type;
+	size_t      big_have; // bytes of big->data already read
+	uint64_t    expect;   // next DATA seq
+	uint64_t    expect_env; // envelopes received in sequence so far
+	int64_t     hello_deadline;
+	// Send state (under mtx).
+	uint64_t   delivered; // last DATA seq handed on
+	uint64_t   acked;     // last seq acknowledged
+	size_t     ack_bytes; // delivered since the last ACK
+	bool       reply_due; // HELLO reply not yet sent
+	uint32_t  *paused;    // mailboxes we asked the peer to pause
+	size_t     npaused;
+	size_t     cap_paused;
+	arb__buf   ctlq; // RESUME/PAUSE/CTL frames waiting
+	arb__buf   sbuf; // bytes being sent
+	size_t     soff; // of sbuf, already written
+	bool       sending;
+	arb__conn *next;
+	arb__conn *prev;
+};
+
+struct arb__lsn {
+	pthread_mutex_t      mtx;
+	pthread_cond_t       cv;
+	nng_stream_listener *l;
+	nng_aio             *aio;
+	char                 url[300];
+	int                  perms;
+	const arb__lsn_ops  *ops;
+	void                *arg;
+	arb__link_cfg        cfg;
+	arb__conn           *conns;
+	size_t               nconns;
+	bool                 closing;
+	bool                 sleeping; // aio is a delay before re-accepting
+	bool                 broken;   // the listener died: make it anew
+	bool                 pending;  // an accept (or delay) is outstanding
+	// The log of refused peers is bounded: LOG_BURST lines a second,
+	// the rest counted in the next line's suppressed=.
+	int64_t  log_sec;
+	unsigned log_lines;
+	uint64_t log_suppressed;
+	// Sources backed off (TCP listeners only; pen.tab NULL otherwise),
+	// and the log of connections closed for it: one line a second.
+	arb__penalty pen;
+	int64_t      pen_log_sec;
+	uint64_t     pen_suppressed;
+};
+
+// tp_conn.c, for the listener (tp_lsn.c).
+void arb__conn_start(
+    arb__lsn *l, nng_stream *s, const uint8_t *src, const char *str);
+void arb__conn_resume_locked(arb__conn *c, uint32_t mbid);
+void arb__conn_kick_send(arb__conn *c);
+void arb__conn_close_locked(arb__conn *c);
+void arb__lsn_note(arb__lsn *l, bool refused, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+
+// ---------------------------------------------------------------------------
+// Dialled links (tp_link.c), their teardown (tp_link_down.c) and their
+// heartbeat channel (tp_hb.c)
+// ---------------------------------------------------------------------------
+typedef enum link_state {
+	L_IDLE = 0, // no stream; dials at the next put
+	L_DIAL,     // a dial is outstanding
+	L_UP,       // connected (HELLO sent, maybe not yet answered)
+	L_DOWN,     // the stream failed; its operations are still ending
+	L_WAIT,     // backoff delay before the next dial
+	L_GONE,     // the destination is gone for good
+	L_CLOSED,   // closed by its last user
+} link_state;
+
+typedef struct unacked {
+	uint64_t     seq;
+	uint32_t     nenv;
+	uint32_t     bytes; // the frame's, counted in ring_bytes
+	arb__origin *origin;
+} unacked;
+
+#define LINK_IOV      8
+#define LINK_SEND_MAX (512u * 1024u) // bytes per send operation
+#define LINK_RBUF     4096
+
+struct arb__link {
+	pthread_mutex_t    mtx;
+	pthread_cond_t     cv; // close waits for the last operation
+	_Atomic int        refs;
+	char               url[300];
+	arb__link_cfg      cfg;
+	arb__link_gone_fn  gone;
+	void              *gone_arg;
+	nng_stream_dialer *d;
+	nng_stream        *s;
+	nng_aio           *daio;
+	nng_aio           *saio;
+	nng_aio           *raio;
+	nng_aio           *taio;
+	int                ops;  // outstanding operations
+	int                sops; // of them, on the stream (send, recv)
+	link_state         state;
+	bool               greeted; // the peer's HELLO reply arrived
+	unsigned           attempt;
+	// Send.
+	arb__chunk *q_head; // queued, not yet written
+	arb__chunk *q_tail;
+	size_t      q_bytes;
+	arb__chunk *f_head; // in the current send operation
+	nng_iov     iov[LINK_IOV];
+	unsigned    niov;
+	size_t      f_bytes; // left to write of the current flight
+	size_t      f_done;  // written of it by earlier (short) writes
+	size_t      f_pre;   // bytes of HELLO, AUTH heading the flight
+	bool        sending;
+	uint8_t     hello[ARB__HELLO_MAX];
+	size_t      hello_len;
+	bool        hello_sent;
+	bool        sync_due;  // send SYNC (an ACK is wanted now)
+	bool        sync_sent; // in the current send operation
+	uint8_t     sync[ARB__FR_HDR];
+	uint64_t    next_seq;
+	uint64_t    next_env; // envelopes written on this connection
+	unacked    *ring;
+	size_t      ring_cap;
+	size_t      ring_head;
+	size_t      ring_n;
+	uint64_t    ring_envs;
+	size_t      ring_bytes; // DATA written, not acknowledged
+	uint32_t   *paused;
+	size_t      npaused;
+	size_t      cap_paused;
+	waitset     waiters;
+	// Receive (ACK, PAUSE, RESUME, the HELLO reply).
+	uint8_t    rbuf[LINK_RBUF];
+	size_t     rlen;
+	arb__hello peer;
+	// Node links: authentication and heartbeats (cfg.cookie, hb_ms).
+	uint8_t            nonce[ARB__AUTH_NONCE]; // this connection's
+	bool               authed;   // DATA may go: proven, or no cookie
+	bool               auth_due; // our AUTH frame waits to be written
+	uint8_t            authfr[ARB__FR_AUTH_LEN];
+	bool               hb_due;
+	arb__ttimer        hbt;
+	bool               hbt_ok;    // hbt initialised
+	bool               tls_noted; // this connection's TLS failure logged
+	bool               hbt_armed; // its callback is owed (one op)
+	int64_t            heard_ms;  // greeting or last echo
+	int64_t            hb_next_ms; // when the next heartbeat is due
+	int64_t            last_hb_ms;
+	int64_t            rtt_us;
+	uint32_t           peer_creation;
+	arb__link_watch_fn watch;
+	void              *watch_arg;
+	int64_t            log_sec; // refusals logged: one a second
+	uint64_t           log_suppressed;
+	// The heartbeat channel (hb_ms > 0): a second stream to the same URL,
+	// dialled once the data stream is authenticated and closed with it
+	// (hd NULL without heartbeats).  Heartbeats go only there, so they
+	// never wait behind DATA; heard_ms counts its echoes only.
+	nng_stream_dialer *hd;
+	nng_stream        *hs;
+	nng_aio           *hdaio;
+	nng_aio           *hsaio;
+	nng_aio           *hraio;
+	int                hops;     // its operations outstanding (in ops)
+	bool               hdialing; // its dial is outstanding
+	bool               hgreeted; // its HELLO reply arrived, proven
+	bool               hsending;
+	bool               hhello_sent;
+	bool               hauth_due;
+	uint64_t           token; // the data stream's, from the peer's reply
+	uint8_t            hnonce[ARB__AUTH_NONCE];
+	uint8_t            hsbuf[ARB__HELLO_MAX + ARB__FR_AUTH_LEN
+	                        + ARB__FR_HB_LEN];
+	size_t             hslen; // of hsbuf, the send under way
+	size_t             hsoff; // of it, written
+	uint8_t            hauth[ARB__FR_AUTH_LEN];
+	uint8_t            hrbuf[LINK_RBUF];
+	size_t             hrlen;
+	arb__hello         hpeer; // its HELLO reply
+};
+
+// tp_link_down.c: a dialled link's stream failing, and what it leaves.
+void arb__link_drop_queue(arb__link *k);
+void arb__link_count_lost(arb__link *k);
+void arb__link_flight_settle(arb__link *k, size_t written);
+void arb__link_free_flight(arb__link *k);
+void arb__link_after_down(arb__link *k);
+void arb__link_streams_done(arb__link *k);
+void arb__link_down(arb__link *k);
+void arb__link_sop_done(arb__link *k);
+void arb__link_op_done(arb__link *k);
+
+// tp_hb.c: the heartbeat channel of a dialled link.
+void arb__hb_open(arb__link *k);
+void arb__hb_send(arb__link *k);
+void arb__hb_dial_cb(void *arg);
+void arb__hb_send_cb(void *arg);
+void arb__hb_recv_cb(void *arg);
+
+#endif

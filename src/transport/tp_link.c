@@ -1,0 +1,834 @@
+// SPDX-License-Identifier: MIT
+// tp_link.c -- dialled links (arb__link, link.h; the protocol is in
+// docs/wire.md): dials, says HELLO (and AUTH), writes DATA in order and
+// keeps it until acknowledged, takes ACK / PAUSE / RESUME and the HELLO
+// reply, times heartbeats, and redials with backoff.  A failing stream's
+// teardown is tp_link_down.c; the heartbeat channel is tp_hb.c.
+//
+// Threads: the aio callbacks run on nng's threads and the heartbeat
+// timer on the timer thread (ttimer.c); arb__link_* run on the caller's
+// (an actor loop, or any thread where they say so).  All under k->mtx.
+
+#include "tp_int.h"
+
+#include <stdio.h>
+
+static void link_dial_cb(void *arg);
+static void link_send_cb(void *arg);
+static void link_recv_cb(void *arg);
+static void link_timer_cb(void *arg);
+static void link_hb_cb(void *arg);
+
+static bool
+link_paused(const arb__link *k, uint32_t mbid)
+{
+	size_t i;
+
+	for (i = 0; i < k->npaused; i++) {
+		if (k->paused[i] == mbid) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static void
+link_dial(arb__link *k)
+{
+	k->state = L_DIAL;
+	k->ops++;
+	stat_add(&k->cfg.stats->dials, 1);
+	nng_stream_dialer_dial(k->d, k->daio);
+}
+
+// link_ring_push records a written frame until it is acknowledged.
+static bool
+link_ring_push(arb__link *k, arb__chunk *ch)
+{
+	unacked *u;
+
+	if (k->ring_n == k->ring_cap) {
+		size_t   cap = k->ring_cap ? k->ring_cap * 2 : 64;
+		unacked *n = arb__alloc(cap * sizeof(*n));
+		size_t   i;
+
+		if (n == NULL) {
+			return false;
+		}
+		for (i = 0; i < k->ring_n; i++) {
+			n[i] = k->ring[(k->ring_head + i) % k->ring_cap];
+		}
+		arb__free(k->ring);
+		k->ring = n;
+		k->ring_cap = cap;
+		k->ring_head = 0;
+	}
+	u = &k->ring[(k->ring_head + k->ring_n) % k->ring_cap];
+	u->seq = ch->seq;
+	u->nenv = ch->nenv;
+	u->bytes = (uint32_t) (ARB__FR_DATA_HDR + ch->len);
+	u->origin = ch->origin; // the reference moves to the ring
+	ch->origin = NULL;
+	k->ring_n++;
+	k->ring_envs += ch->nenv;
+	k->ring_bytes += u->bytes;
+	return true;
+}
+
+static void
+link_ack(arb__link *k, uint64_t seq)
+{
+	while (k->ring_n > 0 && k->ring[k->ring_head].seq <= seq) {
+		unacked *u = &k->ring[k->ring_head];
+		k->ring_envs -= u->nenv;
+		k->ring_bytes -= u->bytes;
+		arb__origin_settle(u->origin, u->nenv);
+		arb__origin_rele(u->origin);
+		k->ring_head = (k->ring_head + 1) % k->ring_cap;
+		k->ring_n--;
+	}
+}
+
+// link_send starts writing queued chunks (after the HELLO on a new
+// stream).  Under k->mtx.
+static void
+link_send(arb__link *k)
+{
+	arb__chunk **tail = &k->f_head;
+	arb__chunk  *ch;
+
+	if (k->state != L_UP || k->sending) {
+		return;
+	}
+	k->niov = 0;
+	k->f_bytes = 0;
+	k->f_done = 0;
+	if (!k->hello_sent) {
+		k->iov[k->niov].iov_buf = k->hello;
+		k->iov[k->niov++].iov_len = k->hello_len;
+		k->f_bytes += k->hello_len;
+	}
+	if (k->auth_due) {
+		k->iov[k->niov].iov_buf = k->authfr;
+		k->iov[k->niov++].iov_len = ARB__FR_AUTH_LEN;
+		k->f_bytes += ARB__FR_AUTH_LEN;
+		k->auth_due = false;
+	}
+	k->f_pre = k->f_bytes;
+	while (k->authed && (ch = k->q_head) != NULL && k->niov < LINK_IOV
+	    && (k->f_bytes == 0 || k->f_bytes + ch->len <= LINK_SEND_MAX)) {
+		size_t flen = ARB__FR_DATA_HDR + ch->len;
+		size_t inflight = k->ring_bytes + (k->f_bytes - k->f_pre);
+
+		// At most ARB__LINK_INFLIGHT_MAX unacknowledged (but always one
+		// frame when nothing is: a frame may be larger); the ACK
+		// that opens the window calls link_send again.
+		if (inflight > 0 && inflight + flen > ARB__LINK_INFLIGHT_MAX) {
+			break;
+		}
+
+		k->q_head = ch->next;
+		if (k->q_head == NULL) {
+			k->q_tail = NULL;
+		}
+		k->q_bytes -= ch->len;
+		ch->next = NULL;
+		ch->seq = k->next_seq++;
+		arb__frame_hdr(ch->hdr, (uint32_t) flen, ARB__FR_DATA, 0);
+		arb__put_be32(ch->hdr + 8, ch->dst);
+		arb__put_be32(ch->hdr + 12, ch->nenv);
+		arb__put_be64(ch->hdr + 16, ch->seq);
+		arb__put_be64(ch->hdr + 24, k->next_env);
+		k->next_env += ch->nenv;
+		*tail = ch;
+		tail = &ch->next;
+		k->iov[k->niov].iov_buf = ch->hdr;
+		k->iov[k->niov++].iov_len = flen;
+		k->f_bytes += flen;
+	}
+	if (k->sync_due && k->authed && k->niov < LINK_IOV) {
+		arb__frame_hdr(k->sync, ARB__FR_HDR, ARB__FR_SYNC, 0);
+		k->iov[k->niov].iov_buf   = k->sync;
+		k->iov[k->niov++].iov_len = ARB__FR_HDR;
+		k->f_bytes += ARB__FR_HDR;
+		k->sync_due  = false;
+		k->sync_sent = true;
+	}
+	if (k->niov == 0) {
+		return;
+	}
+	nng_aio_set_iov(k->saio, k->niov, k->iov);
+	k->sending = true;
+	k->ops++;
+	k->sops++;
+	nng_stream_send(k->s, k->saio);
+}
+
+static void link_tls_note(arb__link *k, int rv);
+
+static void
+link_send_cb(void *arg)
+{
+	arb__link  *k = arg;
+	int         rv = nng_aio_result(k->saio);
+	size_t      n = nng_aio_count(k->saio);
+	arb__chunk *ch, *next;
+	unsigned    i;
+
+	pthread_mutex_lock(&k->mtx);
+	k->sending = false;
+	link_tls_note(k, rv);
+	if (rv != 0 || k->state != L_UP) {
+		arb__link_flight_settle(k, k->f_done + (rv == 0 ? n : 0));
+		arb__link_down(k);
+	} else if (n < k->f_bytes) {
+		// A short write: send what is left of the same iov.
+		k->f_bytes -= n;
+		k->f_done += n;
+		for (i = 0; n > 0 && i < k->niov;) {
+			if (k->iov[i].iov_len <= n) {
+				n -= k->iov[i].iov_len;
+				i++;
+			} else {
+				k->iov[i].iov_buf
+				    = (uint8_t *) k->iov[i].iov_buf + n;
+				k->iov[i].iov_len -= n;
+				n = 0;
+			}
+		}
+		memmove(k->iov, k->iov + i, (k->niov - i) * sizeof(nng_iov));
+		k->niov -= i;
+		nng_aio_set_iov(k->saio, k->niov, k->iov);
+		k->sending = true;
+		k->ops++;
+		k->sops++;
+		nng_stream_send(k->s, k->saio);
+	} else {
+		// Written: keep only what the ACK needs.
+		k->hello_sent = true;
+		for (ch = k->f_head; ch != NULL; ch = next) {
+			next = ch->next;
+			if (!link_ring_push(k, ch)) {
+				// No memory to remember it: count it as
+				// possibly lost now rather than never.
+				if (ch->origin != NULL) {
+					stat_add(&ch->origin->lost, ch->nenv);
+					arb__origin_settle(ch->origin, ch->nenv);
+				}
+				stat_add(&k->cfg.stats->lost, ch->nenv);
+			}
+			arb__chunk_free(ch);
+		}
+		k->f_head = NULL;
+		k->niov = 0;
+		if (k->q_bytes < ARB__LINK_QMAX / 2) {
+			waitset_wake(&k->waiters);
+		}
+		link_send(k);
+		pthread_cond_broadcast(&k->cv); // lingerers
+	}
+	arb__link_sop_done(k);
+	arb__link_op_done(k);
+}
+
+static void
+link_recv_arm(arb__link *k)
+{
+	nng_iov iov;
+
+	iov.iov_buf = k->rbuf + k->rlen;
+	iov.iov_len = sizeof(k->rbuf) - k->rlen;
+	nng_aio_set_iov(k->raio, 1, &iov);
+	k->ops++;
+	k->sops++;
+	nng_stream_recv(k->s, k->raio);
+}
+
+// link_note logs why a node link's peer was refused, at most once a
+// second per link (the lines left out are counted in the next one).
+// Under k->mtx.
+static void
+link_note(arb__link *k, const char *why)
+{
+	int64_t sec = arb__now_ms() / 1000;
+
+	if (sec == k->log_sec) {
+		k->log_suppressed++;
+		return;
+	}
+	k->log_sec = sec;
+	arb__log(ARB_LOG_WARN, NULL,
+	    "event=link_refused url=%s peer=%s reason=\"%s\" suppressed=%llu",
+	    k->url, k->peer.name[0] ? k->peer.name : "-", why,
+	    (unsigned long long) k->log_suppressed);
+	k->log_suppressed = 0;
+}
+
+// link_tls_note: a tls+tcp:// link's handshake failed (nng reports it on
+// the first send or receive): the listener's certificate is not the CA's
+// or does not name the node dialled, or the listener refused ours.
+// Counted and logged once per connection.  Under k->mtx.
+static void
+link_tls_note(arb__link *k, int rv)
+{
+	if ((rv == NNG_EPEERAUTH || rv == NNG_ECRYPTO) && k->state == L_UP
+	    && !k->greeted && !k->tls_noted) {
+		k->tls_noted = true;
+		stat_add(&k->cfg.stats->auth_failed, 1);
+		link_note(k,
+		    "TLS handshake failed: its certificate is not our CA's "
+		    "or does not name the node dialled, or it refused ours");
+	}
+}
+
+// link_greeted takes the acceptor's HELLO reply (in k->peer): with a
+// cookie, its proof must be good, and ours (the AUTH frame) goes before
+// anything else; then the watcher may still refuse the peer.  False
+// closes the stream.  Under k->mtx.
+static bool
+link_greeted(arb__link *k)
+{
+	const arb__cookie *ck = k->cfg.cookie;
+
+	if (ck != NULL) {
+		if (k->peer.auth_len != ARB__AUTH_NONCE + ARB__AUTH_MAC
+		    || !arb__auth_check(ck, true, k->nonce, k->peer.auth,
+		        k->cfg.self.name, k->peer.name,
+		        k->peer.auth + ARB__AUTH_NONCE)) {
+			stat_add(&k->cfg.stats->auth_failed, 1);
+			link_note(k,
+			    k->peer.auth_len == 0
+			        ? "it offers no authentication (insecure)"
+			        : "it failed authentication (wrong cookie?)");
+			return false;
+		}
+		arb__frame_hdr(k->authfr, ARB__FR_AUTH_LEN, ARB__FR_AUTH, 0);
+		arb__auth_proof(ck, false, k->nonce, k->peer.auth,
+		    k->cfg.self.name, k->peer.name, k->authfr + ARB__FR_HDR);
+		k->auth_due = true;
+	}
+	if (k->watch != NULL
+	    && !k->watch(k->watch_arg, ARB__LINK_EV_UP, &k->peer)) {
+		link_note(k, "not the node this link is for");
+		return false;
+	}
+	k->greeted = true;
+	k->authed = true;
+	k->attempt = 0; // a good connection resets the backoff
+	k->heard_ms = arb__now_ms();
+	k->peer_creation = k->peer.creation;
+	link_send(k); // AUTH, then whatever waited for it
+	arb__hb_open(k);
+	return true;
+}
+
+// link_parse handles the acceptor's frames.  Returns false on a
+// protocol error.
+static bool
+link_parse(arb__link *k)
+{
+	size_t   off = 0;
+	uint32_t len;
+	uint8_t  type;
+	bool     reply;
+	size_t   i;
+
+	while (k->rlen - off >= ARB__FR_HDR) {
+		const uint8_t *p = k->rbuf + off;
+
+		if (arb__frame_peek(p, ARB__HELLO_MAX, &len, &type) != 0) {
+			return false;
+		}
+		if (k->rlen - off < len) {
+			break;
+		}
+		if (!k->greeted) {
+			if (type != ARB__FR_HELLO
+			    || arb__hello_decode(p, len, &k->peer, &reply) != 0
+			    || !reply) {
+				return false;
+			}
+			if (!link_greeted(k)) {
+				return false;
+			}
+		} else if (type == ARB__FR_ACK) {
+			link_ack(k, arb__get_be64(p + ARB__FR_HDR));
+			k->sync_sent = false;
+			pthread_cond_broadcast(&k->cv);
+			if (k->q_head != NULL) {
+				link_send(k); // the window may have opened
+			}
+		} else if (type == ARB__FR_PAUSE) {
+			uint32_t mbid = arb__get_be32(p + ARB__FR_HDR);
+			if (!link_paused(k, mbid)) {
+				if (k->npaused == k->cap_paused) {
+					size_t    cap = k->cap_paused
+					       ? k->cap_paused * 2
+					       : 4;
+					uint32_t *n
+					    = arb__realloc(k->paused, cap * 4);
+					if (n == NULL) {
+						return false;
+					}
+					k->paused = n;
+					k->cap_paused = cap;
+				}
+				k->paused[k->npaused++] = mbid;
+			}
+		} else if (type == ARB__FR_RESUME) {
+			uint32_t mbid = arb__get_be32(p + ARB__FR_HDR);
+			for (i = 0; i < k->npaused; i++) {
+				if (k->paused[i] == mbid) {
+					k->paused[i] = k->paused[--k->npaused];
+					break;
+				}
+			}
+			waitset_wake(&k->waiters);
+		} else {
+			return false;
+		}
+		off += len;
+	}
+	memmove(k->rbuf, k->rbuf + off, k->rlen - off);
+	k->rlen -= off;
+	return true;
+}
+
+static void
+link_recv_cb(void *arg)
+{
+	arb__link *k = arg;
+	int        rv = nng_aio_result(k->raio);
+
+	pthread_mutex_lock(&k->mtx);
+	link_tls_note(k, rv);
+	if (rv == 0 && k->state == L_UP) {
+		k->rlen += nng_aio_count(k->raio);
+		if (link_parse(k)) {
+			link_recv_arm(k);
+		} else {
+			stat_add(&k->cfg.stats->bad_frames, 1);
+			arb__link_down(k);
+		}
+	} else {
+		arb__link_down(k);
+	}
+	arb__link_sop_done(k);
+	arb__link_op_done(k);
+}
+
+static void
+link_dial_cb(void *arg)
+{
+	arb__link *k = arg;
+	int        rv = nng_aio_result(k->daio);
+
+	pthread_mutex_lock(&k->mtx);
+	if (k->state == L_CLOSED) {
+		if (rv == 0) {
+			nng_stream_free(nng_aio_get_output(k->daio, 0));
+		}
+	} else if (rv != 0) {
+		k->state = L_DOWN;
+		arb__link_after_down(k);
+	} else {
+		k->s = nng_aio_get_output(k->daio, 0);
+		stream_nodelay(k->s);
+		k->state = L_UP;
+		k->greeted = false;
+		k->tls_noted = false;
+		k->authed = k->cfg.cookie == NULL;
+		k->hello_sent = false;
+		if (k->cfg.cookie != NULL) {
+			// A fresh challenge for each connection.
+			arb__hello h = k->cfg.self;
+
+			if (arb__auth_nonce(k->nonce) != ARB_OK) {
+				memset(k->nonce, 0, sizeof(k->nonce));
+			}
+			h.auth_len = ARB__AUTH_NONCE;
+			memcpy(h.auth, k->nonce, ARB__AUTH_NONCE);
+			k->hello_len = arb__hello_encode(k->hello, &h, false);
+		}
+		k->next_seq = 1;
+		k->next_env = 0;
+		k->rlen = 0;
+		link_recv_arm(k);
+		link_send(k);
+	}
+	arb__link_op_done(k);
+}
+
+// link_hb_arm owes the heartbeat timer's callback (one operation) in
+// ms.  Under k->mtx.
+static void
+link_hb_arm(arb__link *k, int64_t ms)
+{
+	if (k->hbt_ok && !k->hbt_armed && k->state != L_CLOSED) {
+		k->hbt_armed = true;
+		k->ops++;
+		arb__ttimer_arm(&k->hbt, (int) (ms > 1 ? ms : 1));
+	}
+}
+
+// link_hb_cb runs on the timer thread when a heartbeat is due or when
+// the peer's silence reaches hb_ms * hb_miss, whichever comes first: a
+// link whose peer answered nothing (no echo, no greeting) for that long
+// is closed (DOWN for its watcher, then redialled); otherwise a
+// heartbeat goes out on the heartbeat channel when due.  (Checked only
+// every hb_ms, the silence was seen up to hb_ms late: a stopped peer was
+// DOWN 2.5 s after its last echo instead of 2.0 s with the defaults.)
+static void
+link_hb_cb(void *arg)
+{
+	arb__link *k = arg;
+	int64_t    budget = (int64_t) k->cfg.hb_ms * k->cfg.hb_miss;
+	int64_t    now = arb__now_ms();
+	int64_t    next = now + k->cfg.hb_ms;
+
+	pthread_mutex_lock(&k->mtx);
+	k->hbt_armed = false;
+	if (k->state == L_UP && k->greeted) {
+		int64_t silent = now - k->heard_ms;
+
+		if (silent > budget) {
+			stat_add(&k->cfg.stats->hb_timeouts, 1);
+			arb__log(ARB_LOG_WARN, NULL,
+			    "event=heartbeat_timeout url=%s peer=%s "
+			    "silent_ms=%lld",
+			    k->url, k->peer.name, (long long) silent);
+			arb__link_down(k);
+		} else {
+			if (now >= k->hb_next_ms) {
+				k->hb_due = true;
+				k->hb_next_ms = now + k->cfg.hb_ms;
+				arb__hb_send(k);
+			}
+			next = k->hb_next_ms;
+			if (k->heard_ms + budget + 1 < next) {
+				next = k->heard_ms + budget + 1;
+			}
+		}
+	}
+	link_hb_arm(k, next - now);
+	arb__link_op_done(k);
+}
+
+void
+arb__link_watch(arb__link *k, arb__link_watch_fn fn, void *arg)
+{
+	pthread_mutex_lock(&k->mtx);
+	k->watch = fn;
+	k->watch_arg = arg;
+	pthread_mutex_unlock(&k->mtx);
+}
+
+void
+arb__link_start(arb__link *k)
+{
+	pthread_mutex_lock(&k->mtx);
+	if (k->state == L_IDLE) {
+		link_dial(k);
+	}
+	link_hb_arm(k, k->cfg.hb_ms);
+	pthread_mutex_unlock(&k->mtx);
+}
+
+void
+arb__link_get_info(arb__link *k, arb__link_info *info)
+{
+	pthread_mutex_lock(&k->mtx);
+	info->up = k->state == L_UP && k->greeted;
+	info->connecting = k->state == L_DIAL
+	    || (k->state == L_UP && !k->greeted);
+	info->creation = k->peer_creation;
+	info->rtt_us = k->rtt_us;
+	info->last_hb_ms = k->last_hb_ms;
+	pthread_mutex_unlock(&k->mtx);
+}
+
+static void
+link_timer_cb(void *arg)
+{
+	arb__link *k = arg;
+
+	pthread_mutex_lock(&k->mtx);
+	if (k->state == L_WAIT) {
+		if (k->gone != NULL && k->gone(k->gone_arg)) {
+			k->state = L_DOWN;
+			arb__link_after_down(k);
+		} else {
+			link_dial(k);
+		}
+	}
+	arb__link_op_done(k);
+}
+
+int
+arb__link_open(arb__link **kp, const char *url, const arb__link_cfg *cfg,
+    arb__link_gone_fn gone, void *gone_arg)
+{
+	arb__link *k;
+	int        rv;
+
+	if ((k = arb__alloc(sizeof(*k))) == NULL) {
+		return ARB_ENOMEM;
+	}
+	if (strlen(url) >= sizeof(k->url)) {
+		arb__free(k);
+		return ARB_EINVAL;
+	}
+	snprintf(k->url, sizeof(k->url), "%s", url);
+	k->cfg = *cfg;
+	k->gone = gone;
+	k->gone_arg = gone_arg;
+	k->hello_len = arb__hello_encode(k->hello, &cfg->self, false);
+	k->rtt_us = -1;
+	atomic_init(&k->refs, 1);
+	if (cfg->hb_ms > 0) {
+		if (arb__ttimer_init(&k->hbt, link_hb_cb, k) != ARB_OK) {
+			arb__free(k);
+			return ARB_ENOMEM;
+		}
+		k->hbt_ok = true;
+	}
+	if ((rv = nng_stream_dialer_alloc(&k->d, url)) != 0) {
+		arb__free(k);
+		return arb__err_from_nng(rv);
+	}
+	if (cfg->tls != NULL
+	    && (rv = nng_stream_dialer_set_ptr(k->d, NNG_OPT_TLS_CONFIG,
+	            cfg->tls))
+	        != 0) {
+		nng_stream_dialer_free(k->d);
+		arb__free(k);
+		return arb__err_from_nng(rv);
+	}
+	// The heartbeat channel's own dialer (the same URL and TLS
+	// configuration).
+	if (cfg->hb_ms > 0
+	    && ((rv = nng_stream_dialer_alloc(&k->hd, url)) != 0
+	        || (cfg->tls != NULL
+	            && (rv = nng_stream_dialer_set_ptr(
+	                    k->hd, NNG_OPT_TLS_CONFIG, cfg->tls))
+	                != 0))) {
+		nng_stream_dialer_free(k->hd);
+		nng_stream_dialer_free(k->d);
+		arb__free(k);
+		return arb__err_from_nng(rv);
+	}
+	k->cfg.tls = NULL; // the dialers hold it now; not ours to keep
+	if ((rv = nng_aio_alloc(&k->daio, link_dial_cb, k)) != 0
+	    || (rv = nng_aio_alloc(&k->saio, link_send_cb, k)) != 0
+	    || (rv = nng_aio_alloc(&k->raio, link_recv_cb, k)) != 0
+	    || (rv = nng_aio_alloc(&k->taio, link_timer_cb, k)) != 0
+	    || (k->hd != NULL
+	        && ((rv = nng_aio_alloc(&k->hdaio, arb__hb_dial_cb, k)) != 0
+	            || (rv = nng_aio_alloc(&k->hsaio, arb__hb_send_cb, k)) != 0
+	            || (rv = nng_aio_alloc(&k->hraio, arb__hb_recv_cb, k))
+	                != 0))) {
+		nng_aio_free(k->daio);
+		nng_aio_free(k->saio);
+		nng_aio_free(k->raio);
+		nng_aio_free(k->taio);
+		nng_aio_free(k->hdaio);
+		nng_aio_free(k->hsaio);
+		nng_stream_dialer_free(k->hd);
+		nng_stream_dialer_free(k->d);
+		arb__free(k);
+		return arb__err_from_nng(rv);
+	}
+	pthread_mutex_init(&k->mtx, NULL);
+	pthread_cond_init(&k->cv, NULL);
+	*kp = k;
+	return ARB_OK;
+}
+
+int
+arb__link_put(arb__link *k, arb__chunk *ch, struct event *waiter)
+{
+	int rv = ARB_OK;
+
+	pthread_mutex_lock(&k->mtx);
+	switch (k->state) {
+	case L_GONE:
+	case L_CLOSED:
+		rv = ARB_ENOENT;
+		break;
+	default:
+		if (k->q_bytes >= ARB__LINK_QMAX
+		    || (k->greeted && link_paused(k, ch->dst))) {
+			waitset_add(&k->waiters, waiter);
+			rv = ARB_EAGAIN;
+			break;
+		}
+		ch->next = NULL;
+		if (k->q_tail != NULL) {
+			k->q_tail->next = ch;
+		} else {
+			k->q_head = ch;
+		}
+		k->q_tail = ch;
+		k->q_bytes += ch->len;
+		if (k->state == L_IDLE) {
+			link_dial(k);
+		} else if (k->state == L_UP) {
+			link_send(k);
+		}
+	}
+	pthread_mutex_unlock(&k->mtx);
+	return rv;
+}
+
+void
+arb__link_unwait(arb__link *k, struct event *waiter)
+{
+	pthread_mutex_lock(&k->mtx);
+	waitset_del(&k->waiters, waiter);
+	pthread_mutex_unlock(&k->mtx);
+}
+
+bool
+arb__link_idle(arb__link *k)
+{
+	bool idle;
+
+	pthread_mutex_lock(&k->mtx);
+	idle = k->q_head == NULL && k->f_head == NULL && !k->sending
+	    && (k->state != L_UP || k->hello_sent);
+	pthread_mutex_unlock(&k->mtx);
+	return idle;
+}
+
+bool
+arb__link_wait_idle(arb__link *k, int64_t deadline_ms, bool acked)
+{
+	struct timespec ts;
+	int64_t         left;
+	bool            idle;
+
+	pthread_mutex_lock(&k->mtx);
+	if (acked && k->state == L_UP && k->ring_n > 0) {
+		k->sync_due = true; // ask the peer to acknowledge at once
+		link_send(k);
+	}
+	for (;;) {
+		idle = k->q_head == NULL && k->f_head == NULL && !k->sending &&
+		    (k->state != L_UP || k->hello_sent) &&
+		    (!acked || k->ring_n == 0 || k->state != L_UP);
+		if (idle || (left = deadline_ms - arb__now_ms()) <= 0) {
+			break;
+		}
+		if (acked && k->state == L_UP && k->ring_n > 0 &&
+		    !k->sending && !k->sync_due && !k->sync_sent) {
+			k->sync_due = true; // frames written since the last SYNC
+			link_send(k);
+		}
+		// Every completed write and ACK broadcasts cv; wake at least
+		// every 10 ms anyway (a state change that empties nothing).
+		clock_gettime(CLOCK_REALTIME, &ts);
+		left = left > 10 ? 10 : left;
+		ts.tv_nsec += (long) left * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&k->cv, &k->mtx, &ts);
+	}
+	pthread_mutex_unlock(&k->mtx);
+	return idle;
+}
+
+bool
+arb__link_up(arb__link *k)
+{
+	bool up;
+
+	pthread_mutex_lock(&k->mtx);
+	up = k->state == L_UP && k->greeted;
+	pthread_mutex_unlock(&k->mtx);
+	return up;
+}
+
+uint64_t
+arb__link_unacked(arb__link *k)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&k->mtx);
+	n = k->ring_envs;
+	pthread_mutex_unlock(&k->mtx);
+	return n;
+}
+
+void
+arb__link_kick(arb__link *k)
+{
+	pthread_mutex_lock(&k->mtx);
+	if (k->state == L_WAIT) {
+		nng_aio_cancel(k->taio); // the timer callback dials
+	}
+	pthread_mutex_unlock(&k->mtx);
+}
+
+void
+arb__link_ref(arb__link *k)
+{
+	atomic_fetch_add(&k->refs, 1);
+}
+
+static void
+link_close(arb__link *k)
+{
+	pthread_mutex_lock(&k->mtx);
+	if (k->s != NULL) {
+		nng_stream_close(k->s);
+	}
+	if (k->hs != NULL) {
+		nng_stream_close(k->hs);
+	}
+	k->state = L_CLOSED;
+	nng_stream_dialer_close(k->d);
+	if (k->hd != NULL) {
+		nng_stream_dialer_close(k->hd);
+		nng_aio_cancel(k->hdaio);
+	}
+	nng_aio_cancel(k->taio);
+	if (k->hbt_armed) {
+		arb__ttimer_cancel(&k->hbt); // its callback ends at once
+	}
+	while (k->ops > 0) {
+		pthread_cond_wait(&k->cv, &k->mtx);
+	}
+	// What never left is a dead letter; what left and was never
+	// acknowledged is possibly lost.
+	arb__link_drop_queue(k);
+	arb__link_count_lost(k);
+	arb__link_free_flight(k);
+	pthread_mutex_unlock(&k->mtx);
+	nng_aio_free(k->daio);
+	nng_aio_free(k->saio);
+	nng_aio_free(k->raio);
+	nng_aio_free(k->taio);
+	nng_aio_free(k->hdaio);
+	nng_aio_free(k->hsaio);
+	nng_aio_free(k->hraio);
+	nng_stream_free(k->s);
+	nng_stream_free(k->hs);
+	nng_stream_dialer_free(k->d);
+	nng_stream_dialer_free(k->hd);
+	waitset_fini(&k->waiters);
+	arb__free(k->ring);
+	arb__free(k->paused);
+	pthread_cond_destroy(&k->cv);
+	pthread_mutex_destroy(&k->mtx);
+	arb__free(k);
+}
+
+void
+arb__link_rele(arb__link *k)
+{
+	if (k != NULL && atomic_fetch_sub(&k->refs, 1) == 1) {
+		link_close(k);
+	}
+}

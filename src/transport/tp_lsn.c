@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: MIT
+// tp_lsn.c -- the listener of links (arb__lsn, link.h): listens on its
+// URL, accepts streams (backing off TCP sources that failed, penalty.c)
+// and makes each an accepted connection (tp_conn.c).
+//
+// Threads: the accept callback runs on nng's threads; arb__lsn_* run on
+// the caller's (an actor loop), under the listener's mutex.
+
+#include "tp_int.h"
+
+#include <stdio.h>
+
+// stream_source reads a TCP stream's peer address: its IP address as
+// the 16 bytes penalty.c keys (IPv4 as ::ffff:a.b.c.d) and as text.
+// False for other streams (ipc).
+static bool
+stream_source(nng_stream *s, uint8_t a[ARB__PENALTY_ADDR], char *str,
+    size_t len)
+{
+	nng_sockaddr sa;
+
+	if (nng_stream_get_addr(s, NNG_OPT_REMADDR, &sa) != 0) {
+		return false;
+	}
+	if (sa.s_family == NNG_AF_INET) {
+		memset(a, 0, ARB__PENALTY_ADDR);
+		a[10] = a[11] = 0xff;
+		memcpy(a + 12, &sa.s_in.sa_addr, 4);
+		return inet_ntop(
+		           AF_INET, &sa.s_in.sa_addr, str, (socklen_t) len)
+		    != NULL;
+	}
+	if (sa.s_family == NNG_AF_INET6) {
+		memcpy(a, sa.s_in6.sa_addr, ARB__PENALTY_ADDR);
+		return inet_ntop(
+		           AF_INET6, sa.s_in6.sa_addr, str, (socklen_t) len)
+		    != NULL;
+	}
+	return false;
+}
+
+static int
+lsn_listen(arb__lsn *l)
+{
+	int rv;
+
+	if ((rv = nng_stream_listener_alloc(&l->l, l->url)) != 0) {
+		l->l = NULL;
+		return rv;
+	}
+	if (l->cfg.tls != NULL
+	    && (rv = nng_stream_listener_set_ptr(
+	            l->l, NNG_OPT_TLS_CONFIG, l->cfg.tls))
+	        != 0) {
+		goto fail;
+	}
+	if (l->perms != 0 && strncmp(l->url, "ipc://", 6) == 0
+	    && (rv = nng_stream_listener_set_int(
+	            l->l, NNG_OPT_IPC_PERMISSIONS, l->perms))
+	        != 0) {
+		goto fail;
+	}
+	if ((rv = nng_stream_listener_listen(l->l)) != 0) {
+		goto fail;
+	}
+	return 0;
+fail:
+	nng_stream_listener_free(l->l);
+	l->l = NULL;
+	return rv;
+}
+
+// lsn_accept arms the accept (or, after an error that is not the
+// stream's own, a short delay first).  Under l->mtx.
+static void
+lsn_accept(arb__lsn *l, int delay_ms)
+{
+	l->pending = true;
+	l->sleeping = delay_ms > 0;
+	if (l->sleeping) {
+		nng_sleep_aio(delay_ms, l->aio);
+	} else {
+		nng_stream_listener_accept(l->l, l->aio);
+	}
+}
+
+// lsn_backoff_note logs a connection closed because its source is
+// backed off: at most one line a second per listener, with the number of
+// such connections since the last line.
+static void
+lsn_backoff_note(arb__lsn *l, const char *src, int64_t left_ms)
+{
+	int64_t  sec = arb__now_ms() / 1000;
+	uint64_t n;
+
+	pthread_mutex_lock(&l->mtx);
+	l->pen_suppressed++;
+	if (sec == l->pen_log_sec) {
+		pthread_mutex_unlock(&l->mtx);
+		return;
+	}
+	l->pen_log_sec = sec;
+	n = l->pen_suppressed;
+	l->pen_suppressed = 0;
+	pthread_mutex_unlock(&l->mtx);
+	arb__log(ARB_LOG_WARN, NULL,
+	    "event=link_backoff listener=%s source=%s left_ms=%lld "
+	    "closed=%llu",
+	    l->url, src, (long long) left_ms, (unsigned long long) n);
+}
+
+static void
+lsn_accept_cb(void *arg)
+{
+	arb__lsn *l = arg;
+	int       rv = nng_aio_result(l->aio);
+
+	pthread_mutex_lock(&l->mtx);
+	l->pending = false;
+	if (l->closing) {
+		if (rv == 0 && !l->sleeping) {
+			nng_stream_free(nng_aio_get_output(l->aio, 0));
+		}
+		pthread_cond_broadcast(&l->cv);
+		pthread_mutex_unlock(&l->mtx);
+		return;
+	}
+	if (l->sleeping) {
+		if (l->broken) {
+			// The listener itself failed (nng closed it): make it
+			// anew on the same address, or try again later.
+			nng_stream_listener_free(l->l);
+			l->l = NULL;
+			if (lsn_listen(l) != 0) {
+				lsn_accept(l, 100);
+				pthread_mutex_unlock(&l->mtx);
+				return;
+			}
+			l->broken = false;
+		}
+		lsn_accept(l, 0);
+	} else if (rv == 0) {
+		nng_stream *s = nng_aio_get_output(l->aio, 0);
+		uint8_t     a[ARB__PENALTY_ADDR];
+		char        str[INET6_ADDRSTRLEN];
+		bool        src = l->pen.tab != NULL
+		    && stream_source(s, a, str, sizeof(str));
+		int64_t     left
+		    = src ? arb__penalty_left(&l->pen, a, arb__now_ms()) : 0;
+
+		if (left > 0) {
+			// Its source sent garbage or failed to prove itself:
+			// closed before anything is read or sent (no TLS or
+			// link handshake), until its backoff ends.
+			nng_stream_free(s);
+			stat_add(&l->cfg.stats->backoff_refused, 1);
+			lsn_accept(l, 0);
+			pthread_mutex_unlock(&l->mtx);
+			lsn_backoff_note(l, str, left);
+			return;
+		}
+		arb__conn_start(l, s, src ? a : NULL, str);
+		lsn_accept(l, 0);
+	} else if (rv == NNG_ECONNABORTED || rv == NNG_ECONNRESET
+	    || rv == NNG_ECONNSHUT || rv == NNG_ETIMEDOUT) {
+		stat_add(&l->cfg.stats->refused, 1);
+		lsn_accept(l, 0); // that peer's problem only
+		pthread_mutex_unlock(&l->mtx);
+		arb__lsn_note(l, true, "accept failed: %s", nng_strerror(rv));
+		return;
+	} else {
+		// Out of fds or memory, or the listener closed under us:
+		// wait a little and accept again.
+		l->broken = rv == NNG_ECLOSED;
+		lsn_accept(l, 10);
+	}
+	pthread_mutex_unlock(&l->mtx);
+}
+
+int
+arb__lsn_open(arb__lsn **lp, const char *url, int perms,
+    const arb__lsn_ops *ops, void *arg, const arb__link_cfg *cfg)
+{
+	arb__lsn *l;
+	int       rv;
+
+	if ((l = arb__alloc(sizeof(*l))) == NULL) {
+		return ARB_ENOMEM;
+	}
+	if (strlen(url) >= sizeof(l->url)) {
+		arb__free(l);
+		return ARB_EINVAL;
+	}
+	snprintf(l->url, sizeof(l->url), "%s", url);
+	l->perms = perms;
+	l->ops = ops;
+	l->arg = arg;
+	l->cfg = *cfg;
+	if ((strncmp(url, "tcp://", 6) == 0
+	        || strncmp(url, "tls+tcp://", 10) == 0)
+	    && arb__penalty_init(&l->pen, ARB__PENALTY_CAP) != ARB_OK) {
+		arb__free(l);
+		return ARB_ENOMEM;
+	}
+	pthread_mutex_init(&l->mtx, NULL);
+	pthread_cond_init(&l->cv, NULL);
+	if ((rv = nng_aio_alloc(&l->aio, lsn_accept_cb, l)) != 0
+	    || (rv = lsn_listen(l)) != 0) {
+		arb__penalty_fini(&l->pen);
+		nng_aio_free(l->aio);
+		pthread_cond_destroy(&l->cv);
+		pthread_mutex_destroy(&l->mtx);
+		arb__free(l);
+		return arb__err_from_nng(rv);
+	}
+	pthread_mutex_lock(&l->mtx);
+	lsn_accept(l, 0);
+	pthread_mutex_unlock(&l->mtx);
+	*lp = l;
+	return ARB_OK;
+}
+
+void
+arb__lsn_resume(arb__lsn *l, uint32_t mbid)
+{
+	arb__conn *c;
+
+	pthread_mutex_lock(&l->mtx);
+	for (c = l->conns; c != NULL; c = c->next) {
+		pthread_mutex_lock(&c->mtx);
+		arb__conn_resume_locked(c, mbid);
+		pthread_mutex_unlock(&c->mtx);
+	}
+	pthread_mutex_unlock(&l->mtx);
+}
+
+void
+arb__lsn_ack_all(arb__lsn *l)
+{
+	arb__conn *c;
+
+	pthread_mutex_lock(&l->mtx);
+	for (c = l->conns; c != NULL; c = c->next) {
+		pthread_mutex_lock(&c->mtx);
+		arb__conn_kick_send(c);
+		pthread_mutex_unlock(&c->mtx);
+	}
+	pthread_mutex_unlock(&l->mtx);
+}
+
+int
+arb__lsn_port(arb__lsn *l)
+{
+	int port = 0;
+
+	pthread_mutex_lock(&l->mtx);
+	if (l->l == NULL
+	    || nng_stream_listener_get_int(l->l, NNG_OPT_TCP_BOUND_PORT, &port)
+	        != 0) {
+		port = 0;
+	}
+	pthread_mutex_unlock(&l->mtx);
+	return port;
+}
+
+size_t
+arb__lsn_conns(arb__lsn *l)
+{
+	size_t n;
+
+	pthread_mutex_lock(&l->mtx);
+	n = l->nconns;
+	pthread_mutex_unlock(&l->mtx);
+	return n;
+}
+
+void
+arb__lsn_close(arb__lsn *l)
+{
+	arb__conn *c;
+
+	if (l == NULL) {
+		return;
+	}
+	pthread_mutex_lock(&l->mtx);
+	l->closing = true;
+	if (l->l != NULL) {
+		nng_stream_listener_close(l->l);
+	}
+	if (l->pending && l->sleeping) {
+		nng_aio_cancel(l->aio);
+	}
+	for (c = l->conns; c != NULL; c = c->next) {
+		pthread_mutex_lock(&c->mtx);
+		arb__conn_close_locked(c);
+		pthread_mutex_unlock(&c->mtx);
+	}
+	// Closing ends every outstanding operation; their callbacks free
+	// the connections.
+	while (l->nconns > 0 || l->pending) {
+		pthread_cond_wait(&l->cv, &l->mtx);
+	}
+	pthread_mutex_unlock(&l->mtx);
+	nng_aio_free(l->aio);
+	if (l->l != NULL) {
+		nng_stream_listener_free(l->l);
+	}
+	arb__penalty_fini(&l->pen);
+	pthread_cond_destroy(&l->cv);
+	pthread_mutex_destroy(&l->mtx);
+	arb__free(l);
+}
