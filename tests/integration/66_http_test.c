@@ -764,6 +764,34 @@ peer_node_start(arb_test_proc *q, char *file, size_t flen, const char *name,
 	arb_test_spawn(q, "arbor", args);
 }
 
+// wait_peer_rtt waits until /api/tree gives peer name a heartbeat round
+// trip ("rtt_us" not -1).
+static void
+wait_peer_rtt(const char *name)
+{
+	char        key[96];
+	const char *at;
+	int64_t     deadline = now_ms() + WAIT_MS;
+	http_resp   r;
+
+	snprintf(key, sizeof(key), "{\"name\":\"%s\",", name);
+	for (;;) {
+		get("/api/tree", &r);
+		if ((at = strstr(r.body, key)) != NULL
+		    && (at = strstr(at, "\"rtt_us\":")) != NULL
+		    && at[9] != '-') {
+			free(r.body);
+			return;
+		}
+		if (now_ms() > deadline) {
+			fail_msg("no heartbeat round trip of peer %s: %s", name,
+			    r.body);
+		}
+		free(r.body);
+		pause_ms(20);
+	}
+}
+
 // The page draws the node's peers as `arborctl peers` does: a peer that
 // is up with its incarnation (the peer's creation), its heartbeat round
 // trip and the time since the last answer; a peer that never came up
@@ -802,6 +830,9 @@ test_page_draws_the_peers_in_chromium(void **state)
 	    pa, cookie, pb, pg);
 	start_node(&p, fmt);
 	wait_out(&p, "event=peer_up peer=t67");
+	// The link is up at its HELLO; its round trip is known at the first
+	// heartbeat's echo, up to one interval later.
+	wait_peer_rtt("t67");
 
 	dom = dump_dom(1);
 	expect_in(dom, "listen tcp://127.0.0.1:");
