@@ -1166,6 +1166,7 @@ test_sync_gets_an_ack_at_once(void **state)
 	arb__link   *k;
 	arb__origin *o = arb__origin_new();
 	int64_t      t0;
+	int          r, n;
 
 	arb__lsn_close(f->l);
 	f->lcfg.ack_delay_ms = 10000;
@@ -1175,16 +1176,27 @@ test_sync_gets_an_ack_at_once(void **state)
 	put_all(k, 4, 0, 1, 32, o);
 	assert_true(sink_wait(&f->s, 1, 5000));
 	WAIT_UNTIL(arb__link_idle(k) && arb__link_up(k), 5000);
-	// ... then fewer frames than an immediate ACK needs.
-	put_all(k, 4, 1, 3, 32, o);
-	assert_true(sink_wait(&f->s, 4, 5000));
-	WAIT_UNTIL(arb__link_idle(k), 5000);
-	assert_true(arb__link_unacked(k) >= 3);
+	// ... then fewer frames than an immediate ACK needs.  The acceptor
+	// acknowledges what it has delivered whenever one of its sends
+	// completes, so the completion of its HELLO reply's send, when that
+	// callback runs late (a loaded machine), may acknowledge them at
+	// once (failed so once: unacked < 3): three more are put until three
+	// wait for their ACK (at most 5 rounds).
+	for (r = 0, n = 1;; r++) {
+		put_all(k, 4, (uint32_t) n, 3, 32, o);
+		n += 3;
+		assert_true(sink_wait(&f->s, n, 5000));
+		WAIT_UNTIL(arb__link_idle(k), 5000);
+		if (arb__link_unacked(k) >= 3) {
+			break;
+		}
+		assert_true(r < 5);
+	}
 	t0 = mono_ms();
 	assert_true(arb__link_wait_idle(k, t0 + 5000, true));
 	assert_true(mono_ms() - t0 < 2000);
 	assert_int_equal(arb__link_unacked(k), 0);
-	assert_int_equal(atomic_load(&o->pending), -4); // settled (never added)
+	assert_int_equal(atomic_load(&o->pending), -n); // settled (never added)
 	arb__link_rele(k);
 	arb__origin_rele(o);
 }
