@@ -48,19 +48,34 @@ arm_gap(serial *s)
 	}
 }
 
+// on_read reads and frames what the port has, then pauses reading until
+// the end of the loop turn (on_resume): the frames of a read are handed on
+// (the outbound queue's flush, which runs when nothing else is active)
+// before the next read.  Without the pause a port that is readable at
+// every turn -- a reader catching up with a backlog -- starved the flush,
+// and the reader held up to a whole batch (64 KiB of frames, hundreds of
+// lines) unsent, which a SIGKILL lost.  So a kill loses at most the frames
+// of one read (docs/actors.md, "What a kill of a reader loses").
 static void
 on_read(evutil_socket_t fd, short what, void *arg)
 {
 	serial *s = arg;
 	ssize_t n;
 	int     i;
+	bool    got = false;
 
 	(void) what;
+	s->now_ms = ser_mono_ms();
+	ser_dest_refresh(s); // may block (process actor): nothing unsent now
+	if (s->rd == NULL) {
+		return;
+	}
 	for (i = 0; i < READS_MAX; i++) {
 		n = read(fd, s->rbuf, READ_BUF);
 		if (n > 0) {
 			s->rx_ns = ser_real_ns();
 			s->now_ms = ser_mono_ms();
+			got = true;
 			ser_count(s, C_BYTES, (uint64_t) n);
 			serial_framer_feed(
 			    &s->fr, s->rbuf, (size_t) n, ser_on_frame, s);
@@ -81,6 +96,24 @@ on_read(evutil_socket_t fd, short what, void *arg)
 		}
 	}
 	arm_gap(s);
+	if (got && s->rd != NULL) {
+		event_del(s->rd);
+		event_active(s->resume, 0, 0);
+	}
+}
+
+// on_resume runs at the end of the turn, after the outbound queue's flush
+// (the same lowest priority, activated before it): reading goes on.
+static void
+on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	serial *s = arg;
+
+	(void) fd;
+	(void) what;
+	if (s->rd != NULL) {
+		event_add(s->rd, NULL);
+	}
 }
 
 static void
@@ -283,9 +316,14 @@ ser_reader_init(serial *s)
 	s->gap = evtimer_new(s->base, on_gap, s);
 	s->reopen = evtimer_new(s->base, on_reopen, s);
 	s->stall = evtimer_new(s->base, on_stall, s);
-	if (s->gap == NULL || s->reopen == NULL || s->stall == NULL) {
+	s->resume = event_new(s->base, -1, 0, on_resume, s);
+	if (s->gap == NULL || s->reopen == NULL || s->stall == NULL
+	    || s->resume == NULL) {
 		return ARB_ENOMEM;
 	}
+	// The lowest priority, as the outbound queue's flush (actor loop:
+	// it runs when nothing else is active, after the flush).
+	event_priority_set(s->resume, event_base_get_npriorities(s->base) - 1);
 	// Without inotify the backoff timer alone finds the device again.
 	if (serial_watch_open(&s->watch, s->cfg.path) == 0) {
 		s->watch_ev = event_new(
@@ -306,7 +344,7 @@ void
 ser_reader_fini(serial *s)
 {
 	struct event **evs[]
-	    = { &s->gap, &s->reopen, &s->stall, &s->watch_ev };
+	    = { &s->gap, &s->reopen, &s->stall, &s->watch_ev, &s->resume };
 	size_t i;
 
 	ser_port_close(s);

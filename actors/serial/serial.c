@@ -183,6 +183,21 @@ resolve(serial *s)
 	return true;
 }
 
+// ser_dest_refresh looks the destination up again now and then: a process
+// actor is not told that its destination was replaced (a send to the old
+// actor still succeeds; docs/design.md), so a new actor under the same
+// name is found this way within REFRESH_MS.  In a process actor the
+// look-up is a blocking round trip to the node: the reader makes it
+// before a read, when it holds no frame unsent (reader.c), never between
+// framing and the end of the loop turn.
+void
+ser_dest_refresh(serial *s)
+{
+	if (s->have_dest && s->now_ms - s->resolved_ms >= REFRESH_MS) {
+		resolve(s);
+	}
+}
+
 // deliver sends one frame.  Every frame takes a sequence number, so a
 // consumer sees a gap where one was dropped here.
 void
@@ -206,13 +221,6 @@ ser_deliver(serial *s, const uint8_t *p, size_t n, const char *device)
 	if (len == 0) { // cannot happen: body_cap covers max_frame
 		ser_count(s, C_DROP_SEND_ERROR, 1);
 		return;
-	}
-	// Looked up again now and then: a process actor is not told that
-	// its destination was replaced (a send to the old actor still
-	// succeeds; docs/design.md), so a new actor under the same name is
-	// found this way within REFRESH_MS.
-	if (s->have_dest && s->now_ms - s->resolved_ms >= REFRESH_MS) {
-		resolve(s);
 	}
 	if (!s->have_dest && !resolve(s)) {
 		ser_count(s, C_DROP_NO_DEST, 1);

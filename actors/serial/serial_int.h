@@ -98,7 +98,8 @@ typedef struct serial {
 	serial_framer       fr;
 	serial_framer_stats fr_seen; // framer counts already added
 	serial_watch        watch;
-	struct event       *rd;  // port readable (while open)
+	struct event       *rd;     // port readable (while open)
+	struct event       *resume; // end of the turn: reading resumes
 	struct event       *wr;  // port writable (a request is half written)
 	struct event       *gap; // the line was quiet for gap_ms
 	struct event       *reopen;
@@ -159,6 +160,11 @@ void ser_framer_sync(serial *s);
 // ser_deliver sends one frame to the destination (device: the poll
 // request answered, or NULL); every frame takes the next seq.
 void ser_deliver(serial *s, const uint8_t *p, size_t n, const char *device);
+
+// ser_dest_refresh looks the destination up again when REFRESH_MS passed
+// since the last look-up (blocking in a process actor: called before a
+// read, never while frames wait to be handed on).
+void ser_dest_refresh(serial *s);
 
 // ser_on_frame is the framer's callback (serial_frame_fn).
 void ser_on_frame(void *arg, const uint8_t *p, size_t n);

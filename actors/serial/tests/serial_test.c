@@ -1764,6 +1764,94 @@ test_deliver_metrics_and_status(void **state)
 #endif
 }
 
+#if defined(ARBOR_BIN)
+// tree_stat reads field `key` (a number) of actor `path` in /api/tree,
+// -1 when it is not there.
+static long
+tree_stat(int port, const char *path, const char *key)
+{
+	arb_test_http_resp r;
+	char               k[128];
+	const char        *p, *f;
+	long               v = -1;
+
+	arb_test_http(port, "GET", "/api/tree", "127.0.0.1", WAIT_MS, &r);
+	assert_int_equal(r.status, 200);
+	snprintf(k, sizeof(k), "{\"path\":\"%s\"", path);
+	if ((p = strstr(r.body, k)) != NULL) {
+		snprintf(k, sizeof(k), "\"%s\":", key);
+		if ((f = strstr(p, k)) != NULL) {
+			v = atol(f + strlen(k));
+		}
+	}
+	free(r.body);
+	return v;
+}
+#endif
+
+// A reader with a backlog (a process actor that did not run for a while:
+// SIGSTOPped here, as a loaded machine or a slow look-up does) hands the
+// frames of each read on before its next read, so a SIGKILL can lose at
+// most one read's frames (docs/actors.md).  Before, a port readable at
+// every loop turn starved the end-of-turn flush and the whole catch-up
+// went as one batch, held unsent until the backlog was read: 15,000
+// bytes, at least 4 reads of a tty (its line discipline gives at most
+// 4 KiB a read), must leave as at least 4 batches.
+static void
+test_deliver_each_read_handed_on(void **state)
+{
+#if defined(ARBOR_BIN)
+	arb_test_proc p;
+	tpty          t;
+	char          file[512], text[1024], line[32];
+	int           port = arb_test_free_port(), i, ospid;
+	long          out = 0, batches;
+	int64_t       end;
+
+	(void) state;
+	pty_plug(&t, "ttyHO", false);
+	snprintf(text, sizeof(text),
+	    "node: {name: serialho, http: \"127.0.0.1:%d\"}\n"
+	    "root:\n"
+	    "  children:\n"
+	    "    - {name: sink, type: echo}\n"
+	    "    - name: s1\n"
+	    "      type: serial\n"
+	    "      isolation: process\n"
+	    "      config: {path: %s, to: root/sink}\n",
+	    port, t.link);
+	arb_test_write_file(tmpdir, "ho.yaml", text, file, sizeof(file));
+	arbor_run(&p, file);
+	end = mono_ms() + WAIT_MS;
+	while ((ospid = (int) tree_stat(port, "root/s1", "ospid")) <= 0) {
+		assert_true(mono_ms() < end);
+		poll(NULL, 0, 20);
+	}
+	assert_int_equal(tree_stat(port, "root/s1", "batches_out"), 0);
+	assert_int_equal(kill(ospid, SIGSTOP), 0);
+	for (i = 0; i < 600; i++) { // 25 bytes each
+		snprintf(line, sizeof(line), "n=%04d 0123456789abcdef\n", i);
+		pty_write(&t, line, strlen(line));
+	}
+	assert_int_equal(kill(ospid, SIGCONT), 0);
+	// Stats travel with the heartbeat (at least once a second).
+	end = mono_ms() + WAIT_MS;
+	while ((out = tree_stat(port, "root/s1", "msgs_out")) < 600) {
+		assert_true(mono_ms() < end);
+		poll(NULL, 0, 50);
+	}
+	assert_int_equal(out, 600);
+	batches = tree_stat(port, "root/s1", "batches_out");
+	printf("# 600 frames (15000 bytes) in %ld batches\n", batches);
+	assert_true(batches >= 4);
+	arbor_stop(&p);
+	pty_unplug(&t, true);
+#else
+	(void) state;
+	skip();
+#endif
+}
+
 static const arb_actor_ops *const types[]
     = { &arb_serial_ops, &sink_ops, &ctl_ops, NULL };
 
@@ -1809,6 +1897,8 @@ main(int argc, char **argv)
 		    test_deliver_destination_thread, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_deliver_destination_process, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_deliver_each_read_handed_on, setup, teardown),
 	};
 	const arb_actor_ops *const *t;
 
