@@ -655,6 +655,9 @@ typedef struct arb_node_stats {
 	                               // itself and is backed off
 	uint64_t link_backoff_evicted; // backed-off sources dropped from the
 	                               // listener's full table (256)
+	uint64_t link_replaced; // peers' data streams (and their heartbeat
+	                        // channels) the node's listener closed: a
+	                        // newer one of that peer proved itself
 	uint64_t peer_watches;     // this node's actors that peers watch now
 	                           // (their monitors and links across nodes)
 	uint64_t peer_watches_refused; // watches refused: a peer at its

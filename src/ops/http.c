@@ -639,6 +639,10 @@ node_stats_metrics(struct evbuffer *out, arb_node *node)
 		    "Backed-off sources dropped from the listener's full "
 		    "table.",
 		    offsetof(arb_node_stats, link_backoff_evicted) },
+		{ "arbor_node_link_replaced_total",
+		    "Peers' data streams closed: a newer one of that peer "
+		    "proved itself.",
+		    offsetof(arb_node_stats, link_replaced) },
 		{ "arbor_node_peer_watches_refused_total",
 		    "Watches of this node's actors refused: a peer at its limit.",
 		    offsetof(arb_node_stats, peer_watches_refused) },

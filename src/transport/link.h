@@ -151,6 +151,8 @@ typedef struct arb__tp_stats {
 	                                  // source was backed off (penalty.c)
 	_Atomic uint64_t backoff_evicted; // backed-off sources dropped from a
 	                                  // full table
+	_Atomic uint64_t replaced; // accepted node data streams closed: a
+	                           // newer one of that node authenticated
 } arb__tp_stats;
 
 // An origin is the sender's share of the counters: every chunk carries a
@@ -230,6 +232,10 @@ typedef struct arb__link_cfg {
 	              // heartbeat channel (0: none, and no channel)
 	int  hb_miss; // dialer: down when none answered for hb_ms * hb_miss
 	bool keep_up; // dialer: dial at once and after every loss, idle or not
+	// listener of node links (peer.c): a node's data stream, once
+	// proven, closes the older ones of that node (a node dials one at
+	// a time; a node's own processes dial many, each its own).
+	bool one_per_node;
 } arb__link_cfg;
 
 void arb__link_cfg_defaults(arb__link_cfg *cfg);

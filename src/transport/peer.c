@@ -420,6 +420,7 @@ arb__peers_open(const arb__peers_cfg *cfg, const arb__addr *self,
 	}
 	lc = P.cfg;
 	lc.tls = P.tls_server; // the listener keeps its hold until closed
+	lc.one_per_node = true;
 	if (cfg->listen != NULL
 	    && (rv = arb__lsn_open(&P.lsn, cfg->listen, 0, &peer_lsn_ops, NULL,
 	            &lc))

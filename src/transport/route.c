@@ -176,6 +176,7 @@ tp_totals_add(arb__tp_totals *t, arb__tp_stats *s)
 	t->hb_timeouts += atomic_load(&s->hb_timeouts);
 	t->backoff_refused += atomic_load(&s->backoff_refused);
 	t->backoff_evicted += atomic_load(&s->backoff_evicted);
+	t->replaced += atomic_load(&s->replaced);
 }
 
 bool

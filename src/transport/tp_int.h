@@ -153,6 +153,9 @@ struct arb__conn {
 	uint64_t   token;
 	arb__conn *hb;
 	arb__conn *data_of;
+	// The order in which data streams' HELLOs were taken (with token,
+	// under lsn->mtx): which of two streams of one node is the newer.
+	uint64_t born;
 	// Receive state: touched only by the receive callback (one
 	// receive is outstanding at a time), so it needs no lock.
 	uint8_t    *stage;
@@ -205,6 +208,7 @@ struct arb__lsn {
 	arb__penalty pen;
 	int64_t      pen_log_sec;
 	uint64_t     pen_suppressed;
+	uint64_t     born; // data streams whose HELLO was taken (under mtx)
 };
 
 // tp_conn.c, for the listener (tp_lsn.c).

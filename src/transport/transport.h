@@ -79,6 +79,8 @@ typedef struct arb__tp_totals {
 	                          // is backed off (penalty.c)
 	uint64_t backoff_evicted; // backed-off sources dropped from a full
 	                          // table
+	uint64_t replaced; // accepted node data streams closed: a newer one
+	                   // of that node authenticated
 } arb__tp_totals;
 void arb__tp_stats_get(arb__tp_totals *t);
 // arb__tp_counters returns the process's live counters (NULL before

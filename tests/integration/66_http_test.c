@@ -278,6 +278,7 @@ test_probes_metrics_and_tree(void **state)
 		      "arbor_node_link_hb_timeouts_total counter",
 		      "arbor_node_link_backoff_refused_total counter",
 		      "arbor_node_link_backoff_evicted_total counter",
+		      "arbor_node_link_replaced_total counter",
 		      "arbor_node_peer_watches_refused_total counter",
 		      "arbor_agent_children gauge",
 		      "arbor_agent_orphans_stopped_total counter",

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // hbchan_test.c -- unit tests for the heartbeat channel of node links
-// (tp_hb.c, tp_conn.c; docs/multinode.md, "Failure detection"), over real nng
-// streams: TCP with a cookie, and raw ipc peers driven by the test.
+// (tp_hb.c, tp_conn.c; docs/multinode.md, "Failure detection"), over
+// real nng streams: TCP with a cookie, and raw ipc peers driven by the
+// test.
 //
 // - A link whose DATA path is slower than the heartbeat budget allows,
 //   kept full (a relay in the test forwards each connection at 150 KiB/s),
@@ -12,6 +13,10 @@
 //   one naming a link that closed.
 // - A link's heartbeat channel closes with its data stream, and a new data
 //   stream is kept up only by its own channel.
+// - A node's newer data stream, once proven, closes its older ones and
+//   their channels (a partition left them open); a stranger naming the
+//   node closes nothing; a listener that is not a node's (its processes
+//   each dial their own stream) closes none.
 
 #include "arb_test.h"
 
@@ -141,6 +146,7 @@ setup(void **state)
 	f->kcfg.stats = &f->kst;
 	f->lcfg.hello_ms = HELLO_MS;
 	f->lcfg.cookie = &f->ck;
+	f->lcfg.one_per_node = true; // a node's listener (peer.c)
 	f->kcfg.cookie = &f->ck;
 	cfg_self(&f->lcfg, "acceptor");
 	cfg_self(&f->kcfg, "dialer");
@@ -594,6 +600,19 @@ raw_hb_hello(int fd, uint64_t token, const uint8_t nonce[ARB__AUTH_NONCE])
 	raw_write(fd, b, arb__hello_encode(b, &h, false));
 }
 
+// raw_data sends a DATA frame of 4 bytes with sequence number seq.
+static void
+raw_data(int fd, uint64_t seq)
+{
+	uint8_t fr[ARB__FR_DATA_HDR + 4] = { 0 };
+
+	arb__frame_hdr(fr, sizeof(fr), ARB__FR_DATA, 0);
+	arb__put_be32(fr + 8, 3);
+	arb__put_be32(fr + 12, 1);
+	arb__put_be64(fr + 16, seq);
+	raw_write(fd, fr, sizeof(fr));
+}
+
 // The log (stderr, one write(2) per line) is read by a thread through a
 // pipe while a test looks for lines in it, and still reaches stderr (a
 // failing test's messages too).
@@ -834,6 +853,111 @@ test_hostile_heartbeat_channels_are_refused(void **state)
 	WAIT_UNTIL(arb__lsn_conns(f->l) == 0, 5000);
 }
 
+// raw_channel opens the heartbeat channel of the data stream token from
+// src, proven, and sees it echo a heartbeat.
+static int
+raw_channel(const fix *f, const char *src, uint64_t token,
+    const uint8_t nonce[ARB__AUTH_NONCE])
+{
+	uint8_t    b[ARB__HELLO_MAX];
+	arb__hello hrep;
+	int        h = connect_from(src, f->port);
+
+	raw_hello(h, ARB__ROLE_HB, token, nonce, &hrep);
+	raw_auth(f, h, nonce, &hrep);
+	raw_hb(h, 1);
+	assert_int_equal(raw_frame(h, b, sizeof(b), 5000), ARB__FR_HB_LEN);
+	return h;
+}
+
+// A partition: the node's data stream and channel stay open here (their
+// FIN never came), and once it heals the node dials a new stream.  When
+// that one proves itself, the acceptor closes the old stream and its
+// channel, counted in `replaced`; what the old one delivered stays
+// delivered.  A stranger naming the node, without the cookie, closes
+// nothing.
+static void
+test_newer_stream_replaces_older(void **state)
+{
+	fix       *f = *state;
+	uint8_t    nonce[ARB__AUTH_NONCE], b[ARB__HELLO_MAX];
+	arb__hello rep;
+	int        d1, h1, d2, h2, s;
+
+	memset(nonce, 0x22, sizeof(nonce));
+	// Before the partition: a stream, its channel, DATA delivered.
+	d1 = connect_from("127.0.0.3", f->port);
+	raw_hello(d1, ARB__ROLE_PEER, 0, nonce, &rep);
+	raw_auth(f, d1, nonce, &rep);
+	h1 = raw_channel(f, "127.0.0.3", rep.resume, nonce);
+	raw_data(d1, 1);
+	WAIT_UNTIL(atomic_load(&f->s.bytes) == 4, 5000);
+	assert_int_equal(arb__lsn_conns(f->l), 2);
+	// A stranger naming that node, without its AUTH: both stay.
+	s = connect_from("127.0.0.4", f->port);
+	raw_hello(s, ARB__ROLE_PEER, 0, nonce, &rep);
+	assert_true(raw_eof(s, HELLO_MS + 5000));
+	close(s);
+	raw_hb(h1, 2);
+	assert_int_equal(raw_frame(h1, b, sizeof(b), 5000), ARB__FR_HB_LEN);
+	assert_int_equal(atomic_load(&f->lst.replaced), 0);
+	// The partition heals: the node's new stream proves itself.
+	d2 = connect_from("127.0.0.5", f->port);
+	raw_hello(d2, ARB__ROLE_PEER, 0, nonce, &rep);
+	raw_auth(f, d2, nonce, &rep);
+	assert_true(raw_eof(d1, 5000));
+	assert_true(raw_eof(h1, 5000));
+	close(d1);
+	close(h1);
+	WAIT_UNTIL(atomic_load(&f->lst.replaced) == 1, 5000);
+	WAIT_UNTIL(arb__lsn_conns(f->l) == 1, 5000);
+	assert_int_equal(atomic_load(&f->s.bytes), 4);
+	// The new stream works: its own channel, its DATA.
+	h2 = raw_channel(f, "127.0.0.5", rep.resume, nonce);
+	raw_data(d2, 1);
+	WAIT_UNTIL(atomic_load(&f->s.bytes) == 8, 5000);
+	assert_int_equal(atomic_load(&f->lst.replaced), 1);
+	close(d2);
+	close(h2);
+	WAIT_UNTIL(arb__lsn_conns(f->l) == 0, 5000);
+}
+
+// A listener that is not a node's (one_per_node false: the listener a
+// node's processes dial, each its own stream with the node's name)
+// closes no stream for a newer one.
+static void
+test_process_streams_are_not_replaced(void **state)
+{
+	fix          *f = *state;
+	arb__link_cfg cfg = f->lcfg;
+	uint8_t       nonce[ARB__AUTH_NONCE];
+	arb__hello    rep;
+	arb__lsn     *l;
+	int           port, d1, d2;
+
+	cfg.one_per_node = false;
+	ARB_PASS(arb__lsn_open(
+	    &l, "tcp://127.0.0.1:0", 0, &sink_ops, &f->s, &cfg));
+	port = arb__lsn_port(l);
+	memset(nonce, 0x33, sizeof(nonce));
+	d1 = connect_from("127.0.0.3", port);
+	raw_hello(d1, ARB__ROLE_PEER, 0, nonce, &rep);
+	raw_auth(f, d1, nonce, &rep);
+	d2 = connect_from("127.0.0.4", port);
+	raw_hello(d2, ARB__ROLE_PEER, 0, nonce, &rep);
+	raw_auth(f, d2, nonce, &rep);
+	raw_data(d2, 1);
+	WAIT_UNTIL(atomic_load(&f->s.bytes) == 4, 5000);
+	raw_data(d1, 1); // the older one still delivers
+	WAIT_UNTIL(atomic_load(&f->s.bytes) == 8, 5000);
+	assert_int_equal(arb__lsn_conns(l), 2);
+	assert_int_equal(atomic_load(&f->lst.replaced), 0);
+	close(d1);
+	close(d2);
+	WAIT_UNTIL(arb__lsn_conns(l) == 0, 5000);
+	arb__lsn_close(l);
+}
+
 // --- a raw acceptor over ipc (no cookie) -----------------------------------
 static int
 raw_listen(const fix *f, char path[100], char url[120])
@@ -986,6 +1110,10 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_channel_belongs_to_its_stream, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_newer_stream_replaces_older, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_process_streams_are_not_replaced, setup, teardown),
 	};
 
 	arb_test_filter();
