@@ -1469,6 +1469,7 @@ test_sensors_killed(void **state)
 	char        path[128], *b, *line, *save = NULL;
 	account     a = { 0 };
 	uint64_t    acked = 0, stored, dups, charged[3] = { 0 };
+	uint64_t    unique = 0, copies = 0, lost = 0, k;
 	int64_t     kills[2], end;
 	int         i, nk = 0, pid;
 	double      taken;
@@ -1532,19 +1533,35 @@ test_sensors_killed(void **state)
 		for (i = 0; i < nk && kills[i] < t; i++) {
 		}
 		charged[i]++; // i == nk: after the last kill (bound 0)
+		lost++;
 	}
 	free(b);
+	// The store's records are readings, some of them twice: QoS 1 is at
+	// least once, and the broker sends again what a killed client had
+	// read but not yet acknowledged (PUBACK); the parser stores it again
+	// under a new seq.  So records are counted per reading: `stored`
+	// against the acknowledged count once failed as "6065 vs 6000"
+	// (65 readings stored twice, none lost beyond the bound).
+	for (i = 2; i < STREAMS; i++) {
+		for (k = 1; k <= 3000; k++) {
+			if (a.seen[i][k] > 0) {
+				unique++;
+				copies += a.seen[i][k] - 1u;
+			}
+		}
+	}
 	printf("# 2 kills (the parser's node stopped; then while catching "
 	       "up): %" PRIu64 " readings acknowledged to the sensors, %" PRIu64
-	       " stored; lost, per kill:",
-	    acked, stored);
+	       " records stored: %" PRIu64 " readings, %" PRIu64
+	       " second copies (sent again by the broker); lost, per kill:",
+	    acked, stored, unique, copies);
 	for (i = 0; i < nk; i++) {
 		printf(" %" PRIu64, charged[i]);
 	}
 	printf(" (bound %d in all), after the last: %" PRIu64 " (bound 0)\n",
 	    2 * SK_WINDOW, charged[nk]);
-	assert_true(stored <= acked);
-	assert_true(acked - stored <= 2 * SK_WINDOW);
+	assert_int_equal(stored, unique + copies);
+	assert_true(lost <= 2 * SK_WINDOW);
 	assert_int_equal(charged[nk], 0);
 	account_free(&a);
 	rig_fini(&R);
