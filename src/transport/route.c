@@ -48,7 +48,9 @@ _Static_assert(ARB_NODE_PEERS_MAX * sizeof(uint64_t) <= PEERS_LEN,
 
 typedef struct tp_state {
 	pthread_mutex_t   mtx;
-	bool              open;
+	// Read without the lock by nng's callbacks (a delivery) and senders:
+	// set last by arb__tp_open, so one that sees it true sees the rest.
+	_Atomic bool      open;
 	arb__addr         addr;
 	arb_pid           self;
 	arb__link_cfg     cfg;
