@@ -13,6 +13,7 @@
 // from the kernel (bind port 0, read it back, close): each test its own.
 
 #include "arb_test.h"
+#include "linkpeer.h"
 #include "probe.h"
 
 #include "transport/link.h"
@@ -1622,25 +1623,6 @@ free_port(void)
 	return port;
 }
 
-// connect_from connects to 127.0.0.1:port from the address src (another
-// 127.0.0.x than the nodes': a node backs off a source address, and the
-// nodes themselves dial from 127.0.0.1).
-static int
-connect_from(const char *src, int port)
-{
-	struct sockaddr_in la = { .sin_family = AF_INET };
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	int                fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	assert_true(fd >= 0);
-	assert_int_equal(inet_pton(AF_INET, src, &la.sin_addr), 1);
-	assert_int_equal(bind(fd, (struct sockaddr *) &la, sizeof(la)), 0);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sa.sin_port = htons((uint16_t) port);
-	assert_int_equal(connect(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
-	return fd;
-}
-
 static void
 spawn_node(arb_test_proc *p, const char *name, int port, const char *peer,
     int peer_port, const char *secret, int hb_ms, int miss)
@@ -1860,7 +1842,7 @@ test_data_before_auth_is_refused(void **state)
 	spawn_node(&a, "gw1", pa, "gw2", pb, SECRET, 0, 0);
 	// (each stranger from its own address: the first one's refusal
 	// backs 127.0.0.2 off)
-	fd = connect_from("127.0.0.2", pa);
+	assert_true((fd = lp_connect_from("127.0.0.2", pa)) >= 0);
 	memset(nonce, 0x11, ARB__AUTH_NONCE);
 	n = peer_hello(fr, &h, "gw2", 7, nonce);
 	// DATA: mailbox 1, one envelope, seq 1, then a byte of batch.
@@ -1887,7 +1869,7 @@ test_data_before_auth_is_refused(void **state)
 	arb_test_line(&a, "refused=1", WAIT_MS, buf, sizeof(buf));
 
 	// Another one answers with an AUTH frame whose proof is made up.
-	fd = connect_from("127.0.0.3", pa);
+	assert_true((fd = lp_connect_from("127.0.0.3", pa)) >= 0);
 	n = arb__hello_encode(fr, &h, false);
 	arb__frame_hdr(fr + n, ARB__FR_AUTH_LEN, ARB__FR_AUTH, 0);
 	memset(fr + n + ARB__FR_HDR, 0x22, ARB__AUTH_MAC);
@@ -1972,9 +1954,10 @@ peer_connect(int pa, const char *src, const char *me, const char *them,
 	uint8_t       fr[ARB__HELLO_MAX], nonce[ARB__AUTH_NONCE];
 	size_t        n;
 	bool          reply;
-	int           fd = connect_from(src, pa);
+	int           fd = lp_connect_from(src, pa);
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 
+	assert_true(fd >= 0);
 	memcpy(ck.key, SECRET, strlen(SECRET));
 	ck.len = strlen(SECRET);
 	ARB_PASS(arb__auth_nonce(nonce));
@@ -2198,10 +2181,11 @@ stranger_round(const char *src, int port, const char *name)
 	arb__hello h = { 0 };
 	uint8_t    fr[ARB__HELLO_MAX + ARB__FR_AUTH_LEN], nonce[ARB__AUTH_NONCE];
 	size_t     n;
-	int        fd = connect_from(src, port);
+	int        fd = lp_connect_from(src, port);
 	bool       answered;
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 
+	assert_true(fd >= 0);
 	memset(nonce, 0x33, ARB__AUTH_NONCE);
 	n = peer_hello(fr, &h, name, 9, nonce);
 	(void) send(fd, fr, n, MSG_NOSIGNAL); // may meet a closed socket

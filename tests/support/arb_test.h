@@ -21,6 +21,7 @@
 #include <arbor/actor.h>
 #include <arbor/arbor.h>
 
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -48,6 +49,21 @@
 // arb_test_now_ms reads CLOCK_MONOTONIC in milliseconds (for deadlines).
 // Thread: any.
 int64_t arb_test_now_ms(void);
+
+// ARB_WAIT_UNTIL polls cond every millisecond until it holds, and fails
+// the test naming cond if it does not hold within ms milliseconds (on the
+// monotonic clock): a bounded wait on state that other threads change
+// without telling the test.  cond is evaluated at least once.
+#define ARB_WAIT_UNTIL(cond, ms)                                              \
+	do {                                                                  \
+		int64_t arb__wu_dl = arb_test_now_ms() + (ms);                \
+		while (!(cond)) {                                             \
+			if (arb_test_now_ms() > arb__wu_dl) {                 \
+				fail_msg("timed out waiting for %s", #cond);  \
+			}                                                     \
+			poll(NULL, 0, 1);                                     \
+		}                                                             \
+	} while (0)
 
 // --- Child helpers --------------------------------------------------------
 

@@ -3,7 +3,9 @@
 
 #include "linkpeer.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,6 +110,40 @@ lp_connect(const char *path)
 		return -1;
 	}
 	return fd;
+}
+
+int
+lp_connect_from(const char *src, int port)
+{
+	struct sockaddr_in la = { .sin_family = AF_INET };
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	const char        *step;
+	int                fd, e;
+
+	if (inet_pton(AF_INET, src, &la.sin_addr) != 1 || port <= 0
+	    || port > 65535) {
+		fprintf(stderr, "lp_connect_from: bad address %s or port %d\n",
+		    src, port);
+		return -1;
+	}
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_port = htons((uint16_t) port);
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+		step = "socket";
+	} else if (bind(fd, (struct sockaddr *) &la, sizeof(la)) != 0) {
+		step = "bind";
+	} else if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) != 0) {
+		step = "connect";
+	} else {
+		return fd;
+	}
+	e = errno;
+	if (fd >= 0) {
+		close(fd);
+	}
+	fprintf(stderr, "lp_connect_from %s to 127.0.0.1:%d: %s: %s\n", src,
+	    port, step, strerror(e));
+	return -1;
 }
 
 bool

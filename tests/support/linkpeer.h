@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 // linkpeer.h -- a raw peer of arbor's link protocol for tests.
 //
-// Written from docs/wire.md with plain AF_UNIX sockets, not with arbor's
-// own encoder, so a test that uses it checks the documented format as
-// well as the node's behaviour towards a peer that gets it wrong.  Every
-// call that waits has a deadline.  Thread: the caller's.
+// Written from docs/wire.md with plain sockets (AF_UNIX, or TCP from a
+// chosen 127.0.0.x), not with arbor's own encoder, so a test that uses it
+// checks the documented format as well as the node's behaviour towards a
+// peer that gets it wrong.  Every call that waits has a deadline.
+// Thread: the caller's.
 
 #ifndef ARB_LINKPEER_H
 #define ARB_LINKPEER_H
@@ -27,6 +28,12 @@ int lp_parse_start(lp_node *n, const char *line);
 
 // lp_connect connects to the unix socket at path; -1 on failure.
 int lp_connect(const char *path);
+// lp_connect_from connects to 127.0.0.1:port over TCP from the address
+// src (another 127.0.0.x: a node backs off the source address of a peer
+// that fails its handshake, so each stranger a test plays needs its own,
+// and the nodes themselves dial from 127.0.0.1).  Returns the socket, or
+// -1 after printing to stderr which step failed and why.
+int lp_connect_from(const char *src, int port);
 // lp_write writes all of buf (false on error).
 bool lp_write(int fd, const void *buf, size_t len);
 // lp_hello builds a dialer's HELLO (role 1 peer, 2 control) into b (at

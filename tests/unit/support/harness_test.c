@@ -2,17 +2,23 @@
 // harness_test.c -- tests of the process harness in tests/support
 // (arb_test.c) against real helper processes: finding lines, timeouts,
 // exit codes, the state a helper starts with, and the cleanup that every
-// other process test relies on.  It does not link libarbor, so it must not
+// other process test relies on; ARB_WAIT_UNTIL; linkpeer's
+// lp_connect_from.  It does not link libarbor, so it must not
 // use ARB_PASS or ARB_FAIL.  Thread: main only.
 
 #include "arb_test.h"
+#include "linkpeer.h"
+
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -209,6 +215,31 @@ helper_state(int argc, char **argv)
 	return (0);
 }
 
+// wait_never waits with ARB_WAIT_UNTIL, for argv[1] ms, on a condition
+// that never holds, outside a cmocka test: its failure ends the process.
+static int
+helper_wait_never(int argc, char **argv)
+{
+	int polls = 0;
+
+	(void) argc;
+	ARB_WAIT_UNTIL(++polls < 0, atoi(argv[1]));
+	printf("returned after %d polls\n", polls);
+	return (0);
+}
+
+// connect_bad gives lp_connect_from a source that is no address, then a
+// port that is none.
+static int
+helper_connect_bad(int argc, char **argv)
+{
+	(void) argc;
+	(void) argv;
+	printf("rv=%d\n", lp_connect_from("127.0.0.300", 1));
+	printf("rv=%d\n", lp_connect_from("127.0.0.7", 0));
+	return (0);
+}
+
 static const arb_test_helper helpers[] = {
 	{ "echo", helper_echo },
 	{ "exit7", helper_exit7 },
@@ -218,6 +249,8 @@ static const arb_test_helper helpers[] = {
 	{ "dir", helper_dir },
 	{ "state", helper_state },
 	{ "nest", helper_nest },
+	{ "wait_never", helper_wait_never },
+	{ "connect_bad", helper_connect_bad },
 };
 
 // --- Test utilities ----------------------------------------------------
@@ -622,6 +655,80 @@ test_tags_and_dirs_are_unique(void **state)
 	arb_test_proc_fini(&p);
 }
 
+// ARB_WAIT_UNTIL evaluates its condition until it holds, and no more;
+// at least once, even with no time to wait.
+static void
+test_wait_until_returns_once_the_condition_holds(void **state)
+{
+	int n = 0;
+
+	(void) state;
+	ARB_WAIT_UNTIL(++n >= 5, TIMEOUT_MS);
+	assert_int_equal(n, 5);
+	ARB_WAIT_UNTIL(++n >= 0, 0);
+	assert_int_equal(n, 6);
+}
+
+// ... and once ms have passed without it, fails the test naming it.
+static void
+test_wait_until_fails_naming_the_condition(void **state)
+{
+	arb_test_proc p;
+	const char   *args[] = { "200", NULL };
+	int64_t       t0 = arb_test_now_ms();
+
+	(void) state;
+	arb_test_spawn(&p, "wait_never", args);
+	assert_int_equal(
+	    arb_test_exit_code(arb_test_wait_exit(&p, TIMEOUT_MS)), 255);
+	assert_true(arb_test_now_ms() - t0 >= 200);
+	assert_int_equal(
+	    arb_test_count(&p, "ERROR: timed out waiting for ++polls < 0"), 1);
+	assert_int_equal(arb_test_count(&p, "returned"), 0);
+	arb_test_proc_fini(&p);
+}
+
+// lp_connect_from connects from the source address it is given; -1 when
+// nothing listens, and a line that names a bad address or port.
+static void
+test_connect_from_binds_the_source_address(void **state)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t          len = sizeof(a);
+	arb_test_proc      p;
+	int                l, c, s, port;
+
+	(void) state;
+	assert_true((l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(l, (struct sockaddr *) &a, sizeof(a)), 0);
+	assert_int_equal(listen(l, 4), 0);
+	assert_int_equal(getsockname(l, (struct sockaddr *) &a, &len), 0);
+	port = ntohs(a.sin_port);
+	assert_true((c = lp_connect_from("127.0.0.7", port)) >= 0);
+	len = sizeof(a);
+	assert_true((s = accept(l, (struct sockaddr *) &a, &len)) >= 0);
+	assert_string_equal(inet_ntoa(a.sin_addr), "127.0.0.7");
+	close(s);
+	close(c);
+	close(l);
+	assert_int_equal(lp_connect_from("127.0.0.7", port), -1);
+
+	arb_test_spawn(&p, "connect_bad", NULL);
+	assert_int_equal(
+	    arb_test_exit_code(arb_test_wait_exit(&p, TIMEOUT_MS)), 0);
+	assert_int_equal(arb_test_count(&p, "rv=-1"), 2);
+	assert_int_equal(arb_test_count(&p,
+	                     "lp_connect_from: bad address 127.0.0.300 or "
+	                     "port 1"),
+	    1);
+	assert_int_equal(arb_test_count(&p,
+	                     "lp_connect_from: bad address 127.0.0.7 or "
+	                     "port 0"),
+	    1);
+	arb_test_proc_fini(&p);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -641,6 +748,10 @@ main(int argc, char **argv)
 		cmocka_unit_test(
 		    test_temp_dir_exists_during_run_and_is_gone_after_fini),
 		cmocka_unit_test(test_tags_and_dirs_are_unique),
+		cmocka_unit_test(
+		    test_wait_until_returns_once_the_condition_holds),
+		cmocka_unit_test(test_wait_until_fails_naming_the_condition),
+		cmocka_unit_test(test_connect_from_binds_the_source_address),
 	};
 
 	arb_test_helper_main(

@@ -19,6 +19,7 @@
 //   each dial their own stream) closes none.
 
 #include "arb_test.h"
+#include "linkpeer.h"
 
 #include "transport/link.h"
 
@@ -37,26 +38,6 @@
 #include <unistd.h>
 
 #define HELLO_MS 300
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-#define WAIT_UNTIL(cond, ms)                                                  \
-	do {                                                                  \
-		int64_t wu_dl = mono_ms() + (ms);                             \
-		while (!(cond)) {                                             \
-			if (mono_ms() > wu_dl) {                              \
-				fail_msg("timed out waiting for %s", #cond);  \
-			}                                                     \
-			poll(NULL, 0, 1);                                     \
-		}                                                             \
-	} while (0)
 
 // --- the accepting side: takes every link, counts what arrives -----------
 typedef struct sink {
@@ -217,7 +198,7 @@ pump_run(void *arg)
 {
 	pump   *p = arg;
 	uint8_t buf[16384];
-	int64_t t0 = mono_ms();
+	int64_t t0 = arb_test_now_ms();
 	int64_t sent = 0;
 
 	while (!atomic_load(&p->r->stop)) {
@@ -227,7 +208,8 @@ pump_run(void *arg)
 
 		if (p->rate > 0) {
 			int64_t allowed
-			    = (mono_ms() - t0) * p->rate / 1000 + 4096 - sent;
+			    = (arb_test_now_ms() - t0) * p->rate / 1000 + 4096
+			    - sent;
 
 			if (allowed < 1024) {
 				poll(NULL, 0, 5);
@@ -377,21 +359,21 @@ test_saturated_slow_link_is_not_down(void **state)
 	arb__link_watch(k, watch_fn, &f->w);
 	arb__link_start(k);
 	// UP, and the heartbeat channel answers.
-	dl = mono_ms() + 5000;
+	dl = arb_test_now_ms() + 5000;
 	for (;;) {
 		arb__link_get_info(k, &li);
 		if (li.up && li.rtt_us >= 0) {
 			break;
 		}
-		assert_true(mono_ms() < dl);
+		assert_true(arb_test_now_ms() < dl);
 		poll(NULL, 0, 5);
 	}
 	assert_int_equal(atomic_load(&f->w.ups), 1);
 	heard0 = li.last_hb_ms;
 	budget = (int64_t) f->kcfg.hb_ms * f->kcfg.hb_miss;
 	// Keep the link full for BULK_MS.
-	t0 = mono_ms();
-	while (mono_ms() - t0 < BULK_MS) {
+	t0 = arb_test_now_ms();
+	while (arb_test_now_ms() - t0 < BULK_MS) {
 		for (;;) {
 			arb__chunk *ch = arb__chunk_alloc(CHUNK);
 			int         rv;
@@ -420,7 +402,8 @@ test_saturated_slow_link_is_not_down(void **state)
 		if (atomic_load(&f->w.downs) != 0) {
 			fail_msg("DOWN %lld ms into the bulk (heartbeat round "
 			         "trips up to %lld ms, hb_timeouts %llu)",
-			    (long long) (mono_ms() - t0), (long long) max_rtt,
+			    (long long) (arb_test_now_ms() - t0),
+			    (long long) max_rtt,
 			    (unsigned long long) atomic_load(
 			        &f->kst.hb_timeouts));
 		}
@@ -448,28 +431,10 @@ test_saturated_slow_link_is_not_down(void **state)
 	assert_true(max_rtt < budget / 2);
 	arb__link_rele(k); // what waited is counted as dead
 	relay_stop(&r);
-	WAIT_UNTIL(arb__lsn_conns(f->l) == 0, 5000);
+	ARB_WAIT_UNTIL(arb__lsn_conns(f->l) == 0, 5000);
 }
 
 // --- raw peers -------------------------------------------------------------
-// connect_from connects to 127.0.0.1:port from address src: every
-// stranger from its own (a refusal backs its source off).
-static int
-connect_from(const char *src, int port)
-{
-	struct sockaddr_in la = { .sin_family = AF_INET };
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	int                fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	assert_true(fd >= 0);
-	assert_int_equal(inet_pton(AF_INET, src, &la.sin_addr), 1);
-	assert_int_equal(bind(fd, (struct sockaddr *) &la, sizeof(la)), 0);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sa.sin_port = htons((uint16_t) port);
-	assert_int_equal(connect(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
-	return fd;
-}
-
 static void
 raw_write(int fd, const void *p, size_t n)
 {
@@ -481,55 +446,20 @@ raw_write(int fd, const void *p, size_t n)
 static size_t
 raw_frame(int fd, uint8_t *b, size_t cap, int ms)
 {
-	int64_t dl = mono_ms() + ms;
-	size_t  have = 0, want = ARB__FR_HDR;
+	long n = lp_read_frame(fd, b, cap, ms);
 
-	while (have < want) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		int64_t       left = dl - mono_ms();
-		ssize_t       n;
-
-		if (left <= 0 || poll(&pfd, 1, (int) left) != 1) {
-			fail_msg("no frame within %d ms", ms);
-		}
-		if ((n = read(fd, b + have, want - have)) <= 0) {
-			return 0;
-		}
-		have += (size_t) n;
-		if (have == ARB__FR_HDR) {
-			want = arb__get_be32(b);
-			assert_true(want >= ARB__FR_HDR && want <= cap);
-		}
+	if (n < 0) {
+		fail_msg("no whole frame of at most %zu bytes within %d ms",
+		    cap, ms);
 	}
-	return have;
+	return (size_t) n;
 }
 
-// raw_eof is true when the peer closes fd within ms (what it sends
-// meanwhile is read and dropped).
-static bool
-raw_eof(int fd, int ms)
-{
-	int64_t dl = mono_ms() + ms;
-	uint8_t b[4096];
-
-	for (;;) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		int64_t       left = dl - mono_ms();
-
-		if (left <= 0 || poll(&pfd, 1, (int) left) != 1) {
-			return false;
-		}
-		if (read(fd, b, sizeof(b)) <= 0) {
-			return true;
-		}
-	}
-}
-
-// raw_hello sends the HELLO of node "dialer" (role, token) with nonce and
-// reads the acceptor's reply into *rep.
+// raw_send_hello sends the HELLO of node "dialer" (role, token) with
+// nonce.
 static void
-raw_hello(int fd, uint16_t role, uint64_t token,
-    const uint8_t nonce[ARB__AUTH_NONCE], arb__hello *rep)
+raw_send_hello(int fd, uint16_t role, uint64_t token,
+    const uint8_t nonce[ARB__AUTH_NONCE])
 {
 	arb__hello h = { .version = ARB__LINK_VERSION,
 		.role = role,
@@ -539,13 +469,23 @@ raw_hello(int fd, uint16_t role, uint64_t token,
 		.resume = token,
 		.auth_len = ARB__AUTH_NONCE };
 	uint8_t    b[ARB__HELLO_MAX];
-	size_t     n;
-	bool       reply;
 
 	snprintf(h.name, sizeof(h.name), "dialer");
 	memcpy(h.auth, nonce, ARB__AUTH_NONCE);
-	n = arb__hello_encode(b, &h, false);
-	raw_write(fd, b, n);
+	raw_write(fd, b, arb__hello_encode(b, &h, false));
+}
+
+// raw_hello sends the HELLO of node "dialer" (role, token) with nonce and
+// reads the acceptor's reply into *rep.
+static void
+raw_hello(int fd, uint16_t role, uint64_t token,
+    const uint8_t nonce[ARB__AUTH_NONCE], arb__hello *rep)
+{
+	uint8_t b[ARB__HELLO_MAX];
+	size_t  n;
+	bool    reply;
+
+	raw_send_hello(fd, role, token, nonce);
 	n = raw_frame(fd, b, sizeof(b), 5000);
 	assert_true(n > 0);
 	ARB_PASS(arb__hello_decode(b, n, rep, &reply));
@@ -579,25 +519,6 @@ static uint64_t
 refused(fix *f)
 {
 	return atomic_load(&f->lst.refused);
-}
-
-// raw_hb_hello sends the HELLO of a heartbeat channel of node "dialer"
-// naming token (the same HELLO raw_hello sends, which is accepted).
-static void
-raw_hb_hello(int fd, uint64_t token, const uint8_t nonce[ARB__AUTH_NONCE])
-{
-	arb__hello h = { .version = ARB__LINK_VERSION,
-		.role = ARB__ROLE_HB,
-		.max_frame = 1 << 20,
-		.node_id = arb__node_id("dialer"),
-		.creation = 1,
-		.resume = token,
-		.auth_len = ARB__AUTH_NONCE };
-	uint8_t    b[ARB__HELLO_MAX];
-
-	snprintf(h.name, sizeof(h.name), "dialer");
-	memcpy(h.auth, nonce, ARB__AUTH_NONCE);
-	raw_write(fd, b, arb__hello_encode(b, &h, false));
 }
 
 // raw_data sends a DATA frame of 4 bytes with sequence number seq.
@@ -701,7 +622,7 @@ logcap_stop(logcap *lc)
 static void
 logcap_wait(logcap *lc, const char *needle)
 {
-	int64_t dl = mono_ms() + 5000;
+	int64_t dl = arb_test_now_ms() + 5000;
 	bool    found;
 
 	for (;;) {
@@ -711,7 +632,7 @@ logcap_wait(logcap *lc, const char *needle)
 		if (found) {
 			return;
 		}
-		if (mono_ms() > dl) {
+		if (arb_test_now_ms() > dl) {
 			fail_msg("no log line with \"%s\"", needle);
 		}
 		poll(NULL, 0, 5);
@@ -739,54 +660,54 @@ test_hostile_heartbeat_channels_are_refused(void **state)
 	f->lc = lc; // (teardown ends it if the test fails)
 	// A channel naming no link: refused at its HELLO (no reply).
 	r0 = refused(f);
-	h = connect_from("127.0.0.2", f->port);
-	raw_hb_hello(h, 0x1234, nonce);
-	assert_true(raw_eof(h, 5000));
+	assert_true((h = lp_connect_from("127.0.0.2", f->port)) >= 0);
+	raw_send_hello(h, ARB__ROLE_HB, 0x1234, nonce);
+	assert_true(lp_wait_eof(h, 5000));
 	close(h);
-	WAIT_UNTIL(refused(f) == r0 + 1, 5000);
+	ARB_WAIT_UNTIL(refused(f) == r0 + 1, 5000);
 	logcap_wait(lc, "heartbeat channel of node dialer (creation 1) "
 	                "names no open link of that node\" source=127.0.0.2");
 
 	// A data stream (of a peer that knows the cookie): the acceptor's
 	// reply names it with a token.
-	d = connect_from("127.0.0.3", f->port);
+	assert_true((d = lp_connect_from("127.0.0.3", f->port)) >= 0);
 	raw_hello(d, ARB__ROLE_PEER, 0, nonce, &rep);
 	raw_auth(f, d, nonce, &rep);
 	token = rep.resume;
 	assert_true(token != 0);
 	// A channel naming another token than that stream's.
-	h = connect_from("127.0.0.10", f->port);
-	raw_hb_hello(h, token ^ 1, nonce);
-	assert_true(raw_eof(h, 5000));
+	assert_true((h = lp_connect_from("127.0.0.10", f->port)) >= 0);
+	raw_send_hello(h, ARB__ROLE_HB, token ^ 1, nonce);
+	assert_true(lp_wait_eof(h, 5000));
 	close(h);
-	WAIT_UNTIL(refused(f) == r0 + 2, 5000);
+	ARB_WAIT_UNTIL(refused(f) == r0 + 2, 5000);
 	logcap_wait(lc, "heartbeat channel of node dialer (creation 1) "
 	                "names no open link of that node\" "
 	                "source=127.0.0.10");
 	r0++;
 	// A channel naming it that sends a heartbeat instead of its AUTH.
-	h = connect_from("127.0.0.4", f->port);
+	assert_true((h = lp_connect_from("127.0.0.4", f->port)) >= 0);
 	raw_hello(h, ARB__ROLE_HB, token, nonce, &hrep);
 	assert_int_equal(hrep.resume, 0); // a channel names nothing
 	raw_hb(h, 1);
-	assert_true(raw_eof(h, 5000));
+	assert_true(lp_wait_eof(h, 5000));
 	close(h);
-	WAIT_UNTIL(refused(f) == r0 + 2, 5000);
+	ARB_WAIT_UNTIL(refused(f) == r0 + 2, 5000);
 	logcap_wait(lc, "frame type 9 from node dialer before its AUTH\" "
 	                "source=127.0.0.4");
 	assert_true(atomic_load(&f->lst.auth_failed) >= 1);
 	// A channel that never authenticates is closed at the deadline.
-	WAIT_UNTIL(arb__lsn_conns(f->l) == 1, 5000); // the last one's gone
-	h = connect_from("127.0.0.5", f->port);
+	ARB_WAIT_UNTIL(arb__lsn_conns(f->l) == 1, 5000); // the last one's gone
+	assert_true((h = lp_connect_from("127.0.0.5", f->port)) >= 0);
 	raw_hello(h, ARB__ROLE_HB, token, nonce, &hrep);
-	assert_true(raw_eof(h, HELLO_MS + 5000));
+	assert_true(lp_wait_eof(h, HELLO_MS + 5000));
 	close(h);
-	WAIT_UNTIL(refused(f) == r0 + 3, 5000);
+	ARB_WAIT_UNTIL(refused(f) == r0 + 3, 5000);
 	logcap_wait(lc, "node dialer sent no AUTH within 300 ms of "
 	                "connecting\" source=127.0.0.5");
 	// One that authenticates, then a second one for the same link.
-	WAIT_UNTIL(arb__lsn_conns(f->l) == 1, 5000);
-	h = connect_from("127.0.0.6", f->port);
+	ARB_WAIT_UNTIL(arb__lsn_conns(f->l) == 1, 5000);
+	assert_true((h = lp_connect_from("127.0.0.6", f->port)) >= 0);
 	raw_hello(h, ARB__ROLE_HB, token, nonce, &hrep);
 	raw_auth(f, h, nonce, &hrep);
 	raw_hb(h, 77);
@@ -795,11 +716,11 @@ test_hostile_heartbeat_channels_are_refused(void **state)
 	assert_int_equal(b[4], ARB__FR_HB);
 	assert_int_equal(b[5], ARB__HB_F_REPLY);
 	assert_int_equal(arb__get_be64(b + ARB__FR_HDR), 77);
-	h2 = connect_from("127.0.0.7", f->port);
-	raw_hb_hello(h2, token, nonce);
-	assert_true(raw_eof(h2, 5000));
+	assert_true((h2 = lp_connect_from("127.0.0.7", f->port)) >= 0);
+	raw_send_hello(h2, ARB__ROLE_HB, token, nonce);
+	assert_true(lp_wait_eof(h2, 5000));
 	close(h2);
-	WAIT_UNTIL(refused(f) == r0 + 4, 5000);
+	ARB_WAIT_UNTIL(refused(f) == r0 + 4, 5000);
 	logcap_wait(lc, "heartbeat channel of node dialer (creation 1) is "
 	                "a second one for its link\" source=127.0.0.7");
 	// DATA on the authenticated channel: a bad frame, closed.
@@ -812,30 +733,30 @@ test_hostile_heartbeat_channels_are_refused(void **state)
 		arb__put_be64(fr + 16, 1);
 		raw_write(h, fr, sizeof(fr));
 	}
-	assert_true(raw_eof(h, 5000));
+	assert_true(lp_wait_eof(h, 5000));
 	close(h);
-	WAIT_UNTIL(atomic_load(&f->lst.bad_frames) == 1, 5000);
+	ARB_WAIT_UNTIL(atomic_load(&f->lst.bad_frames) == 1, 5000);
 	logcap_wait(lc, "frame type 2 on the heartbeat channel of node "
 	                "dialer (it carries heartbeats only)\" "
 	                "source=127.0.0.6");
 	assert_int_equal(atomic_load(&f->s.bytes), 0);
 	// A channel closes with its data stream; a channel naming a stream
 	// that closed is refused.
-	WAIT_UNTIL(arb__lsn_conns(f->l) == 1, 5000);
-	h = connect_from("127.0.0.9", f->port);
+	ARB_WAIT_UNTIL(arb__lsn_conns(f->l) == 1, 5000);
+	assert_true((h = lp_connect_from("127.0.0.9", f->port)) >= 0);
 	raw_hello(h, ARB__ROLE_HB, token, nonce, &hrep);
 	raw_auth(f, h, nonce, &hrep);
 	raw_hb(h, 78);
 	assert_int_equal(raw_frame(h, b, sizeof(b), 5000), ARB__FR_HB_LEN);
 	close(d);
-	assert_true(raw_eof(h, 5000));
+	assert_true(lp_wait_eof(h, 5000));
 	close(h);
-	WAIT_UNTIL(arb__lsn_conns(f->l) == 0, 5000);
-	h = connect_from("127.0.0.8", f->port);
-	raw_hb_hello(h, token, nonce);
-	assert_true(raw_eof(h, 5000));
+	ARB_WAIT_UNTIL(arb__lsn_conns(f->l) == 0, 5000);
+	assert_true((h = lp_connect_from("127.0.0.8", f->port)) >= 0);
+	raw_send_hello(h, ARB__ROLE_HB, token, nonce);
+	assert_true(lp_wait_eof(h, 5000));
 	close(h);
-	WAIT_UNTIL(refused(f) == r0 + 5, 5000);
+	ARB_WAIT_UNTIL(refused(f) == r0 + 5, 5000);
 	logcap_wait(lc, "heartbeat channel of node dialer (creation 1) "
 	                "names no open link of that node\" source=127.0.0.8");
 	f->lc = NULL;
@@ -846,11 +767,11 @@ test_hostile_heartbeat_channels_are_refused(void **state)
 	ARB_PASS(arb__link_open(&k, url, &f->kcfg, NULL, NULL));
 	arb__link_watch(k, watch_fn, &f->w);
 	arb__link_start(k);
-	WAIT_UNTIL((arb__link_get_info(k, &li), li.up && li.rtt_us >= 0),
-	    5000);
+	ARB_WAIT_UNTIL(
+	    (arb__link_get_info(k, &li), li.up && li.rtt_us >= 0), 5000);
 	assert_int_equal(atomic_load(&f->lst.conns), 2);
 	arb__link_rele(k);
-	WAIT_UNTIL(arb__lsn_conns(f->l) == 0, 5000);
+	ARB_WAIT_UNTIL(arb__lsn_conns(f->l) == 0, 5000);
 }
 
 // raw_channel opens the heartbeat channel of the data stream token from
@@ -861,8 +782,9 @@ raw_channel(const fix *f, const char *src, uint64_t token,
 {
 	uint8_t    b[ARB__HELLO_MAX];
 	arb__hello hrep;
-	int        h = connect_from(src, f->port);
+	int        h = lp_connect_from(src, f->port);
 
+	assert_true(h >= 0);
 	raw_hello(h, ARB__ROLE_HB, token, nonce, &hrep);
 	raw_auth(f, h, nonce, &hrep);
 	raw_hb(h, 1);
@@ -886,40 +808,40 @@ test_newer_stream_replaces_older(void **state)
 
 	memset(nonce, 0x22, sizeof(nonce));
 	// Before the partition: a stream, its channel, DATA delivered.
-	d1 = connect_from("127.0.0.3", f->port);
+	assert_true((d1 = lp_connect_from("127.0.0.3", f->port)) >= 0);
 	raw_hello(d1, ARB__ROLE_PEER, 0, nonce, &rep);
 	raw_auth(f, d1, nonce, &rep);
 	h1 = raw_channel(f, "127.0.0.3", rep.resume, nonce);
 	raw_data(d1, 1);
-	WAIT_UNTIL(atomic_load(&f->s.bytes) == 4, 5000);
+	ARB_WAIT_UNTIL(atomic_load(&f->s.bytes) == 4, 5000);
 	assert_int_equal(arb__lsn_conns(f->l), 2);
 	// A stranger naming that node, without its AUTH: both stay.
-	s = connect_from("127.0.0.4", f->port);
+	assert_true((s = lp_connect_from("127.0.0.4", f->port)) >= 0);
 	raw_hello(s, ARB__ROLE_PEER, 0, nonce, &rep);
-	assert_true(raw_eof(s, HELLO_MS + 5000));
+	assert_true(lp_wait_eof(s, HELLO_MS + 5000));
 	close(s);
 	raw_hb(h1, 2);
 	assert_int_equal(raw_frame(h1, b, sizeof(b), 5000), ARB__FR_HB_LEN);
 	assert_int_equal(atomic_load(&f->lst.replaced), 0);
 	// The partition heals: the node's new stream proves itself.
-	d2 = connect_from("127.0.0.5", f->port);
+	assert_true((d2 = lp_connect_from("127.0.0.5", f->port)) >= 0);
 	raw_hello(d2, ARB__ROLE_PEER, 0, nonce, &rep);
 	raw_auth(f, d2, nonce, &rep);
-	assert_true(raw_eof(d1, 5000));
-	assert_true(raw_eof(h1, 5000));
+	assert_true(lp_wait_eof(d1, 5000));
+	assert_true(lp_wait_eof(h1, 5000));
 	close(d1);
 	close(h1);
-	WAIT_UNTIL(atomic_load(&f->lst.replaced) == 1, 5000);
-	WAIT_UNTIL(arb__lsn_conns(f->l) == 1, 5000);
+	ARB_WAIT_UNTIL(atomic_load(&f->lst.replaced) == 1, 5000);
+	ARB_WAIT_UNTIL(arb__lsn_conns(f->l) == 1, 5000);
 	assert_int_equal(atomic_load(&f->s.bytes), 4);
 	// The new stream works: its own channel, its DATA.
 	h2 = raw_channel(f, "127.0.0.5", rep.resume, nonce);
 	raw_data(d2, 1);
-	WAIT_UNTIL(atomic_load(&f->s.bytes) == 8, 5000);
+	ARB_WAIT_UNTIL(atomic_load(&f->s.bytes) == 8, 5000);
 	assert_int_equal(atomic_load(&f->lst.replaced), 1);
 	close(d2);
 	close(h2);
-	WAIT_UNTIL(arb__lsn_conns(f->l) == 0, 5000);
+	ARB_WAIT_UNTIL(arb__lsn_conns(f->l) == 0, 5000);
 }
 
 // A listener that is not a node's (one_per_node false: the listener a
@@ -940,21 +862,21 @@ test_process_streams_are_not_replaced(void **state)
 	    &l, "tcp://127.0.0.1:0", 0, &sink_ops, &f->s, &cfg));
 	port = arb__lsn_port(l);
 	memset(nonce, 0x33, sizeof(nonce));
-	d1 = connect_from("127.0.0.3", port);
+	assert_true((d1 = lp_connect_from("127.0.0.3", port)) >= 0);
 	raw_hello(d1, ARB__ROLE_PEER, 0, nonce, &rep);
 	raw_auth(f, d1, nonce, &rep);
-	d2 = connect_from("127.0.0.4", port);
+	assert_true((d2 = lp_connect_from("127.0.0.4", port)) >= 0);
 	raw_hello(d2, ARB__ROLE_PEER, 0, nonce, &rep);
 	raw_auth(f, d2, nonce, &rep);
 	raw_data(d2, 1);
-	WAIT_UNTIL(atomic_load(&f->s.bytes) == 4, 5000);
+	ARB_WAIT_UNTIL(atomic_load(&f->s.bytes) == 4, 5000);
 	raw_data(d1, 1); // the older one still delivers
-	WAIT_UNTIL(atomic_load(&f->s.bytes) == 8, 5000);
+	ARB_WAIT_UNTIL(atomic_load(&f->s.bytes) == 8, 5000);
 	assert_int_equal(arb__lsn_conns(l), 2);
 	assert_int_equal(atomic_load(&f->lst.replaced), 0);
 	close(d1);
 	close(d2);
-	WAIT_UNTIL(arb__lsn_conns(l) == 0, 5000);
+	ARB_WAIT_UNTIL(arb__lsn_conns(l) == 0, 5000);
 	arb__lsn_close(l);
 }
 
@@ -1014,10 +936,10 @@ raw_answer(int c, uint64_t token, arb__hello *h)
 static bool
 raw_echo(int c, int ms)
 {
-	int64_t dl = mono_ms() + ms;
+	int64_t dl = arb_test_now_ms() + ms;
 	uint8_t b[ARB__HELLO_MAX];
 
-	while (mono_ms() < dl) {
+	while (arb_test_now_ms() < dl) {
 		struct pollfd pfd = { .fd = c, .events = POLLIN };
 		size_t        n;
 
@@ -1069,14 +991,14 @@ test_channel_belongs_to_its_stream(void **state)
 	// The data stream dies: DOWN at once, and the link closes the
 	// channel (which would go on answering).
 	close(d1);
-	WAIT_UNTIL(atomic_load(&f->w.downs) == 1, 5000);
+	ARB_WAIT_UNTIL(atomic_load(&f->w.downs) == 1, 5000);
 	assert_false(raw_echo(h1, 5000));
 	close(h1);
 	// The next stream: its channel names the new token; unanswered,
 	// the link is DOWN at its deadline (hb 100 ms x 5).
 	d2 = raw_accept(lfd, 5000);
 	raw_answer(d2, 0xbbbb, &h);
-	t0 = mono_ms();
+	t0 = arb_test_now_ms();
 	h2 = raw_accept(lfd, 5000);
 	{
 		uint8_t b[ARB__HELLO_MAX];
@@ -1087,10 +1009,10 @@ test_channel_belongs_to_its_stream(void **state)
 	}
 	assert_int_equal(h.role, ARB__ROLE_HB);
 	assert_int_equal(h.resume, 0xbbbb);
-	WAIT_UNTIL(atomic_load(&f->kst.hb_timeouts) == 1, 5000);
-	el = mono_ms() - t0;
+	ARB_WAIT_UNTIL(atomic_load(&f->kst.hb_timeouts) == 1, 5000);
+	el = arb_test_now_ms() - t0;
 	assert_true(el >= 400);
-	WAIT_UNTIL(atomic_load(&f->w.downs) == 2, 5000);
+	ARB_WAIT_UNTIL(atomic_load(&f->w.downs) == 2, 5000);
 	assert_int_equal(atomic_load(&f->w.ups), 2);
 	arb__link_rele(k);
 	close(d2);

@@ -44,15 +44,6 @@
 #define CHURN_N 3000
 #endif
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 // --- a receiving side that records what it got ---------------------------
 typedef struct sink {
 	pthread_mutex_t mtx;
@@ -271,7 +262,7 @@ static void
 put_all(arb__link *k, uint32_t dst, uint32_t val0, int n, size_t len,
     arb__origin *o)
 {
-	int64_t dl = mono_ms() + 10000;
+	int64_t dl = arb_test_now_ms() + 10000;
 	int     i;
 
 	for (i = 0; i < n; i++) {
@@ -279,25 +270,12 @@ put_all(arb__link *k, uint32_t dst, uint32_t val0, int n, size_t len,
 		int         rv;
 
 		while ((rv = arb__link_put(k, ch, NULL)) == ARB_EAGAIN) {
-			assert_true(mono_ms() < dl);
+			assert_true(arb_test_now_ms() < dl);
 			poll(NULL, 0, 1);
 		}
 		ARB_PASS(rv);
 	}
 }
-
-// wait_until polls cond (a bounded wait on state that other threads
-// change without telling us).
-#define WAIT_UNTIL(cond, ms)                                                  \
-	do {                                                                  \
-		int64_t wu_dl = mono_ms() + (ms);                             \
-		while (!(cond)) {                                             \
-			if (mono_ms() > wu_dl) {                              \
-				fail_msg("timed out waiting for %s", #cond);  \
-			}                                                     \
-			poll(NULL, 0, 1);                                     \
-		}                                                             \
-	} while (0)
 
 // --- raw peers ----------------------------------------------------------
 static int
@@ -393,12 +371,12 @@ raw_data(uint8_t *b, uint32_t dst, uint64_t seq, uint32_t val)
 static bool
 raw_read_eof(int fd, int ms)
 {
-	int64_t dl = mono_ms() + ms;
+	int64_t dl = arb_test_now_ms() + ms;
 	uint8_t b[4096];
 
 	for (;;) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		int64_t       left = dl - mono_ms();
+		int64_t       left = dl - arb_test_now_ms();
 		ssize_t       n;
 
 		if (left <= 0 || poll(&pfd, 1, (int) left) != 1) {
@@ -450,7 +428,7 @@ test_frames_delivered_in_order_and_acked(void **state)
 	assert_int_equal(f->s.last_dst, 9);
 	// Every frame is written and acknowledged (at most ack_delay_ms
 	// later).
-	WAIT_UNTIL(arb__link_idle(k) && arb__link_unacked(k) == 0, 5000);
+	ARB_WAIT_UNTIL(arb__link_idle(k) && arb__link_unacked(k) == 0, 5000);
 	assert_true(arb__link_up(k));
 	arb__link_rele(k);
 	assert_int_equal(atomic_load(&f->kst.lost), 0);
@@ -687,7 +665,7 @@ test_churn_peers_that_greet_and_die(void **state)
 		}
 		close(fd);
 	}
-	WAIT_UNTIL(arb__lsn_conns(f->l) == 0, 20000);
+	ARB_WAIT_UNTIL(arb__lsn_conns(f->l) == 0, 20000);
 	deliver_one(f, 0);
 }
 
@@ -741,7 +719,7 @@ test_link_survives_peers_that_greet_and_die(void **state)
 	pthread_t  t;
 	arb__link *k;
 	char       url[256];
-	int64_t    dl = mono_ms() + 8000;
+	int64_t    dl = arb_test_now_ms() + 8000;
 	uint64_t   taken = 0;
 
 	snprintf(url, sizeof(url), "ipc://%s/b.link", f->dir);
@@ -751,7 +729,8 @@ test_link_survives_peers_that_greet_and_die(void **state)
 	atomic_store(&gd_stop, 0);
 	ARB_PASS(arb__link_open(&k, url, &f->kcfg, NULL, NULL));
 	pthread_create(&t, NULL, greet_and_die, f);
-	while (atomic_load(&gd_accepted) < CHURN_N / 10 && mono_ms() < dl) {
+	while (atomic_load(&gd_accepted) < CHURN_N / 10
+	    && arb_test_now_ms() < dl) {
 		arb__chunk *ch = mkchunk(1, 0, 64, NULL);
 		if (arb__link_put(k, ch, NULL) != ARB_OK) {
 			arb__chunk_free(ch);
@@ -787,12 +766,12 @@ test_peer_death_counts_unacked_then_redials(void **state)
 	ARB_PASS(arb__link_open(&k, url, &f->kcfg, NULL, NULL));
 	put_all(k, 2, 0, 10, 100, o);
 	c = raw_greet(fd);
-	WAIT_UNTIL(arb__link_unacked(k) == 10, 5000);
+	ARB_WAIT_UNTIL(arb__link_unacked(k) == 10, 5000);
 	// The peer dies: the 10 unacknowledged envelopes are possibly lost.
 	close(c);
 	close(fd);
 	unlink(path);
-	WAIT_UNTIL(atomic_load(&f->kst.lost) == 10, 5000);
+	ARB_WAIT_UNTIL(atomic_load(&f->kst.lost) == 10, 5000);
 	assert_int_equal(atomic_load(&o->lost), 10);
 	assert_int_equal(atomic_load(&f->kst.links_lost), 1);
 	// What is put meanwhile waits; the peer's successor (a real
@@ -806,7 +785,7 @@ test_peer_death_counts_unacked_then_redials(void **state)
 		ARB_PASS(
 		    arb__lsn_open(&l2, url, 0600, &sink_ops, &s2, &f->lcfg));
 		assert_true(sink_wait(&s2, 5, 5000));
-		WAIT_UNTIL(
+		ARB_WAIT_UNTIL(
 		    arb__link_idle(k) && arb__link_unacked(k) == 0, 5000);
 		arb__link_rele(k);
 		arb__lsn_close(l2);
@@ -840,10 +819,10 @@ test_silent_peer_is_down_at_its_deadline(void **state)
 	f->kcfg.hb_miss = 1;
 	ARB_PASS(arb__link_open(&k, url, &f->kcfg, NULL, NULL));
 	arb__link_start(k); // dials and starts the heartbeat timer
-	t0 = mono_ms();
+	t0 = arb_test_now_ms();
 	c = raw_greet(fd);
-	WAIT_UNTIL(atomic_load(&f->kst.hb_timeouts) == 1, 10000);
-	el = mono_ms() - t0;
+	ARB_WAIT_UNTIL(atomic_load(&f->kst.hb_timeouts) == 1, 10000);
+	el = arb_test_now_ms() - t0;
 	print_message("DOWN %lld ms after the greeting (hb 2000 ms x 1)\n",
 	    (long long) el);
 	assert_true(el >= 2000);
@@ -899,9 +878,9 @@ test_unacknowledged_bytes_are_bounded(void **state)
 	hlen = arb__hello_encode(b, &f->kcfg.self, false);
 	// Put as much as the link takes and read all it writes, until what
 	// arrived stops growing for 200 ms.
-	dl = mono_ms() + 10000;
+	dl = arb_test_now_ms() + 10000;
 	while (stable < 20) {
-		assert_true(mono_ms() < dl);
+		assert_true(arb_test_now_ms() < dl);
 		while (put < total) {
 			arb__chunk *ch = mkchunk(2, (uint32_t) put, len, NULL);
 
@@ -925,9 +904,9 @@ test_unacknowledged_bytes_are_bounded(void **state)
 	arb__put_be64(ack + ARB__FR_HDR, (uint64_t) ((got - hlen) / flen));
 	raw_write(c, ack, sizeof(ack));
 	prev = got;
-	dl = mono_ms() + 10000;
+	dl = arb_test_now_ms() + 10000;
 	while (got <= prev) {
-		assert_true(mono_ms() < dl);
+		assert_true(arb_test_now_ms() < dl);
 		poll(NULL, 0, 5);
 		got += raw_drain(c);
 	}
@@ -966,9 +945,9 @@ test_unwritten_flight_goes_to_the_successor(void **state)
 	c = raw_greet(fd);
 	hlen = arb__hello_encode(b, &f->kcfg.self, false);
 	// Wait until what the peer holds stops growing: the writer waits.
-	dl = mono_ms() + 10000;
+	dl = arb_test_now_ms() + 10000;
 	while (stable < 5) {
-		assert_true(mono_ms() < dl);
+		assert_true(arb_test_now_ms() < dl);
 		poll(NULL, 0, 10);
 		assert_int_equal(ioctl(c, FIONREAD, &inq), 0);
 		stable = inq == prev && inq > (int) hlen ? stable + 1 : 0;
@@ -986,12 +965,12 @@ test_unwritten_flight_goes_to_the_successor(void **state)
 	close(fd);
 	unlink(path);
 	close(c);
-	WAIT_UNTIL(atomic_load(&f->kst.links_lost) == 1, 20000);
+	ARB_WAIT_UNTIL(atomic_load(&f->kst.links_lost) == 1, 20000);
 	sink_init(&s2);
 	s2.next_val = (uint32_t) written;
 	ARB_PASS(arb__lsn_open(&l2, url, 0600, &sink_ops, &s2, &f->lcfg));
 	assert_true(sink_wait(&s2, (uint64_t) total - written, 20000));
-	WAIT_UNTIL(arb__link_idle(k) && arb__link_unacked(k) == 0, 20000);
+	ARB_WAIT_UNTIL(arb__link_idle(k) && arb__link_unacked(k) == 0, 20000);
 	arb__link_rele(k);
 	arb__lsn_close(l2);
 	assert_int_equal(s2.frames, (uint64_t) total - written);
@@ -1026,10 +1005,10 @@ test_gone_destination_drops_and_counts(void **state)
 	ARB_PASS(arb__link_open(&k, url, &f->kcfg, gone_fn, NULL));
 	put_all(k, 1, 0, 3, 10, o);
 	// Nobody listens: it redials while the destination may come back.
-	WAIT_UNTIL(atomic_load(&f->kst.dials) >= 3, 5000);
+	ARB_WAIT_UNTIL(atomic_load(&f->kst.dials) >= 3, 5000);
 	assert_int_equal(atomic_load(&o->dead), 0);
 	gone_flag = true;
-	WAIT_UNTIL(atomic_load(&o->dead) == 3, 5000);
+	ARB_WAIT_UNTIL(atomic_load(&o->dead) == 3, 5000);
 	assert_int_equal(atomic_load(&f->kst.dead), 0); // the sender's share
 	ch = mkchunk(1, 0, 10, NULL);
 	ARB_FAIL(arb__link_put(k, ch, NULL), ARB_ENOENT);
@@ -1068,13 +1047,13 @@ test_pause_and_resume_per_mailbox(void **state)
 	put_all(k, 7, 0, 1, 16, NULL);
 	assert_true(sink_wait(&f->s, 1, 5000));
 	// Once the PAUSE for 7 arrives, 7 is refused while 8 still flows.
-	dl = mono_ms() + 5000;
+	dl = arb_test_now_ms() + 5000;
 	for (;;) {
 		ch = mkchunk(7, 1, 16, NULL);
 		if ((rv = arb__link_put(k, ch, ev)) != ARB_OK) {
 			break;
 		}
-		assert_true(mono_ms() < dl);
+		assert_true(arb_test_now_ms() < dl);
 		poll(NULL, 0, 1);
 	}
 	ARB_FAIL(rv, ARB_EAGAIN);
@@ -1085,18 +1064,18 @@ test_pause_and_resume_per_mailbox(void **state)
 	put_all(k, 8, 0, 1, 16, NULL);
 	// RESUME wakes the waiter, and 7 flows again.
 	arb__lsn_resume(f->l, 7);
-	dl = mono_ms() + 5000;
+	dl = arb_test_now_ms() + 5000;
 	while (fired == 0) {
 		event_base_loop(base, EVLOOP_NONBLOCK);
-		assert_true(mono_ms() < dl);
+		assert_true(arb_test_now_ms() < dl);
 		poll(NULL, 0, 1);
 	}
 	// A frame for 7 delivered before the flip may pause it once more
 	// (that PAUSE recorded after the RESUME); the sink, asked as a
 	// mailbox is, says 7 is not full, and the link resumes it again.
-	dl = mono_ms() + 5000;
+	dl = arb_test_now_ms() + 5000;
 	while ((rv = arb__link_put(k, ch, NULL)) == ARB_EAGAIN) {
-		assert_true(mono_ms() < dl);
+		assert_true(arb_test_now_ms() < dl);
 		poll(NULL, 0, 1);
 	}
 	ARB_PASS(rv);
@@ -1175,7 +1154,7 @@ test_sync_gets_an_ack_at_once(void **state)
 	// Connected and greeted first (the HELLO reply may carry an ACK) ...
 	put_all(k, 4, 0, 1, 32, o);
 	assert_true(sink_wait(&f->s, 1, 5000));
-	WAIT_UNTIL(arb__link_idle(k) && arb__link_up(k), 5000);
+	ARB_WAIT_UNTIL(arb__link_idle(k) && arb__link_up(k), 5000);
 	// ... then fewer frames than an immediate ACK needs.  The acceptor
 	// acknowledges what it has delivered whenever one of its sends
 	// completes, so the completion of its HELLO reply's send, when that
@@ -1186,15 +1165,15 @@ test_sync_gets_an_ack_at_once(void **state)
 		put_all(k, 4, (uint32_t) n, 3, 32, o);
 		n += 3;
 		assert_true(sink_wait(&f->s, n, 5000));
-		WAIT_UNTIL(arb__link_idle(k), 5000);
+		ARB_WAIT_UNTIL(arb__link_idle(k), 5000);
 		if (arb__link_unacked(k) >= 3) {
 			break;
 		}
 		assert_true(r < 5);
 	}
-	t0 = mono_ms();
+	t0 = arb_test_now_ms();
 	assert_true(arb__link_wait_idle(k, t0 + 5000, true));
-	assert_true(mono_ms() - t0 < 2000);
+	assert_true(arb_test_now_ms() - t0 < 2000);
 	assert_int_equal(arb__link_unacked(k), 0);
 	assert_int_equal(atomic_load(&o->pending), -n); // settled (never added)
 	arb__link_rele(k);
