@@ -1350,16 +1350,16 @@ test_stalled_broker_forces_reconnect(void **state)
 	tbroker_fini(&tb);
 }
 
-// A stop while publishes wait for a PUBACK that will not come (the broker
-// is stopped): the actor waits `drain` (2 s), logs it, and ends; the
-// node's stop stays within the child's shutdown (5 s) and exits 0.
+// stop_while_draining starts a node whose producer publishes 20,000
+// readings (window 60,000) through a thread actor, and once 2,000 are
+// acknowledged stops the broker (SIGSTOP) and then the node (SIGTERM):
+// returns when the actor says it drains, with publishes in flight.
 static void
-test_stop_drains_then_ends(void **state)
+stop_while_draining(void)
 {
 	char        port[16], l[512];
 	const char *args[] = { port, "thread", "20000", "60000", NULL };
 
-	(void) state;
 	broker_up(&tb, false);
 	snprintf(port, sizeof(port), "%d", tb.port);
 	arb_test_spawn(&tp, "twoclients", args);
@@ -1368,6 +1368,16 @@ test_stop_drains_then_ends(void **state)
 	kill(tp.pid, SIGTERM);
 	arb_test_line(&tp, "root/up event=draining", 5000, l, sizeof(l));
 	assert_true(arb_test_need_field(l, "inflight") > 0);
+}
+
+// A stop while publishes wait for a PUBACK that will not come (the broker
+// is stopped): the actor waits `drain` (2 s), logs it, and ends; the
+// node's stop stays within the child's shutdown (5 s) and exits 0.
+static void
+test_stop_drains_then_ends(void **state)
+{
+	(void) state;
+	stop_while_draining();
 	arb_test_expect(&tp, "root/up event=drain_timeout", 5000);
 	assert_int_equal(
 	    arb_test_exit_code(arb_test_wait_exit(&tp, 10000)), 0);
@@ -1387,18 +1397,8 @@ test_stop_drains_then_ends(void **state)
 static void
 test_stop_drains_pubacks_come(void **state)
 {
-	char        port[16], l[512];
-	const char *args[] = { port, "thread", "20000", "60000", NULL };
-
 	(void) state;
-	broker_up(&tb, false);
-	snprintf(port, sizeof(port), "%d", tb.port);
-	arb_test_spawn(&tp, "twoclients", args);
-	arb_test_expect(&tp, "producer event=progress acked=2000", 20000);
-	kill(tb.pid, SIGSTOP);
-	kill(tp.pid, SIGTERM);
-	arb_test_line(&tp, "root/up event=draining", 5000, l, sizeof(l));
-	assert_true(arb_test_need_field(l, "inflight") > 0);
+	stop_while_draining();
 	kill(tb.pid, SIGCONT);
 	if (arb_test_exit_code(arb_test_wait_exit(&tp, 10000)) != 0) {
 		fail_msg("the node did not end well: %s", tp.out);
