@@ -919,6 +919,42 @@ check_verifier(rig *r, const account *a, uint64_t *dups)
 	r->verify_on = false;
 }
 
+// rig_up starts r (tag) with its verifier and its node at log level info
+// (the tests read the node's info lines).
+static void
+rig_up(rig *r, const char *tag)
+{
+	setenv("COLLECTOR_TEST_LOG_LEVEL", "info", 1);
+	rig_init(r, tag);
+	verify_start(r);
+	node_start(r, true);
+	unsetenv("COLLECTOR_TEST_LOG_LEVEL");
+}
+
+// msim_done waits (timeout_ms) until the MQTT simulator has published
+// all its readings, and sees it exit 0.
+static void
+msim_done(rig *r, int timeout_ms)
+{
+	arb_test_expect(&r->msim, "mqtt-sim event=done", timeout_ms);
+	assert_int_equal(
+	    arb_test_exit_code(arb_test_wait_exit(&r->msim, 15000)), 0);
+	arb_test_proc_fini(&r->msim);
+	r->msim_on = false;
+}
+
+// stop_and_account waits until the node has handed on all it holds
+// (drained, 30 s), stops it, reads the store's last seqs into a and
+// checks the verifier's report against them (check_verifier).
+static void
+stop_and_account(rig *r, account *a, uint64_t *dups)
+{
+	drained(r, 30000);
+	node_stop(r);
+	store_last_seqs(r, a);
+	check_verifier(r, a, dups);
+}
+
 // --- the chaos ------------------------------------------------------------------
 
 typedef struct kill_rec {
@@ -1348,11 +1384,7 @@ test_old_round(void **state)
 	double      over, eagain;
 
 	(void) state;
-	setenv("COLLECTOR_TEST_LOG_LEVEL", "info", 1);
-	rig_init(&R, "oldround");
-	verify_start(&R);
-	node_start(&R, true);
-	unsetenv("COLLECTOR_TEST_LOG_LEVEL");
+	rig_up(&R, "oldround");
 	arb_test_line(&R.node, "root/uplink/forward event=init", 10000, line,
 	    sizeof(line));
 	t0 = log_ms(line);
@@ -1399,11 +1431,7 @@ test_old_round(void **state)
 	}
 	until(&R, real_ms() + 1500);
 	assert_int_equal(kill(R.upstream.pid, SIGCONT), 0);
-	arb_test_expect(&R.msim, "mqtt-sim event=done", 30000);
-	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&R.msim, 15000)),
-	    0);
-	arb_test_proc_fini(&R.msim);
-	R.msim_on = false;
+	msim_done(&R, 30000);
 	drained(&R, 30000);
 	// (the mqtt actor's metrics reach the node with its heartbeat)
 	arb_test_try_expect(&R.node, "\x01never", 1500);
@@ -1475,11 +1503,7 @@ test_sensors_killed(void **state)
 	double      taken;
 
 	(void) state;
-	setenv("COLLECTOR_TEST_LOG_LEVEL", "info", 1);
-	rig_init(&R, "sensorkill");
-	verify_start(&R);
-	node_start(&R, true);
-	unsetenv("COLLECTOR_TEST_LOG_LEVEL");
+	rig_up(&R, "sensorkill");
 	arb_test_expect(&R.node, "root/inputs/sensors event=connected", 10000);
 	msim_start(&R, 3000, 1000);
 	until(&R, real_ms() + 300);
@@ -1497,11 +1521,7 @@ test_sensors_killed(void **state)
 	assert_int_equal(kill(pid, SIGKILL), 0);
 	kills[nk++] = real_ms();
 	arb_test_expect(&R.node, "root/inputs/sensors event=connected", 15000);
-	arb_test_expect(&R.msim, "mqtt-sim event=done", 60000);
-	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&R.msim, 15000)),
-	    0);
-	arb_test_proc_fini(&R.msim);
-	R.msim_on = false;
+	msim_done(&R, 60000);
 	// The last incarnation reads what the broker kept: wait until the
 	// parser has all but what the kills may have cost.
 	snprintf(path, sizeof(path), "%s/mqtt.log", R.dir);
@@ -1512,10 +1532,7 @@ test_sensors_killed(void **state)
 	    && arb_test_now_ms() < end) {
 		arb_test_try_expect(&R.node, "\x01never", 200);
 	}
-	drained(&R, 30000);
-	node_stop(&R);
-	store_last_seqs(&R, &a);
-	check_verifier(&R, &a, &dups);
+	stop_and_account(&R, &a, &dups);
 	stored = a.last_seq[2] + a.last_seq[3];
 	// Which were lost: the verifier's first arrivals against the log.
 	read_dump(&R, &a, 3000, &dups);
@@ -1585,11 +1602,7 @@ test_sensors_away(void **state)
 	int64_t       end;
 
 	(void) state;
-	setenv("COLLECTOR_TEST_LOG_LEVEL", "info", 1);
-	rig_init(&R, "away");
-	verify_start(&R);
-	node_start(&R, true);
-	unsetenv("COLLECTOR_TEST_LOG_LEVEL");
+	rig_up(&R, "away");
 	arb_test_expect(&R.node, "root/inputs/sensors event=connected", 10000);
 	msim_start(&R, 600, 200);
 	end = arb_test_now_ms() + 20000;
@@ -1609,15 +1622,8 @@ test_sensors_away(void **state)
 		fail_msg("arborctl stop: %s", p.out);
 	}
 	arb_test_proc_fini(&p);
-	arb_test_expect(&R.msim, "mqtt-sim event=done", 60000);
-	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&R.msim, 15000)),
-	    0);
-	arb_test_proc_fini(&R.msim);
-	R.msim_on = false;
-	drained(&R, 30000);
-	node_stop(&R);
-	store_last_seqs(&R, &a);
-	check_verifier(&R, &a, &dups);
+	msim_done(&R, 60000);
+	stop_and_account(&R, &a, &dups);
 	read_dump(&R, &a, 600, &dups);
 	kept = broker_kept(&R, &a, 600);
 	snprintf(path, sizeof(path), "%s/mqtt.log", R.dir);
@@ -1668,11 +1674,7 @@ test_reconnect_order(void **state)
 	int64_t  end;
 
 	(void) state;
-	setenv("COLLECTOR_TEST_LOG_LEVEL", "info", 1);
-	rig_init(&R, "reconnect");
-	verify_start(&R);
-	node_start(&R, true);
-	unsetenv("COLLECTOR_TEST_LOG_LEVEL");
+	rig_up(&R, "reconnect");
 	msim_start(&R, 1500, 200);
 	end = arb_test_now_ms() + 20000;
 	while (metric(&R, "uplink_acked_total", NULL) < 100) {
@@ -1693,15 +1695,8 @@ test_reconnect_order(void **state)
 	assert_int_equal(kill(R.upstream.pid, SIGSTOP), 0);
 	until(&R, real_ms() + 800);
 	assert_int_equal(kill(R.upstream.pid, SIGCONT), 0);
-	arb_test_expect(&R.msim, "mqtt-sim event=done", 60000);
-	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&R.msim, 15000)),
-	    0);
-	arb_test_proc_fini(&R.msim);
-	R.msim_on = false;
-	drained(&R, 30000);
-	node_stop(&R);
-	store_last_seqs(&R, &a);
-	check_verifier(&R, &a, &dups);
+	msim_done(&R, 60000);
+	stop_and_account(&R, &a, &dups);
 	account_free(&a);
 	rig_fini(&R);
 }
