@@ -1498,6 +1498,30 @@ arbor_stop(arb_test_proc *p)
 	    arb_test_exit_code(arb_test_wait_exit(p, WAIT_MS)), 0);
 	arb_test_proc_fini(p);
 }
+
+// arbor_run_s1 writes `name` (in tmpdir), the tree of node `node` (a YAML
+// flow map) with an echo actor root/sink (sink_keys: more of its keys, or
+// "") and root/s1, a process serial actor reading t to root/sink
+// (cfg_keys: more of its config keys, or ""), and runs it (arbor_run).
+static void
+arbor_run_s1(arb_test_proc *p, const char *name, const char *node,
+    const char *sink_keys, const tpty *t, const char *cfg_keys)
+{
+	char text[1024], file[512];
+
+	snprintf(text, sizeof(text),
+	    "node: %s\n"
+	    "root:\n"
+	    "  children:\n"
+	    "    - {name: sink, type: echo%s}\n"
+	    "    - name: s1\n"
+	    "      type: serial\n"
+	    "      isolation: process\n"
+	    "      config: {path: %s, to: root/sink%s}\n",
+	    node, sink_keys, t->link, cfg_keys);
+	arb_test_write_file(tmpdir, name, text, file, sizeof(file));
+	arbor_run(p, file);
+}
 #endif
 
 // `arbor check` reads the serial settings through the type's check hook
@@ -1557,18 +1581,8 @@ test_deliver_arbor_check_and_run(void **state)
 	arb_test_proc_fini(&p);
 
 	pty_plug(&t, "ttyRUN", false);
-	snprintf(text, sizeof(text),
-	    "node: {name: serialrun}\n"
-	    "root:\n"
-	    "  children:\n"
-	    "    - {name: sink, type: echo, config: {log: true}}\n"
-	    "    - name: s1\n"
-	    "      type: serial\n"
-	    "      isolation: process\n"
-	    "      config: {path: %s, to: root/sink, gap: 20ms}\n",
-	    t.link);
-	arb_test_write_file(tmpdir, "run.yaml", text, file, sizeof(file));
-	arbor_run(&p, file);
+	arbor_run_s1(&p, "run.yaml", "{name: serialrun}",
+	    ", config: {log: true}", &t, ", gap: 20ms");
 	PTY_PUTS(&t, "ping\n");
 	// The echo actor prints the body it got: the frame message.
 	line = arb_test_expect(&p, "event=msg tag=131073 ", WAIT_MS);
@@ -1699,26 +1713,18 @@ test_deliver_metrics_and_status(void **state)
 	arb_test_proc      p, cli;
 	arb_test_http_resp r;
 	tpty               t;
-	char               file[512], text[1024], sock[256];
+	char               node[320], sock[256];
 	const char        *args[6];
 	int                port = arb_test_free_port(), i;
 
 	(void) state;
 	pty_plug(&t, "ttyMET", false);
 	snprintf(sock, sizeof(sock), "%s/cli.sock", tmpdir);
-	snprintf(text, sizeof(text),
-	    "node: {name: serialmet, http: \"127.0.0.1:%d\", control: %s}\n"
-	    "root:\n"
-	    "  children:\n"
-	    "    - {name: sink, type: echo}\n"
-	    "    - name: s1\n"
-	    "      type: serial\n"
-	    "      isolation: process\n"
-	    "      config: {path: %s, to: root/sink, gap: 20ms, "
-	    "max_frame: 8}\n",
-	    port, sock, t.link);
-	arb_test_write_file(tmpdir, "met.yaml", text, file, sizeof(file));
-	arbor_run(&p, file);
+	snprintf(node, sizeof(node),
+	    "{name: serialmet, http: \"127.0.0.1:%d\", control: %s}", port,
+	    sock);
+	arbor_run_s1(
+	    &p, "met.yaml", node, "", &t, ", gap: 20ms, max_frame: 8");
 	PTY_PUTS(&t, "ok\n0123456789\nok\n");
 	// Metrics travel with the heartbeat (at least once a second).
 	for (i = 0; i < 100; i++) {
@@ -1803,25 +1809,16 @@ test_deliver_each_read_handed_on(void **state)
 #if defined(ARBOR_BIN)
 	arb_test_proc p;
 	tpty          t;
-	char          file[512], text[1024], line[32];
+	char          node[64], line[32];
 	int           port = arb_test_free_port(), i, ospid;
 	long          out = 0, batches;
 	int64_t       end;
 
 	(void) state;
 	pty_plug(&t, "ttyHO", false);
-	snprintf(text, sizeof(text),
-	    "node: {name: serialho, http: \"127.0.0.1:%d\"}\n"
-	    "root:\n"
-	    "  children:\n"
-	    "    - {name: sink, type: echo}\n"
-	    "    - name: s1\n"
-	    "      type: serial\n"
-	    "      isolation: process\n"
-	    "      config: {path: %s, to: root/sink}\n",
-	    port, t.link);
-	arb_test_write_file(tmpdir, "ho.yaml", text, file, sizeof(file));
-	arbor_run(&p, file);
+	snprintf(node, sizeof(node),
+	    "{name: serialho, http: \"127.0.0.1:%d\"}", port);
+	arbor_run_s1(&p, "ho.yaml", node, "", &t, "");
 	end = mono_ms() + WAIT_MS;
 	while ((ospid = (int) tree_stat(port, "root/s1", "ospid")) <= 0) {
 		assert_true(mono_ms() < end);
