@@ -163,6 +163,7 @@ void arb__names_close(arb_node *node);
 #define ARB__TAG_NODE_LINK   0xFFFF0202u // link target with the sender
 #define ARB__TAG_NODE_UNLINK 0xFFFF0203u // unlink them
 #define ARB__TAG_NODE_UNWATCH 0xFFFF0204u // stop watching target
+#define ARB__TAG_NODE_SLOT_DOWN 0xFFFF0205u // a slot watched: its holder ended
 // The default of arb_node_opts.watch_max: watches one peer may hold here.
 #define ARB__WATCH_MAX 4096
 // arb__watch_open opens the service mailbox on the node loop (watch_max

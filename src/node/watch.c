@@ -7,7 +7,8 @@
 // node's service mailbox (ARB__MBID_SVC).  The node watched makes a
 // registry monitor of the target whose watcher is its own service pid;
 // when it fires (the actor's end, or noproc at once for one that is not
-// running) it answers DOWN(target as asked, the real reason), and the
+// running) it answers DOWN(target as asked, the real reason) -- for a
+// slot address asked, SLOT_DOWN(the incarnation watched) -- and the
 // asking node takes the entry down with that reason: its monitors fire
 // once, its links propagate as locally, and the entry is gone, so node
 // loss (noconnection) never fires it again.  A link is made on both
@@ -153,11 +154,20 @@ arb__watch_fired(arb_node *node, arb_pid to, uint64_t ref, const arb_exit *why)
 		return false; // not ours
 	}
 	if ((w = arb__idmap_get(&node->watch_by_ref, ref)) != NULL) {
-		// A slot address asked: the DOWN names the incarnation that
-		// was watched, as a local monitor's does (a name address, the
-		// name: Erlang's {Name, Node}).
-		svc_send(node, svc_pid(0, 0), w->asker, ARB__TAG_NODE_DOWN,
-		    arb_pid_is_slot(w->asked) ? w->bound : w->asked, why);
+		// A slot address asked: SLOT_DOWN naming the incarnation that
+		// was watched, as a local monitor's DOWN does -- its own tag,
+		// so the asker takes down its slot address's entry and never
+		// guesses from the pid (a plain DOWN of that incarnation, a
+		// late answer to a watch of it, must not).  Otherwise DOWN
+		// naming the target as asked (a name address, the name:
+		// Erlang's {Name, Node}).
+		if (arb_pid_is_slot(w->asked)) {
+			svc_send(node, svc_pid(0, 0), w->asker,
+			    ARB__TAG_NODE_SLOT_DOWN, w->bound, why);
+		} else {
+			svc_send(node, svc_pid(0, 0), w->asker,
+			    ARB__TAG_NODE_DOWN, w->asked, why);
+		}
 		watch_free(node, w);
 	}
 	return true;
@@ -322,6 +332,19 @@ svc_one(arb_node *node, arb_msg *m)
 			return;
 		}
 		arb__reg_down(node->reg, who, &why);
+		return;
+	case ARB__TAG_NODE_SLOT_DOWN:
+		// Names the incarnation that held the watched slot.
+		if (who.node != m->from.node) {
+			svc_rejected(node, m, "DOWN of another node's actor");
+			return;
+		}
+		if (arb__pid_is_name(who) || arb_pid_is_slot(who)) {
+			svc_rejected(
+			    node, m, "slot DOWN naming no incarnation");
+			return;
+		}
+		arb__reg_slot_down(node->reg, who, &why);
 		return;
 	case ARB__TAG_NODE_LINK:
 	case ARB__TAG_NODE_UNLINK:

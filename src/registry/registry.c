@@ -89,8 +89,9 @@ reg_key(arb_pid pid)
 	// runs there, its node does (keyed by mailbox, a monitor of one
 	// incarnation took the place of another's entry, whose monitors
 	// then never fired).  A slot address's entry is its own, not the
-	// incarnation's; a DOWN naming the incarnation that node watched
-	// for it finds it (arb__reg_down).
+	// incarnation's; only that node's DOWN for a watch of the slot,
+	// naming the incarnation it watched, takes it down
+	// (arb__reg_slot_down).
 	for (i = 0; i < 3; i++) {
 		for (j = 0; j < 8; j++) {
 			h ^= (w[i] >> (8 * j)) & 0xFFu;
@@ -413,24 +414,36 @@ arb__reg_down(arb__reg *reg, arb_pid pid, const arb_exit *why)
 {
 	reg_entry *e = reg_entry_of(reg, pid);
 
-	if (e == NULL && !arb__pid_local(pid) && !arb__pid_is_name(pid)
-	    && !arb_pid_is_slot(pid)) {
-		// Another node's actor monitored by its slot address: the
-		// entry stands for the slot, and that node names the
-		// incarnation it watched, which the DOWN names (as a local
-		// monitor of a slot address binds to its incarnation).
-		arb_pid any = arb_pid_slot(pid);
-
-		if ((e = reg_entry_of(reg, any)) == NULL) {
-			any.creation = 0; // a slot address of any incarnation
-			e = reg_entry_of(reg, any);
-		}
-		if (e != NULL && !arb_pid_is_slot(e->pid)) {
-			e = NULL; // another incarnation's own entry
-		}
-	}
+	// pid's own entry only: the end of one incarnation of another
+	// node's actor says nothing of its slot address's entry (that
+	// node answers a watch of the slot with arb__reg_slot_down's
+	// DOWN), nor of another incarnation's.
 	if (e == NULL) {
-		return;
+		return; // none, or gone already (demonitored): a late DOWN
+	}
+	arb__idmap_del(&reg->entries, reg_key(e->pid));
+	reg_down_entry(reg, e, pid, why);
+	reg_flush(reg);
+}
+
+void
+arb__reg_slot_down(arb__reg *reg, arb_pid pid, const arb_exit *why)
+{
+	arb_pid    slot = arb_pid_slot(pid);
+	reg_entry *e;
+
+	if (arb__pid_local(pid) || arb__pid_is_name(pid)
+	    || arb_pid_is_slot(pid)) {
+		return; // not an incarnation of another node's actor
+	}
+	// The slot address as asked: of pid's node incarnation, or of
+	// whichever incarnation of that node runs (creation 0).
+	if ((e = reg_entry_of(reg, slot)) == NULL) {
+		slot.creation = 0;
+		e = reg_entry_of(reg, slot);
+	}
+	if (e == NULL || !arb_pid_is_slot(e->pid)) {
+		return; // not monitored or linked any more: a late DOWN
 	}
 	arb__idmap_del(&reg->entries, reg_key(e->pid));
 	reg_down_entry(reg, e, pid, why);

@@ -61,9 +61,21 @@ int arb__reg_up(arb__reg *reg, arb_pid pid, const char *path,
     const arb__reg_ops *ops, void *arg);
 // arb__reg_down removes pid's entry and fires DOWN, EXIT and exit
 // signals with why.  Names it registered, other than its path, are
-// dropped; monitors it held are dropped.  An unknown pid is a harmless
-// no-op.
+// dropped; monitors it held are dropped.  Only pid's own entry goes
+// down (for a slot address of this node: the incarnation holding it):
+// never another incarnation's, nor, for an incarnation of another node's
+// actor, its slot address's (arb__reg_slot_down).  An unknown pid (or
+// one whose entry went: a late DOWN) is a harmless no-op.
 void arb__reg_down(arb__reg *reg, arb_pid pid, const arb_exit *why);
+// arb__reg_slot_down is arb__reg_down for another node's answer to a
+// watch of a slot address of its actor: pid is the incarnation that node
+// watched (the one holding the slot), and the entry taken down is the
+// slot address's (pid's node incarnation's, else creation 0's: whichever
+// incarnation of that node), its DOWN and EXIT naming pid.  Never pid's
+// own entry (that is arb__reg_down's, for a watch of pid).  No such entry
+// (a late answer: the monitors went) or a pid that is not an incarnation
+// of another node's actor: a harmless no-op.
+void arb__reg_slot_down(arb__reg *reg, arb_pid pid, const arb_exit *why);
 // arb__reg_lost takes down, with why, every entry whose arg is `arg`:
 // all actors reached through one peer when that peer is lost (their
 // monitors fire DOWN, e.g. with ARB_EXIT_NOCONNECTION).  Returns how

@@ -716,11 +716,16 @@ static const arb_actor_ops namer_ops = {
 
 // --- monitors and links across nodes (docs/multinode.md) -----------------
 #define TAG_DIE 0x1005u // send: the victim ends with error{42, body}
+#define TAG_LATE_DOWN 0x1007u // call: the victim forges a late DOWN
 
 // The victim (arg "NAME [die2] [trap]"): registers NAME, answers TAG_PING
 // with its name, ends with error{42, text} on TAG_DIE (with die2: on the
 // second one), and prints what reaches it: EXIT messages (trap) and the
-// reason it ends with.
+// reason it ends with.  TAG_LATE_DOWN (body: a mailbox id and
+// incarnation of its node, 8 bytes): it sends the caller's node's service
+// mailbox a DOWN noproc of that pid (0xFFFF0201, docs/wire.md) as its
+// node would for a watch of it -- one that node's registry no longer has
+// an entry for, a late DOWN -- then replies.
 typedef struct victim_st {
 	char name[32];
 	int  dies; // TAG_DIE needed
@@ -762,6 +767,20 @@ victim_handle(arb_ctx *ctx, void *state, const arb_msg *m)
 
 	if (arb_msg_tag(m) == TAG_PING && arb_msg_is_request(m)) {
 		arb_reply(ctx, m, TAG_PING, st->name, strlen(st->name));
+	} else if (arb_msg_tag(m) == TAG_LATE_DOWN && arb_msg_is_request(m)
+	    && arb_msg_len(m) == 8) {
+		arb_exit noproc = { .kind = ARB_EXIT_NOPROC };
+		arb_pid  svc = arb__pid_make(ARB__KIND_NODE, ARB__MBID_SVC, 0);
+		arb__buf b = { 0 };
+
+		who = arb_self(ctx);
+		memcpy(&who.id, arb_msg_body(m), 8);
+		svc.node = arb_msg_from(m).node;
+		svc.creation = arb_msg_from(m).creation;
+		ARB_PASS(arb__codec_encode_exit_wide(&b, who, &noproc));
+		ARB_PASS(arb_send_copy(ctx, svc, 0xFFFF0201u, b.data, b.len));
+		arb__buf_fini(&b);
+		arb_reply(ctx, m, TAG_LATE_DOWN, NULL, 0);
 	} else if (arb_msg_tag(m) == TAG_DIE && --st->dies == 0) {
 		snprintf(text, sizeof(text), "%.*s", (int) arb_msg_len(m),
 		    (const char *) arb_msg_body(m));
@@ -1084,15 +1103,22 @@ static const arb_actor_ops watcher_ops = {
 // name (Erlang's monitor(process, {Name, Node})), through the name
 // addresses of "v1@central", "v2@central" and "nobody@central":
 //   nobody: DOWN noproc (ref 1); v1 twice (refs 2, 3), ref 3
-//   demonitored; a link of a name address: ARB_ENOTSUP.  TAG_DIE to
+//   demonitored; a link of a name address: ARB_ENOTSUP; two forged
+//   SLOT_DOWNs to central (nwatch_forge_slot_down).  TAG_DIE to
 //   v1: ref 2 fires once with the real reason, naming v1@central.  Once
 //   the restarted v1 holds the name again (a reply from another pid):
 //   v1 again (ref 5: the new incarnation) and v2 (ref 4); TAG_DIE to
 //   v1: ref 5 fires, ref 2 never again; v1's slot address (ref 7, made
-//   with ref 5) fires naming the second incarnation.  Then "nwatch holds
-//   v2": central is SIGKILLed; ref 4 fires noconnection, and a monitor of
-//   v1 made after (ref 6) fires noconnection at once.  Once the restarted
-//   central answers, v1 again (ref 8): TAG_DIE "reborn" fires it.
+//   with ref 5) fires naming the second incarnation, once, as does that
+//   incarnation's exact pid (ref 10, made with it); monitors of the
+//   first incarnation, each made and demonitored at once ("ref 9": each
+//   fires noproc or, its DOWN arriving after the demonitor, not at all),
+//   never fire ref 7, nor does a DOWN of it v2 sends gw1 once they are
+//   gone (TAG_LATE_DOWN, answered before v1 is told to die).  Then
+//   "nwatch holds v2": central is SIGKILLed; ref 4 fires noconnection,
+//   and a monitor of v1 made after (ref 6) fires noconnection at once.
+//   Once the restarted central answers, v1 again (ref 8): TAG_DIE
+//   "reborn" fires it.
 typedef struct nwatch_st {
 	arb_ctx      *ctx;
 	struct event *tick;
@@ -1101,7 +1127,9 @@ typedef struct nwatch_st {
 	arb_pid       n[10]; // name addresses: 1 v1, 2 v2, 9 nobody
 	arb_pid       p1;    // v1's first incarnation
 	arb_pid       p2;    // and its second
-	uint64_t      ref[9];
+	uint64_t      ref[11];
+	uint64_t      stale[4];  // monitors of p1, demonitored at once
+	bool          late_down; // v2 sent gw1 a DOWN of p1 (and replied)
 	int64_t       t_mon; // when ref 1 (nobody@central) was made
 	int64_t       t0[3]; // calls to nobody@central, to p1 once ended,
 	                     // to a mailbox of central with no actor slot
@@ -1144,6 +1172,34 @@ nwatch_noproc_gather_cb(arb_ctx *ctx, void *arg, const arb_result *results,
 	(void) n;
 	(void) nerrors;
 	nwatch_noproc_print(t->st, t->w, "gather", &results[0]);
+}
+
+// nwatch_forge_slot_down sends central's service mailbox a SLOT_DOWN
+// (0xFFFF0205, docs/wire.md) naming who, as if central had watched a slot
+// of gw1 for gw1: one naming no incarnation (a slot address) is rejected,
+// one naming an incarnation nobody there watched changes nothing.
+static void
+nwatch_forge_slot_down(nwatch_st *st, arb_pid who)
+{
+	arb_exit e = { .kind = ARB_EXIT_CRASHED };
+	arb_pid  svc = arb__pid_make(ARB__KIND_NODE, ARB__MBID_SVC, 0);
+	arb__buf b = { 0 };
+
+	svc.node = st->n[9].node;
+	svc.creation = 0; // whichever incarnation of central runs
+	ARB_PASS(arb__codec_encode_exit_wide(&b, who, &e));
+	ARB_PASS(arb_send_copy(st->ctx, svc, 0xFFFF0205u, b.data, b.len));
+	arb__buf_fini(&b);
+}
+
+static void
+nwatch_late_down_cb(arb_ctx *ctx, void *arg, const arb_result *r)
+{
+	nwatch_st *st = arg;
+
+	(void) ctx;
+	arb_test_emit("nwatch late_down status=%s", arb_err_name(r->status));
+	st->late_down = r->status == ARB_OK;
 }
 
 // nwatch_noproc calls (call) or gathers `to` (nothing there: answered
@@ -1204,6 +1260,7 @@ nwatch_tick(evutil_socket_t fd, short what, void *arg)
 	nwatch_st *st = arg;
 	arb_ctx   *ctx = st->ctx;
 	arb_pid    ghost;
+	int        i;
 
 	(void) fd;
 	(void) what;
@@ -1234,6 +1291,8 @@ nwatch_tick(evutil_socket_t fd, short what, void *arg)
 		ghost.node = st->n[9].node;
 		ghost.creation = 0; // whichever incarnation of central runs
 		nwatch_noproc(st, 2, ghost, true);
+		nwatch_forge_slot_down(st, arb_self(ctx));
+		nwatch_forge_slot_down(st, arb_pid_slot(arb_self(ctx)));
 		st->step++;
 		return;
 	case 2: nwatch_call(st, 1); return;
@@ -1248,6 +1307,22 @@ nwatch_tick(evutil_socket_t fd, short what, void *arg)
 		ARB_PASS(arb_monitor(ctx, st->n[2], &st->ref[4]));
 		// v1's slot address: the incarnation holding it (p2).
 		ARB_PASS(arb_monitor(ctx, arb_pid_slot(st->p1), &st->ref[7]));
+		// p2 exactly as well: its end fires both, each once.
+		ARB_PASS(arb_monitor(ctx, st->p2, &st->ref[10]));
+		// p1 ended: central answers each WATCH of it DOWN noproc,
+		// mostly after the demonitor (a loaded machine may delay
+		// the demonitor), with ref 7's entry in place: a DOWN of p1
+		// must not fire ref 7.
+		for (i = 0; i < 4; i++) {
+			ARB_PASS(arb_monitor(ctx, st->p1, &st->stale[i]));
+			ARB_PASS(arb_demonitor(ctx, st->stale[i]));
+		}
+		// Which of those arrive late, the machine decides: v2 sends
+		// one surely late (gw1 monitors p1 no more), ahead of its
+		// reply on the one link, so ahead of ref 7's DOWN (p2 ends
+		// after the reply, step 7).
+		ARB_PASS(arb_call(ctx, st->n[2], TAG_LATE_DOWN, &st->p1.id, 8,
+		    5000, nwatch_late_down_cb, st));
 		// v1's first incarnation, ended: its slot's new one answers
 		// the call; the gather's monitor of it is answered noproc,
 		// and ref 7's (the slot) still fires with p2's end.
@@ -1255,7 +1330,11 @@ nwatch_tick(evutil_socket_t fd, short what, void *arg)
 		nwatch_noproc(st, 1, st->p1, false);
 		st->step++;
 		return;
-	case 7: nwatch_call(st, 1); return;
+	case 7:
+		if (st->late_down) {
+			nwatch_call(st, 1);
+		}
+		return;
 	case 8:
 		arb_send_copy(ctx, st->n[1], TAG_DIE, "again", 5);
 		st->step++;
@@ -1282,7 +1361,7 @@ nwatch_handle(arb_ctx *ctx, void *state, const arb_msg *m)
 	nwatch_st *st = state;
 	arb_pid    who;
 	arb_exit   e;
-	int        i, named = 0;
+	int        i, j, named = 0;
 
 	if (arb_msg_tag(m) != ARB_TAG_DOWN
 	    || arb_decode_exit(m, &who, &e) != ARB_OK) {
@@ -1299,9 +1378,14 @@ nwatch_handle(arb_ctx *ctx, void *state, const arb_msg *m)
 	} else if (arb_pid_eq(who, arb_pid_slot(st->p1))) {
 		named = 12; // its slot address
 	}
-	for (i = 1; i < 9; i++) {
+	for (i = 1; i < 11; i++) {
 		if (st->ref[i] != 0 && st->ref[i] == arb_msg_ref(m)) {
 			break;
+		}
+	}
+	for (j = 0; j < 4; j++) {
+		if (st->stale[j] != 0 && st->stale[j] == arb_msg_ref(m)) {
+			i = 9;
 		}
 	}
 	arb_test_emit("nwatch down ref=%d named=%d kind=%d text=%s ms=%lld", i,
@@ -2897,6 +2981,16 @@ test_monitor_of_a_name_at_another_node(void **state)
 	// A call to a mailbox of central that has no actor slot (never
 	// existed, or a removed child's): answered by central's node.
 	expect_noproc(&a, "nwatch ghost_call ");
+	// The forged SLOT_DOWN naming a slot address: rejected, said so;
+	// the one naming gw1's exact pid, which arrived first, is not
+	// (nothing there for it).
+	wait_count(&b, "event=rejected_message mailbox=service", 1);
+	line_of(
+	    &b, "event=rejected_message mailbox=service", buf, sizeof(buf));
+	assert_non_null(strstr(buf, "tag=4294902277 "));
+	assert_non_null(
+	    strstr(buf, "error=\"slot DOWN naming no incarnation\""));
+	assert_int_equal(arb_test_count(&b, "event=rejected_message"), 1);
 	wait_count(&a, "nwatch down ref=2 ", 1);
 	line_of(&a, "nwatch down ref=2 ", buf, sizeof(buf));
 	assert_int_equal(arb_test_need_field(buf, "named"), 1);
@@ -2910,8 +3004,16 @@ test_monitor_of_a_name_at_another_node(void **state)
 	assert_non_null(strstr(buf, "text=again"));
 	// v1's slot address: the DOWN names the incarnation it bound to, as
 	// a local monitor's does.
+	// (Not p1's: a DOWN of that incarnation -- central's noproc for
+	// a monitor of it demonitored before it arrives, or the gather's
+	// below -- never fires the slot's monitor.)
 	wait_count(&a, "nwatch down ref=7 ", 1);
 	line_of(&a, "nwatch down ref=7 ", buf, sizeof(buf));
+	assert_int_equal(arb_test_need_field(buf, "named"), 11);
+	assert_non_null(strstr(buf, "text=again"));
+	// p2's exact pid, monitored with it: its own DOWN, once.
+	wait_count(&a, "nwatch down ref=10 ", 1);
+	line_of(&a, "nwatch down ref=10 ", buf, sizeof(buf));
 	assert_int_equal(arb_test_need_field(buf, "named"), 11);
 	assert_non_null(strstr(buf, "text=again"));
 	// A call to v1's first incarnation (an exact pid of central that
@@ -2957,6 +3059,12 @@ test_monitor_of_a_name_at_another_node(void **state)
 	assert_int_equal(arb_test_count(&a, "nwatch down ref=6 "), 1);
 	assert_int_equal(arb_test_count(&a, "nwatch down ref=7 "), 1);
 	assert_int_equal(arb_test_count(&a, "nwatch down ref=8 "), 1);
+	// Each of p1's monitors demonitored at once: noproc or nothing.
+	assert_true(arb_test_count(&a, "nwatch down ref=9 ") <= 4);
+	assert_int_equal(
+	    arb_test_count(&a, "nwatch down ref=9 named=0 kind=7 "),
+	    arb_test_count(&a, "nwatch down ref=9 "));
+	assert_int_equal(arb_test_count(&a, "nwatch down ref=10 "), 1);
 	arb_test_proc_fini(&a);
 }
 

@@ -622,9 +622,9 @@ remote(uint32_t mbid, uint32_t inc)
 // incarnations have entries of their own, monitored at the same time:
 // one made never takes the place of another (it used to, by mailbox id,
 // and the replaced entry's monitors never fired), and each DOWN fires
-// the monitors of its own.  Its node's DOWN for the slot address names
-// the incarnation it watched: after that incarnation's own entry is
-// down, it takes the slot's entry down.
+// the monitors of its own.  Its node's answer to the watch of the slot
+// address (arb__reg_slot_down) names the incarnation it watched and takes
+// the slot's entry down, after or before that incarnation's own DOWN.
 static void
 test_incarnations_of_another_nodes_actor_have_their_own_entries(void **state)
 {
@@ -656,14 +656,107 @@ test_incarnations_of_another_nodes_actor_have_their_own_entries(void **state)
 	arb__reg_down(reg, p2, &crashed);
 	assert_int_equal(r.n, 2);
 	assert_int_equal(r.msgs[1].ref, ref_p2);
-	arb__reg_down(reg, p2, &crashed);
+	assert_true(arb__reg_alive(reg, s));
+	arb__reg_slot_down(reg, p2, &crashed);
 	assert_int_equal(r.n, 3);
 	assert_int_equal(r.msgs[2].ref, ref_s);
 	assert_true(arb_pid_eq(r.msgs[2].who, p2));
 	assert_int_equal(r.msgs[2].why.kind, ARB_EXIT_CRASHED);
 	assert_false(arb__reg_alive(reg, s));
 	arb__reg_down(reg, p2, &crashed); // nothing left to fire
+	arb__reg_slot_down(reg, p2, &crashed);
 	assert_int_equal(r.n, 3);
+	// The other order: the slot's answer first fires the slot's
+	// monitor only, the incarnation's own DOWN its own.
+	ARB_PASS(arb__reg_up(reg, s, "", &ops, &peer));
+	ARB_PASS(arb__reg_monitor(reg, w, s, &ref_s));
+	p2 = remote(5, 3);
+	ARB_PASS(arb__reg_up(reg, p2, "", &ops, &peer));
+	ARB_PASS(arb__reg_monitor(reg, w, p2, &ref_p2));
+	arb__reg_slot_down(reg, p2, &crashed);
+	assert_int_equal(r.n, 4);
+	assert_int_equal(r.msgs[3].ref, ref_s);
+	assert_true(arb_pid_eq(r.msgs[3].who, p2));
+	assert_true(arb__reg_alive(reg, p2));
+	arb__reg_down(reg, p2, &crashed);
+	assert_int_equal(r.n, 5);
+	assert_int_equal(r.msgs[4].ref, ref_p2);
+	assert_true(arb_pid_eq(r.msgs[4].who, p2));
+	arb__reg_close(reg);
+}
+
+// A DOWN of one incarnation of another node's actor (its node's answer
+// to a watch of that incarnation) never fires a monitor of its slot
+// address: a gather of the ended incarnation p1, settled and demonitored
+// before its node's DOWN noproc arrives, while a monitor of the slot
+// address waits for the incarnation holding the slot (CI,
+// integration.74_peers: the slot's monitor fired naming p1, noproc,
+// because the late DOWN found the slot's entry in place of p1's).  Only
+// the slot watch's own answer (arb__reg_slot_down) takes the slot's
+// entry down: of pid's node incarnation, else of creation 0 (whichever
+// incarnation of that node); one naming no incarnation of another
+// node's actor does nothing; node loss names the slot address itself.
+static void
+test_a_late_down_of_an_ended_incarnation_spares_its_slot(void **state)
+{
+	static int peer;
+	arb__reg  *reg = reg_new();
+	arb_pid    w = up(reg, 1, 1, "root/w");
+	arb_pid    s = remote(5, 0), p1 = remote(5, 1), p2 = remote(5, 2);
+	arb_pid    any = s, name;
+	uint64_t   ref_s, ref_p1, ref_any;
+	arb_exit   noproc = { .kind = ARB_EXIT_NOPROC };
+	arb_exit   lost = { .kind = ARB_EXIT_NOCONNECTION };
+
+	(void) state;
+	ARB_PASS(arb__reg_up(reg, s, "", &ops, &peer));
+	ARB_PASS(arb__reg_monitor(reg, w, s, &ref_s));
+	// The gather's monitor of p1, gone before its node's answer.
+	ARB_PASS(arb__reg_up(reg, p1, "", &ops, &peer));
+	ARB_PASS(arb__reg_monitor(reg, w, p1, &ref_p1));
+	assert_true(arb_pid_eq(arb__reg_demonitor(reg, w, ref_p1), p1));
+	assert_true(arb__reg_forget_unbound(reg, p1));
+	// Its DOWN noproc, late: nothing fires, the slot's entry stays.
+	arb__reg_down(reg, p1, &noproc);
+	arb__reg_down(reg, p2, &crashed); // never monitored exactly
+	assert_int_equal(r.n, 0);
+	assert_true(arb__reg_alive(reg, s));
+	// Nor does a slot answer naming no incarnation of another node's.
+	name = s;
+	name.id = (uint64_t) ARB__MBID_NAMES << 32 | 1234u;
+	arb__reg_slot_down(reg, s, &crashed);
+	arb__reg_slot_down(reg, name, &crashed);
+	arb__reg_slot_down(
+	    reg, arb__pid_make(ARB__KIND_THREAD, 5, 2), &crashed);
+	assert_int_equal(r.n, 0);
+	assert_true(arb__reg_alive(reg, s));
+	// The slot's watch answers: p2 held it.
+	arb__reg_slot_down(reg, p2, &crashed);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.msgs[0].ref, ref_s);
+	assert_true(arb_pid_eq(r.msgs[0].who, p2));
+	assert_int_equal(r.msgs[0].why.kind, ARB_EXIT_CRASHED);
+	assert_false(arb__reg_alive(reg, s));
+	// A slot address of whichever incarnation of that node (creation
+	// 0): its watch's answer names p2 of the node's creation.
+	any.creation = 0;
+	ARB_PASS(arb__reg_up(reg, any, "", &ops, &peer));
+	ARB_PASS(arb__reg_monitor(reg, w, any, &ref_any));
+	arb__reg_down(reg, p2, &crashed);
+	assert_int_equal(r.n, 1);
+	arb__reg_slot_down(reg, p2, &crashed);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.msgs[1].ref, ref_any);
+	assert_true(arb_pid_eq(r.msgs[1].who, p2));
+	// Node loss: the slot's monitor names the slot address (which
+	// incarnation held it, that node did not say).
+	ARB_PASS(arb__reg_up(reg, s, "", &ops, &peer));
+	ARB_PASS(arb__reg_monitor(reg, w, s, &ref_s));
+	assert_int_equal(arb__reg_lost(reg, &peer, &lost), 1);
+	assert_int_equal(r.n, 3);
+	assert_int_equal(r.msgs[2].ref, ref_s);
+	assert_true(arb_pid_eq(r.msgs[2].who, s));
+	assert_int_equal(r.msgs[2].why.kind, ARB_EXIT_NOCONNECTION);
 	arb__reg_close(reg);
 }
 
@@ -727,6 +820,8 @@ main(void)
 		cmocka_unit_test(test_subscriptions_die_with_their_incarnation),
 		cmocka_unit_test(
 		    test_incarnations_of_another_nodes_actor_have_their_own_entries),
+		cmocka_unit_test(
+		    test_a_late_down_of_an_ended_incarnation_spares_its_slot),
 		cmocka_unit_test(
 		    test_a_topic_is_bounded_and_out_of_memory_changes_nothing),
 	};
