@@ -658,6 +658,11 @@ typedef struct arb_node_stats {
 	uint64_t link_replaced; // peers' data streams (and their heartbeat
 	                        // channels) the node's listener closed: a
 	                        // newer one of that peer proved itself
+	uint64_t link_closed_with_peer; // peers' data streams (and their
+	                                // heartbeat channels) the node's
+	                                // listener closed because the node
+	                                // took that peer DOWN: a pair's two
+	                                // streams are one link
 	uint64_t peer_watches;     // this node's actors that peers watch now
 	                           // (their monitors and links across nodes)
 	uint64_t peer_watches_refused; // watches refused: a peer at its

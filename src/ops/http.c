@@ -643,6 +643,10 @@ node_stats_metrics(struct evbuffer *out, arb_node *node)
 		    "Peers' data streams closed: a newer one of that peer "
 		    "proved itself.",
 		    offsetof(arb_node_stats, link_replaced) },
+		{ "arbor_node_link_closed_with_peer_total",
+		    "Peers' data streams closed: this node took that peer "
+		    "down (one link).",
+		    offsetof(arb_node_stats, link_closed_with_peer) },
 		{ "arbor_node_peer_watches_refused_total",
 		    "Watches of this node's actors refused: a peer at its limit.",
 		    offsetof(arb_node_stats, peer_watches_refused) },

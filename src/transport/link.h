@@ -279,6 +279,19 @@ void arb__lsn_resume(arb__lsn *l, uint32_t mbid);
 // arb__lsn_ack_all sends every pending ACK now (an exiting process
 // acknowledges what it received).  Thread: any.
 void arb__lsn_ack_all(arb__lsn *l);
+// arb__lsn_close_node closes the accepted data streams of node (node_id,
+// name) and incarnation `creation` whose HELLO was taken -- every one
+// that exists when it runs: a stream of that node accepted later is newer
+// -- with their heartbeat channels (its caller counts them).
+// Node listeners only (cfg.one_per_node; 0 otherwise): the node took that
+// peer DOWN, and the streams the peer dialled into it are part of the
+// link that went down (src/transport/peer.c, docs/multinode.md "Links
+// between nodes").  Returns how many data streams it closed.  Takes
+// l's lock, then each connection's; calls nothing of the listener's
+// owner, so it may be called with a dialled link's lock held.  Thread:
+// any, not from a callback of l.
+size_t arb__lsn_close_node(
+    arb__lsn *l, uint32_t node_id, const char *name, uint32_t creation);
 // arb__lsn_close stops accepting, closes every connection and waits for
 // their callbacks to end.  Must not be called from a callback.  NULL is a
 // harmless no-op.

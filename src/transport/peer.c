@@ -3,13 +3,21 @@
 //
 // The node process listens for its peers on a TCP URL and keeps one
 // dialled link to every peer it lists (static membership).  A pair of
-// nodes therefore talks over two links, one per direction: each node
+// nodes therefore talks over one link made of two streams: each node
 // sends its DATA on the stream it dialled and receives on the one its
 // peer dialled; the acceptor's side of a stream carries only ACKs and
-// flow control.  Each link has its heartbeat channel too (tp_hb.c),
-// a second connection that carries only heartbeats and echoes.  Both nodes
-// dialling at once is the normal case, not a race: there is never a
-// second link for one direction, so no tie-break is needed.
+// flow control.  Each dialled stream has its heartbeat channel too
+// (tp_hb.c), a second connection that carries only heartbeats and
+// echoes.  Both nodes dialling at once is the normal case, not a race:
+// there is never a second stream for one direction, so no tie-break is
+// needed.
+//
+// The two streams live and die together, seen the same on both sides: a
+// node's view of a peer (UP, DOWN, incarnation) comes from the stream it
+// dialled, and when it takes the peer DOWN it closes the streams that
+// peer dialled into it before the DOWN (peer_close_accepted), so the peer
+// sees its own stream end and takes this node DOWN at once too.  A stream
+// the peer redials afterwards is newer and stays open.
 //
 // Both directions authenticate: with the cookie (link.h, auth.c) on
 // tcp://, with certificates on tls+tcp:// (tls.c; and the cookie too when
@@ -22,11 +30,13 @@
 // back is UP again within about half a second of its listener.
 //
 // Thread: any (a mutex guards the table; link callbacks take it after
-// their link's lock, never the other way round).
+// their link's lock, never the other way round; P.lsn_mtx guards the
+// listener's use against its close: peer_close_accepted).
 
 #include "transport.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -48,12 +58,16 @@ static struct {
 	arb__cookie     cookie;
 	arb__link_cfg   cfg;
 	struct nng_tls_config *tls_server; // a tls+tcp:// listener's
+	// The listener: lsn_mtx guards its use from the links' callbacks
+	// and senders against its close (arb__peers_close).
+	pthread_mutex_t lsn_mtx;
 	arb__lsn       *lsn;
 	peer           *peers;
 	size_t          npeers;
 	void (*event)(void *arg, size_t idx, bool up, uint32_t creation);
 	void *arg;
-} P = { .mtx = PTHREAD_MUTEX_INITIALIZER };
+} P = { .mtx = PTHREAD_MUTEX_INITIALIZER,
+	.lsn_mtx = PTHREAD_MUTEX_INITIALIZER };
 
 static bool
 name_ok(const char *s)
@@ -216,13 +230,50 @@ peer_by_id(uint32_t node_id, const char *name)
 	return NULL;
 }
 
+// Data streams closed by peer_close_accepted (arb__peers_closed_with_peer).
+static _Atomic uint64_t closed_with_peer;
+
+// peer_close_accepted: the node took p DOWN, so the streams p dialled
+// into it (incarnation `creation`, HELLO taken before now) end too,
+// with their heartbeat channels: p's own dialled link then ends (EOF)
+// and p takes this node DOWN at once, instead of keeping it UP on a link
+// whose other half is gone.  A stream p dials after this is newer and
+// stays; another incarnation's streams are not touched.
+//
+// Called with p's link's lock held.  Lock order: that link's lock, then
+// P.lsn_mtx, then the listener's lock, then a connection's
+// (arb__lsn_close_node).  Nothing takes them the other way round: the
+// listener and its connections call their ops (peer_on_hello, which
+// kicks a link) with none of their locks held, and P.lsn_mtx is held
+// only here, in peer_resume and in arb__peers_close, around listener
+// calls that call nothing of ours.
+static void
+peer_close_accepted(peer *p, uint32_t creation)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&P.lsn_mtx);
+	if (P.lsn != NULL) {
+		n = arb__lsn_close_node(P.lsn, p->node_id, p->name, creation);
+	}
+	pthread_mutex_unlock(&P.lsn_mtx);
+	if (n > 0) {
+		atomic_fetch_add(&closed_with_peer, n);
+		arb__log(ARB_LOG_INFO, NULL,
+		    "event=link_closed_with_peer peer=%s creation=%u "
+		    "closed=%zu reason=peer_down",
+		    p->name, (unsigned) creation, n);
+	}
+}
+
 // A peer's dialled link came up or went down (link's lock held).
 static bool
 peer_watch(void *arg, arb__link_ev ev, const arb__hello *h)
 {
-	peer  *p = arg;
-	size_t idx = (size_t) (p - P.peers);
-	bool   tell = false;
+	peer    *p = arg;
+	size_t   idx = (size_t) (p - P.peers);
+	bool     tell = false;
+	uint32_t gone = 0;
 
 	if (ev == ARB__LINK_EV_UP
 	    && (h->node_id != p->node_id || strcmp(h->name, p->name) != 0
@@ -238,10 +289,14 @@ peer_watch(void *arg, arb__link_ev ev, const arb__hello *h)
 	} else if (ev == ARB__LINK_EV_DOWN && p->up) {
 		p->up = false;
 		p->downs++;
+		gone = p->creation;
 		tell = true;
 	}
 	arb__slot_peer_set(idx, p->node_id, p->up ? p->creation : 0);
 	pthread_mutex_unlock(&P.mtx);
+	if (gone != 0) {
+		peer_close_accepted(p, gone);
+	}
 	if (tell && P.event != NULL) {
 		P.event(P.arg, idx, ev == ARB__LINK_EV_UP, h->creation);
 	}
@@ -341,14 +396,14 @@ peer_resume(uint32_t mbid)
 {
 	arb__lsn *l;
 
-	// As route.c's own listener: the pointer under the lock, the call
-	// outside it (the listener takes its locks, then may call ours).
-	pthread_mutex_lock(&P.mtx);
+	// Under P.lsn_mtx, which arb__peers_close takes before it closes
+	// the listener (not P.mtx: see peer_close_accepted).
+	pthread_mutex_lock(&P.lsn_mtx);
 	l = P.lsn;
-	pthread_mutex_unlock(&P.mtx);
 	if (l != NULL) {
 		arb__lsn_resume(l, mbid);
 	}
+	pthread_mutex_unlock(&P.lsn_mtx);
 }
 
 int
@@ -421,10 +476,12 @@ arb__peers_open(const arb__peers_cfg *cfg, const arb__addr *self,
 	lc = P.cfg;
 	lc.tls = P.tls_server; // the listener keeps its hold until closed
 	lc.one_per_node = true;
-	if (cfg->listen != NULL
-	    && (rv = arb__lsn_open(&P.lsn, cfg->listen, 0, &peer_lsn_ops, NULL,
-	            &lc))
-	        != ARB_OK) {
+	pthread_mutex_lock(&P.lsn_mtx);
+	rv = cfg->listen != NULL
+	    ? arb__lsn_open(&P.lsn, cfg->listen, 0, &peer_lsn_ops, NULL, &lc)
+	    : ARB_OK;
+	pthread_mutex_unlock(&P.lsn_mtx);
+	if (rv != ARB_OK) {
 		snprintf(err, errlen, "listen %s: %s", cfg->listen,
 		    arb_strerror(rv));
 		P.open = true;
@@ -442,14 +499,20 @@ arb__peers_open(const arb__peers_cfg *cfg, const arb__addr *self,
 void
 arb__peers_close(void)
 {
-	size_t i;
+	arb__lsn *l;
+	size_t    i;
 
 	if (!P.open) {
 		return;
 	}
 	arb__tp_set_remote(NULL);
-	arb__lsn_close(P.lsn);
+	// The links may still go DOWN meanwhile (peer_close_accepted): they
+	// find no listener once it is taken out here.
+	pthread_mutex_lock(&P.lsn_mtx);
+	l = P.lsn;
 	P.lsn = NULL;
+	pthread_mutex_unlock(&P.lsn_mtx);
+	arb__lsn_close(l);
 	arb__tls_free(P.tls_server);
 	P.tls_server = NULL;
 	for (i = 0; i < P.npeers; i++) {
@@ -495,6 +558,12 @@ arb__peers_info(arb_peer_info *out, size_t max)
 		    = li.last_hb_ms > 0 ? arb__now_ms() - li.last_hb_ms : -1;
 	}
 	return n;
+}
+
+uint64_t
+arb__peers_closed_with_peer(void)
+{
+	return atomic_load(&closed_with_peer);
 }
 
 int

@@ -274,6 +274,45 @@ arb__lsn_conns(arb__lsn *l)
 	return n;
 }
 
+size_t
+arb__lsn_close_node(
+    arb__lsn *l, uint32_t node_id, const char *name, uint32_t creation)
+{
+	arb__conn *c;
+	size_t     n = 0;
+
+	if (l == NULL || !l->cfg.one_per_node) {
+		return 0;
+	}
+	pthread_mutex_lock(&l->mtx);
+	for (c = l->conns; c != NULL; c = c->next) {
+		// token != 0: a data stream whose HELLO was taken; all of
+		// them were taken before now (born), so none is newer than
+		// the DOWN that asks for this.
+		if (c->token == 0 || c->peer.role != ARB__ROLE_PEER
+		    || c->peer.node_id != node_id
+		    || c->peer.creation != creation
+		    || strcmp(c->peer.name, name) != 0) {
+			continue;
+		}
+		pthread_mutex_lock(&c->mtx);
+		if (!c->closed) {
+			arb__conn_close_locked(c);
+			n++;
+		}
+		pthread_mutex_unlock(&c->mtx);
+		if (c->hb != NULL) {
+			// Its heartbeat channel now, not when the stream's
+			// last operation ends (conn_destroy closes it then too).
+			pthread_mutex_lock(&c->hb->mtx);
+			arb__conn_close_locked(c->hb);
+			pthread_mutex_unlock(&c->hb->mtx);
+		}
+	}
+	pthread_mutex_unlock(&l->mtx);
+	return n;
+}
+
 void
 arb__lsn_close(arb__lsn *l)
 {

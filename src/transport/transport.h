@@ -315,6 +315,10 @@ int arb__peers_open(const arb__peers_cfg *cfg, const arb__addr *self,
 void arb__peers_close(void);
 // arb__peers_info: as arb_node_peers.  Thread: any.
 size_t arb__peers_info(arb_peer_info *out, size_t max);
+// arb__peers_closed_with_peer: the peers' data streams the listener
+// closed because the node took that peer DOWN (peer.c; not in
+// arb__tp_stats, whose size the slot records fix).  Thread: any.
+uint64_t arb__peers_closed_with_peer(void);
 // arb__peers_port: the bound port of the listener (0: none).
 int arb__peers_port(void);
 // arb__peers_node_id gives peer idx's node id (0: no such peer).

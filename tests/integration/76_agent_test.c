@@ -521,8 +521,9 @@ test_reports_beyond_256_drop_the_oldest(void **state)
 // and continued: gw's agent CLAIMs x, node sup answers STOP (its tree
 // runs no root/x; event=remote_claim ... answer=stop), and gw stops x at
 // once (cause=requested), far within the grace, never at its end
-// (event=orphan_stop).  (multinode.77_remote_reclaim checks KEEP; its
-// STOPs also come from the supervisor's STOP of lost generations.)
+// (event=orphan_stop).  (multinode.77_remote_reclaim's STOPs come from
+// the supervisor's STOP of lost generations; between two real nodes a
+// KEEP is now rare: a pair's streams are one link, docs/multinode.md.)
 static void
 test_claim_of_a_generation_not_run_is_stopped(void **state)
 {

@@ -289,9 +289,12 @@ mn_wait_log() {
 
 # mn_relay I J: nI dials nJ through a TCP relay beside nI (arb-mn-relay,
 # MN_RELAY_BIN), at mn_relay_url I: give nI that URL for nJ.  mn_relay_cut
-# I ends the relay (SIGKILL): nI's link to nJ closes and cannot dial again,
-# while nJ's link to nI (its own stream) stays up: one direction cut.
-# mn_relay I J again mends it.
+# I ends the relay (SIGKILL): nI's stream to nJ closes and cannot be
+# dialled again, while nJ's stream to nI does not pass the relay: one
+# direction cut (both nodes then see the other DOWN once, one link:
+# docs/multinode.md; nJ's redial gets through, nI's does not).
+# MN_RELAY[I] is the relay's pid (kill -STOP silences it).  mn_relay I J
+# again mends it.
 mn_relay_port() {
 	if [ "$MN_NS" = 1 ]; then echo 7401; else echo $((MN_PORT_BASE + 8 + $1)); fi
 }

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 // mn_relay.c -- arb-mn-relay: a TCP relay that one node dials instead of
-// its peer, so a script can cut ONE direction of a pair of nodes (issue
-// 12, remote children: the agent's link to its supervisor's node down
-// while the supervisor's link to the agent is up).  Node links are one
-// stream per direction (src/transport/peer.c): the node that dials
-// through the relay sends its DATA on that stream; the other node's own
-// link does not pass here.
+// its peer, so a script can end or silence the stream ONE node of a pair
+// dialled (issue 12: a relay, NAT or firewall that cut one connection).
+// A pair's link is two streams, one each node dialled
+// (src/transport/peer.c): the node that dials through the relay sends
+// its DATA on that stream; the other node's stream does not pass here.
+// The two live and die together, so cutting one makes both nodes see
+// the other DOWN (multinode.78_one_link); a relay that stays dead keeps
+// only the first node's redials from getting through.
 //
 //   arb-mn-relay LISTEN_IP PORT TARGET_IP TARGET_PORT
 //

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# 78_one_link.sh -- a pair's two streams live and die as one link, seen
+# the same on both sides (issue 12, "Node links"; docs/multinode.md
+# "Links between nodes"): each node dials the other through a relay
+# (lib.sh mn_relay), so a script can end or silence one node's dialled
+# link alone.  Default heartbeats (500 ms x 4: a 2 s budget).
+#
+# 1. One-sided failure: n2's relay is killed, so only n2's dialled link
+#    ends.  n2 takes n1 DOWN and closes the stream n1 dialled into it
+#    (event=link_closed_with_peer ... reason=peer_down); n1's own link
+#    ends with it and n1 takes n2 DOWN too, well within the budget.
+#    Without that close n1 kept n2 UP for good.  The relay mended, both
+#    are UP again.
+# 2. No ping-pong: both stay UP for three budgets, each counted one DOWN
+#    and logged one peer_down; /api/tree (status --json) shows
+#    link_closed_with_peer 1 at n2 and link_replaced.
+# 3. A partition that never heals (both relays stopped: no byte passes,
+#    no close arrives): once n1 takes n2 DOWN on its heartbeats it holds
+#    no connection of n2 (its data stream and heartbeat channel closed);
+#    before, the acceptor kept them until a newer stream of n2 came.
+#    Healed (relays continued), both are UP again.
+set -u
+. "$(dirname "$0")/lib.sh"
+mn_setup 2
+ck=$(mn_cookie mesh)
+root='root:
+  children:
+    - {name: e, type: echo}'
+mn_pair_tree 1 "$ck" "$root" "$(mn_relay_url 1)"
+mn_pair_tree 2 "$ck" "$root" "$(mn_relay_url 2)"
+mn_relay 1 2
+mn_relay 2 1
+mn_start 1
+mn_start 2
+mn_wait_up 1
+mn_wait_up 2
+mn_wait_peer 1 n2 up 10
+mn_wait_peer 2 n1 up 10
+
+# accepted I: established connections nI's listener accepted (all of them
+# its peer's, through the peer's relay).
+accepted() {
+	mn_in "$1" ss -Htn state established "( sport = :$(mn_port "$1") )" \
+	    | wc -l
+}
+
+# json I KEY: KEY's number in nI's tree document.
+json() {
+	mn_ctl "$1" --timeout 2 status --json 2>/dev/null \
+	    | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"
+}
+
+# until_downs I N S: until nI counts N downs of its peer (bounded); a
+# lost peer may be up again faster than a poll of its state can see.
+# MN_WAITED: how long it took, in ms.
+until_downs() {
+	local start end j=$((3 - $1))
+	start=$(mn_now)
+	end=$(mn_deadline "$3")
+	until [ "$(mn_peer "$1" "n$j" downs)" = "$2" ]; do
+		[ "$(mn_now)" -lt "$end" ] \
+		    || mn_fail "n$1 counts $(mn_peer "$1" "n$j" downs) downs of n$j, not $2, in time"
+		sleep 0.01
+	done
+	MN_WAITED=$(($(mn_now) - start))
+}
+
+# 1. Only n2's dialled link ends.
+mn_relay_cut 2
+until_downs 2 1 10
+until_downs 1 1 10
+t1=$MN_WAITED
+[ "$t1" -le $((1000 * MN_SCALE)) ] \
+    || mn_fail "n1 saw n2 lost $t1 ms after n2's link ended (budget 2000)"
+mn_wait_log 2 'event=link_closed_with_peer peer=n1 creation=[0-9]+ closed=1 reason=peer_down' 5
+mn_relay 2 1
+mn_wait_peer 1 n2 up 10
+mn_wait_peer 2 n1 up 10
+
+# 2. Up for three budgets, one DOWN each.
+end=$(mn_deadline 6)
+while [ "$(mn_now)" -lt "$end" ]; do
+	for i in 1 2; do
+		st=$(mn_peer "$i" "n$((3 - i))" state)
+		[ "$st" = up ] || mn_fail "n$i: peer is '$st' after the mend"
+	done
+	sleep 0.2
+done
+for i in 1 2; do
+	j=$((3 - i))
+	[ "$(mn_peer "$i" "n$j" downs)" = 1 ] \
+	    || mn_fail "n$i counts $(mn_peer "$i" "n$j" downs) downs of n$j, not 1"
+	n=$(grep -c "event=peer_down peer=n$j" "$MN_DIR/n$i/log")
+	[ "$n" = 1 ] || mn_fail "n$i logged n$j down $n times, not once"
+done
+[ "$(json 2 link_closed_with_peer)" = 1 ] \
+    || mn_fail "n2: link_closed_with_peer '$(json 2 link_closed_with_peer)', not 1"
+[ "$(json 1 link_closed_with_peer)" -le 1 ] \
+    || mn_fail "n1: link_closed_with_peer '$(json 1 link_closed_with_peer)'"
+for i in 1 2; do
+	[ -n "$(json "$i" link_replaced)" ] \
+	    || mn_fail "n$i: no link_replaced in the tree document"
+done
+
+# 3. A partition that never heals: nothing passes either way.
+[ "$(accepted 1)" = 2 ] || mn_fail "n1 holds $(accepted 1) connections of n2, not 2"
+c1=$(json 1 link_closed_with_peer)
+kill -STOP "${MN_RELAY[1]}" "${MN_RELAY[2]}"
+until_downs 1 2 10
+until_downs 2 2 10
+end=$(mn_deadline 5)
+until [ "$(accepted 1)" = 0 ] && [ "$(accepted 2)" = 0 ]; do
+	[ "$(mn_now)" -lt "$end" ] \
+	    || mn_fail "partitioned, n1 still holds $(accepted 1) connections of n2, n2 $(accepted 2) of n1"
+	sleep 0.05
+done
+[ "$(json 1 link_closed_with_peer)" = $((c1 + 1)) ] \
+    || mn_fail "n1: link_closed_with_peer $(json 1 link_closed_with_peer), not $((c1 + 1))"
+kill -CONT "${MN_RELAY[1]}" "${MN_RELAY[2]}"
+mn_wait_peer 1 n2 up 15
+mn_wait_peer 2 n1 up 15
+echo "78_one_link: ok, one-sided failure seen at the other side in $t1 ms"
