@@ -23,8 +23,9 @@
 # B. Both directions cut: n1 counts v lost, n2 keeps v as an orphan.  Both
 #    back within the grace: that generation of v is stopped at once
 #    (cause=requested: n1's STOP of a lost generation, and its answer to
-#    n2's CLAIM), never reclaimed, not left to the grace; v runs again,
-#    once, with a newer generation.
+#    n2's CLAIM; or superseded by n1's START of the next generation),
+#    never reclaimed, not left to the grace; v runs again, once, with a
+#    newer generation.
 set -u
 . "$(dirname "$0")/lib.sh"
 mn_setup 2
@@ -108,7 +109,10 @@ mn_wait_log 1 'root/v event=exit reason=noconnection' 10
 mn_wait_log 2 "event=orphan sup_node=n1 child=root/v generation=$gen " 10
 mn_relay 1 2
 mn_relay 2 1
-mn_wait_log 2 "event=agent_stop sup_node=n1 child=root/v generation=$gen cause=requested" 8
+# Stopped at once: by n1's STOP of the lost generation, or superseded by
+# n1's START of the next one when that reaches n2 first (both are sent
+# when n1 sees n2 back; seen once in five runs under TSan).
+mn_wait_log 2 "event=agent_stop sup_node=n1 child=root/v generation=$gen cause=(requested|superseded)" 8
 until_ 'at1 v' running 15
 until_ 'on2 v | cut -d" " -f1' running 10
 [ "$(reclaims)" = "$r" ] || mn_fail "n2 reclaimed v $gen, which n1 counted lost"
