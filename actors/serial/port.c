@@ -7,10 +7,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
+
+#define FLUSH_READS_MAX 256 // serial_port_flush_input: at most 1 MiB
 
 static const struct {
 	unsigned baud;
@@ -234,7 +237,8 @@ serial_port_open(serial_port *p, const char *path, const serial_line_cfg *c,
 		close(fd);
 		return e;
 	}
-	tcflush(fd, TCIFLUSH);
+	// Input the kernel holds already is kept: the reader reads it as
+	// it reads everything (port.h says why it is the device's).
 	p->fd = fd;
 	return 0;
 }
@@ -271,10 +275,34 @@ serial_port_pending(const serial_port *p)
 size_t
 serial_port_flush_input(serial_port *p)
 {
-	size_t n = serial_port_pending(p);
+	uint8_t buf[4096];
+	size_t  n = 0, i;
+	ssize_t r;
 
-	if (p->fd >= 0) {
-		tcflush(p->fd, TCIFLUSH);
+	if (p->fd < 0) {
+		return 0;
 	}
+	// Read, not tcflush: FIONREAD shows only the line discipline's
+	// buffer (4 KiB), not the tty's buffers behind it (a pty holds about
+	// 20 KiB), so a count taken with it before a tcflush fell short.  A
+	// non-blocking tty read that finds nothing first waits for the
+	// kernel to hand over what those buffers hold, so EAGAIN means
+	// empty.  FLUSH_READS_MAX bounds the time a device that never stops
+	// talking can keep the loop here.
+	for (i = 0; i < FLUSH_READS_MAX; i++) {
+		r = read(p->fd, buf, sizeof(buf));
+		if (r > 0) {
+			n += (size_t) r;
+		} else if (r < 0 && errno == EINTR) {
+			continue;
+		} else {
+			// EAGAIN: all read.  End of file, an error: the
+			// reader's next read sees it and reports the loss.
+			return n;
+		}
+	}
+	// Still talking: what is left is counted as FIONREAD sees it.
+	n += serial_port_pending(p);
+	tcflush(p->fd, TCIFLUSH);
 	return n;
 }

@@ -63,8 +63,16 @@ void serial_port_init(serial_port *p);
 
 // serial_port_open opens path (a device or a symlink to one, such as
 // /dev/serial/by-id/...), takes the locks (when c->exclusive), saves the
-// terminal settings and sets raw mode with c's line settings, then
-// discards input queued before the open (it has no receive time).
+// terminal settings and sets raw mode with c's line settings.  Input the
+// kernel holds already is kept, for the caller to read: it is the
+// device's.  A tty's input lives and dies with the tty: a device that
+// went away (unplugged, a pty whose other end closed) takes what it held
+// with it, the kernel discards it at a hang-up, and a hardware port's at
+// its last close; so nothing of a device that vanished is ever found
+// here.  What is found was written by the device at this path while no
+// reader read it: a pty's (or a shared port's) peer writing while the
+// port was closed -- between a stall and its reopen, or while a killed
+// reader was restarted -- or a device that answered the open at once.
 // Returns 0, or an errno value with a one-line reason in err: ENOENT (not
 // there), EBUSY (locked by another process, or in exclusive use),
 // EACCES, ENOTTY (not a terminal), EINVAL (settings refused).  On failure
@@ -85,7 +93,11 @@ void serial_port_close(serial_port *p);
 size_t serial_port_pending(const serial_port *p);
 
 // serial_port_flush_input discards what the kernel holds for reading and
-// returns how many bytes that was.
+// returns how many bytes that was, exactly: it reads until EAGAIN (FIONREAD
+// sees only the line discipline's 4 KiB of what a tty holds).  A device
+// that is still talking after 1 MiB is cut with tcflush and the rest
+// counted as FIONREAD sees it.  End of file and errors end it quietly
+// (the next read reports them).
 size_t serial_port_flush_input(serial_port *p);
 
 #endif // ARBOR_SERIAL_PORT_H

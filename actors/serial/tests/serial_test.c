@@ -3,8 +3,9 @@
 // framing mode through the actor, garbage and oversize input, the partial
 // first frame, unplug (the master closed) and replug (a new pty behind the
 // same symlink, as /dev/serial/by-id is), the stall detector and the exit
-// after N stalls, exclusive open, polling two devices and a silent one on
-// one port, and 1 MB/s of garbage.  Thread and process isolation.
+// after N stalls, a stall's reopen reading what the kernel held,
+// exclusive open, polling two devices and a silent one on one port, and
+// 1 MB/s of garbage.  Thread and process isolation.
 //
 // Each test runs a node in a helper process (this binary re-executed)
 // with a `sink` actor that prints every frame it receives, a `ctl` actor
@@ -22,6 +23,7 @@
 #include "serial.h"
 #include "serial_msgs.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
@@ -1046,6 +1048,139 @@ test_port_stall_process(void **state)
 	stall_exit("process");
 }
 
+// all_stopped is true once every thread of pid is stopped (SIGSTOP
+// delivered: state T in /proc/PID/task/*/stat).
+static bool
+all_stopped(pid_t pid)
+{
+	char           dir[64], path[400], line[512];
+	DIR           *d;
+	struct dirent *e;
+	const char    *st;
+	bool           all = true;
+	FILE          *f;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/task", (int) pid);
+	if ((d = opendir(dir)) == NULL) {
+		return false;
+	}
+	while (all && (e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.') {
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s/%s/stat", dir, e->d_name);
+		if ((f = fopen(path, "r")) == NULL) {
+			continue; // the thread ended
+		}
+		if (fgets(line, sizeof(line), f) == NULL
+		    || (st = strrchr(line, ')')) == NULL || st[1] != ' '
+		    || (st[2] != 'T' && st[2] != 't')) {
+			all = false;
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return all;
+}
+
+// A stall's reopen keeps what the kernel held: the device is the same,
+// so what it wrote while the reader was not reading is read after the
+// reopen, every byte delivered or counted (before, the open discarded
+// it, uncounted).  The node (thread actors) is stopped past the stall
+// timeout while the device writes 8 KiB without a newline, then 200
+// lines.  When it goes on, its first read takes at most 4 KiB (a tty read
+// gives at most its line discipline's buffer) and completes no frame, so
+// the stall, due in the same loop turn, closes and reopens the port with
+// the rest held (or the stall comes first and all of it is held).  The
+// x's are dropped as partial frames (8193 bytes with their newline),
+// the 200 lines delivered.
+#define HELD_LINES 200
+static void
+test_port_stall_reopen_reads_held_input(void **state)
+{
+	arb_test_proc   p;
+	tpty            t;
+	cfg             c;
+	msgpack_packer *pk;
+	static char     xs[8192];
+	char            line[32];
+	const char     *l;
+	size_t          written = 0, linelen = 0;
+	int64_t         due, end;
+	int             i;
+
+	(void) state;
+	pty_plug(&t, "ttyHELD", false);
+	pk = cfg_port(&c, &t, 2);
+	mp_kint(pk, "max_frame", 16384);
+	mp_str(pk, "stall");
+	msgpack_pack_map(pk, 2);
+	mp_kstr(pk, "timeout", "2s");
+	mp_kint(pk, "max", 0);
+	node_one(&p, "thread", "quiet", &c);
+	expect_open(&p, "root/s1");
+	expect_synced(&p, "root/s1");
+	assert_int_equal(kill(p.pid, SIGSTOP), 0);
+	end = mono_ms() + WAIT_MS;
+	while (!all_stopped(p.pid)) {
+		assert_true(mono_ms() < end);
+		poll(NULL, 0, 5);
+	}
+	// The stall is due at most 2 s after the last (re)open, which came
+	// before the stop.
+	due = mono_ms() + 2000 + 200;
+	memset(xs, 'x', sizeof(xs));
+	pty_write(&t, xs, sizeof(xs));
+	PTY_PUTS(&t, "\n");
+	written += sizeof(xs) + 1;
+	for (i = 0; i < HELD_LINES; i++) {
+		snprintf(line, sizeof(line), "n=%03d 0123456789abcdef\n", i);
+		linelen = strlen(line) - 1;
+		pty_write(&t, line, strlen(line));
+		written += strlen(line);
+	}
+	// What is waited for here is time itself: the stall's deadline must
+	// pass while the node is stopped.
+	while (mono_ms() < due) {
+		poll(NULL, 0, (int) (due - mono_ms()));
+	}
+	assert_int_equal(kill(p.pid, SIGCONT), 0);
+	arb_test_expect(&p, "root/s1 event=stall ", WAIT_MS);
+	expect_open(&p, "root/s1");
+	end = mono_ms() + WAIT_MS;
+	for (;;) {
+		arb_test_cmdfifo_write(&p, "ctl", "sink");
+		l = arb_test_expect(&p, "sinkstats ", WAIT_MS);
+		if (arb_test_field(l, "frames") >= HELD_LINES) {
+			break;
+		}
+		if (mono_ms() >= end) {
+			fail_msg(
+			    "the held lines did not come: %.*s; s1 read %ld "
+			    "of %zu bytes",
+			    (int) strcspn(l, "\n"), l,
+			    stat_of(&p, "root/s1", "bytes"), written);
+		}
+		poll(NULL, 0, 20);
+	}
+	assert_int_equal(arb_test_field(l, "frames"), HELD_LINES);
+	assert_int_equal(arb_test_field(l, "bytes"), HELD_LINES * linelen);
+	assert_int_equal(arb_test_field(l, "gaps"), 0);
+	assert_int_equal(stat_of(&p, "root/s1", "bytes"), (long) written);
+	assert_int_equal(stat_of(&p, "root/s1", "frames"), HELD_LINES);
+	assert_int_equal(
+	    stat_of(&p, "root/s1", "dropped_bytes"), (long) sizeof(xs) + 1);
+	// Every byte written is delivered (frames and their newlines) or
+	// counted as dropped.
+	assert_int_equal(stat_of(&p, "root/s1", "dropped_bytes")
+	        + arb_test_field(l, "bytes") + HELD_LINES,
+	    (long) written);
+	assert_true(stat_of(&p, "root/s1", "stalls") >= 1);
+	assert_true(stat_of(&p, "root/s1", "reopens") >= 1);
+	node_stop(&p);
+	pty_unplug(&t, true);
+}
+
 // Exclusive open: a second serial actor on the same device is refused
 // (flock: root included) and keeps retrying; a non-root opener is refused
 // by TIOCEXCL; root gets past TIOCEXCL (as docs/actors.md says).  The
@@ -1876,6 +2011,8 @@ main(int argc, char **argv)
 		    test_port_stall_thread, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_port_stall_process, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_port_stall_reopen_reads_held_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_port_exclusive, setup, teardown),
 		cmocka_unit_test_setup_teardown(
