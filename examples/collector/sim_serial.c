@@ -12,8 +12,9 @@
 // It knows whether a reader has the port open (a pty master polls
 // POLLHUP while nobody holds the slave), so every reading has a fate:
 // written while a reader was attached, written while none was (the
-// kernel keeps those until the next open flushes them: lost by design),
-// or not written because the pty's buffer was full (an overrun).
+// kernel keeps those and the next open reads them: only the first, which
+// may be half a line, is lost), or not written because the pty's buffer
+// was full (an overrun).
 // --log FILE writes one line per reading: "SENSOR N T_MS FATE".
 //
 // Commands, one per line, on stdin (--stdin) or on a FIFO it makes

@@ -1216,11 +1216,12 @@ test_chaos(void **state)
 	// A reader that is dead or restarting is the one place serial
 	// readings are lost: each kill or replug may cost what the sensor
 	// writes in DETACHED_MS (restart backoff 50 ms, a replug 300 ms).
+	// (The next open reads what the kernel held, so a kill now costs
+	// the line under way at that open; the bound is from before.)
 	assert_true(lost_detached <= detached_bound);
 	// Around a kill, a reader loses the frames of its last read (it
-	// hands them on before it reads again), its incomplete line, the
-	// input the kernel held that it had not read (the next open
-	// discards it), and at the open a line under way (docs/actors.md,
+	// hands them on before it reads again), its incomplete line, and at
+	// the open a line under way (docs/actors.md,
 	// "What a kill of a reader loses"): about 1-2 lines for a reader
 	// that keeps up, 10 per event leaves room for one that lags 100 ms
 	// (sanitizers: 200 ms).  Before the reader paused between reads, one
