@@ -950,6 +950,10 @@ mqtt_link_connect(mqtt_link *l, const char *addr, int port, mqtt_cause *cause,
 void
 mqtt_link_drop(mqtt_link *l, mqtt_cause cause)
 {
+	char text[200], why[300];
+	int  code;
+	bool tls, held;
+
 	if (!l->attached) {
 		return;
 	}
@@ -961,9 +965,22 @@ mqtt_link_drop(mqtt_link *l, mqtt_cause cause)
 	link_read_burst(l);
 	link_sync(l);
 	if (l->attached) {
-		// Still there: during a TLS handshake libmosquitto takes some
-		// errors for "try again".  Stop watching and report now; the
-		// next connect (or close) lets libmosquitto close the socket.
+		// Still there: libmosquitto has not read the end of the
+		// stream.  During a TLS handshake it takes some errors for
+		// "try again"; while reading is held (receive_window) the
+		// burst stops after the first call, which reads what was
+		// still unread (queued data stays readable after the
+		// shutdown), not the end.  Stop watching and report the
+		// cause now; the next connect (or close) lets libmosquitto
+		// close the socket.
+		tls = tls_handshaking(l);
+		held = l->held;
+		link_verdict(l, &code, text, sizeof(text));
+		snprintf(why, sizeof(why), "%s; dropped %s", text,
+		    tls        ? "during the TLS handshake"
+		        : held ? "while reading was held (receive_window), "
+		                 "with input unread"
+		               : "with input unread");
 		link_unwatch(l);
 		l->attached = false;
 		l->connected = false;
@@ -971,8 +988,7 @@ mqtt_link_drop(mqtt_link *l, mqtt_cause cause)
 		l->q0_head = 0;
 		link_flush_written(l);
 		if (l->cbs.down != NULL) {
-			l->cbs.down(l->arg, cause, 0,
-			    "dropped during the TLS handshake");
+			l->cbs.down(l->arg, cause, 0, why);
 		}
 		return;
 	}

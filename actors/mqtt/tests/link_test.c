@@ -5,8 +5,9 @@
 // credentials (3.1.1 and 5), an absent broker, a broker that accepts
 // and never answers, TLS (a test CA, the host name checked, a client
 // certificate), giving up after refusals, the MQTT 5 persistent session,
-// a forced reconnect, and that no fd or event is left behind.  Every
-// wait runs the loop until a condition holds or a deadline passes.
+// a forced reconnect, a drop while reading is held, and that no fd or
+// event is left behind.  Every wait runs the loop until a condition holds
+// or a deadline passes.
 
 #include "arb_test.h"
 
@@ -14,10 +15,16 @@
 #include "mqtt_conn.h"
 #include "mqtt_dns.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <event2/event.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef struct rec {
@@ -608,6 +615,85 @@ test_reconnect_resends_and_drop(void **state)
 	assert_int_equal(open_fds(), fds);
 }
 
+// broker_sock returns a descriptor of this process's TCP connection to
+// port on 127.0.0.1 (libmosquitto's socket, or the link's dup of it).
+static int
+broker_sock(int port)
+{
+	DIR               *d = opendir("/proc/self/fd");
+	struct dirent     *e;
+	struct sockaddr_in a;
+	socklen_t          alen;
+	struct stat        st;
+	int                fd, found = -1;
+
+	assert_non_null(d);
+	while (found < 0 && (e = readdir(d)) != NULL) {
+		fd = atoi(e->d_name);
+		alen = sizeof(a);
+		if (e->d_name[0] != '.' && fd != dirfd(d)
+		    && fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode)
+		    && getpeername(fd, (struct sockaddr *) &a, &alen) == 0
+		    && a.sin_family == AF_INET && ntohs(a.sin_port) == port) {
+			found = fd;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+// A drop while reading is held (receive_window) on a plain connection:
+// the PUBACK of a publish waits unread, so the drop's read takes it and
+// stops there (held: one call), before the end of the stream, and the
+// link reports the drop itself.  It said "dropped during the TLS
+// handshake" for a connection without TLS; the reason is now the cause's,
+// and says that reading was held.  (A QoS 1 message waiting instead would
+// not do: libmosquitto answers it with a PUBACK, and that write on the
+// shut socket closes it, the usual way.)
+static void
+test_drop_while_held_plain(void **state)
+{
+	tbroker        b;
+	mqtt_conn_opts o;
+	rec            r;
+	int            mid, fds, fd, n = 0;
+	int64_t        end;
+
+	(void) state;
+	fds = open_fds();
+	assert_int_equal(tbroker_init(&b, NULL), 0);
+	assert_int_equal(tbroker_start(&b), 0);
+	opts_plain(&o, b.port, "lt-held");
+	rec_open(&r, &o);
+	mqtt_conn_start(r.conn);
+	assert_true(run_until(&r, &r.ups, 1, 3000));
+	mqtt_link_hold(mqtt_conn_link(r.conn), true);
+	publish(&r, "hd/1", "one", 1, &mid);
+	// The broker's PUBACK (4 bytes) waits in the socket.
+	fd = broker_sock(b.port);
+	assert_true(fd >= 0);
+	end = mqtt_now_ms() + 3000;
+	while (ioctl(fd, FIONREAD, &n) == 0 && n < 4) {
+		struct pollfd pf = { fd, POLLIN, 0 };
+		assert_true(mqtt_now_ms() < end);
+		poll(&pf, 1, 10);
+	}
+	assert_int_equal(n, 4);
+	mqtt_conn_drop(r.conn, MQTT_CAUSE_STALL);
+	assert_int_equal(r.downs, 1);
+	assert_int_equal(r.cause, MQTT_CAUSE_STALL);
+	assert_null(strstr(r.text, "TLS"));
+	assert_string_equal(r.text,
+	    "a PUBACK is overdue (connected but not delivering); dropped "
+	    "while reading was held (receive_window), with input unread");
+	// It comes back, reading again.
+	assert_true(run_until(&r, &r.ups, 2, 3000));
+	assert_false(mqtt_link_held(mqtt_conn_link(r.conn)));
+	rec_close(&r);
+	tbroker_fini(&b);
+	assert_int_equal(open_fds(), fds);
+}
+
 // A name that does not resolve is a failure like any other (backoff); a
 // nameserver that never answers is bounded by connect_timeout and the
 // loop keeps running meanwhile.
@@ -731,6 +817,7 @@ main(void)
 		cmocka_unit_test(test_tls_bad_files),
 		cmocka_unit_test(test_v5_persistent_session),
 		cmocka_unit_test(test_reconnect_resends_and_drop),
+		cmocka_unit_test(test_drop_while_held_plain),
 		cmocka_unit_test(test_resolve_failures),
 		cmocka_unit_test(test_backoff_resets_only_after_stable),
 		cmocka_unit_test(test_stop_while_resolving),
