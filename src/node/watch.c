@@ -11,7 +11,12 @@
 // slot address asked, SLOT_DOWN(the incarnation watched) -- and the
 // asking node takes the entry down with that reason: its monitors fire
 // once, its links propagate as locally, and the entry is gone, so node
-// loss (noconnection) never fires it again.  A link is made on both
+// loss (noconnection) never fires it again.  Each WATCH names its watch
+// in the envelope's ref (the asking entry's arb__reg_watch_id) and every
+// answer echoes it, so the asking node takes an entry down only with the
+// answer to the watch it asked for now: the answer to an earlier watch of
+// the same target (demonitored and monitored again while it was on its
+// way) is stale and dropped.  A link is made on both
 // nodes (LINK / UNLINK): each side watches the other's actor and applies
 // trap_exit to its own, so exit signals cross both ways and node loss
 // signals noconnection on both sides.
@@ -30,9 +35,11 @@
 #include <string.h>
 
 // One watch: peer's service (asker) asked for target (asked, echoed in
-// the DOWN); ref is the registry monitor's.
+// the DOWN) with the watch id wid (echoed as the DOWN's ref); ref is the
+// registry monitor's.
 typedef struct arb__watch {
 	uint64_t ref;
+	uint64_t wid;
 	uint64_t key;
 	arb_pid  asker;
 	arb_pid  asked;
@@ -84,12 +91,13 @@ peer_index(const arb_node *node, uint32_t node_id)
 	return -1;
 }
 
-// svc_send sends one service message (an exit reason body, who wide).
-// What cannot leave (the peer is lost, its backlog is full) is counted as
-// a dead letter of the node.
+// svc_send sends one service message (an exit reason body, who wide;
+// ref: the watch id it asks for or answers, else 0).  What cannot leave
+// (the peer is lost, its backlog is full) is counted as a dead letter of
+// the node.
 static int
-svc_send(arb_node *node, arb_pid from, arb_pid to, uint32_t tag, arb_pid who,
-    const arb_exit *why)
+svc_send(arb_node *node, arb_pid from, arb_pid to, uint32_t tag, uint64_t ref,
+    arb_pid who, const arb_exit *why)
 {
 	arb__buf b = { 0 };
 	arb_msg  m = { 0 };
@@ -99,6 +107,7 @@ svc_send(arb_node *node, arb_pid from, arb_pid to, uint32_t tag, arb_pid who,
 		m.from = from;
 		m.to = to;
 		m.tag = tag;
+		m.ref = ref;
 		m.body = b.data;
 		m.len = b.len;
 		rv = arb__outq_push(node->outq, &m);
@@ -116,9 +125,13 @@ arb__watch_ask(arb_node *node, arb_pid target, bool on)
 	arb_exit none = { .kind = ARB_EXIT_NORMAL };
 	int      rv;
 
+	// A WATCH names its watch (the entry's id); an UNWATCH names the
+	// target only (the entry is gone; the other node has one watch per
+	// target and asker, and takes WATCH and UNWATCH in order).
 	rv = svc_send(node, svc_pid(0, 0),
 	    svc_pid(target.node, target.creation),
-	    on ? ARB__TAG_NODE_WATCH : ARB__TAG_NODE_UNWATCH, target, &none);
+	    on ? ARB__TAG_NODE_WATCH : ARB__TAG_NODE_UNWATCH,
+	    on ? arb__reg_watch_id(node->reg, target) : 0, target, &none);
 	arb__outq_flush(node->outq);
 	return rv == ARB_OK;
 }
@@ -130,7 +143,7 @@ arb__watch_link(arb_node *node, arb_pid self, arb_pid target, bool on)
 
 	// From the local actor itself: the other node links it.
 	svc_send(node, self, svc_pid(target.node, target.creation),
-	    on ? ARB__TAG_NODE_LINK : ARB__TAG_NODE_UNLINK, target, &none);
+	    on ? ARB__TAG_NODE_LINK : ARB__TAG_NODE_UNLINK, 0, target, &none);
 	arb__outq_flush(node->outq);
 }
 
@@ -160,13 +173,13 @@ arb__watch_fired(arb_node *node, arb_pid to, uint64_t ref, const arb_exit *why)
 		// guesses from the pid (a plain DOWN of that incarnation, a
 		// late answer to a watch of it, must not).  Otherwise DOWN
 		// naming the target as asked (a name address, the name:
-		// Erlang's {Name, Node}).
+		// Erlang's {Name, Node}).  Either names the watch it answers.
 		if (arb_pid_is_slot(w->asked)) {
 			svc_send(node, svc_pid(0, 0), w->asker,
-			    ARB__TAG_NODE_SLOT_DOWN, w->bound, why);
+			    ARB__TAG_NODE_SLOT_DOWN, w->wid, w->bound, why);
 		} else {
 			svc_send(node, svc_pid(0, 0), w->asker,
-			    ARB__TAG_NODE_DOWN, w->asked, why);
+			    ARB__TAG_NODE_DOWN, w->wid, w->asked, why);
 		}
 		watch_free(node, w);
 	}
@@ -182,8 +195,8 @@ watch_refused(arb_node *node, const arb_msg *m, arb_pid asked, size_t peer)
 	snprintf(why.text, sizeof(why.text),
 	    "watch limit reached at node %s (%zu per peer)", node->name,
 	    node->watch_max);
-	svc_send(
-	    node, svc_pid(0, 0), m->from, ARB__TAG_NODE_DOWN, asked, &why);
+	svc_send(node, svc_pid(0, 0), m->from, ARB__TAG_NODE_DOWN, m->ref,
+	    asked, &why);
 	node->watch_refused++;
 	if (now - node->watch_log_ms < 1000) {
 		node->watch_suppressed++;
@@ -215,6 +228,19 @@ watch_target(arb_node *node, arb_pid asked)
 	return arb__reg_current(node->reg, to);
 }
 
+// watch_taken says at debug level which watch a WATCH made (or renamed:
+// a target watched already), by the id its answer will echo.
+static void
+watch_taken(const arb_msg *m, const arb__watch *w)
+{
+	arb__log(ARB_LOG_DEBUG, NULL,
+	    "event=watch_taken from_node=%08x watch=%llu asked=%016llx "
+	    "bound=%016llx",
+	    (unsigned) m->from.node, (unsigned long long) w->wid,
+	    (unsigned long long) w->asked.id,
+	    (unsigned long long) w->bound.id);
+}
+
 // svc_watch answers a peer's WATCH of asked, an actor of this node (or
 // a name here: the actor holding it now is watched, the DOWN names the
 // name address as asked).
@@ -232,12 +258,16 @@ svc_watch(arb_node *node, const arb_msg *m, arb_pid asked, size_t peer)
 		// Not running (or another incarnation of this node's): DOWN
 		// noproc at once, nothing kept.
 		svc_send(node, svc_pid(0, 0), m->from, ARB__TAG_NODE_DOWN,
-		    asked, &noproc);
+		    m->ref, asked, &noproc);
 		return;
 	}
 	if ((w = arb__idmap_get(&node->watch_by_key, key)) != NULL) {
 		if (arb_pid_eq(w->asked, asked) && w->peer == peer) {
-			w->asker = m->from; // watched already: one DOWN
+			// Watched already: one DOWN, answering the latest
+			// WATCH (the asker's entry of now).
+			w->asker = m->from;
+			w->wid = m->ref;
+			watch_taken(m, w);
 			return;
 		}
 		watch_refused(node, m, asked, peer); // a hash collision
@@ -253,6 +283,7 @@ svc_watch(arb_node *node, const arb_msg *m, arb_pid asked, size_t peer)
 		return;
 	}
 	w->key = key;
+	w->wid = m->ref;
 	w->asker = m->from;
 	w->asked = asked;
 	w->bound = cur;
@@ -277,6 +308,7 @@ svc_watch(arb_node *node, const arb_msg *m, arb_pid asked, size_t peer)
 	}
 	node->watch_n[peer]++;
 	node->watches++;
+	watch_taken(m, w);
 }
 
 // svc_unwatch: the peer no longer watches asked (nothing there monitors
@@ -301,6 +333,22 @@ svc_rejected(arb_node *node, const arb_msg *m, const char *what)
 	    "event=rejected_message mailbox=service from_node=%08x tag=%u "
 	    "error=\"%s\"",
 	    (unsigned) m->from.node, (unsigned) m->tag, what);
+}
+
+// svc_answered: a DOWN or SLOT_DOWN answered a watch this node no longer
+// holds under that id (stale: the same target watched again since) --
+// dropped, said at debug level; as for a late answer (no entry at all),
+// nothing is counted.
+static void
+svc_answered(const arb_msg *m, arb_pid who, arb__reg_answer r)
+{
+	if (r == ARB__REG_ANSWER_STALE) {
+		arb__log(ARB_LOG_DEBUG, NULL,
+		    "event=stale_down from_node=%08x tag=%u watch=%llu "
+		    "who=%016llx",
+		    (unsigned) m->from.node, (unsigned) m->tag,
+		    (unsigned long long) m->ref, (unsigned long long) who.id);
+	}
 }
 
 static void
@@ -331,7 +379,8 @@ svc_one(arb_node *node, arb_msg *m)
 			svc_rejected(node, m, "DOWN of another node's actor");
 			return;
 		}
-		arb__reg_down(node->reg, who, &why);
+		svc_answered(
+		    m, who, arb__reg_watch_down(node->reg, who, m->ref, &why));
 		return;
 	case ARB__TAG_NODE_SLOT_DOWN:
 		// Names the incarnation that held the watched slot.
@@ -344,7 +393,8 @@ svc_one(arb_node *node, arb_msg *m)
 			    node, m, "slot DOWN naming no incarnation");
 			return;
 		}
-		arb__reg_slot_down(node->reg, who, &why);
+		svc_answered(
+		    m, who, arb__reg_slot_down(node->reg, who, m->ref, &why));
 		return;
 	case ARB__TAG_NODE_LINK:
 	case ARB__TAG_NODE_UNLINK:

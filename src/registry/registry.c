@@ -48,6 +48,7 @@ typedef struct reg_entry {
 	bool                trap_exit;
 	const arb__reg_ops *ops;
 	void               *arg;
+	uint64_t            watch; // another node's actor: its watch's id
 } reg_entry;
 
 struct arb__reg {
@@ -426,15 +427,46 @@ arb__reg_down(arb__reg *reg, arb_pid pid, const arb_exit *why)
 	reg_flush(reg);
 }
 
-void
-arb__reg_slot_down(arb__reg *reg, arb_pid pid, const arb_exit *why)
+// reg_answer takes e (NULL: none) down for another node's answer to the
+// watch `watch`, naming `named`: only when the answer names the watch the
+// entry was asked with (or names none: a node that does not echo it).
+static arb__reg_answer
+reg_answer(arb__reg *reg, reg_entry *e, arb_pid named, uint64_t watch,
+    const arb_exit *why)
+{
+	if (e == NULL) {
+		return ARB__REG_ANSWER_NONE; // the monitors went: a late DOWN
+	}
+	if (watch != 0 && watch != e->watch) {
+		// The answer to an earlier watch of the same pid (demonitored,
+		// then monitored again before it arrived): not this entry's.
+		return ARB__REG_ANSWER_STALE;
+	}
+	arb__idmap_del(&reg->entries, reg_key(e->pid));
+	reg_down_entry(reg, e, named, why);
+	reg_flush(reg);
+	return ARB__REG_ANSWER_DOWN;
+}
+
+arb__reg_answer
+arb__reg_watch_down(
+    arb__reg *reg, arb_pid pid, uint64_t watch, const arb_exit *why)
+{
+	// pid's own entry only (as arb__reg_down).
+	return reg_answer(reg, reg_entry_of(reg, pid), pid, watch, why);
+}
+
+arb__reg_answer
+arb__reg_slot_down(
+    arb__reg *reg, arb_pid pid, uint64_t watch, const arb_exit *why)
 {
 	arb_pid    slot = arb_pid_slot(pid);
 	reg_entry *e;
 
 	if (arb__pid_local(pid) || arb__pid_is_name(pid)
 	    || arb_pid_is_slot(pid)) {
-		return; // not an incarnation of another node's actor
+		return ARB__REG_ANSWER_NONE; // not an incarnation of another
+		                             // node's actor
 	}
 	// The slot address as asked: of pid's node incarnation, or of
 	// whichever incarnation of that node runs (creation 0).
@@ -442,12 +474,25 @@ arb__reg_slot_down(arb__reg *reg, arb_pid pid, const arb_exit *why)
 		slot.creation = 0;
 		e = reg_entry_of(reg, slot);
 	}
-	if (e == NULL || !arb_pid_is_slot(e->pid)) {
-		return; // not monitored or linked any more: a late DOWN
+	if (e != NULL && !arb_pid_is_slot(e->pid)) {
+		e = NULL;
 	}
-	arb__idmap_del(&reg->entries, reg_key(e->pid));
-	reg_down_entry(reg, e, pid, why);
-	reg_flush(reg);
+	return reg_answer(reg, e, pid, watch, why);
+}
+
+uint64_t
+arb__reg_watch_id(arb__reg *reg, arb_pid pid)
+{
+	reg_entry *e = reg_entry_of(reg, pid);
+
+	if (e == NULL || arb__pid_local(e->pid)) {
+		return 0;
+	}
+	if (e->watch == 0) {
+		// Made for a link (no monitor named it): a ref of its own.
+		e->watch = ++reg->next_mref;
+	}
+	return e->watch;
 }
 
 typedef struct reg_lost_walk {
@@ -497,7 +542,8 @@ int
 arb__reg_monitor(
     arb__reg *reg, arb_pid watcher, arb_pid target, uint64_t *refp)
 {
-	reg_mon *m;
+	reg_mon   *m;
+	reg_entry *te;
 
 	*refp = ++reg->next_mref;
 	if (!arb__reg_alive(reg, target)) {
@@ -509,6 +555,12 @@ arb__reg_monitor(
 	}
 	if ((m = arb__alloc(sizeof(*m))) == NULL) {
 		return ARB_ENOMEM;
+	}
+	// The first monitor of another node's actor names the watch its
+	// entry asks for (arb__reg_watch_id).
+	if ((te = reg_entry_of(reg, target)) != NULL
+	    && !arb__pid_local(te->pid) && te->watch == 0) {
+		te->watch = *refp;
 	}
 	m->ref     = *refp;
 	m->watcher = watcher;

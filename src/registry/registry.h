@@ -67,15 +67,38 @@ int arb__reg_up(arb__reg *reg, arb_pid pid, const char *path,
 // actor, its slot address's (arb__reg_slot_down).  An unknown pid (or
 // one whose entry went: a late DOWN) is a harmless no-op.
 void arb__reg_down(arb__reg *reg, arb_pid pid, const arb_exit *why);
-// arb__reg_slot_down is arb__reg_down for another node's answer to a
-// watch of a slot address of its actor: pid is the incarnation that node
-// watched (the one holding the slot), and the entry taken down is the
-// slot address's (pid's node incarnation's, else creation 0's: whichever
-// incarnation of that node), its DOWN and EXIT naming pid.  Never pid's
-// own entry (that is arb__reg_down's, for a watch of pid).  No such entry
-// (a late answer: the monitors went) or a pid that is not an incarnation
-// of another node's actor: a harmless no-op.
-void arb__reg_slot_down(arb__reg *reg, arb_pid pid, const arb_exit *why);
+// What another node's answer to a watch did (arb__reg_watch_down,
+// arb__reg_slot_down).
+typedef enum arb__reg_answer {
+	ARB__REG_ANSWER_NONE,  // no entry for it: a late answer, or bad pid
+	ARB__REG_ANSWER_DOWN,  // the entry went down
+	ARB__REG_ANSWER_STALE, // the entry's watch is another: not taken
+} arb__reg_answer;
+// arb__reg_watch_down is arb__reg_down for another node's answer (DOWN)
+// to a watch of pid, an actor of that node: the answer names the watch
+// it answers (watch, arb__reg_watch_id), and the entry goes down only
+// when that is the watch it was asked with now -- an answer to an earlier
+// watch of the same pid (demonitored, then monitored again before the
+// answer arrived: a new entry, a new watch) is stale and changes
+// nothing.  watch 0 (a node that does not echo it) is taken as before.
+arb__reg_answer arb__reg_watch_down(
+    arb__reg *reg, arb_pid pid, uint64_t watch, const arb_exit *why);
+// arb__reg_slot_down is arb__reg_watch_down for another node's answer
+// (SLOT_DOWN) to a watch of a slot address of its actor: pid is the
+// incarnation that node watched (the one holding the slot), and the entry
+// taken down is the slot address's (pid's node incarnation's, else
+// creation 0's: whichever incarnation of that node), its DOWN and EXIT
+// naming pid.  Never pid's own entry (that is arb__reg_watch_down's, for
+// a watch of pid).  No such entry (a late answer: the monitors went) or
+// a pid that is not an incarnation of another node's actor: NONE.
+arb__reg_answer arb__reg_slot_down(
+    arb__reg *reg, arb_pid pid, uint64_t watch, const arb_exit *why);
+// arb__reg_watch_id returns the id of the watch pid's entry (another
+// node's actor) asks its node for, never 0: the ref of the first monitor
+// made of it, or for an entry made for a link a ref of its own (refs are
+// never reused, so a new entry of the same pid has a new id).  0: no
+// such entry.
+uint64_t arb__reg_watch_id(arb__reg *reg, arb_pid pid);
 // arb__reg_lost takes down, with why, every entry whose arg is `arg`:
 // all actors reached through one peer when that peer is lost (their
 // monitors fire DOWN, e.g. with ARB_EXIT_NOCONNECTION).  Returns how

@@ -73,15 +73,18 @@ static const arb__reg_ops remote_reg_ops = { .exit_signal = NULL };
 
 // stree_remote_up makes sure a monitor or link of target, an actor of
 // another node, has an entry to bind to, standing for it while its node
-// is reachable.  Returns false when the node is not reachable (or that
-// incarnation of it has ended, or its node could not be asked to watch
-// it): the caller then takes the entry down with noconnection once the
-// monitor or link is made, as Erlang does.
+// is reachable; *ask is set when the entry is new and its node must be
+// asked to watch it (stree_remote_ask, once the monitor or link is made:
+// the WATCH names the first monitor's ref, arb__reg_watch_id).  Returns
+// false when the node is not reachable (or that incarnation of it has
+// ended): the caller then takes the entry down with noconnection once
+// the monitor or link is made, as Erlang does.
 static bool
-stree_remote_up(arb__stree *tree, arb_pid target)
+stree_remote_up(arb__stree *tree, arb_pid target, bool *ask)
 {
 	void *key = (void *) (uintptr_t) target.node;
 
+	*ask = false;
 	if (arb__reg_alive(tree->reg, target)) {
 		return true; // its node was asked already
 	}
@@ -93,6 +96,15 @@ stree_remote_up(arb__stree *tree, arb_pid target)
 	if (arb__reg_up(tree->reg, target, "", &remote_reg_ops, key) != 0) {
 		return true; // no memory: no entry, the monitor says noproc
 	}
+	*ask = true;
+	return true;
+}
+
+// stree_remote_ask asks target's node to watch it (its new entry's
+// watch); false when it could not be asked (then as unreachable).
+static bool
+stree_remote_ask(arb__stree *tree, arb_pid target)
+{
 	return tree->hooks.watch == NULL
 	    || tree->hooks.watch(tree->hook_arg, target, true);
 }
@@ -123,6 +135,8 @@ void
 arb__stree_remote_link(
     arb__stree *tree, arb_pid self, arb_pid other, bool on)
 {
+	bool ask;
+
 	self = arb__reg_current(tree->reg, self);
 	if (!on) {
 		arb__reg_unlink(tree->reg, self, other);
@@ -132,7 +146,8 @@ arb__stree_remote_link(
 	if (!arb__reg_alive(tree->reg, self)) {
 		return; // the other node's watch of self answers noproc
 	}
-	if (!stree_remote_up(tree, other)) {
+	if (!stree_remote_up(tree, other, &ask)
+	    || (ask && !stree_remote_ask(tree, other))) {
 		arb__reg_link(tree->reg, self, other);
 		stree_remote_unreachable(tree, other);
 		return;
@@ -178,7 +193,7 @@ bool
 arb__stree_service(
     arb__stree *tree, arb__req *req, arb__started_fn fn, void *fnarg)
 {
-	bool reach;
+	bool reach, ask = false;
 
 	req->rv = ARB_OK;
 	// Monitors and links bind to one incarnation: a slot address's
@@ -202,9 +217,12 @@ arb__stree_service(
 			return false;
 		}
 		reach = arb__pid_local(req->target)
-		    || stree_remote_up(tree, req->target);
+		    || stree_remote_up(tree, req->target, &ask);
 		req->rv = arb__reg_monitor(
 		    tree->reg, req->self, req->target, &req->ref);
+		if (ask) {
+			reach = stree_remote_ask(tree, req->target);
+		}
 		if (!reach) {
 			stree_remote_unreachable(tree, req->target);
 		}
@@ -222,7 +240,8 @@ arb__stree_service(
 			return false;
 		}
 		reach = arb__pid_local(req->target)
-		    || stree_remote_up(tree, req->target);
+		    || (stree_remote_up(tree, req->target, &ask)
+		        && (!ask || stree_remote_ask(tree, req->target)));
 		req->rv = arb__reg_link(tree->reg, req->self, req->target);
 		if (!reach) {
 			stree_remote_unreachable(tree, req->target);

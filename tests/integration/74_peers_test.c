@@ -725,7 +725,9 @@ static const arb_actor_ops namer_ops = {
 // incarnation of its node, 8 bytes): it sends the caller's node's service
 // mailbox a DOWN noproc of that pid (0xFFFF0201, docs/wire.md) as its
 // node would for a watch of it -- one that node's registry no longer has
-// an entry for, a late DOWN -- then replies.
+// an entry for, a late DOWN -- then replies.  With 8 more bytes (a watch
+// id, written in the envelope's ref) a SLOT_DOWN (0xFFFF0205) of that
+// pid instead, as its node would answer that watch of the pid's slot.
 typedef struct victim_st {
 	char name[32];
 	int  dies; // TAG_DIE needed
@@ -768,17 +770,25 @@ victim_handle(arb_ctx *ctx, void *state, const arb_msg *m)
 	if (arb_msg_tag(m) == TAG_PING && arb_msg_is_request(m)) {
 		arb_reply(ctx, m, TAG_PING, st->name, strlen(st->name));
 	} else if (arb_msg_tag(m) == TAG_LATE_DOWN && arb_msg_is_request(m)
-	    && arb_msg_len(m) == 8) {
+	    && (arb_msg_len(m) == 8 || arb_msg_len(m) == 16)) {
 		arb_exit noproc = { .kind = ARB_EXIT_NOPROC };
 		arb_pid  svc = arb__pid_make(ARB__KIND_NODE, ARB__MBID_SVC, 0);
 		arb__buf b = { 0 };
+		arb_msg *d;
 
 		who = arb_self(ctx);
 		memcpy(&who.id, arb_msg_body(m), 8);
 		svc.node = arb_msg_from(m).node;
 		svc.creation = arb_msg_from(m).creation;
 		ARB_PASS(arb__codec_encode_exit_wide(&b, who, &noproc));
-		ARB_PASS(arb_send_copy(ctx, svc, 0xFFFF0201u, b.data, b.len));
+		ARB_PASS(arb_msg_alloc(&d,
+		    arb_msg_len(m) == 16 ? 0xFFFF0205u : 0xFFFF0201u, b.data,
+		    b.len));
+		if (arb_msg_len(m) == 16) {
+			memcpy(
+			    &d->ref, (const uint8_t *) arb_msg_body(m) + 8, 8);
+		}
+		ARB_PASS(arb_send(ctx, svc, d));
 		arb__buf_fini(&b);
 		arb_reply(ctx, m, TAG_LATE_DOWN, NULL, 0);
 	} else if (arb_msg_tag(m) == TAG_DIE && --st->dies == 0) {
@@ -1114,7 +1124,12 @@ static const arb_actor_ops watcher_ops = {
 //   first incarnation, each made and demonitored at once ("ref 9": each
 //   fires noproc or, its DOWN arriving after the demonitor, not at all),
 //   never fire ref 7, nor does a DOWN of it v2 sends gw1 once they are
-//   gone (TAG_LATE_DOWN, answered before v1 is told to die).  Then
+//   gone (TAG_LATE_DOWN, answered before v1 is told to die).  Ref 7's
+//   entry is the second one of the slot address: a monitor of it made
+//   and demonitored at once comes first ("ref 13", never fires), and v2
+//   then sends gw1 that first watch's answer, stale (SLOT_DOWN of p1
+//   naming the first watch, TAG_LATE_DOWN with the ref): ref 7 still
+//   fires only with p2's end.  Then
 //   "nwatch holds v2": central is SIGKILLed; ref 4 fires noconnection,
 //   and a monitor of v1 made after (ref 6) fires noconnection at once.
 //   Once the restarted central answers, v1 again (ref 8): TAG_DIE
@@ -1129,7 +1144,8 @@ typedef struct nwatch_st {
 	arb_pid       p2;    // and its second
 	uint64_t      ref[11];
 	uint64_t      stale[4];  // monitors of p1, demonitored at once
-	bool          late_down; // v2 sent gw1 a DOWN of p1 (and replied)
+	uint64_t      first;     // v1's slot's first watch, demonitored
+	int           late_downs; // v2 sent gw1 a stale answer (replied)
 	int64_t       t_mon; // when ref 1 (nobody@central) was made
 	int64_t       t0[3]; // calls to nobody@central, to p1 once ended,
 	                     // to a mailbox of central with no actor slot
@@ -1199,7 +1215,7 @@ nwatch_late_down_cb(arb_ctx *ctx, void *arg, const arb_result *r)
 
 	(void) ctx;
 	arb_test_emit("nwatch late_down status=%s", arb_err_name(r->status));
-	st->late_down = r->status == ARB_OK;
+	st->late_downs += r->status == ARB_OK;
 }
 
 // nwatch_noproc calls (call) or gathers `to` (nothing there: answered
@@ -1260,6 +1276,7 @@ nwatch_tick(evutil_socket_t fd, short what, void *arg)
 	nwatch_st *st = arg;
 	arb_ctx   *ctx = st->ctx;
 	arb_pid    ghost;
+	uint8_t    body[16];
 	int        i;
 
 	(void) fd;
@@ -1305,8 +1322,15 @@ nwatch_tick(evutil_socket_t fd, short what, void *arg)
 	case 6:
 		ARB_PASS(arb_monitor(ctx, st->n[1], &st->ref[5]));
 		ARB_PASS(arb_monitor(ctx, st->n[2], &st->ref[4]));
-		// v1's slot address: the incarnation holding it (p2).
+		// v1's slot address: the incarnation holding it (p2), its
+		// second watch (the first, demonitored at once, was another
+		// entry: ref 7's watch is a new one).
+		ARB_PASS(arb_monitor(ctx, arb_pid_slot(st->p1), &st->first));
+		ARB_PASS(arb_demonitor(ctx, st->first));
 		ARB_PASS(arb_monitor(ctx, arb_pid_slot(st->p1), &st->ref[7]));
+		arb_test_emit("nwatch slot watches first=%llu ref7=%llu",
+		    (unsigned long long) st->first,
+		    (unsigned long long) st->ref[7]);
 		// p2 exactly as well: its end fires both, each once.
 		ARB_PASS(arb_monitor(ctx, st->p2, &st->ref[10]));
 		// p1 ended: central answers each WATCH of it DOWN noproc,
@@ -1323,6 +1347,13 @@ nwatch_tick(evutil_socket_t fd, short what, void *arg)
 		// after the reply, step 7).
 		ARB_PASS(arb_call(ctx, st->n[2], TAG_LATE_DOWN, &st->p1.id, 8,
 		    5000, nwatch_late_down_cb, st));
+		// And the first watch's answer, had it been on its way (p1's
+		// end, naming that watch): stale now that ref 7's entry is
+		// watched anew -- it must not fire ref 7.
+		memcpy(body, &st->p1.id, 8);
+		memcpy(body + 8, &st->first, 8);
+		ARB_PASS(arb_call(ctx, st->n[2], TAG_LATE_DOWN, body, 16, 5000,
+		    nwatch_late_down_cb, st));
 		// v1's first incarnation, ended: its slot's new one answers
 		// the call; the gather's monitor of it is answered noproc,
 		// and ref 7's (the slot) still fires with p2's end.
@@ -1331,7 +1362,7 @@ nwatch_tick(evutil_socket_t fd, short what, void *arg)
 		st->step++;
 		return;
 	case 7:
-		if (st->late_down) {
+		if (st->late_downs == 2) {
 			nwatch_call(st, 1);
 		}
 		return;
@@ -1387,6 +1418,9 @@ nwatch_handle(arb_ctx *ctx, void *state, const arb_msg *m)
 		if (st->stale[j] != 0 && st->stale[j] == arb_msg_ref(m)) {
 			i = 9;
 		}
+	}
+	if (st->first != 0 && st->first == arb_msg_ref(m)) {
+		i = 13;
 	}
 	arb_test_emit("nwatch down ref=%d named=%d kind=%d text=%s ms=%lld", i,
 	    named, (int) e.kind, e.text,
@@ -2958,14 +2992,18 @@ test_monitor_of_a_name_at_another_node(void **state)
 {
 	arb_test_proc a, b;
 	int           pa = free_port(), pb = free_port();
-	char          buf[512];
+	char          buf[512], want[64], want7[64];
 	const char   *kb[] = { "victim", "v1", "victim", "v2", NULL };
 	const char   *ka[] = { "nwatch", "-", NULL };
 
 	(void) state;
+	// Both log at debug level (central the watches it takes, gw1 the
+	// stale answers it drops); the restarted central does not.
+	setenv("ARB_LOG_LEVEL", "debug", 1);
 	spawn_kids(&b, "central", pb, "gw1", pa, kb);
 	wait_count(&b, "victim v2 up register=ARB_OK", 1);
 	spawn_kids(&a, "gw1", pa, "central", pb, ka);
+	unsetenv("ARB_LOG_LEVEL");
 	wait_count(&a, "nwatch link rv=ARB_ENOTSUP", 1);
 	wait_count(&a, "nwatch down ref=1 ", 1);
 	line_of(&a, "nwatch down ref=1 ", buf, sizeof(buf));
@@ -3011,6 +3049,26 @@ test_monitor_of_a_name_at_another_node(void **state)
 	line_of(&a, "nwatch down ref=7 ", buf, sizeof(buf));
 	assert_int_equal(arb_test_need_field(buf, "named"), 11);
 	assert_non_null(strstr(buf, "text=again"));
+	// The first watch's answer v2 sent (before p2 ended): dropped as
+	// stale, said at debug level (gw1 logs at debug here).
+	wait_count(&a, " tag=4294902277 watch=", 1);
+	line_of(&a, " tag=4294902277 watch=", buf, sizeof(buf));
+	assert_non_null(strstr(buf, "event=stale_down "));
+	// Each WATCH of the slot named its watch by the ref of the monitor
+	// that made the entry, and central kept that id (its answers echo
+	// it: ref 7 fired).
+	line_of(&a, "nwatch slot watches ", buf, sizeof(buf));
+	snprintf(want, sizeof(want),
+	    " watch=%ld asked=", arb_test_need_field(buf, "first"));
+	snprintf(want7, sizeof(want7),
+	    " watch=%ld asked=", arb_test_need_field(buf, "ref7"));
+	assert_string_not_equal(want, want7);
+	wait_count(&b, want, 1);
+	wait_count(&b, want7, 1);
+	line_of(&b, want, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "event=watch_taken "));
+	assert_int_equal(arb_test_count(&b, want), 1);
+	assert_int_equal(arb_test_count(&b, want7), 1);
 	// p2's exact pid, monitored with it: its own DOWN, once.
 	wait_count(&a, "nwatch down ref=10 ", 1);
 	line_of(&a, "nwatch down ref=10 ", buf, sizeof(buf));
@@ -3065,6 +3123,12 @@ test_monitor_of_a_name_at_another_node(void **state)
 	    arb_test_count(&a, "nwatch down ref=9 named=0 kind=7 "),
 	    arb_test_count(&a, "nwatch down ref=9 "));
 	assert_int_equal(arb_test_count(&a, "nwatch down ref=10 "), 1);
+	// The slot's first watch, demonitored: never; its stale answer
+	// did not fire ref 7 (above: once, naming p2).
+	assert_int_equal(arb_test_count(&a, "nwatch down ref=13 "), 0);
+	assert_int_equal(arb_test_count(&a, " tag=4294902277 watch="), 1);
+	assert_int_equal(
+	    arb_test_count(&a, "nwatch late_down status=ARB_OK"), 2);
 	arb_test_proc_fini(&a);
 }
 

@@ -657,14 +657,14 @@ test_incarnations_of_another_nodes_actor_have_their_own_entries(void **state)
 	assert_int_equal(r.n, 2);
 	assert_int_equal(r.msgs[1].ref, ref_p2);
 	assert_true(arb__reg_alive(reg, s));
-	arb__reg_slot_down(reg, p2, &crashed);
+	arb__reg_slot_down(reg, p2, 0, &crashed);
 	assert_int_equal(r.n, 3);
 	assert_int_equal(r.msgs[2].ref, ref_s);
 	assert_true(arb_pid_eq(r.msgs[2].who, p2));
 	assert_int_equal(r.msgs[2].why.kind, ARB_EXIT_CRASHED);
 	assert_false(arb__reg_alive(reg, s));
 	arb__reg_down(reg, p2, &crashed); // nothing left to fire
-	arb__reg_slot_down(reg, p2, &crashed);
+	arb__reg_slot_down(reg, p2, 0, &crashed);
 	assert_int_equal(r.n, 3);
 	// The other order: the slot's answer first fires the slot's
 	// monitor only, the incarnation's own DOWN its own.
@@ -673,7 +673,7 @@ test_incarnations_of_another_nodes_actor_have_their_own_entries(void **state)
 	p2 = remote(5, 3);
 	ARB_PASS(arb__reg_up(reg, p2, "", &ops, &peer));
 	ARB_PASS(arb__reg_monitor(reg, w, p2, &ref_p2));
-	arb__reg_slot_down(reg, p2, &crashed);
+	arb__reg_slot_down(reg, p2, 0, &crashed);
 	assert_int_equal(r.n, 4);
 	assert_int_equal(r.msgs[3].ref, ref_s);
 	assert_true(arb_pid_eq(r.msgs[3].who, p2));
@@ -724,14 +724,14 @@ test_a_late_down_of_an_ended_incarnation_spares_its_slot(void **state)
 	// Nor does a slot answer naming no incarnation of another node's.
 	name = s;
 	name.id = (uint64_t) ARB__MBID_NAMES << 32 | 1234u;
-	arb__reg_slot_down(reg, s, &crashed);
-	arb__reg_slot_down(reg, name, &crashed);
+	arb__reg_slot_down(reg, s, 0, &crashed);
+	arb__reg_slot_down(reg, name, 0, &crashed);
 	arb__reg_slot_down(
-	    reg, arb__pid_make(ARB__KIND_THREAD, 5, 2), &crashed);
+	    reg, arb__pid_make(ARB__KIND_THREAD, 5, 2), 0, &crashed);
 	assert_int_equal(r.n, 0);
 	assert_true(arb__reg_alive(reg, s));
 	// The slot's watch answers: p2 held it.
-	arb__reg_slot_down(reg, p2, &crashed);
+	arb__reg_slot_down(reg, p2, 0, &crashed);
 	assert_int_equal(r.n, 1);
 	assert_int_equal(r.msgs[0].ref, ref_s);
 	assert_true(arb_pid_eq(r.msgs[0].who, p2));
@@ -744,7 +744,7 @@ test_a_late_down_of_an_ended_incarnation_spares_its_slot(void **state)
 	ARB_PASS(arb__reg_monitor(reg, w, any, &ref_any));
 	arb__reg_down(reg, p2, &crashed);
 	assert_int_equal(r.n, 1);
-	arb__reg_slot_down(reg, p2, &crashed);
+	arb__reg_slot_down(reg, p2, 0, &crashed);
 	assert_int_equal(r.n, 2);
 	assert_int_equal(r.msgs[1].ref, ref_any);
 	assert_true(arb_pid_eq(r.msgs[1].who, p2));
@@ -757,6 +757,105 @@ test_a_late_down_of_an_ended_incarnation_spares_its_slot(void **state)
 	assert_int_equal(r.msgs[2].ref, ref_s);
 	assert_true(arb_pid_eq(r.msgs[2].who, s));
 	assert_int_equal(r.msgs[2].why.kind, ARB_EXIT_NOCONNECTION);
+	arb__reg_close(reg);
+}
+
+// Another node's answer names the watch it answers (the WATCH's ref:
+// arb__reg_watch_id, the ref of the entry's first monitor; an entry made
+// for a link has a ref of its own).  A slot address monitored,
+// demonitored and monitored again is a new entry with a new watch: the
+// first watch's answer, still on its way (naming the incarnation that
+// watch bound to), is stale and fires nothing, the entry stays; the new
+// watch's answer fires the new monitor.  The same for an exact pid.  An
+// answer naming no watch (0: a node that does not echo it) is taken as
+// before.
+static void
+test_an_answer_to_an_earlier_watch_is_stale(void **state)
+{
+	static int peer;
+	arb__reg  *reg = reg_new();
+	arb_pid    w = up(reg, 1, 1, "root/w");
+	arb_pid    s = remote(5, 0), p1 = remote(5, 1), p2 = remote(5, 2);
+	uint64_t   ref1, ref2, id1, id2, ref_l;
+	arb_exit   noproc = { .kind = ARB_EXIT_NOPROC };
+
+	(void) state;
+	// The slot address, watched (bound to p1 there), demonitored...
+	ARB_PASS(arb__reg_up(reg, s, "", &ops, &peer));
+	ARB_PASS(arb__reg_monitor(reg, w, s, &ref1));
+	id1 = arb__reg_watch_id(reg, s);
+	assert_int_equal(id1, ref1);
+	assert_true(arb_pid_eq(arb__reg_demonitor(reg, w, ref1), s));
+	assert_true(arb__reg_forget_unbound(reg, s));
+	assert_int_equal(arb__reg_watch_id(reg, s), 0);
+	// ... and monitored again (bound to p2 there): a new watch.
+	ARB_PASS(arb__reg_up(reg, s, "", &ops, &peer));
+	ARB_PASS(arb__reg_monitor(reg, w, s, &ref2));
+	id2 = arb__reg_watch_id(reg, s);
+	assert_int_equal(id2, ref2);
+	assert_true(id2 != id1);
+	// The first watch's answer arrives now: p1's end, not the new
+	// monitor's.
+	assert_int_equal(
+	    arb__reg_slot_down(reg, p1, id1, &crashed), ARB__REG_ANSWER_STALE);
+	assert_int_equal(r.n, 0);
+	assert_true(arb__reg_alive(reg, s));
+	// The new watch's answer: p2's end fires it, once.
+	assert_int_equal(
+	    arb__reg_slot_down(reg, p2, id2, &crashed), ARB__REG_ANSWER_DOWN);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.msgs[0].ref, ref2);
+	assert_true(arb_pid_eq(r.msgs[0].who, p2));
+	assert_int_equal(r.msgs[0].why.kind, ARB_EXIT_CRASHED);
+	assert_false(arb__reg_alive(reg, s));
+	assert_int_equal(
+	    arb__reg_slot_down(reg, p2, id2, &crashed), ARB__REG_ANSWER_NONE);
+	// An exact pid: the earlier watch's DOWN is stale too; the new
+	// watch's answer (noproc: p2 has ended) fires.
+	ARB_PASS(arb__reg_up(reg, p2, "", &ops, &peer));
+	ARB_PASS(arb__reg_monitor(reg, w, p2, &ref1));
+	id1 = arb__reg_watch_id(reg, p2);
+	assert_true(arb_pid_eq(arb__reg_demonitor(reg, w, ref1), p2));
+	assert_true(arb__reg_forget_unbound(reg, p2));
+	ARB_PASS(arb__reg_up(reg, p2, "", &ops, &peer));
+	ARB_PASS(arb__reg_monitor(reg, w, p2, &ref2));
+	id2 = arb__reg_watch_id(reg, p2);
+	assert_true(id1 != 0 && id2 != 0 && id1 != id2);
+	assert_int_equal(arb__reg_watch_down(reg, p2, id1, &crashed),
+	    ARB__REG_ANSWER_STALE);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(
+	    arb__reg_watch_down(reg, p2, id2, &noproc), ARB__REG_ANSWER_DOWN);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.msgs[1].ref, ref2);
+	assert_int_equal(r.msgs[1].why.kind, ARB_EXIT_NOPROC);
+	// An answer naming no watch: taken as before.
+	ARB_PASS(arb__reg_up(reg, s, "", &ops, &peer));
+	ARB_PASS(arb__reg_monitor(reg, w, s, &ref1));
+	assert_int_equal(
+	    arb__reg_slot_down(reg, p2, 0, &crashed), ARB__REG_ANSWER_DOWN);
+	assert_int_equal(r.n, 3);
+	assert_int_equal(r.msgs[2].ref, ref1);
+	// An entry made for a link: a watch id of its own (a ref no monitor
+	// gets), kept by a later monitor; only its answer takes it down.
+	ARB_PASS(arb__reg_up(reg, p1, "", &ops, &peer));
+	ARB_PASS(arb__reg_link(reg, w, p1));
+	id1 = arb__reg_watch_id(reg, p1);
+	assert_true(id1 != 0 && id1 != ref1 && id1 != ref2);
+	ARB_PASS(arb__reg_monitor(reg, w, p1, &ref_l));
+	assert_true(ref_l != id1);
+	assert_int_equal(arb__reg_watch_id(reg, p1), id1);
+	assert_int_equal(arb__reg_watch_down(reg, p1, ref_l, &normal),
+	    ARB__REG_ANSWER_STALE);
+	assert_int_equal(r.n, 3);
+	assert_int_equal(
+	    arb__reg_watch_down(reg, p1, id1, &normal), ARB__REG_ANSWER_DOWN);
+	assert_int_equal(r.n, 4);
+	assert_int_equal(r.msgs[3].ref, ref_l);
+	// No entry: no watch, nothing to take down.
+	assert_int_equal(arb__reg_watch_id(reg, p1), 0);
+	assert_int_equal(
+	    arb__reg_watch_down(reg, p1, id1, &normal), ARB__REG_ANSWER_NONE);
 	arb__reg_close(reg);
 }
 
@@ -799,29 +898,34 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_paths_are_names_that_outlive_the_incarnation),
+		cmocka_unit_test(
+		    test_paths_are_names_that_outlive_the_incarnation),
 		cmocka_unit_test(test_a_released_path_stops_resolving),
 		cmocka_unit_test(test_register_refuses_a_live_holder_only),
 		cmocka_unit_test(test_monitors_fire_down_once_with_the_reason),
 		cmocka_unit_test(test_linking_twice_is_one_link),
 		cmocka_unit_test(test_an_unbound_entry_is_forgotten),
-		cmocka_unit_test(test_monitor_of_a_dead_actor_fires_noproc_at_once),
+		cmocka_unit_test(
+		    test_monitor_of_a_dead_actor_fires_noproc_at_once),
 		cmocka_unit_test(test_a_watcher_that_ends_drops_its_monitors),
 		cmocka_unit_test(
 		    test_links_signal_abnormal_exits_and_trap_gets_exit),
 		cmocka_unit_test(
 		    test_a_normal_exit_signals_nobody_but_trappers_hear_it),
 		cmocka_unit_test(test_link_to_a_dead_actor),
-		cmocka_unit_test(test_trap_exit_asked_during_init_applies_once_up),
+		cmocka_unit_test(
+		    test_trap_exit_asked_during_init_applies_once_up),
 		cmocka_unit_test(
 		    test_a_lost_peer_takes_its_entries_down_with_noconnection),
 		cmocka_unit_test(test_out_of_memory_changes_nothing),
 		cmocka_unit_test(test_topics_subscribe_once_and_unsubscribe),
-		cmocka_unit_test(test_subscriptions_die_with_their_incarnation),
+		cmocka_unit_test(
+		    test_subscriptions_die_with_their_incarnation),
 		cmocka_unit_test(
 		    test_incarnations_of_another_nodes_actor_have_their_own_entries),
 		cmocka_unit_test(
 		    test_a_late_down_of_an_ended_incarnation_spares_its_slot),
+		cmocka_unit_test(test_an_answer_to_an_earlier_watch_is_stale),
 		cmocka_unit_test(
 		    test_a_topic_is_bounded_and_out_of_memory_changes_nothing),
 	};
