@@ -7,7 +7,8 @@
 // Out: MQTT_PUBLISH (or any other user tag) -> a window entry -> libmosquitto
 // -> PUBACK (QoS 1) or written (QoS 0) -> MQTT_PUBACK / reply to the
 // producer.  A full window follows `overflow`.  An in-flight QoS 1 publish
-// without PUBACK for puback_timeout while connected forces a reconnect.
+// without PUBACK for puback_timeout while connected forces a reconnect
+// (time reading was held by receive_window not counted: stall_clock_us).
 // In: a message on a subscription -> MQTT_MESSAGE to the destinations of
 // every matching subscription, at once (libmosquitto has already
 // acknowledged a QoS 1 message to the broker), and MQTT_ACK back measures
@@ -181,6 +182,7 @@ typedef struct mqtt_actor {
 	size_t        subscribed;   // granted since the connection came up
 	uint64_t      seq;          // next receive sequence number
 	int64_t       up_us;        // when the connection came up (mono)
+	int64_t       up_stall_us;  // ...on the stall clock (stall_clock_us)
 	int64_t       refreshed_ms; // destinations last looked up again
 	bool          stopping;     // no new publishes
 	bool          exiting;      // the conn is being stopped
@@ -212,6 +214,15 @@ real_us(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+// stall_clock_us is the clock of the stall check: mono_us() without the
+// time reading from the broker was held (receive_window).  A PUBACK that
+// waits unread behind the actor's own hold is not the broker's delay.
+static int64_t
+stall_clock_us(const mqtt_actor *a)
+{
+	return mono_us() - mqtt_link_held_us(mqtt_conn_link(a->conn));
 }
 
 static void
@@ -494,6 +505,7 @@ on_up(void *arg, bool session_present)
 	size_t      i;
 
 	a->up_us = mono_us();
+	a->up_stall_us = stall_clock_us(a);
 	a->subscribed = 0;
 	count(a, C_CONNECTS, 1);
 	if (a->hq_n > 0) {
@@ -814,6 +826,7 @@ on_held(evutil_socket_t fd, short what, void *arg)
 		}
 		free(h);
 		e->t_pub_us = mono_us();
+		e->t_stall_us = stall_clock_us(a);
 		mqtt_win_bind(&a->win, e, mid);
 		count(a, C_PUBLISHED, 1);
 	}
@@ -920,6 +933,7 @@ publish(mqtt_actor *a, const arb_msg *m)
 		return;
 	}
 	e = mqtt_win_add(&a->win, qos, mono_us());
+	e->t_stall_us = stall_clock_us(a);
 	e->from = arb_msg_from(m);
 	e->ref = ref;
 	e->has_ref = has_ref;
@@ -1140,13 +1154,20 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 		a->refreshed_ms = mqtt_now_ms();
 		dests_refresh(a);
 	}
+	// While reading is held (receive_window) the PUBACKs wait unread:
+	// that is the actor's doing, not the broker's, so the check waits
+	// until reading goes on, and its clock leaves the held time out
+	// (stall_clock_us).  A broker silent while reading goes on is still
+	// a stall after puback_timeout.
 	if (mqtt_conn_get_state(a->conn) != MQTT_CONN_UP
+	    || mqtt_link_held(mqtt_conn_link(a->conn))
 	    || (e = mqtt_win_oldest1(&a->win)) == NULL) {
 		return;
 	}
 	// Resent at the reconnect: count from then.
-	since = e->t_pub_us > a->up_us ? e->t_pub_us : a->up_us;
-	age = (mono_us() - since) / 1000;
+	since
+	    = e->t_stall_us > a->up_stall_us ? e->t_stall_us : a->up_stall_us;
+	age = (stall_clock_us(a) - since) / 1000;
 	if (age < a->cfg->puback_timeout_ms) {
 		return;
 	}

@@ -57,6 +57,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define LINK_READ_BURST 64 // mosquitto_loop_read calls per wakeup
@@ -82,6 +83,8 @@ struct mqtt_link {
 	bool connected;   // CONNACK accepted
 	bool write_armed; // ev_write is added
 	bool held;        // reading stopped (mqtt_link_hold); until the next socket
+	int64_t held_since_us; // when the hold under way began (mono)
+	int64_t held_total_us; // how long the holds that ended lasted
 
 	// What the current attempt learnt, for cbs.down.
 	mqtt_cause forced;
@@ -359,6 +362,26 @@ link_want_write(mqtt_link *l)
 
 // --- watching the socket ---------------------------------------------------
 
+static int64_t
+link_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+// link_unhold ends a hold: its time goes into held_total_us
+// (mqtt_link_held_us).
+static void
+link_unhold(mqtt_link *l)
+{
+	if (l->held) {
+		l->held_total_us += link_mono_us() - l->held_since_us;
+		l->held = false;
+	}
+}
+
 static void link_on_read(evutil_socket_t fd, short what, void *arg);
 static void link_on_write(evutil_socket_t fd, short what, void *arg);
 
@@ -380,7 +403,7 @@ link_unwatch(mqtt_link *l)
 		l->wfd = -1;
 	}
 	l->write_armed = false;
-	l->held = false;
+	link_unhold(l);
 	l->sock = -1;
 }
 
@@ -1084,11 +1107,13 @@ mqtt_link_hold(mqtt_link *l, bool hold)
 	if (hold == l->held || l->ev_read == NULL) {
 		return;
 	}
-	l->held = hold;
 	if (hold) {
+		l->held = true;
+		l->held_since_us = link_mono_us();
 		event_del(l->ev_read);
 		return;
 	}
+	link_unhold(l);
 	// What arrived meanwhile may already be in libmosquitto's (or
 	// OpenSSL's) buffers, where the socket's readiness does not say so:
 	// read once now.
@@ -1100,6 +1125,13 @@ bool
 mqtt_link_held(const mqtt_link *l)
 {
 	return l->held;
+}
+
+int64_t
+mqtt_link_held_us(const mqtt_link *l)
+{
+	return l->held_total_us
+	    + (l->held ? link_mono_us() - l->held_since_us : 0);
 }
 
 size_t

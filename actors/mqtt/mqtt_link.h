@@ -152,9 +152,13 @@ size_t mqtt_link_unwritten(const mqtt_link *l);
 // over a reconnect).  A message callback may hold: the read ends after
 // that message.  Reading starts again by itself on the next socket (a
 // reconnect must read its CONNACK); a hold longer than the keepalive
-// loses the connection (no PINGRESP is read).  mqtt_link_held tells.
-void mqtt_link_hold(mqtt_link *l, bool hold);
-bool mqtt_link_held(const mqtt_link *l);
+// may lose the connection (no PINGRESP is read: docs/actors.md, the
+// receive_window paragraph).  mqtt_link_held tells; mqtt_link_held_us is
+// how long reading has been held in all since the link was opened (the
+// hold under way included), for a stall clock that leaves the holds out.
+void    mqtt_link_hold(mqtt_link *l, bool hold);
+bool    mqtt_link_held(const mqtt_link *l);
+int64_t mqtt_link_held_us(const mqtt_link *l);
 
 // mqtt_link_connected is true between cbs.up and cbs.down.
 bool mqtt_link_connected(const mqtt_link *l);

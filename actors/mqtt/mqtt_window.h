@@ -25,6 +25,7 @@ typedef struct mqtt_went {
 	bool     has_ref;
 	arb_msg *req;
 	int64_t  t_pub_us; // when it was handed to libmosquitto
+	int64_t  t_stall_us; // the same on the user's stall clock (set by it)
 	int      mid;
 	int      qos;
 	void    *held; // the user's: a publish not yet handed to libmosquitto

@@ -649,7 +649,9 @@ broker_sock(int port)
 // handshake" for a connection without TLS; the reason is now the cause's,
 // and says that reading was held.  (A QoS 1 message waiting instead would
 // not do: libmosquitto answers it with a PUBACK, and that write on the
-// shut socket closes it, the usual way.)
+// shut socket closes it, the usual way.)  The time reading was held
+// (mqtt_link_held_us, the mqtt actor's stall clock leaves it out) grows
+// while held, keeps the hold the drop ended, and stands still after.
 static void
 test_drop_while_held_plain(void **state)
 {
@@ -657,7 +659,7 @@ test_drop_while_held_plain(void **state)
 	mqtt_conn_opts o;
 	rec            r;
 	int            mid, fds, fd, n = 0;
-	int64_t        end;
+	int64_t        end, t0, t1, t2, h1, h2;
 
 	(void) state;
 	fds = open_fds();
@@ -667,6 +669,8 @@ test_drop_while_held_plain(void **state)
 	rec_open(&r, &o);
 	mqtt_conn_start(r.conn);
 	assert_true(run_until(&r, &r.ups, 1, 3000));
+	assert_int_equal(mqtt_link_held_us(mqtt_conn_link(r.conn)), 0);
+	t0 = mqtt_now_ms();
 	mqtt_link_hold(mqtt_conn_link(r.conn), true);
 	publish(&r, "hd/1", "one", 1, &mid);
 	// The broker's PUBACK (4 bytes) waits in the socket.
@@ -679,7 +683,11 @@ test_drop_while_held_plain(void **state)
 		poll(&pf, 1, 10);
 	}
 	assert_int_equal(n, 4);
+	h1 = mqtt_link_held_us(mqtt_conn_link(r.conn));
+	t1 = mqtt_now_ms();
+	assert_true(h1 > 0 && h1 <= (t1 - t0 + 1) * 1000);
 	mqtt_conn_drop(r.conn, MQTT_CAUSE_STALL);
+	t2 = mqtt_now_ms();
 	assert_int_equal(r.downs, 1);
 	assert_int_equal(r.cause, MQTT_CAUSE_STALL);
 	assert_null(strstr(r.text, "TLS"));
@@ -689,6 +697,8 @@ test_drop_while_held_plain(void **state)
 	// It comes back, reading again.
 	assert_true(run_until(&r, &r.ups, 2, 3000));
 	assert_false(mqtt_link_held(mqtt_conn_link(r.conn)));
+	h2 = mqtt_link_held_us(mqtt_conn_link(r.conn));
+	assert_true(h2 >= h1 && h2 <= (t2 - t0 + 1) * 1000);
 	rec_close(&r);
 	tbroker_fini(&b);
 	assert_int_equal(open_fds(), fds);

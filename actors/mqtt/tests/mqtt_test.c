@@ -5,8 +5,8 @@
 // 1, the broker restarted mid-stream (nothing acknowledged is lost), the
 // broker absent at start, wrong credentials (the actor exits after
 // `refusals`), a broker that accepts and never answers, TLS with MQTT 5,
-// a stalled broker (no PUBACK: reconnect), a full window, and publishing
-// with arb_call.
+// a stalled broker (no PUBACK: reconnect), a receive_window hold that
+// is no stall, a full window, and publishing with arb_call.
 //
 // The node's actors of this file: `producer` publishes numbered readings
 // to an mqtt actor with MQTT_PUBLISH and a ref, keeps its own window and
@@ -868,9 +868,10 @@ h_pubsub(int argc, char **argv)
 	}
 }
 
-// rxwin PORT ISO N WINDOW ACK_MS: as pubsub (one client publishes at
-// QoS 1 and receives what it published), with receive_window WINDOW and
-// a sink that confirms ACK_MS after the first unconfirmed message.
+// rxwin PORT ISO N WINDOW ACK_MS [PUBACK_TIMEOUT CONNECT_TIMEOUT]: as
+// pubsub (one client publishes at QoS 1 and receives what it published),
+// with receive_window WINDOW and a sink that confirms ACK_MS after the
+// first unconfirmed message (0: at once).
 static int
 h_rxwin(int argc, char **argv)
 {
@@ -886,7 +887,10 @@ h_rxwin(int argc, char **argv)
 		           .refusals = -1,
 		           .receive_window = atoi(argv[4]) };
 
-	(void) argc;
+	if (argc > 7) {
+		c.puback_timeout_ms = atoi(argv[6]);
+		c.connect_timeout_ms = atoi(argv[7]);
+	}
 	mcfg_pack(&c, &sb);
 	snprintf(pa, sizeof(pa), "to=root/up;wait=root/up;n=%ld;qos=1;window=64",
 	    n);
@@ -1220,6 +1224,113 @@ test_receive_window_publishing_process(void **state)
 {
 	(void) state;
 	rxwin("process");
+}
+
+// receive_window 1 under a client that also publishes at QoS 1, with
+// puback_timeout 300 ms and a sink that confirms 1 s late: each received
+// message holds reading for 1 s, and the PUBACKs of the publishes behind
+// it wait unread that long.  The actor's own hold is not the broker's
+// stall: no event=stalled, no reconnect (the stall clock leaves the held
+// time out; counted from the publish, the first hold was taken for a
+// stall).
+static void
+test_receive_window_hold_is_no_stall(void **state)
+{
+	char        port[16], l[512];
+	const char *args[]
+	    = { port, "thread", "4", "1", "1000", "300", "500", NULL };
+
+	(void) state;
+	broker_up(&tb, false);
+	snprintf(port, sizeof(port), "%d", tb.port);
+	arb_test_spawn(&tp, "rxwin", args);
+	arb_test_line(&tp, "producer event=done", 20000, l, sizeof(l));
+	assert_int_equal(arb_test_need_field(l, "acked"), 4);
+	arb_test_line(
+	    &tp, "sink path=root/sink event=done", 20000, l, sizeof(l));
+	assert_int_equal(arb_test_need_field(l, "unique"), 4);
+	assert_int_equal(arb_test_need_field(l, "max_out"), 1);
+	arb_test_line(&tp, "sink event=status", 5000, l, sizeof(l));
+	printf("# %s\n", l);
+	// Reading was held about 1 s at a time, and a PUBACK waited unread
+	// behind the holds: both over 3 times puback_timeout.
+	assert_true(arb_test_need_field(l, "rx_ack_max_us") >= 900000);
+	assert_true(arb_test_need_field(l, "puback_max_us") >= 900000);
+	assert_int_equal(arb_test_need_field(l, "stalls"), 0);
+	assert_int_equal(arb_test_need_field(l, "connects"), 1);
+	stop_node(&tp);
+	assert_int_equal(arb_test_count(&tp, "event=stalled"), 0);
+	assert_int_equal(arb_test_count(&tp, "cause=stall"), 0);
+	assert_int_equal(arb_test_count(&tp, "event=connected"), 1);
+	arb_test_proc_fini(&tp);
+	tbroker_fini(&tb);
+}
+
+// The same under load: receive_window 4, the sink confirms 30 ms late,
+// 64 publishes in flight.  Each PUBACK waits behind some 60 received
+// messages, read 4 per hold: over puback_timeout (300 ms), nearly all of
+// it held.  Still no stall (with the held time counted, one reconnect
+// after another; with the check only skipped while held, a check that
+// falls between two holds still sees the held time: stalls too).
+static void
+test_receive_window_hold_is_no_stall_busy(void **state)
+{
+	char        port[16], l[512];
+	const char *args[]
+	    = { port, "thread", "1000", "4", "30", "300", "500", NULL };
+
+	(void) state;
+	broker_up(&tb, false);
+	snprintf(port, sizeof(port), "%d", tb.port);
+	arb_test_spawn(&tp, "rxwin", args);
+	arb_test_line(&tp, "producer event=done", 30000, l, sizeof(l));
+	assert_int_equal(arb_test_need_field(l, "acked"), 1000);
+	arb_test_line(
+	    &tp, "sink path=root/sink event=done", 30000, l, sizeof(l));
+	assert_int_equal(arb_test_need_field(l, "unique"), 1000);
+	assert_true(arb_test_need_field(l, "max_out") <= 4);
+	arb_test_line(&tp, "producer event=status", 5000, l, sizeof(l));
+	printf("# %s\n", l);
+	assert_true(arb_test_need_field(l, "puback_max_us") > 300000);
+	assert_int_equal(arb_test_need_field(l, "stalls"), 0);
+	assert_int_equal(arb_test_need_field(l, "connects"), 1);
+	stop_node(&tp);
+	assert_int_equal(arb_test_count(&tp, "event=stalled"), 0);
+	assert_int_equal(arb_test_count(&tp, "cause=stall"), 0);
+	arb_test_proc_fini(&tp);
+	tbroker_fini(&tb);
+}
+
+// The same actor (receive_window, puback_timeout 300 ms) under a broker
+// that stops answering (SIGSTOP) while the sink confirms at once, so
+// reading is not held: still a stall, and a reconnect.
+static void
+test_receive_window_broker_stall_detected(void **state)
+{
+	char        port[16], l[512];
+	const char *args[]
+	    = { port, "process", "2000", "4", "0", "300", "500", NULL };
+
+	(void) state;
+	broker_up(&tb, true);
+	snprintf(port, sizeof(port), "%d", tb.port);
+	arb_test_spawn(&tp, "rxwin", args);
+	arb_test_expect(&tp, "producer event=progress acked=400", 20000);
+	kill(tb.pid, SIGSTOP);
+	arb_test_line(&tp, "event=stalled", 5000, l, sizeof(l));
+	assert_non_null(strstr(l, "action=reconnect"));
+	kill(tb.pid, SIGCONT);
+	arb_test_line(&tp, "producer event=done", 30000, l, sizeof(l));
+	assert_int_equal(arb_test_need_field(l, "acked"), 2000);
+	arb_test_line(
+	    &tp, "sink path=root/sink event=done", 30000, l, sizeof(l));
+	assert_true(arb_test_need_field(l, "max_out") <= 4);
+	arb_test_line(&tp, "producer event=status", 5000, l, sizeof(l));
+	assert_true(arb_test_need_field(l, "stalls") >= 1);
+	assert_true(arb_test_need_field(l, "connects") >= 2);
+	stop_node(&tp);
+	arb_test_proc_fini(&tp);
+	tbroker_fini(&tb);
 }
 
 // A window of 4 under a producer that keeps 64 in flight: the rest is
@@ -1861,6 +1972,12 @@ main(int argc, char **argv)
 		    test_receive_window_publishing_thread, teardown),
 		cmocka_unit_test_teardown(
 		    test_receive_window_publishing_process, teardown),
+		cmocka_unit_test_teardown(
+		    test_receive_window_hold_is_no_stall, teardown),
+		cmocka_unit_test_teardown(
+		    test_receive_window_hold_is_no_stall_busy, teardown),
+		cmocka_unit_test_teardown(
+		    test_receive_window_broker_stall_detected, teardown),
 		cmocka_unit_test_teardown(test_overflow_reject, teardown),
 		cmocka_unit_test_teardown(test_publish_by_call, teardown),
 		cmocka_unit_test_teardown(
