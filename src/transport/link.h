@@ -341,6 +341,11 @@ size_t arb__penalty_count(arb__penalty *p, int64_t now_ms);
 int arb__lsn_port(arb__lsn *l);
 // arb__lsn_conns returns the number of live connections.
 size_t arb__lsn_conns(arb__lsn *l);
+// arb__lsn_stage_bytes returns the bytes of read buffer its connections
+// hold: ARB__HELLO_MAX each until a connection has said its HELLO (and,
+// with a cookie, its AUTH), 64 KiB once it has (heartbeat channels keep
+// the small one).
+size_t arb__lsn_stage_bytes(arb__lsn *l);
 
 // arb__conn_send_ctl queues a CTL frame with payload p (copied) on
 // connection c.  Returns ARB_ECLOSED once c is closing.  Thread: any

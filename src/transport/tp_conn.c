@@ -17,6 +17,10 @@
 #include <stdio.h>
 
 #define STAGE_SIZE (64u * 1024u) // read-ahead buffer of a connection
+// ... and of one that has not proven itself yet: nothing larger than a
+// HELLO is read before (docs/wire.md), so a stranger that connects and
+// holds costs 1 KiB of buffer, not 64 (conn_stage_grow).
+#define STAGE_SMALL ARB__HELLO_MAX
 #define BIG_FRAME  (16u * 1024u) // larger DATA frames are read in place
 #define ACK_FRAMES 16            // acknowledge at once after this many
 #define ACK_BYTES  (256u * 1024u)
@@ -65,6 +69,7 @@ conn_destroy(arb__conn *c)
 	nng_aio_reap(c->raio);
 	nng_aio_reap(c->saio);
 	arb__chunk_free(c->big);
+	atomic_fetch_sub(&l->stage_bytes, c->stage_cap);
 	arb__free(c->stage);
 	arb__free(c->paused);
 	arb__buf_fini(&c->ctlq);
@@ -917,6 +922,28 @@ conn_max_frame(const arb__conn *c)
 	    : ARB__HELLO_MAX;
 }
 
+// conn_stage_grow gives a connection that has proven itself (its HELLO
+// and, with a cookie, its AUTH taken: it may now send frames up to the
+// largest) the full stage buffer.  False when there is no memory for it
+// (the connection closes).
+static bool
+conn_stage_grow(arb__conn *c)
+{
+	uint8_t *b;
+
+	if (c->stage_cap >= STAGE_SIZE || conn_max_frame(c) <= STAGE_SMALL) {
+		return true;
+	}
+	if ((b = arb__realloc(c->stage, STAGE_SIZE)) == NULL) {
+		conn_fail(c, NULL, "-");
+		return false;
+	}
+	c->stage = b;
+	atomic_fetch_add(&c->lsn->stage_bytes, STAGE_SIZE - c->stage_cap);
+	c->stage_cap = STAGE_SIZE;
+	return true;
+}
+
 // conn_parse handles every whole frame in the stage buffer; a large DATA
 // frame that is only partly there continues in place (c->big).  Returns
 // false when the connection must close.
@@ -1009,7 +1036,7 @@ conn_parse(arb__conn *c)
 		memmove(c->stage, c->stage + off, c->stage_len - off);
 		c->stage_len -= off;
 	}
-	return true;
+	return conn_stage_grow(c);
 }
 
 // conn_recv arms the next receive: into the chunk of a frame read in
@@ -1027,7 +1054,7 @@ conn_recv(arb__conn *c)
 		iov.iov_len = c->big->len - c->big_have;
 	} else {
 		iov.iov_buf = c->stage + c->stage_len;
-		iov.iov_len = STAGE_SIZE - c->stage_len;
+		iov.iov_len = c->stage_cap - c->stage_len;
 	}
 	nng_aio_set_iov(c->raio, 1, &iov);
 	if (!c->hello_done || !c->authed) {
@@ -1139,7 +1166,7 @@ arb__conn_start(
 	}
 	stream_nodelay(s);
 	c->expect = 1;
-	c->stage = arb__alloc(STAGE_SIZE);
+	c->stage = arb__alloc(STAGE_SMALL);
 	if (c->stage == NULL || nng_aio_alloc(&c->raio, conn_recv_cb, c) != 0
 	    || nng_aio_alloc(&c->saio, conn_send_cb, c) != 0
 	    || arb__ttimer_init(&c->timer, conn_timer_cb, c) != ARB_OK) {
@@ -1150,6 +1177,8 @@ arb__conn_start(
 		nng_stream_free(s);
 		return;
 	}
+	c->stage_cap = STAGE_SMALL;
+	atomic_fetch_add(&l->stage_bytes, STAGE_SMALL);
 	pthread_mutex_init(&c->mtx, NULL);
 	c->hello_deadline = arb__now_ms() + l->cfg.hello_ms;
 	c->next = l->conns;

@@ -159,6 +159,7 @@ struct arb__conn {
 	// Receive state: touched only by the receive callback (one
 	// receive is outstanding at a time), so it needs no lock.
 	uint8_t    *stage;
+	size_t      stage_cap; // its size: STAGE_SMALL until proven
 	size_t      stage_len; // bytes read into stage
 	arb__chunk *big;       // a large DATA or CTL frame read in place
 	uint8_t     big_type;
@@ -194,6 +195,8 @@ struct arb__lsn {
 	arb__link_cfg        cfg;
 	arb__conn           *conns;
 	size_t               nconns;
+	// Bytes of the connections' stage buffers (arb__lsn_stage_bytes).
+	_Atomic size_t stage_bytes;
 	bool                 closing;
 	bool                 sleeping; // aio is a delay before re-accepting
 	bool                 broken;   // the listener died: make it anew

@@ -275,6 +275,12 @@ arb__lsn_conns(arb__lsn *l)
 }
 
 size_t
+arb__lsn_stage_bytes(arb__lsn *l)
+{
+	return atomic_load(&l->stage_bytes);
+}
+
+size_t
 arb__lsn_close_node(
     arb__lsn *l, uint32_t node_id, const char *name, uint32_t creation)
 {

@@ -713,6 +713,53 @@ greet_and_die(void *arg)
 }
 
 static void
+test_unproven_connections_hold_small_buffers(void **state)
+{
+	fix       *f = *state;
+	int        fds[16];
+	uint8_t    b[ARB__HELLO_MAX];
+	size_t     n, i;
+	arb__link *k;
+
+	// Strangers that connect and hold until the HELLO deadline (from the
+	// outside: thousands of them on a node's TCP port) get a read buffer
+	// of one HELLO each, not the 64 KiB of a peer that said its HELLO.
+	arb__lsn_close(f->l);
+	f->lcfg.hello_ms = 20000; // they stay while we look
+	ARB_PASS(
+	    arb__lsn_open(&f->l, f->url, 0600, &sink_ops, &f->s, &f->lcfg));
+	n = raw_hello(b, 1, false);
+	for (i = 0; i < ARB_ARRAY_SIZE(fds); i++) {
+		fds[i] = raw_connect(f->path);
+		if (i % 2 == 1) {
+			raw_write(fds[i], b, n / 2); // half a HELLO
+		}
+	}
+	ARB_WAIT_UNTIL(arb__lsn_conns(f->l) == ARB_ARRAY_SIZE(fds), 5000);
+	if (arb__lsn_stage_bytes(f->l) > ARB_ARRAY_SIZE(fds) * ARB__HELLO_MAX) {
+		fail_msg("%zu connections before their HELLO hold %zu bytes",
+		    ARB_ARRAY_SIZE(fds), arb__lsn_stage_bytes(f->l));
+	}
+	// A peer that said its HELLO gets the full buffer: frames under the
+	// in-place size, several per read, and larger ones go through.
+	ARB_PASS(arb__link_open(&k, f->url, &f->kcfg, NULL, NULL));
+	put_all(k, 3, 0, 40, 12000, NULL);
+	put_all(k, 3, 40, 4, 100000, NULL);
+	put_all(k, 3, 44, 40, 3000, NULL);
+	assert_true(sink_wait(&f->s, 84, 10000));
+	assert_int_equal(f->s.disorder, 0);
+	assert_true(arb__lsn_stage_bytes(f->l)
+	    >= ARB_ARRAY_SIZE(fds) * ARB__HELLO_MAX + 64 * 1024);
+	arb__link_rele(k);
+	for (i = 0; i < ARB_ARRAY_SIZE(fds); i++) {
+		close(fds[i]);
+	}
+	// Every byte is given back with its connection.
+	ARB_WAIT_UNTIL(arb__lsn_conns(f->l) == 0, 10000);
+	ARB_WAIT_UNTIL(arb__lsn_stage_bytes(f->l) == 0, 5000);
+}
+
+static void
 test_link_survives_peers_that_greet_and_die(void **state)
 {
 	fix       *f = *state;
@@ -1197,6 +1244,9 @@ main(void)
 		    test_impossible_gap_is_a_protocol_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_churn_peers_that_greet_and_die, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_unproven_connections_hold_small_buffers, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_link_survives_peers_that_greet_and_die, setup,
 		    teardown),
