@@ -223,6 +223,23 @@ same_endpoint(const char *lhost, int lport, const char *host, int port)
 	    && (strcasecmp(host, lhost) == 0 || (any && is_loopback(host)));
 }
 
+// http_clash is true when node.http (an IPv4 loopback address, config.c)
+// would bind the port of a listener at lhost:lport: the same port on the
+// same address, or on every address.  `arbor run` would stop at once
+// (its HTTP server's bind fails, exit 70); the check names both keys.
+static bool
+http_clash(const arb_tree *cfg, const char *lhost, int lport)
+{
+	if (cfg->http_port == 0 || cfg->http_host == NULL
+	    || cfg->http_port != lport) {
+		return false;
+	}
+	return lhost[0] == '\0' || strcmp(lhost, "0.0.0.0") == 0
+	    || strcmp(lhost, "[::]") == 0 || strcmp(lhost, cfg->http_host) == 0
+	    || (strcasecmp(lhost, "localhost") == 0
+	        && strcmp(cfg->http_host, "127.0.0.1") == 0);
+}
+
 // --- Files ------------------------------------------------------------------
 
 // pem_problem writes why path is no PEM file this node could read, or
@@ -600,6 +617,12 @@ arb__loader_links(loader *ld, yaml_node_t *node)
 			arb__doc_err(d, x, "node.listen", "%s", why);
 		} else if (bind_problem(host, port, why, sizeof(why))) {
 			arb__doc_err(d, x, "node.listen", "%s", why);
+		} else if (http_clash(cfg, host, port)) {
+			arb__doc_err(d, x, "node.listen",
+			    "\"%s\": node.http (line %d) serves on %s:%d "
+			    "already; give each its own port",
+			    s, arb__doc_line(arb__doc_get(d, node, "http", NULL)),
+			    cfg->http_host, port);
 		} else {
 			cfg->listen = s;
 			*(tls ? &tls_at : &plain_at) = x;

@@ -213,6 +213,16 @@ static const broken cases[] = {
 	              "    - {name: gw3, url: \"tcp://localhost:7400\"}\n"
 	              "root: {}\n",
 	    7, "node.peers[1].url", "this node's own listener" },
+	// node.http on the listener's port: `arbor run` would stop at once
+	// (its HTTP bind fails); the check names both.
+	{ "listen_on_http_port",
+	    NODE_HEAD "  http: 127.0.0.1:7400\n  listen: tcp://127.0.0.1:7400\n"
+	              "root: {}\n",
+	    5, "node.listen", "node.http (line 4) serves on 127.0.0.1:7400" },
+	{ "listen_any_on_http_port",
+	    NODE_HEAD "  http: 7400\n  listen: tcp://:7400\n"
+	              "root: {}\n",
+	    5, "node.listen", "node.http (line 4) serves on 127.0.0.1:7400" },
 	{ "peer_url_twice",
 	    NODE_HEAD "  peers:\n    - {name: gw2, url: \"tcp://h:1\"}\n"
 	              "    - {name: gw3, url: \"tls+tcp://H:1\"}\n"
