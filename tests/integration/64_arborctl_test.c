@@ -731,6 +731,22 @@ test_default_socket_path_is_shared(void **state)
 	assert_int_equal(ctl_run("arborctl", args), 0);
 	expect_out("\"node\":\"t64dflt\"");
 	expect_out("{\"path\":\"root/e\",");
+	// ... and what is no node name is a usage error that says so, not
+	// a look for a socket elsewhere ("no node running", 69).
+	{
+		static const char *const bad[] = { "", "../arbor/t64dflt",
+			"a/b", "t64 dflt",
+			"n123456789012345678901234567890123456789012345678901234567890123" };
+		size_t i;
+
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			args[3] = bad[i];
+			if (ctl_run("arborctl", args) != 64
+			    || strstr(out, "expected a node name") == NULL) {
+				fail_msg("--node \"%s\": got %s", bad[i], out);
+			}
+		}
+	}
 	assert_int_equal(stop_tree(&p), 0);
 	arb_test_proc_fini(&p);
 }

@@ -1526,6 +1526,21 @@ run_command(ctl *c, int argc, char **argv)
 	return code;
 }
 
+// node_name_ok is the rule of node.name (docs/config.md): --node names
+// a file in the control socket directory, so "", "../x" or "a/b" would
+// look elsewhere than any node listens.
+static bool
+node_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n <= 63
+	    && strspn(s,
+	           "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	           "0123456789_.-")
+	    == n;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1554,6 +1569,14 @@ main(int argc, char **argv)
 			} else if (strcmp(argv[i], "--node") == 0) {
 				node = argv[++i];
 				sock = NULL;
+				if (!node_name_ok(node)) {
+					return usage_error(
+					    "--node \"%s\": expected a node "
+					    "name (node.name: 1 to 63 "
+					    "characters from A-Z a-z 0-9 _ . "
+					    "-)",
+					    node);
+				}
 			} else {
 				secs = strtod(argv[++i], &end);
 				if (*end != '\0' || !(secs > 0)
