@@ -4,8 +4,8 @@
 // user's, no access for group or others) or creatable, the socket path a
 // socket or missing, and the run directory short enough for the
 // mailboxes' socket addresses and writable.  They only look (lstat,
-// faccessat; a missing directory is made and removed again, as `arbor
-// run` would make it).  No state.  Thread: any.
+// faccessat; for a missing directory, one is made beside it and removed
+// again, to see that `arbor run` could make it).  No state.  Thread: any.
 
 #include "pathcheck.h"
 
@@ -17,6 +17,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -31,7 +32,7 @@ static bool
 dir_problem(const char *dir, bool private, char *why, size_t len)
 {
 	struct stat st;
-	char        copy[PATH_MAX];
+	char        copy[PATH_MAX], probe[PATH_MAX + 32];
 	const char *parent;
 
 	if (lstat(dir, &st) != 0) {
@@ -54,14 +55,22 @@ dir_problem(const char *dir, bool private, char *why, size_t len)
 			return true;
 		}
 		// Permissions say yes, the file system may still say no
-		// (/proc, /sys, a full inode table, root's own limits):
-		// made and removed again, as `arbor run` would make it.
-		if (mkdir(dir, 0700) != 0) {
+		// (/proc, /sys, a full inode table, root's own limits): a
+		// directory is made beside it and removed again.  Never dir
+		// itself: a node starting at the same moment (another unit
+		// whose ExecStartPre is `arbor check`) would find the
+		// directory it just made gone, or make it between our lstat
+		// and mkdir and have this check say "File exists".
+		errno = ENAMETOOLONG;
+		if (snprintf(probe, sizeof(probe), "%s/.arbor-check-XXXXXX",
+		        parent)
+		        >= (int) sizeof(probe)
+		    || mkdtemp(probe) == NULL) {
 			snprintf(why, len, "cannot create %s: %s", dir,
 			    strerror(errno));
 			return true;
 		}
-		(void) rmdir(dir);
+		(void) rmdir(probe);
 		return false; // `arbor run` creates it (0700)
 	}
 	if (!S_ISDIR(st.st_mode)) {

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1030,6 +1031,56 @@ test_check_finds_an_http_port_it_may_not_bind(void **state)
 	assert_int_equal(chmod(tmpdir, 0700), 0);
 }
 
+// A missing control directory is checked without making it: `arbor
+// check` beside a node that starts at the same moment (two units whose
+// ExecStartPre is `arbor check`, one fresh $XDG_RUNTIME_DIR) must neither
+// remove the directory that node just made nor fail with "File exists"
+// because it made it first.  inotify sees every directory made in
+// $XDG_RUNTIME_DIR: never "arbor", and nothing is left.
+static void
+test_check_never_makes_the_control_directory(void **state)
+{
+	static const char yaml[] = "node:\n  name: t60d\nroot: {}\n";
+	arb_test_proc p;
+	char          xdg[128], env[160], ev[4096], arbor_dir[160];
+	const char   *file = write_file("d.yaml", yaml);
+	const char   *args[] = { env, "--", "check", file, NULL };
+	struct stat   st;
+	ssize_t       n;
+	int           fd, made = 0;
+
+	(void) state;
+	need_arbor();
+	snprintf(xdg, sizeof(xdg), "%s/xdg", tmpdir);
+	assert_int_equal(mkdir(xdg, 0700), 0);
+	snprintf(env, sizeof(env), "XDG_RUNTIME_DIR=%s", xdg);
+	fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_true(inotify_add_watch(fd, xdg, IN_CREATE) >= 0);
+	assert_int_equal(arbor(&p, args), 0);
+	arb_test_proc_fini(&p);
+	// The check has exited: every event it caused is queued.
+	while ((n = read(fd, ev, sizeof(ev))) > 0) {
+		size_t off = 0;
+
+		while (off < (size_t) n) {
+			const struct inotify_event *e
+			    = (const struct inotify_event *) (ev + off);
+
+			if (e->len > 0 && strcmp(e->name, "arbor") == 0) {
+				fail_msg("arbor check made %s/arbor", xdg);
+			}
+			made++;
+			off += sizeof(*e) + e->len;
+		}
+	}
+	close(fd);
+	assert_int_equal(made, 1); // its probe beside it, and only that
+	snprintf(arbor_dir, sizeof(arbor_dir), "%s/arbor", xdg);
+	assert_int_equal(lstat(arbor_dir, &st), -1);
+	assert_int_equal(rmdir(xdg), 0); // empty: the probe is gone too
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(
 	    test_broken_files_exit_78_with_line_and_field, setup, teardown),
@@ -1051,6 +1102,8 @@ static const struct CMUnitTest tests[] = {
 	    test_check_finds_what_run_refuses, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_check_finds_an_http_port_it_may_not_bind, setup, teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_check_never_makes_the_control_directory, setup, teardown),
 };
 
 ARB_TEST_MAIN("integration.arbor_check", tests, helpers)
