@@ -497,6 +497,8 @@ forward(mqtt_actor *a, mqtt_dest *d, const void *body, size_t len)
 
 // --- the connection's callbacks --------------------------------------------
 
+static void rx_window(mqtt_actor *a);
+
 static void
 on_up(void *arg, bool session_present)
 {
@@ -507,6 +509,10 @@ on_up(void *arg, bool session_present)
 	a->up_us = mono_us();
 	a->up_stall_us = stall_clock_us(a);
 	a->subscribed = 0;
+	// The socket's end cleared the hold; messages still unconfirmed
+	// from the last connection fill the window all the same: a full one
+	// holds reading from here, the CONNACK (the link ends this read).
+	rx_window(a);
 	count(a, C_CONNECTS, 1);
 	if (a->hq_n > 0) {
 		// After this read: libmosquitto sends its own again first.

@@ -16,7 +16,8 @@
 //    reports why.  Every connect registers the new socket afresh.
 //  - EV_READ runs mosquitto_loop_read (up to 64 calls per wakeup; one
 //    call reads one packet, or as many as QoS 1 publishes are in flight:
-//    it ignores max_packets, and cb_message ends it after a hold),
+//    it ignores max_packets, and cb_message and cb_connect end it after a
+//    hold),
 //    EV_WRITE mosquitto_loop_write, a 1 s timer mosquitto_loop_misc
 //    (keepalive PINGREQ, keepalive expiry).
 //  - TLS: the SSL_CTX is ours (MOSQ_OPT_SSL_CTX without libmosquitto's
@@ -85,6 +86,8 @@ struct mqtt_link {
 	bool held;        // reading stopped (mqtt_link_hold); until the next socket
 	int64_t held_since_us; // when the hold under way began (mono)
 	int64_t held_total_us; // how long the holds that ended lasted
+	bool    writes_queued; // cb_connect held reading: libmosquitto only
+	                       // queues its writes until this read call ends
 
 	// What the current attempt learnt, for cbs.down.
 	mqtt_cause forced;
@@ -611,6 +614,10 @@ link_read_burst(mqtt_link *l)
 		rc = mosquitto_loop_read(l->mosq, 1);
 		l->last_rc = rc;
 		l->last_errno = errno;
+		if (l->writes_queued) {
+			mosquitto_threaded_set(l->mosq, false);
+			l->writes_queued = false;
+		}
 		// loop_read returns after some packets, or when the socket had
 		// no more (EAGAIN); keep reading only while it may hold more
 		// and nobody said to stop (a message callback may).
@@ -704,6 +711,21 @@ cb_connect(struct mosquitto *m, void *arg, int rc, int flags,
 	l->connected = true;
 	if (l->cbs.up != NULL) {
 		l->cbs.up(l->arg, (flags & 1) != 0);
+	}
+	if (l->held) {
+		// The callback held reading (a receive_window still full from
+		// the last connection): end this mosquitto_loop_read at the
+		// CONNACK, as cb_message does after a message.  After this
+		// callback libmosquitto sends again the QoS 1 publishes in
+		// flight, and each write sets errno to 0 first: so it only
+		// queues them until the call ends (a "threaded" client leaves
+		// the writing to its loop; link_read_burst clears it), and the
+		// write event sends them.  Nothing else between here and the
+		// check sets errno on success (mqtt_test.c
+		// receive_window_full_at_reconnect).
+		mosquitto_threaded_set(l->mosq, true);
+		l->writes_queued = true;
+		errno = EAGAIN;
 	}
 }
 

@@ -93,6 +93,7 @@ typedef struct producer {
 	long     n, window, qos, sent_total, resent, acked, statuses;
 	long     outstanding, next, progress_step, next_progress;
 	long     overflow;
+	long     pace, tick_sent; // pace > 0: at most that many sends a tick
 	size_t   size; // payload bytes (padded), 0: as short as it gets
 	char    *pad;
 	bool     call; // publish with arb_call
@@ -235,6 +236,7 @@ producer_send(producer *p, long ref)
 	p->state[ref] = 1;
 	p->outstanding++;
 	p->sent_total++;
+	p->tick_sent++;
 	return true;
 }
 
@@ -246,7 +248,8 @@ producer_pump(producer *p)
 	if (!p->have_pid) {
 		return;
 	}
-	while (p->outstanding < p->window) {
+	while (p->outstanding < p->window
+	    && (p->pace == 0 || p->tick_sent < p->pace)) {
 		if (p->nqueue > 0) {
 			ref = p->queue[p->nqueue - 1];
 			if (!producer_send(p, ref)) {
@@ -314,6 +317,7 @@ producer_tick(evutil_socket_t fd, short what, void *arg)
 		p->have_pid = true;
 		arb_monitor(p->ctx, p->pid, &mref);
 	}
+	p->tick_sent = 0;
 	producer_pump(p);
 	arm(p->tick, 20);
 }
@@ -333,6 +337,7 @@ producer_init(arb_ctx *ctx, void **st, const void *arg, size_t len)
 	p->qos = kvl(arg, len, "qos", 1);
 	p->call = kvl(arg, len, "call", 0) != 0;
 	p->size = (size_t) kvl(arg, len, "size", 0);
+	p->pace = kvl(arg, len, "pace", 0);
 	p->pad = calloc(p->size + 1, 1);
 	p->progress_step = p->n / 10 > 0 ? p->n / 10 : 1;
 	p->next_progress = p->progress_step;
@@ -425,8 +430,10 @@ typedef struct sink {
 	// ack_ms > 0: MQTT_ACKs wait this long after the first of them (a
 	// slow destination); out is what was received and not yet
 	// confirmed, max_out its most (the mqtt actor's receive_window
-	// bounds it).
-	long          ack_ms, out, max_out;
+	// bounds it).  slow > 0: only that many rounds wait ack_ms, each
+	// told (event=unconfirmed at each new max_out, event=acking), then
+	// every message is confirmed at once.
+	long          ack_ms, out, max_out, slow;
 	uint64_t      held[SINK_HELD];
 	arb_pid       held_to;
 	struct event *ack_ev;
@@ -456,6 +463,13 @@ sink_ack_later(evutil_socket_t fd, short what, void *arg)
 
 	(void) fd;
 	(void) what;
+	if (s->slow > 0) {
+		arb_test_emit(
+		    "sink path=%s event=acking out=%ld", s->path, s->out);
+		if (--s->slow == 0) {
+			s->ack_ms = 0;
+		}
+	}
 	for (i = 0; i < s->out && i < SINK_HELD; i++) {
 		sink_send_ack(s, s->held_to, s->held[i]);
 	}
@@ -472,6 +486,7 @@ sink_init(arb_ctx *ctx, void **st, const void *arg, size_t len)
 	s->ack = kvl(arg, len, "ack", 1) != 0;
 	s->block_ms = kvl(arg, len, "block", 0);
 	s->ack_ms = kvl(arg, len, "ack_ms", 0);
+	s->slow = kvl(arg, len, "slow", 0);
 	s->ack_ev = evtimer_new(arb_base(ctx), sink_ack_later, s);
 	s->seen = calloc((size_t) s->n + 1, 1);
 	snprintf(s->path, sizeof(s->path), "%s", arb_path(ctx));
@@ -535,6 +550,10 @@ sink_handle(arb_ctx *ctx, void *st, const arb_msg *m)
 		s->held_to = arb_msg_from(m);
 		if (++s->out > s->max_out) {
 			s->max_out = s->out;
+		}
+		if (s->slow > 0) {
+			arb_test_emit("sink path=%s event=unconfirmed out=%ld",
+			    s->path, s->out);
 		}
 		if (s->out == 1) {
 			arm(s->ack_ev, (int) s->ack_ms);
@@ -868,10 +887,12 @@ h_pubsub(int argc, char **argv)
 	}
 }
 
-// rxwin PORT ISO N WINDOW ACK_MS [PUBACK_TIMEOUT CONNECT_TIMEOUT]: as
-// pubsub (one client publishes at QoS 1 and receives what it published),
-// with receive_window WINDOW and a sink that confirms ACK_MS after the
-// first unconfirmed message (0: at once).
+// rxwin PORT ISO N WINDOW ACK_MS [PUBACK_TIMEOUT CONNECT_TIMEOUT [SLOW
+// PACE]]: as pubsub (one client publishes at QoS 1 and receives what it
+// published), with receive_window WINDOW and a sink that confirms ACK_MS
+// after the first unconfirmed message (0: at once), for SLOW rounds (0:
+// all), then at once; the producer sends at most PACE a tick (20 ms; 0:
+// no limit).
 static int
 h_rxwin(int argc, char **argv)
 {
@@ -892,9 +913,11 @@ h_rxwin(int argc, char **argv)
 		c.connect_timeout_ms = atoi(argv[7]);
 	}
 	mcfg_pack(&c, &sb);
-	snprintf(pa, sizeof(pa), "to=root/up;wait=root/up;n=%ld;qos=1;window=64",
-	    n);
-	snprintf(sa, sizeof(sa), "n=%ld;ack_ms=%s", n, argv[5]);
+	snprintf(pa, sizeof(pa),
+	    "to=root/up;wait=root/up;n=%ld;qos=1;window=64;pace=%s", n,
+	    argc > 9 ? argv[9] : "0");
+	snprintf(sa, sizeof(sa), "n=%ld;ack_ms=%s;slow=%s", n, argv[5],
+	    argc > 8 ? argv[8] : "0");
 	{
 		const arb_child_spec k[] = {
 			CHILD("sink", ARB_THREAD, "sink", sa),
@@ -1329,6 +1352,58 @@ test_receive_window_broker_stall_detected(void **state)
 	assert_true(arb_test_need_field(l, "stalls") >= 1);
 	assert_true(arb_test_need_field(l, "connects") >= 2);
 	stop_node(&tp);
+	arb_test_proc_fini(&tp);
+	tbroker_fini(&tb);
+}
+
+// receive_window 2 with a persistent session, a sink that confirms its
+// first messages only 4 s after the first of them (then at once), and
+// the broker restarted (its persistence kept) while the window is full.
+// The producer publishes one message a tick, so a write finds the
+// connection gone while reading is held (a held actor reads no EOF) and
+// the actor reconnects with the window still full and QoS 1 publishes
+// in flight (sent again at the CONNACK).  The new connection holds
+// reading from its CONNACK on: nothing past the window is read (and
+// acknowledged to the broker) until the MQTT_ACKs come; then all
+// arrive.  Before, reading went on unheld after a reconnect and the
+// next message read took the window to 3.
+static void
+test_receive_window_full_at_reconnect(void **state)
+{
+	char        port[16], l[512];
+	const char *args[] = { port, "thread", "100", "2", "4000", "20000",
+		"500", "1", "1", NULL };
+	const char *up2, *acking;
+
+	(void) state;
+	broker_up(&tb, true);
+	snprintf(port, sizeof(port), "%d", tb.port);
+	arb_test_spawn(&tp, "rxwin", args);
+	arb_test_expect(
+	    &tp, "sink path=root/sink event=unconfirmed out=2", 20000);
+	tbroker_stop(&tb);
+	assert_int_equal(tbroker_start(&tb), 0);
+	arb_test_line(
+	    &tp, "sink path=root/sink event=acking", 20000, l, sizeof(l));
+	printf("# %s\n", l);
+	assert_int_equal(arb_test_need_field(l, "out"), 2);
+	// The reconnect came while the window was full (before the acks).
+	up2 = strstr(tp.out, "event=connected ");
+	up2 = up2 != NULL ? strstr(up2 + 1, "event=connected ") : NULL;
+	acking = strstr(tp.out, "event=acking");
+	assert_non_null(up2);
+	assert_non_null(acking);
+	assert_true(up2 < acking);
+	assert_non_null(strstr(up2, "session_present=yes"));
+	arb_test_line(&tp, "producer event=done", 30000, l, sizeof(l));
+	assert_int_equal(arb_test_need_field(l, "acked"), 100);
+	arb_test_line(
+	    &tp, "sink path=root/sink event=done", 30000, l, sizeof(l));
+	printf("# %s\n", l);
+	assert_int_equal(arb_test_need_field(l, "unique"), 100);
+	assert_int_equal(arb_test_need_field(l, "max_out"), 2);
+	stop_node(&tp);
+	assert_int_equal(arb_test_count(&tp, "event=stalled"), 0);
 	arb_test_proc_fini(&tp);
 	tbroker_fini(&tb);
 }
@@ -1978,6 +2053,8 @@ main(int argc, char **argv)
 		    test_receive_window_hold_is_no_stall_busy, teardown),
 		cmocka_unit_test_teardown(
 		    test_receive_window_broker_stall_detected, teardown),
+		cmocka_unit_test_teardown(
+		    test_receive_window_full_at_reconnect, teardown),
 		cmocka_unit_test_teardown(test_overflow_reject, teardown),
 		cmocka_unit_test_teardown(test_publish_by_call, teardown),
 		cmocka_unit_test_teardown(
