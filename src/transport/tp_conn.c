@@ -62,6 +62,9 @@ conn_destroy(arb__conn *c)
 	if (c->next != NULL) {
 		c->next->prev = c->prev;
 	}
+	// Before the listener can see no connection left: arb__lsn_close
+	// frees l once nconns is 0.
+	atomic_fetch_sub(&l->stage_bytes, c->stage_cap);
 	l->nconns--;
 	pthread_cond_broadcast(&l->cv);
 	pthread_mutex_unlock(&l->mtx);
@@ -69,7 +72,6 @@ conn_destroy(arb__conn *c)
 	nng_aio_reap(c->raio);
 	nng_aio_reap(c->saio);
 	arb__chunk_free(c->big);
-	atomic_fetch_sub(&l->stage_bytes, c->stage_cap);
 	arb__free(c->stage);
 	arb__free(c->paused);
 	arb__buf_fini(&c->ctlq);
