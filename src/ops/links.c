@@ -628,8 +628,18 @@ arb__loader_links(loader *ld, yaml_node_t *node)
 			*(tls ? &tls_at : &plain_at) = x;
 		}
 	}
-	if ((x = arb__doc_get(d, node, "peers", NULL)) != NULL) {
+	if ((x = arb__doc_get(d, node, "peers", &key)) != NULL) {
 		load_peers(ld, x);
+		if (arb__doc_get(d, node, "listen", NULL) == NULL) {
+			// A pair of nodes is one link of two streams, each
+			// dialled by the node that sends on it: a peer could
+			// never send here, nor answer a call (docs/multinode.md,
+			// "Links between nodes").
+			arb__doc_err(d, key, "node.peers",
+			    "needs node.listen: each peer dials this node back "
+			    "to send to it (its replies too), and a node without "
+			    "a listener can never be reached");
+		}
 	}
 	for (i = 0; i < cfg->npeers; i++) {
 		if (cfg->peers[i].url == NULL) {

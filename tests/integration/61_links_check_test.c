@@ -223,6 +223,12 @@ static const broken cases[] = {
 	    NODE_HEAD "  http: 7400\n  listen: tcp://:7400\n"
 	              "root: {}\n",
 	    5, "node.listen", "node.http (line 4) serves on 127.0.0.1:7400" },
+	// A pair of nodes needs both directions: a peer sends on the
+	// stream it dials here.
+	{ "peers_without_listen",
+	    NODE_HEAD "  peers:\n    - {name: gw2, url: \"tcp://h:1\"}\n"
+	              "root: {}\n",
+	    4, "node.peers", "needs node.listen" },
 	{ "peer_url_twice",
 	    NODE_HEAD "  peers:\n    - {name: gw2, url: \"tcp://h:1\"}\n"
 	              "    - {name: gw3, url: \"tls+tcp://H:1\"}\n"

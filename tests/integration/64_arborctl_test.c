@@ -1532,11 +1532,12 @@ test_send_to_another_node_says_why(void **state)
 	// "far" is listed but never runs: its port has no listener.
 	snprintf(tree, sizeof(tree),
 	    "node: {name: t64n, control: ctl/t64.sock, insecure: true,\n"
+	    "       listen: \"tcp://127.0.0.1:%d\",\n"
 	    "       peers: [{name: far, url: \"tcp://127.0.0.1:%d\"}]}\n"
 	    "root:\n"
 	    "  children:\n"
 	    "    - {name: w, type: echo}\n",
-	    arb_test_free_port());
+	    arb_test_free_port(), arb_test_free_port());
 	write_file(file, sizeof(file), "tree.yaml", tree);
 	run_tree(&p, file, NULL);
 	arb_test_expect(&p, "root event=tree_up", WAIT_MS);
