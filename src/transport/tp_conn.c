@@ -514,32 +514,44 @@ hello_refusal(
 // data stream c just proved itself (docs/multinode.md, "Failure
 // detection", "Partitions"): a node dials one data stream to us at a
 // time, and dials a new one only after it closed the old one, so an older
-// stream of that node is dead at its end.  When its FIN never reached us (a partition), nothing else
-// would close it: the acceptor sends nothing on an idle stream and sets
-// no TCP keepalive, so each partition left a stream, its heartbeat
-// channel (which closes with it, conn_destroy) and their buffers behind.
-// What the old stream handed on stays delivered; what it still held
-// unread its dialer already counted as possibly lost (link_count_lost)
-// when it closed it.  Node listeners only (cfg.one_per_node): the
-// processes of a node each dial their own stream to the node's listener,
-// all with that node's name.  Only after authentication, so a stranger
-// naming a node closes nothing.
-static void
+// stream of that node is dead at its end.  When its FIN never reached us
+// (a partition), nothing else would close it: the acceptor sends nothing
+// on an idle stream and sets no TCP keepalive, so each partition left a
+// stream, its heartbeat channel (which closes with it, conn_destroy) and
+// their buffers behind.  What the old stream handed on stays delivered;
+// what it still held unread its dialer already counted as possibly lost
+// (link_count_lost) when it closed it.  Node listeners only
+// (cfg.one_per_node): the processes of a node each dial their own stream
+// to the node's listener, all with that node's name.
+//
+// Only proven streams count, on both sides: a stranger naming a node
+// closes nothing, and a stream still in its handshake when the node's
+// newer one proves itself is not closed for it (a stranger's is refused
+// for its own failed proof, counted as such).  An older stream that
+// proves itself only after a newer one did (its AUTH was late) is the
+// stale one: c itself is closed, and true returned.
+static bool
 conn_replace_older(arb__conn *c)
 {
 	arb__lsn  *l = c->lsn;
 	arb__conn *d;
 	unsigned   n = 0;
+	bool       stale = false;
 
 	if (!l->cfg.one_per_node || c->peer.role != ARB__ROLE_PEER) {
-		return;
+		return false;
 	}
 	pthread_mutex_lock(&l->mtx);
+	c->proven = true;
 	for (d = l->conns; d != NULL; d = d->next) {
-		if (d == c || d->token == 0 || d->born > c->born
+		if (d == c || d->token == 0 || !d->proven
 		    || d->peer.role != ARB__ROLE_PEER
 		    || d->peer.node_id != c->peer.node_id
 		    || strcmp(d->peer.name, c->peer.name) != 0) {
+			continue;
+		}
+		if (d->born > c->born) {
+			stale = true; // a newer stream of the node proved first
 			continue;
 		}
 		pthread_mutex_lock(&d->mtx);
@@ -550,14 +562,20 @@ conn_replace_older(arb__conn *c)
 		pthread_mutex_unlock(&d->mtx);
 	}
 	pthread_mutex_unlock(&l->mtx);
+	if (stale) {
+		arb__conn_close(c);
+		n++;
+	}
 	if (n > 0) {
 		stat_add(&l->cfg.stats->replaced, n);
 		arb__log(ARB_LOG_INFO, NULL,
 		    "event=link_replaced listener=%s node=%s creation=%u "
-		    "closed=%u%s%s",
+		    "closed=%u%s%s%s",
 		    l->url, c->peer.name, (unsigned) c->peer.creation, n,
-		    c->has_src ? " source=" : "", c->has_src ? c->src_str : "");
+		    stale ? " stale=this" : "", c->has_src ? " source=" : "",
+		    c->has_src ? c->src_str : "");
 	}
+	return stale;
 }
 
 // conn_auth_begin answers a dialer's HELLO h on a listener with a cookie:
@@ -628,8 +646,8 @@ conn_auth_end(arb__conn *c, const uint8_t *fr, uint8_t type)
 	}
 	c->authed = true;
 	conn_proven(c);
-	if (c->peer.role != ARB__ROLE_HB) {
-		conn_replace_older(c);
+	if (c->peer.role != ARB__ROLE_HB && conn_replace_older(c)) {
+		return false; // stale: closed
 	}
 	return true;
 }
@@ -833,8 +851,8 @@ conn_frame(arb__conn *c, const uint8_t *fr, uint32_t len, uint8_t type)
 			c->born = ++l->born;
 			pthread_mutex_unlock(&l->mtx);
 			stat_add(&st->conns, 1);
-			if (c->authed) {
-				conn_replace_older(c); // no cookie: proven
+			if (c->authed && conn_replace_older(c)) {
+				return false; // no cookie: proven; stale: closed
 			}
 		}
 		pthread_mutex_lock(&c->mtx);

@@ -156,6 +156,10 @@ struct arb__conn {
 	// The order in which data streams' HELLOs were taken (with token,
 	// under lsn->mtx): which of two streams of one node is the newer.
 	uint64_t born;
+	// A node listener's data stream that proved itself (under
+	// lsn->mtx, set by conn_replace_older): only those replace, and
+	// are replaced by, one another.
+	bool proven;
 	// Receive state: touched only by the receive callback (one
 	// receive is outstanding at a time), so it needs no lock.
 	uint8_t    *stage;

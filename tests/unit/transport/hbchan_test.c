@@ -844,6 +844,64 @@ test_newer_stream_replaces_older(void **state)
 	ARB_WAIT_UNTIL(arb__lsn_conns(f->l) == 0, 5000);
 }
 
+// Only proven streams replace, and are replaced by, one another.  A
+// stream still in its handshake when the node's newer one proves itself
+// stays open and is refused for its own failed proof (a stranger naming
+// the node: counted as refused, not as replaced).  An older stream (its
+// HELLO taken first) whose proof comes only after a newer one's is the
+// stale one: it is closed, counted in `replaced`, and the newer stays.
+static void
+test_only_proven_streams_replace(void **state)
+{
+	fix       *f = *state;
+	uint8_t    nonce[ARB__AUTH_NONCE], fr[ARB__FR_AUTH_LEN];
+	arb__hello rs, r1, r2, r3;
+	int        s, d1, d2, d3;
+	uint64_t   ref0 = refused(f);
+
+	memset(nonce, 0x22, sizeof(nonce));
+	// A stranger naming the node, in its handshake.
+	assert_true((s = lp_connect_from("127.0.0.6", f->port)) >= 0);
+	raw_hello(s, ARB__ROLE_PEER, 0, nonce, &rs);
+	// The node's stream proves itself and delivers: the stranger's
+	// handshake is not closed for it.
+	assert_true((d1 = lp_connect_from("127.0.0.7", f->port)) >= 0);
+	raw_hello(d1, ARB__ROLE_PEER, 0, nonce, &r1);
+	raw_auth(f, d1, nonce, &r1);
+	raw_data(d1, 1);
+	ARB_WAIT_UNTIL(atomic_load(&f->s.bytes) == 4, 5000);
+	assert_int_equal(atomic_load(&f->lst.replaced), 0);
+	// The stranger's proof fails: refused for that.
+	arb__frame_hdr(fr, ARB__FR_AUTH_LEN, ARB__FR_AUTH, 0);
+	memset(fr + ARB__FR_HDR, 0x44, ARB__AUTH_MAC);
+	raw_write(s, fr, sizeof(fr));
+	assert_true(lp_wait_eof(s, 5000));
+	close(s);
+	ARB_WAIT_UNTIL(refused(f) == ref0 + 1, 5000);
+	assert_int_equal(atomic_load(&f->lst.replaced), 0);
+	// d2's HELLO is taken before d3's, but d3 proves itself first
+	// (closing d1, the older proven one); d2's late proof is stale.
+	assert_true((d2 = lp_connect_from("127.0.0.8", f->port)) >= 0);
+	raw_hello(d2, ARB__ROLE_PEER, 0, nonce, &r2);
+	assert_true((d3 = lp_connect_from("127.0.0.9", f->port)) >= 0);
+	raw_hello(d3, ARB__ROLE_PEER, 0, nonce, &r3);
+	raw_auth(f, d3, nonce, &r3);
+	assert_true(lp_wait_eof(d1, 5000));
+	close(d1);
+	ARB_WAIT_UNTIL(atomic_load(&f->lst.replaced) == 1, 5000);
+	raw_auth(f, d2, nonce, &r2);
+	assert_true(lp_wait_eof(d2, 5000));
+	close(d2);
+	ARB_WAIT_UNTIL(atomic_load(&f->lst.replaced) == 2, 5000);
+	// The newer stream stays and delivers.
+	raw_data(d3, 1);
+	ARB_WAIT_UNTIL(atomic_load(&f->s.bytes) == 8, 5000);
+	assert_int_equal(arb__lsn_conns(f->l), 1);
+	assert_int_equal(refused(f), ref0 + 1);
+	close(d3);
+	ARB_WAIT_UNTIL(arb__lsn_conns(f->l) == 0, 5000);
+}
+
 // A listener that is not a node's (one_per_node false: the listener a
 // node's processes dial, each its own stream with the node's name)
 // closes no stream for a newer one.
@@ -1034,6 +1092,8 @@ main(void)
 		    test_channel_belongs_to_its_stream, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_newer_stream_replaces_older, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_only_proven_streams_replace, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_process_streams_are_not_replaced, setup, teardown),
 	};
