@@ -1029,13 +1029,15 @@ test_unwritten_flight_goes_to_the_successor(void **state)
 	arb__origin_rele(o);
 }
 
-static bool gone_flag;
+// Set by the test's thread, read by gone_fn on nng's thread (the link's
+// dial callback asks it before each redial): atomic.
+static atomic_bool gone_flag;
 
 static bool
 gone_fn(void *arg)
 {
 	(void) arg;
-	return gone_flag;
+	return atomic_load(&gone_flag);
 }
 
 static void
@@ -1048,13 +1050,13 @@ test_gone_destination_drops_and_counts(void **state)
 	arb__chunk  *ch;
 
 	snprintf(url, sizeof(url), "ipc://%s/nobody.link", f->dir);
-	gone_flag = false;
+	atomic_store(&gone_flag, false);
 	ARB_PASS(arb__link_open(&k, url, &f->kcfg, gone_fn, NULL));
 	put_all(k, 1, 0, 3, 10, o);
 	// Nobody listens: it redials while the destination may come back.
 	ARB_WAIT_UNTIL(atomic_load(&f->kst.dials) >= 3, 5000);
 	assert_int_equal(atomic_load(&o->dead), 0);
-	gone_flag = true;
+	atomic_store(&gone_flag, true);
 	ARB_WAIT_UNTIL(atomic_load(&o->dead) == 3, 5000);
 	assert_int_equal(atomic_load(&f->kst.dead), 0); // the sender's share
 	ch = mkchunk(1, 0, 10, NULL);
