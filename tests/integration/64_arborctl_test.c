@@ -747,6 +747,31 @@ test_default_socket_path_is_shared(void **state)
 			}
 		}
 	}
+	// --timeout outside 0.1 to 86400 s is a usage error that says so
+	// (0.0001 was taken as 1 ms), and a --socket that is no socket (a
+	// directory) says that, not "stale socket".
+	{
+		static const char *const bad[] = { "0.0001", "0.09", "0", "-1",
+			"86401", "1x", "nan", "" };
+		const char *targs[] = { env, "--", "--node", "t64dflt",
+			"--timeout", NULL, "status", NULL };
+		const char *sargs[] = { "--", "--socket", tmpdir, "status",
+			NULL };
+		size_t      i;
+
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			targs[5] = bad[i];
+			if (ctl_run("arborctl", targs) != 64
+			    || strstr(out, "expected seconds (0.1 to 86400)")
+			        == NULL) {
+				fail_msg("--timeout \"%s\": got %s", bad[i], out);
+			}
+		}
+		targs[5] = "86400"; // the bound itself (0.1 could time out)
+		assert_int_equal(ctl_run("arborctl", targs), 0);
+		assert_int_equal(ctl_run("arborctl", sargs), 69);
+		expect_out("not a socket");
+	}
 	assert_int_equal(stop_tree(&p), 0);
 	arb_test_proc_fini(&p);
 }

@@ -370,6 +370,15 @@ ctl_open(ctl *c)
 		    c->sock_path);
 		return EX_UNAVAILABLE;
 	}
+	if (!S_ISSOCK(st.st_mode)) {
+		// A directory or a file: no node could listen there (nng
+		// would say "connection refused", read as a stale socket).
+		fprintf(stderr,
+		    "arborctl: cannot connect to %s: not a socket (a node's "
+		    "control socket is)\n",
+		    c->sock_path);
+		return EX_UNAVAILABLE;
+	}
 	snprintf(url, sizeof(url), "ipc://%s", c->sock_path);
 	if ((rv = linkc_open(&c->link, url, left_ms(c))) != 0) {
 		if (rv == NNG_EPERM) {
@@ -1579,7 +1588,7 @@ main(int argc, char **argv)
 				}
 			} else {
 				secs = strtod(argv[++i], &end);
-				if (*end != '\0' || !(secs > 0)
+				if (*end != '\0' || !(secs >= 0.1)
 				    || secs > 86400) {
 					return usage_error(
 					    "--timeout \"%s\": expected "
@@ -1587,9 +1596,6 @@ main(int argc, char **argv)
 					    argv[i]);
 				}
 				c.timeout_ms = (int) (secs * 1000);
-				if (c.timeout_ms < 1) {
-					c.timeout_ms = 1;
-				}
 			}
 			continue;
 		}
