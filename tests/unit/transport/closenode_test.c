@@ -15,70 +15,20 @@
 //   node's own processes dial) closes nothing.
 
 #include "arb_test.h"
+#include "tpfix.h"
 
-#include "transport/link.h"
-
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-
-// The accepting side: takes every link.
-static int
-any_hello(void *arg, arb__conn *c, const arb__hello *h)
-{
-	(void) arg;
-	(void) c;
-	(void) h;
-	return ARB_OK;
-}
-
-static bool
-any_data(void *arg, arb__conn *c, arb__chunk *ch)
-{
-	(void) arg;
-	(void) c;
-	arb__chunk_free(ch);
-	return false;
-}
-
-static const arb__lsn_ops any_ops = {
-	.hello = any_hello,
-	.data = any_data,
-};
-
-// What a dialled link's watcher saw.
-typedef struct watch {
-	_Atomic int ups;
-	_Atomic int downs;
-} watch;
-
-static bool
-watch_fn(void *arg, arb__link_ev ev, const arb__hello *peer)
-{
-	watch *w = arg;
-
-	(void) peer;
-	atomic_fetch_add(ev == ARB__LINK_EV_UP ? &w->ups : &w->downs, 1);
-	return true;
-}
 
 typedef struct fix {
 	arb__cookie   ck;
 	arb__tp_stats lst;
 	arb__tp_stats kst;
 	arb__link_cfg lcfg;
+	tpf_sink      s;
 	arb__lsn     *l;
 	char          url[64];
 } fix;
-
-static void
-cfg_self(arb__link_cfg *c, const char *name, uint32_t creation)
-{
-	snprintf(c->self.name, sizeof(c->self.name), "%s", name);
-	c->self.node_id = arb__node_id(name);
-	c->self.creation = creation;
-	c->self.max_frame = (uint32_t) c->max_frame;
-}
 
 // lsn_open opens f's TCP listener: a node's (one_per_node) or not.
 static void
@@ -86,7 +36,7 @@ lsn_open(fix *f, bool one_per_node)
 {
 	f->lcfg.one_per_node = one_per_node;
 	ARB_PASS(arb__lsn_open(
-	    &f->l, "tcp://127.0.0.1:0", 0, &any_ops, NULL, &f->lcfg));
+	    &f->l, "tcp://127.0.0.1:0", 0, &tpf_sink_ops, &f->s, &f->lcfg));
 	assert_true(arb__lsn_port(f->l) > 0);
 	snprintf(f->url, sizeof(f->url), "tcp://127.0.0.1:%d",
 	    arb__lsn_port(f->l));
@@ -103,7 +53,7 @@ setup(void **state)
 	arb__link_cfg_defaults(&f->lcfg);
 	f->lcfg.stats = &f->lst;
 	f->lcfg.cookie = &f->ck;
-	cfg_self(&f->lcfg, "acceptor", 1);
+	tpf_self(&f->lcfg, "acceptor", 1);
 	*state = f;
 	return 0;
 }
@@ -119,60 +69,35 @@ teardown(void **state)
 }
 
 // dial opens a node link from node `name`, incarnation `creation`, to
-// f's listener, with a node's heartbeats (500 ms x 4) and redials.
+// f's listener, with a node's heartbeats and redials (tpf_node_link).
 static arb__link *
-dial(fix *f, const char *name, uint32_t creation, watch *w)
+dial(fix *f, const char *name, uint32_t creation, tpf_watch *w)
 {
 	arb__link_cfg c;
-	arb__link    *k;
 
 	arb__link_cfg_defaults(&c);
 	c.stats = &f->kst;
 	c.cookie = &f->ck;
-	cfg_self(&c, name, creation);
-	c.hb_ms = 500;
-	c.hb_miss = 4;
-	c.keep_up = true;
-	c.backoff_min_ms = 50;
-	c.backoff_max_ms = 500;
-	ARB_PASS(arb__link_open(&k, f->url, &c, NULL, NULL));
-	arb__link_watch(k, watch_fn, w);
-	arb__link_start(k);
-	return k;
-}
-
-// until waits (at most ms) until *v is want, or until the listener holds
-// `want` connections (v NULL); false on timeout.
-static bool
-until(const fix *f, _Atomic int *v, int want, int ms)
-{
-	int64_t end = arb_test_now_ms() + ms;
-
-	while (v != NULL ? atomic_load(v) != want
-	                 : arb__lsn_conns(f->l) != (size_t) want) {
-		if (arb_test_now_ms() > end) {
-			return false;
-		}
-		poll(NULL, 0, 1);
-	}
-	return true;
+	tpf_self(&c, name, creation);
+	tpf_node_link(&c);
+	return tpf_dial(f->url, &c, w);
 }
 
 static void
 test_closes_that_peers_streams(void **state)
 {
 	fix       *f = *state;
-	watch      w2 = { 0 }, w3 = { 0 };
+	tpf_watch  w2 = { 0 }, w3 = { 0 };
 	arb__link *k2, *k3;
 	int64_t    t0, ms;
 
 	lsn_open(f, true);
 	k2 = dial(f, "n2", 7, &w2);
 	k3 = dial(f, "n3", 7, &w3);
-	assert_true(until(f, &w2.ups, 1, 5000));
-	assert_true(until(f, &w3.ups, 1, 5000));
+	ARB_WAIT_UNTIL(atomic_load(&w2.ups) == 1, 5000);
+	ARB_WAIT_UNTIL(atomic_load(&w3.ups) == 1, 5000);
 	// Two data streams, two heartbeat channels.
-	assert_true(until(f, NULL, 4, 5000));
+	ARB_WAIT_UNTIL(arb__lsn_conns(f->l) == 4, 5000);
 	// An older incarnation of n2 went down: not this one's streams.
 	assert_int_equal(
 	    arb__lsn_close_node(f->l, arb__node_id("n2"), "n2", 6), 0);
@@ -181,13 +106,13 @@ test_closes_that_peers_streams(void **state)
 	t0 = arb_test_now_ms();
 	assert_int_equal(
 	    arb__lsn_close_node(f->l, arb__node_id("n2"), "n2", 7), 1);
-	assert_true(until(f, &w2.downs, 1, 1000));
+	ARB_WAIT_UNTIL(atomic_load(&w2.downs) == 1, 1000);
 	ms = arb_test_now_ms() - t0;
 	print_message("n2's link down %lld ms after the close\n",
 	    (long long) ms);
 	// Its redial is a newer stream: up, with its channel, and it stays.
-	assert_true(until(f, &w2.ups, 2, 5000));
-	assert_true(until(f, NULL, 4, 5000));
+	ARB_WAIT_UNTIL(atomic_load(&w2.ups) == 2, 5000);
+	ARB_WAIT_UNTIL(arb__lsn_conns(f->l) == 4, 5000);
 	assert_int_equal(atomic_load(&w2.downs), 1);
 	// n3's link never noticed.
 	assert_int_equal(atomic_load(&w3.downs), 0);
@@ -195,29 +120,29 @@ test_closes_that_peers_streams(void **state)
 	// Closing it again closes the new stream (the next DOWN's).
 	assert_int_equal(
 	    arb__lsn_close_node(f->l, arb__node_id("n2"), "n2", 7), 1);
-	assert_true(until(f, &w2.downs, 2, 1000));
+	ARB_WAIT_UNTIL(atomic_load(&w2.downs) == 2, 1000);
 	arb__link_rele(k2);
 	arb__link_rele(k3);
-	assert_true(until(f, NULL, 0, 5000));
+	ARB_WAIT_UNTIL(arb__lsn_conns(f->l) == 0, 5000);
 }
 
 static void
 test_process_listener_closes_nothing(void **state)
 {
 	fix       *f = *state;
-	watch      w = { 0 };
+	tpf_watch  w = { 0 };
 	arb__link *k;
 
 	lsn_open(f, false);
 	k = dial(f, "n2", 7, &w);
-	assert_true(until(f, &w.ups, 1, 5000));
-	assert_true(until(f, NULL, 2, 5000));
+	ARB_WAIT_UNTIL(atomic_load(&w.ups) == 1, 5000);
+	ARB_WAIT_UNTIL(arb__lsn_conns(f->l) == 2, 5000);
 	assert_int_equal(
 	    arb__lsn_close_node(f->l, arb__node_id("n2"), "n2", 7), 0);
 	assert_int_equal(arb__lsn_conns(f->l), 2);
 	assert_int_equal(atomic_load(&w.downs), 0);
 	arb__link_rele(k);
-	assert_true(until(f, NULL, 0, 5000));
+	ARB_WAIT_UNTIL(arb__lsn_conns(f->l) == 0, 5000);
 }
 
 int

@@ -20,8 +20,7 @@
 
 #include "arb_test.h"
 #include "linkpeer.h"
-
-#include "transport/link.h"
+#include "tpfix.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -39,55 +38,6 @@
 
 #define HELLO_MS 300
 
-// --- the accepting side: takes every link, counts what arrives -----------
-typedef struct sink {
-	_Atomic uint64_t bytes;
-	_Atomic int      hellos;
-} sink;
-
-static int
-sink_hello(void *arg, arb__conn *c, const arb__hello *h)
-{
-	sink *s = arg;
-
-	(void) c;
-	(void) h;
-	atomic_fetch_add(&s->hellos, 1);
-	return ARB_OK;
-}
-
-static bool
-sink_data(void *arg, arb__conn *c, arb__chunk *ch)
-{
-	sink *s = arg;
-
-	(void) c;
-	atomic_fetch_add(&s->bytes, ch->len);
-	arb__chunk_free(ch);
-	return false;
-}
-
-static const arb__lsn_ops sink_ops = {
-	.hello = sink_hello,
-	.data = sink_data,
-};
-
-// --- what the dialling side's watcher saw ---------------------------------
-typedef struct watch {
-	_Atomic int ups;
-	_Atomic int downs;
-} watch;
-
-static bool
-watch_fn(void *arg, arb__link_ev ev, const arb__hello *peer)
-{
-	watch *w = arg;
-
-	(void) peer;
-	atomic_fetch_add(ev == ARB__LINK_EV_UP ? &w->ups : &w->downs, 1);
-	return true;
-}
-
 // --- fixture: a TCP listener with a cookie, a link configuration ---------
 typedef struct fix {
 	char          dir[128];
@@ -96,21 +46,12 @@ typedef struct fix {
 	arb__tp_stats kst;
 	arb__link_cfg lcfg;
 	arb__link_cfg kcfg;
-	sink          s;
-	watch         w;
+	tpf_sink      s;
+	tpf_watch     w;
 	arb__lsn     *l;
 	int           port;
 	void         *lc; // a log capture to end at teardown
 } fix;
-
-static void
-cfg_self(arb__link_cfg *c, const char *name)
-{
-	snprintf(c->self.name, sizeof(c->self.name), "%s", name);
-	c->self.node_id = arb__node_id(name);
-	c->self.creation = 1;
-	c->self.max_frame = (uint32_t) c->max_frame;
-}
 
 static int
 setup(void **state)
@@ -129,16 +70,11 @@ setup(void **state)
 	f->lcfg.cookie = &f->ck;
 	f->lcfg.one_per_node = true; // a node's listener (peer.c)
 	f->kcfg.cookie = &f->ck;
-	cfg_self(&f->lcfg, "acceptor");
-	cfg_self(&f->kcfg, "dialer");
-	// The defaults of a node link (peer.c).
-	f->kcfg.hb_ms = 500;
-	f->kcfg.hb_miss = 4;
-	f->kcfg.keep_up = true;
-	f->kcfg.backoff_min_ms = 50;
-	f->kcfg.backoff_max_ms = 500;
+	tpf_self(&f->lcfg, "acceptor", 1);
+	tpf_self(&f->kcfg, "dialer", 1);
+	tpf_node_link(&f->kcfg);
 	ARB_PASS(arb__lsn_open(
-	    &f->l, "tcp://127.0.0.1:0", 0, &sink_ops, &f->s, &f->lcfg));
+	    &f->l, "tcp://127.0.0.1:0", 0, &tpf_sink_ops, &f->s, &f->lcfg));
 	f->port = arb__lsn_port(f->l);
 	assert_true(f->port > 0);
 	*state = f;
@@ -355,9 +291,7 @@ test_saturated_slow_link_is_not_down(void **state)
 
 	relay_start(&r, f->port, RATE);
 	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", r.port);
-	ARB_PASS(arb__link_open(&k, url, &f->kcfg, NULL, NULL));
-	arb__link_watch(k, watch_fn, &f->w);
-	arb__link_start(k);
+	k = tpf_dial(url, &f->kcfg, &f->w);
 	// UP, and the heartbeat channel answers.
 	dl = arb_test_now_ms() + 5000;
 	for (;;) {
@@ -764,9 +698,7 @@ test_hostile_heartbeat_channels_are_refused(void **state)
 	assert_int_equal(atomic_load(&f->lst.conns), 1); // channels: no link
 	// The listener still takes a real link, with its channel.
 	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", f->port);
-	ARB_PASS(arb__link_open(&k, url, &f->kcfg, NULL, NULL));
-	arb__link_watch(k, watch_fn, &f->w);
-	arb__link_start(k);
+	k = tpf_dial(url, &f->kcfg, &f->w);
 	ARB_WAIT_UNTIL(
 	    (arb__link_get_info(k, &li), li.up && li.rtt_us >= 0), 5000);
 	assert_int_equal(atomic_load(&f->lst.conns), 2);
@@ -917,7 +849,7 @@ test_process_streams_are_not_replaced(void **state)
 
 	cfg.one_per_node = false;
 	ARB_PASS(arb__lsn_open(
-	    &l, "tcp://127.0.0.1:0", 0, &sink_ops, &f->s, &cfg));
+	    &l, "tcp://127.0.0.1:0", 0, &tpf_sink_ops, &f->s, &cfg));
 	port = arb__lsn_port(l);
 	memset(nonce, 0x33, sizeof(nonce));
 	assert_true((d1 = lp_connect_from("127.0.0.3", port)) >= 0);
@@ -1031,9 +963,7 @@ test_channel_belongs_to_its_stream(void **state)
 	f->kcfg.cookie = NULL; // a raw acceptor without a cookie
 	f->kcfg.hb_ms = 100;
 	f->kcfg.hb_miss = 5;
-	ARB_PASS(arb__link_open(&k, url, &f->kcfg, NULL, NULL));
-	arb__link_watch(k, watch_fn, &f->w);
-	arb__link_start(k);
+	k = tpf_dial(url, &f->kcfg, &f->w);
 	d1 = raw_accept(lfd, 5000);
 	raw_answer(d1, 0xaaaa, &h);
 	assert_int_equal(h.role, ARB__ROLE_PEER);
