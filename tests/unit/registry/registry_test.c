@@ -617,6 +617,39 @@ remote(uint32_t mbid, uint32_t inc)
 	return p;
 }
 
+// watch_remote brings up an entry standing for p, another node's actor
+// (its arg: that node's peer), and monitors it from w, as
+// supervisor/service.c does; returns the monitor's ref.
+static uint64_t
+watch_remote(arb__reg *reg, arb_pid w, arb_pid p, void *peer)
+{
+	uint64_t ref;
+
+	ARB_PASS(arb__reg_up(reg, p, "", &ops, peer));
+	ARB_PASS(arb__reg_monitor(reg, w, p, &ref));
+	return ref;
+}
+
+// unwatch ends w's monitor ref of p and forgets p's entry, bound to no
+// monitor or link now.
+static void
+unwatch(arb__reg *reg, arb_pid w, uint64_t ref, arb_pid p)
+{
+	assert_true(arb_pid_eq(arb__reg_demonitor(reg, w, ref), p));
+	assert_true(arb__reg_forget_unbound(reg, p));
+}
+
+// fired checks that n messages have been sent, the last firing the
+// monitor ref and naming who, and returns that message.
+static const sent *
+fired(size_t n, uint64_t ref, arb_pid who)
+{
+	assert_int_equal(r.n, n);
+	assert_int_equal(r.msgs[n - 1].ref, ref);
+	assert_true(arb_pid_eq(r.msgs[n - 1].who, who));
+	return &r.msgs[n - 1];
+}
+
 // Another node's actor is monitored through an entry standing for the
 // pid asked (supervisor/service.c); its slot address and each of its
 // incarnations have entries of their own, monitored at the same time:
@@ -636,12 +669,9 @@ test_incarnations_of_another_nodes_actor_have_their_own_entries(void **state)
 	arb_exit   gone = { .kind = ARB_EXIT_NOPROC };
 
 	(void) state;
-	ARB_PASS(arb__reg_up(reg, s, "", &ops, &peer));
-	ARB_PASS(arb__reg_monitor(reg, w, s, &ref_s));
-	ARB_PASS(arb__reg_up(reg, p2, "", &ops, &peer));
-	ARB_PASS(arb__reg_monitor(reg, w, p2, &ref_p2));
-	ARB_PASS(arb__reg_up(reg, p1, "", &ops, &peer));
-	ARB_PASS(arb__reg_monitor(reg, w, p1, &ref_p1));
+	ref_s = watch_remote(reg, w, s, &peer);
+	ref_p2 = watch_remote(reg, w, p2, &peer);
+	ref_p1 = watch_remote(reg, w, p1, &peer);
 	assert_true(arb__reg_alive(reg, s));
 	assert_true(arb__reg_alive(reg, p1));
 	assert_true(arb__reg_alive(reg, p2));
@@ -649,39 +679,27 @@ test_incarnations_of_another_nodes_actor_have_their_own_entries(void **state)
 	assert_int_equal(r.n, 0);
 	// p1 had ended: noproc, for its monitor only.
 	arb__reg_down(reg, p1, &gone);
-	assert_int_equal(r.n, 1);
-	assert_int_equal(r.msgs[0].ref, ref_p1);
-	assert_true(arb_pid_eq(r.msgs[0].who, p1));
+	fired(1, ref_p1, p1);
 	// p2 ends: its own monitor, then (the slot's watch) the slot's.
 	arb__reg_down(reg, p2, &crashed);
-	assert_int_equal(r.n, 2);
-	assert_int_equal(r.msgs[1].ref, ref_p2);
+	fired(2, ref_p2, p2);
 	assert_true(arb__reg_alive(reg, s));
 	arb__reg_slot_down(reg, p2, 0, &crashed);
-	assert_int_equal(r.n, 3);
-	assert_int_equal(r.msgs[2].ref, ref_s);
-	assert_true(arb_pid_eq(r.msgs[2].who, p2));
-	assert_int_equal(r.msgs[2].why.kind, ARB_EXIT_CRASHED);
+	assert_int_equal(fired(3, ref_s, p2)->why.kind, ARB_EXIT_CRASHED);
 	assert_false(arb__reg_alive(reg, s));
 	arb__reg_down(reg, p2, &crashed); // nothing left to fire
 	arb__reg_slot_down(reg, p2, 0, &crashed);
 	assert_int_equal(r.n, 3);
 	// The other order: the slot's answer first fires the slot's
 	// monitor only, the incarnation's own DOWN its own.
-	ARB_PASS(arb__reg_up(reg, s, "", &ops, &peer));
-	ARB_PASS(arb__reg_monitor(reg, w, s, &ref_s));
+	ref_s = watch_remote(reg, w, s, &peer);
 	p2 = remote(5, 3);
-	ARB_PASS(arb__reg_up(reg, p2, "", &ops, &peer));
-	ARB_PASS(arb__reg_monitor(reg, w, p2, &ref_p2));
+	ref_p2 = watch_remote(reg, w, p2, &peer);
 	arb__reg_slot_down(reg, p2, 0, &crashed);
-	assert_int_equal(r.n, 4);
-	assert_int_equal(r.msgs[3].ref, ref_s);
-	assert_true(arb_pid_eq(r.msgs[3].who, p2));
+	fired(4, ref_s, p2);
 	assert_true(arb__reg_alive(reg, p2));
 	arb__reg_down(reg, p2, &crashed);
-	assert_int_equal(r.n, 5);
-	assert_int_equal(r.msgs[4].ref, ref_p2);
-	assert_true(arb_pid_eq(r.msgs[4].who, p2));
+	fired(5, ref_p2, p2);
 	arb__reg_close(reg);
 }
 
@@ -709,13 +727,10 @@ test_a_late_down_of_an_ended_incarnation_spares_its_slot(void **state)
 	arb_exit   lost = { .kind = ARB_EXIT_NOCONNECTION };
 
 	(void) state;
-	ARB_PASS(arb__reg_up(reg, s, "", &ops, &peer));
-	ARB_PASS(arb__reg_monitor(reg, w, s, &ref_s));
+	ref_s = watch_remote(reg, w, s, &peer);
 	// The gather's monitor of p1, gone before its node's answer.
-	ARB_PASS(arb__reg_up(reg, p1, "", &ops, &peer));
-	ARB_PASS(arb__reg_monitor(reg, w, p1, &ref_p1));
-	assert_true(arb_pid_eq(arb__reg_demonitor(reg, w, ref_p1), p1));
-	assert_true(arb__reg_forget_unbound(reg, p1));
+	ref_p1 = watch_remote(reg, w, p1, &peer);
+	unwatch(reg, w, ref_p1, p1);
 	// Its DOWN noproc, late: nothing fires, the slot's entry stays.
 	arb__reg_down(reg, p1, &noproc);
 	arb__reg_down(reg, p2, &crashed); // never monitored exactly
@@ -732,31 +747,21 @@ test_a_late_down_of_an_ended_incarnation_spares_its_slot(void **state)
 	assert_true(arb__reg_alive(reg, s));
 	// The slot's watch answers: p2 held it.
 	arb__reg_slot_down(reg, p2, 0, &crashed);
-	assert_int_equal(r.n, 1);
-	assert_int_equal(r.msgs[0].ref, ref_s);
-	assert_true(arb_pid_eq(r.msgs[0].who, p2));
-	assert_int_equal(r.msgs[0].why.kind, ARB_EXIT_CRASHED);
+	assert_int_equal(fired(1, ref_s, p2)->why.kind, ARB_EXIT_CRASHED);
 	assert_false(arb__reg_alive(reg, s));
 	// A slot address of whichever incarnation of that node (creation
 	// 0): its watch's answer names p2 of the node's creation.
 	any.creation = 0;
-	ARB_PASS(arb__reg_up(reg, any, "", &ops, &peer));
-	ARB_PASS(arb__reg_monitor(reg, w, any, &ref_any));
+	ref_any = watch_remote(reg, w, any, &peer);
 	arb__reg_down(reg, p2, &crashed);
 	assert_int_equal(r.n, 1);
 	arb__reg_slot_down(reg, p2, 0, &crashed);
-	assert_int_equal(r.n, 2);
-	assert_int_equal(r.msgs[1].ref, ref_any);
-	assert_true(arb_pid_eq(r.msgs[1].who, p2));
+	fired(2, ref_any, p2);
 	// Node loss: the slot's monitor names the slot address (which
 	// incarnation held it, that node did not say).
-	ARB_PASS(arb__reg_up(reg, s, "", &ops, &peer));
-	ARB_PASS(arb__reg_monitor(reg, w, s, &ref_s));
+	ref_s = watch_remote(reg, w, s, &peer);
 	assert_int_equal(arb__reg_lost(reg, &peer, &lost), 1);
-	assert_int_equal(r.n, 3);
-	assert_int_equal(r.msgs[2].ref, ref_s);
-	assert_true(arb_pid_eq(r.msgs[2].who, s));
-	assert_int_equal(r.msgs[2].why.kind, ARB_EXIT_NOCONNECTION);
+	assert_int_equal(fired(3, ref_s, s)->why.kind, ARB_EXIT_NOCONNECTION);
 	arb__reg_close(reg);
 }
 
@@ -781,16 +786,13 @@ test_an_answer_to_an_earlier_watch_is_stale(void **state)
 
 	(void) state;
 	// The slot address, watched (bound to p1 there), demonitored...
-	ARB_PASS(arb__reg_up(reg, s, "", &ops, &peer));
-	ARB_PASS(arb__reg_monitor(reg, w, s, &ref1));
+	ref1 = watch_remote(reg, w, s, &peer);
 	id1 = arb__reg_watch_id(reg, s);
 	assert_int_equal(id1, ref1);
-	assert_true(arb_pid_eq(arb__reg_demonitor(reg, w, ref1), s));
-	assert_true(arb__reg_forget_unbound(reg, s));
+	unwatch(reg, w, ref1, s);
 	assert_int_equal(arb__reg_watch_id(reg, s), 0);
 	// ... and monitored again (bound to p2 there): a new watch.
-	ARB_PASS(arb__reg_up(reg, s, "", &ops, &peer));
-	ARB_PASS(arb__reg_monitor(reg, w, s, &ref2));
+	ref2 = watch_remote(reg, w, s, &peer);
 	id2 = arb__reg_watch_id(reg, s);
 	assert_int_equal(id2, ref2);
 	assert_true(id2 != id1);
@@ -803,22 +805,16 @@ test_an_answer_to_an_earlier_watch_is_stale(void **state)
 	// The new watch's answer: p2's end fires it, once.
 	assert_int_equal(
 	    arb__reg_slot_down(reg, p2, id2, &crashed), ARB__REG_ANSWER_DOWN);
-	assert_int_equal(r.n, 1);
-	assert_int_equal(r.msgs[0].ref, ref2);
-	assert_true(arb_pid_eq(r.msgs[0].who, p2));
-	assert_int_equal(r.msgs[0].why.kind, ARB_EXIT_CRASHED);
+	assert_int_equal(fired(1, ref2, p2)->why.kind, ARB_EXIT_CRASHED);
 	assert_false(arb__reg_alive(reg, s));
 	assert_int_equal(
 	    arb__reg_slot_down(reg, p2, id2, &crashed), ARB__REG_ANSWER_NONE);
 	// An exact pid: the earlier watch's DOWN is stale too; the new
 	// watch's answer (noproc: p2 has ended) fires.
-	ARB_PASS(arb__reg_up(reg, p2, "", &ops, &peer));
-	ARB_PASS(arb__reg_monitor(reg, w, p2, &ref1));
+	ref1 = watch_remote(reg, w, p2, &peer);
 	id1 = arb__reg_watch_id(reg, p2);
-	assert_true(arb_pid_eq(arb__reg_demonitor(reg, w, ref1), p2));
-	assert_true(arb__reg_forget_unbound(reg, p2));
-	ARB_PASS(arb__reg_up(reg, p2, "", &ops, &peer));
-	ARB_PASS(arb__reg_monitor(reg, w, p2, &ref2));
+	unwatch(reg, w, ref1, p2);
+	ref2 = watch_remote(reg, w, p2, &peer);
 	id2 = arb__reg_watch_id(reg, p2);
 	assert_true(id1 != 0 && id2 != 0 && id1 != id2);
 	assert_int_equal(arb__reg_watch_down(reg, p2, id1, &crashed),
@@ -826,16 +822,12 @@ test_an_answer_to_an_earlier_watch_is_stale(void **state)
 	assert_int_equal(r.n, 1);
 	assert_int_equal(
 	    arb__reg_watch_down(reg, p2, id2, &noproc), ARB__REG_ANSWER_DOWN);
-	assert_int_equal(r.n, 2);
-	assert_int_equal(r.msgs[1].ref, ref2);
-	assert_int_equal(r.msgs[1].why.kind, ARB_EXIT_NOPROC);
+	assert_int_equal(fired(2, ref2, p2)->why.kind, ARB_EXIT_NOPROC);
 	// An answer naming no watch: taken as before.
-	ARB_PASS(arb__reg_up(reg, s, "", &ops, &peer));
-	ARB_PASS(arb__reg_monitor(reg, w, s, &ref1));
+	ref1 = watch_remote(reg, w, s, &peer);
 	assert_int_equal(
 	    arb__reg_slot_down(reg, p2, 0, &crashed), ARB__REG_ANSWER_DOWN);
-	assert_int_equal(r.n, 3);
-	assert_int_equal(r.msgs[2].ref, ref1);
+	fired(3, ref1, p2);
 	// An entry made for a link: a watch id of its own (a ref no monitor
 	// gets), kept by a later monitor; only its answer takes it down.
 	ARB_PASS(arb__reg_up(reg, p1, "", &ops, &peer));
@@ -850,8 +842,7 @@ test_an_answer_to_an_earlier_watch_is_stale(void **state)
 	assert_int_equal(r.n, 3);
 	assert_int_equal(
 	    arb__reg_watch_down(reg, p1, id1, &normal), ARB__REG_ANSWER_DOWN);
-	assert_int_equal(r.n, 4);
-	assert_int_equal(r.msgs[3].ref, ref_l);
+	fired(4, ref_l, p1);
 	// No entry: no watch, nothing to take down.
 	assert_int_equal(arb__reg_watch_id(reg, p1), 0);
 	assert_int_equal(
