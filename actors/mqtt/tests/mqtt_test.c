@@ -1125,8 +1125,13 @@ teardown(void **state)
 static void
 stop_node(arb_test_proc *p)
 {
+	int code;
+
 	kill(p->pid, SIGTERM);
-	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(p, 15000)), 0);
+	code = arb_test_exit_code(arb_test_wait_exit(p, 15000));
+	if (code != 0) {
+		fail_msg("the node exited %d: %s", code, p->out);
+	}
 	assert_int_equal(arb_test_count(p, "reason=crashed"), 0);
 }
 
@@ -1209,6 +1214,60 @@ test_pubsub_qos0_process(void **state)
 	pubsub("process", 0, 500, "16", "0", "0");
 }
 
+// rxwin_start starts the broker (keeping sessions when persist) and the
+// rxwin helper on it; args are the helper's arguments after PORT
+// (NULL-terminated).
+static void
+rxwin_start(bool persist, const char *const *args)
+{
+	char        port[16];
+	const char *a[12] = { port };
+	size_t      i;
+
+	broker_up(&tb, persist);
+	snprintf(port, sizeof(port), "%d", tb.port);
+	for (i = 0; args[i] != NULL; i++) {
+		assert_true(i + 2 < sizeof(a) / sizeof(a[0]));
+		a[i + 1] = args[i];
+	}
+	arb_test_spawn(&tp, "rxwin", a);
+}
+
+// rxwin_done waits (ms each) until the producer has all n acknowledged
+// and the sink is done, having never had more than window messages
+// unconfirmed (exactly window when full), and returns how many unique
+// messages the sink got.
+static long
+rxwin_done(long n, long window, bool full, int ms)
+{
+	char l[512];
+
+	arb_test_line(&tp, "producer event=done", ms, l, sizeof(l));
+	assert_int_equal(arb_test_need_field(l, "acked"), n);
+	arb_test_line(&tp, "sink path=root/sink event=done", ms, l, sizeof(l));
+	printf("# %s\n", l);
+	if (full) {
+		assert_int_equal(arb_test_need_field(l, "max_out"), window);
+	} else {
+		assert_true(arb_test_need_field(l, "max_out") <= window);
+	}
+	return arb_test_need_field(l, "unique");
+}
+
+// rxwin_stop stops the node and the broker.  Unless stalls, the actor
+// saw no stall and did not reconnect for one.
+static void
+rxwin_stop(bool stalls)
+{
+	stop_node(&tp);
+	if (!stalls) {
+		assert_int_equal(arb_test_count(&tp, "event=stalled"), 0);
+		assert_int_equal(arb_test_count(&tp, "cause=stall"), 0);
+	}
+	arb_test_proc_fini(&tp);
+	tbroker_fini(&tb);
+}
+
 // receive_window under a client that also publishes at QoS 1: the sink
 // confirms 30 ms late, so reading stops at the window again and again
 // while 64 publishes are in flight; it never has more than the window
@@ -1216,23 +1275,11 @@ test_pubsub_qos0_process(void **state)
 static void
 rxwin(const char *iso)
 {
-	char        port[16], l[512];
-	const char *args[] = { port, iso, "1000", "4", "30", NULL };
+	const char *args[] = { iso, "1000", "4", "30", NULL };
 
-	broker_up(&tb, false);
-	snprintf(port, sizeof(port), "%d", tb.port);
-	arb_test_spawn(&tp, "rxwin", args);
-	arb_test_line(
-	    &tp, "sink path=root/sink event=done", 30000, l, sizeof(l));
-	printf("# %s\n", l);
-	assert_int_equal(arb_test_need_field(l, "unique"), 1000);
-	assert_true(arb_test_need_field(l, "max_out") <= 4);
-	kill(tp.pid, SIGTERM);
-	if (arb_test_exit_code(arb_test_wait_exit(&tp, 15000)) != 0) {
-		fail_msg("the node: %s", tp.out);
-	}
-	arb_test_proc_fini(&tp);
-	tbroker_fini(&tb);
+	rxwin_start(false, args);
+	assert_int_equal(rxwin_done(1000, 4, false, 30000), 1000);
+	rxwin_stop(false);
 }
 
 static void
@@ -1259,20 +1306,13 @@ test_receive_window_publishing_process(void **state)
 static void
 test_receive_window_hold_is_no_stall(void **state)
 {
-	char        port[16], l[512];
+	char        l[512];
 	const char *args[]
-	    = { port, "thread", "4", "1", "1000", "300", "500", NULL };
+	    = { "thread", "4", "1", "1000", "300", "500", NULL };
 
 	(void) state;
-	broker_up(&tb, false);
-	snprintf(port, sizeof(port), "%d", tb.port);
-	arb_test_spawn(&tp, "rxwin", args);
-	arb_test_line(&tp, "producer event=done", 20000, l, sizeof(l));
-	assert_int_equal(arb_test_need_field(l, "acked"), 4);
-	arb_test_line(
-	    &tp, "sink path=root/sink event=done", 20000, l, sizeof(l));
-	assert_int_equal(arb_test_need_field(l, "unique"), 4);
-	assert_int_equal(arb_test_need_field(l, "max_out"), 1);
+	rxwin_start(false, args);
+	assert_int_equal(rxwin_done(4, 1, true, 20000), 4);
 	arb_test_line(&tp, "sink event=status", 5000, l, sizeof(l));
 	printf("# %s\n", l);
 	// Reading was held about 1 s at a time, and a PUBACK waited unread
@@ -1281,12 +1321,8 @@ test_receive_window_hold_is_no_stall(void **state)
 	assert_true(arb_test_need_field(l, "puback_max_us") >= 900000);
 	assert_int_equal(arb_test_need_field(l, "stalls"), 0);
 	assert_int_equal(arb_test_need_field(l, "connects"), 1);
-	stop_node(&tp);
-	assert_int_equal(arb_test_count(&tp, "event=stalled"), 0);
-	assert_int_equal(arb_test_count(&tp, "cause=stall"), 0);
 	assert_int_equal(arb_test_count(&tp, "event=connected"), 1);
-	arb_test_proc_fini(&tp);
-	tbroker_fini(&tb);
+	rxwin_stop(false);
 }
 
 // The same under load: receive_window 4, the sink confirms 30 ms late,
@@ -1298,30 +1334,19 @@ test_receive_window_hold_is_no_stall(void **state)
 static void
 test_receive_window_hold_is_no_stall_busy(void **state)
 {
-	char        port[16], l[512];
+	char        l[512];
 	const char *args[]
-	    = { port, "thread", "1000", "4", "30", "300", "500", NULL };
+	    = { "thread", "1000", "4", "30", "300", "500", NULL };
 
 	(void) state;
-	broker_up(&tb, false);
-	snprintf(port, sizeof(port), "%d", tb.port);
-	arb_test_spawn(&tp, "rxwin", args);
-	arb_test_line(&tp, "producer event=done", 30000, l, sizeof(l));
-	assert_int_equal(arb_test_need_field(l, "acked"), 1000);
-	arb_test_line(
-	    &tp, "sink path=root/sink event=done", 30000, l, sizeof(l));
-	assert_int_equal(arb_test_need_field(l, "unique"), 1000);
-	assert_true(arb_test_need_field(l, "max_out") <= 4);
+	rxwin_start(false, args);
+	assert_int_equal(rxwin_done(1000, 4, false, 30000), 1000);
 	arb_test_line(&tp, "producer event=status", 5000, l, sizeof(l));
 	printf("# %s\n", l);
 	assert_true(arb_test_need_field(l, "puback_max_us") > 300000);
 	assert_int_equal(arb_test_need_field(l, "stalls"), 0);
 	assert_int_equal(arb_test_need_field(l, "connects"), 1);
-	stop_node(&tp);
-	assert_int_equal(arb_test_count(&tp, "event=stalled"), 0);
-	assert_int_equal(arb_test_count(&tp, "cause=stall"), 0);
-	arb_test_proc_fini(&tp);
-	tbroker_fini(&tb);
+	rxwin_stop(false);
 }
 
 // The same actor (receive_window, puback_timeout 300 ms) under a broker
@@ -1330,30 +1355,22 @@ test_receive_window_hold_is_no_stall_busy(void **state)
 static void
 test_receive_window_broker_stall_detected(void **state)
 {
-	char        port[16], l[512];
+	char        l[512];
 	const char *args[]
-	    = { port, "process", "2000", "4", "0", "300", "500", NULL };
+	    = { "process", "2000", "4", "0", "300", "500", NULL };
 
 	(void) state;
-	broker_up(&tb, true);
-	snprintf(port, sizeof(port), "%d", tb.port);
-	arb_test_spawn(&tp, "rxwin", args);
+	rxwin_start(true, args);
 	arb_test_expect(&tp, "producer event=progress acked=400", 20000);
 	kill(tb.pid, SIGSTOP);
 	arb_test_line(&tp, "event=stalled", 5000, l, sizeof(l));
 	assert_non_null(strstr(l, "action=reconnect"));
 	kill(tb.pid, SIGCONT);
-	arb_test_line(&tp, "producer event=done", 30000, l, sizeof(l));
-	assert_int_equal(arb_test_need_field(l, "acked"), 2000);
-	arb_test_line(
-	    &tp, "sink path=root/sink event=done", 30000, l, sizeof(l));
-	assert_true(arb_test_need_field(l, "max_out") <= 4);
+	rxwin_done(2000, 4, false, 30000);
 	arb_test_line(&tp, "producer event=status", 5000, l, sizeof(l));
 	assert_true(arb_test_need_field(l, "stalls") >= 1);
 	assert_true(arb_test_need_field(l, "connects") >= 2);
-	stop_node(&tp);
-	arb_test_proc_fini(&tp);
-	tbroker_fini(&tb);
+	rxwin_stop(true);
 }
 
 // receive_window 2 with a persistent session, a sink that confirms its
@@ -1370,15 +1387,13 @@ test_receive_window_broker_stall_detected(void **state)
 static void
 test_receive_window_full_at_reconnect(void **state)
 {
-	char        port[16], l[512];
-	const char *args[] = { port, "thread", "100", "2", "4000", "20000",
-		"500", "1", "1", NULL };
+	char        l[512];
+	const char *args[]
+	    = { "thread", "100", "2", "4000", "20000", "500", "1", "1", NULL };
 	const char *up2, *acking;
 
 	(void) state;
-	broker_up(&tb, true);
-	snprintf(port, sizeof(port), "%d", tb.port);
-	arb_test_spawn(&tp, "rxwin", args);
+	rxwin_start(true, args);
 	arb_test_expect(
 	    &tp, "sink path=root/sink event=unconfirmed out=2", 20000);
 	tbroker_stop(&tb);
@@ -1395,17 +1410,8 @@ test_receive_window_full_at_reconnect(void **state)
 	assert_non_null(acking);
 	assert_true(up2 < acking);
 	assert_non_null(strstr(up2, "session_present=yes"));
-	arb_test_line(&tp, "producer event=done", 30000, l, sizeof(l));
-	assert_int_equal(arb_test_need_field(l, "acked"), 100);
-	arb_test_line(
-	    &tp, "sink path=root/sink event=done", 30000, l, sizeof(l));
-	printf("# %s\n", l);
-	assert_int_equal(arb_test_need_field(l, "unique"), 100);
-	assert_int_equal(arb_test_need_field(l, "max_out"), 2);
-	stop_node(&tp);
-	assert_int_equal(arb_test_count(&tp, "event=stalled"), 0);
-	arb_test_proc_fini(&tp);
-	tbroker_fini(&tb);
+	assert_int_equal(rxwin_done(100, 2, true, 30000), 100);
+	rxwin_stop(false);
 }
 
 // A window of 4 under a producer that keeps 64 in flight: the rest is
