@@ -67,6 +67,11 @@ typedef enum arb__fr_type {
 	                    // on a heartbeat channel only (ARB__ROLE_HB)
 } arb__fr_type;
 
+// The largest heartbeat budget (hb_ms * hb_miss) a node may have: 60 s x
+// 100 (peer.c checks both).  A heartbeat channel's HELLO announces its
+// dialer's budget in `sender` (docs/wire.md).
+#define ARB__HB_BUDGET_MAX_MS (60000 * 100)
+
 #define ARB__HELLO_F_REPLY 0x1u // flags of the acceptor's HELLO
 #define ARB__HB_F_REPLY    0x1u // flags of a heartbeat's echo
 
@@ -89,7 +94,9 @@ typedef struct arb__hello {
 	uint32_t node_id;   // hash of the node name (arb__node_id)
 	uint32_t creation;  // the node's incarnation
 	uint64_t sender;    // the sending process: its actor's pid.id, or
-	                    // the node's pid.id for the node process
+	                    // the node's pid.id for the node process; in a
+	                    // heartbeat channel's HELLO, its dialer's
+	                    // heartbeat budget in ms (hb_ms * hb_miss)
 	uint64_t resume;    // a dialer's data HELLO: 0; the acceptor's reply
 	                    // to it: the stream's token (random, not 0); a
 	                    // heartbeat channel's HELLO: that token
@@ -230,7 +237,10 @@ typedef struct arb__link_cfg {
 	struct nng_tls_config *tls;
 	int  hb_ms;   // dialer: a heartbeat every hb_ms on the link's
 	              // heartbeat channel (0: none, and no channel)
-	int  hb_miss; // dialer: down when none answered for hb_ms * hb_miss
+	int  hb_miss; // dialer: down when none answered for hb_ms * hb_miss;
+	              // node listener (one_per_node, hb_ms > 0): closes a
+	              // data stream whose channel brought no heartbeat for
+	              // the budget its dialer announced (tp_conn.c)
 	bool keep_up; // dialer: dial at once and after every loss, idle or not
 	// listener of node links (peer.c): a node's data stream, once
 	// proven, closes the older ones of that node (a node dials one at
@@ -265,6 +275,12 @@ typedef struct arb__lsn_ops {
 	// gone: the connection closed (no callback of it follows).  May be
 	// NULL.
 	void (*gone)(void *arg, arb__conn *c);
+	// silent: a node listener's data stream (cfg.one_per_node, hb_ms >
+	// 0) brought no heartbeat on its channel for its budget: true
+	// closes it (counted in hb_timeouts, logged), false keeps it (asked
+	// again a budget later).  Called on the timer thread with no lock
+	// of the listener held.  May be NULL (close).
+	bool (*silent)(void *arg, arb__conn *c);
 } arb__lsn_ops;
 
 // arb__lsn_open listens on url (ipc://, tcp://, tls+tcp://) and accepts

@@ -25,7 +25,10 @@
 // link sends a heartbeat every hb_ms on its heartbeat channel, never
 // behind its data; no echo for hb_ms * hb_miss, or either connection
 // closing, makes the peer DOWN for the node (event), which then
-// takes down what it knew of the peer's actors.  The link redials with
+// takes down what it knew of the peer's actors.  The listener times the
+// peer's heartbeats on the streams it accepted too (tp_conn.c): a silent
+// one is closed unless our own link to that peer is up and times it
+// (peer_on_silent).  The link redials with
 // full-jitter backoff (50 ms doubling to 500 ms), so a peer that comes
 // back is UP again within about half a second of its listener.
 //
@@ -343,6 +346,29 @@ peer_on_data(void *arg, arb__conn *c, arb__chunk *ch)
 	return arb__tp_deliver_remote(ch);
 }
 
+// A peer's accepted data stream brought no heartbeat for its budget
+// (tp_conn.c, conn_hbw_cb): closed, unless our own dialled link to that
+// incarnation of the peer is up -- that link times the peer's silence
+// itself and, when it takes the peer DOWN, closes this stream with the
+// others (peer_close_accepted): one DOWN, one count.  So it is the node
+// that cannot dial the peer (only the peer reaches it) that closes a
+// silent peer's stream here; before, it kept it until the peer's next
+// stream replaced it.
+static bool
+peer_on_silent(void *arg, arb__conn *c)
+{
+	const arb__hello *h = arb__conn_hello(c);
+	peer             *p;
+	bool              keep;
+
+	ARB_UNUSED(arg);
+	pthread_mutex_lock(&P.mtx);
+	p = peer_by_id(h->node_id, h->name);
+	keep = p != NULL && p->up && p->creation == h->creation;
+	pthread_mutex_unlock(&P.mtx);
+	return !keep;
+}
+
 static int  peer_reachable(arb_pid to);
 static int  peer_link(arb_pid to, arb__link **kp);
 static void peer_resume(uint32_t mbid);
@@ -367,6 +393,7 @@ static const arb__lsn_ops peer_lsn_ops = {
 	.hello = peer_on_hello,
 	.data = peer_on_data,
 	.full = peer_on_full,
+	.silent = peer_on_silent,
 };
 
 // peer_dialer makes p's link: over TLS, with a client configuration of

@@ -3,8 +3,9 @@
 // side of links (docs/wire.md): HELLO and its reply, authentication,
 // DATA handed to mailboxes, ACK / PAUSE / RESUME back, and the binding
 // of a heartbeat channel to its data stream (conn_hb_bind,
-// conn_hb_frame; docs/multinode.md, "Failure detection").  The listener
-// that accepts them is tp_lsn.c.
+// conn_hb_frame; docs/multinode.md, "Failure detection"), and, on a
+// node's listener, the timing of a data stream's silence by its channel's
+// heartbeats (conn_hbw_*).  The listener that accepts them is tp_lsn.c.
 //
 // Threads: the aio callbacks run on nng's threads and the delayed-ACK
 // timer on the timer thread (ttimer.c); arb__conn_* run on the caller's
@@ -30,6 +31,7 @@
 static void conn_recv_cb(void *arg);
 static void conn_send_cb(void *arg);
 static void conn_timer_cb(void *arg);
+static void conn_hbw_cb(void *arg);
 
 // conn_destroy frees a closed connection whose last aio operation just
 // ended.  Called without c->mtx, from an aio callback of c.
@@ -90,6 +92,9 @@ arb__conn_close_locked(arb__conn *c)
 		nng_stream_close(c->s);
 		if (c->timer_armed) {
 			arb__ttimer_cancel(&c->timer);
+		}
+		if (c->hbw_armed) {
+			arb__ttimer_cancel(&c->hbw);
 		}
 	}
 }
@@ -510,6 +515,86 @@ hello_refusal(
 	}
 }
 
+// conn_hbw_arm owes the heartbeat watch's callback (one operation) in
+// ms.  Under c->mtx.
+static void
+conn_hbw_arm(arb__conn *c, int64_t ms)
+{
+	if (c->hbw_ok && !c->hbw_armed && !c->closed) {
+		c->hbw_armed = true;
+		c->ops++;
+		arb__ttimer_arm(&c->hbw, (int) (ms > 1 ? ms : 1));
+	}
+}
+
+// conn_hbw_start starts the acceptor's failure detection of a node's
+// data stream that just proved itself (docs/multinode.md, "Failure
+// detection"): its dialer opens the heartbeat channel now, which must say
+// HELLO and AUTH within the hello timeout and then send its first
+// heartbeat at once, so until that heartbeat the stream has this
+// listener's own budget (hb_ms * hb_miss) plus the hello timeout; from
+// it on, the budget the channel announced (conn_hb_frame).
+static void
+conn_hbw_start(arb__conn *c)
+{
+	const arb__link_cfg *cfg = &c->lsn->cfg;
+
+	pthread_mutex_lock(&c->mtx);
+	if (c->hbw_ok) {
+		c->hbw_heard = arb__now_ms();
+		c->hbw_budget = (int64_t) cfg->hb_ms * cfg->hb_miss
+		    + cfg->hello_ms;
+		conn_hbw_arm(c, c->hbw_budget + 1);
+	}
+	pthread_mutex_unlock(&c->mtx);
+}
+
+// conn_hbw_cb runs on the timer thread when a node's data stream may
+// have been silent for its budget.  No heartbeat on its channel for that
+// long closes the stream (and, with it, the channel), as its dialer does
+// when the echoes stop, unless the listener's owner keeps it (ops->silent
+// false: its own dialled link to that node is up and times that node's
+// silence itself, and closes this stream when it takes the node DOWN --
+// peer.c's peer_close_accepted; the stream is looked at again a budget
+// later).  So a node that only accepted a peer's stream (it cannot dial
+// that peer) does not keep the stream of a peer gone silent.
+static void
+conn_hbw_cb(void *arg)
+{
+	arb__conn *c = arg;
+	arb__lsn  *l = c->lsn;
+	int64_t    now = arb__now_ms();
+	int64_t    silent = 0;
+	bool       fire = false, close;
+
+	pthread_mutex_lock(&c->mtx);
+	c->hbw_armed = false;
+	if (!c->closed) {
+		silent = now - c->hbw_heard;
+		fire = silent > c->hbw_budget;
+		if (!fire) {
+			conn_hbw_arm(c, c->hbw_heard + c->hbw_budget + 1 - now);
+		}
+	}
+	pthread_mutex_unlock(&c->mtx);
+	// (The owner is asked with no lock of c held; c stays: its op is
+	// owed until conn_op_done below.)
+	close = fire && (l->ops->silent == NULL || l->ops->silent(l->arg, c));
+	pthread_mutex_lock(&c->mtx);
+	if (close && !c->closed) {
+		stat_add(&l->cfg.stats->hb_timeouts, 1);
+		arb__log(ARB_LOG_WARN, NULL,
+		    "event=heartbeat_timeout listener=%s peer=%s creation=%u "
+		    "silent_ms=%lld side=acceptor",
+		    l->url, c->peer.name, (unsigned) c->peer.creation,
+		    (long long) silent);
+		arb__conn_close_locked(c);
+	} else if (fire) {
+		conn_hbw_arm(c, c->hbw_budget);
+	}
+	conn_op_done(c);
+}
+
 // conn_replace_older closes the older data streams of the node whose
 // data stream c just proved itself (docs/multinode.md, "Failure
 // detection", "Partitions"): a node dials one data stream to us at a
@@ -565,6 +650,8 @@ conn_replace_older(arb__conn *c)
 	if (stale) {
 		arb__conn_close(c);
 		n++;
+	} else {
+		conn_hbw_start(c);
 	}
 	if (n > 0) {
 		stat_add(&l->cfg.stats->replaced, n);
@@ -715,6 +802,40 @@ conn_hb_bind(arb__conn *c, const arb__hello *h)
 	return false;
 }
 
+// conn_hb_heard notes a heartbeat of channel c on its data stream: the
+// stream's silence starts again, and its budget is now the one the
+// channel announced in its HELLO (`sender`: the dialer's hb_ms * hb_miss;
+// this listener's own when it announced none or more than the largest a
+// node may have), so two nodes with other heartbeat settings each time
+// the other's heartbeats by the other's own budget.
+static void
+conn_hb_heard(arb__conn *c)
+{
+	arb__lsn  *l = c->lsn;
+	arb__conn *d;
+	uint64_t   b = c->peer.sender;
+
+	if (b == 0 || b > (uint64_t) ARB__HB_BUDGET_MAX_MS) {
+		b = (uint64_t) l->cfg.hb_ms * (uint64_t) l->cfg.hb_miss;
+	}
+	pthread_mutex_lock(&l->mtx);
+	if ((d = c->data_of) != NULL) {
+		pthread_mutex_lock(&d->mtx);
+		d->hbw_heard = arb__now_ms();
+		if (d->hbw_budget != (int64_t) b) {
+			// The first heartbeat: the timer, armed for the longer
+			// wait before it, is due at once and re-armed for this
+			// budget (conn_hbw_cb).
+			d->hbw_budget = (int64_t) b;
+			if (d->hbw_armed) {
+				arb__ttimer_cancel(&d->hbw);
+			}
+		}
+		pthread_mutex_unlock(&d->mtx);
+	}
+	pthread_mutex_unlock(&l->mtx);
+}
+
 // conn_hb_frame takes a frame on an authenticated heartbeat channel: a
 // heartbeat is echoed at once (the channel carries nothing else, so the
 // echo waits behind nothing); any other frame closes the channel.
@@ -735,6 +856,7 @@ conn_hb_frame(arb__conn *c, const uint8_t *fr, uint8_t type)
 	pthread_mutex_lock(&c->mtx);
 	conn_queue_locked(c, echo, sizeof(echo));
 	pthread_mutex_unlock(&c->mtx);
+	conn_hb_heard(c);
 	return true;
 }
 
@@ -1189,7 +1311,9 @@ arb__conn_start(
 	c->stage = arb__alloc(STAGE_SMALL);
 	if (c->stage == NULL || nng_aio_alloc(&c->raio, conn_recv_cb, c) != 0
 	    || nng_aio_alloc(&c->saio, conn_send_cb, c) != 0
-	    || arb__ttimer_init(&c->timer, conn_timer_cb, c) != ARB_OK) {
+	    || arb__ttimer_init(&c->timer, conn_timer_cb, c) != ARB_OK
+	    || (l->cfg.one_per_node && l->cfg.hb_ms > 0
+	        && arb__ttimer_init(&c->hbw, conn_hbw_cb, c) != ARB_OK)) {
 		nng_aio_free(c->raio);
 		nng_aio_free(c->saio);
 		arb__free(c->stage);
@@ -1198,6 +1322,7 @@ arb__conn_start(
 		return;
 	}
 	c->stage_cap = STAGE_SMALL;
+	c->hbw_ok = l->cfg.one_per_node && l->cfg.hb_ms > 0;
 	atomic_fetch_add(&l->stage_bytes, STAGE_SMALL);
 	pthread_mutex_init(&c->mtx, NULL);
 	c->hello_deadline = arb__now_ms() + l->cfg.hello_ms;

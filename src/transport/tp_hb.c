@@ -75,6 +75,9 @@ arb__hb_send(arb__link *k)
 
 		h.role = ARB__ROLE_HB;
 		h.resume = k->token;
+		// Our budget: the acceptor times our heartbeats' silence by
+		// it (tp_conn.c, conn_hb_heard).
+		h.sender = (uint64_t) k->cfg.hb_ms * (uint64_t) k->cfg.hb_miss;
 		if (k->cfg.cookie != NULL) {
 			if (arb__auth_nonce(k->hnonce) != ARB_OK) {
 				memset(k->hnonce, 0, sizeof(k->hnonce));

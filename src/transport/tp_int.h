@@ -160,6 +160,16 @@ struct arb__conn {
 	// lsn->mtx, set by conn_replace_older): only those replace, and
 	// are replaced by, one another.
 	bool proven;
+	// The acceptor's own failure detection of a node listener's data
+	// stream (conn_hb_watch; docs/multinode.md, "Failure detection"):
+	// closed when its heartbeat channel brought nothing for hbw_budget
+	// ms.  Under mtx; hbw_heard is set by the channel's receive callback
+	// (with lsn->mtx, which holds data_of).
+	arb__ttimer hbw;
+	bool        hbw_ok;    // hbw initialised (a node listener's)
+	bool        hbw_armed; // its callback is owed (one op)
+	int64_t     hbw_heard; // proof, the channel's HELLO, its last HB
+	int64_t     hbw_budget;
 	// Receive state: touched only by the receive callback (one
 	// receive is outstanding at a time), so it needs no lock.
 	uint8_t    *stage;

@@ -3,7 +3,8 @@
 // docs/multinode.md): two real node processes that list each other come
 // up authenticated in both directions; a SIGKILLed peer is DOWN at once
 // (its TCP stream closes) and a stopped one (SIGSTOP: silent, stream
-// open) after its heartbeats go unanswered; a restarted peer is UP again
+// open) after its heartbeats go unanswered; a node that cannot dial its
+// peer closes the stream of that peer gone silent by itself; a restarted peer is UP again
 // with a new incarnation; peers with different cookies never come up and
 // count the refusal; a stranger that skips the AUTH frame is refused; and
 // a node's peer settings are checked before anything starts.
@@ -1865,6 +1866,38 @@ test_peers_come_up_and_detect_a_killed_peer(void **state)
 	arb_test_proc_fini(&a);
 }
 
+// One-way reachability (a gateway behind NAT dials the central node, which
+// cannot dial it): gw1 lists gw2 at a port where nothing listens, gw2
+// reaches gw1.  When gw2 falls silent (SIGSTOP: its stream stays open),
+// gw1, which holds no dialled link of gw2 to time it, closes gw2's stream
+// by itself within the budget (event=heartbeat_timeout side=acceptor,
+// counted in hb_timeouts); gw2, resumed, finds its link gone and comes
+// back.
+static void
+test_one_way_silent_peer_stream_is_closed(void **state)
+{
+	arb_test_proc a, b;
+	int           pa = free_port(), pb = free_port(), pd = free_port();
+	int64_t       t0, dt;
+
+	(void) state;
+	spawn_node(&a, "gw1", pa, "gw2", pd, SECRET, 200, 4);
+	spawn_node(&b, "gw2", pb, "gw1", pa, SECRET, 200, 4);
+	arb_test_expect(&b, "rtt_ok=1", WAIT_MS);
+	t0 = arb_test_now_ms();
+	kill(b.pid, SIGSTOP);
+	arb_test_expect(&a, "hb_timeouts=1", 4000);
+	dt = arb_test_now_ms() - t0;
+	assert_true(dt >= 500 && dt < 4000);
+	kill(b.pid, SIGCONT);
+	arb_test_expect(&b, "downs=1", WAIT_MS);
+	arb_test_expect(&b, "state=up", WAIT_MS);
+	assert_int_equal(arb_test_count(&a, "event=heartbeat_timeout"), 1);
+	assert_int_equal(arb_test_count(&a, "side=acceptor"), 1);
+	arb_test_proc_fini(&b);
+	arb_test_proc_fini(&a);
+}
+
 static void
 test_silent_peer_is_down_by_heartbeat(void **state)
 {
@@ -3201,6 +3234,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_peer_settings_are_checked),
 	cmocka_unit_test(test_peers_come_up_and_detect_a_killed_peer),
 	cmocka_unit_test(test_silent_peer_is_down_by_heartbeat),
+	cmocka_unit_test(test_one_way_silent_peer_stream_is_closed),
 	cmocka_unit_test(test_wrong_cookie_is_refused_both_ways),
 	cmocka_unit_test(test_data_before_auth_is_refused),
 };

@@ -13,6 +13,9 @@
 //   one naming a link that closed.
 // - A link's heartbeat channel closes with its data stream, and a new data
 //   stream is kept up only by its own channel.
+// - A node's listener closes a data stream whose channel brings no
+//   heartbeat for the budget the channel announced (its dialer's), or,
+//   without a channel, for its own budget and the hello timeout.
 // - A node's newer data stream, once proven, closes its older ones and
 //   their channels (a partition left them open); a stranger naming the
 //   node closes nothing; a listener that is not a node's (its processes
@@ -1009,6 +1012,223 @@ test_channel_belongs_to_its_stream(void **state)
 	unlink(path);
 }
 
+// raw_channel_budget opens a heartbeat channel for the data stream of
+// token from src whose HELLO announces budget_ms (`sender`; 0: none),
+// proves it, and reads the echo of its first heartbeat.
+static int
+raw_channel_budget(const fix *f, int port, const char *src, uint64_t token,
+    const uint8_t nonce[ARB__AUTH_NONCE], uint64_t budget_ms)
+{
+	arb__hello h = { .version = ARB__LINK_VERSION,
+		.role = ARB__ROLE_HB,
+		.max_frame = 1 << 20,
+		.node_id = arb__node_id("dialer"),
+		.creation = 1,
+		.sender = budget_ms,
+		.resume = token,
+		.auth_len = ARB__AUTH_NONCE };
+	uint8_t    b[ARB__HELLO_MAX];
+	arb__hello rep;
+	bool       reply;
+	size_t     n;
+	int        fd = lp_connect_from(src, port);
+
+	assert_true(fd >= 0);
+	snprintf(h.name, sizeof(h.name), "dialer");
+	memcpy(h.auth, nonce, ARB__AUTH_NONCE);
+	raw_write(fd, b, arb__hello_encode(b, &h, false));
+	n = raw_frame(fd, b, sizeof(b), 5000);
+	assert_true(n > 0);
+	ARB_PASS(arb__hello_decode(b, n, &rep, &reply));
+	raw_auth(f, fd, nonce, &rep);
+	raw_hb(fd, 1);
+	assert_int_equal(raw_frame(fd, b, sizeof(b), 5000), ARB__FR_HB_LEN);
+	return fd;
+}
+
+// A node's listener detects a silent peer by itself (docs/multinode.md,
+// "Failure detection"): a data stream whose heartbeat channel brings no
+// heartbeat for the budget the channel announced is closed with its
+// channel, counted in hb_timeouts and logged side=acceptor; while they
+// come, gaps over the listener's own budget but within the announced one
+// close nothing, and the close comes at that budget, not at the longer
+// wait before the first heartbeat.  A proven stream that never opens its
+// channel is closed after the listener's own budget plus the hello
+// timeout.
+static void
+test_acceptor_detects_silence(void **state)
+{
+	fix          *f = *state;
+	arb__link_cfg cfg = f->lcfg;
+	uint8_t       nonce[ARB__AUTH_NONCE], b[ARB__HELLO_MAX];
+	arb__hello    rep;
+	arb__lsn     *l;
+	logcap       *lc;
+	int           port, d, h, i;
+	int64_t       t0, el;
+
+	cfg.hb_ms = 100; // own budget 300 ms
+	cfg.hb_miss = 3;
+	cfg.hello_ms = 4000; // until the first heartbeat: 4300 ms
+	ARB_PASS(arb__lsn_open(
+	    &l, "tcp://127.0.0.1:0", 0, &tpf_sink_ops, &f->s, &cfg));
+	port = arb__lsn_port(l);
+	memset(nonce, 0x44, sizeof(nonce));
+	lc = logcap_start();
+	f->lc = lc;
+	// A stream and its channel announcing 1000 ms: heartbeats 450 ms
+	// apart keep it.
+	assert_true((d = lp_connect_from("127.0.0.3", port)) >= 0);
+	raw_hello(d, ARB__ROLE_PEER, 0, nonce, &rep);
+	raw_auth(f, d, nonce, &rep);
+	h = raw_channel_budget(f, port, "127.0.0.3", rep.resume, nonce, 1000);
+	for (i = 0; i < 3; i++) {
+		poll(NULL, 0, 450); // the peer's heartbeat interval
+		raw_hb(h, 2 + (uint64_t) i);
+		assert_int_equal(
+		    raw_frame(h, b, sizeof(b), 5000), ARB__FR_HB_LEN);
+	}
+	t0 = arb_test_now_ms();
+	raw_data(d, 1);
+	ARB_WAIT_UNTIL(atomic_load(&f->s.bytes) == 4, 5000);
+	assert_int_equal(atomic_load(&f->lst.hb_timeouts), 0);
+	assert_int_equal(arb__lsn_conns(l), 2);
+	// Silence: both close at the announced budget, not before.
+	assert_true(lp_wait_eof(d, 5000));
+	el = arb_test_now_ms() - t0;
+	assert_true(lp_wait_eof(h, 5000));
+	close(d);
+	close(h);
+	assert_true(el >= 980);
+	assert_true(el < 2000); // not the wait before the first heartbeat
+	assert_int_equal(atomic_load(&f->lst.hb_timeouts), 1);
+	logcap_wait(lc, "event=heartbeat_timeout");
+	logcap_wait(lc, "side=acceptor");
+	ARB_WAIT_UNTIL(arb__lsn_conns(l) == 0, 5000);
+	// A proven stream without a channel: own budget + hello timeout.
+	assert_true((d = lp_connect_from("127.0.0.4", port)) >= 0);
+	raw_hello(d, ARB__ROLE_PEER, 0, nonce, &rep);
+	raw_auth(f, d, nonce, &rep);
+	t0 = arb_test_now_ms();
+	assert_true(lp_wait_eof(d, 5000));
+	el = arb_test_now_ms() - t0;
+	close(d);
+	assert_true(el >= 300 + 4000 - 20);
+	assert_int_equal(atomic_load(&f->lst.hb_timeouts), 2);
+	ARB_WAIT_UNTIL(arb__lsn_conns(l) == 0, 5000);
+	f->lc = NULL;
+	logcap_stop(lc);
+	arb__lsn_close(l);
+}
+
+// A real link's heartbeat channel announces its own budget, and the
+// listener times it by that one, not by its own much shorter budget: a
+// link with heartbeats every 100 ms (budget 300 ms) into a listener whose
+// own is 10 ms stays up, on both ends, for 20 heartbeats.
+static void
+test_acceptor_takes_the_announced_budget(void **state)
+{
+	fix           *f = *state;
+	arb__link_cfg  cfg = f->lcfg;
+	arb__link_info li;
+	arb__lsn      *l;
+	arb__link     *k;
+	char           url[64];
+	int64_t        last = 0;
+	int            port, beats = 0;
+	int64_t        dl;
+
+	cfg.hb_ms = 10; // own budget 10 ms
+	cfg.hb_miss = 1;
+	ARB_PASS(arb__lsn_open(
+	    &l, "tcp://127.0.0.1:0", 0, &tpf_sink_ops, &f->s, &cfg));
+	port = arb__lsn_port(l);
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", port);
+	f->kcfg.hb_ms = 100;
+	f->kcfg.hb_miss = 3;
+	k = tpf_dial(url, &f->kcfg, &f->w);
+	dl = arb_test_now_ms() + 10000;
+	while (beats < 20) {
+		assert_true(arb_test_now_ms() < dl);
+		arb__link_get_info(k, &li);
+		if (li.last_hb_ms != last && li.last_hb_ms != 0) {
+			last = li.last_hb_ms;
+			beats++;
+		}
+		poll(NULL, 0, 5);
+	}
+	assert_int_equal(atomic_load(&f->lst.hb_timeouts), 0);
+	assert_int_equal(atomic_load(&f->kst.hb_timeouts), 0);
+	assert_int_equal(atomic_load(&f->w.ups), 1);
+	assert_int_equal(atomic_load(&f->w.downs), 0);
+	assert_int_equal(arb__lsn_conns(l), 2);
+	arb__link_rele(k);
+	ARB_WAIT_UNTIL(arb__lsn_conns(l) == 0, 5000);
+	arb__lsn_close(l);
+}
+
+// keeper: a node's listener whose owner keeps a silent stream (its own
+// link to that node is up) while keep is set: tpf_sink_ops (s first, so
+// they take a keeper as their tpf_sink) and keeper_silent.
+typedef struct keeper {
+	tpf_sink     s;
+	_Atomic int  silents; // keeper_silent asked
+	_Atomic bool keep;
+} keeper;
+
+static bool
+keeper_silent(void *arg, arb__conn *c)
+{
+	keeper *k = arg;
+
+	(void) c;
+	atomic_fetch_add(&k->silents, 1);
+	return !atomic_load(&k->keep);
+}
+
+// A silent stream the listener's owner keeps (its own link to that node
+// is up and times the node itself) stays open, uncounted, and is asked
+// about again a budget later; once the owner lets it go, it closes.
+static void
+test_acceptor_owner_keeps_silent_stream(void **state)
+{
+	fix          *f = *state;
+	arb__link_cfg cfg = f->lcfg;
+	uint8_t       nonce[ARB__AUTH_NONCE];
+	arb__hello    rep;
+	arb__lsn_ops  ops = tpf_sink_ops;
+	keeper        kp = { .keep = true };
+	arb__lsn     *l;
+	int           port, d, h;
+
+	cfg.hb_ms = 100; // own budget 300 ms
+	cfg.hb_miss = 3;
+	ops.silent = keeper_silent;
+	ARB_PASS(
+	    arb__lsn_open(&l, "tcp://127.0.0.1:0", 0, &ops, &kp, &cfg));
+	port = arb__lsn_port(l);
+	memset(nonce, 0x55, sizeof(nonce));
+	assert_true((d = lp_connect_from("127.0.0.3", port)) >= 0);
+	raw_hello(d, ARB__ROLE_PEER, 0, nonce, &rep);
+	raw_auth(f, d, nonce, &rep);
+	h = raw_channel_budget(f, port, "127.0.0.3", rep.resume, nonce, 200);
+	// Silent: asked twice (a budget apart), kept both times.
+	ARB_WAIT_UNTIL(atomic_load(&kp.silents) >= 2, 5000);
+	raw_data(d, 1);
+	ARB_WAIT_UNTIL(atomic_load(&kp.s.bytes) == 4, 5000);
+	assert_int_equal(arb__lsn_conns(l), 2);
+	assert_int_equal(atomic_load(&f->lst.hb_timeouts), 0);
+	// Let go: closed at the next ask, counted.
+	atomic_store(&kp.keep, false);
+	assert_true(lp_wait_eof(d, 5000));
+	assert_true(lp_wait_eof(h, 5000));
+	close(d);
+	close(h);
+	assert_int_equal(atomic_load(&f->lst.hb_timeouts), 1);
+	ARB_WAIT_UNTIL(arb__lsn_conns(l) == 0, 5000);
+	arb__lsn_close(l);
+}
+
 int
 main(void)
 {
@@ -1026,6 +1246,12 @@ main(void)
 		    test_only_proven_streams_replace, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_process_streams_are_not_replaced, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_acceptor_detects_silence, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_acceptor_takes_the_announced_budget, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_acceptor_owner_keeps_silent_stream, setup, teardown),
 	};
 
 	arb_test_filter();
