@@ -124,6 +124,29 @@ stop_pid() {
   kill -KILL "$pid" 2>/dev/null || true
 }
 
+# exit_line NAME CODE: how the node NAME ended, "NAME exited CODE (what
+# CODE means)": docs/supervision.md, "Node exit codes"; above 128, the
+# signal that killed it.
+exit_line() {
+  local what sig
+  case "$2" in
+    0) what="a clean stop, requested or the root's auto_shutdown: every child reaped" ;;
+    64) what="a usage error: a bad command line" ;;
+    66) what="ThreadSanitizer reported a problem: a TSan build's exit status" ;;
+    70) what="the root supervisor gave up, at its restart intensity, or the tree did not start" ;;
+    71) what="an unclean stop: a thread actor was abandoned, or a process below the node could not be killed" ;;
+    78) what="an invalid tree file or configuration: nothing was started" ;;
+    *)
+      if [ "$2" -gt 128 ] 2>/dev/null && sig=$(kill -l "$2" 2>/dev/null); then
+        what="killed by SIG$sig"
+        [ "$sig" != KILL ] || what+=": a kill -9, or run.sh's own when it had not stopped 15 s after its SIGTERM"
+      else
+        what="not one of arbor run's exit codes"
+      fi ;;
+  esac
+  echo "$1 exited $2 ($what)"
+}
+
 # demo_stopping: true once, for the trap that stops everything, in the
 # script's own shell (a signal that found a subshell, $(...), runs the
 # trap there too: that subshell just exits); false after.  Ignores

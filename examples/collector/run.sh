@@ -67,7 +67,7 @@ cleanup() {
   if [ -n "$gateway_pid" ]; then
     stop_pid "$gateway_pid"
     wait "$gateway_pid" || rc=$?
-    echo "gateway exited $rc (0: a clean, requested stop)"
+    exit_line gateway "$rc"
     [ "$rc" = 0 ] || status=1
   fi
   if [ -n "$verify_pid" ]; then

@@ -63,7 +63,7 @@ cleanup() {
     rc=0
     stop_pid "${node_pid[$n]}"
     wait "${node_pid[$n]}" || rc=$?
-    echo "$n exited $rc (0: a clean, requested stop)"
+    exit_line "$n" "$rc"
     [ "$rc" = 0 ] || status=1
   done
   if [ -n "$verify_pid" ]; then

@@ -62,7 +62,7 @@ wait "$pid" || rc=$?
 pid=""
 cat "$tmp/out"
 [ "$rc" = 0 ] || fail "run.sh exited $rc"
-grep -q "^gateway exited 0" "$tmp/out" || fail "the gateway's stop"
+grep -q "^gateway exited 0 (a clean stop" "$tmp/out" || fail "the gateway's stop"
 grep -q "event=total .* result=ok" "$tmp/out" || fail "the verifier"
 left=""
 for ((i = 0; i < 50; i++)); do
