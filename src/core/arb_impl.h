@@ -361,9 +361,16 @@ arb__name_hash(const char *name)
 #define ARB__MBID_SVC 0x3FFFFFFDu
 // The node's noproc mailbox: a peer's batch for a mailbox of this node
 // that has no actor slot (a removed child, a supervisor's or exec child's
-// id, one never used) is handed there instead of dropped, so the node
-// answers its requests noproc (src/node/names.c).
+// id, one never used), or one no incarnation will read (closed), or for a
+// process actor whose process is not there, and what a closed or removed
+// slot's mailbox held, are handed there instead of dropped, so the node
+// answers their requests noproc (src/node/names.c).
 #define ARB__MBID_NOPROC 0x3FFFFFFCu
+// The node's unsent mailbox: a peer's batch for one of this node's process
+// actors that the node's link to its process did not take (full, or
+// paused by its mailbox's high mark) goes there, so the node answers its
+// requests ARB_EAGAIN (src/node/names.c).
+#define ARB__MBID_UNSENT 0x3FFFFFFBu
 static inline arb_pid
 arb__pid_name(uint32_t node, uint32_t hash)
 {

@@ -30,16 +30,23 @@
 // their batches for it).
 //
 // A peer's batch for a mailbox id that has no actor slot here (a removed
-// child's, a supervisor's or exec child's, one never used) has no mailbox
-// to go to: route.c hands it to the noproc mailbox (ARB__MBID_NOPROC),
-// where each envelope is a dead letter of the node and a request is
-// answered noproc, as above.  (An ended incarnation of a slot that still
-// has an actor is answered by the one running there: actor.c.)
-// Thread: node.
+// child's, a supervisor's or exec child's, one never used) or whose slot
+// is closed (its actor ended and will not be restarted: route.c's
+// arb__slot_close), or for a process actor whose process is not there,
+// has no mailbox to go to: route.c hands it to the noproc mailbox
+// (ARB__MBID_NOPROC), where each envelope is a dead letter of the node
+// and a request is answered noproc, as above; so is what a slot's mailbox
+// held when it closed or was removed (its callers local or not).  A
+// peer's batch for a process actor whose link from the node did not take
+// it (full, or paused by the actor's mailbox) goes to the unsent mailbox
+// (ARB__MBID_UNSENT): dead letters, requests answered ARB_EAGAIN.  (An
+// ended incarnation of a slot that still has an actor is answered by the
+// one running there: actor.c.)  Thread: node.
 
 #include "node_int.h"
 
 #include <stdio.h>
+#include <string.h>
 
 static void
 names_unknown(arb_node *node, const arb_msg *m, int rv)
@@ -92,7 +99,18 @@ static void
 noproc_one(arb_node *node, arb_msg *m)
 {
 	node->tree.dead_letters++;
-	answer_noproc(node, m, ARB_ENOENT, "no such actor");
+	answer_noproc(node, m, ARB_ENOENT, "no actor runs there");
+}
+
+// unsent_one takes one envelope of a peer's batch for a process actor of
+// this node that the node's link to its process did not take (route.c):
+// a dead letter, and a request is answered ARB_EAGAIN.
+static void
+unsent_one(arb_node *node, arb_msg *m)
+{
+	node->tree.dead_letters++;
+	answer_noproc(
+	    node, m, ARB_EAGAIN, "the process actor's link is full");
 }
 
 static void
@@ -139,6 +157,48 @@ relay_one(arb_node *node, arb_msg *m)
 	}
 }
 
+// names_refused answers a request the names mailbox could not hand on:
+// noproc when nobody holds the name, ARB_EAGAIN when its actor's queue
+// is full, an error reply with the code otherwise (ARB_EEXIST: two names
+// here hash to the name's id, so it is refused, never guessed).
+static void
+names_refused(arb_node *node, const arb_msg *m, int rv)
+{
+	arb__buf b = { 0 };
+	arb_msg  ans;
+	char     text[160];
+
+	if (rv == ARB_ENOENT || rv == ARB_EAGAIN) {
+		answer_noproc(node, m, rv,
+		    rv == ARB_ENOENT ? "no actor holds that name"
+		                     : "the queue towards that name's actor "
+		                       "is full");
+		return;
+	}
+	if ((m->flags & ARB__F_REQUEST) == 0) {
+		return;
+	}
+	snprintf(text, sizeof(text),
+	    rv == ARB_EEXIST ? "ambiguous name: two names at node %s hash to "
+	                       "its id %08x; address the actor by pid"
+	                     : "not delivered at node %s (name id %08x)",
+	    node->name, (unsigned) arb__pid_inc(m->to));
+	if (arb__codec_encode_error(&b, rv, text) == ARB_OK) {
+		memset(&ans, 0, sizeof(ans));
+		ans.from = m->to;
+		ans.to = m->from;
+		ans.tag = m->tag;
+		ans.ref = m->ref;
+		ans.flags = ARB__F_REPLY | ARB__F_ERROR;
+		ans.body = b.data;
+		ans.len = b.len;
+		if (arb__outq_push(node->outq, &ans) != ARB_OK) {
+			node->tree.dead_letters++;
+		}
+	}
+	arb__buf_fini(&b);
+}
+
 // names_one hands one envelope for "name@thisnode" to the name's actor.
 static void
 names_one(arb_node *node, arb_msg *m)
@@ -162,10 +222,7 @@ names_one(arb_node *node, arb_msg *m)
 	}
 	if (rv != ARB_OK) {
 		names_unknown(node, m, rv);
-		if (rv == ARB_ENOENT) {
-			answer_noproc(
-			    node, m, ARB_ENOENT, "no actor holds that name");
-		}
+		names_refused(node, m, rv);
 	}
 }
 
@@ -184,8 +241,13 @@ arb__names_open(arb_node *node)
 	if (rv != ARB_OK) {
 		return rv;
 	}
-	return arb__nodembox_open(
+	rv = arb__nodembox_open(
 	    &node->noproc_nb, node, ARB__MBID_NOPROC, "noproc", noproc_one);
+	if (rv != ARB_OK) {
+		return rv;
+	}
+	return arb__nodembox_open(
+	    &node->unsent_nb, node, ARB__MBID_UNSENT, "unsent", unsent_one);
 }
 
 void
@@ -194,4 +256,5 @@ arb__names_close(arb_node *node)
 	arb__nodembox_close(&node->names_nb);
 	arb__nodembox_close(&node->relay_nb);
 	arb__nodembox_close(&node->noproc_nb);
+	arb__nodembox_close(&node->unsent_nb);
 }

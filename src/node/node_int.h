@@ -97,6 +97,8 @@ struct arb_node {
 	int64_t            relay_log_ms;
 	// Peers' batches for a mailbox with no actor slot here (names.c).
 	arb__nodembox      noproc_nb;
+	// Peers' batches its process actors' links did not take (names.c).
+	arb__nodembox      unsent_nb;
 	// Monitors and links across nodes (watch.c).
 	arb__nodembox      svc_nb;
 	arb__idmap         watch_by_ref; // registry monitor ref -> watch

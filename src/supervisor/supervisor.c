@@ -660,7 +660,9 @@ sup_child_exited(arb__sup *sup, arb__child *c, const arb_exit *why)
 	c->exits[why->kind & 7]++;
 	if (c->removing || c->held) {
 		// Being removed by a reload, or stopped by an operator: the
-		// exit is reported, no restart decision applies.
+		// exit is reported, no restart decision applies (nothing
+		// reads its slot until an operator starts it again).
+		arb__slot_close(c->mbid);
 		child_log_exit(c, why, "none(operator)");
 		arb__sup_run(sup);
 		return;
@@ -673,6 +675,12 @@ sup_child_exited(arb__sup *sup, arb__child *c, const arb_exit *why)
 	ev.any_significant_left = sup_any_significant_running(sup, c);
 	ev.why                  = why;
 	d                       = arb__decide_exit(&ev);
+	if (d != ARB__DECIDE_RESTART) {
+		// Not restarted: nothing will read its slot's mailbox (what
+		// waits there, and what comes, is answered noproc; SPEC 19's
+		// wait is for an actor that restarts).
+		arb__slot_close(c->mbid);
+	}
 	switch (d) {
 	case ARB__DECIDE_NONE:
 		child_log_exit(c, why, ev.sup_stopping ? "none(stopping)"
@@ -904,6 +912,7 @@ child_event(arb__child *c, arb__cevent ev, const arb_exit *why)
 		c->added = false;
 		if (arb__decide_ignore(c->spec.restart, c->dynamic) ==
 		    ARB__IGNORE_KEEP) {
+			arb__slot_close(c->mbid); // not started: nothing reads
 			arb__log(ARB_LOG_INFO, c->path, "event=ignored");
 			arb__sup_run(sup);
 			return;
@@ -953,6 +962,15 @@ child_event(arb__child *c, arb__cevent ev, const arb_exit *why)
 		c->has_last_exit = true;
 		c->last_exit     = *why;
 		arb__stree_actor_down(sup->tree, c, why);
+		if (c->held || c->spec.restart == ARB_TEMPORARY
+		    || sup->state == SUP_STOPPING
+		    || sup->state == SUP_STOPPED) {
+			// Stopped by an operator, with its supervisor (a
+			// give-up, a shutdown) or for good (temporary): not
+			// restarted, nothing reads its slot.  (Stopped to be
+			// restarted: it waits.)
+			arb__slot_close(c->mbid);
+		}
 		{
 			char reason[200];
 			arb_exit_format(why, reason, sizeof(reason));

@@ -367,6 +367,33 @@ arb__mbox_drop(arb__mbox *mb)
 	return n;
 }
 
+arb__chunk *
+arb__mbox_take(arb__mbox *mb, bool close)
+{
+	arb__chunk *list;
+	size_t      n;
+	bool        resume;
+
+	pthread_mutex_lock(&mb->mtx);
+	mb->closed = mb->closed || close;
+	list = mb->head;
+	n = (size_t) mb->nenv;
+	mb->head = mb->tail = NULL;
+	mb->bytes = 0;
+	mb->nenv = 0;
+	if (mb->pub != NULL) {
+		atomic_fetch_sub_explicit(mb->pub, n, memory_order_relaxed);
+	}
+	resume = mb->link_paused;
+	mb->link_paused = false;
+	mbox_wake_waiters(mb);
+	pthread_mutex_unlock(&mb->mtx);
+	if (resume && mb->resume != NULL) {
+		mb->resume(mb->mbid);
+	}
+	return list;
+}
+
 size_t
 arb__mbox_close(arb__mbox *mb)
 {

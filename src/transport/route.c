@@ -37,6 +37,9 @@
 #define SLOT_ACTOR   1u // a thread or process actor's slot
 #define SLOT_REMOVED 2u
 #define SLOT_OTHER   3u         // a supervisor or exec child: no mailbox
+// An actor slot no incarnation will read (arb__slot_close): the actor is
+// not running and will not be restarted.
+#define SLOT_CLOSED (1ull << 58)
 #define SLOT_MAX     (1u << 20) // mailbox ids past this are not checked
 #define SLOT_TOPICS  0u         // word 0: the topic table's generation
 #define TOPICS_MASK  ((1ull << 59) - 1) // its state bits stay SLOT_NONE
@@ -116,7 +119,62 @@ arb__slot_run(uint32_t mbid, uint32_t inc)
 	uint64_t w = slot_get(mbid);
 
 	if ((w >> 62) == SLOT_ACTOR) {
-		slot_set(mbid, (w & ~0xFFFFFFFFull) | inc);
+		w &= ~0xFFFFFFFFull;
+		if (inc != 0) {
+			w &= ~SLOT_CLOSED; // an incarnation reads it again
+		}
+		slot_set(mbid, w | inc);
+	}
+}
+
+static arb__mbox *tp_mbox_get(uint32_t mbid, bool make);
+
+// tp_to_noproc hands the batches list (a mailbox's, taken) to the node's
+// noproc mailbox when there is one (names.c reads it: each envelope a
+// dead letter, each request answered noproc); returns the envelopes
+// dropped instead.
+static size_t
+tp_to_noproc(arb__chunk *list)
+{
+	arb__mbox  *nb;
+	arb__chunk *next;
+	size_t      dead = 0;
+
+	pthread_mutex_lock(&tp.mtx);
+	nb = tp_mbox_get(ARB__MBID_NOPROC, false);
+	pthread_mutex_unlock(&tp.mtx);
+	for (; list != NULL; list = next) {
+		next = list->next;
+		list->next = NULL;
+		if (nb != NULL) {
+			list->dst = ARB__MBID_NOPROC;
+			(void) arb__mbox_put_link(nb, list, tp.cfg.stats);
+		} else {
+			dead += list->nenv;
+			arb__chunk_free(list);
+		}
+	}
+	arb__mbox_rele(nb);
+	return dead;
+}
+
+void
+arb__slot_close(uint32_t mbid)
+{
+	uint64_t   w = slot_get(mbid);
+	arb__mbox *mb;
+
+	if ((w >> 62) != SLOT_ACTOR || (w & (1ull << 59)) != 0) {
+		return;
+	}
+	slot_set(mbid, w | SLOT_CLOSED);
+	pthread_mutex_lock(&tp.mtx);
+	mb = tp_mbox_get(mbid, false);
+	pthread_mutex_unlock(&tp.mtx);
+	if (mb != NULL) {
+		// Requests that waited for an incarnation that will not come.
+		(void) tp_to_noproc(arb__mbox_take(mb, false));
+		arb__mbox_rele(mb);
 	}
 }
 
@@ -147,7 +205,9 @@ arb__slot_remove(uint32_t mbid)
 	mb = arb__idmap_del(&tp.mboxes, (uint64_t) mbid + 1);
 	pthread_mutex_unlock(&tp.mtx);
 	if (mb != NULL) {
-		dead = arb__mbox_close(mb); // the caller counts them
+		// No more puts; what it held goes to the noproc mailbox (the
+		// caller counts what could not).
+		dead = tp_to_noproc(arb__mbox_take(mb, true));
 		arb__mbox_rele(mb);
 	}
 	return dead;
@@ -279,6 +339,9 @@ arb__slot_check(arb_pid to)
 	}
 	if (inc != 0 && inc != (uint32_t) w) {
 		return ARB_ENOENT; // an incarnation that has ended
+	}
+	if ((w & SLOT_CLOSED) != 0) {
+		return ARB_ENOENT; // nothing will read it (arb__slot_close)
 	}
 	return ARB_OK;
 }
@@ -421,35 +484,42 @@ arb__tp_deliver_remote(arb__chunk *ch)
 	void              *ep;
 	uint64_t           w = slot_get(ch->dst);
 	arb_pid            to;
+	int                rv;
 
 	if (ch->dst == ARB__MBID_RELAY) {
 		// Only this node's processes may have the node relay.
 		arb__chunk_drop(ch, tp.cfg.stats);
 		return false;
 	}
-	if (tp.open && tp.addr.in_node && (w >> 62) != SLOT_ACTOR) {
-		// No actor slot: no mailbox to take it.  The node's noproc
-		// mailbox reads it (its requests are answered noproc, every
-		// envelope counted as a dead letter of the node).
+	if (tp.open && tp.addr.in_node
+	    && ((w >> 62) != SLOT_ACTOR || (w & SLOT_CLOSED) != 0)) {
+		// No actor slot, or one nothing will read: no mailbox to
+		// take it.  The node's noproc mailbox reads it (its requests
+		// are answered noproc, every envelope counted as a dead
+		// letter of the node); never a PAUSE (that mailbox's drain
+		// would not resume dst).
 		ch->dst = ARB__MBID_NOPROC;
-		return arb__tp_deliver(ch);
+		(void) arb__tp_deliver(ch);
+		return false;
 	}
 	if (!tp.open || !tp.addr.in_node
 	    || ((w >> 60) & 3u) != ARB__KIND_PROCESS) {
 		return arb__tp_deliver(ch); // a thread actor's
 	}
 	// A process actor's mailbox lives in its process: forward the batch
-	// on the node's link to it (never blocking a link callback: a full
-	// or paused link drops it, counted).
+	// on the node's link to it (never blocking a link callback).  What
+	// that link does not take goes to the node's noproc mailbox (down:
+	// its requests answered noproc) or unsent mailbox (full or paused:
+	// answered ARB_EAGAIN), every envelope a dead letter of the node.
 	to = arb__pid_make(ARB__KIND_PROCESS, ch->dst, 0);
-	if (arb__route(to, &ops, &ep) != ARB_OK) {
-		arb__chunk_drop(ch, tp.cfg.stats);
-		return false;
+	if ((rv = arb__route(to, &ops, &ep)) == ARB_OK) {
+		rv = ops->put(ep, ch, NULL);
+		ops->rele(ep);
 	}
-	if (ops->put(ep, ch, NULL) != ARB_OK) {
-		arb__chunk_drop(ch, tp.cfg.stats);
+	if (rv != ARB_OK) {
+		ch->dst = rv == ARB_EAGAIN ? ARB__MBID_UNSENT : ARB__MBID_NOPROC;
+		(void) arb__tp_deliver(ch);
 	}
-	ops->rele(ep);
 	return false;
 }
 

@@ -128,9 +128,21 @@ void arb__tp_url(const arb__addr *a, arb_pid pid, char *buf, size_t len);
 // slot that never existed or was removed and for an exact pid whose
 // incarnation is no longer the slot's.  Thread: any.
 void arb__slot_new(uint32_t mbid, unsigned kind); // kind: ARB__KIND_*
+// arb__slot_run records the incarnation inc that holds the slot now (0:
+// none); a new incarnation opens a closed slot again.
 void arb__slot_run(uint32_t mbid, uint32_t inc);
+// arb__slot_close says no incarnation will read the slot's mailbox (its
+// actor ended and will not be restarted: a transient child that ended
+// normally, a temporary one, a child stopped by an operator or with its
+// supervisor; docs/actors.md): sends to its slot address give ARB_ENOENT
+// until an incarnation runs there again, and what its mailbox in this
+// process holds goes to the node's noproc mailbox (ARB__MBID_NOPROC),
+// which answers each request in it noproc and counts every envelope as a
+// dead letter, as what arrives for the slot from then on.
+void arb__slot_close(uint32_t mbid);
 // arb__slot_remove marks the slot removed and closes its mailbox in this
-// process; returns the envelopes that were still queued (dead letters).
+// process, whose batches go to the noproc mailbox as above when the node
+// has one; returns the envelopes dropped instead (dead letters).
 size_t arb__slot_remove(uint32_t mbid);
 // arb__slot_check returns ARB_OK when `to` may have a mailbox now.  For
 // another node's pid in a process actor: when its node's view of that
@@ -221,6 +233,12 @@ void   arb__mbox_unwait(arb__mbox *mb, struct event *waiter);
 bool   arb__mbox_put_link(arb__mbox *mb, arb__chunk *ch, arb__tp_stats *st);
 bool   arb__mbox_still_full(arb__mbox *mb);
 size_t arb__mbox_close(arb__mbox *mb); // no more puts; returns dropped
+// arb__mbox_take empties the queue and returns its batches (a list by
+// next, the caller's), waking refused producers and resuming a paused
+// link; with close, no more puts (as arb__mbox_close).  A slot nothing
+// will read again hands them to the node's noproc mailbox (route.c),
+// whose requests are answered.
+arb__chunk *arb__mbox_take(arb__mbox *mb, bool close);
 void   arb__mbox_ref(arb__mbox *mb);
 
 // ---------------------------------------------------------------------------

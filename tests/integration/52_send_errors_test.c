@@ -2,7 +2,11 @@
 // 52_send_errors_test.c -- arb_send's error contract (SPEC 18): a pid that
 // never had a mailbox, an exec child, the node itself and a
 // simple_one_for_one child that ended for good give ARB_ENOENT at once,
-// and the message stays the caller's.
+// and the message stays the caller's; a call to a child that ended and
+// will not be restarted (transient ended normally, temporary) is refused
+// at once too, and a call waiting in its mailbox when it ended is
+// answered noproc (docs/actors.md, "Calls to an actor that will not
+// run").
 
 #include "arb_test.h"
 #include "probe.h"
@@ -10,7 +14,9 @@
 #include <event2/event.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static arb_pid       ended;
 static arb_ctx      *ended_ctx;
@@ -96,7 +102,120 @@ static const arb_actor_ops sender_ops = {
 	.handle = sender_handle,
 };
 
-static const arb_actor_ops *const types[] = { &sender_ops, NULL };
+// "caller" (arg: a child path) makes the child hang 300 ms, end normally
+// and, 100 ms later (the child still hanging), calls it (5 s timeout):
+// that call waits in the child's mailbox when it ends.  Its answer and a
+// call made after it are printed with how long each took.
+#define CALLER_TIMEOUT_MS 5000
+
+typedef struct caller_st {
+	arb_ctx      *ctx;
+	char          path[64];
+	arb_pid       to; // the child's slot address
+	struct event *ev;
+	int64_t       t0;
+	int           step;
+} caller_st;
+
+static int64_t
+caller_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void caller_call(caller_st *st);
+
+static void
+caller_cb(arb_ctx *ctx, void *arg, const arb_result *r)
+{
+	caller_st *st = arg;
+
+	(void) ctx;
+	arb_test_emit("caller %s %s status=%s exit=%d ms=%lld text=%s",
+	    st->path, st->step == 1 ? "queued" : "after",
+	    arb_err_name(r->status), (int) r->exit.kind,
+	    (long long) (caller_now() - st->t0), r->text);
+	if (st->step++ == 1) {
+		caller_call(st); // the slot is closed by now
+	}
+}
+
+static void
+caller_call(caller_st *st)
+{
+	int rv;
+
+	st->t0 = caller_now();
+	rv = arb_call(st->ctx, st->to, PROBE_ECHO, "hi", 2, CALLER_TIMEOUT_MS,
+	    caller_cb, st);
+	if (rv != ARB_OK) {
+		arb_test_emit("caller %s after status=%s exit=0 ms=0 text=refused",
+		    st->path, arb_err_name(rv));
+	}
+}
+
+static void
+caller_tick(evutil_socket_t fd, short what, void *arg)
+{
+	caller_st *st = arg;
+
+	(void) fd;
+	(void) what;
+	st->step = 1;
+	caller_call(st);
+}
+
+static int
+caller_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
+{
+	caller_st     *st = calloc(1, sizeof(*st));
+	struct timeval tv = { 0, 100000 };
+
+	if (st == NULL) {
+		return ARB_ENOMEM;
+	}
+	*statep = st;
+	st->ctx = ctx;
+	snprintf(st->path, sizeof(st->path), "%.*s", (int) len,
+	    (const char *) arg);
+	if (arb_whereis(ctx, st->path, &st->to) != ARB_OK) {
+		return ARB_ENOENT;
+	}
+	st->to = arb_pid_slot(st->to);
+	ARB_PASS(arb_send_copy(ctx, st->to, PROBE_HANG, "300", 4));
+	ARB_PASS(arb_send_copy(ctx, st->to, PROBE_CRASH, "normal", 7));
+	st->ev = evtimer_new(arb_base(ctx), caller_tick, st);
+	if (st->ev == NULL) {
+		return ARB_ENOMEM;
+	}
+	evtimer_add(st->ev, &tv);
+	return ARB_OK;
+}
+
+static void
+caller_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
+{
+	caller_st *st = state;
+
+	(void) ctx;
+	(void) why;
+	if (st->ev != NULL) {
+		event_free(st->ev);
+	}
+	free(st);
+}
+
+static const arb_actor_ops caller_ops = {
+	.type      = "caller",
+	.init      = caller_init,
+	.terminate = caller_terminate,
+};
+
+static const arb_actor_ops *const types[]
+    = { &sender_ops, &caller_ops, NULL };
 
 static const arb_child_spec pool_tmpl[] = {
 	{ .name = "w", .isolation = ARB_THREAD, .type = "probe",
@@ -121,8 +240,35 @@ h_send_errors(int argc, char **argv)
 	return arb_test_node_main(&s);
 }
 
+// Children that end and will not be restarted, each with a caller; a
+// permanent one too (its call waits for the next incarnation, SPEC 19).
+static int
+h_ended(int argc, char **argv)
+{
+	const arb_child_spec c[] = {
+		{ .name = "tr", .isolation = ARB_THREAD, .type = "probe",
+		    .restart = ARB_TRANSIENT },
+		{ .name = "tmp", .isolation = ARB_THREAD, .type = "probe",
+		    .restart = ARB_TEMPORARY },
+		{ .name = "perm", .isolation = ARB_THREAD, .type = "probe" },
+		{ .name = "c1", .isolation = ARB_THREAD, .type = "caller",
+		    .arg = "root/tr", .arg_len = 7 },
+		{ .name = "c2", .isolation = ARB_THREAD, .type = "caller",
+		    .arg = "root/tmp", .arg_len = 8 },
+		{ .name = "c3", .isolation = ARB_THREAD, .type = "caller",
+		    .arg = "root/perm", .arg_len = 9 },
+	};
+	const arb_sup_spec s = { .children = c, .nchildren = 6,
+		.intensity = 10, .period_ms = 5000 };
+
+	(void) argc;
+	(void) argv;
+	return arb_test_node_main(&s);
+}
+
 static const arb_test_helper helpers[] = {
 	{ "send_errors", h_send_errors },
+	{ "ended", h_ended },
 };
 
 static void
@@ -145,8 +291,51 @@ test_bad_destinations_give_enoent(void **state)
 	arb_test_proc_fini(&p);
 }
 
+// expect_refused checks caller line NEEDLE: ARB_ENOENT, exit noproc (or
+// refused at send), within 1 s of the call's 5 s timeout.
+static void
+expect_refused(arb_test_proc *p, const char *needle)
+{
+	char line[512];
+
+	arb_test_line(p, needle, 10000, line, sizeof(line));
+	print_message("%s\n", line);
+	assert_non_null(strstr(line, "status=ARB_ENOENT "));
+	assert_true(arb_test_need_field(line, "exit") == ARB_EXIT_NOPROC
+	    || strstr(line, "text=refused") != NULL);
+	assert_true(arb_test_need_field(line, "ms") < 1000);
+}
+
+// A call to a child that ended and will not run again is refused at once
+// (ARB_ENOENT, as Erlang's gen_server:call to a dead name exits noproc),
+// and one that waited in its mailbox is answered noproc when it ended:
+// a transient child that ended normally, a temporary one.  A permanent
+// child's waiting call is answered by its next incarnation (SPEC 19).
+static void
+test_calls_to_children_that_will_not_run(void **state)
+{
+	arb_test_proc p;
+	char          line[512];
+
+	(void) state;
+	arb_test_spawn(&p, "ended", NULL);
+	expect_refused(&p, "caller root/tr queued ");
+	expect_refused(&p, "caller root/tr after ");
+	expect_refused(&p, "caller root/tmp queued ");
+	expect_refused(&p, "caller root/tmp after ");
+	arb_test_line(&p, "caller root/perm queued ", 10000, line, sizeof(line));
+	print_message("%s\n", line);
+	assert_non_null(strstr(line, "status=ARB_OK "));
+	arb_test_line(&p, "caller root/perm after ", 10000, line, sizeof(line));
+	assert_non_null(strstr(line, "status=ARB_OK "));
+	kill(p.pid, SIGTERM);
+	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&p, 10000)), 0);
+	arb_test_proc_fini(&p);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_bad_destinations_give_enoent),
+	cmocka_unit_test(test_calls_to_children_that_will_not_run),
 };
 
 ARB_TEST_MAIN_TYPES("integration.send_errors", tests, helpers, types)

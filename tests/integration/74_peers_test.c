@@ -1615,11 +1615,252 @@ static const arb_actor_ops blaster_ops = {
 	.terminate = blaster_terminate,
 };
 
+// --- calls that no actor will read (docs/multinode.md) ----------------------
+#define TAG_QUIT   0x1008u // send: the quitter ends normally
+#define TAG_FREEZE 0x1009u // send: the quitter stops its process (SIGSTOP)
+#define TAG_NAP    0x100Au // send: the quitter sleeps 300 ms
+#define TAG_JUNK   0x100Bu // send: ignored (fills a queue)
+// Two names with one FNV-1a hash (0x34256c4b): "NAME@central" of either is
+// ambiguous there.
+#define COLLIDE_A "q562789"
+#define COLLIDE_B "q779192"
+
+// The quitter (arg: a name to register, "-": none) answers TAG_PING, ends
+// normally on TAG_QUIT, naps on TAG_NAP and stops its own process on
+// TAG_FREEZE (a process actor: its mailbox stops draining).
+static int
+quitter_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
+{
+	char name[32];
+
+	*statep = NULL;
+	snprintf(name, sizeof(name), "%.*s", (int) len, (const char *) arg);
+	arb_test_emit("quitter %s ospid=%d register=%s", arb_path(ctx),
+	    (int) getpid(),
+	    arb_err_name(strcmp(name, "-") != 0 ? arb_register(ctx, name)
+	                                        : ARB_OK));
+	return ARB_OK;
+}
+
+static void
+quitter_handle(arb_ctx *ctx, void *state, const arb_msg *m)
+{
+	arb_exit normal = { .kind = ARB_EXIT_NORMAL };
+
+	(void) state;
+	if (arb_msg_tag(m) == TAG_PING && arb_msg_is_request(m)) {
+		arb_reply(ctx, m, TAG_PING, arb_msg_body(m), arb_msg_len(m));
+	} else if (arb_msg_tag(m) == TAG_QUIT) {
+		arb_actor_exit(ctx, &normal);
+	} else if (arb_msg_tag(m) == TAG_NAP) {
+		poll(NULL, 0, 300);
+	} else if (arb_msg_tag(m) == TAG_FREEZE) {
+		arb_test_emit("quitter %s freezes", arb_path(ctx));
+		raise(SIGSTOP);
+	}
+}
+
+static const arb_actor_ops quitter_ops = {
+	.type = "quitter",
+	.init = quitter_init,
+	.handle = quitter_handle,
+};
+
+// The asker (of gw1) works through central's quitters: root/w (a
+// transient thread actor), root/w2 (a process actor) and the ambiguous
+// name, each call with a 5 s timeout, printing each answer with how long
+// it took:
+//   0: call root/w@central: its pid.
+//   1: TAG_NAP and TAG_QUIT to it; 100 ms later (it naps) call it
+//      ("queued": waits in its mailbox when it ends normally, not to be
+//      restarted); then call its child path ("path") and its slot address
+//      ("slot"): it will not run again.
+//   2: call root/w2@central: its pid; TAG_FREEZE to it, then each tick
+//      32 x 16 KiB of TAG_JUNK and a call to it, until one is answered
+//      ("full": central's link to its process is full).
+//   3: call COLLIDE_A@central ("ambiguous").
+typedef struct asker_st {
+	arb_ctx      *ctx;
+	struct event *tick;
+	int           step;
+	bool          busy;
+	int           wait;
+	arb_pid       w, w2;
+	int64_t       t0;
+	const char   *what;
+	bool          full; // a flood call was answered
+} asker_st;
+
+static void asker_call(asker_st *st, arb_pid to, const char *what);
+
+static void
+asker_cb(arb_ctx *ctx, void *arg, const arb_result *r)
+{
+	asker_st *st = arg;
+	int64_t   ms = arb_test_now_ms() - st->t0;
+
+	(void) ctx;
+	st->busy = false;
+	arb_test_emit("asker %s status=%s code=%s exit=%d ms=%lld text=%s",
+	    st->what, arb_err_name(r->status), arb_err_name(r->code),
+	    (int) r->exit.kind, (long long) ms, r->text);
+	if (r->status != ARB_OK) {
+		return;
+	}
+	if (strcmp(st->what, "w") == 0) {
+		st->w = arb_msg_from(r->reply);
+		st->step = 1;
+	} else if (strcmp(st->what, "w2") == 0) {
+		st->w2 = arb_msg_from(r->reply);
+		arb_send_copy(ctx, st->w2, TAG_FREEZE, NULL, 0);
+		st->step = 2;
+	}
+}
+
+// asker_full_cb: a call of the flood.  Those sent before central's link
+// to w2's process filled wait there (time out, or are answered after the
+// test's SIGCONT); the first answered otherwise is printed.
+static void
+asker_full_cb(arb_ctx *ctx, void *arg, const arb_result *r)
+{
+	asker_st *st = arg;
+
+	(void) ctx;
+	if (st->full || r->status == ARB_ETIMEDOUT || r->status == ARB_OK) {
+		return;
+	}
+	st->full = true;
+	arb_test_emit("asker full status=%s code=%s exit=%d ms=%lld text=%s",
+	    arb_err_name(r->status), arb_err_name(r->code),
+	    (int) r->exit.kind, (long long) (arb_test_now_ms() - st->t0),
+	    r->text);
+	st->step = 3;
+	st->busy = false;
+}
+
+static void
+asker_call(asker_st *st, arb_pid to, const char *what)
+{
+	int rv;
+
+	st->what = what;
+	st->t0 = arb_test_now_ms();
+	rv = arb_call(st->ctx, to, TAG_PING, "x", 1, 5000, asker_cb, st);
+	if (rv != ARB_OK) {
+		arb_test_emit("asker %s status=%s code=%s exit=0 ms=0 "
+		              "text=refused", what, arb_err_name(rv),
+		    arb_err_name(rv));
+		st->busy = false;
+	}
+}
+
+static void
+asker_name(asker_st *st, const char *name, const char *what)
+{
+	arb_pid to;
+
+	st->busy = true;
+	if (arb_whereis(st->ctx, name, &to) != ARB_OK) {
+		arb_test_emit("asker %s whereis failed", what);
+		return;
+	}
+	asker_call(st, to, what);
+}
+
+static void
+asker_tick(evutil_socket_t fd, short what, void *arg)
+{
+	asker_st *st = arg;
+	static char junk[16384];
+	int         i;
+
+	(void) fd;
+	(void) what;
+	if (st->step == 2) {
+		// The flood: once central's link to w2's process is full,
+		// central answers the call (until then they wait there).
+		for (i = 0; i < 32; i++) {
+			arb_send_copy(st->ctx, st->w2, TAG_JUNK, junk,
+			    sizeof(junk));
+		}
+		st->t0 = arb_test_now_ms();
+		(void) arb_call(st->ctx, st->w2, TAG_PING, "x", 1, 5000,
+		    asker_full_cb, st);
+		return;
+	}
+	if (st->busy || st->wait-- > 0) {
+		return;
+	}
+	switch (st->step) {
+	case 0: asker_name(st, "root/w@central", "w"); return;
+	case 1:
+		arb_send_copy(st->ctx, st->w, TAG_NAP, NULL, 0);
+		arb_send_copy(st->ctx, st->w, TAG_QUIT, NULL, 0);
+		st->wait = 5; // 100 ms: it naps, the call waits in its mailbox
+		st->step = 10;
+		return;
+	case 10:
+		st->busy = true;
+		asker_call(st, arb_pid_slot(st->w), "queued");
+		st->step = 11;
+		return;
+	case 11: asker_name(st, "root/w@central", "path"); st->step++; return;
+	case 12:
+		st->busy = true;
+		asker_call(st, arb_pid_slot(st->w), "slot");
+		st->step = 13;
+		return;
+	case 13: asker_name(st, "root/w2@central", "w2"); return;
+	case 3:
+		asker_name(st, COLLIDE_A "@central", "ambiguous");
+		st->step = 4;
+		return;
+	}
+}
+
+static int
+asker_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
+{
+	asker_st *st = calloc(1, sizeof(*st));
+
+	(void) arg;
+	(void) len;
+	if (st == NULL) {
+		return ARB_ENOMEM;
+	}
+	st->ctx = ctx;
+	st->what = "";
+	if ((st->tick = tick_new(ctx, asker_tick, st)) == NULL) {
+		free(st);
+		return ARB_ENOMEM;
+	}
+	*statep = st;
+	return ARB_OK;
+}
+
+static void
+asker_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
+{
+	asker_st *st = state;
+
+	(void) ctx;
+	(void) why;
+	event_free(st->tick);
+	free(st);
+}
+
+static const arb_actor_ops asker_ops = {
+	.type = "asker",
+	.init = asker_init,
+	.terminate = asker_terminate,
+};
+
 // The test's actor types: a node of this test has them all, and a process
 // actor of this binary may run them (it is exec'd anew).
 static const arb_actor_ops *const types[]
     = { &echo_ops, &pinger_ops, &namer_ops, &flooder_ops, &victim_ops,
-	      &watcher_ops, &nwatch_ops, &blaster_ops, NULL };
+	      &watcher_ops, &nwatch_ops, &blaster_ops, &quitter_ops,
+	      &asker_ops, NULL };
 
 // args: name port peer_name peer_port secret type [arg]: a node whose
 // root has one thread child of that type.
@@ -1675,7 +1916,7 @@ run_main(int argc, char **argv)
 		o.watch_max = atoi(getenv("PEERS_WATCH_MAX"));
 	}
 	// "p:TYPE": a process actor (it reaches the other node through
-	// this node's relay).  More children: TYPE ARG pairs (w2, w3...).
+	// this node's relay); "t:TYPE": a transient thread actor.  More children: TYPE ARG pairs (w2, w3...).
 	for (i = 6; i < argc && n < 4; i += 2, n++) {
 		c[n] = c[0];
 		snprintf(names[n], sizeof(names[n]), n == 0 ? "w" : "w%d",
@@ -1685,6 +1926,9 @@ run_main(int argc, char **argv)
 		if (strncmp(c[n].type, "p:", 2) == 0) {
 			c[n].type += 2;
 			c[n].isolation = ARB_PROCESS;
+		} else if (strncmp(c[n].type, "t:", 2) == 0) {
+			c[n].type += 2; // transient
+			c[n].restart = ARB_TRANSIENT;
 		}
 		if (i + 1 < argc) {
 			c[n].arg = argv[i + 1];
@@ -2932,6 +3176,53 @@ line_of(arb_test_proc *p, const char *needle, char *buf, size_t len)
 	snprintf(buf, len, "%.*s", (int) (e - l), l);
 }
 
+// Calls that no actor will read (docs/multinode.md, "Calls that reach no
+// actor"): gw1's asker calls central's transient quitter root/w while it
+// naps and then ends normally (not restarted): the call waiting in its
+// mailbox is answered noproc when it ends, and calls to its child path
+// and to its slot address are answered noproc at once; central's process
+// actor root/w2 stops its process (SIGSTOP) and the asker floods it: once
+// central's link to it is full, a call is answered ARB_EAGAIN ("the
+// process actor's link is full at node central"); a name whose hash two
+// names share there is answered with an error (ARB_EEXIST), never
+// guessed.  Each within NOPROC_MS of a 5 s timeout.
+static void
+test_calls_that_no_actor_will_read(void **state)
+{
+	arb_test_proc a, b;
+	int           pa = free_port(), pb = free_port();
+	char          buf[512];
+	const char   *kb[] = { "t:quitter", "-", "p:quitter", "-", "quitter",
+		  COLLIDE_A, "quitter", COLLIDE_B, NULL };
+	const char   *ka[] = { "asker", "-", NULL };
+	long          ospid;
+
+	(void) state;
+	spawn_kids(&b, "central", pb, "gw1", pa, kb);
+	wait_count(&b, " register=ARB_OK", 4);
+	line_of(&b, "quitter root/w2 ospid=", buf, sizeof(buf));
+	ospid = arb_test_need_field(buf, "ospid");
+	spawn_kids(&a, "gw1", pa, "central", pb, ka);
+	expect_noproc(&a, "asker queued ");
+	expect_noproc(&a, "asker path ");
+	expect_noproc(&a, "asker slot ");
+	wait_count(&a, "asker full ", 1);
+	line_of(&a, "asker full ", buf, sizeof(buf));
+	print_message("%s\n", buf);
+	assert_non_null(strstr(buf, "status=ARB_EAGAIN "));
+	assert_non_null(strstr(buf,
+	    "text=not sent: the process actor's link is full at node central"));
+	assert_true(arb_test_need_field(buf, "ms") < NOPROC_MS);
+	assert_int_equal(kill((pid_t) ospid, SIGCONT), 0);
+	wait_count(&a, "asker ambiguous ", 1);
+	line_of(&a, "asker ambiguous ", buf, sizeof(buf));
+	print_message("%s\n", buf);
+	assert_non_null(strstr(buf, "status=ARB_EREMOTE code=ARB_EEXIST "));
+	assert_non_null(strstr(buf, "text=ambiguous name"));
+	assert_true(arb_test_need_field(buf, "ms") < NOPROC_MS);
+	stop_pair(&a, &b);
+}
+
 // A remote actor's own end crosses nodes (docs/multinode.md, "Monitors
 // and links across nodes"): gw1's watchers (a thread actor that traps
 // exits, a process actor that does not) monitor and link central's
@@ -3220,6 +3511,7 @@ test_watches_are_capped_per_peer(void **state)
 
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_watches_are_capped_per_peer),
+	cmocka_unit_test(test_calls_that_no_actor_will_read),
 	cmocka_unit_test(test_monitor_of_a_name_at_another_node),
 	cmocka_unit_test(test_remote_exits_reach_monitors_and_links),
 	cmocka_unit_test(test_process_actor_reaches_another_node),
