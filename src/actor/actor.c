@@ -723,7 +723,13 @@ ctx_batch(void *arg, const void *data, size_t len)
 	arb__decoder_init(&d, data, len, ctx->max_msg);
 	while ((rv = arb__codec_next(&d, &m)) == ARB_OK) {
 		if (ctx->exiting) {
+			// The rest of a batch taken before the actor ended:
+			// nothing will read it (a next incarnation reads the
+			// mailbox, not this batch), so a request is answered
+			// noproc, from this incarnation (its thread lingers
+			// for its last words).
 			ctx->st->dead_letters++;
+			ctx_noproc(ctx, &m);
 			continue;
 		}
 		if (!arb__pid_local(m.to)
@@ -938,6 +944,20 @@ arb__ctx_release_mailbox(arb_ctx *ctx)
 	}
 }
 
+// ctx_answer_queued empties an exiting actor's mailbox through ctx_batch:
+// every envelope a dead letter, every request answered noproc.
+static void
+ctx_answer_queued(arb_ctx *ctx)
+{
+	arb__chunk *ch = arb__mbox_take(ctx->mbox, false), *next;
+
+	for (; ch != NULL; ch = next) {
+		next = ch->next;
+		ctx_batch(ctx, ch->data, ch->len);
+		arb__chunk_free(ch);
+	}
+}
+
 void
 arb__ctx_run(arb_ctx *ctx, const void *arg, size_t arg_len)
 {
@@ -980,6 +1000,13 @@ arb__ctx_run(arb_ctx *ctx, const void *arg, size_t arg_len)
 	arb__mbox_pause(ctx->mbox_att);
 	if (ctx->ops->terminate != NULL) {
 		ctx->ops->terminate(ctx, ctx->state, &ctx->why);
+	}
+	if (!ctx->addr.in_node && ctx->mbox != NULL) {
+		// A process actor's mailbox dies with its process: what
+		// waits there is never read (a next incarnation has a
+		// mailbox of its own), so each request in it is answered
+		// noproc now, with the last words (ctx_batch, exiting).
+		ctx_answer_queued(ctx);
 	}
 	arb__outq_flush(ctx->outq);
 	// The host lingers until the last words (a reply, a report) are out

@@ -649,7 +649,10 @@ sup_any_significant_running(const arb__sup *sup, const arb__child *except)
 	return false;
 }
 
-// A running child ended on its own.
+// A running child ended on its own.  The slot is closed before its
+// monitors' DOWN goes out (arb__stree_actor_down) when it is not to be
+// restarted: a caller that calls again on that DOWN is refused, never
+// queued for a process that will not come back.
 static void
 sup_child_exited(arb__sup *sup, arb__child *c, const arb_exit *why)
 {
@@ -663,6 +666,7 @@ sup_child_exited(arb__sup *sup, arb__child *c, const arb_exit *why)
 		// exit is reported, no restart decision applies (nothing
 		// reads its slot until an operator starts it again).
 		arb__slot_close(c->mbid);
+		arb__stree_actor_down(sup->tree, c, why);
 		child_log_exit(c, why, "none(operator)");
 		arb__sup_run(sup);
 		return;
@@ -681,6 +685,7 @@ sup_child_exited(arb__sup *sup, arb__child *c, const arb_exit *why)
 		// wait is for an actor that restarts).
 		arb__slot_close(c->mbid);
 	}
+	arb__stree_actor_down(sup->tree, c, why);
 	switch (d) {
 	case ARB__DECIDE_NONE:
 		child_log_exit(c, why, ev.sup_stopping ? "none(stopping)"
@@ -696,6 +701,7 @@ sup_child_exited(arb__sup *sup, arb__child *c, const arb_exit *why)
 		return;
 	case ARB__DECIDE_RESTART:
 		if (!arb__intensity_add(&sup->win, arb__now_ms())) {
+			arb__slot_close(c->mbid); // its supervisor stops
 			child_log_exit(c, why, "give_up");
 			sup_give_up(sup, c);
 			return;
@@ -947,8 +953,7 @@ child_event(arb__child *c, arb__cevent ev, const arb_exit *why)
 		arb__child_timer_cancel(&c->stop_timer);
 		c->has_last_exit = true;
 		c->last_exit     = *why;
-		arb__stree_actor_down(sup->tree, c, why);
-		sup_child_exited(sup, c, why);
+		sup_child_exited(sup, c, why); // and arb__stree_actor_down
 		return;
 	case ARB__CA_REQUEST_STOP:
 		arb__child_started_notify(c, ARB_ESHUTDOWN);

@@ -5,8 +5,8 @@
 // and the message stays the caller's; a call to a child that ended and
 // will not be restarted (transient ended normally, temporary) is refused
 // at once too, and a call waiting in its mailbox when it ended is
-// answered noproc (docs/actors.md, "Calls to an actor that will not
-// run").
+// answered noproc (docs/supervision.md, the mailbox of a child that will
+// not be restarted).
 
 #include "arb_test.h"
 #include "probe.h"
@@ -104,8 +104,12 @@ static const arb_actor_ops sender_ops = {
 
 // "caller" (arg: a child path) makes the child hang 300 ms, end normally
 // and, 100 ms later (the child still hanging), calls it (5 s timeout):
-// that call waits in the child's mailbox when it ends.  Its answer and a
-// call made after it are printed with how long each took.
+// that call waits in the child's mailbox when it ends.  With arg "PATH
+// same" it asks the child to end and calls it in one batch, 100 ms after
+// its init: the child takes the call with the batch and ends before
+// reading it.  The call's answer and a call made once both that answer
+// and the DOWN of its monitor of the child came are printed with how long
+// each took.
 #define CALLER_TIMEOUT_MS 5000
 
 typedef struct caller_st {
@@ -115,6 +119,8 @@ typedef struct caller_st {
 	struct event *ev;
 	int64_t       t0;
 	int           step;
+	bool          same; // the end and the call in one batch
+	bool          down; // its monitor of the child fired
 } caller_st;
 
 static int64_t
@@ -138,8 +144,22 @@ caller_cb(arb_ctx *ctx, void *arg, const arb_result *r)
 	    st->path, st->step == 1 ? "queued" : "after",
 	    arb_err_name(r->status), (int) r->exit.kind,
 	    (long long) (caller_now() - st->t0), r->text);
-	if (st->step++ == 1) {
+	if (st->step++ == 1 && st->down) {
 		caller_call(st); // the slot is closed by now
+	}
+}
+
+static void
+caller_handle(arb_ctx *ctx, void *state, const arb_msg *m)
+{
+	caller_st *st = state;
+
+	(void) ctx;
+	if (arb_msg_tag(m) == ARB_TAG_DOWN && !st->down) {
+		st->down = true;
+		if (st->step == 2) {
+			caller_call(st);
+		}
 	}
 }
 
@@ -165,6 +185,10 @@ caller_tick(evutil_socket_t fd, short what, void *arg)
 	(void) fd;
 	(void) what;
 	st->step = 1;
+	if (st->same) {
+		ARB_PASS(arb_send_copy(
+		    st->ctx, st->to, PROBE_CRASH, "normal", 7));
+	}
 	caller_call(st);
 }
 
@@ -173,6 +197,7 @@ caller_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 {
 	caller_st     *st = calloc(1, sizeof(*st));
 	struct timeval tv = { 0, 100000 };
+	uint64_t       ref;
 
 	if (st == NULL) {
 		return ARB_ENOMEM;
@@ -181,12 +206,20 @@ caller_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	st->ctx = ctx;
 	snprintf(st->path, sizeof(st->path), "%.*s", (int) len,
 	    (const char *) arg);
+	if (strchr(st->path, ' ') != NULL) {
+		*strchr(st->path, ' ') = '\0';
+		st->same = true;
+	}
 	if (arb_whereis(ctx, st->path, &st->to) != ARB_OK) {
 		return ARB_ENOENT;
 	}
+	ARB_PASS(arb_monitor(ctx, st->to, &ref)); // this incarnation's
 	st->to = arb_pid_slot(st->to);
-	ARB_PASS(arb_send_copy(ctx, st->to, PROBE_HANG, "300", 4));
-	ARB_PASS(arb_send_copy(ctx, st->to, PROBE_CRASH, "normal", 7));
+	if (!st->same) {
+		ARB_PASS(arb_send_copy(ctx, st->to, PROBE_HANG, "300", 4));
+		ARB_PASS(
+		    arb_send_copy(ctx, st->to, PROBE_CRASH, "normal", 7));
+	}
 	st->ev = evtimer_new(arb_base(ctx), caller_tick, st);
 	if (st->ev == NULL) {
 		return ARB_ENOMEM;
@@ -211,6 +244,7 @@ caller_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
 static const arb_actor_ops caller_ops = {
 	.type      = "caller",
 	.init      = caller_init,
+	.handle    = caller_handle,
 	.terminate = caller_terminate,
 };
 
@@ -251,14 +285,22 @@ h_ended(int argc, char **argv)
 		{ .name = "tmp", .isolation = ARB_THREAD, .type = "probe",
 		    .restart = ARB_TEMPORARY },
 		{ .name = "perm", .isolation = ARB_THREAD, .type = "probe" },
+		{ .name = "tr2", .isolation = ARB_THREAD, .type = "probe",
+		    .restart = ARB_TRANSIENT },
+		{ .name = "ptr", .isolation = ARB_PROCESS, .type = "probe",
+		    .restart = ARB_TRANSIENT },
 		{ .name = "c1", .isolation = ARB_THREAD, .type = "caller",
 		    .arg = "root/tr", .arg_len = 7 },
 		{ .name = "c2", .isolation = ARB_THREAD, .type = "caller",
 		    .arg = "root/tmp", .arg_len = 8 },
 		{ .name = "c3", .isolation = ARB_THREAD, .type = "caller",
 		    .arg = "root/perm", .arg_len = 9 },
+		{ .name = "c4", .isolation = ARB_THREAD, .type = "caller",
+		    .arg = "root/tr2 same", .arg_len = 13 },
+		{ .name = "c5", .isolation = ARB_THREAD, .type = "caller",
+		    .arg = "root/ptr", .arg_len = 8 },
 	};
-	const arb_sup_spec s = { .children = c, .nchildren = 6,
+	const arb_sup_spec s = { .children = c, .nchildren = 10,
 		.intensity = 10, .period_ms = 5000 };
 
 	(void) argc;
@@ -309,7 +351,10 @@ expect_refused(arb_test_proc *p, const char *needle)
 // A call to a child that ended and will not run again is refused at once
 // (ARB_ENOENT, as Erlang's gen_server:call to a dead name exits noproc),
 // and one that waited in its mailbox is answered noproc when it ended:
-// a transient child that ended normally, a temporary one.  A permanent
+// a transient child that ended normally, a temporary one; so is one the
+// child took with the batch that ended it (the rest of that batch), and
+// one waiting in a process actor's mailbox when its process ended.  A
+// permanent
 // child's waiting call is answered by its next incarnation (SPEC 19).
 static void
 test_calls_to_children_that_will_not_run(void **state)
@@ -323,6 +368,18 @@ test_calls_to_children_that_will_not_run(void **state)
 	expect_refused(&p, "caller root/tr after ");
 	expect_refused(&p, "caller root/tmp queued ");
 	expect_refused(&p, "caller root/tmp after ");
+	// Taken with the batch that ended it: answered by that incarnation.
+	expect_refused(&p, "caller root/tr2 queued ");
+	arb_test_line(&p, "caller root/tr2 queued ", 10000, line, sizeof(line));
+	assert_non_null(strstr(line, "text=noproc: that incarnation has ended"));
+	expect_refused(&p, "caller root/tr2 after ");
+	// A process actor's: its mailbox dies with its process, which
+	// answers what waited there as it ends.
+	expect_refused(&p, "caller root/ptr queued ");
+	arb_test_line(&p, "caller root/ptr queued ", 10000, line, sizeof(line));
+	assert_non_null(strstr(line, "text=noproc: that incarnation has ended"));
+	arb_test_line(&p, "caller root/ptr after ", 10000, line, sizeof(line));
+	expect_refused(&p, "caller root/ptr after ");
 	arb_test_line(&p, "caller root/perm queued ", 10000, line, sizeof(line));
 	print_message("%s\n", line);
 	assert_non_null(strstr(line, "status=ARB_OK "));
