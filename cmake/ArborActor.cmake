@@ -10,10 +10,12 @@
 #
 # Installed into INSTALL_DIR (default <libdir>/arbor/actors, where arbor
 # looks for the types it is asked for by name) when the calling project
-# is the top-level one, or is arbor itself (actors/).  Examples built
-# inside arbor's own tree are not installed.  This file is part of the
-# installed CMake package: find_package(arbor) makes the function
-# available.
+# is the top-level one, or is arbor itself (actors/).  So an example
+# with a project() of its own (examples/plugin) is not installed from
+# arbor's tree; examples/collector has none, and its two modules are
+# installed with arbor's (its README, "Under systemd").  This file is
+# part of the installed CMake package: find_package(arbor) makes the
+# function available.
 include_guard(GLOBAL)
 include(GNUInstallDirs)
 

@@ -8,7 +8,9 @@
 #   3. the INSTALLED arbor checks and runs a tree with that module
 #      (plugins:) and the project's echo type, found by name in the
 #      installed <libdir>/arbor/actors with no configuration, with no
-#      LD_LIBRARY_PATH: the installed layout must stand on its own.
+#      LD_LIBRARY_PATH: the installed layout must stand on its own;
+#   4. when the build has the collector, the installed arbor checks
+#      examples/collector's tree: its modules were installed with arbor's.
 # Leaves nothing behind (trap), every wait bounded.
 set -u
 if [ $# -ne 3 ]; then
@@ -58,6 +60,13 @@ root:
 YAML
 "$arbor" check "$tmp/tree.yaml" >"$tmp/check.log" 2>&1 ||
 	{ cat "$tmp/check.log"; fail "installed arbor check refused the tree"; }
+# The collector's modules are installed with arbor's (examples/collector/
+# README.md, "Under systemd"): the installed arbor knows its types.
+if [ -f "$build/lib/arbor/actors/collector_parse.so" ]; then
+	"$arbor" check "$src/examples/collector/collector.yaml" \
+		>"$tmp/collector.log" 2>&1 ||
+		{ cat "$tmp/collector.log"; fail "the installed arbor does not know the collector's types"; }
+fi
 
 "$arbor" run "$tmp/tree.yaml" >"$tmp/run.log" 2>&1 &
 pid=$!
