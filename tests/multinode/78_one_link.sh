@@ -20,6 +20,12 @@
 #    no connection of n2 (its data stream and heartbeat channel closed);
 #    before, the acceptor kept them until a newer stream of n2 came.
 #    Healed (relays continued), both are UP again.
+# 4. One-way reachability (n1's relay gone: n1 cannot dial n2, n2 still
+#    reaches n1), then n2's relay stopped: n1, with no link of its own to
+#    n2, closes n2's two connections by itself within the budget
+#    (event=heartbeat_timeout ... side=acceptor; docs/multinode.md "The
+#    acceptor times its peer's heartbeats too").  Before, it held them
+#    until n2's next stream replaced them.
 set -u
 . "$(dirname "$0")/lib.sh"
 mn_setup 2
@@ -120,4 +126,40 @@ done
 kill -CONT "${MN_RELAY[1]}" "${MN_RELAY[2]}"
 mn_wait_peer 1 n2 up 15
 mn_wait_peer 2 n1 up 15
-echo "78_one_link: ok, one-sided failure seen at the other side in $t1 ms"
+
+# 4. One-way reachability, then silence: n1 can no longer dial n2 (its
+#    relay gone), n2 still reaches n1.  When n2's path falls silent
+#    (its relay stopped), n1, which has no link of its own to n2 to
+#    time it, closes n2's data stream and heartbeat channel by itself
+#    within the budget (side=acceptor).
+d2=$(mn_peer 2 n1 downs)
+mn_relay_cut 1
+mn_wait_peer 1 n2 lost 10
+until_downs 2 $((d2 + 1)) 10
+mn_wait_peer 2 n1 up 10
+end=$(mn_deadline 10)
+until [ "$(accepted 1)" = 2 ]; do
+	[ "$(mn_now)" -lt "$end" ] \
+	    || mn_fail "one-way: n1 holds $(accepted 1) connections of n2, not 2"
+	sleep 0.05
+done
+a0=$(grep -c 'side=acceptor' "$MN_DIR/n1/log")
+kill -STOP "${MN_RELAY[2]}"
+start=$(mn_now)
+end=$(mn_deadline 10)
+until [ "$(accepted 1)" = 0 ]; do
+	[ "$(mn_now)" -lt "$end" ] \
+	    || mn_fail "one-way, silent: n1 still holds $(accepted 1) connections of n2"
+	sleep 0.05
+done
+t4=$(($(mn_now) - start))
+[ "$t4" -le $((3500 * MN_SCALE)) ] \
+    || mn_fail "one-way, silent: n1 closed n2's streams $t4 ms after the silence (budget 2000)"
+mn_wait_log 1 'event=heartbeat_timeout listener=.* peer=n2 .*side=acceptor' 5
+[ "$(grep -c 'side=acceptor' "$MN_DIR/n1/log")" = $((a0 + 1)) ] \
+    || mn_fail "n1 logged $(($(grep -c 'side=acceptor' "$MN_DIR/n1/log") - a0)) acceptor timeouts, not 1"
+kill -CONT "${MN_RELAY[2]}"
+mn_relay 1 2
+mn_wait_peer 1 n2 up 15
+mn_wait_peer 2 n1 up 15
+echo "78_one_link: ok, one-sided failure seen at the other side in $t1 ms; a silent peer n1 cannot dial dropped in $t4 ms"
