@@ -14,7 +14,8 @@
 // sent again by libmosquitto.  With --count it stops after that many
 // readings per sensor once all are acknowledged (at most 10 s more).
 // SIGINT and SIGTERM end it.  Exit 0, 64 for a usage error, 1 when the
-// broker never answered.
+// broker never answered (whether or not anything was published: a
+// simulator that reached no broker did not do its job).
 
 #include "cli.h"
 #include "clock.h"
@@ -271,5 +272,5 @@ main(int argc, char **argv)
 	mosquitto_loop(mq, 50, 1);
 	mosquitto_destroy(mq);
 	mosquitto_lib_cleanup();
-	return ever || published == 0 ? 0 : 1;
+	return ever ? 0 : 1;
 }

@@ -1867,6 +1867,47 @@ test_operator_view(void **state)
 	rig_fini(&R);
 }
 
+// collector-mqtt-sim tells the truth in its exit status: with no broker
+// behind its port (one this test holds bound, never listening: every
+// connect is refused) it published nothing, and it exits 1, not 0 as it
+// did when nothing was published.
+static void
+test_mqtt_sim_no_broker(void **state)
+{
+	struct sockaddr_in a;
+	socklen_t          alen = sizeof(a);
+	char               port[16];
+	const char        *args[12];
+	arb_test_proc      p;
+	int                fd, n = 0;
+
+	(void) state;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	memset(&a, 0, sizeof(a));
+	a.sin_family      = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *) &a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *) &a, &alen), 0);
+	snprintf(port, sizeof(port), "%d", ntohs(a.sin_port));
+	args[n++] = "--";
+	args[n++] = "--port";
+	args[n++] = port;
+	args[n++] = "--sensors";
+	args[n++] = "1";
+	args[n++] = "--rate";
+	args[n++] = "100";
+	args[n++] = "--count";
+	args[n++] = "3";
+	args[n++] = "--quiet";
+	args[n]   = NULL;
+	arb_test_spawn(&p, "mqtt_sim", args);
+	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&p, 15000)), 1);
+	assert_non_null(strstr(p.out, "mqtt-sim event=done published=0 acked=0"));
+	arb_test_proc_fini(&p);
+	close(fd);
+}
+
 // `arbor check` accepts the tree file as shipped, and reports every
 // wrong setting of the collector's own types at its line and column.
 static void
@@ -1940,6 +1981,7 @@ main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_reconnect_order, teardown),
 		cmocka_unit_test_teardown(test_operator_view, teardown),
 		cmocka_unit_test_teardown(test_check, teardown),
+		cmocka_unit_test(test_mqtt_sim_no_broker),
 	};
 
 	arb_test_helper_main(
