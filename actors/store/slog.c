@@ -397,6 +397,13 @@ slog_close(slog *s)
 		slog__cursor_update(s);
 		slog__commit_stop(s);
 		slog_poll(s); // the last results: every callback runs
+		// What the log keeps for the next open (a stop while
+		// upstream is away leaves a backlog): the operator reads it
+		// here, not only at the next start's event=open.
+		slog__log(s, SLOG_LOG_INFO,
+		    "event=closed segments=%zu backlog_records=%" PRIu64
+		    " backlog_bytes=%" PRIu64,
+		    s->nsegs, s->st.backlog_records, s->st.backlog_bytes);
 	}
 	for (i = 0; i < s->nsegs; i++) {
 		if (s->segs[i].rf != NULL) {

@@ -886,6 +886,7 @@ test_node_restart_resumes_at_the_cursor(void **state)
 	seen          s = { 0 }, t = { 0 };
 	size_t        i, fresh = 0;
 	uint64_t      lowest = UINT64_MAX;
+	long          closed;
 
 	(void) state;
 	arb_test_mkdtemp(dir, sizeof(dir), "store84");
@@ -900,6 +901,10 @@ test_node_restart_resumes_at_the_cursor(void **state)
 	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&p, 10000)), 0);
 	seen_read(&s, p.out);
 	assert_int_equal(s.nacked, 1000);
+	// Its stop says what the log keeps: at least what was never
+	// acknowledged (600), and no more than it holds.
+	closed = last_field(&p, "root/store event=closed ", "backlog_records");
+	assert_true(closed >= 600 && closed <= 1000);
 	arb_test_proc_fini(&p);
 	// Second node on the same log, a consumer only: it resumes at the
 	// cursor, so it gets a suffix of the log in order: every record
@@ -910,6 +915,10 @@ test_node_restart_resumes_at_the_cursor(void **state)
 	arb_test_spawn(&q, "tree", a.argv);
 	wait_lines(&q, "C ", 600, 10000);
 	arb_test_try_expect(&q, "\001", 100); // a little more, if any
+	// ... and the next open finds exactly that.
+	assert_int_equal(last_field(&q, "root/store event=open ",
+	                     "backlog_records"),
+	    closed);
 	kill(q.pid, SIGTERM);
 	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&q, 10000)), 0);
 	seen_read(&t, q.out);
