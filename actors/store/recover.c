@@ -7,7 +7,9 @@
 //  - Every other segment is read record by record.  The last one may end
 //    in a torn write: it is cut at the first bad record (every valid
 //    record before it stays) and the cut is made durable before any new
-//    byte is written.  A segment in the middle with bad regions keeps
+//    byte is written.  Damage there (bit rot) looks the same, so the
+//    sequence numbers of the valid records after the cut are harvested
+//    first: the cut may take durable records, never their numbers.  A segment in the middle with bad regions keeps
 //    its valid records (the scan resynchronises), and a hard link to it
 //    goes to quarantine/ for the operator.  A segment without a valid
 //    header is moved to quarantine/ (after its sequence numbers were
@@ -125,6 +127,9 @@ on_rec(void *arg, uint64_t off, const slog_rec *r)
 		}
 	}
 	if (a->harvest_only) {
+		if (pos >= a->cursor) {
+			a->records++; // (harvest_cut: the valid ones cut off)
+		}
 		return 0;
 	}
 	a->records++;
@@ -259,6 +264,26 @@ typedef struct rstate {
 	uint64_t start;       // first record to hand out
 } rstate;
 
+// harvest_cut reads the sequence numbers of what a cut at from takes
+// off the last segment, and returns how many valid records it takes.  A
+// torn write leaves at most a few, never acknowledged; a record damaged
+// later (bit rot) leaves every durable record after it, perhaps
+// delivered upstream already: their numbers must never be given again
+// (the upstream side would drop the new readings as duplicates).
+static uint64_t
+harvest_cut(slog *s, slog_file *f, uint64_t size, uint64_t no, uint64_t from)
+{
+	slog_scan sc;
+	acc       a = { .s = s, .no = no, .harvest_only = true,
+		      .no_batches = true, .cursor = SLOG_POS(no, from) };
+
+	scan_prep(&sc, s, f, size, &a);
+	sc.resync = true;
+	slog__scan(&sc);
+	slog__scan_fini(&sc);
+	return a.records;
+}
+
 // recover_seg opens, scans and classifies segment no.
 static void
 recover_seg(slog *s, rstate *rs, uint64_t no, bool last)
@@ -328,6 +353,7 @@ recover_seg(slog *s, rstate *rs, uint64_t no, bool last)
 	memcpy(g.gateway, sc.hdr.gateway, sizeof(g.gateway));
 	if (last && sc.first_bad < size) {
 		uint64_t torn = size - sc.valid_end;
+		uint64_t cut  = harvest_cut(s, f, size, no, sc.valid_end);
 		s->vfs->close(f);
 		f  = NULL;
 		rv = s->vfs->open(s->vfs, name, SLOG_O_RDWR, &f);
@@ -344,9 +370,10 @@ recover_seg(slog *s, rstate *rs, uint64_t no, bool last)
 		}
 		s->st.torn_tails++;
 		s->st.torn_bytes += torn;
-		slog__log(s, SLOG_LOG_INFO,
-		    "event=torn_tail file=%s cut_at=%" PRIu64 " bytes=%" PRIu64,
-		    name, sc.valid_end, torn);
+		slog__log(s, cut > 0 ? SLOG_LOG_WARN : SLOG_LOG_INFO,
+		    "event=torn_tail file=%s cut_at=%" PRIu64 " bytes=%" PRIu64
+		    " valid_records_cut=%" PRIu64,
+		    name, sc.valid_end, torn, cut);
 	}
 	if (!last && sc.bad_regions > 0) {
 		s->st.corrupt_regions += sc.bad_regions;
