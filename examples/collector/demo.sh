@@ -199,6 +199,19 @@ wait_ready() {
   return 1
 }
 
+# demo_sanitized WHAT LOG: when LOG (a program's standard error) holds a
+# sanitizer's report (a ThreadSanitizer, AddressSanitizer or UBSan build:
+# TSan's exit status 66 says there is one), print LOG whole on standard
+# error, before the work dir with it goes, and return true; the report's
+# process actors write to their node's log too.  Silent and false
+# otherwise: a normal build never writes such a line.
+demo_sanitized() {
+  grep -Eqs 'WARNING: ThreadSanitizer|ERROR: [A-Za-z]+Sanitizer|SUMMARY: [A-Za-z]+Sanitizer|: runtime error: ' "$2" || return 1
+  echo "run.sh: $1's log holds a sanitizer report; the whole log ($2):" >&2
+  cat "$2" >&2
+  echo "run.sh: (end of $1's log)" >&2
+}
+
 # wait_path PATH: until PATH exists (a simulator's symbolic link; 5 s).
 wait_path() {
   local i

@@ -12,7 +12,9 @@
 # then prints one line per second (readings in, rejected, stored,
 # published upstream, the store's backlog, the upstream connection,
 # restarts).  Ctrl-C (or --seconds N) stops everything in order, prints
-# the verifier's report and exits 0 when the gateway's stop was clean.
+# the verifier's report and exits 0 when the gateway's stop was clean
+# (and, in a sanitizer build, its log holds no report: else it prints
+# that log whole).
 #
 #   examples/collector/run.sh [--seconds N] [--rate R] [--mqtt-rate R]
 #                             [--build DIR]
@@ -42,7 +44,7 @@ for r in "$rate" "${mqtt_rate:-0}" "$seconds"; do
 done
 mqtt_rate=${mqtt_rate:-$rate}
 # demo_find, demo_init, demo_stopping, nap, spawn, connect, take_port, start_broker,
-# alive, stop_pid, stop_all, http_get, wait_ready, wait_path:
+# alive, stop_pid, stop_all, http_get, wait_ready, demo_sanitized, wait_path:
 . "$here/demo.sh"
 demo_find "$build" collector-serial-sim collector-mqtt-sim collector-verify
 
@@ -69,6 +71,7 @@ cleanup() {
     wait "$gateway_pid" || rc=$?
     exit_line gateway "$rc"
     [ "$rc" = 0 ] || status=1
+    ! demo_sanitized gateway "$work/gateway.log" || status=1
   fi
   if [ -n "$verify_pid" ]; then
     stop_pid "$verify_pid"

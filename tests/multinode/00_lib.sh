@@ -7,7 +7,8 @@
 # namespaces and a mended one carries it again; SIGKILL and SIGTERM reap
 # with the right status; and on exit -- a passing script and a failing
 # one alike -- the trap leaves no node, no process actor, no namespace
-# and no file behind.  The scenario runs in a child bash (this file with
+# and no file behind.  A sanitizer's report in a node's log (rehearsed:
+# a line appended) is printed with that log, and fails a passing script.  The scenario runs in a child bash (this file with
 # the argument "inner"), so its clean-up is checked from outside.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -56,6 +57,10 @@ if [ "${1:-}" = inner ]; then
 	echo "dir $MN_DIR" >>"$OUT"
 	# n2 (with its process actor) is left for the trap.
 	[ "$mode" = fail ] && mn_fail "a failure, rehearsed"
+	if [ "$mode" = sanitized ]; then
+		echo "==1==WARNING: ThreadSanitizer: data race (rehearsed)" \
+		    >>"$MN_DIR/n2/log"
+	fi
 	exit 0
 fi
 
@@ -95,19 +100,30 @@ if [ "${MN_NETNS:-1}" != 0 ] && [ "$(id -u)" = 0 ] \
 	ip netns del "arbmn-$$-probe"
 	netns_possible=1
 fi
-for mode in ok fail; do
+for mode in ok fail sanitized; do
 	export OUT="$tmp/$mode.out"
 	: >"$OUT"
 	id=$$$((RANDOM % 90 + 10))
-	MN_ID=$id bash "$0" inner "$mode"
+	MN_ID=$id bash "$0" inner "$mode" 2>"$tmp/$mode.err"
 	rc=$?
+	cat "$tmp/$mode.err" >&2
 	if [ "$rc" = 77 ]; then
 		exit 77
 	fi
 	want=0
-	[ "$mode" = fail ] && want=1
+	[ "$mode" = ok ] || want=1
 	if [ "$rc" != "$want" ]; then
 		echo "FAIL: the $mode run exited $rc, not $want"
+		fails=$((fails + 1))
+	fi
+	# A sanitizer's report in a node's log fails a script that passed,
+	# and that whole log is printed before it goes (only that one).
+	if [ "$mode" = sanitized ] && { ! grep -q \
+	    "n2's log holds a sanitizer report" "$tmp/$mode.err" \
+	    || ! grep -q "^==1==WARNING: ThreadSanitizer: data race (rehearsed)" \
+	    "$tmp/$mode.err" \
+	    || grep -q "n[13]'s log holds" "$tmp/$mode.err"; }; then
+		echo "FAIL: n2's log (and only it) was not printed with its report"
 		fails=$((fails + 1))
 	fi
 	check_clean "$id"

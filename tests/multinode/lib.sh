@@ -12,7 +12,9 @@
 # process (arbmn-ID-...), so parallel runs never meet.
 #
 # A trap cleans up on every exit: the nodes (by PID: SIGTERM, then SIGKILL
-# after a bounded wait, each reaped), the namespaces, the directory.
+# after a bounded wait, each reaped), the namespaces, the directory.  In a
+# sanitizer build, a node's log with a report is printed whole first, and
+# a script that passed exits 1 (mn_sanitized).
 # Every wait is bounded; the bounds grow with ARB_TEST_TIMEOUT_SCALE (set
 # by ctest for sanitizer builds).  A script that cannot run (no binaries,
 # no namespaces where it needs them) exits 77: ctest's SKIP_RETURN_CODE.
@@ -103,8 +105,28 @@ mn_in() {
 	fi
 }
 
+# mn_sanitized: every node's log that holds a sanitizer's report (a
+# ThreadSanitizer, AddressSanitizer or UBSan build; a node's process
+# actors write to its log too), printed whole; false when there is none.
+# The logs are about to go with MN_DIR.
+mn_sanitized() {
+	local i found=1
+	for ((i = 1; i <= MN_N; i++)); do
+		grep -Eqs 'WARNING: ThreadSanitizer|ERROR: [A-Za-z]+Sanitizer|SUMMARY: [A-Za-z]+Sanitizer|: runtime error: ' \
+		    "$MN_DIR/n$i/log" || continue
+		mn_log "n$i's log holds a sanitizer report; the whole log:"
+		cat "$MN_DIR/n$i/log" >&2
+		mn_log "(end of n$i's log)"
+		found=0
+	done
+	return $found
+}
+
+# mn_cleanup: the EXIT trap.  A script that passed fails (1) when a
+# node's log holds a sanitizer report (mn_sanitized), whatever the
+# node's exit status (its stop is not checked here).
 mn_cleanup() {
-	local i pid end
+	local rc=$? i pid end
 	for i in "${!MN_RELAY[@]}"; do
 		mn_relay_cut "$i"
 	done
@@ -131,8 +153,13 @@ mn_cleanup() {
 		ip netns del "$MN_HUB" 2>/dev/null
 	fi
 	if [ -n "$MN_DIR" ]; then
+		if mn_sanitized && [ "$rc" = 0 ]; then
+			mn_log "FAIL: a sanitizer report (above)"
+			rc=1
+		fi
 		rm -rf "$MN_DIR"
 	fi
+	exit "$rc"
 }
 
 mn_setup() {

@@ -4,7 +4,8 @@
 # its whole process group, as a terminal does) and check that it stops
 # everything in order, exits 0, reports a clean upstream and leaves no
 # process behind (nothing that still has its temp dir in its
-# environment or command line).
+# environment or command line).  Also demo.sh's take_port and
+# demo_sanitized.
 set -u
 build=$1
 here=$(cd "$(dirname "$0")" && pwd)
@@ -37,6 +38,17 @@ ports=$(bash -c '. "$1"; for i in $(seq 400); do take_port p; echo "$p"; done' _
 while read -r p; do
   [ "$p" -ge 10000 ] && [ "$p" -lt "$low" ] || fail "take_port gave $p (ephemeral from $low)"
 done <<<"$ports"
+# A sanitizer's report in a program's log: demo_sanitized prints that
+# log whole (run.sh then exits 1); a log without one prints nothing.
+printf 'first line\n==7==WARNING: ThreadSanitizer: data race (rehearsed)\nlast line\n' \
+    >"$tmp/san.log"
+printf 'a log line\n' >"$tmp/clean.log"
+san=$(bash -c '. "$1"; demo_sanitized gw1 "$2" && echo "gw1: true"
+    demo_sanitized gw2 "$3" && echo "gw2: true"' _ "$here/../demo.sh" \
+    "$tmp/san.log" "$tmp/clean.log" 2>&1)
+[[ "$san" == *"gw1's log holds a sanitizer report"*"first line"*"(rehearsed)"*"last line"*"gw1: true"* ]] \
+    && [[ "$san" != *gw2* ]] || fail "demo_sanitized printed: $san"
+rm -f "$tmp/san.log" "$tmp/clean.log"
 # A bad argument is refused before anything starts, naming it.
 bad=$(timeout -s INT 20 "$here/../run.sh" --build "$build" --mqtt-rate fast 2>&1)
 [ $? = 64 ] && [[ "$bad" == *"'fast' is not a number"* ]] ||
