@@ -29,6 +29,7 @@ typedef struct proc_state {
 	struct event *sig_ev[2];
 	bool          stop_pending;
 	bool          kill_pending;
+	bool          reason_sent; // the node has our FAIL or EXIT
 	arb_exit      kill_why;
 } proc_state;
 
@@ -40,12 +41,19 @@ static proc_state ps;
 #define PROC_LOG_MS 200
 
 // proc_exit ends the process at once (atexit handlers do not run): its
-// log lines and stdio buffers are written first.
+// log lines and stdio buffers are written first.  In a ThreadSanitizer
+// build the status is 0 once the node has our exit reason (it reads the
+// reason, not the status, then): TSan's _exit turns only a 0 into its
+// exitcode when it reported a race, and the node's reap fails the node's
+// process on that (core/sanitizer.c), after an abnormal end too.
 static _Noreturn void
 proc_exit(int status)
 {
 	arb__log_flush(PROC_LOG_MS);
 	fflush(NULL);
+	if (ARB__TSAN && ps.reason_sent) {
+		status = 0;
+	}
 	_exit(status);
 }
 
@@ -71,7 +79,9 @@ ctl_send_exit(arb__ctl_op op, const arb_exit *why)
 
 	m.op   = op;
 	m.exit = *why;
-	arb__ctl_send(CTL_FD, &m);
+	if (arb__ctl_send(CTL_FD, &m) == 0) {
+		ps.reason_sent = true;
+	}
 }
 
 static void

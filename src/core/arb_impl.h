@@ -48,6 +48,32 @@ bool arb__heap_trim(int64_t now_ms);
 // of the message).  The spec checker refuses a larger one.
 #define ARB__ARG_MAX (60 * 1024)
 
+// --- sanitizer.c: ThreadSanitizer reports of process actors ---------------
+// ARB__TSAN is 1 in a ThreadSanitizer build (-DARB_SANITIZER=thread), 0
+// otherwise.  TSan prints a race report when it finds the race and, as
+// its process ends (exit or _exit), turns an exit status of 0 into its
+// exitcode, ARB__TSAN_EXITCODE (TSAN_OPTIONS' default).
+#if defined(__SANITIZE_THREAD__)
+#define ARB__TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define ARB__TSAN 1
+#endif
+#endif
+#ifndef ARB__TSAN
+#define ARB__TSAN 0
+#endif
+#define ARB__TSAN_EXITCODE 66
+// arb__san_child_ended: the node reaped ospid, the process actor at path,
+// with wait status status.  In a TSan build, when that is an exit with
+// ARB__TSAN_EXITCODE (TSan reported in the actor: its report is on its
+// stderr), it logs event=sanitizer_report at error level, and this
+// process's exit status 0, when it comes, becomes ARB__TSAN_EXITCODE: a
+// race in a process actor fails the node's process as one in the node
+// does.  Returns true then.  Does nothing (false) in other builds.
+// Thread: node.
+bool arb__san_child_ended(const char *path, int ospid, int status);
+
 // --- err.c -----------------------------------------------------------------
 int arb__err_from_errno(int e);
 

@@ -114,6 +114,8 @@ process_reaped(arb__child *c, int status)
 		// next one at once: this status is not the new process's.
 		return;
 	}
+	// A ThreadSanitizer build: its report fails this process too.
+	(void) arb__san_child_ended(c->path, (int) ospid, status);
 	// Its counters as the process left them, whatever ended it: what
 	// was still queued in its mailbox counts as dead letters.
 	(void) arb__slot_rec_final(c->pid, &c->stats);
