@@ -116,6 +116,25 @@ mbox_wake_waiters(arb__mbox *mb)
 	mb->nwait = 0;
 }
 
+// mbox_empty takes everything queued out of mb and returns it (a list by
+// next), with the envelopes it held in *n, taken off the published
+// count; the producers refused for room are woken.  Under mb->mtx.
+static arb__chunk *
+mbox_empty(arb__mbox *mb, size_t *n)
+{
+	arb__chunk *list = mb->head;
+
+	*n = (size_t) mb->nenv;
+	mb->head = mb->tail = NULL;
+	mb->bytes = 0;
+	mb->nenv = 0;
+	if (mb->pub != NULL) {
+		atomic_fetch_sub_explicit(mb->pub, *n, memory_order_relaxed);
+	}
+	mbox_wake_waiters(mb);
+	return list;
+}
+
 // mbox_append queues ch and wakes the owning loop if the queue was
 // empty.  Under mb->mtx.
 static void
@@ -353,15 +372,7 @@ arb__mbox_drop(arb__mbox *mb)
 		return 0;
 	}
 	pthread_mutex_lock(&mb->mtx);
-	list = mb->head;
-	n = (size_t) mb->nenv;
-	mb->head = mb->tail = NULL;
-	mb->bytes = 0;
-	mb->nenv = 0;
-	if (mb->pub != NULL) {
-		atomic_fetch_sub_explicit(mb->pub, n, memory_order_relaxed);
-	}
-	mbox_wake_waiters(mb);
+	list = mbox_empty(mb, &n);
 	pthread_mutex_unlock(&mb->mtx);
 	mbox_free_chunks(list);
 	return n;
@@ -376,17 +387,9 @@ arb__mbox_take(arb__mbox *mb, bool close)
 
 	pthread_mutex_lock(&mb->mtx);
 	mb->closed = mb->closed || close;
-	list = mb->head;
-	n = (size_t) mb->nenv;
-	mb->head = mb->tail = NULL;
-	mb->bytes = 0;
-	mb->nenv = 0;
-	if (mb->pub != NULL) {
-		atomic_fetch_sub_explicit(mb->pub, n, memory_order_relaxed);
-	}
+	list = mbox_empty(mb, &n);
 	resume = mb->link_paused;
 	mb->link_paused = false;
-	mbox_wake_waiters(mb);
 	pthread_mutex_unlock(&mb->mtx);
 	if (resume && mb->resume != NULL) {
 		mb->resume(mb->mbid);
