@@ -269,22 +269,16 @@ int
 arb_reply_error(arb_ctx *ctx, const arb_msg *req, int code, const char *text)
 {
 	arb__buf b = { 0 };
-	arb_msg  m = { 0 };
+	arb_msg  m;
 	int      rv;
 
-	if (req == NULL || (req->flags & ARB__F_REQUEST) == 0) {
+	if (req == NULL) {
 		return ARB_EINVAL;
 	}
-	if ((rv = arb__codec_encode_error(&b, code, text ? text : "")) != 0) {
-		return rv;
+	if ((rv = arb__codec_error_reply(req, code, text, 0, &b, &m))
+	    == ARB_OK) {
+		rv = ctx_push(ctx, &m);
 	}
-	m.to    = req->from;
-	m.tag   = req->tag;
-	m.ref   = req->ref;
-	m.flags = ARB__F_REPLY | ARB__F_ERROR;
-	m.body  = b.data;
-	m.len   = b.len;
-	rv      = ctx_push(ctx, &m);
 	arb__buf_fini(&b);
 	return rv;
 }

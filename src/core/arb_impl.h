@@ -196,12 +196,18 @@ int arb__codec_decode_exit(
 int arb__codec_encode_error(arb__buf *out, int code, const char *text);
 int arb__codec_decode_error(const void *body, size_t len, int *code,
     char *text, size_t textlen);
+// arb__codec_error_reply makes *ans the error reply to the request req:
+// to req's sender, with its tag and ref, flags ARB__F_REPLY |
+// ARB__F_ERROR | flags and the body [code, text] in *b (the caller sets
+// ans->from if it must and frees *b with arb__buf_fini).  ARB_EINVAL when
+// req is no request (nothing to answer), else arb__codec_encode_error's
+// result (ARB_ENOMEM).
+int arb__codec_error_reply(const arb_msg *req, int code, const char *text,
+    uint32_t flags, arb__buf *b, arb_msg *ans);
 // arb__codec_noproc makes *ans the answer to the request req that was not
-// delivered: to req's sender, with its tag and ref, flags ARB__F_REPLY |
-// ARB__F_ERROR | ARB__F_NOPROC and the body [code, text] in *b (code
-// ARB_ENOENT: it reached no actor; ARB_EAGAIN: no room for it; the
-// caller sets ans->from and frees *b with arb__buf_fini).  false when
-// req is no request (nothing to answer) or no memory.
+// delivered: arb__codec_error_reply with ARB__F_NOPROC (code ARB_ENOENT:
+// it reached no actor; ARB_EAGAIN: no room for it).  false when req is
+// no request (nothing to answer) or no memory.
 bool arb__codec_noproc(
     const arb_msg *req, int code, const char *text, arb__buf *b, arb_msg *ans);
 

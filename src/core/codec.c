@@ -644,22 +644,34 @@ arb__codec_decode_exit(
 	return ARB_OK;
 }
 
-bool
-arb__codec_noproc(
-    const arb_msg *req, int code, const char *text, arb__buf *b, arb_msg *ans)
+int
+arb__codec_error_reply(const arb_msg *req, int code, const char *text,
+    uint32_t flags, arb__buf *b, arb_msg *ans)
 {
-	if ((req->flags & ARB__F_REQUEST) == 0
-	    || arb__codec_encode_error(b, code, text) != ARB_OK) {
-		return false;
+	int rv;
+
+	if ((req->flags & ARB__F_REQUEST) == 0) {
+		return ARB_EINVAL;
+	}
+	if ((rv = arb__codec_encode_error(b, code, text)) != ARB_OK) {
+		return rv;
 	}
 	memset(ans, 0, sizeof(*ans));
 	ans->to = req->from;
 	ans->tag = req->tag;
 	ans->ref = req->ref;
-	ans->flags = ARB__F_REPLY | ARB__F_ERROR | ARB__F_NOPROC;
+	ans->flags = ARB__F_REPLY | ARB__F_ERROR | flags;
 	ans->body = b->data;
 	ans->len = b->len;
-	return true;
+	return ARB_OK;
+}
+
+bool
+arb__codec_noproc(
+    const arb_msg *req, int code, const char *text, arb__buf *b, arb_msg *ans)
+{
+	return arb__codec_error_reply(req, code, text, ARB__F_NOPROC, b, ans)
+	    == ARB_OK;
 }
 
 int

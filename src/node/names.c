@@ -175,23 +175,13 @@ names_refused(arb_node *node, const arb_msg *m, int rv)
 		                       "is full");
 		return;
 	}
-	if ((m->flags & ARB__F_REQUEST) == 0) {
-		return;
-	}
 	snprintf(text, sizeof(text),
 	    rv == ARB_EEXIST ? "ambiguous name: two names at node %s hash to "
 	                       "its id %08x; address the actor by pid"
 	                     : "not delivered at node %s (name id %08x)",
 	    node->name, (unsigned) arb__pid_inc(m->to));
-	if (arb__codec_encode_error(&b, rv, text) == ARB_OK) {
-		memset(&ans, 0, sizeof(ans));
+	if (arb__codec_error_reply(m, rv, text, 0, &b, &ans) == ARB_OK) {
 		ans.from = m->to;
-		ans.to = m->from;
-		ans.tag = m->tag;
-		ans.ref = m->ref;
-		ans.flags = ARB__F_REPLY | ARB__F_ERROR;
-		ans.body = b.data;
-		ans.len = b.len;
 		if (arb__outq_push(node->outq, &ans) != ARB_OK) {
 			node->tree.dead_letters++;
 		}
