@@ -267,12 +267,15 @@ peers_json(arb__serve *run, arb__text *b)
 		arb__text_json_str(b, peers[i].url);
 		arb__text_printf(b,
 		    ",\"state\":\"%s\",\"incarnation\":%u,\"rtt_us\":%lld,"
-		    "\"last_heartbeat_ms\":%lld,\"ups\":%llu,\"downs\":%llu}",
+		    "\"last_heartbeat_ms\":%lld,\"ups\":%llu,\"downs\":%llu,"
+		    "\"dialled\":%s,\"accepted\":%u}",
 		    arb_peer_state_name(peers[i].state),
 		    (unsigned) peers[i].incarnation, (long long) peers[i].rtt_us,
 		    (long long) peers[i].last_hb_ms,
 		    (unsigned long long) peers[i].ups,
-		    (unsigned long long) peers[i].downs);
+		    (unsigned long long) peers[i].downs,
+		    peers[i].dialled ? "true" : "false",
+		    (unsigned) peers[i].accepted);
 	}
 	arb__text_add(b, "]", 1);
 }

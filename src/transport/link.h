@@ -308,6 +308,11 @@ void arb__lsn_ack_all(arb__lsn *l);
 // any, not from a callback of l.
 size_t arb__lsn_close_node(
     arb__lsn *l, uint32_t node_id, const char *name, uint32_t creation);
+// arb__lsn_node_streams counts the open data streams of node (node_id,
+// name), any incarnation, that proved themselves: what that node dialled
+// into this node (a node listener's; 0 otherwise).  Takes l's lock, then
+// each connection's.  Thread: any, not from a callback of l.
+size_t arb__lsn_node_streams(arb__lsn *l, uint32_t node_id, const char *name);
 // arb__lsn_close stops accepting, closes every connection and waits for
 // their callbacks to end.  Must not be called from a callback.  NULL is a
 // harmless no-op.

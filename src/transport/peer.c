@@ -570,6 +570,12 @@ arb__peers_info(arb_peer_info *out, size_t max)
 
 		arb__link_get_info(p->link, &li);
 		memset(o, 0, sizeof(*o));
+		pthread_mutex_lock(&P.lsn_mtx);
+		o->accepted = P.lsn != NULL ? (uint32_t) arb__lsn_node_streams(
+		                  P.lsn, p->node_id, p->name)
+		                            : 0;
+		pthread_mutex_unlock(&P.lsn_mtx);
+		o->dialled = li.up;
 		snprintf(o->name, sizeof(o->name), "%s", p->name);
 		snprintf(o->url, sizeof(o->url), "%s", p->url);
 		pthread_mutex_lock(&P.mtx);

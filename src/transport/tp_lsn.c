@@ -319,6 +319,30 @@ arb__lsn_close_node(
 	return n;
 }
 
+size_t
+arb__lsn_node_streams(arb__lsn *l, uint32_t node_id, const char *name)
+{
+	arb__conn *c;
+	size_t     n = 0;
+
+	if (l == NULL || !l->cfg.one_per_node) {
+		return 0;
+	}
+	pthread_mutex_lock(&l->mtx);
+	for (c = l->conns; c != NULL; c = c->next) {
+		if (!c->proven || c->peer.role != ARB__ROLE_PEER
+		    || c->peer.node_id != node_id
+		    || strcmp(c->peer.name, name) != 0) {
+			continue;
+		}
+		pthread_mutex_lock(&c->mtx);
+		n += !c->closed;
+		pthread_mutex_unlock(&c->mtx);
+	}
+	pthread_mutex_unlock(&l->mtx);
+	return n;
+}
+
 void
 arb__lsn_close(arb__lsn *l)
 {

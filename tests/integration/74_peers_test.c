@@ -93,14 +93,16 @@ node_main(int argc, char **argv)
 		arb_node_stats_get(node, &ns);
 		snprintf(line, sizeof(line),
 		    "peer %s state=%s inc=%u rtt_ok=%d ups=%llu downs=%llu "
-		    "auth_failed=%llu hb_timeouts=%llu refused=%llu",
+		    "auth_failed=%llu hb_timeouts=%llu refused=%llu "
+		    "dialled=%d accepted=%u",
 		    info.name, arb_peer_state_name(info.state),
 		    (unsigned) info.incarnation, info.rtt_us >= 0,
 		    (unsigned long long) info.ups,
 		    (unsigned long long) info.downs,
 		    (unsigned long long) ns.link_auth_failed,
 		    (unsigned long long) ns.link_hb_timeouts,
-		    (unsigned long long) ns.links_refused);
+		    (unsigned long long) ns.links_refused, info.dialled,
+		    (unsigned) info.accepted);
 		if (strcmp(line, last) != 0) {
 			arb_test_emit("%s", line);
 			snprintf(last, sizeof(last), "%s", line);
@@ -2128,12 +2130,22 @@ test_one_way_silent_peer_stream_is_closed(void **state)
 	(void) state;
 	spawn_node(&a, "gw1", pa, "gw2", pd, SECRET, 200, 4);
 	spawn_node(&b, "gw2", pb, "gw1", pa, SECRET, 200, 4);
-	arb_test_expect(&b, "rtt_ok=1", WAIT_MS);
+	// gw2 sends on its own stream; gw1 has none of its own, and
+	// receives on gw2's.
+	line = arb_test_expect(&b, "rtt_ok=1", WAIT_MS);
+	assert_int_equal(arb_test_need_field(line, "dialled"), 1);
+	assert_int_equal(arb_test_need_field(line, "accepted"), 0);
+	line = arb_test_expect(&a, "accepted=1", WAIT_MS);
+	assert_int_equal(arb_test_need_field(line, "dialled"), 0);
+	assert_null(strstr(line, "state=up"));
 	t0 = arb_test_now_ms();
 	kill(b.pid, SIGSTOP);
-	arb_test_expect(&a, "hb_timeouts=1", 4000);
+	line = arb_test_expect(&a, "hb_timeouts=1", 4000);
 	dt = arb_test_now_ms() - t0;
 	assert_true(dt >= 500 && dt < 4000);
+	if (arb_test_need_field(line, "accepted") != 0) {
+		arb_test_expect(&a, "accepted=0", WAIT_MS); // (the next poll)
+	}
 	kill(b.pid, SIGCONT);
 	// (Its DOWN and its next UP may show in one line: the state printed
 	// changes between two of its polls.)

@@ -25,7 +25,9 @@
 #    n2, closes n2's two connections by itself within the budget
 #    (event=heartbeat_timeout ... side=acceptor; docs/multinode.md "The
 #    acceptor times its peer's heartbeats too").  Before, it held them
-#    until n2's next stream replaced them.
+#    until n2's next stream replaced them.  `arborctl peers` STREAMS
+#    shows dialled+accepted on both while both reach each other, and
+#    during the one-way part accepted at n1, dialled at n2.
 set -u
 . "$(dirname "$0")/lib.sh"
 mn_setup 2
@@ -109,6 +111,14 @@ for i in 1 2; do
 	    || mn_fail "n$i: no link_replaced in the tree document"
 done
 
+# Both ways: each has its own stream and the other's.
+for i in 1 2; do
+	s=$(mn_ctl "$i" --timeout 2 peers 2>/dev/null \
+	    | awk -v p="n$((3 - i))" '$1 == p { print $5 }')
+	[ "$s" = dialled+accepted ] \
+	    || mn_fail "n$i: STREAMS '$s', not dialled+accepted"
+done
+
 # 3. A partition that never heals: nothing passes either way.
 [ "$(accepted 1)" = 2 ] || mn_fail "n1 holds $(accepted 1) connections of n2, not 2"
 c1=$(json 1 link_closed_with_peer)
@@ -143,6 +153,11 @@ until [ "$(accepted 1)" = 2 ]; do
 	    || mn_fail "one-way: n1 holds $(accepted 1) connections of n2, not 2"
 	sleep 0.05
 done
+# arborctl peers says so: n1 has only n2's stream, n2 only its own.
+s1=$(mn_ctl 1 --timeout 2 peers 2>/dev/null | awk '$1 == "n2" { print $5 }')
+s2=$(mn_ctl 2 --timeout 2 peers 2>/dev/null | awk '$1 == "n1" { print $5 }')
+[ "$s1" = accepted ] && [ "$s2" = dialled ] \
+    || mn_fail "one-way: STREAMS n1 '$s1' (not accepted), n2 '$s2' (not dialled)"
 a0=$(grep -c 'side=acceptor' "$MN_DIR/n1/log")
 kill -STOP "${MN_RELAY[2]}"
 start=$(mn_now)

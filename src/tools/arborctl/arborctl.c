@@ -1078,9 +1078,9 @@ static int
 cmd_peers(ctl *c)
 {
 	static const char *const names[]
-	    = { "PEER", "URL", "STATE", "INCARNATION", "RTT",
+	    = { "PEER", "URL", "STATE", "INCARNATION", "STREAMS", "RTT",
 		      "LAST HEARTBEAT", "UPS", "DOWNS" };
-	enum { NPC = 8 };
+	enum { NPC = 9 };
 	tree                  tr;
 	const msgpack_object *doc, *ps, *p;
 	char                  cell[NPC][320], listen[300], ago[32];
@@ -1122,22 +1122,31 @@ cmd_peers(ctl *c)
 			} else {
 				snprintf(cell[3], sizeof(cell[3]), "-");
 			}
+			// Which streams: the one it dialled (what it sends
+			// on), those the peer dialled into it (what it
+			// receives on); "accepted" alone: the peer reaches
+			// this node, this node does not reach it.
+			snprintf(cell[4], sizeof(cell[4]), "%s",
+			    mp_bool(p, "dialled")
+			        ? (mp_int(p, "accepted") > 0 ? "dialled+accepted"
+			                                     : "dialled")
+			        : (mp_int(p, "accepted") > 0 ? "accepted" : "-"));
 			if (mp_int(p, "rtt_us") >= 0) {
-				snprintf(cell[4], sizeof(cell[4]), "%.2fms",
+				snprintf(cell[5], sizeof(cell[5]), "%.2fms",
 				    (double) mp_int(p, "rtt_us") / 1000.0);
 			} else {
-				snprintf(cell[4], sizeof(cell[4]), "-");
+				snprintf(cell[5], sizeof(cell[5]), "-");
 			}
 			if (mp_int(p, "last_heartbeat_ms") >= 0) {
 				fmt_dur(ago, sizeof(ago),
 				    mp_int(p, "last_heartbeat_ms"));
-				snprintf(cell[5], sizeof(cell[5]), "%s ago", ago);
+				snprintf(cell[6], sizeof(cell[6]), "%s ago", ago);
 			} else {
-				snprintf(cell[5], sizeof(cell[5]), "never");
+				snprintf(cell[6], sizeof(cell[6]), "never");
 			}
-			snprintf(cell[6], sizeof(cell[6]), "%lld",
-			    (long long) mp_int(p, "ups"));
 			snprintf(cell[7], sizeof(cell[7]), "%lld",
+			    (long long) mp_int(p, "ups"));
+			snprintf(cell[8], sizeof(cell[8]), "%lld",
 			    (long long) mp_int(p, "downs"));
 			for (k = 0; k < NPC; k++) {
 				if (pass == 0 && (int) strlen(cell[k]) > w[k]) {
