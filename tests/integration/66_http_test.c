@@ -797,7 +797,8 @@ wait_peer_rtt(const char *name)
 }
 
 // The page draws the node's peers as `arborctl peers` does: a peer that
-// is up with its incarnation (the peer's creation), its heartbeat round
+// is up with its incarnation (the peer's creation), its streams, its
+// heartbeat round
 // trip and the time since the last answer; a peer that never came up
 // with none of them; and after the first is SIGKILLed, it is lost and
 // its downs count 1.
@@ -847,9 +848,12 @@ test_page_draws_the_peers_in_chromium(void **state)
 	expect_in(row, want);
 	expect_in(row, "ms</td><td>"); // the round trip
 	expect_in(row, " ago</td>");   // the last heartbeat
+	// Its own link is up (t67's into it may be proven a moment later).
+	expect_in(row, "data-streams=\"dialled");
 	peer_row(dom, "gone", row, sizeof(row));
 	expect_in(row, "data-incarnation=\"0\" data-ups=\"0\"");
-	expect_in(row, "<td>-</td><td>-</td><td>never</td>");
+	expect_in(row, "data-streams=\"-\"");
+	expect_in(row, "<td>-</td><td>-</td><td>-</td><td>never</td>");
 	free(dom);
 
 	// t67 is lost: the page says so, once.
