@@ -471,9 +471,9 @@ full_check(slog *s, uint64_t bytes)
 			slog__log(s, SLOG_LOG_WARN,
 			    "event=full cause=%s log_bytes=%" PRIu64
 			    " quota=%" PRIu64 " disk_avail=%" PRIu64
-			    " policy=%s",
+			    " min_free=%" PRIu64 " policy=%s",
 			    quota ? "quota" : "disk_full", s->log_bytes,
-			    s->opts.quota_bytes, avail,
+			    s->opts.quota_bytes, avail, s->opts.min_free_bytes,
 			    s->opts.on_full == SLOG_DROP_OLDEST ? "drop_oldest"
 			                                        : "backpressure");
 		}

@@ -646,6 +646,9 @@ test_min_free_refuses(void **state)
 	assert_int_equal(rv, ARB_EAGAIN);
 	assert_int_equal(why, SLOG_FULL_DISK);
 	assert_non_null(strstr(t.log, "cause=disk_full"));
+	// The line names the threshold: "disk_full" with half a MiB
+	// available is a puzzle without it.
+	assert_non_null(strstr(t.log, " min_free=1048576 "));
 	slogt_settle(&t);
 	slogt_close(&t);
 	slogt_fini(&t);
