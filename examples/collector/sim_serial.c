@@ -258,13 +258,29 @@ garbage(int i, size_t bytes)
 	say("event=garbage sensor=%d bytes=%zu", i + 1, bytes);
 }
 
+// bad_command says why a command was not done, with the command as given.
+static void
+bad_command(const char *line, const char *why)
+{
+	say("event=bad_command command=\"%s\" why=\"%s\"", line, why);
+}
+
 static void
 command(char *cmd)
 {
-	char *word = strtok(cmd, " \t\r\n"), *a1 = strtok(NULL, " \t\r\n");
-	int   i    = a1 != NULL ? atoi(a1) - 1 : -1;
-	char *a2   = strtok(NULL, " \t\r\n");
+	char  line[128], why[96];
+	char *word, *a1, *a2;
+	int   i;
 
+	snprintf(line, sizeof(line), "%.127s", cmd);
+	line[strcspn(line, "\r\n")] = '\0';
+	for (i = 0; line[i] != '\0'; i++) {
+		line[i] = line[i] == '"' ? '\'' : line[i];
+	}
+	word = strtok(cmd, " \t\r\n");
+	a1   = strtok(NULL, " \t\r\n");
+	a2   = strtok(NULL, " \t\r\n");
+	i    = a1 != NULL ? atoi(a1) - 1 : -1;
 	if (word == NULL) {
 		return;
 	}
@@ -272,9 +288,13 @@ command(char *cmd)
 		stop_sig = SIGTERM;
 		return;
 	}
-	if (strcmp(word, "rate") == 0 && a1 != NULL && atof(a1) > 0) {
+	if (strcmp(word, "rate") == 0) {
 		int k;
 
+		if (a1 == NULL || atof(a1) <= 0) {
+			bad_command(line, "rate R: R must be a number above 0");
+			return;
+		}
 		rate = atof(a1);
 		for (k = 0; k < nsensors; k++) {
 			s[k].phase_t0 = clk_mono_ms();
@@ -283,24 +303,36 @@ command(char *cmd)
 		say("event=rate rate=%g", rate);
 		return;
 	}
+	if (strcmp(word, "garbage") != 0 && strcmp(word, "silence") != 0
+	    && strcmp(word, "unplug") != 0 && strcmp(word, "plug") != 0
+	    && strcmp(word, "replug") != 0) {
+		bad_command(line, "unknown command (garbage I [BYTES], silence "
+		                  "I MS, unplug I, plug I, replug I MS, rate R, "
+		                  "quit)");
+		return;
+	}
 	if (i < 0 || i >= nsensors) {
-		say("event=bad_command command=\"%s\"", word);
+		snprintf(why, sizeof(why), "no sensor %s: they are 1 to %d",
+		    a1 != NULL ? a1 : "given", nsensors);
+		bad_command(line, why);
 		return;
 	}
 	if (strcmp(word, "garbage") == 0) {
 		garbage(i, a2 != NULL ? (size_t) atol(a2) : 40);
-	} else if (strcmp(word, "silence") == 0 && a2 != NULL) {
+	} else if (strcmp(word, "silence") == 0) {
+		if (a2 == NULL) {
+			bad_command(line, "silence I MS: MS is missing");
+			return;
+		}
 		s[i].silent_until = clk_mono_ms() + atol(a2);
 		say("event=silence sensor=%d ms=%ld", i + 1, atol(a2));
 	} else if (strcmp(word, "unplug") == 0) {
 		unplug(i);
 	} else if (strcmp(word, "plug") == 0) {
 		plug(i);
-	} else if (strcmp(word, "replug") == 0) {
+	} else {
 		unplug(i);
 		s[i].replug_at = clk_mono_ms() + (a2 != NULL ? atol(a2) : 500);
-	} else {
-		say("event=bad_command command=\"%s\"", word);
 	}
 }
 

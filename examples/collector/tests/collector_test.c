@@ -1867,6 +1867,35 @@ test_operator_view(void **state)
 	rig_fini(&R);
 }
 
+// collector-serial-sim says why it did not do a command (README.md's
+// misbehave commands, typed by hand): which sensor does not exist, which
+// argument is missing, which commands there are.
+static void
+test_serial_sim_bad_commands(void **state)
+{
+	(void) state;
+	rig_init(&R, "simcmd");
+	ssim_start(&R, 100000, 1);
+	ssim_command(&R, "unplug 9\n");
+	arb_test_expect(&R.ssim,
+	    "event=bad_command command=\"unplug 9\" why=\"no sensor 9: they "
+	    "are 1 to 2\"",
+	    5000);
+	ssim_command(&R, "garbage x\n");
+	arb_test_expect(&R.ssim, "why=\"no sensor x: they are 1 to 2\"", 5000);
+	ssim_command(&R, "silence 1\n");
+	arb_test_expect(&R.ssim, "why=\"silence I MS: MS is missing\"", 5000);
+	ssim_command(&R, "rate fast\n");
+	arb_test_expect(&R.ssim, "why=\"rate R: R must be a number above 0\"",
+	    5000);
+	ssim_command(&R, "unplugg 1\n");
+	arb_test_expect(&R.ssim,
+	    "command=\"unplugg 1\" why=\"unknown command (garbage", 5000);
+	// and still does the good ones
+	ssim_command(&R, "unplug 2\n");
+	arb_test_expect(&R.ssim, "sim event=unplugged sensor=2", 5000);
+}
+
 // collector-mqtt-sim tells the truth in its exit status: with no broker
 // behind its port (one this test holds bound, never listening: every
 // connect is refused) it published nothing, and it exits 1, not 0 as it
@@ -1982,6 +2011,7 @@ main(int argc, char **argv)
 		cmocka_unit_test_teardown(test_operator_view, teardown),
 		cmocka_unit_test_teardown(test_check, teardown),
 		cmocka_unit_test(test_mqtt_sim_no_broker),
+		cmocka_unit_test_teardown(test_serial_sim_bad_commands, teardown),
 	};
 
 	arb_test_helper_main(
