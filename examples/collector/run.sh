@@ -44,7 +44,8 @@ for r in "$rate" "${mqtt_rate:-0}" "$seconds"; do
 done
 mqtt_rate=${mqtt_rate:-$rate}
 # demo_find, demo_init, demo_stopping, nap, spawn, connect, take_port, start_broker,
-# alive, stop_pid, stop_all, http_get, wait_ready, demo_sanitized, wait_path:
+# alive, stop_pid, exit_line, stop_all, http_get, wait_ready, demo_sanitized,
+# wait_path:
 . "$here/demo.sh"
 demo_find "$build" collector-serial-sim collector-mqtt-sim collector-verify
 
