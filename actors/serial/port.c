@@ -243,8 +243,10 @@ serial_port_open(serial_port *p, const char *path, const serial_line_cfg *c,
 	return 0;
 }
 
-void
-serial_port_close(serial_port *p)
+// port_close closes p, putting the saved terminal settings back when
+// restore is true.
+static void
+port_close(serial_port *p, bool restore)
 {
 	if (p->fd < 0) {
 		return;
@@ -253,12 +255,37 @@ serial_port_close(serial_port *p)
 	// it to drain (closing_wait, 30 s by default), which a device that
 	// holds CTS low would turn into a blocked loop.
 	tcflush(p->fd, TCOFLUSH);
-	tcsetattr(p->fd, TCSANOW, &p->saved);
+	if (restore) {
+		tcsetattr(p->fd, TCSANOW, &p->saved);
+	}
 	if (p->excl) {
-		ioctl(p->fd, TIOCNXCL);
+		ioctl(p->fd, TIOCNXCL); // else a pty's flag outlives the close
 	}
 	close(p->fd); // releases the flock
 	serial_port_init(p);
+}
+
+void
+serial_port_close(serial_port *p)
+{
+	port_close(p, true);
+}
+
+int
+serial_port_reopen(serial_port *p, const char *path, const serial_line_cfg *c,
+    char *err, size_t errlen)
+{
+	struct termios found = p->saved;
+	bool           was_open = p->fd >= 0;
+	int            e;
+
+	// The settings found stay off the port: the ones it runs with were
+	// set by us and are set again at once (port.h says why).
+	port_close(p, false);
+	if ((e = serial_port_open(p, path, c, err, errlen)) == 0 && was_open) {
+		p->saved = found;
+	}
+	return e;
 }
 
 size_t

@@ -88,6 +88,22 @@ int serial_port_open(serial_port *p, const char *path,
 // ignored.  Closing a closed port is a harmless no-op.
 void serial_port_close(serial_port *p);
 
+// serial_port_reopen closes p and opens path again with c's settings (a
+// stall's reopen: the same port, its driver made to start over) without
+// putting the saved terminal settings back in between: the port keeps the
+// raw settings the open sets again at once, and p keeps the settings its
+// first open found, for serial_port_close.  Put back in between, they
+// handled what reached the line discipline meanwhile -- on a pty, whose
+// input outlives the close, what the kernel held too: with the settings a
+// tty starts with (canonical, echo) each such byte was echoed to the
+// device, a line grown to the line discipline's 4 KiB lost its next bytes
+// up to its newline, and erase, kill, end-of-file and flow-control
+// characters would have been acted on.  Returns what serial_port_open
+// returns; on failure p is closed and the settings found are not put back
+// (no descriptor is left to do it with).  A closed p is simply opened.
+int serial_port_reopen(serial_port *p, const char *path,
+    const serial_line_cfg *c, char *err, size_t errlen);
+
 // serial_port_pending is the number of bytes the kernel holds for reading
 // (FIONREAD), 0 on error.
 size_t serial_port_pending(const serial_port *p);

@@ -156,8 +156,11 @@ schedule_reopen(serial *s, int err)
 	ser_timer_ms(s->reopen, ms);
 }
 
-void
-ser_port_close(serial *s)
+// port_unhook cancels what waits on the open port (its events, the gap
+// and stall timers, a poll request in flight) and resets the framer; the
+// descriptor is left to the caller, to close or reopen.
+static void
+port_unhook(serial *s)
 {
 	if (s->rd != NULL) {
 		event_free(s->rd);
@@ -173,21 +176,36 @@ ser_port_close(serial *s)
 	if (s->port.fd >= 0) {
 		arb_metric_set(s->open_gauge, 0);
 	}
-	serial_port_close(&s->port);
 	serial_framer_reset(&s->fr);
 	ser_framer_sync(s);
 }
 
 void
-ser_try_open(serial *s)
+ser_port_close(serial *s)
+{
+	port_unhook(s);
+	serial_port_close(&s->port);
+}
+
+// port_open opens the port, or with reopen closes and opens it again
+// keeping its settings in between (port.h: serial_port_reopen), and
+// reads on it, or schedules the next attempt.
+static void
+port_open(serial *s, bool reopen)
 {
 	char     err[128];
 	int      rv;
 	unsigned attempt;
 
 	s->now_ms = ser_mono_ms();
-	rv = serial_port_open(
-	    &s->port, s->cfg.path, &s->cfg.line, err, sizeof(err));
+	if (reopen) {
+		port_unhook(s);
+		rv = serial_port_reopen(
+		    &s->port, s->cfg.path, &s->cfg.line, err, sizeof(err));
+	} else {
+		rv = serial_port_open(
+		    &s->port, s->cfg.path, &s->cfg.line, err, sizeof(err));
+	}
 	if (rv != 0) {
 		ser_count(s, C_OPEN_FAILURES, 1);
 		// The first failure of a series, or a new reason, is a
@@ -234,6 +252,12 @@ ser_try_open(serial *s)
 	if (s->pstate == P_IDLE) {
 		ser_poll_next(s);
 	}
+}
+
+void
+ser_try_open(serial *s)
+{
+	port_open(s, false);
 }
 
 // port_lost: the device went away (or broke).  The line is logged once
@@ -304,9 +328,11 @@ on_stall(evutil_socket_t fd, short what, void *arg)
 	arb_log(s->ctx, ARB_LOG_WARN, "stall",
 	    "dev=%s idle_ms=%lld in_a_row=%lld action=reopen", s->cfg.path,
 	    (long long) idle, (long long) s->stalls_in_row);
-	ser_port_close(s);
+	// The port's settings stay as they are until it is open again: put
+	// back in between, they would handle what the device sends meanwhile
+	// (serial_port_reopen).
 	s->attempt = 0;
-	ser_try_open(s);
+	port_open(s, true);
 }
 
 int
