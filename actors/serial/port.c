@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <string.h>
@@ -297,6 +298,24 @@ serial_port_pending(const serial_port *p)
 		return 0;
 	}
 	return (size_t) n;
+}
+
+bool
+serial_port_quiet(const serial_port *p)
+{
+	struct pollfd pf = { p->fd, POLLIN, 0 };
+	int           r;
+
+	if (p->fd < 0) {
+		return true;
+	}
+	// poll, not FIONREAD: a tty's poll first waits for the kernel worker
+	// that hands the tty's buffers to the line discipline; FIONREAD
+	// counts the line discipline's buffer only.
+	if ((r = poll(&pf, 1, 0)) < 0) {
+		return serial_port_pending(p) == 0;
+	}
+	return r == 0;
 }
 
 size_t

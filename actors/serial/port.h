@@ -104,9 +104,19 @@ void serial_port_close(serial_port *p);
 int serial_port_reopen(serial_port *p, const char *path,
     const serial_line_cfg *c, char *err, size_t errlen);
 
-// serial_port_pending is the number of bytes the kernel holds for reading
-// (FIONREAD), 0 on error.
+// serial_port_pending is the number of bytes the line discipline holds
+// for reading (FIONREAD), 0 on error: not what the tty's buffers behind it
+// hold (serial_port_quiet).
 size_t serial_port_pending(const serial_port *p);
+
+// serial_port_quiet is true when the kernel holds nothing for reading:
+// neither the line discipline (FIONREAD's count) nor the tty's buffers
+// behind it, which a kernel worker hands on -- after a read emptied the
+// line discipline, FIONREAD says 0 until that worker has run, on a
+// loaded machine tens of milliseconds later.  A hang-up or an error to
+// read is not quiet either (the next read reports it).  A closed port is
+// quiet.
+bool serial_port_quiet(const serial_port *p);
 
 // serial_port_flush_input discards what the kernel holds for reading and
 // returns how many bytes that was, exactly: it reads until EAGAIN (FIONREAD

@@ -123,8 +123,11 @@ on_gap(evutil_socket_t fd, short what, void *arg)
 
 	(void) fd;
 	(void) what;
-	if (s->port.fd < 0 || serial_port_pending(&s->port) > 0) {
-		return; // not quiet after all: on_read runs next and re-arms
+	if (s->port.fd < 0 || !serial_port_quiet(&s->port)) {
+		// Not quiet after all: on_read runs next and re-arms.  (The
+		// kernel may still hold bytes the line discipline has not got
+		// yet: serial_port_quiet, not the line discipline's count.)
+		return;
 	}
 	if (!serial_framer_wants_gap(&s->fr)) {
 		// Armed while unsynced, and a delimiter (or a poll request)
