@@ -524,5 +524,6 @@ main(void)
 		cmocka_unit_test(test_baud_table),
 	};
 
+	arb_test_filter();
 	return cmocka_run_group_tests_name("serial.port", tests, NULL, NULL);
 }

@@ -2077,6 +2077,7 @@ main(int argc, char **argv)
 	arb_actor_main(argc, argv);
 	arb_test_helper_main(
 	    argc, argv, helpers, sizeof(helpers) / sizeof(helpers[0]));
+	arb_test_filter(); // ARB_TEST_FILTER='*stall_reopen*'
 	if (argc > 1) {
 		cmocka_set_test_filter(argv[1]); // e.g. "test_stall*"
 	}
