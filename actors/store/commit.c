@@ -226,6 +226,25 @@ cursor_round(slog *s, uint64_t want, const uint64_t *retire, size_t n,
 	int    rv;
 
 	*unlinkedp = 0;
+	if (s->acked_ver != s->ack_want_ver_taken) {
+		// The acknowledged numbers first: a crash between the two
+		// writes leaves them ahead of the cursor, which is safe.
+		if (s->af == NULL) {
+			rv = s->vfs->open(s->vfs, SLOG_ACKED_NAME,
+			    SLOG_O_RDWR | SLOG_O_CREATE, &s->af);
+			if (rv != 0) {
+				s->af = NULL;
+				return rv;
+			}
+		}
+		rv = slog__acked_write(s->vfs, s->af, s->ack_work, s->nack_work,
+		    s->acked_gen + 1);
+		if (rv != 0) {
+			return rv; // retried next round
+		}
+		s->acked_gen++;
+		s->acked_ver = s->ack_want_ver_taken;
+	}
 	if (want != s->cursor_cur) {
 		if (s->cf == NULL) {
 			rv = s->vfs->open(s->vfs, SLOG_CURSOR_NAME,
@@ -392,6 +411,22 @@ commit_main(void *arg)
 			s->pend.ticket = s->work.ticket;
 		}
 		want = s->cursor_want;
+		if (cursor_due && s->ack_want_ver != s->ack_want_ver_taken) {
+			if (s->nack_want > s->capack_work) {
+				slog_ackseq *a = realloc(s->ack_work,
+				    s->capack_want * sizeof(*a));
+				if (a != NULL) {
+					s->ack_work    = a;
+					s->capack_work = s->capack_want;
+				}
+			}
+			if (s->nack_want <= s->capack_work) {
+				memcpy(s->ack_work, s->ack_want,
+				    s->nack_want * sizeof(*s->ack_work));
+				s->nack_work          = s->nack_want;
+				s->ack_want_ver_taken = s->ack_want_ver;
+			}
+		}
 		if (cursor_due) {
 			// Take the retire list; it is handed back if the round
 			// fails.

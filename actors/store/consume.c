@@ -143,10 +143,43 @@ retire_front(slog *s, bool drop)
 	slog__seg_remove(s, 0);
 }
 
-// want_cursor tells the commit thread about low_pos.  mu held.
+// want_acked copies the acknowledged table for the commit thread (it
+// writes it before the cursor that follows these acks).  mu held.
+static void
+want_acked(slog *s)
+{
+	size_t i;
+
+	if (!s->acked_dirty) {
+		return;
+	}
+	if (s->acked.count > s->capack_want) {
+		size_t       cap = s->acked.count * 2;
+		slog_ackseq *a   = realloc(s->ack_want, cap * sizeof(*a));
+		if (a == NULL) {
+			return; // out of memory: tried again at the next ack
+		}
+		s->ack_want    = a;
+		s->capack_want = (uint32_t) cap;
+	}
+	s->nack_want = 0;
+	for (i = 0; i < s->acked.cap; i++) {
+		if (s->acked.used[i]) {
+			s->ack_want[s->nack_want].stream = s->acked.keys[i];
+			s->ack_want[s->nack_want].seq    = s->acked.seqs[i];
+			s->nack_want++;
+		}
+	}
+	s->ack_want_ver++;
+	s->acked_dirty = false;
+}
+
+// want_cursor tells the commit thread about low_pos (and the acked
+// table).  mu held.
 static void
 want_cursor(slog *s)
 {
+	want_acked(s);
 	if (s->low_pos == s->cursor_want && s->nretire == 0) {
 		return;
 	}
@@ -363,6 +396,8 @@ slog_consume(
 		f           = ring_at(s, s->ring_count++);
 		f->pos      = s->send_pos;
 		f->size     = (uint32_t) size;
+		f->stream   = r.stream;
+		f->seq      = r.seq;
 		f->acked    = false;
 		f->ts_ms    = r.ts_ms;
 		s->send_pos += size;
@@ -388,6 +423,8 @@ pop_acked(slog *s)
 			g->acked++;
 			g->acked_bytes += f->size;
 		}
+		slog__streams_max(&s->acked, f->stream, f->seq);
+		s->acked_dirty = true;
 		s->ring_head = (s->ring_head + 1) % s->ring_cap;
 		s->ring_count--;
 	}

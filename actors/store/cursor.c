@@ -18,6 +18,7 @@
 #include "slog_int.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define SLOT      32u
@@ -115,6 +116,154 @@ slog__cursor_write(slog_vfs *v, slog_file *f, uint64_t pos, uint64_t gen)
 	slot[31] = (uint8_t) (crc >> 24);
 	if ((rv = v->write(f, slot, SLOT, (gen % 2) * SLOT_STEP)) != 0
 	    || (rv = v->datasync(f)) != 0) {
+		return slog__err(rv);
+	}
+	return 0;
+}
+
+// --- the acknowledged sequence numbers, in the file "acked" -------------
+// Beside the cursor, with the same durability: two slots, at offsets 0
+// and SLOG_ACKED_STEP, written in turn (generation g to slot g % 2) with
+// one pwrite and one fdatasync, each
+//   0  8  magic "ARBACKS1"
+//   8  u64 generation (from 1)
+//  16  u32 n, the streams that follow (at most SLOG_SEG_STREAMS_MAX)
+//  20  u32 crc32c of bytes 0..19 and the n entries
+//  24  n x { u32 stream, u64 highest acknowledged seq }
+// Reading takes the valid slot with the higher generation.
+
+#define ACK_HDR 24u
+
+static int
+acked_slot(slog_vfs *v, slog_file *f, uint64_t at, uint64_t *genp,
+    slog_ackseq **ap, uint32_t *np)
+{
+	uint8_t  h[ACK_HDR];
+	uint8_t *buf;
+	size_t   got, len;
+	uint32_t n, crc, i;
+	int      rv;
+
+	*genp = 0;
+	if ((rv = v->read(f, h, sizeof(h), at, &got)) != 0) {
+		return rv;
+	}
+	if (got < ACK_HDR || memcmp(h, "ARBACKS1", 8) != 0) {
+		return 0;
+	}
+	n = (uint32_t) h[16] | (uint32_t) h[17] << 8 | (uint32_t) h[18] << 16
+	    | (uint32_t) h[19] << 24;
+	if (n > SLOG_SEG_STREAMS_MAX) {
+		return 0;
+	}
+	len = (size_t) n * 12u;
+	if ((buf = malloc(len ? len : 1)) == NULL) {
+		return ENOMEM;
+	}
+	if ((rv = v->read(f, buf, len, at + ACK_HDR, &got)) != 0
+	    || got < len) {
+		free(buf);
+		return rv;
+	}
+	crc = slog__crc32c(0, h, 20);
+	crc = slog__crc32c(crc, buf, len);
+	if (((uint32_t) h[20] | (uint32_t) h[21] << 8 | (uint32_t) h[22] << 16
+	        | (uint32_t) h[23] << 24)
+	    != crc) {
+		free(buf);
+		return 0;
+	}
+	free(*ap);
+	*ap = calloc(n ? n : 1, sizeof(**ap));
+	if (*ap == NULL) {
+		free(buf);
+		return ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		const uint8_t *p = buf + 12u * i;
+		(*ap)[i].stream  = (uint32_t) p[0] | (uint32_t) p[1] << 8
+		    | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
+		(*ap)[i].seq = get64(p + 4);
+	}
+	free(buf);
+	*np   = n;
+	*genp = get64(h + 8);
+	return 0;
+}
+
+int
+slog__acked_read(slog_vfs *v, slog_ackseq **ap, uint32_t *np, uint64_t *genp)
+{
+	slog_file   *f;
+	slog_ackseq *a0 = NULL, *a1 = NULL;
+	uint32_t     n0 = 0, n1 = 0;
+	uint64_t     g0 = 0, g1 = 0;
+	int          rv;
+
+	*ap   = NULL;
+	*np   = 0;
+	*genp = 0;
+	if ((rv = v->open(v, SLOG_ACKED_NAME, SLOG_O_RDONLY, &f)) != 0) {
+		return rv == ENOENT ? 0 : slog__err(rv);
+	}
+	rv = acked_slot(v, f, 0, &g0, &a0, &n0);
+	if (rv == 0) {
+		rv = acked_slot(v, f, SLOG_ACKED_STEP, &g1, &a1, &n1);
+	}
+	v->close(f);
+	if (rv != 0) {
+		free(a0);
+		free(a1);
+		return slog__err(rv);
+	}
+	if (g0 != 0 && g0 > g1) {
+		*ap = a0, *np = n0, *genp = g0;
+		free(a1);
+	} else if (g1 != 0) {
+		*ap = a1, *np = n1, *genp = g1;
+		free(a0);
+	} else {
+		free(a0);
+		free(a1);
+	}
+	return 0;
+}
+
+int
+slog__acked_write(slog_vfs *v, slog_file *f, const slog_ackseq *a,
+    uint32_t n, uint64_t gen)
+{
+	size_t   len = ACK_HDR + (size_t) n * 12u;
+	uint8_t *buf = malloc(len);
+	uint32_t crc, i;
+	int      rv;
+
+	if (buf == NULL) {
+		return ARB_ENOMEM;
+	}
+	memcpy(buf, "ARBACKS1", 8);
+	put64(buf + 8, gen);
+	buf[16] = (uint8_t) n;
+	buf[17] = (uint8_t) (n >> 8);
+	buf[18] = (uint8_t) (n >> 16);
+	buf[19] = (uint8_t) (n >> 24);
+	for (i = 0; i < n; i++) {
+		uint8_t *p = buf + ACK_HDR + 12u * i;
+		p[0]       = (uint8_t) a[i].stream;
+		p[1]       = (uint8_t) (a[i].stream >> 8);
+		p[2]       = (uint8_t) (a[i].stream >> 16);
+		p[3]       = (uint8_t) (a[i].stream >> 24);
+		put64(p + 4, a[i].seq);
+	}
+	crc     = slog__crc32c(0, buf, 20);
+	crc     = slog__crc32c(crc, buf + ACK_HDR, len - ACK_HDR);
+	buf[20] = (uint8_t) crc;
+	buf[21] = (uint8_t) (crc >> 8);
+	buf[22] = (uint8_t) (crc >> 16);
+	buf[23] = (uint8_t) (crc >> 24);
+	rv      = v->write(f, buf, len, (gen % 2) * SLOG_ACKED_STEP);
+	free(buf);
+	if (rv != 0 || (rv = v->datasync(f)) != 0) {
 		return slog__err(rv);
 	}
 	return 0;

@@ -17,8 +17,9 @@
 //    creation a power cut interrupted, never acknowledged), which is
 //    removed.
 //  - Per-stream sequence numbers resume after the highest one seen in
-//    any header table or record, so no (stream, seq) is ever reused for
-//    a record that was durable.
+//    any header table or record, or acknowledged by the consumer (the
+//    file "acked" beside the cursor), whichever is higher: no (stream,
+//    seq) is ever reused for a record that was durable or acknowledged.
 // Nothing here refuses to start because of what it finds: only a
 // directory that cannot be listed fails the open.  Thread: owner, before
 // the commit thread starts.
@@ -405,6 +406,53 @@ recover_seg(slog *s, rstate *rs, uint64_t no, bool last)
 	}
 }
 
+// acked_floor reads the acknowledged numbers kept beside the cursor and
+// resumes every stream after max(the highest seq in the segments, the
+// highest acknowledged one).  Above the segments' means the disk lost
+// records the store had (a last segment truncated behind its back):
+// upstream acknowledged them, so no reading is lost, but giving their
+// numbers again would make upstream drop the new readings as duplicates.
+static void
+acked_floor(slog *s)
+{
+	slog_ackseq *a = NULL;
+	uint32_t     n = 0, i;
+	uint64_t     gen = 0;
+	int          rv;
+
+	if ((rv = slog__acked_read(s->vfs, &a, &n, &gen)) != 0) {
+		slog__log(s, SLOG_LOG_ERROR,
+		    "event=acked_unreadable error=\"%s\"", slog__strerror(rv));
+	}
+	s->acked_gen = gen;
+	for (i = 0; i < n; i++) {
+		uint64_t *have = slog__streams_get(&s->streams, a[i].stream, false);
+		uint64_t  log  = have != NULL ? *have : 0;
+
+		if (a[i].seq > log) {
+			slog__log(s, SLOG_LOG_WARN,
+			    "event=acked_seq_above_log stream=%" PRIu32
+			    " log_seq=%" PRIu64 " acked_seq=%" PRIu64
+			    " (the disk lost acknowledged records; numbers "
+			    "resume after the acknowledged one)",
+			    a[i].stream, log, a[i].seq);
+			slog__streams_max(&s->streams, a[i].stream, a[i].seq);
+		}
+		slog__streams_max(&s->acked, a[i].stream, a[i].seq);
+	}
+	free(a);
+	// The file exists from the start (its name made durable by the
+	// directory sync that follows), so later updates are only a slot
+	// write and an fdatasync.
+	rv = s->vfs->open(
+	    s->vfs, SLOG_ACKED_NAME, SLOG_O_RDWR | SLOG_O_CREATE, &s->af);
+	if (rv != 0) {
+		s->af = NULL;
+		slog__log(s, SLOG_LOG_ERROR, "event=acked_open_failed error=%d",
+		    rv);
+	}
+}
+
 int
 slog__recover(slog *s, uint64_t *cursorp)
 {
@@ -465,6 +513,7 @@ slog__recover(slog *s, uint64_t *cursorp)
 		slog__log(s, SLOG_LOG_INFO,
 		    "event=acknowledged_segments_removed count=%zu", first);
 	}
+	acked_floor(s);
 	if (rs.moved) {
 		s->vfs->sync_dir(s->vfs, "quarantine");
 	}

@@ -413,6 +413,12 @@ slog_close(slog *s)
 	if (s->cf != NULL) {
 		s->vfs->close(s->cf);
 	}
+	if (s->af != NULL) {
+		s->vfs->close(s->af);
+	}
+	free(s->ack_want);
+	free(s->ack_work);
+	slog__streams_fini(&s->acked);
 	free(s->segs);
 	free(s->waits);
 	free(s->results);

@@ -77,6 +77,26 @@ int slog__cursor_read(
 // slog__cursor_write writes gen's slot (gen % 2) and fdatasyncs it.
 int slog__cursor_write(slog_vfs *v, slog_file *f, uint64_t pos, uint64_t gen);
 
+// The highest acknowledged sequence number of each stream, in the file
+// "acked" beside the cursor (same durability: two slots, one pwrite and
+// one fdatasync each).  Recovery resumes every stream above it, so a
+// number upstream acknowledged is never given again, even when the
+// records holding it are gone (a last segment truncated behind the
+// store's back).
+#define SLOG_ACKED_NAME "acked"
+#define SLOG_ACKED_STEP (1u << 20) // second slot (> 24 + 12 * 65536)
+typedef struct slog_ackseq {
+	uint32_t stream;
+	uint64_t seq;
+} slog_ackseq;
+// slog__acked_read reads the newest valid slot into *ap (malloc'd, *np
+// entries; NULL/0/0 when the file is missing or no slot is valid).
+int slog__acked_read(
+    slog_vfs *v, slog_ackseq **ap, uint32_t *np, uint64_t *genp);
+// slog__acked_write writes gen's slot (gen % 2) and fdatasyncs it.
+int slog__acked_write(slog_vfs *v, slog_file *f, const slog_ackseq *a,
+    uint32_t n, uint64_t gen);
+
 // --- the stream table (owner) -------------------------------------------
 typedef struct slog_streams {
 	uint32_t *keys;
@@ -186,6 +206,8 @@ void slog__pb_fini(slog *s);
 // A record in flight to the consumer (owner).
 typedef struct slog_flight {
 	uint64_t pos;
+	uint64_t seq;
+	uint32_t stream;
 	uint32_t size;
 	bool     acked;
 	int64_t  ts_ms;
@@ -225,6 +247,8 @@ struct slog {
 	uint64_t     send_pos;     // next record to hand out
 	uint64_t     low_pos;      // first unacknowledged record
 	uint64_t     cursor_sent;  // last cursor handed to the commit thread
+	slog_streams acked;        // highest acknowledged seq per stream
+	bool         acked_dirty;  // changed since handed to the commit thread
 	uint8_t     *rbuf;         // consumer read window
 	size_t       rcap;
 	uint64_t     rseg, roff, rlen;
@@ -243,6 +267,9 @@ struct slog {
 	uint64_t       *retire;      // segments to unlink once cursor_want
 	size_t          nretire, capretire; // is durable
 	uint64_t        cursor_done; // durable cursor
+	slog_ackseq    *ack_want;    // the acked table to make durable
+	uint32_t        nack_want, capack_want;
+	uint64_t        ack_want_ver; // bumped at each new ack_want
 	uint64_t       *retired;     // unlinked, for the owner to forget
 	size_t          nretired, capretired;
 	uint64_t        disk_avail;
@@ -264,6 +291,12 @@ struct slog {
 	slog_file *cf;        // the cursor file
 	uint64_t   cursor_gen;
 	uint64_t   cursor_cur; // the cursor in the file
+	slog_file *af;        // the acked file
+	uint64_t   acked_gen;
+	uint64_t   acked_ver; // the ack_want_ver in the file
+	uint64_t   ack_want_ver_taken; // the ack_want_ver in ack_work
+	slog_ackseq *ack_work; // copy of ack_want being written
+	uint32_t   nack_work, capack_work;
 };
 
 void slog__log(slog *s, int level, const char *fmt, ...)

@@ -125,7 +125,7 @@ test_seqs_survive_restart_and_retirement(void **state)
 		assert_true(k.v[0].seq == (uint64_t) round * 10 + 1);
 		slogt_close(&t);
 		// Only the last segment survives: its header carries seqs.
-		assert_int_equal(vfs_sim_count(v, ""), 2); // + the cursor
+		assert_int_equal(vfs_sim_count(v, ""), 3); // + cursor, acked
 	}
 	// Another stream fills new segments; stream 9's records all retire,
 	// only segment headers still know its numbers.
@@ -704,6 +704,69 @@ test_damage_in_last_segment(void **state)
 	vfs_sim_free(v);
 }
 
+// Everything delivered and acknowledged, then the last segment loses its
+// second half behind the store's back (truncate -s half): the records
+// are gone, their numbers were acknowledged upstream, so the next
+// readings must be numbered above every acknowledged one (upstream would
+// drop them as duplicates) and the recovery says the disk lost records.
+static void
+test_truncated_after_ack_keeps_numbers(void **state)
+{
+	vfs_sim   *v = vfs_sim_new(12);
+	slogt      t;
+	slogt_sink k = { 0 };
+	char       names[16][32];
+	uint8_t   *p, *img;
+	size_t     len, got, i;
+	int        n;
+
+	(void) state;
+	slogt_init(&t, vfs_sim_vfs(v));
+	ARB_PASS(slogt_open(&t));
+	ARB_PASS(slogt_append(&t, 1, 30, 20, 0, NULL, NULL));
+	ARB_PASS(slogt_append(&t, 2, 10, 20, 0, NULL, NULL));
+	slogt_settle(&t);
+	got = slogt_drain(&t, &k, true);
+	assert_int_equal(got, 40);
+	slogt_close(&t);
+	n = seg_names(v, names, 16);
+	assert_int_equal(n, 1);
+	p   = vfs_sim_file(v, names[0], &len);
+	img = malloc(len / 2);
+	memcpy(img, p, len / 2);
+	vfs_sim_put(v, names[0], img, len / 2);
+	free(img);
+	ARB_PASS(slogt_open(&t));
+	assert_non_null(strstr(t.log, "event=acked_seq_above_log stream=1 "));
+	assert_non_null(strstr(t.log, "acked_seq=30"));
+	assert_non_null(strstr(t.log, "event=acked_seq_above_log stream=2 "));
+	assert_non_null(strstr(t.log, "acked_seq=10"));
+	ARB_PASS(slogt_append(&t, 1, 2, 20, 0, NULL, NULL));
+	ARB_PASS(slogt_append(&t, 2, 1, 20, 0, NULL, NULL));
+	slogt_settle(&t);
+	k.n = 0;
+	got = slogt_drain(&t, &k, true);
+	assert_int_equal(got, 3);
+	for (i = 0; i < got; i++) {
+		assert_true(k.v[i].seq > (k.v[i].stream == 1 ? 30u : 10u));
+	}
+	// A second restart (nothing lost this time) says nothing and the
+	// numbers go on.
+	slogt_close(&t);
+	ARB_PASS(slogt_open(&t));
+	assert_null(strstr(t.log, "event=acked_seq_above_log"));
+	ARB_PASS(slogt_append(&t, 1, 1, 20, 0, NULL, NULL));
+	slogt_settle(&t);
+	k.n = 0;
+	got = slogt_drain(&t, &k, true);
+	assert_int_equal(got, 1);
+	assert_true(k.v[0].seq == 33);
+	slogt_close(&t);
+	free(k.v);
+	slogt_fini(&t);
+	vfs_sim_free(v);
+}
+
 static void
 test_torn_tail_cut(void **state)
 {
@@ -1014,6 +1077,7 @@ main(void)
 		cmocka_unit_test(test_min_free_refuses),
 		cmocka_unit_test(test_torn_tail_cut),
 		cmocka_unit_test(test_damage_in_last_segment),
+		cmocka_unit_test(test_truncated_after_ack_keeps_numbers),
 		cmocka_unit_test(test_corrupt_middle_segment),
 		cmocka_unit_test(test_bad_header_quarantined),
 		cmocka_unit_test(test_config_change_keeps_backlog),
