@@ -2691,6 +2691,14 @@ test_garbage_source_is_backed_off(void **state)
 		assert_true(arb_test_now_ms() - t0 < ARB__PENALTY_MAX_MS + 1000);
 	}
 	close(fd);
+	// Its proof is taken (and the address cleared) on the node's own
+	// time: wait for the link it replaced (central's, from 127.0.0.1),
+	// logged after the clearing, or the stranger's next failure may be
+	// handled first and backed off from the storm's level (3200 ms).
+	do {
+		arb_test_line(&a, "event=link_replaced", WAIT_MS, buf,
+		    sizeof(buf));
+	} while (strstr(buf, " source=127.0.0.2") == NULL);
 	assert_true(stranger_round("127.0.0.2", pa, "central"));
 	// (the storm's first refusal was the other line with 100 ms)
 	wait_count(&a, "source=127.0.0.2 backoff_ms=100 ", 2);
