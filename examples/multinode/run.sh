@@ -11,8 +11,9 @@
 #     site's MQTT client) and gateway.yaml twice (gw1, gw2), linked over
 #     TCP with one cookie,
 # then prints one line per second: per gateway the readings stored and
-# acknowledged upstream through central, its backlog and its view of
-# central; central's upstream connection.  Ctrl-C (or --seconds N)
+# acknowledged upstream through central and its backlog (the store's own
+# counters, one snapshot: stored - published = backlog while the store
+# runs), and central's upstream connection.  Ctrl-C (or --seconds N)
 # stops everything, prints the verifier's report and exits 0 when every
 # node's stop was clean and the verifier found no gap or order violation
 # (and, in a sanitizer build, no node's log holds a report: a log that
@@ -166,13 +167,19 @@ metric() {
   echo 0
 }
 
+# A gateway's three numbers are its store's (appended, acknowledged by
+# the uplink, backlog): one actor's, carried to the node in one heartbeat.
+# The parser's collector_stored_total and the uplink's uplink_acked_total
+# come in their own actors' heartbeats (each every 500 ms, out of phase),
+# so a line made of those showed a gateway's published ahead of stored by
+# up to a heartbeat's readings.
 live_line() {
   local n out="" up=down
   for n in gw1 gw2; do
     if http_get "${http[$n]}" /metrics; then
       out+=$(printf '  %s stored %6d published %6d backlog %5d' "$n" \
-        "$(metric collector_stored_total '')" \
-        "$(metric uplink_acked_total '')" \
+        "$(metric store_appended_records_total '')" \
+        "$(metric store_acked_records_total '')" \
         "$(metric store_backlog_records '')")
     else
       out+="  $n -"
