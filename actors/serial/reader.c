@@ -77,6 +77,7 @@ on_read(evutil_socket_t fd, short what, void *arg)
 			s->now_ms = ser_mono_ms();
 			got = true;
 			ser_count(s, C_BYTES, (uint64_t) n);
+			ser_count(s, C_READS, 1);
 			serial_framer_feed(
 			    &s->fr, s->rbuf, (size_t) n, ser_on_frame, s);
 			ser_framer_sync(s);

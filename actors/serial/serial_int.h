@@ -65,7 +65,9 @@
 	X(POLL_TIMEOUTS, "poll_timeouts", "serial_poll_timeouts_total", NULL, \
 	    "Poll requests that got no reply in time.")                       \
 	X(POLL_OVERRUNS, "poll_overruns", "serial_poll_overruns_total", NULL, \
-	    "Poll requests skipped: still waiting when due again.")
+	    "Poll requests skipped: still waiting when due again.")           \
+	X(READS, "reads", "serial_reads_total", NULL,                         \
+	    "Reads from the port that returned bytes.")
 
 enum {
 #define X(id, name, metric, label, help) C_##id,
