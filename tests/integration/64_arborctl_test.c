@@ -1583,6 +1583,47 @@ test_send_to_another_node_says_why(void **state)
 	arb_test_proc_fini(&p);
 }
 
+// arborctl --timeout waits for a node that is starting up (its control
+// socket not there yet) within the timeout; without --timeout, no node
+// is an error at once, as is a node that never came within the timeout.
+static void
+test_timeout_waits_for_a_starting_node(void **state)
+{
+	static const char yaml[]
+	    = "node: {name: t64w, control: ctl/t64.sock}\n"
+	      "root:\n"
+	      "  children:\n"
+	      "    - {name: e, type: echo}\n";
+	const char *args[]
+	    = { "--", "--socket", sock, "--timeout", "5", "status", NULL };
+	arb_test_proc c, p;
+	char          file[160];
+
+	(void) state;
+	need_binaries();
+	write_file(file, sizeof(file), "tree.yaml", yaml);
+	// No --timeout: no node running, at once.
+	assert_int_equal(ctl("status", NULL, NULL, NULL), 69);
+	expect_out("no node running");
+	assert_null(strstr(out, "waiting"));
+	// Started before the node, arborctl waits for it.
+	arb_test_spawn(&c, "arborctl", args);
+	arb_test_expect(
+	    &c, "yet: waiting for it (--timeout 5000 ms)", WAIT_MS);
+	run_tree(&p, file, NULL);
+	assert_int_equal(
+	    arb_test_exit_code(arb_test_wait_exit(&c, WAIT_MS)), 0);
+	if (strstr(c.out, "root/e") == NULL) {
+		fail_msg("no root/e in: %s", c.out);
+	}
+	arb_test_proc_fini(&c);
+	assert_int_equal(stop_tree(&p), 0);
+	arb_test_proc_fini(&p);
+	// A node that does not come: 69 at the timeout, saying so.
+	assert_int_equal(ctl("--timeout", "1", "status", NULL), 69);
+	expect_out("no node running (none came up within the timeout)");
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(
 	    test_start_and_delete_child_of_a_static_supervisor, setup,
@@ -1613,6 +1654,8 @@ static const struct CMUnitTest tests[] = {
 	    test_default_socket_path_is_shared, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_send_to_another_node_says_why, setup, teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_timeout_waits_for_a_starting_node, setup, teardown),
 };
 
 ARB_TEST_MAIN("integration.arborctl", tests, helpers)

@@ -77,7 +77,9 @@ static const char usage_text[]
       "is\n"
       "                  $XDG_RUNTIME_DIR/arbor/NAME.sock or "
       "/tmp/arbor-UID/NAME.sock\n"
-      "  --timeout SEC   how long to wait for the node (default 10)\n"
+      "  --timeout SEC   how long to wait for the node (default 10); "
+      "given, it\n"
+      "                  also waits for a node that is starting up\n"
       "  --help          this text; COMMAND --help: the command's own\n"
       "\n"
       "exit status: 0 done, 1 refused by the node (no such child, wrong "
@@ -187,7 +189,8 @@ static const struct {
 typedef struct ctl {
 	const char *sock_path;
 	int         timeout_ms;
-	int64_t     deadline; // now_ms() + timeout_ms at the command's start
+	int64_t     deadline;  // now_ms() + timeout_ms at the command's start
+	bool        wait_node; // --timeout given: wait for a starting node
 	linkc      *link;
 	const char *awaited; // "start PATH": the node answers when it is done
 } ctl;
@@ -342,72 +345,96 @@ pk_str(msgpack_packer *pk, const char *s)
 
 // --- Talking to the node ----------------------------------------------------
 
-// ctl_open connects to the socket.  Returns 0 or an exit code (after a
-// message).
+// ctl_try_open connects to the socket once.  Returns 0 or an exit code
+// with its message in msg; *absent: no node listens there (yet): no
+// socket, or one nobody accepts on (a stale one).
 static int
-ctl_open(ctl *c)
+ctl_try_open(ctl *c, char *msg, size_t len, bool *absent)
 {
 	struct stat st;
 	char        url[ARB__SOCK_PATH_MAX + 8];
 	int         rv;
 
-	if (strlen(c->sock_path) >= ARB__SOCK_PATH_MAX) {
-		fprintf(stderr, "arborctl: %s: socket path too long\n",
-		    c->sock_path);
-		return EX_USAGE;
-	}
+	*absent = false;
 	if (stat(c->sock_path, &st) != 0) {
 		if (errno == EACCES) {
-			fprintf(stderr,
-			    "arborctl: cannot connect to %s: permission "
-			    "denied (the node's directory is private to its "
-			    "user)\n",
+			snprintf(msg, len,
+			    "cannot connect to %s: permission denied (the "
+			    "node's directory is private to its user)",
 			    c->sock_path);
 			return EX_NOPERM;
 		}
-		fprintf(stderr,
-		    "arborctl: cannot connect to %s: no node running\n",
+		*absent = true;
+		snprintf(msg, len, "cannot connect to %s: no node running",
 		    c->sock_path);
 		return EX_UNAVAILABLE;
 	}
 	if (!S_ISSOCK(st.st_mode)) {
 		// A directory or a file: no node could listen there (nng
 		// would say "connection refused", read as a stale socket).
-		fprintf(stderr,
-		    "arborctl: cannot connect to %s: not a socket (a node's "
-		    "control socket is)\n",
+		snprintf(msg, len,
+		    "cannot connect to %s: not a socket (a node's control "
+		    "socket is)",
 		    c->sock_path);
 		return EX_UNAVAILABLE;
 	}
 	snprintf(url, sizeof(url), "ipc://%s", c->sock_path);
 	if ((rv = linkc_open(&c->link, url, left_ms(c))) != 0) {
 		if (rv == NNG_EPERM) {
-			fprintf(stderr,
-			    "arborctl: cannot connect to %s: permission "
-			    "denied\n",
+			snprintf(msg, len,
+			    "cannot connect to %s: permission denied",
 			    c->sock_path);
 			return EX_NOPERM;
 		}
 		if (rv == NNG_ECONNREFUSED || rv == NNG_ENOENT) {
-			fprintf(stderr,
-			    "arborctl: cannot connect to %s: no node "
-			    "running%s\n",
+			*absent = true;
+			snprintf(msg, len,
+			    "cannot connect to %s: no node running%s",
 			    c->sock_path,
 			    rv == NNG_ECONNREFUSED ? " (stale socket)" : "");
 			return EX_UNAVAILABLE;
 		}
 		if (rv == NNG_EPROTO) {
-			fprintf(stderr,
-			    "arborctl: %s: not an arbor control socket (or "
-			    "another version of its protocol)\n",
+			snprintf(msg, len,
+			    "%s: not an arbor control socket (or another "
+			    "version of its protocol)",
 			    c->sock_path);
 			return EX_UNAVAILABLE;
 		}
-		fprintf(stderr, "arborctl: cannot connect to %s: %s\n",
-		    c->sock_path, nng_strerror(rv));
+		snprintf(msg, len, "cannot connect to %s: %s", c->sock_path,
+		    nng_strerror(rv));
 		return EX_UNAVAILABLE;
 	}
 	return 0;
+}
+
+// ctl_open connects to the socket.  With --timeout given, a node not
+// (yet) listening there is waited for until the timeout (a node that
+// is starting up); without, that is an error at once.  Returns 0 or an
+// exit code (after a message).
+static int
+ctl_open(ctl *c)
+{
+	char msg[ARB__SOCK_PATH_MAX + 160];
+	bool absent, waited = false;
+	int  code;
+
+	while ((code = ctl_try_open(c, msg, sizeof(msg), &absent)) != 0
+	    && absent && c->wait_node && time_for_another(c)) {
+		if (!waited) {
+			fprintf(stderr,
+			    "arborctl: no node at %s yet: waiting for it "
+			    "(--timeout %d ms)\n",
+			    c->sock_path, c->timeout_ms);
+			waited = true;
+		}
+		pause_ms(POLL_MS);
+	}
+	if (code != 0) {
+		fprintf(stderr, "arborctl: %s%s\n", msg,
+		    waited ? " (none came up within the timeout)" : "");
+	}
+	return code;
 }
 
 static void
@@ -1605,6 +1632,7 @@ main(int argc, char **argv)
 					    argv[i]);
 				}
 				c.timeout_ms = (int) (secs * 1000);
+				c.wait_node = true;
 			}
 			continue;
 		}
