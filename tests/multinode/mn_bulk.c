@@ -374,12 +374,20 @@ sink_handle(arb_ctx *ctx, void *state, const arb_msg *m)
 	}
 }
 
+static void
+sink_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
+{
+	(void) ctx;
+	(void) why;
+	free(state);
+}
+
 static const arb_actor_ops watch_ops = { .type = "watch",
 	.init = watch_init, .terminate = watch_terminate };
 static const arb_actor_ops source_ops = { .type = "source",
 	.init = source_init, .terminate = source_terminate };
 static const arb_actor_ops sink_ops = { .type = "sink", .init = sink_init,
-	.handle = sink_handle };
+	.handle = sink_handle, .terminate = sink_terminate };
 
 int
 main(int argc, char **argv)
