@@ -242,6 +242,11 @@ typedef struct arb__link_cfg {
 	              // data stream whose channel brought no heartbeat for
 	              // the budget its dialer announced (tp_conn.c)
 	bool keep_up; // dialer: dial at once and after every loss, idle or not
+	// dialer: what its queue held when its destination went for good
+	// (gone, below), the caller's to answer (route.c: its requests
+	// answered noproc); NULL: dropped, counted as dead letters.  Called
+	// under the link's lock.
+	void (*unreached)(arb__chunk *list);
 	// listener of node links (peer.c): a node's data stream, once
 	// proven, closes the older ones of that node (a node dials one at
 	// a time; a node's own processes dial many, each its own).
@@ -390,8 +395,9 @@ void              arb__conn_set_data(arb__conn *c, void *p);
 typedef struct arb__link arb__link;
 
 // gone(arg) is asked before each redial: true means the destination is
-// gone for good (its child slot was removed): queued chunks are dropped
-// and counted as dead letters, and puts fail with ARB_ENOENT.
+// gone for good (its child slot was removed): queued chunks go to the
+// configuration's unreached (or are dropped and counted as dead
+// letters), and puts fail with ARB_ENOENT.
 typedef bool (*arb__link_gone_fn)(void *arg);
 
 #define ARB__LINK_QMAX (1024u * 1024u) // bytes queued before ARB_EAGAIN

@@ -49,6 +49,7 @@ struct arb__mbox {
 	arb__mbox_att      *att; // current attachment (NULL: detached)
 	bool                paused;
 	bool                closed;
+	bool                sealed; // its slot closed (arb__mbox_seal)
 	bool                link_paused; // a link was told to PAUSE us
 	_Atomic uint64_t   *pub;         // mirror of nenv (arb__mbox_publish)
 	struct event      **waiters;     // local producers refused while full
@@ -166,7 +167,7 @@ arb__mbox_put(arb__mbox *mb, arb__chunk *ch, struct event *waiter)
 	int rv = ARB_OK;
 
 	pthread_mutex_lock(&mb->mtx);
-	if (mb->closed) {
+	if (mb->closed || mb->sealed) {
 		rv = ARB_ENOENT;
 	} else if (mb->bytes >= MBOX_HWM) {
 		size_t i;
@@ -210,11 +211,16 @@ arb__mbox_unwait(arb__mbox *mb, struct event *waiter)
 }
 
 bool
-arb__mbox_put_link(arb__mbox *mb, arb__chunk *ch, arb__tp_stats *st)
+arb__mbox_put_link(
+    arb__mbox *mb, arb__chunk *ch, arb__tp_stats *st, bool *sealed)
 {
 	bool over;
 
 	pthread_mutex_lock(&mb->mtx);
+	if (sealed != NULL && (*sealed = mb->sealed)) {
+		pthread_mutex_unlock(&mb->mtx);
+		return false; // not taken: the caller hands it on
+	}
 	if (mb->closed) {
 		pthread_mutex_unlock(&mb->mtx);
 		arb__chunk_drop(ch, st); // the slot was removed meanwhile
@@ -395,6 +401,21 @@ arb__mbox_take(arb__mbox *mb, bool close)
 		mb->resume(mb->mbid);
 	}
 	return list;
+}
+
+arb__chunk *
+arb__mbox_seal(arb__mbox *mb, bool on)
+{
+	if (!on) {
+		pthread_mutex_lock(&mb->mtx);
+		mb->sealed = false;
+		pthread_mutex_unlock(&mb->mtx);
+		return NULL;
+	}
+	pthread_mutex_lock(&mb->mtx);
+	mb->sealed = true;
+	pthread_mutex_unlock(&mb->mtx);
+	return arb__mbox_take(mb, false);
 }
 
 size_t

@@ -75,11 +75,45 @@ arb__outq_open(arb__outq **qp, struct event_base *base, size_t max_msg)
 	return ARB_OK;
 }
 
-// peer_drop counts everything a peer still holds as dead letters.
+// peer_answer answers each request in the batches list, which its
+// destination will never take (a removed actor's mailbox, a sealed one,
+// a link gone for good), and frees the list counting every envelope a
+// dead letter, as before.  The answer is the one a local call to it
+// gets: ARB_ENOENT, exit noproc (a noproc reply, ARB__F_NOPROC), pushed
+// on this queue to the caller, from the pid the request was sent to.
+// Without it the caller waited for its whole timeout.
 static void
-peer_drop(outq_peer *p, arb__outq *q)
+peer_answer(arb__outq *q, arb__chunk *list)
 {
-	arb__chunk *ch, *next;
+	arb__chunk  *ch, *next;
+	arb__decoder d;
+	arb_msg      m, ans;
+	arb__buf     b = { 0 };
+
+	for (ch = list; ch != NULL; ch = next) {
+		next = ch->next;
+		arb__decoder_init(&d, ch->data, ch->len, q->max_msg);
+		while (arb__codec_next(&d, &m) == ARB_OK) {
+			arb__buf_reset(&b);
+			if (arb__codec_noproc(&m, ARB_ENOENT,
+			        "noproc: no actor runs there", &b, &ans)) {
+				ans.from = m.to;
+				// Refused (the caller gone, its queue full):
+				// the caller gets its timeout.
+				(void) arb__outq_push(q, &ans);
+			}
+		}
+		arb__chunk_drop(ch, arb__tp_counters());
+	}
+	arb__buf_fini(&b);
+}
+
+// peer_take takes everything a peer still holds (a list by next, in
+// order) and clears its backlog.
+static arb__chunk *
+peer_take(outq_peer *p, arb__outq *q)
+{
+	arb__chunk *ch, *list;
 
 	if (p->fill != NULL) {
 		p->fill->next = NULL;
@@ -90,13 +124,25 @@ peer_drop(outq_peer *p, arb__outq *q)
 		}
 		p->fill = NULL;
 	}
-	for (ch = p->head; ch != NULL; ch = next) {
-		next = ch->next;
+	list = p->head;
+	for (ch = list; ch != NULL; ch = ch->next) {
 		q->backlog -= ch->len;
-		arb__chunk_drop(ch, arb__tp_counters());
 	}
 	p->head = p->tail = NULL;
 	p->bytes = 0;
+	return list;
+}
+
+// peer_drop counts everything a peer still holds as dead letters.
+static void
+peer_drop(outq_peer *p, arb__outq *q)
+{
+	arb__chunk *ch, *next;
+
+	for (ch = peer_take(p, q); ch != NULL; ch = next) {
+		next = ch->next;
+		arb__chunk_drop(ch, arb__tp_counters());
+	}
 }
 
 // peer_send hands p's batches on, in order.  Returns false when the
@@ -131,7 +177,9 @@ peer_send(arb__outq *q, outq_peer *p)
 				p->waiting = true;
 				return false;
 			}
-			peer_drop(p, q); // the destination is gone for good
+			// The destination is gone for good: its requests
+			// are answered here (they may add to this queue).
+			peer_answer(q, peer_take(p, q));
 			return true;
 		}
 		if (p->head == NULL) {
@@ -151,19 +199,21 @@ peer_send(arb__outq *q, outq_peer *p)
 void
 arb__outq_flush(arb__outq *q)
 {
-	outq_peer *p, *next, *blocked = NULL;
+	outq_peer *p, *next, *list = q->dirty;
 
-	for (p = q->dirty; p != NULL; p = next) {
+	// The list is taken first: a peer made dirty meanwhile (a noproc
+	// answer, peer_answer) joins q->dirty, its flush event active.
+	q->dirty = NULL;
+	for (p = list; p != NULL; p = next) {
 		next = p->next_dirty;
 		if (peer_send(q, p)) {
 			p->dirty = false;
 			p->next_dirty = NULL;
 		} else {
-			p->next_dirty = blocked;
-			blocked = p;
+			p->next_dirty = q->dirty;
+			q->dirty = p;
 		}
 	}
-	q->dirty = blocked;
 }
 
 static void

@@ -113,6 +113,23 @@ arb__slot_new(uint32_t mbid, unsigned kind)
 	slot_set(mbid, slot_word(actor ? SLOT_ACTOR : SLOT_OTHER, kind, 0));
 }
 
+static arb__mbox *tp_mbox_get(uint32_t mbid, bool make);
+
+// slot_unseal lets a closed slot's mailbox take puts again.
+static void
+slot_unseal(uint32_t mbid)
+{
+	arb__mbox *mb;
+
+	pthread_mutex_lock(&tp.mtx);
+	mb = tp_mbox_get(mbid, false);
+	pthread_mutex_unlock(&tp.mtx);
+	if (mb != NULL) {
+		(void) arb__mbox_seal(mb, false);
+		arb__mbox_rele(mb);
+	}
+}
+
 void
 arb__slot_run(uint32_t mbid, uint32_t inc)
 {
@@ -120,14 +137,15 @@ arb__slot_run(uint32_t mbid, uint32_t inc)
 
 	if ((w >> 62) == SLOT_ACTOR) {
 		w &= ~0xFFFFFFFFull;
-		if (inc != 0) {
-			w &= ~SLOT_CLOSED; // an incarnation reads it again
+		if (inc != 0 && (w & SLOT_CLOSED) != 0) {
+			// An incarnation reads it again: its mailbox takes
+			// puts first, then its senders' checks pass.
+			slot_unseal(mbid);
+			w &= ~SLOT_CLOSED;
 		}
 		slot_set(mbid, w | inc);
 	}
 }
-
-static arb__mbox *tp_mbox_get(uint32_t mbid, bool make);
 
 // tp_to_noproc hands the batches list (a mailbox's, taken) to the node's
 // noproc mailbox when there is one (names.c reads it: each envelope a
@@ -148,7 +166,8 @@ tp_to_noproc(arb__chunk *list)
 		list->next = NULL;
 		if (nb != NULL) {
 			list->dst = ARB__MBID_NOPROC;
-			(void) arb__mbox_put_link(nb, list, tp.cfg.stats);
+			(void) arb__mbox_put_link(
+			    nb, list, tp.cfg.stats, NULL);
 		} else {
 			dead += list->nenv;
 			arb__chunk_free(list);
@@ -156,6 +175,67 @@ tp_to_noproc(arb__chunk *list)
 	}
 	arb__mbox_rele(nb);
 	return dead;
+}
+
+// tp_answer_here answers, into this process's own mailbox, each request
+// in ch that this process actor sent (noproc, from the pid it was sent
+// to), and frees ch counting its envelopes as dead letters.
+static void
+tp_answer_here(arb__chunk *ch)
+{
+	arb__decoder d;
+	arb_msg      m, ans;
+	arb__buf     b = { 0 };
+	arb__chunk  *a;
+
+	arb__decoder_init(&d, ch->data, ch->len, tp.cfg.max_frame);
+	while (arb__codec_next(&d, &m) == ARB_OK) {
+		arb__buf_reset(&b);
+		if (!arb__pid_local(m.from)
+		    || arb__pid_mbid(m.from) != arb__pid_mbid(tp.self)
+		    || !arb__codec_noproc(&m, ARB_ENOENT,
+		        "noproc: no actor runs there", &b, &ans)) {
+			continue;
+		}
+		ans.from = m.to;
+		if ((a = arb__chunk_alloc(arb__codec_size(&ans))) != NULL) {
+			a->len = arb__codec_put(a->data, &ans);
+			a->nenv = 1;
+			a->dst = arb__pid_mbid(tp.self);
+			(void) arb__tp_deliver(a);
+		}
+	}
+	arb__buf_fini(&b);
+	arb__chunk_drop(ch, tp.cfg.stats);
+}
+
+// tp_unreached takes what a link's queue held when its destination went
+// for good (a removed process actor, link_gone): each request in it is
+// answered at once, not left to its caller's timeout.  In the node the
+// noproc mailbox answers them (names.c; every envelope a dead letter of
+// the node, as what a removed slot's mailbox held); in a process actor,
+// whose links carry only its own envelopes, tp_answer_here.  Called
+// under the link's lock: tp.mtx and a mailbox's come after it.
+static void
+tp_unreached(arb__chunk *list)
+{
+	arb__chunk *ch, *next;
+
+	for (ch = list; ch != NULL; ch = next) {
+		next = ch->next;
+		ch->next = NULL;
+		if (!tp.addr.in_node) {
+			tp_answer_here(ch);
+			continue;
+		}
+		if (ch->origin != NULL) {
+			// No longer its sender's: counted by the node.
+			arb__origin_settle(ch->origin, ch->nenv);
+			arb__origin_rele(ch->origin);
+			ch->origin = NULL;
+		}
+		atomic_fetch_add(&tp.cfg.stats->dead, tp_to_noproc(ch));
+	}
 }
 
 void
@@ -172,8 +252,13 @@ arb__slot_close(uint32_t mbid)
 	mb = tp_mbox_get(mbid, false);
 	pthread_mutex_unlock(&tp.mtx);
 	if (mb != NULL) {
-		// Requests that waited for an incarnation that will not come.
-		(void) tp_to_noproc(arb__mbox_take(mb, false));
+		// Requests that waited for an incarnation that will not come;
+		// a put after this is refused (sealed: a local sender's
+		// outbound queue answers it noproc, a link's batch goes to
+		// the noproc mailbox, arb__tp_deliver), so a request that
+		// passed its sender's check before the slot closed does not
+		// wait in it for its timeout.
+		(void) tp_to_noproc(arb__mbox_seal(mb, true));
 		arb__mbox_rele(mb);
 	}
 }
@@ -527,7 +612,7 @@ bool
 arb__tp_deliver(arb__chunk *ch)
 {
 	arb__mbox *mb;
-	bool       over;
+	bool       over, sealed = false;
 
 	if (!tp.open) {
 		arb__chunk_free(ch);
@@ -545,8 +630,14 @@ arb__tp_deliver(arb__chunk *ch)
 		arb__chunk_drop(ch, tp.cfg.stats); // no such mailbox here
 		return false;
 	}
-	over = arb__mbox_put_link(mb, ch, tp.cfg.stats);
+	over = arb__mbox_put_link(mb, ch, tp.cfg.stats, &sealed);
 	arb__mbox_rele(mb);
+	if (sealed) {
+		// Its slot closed after the batch passed the check: the
+		// noproc mailbox answers its requests (none: dropped).
+		atomic_fetch_add(&tp.cfg.stats->dead, tp_to_noproc(ch));
+		return false;
+	}
 	return over;
 }
 
@@ -791,6 +882,7 @@ arb__tp_open(const arb__addr *a, arb_pid self, size_t max_msg)
 	tp.self = self;
 	arb__link_cfg_defaults(&tp.cfg);
 	tp.cfg.stats = &tp.stats;
+	tp.cfg.unreached = tp_unreached;
 	tp.cfg.max_frame = ARB__FR_DATA_HDR + ARB__BATCH_MAX(max_msg);
 	tp.cfg.self.max_frame = (uint32_t) tp.cfg.max_frame;
 	tp.cfg.self.node_id = a->node_id;

@@ -133,6 +133,13 @@ arb__link_after_down(arb__link *k)
 
 	if (k->gone != NULL && k->gone(k->gone_arg)) {
 		k->state = L_GONE;
+		if (k->cfg.unreached != NULL && k->q_head != NULL) {
+			arb__chunk *list = k->q_head;
+
+			k->q_head = k->q_tail = NULL;
+			k->q_bytes = 0;
+			k->cfg.unreached(list); // its requests are answered
+		}
 		arb__link_drop_queue(k);
 		waitset_wake(&k->waiters); // they learn ENOENT
 		return;

@@ -230,7 +230,12 @@ int    arb__mbox_new(
        arb__mbox **mbp, uint32_t mbid, arb__mbox_resume_fn resume);
 int    arb__mbox_put(arb__mbox *mb, arb__chunk *ch, struct event *waiter);
 void   arb__mbox_unwait(arb__mbox *mb, struct event *waiter);
-bool   arb__mbox_put_link(arb__mbox *mb, arb__chunk *ch, arb__tp_stats *st);
+// arb__mbox_put_link takes ch from a link (never refused for room: true
+// means over the high mark, PAUSE the link); a closed mailbox drops it,
+// counted.  With sealed not NULL, a sealed mailbox does not take it
+// (*sealed true: the caller hands it on).
+bool   arb__mbox_put_link(
+      arb__mbox *mb, arb__chunk *ch, arb__tp_stats *st, bool *sealed);
 bool   arb__mbox_still_full(arb__mbox *mb);
 size_t arb__mbox_close(arb__mbox *mb); // no more puts; returns dropped
 // arb__mbox_take empties the queue and returns its batches (a list by
@@ -239,6 +244,12 @@ size_t arb__mbox_close(arb__mbox *mb); // no more puts; returns dropped
 // will read again hands them to the node's noproc mailbox (route.c),
 // whose requests are answered.
 arb__chunk *arb__mbox_take(arb__mbox *mb, bool close);
+// arb__mbox_seal (on) refuses every later put with ARB_ENOENT (a
+// sender's outbound queue answers its requests noproc, outq.c) and
+// returns what the mailbox held, as arb__mbox_take: its slot is closed,
+// nothing will read it (arb__slot_close).  Off: it takes puts again (a
+// new incarnation runs there, arb__slot_run).
+arb__chunk *arb__mbox_seal(arb__mbox *mb, bool on);
 void   arb__mbox_ref(arb__mbox *mb);
 
 // ---------------------------------------------------------------------------

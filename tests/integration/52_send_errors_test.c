@@ -248,8 +248,228 @@ static const arb_actor_ops caller_ops = {
 	.terminate = caller_terminate,
 };
 
-static const arb_actor_ops *const types[]
-    = { &sender_ops, &caller_ops, NULL };
+// "stuffer" starts a process actor in root/ppool (temporary), makes it
+// hang (its loop busy: its mailbox fills and the node's link to it
+// pauses, then fills) and floods it with 32 KiB sends until arb_send
+// gives ARB_EAGAIN: its own queue towards it full, the link refusing.
+// Then it tells "asker" the actor's pid; asker calls it (5 s timeout):
+// its own queue takes the call, the link refuses it, so the call waits
+// in asker's queue.  The test kills the process: the actor is removed
+// and the link gone, and asker's queue answers the call.
+#define FLOOD_LEN   (32 * 1024)
+#define TAG_STUFFED 0x5101u
+
+typedef struct stuffer_st {
+	arb_ctx      *ctx;
+	arb_pid       w;
+	struct event *ev;
+	char         *body;
+	unsigned      sent;
+} stuffer_st;
+
+static void
+stuffer_tick(evutil_socket_t fd, short what, void *arg)
+{
+	stuffer_st    *st = arg;
+	struct timeval tv = { 0, 1000 };
+	arb_pid        asker;
+	int            rv = ARB_OK, i;
+
+	(void) fd;
+	(void) what;
+	for (i = 0; i < 16 && rv == ARB_OK; i++) {
+		if ((rv = arb_send_copy(st->ctx, st->w, PROBE_SILENT, st->body,
+		         FLOOD_LEN))
+		    == ARB_OK) {
+			st->sent++;
+		}
+	}
+	if (rv == ARB_OK) {
+		evtimer_add(st->ev, &tv); // the next turn: its queue flushed
+		return;
+	}
+	arb_test_emit("stuffer event=full rv=%s sent=%u", arb_err_name(rv),
+	    st->sent);
+	if (rv == ARB_EAGAIN
+	    && arb_whereis(st->ctx, "root/asker", &asker) == ARB_OK) {
+		ARB_PASS(arb_send_copy(
+		    st->ctx, asker, TAG_STUFFED, &st->w, sizeof(st->w)));
+	}
+}
+
+static int
+stuffer_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
+{
+	stuffer_st    *st = calloc(1, sizeof(*st));
+	struct timeval tv = { 0, 1000 };
+	int            rv;
+
+	(void) arg;
+	(void) len;
+	if (st == NULL || (st->body = calloc(1, FLOOD_LEN)) == NULL) {
+		free(st);
+		return ARB_ENOMEM;
+	}
+	*statep = st;
+	st->ctx = ctx;
+	rv = arb_start_child(ctx, "root/ppool", "", 1, &st->w);
+	arb_test_emit("stuffer event=started rv=%s", arb_err_name(rv));
+	if (rv != ARB_OK) {
+		return rv;
+	}
+	ARB_PASS(arb_send_copy(ctx, st->w, PROBE_HANG, "20000", 6));
+	if ((st->ev = evtimer_new(arb_base(ctx), stuffer_tick, st)) == NULL) {
+		return ARB_ENOMEM;
+	}
+	evtimer_add(st->ev, &tv);
+	return ARB_OK;
+}
+
+static void
+stuffer_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
+{
+	stuffer_st *st = state;
+
+	(void) ctx;
+	(void) why;
+	if (st->ev != NULL) {
+		event_free(st->ev);
+	}
+	free(st->body);
+	free(st);
+}
+
+static const arb_actor_ops stuffer_ops = {
+	.type      = "stuffer",
+	.init      = stuffer_init,
+	.terminate = stuffer_terminate,
+};
+
+static int64_t asker_t0;
+
+static void
+asker_cb(arb_ctx *ctx, void *arg, const arb_result *r)
+{
+	(void) ctx;
+	(void) arg;
+	arb_test_emit("asker event=answer status=%s exit=%d ms=%lld text=%s",
+	    arb_err_name(r->status), (int) r->exit.kind,
+	    (long long) (caller_now() - asker_t0), r->text);
+}
+
+static void
+asker_handle(arb_ctx *ctx, void *state, const arb_msg *m)
+{
+	arb_pid w;
+	int     rv;
+
+	(void) state;
+	if (arb_msg_tag(m) != TAG_STUFFED || arb_msg_len(m) != sizeof(w)) {
+		return;
+	}
+	memcpy(&w, arb_msg_body(m), sizeof(w));
+	asker_t0 = caller_now();
+	rv = arb_call(ctx, w, PROBE_ECHO, "hi", 2, CALLER_TIMEOUT_MS,
+	    asker_cb, NULL);
+	arb_test_emit("asker event=called rv=%s", arb_err_name(rv));
+}
+
+static int
+asker_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
+{
+	(void) ctx;
+	(void) arg;
+	(void) len;
+	*statep = NULL;
+	return ARB_OK;
+}
+
+static const arb_actor_ops asker_ops = {
+	.type   = "asker",
+	.init   = asker_init,
+	.handle = asker_handle,
+};
+
+// "racer" (arg: a child path) calls the child (5 s timeout) while it
+// runs, then in the same loop turn polls the child's slot address with
+// sends until they give ARB_ENOENT: the child ended (exit_after) and its
+// supervisor closed its slot.  The call, which passed its check before
+// the slot closed, leaves only when the turn ends: its put finds the
+// slot closed.
+static int64_t racer_t0;
+
+static void
+racer_cb(arb_ctx *ctx, void *arg, const arb_result *r)
+{
+	(void) ctx;
+	(void) arg;
+	arb_test_emit("racer event=answer status=%s exit=%d ms=%lld text=%s",
+	    arb_err_name(r->status), (int) r->exit.kind,
+	    (long long) (caller_now() - racer_t0), r->text);
+}
+
+static void
+racer_tick(evutil_socket_t fd, short what, void *arg)
+{
+	arb_ctx        *ctx = arg;
+	arb_pid         to;
+	struct timespec nap = { 0, 1000000 };
+	int             rv, polls = 0;
+	int64_t         deadline;
+
+	(void) fd;
+	(void) what;
+	if (arb_whereis(ctx, "root/rt", &to) != ARB_OK) {
+		arb_test_emit("racer event=whereis_failed");
+		return;
+	}
+	to = arb_pid_slot(to);
+	racer_t0 = caller_now();
+	rv = arb_call(ctx, to, PROBE_ECHO, "hi", 2, CALLER_TIMEOUT_MS,
+	    racer_cb, NULL);
+	arb_test_emit("racer event=called rv=%s", arb_err_name(rv));
+	deadline = caller_now() + 3000;
+	while ((rv = arb_send_copy(ctx, to, PROBE_SILENT, "", 0)) == ARB_OK
+	    && caller_now() < deadline) {
+		polls++;
+		nanosleep(&nap, NULL); // the child's end: on its own thread
+	}
+	arb_test_emit("racer event=closed rv=%s polls=%d", arb_err_name(rv),
+	    polls);
+}
+
+static int
+racer_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
+{
+	struct event  *ev;
+	struct timeval tv = { 0, 100000 };
+
+	(void) arg;
+	(void) len;
+	if ((ev = evtimer_new(arb_base(ctx), racer_tick, ctx)) == NULL) {
+		return ARB_ENOMEM;
+	}
+	*statep = ev;
+	evtimer_add(ev, &tv);
+	return ARB_OK;
+}
+
+static void
+racer_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
+{
+	(void) ctx;
+	(void) why;
+	event_free(state);
+}
+
+static const arb_actor_ops racer_ops = {
+	.type      = "racer",
+	.init      = racer_init,
+	.terminate = racer_terminate,
+};
+
+static const arb_actor_ops *const types[] = { &sender_ops, &caller_ops,
+	&stuffer_ops, &asker_ops, &racer_ops, NULL };
 
 static const arb_child_spec pool_tmpl[] = {
 	{ .name = "w", .isolation = ARB_THREAD, .type = "probe",
@@ -308,9 +528,54 @@ h_ended(int argc, char **argv)
 	return arb_test_node_main(&s);
 }
 
+static const arb_child_spec ppool_tmpl[] = {
+	{ .name = "w", .isolation = ARB_PROCESS, .type = "probe",
+	    .restart = ARB_TEMPORARY },
+};
+static const arb_sup_spec ppool = { .strategy = ARB_SIMPLE_ONE_FOR_ONE,
+	.children = ppool_tmpl, .nchildren = 1 };
+
+// A process actor that will be removed with calls queued towards it.
+static int
+h_removed(int argc, char **argv)
+{
+	const arb_child_spec c[] = {
+		{ .name = "ppool", .isolation = ARB_SUPERVISOR, .sup = &ppool },
+		{ .name = "asker", .isolation = ARB_THREAD, .type = "asker" },
+		{ .name = "stuffer", .isolation = ARB_THREAD,
+		    .type = "stuffer" },
+	};
+	const arb_sup_spec s = { .children = c, .nchildren = 3 };
+
+	(void) argc;
+	(void) argv;
+	return arb_test_node_main(&s);
+}
+
+// A transient child that ends normally while racer's call to it waits
+// in racer's own queue.
+static int
+h_race(int argc, char **argv)
+{
+	const arb_child_spec c[] = {
+		PROBE_CHILD("rt", ARB_THREAD, "exit_after=300;exit=normal"),
+		{ .name = "racer", .isolation = ARB_THREAD, .type = "racer" },
+	};
+	arb_child_spec cc[2];
+	arb_sup_spec   s = { .children = cc, .nchildren = 2 };
+
+	(void) argc;
+	(void) argv;
+	memcpy(cc, c, sizeof(c));
+	cc[0].restart = ARB_TRANSIENT;
+	return arb_test_node_main(&s);
+}
+
 static const arb_test_helper helpers[] = {
 	{ "send_errors", h_send_errors },
 	{ "ended", h_ended },
+	{ "removed", h_removed },
+	{ "race", h_race },
 };
 
 static void
@@ -390,7 +655,67 @@ test_calls_to_children_that_will_not_run(void **state)
 	arb_test_proc_fini(&p);
 }
 
+// A call that waits in its caller's own queue for a process actor's
+// link (full) when that actor is removed is answered there at once,
+// noproc, as a local call to a removed actor is refused (outq.c); it
+// waited for its whole timeout.
+static void
+test_call_queued_for_a_removed_process_actor(void **state)
+{
+	arb_test_proc p;
+	char          line[512];
+	long          ospid;
+
+	(void) state;
+	arb_test_spawn(&p, "removed", NULL);
+	arb_test_line(&p, "probe path=root/ppool/", 10000, line, sizeof(line));
+	ospid = arb_test_need_field(line, "ospid");
+	arb_test_line(&p, "stuffer event=full ", 10000, line, sizeof(line));
+	print_message("%s\n", line);
+	assert_non_null(strstr(line, "rv=ARB_EAGAIN "));
+	arb_test_expect(&p, "asker event=called rv=ARB_OK", 5000);
+	assert_int_equal(kill((pid_t) ospid, SIGKILL), 0);
+	arb_test_line(&p, "asker event=answer ", 10000, line, sizeof(line));
+	print_message("%s\n", line);
+	assert_non_null(strstr(line, "status=ARB_ENOENT "));
+	assert_int_equal(arb_test_need_field(line, "exit"), ARB_EXIT_NOPROC);
+	assert_true(arb_test_need_field(line, "ms") < 1000);
+	kill(p.pid, SIGTERM);
+	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&p, 10000)), 0);
+	arb_test_proc_fini(&p);
+}
+
+// A call that passed its sender's check while the child ran, and left
+// its sender's queue only after the child ended and its slot closed
+// (transient, ended normally), is answered noproc at once: the closed
+// slot's mailbox refuses it (sealed) and the sender's queue answers it.
+// Before, it waited in that mailbox for its timeout.
+static void
+test_call_that_passed_the_check_before_the_slot_closed(void **state)
+{
+	arb_test_proc p;
+	char          line[512];
+
+	(void) state;
+	arb_test_spawn(&p, "race", NULL);
+	arb_test_expect(&p, "racer event=called rv=ARB_OK", 10000);
+	arb_test_line(&p, "racer event=closed ", 10000, line, sizeof(line));
+	print_message("%s\n", line);
+	assert_non_null(strstr(line, "rv=ARB_ENOENT "));
+	arb_test_line(&p, "racer event=answer ", 10000, line, sizeof(line));
+	print_message("%s\n", line);
+	assert_non_null(strstr(line, "status=ARB_ENOENT "));
+	assert_int_equal(arb_test_need_field(line, "exit"), ARB_EXIT_NOPROC);
+	assert_true(arb_test_need_field(line, "ms") < 1000);
+	kill(p.pid, SIGTERM);
+	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&p, 10000)), 0);
+	arb_test_proc_fini(&p);
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_call_queued_for_a_removed_process_actor),
+	cmocka_unit_test(
+	    test_call_that_passed_the_check_before_the_slot_closed),
 	cmocka_unit_test(test_bad_destinations_give_enoent),
 	cmocka_unit_test(test_calls_to_children_that_will_not_run),
 };

@@ -141,7 +141,7 @@ test_take_hands_over_the_batches_and_resumes_a_paused_link(void **state)
 	uint64_t      nenv = 0;
 
 	// A link's batch over the high-water mark: that link is PAUSEd.
-	assert_true(arb__mbox_put_link(f->mb, chunk(), &st));
+	assert_true(arb__mbox_put_link(f->mb, chunk(), &st, NULL));
 	n++;
 	list = arb__mbox_take(f->mb, false);
 	for (ch = list; ch != NULL; ch = next) {
@@ -169,6 +169,43 @@ test_take_hands_over_the_batches_and_resumes_a_paused_link(void **state)
 	assert_int_equal(atomic_load(&f->pub), 0);
 }
 
+// A sealed mailbox (its slot closed, arb__slot_close) gives back what
+// it held, wakes the producers refused for room, and refuses every later
+// put: a sender's with ARB_ENOENT (its outbound queue answers a request
+// noproc), a link's is not taken (route.c hands it to the noproc
+// mailbox); unsealed (a new incarnation), it takes puts again.
+static void
+test_seal_refuses_puts_until_unsealed(void **state)
+{
+	fix          *f = *state;
+	int           n = fill(f), got = 0;
+	arb__tp_stats st = { 0 };
+	arb__chunk   *list, *ch, *next;
+	bool          sealed = false;
+
+	list = arb__mbox_seal(f->mb, true);
+	for (ch = list; ch != NULL; ch = next) {
+		next = ch->next;
+		got++;
+		arb__chunk_free(ch);
+	}
+	assert_int_equal(got, n);
+	assert_int_equal(atomic_load(&f->pub), 0);
+	event_base_loop(f->base, EVLOOP_NONBLOCK);
+	assert_int_equal(f->woken, 1);
+	ch = chunk();
+	ARB_FAIL(arb__mbox_put(f->mb, ch, f->waiter), ARB_ENOENT);
+	assert_false(arb__mbox_put_link(f->mb, ch, &st, &sealed));
+	assert_true(sealed);
+	assert_int_equal(atomic_load(&st.dead), 0); // not taken, not counted
+	assert_int_equal(atomic_load(&f->pub), 0);
+	assert_null(arb__mbox_seal(f->mb, false));
+	ARB_PASS(arb__mbox_put(f->mb, ch, NULL));
+	assert_false(arb__mbox_put_link(f->mb, chunk(), &st, &sealed));
+	assert_false(sealed);
+	assert_int_equal(atomic_load(&f->pub), 2 * NENV);
+}
+
 int
 main(void)
 {
@@ -179,6 +216,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_take_hands_over_the_batches_and_resumes_a_paused_link,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_seal_refuses_puts_until_unsealed, setup, teardown),
 	};
 
 	arb_test_filter();

@@ -36,6 +36,10 @@ typedef struct fix {
 	int                got;  // batches delivered
 	int                envs; // envelopes in them
 	char               last[64];
+	uint32_t           flags; // the last envelope's
+	uint64_t           ref;
+	int                noproc; // requests the noproc mailbox got
+	uint64_t           noproc_ref;
 } fix;
 
 static int64_t
@@ -117,6 +121,8 @@ on_batch(void *arg, const void *data, size_t len)
 	arb__decoder_init(&d, data, len, 1 << 20);
 	while (arb__codec_next(&d, &m) == ARB_OK) {
 		f->envs++;
+		f->flags = m.flags;
+		f->ref = m.ref;
 		snprintf(f->last, sizeof(f->last), "%.*s", (int) m.len,
 		    (const char *) m.body);
 	}
@@ -377,6 +383,135 @@ test_mailbox_full_then_drained_wakes_the_producer(void **state)
 	event_base_free(other);
 }
 
+static void
+on_noproc(void *arg, const void *data, size_t len)
+{
+	fix         *f = arg;
+	arb__decoder d;
+	arb_msg      m;
+
+	arb__decoder_init(&d, data, len, 1 << 20);
+	while (arb__codec_next(&d, &m) == ARB_OK) {
+		if ((m.flags & ARB__F_REQUEST) != 0) {
+			f->noproc++;
+			f->noproc_ref = m.ref;
+		}
+	}
+}
+
+// push_request queues a request from `from` to `to` with ref on q.
+static void
+push_request(arb__outq *q, arb_pid from, arb_pid to, uint64_t ref)
+{
+	arb_msg m = { 0 };
+
+	m.to = to;
+	m.from = from;
+	m.tag = 5;
+	m.ref = ref;
+	m.flags = ARB__F_REQUEST;
+	m.body = (const uint8_t *) "hi";
+	m.len = 2;
+	ARB_PASS(arb__outq_push(q, &m));
+}
+
+// wait_answer runs the loop until the caller's mailbox got the answer to
+// request ref: a noproc reply (ARB_ENOENT, exit noproc for the caller).
+static void
+wait_answer(fix *f, uint64_t ref)
+{
+	int64_t dl = mono_ms() + 2000;
+
+	while (f->ref != ref) {
+		assert_true(mono_ms() < dl);
+		event_base_loop(f->base, EVLOOP_NONBLOCK);
+		poll(NULL, 0, 1);
+	}
+	assert_int_equal(f->flags,
+	    ARB__F_REPLY | ARB__F_ERROR | ARB__F_NOPROC);
+}
+
+// Requests that a sender's outbound queue or a link's queue holds when
+// their destination goes for good are answered at once, not left to the
+// caller's timeout: a removed thread actor's mailbox, a slot closed
+// after the request passed its sender's check (the mailbox is sealed),
+// both answered by the sender's queue (outq.c); a removed process
+// actor's link hands what it held to the node's noproc mailbox
+// (route.c), which answers it.
+static void
+test_requests_that_reach_no_actor_are_answered(void **state)
+{
+	fix       *f = *state;
+	arb_pid    node = arb__pid_make(ARB__KIND_NODE, 0, 0);
+	arb_pid    caller = arb__pid_make(ARB__KIND_THREAD, 3, 1);
+	arb__mbox *mb3, *mb4, *nb;
+	arb__mbox_att *a3, *an;
+	arb__outq *q;
+	arb__chunk *ch;
+	int        i, rv = ARB_OK;
+
+	f->a.in_node = true;
+	ARB_PASS(arb__tp_open(&f->a, node, 1 << 20));
+	for (i = 3; i <= 5; i++) {
+		arb__slot_new((uint32_t) i, ARB__KIND_THREAD);
+		arb__slot_run((uint32_t) i, 1);
+	}
+	arb__slot_new(9, ARB__KIND_PROCESS);
+	arb__slot_run(9, 1);
+	ARB_PASS(arb__mbox_open(&mb3, 3));
+	ARB_PASS(arb__mbox_attach(mb3, f->base, on_batch, NULL, f, &a3));
+	ARB_PASS(arb__mbox_open(&nb, ARB__MBID_NOPROC));
+	ARB_PASS(arb__mbox_attach(nb, f->base, on_noproc, NULL, f, &an));
+	ARB_PASS(arb__outq_open(&q, f->base, 1 << 20));
+	// Removed while the request waits in the sender's queue (the
+	// mailbox full): answered by that queue.
+	ARB_PASS(arb__mbox_open(&mb4, 4));
+	for (i = 0; i < 100 && rv == ARB_OK; i++) {
+		ch = arb__chunk_alloc(64 * 1024);
+		ch->len = 64 * 1024;
+		if ((rv = arb__mbox_put(mb4, ch, NULL)) != ARB_OK) {
+			arb__chunk_free(ch);
+		}
+	}
+	ARB_FAIL(rv, ARB_EAGAIN);
+	push_request(q, caller, arb__pid_make(ARB__KIND_THREAD, 4, 0), 11);
+	arb__outq_flush(q);
+	assert_false(arb__outq_idle(q)); // refused: it waits
+	(void) arb__slot_remove(4);
+	wait_answer(f, 11);
+	// Its check passed, then the slot closed (no incarnation will run
+	// there) before the queue handed it on: the sealed mailbox refuses
+	// it and the queue answers it.
+	push_request(q, caller, arb__pid_make(ARB__KIND_THREAD, 5, 0), 12);
+	arb__slot_close(5);
+	wait_answer(f, 12);
+	// Reopened by a new incarnation: it takes requests again.
+	arb__slot_run(5, 2);
+	push_request(q, caller, arb__pid_make(ARB__KIND_THREAD, 5, 0), 14);
+	arb__outq_flush(q);
+	assert_true(arb__outq_idle(q));
+	// Queued on the link to a process actor (nobody listens) that is
+	// removed: the node's noproc mailbox gets it to answer.
+	push_request(q, caller, arb__pid_make(ARB__KIND_PROCESS, 9, 0), 13);
+	arb__outq_flush(q);
+	(void) arb__slot_remove(9);
+	{
+		int64_t dl = mono_ms() + 2000;
+
+		while (f->noproc_ref != 13) {
+			assert_true(mono_ms() < dl);
+			event_base_loop(f->base, EVLOOP_NONBLOCK);
+			poll(NULL, 0, 1);
+		}
+	}
+	arb__outq_close(q);
+	arb__mbox_detach(a3);
+	arb__mbox_detach(an);
+	arb__mbox_rele(mb3);
+	arb__mbox_rele(mb4);
+	arb__mbox_rele(nb);
+}
+
 int
 main(void)
 {
@@ -393,6 +528,9 @@ main(void)
 		    test_slot_checks, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_mailbox_full_then_drained_wakes_the_producer, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_requests_that_reach_no_actor_are_answered, setup,
 		    teardown),
 	};
 
