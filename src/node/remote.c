@@ -237,18 +237,30 @@ static int
 start_send(arb__child *c, bool first)
 {
 	arb_node *node = node_of(c);
-	arb__buf  b    = { 0 };
+	arb__buf  b    = { 0 }, sub = { 0 };
+	bool      tree = c->spec.isolation == ARB_SUPERVISOR;
+	const char *type = tree ? "supervisor" : c->spec.type;
 	int       rv;
 
-	rv = arb__mp_put_array(&b, 8)
+	// A nested supervisor travels whole: its subtree, in its wire form
+	// (arb__sup_spec_encode), is the START's ninth element.
+	if (tree && (rv = arb__sup_spec_encode(&sub, c->spec.sup)) != ARB_OK) {
+		arb__buf_fini(&sub);
+		return rv;
+	}
+	rv = arb__mp_put_array(&b, tree ? 9 : 8)
 	    | arb__mp_put_str(&b, c->path, strlen(c->path))
 	    | arb__mp_put_uint(&b, arb__pid_inc(c->pid))
 	    | arb__mp_put_str(&b, node->name, strlen(node->name))
 	    | arb__mp_put_uint(&b, (uint64_t) c->spec.isolation)
-	    | arb__mp_put_str(&b, c->spec.type, strlen(c->spec.type))
+	    | arb__mp_put_str(&b, type, strlen(type))
 	    | arb__mp_put_bin(&b, c->spec.arg, c->spec.arg_len)
 	    | arb__mp_put_int(&b, c->spec.shutdown_ms)
 	    | arb__mp_put_int(&b, c->spec.watchdog_ms);
+	if (tree) {
+		rv |= arb__mp_put_bin(&b, sub.data, sub.len);
+	}
+	arb__buf_fini(&sub);
 	if (rv != 0) {
 		arb__buf_fini(&b);
 		return ARB_ENOMEM;
@@ -341,6 +353,11 @@ remote_info(const arb__child *c, arb_child_info *in, int64_t *hb)
 	ARB_UNUSED(hb);
 	in->type = c->spec.type;
 	in->node = c->spec.node;
+	if (c->spec.isolation == ARB_SUPERVISOR && c->spec.sup != NULL) {
+		// Its children run there: listed by that node, not here.
+		in->type     = "supervisor";
+		in->strategy = c->spec.sup->strategy;
+	}
 }
 
 const arb__driver arb__drv_remote = {
@@ -907,6 +924,16 @@ agent_started(void *arg, int rv, const char *why)
 		return;
 	}
 	x->pid = c->pid;
+	// A nested supervisor (a remote subtree) is no actor: the tree does
+	// not register it (arb__stree_actor_up), so its monitor would fire
+	// noproc at once.  Its pid goes into the registry unnamed here; the
+	// tree takes it down at its end (arb__stree_actor_down, every
+	// child's) with its real reason, e.g. give-up's shutdown
+	// "reached_max_restart_intensity", which is the EXIT reported.
+	if (c->child_sup != NULL
+	    && arb__reg_up(A.node->reg, x->pid, "", NULL, NULL) != ARB_OK) {
+		local_stop(x->lpath); // unwatched it must not run (below)
+	}
 	if (arb__reg_monitor(A.node->reg, A.self, x->pid, &x->ref) != ARB_OK) {
 		// Unwatched it must not run: stop it (its exit is then
 		// not reported; the supervisor's stop deadline counts it).
@@ -1021,22 +1048,28 @@ static void
 agent_start(const arb_msg *m)
 {
 	arb__mp_rd     r = { m->body, m->len };
-	const uint8_t *key, *sn, *type, *arg;
-	size_t         nk, ns, nt, na;
+	const uint8_t *key, *sn, *type, *arg, *tree = NULL;
+	size_t         nk, ns, nt, na, ntree = 0;
 	uint32_t       n;
 	uint64_t       gen, iso;
 	int64_t        shutdown_ms, watchdog_ms;
 	char           k[256], t[128], sup_name[64];
 	uint32_t       now;
 	rc            *x, *old;
+	arb_sup_spec  *sub = NULL;
 
+	// Thread and process actors, and (with its subtree, the ninth
+	// element) a supervisor; never an exec child.
 	if (!arb__mp_get_array(&r, &n) || n < 8 || !arb__mp_get_str(&r, &key, &nk)
 	    || nk == 0 || nk >= sizeof(k) || !arb__mp_get_uint(&r, UINT32_MAX, &gen)
-	    || !arb__mp_get_str(&r, &sn, &ns) || !arb__mp_get_uint(&r, 1, &iso)
+	    || !arb__mp_get_str(&r, &sn, &ns)
+	    || !arb__mp_get_uint(&r, ARB_SUPERVISOR, &iso) || iso == ARB_EXEC
 	    || !arb__mp_get_str(&r, &type, &nt) || nt == 0 || nt >= sizeof(t)
 	    || !arb__mp_get_bin(&r, &arg, &na)
 	    || !arb__mp_get_int(&r, INT32_MIN, INT32_MAX, &shutdown_ms)
-	    || !arb__mp_get_int(&r, 0, INT32_MAX, &watchdog_ms)) {
+	    || !arb__mp_get_int(&r, 0, INT32_MAX, &watchdog_ms)
+	    || (iso == ARB_SUPERVISOR
+	        && (n < 9 || !arb__mp_get_bin(&r, &tree, &ntree)))) {
 		arb__log(ARB_LOG_WARN, NULL,
 		    "event=agent_bad_message from_node=%08x tag=start",
 		    (unsigned) m->from.node);
@@ -1085,7 +1118,37 @@ agent_start(const arb_msg *m)
 		    "fenced: an older generation than the one running");
 		return;
 	}
+	if (iso == ARB_SUPERVISOR) {
+		// A subtree: every child of it runs here, under the nested
+		// supervisor, by the same rules as a remote child (no exec
+		// child, no exe: arb__sup_spec_decode reads none), and it is
+		// checked as a tree file's would be.
+		char err[512];
+		int  rv = arb__sup_spec_decode(tree, ntree, &sub);
+
+		err[0] = '\0';
+		if (rv == ARB_OK
+		    && (rv = arb__sup_spec_check(sub, k, err, sizeof(err)))
+		        != ARB_OK) {
+			err[strcspn(err, "\n")] = '\0';
+		}
+		if (rv != ARB_OK) {
+			char text[ARB_EXIT_TEXT_MAX];
+
+			arb__log(ARB_LOG_WARN, NULL,
+			    "event=agent_bad_subtree sup_node=%s child=%s "
+			    "generation=%u reason=\"%s\"",
+			    sup_name, k, (unsigned) gen,
+			    err[0] != '\0' ? err : arb_strerror(rv));
+			snprintf(text, sizeof(text), "subtree refused: %s",
+			    err[0] != '\0' ? err : arb_strerror(rv));
+			arb__sup_spec_free(sub);
+			agent_refuse(m->from, k, (uint32_t) gen, text);
+			return;
+		}
+	}
 	if ((x = arb__alloc(sizeof(*x))) == NULL) {
+		arb__sup_spec_free(sub);
 		agent_refuse(m->from, k, (uint32_t) gen, "out of memory");
 		return;
 	}
@@ -1107,16 +1170,20 @@ agent_start(const arb_msg *m)
 	}
 	{
 		arb_child_spec s = { 0 };
+		int            rv;
 
 		s.name        = x->lname;
 		s.isolation   = (arb_isolation) iso;
-		s.type        = t;
-		s.arg         = na > 0 ? arg : NULL;
-		s.arg_len     = na;
+		s.type        = sub != NULL ? NULL : t;
+		s.arg         = na > 0 && sub == NULL ? arg : NULL;
+		s.arg_len     = sub == NULL ? na : 0;
 		s.restart     = ARB_TEMPORARY; // the supervisor decides
 		s.shutdown_ms = (int) shutdown_ms;
 		s.watchdog_ms = (int) watchdog_ms;
-		if (arb__child_spec_copy(&s, &x->spec) != ARB_OK) {
+		s.sup         = sub;
+		rv = arb__child_spec_copy(&s, &x->spec);
+		arb__sup_spec_free(sub);
+		if (rv != ARB_OK) {
 			arb__free(x);
 			agent_refuse(m->from, k, (uint32_t) gen,
 			    "out of memory");

@@ -88,6 +88,9 @@ typedef struct check_ctx {
 	size_t len;  // size of buf
 	size_t used; // bytes written, not counting the NUL
 	int    nerr;
+	// Inside a remote subtree (a supervisor child with `node`): that
+	// node's name; NULL: here.
+	const char *remote;
 } check_ctx;
 
 static void
@@ -288,12 +291,16 @@ check_child(check_ctx *cx, const arb_sup_spec *spec, size_t i, char *path,
 		if (!name_ok) {
 			check_problem(cx, path, label, "node",
 			    "not a node name (1-63 printable characters)");
-		} else if (iso_ok && c->isolation != ARB_THREAD
-		    && c->isolation != ARB_PROCESS) {
+		} else if (cx->remote != NULL && strcmp(c->node, cx->remote) != 0) {
 			check_problem(cx, path, label, "node",
-			    "only thread and process actors can run on "
-			    "another node (not exec children or "
-			    "supervisors)");
+			    "a child of a supervisor on %s runs on %s: it "
+			    "cannot name another node (put that child beside "
+			    "the remote supervisor instead)",
+			    cx->remote, cx->remote);
+		} else if (iso_ok && c->isolation == ARB_EXEC) {
+			check_problem(cx, path, label, "node",
+			    "only thread and process actors and supervisors "
+			    "can run on another node (not exec children)");
 		} else if (c->exe != NULL) {
 			check_problem(cx, path, label, "node",
 			    "a remote process actor runs the other node's "
@@ -302,6 +309,22 @@ check_child(check_ctx *cx, const arb_sup_spec *spec, size_t i, char *path,
 			check_problem(cx, path, label, "node",
 			    "a simple_one_for_one template cannot be remote "
 			    "(not supported)");
+		}
+	}
+	// A child of a remote supervisor runs on that node, started by its
+	// agent, which runs only code its node installed: no command lines.
+	if (cx->remote != NULL && c->node == NULL) {
+		if (iso_ok && c->isolation == ARB_EXEC) {
+			check_problem(cx, path, label, "isolation",
+			    "an exec child cannot run under a supervisor on "
+			    "another node (%s): its agent runs only the types "
+			    "its node installed",
+			    cx->remote);
+		} else if (c->exe != NULL) {
+			check_problem(cx, path, label, "exe",
+			    "a process actor under a supervisor on another "
+			    "node (%s) runs that node's program (no exe)",
+			    cx->remote);
 		}
 	}
 
@@ -348,7 +371,15 @@ check_child(check_ctx *cx, const arb_sup_spec *spec, size_t i, char *path,
 	if (n < 0) {
 		path[plen] = '\0';
 	}
-	check_sup(cx, c->sup, path, cap, depth + 1);
+	{
+		const char *was = cx->remote;
+
+		if (c->node != NULL && cx->remote == NULL) {
+			cx->remote = c->node; // its subtree runs there
+		}
+		check_sup(cx, c->sup, path, cap, depth + 1);
+		cx->remote = was;
+	}
 	path[plen] = '\0';
 }
 
@@ -394,6 +425,15 @@ check_sup(
 		    "a simple_one_for_one supervisor takes no auto_shutdown "
 		    "(its children come and go: there is no last one)");
 	}
+	if (cx->remote != NULL && spec->strategy == ARB_SIMPLE_ONE_FOR_ONE) {
+		// Its children are started by calls to it, on its node; the
+		// agent relays none (docs/supervision.md, "Remote children").
+		check_problem(cx, path, NULL, "strategy",
+		    "a simple_one_for_one pool cannot run on another node "
+		    "(%s): not supported (its children are started by calls "
+		    "the agent does not relay)",
+		    cx->remote);
+	}
 	if (spec->children == NULL && spec->nchildren > 0) {
 		check_problem(cx, path, NULL, "children",
 		    "NULL with nchildren %zu", spec->nchildren);
@@ -414,7 +454,7 @@ int
 arb__sup_spec_check(
     const arb_sup_spec *spec, const char *path, char *errbuf, size_t len)
 {
-	check_ctx cx = { errbuf, len, 0, 0 };
+	check_ctx cx = { errbuf, len, 0, 0, NULL };
 	char      pbuf[PATH_BUF];
 
 	if (errbuf != NULL && len > 0) {
@@ -616,4 +656,221 @@ arb__child_spec_fini(arb_child_spec *c)
 	arb__free((void *) c->node);
 	arb__sup_spec_free((arb_sup_spec *) c->sup);
 	memset(c, 0, sizeof(*c));
+}
+
+// --- The wire form of a remote subtree --------------------------------------
+// (docs/wire.md, the agent's START; docs/multinode.md, "The agent").
+//   sup   = [strategy, intensity, period_ms, auto_shutdown, [child...]]
+//   child = [name, isolation, type, config(bin), restart, shutdown_ms,
+//            start_timeout_ms, backoff_min_ms, backoff_max_ms, stable_ms,
+//            watchdog_ms, significant, sup or []]
+// Thread and process actors and supervisors only: an exec child, an exe
+// or a node never travels (the agent runs only code its node installed,
+// and every child of the subtree runs on the agent's node).
+
+#define WIRE_CHILDREN_MAX 4096 // per supervisor, on decode
+
+static int enc_sup(arb__buf *b, const arb_sup_spec *s, int depth);
+
+static int
+enc_child(arb__buf *b, const arb_child_spec *c, int depth)
+{
+	const char *type = c->type != NULL ? c->type : "";
+
+	if (c->name == NULL || c->exe != NULL || c->argv != NULL
+	    || (c->isolation != ARB_THREAD && c->isolation != ARB_PROCESS
+	        && c->isolation != ARB_SUPERVISOR)
+	    || (c->isolation == ARB_SUPERVISOR) != (c->sup != NULL)) {
+		return ARB_ESPEC;
+	}
+	if ((arb__mp_put_array(b, 13) | arb__mp_put_str(b, c->name, strlen(c->name))
+	        | arb__mp_put_uint(b, (uint64_t) c->isolation)
+	        | arb__mp_put_str(b, type, strlen(type))
+	        | arb__mp_put_bin(b, c->arg, c->arg != NULL ? c->arg_len : 0)
+	        | arb__mp_put_uint(b, (uint64_t) c->restart)
+	        | arb__mp_put_int(b, c->shutdown_ms)
+	        | arb__mp_put_int(b, c->start_timeout_ms)
+	        | arb__mp_put_int(b, c->backoff_min_ms)
+	        | arb__mp_put_int(b, c->backoff_max_ms)
+	        | arb__mp_put_int(b, c->stable_ms)
+	        | arb__mp_put_int(b, c->watchdog_ms)
+	        | arb__mp_put_bool(b, c->significant))
+	    != 0) {
+		return ARB_ENOMEM;
+	}
+	if (c->sup != NULL) {
+		return enc_sup(b, c->sup, depth + 1);
+	}
+	return arb__mp_put_array(b, 0) == 0 ? ARB_OK : ARB_ENOMEM;
+}
+
+static int
+enc_sup(arb__buf *b, const arb_sup_spec *s, int depth)
+{
+	size_t i;
+	int    rv;
+
+	if (depth >= SUP_DEPTH_MAX || s->nchildren > WIRE_CHILDREN_MAX
+	    || (s->children == NULL && s->nchildren > 0)) {
+		return ARB_ESPEC;
+	}
+	if ((arb__mp_put_array(b, 5) | arb__mp_put_uint(b, (uint64_t) s->strategy)
+	        | arb__mp_put_int(b, s->intensity)
+	        | arb__mp_put_int(b, s->period_ms)
+	        | arb__mp_put_uint(b, (uint64_t) s->auto_shutdown)
+	        | arb__mp_put_array(b, (uint32_t) s->nchildren))
+	    != 0) {
+		return ARB_ENOMEM;
+	}
+	for (i = 0; i < s->nchildren; i++) {
+		if ((rv = enc_child(b, &s->children[i], depth)) != ARB_OK) {
+			return rv;
+		}
+	}
+	return ARB_OK;
+}
+
+int
+arb__sup_spec_encode(arb__buf *b, const arb_sup_spec *spec)
+{
+	return spec == NULL ? ARB_ESPEC : enc_sup(b, spec, 0);
+}
+
+// dup_str copies n bytes of s as a string; NULL (and *bad) when s holds
+// a NUL byte.
+static char *
+dup_str(const uint8_t *s, size_t n, bool *bad)
+{
+	char *d;
+
+	if (memchr(s, '\0', n) != NULL) {
+		*bad = true;
+		return NULL;
+	}
+	if ((d = arb__alloc(n + 1)) != NULL) {
+		memcpy(d, s, n);
+		d[n] = '\0';
+	}
+	return d;
+}
+
+static int dec_sup(arb__mp_rd *r, arb_sup_spec **out, int depth);
+
+// dec_child fills c (zeroed by the caller, which frees what it holds,
+// on failure too).
+static int
+dec_child(arb__mp_rd *r, arb_child_spec *c, int depth)
+{
+	uint32_t       n;
+	uint64_t       iso, restart;
+	int64_t        v[6];
+	const uint8_t *name, *type, *arg;
+	size_t         nn, nt, na, i;
+	bool           bad = false;
+	void          *copy;
+
+	if (!arb__mp_get_array(r, &n) || n != 13
+	    || !arb__mp_get_str(r, &name, &nn) || nn == 0
+	    || nn > ARB__NAME_MAX || !arb__mp_get_uint(r, ARB_SUPERVISOR, &iso)
+	    || iso == ARB_EXEC || !arb__mp_get_str(r, &type, &nt) || nt > 127
+	    || !arb__mp_get_bin(r, &arg, &na)
+	    || !arb__mp_get_uint(r, ARB_TEMPORARY, &restart)) {
+		return ARB_EBADMSG;
+	}
+	for (i = 0; i < 6; i++) {
+		if (!arb__mp_get_int(r, INT32_MIN, INT32_MAX, &v[i])) {
+			return ARB_EBADMSG;
+		}
+	}
+	if (!arb__mp_get_bool(r, &c->significant)) {
+		return ARB_EBADMSG;
+	}
+	c->isolation        = (arb_isolation) iso;
+	c->restart          = (arb_restart) restart;
+	c->shutdown_ms      = (int) v[0];
+	c->start_timeout_ms = (int) v[1];
+	c->backoff_min_ms   = (int) v[2];
+	c->backoff_max_ms   = (int) v[3];
+	c->stable_ms        = (int) v[4];
+	c->watchdog_ms      = (int) v[5];
+	if ((c->name = dup_str(name, nn, &bad)) == NULL
+	    || (nt > 0 && (c->type = dup_str(type, nt, &bad)) == NULL)) {
+		return bad ? ARB_EBADMSG : ARB_ENOMEM;
+	}
+	if (na > 0) {
+		if ((copy = arb__alloc(na)) == NULL) {
+			return ARB_ENOMEM;
+		}
+		memcpy(copy, arg, na);
+		c->arg     = copy;
+		c->arg_len = na;
+	}
+	if (c->isolation == ARB_SUPERVISOR) {
+		arb_sup_spec *sub = NULL;
+		int           rv  = dec_sup(r, &sub, depth + 1);
+
+		c->sup = sub;
+		return rv;
+	}
+	return arb__mp_get_array(r, &n) && n == 0 ? ARB_OK : ARB_EBADMSG;
+}
+
+static int
+dec_sup(arb__mp_rd *r, arb_sup_spec **out, int depth)
+{
+	uint32_t        n, nk, i;
+	uint64_t        strategy, autos;
+	int64_t         intensity, period;
+	arb_sup_spec   *s;
+	arb_child_spec *kids;
+	int             rv;
+
+	*out = NULL;
+	if (depth >= SUP_DEPTH_MAX || !arb__mp_get_array(r, &n) || n != 5
+	    || !arb__mp_get_uint(r, ARB_SIMPLE_ONE_FOR_ONE, &strategy)
+	    || !arb__mp_get_int(r, INT32_MIN, INT32_MAX, &intensity)
+	    || !arb__mp_get_int(r, INT32_MIN, INT32_MAX, &period)
+	    || !arb__mp_get_uint(r, ARB_AUTO_SHUTDOWN_ALL_SIGNIFICANT, &autos)
+	    || !arb__mp_get_array(r, &nk) || nk > WIRE_CHILDREN_MAX
+	    || nk > r->left) {
+		return ARB_EBADMSG;
+	}
+	if ((s = arb__alloc(sizeof(*s))) == NULL) {
+		return ARB_ENOMEM;
+	}
+	memset(s, 0, sizeof(*s));
+	s->strategy      = (arb_strategy) strategy;
+	s->intensity     = (int) intensity;
+	s->period_ms     = (int) period;
+	s->auto_shutdown = (arb_auto_shutdown) autos;
+	*out = s;
+	if (nk == 0) {
+		return ARB_OK;
+	}
+	if ((kids = arb__alloc(nk * sizeof(*kids))) == NULL) {
+		return ARB_ENOMEM;
+	}
+	memset(kids, 0, nk * sizeof(*kids));
+	s->children  = kids;
+	s->nchildren = nk; // zeroed: arb__sup_spec_free finishes each
+	for (i = 0; i < nk; i++) {
+		if ((rv = dec_child(r, &kids[i], depth)) != ARB_OK) {
+			return rv;
+		}
+	}
+	return ARB_OK;
+}
+
+int
+arb__sup_spec_decode(const void *p, size_t len, arb_sup_spec **out)
+{
+	arb__mp_rd r = { p, len };
+	int        rv;
+
+	rv = dec_sup(&r, out, 0);
+	if (rv != ARB_OK) {
+		arb__sup_spec_free(*out);
+		*out = NULL;
+	}
+	return rv;
 }

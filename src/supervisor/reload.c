@@ -16,6 +16,29 @@ str_eq(const char *a, const char *b)
 	    (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
+// remote_spec: s runs on another node (its agent's, src/node/remote.c).
+static bool
+remote_spec(const arb__sup *sup, const arb_child_spec *s)
+{
+	return s->node != NULL && arb__node_id(s->node) != sup->tree->addr->node_id;
+}
+
+// subtree_eq compares two remote subtrees by their wire form (what their
+// node's agent would run).
+static bool
+subtree_eq(const arb_sup_spec *a, const arb_sup_spec *b)
+{
+	arb__buf ba = { 0 }, bb = { 0 };
+	bool     eq;
+
+	eq = arb__sup_spec_encode(&ba, a) == ARB_OK
+	    && arb__sup_spec_encode(&bb, b) == ARB_OK && ba.len == bb.len
+	    && memcmp(ba.data, bb.data, ba.len) == 0;
+	arb__buf_fini(&ba);
+	arb__buf_fini(&bb);
+	return eq;
+}
+
 static bool
 worker_spec_eq(const arb_child_spec *a, const arb_child_spec *b)
 {
@@ -111,6 +134,7 @@ arb__sup_reload(arb__sup *sup, const arb_sup_spec *spec)
 
 		if (old != NULL && old->spec.isolation == ARB_SUPERVISOR &&
 		    ns->isolation == ARB_SUPERVISOR &&
+		    !remote_spec(sup, &old->spec) && !remote_spec(sup, ns) &&
 		    (old->spec.sup->strategy == ARB_SIMPLE_ONE_FOR_ONE) ==
 		        (ns->sup->strategy == ARB_SIMPLE_ONE_FOR_ONE)) {
 			// Same kind of nested supervisor: recurse, keep it
@@ -132,7 +156,11 @@ arb__sup_reload(arb__sup *sup, const arb_sup_spec *spec)
 			continue;
 		}
 		if (old != NULL && worker_spec_eq(&old->spec, ns) &&
-		    ns->isolation != ARB_SUPERVISOR) {
+		    (ns->isolation != ARB_SUPERVISOR ||
+		        (remote_spec(sup, ns) &&
+		            subtree_eq(old->spec.sup, ns->sup)))) {
+			// (A remote subtree is one child here: changed, it is
+			// started again there, whole.)
 			next[nn++] = old; // untouched: keeps running
 			continue;
 		}

@@ -242,4 +242,14 @@ void arb__sup_spec_remove(arb_sup_spec *spec, const char *name);
 int  arb__child_spec_copy(const arb_child_spec *c, arb_child_spec *out);
 void arb__child_spec_fini(arb_child_spec *c);
 
+// arb__sup_spec_encode appends spec, a remote subtree, to b in its wire
+// form (docs/wire.md, the agent's START): thread and process actors and
+// supervisors only (ARB_ESPEC for an exec child or an exe; a child's
+// node is not sent: the whole subtree runs on one node).
+// arb__sup_spec_decode reads it back into a heap tree for
+// arb__sup_spec_free (ARB_EBADMSG: malformed, an exec child, too deep or
+// too wide; *out NULL then).  Neither checks the spec: arb__sup_spec_check.
+int arb__sup_spec_encode(arb__buf *b, const arb_sup_spec *spec);
+int arb__sup_spec_decode(const void *p, size_t len, arb_sup_spec **out);
+
 #endif // ARB_SUP_INT_H

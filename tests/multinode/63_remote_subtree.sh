@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# 63_remote_subtree.sh -- a nested supervisor as a remote child (issue 12,
+# "Remote children"; docs/supervision.md): n1 (central) has a child `sub`
+# with `node: n2` that is a supervisor (one_for_one, intensity 1 in 30 s)
+# of two process actors w1 and w2 (type echo); n2's agent runs the whole
+# subtree as root/~agent/rc-HASH-sub with w1 and w2 under it.  Checked:
+# arborctl on n1 shows root/sub as supervisor@n2, running; SIGKILL of w1's
+# OS process on n2 is handled there (the nested supervisor restarts w1,
+# n1 logs nothing about sub and counts no restart); a second SIGKILL
+# within the period makes the nested supervisor give up, which n1 sees
+# as sub's exit (reached_max_restart_intensity) and restarts the subtree
+# there (one restart, new w1 and w2); SIGKILL of n2 itself: sub exits
+# with noconnection at n1, and when n2 is back the subtree runs there
+# again, exactly once.  With namespaces, before that: n2 partitioned
+# away, sub exits with noconnection at n1 (once), n2 stops the orphaned
+# subtree after the grace (its workers reaped), and after the heal the
+# subtree runs on n2 again, exactly once.
+set -u
+. "$(dirname "$0")/lib.sh"
+mn_setup 2
+ck=$(mn_cookie mesh)
+mn_pair_tree 1 "$ck" 'root:
+  intensity: 10
+  period: 10s
+  children:
+    - name: sub
+      node: n2
+      backoff: {min: 100ms, max: 500ms}
+      supervisor:
+        strategy: one_for_one
+        intensity: 1
+        period: 30s
+        children:
+          - {name: w1, type: echo, isolation: process}
+          - {name: w2, type: echo, isolation: process}'
+mn_pair_tree 2 "$ck" 'root:
+  children:
+    - {name: local, type: echo}' "" '  orphan_grace: 1s'
+mn_in 1 "$ARBOR_BIN" check "$MN_DIR/n1/tree.yaml" >/dev/null \
+    || mn_fail "arbor check refuses n1's tree: $(mn_in 1 "$ARBOR_BIN" check "$MN_DIR/n1/tree.yaml" 2>&1)"
+mn_start 2
+mn_wait_up 2
+mn_start 1
+mn_wait_up 1
+
+# rows I RE: nI's status rows whose path matches RE (path state pid).
+rows() {
+	mn_ctl "$1" --timeout 2 status 2>/dev/null \
+	    | awk -v re="$2" '$1 ~ re { print $1, $4, $5 }'
+}
+
+# wait_sub STATE [S]: until n1 shows root/sub as STATE (bounded).
+wait_sub() {
+	local want=$1 end st
+	end=$(mn_deadline "${2:-10}")
+	while :; do
+		st=$(mn_ctl 1 --timeout 2 status 2>/dev/null \
+		    | awk '$1 == "root/sub" { print $3, $4 }')
+		[ "$st" = "$want" ] && return 0
+		[ "$(mn_now)" -lt "$end" ] \
+		    || mn_fail "n1: root/sub is '$st', not '$want', in time"
+		sleep 0.05
+	done
+}
+
+# subtree_up [S]: until n2 runs exactly one subtree with w1 and w2
+# running (bounded); prints "W1PID W2PID".
+subtree_up() {
+	local end s w1 w2
+	end=$(mn_deadline "${1:-10}")
+	while :; do
+		s=$(rows 2 '^root/~agent/rc-[0-9a-f]+-sub$' | grep -c running)
+		w1=$(rows 2 '^root/~agent/rc-[0-9a-f]+-sub/w1$' | awk '$2 == "running" { print $3 }')
+		w2=$(rows 2 '^root/~agent/rc-[0-9a-f]+-sub/w2$' | awk '$2 == "running" { print $3 }')
+		if [ "$s" = 1 ] && [ "$(printf '%s\n' "$w1" | grep -c .)" = 1 ] \
+		    && [ "$(printf '%s\n' "$w2" | grep -c .)" = 1 ]; then
+			echo "$w1 $w2"
+			return 0
+		fi
+		[ "$s" -le 1 ] || mn_fail "n2 runs $s copies of the subtree: $(rows 2 '^root/~agent/')"
+		[ "$(mn_now)" -lt "$end" ] \
+		    || mn_fail "n2: no one subtree with w1 and w2 running in time: $(rows 2 '^root/~agent/')"
+		sleep 0.05
+	done
+}
+
+n1_restarts() { mn_ctl 1 status | awk '$1 == "root/sub" { print $7 }'; }
+
+wait_sub "supervisor@n2 running" 15
+mn_ctl 1 status --json | grep -q '"path":"root/sub",[^}]*"node":"n2"' \
+    || mn_fail "n1's status --json has no node n2 for root/sub"
+read -r w1 w2 <<<"$(subtree_up 10)"
+[ -n "$w1" ] && [ "$w1" -gt 0 ] && [ -n "$w2" ] || mn_fail "no OS pids for w1, w2 on n2"
+
+# A worker dies: the nested supervisor restarts it on n2; n1 sees nothing.
+kill -KILL "$w1"
+mn_wait_log 2 'rc-[0-9a-f]+-sub/w1 event=exit .*crashed.*decision=restart' 10
+end=$(mn_deadline 10)
+while :; do
+	read -r w1b w2b <<<"$(subtree_up 10)"
+	[ "$w1b" != "$w1" ] && break
+	[ "$(mn_now)" -lt "$end" ] || mn_fail "w1 not restarted on n2"
+	sleep 0.05
+done
+[ "$w2b" = "$w2" ] || mn_fail "w2 was restarted too ($w2 -> $w2b): one_for_one"
+wait_sub "supervisor@n2 running" 5
+[ "$(n1_restarts)" = 0 ] || mn_fail "n1 counts $(n1_restarts) restarts of sub, not 0"
+grep -q 'root/sub event=exit' "$MN_DIR/n1/log" \
+    && mn_fail "n1 saw an exit of sub: $(grep 'root/sub event=exit' "$MN_DIR/n1/log")"
+
+# Again within the period: the nested supervisor gives up; n1 sees sub
+# exit and starts the subtree again.
+kill -KILL "$w1b"
+mn_wait_log 2 'rc-[0-9a-f]+-sub event=give_up' 10
+mn_wait_log 1 'root/sub event=exit .*reached_max_restart_intensity.*decision=restart' 10
+wait_sub "supervisor@n2 running" 10
+read -r w1c w2c <<<"$(subtree_up 10)"
+[ "$w1c" != "$w1b" ] && [ "$w2c" != "$w2" ] \
+    || mn_fail "the subtree was not started again ($w1b $w2 -> $w1c $w2c)"
+[ "$(n1_restarts)" = 1 ] || mn_fail "n1 counts $(n1_restarts) restarts of sub, not 1"
+
+# Partitioned (namespaces only): n1 counts sub exited with noconnection,
+# once; n2 stops the orphaned subtree after its grace (1 s), its workers
+# reaped; healed, the subtree runs again on n2, exactly once.
+if [ "$MN_NS" = 1 ]; then
+	mn_partition 2
+	mn_wait_log 1 'root/sub event=exit .*noconnection' 10
+	mn_wait_log 2 'rc-[0-9a-f]+-sub event=orphan_stop sup_node=n1 child=root/sub' 10
+	end=$(mn_deadline 10)
+	while [ -e "/proc/$w1c" ] || [ -e "/proc/$w2c" ]; do
+		[ "$(mn_now)" -lt "$end" ] || mn_fail "the orphan's workers $w1c $w2c not reaped"
+		sleep 0.05
+	done
+	mn_heal 2
+	wait_sub "supervisor@n2 running" 20
+	subtree_up 10 >/dev/null
+	n=$(grep -c 'root/sub event=exit .*noconnection' "$MN_DIR/n1/log")
+	[ "$n" = 1 ] || mn_fail "n1 counted $n noconnection exits of sub for one partition"
+fi
+
+# The gateway dies: sub exits with noconnection at n1 and runs again, once,
+# on n2's next incarnation.
+before=$(grep -c 'root/sub event=exit .*noconnection' "$MN_DIR/n1/log")
+mn_kill 2
+end=$(mn_deadline 10)
+until [ "$(grep -c 'root/sub event=exit .*noconnection' "$MN_DIR/n1/log")" -gt "$before" ]; do
+	[ "$(mn_now)" -lt "$end" ] || mn_fail "n1: no noconnection exit of sub after n2's SIGKILL"
+	sleep 0.05
+done
+mn_start 2
+mn_wait_up 2
+wait_sub "supervisor@n2 running" 20
+subtree_up 10 >/dev/null
+echo "63_remote_subtree: ok"
