@@ -1124,9 +1124,9 @@ agent_start(const arb_msg *m)
 		// child, no exe: arb__sup_spec_decode reads none), and it is
 		// checked as a tree file's would be.
 		char err[512];
-		int  rv = arb__sup_spec_decode(tree, ntree, &sub);
+		int  rv = arb__sup_spec_decode(tree, ntree, &sub, err,
+		     sizeof(err));
 
-		err[0] = '\0';
 		if (rv == ARB_OK
 		    && (rv = arb__sup_spec_check(sub, k, err, sizeof(err)))
 		        != ARB_OK) {
@@ -1140,7 +1140,7 @@ agent_start(const arb_msg *m)
 			    "generation=%u reason=\"%s\"",
 			    sup_name, k, (unsigned) gen,
 			    err[0] != '\0' ? err : arb_strerror(rv));
-			snprintf(text, sizeof(text), "subtree refused: %s",
+			snprintf(text, sizeof(text), "subtree refused: %.102s",
 			    err[0] != '\0' ? err : arb_strerror(rv));
 			arb__sup_spec_free(sub);
 			agent_refuse(m->from, k, (uint32_t) gen, text);

@@ -754,12 +754,17 @@ dup_str(const uint8_t *s, size_t n, bool *bad)
 	return d;
 }
 
-static int dec_sup(arb__mp_rd *r, arb_sup_spec **out, int depth);
+typedef struct dec_ctx {
+	char  *err; // why a decode failed (may be NULL)
+	size_t len;
+} dec_ctx;
+
+static int dec_sup(dec_ctx *dx, arb__mp_rd *r, arb_sup_spec **out, int depth);
 
 // dec_child fills c (zeroed by the caller, which frees what it holds,
 // on failure too).
 static int
-dec_child(arb__mp_rd *r, arb_child_spec *c, int depth)
+dec_child(dec_ctx *dx, arb__mp_rd *r, arb_child_spec *c, int depth)
 {
 	uint32_t       n;
 	uint64_t       iso, restart;
@@ -771,8 +776,20 @@ dec_child(arb__mp_rd *r, arb_child_spec *c, int depth)
 
 	if (!arb__mp_get_array(r, &n) || n != 13
 	    || !arb__mp_get_str(r, &name, &nn) || nn == 0
-	    || nn > ARB__NAME_MAX || !arb__mp_get_uint(r, ARB_SUPERVISOR, &iso)
-	    || iso == ARB_EXEC || !arb__mp_get_str(r, &type, &nt) || nt > 127
+	    || nn > ARB__NAME_MAX || !arb__mp_get_uint(r, ARB_SUPERVISOR, &iso)) {
+		return ARB_EBADMSG;
+	}
+	if (iso == ARB_EXEC) {
+		if (dx->err != NULL) {
+			snprintf(dx->err, dx->len,
+			    "%.*s: an exec child cannot run under a remote "
+			    "supervisor (an agent runs only the types its node "
+			    "installed)",
+			    (int) nn, (const char *) name);
+		}
+		return ARB_EPERM;
+	}
+	if (!arb__mp_get_str(r, &type, &nt) || nt > 127
 	    || !arb__mp_get_bin(r, &arg, &na)
 	    || !arb__mp_get_uint(r, ARB_TEMPORARY, &restart)) {
 		return ARB_EBADMSG;
@@ -807,7 +824,7 @@ dec_child(arb__mp_rd *r, arb_child_spec *c, int depth)
 	}
 	if (c->isolation == ARB_SUPERVISOR) {
 		arb_sup_spec *sub = NULL;
-		int           rv  = dec_sup(r, &sub, depth + 1);
+		int           rv  = dec_sup(dx, r, &sub, depth + 1);
 
 		c->sup = sub;
 		return rv;
@@ -816,7 +833,7 @@ dec_child(arb__mp_rd *r, arb_child_spec *c, int depth)
 }
 
 static int
-dec_sup(arb__mp_rd *r, arb_sup_spec **out, int depth)
+dec_sup(dec_ctx *dx, arb__mp_rd *r, arb_sup_spec **out, int depth)
 {
 	uint32_t        n, nk, i;
 	uint64_t        strategy, autos;
@@ -854,7 +871,7 @@ dec_sup(arb__mp_rd *r, arb_sup_spec **out, int depth)
 	s->children  = kids;
 	s->nchildren = nk; // zeroed: arb__sup_spec_free finishes each
 	for (i = 0; i < nk; i++) {
-		if ((rv = dec_child(r, &kids[i], depth)) != ARB_OK) {
+		if ((rv = dec_child(dx, r, &kids[i], depth)) != ARB_OK) {
 			return rv;
 		}
 	}
@@ -862,13 +879,28 @@ dec_sup(arb__mp_rd *r, arb_sup_spec **out, int depth)
 }
 
 int
-arb__sup_spec_decode(const void *p, size_t len, arb_sup_spec **out)
+arb__sup_spec_decode(const void *p, size_t len, arb_sup_spec **out,
+    char *err, size_t errlen)
 {
-	arb__mp_rd r = { p, len };
+	arb__mp_rd r  = { p, len };
+	dec_ctx    dx = { err, errlen };
 	int        rv;
 
-	rv = dec_sup(&r, out, 0);
+	if (err != NULL && errlen > 0) {
+		err[0] = '\0';
+	}
+	rv = dec_sup(&dx, &r, out, 0);
+	if (rv == ARB_OK && r.left != 0) {
+		rv = ARB_EBADMSG; // bytes after the subtree
+	}
 	if (rv != ARB_OK) {
+		if (err != NULL && errlen > 0 && err[0] == '\0') {
+			snprintf(err, errlen, "%s",
+			    rv == ARB_ENOMEM ? "out of memory"
+			                     : "a malformed subtree (or deeper "
+			                       "than 32 levels, or more than "
+			                       "4096 children in a supervisor)");
+		}
 		arb__sup_spec_free(*out);
 		*out = NULL;
 	}

@@ -247,9 +247,11 @@ void arb__child_spec_fini(arb_child_spec *c);
 // supervisors only (ARB_ESPEC for an exec child or an exe; a child's
 // node is not sent: the whole subtree runs on one node).
 // arb__sup_spec_decode reads it back into a heap tree for
-// arb__sup_spec_free (ARB_EBADMSG: malformed, an exec child, too deep or
-// too wide; *out NULL then).  Neither checks the spec: arb__sup_spec_check.
+// arb__sup_spec_free (ARB_EPERM: an exec child; ARB_EBADMSG: malformed,
+// too deep or too wide; *out NULL then and err, if not NULL, says why).
+// Neither checks the spec: arb__sup_spec_check.
 int arb__sup_spec_encode(arb__buf *b, const arb_sup_spec *spec);
-int arb__sup_spec_decode(const void *p, size_t len, arb_sup_spec **out);
+int arb__sup_spec_decode(const void *p, size_t len, arb_sup_spec **out,
+    char *err, size_t errlen);
 
 #endif // ARB_SUP_INT_H

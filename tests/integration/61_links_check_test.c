@@ -284,11 +284,37 @@ static const broken cases[] = {
 	              "root:\n  children:\n"
 	              "    - {name: x, command: [/bin/true], node: gw2}\n",
 	    8, "node", "only thread and process actors" },
-	{ "remote_supervisor",
+	// A remote subtree (a supervisor with node:): what is inside runs
+	// on that node too, by the same rules.
+	{ "remote_subtree_exec",
 	    NODE_HEAD "  peers:\n    - {name: gw2, url: \"tcp://h:1\"}\n"
 	              "root:\n  children:\n"
-	              "    - {name: s, supervisor: {}, node: gw2}\n",
-	    8, "node", "only thread and process actors" },
+	              "    - name: s\n      node: gw2\n      supervisor:\n"
+	              "        children:\n"
+	              "          - {name: w, type: echo}\n"
+	              "          - {name: x, command: [/bin/true]}\n",
+	    13, "isolation",
+	    "an exec child cannot run under a supervisor on another node "
+	    "(gw2)" },
+	{ "remote_subtree_other_node",
+	    NODE_HEAD "  peers:\n    - {name: gw2, url: \"tcp://h:1\"}\n"
+	              "    - {name: gw3, url: \"tcp://h:2\"}\n"
+	              "root:\n  children:\n"
+	              "    - name: s\n      node: gw2\n      supervisor:\n"
+	              "        children:\n"
+	              "          - name: deep\n            supervisor:\n"
+	              "              children:\n"
+	              "                - {name: w, type: echo, node: gw3}\n",
+	    16, "node", "a child of a supervisor on gw2 runs on gw2" },
+	{ "remote_subtree_pool",
+	    NODE_HEAD "  peers:\n    - {name: gw2, url: \"tcp://h:1\"}\n"
+	              "root:\n  children:\n"
+	              "    - name: s\n      node: gw2\n      supervisor:\n"
+	              "        strategy: simple_one_for_one\n"
+	              "        children:\n"
+	              "          - {name: w, type: echo}\n",
+	    11, "strategy",
+	    "a simple_one_for_one pool cannot run on another node (gw2)" },
 	{ "remote_template",
 	    NODE_HEAD "  peers:\n    - {name: gw2, url: \"tcp://h:1\"}\n"
 	              "root:\n  strategy: simple_one_for_one\n  children:\n"
@@ -696,7 +722,44 @@ test_run_refuses_bad_tls(void **state)
 	arb_test_proc_fini(&p);
 }
 
+// A nested supervisor with node: (a remote subtree, docs/supervision.md)
+// is valid, with nested supervisors of its own and a child naming the
+// same node again (redundant, allowed).
+static void
+test_remote_subtree_is_valid(void **state)
+{
+	arb_test_proc p;
+	const char   *file;
+	char          out[4096];
+	bool          ok;
+
+	(void) state;
+	need_arbor();
+	file = write_file("subtree.yaml",
+	    NODE_HEAD "  listen: tcp://127.0.0.1:7400\n  peers:\n    - {name: gw2, url: \"tcp://h:1\"}\n"
+	              "root:\n  children:\n"
+	              "    - name: s\n      node: gw2\n      supervisor:\n"
+	              "        strategy: rest_for_one\n"
+	              "        intensity: 3\n        period: 10s\n"
+	              "        children:\n"
+	              "          - {name: w, type: echo, isolation: process}\n"
+	              "          - {name: v, type: echo, node: gw2}\n"
+	              "          - name: deep\n            supervisor:\n"
+	              "              children:\n"
+	              "                - {name: t, type: echo}\n",
+	    0600);
+	ok = check(&p, file, "", false) == 0 && is_ok(p.out, file);
+	snprintf(out, sizeof(out), "%s", p.out);
+	arb_test_proc_fini(&p);
+	if (!ok) {
+		fail_msg("subtree: want exit 0 and \"%s: ok\"; got:\n%s", file,
+		    out);
+	}
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test_setup_teardown(
+	    test_remote_subtree_is_valid, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_broken_link_settings_exit_78_with_line_and_field, setup,
 	    teardown),

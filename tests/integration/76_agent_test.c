@@ -58,6 +58,9 @@ typedef struct fencer {
 	bool          repeated;
 	bool          flood;  // flood mode: no ACK, FLOOD_N STARTs
 	bool          claim;  // claim mode: START 5, CLAIMs to sup's agent
+	bool          tree;   // tree mode: remote subtrees (send_tree)
+	char          key[64]; // the last report's child
+	size_t        keylen;
 	int           sent;   // flood: STARTs sent so far
 	int           failed; // flood: distinct FAILs received
 	bool          got[FLOOD_N];
@@ -94,6 +97,48 @@ send_start_of(fencer *f, const char *key, uint32_t gen, const char *type)
 	if (rv == 0) {
 		rv = arb_send_copy(f->ctx, f->agent, TAG_START, b.data, b.len);
 	}
+	arb__buf_fini(&b);
+	return rv;
+}
+
+// send_tree sends the START of a supervisor child key, generation 1, with
+// a subtree [one_for_one, 1 in 30 s, never, [w (thread echo), then
+// `second`: another thread echo, or an exec child (isolation 2: no agent
+// may run one)]] in its wire form (arb__sup_spec_encode's, by hand: the
+// encoder itself refuses an exec child).
+static int
+send_tree(fencer *f, const char *key, bool exec)
+{
+	arb__buf b = { 0 }, t = { 0 };
+	int      rv = 0, i;
+
+	rv |= arb__mp_put_array(&t, 5) | arb__mp_put_uint(&t, ARB_ONE_FOR_ONE)
+	    | arb__mp_put_int(&t, 1) | arb__mp_put_int(&t, 30000)
+	    | arb__mp_put_uint(&t, 0) | arb__mp_put_array(&t, 2);
+	for (i = 0; i < 2; i++) {
+		bool x = exec && i == 1;
+
+		rv |= arb__mp_put_array(&t, 13)
+		    | arb__mp_put_str(&t, i == 0 ? "w" : "v", 1)
+		    | arb__mp_put_uint(&t, x ? ARB_EXEC : ARB_THREAD)
+		    | arb__mp_put_str(&t, x ? "" : "echo", x ? 0 : 4)
+		    | arb__mp_put_bin(&t, NULL, 0)
+		    | arb__mp_put_uint(&t, ARB_PERMANENT);
+		rv |= arb__mp_put_int(&t, 0) | arb__mp_put_int(&t, 0)
+		    | arb__mp_put_int(&t, 0) | arb__mp_put_int(&t, 0)
+		    | arb__mp_put_int(&t, 0) | arb__mp_put_int(&t, 0)
+		    | arb__mp_put_bool(&t, false) | arb__mp_put_array(&t, 0);
+	}
+	rv |= arb__mp_put_array(&b, 9) | arb__mp_put_str(&b, key, strlen(key))
+	    | arb__mp_put_uint(&b, 1) | arb__mp_put_str(&b, "sup", 3)
+	    | arb__mp_put_uint(&b, ARB_SUPERVISOR)
+	    | arb__mp_put_str(&b, "supervisor", 10)
+	    | arb__mp_put_bin(&b, NULL, 0) | arb__mp_put_int(&b, 0)
+	    | arb__mp_put_int(&b, 0) | arb__mp_put_bin(&b, t.data, t.len);
+	if (rv == 0) {
+		rv = arb_send_copy(f->ctx, f->agent, TAG_START, b.data, b.len);
+	}
+	arb__buf_fini(&t);
 	arb__buf_fini(&b);
 	return rv;
 }
@@ -148,6 +193,13 @@ fencer_tick(evutil_socket_t fd, short what, void *arg)
 				break;
 			}
 			f->sent++;
+		}
+		return;
+	}
+	if (f->tree) {
+		// root/bad first (refused), then root/s (runs).
+		if (f->step == 0 && send_tree(f, "root/bad", true) == ARB_OK) {
+			f->step = 1;
 		}
 		return;
 	}
@@ -206,10 +258,25 @@ fencer_handle(arb_ctx *ctx, void *state, const arb_msg *m)
 		return; // no ACK: gw keeps every report
 	}
 	send_ack(f, s, len, gen, arb_msg_tag(m));
+	f->keylen = len < sizeof(f->key) ? len : sizeof(f->key);
+	memcpy(f->key, s, f->keylen);
 	if (n >= 5 && arb__mp_get_uint(&r, 100, &kind)
 	    && arb__mp_get_int(&r, INT32_MIN, INT32_MAX, &code)
 	    && arb__mp_get_str(&r, &s, &len)) {
 		snprintf(text, sizeof(text), "%.*s", (int) len, (const char *) s);
+	}
+	if (f->tree) {
+		arb_test_emit("fencer %s %.*s gen=%u text=%s",
+		    arb_msg_tag(m) == TAG_READY ? "ready"
+		        : arb_msg_tag(m) == TAG_FAIL ? "fail"
+		        : arb_msg_tag(m) == TAG_EXIT ? "exit"
+		                                     : "other",
+		    (int) f->keylen, f->key, (unsigned) gen, text);
+		if (arb_msg_tag(m) == TAG_FAIL && f->step == 1) {
+			f->step = 2;
+			send_tree(f, "root/s", false);
+		}
+		return;
 	}
 	switch (arb_msg_tag(m)) {
 	case TAG_READY:
@@ -252,6 +319,7 @@ fencer_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	}
 	f->flood = len == 5 && memcmp(arg, "flood", 5) == 0;
 	f->claim = len == 5 && memcmp(arg, "claim", 5) == 0;
+	f->tree = len == 4 && memcmp(arg, "tree", 4) == 0;
 	f->ctx = ctx;
 	// gw's agent: child slot 1 of every node, whichever incarnation.
 	f->agent = arb__pid_make(ARB__KIND_THREAD, 1, 0);
@@ -304,9 +372,10 @@ sup_main(int argc, char **argv)
 		return 64;
 	}
 	if (argc > 4
-	    && (strcmp(argv[4], "flood") == 0 || strcmp(argv[4], "claim") == 0)) {
+	    && (strcmp(argv[4], "flood") == 0 || strcmp(argv[4], "claim") == 0
+	        || strcmp(argv[4], "tree") == 0)) {
 		c.arg = argv[4];
-		c.arg_len = 5;
+		c.arg_len = strlen(argv[4]);
 	}
 	snprintf(url, sizeof(url), "tcp://127.0.0.1:%s", argv[1]);
 	snprintf(purl, sizeof(purl), "tcp://127.0.0.1:%s", argv[2]);
@@ -566,6 +635,45 @@ test_claim_of_a_generation_not_run_is_stopped(void **state)
 	stop_pair(&p);
 }
 
+// test_agent_runs_a_subtree: a START of a supervisor child carries its
+// subtree (docs/multinode.md, "The agent"): one with an exec child is
+// refused (FAIL "subtree refused: v: an exec child ...",
+// event=agent_bad_subtree; nothing started), one of two thread echos runs
+// whole under gw's root/~agent (READY once both run there, no EXIT).
+static void
+test_agent_runs_a_subtree(void **state)
+{
+	pair           p;
+	arb_test_proc *gw = &p.gw, *sup = &p.sup;
+
+	(void) state;
+#ifndef ARBOR_BIN
+	skip();
+#endif
+	start_pair(&p, "t76t", "", "tree");
+	arb_test_expect(sup,
+	    "fencer fail root/bad gen=1 text=subtree refused: v: an exec "
+	    "child cannot run under a remote supervisor",
+	    WAIT_MS);
+	arb_test_expect(gw,
+	    "event=agent_bad_subtree sup_node=sup child=root/bad generation=1 "
+	    "reason=\"v: an exec child cannot run under a remote supervisor",
+	    WAIT_MS);
+	arb_test_expect(sup, "fencer ready root/s gen=1", WAIT_MS);
+	// Its children were up before the READY, under the nested one.
+	// (gw's output is read as it comes: wait for the last line first.)
+	arb_test_expect(gw, "-s event=started isolation=supervisor", WAIT_MS);
+	assert_int_equal(arb_test_count(gw, "-bad"), 0);
+	assert_true(arb_test_count(gw, "-s/w event=started isolation=thread")
+	    == 1);
+	assert_true(arb_test_count(gw, "-s/v event=started isolation=thread")
+	    == 1);
+	assert_true(line_of(gw, "-s/v event=started")
+	    < line_of(gw, "-s event=started isolation=supervisor"));
+	assert_int_equal(arb_test_count(sup, "fencer exit"), 0);
+	stop_pair(&p);
+}
+
 // arb_node_open checks orphan_grace_ms as the tree file's checker does
 // (10 ms to 24 h; 0: the default).
 static void
@@ -598,6 +706,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_reports_beyond_256_drop_the_oldest),
 	cmocka_unit_test(test_claim_of_a_generation_not_run_is_stopped),
 	cmocka_unit_test(test_orphan_grace_is_checked),
+	cmocka_unit_test(test_agent_runs_a_subtree),
 };
 
 ARB_TEST_MAIN("integration.agent", tests, helpers)

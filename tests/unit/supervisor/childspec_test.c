@@ -10,6 +10,7 @@
 #include "supervisor/sup_int.h"
 
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define WORKER(nm) .name = (nm), .isolation = ARB_THREAD, .type = "echo"
@@ -820,6 +821,168 @@ test_child_copy_out_of_memory_at_every_step(void **state)
 	}
 }
 
+// --- The wire form of a remote subtree (arb__sup_spec_encode/decode) -------
+
+// subtree_build: a supervisor (rest_for_one, 3 in 10 s) of a thread actor
+// with config bytes, a process actor with every timing field set, and a
+// nested one_for_all supervisor of one transient thread actor.
+typedef struct subtree {
+	arb_child_spec inner_kids[1], kids[3];
+	arb_sup_spec   inner, root;
+} subtree;
+
+static void
+subtree_build(subtree *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->inner_kids[0] = (arb_child_spec) { .name = "i1",
+		.isolation = ARB_THREAD, .type = "echo",
+		.restart = ARB_TRANSIENT };
+	t->inner = (arb_sup_spec) { .strategy = ARB_ONE_FOR_ALL,
+		.children = t->inner_kids, .nchildren = 1 };
+	t->kids[0] = (arb_child_spec) { .name = "w", .isolation = ARB_THREAD,
+		.type = "echo", .arg = "\x93\x01\x00\x03", .arg_len = 4,
+		.shutdown_ms = ARB_SHUTDOWN_BRUTAL_KILL };
+	t->kids[1] = (arb_child_spec) { .name = "p", .isolation = ARB_PROCESS,
+		.type = "sensor", .restart = ARB_TEMPORARY, .shutdown_ms = 250,
+		.start_timeout_ms = 900, .backoff_min_ms = 10,
+		.backoff_max_ms = 2000, .stable_ms = 4000, .watchdog_ms = 800 };
+	t->kids[2] = (arb_child_spec) { .name = "sub",
+		.isolation = ARB_SUPERVISOR, .sup = &t->inner,
+		.significant = false };
+	t->root = (arb_sup_spec) { .strategy = ARB_REST_FOR_ONE,
+		.intensity = 3, .period_ms = 10000, .children = t->kids,
+		.nchildren = 3 };
+}
+
+// A subtree read back is the same tree, field for field; it passes the
+// checker; encoded again it is the same bytes.
+static void
+test_subtree_wire_round_trip(void **state)
+{
+	subtree       t;
+	arb__buf      a = { 0 }, b = { 0 };
+	arb_sup_spec *back = NULL;
+	char          err[256];
+	size_t        i;
+
+	(void) state;
+	subtree_build(&t);
+	ARB_PASS(arb__sup_spec_encode(&a, &t.root));
+	ARB_PASS(arb__sup_spec_decode(a.data, a.len, &back, err, sizeof(err)));
+	assert_int_equal(back->strategy, ARB_REST_FOR_ONE);
+	assert_int_equal(back->intensity, 3);
+	assert_int_equal(back->period_ms, 10000);
+	assert_int_equal(back->nchildren, 3);
+	for (i = 0; i < 2; i++) {
+		assert_true(child_eq(&back->children[i], &t.kids[i]));
+	}
+	assert_int_equal(back->children[2].isolation, ARB_SUPERVISOR);
+	assert_int_equal(back->children[2].sup->strategy, ARB_ONE_FOR_ALL);
+	assert_true(child_eq(&back->children[2].sup->children[0],
+	    &t.inner_kids[0]));
+	ARB_PASS(arb__sup_spec_check(back, "root", NULL, 0));
+	ARB_PASS(arb__sup_spec_encode(&b, back));
+	assert_int_equal(a.len, b.len);
+	assert_memory_equal(a.data, b.data, a.len);
+	arb__sup_spec_free(back);
+	arb__buf_fini(&a);
+	arb__buf_fini(&b);
+}
+
+// What no agent runs never travels: an exec child, an exe.  A node is not
+// sent (the whole subtree runs on one node).
+static void
+test_subtree_encode_refuses_commands(void **state)
+{
+	subtree            t;
+	arb__buf           a = { 0 };
+	arb_sup_spec      *back = NULL;
+	const char *const  argv[] = { "/bin/true", NULL };
+
+	(void) state;
+	subtree_build(&t);
+	t.kids[0].node = "gw2";
+	ARB_PASS(arb__sup_spec_encode(&a, &t.root));
+	ARB_PASS(arb__sup_spec_decode(a.data, a.len, &back, NULL, 0));
+	assert_null(back->children[0].node);
+	arb__sup_spec_free(back);
+	arb__buf_fini(&a);
+	t.kids[0].node = NULL;
+
+	t.inner_kids[0].isolation = ARB_EXEC;
+	t.inner_kids[0].type = NULL;
+	t.inner_kids[0].argv = argv;
+	ARB_FAIL(arb__sup_spec_encode(&a, &t.root), ARB_ESPEC);
+	arb__buf_fini(&a);
+	subtree_build(&t);
+	t.kids[1].exe = "/usr/bin/sensor";
+	ARB_FAIL(arb__sup_spec_encode(&a, &t.root), ARB_ESPEC);
+	arb__buf_fini(&a);
+}
+
+// Every truncation of a valid subtree, a byte after it, and an exec child
+// (isolation 2, as a hostile peer would send it) are refused, with a
+// reason and nothing left allocated (ASan); so is every allocation that
+// fails on the way.
+static void
+test_subtree_decode_refuses_bad_input(void **state)
+{
+	subtree       t;
+	arb__buf      a = { 0 };
+	arb_sup_spec *back = NULL;
+	char          err[256];
+	size_t        n, at;
+	long          k;
+	int           rv;
+	uint8_t      *x;
+
+	(void) state;
+	subtree_build(&t);
+	ARB_PASS(arb__sup_spec_encode(&a, &t.root));
+	for (n = 0; n < a.len; n++) {
+		ARB_FAIL(arb__sup_spec_decode(a.data, n, &back, err, sizeof(err)),
+		    ARB_EBADMSG);
+		assert_null(back);
+		assert_non_null(strstr(err, "malformed"));
+	}
+	x = malloc(a.len + 1);
+	assert_non_null(x);
+	memcpy(x, a.data, a.len);
+	x[a.len] = 0xc0; // nil
+	ARB_FAIL(arb__sup_spec_decode(x, a.len + 1, &back, err, sizeof(err)),
+	    ARB_EBADMSG);
+	// w's isolation (a positive fixint after "w"'s fixstr) becomes 2.
+	memcpy(x, a.data, a.len);
+	for (at = 0; at + 2 < a.len; at++) {
+		if (x[at] == 0xa1 && x[at + 1] == 'w' && x[at + 2] == ARB_THREAD) {
+			break;
+		}
+	}
+	assert_true(at + 2 < a.len);
+	x[at + 2] = ARB_EXEC;
+	ARB_FAIL(arb__sup_spec_decode(x, a.len, &back, err, sizeof(err)),
+	    ARB_EPERM);
+	assert_null(back);
+	assert_string_equal(err,
+	    "w: an exec child cannot run under a remote supervisor (an agent "
+	    "runs only the types its node installed)");
+	free(x);
+	for (k = 1;; k++) {
+		arb__alloc_fail_after(k);
+		rv = arb__sup_spec_decode(a.data, a.len, &back, err, sizeof(err));
+		arb__alloc_fail_after(0);
+		if (rv == ARB_OK) {
+			break;
+		}
+		ARB_FAIL(rv, ARB_ENOMEM);
+		assert_null(back);
+	}
+	assert_true(k > 5);
+	arb__sup_spec_free(back);
+	arb__buf_fini(&a);
+}
+
 int
 main(void)
 {
@@ -836,6 +999,9 @@ main(void)
 		cmocka_unit_test(test_copy_refuses_cycle),
 		cmocka_unit_test(test_copy_out_of_memory_at_every_step),
 		cmocka_unit_test(test_child_copy_out_of_memory_at_every_step),
+		cmocka_unit_test(test_subtree_wire_round_trip),
+		cmocka_unit_test(test_subtree_encode_refuses_commands),
+		cmocka_unit_test(test_subtree_decode_refuses_bad_input),
 	};
 
 	return cmocka_run_group_tests_name(
