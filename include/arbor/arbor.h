@@ -239,7 +239,7 @@ typedef struct arb_child_spec {
 	const arb_sup_spec *sup; // ARB_SUPERVISOR: the nested supervisor
 	// The node the child runs on (a peer's name, docs/supervision.md,
 	// "Remote children"); NULL or this node's own name: here.  Thread
-	// and process actors only.
+	// and process actors, and supervisors (the whole subtree runs there).
 	const char   *node;
 } arb_child_spec;
 

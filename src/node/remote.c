@@ -397,11 +397,14 @@ driver_report(arb_node *node, const arb_msg *m)
 	key[n] = '\0';
 	// Taken (applied or old news): the agent may forget it.
 	send_triple(node, m->from, TAG_ACK, key, n, gen, m->tag);
+	// (The record of that generation: a child a reload replaces or
+	// removes is out of its supervisor's children while its stop runs,
+	// and that stop waits for this EXIT.)
 	if (node->tree.root == NULL
-	    || (c = arb__sup_lookup(node->tree.root, key)) == NULL
+	    || (c = arb__sup_lookup_inc(node->tree.root, key, (uint32_t) gen))
+	        == NULL
 	    || c->drv != &arb__drv_remote
-	    || arb__node_id(c->spec.node) != m->from.node
-	    || arb__pid_inc(c->pid) != gen) {
+	    || arb__node_id(c->spec.node) != m->from.node) {
 		return; // a child or generation that is gone
 	}
 	if (m->tag == TAG_READY && c->state == ARB__CS_STARTING) {
@@ -519,10 +522,10 @@ driver_claim(arb_node *node, const arb_msg *m)
 	memcpy(key, s, n);
 	key[n] = '\0';
 	if (node->tree.root != NULL
-	    && (c = arb__sup_lookup(node->tree.root, key)) != NULL
+	    && (c = arb__sup_lookup_inc(node->tree.root, key, (uint32_t) gen))
+	        != NULL
 	    && c->drv == &arb__drv_remote
 	    && arb__node_id(c->spec.node) == m->from.node
-	    && arb__pid_inc(c->pid) == gen
 	    && (c->state == ARB__CS_STARTING || c->state == ARB__CS_RUNNING)
 	    && !lost_has(m->from.node, key, (uint32_t) gen)) {
 		keep = true;

@@ -145,6 +145,40 @@ arb__sup_lookup(arb__sup *sup, const char *path)
 	return NULL;
 }
 
+arb__child *
+arb__sup_lookup_inc(arb__sup *root, const char *path, uint32_t inc)
+{
+	arb__child *c = arb__sup_lookup(root, path);
+	arb__sup   *p = c != NULL ? c->sup : NULL;
+	size_t      i;
+
+	if (c != NULL && arb__pid_inc(c->pid) == inc) {
+		return c;
+	}
+	if (p == NULL) {
+		// Not a child now (a reload is removing it): its parent's.
+		char        parent[sizeof(c->path)];
+		const char *slash = strrchr(path, '/');
+
+		if (slash == NULL || (size_t) (slash - path) >= sizeof(parent)) {
+			return NULL;
+		}
+		memcpy(parent, path, (size_t) (slash - path));
+		parent[slash - path] = '\0';
+		if ((p = arb__sup_find(root, parent)) == NULL) {
+			return NULL;
+		}
+	}
+	for (i = 0; i < p->nremoved; i++) {
+		arb__child *r = p->removed[i];
+
+		if (strcmp(r->path, path) == 0 && arb__pid_inc(r->pid) == inc) {
+			return r;
+		}
+	}
+	return NULL;
+}
+
 arb__sup *
 arb__sup_find(arb__sup *root, const char *path)
 {

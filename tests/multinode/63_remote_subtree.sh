@@ -12,7 +12,9 @@
 # as sub's exit (reached_max_restart_intensity) and restarts the subtree
 # there (one restart, new w1 and w2); SIGKILL of n2 itself: sub exits
 # with noconnection at n1, and when n2 is back the subtree runs there
-# again, exactly once.  With namespaces, before that: n2 partitioned
+# again, exactly once.  Between: a reload of n1 that leaves the subtree
+# alone keeps it running, one that changes it starts it again on n2,
+# once.  With namespaces, before the SIGKILL: n2 partitioned
 # away, sub exits with noconnection at n1 (once), n2 stops the orphaned
 # subtree after the grace (its workers reaped), and after the heal the
 # subtree runs on n2 again, exactly once.
@@ -20,20 +22,25 @@ set -u
 . "$(dirname "$0")/lib.sh"
 mn_setup 2
 ck=$(mn_cookie mesh)
-mn_pair_tree 1 "$ck" 'root:
+# n1_tree INTENSITY [EXTRA]: n1's tree, the nested supervisor's
+# intensity INTENSITY (in 30 s), EXTRA more children of n1's root.
+n1_tree() {
+	mn_pair_tree 1 "$ck" "root:
   intensity: 10
   period: 10s
-  children:
+  children:${2:-}
     - name: sub
       node: n2
       backoff: {min: 100ms, max: 500ms}
       supervisor:
         strategy: one_for_one
-        intensity: 1
+        intensity: $1
         period: 30s
         children:
           - {name: w1, type: echo, isolation: process}
-          - {name: w2, type: echo, isolation: process}'
+          - {name: w2, type: echo, isolation: process}"
+}
+n1_tree 1
 mn_pair_tree 2 "$ck" 'root:
   children:
     - {name: local, type: echo}' "" '  orphan_grace: 1s'
@@ -119,6 +126,31 @@ read -r w1c w2c <<<"$(subtree_up 10)"
 [ "$w1c" != "$w1b" ] && [ "$w2c" != "$w2" ] \
     || mn_fail "the subtree was not started again ($w1b $w2 -> $w1c $w2c)"
 [ "$(n1_restarts)" = 1 ] || mn_fail "n1 counts $(n1_restarts) restarts of sub, not 1"
+
+# A reload of n1 that leaves sub's subtree as it was keeps it running on
+# n2 (no new start there); one that changes it (the nested intensity)
+# starts it again there, whole, once.
+starts() { grep -c 'event=agent_start sup_node=n1 child=root/sub ' "$MN_DIR/n2/log"; }
+s0=$(starts)
+n1_tree 1 '
+    - {name: extra, type: echo}'
+mn_ctl 1 --timeout 5 reload >/dev/null || mn_fail "arborctl reload on n1"
+mn_wait_log 1 'root/extra event=started' 10
+read -r w1d w2d <<<"$(subtree_up 10)"
+[ "$w1d $w2d" = "$w1c $w2c" ] || mn_fail "an unchanged subtree was restarted by n1's reload ($w1c $w2c -> $w1d $w2d)"
+[ "$(starts)" = "$s0" ] || mn_fail "n2 started the unchanged subtree again"
+n1_tree 2 '
+    - {name: extra, type: echo}'
+mn_ctl 1 --timeout 5 reload >/dev/null || mn_fail "arborctl reload on n1 (intensity 2)"
+end=$(mn_deadline 10)
+while :; do
+	read -r w1c w2c <<<"$(subtree_up 10)"
+	[ "$w1c" != "$w1d" ] && [ "$w2c" != "$w2d" ] && break
+	[ "$(mn_now)" -lt "$end" ] || mn_fail "the changed subtree was not started again on n2"
+	sleep 0.05
+done
+[ "$(starts)" = $((s0 + 1)) ] || mn_fail "n2 started the changed subtree $(($(starts) - s0)) times, not once"
+wait_sub "supervisor@n2 running" 10
 
 # Partitioned (namespaces only): n1 counts sub exited with noconnection,
 # once; n2 stops the orphaned subtree after its grace (1 s), its workers
