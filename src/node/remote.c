@@ -237,8 +237,8 @@ static int
 start_send(arb__child *c, bool first)
 {
 	arb_node *node = node_of(c);
-	arb__buf  b    = { 0 }, sub = { 0 };
-	bool      tree = c->spec.isolation == ARB_SUPERVISOR;
+	arb__buf    b = { 0 }, sub = { 0 };
+	bool        tree = c->spec.isolation == ARB_SUPERVISOR;
 	const char *type = tree ? "supervisor" : c->spec.type;
 	int       rv;
 
@@ -355,7 +355,7 @@ remote_info(const arb__child *c, arb_child_info *in, int64_t *hb)
 	in->node = c->spec.node;
 	if (c->spec.isolation == ARB_SUPERVISOR && c->spec.sup != NULL) {
 		// Its children run there: listed by that node, not here.
-		in->type     = "supervisor";
+		in->type = "supervisor";
 		in->strategy = c->spec.sup->strategy;
 	}
 }
@@ -1063,8 +1063,9 @@ agent_start(const arb_msg *m)
 
 	// Thread and process actors, and (with its subtree, the ninth
 	// element) a supervisor; never an exec child.
-	if (!arb__mp_get_array(&r, &n) || n < 8 || !arb__mp_get_str(&r, &key, &nk)
-	    || nk == 0 || nk >= sizeof(k) || !arb__mp_get_uint(&r, UINT32_MAX, &gen)
+	if (!arb__mp_get_array(&r, &n) || n < 8
+	    || !arb__mp_get_str(&r, &key, &nk) || nk == 0 || nk >= sizeof(k)
+	    || !arb__mp_get_uint(&r, UINT32_MAX, &gen)
 	    || !arb__mp_get_str(&r, &sn, &ns)
 	    || !arb__mp_get_uint(&r, ARB_SUPERVISOR, &iso) || iso == ARB_EXEC
 	    || !arb__mp_get_str(&r, &type, &nt) || nt == 0 || nt >= sizeof(t)
@@ -1127,8 +1128,8 @@ agent_start(const arb_msg *m)
 		// child, no exe: arb__sup_spec_decode reads none), and it is
 		// checked as a tree file's would be.
 		char err[512];
-		int  rv = arb__sup_spec_decode(tree, ntree, &sub, err,
-		     sizeof(err));
+		int  rv = arb__sup_spec_decode(
+		     tree, ntree, &sub, err, sizeof(err));
 
 		if (rv == ARB_OK
 		    && (rv = arb__sup_spec_check(sub, k, err, sizeof(err)))
@@ -1177,13 +1178,13 @@ agent_start(const arb_msg *m)
 
 		s.name        = x->lname;
 		s.isolation   = (arb_isolation) iso;
-		s.type        = sub != NULL ? NULL : t;
-		s.arg         = na > 0 && sub == NULL ? arg : NULL;
-		s.arg_len     = sub == NULL ? na : 0;
+		s.type = sub != NULL ? NULL : t;
+		s.arg = na > 0 && sub == NULL ? arg : NULL;
+		s.arg_len = sub == NULL ? na : 0;
 		s.restart     = ARB_TEMPORARY; // the supervisor decides
 		s.shutdown_ms = (int) shutdown_ms;
 		s.watchdog_ms = (int) watchdog_ms;
-		s.sup         = sub;
+		s.sup = sub;
 		rv = arb__child_spec_copy(&s, &x->spec);
 		arb__sup_spec_free(sub);
 		if (rv != ARB_OK) {

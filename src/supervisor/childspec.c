@@ -291,7 +291,8 @@ check_child(check_ctx *cx, const arb_sup_spec *spec, size_t i, char *path,
 		if (!name_ok) {
 			check_problem(cx, path, label, "node",
 			    "not a node name (1-63 printable characters)");
-		} else if (cx->remote != NULL && strcmp(c->node, cx->remote) != 0) {
+		} else if (cx->remote != NULL
+		    && strcmp(c->node, cx->remote) != 0) {
 			check_problem(cx, path, label, "node",
 			    "a child of a supervisor on %s runs on %s: it "
 			    "cannot name another node (put that child beside "
@@ -683,7 +684,8 @@ enc_child(arb__buf *b, const arb_child_spec *c, int depth)
 	    || (c->isolation == ARB_SUPERVISOR) != (c->sup != NULL)) {
 		return ARB_ESPEC;
 	}
-	if ((arb__mp_put_array(b, 13) | arb__mp_put_str(b, c->name, strlen(c->name))
+	if ((arb__mp_put_array(b, 13)
+	        | arb__mp_put_str(b, c->name, strlen(c->name))
 	        | arb__mp_put_uint(b, (uint64_t) c->isolation)
 	        | arb__mp_put_str(b, type, strlen(type))
 	        | arb__mp_put_bin(b, c->arg, c->arg != NULL ? c->arg_len : 0)
@@ -714,7 +716,8 @@ enc_sup(arb__buf *b, const arb_sup_spec *s, int depth)
 	    || (s->children == NULL && s->nchildren > 0)) {
 		return ARB_ESPEC;
 	}
-	if ((arb__mp_put_array(b, 5) | arb__mp_put_uint(b, (uint64_t) s->strategy)
+	if ((arb__mp_put_array(b, 5)
+	        | arb__mp_put_uint(b, (uint64_t) s->strategy)
 	        | arb__mp_put_int(b, s->intensity)
 	        | arb__mp_put_int(b, s->period_ms)
 	        | arb__mp_put_uint(b, (uint64_t) s->auto_shutdown)
@@ -775,16 +778,16 @@ dec_child(dec_ctx *dx, arb__mp_rd *r, arb_child_spec *c, int depth)
 	void          *copy;
 
 	if (!arb__mp_get_array(r, &n) || n != 13
-	    || !arb__mp_get_str(r, &name, &nn) || nn == 0
-	    || nn > ARB__NAME_MAX || !arb__mp_get_uint(r, ARB_SUPERVISOR, &iso)) {
+	    || !arb__mp_get_str(r, &name, &nn) || nn == 0 || nn > ARB__NAME_MAX
+	    || !arb__mp_get_uint(r, ARB_SUPERVISOR, &iso)) {
 		return ARB_EBADMSG;
 	}
 	if (iso == ARB_EXEC) {
 		if (dx->err != NULL) {
 			snprintf(dx->err, dx->len,
 			    "%.*s: an exec child cannot run under a remote "
-			    "supervisor (an agent runs only the types its node "
-			    "installed)",
+			    "supervisor (an agent runs only the types its "
+			    "node installed)",
 			    (int) nn, (const char *) name);
 		}
 		return ARB_EPERM;
@@ -802,14 +805,14 @@ dec_child(dec_ctx *dx, arb__mp_rd *r, arb_child_spec *c, int depth)
 	if (!arb__mp_get_bool(r, &c->significant)) {
 		return ARB_EBADMSG;
 	}
-	c->isolation        = (arb_isolation) iso;
-	c->restart          = (arb_restart) restart;
-	c->shutdown_ms      = (int) v[0];
+	c->isolation = (arb_isolation) iso;
+	c->restart = (arb_restart) restart;
+	c->shutdown_ms = (int) v[0];
 	c->start_timeout_ms = (int) v[1];
-	c->backoff_min_ms   = (int) v[2];
-	c->backoff_max_ms   = (int) v[3];
-	c->stable_ms        = (int) v[4];
-	c->watchdog_ms      = (int) v[5];
+	c->backoff_min_ms = (int) v[2];
+	c->backoff_max_ms = (int) v[3];
+	c->stable_ms = (int) v[4];
+	c->watchdog_ms = (int) v[5];
 	if ((c->name = dup_str(name, nn, &bad)) == NULL
 	    || (nt > 0 && (c->type = dup_str(type, nt, &bad)) == NULL)) {
 		return bad ? ARB_EBADMSG : ARB_ENOMEM;
@@ -819,12 +822,12 @@ dec_child(dec_ctx *dx, arb__mp_rd *r, arb_child_spec *c, int depth)
 			return ARB_ENOMEM;
 		}
 		memcpy(copy, arg, na);
-		c->arg     = copy;
+		c->arg = copy;
 		c->arg_len = na;
 	}
 	if (c->isolation == ARB_SUPERVISOR) {
 		arb_sup_spec *sub = NULL;
-		int           rv  = dec_sup(dx, r, &sub, depth + 1);
+		int           rv = dec_sup(dx, r, &sub, depth + 1);
 
 		c->sup = sub;
 		return rv;
@@ -856,9 +859,9 @@ dec_sup(dec_ctx *dx, arb__mp_rd *r, arb_sup_spec **out, int depth)
 		return ARB_ENOMEM;
 	}
 	memset(s, 0, sizeof(*s));
-	s->strategy      = (arb_strategy) strategy;
-	s->intensity     = (int) intensity;
-	s->period_ms     = (int) period;
+	s->strategy = (arb_strategy) strategy;
+	s->intensity = (int) intensity;
+	s->period_ms = (int) period;
 	s->auto_shutdown = (arb_auto_shutdown) autos;
 	*out = s;
 	if (nk == 0) {
@@ -868,7 +871,7 @@ dec_sup(dec_ctx *dx, arb__mp_rd *r, arb_sup_spec **out, int depth)
 		return ARB_ENOMEM;
 	}
 	memset(kids, 0, nk * sizeof(*kids));
-	s->children  = kids;
+	s->children = kids;
 	s->nchildren = nk; // zeroed: arb__sup_spec_free finishes each
 	for (i = 0; i < nk; i++) {
 		if ((rv = dec_child(dx, r, &kids[i], depth)) != ARB_OK) {
@@ -879,10 +882,10 @@ dec_sup(dec_ctx *dx, arb__mp_rd *r, arb_sup_spec **out, int depth)
 }
 
 int
-arb__sup_spec_decode(const void *p, size_t len, arb_sup_spec **out,
-    char *err, size_t errlen)
+arb__sup_spec_decode(
+    const void *p, size_t len, arb_sup_spec **out, char *err, size_t errlen)
 {
-	arb__mp_rd r  = { p, len };
+	arb__mp_rd r = { p, len };
 	dec_ctx    dx = { err, errlen };
 	int        rv;
 
@@ -896,10 +899,11 @@ arb__sup_spec_decode(const void *p, size_t len, arb_sup_spec **out,
 	if (rv != ARB_OK) {
 		if (err != NULL && errlen > 0 && err[0] == '\0') {
 			snprintf(err, errlen, "%s",
-			    rv == ARB_ENOMEM ? "out of memory"
-			                     : "a malformed subtree (or deeper "
-			                       "than 32 levels, or more than "
-			                       "4096 children in a supervisor)");
+			    rv == ARB_ENOMEM
+			        ? "out of memory"
+			        : "a malformed subtree (or deeper "
+			          "than 32 levels, or more than "
+			          "4096 children in a supervisor)");
 		}
 		arb__sup_spec_free(*out);
 		*out = NULL;

@@ -20,7 +20,8 @@ str_eq(const char *a, const char *b)
 static bool
 remote_spec(const arb__sup *sup, const arb_child_spec *s)
 {
-	return s->node != NULL && arb__node_id(s->node) != sup->tree->addr->node_id;
+	return s->node != NULL
+	    && arb__node_id(s->node) != sup->tree->addr->node_id;
 }
 
 // subtree_eq compares two remote subtrees by their wire form (what their
@@ -132,11 +133,11 @@ arb__sup_reload(arb__sup *sup, const arb_sup_spec *spec)
 		arb__child           *old = child_by_name(sup, ns->name);
 		arb__child           *c;
 
-		if (old != NULL && old->spec.isolation == ARB_SUPERVISOR &&
-		    ns->isolation == ARB_SUPERVISOR &&
-		    !remote_spec(sup, &old->spec) && !remote_spec(sup, ns) &&
-		    (old->spec.sup->strategy == ARB_SIMPLE_ONE_FOR_ONE) ==
-		        (ns->sup->strategy == ARB_SIMPLE_ONE_FOR_ONE)) {
+		if (old != NULL && old->spec.isolation == ARB_SUPERVISOR
+		    && ns->isolation == ARB_SUPERVISOR
+		    && !remote_spec(sup, &old->spec) && !remote_spec(sup, ns)
+		    && (old->spec.sup->strategy == ARB_SIMPLE_ONE_FOR_ONE)
+		        == (ns->sup->strategy == ARB_SIMPLE_ONE_FOR_ONE)) {
 			// Same kind of nested supervisor: recurse, keep it
 			// running.  One that turns into (or out of) a
 			// simple_one_for_one pool cannot be diffed: it is
@@ -155,10 +156,10 @@ arb__sup_reload(arb__sup *sup, const arb_sup_spec *spec)
 			next[nn++] = old;
 			continue;
 		}
-		if (old != NULL && worker_spec_eq(&old->spec, ns) &&
-		    (ns->isolation != ARB_SUPERVISOR ||
-		        (remote_spec(sup, ns) &&
-		            subtree_eq(old->spec.sup, ns->sup)))) {
+		if (old != NULL && worker_spec_eq(&old->spec, ns)
+		    && (ns->isolation != ARB_SUPERVISOR
+		        || (remote_spec(sup, ns)
+		            && subtree_eq(old->spec.sup, ns->sup)))) {
 			// (A remote subtree is one child here: changed, it is
 			// started again there, whole.)
 			next[nn++] = old; // untouched: keeps running

@@ -251,7 +251,7 @@ void arb__child_spec_fini(arb_child_spec *c);
 // too deep or too wide; *out NULL then and err, if not NULL, says why).
 // Neither checks the spec: arb__sup_spec_check.
 int arb__sup_spec_encode(arb__buf *b, const arb_sup_spec *spec);
-int arb__sup_spec_decode(const void *p, size_t len, arb_sup_spec **out,
-    char *err, size_t errlen);
+int arb__sup_spec_decode(
+    const void *p, size_t len, arb_sup_spec **out, char *err, size_t errlen);
 
 #endif // ARB_SUP_INT_H

@@ -330,7 +330,8 @@ arb__child *arb__sup_lookup(arb__sup *root, const char *path);
 // the child's, or the old record of a child that a reload is replacing or
 // removing (its supervisor's removed list, while its stop runs).  NULL:
 // neither.
-arb__child *arb__sup_lookup_inc(arb__sup *root, const char *path, uint32_t inc);
+arb__child *arb__sup_lookup_inc(
+    arb__sup *root, const char *path, uint32_t inc);
 // arb__sup_child_op: 0 stop, 1 start, 2 restart (arb_node_child_*).
 int arb__sup_child_op(arb__child *c, int op);
 // arb__sup_reload applies a validated spec to a running supervisor.

@@ -160,7 +160,8 @@ arb__sup_lookup_inc(arb__sup *root, const char *path, uint32_t inc)
 		char        parent[sizeof(c->path)];
 		const char *slash = strrchr(path, '/');
 
-		if (slash == NULL || (size_t) (slash - path) >= sizeof(parent)) {
+		if (slash == NULL
+		    || (size_t) (slash - path) >= sizeof(parent)) {
 			return NULL;
 		}
 		memcpy(parent, path, (size_t) (slash - path));
@@ -172,7 +173,8 @@ arb__sup_lookup_inc(arb__sup *root, const char *path, uint32_t inc)
 	for (i = 0; i < p->nremoved; i++) {
 		arb__child *r = p->removed[i];
 
-		if (strcmp(r->path, path) == 0 && arb__pid_inc(r->pid) == inc) {
+		if (strcmp(r->path, path) == 0
+		    && arb__pid_inc(r->pid) == inc) {
 			return r;
 		}
 	}

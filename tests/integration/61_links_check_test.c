@@ -151,35 +151,38 @@ typedef struct broken {
 #define NODE_HEAD "node:\n  name: gw1\n  insecure: true\n"
 
 static const broken cases[] = {
-	{ "listen_scheme", NODE_HEAD "  listen: udp://127.0.0.1:7400\nroot: {}\n",
-	    4, "node.listen", "expected tcp://HOST:PORT or tls+tcp://" },
-	{ "listen_no_port", NODE_HEAD "  listen: tcp://127.0.0.1\nroot: {}\n", 4,
-	    "node.listen", "no :PORT" },
+	{ "listen_scheme",
+	    NODE_HEAD "  listen: udp://127.0.0.1:7400\nroot: {}\n", 4,
+	    "node.listen", "expected tcp://HOST:PORT or tls+tcp://" },
+	{ "listen_no_port", NODE_HEAD "  listen: tcp://127.0.0.1\nroot: {}\n",
+	    4, "node.listen", "no :PORT" },
 	{ "listen_port_range",
 	    NODE_HEAD "  listen: tcp://127.0.0.1:70000\nroot: {}\n", 4,
 	    "node.listen", "1 to 65535" },
-	{ "listen_port_zero", NODE_HEAD "  listen: tcp://127.0.0.1:0\nroot: {}\n",
-	    4, "node.listen", "1 to 65535" },
+	{ "listen_port_zero",
+	    NODE_HEAD "  listen: tcp://127.0.0.1:0\nroot: {}\n", 4,
+	    "node.listen", "1 to 65535" },
 	{ "listen_bad_ipv4",
 	    NODE_HEAD "  listen: tcp://300.0.0.1:7400\nroot: {}\n", 4,
 	    "node.listen", "not an IPv4 address" },
-	{ "listen_bad_ipv6", NODE_HEAD "  listen: tcp://[::zz]:7400\nroot: {}\n",
-	    4, "node.listen", "not an IPv4 address" },
+	{ "listen_bad_ipv6",
+	    NODE_HEAD "  listen: tcp://[::zz]:7400\nroot: {}\n", 4,
+	    "node.listen", "not an IPv4 address" },
 	{ "listen_not_this_machine", // TEST-NET-1: on no machine
 	    NODE_HEAD "  listen: tcp://192.0.2.77:7400\nroot: {}\n", 4,
 	    "node.listen", "not an address of this machine" },
 	{ "listen_not_a_string", NODE_HEAD "  listen: [a]\nroot: {}\n", 4,
 	    "node.listen", NULL },
-	{ "peers_not_a_list",
-	    NODE_HEAD "  peers: {name: gw2}\nroot: {}\n", 4, "node.peers",
-	    "expected a list of peers" },
+	{ "peers_not_a_list", NODE_HEAD "  peers: {name: gw2}\nroot: {}\n", 4,
+	    "node.peers", "expected a list of peers" },
 	{ "peer_not_a_mapping", NODE_HEAD "  peers: [gw2]\nroot: {}\n", 4,
 	    "node.peers[0]", "each peer is a mapping" },
-	{ "peer_missing_url", NODE_HEAD "  peers:\n    - name: gw2\nroot: {}\n",
-	    5, "node.peers[0].url", "missing" },
+	{ "peer_missing_url",
+	    NODE_HEAD "  peers:\n    - name: gw2\nroot: {}\n", 5,
+	    "node.peers[0].url", "missing" },
 	{ "peer_missing_name",
-	    NODE_HEAD "  peers:\n    - url: tcp://127.0.0.1:7401\nroot: {}\n", 5,
-	    "node.peers[0].name", "missing" },
+	    NODE_HEAD "  peers:\n    - url: tcp://127.0.0.1:7401\nroot: {}\n",
+	    5, "node.peers[0].name", "missing" },
 	{ "peer_unknown_key",
 	    NODE_HEAD "  peers:\n    - name: gw2\n      url: tcp://h:1\n"
 	              "      port: 9\nroot: {}\n",
@@ -199,7 +202,8 @@ static const broken cases[] = {
 	{ "peer_duplicate",
 	    NODE_HEAD "  peers:\n    - {name: gw2, url: \"tcp://h:1\"}\n"
 	              "    - {name: gw2, url: \"tcp://h:2\"}\nroot: {}\n",
-	    6, "node.peers[1].name", "duplicate peer \"gw2\" (also at line 5)" },
+	    6, "node.peers[1].name",
+	    "duplicate peer \"gw2\" (also at line 5)" },
 	// A node that dials its own listener is refused by it for ever (its
 	// name is no peer's there); two peers at one address: one is wrong.
 	{ "peer_own_listener",
@@ -216,8 +220,9 @@ static const broken cases[] = {
 	// node.http on the listener's port: `arbor run` would stop at once
 	// (its HTTP bind fails); the check names both.
 	{ "listen_on_http_port",
-	    NODE_HEAD "  http: 127.0.0.1:7400\n  listen: tcp://127.0.0.1:7400\n"
-	              "root: {}\n",
+	    NODE_HEAD
+	    "  http: 127.0.0.1:7400\n  listen: tcp://127.0.0.1:7400\n"
+	    "root: {}\n",
 	    5, "node.listen", "node.http (line 4) serves on 127.0.0.1:7400" },
 	{ "listen_any_on_http_port",
 	    NODE_HEAD "  http: 7400\n  listen: tcp://:7400\n"
@@ -332,14 +337,14 @@ static const broken cases[] = {
 	    NODE_HEAD "  listen: tcp://127.0.0.1:7400\n"
 	              "  watch_max: many\nroot: {}\n",
 	    5, "node.watch_max", "" },
-	{ "watch_max_without_links",
-	    "node:\n  watch_max: 10\nroot: {}\n", 2, "node.watch_max",
-	    "no node links use it" },
+	{ "watch_max_without_links", "node:\n  watch_max: 10\nroot: {}\n", 2,
+	    "node.watch_max", "no node links use it" },
 	{ "orphan_grace_without_links",
 	    "node:\n  orphan_grace: 1s\nroot: {}\n", 2, "node.orphan_grace",
 	    "no node links use it" },
 	{ "insecure_not_bool",
-	    "node:\n  listen: tcp://127.0.0.1:7400\n  insecure: yes\nroot: {}\n",
+	    "node:\n  listen: tcp://127.0.0.1:7400\n  insecure: yes\nroot: "
+	    "{}\n",
 	    3, "node.insecure", "true or false" },
 	{ "link_settings_without_links",
 	    "node:\n  heartbeat: {interval: 1s}\nroot: {}\n", 2,
@@ -350,9 +355,10 @@ static const broken cases[] = {
 	    NODE_HEAD "  listen: tls+tcp://127.0.0.1:7400\nroot: {}\n", 4,
 	    "node.tls", "needs node.tls" },
 	{ "tls_missing_ca",
-	    NODE_HEAD "  listen: tls+tcp://127.0.0.1:7400\n"
-	              "  tls: {cert: /nonexistent/c.pem, key: /nonexistent/k}\n"
-	              "root: {}\n",
+	    NODE_HEAD
+	    "  listen: tls+tcp://127.0.0.1:7400\n"
+	    "  tls: {cert: /nonexistent/c.pem, key: /nonexistent/k}\n"
+	    "root: {}\n",
 	    5, "node.tls.ca", "missing" },
 	{ "tls_without_tls_endpoint",
 	    NODE_HEAD "  listen: tcp://127.0.0.1:7400\n  insecure: true\n"
@@ -736,7 +742,8 @@ test_remote_subtree_is_valid(void **state)
 	(void) state;
 	need_arbor();
 	file = write_file("subtree.yaml",
-	    NODE_HEAD "  listen: tcp://127.0.0.1:7400\n  peers:\n    - {name: gw2, url: \"tcp://h:1\"}\n"
+	    NODE_HEAD "  listen: tcp://127.0.0.1:7400\n  peers:\n    - {name: "
+	              "gw2, url: \"tcp://h:1\"}\n"
 	              "root:\n  children:\n"
 	              "    - name: s\n      node: gw2\n      supervisor:\n"
 	              "        strategy: rest_for_one\n"
@@ -763,7 +770,8 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(
 	    test_broken_link_settings_exit_78_with_line_and_field, setup,
 	    teardown),
-	cmocka_unit_test_setup_teardown(test_at_most_64_peers, setup, teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_at_most_64_peers, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_listener_without_authentication_is_refused, setup, teardown),
 	cmocka_unit_test_setup_teardown(

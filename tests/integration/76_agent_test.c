@@ -267,7 +267,7 @@ fencer_handle(arb_ctx *ctx, void *state, const arb_msg *m)
 	}
 	if (f->tree) {
 		arb_test_emit("fencer %s %.*s gen=%u text=%s",
-		    arb_msg_tag(m) == TAG_READY ? "ready"
+		    arb_msg_tag(m) == TAG_READY      ? "ready"
 		        : arb_msg_tag(m) == TAG_FAIL ? "fail"
 		        : arb_msg_tag(m) == TAG_EXIT ? "exit"
 		                                     : "other",
@@ -664,10 +664,10 @@ test_agent_runs_a_subtree(void **state)
 	// (gw's output is read as it comes: wait for the last line first.)
 	arb_test_expect(gw, "-s event=started isolation=supervisor", WAIT_MS);
 	assert_int_equal(arb_test_count(gw, "-bad"), 0);
-	assert_true(arb_test_count(gw, "-s/w event=started isolation=thread")
-	    == 1);
-	assert_true(arb_test_count(gw, "-s/v event=started isolation=thread")
-	    == 1);
+	assert_true(
+	    arb_test_count(gw, "-s/w event=started isolation=thread") == 1);
+	assert_true(
+	    arb_test_count(gw, "-s/v event=started isolation=thread") == 1);
 	assert_true(line_of(gw, "-s/v event=started")
 	    < line_of(gw, "-s event=started isolation=supervisor"));
 	assert_int_equal(arb_test_count(sup, "fencer exit"), 0);

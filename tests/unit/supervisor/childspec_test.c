@@ -836,22 +836,36 @@ subtree_build(subtree *t)
 {
 	memset(t, 0, sizeof(*t));
 	t->inner_kids[0] = (arb_child_spec) { .name = "i1",
-		.isolation = ARB_THREAD, .type = "echo",
+		.isolation = ARB_THREAD,
+		.type = "echo",
 		.restart = ARB_TRANSIENT };
 	t->inner = (arb_sup_spec) { .strategy = ARB_ONE_FOR_ALL,
-		.children = t->inner_kids, .nchildren = 1 };
-	t->kids[0] = (arb_child_spec) { .name = "w", .isolation = ARB_THREAD,
-		.type = "echo", .arg = "\x93\x01\x00\x03", .arg_len = 4,
+		.children = t->inner_kids,
+		.nchildren = 1 };
+	t->kids[0] = (arb_child_spec) { .name = "w",
+		.isolation = ARB_THREAD,
+		.type = "echo",
+		.arg = "\x93\x01\x00\x03",
+		.arg_len = 4,
 		.shutdown_ms = ARB_SHUTDOWN_BRUTAL_KILL };
-	t->kids[1] = (arb_child_spec) { .name = "p", .isolation = ARB_PROCESS,
-		.type = "sensor", .restart = ARB_TEMPORARY, .shutdown_ms = 250,
-		.start_timeout_ms = 900, .backoff_min_ms = 10,
-		.backoff_max_ms = 2000, .stable_ms = 4000, .watchdog_ms = 800 };
+	t->kids[1] = (arb_child_spec) { .name = "p",
+		.isolation = ARB_PROCESS,
+		.type = "sensor",
+		.restart = ARB_TEMPORARY,
+		.shutdown_ms = 250,
+		.start_timeout_ms = 900,
+		.backoff_min_ms = 10,
+		.backoff_max_ms = 2000,
+		.stable_ms = 4000,
+		.watchdog_ms = 800 };
 	t->kids[2] = (arb_child_spec) { .name = "sub",
-		.isolation = ARB_SUPERVISOR, .sup = &t->inner,
+		.isolation = ARB_SUPERVISOR,
+		.sup = &t->inner,
 		.significant = false };
 	t->root = (arb_sup_spec) { .strategy = ARB_REST_FOR_ONE,
-		.intensity = 3, .period_ms = 10000, .children = t->kids,
+		.intensity = 3,
+		.period_ms = 10000,
+		.children = t->kids,
 		.nchildren = 3 };
 }
 
@@ -879,8 +893,8 @@ test_subtree_wire_round_trip(void **state)
 	}
 	assert_int_equal(back->children[2].isolation, ARB_SUPERVISOR);
 	assert_int_equal(back->children[2].sup->strategy, ARB_ONE_FOR_ALL);
-	assert_true(child_eq(&back->children[2].sup->children[0],
-	    &t.inner_kids[0]));
+	assert_true(
+	    child_eq(&back->children[2].sup->children[0], &t.inner_kids[0]));
 	ARB_PASS(arb__sup_spec_check(back, "root", NULL, 0));
 	ARB_PASS(arb__sup_spec_encode(&b, back));
 	assert_int_equal(a.len, b.len);
@@ -895,10 +909,10 @@ test_subtree_wire_round_trip(void **state)
 static void
 test_subtree_encode_refuses_commands(void **state)
 {
-	subtree            t;
-	arb__buf           a = { 0 };
-	arb_sup_spec      *back = NULL;
-	const char *const  argv[] = { "/bin/true", NULL };
+	subtree           t;
+	arb__buf          a = { 0 };
+	arb_sup_spec     *back = NULL;
+	const char *const argv[] = { "/bin/true", NULL };
 
 	(void) state;
 	subtree_build(&t);
@@ -941,7 +955,8 @@ test_subtree_decode_refuses_bad_input(void **state)
 	subtree_build(&t);
 	ARB_PASS(arb__sup_spec_encode(&a, &t.root));
 	for (n = 0; n < a.len; n++) {
-		ARB_FAIL(arb__sup_spec_decode(a.data, n, &back, err, sizeof(err)),
+		ARB_FAIL(
+		    arb__sup_spec_decode(a.data, n, &back, err, sizeof(err)),
 		    ARB_EBADMSG);
 		assert_null(back);
 		assert_non_null(strstr(err, "malformed"));
@@ -955,7 +970,8 @@ test_subtree_decode_refuses_bad_input(void **state)
 	// w's isolation (a positive fixint after "w"'s fixstr) becomes 2.
 	memcpy(x, a.data, a.len);
 	for (at = 0; at + 2 < a.len; at++) {
-		if (x[at] == 0xa1 && x[at + 1] == 'w' && x[at + 2] == ARB_THREAD) {
+		if (x[at] == 0xa1 && x[at + 1] == 'w'
+		    && x[at + 2] == ARB_THREAD) {
 			break;
 		}
 	}
@@ -970,7 +986,8 @@ test_subtree_decode_refuses_bad_input(void **state)
 	free(x);
 	for (k = 1;; k++) {
 		arb__alloc_fail_after(k);
-		rv = arb__sup_spec_decode(a.data, a.len, &back, err, sizeof(err));
+		rv = arb__sup_spec_decode(
+		    a.data, a.len, &back, err, sizeof(err));
 		arb__alloc_fail_after(0);
 		if (rv == ARB_OK) {
 			break;
