@@ -248,14 +248,46 @@ static const arb_actor_ops caller_ops = {
 	.terminate = caller_terminate,
 };
 
-// "stuffer" starts a process actor in root/ppool (temporary), makes it
-// hang (its loop busy: its mailbox fills and the node's link to it
-// pauses, then fills) and floods it with 32 KiB sends until arb_send
-// gives ARB_EAGAIN: its own queue towards it full, the link refusing.
-// Then it tells "asker" the actor's pid; asker calls it (5 s timeout):
-// its own queue takes the call, the link refuses it, so the call waits
-// in asker's queue.  The test kills the process: the actor is removed
-// and the link gone, and asker's queue answers the call.
+// "freezer", a process actor, stops its own process (SIGSTOP) on
+// TAG_FREEZE: nothing reads the node's link to it any more.
+#define TAG_FREEZE 0x5102u
+
+static int
+freezer_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
+{
+	(void) arg;
+	(void) len;
+	*statep = NULL;
+	arb_test_emit("freezer path=%s event=init ospid=%d", arb_path(ctx),
+	    (int) getpid());
+	return ARB_OK;
+}
+
+static void
+freezer_handle(arb_ctx *ctx, void *state, const arb_msg *m)
+{
+	(void) ctx;
+	(void) state;
+	if (arb_msg_tag(m) == TAG_FREEZE) {
+		raise(SIGSTOP);
+	}
+}
+
+static const arb_actor_ops freezer_ops = {
+	.type   = "freezer",
+	.init   = freezer_init,
+	.handle = freezer_handle,
+};
+
+// "stuffer" starts a freezer in root/ppool (temporary), makes it stop
+// its process and floods it with 32 KiB sends until arb_send gives
+// ARB_EAGAIN: the link to it full (nothing reads it), its own queue
+// towards it full.  Then it tells "asker" the actor's pid; asker calls it
+// (5 s timeout): its own queue takes the call, the full link refuses it,
+// so the call waits in asker's queue.  The test kills the process: the
+// actor is removed and the link gone, and asker's queue answers the call.
+// (A process that still read its link could take the call into its
+// mailbox, which dies with it: a crash shows as a timeout, arb_call.)
 #define FLOOD_LEN   (32 * 1024)
 #define TAG_STUFFED 0x5101u
 
@@ -317,7 +349,7 @@ stuffer_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	if (rv != ARB_OK) {
 		return rv;
 	}
-	ARB_PASS(arb_send_copy(ctx, st->w, PROBE_HANG, "20000", 6));
+	ARB_PASS(arb_send_copy(ctx, st->w, TAG_FREEZE, "", 0));
 	if ((st->ev = evtimer_new(arb_base(ctx), stuffer_tick, st)) == NULL) {
 		return ARB_ENOMEM;
 	}
@@ -390,12 +422,12 @@ static const arb_actor_ops asker_ops = {
 	.handle = asker_handle,
 };
 
-// "racer" (arg: a child path) calls the child (5 s timeout) while it
-// runs, then in the same loop turn polls the child's slot address with
-// sends until they give ARB_ENOENT: the child ended (exit_after) and its
-// supervisor closed its slot.  The call, which passed its check before
-// the slot closed, leaves only when the turn ends: its put finds the
-// slot closed.
+// "racer" calls root/rt (5 s timeout) while it runs, then in the same
+// loop turn polls the child's slot address with sends until they give
+// ARB_ENOENT: the child ended (exit_after) and its supervisor closed its
+// slot.  The call, which passed its check before the slot closed, leaves
+// only when the turn ends: its put finds the slot closed.  The answer's
+// ms counts from the close.
 static int64_t racer_t0;
 
 static void
@@ -424,7 +456,6 @@ racer_tick(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	to = arb_pid_slot(to);
-	racer_t0 = caller_now();
 	rv = arb_call(ctx, to, PROBE_ECHO, "hi", 2, CALLER_TIMEOUT_MS,
 	    racer_cb, NULL);
 	arb_test_emit("racer event=called rv=%s", arb_err_name(rv));
@@ -434,6 +465,7 @@ racer_tick(evutil_socket_t fd, short what, void *arg)
 		polls++;
 		nanosleep(&nap, NULL); // the child's end: on its own thread
 	}
+	racer_t0 = caller_now();
 	arb_test_emit("racer event=closed rv=%s polls=%d", arb_err_name(rv),
 	    polls);
 }
@@ -469,7 +501,7 @@ static const arb_actor_ops racer_ops = {
 };
 
 static const arb_actor_ops *const types[] = { &sender_ops, &caller_ops,
-	&stuffer_ops, &asker_ops, &racer_ops, NULL };
+	&freezer_ops, &stuffer_ops, &asker_ops, &racer_ops, NULL };
 
 static const arb_child_spec pool_tmpl[] = {
 	{ .name = "w", .isolation = ARB_THREAD, .type = "probe",
@@ -529,7 +561,7 @@ h_ended(int argc, char **argv)
 }
 
 static const arb_child_spec ppool_tmpl[] = {
-	{ .name = "w", .isolation = ARB_PROCESS, .type = "probe",
+	{ .name = "w", .isolation = ARB_PROCESS, .type = "freezer",
 	    .restart = ARB_TEMPORARY },
 };
 static const arb_sup_spec ppool = { .strategy = ARB_SIMPLE_ONE_FOR_ONE,
@@ -558,7 +590,7 @@ static int
 h_race(int argc, char **argv)
 {
 	const arb_child_spec c[] = {
-		PROBE_CHILD("rt", ARB_THREAD, "exit_after=300;exit=normal"),
+		PROBE_CHILD("rt", ARB_THREAD, "exit_after=1000;exit=normal"),
 		{ .name = "racer", .isolation = ARB_THREAD, .type = "racer" },
 	};
 	arb_child_spec cc[2];
@@ -668,7 +700,7 @@ test_call_queued_for_a_removed_process_actor(void **state)
 
 	(void) state;
 	arb_test_spawn(&p, "removed", NULL);
-	arb_test_line(&p, "probe path=root/ppool/", 10000, line, sizeof(line));
+	arb_test_line(&p, "freezer path=root/ppool/", 10000, line, sizeof(line));
 	ospid = arb_test_need_field(line, "ospid");
 	arb_test_line(&p, "stuffer event=full ", 10000, line, sizeof(line));
 	print_message("%s\n", line);
@@ -687,9 +719,10 @@ test_call_queued_for_a_removed_process_actor(void **state)
 
 // A call that passed its sender's check while the child ran, and left
 // its sender's queue only after the child ended and its slot closed
-// (transient, ended normally), is answered noproc at once: the closed
-// slot's mailbox refuses it (sealed) and the sender's queue answers it.
-// Before, it waited in that mailbox for its timeout.
+// (transient, ended normally), is answered noproc at once (within 1 s of
+// the close; the call's timeout is 5 s from ~900 ms before it): the
+// closed slot's mailbox refuses it (sealed) and the sender's queue
+// answers it.  Before, it waited in that mailbox for its timeout.
 static void
 test_call_that_passed_the_check_before_the_slot_closed(void **state)
 {
