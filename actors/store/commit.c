@@ -216,34 +216,51 @@ fail:
 	return rv;
 }
 
+// acked_round writes the acknowledged numbers' table.  Returns 0 or an
+// arbor code.
+static int
+acked_round(slog *s)
+{
+	int rv;
+
+	if (s->af == NULL) {
+		rv = s->vfs->open(s->vfs, SLOG_ACKED_NAME,
+		    SLOG_O_RDWR | SLOG_O_CREATE, &s->af);
+		if (rv != 0) {
+			s->af = NULL;
+			return slog__err(rv);
+		}
+	}
+	rv = slog__acked_write(
+	    s->vfs, s->af, s->ack_work, s->nack_work, s->acked_gen + 1);
+	if (rv != 0) {
+		return rv;
+	}
+	s->acked_gen++;
+	s->acked_ver = s->ack_want_ver_taken;
+	return 0;
+}
+
 // cursor_round makes want durable, then unlinks the retired segments.
-// Returns 0 or an error (arbor code or errno: only compared with 0).
+// Returns 0 or an error (arbor code or errno: only compared with 0);
+// *ackerrp: 0, or the arbor code of a failed write of the acked table.
 static int
 cursor_round(slog *s, uint64_t want, const uint64_t *retire, size_t n,
-    size_t *unlinkedp)
+    size_t *unlinkedp, int *ackerrp)
 {
 	size_t i;
 	int    rv;
 
 	*unlinkedp = 0;
+	*ackerrp   = 0;
 	if (s->acked_ver != s->ack_want_ver_taken) {
 		// The acknowledged numbers first: a crash between the two
-		// writes leaves them ahead of the cursor, which is safe.
-		if (s->af == NULL) {
-			rv = s->vfs->open(s->vfs, SLOG_ACKED_NAME,
-			    SLOG_O_RDWR | SLOG_O_CREATE, &s->af);
-			if (rv != 0) {
-				s->af = NULL;
-				return rv;
-			}
-		}
-		rv = slog__acked_write(s->vfs, s->af, s->ack_work, s->nack_work,
-		    s->acked_gen + 1);
-		if (rv != 0) {
-			return rv; // retried next round
-		}
-		s->acked_gen++;
-		s->acked_ver = s->ack_want_ver_taken;
+		// writes leaves them ahead of the cursor, which is safe.  A
+		// table that cannot be written does not hold the cursor back
+		// (nothing would retire and the log would fill the disk): the
+		// owner logs and counts the failure, and the next round
+		// tries again.
+		*ackerrp = acked_round(s);
 	}
 	if (want != s->cursor_cur) {
 		if (s->cf == NULL) {
@@ -366,7 +383,7 @@ commit_main(void *arg)
 		bool     data_due, cursor_due, wrote;
 		uint64_t want, avail = 0, total = 0;
 		size_t   unlinked = 0;
-		int      status = 0, crv = 0;
+		int      status = 0, crv = 0, ackerr = 0;
 		lat      l = { .n = 0 };
 
 		if (s->pend.len > 0) {
@@ -446,7 +463,8 @@ commit_main(void *arg)
 		}
 		wrote = false;
 		if (cursor_due) {
-			crv   = cursor_round(s, want, retire, nretire, &unlinked);
+			crv = cursor_round(
+			    s, want, retire, nretire, &unlinked, &ackerr);
 			wrote = crv == 0;
 		}
 		pthread_mutex_lock(&s->mu);
@@ -470,6 +488,12 @@ commit_main(void *arg)
 		if (cursor_due) {
 			if (wrote) {
 				s->cursor_done = want;
+			}
+			if (ackerr != 0) {
+				s->acked_werr = ackerr;
+				s->acked_werrors++;
+			} else if (s->acked_ver == s->ack_want_ver_taken) {
+				s->acked_werr = 0;
 			}
 			push_retired(s, retire, unlinked);
 			if (unlinked < nretire) {

@@ -134,20 +134,31 @@ slog__cursor_write(slog_vfs *v, slog_file *f, uint64_t pos, uint64_t gen)
 
 #define ACK_HDR 24u
 
+// acked_slot reads the slot at `at`: *genp its generation when it is
+// valid (else 0), *badp true when it holds something that is not a valid
+// slot (an empty or all-zero header is no slot, not damage).  A slot is
+// valid when its magic, length and CRC are right and every seq fits in
+// 48 bits (the store never gives a higher one).
 static int
 acked_slot(slog_vfs *v, slog_file *f, uint64_t at, uint64_t *genp,
-    slog_ackseq **ap, uint32_t *np)
+    slog_ackseq **ap, uint32_t *np, bool *badp)
 {
-	uint8_t  h[ACK_HDR];
-	uint8_t *buf;
-	size_t   got, len;
-	uint32_t n, crc, i;
-	int      rv;
+	static const uint8_t zero[ACK_HDR];
+	uint8_t              h[ACK_HDR];
+	uint8_t             *buf;
+	size_t               got, len;
+	uint32_t             n, crc, i;
+	int                  rv;
 
 	*genp = 0;
+	*badp = false;
 	if ((rv = v->read(f, h, sizeof(h), at, &got)) != 0) {
 		return rv;
 	}
+	if (got == 0 || (got == ACK_HDR && memcmp(h, zero, ACK_HDR) == 0)) {
+		return 0; // never written
+	}
+	*badp = true;
 	if (got < ACK_HDR || memcmp(h, "ARBACKS1", 8) != 0) {
 		return 0;
 	}
@@ -173,6 +184,12 @@ acked_slot(slog_vfs *v, slog_file *f, uint64_t at, uint64_t *genp,
 		free(buf);
 		return 0;
 	}
+	for (i = 0; i < n; i++) {
+		if (get64(buf + 12u * i + 4) > SLOG_U48_MAX) {
+			free(buf);
+			return 0;
+		}
+	}
 	free(*ap);
 	*ap = calloc(n ? n : 1, sizeof(**ap));
 	if (*ap == NULL) {
@@ -188,27 +205,31 @@ acked_slot(slog_vfs *v, slog_file *f, uint64_t at, uint64_t *genp,
 	free(buf);
 	*np   = n;
 	*genp = get64(h + 8);
+	*badp = *genp == 0;
 	return 0;
 }
 
 int
-slog__acked_read(slog_vfs *v, slog_ackseq **ap, uint32_t *np, uint64_t *genp)
+slog__acked_read(
+    slog_vfs *v, slog_ackseq **ap, uint32_t *np, uint64_t *genp, bool *badp)
 {
 	slog_file   *f;
 	slog_ackseq *a0 = NULL, *a1 = NULL;
 	uint32_t     n0 = 0, n1 = 0;
 	uint64_t     g0 = 0, g1 = 0;
+	bool         b0 = false, b1 = false;
 	int          rv;
 
 	*ap   = NULL;
 	*np   = 0;
 	*genp = 0;
+	*badp = false;
 	if ((rv = v->open(v, SLOG_ACKED_NAME, SLOG_O_RDONLY, &f)) != 0) {
-		return rv == ENOENT ? 0 : slog__err(rv);
+		return slog__err(rv); // ARB_ENOENT: no file
 	}
-	rv = acked_slot(v, f, 0, &g0, &a0, &n0);
+	rv = acked_slot(v, f, 0, &g0, &a0, &n0, &b0);
 	if (rv == 0) {
-		rv = acked_slot(v, f, SLOG_ACKED_STEP, &g1, &a1, &n1);
+		rv = acked_slot(v, f, SLOG_ACKED_STEP, &g1, &a1, &n1, &b1);
 	}
 	v->close(f);
 	if (rv != 0) {
@@ -223,6 +244,13 @@ slog__acked_read(slog_vfs *v, slog_ackseq **ap, uint32_t *np, uint64_t *genp)
 		*ap = a1, *np = n1, *genp = g1;
 		free(a0);
 	} else {
+		// No valid slot.  One damaged slot beside a valid one is a
+		// torn write of that slot (the other holds the previous
+		// generation), and slot 1 damaged beside a slot 0 never
+		// written is a torn first write (generation 1 goes to slot
+		// 1; the cursor it came before was not written): only the
+		// rest is damage.
+		*badp = b0;
 		free(a0);
 		free(a1);
 	}

@@ -412,17 +412,42 @@ recover_seg(slog *s, rstate *rs, uint64_t no, bool last)
 // records the store had (a last segment truncated behind its back):
 // upstream acknowledged them, so no reading is lost, but giving their
 // numbers again would make upstream drop the new readings as duplicates.
+// A file that is unreadable, damaged, or missing beside a cursor (the
+// store made both at its first open) gives no floor: said (an error
+// naming what happened, store_acked_damaged_total), never silent, since
+// a last segment shortened meanwhile would then give numbers again.
+// have_cursor: the cursor file had a valid slot.
 static void
-acked_floor(slog *s)
+acked_floor(slog *s, bool have_cursor)
 {
 	slog_ackseq *a = NULL;
 	uint32_t     n = 0, i;
 	uint64_t     gen = 0;
+	bool         bad = false;
 	int          rv;
 
-	if ((rv = slog__acked_read(s->vfs, &a, &n, &gen)) != 0) {
+	rv = slog__acked_read(s->vfs, &a, &n, &gen, &bad);
+	if (rv == ARB_ENOENT) {
+		if (have_cursor) {
+			s->st.acked_damaged++;
+			slog__log(s, SLOG_LOG_ERROR,
+			    "event=acked_missing file=%s (the cursor is there; "
+			    "numbers resume after the log's highest, not the "
+			    "acknowledged ones)",
+			    SLOG_ACKED_NAME);
+		}
+	} else if (rv != 0) {
+		s->st.acked_damaged++;
 		slog__log(s, SLOG_LOG_ERROR,
-		    "event=acked_unreadable error=\"%s\"", slog__strerror(rv));
+		    "event=acked_unreadable file=%s error=\"%s\" (numbers "
+		    "resume after the log's highest, not the acknowledged ones)",
+		    SLOG_ACKED_NAME, slog__strerror(rv));
+	} else if (bad) {
+		s->st.acked_damaged++;
+		slog__log(s, SLOG_LOG_ERROR,
+		    "event=acked_corrupt file=%s (no valid slot; numbers "
+		    "resume after the log's highest, not the acknowledged ones)",
+		    SLOG_ACKED_NAME);
 	}
 	s->acked_gen = gen;
 	for (i = 0; i < n; i++) {
@@ -448,8 +473,9 @@ acked_floor(slog *s)
 	    s->vfs, SLOG_ACKED_NAME, SLOG_O_RDWR | SLOG_O_CREATE, &s->af);
 	if (rv != 0) {
 		s->af = NULL;
-		slog__log(s, SLOG_LOG_ERROR, "event=acked_open_failed error=%d",
-		    rv);
+		slog__log(s, SLOG_LOG_ERROR,
+		    "event=acked_open_failed file=%s error=\"%s\"",
+		    SLOG_ACKED_NAME, slog__strerror(slog__err(rv)));
 	}
 }
 
@@ -513,7 +539,7 @@ slog__recover(slog *s, uint64_t *cursorp)
 		slog__log(s, SLOG_LOG_INFO,
 		    "event=acknowledged_segments_removed count=%zu", first);
 	}
-	acked_floor(s);
+	acked_floor(s, cgen > 0);
 	if (rs.moved) {
 		s->vfs->sync_dir(s->vfs, "quarantine");
 	}

@@ -665,9 +665,25 @@ slog_append(slog *s, const slog_key *key, const slog_reading *r, size_t n,
 		if (r[i].len > s->opts.max_record) {
 			return ARB_EMSGSIZE;
 		}
+		const uint64_t *have =
+		    slog__streams_get(&s->streams, r[i].stream, false);
+
 		bytes += SLOG_REC_HDR + r[i].len;
-		if (slog__streams_get(&s->streams, r[i].stream, false) == NULL) {
+		if (have == NULL) {
 			newstreams++;
+		} else if (*have > SLOG_U48_MAX - (n - skip)) {
+			// The record's seq has 48 bits: a wrap would write
+			// seq 0 (a record recovery rejects) and then numbers
+			// upstream has seen.
+			if (!s->seq_exhausted_told) {
+				s->seq_exhausted_told = true;
+				slog__log(s, SLOG_LOG_ERROR,
+				    "event=seq_exhausted stream=%" PRIu32
+				    " seq=%" PRIu64 " max=%" PRIu64
+				    " (appends to this stream are refused)",
+				    r[i].stream, *have, SLOG_U48_MAX);
+			}
+			return ARB_ENOSPC;
 		}
 	}
 	if (s->streams.count + newstreams > SLOG_SEG_STREAMS_MAX) {
@@ -845,6 +861,7 @@ slog_poll(slog *s)
 	uint64_t    *ret;
 	size_t       nret;
 	bool         fresh = false, failed = false;
+	int          ackerr;
 
 	pthread_mutex_lock(&s->mu);
 	res           = s->results;
@@ -858,7 +875,26 @@ slog_poll(slog *s)
 	s->nretired   = 0;
 	s->capretired = 0;
 	s->st.cursor  = s->cursor_done;
+	ackerr        = s->acked_werr;
+	s->st.acked_write_errors = s->acked_werrors;
 	pthread_mutex_unlock(&s->mu);
+
+	// The acked file: one error when its writes start failing (the
+	// cursor goes on without it), one line when they work again.
+	if (ackerr != 0 && !s->acked_failing) {
+		s->acked_failing = true;
+		slog__log(s, SLOG_LOG_ERROR,
+		    "event=acked_write_failed file=%s error=\"%s\" (the cursor "
+		    "goes on; until a write works, a last segment shortened "
+		    "behind the store's back would give numbers again)",
+		    SLOG_ACKED_NAME, slog__strerror(ackerr));
+	} else if (ackerr == 0 && s->acked_failing
+	    && s->st.acked_write_errors > 0) {
+		s->acked_failing = false;
+		slog__log(s, SLOG_LOG_INFO,
+		    "event=acked_write_recovered file=%s failures=%" PRIu64,
+		    SLOG_ACKED_NAME, s->st.acked_write_errors);
+	}
 
 	for (i = 0; i < nres; i++) {
 		// Before the callbacks: one of them may append a key again.
@@ -943,6 +979,7 @@ slog_stats_get(slog *s, slog_stats *st)
 	st->commits    = s->commits;
 	st->disk_avail = s->disk_avail == UINT64_MAX ? 0 : s->disk_avail;
 	st->cursor     = s->cursor_done;
+	st->acked_write_errors = s->acked_werrors;
 	pthread_mutex_unlock(&s->mu);
 	st->segments  = s->nsegs;
 	st->log_bytes = 0;

@@ -133,8 +133,9 @@ typedef struct slog_key {
 // Returns ARB_OK (cb will run exactly once), ARB_EEXIST (above),
 // ARB_EMSGSIZE (a reading over max_record), ARB_EINVAL (n is 0, a key
 // with producer 0 or with another n than before, or a new stream beyond
-// 65536 streams), or ARB_EAGAIN with *whyp saying why (nothing stored;
-// retry later).  On an error cb is never called.  Thread: owner.
+// 65536 streams), ARB_ENOSPC (a stream's seq would pass 2^48 - 1; never
+// wrapped), or ARB_EAGAIN with *whyp saying why (nothing stored; retry
+// later).  On an error cb is never called.  Thread: owner.
 int slog_append(slog *s, const slog_key *key, const slog_reading *r,
     size_t n, slog_run *runs, size_t *nrunsp, slog_done_cb cb, void *arg,
     slog_refusal *whyp);
@@ -225,6 +226,8 @@ typedef struct slog_stats {
 	uint64_t corrupt_regions;  // skipped inside segments (open or read)
 	uint64_t corrupt_bytes;
 	uint64_t quarantined;      // segments set aside in quarantine/
+	uint64_t acked_damaged;    // opened with "acked" missing/unreadable/bad
+	uint64_t acked_write_errors; // writes of "acked" that failed
 	uint64_t commits;          // fdatasync rounds
 	uint64_t fsync_count;
 	double   fsync_sum_ms;

@@ -90,9 +90,10 @@ typedef struct slog_ackseq {
 	uint64_t seq;
 } slog_ackseq;
 // slog__acked_read reads the newest valid slot into *ap (malloc'd, *np
-// entries; NULL/0/0 when the file is missing or no slot is valid).
-int slog__acked_read(
-    slog_vfs *v, slog_ackseq **ap, uint32_t *np, uint64_t *genp);
+// entries; NULL/0/0 when no slot is valid, and then *badp says whether
+// the file holds damage rather than nothing).  ARB_ENOENT: no file.
+int slog__acked_read(slog_vfs *v, slog_ackseq **ap, uint32_t *np,
+    uint64_t *genp, bool *badp);
 // slog__acked_write writes gen's slot (gen % 2) and fdatasyncs it.
 int slog__acked_write(slog_vfs *v, slog_file *f, const slog_ackseq *a,
     uint32_t n, uint64_t gen);
@@ -249,6 +250,8 @@ struct slog {
 	uint64_t     cursor_sent;  // last cursor handed to the commit thread
 	slog_streams acked;        // highest acknowledged seq per stream
 	bool         acked_dirty;  // changed since handed to the commit thread
+	bool         acked_failing; // its write failure was logged
+	bool         seq_exhausted_told; // event=seq_exhausted logged
 	uint8_t     *rbuf;         // consumer read window
 	size_t       rcap;
 	uint64_t     rseg, roff, rlen;
@@ -270,6 +273,8 @@ struct slog {
 	slog_ackseq    *ack_want;    // the acked table to make durable
 	uint32_t        nack_want, capack_want;
 	uint64_t        ack_want_ver; // bumped at each new ack_want
+	int             acked_werr;   // the last write of the acked file
+	uint64_t        acked_werrors; // its failed writes, ever
 	uint64_t       *retired;     // unlinked, for the owner to forget
 	size_t          nretired, capretired;
 	uint64_t        disk_avail;

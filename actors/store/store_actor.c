@@ -208,6 +208,13 @@ static const struct engine_counter {
 	{ "store_quarantined_segments_total", NULL,
 	    "Segments set aside in quarantine/.",
 	    offsetof(slog_stats, quarantined) },
+	{ "store_acked_damaged_total", NULL,
+	    "Openings that found the acked file missing beside the cursor, "
+	    "unreadable or damaged (no floor for sequence numbers).",
+	    offsetof(slog_stats, acked_damaged) },
+	{ "store_acked_write_errors_total", NULL,
+	    "Writes of the acked file that failed.",
+	    offsetof(slog_stats, acked_write_errors) },
 	{ "store_commits_total", NULL,
 	    "Group commits (write + fdatasync rounds).",
 	    offsetof(slog_stats, commits) },

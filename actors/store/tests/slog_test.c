@@ -22,6 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 // seg_names lists the segment files of v, oldest first.
 static int
@@ -767,6 +770,203 @@ test_truncated_after_ack_keeps_numbers(void **state)
 	vfs_sim_free(v);
 }
 
+// put_acked writes a valid acked file on v: stream -> seq (one slot).
+static void
+put_acked(vfs_sim *v, uint32_t stream, uint64_t seq)
+{
+	slog_vfs   *vfs = vfs_sim_vfs(v);
+	slog_file  *f;
+	slog_ackseq a = { stream, seq };
+
+	assert_int_equal(vfs->open(vfs, SLOG_ACKED_NAME,
+	                     SLOG_O_RDWR | SLOG_O_CREATE, &f),
+	    0);
+	ARB_PASS(slog__acked_write(vfs, f, &a, 1, 100));
+	vfs->close(f);
+}
+
+// reopen_damaged reopens t's log and returns its acked_damaged count.
+static uint64_t
+reopen_damaged(slogt *t)
+{
+	slog_stats st;
+
+	slogt_close(t);
+	ARB_PASS(slogt_open(t));
+	slog_stats_get(t->s, &st);
+	return st.acked_damaged;
+}
+
+// An acked file that is missing beside the cursor, damaged, or claims a
+// seq no record can carry gives no floor: the store says so (an error
+// naming what happened, counted), it never goes on silently.  A clean
+// reopen says nothing.
+static void
+test_acked_damage_is_said(void **state)
+{
+	vfs_sim   *v   = vfs_sim_new(14);
+	slog_vfs  *vfs = vfs_sim_vfs(v);
+	slogt      t;
+	slogt_sink k = { 0 };
+	slog_stats st;
+	uint8_t    junk[64];
+
+	(void) state;
+	slogt_init(&t, vfs);
+	ARB_PASS(slogt_open(&t));
+	ARB_PASS(slogt_append(&t, 1, 30, 20, 0, NULL, NULL));
+	slogt_settle(&t);
+	assert_int_equal(slogt_drain(&t, &k, true), 30);
+	// A clean reopen: nothing to say.
+	assert_int_equal(reopen_damaged(&t), 0);
+	assert_null(strstr(t.log, "event=acked_"));
+	// Both slots damaged.
+	slogt_close(&t);
+	memset(junk, 0x5a, sizeof(junk));
+	vfs_sim_put(v, SLOG_ACKED_NAME, junk, sizeof(junk));
+	ARB_PASS(slogt_open(&t));
+	assert_non_null(strstr(t.log, "event=acked_corrupt file=acked"));
+	slog_stats_get(t.s, &st);
+	assert_int_equal(st.acked_damaged, 1);
+	slogt_close(&t);
+	// Deleted, with the cursor still there.
+	assert_int_equal(vfs->unlink(vfs, SLOG_ACKED_NAME), 0);
+	ARB_PASS(slogt_open(&t));
+	assert_non_null(strstr(t.log, "event=acked_missing file=acked"));
+	slogt_close(&t);
+	// A valid slot whose seq no record can carry (over 48 bits).
+	put_acked(v, 1, SLOG_U48_MAX + 1);
+	ARB_PASS(slogt_open(&t));
+	assert_non_null(strstr(t.log, "event=acked_corrupt file=acked"));
+	assert_null(strstr(t.log, "event=acked_seq_above_log"));
+	slogt_close(&t);
+	free(k.v);
+	slogt_fini(&t);
+	vfs_sim_free(v);
+}
+
+// A stream whose numbers reach 2^48 - 1 (an acked file says so) refuses
+// appends with an error: its seq is never wrapped to 0 and on to numbers
+// upstream has seen, and what was stored survives a reopen.
+static void
+test_seq_exhausted_refused(void **state)
+{
+	vfs_sim   *v = vfs_sim_new(15);
+	slogt      t;
+	slogt_sink k = { 0 };
+	slog_stats st;
+	size_t     i;
+
+	(void) state;
+	slogt_init(&t, vfs_sim_vfs(v));
+	ARB_PASS(slogt_open(&t));
+	ARB_PASS(slogt_append(&t, 1, 1, 20, 0, NULL, NULL));
+	slogt_settle(&t);
+	assert_int_equal(slogt_drain(&t, &k, true), 1);
+	slogt_close(&t);
+	put_acked(v, 1, SLOG_U48_MAX - 3);
+	ARB_PASS(slogt_open(&t));
+	assert_non_null(strstr(t.log, "event=acked_seq_above_log stream=1 "));
+	ARB_PASS(slogt_append(&t, 1, 3, 20, 0, NULL, NULL));
+	assert_int_equal(slogt_append(&t, 1, 1, 20, 0, NULL, NULL), ARB_ENOSPC);
+	assert_non_null(strstr(t.log, "event=seq_exhausted stream=1 "));
+	ARB_PASS(slogt_append(&t, 2, 1, 20, 0, NULL, NULL)); // others go on
+	slogt_settle(&t);
+	k.n = 0;
+	assert_int_equal(slogt_drain(&t, &k, false), 4);
+	for (i = 0; i < 3; i++) {
+		assert_true(k.v[i].seq == SLOG_U48_MAX - 2 + i);
+	}
+	slogt_close(&t);
+	ARB_PASS(slogt_open(&t));
+	slog_stats_get(t.s, &st);
+	assert_true(st.torn_tails == 0 && st.backlog_records == 4);
+	slogt_close(&t);
+	free(k.v);
+	slogt_fini(&t);
+	vfs_sim_free(v);
+}
+
+// count_segs counts the segment files in dir.
+static int
+count_segs(const char *dir)
+{
+	DIR           *d = opendir(dir);
+	struct dirent *e;
+	int            n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL) {
+		size_t l = strlen(e->d_name);
+		n += l > 4 && strcmp(e->d_name + l - 4, ".seg") == 0;
+	}
+	closedir(d);
+	return n;
+}
+
+// An acked file that cannot be written (here a directory in its place)
+// does not hold the cursor back: acknowledged segments still retire,
+// the failure is logged once and counted, and the recovery is said.
+static void
+test_acked_unwritable_cursor_goes_on(void **state)
+{
+	char       dir[128], path[160];
+	slog_vfs  *vfs;
+	slogt      t;
+	slogt_sink k = { 0 };
+	slog_stats st;
+	int        i;
+	const char *p;
+
+	(void) state;
+	arb_test_mkdtemp(dir, sizeof(dir), "store");
+	snprintf(path, sizeof(path), "%s/acked", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_int_equal(slog_vfs_posix_new(dir, &vfs), 0);
+	slogt_init(&t, vfs);
+	t.o.segment_bytes      = 4096;
+	t.o.cursor_interval_ms = 1;
+	ARB_PASS(slogt_open(&t));
+	assert_non_null(strstr(t.log, "event=acked_unreadable file=acked"));
+	for (i = 0; i < 10; i++) {
+		ARB_PASS(slogt_append(&t, 1, 10, 100, 0, NULL, NULL));
+	}
+	slogt_settle(&t);
+	assert_int_equal(slogt_drain(&t, &k, true), 100);
+	// The durable cursor passes the last record and the acknowledged
+	// segments' files go (5 s at most).
+	for (i = 0; i < 500; i++) {
+		slog_stats_get(t.s, &st);
+		if (st.cursor > k.v[99].pos && count_segs(dir) == 1
+		    && strstr(t.log, "event=acked_write_failed") != NULL) {
+			break;
+		}
+		slogt_wait(&t, 10);
+	}
+	slog_stats_get(t.s, &st);
+	assert_true(st.cursor > k.v[99].pos);
+	assert_int_equal(count_segs(dir), 1);
+	assert_true(st.acked_write_errors > 0);
+	p = strstr(t.log, "event=acked_write_failed file=acked");
+	assert_non_null(p);
+	assert_null(strstr(p + 1, "event=acked_write_failed")); // once
+	// The directory goes: the next acknowledgements are written.
+	assert_int_equal(rmdir(path), 0);
+	ARB_PASS(slogt_append(&t, 1, 10, 100, 0, NULL, NULL));
+	slogt_settle(&t);
+	assert_int_equal(slogt_drain(&t, &k, true), 10);
+	for (i = 0; i < 500 && strstr(t.log, "event=acked_write_recovered")
+	     == NULL; i++) {
+		slogt_wait(&t, 10);
+	}
+	assert_non_null(strstr(t.log, "event=acked_write_recovered file=acked"));
+	slogt_close(&t);
+	slog_vfs_destroy(vfs);
+	assert_int_equal(arb_test_rmtree(dir), 0);
+	free(k.v);
+	slogt_fini(&t);
+}
+
 static void
 test_torn_tail_cut(void **state)
 {
@@ -1082,6 +1282,9 @@ main(void)
 		cmocka_unit_test(test_bad_header_quarantined),
 		cmocka_unit_test(test_config_change_keeps_backlog),
 		cmocka_unit_test(test_posix_directory),
+		cmocka_unit_test(test_acked_damage_is_said),
+		cmocka_unit_test(test_seq_exhausted_refused),
+		cmocka_unit_test(test_acked_unwritable_cursor_goes_on),
 		cmocka_unit_test(test_backlog_stays_on_disk),
 	};
 
