@@ -121,6 +121,36 @@ test_long_lines_stay_one_line(void **state)
 }
 
 static void
+log_forged(void)
+{
+	arb__log_set_level(ARB_LOG_INFO);
+	// A value from outside (a path an operator gave arborctl) with a
+	// newline and a forged line after it, and an escape sequence.
+	arb_log(NULL, ARB_LOG_WARN, "control", "op=stop path=%s result=x",
+	    "root/x\n2026-12-07T09:39:20.194Z arbor[1]: error - event=FAKE\r\x1b[2J\tend");
+	arb__log(ARB_LOG_WARN, "root/after", "event=next");
+}
+
+static void
+test_control_bytes_cannot_forge_lines(void **state)
+{
+	char out[4096];
+
+	(void) state;
+	capture(log_forged, out, sizeof(out));
+	assert_int_equal(count_lines(out, "event=control op=stop"), 1);
+	assert_int_equal(count_lines(out, "event=FAKE"), 1); // in that line
+	assert_int_equal(count_lines(out, "event=control op=stop path=root/x"
+	                                  "\\x0a2026-12-07"),
+	    1);
+	// A TAB stays (as in exec children's output): it ends no line.
+	assert_non_null(strstr(out, "event=FAKE\\x0d\\x1b[2J\tend result=x\n"));
+	assert_null(strchr(out, '\r'));
+	assert_null(strchr(out, '\x1b'));
+	assert_int_equal(count_lines(out, "root/after event=next"), 1);
+}
+
+static void
 log_public(void)
 {
 	int i;
@@ -342,6 +372,7 @@ main(void)
 		    test_arb_log_has_the_layout_level_and_rate_limit),
 		cmocka_unit_test(test_repeated_errors_are_folded_with_a_count),
 		cmocka_unit_test(test_long_lines_stay_one_line),
+		cmocka_unit_test(test_control_bytes_cannot_forge_lines),
 	};
 
 	return cmocka_run_group_tests_name("core.log", tests, NULL, NULL);
