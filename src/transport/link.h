@@ -395,9 +395,10 @@ void              arb__conn_set_data(arb__conn *c, void *p);
 typedef struct arb__link arb__link;
 
 // gone(arg) is asked before each redial: true means the destination is
-// gone for good (its child slot was removed): queued chunks go to the
+// gone (its child slot was removed, or closed): queued chunks go to the
 // configuration's unreached (or are dropped and counted as dead
-// letters), and puts fail with ARB_ENOENT.
+// letters), and puts fail with ARB_ENOENT while gone(arg) stays true
+// (a put asks again: a closed slot may run again).
 typedef bool (*arb__link_gone_fn)(void *arg);
 
 #define ARB__LINK_QMAX (1024u * 1024u) // bytes queued before ARB_EAGAIN

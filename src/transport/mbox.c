@@ -49,7 +49,7 @@ struct arb__mbox {
 	arb__mbox_att      *att; // current attachment (NULL: detached)
 	bool                paused;
 	bool                closed;
-	bool                sealed; // its slot closed (arb__mbox_seal)
+	bool                sealed;      // its slot closed (arb__mbox_seal)
 	bool                link_paused; // a link was told to PAUSE us
 	_Atomic uint64_t   *pub;         // mirror of nenv (arb__mbox_publish)
 	struct event      **waiters;     // local producers refused while full

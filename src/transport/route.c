@@ -765,13 +765,20 @@ arb__tp_url(const arb__addr *a, arb_pid pid, char *buf, size_t len)
 }
 
 // link_gone: a process actor's slot that was removed will never listen
-// again.
+// again, nor will a closed one (arb__slot_close) until an incarnation
+// runs there: what its link queued is answered (tp_unreached), and the
+// link takes puts again once the slot runs (arb__link_put asks again).
 static bool
 link_gone(void *arg)
 {
 	uint32_t mbid = (uint32_t) (uintptr_t) arg;
+	uint64_t w;
 
-	return mbid != 0 && (slot_get(mbid) >> 62) != SLOT_ACTOR;
+	if (mbid == 0) {
+		return false;
+	}
+	w = slot_get(mbid);
+	return (w >> 62) != SLOT_ACTOR || (w & SLOT_CLOSED) != 0;
 }
 
 uint32_t

@@ -651,10 +651,17 @@ arb__link_put(arb__link *k, arb__chunk *ch, struct event *waiter)
 
 	pthread_mutex_lock(&k->mtx);
 	switch (k->state) {
-	case L_GONE:
 	case L_CLOSED:
 		rv = ARB_ENOENT;
 		break;
+	case L_GONE:
+		if (k->gone == NULL || k->gone(k->gone_arg)) {
+			rv = ARB_ENOENT;
+			break;
+		}
+		// Back: its closed slot runs again (a new incarnation).
+		k->state = L_IDLE;
+		// fall through
 	default:
 		if (k->q_bytes >= ARB__LINK_QMAX
 		    || (k->greeted && link_paused(k, ch->dst))) {

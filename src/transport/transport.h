@@ -234,8 +234,8 @@ void   arb__mbox_unwait(arb__mbox *mb, struct event *waiter);
 // means over the high mark, PAUSE the link); a closed mailbox drops it,
 // counted.  With sealed not NULL, a sealed mailbox does not take it
 // (*sealed true: the caller hands it on).
-bool   arb__mbox_put_link(
-      arb__mbox *mb, arb__chunk *ch, arb__tp_stats *st, bool *sealed);
+bool arb__mbox_put_link(
+    arb__mbox *mb, arb__chunk *ch, arb__tp_stats *st, bool *sealed);
 bool   arb__mbox_still_full(arb__mbox *mb);
 size_t arb__mbox_close(arb__mbox *mb); // no more puts; returns dropped
 // arb__mbox_take empties the queue and returns its batches (a list by

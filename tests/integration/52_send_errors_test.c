@@ -274,8 +274,8 @@ freezer_handle(arb_ctx *ctx, void *state, const arb_msg *m)
 }
 
 static const arb_actor_ops freezer_ops = {
-	.type   = "freezer",
-	.init   = freezer_init,
+	.type = "freezer",
+	.init = freezer_init,
 	.handle = freezer_handle,
 };
 
@@ -310,8 +310,8 @@ stuffer_tick(evutil_socket_t fd, short what, void *arg)
 	(void) fd;
 	(void) what;
 	for (i = 0; i < 16 && rv == ARB_OK; i++) {
-		if ((rv = arb_send_copy(st->ctx, st->w, PROBE_SILENT, st->body,
-		         FLOOD_LEN))
+		if ((rv = arb_send_copy(
+		         st->ctx, st->w, PROBE_SILENT, st->body, FLOOD_LEN))
 		    == ARB_OK) {
 			st->sent++;
 		}
@@ -320,8 +320,8 @@ stuffer_tick(evutil_socket_t fd, short what, void *arg)
 		evtimer_add(st->ev, &tv); // the next turn: its queue flushed
 		return;
 	}
-	arb_test_emit("stuffer event=full rv=%s sent=%u", arb_err_name(rv),
-	    st->sent);
+	arb_test_emit(
+	    "stuffer event=full rv=%s sent=%u", arb_err_name(rv), st->sent);
 	if (rv == ARB_EAGAIN
 	    && arb_whereis(st->ctx, "root/asker", &asker) == ARB_OK) {
 		ARB_PASS(arb_send_copy(
@@ -372,8 +372,8 @@ stuffer_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
 }
 
 static const arb_actor_ops stuffer_ops = {
-	.type      = "stuffer",
-	.init      = stuffer_init,
+	.type = "stuffer",
+	.init = stuffer_init,
 	.terminate = stuffer_terminate,
 };
 
@@ -401,8 +401,8 @@ asker_handle(arb_ctx *ctx, void *state, const arb_msg *m)
 	}
 	memcpy(&w, arb_msg_body(m), sizeof(w));
 	asker_t0 = caller_now();
-	rv = arb_call(ctx, w, PROBE_ECHO, "hi", 2, CALLER_TIMEOUT_MS,
-	    asker_cb, NULL);
+	rv = arb_call(
+	    ctx, w, PROBE_ECHO, "hi", 2, CALLER_TIMEOUT_MS, asker_cb, NULL);
 	arb_test_emit("asker event=called rv=%s", arb_err_name(rv));
 }
 
@@ -417,8 +417,8 @@ asker_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 }
 
 static const arb_actor_ops asker_ops = {
-	.type   = "asker",
-	.init   = asker_init,
+	.type = "asker",
+	.init = asker_init,
 	.handle = asker_handle,
 };
 
@@ -456,8 +456,8 @@ racer_tick(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	to = arb_pid_slot(to);
-	rv = arb_call(ctx, to, PROBE_ECHO, "hi", 2, CALLER_TIMEOUT_MS,
-	    racer_cb, NULL);
+	rv = arb_call(
+	    ctx, to, PROBE_ECHO, "hi", 2, CALLER_TIMEOUT_MS, racer_cb, NULL);
 	arb_test_emit("racer event=called rv=%s", arb_err_name(rv));
 	deadline = caller_now() + 3000;
 	while ((rv = arb_send_copy(ctx, to, PROBE_SILENT, "", 0)) == ARB_OK
@@ -466,8 +466,8 @@ racer_tick(evutil_socket_t fd, short what, void *arg)
 		nanosleep(&nap, NULL); // the child's end: on its own thread
 	}
 	racer_t0 = caller_now();
-	arb_test_emit("racer event=closed rv=%s polls=%d", arb_err_name(rv),
-	    polls);
+	arb_test_emit(
+	    "racer event=closed rv=%s polls=%d", arb_err_name(rv), polls);
 }
 
 static int
@@ -495,8 +495,8 @@ racer_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
 }
 
 static const arb_actor_ops racer_ops = {
-	.type      = "racer",
-	.init      = racer_init,
+	.type = "racer",
+	.init = racer_init,
 	.terminate = racer_terminate,
 };
 
@@ -561,20 +561,26 @@ h_ended(int argc, char **argv)
 }
 
 static const arb_child_spec ppool_tmpl[] = {
-	{ .name = "w", .isolation = ARB_PROCESS, .type = "freezer",
+	{ .name = "w",
+	    .isolation = ARB_PROCESS,
+	    .type = "freezer",
 	    .restart = ARB_TEMPORARY },
 };
 static const arb_sup_spec ppool = { .strategy = ARB_SIMPLE_ONE_FOR_ONE,
-	.children = ppool_tmpl, .nchildren = 1 };
+	.children = ppool_tmpl,
+	.nchildren = 1 };
 
 // A process actor that will be removed with calls queued towards it.
 static int
 h_removed(int argc, char **argv)
 {
 	const arb_child_spec c[] = {
-		{ .name = "ppool", .isolation = ARB_SUPERVISOR, .sup = &ppool },
+		{ .name = "ppool",
+		    .isolation = ARB_SUPERVISOR,
+		    .sup = &ppool },
 		{ .name = "asker", .isolation = ARB_THREAD, .type = "asker" },
-		{ .name = "stuffer", .isolation = ARB_THREAD,
+		{ .name = "stuffer",
+		    .isolation = ARB_THREAD,
 		    .type = "stuffer" },
 	};
 	const arb_sup_spec s = { .children = c, .nchildren = 3 };
@@ -700,7 +706,8 @@ test_call_queued_for_a_removed_process_actor(void **state)
 
 	(void) state;
 	arb_test_spawn(&p, "removed", NULL);
-	arb_test_line(&p, "freezer path=root/ppool/", 10000, line, sizeof(line));
+	arb_test_line(
+	    &p, "freezer path=root/ppool/", 10000, line, sizeof(line));
 	ospid = arb_test_need_field(line, "ospid");
 	arb_test_line(&p, "stuffer event=full ", 10000, line, sizeof(line));
 	print_message("%s\n", line);

@@ -427,28 +427,42 @@ wait_answer(fix *f, uint64_t ref)
 		event_base_loop(f->base, EVLOOP_NONBLOCK);
 		poll(NULL, 0, 1);
 	}
-	assert_int_equal(f->flags,
-	    ARB__F_REPLY | ARB__F_ERROR | ARB__F_NOPROC);
+	assert_int_equal(
+	    f->flags, ARB__F_REPLY | ARB__F_ERROR | ARB__F_NOPROC);
+}
+
+// wait_noproc runs the loop until the node's noproc mailbox got request
+// ref.
+static void
+wait_noproc(fix *f, uint64_t ref)
+{
+	int64_t dl = mono_ms() + 2000;
+
+	while (f->noproc_ref != ref) {
+		assert_true(mono_ms() < dl);
+		event_base_loop(f->base, EVLOOP_NONBLOCK);
+		poll(NULL, 0, 1);
+	}
 }
 
 // Requests that a sender's outbound queue or a link's queue holds when
 // their destination goes for good are answered at once, not left to the
 // caller's timeout: a removed thread actor's mailbox, a slot closed
 // after the request passed its sender's check (the mailbox is sealed),
-// both answered by the sender's queue (outq.c); a removed process
-// actor's link hands what it held to the node's noproc mailbox
+// both answered by the sender's queue (outq.c); a removed or closed
+// process actor's link hands what it held to the node's noproc mailbox
 // (route.c), which answers it.
 static void
 test_requests_that_reach_no_actor_are_answered(void **state)
 {
-	fix       *f = *state;
-	arb_pid    node = arb__pid_make(ARB__KIND_NODE, 0, 0);
-	arb_pid    caller = arb__pid_make(ARB__KIND_THREAD, 3, 1);
-	arb__mbox *mb3, *mb4, *nb;
+	fix           *f = *state;
+	arb_pid        node = arb__pid_make(ARB__KIND_NODE, 0, 0);
+	arb_pid        caller = arb__pid_make(ARB__KIND_THREAD, 3, 1);
+	arb__mbox     *mb3, *mb4, *nb;
 	arb__mbox_att *a3, *an;
-	arb__outq *q;
-	arb__chunk *ch;
-	int        i, rv = ARB_OK;
+	arb__outq     *q;
+	arb__chunk    *ch;
+	int            i, rv = ARB_OK;
 
 	f->a.in_node = true;
 	ARB_PASS(arb__tp_open(&f->a, node, 1 << 20));
@@ -495,15 +509,25 @@ test_requests_that_reach_no_actor_are_answered(void **state)
 	push_request(q, caller, arb__pid_make(ARB__KIND_PROCESS, 9, 0), 13);
 	arb__outq_flush(q);
 	(void) arb__slot_remove(9);
-	{
-		int64_t dl = mono_ms() + 2000;
-
-		while (f->noproc_ref != 13) {
-			assert_true(mono_ms() < dl);
-			event_base_loop(f->base, EVLOOP_NONBLOCK);
-			poll(NULL, 0, 1);
-		}
-	}
+	wait_noproc(f, 13);
+	// The same when its slot is closed (a transient process child that
+	// ended normally): its link gives up what it queued.  Once an
+	// incarnation runs there again the link takes requests again: the
+	// next one is queued there, not answered by the sender's queue (a
+	// second close hands it to the noproc mailbox too).
+	arb__slot_new(10, ARB__KIND_PROCESS);
+	arb__slot_run(10, 1);
+	push_request(q, caller, arb__pid_make(ARB__KIND_PROCESS, 10, 0), 15);
+	arb__outq_flush(q);
+	arb__slot_close(10);
+	wait_noproc(f, 15);
+	arb__slot_run(10, 2);
+	push_request(q, caller, arb__pid_make(ARB__KIND_PROCESS, 10, 0), 16);
+	arb__outq_flush(q);
+	assert_true(arb__outq_idle(q));
+	arb__slot_close(10);
+	wait_noproc(f, 16);
+	assert_int_not_equal(f->ref, 16);
 	arb__outq_close(q);
 	arb__mbox_detach(a3);
 	arb__mbox_detach(an);
