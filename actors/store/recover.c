@@ -487,13 +487,13 @@ slog__recover(slog *s, uint64_t *cursorp)
 	uint64_t cpos = 0, cgen = 0, max_no, cseg;
 	bool     corrupt = false;
 	size_t   i, first;
-	int      rv;
+	int      rv, crv;
 
 	memset(&rs, 0, sizeof(rs));
-	if ((rv = slog__cursor_read(s->vfs, &cpos, &cgen, &corrupt)) != 0) {
+	if ((crv = slog__cursor_read(s->vfs, &cpos, &cgen, &corrupt)) != 0) {
 		slog__log(s, SLOG_LOG_ERROR,
 		    "event=cursor_unreadable error=\"%s\" replay=all",
-		    slog__strerror(rv));
+		    slog__strerror(crv));
 		cpos = cgen = 0;
 	} else if (corrupt) {
 		slog__log(s, SLOG_LOG_WARN, "event=cursor_corrupt replay=all");
@@ -506,6 +506,15 @@ slog__recover(slog *s, uint64_t *cursorp)
 	}
 	if (l.n > 1) {
 		qsort(l.v, l.n, sizeof(*l.v), u64_cmp);
+	}
+	if (crv == 0 && cgen == 0 && !corrupt && l.n > 0) {
+		// The store makes the cursor at its first open, before any
+		// segment: segments without one mean it was deleted (or
+		// emptied).  Everything is delivered again: duplicates
+		// upstream, which the operator should be able to explain.
+		slog__log(s, SLOG_LOG_WARN,
+		    "event=cursor_missing file=%s segments=%zu replay=all",
+		    SLOG_CURSOR_NAME, l.n);
 	}
 	cseg   = SLOG_POS_SEG(cpos);
 	max_no = cseg;

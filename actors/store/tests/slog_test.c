@@ -800,7 +800,8 @@ reopen_damaged(slogt *t)
 // An acked file that is missing beside the cursor, damaged, or claims a
 // seq no record can carry gives no floor: the store says so (an error
 // naming what happened, counted), it never goes on silently.  A clean
-// reopen says nothing.
+// reopen says nothing.  A cursor deleted while segments remain makes
+// the store deliver everything again: said too (event=cursor_missing).
 static void
 test_acked_damage_is_said(void **state)
 {
@@ -816,10 +817,12 @@ test_acked_damage_is_said(void **state)
 	ARB_PASS(slogt_open(&t));
 	ARB_PASS(slogt_append(&t, 1, 30, 20, 0, NULL, NULL));
 	slogt_settle(&t);
+	assert_null(strstr(t.log, "event=cursor_missing")); // a new store
 	assert_int_equal(slogt_drain(&t, &k, true), 30);
 	// A clean reopen: nothing to say.
 	assert_int_equal(reopen_damaged(&t), 0);
 	assert_null(strstr(t.log, "event=acked_"));
+	assert_null(strstr(t.log, "event=cursor_missing"));
 	// Both slots damaged.
 	slogt_close(&t);
 	memset(junk, 0x5a, sizeof(junk));
@@ -833,6 +836,15 @@ test_acked_damage_is_said(void **state)
 	assert_int_equal(vfs->unlink(vfs, SLOG_ACKED_NAME), 0);
 	ARB_PASS(slogt_open(&t));
 	assert_non_null(strstr(t.log, "event=acked_missing file=acked"));
+	assert_null(strstr(t.log, "event=cursor_missing"));
+	slogt_close(&t);
+	// The cursor deleted: everything comes again, and that is said.
+	assert_int_equal(vfs->unlink(vfs, SLOG_CURSOR_NAME), 0);
+	ARB_PASS(slogt_open(&t));
+	assert_non_null(
+	    strstr(t.log, "event=cursor_missing file=cursor segments=1 replay=all"));
+	k.n = 0;
+	assert_int_equal(slogt_drain(&t, &k, false), 30);
 	slogt_close(&t);
 	// A valid slot whose seq no record can carry (over 48 bits).
 	put_acked(v, 1, SLOG_U48_MAX + 1);
