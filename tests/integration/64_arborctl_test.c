@@ -28,7 +28,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1624,6 +1626,38 @@ test_timeout_waits_for_a_starting_node(void **state)
 	expect_out("no node running (none came up within the timeout)");
 }
 
+// A socket that takes the connection but never answers (a node stopped
+// with SIGSTOP, or hung) is said as such within --timeout, not as
+// "cannot connect to ...: Timed out".
+static void
+test_a_node_that_does_not_answer(void **state)
+{
+	struct sockaddr_un a;
+	char               path[160];
+	int                fd;
+	int64_t            t0;
+	const char        *args[] = { "--", "--socket", path, "--timeout",
+		       "0.5", "status", NULL };
+
+	(void) state;
+	need_binaries();
+	snprintf(path, sizeof(path), "%s/hung.sock", tmpdir);
+	memset(&a, 0, sizeof(a));
+	a.sun_family = AF_UNIX;
+	assert_true(strlen(path) < sizeof(a.sun_path));
+	memcpy(a.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *) &a, sizeof(a)), 0);
+	assert_int_equal(listen(fd, 8), 0); // never accepted, never answered
+	t0 = now_ms();
+	assert_int_equal(ctl_run("arborctl", args), 69);
+	expect_out("hung.sock: the node took the connection but did not "
+	           "answer within 500 ms (is it stopped or hung?)");
+	assert_true(now_ms() - t0 < WAIT_MS);
+	close(fd);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(
 	    test_start_and_delete_child_of_a_static_supervisor, setup,
@@ -1656,6 +1690,8 @@ static const struct CMUnitTest tests[] = {
 	    test_send_to_another_node_says_why, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_timeout_waits_for_a_starting_node, setup, teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_a_node_that_does_not_answer, setup, teardown),
 };
 
 ARB_TEST_MAIN("integration.arborctl", tests, helpers)

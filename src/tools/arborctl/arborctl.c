@@ -401,6 +401,15 @@ ctl_try_open(ctl *c, char *msg, size_t len, bool *absent)
 			    c->sock_path);
 			return EX_UNAVAILABLE;
 		}
+		if (rv == NNG_ETIMEDOUT) {
+			// The socket took the connection (a listener is
+			// there) but nothing answered: not "cannot connect".
+			snprintf(msg, len,
+			    "%s: the node took the connection but did not "
+			    "answer within %d ms (is it stopped or hung?)",
+			    c->sock_path, c->timeout_ms);
+			return EX_UNAVAILABLE;
+		}
 		snprintf(msg, len, "cannot connect to %s: %s", c->sock_path,
 		    nng_strerror(rv));
 		return EX_UNAVAILABLE;
