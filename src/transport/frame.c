@@ -97,7 +97,8 @@ arb__hello_encode(uint8_t *buf, const arb__hello *h, bool reply)
 	memcpy(p + 39 + nl, h->auth, h->auth_len);
 	len = HELLO_FIXED + nl + 2 + h->auth_len;
 	arb__frame_hdr(buf, (uint32_t) len, ARB__FR_HELLO,
-	    reply ? ARB__HELLO_F_REPLY : 0);
+	    (uint8_t) ((reply ? ARB__HELLO_F_REPLY : 0)
+	        | (h->duplex ? ARB__HELLO_F_DUPLEX : 0)));
 	return len;
 }
 
@@ -148,6 +149,7 @@ arb__hello_decode(const uint8_t *fr, size_t len, arb__hello *h, bool *reply)
 		return ARB_EBADMSG;
 	}
 	*reply = (fr[5] & ARB__HELLO_F_REPLY) != 0;
+	h->duplex = (fr[5] & ARB__HELLO_F_DUPLEX) != 0;
 	return ARB_OK;
 }
 

@@ -73,6 +73,10 @@ typedef enum arb__fr_type {
 #define ARB__HB_BUDGET_MAX_MS (60000 * 100)
 
 #define ARB__HELLO_F_REPLY 0x1u // flags of the acceptor's HELLO
+// A node link's data stream that carries DATA both ways (docs/wire.md,
+// "Duplex streams"): in a dialer's HELLO, it reads DATA on this stream;
+// in the acceptor's reply, the acceptor may send DATA on it.
+#define ARB__HELLO_F_DUPLEX 0x2u
 #define ARB__HB_F_REPLY    0x1u // flags of a heartbeat's echo
 
 // Roles a dialer announces in its HELLO.
@@ -103,6 +107,7 @@ typedef struct arb__hello {
 	char     name[ARB__NODE_NAME_MAX];
 	uint16_t auth_len;  // 0, ARB__AUTH_NONCE, or nonce + ARB__AUTH_MAC
 	uint8_t  auth[ARB__HELLO_AUTH_MAX];
+	bool     duplex;    // the frame's ARB__HELLO_F_DUPLEX flag
 } arb__hello;
 
 // arb__hello_encode writes a HELLO frame (reply: the acceptor's answer)
@@ -286,6 +291,12 @@ typedef struct arb__lsn_ops {
 	// again a budget later).  Called on the timer thread with no lock
 	// of the listener held.  May be NULL (close).
 	bool (*silent)(void *arg, arb__conn *c);
+	// proven: a node listener's data stream whose dialer reads DATA on
+	// it (a duplex HELLO) proved itself: the owner may offer it to its
+	// link to that node (arb__link_offer).  Called on nng's thread with
+	// no lock of the listener held.  NULL: the listener answers no HELLO
+	// as duplex.
+	void (*proven)(void *arg, arb__conn *c);
 } arb__lsn_ops;
 
 // arb__lsn_open listens on url (ipc://, tcp://, tls+tcp://) and accepts
@@ -460,6 +471,21 @@ void arb__link_watch(arb__link *l, arb__link_watch_fn fn, void *arg);
 // then on).  Thread: any.
 void arb__link_start(arb__link *l);
 
+// Duplex node streams (docs/multinode.md, "One stream per pair").
+// arb__link_set_reader: the streams l dials from now on are read by a
+// connection of listener lsn (a node's listener of peers) and carry DATA
+// both ways: l's HELLO says so, and the peer may send on them.  NULL:
+// l reads its own streams.  lsn must stay open until this is set back
+// to NULL.  Thread: any, not from a callback.
+void arb__link_set_reader(arb__link *l, arb__lsn *lsn);
+// arb__link_offer offers l a proven duplex stream c of its peer (lsn
+// ops' proven): l sends on it when it has no stream of its own (it dials
+// none, or its dial fails) -- the peer can reach this node and this node
+// cannot reach the peer -- and keeps it as its candidate meanwhile (a
+// newer offer replaces it).  Its UP event then comes with c's HELLO.
+// Thread: any, with no lock of the listener or of c held.
+void arb__link_offer(arb__link *l, arb__conn *c);
+
 typedef struct arb__link_info {
 	bool     up;          // connected, greeted (and proven)
 	bool     connecting;  // a dial or handshake is under way
@@ -467,6 +493,7 @@ typedef struct arb__link_info {
 	int64_t  rtt_us;      // last heartbeat round trip (-1: none yet),
 	                      // on the heartbeat channel
 	int64_t  last_hb_ms;  // arb__now_ms() of the last echo (0: none)
+	bool     adopted;     // up on a stream the peer dialled
 } arb__link_info;
 // arb__link_get_info copies what the link knows now.  Thread: any.
 void arb__link_get_info(arb__link *l, arb__link_info *info);

@@ -5,8 +5,11 @@
 // dialled link to every peer it lists (static membership).  A pair of
 // nodes therefore talks over one link made of two streams: each node
 // sends its DATA on the stream it dialled and receives on the one its
-// peer dialled; the acceptor's side of a stream carries only ACKs and
-// flow control.  Each dialled stream has its heartbeat channel too
+// peer dialled.  The streams are duplex (docs/multinode.md, "One stream
+// per pair"): the listener reads the streams our links dial
+// (arb__link_set_reader), and a link that has no stream of its own (this
+// node cannot dial the peer) sends on the peer's (peer_on_proven,
+// arb__link_offer).  Each dialled stream has its heartbeat channel too
 // (tp_hb.c), a second connection that carries only heartbeats and
 // echoes.  Both nodes dialling at once is the normal case, not a race:
 // there is never a second stream for one direction, so no tie-break is
@@ -361,12 +364,42 @@ peer_on_silent(void *arg, arb__conn *c)
 	peer             *p;
 	bool              keep;
 
+	arb__link_info   li;
+
 	ARB_UNUSED(arg);
 	pthread_mutex_lock(&P.mtx);
 	p = peer_by_id(h->node_id, h->name);
 	keep = p != NULL && p->up && p->creation == h->creation;
 	pthread_mutex_unlock(&P.mtx);
+	if (keep) {
+		// Only a stream of our own times the peer: when our link
+		// sends on a stream the peer dialled (this one), nothing
+		// else would take the peer DOWN.
+		arb__link_get_info(p->link, &li);
+		keep = li.up && !li.adopted;
+	}
 	return !keep;
+}
+
+// A peer's duplex data stream proved itself: our link to that peer may
+// send on it (docs/multinode.md, "One stream per pair") -- at once when
+// it has no stream of its own (it cannot dial the peer), else when its
+// own one goes.  Called with no lock of the listener held.
+static void
+peer_on_proven(void *arg, arb__conn *c)
+{
+	const arb__hello *h = arb__conn_hello(c);
+	peer             *p;
+
+	ARB_UNUSED(arg);
+	// (P.peers is set before the listener opens and freed after it
+	// closed: no callback of it runs then.)
+	pthread_mutex_lock(&P.mtx);
+	p = peer_by_id(h->node_id, h->name);
+	pthread_mutex_unlock(&P.mtx);
+	if (p != NULL && h->creation != 0) {
+		arb__link_offer(p->link, c);
+	}
 }
 
 static int  peer_reachable(arb_pid to);
@@ -394,6 +427,7 @@ static const arb__lsn_ops peer_lsn_ops = {
 	.data = peer_on_data,
 	.full = peer_on_full,
 	.silent = peer_on_silent,
+	.proven = peer_on_proven,
 };
 
 // peer_dialer makes p's link: over TLS, with a client configuration of
@@ -517,6 +551,9 @@ arb__peers_open(const arb__peers_cfg *cfg, const arb__addr *self,
 	}
 	P.open = true;
 	for (i = 0; i < P.npeers; i++) {
+		// The streams a link dials are read by the listener (duplex):
+		// the peer may send on them.
+		arb__link_set_reader(P.peers[i].link, P.lsn);
 		arb__link_start(P.peers[i].link);
 	}
 	arb__tp_set_remote(&peer_remote);
@@ -533,6 +570,9 @@ arb__peers_close(void)
 		return;
 	}
 	arb__tp_set_remote(NULL);
+	for (i = 0; i < P.npeers; i++) {
+		arb__link_set_reader(P.peers[i].link, NULL); // before its close
+	}
 	// The links may still go DOWN meanwhile (peer_close_accepted): they
 	// find no listener once it is taken out here.
 	pthread_mutex_lock(&P.lsn_mtx);
@@ -575,7 +615,7 @@ arb__peers_info(arb_peer_info *out, size_t max)
 		                  P.lsn, p->node_id, p->name)
 		                            : 0;
 		pthread_mutex_unlock(&P.lsn_mtx);
-		o->dialled = li.up;
+		o->dialled = li.up && !li.adopted;
 		snprintf(o->name, sizeof(o->name), "%s", p->name);
 		snprintf(o->url, sizeof(o->url), "%s", p->url);
 		pthread_mutex_lock(&P.mtx);

@@ -6,6 +6,12 @@
 // conn_hb_frame; docs/multinode.md, "Failure detection"), and, on a
 // node's listener, the timing of a data stream's silence by its channel's
 // heartbeats (conn_hbw_*).  The listener that accepts them is tp_lsn.c.
+// On a duplex node stream (docs/multinode.md, "One stream per pair") a
+// connection is the stream's one reader and a link (tp_link.c) its one
+// writer: the connection hands the link the ACK / PAUSE / RESUME it reads
+// and queues its own for the link to write (arb__conn_out, poked through
+// its timer); it is the reader of a stream the node dialled too
+// (arb__lsn_attach).
 //
 // Threads: the aio callbacks run on nng's threads and the delayed-ACK
 // timer on the timer thread (ttimer.c); arb__conn_* run on the caller's
@@ -79,6 +85,11 @@ conn_destroy(arb__conn *c)
 	arb__buf_fini(&c->ctlq);
 	arb__buf_fini(&c->sbuf);
 	pthread_mutex_destroy(&c->mtx);
+	if (c->lk != NULL) {
+		// Not the last reference: the link's owner holds one until
+		// the listener is closed (peer.c closes it first).
+		c->lops->rele(c->lk);
+	}
 	arb__free(c);
 }
 
@@ -156,40 +167,151 @@ arb__conn_peer_uid(arb__conn *c, uint64_t *uidp)
 	    nng_stream_get_uint64(c->s, NNG_OPT_IPC_PEER_UID, uidp));
 }
 
-// conn_fill_send assembles what c has to say (HELLO reply, queued
-// control frames, an ACK) into sbuf.  Under c->mtx.
+// conn_fill_out appends what c has to say (HELLO reply, queued control
+// frames, an ACK) to b.  Under c->mtx.
 static void
-conn_fill_send(arb__conn *c)
+conn_fill_out(arb__conn *c, arb__buf *b)
 {
 	uint8_t fr[ARB__HELLO_MAX];
 	size_t  n;
 
-	arb__buf_reset(&c->sbuf);
-	c->soff = 0;
 	if (c->reply_due) {
 		arb__hello h = c->lsn->cfg.self;
 
 		h.auth_len = c->reply_auth_len;
 		memcpy(h.auth, c->reply_auth, c->reply_auth_len);
 		h.resume = c->token;
+		h.duplex = c->duplex;
 		n = arb__hello_encode(fr, &h, true);
-		if (arb__buf_append(&c->sbuf, fr, n) != 0) {
+		if (arb__buf_append(b, fr, n) != 0) {
 			return;
 		}
 		c->reply_due = false;
 	}
 	if (c->ctlq.len > 0
-	    && arb__buf_append(&c->sbuf, c->ctlq.data, c->ctlq.len) == 0) {
+	    && arb__buf_append(b, c->ctlq.data, c->ctlq.len) == 0) {
 		arb__buf_reset(&c->ctlq);
 	}
 	if (c->delivered > c->acked) {
 		arb__frame_hdr(fr, ARB__FR_ACK_LEN, ARB__FR_ACK, 0);
 		arb__put_be64(fr + ARB__FR_HDR, c->delivered);
-		if (arb__buf_append(&c->sbuf, fr, ARB__FR_ACK_LEN) == 0) {
+		if (arb__buf_append(b, fr, ARB__FR_ACK_LEN) == 0) {
 			c->acked = c->delivered;
 			c->ack_bytes = 0;
 		}
 	}
+}
+
+// conn_fill_send assembles what c has to say into sbuf.  Under c->mtx.
+static void
+conn_fill_send(arb__conn *c)
+{
+	arb__buf_reset(&c->sbuf);
+	c->soff = 0;
+	conn_fill_out(c, &c->sbuf);
+}
+
+// conn_poke_locked has c's writer (its link) take what c has to send:
+// on the timer thread (conn_timer_cb), since the link's lock comes before
+// c's.  An armed delayed ACK is due at once instead.  Under c->mtx.
+static void
+conn_poke_locked(arb__conn *c)
+{
+	if (c->closed) {
+		return;
+	}
+	if (c->timer_armed) {
+		arb__ttimer_cancel(&c->timer);
+		return;
+	}
+	c->timer_armed = true;
+	c->ops++;
+	arb__ttimer_arm(&c->timer, 0);
+}
+
+bool
+arb__conn_hold(arb__conn *c, arb__link *k, const arb__conn_link_ops *ops)
+{
+	bool ok;
+
+	pthread_mutex_lock(&c->mtx);
+	ok = !c->closed && (c->lk == NULL || c->lk == k);
+	if (ok) {
+		c->ops++;
+		if (c->lk == NULL) {
+			c->lk = k;
+			c->lops = ops;
+			ops->ref(k);
+		}
+	}
+	pthread_mutex_unlock(&c->mtx);
+	return ok;
+}
+
+void
+arb__conn_unhold(arb__conn *c)
+{
+	pthread_mutex_lock(&c->mtx);
+	conn_op_done(c);
+}
+
+void
+arb__conn_poke(arb__conn *c)
+{
+	pthread_mutex_lock(&c->mtx);
+	conn_poke_locked(c);
+	pthread_mutex_unlock(&c->mtx);
+}
+
+void
+arb__conn_set_writer(arb__conn *c)
+{
+	pthread_mutex_lock(&c->mtx);
+	c->wr = true;
+	pthread_mutex_unlock(&c->mtx);
+}
+
+nng_stream *
+arb__conn_stream(arb__conn *c)
+{
+	return c->s; // set at its start, never changed
+}
+
+int64_t
+arb__conn_heard(arb__conn *c)
+{
+	int64_t t;
+
+	pthread_mutex_lock(&c->mtx);
+	t = c->hbw_heard;
+	pthread_mutex_unlock(&c->mtx);
+	return t;
+}
+
+// arb__conn_closing is true once c is closing (closed by us).
+bool
+arb__conn_closing(arb__conn *c)
+{
+	bool closed;
+
+	pthread_mutex_lock(&c->mtx);
+	closed = c->closed;
+	pthread_mutex_unlock(&c->mtx);
+	return closed;
+}
+
+bool
+arb__conn_out(arb__conn *c, arb__buf *b)
+{
+	bool ok;
+
+	pthread_mutex_lock(&c->mtx);
+	ok = !c->sending;
+	if (ok && !c->closed) {
+		conn_fill_out(c, b);
+	}
+	pthread_mutex_unlock(&c->mtx);
+	return ok;
 }
 
 // arb__conn_kick_send starts a send if one is due and none is running.  Under
@@ -200,6 +322,12 @@ arb__conn_kick_send(arb__conn *c)
 	nng_iov iov;
 
 	if (c->sending || c->closed) {
+		return;
+	}
+	if (c->wr) {
+		// One writer per stream: the link (nng may write short, and
+		// two writers would interleave frames).
+		conn_poke_locked(c);
 		return;
 	}
 	conn_fill_send(c);
@@ -361,12 +489,20 @@ static void
 conn_timer_cb(void *arg)
 {
 	arb__conn *c = arg;
+	arb__link *k = NULL;
 
 	pthread_mutex_lock(&c->mtx);
 	c->timer_armed = false;
-	if (!c->closed) {
+	if (!c->closed && c->wr) {
+		k = c->lk; // the link takes it, with none of c's locks held
+	} else if (!c->closed) {
 		arb__conn_kick_send(c);
 	}
+	pthread_mutex_unlock(&c->mtx);
+	if (k != NULL) {
+		c->lops->poke(k);
+	}
+	pthread_mutex_lock(&c->mtx);
 	conn_op_done(c);
 }
 
@@ -665,6 +801,20 @@ conn_replace_older(arb__conn *c)
 	return stale;
 }
 
+// conn_offer hands a proven duplex data stream to the listener's owner,
+// which may offer it to its link to that node (arb__link_offer): the
+// link may then write on it.  Called on the receive callback with no
+// lock held, once the HELLO reply is due (it goes first).
+static void
+conn_offer(arb__conn *c)
+{
+	arb__lsn *l = c->lsn;
+
+	if (c->duplex && l->ops->proven != NULL) {
+		l->ops->proven(l->arg, c);
+	}
+}
+
 // conn_auth_begin answers a dialer's HELLO h on a listener with a cookie:
 // it must offer a nonce; our reply carries our nonce and our proof, and
 // nothing but the dialer's AUTH frame is taken until it proved the cookie
@@ -736,6 +886,7 @@ conn_auth_end(arb__conn *c, const uint8_t *fr, uint8_t type)
 	if (c->peer.role != ARB__ROLE_HB && conn_replace_older(c)) {
 		return false; // stale: closed
 	}
+	conn_offer(c);
 	return true;
 }
 
@@ -963,6 +1114,16 @@ conn_frame(arb__conn *c, const uint8_t *fr, uint32_t len, uint8_t type)
 		}
 		c->peer = h;
 		c->hello_done = true;
+		// A node's data stream that its dialer reads too: our reply
+		// says we may send on it (docs/wire.md, "Duplex streams").
+		// Not with TLS alone: nng 1.5.2 tells an acceptor nothing of
+		// the name in its client's certificate (no NNG_OPT_TLS_PEER_CN),
+		// so the node name in that HELLO is unproven, and a node must
+		// not take a peer UP on it (multinode.15_tls: a node with
+		// another's certificate).  The cookie's proof binds the names.
+		c->duplex = h.duplex && h.role == ARB__ROLE_PEER
+		    && l->cfg.one_per_node && l->ops->proven != NULL
+		    && (l->cfg.cookie != NULL || l->cfg.tls == NULL);
 		if (h.role != ARB__ROLE_HB) {
 			// A data stream: its token names it to its heartbeat
 			// channel (which is not a link: not counted).
@@ -981,6 +1142,9 @@ conn_frame(arb__conn *c, const uint8_t *fr, uint32_t len, uint8_t type)
 		c->reply_due = true;
 		arb__conn_kick_send(c);
 		pthread_mutex_unlock(&c->mtx);
+		if (c->authed && h.role != ARB__ROLE_HB) {
+			conn_offer(c); // no cookie: proven by its HELLO
+		}
 		return true;
 	}
 	if (!c->authed) {
@@ -1029,6 +1193,29 @@ conn_frame(arb__conn *c, const uint8_t *fr, uint32_t len, uint8_t type)
 		arb__conn_kick_send(c);
 		pthread_mutex_unlock(&c->mtx);
 		return true;
+	case ARB__FR_ACK:
+	case ARB__FR_PAUSE:
+	case ARB__FR_RESUME: {
+		// On a duplex stream, what the peer says about the DATA our
+		// link wrote on it: the link's.
+		arb__link *k;
+
+		pthread_mutex_lock(&c->mtx);
+		k = c->wr ? c->lk : NULL;
+		pthread_mutex_unlock(&c->mtx);
+		if (k == NULL) {
+			conn_fail(c, &st->bad_frames,
+			    "frame type %u on a stream this node sends no DATA "
+			    "on",
+			    (unsigned) type);
+			return false;
+		}
+		if (!c->lops->rx(k, c, type, fr)) {
+			conn_fail(c, NULL, "-"); // out of memory
+			return false;
+		}
+		return true;
+	}
 	default: // HELLO again, or frames only an acceptor sends
 		conn_fail(c, &st->bad_frames,
 		    "frame type %u is not sent to an acceptor",
@@ -1212,18 +1399,6 @@ conn_recv(arb__conn *c)
 	nng_stream_recv(c->s, c->raio);
 }
 
-// conn_closed is true once we closed c ourselves.
-static bool
-conn_closed(arb__conn *c)
-{
-	bool closed;
-
-	pthread_mutex_lock(&c->mtx);
-	closed = c->closed;
-	pthread_mutex_unlock(&c->mtx);
-	return closed;
-}
-
 static void
 conn_recv_cb(void *arg)
 {
@@ -1244,7 +1419,7 @@ conn_recv_cb(void *arg)
 		if (ok && c->big == NULL) {
 			ok = conn_parse(c);
 		}
-	} else if (c->hello_done && !c->authed && !conn_closed(c)) {
+	} else if (c->hello_done && !c->authed && !arb__conn_closing(c)) {
 		// A dialer that hangs up after our HELLO reply: it did not
 		// take our proof (another cookie), or it died.
 		stat_add(&c->lsn->cfg.stats->refused, 1);
@@ -1258,7 +1433,7 @@ conn_recv_cb(void *arg)
 			    "AUTH (does it have another cookie?)",
 			    c->peer.name);
 		}
-	} else if (!c->hello_done && !conn_closed(c)) {
+	} else if (!c->hello_done && !arb__conn_closing(c)) {
 		// Closed, reset or silent before its HELLO (not closed by
 		// us: the listener is closing).
 		stat_add(&c->lsn->cfg.stats->refused, 1);
@@ -1283,6 +1458,17 @@ conn_recv_cb(void *arg)
 		arb__conn_close_locked(c);
 	} else {
 		conn_recv(c);
+	}
+	if (c->closed && c->lk != NULL && !c->detached) {
+		// The link that writes on c's stream, or holds c as its
+		// candidate, learns that the stream is going (its receive
+		// failed, or c was closed while it ran: no receive follows).
+		arb__link *k = c->lk;
+
+		c->detached = true;
+		pthread_mutex_unlock(&c->mtx);
+		c->lops->detach(k, c);
+		pthread_mutex_lock(&c->mtx);
 	}
 	conn_op_done(c);
 }
@@ -1335,4 +1521,71 @@ arb__conn_start(
 	pthread_mutex_lock(&c->mtx);
 	conn_recv(c);
 	pthread_mutex_unlock(&c->mtx);
+}
+
+// arb__lsn_attach makes c, a connection of l, the reader of a stream
+// link k dialled and greeted (docs/multinode.md, "One stream per pair"):
+// the acceptor's HELLO reply (peer) said it sends DATA on it too.  It
+// reads from where the link stopped (the link read no byte past the
+// reply), hands DATA on as an accepted stream's, and gives k the ACK,
+// PAUSE and RESUME it reads; k writes c's frames.  No token (no heartbeat
+// channel binds to it: the link has its own), never proven (it neither
+// replaces nor is replaced by the peer's streams, nor counts in them),
+// no heartbeat watch (the link times its peer).  Held once for k.
+arb__conn *
+arb__lsn_attach(arb__lsn *l, arb__link *k, const arb__conn_link_ops *ops,
+    nng_stream *s, const arb__hello *peer)
+{
+	arb__conn *c;
+
+	if ((c = arb__alloc(sizeof(*c))) == NULL) {
+		return NULL;
+	}
+	c->lsn = l;
+	c->s = s;
+	c->expect = 1;
+	c->hello_done = true;
+	c->authed = true;
+	c->duplex = true;
+	c->dialled = true;
+	c->wr = true;
+	c->lk = k;
+	c->lops = ops;
+	c->peer = *peer;
+	if ((c->stage = arb__alloc(STAGE_SIZE)) == NULL
+	    || nng_aio_alloc(&c->raio, conn_recv_cb, c) != 0
+	    || nng_aio_alloc(&c->saio, conn_send_cb, c) != 0
+	    || arb__ttimer_init(&c->timer, conn_timer_cb, c) != ARB_OK) {
+		nng_aio_free(c->raio);
+		nng_aio_free(c->saio);
+		arb__free(c->stage);
+		arb__free(c);
+		return NULL;
+	}
+	c->stage_cap = STAGE_SIZE;
+	pthread_mutex_init(&c->mtx, NULL);
+	pthread_mutex_lock(&l->mtx);
+	if (l->closing) {
+		pthread_mutex_unlock(&l->mtx);
+		nng_aio_free(c->raio);
+		nng_aio_free(c->saio);
+		arb__free(c->stage);
+		pthread_mutex_destroy(&c->mtx);
+		arb__free(c);
+		return NULL;
+	}
+	ops->ref(k);
+	atomic_fetch_add(&l->stage_bytes, STAGE_SIZE);
+	c->next = l->conns;
+	if (l->conns != NULL) {
+		l->conns->prev = c;
+	}
+	l->conns = c;
+	l->nconns++;
+	pthread_mutex_lock(&c->mtx);
+	c->ops++; // k's hold
+	conn_recv(c);
+	pthread_mutex_unlock(&c->mtx);
+	pthread_mutex_unlock(&l->mtx);
+	return c;
 }

@@ -137,6 +137,23 @@ struct arb__conn {
 	bool            authed; // the peer proved the cookie (or none needed)
 	bool            timer_armed;
 	arb__hello      peer;
+	// Duplex node streams (docs/multinode.md, "One stream per pair"):
+	// the dialer reads DATA on it (its HELLO said so and our reply
+	// agreed), so our node's link to that peer may send on it.  wr (one
+	// reference; set once, under mtx): the link that writes on this
+	// stream from then on -- every frame of ours (ACK, PAUSE, RESUME) is
+	// queued for it (arb__conn_out) and it is poked through `timer`;
+	// the ACK, PAUSE and RESUME we read are handed to it
+	// (arb__link_rx).  dialled: this connection is the receiving half of
+	// a stream our link dialled (arb__lsn_attach), not an accepted one:
+	// no token, never proven, no heartbeat watch.
+	bool       duplex;
+	bool       dialled;
+	arb__link *lk;       // the link holding c (offered or writing), one
+	                     // reference; set once, under mtx
+	const struct arb__conn_link_ops *lops; // lk's, set with it
+	bool       wr;       // lk writes on c's stream (under mtx)
+	bool       detached; // lk was told c is closing
 	// The peer's IP address (a TCP listener's connections only): what
 	// its failures back off (penalty.c).
 	bool            has_src;
@@ -234,6 +251,51 @@ void arb__conn_start(
 void arb__conn_resume_locked(arb__conn *c, uint32_t mbid);
 void arb__conn_kick_send(arb__conn *c);
 void arb__conn_close_locked(arb__conn *c);
+// What a connection asks of the link that holds it (tp_link.c gives them
+// with the link: the connection's files call no function of the link's
+// by name, since the link's call the connection's).  rx takes an ACK,
+// PAUSE or RESUME frame c read for k (false: k has no memory for it; c
+// closes); a frame read by a connection that is no longer k's reader is
+// ignored.  detach: c is closing (its reader's receive failed, or it was
+// closed): k's stream on it goes down, and a candidate c is dropped.
+// poke: c has something to send.  ref, rele: k's references.  All but
+// ref take k's lock: called with no lock of c or its listener held
+// (rele too: it is never the last).
+typedef struct arb__conn_link_ops {
+	bool (*rx)(arb__link *k, arb__conn *c, uint8_t type, const uint8_t *fr);
+	void (*detach)(arb__link *k, arb__conn *c);
+	void (*poke)(arb__link *k);
+	void (*ref)(arb__link *k);
+	void (*rele)(arb__link *k);
+} arb__conn_link_ops;
+
+// Duplex streams: the link side of a connection (tp_conn.c).  hold takes
+// one operation of c (false: c is closing); unhold gives it back (c may
+// be freed then: called with no lock of c's listener or of c held; a
+// link's lock may be held).  hold ties c to k for good (one reference of
+// k): false when c is closing or another link holds it.  set_writer
+// makes k c's one writer.  out appends what c has to send (ACK, PAUSE, RESUME)
+// to b: false while c's own send is still under way (its HELLO reply or
+// an ACK before k took over), and c pokes k when it ends.
+bool arb__conn_hold(
+    arb__conn *c, arb__link *k, const arb__conn_link_ops *ops);
+void arb__conn_unhold(arb__conn *c);
+void arb__conn_set_writer(arb__conn *c);
+bool arb__conn_out(arb__conn *c, arb__buf *b);
+nng_stream *arb__conn_stream(arb__conn *c);
+bool        arb__conn_closing(arb__conn *c);
+// arb__conn_poke has c's writer take what c has to send, on the timer
+// thread (a link that adopted c and has DATA queued: tp_link_down.c).
+void arb__conn_poke(arb__conn *c);
+// arb__conn_heard: arb__now_ms() of c's proof or of the last heartbeat
+// on its channel (a node listener's data stream; 0 otherwise).
+int64_t arb__conn_heard(arb__conn *c);
+// arb__lsn_attach makes a connection of l the reader of stream s that
+// link k dialled (peer: the acceptor's HELLO reply, proven), held once
+// for k, with k its writer.  NULL: l is closing, or no memory.  Takes
+// l's lock, then c's; called with k's lock held.
+arb__conn *arb__lsn_attach(arb__lsn *l, arb__link *k,
+    const arb__conn_link_ops *ops, nng_stream *s, const arb__hello *peer);
 void arb__lsn_note(arb__lsn *l, bool refused, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -359,6 +421,22 @@ struct arb__link {
 	uint8_t            hrbuf[LINK_RBUF];
 	size_t             hrlen;
 	arb__hello         hpeer; // its HELLO reply
+	// Duplex node streams (docs/multinode.md, "One stream per pair"):
+	// the link is the one writer of its stream and a connection of the
+	// node's listener its one reader.  rx: the listener that reads the
+	// streams this link dials (NULL: the link reads its own, as a
+	// process link does).  rd: the connection that reads k->s, held (one
+	// operation of it) until the stream's operations have ended; it owns
+	// k->s.  adopted: k->s is a stream the peer dialled (rd accepted it):
+	// no heartbeats of ours on it (the listener times the peer's).  cand:
+	// a proven duplex stream of the peer, held, adopted when this link
+	// has no stream of its own (arb__link_offer).  cbuf: rd's frames in
+	// the flight under way.
+	arb__lsn  *rx;
+	arb__conn *rd;
+	arb__conn *cand;
+	bool       adopted;
+	arb__buf   cbuf;
 };
 
 // tp_link_down.c: a dialled link's stream failing, and what it leaves.
@@ -367,6 +445,13 @@ void arb__link_count_lost(arb__link *k);
 void arb__link_flight_settle(arb__link *k, size_t written);
 void arb__link_free_flight(arb__link *k);
 void arb__link_after_down(arb__link *k);
+// arb__link_adopt_cand makes the candidate stream (k->cand, if it is
+// still open) the link's stream instead of a redial: the peer dialled
+// it, this node sends on it (docs/multinode.md, "One stream per pair").
+// False: none, or the watcher refused it (given back).  Its caller
+// starts the send (link_send; after_down has its reader poke the link).
+// Under k->mtx.
+bool arb__link_adopt_cand(arb__link *k);
 void arb__link_streams_done(arb__link *k);
 void arb__link_down(arb__link *k);
 void arb__link_sop_done(arb__link *k);

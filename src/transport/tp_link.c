@@ -3,7 +3,11 @@
 // docs/wire.md): dials, says HELLO (and AUTH), writes DATA in order and
 // keeps it until acknowledged, takes ACK / PAUSE / RESUME and the HELLO
 // reply, times heartbeats, and redials with backoff.  A failing stream's
-// teardown is tp_link_down.c; the heartbeat channel is tp_hb.c.
+// teardown is tp_link_down.c; the heartbeat channel is tp_hb.c.  A node
+// link's streams are duplex (docs/multinode.md, "One stream per pair"):
+// after the HELLO reply a connection of the node's listener reads them
+// (k->rd) and the link writes for both; a link with no stream of its own
+// adopts one its peer dialled (arb__link_offer).
 //
 // Threads: the aio callbacks run on nng's threads and the heartbeat
 // timer on the timer thread (ttimer.c); arb__link_* run on the caller's
@@ -14,6 +18,20 @@
 #include <stdio.h>
 
 static void link_dial_cb(void *arg);
+static bool link_rx(
+    arb__link *k, arb__conn *c, uint8_t type, const uint8_t *fr);
+static void link_detach(arb__link *k, arb__conn *c);
+static void link_poke(arb__link *k);
+
+// What the connection that reads a duplex stream (tp_conn.c) calls of its
+// link.
+static const arb__conn_link_ops link_conn_ops = {
+	.rx = link_rx,
+	.detach = link_detach,
+	.poke = link_poke,
+	.ref = arb__link_ref,
+	.rele = arb__link_rele,
+};
 static void link_send_cb(void *arg);
 static void link_recv_cb(void *arg);
 static void link_timer_cb(void *arg);
@@ -38,6 +56,13 @@ link_dial(arb__link *k)
 	k->state = L_DIAL;
 	k->ops++;
 	stat_add(&k->cfg.stats->dials, 1);
+	if (k->rx != NULL) {
+		// A node link: a peer behind NAT or a firewall that drops
+		// our SYNs would hold the dial for the kernel's retries
+		// (minutes), and a stream the peer dialled into us waits
+		// for it to fail (arb__link_offer).
+		nng_aio_set_timeout(k->daio, k->cfg.hello_ms);
+	}
 	nng_stream_dialer_dial(k->d, k->daio);
 }
 
@@ -100,6 +125,16 @@ link_send(arb__link *k)
 	if (k->state != L_UP || k->sending) {
 		return;
 	}
+	if (k->rd != NULL) {
+		// The reader's frames (ACK, PAUSE, RESUME) on a duplex
+		// stream: this link is its one writer.  Nothing is written
+		// while the reader's own send (before this link took over)
+		// still runs; it pokes the link when it ends.
+		arb__buf_reset(&k->cbuf);
+		if (!arb__conn_out(k->rd, &k->cbuf)) {
+			return;
+		}
+	}
 	k->niov = 0;
 	k->f_bytes = 0;
 	k->f_done = 0;
@@ -113,6 +148,11 @@ link_send(arb__link *k)
 		k->iov[k->niov++].iov_len = ARB__FR_AUTH_LEN;
 		k->f_bytes += ARB__FR_AUTH_LEN;
 		k->auth_due = false;
+	}
+	if (k->rd != NULL && k->cbuf.len > 0) {
+		k->iov[k->niov].iov_buf = k->cbuf.data;
+		k->iov[k->niov++].iov_len = k->cbuf.len;
+		k->f_bytes += k->cbuf.len;
 	}
 	k->f_pre = k->f_bytes;
 	while (k->authed && (ch = k->q_head) != NULL && k->niov < LINK_IOV
@@ -238,6 +278,18 @@ link_recv_arm(arb__link *k)
 
 	iov.iov_buf = k->rbuf + k->rlen;
 	iov.iov_len = sizeof(k->rbuf) - k->rlen;
+	if (k->rx != NULL && !k->greeted) {
+		// A duplex stream's reader takes over after the HELLO reply:
+		// read not a byte past it (its header, then the rest).
+		size_t want = k->rlen < ARB__FR_HDR
+		    ? ARB__FR_HDR
+		    : arb__get_be32(k->rbuf);
+
+		if (want > sizeof(k->rbuf) || want <= k->rlen) {
+			want = k->rlen + 1; // link_parse refuses it
+		}
+		iov.iov_len = want - k->rlen;
+	}
 	nng_aio_set_iov(k->raio, 1, &iov);
 	k->ops++;
 	k->sops++;
@@ -307,6 +359,16 @@ link_greeted(arb__link *k)
 		    k->cfg.self.name, k->peer.name, k->authfr + ARB__FR_HDR);
 		k->auth_due = true;
 	}
+	if (k->rx != NULL && k->peer.duplex) {
+		// A duplex stream: a connection of the node's listener reads
+		// it from here on (the link read nothing past the reply) and
+		// the link writes for both.
+		if ((k->rd = arb__lsn_attach(
+		         k->rx, k, &link_conn_ops, k->s, &k->peer))
+		    == NULL) {
+			return false; // the listener closes, or no memory
+		}
+	}
 	if (k->watch != NULL
 	    && !k->watch(k->watch_arg, ARB__LINK_EV_UP, &k->peer)) {
 		link_note(k, "not the node this link is for");
@@ -322,6 +384,51 @@ link_greeted(arb__link *k)
 	return true;
 }
 
+// link_ctl_frame takes an ACK, PAUSE or RESUME frame p about the DATA
+// this link wrote.  False: another type, or no memory.  Under k->mtx.
+static bool
+link_ctl_frame(arb__link *k, uint8_t type, const uint8_t *p)
+{
+	size_t i;
+
+	if (type == ARB__FR_ACK) {
+		link_ack(k, arb__get_be64(p + ARB__FR_HDR));
+		k->sync_sent = false;
+		pthread_cond_broadcast(&k->cv);
+		if (k->q_head != NULL) {
+			link_send(k); // the window may have opened
+		}
+	} else if (type == ARB__FR_PAUSE) {
+		uint32_t mbid = arb__get_be32(p + ARB__FR_HDR);
+		if (!link_paused(k, mbid)) {
+			if (k->npaused == k->cap_paused) {
+				size_t    cap = k->cap_paused
+				       ? k->cap_paused * 2
+				       : 4;
+				uint32_t *n = arb__realloc(k->paused, cap * 4);
+				if (n == NULL) {
+					return false;
+				}
+				k->paused = n;
+				k->cap_paused = cap;
+			}
+			k->paused[k->npaused++] = mbid;
+		}
+	} else if (type == ARB__FR_RESUME) {
+		uint32_t mbid = arb__get_be32(p + ARB__FR_HDR);
+		for (i = 0; i < k->npaused; i++) {
+			if (k->paused[i] == mbid) {
+				k->paused[i] = k->paused[--k->npaused];
+				break;
+			}
+		}
+		waitset_wake(&k->waiters);
+	} else {
+		return false;
+	}
+	return true;
+}
+
 // link_parse handles the acceptor's frames.  Returns false on a
 // protocol error.
 static bool
@@ -331,7 +438,6 @@ link_parse(arb__link *k)
 	uint32_t len;
 	uint8_t  type;
 	bool     reply;
-	size_t   i;
 
 	while (k->rlen - off >= ARB__FR_HDR) {
 		const uint8_t *p = k->rbuf + off;
@@ -351,40 +457,7 @@ link_parse(arb__link *k)
 			if (!link_greeted(k)) {
 				return false;
 			}
-		} else if (type == ARB__FR_ACK) {
-			link_ack(k, arb__get_be64(p + ARB__FR_HDR));
-			k->sync_sent = false;
-			pthread_cond_broadcast(&k->cv);
-			if (k->q_head != NULL) {
-				link_send(k); // the window may have opened
-			}
-		} else if (type == ARB__FR_PAUSE) {
-			uint32_t mbid = arb__get_be32(p + ARB__FR_HDR);
-			if (!link_paused(k, mbid)) {
-				if (k->npaused == k->cap_paused) {
-					size_t    cap = k->cap_paused
-					       ? k->cap_paused * 2
-					       : 4;
-					uint32_t *n
-					    = arb__realloc(k->paused, cap * 4);
-					if (n == NULL) {
-						return false;
-					}
-					k->paused = n;
-					k->cap_paused = cap;
-				}
-				k->paused[k->npaused++] = mbid;
-			}
-		} else if (type == ARB__FR_RESUME) {
-			uint32_t mbid = arb__get_be32(p + ARB__FR_HDR);
-			for (i = 0; i < k->npaused; i++) {
-				if (k->paused[i] == mbid) {
-					k->paused[i] = k->paused[--k->npaused];
-					break;
-				}
-			}
-			waitset_wake(&k->waiters);
-		} else {
+		} else if (!link_ctl_frame(k, type, p)) {
 			return false;
 		}
 		off += len;
@@ -405,7 +478,9 @@ link_recv_cb(void *arg)
 	if (rv == 0 && k->state == L_UP) {
 		k->rlen += nng_aio_count(k->raio);
 		if (link_parse(k)) {
-			link_recv_arm(k);
+			if (k->rd == NULL) {
+				link_recv_arm(k); // else the reader reads on
+			}
 		} else {
 			stat_add(&k->cfg.stats->bad_frames, 1);
 			arb__link_down(k);
@@ -424,7 +499,9 @@ link_dial_cb(void *arg)
 	int        rv = nng_aio_result(k->daio);
 
 	pthread_mutex_lock(&k->mtx);
-	if (k->state == L_CLOSED) {
+	if (k->state != L_DIAL) {
+		// Closed, or the link adopted a stream of its peer meanwhile
+		// (arb__link_offer cancelled this dial).
 		if (rv == 0) {
 			nng_stream_free(nng_aio_get_output(k->daio, 0));
 		}
@@ -439,15 +516,19 @@ link_dial_cb(void *arg)
 		k->tls_noted = false;
 		k->authed = k->cfg.cookie == NULL;
 		k->hello_sent = false;
-		if (k->cfg.cookie != NULL) {
-			// A fresh challenge for each connection.
+		k->adopted = false;
+		{
 			arb__hello h = k->cfg.self;
 
-			if (arb__auth_nonce(k->nonce) != ARB_OK) {
-				memset(k->nonce, 0, sizeof(k->nonce));
+			if (k->cfg.cookie != NULL) {
+				// A fresh challenge for each connection.
+				if (arb__auth_nonce(k->nonce) != ARB_OK) {
+					memset(k->nonce, 0, sizeof(k->nonce));
+				}
+				h.auth_len = ARB__AUTH_NONCE;
+				memcpy(h.auth, k->nonce, ARB__AUTH_NONCE);
 			}
-			h.auth_len = ARB__AUTH_NONCE;
-			memcpy(h.auth, k->nonce, ARB__AUTH_NONCE);
+			h.duplex = k->rx != NULL; // the listener reads it
 			k->hello_len = arb__hello_encode(k->hello, &h, false);
 		}
 		k->next_seq = 1;
@@ -488,7 +569,9 @@ link_hb_cb(void *arg)
 
 	pthread_mutex_lock(&k->mtx);
 	k->hbt_armed = false;
-	if (k->state == L_UP && k->greeted) {
+	// (On a stream the peer dialled, the peer sends the heartbeats and
+	// this node's listener times them: conn_hbw_cb, peer.c.)
+	if (k->state == L_UP && k->greeted && !k->adopted) {
 		int64_t silent = now - k->heard_ms;
 
 		if (silent > budget) {
@@ -544,6 +627,12 @@ arb__link_get_info(arb__link *k, arb__link_info *info)
 	info->creation = k->peer_creation;
 	info->rtt_us = k->rtt_us;
 	info->last_hb_ms = k->last_hb_ms;
+	info->adopted = k->state == L_UP && k->adopted;
+	if (info->adopted && k->rd != NULL) {
+		// No heartbeats of ours: the peer's, as the listener heard
+		// them (no round trip).
+		info->last_hb_ms = arb__conn_heard(k->rd);
+	}
 	pthread_mutex_unlock(&k->mtx);
 }
 
@@ -779,6 +868,82 @@ arb__link_kick(arb__link *k)
 }
 
 void
+arb__link_set_reader(arb__link *k, arb__lsn *lsn)
+{
+	pthread_mutex_lock(&k->mtx);
+	k->rx = lsn;
+	pthread_mutex_unlock(&k->mtx);
+}
+
+void
+arb__link_offer(arb__link *k, arb__conn *c)
+{
+	arb__conn *old = NULL;
+
+	if (!arb__conn_hold(c, k, &link_conn_ops)) {
+		return; // closing already, or another link's
+	}
+	pthread_mutex_lock(&k->mtx);
+	if (k->state == L_CLOSED || k->state == L_GONE || k->rd == c
+	    || k->cand == c) {
+		old = c; // (an offer is made once per stream)
+	} else {
+		old = k->cand;
+		k->cand = c;
+		if (k->state == L_IDLE || k->state == L_WAIT) {
+			// No stream of our own (none dialled, or our dials
+			// fail): the peer's is the one this node sends on.
+			// (A dial under way keeps c as its candidate: c is
+			// adopted if it fails.)
+			if (arb__link_adopt_cand(k)) {
+				link_send(k);
+			}
+		}
+	}
+	if (old != NULL) {
+		arb__conn_unhold(old);
+	}
+	pthread_mutex_unlock(&k->mtx);
+}
+
+static bool
+link_rx(arb__link *k, arb__conn *c, uint8_t type, const uint8_t *fr)
+{
+	bool ok = true;
+
+	pthread_mutex_lock(&k->mtx);
+	if (k->rd == c && k->state == L_UP) {
+		ok = link_ctl_frame(k, type, fr);
+	}
+	pthread_mutex_unlock(&k->mtx);
+	return ok;
+}
+
+static void
+link_detach(arb__link *k, arb__conn *c)
+{
+	pthread_mutex_lock(&k->mtx);
+	if (k->cand == c) {
+		k->cand = NULL;
+		arb__conn_unhold(c);
+	}
+	if (k->rd == c) {
+		arb__link_down(k); // rd is given back once sops end
+	}
+	pthread_mutex_unlock(&k->mtx);
+}
+
+static void
+link_poke(arb__link *k)
+{
+	pthread_mutex_lock(&k->mtx);
+	if (k->rd != NULL) {
+		link_send(k);
+	}
+	pthread_mutex_unlock(&k->mtx);
+}
+
+void
 arb__link_ref(arb__link *k)
 {
 	atomic_fetch_add(&k->refs, 1);
@@ -812,6 +977,8 @@ link_close(arb__link *k)
 	arb__link_drop_queue(k);
 	arb__link_count_lost(k);
 	arb__link_free_flight(k);
+	// (No reader or candidate is left: each holds a reference of the
+	// link until its connection ends.)
 	pthread_mutex_unlock(&k->mtx);
 	nng_aio_free(k->daio);
 	nng_aio_free(k->saio);
@@ -825,6 +992,7 @@ link_close(arb__link *k)
 	nng_stream_dialer_free(k->d);
 	nng_stream_dialer_free(k->hd);
 	waitset_fini(&k->waiters);
+	arb__buf_fini(&k->cbuf);
 	arb__free(k->ring);
 	arb__free(k->paused);
 	pthread_cond_destroy(&k->cv);

@@ -122,6 +122,61 @@ arb__link_free_flight(arb__link *k)
 	k->f_bytes = 0;
 }
 
+// link_adopt makes c, a proven duplex stream the peer dialled, this
+// link's stream: the link writes on it (its reader, c, hands it the
+// ACKs) as on a stream it dialled and greeted; the UP event comes with
+// c's HELLO.  c is held (k->cand's hold moves to k->rd).  False: the
+// watcher refused the peer.  Under k->mtx.
+static bool
+link_adopt(arb__link *k, arb__conn *c)
+{
+	const arb__hello *h = arb__conn_hello(c);
+
+	if (k->watch != NULL && !k->watch(k->watch_arg, ARB__LINK_EV_UP, h)) {
+		return false;
+	}
+	if (k->state == L_WAIT) {
+		nng_aio_cancel(k->taio); // its callback finds L_UP: no dial
+	}
+	k->peer = *h;
+	k->s = arb__conn_stream(c);
+	k->rd = c;
+	k->adopted = true;
+	k->state = L_UP;
+	k->greeted = true;
+	k->authed = true;
+	k->auth_due = false;
+	k->hello_sent = true; // the peer's HELLO, our reply: c's
+	k->tls_noted = false;
+	k->next_seq = 1;
+	k->next_env = 0;
+	k->rlen = 0;
+	k->attempt = 0;
+	k->heard_ms = arb__now_ms();
+	k->peer_creation = h->creation;
+	arb__conn_set_writer(c);
+	arb__log(ARB_LOG_INFO, NULL,
+	    "event=link_adopted url=%s peer=%s creation=%u", k->url, h->name,
+	    (unsigned) h->creation);
+	return true;
+}
+
+bool
+arb__link_adopt_cand(arb__link *k)
+{
+	arb__conn *c = k->cand;
+
+	if (c == NULL) {
+		return false;
+	}
+	k->cand = NULL;
+	if (arb__conn_closing(c) || !link_adopt(k, c)) {
+		arb__conn_unhold(c);
+		return false;
+	}
+	return true;
+}
+
 // arb__link_after_down decides what follows a failed stream once its
 // operations have ended: a delayed redial when something waits, idle
 // otherwise, gone when the destination is.  Under k->mtx.
@@ -131,6 +186,12 @@ arb__link_after_down(arb__link *k)
 	unsigned shift = k->attempt < 16 ? k->attempt : 16;
 	uint64_t top;
 
+	if (arb__link_adopt_cand(k)) {
+		// The peer's stream, open and proven: no redial.  Its reader
+		// starts the send (link_send is the link's own file's).
+		arb__conn_poke(k->rd);
+		return;
+	}
 	if (k->gone != NULL && k->gone(k->gone_arg)) {
 		k->state = L_GONE;
 		if (k->cfg.unreached != NULL && k->q_head != NULL) {
@@ -169,8 +230,18 @@ arb__link_streams_done(arb__link *k)
 		return;
 	}
 	arb__link_free_flight(k);
-	nng_stream_free(k->s);
+	if (k->rd != NULL) {
+		// A duplex stream: its reader owns it and frees it when its
+		// own operations end; this link's hold ends here.
+		arb__conn *c = k->rd;
+
+		k->rd = NULL;
+		arb__conn_unhold(c);
+	} else {
+		nng_stream_free(k->s);
+	}
 	k->s = NULL;
+	k->adopted = false;
 	nng_stream_free(k->hs);
 	k->hs = NULL;
 	arb__link_after_down(k);

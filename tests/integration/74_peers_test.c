@@ -2114,11 +2114,13 @@ test_peers_come_up_and_detect_a_killed_peer(void **state)
 
 // One-way reachability (a gateway behind NAT dials the central node, which
 // cannot dial it): gw1 lists gw2 at a port where nothing listens, gw2
-// reaches gw1.  When gw2 falls silent (SIGSTOP: its stream stays open),
-// gw1, which holds no dialled link of gw2 to time it, closes gw2's stream
-// by itself within the budget (event=heartbeat_timeout side=acceptor,
-// counted in hb_timeouts); gw2, resumed, finds its link gone and comes
-// back.
+// reaches gw1, and gw1 sends on gw2's stream (it is UP on both sides:
+// docs/multinode.md, "One stream per pair").  When gw2 falls silent
+// (SIGSTOP: its stream stays open), gw1, which holds no dialled link of
+// gw2 to time it, closes gw2's stream by itself within the budget
+// (event=heartbeat_timeout side=acceptor, counted in hb_timeouts) and
+// takes gw2 DOWN; gw2, resumed, finds its link gone and comes back, and
+// gw1 is UP again on its new stream.
 static void
 test_one_way_silent_peer_stream_is_closed(void **state)
 {
@@ -2135,21 +2137,27 @@ test_one_way_silent_peer_stream_is_closed(void **state)
 	line = arb_test_expect(&b, "rtt_ok=1", WAIT_MS);
 	assert_int_equal(arb_test_need_field(line, "dialled"), 1);
 	assert_int_equal(arb_test_need_field(line, "accepted"), 0);
-	line = arb_test_expect(&a, "accepted=1", WAIT_MS);
+	line = arb_test_expect(&a, "state=up", WAIT_MS);
 	assert_int_equal(arb_test_need_field(line, "dialled"), 0);
-	assert_null(strstr(line, "state=up"));
+	assert_int_equal(arb_test_need_field(line, "accepted"), 1);
+	assert_int_equal(arb_test_need_field(line, "ups"), 1);
+	assert_int_equal(arb_test_count(&a, "event=link_adopted"), 1);
 	t0 = arb_test_now_ms();
 	kill(b.pid, SIGSTOP);
 	line = arb_test_expect(&a, "hb_timeouts=1", 4000);
 	dt = arb_test_now_ms() - t0;
 	assert_true(dt >= 500 && dt < 4000);
-	if (arb_test_need_field(line, "accepted") != 0) {
-		arb_test_expect(&a, "accepted=0", WAIT_MS); // (the next poll)
+	if (arb_test_need_field(line, "downs") != 1
+	    || arb_test_need_field(line, "accepted") != 0) {
+		line = arb_test_expect(&a, "downs=1", WAIT_MS); // (next poll)
+		assert_int_equal(arb_test_need_field(line, "accepted"), 0);
 	}
 	kill(b.pid, SIGCONT);
 	// (Its DOWN and its next UP may show in one line: the state printed
 	// changes between two of its polls.)
 	line = arb_test_expect(&b, "ups=2", WAIT_MS);
+	assert_int_equal(arb_test_need_field(line, "downs"), 1);
+	line = arb_test_expect(&a, "ups=2", WAIT_MS);
 	assert_int_equal(arb_test_need_field(line, "downs"), 1);
 	assert_int_equal(arb_test_count(&a, "event=heartbeat_timeout"), 1);
 	assert_int_equal(arb_test_count(&a, "side=acceptor"), 1);
@@ -2890,6 +2898,49 @@ test_messages_cross_nodes(void **state)
 	stop_pair(&a, &b);
 }
 
+// One-way reachability end to end (docs/multinode.md, "One stream per
+// pair"): central lists gw1 at a port where nothing listens (gw1 is behind
+// NAT), gw1 reaches central.  central's pinger still calls gw1's echo and
+// streams SEQ_N messages to it: central sends on the stream gw1 dialled
+// (event=link_adopted), the replies come back on it, all in order.  When
+// gw1 is killed, central's monitor of the echo fires noconnection once.
+// Before, central never had a stream to send on (gw1 stayed DOWN for it)
+// and no call got through.
+static void
+test_one_way_messages_and_calls(void **state)
+{
+	arb_test_proc a, b;
+	int           pa = free_port(), pb = free_port(), pd = free_port();
+	char          buf[512], arg[128];
+	int64_t       t0;
+
+	(void) state;
+	spawn_run(&b, "gw1", pb, "central", pa, "echo", NULL);
+	arb_test_line(&b, "echo slot=", WAIT_MS, buf, sizeof(buf));
+	snprintf(arg, sizeof(arg), "%ld gw1", arb_test_need_field(buf, "slot"));
+	spawn_run(&a, "central", pa, "gw1", pd, "pinger", arg);
+	arb_test_line(&a, "pinger reply body=ping", WAIT_MS, buf, sizeof(buf));
+	assert_int_equal(arb_test_need_field(buf, "node"),
+	    (long) arb__node_id("gw1"));
+	arb_test_line(&a, "pinger count", WAIT_MS, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "got=2000 disorder=0"));
+	assert_int_equal(arb_test_count(&a, "event=link_adopted"), 1);
+	arb_test_line(&a, "pinger monitor rv=ARB_OK", WAIT_MS, buf,
+	    sizeof(buf));
+	t0 = arb_test_now_ms();
+	kill(b.pid, SIGKILL);
+	arb_test_wait_exit(&b, WAIT_MS);
+	arb_test_proc_fini(&b);
+	arb_test_line(&a, "pinger down kind=", WAIT_MS, buf, sizeof(buf));
+	assert_int_equal(arb_test_need_field(buf, "kind"), ARB_EXIT_NOCONNECTION);
+	assert_true(arb_test_now_ms() - t0 < 2000);
+	wait_count(&a, "event=peer_down peer=gw1", 1);
+	kill(a.pid, SIGTERM);
+	arb_test_wait_exit(&a, WAIT_MS);
+	assert_int_equal(arb_test_count(&a, "pinger down kind="), 1);
+	arb_test_proc_fini(&a);
+}
+
 // A thread actor of gw1 floods a busy thread actor of central (at least
 // 100,000 messages, until gw1's link was full once): its mailbox fills,
 // central's listener pauses gw1's link, and the drain must resume it (before the fix, nothing told the node links' listener
@@ -3550,6 +3601,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_peers_come_up_and_detect_a_killed_peer),
 	cmocka_unit_test(test_silent_peer_is_down_by_heartbeat),
 	cmocka_unit_test(test_one_way_silent_peer_stream_is_closed),
+	cmocka_unit_test(test_one_way_messages_and_calls),
 	cmocka_unit_test(test_wrong_cookie_is_refused_both_ways),
 	cmocka_unit_test(test_data_before_auth_is_refused),
 };

@@ -99,6 +99,20 @@ test_hello_round_trip(void **state)
 	assert_int_equal(out.creation, 0xdeadbeef);
 	assert_int_equal(out.sender, 42);
 	assert_string_equal(out.name, "edge-7");
+	assert_false(out.duplex);
+	// The duplex flag (0x2) rides in the header's flags, beside the
+	// reply's (0x1), both ways.
+	h.duplex = true;
+	n = arb__hello_encode(b, &h, true);
+	assert_int_equal(b[5], ARB__HELLO_F_REPLY | ARB__HELLO_F_DUPLEX);
+	ARB_PASS(arb__hello_decode(b, n, &out, &reply));
+	assert_true(reply);
+	assert_true(out.duplex);
+	n = arb__hello_encode(b, &h, false);
+	assert_int_equal(b[5], ARB__HELLO_F_DUPLEX);
+	ARB_PASS(arb__hello_decode(b, n, &out, &reply));
+	assert_false(reply);
+	assert_true(out.duplex);
 }
 
 static void
