@@ -2,22 +2,23 @@
 # SPDX-License-Identifier: MIT
 # 75_remote_oneway.sh -- a remote child's exit is never lost while its
 # supervisor's node is alive (issue 12, "Remote children"; docs/supervision.md
-# "Reports"): n1 supervises w, a transient thread actor on n2.  n2 dials n1
-# through a relay (lib.sh mn_relay): killing the relay cuts n2's link to n1
-# only.  A pair's two streams are one link (docs/multinode.md "Links
-# between nodes"): n2 taking n1 DOWN closes n1's stream too, so n1 takes
-# n2 DOWN as well; then n1's own link is up again at once while n2's stays
-# cut, and the agent's reports wait.
+# "Reports"): n1 supervises w, a transient thread actor on n2.  Each node
+# dials the other through a relay (lib.sh mn_relay): killing n2's relay
+# cuts n2's way to n1 only, killing both cuts the pair.  A pair's streams
+# are one link (docs/multinode.md "Links between nodes"): n2 taking n1
+# DOWN closes n1's stream too, so n1 takes n2 DOWN as well.
 #
 # 1. One direction cut: n2 counts n1 lost and n1 counts n2 lost (w's exit,
 #    noconnection, once: a transient child is restarted).  n1's link is
-#    back first: it STOPs the generation it counted lost, which n2 stops
-#    (cause=requested; or its 1 s orphan grace ends first) and whose EXIT
-#    report n2 keeps -- agent_reports_pending 1 in its status; n1's new
-#    START waits at n2 for n2's own link.  Mended: the report reaches n1
-#    (acknowledged, pending 0; old news there: no second exit counted),
-#    and w runs on n2 with a new generation.
-# 2. Cut again, w's generation stopped again; n1 restarts meanwhile (a new
+#    back first, and n2, whose own dials fail, sends on n1's stream
+#    (event=link_adopted; docs/multinode.md "One stream per pair"): both
+#    are UP again, n1 STOPs the generation it counted lost and STARTs the
+#    next, n2's reports reach n1 at once (pending 0; the stopped
+#    generation's EXIT is old news there: no second exit counted), and w
+#    runs on n2 with a new generation.  (Before duplex streams, n2 kept
+#    its report and n1's START waited until n2's own link was mended.)
+# 2. Both directions cut: w's generation stopped again, and its report
+#    waits at n2 (agent_reports_pending 1); n1 restarts meanwhile (a new
 #    incarnation).  Mended: n2 drops the report for the ended incarnation
 #    (event=agent_report_stale, agent_reports_stale 1; more when n1's
 #    STARTs for its next generations reached n2 first) and runs w for the
@@ -36,8 +37,9 @@ mn_pair_tree 1 "$ck" 'root:
   period: 60s
   children:
     - {name: w, type: echo, node: n2, restart: transient,
-       backoff: {min: 100ms, max: 200ms}}'
+       backoff: {min: 100ms, max: 200ms}}' "$(mn_relay_url 1)"
 mn_relay 2 1
+mn_relay 1 2
 mn_start 2
 mn_wait_up 2
 mn_start 1
@@ -91,25 +93,31 @@ exits() { grep -c 'root/w event=exit' "$MN_DIR/n1/log"; }
 until_w 2 running 15
 until_w 1 running 10
 
-# 1. n2's link to n1 cut: both sides see the other lost.
+# 1. n2's way to n1 cut: both sides see the other lost, then n2 sends on
+#    n1's stream.
 mn_relay_cut 2
 mn_wait_log 2 'event=peer_down peer=n1' 10
 mn_wait_log 2 'event=link_closed_with_peer peer=n1 .* reason=peer_down' 5
 mn_wait_log 1 'event=peer_down peer=n2' 5
 mn_wait_log 1 'root/w event=exit reason=noconnection' 5
+mn_wait_log 2 'event=link_adopted url=[^ ]* peer=n1' 10
 mn_wait_log 2 'event=(orphan_stop|agent_stop) sup_node=n1 child=root/w' 10
-until_w 2 '' 10
-until_agent reports_pending 1 10
-[ "$(exits)" = 1 ] || mn_fail "n1 counted $(exits) exits of w for one"
-mn_relay 2 1
+end=$(mn_deadline 10)
+until [ "$(grep -c 'event=agent_start sup_node=n1 child=root/w' \
+    "$MN_DIR/n2/log")" = 2 ]; do
+	[ "$(mn_now)" -lt "$end" ] || mn_fail "n2 did not start w again"
+	sleep 0.05
+done
 until_w 2 running 10
-n=$(grep -c 'event=agent_start sup_node=n1 child=root/w' "$MN_DIR/n2/log")
-[ "$n" = 2 ] || mn_fail "n2 started w $n times, not twice"
 until_w 1 running 10
 until_agent reports_pending 0 10
 [ "$(exits)" = 1 ] || mn_fail "n1 counted $(exits) exits of w for one"
+n=$(grep -c 'event=peer_down peer=n1' "$MN_DIR/n2/log")
+[ "$n" = 1 ] || mn_fail "n2 took n1 DOWN $n times, not once"
+mn_relay 2 1
 
-# 2. Cut again; the report waits for an incarnation of n1 that ends.
+# 2. Both ways cut; the report waits for an incarnation of n1 that ends.
+mn_relay_cut 1
 mn_relay_cut 2
 end=$(mn_deadline 10)
 until [ "$(exits)" = 2 ]; do
@@ -123,6 +131,7 @@ mn_stop 1
 mn_start 1
 mn_wait_up 1
 mn_relay 2 1
+mn_relay 1 2
 mn_wait_log 2 'event=agent_report_stale sup_node=n1 child=root/w' 10
 until_agent reports_pending 0 10
 # The EXIT of w's stopped generation; and the answers to the STARTs n1
