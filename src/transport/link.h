@@ -256,6 +256,12 @@ typedef struct arb__link_cfg {
 	// proven, closes the older ones of that node (a node dials one at
 	// a time; a node's own processes dial many, each its own).
 	bool one_per_node;
+	// dialer of a node link (docs/multinode.md, "One stream per pair"):
+	// when both nodes dialled, the one with the higher name retires its
+	// own stream for the peer's (tp_link.c, link_merge_check).  Off in
+	// peer.c for now: the relay scripts (multinode.75, 77, 78) cut "a
+	// node's own stream" and need rewriting for one stream per pair.
+	bool merge;
 } arb__link_cfg;
 
 void arb__link_cfg_defaults(arb__link_cfg *cfg);
@@ -495,6 +501,12 @@ typedef struct arb__link_info {
 	int64_t  last_hb_ms;  // arb__now_ms() of the last echo (0: none)
 	bool     adopted;     // up on a stream the peer dialled
 } arb__link_info;
+// arb__link_merged counts this process's dialled node data streams
+// retired for their peer's (both nodes dialled: the stream the lower
+// node name dialled is kept; docs/multinode.md, "One stream per pair").
+// Not in arb__tp_stats: that struct's size is fixed by the slot record.
+// Thread: any.
+uint64_t arb__link_merged(void);
 // arb__link_get_info copies what the link knows now.  Thread: any.
 void arb__link_get_info(arb__link *l, arb__link_info *info);
 

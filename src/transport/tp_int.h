@@ -437,6 +437,15 @@ struct arb__link {
 	arb__conn *cand;
 	bool       adopted;
 	arb__buf   cbuf;
+	// Both nodes dialled (docs/multinode.md, "One stream per pair"): the
+	// node with the higher name retires its own stream for the peer's
+	// candidate.  merging: no more DATA goes on k->s, which waits for the
+	// ACK of every frame written (SYNC), then closes quietly: no DOWN
+	// event, not counted lost (link_merge_check).  quiet: that close is
+	// under way; the candidate is adopted once its operations ended (a
+	// DOWN is told then if it cannot be).
+	bool merging;
+	bool quiet;
 };
 
 // tp_link_down.c: a dialled link's stream failing, and what it leaves.

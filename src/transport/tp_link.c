@@ -22,6 +22,7 @@ static bool link_rx(
     arb__link *k, arb__conn *c, uint8_t type, const uint8_t *fr);
 static void link_detach(arb__link *k, arb__conn *c);
 static void link_poke(arb__link *k);
+static void link_merge_check(arb__link *k);
 
 // What the connection that reads a duplex stream (tp_conn.c) calls of its
 // link.
@@ -155,7 +156,8 @@ link_send(arb__link *k)
 		k->f_bytes += k->cbuf.len;
 	}
 	k->f_pre = k->f_bytes;
-	while (k->authed && (ch = k->q_head) != NULL && k->niov < LINK_IOV
+	while (k->authed && !k->merging && (ch = k->q_head) != NULL
+	    && k->niov < LINK_IOV
 	    && (k->f_bytes == 0 || k->f_bytes + ch->len <= LINK_SEND_MAX)) {
 		size_t flen = ARB__FR_DATA_HDR + ch->len;
 		size_t inflight = k->ring_bytes + (k->f_bytes - k->f_pre);
@@ -205,6 +207,53 @@ link_send(arb__link *k)
 }
 
 static void link_tls_note(arb__link *k, int rv);
+
+static _Atomic uint64_t merged; // arb__link_merged
+
+uint64_t
+arb__link_merged(void)
+{
+	return atomic_load(&merged);
+}
+
+// link_merge_check: both nodes dialled, and this node's name is the
+// higher: its own stream is retired for the peer's, the candidate
+// (docs/multinode.md, "One stream per pair").  Once merging, it stops
+// adding DATA to its stream and asks for an ACK now (SYNC); when every
+// frame written is acknowledged (delivered, in order, before anything
+// goes on the peer's stream), the stream closes quietly and the link
+// adopts the candidate: no DOWN, nothing lost, the peer UP throughout.
+// A peer that never acknowledges is DOWN on its heartbeats as ever.
+// Under k->mtx.
+static void
+link_merge_check(arb__link *k)
+{
+	const arb__hello *h;
+
+	if (!k->cfg.merge || k->state != L_UP || !k->greeted || k->adopted
+	    || k->rd == NULL || k->cand == NULL) {
+		return;
+	}
+	if (!k->merging) {
+		h = arb__conn_hello(k->cand);
+		if (h->creation != k->peer.creation
+		    || strcmp(h->name, k->cfg.self.name) >= 0) {
+			return; // the lower name's stream is ours: kept
+		}
+		k->merging = true;
+		k->sync_due = true;
+		link_send(k);
+	}
+	if (k->ring_n == 0 && !k->sending && k->f_head == NULL) {
+		stat_add(&merged, 1);
+		arb__log(ARB_LOG_INFO, NULL,
+		    "event=link_merged url=%s peer=%s creation=%u "
+		    "kept=peer",
+		    k->url, k->peer.name, (unsigned) k->peer.creation);
+		k->quiet = true;
+		arb__link_down(k); // then after_down adopts the candidate
+	}
+}
 
 static void
 link_send_cb(void *arg)
@@ -266,6 +315,9 @@ link_send_cb(void *arg)
 		}
 		link_send(k);
 		pthread_cond_broadcast(&k->cv); // lingerers
+		if (k->merging) {
+			link_merge_check(k);
+		}
 	}
 	arb__link_sop_done(k);
 	arb__link_op_done(k);
@@ -379,8 +431,13 @@ link_greeted(arb__link *k)
 	k->attempt = 0; // a good connection resets the backoff
 	k->heard_ms = arb__now_ms();
 	k->peer_creation = k->peer.creation;
-	link_send(k); // AUTH, then whatever waited for it
-	arb__hb_open(k);
+	// The peer's stream proved itself first: ours is retired for it
+	// (only AUTH and SYNC go on it), else AUTH and whatever waited.
+	link_merge_check(k);
+	if (!k->merging && k->state == L_UP) {
+		link_send(k);
+		arb__hb_open(k);
+	}
 	return true;
 }
 
@@ -395,7 +452,9 @@ link_ctl_frame(arb__link *k, uint8_t type, const uint8_t *p)
 		link_ack(k, arb__get_be64(p + ARB__FR_HDR));
 		k->sync_sent = false;
 		pthread_cond_broadcast(&k->cv);
-		if (k->q_head != NULL) {
+		if (k->merging) {
+			link_merge_check(k);
+		} else if (k->q_head != NULL) {
 			link_send(k); // the window may have opened
 		}
 	} else if (type == ARB__FR_PAUSE) {
@@ -898,6 +957,8 @@ arb__link_offer(arb__link *k, arb__conn *c)
 			if (arb__link_adopt_cand(k)) {
 				link_send(k);
 			}
+		} else {
+			link_merge_check(k); // both dialled: one is kept
 		}
 	}
 	if (old != NULL) {

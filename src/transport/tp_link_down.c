@@ -132,7 +132,10 @@ link_adopt(arb__link *k, arb__conn *c)
 {
 	const arb__hello *h = arb__conn_hello(c);
 
-	if (k->watch != NULL && !k->watch(k->watch_arg, ARB__LINK_EV_UP, h)) {
+	// (A merge's adoption tells no UP: the peer, its incarnation
+	// checked, was UP on the retired stream and stays UP.)
+	if (!k->quiet && k->watch != NULL
+	    && !k->watch(k->watch_arg, ARB__LINK_EV_UP, h)) {
 		return false;
 	}
 	if (k->state == L_WAIT) {
@@ -185,12 +188,21 @@ arb__link_after_down(arb__link *k)
 {
 	unsigned shift = k->attempt < 16 ? k->attempt : 16;
 	uint64_t top;
+	bool     quiet = k->quiet;
 
-	if (arb__link_adopt_cand(k)) {
+	if (arb__link_adopt_cand(k)) { // (quiet: without an UP)
 		// The peer's stream, open and proven: no redial.  Its reader
 		// starts the send (link_send is the link's own file's).
+		k->quiet = false;
 		arb__conn_poke(k->rd);
 		return;
+	}
+	k->quiet = false;
+	if (quiet && k->watch != NULL) {
+		// A merge whose candidate closed meanwhile: the peer is DOWN
+		// after all (its UP was told on the retired stream).
+		stat_add(&k->cfg.stats->links_lost, 1);
+		k->watch(k->watch_arg, ARB__LINK_EV_DOWN, &k->peer);
 	}
 	if (k->gone != NULL && k->gone(k->gone_arg)) {
 		k->state = L_GONE;
@@ -254,10 +266,13 @@ arb__link_down(arb__link *k)
 	if (k->state != L_UP) {
 		return;
 	}
-	stat_add(&k->cfg.stats->links_lost, 1);
-	if (k->greeted && k->authed && k->watch != NULL) {
-		k->watch(k->watch_arg, ARB__LINK_EV_DOWN, &k->peer);
+	if (!k->quiet) {
+		stat_add(&k->cfg.stats->links_lost, 1);
+		if (k->greeted && k->authed && k->watch != NULL) {
+			k->watch(k->watch_arg, ARB__LINK_EV_DOWN, &k->peer);
+		}
 	}
+	k->merging = false;
 	k->state     = L_DOWN;
 	k->greeted   = false;
 	k->authed    = false;
@@ -267,7 +282,15 @@ arb__link_down(arb__link *k)
 	k->sync_sent = false;
 	k->hgreeted  = false;
 	k->hauth_due = false;
-	nng_stream_close(k->s);
+	if (k->rd != NULL) {
+		// Through its reader: a receive it re-arms on a stream closed
+		// under it could wait for good (nng 1.5.2's TCP streams take a
+		// receive after their close and never end it); closed, it arms
+		// none.
+		arb__conn_close(k->rd);
+	} else {
+		nng_stream_close(k->s);
+	}
 	// Its heartbeat channel goes with it: a new stream gets its own.
 	if (k->hs != NULL) {
 		nng_stream_close(k->hs);

@@ -9,6 +9,9 @@
 //   and both are UP; DATA crosses both ways on that one stream and is
 //   acknowledged both ways (every frame written is settled); when gw goes,
 //   central's link is DOWN once.
+// - Both dial at once: the pair keeps one data stream, the one the lower
+//   name dialled (b retires its own for a's: link_merged), with no DOWN
+//   and, while b streams to a all along, nothing lost or out of order.
 
 #include "arb_test.h"
 #include "tpfix.h"
@@ -18,6 +21,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +38,28 @@ typedef struct tnode {
 	arb__link    *k;
 	tpf_watch     w;
 	_Atomic int   proven;
+	// What its sink took, in order: each chunk's first 4 bytes are a
+	// sequence number (put_seq).
+	_Atomic uint32_t got;
+	_Atomic uint32_t disorder;
 } tnode;
+
+static bool
+tnode_data(void *arg, arb__conn *c, arb__chunk *ch)
+{
+	tnode   *n = arg;
+	uint32_t v;
+
+	(void) c;
+	memcpy(&v, ch->data, sizeof(v));
+	if (v != atomic_load(&n->got)) {
+		atomic_fetch_add(&n->disorder, 1);
+	}
+	atomic_fetch_add(&n->got, 1);
+	atomic_fetch_add(&n->s.bytes, ch->len);
+	arb__chunk_free(ch);
+	return false;
+}
 
 static void
 tnode_proven(void *arg, arb__conn *c)
@@ -59,7 +84,9 @@ tnode_open(tnode *n, const arb__cookie *ck, const char *name)
 	tpf_self(&n->cfg, name, 7);
 	tpf_node_link(&n->cfg);
 	n->cfg.one_per_node = true;
+	n->cfg.merge = true;
 	node_ops = tpf_sink_ops;
+	node_ops.data = tnode_data;
 	node_ops.proven = tnode_proven;
 	ARB_PASS(arb__lsn_open(
 	    &n->l, "tcp://127.0.0.1:0", 0, &node_ops, n, &n->cfg));
@@ -100,21 +127,37 @@ dead_port(void)
 	return port;
 }
 
-// put_n puts n chunks of len bytes each for mailbox 1 on k.
+// put_seq puts chunk number seq (len bytes, at least 4: seq first) for
+// mailbox 1 on k.  False: k's queue is full (ARB_EAGAIN).
+static bool
+put_seq(arb__link *k, uint32_t seq, size_t len)
+{
+	arb__chunk *ch = arb__chunk_alloc(len);
+	int         rv;
+
+	assert_non_null(ch);
+	ch->dst = 1;
+	ch->nenv = 1;
+	ch->len = len;
+	memset(ch->data, 0x42, len);
+	memcpy(ch->data, &seq, sizeof(seq));
+	if ((rv = arb__link_put(k, ch, NULL)) == ARB_EAGAIN) {
+		arb__chunk_free(ch);
+		return false;
+	}
+	ARB_PASS(rv);
+	return true;
+}
+
+// put_n puts n chunks of len bytes each for mailbox 1 on k, numbered
+// from 0.
 static void
 put_n(arb__link *k, int n, size_t len)
 {
 	int i;
 
 	for (i = 0; i < n; i++) {
-		arb__chunk *ch = arb__chunk_alloc(len);
-
-		assert_non_null(ch);
-		ch->dst = 1;
-		ch->nenv = 1;
-		ch->len = len;
-		memset(ch->data, 0x42, len);
-		ARB_PASS(arb__link_put(k, ch, NULL));
+		assert_true(put_seq(k, (uint32_t) i, len));
 	}
 }
 
@@ -173,11 +216,77 @@ test_one_way_reachability(void **state)
 	free(g);
 }
 
+#define MERGE_N 20000u
+
+static void
+test_both_dial_keep_one(void **state)
+{
+	arb__cookie    ck;
+	tnode         *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	arb__link_info li;
+	char           url[64];
+	uint64_t       m0 = arb__link_merged();
+	uint32_t       sent = 0;
+	int64_t        dl;
+
+	(void) state;
+	assert_non_null(a);
+	assert_non_null(b);
+	memset(ck.key, 0x5a, 32);
+	ck.len = 32;
+	tnode_open(a, &ck, "a");
+	tnode_open(b, &ck, "b");
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", arb__lsn_port(b->l));
+	tnode_dial(a, url);
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", arb__lsn_port(a->l));
+	tnode_dial(b, url);
+	// b streams to a from the start, through the merge.
+	dl = arb_test_now_ms() + 10000;
+	while (sent < MERGE_N || arb__link_merged() == m0
+	    || arb__lsn_conns(a->l) != 1 || arb__lsn_conns(b->l) != 2) {
+		assert_true(arb_test_now_ms() < dl);
+		if (sent < MERGE_N && put_seq(b->k, sent, 100)) {
+			sent++;
+		} else {
+			poll(NULL, 0, 1);
+		}
+	}
+	ARB_WAIT_UNTIL(atomic_load(&a->got) == MERGE_N, 5000);
+	assert_int_equal(atomic_load(&a->disorder), 0);
+	assert_int_equal(arb__link_merged(), m0 + 1);
+	// a keeps its own stream; b sends on it.  One data stream: a reads
+	// it, b accepted it (and a's heartbeat channel).
+	arb__link_get_info(a->k, &li);
+	assert_true(li.up && !li.adopted);
+	arb__link_get_info(b->k, &li);
+	assert_true(li.up && li.adopted);
+	// Both ways on it; nobody was DOWN, nothing lost.
+	put_n(a->k, 100, 100);
+	ARB_WAIT_UNTIL(atomic_load(&b->got) == 100, 5000);
+	assert_int_equal(atomic_load(&b->disorder), 0);
+	assert_true(arb__link_wait_idle(a->k, arb_test_now_ms() + 5000, true));
+	assert_true(arb__link_wait_idle(b->k, arb_test_now_ms() + 5000, true));
+	assert_int_equal(atomic_load(&a->w.ups), 1);
+	assert_int_equal(atomic_load(&b->w.ups), 1);
+	assert_int_equal(atomic_load(&a->w.downs), 0);
+	assert_int_equal(atomic_load(&b->w.downs), 0);
+	assert_int_equal(atomic_load(&a->st.lost), 0);
+	assert_int_equal(atomic_load(&b->st.lost), 0);
+	assert_int_equal(atomic_load(&a->st.dead), 0);
+	assert_int_equal(atomic_load(&b->st.dead), 0);
+	tnode_close(b);
+	ARB_WAIT_UNTIL(atomic_load(&a->w.downs) == 1, 5000);
+	tnode_close(a);
+	free(a);
+	free(b);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_one_way_reachability),
+		cmocka_unit_test(test_both_dial_keep_one),
 	};
 
 	arb_test_filter();
