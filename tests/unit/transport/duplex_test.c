@@ -11,7 +11,8 @@
 //   central's link is DOWN once.
 // - Both dial at once: the pair keeps one data stream, the one the lower
 //   name dialled (b retires its own for a's: link_merged), with no DOWN
-//   and, while b streams to a all along, nothing lost or out of order.
+//   and, while b streams to a all along, nothing lost or out of order;
+//   and so ten times over, whichever dials first.
 
 #include "arb_test.h"
 #include "tpfix.h"
@@ -281,12 +282,67 @@ test_both_dial_keep_one(void **state)
 	free(b);
 }
 
+// Ten times over, both start and dial each other at once (the first to
+// dial alternates): every time the pair ends with one data stream and
+// one heartbeat channel, the one a dialled, after one merge, and neither
+// side ever DOWN.
+static void
+test_both_dial_ten_times(void **state)
+{
+	arb__cookie    ck;
+	arb__link_info li;
+	char           ua[64], ub[64];
+	int            round;
+
+	(void) state;
+	memset(ck.key, 0x5a, 32);
+	ck.len = 32;
+	for (round = 0; round < 10; round++) {
+		tnode   *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+		uint64_t m0 = arb__link_merged();
+
+		assert_non_null(a);
+		assert_non_null(b);
+		tnode_open(a, &ck, "a");
+		tnode_open(b, &ck, "b");
+		snprintf(ub, sizeof(ub), "tcp://127.0.0.1:%d",
+		    arb__lsn_port(b->l));
+		snprintf(ua, sizeof(ua), "tcp://127.0.0.1:%d",
+		    arb__lsn_port(a->l));
+		if (round % 2 == 0) {
+			tnode_dial(a, ub);
+			tnode_dial(b, ua);
+		} else {
+			tnode_dial(b, ua);
+			tnode_dial(a, ub);
+		}
+		ARB_WAIT_UNTIL(arb__link_merged() == m0 + 1
+		        && arb__lsn_conns(a->l) == 1
+		        && arb__lsn_conns(b->l) == 2,
+		    5000);
+		arb__link_get_info(a->k, &li);
+		assert_true(li.up && !li.adopted);
+		ARB_WAIT_UNTIL(arb__link_up(b->k), 5000);
+		arb__link_get_info(b->k, &li);
+		assert_true(li.adopted);
+		assert_int_equal(atomic_load(&a->w.ups), 1);
+		assert_int_equal(atomic_load(&b->w.ups), 1);
+		assert_int_equal(atomic_load(&a->w.downs), 0);
+		assert_int_equal(atomic_load(&b->w.downs), 0);
+		tnode_close(b);
+		tnode_close(a);
+		free(a);
+		free(b);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_one_way_reachability),
 		cmocka_unit_test(test_both_dial_keep_one),
+		cmocka_unit_test(test_both_dial_ten_times),
 	};
 
 	arb_test_filter();
