@@ -278,6 +278,17 @@ arb__conn_stream(arb__conn *c)
 }
 
 int64_t
+arb__conn_rtt(arb__conn *c)
+{
+	int64_t t;
+
+	pthread_mutex_lock(&c->mtx);
+	t = c->rtt_us;
+	pthread_mutex_unlock(&c->mtx);
+	return t;
+}
+
+int64_t
 arb__conn_heard(arb__conn *c)
 {
 	int64_t t;
@@ -493,7 +504,17 @@ conn_timer_cb(void *arg)
 
 	pthread_mutex_lock(&c->mtx);
 	c->timer_armed = false;
-	if (!c->closed && c->wr) {
+	if (!c->closed && c->hbdup) {
+		// A heartbeat channel whose dialer echoes: our heartbeat.
+		uint8_t fr[ARB__FR_HB_LEN];
+
+		arb__frame_hdr(fr, ARB__FR_HB_LEN, ARB__FR_HB, 0);
+		arb__put_be64(fr + ARB__FR_HDR, (uint64_t) arb__now_us());
+		conn_queue_locked(c, fr, sizeof(fr));
+		c->timer_armed = true;
+		c->ops++;
+		arb__ttimer_arm(&c->timer, c->lsn->cfg.hb_ms);
+	} else if (!c->closed && c->wr) {
 		k = c->lk; // the link takes it, with none of c's locks held
 	} else if (!c->closed) {
 		arb__conn_kick_send(c);
@@ -801,6 +822,29 @@ conn_replace_older(arb__conn *c)
 	return stale;
 }
 
+// conn_hb_begin starts our heartbeats on a heartbeat channel that proved
+// itself, when its dialer echoes them (its HELLO's duplex flag) and the
+// listener is a node's with heartbeats: the first at once, then every
+// hb_ms (conn_timer_cb).
+static void
+conn_hb_begin(arb__conn *c)
+{
+	const arb__link_cfg *cfg = &c->lsn->cfg;
+
+	if (c->peer.role != ARB__ROLE_HB || !c->peer.duplex
+	    || !cfg->one_per_node || cfg->hb_ms <= 0) {
+		return;
+	}
+	pthread_mutex_lock(&c->mtx);
+	c->hbdup = true;
+	if (!c->timer_armed && !c->closed) {
+		c->timer_armed = true;
+		c->ops++;
+		arb__ttimer_arm(&c->timer, 0);
+	}
+	pthread_mutex_unlock(&c->mtx);
+}
+
 // conn_offer hands a proven duplex data stream to the listener's owner,
 // which may offer it to its link to that node (arb__link_offer): the
 // link may then write on it.  Called on the receive callback with no
@@ -887,6 +931,7 @@ conn_auth_end(arb__conn *c, const uint8_t *fr, uint8_t type)
 		return false; // stale: closed
 	}
 	conn_offer(c);
+	conn_hb_begin(c);
 	return true;
 }
 
@@ -987,14 +1032,38 @@ conn_hb_heard(arb__conn *c)
 	pthread_mutex_unlock(&l->mtx);
 }
 
+// conn_hb_echoed takes the echo of one of our heartbeats on channel c:
+// its data stream's round trip.
+static void
+conn_hb_echoed(arb__conn *c, const uint8_t *fr)
+{
+	arb__lsn  *l = c->lsn;
+	arb__conn *d;
+	int64_t    now = arb__now_us();
+	int64_t    then = (int64_t) arb__get_be64(fr + ARB__FR_HDR);
+
+	pthread_mutex_lock(&l->mtx);
+	if ((d = c->data_of) != NULL) {
+		pthread_mutex_lock(&d->mtx);
+		d->rtt_us = then <= now ? now - then : 0;
+		pthread_mutex_unlock(&d->mtx);
+	}
+	pthread_mutex_unlock(&l->mtx);
+}
+
 // conn_hb_frame takes a frame on an authenticated heartbeat channel: a
 // heartbeat is echoed at once (the channel carries nothing else, so the
-// echo waits behind nothing); any other frame closes the channel.
+// echo waits behind nothing); the echo of ours, when its dialer echoes,
+// gives the round trip; any other frame closes the channel.
 static bool
 conn_hb_frame(arb__conn *c, const uint8_t *fr, uint8_t type)
 {
 	uint8_t echo[ARB__FR_HB_LEN];
 
+	if (type == ARB__FR_HB && (fr[5] & ARB__HB_F_REPLY) != 0 && c->hbdup) {
+		conn_hb_echoed(c, fr);
+		return true;
+	}
 	if (type != ARB__FR_HB || (fr[5] & ARB__HB_F_REPLY) != 0) {
 		conn_fail(c, &c->lsn->cfg.stats->bad_frames,
 		    "frame type %u on the heartbeat channel of node %s (it "
@@ -1144,6 +1213,8 @@ conn_frame(arb__conn *c, const uint8_t *fr, uint32_t len, uint8_t type)
 		pthread_mutex_unlock(&c->mtx);
 		if (c->authed && h.role != ARB__ROLE_HB) {
 			conn_offer(c); // no cookie: proven by its HELLO
+		} else if (c->authed) {
+			conn_hb_begin(c);
 		}
 		return true;
 	}
@@ -1494,6 +1565,7 @@ arb__conn_start(
 	}
 	stream_nodelay(s);
 	c->expect = 1;
+	c->rtt_us = -1;
 	c->stage = arb__alloc(STAGE_SMALL);
 	if (c->stage == NULL || nng_aio_alloc(&c->raio, conn_recv_cb, c) != 0
 	    || nng_aio_alloc(&c->saio, conn_send_cb, c) != 0
@@ -1544,6 +1616,7 @@ arb__lsn_attach(arb__lsn *l, arb__link *k, const arb__conn_link_ops *ops,
 	c->lsn = l;
 	c->s = s;
 	c->expect = 1;
+	c->rtt_us = -1;
 	c->hello_done = true;
 	c->authed = true;
 	c->duplex = true;

@@ -30,6 +30,7 @@ arb__hb_open(arb__link *k)
 	k->hgreeted = false;
 	k->hauth_due = false;
 	k->hhello_sent = false;
+	k->hecho_due = false;
 	k->hrlen = 0;
 	k->hdialing = true;
 	k->hops++;
@@ -75,6 +76,10 @@ arb__hb_send(arb__link *k)
 
 		h.role = ARB__ROLE_HB;
 		h.resume = k->token;
+		// A node link echoes the acceptor's heartbeats too: a node
+		// that sends on our stream (it cannot dial us) learns its
+		// round trip from them (docs/wire.md, "Heartbeat channel").
+		h.duplex = k->rx != NULL;
 		// Our budget: the acceptor times our heartbeats' silence by
 		// it (tp_conn.c, conn_hb_heard).
 		h.sender = (uint64_t) k->cfg.hb_ms * (uint64_t) k->cfg.hb_miss;
@@ -99,6 +104,11 @@ arb__hb_send(arb__link *k)
 		    (uint64_t) arb__now_us());
 		n += ARB__FR_HB_LEN;
 		k->hb_due = false;
+	}
+	if (k->hecho_due && k->hgreeted) {
+		memcpy(k->hsbuf + n, k->hecho, ARB__FR_HB_LEN);
+		n += ARB__FR_HB_LEN;
+		k->hecho_due = false;
 	}
 	if (n == 0) {
 		return;
@@ -261,6 +271,13 @@ hb_parse(arb__link *k)
 
 			k->rtt_us = then <= now ? now - then : 0;
 			k->heard_ms = k->last_hb_ms = arb__now_ms();
+		} else if (type == ARB__FR_HB && k->rx != NULL) {
+			// The acceptor's heartbeat: echoed at once (the latest
+			// one, if two wait behind a send).
+			memcpy(k->hecho, p, ARB__FR_HB_LEN);
+			k->hecho[5] = ARB__HB_F_REPLY;
+			k->hecho_due = true;
+			arb__hb_send(k);
 		} else {
 			hb_lost(k, true, "a frame that is not an echo", 0);
 			return false;

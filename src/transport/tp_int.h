@@ -154,6 +154,13 @@ struct arb__conn {
 	const struct arb__conn_link_ops *lops; // lk's, set with it
 	bool       wr;       // lk writes on c's stream (under mtx)
 	bool       detached; // lk was told c is closing
+	// A heartbeat channel whose dialer echoes our heartbeats (its HELLO's
+	// duplex flag): we send one every hb_ms on `timer` once it proved
+	// itself, and its echoes give its data stream's round trip (rtt_us,
+	// -1 none yet; under the data stream's mtx): what a link that
+	// adopted that stream shows (docs/wire.md, "Heartbeat channel").
+	bool       hbdup;
+	int64_t    rtt_us;
 	// The peer's IP address (a TCP listener's connections only): what
 	// its failures back off (penalty.c).
 	bool            has_src;
@@ -290,6 +297,9 @@ void arb__conn_poke(arb__conn *c);
 // arb__conn_heard: arb__now_ms() of c's proof or of the last heartbeat
 // on its channel (a node listener's data stream; 0 otherwise).
 int64_t arb__conn_heard(arb__conn *c);
+// arb__conn_rtt: the round trip of the heartbeats our listener sends on
+// c's channel (-1: none yet, or its dialer does not echo them).
+int64_t arb__conn_rtt(arb__conn *c);
 // arb__lsn_attach makes a connection of l the reader of stream s that
 // link k dialled (peer: the acceptor's HELLO reply, proven), held once
 // for k, with k its writer.  NULL: l is closing, or no memory.  Takes
@@ -414,7 +424,11 @@ struct arb__link {
 	uint64_t           token; // the data stream's, from the peer's reply
 	uint8_t            hnonce[ARB__AUTH_NONCE];
 	uint8_t            hsbuf[ARB__HELLO_MAX + ARB__FR_AUTH_LEN
-	                        + ARB__FR_HB_LEN];
+	                        + 2 * ARB__FR_HB_LEN];
+	// The acceptor's last heartbeat on the channel, to echo (a node
+	// link's channel: the listener reads its streams, k->rx).
+	bool               hecho_due;
+	uint8_t            hecho[ARB__FR_HB_LEN];
 	size_t             hslen; // of hsbuf, the send under way
 	size_t             hsoff; // of it, written
 	uint8_t            hauth[ARB__FR_AUTH_LEN];

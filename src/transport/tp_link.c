@@ -691,6 +691,7 @@ arb__link_get_info(arb__link *k, arb__link_info *info)
 		// No heartbeats of ours: the peer's, as the listener heard
 		// them (no round trip).
 		info->last_hb_ms = arb__conn_heard(k->rd);
+		info->rtt_us = arb__conn_rtt(k->rd);
 	}
 	pthread_mutex_unlock(&k->mtx);
 }

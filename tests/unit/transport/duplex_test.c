@@ -6,9 +6,10 @@
 //
 // - One-way reachability: central's link dials a port where nothing
 //   listens; gw's link reaches central.  central's link adopts gw's stream
-//   and both are UP; DATA crosses both ways on that one stream and is
-//   acknowledged both ways (every frame written is settled); when gw goes,
-//   central's link is DOWN once.
+//   and both are UP (central learns the round trip from the heartbeats it
+//   sends on gw's channel, which gw echoes); DATA crosses both ways on
+//   that one stream and is acknowledged both ways (every frame written is
+//   settled); when gw goes, central's link is DOWN once.
 // - Both dial at once: the pair keeps one data stream, the one the lower
 //   name dialled (b retires its own for a's: link_merged), with no DOWN
 //   and, while b streams to a all along, nothing lost or out of order;
@@ -169,6 +170,7 @@ test_one_way_reachability(void **state)
 	tnode         *c = calloc(1, sizeof(*c)), *g = calloc(1, sizeof(*g));
 	arb__link_info li;
 	char           url[64];
+	int64_t        dl;
 
 	(void) state;
 	assert_non_null(c);
@@ -189,6 +191,17 @@ test_one_way_reachability(void **state)
 	assert_true(li.up && li.adopted);
 	arb__link_get_info(g->k, &li);
 	assert_true(li.up && !li.adopted);
+	// central has no heartbeat channel of its own: gw echoes the
+	// heartbeats central sends on gw's channel, which give the round
+	// trip central shows.
+	dl = arb_test_now_ms() + 5000;
+	do {
+		assert_true(arb_test_now_ms() < dl);
+		poll(NULL, 0, 5);
+		arb__link_get_info(c->k, &li);
+	} while (li.rtt_us < 0);
+	assert_true(li.rtt_us < 1000000);
+	assert_true(li.last_hb_ms > 0);
 	// DATA both ways on the one stream, acknowledged both ways.
 	put_n(c->k, 100, 1000);
 	put_n(g->k, 100, 1000);
