@@ -571,7 +571,8 @@ arb__peers_close(void)
 	}
 	arb__tp_set_remote(NULL);
 	for (i = 0; i < P.npeers; i++) {
-		arb__link_set_reader(P.peers[i].link, NULL); // before its close
+		// (before the listener's close)
+		arb__link_set_reader(P.peers[i].link, NULL);
 	}
 	// The links may still go DOWN meanwhile (peer_close_accepted): they
 	// find no listener once it is taken out here.

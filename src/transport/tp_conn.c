@@ -1186,10 +1186,11 @@ conn_frame(arb__conn *c, const uint8_t *fr, uint32_t len, uint8_t type)
 		// A node's data stream that its dialer reads too: our reply
 		// says we may send on it (docs/wire.md, "Duplex streams").
 		// Not with TLS alone: nng 1.5.2 tells an acceptor nothing of
-		// the name in its client's certificate (no NNG_OPT_TLS_PEER_CN),
-		// so the node name in that HELLO is unproven, and a node must
-		// not take a peer UP on it (multinode.15_tls: a node with
-		// another's certificate).  The cookie's proof binds the names.
+		// the name in its client's certificate (no
+		// NNG_OPT_TLS_PEER_CN), so the node name in that HELLO is
+		// unproven, and a node must not take a peer UP on it
+		// (multinode.15_tls: a node with another's certificate).  The
+		// cookie's proof binds the names.
 		c->duplex = h.duplex && h.role == ARB__ROLE_PEER
 		    && l->cfg.one_per_node && l->ops->proven != NULL
 		    && (l->cfg.cookie != NULL || l->cfg.tls == NULL);
@@ -1276,8 +1277,8 @@ conn_frame(arb__conn *c, const uint8_t *fr, uint32_t len, uint8_t type)
 		pthread_mutex_unlock(&c->mtx);
 		if (k == NULL) {
 			conn_fail(c, &st->bad_frames,
-			    "frame type %u on a stream this node sends no DATA "
-			    "on",
+			    "frame type %u on a stream this node sends "
+			    "no DATA on",
 			    (unsigned) type);
 			return false;
 		}

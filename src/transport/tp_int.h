@@ -269,7 +269,8 @@ void arb__conn_close_locked(arb__conn *c);
 // ref take k's lock: called with no lock of c or its listener held
 // (rele too: it is never the last).
 typedef struct arb__conn_link_ops {
-	bool (*rx)(arb__link *k, arb__conn *c, uint8_t type, const uint8_t *fr);
+	bool (*rx)(
+	    arb__link *k, arb__conn *c, uint8_t type, const uint8_t *fr);
 	void (*detach)(arb__link *k, arb__conn *c);
 	void (*poke)(arb__link *k);
 	void (*ref)(arb__link *k);

@@ -2917,7 +2917,8 @@ test_one_way_messages_and_calls(void **state)
 	(void) state;
 	spawn_run(&b, "gw1", pb, "central", pa, "echo", NULL);
 	arb_test_line(&b, "echo slot=", WAIT_MS, buf, sizeof(buf));
-	snprintf(arg, sizeof(arg), "%ld gw1", arb_test_need_field(buf, "slot"));
+	snprintf(
+	    arg, sizeof(arg), "%ld gw1", arb_test_need_field(buf, "slot"));
 	spawn_run(&a, "central", pa, "gw1", pd, "pinger", arg);
 	arb_test_line(&a, "pinger reply body=ping", WAIT_MS, buf, sizeof(buf));
 	assert_int_equal(arb_test_need_field(buf, "node"),
@@ -2932,7 +2933,8 @@ test_one_way_messages_and_calls(void **state)
 	arb_test_wait_exit(&b, WAIT_MS);
 	arb_test_proc_fini(&b);
 	arb_test_line(&a, "pinger down kind=", WAIT_MS, buf, sizeof(buf));
-	assert_int_equal(arb_test_need_field(buf, "kind"), ARB_EXIT_NOCONNECTION);
+	assert_int_equal(
+	    arb_test_need_field(buf, "kind"), ARB_EXIT_NOCONNECTION);
 	assert_true(arb_test_now_ms() - t0 < 2000);
 	wait_count(&a, "event=peer_down peer=gw1", 1);
 	kill(a.pid, SIGTERM);
