@@ -378,11 +378,12 @@ typedef struct arb_peer_info {
 	int64_t  last_hb_ms;  // ms since the last heartbeat answer (-1: never)
 	uint64_t ups;         // times the link came up
 	uint64_t downs;       // times it was lost
-	// The streams: `dialled`, this node's own link to the peer is up
-	// (what it sends on); `accepted`, proven data streams the peer
-	// dialled into this node (what it receives on).  accepted > 0 while
-	// the peer is not UP: the peer reaches this node, this node cannot
-	// reach it (docs/multinode.md, "Links between nodes").
+	// The streams: `dialled`, this node's own link to the peer is up on
+	// a stream it dialled (what it sends on); `accepted`, proven data
+	// streams the peer dialled into this node (what it receives on).
+	// The peer UP with accepted > 0 and dialled false: the peer reaches
+	// this node, this node cannot reach it and sends on the peer's
+	// stream (docs/multinode.md, "One stream per pair").
 	bool     dialled;
 	uint32_t accepted;
 } arb_peer_info;
