@@ -694,6 +694,12 @@ typedef struct arb_node_stats {
 	// than 1024 waiting, or no memory (their agent's orphan grace, or a
 	// newer START, still ends them).
 	uint64_t remote_lost_dropped;
+	// One stream per pair (docs/multinode.md): streams peers dialled
+	// that the node's links send on -- adopted because the node could
+	// not dial the peer, or kept by a merge -- and the node's own
+	// dialled streams retired for the peer's (both dialled).
+	uint64_t link_adopted;
+	uint64_t link_merged;
 } arb_node_stats;
 
 // arb_node_stats_get fills *st with the node's counters.  Actors that run

@@ -1220,6 +1220,8 @@ arb_node_stats_get(arb_node *node, arb_node_stats *st)
 	st->link_backoff_evicted = own.backoff_evicted;
 	st->link_replaced = own.replaced;
 	st->link_closed_with_peer = arb__peers_closed_with_peer();
+	st->link_adopted = arb__peers_adopted();
+	st->link_merged = arb__peers_merged();
 	st->peer_watches = node->watches;
 	st->peer_watches_refused = node->watch_refused;
 	st->log_dropped     = arb__log_dropped();

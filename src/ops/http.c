@@ -647,6 +647,13 @@ node_stats_metrics(struct evbuffer *out, arb_node *node)
 		    "Peers' data streams closed: this node took that peer "
 		    "down (one link).",
 		    offsetof(arb_node_stats, link_closed_with_peer) },
+		{ "arbor_node_link_adopted_total",
+		    "Streams peers dialled that this node sends on (it could "
+		    "not dial them, or a merge kept theirs).",
+		    offsetof(arb_node_stats, link_adopted) },
+		{ "arbor_node_link_merged_total",
+		    "Dialled streams retired for the peer's (both dialled).",
+		    offsetof(arb_node_stats, link_merged) },
 		{ "arbor_node_peer_watches_refused_total",
 		    "Watches of this node's actors refused: a peer at its limit.",
 		    offsetof(arb_node_stats, peer_watches_refused) },

@@ -507,6 +507,10 @@ typedef struct arb__link_info {
 // Not in arb__tp_stats: that struct's size is fixed by the slot record.
 // Thread: any.
 uint64_t arb__link_merged(void);
+// arb__link_adopted counts the streams this process's links adopted: the
+// peer dialled them, the link sends on them (arb__link_offer, merges
+// too).  Thread: any.
+uint64_t arb__link_adopted(void);
 // arb__link_get_info copies what the link knows now.  Thread: any.
 void arb__link_get_info(arb__link *l, arb__link_info *info);
 

@@ -640,6 +640,18 @@ arb__peers_closed_with_peer(void)
 	return atomic_load(&closed_with_peer);
 }
 
+uint64_t
+arb__peers_adopted(void)
+{
+	return arb__link_adopted();
+}
+
+uint64_t
+arb__peers_merged(void)
+{
+	return arb__link_merged();
+}
+
 int
 arb__peers_port(void)
 {

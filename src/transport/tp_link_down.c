@@ -122,6 +122,14 @@ arb__link_free_flight(arb__link *k)
 	k->f_bytes = 0;
 }
 
+static _Atomic uint64_t adopted; // arb__link_adopted
+
+uint64_t
+arb__link_adopted(void)
+{
+	return atomic_load(&adopted);
+}
+
 // link_adopt makes c, a proven duplex stream the peer dialled, this
 // link's stream: the link writes on it (its reader, c, hands it the
 // ACKs) as on a stream it dialled and greeted; the UP event comes with
@@ -158,6 +166,7 @@ link_adopt(arb__link *k, arb__conn *c)
 	k->heard_ms = arb__now_ms();
 	k->peer_creation = h->creation;
 	arb__conn_set_writer(c);
+	stat_add(&adopted, 1);
 	arb__log(ARB_LOG_INFO, NULL,
 	    "event=link_adopted url=%s peer=%s creation=%u", k->url, h->name,
 	    (unsigned) h->creation);

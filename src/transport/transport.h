@@ -348,6 +348,10 @@ size_t arb__peers_info(arb_peer_info *out, size_t max);
 // closed because the node took that peer DOWN (peer.c; not in
 // arb__tp_stats, whose size the slot records fix).  Thread: any.
 uint64_t arb__peers_closed_with_peer(void);
+// arb__peers_adopted, arb__peers_merged: arb_node_stats.link_adopted and
+// link_merged (the links' counters, tp_link.c).  Thread: any.
+uint64_t arb__peers_adopted(void);
+uint64_t arb__peers_merged(void);
 // arb__peers_port: the bound port of the listener (0: none).
 int arb__peers_port(void);
 // arb__peers_node_id gives peer idx's node id (0: no such peer).

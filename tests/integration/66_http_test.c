@@ -280,6 +280,8 @@ test_probes_metrics_and_tree(void **state)
 		      "arbor_node_link_backoff_evicted_total counter",
 		      "arbor_node_link_replaced_total counter",
 		      "arbor_node_link_closed_with_peer_total counter",
+		      "arbor_node_link_adopted_total counter",
+		      "arbor_node_link_merged_total counter",
 		      "arbor_node_peer_watches_refused_total counter",
 		      "arbor_agent_children gauge",
 		      "arbor_agent_orphans_stopped_total counter",
@@ -343,7 +345,8 @@ test_probes_metrics_and_tree(void **state)
 	expect_in(r.body, "{\"path\":\"root/c\",");
 	expect_in(r.body, "error{code=4,text=\\\"kaput\\\"}");
 	// The node's link counters, these two with the others.
-	expect_in(r.body, "\"link_replaced\":0,\"link_closed_with_peer\":0,");
+	expect_in(r.body, "\"link_replaced\":0,\"link_closed_with_peer\":0,"
+	                  "\"link_adopted\":0,\"link_merged\":0,");
 	if (access("/usr/bin/python3", X_OK) == 0) {
 		// A real JSON parser agrees that it is JSON.
 		const char   *args[] = { "--", "-c",

@@ -94,7 +94,7 @@ node_main(int argc, char **argv)
 		snprintf(line, sizeof(line),
 		    "peer %s state=%s inc=%u rtt_ok=%d ups=%llu downs=%llu "
 		    "auth_failed=%llu hb_timeouts=%llu refused=%llu "
-		    "dialled=%d accepted=%u",
+		    "dialled=%d accepted=%u adopted=%llu",
 		    info.name, arb_peer_state_name(info.state),
 		    (unsigned) info.incarnation, info.rtt_us >= 0,
 		    (unsigned long long) info.ups,
@@ -102,7 +102,8 @@ node_main(int argc, char **argv)
 		    (unsigned long long) ns.link_auth_failed,
 		    (unsigned long long) ns.link_hb_timeouts,
 		    (unsigned long long) ns.links_refused, info.dialled,
-		    (unsigned) info.accepted);
+		    (unsigned) info.accepted,
+		    (unsigned long long) ns.link_adopted);
 		if (strcmp(line, last) != 0) {
 			arb_test_emit("%s", line);
 			snprintf(last, sizeof(last), "%s", line);
@@ -2141,6 +2142,7 @@ test_one_way_silent_peer_stream_is_closed(void **state)
 	assert_int_equal(arb_test_need_field(line, "dialled"), 0);
 	assert_int_equal(arb_test_need_field(line, "accepted"), 1);
 	assert_int_equal(arb_test_need_field(line, "ups"), 1);
+	assert_int_equal(arb_test_need_field(line, "adopted"), 1);
 	assert_int_equal(arb_test_count(&a, "event=link_adopted"), 1);
 	t0 = arb_test_now_ms();
 	kill(b.pid, SIGSTOP);
@@ -2159,6 +2161,7 @@ test_one_way_silent_peer_stream_is_closed(void **state)
 	assert_int_equal(arb_test_need_field(line, "downs"), 1);
 	line = arb_test_expect(&a, "ups=2", WAIT_MS);
 	assert_int_equal(arb_test_need_field(line, "downs"), 1);
+	assert_int_equal(arb_test_need_field(line, "adopted"), 2);
 	assert_int_equal(arb_test_count(&a, "event=heartbeat_timeout"), 1);
 	assert_int_equal(arb_test_count(&a, "side=acceptor"), 1);
 	arb_test_proc_fini(&b);
