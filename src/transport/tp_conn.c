@@ -46,6 +46,15 @@ conn_destroy(arb__conn *c)
 {
 	arb__lsn *l = c->lsn;
 
+	if (c->lk != NULL) {
+		// Before the listener can see this connection gone: its
+		// owner closes the listener before it lets go of the link
+		// (peer.c), so this is never the link's last reference --
+		// which, dropped here (an nng or timer thread: the timer
+		// thread's own callbacks would wait for it), would hang in
+		// the link's close.
+		c->lops->rele(c->lk);
+	}
 	if (l->ops->gone != NULL && c->hello_done
 	    && c->peer.role != ARB__ROLE_HB) {
 		l->ops->gone(l->arg, c);
@@ -85,11 +94,6 @@ conn_destroy(arb__conn *c)
 	arb__buf_fini(&c->ctlq);
 	arb__buf_fini(&c->sbuf);
 	pthread_mutex_destroy(&c->mtx);
-	if (c->lk != NULL) {
-		// Not the last reference: the link's owner holds one until
-		// the listener is closed (peer.c closes it first).
-		c->lops->rele(c->lk);
-	}
 	arb__free(c);
 }
 
