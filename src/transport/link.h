@@ -464,10 +464,15 @@ void arb__link_kick(arb__link *l);
 // held: it must only record and wake (no call into the link).  UP (the
 // peer's HELLO reply arrived and, with a cookie, its proof was good) may
 // refuse the peer by returning false (the link then drops the stream and
-// redials later); DOWN follows every UP once.
+// redials later); DOWN (or REDIALLED) follows every UP once.  REDIALLED is
+// a DOWN the peer knows of already: it replaced the stream the link sent
+// on (one it dialled, the link adopted) with a newer one, after it took
+// this node DOWN itself -- nothing of the peer's needs closing for it
+// (peer.c), and the newer stream is the link's next.
 typedef enum arb__link_ev {
 	ARB__LINK_EV_UP = 1,
 	ARB__LINK_EV_DOWN = 2,
+	ARB__LINK_EV_REDIALLED = 3,
 } arb__link_ev;
 typedef bool (*arb__link_watch_fn)(
     void *arg, arb__link_ev ev, const arb__hello *peer);
@@ -488,7 +493,8 @@ void arb__link_set_reader(arb__link *l, arb__lsn *lsn);
 // ops' proven): l sends on it when it has no stream of its own (it dials
 // none, or its dial fails) -- the peer can reach this node and this node
 // cannot reach the peer -- and keeps it as its candidate meanwhile (a
-// newer offer replaces it).  Its UP event then comes with c's HELLO.
+// newer offer replaces it; a kept-up link not started yet dials first).
+// Its UP event then comes with c's HELLO.
 // Thread: any, with no lock of the listener or of c held.
 void arb__link_offer(arb__link *l, arb__conn *c);
 

@@ -292,10 +292,12 @@ peer_watch(void *arg, arb__link_ev ev, const arb__hello *h)
 		p->creation = h->creation;
 		p->ups++;
 		tell = true;
-	} else if (ev == ARB__LINK_EV_DOWN && p->up) {
+	} else if (ev != ARB__LINK_EV_UP && p->up) {
 		p->up = false;
 		p->downs++;
-		gone = p->creation;
+		// (REDIALLED: p replaced the stream we sent on after it took
+		// us DOWN; its newer stream is our link's next, kept open.)
+		gone = ev == ARB__LINK_EV_DOWN ? p->creation : 0;
 		tell = true;
 	}
 	arb__slot_peer_set(idx, p->node_id, p->up ? p->creation : 0);

@@ -316,6 +316,17 @@ arb__conn_closing(arb__conn *c)
 }
 
 bool
+arb__conn_replaced(arb__conn *c)
+{
+	bool r;
+
+	pthread_mutex_lock(&c->mtx);
+	r = c->replaced;
+	pthread_mutex_unlock(&c->mtx);
+	return r;
+}
+
+bool
 arb__conn_out(arb__conn *c, arb__buf *b)
 {
 	bool ok;
@@ -802,6 +813,7 @@ conn_replace_older(arb__conn *c)
 		}
 		pthread_mutex_lock(&d->mtx);
 		if (!d->closed) {
+			d->replaced = true;
 			arb__conn_close_locked(d);
 			n++;
 		}

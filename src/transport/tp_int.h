@@ -154,6 +154,8 @@ struct arb__conn {
 	const struct arb__conn_link_ops *lops; // lk's, set with it
 	bool       wr;       // lk writes on c's stream (under mtx)
 	bool       detached; // lk was told c is closing
+	bool       replaced; // closed for a newer proven stream of its node
+	                     // (conn_replace_older; under mtx)
 	// A heartbeat channel whose dialer echoes our heartbeats (its HELLO's
 	// duplex flag): we send one every hb_ms on `timer` once it proved
 	// itself, and its echoes give its data stream's round trip (rtt_us,
@@ -292,6 +294,10 @@ void arb__conn_set_writer(arb__conn *c);
 bool arb__conn_out(arb__conn *c, arb__buf *b);
 nng_stream *arb__conn_stream(arb__conn *c);
 bool        arb__conn_closing(arb__conn *c);
+// arb__conn_replaced: c was closed because a newer stream of its node
+// proved itself (conn_replace_older): the node redialled, it knows the
+// old stream is gone.
+bool        arb__conn_replaced(arb__conn *c);
 // arb__conn_poke has c's writer take what c has to send, on the timer
 // thread (a link that adopted c and has DATA queued: tp_link_down.c).
 void arb__conn_poke(arb__conn *c);
@@ -374,6 +380,11 @@ struct arb__link {
 	uint8_t     sync[ARB__FR_HDR];
 	uint64_t    next_seq;
 	uint64_t    next_env; // envelopes written on this connection
+	// The highest seq the peer acknowledged on this stream (never past
+	// the last one numbered): an ACK can overtake the end of the send
+	// that wrote its frames -- the peer read them before nng's send
+	// callback ran here -- and counts for them when it ends.
+	uint64_t    acked_seq;
 	unacked    *ring;
 	size_t      ring_cap;
 	size_t      ring_head;
@@ -459,8 +470,9 @@ struct arb__link {
 	// event, not counted lost (link_merge_check).  quiet: that close is
 	// under way; the candidate is adopted once its operations ended (a
 	// DOWN is told then if it cannot be).
-	bool merging;
-	bool quiet;
+	bool    merging;
+	bool    quiet;
+	int64_t merge_ms; // when merging began: it ends by hb_ms * hb_miss
 };
 
 // tp_link_down.c: a dialled link's stream failing, and what it leaves.

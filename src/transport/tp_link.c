@@ -104,6 +104,12 @@ link_ring_push(arb__link *k, arb__chunk *ch)
 static void
 link_ack(arb__link *k, uint64_t seq)
 {
+	if (seq >= k->next_seq) {
+		seq = k->next_seq - 1; // no frame of ours has a later one
+	}
+	if (seq > k->acked_seq) {
+		k->acked_seq = seq; // (frames of a send still under way too)
+	}
 	while (k->ring_n > 0 && k->ring[k->ring_head].seq <= seq) {
 		unacked *u = &k->ring[k->ring_head];
 		k->ring_envs -= u->nenv;
@@ -216,19 +222,37 @@ arb__link_merged(void)
 	return atomic_load(&merged);
 }
 
+// link_hb_settled: the heartbeat channel is not in its handshake: none
+// dialled, or its HELLO and AUTH written.  Closed in its handshake, the
+// acceptor would count it refused and back our address off (penalty.c).
+// Under k->mtx.
+static bool
+link_hb_settled(const arb__link *k)
+{
+	return !k->hdialing
+	    && (k->hs == NULL
+	        || (k->hgreeted && !k->hauth_due && !k->hsending));
+}
+
 // link_merge_check: both nodes dialled, and this node's name is the
 // higher: its own stream is retired for the peer's, the candidate
 // (docs/multinode.md, "One stream per pair").  Once merging, it stops
 // adding DATA to its stream and asks for an ACK now (SYNC); when every
 // frame written is acknowledged (delivered, in order, before anything
-// goes on the peer's stream), the stream closes quietly and the link
-// adopts the candidate: no DOWN, nothing lost, the peer UP throughout.
-// A peer that never acknowledges is DOWN on its heartbeats as ever.
-// Under k->mtx.
+// goes on the peer's stream) and its heartbeat channel is out of its
+// handshake, the stream closes quietly and the link adopts the
+// candidate: no DOWN, nothing lost, the peer UP throughout.  A merge
+// waits at most the heartbeat budget (hb_ms * hb_miss, from when it
+// began; link_hb_cb looks again every hb_ms): the stream then closes
+// all the same, what it wrote and the peer did not acknowledge counted
+// lost (as on any stream that closes), what it had not written yet sent
+// on the candidate.  Under k->mtx.
 static void
 link_merge_check(arb__link *k)
 {
 	const arb__hello *h;
+	int64_t           budget = (int64_t) k->cfg.hb_ms * k->cfg.hb_miss;
+	bool              late;
 
 	if (!k->cfg.merge || k->state != L_UP || !k->greeted || k->adopted
 	    || k->rd == NULL || k->cand == NULL) {
@@ -241,18 +265,25 @@ link_merge_check(arb__link *k)
 			return; // the lower name's stream is ours: kept
 		}
 		k->merging = true;
+		k->merge_ms = arb__now_ms();
 		k->sync_due = true;
 		link_send(k);
 	}
-	if (k->ring_n == 0 && !k->sending && k->f_head == NULL) {
-		stat_add(&merged, 1);
-		arb__log(ARB_LOG_INFO, NULL,
-		    "event=link_merged url=%s peer=%s creation=%u "
-		    "kept=peer",
-		    k->url, k->peer.name, (unsigned) k->peer.creation);
-		k->quiet = true;
-		arb__link_down(k); // then after_down adopts the candidate
+	late = budget > 0 && arb__now_ms() - k->merge_ms >= budget;
+	if (!late
+	    && (k->ring_n > 0 || k->sending || k->f_head != NULL
+	        || !link_hb_settled(k))) {
+		return;
 	}
+	stat_add(&merged, 1);
+	arb__log(late && k->ring_envs > 0 ? ARB_LOG_WARN : ARB_LOG_INFO,
+	    NULL,
+	    "event=link_merged url=%s peer=%s creation=%u kept=peer "
+	    "unacked=%llu",
+	    k->url, k->peer.name, (unsigned) k->peer.creation,
+	    (unsigned long long) k->ring_envs);
+	k->quiet = true;
+	arb__link_down(k); // then after_down adopts the candidate
 }
 
 static void
@@ -297,7 +328,10 @@ link_send_cb(void *arg)
 		k->hello_sent = true;
 		for (ch = k->f_head; ch != NULL; ch = next) {
 			next = ch->next;
-			if (!link_ring_push(k, ch)) {
+			if (ch->seq <= k->acked_seq) {
+				// Acknowledged before this callback ran.
+				arb__origin_settle(ch->origin, ch->nenv);
+			} else if (!link_ring_push(k, ch)) {
 				// No memory to remember it: count it as
 				// possibly lost now rather than never.
 				if (ch->origin != NULL) {
@@ -592,6 +626,7 @@ link_dial_cb(void *arg)
 		}
 		k->next_seq = 1;
 		k->next_env = 0;
+		k->acked_seq = 0;
 		k->rlen = 0;
 		link_recv_arm(k);
 		link_send(k);
@@ -628,6 +663,9 @@ link_hb_cb(void *arg)
 
 	pthread_mutex_lock(&k->mtx);
 	k->hbt_armed = false;
+	if (k->merging) {
+		link_merge_check(k); // its channel settled, or its time up
+	}
 	// (On a stream the peer dialled, the peer sends the heartbeats and
 	// this node's listener times them: conn_hbw_cb, peer.c.)
 	if (k->state == L_UP && k->greeted && !k->adopted) {
@@ -950,11 +988,13 @@ arb__link_offer(arb__link *k, arb__conn *c)
 	} else {
 		old = k->cand;
 		k->cand = c;
-		if (k->state == L_IDLE || k->state == L_WAIT) {
+		if (k->state == L_WAIT
+		    || (k->state == L_IDLE && !k->cfg.keep_up)) {
 			// No stream of our own (none dialled, or our dials
 			// fail): the peer's is the one this node sends on.
 			// (A dial under way keeps c as its candidate: c is
-			// adopted if it fails.)
+			// adopted if it fails; so does a kept-up link not
+			// started yet, which dials first.)
 			if (arb__link_adopt_cand(k)) {
 				link_send(k);
 			}

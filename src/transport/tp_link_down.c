@@ -161,6 +161,7 @@ link_adopt(arb__link *k, arb__conn *c)
 	k->tls_noted = false;
 	k->next_seq = 1;
 	k->next_env = 0;
+	k->acked_seq = 0;
 	k->rlen = 0;
 	k->attempt = 0;
 	k->heard_ms = arb__now_ms();
@@ -276,9 +277,16 @@ arb__link_down(arb__link *k)
 		return;
 	}
 	if (!k->quiet) {
+		// A stream the peer dialled and replaced with a newer one
+		// (it redialled: it knows this one is gone) is REDIALLED.
+		bool redialled = k->rd != NULL && arb__conn_replaced(k->rd);
+
 		stat_add(&k->cfg.stats->links_lost, 1);
 		if (k->greeted && k->authed && k->watch != NULL) {
-			k->watch(k->watch_arg, ARB__LINK_EV_DOWN, &k->peer);
+			k->watch(k->watch_arg,
+			    redialled ? ARB__LINK_EV_REDIALLED
+			              : ARB__LINK_EV_DOWN,
+			    &k->peer);
 		}
 	}
 	k->merging = false;

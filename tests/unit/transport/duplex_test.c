@@ -23,6 +23,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -37,22 +38,41 @@ typedef struct tnode {
 	arb__tp_stats st;
 	arb__link_cfg cfg;
 	arb__lsn     *l;
-	arb__link    *k;
+	// Its link: set before any link starts (tnode_link), read by its
+	// listener's callbacks (tnode_proven) on nng's threads.
+	_Atomic(arb__link *) k;
 	tpf_watch     w;
 	_Atomic int   proven;
 	// What its sink took, in order: each chunk's first 4 bytes are a
 	// sequence number (put_seq).
 	_Atomic uint32_t got;
 	_Atomic uint32_t disorder;
+	// hold: the first connection that brings DATA then (held) stops in
+	// its data callback until hold is cleared (at most 20 s): its
+	// receive stops, so nothing more it reads is acknowledged.
+	_Atomic int         hold;
+	_Atomic(arb__conn *) held;
+	// lc: the listener its watch closes the peer's streams on at a DOWN
+	// (tnode_watch), as peer.c does; NULL once it closes (under lmtx).
+	pthread_mutex_t lmtx;
+	arb__lsn       *lc;
 } tnode;
 
 static bool
 tnode_data(void *arg, arb__conn *c, arb__chunk *ch)
 {
-	tnode   *n = arg;
-	uint32_t v;
+	tnode     *n = arg;
+	uint32_t   v;
+	arb__conn *none = NULL;
+	int64_t    dl = arb_test_now_ms() + 20000;
 
-	(void) c;
+	if (atomic_load(&n->hold)
+	    && (atomic_compare_exchange_strong(&n->held, &none, c)
+	        || atomic_load(&n->held) == c)) {
+		while (atomic_load(&n->hold) && arb_test_now_ms() < dl) {
+			poll(NULL, 0, 1);
+		}
+	}
 	memcpy(&v, ch->data, sizeof(v));
 	if (v != atomic_load(&n->got)) {
 		atomic_fetch_add(&n->disorder, 1);
@@ -70,6 +90,23 @@ tnode_proven(void *arg, arb__conn *c)
 
 	atomic_fetch_add(&n->proven, 1);
 	arb__link_offer(n->k, c);
+}
+
+// tnode_watch counts n's link's UP and DOWN and, as peer.c does, closes
+// the streams the peer dialled into n at its DOWN (peer_close_accepted):
+// not at a REDIALLED, which the peer knows of already.
+static bool
+tnode_watch(void *arg, arb__link_ev ev, const arb__hello *peer)
+{
+	tnode *n = arg;
+
+	pthread_mutex_lock(&n->lmtx);
+	if (ev == ARB__LINK_EV_DOWN && n->lc != NULL) {
+		arb__lsn_close_node(
+		    n->lc, peer->node_id, peer->name, peer->creation);
+	}
+	pthread_mutex_unlock(&n->lmtx);
+	return tpf_watch_fn(&n->w, ev, peer);
 }
 
 static arb__lsn_ops node_ops;
@@ -92,14 +129,29 @@ tnode_open(tnode *n, const arb__cookie *ck, const char *name)
 	node_ops.proven = tnode_proven;
 	ARB_PASS(arb__lsn_open(
 	    &n->l, "tcp://127.0.0.1:0", 0, &node_ops, n, &n->cfg));
+	pthread_mutex_init(&n->lmtx, NULL);
+	n->lc = n->l;
 }
 
+// tnode_link opens n's link to url, whose streams n's listener reads; it
+// dials once started (tnode_start).  Both nodes of a test have their
+// link before either starts: a peer's stream may prove itself at once.
 static void
-tnode_dial(tnode *n, const char *url)
+tnode_link(tnode *n, const char *url)
 {
-	ARB_PASS(arb__link_open(&n->k, url, &n->cfg, NULL, NULL));
-	arb__link_watch(n->k, tpf_watch_fn, &n->w);
-	arb__link_set_reader(n->k, n->l);
+	arb__link *k;
+
+	ARB_PASS(arb__link_open(&k, url, &n->cfg, NULL, NULL));
+	arb__link_watch(k, tnode_watch, n);
+	arb__link_set_reader(k, n->l);
+	atomic_store(&n->k, k);
+}
+
+// tnode_start starts n's link.  (Until then it keeps the peer's proven
+// stream as its candidate: it dials first.)
+static void
+tnode_start(tnode *n)
+{
 	arb__link_start(n->k);
 }
 
@@ -108,9 +160,13 @@ tnode_dial(tnode *n, const char *url)
 static void
 tnode_close(tnode *n)
 {
+	pthread_mutex_lock(&n->lmtx);
+	n->lc = NULL;
+	pthread_mutex_unlock(&n->lmtx);
 	arb__link_set_reader(n->k, NULL);
 	arb__lsn_close(n->l);
 	arb__link_rele(n->k);
+	pthread_mutex_destroy(&n->lmtx);
 }
 
 static int
@@ -129,10 +185,11 @@ dead_port(void)
 	return port;
 }
 
-// put_seq puts chunk number seq (len bytes, at least 4: seq first) for
-// mailbox 1 on k.  False: k's queue is full (ARB_EAGAIN).
+// put_seq_o puts chunk number seq (len bytes, at least 4: seq first) for
+// mailbox 1 on k, of origin o (NULL: none; its pending counts it).
+// False: k's queue is full (ARB_EAGAIN).
 static bool
-put_seq(arb__link *k, uint32_t seq, size_t len)
+put_seq_o(arb__link *k, uint32_t seq, size_t len, arb__origin *o)
 {
 	arb__chunk *ch = arb__chunk_alloc(len);
 	int         rv;
@@ -143,12 +200,26 @@ put_seq(arb__link *k, uint32_t seq, size_t len)
 	ch->len = len;
 	memset(ch->data, 0x42, len);
 	memcpy(ch->data, &seq, sizeof(seq));
+	if (o != NULL) {
+		arb__origin_ref(o);
+		ch->origin = o;
+		atomic_fetch_add(&o->pending, 1);
+	}
 	if ((rv = arb__link_put(k, ch, NULL)) == ARB_EAGAIN) {
+		if (o != NULL) {
+			atomic_fetch_sub(&o->pending, 1);
+		}
 		arb__chunk_free(ch);
 		return false;
 	}
 	ARB_PASS(rv);
 	return true;
+}
+
+static bool
+put_seq(arb__link *k, uint32_t seq, size_t len)
+{
+	return put_seq_o(k, seq, len, NULL);
 }
 
 // put_n puts n chunks of len bytes each for mailbox 1 on k, numbered
@@ -180,9 +251,11 @@ test_one_way_reachability(void **state)
 	tnode_open(c, &ck, "central");
 	tnode_open(g, &ck, "gw");
 	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", dead_port());
-	tnode_dial(c, url);
+	tnode_link(c, url);
 	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", arb__lsn_port(c->l));
-	tnode_dial(g, url);
+	tnode_link(g, url);
+	tnode_start(c);
+	tnode_start(g);
 	// gw's link is up on its own stream; central's adopts that stream.
 	ARB_WAIT_UNTIL(atomic_load(&g->w.ups) == 1, 5000);
 	ARB_WAIT_UNTIL(atomic_load(&c->w.ups) == 1, 5000);
@@ -251,9 +324,11 @@ test_both_dial_keep_one(void **state)
 	tnode_open(a, &ck, "a");
 	tnode_open(b, &ck, "b");
 	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", arb__lsn_port(b->l));
-	tnode_dial(a, url);
+	tnode_link(a, url);
 	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", arb__lsn_port(a->l));
-	tnode_dial(b, url);
+	tnode_link(b, url);
+	tnode_start(a);
+	tnode_start(b);
 	// b streams to a from the start, through the merge.
 	dl = arb_test_now_ms() + 10000;
 	while (sent < MERGE_N || arb__link_merged() == m0
@@ -288,6 +363,10 @@ test_both_dial_keep_one(void **state)
 	assert_int_equal(atomic_load(&b->st.lost), 0);
 	assert_int_equal(atomic_load(&a->st.dead), 0);
 	assert_int_equal(atomic_load(&b->st.dead), 0);
+	// The retired stream's heartbeat channel closed out of its
+	// handshake: neither listener refused anything (nor backed off).
+	assert_int_equal(atomic_load(&a->st.refused), 0);
+	assert_int_equal(atomic_load(&b->st.refused), 0);
 	tnode_close(b);
 	ARB_WAIT_UNTIL(atomic_load(&a->w.downs) == 1, 5000);
 	tnode_close(a);
@@ -322,13 +401,10 @@ test_both_dial_ten_times(void **state)
 		    arb__lsn_port(b->l));
 		snprintf(ua, sizeof(ua), "tcp://127.0.0.1:%d",
 		    arb__lsn_port(a->l));
-		if (round % 2 == 0) {
-			tnode_dial(a, ub);
-			tnode_dial(b, ua);
-		} else {
-			tnode_dial(b, ua);
-			tnode_dial(a, ub);
-		}
+		tnode_link(a, ub);
+		tnode_link(b, ua);
+		tnode_start(round % 2 == 0 ? a : b);
+		tnode_start(round % 2 == 0 ? b : a);
 		ARB_WAIT_UNTIL(arb__link_merged() == m0 + 1
 		        && arb__lsn_conns(a->l) == 1
 		        && arb__lsn_conns(b->l) == 2,
@@ -342,11 +418,156 @@ test_both_dial_ten_times(void **state)
 		assert_int_equal(atomic_load(&b->w.ups), 1);
 		assert_int_equal(atomic_load(&a->w.downs), 0);
 		assert_int_equal(atomic_load(&b->w.downs), 0);
+		assert_int_equal(atomic_load(&a->st.refused), 0);
+		assert_int_equal(atomic_load(&b->st.refused), 0);
 		tnode_close(b);
 		tnode_close(a);
 		free(a);
 		free(b);
 	}
+}
+
+// A merge waits at most the heartbeat budget (500 ms x 4) for the ACKs of
+// the retired stream: b dials first and streams to a, whose sink holds
+// the first frame (a's connection reads nothing more: b's SYNC stays
+// unanswered); then a dials.  b merges anyway once its budget is up:
+// what it wrote on its stream and a never acknowledged is counted lost
+// (never silently dropped: every envelope is settled, acknowledged or
+// counted), what it had not written goes on a's stream; nobody is DOWN.
+static void
+test_merge_waits_at_most_the_budget(void **state)
+{
+	arb__cookie    ck;
+	tnode         *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	arb__origin   *o = arb__origin_new();
+	arb__link_info li;
+	char           ua[64], ub[64];
+	uint64_t       m0 = arb__link_merged(), lost;
+	uint32_t       i;
+	int64_t        t0, dt;
+
+	(void) state;
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(o);
+	memset(ck.key, 0x5a, 32);
+	ck.len = 32;
+	tnode_open(a, &ck, "a");
+	tnode_open(b, &ck, "b");
+	snprintf(ub, sizeof(ub), "tcp://127.0.0.1:%d", arb__lsn_port(b->l));
+	snprintf(ua, sizeof(ua), "tcp://127.0.0.1:%d", arb__lsn_port(a->l));
+	atomic_store(&a->hold, 1);
+	tnode_link(a, ub);
+	tnode_link(b, ua);
+	tnode_start(b);
+	ARB_WAIT_UNTIL(atomic_load(&b->w.ups) == 1, 5000);
+	for (i = 0; i < 100; i++) {
+		assert_true(put_seq_o(b->k, i, 100, o));
+	}
+	ARB_WAIT_UNTIL(atomic_load(&a->held) != NULL, 5000);
+	// (b's heartbeat channel is up by now: a echoes on other threads.)
+	t0 = arb_test_now_ms();
+	tnode_start(a);
+	ARB_WAIT_UNTIL(atomic_load(&a->w.ups) == 1, 5000);
+	for (i = 100; i < 200; i++) {
+		assert_true(put_seq_o(b->k, i, 100, o));
+	}
+	ARB_WAIT_UNTIL(arb__link_merged() == m0 + 1, 10000);
+	dt = arb_test_now_ms() - t0;
+	assert_true(dt >= 1500); // (the budget counts from the merge's start)
+	ARB_WAIT_UNTIL(arb__link_up(b->k), 5000); // (once its stream ended)
+	arb__link_get_info(b->k, &li);
+	assert_true(li.up && li.adopted);
+	lost = atomic_load(&b->st.lost);
+	assert_true(lost > 0 && lost <= 200);
+	assert_int_equal(atomic_load(&o->lost), lost);
+	// What b had not written (the second hundred, at least) goes on
+	// a's stream, acknowledged there: every envelope is settled.
+	assert_true(arb__link_wait_idle(b->k, arb_test_now_ms() + 5000, true));
+	assert_int_equal(arb__link_unacked(b->k), 0);
+	ARB_WAIT_UNTIL(atomic_load(&o->pending) == 0, 5000);
+	assert_int_equal(atomic_load(&b->st.dead), 0);
+	assert_int_equal(atomic_load(&a->w.downs), 0);
+	assert_int_equal(atomic_load(&b->w.downs), 0);
+	atomic_store(&a->hold, 0);
+	// (What was counted lost may still arrive: possibly lost.)
+	ARB_WAIT_UNTIL(atomic_load(&a->got) >= 200 - lost, 5000);
+	tnode_close(b);
+	tnode_close(a);
+	arb__origin_rele(o);
+	free(a);
+	free(b);
+}
+
+// A peer that redials while the stream it dialled before is still open
+// here (its close has not arrived: a partition, a lost FIN): the newer
+// stream replaces the old one (conn_replace_older), the link that sent
+// on the old one is DOWN once -- REDIALLED: the peer knows, so the
+// newer stream is not closed for that DOWN (tnode_watch, as peer.c) --
+// and the link adopts the newer stream.  central cannot dial gw; gw's
+// first link (k1, which stops at its first loss) is the old stream, its
+// second (k2) the redial.  Before, central's DOWN closed k2's stream
+// too: gw was DOWN a second time and redialled again.
+static bool
+gone_once(void *arg)
+{
+	(void) arg;
+	return true; // k1 does not redial
+}
+
+static void
+test_redial_while_old_stream_open(void **state)
+{
+	arb__cookie    ck;
+	tnode         *c = calloc(1, sizeof(*c)), *g = calloc(1, sizeof(*g));
+	arb__link     *k1, *k2;
+	tpf_watch      w1 = { 0 }, w2 = { 0 };
+	arb__link_info li;
+	char           url[64];
+
+	(void) state;
+	assert_non_null(c);
+	assert_non_null(g);
+	memset(ck.key, 0x5a, 32);
+	ck.len = 32;
+	tnode_open(c, &ck, "central");
+	tnode_open(g, &ck, "gw");
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", dead_port());
+	tnode_link(c, url);
+	tnode_start(c);
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", arb__lsn_port(c->l));
+	ARB_PASS(arb__link_open(&k1, url, &g->cfg, gone_once, NULL));
+	arb__link_watch(k1, tpf_watch_fn, &w1);
+	arb__link_set_reader(k1, g->l);
+	arb__link_start(k1);
+	ARB_WAIT_UNTIL(atomic_load(&c->w.ups) == 1, 5000);
+	ARB_WAIT_UNTIL(atomic_load(&w1.ups) == 1, 5000);
+	// gw redials, its old stream still open at both ends.
+	ARB_PASS(arb__link_open(&k2, url, &g->cfg, NULL, NULL));
+	arb__link_watch(k2, tpf_watch_fn, &w2);
+	arb__link_set_reader(k2, g->l);
+	arb__link_start(k2);
+	ARB_WAIT_UNTIL(atomic_load(&c->w.ups) == 2, 5000);
+	assert_int_equal(atomic_load(&c->w.downs), 1);
+	ARB_WAIT_UNTIL(atomic_load(&w1.downs) == 1, 5000);
+	arb__link_get_info(c->k, &li);
+	assert_true(li.up && li.adopted);
+	// DATA crosses on the newer stream both ways; k2 was never DOWN.
+	atomic_store(&g->k, k2); // (g's to close)
+	put_n(c->k, 10, 100);
+	ARB_WAIT_UNTIL(atomic_load(&g->got) == 10, 5000);
+	assert_int_equal(atomic_load(&w2.ups), 1);
+	assert_int_equal(atomic_load(&w2.downs), 0);
+	assert_int_equal(atomic_load(&c->w.ups), 2);
+	assert_int_equal(atomic_load(&c->w.downs), 1);
+	assert_int_equal(atomic_load(&c->st.replaced), 1);
+	arb__link_set_reader(k1, NULL);
+	tnode_close(g); // (its reader, k2, first)
+	arb__link_rele(k1);
+	ARB_WAIT_UNTIL(atomic_load(&c->w.downs) == 2, 5000);
+	tnode_close(c);
+	free(c);
+	free(g);
 }
 
 int
@@ -356,6 +577,8 @@ main(void)
 		cmocka_unit_test(test_one_way_reachability),
 		cmocka_unit_test(test_both_dial_keep_one),
 		cmocka_unit_test(test_both_dial_ten_times),
+		cmocka_unit_test(test_merge_waits_at_most_the_budget),
+		cmocka_unit_test(test_redial_while_old_stream_open),
 	};
 
 	arb_test_filter();

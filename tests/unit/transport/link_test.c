@@ -1029,6 +1029,99 @@ test_unwritten_flight_goes_to_the_successor(void **state)
 	arb__origin_rele(o);
 }
 
+// raw_read_n reads n bytes of fd into b (NULL: drops them) within ms.
+static void
+raw_read_n(int fd, uint8_t *b, size_t n, int ms)
+{
+	int64_t dl = arb_test_now_ms() + ms;
+	uint8_t junk[16384];
+	size_t  got = 0;
+
+	while (got < n) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		size_t        want = n - got;
+		ssize_t       r;
+
+		assert_true(arb_test_now_ms() < dl);
+		if (poll(&pfd, 1, 10) != 1) {
+			continue;
+		}
+		if (b == NULL && want > sizeof(junk)) {
+			want = sizeof(junk);
+		}
+		r = read(fd, b != NULL ? b + got : junk, want);
+		assert_true(r > 0);
+		got += (size_t) r;
+	}
+}
+
+// An ACK can overtake the end of the send that wrote its frame: the peer
+// read the frame and acknowledged it before nng's send callback ran here
+// (its own thread).  It counts all the same.  A raw acceptor greets, reads
+// the link's HELLO and the header of a 1 MiB DATA frame (seq 1), whose
+// send then waits for room in the socket, acknowledges it and pauses
+// mailbox 9 (the test sees the pause: the ACK before it was taken), and
+// only then reads the rest: the frame is settled when its send ends,
+// nothing stays unacknowledged.  Before, the ACK found no frame 1 yet
+// and was lost: a merge waited for that frame for good
+// (unit.transport.duplex test_both_dial_keep_one, 1 run in 10), and a
+// closing link counted it lost.
+static void
+test_ack_before_its_send_ends(void **state)
+{
+	fix         *f = *state;
+	arb__link   *k;
+	arb__origin *o = arb__origin_new();
+	arb__chunk  *ch;
+	uint8_t      b[ARB__HELLO_MAX];
+	size_t       hlen, len = 1u << 20, extra = 0;
+	int64_t      dl;
+	int          fd, c;
+	char         path[100], url[120];
+
+	fd = raw_listen(f, "e.link", path, url);
+	ARB_PASS(arb__link_open(&k, url, &f->kcfg, NULL, NULL));
+	put_all(k, 2, 0, 1, len, o);
+	c = raw_greet(fd);
+	hlen = arb__hello_encode(b, &f->kcfg.self, false);
+	raw_read_n(c, NULL, hlen, 5000);
+	raw_read_n(c, b, ARB__FR_DATA_HDR, 5000);
+	assert_int_equal(b[4], ARB__FR_DATA);
+	assert_int_equal(arb__get_be64(b + 16), 1);
+	arb__frame_hdr(b, ARB__FR_ACK_LEN, ARB__FR_ACK, 0);
+	arb__put_be64(b + ARB__FR_HDR, 1);
+	arb__frame_hdr(
+	    b + ARB__FR_ACK_LEN, ARB__FR_MBID_LEN, ARB__FR_PAUSE, 0);
+	arb__put_be32(b + ARB__FR_ACK_LEN + ARB__FR_HDR, 9);
+	raw_write(c, b, ARB__FR_ACK_LEN + ARB__FR_MBID_LEN);
+	dl = arb_test_now_ms() + 5000;
+	for (;;) {
+		ch = mkchunk(9, 0, 4, NULL);
+		if (arb__link_put(k, ch, NULL) == ARB_EAGAIN) {
+			arb__chunk_free(ch);
+			break; // paused: the ACK was taken
+		}
+		// (Taken before the pause: it follows frame 1, never
+		// acknowledged.)
+		extra++;
+		assert_true(arb_test_now_ms() < dl);
+		poll(NULL, 0, 1);
+	}
+	assert_false(arb__link_idle(k)); // frame 1's send still waits
+	// (Were the ACK lost, frame 1 would stay unacknowledged, and its
+	// megabyte would keep the window shut: nothing behind it written.)
+	raw_read_n(c, NULL, len + extra * (ARB__FR_DATA_HDR + 4), 10000);
+	ARB_WAIT_UNTIL(arb__link_idle(k), 5000);
+	assert_int_equal(arb__link_unacked(k), extra);
+	arb__link_rele(k);
+	close(c);
+	close(fd);
+	unlink(path);
+	assert_int_equal(atomic_load(&f->kst.lost), extra);
+	assert_int_equal(atomic_load(&o->lost), 0); // frame 1: delivered
+	arb__origin_rele(o);
+}
+
 // Set by the test's thread, read by gone_fn on nng's thread (the link's
 // dial callback asks it before each redial): atomic.
 static atomic_bool gone_flag;
@@ -1270,6 +1363,8 @@ main(void)
 		    test_control_frames_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_sync_gets_an_ack_at_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_ack_before_its_send_ends, setup, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
