@@ -289,7 +289,9 @@ ARB_DECL void arb_shield_end(arb_ctx *ctx);
 // --- Children at run time (SPEC 1, 13) -----------------------------------
 
 // arb_start_child adds a child to the simple_one_for_one supervisor at
-// sup_path.  Returns ARB_ESHUTDOWN when that supervisor is stopping.
+// sup_path.  Returns ARB_ESHUTDOWN when that supervisor is stopping,
+// ARB_ENOTSUP when it runs on another node (a remote subtree: nothing is
+// relayed there).
 // Blocks the caller's loop for the round trip to the node (bounded).
 // Thread: loop.
 ARB_DECL int arb_start_child(arb_ctx *ctx, const char *sup_path,

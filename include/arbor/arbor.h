@@ -421,9 +421,11 @@ ARB_DECL void arb_node_close(arb_node *node);
 // arb_node_start_child adds a child to the running simple_one_for_one
 // supervisor at path (e.g. "root/pool"), with arg bytes handed to the
 // template's init.  Returns ARB_ESHUTDOWN once the supervisor (or node)
-// began to stop, ARB_ENOENT for an unknown path, ARB_ESTATE when the
-// supervisor is not simple_one_for_one, ARB_ECHILD when the child failed
-// to start.  Thread: node.
+// began to stop, ARB_ENOENT for an unknown path, ARB_ENOTSUP for a
+// supervisor that runs on another node (node:) or inside one (nothing is
+// relayed there), ARB_ESTATE when the supervisor is not
+// simple_one_for_one, ARB_ECHILD when the child failed to start.
+// Thread: node.
 ARB_DECL int arb_node_start_child(arb_node *node, const char *sup_path,
     const void *arg, size_t arg_len, arb_pid *pidp);
 
@@ -544,12 +546,13 @@ ARB_DECL void arb_node_walk(arb_node *node, arb_walk_cb cb, void *arg);
 // arb_node_child_start starts a stopped or ignored child (OTP
 // restart_child).  arb_node_child_restart stops then starts it.  All are
 // asynchronous: they return once the work is queued.  Errors: ARB_ENOENT
-// unknown path, ARB_ESTATE wrong state (e.g. start of a running child),
-// ARB_ESHUTDOWN the node, or a supervisor above the child, is stopping,
-// ARB_EAGAIN (start and restart only) the child's supervisor is busy with
-// a restart, a reload or another operator command: nothing was done, try
-// again.  A stop is accepted at any time; it also cancels a restart that
-// waits out its backoff.  Thread: node.
+// unknown path, ARB_ENOTSUP a path inside a remote subtree (it runs on
+// that node, which supervises it), ARB_ESTATE wrong state (e.g. start of
+// a running child), ARB_ESHUTDOWN the node, or a supervisor above the
+// child, is stopping, ARB_EAGAIN (start and restart only) the child's
+// supervisor is busy with a restart, a reload or another operator
+// command: nothing was done, try again.  A stop is accepted at any time;
+// it also cancels a restart that waits out its backoff.  Thread: node.
 ARB_DECL int arb_node_child_stop(arb_node *node, const char *path);
 ARB_DECL int arb_node_child_start(arb_node *node, const char *path);
 ARB_DECL int arb_node_child_restart(arb_node *node, const char *path);
@@ -581,7 +584,8 @@ ARB_DECL int arb_node_child_start_then(arb_node *node, const char *path,
 // arb_node_child_start_then (ARB_ECHILD: its start failed and it is not
 // added; nothing counts toward intensity).  A reload of the tree file
 // afterwards applies the file, which does not have the child.  Errors:
-// ARB_ENOENT no such supervisor, ARB_ESTATE a simple_one_for_one one
+// ARB_ENOENT no such supervisor, ARB_ENOTSUP one at or inside a remote
+// subtree (it runs on that node), ARB_ESTATE a simple_one_for_one one
 // (arb_node_start_child_then), ARB_EAGAIN a job or another awaited
 // operation under way, ARB_ESHUTDOWN.  Thread: node.
 ARB_DECL int arb_node_add_child_then(arb_node *node, const char *sup_path,
@@ -591,7 +595,8 @@ ARB_DECL int arb_node_add_child_then(arb_node *node, const char *sup_path,
 // arb_node_delete_child removes the stopped child at path from its
 // supervisor's spec (OTP's delete_child).  ARB_ESTATE while it is not
 // stopped (stop it first), ARB_ENOTSUP for a simple_one_for_one child
-// (its stop deletes it), ARB_ENOENT, ARB_EAGAIN, ARB_ESHUTDOWN.
+// (its stop deletes it) or a path inside a remote subtree, ARB_ENOENT,
+// ARB_EAGAIN, ARB_ESHUTDOWN.
 // Thread: node.
 ARB_DECL int arb_node_delete_child(arb_node *node, const char *path);
 

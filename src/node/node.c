@@ -919,7 +919,10 @@ node_child_op(arb_node *node, const char *path, int op, arb_node_done_fn fn,
 		return ARB_ESHUTDOWN;
 	}
 	if ((c = arb__sup_lookup(node->tree.root, path)) == NULL) {
-		return ARB_ENOENT;
+		// Under a remote subtree: it runs on that child's node.
+		return arb__sup_remote_at(node->tree.root, path) != NULL
+		    ? ARB_ENOTSUP
+		    : ARB_ENOENT;
 	}
 	if (fn == NULL) {
 		return arb__sup_child_op(c, op);
@@ -979,7 +982,9 @@ arb_node_add_child_then(arb_node *node, const char *sup_path,
 		return ARB_ESHUTDOWN;
 	}
 	if ((sup = arb__sup_find(node->tree.root, sup_path)) == NULL) {
-		return ARB_ENOENT;
+		return arb__sup_remote_at(node->tree.root, sup_path) != NULL
+		    ? ARB_ENOTSUP
+		    : ARB_ENOENT; // it runs on another node
 	}
 	if ((rv = arb__stree_track_begin(&node->tree)) != ARB_OK) {
 		return rv;
@@ -1001,7 +1006,9 @@ arb_node_delete_child(arb_node *node, const char *path)
 		return ARB_ESHUTDOWN;
 	}
 	if ((c = arb__sup_lookup(node->tree.root, path)) == NULL) {
-		return ARB_ENOENT;
+		return arb__sup_remote_at(node->tree.root, path) != NULL
+		    ? ARB_ENOTSUP
+		    : ARB_ENOENT; // it runs on another node
 	}
 	return arb__sup_delete_child(c);
 }

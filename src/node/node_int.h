@@ -136,6 +136,12 @@ void arb__remote_peer_down(arb_node *node, uint32_t node_id, const char *name);
 // arb__remote_peer_up: the peer node_id is up: starts that wait for it
 // are sent.
 void arb__remote_peer_up(arb_node *node, uint32_t node_id);
+// arb__remote_lname writes the name the agent gives the child at path
+// that node sup_name supervises: rc-HASH-NAME, under ARB__AGENT_PATH on
+// the agent's node.
+#define ARB__AGENT_PATH "root/~agent"
+void arb__remote_lname(
+    const char *sup_name, const char *path, char *buf, size_t len);
 // arb__remote_stats adds the agent's counters (the agent_* fields).
 void arb__remote_stats(arb_node *node, arb_node_stats *st);
 

@@ -1047,6 +1047,18 @@ peer_creation(uint32_t node_id, char *name, size_t len)
 	return 0;
 }
 
+void
+arb__remote_lname(
+    const char *sup_name, const char *path, char *buf, size_t len)
+{
+	const char *base = strrchr(path, '/');
+	char        h[64 + 256 + 1];
+
+	snprintf(h, sizeof(h), "%.63s/%.255s", sup_name, path);
+	snprintf(buf, len, "rc-%08x-%.40s", (unsigned) arb__node_id(h),
+	    base != NULL ? base + 1 : path);
+}
+
 static void
 agent_start(const arb_msg *m)
 {
@@ -1162,16 +1174,9 @@ agent_start(const arb_msg *m)
 	x->sup_agent = m->from;
 	snprintf(x->key, sizeof(x->key), "%s", k);
 	snprintf(x->sup_name, sizeof(x->sup_name), "%s", sup_name);
-	{
-		const char *base = strrchr(k, '/');
-		char        h[sizeof(sup_name) + sizeof(k) + 1];
-
-		snprintf(h, sizeof(h), "%.63s/%s", sup_name, k);
-		snprintf(x->lname, sizeof(x->lname), "rc-%08x-%.40s",
-		    (unsigned) arb__node_id(h), base != NULL ? base + 1 : k);
-		snprintf(x->lpath, sizeof(x->lpath), "%.24s/%.52s",
-		    A.host != NULL ? A.host->path : "root", x->lname);
-	}
+	arb__remote_lname(sup_name, k, x->lname, sizeof(x->lname));
+	snprintf(x->lpath, sizeof(x->lpath), "%.24s/%.52s",
+	    A.host != NULL ? A.host->path : "root", x->lname);
 	{
 		arb_child_spec s = { 0 };
 		int            rv;

@@ -22,6 +22,7 @@
 // Thread: node.
 
 #include "control.h"
+#include "../node/node_int.h"
 
 #include "ctl_sock.h"
 #include "pathcheck.h"
@@ -269,6 +270,84 @@ find_cb(const arb_child_info *in, void *arg)
 	}
 }
 
+// remote_walk finds the remote child (its node: another node) that is at
+// path or holds path in its subtree (arb_node_walk; status shows it).
+typedef struct remote_walk {
+	const char *path;
+	bool        found;
+	bool        sup;      // the remote child is a supervisor
+	char        at[256];  // its path here
+	char        node[64]; // the node it runs on
+} remote_walk;
+
+static void
+remote_cb(const arb_child_info *in, void *arg)
+{
+	remote_walk *w = arg;
+	size_t       n = strlen(in->path);
+
+	if (!w->found && in->node != NULL && strncmp(in->path, w->path, n) == 0
+	    && (w->path[n] == '\0' || w->path[n] == '/')) {
+		w->found = true;
+		w->sup = in->isolation == ARB_SUPERVISOR;
+		snprintf(w->at, sizeof(w->at), "%s", in->path);
+		snprintf(w->node, sizeof(w->node), "%s", in->node);
+	}
+}
+
+// reply_remote answers an operation op on path, which is at or under the
+// remote child w->at (arb_node_* said ARB_ENOTSUP): it runs on w->node,
+// which supervises what is in it; this node starts, stops and restarts
+// the remote child as a whole, and relays no other operation.  Names the
+// path the agent gives it there.
+static void
+reply_remote(arb__control *ctl, ctl_reply *r, const char *op, const char *path,
+    const remote_walk *w)
+{
+	char lname[64];
+
+	arb__remote_lname(ctl->run->name, w->at, lname, sizeof(lname));
+	if (strcmp(op, "start-child") == 0 && !w->sup) {
+		reply_error(r, ARB_ENOTSUP,
+		    "cannot start a child of %s: %s is no supervisor but an "
+		    "actor that runs on node %s (node: %s)",
+		    path, w->at, w->node, w->node);
+	} else if (strcmp(op, "start-child") == 0) {
+		reply_error(r, ARB_ENOTSUP,
+		    "cannot start a child of %s: it runs on node %s (%s is a "
+		    "remote subtree, node: %s), and start-child is not "
+		    "relayed to another node; add the child under %s in this "
+		    "node's tree file and reload (%s starts again on %s, "
+		    "whole)",
+		    path, w->node, w->at, w->node, path, w->at, w->node);
+	} else if (strcmp(op, "delete-child") == 0) {
+		reply_error(r, ARB_ENOTSUP,
+		    "cannot delete %s: it runs on node %s, in the remote "
+		    "subtree %s (node: %s); take it out of this node's tree "
+		    "file and reload (%s starts again on %s, whole)",
+		    path, w->node, w->at, w->node, w->at, w->node);
+	} else {
+		reply_error(r, ARB_ENOTSUP,
+		    "cannot %s %s: it runs on node %s, in the remote subtree "
+		    "%s (node: %s), whose supervisor there restarts it; here "
+		    "%s is stopped, started or restarted as a whole "
+		    "(arborctl %s %s), or on node %s: arborctl %s %s/%s%s",
+		    op, path, w->node, w->at, w->node, w->at, op, w->at,
+		    w->node, op, ARB__AGENT_PATH, lname, path + strlen(w->at));
+	}
+}
+
+// remote_at fills w for path; true when path is at or under a remote
+// child.
+static bool
+remote_at(arb__control *ctl, const char *path, remote_walk *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->path = path;
+	arb_node_walk(ctl->run->node, remote_cb, w);
+	return w->found;
+}
+
 static void
 op_status(arb__control *ctl, ctl_reply *r)
 {
@@ -359,6 +438,7 @@ op_child(arb__control *ctl, const ctl_req *q, ctl_reply *r, unsigned ticket)
 	find_walk        w = { q->path, false, ARB_STATE_STOPPED, false, false,
 		       false };
 	struct ctl_wait *cw = &ctl->waits[ticket];
+	remote_walk      rw;
 	bool             waited = false;
 	int              rv;
 
@@ -406,6 +486,14 @@ op_child(arb__control *ctl, const ctl_req *q, ctl_reply *r, unsigned ticket)
 		break;
 	case ARB_ENOENT:
 		reply_error(r, rv, "no such child: %s", q->path);
+		break;
+	case ARB_ENOTSUP:
+		if (remote_at(ctl, q->path, &rw)) {
+			reply_remote(ctl, r, q->op, q->path, &rw);
+		} else {
+			reply_error(r, rv, "cannot %s %s: %s", q->op, q->path,
+			    arb_strerror(rv));
+		}
 		break;
 	case ARB_EPERM:
 		reply_pinned(r, q->op, q->path);
@@ -524,6 +612,7 @@ op_add_child(arb__control *ctl, const ctl_req *q, ctl_reply *r,
     unsigned ticket)
 {
 	struct ctl_wait *w = &ctl->waits[ticket];
+	remote_walk      rw;
 	arb_tree        *cfg;
 	char             errbuf[1024], name[80];
 	int              rv;
@@ -569,6 +658,8 @@ op_add_child(arb__control *ctl, const ctl_req *q, ctl_reply *r,
 		    "cannot start a child of %s now: a restart, a reload or "
 		    "another command is under way; try again",
 		    q->path);
+	} else if (rv == ARB_ENOTSUP && remote_at(ctl, q->path, &rw)) {
+		reply_remote(ctl, r, "start-child", q->path, &rw);
 	} else {
 		reply_error(r, rv, "cannot start a child of %s: %s", q->path,
 		    arb_strerror(rv));
@@ -581,7 +672,8 @@ op_add_child(arb__control *ctl, const ctl_req *q, ctl_reply *r,
 static void
 op_delete_child(arb__control *ctl, const ctl_req *q, ctl_reply *r)
 {
-	int rv;
+	remote_walk rw;
+	int         rv;
 
 	if (!q->has_path || q->path[0] == '\0') {
 		reply_error(r, ARB_EINVAL, "delete-child: path: missing");
@@ -608,6 +700,10 @@ op_delete_child(arb__control *ctl, const ctl_req *q, ctl_reply *r)
 		reply_pinned(r, "delete", q->path);
 		break;
 	case ARB_ENOTSUP:
+		if (remote_at(ctl, q->path, &rw)) {
+			reply_remote(ctl, r, "delete-child", q->path, &rw);
+			break;
+		}
 		reply_error(r, rv,
 		    "cannot delete %s: it is a simple_one_for_one child, "
 		    "which its stop deletes",
@@ -673,6 +769,7 @@ op_start_child(arb__control *ctl, const ctl_req *q, ctl_reply *r,
     unsigned ticket)
 {
 	struct ctl_wait *w = &ctl->waits[ticket];
+	remote_walk      rw;
 	int              rv;
 
 	find_walk        f = { q->path, false, ARB_STATE_STOPPED, false, false,
@@ -683,7 +780,8 @@ op_start_child(arb__control *ctl, const ctl_req *q, ctl_reply *r,
 		return true;
 	}
 	arb_node_walk(ctl->run->node, find_cb, &f);
-	if (f.found && f.sup && !f.pool) {
+	if (f.found && f.sup && !f.pool
+	    && (q->spec != NULL || !remote_at(ctl, q->path, &rw))) {
 		if (q->spec == NULL) {
 			reply_error(r, ARB_EINVAL,
 			    "start-child %s: a static supervisor needs the "
@@ -719,6 +817,14 @@ op_start_child(arb__control *ctl, const ctl_req *q, ctl_reply *r,
 	switch (rv) {
 	case ARB_ENOENT:
 		reply_error(r, rv, "no such supervisor: %s", q->path);
+		break;
+	case ARB_ENOTSUP:
+		if (remote_at(ctl, q->path, &rw)) {
+			reply_remote(ctl, r, "start-child", q->path, &rw);
+		} else {
+			reply_error(r, rv, "cannot start a child of %s: %s",
+			    q->path, arb_strerror(rv));
+		}
 		break;
 	case ARB_ESTATE:
 		reply_error(r, rv,

@@ -24,7 +24,11 @@ arb__stree_start_child(arb__stree *tree, const char *sup_path,
 		return ARB_ESHUTDOWN;
 	}
 	if ((sup = arb__sup_find(tree->root, sup_path)) == NULL) {
-		return ARB_ENOENT;
+		// At or under a remote child: that supervisor runs there, and
+		// a start is not relayed to it.
+		return arb__sup_remote_at(tree->root, sup_path) != NULL
+		    ? ARB_ENOTSUP
+		    : ARB_ENOENT;
 	}
 	return arb__sup_start_dynamic(sup, arg, len, pidp, fn, fnarg);
 }

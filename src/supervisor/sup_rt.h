@@ -326,6 +326,10 @@ void arb__sup_walk(arb__sup *sup, arb__child *slot, int depth,
     arb_walk_cb cb, void *arg);
 // arb__sup_lookup finds the child record at path ("root/a/b").
 arb__child *arb__sup_lookup(arb__sup *root, const char *path);
+// arb__sup_remote_at finds the remote child (its spec names another
+// node) that is at path or holds path in its subtree (which runs there:
+// no record of it here); NULL when path is not under one.
+arb__child *arb__sup_remote_at(arb__sup *root, const char *path);
 // arb__sup_lookup_inc finds the record at path whose incarnation is inc:
 // the child's, or the old record of a child that a reload is replacing or
 // removing (its supervisor's removed list, while its stop runs).  NULL:

@@ -146,6 +146,31 @@ arb__sup_lookup(arb__sup *sup, const char *path)
 }
 
 arb__child *
+arb__sup_remote_at(arb__sup *sup, const char *path)
+{
+	size_t i;
+
+	if (sup == NULL) {
+		return NULL;
+	}
+	for (i = 0; i < sup->n; i++) {
+		arb__child *c = sup->children[i];
+		size_t      pl = strlen(c->path);
+
+		if (strncmp(c->path, path, pl) != 0
+		    || (path[pl] != '\0' && path[pl] != '/')) {
+			continue;
+		}
+		if (c->spec.node != NULL) {
+			return c; // path is the remote child or in its subtree
+		}
+		return path[pl] == '/' ? arb__sup_remote_at(c->child_sup, path)
+		                       : NULL;
+	}
+	return NULL;
+}
+
+arb__child *
 arb__sup_lookup_inc(arb__sup *root, const char *path, uint32_t inc)
 {
 	arb__child *c = arb__sup_lookup(root, path);

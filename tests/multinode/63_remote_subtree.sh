@@ -17,7 +17,11 @@
 # once.  With namespaces, before the SIGKILL: n2 partitioned
 # away, sub exits with noconnection at n1 (once), n2 stops the orphaned
 # subtree after the grace (its workers reaped), and after the heal the
-# subtree runs on n2 again, exactly once.
+# subtree runs on n2 again, exactly once.  Last, arborctl on n1 aimed
+# into the subtree (stop, start, restart, start-child, delete-child of
+# root/sub/w1, start-child of root/sub) is refused with n2, the remote
+# subtree and what to do instead (the path it names on n2 works there);
+# root/sub itself stops and starts from n1.
 set -u
 . "$(dirname "$0")/lib.sh"
 mn_setup 2
@@ -183,5 +187,61 @@ done
 mn_start 2
 mn_wait_up 2
 wait_sub "supervisor@n2 running" 20
+read -r w1 w2 <<<"$(subtree_up 10)"
+
+# arborctl on n1 aimed into the subtree (which runs on n2, and no command
+# is relayed there): each is refused at once, naming n2, the remote
+# subtree and what to do instead -- never 'no such child'; the path it
+# names on n2 works there; root/sub itself stops and starts from n1.
+# ctl_err ARGS...: arborctl on n1 must fail within its timeout; prints
+# what it said.
+ctl_err() {
+	local out
+	if out=$(mn_ctl 1 --timeout 5 "$@" 2>&1); then
+		mn_fail "arborctl $* on n1 succeeded: $out"
+	fi
+	printf '%s\n' "$out"
+}
+there=$(rows 2 '^root/~agent/rc-[0-9a-f]+-sub$' | awk '{ print $1 }')
+for op in stop start restart; do
+	out=$(ctl_err "$op" root/sub/w1)
+	case $out in
+	*"cannot $op root/sub/w1: it runs on node n2, in the remote subtree root/sub (node: n2)"*"(arborctl $op root/sub)"*"on node n2: arborctl $op $there/w1"*) ;;
+	*) mn_fail "arborctl $op root/sub/w1 on n1 said: $out" ;;
+	esac
+done
+for arg in '{name: w3, type: echo}' ''; do
+	out=$(ctl_err start-child root/sub ${arg:+"$arg"})
+	case $out in
+	*"cannot start a child of root/sub: it runs on node n2"*"start-child is not relayed to another node; add the child under root/sub in this node's tree file and reload"*) ;;
+	*) mn_fail "arborctl start-child root/sub${arg:+ '$arg'} on n1 said: $out" ;;
+	esac
+done
+out=$(ctl_err start-child root/sub/w1 '{}')
+case $out in
+*"cannot start a child of root/sub/w1: it runs on node n2 (root/sub is a remote subtree, node: n2)"*) ;;
+*) mn_fail "arborctl start-child root/sub/w1 on n1 said: $out" ;;
+esac
+out=$(ctl_err delete-child root/sub/w2)
+case $out in
+*"cannot delete root/sub/w2: it runs on node n2, in the remote subtree root/sub (node: n2)"*) ;;
+*) mn_fail "arborctl delete-child root/sub/w2 on n1 said: $out" ;;
+esac
+read -r w1b w2b <<<"$(subtree_up 5)"
+[ "$w1b $w2b" = "$w1 $w2" ] || mn_fail "a refused command changed the subtree ($w1 $w2 -> $w1b $w2b)"
+mn_ctl 2 --timeout 5 restart "$there/w1" >/dev/null \
+    || mn_fail "arborctl restart $there/w1 on n2 (as n1 said)"
+read -r w1b w2b <<<"$(subtree_up 5)"
+[ "$w1b" != "$w1" ] && [ "$w2b" = "$w2" ] \
+    || mn_fail "n2's restart of $there/w1: $w1 $w2 -> $w1b $w2b"
+mn_ctl 1 --timeout 5 stop root/sub >/dev/null || mn_fail "arborctl stop root/sub on n1"
+wait_sub "supervisor@n2 stopped" 10
+end=$(mn_deadline 10)
+while [ -n "$(rows 2 '^root/~agent/rc-')" ]; do
+	[ "$(mn_now)" -lt "$end" ] || mn_fail "n1 stopped root/sub, n2 still runs: $(rows 2 '^root/~agent/rc-')"
+	sleep 0.05
+done
+mn_ctl 1 --timeout 5 start root/sub >/dev/null || mn_fail "arborctl start root/sub on n1"
+wait_sub "supervisor@n2 running" 10
 subtree_up 10 >/dev/null
 echo "63_remote_subtree: ok"

@@ -137,7 +137,9 @@ static const struct {
 	    "(problems as spec:LINE:COLUMN: ..., exit 78); a reload of the\n"
 	    "tree file drops it again unless the file has it.  Prints the\n"
 	    "new child's path once it runs; a start that fails exits 1 with\n"
-	    "the child's reason and adds nothing.\n"
+	    "the child's reason and adds nothing.  A supervisor that runs\n"
+	    "on another node (node: in the tree file) is refused, exit 1:\n"
+	    "nothing is relayed there.\n"
 	    "  arborctl start-child root/pool '{\"port\": 7}'\n"
 	    "  arborctl start-child root '{name: e2, type: echo}'\n" },
 	{ "delete-child",
