@@ -12,8 +12,9 @@
 //  16  u64 position (segment << 32 | offset)
 //  24  u32 reserved, zero
 //  28  u32 crc32c of bytes 0..27
-// Thread: the caller's (recovery on the owner, writes on the commit
-// thread).
+// Beside it, the files "acked" and "closed" (below).  Thread: the
+// caller's (recovery on the owner, cursor and acked writes on the commit
+// thread, the closed file's write on the owner at slog_close).
 
 #include "slog_int.h"
 
@@ -295,4 +296,114 @@ slog__acked_write(slog_vfs *v, slog_file *f, const slog_ackseq *a,
 		return slog__err(rv);
 	}
 	return 0;
+}
+
+// --- the log's end at the last clean stop, in the file "closed" ---------
+//   0  8 magic "ARBCLOS1"
+//   8  u64 the last segment's number
+//  16  u64 its durable size
+//  24  u32 n, the streams that follow (at most SLOG_SEG_STREAMS_MAX)
+//  28  u32 crc32c of bytes 0..27 and the n entries
+//  32  n x { u32 stream, u64 last seq given }
+
+#define CLOSED_HDR 32u
+
+int
+slog__closed_read(slog_vfs *v, slog_closed *c)
+{
+	slog_file *f;
+	uint8_t    h[CLOSED_HDR];
+	uint8_t   *buf = NULL;
+	size_t     got, len;
+	uint32_t   n, crc, i;
+	int        rv;
+
+	memset(c, 0, sizeof(*c));
+	if ((rv = v->open(v, SLOG_CLOSED_NAME, SLOG_O_RDONLY, &f)) != 0) {
+		return slog__err(rv);
+	}
+	rv = v->read(f, h, sizeof(h), 0, &got);
+	if (rv != 0 || got < CLOSED_HDR || memcmp(h, "ARBCLOS1", 8) != 0) {
+		v->close(f);
+		return rv != 0 ? slog__err(rv) : ARB_ENOENT;
+	}
+	n = (uint32_t) h[24] | (uint32_t) h[25] << 8 | (uint32_t) h[26] << 16
+	    | (uint32_t) h[27] << 24;
+	len = (size_t) n * 12u;
+	if (n > SLOG_SEG_STREAMS_MAX || (buf = malloc(len ? len : 1)) == NULL) {
+		v->close(f);
+		return n > SLOG_SEG_STREAMS_MAX ? ARB_ENOENT : ARB_ENOMEM;
+	}
+	rv = v->read(f, buf, len, CLOSED_HDR, &got);
+	v->close(f);
+	crc = slog__crc32c(0, h, 28);
+	crc = slog__crc32c(crc, buf, len);
+	if (rv != 0 || got < len
+	    || ((uint32_t) h[28] | (uint32_t) h[29] << 8
+	           | (uint32_t) h[30] << 16 | (uint32_t) h[31] << 24)
+	        != crc
+	    || (c->seqs = calloc(n ? n : 1, sizeof(*c->seqs))) == NULL) {
+		free(buf);
+		return rv != 0 ? slog__err(rv) : ARB_ENOENT;
+	}
+	for (i = 0; i < n; i++) {
+		const uint8_t *p = buf + 12u * i;
+		c->seqs[i].stream = (uint32_t) p[0] | (uint32_t) p[1] << 8
+		    | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
+		c->seqs[i].seq = get64(p + 4) & SLOG_U48_MAX;
+	}
+	free(buf);
+	c->n    = n;
+	c->seg  = get64(h + 8);
+	c->size = get64(h + 16);
+	return 0;
+}
+
+int
+slog__closed_write(slog_vfs *v, uint64_t seg, uint64_t size,
+    const slog_ackseq *a, uint32_t n)
+{
+	size_t     len = CLOSED_HDR + (size_t) n * 12u;
+	uint8_t   *buf = malloc(len);
+	slog_file *f;
+	uint32_t   crc, i;
+	int        rv;
+
+	if (buf == NULL) {
+		return ARB_ENOMEM;
+	}
+	memcpy(buf, "ARBCLOS1", 8);
+	put64(buf + 8, seg);
+	put64(buf + 16, size);
+	buf[24] = (uint8_t) n;
+	buf[25] = (uint8_t) (n >> 8);
+	buf[26] = (uint8_t) (n >> 16);
+	buf[27] = (uint8_t) (n >> 24);
+	for (i = 0; i < n; i++) {
+		uint8_t *p = buf + CLOSED_HDR + 12u * i;
+		p[0]       = (uint8_t) a[i].stream;
+		p[1]       = (uint8_t) (a[i].stream >> 8);
+		p[2]       = (uint8_t) (a[i].stream >> 16);
+		p[3]       = (uint8_t) (a[i].stream >> 24);
+		put64(p + 4, a[i].seq);
+	}
+	crc     = slog__crc32c(0, buf, 28);
+	crc     = slog__crc32c(crc, buf + CLOSED_HDR, len - CLOSED_HDR);
+	buf[28] = (uint8_t) crc;
+	buf[29] = (uint8_t) (crc >> 8);
+	buf[30] = (uint8_t) (crc >> 16);
+	buf[31] = (uint8_t) (crc >> 24);
+	rv = v->open(v, SLOG_CLOSED_NAME, SLOG_O_RDWR | SLOG_O_CREATE, &f);
+	if (rv == 0) {
+		rv = v->write(f, buf, len, 0);
+		if (rv == 0) {
+			rv = v->datasync(f);
+		}
+		v->close(f);
+	}
+	if (rv == 0) {
+		rv = v->sync_dir(v, "");
+	}
+	free(buf);
+	return slog__err(rv);
 }

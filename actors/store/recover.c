@@ -479,6 +479,55 @@ acked_floor(slog *s, bool have_cursor)
 	}
 }
 
+// closed_check compares the log with its end at the last clean stop
+// (slog__closed_read).  A last segment shorter than it was then, or gone
+// with no later one, lost records the store had made durable: behind
+// its back (truncated, or the disk lost them), so nothing else tells --
+// they may never have reached upstream.  Said (a warning with the bytes,
+// store_log_shortened_bytes_total), and every stream resumes after the
+// last seq given before the stop, so the lost numbers leave a gap
+// upstream instead of being given to new readings.  A file left by an
+// older stop is safe: its numbers and size are at most what the log had
+// since; one naming a segment with later ones after it is not compared.
+// Only what lies at or after the cursor counts: acknowledged records
+// gone are acked_floor's to tell.  last: the highest segment number
+// listed; cursor: the durable cursor.
+static void
+closed_check(slog *s, uint64_t last, uint64_t cursor)
+{
+	slog_closed c;
+	slog_seg   *g;
+	uint64_t    have, lost = 0;
+	uint32_t    i;
+
+	if (slog__closed_read(s->vfs, &c) != ARB_OK) {
+		return;
+	}
+	for (i = 0; i < c.n; i++) {
+		slog__streams_max(&s->streams, c.seqs[i].stream, c.seqs[i].seq);
+	}
+	free(c.seqs);
+	if (c.seg < last || c.seg < SLOG_POS_SEG(cursor)) {
+		return;
+	}
+	g    = c.seg == last ? slog__seg_find(s, c.seg) : NULL;
+	have = g != NULL ? g->end : 0;
+	if (c.seg == SLOG_POS_SEG(cursor) && have < SLOG_POS_OFF(cursor)) {
+		have = SLOG_POS_OFF(cursor);
+	}
+	if (have < c.size) {
+		lost = c.size - have;
+		s->st.shortened_bytes += lost;
+		slog__log(s, SLOG_LOG_WARN,
+		    "event=log_shortened segment=%016" PRIx64
+		    " size_at_stop=%" PRIu64 " size=%" PRIu64
+		    " lost_bytes=%" PRIu64 " (records the consumer had not "
+		    "acknowledged are gone from the log since the last stop; "
+		    "numbers resume after the ones given)",
+		    c.seg, c.size, have, lost);
+	}
+}
+
 int
 slog__recover(slog *s, uint64_t *cursorp)
 {
@@ -549,6 +598,7 @@ slog__recover(slog *s, uint64_t *cursorp)
 		    "event=acknowledged_segments_removed count=%zu", first);
 	}
 	acked_floor(s, cgen > 0);
+	closed_check(s, l.n > 0 ? l.v[l.n - 1] : 0, cpos);
 	if (rs.moved) {
 		s->vfs->sync_dir(s->vfs, "quarantine");
 	}

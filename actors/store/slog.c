@@ -385,6 +385,41 @@ slog_open(slog **sp, const slog_opts *opts)
 	return ARB_OK;
 }
 
+// closed_write keeps the log's end and the streams' last numbers for
+// the next open (slog__closed_read): a last segment shortened meanwhile
+// is then found, said, and its numbers are not given again.
+static void
+closed_write(slog *s)
+{
+	slog_ackseq *a;
+	uint32_t     n = 0;
+	size_t       i;
+	int          rv;
+
+	if (s->nsegs == 0) {
+		return;
+	}
+	if ((a = calloc(s->streams.count ? s->streams.count : 1, sizeof(*a)))
+	    == NULL) {
+		return;
+	}
+	for (i = 0; i < s->streams.cap; i++) {
+		if (s->streams.used[i]) {
+			a[n].stream = s->streams.keys[i];
+			a[n].seq    = s->streams.seqs[i];
+			n++;
+		}
+	}
+	rv = slog__closed_write(s->vfs, s->segs[s->nsegs - 1].no,
+	    s->segs[s->nsegs - 1].end, a, n);
+	if (rv != ARB_OK) {
+		slog__log(s, SLOG_LOG_ERROR,
+		    "event=closed_write_failed file=%s error=\"%s\"",
+		    SLOG_CLOSED_NAME, slog__strerror(rv));
+	}
+	free(a);
+}
+
 void
 slog_close(slog *s)
 {
@@ -404,6 +439,7 @@ slog_close(slog *s)
 		    "event=closed segments=%zu backlog_records=%" PRIu64
 		    " backlog_bytes=%" PRIu64,
 		    s->nsegs, s->st.backlog_records, s->st.backlog_bytes);
+		closed_write(s);
 	}
 	for (i = 0; i < s->nsegs; i++) {
 		if (s->segs[i].rf != NULL) {

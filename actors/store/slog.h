@@ -228,6 +228,7 @@ typedef struct slog_stats {
 	uint64_t quarantined;      // segments set aside in quarantine/
 	uint64_t acked_damaged;    // opened with "acked" missing/unreadable/bad
 	uint64_t acked_write_errors; // writes of "acked" that failed
+	uint64_t shortened_bytes;  // durable bytes gone since the last stop
 	uint64_t commits;          // fdatasync rounds
 	uint64_t fsync_count;
 	double   fsync_sum_ms;

@@ -94,6 +94,24 @@ typedef struct slog_ackseq {
 // the file holds damage rather than nothing).  ARB_ENOENT: no file.
 int slog__acked_read(slog_vfs *v, slog_ackseq **ap, uint32_t *np,
     uint64_t *genp, bool *badp);
+// The log's end at the last clean stop, in the file "closed": the last
+// segment, its durable size, and each stream's last seq given.  Written
+// by slog_close, read at open: a last segment found shorter (or gone)
+// lost records the store had made durable, behind its back.
+#define SLOG_CLOSED_NAME "closed"
+typedef struct slog_closed {
+	uint64_t     seg;  // the last segment's number
+	uint64_t     size; // its durable size
+	slog_ackseq *seqs; // malloc'd: per stream, the last seq given
+	uint32_t     n;
+} slog_closed;
+// slog__closed_read fills *c (free c->seqs).  ARB_ENOENT: no file, or no
+// valid content (then nothing is known).
+int slog__closed_read(slog_vfs *v, slog_closed *c);
+// slog__closed_write writes the file and fdatasyncs it (and the
+// directory when it is new).
+int slog__closed_write(slog_vfs *v, uint64_t seg, uint64_t size,
+    const slog_ackseq *a, uint32_t n);
 // slog__acked_write writes gen's slot (gen % 2) and fdatasyncs it.
 int slog__acked_write(slog_vfs *v, slog_file *f, const slog_ackseq *a,
     uint32_t n, uint64_t gen);

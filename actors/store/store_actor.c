@@ -215,6 +215,10 @@ static const struct engine_counter {
 	{ "store_acked_write_errors_total", NULL,
 	    "Writes of the acked file that failed.",
 	    offsetof(slog_stats, acked_write_errors) },
+	{ "store_log_shortened_bytes_total", NULL,
+	    "Bytes of durable records found gone when the log was opened "
+	    "(its last segment shorter than at the last stop).",
+	    offsetof(slog_stats, shortened_bytes) },
 	{ "store_commits_total", NULL,
 	    "Group commits (write + fdatasync rounds).",
 	    offsetof(slog_stats, commits) },

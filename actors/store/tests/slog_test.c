@@ -128,7 +128,8 @@ test_seqs_survive_restart_and_retirement(void **state)
 		assert_true(k.v[0].seq == (uint64_t) round * 10 + 1);
 		slogt_close(&t);
 		// Only the last segment survives: its header carries seqs.
-		assert_int_equal(vfs_sim_count(v, ""), 3); // + cursor, acked
+		// + cursor, acked, closed
+		assert_int_equal(vfs_sim_count(v, ""), 4);
 	}
 	// Another stream fills new segments; stream 9's records all retire,
 	// only segment headers still know its numbers.
@@ -503,6 +504,8 @@ test_acknowledged_segments_harvested(void **state)
 	vfs->close(f);
 	ARB_PASS(slogt_open(&t));
 	assert_non_null(strstr(t.log, "event=acknowledged_segments_removed"));
+	// Acknowledged, not lost: the end kept at the stop says nothing.
+	assert_null(strstr(t.log, "event=log_shortened"));
 	ARB_PASS(slogt_append(&t, 2, 1, 20, 0, runs, &nruns));
 	assert_true(runs[0].first_seq == 8);
 	slogt_settle(&t);
@@ -558,6 +561,9 @@ test_exactly_once_appends(void **state)
 	ARB_PASS(slogt_append_key(&t, &key, 4, 10, 30, 100, a, &na));
 	slogt_settle(&t);
 	slogt_close(&t);
+	// A torn tail is a crash's: no clean stop was recorded after it.
+	assert_int_equal(
+	    vfs_sim_vfs(v)->unlink(vfs_sim_vfs(v), SLOG_CLOSED_NAME), 0);
 	assert_int_equal(seg_names(v, names, 16), 1);
 	p = vfs_sim_file(v, names[0], &len);
 	vfs_sim_put(v, names[0], p, len - 4 * (24 + 30) + 7);
@@ -742,6 +748,8 @@ test_truncated_after_ack_keeps_numbers(void **state)
 	ARB_PASS(slogt_open(&t));
 	assert_non_null(strstr(t.log, "event=acked_seq_above_log stream=1 "));
 	assert_non_null(strstr(t.log, "acked_seq=30"));
+	// Everything lost was acknowledged: not a shortened backlog.
+	assert_null(strstr(t.log, "event=log_shortened"));
 	assert_non_null(strstr(t.log, "event=acked_seq_above_log stream=2 "));
 	assert_non_null(strstr(t.log, "acked_seq=10"));
 	ARB_PASS(slogt_append(&t, 1, 2, 20, 0, NULL, NULL));
@@ -977,6 +985,59 @@ test_acked_unwritable_cursor_goes_on(void **state)
 	assert_int_equal(arb_test_rmtree(dir), 0);
 	free(k.v);
 	slogt_fini(&t);
+}
+
+// A last segment shortened behind the store's back after a clean stop
+// (truncated, or its end lost by the disk) lost records that were never
+// acknowledged by the consumer, perhaps never delivered: the store finds
+// it against the end it wrote at the stop ("closed"), says so with the
+// bytes, and gives new readings numbers after the lost ones (a gap
+// upstream, not numbers upstream never saw reused in silence).
+static void
+test_shortened_since_stop_is_said(void **state)
+{
+	vfs_sim   *v = vfs_sim_new(16);
+	slogt      t;
+	slogt_sink k = { 0 };
+	slog_stats st;
+	char       names[16][32];
+	uint8_t   *p, *img;
+	size_t     len;
+
+	(void) state;
+	slogt_init(&t, vfs_sim_vfs(v));
+	ARB_PASS(slogt_open(&t));
+	ARB_PASS(slogt_append(&t, 1, 30, 20, 0, NULL, NULL));
+	ARB_PASS(slogt_append(&t, 2, 10, 20, 0, NULL, NULL));
+	slogt_settle(&t);
+	slogt_close(&t);
+	// A clean reopen says nothing.
+	ARB_PASS(slogt_open(&t));
+	assert_null(strstr(t.log, "event=log_shortened"));
+	slogt_close(&t);
+	assert_int_equal(seg_names(v, names, 16), 1);
+	p   = vfs_sim_file(v, names[0], &len);
+	img = malloc(len / 2);
+	memcpy(img, p, len / 2);
+	vfs_sim_put(v, names[0], img, len / 2);
+	free(img);
+	ARB_PASS(slogt_open(&t));
+	assert_non_null(strstr(t.log, "event=log_shortened segment="));
+	slog_stats_get(t.s, &st);
+	assert_true(st.shortened_bytes >= len - len / 2);
+	assert_true(st.shortened_bytes < len - len / 2 + 44);
+	assert_true(st.backlog_records < 40);
+	// The next numbers come after the lost ones.
+	ARB_PASS(slogt_append(&t, 1, 1, 20, 0, NULL, NULL));
+	ARB_PASS(slogt_append(&t, 2, 1, 20, 0, NULL, NULL));
+	slogt_settle(&t);
+	assert_true(slogt_drain(&t, &k, false) == st.backlog_records + 2);
+	assert_true(k.v[k.n - 2].stream == 1 && k.v[k.n - 2].seq == 31);
+	assert_true(k.v[k.n - 1].stream == 2 && k.v[k.n - 1].seq == 11);
+	slogt_close(&t);
+	free(k.v);
+	slogt_fini(&t);
+	vfs_sim_free(v);
 }
 
 static void
@@ -1297,6 +1358,7 @@ main(void)
 		cmocka_unit_test(test_acked_damage_is_said),
 		cmocka_unit_test(test_seq_exhausted_refused),
 		cmocka_unit_test(test_acked_unwritable_cursor_goes_on),
+		cmocka_unit_test(test_shortened_since_stop_is_said),
 		cmocka_unit_test(test_backlog_stays_on_disk),
 	};
 
