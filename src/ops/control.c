@@ -730,11 +730,24 @@ reply_no_actor(arb__control *ctl, ctl_reply *r, const char *path)
 {
 	const char    *at = strrchr(path, '@');
 	arb_peer_info *peers;
+	remote_walk    rw;
+	char           lname[64];
 	size_t         n, i;
 
 	if (at != NULL && (at == path || at[1] == '\0')) {
 		reply_error(r, ARB_EINVAL,
 		    "%s: expected NAME@NODE with neither part empty", path);
+		return;
+	}
+	if (at == NULL && remote_at(ctl, path, &rw)
+	    && (!rw.sup || strcmp(path, rw.at) != 0)) {
+		// In a remote subtree (or a remote actor): it runs there.
+		arb__remote_lname(ctl->run->name, rw.at, lname, sizeof(lname));
+		reply_error(r, ARB_ENOENT,
+		    "%s runs on node %s (%s has node: %s), not here: send to "
+		    "%s/%s%s@%s",
+		    path, rw.node, rw.at, rw.node, ARB__AGENT_PATH, lname,
+		    path + strlen(rw.at), rw.node);
 		return;
 	}
 	if (at == NULL || strcmp(at + 1, ctl->run->name) == 0) {

@@ -21,6 +21,7 @@
 # into the subtree (stop, start, restart, start-child, delete-child of
 # root/sub/w1, start-child of root/sub) is refused with n2, the remote
 # subtree and what to do instead (the path it names on n2 works there);
+# a send to root/sub/w1 names the address on n2, which reaches w1;
 # root/sub itself stops and starts from n1.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -227,6 +228,18 @@ case $out in
 *"cannot delete root/sub/w2: it runs on node n2, in the remote subtree root/sub (node: n2)"*) ;;
 *) mn_fail "arborctl delete-child root/sub/w2 on n1 said: $out" ;;
 esac
+out=$(ctl_err send root/sub/w1 1 '{"n": 1}')
+case $out in
+*"root/sub/w1 runs on node n2 (root/sub has node: n2), not here: send to $there/w1@n2"*) ;;
+*) mn_fail "arborctl send root/sub/w1 on n1 said: $out" ;;
+esac
+mn_ctl 1 --timeout 5 send "$there/w1@n2" 1 '{"n": 1}' >/dev/null \
+    || mn_fail "arborctl send $there/w1@n2 on n1 (as n1 said): $(mn_ctl 1 send "$there/w1@n2" 1 '{"n": 1}' 2>&1)"
+end=$(mn_deadline 10)
+until [ "$(mn_ctl 2 status | awk -v p="$there/w1" '$1 == p { split($8, io, "/"); print (io[1] > 0) }')" = 1 ]; do
+	[ "$(mn_now)" -lt "$end" ] || mn_fail "n2's $there/w1 never counted the message n1 sent it"
+	sleep 0.05
+done
 read -r w1b w2b <<<"$(subtree_up 5)"
 [ "$w1b $w2b" = "$w1 $w2" ] || mn_fail "a refused command changed the subtree ($w1 $w2 -> $w1b $w2b)"
 mn_ctl 2 --timeout 5 restart "$there/w1" >/dev/null \
