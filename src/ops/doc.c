@@ -143,6 +143,43 @@ doc_problem(arb__doc *d, const char *fmt, ...)
 	d->nerr++;
 }
 
+// doc_text_ok is false, after recording why, when what was read cannot
+// be a tree file's text: nothing from a FIFO or device (a FIFO without a
+// writer reads as empty: "the file is empty" would be wrong), or text
+// that starts with a UTF-16 or UTF-32 byte-order mark, or with one NUL
+// byte of two (UTF-16 without one): the files are UTF-8 (libyaml would
+// decode some of it, and say "control characters" or "a scalar" for
+// the rest).
+static bool
+doc_text_ok(arb__doc *d, const struct stat *st, const uint8_t *b, size_t len)
+{
+	if (len == 0 && !S_ISREG(st->st_mode)) {
+		doc_problem(d,
+		    "not a regular file, and nothing was read from it%s",
+		    S_ISFIFO(st->st_mode) ? " (a FIFO without a writer?)"
+		                          : "");
+		return false;
+	}
+	if (len >= 4
+	    && ((b[0] == 0xFF && b[1] == 0xFE && b[2] == 0 && b[3] == 0)
+	        || (b[0] == 0 && b[1] == 0 && b[2] == 0xFE && b[3] == 0xFF))) {
+		doc_problem(d, "UTF-32 text: tree files are UTF-8");
+		return false;
+	}
+	if (len >= 2
+	    && ((b[0] == 0xFF && b[1] == 0xFE)
+	        || (b[0] == 0xFE && b[1] == 0xFF))) {
+		doc_problem(d, "UTF-16 text: tree files are UTF-8");
+		return false;
+	}
+	if (len >= 2 && (b[0] == 0) != (b[1] == 0)) {
+		doc_problem(d,
+		    "UTF-16 text (no byte-order mark): tree files are UTF-8");
+		return false;
+	}
+	return true;
+}
+
 // doc_read reads the whole file into *bufp (NUL-terminated, free it),
 // at most DOC_FILE_MAX bytes, within DOC_READ_MS: a pipe or FIFO whose
 // writer never finishes is a problem, not a hang.  A cancel_fd that
@@ -156,7 +193,7 @@ doc_read(arb__doc *d, int cancel_fd, char **bufp, size_t *lenp)
 	char         *buf = NULL, *nb;
 	size_t        len = 0, cap = 0;
 	int64_t       deadline = arb__now_ms() + DOC_READ_MS;
-	ssize_t       n;
+	ssize_t       n = -1;
 	int           fd, left;
 
 	// O_NONBLOCK: opening a FIFO must not wait for its writer (a FIFO
@@ -206,11 +243,7 @@ doc_read(arb__doc *d, int cancel_fd, char **bufp, size_t *lenp)
 			continue;
 		}
 		if (n == 0) {
-			buf[len] = '\0';
-			close(fd);
-			*bufp = buf;
-			*lenp = len;
-			return 0;
+			break;
 		}
 		if (errno == EINTR) {
 			continue;
@@ -237,8 +270,14 @@ doc_read(arb__doc *d, int cancel_fd, char **bufp, size_t *lenp)
 			break;
 		}
 	}
-	free(buf);
 	close(fd);
+	if (n == 0 && doc_text_ok(d, &st, (const uint8_t *) buf, len)) {
+		buf[len] = '\0';
+		*bufp = buf;
+		*lenp = len;
+		return 0;
+	}
+	free(buf);
 	return -1;
 }
 

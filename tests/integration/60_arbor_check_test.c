@@ -760,6 +760,45 @@ test_parsing_is_bounded(void **state)
 	arb_test_proc_fini(&p);
 }
 
+// What is not a tree file's text says what it is: a FIFO without a
+// writer read as empty ("the file is empty"), and UTF-16 text was
+// decoded by libyaml when it had a byte-order mark and was "control
+// characters" or "expected a mapping ... got a scalar" otherwise.
+static void
+test_fifo_and_utf16_say_what_they_are(void **state)
+{
+	static const char u16[] = "\xff\xfer\0o\0o\0t\0:\0 \0{\0}\0\n\0";
+	static const char u16be[] = "\xfe\xff\0r\0o\0o\0t\0:\0 \0{\0}\0\n";
+	static const char u32[] = "\xff\xfe\0\0r\0\0\0\n\0\0\0";
+	arb_test_proc p;
+	char          file[160], want[256];
+	const char   *args[] = { "--", "check", file, NULL };
+
+	(void) state;
+	need_arbor();
+	snprintf(file, sizeof(file), "%s/fifo.yaml", tmpdir);
+	assert_int_equal(mkfifo(file, 0600), 0);
+	assert_int_equal(arbor(&p, args), ARB_EXIT_CONFIG);
+	snprintf(want, sizeof(want),
+	    "%s: not a regular file, and nothing was read from it (a FIFO "
+	    "without a writer?)",
+	    file);
+	assert_non_null(strstr(p.out, want));
+	assert_null(strstr(p.out, "empty"));
+	arb_test_proc_fini(&p);
+
+	check_big("u16.yaml", u16, sizeof(u16) - 1,
+	    "u16.yaml: UTF-16 text: tree files are UTF-8", 10000);
+	check_big("u16be.yaml", u16be, sizeof(u16be) - 1,
+	    "u16be.yaml: UTF-16 text: tree files are UTF-8", 10000);
+	check_big("u32.yaml", u32, sizeof(u32) - 1,
+	    "u32.yaml: UTF-32 text: tree files are UTF-8", 10000);
+	check_big("u16le.yaml", u16 + 2, sizeof(u16) - 3,
+	    "u16le.yaml: UTF-16 text (no byte-order mark): tree files are "
+	    "UTF-8",
+	    10000);
+}
+
 // --- the checker agrees with the runner
 // ---------------------------------------
 
@@ -1098,6 +1137,8 @@ static const struct CMUnitTest tests[] = {
 	    test_help_version_and_usage_errors, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_parsing_is_bounded, setup, teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_fifo_and_utf16_say_what_they_are, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_check_finds_what_run_refuses, setup, teardown),
 	cmocka_unit_test_setup_teardown(
