@@ -1658,6 +1658,74 @@ test_a_node_that_does_not_answer(void **state)
 	close(fd);
 }
 
+// A socket that is not a control socket and sends junk (part of a
+// frame, or a whole wrong one), or closes at once, is said as such, not
+// "Connection shutdown".
+static void
+test_a_socket_that_is_not_a_control_socket(void **state)
+{
+	static const struct {
+		const char *junk;
+		const char *want;
+	} cases[] = {
+		{ "hi\n",
+		    "junk.sock: not an arbor control socket (unexpected "
+		    "reply; or another version of its protocol)" },
+		{ "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n",
+		    "junk.sock: not an arbor control socket (unexpected "
+		    "reply; or another version of its protocol)" },
+		{ "",
+		    "junk.sock: took the connection and closed it without a "
+		    "reply (not an arbor control socket, or a node that is "
+		    "stopping?)" },
+	};
+	struct sockaddr_un a;
+	struct pollfd      pf;
+	arb_test_proc      p;
+	char               path[160], hello[512];
+	int                fd, cfd, code;
+	size_t             i;
+	const char        *args[]
+	    = { "--", "--socket", path, "--timeout", "5", "status", NULL };
+
+	(void) state;
+	need_binaries();
+	snprintf(path, sizeof(path), "%s/junk.sock", tmpdir);
+	memset(&a, 0, sizeof(a));
+	a.sun_family = AF_UNIX;
+	assert_true(strlen(path) < sizeof(a.sun_path));
+	memcpy(a.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *) &a, sizeof(a)), 0);
+	assert_int_equal(listen(fd, 8), 0);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		arb_test_spawn(&p, "arborctl", args);
+		pf = (struct pollfd) { .fd = fd, .events = POLLIN };
+		assert_int_equal(poll(&pf, 1, WAIT_MS), 1);
+		cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+		assert_true(cfd >= 0);
+		// Its HELLO read first: a close with unread data is a reset.
+		pf = (struct pollfd) { .fd = cfd, .events = POLLIN };
+		assert_int_equal(poll(&pf, 1, WAIT_MS), 1);
+		assert_true(read(cfd, hello, sizeof(hello)) > 0);
+		assert_int_equal(
+		    write(cfd, cases[i].junk, strlen(cases[i].junk)),
+		    (ssize_t) strlen(cases[i].junk));
+		close(cfd);
+		code = arb_test_exit_code(arb_test_wait_exit(&p, WAIT_MS));
+		snprintf(out, sizeof(out), "%s", p.out);
+		arb_test_proc_fini(&p);
+		assert_int_equal(code, 69);
+		if (strstr(out, cases[i].want) == NULL
+		    || strstr(out, "Connection shutdown") != NULL) {
+			fail_msg("case %zu: want \"%s\", got:\n%s", i,
+			    cases[i].want, out);
+		}
+	}
+	close(fd);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(
 	    test_start_and_delete_child_of_a_static_supervisor, setup,
@@ -1692,6 +1760,8 @@ static const struct CMUnitTest tests[] = {
 	    test_timeout_waits_for_a_starting_node, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_a_node_that_does_not_answer, setup, teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_a_socket_that_is_not_a_control_socket, setup, teardown),
 };
 
 ARB_TEST_MAIN("integration.arborctl", tests, helpers)

@@ -398,8 +398,16 @@ ctl_try_open(ctl *c, char *msg, size_t len, bool *absent)
 		}
 		if (rv == NNG_EPROTO) {
 			snprintf(msg, len,
-			    "%s: not an arbor control socket (or another "
-			    "version of its protocol)",
+			    "%s: not an arbor control socket (unexpected "
+			    "reply; or another version of its protocol)",
+			    c->sock_path);
+			return EX_UNAVAILABLE;
+		}
+		if (rv == NNG_ECONNSHUT || rv == NNG_ECONNRESET) {
+			snprintf(msg, len,
+			    "%s: took the connection and closed it without "
+			    "a reply (not an arbor control socket, or a node "
+			    "that is stopping?)",
 			    c->sock_path);
 			return EX_UNAVAILABLE;
 		}

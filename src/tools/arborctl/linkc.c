@@ -18,6 +18,7 @@
 struct linkc {
 	nng_stream *s;
 	nng_aio    *aio;
+	size_t      got; // bytes received so far
 };
 
 static int64_t
@@ -62,6 +63,7 @@ io(linkc *c, bool send, void *buf, size_t len, int64_t deadline)
 		}
 		p += n;
 		len -= n;
+		c->got += send ? 0 : n;
 	}
 	return 0;
 }
@@ -135,6 +137,11 @@ linkc_open(linkc **cp, const char *url, int timeout_ms)
 	if ((rv = io(c, true, buf, len, deadline)) != 0
 	    || (rv = read_frame(c, ARB__HELLO_MAX, &fr, &len, &type, deadline))
 	        != 0) {
+		// Some bytes, then the end: what came was no HELLO (a node
+		// closes only after a whole frame).
+		if (c->got > 0 && rv != NNG_ETIMEDOUT && rv != NNG_ENOMEM) {
+			rv = NNG_EPROTO;
+		}
 		goto fail;
 	}
 	if (type != ARB__FR_HELLO || arb__hello_decode(fr, len, &h, &reply) != 0

@@ -16,7 +16,9 @@ typedef struct linkc linkc;
 
 // linkc_open dials url (ipc://PATH) and exchanges HELLOs within
 // timeout_ms.  Returns 0 with *cp set, or an nng error (NNG_EPROTO: the
-// peer does not speak the link protocol as a control socket).
+// peer does not speak the link protocol as a control socket: it sent
+// something other than a HELLO, or part of one and closed;
+// NNG_ECONNSHUT: it closed without sending anything).
 int linkc_open(linkc **cp, const char *url, int timeout_ms);
 // linkc_call sends one request (a CTL frame) and waits at most
 // timeout_ms for its reply, returned in *repp (free() it) and *lenp.
