@@ -374,6 +374,234 @@ doc_bounded(arb__doc *d, const char *text, size_t len)
 	return rv;
 }
 
+// --- Merge keys -------------------------------------------------------------
+
+// A key and where it came from, for merging: from 0 the mapping's own
+// keys, then each merged mapping in turn (the first one wins).
+typedef struct doc_mkey {
+	const char *k;
+	size_t      from, i;
+	int         key, value; // node indexes
+} doc_mkey;
+
+static void *
+doc_grow(void *p, size_t n)
+{
+	void *np = realloc(p, n);
+
+	if (np == NULL) {
+		free(p);
+		arb__oom();
+	}
+	return np;
+}
+
+// By key (keys that are not scalars first), then in the order found.
+static int
+doc_mkey_cmp(const void *a, const void *b)
+{
+	const doc_mkey *x = a, *y = b;
+	int             c;
+
+	if ((x->k == NULL) != (y->k == NULL)) {
+		return x->k == NULL ? -1 : 1;
+	}
+	c = x->k != NULL ? strcmp(x->k, y->k) : 0;
+
+	if (c != 0) {
+		return c;
+	}
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+static int
+doc_mkey_order(const void *a, const void *b)
+{
+	const doc_mkey *x = a, *y = b;
+
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+// doc_is_merge is true for a plain `<<` key (or one tagged !!merge).
+static bool
+doc_is_merge(const yaml_node_t *k)
+{
+	return k != NULL && k->type == YAML_SCALAR_NODE
+	    && ((k->data.scalar.style == YAML_PLAIN_SCALAR_STYLE
+	            && strcmp((const char *) k->data.scalar.value, "<<") == 0)
+	        || (k->tag != NULL
+	            && strcmp((const char *) k->tag, "tag:yaml.org,2002:merge")
+	                == 0));
+}
+
+// doc_merge_one resolves the merge keys of the mapping at index mi: its
+// `<<` pairs go, and the keys of the mappings they name (a mapping or a
+// list of mappings) that it has not got are added, the first merged
+// mapping winning, as YAML 1.1 merge does.  The merged mappings come
+// before mi in the document (an alias names an earlier node), so their
+// own merges are done already.  *budget counts the keys added.
+static void
+doc_merge_one(arb__doc *d, int mi, size_t *budget)
+{
+	yaml_node_t      *m = yaml_document_get_node(&d->doc, mi), *v, *src;
+	yaml_node_pair_t *p, *q;
+	yaml_node_item_t *it;
+	doc_mkey         *v_keys = NULL;
+	size_t            n = 0, cap = 0, from = 0, i, w, nsrc;
+	int               srcs[64];
+
+	for (p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top;
+	     p++) {
+		if (doc_is_merge(yaml_document_get_node(&d->doc, p->key))) {
+			break;
+		}
+	}
+	if (p == m->data.mapping.pairs.top) {
+		return; // nothing to merge: the common case
+	}
+	// The mapping's own keys, then each merged mapping's, in order.
+	for (p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top;
+	     p++) {
+		yaml_node_t *k = yaml_document_get_node(&d->doc, p->key);
+
+		if (doc_is_merge(k)) {
+			continue;
+		}
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			v_keys = doc_grow(v_keys, cap * sizeof(*v_keys));
+		}
+		v_keys[n] = (doc_mkey) { .k
+			= k != NULL && k->type == YAML_SCALAR_NODE
+			    ? (const char *) k->data.scalar.value
+			    : NULL,
+			.from = 0,
+			.i = n,
+			.key = p->key,
+			.value = p->value };
+		n++;
+	}
+	for (p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top;
+	     p++) {
+		yaml_node_t *k = yaml_document_get_node(&d->doc, p->key);
+
+		if (!doc_is_merge(k)) {
+			continue;
+		}
+		v = yaml_document_get_node(&d->doc, p->value);
+		nsrc = 0;
+		if (v != NULL && v->type == YAML_MAPPING_NODE) {
+			srcs[nsrc++] = p->value;
+		} else if (v != NULL && v->type == YAML_SEQUENCE_NODE) {
+			for (it = v->data.sequence.items.start;
+			     it < v->data.sequence.items.top && nsrc < 64;
+			     it++) {
+				src = yaml_document_get_node(&d->doc, *it);
+				if (src == NULL
+				    || src->type != YAML_MAPPING_NODE) {
+					arb__doc_err(d, src, "<<",
+					    "a merge key takes a mapping or a "
+					    "list of mappings, not a list "
+					    "holding %s",
+					    arb__doc_kind(src));
+					continue;
+				}
+				srcs[nsrc++] = *it;
+			}
+			if (it < v->data.sequence.items.top) {
+				arb__doc_err(d, v, "<<",
+				    "a merge key takes at most 64 mappings");
+			}
+		} else {
+			arb__doc_err(d, v, "<<",
+			    "a merge key takes a mapping or a list of "
+			    "mappings, not %s",
+			    arb__doc_kind(v));
+		}
+		for (i = 0; i < nsrc; i++) {
+			if (srcs[i] == mi) {
+				arb__doc_err(d, v, "<<",
+				    "a mapping cannot merge itself");
+				continue;
+			}
+			src = yaml_document_get_node(&d->doc, srcs[i]);
+			from++;
+			for (q = src->data.mapping.pairs.start;
+			     q < src->data.mapping.pairs.top; q++) {
+				yaml_node_t *k2
+				    = yaml_document_get_node(&d->doc, q->key);
+
+				if (*budget == 0) {
+					arb__doc_err(d, k, "<<",
+					    "merge keys add more than %d keys "
+					    "in one file",
+					    DOC_NODES_MAX);
+					goto out;
+				}
+				(*budget)--;
+				if (k2 == NULL
+				    || k2->type != YAML_SCALAR_NODE) {
+					continue; // reported where it stands
+				}
+				if (n == cap) {
+					cap = cap ? 2 * cap : 16;
+					v_keys = doc_grow(
+					    v_keys, cap * sizeof(*v_keys));
+				}
+				v_keys[n] = (doc_mkey) {
+					.k
+					= (const char *) k2->data.scalar.value,
+					.from = from,
+					.i = n,
+					.key = q->key,
+					.value = q->value,
+				};
+				n++;
+			}
+		}
+	}
+	// Keep the first of each key (the mapping's own first: its
+	// duplicates stay, for doc_dups to report), in the order found.
+	qsort(v_keys, n, sizeof(*v_keys), doc_mkey_cmp);
+	for (i = 0, w = 0; i < n; i++) {
+		if (v_keys[i].from != 0 && v_keys[i].k != NULL && w > 0
+		    && v_keys[w - 1].k != NULL
+		    && strcmp(v_keys[w - 1].k, v_keys[i].k) == 0) {
+			continue;
+		}
+		v_keys[w++] = v_keys[i];
+	}
+	qsort(v_keys, w, sizeof(*v_keys), doc_mkey_order);
+	// Rewrite the pairs: the own ones stay where they are.
+	m->data.mapping.pairs.top = m->data.mapping.pairs.start;
+	for (i = 0; i < w; i++) {
+		if (!yaml_document_append_mapping_pair(
+		        &d->doc, mi, v_keys[i].key, v_keys[i].value)) {
+			arb__oom();
+		}
+		m = yaml_document_get_node(&d->doc, mi);
+	}
+out:
+	free(v_keys);
+}
+
+// doc_merge resolves every merge key (`<<: *defaults`) of the document,
+// earliest node first.
+static void
+doc_merge(arb__doc *d)
+{
+	size_t budget = DOC_NODES_MAX;
+	int    i, n = (int) (d->doc.nodes.top - d->doc.nodes.start);
+
+	for (i = 1; i <= n; i++) {
+		yaml_node_t *m = yaml_document_get_node(&d->doc, i);
+
+		if (m != NULL && m->type == YAML_MAPPING_NODE) {
+			doc_merge_one(d, i, &budget);
+		}
+	}
+}
+
 int
 arb__doc_open(arb__doc *d, const char *file, int cancel_fd, arb__errs *errs,
     arb__arena *arena)
@@ -431,6 +659,10 @@ arb__doc_open(arb__doc *d, const char *file, int cancel_fd, arb__errs *errs,
 		rv = -1;
 	}
 	yaml_document_delete(&extra);
+	if (rv == 0) {
+		doc_merge(d);
+		rv = d->nerr > 0 ? -1 : 0;
+	}
 out:
 	yaml_parser_delete(&parser);
 	free(text);

@@ -760,6 +760,61 @@ test_parsing_is_bounded(void **state)
 	arb_test_proc_fini(&p);
 }
 
+// YAML merge keys (`<<: *defaults`) merge the aliased mapping's keys,
+// or a list of mappings' (the first one winning), the mapping's own keys
+// winning; they were "unknown key".  A merge of something else is a
+// problem at its line and column.
+static void
+test_merge_keys(void **state)
+{
+	static const char ok[]
+	    = "root:\n"
+	      "  children:\n"
+	      "    - &w {name: a, type: echo, restart: transient}\n"
+	      "    - <<: *w\n"
+	      "      name: b\n"
+	      "    - {<<: [*w, {restart: never, name: zz}], name: c}\n"
+	      "    - <<: {type: echo, restart: never}\n"
+	      "      name: d\n"
+	      "      restart: permanent\n";
+	static const char bad[] = "root:\n"
+	                          "  children:\n"
+	                          "    - name: a\n"
+	                          "      <<: 5\n"
+	                          "      type: echo\n";
+	static const char merged_bad[]
+	    = "root:\n"
+	      "  children:\n"
+	      "    - {<<: [{restart: never}, {name: q}], type: echo}\n";
+	arb_test_proc p;
+	const char   *file;
+	const char   *args[] = { "--", "check", NULL, NULL };
+
+	(void) state;
+	need_arbor();
+	// b, c and d are echo actors named b, c and d (their own names win:
+	// no duplicate "a"); c's restart is w's (transient), not the next
+	// mapping's (never, which is invalid); d's restart is its own.
+	args[2] = file = write_file("merge.yaml", ok);
+	assert_int_equal(arbor(&p, args), 0);
+	assert_non_null(strstr(p.out, "merge.yaml: ok"));
+	arb_test_proc_fini(&p);
+
+	args[2] = file = write_file("merge_bad.yaml", bad);
+	assert_int_equal(arbor(&p, args), ARB_EXIT_CONFIG);
+	assert_non_null(strstr(p.out,
+	    "merge_bad.yaml:4:11: <<: a merge key takes a mapping or a "
+	    "list of mappings, not a scalar"));
+	arb_test_proc_fini(&p);
+
+	// A merged key's problem is at the merged mapping's line.
+	args[2] = file = write_file("merge_at.yaml", merged_bad);
+	assert_int_equal(arbor(&p, args), ARB_EXIT_CONFIG);
+	assert_true(has_problem(p.out, file, 3, "restart"));
+	assert_null(strstr(p.out, "unknown key"));
+	arb_test_proc_fini(&p);
+}
+
 // What is not a tree file's text says what it is: a FIFO without a
 // writer read as empty ("the file is empty"), and UTF-16 text was
 // decoded by libyaml when it had a byte-order mark and was "control
@@ -770,9 +825,9 @@ test_fifo_and_utf16_say_what_they_are(void **state)
 	static const char u16[] = "\xff\xfer\0o\0o\0t\0:\0 \0{\0}\0\n\0";
 	static const char u16be[] = "\xfe\xff\0r\0o\0o\0t\0:\0 \0{\0}\0\n";
 	static const char u32[] = "\xff\xfe\0\0r\0\0\0\n\0\0\0";
-	arb_test_proc p;
-	char          file[160], want[256];
-	const char   *args[] = { "--", "check", file, NULL };
+	arb_test_proc     p;
+	char              file[160], want[256];
+	const char       *args[] = { "--", "check", file, NULL };
 
 	(void) state;
 	need_arbor();
@@ -876,8 +931,10 @@ static const refusal refusals[] = {
 	{ "exec_no_shebang",
 	    "node: {control: %s/ctl/e.sock}\nroot:\n  children:\n"
 	    "    - {name: s, command: [./noshebang.sh]}\n",
-	    4, "command", "noshebang.sh\" is neither a program (ELF) nor a "
-	    "script starting with #! (execve: Exec format error)", NULL },
+	    4, "command",
+	    "noshebang.sh\" is neither a program (ELF) nor a "
+	    "script starting with #! (execve: Exec format error)",
+	    NULL },
 	{ "exec_truncated_elf",
 	    "node: {control: %s/ctl/e.sock}\nroot:\n  children:\n"
 	    "    - {name: s, command: [./short.elf]}\n",
@@ -1139,6 +1196,7 @@ static const struct CMUnitTest tests[] = {
 	    test_parsing_is_bounded, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_fifo_and_utf16_say_what_they_are, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_merge_keys, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_check_finds_what_run_refuses, setup, teardown),
 	cmocka_unit_test_setup_teardown(
