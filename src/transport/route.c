@@ -32,7 +32,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-// Slot word: state (2 bits) | kind (2 bits) | zeros | incarnation (32).
+// Slot word: state (2 bits) | kind (2 bits) | SLOT_UNCHECKED |
+// SLOT_CLOSED | zeros | incarnation (32).
 #define SLOT_NONE    0u // never existed
 #define SLOT_ACTOR   1u // a thread or process actor's slot
 #define SLOT_REMOVED 2u
@@ -40,6 +41,11 @@
 // An actor slot no incarnation will read (arb__slot_close): the actor is
 // not running and will not be restarted.
 #define SLOT_CLOSED (1ull << 58)
+// The word slot_get makes up for a mailbox id it has no slot for (past
+// SLOT_MAX, or no table mapped): an actor's, never stored in the table.
+// Nothing about that id is known, so nothing is refused (arb__slot_check)
+// and nothing is marked (arb__slot_close).
+#define SLOT_UNCHECKED (1ull << 59)
 #define SLOT_MAX     (1u << 20) // mailbox ids past this are not checked
 #define SLOT_TOPICS  0u         // word 0: the topic table's generation
 #define TOPICS_MASK  ((1ull << 59) - 1) // its state bits stay SLOT_NONE
@@ -91,7 +97,7 @@ static inline uint64_t
 slot_get(uint32_t mbid)
 {
 	if (tp.slots == NULL || mbid >= SLOT_MAX) {
-		return slot_word(SLOT_ACTOR, 0, 0) | (1ull << 59); // unchecked
+		return slot_word(SLOT_ACTOR, 0, 0) | SLOT_UNCHECKED;
 	}
 	return atomic_load_explicit(&tp.slots[mbid], memory_order_acquire);
 }
@@ -244,7 +250,7 @@ arb__slot_close(uint32_t mbid)
 	uint64_t   w = slot_get(mbid);
 	arb__mbox *mb;
 
-	if ((w >> 62) != SLOT_ACTOR || (w & (1ull << 59)) != 0) {
+	if ((w >> 62) != SLOT_ACTOR || (w & SLOT_UNCHECKED) != 0) {
 		return;
 	}
 	slot_set(mbid, w | SLOT_CLOSED);
@@ -416,7 +422,7 @@ arb__slot_check(arb_pid to)
 	if ((w >> 62) != SLOT_ACTOR) {
 		return ARB_ENOENT;
 	}
-	if ((w & (1ull << 59)) != 0) {
+	if ((w & SLOT_UNCHECKED) != 0) {
 		return ARB_OK; // past the table: not checked
 	}
 	if (((w >> 60) & 3u) != kind) {
