@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static arb_pid       ended;
 static arb_ctx      *ended_ctx;
@@ -123,15 +122,6 @@ typedef struct caller_st {
 	bool          down; // its monitor of the child fired
 } caller_st;
 
-static int64_t
-caller_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void caller_call(caller_st *st);
 
 static void
@@ -143,7 +133,7 @@ caller_cb(arb_ctx *ctx, void *arg, const arb_result *r)
 	arb_test_emit("caller %s %s status=%s exit=%d ms=%lld text=%s",
 	    st->path, st->step == 1 ? "queued" : "after",
 	    arb_err_name(r->status), (int) r->exit.kind,
-	    (long long) (caller_now() - st->t0), r->text);
+	    (long long) (arb_test_now_ms() - st->t0), r->text);
 	if (st->step++ == 1 && st->down) {
 		caller_call(st); // the slot is closed by now
 	}
@@ -168,7 +158,7 @@ caller_call(caller_st *st)
 {
 	int rv;
 
-	st->t0 = caller_now();
+	st->t0 = arb_test_now_ms();
 	rv = arb_call(st->ctx, st->to, PROBE_ECHO, "hi", 2, CALLER_TIMEOUT_MS,
 	    caller_cb, st);
 	if (rv != ARB_OK) {
@@ -386,7 +376,7 @@ asker_cb(arb_ctx *ctx, void *arg, const arb_result *r)
 	(void) arg;
 	arb_test_emit("asker event=answer status=%s exit=%d ms=%lld text=%s",
 	    arb_err_name(r->status), (int) r->exit.kind,
-	    (long long) (caller_now() - asker_t0), r->text);
+	    (long long) (arb_test_now_ms() - asker_t0), r->text);
 }
 
 static void
@@ -400,7 +390,7 @@ asker_handle(arb_ctx *ctx, void *state, const arb_msg *m)
 		return;
 	}
 	memcpy(&w, arb_msg_body(m), sizeof(w));
-	asker_t0 = caller_now();
+	asker_t0 = arb_test_now_ms();
 	rv = arb_call(
 	    ctx, w, PROBE_ECHO, "hi", 2, CALLER_TIMEOUT_MS, asker_cb, NULL);
 	arb_test_emit("asker event=called rv=%s", arb_err_name(rv));
@@ -437,7 +427,7 @@ racer_cb(arb_ctx *ctx, void *arg, const arb_result *r)
 	(void) arg;
 	arb_test_emit("racer event=answer status=%s exit=%d ms=%lld text=%s",
 	    arb_err_name(r->status), (int) r->exit.kind,
-	    (long long) (caller_now() - racer_t0), r->text);
+	    (long long) (arb_test_now_ms() - racer_t0), r->text);
 }
 
 static void
@@ -459,13 +449,13 @@ racer_tick(evutil_socket_t fd, short what, void *arg)
 	rv = arb_call(
 	    ctx, to, PROBE_ECHO, "hi", 2, CALLER_TIMEOUT_MS, racer_cb, NULL);
 	arb_test_emit("racer event=called rv=%s", arb_err_name(rv));
-	deadline = caller_now() + 3000;
+	deadline = arb_test_now_ms() + 3000;
 	while ((rv = arb_send_copy(ctx, to, PROBE_SILENT, "", 0)) == ARB_OK
-	    && caller_now() < deadline) {
+	    && arb_test_now_ms() < deadline) {
 		polls++;
 		nanosleep(&nap, NULL); // the child's end: on its own thread
 	}
-	racer_t0 = caller_now();
+	racer_t0 = arb_test_now_ms();
 	arb_test_emit(
 	    "racer event=closed rv=%s polls=%d", arb_err_name(rv), polls);
 }
