@@ -44,6 +44,53 @@ seg_names(vfs_sim *v, char names[][32], int max)
 	return n;
 }
 
+// one_segment opens the store of t, appends counts[i] records of 20
+// bytes to stream i + 1 for each of the nstreams streams, waits for
+// their commits, consumes and acknowledges them all when ack, closes the
+// store and checks that its log is one segment, whose name it writes to
+// name: the disk the recovery tests then damage behind the store's back.
+static void
+one_segment(slogt *t, vfs_sim *v, const int *counts, size_t nstreams,
+    bool ack, char name[32])
+{
+	char   names[16][32];
+	int    total = 0;
+	size_t i;
+
+	ARB_PASS(slogt_open(t));
+	for (i = 0; i < nstreams; i++) {
+		ARB_PASS(slogt_append(
+		    t, (uint32_t) i + 1, counts[i], 20, 0, NULL, NULL));
+		total += counts[i];
+	}
+	slogt_settle(t);
+	if (ack) {
+		slogt_sink k = { 0 };
+
+		assert_int_equal(slogt_drain(t, &k, true), total);
+		free(k.v);
+	}
+	slogt_close(t);
+	assert_int_equal(seg_names(v, names, 16), 1);
+	strcpy(name, names[0]);
+}
+
+// segment_copy returns a copy of segment name (its length in *len) with
+// room bytes more after it, for a test to change and put back with
+// vfs_sim_put.  The caller frees it.
+static uint8_t *
+segment_copy(vfs_sim *v, const char *name, size_t room, size_t *len)
+{
+	const uint8_t *p = vfs_sim_file(v, name, len);
+	uint8_t       *img;
+
+	assert_non_null(p);
+	img = malloc(*len + room);
+	assert_non_null(img);
+	memcpy(img, p, *len);
+	return img;
+}
+
 static void
 test_append_ack_consume(void **state)
 {
@@ -677,25 +724,17 @@ test_damage_in_last_segment(void **state)
 	slogt      t;
 	slogt_sink k = { 0 };
 	slog_stats st;
-	char       names[16][32];
-	uint8_t   *p, *img;
+	char       name[32];
+	uint8_t   *img;
 	size_t     len, got;
-	int        n;
 
 	(void) state;
 	slogt_init(&t, vfs_sim_vfs(v));
-	ARB_PASS(slogt_open(&t));
-	ARB_PASS(slogt_append(&t, 1, 30, 20, 0, NULL, NULL));
-	slogt_settle(&t);
-	slogt_close(&t);
-	n = seg_names(v, names, 16);
-	assert_int_equal(n, 1);
+	one_segment(&t, v, (const int[]) { 30 }, 1, false, name);
 	// 30 records of 44 bytes: damage one about the 15th.
-	p   = vfs_sim_file(v, names[0], &len);
-	img = malloc(len);
-	memcpy(img, p, len);
+	img = segment_copy(v, name, 0, &len);
 	img[len - 15 * 44 - 30] ^= 0x40;
-	vfs_sim_put(v, names[0], img, len);
+	vfs_sim_put(v, name, img, len);
 	free(img);
 	ARB_PASS(slogt_open(&t));
 	slog_stats_get(t.s, &st);
@@ -724,26 +763,15 @@ test_truncated_after_ack_keeps_numbers(void **state)
 	vfs_sim   *v = vfs_sim_new(12);
 	slogt      t;
 	slogt_sink k = { 0 };
-	char       names[16][32];
-	uint8_t   *p, *img;
+	char       name[32];
+	uint8_t   *img;
 	size_t     len, got, i;
-	int        n;
 
 	(void) state;
 	slogt_init(&t, vfs_sim_vfs(v));
-	ARB_PASS(slogt_open(&t));
-	ARB_PASS(slogt_append(&t, 1, 30, 20, 0, NULL, NULL));
-	ARB_PASS(slogt_append(&t, 2, 10, 20, 0, NULL, NULL));
-	slogt_settle(&t);
-	got = slogt_drain(&t, &k, true);
-	assert_int_equal(got, 40);
-	slogt_close(&t);
-	n = seg_names(v, names, 16);
-	assert_int_equal(n, 1);
-	p   = vfs_sim_file(v, names[0], &len);
-	img = malloc(len / 2);
-	memcpy(img, p, len / 2);
-	vfs_sim_put(v, names[0], img, len / 2);
+	one_segment(&t, v, (const int[]) { 30, 10 }, 2, true, name);
+	img = segment_copy(v, name, 0, &len);
+	vfs_sim_put(v, name, img, len / 2);
 	free(img);
 	ARB_PASS(slogt_open(&t));
 	assert_non_null(strstr(t.log, "event=acked_seq_above_log stream=1 "));
@@ -1047,26 +1075,18 @@ test_torn_tail_cut(void **state)
 	slogt      t;
 	slogt_sink k = { 0 };
 	slog_stats st;
-	char       names[16][32];
-	uint8_t   *p, *img;
-	size_t     len;
-	int        n;
+	char       name[32];
+	uint8_t   *img;
+	size_t     len, cut;
 
 	(void) state;
 	slogt_init(&t, vfs_sim_vfs(v));
-	ARB_PASS(slogt_open(&t));
-	ARB_PASS(slogt_append(&t, 1, 30, 20, 0, NULL, NULL));
-	slogt_settle(&t);
-	slogt_close(&t);
-	n = seg_names(v, names, 16);
-	assert_int_equal(n, 1);
+	one_segment(&t, v, (const int[]) { 30 }, 1, false, name);
 	// A torn write after the last record: half a record of junk.
-	p   = vfs_sim_file(v, names[0], &len);
-	img = malloc(len + 30);
-	memcpy(img, p, len);
-	memcpy(img + len, p + len - 44, 30);
+	img = segment_copy(v, name, 30, &len);
+	memcpy(img + len, img + len - 44, 30);
 	img[len + 10] ^= 0x40;
-	vfs_sim_put(v, names[0], img, len + 30);
+	vfs_sim_put(v, name, img, len + 30);
 	free(img);
 	ARB_PASS(slogt_open(&t));
 	slog_stats_get(t.s, &st);
@@ -1074,7 +1094,8 @@ test_torn_tail_cut(void **state)
 	assert_true(st.backlog_records == 30);
 	assert_non_null(strstr(t.log, "event=torn_tail"));
 	// The cut is durable and appends go on after the last record.
-	vfs_sim_file(v, names[0], &len);
+	assert_non_null(vfs_sim_file(v, name, &cut));
+	assert_int_equal(cut, len);
 	ARB_PASS(slogt_append(&t, 1, 1, 20, 0, NULL, NULL));
 	slogt_settle(&t);
 	assert_int_equal(slogt_drain(&t, &k, false), 31);
