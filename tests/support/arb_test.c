@@ -19,6 +19,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <ftw.h>
 #include <limits.h>
 #include <poll.h>
@@ -809,6 +810,46 @@ arb_test_filter(void)
 	if (f != NULL && *f != '\0') {
 		cmocka_set_test_filter(f);
 	}
+}
+
+int
+arb_test_run(const char *group, const struct CMUnitTest *tests, size_t n,
+    int argc, char **argv)
+{
+	const char        *f = argc > 1 ? argv[1] : getenv("ARB_TEST_FILTER");
+	struct CMUnitTest *sel;
+	size_t             k = 0;
+	int                rv;
+
+	if (f == NULL || *f == '\0') {
+		return (_cmocka_run_group_tests(group, tests, n, NULL, NULL));
+	}
+	// The selection is made here rather than by cmocka_set_test_filter,
+	// so that the tests counted are the tests run.
+	sel = calloc(n > 0 ? n : 1, sizeof(*sel));
+	if (sel == NULL) {
+		fprintf(stderr, "arb_test: out of memory\n");
+		return (1);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (fnmatch(f, tests[i].name, 0) == 0) {
+			sel[k++] = tests[i];
+		}
+	}
+	if (k == 0) {
+		fprintf(stderr,
+		    "arb_test: the filter '%s' (%s) selects none of the %zu "
+		    "tests of %s:\n",
+		    f, argc > 1 ? "argument" : "ARB_TEST_FILTER", n, group);
+		for (size_t i = 0; i < n; i++) {
+			fprintf(stderr, "  %s\n", tests[i].name);
+		}
+		free(sel);
+		return (1);
+	}
+	rv = _cmocka_run_group_tests(group, sel, k, NULL, NULL);
+	free(sel);
+	return (rv);
 }
 
 void

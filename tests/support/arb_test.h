@@ -83,9 +83,28 @@ typedef struct arb_test_helper {
 void arb_test_helper_main(
     int argc, char **argv, const arb_test_helper *helpers, size_t n);
 
-// arb_test_filter runs only the tests whose names match the shell
-// pattern in ARB_TEST_FILTER, when it is set (cmocka's test filter): to
-// repeat one case of a group while hunting an intermittent failure.
+// arb_test_run runs the cmocka group `tests` (n of them) named group, or
+// the tests of it that a filter selects, and returns what cmocka returns
+// (the number of tests that failed).  Every test binary's main ends in it
+// (through ARB_TEST_RUN).  The filter is argv[1] when argc > 1 (a ctest
+// entry that runs some of a binary's tests: "test_frames_*"), else
+// ARB_TEST_FILTER from the environment (to repeat one case of a group
+// while hunting an intermittent failure); an empty one selects every
+// test.  It is a shell pattern matched against the whole test name
+// (fnmatch).  A filter that selects no test is an error, not a run of
+// nothing that passes (a test renamed under a ctest entry that names
+// it): arb_test_run then prints the filter and the group's test names to
+// stderr and returns 1 without running anything.
+int arb_test_run(const char *group, const struct CMUnitTest *tests,
+    size_t n, int argc, char **argv);
+
+#define ARB_TEST_RUN(group, tests, argc, argv)                                \
+	arb_test_run(                                                         \
+	    (group), (tests), sizeof(tests) / sizeof((tests)[0]), argc, argv)
+
+// arb_test_filter is the older form: it sets ARB_TEST_FILTER as cmocka's
+// test filter and checks nothing (a filter that selects no test runs
+// nothing and passes).  Use ARB_TEST_RUN.
 void arb_test_filter(void);
 
 // A running helper process.  Its stdout and stderr go to one pipe that the

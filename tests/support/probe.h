@@ -61,7 +61,8 @@ void probe_parse_exit(const char *s, arb_exit *e, int *raise_sig,
 int arb_test_node_main(const arb_sup_spec *spec);
 
 // ARB_TEST_MAIN registers probe, serves process actors (re-exec) and
-// helpers, then runs the cmocka group.
+// helpers, then runs the cmocka group (ARB_TEST_RUN: argv[1] or
+// ARB_TEST_FILTER selects tests).
 #define ARB_TEST_MAIN(group, tests, helpers)                                  \
 	int main(int argc, char **argv)                                       \
 	{                                                                     \
@@ -69,8 +70,7 @@ int arb_test_node_main(const arb_sup_spec *spec);
 		arb_actor_main(argc, argv);                                   \
 		arb_test_helper_main(argc, argv, helpers,                     \
 		    sizeof(helpers) / sizeof(helpers[0]));                    \
-		arb_test_filter();                                            \
-		return cmocka_run_group_tests_name(group, tests, NULL, NULL); \
+		return ARB_TEST_RUN(group, tests, argc, argv);                \
 	}
 // ARB_TEST_MAIN_TYPES is ARB_TEST_MAIN that also registers the
 // NULL-terminated array `types` of the test file's own actor types (they
@@ -86,8 +86,7 @@ int arb_test_node_main(const arb_sup_spec *spec);
 		arb_actor_main(argc, argv);                                   \
 		arb_test_helper_main(argc, argv, helpers,                     \
 		    sizeof(helpers) / sizeof(helpers[0]));                    \
-		arb_test_filter();                                            \
-		return cmocka_run_group_tests_name(group, tests, NULL, NULL); \
+		return ARB_TEST_RUN(group, tests, argc, argv);                \
 	}
 
 #endif // ARB_PROBE_H

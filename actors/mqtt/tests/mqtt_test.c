@@ -2100,7 +2100,5 @@ main(int argc, char **argv)
 	arb_actor_main(argc, argv);
 	arb_test_helper_main(
 	    argc, argv, helpers, sizeof(helpers) / sizeof(helpers[0]));
-	arb_test_filter();
-	return cmocka_run_group_tests_name(
-	    "integration.mqtt", tests, NULL, NULL);
+	return ARB_TEST_RUN("integration.mqtt", tests, argc, argv);
 }

@@ -508,7 +508,7 @@ test_baud_table(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_raw_settings_and_restore),
@@ -524,6 +524,5 @@ main(void)
 		cmocka_unit_test(test_baud_table),
 	};
 
-	arb_test_filter();
-	return cmocka_run_group_tests_name("serial.port", tests, NULL, NULL);
+	return ARB_TEST_RUN("serial.port", tests, argc, argv);
 }

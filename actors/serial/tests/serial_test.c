@@ -2120,9 +2120,5 @@ main(int argc, char **argv)
 	arb_actor_main(argc, argv);
 	arb_test_helper_main(
 	    argc, argv, helpers, sizeof(helpers) / sizeof(helpers[0]));
-	arb_test_filter(); // ARB_TEST_FILTER='*stall_reopen*'
-	if (argc > 1) {
-		cmocka_set_test_filter(argv[1]); // e.g. "test_stall*"
-	}
-	return cmocka_run_group_tests_name("serial", tests, NULL, NULL);
+	return ARB_TEST_RUN("serial", tests, argc, argv);
 }

@@ -2105,9 +2105,5 @@ main(int argc, char **argv)
 	arb_test_helper_main(
 	    argc, argv, helpers, sizeof(helpers) / sizeof(helpers[0]));
 	signal(SIGPIPE, SIG_IGN);
-	if (argc > 1) {
-		cmocka_set_test_filter(argv[1]); // "test_chaos"
-	}
-	return cmocka_run_group_tests_name(
-	    "integration.collector", tests, NULL, NULL);
+	return ARB_TEST_RUN("integration.collector", tests, argc, argv);
 }

@@ -240,6 +240,31 @@ helper_connect_bad(int argc, char **argv)
 	return (0);
 }
 
+// run_group runs a group of two tests with arb_test_run, its argument
+// (if any) the filter: what a test binary's main does.
+static void
+group_test_one(void **state)
+{
+	(void) state;
+}
+
+static void
+group_test_two(void **state)
+{
+	(void) state;
+}
+
+static int
+helper_run_group(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(group_test_one),
+		cmocka_unit_test(group_test_two),
+	};
+
+	return (ARB_TEST_RUN("support.filtered", tests, argc, argv));
+}
+
 static const arb_test_helper helpers[] = {
 	{ "echo", helper_echo },
 	{ "exit7", helper_exit7 },
@@ -251,6 +276,7 @@ static const arb_test_helper helpers[] = {
 	{ "nest", helper_nest },
 	{ "wait_never", helper_wait_never },
 	{ "connect_bad", helper_connect_bad },
+	{ "run_group", helper_run_group },
 };
 
 // --- Test utilities ----------------------------------------------------
@@ -368,6 +394,47 @@ test_try_expect_returns_null_at_deadline(void **state)
 	assert_non_null(arb_test_expect(&p, "late", TIMEOUT_MS));
 	assert_int_equal(
 	    arb_test_exit_code(arb_test_wait_exit(&p, TIMEOUT_MS)), 0);
+	arb_test_proc_fini(&p);
+}
+
+// A filter runs the tests it selects; one that selects none fails the
+// run, naming the filter and the tests there are, and runs nothing.
+static void
+test_filter_selecting_nothing_fails(void **state)
+{
+	arb_test_proc      p;
+	const char *const  two[] = { "group_test_t*o", NULL };
+	const char *const  renamed[] = { "group_test_renamed", NULL };
+
+	(void) state;
+	arb_test_spawn(&p, "run_group", two);
+	assert_int_equal(
+	    arb_test_exit_code(arb_test_wait_exit(&p, TIMEOUT_MS)), 0);
+	assert_int_equal(arb_test_count(&p, "[       OK ] group_test_two"), 1);
+	assert_int_equal(arb_test_count(&p, "group_test_one"), 0);
+	arb_test_proc_fini(&p);
+
+	arb_test_spawn(&p, "run_group", renamed);
+	assert_int_equal(
+	    arb_test_exit_code(arb_test_wait_exit(&p, TIMEOUT_MS)), 1);
+	assert_int_equal(arb_test_count(&p,
+	                     "arb_test: the filter 'group_test_renamed' "
+	                     "(argument) selects none of the 2 tests of "
+	                     "support.filtered:"),
+	    1);
+	assert_int_equal(arb_test_count(&p, "  group_test_one"), 1);
+	assert_int_equal(arb_test_count(&p, "[ RUN"), 0);
+	arb_test_proc_fini(&p);
+
+	// The same from the environment, with no argument.
+	assert_int_equal(setenv("ARB_TEST_FILTER", "*renamed*", 1), 0);
+	arb_test_spawn(&p, "run_group", NULL);
+	assert_int_equal(unsetenv("ARB_TEST_FILTER"), 0);
+	assert_int_equal(
+	    arb_test_exit_code(arb_test_wait_exit(&p, TIMEOUT_MS)), 1);
+	assert_int_equal(
+	    arb_test_count(&p, "the filter '*renamed*' (ARB_TEST_FILTER)"),
+	    1);
 	arb_test_proc_fini(&p);
 }
 
@@ -736,6 +803,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_expect_finds_lines_in_order),
 		cmocka_unit_test(test_try_expect_returns_null_at_deadline),
 		cmocka_unit_test(test_exit_code_is_reported),
+		cmocka_unit_test(test_filter_selecting_nothing_fails),
 		cmocka_unit_test(test_exit_code_of_signal_is_128_plus_signo),
 		cmocka_unit_test(test_unknown_helper_exits_99),
 		cmocka_unit_test(
@@ -756,6 +824,5 @@ main(int argc, char **argv)
 
 	arb_test_helper_main(
 	    argc, argv, helpers, sizeof(helpers) / sizeof(helpers[0]));
-	return (
-	    cmocka_run_group_tests_name("support.harness", tests, NULL, NULL));
+	return (ARB_TEST_RUN("support.harness", tests, argc, argv));
 }

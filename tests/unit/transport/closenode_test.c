@@ -146,7 +146,7 @@ test_process_listener_closes_nothing(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
@@ -155,6 +155,5 @@ main(void)
 		    test_process_listener_closes_nothing, setup, teardown),
 	};
 
-	arb_test_filter();
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return ARB_TEST_RUN("transport.closenode", tests, argc, argv);
 }

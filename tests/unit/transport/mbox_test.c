@@ -207,7 +207,7 @@ test_seal_refuses_puts_until_unsealed(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
@@ -220,7 +220,5 @@ main(void)
 		    test_seal_refuses_puts_until_unsealed, setup, teardown),
 	};
 
-	arb_test_filter();
-	return cmocka_run_group_tests_name(
-	    "transport.mbox", tests, NULL, NULL);
+	return ARB_TEST_RUN("transport.mbox", tests, argc, argv);
 }
