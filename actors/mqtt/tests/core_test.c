@@ -310,7 +310,7 @@ test_body_roundtrip_and_garbage(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_window_qos1_acks_in_any_order),
@@ -323,5 +323,5 @@ main(void)
 		cmocka_unit_test(test_body_roundtrip_and_garbage),
 	};
 
-	return cmocka_run_group_tests_name("mqtt.core", tests, NULL, NULL);
+	return ARB_TEST_RUN("mqtt.core", tests, argc, argv);
 }

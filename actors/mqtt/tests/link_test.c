@@ -816,7 +816,7 @@ test_stop_while_resolving(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_publish_subscribe_qos0_qos1),
@@ -833,5 +833,5 @@ main(void)
 		cmocka_unit_test(test_stop_while_resolving),
 	};
 
-	return cmocka_run_group_tests_name("mqtt.link", tests, NULL, NULL);
+	return ARB_TEST_RUN("mqtt.link", tests, argc, argv);
 }

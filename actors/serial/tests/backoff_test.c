@@ -44,13 +44,12 @@ test_full_jitter_covers_zero_to_cap(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cap_doubles_up_to_max),
 		cmocka_unit_test(test_full_jitter_covers_zero_to_cap),
 	};
 
-	return cmocka_run_group_tests_name(
-	    "serial.backoff", tests, NULL, NULL);
+	return ARB_TEST_RUN("serial.backoff", tests, argc, argv);
 }

@@ -315,7 +315,7 @@ test_not_a_map(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
@@ -326,5 +326,5 @@ main(void)
 		cmocka_unit_test(test_not_a_map),
 	};
 
-	return cmocka_run_group_tests_name("serial.config", tests, NULL, NULL);
+	return ARB_TEST_RUN("serial.config", tests, argc, argv);
 }

@@ -673,7 +673,7 @@ test_cfg_check(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_line_lf_and_crlf),
@@ -698,5 +698,5 @@ main(void)
 		cmocka_unit_test(test_cfg_check),
 	};
 
-	return cmocka_run_group_tests_name("serial.framer", tests, NULL, NULL);
+	return ARB_TEST_RUN("serial.framer", tests, argc, argv);
 }

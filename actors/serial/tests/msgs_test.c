@@ -150,7 +150,7 @@ test_rejects_everything_else(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
@@ -158,5 +158,5 @@ main(void)
 		cmocka_unit_test(test_rejects_everything_else),
 	};
 
-	return cmocka_run_group_tests_name("serial.msgs", tests, NULL, NULL);
+	return ARB_TEST_RUN("serial.msgs", tests, argc, argv);
 }

@@ -123,7 +123,7 @@ test_created_at_once_and_disarmed(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
@@ -132,5 +132,5 @@ main(void)
 		    test_created_at_once_and_disarmed, setup, teardown),
 	};
 
-	return cmocka_run_group_tests_name("serial.watch", tests, NULL, NULL);
+	return ARB_TEST_RUN("serial.watch", tests, argc, argv);
 }

@@ -1125,6 +1125,5 @@ main(int argc, char **argv)
 	arb_actor_main(argc, argv);
 	arb_test_helper_main(
 	    argc, argv, helpers, sizeof(helpers) / sizeof(helpers[0]));
-	return cmocka_run_group_tests_name("integration.store_actor", tests,
-	    NULL, NULL);
+	return ARB_TEST_RUN("integration.store_actor", tests, argc, argv);
 }

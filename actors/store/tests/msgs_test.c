@@ -403,7 +403,7 @@ test_valid_refuses_claims(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrips),
@@ -412,5 +412,5 @@ main(void)
 		cmocka_unit_test(test_valid_refuses_claims),
 	};
 
-	return cmocka_run_group_tests_name("store.msgs", tests, NULL, NULL);
+	return ARB_TEST_RUN("store.msgs", tests, argc, argv);
 }

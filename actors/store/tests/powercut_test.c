@@ -535,12 +535,12 @@ test_consumed_before_answer(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_consumed_before_answer),
 		cmocka_unit_test(test_power_cuts),
 	};
 
-	return cmocka_run_group_tests_name("store.powercut", tests, NULL, NULL);
+	return ARB_TEST_RUN("store.powercut", tests, argc, argv);
 }

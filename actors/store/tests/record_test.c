@@ -376,7 +376,7 @@ test_scan_resync_over_flips(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_crc32c_check_value),
@@ -391,5 +391,5 @@ main(void)
 		cmocka_unit_test(test_scan_resync_over_flips),
 	};
 
-	return cmocka_run_group_tests_name("store.record", tests, NULL, NULL);
+	return ARB_TEST_RUN("store.record", tests, argc, argv);
 }

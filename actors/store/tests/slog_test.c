@@ -1353,7 +1353,7 @@ test_backlog_stays_on_disk(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_append_ack_consume),
@@ -1383,5 +1383,5 @@ main(void)
 		cmocka_unit_test(test_backlog_stays_on_disk),
 	};
 
-	return cmocka_run_group_tests_name("store.slog", tests, NULL, NULL);
+	return ARB_TEST_RUN("store.slog", tests, argc, argv);
 }

@@ -393,7 +393,7 @@ test_fuzz(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_valid_lines),
@@ -406,6 +406,5 @@ main(void)
 		cmocka_unit_test(test_fuzz),
 	};
 
-	return cmocka_run_group_tests_name(
-	    "unit.collector.reading", tests, NULL, NULL);
+	return ARB_TEST_RUN("unit.collector.reading", tests, argc, argv);
 }

@@ -310,7 +310,7 @@ test_report_logs_and_names_the_first_problem(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_getters_read_valid_values),
@@ -324,5 +324,5 @@ main(void)
 		cmocka_unit_test(test_report_logs_and_names_the_first_problem),
 	};
 
-	return cmocka_run_group_tests_name("actor.cfg", tests, NULL, NULL);
+	return ARB_TEST_RUN("actor.cfg", tests, argc, argv);
 }

@@ -729,7 +729,7 @@ test_datagrams_over_a_socketpair(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_op_round_trips_at_its_bounds),
@@ -747,5 +747,5 @@ main(void)
 		cmocka_unit_test(test_datagrams_over_a_socketpair),
 	};
 
-	return cmocka_run_group_tests_name("actor.ctl", tests, NULL, NULL);
+	return ARB_TEST_RUN("actor.ctl", tests, argc, argv);
 }

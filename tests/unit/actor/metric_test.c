@@ -216,7 +216,7 @@ test_node_side_decoding_refuses_what_a_declaration_could_not_make(
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_declaration_rules),
@@ -225,5 +225,5 @@ main(void)
 		    test_node_side_decoding_refuses_what_a_declaration_could_not_make),
 	};
 
-	return cmocka_run_group_tests_name("actor.metric", tests, NULL, NULL);
+	return ARB_TEST_RUN("actor.metric", tests, argc, argv);
 }

@@ -92,7 +92,7 @@ test_trim_once_a_period(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(
@@ -100,5 +100,5 @@ main(void)
 		cmocka_unit_test(test_trim_once_a_period),
 	};
 
-	return cmocka_run_group_tests_name("core.alloc", tests, NULL, NULL);
+	return ARB_TEST_RUN("core.alloc", tests, argc, argv);
 }

@@ -1221,7 +1221,7 @@ test_bad_remote_pids_rejected(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip_one),
@@ -1257,5 +1257,5 @@ main(void)
 		cmocka_unit_test(test_bad_remote_pids_rejected),
 	};
 
-	return cmocka_run_group_tests_name("core.codec", tests, NULL, NULL);
+	return ARB_TEST_RUN("core.codec", tests, argc, argv);
 }

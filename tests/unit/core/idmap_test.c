@@ -362,7 +362,7 @@ test_random_ops_large_keys(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_empty_map),
@@ -375,5 +375,5 @@ main(void)
 		cmocka_unit_test(test_random_ops_large_keys),
 	};
 
-	return cmocka_run_group_tests_name("core.idmap", tests, NULL, NULL);
+	return ARB_TEST_RUN("core.idmap", tests, argc, argv);
 }

@@ -362,7 +362,7 @@ test_level_names_and_numbers(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_level_names_and_numbers),
@@ -375,5 +375,5 @@ main(void)
 		cmocka_unit_test(test_control_bytes_cannot_forge_lines),
 	};
 
-	return cmocka_run_group_tests_name("core.log", tests, NULL, NULL);
+	return ARB_TEST_RUN("core.log", tests, argc, argv);
 }

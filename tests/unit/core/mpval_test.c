@@ -263,7 +263,7 @@ test_sizes(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decodes_every_type_with_raw_bytes),
@@ -277,5 +277,5 @@ main(void)
 		cmocka_unit_test(test_sizes),
 	};
 
-	return cmocka_run_group_tests_name("core.mpval", tests, NULL, NULL);
+	return ARB_TEST_RUN("core.mpval", tests, argc, argv);
 }

@@ -344,7 +344,7 @@ test_pid_node_and_slot(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_alloc_copies_body),
@@ -362,5 +362,5 @@ main(void)
 		cmocka_unit_test(test_pid_node_and_slot),
 	};
 
-	return cmocka_run_group_tests_name("core.msg", tests, NULL, NULL);
+	return ARB_TEST_RUN("core.msg", tests, argc, argv);
 }

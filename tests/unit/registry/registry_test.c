@@ -886,7 +886,7 @@ test_a_topic_is_bounded_and_out_of_memory_changes_nothing(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(
@@ -921,5 +921,5 @@ main(void)
 		    test_a_topic_is_bounded_and_out_of_memory_changes_nothing),
 	};
 
-	return cmocka_run_group_tests_name("registry.registry", tests, NULL, NULL);
+	return ARB_TEST_RUN("registry.registry", tests, argc, argv);
 }

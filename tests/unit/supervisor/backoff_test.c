@@ -313,7 +313,7 @@ test_distribution(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_off_when_min_is_zero),
@@ -324,6 +324,5 @@ main(void)
 		cmocka_unit_test(test_distribution),
 	};
 
-	return cmocka_run_group_tests_name(
-	    "supervisor.backoff", tests, NULL, NULL);
+	return ARB_TEST_RUN("supervisor.backoff", tests, argc, argv);
 }

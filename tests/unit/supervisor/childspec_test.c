@@ -1001,7 +1001,7 @@ test_subtree_decode_refuses_bad_input(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_invalid_specs_name_path_and_field),
@@ -1021,6 +1021,5 @@ main(void)
 		cmocka_unit_test(test_subtree_decode_refuses_bad_input),
 	};
 
-	return cmocka_run_group_tests_name(
-	    "supervisor.childspec", tests, NULL, NULL);
+	return ARB_TEST_RUN("supervisor.childspec", tests, argc, argv);
 }

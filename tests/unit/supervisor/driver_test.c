@@ -101,13 +101,12 @@ test_close_and_kill_of_nothing_are_harmless(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_drivers_fill_their_table),
 		cmocka_unit_test(test_close_and_kill_of_nothing_are_harmless),
 	};
 
-	return cmocka_run_group_tests_name(
-	    "supervisor.driver", tests, NULL, NULL);
+	return ARB_TEST_RUN("supervisor.driver", tests, argc, argv);
 }

@@ -187,7 +187,7 @@ test_init_out_of_memory(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_window_table),
@@ -197,6 +197,5 @@ main(void)
 		cmocka_unit_test(test_init_out_of_memory),
 	};
 
-	return cmocka_run_group_tests_name(
-	    "supervisor.intensity", tests, NULL, NULL);
+	return ARB_TEST_RUN("supervisor.intensity", tests, argc, argv);
 }

@@ -120,7 +120,7 @@ test_rate_burst_then_steady(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lines_from_any_cut),
@@ -129,6 +129,5 @@ main(void)
 		cmocka_unit_test(test_rate_burst_then_steady),
 	};
 
-	return cmocka_run_group_tests_name(
-	    "supervisor.output", tests, NULL, NULL);
+	return ARB_TEST_RUN("supervisor.output", tests, argc, argv);
 }

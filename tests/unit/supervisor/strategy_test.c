@@ -765,7 +765,7 @@ test_proc_reason_table(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_state_event_pair),
@@ -785,6 +785,5 @@ main(void)
 		cmocka_unit_test(test_proc_reason_table),
 	};
 
-	return cmocka_run_group_tests_name(
-	    "supervisor.strategy", tests, NULL, NULL);
+	return ARB_TEST_RUN("supervisor.strategy", tests, argc, argv);
 }

@@ -159,7 +159,7 @@ test_proofs_bind_cookie_direction_challenge_and_names(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
@@ -168,6 +168,5 @@ main(void)
 		    test_proofs_bind_cookie_direction_challenge_and_names),
 	};
 
-	return cmocka_run_group_tests_name(
-	    "transport.auth", tests, NULL, NULL);
+	return ARB_TEST_RUN("transport.auth", tests, argc, argv);
 }

@@ -333,7 +333,7 @@ test_chunk_freed_on_another_thread_is_not_kept(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hello_matches_wire_doc),
@@ -346,6 +346,5 @@ main(void)
 		    test_chunk_freed_on_another_thread_is_not_kept),
 	};
 
-	return cmocka_run_group_tests_name(
-	    "transport.frame", tests, NULL, NULL);
+	return ARB_TEST_RUN("transport.frame", tests, argc, argv);
 }

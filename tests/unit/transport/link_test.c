@@ -1323,7 +1323,7 @@ test_sync_gets_an_ack_at_once(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
@@ -1368,6 +1368,5 @@ main(void)
 	};
 
 	signal(SIGPIPE, SIG_IGN);
-	return cmocka_run_group_tests_name(
-	    "transport.link", tests, NULL, NULL);
+	return ARB_TEST_RUN("transport.link", tests, argc, argv);
 }

@@ -97,13 +97,12 @@ test_full_table_evicts_the_oldest(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_backoff_doubles_to_its_cap_and_clears),
 		cmocka_unit_test(test_full_table_evicts_the_oldest),
 	};
 
-	return cmocka_run_group_tests_name(
-	    "transport.penalty", tests, NULL, NULL);
+	return ARB_TEST_RUN("transport.penalty", tests, argc, argv);
 }

@@ -537,7 +537,7 @@ test_requests_that_reach_no_actor_are_answered(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
@@ -558,6 +558,5 @@ main(void)
 		    teardown),
 	};
 
-	return cmocka_run_group_tests_name(
-	    "transport.route", tests, NULL, NULL);
+	return ARB_TEST_RUN("transport.route", tests, argc, argv);
 }

@@ -134,7 +134,7 @@ test_cancel_fires_at_once(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fires_once_not_early),
@@ -142,6 +142,5 @@ main(void)
 		cmocka_unit_test(test_cancel_fires_at_once),
 	};
 
-	return cmocka_run_group_tests_name(
-	    "transport.ttimer", tests, NULL, NULL);
+	return ARB_TEST_RUN("transport.ttimer", tests, argc, argv);
 }
