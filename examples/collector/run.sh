@@ -151,6 +151,15 @@ EOF
 
 # The live line: sums of the series shown, from /metrics.  Counters
 # start at 0 again when their actor restarts: what grew is added.
+# stored, published and backlog are the store's own (appended, acknowledged
+# by the uplink, backlog): one actor's, carried to the node in one
+# heartbeat, so stored - published = backlog on every line while the
+# store runs.  The parser's collector_stored_total and the uplink's
+# uplink_acked_total come in their own actors' heartbeats (each every
+# 500 ms, out of phase): a line made of those could show published ahead
+# of stored.  After the store is killed the sums can be off by what it
+# counted after its last heartbeat, and published counts the readings it
+# delivers again (their acknowledgement not yet on disk: at-least-once).
 declare -A prev total
 metric_line() {
   local line name value key up=down
@@ -165,7 +174,7 @@ metric_line() {
     value=${value%%.*}
     case "$name" in
       collector_readings_total|collector_rejected_total| \
-      collector_stored_total|uplink_acked_total| \
+      store_appended_records_total|store_acked_records_total| \
       arbor_actor_restarts_total)
         key=${line% *}
         if [ -n "${prev[$key]+x}" ] && [ "$value" -ge "${prev[$key]}" ]; then
@@ -184,8 +193,9 @@ metric_line() {
   printf '%(%T)T  in %6d  rejected %4d  stored %6d  published %6d  backlog %5d (oldest %ss)  upstream %-4s  restarts %d\n' \
     -1 "${total[collector_readings_total]:-0}" \
     "${total[collector_rejected_total]:-0}" \
-    "${total[collector_stored_total]:-0}" \
-    "${total[uplink_acked_total]:-0}" "${now[store_backlog_records]:-0}" \
+    "${total[store_appended_records_total]:-0}" \
+    "${total[store_acked_records_total]:-0}" \
+    "${now[store_backlog_records]:-0}" \
     "${now[store_oldest_unacked_age_seconds]:-0}" \
     "$up" \
     "${total[arbor_actor_restarts_total]:-0}"

@@ -2,9 +2,10 @@
 # demo_test.sh BUILD -- README.md's first command ends in run.sh: run it
 # as a terminal would, wait for the live lines, press Ctrl-C (SIGINT to
 # its whole process group, as a terminal does) and check that it stops
-# everything in order, exits 0, reports a clean upstream and leaves no
-# process behind (nothing that still has its temp dir in its
-# environment or command line).  Also demo.sh's take_port and
+# everything in order, exits 0, reports a clean upstream, prints live
+# lines that add up (stored - published = backlog) and leaves no process
+# behind (nothing that still has its temp dir in its environment or
+# command line).  Also demo.sh's take_port and
 # demo_sanitized.
 set -u
 build=$1
@@ -76,6 +77,17 @@ cat "$tmp/out"
 [ "$rc" = 0 ] || fail "run.sh exited $rc"
 grep -q "^gateway exited 0 (a clean stop" "$tmp/out" || fail "the gateway's stop"
 grep -q "event=total .* result=ok" "$tmp/out" || fail "the verifier"
+# The live lines: stored, published and backlog are the store's, of one
+# moment, so stored - published = backlog on every line (a line of the
+# parser's and the uplink's counters, each as of its own heartbeat,
+# showed published ahead of stored).
+bad=$(awk '/ published / {
+	for (i = 1; i + 5 <= NF; i++)
+		if ($i == "stored" && $(i + 2) == "published" && $(i + 4) == "backlog" \
+		    && $(i + 1) - $(i + 3) != $(i + 5))
+			print
+}' "$tmp/out")
+[ -z "$bad" ] || fail "a live line's stored - published is not its backlog: $bad"
 left=""
 for ((i = 0; i < 50; i++)); do
   left=""
