@@ -204,8 +204,12 @@ void arb__modules_load_env(void);
 // "EXE --arb-actor TYPE NODEPID".
 #define ARB__ACTOR_ARGV_FLAG "--arb-actor"
 // The type argument of a standby process: it waits for its INIT, which
-// names the real type (spawn.c).
+// names the real type (spawn.c).  ARB__STANDBY_ROOM empty arguments
+// follow its NODEPID: the room its argv takes to read "--arb-actor TYPE
+// NODEPID" once the INIT came, as a process spawned for its type does
+// (process.c; a type is at most 63 bytes, ctl.h).
 #define ARB__STANDBY_TYPE "-"
+#define ARB__STANDBY_ROOM 64
 
 // The guard of a process actor (guard.c).  arb__guard_start starts the
 // thread that waits for the node's end (a pidfd of node); -1 when it

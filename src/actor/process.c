@@ -325,6 +325,40 @@ proc_read_init(arb__ctl_init *init, uint8_t *buf, size_t len, int timeout_ms)
 	return 0;
 }
 
+// proc_retitle makes a standby's arguments read like those of a process
+// spawned for its type, "--arb-actor TYPE NODEPID" (ps, pkill -f and
+// /proc/PID/cmdline show the bytes of the arguments as they are now):
+// written from argv[2] on, over "-", NODEPID and the empty arguments
+// spawn.c left after them as room; what room is left stays NUL bytes
+// (empty arguments).  Arguments not laid out one after the other, or a
+// type longer than the room, leave them as they are.
+static void
+proc_retitle(int argc, char **argv, const char *type)
+{
+	char   node[24];
+	char  *at = argv[2], *end;
+	size_t tl = strlen(type), nl;
+	int    i;
+
+	for (i = 2; i < argc - 1; i++) {
+		if (argv[i] + strlen(argv[i]) + 1 != argv[i + 1]) {
+			return;
+		}
+	}
+	end = argv[argc - 1] + strlen(argv[argc - 1]) + 1;
+	nl  = (size_t) snprintf(node, sizeof(node), "%s", argv[3]);
+	if (nl >= sizeof(node) || tl + 1 + nl + 1 > (size_t) (end - at)) {
+		return;
+	}
+	memset(at, 0, (size_t) (end - at));
+	memcpy(at, type, tl);
+	memcpy(at + tl + 1, node, nl);
+	argv[3] = at + tl + 1;
+	for (i = 4; i < argc; i++) {
+		argv[i] = end - 1; // ""
+	}
+}
+
 int
 arb_actor_main(int argc, char **argv)
 {
@@ -379,6 +413,9 @@ arb_actor_main(int argc, char **argv)
 		fprintf(stderr, "arbor: actor %s: no valid INIT on fd 3\n",
 		    argv[2]);
 		proc_exit(111);
+	}
+	if (standby) {
+		proc_retitle(argc, argv, init.type);
 	}
 	arb__log_set_level(init.log_level); // the node's level
 	if ((ops = arb__actor_type_find(init.type)) == NULL) {

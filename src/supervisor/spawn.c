@@ -115,17 +115,30 @@ fail:
 	_exit(127);
 }
 
-// proc_argv fills argv (5 slots) to run a process actor of type `type`
-// from path; ppid receives the node's pid as text.
+// PROC_ARGV is the size of proc_argv's array.
+#define PROC_ARGV (5 + ARB__STANDBY_ROOM)
+
+// proc_argv fills argv to run a process actor of type `type` from path;
+// ppid receives the node's pid as text.  A standby's ends in
+// ARB__STANDBY_ROOM empty arguments: the room that its type, once known,
+// takes in place of "-" (process.c).
 static void
-proc_argv(char *argv[5], const char *path, const char *type, char ppid[24])
+proc_argv(char *argv[PROC_ARGV], const char *path, const char *type,
+    char ppid[24])
 {
+	int n = 0;
+
 	snprintf(ppid, 24, "%d", (int) getpid());
-	argv[0] = (char *) path;
-	argv[1] = (char *) ARB__ACTOR_ARGV_FLAG;
-	argv[2] = (char *) type;
-	argv[3] = ppid;
-	argv[4] = NULL;
+	argv[n++] = (char *) path;
+	argv[n++] = (char *) ARB__ACTOR_ARGV_FLAG;
+	argv[n++] = (char *) type;
+	argv[n++] = ppid;
+	if (strcmp(type, ARB__STANDBY_TYPE) == 0) {
+		while (n < 4 + ARB__STANDBY_ROOM) {
+			argv[n++] = (char *) "";
+		}
+	}
+	argv[n] = NULL;
 }
 
 // ---------------------------------------------------------------------------
@@ -175,7 +188,7 @@ arb__proc_standby_spawn(arb__stree *tree)
 {
 	int   sv[2];
 	char  ppid[24];
-	char *argv[5];
+	char *argv[PROC_ARGV];
 	pid_t pid;
 
 	if (tree->standby_pid > 0 || tree->stop_begun || tree->no_standby) {
@@ -258,7 +271,7 @@ arb__proc_spawn_actor(arb__stree *tree, arb__child *c, int *ctlp)
 {
 	int   sv[2];
 	char  ppid[24];
-	char *pargv[5];
+	char *pargv[PROC_ARGV];
 	const char *path;
 	pid_t pid;
 	int   e;

@@ -430,6 +430,33 @@ ospid_at(const arb_test_proc *p, size_t from, const char *path)
 	    p->out + at(p, from, path, "event=started"), "ospid");
 }
 
+// actor_args returns the arguments of process ospid after its program,
+// as /proc/PID/cmdline shows them now (what ps and pkill -f read),
+// joined by spaces, empty ones left out.
+static const char *
+actor_args(long ospid)
+{
+	static char out[512];
+	char        path[64], buf[1024];
+	size_t      len, o = 0, i;
+	FILE       *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/cmdline", ospid);
+	assert_non_null(f = fopen(path, "r"));
+	len = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[len] = '\0';
+	out[0]   = '\0';
+	for (i = strlen(buf) + 1; i < len; i += strlen(buf + i) + 1) {
+		if (buf[i] != '\0') {
+			o += (size_t) snprintf(out + o, sizeof(out) - o, "%s%s",
+			    o > 0 ? " " : "", buf + i);
+			assert_true(o < sizeof(out));
+		}
+	}
+	return out;
+}
+
 // start_tree spawns helper and waits until its tree is up and the driver
 // listens.
 static void
@@ -465,6 +492,7 @@ test_one_for_one_restarts_only_the_failed_child(void **state)
 	arb_test_proc p;
 	const char   *l;
 	long          a_os, c_os, crash_b, crash_c, stop, standby, off;
+	char          want[64];
 
 	(void) state;
 	start_tree(&p, "one_for_one", NULL);
@@ -503,6 +531,15 @@ test_one_for_one_restarts_only_the_failed_child(void **state)
 	off = find(&p, (size_t) crash_c, "event=standby ospid=", NULL);
 	assert_true(off >= 0);
 	assert_true(arb_test_field(p.out + off, "ospid") != standby);
+	// Every incarnation's argv names its type, as a (the first, spawned
+	// for its type) does; c's was the standby's "-" (ps, pkill -f).  The
+	// new standby's is "-" until its INIT.
+	snprintf(want, sizeof(want), "--arb-actor probe %d", (int) p.pid);
+	assert_string_equal(actor_args(a_os), want);
+	assert_string_equal(actor_args(standby), want);
+	snprintf(want, sizeof(want), "--arb-actor - %d", (int) p.pid);
+	assert_string_equal(
+	    actor_args(arb_test_field(p.out + off, "ospid")), want);
 
 	stop = stop_tree(&p);
 	// Only the failed child was restarted, each exactly once.
