@@ -316,6 +316,20 @@ arb__conn_closing(arb__conn *c)
 }
 
 bool
+arb__conn_send(arb__conn *c, nng_aio *aio)
+{
+	bool ok;
+
+	pthread_mutex_lock(&c->mtx);
+	ok = !c->closed;
+	if (ok) {
+		nng_stream_send(c->s, aio);
+	}
+	pthread_mutex_unlock(&c->mtx);
+	return ok;
+}
+
+bool
 arb__conn_replaced(arb__conn *c)
 {
 	bool r;

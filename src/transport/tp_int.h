@@ -294,6 +294,15 @@ void arb__conn_set_writer(arb__conn *c);
 bool arb__conn_out(arb__conn *c, arb__buf *b);
 nng_stream *arb__conn_stream(arb__conn *c);
 bool        arb__conn_closing(arb__conn *c);
+// arb__conn_send starts the send aio of c's writer (its link) on c's
+// stream, unless c is closing: false then (c's detach follows).  nng
+// 1.5.2's TCP streams take a send after their close and never end it
+// (tcp_dowrite returns at once on a closed connection): the link's
+// stream would never finish, c never be given back, and the listener's
+// close would wait for it for good (a node hung at its exit).  Under c's
+// lock, so c cannot close between the check and the send; called with
+// the link's lock held.
+bool arb__conn_send(arb__conn *c, nng_aio *aio);
 // arb__conn_replaced: c was closed because a newer stream of its node
 // proved itself (conn_replace_older): the node redialled, it knows the
 // old stream is gone.

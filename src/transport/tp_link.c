@@ -206,10 +206,19 @@ link_send(arb__link *k)
 		return;
 	}
 	nng_aio_set_iov(k->saio, k->niov, k->iov);
+	if (k->rd != NULL && !arb__conn_send(k->rd, k->saio)) {
+		// Its reader closed the stream (the listener closes, or the
+		// peer's newer stream replaced it): its detach takes the link
+		// down next; the flight goes back to the queue.
+		arb__link_flight_settle(k, 0);
+		return;
+	}
 	k->sending = true;
 	k->ops++;
 	k->sops++;
-	nng_stream_send(k->s, k->saio);
+	if (k->rd == NULL) {
+		nng_stream_send(k->s, k->saio);
+	}
 }
 
 static void link_tls_note(arb__link *k, int rv);
@@ -319,10 +328,18 @@ link_send_cb(void *arg)
 		memmove(k->iov, k->iov + i, (k->niov - i) * sizeof(nng_iov));
 		k->niov -= i;
 		nng_aio_set_iov(k->saio, k->niov, k->iov);
-		k->sending = true;
-		k->ops++;
-		k->sops++;
-		nng_stream_send(k->s, k->saio);
+		if (k->rd != NULL && !arb__conn_send(k->rd, k->saio)) {
+			// (Closed by its reader meanwhile: as a failed send.)
+			arb__link_flight_settle(k, k->f_done);
+			arb__link_down(k);
+		} else {
+			k->sending = true;
+			k->ops++;
+			k->sops++;
+			if (k->rd == NULL) {
+				nng_stream_send(k->s, k->saio);
+			}
+		}
 	} else {
 		// Written: keep only what the ACK needs.
 		k->hello_sent = true;

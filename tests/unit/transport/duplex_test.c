@@ -303,6 +303,55 @@ test_one_way_reachability(void **state)
 	free(g);
 }
 
+// A link's send on a stream its reader has just closed (the listener
+// closes, the peer's newer stream replaced it), before the reader's
+// detach takes the link down: nng 1.5.2's TCP streams take a send after
+// their close and never end it, so the link's stream never finished, its
+// reader was never given back, and the listener's close waited for good
+// (a node hung at its exit: integration.74_peers
+// test_garbage_source_is_backed_off, 1 run in 40 under load).  central
+// adopts gw's stream; its reader stops in its data callback (hold), is
+// closed there, and central puts meanwhile; once the reader goes on, the
+// link is DOWN, the reader freed (the listener holds nothing), and what
+// was put waits in the link's queue.
+static void
+test_send_after_its_reader_closed(void **state)
+{
+	arb__cookie    ck;
+	tnode         *c = calloc(1, sizeof(*c)), *g = calloc(1, sizeof(*g));
+	char           url[64];
+	arb__conn     *held;
+
+	(void) state;
+	assert_non_null(c);
+	assert_non_null(g);
+	memset(ck.key, 0x5a, 32);
+	ck.len = 32;
+	tnode_open(c, &ck, "central");
+	tnode_open(g, &ck, "gw");
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", dead_port());
+	tnode_link(c, url);
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", arb__lsn_port(c->l));
+	tnode_link(g, url);
+	tnode_start(c);
+	tnode_start(g);
+	ARB_WAIT_UNTIL(atomic_load(&c->w.ups) == 1, 5000);
+	atomic_store(&c->hold, 1);
+	put_n(g->k, 1, 100);
+	ARB_WAIT_UNTIL((held = atomic_load(&c->held)) != NULL, 5000);
+	arb__conn_close(held); // its callback still runs: no detach yet
+	put_n(c->k, 5, 100);   // a send on the closed stream
+	atomic_store(&c->hold, 0);
+	ARB_WAIT_UNTIL(atomic_load(&c->w.downs) == 1, 5000);
+	// (gw's channel closes with its stream.)
+	ARB_WAIT_UNTIL(arb__lsn_conns(c->l) == 0, 5000);
+	assert_false(arb__link_idle(c->k)); // the five wait for a stream
+	tnode_close(g);
+	tnode_close(c);
+	free(c);
+	free(g);
+}
+
 #define MERGE_N 20000u
 
 static void
@@ -579,6 +628,7 @@ main(void)
 		cmocka_unit_test(test_both_dial_ten_times),
 		cmocka_unit_test(test_merge_waits_at_most_the_budget),
 		cmocka_unit_test(test_redial_while_old_stream_open),
+		cmocka_unit_test(test_send_after_its_reader_closed),
 	};
 
 	arb_test_filter();
