@@ -439,9 +439,10 @@ doc_is_merge(const yaml_node_t *k)
 // list of mappings) that it has not got are added, the first merged
 // mapping winning, as YAML 1.1 merge does.  The merged mappings come
 // before mi in the document (an alias names an earlier node), so their
-// own merges are done already.  *budget counts the keys added.
+// own merges are done already.  *budget counts the keys added; *over
+// is set when they are too many.
 static void
-doc_merge_one(arb__doc *d, int mi, size_t *budget)
+doc_merge_one(arb__doc *d, int mi, size_t *budget, bool *over)
 {
 	yaml_node_t      *m = yaml_document_get_node(&d->doc, mi), *v, *src;
 	yaml_node_pair_t *p, *q;
@@ -536,6 +537,7 @@ doc_merge_one(arb__doc *d, int mi, size_t *budget)
 					    "merge keys add more than %d keys "
 					    "in one file",
 					    DOC_NODES_MAX);
+					*over = true; // said once, not for each
 					goto out;
 				}
 				(*budget)--;
@@ -591,13 +593,14 @@ static void
 doc_merge(arb__doc *d)
 {
 	size_t budget = DOC_NODES_MAX;
+	bool   over = false;
 	int    i, n = (int) (d->doc.nodes.top - d->doc.nodes.start);
 
-	for (i = 1; i <= n; i++) {
+	for (i = 1; i <= n && !over; i++) {
 		yaml_node_t *m = yaml_document_get_node(&d->doc, i);
 
 		if (m != NULL && m->type == YAML_MAPPING_NODE) {
-			doc_merge_one(d, i, &budget);
+			doc_merge_one(d, i, &budget, &over);
 		}
 	}
 }

@@ -789,6 +789,8 @@ test_merge_keys(void **state)
 	arb_test_proc p;
 	const char   *file;
 	const char   *args[] = { "--", "check", NULL, NULL };
+	char         *big;
+	size_t        len, i;
 
 	(void) state;
 	need_arbor();
@@ -806,6 +808,25 @@ test_merge_keys(void **state)
 	    "merge_bad.yaml:4:11: <<: a merge key takes a mapping or a "
 	    "list of mappings, not a scalar"));
 	arb_test_proc_fini(&p);
+
+	// Merges add at most 200,000 keys in all, said once.
+	big = malloc(1 << 20);
+	assert_non_null(big);
+	len = (size_t) sprintf(big,
+	    "root:\n  children:\n    - name: e\n      type: echo\n"
+	    "      config: &c\n");
+	for (i = 0; i < 300; i++) {
+		len += (size_t) sprintf(big + len, "        k%zu: 1\n", i);
+	}
+	for (i = 0; i < 1000; i++) {
+		len += (size_t) sprintf(big + len,
+		    "    - {name: n%zu, type: echo, config: {<<: *c}}\n", i);
+	}
+	check_big("merge_many.yaml", big, len,
+	    "merge_many.yaml:972:41: <<: merge keys add more than 200000 "
+	    "keys in one file\narbor: ",
+	    10000);
+	free(big);
 
 	// A merged key's problem is at the merged mapping's line.
 	args[2] = file = write_file("merge_at.yaml", merged_bad);
