@@ -113,6 +113,15 @@ bool arb__log_flush(int timeout_ms);
 // arb__log_dropped is the count of this process's dropped lines.
 uint64_t arb__log_dropped(void);
 
+// --- escape.c: outside text made safe for one log line -----------------
+// arb__escape copies in[0..n) to out, NUL-terminated and at most len bytes
+// with the NUL, writing the bytes below 0x20 but TAB, and DEL (0x7f), as
+// \xNN; every other byte is copied as it is.  Where out is full it cuts,
+// never inside an escape.  Returns how many bytes of in were copied (n
+// when all fit); with len 0 it writes nothing and returns 0.  A NUL byte
+// in in is escaped too.  This function can't fail.  Thread: any.
+size_t arb__escape(const char *in, size_t n, char *out, size_t len);
+
 // --- buf.c: growable byte buffer --------------------------------------------
 typedef struct arb__buf {
 	uint8_t *data;

@@ -580,45 +580,11 @@ arb__log_dropped(void)
 	return atomic_load(&log_dropped);
 }
 
-// escape_controls writes the control bytes of buf (below 0x20 but TAB,
-// and 0x7f) as \xNN in place (as exec children's output is logged), cutting what no longer fits: a value that came from
-// outside (a path given to arborctl, a topic, a peer's name) cannot end
-// the line and forge the next one.
-static void
-escape_controls(char *buf, size_t cap)
-{
-	char   tmp[448];
-	size_t i, o = 0;
-
-	for (i = 0; buf[i] != '\0'; i++) {
-		unsigned char c = (unsigned char) buf[i];
-		if ((c < 0x20 && c != '\t') || c == 0x7f) {
-			break;
-		}
-	}
-	if (buf[i] == '\0') {
-		return; // nothing to escape (the common case)
-	}
-	for (i = 0; buf[i] != '\0' && o + 1 < sizeof(tmp) && o + 1 < cap; i++) {
-		unsigned char c = (unsigned char) buf[i];
-		if ((c < 0x20 && c != '\t') || c == 0x7f) {
-			if (o + 5 > sizeof(tmp) || o + 5 > cap) {
-				break;
-			}
-			snprintf(tmp + o, 5, "\\x%02x", c);
-			o += 4;
-		} else {
-			tmp[o++] = (char) c;
-		}
-	}
-	tmp[o] = '\0';
-	memcpy(buf, tmp, o + 1);
-}
-
 void
 arb__logv(int level, const char *path, const char *event, const char *fmt,
     va_list ap)
 {
+	char    raw[448];
 	char    body[448];
 	char    key[512];
 	char    head[40];
@@ -633,17 +599,20 @@ arb__logv(int level, const char *path, const char *event, const char *fmt,
 		return;
 	}
 	pthread_once(&log_once, log_init_once);
-	body[0] = '\0';
+	raw[0] = '\0';
 	if (event != NULL) {
-		n    = snprintf(body, sizeof(body), "event=%s%s", event,
+		n    = snprintf(raw, sizeof(raw), "event=%s%s", event,
                     fmt != NULL && fmt[0] != '\0' ? " " : "");
-		used = n < 0 ? 0 : ((size_t) n < sizeof(body) ? (size_t) n
-		                                              : sizeof(body) - 1);
+		used = n < 0 ? 0
+		             : ((size_t) n < sizeof(raw) ? (size_t) n
+		                                         : sizeof(raw) - 1);
 	}
 	if (fmt != NULL) {
-		vsnprintf(body + used, sizeof(body) - used, fmt, ap);
+		vsnprintf(raw + used, sizeof(raw) - used, fmt, ap);
 	}
-	escape_controls(body, sizeof(body));
+	// A value that came from outside (a path given to arborctl, a
+	// topic, a peer's name) cannot end the line and forge the next one.
+	arb__escape(raw, strlen(raw), body, sizeof(body));
 	log_head(head, sizeof(head), level);
 	n = snprintf(line, sizeof(line), "%sarbor[%d]: %s %s %s\n", head,
 	    (int) getpid(), level_names[level], path ? path : "-", body);

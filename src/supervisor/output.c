@@ -5,19 +5,18 @@
 // An exec child's stdout and stderr are pipes that the node reads on its
 // loop; each line becomes one line of the node's log,
 //   arbor[PID]: info root/x event=output stream=stdout | TEXT
-// with control bytes written as \xNN and a line longer than
-// ARB__OUT_PIECE bytes cut into pieces.  At most ARB__OUT_RATE lines a
-// second (bursts of ARB__OUT_BURST) of one child are logged; the others
+// with control bytes written as \xNN (core/escape.c) and a line longer
+// than ARB__OUT_PIECE bytes cut into pieces.  At most ARB__OUT_RATE lines
+// a second (bursts of ARB__OUT_BURST) of one child are logged; the others
 // are dropped and counted, and the count is logged (event=output_dropped,
 // within a second of a drop, at most once a second, and when the child
-// ends).  The node drains each
-// pipe whenever it is readable, up to 64 KiB a turn, dropping rather than
-// waiting, so a child that writes faster than that is slowed down at most
-// by the pipe (1 MiB when the system allows) between two turns of the
-// loop, never stopped.
+// ends).  The node drains each pipe whenever it is readable, up to 64 KiB
+// a turn, dropping rather than waiting, so a child that writes faster
+// than that is slowed down at most by the pipe (1 MiB when the system
+// allows) between two turns of the loop, never stopped.
 //
-// The line assembly, the escaping and the rate limit are pure (tested
-// in tests/unit/supervisor/output_test.c); the rest is the node loop's.
+// The line assembly and the rate limit are pure (tested in
+// tests/unit/supervisor/output_test.c); the rest is the node loop's.
 // Thread: node.
 
 #include "sup_rt.h"
@@ -55,43 +54,6 @@ arb__outrate_take(arb__outrate *r, int64_t now_ms)
 	}
 	r->tokens_milli -= 1000;
 	return true;
-}
-
-size_t
-arb__out_escape(const char *in, size_t n, char *out, size_t len)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t            i, k = 0;
-
-	if (len == 0) {
-		return 0;
-	}
-	for (i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char) in[i];
-
-		if (ch < 0x20 && ch != '\t') {
-			if (k + 4 >= len) {
-				break;
-			}
-			out[k++] = '\\';
-			out[k++] = 'x';
-			out[k++] = hex[ch >> 4];
-			out[k++] = hex[ch & 15];
-		} else if (ch == 0x7f) {
-			if (k + 4 >= len) {
-				break;
-			}
-			memcpy(out + k, "\\x7f", 4);
-			k += 4;
-		} else {
-			if (k + 1 >= len) {
-				break;
-			}
-			out[k++] = (char) ch;
-		}
-	}
-	out[k] = '\0';
-	return i;
 }
 
 void
@@ -203,7 +165,7 @@ out_line(void *arg, const char *text, size_t n)
 		}
 		return;
 	}
-	arb__out_escape(text, n, esc, sizeof(esc));
+	arb__escape(text, n, esc, sizeof(esc));
 	o->lines++;
 	arb__log(ARB_LOG_INFO, o->c->path, "event=output stream=%s | %s",
 	    s->name, esc);

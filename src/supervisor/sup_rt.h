@@ -448,10 +448,6 @@ void arb__outline_feed(arb__outline *l, const char *p, size_t n,
     arb__outline_fn fn, void *arg);
 // arb__outline_flush emits what waits in l (a last line without "\n").
 void arb__outline_flush(arb__outline *l, arb__outline_fn fn, void *arg);
-// arb__out_escape copies in[0..n) to out (NUL-terminated, at most len
-// bytes) with bytes below 0x20 (but tab) and 0x7f as \xNN; returns how
-// many input bytes fit.
-size_t arb__out_escape(const char *in, size_t n, char *out, size_t len);
 
 // arb__output_open logs c's output from the read ends outfd and errfd
 // (taken: closed on failure too).  ARB_ENOMEM.

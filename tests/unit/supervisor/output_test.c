@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // output_test.c -- the pure parts of exec children's output capture
 // (src/supervisor/output.c): lines assembled from any cut of the bytes,
-// CRLF, long lines in pieces, control bytes escaped, and the rate limit
-// (a burst, then ARB__OUT_RATE lines a second, never more).
+// CRLF, long lines in pieces, and the rate limit (a burst, then
+// ARB__OUT_RATE lines a second, never more).
 
 #include "arb_test.h"
 
@@ -72,22 +72,6 @@ test_long_line_in_pieces(void **state)
 }
 
 static void
-test_escape(void **state)
-{
-	char out[64];
-
-	(void) state;
-	assert_int_equal(arb__out_escape("a\tb\x01\x7f" "c\x1b[0m", 10, out,
-	                     sizeof(out)),
-	    10);
-	assert_string_equal(out, "a\tb\\x01\\x7fc\\x1b[0m");
-	// Cut where the room ends, never inside an escape.
-	assert_int_equal(arb__out_escape("ab\x01", 3, out, 5), 2);
-	assert_string_equal(out, "ab");
-	assert_int_equal(arb__out_escape("abc", 3, out, 0), 0);
-}
-
-static void
 test_rate_burst_then_steady(void **state)
 {
 	arb__outrate r;
@@ -125,7 +109,6 @@ main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lines_from_any_cut),
 		cmocka_unit_test(test_long_line_in_pieces),
-		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_rate_burst_then_steady),
 	};
 
