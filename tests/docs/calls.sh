@@ -26,21 +26,30 @@ KNOWN="
 
 tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT
-: >"$tmp/def"
-: >"$tmp/use"
+# One nm for the defined symbols and one for the used ones, over all the
+# objects (named relative to OBJDIR: no blanks), and no subshell in the
+# loops: a few processes per file and per call took seconds on a loaded
+# machine.
+objs=""
 n=0
 for f in $(find . -name '*.c' | sed 's|^\./||' | sort); do
-	o="$obj/$f.o"
-	[ -f "$o" ] || continue
+	[ -f "$obj/$f.o" ] || continue
 	n=$((n + 1))
-	nm -g --defined-only "$o" | awk -v f="$f" 'NF == 3 { print $3, f }' \
-	    >>"$tmp/def"
-	nm -u "$o" | awk -v f="$f" '{ print $NF, f }' >>"$tmp/use"
+	objs="$objs $f.o"
 done
 if [ "$n" -lt 20 ]; then
 	echo "only $n objects of src/ found in $obj: is this the build?"
 	exit 1
 fi
+# "OBJ:ADDR T SYM" and "OBJ: U SYM" -> "SYM FILE"
+# shellcheck disable=SC2086 # the object names have no blanks
+(cd "$obj" && nm -A -g --defined-only $objs) |
+    awk 'NF == 3 { f = $1; sub(/\.o:.*$/, "", f); print $3, f }' \
+    >"$tmp/def" || exit 2
+# shellcheck disable=SC2086
+(cd "$obj" && nm -A -u $objs) |
+    awk '{ f = $1; sub(/\.o:.*$/, "", f); print $NF, f }' \
+    >"$tmp/use" || exit 2
 sort -u "$tmp/def" >"$tmp/def.s"
 sort -u "$tmp/use" >"$tmp/use.s"
 # caller callee symbol
@@ -49,7 +58,10 @@ join "$tmp/use.s" "$tmp/def.s" | awk '$2 != $3 { print $2, $3, $1 }' |
 
 bad=0
 while read -r a b sym; do
-	if [ "$(rank "${b%%/*}")" -gt "$(rank "${a%%/*}")" ]; then
+	rank "${a%%/*}"
+	mine=$RANK
+	rank "${b%%/*}"
+	if [ "$RANK" -gt "$mine" ]; then
 		echo "$a calls $sym of $b, a layer above its own"
 		bad=1
 	fi
