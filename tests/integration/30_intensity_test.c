@@ -29,17 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 // --- the driver actor (runs in the node) ------------------------------------
 //
@@ -141,7 +131,7 @@ ticker_cb(evutil_socket_t fd, short what, void *arg)
 	(void) fd;
 	(void) what;
 	arb_test_emit("ticker path=%s event=exit n=%d life=%d t_ms=%lld",
-	    arb_path(t->ctx), t->n, t->life, (long long) now_ms());
+	    arb_path(t->ctx), t->n, t->life, (long long) arb_test_now_ms());
 	arb_actor_exit_error(t->ctx, 1, "tick");
 }
 
@@ -199,7 +189,7 @@ ticker_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	evtimer_add(t->ev, &tv);
 	*statep = t;
 	arb_test_emit("ticker path=%s event=init n=%d life=%d t_ms=%lld",
-	    arb_path(ctx), t->n, t->life, (long long) now_ms());
+	    arb_path(ctx), t->n, t->life, (long long) arb_test_now_ms());
 	return ARB_OK;
 }
 

@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 // --- "sender": a driver actor of this test ---------------------------------
@@ -277,15 +276,6 @@ static const arb_test_helper helpers[] = {
 
 // --- utilities -------------------------------------------------------------
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 // seen waits for a line containing needle anywhere in the output so far
 // (lines of actors stopped at once come in any order).
 static void
@@ -403,7 +393,7 @@ test_second_sigterm_makes_the_stop_brutal(void **state)
 	(void) state;
 	arb_test_spawn(&p, "slow", NULL);
 	arb_test_expect(&p, "event=tree_up", 10000);
-	t0 = mono_ms();
+	t0 = arb_test_now_ms();
 	kill(p.pid, SIGTERM);
 	arb_test_expect(
 	    &p, "path=root/p2 event=stop_requested stop=slow", 5000);
@@ -414,7 +404,7 @@ test_second_sigterm_makes_the_stop_brutal(void **state)
 	seen(&p, "root/p2 event=stopped reason=killed", 5000);
 	seen(&p, "root/p1 event=stopped reason=killed", 5000);
 	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&p, 10000)), 0);
-	took = mono_ms() - t0;
+	took = arb_test_now_ms() - t0;
 	if (took >= 3000) {
 		fail_msg("the brutal stop took %lld ms", (long long) took);
 	}
@@ -443,7 +433,7 @@ test_second_sigint_asks_threads_at_once(void **state)
 	kill(p.pid, SIGINT);
 	arb_test_expect(
 	    &p, "path=root/p2 event=stop_requested stop=slow", 5000);
-	t0 = mono_ms();
+	t0 = arb_test_now_ms();
 	kill(p.pid, SIGINT);
 	arb_test_expect(&p, "- event=stop_requested_again action=brutal_stop",
 	    5000);
@@ -455,7 +445,7 @@ test_second_sigint_asks_threads_at_once(void **state)
 		fail_msg("exit status %d; output:\n%s",
 		    arb_test_exit_code(p.status), p.out);
 	}
-	took = mono_ms() - t0;
+	took = arb_test_now_ms() - t0;
 	if (took >= 2000) {
 		fail_msg("the brutal stop took %lld ms", (long long) took);
 	}
@@ -482,7 +472,7 @@ test_second_sigterm_abandons_a_thread_after_the_grace(void **state)
 	kill(p.pid, SIGTERM);
 	arb_test_expect(
 	    &p, "path=root/p2 event=stop_requested stop=slow", 5000);
-	t0 = mono_ms();
+	t0 = arb_test_now_ms();
 	kill(p.pid, SIGTERM);
 	arb_test_expect(&p, "- event=stop_requested_again action=brutal_stop",
 	    5000);
@@ -497,7 +487,7 @@ test_second_sigterm_abandons_a_thread_after_the_grace(void **state)
 	    5000);
 	assert_int_equal(
 	    arb_test_exit_code(arb_test_wait_exit(&p, 10000)), 71);
-	took = mono_ms() - t0;
+	took = arb_test_now_ms() - t0;
 	if (took < 900 || took >= 3000) {
 		fail_msg("the brutal stop took %lld ms (grace 1000 ms)",
 		    (long long) took);
@@ -622,14 +612,15 @@ test_shield_longer_than_shutdown_is_cut(void **state)
 	arb_test_expect(&p, "event=tree_up", 10000);
 	p.mark = 0;
 	arb_test_expect(&p, "path=root/s event=shield_begin", 5000);
-	t0 = mono_ms();
+	t0 = arb_test_now_ms();
 	kill(p.pid, SIGTERM);
 	arb_test_expect(&p, "root/s event=stop_deadline shutdown_ms=300 "
 	                    "action=kill",
 	    5000);
 	arb_test_expect(&p, "root/s event=stopped reason=killed", 5000);
 	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&p, 10000)), 0);
-	assert_true(mono_ms() - t0 < 4000); // well before the shield's end
+	// Well before the shield's end.
+	assert_true(arb_test_now_ms() - t0 < 4000);
 	assert_int_equal(
 	    arb_test_count(&p, "path=root/s event=shield_done"), 0);
 	assert_int_equal(arb_test_count(&p, "path=root/s event=stop_req"), 0);

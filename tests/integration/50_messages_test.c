@@ -88,15 +88,6 @@ enum {
 
 // --- small shared pieces ----------------------------------------------------
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 seq_put(uint8_t b[5], uint32_t seq)
 {
@@ -822,7 +813,7 @@ call_silent_cb(arb_ctx *ctx, void *arg, const arb_result *r)
 	(void) ctx;
 	d->cnt[0]++;
 	EMIT(d, "event=silent status=%s elapsed_ms=%lld calls=%d pid_ok=%d",
-	    arb_err_name(r->status), (long long) (mono_ms() - d->t0),
+	    arb_err_name(r->status), (long long) (arb_test_now_ms() - d->t0),
 	    d->cnt[0], arb_pid_eq(r->pid, d->pid[1]));
 	if (d->cnt[0] == 1) {
 		call_step(d);
@@ -905,7 +896,7 @@ call_step(drv *d)
 		EMIT(d, "event=null_body rv=%s", arb_err_name(rv));
 		rv = arb_send(d->ctx, d->pid[0], NULL);
 		EMIT(d, "event=null_msg rv=%s", arb_err_name(rv));
-		d->t0 = mono_ms();
+		d->t0 = arb_test_now_ms();
 		rv    = arb_call(d->ctx, d->pid[1], PROBE_SILENT, NULL, 0, 200,
 		       call_silent_cb, d);
 		break;
@@ -1066,7 +1057,7 @@ monitor_back_cb(arb_ctx *ctx, void *arg, const arb_result *r)
 	EMIT(d, "event=m2_restarted same_actor=%d differs=%d",
 	    arb_pid_same_actor(now, d->pid[1]), !arb_pid_eq(now, d->pid[1]));
 	// Monitor the OLD pid: it is gone, so DOWN noproc comes at once.
-	d->t0 = mono_ms();
+	d->t0 = arb_test_now_ms();
 	if ((rv = arb_monitor(d->ctx, d->pid[1], &d->ref[1])) != ARB_OK) {
 		EMIT(d, "event=error what=monitor_old rv=%s", arb_err_name(rv));
 	}
@@ -1132,7 +1123,7 @@ monitor_handle(drv *d, const arb_msg *m)
 	case 1:
 		EMIT(d, "event=down2 who_ok=%d reason=%s elapsed_ms=%lld",
 		    arb_pid_eq(who, d->pid[1]), why,
-		    (long long) (mono_ms() - d->t0));
+		    (long long) (arb_test_now_ms() - d->t0));
 		// Two monitors on m3, one taken back before the crash.
 		rv = arb_monitor(d->ctx, d->pid[2], &d->ref[2]);
 		rv = rv ? rv : arb_monitor(d->ctx, d->pid[2], &d->ref[3]);
@@ -1463,7 +1454,7 @@ static void
 storm_tick(evutil_socket_t fd, short what, void *arg)
 {
 	drv    *d   = arg;
-	int64_t now = mono_ms();
+	int64_t now = arb_test_now_ms();
 	int64_t cpu = 0, wait = 0, asleep;
 
 	(void) fd;
@@ -1524,7 +1515,7 @@ storm_pump(evutil_socket_t fd, short what, void *arg)
 		}
 		return;
 	}
-	turn = mono_ms();
+	turn = arb_test_now_ms();
 	memset(body, 0x5a, sizeof(body));
 	body[0] = 0xc4; // msgpack bin8 of STORM_BODY - 2 bytes
 	body[1] = STORM_BODY - 2;
@@ -1557,29 +1548,30 @@ storm_pump(evutil_socket_t fd, short what, void *arg)
 			arb_msg_free(m);
 		}
 	}
-	if (mono_ms() - turn > d->t1) {
-		d->t1 = mono_ms() - turn; // longest turn of the storm
+	if (arb_test_now_ms() - turn > d->t1) {
+		d->t1 = arb_test_now_ms() - turn; // longest turn of the storm
 	}
 	if (d->attempts < STORM_MAX
-	    && (mono_ms() - d->t0 < STORM_MS
-	        || (d->sent[0] == 0 && mono_ms() - d->t0 < STORM_MS_MAX))) {
+	    && (arb_test_now_ms() - d->t0 < STORM_MS
+	        || (d->sent[0] == 0
+	            && arb_test_now_ms() - d->t0 < STORM_MS_MAX))) {
 		timer_arm(d->ctx, &d->pump, storm_pump, d, 0, false);
 		return;
 	}
 	d->step = 1;
 	arb_stats_get(d->ctx, &st);
-	EMIT(d, "event=storm_done attempts=%llu accepted=%llu eagain=%llu "
-	        "other=%llu max_gap_ms=%lld max_asleep_ms=%lld "
-	        "max_turn_ms=%lld ticks=%d "
-	        "elapsed_ms=%lld "
-	        "rss_before_kb=%ld rss_after_kb=%ld stats_eagain=%llu "
-	        "stats_out=%llu ok_after_eagain=%llu",
+	EMIT(d,
+	    "event=storm_done attempts=%llu accepted=%llu eagain=%llu "
+	    "other=%llu max_gap_ms=%lld max_asleep_ms=%lld "
+	    "max_turn_ms=%lld ticks=%d "
+	    "elapsed_ms=%lld "
+	    "rss_before_kb=%ld rss_after_kb=%ld stats_eagain=%llu "
+	    "stats_out=%llu ok_after_eagain=%llu",
 	    (unsigned long long) d->attempts, (unsigned long long) d->ok,
 	    (unsigned long long) d->eagain, (unsigned long long) d->other,
 	    (long long) d->max_gap, (long long) d->max_asleep,
 	    (long long) d->t1, d->polls,
-	    (long long) (mono_ms() - d->t0),
-	    d->rss0, rss_kb(),
+	    (long long) (arb_test_now_ms() - d->t0), d->rss0, rss_kb(),
 	    (unsigned long long) (st.send_eagain - d->st0.send_eagain),
 	    (unsigned long long) (st.msgs_out - d->st0.msgs_out),
 	    (unsigned long long) d->sent[0]);
@@ -1597,7 +1589,7 @@ storm_start(drv *d)
 	drv_send(d, d->pid[0], T_PAUSE, ms);
 	arb_stats_get(d->ctx, &d->st0);
 	d->rss0      = rss_kb();
-	d->t0        = mono_ms();
+	d->t0 = arb_test_now_ms();
 	d->last_tick = d->t0;
 	(void) thread_sched(&d->sched_cpu, &d->sched_wait);
 	timer_arm(d->ctx, &d->tick, storm_tick, d, 10, true);

@@ -21,7 +21,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 enum { T_SEQ = 200, T_ECHO };
@@ -47,15 +46,6 @@ enum { T_SEQ = 200, T_ECHO };
 #define PUMP_BURST 20 // messages per millisecond
 #define MIN_INCS   4  // flaky incarnations the pump must hear from
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 // --- pump: thread actor
 // ------------------------------------------------------
 typedef struct pump {
@@ -79,8 +69,9 @@ pump_tick(evutil_socket_t fd, short what, void *arg)
 	(void) what;
 	// Pump for PUMP_MS, and on until echoes came from MIN_INCS
 	// incarnations (a loaded machine starts processes slowly).
-	if (mono_ms() >= p->cap
-	    || (mono_ms() >= p->until && p->incarnations >= MIN_INCS)) {
+	if (arb_test_now_ms() >= p->cap
+	    || (arb_test_now_ms() >= p->until
+	        && p->incarnations >= MIN_INCS)) {
 		arb_test_emit("pump event=done sent=%llu refused=%llu "
 		              "enoent=%llu incarnations=%llu",
 		    (unsigned long long) p->sent,
@@ -120,8 +111,8 @@ pump_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 		free(p);
 		return ARB_ENOENT;
 	}
-	p->until = mono_ms() + PUMP_MS;
-	p->cap = mono_ms() + 60000;
+	p->until = arb_test_now_ms() + PUMP_MS;
+	p->cap = arb_test_now_ms() + 60000;
 	p->tick = evtimer_new(arb_base(ctx), pump_tick, p);
 	evtimer_add(p->tick, &tv);
 	*statep = p;

@@ -487,20 +487,17 @@ metrics_wait(int port, const char *const *want, size_t n)
 {
 	arb_test_http_resp r;
 	char               host[32];
-	struct timespec    ts;
 	int64_t            dl, now;
 	size_t             i;
 
 	snprintf(host, sizeof(host), "127.0.0.1:%d", port);
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	dl = ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 10000;
+	dl = arb_test_now_ms() + 10000;
 	for (;;) {
 		arb_test_http(port, "GET", "/metrics", host, 10000, &r);
 		assert_int_equal(r.status, 200);
 		for (i = 0; i < n && strstr(r.body, want[i]) != NULL; i++) {
 		}
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		now = ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+		now = arb_test_now_ms();
 		if (i == n) {
 			free(r.body);
 			return;

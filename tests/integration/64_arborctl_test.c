@@ -31,7 +31,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #define WAIT_MS 10000
@@ -154,15 +153,6 @@ pause_ms(int ms)
 	poll(NULL, 0, ms); // between two bounded polls of the node's state
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 // --- Reading `status --json` ------------------------------------------------
 
 // entry returns the start of path's object in json, or NULL.  Every
@@ -247,7 +237,7 @@ status(void)
 static void
 await(const char *state, const char *const *paths)
 {
-	int64_t deadline = now_ms() + WAIT_MS;
+	int64_t deadline = arb_test_now_ms() + WAIT_MS;
 	size_t  i;
 
 	for (;;) {
@@ -262,7 +252,7 @@ await(const char *state, const char *const *paths)
 		if (paths[i] == NULL) {
 			return;
 		}
-		if (now_ms() > deadline) {
+		if (arb_test_now_ms() > deadline) {
 			fail_msg("%s is not %s: %s", paths[i],
 			    state ? state : "gone", json);
 		}
@@ -427,14 +417,14 @@ test_status_stop_start_restart_send(void **state)
 	// ... and a message makes the crasher exit: it is restarted.
 	assert_int_equal(ctl("send", "root/c", "1", "\"boom\""), 0);
 	arb_test_expect(&p, "root/c event=exit reason=error{code=7", WAIT_MS);
-	deadline = now_ms() + WAIT_MS;
+	deadline = arb_test_now_ms() + WAIT_MS;
 	for (;;) {
 		json = status();
 		if (num(json, "root/c", "restarts") == 1
 		    && state_is(json, "root/c", "running")) {
 			break;
 		}
-		if (now_ms() > deadline) {
+		if (arb_test_now_ms() > deadline) {
 			fail_msg("root/c was not restarted: %s", json);
 		}
 		pause_ms(20);
@@ -523,7 +513,7 @@ test_reload_applies_a_diff_and_rejects_an_invalid_file(void **state)
 	expect_out("reloaded (1 reloads applied so far)");
 	arb_test_expect(&p, "event=reload_applied", WAIT_MS);
 	await(NULL, gone);
-	deadline = now_ms() + WAIT_MS;
+	deadline = arb_test_now_ms() + WAIT_MS;
 	for (;;) {
 		json = status();
 		c1 = num(json, "root/c", "ospid");
@@ -531,7 +521,7 @@ test_reload_applies_a_diff_and_rejects_an_invalid_file(void **state)
 		    && state_is(json, "root/e2", "running")) {
 			break;
 		}
-		if (now_ms() > deadline) {
+		if (arb_test_now_ms() > deadline) {
 			fail_msg("reload not applied: %s", json);
 		}
 		pause_ms(20);
@@ -650,7 +640,7 @@ test_socket_security(void **state)
 		// change).  Folding needs identical lines within a second: a
 		// burst slower than that (a sanitizer on a loaded machine) can
 		// only be checked for the sum.
-		t0 = now_ms();
+		t0 = arb_test_now_ms();
 		for (i = 0; i < 21; i++) {
 			arb_test_spawn(&burst[i], "nobody", nobody);
 		}
@@ -660,7 +650,7 @@ test_socket_security(void **state)
 			    77);
 			arb_test_proc_fini(&burst[i]);
 		}
-		fast = now_ms() - t0 < 900;
+		fast = arb_test_now_ms() - t0 < 900;
 		assert_int_equal(ctl("log-level", "info", NULL, NULL), 0);
 		arb_test_expect(&p, "event=control op=log-level", WAIT_MS);
 		refused = arb_test_count(&p, "]: warn - event=control_refused ");
@@ -824,11 +814,11 @@ static void
 wait_open(pid_t pid, const char *file)
 {
 	char    real[300];
-	int64_t deadline = now_ms() + WAIT_MS;
+	int64_t deadline = arb_test_now_ms() + WAIT_MS;
 
 	assert_non_null(realpath(file, real));
 	while (!fd_open_at(pid, real)) {
-		assert_true(now_ms() < deadline);
+		assert_true(arb_test_now_ms() < deadline);
 		pause_ms(10);
 	}
 }
@@ -886,9 +876,9 @@ test_reload_is_read_off_the_loop(void **state)
 	fd = fifo_file(file);
 	kill(p.pid, SIGHUP);
 	arb_test_expect(&p, "event=reload_started", WAIT_MS);
-	t0 = now_ms();
+	t0 = arb_test_now_ms();
 	assert_int_equal(ctl("--timeout", "3", "status", NULL), 0);
-	assert_true(now_ms() - t0 < 3000);
+	assert_true(arb_test_now_ms() - t0 < 3000);
 	expect_out("root/e1");
 	fifo_say(p.pid, file, fd, v2);
 	arb_test_expect(&p, "event=reload_applied", WAIT_MS);
@@ -900,9 +890,9 @@ test_reload_is_read_off_the_loop(void **state)
 	fd = fifo_file(file);
 	arb_test_spawn(&rl, "arborctl", rl_args);
 	arb_test_expect(&p, "event=reload_started file=", WAIT_MS);
-	t0 = now_ms();
+	t0 = arb_test_now_ms();
 	assert_int_equal(ctl("--timeout", "3", "status", NULL), 0);
-	assert_true(now_ms() - t0 < 3000);
+	assert_true(arb_test_now_ms() - t0 < 3000);
 	expect_out("root/e2");
 	assert_null(arb_test_try_expect(&rl, "reloaded", 300));
 	fifo_say(p.pid, file, fd, v3);
@@ -918,9 +908,9 @@ test_reload_is_read_off_the_loop(void **state)
 	kill(p.pid, SIGHUP);
 	p.mark = 0;
 	arb_test_expect(&p, "event=reload_started file=", WAIT_MS);
-	t0 = now_ms();
+	t0 = arb_test_now_ms();
 	assert_int_equal(stop_tree(&p), 0);
-	assert_true(now_ms() - t0 < 3000);
+	assert_true(arb_test_now_ms() - t0 < 3000);
 	assert_int_equal(close(fd), 0);
 	arb_test_proc_fini(&p);
 }
@@ -976,9 +966,9 @@ test_third_reload_is_refused(void **state)
 	arb_test_spawn(&b, "arborctl", args);
 	arb_test_expect(&p, "event=reload_waits by=control", WAIT_MS);
 	// The third: refused, retried by arborctl until its timeout.
-	t0 = now_ms();
+	t0 = arb_test_now_ms();
 	assert_int_equal(ctl("--timeout", "1", "reload", NULL), 75);
-	assert_true(now_ms() - t0 < 5000);
+	assert_true(arb_test_now_ms() - t0 < 5000);
 	expect_out("another reload waits");
 	// b's read will wait for a FIFO of its own.
 	fd2 = fifo_file(file);
@@ -1088,9 +1078,9 @@ test_operator_start_failure_is_reported(void **state)
 	// would end the node).
 	block(true);
 	for (i = 0; i < 3; i++) {
-		t0 = now_ms();
+		t0 = arb_test_now_ms();
 		assert_int_equal(ctl("--timeout", "8", "start", "root/f"), 1);
-		assert_true(now_ms() - t0 < 6000);
+		assert_true(arb_test_now_ms() - t0 < 6000);
 		expect_out("cannot start root/f: its start failed: root/f: ");
 		expect_out("init failed on purpose");
 		expect_out("it is left stopped");
@@ -1099,9 +1089,9 @@ test_operator_start_failure_is_reported(void **state)
 		assert_int_equal(num(json, "root/f", "restarts"), 0);
 		assert_int_equal(num(json, "root/e", "ospid"), e0);
 	}
-	t0 = now_ms();
+	t0 = arb_test_now_ms();
 	assert_int_equal(ctl("--timeout", "8", "restart", "root/f"), 1);
-	assert_true(now_ms() - t0 < 6000);
+	assert_true(arb_test_now_ms() - t0 < 6000);
 	expect_out("cannot restart root/f: its start failed");
 	expect_out("init failed on purpose");
 	arb_test_expect(&p, "op=restart path=root/f result=ARB_ECHILD", WAIT_MS);
@@ -1118,9 +1108,9 @@ test_operator_start_failure_is_reported(void **state)
 	// A temporary child that ended cannot be started: said at once.
 	assert_int_equal(ctl("send", "root/t", "1", "\"x\""), 0);
 	await("stopped", t);
-	t0 = now_ms();
+	t0 = arb_test_now_ms();
 	assert_int_equal(ctl("--timeout", "5", "start", "root/t"), 1);
-	assert_true(now_ms() - t0 < 2000);
+	assert_true(arb_test_now_ms() - t0 < 2000);
 	expect_out("cannot start root/t: a temporary child that ended");
 
 	// A reload that adds a child whose start fails: the caller gets the
@@ -1241,8 +1231,8 @@ test_rest_for_one_stop_ends_the_restart_loop(void **state)
 	assert_int_equal(ctl("stop", "root/b", NULL, NULL), 0);
 	await("stopped", b);
 	// Three backoffs' time: no retry of b, no start of c.
-	deadline = now_ms() + 1000;
-	while (now_ms() < deadline) {
+	deadline = arb_test_now_ms() + 1000;
+	while (arb_test_now_ms() < deadline) {
 		const char *json = status();
 		if (!state_is(json, "root/b", "stopped") ||
 		    state_is(json, "root/c", "running")) {
@@ -1528,14 +1518,14 @@ test_timeout_bounds_the_whole_command(void **state)
 	run_tree(&p, file, NULL);
 	arb_test_expect(&p, "root event=tree_up", 2 * WAIT_MS); // 3 + 10 s
 	await("running", all);
-	t0 = now_ms();
+	t0 = arb_test_now_ms();
 	assert_int_equal(ctl("status", NULL, NULL, NULL), 0);
-	cost = now_ms() - t0;
+	cost = arb_test_now_ms() - t0;
 	assert_int_equal(ctl("send", "root/s", "1", "\"x\""), 0);
 	arb_test_expect(&p, "root/s event=exit", WAIT_MS);
-	t0   = now_ms();
+	t0 = arb_test_now_ms();
 	code = ctl("--timeout", "5", "restart", "root/b");
-	took = now_ms() - t0;
+	took = arb_test_now_ms() - t0;
 	if (code != 75 || took - cost >= 6000) {
 		fail_msg("arborctl --timeout 5 restart: exit %d after %lld ms "
 		         "(a status took %lld ms): %s",
@@ -1650,11 +1640,11 @@ test_a_node_that_does_not_answer(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(bind(fd, (struct sockaddr *) &a, sizeof(a)), 0);
 	assert_int_equal(listen(fd, 8), 0); // never accepted, never answered
-	t0 = now_ms();
+	t0 = arb_test_now_ms();
 	assert_int_equal(ctl_run("arborctl", args), 69);
 	expect_out("hung.sock: the node took the connection but did not "
 	           "answer within 500 ms (is it stopped or hung?)");
-	assert_true(now_ms() - t0 < WAIT_MS);
+	assert_true(arb_test_now_ms() - t0 < WAIT_MS);
 	close(fd);
 }
 

@@ -20,7 +20,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 static int
@@ -43,25 +42,16 @@ static const arb_test_helper helpers[] = {
 	{ "arbor", h_arbor },
 };
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 // next_notify waits (bounded) for a datagram containing needle, while
 // draining the helper's output; it counts WATCHDOG=1 pings on the way.
 static bool
 next_notify(int fd, arb_test_proc *p, const char *needle, int timeout_ms,
     int *pets)
 {
-	int64_t end = mono_ms() + timeout_ms;
+	int64_t end = arb_test_now_ms() + timeout_ms;
 	char    buf[1024];
 
-	while (mono_ms() < end) {
+	while (arb_test_now_ms() < end) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		ssize_t       n;
 
@@ -131,7 +121,7 @@ test_ready_watchdog_stopping(void **state)
 	fclose(f);
 	setenv("NOTIFY_SOCKET", sock, 1);
 	setenv("WATCHDOG_USEC", "400000", 1); // pet every 200 ms
-	t_spawn = mono_ms();
+	t_spawn = arb_test_now_ms();
 	arb_test_spawn(&p, "arbor", args);
 	unsetenv("NOTIFY_SOCKET");
 	unsetenv("WATCHDOG_USEC");
@@ -140,7 +130,7 @@ test_ready_watchdog_stopping(void **state)
 	assert_true(next_notify(fd, &p, "READY=1", 10000, NULL));
 	// The slow starter cannot be READY before 800 ms: a READY=1 earlier
 	// than that would be a lie.
-	assert_true(mono_ms() - t_spawn >= 800);
+	assert_true(arb_test_now_ms() - t_spawn >= 800);
 	arb_test_expect(&p, "root event=tree_up", 5000);
 	// ... which the slow starter's late READY preceded.
 	p.mark = 0;
@@ -153,9 +143,9 @@ test_ready_watchdog_stopping(void **state)
 	// Within 6 s (the hang's length) a whole 600 ms window must pass
 	// without a single pet: the loop's heartbeat is older than 3 s.
 	{
-		int64_t end = mono_ms() + 6000;
+		int64_t end = arb_test_now_ms() + 6000;
 		pets        = -1;
-		while (mono_ms() < end && pets != 0) {
+		while (arb_test_now_ms() < end && pets != 0) {
 			pets = pets_during(fd, &p, 600);
 		}
 		assert_int_equal(pets, 0);

@@ -28,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #define DRV_POLL_MS  20    // await polling period on the node loop
@@ -73,15 +72,6 @@ typedef struct drv {
 } drv;
 
 static drv the_drv;
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static const char *
 iso_name(arb_isolation i)
@@ -215,7 +205,7 @@ static void
 drv_await_check(drv *d)
 {
 	find    f = { .path = d->aw_path };
-	int64_t now = now_ms();
+	int64_t now = arb_test_now_ms();
 	bool    ok = false;
 	char    stuck[128] = "";
 	char    then[256];
@@ -295,7 +285,7 @@ drv_await_start(drv *d, await_kind kind, int seq)
 
 	d->aw = kind;
 	d->aw_seq = seq;
-	d->aw_t0 = now_ms();
+	d->aw_t0 = arb_test_now_ms();
 	event_add(d->poll_ev, &tv);
 	drv_await_check(d); // it may hold already
 }
@@ -346,7 +336,7 @@ drv_send(drv *d, char **argv, int argc, int seq)
 		tag = PROBE_WHEREIS;
 	} else if (strcmp(argv[2], "hang") == 0) {
 		tag = PROBE_HANG;
-		d->hang_t0 = now_ms();
+		d->hang_t0 = arb_test_now_ms();
 	}
 	rv = arb_node_send(d->node, argv[1], tag, body, strlen(body));
 	arb_test_emit("drv seq=%d op=send path=%s kind=%s rv=%s", seq, argv[1],

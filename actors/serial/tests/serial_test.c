@@ -41,7 +41,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
-#include <time.h>
 #include <unistd.h>
 
 #define WAIT_MS 10000
@@ -53,15 +52,6 @@
 #define SANITIZED 1
 #endif
 #endif
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 // --- the sink: prints (or counts) every frame
 // --------------------------------
@@ -116,11 +106,11 @@ sink_handle(arb_ctx *ctx, void *state, const arb_msg *msg)
 		return;
 	}
 	if (k->slow && k->frames == 0) {
-		int64_t end = mono_ms() + SLOW_MS;
+		int64_t end = arb_test_now_ms() + SLOW_MS;
 		char    rel[512];
 		snprintf(rel, sizeof(rel), "%s/release", arb_test_dir());
 		arb_test_emit("sink event=stuck");
-		while (mono_ms() < end && access(rel, F_OK) != 0) {
+		while (arb_test_now_ms() < end && access(rel, F_OK) != 0) {
 			poll(NULL, 0, 10);
 		}
 	}
@@ -468,7 +458,7 @@ static void
 pty_write(tpty *t, const void *p, size_t n)
 {
 	const uint8_t *b = p;
-	int64_t        end = mono_ms() + WAIT_MS;
+	int64_t        end = arb_test_now_ms() + WAIT_MS;
 	ssize_t        w;
 
 	while (n > 0) {
@@ -476,7 +466,8 @@ pty_write(tpty *t, const void *p, size_t n)
 		if (w > 0) {
 			b += w;
 			n -= (size_t) w;
-		} else if (w < 0 && errno == EAGAIN && mono_ms() < end) {
+		} else if (w < 0 && errno == EAGAIN
+		    && arb_test_now_ms() < end) {
 			struct pollfd pf = { t->master, POLLOUT, 0 };
 			poll(&pf, 1, 10);
 		} else {
@@ -734,13 +725,13 @@ test_frames_every_mode(void **state)
 	kids[4] = NULL;
 	node_start(&p, "thread", "-", kids);
 	// Four actors sync in any order.
-	end = mono_ms() + WAIT_MS;
+	end = arb_test_now_ms() + WAIT_MS;
 	while (arb_test_count(&p, "root/sd event=synced ")
 	        + arb_test_count(&p, "root/sl event=synced ")
 	        + arb_test_count(&p, "root/sf event=synced ")
 	        + arb_test_count(&p, "root/sg event=synced ")
 	    < 4) {
-		assert_true(mono_ms() < end);
+		assert_true(arb_test_now_ms() < end);
 		arb_test_try_expect(&p, "event=synced ", 100);
 	}
 
@@ -880,10 +871,10 @@ unplug_replug(const char *iso)
 	pty_unplug(&t, true);
 	arb_test_expect(&p, "root/s1 event=lost ", WAIT_MS);
 	// Replug: a new pty, the same stable path.
-	t0 = mono_ms();
+	t0 = arb_test_now_ms();
 	pty_plug(&t, "by-id-usb-test-if00", false);
 	expect_open(&p, "root/s1");
-	t1 = mono_ms();
+	t1 = arb_test_now_ms();
 	assert_true(t1 - t0 < 1000);
 	expect_synced(&p, "root/s1");
 	PTY_PUTS(&t, "b\n");
@@ -947,10 +938,10 @@ test_port_absent_at_start_by_id_dirs(void **state)
 		// Plug: the directories come one by one, then the link.
 		assert_int_equal(mkdir(d2, 0755), 0);
 		assert_int_equal(mkdir(d3, 0755), 0);
-		t0 = mono_ms();
+		t0 = arb_test_now_ms();
 		pty_plug(&t, "dev/serial/by-id/usb-FTDI_X-if00-port0", false);
 		expect_open(&p, "root/s1");
-		assert_true(mono_ms() - t0 < 1000);
+		assert_true(arb_test_now_ms() - t0 < 1000);
 		expect_synced(&p, "root/s1");
 		PTY_PUTS(&t, "x\n");
 		expect_frame(&p, "root/s1", "x");
@@ -1154,14 +1145,14 @@ test_port_stall_reopen_reads_held_input(void **state)
 	expect_synced(&p, "root/s1");
 	assert_int_equal(ioctl(t.master, TIOCPKT, &one), 0);
 	assert_int_equal(kill(p.pid, SIGSTOP), 0);
-	end = mono_ms() + WAIT_MS;
+	end = arb_test_now_ms() + WAIT_MS;
 	while (!all_stopped(p.pid)) {
-		assert_true(mono_ms() < end);
+		assert_true(arb_test_now_ms() < end);
 		poll(NULL, 0, 5);
 	}
 	// The stall is due at most 2 s after the last (re)open, which came
 	// before the stop.
-	due = mono_ms() + 2000 + 200;
+	due = arb_test_now_ms() + 2000 + 200;
 	memset(xs, 'x', sizeof(xs));
 	pty_write(&t, xs, sizeof(xs));
 	PTY_PUTS(&t, "\n");
@@ -1174,20 +1165,20 @@ test_port_stall_reopen_reads_held_input(void **state)
 	}
 	// What is waited for here is time itself: the stall's deadline must
 	// pass while the node is stopped.
-	while (mono_ms() < due) {
-		poll(NULL, 0, (int) (due - mono_ms()));
+	while (arb_test_now_ms() < due) {
+		poll(NULL, 0, (int) (due - arb_test_now_ms()));
 	}
 	assert_int_equal(kill(p.pid, SIGCONT), 0);
 	arb_test_expect(&p, "root/s1 event=stall ", WAIT_MS);
 	expect_open(&p, "root/s1");
-	end = mono_ms() + WAIT_MS;
+	end = arb_test_now_ms() + WAIT_MS;
 	for (;;) {
 		arb_test_cmdfifo_write(&p, "ctl", "sink");
 		l = arb_test_expect(&p, "sinkstats ", WAIT_MS);
 		if (arb_test_field(l, "frames") >= HELD_LINES) {
 			break;
 		}
-		if (mono_ms() >= end) {
+		if (arb_test_now_ms() >= end) {
 			fail_msg(
 			    "the held lines did not come: %.*s; s1 read %ld "
 			    "of %zu bytes",
@@ -1362,7 +1353,7 @@ bus_main(void *arg)
 			line[ll] = '\0';
 			ll = 0;
 			if (b->norder < sizeof(b->order) - 1) {
-				b->when[b->norder] = mono_ms();
+				b->when[b->norder] = arb_test_now_ms();
 				b->order[b->norder++] = line[0];
 			}
 			poll(NULL, 0, 5); // the device thinks
@@ -1538,7 +1529,7 @@ test_frames_garbage_1mbps(void **state)
 	expect_open(&p, "root/s1");
 	rss0 = rss_kb(p.pid);
 	// 2 s at 1 MB/s: 10 KB every 10 ms.
-	start = mono_ms();
+	start = arb_test_now_ms();
 	for (k = 0; k < 200; k++) {
 		for (i = 0; i < sizeof(chunk); i++) {
 			chunk[i] = (uint8_t) rand_r(&seed);
@@ -1546,8 +1537,8 @@ test_frames_garbage_1mbps(void **state)
 		pty_write(&t, chunk, sizeof(chunk));
 		sent += sizeof(chunk);
 		next = start + (k + 1) * 10;
-		while (mono_ms() < next) {
-			poll(NULL, 0, (int) (next - mono_ms()));
+		while (arb_test_now_ms() < next) {
+			poll(NULL, 0, (int) (next - arb_test_now_ms()));
 		}
 	}
 	PTY_PUTS(&t, "\nend\n");
@@ -2018,9 +2009,9 @@ test_deliver_each_read_handed_on(void **state)
 	snprintf(node, sizeof(node),
 	    "{name: serialho, http: \"127.0.0.1:%d\"}", port);
 	arbor_run_s1(&p, "ho.yaml", node, "", &t, "");
-	end = mono_ms() + WAIT_MS;
+	end = arb_test_now_ms() + WAIT_MS;
 	while ((ospid = (int) tree_stat(port, "root/s1", "ospid")) <= 0) {
-		assert_true(mono_ms() < end);
+		assert_true(arb_test_now_ms() < end);
 		poll(NULL, 0, 20);
 	}
 	assert_int_equal(tree_stat(port, "root/s1", "batches_out"), 0);
@@ -2031,17 +2022,17 @@ test_deliver_each_read_handed_on(void **state)
 	}
 	assert_int_equal(kill(ospid, SIGCONT), 0);
 	// Stats travel with the heartbeat (at least once a second).
-	end = mono_ms() + WAIT_MS;
+	end = arb_test_now_ms() + WAIT_MS;
 	while ((out = tree_stat(port, "root/s1", "msgs_out")) < 600) {
-		assert_true(mono_ms() < end);
+		assert_true(arb_test_now_ms() < end);
 		poll(NULL, 0, 50);
 	}
 	assert_int_equal(out, 600);
 	// The metrics of the heartbeat that brought msgs_out, or a later one.
-	end = mono_ms() + WAIT_MS;
+	end = arb_test_now_ms() + WAIT_MS;
 	while (
 	    metric_of(port, "serial_frames_total{path=\"root/s1\"} ") < 600) {
-		assert_true(mono_ms() < end);
+		assert_true(arb_test_now_ms() < end);
 		poll(NULL, 0, 50);
 	}
 	assert_int_equal(

@@ -89,15 +89,6 @@ typedef struct producer {
 	bool          done;
 } producer;
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void p_pump(producer *p);
 
 static void
@@ -131,7 +122,7 @@ p_send(producer *p, pbatch *b)
 		return;
 	}
 	b->waiting = true;
-	b->sent_ms = mono_ms();
+	b->sent_ms = arb_test_now_ms();
 }
 
 // p_check: messages between actors are at-most-once (SPEC 19), so a
@@ -140,7 +131,7 @@ static void
 p_check(evutil_socket_t fd, short what, void *arg)
 {
 	producer *p   = arg;
-	int64_t   now = mono_ms();
+	int64_t   now = arb_test_now_ms();
 	int       i;
 
 	(void) fd;

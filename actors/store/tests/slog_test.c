@@ -21,7 +21,6 @@
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -432,15 +431,6 @@ test_disk_full_and_failing_sync(void **state)
 	vfs_sim_free(v);
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 // An append that comes while the commit thread reads the free space (a
 // slow statvfs, 300 ms) is committed right after it, not at the next
 // free-space reading a second later (a lost wakeup once made it wait).
@@ -461,10 +451,10 @@ test_append_during_space_reading(void **state)
 		slogt_wait(&t, 10);
 	}
 	assert_int_equal(vfs_sim_in_space(v), 1);
-	t0 = now_ms();
+	t0 = arb_test_now_ms();
 	ARB_PASS(slogt_append(&t, 1, 1, 8, 0, NULL, NULL));
 	slogt_settle(&t);
-	dt = now_ms() - t0;
+	dt = arb_test_now_ms() - t0;
 	printf("acknowledged %lld ms after an append during a 300 ms statvfs\n",
 	    (long long) dt);
 	assert_true(dt < 900);
