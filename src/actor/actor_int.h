@@ -213,9 +213,10 @@ void arb__modules_load_env(void);
 
 // The guard of a process actor (guard.c).  arb__guard_start starts the
 // thread that waits for the node's end (a pidfd of node); -1 when it
-// cannot (no pidfd: the caller falls back to PDEATHSIG).  arb__guard_fire kills every
-// descendant of the actor, then the actor: called by the guard when the
-// node is gone, and by the actor when its control channel says so first.
+// cannot (no pidfd: the caller falls back to PDEATHSIG).  arb__guard_fire
+// kills every descendant of the actor, then the actor: called by the guard
+// when the node is gone, and by the actor when its control channel says so
+// first.
 int            arb__guard_start(pid_t node);
 _Noreturn void arb__guard_fire(void);
 

@@ -167,7 +167,8 @@ arb__ctl_encode(arb__buf *out, const arb__ctl_msg *m)
 	case ARB__CTL_KILLSIG:
 	case ARB__CTL_FAIL:
 	case ARB__CTL_EXIT:
-		rv = ctl_put_head(out, 3, m->op) || ctl_put_exit(out, &m->exit);
+		rv = ctl_put_head(out, 3, m->op)
+		    || ctl_put_exit(out, &m->exit);
 		break;
 	case ARB__CTL_REP:
 		if (m->req.nlist > ARB_TOPIC_SUBS_MAX) {
@@ -327,8 +328,9 @@ ctl_get_req(arb__mp_rd *r, uint32_t nfields, arb__req *q)
 	case ARB__REQ_TRAP_EXIT:
 		return arb__mp_get_bool(r, &q->flag);
 	case ARB__REQ_START_CHILD:
-		if (!ctl_get_cstr(r, q->name, sizeof(q->name), false) ||
-		    !arb__mp_get_bin(r, &arg, &len) || len > ARB__REQ_ARG_MAX) {
+		if (!ctl_get_cstr(r, q->name, sizeof(q->name), false)
+		    || !arb__mp_get_bin(r, &arg, &len)
+		    || len > ARB__REQ_ARG_MAX) {
 			return false;
 		}
 		q->arg     = len > 0 ? arg : NULL;
@@ -432,11 +434,12 @@ arb__ctl_decode(
 	const uint8_t *bin = NULL;
 	bool       ok;
 
-	if (!arb__mp_get_array(&r, &n) || n < 2 ||
-	    !arb__mp_get_uint(&r, UINT64_MAX, &ver) ||
-	    ver != ARB__CTL_VERSION || !arb__mp_get_uint(&r, UINT64_MAX, &op) ||
-	    (want = ctl_fields(op, dir)) < 0 ||
-	    !ctl_count_ok(op, n, want)) {
+	if (!arb__mp_get_array(&r, &n) || n < 2
+	    || !arb__mp_get_uint(&r, UINT64_MAX, &ver)
+	    || ver != ARB__CTL_VERSION
+	    || !arb__mp_get_uint(&r, UINT64_MAX, &op)
+	    || (want = ctl_fields(op, dir)) < 0
+	    || !ctl_count_ok(op, n, want)) {
 		return ARB_EBADMSG;
 	}
 	switch ((arb__ctl_op) op) {

@@ -235,8 +235,8 @@ arb_actor_type_load(
 		}
 		if ((ops = arb__actor_type_registered(type)) == NULL) {
 			snprintf(errbuf, errlen,
-			    "%s was loaded but registered no type \"%s\"", real,
-			    type);
+			    "%s was loaded but registered no type \"%s\"",
+			    real, type);
 			return ARB_ENOENT;
 		}
 	}

@@ -443,10 +443,10 @@ arb_actor_main(int argc, char **argv)
 	    ctx->base, CTL_FD, EV_READ | EV_PERSIST, proc_ctl_cb, ctx);
 	ps.sig_ev[0] = evsignal_new(ctx->base, SIGTERM, proc_sig_cb, ctx);
 	ps.sig_ev[1] = evsignal_new(ctx->base, SIGINT, proc_sig_cb, ctx);
-	if (ps.ctl_ev == NULL || ps.sig_ev[0] == NULL || ps.sig_ev[1] == NULL ||
-	    event_add(ps.ctl_ev, NULL) != 0 ||
-	    event_add(ps.sig_ev[0], NULL) != 0 ||
-	    event_add(ps.sig_ev[1], NULL) != 0) {
+	if (ps.ctl_ev == NULL || ps.sig_ev[0] == NULL || ps.sig_ev[1] == NULL
+	    || event_add(ps.ctl_ev, NULL) != 0
+	    || event_add(ps.sig_ev[0], NULL) != 0
+	    || event_add(ps.sig_ev[1], NULL) != 0) {
 		host_init_failed(NULL, ARB_ENOMEM, "actor setup: events");
 		proc_exit(111);
 	}
@@ -456,8 +456,9 @@ arb_actor_main(int argc, char **argv)
 	// and joining nng's threads took ~1.5 ms, all of it on the restart
 	// path, so the process ends now and the kernel releases the rest.
 	// atexit handlers do not run (terminate is the actor's cleanup);
-	// log lines and stdio buffers are written (proc_exit).  The status only says whether it was a
-	// clean end (skarnet: 0 ok, 111 temporary failure).
+	// log lines and stdio buffers are written (proc_exit).  The status
+	// only says whether it was a clean end (skarnet: 0 ok, 111 temporary
+	// failure).
 	why = ctx->why;
 	proc_exit(arb_exit_abnormal(&why) ? 111 : 0);
 }

@@ -148,7 +148,8 @@ thr_foreign_event(const struct event_base *base, const struct event *ev,
 {
 	// libevent's own wakeup event has the base as its argument; the
 	// queue's events are harmless to keep (they serve the same queue).
-	if (event_get_callback_arg(ev) != (void *) base && !arb__outq_owns(ev)) {
+	if (event_get_callback_arg(ev) != (void *) base
+	    && !arb__outq_owns(ev)) {
 		(*(int *) arg)++;
 	}
 	return 0;
@@ -406,7 +407,8 @@ arb__thr_start(arb__thr *t, const arb__thr_inc *inc)
 	arb__buf_reset(&t->msnap); // metrics belong to one incarnation
 	snprintf(t->path, sizeof(t->path), "%s", inc->path);
 	if (t->tid_set) {
-		atomic_store_explicit(&t->order, THR_RUN, memory_order_release);
+		atomic_store_explicit(
+		    &t->order, THR_RUN, memory_order_release);
 		pthread_cond_signal(&t->cv);
 		pthread_mutex_unlock(&t->mtx);
 		return ARB_OK;

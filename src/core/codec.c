@@ -3,15 +3,16 @@
 //
 // An envelope is the msgpack array [2, flags, from, to, tag, ref, body]
 // with body a msgpack bin; a batch is envelopes concatenated.  A pid is
-// one uint64 when it belongs to this node, else [id, node, creation].  Encoding is
-// on the hot message path, so the envelope header is written by hand in
-// the smallest msgpack form of each integer (what msgpack-c itself emits);
-// the rarer exit and error bodies go through msgpack-c's packer.  Decoding
-// is hand-written, zero-copy and paranoid: every length is checked against
-// the bytes left before anything is read, integers may come in any msgpack
-// width (peers need not pack minimally) but must fit their field, and
-// nothing outside [batch, batch+len) is ever read.  This is the only file
-// of libarbor that includes <msgpack.h> besides arbor/pack.h.
+// one uint64 when it belongs to this node, else [id, node, creation].
+// Encoding is on the hot message path, so the envelope header is written
+// by hand in the smallest msgpack form of each integer (what msgpack-c
+// itself emits); the rarer exit and error bodies go through msgpack-c's
+// packer.  Decoding is hand-written, zero-copy and paranoid: every length
+// is checked against the bytes left before anything is read, integers may
+// come in any msgpack width (peers need not pack minimally) but must fit
+// their field, and nothing outside [batch, batch+len) is ever read.  This
+// is the only file of libarbor that includes <msgpack.h> besides
+// arbor/pack.h.
 // Thread: any (a decoder or buffer belongs to one thread at a time).
 
 #include "arb_impl.h"

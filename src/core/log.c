@@ -414,7 +414,7 @@ writer_start(void)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-// --- The direct path ---------------------------------------------------------
+// --- The direct path --------------------------------------------------------
 //
 // While nothing waits in the ring, a line is written at once by the
 // thread that logs, with a write(2) that cannot block: lines keep their
@@ -451,7 +451,8 @@ nb_check(void)
 		log_nb_kind  = NB_RING;
 		return;
 	}
-	if (log_nb_known && st.st_dev == log_nb_dev && st.st_ino == log_nb_ino) {
+	if (log_nb_known && st.st_dev == log_nb_dev
+	    && st.st_ino == log_nb_ino) {
 		return;
 	}
 	if (log_nb_fd >= 0) {
@@ -487,7 +488,8 @@ nb_write(const char *p, size_t n)
 			w = write(log_nb_fd, p, n);
 			break;
 		case NB_SOCK:
-			w = send(STDERR_FILENO, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+			w = send(
+			    STDERR_FILENO, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
 			break;
 		case NB_FILE:
 			w = write(STDERR_FILENO, p, n);
@@ -642,8 +644,9 @@ arb__logv(int level, const char *path, const char *event, const char *fmt,
 		    "%sarbor[%d]: info - event=repeated count=%u "
 		    "last=\"%.200s\"\n",
 		    head, (int) getpid(), log_repeats, log_last);
-		rn = rn < 0 ? 0 : (size_t) rn < sizeof(rep) ? rn
-		                                            : (int) sizeof(rep) - 1;
+		rn = rn < 0                     ? 0
+		    : (size_t) rn < sizeof(rep) ? rn
+		                                : (int) sizeof(rep) - 1;
 		log_repeats = 0;
 	}
 	if (level <= ARB_LOG_WARN) {

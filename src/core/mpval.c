@@ -403,7 +403,8 @@ arb__mp_put_int(arb__buf *b, int64_t v)
 		return arb__mp_put_uint(b, (uint64_t) v);
 	}
 	if (v >= -32) {
-		return mp_put(b, (uint8_t) (int8_t) v, 0, 0); // negative fixint
+		// A negative fixint.
+		return mp_put(b, (uint8_t) (int8_t) v, 0, 0);
 	}
 	if (v >= INT8_MIN) {
 		return mp_put(b, 0xd0, (uint8_t) (int8_t) v, 1);

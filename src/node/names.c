@@ -143,7 +143,8 @@ relay_one(arb_node *node, arb_msg *m)
 
 	// Only other nodes' actors (a name address of another node
 	// included): what is this node's goes to it directly.
-	rv = arb__pid_local(m->to) ? ARB_EINVAL : arb__outq_push(node->outq, m);
+	rv = arb__pid_local(m->to) ? ARB_EINVAL
+	                           : arb__outq_push(node->outq, m);
 	if (rv != ARB_OK) {
 		relay_dropped(node, m, rv);
 		// A request's caller learns it at once, as it would from

@@ -26,8 +26,8 @@ nodembox_batch(void *arg, const void *data, size_t len)
 		node->tree.dead_letters++; // the rest of the batch: unreadable
 		arb__log(ARB_LOG_WARN, NULL,
 		    "event=rejected_frame mailbox=%s error=%s batch_bytes=%zu",
-		    nb->name, arb_err_name(rv == ARB_ENOENT ? ARB_EBADMSG : rv),
-		    len);
+		    nb->name,
+		    arb_err_name(rv == ARB_ENOENT ? ARB_EBADMSG : rv), len);
 	}
 }
 

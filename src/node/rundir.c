@@ -79,9 +79,10 @@ rm_sockets(const char *dir)
 		return;
 	}
 	while ((de = readdir(d)) != NULL) {
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    S_ISSOCK(st.st_mode) &&
-		    unlinkat(dirfd(d), de->d_name, 0) == 0) {
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW)
+		        == 0
+		    && S_ISSOCK(st.st_mode)
+		    && unlinkat(dirfd(d), de->d_name, 0) == 0) {
 			n++;
 		}
 	}
@@ -110,14 +111,15 @@ arb__rundir_clean_stale(const char *base)
 		int  pid, end = 0, fd;
 
 		// "arbor-PID-XXXXXX", ours, a directory (not a symlink).
-		if (sscanf(de->d_name, "arbor-%d-%*6[A-Za-z0-9]%n", &pid, &end) !=
-		        1 ||
-		    end == 0 || de->d_name[end] != '\0' || pid <= 0 ||
-		    pid == (int) getpid() ||
-		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-		    !S_ISDIR(st.st_mode) || st.st_uid != uid ||
-		    snprintf(path, sizeof(path), "%s/%s", base, de->d_name) >=
-		        (int) sizeof(path)) {
+		if (sscanf(de->d_name, "arbor-%d-%*6[A-Za-z0-9]%n", &pid, &end)
+		        != 1
+		    || end == 0 || de->d_name[end] != '\0' || pid <= 0
+		    || pid == (int) getpid()
+		    || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW)
+		        != 0
+		    || !S_ISDIR(st.st_mode) || st.st_uid != uid
+		    || snprintf(path, sizeof(path), "%s/%s", base, de->d_name)
+		        >= (int) sizeof(path)) {
 			continue;
 		}
 		if (pid_alive((pid_t) pid) || (fd = lock_dir(path)) < 0) {
@@ -145,7 +147,8 @@ arb__rundir_lock(arb_node *node)
 	}
 	if (errno == EWOULDBLOCK) {
 		arb__log(ARB_LOG_ERROR, NULL,
-		    "event=run_dir_busy dir=%s (another live node uses it)", dir);
+		    "event=run_dir_busy dir=%s (another live node uses it)",
+		    dir);
 		return ARB_EEXIST;
 	}
 	return arb__err_from_errno(errno);

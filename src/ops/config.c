@@ -42,7 +42,8 @@ static const arb__doc_word    log_levels[] = { { "error", ARB_LOG_ERROR },
 	   { "warn", ARB_LOG_WARN }, { "info", ARB_LOG_INFO },
 	   { "debug", ARB_LOG_DEBUG }, { NULL, 0 } };
 static const arb__doc_word    log_times[] = { { "auto", ARB_LOG_TIME_AUTO },
-	   { "on", ARB_LOG_TIME_ON }, { "off", ARB_LOG_TIME_OFF }, { NULL, 0 } };
+	   { "on", ARB_LOG_TIME_ON }, { "off", ARB_LOG_TIME_OFF },
+	   { NULL, 0 } };
 
 // --- Sites ------------------------------------------------------------------
 
@@ -123,7 +124,8 @@ load_node(loader *ld, yaml_node_t *map)
 		load_http(ld, v);
 	}
 	if ((v = arb__doc_get(d, map, "max_msg_size", NULL)) != NULL
-	    && arb__doc_int(d, v, "node.max_msg_size", 1024, 256LL << 20, &n)) {
+	    && arb__doc_int(
+	        d, v, "node.max_msg_size", 1024, 256LL << 20, &n)) {
 		cfg->max_msg_size = (size_t) n;
 	}
 	if ((v = arb__doc_get(d, map, "log_level", NULL)) != NULL
@@ -434,7 +436,8 @@ arb__tree_load_in(const char *file, const char *dir, int cancel_fd,
 		goto done;
 	}
 	// "node:" or "plugins:" with nothing after them say nothing.
-	if ((v = arb__doc_get(&ld.d, top, "node", NULL)) != NULL && !is_null(v)) {
+	if ((v = arb__doc_get(&ld.d, top, "node", NULL)) != NULL
+	    && !is_null(v)) {
 		load_node(&ld, v);
 	}
 	check_node_paths(&ld, top);

@@ -208,8 +208,8 @@ req_decode(const arb__val *o, ctl_req *q, ctl_reply *r)
 		} else if (obj_is(k, "spec")) {
 			if (v->type != ARB__V_STR || v->n > CTL_SPEC_MAX) {
 				reply_error(r, ARB_EBADMSG,
-				    "spec: expected a child spec (YAML or JSON "
-				    "text of at most %d bytes)",
+				    "spec: expected a child spec (YAML or "
+				    "JSON text of at most %d bytes)",
 				    CTL_SPEC_MAX);
 				return false;
 			}
@@ -504,8 +504,8 @@ op_child(arb__control *ctl, const ctl_req *q, ctl_reply *r, unsigned ticket)
 			reply_error(r, rv,
 			    "cannot %s %s: a temporary child that ended is "
 			    "never started again (restart: temporary); a "
-			    "reload that leaves it out and adds it back starts "
-			    "it anew",
+			    "reload that leaves it out and adds it back "
+			    "starts it anew",
 			    q->op, q->path);
 			break;
 		}
@@ -629,8 +629,8 @@ op_add_child(arb__control *ctl, const ctl_req *q, ctl_reply *r,
 	if (strlen(q->path) + 1 + strlen(name) >= sizeof(w->path)) {
 		arb__tree_free(cfg);
 		w->used = false;
-		reply_error(r, ARB_EINVAL, "start-child %s: the path is too long",
-		    q->path);
+		reply_error(r, ARB_EINVAL,
+		    "start-child %s: the path is too long", q->path);
 		return true;
 	}
 	memcpy(w->path, q->path, strlen(q->path));
@@ -766,8 +766,8 @@ reply_no_actor(arb__control *ctl, ctl_reply *r, const char *path)
 		    path, at + 1, ctl->run->name);
 	} else if (peers[i].state != ARB_PEER_UP) {
 		reply_error(r, ARB_ENOENT,
-		    "%s: node %s is %s, nothing was sent (arborctl peers)", path,
-		    at + 1, arb_peer_state_name(peers[i].state));
+		    "%s: node %s is %s, nothing was sent (arborctl peers)",
+		    path, at + 1, arb_peer_state_name(peers[i].state));
 	} else {
 		reply_error(r, ARB_ENOENT, "no such running actor: %s", path);
 	}
@@ -807,8 +807,8 @@ op_start_child(arb__control *ctl, const ctl_req *q, ctl_reply *r,
 	}
 	if (f.found && f.pool && q->spec != NULL && q->body == NULL) {
 		reply_error(r, ARB_EINVAL,
-		    "start-child %s: a simple_one_for_one child takes JSON (its "
-		    "init argument), not a child spec",
+		    "start-child %s: a simple_one_for_one child takes "
+		    "JSON (its init argument), not a child spec",
 		    q->path);
 		return true;
 	}
@@ -878,7 +878,8 @@ op_send(arb__control *ctl, const ctl_req *q, ctl_reply *r)
 	}
 	rv = arb_node_send(
 	    ctl->run->node, q->path, (uint32_t) q->tag, q->body, q->body_len);
-	arb_log(NULL, rv == ARB_OK ? ARB_LOG_INFO : ARB_LOG_WARN, "control", "op=send path=%s tag=%u len=%zu result=%s", q->path,
+	arb_log(NULL, rv == ARB_OK ? ARB_LOG_INFO : ARB_LOG_WARN, "control",
+	    "op=send path=%s tag=%u len=%zu result=%s", q->path,
 	    (unsigned) q->tag, q->body_len,
 	    rv == ARB_OK ? "sent" : arb_err_name(rv));
 	if (rv == ARB_OK) {
@@ -1061,8 +1062,9 @@ control_handle(void *arg, const void *req, size_t len, uint64_t uid,
 			op_log_level(ctl, &q, &r);
 		} else {
 			reply_error(&r, ARB_ENOTSUP,
-			    "unknown op \"%s\" (status, stop, start, restart, "
-			    "start-child, delete-child, send, reload, log-level)",
+			    "unknown op \"%s\" (status, stop, start, "
+			    "restart, start-child, delete-child, send, "
+			    "reload, log-level)",
 			    q.op);
 		}
 	}
@@ -1167,8 +1169,9 @@ arb__control_start(arb__serve *run)
 		if (arb__control_default(
 		        run->name, ctl->path, sizeof(ctl->path))
 		    != 0) {
-			arb_log(NULL, ARB_LOG_WARN, "control_unavailable", "path=%s reason=\"the "
-			    "default path is too long; set node.control\"",
+			arb_log(NULL, ARB_LOG_WARN, "control_unavailable",
+			    "path=%s reason=\"the default path is too long; "
+			    "set node.control\"",
 			    ctl->path);
 			free(ctl);
 			return 0;
@@ -1184,21 +1187,22 @@ arb__control_start(arb__serve *run)
 	if ((rv = control_lock(ctl)) != 0) {
 		if (rv == 1 && dflt) {
 			// Another node of the same name: it keeps the socket.
-			arb_log(NULL, ARB_LOG_WARN, "control_unavailable", "path=%s "
-			    "reason=\"in use by another running node named "
-			    "%s; give this node another node.name or a "
-			    "node.control path\"",
+			arb_log(NULL, ARB_LOG_WARN, "control_unavailable",
+			    "path=%s reason=\"in use by another running node "
+			    "named %s; give this node another node.name or "
+			    "a node.control path\"",
 			    ctl->path, run->name);
 			code = 0;
 		} else if (rv == 1) {
 			// 70, not 78: the other node may be on its way out.
-			arb_log(NULL, ARB_LOG_ERROR, "control_unavailable", "path=%s "
-			    "reason=\"in use by another running node\"",
+			arb_log(NULL, ARB_LOG_ERROR, "control_unavailable",
+			    "path=%s reason=\"in use by another running "
+			    "node\"",
 			    ctl->path);
 			code = ARB_EXIT_SOFTWARE;
 		} else {
-			arb_log(NULL, ARB_LOG_ERROR, "control_unavailable", "path=%s reason=\"%s: "
-			    "%s\"",
+			arb_log(NULL, ARB_LOG_ERROR, "control_unavailable",
+			    "path=%s reason=\"%s: %s\"",
 			    ctl->path, ctl->lock, strerror(errno));
 			code = ARB_EXIT_CONFIG;
 		}

@@ -58,7 +58,7 @@ struct arb__ctlsock {
 	ctl_req        *later[ARB__CTLSOCK_LATER]; // answered later (mtx)
 };
 
-// --- listener callbacks (nng's threads) --------------------------------------
+// --- listener callbacks (nng's threads) -------------------------------------
 
 static int
 ctl_on_hello(void *arg, arb__conn *c, const arb__hello *h)
@@ -152,7 +152,7 @@ static const arb__lsn_ops ctl_lsn_ops = {
 	.gone = ctl_on_gone,
 };
 
-// --- the node's loop ---------------------------------------------------------
+// --- the node's loop --------------------------------------------------------
 
 // ctl_answer sends the reply to r's connection (if it is still there)
 // and frees r, which the caller took out of s->cur or s->later.

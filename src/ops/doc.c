@@ -537,7 +537,7 @@ doc_merge_one(arb__doc *d, int mi, size_t *budget, bool *over)
 					    "merge keys add more than %d keys "
 					    "in one file",
 					    DOC_NODES_MAX);
-					*over = true; // said once, not for each
+					*over = true; // said once
 					goto out;
 				}
 				(*budget)--;
@@ -708,7 +708,8 @@ arb__doc_key(arb__doc *d, yaml_node_pair_t *pair, yaml_node_t **keyp)
 }
 
 yaml_node_t *
-arb__doc_get(arb__doc *d, yaml_node_t *map, const char *key, yaml_node_t **keyp)
+arb__doc_get(
+    arb__doc *d, yaml_node_t *map, const char *key, yaml_node_t **keyp)
 {
 	yaml_node_pair_t *p;
 	const char       *k;
@@ -722,7 +723,8 @@ arb__doc_get(arb__doc *d, yaml_node_t *map, const char *key, yaml_node_t **keyp)
 	for (p = map->data.mapping.pairs.start;
 	     p < map->data.mapping.pairs.top; p++) {
 		yaml_node_t *kn;
-		if ((k = arb__doc_key(d, p, &kn)) != NULL && strcmp(k, key) == 0) {
+		if ((k = arb__doc_key(d, p, &kn)) != NULL
+		    && strcmp(k, key) == 0) {
 			if (keyp != NULL) {
 				*keyp = kn;
 			}
@@ -814,8 +816,10 @@ arb__doc_map_check(arb__doc *d, yaml_node_t *map, const char *prefix,
 	     p < map->data.mapping.pairs.top; p++) {
 		yaml_node_t *kn;
 		if ((k = arb__doc_key(d, p, &kn)) == NULL) {
-			arb__doc_err(d, kn, prefix && *prefix ? prefix : "(top)",
-			    "keys must be plain words, not %s", arb__doc_kind(kn));
+			arb__doc_err(d, kn,
+			    prefix && *prefix ? prefix : "(top)",
+			    "keys must be plain words, not %s",
+			    arb__doc_kind(kn));
 			continue;
 		}
 		arb__doc_field(field, sizeof(field), prefix, k);
@@ -964,7 +968,8 @@ expand(arb__doc *d, yaml_node_t *n, const char *field, const char *s,
 			continue;
 		}
 		if ((end = strchr(p + 2, '}')) == NULL) {
-			arb__doc_err(d, n, field, "unterminated ${ in \"%s\"", s);
+			arb__doc_err(
+			    d, n, field, "unterminated ${ in \"%s\"", s);
 			ok = false;
 			break;
 		}
@@ -1012,8 +1017,8 @@ expand(arb__doc *d, yaml_node_t *n, const char *field, const char *s,
 }
 
 bool
-arb__doc_scalar(arb__doc *d, yaml_node_t *n, const char *field, const char **sp,
-    bool *plainp)
+arb__doc_scalar(arb__doc *d, yaml_node_t *n, const char *field,
+    const char **sp, bool *plainp)
 {
 	const char *s;
 
@@ -1034,7 +1039,8 @@ arb__doc_scalar(arb__doc *d, yaml_node_t *n, const char *field, const char **sp,
 }
 
 bool
-arb__doc_string(arb__doc *d, yaml_node_t *n, const char *field, const char **sp)
+arb__doc_string(
+    arb__doc *d, yaml_node_t *n, const char *field, const char **sp)
 {
 	const char *s;
 
@@ -1064,7 +1070,8 @@ arb__doc_word_in(const char *s, const char *const *words)
 
 const char *const arb__doc_true_words[] = { "true", "True", "TRUE", NULL };
 const char *const arb__doc_false_words[] = { "false", "False", "FALSE", NULL };
-const char *const arb__doc_null_words[] = { "", "~", "null", "Null", "NULL", NULL };
+const char *const arb__doc_null_words[]
+    = { "", "~", "null", "Null", "NULL", NULL };
 
 bool
 arb__doc_bool(arb__doc *d, yaml_node_t *n, const char *field, bool *bp)
@@ -1133,12 +1140,13 @@ arb__doc_int(arb__doc *d, yaml_node_t *n, const char *field, long long lo,
 		return false;
 	}
 	if (!arb__doc_parse_int(s, &v, &inrange)) {
-		arb__doc_err(d, n, field, "expected an integer, not \"%s\"", s);
+		arb__doc_err(
+		    d, n, field, "expected an integer, not \"%s\"", s);
 		return false;
 	}
 	if (!inrange || v < lo || v > hi) {
-		arb__doc_err(d, n, field, "%s is out of range (%lld to %lld)", s,
-		    lo, hi);
+		arb__doc_err(d, n, field, "%s is out of range (%lld to %lld)",
+		    s, lo, hi);
 		return false;
 	}
 	*vp = v;
@@ -1158,8 +1166,8 @@ arb__doc_parse_duration(const char *s, int *msp)
 }
 
 bool
-arb__doc_duration(arb__doc *d, yaml_node_t *n, const char *field, int lo, int hi,
-    const arb__doc_word *specials, int *msp)
+arb__doc_duration(arb__doc *d, yaml_node_t *n, const char *field, int lo,
+    int hi, const arb__doc_word *specials, int *msp)
 {
 	const char *s;
 	int         ms;
@@ -1193,8 +1201,8 @@ arb__doc_duration(arb__doc *d, yaml_node_t *n, const char *field, int lo, int hi
 		return false;
 	}
 	if (ms < lo || ms > hi) {
-		arb__doc_err(d, n, field, "%s is out of range (%d ms to %d ms)", s,
-		    lo, hi);
+		arb__doc_err(d, n, field,
+		    "%s is out of range (%d ms to %d ms)", s, lo, hi);
 		return false;
 	}
 	*msp = ms;
@@ -1226,7 +1234,7 @@ arb__doc_enum(arb__doc *d, yaml_node_t *n, const char *field,
 			used = sizeof(list) - 1;
 		}
 	}
-	arb__doc_err(d, n, field, "unknown value \"%s\" (expected one of: %s)", s,
-	    list);
+	arb__doc_err(d, n, field, "unknown value \"%s\" (expected one of: %s)",
+	    s, list);
 	return false;
 }

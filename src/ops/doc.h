@@ -70,8 +70,8 @@ int  arb__doc_open(arb__doc *d, const char *file, int cancel_fd,
      arb__errs *errs, arb__arena *arena);
 void arb__doc_close(arb__doc *d);
 
-// arb__doc_root returns the document's root node (never NULL after arb__doc_open
-// succeeded: an empty document is an error there).
+// arb__doc_root returns the document's root node (never NULL after
+// arb__doc_open succeeded: an empty document is an error there).
 yaml_node_t *arb__doc_root(arb__doc *d);
 
 // arb__doc_err records a problem at node at (the whole file when NULL):
@@ -116,8 +116,8 @@ bool arb__doc_string(
 bool arb__doc_bool(arb__doc *d, yaml_node_t *n, const char *field, bool *bp);
 bool arb__doc_int(arb__doc *d, yaml_node_t *n, const char *field, long long lo,
     long long hi, long long *vp);
-// arb__doc_duration reads a duration (arb__doc_parse_duration) between lo and hi
-// ms; specials (NULL-terminated, may be NULL) are extra words with their
+// arb__doc_duration reads a duration (arb__doc_parse_duration) between lo and
+// hi ms; specials (NULL-terminated, may be NULL) are extra words with their
 // values, e.g. {"infinity", -2}.
 typedef struct arb__doc_word {
 	const char *word;
@@ -138,9 +138,11 @@ bool arb__doc_pack(arb__doc *d, yaml_node_t *n, const char *field, void **bufp,
 // Shared by doc.c and pack.c.
 // arb__doc_key returns a pair's key text (NULL when the key is not a scalar)
 // and, if keyp is not NULL, the key node.
-const char *arb__doc_key(arb__doc *d, yaml_node_pair_t *pair, yaml_node_t **keyp);
+const char *arb__doc_key(
+    arb__doc *d, yaml_node_pair_t *pair, yaml_node_t **keyp);
 // arb__doc_field writes "<prefix>.<key>" (or "<key>") into buf.
-void arb__doc_field(char *buf, size_t len, const char *prefix, const char *key);
+void arb__doc_field(
+    char *buf, size_t len, const char *prefix, const char *key);
 // arb__doc_word_in is true when s is one of words (NULL-terminated).
 bool arb__doc_word_in(const char *s, const char *const *words);
 // arb__doc_parse_int reads a YAML 1.2 core integer ([-+]?[0-9]+, 0x.., 0o..):

@@ -319,7 +319,7 @@ metric_cb(const arb_child_info *in, void *arg)
 	sample(w->out, name, in->path, NULL, v);
 }
 
-// --- The actors' own metrics -------------------------------------------------
+// --- The actors' own metrics ------------------------------------------------
 //
 // Series of every actor are gathered by one walk (copied: the walk's data
 // lives during its callback only), then written family by family: all
@@ -380,7 +380,8 @@ collect_cb(const arb_child_info *in, void *arg)
 		bounds  = calloc(m->nbounds + 1, sizeof(*bounds));
 		buckets = calloc(m->nbounds + 1, sizeof(*buckets));
 		if (bounds != NULL && m->nbounds > 0) {
-			memcpy(bounds, m->bounds, m->nbounds * sizeof(*bounds));
+			memcpy(
+			    bounds, m->bounds, m->nbounds * sizeof(*bounds));
 		}
 		if (buckets != NULL && m->type == ARB_METRIC_HISTOGRAM) {
 			memcpy(buckets, m->buckets,
@@ -389,10 +390,11 @@ collect_cb(const arb_child_info *in, void *arg)
 		a->m.bounds  = bounds;
 		a->m.buckets = buckets;
 		c->n++;
-		if (a->path == NULL || a->m.name == NULL || a->m.help == NULL ||
-		    (m->label_key != NULL &&
-		        (a->m.label_key == NULL || a->m.label_value == NULL)) ||
-		    bounds == NULL || buckets == NULL) {
+		if (a->path == NULL || a->m.name == NULL || a->m.help == NULL
+		    || (m->label_key != NULL
+		        && (a->m.label_key == NULL
+		            || a->m.label_value == NULL))
+		    || bounds == NULL || buckets == NULL) {
 			c->oom = true;
 		}
 	}
@@ -524,7 +526,8 @@ actor_metrics(struct evbuffer *out, arb_node *node, bool *oom)
 			if (family == NULL || strcmp(family, m->name) != 0) {
 				family = m->name;
 				type   = m->type;
-				evbuffer_add_printf(out, "# HELP %s ", m->name);
+				evbuffer_add_printf(
+				    out, "# HELP %s ", m->name);
 				help_text(out, m->help);
 				evbuffer_add_printf(out, "\n# TYPE %s %s\n",
 				    m->name, arb__metric_type_word(m->type));
@@ -601,11 +604,12 @@ node_stats_metrics(struct evbuffer *out, arb_node *node)
 		    "Messages accepted by actors' sends, running or ended.",
 		    offsetof(arb_node_stats, msgs_out) },
 		{ "arbor_node_dead_letters_total",
-		    "Messages known undelivered, all actors and the node's own.",
+		    "Messages known undelivered, all actors and the node's "
+		    "own.",
 		    offsetof(arb_node_stats, dead_letters) },
 		{ "arbor_node_lost_total",
-		    "Messages possibly lost on links that died, or with a crashed "
-		    "process.",
+		    "Messages possibly lost on links that died, or with a "
+		    "crashed process.",
 		    offsetof(arb_node_stats, lost) },
 		{ "arbor_node_stale_total",
 		    "Messages dropped: addressed to an earlier incarnation.",
@@ -622,8 +626,7 @@ node_stats_metrics(struct evbuffer *out, arb_node *node)
 		{ "arbor_node_link_bad_frames_total",
 		    "Link connections closed on a malformed frame.",
 		    offsetof(arb_node_stats, link_bad_frames) },
-		{ "arbor_node_links_lost_total",
-		    "Dialled links that died.",
+		{ "arbor_node_links_lost_total", "Dialled links that died.",
 		    offsetof(arb_node_stats, links_lost) },
 		{ "arbor_node_link_auth_failed_total",
 		    "Node link handshakes refused for a missing or bad proof.",
@@ -655,7 +658,8 @@ node_stats_metrics(struct evbuffer *out, arb_node *node)
 		    "Dialled streams retired for the peer's (both dialled).",
 		    offsetof(arb_node_stats, link_merged) },
 		{ "arbor_node_peer_watches_refused_total",
-		    "Watches of this node's actors refused: a peer at its limit.",
+		    "Watches of this node's actors refused: a peer at its "
+		    "limit.",
 		    offsetof(arb_node_stats, peer_watches_refused) },
 		{ "arbor_node_log_dropped_total",
 		    "Lines of the node's log dropped: stderr was not read.",
@@ -690,7 +694,8 @@ node_stats_metrics(struct evbuffer *out, arb_node *node)
 		    "incarnation of the supervisor's node.",
 		    offsetof(arb_node_stats, agent_reports_stale) },
 		{ "arbor_agent_reports_dropped_total",
-		    "The agent's reports dropped: too many waiting for one node.",
+		    "The agent's reports dropped: too many waiting for one "
+		    "node.",
 		    offsetof(arb_node_stats, agent_reports_dropped) },
 	};
 	arb_node_stats st;
@@ -772,7 +777,7 @@ get_metrics(arb__http *h, struct evhttp_request *req)
 	    req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", out);
 }
 
-// --- Addresses ---------------------------------------------------------------
+// --- Addresses --------------------------------------------------------------
 
 int
 arb__http_addr(const char *s, char *host, size_t hostlen, int *portp,
@@ -900,15 +905,16 @@ arb__http_start(arb__serve *run)
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons((uint16_t) run->http_port);
 	if (inet_pton(AF_INET, run->http_host, &sin.sin_addr) != 1) {
-		arb_log(NULL, ARB_LOG_ERROR, "http_unavailable", "addr=%s:%d reason=\"not an IPv4 "
-		    "address\"",
+		arb_log(NULL, ARB_LOG_ERROR, "http_unavailable",
+		    "addr=%s:%d reason=\"not an IPv4 address\"",
 		    run->http_host, run->http_port);
 		return ARB_EXIT_CONFIG;
 	}
 	h = arb__xalloc(sizeof(*h));
 	h->run = run;
 	if ((h->http = evhttp_new(arb_node_base(run->node))) == NULL) {
-		arb_log(NULL, ARB_LOG_ERROR, "http_unavailable", "reason=\"evhttp\"");
+		arb_log(NULL, ARB_LOG_ERROR, "http_unavailable",
+		    "reason=\"evhttp\"");
 		free(h);
 		return ARB_EXIT_SOFTWARE;
 	}
@@ -918,15 +924,16 @@ arb__http_start(arb__serve *run)
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE,
 	    64, (struct sockaddr *) &sin, sizeof(sin));
 	if (lev == NULL) {
-		arb_log(NULL, ARB_LOG_ERROR, "http_unavailable", "addr=%s:%d reason=\"%s\"",
-		    run->http_host, run->http_port,
+		arb_log(NULL, ARB_LOG_ERROR, "http_unavailable",
+		    "addr=%s:%d reason=\"%s\"", run->http_host, run->http_port,
 		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 		evhttp_free(h->http);
 		free(h);
 		return ARB_EXIT_SOFTWARE;
 	}
 	if (evhttp_bind_listener(h->http, lev) == NULL) {
-		arb_log(NULL, ARB_LOG_ERROR, "http_unavailable", "reason=\"evhttp\"");
+		arb_log(NULL, ARB_LOG_ERROR, "http_unavailable",
+		    "reason=\"evhttp\"");
 		evconnlistener_free(lev);
 		evhttp_free(h->http);
 		free(h);
@@ -937,8 +944,8 @@ arb__http_start(arb__serve *run)
 	evhttp_set_max_headers_size(h->http, 16 * 1024);
 	evhttp_set_max_body_size(h->http, 0);
 	evhttp_set_gencb(h->http, http_cb, h);
-	arb_log(NULL, ARB_LOG_INFO, "http_listen", "addr=%s:%d", run->http_host,
-	    run->http_port);
+	arb_log(NULL, ARB_LOG_INFO, "http_listen", "addr=%s:%d",
+	    run->http_host, run->http_port);
 	run->http = h;
 	return 0;
 }

@@ -66,7 +66,8 @@ host_ok(const char *h, size_t n)
 		return inet_pton(AF_INET6, buf + 1, &a6) == 1;
 	}
 	for (i = 0; i < n; i++) {
-		numeric = numeric && (buf[i] == '.' || (buf[i] >= '0' && buf[i] <= '9'));
+		numeric = numeric
+		    && (buf[i] == '.' || (buf[i] >= '0' && buf[i] <= '9'));
 	}
 	if (numeric) {
 		struct in_addr a4;
@@ -182,7 +183,8 @@ bind_problem(const char *host, int port, char *why, size_t whylen)
 		return false; // a name: its resolution is the node's business
 	}
 	if ((fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0) {
-		(void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		(void) setsockopt(
+		    fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0
 		    && (e = errno) != EADDRINUSE) {
 			snprintf(why, whylen, "cannot bind %s:%d: %s%s",
@@ -393,14 +395,17 @@ load_peers(loader *ld, yaml_node_t *seq)
 		               &s)) {
 			if (!arb__loader_name_ok(s)) {
 				arb__doc_err(d, x,
-				    arb__arena_printf(d->arena, "%s.name", prefix),
-				    "\"%s\": 1 to 63 characters from A-Z a-z 0-9 "
-				    "_ . -",
+				    arb__arena_printf(
+				        d->arena, "%s.name", prefix),
+				    "\"%s\": 1 to 63 characters from A-Z a-z "
+				    "0-9 _ . -",
 				    s);
 			} else if (strcmp(s, cfg->name) == 0) {
 				arb__doc_err(d, x,
-				    arb__arena_printf(d->arena, "%s.name", prefix),
-				    "\"%s\" is this node's own name (node.name)",
+				    arb__arena_printf(
+				        d->arena, "%s.name", prefix),
+				    "\"%s\" is this node's own name "
+				    "(node.name)",
 				    s);
 			} else {
 				for (j = 0; j < cfg->npeers; j++) {
@@ -413,8 +418,8 @@ load_peers(loader *ld, yaml_node_t *seq)
 					arb__doc_err(d, x,
 					    arb__arena_printf(
 					        d->arena, "%s.name", prefix),
-					    "duplicate peer \"%s\" (also at line "
-					    "%d)",
+					    "duplicate peer \"%s\" (also at "
+					    "line %d)",
 					    s, arb__doc_line(at[j]));
 				} else {
 					v[cfg->npeers].name = s;
@@ -429,23 +434,28 @@ load_peers(loader *ld, yaml_node_t *seq)
 		} else if (arb__doc_string(d, x,
 		               arb__arena_printf(d->arena, "%s.url", prefix),
 		               &s)) {
-			if (!url_parse(s, false, host, sizeof(host), &port, &tls,
-			        why, sizeof(why))) {
+			if (!url_parse(s, false, host, sizeof(host), &port,
+			        &tls, why, sizeof(why))) {
 				arb__doc_err(d, x,
-				    arb__arena_printf(d->arena, "%s.url", prefix),
+				    arb__arena_printf(
+				        d->arena, "%s.url", prefix),
 				    "%s", why);
-			} else if ((j = url_taken(ld, v, cfg->npeers, host, port))
+			} else if ((j = url_taken(
+			                ld, v, cfg->npeers, host, port))
 			    == cfg->npeers) {
 				arb__doc_err(d, x,
-				    arb__arena_printf(d->arena, "%s.url", prefix),
+				    arb__arena_printf(
+				        d->arena, "%s.url", prefix),
 				    "\"%s\" is this node's own listener "
-				    "(node.listen): a node does not dial itself",
+				    "(node.listen): a node does not dial "
+				    "itself",
 				    s);
 			} else if (j != SIZE_MAX) {
 				arb__doc_err(d, x,
-				    arb__arena_printf(d->arena, "%s.url", prefix),
-				    "\"%s\": peer \"%s\" (line %d) listens there "
-				    "already; one address is one node",
+				    arb__arena_printf(
+				        d->arena, "%s.url", prefix),
+				    "\"%s\": peer \"%s\" (line %d) listens "
+				    "there already; one address is one node",
 				    s, v[j].name != NULL ? v[j].name : "?",
 				    arb__doc_line(at[j]));
 			} else {
@@ -518,8 +528,8 @@ load_heartbeat(loader *ld, yaml_node_t *map)
 // check_auth: every plain tcp:// endpoint needs the cookie (node.cookie,
 // else the default file) as auth.c would load it, unless insecure; every
 // tls+tcp:// one needs node.tls, whose files make a TLS configuration
-// (and node.tls with no tls+tcp:// endpoint is an error).  plain / plain_at: the first plain
-// endpoint's value node (NULL: none); tls_at likewise.
+// (and node.tls with no tls+tcp:// endpoint is an error).  plain / plain_at:
+// the first plain endpoint's value node (NULL: none); tls_at likewise.
 static void
 check_auth(loader *ld, yaml_node_t *node, yaml_node_t *plain_at,
     yaml_node_t *tls_at)
@@ -551,10 +561,12 @@ check_auth(loader *ld, yaml_node_t *node, yaml_node_t *plain_at,
 	    && cfg->tls_key != NULL && cfg->tls_ca != NULL) {
 		// As the node will load them: the key must match the
 		// certificate, and nng must take all three.
-		arb__tls_files f = { cfg->tls_cert, cfg->tls_key, cfg->tls_ca };
+		arb__tls_files f
+		    = { cfg->tls_cert, cfg->tls_key, cfg->tls_ca };
 		struct nng_tls_config *t;
 
-		if (arb__tls_config(&t, &f, NULL, why, sizeof(why)) != ARB_OK) {
+		if (arb__tls_config(&t, &f, NULL, why, sizeof(why))
+		    != ARB_OK) {
 			arb__doc_err(d, tls_map, "node.tls", "%s", why);
 		}
 		arb__tls_free(t);
@@ -621,7 +633,8 @@ arb__loader_links(loader *ld, yaml_node_t *node)
 			arb__doc_err(d, x, "node.listen",
 			    "\"%s\": node.http (line %d) serves on %s:%d "
 			    "already; give each its own port",
-			    s, arb__doc_line(arb__doc_get(d, node, "http", NULL)),
+			    s,
+			    arb__doc_line(arb__doc_get(d, node, "http", NULL)),
 			    cfg->http_host, port);
 		} else {
 			cfg->listen = s;
@@ -633,12 +646,12 @@ arb__loader_links(loader *ld, yaml_node_t *node)
 		if (arb__doc_get(d, node, "listen", NULL) == NULL) {
 			// A pair of nodes is one link of two streams, each
 			// dialled by the node that sends on it: a peer could
-			// never send here, nor answer a call (docs/multinode.md,
-			// "Links between nodes").
+			// never send here, nor answer a call
+			// (docs/multinode.md, "Links between nodes").
 			arb__doc_err(d, key, "node.peers",
-			    "needs node.listen: each peer dials this node back "
-			    "to send to it (its replies too), and a node without "
-			    "a listener can never be reached");
+			    "needs node.listen: each peer dials this node "
+			    "back to send to it (its replies too), and a node "
+			    "without a listener can never be reached");
 		}
 	}
 	for (i = 0; i < cfg->npeers; i++) {
@@ -668,8 +681,8 @@ arb__loader_links(loader *ld, yaml_node_t *node)
 	if ((x = arb__doc_get(d, node, "orphan_grace", NULL)) != NULL) {
 		// Remote children (docs/supervision.md): how long a child
 		// whose supervisor's node is lost runs on here.
-		arb__doc_duration(d, x, "node.orphan_grace", 10, 86400000, NULL,
-		    &cfg->orphan_grace_ms);
+		arb__doc_duration(d, x, "node.orphan_grace", 10, 86400000,
+		    NULL, &cfg->orphan_grace_ms);
 	}
 	if ((x = arb__doc_get(d, node, "watch_max", NULL)) != NULL) {
 		// Monitors and links across nodes (docs/multinode.md): the
@@ -684,7 +697,8 @@ arb__loader_links(loader *ld, yaml_node_t *node)
 	    && arb__doc_get(d, node, "peers", NULL) == NULL) {
 		// Settings no link would use are a mistake, not a no-op.
 		for (i = 0; need_links[i] != NULL; i++) {
-			if (arb__doc_get(d, node, need_links[i], &key) != NULL) {
+			if (arb__doc_get(d, node, need_links[i], &key)
+			    != NULL) {
 				arb__doc_err(d, key,
 				    arb__arena_printf(
 				        d->arena, "node.%s", need_links[i]),

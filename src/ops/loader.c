@@ -37,7 +37,8 @@ arb__loader_mark_seen(loader *ld, size_t si, const char *field)
 
 	if (ld->nseen == ld->capseen) {
 		ld->capseen = ld->capseen ? 2 * ld->capseen : 64;
-		if ((v = realloc(ld->seen, ld->capseen * sizeof(*v))) == NULL) {
+		if ((v = realloc(ld->seen, ld->capseen * sizeof(*v)))
+		    == NULL) {
 			arb__oom();
 		}
 		ld->seen = v;

@@ -198,7 +198,8 @@ void
 arb__notify_changed(arb_node *node)
 {
 	if (ns.ready_sent) {
-		notify_status(node, arb_node_ready(node) ? "running" : "stopping");
+		notify_status(
+		    node, arb_node_ready(node) ? "running" : "stopping");
 	}
 }
 

@@ -102,7 +102,8 @@ pack_scalar(
 		put(arb__mp_put_bool(pk, false));
 	} else if (arb__doc_parse_int(s, &v, &inrange)) {
 		if (!inrange) {
-			arb__doc_err(d, n, field, "integer %s is out of range", s);
+			arb__doc_err(
+			    d, n, field, "integer %s is out of range", s);
 			return false;
 		}
 		put(arb__mp_put_int(pk, v));

@@ -136,7 +136,8 @@ serve_reload_cb(arb__serve *run, arb__errs *errs)
 	    == ARB_OK) {
 		run->reloads++;
 	} else {
-		arb__errs_add(errs, 0, 0, buf[0] != '\0' ? buf : arb_strerror(rv));
+		arb__errs_add(
+		    errs, 0, 0, buf[0] != '\0' ? buf : arb_strerror(rv));
 	}
 	return rv;
 }
@@ -220,8 +221,7 @@ reload_log(arb__serve *run, int rv, const arb__errs *errs, const char *by)
 	}
 }
 
-// --- The read, on a thread of its own
-// ----------------------------------------
+// --- The read, on a thread of its own ---------------------------------------
 
 // Who waits for one read: SIGHUP (logged only) and at most one control
 // request: one more reload asked for while the next read already has
@@ -548,7 +548,8 @@ arb__serve_spec_load(const char *near, const char *dir,
 
 		if (strncmp(rest, file, flen) == 0) {
 			rest += flen;
-			if (sscanf(rest, ":%*d:%*d%n", &skip) >= 0 && skip > 0) {
+			if (sscanf(rest, ":%*d:%*d%n", &skip) >= 0
+			    && skip > 0) {
 				rest += skip;
 			}
 		}

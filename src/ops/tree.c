@@ -197,8 +197,8 @@ load_command(loader *ld, size_t si, yaml_node_t *v, arb_child_spec *c)
 
 	if (v->type == YAML_SCALAR_NODE) {
 		// A string is split on blanks; use a list for anything else.
-		if (!arb__loader_got(
-		        ld, si, "command", arb__doc_string(d, v, "command", &s))) {
+		if (!arb__loader_got(ld, si, "command",
+		        arb__doc_string(d, v, "command", &s))) {
 			return;
 		}
 		copy = arb__arena_strdup(d->arena, s);
@@ -213,8 +213,8 @@ load_command(loader *ld, size_t si, yaml_node_t *v, arb_child_spec *c)
 		    d->arena, (arb__doc_len(v) + 1) * sizeof(*argv));
 		for (i = 0; i < arb__doc_len(v); i++) {
 			if (!arb__loader_got(ld, si, "command",
-			        arb__doc_scalar(d, arb__doc_item(d, v, i), "command",
-			            &argv[n], NULL))) {
+			        arb__doc_scalar(d, arb__doc_item(d, v, i),
+			            "command", &argv[n], NULL))) {
 				return;
 			}
 			n++;
@@ -234,8 +234,8 @@ load_command(loader *ld, size_t si, yaml_node_t *v, arb_child_spec *c)
 	}
 	if (strchr(argv[0], '/') == NULL) {
 		if ((s = which(ld, argv[0])) == NULL) {
-			arb__doc_err(d, v, "command", "\"%s\" not found in $PATH",
-			    argv[0]);
+			arb__doc_err(d, v, "command",
+			    "\"%s\" not found in $PATH", argv[0]);
 			arb__loader_mark_seen(ld, si, "command");
 			return;
 		}
@@ -303,7 +303,8 @@ check_here(loader *ld, const char *type)
 	for (i = 0; i < ld->nchecks; i++) {
 		c = ld->checks[i].spec;
 		if (c->isolation == ARB_THREAD && strcmp(c->type, type) == 0
-		    && (c->node == NULL || strcmp(c->node, ld->cfg->name) == 0)) {
+		    && (c->node == NULL
+		        || strcmp(c->node, ld->cfg->name) == 0)) {
 			return true;
 		}
 	}
@@ -337,14 +338,16 @@ check_report(loader *ld, pending_check *p, const arb__tcheck *t)
 	for (i = 0; i < t->n; i++) {
 		key = t->keys[i];
 		// The key's line, or config: itself when the key is absent.
-		at = v != NULL && key[0] != '\0' ? arb__doc_find(d, v, key, &exact)
-		                                  : NULL;
+		at = v != NULL && key[0] != '\0'
+		    ? arb__doc_find(d, v, key, &exact)
+		    : NULL;
 		if (at == NULL || at == v) {
 			arb__doc_get(d, map, "config", &at);
 		}
 		arb__doc_err(d, at != NULL ? at : map,
-		    key[0] != '\0' ? arb__arena_printf(d->arena, "config.%s", key)
-		                   : "config",
+		    key[0] != '\0'
+		        ? arb__arena_printf(d->arena, "config.%s", key)
+		        : "config",
 		    "%s: %s", c->type, t->texts[i]);
 	}
 	if (t->total > i) {
@@ -540,8 +543,8 @@ load_node(loader *ld, size_t si, yaml_node_t *map, arb_child_spec *c)
 		// after a one-way cut (docs/supervision.md).
 		arb__doc_err(d, v, "node",
 		    "a list of alternative nodes is not supported: a remote "
-		    "child runs on the one node it names (docs/supervision.md, "
-		    "\"No alternative nodes\")");
+		    "child runs on the one node it names "
+		    "(docs/supervision.md, \"No alternative nodes\")");
 		arb__loader_mark_seen(ld, si, "node");
 		return;
 	}
@@ -587,10 +590,12 @@ load_child(loader *ld, yaml_node_t *map, const char *parent, size_t index,
 	*sip = si;
 	arb__doc_map_check(d, map, NULL, child_keys);
 	if (v == NULL) {
-		arb__doc_err(d, map, "name", "missing: every child needs a name");
+		arb__doc_err(
+		    d, map, "name", "missing: every child needs a name");
 		arb__loader_mark_seen(ld, si, "name");
 	} else if (name == NULL) {
-		arb__loader_mark_seen(ld, si, "name"); // arb__doc_scalar said why
+		// arb__doc_scalar said why.
+		arb__loader_mark_seen(ld, si, "name");
 	}
 	c->name = name;
 
@@ -682,8 +687,9 @@ loader_sup(loader *ld, yaml_node_t *map, const char *path, size_t si)
 	ld->sites[si].sup = map;
 	s = arb__arena_alloc(d->arena, sizeof(*s));
 	if ((v = arb__doc_get(d, map, "strategy", NULL)) != NULL) {
-		s->strategy = arb__loader_got(ld, si, "strategy",
-		                  arb__doc_enum(d, v, "strategy", strategies, &e))
+		s->strategy
+		    = arb__loader_got(ld, si, "strategy",
+		          arb__doc_enum(d, v, "strategy", strategies, &e))
 		    ? (arb_strategy) e
 		    : (arb_strategy) BAD_ENUM;
 	}
@@ -704,9 +710,9 @@ loader_sup(loader *ld, yaml_node_t *map, const char *path, size_t si)
 		s->period_ms = BAD_MS;
 	}
 	if ((v = arb__doc_get(d, map, "auto_shutdown", NULL)) != NULL) {
-		s->auto_shutdown
-		    = arb__loader_got(ld, si, "auto_shutdown",
-		          arb__doc_enum(d, v, "auto_shutdown", auto_shutdowns, &e))
+		s->auto_shutdown = arb__loader_got(ld, si, "auto_shutdown",
+		                       arb__doc_enum(d, v, "auto_shutdown",
+		                           auto_shutdowns, &e))
 		    ? (arb_auto_shutdown) e
 		    : (arb_auto_shutdown) BAD_ENUM;
 	}
@@ -724,8 +730,8 @@ loader_sup(loader *ld, yaml_node_t *map, const char *path, size_t si)
 		}
 		return s;
 	}
-	kids
-	    = arb__arena_alloc(d->arena, (arb__doc_len(list) + 1) * sizeof(*kids));
+	kids = arb__arena_alloc(
+	    d->arena, (arb__doc_len(list) + 1) * sizeof(*kids));
 	sis = arb__xalloc((arb__doc_len(list) + 1) * sizeof(*sis));
 	for (i = 0; i < arb__doc_len(list); i++) {
 		item = arb__doc_item(d, list, i);
@@ -754,7 +760,8 @@ loader_sup(loader *ld, yaml_node_t *map, const char *path, size_t si)
 		for (j = 0; kids[n].name != NULL && j < n; j++) {
 			if (kids[j].name != NULL
 			    && strcmp(kids[j].name, kids[n].name) == 0) {
-				arb__doc_err(d, arb__doc_get(d, item, "name", NULL),
+				arb__doc_err(d,
+				    arb__doc_get(d, item, "name", NULL),
 				    "name",
 				    "duplicate name \"%s\" (also at line %d)",
 				    kids[n].name,

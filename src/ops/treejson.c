@@ -110,8 +110,8 @@ metrics_json(arb__text *b, const arb_child_info *in)
 
 		arb__text_add(b, i ? ",{\"name\":" : "{\"name\":", i ? 9 : 8);
 		arb__text_json_str(b, m->name);
-		arb__text_printf(
-		    b, ",\"type\":\"%s\",\"help\":", arb__metric_type_word(m->type));
+		arb__text_printf(b, ",\"type\":\"%s\",\"help\":",
+		    arb__metric_type_word(m->type));
 		arb__text_json_str(b, m->help);
 		arb__text_add(b, ",\"label\":", 9);
 		if (m->label_key != NULL) {
@@ -270,7 +270,8 @@ peers_json(arb__serve *run, arb__text *b)
 		    "\"last_heartbeat_ms\":%lld,\"ups\":%llu,\"downs\":%llu,"
 		    "\"dialled\":%s,\"accepted\":%u}",
 		    arb_peer_state_name(peers[i].state),
-		    (unsigned) peers[i].incarnation, (long long) peers[i].rtt_us,
+		    (unsigned) peers[i].incarnation,
+		    (long long) peers[i].rtt_us,
 		    (long long) peers[i].last_hb_ms,
 		    (unsigned long long) peers[i].ups,
 		    (unsigned long long) peers[i].downs,

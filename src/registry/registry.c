@@ -78,7 +78,8 @@ reg_key(arb_pid pid)
 	// the low 30 bits of its node (bits 63 and 62 set): all of a node's
 	// names share one mailbox id.
 	if (!arb__pid_local(pid) && arb__pid_is_name(pid)) {
-		return (3ull << 62) | ((uint64_t) (pid.node & 0x3FFFFFFFu) << 32)
+		return (3ull << 62)
+		    | ((uint64_t) (pid.node & 0x3FFFFFFFu) << 32)
 		    | arb__pid_inc(pid);
 	}
 	if (arb__pid_local(pid)) {
@@ -372,7 +373,8 @@ reg_down_entry(arb__reg *reg, reg_entry *e, arb_pid named, const arb_exit *why)
 	}
 	for (mp = &reg->mons; (m = *mp) != NULL;) {
 		if (arb_pid_eq(m->target, pid)) {
-			reg_notify(reg, m->watcher, ARB_TAG_DOWN, m->ref, named, why);
+			reg_notify(
+			    reg, m->watcher, ARB_TAG_DOWN, m->ref, named, why);
 			*mp = m->next;
 			arb__free(m);
 		} else if (arb_pid_eq(m->watcher, pid)) {
@@ -598,7 +600,8 @@ arb__reg_forget_unbound(arb__reg *reg, arb_pid pid)
 		return false;
 	}
 	for (m = reg->mons; m != NULL; m = m->next) {
-		if (arb_pid_eq(m->target, e->pid) || arb_pid_eq(m->watcher, e->pid)) {
+		if (arb_pid_eq(m->target, e->pid)
+		    || arb_pid_eq(m->watcher, e->pid)) {
 			return false;
 		}
 	}

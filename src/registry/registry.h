@@ -12,7 +12,8 @@
 // node (its child driver's ops) or, later, one reached through another
 // node (that peer's ops; arb__reg_lost takes them all down when the
 // peer is lost).  It also holds the topic table of pub/sub: who
-// subscribed to which topic, subscriptions ending with their subscriber.  Thread: one (the node thread); not thread-safe.
+// subscribed to which topic, subscriptions ending with their subscriber.
+// Thread: one (the node thread); not thread-safe.
 
 #ifndef ARB_REGISTRY_H
 #define ARB_REGISTRY_H

@@ -19,8 +19,9 @@
 // PROGRAM joins it before exec and the subtree is killed with one write
 // to its cgroup.kill (no fork can race it); in any case descendants are
 // also found through /proc (the ppid chains that end at the shim),
-// killed, and looked for again until the shim has no child left.  The node signals PROGRAM itself (its pid is
-// reported); it never has to signal the shim.
+// killed, and looked for again until the shim has no child left.  The node
+// signals PROGRAM itself (its pid is reported); it never has to signal the
+// shim.
 //
 // fd 3 is the channel: a SOCK_SEQPACKET socket to the node.  The shim
 // sends one text datagram per event and never waits for the node:
@@ -283,14 +284,16 @@ start_program(char **argv, const sigset_t *none)
 	}
 	if (pid == 0) {
 		sigprocmask(SIG_SETMASK, none, NULL);
-		setpgid(0, 0); // its own group, as the node gives exec children
+		// Its own group, as the node gives exec children.
+		setpgid(0, 0);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != self) {
 			_exit(111);
 		}
 		if (cgroup != NULL) {
 			char path[4096];
-			snprintf(path, sizeof(path), "%s/cgroup.procs", cgroup);
+			snprintf(
+			    path, sizeof(path), "%s/cgroup.procs", cgroup);
 			if ((e = write_file(path, "0")) != 0) {
 				rec[0] = START_JOIN_FAILED;
 				rec[1] = e;
@@ -392,7 +395,8 @@ main(int argc, char **argv)
 		if (pfd[1].revents != 0) {
 			char    b[64];
 			ssize_t n = recv(NODE_FD, b, sizeof(b), MSG_DONTWAIT);
-			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+			if (n == 0
+			    || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 				end = true; // the node is gone
 			}
 		}

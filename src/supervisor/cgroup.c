@@ -172,8 +172,9 @@ cg_remove(const char *dir, int wait_ms)
 			if (de->d_type != DT_DIR || de->d_name[0] == '.') {
 				continue;
 			}
-			if (snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name) <
-			    (int) sizeof(sub)) {
+			if (snprintf(
+			        sub, sizeof(sub), "%s/%s", dir, de->d_name)
+			    < (int) sizeof(sub)) {
 				cg_remove(sub, wait_ms);
 			}
 		}
@@ -203,16 +204,18 @@ cg_clean_stale(const char *base)
 		unsigned long long start;
 		char               tail, path[PATH_MAX + 80];
 
-		if (de->d_type != DT_DIR ||
-		    sscanf(de->d_name, "arbor.%d.%llu%c", &pid, &start, &tail) !=
-		        2 ||
-		    pid <= 0 || proc_start((pid_t) pid) == start) {
+		if (de->d_type != DT_DIR
+		    || sscanf(
+		           de->d_name, "arbor.%d.%llu%c", &pid, &start, &tail)
+		        != 2
+		    || pid <= 0 || proc_start((pid_t) pid) == start) {
 			continue; // not ours, or its node lives
 		}
 		if (snprintf(path, sizeof(path), "%s/%s", base, de->d_name) <
 		    (int) sizeof(path)) {
 			arb__log(ARB_LOG_INFO, NULL,
-			    "event=cgroup_cleaned dir=%s (its node is gone)", path);
+			    "event=cgroup_cleaned dir=%s (its node is gone)",
+			    path);
 			cg_remove(path, 200);
 		}
 	}
@@ -312,8 +315,8 @@ arb__cg_join_failed(arb__stree *tree, const char *dir, int e)
 	if (tree->cg_join_failed++ == 0) {
 		arb__log(ARB_LOG_WARN, NULL,
 		    "event=cgroup_join_failed dir=%s error=\"%s\" (the child "
-		    "runs without its cgroup: its descendants are found through "
-		    "/proc; said once)",
+		    "runs without its cgroup: its descendants are found "
+		    "through /proc; said once)",
 		    dir, strerror(e));
 	}
 }

@@ -34,8 +34,8 @@ exec_start(arb__child *c)
 		if (rv == ARB_ENOENT && c->tree->shim_path[0] == '\0') {
 			arb__log(ARB_LOG_ERROR, c->path,
 			    "event=no_shim reason=\"arbor-shim not found: not "
-			    "in $ARBOR_SHIM, nor in arbor/ beside libarbor, nor "
-			    "at %s\"",
+			    "in $ARBOR_SHIM, nor in arbor/ beside libarbor, "
+			    "nor at %s\"",
 			    ARB_SHIM_PATH);
 		}
 		return rv;

@@ -78,7 +78,8 @@ process_stop(arb__child *c)
 	if (c->ospid <= 0) {
 		return;
 	}
-	if (c->ctl_fd >= 0 && arb__ctl_send_op(c->ctl_fd, ARB__CTL_STOP) == 0) {
+	if (c->ctl_fd >= 0
+	    && arb__ctl_send_op(c->ctl_fd, ARB__CTL_STOP) == 0) {
 		return;
 	}
 	arb__proc_signal(c, SIGTERM);

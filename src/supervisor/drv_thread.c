@@ -20,9 +20,10 @@
 static arb__thr *
 thread_new(arb__stree *tree)
 {
-	if (tree->inbox == NULL &&
-	    arb__inbox_open(&tree->inbox, tree->base, arb__thread_inbox, tree) !=
-	        0) {
+	if (tree->inbox == NULL
+	    && arb__inbox_open(
+	           &tree->inbox, tree->base, arb__thread_inbox, tree)
+	        != 0) {
 		return NULL;
 	}
 	return arb__thr_new(tree->inbox, tree->addr, tree->max_msg);
@@ -231,7 +232,8 @@ thread_answer(void *arg, int rv, arb_pid pid)
 // keeps the incarnation's final counters and the supervisor decides; the
 // thread waits to be given the next incarnation, or ends.
 static void
-thread_exited(arb__stree *tree, arb__thr *t, arb__child *c, const arb_exit *why)
+thread_exited(
+    arb__stree *tree, arb__thr *t, arb__child *c, const arb_exit *why)
 {
 	int64_t hb;
 
@@ -247,13 +249,15 @@ thread_exited(arb__stree *tree, arb__thr *t, arb__child *c, const arb_exit *why)
 		// While the supervisor handles the exit, a start may take
 		// this thread for the next incarnation.
 		tree->spare_thr = t;
-		if (c->state == ARB__CS_RUNNING || c->state == ARB__CS_STOPPING) {
+		if (c->state == ARB__CS_RUNNING
+		    || c->state == ARB__CS_STOPPING) {
 			arb__child_event(c, ARB__CE_EXIT, why);
 		}
 	}
 	if (c == NULL && t->abandoned) {
 		tree->abandoned--; // it ended after all
-		arb__log(ARB_LOG_WARN, t->path, "event=abandoned_thread_ended");
+		arb__log(
+		    ARB_LOG_WARN, t->path, "event=abandoned_thread_ended");
 	}
 	if (tree->spare_thr == t || c == NULL) {
 		// No start took the thread (or it was never offered): it ends.

@@ -35,7 +35,8 @@ arb__sup_child_op(arb__child *c, int op)
 		return ARB_OK;
 	}
 	if (op != 0 && arb__child_gone(c)) {
-		return ARB_ESTATE; // a temporary child that ended (OTP: not_found)
+		// A temporary child that ended (OTP: not_found).
+		return ARB_ESTATE;
 	}
 	if (sup->job != JOB_NONE) {
 		if (op != 0) {
@@ -57,7 +58,8 @@ arb__sup_child_op(arb__child *c, int op)
 		c->held = true;
 		break;
 	case 1: // start
-		if (c->state != ARB__CS_STOPPED && c->state != ARB__CS_IGNORED) {
+		if (c->state != ARB__CS_STOPPED
+		    && c->state != ARB__CS_IGNORED) {
 			return ARB_ESTATE;
 		}
 		c->held = false;

@@ -183,7 +183,8 @@ out_read(out_stream *s, size_t limit)
 	while (total < limit) {
 		n = read(s->fd, buf, sizeof(buf));
 		if (n > 0) {
-			arb__outline_feed(&s->line, buf, (size_t) n, out_line, s);
+			arb__outline_feed(
+			    &s->line, buf, (size_t) n, out_line, s);
 			total += (size_t) n;
 			continue;
 		}

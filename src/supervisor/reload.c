@@ -148,7 +148,8 @@ arb__sup_reload(arb__sup *sup, const arb_sup_spec *spec)
 				old->spec = keep;
 			}
 			// A stopped one (operator, or ended for good) starts
-			// nothing now: it takes the new spec at its next start.
+			// nothing now: it takes the new spec at its next
+			// start.
 			if (old->child_sup != NULL &&
 			    old->child_sup->state == SUP_RUNNING) {
 				arb__sup_reload(old->child_sup, ns->sup);
@@ -175,7 +176,8 @@ arb__sup_reload(arb__sup *sup, const arb_sup_spec *spec)
 			arb__log(ARB_LOG_INFO, old->path,
 			    "event=reload action=restart");
 		} else {
-			arb__log(ARB_LOG_INFO, c->path, "event=reload action=add");
+			arb__log(
+			    ARB_LOG_INFO, c->path, "event=reload action=add");
 			c->added = true; // a failed start leaves it out
 		}
 		next[nn++] = c;
@@ -203,8 +205,9 @@ arb__sup_reload(arb__sup *sup, const arb_sup_spec *spec)
 		s[k++].c  = gone[i - 1];
 	}
 	for (i = 0; i < nn; i++) {
-		if (next[i]->state == ARB__CS_STOPPED && !next[i]->has_last_exit &&
-		    next[i]->restarts == 0 && next[i]->pid.id == 0) {
+		if (next[i]->state == ARB__CS_STOPPED
+		    && !next[i]->has_last_exit && next[i]->restarts == 0
+		    && next[i]->pid.id == 0) {
 			s[k].kind = STEP_START;
 			s[k++].c  = next[i];
 		}

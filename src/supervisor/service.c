@@ -178,7 +178,8 @@ arb__stree_whereis(arb__stree *tree, const char *name, arb_pid *pidp)
 	if (at == NULL) {
 		return arb__reg_whereis(tree->reg, name, pidp);
 	}
-	if (at == name || at[1] == '\0' || (size_t) (at - name) >= sizeof(local)) {
+	if (at == name || at[1] == '\0'
+	    || (size_t) (at - name) >= sizeof(local)) {
 		return ARB_EINVAL; // "@node" or "name@"
 	}
 	snprintf(local, sizeof(local), "%.*s", (int) (at - name), name);

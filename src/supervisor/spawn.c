@@ -56,7 +56,8 @@ static int
 pidfd_kill(arb__child *c, int sig)
 {
 	if (c->pidfd >= 0) {
-		return (int) syscall(SYS_pidfd_send_signal, c->pidfd, sig, NULL, 0);
+		return (int) syscall(
+		    SYS_pidfd_send_signal, c->pidfd, sig, NULL, 0);
 	}
 	return c->ospid > 0 ? kill(c->ospid, sig) : -1;
 }
@@ -227,7 +228,8 @@ arb__proc_standby_end(arb__stree *tree, bool reaped)
 		} else {
 			kill(tree->standby_pid, SIGKILL);
 		}
-		while (waitpid(tree->standby_pid, &st, 0) < 0 && errno == EINTR) {
+		while (waitpid(tree->standby_pid, &st, 0) < 0
+		    && errno == EINTR) {
 		}
 	}
 	if (tree->standby_pidfd >= 0) {
@@ -483,7 +485,8 @@ arb__proc_exec_reports(arb__child *c)
 	while (x != NULL && x->shim_fd >= 0 &&
 	    (n = recv(x->shim_fd, buf, sizeof(buf) - 1, MSG_DONTWAIT)) > 0) {
 		buf[n] = '\0';
-		if (buf[0] == 'K' && sscanf(buf + 1, "%d %63s", &pid, comm) == 2) {
+		if (buf[0] == 'K'
+		    && sscanf(buf + 1, "%d %63s", &pid, comm) == 2) {
 			arb__log(ARB_LOG_WARN, c->path,
 			    "event=killed_descendant ospid=%d comm=%s "
 			    "(left behind by the program)",
@@ -712,8 +715,8 @@ arb__proc_watch(arb__stree *tree, arb__child *c)
 	}
 	arb__idmap_set(&tree->by_ospid, (uint64_t) c->ospid, c);
 	if (c->pidfd >= 0) {
-		// pidfd readability = the child exited: reap without relying on
-		// SIGCHLD alone.
+		// pidfd readability = the child exited: reap without relying
+		// on SIGCHLD alone.
 		c->pidfd_ev = event_new(
 		    tree->base, c->pidfd, EV_READ, proc_pidfd_cb, tree);
 		if (c->pidfd_ev != NULL) {

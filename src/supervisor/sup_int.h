@@ -102,17 +102,19 @@ typedef enum arb__start_cause {
 } arb__start_cause;
 
 typedef enum arb__fail_decision {
-	ARB__FAIL_NONE = 0,    // the supervisor is stopping: nothing more
-	ARB__FAIL_ABORT_START, // the supervisor's start fails: the children
-	                       // already started are stopped, the failing
-	                       // child and its reason are reported up
-	ARB__FAIL_REPORT,      // the error goes back to whoever asked and the
-	                       // tree stays as it was (an added child is not
-	                       // added); no retry, not counted toward intensity
-	ARB__FAIL_RETRY,       // counted toward intensity and retried once the
-	                       // current job ends (try_again_restart); the job's
-	                       // later starts are not made (start_children stops
-	                       // at the first failure); shown as restarting
+	// The supervisor is stopping: nothing more.
+	ARB__FAIL_NONE = 0,
+	// The supervisor's start fails: the children already started are
+	// stopped, the failing child and its reason are reported up.
+	ARB__FAIL_ABORT_START,
+	// The error goes back to whoever asked and the tree stays as it was
+	// (an added child is not added); no retry, not counted toward
+	// intensity.
+	ARB__FAIL_REPORT,
+	// Counted toward intensity and retried once the current job ends
+	// (try_again_restart); the job's later starts are not made
+	// (start_children stops at the first failure); shown as restarting.
+	ARB__FAIL_RETRY,
 } arb__fail_decision;
 
 // arb__decide_start_failure says what a failed start (an init error, a

@@ -259,7 +259,7 @@ void arb__stree_changed(arb__stree *tree);
 // then shows no metrics).
 arb__mview *arb__stree_mview(arb__stree *tree);
 
-// --- service.c: what actors ask of the tree ----------------------------------
+// --- service.c: what actors ask of the tree ---------------------------------
 // arb__stree_peer_lost takes down, with noconnection, every registry
 // entry that stands for an actor of node node_id (monitors fire DOWN,
 // links propagate the exit).  Thread: node.
@@ -289,7 +289,7 @@ int arb__stree_start_child(arb__stree *tree, const char *sup_path,
     const void *arg, size_t len, arb_pid *pidp, arb__started_fn fn,
     void *fnarg);
 
-// --- supervisor.c -------------------------------------------------------------
+// --- supervisor.c -----------------------------------------------------------
 int  arb__sup_open(arb__sup **supp, arb__stree *tree, arb__child *slot,
      const arb_sup_spec *spec, const char *path);
 void arb__sup_free(arb__sup *sup);

@@ -84,8 +84,9 @@ child_log_exit(arb__child *c, const arb_exit *why, const char *decision)
 		level = ARB_LOG_WARN;
 	}
 	arb_exit_format(why, reason, sizeof(reason));
-	arb__log(level, c->path, "event=exit reason=%s decision=%s restarts=%u",
-	    reason, decision, c->restarts);
+	arb__log(level, c->path,
+	    "event=exit reason=%s decision=%s restarts=%u", reason, decision,
+	    c->restarts);
 }
 
 static int
@@ -324,7 +325,8 @@ sup_queue_retry(arb__sup *sup, arb__child *c)
 		return;
 	}
 	c->restart_pending = true;
-	sup->retry = arb__realloc(sup->retry, (sup->nretry + 1) * sizeof(*sup->retry));
+	sup->retry = arb__realloc(
+	    sup->retry, (sup->nretry + 1) * sizeof(*sup->retry));
 	if (sup->retry == NULL) {
 		arb__panic("out of memory queueing a restart");
 	}
@@ -353,7 +355,8 @@ job_done(arb__sup *sup)
 		break;
 	case JOB_SHUTDOWN:
 		sup->state = SUP_STOPPED;
-		sup_report(sup, sup->start_failed ? ARB__CE_FAIL : ARB__CE_EXIT);
+		sup_report(
+		    sup, sup->start_failed ? ARB__CE_FAIL : ARB__CE_EXIT);
 		return;
 	case JOB_NONE:
 		break;
@@ -458,8 +461,9 @@ arb__sup_run(arb__sup *sup)
 			sup->cur = sup->nsteps;
 			break;
 		}
-		if (arb__child_gone(c) || c->held || c->state == ARB__CS_RUNNING ||
-		    c->state == ARB__CS_IGNORED) {
+		if (arb__child_gone(c) || c->held
+		    || c->state == ARB__CS_RUNNING
+		    || c->state == ARB__CS_IGNORED) {
 			sup->cur++;
 			continue;
 		}
@@ -595,8 +599,8 @@ sup_restart(arb__sup *sup, arb__child *c)
 	if (sup->job != JOB_NONE) {
 		if (!c->restart_pending) {
 			c->restart_pending = true;
-			sup->retry = arb__realloc(
-			    sup->retry, (sup->nretry + 1) * sizeof(*sup->retry));
+			sup->retry = arb__realloc(sup->retry,
+			    (sup->nretry + 1) * sizeof(*sup->retry));
 			if (sup->retry == NULL) {
 				arb__panic("out of memory queueing a restart");
 			}
@@ -641,8 +645,9 @@ sup_any_significant_running(const arb__sup *sup, const arb__child *except)
 
 	for (i = 0; i < sup->n; i++) {
 		const arb__child *x = sup->children[i];
-		if (x != except && x->spec.significant &&
-		    x->state != ARB__CS_STOPPED && x->state != ARB__CS_IGNORED) {
+		if (x != except && x->spec.significant
+		    && x->state != ARB__CS_STOPPED
+		    && x->state != ARB__CS_IGNORED) {
 			return true;
 		}
 	}
@@ -770,11 +775,13 @@ sup_start_failed(arb__sup *sup, arb__child *c, const arb_exit *why)
 	switch (arb__decide_start_failure(start_cause(sup, c), stopping)) {
 	case ARB__FAIL_ABORT_START:
 		arb__log(ARB_LOG_ERROR, c->path,
-		    "event=start_failed reason=%s decision=abort_start", reason);
+		    "event=start_failed reason=%s decision=abort_start",
+		    reason);
 		sup->start_failed = true;
 		sup->exit_reason  = *why;
 		snprintf(sup->exit_reason.text, sizeof(sup->exit_reason.text),
-		    "child %s failed to start: %.60s", c->spec.name, why->text);
+		    "child %s failed to start: %.60s", c->spec.name,
+		    why->text);
 		sup->state = SUP_STARTING; // allow sup_shutdown
 		keep       = sup->exit_reason;
 		sup_shutdown(sup, &keep);
@@ -925,7 +932,8 @@ child_event(arb__child *c, arb__cevent ev, const arb_exit *why)
 		}
 		// A temporary or pool child that answers ignore is dropped
 		// from the spec (OTP).
-		arb__log(ARB_LOG_INFO, c->path, "event=ignored decision=remove");
+		arb__log(
+		    ARB_LOG_INFO, c->path, "event=ignored decision=remove");
 		if (c->dynamic) {
 			c->state         = ARB__CS_STOPPED;
 			c->has_last_exit = true;
@@ -1037,16 +1045,16 @@ arb__sup_open(arb__sup **supp, arb__stree *tree, arb__child *slot,
 		return ARB_ENOMEM;
 	}
 	if (spec->strategy != ARB_SIMPLE_ONE_FOR_ONE) {
-		sup->children = arb__alloc(
-		    sizeof(arb__child *) * (spec->nchildren ? spec->nchildren : 1));
+		sup->children = arb__alloc(sizeof(arb__child *)
+		    * (spec->nchildren ? spec->nchildren : 1));
 		if (sup->children == NULL) {
 			arb__sup_free(sup);
 			return ARB_ENOMEM;
 		}
 		sup->cap = spec->nchildren;
 		for (i = 0; i < spec->nchildren; i++) {
-			arb__child *c =
-			    arb__child_new(sup, &sup->spec->children[i], NULL, 0);
+			arb__child *c = arb__child_new(
+			    sup, &sup->spec->children[i], NULL, 0);
 			if (c == NULL) {
 				arb__sup_free(sup);
 				return ARB_ENOMEM;

@@ -156,7 +156,8 @@ static const struct {
 	    "value,\n"
 	    "converted to msgpack for the body (objects become maps, "
 	    "integers\n"
-	    "integers, other numbers floats).  PATH@NODE is the actor at PATH\n"
+	    "integers, other numbers floats).  PATH@NODE is the actor at "
+	    "PATH\n"
 	    "(or registered as PATH) on the peer node NODE, resolved there.\n"
 	    "Examples:\n"
 	    "  arborctl send root/echo 1 '{\"cmd\": \"ping\", \"n\": 3}'\n"
@@ -929,7 +930,8 @@ mtable_row(mtable *t, const char *path, const msgpack_object *m)
 		void *v;
 
 		t->cap = t->cap ? t->cap * 2 : 16;
-		if ((v = realloc(t->rows, t->cap * sizeof(*t->rows))) == NULL) {
+		if ((v = realloc(t->rows, t->cap * sizeof(*t->rows)))
+		    == NULL) {
 			fprintf(stderr, "arborctl: out of memory\n");
 			exit(EX_SOFTWARE);
 		}
@@ -957,7 +959,8 @@ mtable_row(mtable *t, const char *path, const msgpack_object *m)
 		snprintf(r->value, sizeof(r->value), "count %lld  sum %.6g",
 		    (long long) mp_int(m, "count"), mp_num(m, "value"));
 	} else {
-		snprintf(r->value, sizeof(r->value), "%.15g", mp_num(m, "value"));
+		snprintf(
+		    r->value, sizeof(r->value), "%.15g", mp_num(m, "value"));
 	}
 	if ((w = (int) strlen(r->path)) > t->wpath) {
 		t->wpath = w;
@@ -1002,8 +1005,8 @@ metrics_print(const msgpack_object *root)
 
 	mtable_walk(&t, root);
 	if (t.n > 0) {
-		printf("\n%-*s  %-*s  %s\n", t.wpath, "PATH", t.wname, "METRIC",
-		    "VALUE");
+		printf("\n%-*s  %-*s  %s\n", t.wpath, "PATH", t.wname,
+		    "METRIC", "VALUE");
 		for (i = 0; i < t.n; i++) {
 			printf("%-*s  %-*s  %s\n", t.wpath, t.rows[i].path,
 			    t.wname, t.rows[i].name, t.rows[i].value);
@@ -1060,7 +1063,8 @@ peers_line(const msgpack_object *doc)
 	for (i = 0; i < ps->via.array.size; i++) {
 		printf("%s %s %s", i ? "," : "",
 		    mp_str(&ps->via.array.ptr[i], "name", name, sizeof(name)),
-		    mp_str(&ps->via.array.ptr[i], "state", state, sizeof(state)));
+		    mp_str(
+		        &ps->via.array.ptr[i], "state", state, sizeof(state)));
 	}
 	printf("  (arborctl peers)\n");
 }
@@ -1174,9 +1178,11 @@ cmd_peers(ctl *c)
 			// this node, this node does not reach it.
 			snprintf(cell[4], sizeof(cell[4]), "%s",
 			    mp_bool(p, "dialled")
-			        ? (mp_int(p, "accepted") > 0 ? "dialled+accepted"
-			                                     : "dialled")
-			        : (mp_int(p, "accepted") > 0 ? "accepted" : "-"));
+			        ? (mp_int(p, "accepted") > 0
+			                ? "dialled+accepted"
+			                : "dialled")
+			        : (mp_int(p, "accepted") > 0 ? "accepted"
+			                                     : "-"));
 			if (mp_int(p, "rtt_us") >= 0) {
 				snprintf(cell[5], sizeof(cell[5]), "%.2fms",
 				    (double) mp_int(p, "rtt_us") / 1000.0);
@@ -1186,7 +1192,8 @@ cmd_peers(ctl *c)
 			if (mp_int(p, "last_heartbeat_ms") >= 0) {
 				fmt_dur(ago, sizeof(ago),
 				    mp_int(p, "last_heartbeat_ms"));
-				snprintf(cell[6], sizeof(cell[6]), "%s ago", ago);
+				snprintf(
+				    cell[6], sizeof(cell[6]), "%s ago", ago);
 			} else {
 				snprintf(cell[6], sizeof(cell[6]), "never");
 			}
@@ -1195,11 +1202,13 @@ cmd_peers(ctl *c)
 			snprintf(cell[8], sizeof(cell[8]), "%lld",
 			    (long long) mp_int(p, "downs"));
 			for (k = 0; k < NPC; k++) {
-				if (pass == 0 && (int) strlen(cell[k]) > w[k]) {
+				if (pass == 0
+				    && (int) strlen(cell[k]) > w[k]) {
 					w[k] = (int) strlen(cell[k]);
 				} else if (pass == 1) {
-					printf("%-*s%s", k == NPC - 1 ? 0 : w[k],
-					    cell[k], k == NPC - 1 ? "\n" : "  ");
+					printf("%-*s%s",
+					    k == NPC - 1 ? 0 : w[k], cell[k],
+					    k == NPC - 1 ? "\n" : "  ");
 				}
 			}
 		}
@@ -1574,7 +1583,8 @@ run_command(ctl *c, int argc, char **argv)
 	} else if (strcmp(cmd, "send") == 0) {
 		code = cmd_send(c, args[0], args[1], args[2]);
 	} else if (strcmp(cmd, "start-child") == 0) {
-		code = cmd_start_child(c, args[0], nargs == 2 ? args[1] : NULL);
+		code
+		    = cmd_start_child(c, args[0], nargs == 2 ? args[1] : NULL);
 	} else if (strcmp(cmd, "delete-child") == 0) {
 		code = cmd_delete_child(c, args[0]);
 	} else if (strcmp(cmd, "reload") == 0) {

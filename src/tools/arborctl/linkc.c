@@ -144,8 +144,8 @@ linkc_open(linkc **cp, const char *url, int timeout_ms)
 		}
 		goto fail;
 	}
-	if (type != ARB__FR_HELLO || arb__hello_decode(fr, len, &h, &reply) != 0
-	    || !reply) {
+	if (type != ARB__FR_HELLO
+	    || arb__hello_decode(fr, len, &h, &reply) != 0 || !reply) {
 		rv = NNG_EPROTO;
 		goto fail;
 	}
