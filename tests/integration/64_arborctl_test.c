@@ -414,6 +414,13 @@ test_status_stop_start_restart_send(void **state)
 	    "event=msg tag=7 len=24 request=no "
 	    "body={\"k\":[1,-2,2.5,\"x\",true,null],\"s\":\"\xc3\xa9\"}",
 	    WAIT_MS);
+	// Raw UTF-8 in a string goes as it is (2 and 4 bytes).
+	assert_int_equal(
+	    ctl("send", "root/pe", "8", "\"\xc3\xa9\xf0\x9f\x98\x80\""), 0);
+	arb_test_expect(&p,
+	    "event=msg tag=8 len=7 request=no "
+	    "body=\"\xc3\xa9\xf0\x9f\x98\x80\"",
+	    WAIT_MS);
 	// ... and a message makes the crasher exit: it is restarted.
 	assert_int_equal(ctl("send", "root/c", "1", "\"boom\""), 0);
 	arb_test_expect(&p, "root/c event=exit reason=error{code=7", WAIT_MS);
@@ -462,6 +469,19 @@ test_status_stop_start_restart_send(void **state)
 	expect_out("no such running actor: root/x");
 	assert_int_equal(ctl("send", "root/pe", "1", "{\"a\": }"), 64);
 	expect_out("JSON: offset 6: expected a JSON value");
+	// JSON's strings are UTF-8: the offset is the first byte of the bad
+	// sequence (a byte that starts none, an overlong '/' in a key, a
+	// surrogate, a sequence cut short); nothing is sent.
+	assert_int_equal(ctl("send", "root/pe", "1", "\"ab\xff\""), 64);
+	expect_out("send: JSON: offset 3: not UTF-8 (byte 0xff in a string)");
+	assert_int_equal(
+	    ctl("send", "root/pe", "1", "{\"k\xc0\xaf\": 1}"), 64);
+	expect_out("JSON: offset 3: not UTF-8 (byte 0xc0 in a string)");
+	assert_int_equal(
+	    ctl("send", "root/pe", "1", "[1, \"\xed\xa0\x80\"]"), 64);
+	expect_out("JSON: offset 5: not UTF-8 (byte 0xed in a string)");
+	assert_int_equal(ctl("send", "root/pe", "1", "\"\xe2\x82\""), 64);
+	expect_out("JSON: offset 1: not UTF-8 (byte 0xe2 in a string)");
 	assert_int_equal(ctl("send", "root/pe", "4294967295", "1"), 64);
 	assert_int_equal(ctl("stop", NULL, NULL, NULL), 64);
 	assert_int_equal(ctl("frobnicate", NULL, NULL, NULL), 64);

@@ -156,9 +156,10 @@ static const struct {
 	    "value,\n"
 	    "converted to msgpack for the body (objects become maps, "
 	    "integers\n"
-	    "integers, other numbers floats).  PATH@NODE is the actor at "
-	    "PATH\n"
-	    "(or registered as PATH) on the peer node NODE, resolved there.\n"
+	    "integers, other numbers floats).  Its strings must be UTF-8:\n"
+	    "other bytes are refused (exit 64), at their offset in JSON.\n"
+	    "PATH@NODE is the actor at PATH (or registered as PATH) on the\n"
+	    "peer node NODE, resolved there.\n"
 	    "Examples:\n"
 	    "  arborctl send root/echo 1 '{\"cmd\": \"ping\", \"n\": 3}'\n"
 	    "  arborctl send root/sink@central 1 '\"hello\"'\n" },
@@ -661,7 +662,7 @@ tree_fetch(ctl *c, tree *t)
 	msgpack_unpacked_init(&t->u);
 	t->json = NULL;
 	if (json_to_msgpack(
-	        o->via.str.ptr, o->via.str.size, &t->doc, err, sizeof(err))
+	        o->via.str.ptr, o->via.str.size, &t->doc, 0, err, sizeof(err))
 	        != 0
 	    || msgpack_unpack_next(&t->u, t->doc.data, t->doc.size, &off)
 	        != MSGPACK_UNPACK_SUCCESS
@@ -1347,7 +1348,10 @@ cmd_send(ctl *c, const char *path, const char *tagtext, const char *json)
 		    tagtext);
 	}
 	msgpack_sbuffer_init(&body);
-	if (json_to_msgpack(json, strlen(json), &body, err, sizeof(err))
+	// JSON's strings are UTF-8 (RFC 8259); the body's msgpack str
+	// says so to its reader.
+	if (json_to_msgpack(
+	        json, strlen(json), &body, JSON_UTF8, err, sizeof(err))
 	    != 0) {
 		fprintf(stderr, "arborctl: send: JSON: %s\n", err);
 		msgpack_sbuffer_destroy(&body);
@@ -1393,8 +1397,8 @@ cmd_start_child(ctl *c, const char *sup, const char *json)
 	msgpack_sbuffer_init(&body);
 	err[0] = '\0';
 	if (json != NULL) {
-		is_json = json_to_msgpack(json, strlen(json), &body, err,
-		              sizeof(err))
+		is_json = json_to_msgpack(
+		              json, strlen(json), &body, 0, err, sizeof(err))
 		    == 0;
 	}
 	request_begin(&sb, &pk, "start-child", sup,

@@ -26,6 +26,7 @@ typedef struct jp {
 	size_t          n;
 	int             depth;
 	msgpack_packer *pk; // NULL: validate and count only
+	int             flags;
 	char           *err;
 	size_t          errlen;
 	bool            failed;
@@ -102,6 +103,44 @@ utf8_put(char *out, unsigned cp)
 	return 4;
 }
 
+// utf8_seq is the length of the UTF-8 sequence at s (n bytes there, n >
+// 0, s[0] >= 0x80), or 0 when it is not one (RFC 3629: a lone or
+// missing continuation byte, an overlong form, a surrogate, above
+// U+10FFFF, 0xc0, 0xc1, 0xf5-0xff).
+static size_t
+utf8_seq(const unsigned char *s, size_t n)
+{
+	size_t   len, k;
+	unsigned cp;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1fu;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0fu;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07u;
+	} else {
+		return 0;
+	}
+	if (n < len) {
+		return 0;
+	}
+	for (k = 1; k < len; k++) {
+		if ((s[k] & 0xc0u) != 0x80u) {
+			return 0;
+		}
+		cp = cp << 6 | (s[k] & 0x3fu);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)))
+	    || (len == 4 && (cp < 0x10000 || cp > 0x10ffff))) {
+		return 0;
+	}
+	return len;
+}
+
 // j_string reads a string at p->i (the opening quote) and packs it.  The
 // decoded text is never longer than the source, so one buffer of the
 // source's size holds it.
@@ -134,6 +173,26 @@ j_string(jp *p)
 			return j_fail(p,
 			    "control character in a string (write "
 			    "\\n, \\t, \\u00XX)");
+		}
+		if (c >= 0x80 && (p->flags & JSON_UTF8) != 0) {
+			const unsigned char *at
+			    = (const unsigned char *) p->s + p->i;
+			size_t k = utf8_seq(at, p->n - p->i);
+
+			if (k == 0) {
+				char what[80];
+
+				free(buf);
+				snprintf(what, sizeof(what),
+				    "not UTF-8 (byte 0x%02x in a string)", c);
+				return j_fail(p, what);
+			}
+			if (buf != NULL) {
+				memcpy(buf + used, at, k);
+				used += k;
+			}
+			p->i += k;
+			continue;
 		}
 		if (c != '\\') {
 			if (buf != NULL) {
@@ -427,12 +486,14 @@ j_value(jp *p)
 }
 
 int
-json_to_msgpack(const char *text, size_t len, msgpack_sbuffer *out, char *err,
-    size_t errlen)
+json_to_msgpack(const char *text, size_t len, msgpack_sbuffer *out, int flags,
+    char *err, size_t errlen)
 {
 	msgpack_packer pk;
-	jp p = { .s = text, .n = len, .err = err, .errlen = errlen };
+	jp             p = { .s = text, .n = len, .flags = flags };
 
+	p.err = err;
+	p.errlen = errlen;
 	if (errlen > 0) {
 		err[0] = '\0';
 	}
