@@ -26,11 +26,11 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 mn_setup 2
-ck=$(mn_cookie mesh)
+MN_CK=$(mn_cookie mesh)
 # n1_tree INTENSITY [EXTRA]: n1's tree, the nested supervisor's
 # intensity INTENSITY (in 30 s), EXTRA more children of n1's root.
 n1_tree() {
-	mn_pair_tree 1 "$ck" "root:
+	mn_pair_tree 1 "$MN_CK" "root:
   intensity: 10
   period: 10s
   children:${2:-}
@@ -46,35 +46,11 @@ n1_tree() {
           - {name: w2, type: echo, isolation: process}"
 }
 n1_tree 1
-mn_pair_tree 2 "$ck" 'root:
-  children:
-    - {name: local, type: echo}' "" '  orphan_grace: 1s'
-mn_in 1 "$ARBOR_BIN" check "$MN_DIR/n1/tree.yaml" >/dev/null \
-    || mn_fail "arbor check refuses n1's tree: $(mn_in 1 "$ARBOR_BIN" check "$MN_DIR/n1/tree.yaml" 2>&1)"
-mn_start 2
-mn_wait_up 2
-mn_start 1
-mn_wait_up 1
+mn_remote_pair
 
-# rows I RE: nI's status rows whose path matches RE (path state pid).
-rows() {
-	mn_ctl "$1" --timeout 2 status 2>/dev/null \
-	    | awk -v re="$2" '$1 ~ re { print $1, $4, $5 }'
-}
-
+rows() { mn_rows "$@"; }
 # wait_sub STATE [S]: until n1 shows root/sub as STATE (bounded).
-wait_sub() {
-	local want=$1 end st
-	end=$(mn_deadline "${2:-10}")
-	while :; do
-		st=$(mn_ctl 1 --timeout 2 status 2>/dev/null \
-		    | awk '$1 == "root/sub" { print $3, $4 }')
-		[ "$st" = "$want" ] && return 0
-		[ "$(mn_now)" -lt "$end" ] \
-		    || mn_fail "n1: root/sub is '$st', not '$want', in time"
-		sleep 0.05
-	done
-}
+wait_sub() { mn_wait_row 1 root/sub "$@"; }
 
 # subtree_up [S]: until n2 runs exactly one subtree with w1 and w2
 # running (bounded); prints "W1PID W2PID".

@@ -470,3 +470,43 @@ mn_cookie() {
 	fi
 	echo "$f"
 }
+
+# --- A remote child (issue 12): n1 supervises a child that runs on n2 -----
+# mn_remote_pair [N2ROOT]: after mn_setup 2 and n1's tree (mn_pair_tree 1
+# "$MN_CK" ROOT, MN_CK from mn_cookie mesh): n2's tree (N2ROOT, default
+# one local echo; orphan_grace 1s), n1's tree passed by arbor check, n2
+# then n1 started and up.
+mn_remote_pair() {
+	local root2='root:
+  children:
+    - {name: local, type: echo}'
+	[ -n "${1:-}" ] && root2=$1
+	mn_pair_tree 2 "$MN_CK" "$root2" "" '  orphan_grace: 1s'
+	mn_in 1 "$ARBOR_BIN" check "$MN_DIR/n1/tree.yaml" >/dev/null \
+	    || mn_fail "arbor check refuses n1's tree: $(mn_in 1 "$ARBOR_BIN" check "$MN_DIR/n1/tree.yaml" 2>&1)"
+	mn_start 2
+	mn_wait_up 2
+	mn_start 1
+	mn_wait_up 1
+}
+
+# mn_rows I RE: nI's status rows whose path matches RE (path state pid).
+mn_rows() {
+	mn_ctl "$1" --timeout 2 status 2>/dev/null \
+	    | awk -v re="$2" '$1 ~ re { print $1, $4, $5 }'
+}
+
+# mn_wait_row I PATH WANT [S]: until nI shows PATH's type and state as
+# WANT (e.g. "supervisor@n2 running"), bounded.
+mn_wait_row() {
+	local i=$1 path=$2 want=$3 end st
+	end=$(mn_deadline "${4:-10}")
+	while :; do
+		st=$(mn_ctl "$i" --timeout 2 status 2>/dev/null \
+		    | awk -v p="$path" '$1 == p { print $3, $4 }')
+		[ "$st" = "$want" ] && return 0
+		[ "$(mn_now)" -lt "$end" ] \
+		    || mn_fail "n$i: $path is '$st', not '$want', in time"
+		sleep 0.05
+	done
+}
