@@ -289,9 +289,12 @@ ARB_DECL void arb_shield_end(arb_ctx *ctx);
 // --- Children at run time (SPEC 1, 13) -----------------------------------
 
 // arb_start_child adds a child to the simple_one_for_one supervisor at
-// sup_path.  Returns ARB_ESHUTDOWN when that supervisor is stopping,
-// ARB_ENOTSUP when it runs on another node (a remote subtree: nothing is
-// relayed there).
+// sup_path.  Returns ARB_ESHUTDOWN when that supervisor is stopping.  A
+// pool that runs on another node (a remote subtree) is asked through its
+// node's agent: *pidp is then that node's (arb_send reaches it), and
+// ARB_ETIMEDOUT (no answer within the remote child's start_timeout) or
+// ARB_ECHILD (that node lost) may come back (docs/multinode.md, "Remote
+// pools").
 // Blocks the caller's loop for the round trip to the node (bounded).
 // Thread: loop.
 ARB_DECL int arb_start_child(arb_ctx *ctx, const char *sup_path,

@@ -422,10 +422,10 @@ ARB_DECL void arb_node_close(arb_node *node);
 // supervisor at path (e.g. "root/pool"), with arg bytes handed to the
 // template's init.  Returns ARB_ESHUTDOWN once the supervisor (or node)
 // began to stop, ARB_ENOENT for an unknown path, ARB_ENOTSUP for a
-// supervisor that runs on another node (node:) or inside one (nothing is
-// relayed there), ARB_ESTATE when the supervisor is not
-// simple_one_for_one, ARB_ECHILD when the child failed to start.
-// Thread: node.
+// supervisor that runs on another node (node:) or inside one (its answer
+// comes later: arb_node_start_child_then relays it), ARB_ESTATE when the
+// supervisor is not simple_one_for_one, ARB_ECHILD when the child failed
+// to start.  Thread: node.
 ARB_DECL int arb_node_start_child(arb_node *node, const char *sup_path,
     const void *arg, size_t arg_len, arb_pid *pidp);
 
@@ -438,7 +438,15 @@ typedef void (*arb_node_done_fn)(void *arg, int rv, const char *why);
 // intensity, as OTP's start_child answers {error, Reason}).  When it
 // returns ARB_OK, fn is called exactly once (possibly before it returns),
 // unless the node begins to stop first; on an error it is not called
-// (errors as arb_node_start_child but ARB_ECHILD).  Thread: node.
+// (errors as arb_node_start_child but ARB_ECHILD).  A pool that runs on
+// another node (a remote child with node:, or inside its subtree) is
+// asked through that node's agent (docs/multinode.md, "Remote pools"):
+// why is then the child's path there and "@NODE" on success; fn also
+// gets ARB_ETIMEDOUT (no answer within the remote child's start_timeout;
+// the child may run there), ARB_ECHILD "node NODE lost", and the other
+// node's refusal (ARB_ESTATE "fenced: ..."); ARB_ESTATE at once when the
+// remote child is not running, ARB_ENOTSUP when the path there is no
+// pool.  Thread: node.
 ARB_DECL int arb_node_start_child_then(arb_node *node, const char *sup_path,
     const void *arg, size_t arg_len, arb_node_done_fn fn, void *fnarg);
 

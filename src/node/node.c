@@ -831,10 +831,15 @@ static void
 node_added_cb(void *arg, int rv, arb_pid pid)
 {
 	node_added *a = arg;
+	// A start relayed to a remote pool: its answer's text (the child's
+	// path on that node, or why it failed).
+	const char *remote = arb__remote_answer();
 
 	if (a->node->tree.stop_begun) {
 		// The node stops: nobody is answered any more (the
 		// operator's connection may be gone already).
+	} else if (remote != NULL) {
+		a->fn(a->arg, rv, remote);
 	} else if (rv == ARB_OK) {
 		a->pid = pid;
 		arb_node_walk(a->node, node_added_find, a);

@@ -142,6 +142,11 @@ void arb__remote_peer_up(arb_node *node, uint32_t node_id);
 #define ARB__AGENT_PATH "root/~agent"
 void arb__remote_lname(
     const char *sup_name, const char *path, char *buf, size_t len);
+// arb__remote_answer is, while a relayed start_child's answer is being
+// delivered (its fn runs), the text that came with it: on success the
+// child's path on its node and "@NODE" (its pid is that node's), else
+// why it failed; NULL at any other time.  (arb_node_start_child_then.)
+const char *arb__remote_answer(void);
 // arb__remote_stats adds the agent's counters (the agent_* fields).
 void arb__remote_stats(arb_node *node, arb_node_stats *st);
 

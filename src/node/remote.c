@@ -9,7 +9,8 @@
 // slot address {mbid 1, node N, creation 0}) drained on the node loop.
 // Between nodes they speak ordinary envelopes over the node links (no
 // frame of their own): the driver sends START / STOP, the agent answers
-// READY / FAIL / EXIT (tags ARB__TAG_AGENT_*).
+// READY / FAIL / EXIT (tags ARB__TAG_AGENT_*); a start_child of a pool
+// that runs there is START_CHILD, answered CHILD ("Remote pools").
 //
 // The agent starts a child as a temporary child of its own supervisor,
 // root/~agent (pinned at the head of the root: it is up before the root
@@ -47,6 +48,8 @@
 #define TAG_FAIL  (ARB_TAG_SYSTEM + 0x111u)
 #define TAG_EXIT  (ARB_TAG_SYSTEM + 0x112u)
 #define TAG_CLAIM (ARB_TAG_SYSTEM + 0x113u) // an orphan: still wanted?
+#define TAG_START_CHILD (ARB_TAG_SYSTEM + 0x104u) // driver -> agent
+#define TAG_CHILD (ARB_TAG_SYSTEM + 0x114u) // agent -> driver: its answer
 
 #define AGENT_RETRY_MS 20       // its supervisor busy: the agent's next try
 #define HOST_NAME      "~agent" // not a name a tree file can use
@@ -111,6 +114,21 @@ struct lost {
 	char         key[256];
 };
 
+// A run-time start relayed to the pool of a remote subtree (the driver's
+// side, remote_start_child): the caller's fn waits here, by ref, for the
+// agent's CHILD, the remote child's start_timeout or its node's loss.
+typedef struct pend {
+	struct pend    *next;
+	uint64_t        ref;
+	uint32_t        node_id;
+	char            node_name[64];
+	char            key[256]; // the remote child's path here ...
+	uint32_t        gen;      // ... and generation
+	arb__started_fn fn;
+	void           *fnarg;
+	struct event   *timer;
+} pend;
+
 static struct {
 	arb_node      *node;
 	arb__nodembox  nb;
@@ -123,6 +141,9 @@ static struct {
 	int            orphan_grace_ms;
 	rpt           *rpts;      // oldest first
 	struct lost   *lost;      // the driver's: generations counted lost
+	pend          *pends;     // the driver's: relayed starts unanswered
+	uint64_t       next_ref;
+	const char    *answer;    // arb__remote_answer
 	struct {
 		uint64_t orphans_stopped, fenced;
 		uint64_t reports_resent, reports_stale, reports_dropped;
@@ -338,9 +359,16 @@ remote_kill(arb__child *c)
 	arb__child_event(c, ARB__CE_EXIT, &why);
 }
 
+static void pends_fail(uint32_t node_id, const char *key, int rv,
+    const char *what);
+
 static void
 remote_close(arb__child *c)
 {
+	// The record goes (or its start failed): relayed starts to its
+	// subtree are answered now.
+	pends_fail(0, c->path, ARB_ESHUTDOWN,
+	    "ended: the remote subtree was stopped here");
 	if (c->state == ARB__CS_STARTING || c->state == ARB__CS_RUNNING
 	    || c->state == ARB__CS_STOPPING) {
 		send_stop(c);
@@ -360,6 +388,216 @@ remote_info(const arb__child *c, arb_child_info *in, int64_t *hb)
 	}
 }
 
+// pend_answer delivers p's outcome to its caller and forgets it.
+static void
+pend_answer(pend *p, int rv, arb_pid pid, const char *text)
+{
+	pend **pp;
+
+	for (pp = &A.pends; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	}
+	if (p->timer != NULL) {
+		event_free(p->timer);
+	}
+	arb__log(rv == ARB_OK ? ARB_LOG_INFO : ARB_LOG_WARN, p->key,
+	    "event=remote_start_child_answer node=%s generation=%u ref=%llu "
+	    "result=%s text=\"%s\"",
+	    p->node_name, (unsigned) p->gen, (unsigned long long) p->ref,
+	    arb_err_name(rv), text);
+	if (rv == ARB_ECHILD && A.node != NULL) {
+		snprintf(A.node->tree.start_fail,
+		    sizeof(A.node->tree.start_fail), "%s", text);
+	}
+	A.answer = text;
+	p->fn(p->fnarg, rv, pid);
+	A.answer = NULL;
+	arb__free(p);
+}
+
+const char *
+arb__remote_answer(void)
+{
+	return A.answer;
+}
+
+static void
+pend_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	pend *p = arg;
+	char  text[512];
+
+	ARB_UNUSED(fd);
+	ARB_UNUSED(what);
+	snprintf(text, sizeof(text),
+	    "no answer from node %.63s within the start_timeout of %.255s "
+	    "(the child may have started there)",
+	    p->node_name, p->key);
+	pend_answer(p, ARB_ETIMEDOUT, ARB_PID_NONE, text);
+}
+
+// pends_fail answers every relayed start waiting on node_id (0: any) and,
+// with key, only those to that remote child: "node NAME what".
+static void
+pends_fail(uint32_t node_id, const char *key, int rv, const char *what)
+{
+	pend *p;
+	char  text[200];
+
+	for (p = A.pends; p != NULL;) {
+		if ((node_id != 0 && p->node_id != node_id)
+		    || (key != NULL && strcmp(p->key, key) != 0)) {
+			p = p->next;
+			continue;
+		}
+		snprintf(text, sizeof(text), "node %s %s", p->node_name, what);
+		pend_answer(p, rv, ARB_PID_NONE, text);
+		p = A.pends; // the answer may have changed the list
+	}
+}
+
+// remote_start_child sends START_CHILD for the pool at inner in c's
+// subtree (docs/multinode.md, "Remote pools"): the agent of c's node
+// starts the child there and answers CHILD.
+static int
+remote_start_child(arb__child *c, const char *inner, const void *arg,
+    size_t len, arb__started_fn fn, void *fnarg)
+{
+	arb_node      *node = node_of(c);
+	arb__buf       b    = { 0 };
+	pend          *p;
+	int            ms, rv;
+	struct timeval tv;
+
+	const arb_sup_spec *sup = c->spec.sup;
+	const char         *at  = inner;
+
+	if (c->spec.isolation != ARB_SUPERVISOR || sup == NULL) {
+		return ARB_ENOTSUP; // an actor that runs there
+	}
+	// The supervisor at inner, from the subtree's spec (what runs
+	// there): a pool, or the start is refused here, at once.
+	while (*at != '\0') {
+		size_t k = strcspn(at, "/"), i;
+
+		for (i = 0; i < sup->nchildren
+		     && (strlen(sup->children[i].name) != k
+		         || strncmp(sup->children[i].name, at, k) != 0);
+		     i++) { }
+		if (i == sup->nchildren || sup->strategy == ARB_SIMPLE_ONE_FOR_ONE) {
+			return ARB_ENOENT; // (a pool's template is no child)
+		}
+		if (sup->children[i].sup == NULL) {
+			return ARB_ENOTSUP; // an actor in the subtree
+		}
+		sup = sup->children[i].sup;
+		at += k + (at[k] == '/');
+	}
+	if (sup->strategy != ARB_SIMPLE_ONE_FOR_ONE) {
+		return ARB_ENOTSUP; // its children are in the tree file
+	}
+	if (c->state != ARB__CS_RUNNING) {
+		return ARB_ESTATE; // nothing runs there to ask
+	}
+	if ((p = arb__alloc(sizeof(*p))) == NULL) {
+		return ARB_ENOMEM;
+	}
+	memset(p, 0, sizeof(*p));
+	p->ref     = ++A.next_ref;
+	p->node_id = arb__node_id(c->spec.node);
+	p->gen     = arb__pid_inc(c->pid);
+	p->fn      = fn;
+	p->fnarg   = fnarg;
+	snprintf(p->node_name, sizeof(p->node_name), "%s", c->spec.node);
+	snprintf(p->key, sizeof(p->key), "%s", c->path);
+	if ((p->timer = evtimer_new(node->base, pend_timeout_cb, p)) == NULL
+	    || (arb__mp_put_array(&b, 5)
+	           | arb__mp_put_str(&b, c->path, strlen(c->path))
+	           | arb__mp_put_uint(&b, p->gen)
+	           | arb__mp_put_str(&b, inner, strlen(inner))
+	           | arb__mp_put_uint(&b, p->ref)
+	           | arb__mp_put_bin(&b, arg, arg != NULL ? len : 0))
+	        != 0) {
+		if (p->timer != NULL) {
+			event_free(p->timer);
+		}
+		arb__free(p);
+		arb__buf_fini(&b);
+		return ARB_ENOMEM;
+	}
+	// Not sent (the link is down this instant): the timeout or the
+	// node's loss answers, as for a CHILD lost on the way.
+	rv = send_to(node, agent_of(p->node_id), TAG_START_CHILD, &b);
+	arb__buf_fini(&b);
+	arb__log(ARB_LOG_INFO, c->path,
+	    "event=remote_start_child node=%s generation=%u pool=\"%s\" "
+	    "ref=%llu sent=%s",
+	    p->node_name, (unsigned) p->gen, inner,
+	    (unsigned long long) p->ref, rv == ARB_OK ? "yes" : "no");
+	ms = arb__child_start_timeout_ms(&c->spec);
+	tv.tv_sec  = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(p->timer, &tv);
+	p->next  = A.pends;
+	A.pends  = p;
+	return ARB_OK;
+}
+
+// driver_child: the agent's CHILD [path, gen, ref, code, pid, text], the
+// answer to our START_CHILD ref.
+static void
+driver_child(const arb_msg *m)
+{
+	arb__mp_rd     r = { m->body, m->len };
+	const uint8_t *key, *txt;
+	size_t         nk, nt;
+	uint32_t       na;
+	uint64_t       gen, ref, id;
+	int64_t        code;
+	pend          *p;
+	arb_pid        pid = ARB_PID_NONE;
+	char           text[ARB_EXIT_TEXT_MAX + 80];
+
+	if (!arb__mp_get_array(&r, &na) || na < 6
+	    || !arb__mp_get_str(&r, &key, &nk)
+	    || !arb__mp_get_uint(&r, UINT32_MAX, &gen)
+	    || !arb__mp_get_uint(&r, UINT64_MAX, &ref)
+	    || !arb__mp_get_int(&r, INT32_MIN, INT32_MAX, &code)
+	    || !arb__mp_get_uint(&r, UINT64_MAX, &id)
+	    || !arb__mp_get_str(&r, &txt, &nt)) {
+		arb__log(ARB_LOG_WARN, NULL,
+		    "event=agent_bad_message from_node=%08x tag=child",
+		    (unsigned) m->from.node);
+		return;
+	}
+	for (p = A.pends; p != NULL; p = p->next) {
+		if (p->ref == ref && p->node_id == m->from.node
+		    && p->gen == gen && strlen(p->key) == nk
+		    && memcmp(p->key, key, nk) == 0) {
+			break;
+		}
+	}
+	if (p == NULL) {
+		return; // answered already (timed out, node lost): old news
+	}
+	if (code == ARB_OK) {
+		// Its pid is that node's: sends to it go there.
+		pid.id       = id;
+		pid.node     = m->from.node;
+		pid.creation = m->from.creation;
+		snprintf(text, sizeof(text), "%.*s@%s", (int) nt,
+		    (const char *) txt, p->node_name);
+	} else {
+		snprintf(text, sizeof(text), "%.*s", (int) nt,
+		    (const char *) txt);
+	}
+	pend_answer(p, code == ARB_OK && id == 0 ? ARB_EBADMSG : (int) code,
+	    pid, text);
+}
+
 const arb__driver arb__drv_remote = {
 	.name        = "remote",
 	.pid_kind    = ARB__KIND_EXEC, // no mailbox here: sends are refused
@@ -369,6 +607,7 @@ const arb__driver arb__drv_remote = {
 	.kill        = remote_kill,
 	.close       = remote_close,
 	.info        = remote_info,
+	.start_child = remote_start_child,
 };
 
 // driver_report handles an agent's READY / FAIL / EXIT for our child
@@ -1260,6 +1499,172 @@ agent_stop_msg(const arb_msg *m)
 	}
 }
 
+// A relayed start_child under way on this node (the agent's side): where
+// its CHILD goes once the pool's new child is READY or failed.
+typedef struct sc {
+	arb_pid  to;       // the supervisor's node's agent (its incarnation)
+	char     sup_name[64];
+	char     key[256]; // the remote child's path there
+	uint32_t gen;
+	uint64_t ref;
+} sc;
+
+// child_send answers a START_CHILD: CHILD [path, gen, ref, code, pid,
+// text].
+static void
+child_send(arb_pid to, const char *key, uint32_t gen, uint64_t ref, int code,
+    arb_pid pid, const char *text)
+{
+	arb__buf b = { 0 };
+
+	if (A.node == NULL || A.node->tree.stop_begun) {
+		return; // the node stops: its links go too
+	}
+	if ((arb__mp_put_array(&b, 6) | arb__mp_put_str(&b, key, strlen(key))
+	        | arb__mp_put_uint(&b, gen) | arb__mp_put_uint(&b, ref)
+	        | arb__mp_put_int(&b, code)
+	        | arb__mp_put_uint(&b, code == ARB_OK ? pid.id : 0)
+	        | arb__mp_put_str(&b, text, strlen(text)))
+	    == 0) {
+		send_to(A.node, to, TAG_CHILD, &b);
+	}
+	arb__buf_fini(&b);
+}
+
+typedef struct pid_path {
+	arb_pid pid;
+	char    path[256];
+} pid_path;
+
+static void
+pid_path_cb(const arb_child_info *in, void *arg)
+{
+	pid_path *w = arg;
+
+	if (w->path[0] == '\0' && in->depth > 0 && in->pid.id == w->pid.id) {
+		snprintf(w->path, sizeof(w->path), "%s", in->path);
+	}
+}
+
+// agent_child_done: the pool's new child is READY (or failed): answered.
+static void
+agent_child_done(void *arg, int rv, arb_pid pid)
+{
+	sc         *q = arg;
+	pid_path    w = { .pid = pid };
+	const char *text = arb_strerror(rv);
+
+	if (A.node != NULL && rv == ARB_OK && A.node->tree.root != NULL) {
+		arb__sup_walk(A.node->tree.root, NULL, 0, pid_path_cb, &w);
+		text = w.path;
+	} else if (A.node != NULL && rv == ARB_ECHILD) {
+		text = A.node->tree.start_fail;
+	}
+	if (A.node != NULL) {
+		arb__log(rv == ARB_OK ? ARB_LOG_INFO : ARB_LOG_WARN, NULL,
+		    "event=agent_start_child sup_node=%s child=%s "
+		    "generation=%u ref=%llu result=%s text=\"%s\"",
+		    q->sup_name, q->key, (unsigned) q->gen,
+		    (unsigned long long) q->ref, arb_err_name(rv), text);
+	}
+	child_send(q->to, q->key, q->gen, q->ref, rv, pid, text);
+	arb__free(q);
+}
+
+// agent_start_child: START_CHILD [path, gen, inner, ref, arg] from a
+// supervisor's node: a child for the pool at inner in the remote child
+// path of generation gen, which must be the one running here for that
+// node's incarnation (an older or newer one is refused: fenced).
+static void
+agent_start_child(const arb_msg *m)
+{
+	arb__mp_rd     r = { m->body, m->len };
+	const uint8_t *key, *inner, *arg;
+	size_t         nk, ni, na;
+	uint32_t       n;
+	uint64_t       gen, ref;
+	char           k[256], lp[512], text[800];
+	rc            *x;
+	sc            *q;
+	arb_pid        pid;
+	int            rv;
+
+	if (!arb__mp_get_array(&r, &n) || n < 5
+	    || !arb__mp_get_str(&r, &key, &nk) || nk == 0 || nk >= sizeof(k)
+	    || !arb__mp_get_uint(&r, UINT32_MAX, &gen)
+	    || !arb__mp_get_str(&r, &inner, &ni) || ni >= 256
+	    || memchr(inner, '\0', ni) != NULL
+	    || !arb__mp_get_uint(&r, UINT64_MAX, &ref)
+	    || !arb__mp_get_bin(&r, &arg, &na)) {
+		arb__log(ARB_LOG_WARN, NULL,
+		    "event=agent_bad_message from_node=%08x tag=start_child",
+		    (unsigned) m->from.node);
+		return;
+	}
+	memcpy(k, key, nk);
+	k[nk] = '\0';
+	x = rc_find(m->from.node, k);
+	if (x == NULL || x->creation != m->from.creation
+	    || x->gen != (uint32_t) gen) {
+		if (x == NULL) {
+			snprintf(text, sizeof(text),
+			    "%s runs on no generation here", k);
+		} else {
+			snprintf(text, sizeof(text),
+			    "fenced: generation %u of %s is not the one "
+			    "running here (%u%s)",
+			    (unsigned) gen, k, (unsigned) x->gen,
+			    x->creation != m->from.creation
+			        ? ", started by another incarnation of its node"
+			        : "");
+		}
+		arb__log(ARB_LOG_WARN, x != NULL ? x->lpath : NULL,
+		    "event=agent_fenced op=start_child child=%s generation=%u "
+		    "reason=\"%s\"",
+		    k, (unsigned) gen, text);
+		A.st.fenced++;
+		child_send(m->from, k, (uint32_t) gen, ref, ARB_ESTATE,
+		    ARB_PID_NONE, text);
+		return;
+	}
+	if (x->state != RC_RUNNING || x->superseded) {
+		snprintf(text, sizeof(text), "%s is not running here (%s)", k,
+		    x->superseded ? "being stopped" : "starting");
+		child_send(m->from, k, (uint32_t) gen, ref, ARB_ESTATE,
+		    ARB_PID_NONE, text);
+		return;
+	}
+	snprintf(lp, sizeof(lp), "%s%s%.*s", x->lpath, ni > 0 ? "/" : "",
+	    (int) ni, (const char *) inner);
+	if ((q = arb__alloc(sizeof(*q))) == NULL) {
+		child_send(m->from, k, (uint32_t) gen, ref, ARB_ENOMEM,
+		    ARB_PID_NONE, "out of memory");
+		return;
+	}
+	q->to  = m->from;
+	q->gen = (uint32_t) gen;
+	snprintf(q->sup_name, sizeof(q->sup_name), "%s", x->sup_name);
+	q->ref = ref;
+	snprintf(q->key, sizeof(q->key), "%s", k);
+	rv = arb__stree_start_child(&A.node->tree, lp, na > 0 ? arg : NULL, na,
+	    &pid, agent_child_done, q);
+	if (rv != ARB_OK) {
+		snprintf(text, sizeof(text), "%s: %s", lp,
+		    rv == ARB_ENOENT ? "no such supervisor here"
+		    : rv == ARB_ESTATE
+		        ? "not a simple_one_for_one supervisor"
+		    : rv == ARB_ECHILD ? A.node->tree.start_fail
+		                       : arb_strerror(rv));
+		arb__log(ARB_LOG_WARN, lp,
+		    "event=agent_start_child child=%s generation=%u "
+		    "result=%s text=\"%s\"",
+		    k, (unsigned) gen, arb_err_name(rv), text);
+		child_send(m->from, k, (uint32_t) gen, ref, rv, ARB_PID_NONE,
+		    text);
+		arb__free(q);
+	}
+}
+
 // agent_down: a child the agent runs ended (its monitor fired).
 static void
 agent_down(const arb_msg *m)
@@ -1394,6 +1799,12 @@ agent_one(arb_node *node, arb_msg *m)
 	case TAG_KEEP:
 		agent_keep(m);
 		break;
+	case TAG_START_CHILD:
+		agent_start_child(m);
+		break;
+	case TAG_CHILD:
+		driver_child(m);
+		break;
 	case TAG_CLAIM:
 		driver_claim(node, m);
 		break;
@@ -1480,6 +1891,15 @@ arb__remote_close(arb_node *node)
 		A.rpts = r->next;
 		arb__free(r);
 	}
+	while (A.pends != NULL) {
+		pend *p = A.pends; // their records went (remote_close)
+
+		A.pends = p->next;
+		if (p->timer != NULL) {
+			event_free(p->timer);
+		}
+		arb__free(p);
+	}
 	while (A.lost != NULL) {
 		struct lost *l = A.lost;
 
@@ -1505,6 +1925,7 @@ arb__remote_peer_down(arb_node *node, uint32_t node_id, const char *name)
 	if (A.node != node) {
 		return;
 	}
+	pends_fail(node_id, NULL, ARB_ECHILD, "lost");
 	driver_lost(node, node_id, name);
 	tv.tv_sec  = A.orphan_grace_ms / 1000;
 	tv.tv_usec = (A.orphan_grace_ms % 1000) * 1000;

@@ -315,10 +315,10 @@ reply_remote(arb__control *ctl, ctl_reply *r, const char *op, const char *path,
 	} else if (strcmp(op, "start-child") == 0) {
 		reply_error(r, ARB_ENOTSUP,
 		    "cannot start a child of %s: it runs on node %s (%s is a "
-		    "remote subtree, node: %s), and start-child is not "
-		    "relayed to another node; add the child under %s in this "
-		    "node's tree file and reload (%s starts again on %s, "
-		    "whole)",
+		    "remote subtree, node: %s), and start-child is relayed "
+		    "to another node only for a simple_one_for_one pool; add "
+		    "the child under %s in this node's tree file and reload "
+		    "(%s starts again on %s, whole)",
 		    path, w->node, w->at, w->node, path, w->at, w->node);
 	} else if (strcmp(op, "delete-child") == 0) {
 		reply_error(r, ARB_ENOTSUP,
@@ -840,6 +840,20 @@ op_start_child(arb__control *ctl, const ctl_req *q, ctl_reply *r,
 		}
 		break;
 	case ARB_ESTATE:
+		if (remote_at(ctl, q->path, &rw)) {
+			find_walk at = { rw.at, false, ARB_STATE_STOPPED,
+				false, false, false };
+
+			arb_node_walk(ctl->run->node, find_cb, &at);
+			reply_error(r, rv,
+			    "cannot start a child of %s: it runs on node %s, "
+			    "in the remote subtree %s, which is %s there now "
+			    "(not running: nothing to ask; try again once it "
+			    "runs)",
+			    q->path, rw.node, rw.at,
+			    arb_child_state_name(at.state));
+			break;
+		}
 		reply_error(r, rv,
 		    "cannot start a child of %s: it is not a "
 		    "simple_one_for_one supervisor (its children are in the "

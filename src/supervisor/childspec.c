@@ -426,15 +426,10 @@ check_sup(
 		    "a simple_one_for_one supervisor takes no auto_shutdown "
 		    "(its children come and go: there is no last one)");
 	}
-	if (cx->remote != NULL && spec->strategy == ARB_SIMPLE_ONE_FOR_ONE) {
-		// Its children are started by calls to it, on its node; the
-		// agent relays none (docs/supervision.md, "Remote children").
-		check_problem(cx, path, NULL, "strategy",
-		    "a simple_one_for_one pool cannot run on another node "
-		    "(%s): not supported (its children are started by calls "
-		    "the agent does not relay)",
-		    cx->remote);
-	}
+	// A simple_one_for_one pool may run on another node (the remote
+	// child itself, or inside its subtree): its children are started
+	// by calls its node's agent relays (docs/multinode.md, "Remote
+	// pools").
 	if (spec->children == NULL && spec->nchildren > 0) {
 		check_problem(cx, path, NULL, "children",
 		    "NULL with nchildren %zu", spec->nchildren);

@@ -95,6 +95,15 @@ typedef struct arb__driver {
 	// incarnations (a nested supervisor's object), as the record is
 	// freed.  May be NULL.
 	void (*fini)(arb__child *c);
+
+	// start_child relays a run-time start (arb__stree_start_child) to
+	// the simple_one_for_one pool at inner, a path below c ("" for c
+	// itself), whose subtree runs elsewhere: the remote driver's (issue
+	// 12).  ARB_OK: fn(fnarg, rv, pid) gets the outcome later, exactly
+	// once; otherwise nothing was asked and fn is not called.  NULL for
+	// every other driver.
+	int (*start_child)(arb__child *c, const char *inner, const void *arg,
+	    size_t len, void (*fn)(void *, int, arb_pid), void *fnarg);
 } arb__driver;
 
 extern const arb__driver arb__drv_thread;

@@ -25,10 +25,22 @@ arb__stree_start_child(arb__stree *tree, const char *sup_path,
 	}
 	if ((sup = arb__sup_find(tree->root, sup_path)) == NULL) {
 		// At or under a remote child: that supervisor runs there, and
-		// a start is not relayed to it.
-		return arb__sup_remote_at(tree->root, sup_path) != NULL
-		    ? ARB_ENOTSUP
-		    : ARB_ENOENT;
+		// the start is relayed to its node's agent, answered through
+		// fn (docs/multinode.md, "Remote pools").  Without fn (the
+		// answer due at once) it cannot be.
+		arb__child *rc = arb__sup_remote_at(tree->root, sup_path);
+		size_t      pl;
+
+		if (rc == NULL) {
+			return ARB_ENOENT;
+		}
+		if (fn == NULL || rc->drv->start_child == NULL) {
+			return ARB_ENOTSUP;
+		}
+		pl = strlen(rc->path);
+		return rc->drv->start_child(rc,
+		    sup_path[pl] == '/' ? sup_path + pl + 1 : "", arg, len, fn,
+		    fnarg);
 	}
 	return arb__sup_start_dynamic(sup, arg, len, pidp, fn, fnarg);
 }

@@ -311,15 +311,6 @@ static const broken cases[] = {
 	              "              children:\n"
 	              "                - {name: w, type: echo, node: gw3}\n",
 	    16, "node", "a child of a supervisor on gw2 runs on gw2" },
-	{ "remote_subtree_pool",
-	    NODE_HEAD "  peers:\n    - {name: gw2, url: \"tcp://h:1\"}\n"
-	              "root:\n  children:\n"
-	              "    - name: s\n      node: gw2\n      supervisor:\n"
-	              "        strategy: simple_one_for_one\n"
-	              "        children:\n"
-	              "          - {name: w, type: echo}\n",
-	    11, "strategy",
-	    "a simple_one_for_one pool cannot run on another node (gw2)" },
 	{ "remote_template",
 	    NODE_HEAD "  peers:\n    - {name: gw2, url: \"tcp://h:1\"}\n"
 	              "root:\n  strategy: simple_one_for_one\n  children:\n"
@@ -764,9 +755,49 @@ test_remote_subtree_is_valid(void **state)
 	}
 }
 
+// A simple_one_for_one pool may be remote (issue 12, docs/multinode.md
+// "Remote pools"): the remote child itself, or one inside a remote
+// subtree; its children are started by start_child calls its node's agent
+// relays.  (Its template still cannot name a node: remote_template.)
+static void
+test_remote_pool_is_valid(void **state)
+{
+	arb_test_proc p;
+	const char   *file;
+	char          out[4096];
+	bool          ok;
+
+	(void) state;
+	need_arbor();
+	file = write_file("pool.yaml",
+	    NODE_HEAD "  listen: tcp://127.0.0.1:7400\n  peers:\n    - {name: "
+	              "gw2, url: \"tcp://h:1\"}\n"
+	              "root:\n  children:\n"
+	              "    - name: pool\n      node: gw2\n      supervisor:\n"
+	              "        strategy: simple_one_for_one\n"
+	              "        children:\n"
+	              "          - {name: w, type: echo, isolation: process}\n"
+	              "    - name: s\n      node: gw2\n      supervisor:\n"
+	              "        children:\n"
+	              "          - name: inner\n            supervisor:\n"
+	              "              strategy: simple_one_for_one\n"
+	              "              children:\n"
+	              "                - {name: t, type: echo}\n",
+	    0600);
+	ok = check(&p, file, "", false) == 0 && is_ok(p.out, file);
+	snprintf(out, sizeof(out), "%s", p.out);
+	arb_test_proc_fini(&p);
+	if (!ok) {
+		fail_msg("pool: want exit 0 and \"%s: ok\"; got:\n%s", file,
+		    out);
+	}
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(
 	    test_remote_subtree_is_valid, setup, teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_remote_pool_is_valid, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_broken_link_settings_exit_78_with_line_and_field, setup,
 	    teardown),

@@ -47,6 +47,9 @@
 #define TAG_EXIT  (ARB_TAG_SYSTEM + 0x112u)
 #define TAG_KEEP  (ARB_TAG_SYSTEM + 0x103u)
 #define TAG_CLAIM (ARB_TAG_SYSTEM + 0x113u)
+#define TAG_START_CHILD (ARB_TAG_SYSTEM + 0x104u)
+#define TAG_CHILD       (ARB_TAG_SYSTEM + 0x114u)
+#define TAG_HELLO       7u // the fencer to the pool's child: echoed
 #define FLOOD_N   300 // STARTs in flood mode: 300 - 256 reports dropped
 
 // --- the fencer: node sup's actor that plays a supervisor ----------------
@@ -59,6 +62,8 @@ typedef struct fencer {
 	bool          flood;  // flood mode: no ACK, FLOOD_N STARTs
 	bool          claim;  // claim mode: START 5, CLAIMs to sup's agent
 	bool          tree;   // tree mode: remote subtrees (send_tree)
+	bool          pool;   // pool mode: a remote pool (send_pool)
+	arb_pid       child;  // pool mode: the child gw started
 	char          key[64]; // the last report's child
 	size_t        keylen;
 	int           sent;   // flood: STARTs sent so far
@@ -143,6 +148,94 @@ send_tree(fencer *f, const char *key, bool exec)
 	return rv;
 }
 
+// send_pool sends the START of root/p, generation 5: a simple_one_for_one
+// supervisor of thread echos (its subtree's wire form by hand).
+static int
+send_pool(fencer *f)
+{
+	arb__buf b = { 0 }, t = { 0 };
+	int      rv = 0;
+
+	rv |= arb__mp_put_array(&t, 5)
+	    | arb__mp_put_uint(&t, ARB_SIMPLE_ONE_FOR_ONE)
+	    | arb__mp_put_int(&t, 1) | arb__mp_put_int(&t, 30000)
+	    | arb__mp_put_uint(&t, 0) | arb__mp_put_array(&t, 1);
+	rv |= arb__mp_put_array(&t, 13) | arb__mp_put_str(&t, "w", 1)
+	    | arb__mp_put_uint(&t, ARB_THREAD) | arb__mp_put_str(&t, "echo", 4)
+	    | arb__mp_put_bin(&t, NULL, 0) | arb__mp_put_uint(&t, ARB_TEMPORARY)
+	    | arb__mp_put_int(&t, 0) | arb__mp_put_int(&t, 0)
+	    | arb__mp_put_int(&t, 0) | arb__mp_put_int(&t, 0)
+	    | arb__mp_put_int(&t, 0) | arb__mp_put_int(&t, 0)
+	    | arb__mp_put_bool(&t, false) | arb__mp_put_array(&t, 0);
+	rv |= arb__mp_put_array(&b, 9) | arb__mp_put_str(&b, "root/p", 6)
+	    | arb__mp_put_uint(&b, 5) | arb__mp_put_str(&b, "sup", 3)
+	    | arb__mp_put_uint(&b, ARB_SUPERVISOR)
+	    | arb__mp_put_str(&b, "supervisor", 10)
+	    | arb__mp_put_bin(&b, NULL, 0) | arb__mp_put_int(&b, 0)
+	    | arb__mp_put_int(&b, 0) | arb__mp_put_bin(&b, t.data, t.len);
+	if (rv == 0) {
+		rv = arb_send_copy(f->ctx, f->agent, TAG_START, b.data, b.len);
+	}
+	arb__buf_fini(&t);
+	arb__buf_fini(&b);
+	return rv;
+}
+
+// send_start_child sends START_CHILD [root/p, gen, "", ref, arg] to gw's
+// agent: a child for the pool that is the remote child root/p.
+static void
+send_start_child(fencer *f, uint32_t gen, uint64_t ref)
+{
+	arb__buf b = { 0 };
+
+	if ((arb__mp_put_array(&b, 5) | arb__mp_put_str(&b, "root/p", 6)
+	        | arb__mp_put_uint(&b, gen) | arb__mp_put_str(&b, "", 0)
+	        | arb__mp_put_uint(&b, ref) | arb__mp_put_bin(&b, NULL, 0))
+	    == 0) {
+		arb_send_copy(
+		    f->ctx, f->agent, TAG_START_CHILD, b.data, b.len);
+	}
+	arb__buf_fini(&b);
+}
+
+// pool_child: gw's CHILD [path, gen, ref, code, pid, text]: ref 1 (a
+// stale generation, 4) must be refused, then ref 2 (the one running, 5)
+// started, its child sent TAG_HELLO at the pid gw answered (gw's node id
+// and incarnation), and once echoed ref 3 (a newer one, 6) refused.
+static void
+pool_child(fencer *f, const arb_msg *m)
+{
+	arb__mp_rd     r = { arb_msg_body(m), arb_msg_len(m) };
+	uint32_t       n;
+	uint64_t       gen, ref, id;
+	int64_t        code;
+	const uint8_t *key, *txt;
+	size_t         nk, nt;
+
+	if (!arb__mp_get_array(&r, &n) || n != 6
+	    || !arb__mp_get_str(&r, &key, &nk)
+	    || !arb__mp_get_uint(&r, UINT32_MAX, &gen)
+	    || !arb__mp_get_uint(&r, UINT64_MAX, &ref)
+	    || !arb__mp_get_int(&r, INT32_MIN, INT32_MAX, &code)
+	    || !arb__mp_get_uint(&r, UINT64_MAX, &id)
+	    || !arb__mp_get_str(&r, &txt, &nt)) {
+		arb_test_emit("fencer bad child");
+		return;
+	}
+	arb_test_emit("fencer child %.*s gen=%u ref=%u code=%s pid=%s text=%.*s",
+	    (int) nk, (const char *) key, (unsigned) gen, (unsigned) ref,
+	    arb_err_name((int) code), id != 0 ? "yes" : "no", (int) nt,
+	    (const char *) txt);
+	if (ref == 1) {
+		send_start_child(f, 5, 2);
+	} else if (ref == 2 && code == ARB_OK) {
+		f->child.id = id;
+		f->child.node = arb_msg_from(m).node;
+		f->child.creation = arb_msg_from(m).creation;
+		arb_send_copy(f->ctx, f->child, TAG_HELLO, "hi", 2);
+	}
+}
+
 static int
 send_start(fencer *f, uint32_t gen)
 {
@@ -196,6 +289,12 @@ fencer_tick(evutil_socket_t fd, short what, void *arg)
 		}
 		return;
 	}
+	if (f->pool) {
+		if (f->step == 0 && send_pool(f) == ARB_OK) {
+			f->step = 1;
+		}
+		return;
+	}
 	if (f->tree) {
 		// root/bad first (refused), then root/s (runs).
 		if (f->step == 0 && send_tree(f, "root/bad", true) == ARB_OK) {
@@ -220,6 +319,18 @@ fencer_handle(arb_ctx *ctx, void *state, const arb_msg *m)
 	size_t         len;
 	char           text[128] = "";
 
+	if (f->pool && arb_msg_tag(m) == TAG_HELLO) {
+		// The echo of the pool's child, from the pid gw answered.
+		arb_test_emit("fencer echo %.*s from=%s",
+		    (int) arb_msg_len(m), (const char *) arb_msg_body(m),
+		    arb_pid_eq(arb_msg_from(m), f->child) ? "child" : "other");
+		send_start_child(f, 6, 3); // newer than what runs: refused
+		return;
+	}
+	if (f->pool && arb_msg_tag(m) == TAG_CHILD) {
+		pool_child(f, m);
+		return;
+	}
 	if (!arb__mp_get_array(&r, &n) || !arb__mp_get_str(&r, &s, &len)
 	    || !arb__mp_get_uint(&r, UINT32_MAX, &gen)) {
 		arb_test_emit("fencer bad reply tag=%08x", arb_msg_tag(m));
@@ -278,6 +389,15 @@ fencer_handle(arb_ctx *ctx, void *state, const arb_msg *m)
 		}
 		return;
 	}
+	if (f->pool) {
+		arb_test_emit("fencer %s %.*s gen=%u",
+		    arb_msg_tag(m) == TAG_READY ? "ready" : "report",
+		    (int) f->keylen, f->key, (unsigned) gen);
+		if (arb_msg_tag(m) == TAG_READY) {
+			send_start_child(f, 4, 1); // stale: refused
+		}
+		return;
+	}
 	switch (arb_msg_tag(m)) {
 	case TAG_READY:
 		arb_test_emit("fencer ready gen=%u", (unsigned) gen);
@@ -320,6 +440,7 @@ fencer_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	f->flood = len == 5 && memcmp(arg, "flood", 5) == 0;
 	f->claim = len == 5 && memcmp(arg, "claim", 5) == 0;
 	f->tree = len == 4 && memcmp(arg, "tree", 4) == 0;
+	f->pool = len == 4 && memcmp(arg, "pool", 4) == 0;
 	f->ctx = ctx;
 	// gw's agent: child slot 1 of every node, whichever incarnation.
 	f->agent = arb__pid_make(ARB__KIND_THREAD, 1, 0);
@@ -353,7 +474,100 @@ static const arb_actor_ops fencer_ops = {
 	.terminate = fencer_terminate,
 };
 
-// args: port peer_port cookie_file [flood]: node "sup" with the fencer.
+// --- the asker: an actor of node sup that starts a child of root/p, a
+// pool that runs on gw (node sup's remote child), and writes to it ------
+typedef struct asker {
+	arb_ctx      *ctx;
+	struct event *tick;
+	arb_pid       child;
+	bool          started;
+	int           last_rv;
+} asker;
+
+static void
+asker_tick(evutil_socket_t fd, short what, void *arg)
+{
+	asker  *a = arg;
+	arb_pid pid = ARB_PID_NONE;
+	int     rv;
+
+	(void) fd;
+	(void) what;
+	if (a->started) {
+		return;
+	}
+	// ARB_ESTATE until root/p runs on gw.
+	rv = arb_start_child(a->ctx, "root/p", NULL, 0, &pid);
+	if (rv != ARB_OK) {
+		if (rv != a->last_rv) {
+			arb_test_emit("asker start_child %s", arb_err_name(rv));
+		}
+		a->last_rv = rv;
+		return;
+	}
+	a->started = true;
+	a->child = pid;
+	arb_test_emit("asker started node=%s creation=%s",
+	    pid.node == arb__node_id("gw") ? "gw" : "other",
+	    pid.creation != 0 ? "set" : "none");
+	arb_send_copy(a->ctx, pid, TAG_HELLO, "hi", 2);
+}
+
+static void
+asker_handle(arb_ctx *ctx, void *state, const arb_msg *m)
+{
+	asker *a = state;
+
+	(void) ctx;
+	if (arb_msg_tag(m) == TAG_HELLO) {
+		arb_test_emit("asker echo from=%s",
+		    arb_pid_eq(arb_msg_from(m), a->child) ? "child" : "other");
+	}
+}
+
+static int
+asker_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
+{
+	asker         *a = calloc(1, sizeof(*a));
+	struct timeval tv = { 0, 50000 };
+
+	(void) arg;
+	(void) len;
+	if (a == NULL) {
+		return ARB_ENOMEM;
+	}
+	a->ctx = ctx;
+	a->tick = event_new(arb_base(ctx), -1, EV_PERSIST, asker_tick, a);
+	if (a->tick == NULL) {
+		free(a);
+		return ARB_ENOMEM;
+	}
+	event_add(a->tick, &tv);
+	*statep = a;
+	return ARB_OK;
+}
+
+static void
+asker_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
+{
+	asker *a = state;
+
+	(void) ctx;
+	(void) why;
+	event_free(a->tick);
+	free(a);
+}
+
+static const arb_actor_ops asker_ops = {
+	.type = "asker",
+	.init = asker_init,
+	.handle = asker_handle,
+	.terminate = asker_terminate,
+};
+
+// args: port peer_port cookie_file [flood|claim|tree|pool|asker]: node
+// "sup" with the fencer (asker: with the asker and root/p, a
+// simple_one_for_one pool of thread echos on gw, instead).
 static int
 sup_main(int argc, char **argv)
 {
@@ -366,6 +580,15 @@ sup_main(int argc, char **argv)
 		.type = "fencer" };
 	arb_sup_spec   sp = { .strategy = ARB_ONE_FOR_ONE, .children = &c,
 		  .nchildren = 1 };
+	arb_child_spec tmpl = { .name = "w", .isolation = ARB_THREAD,
+		.type = "echo", .restart = ARB_TEMPORARY };
+	arb_sup_spec   pool = { .strategy = ARB_SIMPLE_ONE_FOR_ONE,
+		  .children = &tmpl, .nchildren = 1 };
+	arb_child_spec ask[2] = {
+		{ .name = "a", .isolation = ARB_THREAD, .type = "asker" },
+		{ .name = "p", .isolation = ARB_SUPERVISOR, .node = "gw",
+		    .sup = &pool },
+	};
 	int            code = -1, rv;
 
 	if (argc < 4) {
@@ -373,7 +596,8 @@ sup_main(int argc, char **argv)
 	}
 	if (argc > 4
 	    && (strcmp(argv[4], "flood") == 0 || strcmp(argv[4], "claim") == 0
-	        || strcmp(argv[4], "tree") == 0)) {
+	        || strcmp(argv[4], "tree") == 0
+	        || strcmp(argv[4], "pool") == 0)) {
 		c.arg = argv[4];
 		c.arg_len = strlen(argv[4]);
 	}
@@ -383,6 +607,11 @@ sup_main(int argc, char **argv)
 	o.run_dir = run;
 	o.cookie_file = argv[3];
 	arb_actor_type_register(&fencer_ops);
+	arb_actor_type_register(&asker_ops);
+	if (argc > 4 && strcmp(argv[4], "asker") == 0) {
+		sp.children = ask;
+		sp.nchildren = 2;
+	}
 	if ((rv = arb_node_open(&node, &o)) != 0) {
 		arb_test_emit("open failed: %s", arb_strerror(rv));
 		return 1;
@@ -674,6 +903,79 @@ test_agent_runs_a_subtree(void **state)
 	stop_pair(&p);
 }
 
+// test_agent_relays_start_child_by_generation: a remote pool (issue 12,
+// docs/multinode.md "Remote pools"): gw runs root/p generation 5, a
+// simple_one_for_one pool, for the fencer; START_CHILD of generation 4
+// (stale) is refused (CHILD ARB_ESTATE "fenced: ...", event=agent_fenced,
+// nothing started), of 5 starts the pool's child and answers its pid and
+// its path on gw; a message to that pid (gw's node id and incarnation)
+// reaches it (the echo comes back from the same pid); START_CHILD of 6,
+// newer than what runs, is refused too.
+static void
+test_agent_relays_start_child_by_generation(void **state)
+{
+	pair           p;
+	arb_test_proc *gw = &p.gw, *sup = &p.sup;
+
+	(void) state;
+#ifndef ARBOR_BIN
+	skip();
+#endif
+	start_pair(&p, "t76p", "", "pool");
+	arb_test_expect(sup, "fencer ready root/p gen=5", WAIT_MS);
+	arb_test_expect(sup,
+	    "fencer child root/p gen=4 ref=1 code=ARB_ESTATE pid=no "
+	    "text=fenced: generation 4 of root/p is not the one running "
+	    "here (5)",
+	    WAIT_MS);
+	arb_test_expect(gw,
+	    "event=agent_fenced op=start_child child=root/p generation=4",
+	    WAIT_MS);
+	arb_test_expect(sup,
+	    "fencer child root/p gen=5 ref=2 code=ARB_OK pid=yes "
+	    "text=root/~agent/rc-",
+	    WAIT_MS);
+	arb_test_expect(sup, "fencer echo hi from=child", WAIT_MS);
+	arb_test_expect(sup,
+	    "fencer child root/p gen=6 ref=3 code=ARB_ESTATE pid=no "
+	    "text=fenced: generation 6 of root/p",
+	    WAIT_MS);
+	// One child started: the stale and newer ones started nothing.
+	// (gw's output is read as it comes: wait for its last line first.)
+	arb_test_expect(gw,
+	    "event=agent_fenced op=start_child child=root/p generation=6",
+	    WAIT_MS);
+	assert_int_equal(arb_test_count(gw, "event=agent_start_child "), 1);
+	assert_int_equal(arb_test_count(gw, "-p/w.1 event=started"), 1);
+	assert_int_equal(arb_test_count(gw, "-p/w.2 event=started"), 0);
+	assert_int_equal(arb_test_count(sup, "fencer bad"), 0);
+	stop_pair(&p);
+}
+
+// test_start_child_of_a_remote_pool_answers_its_pid: node sup's tree has
+// root/p, a simple_one_for_one pool with node: gw, and an actor that
+// calls arb_start_child("root/p") (ARB_ESTATE until root/p runs on gw):
+// answered with a pid of gw (its node id, an incarnation), which a
+// message reaches (gw's echo answers from that pid).
+static void
+test_start_child_of_a_remote_pool_answers_its_pid(void **state)
+{
+	pair           p;
+	arb_test_proc *gw = &p.gw, *sup = &p.sup;
+
+	(void) state;
+#ifndef ARBOR_BIN
+	skip();
+#endif
+	start_pair(&p, "t76a", "", "asker");
+	arb_test_expect(sup, "asker started node=gw creation=set", WAIT_MS);
+	arb_test_expect(sup, "asker echo from=child", WAIT_MS);
+	arb_test_expect(gw,
+	    "event=agent_start_child sup_node=sup child=root/p generation=",
+	    WAIT_MS);
+	stop_pair(&p);
+}
+
 // arb_node_open checks orphan_grace_ms as the tree file's checker does
 // (10 ms to 24 h; 0: the default).
 static void
@@ -707,6 +1009,8 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_claim_of_a_generation_not_run_is_stopped),
 	cmocka_unit_test(test_orphan_grace_is_checked),
 	cmocka_unit_test(test_agent_runs_a_subtree),
+	cmocka_unit_test(test_agent_relays_start_child_by_generation),
+	cmocka_unit_test(test_start_child_of_a_remote_pool_answers_its_pid),
 };
 
 ARB_TEST_MAIN("integration.agent", tests, helpers)

@@ -190,7 +190,7 @@ done
 for arg in '{name: w3, type: echo}' ''; do
 	out=$(ctl_err start-child root/sub ${arg:+"$arg"})
 	case $out in
-	*"cannot start a child of root/sub: it runs on node n2"*"start-child is not relayed to another node; add the child under root/sub in this node's tree file and reload"*) ;;
+	*"cannot start a child of root/sub: it runs on node n2"*"start-child is relayed to another node only for a simple_one_for_one pool; add the child under root/sub in this node's tree file and reload"*) ;;
 	*) mn_fail "arborctl start-child root/sub${arg:+ '$arg'} on n1 said: $out" ;;
 	esac
 done

@@ -137,9 +137,12 @@ static const struct {
 	    "(problems as spec:LINE:COLUMN: ..., exit 78); a reload of the\n"
 	    "tree file drops it again unless the file has it.  Prints the\n"
 	    "new child's path once it runs; a start that fails exits 1 with\n"
-	    "the child's reason and adds nothing.  A supervisor that runs\n"
-	    "on another node (node: in the tree file) is refused, exit 1:\n"
-	    "nothing is relayed there.\n"
+	    "the child's reason and adds nothing.  A simple_one_for_one\n"
+	    "pool that runs on another node (node: in the tree file) is\n"
+	    "asked through that node's agent: prints the child's path there\n"
+	    "with @NODE (what send takes); no answer within the pool's\n"
+	    "start_timeout, or that node lost, exits 1 saying so.  Any other\n"
+	    "supervisor there is refused, exit 1.\n"
 	    "  arborctl start-child root/pool '{\"port\": 7}'\n"
 	    "  arborctl start-child root '{name: e2, type: echo}'\n" },
 	{ "delete-child",
