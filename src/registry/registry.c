@@ -538,6 +538,37 @@ arb__reg_lost(arb__reg *reg, const void *arg, const arb_exit *why)
 	return w.n;
 }
 
+typedef struct reg_actors_walk {
+	void (*fn)(void *arg, arb_pid pid);
+	void  *arg;
+	size_t n;
+} reg_actors_walk;
+
+static void
+reg_actors_cb(uint64_t key, void *val, void *arg)
+{
+	reg_actors_walk *w = arg;
+	reg_entry       *e = val;
+	unsigned         kind = arb__pid_kind(e->pid);
+
+	ARB_UNUSED(key);
+	if (arb__pid_local(e->pid)
+	    && (kind == ARB__KIND_THREAD || kind == ARB__KIND_PROCESS)) {
+		w->fn(w->arg, e->pid);
+		w->n++;
+	}
+}
+
+size_t
+arb__reg_actors(
+    const arb__reg *reg, void (*fn)(void *arg, arb_pid pid), void *arg)
+{
+	reg_actors_walk w = { .fn = fn, .arg = arg };
+
+	arb__idmap_each(&reg->entries, reg_actors_cb, &w);
+	return w.n;
+}
+
 // --- monitors, links, trap_exit ------------------------------------------
 
 int

@@ -105,6 +105,11 @@ uint64_t arb__reg_watch_id(arb__reg *reg, arb_pid pid);
 // monitors fire DOWN, e.g. with ARB_EXIT_NOCONNECTION).  Returns how
 // many went down.
 size_t arb__reg_lost(arb__reg *reg, const void *arg, const arb_exit *why);
+// arb__reg_actors calls fn for every running thread or process actor of
+// this node that has an entry (fn must not change the registry) and
+// returns how many.
+size_t arb__reg_actors(const arb__reg *reg,
+    void (*fn)(void *arg, arb_pid pid), void *arg);
 // arb__reg_alive is true when pid (this very incarnation; for a slot
 // address, any incarnation of the slot) has an entry.
 bool arb__reg_alive(const arb__reg *reg, arb_pid pid);

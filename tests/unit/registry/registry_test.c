@@ -464,6 +464,52 @@ test_a_lost_peer_takes_its_entries_down_with_noconnection(void **state)
 }
 
 static void
+actors_cb(void *arg, arb_pid pid)
+{
+	arb_pid *seen = arg;
+	size_t   i;
+
+	for (i = 0; !arb_pid_eq(seen[i], ARB_PID_NONE); i++) {
+	}
+	seen[i] = pid;
+}
+
+// arb__reg_actors names the running thread and process actors of this
+// node, nothing else (the node's notice that a peer is down goes to
+// each: docs/multinode.md, "Calls to a node that goes down").
+static void
+test_the_running_actors_are_listed(void **state)
+{
+	static int peer;
+	arb__reg  *reg = reg_new();
+	arb_pid    t, pr, ex, sup, remote, ended, seen[8];
+	size_t     i;
+
+	(void) state;
+	memset(seen, 0, sizeof(seen));
+	t      = up(reg, 1, 1, "root/t");
+	pr     = arb__pid_make(ARB__KIND_PROCESS, 2, 1);
+	ex     = arb__pid_make(ARB__KIND_EXEC, 3, 1);
+	sup    = arb__pid_make(ARB__KIND_NODE, 4, 1);
+	ended  = up(reg, 5, 1, "root/ended");
+	remote = arb__pid_make(ARB__KIND_THREAD, 6, 1);
+	remote.node = arb__local.node + 1;
+	remote.creation = 7;
+	ARB_PASS(arb__reg_up(reg, pr, "root/p", &ops, &slots[2]));
+	ARB_PASS(arb__reg_up(reg, ex, "root/x", &ops, &slots[3]));
+	ARB_PASS(arb__reg_up(reg, sup, "root/s", &ops, &slots[4]));
+	ARB_PASS(arb__reg_up(reg, remote, "", &ops, &peer));
+	arb__reg_down(reg, ended, &normal);
+	assert_int_equal(arb__reg_actors(reg, actors_cb, seen), 2);
+	for (i = 0; i < 2; i++) {
+		assert_true(arb_pid_eq(seen[i], t) || arb_pid_eq(seen[i], pr));
+	}
+	assert_false(arb_pid_eq(seen[0], seen[1]));
+	assert_true(arb_pid_eq(seen[2], ARB_PID_NONE));
+	arb__reg_close(reg);
+}
+
+static void
 test_out_of_memory_changes_nothing(void **state)
 {
 	arb__reg *reg = reg_new();
@@ -908,6 +954,7 @@ main(int argc, char **argv)
 		    test_trap_exit_asked_during_init_applies_once_up),
 		cmocka_unit_test(
 		    test_a_lost_peer_takes_its_entries_down_with_noconnection),
+		cmocka_unit_test(test_the_running_actors_are_listed),
 		cmocka_unit_test(test_out_of_memory_changes_nothing),
 		cmocka_unit_test(test_topics_subscribe_once_and_unsubscribe),
 		cmocka_unit_test(
