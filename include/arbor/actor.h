@@ -167,7 +167,9 @@ ARB_DECL int arb_reply_error(
 // the reason), ARB_ECANCELED (FIRST_EXCEPTION cancelled it), a send error
 // (ARB_EAGAIN, ARB_ENOENT), or ARB_ENOENT with exit.kind ARB_EXIT_NOPROC:
 // the request reached no actor on another node (a name nobody holds
-// there, an ended incarnation), which that node answers at once; for a
+// there, an ended incarnation), which that node answers at once;
+// ARB_ENOENT with exit.kind ARB_EXIT_NOCONNECTION: this node counted the
+// target's node DOWN before the answer (the request ends then); for a
 // process actor, ARB_EAGAIN when its node's relay had no room for it.
 typedef struct arb_result {
 	arb_pid        pid;
@@ -181,7 +183,8 @@ typedef struct arb_result {
 typedef void (*arb_call_cb)(arb_ctx *ctx, void *arg, const arb_result *r);
 
 // arb_call sends a request and calls cb exactly once on this loop with the
-// outcome, within timeout_ms.  A late reply is dropped and counted.  If
+// outcome, within timeout_ms (at once when the target's node goes DOWN:
+// ARB_ENOENT, noconnection).  A late reply is dropped and counted.  If
 // arb_call returns an error, cb is never called.  Thread: loop.
 ARB_DECL int arb_call(arb_ctx *ctx, arb_pid to, uint32_t tag,
     const void *body, size_t len, int timeout_ms, arb_call_cb cb, void *arg);

@@ -31,6 +31,7 @@ typedef struct pending {
 	void         *arg;
 	arb_pid       to;
 	struct event *timer;
+	int64_t       t_us; // when it was sent (another node's actor)
 	// PEND_GATHER / PEND_GATHER_DOWN
 	gather       *g;
 	size_t        idx;
@@ -52,6 +53,7 @@ struct gather {
 	struct event   *timer;
 	struct event   *finish_ev; // end-of-turn completion
 	bool            finishing;
+	int64_t         t_us; // when it was sent
 };
 
 static uint64_t
@@ -346,6 +348,9 @@ arb_call(arb_ctx *ctx, arb_pid to, uint32_t tag, const void *body,
 	p->arg   = arg;
 	p->to    = to;
 	p->ref   = ctx_new_ref(ctx);
+	// Stamped for ctx_peer_lost: it ends a call to another node sent
+	// before that node went down, never one sent after its return.
+	p->t_us  = arb__pid_local(to) ? 0 : arb__now_us();
 	p->timer = evtimer_new(ctx->base, call_timeout, p);
 	if (p->timer == NULL) {
 		pending_free(p);
@@ -549,6 +554,7 @@ arb_gather(arb_ctx *ctx, const arb_pid *pids, size_t n, uint32_t tag,
 	g->mode        = mode;
 	g->n           = n;
 	g->outstanding = n;
+	g->t_us        = arb__now_us(); // see arb_call
 	g->results     = arb__alloc(sizeof(arb_result) * (n ? n : 1));
 	g->replies     = arb__alloc(sizeof(arb_msg *) * (n ? n : 1));
 	g->refs        = arb__alloc(sizeof(uint64_t) * (n ? n : 1));
@@ -678,17 +684,110 @@ dispatch_down(arb_ctx *ctx, const arb_msg *m)
 	        &g->results[i].exit) != ARB_OK) {
 		g->results[i].exit.kind = ARB_EXIT_NOPROC;
 	}
-	if (g->results[i].exit.kind == ARB_EXIT_NOPROC
+	if ((g->results[i].exit.kind == ARB_EXIT_NOPROC
+	        || g->results[i].exit.kind == ARB_EXIT_NOCONNECTION)
 	    && !arb__pid_local(g->results[i].pid)) {
 		// Another node's actor not there when the monitor reached
-		// it: what its node answers the request too (ARB__F_NOPROC),
-		// whichever of the two comes first.
+		// it: what its node answers the request too (ARB__F_NOPROC);
+		// its node lost: what ctx_peer_lost gives -- whichever of
+		// the two comes first.
 		g->results[i].status = ARB_ENOENT;
 	}
 	snprintf(g->results[i].text, sizeof(g->results[i].text), "%s",
 	    g->results[i].exit.text);
 	gather_settle(g, i);
 	return true;
+}
+
+// peer_lost_walk collects the refs of the calls and gather requests that
+// ctx_peer_lost ends: the map must not change while it is walked.
+typedef struct peer_lost_walk {
+	uint32_t  node;
+	uint32_t  creation; // the lost incarnation (0: not known)
+	int64_t   cut_us;   // sent at or before: sent to the lost one
+	uint64_t *refs;
+	size_t    n;
+} peer_lost_walk;
+
+static bool
+peer_lost_hit(const peer_lost_walk *w, arb_pid to, int64_t t_us)
+{
+	// An exact pid names one incarnation of its node: a newer one's is
+	// not lost.  A name address (creation 0) reaches whichever runs:
+	// the time tells (a call sent after the node's return is sent
+	// after the cut, stamped when the node counted the DOWN).
+	return !arb__pid_local(to) && to.node == w->node && t_us <= w->cut_us
+	    && (to.creation == 0 || w->creation == 0
+	        || to.creation == w->creation);
+}
+
+static void
+peer_lost_cb(uint64_t key, void *val, void *arg)
+{
+	peer_lost_walk *w = arg;
+	pending        *p = val;
+
+	if ((p->kind == PEND_CALL && peer_lost_hit(w, p->to, p->t_us))
+	    || (p->kind == PEND_GATHER && !p->g->done[p->idx]
+	        && peer_lost_hit(w, p->g->results[p->idx].pid, p->g->t_us))) {
+		w->refs[w->n++] = key;
+	}
+}
+
+// ctx_peer_lost reads the node's notice that a peer node is down
+// (ARB__TAG_PEER_LOST, node.c): every call and gather request this actor
+// still waits on there ends now with ARB_ENOENT, exit noconnection, as
+// Erlang's gen_server:call to a node that goes down fails at once; a
+// reply that comes after all (a request kept for the node's next link)
+// is a late reply, dropped and counted.  Calls to other nodes and those
+// sent after the node's return are untouched.
+static void
+ctx_peer_lost(arb_ctx *ctx, const arb_msg *m)
+{
+	peer_lost_walk w = { .cut_us = (int64_t) m->ref };
+	arb_pid        lost;
+	arb_exit       why;
+	arb_result     r;
+	pending       *p;
+	size_t         i;
+
+	if (arb__codec_decode_exit(m->body, m->len, &lost, &why) != ARB_OK
+	    || arb__pid_local(lost) || ctx->pending.count == 0) {
+		return;
+	}
+	w.node     = lost.node;
+	w.creation = lost.creation;
+	if ((w.refs = arb__alloc(sizeof(*w.refs) * ctx->pending.count))
+	    == NULL) {
+		return; // they wait for their timeouts
+	}
+	arb__idmap_each(&ctx->pending, peer_lost_cb, &w);
+	for (i = 0; i < w.n; i++) {
+		// Looked up again: a callback may have changed the map.
+		if ((p = arb__idmap_get(&ctx->pending, w.refs[i])) == NULL) {
+			continue;
+		}
+		if (p->kind == PEND_CALL) {
+			arb__idmap_del(&ctx->pending, w.refs[i]);
+			memset(&r, 0, sizeof(r));
+			r.pid    = p->to;
+			r.status = ARB_ENOENT;
+			r.exit   = why;
+			snprintf(r.text, sizeof(r.text), "%s", why.text);
+			p->cb(ctx, p->arg, &r);
+			pending_free(p);
+		} else if (p->kind == PEND_GATHER && !p->g->done[p->idx]) {
+			// Its entry stays until the gather completes: a reply
+			// after all is counted late (dispatch_reply).
+			arb_result *gr = &p->g->results[p->idx];
+
+			gr->status = ARB_ENOENT;
+			gr->exit   = why;
+			snprintf(gr->text, sizeof(gr->text), "%s", why.text);
+			gather_settle(p->g, p->idx);
+		}
+	}
+	arb__free(w.refs);
 }
 
 // ctx_noproc answers a request that reached an ended incarnation (see
@@ -716,6 +815,16 @@ ctx_batch(void *arg, const void *data, size_t len)
 
 	arb__decoder_init(&d, data, len, ctx->max_msg);
 	while ((rv = arb__codec_next(&d, &m)) == ARB_OK) {
+		if (m.tag == ARB__TAG_PEER_LOST && arb__pid_local(m.from)
+		    && arb__pid_kind(m.from) == ARB__KIND_NODE) {
+			// The node's notice, whichever incarnation it was
+			// addressed to (its calls' stamps tell): no message
+			// of the actor's, never counted.
+			if (!ctx->exiting) {
+				ctx_peer_lost(ctx, &m);
+			}
+			continue;
+		}
 		if (ctx->exiting) {
 			// The rest of a batch taken before the actor ended:
 			// nothing will read it (a next incarnation reads the

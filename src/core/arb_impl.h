@@ -145,6 +145,13 @@ void arb__buf_fini(arb__buf *b);  // safe on zeroed memory
 // node's relay had no room for it towards its node (the caller's result
 // is ARB_EAGAIN, as a local call's when its backlog is full).
 #define ARB__F_NOPROC  0x8u
+// The node's notice to each of its actors that a peer node is down
+// (node.c, node_peer_cb): from the node's pid, ref the time of the DOWN
+// (arb__now_us), body an exit reason whose who is the lost node's pid
+// [id, node, creation] and whose reason is noconnection.  The actor
+// runtime ends the calls and gathers waiting on that node (actor.c,
+// ctx_peer_lost); it never reaches an actor's handler (docs/wire.md).
+#define ARB__TAG_PEER_LOST 0xFFFF0003u
 
 struct arb_msg {
 	arb_pid  from;

@@ -323,6 +323,64 @@ node_peer_event(void *arg, size_t idx, bool up, uint32_t creation)
 	event_active(node->peer_ev, EV_READ, 0);
 }
 
+// The node's notice that a peer is down, as it goes to each actor.
+typedef struct node_calls_down_st {
+	arb_node *node;
+	arb_msg   m;
+	size_t    unsent;
+} node_calls_down_st;
+
+static void
+node_calls_down_cb(void *arg, arb_pid pid)
+{
+	node_calls_down_st *st = arg;
+
+	st->m.to = pid;
+	if (arb__outq_push(st->node->outq, &st->m) != ARB_OK) {
+		st->unsent++;
+	}
+}
+
+// node_calls_down tells every thread and process actor of the node that
+// peer idx (the incarnation in pi) is down, one envelope each through the
+// node's outbound queue (behind the DOWNs of their monitors): each ends
+// the calls and gathers it waits on there (actor.c, ctx_peer_lost).  The
+// envelope's ref is the time of this DOWN: calls sent after it (to the
+// peer's next incarnation) are not ended.
+static void
+node_calls_down(arb_node *node, uint32_t node_id, const arb_peer_info *pi)
+{
+	node_calls_down_st st = { .node = node };
+	arb_exit           why = { .kind = ARB_EXIT_NOCONNECTION };
+	arb_pid            lost;
+	arb__buf           b = { 0 };
+	size_t             n;
+
+	lost.id = arb__pid_make(ARB__KIND_NODE, 0, 0).id;
+	lost.node = node_id;
+	lost.creation = pi->incarnation;
+	snprintf(why.text, sizeof(why.text), "noconnection: node %.64s is down",
+	    pi->name);
+	if (arb__codec_encode_exit_wide(&b, lost, &why) != ARB_OK) {
+		st.unsent = 1; // no memory: they wait for their timeouts
+		n = 0;
+	} else {
+		st.m.from = arb__pid_make(ARB__KIND_NODE, 0, 0);
+		st.m.tag = ARB__TAG_PEER_LOST;
+		st.m.ref = (uint64_t) arb__now_us();
+		st.m.body = b.data;
+		st.m.len = b.len;
+		n = arb__reg_actors(node->reg, node_calls_down_cb, &st);
+		arb__outq_flush(node->outq);
+	}
+	arb__buf_fini(&b);
+	if (st.unsent > 0) {
+		arb__log(ARB_LOG_WARN, NULL,
+		    "event=calls_down_unsent peer=%s actors=%zu unsent=%zu",
+		    pi->name, n, st.unsent);
+	}
+}
+
 // node_peer_cb logs every change of a peer's state once, on the node
 // thread: each UP with the peer's incarnation, each DOWN with
 // noconnection.
@@ -359,6 +417,10 @@ node_peer_cb(evutil_socket_t fd, short what, void *arg)
 				// once (their entries are gone after).
 				arb__stree_peer_lost(
 				    &node->tree, arb__peers_node_id(i));
+				// Calls and gathers waiting on it: ended
+				// now, noconnection (after those DOWNs).
+				node_calls_down(
+				    node, arb__peers_node_id(i), &info[i]);
 				// Its watches of our actors: dropped.
 				dropped = arb__watch_peer_lost(
 				    node, i, node->peer_downs[i]);
