@@ -11,11 +11,18 @@
 //
 // Requests whose Host header names anything but a loopback address or
 // localhost are refused (403), so a web page elsewhere can't read the
-// node through DNS rebinding.  Only GET and HEAD are served.
+// node through DNS rebinding.  Only GET and HEAD are served: evhttp
+// passes every method here and http_cb answers the others (405, or 501
+// for a method evhttp does not know).  Requests that evhttp answers
+// itself, without calling http_cb (a request it cannot parse: 400;
+// headers over the limit or a body: 413), are seen on their way out
+// (http_out_cb).  Every refusal is counted (arbor_http_refused_total)
+// and logged, at most one line every HTTP_SAY_MS.
 // Thread: node.
 
 #include "http.h"
 
+#include "../core/arb_impl.h"
 #include "health.h"
 #include "page.h"
 #include "treejson.h"
@@ -23,6 +30,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -36,11 +44,62 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+// What a request can be refused for (arbor_http_refused_total's reason).
+typedef enum refusal {
+	// Not GET or HEAD: 405 (501 for a method evhttp does not know).
+	R_METHOD,
+	// A Host header that is not loopback: 403.
+	R_HOST,
+	// Answered by evhttp itself (400, 413, ...): it never reached us.
+	R_MALFORMED,
+	R_COUNT,
+} refusal;
+
+static const char *const refusal_names[R_COUNT]
+    = { "method", "host", "malformed" };
+
+// At most one event=http_refused line in this many ms.
+#define HTTP_SAY_MS 10000
+
 typedef struct arb__http {
-	arb__serve     *run;
+	arb__serve    *run;
 	struct evhttp *http;
+	bool           in_cb;            // http_cb is answering a request
+	uint64_t       refused[R_COUNT]; // by reason, since the start
+	bool           said;             // said_ms holds a time
+	int64_t        said_ms;          // the last event=http_refused line
+	uint64_t       unsaid;           // refusals since that line
 } arb__http;
 
+// refused counts a refusal of reason why and logs it with what (printf),
+// unless a line was logged less than HTTP_SAY_MS ago: count= on a line
+// is the number of refusals since the one before (this one included), so
+// a flood of junk costs a line every HTTP_SAY_MS at most.  The counters
+// in /metrics are exact.
+static void refused(arb__http *h, refusal why, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+refused(arb__http *h, refusal why, const char *fmt, ...)
+{
+	int64_t now = arb__now_ms();
+	char    what[256];
+	va_list ap;
+
+	h->refused[why]++;
+	h->unsaid++;
+	if (h->said && now - h->said_ms < HTTP_SAY_MS) {
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	arb_log(NULL, ARB_LOG_INFO, "http_refused", "reason=%s %s count=%llu",
+	    refusal_names[why], what, (unsigned long long) h->unsaid);
+	h->said = true;
+	h->said_ms = now;
+	h->unsaid = 0;
+}
 
 // --- Answers ----------------------------------------------------------------
 
@@ -724,6 +783,7 @@ get_metrics(arb__http *h, struct evhttp_request *req)
 	char             v[64];
 	uint64_t         dropped;
 	bool             oom;
+	int              i;
 
 	if (out == NULL) {
 		evhttp_send_error(req, 500, "out of memory");
@@ -761,6 +821,17 @@ get_metrics(arb__http *h, struct evhttp_request *req)
 	snprintf(v, sizeof(v), "%u", h->run->reloads);
 	node_metric(out, "arbor_node_reloads_total", "counter",
 	    "Reloads of the tree file applied.", v);
+	evbuffer_add_printf(out,
+	    "# HELP arbor_http_refused_total HTTP requests refused: "
+	    "method (not GET or HEAD), host (not a loopback Host header), "
+	    "malformed (answered by the HTTP parser itself: a request it "
+	    "could not parse, headers too large, a body).\n"
+	    "# TYPE arbor_http_refused_total counter\n");
+	for (i = 0; i < R_COUNT; i++) {
+		evbuffer_add_printf(out,
+		    "arbor_http_refused_total{reason=\"%s\"} %llu\n",
+		    refusal_names[i], (unsigned long long) h->refused[i]);
+	}
 	node_stats_metrics(out, node);
 	dropped = actor_metrics(out, node, &oom);
 	if (oom) {
@@ -854,17 +925,126 @@ host_ok(struct evhttp_request *req)
 	    && (ntohl(a.s_addr) >> 24) == 127;
 }
 
-static void
-http_cb(struct evhttp_request *req, void *arg)
+// method_name is the name of a method evhttp knows, or NULL.
+static const char *
+method_name(enum evhttp_cmd_type cmd)
 {
-	arb__http              *h = arg;
+	static const struct {
+		enum evhttp_cmd_type cmd;
+		const char          *name;
+	} names[] = { { EVHTTP_REQ_GET, "GET" }, { EVHTTP_REQ_POST, "POST" },
+		{ EVHTTP_REQ_HEAD, "HEAD" }, { EVHTTP_REQ_PUT, "PUT" },
+		{ EVHTTP_REQ_DELETE, "DELETE" },
+		{ EVHTTP_REQ_OPTIONS, "OPTIONS" },
+		{ EVHTTP_REQ_TRACE, "TRACE" },
+		{ EVHTTP_REQ_CONNECT, "CONNECT" },
+		{ EVHTTP_REQ_PATCH, "PATCH" } };
+	size_t i;
+
+	for (i = 0; i < ARB_ARRAY_SIZE(names); i++) {
+		if (names[i].cmd == cmd) {
+			return names[i].name;
+		}
+	}
+	return NULL;
+}
+
+// refuse_request counts and logs why req is refused, with its method,
+// target and peer.
+static void
+refuse_request(arb__http *h, struct evhttp_request *req, refusal why)
+{
+	struct evhttp_connection *c = evhttp_request_get_connection(req);
+	const char *m = method_name(evhttp_request_get_command(req));
+	const char *target = evhttp_request_get_uri(req);
+	char       *addr = NULL;
+	ev_uint16_t port = 0;
+
+	if (c != NULL) {
+		evhttp_connection_get_peer(c, &addr, &port);
+	}
+	refused(h, why, "method=%s target=\"%.100s\" peer=%s:%u",
+	    m != NULL ? m : "unknown", target != NULL ? target : "",
+	    addr != NULL ? addr : "?", (unsigned) port);
+}
+
+// http_out_cb watches what is written to a connection (every added
+// byte): evhttp answers some requests itself, without calling http_cb (a
+// request line or header it cannot parse: 400; headers over the limit or
+// a body: 413; an Expect it does not know: 417), and writes those answers
+// like any other, the status line first, in one piece.  A status line of
+// 400 or more written while http_cb is not answering is one of those.
+static void
+http_out_cb(
+    struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	arb__http          *h = arg;
+	struct evbuffer_ptr at;
+	char                line[13];
+	int                 code;
+
+	// "HTTP/1.1 400 ": the status line starts a piece of its own.
+	if (info->n_added < 13 || h->in_cb
+	    || evbuffer_ptr_set(buf, &at, info->orig_size, EVBUFFER_PTR_SET)
+	        != 0
+	    || evbuffer_copyout_from(buf, &at, line, 13) != 13) {
+		return;
+	}
+	if (memcmp(line, "HTTP/", 5) != 0 || !isdigit((unsigned char) line[5])
+	    || line[6] != '.' || !isdigit((unsigned char) line[7])
+	    || line[8] != ' ' || !isdigit((unsigned char) line[9])
+	    || !isdigit((unsigned char) line[10])
+	    || !isdigit((unsigned char) line[11]) || line[12] != ' ') {
+		return;
+	}
+	code = (line[9] - '0') * 100 + (line[10] - '0') * 10 + line[11] - '0';
+	if (code >= 400) { // not 100 Continue
+		refused(h, R_MALFORMED, "status=%d", code);
+	}
+}
+
+// http_bev_cb makes each new connection's bufferevent (evhttp's own
+// kind) with http_out_cb on its output.  Without it (out of memory) the
+// connection is served all the same, uncounted.
+static struct bufferevent *
+http_bev_cb(struct event_base *base, void *arg)
+{
+	struct bufferevent *bev
+	    = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+
+	if (bev != NULL) {
+		(void) evbuffer_add_cb(
+		    bufferevent_get_output(bev), http_out_cb, arg);
+	}
+	return bev;
+}
+
+static void
+http_serve(arb__http *h, struct evhttp_request *req)
+{
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char              *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	enum evhttp_cmd_type     cmd = evhttp_request_get_command(req);
 
 	if (!host_ok(req)) {
+		refuse_request(h, req, R_HOST);
 		reply_text(req, 403, "Forbidden",
 		    "forbidden: this endpoint answers loopback host names "
 		    "only\n");
+		return;
+	}
+	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+		refuse_request(h, req, R_METHOD);
+		if (method_name(cmd) != NULL) {
+			evhttp_add_header(
+			    evhttp_request_get_output_headers(req), "Allow",
+			    "GET, HEAD");
+			reply_text(req, 405, "Method Not Allowed",
+			    "method not allowed: GET and HEAD only\n");
+		} else {
+			reply_text(req, 501, "Not Implemented",
+			    "method not implemented: GET and HEAD only\n");
+		}
 		return;
 	}
 	if (path == NULL || path[0] == '\0') {
@@ -887,6 +1067,16 @@ http_cb(struct evhttp_request *req, void *arg)
 		    "not found: try /, /healthz, /readyz, /metrics or "
 		    "/api/tree\n");
 	}
+}
+
+static void
+http_cb(struct evhttp_request *req, void *arg)
+{
+	arb__http *h = arg;
+
+	h->in_cb = true;
+	http_serve(h, req);
+	h->in_cb = false;
 }
 
 // --- Start and stop ---------------------------------------------------------
@@ -939,7 +1129,11 @@ arb__http_start(arb__serve *run)
 		free(h);
 		return ARB_EXIT_SOFTWARE;
 	}
-	evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+	// Every method, even one evhttp does not know (a bit of its own,
+	// above the named ones), reaches http_cb: the refusals are ours to
+	// count.
+	evhttp_set_allowed_methods(h->http, 0xffff);
+	evhttp_set_bevcb(h->http, http_bev_cb, h);
 	evhttp_set_timeout(h->http, 10);
 	evhttp_set_max_headers_size(h->http, 16 * 1024);
 	evhttp_set_max_body_size(h->http, 0);

@@ -231,6 +231,54 @@ ctl(const char *a0, const char *a1, const char *a2, const char *a3)
 	return code;
 }
 
+// raw writes bytes to a new connection to the node's port and copies
+// what comes back until the node closes it (at most len - 1 bytes) into
+// out.
+static void
+raw(const char *bytes, char *out, size_t len)
+{
+	struct sockaddr_in sin = { 0 };
+	size_t             got = 0;
+	int64_t            deadline = now_ms() + WAIT_MS;
+	int                fd;
+	ssize_t            n;
+
+	drain_node();
+	assert_true(
+	    (fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t) port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(
+	    connect(fd, (struct sockaddr *) &sin, sizeof(sin)), 0);
+	assert_int_equal(write(fd, bytes, strlen(bytes)), strlen(bytes));
+	for (;;) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+		int64_t       left = deadline - now_ms();
+
+		if (left <= 0) {
+			fail_msg("no end of the answer to \"%s\": %.*s", bytes,
+			    (int) got, out);
+		}
+		if (poll(&pfd, 1, (int) left) <= 0) {
+			continue;
+		}
+		n = read(fd, out + got, len - 1 - got);
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n <= 0) { // the end (or a reset after the answer)
+			break;
+		}
+		got += (size_t) n;
+		if (got == len - 1) {
+			break;
+		}
+	}
+	close(fd);
+	out[got] = '\0';
+}
+
 // crash_c makes root/c exit (a message to a crasher told to exit on one)
 // and waits until /metrics shows restart number `n` with c running.
 static void
@@ -394,8 +442,63 @@ test_probes_metrics_and_tree(void **state)
 	assert_int_equal(r.len, 0);
 	free(r.body);
 	http("POST", "/api/tree", host, &r);
-	assert_true(r.status == 405 || r.status == 501);
+	assert_int_equal(r.status, 405);
+	expect_in(r.head, "\r\nAllow: GET, HEAD");
 	free(r.body);
+
+	assert_int_equal(stop_node(&p), 0);
+	arb_test_proc_fini(&p);
+}
+
+// Junk on the HTTP port: a method that is not served, one evhttp does
+// not know, bytes that are no request, a bad header, a body.  Each is
+// answered, counted by reason in /metrics and logged, at most one line
+// every 10 s (the first at once).
+static void
+test_junk_is_answered_counted_and_logged(void **state)
+{
+	arb_test_proc p;
+	http_resp     r;
+	char          got[4096];
+	int64_t       t0, took;
+	int           lines;
+
+	(void) state;
+	need_binaries();
+	start_node(&p, tree_fmt);
+	t0 = now_ms();
+	raw("BREW /pot HTTP/1.0\r\nHost: localhost\r\n\r\n", got, sizeof(got));
+	expect_in(got, "HTTP/1.0 501 Not Implemented\r\n");
+	raw("DELETE /api/tree HTTP/1.0\r\n\r\n", got, sizeof(got));
+	expect_in(got, "HTTP/1.0 405 Method Not Allowed\r\n");
+	expect_in(got, "\r\nAllow: GET, HEAD\r\n");
+	raw("garbage\r\n\r\n", got, sizeof(got));
+	expect_in(got, " 400 Bad Request\r\n");
+	raw("GET /healthz HTTP/1.0\r\nno colon\r\n\r\n", got, sizeof(got));
+	expect_in(got, " 400 Bad Request\r\n");
+	raw("GET /healthz HTTP/1.0\r\nContent-Length: 5\r\n\r\nhello", got,
+	    sizeof(got));
+	expect_in(got, " 413 ");
+	took = now_ms() - t0;
+
+	get("/metrics", &r);
+	expect_in(r.body, "# TYPE arbor_http_refused_total counter\n");
+	expect_in(r.body, "arbor_http_refused_total{reason=\"method\"} 2\n");
+	expect_in(r.body, "arbor_http_refused_total{reason=\"host\"} 0\n");
+	expect_in(
+	    r.body, "arbor_http_refused_total{reason=\"malformed\"} 3\n");
+	free(r.body);
+	arb_test_expect(&p,
+	    "event=http_refused reason=method method=unknown target=\"/pot\" "
+	    "peer=127.0.0.1:",
+	    WAIT_MS);
+	lines = arb_test_count(&p, "event=http_refused");
+	if (lines < 1 || lines > 1 + took / 10000) {
+		fail_msg("%d event=http_refused lines for 5 refusals in %lld "
+		         "ms, from the first:\n%.2000s",
+		    lines, (long long) took,
+		    strstr(p.out, "event=http_refused"));
+	}
 
 	assert_int_equal(stop_node(&p), 0);
 	arb_test_proc_fini(&p);
@@ -1202,6 +1305,8 @@ static const struct CMUnitTest tests[] = {
 	    test_probes_metrics_and_tree, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_actor_metrics_on_metrics_status_and_tree, setup, teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_junk_is_answered_counted_and_logged, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_page_draws_the_live_tree_in_chromium, setup, teardown),
 	cmocka_unit_test_setup_teardown(
