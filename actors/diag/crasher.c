@@ -53,7 +53,8 @@ reason_parse(arb_cfg *c, reason *r, arb_exit_kind def_kind)
 		                   : ARB_EXIT_ERROR;
 	}
 	r->e.code = r->e.kind == ARB_EXIT_ERROR ? 1 : 0;
-	if (arb_cfg_int(c, "code", -2147483647LL, 2147483647LL, &v) == ARB_OK) {
+	if (arb_cfg_int(c, "code", -2147483647LL, 2147483647LL, &v)
+	    == ARB_OK) {
 		r->e.code = (int) v;
 		if (k < 0) {
 			r->e.kind = ARB_EXIT_ERROR;
@@ -121,9 +122,9 @@ typedef struct crasher_cfg {
 static void
 crasher_parse(arb_cfg *c, crasher_cfg *cfg)
 {
-	static const char *const keys[]
-	    = { "init", "file", "state_dir", "ready", "ready_delay", "exit",
-		      "stop", "stop_delay", "stop_reason", "log", "hang", NULL };
+	static const char *const keys[] = { "init", "file", "state_dir",
+		"ready", "ready_delay", "exit", "stop", "stop_delay",
+		"stop_reason", "log", "hang", NULL };
 	static const char *const hang_keys[] = { "after", "for", NULL };
 	static const char *const exit_keys[] = { "after", "on_message",
 		"reason", "code", "text", "status", "signal", NULL };
@@ -167,7 +168,8 @@ crasher_parse(arb_cfg *c, crasher_cfg *cfg)
 		memset(&cfg->stop_reason, 0, sizeof(cfg->stop_reason));
 		cfg->stop_reason.status = -1;
 		cfg->stop_reason.e.kind = ARB_EXIT_SHUTDOWN;
-		if (arb_cfg_enum(c, "stop_reason", reason_words, &w) == ARB_OK) {
+		if (arb_cfg_enum(c, "stop_reason", reason_words, &w)
+		    == ARB_OK) {
 			cfg->stop_reason.e.kind = w == 0 ? ARB_EXIT_NORMAL
 			    : w == 1                     ? ARB_EXIT_SHUTDOWN
 			                                 : ARB_EXIT_ERROR;

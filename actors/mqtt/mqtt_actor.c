@@ -950,13 +950,15 @@ publish(mqtt_actor *a, const arb_msg *m)
 		goto invalid;
 	}
 	if (qos == 1
-	    && (!mqtt_link_connected(mqtt_conn_link(a->conn)) || a->hq_n > 0)) {
+	    && (!mqtt_link_connected(mqtt_conn_link(a->conn))
+	        || a->hq_n > 0)) {
 		if (hold(a, e, topic, payload, plen, retain) != 0) {
 			mqtt_went copy = *e;
 
 			mqtt_win_cancel(&a->win, e);
 			count(a, C_PUBFAIL_INVALID, 1);
-			reply_outcome(a, &copy, ARB_ENOMEM, 0, 0, "out of memory");
+			reply_outcome(
+			    a, &copy, ARB_ENOMEM, 0, 0, "out of memory");
 		}
 		return;
 	}

@@ -83,7 +83,8 @@ struct mqtt_link {
 	bool attached;    // an attempt or connection is under way
 	bool connected;   // CONNACK accepted
 	bool write_armed; // ev_write is added
-	bool held;        // reading stopped (mqtt_link_hold); until the next socket
+	bool held;        // reading stopped (mqtt_link_hold); until the
+	                  // next socket
 	int64_t held_since_us; // when the hold under way began (mono)
 	int64_t held_total_us; // how long the holds that ended lasted
 	bool    writes_queued; // cb_connect held reading: libmosquitto only
@@ -796,7 +797,8 @@ cb_message(struct mosquitto *m, void *arg, const struct mosquitto_message *msg,
 		// acknowledge past the window.  It ends the call after a
 		// packet that leaves errno at EAGAIN (a socket with nothing
 		// more), and nothing between this callback and that check
-		// sets errno on success (mqtt_test.c receive_window_publishing).
+		// sets errno on success (mqtt_test.c
+		// receive_window_publishing).
 		errno = EAGAIN;
 	}
 }

@@ -53,7 +53,8 @@ slog__batch_op(slog_batch *b, int kind, uint64_t seg, uint64_t off, size_t len)
 	slog_op *last = b->nops > 0 ? &b->ops[b->nops - 1] : NULL;
 
 	if (kind == SLOG_OP_DATA && last != NULL && last->seg == seg
-	    && last->off + last->len == off && last->boff + last->len == b->len) {
+	    && last->off + last->len == off
+	    && last->boff + last->len == b->len) {
 		last->len += len;
 		return ARB_OK;
 	}
@@ -66,9 +67,8 @@ slog__batch_op(slog_batch *b, int kind, uint64_t seg, uint64_t off, size_t len)
 		b->ops    = n;
 		b->capops = cap;
 	}
-	b->ops[b->nops++] = (slog_op) {
-		.kind = kind, .seg = seg, .off = off, .boff = b->len, .len = len
-	};
+	b->ops[b->nops++] = (slog_op) { .kind = kind, .seg = seg, .off = off,
+		.boff = b->len, .len = len };
 	return ARB_OK;
 }
 
@@ -167,8 +167,9 @@ commit_batch(slog *s, lat *l)
 		if (op->kind == SLOG_OP_NEWSEG || s->wf == NULL
 		    || s->wf_no != op->seg) {
 			if (s->wf != NULL && s->wf_dirty) {
-				// The old segment is durable before the new one
-				// exists: only the last segment can ever be torn.
+				// The old segment is durable before the new
+				// one exists: only the last segment can ever
+				// be torn.
 				if ((rv = timed_datasync(s, s->wf, l)) != 0) {
 					goto fail;
 				}
@@ -183,7 +184,8 @@ commit_batch(slog *s, lat *l)
 				newseg        = true;
 				s->wf_durable = 0;
 			} else {
-				rv = s->vfs->open(s->vfs, name, SLOG_O_RDWR, &s->wf);
+				rv = s->vfs->open(
+				    s->vfs, name, SLOG_O_RDWR, &s->wf);
 				s->wf_durable = op->off;
 			}
 			if (rv != 0) {
@@ -271,7 +273,8 @@ cursor_round(slog *s, uint64_t want, const uint64_t *retire, size_t n,
 				return rv;
 			}
 		}
-		rv = slog__cursor_write(s->vfs, s->cf, want, s->cursor_gen + 1);
+		rv = slog__cursor_write(
+		    s->vfs, s->cf, want, s->cursor_gen + 1);
 		if (rv != 0) {
 			return rv; // retried next round
 		}
@@ -346,7 +349,7 @@ add_latencies(slog *s, const lat *l)
 		s->fsync_count++;
 		s->fsync_sum_ms += l->ms[i];
 		s->samples[s->sample_next] = l->ms[i];
-		s->sample_next             = (s->sample_next + 1) % SLOG_SAMPLES;
+		s->sample_next = (s->sample_next + 1) % SLOG_SAMPLES;
 		if (s->nsamples < SLOG_SAMPLES) {
 			s->nsamples++;
 		}
@@ -406,17 +409,20 @@ commit_main(void *arg)
 				break;
 			}
 			if (now >= space_at) {
-				// The free space is read at least every second:
-				// a full disk may get room without any commit.
+				// The free space is read at least every
+				// second: a full disk may get room without any
+				// commit.
 				pthread_mutex_unlock(&s->mu);
-				if (s->vfs->space(s->vfs, &avail, &total) != 0) {
+				if (s->vfs->space(s->vfs, &avail, &total)
+				    != 0) {
 					avail = UINT64_MAX;
 				}
 				pthread_mutex_lock(&s->mu);
 				s->disk_avail = avail;
 				space_at      = now + 1000;
-				// An append may have come while mu was released
-				// (its signal found nobody waiting): look again.
+				// An append may have come while mu was
+				// released (its signal found nobody waiting):
+				// look again.
 				continue;
 			}
 			deadline_wait(s, at < space_at ? at : space_at);
@@ -473,12 +479,13 @@ commit_main(void *arg)
 			s->commits++;
 			push_result(s, s->work.ticket, slog__err(status));
 			if (status != 0) {
-				// What was appended meanwhile was planned after
-				// the failed bytes: it fails too, and the owner
-				// refuses appends until it has seen the failure.
+				// What was appended meanwhile was planned
+				// after the failed bytes: it fails too, and
+				// the owner refuses appends until it has seen
+				// the failure.
 				if (s->pend.len > 0) {
-					push_result(
-					    s, s->pend.ticket, slog__err(status));
+					push_result(s, s->pend.ticket,
+					    slog__err(status));
 					batch_clear(&s->pend);
 				}
 				s->broken = true;
@@ -507,8 +514,9 @@ commit_main(void *arg)
 						size_t cap = s->capretire
 						    ? s->capretire * 2
 						    : 8;
-						uint64_t *a = realloc(s->retire,
-						    cap * sizeof(*a));
+						uint64_t *a
+						    = realloc(s->retire,
+						        cap * sizeof(*a));
 						if (a == NULL) {
 							break;
 						}

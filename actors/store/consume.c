@@ -57,7 +57,8 @@ normalize(slog *s)
 			// Before every segment (they were retired): go to the
 			// first one after send_pos.
 			for (i = 0; i < s->nsegs; i++) {
-				if (s->segs[i].no > SLOG_POS_SEG(s->send_pos)) {
+				if (s->segs[i].no
+				    > SLOG_POS_SEG(s->send_pos)) {
 					s->send_pos = SLOG_POS(
 					    s->segs[i].no, s->segs[i].hdr_len);
 					break;
@@ -72,14 +73,15 @@ normalize(slog *s)
 			s->send_pos = SLOG_POS(g->no, g->hdr_len);
 		}
 		i = (size_t) (g - s->segs);
-		// Onto the next segment only once it exists on disk: the cursor
-		// may follow send_pos, and a cursor naming a segment that a
-		// power cut can still undo would let recovery take the segment
-		// before it for acknowledged (and lose its sequence numbers).
+		// Onto the next segment only once it exists on disk: the
+		// cursor may follow send_pos, and a cursor naming a segment
+		// that a power cut can still undo would let recovery take the
+		// segment before it for acknowledged (and lose its sequence
+		// numbers).
 		if (i + 1 < s->nsegs && SLOG_POS_OFF(s->send_pos) >= g->end
 		    && g->end == g->planned && s->segs[i + 1].durable) {
-			s->send_pos
-			    = SLOG_POS(s->segs[i + 1].no, s->segs[i + 1].hdr_len);
+			s->send_pos = SLOG_POS(
+			    s->segs[i + 1].no, s->segs[i + 1].hdr_len);
 			continue;
 		}
 		break;
@@ -108,9 +110,11 @@ retire_front(slog *s, bool drop)
 			s->ring_count--;
 		}
 		if (SLOG_POS_SEG(s->send_pos) <= g.no && s->nsegs > 1) {
-			s->send_pos = SLOG_POS(s->segs[1].no, s->segs[1].hdr_len);
+			s->send_pos
+			    = SLOG_POS(s->segs[1].no, s->segs[1].hdr_len);
 		}
-		s->low_pos = s->ring_count > 0 ? ring_at(s, 0)->pos : s->send_pos;
+		s->low_pos
+		    = s->ring_count > 0 ? ring_at(s, 0)->pos : s->send_pos;
 		slog__log(s, SLOG_LOG_WARN,
 		    "event=drop_oldest segment=%016" PRIx64 " records=%" PRIu64
 		    " bytes=%" PRIu64,
@@ -250,7 +254,8 @@ cread(slog *s, slog_seg *g, uint64_t off, size_t n, size_t *availp)
 	size_t want, got;
 	int    rv;
 
-	if (s->rseg == g->no && off >= s->roff && off + n <= s->roff + s->rlen) {
+	if (s->rseg == g->no && off >= s->roff
+	    && off + n <= s->roff + s->rlen) {
 		*availp = (size_t) (s->roff + s->rlen - off);
 		return s->rbuf + (off - s->roff);
 	}
@@ -261,7 +266,8 @@ cread(slog *s, slog_seg *g, uint64_t off, size_t n, size_t *availp)
 		    != 0) {
 			g->rf = NULL;
 			slog__log(s, SLOG_LOG_ERROR,
-			    "event=read_failed segment=%016" PRIx64 " error=%d",
+			    "event=read_failed segment=%016" PRIx64
+			    " error=%d",
 			    g->no, rv);
 			return NULL;
 		}

@@ -92,7 +92,8 @@ have_hw(void)
 
 	if (__atomic_load_n(&have, __ATOMIC_RELAXED) < 0) {
 		__builtin_cpu_init();
-		__atomic_store_n(&have, __builtin_cpu_supports("sse4.2") ? 1 : 0,
+		__atomic_store_n(&have,
+		    __builtin_cpu_supports("sse4.2") ? 1 : 0,
 		    __ATOMIC_RELAXED);
 	}
 	return __atomic_load_n(&have, __ATOMIC_RELAXED);

@@ -330,7 +330,8 @@ slog__closed_read(slog_vfs *v, slog_closed *c)
 	n = (uint32_t) h[24] | (uint32_t) h[25] << 8 | (uint32_t) h[26] << 16
 	    | (uint32_t) h[27] << 24;
 	len = (size_t) n * 12u;
-	if (n > SLOG_SEG_STREAMS_MAX || (buf = malloc(len ? len : 1)) == NULL) {
+	if (n > SLOG_SEG_STREAMS_MAX
+	    || (buf = malloc(len ? len : 1)) == NULL) {
 		v->close(f);
 		return n > SLOG_SEG_STREAMS_MAX ? ARB_ENOENT : ARB_ENOMEM;
 	}

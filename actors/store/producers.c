@@ -27,7 +27,8 @@ producer_get(slog *s, uint64_t key, bool add)
 		if (!add) {
 			return NULL;
 		}
-		s->producers = calloc(SLOG_PRODUCERS_MAX, sizeof(*s->producers));
+		s->producers
+		    = calloc(SLOG_PRODUCERS_MAX, sizeof(*s->producers));
 		if (s->producers == NULL) {
 			return NULL;
 		}

@@ -241,7 +241,8 @@ slog__seghdr_parse(
 	for (i = 0; i < nstreams; i++) {
 		uint32_t s = get32(p + SLOG_SEG_FIXED + 12u * i);
 		if (i > 0 && s <= prev) {
-			return SLOG_PARSE_BAD; // the table is strictly ascending
+			// The table is strictly ascending.
+			return SLOG_PARSE_BAD;
 		}
 		prev = s;
 	}

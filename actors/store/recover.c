@@ -9,13 +9,13 @@
 //    record before it stays) and the cut is made durable before any new
 //    byte is written.  Damage there (bit rot) looks the same, so the
 //    sequence numbers of the valid records after the cut are harvested
-//    first: the cut may take durable records, never their numbers.  A segment in the middle with bad regions keeps
-//    its valid records (the scan resynchronises), and a hard link to it
-//    goes to quarantine/ for the operator.  A segment without a valid
-//    header is moved to quarantine/ (after its sequence numbers were
-//    harvested), unless it holds nothing but zeros (a segment whose
-//    creation a power cut interrupted, never acknowledged), which is
-//    removed.
+//    first: the cut may take durable records, never their numbers.  A
+//    segment in the middle with bad regions keeps its valid records (the
+//    scan resynchronises), and a hard link to it goes to quarantine/ for
+//    the operator.  A segment without a valid header is moved to
+//    quarantine/ (after its sequence numbers were harvested), unless it
+//    holds nothing but zeros (a segment whose creation a power cut
+//    interrupted, never acknowledged), which is removed.
 //  - Per-stream sequence numbers resume after the highest one seen in
 //    any header table or record, or acknowledged by the consumer (the
 //    file "acked" beside the cursor), whichever is higher: no (stream,
@@ -188,15 +188,16 @@ quarantine(slog *s, const char *name, bool keep, const char *why)
 	rv = s->vfs->mkdir(s->vfs, "quarantine");
 	if (rv != 0 && rv != EEXIST) {
 		slog__log(s, SLOG_LOG_ERROR,
-		    "event=quarantine_failed file=%s why=%s error=mkdir:%d", name,
-		    why, rv);
+		    "event=quarantine_failed file=%s why=%s error=mkdir:%d",
+		    name, why, rv);
 		return false;
 	}
 	for (k = 0; k < 100; k++) {
 		if (k == 0) {
 			snprintf(qname, sizeof(qname), "quarantine/%s", name);
 		} else {
-			snprintf(qname, sizeof(qname), "quarantine/%s.%d", name, k);
+			snprintf(
+			    qname, sizeof(qname), "quarantine/%s.%d", name, k);
 		}
 		if ((rv = s->vfs->link(s->vfs, name, qname)) != EEXIST) {
 			break;
@@ -204,8 +205,8 @@ quarantine(slog *s, const char *name, bool keep, const char *why)
 	}
 	if (rv != 0) {
 		slog__log(s, SLOG_LOG_ERROR,
-		    "event=quarantine_failed file=%s why=%s error=link:%d", name,
-		    why, rv);
+		    "event=quarantine_failed file=%s why=%s error=link:%d",
+		    name, why, rv);
 		return false;
 	}
 	if (!keep && (rv = s->vfs->unlink(s->vfs, name)) != 0) {
@@ -301,7 +302,8 @@ recover_seg(slog *s, rstate *rs, uint64_t no, bool last)
 	if ((rv = s->vfs->open(s->vfs, name, SLOG_O_RDONLY, &f)) != 0) {
 		if (rv != ENOENT) {
 			slog__log(s, SLOG_LOG_ERROR,
-			    "event=segment_unreadable file=%s error=%d", name, rv);
+			    "event=segment_unreadable file=%s error=%d", name,
+			    rv);
 			rs->moved |= quarantine(s, name, false, "unreadable");
 		}
 		return;
@@ -324,7 +326,8 @@ recover_seg(slog *s, rstate *rs, uint64_t no, bool last)
 		return;
 	}
 	if (sc.hdr_status != SLOG_PARSE_OK || sc.hdr.seg_no != no) {
-		bool zero = sc.hdr_status != SLOG_PARSE_OK && all_zero(s, f, size);
+		bool zero
+		    = sc.hdr_status != SLOG_PARSE_OK && all_zero(s, f, size);
 		slog__scan_fini(&sc);
 		if (zero) {
 			// Created, never written durably: nothing was ever
@@ -334,7 +337,8 @@ recover_seg(slog *s, rstate *rs, uint64_t no, bool last)
 			s->st.torn_tails++;
 			s->st.torn_bytes += size;
 			slog__log(s, SLOG_LOG_INFO,
-			    "event=torn_segment_removed file=%s bytes=%" PRIu64,
+			    "event=torn_segment_removed file=%s "
+			    "bytes=%" PRIu64,
 			    name, size);
 			return;
 		}
@@ -367,7 +371,8 @@ recover_seg(slog *s, rstate *rs, uint64_t no, bool last)
 		if (rv != 0) {
 			rs->cut_failed = true;
 			slog__log(s, SLOG_LOG_ERROR,
-			    "event=torn_tail_not_cut file=%s error=%d", name, rv);
+			    "event=torn_tail_not_cut file=%s error=%d", name,
+			    rv);
 		}
 		s->st.torn_tails++;
 		s->st.torn_bytes += torn;
@@ -396,13 +401,15 @@ recover_seg(slog *s, rstate *rs, uint64_t no, bool last)
 	g.acked_bytes = a.before_bytes;
 	g.durable     = true;
 	if (SLOG_POS_SEG(rs->cursor) == no) {
-		rs->start = a.first_pos != 0 ? a.first_pos : SLOG_POS(no, g.end);
+		rs->start
+		    = a.first_pos != 0 ? a.first_pos : SLOG_POS(no, g.end);
 	}
 	s->st.backlog_records += a.records - a.before;
 	s->st.backlog_bytes += a.bytes - a.before_bytes;
 	slog__scan_fini(&sc);
 	if (slog__seg_push(s, &g) != ARB_OK) {
-		slog__log(s, SLOG_LOG_ERROR, "event=out_of_memory file=%s", name);
+		slog__log(
+		    s, SLOG_LOG_ERROR, "event=out_of_memory file=%s", name);
 	}
 }
 
@@ -431,27 +438,30 @@ acked_floor(slog *s, bool have_cursor)
 		if (have_cursor) {
 			s->st.acked_damaged++;
 			slog__log(s, SLOG_LOG_ERROR,
-			    "event=acked_missing file=%s (the cursor is there; "
-			    "numbers resume after the log's highest, not the "
-			    "acknowledged ones)",
+			    "event=acked_missing file=%s (the cursor is "
+			    "there; numbers resume after the log's highest, "
+			    "not the acknowledged ones)",
 			    SLOG_ACKED_NAME);
 		}
 	} else if (rv != 0) {
 		s->st.acked_damaged++;
 		slog__log(s, SLOG_LOG_ERROR,
 		    "event=acked_unreadable file=%s error=\"%s\" (numbers "
-		    "resume after the log's highest, not the acknowledged ones)",
+		    "resume after the log's highest, not the acknowledged "
+		    "ones)",
 		    SLOG_ACKED_NAME, slog__strerror(rv));
 	} else if (bad) {
 		s->st.acked_damaged++;
 		slog__log(s, SLOG_LOG_ERROR,
 		    "event=acked_corrupt file=%s (no valid slot; numbers "
-		    "resume after the log's highest, not the acknowledged ones)",
+		    "resume after the log's highest, not the acknowledged "
+		    "ones)",
 		    SLOG_ACKED_NAME);
 	}
 	s->acked_gen = gen;
 	for (i = 0; i < n; i++) {
-		uint64_t *have = slog__streams_get(&s->streams, a[i].stream, false);
+		uint64_t *have
+		    = slog__streams_get(&s->streams, a[i].stream, false);
 		uint64_t  log  = have != NULL ? *have : 0;
 
 		if (a[i].seq > log) {
@@ -504,7 +514,8 @@ closed_check(slog *s, uint64_t last, uint64_t cursor)
 		return;
 	}
 	for (i = 0; i < c.n; i++) {
-		slog__streams_max(&s->streams, c.seqs[i].stream, c.seqs[i].seq);
+		slog__streams_max(
+		    &s->streams, c.seqs[i].stream, c.seqs[i].seq);
 	}
 	free(c.seqs);
 	if (c.seg < last || c.seg < SLOG_POS_SEG(cursor)) {
@@ -644,8 +655,8 @@ slog__recover(slog *s, uint64_t *cursorp)
 	    s->vfs, SLOG_CURSOR_NAME, SLOG_O_RDWR | SLOG_O_CREATE, &s->cf);
 	if (rv != 0) {
 		s->cf = NULL;
-		slog__log(s, SLOG_LOG_ERROR, "event=cursor_open_failed error=%d",
-		    rv);
+		slog__log(s, SLOG_LOG_ERROR,
+		    "event=cursor_open_failed error=%d", rv);
 	} else if (cgen == 0) {
 		if (slog__cursor_write(s->vfs, s->cf, s->send_pos, 1) == ARB_OK
 		    && s->vfs->sync_dir(s->vfs, "") == 0) {

@@ -227,7 +227,8 @@ slog__scan(slog_scan *sc)
 
 		if (st == SLOG_PARSE_OK) {
 			sc->records++;
-			if (sc->on_rec != NULL && sc->on_rec(sc->arg, off, &rec)) {
+			if (sc->on_rec != NULL
+			    && sc->on_rec(sc->arg, off, &rec)) {
 				break;
 			}
 			off += size;

@@ -499,7 +499,8 @@ full_check(slog *s, uint64_t bytes)
 				    "event=full_cleared log_bytes=%" PRIu64,
 				    s->log_bytes);
 			}
-			if (!s->drop_armed && s->log_bytes <= s->opts.quota_bytes) {
+			if (!s->drop_armed
+			    && s->log_bytes <= s->opts.quota_bytes) {
 				s->drop_armed = true;
 			}
 			return SLOG_OK;
@@ -516,8 +517,9 @@ full_check(slog *s, uint64_t bytes)
 			    " min_free=%" PRIu64 " policy=%s",
 			    quota ? "quota" : "disk_full", s->log_bytes,
 			    s->opts.quota_bytes, avail, s->opts.min_free_bytes,
-			    s->opts.on_full == SLOG_DROP_OLDEST ? "drop_oldest"
-			                                        : "backpressure");
+			    s->opts.on_full == SLOG_DROP_OLDEST
+			        ? "drop_oldest"
+			        : "backpressure");
 		}
 		return quota ? SLOG_FULL_QUOTA : SLOG_FULL_DISK;
 	}
@@ -563,7 +565,8 @@ roll(slog *s)
 	snprintf(h.gateway, sizeof(h.gateway), "%s", s->gateway);
 	size = slog__seghdr_size(h.nstreams);
 	if ((rv = slog__batch_reserve(&s->pend, size)) != ARB_OK
-	    || (rv = slog__batch_op(&s->pend, SLOG_OP_NEWSEG, h.seg_no, 0, size))
+	    || (rv = slog__batch_op(
+	            &s->pend, SLOG_OP_NEWSEG, h.seg_no, 0, size))
 	        != ARB_OK) {
 		goto out;
 	}
@@ -620,7 +623,8 @@ waits_reserve(slog *s)
 static slog_wait *
 push_wait(slog *s, slog_done_cb cb, void *arg)
 {
-	slog_wait *w = &s->waits[(s->wait_head + s->wait_count++) % s->wait_cap];
+	slog_wait *w
+	    = &s->waits[(s->wait_head + s->wait_count++) % s->wait_cap];
 
 	memset(w, 0, sizeof(*w));
 	w->ticket = s->ticket;
@@ -733,7 +737,8 @@ slog_append(slog *s, const slog_key *key, const slog_reading *r, size_t n,
 		        == NULL) {
 			return ARB_ENOMEM;
 		}
-		if ((rv = slog__pb_reserve(pb, (uint32_t) (n - skip))) != ARB_OK) {
+		if ((rv = slog__pb_reserve(pb, (uint32_t) (n - skip)))
+		    != ARB_OK) {
 			return rv;
 		}
 	}
@@ -782,12 +787,13 @@ slog_append(slog *s, const slog_key *key, const slog_reading *r, size_t n,
 			(uint32_t) skip };
 
 		slog__batchrec_put(payload, &b);
-		slog__rec_put(s->pend.buf + s->pend.len, SLOG_REC_BATCH, 0, 1, now,
-		    payload, SLOG_BATCH_LEN);
+		slog__rec_put(s->pend.buf + s->pend.len, SLOG_REC_BATCH, 0, 1,
+		    now, payload, SLOG_BATCH_LEN);
 		s->pend.len += extra;
 	}
 	for (i = skip; i < n; i++) {
-		uint64_t *seq = slog__streams_get(&s->streams, r[i].stream, true);
+		uint64_t *seq
+		    = slog__streams_get(&s->streams, r[i].stream, true);
 		int64_t   ts  = r[i].ts_ms < 0 ? now : r[i].ts_ms;
 
 		++*seq;
@@ -797,7 +803,8 @@ slog_append(slog *s, const slog_key *key, const slog_reading *r, size_t n,
 		if (pb != NULL) {
 			slog__pb_reading(pb, r[i].stream, *seq);
 		} else if (nruns > 0 && runs[nruns - 1].stream == r[i].stream
-		    && runs[nruns - 1].first_seq + runs[nruns - 1].count == *seq) {
+		    && runs[nruns - 1].first_seq + runs[nruns - 1].count
+		        == *seq) {
 			runs[nruns - 1].count++;
 		} else {
 			runs[nruns++] = (slog_run) { r[i].stream, 1, *seq };
@@ -872,21 +879,26 @@ commit_failed(slog *s, int status)
 {
 	size_t i;
 
-	s->need_roll        = true;
-	s->retry_backoff_ms = s->retry_backoff_ms == 0 ? 100
-	    : s->retry_backoff_ms >= 5000             ? 5000
-	                                              : s->retry_backoff_ms * 2;
-	s->retry_at_ms      = slog__mono_ms() + s->retry_backoff_ms;
+	s->need_roll = true;
+	if (s->retry_backoff_ms == 0) {
+		s->retry_backoff_ms = 100;
+	} else if (s->retry_backoff_ms >= 5000) {
+		s->retry_backoff_ms = 5000;
+	} else {
+		s->retry_backoff_ms *= 2;
+	}
+	s->retry_at_ms = slog__mono_ms() + s->retry_backoff_ms;
 	for (i = s->nsegs; i-- > 0;) {
 		slog_seg *g = &s->segs[i];
 		g->planned  = g->end;
 		if (!g->durable && g->records == 0) {
-			slog__seg_remove(s, i); // its file was removed with the batch
+			// Its file was removed with the batch.
+			slog__seg_remove(s, i);
 		}
 	}
 	slog__log(s, SLOG_LOG_ERROR,
-	    "event=commit_failed error=\"%s\" retry_ms=%d", slog__strerror(status),
-	    s->retry_backoff_ms);
+	    "event=commit_failed error=\"%s\" retry_ms=%d",
+	    slog__strerror(status), s->retry_backoff_ms);
 }
 
 bool
@@ -920,9 +932,10 @@ slog_poll(slog *s)
 	if (ackerr != 0 && !s->acked_failing) {
 		s->acked_failing = true;
 		slog__log(s, SLOG_LOG_ERROR,
-		    "event=acked_write_failed file=%s error=\"%s\" (the cursor "
-		    "goes on; until a write works, a last segment shortened "
-		    "behind the store's back would give numbers again)",
+		    "event=acked_write_failed file=%s error=\"%s\" (the "
+		    "cursor goes on; until a write works, a last segment "
+		    "shortened behind the store's back would give numbers "
+		    "again)",
 		    SLOG_ACKED_NAME, slog__strerror(ackerr));
 	} else if (ackerr == 0 && s->acked_failing
 	    && s->st.acked_write_errors > 0) {
@@ -934,7 +947,8 @@ slog_poll(slog *s)
 
 	for (i = 0; i < nres; i++) {
 		// Before the callbacks: one of them may append a key again.
-		if (res[i].status == ARB_OK && res[i].ticket > s->durable_ticket) {
+		if (res[i].status == ARB_OK
+		    && res[i].ticket > s->durable_ticket) {
 			s->durable_ticket = res[i].ticket;
 		}
 		while (s->wait_count > 0
@@ -969,10 +983,12 @@ slog_poll(slog *s)
 				failed = true;
 			}
 			if (w.cb != NULL) {
-				w.cb(w.arg, res[i].status == ARB_OK && g != NULL
-				        ? ARB_OK
-				        : res[i].status != ARB_OK ? res[i].status
-				                                  : ARB_ESTATE);
+				int st = res[i].status;
+
+				if (st == ARB_OK && g == NULL) {
+					st = ARB_ESTATE;
+				}
+				w.cb(w.arg, st);
 			}
 		}
 		if (res[i].status != ARB_OK) {

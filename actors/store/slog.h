@@ -34,7 +34,8 @@ typedef enum slog_full_policy {
 #define SLOG_LOG_INFO  3
 
 typedef struct slog_opts {
-	const char *gateway;   // gateway id (record.h: 1-63 of [A-Za-z0-9._:-])
+	const char *gateway;   // gateway id (record.h: 1-63 of
+	                       // [A-Za-z0-9._:-])
 	slog_vfs   *vfs;       // the directory, through its vfs (not owned)
 	int      commit_interval_ms; // an append waits at most this long
 	                             // before its fdatasync starts (10)
@@ -226,7 +227,8 @@ typedef struct slog_stats {
 	uint64_t corrupt_regions;  // skipped inside segments (open or read)
 	uint64_t corrupt_bytes;
 	uint64_t quarantined;      // segments set aside in quarantine/
-	uint64_t acked_damaged;    // opened with "acked" missing/unreadable/bad
+	uint64_t acked_damaged;    // opened with "acked" missing, unreadable
+	                           // or bad
 	uint64_t acked_write_errors; // writes of "acked" that failed
 	uint64_t shortened_bytes;  // durable bytes gone since the last stop
 	uint64_t commits;          // fdatasync rounds

@@ -109,7 +109,8 @@ store_read(arb_cfg *cfg, settings *c)
 	if (arb_cfg_str(cfg, "gateway", STORE_GATEWAY_MAX, &s) == ARB_OK) {
 		for (i = 0; s[i] != '\0'; i++) {
 			char ch = s[i];
-			if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
+			if (!((ch >= 'a' && ch <= 'z')
+			        || (ch >= 'A' && ch <= 'Z')
 			        || (ch >= '0' && ch <= '9') || ch == '.'
 			        || ch == '_' || ch == ':' || ch == '-')) {
 				break;
@@ -125,11 +126,13 @@ store_read(arb_cfg *cfg, settings *c)
 	}
 	arb_cfg_dur(cfg, "commit_interval", 1, 1000, &c->commit_interval_ms);
 	arb_cfg_int(cfg, "commit_records", 1, 1000000, &c->commit_records);
-	arb_cfg_size(cfg, "segment_size", 64u << 10, 1u << 30, &c->segment_size);
+	arb_cfg_size(
+	    cfg, "segment_size", 64u << 10, 1u << 30, &c->segment_size);
 	arb_cfg_size(cfg, "max_record", 1, 0xFFFFFF, &c->max_record);
 	arb_cfg_size(cfg, "quota", 1u << 20, (uint64_t) 1 << 44, &c->quota);
 	arb_cfg_size(cfg, "min_free", 0, (uint64_t) 1 << 44, &c->min_free);
-	arb_cfg_size(cfg, "max_pending", 64u << 10, 256u << 20, &c->max_pending);
+	arb_cfg_size(
+	    cfg, "max_pending", 64u << 10, 256u << 20, &c->max_pending);
 	arb_cfg_enum(cfg, "on_full", policies, &c->on_full);
 	arb_cfg_int(cfg, "window", 1, 65536, &c->window);
 	arb_cfg_int(cfg, "batch", 1, 4096, &c->batch);
@@ -334,8 +337,8 @@ append_done(void *arg, int status)
 	} else {
 		for (i = 0; i < p->nruns; i++) {
 			p->out[i] = (store_run) { .stream = p->runs[i].stream,
-				.count                    = p->runs[i].count,
-				.first_seq                = p->runs[i].first_seq };
+				.count = p->runs[i].count,
+				.first_seq = p->runs[i].first_seq };
 		}
 		answer_body(st, p->to, p->req, STORE_TAG_APPENDED, &b,
 		    store_msg_appended(&b, p->id, p->out, p->nruns));
@@ -344,7 +347,7 @@ append_done(void *arg, int status)
 	free(p);
 }
 
-// --- producers ----------------------------------------------------------------
+// --- producers --------------------------------------------------------------
 
 // pending_new allocates an append's pending entry with room for n runs.
 static pending *
@@ -401,8 +404,10 @@ on_append(store *st, const arb_msg *msg)
 	rv = store_msg_append_read(
 	    arb_msg_body(msg), arb_msg_len(msg), &key.producer, &id, &r, &n);
 	if (rv == EBADMSG || rv == EINVAL) {
-		arb_log(st->ctx, ARB_LOG_WARN, "bad_append", "from=%llu len=%zu",
-		    (unsigned long long) arb_msg_from(msg).id, arb_msg_len(msg));
+		arb_log(st->ctx, ARB_LOG_WARN, "bad_append",
+		    "from=%llu len=%zu",
+		    (unsigned long long) arb_msg_from(msg).id,
+		    arb_msg_len(msg));
 		refuse(st, arb_msg_from(msg), req, id,
 		    rv == EBADMSG ? ARB_EBADMSG : ARB_EINVAL, 0,
 		    rv == EBADMSG ? R_BAD_MESSAGE : R_BAD_READING);
@@ -413,7 +418,8 @@ on_append(store *st, const arb_msg *msg)
 	    || (p = pending_new(st, msg, id, n)) == NULL) {
 		free(r);
 		free(rd);
-		refuse(st, arb_msg_from(msg), req, id, ARB_EAGAIN, 100, R_PENDING);
+		refuse(st, arb_msg_from(msg), req, id, ARB_EAGAIN, 100,
+		    R_PENDING);
 		return;
 	}
 	for (i = 0; i < n; i++) {
@@ -435,7 +441,8 @@ on_append(store *st, const arb_msg *msg)
 		arb_metric_add(st->m.repeats, 1);
 		arb_log(st->ctx, ARB_LOG_INFO, "repeated_append",
 		    "producer=%llu id=%llu readings=%zu",
-		    (unsigned long long) key.producer, (unsigned long long) id, n);
+		    (unsigned long long) key.producer, (unsigned long long) id,
+		    n);
 		append_done(p, ARB_OK);
 		return;
 	}
@@ -459,7 +466,7 @@ on_append(store *st, const arb_msg *msg)
 	}
 }
 
-// --- the consumer -------------------------------------------------------------
+// --- the consumer -----------------------------------------------------------
 
 static void
 unsubscribe(store *st, const char *why)
@@ -635,8 +642,9 @@ on_status(store *st, const arb_msg *msg)
 		.acked_records                 = s.acked_records,
 		.full                          = s.full,
 		.consumer                      = st->subscribed };
-	answer_body(st, arb_msg_from(msg), arb_msg_is_request(msg) ? msg : NULL,
-	    STORE_TAG_STATUS_REPLY, &b, store_msg_status_reply(&b, &ss));
+	answer_body(st, arb_msg_from(msg),
+	    arb_msg_is_request(msg) ? msg : NULL, STORE_TAG_STATUS_REPLY, &b,
+	    store_msg_status_reply(&b, &ss));
 }
 
 // --- numbers ----------------------------------------------------------------
@@ -653,7 +661,8 @@ metrics_declare(store *st)
 
 	for (i = 0; i < (int) N_ENGINE_COUNTERS; i++) {
 		const struct engine_counter *c = &engine_counters[i];
-		arb_metric_counter(x, c->name, c->label, c->help, &m->engine[i]);
+		arb_metric_counter(
+		    x, c->name, c->label, c->help, &m->engine[i]);
 	}
 	for (i = 0; i < R_COUNT; i++) {
 		snprintf(label, sizeof(label), "cause=%s", refusal_names[i]);
@@ -736,7 +745,7 @@ metrics_sync(store *st)
 	}
 }
 
-// --- loop events --------------------------------------------------------------
+// --- loop events ------------------------------------------------------------
 
 // wake runs on the commit thread: one event_active per commit.
 static void
@@ -810,7 +819,7 @@ log_line(void *arg, int level, const char *line)
 	arb_log(st->ctx, level, event, "%s", rest);
 }
 
-// --- callbacks ----------------------------------------------------------------
+// --- callbacks --------------------------------------------------------------
 
 static void
 store_free(store *st)
@@ -864,15 +873,17 @@ store_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	st->wake_ev  = event_new(arb_base(ctx), -1, 0, on_wake, st);
 	st->tick_ev  = event_new(arb_base(ctx), -1, EV_PERSIST, on_tick, st);
 	st->retry_ev = evtimer_new(arb_base(ctx), on_retry, st);
-	if (st->wake_ev == NULL || st->tick_ev == NULL || st->retry_ev == NULL) {
+	if (st->wake_ev == NULL || st->tick_ev == NULL
+	    || st->retry_ev == NULL) {
 		store_free(st);
 		return ARB_ENOMEM;
 	}
 	if ((rv = slog_vfs_posix_new(st->c.dir, &st->vfs)) != 0) {
-		arb_log(ctx, ARB_LOG_ERROR, "open_failed", "dir=\"%s\" error=\"%s\"",
-		    st->c.dir, strerror(rv));
+		arb_log(ctx, ARB_LOG_ERROR, "open_failed",
+		    "dir=\"%s\" error=\"%s\"", st->c.dir, strerror(rv));
 		store_free(st);
-		return rv == EACCES || rv == EPERM ? ARB_EPERM : ARB_ESYSERR | rv;
+		return rv == EACCES || rv == EPERM ? ARB_EPERM
+		                                   : ARB_ESYSERR | rv;
 	}
 	memset(&o, 0, sizeof(o));
 	o.gateway            = st->c.gateway;
@@ -891,8 +902,8 @@ store_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	o.log      = log_line;
 	o.log_arg  = st;
 	if ((rv = slog_open(&st->log, &o)) != ARB_OK) {
-		arb_log(ctx, ARB_LOG_ERROR, "open_failed", "dir=\"%s\" error=%s",
-		    st->c.dir, arb_err_name(rv));
+		arb_log(ctx, ARB_LOG_ERROR, "open_failed",
+		    "dir=\"%s\" error=%s", st->c.dir, arb_err_name(rv));
 		st->log = NULL;
 		store_free(st);
 		return rv;
@@ -958,8 +969,9 @@ store_handle(arb_ctx *ctx, void *state, const arb_msg *msg)
 			arb_reply_error(st->ctx, msg, ARB_ENOTSUP,
 			    "store: unknown tag");
 		}
-		arb_log(st->ctx, ARB_LOG_WARN, "unknown_tag", "tag=0x%x from=%llu",
-		    arb_msg_tag(msg), (unsigned long long) arb_msg_from(msg).id);
+		arb_log(st->ctx, ARB_LOG_WARN, "unknown_tag",
+		    "tag=0x%x from=%llu", arb_msg_tag(msg),
+		    (unsigned long long) arb_msg_from(msg).id);
 		break;
 	}
 }

@@ -185,7 +185,8 @@ store_msg_valid(const void *body, size_t len)
 		b = p[off++];
 		left[depth]--;
 		need--;
-		if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
+		if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2
+		    || b == 0xc3) {
 			continue; // fixint, nil, bool
 		} else if (b >= 0x80 && b <= 0x8f) {
 			items = 2u * (b & 0x0fu);
@@ -195,12 +196,12 @@ store_msg_valid(const void *body, size_t len)
 			skip = b & 0x1fu;
 		} else {
 			switch (b) {
-			case 0xc4: case 0xd9: lw = 1; break;          // bin8 str8
-			case 0xc5: case 0xda: lw = 2; break;          // bin16 str16
-			case 0xc6: case 0xdb: lw = 4; break;          // bin32 str32
-			case 0xc7: lw = 1; skip = 1; break;           // ext8 (+type)
-			case 0xc8: lw = 2; skip = 1; break;           // ext16
-			case 0xc9: lw = 4; skip = 1; break;           // ext32
+			case 0xc4: case 0xd9: lw = 1; break; // bin8 str8
+			case 0xc5: case 0xda: lw = 2; break; // bin16 str16
+			case 0xc6: case 0xdb: lw = 4; break; // bin32 str32
+			case 0xc7: lw = 1; skip = 1; break;  // ext8 (+type)
+			case 0xc8: lw = 2; skip = 1; break;  // ext16
+			case 0xc9: lw = 4; skip = 1; break;  // ext32
 			case 0xcc: case 0xd0: skip = 1; break;
 			case 0xcd: case 0xd1: case 0xd4: skip = 2; break;
 			case 0xd5: skip = 3; break;
@@ -209,9 +210,9 @@ store_msg_valid(const void *body, size_t len)
 			case 0xcb: case 0xcf: case 0xd3: skip = 8; break;
 			case 0xd7: skip = 9; break;
 			case 0xd8: skip = 17; break;
-			case 0xdc: case 0xde: lw = 2; break;          // array16 map16
-			case 0xdd: case 0xdf: lw = 4; break;          // array32 map32
-			default: return false;                        // 0xc1
+			case 0xdc: case 0xde: lw = 2; break; // array16 map16
+			case 0xdd: case 0xdf: lw = 4; break; // array32 map32
+			default: return false;               // 0xc1
 			}
 			if (lw > 0) {
 				uint64_t n;
@@ -239,7 +240,8 @@ store_msg_valid(const void *body, size_t len)
 			}
 			need += items;
 			if (need > len - off) {
-				return false; // more items claimed than bytes left
+				// More items claimed than bytes left.
+				return false;
 			}
 			left[++depth] = items;
 		}
@@ -299,7 +301,8 @@ rd_open(msgpack_unpacked *u, const void *body, size_t len, uint32_t min,
 
 	msgpack_unpacked_init(u);
 	if (!store_msg_valid(body, len)
-	    || msgpack_unpack_next(u, body, len, &off) != MSGPACK_UNPACK_SUCCESS
+	    || msgpack_unpack_next(u, body, len, &off)
+	        != MSGPACK_UNPACK_SUCCESS
 	    || off != len || u->data.type != MSGPACK_OBJECT_ARRAY
 	    || u->data.via.array.size < min) {
 		msgpack_unpacked_destroy(u);
@@ -449,7 +452,7 @@ out:
 	return rv;
 }
 
-// --- the store's side ---------------------------------------------------------
+// --- the store's side -------------------------------------------------------
 
 static bool
 rd_bytes(const msgpack_object *o, const void **p, size_t *n)
@@ -486,8 +489,10 @@ store_msg_append_read(const void *body, size_t len, uint64_t *producerp,
 	}
 	rv    = EBADMSG;
 	first = &a->ptr[0];
-	if (first->type == MSGPACK_OBJECT_ARRAY && first->via.array.size == 2) {
-		if (!rd_u64(&first->via.array.ptr[0], producerp) || *producerp == 0
+	if (first->type == MSGPACK_OBJECT_ARRAY
+	    && first->via.array.size == 2) {
+		if (!rd_u64(&first->via.array.ptr[0], producerp)
+		    || *producerp == 0
 		    || !rd_u64(&first->via.array.ptr[1], idp)) {
 			goto out;
 		}
@@ -505,7 +510,8 @@ store_msg_append_read(const void *body, size_t len, uint64_t *producerp,
 		const msgpack_object *f;
 		uint64_t              stream;
 
-		if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 3) {
+		if (o->type != MSGPACK_OBJECT_ARRAY
+		    || o->via.array.size != 3) {
 			goto out;
 		}
 		f = o->via.array.ptr;
@@ -763,7 +769,8 @@ store_recs_finish(store_recs *w, uint64_t session, const char *gateway,
 	if (w->err != 0 || msgpack_pack_array(&pk, w->n + 2) != 0
 	    || msgpack_pack_uint64(&pk, session) != 0
 	    || msgpack_pack_str_with_body(&pk, gateway, strlen(gateway)) != 0
-	    || msgpack_sbuffer_write(&w->out, w->recs.data, w->recs.size) != 0) {
+	    || msgpack_sbuffer_write(&w->out, w->recs.data, w->recs.size)
+	        != 0) {
 		return ENOMEM;
 	}
 	*datap = w->out.data;

@@ -10,7 +10,7 @@
 // msgpack bin (a str is accepted too).
 //
 // Producers (any actor):
-//   STORE_APPEND    [id, [stream, ts_ms|nil, data], ...]   (1 or more readings)
+//   STORE_APPEND    [id, [stream, ts_ms|nil, data], ...]  (1+ readings)
 //                   [[producer, id], [stream, ts_ms|nil, data], ...]
 //       id: the producer's number for this message (echoed back).  With
 //       [producer, id] (producer: a non-zero number the producer picked
@@ -126,10 +126,11 @@ int store_msg_unsubscribe(store_body *b, uint64_t session);
 
 // store_msg_valid is true when body holds exactly one msgpack value in
 // which no container claims more items, and no string, bin or ext more
-// bytes, than the body has left, and containers nest at most 16 deep.  msgpack-c's unpacker allocates what a
-// count claims (a 5-byte body can claim 2^32 items); after this check
-// its allocations are bounded by the body's size.  The readers below and
-// the store actor check every body with it first.  Allocates nothing.
+// bytes, than the body has left, and containers nest at most 16 deep.
+// msgpack-c's unpacker allocates what a count claims (a 5-byte body can
+// claim 2^32 items); after this check its allocations are bounded by the
+// body's size.  The readers below and the store actor check every body
+// with it first.  Allocates nothing.
 bool store_msg_valid(const void *body, size_t len);
 
 // store_msg_appended_read reads STORE_APPENDED: *idp, and up to max runs

@@ -113,7 +113,8 @@ px_write(slog_file *f, const void *buf, size_t n, uint64_t off)
 			return err();
 		}
 		if (r == 0) {
-			return ENOSPC; // no progress and no errno: the disk is full
+			// No progress and no errno: the disk is full.
+			return ENOSPC;
 		}
 		done += (size_t) r;
 	}
@@ -227,7 +228,8 @@ px_list(slog_vfs *v, const char *dir, int (*cb)(void *, const char *),
 			rv = errno;
 			break;
 		}
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
+		if (strcmp(e->d_name, ".") == 0
+		    || strcmp(e->d_name, "..") == 0) {
 			continue;
 		}
 		if ((rv = cb(arg, e->d_name)) != 0) {

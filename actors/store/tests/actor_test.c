@@ -108,7 +108,8 @@ p_send(producer *p, pbatch *b)
 	}
 	// Exactly-once: a batch sent again (the store died before answering)
 	// is stored once.
-	if (store_msg_append_once(&body, P_KEY, b->id, r, (size_t) b->n) != 0) {
+	if (store_msg_append_once(&body, P_KEY, b->id, r, (size_t) b->n)
+	    != 0) {
 		abort();
 	}
 	rv = arb_send_copy(p->ctx, p->store, STORE_TAG_APPEND, body.data,
@@ -117,7 +118,8 @@ p_send(producer *p, pbatch *b)
 	if (rv != ARB_OK) {
 		// Not sent: resent by the retry timer.
 		struct timeval tv = { 0, 50000 };
-		arb_test_emit("producer send_failed error=%s", arb_err_name(rv));
+		arb_test_emit(
+		    "producer send_failed error=%s", arb_err_name(rv));
 		evtimer_add(p->retry, &tv);
 		return;
 	}
@@ -270,8 +272,9 @@ p_handle(arb_ctx *ctx, void *sp, const arb_msg *m)
 		}
 		pid = (uint64_t) b->first + 1;
 		for (i = 0; i < nruns; i++) {
-			arb_test_emit("P %u %" PRIu64 " %u %" PRIu64, runs[i].stream,
-			    runs[i].first_seq, runs[i].count, pid);
+			arb_test_emit("P %u %" PRIu64 " %u %" PRIu64,
+			    runs[i].stream, runs[i].first_seq, runs[i].count,
+			    pid);
 			pid += runs[i].count;
 		}
 		p->acked += b->n;
@@ -289,7 +292,8 @@ p_handle(arb_ctx *ctx, void *sp, const arb_msg *m)
 	           &code, &retry_ms, cause, sizeof(cause))
 	        == 0) {
 		struct timeval tv;
-		arb_test_emit("producer refused id=%" PRIu64 " code=%s cause=%s",
+		arb_test_emit("producer refused id=%" PRIu64
+		              " code=%s cause=%s",
 		    id, arb_err_name(code), cause);
 		if ((b = p_find(p, id)) != NULL && code == ARB_EAGAIN) {
 			b->waiting = false;
@@ -407,8 +411,8 @@ c_handle(arb_ctx *ctx, void *sp, const arb_msg *m)
 	        == 0) {
 		c->session = session;
 		memset(c->last, 0, sizeof(c->last));
-		arb_test_emit("consumer subscribed gateway=%s backlog=%" PRIu64,
-		    gw, bl);
+		arb_test_emit(
+		    "consumer subscribed gateway=%s backlog=%" PRIu64, gw, bl);
 		return;
 	}
 	if (arb_msg_tag(m) != STORE_TAG_RECORDS
@@ -427,17 +431,19 @@ c_handle(arb_ctx *ctx, void *sp, const arb_msg *m)
 			.len = recs[i].len };
 		uint64_t id = 0;
 		if (!slogt_payload_check(&r, &id)) {
-			arb_test_emit("consumer bad_payload stream=%u seq=%" PRIu64,
+			arb_test_emit(
+			    "consumer bad_payload stream=%u seq=%" PRIu64,
 			    r.stream, r.seq);
 		}
 		if (r.stream >= 4 || r.seq <= c->last[r.stream]) {
-			arb_test_emit("consumer order_violation stream=%u seq=%"
-			              PRIu64,
+			arb_test_emit(
+			    "consumer order_violation stream=%u seq=%" PRIu64,
 			    r.stream, r.seq);
 		} else {
 			c->last[r.stream] = r.seq;
 		}
-		arb_test_emit("C %u %" PRIu64 " %" PRIu64, r.stream, r.seq, id);
+		arb_test_emit(
+		    "C %u %" PRIu64 " %" PRIu64, r.stream, r.seq, id);
 		c->got++;
 		if (c->ack_limit < 0 || c->acked < c->ack_limit) {
 			pos[nack++] = r.pos;
@@ -468,7 +474,7 @@ c_terminate(arb_ctx *ctx, void *sp, const arb_exit *why)
 static const arb_actor_ops consumer_ops = { .type = "consumer",
 	.init = c_init, .handle = c_handle, .terminate = c_terminate };
 
-// --- poker: malformed bodies -------------------------------------------------
+// --- poker: malformed bodies ------------------------------------------------
 
 // "poker" sends the store bodies that claim more than they hold (a 5-byte
 // msgpack array claiming 2^32 items: msgpack-c would ask for 100 GB and
@@ -516,8 +522,8 @@ poker_handle(arb_ctx *ctx, void *sp, const arb_msg *m)
 	    && store_msg_refused_read(arb_msg_body(m), arb_msg_len(m), &id,
 	           &code, &retry, cause, sizeof(cause))
 	        == 0) {
-		arb_test_emit("poker refused id=%" PRIu64 " code=%s cause=%s", id,
-		    arb_err_name(code), cause);
+		arb_test_emit("poker refused id=%" PRIu64 " code=%s cause=%s",
+		    id, arb_err_name(code), cause);
 	} else if (arb_msg_tag(m) == STORE_TAG_APPENDED
 	    && store_msg_appended_read(arb_msg_body(m), arb_msg_len(m), &id,
 	           runs, 4, &n)
@@ -579,14 +585,14 @@ h_tree(int argc, char **argv)
 		c[n++] = (arb_child_spec) { .name = "poker", .type = "poker",
 			.restart = ARB_TEMPORARY };
 	} else if (strcmp(argv[2], "-") != 0) {
-		c[n++] = (arb_child_spec) { .name = "producer", .type = "producer",
-			.arg = argv[2], .arg_len = strlen(argv[2]),
-			.restart = ARB_TEMPORARY };
+		c[n++] = (arb_child_spec) { .name = "producer",
+			.type = "producer", .arg = argv[2],
+			.arg_len = strlen(argv[2]), .restart = ARB_TEMPORARY };
 	}
 	if (strcmp(argv[3], "-") != 0) {
-		c[n++] = (arb_child_spec) { .name = "consumer", .type = "consumer",
-			.arg = argv[3], .arg_len = strlen(argv[3]),
-			.restart = ARB_TEMPORARY };
+		c[n++] = (arb_child_spec) { .name = "consumer",
+			.type = "consumer", .arg = argv[3],
+			.arg_len = strlen(argv[3]), .restart = ARB_TEMPORARY };
 	}
 	{
 		const arb_sup_spec s = { .strategy = ARB_ONE_FOR_ONE,
@@ -629,12 +635,13 @@ seen_read(seen *s, const char *out)
 		        &count, &id)
 		    == 4) {
 			for (i = 0; i < count; i++) {
-				k = slogt_model_get(
-				    &s->acked, SLOGT_KEY(stream, seq + i), true);
+				k = slogt_model_get(&s->acked,
+				    SLOGT_KEY(stream, seq + i), true);
 				if (k->id != 0 && k->id != id + i) {
-					fail_msg("stream %u seq %" PRIu64
-					         " acknowledged twice with two "
-					         "payloads",
+					fail_msg(
+					    "stream %u seq %" PRIu64
+					    " acknowledged twice with two "
+					    "payloads",
 					    stream, seq + i);
 				}
 				k->id = id + i;
@@ -643,7 +650,8 @@ seen_read(seen *s, const char *out)
 		} else if (sscanf(body, "C %u %" SCNu64 " %" SCNu64, &stream,
 		               &seq, &id)
 		    == 3) {
-			k = slogt_map_get(&s->got, SLOGT_KEY(stream, seq), true);
+			k = slogt_map_get(
+			    &s->got, SLOGT_KEY(stream, seq), true);
 			if (k->id != 0 && k->id != id) {
 				fail_msg("stream %u seq %" PRIu64
 				         " delivered with two payloads",
@@ -664,7 +672,8 @@ seen_missing(seen *s)
 
 	for (i = 0; i < s->acked.acked.cap; i++) {
 		slogt_known *a = &s->acked.acked.v[i];
-		if (a->key != 0 && slogt_map_get(&s->got, a->key, false) == NULL) {
+		if (a->key != 0
+		    && slogt_map_get(&s->got, a->key, false) == NULL) {
 			n++;
 		}
 	}
@@ -725,7 +734,7 @@ count_payloads(seen *s)
 	return n;
 }
 
-// --- the tests ----------------------------------------------------------------
+// --- the tests --------------------------------------------------------------
 
 // wait_lines reads p's output until at least want lines hold needle
 // (counting everything printed so far), failing after timeout_ms.
@@ -953,8 +962,9 @@ test_malformed_bodies_refused(void **state)
 	arb_test_expect(&p, "poker appended id=5 seq=1", 10000);
 	kill(p.pid, SIGTERM);
 	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&p, 10000)), 0);
-	assert_int_equal(arb_test_count(&p, "poker refused id=0 "
-	                                    "code=ARB_EBADMSG cause=bad_message"),
+	assert_int_equal(arb_test_count(&p,
+	                     "poker refused id=0 "
+	                     "code=ARB_EBADMSG cause=bad_message"),
 	    2);
 	assert_int_equal(arb_test_count(&p, "event=bad_append"), 2);
 	assert_int_equal(arb_test_count(&p, "event=bad_ack"), 1);
@@ -1013,7 +1023,8 @@ test_arbor_check_and_run(void **state)
 	args[2] = file;
 	args[3] = NULL;
 	arb_test_spawn(&p, "arbor", args);
-	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&p, 10000)), 78);
+	assert_int_equal(
+	    arb_test_exit_code(arb_test_wait_exit(&p, 10000)), 78);
 	assert_non_null(strstr(p.out, "bad.yaml:5:7: config.dir: store: "
 	                              "required"));
 	assert_non_null(strstr(p.out, "bad.yaml:6:9: config.quota: store: "
@@ -1051,9 +1062,11 @@ test_arbor_check_and_run(void **state)
 	// The store's numbers on /metrics (they reach the node with the
 	// process actor's heartbeat: within a second or so).
 	for (i = 0; i < 100; i++) {
-		arb_test_http(port, "GET", "/metrics", "127.0.0.1", 5000, &resp);
-		if (strstr(resp.body, "store_appended_records_total{path=\"root/"
-		                      "store\"} 5\n")
+		arb_test_http(
+		    port, "GET", "/metrics", "127.0.0.1", 5000, &resp);
+		if (strstr(resp.body,
+		        "store_appended_records_total{path=\"root/"
+		        "store\"} 5\n")
 		    != NULL) {
 			break;
 		}
@@ -1066,12 +1079,15 @@ test_arbor_check_and_run(void **state)
 	    "store_backlog_records{path=\"root/store\"} 5\n"));
 	assert_non_null(strstr(resp.body,
 	    "store_fsync_seconds_count{path=\"root/store\"}"));
-	assert_non_null(strstr(resp.body, "store_oldest_unacked_age_seconds{"));
-	assert_non_null(strstr(resp.body, "store_refused_readings_total{path=\""
-	                                  "root/store\",cause=\"quota\"} 0\n"));
-	assert_non_null(strstr(resp.body, "store_dropped_records_total{path=\""
-	                                  "root/store\",cause=\"drop_oldest\"} "
-	                                  "0\n"));
+	assert_non_null(
+	    strstr(resp.body, "store_oldest_unacked_age_seconds{"));
+	assert_non_null(strstr(resp.body,
+	    "store_refused_readings_total{path=\""
+	    "root/store\",cause=\"quota\"} 0\n"));
+	assert_non_null(strstr(resp.body,
+	    "store_dropped_records_total{path=\""
+	    "root/store\",cause=\"drop_oldest\"} "
+	    "0\n"));
 	free(resp.body);
 	kill(p.pid, SIGTERM);
 	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&p, 10000)), 0);

@@ -53,7 +53,8 @@ main(int argc, char **argv)
 		struct dirent *e;
 
 		if (stat(argv[i], &st) != 0) {
-			fprintf(stderr, "fuzz_replay: %s: not found\n", argv[i]);
+			fprintf(
+			    stderr, "fuzz_replay: %s: not found\n", argv[i]);
 			return 1;
 		}
 		if (!S_ISDIR(st.st_mode)) {
@@ -71,7 +72,8 @@ main(int argc, char **argv)
 			if (e->d_name[0] == '.') {
 				continue;
 			}
-			snprintf(path, sizeof(path), "%s/%s", argv[i], e->d_name);
+			snprintf(
+			    path, sizeof(path), "%s/%s", argv[i], e->d_name);
 			if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
 				if (run_file(path) < 0) {
 					closedir(d);

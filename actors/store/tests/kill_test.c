@@ -118,13 +118,14 @@ h_writer(int argc, char **argv)
 		for (k = 0; k < n; k++) {
 			size_t len = 12 + slogt_rand(&rng) % 180;
 			if (slogt_rand(&rng) % 4 == 0) {
-				stream = (uint32_t) (slogt_rand(&rng) % NSTREAMS);
+				stream
+				    = (uint32_t) (slogt_rand(&rng) % NSTREAMS);
 			}
 			slogt_payload_make(data[k], stream, id + k, len);
 			r[k] = (slog_reading) { stream, -1, data[k], len };
 		}
-		if (slog_append(t.s, NULL, r, n, b->runs, &b->nruns, wbatch_done, b,
-		        &why)
+		if (slog_append(t.s, NULL, r, n, b->runs, &b->nruns,
+		        wbatch_done, b, &why)
 		    == ARB_OK) {
 			id += n;
 		} else {
@@ -134,18 +135,22 @@ h_writer(int argc, char **argv)
 		slog_poll(t.s);
 		// The consumer: take some, acknowledge all but a few (so the
 		// backlog stays small and segments retire).
-		slog_consume(t.s, slogt_rand(&rng) % 96, SIZE_MAX, wtake_cb, &w);
+		slog_consume(
+		    t.s, slogt_rand(&rng) % 96, SIZE_MAX, wtake_cb, &w);
 		if (w.n > 0) {
 			size_t keep = slogt_rand(&rng) % 9, i;
 			size_t a    = w.n > keep ? w.n - keep : 0;
 			for (i = 0; i < a; i++) {
-				arb_test_emit("C %u %" PRIu64, w.stream[i], w.seq[i]);
+				arb_test_emit(
+				    "C %u %" PRIu64, w.stream[i], w.seq[i]);
 				slog_ack(t.s, w.pos[i]);
 			}
-			memmove(w.pos, w.pos + a, (w.n - a) * sizeof(w.pos[0]));
+			memmove(
+			    w.pos, w.pos + a, (w.n - a) * sizeof(w.pos[0]));
 			memmove(w.stream, w.stream + a,
 			    (w.n - a) * sizeof(w.stream[0]));
-			memmove(w.seq, w.seq + a, (w.n - a) * sizeof(w.seq[0]));
+			memmove(
+			    w.seq, w.seq + a, (w.n - a) * sizeof(w.seq[0]));
 			w.n -= a;
 		}
 		if (round % 8 == 0) {
@@ -184,8 +189,8 @@ learn(slogt_model *m, const char *out, uint64_t *acked)
 				(*acked)++;
 			}
 		} else if (sscanf(p, "C %u %" SCNu64, &stream, &seq) == 2) {
-			slogt_known *k
-			    = slogt_model_get(m, SLOGT_KEY(stream, seq), false);
+			slogt_known *k = slogt_model_get(
+			    m, SLOGT_KEY(stream, seq), false);
 			if (k != NULL) {
 				k->consumed = true;
 			}
@@ -228,7 +233,8 @@ test_sigkill_during_bursts(void **state)
 		}
 		early += want == 0;
 		kill(p.pid, SIGKILL);
-		assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&p, 10000)),
+		assert_int_equal(
+		    arb_test_exit_code(arb_test_wait_exit(&p, 10000)),
 		    128 + SIGKILL);
 		learn(&m, p.out, &acked);
 		arb_test_proc_fini(&p);
@@ -283,8 +289,10 @@ test_check_reads_past_one_window(void **state)
 		slog_refusal why;
 
 		for (k = 0; k < 40; k++) {
-			slogt_payload_make(data[k], 3, id + k, sizeof(data[k]));
-			r[k] = (slog_reading) { 3, -1, data[k], sizeof(data[k]) };
+			slogt_payload_make(
+			    data[k], 3, id + k, sizeof(data[k]));
+			r[k] = (slog_reading) { 3, -1, data[k],
+				sizeof(data[k]) };
 		}
 		for (tries = 0; slog_append(t.s, NULL, r, 40, runs, &nruns,
 		                    slogt_done, &t, &why)
@@ -296,10 +304,10 @@ test_check_reads_past_one_window(void **state)
 		t.pending++;
 		for (k = 0; k < nruns; k++) {
 			for (j = 0; j < runs[k].count; j++) {
-				slogt_model_get(&m,
-				    SLOGT_KEY(runs[k].stream, runs[k].first_seq + j),
-				    true)
-				    ->id = id++;
+				uint64_t key = SLOGT_KEY(
+				    runs[k].stream, runs[k].first_seq + j);
+
+				slogt_model_get(&m, key, true)->id = id++;
 			}
 		}
 		slog_poll(t.s);

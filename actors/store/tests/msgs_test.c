@@ -233,7 +233,8 @@ test_store_side(void **state)
 	window = batch = 99;
 	assert_int_equal(store_msg_subscribe_read("", 0, &window, &batch), 0);
 	assert_true(window == 99 && batch == 99);
-	assert_int_equal(store_msg_subscribe_read("\x90", 1, &window, &batch), 0);
+	assert_int_equal(
+	    store_msg_subscribe_read("\x90", 1, &window, &batch), 0);
 	assert_true(window == 99 && batch == 99);
 	assert_int_equal(
 	    store_msg_subscribe_read("\x91\x10", 2, &window, &batch), 0);
@@ -253,15 +254,16 @@ test_store_side(void **state)
 	    && pos[1] == ack[1]);
 	free(pos);
 	store_body_free(&b);
-	assert_int_equal(
-	    store_msg_ack_read("\x93\x4d\xa1x\x05", 5, &session, &pos, &n, &bad),
+	assert_int_equal(store_msg_ack_read(
+	                     "\x93\x4d\xa1x\x05", 5, &session, &pos, &n, &bad),
 	    0);
 	assert_true(session == 77 && n == 1 && bad == 1 && pos[0] == 5);
 	free(pos);
 	assert_int_equal(
 	    store_msg_ack_read("\x90", 1, &session, &pos, &n, &bad), EBADMSG);
 	assert_int_equal(store_msg_unsubscribe(&b, 78), 0);
-	assert_int_equal(store_msg_unsubscribe_read(b.data, b.len, &session), 0);
+	assert_int_equal(
+	    store_msg_unsubscribe_read(b.data, b.len, &session), 0);
 	assert_true(session == 78);
 	store_body_free(&b);
 	assert_int_equal(store_msg_unsubscribe_read("\x91\xc0", 2, &session),
@@ -304,7 +306,8 @@ test_store_side(void **state)
 	store_body_free(&b);
 
 	assert_int_equal(store_recs_new(&w), 0);
-	assert_int_equal(store_recs_add(w, 9, 3, 118, 1733500000123, "ab", 2), 0);
+	assert_int_equal(
+	    store_recs_add(w, 9, 3, 118, 1733500000123, "ab", 2), 0);
 	assert_int_equal(store_recs_add(w, 10, 4, 1, 1733500000124, "", 0), 0);
 	assert_int_equal(store_recs_finish(w, 80, "gw-1", &data, &len), 0);
 	assert_int_equal(
@@ -338,7 +341,8 @@ test_store_side(void **state)
 		assert_int_equal(u.data.via.map.size, 7);
 		kv = u.data.via.map.ptr;
 		assert_true(kv[0].key.via.str.size == 15
-		    && memcmp(kv[0].key.via.str.ptr, "backlog_records", 15) == 0
+		    && memcmp(kv[0].key.via.str.ptr, "backlog_records", 15)
+		        == 0
 		    && kv[0].val.via.u64 == 12);
 		assert_true(kv[2].val.via.u64 == 5600);
 		assert_true(kv[5].val.type == MSGPACK_OBJECT_BOOLEAN

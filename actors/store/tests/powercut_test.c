@@ -125,23 +125,27 @@ batch_send(slogt *t, gen *g, batch *b)
 	int          k, rv;
 
 	for (k = 0; k < b->n; k++) {
-		slogt_payload_make(data[k], b->streams[k], b->ids[k], b->lens[k]);
-		r[k] = (slog_reading) { b->streams[k], -1, data[k], b->lens[k] };
+		slogt_payload_make(
+		    data[k], b->streams[k], b->ids[k], b->lens[k]);
+		r[k] = (slog_reading) { b->streams[k], -1, data[k],
+			b->lens[k] };
 	}
-	rv = slog_append(t->s, &key, r, (size_t) b->n, runs, &nruns, batch_done,
-	    b, &why);
+	rv = slog_append(
+	    t->s, &key, r, (size_t) b->n, runs, &nruns, batch_done, b, &why);
 	if (rv != ARB_OK && rv != ARB_EEXIST) {
 		return rv;
 	}
 	for (i = 0; i < nruns; i++) {
 		uint32_t c;
 		for (c = 0; c < runs[i].count; c++) {
-			uint64_t key2 = SLOGT_KEY(runs[i].stream, runs[i].first_seq + c);
+			uint64_t key2
+			    = SLOGT_KEY(runs[i].stream, runs[i].first_seq + c);
 			slogt_known *kn = slogt_model_get(g->m, key2, false);
 			if (kn != NULL) {
-				fail_msg("seed %" PRIu64 " cut %d: stream %u seq "
-				         "%" PRIu64 " given again after it was "
-				         "acknowledged",
+				fail_msg(
+				    "seed %" PRIu64 " cut %d: stream %u seq "
+				    "%" PRIu64 " given again after it was "
+				    "acknowledged",
 				    g->seed, g->cut, runs[i].stream,
 				    runs[i].first_seq + c);
 			}
@@ -149,7 +153,8 @@ batch_send(slogt *t, gen *g, batch *b)
 		}
 	}
 	if (pos > (size_t) b->n) {
-		fail_msg("seed %" PRIu64 " cut %d: %zu numbers for %d readings",
+		fail_msg("seed %" PRIu64
+		         " cut %d: %zu numbers for %d readings",
 		    g->seed, g->cut, pos, b->n);
 	}
 	if (pos < (size_t) b->n) {
@@ -252,8 +257,9 @@ consumer_step(slogt *t, gen *g, uint64_t *rng)
 	}
 	n = g->ninflight == 0 ? 0 : slogt_rand(rng) % (g->ninflight + 1);
 	for (i = 0; i < n; i++) {
-		size_t j = slogt_rand(rng) % 4 == 0 ? slogt_rand(rng) % g->ninflight
-		                                  : 0;
+		size_t j = slogt_rand(rng) % 4 == 0
+		    ? slogt_rand(rng) % g->ninflight
+		    : 0;
 		consumer_ack(t, g, j);
 	}
 }
@@ -308,15 +314,17 @@ workload(slogt *t, vfs_sim *v, gen *g, uint64_t *rng, uint64_t *next_id,
 		b->key_id = (*next_key)++;
 		for (k = 0; k < n; k++) {
 			if (slogt_rand(rng) % 3 == 0) {
-				stream = (uint32_t) (slogt_rand(rng) % NSTREAMS);
+				stream
+				    = (uint32_t) (slogt_rand(rng) % NSTREAMS);
 			}
 			b->streams[k] = stream;
-			b->lens[k]    = (uint16_t) (12 + slogt_rand(rng) % 140);
+			b->lens[k] = (uint16_t) (12 + slogt_rand(rng) % 140);
 			b->ids[k]     = (*next_id)++;
 		}
 		if (g->nopen == g->capopen) {
 			g->capopen = g->capopen ? g->capopen * 2 : 256;
-			g->open    = realloc(g->open, g->capopen * sizeof(*g->open));
+			g->open
+			    = realloc(g->open, g->capopen * sizeof(*g->open));
 			assert_non_null(g->open);
 		}
 		g->open[g->nopen++] = b;
@@ -351,7 +359,7 @@ test_power_cuts(void **state)
 		uint64_t rng  = seed, next_id = 1, next_key = 1;
 		vfs_sim *v    = vfs_sim_new(seed);
 		slogt_model m = { 0 };
-		gen      g    = { .m = &m, .seed = seed, .producer = seed | 1 };
+		gen      g = { .m = &m, .seed = seed, .producer = seed | 1 };
 		size_t   i;
 		slogt    t;
 		int      cut;
@@ -366,18 +374,20 @@ test_power_cuts(void **state)
 
 			g.cut       = cut;
 			if (getenv("SLOGT_VERBOSE") != NULL) {
-				fprintf(stderr, "=== seed %" PRIu64 " cut %d\n", seed,
+				fprintf(stderr,
+				    "=== seed %" PRIu64 " cut %d\n", seed,
 				    cut);
 			}
 			g.ninflight = 0;
 			if (slogt_rand(&rng) % 8 == 0) {
 				// The power fails again during recovery.
-				vfs_sim_crash_after(v, 1 + slogt_rand(&rng) % 6);
+				vfs_sim_crash_after(
+				    v, 1 + slogt_rand(&rng) % 6);
 			}
 			rv = slogt_open(&t);
-			// A cut meant for the recovery that did not come during
-			// it must not come during the check either (the commit
-			// thread's first operations would reach it).
+			// A cut meant for the recovery that did not come
+			// during it must not come during the check either (the
+			// commit thread's first operations would reach it).
 			vfs_sim_disarm(v);
 			if (rv != 0 || vfs_sim_crashed(v)) {
 				if (rv == 0) {
@@ -391,9 +401,10 @@ test_power_cuts(void **state)
 			verify(&t, &g);
 			slog_stats_get(t.s, &st);
 			if (st.corrupt_regions != 0) {
-				fail_msg("seed %" PRIu64 " cut %d: %" PRIu64
-				         " corrupt regions in the middle of the log"
-				         "\n%s",
+				fail_msg(
+				    "seed %" PRIu64 " cut %d: %" PRIu64
+				    " corrupt regions in the middle of the log"
+				    "\n%s",
 				    seed, cut, st.corrupt_regions, t.log);
 			}
 			vfs_sim_crash_after(v, 1 + slogt_rand(&rng) % 120);
@@ -406,8 +417,8 @@ test_power_cuts(void **state)
 			cuts++;
 		}
 		// A last open checks the last cut, then every batch not yet
-		// acknowledged is sent again (exactly-once: stored once) and the
-		// log checked again.
+		// acknowledged is sent again (exactly-once: stored once) and
+		// the log checked again.
 		g.cut = cut;
 		ARB_PASS(slogt_open(&t));
 		verify(&t, &g);
@@ -421,7 +432,8 @@ test_power_cuts(void **state)
 		slogt_close(&t); // waits for their commit
 		for (i = 0; i < g.nopen; i++) {
 			if (g.open[i]->state != 1) {
-				fail_msg("seed %" PRIu64 ": a batch resent after the "
+				fail_msg("seed %" PRIu64
+				         ": a batch resent after the "
 				         "last cut was not acknowledged",
 				    seed);
 			}
@@ -526,7 +538,8 @@ test_consumed_before_answer(void **state)
 	// expected (they were consumed).
 	g.cut = 2;
 	ARB_PASS(slogt_open(&t));
-	assert_int_equal(slogt_model_verify(&t, &m, "consumed before answer"), 1);
+	assert_int_equal(
+	    slogt_model_verify(&t, &m, "consumed before answer"), 1);
 	slogt_close(&t);
 	slogt_fini(&t);
 	free(g.early.v);

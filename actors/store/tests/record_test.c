@@ -40,7 +40,8 @@ test_crc32c_check_value(void **state)
 		    slog__crc32c_sw(0, buf + off, len));
 	}
 	// Extending equals computing at once.
-	assert_int_equal(slog__crc32c(slog__crc32c(0, buf, 100), buf + 100, 50),
+	assert_int_equal(
+	    slog__crc32c(slog__crc32c(0, buf, 100), buf + 100, 50),
 	    slog__crc32c(0, buf, 150));
 }
 
@@ -96,8 +97,8 @@ test_record_every_bit_flip_detected(void **state)
 		size_t n = SLOG_REC_HDR + lens[k];
 		slog__rec_put(rec, SLOG_REC_READING, 42, 1000 + k,
 		    1700000000000, data, (uint32_t) lens[k]);
-		assert_int_equal(
-		    slog__rec_parse(rec, n, 4096, n, &out, &size), SLOG_PARSE_OK);
+		assert_int_equal(slog__rec_parse(rec, n, 4096, n, &out, &size),
+		    SLOG_PARSE_OK);
 		for (bit = 0; bit < n * 8; bit++) {
 			rec[bit / 8] ^= (uint8_t) (1u << (bit % 8));
 			if (slog__rec_parse(rec, n, 4096, n, &out, &size)
@@ -179,8 +180,8 @@ test_batch_record(void **state)
 	slog__batchrec_put(pl, &b);
 	slog__rec_put(rec, SLOG_REC_BATCH, 0, 1, 5, pl, SLOG_BATCH_LEN);
 	// Whatever the segment's max_record: it is not a reading.
-	assert_int_equal(slog__rec_parse(rec, sizeof(rec), 1, sizeof(rec), &out,
-	                     &size),
+	assert_int_equal(
+	    slog__rec_parse(rec, sizeof(rec), 1, sizeof(rec), &out, &size),
 	    SLOG_PARSE_OK);
 	assert_int_equal(out.type, SLOG_REC_BATCH);
 	slog__batchrec_get(out.data, &got);
@@ -310,12 +311,15 @@ test_scan_cut_at_every_offset(void **state)
 			slog__scan_fini(&sc);
 			continue;
 		}
-		for (i = 0; i < 20 && offs[i] + SLOG_REC_HDR + 100 <= cut; i++) {
+		for (i = 0; i < 20 && offs[i] + SLOG_REC_HDR + 100 <= cut;
+		     i++) {
 			whole++;
 		}
 		assert_true(sc.records == whole);
-		assert_true(sc.valid_end == offs[0] + whole * (SLOG_REC_HDR + 100));
-		assert_true(sc.first_bad == (sc.valid_end < cut ? sc.valid_end : cut));
+		assert_true(
+		    sc.valid_end == offs[0] + whole * (SLOG_REC_HDR + 100));
+		assert_true(
+		    sc.first_bad == (sc.valid_end < cut ? sc.valid_end : cut));
 		slog__scan_fini(&sc);
 	}
 }
@@ -358,7 +362,8 @@ test_scan_resync_over_flips(void **state)
 	(void) state;
 	for (trial = 0; trial < 200; trial++) {
 		int    rec = 1 + (int) (slogt_rand(&r) % 28);
-		size_t bit = (size_t) (slogt_rand(&r) % ((SLOG_REC_HDR + 60) * 8));
+		size_t bit
+		    = (size_t) (slogt_rand(&r) % ((SLOG_REC_HDR + 60) * 8));
 		img[offs[rec] + bit / 8] ^= (uint8_t) (1u << (bit % 8));
 		// Tail mode: everything before the flipped record, nothing
 		// after it.

@@ -8,8 +8,8 @@
 // acks, rewind and the durable cursor, the quota (backpressure and
 // drop_oldest), a full disk and failing fdatasyncs, recovery of torn
 // tails, corrupt and headerless segments, configuration changes that
-// must not cost the backlog, and a backlog kept on disk, not in memory.  Each test owns its disk.  Thread: the test
-// and each log's commit thread.
+// must not cost the backlog, and a backlog kept on disk, not in memory.  Each
+// test owns its disk.  Thread: the test and each log's commit thread.
 
 #include "arb_test.h"
 
@@ -108,7 +108,8 @@ test_append_ack_consume(void **state)
 	r[0] = (slog_reading) { 1, 1000, "a", 1 };
 	r[1] = (slog_reading) { 1, 1001, "bb", 2 };
 	r[2] = (slog_reading) { 2, -1, "ccc", 3 };
-	ARB_PASS(slog_append(t.s, NULL, r, 3, runs, &nruns, slogt_done, &t, &why));
+	ARB_PASS(
+	    slog_append(t.s, NULL, r, 3, runs, &nruns, slogt_done, &t, &why));
 	t.pending++;
 	assert_int_equal(nruns, 2);
 	assert_true(runs[0].stream == 1 && runs[0].first_seq == 1
@@ -132,11 +133,11 @@ test_append_ack_consume(void **state)
 	{
 		static uint8_t big[70000];
 		slog_reading   b = { 1, -1, big, sizeof(big) };
-		ARB_FAIL(slog_append(t.s, NULL, &b, 1, runs, &nruns, slogt_done, &t,
-		             &why),
+		ARB_FAIL(slog_append(t.s, NULL, &b, 1, runs, &nruns,
+		             slogt_done, &t, &why),
 		    ARB_EMSGSIZE);
-		ARB_FAIL(slog_append(t.s, NULL, &b, 0, runs, &nruns, slogt_done, &t,
-		             &why),
+		ARB_FAIL(slog_append(t.s, NULL, &b, 0, runs, &nruns,
+		             slogt_done, &t, &why),
 		    ARB_EINVAL);
 	}
 	slogt_close(&t);
@@ -214,7 +215,8 @@ test_cursor_survives_restart(void **state)
 		    NULL));
 	}
 	slogt_settle(&t);
-	assert_int_equal(slog_consume(t.s, 40, SIZE_MAX, slogt_sink_cb, &k), 40);
+	assert_int_equal(
+	    slog_consume(t.s, 40, SIZE_MAX, slogt_sink_cb, &k), 40);
 	for (i = 0; i < 40; i++) {
 		ARB_PASS(slog_ack(t.s, k.v[i].pos));
 	}
@@ -243,8 +245,10 @@ test_window_rewind_and_out_of_order_acks(void **state)
 	ARB_PASS(slogt_append(&t, 5, 20, 10, 0, NULL, NULL));
 	slogt_settle(&t);
 	slog_set_window(t.s, 8);
-	assert_int_equal(slog_consume(t.s, 100, SIZE_MAX, slogt_sink_cb, &k), 8);
-	assert_int_equal(slog_consume(t.s, 100, SIZE_MAX, slogt_sink_cb, &k), 0);
+	assert_int_equal(
+	    slog_consume(t.s, 100, SIZE_MAX, slogt_sink_cb, &k), 8);
+	assert_int_equal(
+	    slog_consume(t.s, 100, SIZE_MAX, slogt_sink_cb, &k), 0);
 	assert_int_equal(slog_inflight(t.s), 8);
 	// Acks out of order: the cursor waits for the first.
 	ARB_PASS(slog_ack(t.s, k.v[3].pos));
@@ -270,7 +274,8 @@ test_window_rewind_and_out_of_order_acks(void **state)
 	// 3 included (acknowledged out of order, not yet covered).
 	slog_rewind(t.s);
 	k.n = 0;
-	assert_int_equal(slog_consume(t.s, 100, SIZE_MAX, slogt_sink_cb, &k), 8);
+	assert_int_equal(
+	    slog_consume(t.s, 100, SIZE_MAX, slogt_sink_cb, &k), 8);
 	assert_true(k.v[0].seq == 3 && k.v[7].seq == 10);
 	slogt_close(&t);
 	free(k.v);
@@ -297,7 +302,8 @@ test_quota_backpressure(void **state)
 	t.o.segment_bytes = 2048;
 	ARB_PASS(slogt_open(&t));
 	for (i = 0; i < 1000; i++) {
-		rv = slog_append(t.s, NULL, &r, 1, &run, &nruns, slogt_done, &t, &why);
+		rv = slog_append(
+		    t.s, NULL, &r, 1, &run, &nruns, slogt_done, &t, &why);
 		if (rv != 0) {
 			break;
 		}
@@ -318,7 +324,8 @@ test_quota_backpressure(void **state)
 	assert_int_equal(slogt_drain(&t, &k, true), (size_t) ok);
 	slog_close(t.s); // the retirement needs the cursor written
 	ARB_PASS(slogt_open(&t));
-	ARB_PASS(slog_append(t.s, NULL, &r, 1, &run, &nruns, slogt_done, &t, &why));
+	ARB_PASS(
+	    slog_append(t.s, NULL, &r, 1, &run, &nruns, slogt_done, &t, &why));
 	t.pending++;
 	slogt_settle(&t);
 	slog_stats_get(t.s, &st);
@@ -400,7 +407,8 @@ test_disk_full_and_failing_sync(void **state)
 	// Space again: appends are accepted after the retry delay.
 	vfs_sim_set_space(v, UINT64_MAX);
 	for (i = 0; i < 200; i++) { // the free space is read every second
-		rv = slog_append(t.s, NULL, &r, 1, &run, &nruns, slogt_done, &t, &why);
+		rv = slog_append(
+		    t.s, NULL, &r, 1, &run, &nruns, slogt_done, &t, &why);
 		if (rv == 0) {
 			t.pending++;
 			break;
@@ -455,7 +463,8 @@ test_append_during_space_reading(void **state)
 	ARB_PASS(slogt_append(&t, 1, 1, 8, 0, NULL, NULL));
 	slogt_settle(&t);
 	dt = arb_test_now_ms() - t0;
-	printf("acknowledged %lld ms after an append during a 300 ms statvfs\n",
+	printf(
+	    "acknowledged %lld ms after an append during a 300 ms statvfs\n",
 	    (long long) dt);
 	assert_true(dt < 900);
 	slogt_close(&t);
@@ -489,7 +498,8 @@ test_cursor_never_ahead_of_the_disk(void **state)
 	ARB_PASS(slogt_open(&t));
 	ARB_PASS(slogt_append(&t, 2, 5, 20, 0, NULL, NULL));
 	slogt_settle(&t);
-	assert_int_equal(slog_consume(t.s, 10, SIZE_MAX, slogt_sink_cb, &k), 5);
+	assert_int_equal(
+	    slog_consume(t.s, 10, SIZE_MAX, slogt_sink_cb, &k), 5);
 	slog_stats_get(t.s, &st);
 	before = st.cursor;
 	// Stream 3 rolls into segment 2, not yet durable.
@@ -617,7 +627,8 @@ test_exactly_once_appends(void **state)
 	k.n = 0;
 	assert_int_equal(slogt_drain(&t, &k, false), 20);
 	for (i = 0; i < 10; i++) {
-		assert_true(k.v[10 + i].stream == 4 && k.v[10 + i].seq == i + 1);
+		assert_true(
+		    k.v[10 + i].stream == 4 && k.v[10 + i].seq == i + 1);
 		assert_int_equal(k.v[10 + i].first, 100 + i);
 	}
 	slogt_close(&t);
@@ -682,7 +693,8 @@ test_min_free_refuses(void **state)
 	// The commit thread reads the free space at once and every second
 	// (and after each commit): appends are refused once it is known.
 	for (i = 0; i < 200; i++) {
-		rv = slog_append(t.s, NULL, &r, 1, &run, &nruns, slogt_done, &t, &why);
+		rv = slog_append(
+		    t.s, NULL, &r, 1, &run, &nruns, slogt_done, &t, &why);
 		if (rv != 0) {
 			break;
 		}
@@ -867,8 +879,8 @@ test_acked_damage_is_said(void **state)
 	// The cursor deleted: everything comes again, and that is said.
 	assert_int_equal(vfs->unlink(vfs, SLOG_CURSOR_NAME), 0);
 	ARB_PASS(slogt_open(&t));
-	assert_non_null(
-	    strstr(t.log, "event=cursor_missing file=cursor segments=1 replay=all"));
+	assert_non_null(strstr(
+	    t.log, "event=cursor_missing file=cursor segments=1 replay=all"));
 	k.n = 0;
 	assert_int_equal(slogt_drain(&t, &k, false), 30);
 	slogt_close(&t);
@@ -906,7 +918,8 @@ test_seq_exhausted_refused(void **state)
 	ARB_PASS(slogt_open(&t));
 	assert_non_null(strstr(t.log, "event=acked_seq_above_log stream=1 "));
 	ARB_PASS(slogt_append(&t, 1, 3, 20, 0, NULL, NULL));
-	assert_int_equal(slogt_append(&t, 1, 1, 20, 0, NULL, NULL), ARB_ENOSPC);
+	assert_int_equal(
+	    slogt_append(&t, 1, 1, 20, 0, NULL, NULL), ARB_ENOSPC);
 	assert_non_null(strstr(t.log, "event=seq_exhausted stream=1 "));
 	ARB_PASS(slogt_append(&t, 2, 1, 20, 0, NULL, NULL)); // others go on
 	slogt_settle(&t);
@@ -997,7 +1010,8 @@ test_acked_unwritable_cursor_goes_on(void **state)
 	     == NULL; i++) {
 		slogt_wait(&t, 10);
 	}
-	assert_non_null(strstr(t.log, "event=acked_write_recovered file=acked"));
+	assert_non_null(
+	    strstr(t.log, "event=acked_write_recovered file=acked"));
 	slogt_close(&t);
 	slog_vfs_destroy(vfs);
 	assert_int_equal(arb_test_rmtree(dir), 0);
@@ -1215,7 +1229,8 @@ test_config_change_keeps_backlog(void **state)
 	slog_stats_get(t.s, &st);
 	assert_true(st.backlog_records == 100 && st.dropped_records == 0);
 	assert_non_null(strstr(t.log, "event=over_quota_at_open"));
-	assert_int_equal(slogt_append(&t, 2, 1, 30, 0, NULL, NULL), ARB_EAGAIN);
+	assert_int_equal(
+	    slogt_append(&t, 2, 1, 30, 0, NULL, NULL), ARB_EAGAIN);
 	slog_stats_get(t.s, &st);
 	assert_true(st.dropped_records == 0);
 	slogt_close(&t);

@@ -245,7 +245,8 @@ slogt_drain(slogt *t, slogt_sink *k, bool ack)
 		if (ack) {
 			size_t i;
 			for (i = from; i < k->n; i++) {
-				assert_int_equal(slog_ack(t->s, k->v[i].pos), 0);
+				assert_int_equal(
+				    slog_ack(t->s, k->v[i].pos), 0);
 			}
 		}
 	} while (n > 0);
@@ -475,8 +476,8 @@ slogt_model_verify(slogt *t, slogt_model *m, const char *ctx)
 			// checked, which the model then counts consumed, and
 			// read on.
 			for (i = 0; i < c.nwin; i++) {
-				slogt_known *k
-				    = slogt_map_get(&m->acked, c.key[i], false);
+				slogt_known *k = slogt_map_get(
+				    &m->acked, c.key[i], false);
 				if (k != NULL) {
 					k->consumed = true;
 				}
@@ -488,15 +489,17 @@ slogt_model_verify(slogt *t, slogt_model *m, const char *ctx)
 	free(c.pos);
 	free(c.key);
 	if (strstr(t->log, "event=read_failed") != NULL) {
-		fail_msg("%s: the check could not read the log:\n%s", ctx, t->log);
+		fail_msg(
+		    "%s: the check could not read the log:\n%s", ctx, t->log);
 	}
 	for (i = 0; i < m->acked.cap; i++) {
 		slogt_known *k = &m->acked.v[i];
 		if (k->key != 0 && !k->consumed && !k->seen) {
-			fail_msg("%s: acknowledged record stream %u seq %" PRIu64
-			         " (payload %" PRIu64 ") lost",
-			    ctx, (unsigned) (k->key >> 48), k->key & SLOG_U48_MAX,
-			    k->id);
+			fail_msg(
+			    "%s: acknowledged record stream %u seq %" PRIu64
+			    " (payload %" PRIu64 ") lost",
+			    ctx, (unsigned) (k->key >> 48),
+			    k->key & SLOG_U48_MAX, k->id);
 		}
 	}
 	slog_rewind(t->s);

@@ -360,7 +360,8 @@ sim_read(slog_file *f, void *p, size_t n, uint64_t off, size_t *got)
 	}
 	*got = 0;
 	if (off < in->live.len) {
-		*got = in->live.len - off < n ? (size_t) (in->live.len - off) : n;
+		*got = in->live.len - off < n ? (size_t) (in->live.len - off)
+		                              : n;
 		memcpy(p, in->live.p + off, *got);
 	}
 	pthread_mutex_unlock(&v->mu);
@@ -400,7 +401,8 @@ slow(vfs_sim *v, bool space)
 	ms = space ? v->slow_space_ms : v->slow_sync_ms;
 	pthread_mutex_unlock(&v->mu);
 	if (ms > 0) {
-		struct timespec ts = { ms / 1000, (long) (ms % 1000) * 1000000 };
+		struct timespec ts
+		    = { ms / 1000, (long) (ms % 1000) * 1000000 };
 		nanosleep(&ts, NULL);
 	}
 }
@@ -794,7 +796,7 @@ vfs_sim_reboot(vfs_sim *v, vfs_sim_cut how)
 		inode *in = v->inodes[i];
 		for (j = 0; j < in->nops && how != VFS_SIM_LOSE_ALL; j++) {
 			const fop *o = &in->ops[j];
-			uint64_t   r = how == VFS_SIM_KEEP_ALL ? 1 : rnd(v) % 3;
+			uint64_t r = how == VFS_SIM_KEEP_ALL ? 1 : rnd(v) % 3;
 			if (r == 0) {
 				continue;
 			}
