@@ -556,7 +556,11 @@ load_node(loader *ld, size_t si, yaml_node_t *map, arb_child_spec *c)
 		return; // this node: a local child
 	}
 	for (i = 0; i < ld->cfg->npeers; i++) {
-		if (strcmp(ld->cfg->peers[i].name, s) == 0) {
+		// A peer whose name was refused (missing, malformed, this
+		// node's own, a duplicate) has none: its problem is told at
+		// node.peers.
+		if (ld->cfg->peers[i].name != NULL
+		    && strcmp(ld->cfg->peers[i].name, s) == 0) {
 			c->node = s;
 			return;
 		}

@@ -274,6 +274,21 @@ static const broken cases[] = {
 	              "root:\n  children:\n"
 	              "    - {name: w, type: echo, node: gw3}\n",
 	    8, "node", "unknown peer \"gw3\"" },
+	// A peer refused at node.peers has no name in the loaded list: a
+	// remote child's node: looked it up by strcmp(NULL) and arbor check
+	// died of SIGSEGV instead of naming the problem (a peer line copied
+	// and its name left unchanged, gw3 meant).
+	{ "remote_child_with_duplicate_peer",
+	    NODE_HEAD "  peers:\n    - {name: gw2, url: \"tcp://h:1\"}\n"
+	              "    - {name: gw2, url: \"tcp://h:2\"}\n"
+	              "root:\n  children:\n"
+	              "    - {name: w, type: echo, node: gw3}\n",
+	    6, "node.peers[1].name", "duplicate peer \"gw2\"" },
+	{ "remote_child_after_nameless_peer",
+	    NODE_HEAD "  peers:\n    - {url: \"tcp://h:1\"}\n"
+	              "root:\n  children:\n"
+	              "    - {name: w, type: echo, node: gw2}\n",
+	    8, "node", "unknown peer \"gw2\"" },
 	{ "remote_without_peers",
 	    "root:\n  children:\n    - name: w\n      type: echo\n"
 	    "      node: gw2\n",
