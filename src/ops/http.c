@@ -646,6 +646,58 @@ agent_by_node_metrics(struct evbuffer *out, arb_node *node)
 	free(v);
 }
 
+// peer_metrics writes, for each peer of node.peers, its link as
+// `arborctl peers` shows it (docs/operations.md, "Metrics"): up (1 while
+// authenticated and answering heartbeats), the times it came up and was
+// lost, and the last heartbeat round trip (none before the first echo).
+// Without them a scraper saw the refusals but not which peer was down.
+static void
+peer_metrics(struct evbuffer *out, arb_node *node)
+{
+	static const char *const head[] = {
+		"arbor_node_peer_up", "gauge",
+		"1 while the link to the peer is up (authenticated, its "
+		"heartbeats answered); 0 while it is down or connecting.",
+		"arbor_node_peer_ups_total", "counter",
+		"Times the link to the peer came up.",
+		"arbor_node_peer_downs_total", "counter",
+		"Times the link to the peer was lost (DOWN noconnection).",
+		"arbor_node_peer_rtt_seconds", "gauge",
+		"The last heartbeat round trip to the peer (no sample before "
+		"the first echo).",
+	};
+	arb_peer_info *v = calloc(ARB_NODE_PEERS_MAX, sizeof(*v));
+	size_t         i, n, k;
+
+	n = v != NULL ? arb_node_peers(node, v, ARB_NODE_PEERS_MAX) : 0;
+	n = n < ARB_NODE_PEERS_MAX ? n : ARB_NODE_PEERS_MAX;
+	for (k = 0; k < 4 && n > 0; k++) {
+		evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n",
+		    head[3 * k], head[3 * k + 2], head[3 * k],
+		    head[3 * k + 1]);
+		for (i = 0; i < n; i++) {
+			if (k == 3 && v[i].rtt_us < 0) {
+				continue;
+			}
+			evbuffer_add_printf(out, "%s{peer=\"", head[3 * k]);
+			label_path(out, v[i].name);
+			evbuffer_add_printf(out, "\"} ");
+			if (k == 0) {
+				evbuffer_add_printf(out, "%d\n",
+				    v[i].state == ARB_PEER_UP);
+			} else if (k == 3) {
+				evbuffer_add_printf(out, "%.6f\n",
+				    (double) v[i].rtt_us / 1e6);
+			} else {
+				evbuffer_add_printf(out, "%llu\n",
+				    (unsigned long long) (k == 1 ? v[i].ups
+				                                 : v[i].downs));
+			}
+		}
+	}
+	free(v);
+}
+
 // node_stats_metrics writes the node's message and link totals
 // (arb_node_stats_get; docs/wire.md says what each counts).
 static void
@@ -762,6 +814,7 @@ node_stats_metrics(struct evbuffer *out, arb_node *node)
 	size_t         i;
 
 	agent_by_node_metrics(out, node);
+	peer_metrics(out, node);
 	arb_node_stats_get(node, &st);
 	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
 		snprintf(v, sizeof(v), "%llu",

@@ -977,6 +977,67 @@ test_page_draws_the_peers_in_chromium(void **state)
 	arb_test_proc_fini(&p);
 }
 
+// /metrics tells each peer's link (docs/operations.md, "Metrics"), as
+// `arborctl peers` does: a scraper can alert on a peer that is down or
+// never came up (before, /metrics had the refusals but no peer at all).
+// t72 up: arbor_node_peer_up 1, ups 1, downs 0, a round trip; "gone",
+// never up: 0, 0, 0 and no round trip; t72 SIGKILLed: up 0, downs 1.
+static void
+test_peers_on_metrics(void **state)
+{
+	arb_test_proc p, q;
+	char          cookie[160], fmt[1536], file[160];
+	int           pa = arb_test_free_port(), pb = arb_test_free_port();
+	int           pg = arb_test_free_port();
+	http_resp     r;
+
+	(void) state;
+	need_binaries();
+	peer_cookie(
+	    cookie, sizeof(cookie), "t71-t72-shared-secret-0123456789\n");
+	peer_node_start(&q, file, sizeof(file), "t72", pb, cookie, "t71", pa,
+	    "{name: e, type: echo}");
+	arb_test_expect(&q, "event=node_start", WAIT_MS);
+	snprintf(fmt, sizeof(fmt),
+	    "node:\n  name: t71\n  control: ctl.d/t71.sock\n"
+	    "  http: \"127.0.0.1:%%d\"\n"
+	    "  listen: tcp://127.0.0.1:%d\n  cookie: %s\n"
+	    "  peers:\n    - {name: t72, url: \"tcp://127.0.0.1:%d\"}\n"
+	    "    - {name: gone, url: \"tcp://127.0.0.1:%d\"}\n"
+	    "root:\n  children:\n    - {name: e, type: echo}\n",
+	    pa, cookie, pb, pg);
+	start_node(&p, fmt);
+	wait_out(&p, "event=peer_up peer=t72");
+	wait_peer_rtt("t72");
+
+	get("/metrics", &r);
+	expect_in(r.body, "# TYPE arbor_node_peer_up gauge\n");
+	expect_in(r.body, "\narbor_node_peer_up{peer=\"t72\"} 1\n");
+	expect_in(r.body, "\narbor_node_peer_up{peer=\"gone\"} 0\n");
+	expect_in(r.body, "# TYPE arbor_node_peer_ups_total counter\n");
+	expect_in(r.body, "\narbor_node_peer_ups_total{peer=\"t72\"} 1\n");
+	expect_in(r.body, "\narbor_node_peer_ups_total{peer=\"gone\"} 0\n");
+	expect_in(r.body, "# TYPE arbor_node_peer_downs_total counter\n");
+	expect_in(r.body, "\narbor_node_peer_downs_total{peer=\"t72\"} 0\n");
+	expect_in(r.body, "# TYPE arbor_node_peer_rtt_seconds gauge\n");
+	expect_in(r.body, "\narbor_node_peer_rtt_seconds{peer=\"t72\"} 0.");
+	assert_null(
+	    strstr(r.body, "arbor_node_peer_rtt_seconds{peer=\"gone\"}"));
+	free(r.body);
+
+	kill(q.pid, SIGKILL);
+	arb_test_wait_exit(&q, WAIT_MS);
+	arb_test_proc_fini(&q);
+	wait_out(&p, "event=peer_down peer=t72");
+	get("/metrics", &r);
+	expect_in(r.body, "\narbor_node_peer_up{peer=\"t72\"} 0\n");
+	expect_in(r.body, "\narbor_node_peer_downs_total{peer=\"t72\"} 1\n");
+	free(r.body);
+
+	assert_int_equal(stop_node(&p), 0);
+	arb_test_proc_fini(&p);
+}
+
 // row_of returns the <tr ...> holding key in dom (up to its </tr>) in
 // buf, or fails.
 static const char *
@@ -1313,6 +1374,8 @@ static const struct CMUnitTest tests[] = {
 	    test_page_draws_the_peers_in_chromium, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_page_draws_remote_children_in_chromium, setup, teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_peers_on_metrics, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_healthz_reports_a_stuck_loop, setup, teardown),
 	cmocka_unit_test_setup_teardown(
