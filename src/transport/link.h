@@ -607,6 +607,31 @@ void arb__ttimer_arm(arb__ttimer *t, int ms);
 // counts on its call gets it); an unarmed timer is left alone.  t must
 // stay valid until fn has run.
 void arb__ttimer_cancel(arb__ttimer *t);
+
+// A peer's silence as a process that may not have run can tell it
+// (docs/multinode.md, "Failure detection", "A stall of this node").  A
+// heartbeat timer that runs well after it was due means this process
+// did not run meanwhile (starved of a CPU, stopped, or the whole machine
+// paused by its host): the peer's heartbeats may wait unread in our
+// socket, and a peer that stalled with us sent none.  That time is not
+// the peer's silence: it is left out, and once the process runs again the
+// peer gets `grace` ms to be heard before its silence can take it DOWN
+// (when it was not due already by the time this process did run: at
+// most budget + grace of that time).  One per link or stream; zeroed,
+// it has seen no stall.
+typedef struct arb__silence {
+	int64_t heard;   // the heard time the two below count from
+	int64_t stalled; // ms the timer ran late since then
+	int64_t woke;    // when it last ran late (0: not since heard)
+} arb__silence;
+
+// arb__silence_judge judges, at a timer run at now that was due at due,
+// a peer last heard at heard: true when it was silent for more than
+// budget ms of the time this process ran (DOWN); else false and *next is
+// when to judge again.  A run more than grace / 4 ms late is a stall.
+// Thread: the caller's (s under its lock).
+bool arb__silence_judge(arb__silence *s, int64_t now, int64_t due,
+    int64_t heard, int64_t budget, int64_t grace, int64_t *next);
 // arb__err_from_nng translates an nng error (the one place that does).
 int arb__err_from_nng(int rv);
 

@@ -708,6 +708,7 @@ conn_hbw_arm(arb__conn *c, int64_t ms)
 {
 	if (c->hbw_ok && !c->hbw_armed && !c->closed) {
 		c->hbw_armed = true;
+		c->hbw_due = arb__now_ms() + (ms > 1 ? ms : 1);
 		c->ops++;
 		arb__ttimer_arm(&c->hbw, (int) (ms > 1 ? ms : 1));
 	}
@@ -743,23 +744,28 @@ conn_hbw_start(arb__conn *c)
 // silence itself, and closes this stream when it takes the node DOWN --
 // peer.c's peer_close_accepted; the stream is looked at again a budget
 // later).  So a node that only accepted a peer's stream (it cannot dial
-// that peer) does not keep the stream of a peer gone silent.
+// that peer) does not keep the stream of a peer gone silent.  A run well
+// after its time means this process did not run: that time is not the
+// peer's silence, and the peer gets the listener's hb_ms after it to be
+// heard (arb__silence_judge; a dialer that stalled with us sends its
+// next heartbeat at once).
 static void
 conn_hbw_cb(void *arg)
 {
 	arb__conn *c = arg;
 	arb__lsn  *l = c->lsn;
 	int64_t    now = arb__now_ms();
-	int64_t    silent = 0;
+	int64_t    silent = 0, judge;
 	bool       fire = false, close;
 
 	pthread_mutex_lock(&c->mtx);
 	c->hbw_armed = false;
 	if (!c->closed) {
 		silent = now - c->hbw_heard;
-		fire = silent > c->hbw_budget;
+		fire = arb__silence_judge(&c->hbw_sil, now, c->hbw_due,
+		    c->hbw_heard, c->hbw_budget, l->cfg.hb_ms, &judge);
 		if (!fire) {
-			conn_hbw_arm(c, c->hbw_heard + c->hbw_budget + 1 - now);
+			conn_hbw_arm(c, judge - now);
 		}
 	}
 	pthread_mutex_unlock(&c->mtx);

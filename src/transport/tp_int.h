@@ -191,11 +191,13 @@ struct arb__conn {
 	// closed when its heartbeat channel brought nothing for hbw_budget
 	// ms.  Under mtx; hbw_heard is set by the channel's receive callback
 	// (with lsn->mtx, which holds data_of).
-	arb__ttimer hbw;
-	bool        hbw_ok;    // hbw initialised (a node listener's)
-	bool        hbw_armed; // its callback is owed (one op)
-	int64_t     hbw_heard; // proof, the channel's HELLO, its last HB
-	int64_t     hbw_budget;
+	arb__ttimer  hbw;
+	bool         hbw_ok;    // hbw initialised (a node listener's)
+	bool         hbw_armed; // its callback is owed (one op)
+	int64_t      hbw_heard; // proof, the channel's HELLO, its last HB
+	int64_t      hbw_budget;
+	int64_t      hbw_due; // when hbw was armed to run
+	arb__silence hbw_sil; // hbw_heard's silence, less stalls
 	// Receive state: touched only by the receive callback (one
 	// receive is outstanding at a time), so it needs no lock.
 	uint8_t    *stage;
@@ -419,6 +421,8 @@ struct arb__link {
 	bool               tls_noted; // this connection's TLS failure logged
 	bool               hbt_armed; // its callback is owed (one op)
 	int64_t            heard_ms;  // greeting or last echo
+	int64_t            hbt_due;   // when hbt was armed to run
+	arb__silence       hbsil;     // heard_ms's silence, less stalls
 	int64_t            hb_next_ms; // when the next heartbeat is due
 	int64_t            last_hb_ms;
 	int64_t            rtt_us;

@@ -658,6 +658,7 @@ link_hb_arm(arb__link *k, int64_t ms)
 {
 	if (k->hbt_ok && !k->hbt_armed && k->state != L_CLOSED) {
 		k->hbt_armed = true;
+		k->hbt_due = arb__now_ms() + (ms > 1 ? ms : 1);
 		k->ops++;
 		arb__ttimer_arm(&k->hbt, (int) (ms > 1 ? ms : 1));
 	}
@@ -670,6 +671,12 @@ link_hb_arm(arb__link *k, int64_t ms)
 // heartbeat goes out on the heartbeat channel when due.  (Checked only
 // every hb_ms, the silence was seen up to hb_ms late: a stopped peer was
 // DOWN 2.5 s after its last echo instead of 2.0 s with the defaults.)
+// A run well after its time means this process did not run: that time
+// is not the peer's silence (arb__silence_judge), and a heartbeat goes
+// at once, so the peer is heard again within a round trip.  Before, a
+// node back from a stall of over the budget (a machine at load 5 on 2
+// cores, a paused VM) took a live peer DOWN before it read the echo
+// waiting in its socket -- and when both had stalled, both did.
 static void
 link_hb_cb(void *arg)
 {
@@ -677,6 +684,7 @@ link_hb_cb(void *arg)
 	int64_t    budget = (int64_t) k->cfg.hb_ms * k->cfg.hb_miss;
 	int64_t    now = arb__now_ms();
 	int64_t    next = now + k->cfg.hb_ms;
+	int64_t    judge;
 
 	pthread_mutex_lock(&k->mtx);
 	k->hbt_armed = false;
@@ -688,22 +696,33 @@ link_hb_cb(void *arg)
 	if (k->state == L_UP && k->greeted && !k->adopted) {
 		int64_t silent = now - k->heard_ms;
 
-		if (silent > budget) {
+		if (arb__silence_judge(&k->hbsil, now, k->hbt_due,
+		        k->heard_ms, budget, k->cfg.hb_ms, &judge)) {
 			stat_add(&k->cfg.stats->hb_timeouts, 1);
 			arb__log(ARB_LOG_WARN, NULL,
 			    "event=heartbeat_timeout url=%s peer=%s "
-			    "silent_ms=%lld",
-			    k->url, k->peer.name, (long long) silent);
+			    "silent_ms=%lld stalled_ms=%lld",
+			    k->url, k->peer.name, (long long) silent,
+			    (long long) k->hbsil.stalled);
 			arb__link_down(k);
 		} else {
-			if (now >= k->hb_next_ms) {
+			bool woke = k->hbsil.woke == now;
+
+			if (woke && silent > budget) {
+				arb__log(ARB_LOG_INFO, NULL,
+				    "event=heartbeat_stall url=%s peer=%s "
+				    "silent_ms=%lld stalled_ms=%lld",
+				    k->url, k->peer.name, (long long) silent,
+				    (long long) k->hbsil.stalled);
+			}
+			if (now >= k->hb_next_ms || woke) {
 				k->hb_due = true;
 				k->hb_next_ms = now + k->cfg.hb_ms;
 				arb__hb_send(k);
 			}
 			next = k->hb_next_ms;
-			if (k->heard_ms + budget + 1 < next) {
-				next = k->heard_ms + budget + 1;
+			if (judge < next) {
+				next = judge;
 			}
 		}
 	}

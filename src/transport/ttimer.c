@@ -144,3 +144,33 @@ arb__ttimer_cancel(arb__ttimer *t)
 	}
 	pthread_mutex_unlock(&q.mtx);
 }
+
+bool
+arb__silence_judge(arb__silence *s, int64_t now, int64_t due, int64_t heard,
+    int64_t budget, int64_t grace, int64_t *next)
+{
+	int64_t blame, t;
+
+	if (s->heard != heard) {
+		s->heard = heard; // heard since: the count starts again
+		s->stalled = 0;
+		s->woke = 0;
+	}
+	if (now - due > grace / 4) {
+		s->stalled += now - due;
+		s->woke = now;
+	}
+	blame = now - heard - s->stalled;
+	if (blame > budget
+	    && (s->woke == 0 || now - s->woke >= grace
+	        || blame > budget + grace)) {
+		return true;
+	}
+	t = heard + s->stalled + budget + 1;
+	if (s->woke != 0 && t < s->woke + grace) {
+		// Due, but just awake: the grace, or the bound on it.
+		t = s->woke + grace < t + grace ? s->woke + grace : t + grace;
+	}
+	*next = t;
+	return false;
+}

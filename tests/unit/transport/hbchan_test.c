@@ -16,6 +16,9 @@
 // - A node's listener closes a data stream whose channel brings no
 //   heartbeat for the budget the channel announced (its dialer's), or,
 //   without a channel, for its own budget and the hello timeout.
+// - A process that did not run its timers for three budgets (starved of
+//   a CPU, or its machine paused) takes no live peer DOWN, on either
+//   side: that time is not the peer's silence.
 // - A node's newer data stream, once proven, closes its older ones and
 //   their channels (a partition left them open); a stranger naming the
 //   node closes nothing; a listener that is not a node's (its processes
@@ -1167,6 +1170,91 @@ test_acceptor_takes_the_announced_budget(void **state)
 	arb__lsn_close(l);
 }
 
+// stall: blocks the transport's timer thread -- every link's heartbeats
+// and every listener's silence timers of this process -- until `until`,
+// as when the process is starved of a CPU or its machine is paused (the
+// stall is the thing tested: its length is fixed, not waited for).
+typedef struct stall {
+	arb__ttimer t;
+	int64_t     until;
+	_Atomic int done;
+} stall;
+
+static void
+stall_cb(void *arg)
+{
+	stall *st = arg;
+
+	while (arb_test_now_ms() < st->until) {
+		poll(NULL, 0, 5);
+	}
+	atomic_store(&st->done, 1);
+}
+
+// wait_beats waits (at most 10 s) until k heard n more echoes than
+// *last shows (arb__link_info.last_hb_ms changes).
+static void
+wait_beats(arb__link *k, int n, int64_t *last)
+{
+	arb__link_info li;
+	int64_t        dl = arb_test_now_ms() + 10000;
+
+	while (n > 0) {
+		assert_true(arb_test_now_ms() < dl);
+		arb__link_get_info(k, &li);
+		if (li.last_hb_ms != *last && li.last_hb_ms != 0) {
+			*last = li.last_hb_ms;
+			n--;
+		}
+		poll(NULL, 0, 5);
+	}
+}
+
+// A stall of this process (its timer thread held for 1 s, over three
+// budgets of 300 ms: no heartbeat went, none was timed) is not the
+// peer's silence: afterwards the link is still UP and hears echoes, the
+// listener keeps its stream, nothing counts a timeout (docs/multinode.md,
+// "A stall of this node").  Before, the link timed the stall as the
+// peer's silence and went DOWN the moment it ran again (as did both
+// nodes of multinode.20 and 78 on a loaded machine).
+static void
+test_stall_is_not_silence(void **state)
+{
+	fix          *f = *state;
+	arb__link_cfg cfg = f->lcfg;
+	arb__lsn     *l;
+	arb__link    *k;
+	stall         st;
+	char          url[64];
+	int64_t       last = 0;
+	int           port;
+
+	cfg.hb_ms = 100; // the listener's budget and grace too
+	cfg.hb_miss = 3;
+	ARB_PASS(arb__lsn_open(
+	    &l, "tcp://127.0.0.1:0", 0, &tpf_sink_ops, &f->s, &cfg));
+	port = arb__lsn_port(l);
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", port);
+	f->kcfg.hb_ms = 100;
+	f->kcfg.hb_miss = 3;
+	k = tpf_dial(url, &f->kcfg, &f->w);
+	wait_beats(k, 3, &last);
+	memset(&st, 0, sizeof(st));
+	ARB_PASS(arb__ttimer_init(&st.t, stall_cb, &st));
+	st.until = arb_test_now_ms() + 1000;
+	arb__ttimer_arm(&st.t, 0);
+	ARB_WAIT_UNTIL(atomic_load(&st.done), 5000);
+	wait_beats(k, 5, &last);
+	assert_int_equal(atomic_load(&f->kst.hb_timeouts), 0);
+	assert_int_equal(atomic_load(&f->lst.hb_timeouts), 0);
+	assert_int_equal(atomic_load(&f->w.ups), 1);
+	assert_int_equal(atomic_load(&f->w.downs), 0);
+	assert_int_equal(arb__lsn_conns(l), 2);
+	arb__link_rele(k);
+	ARB_WAIT_UNTIL(arb__lsn_conns(l) == 0, 5000);
+	arb__lsn_close(l);
+}
+
 // keeper: a node's listener whose owner keeps a silent stream (its own
 // link to that node is up) while keep is set: tpf_sink_ops (s first, so
 // they take a keeper as their tpf_sink) and keeper_silent.
@@ -1252,6 +1340,8 @@ main(void)
 		    test_acceptor_takes_the_announced_budget, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_acceptor_owner_keeps_silent_stream, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_stall_is_not_silence, setup, teardown),
 	};
 
 	arb_test_filter();

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 // ttimer_test.c -- the transport's timers (src/transport/ttimer.c): each
 // arm fires once, not before its deadline, in deadline order; a cancel
-// fires at once.  (What they cost is measured in bench/, not here.)
+// fires at once.  (What they cost is measured in bench/, not here.)  And
+// a peer's silence judged by a heartbeat timer that may run late
+// (arb__silence_judge): the time this process did not run is not the
+// peer's.
 
 #include "arb_test.h"
 
@@ -133,6 +136,67 @@ test_cancel_fires_at_once(void **state)
 	assert_int_equal(r.order[0], 7);
 }
 
+// judge: arb__silence_judge with a budget of 300 ms and a grace of 100.
+static bool
+judge(arb__silence *s, int64_t now, int64_t due, int64_t heard,
+    int64_t *next)
+{
+	return arb__silence_judge(s, now, due, heard, 300, 100, next);
+}
+
+// A heartbeat timer's judgement of a peer's silence (arb__silence_judge;
+// docs/multinode.md, "A stall of this node"): budget 300 ms, grace 100.
+static void
+test_silence_less_stalls(void **state)
+{
+	arb__silence s;
+	int64_t      next = 0, now, due;
+	int          i;
+
+	(void) state;
+	// On time: DOWN only past the budget, judged again at its end.
+	memset(&s, 0, sizeof(s));
+	assert_false(judge(&s, 1100, 1100, 1000, &next));
+	assert_int_equal(next, 1301);
+	assert_true(judge(&s, 1301, 1301, 1000, &next));
+	// A run 2 s late (a stall) is no DOWN: the 2 s are not the peer's.
+	// Heard from since, it is not DOWN; not, it is at its budget.
+	memset(&s, 0, sizeof(s));
+	assert_false(judge(&s, 3100, 1100, 1000, &next));
+	assert_int_equal(next, 3301);
+	assert_false(judge(&s, 3301, 3301, 3105, &next));
+	assert_int_equal(next, 3406);
+	memset(&s, 0, sizeof(s));
+	assert_false(judge(&s, 3100, 1100, 1000, &next));
+	assert_true(judge(&s, 3301, 3301, 1000, &next));
+	// A deadline that passed while the process did not run: the peer
+	// gets the grace after it; silent still at its end, it is DOWN.
+	memset(&s, 0, sizeof(s));
+	assert_false(judge(&s, 2301, 1301, 1000, &next));
+	assert_int_equal(next, 2401);
+	assert_false(judge(&s, 2401, 2401, 2310, &next));
+	memset(&s, 0, sizeof(s));
+	assert_false(judge(&s, 2301, 1301, 1000, &next));
+	assert_true(judge(&s, 2401, 2401, 1000, &next));
+	// Late by no more than a quarter of the grace: on time.
+	memset(&s, 0, sizeof(s));
+	assert_true(judge(&s, 1325, 1301, 1000, &next));
+	// A process late at every run (starved for good) still takes a
+	// silent peer DOWN: at most budget + grace of the time it ran.
+	memset(&s, 0, sizeof(s));
+	now = 1000;
+	for (i = 0; i < 20; i++) {
+		due = now + 100;
+		now = due + 150;
+		if (judge(&s, now, due, 1000, &next)) {
+			break;
+		}
+	}
+	assert_true(i < 20);
+	assert_true(now - 1000 - s.stalled > 300);
+	assert_true(now - 1000 - s.stalled <= 300 + 100 + 100);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -140,6 +204,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_fires_once_not_early),
 		cmocka_unit_test(test_deadline_order),
 		cmocka_unit_test(test_cancel_fires_at_once),
+		cmocka_unit_test(test_silence_less_stalls),
 	};
 
 	return ARB_TEST_RUN("transport.ttimer", tests, argc, argv);
