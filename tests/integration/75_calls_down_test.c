@@ -11,7 +11,9 @@
 // 30 s timeouts; n2 is SIGKILLed: what waits on n2 ends within the DOWN
 // budget (ARB_ENOENT, exit noconnection), a call and a gather made while
 // n2 is down are answered at once, and what waits on n3 is untouched
-// (answered when n3's holder releases it).
+// (answered when n3's holder releases it).  Also: requests still queued
+// for n2 when it goes down end with it and their late answers are only
+// counted; a notice read late ends only the calls sent before the DOWN.
 
 #include "arb_test.h"
 #include "probe.h"
@@ -484,8 +486,138 @@ static const arb_actor_ops queuer_ops = {
 	.terminate = queuer_terminate,
 };
 
+// --- the sleeper: reads a DOWN after the node's return ----------------------
+// Once hold@n2 answers a ping, calls it (TAG_HOLD: never answered, 30 s
+// timeout) and blocks its loop until the test creates the file "go" in
+// its node's test dir (at most GO_MS): meanwhile n2 is killed and started
+// again, so the node's notice of that DOWN waits in its mailbox.  Then,
+// still in the same turn, it calls the new n2 (TAG_PING), and only then
+// reads its mailbox: the notice must end the first call, not the second.
+#define GO_MS 30000
+
+typedef struct sleeper_st {
+	arb_ctx      *ctx;
+	struct event *tick;
+	arb_pid       to;
+	bool          busy, armed;
+	int64_t       t0; // when it called the new n2
+} sleeper_st;
+
+static void
+sleeper_old_cb(arb_ctx *ctx, void *arg, const arb_result *r)
+{
+	(void) ctx;
+	(void) arg;
+	arb_test_emit("sleeper old status=%s kind=%d", arb_err_name(r->status),
+	    (int) r->exit.kind);
+}
+
+static void
+sleeper_new_cb(arb_ctx *ctx, void *arg, const arb_result *r)
+{
+	sleeper_st *st = arg;
+
+	(void) ctx;
+	arb_test_emit("sleeper new status=%s kind=%d ms=%lld",
+	    arb_err_name(r->status), (int) r->exit.kind,
+	    (long long) (arb_test_now_ms() - st->t0));
+}
+
+static void
+sleeper_block(sleeper_st *st)
+{
+	char    go[400];
+	int64_t end = arb_test_now_ms() + GO_MS;
+	int     rv;
+
+	snprintf(go, sizeof(go), "%s/go", arb_test_dir());
+	arb_test_emit("sleeper blocked");
+	while (access(go, F_OK) != 0 && arb_test_now_ms() < end) {
+		poll(NULL, 0, 5);
+	}
+	st->t0 = arb_test_now_ms();
+	rv = arb_call(st->ctx, st->to, TAG_PING, "new", 3, CALL_MS,
+	    sleeper_new_cb, st);
+	arb_test_emit("sleeper unblocked go=%d rv=%s", access(go, F_OK) == 0,
+	    arb_err_name(rv));
+}
+
+static void
+sleeper_ping_cb(arb_ctx *ctx, void *arg, const arb_result *r)
+{
+	sleeper_st *st = arg;
+
+	st->busy = false;
+	if (r->status != ARB_OK || st->armed) {
+		return;
+	}
+	st->armed = true;
+	arb_test_emit("sleeper armed rv=%s",
+	    arb_err_name(arb_call(ctx, st->to, TAG_HOLD, "old", 3, CALL_MS,
+	        sleeper_old_cb, st)));
+}
+
+static void
+sleeper_tick(evutil_socket_t fd, short what, void *arg)
+{
+	sleeper_st *st = arg;
+
+	(void) fd;
+	(void) what;
+	if (st->armed) {
+		// The held call is out (this is the next turn): block.
+		event_del(st->tick);
+		sleeper_block(st);
+		return;
+	}
+	if (!st->busy && arb_whereis(st->ctx, "hold@n2", &st->to) == ARB_OK) {
+		st->busy = arb_call(st->ctx, st->to, TAG_PING, "?", 1, 1000,
+		               sleeper_ping_cb, st)
+		    == ARB_OK;
+	}
+}
+
+static int
+sleeper_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
+{
+	sleeper_st    *st = calloc(1, sizeof(*st));
+	struct timeval tv = { 0, 20000 };
+
+	(void) arg;
+	(void) len;
+	if (st == NULL) {
+		return ARB_ENOMEM;
+	}
+	st->ctx = ctx;
+	st->tick = event_new(arb_base(ctx), -1, EV_PERSIST, sleeper_tick, st);
+	if (st->tick == NULL) {
+		free(st);
+		return ARB_ENOMEM;
+	}
+	event_add(st->tick, &tv);
+	*statep = st;
+	return ARB_OK;
+}
+
+static void
+sleeper_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
+{
+	sleeper_st *st = state;
+
+	(void) ctx;
+	(void) why;
+	event_free(st->tick);
+	free(st);
+}
+
+static const arb_actor_ops sleeper_ops = {
+	.type = "sleeper",
+	.init = sleeper_init,
+	.terminate = sleeper_terminate,
+};
+
 static const arb_actor_ops *const types[]
-    = { &holder_ops, &caller_ops, &queuer_ops, NULL };
+    = { &holder_ops, &caller_ops, &queuer_ops, &sleeper_ops, NULL };
 
 // --- the node helper ----------------------------------------------------------
 // args (after the helper's name): name port peers kids...: peers "NAME:PORT[,NAME:PORT]"; each kid
@@ -770,7 +902,65 @@ test_requests_queued_for_a_lost_node(void **state)
 	stop(&n2);
 }
 
+// A DOWN read late (the actor's loop busy while its node counted n2 DOWN
+// and n2 came back) ends only the calls sent before that DOWN: the
+// notice carries the time of the DOWN, and a call to n2's next
+// incarnation sent after its return (a name address: whichever runs) is
+// answered, not ended.
+static void
+test_a_late_notice_spares_calls_sent_after_the_return(void **state)
+{
+	arb_test_proc n1, n2;
+	int           p1 = free_port(), p2 = free_port();
+	char          peers[64], go[300], buf[256];
+	FILE         *f;
+
+	(void) state;
+	snprintf(peers, sizeof(peers), "n1:%d", p1);
+	spawn_run(&n2, "n2", p2, peers, "holder", NULL);
+	snprintf(peers, sizeof(peers), "n2:%d", p2);
+	spawn_run(&n1, "n1", p1, peers, "sleeper", NULL);
+	arb_test_expect(&n1, "sleeper armed rv=ARB_OK", WAIT_MS);
+	arb_test_expect(&n1, "sleeper blocked", WAIT_MS);
+	arb_test_expect(&n2, "holder held n=1", WAIT_MS);
+	kill(n2.pid, SIGKILL);
+	arb_test_wait_exit(&n2, WAIT_MS);
+	arb_test_proc_fini(&n2);
+	arb_test_expect(&n1, "event=peer_down peer=n2", WAIT_MS);
+	snprintf(peers, sizeof(peers), "n1:%d", p1);
+	spawn_run(&n2, "n2", p2, peers, "holder", NULL);
+	// Up both ways (its answer travels on its own link to n1).
+	arb_test_expect(&n2, "holder register=ARB_OK", WAIT_MS);
+	wait_count(&n2, "event=peer_up peer=n1", 1, WAIT_MS);
+	wait_count(&n1, "event=peer_up peer=n2", 2, WAIT_MS);
+	snprintf(go, sizeof(go), "%s/go", n1.dir);
+	assert_non_null(f = fopen(go, "w"));
+	fclose(f);
+	arb_test_line(&n1, "sleeper unblocked", WAIT_MS, buf, sizeof(buf));
+	assert_int_equal(arb_test_need_field(buf, "go"), 1);
+	assert_non_null(strstr(buf, "rv=ARB_OK"));
+	// The call sent before the DOWN ends with it, the new one is
+	// answered by the new n2.
+	arb_test_line(&n1, "sleeper old", WAIT_MS, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "status=ARB_ENOENT"));
+	assert_int_equal(arb_test_need_field(buf, "kind"), ARB_EXIT_NOCONNECTION);
+	n1.mark = 0;
+	if (arb_test_try_expect(&n1, "sleeper new", WAIT_MS) == NULL) {
+		arb_test_try_expect(&n2, "nothing", 10);
+		fprintf(stderr, "n1:\n%s\nn2:\n%s\n", n1.out, n2.out);
+		fail_msg("no \"sleeper new\" (output above)");
+	}
+	arb_test_line(&n1, "sleeper new", WAIT_MS, buf, sizeof(buf));
+	if (strstr(buf, "status=ARB_OK") == NULL) {
+		fprintf(stderr, "%s\n", n1.out);
+		fail_msg("\"%s\" lacks status=ARB_OK (output above)", buf);
+	}
+	stop(&n1);
+	stop(&n2);
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_a_late_notice_spares_calls_sent_after_the_return),
 	cmocka_unit_test(test_requests_queued_for_a_lost_node),
 	cmocka_unit_test(test_calls_and_gathers_end_at_the_down),
 };
