@@ -115,12 +115,25 @@ uint64_t arb__log_dropped(void);
 
 // --- escape.c: outside text made safe for one log line -----------------
 // arb__escape copies in[0..n) to out, NUL-terminated and at most len bytes
-// with the NUL, writing the bytes below 0x20 but TAB, and DEL (0x7f), as
-// \xNN; every other byte is copied as it is.  Where out is full it cuts,
-// never inside an escape.  Returns how many bytes of in were copied (n
-// when all fit); with len 0 it writes nothing and returns 0.  A NUL byte
-// in in is escaped too.  This function can't fail.  Thread: any.
+// with the NUL, writing the bytes below 0x20 but TAB, DEL (0x7f), and
+// each byte of a sequence that is not UTF-8 (arb__utf8_len) as \xNN;
+// every other byte is copied as it is, so out is UTF-8.  Where out is
+// full it cuts, never inside an escape or a UTF-8 sequence.  Returns how
+// many bytes of in were copied (n when all fit); with len 0 it writes
+// nothing and returns 0.  A NUL byte in in is escaped too.  This
+// function can't fail.  Thread: any.
 size_t arb__escape(const char *in, size_t n, char *out, size_t len);
+// arb__utf8_len is the length of the UTF-8 sequence at s (n bytes there):
+// 1 for ASCII, 2 to 4 for a sequence RFC 3629 allows, 0 when s starts
+// none (a continuation byte, 0xc0, 0xc1, 0xf5-0xff, a sequence cut
+// short by n or by a byte that continues nothing, an overlong form, a
+// surrogate, anything above U+10FFFF; and n == 0).  Thread: any.
+size_t arb__utf8_len(const char *s, size_t n);
+// arb__utf8_cut is where to end s, UTF-8 text cut at n bytes, so that
+// it does not end inside a sequence: n, or the start of the last
+// sequence when that sequence needs more bytes than are left.  Thread:
+// any.
+size_t arb__utf8_cut(const char *s, size_t n);
 
 // --- buf.c: growable byte buffer --------------------------------------------
 typedef struct arb__buf {

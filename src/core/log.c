@@ -12,7 +12,10 @@
 // write(2) per line, so lines from several threads or processes sharing
 // stderr never interleave (lines are kept under PIPE_BUF).  Repeated
 // identical warnings and errors within one second are folded into one
-// "event=repeated count=N" line.  Never called from a signal handler.
+// "event=repeated count=N" line.  What a line says goes through
+// arb__escape (escape.c): control bytes and bytes that are not UTF-8
+// become \xNN, so a line is one line of UTF-8 text, and a line cut to
+// fit is cut between characters.  Never called from a signal handler.
 // Thread: any.
 
 #include "arb_impl.h"
@@ -613,7 +616,10 @@ arb__logv(int level, const char *path, const char *event, const char *fmt,
 		vsnprintf(raw + used, sizeof(raw) - used, fmt, ap);
 	}
 	// A value that came from outside (a path given to arborctl, a
-	// topic, a peer's name) cannot end the line and forge the next one.
+	// topic, a peer's name) cannot end the line and forge the next one,
+	// nor make it something else than UTF-8 text.  (A character cut
+	// short where raw is full is not escaped: its escape would not fit
+	// in body either.)
 	arb__escape(raw, strlen(raw), body, sizeof(body));
 	log_head(head, sizeof(head), level);
 	n = snprintf(line, sizeof(line), "%sarbor[%d]: %s %s %s\n", head,
@@ -622,8 +628,10 @@ arb__logv(int level, const char *path, const char *event, const char *fmt,
 		return;
 	}
 	if ((size_t) n >= sizeof(line)) {
-		n            = sizeof(line) - 1;
+		// Cut to fit, not inside a character.
+		n           = (int) arb__utf8_cut(line, sizeof(line) - 2) + 1;
 		line[n - 1] = '\n';
+		line[n]     = '\0';
 	}
 
 	// Repeats are identical lines from the same actor, never two
@@ -642,8 +650,10 @@ arb__logv(int level, const char *path, const char *event, const char *fmt,
 		log_head(head, sizeof(head), ARB_LOG_INFO);
 		rn = snprintf(rep, sizeof(rep),
 		    "%sarbor[%d]: info - event=repeated count=%u "
-		    "last=\"%.200s\"\n",
-		    head, (int) getpid(), log_repeats, log_last);
+		    "last=\"%.*s\"\n",
+		    head, (int) getpid(), log_repeats,
+		    (int) arb__utf8_cut(log_last, strnlen(log_last, 200)),
+		    log_last);
 		rn = rn < 0                     ? 0
 		    : (size_t) rn < sizeof(rep) ? rn
 		                                : (int) sizeof(rep) - 1;

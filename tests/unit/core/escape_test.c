@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-// escape_test.c -- escape.c: the control bytes of outside text written as
-// \xNN (a log line stays one line), everything else copied as it is, and
-// a cut where the room ends, never inside an escape.  Single-threaded.
+// escape_test.c -- escape.c: the control bytes of outside text and the
+// bytes that are not UTF-8 written as \xNN (a log line stays one line of
+// UTF-8 text), everything else copied as it is, and a cut where the room
+// ends, never inside an escape or a character.  Single-threaded.
 
 #include "arb_test.h"
 
@@ -36,18 +37,76 @@ test_controls_escaped(void **state)
 }
 
 static void
-test_tab_and_high_bytes_kept(void **state)
+test_tab_and_utf8_kept(void **state)
 {
-	// TAB, UTF-8 ("é", "€"), invalid UTF-8 (a lone continuation byte,
-	// a truncated sequence, 0xff) and a backslash: none ends a line.
+	// TAB, UTF-8 of 2, 3 and 4 bytes ("é", "€", U+10FFFF) and a
+	// backslash: none ends a line, all are text.
 	static const char in[]
-	    = "k\tv \xc3\xa9\xe2\x82\xac \x80 \xe2\x82 \xff \\x";
+	    = "k\tv \xc3\xa9\xe2\x82\xac \xf4\x8f\xbf\xbf \\x";
 	char out[64];
 
 	(void) state;
 	assert_int_equal(
 	    arb__escape(in, sizeof(in) - 1, out, sizeof(out)), sizeof(in) - 1);
 	assert_string_equal(out, in);
+}
+
+// Each byte of a sequence that is not UTF-8 is escaped (journald shows
+// a line that is not UTF-8 as a blob); what follows it is read afresh.
+static void
+test_bytes_not_utf8_escaped(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "a\xff" "b", "a\\xffb" },           // starts no sequence
+		{ "\x80z", "\\x80z" },                // a lone continuation
+		{ "\xe2\x82", "\\xe2\\x82" },         // cut short by the end
+		{ "\xe2\x82z\xc3\xa9", "\\xe2\\x82z\xc3\xa9" }, // ... by 'z'
+		{ "\xc0\xaf", "\\xc0\\xaf" },         // an overlong '/'
+		{ "\xe0\x80\xaf", "\\xe0\\x80\\xaf" }, // overlong, 3 bytes
+		{ "\xed\xa0\x80", "\\xed\\xa0\\x80" }, // a surrogate
+		{ "\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80" }, // > U+10FFFF
+		{ "\xf5\x80", "\\xf5\\x80" },
+	};
+	char   out[64];
+	size_t i;
+
+	(void) state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t n = strlen(cases[i].in);
+
+		assert_int_equal(
+		    arb__escape(cases[i].in, n, out, sizeof(out)), n);
+		if (strcmp(out, cases[i].out) != 0) {
+			fail_msg("case %zu: \"%s\", expected \"%s\"", i, out,
+			    cases[i].out);
+		}
+	}
+}
+
+static void
+test_utf8_len_and_cut(void **state)
+{
+	(void) state;
+	assert_int_equal(arb__utf8_len("a", 1), 1);
+	assert_int_equal(arb__utf8_len("\xc3\xa9", 2), 2);
+	assert_int_equal(arb__utf8_len("\xe2\x82\xac", 3), 3);
+	assert_int_equal(arb__utf8_len("\xf0\x9f\x98\x80", 4), 4);
+	assert_int_equal(arb__utf8_len("\xe2\x82\xac", 2), 0); // n too short
+	assert_int_equal(arb__utf8_len("", 0), 0);
+	assert_int_equal(arb__utf8_len("\xc1\xbf", 2), 0);
+	assert_int_equal(arb__utf8_len("\xef\xbf\xbd", 3), 3); // U+FFFD
+	// A cut inside the last character moves before it; a cut after a
+	// whole one, or inside text that was not UTF-8, stays.
+	assert_int_equal(arb__utf8_cut("ab\xe2\x82\xac", 5), 5);
+	assert_int_equal(arb__utf8_cut("ab\xe2\x82\xac", 4), 2);
+	assert_int_equal(arb__utf8_cut("ab\xe2\x82\xac", 3), 2);
+	assert_int_equal(arb__utf8_cut("a\xf0\x9f\x98\x80", 4), 1);
+	assert_int_equal(arb__utf8_cut("a\xc3\xa9", 2), 1);
+	assert_int_equal(arb__utf8_cut("ab", 2), 2);
+	assert_int_equal(arb__utf8_cut("", 0), 0);
+	assert_int_equal(arb__utf8_cut("a\x80\x80\x80\x80", 5), 5);
 }
 
 static void
@@ -64,6 +123,12 @@ test_cut_where_room_ends(void **state)
 	assert_string_equal(out, "\\x01");
 	assert_int_equal(arb__escape("abcdefghij", 10, out, sizeof(out)), 7);
 	assert_string_equal(out, "abcdefg");
+	// A character is never cut: "a", then no room for the 2 bytes of
+	// "é" and the NUL.
+	assert_int_equal(arb__escape("a\xc3\xa9", 3, out, 3), 1);
+	assert_string_equal(out, "a");
+	assert_int_equal(arb__escape("a\xc3\xa9", 3, out, 4), 3);
+	assert_string_equal(out, "a\xc3\xa9");
 	// No room at all: nothing written, not even the NUL.
 	out[0] = 'q';
 	assert_int_equal(arb__escape("abc", 3, out, 0), 0);
@@ -77,7 +142,9 @@ main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_controls_escaped),
-		cmocka_unit_test(test_tab_and_high_bytes_kept),
+		cmocka_unit_test(test_tab_and_utf8_kept),
+		cmocka_unit_test(test_bytes_not_utf8_escaped),
+		cmocka_unit_test(test_utf8_len_and_cut),
 		cmocka_unit_test(test_cut_where_room_ends),
 	};
 

@@ -361,6 +361,82 @@ test_level_names_and_numbers(void **state)
 	assert_int_equal(arb__log_level_parse("verbose"), 0);
 }
 
+static void
+log_utf8(void)
+{
+	char big[1000], path[2][128];
+	int  i;
+
+	arb__log_set_level(ARB_LOG_INFO);
+	for (i = 0; i + 2 < (int) sizeof(big); i += 2) {
+		memcpy(big + i, "\xc3\xa9", 2); // "é" after "é"
+	}
+	big[i] = '\0';
+	// An exec child's Latin-1, a character cut short.
+	arb__log(ARB_LOG_INFO, "root/u", "event=odd text=%s",
+	    "ok\xc3\xa9 \xff\xe2\x82 end");
+	// 435 bytes of "é" fit the line's text: an odd number.
+	arb__log(ARB_LOG_INFO, "root/u", "event=cut x=%s", big);
+	// Paths of 100 and 101 bytes: the line is cut to fit, one of the
+	// two inside a character whatever the length of the pid.
+	for (i = 0; i < 2; i++) {
+		snprintf(path[i], sizeof(path[i]), "root/%0*d", 95 + i, 0);
+		arb__log(ARB_LOG_INFO, path[i], "event=long x=%s", big);
+	}
+	// A warning said twice: the repeat line quotes 200 bytes of it.
+	arb__log(ARB_LOG_WARN, "root/u", "event=twice x=%s", big);
+	arb__log(ARB_LOG_WARN, "root/u", "event=twice x=%s", big);
+	arb__log(ARB_LOG_INFO, "root/u", "event=last");
+}
+
+// utf8_whole: every byte that starts a UTF-8 sequence is followed by the
+// continuation bytes it announces (no character cut short).
+static bool
+utf8_whole(const char *s)
+{
+	const unsigned char *p = (const unsigned char *) s;
+
+	while (*p != '\0') {
+		int want = *p >= 0xf0 ? 3
+		    : *p >= 0xe0      ? 2
+		    : *p >= 0xc0      ? 1
+		                      : 0;
+
+		if (*p >= 0x80 && *p < 0xc0) {
+			return false; // continues nothing
+		}
+		for (p++; want > 0; want--, p++) {
+			if ((*p & 0xc0) != 0x80) {
+				return false;
+			}
+		}
+	}
+	return true;
+}
+
+// Log lines are UTF-8 text: a byte that is not UTF-8 is written as \xNN
+// (journald would keep the line as a blob), and a line cut to fit is
+// cut between two characters.
+static void
+test_lines_are_utf8(void **state)
+{
+	char out[8192];
+
+	(void) state;
+	capture(log_utf8, out, sizeof(out));
+	assert_non_null(strstr(out,
+	    "info root/u event=odd text=ok\xc3\xa9 \\xff\\xe2\\x82 end\n"));
+	assert_int_equal(count_lines(out, "event=cut x=\xc3\xa9"), 1);
+	assert_int_equal(count_lines(out, "event=long x=\xc3\xa9"), 2);
+	assert_int_equal(count_lines(out, "event=repeated count=1 last="), 1);
+	assert_int_equal(count_lines(out, "event=last"), 1);
+	// Only the Latin-1 line has escapes; the others were cut whole.
+	assert_int_equal(count_lines(out, "\\x"), 1);
+	if (!utf8_whole(out)) {
+		fail_msg("a character cut short in:\n%s", out);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -373,6 +449,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_repeated_errors_are_folded_with_a_count),
 		cmocka_unit_test(test_long_lines_stay_one_line),
 		cmocka_unit_test(test_control_bytes_cannot_forge_lines),
+		cmocka_unit_test(test_lines_are_utf8),
 	};
 
 	return ARB_TEST_RUN("core.log", tests, argc, argv);
