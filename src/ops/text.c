@@ -4,6 +4,7 @@
 
 #include "text.h"
 
+#include "../core/arb_impl.h"
 #include "config.h"
 
 #include <stdarg.h>
@@ -62,23 +63,33 @@ arb__text_printf(arb__text *b, const char *fmt, ...)
 void
 arb__text_json_str(arb__text *b, const char *s)
 {
-	const unsigned char *p;
+	size_t i, n, seq;
 
 	if (s == NULL) {
 		arb__text_add(b, "null", 4);
 		return;
 	}
 	arb__text_add(b, "\"", 1);
-	for (p = (const unsigned char *) s; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\') {
-			char esc[2] = { '\\', (char) *p };
+	n = strlen(s);
+	for (i = 0; i < n; i += seq) {
+		unsigned char c = (unsigned char) s[i];
+
+		seq = 1;
+		if (c == '"' || c == '\\') {
+			char esc[2] = { '\\', (char) c };
 			arb__text_add(b, esc, 2);
-		} else if (*p == '\n') {
+		} else if (c == '\n') {
 			arb__text_add(b, "\\n", 2);
-		} else if (*p < 0x20 || *p == 0x7f) {
-			arb__text_printf(b, "\\u%04x", *p);
+		} else if (c < 0x20 || c == 0x7f) {
+			arb__text_printf(b, "\\u%04x", c);
+		} else if ((seq = arb__utf8_len(s + i, n - i)) != 0) {
+			arb__text_add(b, s + i, seq); // ASCII or UTF-8
 		} else {
-			arb__text_add(b, (const char *) p, 1);
+			// JSON is UTF-8 (RFC 8259): a byte that is not part
+			// of a UTF-8 sequence is U+FFFD, the replacement
+			// character.
+			arb__text_add(b, "\\ufffd", 6);
+			seq = 1;
 		}
 	}
 	arb__text_add(b, "\"", 1);

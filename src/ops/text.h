@@ -24,7 +24,9 @@ void arb__text_printf(arb__text *b, const char *fmt, ...)
 void arb__text_add(arb__text *b, const char *s, size_t n);
 // arb__text_json_str appends s as a JSON string (quotes included); NULL
 // gives null.  Quotes, backslashes and control characters are escaped;
-// other bytes (UTF-8) are copied as they are.
+// UTF-8 sequences are copied as they are, and each byte that is not
+// part of one (arb__utf8_len) is written \ufffd (U+FFFD, the
+// replacement character): the JSON is UTF-8 whatever s holds.
 void arb__text_json_str(arb__text *b, const char *s);
 // arb__text_fini releases the text and leaves b zeroed.  Calling it on a
 // zeroed buffer is a harmless no-op.

@@ -6,7 +6,9 @@
 // page's live tree (skipped, with a message, when Chromium is not
 // installed).  A crash is caused through `arborctl send` and must show
 // in the metrics and on the page; a crasher blocking its own loop must
-// make /healthz fail with its path, and pass again afterwards.  SPEC 24.
+// make /healthz fail with its path, and pass again afterwards; an exit
+// text that is not UTF-8 must leave /api/tree and `status --json` UTF-8
+// JSON (Python parses them).  SPEC 24.
 //
 // The binaries are ARBOR_BIN and ARBORCTL_BIN (tests/CMakeLists.txt).
 // The port is one the kernel just gave to a probe socket; should another
@@ -145,14 +147,15 @@ drain_node(void)
 	}
 }
 
-// start_node runs the tree of fmt (one %d: the port) on a free port,
-// retrying if another process takes the port first, and waits until the
-// tree is up.
+// start_node_env runs the tree of fmt (one %d: the port) on a free port,
+// with env ("VAR=value", or NULL) in its environment, retrying if another
+// process takes the port first, and waits until the tree is up.
 static void
-start_node(arb_test_proc *p, const char *fmt)
+start_node_env(arb_test_proc *p, const char *fmt, const char *env)
 {
 	char        file[160], yaml[2048];
-	const char *args[] = { "--", "run", file, NULL };
+	const char *with[] = { env, "--", "run", file, NULL };
+	const char *const *args = env != NULL ? with : with + 1;
 	int         tries;
 
 	for (tries = 0; tries < 5; tries++) {
@@ -173,6 +176,12 @@ start_node(arb_test_proc *p, const char *fmt)
 		arb_test_proc_fini(p);
 	}
 	fail_msg("no free port after 5 tries");
+}
+
+static void
+start_node(arb_test_proc *p, const char *fmt)
+{
+	start_node_env(p, fmt, NULL);
 }
 
 static int
@@ -445,6 +454,85 @@ test_probes_metrics_and_tree(void **state)
 	assert_int_equal(r.status, 405);
 	expect_in(r.head, "\r\nAllow: GET, HEAD");
 	free(r.body);
+
+	assert_int_equal(stop_node(&p), 0);
+	arb_test_proc_fini(&p);
+}
+
+// py_last_exit runs Python's JSON parser on text (a tree document) and
+// returns what it prints: root/c's last_exit as ascii() writes it.
+static const char *
+py_last_exit(const char *text, char *out, size_t len)
+{
+	char          file[160];
+	const char   *args[] = { "--", "-c",
+		  "import json,sys; t=json.load(open(sys.argv[1],'rb'));"
+		    "c=[k for k in t['tree']['children'] if k['name']=='c'];"
+		    "print(ascii(c[0]['last_exit']))",
+		  file, NULL };
+	arb_test_proc py;
+
+	arb_test_write_file(tmpdir, "doc.json", text, file, sizeof(file));
+	arb_test_spawn(&py, "python3", args);
+	if (arb_test_exit_code(arb_test_wait_exit(&py, WAIT_MS)) != 0) {
+		fail_msg("not JSON to Python: %s\n%.2000s", py.out, text);
+	}
+	snprintf(out, len, "%s", py.out);
+	arb_test_proc_fini(&py);
+	return out;
+}
+
+// An actor's exit text that is not UTF-8 (a byte that starts no
+// sequence, a sequence cut short): the tree document, of HTTP and of
+// arborctl, is still UTF-8 JSON, each bad byte U+FFFD (\ufffd); UTF-8
+// stays; arborctl's table shows it; the log line has the bytes as \xNN.
+static const char tree_utf8_fmt[]
+    = "node: {name: t66, control: ctl.d/t66.sock, http: \"127.0.0.1:%d\"}\n"
+      "root:\n"
+      "  children:\n"
+      "    - name: c\n"
+      "      type: crasher\n"
+      "      config:\n"
+      "        exit: {on_message: true, reason: error, code: 5,\n"
+      "               text: \"${T66_TEXT}\"}\n";
+
+static void
+test_json_is_utf8_whatever_the_exit_text(void **state)
+{
+	static const char want_py[]
+	    = "'error{code=5,text=\"ok\\xe9 bad\\ufffd cut\\ufffd\\ufffd\"}'";
+	arb_test_proc p;
+	http_resp     r;
+	char          got[512];
+
+	(void) state;
+	need_binaries();
+	if (access("/usr/bin/python3", X_OK) != 0) {
+		skip(); // no JSON parser to ask
+	}
+	start_node_env(
+	    &p, tree_utf8_fmt, "T66_TEXT=ok\xc3\xa9 bad\xff cut\xe2\x82");
+	crash_c(1);
+	arb_test_expect(&p,
+	    "root/c event=exit reason=error{code=5,text=\"ok\xc3\xa9 "
+	    "bad\\xff cut\\xe2\\x82\"}",
+	    WAIT_MS);
+
+	get("/api/tree", &r);
+	assert_int_equal(r.status, 200);
+	expect_in(r.body,
+	    "\"last_exit\":\"error{code=5,text=\\\"ok\xc3\xa9 bad\\ufffd "
+	    "cut\\ufffd\\ufffd\\\"}\"");
+	expect_in(py_last_exit(r.body, got, sizeof(got)), want_py);
+	free(r.body);
+
+	assert_int_equal(ctl("status", "--json", NULL, NULL), 0);
+	expect_in(py_last_exit(ctl_out, got, sizeof(got)), want_py);
+	// The table: arborctl reads the document as UTF-8 JSON.
+	assert_int_equal(ctl("status", NULL, NULL, NULL), 0);
+	expect_in(ctl_out,
+	    "error{code=5,text=\"ok\xc3\xa9 bad\xef\xbf\xbd "
+	    "cut\xef\xbf\xbd\xef\xbf\xbd\"}");
 
 	assert_int_equal(stop_node(&p), 0);
 	arb_test_proc_fini(&p);
@@ -1366,6 +1454,8 @@ static const struct CMUnitTest tests[] = {
 	    test_probes_metrics_and_tree, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_actor_metrics_on_metrics_status_and_tree, setup, teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_json_is_utf8_whatever_the_exit_text, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_junk_is_answered_counted_and_logged, setup, teardown),
 	cmocka_unit_test_setup_teardown(

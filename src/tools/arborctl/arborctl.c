@@ -664,8 +664,10 @@ tree_fetch(ctl *c, tree *t)
 	msgpack_sbuffer_init(&t->doc);
 	msgpack_unpacked_init(&t->u);
 	t->json = NULL;
-	if (json_to_msgpack(
-	        o->via.str.ptr, o->via.str.size, &t->doc, 0, err, sizeof(err))
+	// The node writes its JSON as UTF-8 (bytes that are not become
+	// U+FFFD there): a document that is not is malformed.
+	if (json_to_msgpack(o->via.str.ptr, o->via.str.size, &t->doc,
+	        JSON_UTF8, err, sizeof(err))
 	        != 0
 	    || msgpack_unpack_next(&t->u, t->doc.data, t->doc.size, &off)
 	        != MSGPACK_UNPACK_SUCCESS

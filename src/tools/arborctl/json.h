@@ -17,11 +17,9 @@
 // JSON_UTF8 in flags, a string (a key too) whose bytes are not UTF-8
 // (RFC 3629: no overlong form, no surrogate, nothing above U+10FFFF) is
 // an error that names the offset of the first byte of the bad sequence;
-// without it, such bytes are copied as they are (the node's tree
-// document may carry an actor's exit text that is not UTF-8, and
-// `status` still shows it).  Returns 0, or -1 with "offset N: what is
-// wrong" in err (always NUL-terminated when errlen > 0); out may then
-// hold part of the value.  Thread: any.
+// without it, such bytes are copied as they are.  Returns 0, or -1
+// with "offset N: what is wrong" in err (always NUL-terminated when
+// errlen > 0); out may then hold part of the value.  Thread: any.
 #define JSON_UTF8 0x1
 int json_to_msgpack(const char *text, size_t len, msgpack_sbuffer *out,
     int flags, char *err, size_t errlen);
