@@ -428,6 +428,48 @@ reply_pinned(ctl_reply *r, const char *op, const char *path)
 	    op, path);
 }
 
+// reply_agent_run refuses op of path when it is one of the children the
+// agent runs here for another node's supervisor (root/~agent/rc-HASH-NAME,
+// docs/supervision.md "Remote children") and says where to ask: that
+// supervisor decides its restarts, so a stop here was undone at once
+// ("stopped and deleted", then running again) and a restart here said
+// "answered ignore (not kept)" while the supervisor's node restarted it.
+// What runs inside such a child (a remote subtree's workers) is this
+// node's to stop, start and restart.  Returns false when path is not one.
+static bool
+reply_agent_run(
+    arb__control *ctl, ctl_reply *r, const char *op, const char *path)
+{
+	enum { MAX = 256 };
+	arb_agent_child *v;
+	size_t           i, n, plen = strlen(ARB__AGENT_PATH);
+	bool             found = false;
+
+	if (strncmp(path, ARB__AGENT_PATH "/", plen + 1) != 0
+	    || strchr(path + plen + 1, '/') != NULL
+	    || (v = calloc(MAX, sizeof(*v))) == NULL) {
+		return false;
+	}
+	n = arb_node_agent_children(ctl->run->node, v, MAX);
+	for (i = 0; i < n && i < MAX && !found; i++) {
+		if (strcmp(v[i].path, path) != 0) {
+			continue;
+		}
+		found = true;
+		reply_error(r, ARB_ENOTSUP,
+		    "cannot %s %s: it is %s of node %s, which supervises it "
+		    "(this node's agent runs it for that node); %s it "
+		    "there: arborctl --node %s %s %s%s",
+		    op, path, v[i].child, v[i].sup_node, op, v[i].sup_node,
+		    op, v[i].child,
+		    v[i].orphan ? " (that node is lost now: the agent stops "
+		                  "it when node.orphan_grace runs out)"
+		                : "");
+	}
+	free(v);
+	return found;
+}
+
 // op_child: stop, start or restart the child at q->path.  A start or a
 // restart with q->wait is answered once the child runs or its start
 // failed; returns false when that answer comes later (with ticket).
@@ -451,6 +493,12 @@ op_child(arb__control *ctl, const ctl_req *q, ctl_reply *r, unsigned ticket)
 		    "root is the root supervisor: it is not stopped, started "
 		    "or restarted on its own; stop the node instead (SIGTERM, "
 		    "systemctl stop)");
+		return true;
+	}
+	if (reply_agent_run(ctl, r, q->op, q->path)) {
+		arb_log(NULL, ARB_LOG_WARN, "control",
+		    "op=%s path=%s result=ARB_ENOTSUP why=agent_run", q->op,
+		    q->path);
 		return true;
 	}
 	if (strcmp(q->op, "stop") == 0) {

@@ -22,7 +22,9 @@
 # root/sub/w1, start-child of root/sub) is refused with n2, the remote
 # subtree and what to do instead (the path it names on n2 works there);
 # a send to root/sub/w1 names the address on n2, which reaches w1;
-# root/sub itself stops and starts from n1.
+# root/sub itself stops and starts from n1, and on n2 a stop, start or
+# restart of the subtree's own supervisor (the remote child) is refused,
+# naming n1 and root/sub.
 set -u
 . "$(dirname "$0")/lib.sh"
 mn_setup 2
@@ -223,6 +225,26 @@ mn_ctl 2 --timeout 5 restart "$there/w1" >/dev/null \
 read -r w1b w2b <<<"$(subtree_up 5)"
 [ "$w1b" != "$w1" ] && [ "$w2b" = "$w2" ] \
     || mn_fail "n2's restart of $there/w1: $w1 $w2 -> $w1b $w2b"
+# On n2, the remote child itself (the subtree's supervisor the agent
+# runs for n1) is n1's to stop, start and restart: each is refused,
+# naming n1 and root/sub there, and changes nothing.  Before, a stop
+# there said "stopped and deleted" and n1 restarted it at once, and a
+# restart said "answered ignore (not kept)".
+r0=$(n1_restarts)
+for op in stop start restart; do
+	if out=$(mn_ctl 2 --timeout 5 "$op" "$there" 2>&1); then
+		mn_fail "arborctl $op $there on n2 succeeded: $out"
+	fi
+	case $out in
+	*"cannot $op $there: it is root/sub of node n1, which supervises it"*"arborctl --node n1 $op root/sub"*) ;;
+	*) mn_fail "arborctl $op $there on n2 said: $out" ;;
+	esac
+done
+read -r w1c w2c <<<"$(subtree_up 5)"
+[ "$w1c $w2c" = "$w1b $w2b" ] \
+    || mn_fail "a refused command on n2 changed the subtree ($w1b $w2b -> $w1c $w2c)"
+[ "$(n1_restarts)" = "$r0" ] \
+    || mn_fail "n1 restarted sub after refused commands on n2 ($r0 -> $(n1_restarts))"
 mn_ctl 1 --timeout 5 stop root/sub >/dev/null || mn_fail "arborctl stop root/sub on n1"
 wait_sub "supervisor@n2 stopped" 10
 end=$(mn_deadline 10)
