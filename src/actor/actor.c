@@ -436,8 +436,8 @@ gather_forget(gather *g, size_t i)
 		pending_free(p);
 	}
 	if (g->mrefs[i] != 0) {
-		if ((p = arb__idmap_del(&ctx->pending, DOWN_KEY(g->mrefs[i]))) !=
-		    NULL) {
+		if ((p = arb__idmap_del(&ctx->pending, DOWN_KEY(g->mrefs[i])))
+		    != NULL) {
 			pending_free(p);
 		}
 		req.self = ctx->self;
@@ -574,7 +574,8 @@ arb_gather(arb_ctx *ctx, const arb_pid *pids, size_t n, uint32_t tag,
 
 		g->results[i].pid = pids[i];
 		g->refs[i]        = ctx_new_ref(ctx);
-		if ((rv = gather_pending(g, i, g->refs[i], PEND_GATHER)) != 0) {
+		if ((rv = gather_pending(g, i, g->refs[i], PEND_GATHER))
+		    != 0) {
 			goto fail;
 		}
 		// Monitor the target so that a crash is reported with its
@@ -1097,7 +1098,8 @@ arb__ctx_run(arb_ctx *ctx, const void *arg, size_t arg_len)
 	}
 	while (!ctx->exiting) {
 		if (event_base_loop(ctx->base, 0) != 0 && !ctx->exiting) {
-			arb_actor_exit_error(ctx, ARB_ESTATE, "event loop failed");
+			arb_actor_exit_error(
+			    ctx, ARB_ESTATE, "event loop failed");
 		}
 	}
 	arb__mbox_pause(ctx->mbox_att);

@@ -188,7 +188,8 @@ node_signal_cb(evutil_socket_t sig, short what, void *arg)
 			arb__log(ARB_LOG_INFO, NULL,
 			    "event=sighup action=none (stopping)");
 		} else if (node_has_reload(node)) {
-			arb__log(ARB_LOG_INFO, NULL, "event=sighup action=reload");
+			arb__log(
+			    ARB_LOG_INFO, NULL, "event=sighup action=reload");
 			NODE_HOOK(node, reload);
 		} else {
 			arb__log(ARB_LOG_INFO, NULL,
@@ -359,8 +360,8 @@ node_calls_down(arb_node *node, uint32_t node_id, const arb_peer_info *pi)
 	lost.id = arb__pid_make(ARB__KIND_NODE, 0, 0).id;
 	lost.node = node_id;
 	lost.creation = pi->incarnation;
-	snprintf(why.text, sizeof(why.text), "noconnection: node %.64s is down",
-	    pi->name);
+	snprintf(why.text, sizeof(why.text),
+	    "noconnection: node %.64s is down", pi->name);
 	if (arb__codec_encode_exit_wide(&b, lost, &why) != ARB_OK) {
 		st.unsent = 1; // no memory: they wait for their timeouts
 		n = 0;
@@ -473,7 +474,8 @@ arb_node_open(arb_node **nodep, const arb_node_opts *opts)
 	if ((node = arb__alloc(sizeof(*node))) == NULL) {
 		return ARB_ENOMEM;
 	}
-	snprintf(node->name, sizeof(node->name), "%s", o.name ? o.name : "arbor");
+	snprintf(
+	    node->name, sizeof(node->name), "%s", o.name ? o.name : "arbor");
 	node->max_msg = o.max_msg_size ? o.max_msg_size : 1024 * 1024;
 	node->signals = !o.no_signals;
 	arb_node_set_log_level(node, o.log_level);
@@ -485,7 +487,8 @@ arb_node_open(arb_node **nodep, const arb_node_opts *opts)
 		    o.log_time == ARB_LOG_TIME_ON ? "on" : "off", 1);
 	}
 	node->run_lock = -1;
-	n = readlink("/proc/self/exe", node->self_exe, sizeof(node->self_exe) - 1);
+	n = readlink(
+	    "/proc/self/exe", node->self_exe, sizeof(node->self_exe) - 1);
 	if (n <= 0) {
 		rv = arb__err_from_errno(errno);
 		goto fail;
@@ -537,8 +540,9 @@ arb_node_open(arb_node **nodep, const arb_node_opts *opts)
 	}
 	// The node's transport: its link listener, the thread actors'
 	// mailboxes and the table of child slots (src/transport/route.c).
-	if ((rv = arb__tp_open(&node->addr, arb__pid_make(ARB__KIND_NODE, 0, 0),
-	         node->max_msg)) != 0) {
+	if ((rv = arb__tp_open(&node->addr,
+	         arb__pid_make(ARB__KIND_NODE, 0, 0), node->max_msg))
+	    != 0) {
 		goto fail;
 	}
 	if ((rv = arb__outq_open(&node->outq, node->base, node->max_msg)) !=
@@ -579,7 +583,8 @@ arb_node_open(arb_node **nodep, const arb_node_opts *opts)
 	}
 	if (o.watch_max < 0 || o.watch_max > 1000000) {
 		arb__log(ARB_LOG_ERROR, NULL,
-		    "event=bad_option watch_max=%d (1..1000000, 0: default %d)",
+		    "event=bad_option watch_max=%d "
+		    "(1..1000000, 0: default %d)",
 		    o.watch_max, ARB__WATCH_MAX);
 		rv = ARB_EINVAL;
 		goto fail;
@@ -605,7 +610,8 @@ arb_node_open(arb_node **nodep, const arb_node_opts *opts)
 			.arg = node };
 		char err[512];
 
-		node->peer_ev = event_new(node->base, -1, 0, node_peer_cb, node);
+		node->peer_ev
+		    = event_new(node->base, -1, 0, node_peer_cb, node);
 		if (node->peer_ev == NULL) {
 			rv = ARB_ENOMEM;
 			goto fail;
@@ -614,7 +620,8 @@ arb_node_open(arb_node **nodep, const arb_node_opts *opts)
 		if ((rv = arb__peers_open(&pc, &node->addr, node->max_msg, err,
 		         sizeof(err)))
 		    != 0) {
-			arb__log(ARB_LOG_ERROR, NULL, "event=bad_peers %s", err);
+			arb__log(
+			    ARB_LOG_ERROR, NULL, "event=bad_peers %s", err);
 			goto fail;
 		}
 		if (o.listen != NULL) {
@@ -623,7 +630,8 @@ arb_node_open(arb_node **nodep, const arb_node_opts *opts)
 			    "watch_max=%zu",
 			    o.listen, arb__peers_port(),
 			    strncmp(o.listen, "tls+", 4) == 0
-			        ? (o.cookie_file != NULL ? "tls+cookie" : "tls")
+			        ? (o.cookie_file != NULL ? "tls+cookie"
+			                                 : "tls")
 			    : o.insecure ? "none (insecure)"
 			                 : "cookie",
 			    node->watch_max);
@@ -646,7 +654,8 @@ arb_node_open(arb_node **nodep, const arb_node_opts *opts)
 	arb__cg_open(&node->tree);
 	signal(SIGPIPE, SIG_IGN);
 	if (node->signals) {
-		static const int sigs[4] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
+		static const int sigs[4]
+		    = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
 		int              i;
 		for (i = 0; i < 4; i++) {
 			node->sig_ev[i] = evsignal_new(
@@ -705,7 +714,8 @@ arb_node_run(arb_node *node, const arb_sup_spec *spec, int *exit_code)
 		char *line, *save = NULL;
 		for (line = strtok_r(errbuf, "\n", &save); line != NULL;
 		     line = strtok_r(NULL, "\n", &save)) {
-			arb__log(ARB_LOG_ERROR, NULL, "event=bad_spec %s", line);
+			arb__log(
+			    ARB_LOG_ERROR, NULL, "event=bad_spec %s", line);
 		}
 		*exit_code = ARB_EXIT_CONFIG;
 		return ARB_ESPEC;
@@ -1189,7 +1199,9 @@ arb_node_ready(arb_node *node)
 int64_t
 arb_node_uptime_ms(arb_node *node)
 {
-	return node->tree.started_ms > 0 ? arb__now_ms() - node->tree.started_ms : 0;
+	return node->tree.started_ms > 0
+	    ? arb__now_ms() - node->tree.started_ms
+	    : 0;
 }
 
 uint64_t
@@ -1219,7 +1231,8 @@ arb_node_set_log_level(arb_node *node, int level)
 		// errors only.
 		arb__log(ARB_LOG_WARN, NULL,
 		    "event=bad_env name=ARB_LOG_LEVEL value=\"%.40s\" "
-		    "reason=\"not error, warn, info, debug or 1-4; using info\"",
+		    "reason=\"not error, warn, info, debug or 1-4; "
+		    "using info\"",
 		    env);
 	}
 }

@@ -91,7 +91,8 @@ holder_handle(arb_ctx *ctx, void *state, const arb_msg *m)
 		for (i = 0; i < st->n; i++) {
 			if (st->held[i] == NULL) {
 				memmove(&st->held[i], &st->held[i + 1],
-				    sizeof(st->held[0]) * (size_t) (st->n - i - 1));
+				    sizeof(st->held[0])
+				        * (size_t) (st->n - i - 1));
 				st->n--;
 				i--;
 			}
@@ -442,7 +443,8 @@ queuer_tick(evutil_socket_t fd, short what, void *arg)
 	arb_stats_get(st->ctx, &as);
 	if (as.late_replies != st->late) {
 		st->late = as.late_replies;
-		arb_test_emit("queuer back checked=%d bad=%d late_replies=%llu",
+		arb_test_emit(
+		    "queuer back checked=%d bad=%d late_replies=%llu",
 		    st->checked, st->bad, (unsigned long long) st->late);
 	}
 }
@@ -619,9 +621,10 @@ static const arb_actor_ops sleeper_ops = {
 static const arb_actor_ops *const types[]
     = { &holder_ops, &caller_ops, &queuer_ops, &sleeper_ops, NULL };
 
-// --- the node helper ----------------------------------------------------------
-// args (after the helper's name): name port peers kids...: peers "NAME:PORT[,NAME:PORT]"; each kid
-// a type, "p:TYPE" for a process actor (children w, w2...).
+// --- the node helper ---------------------------------------------------
+// args (after the helper's name): name port peers kids...: peers
+// "NAME:PORT[,NAME:PORT]"; each kid a type, "p:TYPE" for a process actor
+// (children w, w2...).
 static int
 run_main(int argc, char **argv)
 {
@@ -700,7 +703,7 @@ static const arb_test_helper helpers[] = {
 	{ "run", run_main },
 };
 
-// --- helpers of the test --------------------------------------------------------
+// --- helpers of the test -----------------------------------------------
 static int
 free_port(void)
 {
@@ -737,7 +740,8 @@ wait_count(arb_test_proc *p, const char *needle, int want, int ms)
 
 	while (arb_test_count(p, needle) < want) {
 		if (arb_test_now_ms() >= end) {
-			fail_msg("no %d lines with \"%s\" within %d ms in:\n%s",
+			fail_msg(
+			    "no %d lines with \"%s\" within %d ms in:\n%s",
 			    want, needle, ms, p->out);
 		}
 		arb_test_try_expect(p, "", 20);
@@ -776,7 +780,8 @@ stop(arb_test_proc *p)
 	if (arb_test_exit_code(status) != 0 || strstr(p->out, "Sanitizer")
 	    || strstr(p->out, "runtime error")) {
 		fprintf(stderr, "%s\n", p->out);
-		fail_msg("node exit %d (output above)", arb_test_exit_code(status));
+		fail_msg(
+		    "node exit %d (output above)", arb_test_exit_code(status));
 	}
 	arb_test_proc_fini(p);
 }
@@ -943,7 +948,8 @@ test_a_late_notice_spares_calls_sent_after_the_return(void **state)
 	// answered by the new n2.
 	arb_test_line(&n1, "sleeper old", WAIT_MS, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "status=ARB_ENOENT"));
-	assert_int_equal(arb_test_need_field(buf, "kind"), ARB_EXIT_NOCONNECTION);
+	assert_int_equal(
+	    arb_test_need_field(buf, "kind"), ARB_EXIT_NOCONNECTION);
 	n1.mark = 0;
 	if (arb_test_try_expect(&n1, "sleeper new", WAIT_MS) == NULL) {
 		arb_test_try_expect(&n2, "nothing", 10);
@@ -960,7 +966,8 @@ test_a_late_notice_spares_calls_sent_after_the_return(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-	cmocka_unit_test(test_a_late_notice_spares_calls_sent_after_the_return),
+	cmocka_unit_test(
+	    test_a_late_notice_spares_calls_sent_after_the_return),
 	cmocka_unit_test(test_requests_queued_for_a_lost_node),
 	cmocka_unit_test(test_calls_and_gathers_end_at_the_down),
 };
