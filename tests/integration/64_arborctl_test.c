@@ -268,6 +268,19 @@ expect_out(const char *needle)
 	}
 }
 
+// count_in is how often needle is in hay.
+static int
+count_in(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	while ((hay = strstr(hay, needle)) != NULL) {
+		n++;
+		hay++;
+	}
+	return n;
+}
+
 static void
 expect_mode(const char *path, mode_t type, mode_t mode)
 {
@@ -1316,6 +1329,52 @@ test_queued_retry_shows_restarting(void **state)
 	arb_test_proc_fini(&p);
 }
 
+// Arguments are checked before the node is asked: bad JSON, a TAG that
+// is no tag, a LEVEL that is none are usage errors (64) with no node
+// running too, not "no node running" (69); and --timeout does not wait
+// for a node to tell a usage error.
+static void
+test_usage_errors_need_no_node(void **state)
+{
+	static const char *const waiting[] = { "--", "--socket", sock,
+		"--timeout", "60", "send", "root/e", "1", "{", NULL };
+	int64_t t0;
+
+	(void) state;
+	need_binaries();
+	// No node: a command that could run says so.
+	assert_int_equal(ctl("send", "root/e", "1", "{}"), 69);
+	expect_out("no node running");
+	assert_int_equal(ctl("log-level", "warn", NULL, NULL), 69);
+	// A child spec that is not JSON is the node's to judge.
+	assert_int_equal(
+	    ctl("start-child", "root", "{name: e2, type: echo}", NULL), 69);
+
+	assert_int_equal(ctl("send", "root/e", "1", "{\"a\": }"), 64);
+	expect_out("arborctl: send: JSON: offset 6: expected a JSON value");
+	assert_int_equal(ctl("send", "root/e", "1", "\"ab\xff\""), 64);
+	expect_out("send: JSON: offset 3: not UTF-8 (byte 0xff in a string)");
+	assert_int_equal(ctl("send", "root/e", "x1", "1"), 64);
+	expect_out("send: TAG \"x1\": expected an integer");
+	assert_int_equal(ctl("send", "root/e", "4294901760", "1"), 64);
+	assert_int_equal(
+	    ctl("start-child", "root/pool", "\"\xff\"", NULL), 64);
+	expect_out("start-child: JSON: offset 1: not UTF-8");
+	assert_int_equal(ctl("start-child", "root", "{name: \xff}", NULL), 64);
+	expect_out("start-child: ARG: offset 7: not UTF-8 (byte 0xff;");
+	assert_int_equal(ctl("log-level", "loud", NULL, NULL), 64);
+	expect_out("log-level: \"loud\": expected error, warn, info or debug");
+	assert_null(strstr(out, "no node running"));
+
+	// --timeout 60 waits for a node that is starting up, but not to
+	// say that its JSON is bad (ctl_run gives it 15 s).
+	t0 = arb_test_now_ms();
+	assert_int_equal(ctl_run("arborctl", waiting), 64);
+	expect_out("arborctl: send: JSON: offset 1: ");
+	assert_null(strstr(out, "waiting for it"));
+	assert_true(arb_test_now_ms() - t0 < WAIT_MS + 5000);
+}
+
 // start-child adds a child to a simple_one_for_one pool, answered once it
 // runs (its path) or with its start's reason (nothing added, nothing
 // counted toward intensity: 1 here); stop of a pool's child deletes it
@@ -1339,7 +1398,7 @@ test_start_child_of_a_pool(void **state)
 	arb_test_proc            p;
 	char                     file[160];
 	const char              *json;
-	int                      i;
+	int                      i, kids;
 
 	(void) state;
 	need_binaries();
@@ -1376,6 +1435,21 @@ test_start_child_of_a_pool(void **state)
 	assert_int_equal(ctl("start-child", "root/pool", "{\"a\": }", NULL), 64);
 	expect_out("start-child: JSON");
 	assert_int_equal(ctl("start-child", NULL, NULL, NULL), 64);
+	// ARG is UTF-8 text: JSON is refused as send refuses it, other text
+	// (a child spec) at the offset of its first bad byte; nothing is
+	// asked of the node, nothing started.
+	kids = count_in(status(), "{\"path\":\"root/pool/w.");
+	assert_int_equal(
+	    ctl("start-child", "root/pool", "{\"k\": \"ab\xff\"}", NULL), 64);
+	expect_out("arborctl: start-child: JSON: offset 9: not UTF-8 (byte "
+	           "0xff in a string)");
+	assert_int_equal(ctl("start-child", "root/pool",
+	                     "{name: e\xc0\xaf, type: echo}", NULL),
+	    64);
+	expect_out("arborctl: start-child: ARG: offset 8: not UTF-8 (byte "
+	           "0xc0;");
+	assert_int_equal(
+	    count_in(status(), "{\"path\":\"root/pool/w."), kids);
 
 	// stop deletes a pool's child, by its name.
 	assert_int_equal(ctl("stop", "root/pool/w.1", NULL, NULL), 0);
@@ -1742,6 +1816,8 @@ static const struct CMUnitTest tests[] = {
 	    teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_start_child_of_a_pool, setup, teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_usage_errors_need_no_node, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_operator_start_failure_is_reported, setup, teardown),
 	cmocka_unit_test_setup_teardown(

@@ -86,7 +86,9 @@ static const char usage_text[]
       "state),\n"
       "64 usage, 69 no node running, 75 not done within the timeout, 77 "
       "permission\n"
-      "denied, 78 invalid tree file (reload).\n";
+      "denied, 78 invalid tree file (reload).  Arguments are checked "
+      "before the\n"
+      "node is asked: a usage error is 64 whether a node runs or not.\n";
 
 static const struct {
 	const char *cmd;
@@ -137,12 +139,13 @@ static const struct {
 	    "(problems as spec:LINE:COLUMN: ..., exit 78); a reload of the\n"
 	    "tree file drops it again unless the file has it.  Prints the\n"
 	    "new child's path once it runs; a start that fails exits 1 with\n"
-	    "the child's reason and adds nothing.  A simple_one_for_one\n"
-	    "pool that runs on another node (node: in the tree file) is\n"
-	    "asked through that node's agent: prints the child's path there\n"
-	    "with @NODE (what send takes); no answer within the pool's\n"
-	    "start_timeout, or that node lost, exits 1 saying so.  Any other\n"
-	    "supervisor there is refused, exit 1.\n"
+	    "the child's reason and adds nothing.  ARG must be UTF-8 text:\n"
+	    "other bytes are refused (exit 64), at their offset in ARG.  A\n"
+	    "simple_one_for_one pool that runs on another node (node: in\n"
+	    "the tree file) is asked through that node's agent: prints the\n"
+	    "child's path there with @NODE (what send takes); no answer\n"
+	    "within the pool's start_timeout, or that node lost, exits 1\n"
+	    "saying so.  Any other supervisor there is refused, exit 1.\n"
 	    "  arborctl start-child root/pool '{\"port\": 7}'\n"
 	    "  arborctl start-child root '{name: e2, type: echo}'\n" },
 	{ "delete-child",
@@ -1333,105 +1336,138 @@ cmd_child(ctl *c, const char *op, const char *path, bool wait)
 
 // --- send, reload, log-level ------------------------------------------------
 
+// send_args reads send's TAG and converts its JSON to the body's
+// msgpack (in body, initialised by the caller).  Returns 0 or EX_USAGE
+// (after a message).
 static int
-cmd_send(ctl *c, const char *path, const char *tagtext, const char *json)
+send_args(const char *tagtext, const char *json, unsigned long long *tag,
+    msgpack_sbuffer *body)
 {
-	msgpack_sbuffer    sb, body;
-	msgpack_packer     pk;
-	reply              r;
-	char               err[200], *end;
-	unsigned long long tag;
-	int                code;
+	char err[200], *end;
 
 	errno = 0;
-	tag = strtoull(tagtext, &end, 0);
+	*tag = strtoull(tagtext, &end, 0);
 	if (tagtext[0] == '-' || tagtext[0] == '\0' || *end != '\0'
-	    || errno != 0 || tag >= 0xFFFF0000ull) {
+	    || errno != 0 || *tag >= 0xFFFF0000ull) {
 		return usage_error(
 		    "send: TAG \"%s\": expected an integer from "
 		    "0 to 4294901759 (0xFFFEFFFF)",
 		    tagtext);
 	}
-	msgpack_sbuffer_init(&body);
 	// JSON's strings are UTF-8 (RFC 8259); the body's msgpack str
 	// says so to its reader.
 	if (json_to_msgpack(
-	        json, strlen(json), &body, JSON_UTF8, err, sizeof(err))
+	        json, strlen(json), body, JSON_UTF8, err, sizeof(err))
 	    != 0) {
 		fprintf(stderr, "arborctl: send: JSON: %s\n", err);
-		msgpack_sbuffer_destroy(&body);
 		return EX_USAGE;
 	}
+	return 0;
+}
+
+static int
+cmd_send(ctl *c, const char *path, unsigned long long tag,
+    const msgpack_sbuffer *body)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer  pk;
+	reply           r;
+	int             code;
+
 	request_begin(&sb, &pk, "send", path, 2);
 	pk_str(&pk, "tag");
 	msgpack_pack_uint64(&pk, tag);
 	pk_str(&pk, "body");
-	msgpack_pack_bin(&pk, body.size);
-	msgpack_pack_bin_body(&pk, body.data, body.size);
+	msgpack_pack_bin(&pk, body->size);
+	msgpack_pack_bin_body(&pk, body->data, body->size);
 	code = call_retry(c, &sb, &r);
 	msgpack_sbuffer_destroy(&sb);
 	if (code != 0) {
-		msgpack_sbuffer_destroy(&body);
 		return code;
 	}
 	if (!r.ok) {
 		code = refused(&r);
 	} else {
 		printf("%s: sent tag %llu, %zu bytes of msgpack\n", path, tag,
-		    body.size);
+		    body->size);
 	}
 	reply_fini(&r);
-	msgpack_sbuffer_destroy(&body);
 	return code;
 }
 
+// start_child_arg checks start-child's ARG: UTF-8 text (a child spec,
+// YAML or JSON, or a pool child's JSON argument), else EX_USAGE (after
+// a message naming the offset of the first bad byte).  ARG that is JSON
+// is also converted to msgpack in body (initialised by the caller), with
+// *is_json set; otherwise err says why it is not JSON (the node decides
+// whether it had to be).
 static int
-cmd_start_child(ctl *c, const char *sup, const char *json)
+start_child_arg(const char *arg, msgpack_sbuffer *body, bool *is_json,
+    char *err, size_t errlen)
 {
-	msgpack_sbuffer sb, body;
+	size_t n = strlen(arg), bad = utf8_invalid_at(arg, n);
+
+	if (bad < n) {
+		// As send says it when ARG is JSON but for its strings.
+		if (json_to_msgpack(arg, n, body, 0, err, errlen) == 0
+		    && json_to_msgpack(arg, n, body, JSON_UTF8, err, errlen)
+		        != 0) {
+			fprintf(stderr, "arborctl: start-child: JSON: %s\n",
+			    err);
+		} else {
+			fprintf(stderr,
+			    "arborctl: start-child: ARG: offset %zu: not "
+			    "UTF-8 (byte 0x%02x; a child spec or a JSON "
+			    "argument is UTF-8 text)\n",
+			    bad, (unsigned char) arg[bad]);
+		}
+		return EX_USAGE;
+	}
+	*is_json = json_to_msgpack(arg, n, body, JSON_UTF8, err, errlen) == 0;
+	return 0;
+}
+
+// cmd_start_child asks for a child of sup: spec is ARG (NULL: none) as
+// it is, body its msgpack when it is JSON (NULL: it is not; jsonerr says
+// why).
+static int
+cmd_start_child(ctl *c, const char *sup, const char *spec,
+    const msgpack_sbuffer *body, const char *jsonerr)
+{
+	msgpack_sbuffer sb;
 	msgpack_packer  pk;
 	reply           r;
-	char            err[200], path[512], what[600];
+	char            path[512], what[600];
 	int             code;
-
-	bool            is_json = false;
 
 	// ARG is sent as it is (a static supervisor's child spec, YAML or
 	// JSON) and, when it is JSON, also as msgpack (a pool child's init
 	// argument): the node knows which supervisor it is.
-	msgpack_sbuffer_init(&body);
-	err[0] = '\0';
-	if (json != NULL) {
-		is_json = json_to_msgpack(
-		              json, strlen(json), &body, 0, err, sizeof(err))
-		    == 0;
-	}
 	request_begin(&sb, &pk, "start-child", sup,
-	    json != NULL ? (is_json ? 2 : 1) : 0);
-	if (json != NULL) {
+	    spec != NULL ? (body != NULL ? 2 : 1) : 0);
+	if (spec != NULL) {
 		pk_str(&pk, "spec");
-		pk_str(&pk, json);
+		pk_str(&pk, spec);
 	}
-	if (is_json) {
+	if (body != NULL) {
 		pk_str(&pk, "body");
-		msgpack_pack_bin(&pk, body.size);
-		msgpack_pack_bin_body(&pk, body.data, body.size);
+		msgpack_pack_bin(&pk, body->size);
+		msgpack_pack_bin_body(&pk, body->data, body->size);
 	}
 	snprintf(what, sizeof(what), "start-child %s", sup);
 	c->awaited = what;
 	code = call_retry(c, &sb, &r);
 	c->awaited = NULL;
 	msgpack_sbuffer_destroy(&sb);
-	msgpack_sbuffer_destroy(&body);
 	if (code != 0) {
 		return code;
 	}
 	if (!r.ok) {
 		code = refused(&r);
-		if (json != NULL && !is_json
+		if (spec != NULL && body == NULL
 		    && strcmp(r.code, "ARB_EINVAL") == 0) {
 			fprintf(stderr, "arborctl: start-child: JSON: %s\n",
-			    err);
+			    jsonerr);
 			code = EX_USAGE;
 		}
 	} else {
@@ -1493,18 +1529,24 @@ cmd_reload(ctl *c)
 }
 
 static int
-cmd_log_level(ctl *c, const char *level)
+level_arg(const char *level)
 {
-	msgpack_sbuffer sb;
-	msgpack_packer  pk;
-	char            done[64];
-
 	if (strcmp(level, "error") != 0 && strcmp(level, "warn") != 0
 	    && strcmp(level, "info") != 0 && strcmp(level, "debug") != 0) {
 		return usage_error("log-level: \"%s\": expected error, warn, "
 		                   "info or debug",
 		    level);
 	}
+	return 0;
+}
+
+static int
+cmd_log_level(ctl *c, const char *level)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer  pk;
+	char            done[64];
+
 	request_begin(&sb, &pk, "log-level", NULL, 1);
 	pk_str(&pk, "level");
 	pk_str(&pk, level);
@@ -1519,10 +1561,13 @@ cmd_log_level(ctl *c, const char *level)
 static int
 run_command(ctl *c, int argc, char **argv)
 {
-	const char *cmd = argv[0], *help = help_for(cmd);
-	const char *args[4];
-	bool        json = false, wait = true;
-	int         nargs = 0, want, i, code;
+	const char        *cmd = argv[0], *help = help_for(cmd);
+	const char        *args[4];
+	bool               json = false, wait = true, is_json = false;
+	int                nargs = 0, want, i, code = 0;
+	unsigned long long tag = 0;
+	msgpack_sbuffer    body;
+	char               jsonerr[200] = "";
 
 	if (help == NULL) {
 		return usage_error("unknown command %s", cmd);
@@ -1583,17 +1628,29 @@ run_command(ctl *c, int argc, char **argv)
 		    want, want == 1 ? "" : "s", nargs, help);
 		return EX_USAGE;
 	}
-	if ((code = ctl_open(c)) != 0) {
+	// Every argument is checked before the node is asked: a usage
+	// error is 64 whatever the node's state (none running: not 69).
+	msgpack_sbuffer_init(&body);
+	if (strcmp(cmd, "send") == 0) {
+		code = send_args(args[1], args[2], &tag, &body);
+	} else if (strcmp(cmd, "start-child") == 0 && nargs == 2) {
+		code = start_child_arg(
+		    args[1], &body, &is_json, jsonerr, sizeof(jsonerr));
+	} else if (strcmp(cmd, "log-level") == 0) {
+		code = level_arg(args[0]);
+	}
+	if (code != 0 || (code = ctl_open(c)) != 0) {
 		ctl_close(c);
+		msgpack_sbuffer_destroy(&body);
 		return code;
 	}
 	if (strcmp(cmd, "status") == 0) {
 		code = cmd_status(c, json);
 	} else if (strcmp(cmd, "send") == 0) {
-		code = cmd_send(c, args[0], args[1], args[2]);
+		code = cmd_send(c, args[0], tag, &body);
 	} else if (strcmp(cmd, "start-child") == 0) {
-		code
-		    = cmd_start_child(c, args[0], nargs == 2 ? args[1] : NULL);
+		code = cmd_start_child(c, args[0], nargs == 2 ? args[1] : NULL,
+		    is_json ? &body : NULL, jsonerr);
 	} else if (strcmp(cmd, "delete-child") == 0) {
 		code = cmd_delete_child(c, args[0]);
 	} else if (strcmp(cmd, "reload") == 0) {
@@ -1606,6 +1663,7 @@ run_command(ctl *c, int argc, char **argv)
 		code = cmd_child(c, cmd, args[0], wait);
 	}
 	ctl_close(c);
+	msgpack_sbuffer_destroy(&body);
 	return code;
 }
 

@@ -141,6 +141,24 @@ utf8_seq(const unsigned char *s, size_t n)
 	return len;
 }
 
+size_t
+utf8_invalid_at(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *) s;
+	size_t               i = 0, k;
+
+	while (i < n) {
+		if (u[i] < 0x80) {
+			i++;
+		} else if ((k = utf8_seq(u + i, n - i)) != 0) {
+			i += k;
+		} else {
+			return i;
+		}
+	}
+	return n;
+}
+
 // j_string reads a string at p->i (the opening quote) and packs it.  The
 // decoded text is never longer than the source, so one buffer of the
 // source's size holds it.

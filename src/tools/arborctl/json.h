@@ -24,4 +24,9 @@
 int json_to_msgpack(const char *text, size_t len, msgpack_sbuffer *out,
     int flags, char *err, size_t errlen);
 
+// utf8_invalid_at is the offset in s (n bytes) of the first byte of a
+// sequence that is not UTF-8 (the rules of JSON_UTF8), or n when s is
+// all UTF-8.  Thread: any.
+size_t utf8_invalid_at(const char *s, size_t n);
+
 #endif // ARBORCTL_JSON_H
