@@ -17,7 +17,8 @@
 // itself, without calling http_cb (a request it cannot parse: 400;
 // headers over the limit or a body: 413), are seen on their way out
 // (http_out_cb).  Every refusal is counted (arbor_http_refused_total)
-// and logged, at most one line every HTTP_SAY_MS.
+// and logged, at most one line every HTTP_SAY_MS (and one at the stop
+// for the refusals since the last).
 // Thread: node.
 
 #include "http.h"
@@ -74,8 +75,9 @@ typedef struct arb__http {
 // refused counts a refusal of reason why and logs it with what (printf),
 // unless a line was logged less than HTTP_SAY_MS ago: count= on a line
 // is the number of refusals since the one before (this one included), so
-// a flood of junk costs a line every HTTP_SAY_MS at most.  The counters
-// in /metrics are exact.
+// a flood of junk costs a line every HTTP_SAY_MS at most; those still
+// unsaid at the stop are said then (arb__http_stop).  The counters in
+// /metrics are exact.
 static void refused(arb__http *h, refusal why, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -1206,6 +1208,12 @@ arb__http_stop(arb__serve *run)
 		return;
 	}
 	evhttp_free(h->http); // frees the listener and open connections
+	if (h->unsaid > 0) {
+		// The refusals since the last line would be said no more.
+		arb_log(NULL, ARB_LOG_INFO, "http_refused",
+		    "count=%llu (since the line before; the node is stopping)",
+		    (unsigned long long) h->unsaid);
+	}
 	free(h);
 	run->http = NULL;
 }

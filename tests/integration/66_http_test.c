@@ -538,10 +538,28 @@ test_json_is_utf8_whatever_the_exit_text(void **state)
 	arb_test_proc_fini(&p);
 }
 
+// refusals_said adds up count= of the event=http_refused lines in out.
+static long
+refusals_said(const char *out)
+{
+	const char *l = out;
+	long        sum = 0;
+
+	while ((l = strstr(l, "event=http_refused")) != NULL) {
+		const char *eol = strchr(l, '\n'), *c = strstr(l, " count=");
+
+		if (c != NULL && (eol == NULL || c < eol)) {
+			sum += strtol(c + 7, NULL, 10);
+		}
+		l++;
+	}
+	return sum;
+}
+
 // Junk on the HTTP port: a method that is not served, one evhttp does
 // not know, bytes that are no request, a bad header, a body.  Each is
 // answered, counted by reason in /metrics and logged, at most one line
-// every 10 s (the first at once).
+// every 10 s (the first at once), and those not logged yet at the stop.
 static void
 test_junk_is_answered_counted_and_logged(void **state)
 {
@@ -589,6 +607,13 @@ test_junk_is_answered_counted_and_logged(void **state)
 	}
 
 	assert_int_equal(stop_node(&p), 0);
+	// The refusals after the first line (within its 10 s) are said at
+	// the stop: the lines' counts add up to the 5.
+	if (refusals_said(p.out) != 5) {
+		fail_msg("the event=http_refused lines count %ld refusals, "
+		         "not 5:\n%.2000s",
+		    refusals_said(p.out), strstr(p.out, "event=http_refused"));
+	}
 	arb_test_proc_fini(&p);
 }
 
