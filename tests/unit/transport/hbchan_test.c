@@ -1318,7 +1318,7 @@ test_acceptor_owner_keeps_silent_stream(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
@@ -1344,8 +1344,6 @@ main(void)
 		    test_stall_is_not_silence, setup, teardown),
 	};
 
-	arb_test_filter();
 	signal(SIGPIPE, SIG_IGN);
-	return cmocka_run_group_tests_name(
-	    "transport.hbchan", tests, NULL, NULL);
+	return ARB_TEST_RUN("transport.hbchan", tests, argc, argv);
 }
