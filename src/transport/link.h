@@ -258,9 +258,8 @@ typedef struct arb__link_cfg {
 	bool one_per_node;
 	// dialer of a node link (docs/multinode.md, "One stream per pair"):
 	// when both nodes dialled, the one with the higher name retires its
-	// own stream for the peer's (tp_link.c, link_merge_check).  Off in
-	// peer.c for now: the relay scripts (multinode.75, 77, 78) cut "a
-	// node's own stream" and need rewriting for one stream per pair.
+	// own stream for the peer's (tp_link.c, link_merge_check).  On for
+	// a node's peer links (peer.c).
 	bool merge;
 } arb__link_cfg;
 

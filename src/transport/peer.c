@@ -505,6 +505,7 @@ arb__peers_open(const arb__peers_cfg *cfg, const arb__addr *self,
 	P.cfg.hb_ms = cfg->hb_ms ? cfg->hb_ms : ARB__HB_MS_DEFAULT;
 	P.cfg.hb_miss = cfg->hb_miss ? cfg->hb_miss : ARB__HB_MISS_DEFAULT;
 	P.cfg.keep_up = true;
+	P.cfg.merge = true; // one stream per pair (docs/multinode.md)
 	P.cfg.backoff_min_ms = 50;
 	P.cfg.backoff_max_ms = 500;
 	P.event = cfg->event;

@@ -3,20 +3,21 @@
 # 75_remote_oneway.sh -- a remote child's exit is never lost while its
 # supervisor's node is alive (issue 12, "Remote children"; docs/supervision.md
 # "Reports"): n1 supervises w, a transient thread actor on n2.  Each node
-# dials the other through a relay (lib.sh mn_relay): killing n2's relay
-# cuts n2's way to n1 only, killing both cuts the pair.  A pair's streams
-# are one link (docs/multinode.md "Links between nodes"): n2 taking n1
-# DOWN closes n1's stream too, so n1 takes n2 DOWN as well.
+# dials the other through a relay (lib.sh mn_relay): killing n1's relay
+# cuts n1's way to n2 only, killing both cuts the pair.  A pair holds one
+# stream, the one the lower name (n1) dialled (docs/multinode.md "One
+# stream per pair"): killing n1's relay ends it, and both nodes take the
+# other DOWN.
 #
 # 1. One direction cut: n2 counts n1 lost and n1 counts n2 lost (w's exit,
-#    noconnection, once: a transient child is restarted).  n1's link is
-#    back first, and n2, whose own dials fail, sends on n1's stream
+#    noconnection, once: a transient child is restarted).  n2's link is
+#    back first, and n1, whose own dials fail, sends on n2's stream
 #    (event=link_adopted; docs/multinode.md "One stream per pair"): both
 #    are UP again, n1 STOPs the generation it counted lost and STARTs the
 #    next, n2's reports reach n1 at once (pending 0; the stopped
 #    generation's EXIT is old news there: no second exit counted), and w
-#    runs on n2 with a new generation.  (Before duplex streams, n2 kept
-#    its report and n1's START waited until n2's own link was mended.)
+#    runs on n2 with a new generation.  (Before duplex streams, n1's STOP
+#    and START waited until its own link was mended.)
 # 2. Both directions cut: w's generation stopped again, and its report
 #    waits at n2 (agent_reports_pending 1); n1 restarts meanwhile (a new
 #    incarnation).  Mended: n2 drops the report for the ended incarnation
@@ -93,14 +94,13 @@ exits() { grep -c 'root/w event=exit' "$MN_DIR/n1/log"; }
 until_w 2 running 15
 until_w 1 running 10
 
-# 1. n2's way to n1 cut: both sides see the other lost, then n2 sends on
-#    n1's stream.
-mn_relay_cut 2
+# 1. n1's way to n2 cut: both sides see the other lost, then n1 sends on
+#    n2's stream.
+mn_relay_cut 1
 mn_wait_log 2 'event=peer_down peer=n1' 10
-mn_wait_log 2 'event=link_closed_with_peer peer=n1 .* reason=peer_down' 5
 mn_wait_log 1 'event=peer_down peer=n2' 5
 mn_wait_log 1 'root/w event=exit reason=noconnection' 5
-mn_wait_log 2 'event=link_adopted url=[^ ]* peer=n1' 10
+mn_wait_log 1 'event=link_adopted url=[^ ]* peer=n2' 10
 mn_wait_log 2 'event=(orphan_stop|agent_stop) sup_node=n1 child=root/w' 10
 end=$(mn_deadline 10)
 until [ "$(grep -c 'event=agent_start sup_node=n1 child=root/w' \
@@ -114,7 +114,7 @@ until_agent reports_pending 0 10
 [ "$(exits)" = 1 ] || mn_fail "n1 counted $(exits) exits of w for one"
 n=$(grep -c 'event=peer_down peer=n1' "$MN_DIR/n2/log")
 [ "$n" = 1 ] || mn_fail "n2 took n1 DOWN $n times, not once"
-mn_relay 2 1
+mn_relay 1 2
 
 # 2. Both ways cut; the report waits for an incarnation of n1 that ends.
 mn_relay_cut 1

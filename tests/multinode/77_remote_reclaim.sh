@@ -4,21 +4,22 @@
 # runs on (issue 12, "Remote children"; docs/supervision.md "Orphans").  n1
 # supervises w (temporary) and v (permanent), process actors on n2.  Each
 # node dials the other through a relay beside it (lib.sh mn_relay), so each
-# direction can be cut alone.  A pair's two streams are one link
-# (docs/multinode.md "Links between nodes"): killing n2's relay ends n2's
-# link to n1, n2 takes n1 DOWN and closes n1's stream, so n1 takes n2 DOWN
-# too -- never one side alone, which is what an orphan reclaim (a KEEP)
-# needed between two nodes.
+# node's dials can be cut alone.  A pair holds one stream, the one the
+# lower name dialled (docs/multinode.md "One stream per pair"): killing
+# n1's relay ends it, and both nodes take the other DOWN -- never one side
+# alone, which is what an orphan reclaim (a KEEP) needed between two
+# nodes.
 #
-# A. n2's direction cut: both see the other lost; n1 counts w and v lost
+# A. n1's relay cut: both see the other lost; n1 counts w and v lost
 #    (noconnection; w is temporary: not restarted), n2 keeps them as
-#    orphans (grace 8 s).  n1's own link is back at once: it STOPs the
+#    orphans (grace 8 s).  n2's link is back at once and n1 sends on it
+#    (it cannot dial): n1 STOPs the
 #    generations it counted lost and n2 stops them (cause=requested), not
 #    reclaimed and not left to the grace.  w takes 1 s to stop (a crasher,
 #    stop: slow), so v, stopped meanwhile, ends while root/~agent is busy
 #    with w's stop and its record cannot be deleted then: v's next START
 #    must still run it (the agent deletes the leftover first; it was
-#    refused as a duplicate name, for ever).  n2's link mended, v runs
+#    refused as a duplicate name, for ever).  n1's relay mended, v runs
 #    again with a newer generation.
 # B. Both directions cut: n1 counts v lost, n2 keeps v as an orphan.  Both
 #    back within the grace: that generation of v is stopped at once
@@ -75,9 +76,10 @@ until_ 'on2 w | cut -d" " -f1' running 10
 pid_w=$(on2 w | cut -d' ' -f2)
 [ -n "$pid_w" ] && [ "$pid_w" -gt 0 ] || mn_fail "no OS pid for w on n2"
 
-# A. n2 -> n1 cut: n1 sees n2 lost too and stops the lost generations.
-mn_relay_cut 2
-mn_wait_log 2 'event=link_closed_with_peer peer=n1 .* reason=peer_down' 10
+# A. The pair's stream cut: both see the other lost; n1 stops the lost
+# generations on n2's stream.
+mn_relay_cut 1
+mn_wait_log 2 'event=peer_down peer=n1' 10
 mn_wait_log 1 'event=peer_down peer=n2' 5
 mn_wait_log 1 'root/w event=exit reason=noconnection' 5
 mn_wait_log 1 'root/v event=exit reason=noconnection' 5
@@ -85,7 +87,8 @@ mn_wait_log 2 'event=orphan sup_node=n1 child=root/w ' 5
 mn_wait_log 2 'event=agent_stop sup_node=n1 child=root/w generation=[0-9]+ cause=requested' 10
 mn_wait_log 1 'root/w event=remote_stop_lost generation=' 5
 until_ 'on2 w' '' 10
-mn_relay 2 1
+mn_wait_log 1 'event=link_adopted url=[^ ]* peer=n2' 5
+mn_relay 1 2
 until_ 'at1 v' running 15
 until_ 'on2 v | cut -d" " -f1' running 10
 ! grep -q 'duplicate sibling name' "$MN_DIR/n1/log" \

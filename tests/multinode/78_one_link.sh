@@ -1,35 +1,35 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# 78_one_link.sh -- a pair's two streams live and die as one link, seen
-# the same on both sides (issue 12, "Node links"; docs/multinode.md
-# "Links between nodes"): each node dials the other through a relay
-# (lib.sh mn_relay), so a script can end or silence one node's dialled
-# link alone.  Default heartbeats (500 ms x 4: a 2 s budget).
+# 78_one_link.sh -- a pair of nodes holds one link, one data stream and
+# its heartbeat channel, seen the same on both sides (issue 12, "Node
+# links"; docs/multinode.md "Links between nodes", "One stream per
+# pair"): each node dials the other through a relay (lib.sh mn_relay), so
+# a script can end or silence one node's dialled stream alone.  Default
+# heartbeats (500 ms x 4: a 2 s budget).
 #
-# 1. One-sided failure: n2's relay is killed, so only n2's dialled link
-#    ends.  n2 takes n1 DOWN and closes the stream n1 dialled into it
-#    (event=link_closed_with_peer ... reason=peer_down); n1's own link
-#    ends with it and n1 takes n2 DOWN too, well within the budget.
-#    Without that close n1 kept n2 UP for good.  n1 redials at once; n2,
-#    whose own dials fail, sends on n1's stream (event=link_adopted;
-#    docs/multinode.md "One stream per pair") and keeps it after its
-#    relay is mended: one data stream for the pair.
+# 0. Both dial at once: n2 (the higher name) retires its own stream for
+#    n1's (event=link_merged), so the pair holds two TCP connections, both
+#    through n1's relay: n1's data stream and its heartbeat channel.
+# 1. The pair's stream ends (n1's relay killed): both take the other DOWN
+#    at once, well within the budget, once each.  n1's dials fail; n2's
+#    get through, and n1 sends on n2's stream (event=link_adopted), and
+#    keeps it after its relay is mended: still one data stream.
 # 2. No ping-pong: both stay UP for three budgets, each counted one DOWN
 #    and logged one peer_down; /api/tree (status --json) shows
-#    link_closed_with_peer 1 at n2 and link_replaced.  `arborctl peers`
-#    STREAMS: dialled at n1, accepted at n2.
+#    link_closed_with_peer and link_replaced.  `arborctl peers` STREAMS:
+#    accepted at n1, dialled at n2; n1's listener holds n2's two
+#    connections, n2's none of n1's.
 # 3. A partition that never heals (both relays stopped: no byte passes,
-#    no close arrives): n1 takes n2 DOWN on its heartbeats, and n2 closes
-#    the stream it adopted when n1's heartbeats stop (side=acceptor):
+#    no close arrives): n2 takes n1 DOWN on its heartbeats, and n1 closes
+#    the stream it adopted when n2's heartbeats stop (side=acceptor):
 #    neither holds a connection of the other.  Healed (relays continued),
-#    both are UP again.
+#    both are UP again on one stream.
 # 4. One-way reachability (n1's relay gone: n1 cannot dial n2, n2 still
 #    reaches n1): n1 sends on n2's stream, UP with STREAMS accepted, n2
 #    dialled.  Then n2's relay stopped: n1, with no link of its own to
 #    n2, closes n2's two connections by itself within the budget
 #    (event=heartbeat_timeout ... side=acceptor; docs/multinode.md "The
 #    acceptor times its peer's heartbeats too") and takes n2 DOWN.
-#    Before, it held them until n2's next stream replaced them.
 set -u
 . "$(dirname "$0")/lib.sh"
 mn_setup 2
@@ -76,16 +76,24 @@ until_downs() {
 	MN_WAITED=$(($(mn_now) - start))
 }
 
-# 1. Only n2's dialled link ends.
-mn_relay_cut 2
-until_downs 2 1 10
+# 0. One stream for the pair: n1's, with its channel.
+mn_wait_log 2 'event=link_merged url=[^ ]* peer=n1 creation=[0-9]+ kept=peer unacked=0' 10
+end=$(mn_deadline 10)
+until [ "$(accepted 2)" = 2 ] && [ "$(accepted 1)" = 0 ]; do
+	[ "$(mn_now)" -lt "$end" ] \
+	    || mn_fail "merged: n1 holds $(accepted 1) connections of n2 (not 0), n2 $(accepted 2) of n1 (not 2)"
+	sleep 0.05
+done
+
+# 1. The pair's stream ends with n1's relay.
+mn_relay_cut 1
 until_downs 1 1 10
+until_downs 2 1 10
 t1=$MN_WAITED
 [ "$t1" -le $((1000 * MN_SCALE)) ] \
-    || mn_fail "n1 saw n2 lost $t1 ms after n2's link ended (budget 2000)"
-mn_wait_log 2 'event=link_closed_with_peer peer=n1 creation=[0-9]+ closed=1 reason=peer_down' 5
-mn_wait_log 2 'event=link_adopted url=[^ ]* peer=n1' 10
-mn_relay 2 1
+    || mn_fail "n2 saw n1 lost $t1 ms after the stream ended (budget 2000)"
+mn_wait_log 1 'event=link_adopted url=[^ ]* peer=n2' 10
+mn_relay 1 2
 mn_wait_peer 1 n2 up 10
 mn_wait_peer 2 n1 up 10
 
@@ -105,25 +113,23 @@ for i in 1 2; do
 	n=$(grep -c "event=peer_down peer=n$j" "$MN_DIR/n$i/log")
 	[ "$n" = 1 ] || mn_fail "n$i logged n$j down $n times, not once"
 done
-[ "$(json 2 link_closed_with_peer)" = 1 ] \
-    || mn_fail "n2: link_closed_with_peer '$(json 2 link_closed_with_peer)', not 1"
-[ "$(json 1 link_closed_with_peer)" -le 1 ] \
-    || mn_fail "n1: link_closed_with_peer '$(json 1 link_closed_with_peer)'"
 for i in 1 2; do
+	[ "$(json "$i" link_closed_with_peer)" -le 1 ] \
+	    || mn_fail "n$i: link_closed_with_peer '$(json "$i" link_closed_with_peer)'"
 	[ -n "$(json "$i" link_replaced)" ] \
 	    || mn_fail "n$i: no link_replaced in the tree document"
 done
 
-# One data stream, n1's: n2 sends on it (its STREAMS: accepted).
+# One data stream, n2's: n1 sends on it (its STREAMS: accepted).
 s1=$(mn_ctl 1 --timeout 2 peers 2>/dev/null | awk '$1 == "n2" { print $5 }')
 s2=$(mn_ctl 2 --timeout 2 peers 2>/dev/null | awk '$1 == "n1" { print $5 }')
-[ "$s1" = dialled ] && [ "$s2" = accepted ] \
-    || mn_fail "one stream: STREAMS n1 '$s1' (not dialled), n2 '$s2' (not accepted)"
-[ "$(accepted 1)" = 0 ] || mn_fail "n1 holds $(accepted 1) connections of n2, not 0"
-[ "$(accepted 2)" = 2 ] || mn_fail "n2 holds $(accepted 2) connections of n1, not 2"
+[ "$s1" = accepted ] && [ "$s2" = dialled ] \
+    || mn_fail "one stream: STREAMS n1 '$s1' (not accepted), n2 '$s2' (not dialled)"
+[ "$(accepted 1)" = 2 ] || mn_fail "n1 holds $(accepted 1) connections of n2, not 2"
+[ "$(accepted 2)" = 0 ] || mn_fail "n2 holds $(accepted 2) connections of n1, not 0"
 
 # 3. A partition that never heals: nothing passes either way.
-a2=$(grep -c 'side=acceptor' "$MN_DIR/n2/log")
+a1=$(grep -c 'side=acceptor' "$MN_DIR/n1/log")
 kill -STOP "${MN_RELAY[1]}" "${MN_RELAY[2]}"
 until_downs 1 2 10
 until_downs 2 2 10
@@ -133,9 +139,9 @@ until [ "$(accepted 1)" = 0 ] && [ "$(accepted 2)" = 0 ]; do
 	    || mn_fail "partitioned, n1 still holds $(accepted 1) connections of n2, n2 $(accepted 2) of n1"
 	sleep 0.05
 done
-mn_wait_log 2 'event=heartbeat_timeout listener=.* peer=n1 .*side=acceptor' 5
-[ "$(grep -c 'side=acceptor' "$MN_DIR/n2/log")" = $((a2 + 1)) ] \
-    || mn_fail "n2 logged $(($(grep -c 'side=acceptor' "$MN_DIR/n2/log") - a2)) acceptor timeouts, not 1"
+mn_wait_log 1 'event=heartbeat_timeout listener=.* peer=n2 .*side=acceptor' 5
+[ "$(grep -c 'side=acceptor' "$MN_DIR/n1/log")" = $((a1 + 1)) ] \
+    || mn_fail "n1 logged $(($(grep -c 'side=acceptor' "$MN_DIR/n1/log") - a1)) acceptor timeouts, not 1"
 kill -CONT "${MN_RELAY[1]}" "${MN_RELAY[2]}"
 mn_wait_peer 1 n2 up 15
 mn_wait_peer 2 n1 up 15
