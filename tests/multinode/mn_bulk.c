@@ -5,6 +5,7 @@
 //
 //   arb-mn-bulk NAME LISTEN PEER PEER_URL COOKIE sink
 //   arb-mn-bulk NAME LISTEN PEER PEER_URL COOKIE source SLOT IDLE_S BULK_S
+//   arb-mn-bulk NAME LISTEN PEER PEER_URL COOKIE both TARGET IDLE_S BULK_S
 //
 // The sink node runs one thread actor that counts what arrives and prints
 // "sink slot=N" (its slot address on its node).  The source node's
@@ -16,14 +17,28 @@
 // watcher that reads arb_node_peers every 10 ms and keeps every heartbeat
 // round trip (a new echo: the time since the last one went down), apart
 // for the idle and the bulk span, and the longest silence seen during
-// the bulk.  Lines on stdout (the scripts read them):
+// the bulk.  "both" runs a sink and a source, each way at once
+// (tests/multinode/76_merge_traffic.sh); its TARGET is the peer's sink,
+// a SLOT as for source or "same": the slot of this node's own sink (both
+// nodes run the same tree; the script checks that both print the same
+// slot).  Not by name: a node hands a name's envelopes on through its
+// outbound queue, and drops them (dead letters, event=name_unknown
+// error=ARB_EAGAIN) when the actor's queue is full, where a slot
+// address pauses the link.  IDLE_S -1 starts the bulk at once, before
+// the peer is up (the script makes sure the peer's sink runs before
+// anything can reach it).  Lines on stdout (the scripts read them):
 //
+//   source start                         the bulk begins
 //   source second=K sent=N full=F        each second of the bulk
 //   source end sent=N secs=S rate=R saturated_seconds=K seconds=B
+//       merged_at=M    (M: what it had sent when this node first merged
+//       its link's stream into the peer's, arb_node_stats.link_merged;
+//       -1: not during the bulk)
 //   sink end got=N disorder=D lat_p50_us=.. lat_p99_us=..
 //   watch phase=P downs=D ups=U hb_timeouts=T idle_n=.. idle_p50_us=..
 //         idle_p99_us=.. bulk_n=.. bulk_p50_us=.. bulk_p99_us=..
-//         bulk_max_us=.. silence_max_ms=..     (every second)
+//         bulk_max_us=.. silence_max_ms=.. lost=.. refused=..
+//                                        (every second)
 //
 // The node logs to stderr (event=peer_up / event=peer_down).  It runs
 // until SIGTERM.  Default heartbeats (500 ms x 4).
@@ -154,11 +169,12 @@ watch_tick(evutil_socket_t fd, short what, void *arg)
 	out("watch phase=%d state=%s downs=%llu ups=%llu hb_timeouts=%llu "
 	    "idle_n=%zu idle_p50_us=%lld idle_p99_us=%lld bulk_n=%zu "
 	    "bulk_p50_us=%lld bulk_p99_us=%lld bulk_max_us=%lld "
-	    "silence_max_ms=%lld",
+	    "silence_max_ms=%lld lost=%llu refused=%llu",
 	    ph, arb_peer_state_name(pi.state), (unsigned long long) pi.downs,
 	    (unsigned long long) pi.ups, (unsigned long long) t.hb_timeouts,
 	    w->nrtt[0], ip50, ip99, w->nrtt[1], bp50, bp99, bmax,
-	    (long long) w->silence_max);
+	    (long long) w->silence_max, (unsigned long long) t.lost,
+	    (unsigned long long) t.refused);
 }
 
 static int
@@ -194,8 +210,10 @@ typedef struct source {
 	arb_ctx      *ctx;
 	struct event *pump, *backoff, *tick, *second;
 	arb_pid       sink;
+	bool          same; // the sink's slot: our own sink's (to look up)
 	int           idle_s, bulk_s, secs, saturated;
-	long          sent, full, full_sec;
+	long          sent, full, full_sec, merged_at;
+	uint64_t      merged0;
 	int64_t       t0, t_end;
 	uint8_t       body[64];
 } source;
@@ -210,6 +228,9 @@ source_pump(evutil_socket_t fd, short what, void *arg)
 	(void) what;
 	if (atomic_load(&g_phase) != 1) {
 		return;
+	}
+	if (s->merged_at < 0 && arb__peers_merged() != s->merged0) {
+		s->merged_at = s->sent;
 	}
 	for (i = 0; i < 1024; i++) {
 		int64_t t = (s->sent & 1023) == 0 ? now_ns() : 0;
@@ -249,10 +270,14 @@ source_second(evutil_socket_t fd, short what, void *arg)
 		}
 		s->t_end = now_ns();
 		atomic_store(&g_phase, 2);
+		if (s->merged_at < 0 && arb__peers_merged() != s->merged0) {
+			s->merged_at = s->sent;
+		}
 		out("source end sent=%ld secs=%.3f rate=%.0f "
-		    "saturated_seconds=%d seconds=%d",
+		    "saturated_seconds=%d seconds=%d merged_at=%ld",
 		    s->sent, (s->t_end - s->t0) / 1e9,
-		    s->sent / ((s->t_end - s->t0) / 1e9), s->saturated, s->secs);
+		    s->sent / ((s->t_end - s->t0) / 1e9), s->saturated,
+		    s->secs, s->merged_at);
 	}
 	v[0] = s->sent;
 	v[1] = 0;
@@ -262,7 +287,10 @@ source_second(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-// Until the peer is up, then IDLE_S seconds, then the bulk.
+// Until the peer is up, then IDLE_S seconds, then the bulk; IDLE_S -1:
+// the bulk at once (what the link cannot take yet waits in its queue, or
+// is refused and tried again).  TARGET "same": our own sink's slot is
+// looked up first.
 static void
 source_tick(evutil_socket_t fd, short what, void *arg)
 {
@@ -271,13 +299,24 @@ source_tick(evutil_socket_t fd, short what, void *arg)
 
 	(void) fd;
 	(void) what;
-	if (s->t0 == 0) {
+	if (s->same) {
+		arb_pid p;
+
+		if (arb_whereis(s->ctx, "root/w", &p) == ARB_OK) {
+			s->sink.id = arb_pid_slot(p).id;
+			s->same = false;
+		}
+	} else if (s->t0 == 0 && s->idle_s < 0) {
+		s->t0 = now_ns();
+	} else if (s->t0 == 0) {
 		if (arb_node_peers(g_node, &pi, 1) == 1 && pi.state == ARB_PEER_UP) {
 			s->t0 = now_ns() + (int64_t) s->idle_s * 1000000000;
 		}
 	} else if (now_ns() >= s->t0) {
 		s->t0 = now_ns();
+		s->merged0 = arb__peers_merged();
 		atomic_store(&g_phase, 1);
+		out("source start");
 		event_add(s->second, &tv_1s);
 		event_active(s->pump, 0, 0);
 		return;
@@ -289,20 +328,25 @@ static int
 source_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 {
 	source            *s = calloc(1, sizeof(*s));
-	char               a[96];
+	char               a[96], to[32], peer[64], *end;
 	unsigned long long slot;
-	char               peer[64];
 
 	snprintf(a, sizeof(a), "%.*s", (int) len, (const char *) arg);
 	if (s == NULL
-	    || sscanf(a, "%llu %63s %d %d", &slot, peer, &s->idle_s, &s->bulk_s)
+	    || sscanf(a, "%31s %63s %d %d", to, peer, &s->idle_s, &s->bulk_s)
 	        != 4) {
 		free(s);
 		return ARB_EINVAL;
 	}
 	s->ctx = ctx;
+	s->merged_at = -1;
+	slot = strtoull(to, &end, 10);
 	s->sink.id = slot;
 	s->sink.node = arb__node_id(peer);
+	if (*end != '\0' && !(s->same = strcmp(to, "same") == 0)) {
+		free(s);
+		return ARB_EINVAL;
+	}
 	s->pump = event_new(arb_base(ctx), -1, 0, source_pump, s);
 	s->backoff = evtimer_new(arb_base(ctx), source_pump, s);
 	s->tick = evtimer_new(arb_base(ctx), source_tick, s);
@@ -394,19 +438,28 @@ main(int argc, char **argv)
 {
 	arb_node_peer  peer;
 	arb_node_opts  o = { 0 };
-	arb_child_spec c[2] = { { .name = "watch", .type = "watch" },
-		{ .name = "w", .isolation = ARB_THREAD } };
+	arb_child_spec c[3] = { { .name = "watch", .type = "watch" },
+		{ .name = "w", .isolation = ARB_THREAD },
+		{ .name = "s", .type = "source", .isolation = ARB_THREAD } };
 	arb_sup_spec   sp = { .children = c, .nchildren = 2 };
 	char           arg[96];
 	int            code = 0, rv;
+	arb_child_spec *src = &c[1];
 
 	arb_actor_main(argc, argv);
-	if (argc < 7 || (strcmp(argv[6], "sink") != 0 && argc != 10)) {
+	if (argc < 7
+	    || (strcmp(argv[6], "sink") == 0
+	            ? argc != 7
+	            : (strcmp(argv[6], "source") != 0
+	                  && strcmp(argv[6], "both") != 0)
+	                || argc != 10)) {
 		fprintf(stderr,
 		    "usage: %s NAME LISTEN PEER PEER_URL COOKIE sink\n"
 		    "       %s NAME LISTEN PEER PEER_URL COOKIE source SLOT "
-		    "IDLE_S BULK_S\n",
-		    argv[0], argv[0]);
+		    "IDLE_S BULK_S\n"
+		    "       %s NAME LISTEN PEER PEER_URL COOKIE both "
+		    "SLOT|same IDLE_S BULK_S\n",
+		    argv[0], argv[0], argv[0]);
 		return 64;
 	}
 	arb_actor_type_register(&watch_ops);
@@ -420,11 +473,16 @@ main(int argc, char **argv)
 	o.npeers = 1;
 	o.cookie_file = argv[5];
 	c[1].type = argv[6];
-	if (strcmp(argv[6], "source") == 0) {
+	if (strcmp(argv[6], "both") == 0) {
+		c[1].type = "sink";
+		src = &c[2];
+		sp.nchildren = 3;
+	}
+	if (strcmp(argv[6], "sink") != 0) {
 		snprintf(arg, sizeof(arg), "%s %s %s %s", argv[7], argv[3],
 		    argv[8], argv[9]);
-		c[1].arg = arg;
-		c[1].arg_len = strlen(arg);
+		src->arg = arg;
+		src->arg_len = strlen(arg);
 	}
 	if ((rv = arb_node_open(&g_node, &o)) != 0) {
 		fprintf(stderr, "arb_node_open: %s\n", arb_strerror(rv));
