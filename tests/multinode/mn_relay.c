@@ -2,12 +2,13 @@
 // mn_relay.c -- arb-mn-relay: a TCP relay that one node dials instead of
 // its peer, so a script can end or silence the stream ONE node of a pair
 // dialled (issue 12: a relay, NAT or firewall that cut one connection).
-// A pair's link is two streams, one each node dialled
-// (src/transport/peer.c): the node that dials through the relay sends
-// its DATA on that stream; the other node's stream does not pass here.
-// The two live and die together, so cutting one makes both nodes see
-// the other DOWN (multinode.78_one_link); a relay that stays dead keeps
-// only the first node's redials from getting through.
+// A pair keeps one data stream (and its heartbeat channel): when both
+// nodes dialled, the one the lower name dialled (docs/multinode.md, "One
+// stream per pair"); the other node's dials do not pass here.  Cutting
+// the pair's stream makes both nodes see the other DOWN
+// (multinode.78_one_link); a relay that stays dead keeps only the first
+// node's redials from getting through, and the first node then sends on
+// the other's stream.
 //
 //   arb-mn-relay LISTEN_IP PORT TARGET_IP TARGET_PORT
 //
