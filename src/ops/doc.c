@@ -1183,8 +1183,17 @@ arb__doc_duration(arb__doc *d, yaml_node_t *n, const char *field, int lo,
 		}
 	}
 	if (arb__doc_parse_duration(s, &ms) != 0) {
-		char   extra[128] = "";
-		size_t used = 0;
+		char    extra[128] = "";
+		size_t  used = 0;
+		int64_t big;
+
+		// A duration past INT_MAX ms ("100000h") is one, out of any
+		// range here: say the range, not "not a duration".
+		if (arb__parse_dur_ms(s, &big) == ARB_OK) {
+			arb__doc_err(d, n, field,
+			    "%s is out of range (%d ms to %d ms)", s, lo, hi);
+			return false;
+		}
 		for (i = 0; specials != NULL && specials[i].word != NULL;
 		     i++) {
 			int w = snprintf(extra + used, sizeof(extra) - used,

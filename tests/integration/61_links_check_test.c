@@ -264,6 +264,13 @@ static const broken cases[] = {
 	    NODE_HEAD "  listen: tcp://127.0.0.1:7400\n"
 	              "  heartbeat: {misses: 101}\nroot: {}\n",
 	    5, "node.heartbeat.misses", "out of range (1 to 100)" },
+	// A duration past INT_MAX ms is a duration out of range, not "not a
+	// duration".
+	{ "heartbeat_interval_huge",
+	    NODE_HEAD "  listen: tcp://127.0.0.1:7400\n"
+	              "  heartbeat: {interval: 100000h}\nroot: {}\n",
+	    5, "node.heartbeat.interval",
+	    "100000h is out of range (10 ms to 60000 ms)" },
 	{ "heartbeat_unknown_key",
 	    NODE_HEAD "  listen: tcp://127.0.0.1:7400\n"
 	              "  heartbeat: {every: 1s}\nroot: {}\n",
