@@ -66,10 +66,16 @@ arb__outline_feed(arb__outline *l, const char *p, size_t n,
 		size_t      room = sizeof(l->buf) - l->len;
 
 		if (take >= room) {
-			// No newline within the piece: emit what fills it.
+			// No newline within the piece: emit what fills it, but
+			// a character cut short at its end (UTF-8) starts the
+			// next piece.
+			size_t cut;
+
 			memcpy(l->buf + l->len, p, room);
-			fn(arg, l->buf, sizeof(l->buf));
-			l->len = 0;
+			cut = arb__utf8_cut(l->buf, sizeof(l->buf));
+			fn(arg, l->buf, cut);
+			l->len = sizeof(l->buf) - cut;
+			memmove(l->buf, l->buf + cut, l->len);
 			p += room;
 			n -= room;
 			continue;

@@ -443,7 +443,9 @@ typedef struct arb__outline {
 typedef void (*arb__outline_fn)(void *arg, const char *text, size_t n);
 // arb__outline_feed calls fn once per complete line in l's pending bytes
 // plus p[0..n) (without its "\n" or "\r\n"), and once per
-// ARB__OUT_PIECE bytes of a longer line; the rest waits in l.
+// ARB__OUT_PIECE bytes of a longer line (1 to 3 fewer when a UTF-8
+// character would be cut: it starts the next piece); the rest waits
+// in l.
 void arb__outline_feed(arb__outline *l, const char *p, size_t n,
     arb__outline_fn fn, void *arg);
 // arb__outline_flush emits what waits in l (a last line without "\n").

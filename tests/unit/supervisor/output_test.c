@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // output_test.c -- the pure parts of exec children's output capture
 // (src/supervisor/output.c): lines assembled from any cut of the bytes,
-// CRLF, long lines in pieces, and the rate limit (a burst, then
-// ARB__OUT_RATE lines a second, never more).
+// CRLF, long lines in pieces (never cutting a UTF-8 character), and the
+// rate limit (a burst, then ARB__OUT_RATE lines a second, never more).
 
 #include "arb_test.h"
 
@@ -71,6 +71,32 @@ test_long_line_in_pieces(void **state)
 	assert_int_equal(l.len, 0);
 }
 
+// A piece never ends inside a UTF-8 character: "a" and then "é"s put a
+// character across the 256th byte; it starts the next piece.
+static void
+test_pieces_keep_characters_whole(void **state)
+{
+	char         in[1 + 2 * ARB__OUT_PIECE + 1];
+	arb__outline l = { .len = 0 };
+	got          g = { .n = 0 };
+	size_t       i;
+
+	(void) state;
+	in[0] = 'a';
+	for (i = 1; i + 2 <= sizeof(in) - 1; i += 2) {
+		memcpy(in + i, "\xc3\xa9", 2);
+	}
+	in[i] = '\n';
+	arb__outline_feed(&l, in, i + 1, collect, &g);
+	assert_int_equal(g.n, 3);
+	assert_int_equal(g.len[0], ARB__OUT_PIECE - 1);
+	assert_memory_equal(g.lines[0] + ARB__OUT_PIECE - 3, "\xc3\xa9", 2);
+	assert_memory_equal(g.lines[1], "\xc3\xa9", 2);
+	assert_int_equal(g.len[1], ARB__OUT_PIECE);
+	assert_int_equal(g.len[0] + g.len[1] + g.len[2], i);
+	assert_int_equal(l.len, 0);
+}
+
 static void
 test_rate_burst_then_steady(void **state)
 {
@@ -109,6 +135,7 @@ main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lines_from_any_cut),
 		cmocka_unit_test(test_long_line_in_pieces),
+		cmocka_unit_test(test_pieces_keep_characters_whole),
 		cmocka_unit_test(test_rate_burst_then_steady),
 	};
 
