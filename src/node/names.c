@@ -9,7 +9,14 @@
 // (whichever actor holds the name or the child path now) and the envelope
 // goes on to that actor through the node's outbound queue, with its
 // sender, tag, ref and flags unchanged (so a call's reply goes straight
-// back to the caller).  A name that resolves to nothing running here is a
+// back to the caller).  When that queue is full (the actor busy), the
+// envelope and everything after it wait in the names mailbox
+// (arb__nodembox_hold), which stops reading, fills and pauses the links
+// that fill it, as a busy actor's own mailbox does; they are tried again
+// after each flush of the node's queue, which the actor's drain wakes.
+// Nothing is dropped for a busy actor, and order per sender and name is
+// kept; the price is that every name of this node waits behind it
+// (docs/multinode.md).  A name that resolves to nothing running here is a
 // dead letter, counted in the node's dead_letters and logged (at most one
 // line a second, with suppressed=N); a request (arb_call, arb_gather) is
 // answered at once, to its sender only, with a noproc reply
@@ -159,9 +166,10 @@ relay_one(arb_node *node, arb_msg *m)
 }
 
 // names_refused answers a request the names mailbox could not hand on:
-// noproc when nobody holds the name, ARB_EAGAIN when its actor's queue
-// is full, an error reply with the code otherwise (ARB_EEXIST: two names
-// here hash to the name's id, so it is refused, never guessed).
+// noproc when nobody holds the name, an error reply with the code
+// otherwise (ARB_EEXIST: two names here hash to the name's id, so it is
+// refused, never guessed).  (A full queue towards its actor is no
+// refusal: names_one holds it.)
 static void
 names_refused(arb_node *node, const arb_msg *m, int rv)
 {
@@ -169,11 +177,8 @@ names_refused(arb_node *node, const arb_msg *m, int rv)
 	arb_msg  ans;
 	char     text[160];
 
-	if (rv == ARB_ENOENT || rv == ARB_EAGAIN) {
-		answer_noproc(node, m, rv,
-		    rv == ARB_ENOENT ? "no actor holds that name"
-		                     : "the queue towards that name's actor "
-		                       "is full");
+	if (rv == ARB_ENOENT) {
+		answer_noproc(node, m, rv, "no actor holds that name");
 		return;
 	}
 	snprintf(text, sizeof(text),
@@ -211,10 +216,27 @@ names_one(arb_node *node, arb_msg *m)
 		rv    = arb__outq_push(node->outq, m);
 		m->to = asked;
 	}
+	if (rv == ARB_EAGAIN) {
+		// Its actor's queue is full: this envelope and all after it
+		// wait (the names mailbox fills and pauses the links that
+		// fill it), tried again when the node's queue has room.
+		arb__nodembox_hold(&node->names_nb);
+		return;
+	}
 	if (rv != ARB_OK) {
 		names_unknown(node, m, rv);
 		names_refused(node, m, rv);
 	}
+}
+
+// names_flushed tries again what the names mailbox holds (the node's
+// outbound queue flushed: the held envelope's actor may have room).
+static void
+names_flushed(void *arg)
+{
+	arb_node *node = arg;
+
+	arb__nodembox_retry(&node->names_nb);
 }
 
 int
@@ -227,6 +249,7 @@ arb__names_open(arb_node *node)
 	if (rv != ARB_OK) {
 		return rv;
 	}
+	arb__outq_on_flush(node->outq, names_flushed, node);
 	rv = arb__nodembox_open(
 	    &node->relay_nb, node, ARB__MBID_RELAY, "relay", relay_one);
 	if (rv != ARB_OK) {
@@ -244,6 +267,9 @@ arb__names_open(arb_node *node)
 void
 arb__names_close(arb_node *node)
 {
+	if (node->outq != NULL) {
+		arb__outq_on_flush(node->outq, NULL, NULL);
+	}
 	arb__nodembox_close(&node->names_nb);
 	arb__nodembox_close(&node->relay_nb);
 	arb__nodembox_close(&node->noproc_nb);

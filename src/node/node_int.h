@@ -38,20 +38,39 @@ int arb__node_service_add(arb_node *node, const arb__service *svc);
 // call); an unreadable rest of a batch is counted in the node's
 // dead_letters and logged (event=rejected_frame mailbox=name), and the
 // node's outbound queue is flushed when the batches are drained.
+//
+// A cb that cannot take its envelope now calls arb__nodembox_hold: that
+// envelope and everything after it (the rest of the batch, the batches
+// the wakeup took, and what comes next) wait, in order; the mailbox
+// stops delivering, so it fills and the links that fill it are paused
+// (PAUSE, as for an actor's mailbox).  arb__nodembox_retry reads what
+// waits again from that envelope on, and once all of it was taken
+// the mailbox delivers again (and resumes those links as it drains).
 typedef void (*arb__nodembox_cb)(arb_node *node, arb_msg *m);
+typedef struct arb__nodembox_held arb__nodembox_held;
 typedef struct arb__nodembox {
-	arb_node         *node;
-	const char       *name; // for the log (static)
-	arb__nodembox_cb  cb;
-	arb__mbox        *mb;
-	arb__mbox_att    *att;
+	arb_node           *node;
+	const char         *name; // for the log (static)
+	arb__nodembox_cb    cb;
+	arb__mbox          *mb;
+	arb__mbox_att      *att;
+	arb__nodembox_held *held; // taken but not read yet, in order
+	arb__nodembox_held *held_tail;
+	bool                hold;   // cb asked to hold its envelope
+	bool                paused; // holding: its mailbox is paused
 } arb__nodembox;
 // arb__nodembox_open opens mailbox mbid and attaches it to node's loop;
 // arb__nodembox_close detaches it (a closed or never opened one: no-op,
-// when zeroed).  ARB_ENOMEM.
+// when zeroed; what it held is counted as dead letters).  ARB_ENOMEM.
 int  arb__nodembox_open(arb__nodembox *nb, arb_node *node, uint32_t mbid,
      const char *name, arb__nodembox_cb cb);
 void arb__nodembox_close(arb__nodembox *nb);
+// arb__nodembox_hold (from nb's cb only) holds the envelope cb was given
+// and what follows it; arb__nodembox_retry reads them again (nothing
+// held: a no-op).  ARB_ENOMEM copying what is held counts it a dead
+// letter (logged event=rejected_frame).
+void arb__nodembox_hold(arb__nodembox *nb);
+void arb__nodembox_retry(arb__nodembox *nb);
 
 // The node.
 struct arb_node {

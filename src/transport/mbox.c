@@ -368,6 +368,24 @@ arb__mbox_pause(arb__mbox_att *att)
 	}
 }
 
+void
+arb__mbox_unpause(arb__mbox_att *att)
+{
+	arb__mbox *mb;
+
+	if (att != NULL) {
+		mb = att->mb;
+		pthread_mutex_lock(&mb->mtx);
+		if (mb->att == att && mb->paused) {
+			mb->paused = false;
+			if (mb->head != NULL) {
+				event_active(att->ev, 0, 0); // came meanwhile
+			}
+		}
+		pthread_mutex_unlock(&mb->mtx);
+	}
+}
+
 size_t
 arb__mbox_drop(arb__mbox *mb)
 {

@@ -47,6 +47,8 @@ struct arb__outq {
 	size_t       backlog;
 	uint64_t     batches;
 	arb__origin *origin;
+	void (*on_flush)(void *arg); // arb__outq_on_flush (NULL: none)
+	void *on_flush_arg;
 };
 
 static void outq_flush_cb(evutil_socket_t fd, short what, void *arg);
@@ -219,9 +221,21 @@ arb__outq_flush(arb__outq *q)
 static void
 outq_flush_cb(evutil_socket_t fd, short what, void *arg)
 {
+	arb__outq *q = arg;
+
 	ARB_UNUSED(fd);
 	ARB_UNUSED(what);
-	arb__outq_flush(arg);
+	arb__outq_flush(q);
+	if (q->on_flush != NULL) {
+		q->on_flush(q->on_flush_arg);
+	}
+}
+
+void
+arb__outq_on_flush(arb__outq *q, void (*cb)(void *arg), void *arg)
+{
+	q->on_flush = cb;
+	q->on_flush_arg = arg;
 }
 
 static outq_peer *

@@ -209,11 +209,14 @@ void arb__mbox_rele(arb__mbox *mb);
 // draining leave as one batch even if the loop never goes idle.
 // arb__mbox_detach takes it off the loop (on that loop's thread) without
 // losing what is queued, and frees *att.  arb__mbox_pause stops delivery
-// (the actor is exiting).
+// (the actor is exiting; the node's names mailbox while a named actor's
+// queue is full, names.c); arb__mbox_unpause starts it again (what came
+// meanwhile is delivered, and a link it paused is resumed once it drains).
 int  arb__mbox_attach(arb__mbox *mb, struct event_base *base, arb__batch_cb cb,
      void (*drained)(void *arg), void *arg, arb__mbox_att **attp);
-void arb__mbox_detach(arb__mbox_att *att); // NULL is a no-op
-void arb__mbox_pause(arb__mbox_att *att);  // NULL is a no-op
+void arb__mbox_detach(arb__mbox_att *att);  // NULL is a no-op
+void arb__mbox_pause(arb__mbox_att *att);   // NULL is a no-op
+void arb__mbox_unpause(arb__mbox_att *att); // NULL is a no-op
 // arb__mbox_drop empties the queue and returns the envelopes it held
 // (an exiting process counts them as dead letters).
 size_t arb__mbox_drop(arb__mbox *mb);
@@ -287,6 +290,11 @@ int arb__outq_open(arb__outq **qp, struct event_base *base, size_t max_msg);
 int arb__outq_push(arb__outq *q, const arb_msg *m);
 // arb__outq_flush hands every pending batch on now (non-blocking).
 void arb__outq_flush(arb__outq *q);
+// arb__outq_on_flush makes cb(arg) run after each flush the queue's own
+// events run (the end of a turn, or an endpoint that refused a batch has
+// room again): a producer arb__outq_push refused with ARB_EAGAIN may try
+// again then (the node's names mailbox, names.c).  cb NULL: none.
+void arb__outq_on_flush(arb__outq *q, void (*cb)(void *arg), void *arg);
 // arb__outq_backlog returns the bytes not yet handed on.
 size_t   arb__outq_backlog(const arb__outq *q);
 uint64_t arb__outq_batches(const arb__outq *q);

@@ -21,12 +21,12 @@
 // (tests/multinode/76_merge_traffic.sh); its TARGET is the peer's sink,
 // a SLOT as for source or "same": the slot of this node's own sink (both
 // nodes run the same tree; the script checks that both print the same
-// slot).  Not by name: a node hands a name's envelopes on through its
-// outbound queue, and drops them (dead letters, event=name_unknown
-// error=ARB_EAGAIN) when the actor's queue is full, where a slot
-// address pauses the link.  IDLE_S -1 starts the bulk at once, before
-// the peer is up (the script makes sure the peer's sink runs before
-// anything can reach it).  Lines on stdout (the scripts read them):
+// slot).  By slot, not by name: a name's envelopes pass through the
+// receiving node's names mailbox, which holds every name of that node
+// back while one actor is busy (it no longer drops them: integration
+// 74_peers test_flood_by_name_loses_nothing).  IDLE_S -1 starts the
+// bulk at once, before the peer is up (the script makes sure the peer's
+// sink runs before anything can reach it).  Lines on stdout (the scripts read them):
 //
 //   source start                         the bulk begins
 //   source second=K sent=N full=F        each second of the bulk
