@@ -10,6 +10,8 @@
 //   puts again, unless closed.
 // - take also resumes a link that was told to PAUSE the mailbox; drop
 //   does not.
+// - A paused attachment delivers nothing (and resumes no link); unpaused
+//   it delivers what came meanwhile and resumes the link as it drains.
 
 #include "arb_test.h"
 
@@ -206,6 +208,47 @@ test_seal_refuses_puts_until_unsealed(void **state)
 	assert_int_equal(atomic_load(&f->pub), 2 * NENV);
 }
 
+static void
+batch_cb(void *arg, const void *data, size_t len)
+{
+	(void) data;
+	(void) len;
+	(*(int *) arg)++;
+}
+
+// A paused attachment delivers nothing and resumes no link however full
+// its mailbox; unpaused (the node's names mailbox once everything it held
+// for a busy actor was taken, nodembox.c), it delivers what came
+// meanwhile and resumes the link it paused as it drains.
+static void
+test_unpause_delivers_what_came_and_resumes_the_link(void **state)
+{
+	fix           *f = *state;
+	arb__mbox_att *att;
+	arb__tp_stats  st = { 0 };
+	int            got = 0, n = 1, i;
+
+	ARB_PASS(arb__mbox_attach(f->mb, f->base, batch_cb, NULL, &got, &att));
+	arb__mbox_pause(att);
+	// Links' batches until one passes the high-water mark (PAUSE).
+	while (!arb__mbox_put_link(f->mb, chunk(), &st, NULL)) {
+		n++;
+	}
+	for (i = 0; i < 3; i++) {
+		event_base_loop(f->base, EVLOOP_NONBLOCK);
+	}
+	assert_int_equal(got, 0);
+	assert_int_equal(resumed, 0);
+	arb__mbox_unpause(att);
+	for (i = 0; i < 10 && got < n; i++) {
+		event_base_loop(f->base, EVLOOP_NONBLOCK);
+	}
+	assert_int_equal(got, n);
+	assert_int_equal(resumed, MBID);
+	assert_int_equal(atomic_load(&f->pub), 0);
+	arb__mbox_detach(att);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -218,6 +261,9 @@ main(int argc, char **argv)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_seal_refuses_puts_until_unsealed, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_unpause_delivers_what_came_and_resumes_the_link,
+		    setup, teardown),
 	};
 
 	return ARB_TEST_RUN("transport.mbox", tests, argc, argv);
