@@ -130,7 +130,7 @@ struct arb_node {
 	int64_t            watch_log_ms;
 };
 
-// --- remote.c: remote children and the node's agent ----------------------
+// --- remote*.c: remote children and the node's agent ----------------------
 // The agent's mailbox: this child slot on every node (taken first).
 #define ARB__AGENT_MBID 1u
 // node.orphan_grace's default: a child whose supervisor's node is lost

@@ -10,9 +10,9 @@
 // supervisors (supervisor.c).  The tree's owner (the node) gives the tree
 // its drivers (arb__stree.drivers), so the supervisor reaches them only
 // through this table; a child of another node (issue 12) is one more,
-// the node's (arb__stree.remote, src/node/remote.c).  Everything here runs on
-// the node thread; no operation may block the node loop on an actor's
-// cooperation.
+// the node's (arb__stree.remote, src/node/remote_driver.c).  Everything
+// here runs on the node thread; no operation may block the node loop on an
+// actor's cooperation.
 
 #ifndef ARB_DRIVER_H
 #define ARB_DRIVER_H

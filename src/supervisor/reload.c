@@ -16,7 +16,7 @@ str_eq(const char *a, const char *b)
 	    (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
-// remote_spec: s runs on another node (its agent's, src/node/remote.c).
+// remote_spec: s runs on another node (its agent's, src/node/remote_agent.c).
 static bool
 remote_spec(const arb__sup *sup, const arb_child_spec *s)
 {

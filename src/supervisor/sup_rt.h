@@ -157,7 +157,8 @@ struct arb__stree {
 	// How each isolation is run, by arb_isolation (set by the owner).
 	const arb__driver *drivers[ARB__ISOLATIONS];
 	// How a child of another node (spec.node) is run: the node's agent
-	// protocol (src/node/remote.c).  NULL: such a child cannot start.
+	// protocol (src/node/remote_driver.c).  NULL: such a child cannot
+	// start.
 	const arb__driver *remote;
 	const arb__addr   *addr;     // where mailboxes live
 	size_t             max_msg;
@@ -300,7 +301,7 @@ void arb__sup_free(arb__sup *sup);
 // restart or delete of it is refused (ARB_EPERM).  The record lives as
 // long as sup; *cp points to it.  ARB_ENOMEM; ARB_ESTATE when sup is a
 // simple_one_for_one supervisor or has started.  (The agent's own
-// supervisor, src/node/remote.c.)
+// supervisor, src/node/remote_agent.c.)
 int  arb__sup_pin_child(
      arb__sup *sup, const arb_child_spec *spec, arb__child **cp);
 void arb__sup_start(arb__sup *sup);        // async: slot gets READY/FAIL
