@@ -144,8 +144,10 @@ arb__remote_peer_up(arb_node *node, uint32_t node_id)
 	if (R.node != node) {
 		return;
 	}
-	arb__drv_remote_lost_flush(node, node_id);    // what we counted lost there ends
-	arb__drv_remote_resend_starts(node, node_id); // starts that waited for this node
+	// what we counted lost there ends
+	arb__drv_remote_lost_flush(node, node_id);
+	// starts that waited for this node
+	arb__drv_remote_resend_starts(node, node_id);
 	arb__agent_reports_flush(node_id, true); // reports that waited for it
 	arb__agent_claims_send(node_id);         // orphans of its that we kept
 	arb__agent_pump(); // what waited for a way to answer

@@ -107,8 +107,9 @@ local_child(const char *lpath)
 {
 	arb__stree *t = &A.node->tree;
 
-	return t->stop_begun || t->root == NULL ? NULL
-	                                        : arb__sup_lookup(t->root, lpath);
+	return t->stop_begun || t->root == NULL
+	    ? NULL
+	    : arb__sup_lookup(t->root, lpath);
 }
 
 static void
@@ -214,7 +215,8 @@ report_send(arb_node *node, rpt *r)
 	if (r->has_why) {
 		rv |= arb__remote_put_exit(&b, &r->why);
 	}
-	if (rv == 0 && (rv = arb__remote_send(node, r->to, r->tag, &b)) == ARB_OK) {
+	if (rv == 0
+	    && (rv = arb__remote_send(node, r->to, r->tag, &b)) == ARB_OK) {
 		if (r->sent_ms != 0) {
 			A.st.reports_resent++;
 		}
@@ -307,8 +309,8 @@ report_add(arb_pid to, const char *key, uint32_t gen, uint32_t tag,
 	report_send(A.node, r);
 }
 
-// arb__agent_reports_flush sends again the reports for node_id (0: every node) not
-// acknowledged within RESEND_MS (all: every one), and drops those for an
+// arb__agent_reports_flush sends again the reports for node_id (0: every node)
+// not acknowledged within RESEND_MS (all: every one), and drops those for an
 // incarnation that node no longer has.
 
 void
@@ -325,7 +327,8 @@ arb__agent_reports_flush(uint32_t node_id, bool all)
 		if (node_id != 0 && r->to.node != node_id) {
 			continue;
 		}
-		if ((cr = peer_creation(r->to.node, name, sizeof(name))) == 0) {
+		if ((cr = peer_creation(r->to.node, name, sizeof(name)))
+		    == 0) {
 			continue; // its node is not up: kept
 		}
 		if (cr != r->to.creation) {
@@ -358,8 +361,9 @@ arb__agent_ack(const arb_msg *m)
 		return;
 	}
 	for (x = A.rpts; x != NULL; x = x->next) {
-		if (x->to.node == m->from.node && x->to.creation == m->from.creation
-		    && x->gen == gen && x->tag == tag && strlen(x->key) == nk
+		if (x->to.node == m->from.node
+		    && x->to.creation == m->from.creation && x->gen == gen
+		    && x->tag == tag && strlen(x->key) == nk
 		    && memcmp(x->key, key, nk) == 0) {
 			report_unlink(x);
 			arb__free(x);
@@ -411,7 +415,9 @@ agent_started(void *arg, int rv, const char *why)
 	    || c->state != ARB__CS_RUNNING) {
 		// Failed (or ignored, or already gone): nothing runs.
 		snprintf(e.text, sizeof(e.text), "%s",
-		    rv == ARB_EIGNORE ? "ignore" : why != NULL ? why : "failed");
+		    rv == ARB_EIGNORE ? "ignore"
+		        : why != NULL ? why
+		                      : "failed");
 		arb__log(ARB_LOG_WARN, x->lpath,
 		    "event=agent_start_failed sup_node=%s child=%s "
 		    "generation=%u reason=\"%s\"",
@@ -437,7 +443,8 @@ agent_started(void *arg, int rv, const char *why)
 	    && arb__reg_up(A.node->reg, x->pid, "", NULL, NULL) != ARB_OK) {
 		local_stop(x->lpath); // unwatched it must not run (below)
 	}
-	if (arb__reg_monitor(A.node->reg, arb__remote_self(), x->pid, &x->ref) != ARB_OK) {
+	if (arb__reg_monitor(A.node->reg, arb__remote_self(), x->pid, &x->ref)
+	    != ARB_OK) {
 		// Unwatched it must not run: stop it (its exit is then
 		// not reported; the supervisor's stop deadline counts it).
 		local_stop(x->lpath);
@@ -540,8 +547,9 @@ peer_creation(uint32_t node_id, char *name, size_t len)
 	for (i = 0; i < n; i++) {
 		if (arb__node_id(info[i].name) == node_id) {
 			snprintf(name, len, "%.63s", info[i].name);
-			return info[i].state == ARB_PEER_UP ? info[i].incarnation
-			                                    : 0;
+			return info[i].state == ARB_PEER_UP
+			    ? info[i].incarnation
+			    : 0;
 		}
 	}
 	return 0;
@@ -732,15 +740,17 @@ arb__agent_stop_msg(const arb_msg *m)
 	char           k[256];
 	rc            *x;
 
-	if (!arb__mp_get_array(&r, &n) || n < 2 || !arb__mp_get_str(&r, &key, &nk)
-	    || nk >= sizeof(k) || !arb__mp_get_uint(&r, UINT32_MAX, &gen)) {
+	if (!arb__mp_get_array(&r, &n) || n < 2
+	    || !arb__mp_get_str(&r, &key, &nk) || nk >= sizeof(k)
+	    || !arb__mp_get_uint(&r, UINT32_MAX, &gen)) {
 		return;
 	}
 	memcpy(k, key, nk);
 	k[nk] = '\0';
 	for (x = A.rcs; x != NULL; x = x->next) {
-		if (x->sup_node == m->from.node && x->creation == m->from.creation
-		    && x->gen == gen && strcmp(x->key, k) == 0) {
+		if (x->sup_node == m->from.node
+		    && x->creation == m->from.creation && x->gen == gen
+		    && strcmp(x->key, k) == 0) {
 			break;
 		}
 	}
@@ -876,7 +886,8 @@ arb__agent_start_child(const arb_msg *m)
 			    "running here (%u%s)",
 			    (unsigned) gen, k, (unsigned) x->gen,
 			    x->creation != m->from.creation
-			        ? ", started by another incarnation of its node"
+			        ? ", started by another "
+			          "incarnation of its node"
 			        : "");
 		}
 		arb__log(ARB_LOG_WARN, x != NULL ? x->lpath : NULL,
@@ -944,13 +955,15 @@ arb__agent_down(const arb_msg *m)
 		// Stopped because its supervisor's node was unreachable, not
 		// by its supervisor's choice: a transient child is restarted.
 		A.st.orphans_stopped++;
-		arb__remote_noconnection(&why, x->sup_name, "unreachable: stopped as an orphan");
+		arb__remote_noconnection(
+		    &why, x->sup_name, "unreachable: stopped as an orphan");
 	} else if (x->orphaned) {
 		A.st.orphans_stopped++;
 	}
 	arb__log(ARB_LOG_INFO, x->lpath,
 	    "event=agent_exit sup_node=%s child=%s generation=%u reason=%s",
-	    x->sup_name, x->key, (unsigned) x->gen, arb_exit_kind_name(why.kind));
+	    x->sup_name, x->key, (unsigned) x->gen,
+	    arb_exit_kind_name(why.kind));
 	agent_report(x, TAG_EXIT, &why);
 	local_delete(x->lpath);
 	rc_unlink(x);
@@ -979,8 +992,8 @@ agent_orphan_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-// arb__agent_claims_send sends a CLAIM for every child of node_id (0: any node) in
-// its orphan grace, when the link to that node is up again with the
+// arb__agent_claims_send sends a CLAIM for every child of node_id (0: any
+// node) in its orphan grace, when the link to that node is up again with the
 // incarnation that started it: the supervisor answers KEEP (the grace is
 // cancelled: nothing restarts) or STOP.  Unanswered, the grace runs out
 // as before.  Sent again every RESEND_MS while the grace runs.
@@ -1000,8 +1013,8 @@ arb__agent_claims_send(uint32_t node_id)
 		        != x->creation) {
 			continue;
 		}
-		arb__remote_send_triple(A.node, x->sup_agent, TAG_CLAIM, x->key,
-		    strlen(x->key), x->gen, x->claim);
+		arb__remote_send_triple(A.node, x->sup_agent, TAG_CLAIM,
+		    x->key, strlen(x->key), x->gen, x->claim);
 	}
 }
 
@@ -1110,7 +1123,8 @@ arb__agent_peer_down(arb_node *node, uint32_t node_id)
 			continue;
 		}
 		if (x->orphan_ev == NULL) {
-			x->orphan_ev = evtimer_new(node->base, agent_orphan_cb, x);
+			x->orphan_ev
+			    = evtimer_new(node->base, agent_orphan_cb, x);
 			if (x->orphan_ev == NULL) {
 				arb__log(ARB_LOG_ERROR, x->lpath,
 				    "event=orphan_stop cause=out_of_memory");

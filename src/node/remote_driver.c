@@ -108,7 +108,8 @@ start_send(arb__child *c, bool first)
 		arb__buf_fini(&b);
 		return ARB_ENOMEM;
 	}
-	rv = arb__remote_send(node, agent_of(arb__node_id(c->spec.node)), TAG_START, &b);
+	rv = arb__remote_send(
+	    node, agent_of(arb__node_id(c->spec.node)), TAG_START, &b);
 	arb__buf_fini(&b);
 	// The node not reachable now (its link still coming up, or down):
 	// the start waits for it, bounded by start_timeout; the node's UP
@@ -258,10 +259,11 @@ pend_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	pend_answer(p, ARB_ETIMEDOUT, ARB_PID_NONE, text);
 }
 
-// arb__drv_remote_pends_fail answers every relayed start waiting on node_id (0: any) and,
-// with key, only those to that remote child: "node NAME what".
+// arb__drv_remote_pends_fail answers every relayed start waiting on node_id
+// (0: any) and, with key, only those to that remote child: "node NAME what".
 void
-arb__drv_remote_pends_fail(uint32_t node_id, const char *key, int rv, const char *what)
+arb__drv_remote_pends_fail(
+    uint32_t node_id, const char *key, int rv, const char *what)
 {
 	pend *p;
 	char  text[200];
@@ -306,7 +308,8 @@ remote_start_child(arb__child *c, const char *inner, const void *arg,
 		     && (strlen(sup->children[i].name) != k
 		         || strncmp(sup->children[i].name, at, k) != 0);
 		     i++) { }
-		if (i == sup->nchildren || sup->strategy == ARB_SIMPLE_ONE_FOR_ONE) {
+		if (i == sup->nchildren
+		    || sup->strategy == ARB_SIMPLE_ONE_FOR_ONE) {
 			return ARB_ENOENT; // (a pool's template is no child)
 		}
 		if (sup->children[i].sup == NULL) {
@@ -365,8 +368,8 @@ remote_start_child(arb__child *c, const char *inner, const void *arg,
 	return ARB_OK;
 }
 
-// arb__drv_remote_child: the agent's CHILD [path, gen, ref, code, pid, text], the
-// answer to our START_CHILD ref.
+// arb__drv_remote_child: the agent's CHILD [path, gen, ref, code, pid, text],
+// the answer to our START_CHILD ref.
 void
 arb__drv_remote_child(const arb_msg *m)
 {
@@ -443,9 +446,11 @@ arb__drv_remote_report(arb_node *node, const arb_msg *m)
 	arb__child    *c;
 	arb_exit       why = { 0 };
 
-	if (!arb__mp_get_array(&r, &na) || na < 2 || !arb__mp_get_str(&r, &s, &n)
-	    || n >= sizeof(key) || !arb__mp_get_uint(&r, UINT32_MAX, &gen)
-	    || (m->tag != TAG_READY && (na < 5 || !arb__remote_get_exit(&r, &why)))) {
+	if (!arb__mp_get_array(&r, &na) || na < 2
+	    || !arb__mp_get_str(&r, &s, &n) || n >= sizeof(key)
+	    || !arb__mp_get_uint(&r, UINT32_MAX, &gen)
+	    || (m->tag != TAG_READY
+	        && (na < 5 || !arb__remote_get_exit(&r, &why)))) {
 		arb__log(ARB_LOG_WARN, NULL,
 		    "event=agent_bad_message from_node=%08x tag=%08x",
 		    (unsigned) m->from.node, (unsigned) m->tag);
@@ -518,8 +523,8 @@ lost_add(uint32_t node_id, const char *key, uint32_t gen)
 	*pp = l;
 }
 
-// arb__drv_remote_lost_flush sends a STOP for every generation counted lost on node_id,
-// now that its link is up again.
+// arb__drv_remote_lost_flush sends a STOP for every generation counted lost on
+// node_id, now that its link is up again.
 void
 arb__drv_remote_lost_flush(arb_node *node, uint32_t node_id)
 {
@@ -557,10 +562,10 @@ lost_has(uint32_t node_id, const char *key, uint32_t gen)
 	return false;
 }
 
-// arb__drv_remote_claim answers an agent's CLAIM of an orphan (our child key of
-// generation gen, which it kept through its orphan grace while its link
-// to us was down): KEEP when that generation is the one we have, starting
-// or running (we never counted it lost); otherwise STOP it.
+// arb__drv_remote_claim answers an agent's CLAIM of an orphan (our child key
+// of generation gen, which it kept through its orphan grace while its link to
+// us was down): KEEP when that generation is the one we have, starting or
+// running (we never counted it lost); otherwise STOP it.
 void
 arb__drv_remote_claim(arb_node *node, const arb_msg *m)
 {
@@ -571,7 +576,8 @@ arb__drv_remote_claim(arb_node *node, const arb_msg *m)
 	arb__child    *c = NULL;
 	bool           keep = false;
 
-	if (!arb__remote_get_triple(m, &s, &n, &gen, &claim) || n >= sizeof(key)) {
+	if (!arb__remote_get_triple(m, &s, &n, &gen, &claim)
+	    || n >= sizeof(key)) {
 		arb__log(ARB_LOG_WARN, NULL,
 		    "event=agent_bad_message from_node=%08x tag=claim",
 		    (unsigned) m->from.node);
@@ -593,14 +599,15 @@ arb__drv_remote_claim(arb_node *node, const arb_msg *m)
 	    c != NULL && c->spec.node != NULL ? c->spec.node : "?",
 	    (unsigned) gen, keep ? "keep" : "stop");
 	if (keep) {
-		arb__remote_send_triple(node, m->from, TAG_KEEP, key, n, gen, claim);
+		arb__remote_send_triple(
+		    node, m->from, TAG_KEEP, key, n, gen, claim);
 	} else {
 		stop_to(node, m->from, key, n, gen);
 	}
 }
 
-// arb__drv_remote_lost: node_id is lost: every child of ours running there counts
-// as exited with noconnection (one that was starting: a failed start).
+// arb__drv_remote_lost: node_id is lost: every child of ours running there
+// counts as exited with noconnection (one that was starting: a failed start).
 void
 arb__drv_remote_lost(arb_node *node, uint32_t node_id, const char *name)
 {
@@ -635,7 +642,8 @@ arb__drv_remote_lost(arb_node *node, uint32_t node_id, const char *name)
 	arb__remote_noconnection(&why, name, "lost");
 	for (i = 0; i < n; i++) {
 		// Events may restart or remove others: look each up again.
-		arb__child *c = arb__idmap_get(&node->tree.slots, v[i]->mbid + 1ull);
+		arb__child *c
+		    = arb__idmap_get(&node->tree.slots, v[i]->mbid + 1ull);
 
 		if (c != v[i] || arb__node_id(c->spec.node) != node_id) {
 			continue;
@@ -651,8 +659,8 @@ arb__drv_remote_lost(arb_node *node, uint32_t node_id, const char *name)
 	arb__free(v);
 }
 
-// arb__drv_remote_resend_starts sends the START of every remote child still starting
-// (on node_id; 0: any) again: the agent drops one it already has, and
+// arb__drv_remote_resend_starts sends the START of every remote child still
+// starting (on node_id; 0: any) again: the agent drops one it already has, and
 // answers READY again for one it runs (a START or READY lost with a link
 // that broke is at most once, like any message).
 void
@@ -665,7 +673,8 @@ arb__drv_remote_resend_starts(arb_node *node, uint32_t node_id)
 
 		if (c != NULL && c->drv == &arb__drv_remote
 		    && c->state == ARB__CS_STARTING
-		    && (node_id == 0 || arb__node_id(c->spec.node) == node_id)) {
+		    && (node_id == 0
+		        || arb__node_id(c->spec.node) == node_id)) {
 			start_send(c, false);
 		}
 	}

@@ -75,7 +75,8 @@ arb__remote_get_exit(arb__mp_rd *r, arb_exit *why)
 	memset(why, 0, sizeof(*why));
 	why->kind = (arb_exit_kind) k;
 	why->code = (int) code;
-	snprintf(why->text, sizeof(why->text), "%.*s", (int) n, (const char *) s);
+	snprintf(
+	    why->text, sizeof(why->text), "%.*s", (int) n, (const char *) s);
 	return true;
 }
 
@@ -87,11 +88,11 @@ arb__remote_noconnection(arb_exit *why, const char *node, const char *text)
 	snprintf(why->text, sizeof(why->text), "node %.60s %s", node, text);
 }
 
-// arb__remote_send_triple sends [key, gen, n] (ACK: n the report's tag; CLAIM and
-// KEEP: n the orphan grace) to an agent or a supervisor's node.
+// arb__remote_send_triple sends [key, gen, n] (ACK: n the report's tag; CLAIM
+// and KEEP: n the orphan grace) to an agent or a supervisor's node.
 void
-arb__remote_send_triple(arb_node *node, arb_pid to, uint32_t tag, const char *key,
-    size_t nk, uint64_t gen, uint64_t n)
+arb__remote_send_triple(arb_node *node, arb_pid to, uint32_t tag,
+    const char *key, size_t nk, uint64_t gen, uint64_t n)
 {
 	arb__buf b = { 0 };
 
@@ -103,11 +104,11 @@ arb__remote_send_triple(arb_node *node, arb_pid to, uint32_t tag, const char *ke
 	arb__buf_fini(&b);
 }
 
-// arb__remote_get_triple reads what arb__remote_send_triple sent: *key (nk bytes, not
-// terminated) points into m.  false: malformed.
+// arb__remote_get_triple reads what arb__remote_send_triple sent: *key (nk
+// bytes, not terminated) points into m.  false: malformed.
 bool
-arb__remote_get_triple(const arb_msg *m, const uint8_t **key, size_t *nk, uint64_t *gen,
-    uint64_t *n)
+arb__remote_get_triple(const arb_msg *m, const uint8_t **key, size_t *nk,
+    uint64_t *gen, uint64_t *n)
 {
 	arb__mp_rd r = { m->body, m->len };
 	uint32_t   na;
