@@ -199,6 +199,7 @@ static const struct {
 typedef struct ctl {
 	const char *sock_path;
 	int         timeout_ms;
+	char        timeout_txt[24]; // timeout_ms as said: "10 s", "0.5 s"
 	int64_t     deadline;  // now_ms() + timeout_ms at the command's start
 	bool        wait_node; // --timeout given: wait for a starting node
 	linkc      *link;
@@ -424,8 +425,8 @@ ctl_try_open(ctl *c, char *msg, size_t len, bool *absent)
 			// there) but nothing answered: not "cannot connect".
 			snprintf(msg, len,
 			    "%s: the node took the connection but did not "
-			    "answer within %d ms (is it stopped or hung?)",
-			    c->sock_path, c->timeout_ms);
+			    "answer within %s (is it stopped or hung?)",
+			    c->sock_path, c->timeout_txt);
 			return EX_UNAVAILABLE;
 		}
 		snprintf(msg, len, "cannot connect to %s: %s", c->sock_path,
@@ -451,8 +452,8 @@ ctl_open(ctl *c)
 		if (!waited) {
 			fprintf(stderr,
 			    "arborctl: no node at %s yet: waiting for it "
-			    "(--timeout %d ms)\n",
-			    c->sock_path, c->timeout_ms);
+			    "(--timeout %s)\n",
+			    c->sock_path, c->timeout_txt);
 			waited = true;
 		}
 		pause_ms(POLL_MS);
@@ -503,16 +504,16 @@ ctl_call(ctl *c, const msgpack_sbuffer *sb, reply *r)
 		ctl_close(c);
 		if (rv == NNG_ETIMEDOUT && c->awaited != NULL) {
 			fprintf(stderr,
-			    "arborctl: %s requested, but not done after %d "
-			    "ms (the start is still under way)\n",
-			    c->awaited, c->timeout_ms);
+			    "arborctl: %s requested, but not done after %s "
+			    "(the start is still under way)\n",
+			    c->awaited, c->timeout_txt);
 			return EX_TEMPFAIL;
 		}
 		if (rv == NNG_ETIMEDOUT) {
 			fprintf(stderr,
-			    "arborctl: %s: no answer within %d ms "
+			    "arborctl: %s: no answer within %s "
 			    "(is the node stopping?)\n",
-			    c->sock_path, c->timeout_ms);
+			    c->sock_path, c->timeout_txt);
 		} else {
 			fprintf(stderr, "arborctl: %s: %s\n", c->sock_path,
 			    nng_strerror(rv));
@@ -1323,9 +1324,9 @@ cmd_child(ctl *c, const char *op, const char *path, bool wait)
 		}
 		if (!time_for_another(c)) {
 			fprintf(stderr,
-			    "arborctl: %s: %s requested, but after %d ms "
-			    "it is %s\n",
-			    path, op, c->timeout_ms, desc);
+			    "arborctl: %s: %s requested, but after %s it "
+			    "is %s\n",
+			    path, op, c->timeout_txt, desc);
 			return EX_TEMPFAIL;
 		}
 		pause_ms(POLL_MS);
@@ -1336,15 +1337,32 @@ cmd_child(ctl *c, const char *op, const char *path, bool wait)
 
 // --- send, reload, log-level ------------------------------------------------
 
-// send_args reads send's TAG and converts its JSON to the body's
-// msgpack (in body, initialised by the caller).  Returns 0 or EX_USAGE
-// (after a message).
-static int
-send_args(const char *tagtext, const char *json, unsigned long long *tag,
-    msgpack_sbuffer *body)
-{
-	char err[200], *end;
+static bool node_name_ok(const char *s);
 
+// send_args checks send's PATH (PATH@NODE: neither part empty, NODE a
+// node name), reads its TAG and converts its JSON to the body's msgpack
+// (in body, initialised by the caller).  Returns 0 or EX_USAGE (after a
+// message).
+static int
+send_args(const char *path, const char *tagtext, const char *json,
+    unsigned long long *tag, msgpack_sbuffer *body)
+{
+	const char *at = strrchr(path, '@');
+	char        err[200], *end;
+
+	// As the node reads it (the last '@'): said here, a usage error,
+	// not asked of the node (which would refuse it, exit 1).
+	if (path[0] == '\0' || (at != NULL && (at == path || at[1] == '\0'))) {
+		return usage_error("send: PATH \"%s\": expected PATH or "
+		                   "PATH@NODE with neither part empty",
+		    path);
+	}
+	if (at != NULL && !node_name_ok(at + 1)) {
+		return usage_error("send: PATH \"%s\": NODE after the '@' is "
+		                   "not a node name (1 to 63 characters from "
+		                   "A-Z a-z 0-9 _ . -)",
+		    path);
+	}
 	errno = 0;
 	*tag = strtoull(tagtext, &end, 0);
 	if (tagtext[0] == '-' || tagtext[0] == '\0' || *end != '\0'
@@ -1632,7 +1650,7 @@ run_command(ctl *c, int argc, char **argv)
 	// error is 64 whatever the node's state (none running: not 69).
 	msgpack_sbuffer_init(&body);
 	if (strcmp(cmd, "send") == 0) {
-		code = send_args(args[1], args[2], &tag, &body);
+		code = send_args(args[0], args[1], args[2], &tag, &body);
 	} else if (strcmp(cmd, "start-child") == 0 && nargs == 2) {
 		code = start_child_arg(
 		    args[1], &body, &is_json, jsonerr, sizeof(jsonerr));
@@ -1750,6 +1768,9 @@ main(int argc, char **argv)
 		}
 		sock = path;
 	}
+	// In seconds, as --timeout takes it: "5 s", not "5000 ms".
+	snprintf(c.timeout_txt, sizeof(c.timeout_txt), "%g s",
+	    c.timeout_ms / 1000.0);
 	c.sock_path = sock;
 	c.deadline  = now_ms() + c.timeout_ms;
 	return run_command(&c, argc - i, argv + i);
