@@ -895,11 +895,11 @@ op_start_child(arb__control *ctl, const ctl_req *q, ctl_reply *r,
 			arb_node_walk(ctl->run->node, find_cb, &at);
 			reply_error(r, rv,
 			    "cannot start a child of %s: it runs on node %s, "
-			    "in the remote subtree %s, which is %s there now "
-			    "(not running: nothing to ask; try again once it "
-			    "runs)",
+			    "in the remote subtree %s, which is %s here now "
+			    "(not running on node %s: nothing to ask; try "
+			    "again once it runs)",
 			    q->path, rw.node, rw.at,
-			    arb_child_state_name(at.state));
+			    arb_child_state_name(at.state), rw.node);
 			break;
 		}
 		reply_error(r, rv,

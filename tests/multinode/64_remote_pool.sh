@@ -129,7 +129,7 @@ mn_ctl 1 --timeout 5 stop root/pool >/dev/null || mn_fail "arborctl stop root/po
 mn_wait_row 1 root/pool "supervisor@n2 stopped" 10
 out=$(mn_ctl 1 --timeout 5 start-child root/pool '{}' 2>&1) \
     && mn_fail "start-child of the stopped pool succeeded: $out"
-case $out in *"in the remote subtree root/pool, which is stopped there now"*) ;; *) mn_fail "start-child of the stopped pool said: $out" ;; esac
+case $out in *"in the remote subtree root/pool, which is stopped here now (not running on node n2: "*) ;; *) mn_fail "start-child of the stopped pool said: $out" ;; esac
 mn_ctl 1 --timeout 5 start root/pool >/dev/null || mn_fail "arborctl start root/pool on n1"
 mn_wait_row 1 root/pool "supervisor@n2 running" 10
 
