@@ -206,15 +206,35 @@ bind_problem(const char *host, int port, char *why, size_t whylen)
 static bool
 is_loopback(const char *h)
 {
-	return strcmp(h, "localhost") == 0 || strncmp(h, "127.", 4) == 0
+	return strcasecmp(h, "localhost") == 0 || strncmp(h, "127.", 4) == 0
 	    || strcmp(h, "[::1]") == 0;
 }
 
+// same_host is true when hosts a and b name one address: the same text
+// (names in any case), or "localhost" and the loopback address it
+// resolves to, 127.0.0.1 or [::1] (RFC 6761: localhost is always this
+// machine's loopback; /etc/hosts gives both).  Other names are not
+// resolved here (see bind_problem).
+static bool
+same_host(const char *a, const char *b)
+{
+	if (strcasecmp(a, b) == 0) {
+		return true;
+	}
+	if (strcasecmp(b, "localhost") == 0) {
+		const char *t = a;
+		a = b;
+		b = t;
+	}
+	return strcasecmp(a, "localhost") == 0
+	    && (strcmp(b, "127.0.0.1") == 0 || strcmp(b, "[::1]") == 0);
+}
+
 // same_endpoint is true when a peer at host:port would be the listener
-// at lhost:lport of this very node: the same address and port, or a
-// loopback address and the port of a listener on every address.  (Node
-// names do not tell: a peer dials by URL, and a node that dials itself is
-// refused by its own listener for ever, its name not being a peer's.)
+// at lhost:lport of this very node: the same address (same_host) and port, or
+// a loopback address and the port of a listener on every address.  (Node names
+// do not tell: a peer dials by URL, and a node that dials itself is refused by
+// its own listener for ever, its name not being a peer's.)
 static bool
 same_endpoint(const char *lhost, int lport, const char *host, int port)
 {
@@ -222,7 +242,7 @@ same_endpoint(const char *lhost, int lport, const char *host, int port)
 	    || strcmp(lhost, "[::]") == 0;
 
 	return port == lport
-	    && (strcasecmp(host, lhost) == 0 || (any && is_loopback(host)));
+	    && (same_host(host, lhost) || (any && is_loopback(host)));
 }
 
 // http_clash is true when node.http (an IPv4 loopback address, config.c)
@@ -339,7 +359,7 @@ url_taken(loader *ld, const arb_node_peer *v, size_t n, const char *host,
 		if (v[j].url != NULL
 		    && url_parse(v[j].url, false, h, sizeof(h), &p, &tls, why,
 		        sizeof(why))
-		    && p == port && strcasecmp(h, host) == 0) {
+		    && p == port && same_host(h, host)) {
 			return j;
 		}
 	}

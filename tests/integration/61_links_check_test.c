@@ -217,6 +217,19 @@ static const broken cases[] = {
 	              "    - {name: gw3, url: \"tcp://localhost:7400\"}\n"
 	              "root: {}\n",
 	    7, "node.peers[1].url", "this node's own listener" },
+	// The listener under another name: localhost is 127.0.0.1 (or
+	// [::1]); 127.0.0.2 is another address.
+	{ "peer_own_listener_as_localhost",
+	    NODE_HEAD "  listen: tcp://127.0.0.1:7400\n  peers:\n"
+	              "    - {name: gw2, url: \"tcp://127.0.0.2:7400\"}\n"
+	              "    - {name: gw3, url: \"tcp://LocalHost:7400\"}\n"
+	              "root: {}\n",
+	    7, "node.peers[1].url", "this node's own listener" },
+	{ "peer_own_listener_as_address",
+	    NODE_HEAD "  listen: tcp://localhost:7400\n  peers:\n"
+	              "    - {name: gw2, url: \"tcp://[::1]:7400\"}\n"
+	              "root: {}\n",
+	    6, "node.peers[0].url", "this node's own listener" },
 	// node.http on the listener's port: `arbor run` would stop at once
 	// (its HTTP bind fails); the check names both.
 	{ "listen_on_http_port",
@@ -238,6 +251,13 @@ static const broken cases[] = {
 	    NODE_HEAD "  peers:\n    - {name: gw2, url: \"tcp://h:1\"}\n"
 	              "    - {name: gw3, url: \"tls+tcp://H:1\"}\n"
 	              "root: {}\n",
+	    6, "node.peers[1].url",
+	    "peer \"gw2\" (line 5) listens there already" },
+	{ "peer_url_twice_as_localhost",
+	    NODE_HEAD
+	    "  peers:\n    - {name: gw2, url: \"tcp://localhost:1\"}\n"
+	    "    - {name: gw3, url: \"tcp://127.0.0.1:1\"}\n"
+	    "root: {}\n",
 	    6, "node.peers[1].url",
 	    "peer \"gw2\" (line 5) listens there already" },
 	{ "peer_url_no_host",
