@@ -102,6 +102,20 @@ pk_kv_str(ctl_reply *r, const char *k, const char *v)
 	pk_str(r, v);
 }
 
+// pk_text packs an error text, which may hold outside text (a path as
+// arborctl sent it, an actor's exit text, a line of the tree file cut
+// short): its control bytes and the bytes that are not UTF-8 are written
+// as \xNN (core/escape.c), so the reply's str is UTF-8 (msgpack says so)
+// and the one line arborctl prints is one line.
+static void
+pk_text(ctl_reply *r, const char *v)
+{
+	char esc[2048];
+
+	arb__escape(v, strlen(v), esc, sizeof(esc));
+	pk_str(r, esc);
+}
+
 // reply_begin starts a reply map of n entries (ok included) and packs
 // ok.
 static void
@@ -128,7 +142,8 @@ reply_error(ctl_reply *r, int err, const char *fmt, ...)
 	va_end(ap);
 	reply_begin(r, 3, false);
 	pk_kv_str(r, "code", arb_err_name(err));
-	pk_kv_str(r, "error", text);
+	pk_str(r, "error");
+	pk_text(r, text);
 }
 
 static void
@@ -980,11 +995,12 @@ reload_answer(arb__control *ctl, ctl_reply *r, int rv, const arb__errs *errs)
 		}
 		reply_begin(r, 4, false);
 		pk_kv_str(r, "code", arb_err_name(rv));
-		pk_kv_str(r, "error", text);
+		pk_str(r, "error");
+		pk_text(r, text);
 		pk_str(r, "problems");
 		r->rv |= arb__mp_put_array(r->b, (uint32_t) errs->n);
 		for (i = 0; i < errs->n; i++) {
-			pk_str(r, errs->v[i].text);
+			pk_text(r, errs->v[i].text);
 		}
 	}
 }

@@ -1673,6 +1673,13 @@ test_send_to_another_node_says_why(void **state)
 	expect_out("root/w@gw9: gw9 is not a peer of node t64n");
 	assert_int_equal(ctl("send", "root/x@t64n", "1", "{}"), 1);
 	expect_out("no such running actor: root/x@t64n");
+	// The node's error text quotes the path: its control bytes and
+	// bytes that are not UTF-8 come back as \xNN, one line of UTF-8.
+	assert_int_equal(
+	    ctl("send", "root/\xff\nx\xe2\x82@t64n", "1", "{}"), 1);
+	expect_out(
+	    "arborctl: no such running actor: root/\\xff\\x0ax\\xe2\\x82"
+	    "@t64n\n");
 	assert_int_equal(stop_tree(&p), 0);
 	arb_test_proc_fini(&p);
 }
