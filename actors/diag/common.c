@@ -6,6 +6,8 @@
 
 #include "diag.h"
 
+#include "arb_impl.h" // arb__escape (src/core/escape.c, compiled in)
+
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -26,20 +28,27 @@ diag_in_process(arb_ctx *ctx)
 void
 diag_emit(const char *fmt, ...)
 {
-	char    line[1024];
+	char    raw[4096], line[1024];
 	va_list ap;
 	int     n;
 	ssize_t w;
 
 	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	n = vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
 	if (n < 0) {
 		return;
 	}
-	if ((size_t) n > sizeof(line) - 2) {
-		n = (int) sizeof(line) - 2;
+	if ((size_t) n >= sizeof(raw)) {
+		n = (int) sizeof(raw) - 1;
 	}
+	// Outside text (a body's strings, an exit text, a call's error
+	// text) is in the line: its control bytes and bytes that are not
+	// UTF-8 become \xNN (core/escape.c, as the node's log lines), so
+	// the line is one line of UTF-8; a line too long is cut between
+	// characters.
+	arb__escape(raw, (size_t) n, line, sizeof(line) - 1);
+	n = (int) strlen(line);
 	line[n++] = '\n';
 	do {
 		w = write(STDERR_FILENO, line, (size_t) n);

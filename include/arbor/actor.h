@@ -483,9 +483,11 @@ typedef struct arb_metric arb_metric;
 // ([a-zA-Z_:][a-zA-Z0-9_:]*, at most ARB_METRIC_NAME_MAX bytes, not
 // starting with "arbor_", which is the node's own); counters should end
 // in "_total".  label is NULL or one "key=value" pair ("cause=crc"): key a
-// label name other than path and le, value any text (escaped on export).
+// label name other than path and le, value any text (escaped on export;
+// UTF-8: a byte that is not part of a UTF-8 sequence is exported U+FFFD).
 // Series of one name differ by their label value and share type and help
-// (the first declaration's).  help is one line of text.  On success *mp
+// (the first declaration's).  help is one line of text (cut at
+// ARB_METRIC_HELP_MAX bytes, between UTF-8 characters).  On success *mp
 // is the series, valid until the actor's incarnation ends.
 // Errors: ARB_EINVAL (bad name, label or type clash with an earlier
 // series of the same name), ARB_EEXIST (the same name and label again),

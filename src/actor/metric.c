@@ -129,6 +129,10 @@ metric_new(arb_ctx *ctx, arb_metric_type type, const char *name,
 		snprintf(m->lval, sizeof(m->lval), "%s", eq + 1);
 	}
 	snprintf(m->help, sizeof(m->help), "%s", help != NULL ? help : "");
+	if (help != NULL && strlen(help) >= sizeof(m->help)) {
+		// Cut between characters, not inside one.
+		m->help[arb__utf8_cut(m->help, sizeof(m->help) - 1)] = '\0';
+	}
 	for (i = 0; m->help[i] != '\0'; i++) {
 		if (m->help[i] == '\n' || m->help[i] == '\r') {
 			m->help[i] = ' '; // HELP is one line

@@ -267,19 +267,39 @@ typedef struct metric_walk {
 	metric           m;
 } metric_walk;
 
+// prom_text writes s escaped for the text format: a backslash and a
+// newline (and, in a label value, a double quote) as \\, \n and \".  The
+// format is UTF-8, and its parsers take no other escape: each byte that
+// is not part of a UTF-8 sequence (arb__utf8_len; an actor's label value
+// or help text, a help text cut short) is written U+FFFD, the
+// replacement character, as the node's JSON does.
+static void
+prom_text(struct evbuffer *out, const char *s, bool label)
+{
+	size_t n = strlen(s), i = 0, k;
+
+	while (i < n) {
+		if (s[i] == '\\' || (label && s[i] == '"')) {
+			evbuffer_add_printf(out, "\\%c", s[i]);
+			k = 1;
+		} else if (s[i] == '\n') {
+			evbuffer_add(out, "\\n", 2);
+			k = 1;
+		} else if ((k = arb__utf8_len(s + i, n - i)) == 0) {
+			evbuffer_add(out, "\xef\xbf\xbd", 3);
+			k = 1;
+		} else {
+			evbuffer_add(out, s + i, k);
+		}
+		i += k;
+	}
+}
+
 // label_path writes s escaped for a Prometheus label value.
 static void
 label_path(struct evbuffer *out, const char *s)
 {
-	for (; *s != '\0'; s++) {
-		if (*s == '\\' || *s == '"') {
-			evbuffer_add_printf(out, "\\%c", *s);
-		} else if (*s == '\n') {
-			evbuffer_add(out, "\\n", 2);
-		} else {
-			evbuffer_add(out, s, 1);
-		}
-	}
+	prom_text(out, s, true);
 }
 
 static void
@@ -503,17 +523,11 @@ prom_num(struct evbuffer *out, double v)
 	}
 }
 
-// help_text writes a HELP text escaped (backslash; it is one line).
+// help_text writes a HELP text escaped (it is one line).
 static void
 help_text(struct evbuffer *out, const char *s)
 {
-	for (; *s != '\0'; s++) {
-		if (*s == '\\') {
-			evbuffer_add(out, "\\\\", 2);
-		} else {
-			evbuffer_add(out, s, 1);
-		}
-	}
+	prom_text(out, s, false);
 }
 
 // series_labels writes {path="...",key="value"[,le="..."]}.

@@ -538,6 +538,68 @@ test_json_is_utf8_whatever_the_exit_text(void **state)
 	arb_test_proc_fini(&p);
 }
 
+static void valid_exposition(const char *body);
+
+// Outside text that is not UTF-8 in an actor's metric label (a greeting
+// from the environment): /metrics stays UTF-8, each bad byte U+FFFD (the
+// text format has no other escape); the diag ticker's own stderr line
+// (the greeter's answer as its body) has the bytes as \xNN, as the log.
+static void
+test_metrics_and_diag_lines_are_utf8(void **state)
+{
+#ifdef ARBOR_PLUGIN_SO
+	static const char fmt[]
+	    = "node: {name: t66, control: ctl.d/t66.sock, http: "
+	      "\"127.0.0.1:%%d\"}\n"
+	      "plugins: [%s]\n"
+	      "root:\n"
+	      "  children:\n"
+	      "    - name: g\n"
+	      "      type: greeter\n"
+	      "      config: {greeting: \"${T66_TEXT}\"}\n"
+	      "    - name: t\n"
+	      "      type: ticker\n"
+	      "      config: {target: root/g, interval: 10ms, call: true}\n";
+	static const char want[]
+	    = "greeter_greetings_total{path=\"root/g\",greeting=\"ok\xc3\xa9 "
+	      "bad\xef\xbf\xbd cut\xef\xbf\xbd\xef\xbf\xbd\"} ";
+	arb_test_proc p;
+	http_resp     r;
+	char          tree[1024];
+	int64_t       deadline;
+
+	(void) state;
+	need_binaries();
+	snprintf(tree, sizeof(tree), fmt, ARBOR_PLUGIN_SO);
+	start_node_env(&p, tree, "T66_TEXT=ok\xc3\xa9 bad\xff cut\xe2\x82");
+	arb_test_expect(&p,
+	    "event=reply seq=1 tag=1 body=\"ok\xc3\xa9 bad\\xff "
+	    "cut\\xe2\\x82, pid ",
+	    WAIT_MS);
+	// Values reach the node with the heartbeat (at least once a second).
+	deadline = now_ms() + WAIT_MS;
+	for (;;) {
+		get("/metrics", &r);
+		if (strstr(r.body, want) != NULL) {
+			break;
+		}
+		if (now_ms() > deadline) {
+			fail_msg("no %s in:\n%s", want, r.body);
+		}
+		free(r.body);
+		pause_ms(50);
+	}
+	assert_null(strchr(r.body, '\xff'));
+	valid_exposition(r.body);
+	free(r.body);
+	assert_int_equal(stop_node(&p), 0);
+	arb_test_proc_fini(&p);
+#else
+	(void) state;
+	skip();
+#endif
+}
+
 // refusals_said adds up count= of the event=http_refused lines in out.
 static long
 refusals_said(const char *out)
@@ -1481,6 +1543,8 @@ static const struct CMUnitTest tests[] = {
 	    test_actor_metrics_on_metrics_status_and_tree, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_json_is_utf8_whatever_the_exit_text, setup, teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_metrics_and_diag_lines_are_utf8, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_junk_is_answered_counted_and_logged, setup, teardown),
 	cmocka_unit_test_setup_teardown(

@@ -128,6 +128,34 @@ test_updates_and_encoding(void **state)
 	arb__metrics_free(ctx.metrics);
 }
 
+// A help text longer than ARB_METRIC_HELP_MAX is cut between UTF-8
+// characters: a character across the limit goes whole.
+static void
+test_help_is_cut_between_characters(void **state)
+{
+	arb_ctx         ctx;
+	arb_metric     *m;
+	arb__buf        b = { 0 };
+	arb__val       *v;
+	char            help[ARB_METRIC_HELP_MAX + 8];
+	const arb__val *h;
+
+	(void) state;
+	memset(&ctx, 0, sizeof(ctx));
+	memset(help, 'a', ARB_METRIC_HELP_MAX - 1);
+	// U+00E9 (2 bytes) at bytes 126-127: the cut at 127 would halve it.
+	memcpy(help + ARB_METRIC_HELP_MAX - 1, "\xc3\xa9 more", 8);
+	ARB_PASS(arb_metric_gauge(&ctx, "g", NULL, help, &m));
+	ARB_PASS(arb__metrics_encode(ctx.metrics, &b));
+	ARB_PASS(arb__val_decode(b.data, b.len, &v));
+	h = &v->via.v[0].via.v[4];
+	assert_int_equal(h->n, ARB_METRIC_HELP_MAX - 1);
+	assert_int_equal(h->via.s[h->n - 1], 'a');
+	arb__free(v);
+	arb__buf_fini(&b);
+	arb__metrics_free(ctx.metrics);
+}
+
 // put_series writes one series in the layout of metric.c's encoding.
 static void
 put_series(arb__buf *b, unsigned type, const char *name, const char *lk,
@@ -221,6 +249,7 @@ main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_declaration_rules),
 		cmocka_unit_test(test_updates_and_encoding),
+		cmocka_unit_test(test_help_is_cut_between_characters),
 		cmocka_unit_test(
 		    test_node_side_decoding_refuses_what_a_declaration_could_not_make),
 	};
