@@ -84,6 +84,16 @@ typedef struct rpt {
 	int64_t     sent_ms; // last sent (0: never)
 } rpt;
 
+// The record of a child that ended, whose delete found the agent's
+// supervisor busy (another child's stop or start: ARB_EAGAIN): deleted
+// at the agent's next try (agent_retry_cb), so an ended child leaves the
+// tree (OTP: a temporary child's end removes it) even when several end
+// at once, as orphans do after their grace.
+typedef struct del {
+	struct del *next;
+	char        lpath[80];
+} del;
+
 static struct {
 	arb_node      *node;
 	arb__child    *host;   // root/~agent (arb__remote_host), or NULL
@@ -92,6 +102,7 @@ static struct {
 	struct event  *retry_ev;
 	int            orphan_grace_ms;
 	rpt           *rpts;      // oldest first
+	del           *dels;      // records left to delete (local_delete)
 	struct {
 		uint64_t orphans_stopped, fenced;
 		uint64_t reports_resent, reports_stale, reports_dropped;
@@ -122,14 +133,60 @@ local_stop(const char *lpath)
 	}
 }
 
+// local_delete takes the ended child's record at lpath out of the
+// agent's supervisor; while that supervisor is busy the delete is kept
+// for the agent's next try (dels_retry).
 static void
 local_delete(const char *lpath)
 {
-	arb__child *c = local_child(lpath);
+	arb__child    *c = local_child(lpath);
+	del           *d;
+	struct timeval tv = { 0, AGENT_RETRY_MS * 1000 };
 
-	if (c != NULL) {
-		arb__sup_delete_child(c);
+	if (c == NULL || arb__sup_delete_child(c) != ARB_EAGAIN) {
+		return;
 	}
+	for (d = A.dels; d != NULL && strcmp(d->lpath, lpath) != 0;
+	     d = d->next) { }
+	if (d != NULL) {
+		return; // kept already
+	}
+	if ((d = arb__alloc(sizeof(*d))) == NULL) {
+		// Left as before: a later add of that name deletes it first
+		// (local_add).
+		arb__log(ARB_LOG_WARN, lpath,
+		    "event=agent_delete_later result=ARB_ENOMEM");
+		return;
+	}
+	snprintf(d->lpath, sizeof(d->lpath), "%s", lpath);
+	d->next = A.dels;
+	A.dels = d;
+	evtimer_add(A.retry_ev, &tv);
+}
+
+// dels_retry tries the kept deletes again: done (or no longer needed: the
+// record is gone, runs again, or belongs to a newer run of that child,
+// which local_add takes care of) or kept for the next try.  True when
+// some are kept.
+static bool
+dels_retry(void)
+{
+	del       **pp = &A.dels, *d;
+	arb__child *c;
+	const rc   *x;
+
+	while ((d = *pp) != NULL) {
+		for (x = A.rcs; x != NULL && strcmp(x->lpath, d->lpath) != 0;
+		     x = x->next) { }
+		if (x == NULL && (c = local_child(d->lpath)) != NULL
+		    && arb__sup_delete_child(c) == ARB_EAGAIN) {
+			pp = &d->next;
+			continue;
+		}
+		*pp = d->next;
+		arb__free(d);
+	}
+	return A.dels != NULL;
 }
 
 static void agent_started(void *arg, int rv, const char *why);
@@ -517,9 +574,14 @@ arb__agent_pump(void)
 static void
 agent_retry_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct timeval tv = { 0, AGENT_RETRY_MS * 1000 };
+
 	ARB_UNUSED(fd);
 	ARB_UNUSED(what);
 	ARB_UNUSED(arg);
+	if (dels_retry()) {
+		evtimer_add(A.retry_ev, &tv);
+	}
 	arb__agent_pump();
 }
 
@@ -1103,6 +1165,12 @@ arb__agent_close(void)
 
 		A.rpts = r->next;
 		arb__free(r);
+	}
+	while (A.dels != NULL) {
+		del *d = A.dels;
+
+		A.dels = d->next;
+		arb__free(d);
 	}
 	if (A.retry_ev != NULL) {
 		event_free(A.retry_ev);
