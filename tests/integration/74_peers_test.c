@@ -14,7 +14,9 @@
 // from the kernel (bind port 0, read it back, close): each test its own.
 
 #include "arb_test.h"
+#include "httpc.h"
 #include "linkpeer.h"
+#include "nodes.h"
 #include "probe.h"
 
 #include "transport/link.h"
@@ -41,45 +43,28 @@
 static int
 node_main(int argc, char **argv)
 {
-	char           url[64], purl[64], cookie[300], run[300];
-	arb_node_peer  peer;
-	arb_node_opts  o = { 0 };
-	arb_node      *node;
-	arb_peer_info  info;
-	arb_node_stats ns;
-	char           last[256] = "", line[256];
-	int64_t        end;
-	FILE          *f;
-	int            rv;
+	char              peer[64];
+	arb_test_node_cfg cfg;
+	arb_node_opts     o = { 0 };
+	arb_node         *node;
+	arb_peer_info     info;
+	arb_node_stats    ns;
+	char              last[256] = "", line[256];
+	int64_t           end;
+	int               rv;
 
 	if (argc != 8) {
 		return 64;
 	}
-	snprintf(url, sizeof(url), "tcp://127.0.0.1:%s", argv[2]);
-	snprintf(purl, sizeof(purl), "tcp://127.0.0.1:%s", argv[4]);
-	snprintf(run, sizeof(run), "%s/run-%s", arb_test_dir(), argv[1]);
-	peer.name = argv[3];
-	peer.url = purl;
-	o.name = argv[1];
-	o.run_dir = run;
+	snprintf(peer, sizeof(peer), "%s:%s", argv[3], argv[4]);
+	rv = arb_test_node_opts(
+	    &cfg, &o, NULL, argv[1], argv[2], peer, argv[5]);
+	if (rv != 0) {
+		return rv;
+	}
 	o.no_signals = true;
-	o.listen = url;
-	o.peers = &peer;
-	o.npeers = 1;
 	o.hb_interval_ms = atoi(argv[6]);
 	o.hb_miss = atoi(argv[7]);
-	if (strcmp(argv[5], "-") == 0) {
-		o.insecure = true;
-	} else {
-		snprintf(cookie, sizeof(cookie), "%s/cookie", arb_test_dir());
-		if ((f = fopen(cookie, "w")) == NULL) {
-			return 70;
-		}
-		fprintf(f, "%s\n", argv[5]);
-		fclose(f);
-		chmod(cookie, 0600);
-		o.cookie_file = cookie;
-	}
 	if ((rv = arb_node_open(&node, &o)) != 0) {
 		arb_test_emit("open failed: %s", arb_strerror(rv));
 		return 1;
@@ -186,20 +171,6 @@ static const arb_actor_ops echo_ops = {
 	.handle = echo_handle,
 	.terminate = echo_terminate,
 };
-
-// tick_new starts cb(arg) every 20 ms on the actor's loop (NULL: no
-// memory); the actor's terminate frees it.
-static struct event *
-tick_new(arb_ctx *ctx, event_callback_fn cb, void *arg)
-{
-	struct timeval tv = { 0, 20000 };
-	struct event  *ev = event_new(arb_base(ctx), -1, EV_PERSIST, cb, arg);
-
-	if (ev != NULL) {
-		event_add(ev, &tv);
-	}
-	return ev;
-}
 
 // The pinger (arg "SLOT_ID NODE"): calls the echo's slot address on NODE
 // until it answers, streams SEQ_N numbers to it, asks how many arrived,
@@ -363,7 +334,7 @@ pinger_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	st->last_rv = 1;
 	*statep = st;
 	st->ctx = ctx;
-	if ((st->tick = tick_new(ctx, pinger_tick, st)) == NULL) {
+	if ((st->tick = arb_test_tick_new(ctx, pinger_tick, st, 20)) == NULL) {
 		free(st);
 		return ARB_ENOMEM;
 	}
@@ -685,7 +656,7 @@ namer_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	arb_test_emit("namer monitor rv=%s",
 	    arb_err_name(arb_monitor(ctx, p, &ref)));
 	snprintf(st->unknown, sizeof(st->unknown), "nosuch@%s", other);
-	if ((st->tick = tick_new(ctx, namer_tick, st)) == NULL) {
+	if ((st->tick = arb_test_tick_new(ctx, namer_tick, st, 20)) == NULL) {
 		free(st);
 		return ARB_ENOMEM;
 	}
@@ -1094,7 +1065,8 @@ watcher_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 		arb_trap_exit(ctx, !st->again);
 	}
 	*statep = st;
-	if ((st->tick = tick_new(ctx, watcher_tick, st)) == NULL) {
+	st->tick = arb_test_tick_new(ctx, watcher_tick, st, 20);
+	if (st->tick == NULL) {
 		free(st);
 		return ARB_ENOMEM;
 	}
@@ -1456,7 +1428,7 @@ nwatch_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 		return ARB_ENOMEM;
 	}
 	st->ctx = ctx;
-	if ((st->tick = tick_new(ctx, nwatch_tick, st)) == NULL) {
+	if ((st->tick = arb_test_tick_new(ctx, nwatch_tick, st, 20)) == NULL) {
 		free(st);
 		return ARB_ENOMEM;
 	}
@@ -1600,7 +1572,8 @@ blaster_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	st->ctx = ctx;
 	st->last_rv = ARB_OK;
 	if (arb_whereis(ctx, a, &st->target) != ARB_OK
-	    || (st->tick = tick_new(ctx, blaster_tick, st)) == NULL) {
+	    || (st->tick = arb_test_tick_new(ctx, blaster_tick, st, 20))
+	        == NULL) {
 		free(st);
 		return ARB_EINVAL;
 	}
@@ -1841,7 +1814,7 @@ asker_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	}
 	st->ctx = ctx;
 	st->what = "";
-	if ((st->tick = tick_new(ctx, asker_tick, st)) == NULL) {
+	if ((st->tick = arb_test_tick_new(ctx, asker_tick, st, 20)) == NULL) {
 		free(st);
 		return ARB_ENOMEM;
 	}
@@ -1878,18 +1851,16 @@ static const arb_actor_ops *const types[]
 static int
 run_main(int argc, char **argv)
 {
-	char           url[64], purl[64], cookie[300], run[300];
-	char           cert[300], key[300], ca[300];
-	const char    *pki = getenv("T74_PKI"), *scheme = "tcp";
-	arb_node_peer  peer;
-	arb_node_opts  o = { 0 };
-	arb_node      *node;
+	char              peer[64], cert[300], key[300], ca[300];
+	const char       *pki = getenv("T74_PKI"), *scheme = "tcp";
+	arb_test_node_cfg cfg;
+	arb_node_opts     o = { 0 };
+	arb_node         *node;
 	arb_child_spec c[4] = { { .name = "w", .isolation = ARB_THREAD } };
 	arb_sup_spec   sp = { .strategy = ARB_ONE_FOR_ONE, .intensity = 10,
 		  .period_ms = 5000 };
-	char           names[4][8];
-	int            code = -1, rv, i, n = 0;
-	FILE          *f;
+	char              names[4][8];
+	int               code = -1, rv, i, n = 0;
 	const arb_actor_ops *const *t;
 
 	if (argc < 7) {
@@ -1905,24 +1876,12 @@ run_main(int argc, char **argv)
 		o.tls_key = key;
 		o.tls_ca = ca;
 	}
-	snprintf(url, sizeof(url), "%s://127.0.0.1:%s", scheme, argv[2]);
-	snprintf(purl, sizeof(purl), "%s://127.0.0.1:%s", scheme, argv[4]);
-	snprintf(run, sizeof(run), "%s/run-%s", arb_test_dir(), argv[1]);
-	snprintf(cookie, sizeof(cookie), "%s/cookie", arb_test_dir());
-	if ((f = fopen(cookie, "w")) == NULL) {
-		return 70;
+	snprintf(peer, sizeof(peer), "%s:%s", argv[3], argv[4]);
+	rv = arb_test_node_opts(
+	    &cfg, &o, scheme, argv[1], argv[2], peer, argv[5]);
+	if (rv != 0) {
+		return rv;
 	}
-	fprintf(f, "%s\n", argv[5]);
-	fclose(f);
-	chmod(cookie, 0600);
-	peer.name = argv[3];
-	peer.url = purl;
-	o.name = argv[1];
-	o.run_dir = run;
-	o.listen = url;
-	o.peers = &peer;
-	o.npeers = 1;
-	o.cookie_file = cookie;
 	if (getenv("PEERS_WATCH_MAX") != NULL) {
 		o.watch_max = atoi(getenv("PEERS_WATCH_MAX"));
 	}
@@ -1981,22 +1940,6 @@ static const arb_test_helper helpers[] = {
 };
 
 // --- helpers of the test ----------------------------------------------------
-static int
-free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t          len = sizeof(a);
-	int                fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	assert_true(fd >= 0);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *) &a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *) &a, &len), 0);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
 static void
 spawn_node(arb_test_proc *p, const char *name, int port, const char *peer,
     int peer_port, const char *secret, int hb_ms, int miss)
@@ -2016,8 +1959,7 @@ spawn_node(arb_test_proc *p, const char *name, int port, const char *peer,
 	args[5] = hb;
 	args[6] = ms;
 	args[7] = NULL;
-	arb_test_spawn(p, "node", args);
-	arb_test_expect(p, "event=peer_listen", WAIT_MS);
+	arb_test_node_start(p, "node", args, WAIT_MS);
 }
 
 // wait_count reads p's output until want lines hold needle (each read
@@ -2066,7 +2008,7 @@ static void
 test_peers_come_up_and_detect_a_killed_peer(void **state)
 {
 	arb_test_proc a, b;
-	int           pa = free_port(), pb = free_port();
+	int           pa = arb_test_free_port(), pb = arb_test_free_port();
 	long          inc_b, inc_b2;
 	char          buf[512];
 	int64_t       t0, dt;
@@ -2114,7 +2056,7 @@ test_peers_come_up_and_detect_a_killed_peer(void **state)
 	assert_true(inc_b2 > 0 && inc_b2 != inc_b);
 	assert_true(dt < 1500);
 	assert_int_equal(arb_test_need_field(buf, "ups"), 2);
-	wait_count(&a, "event=peer_up peer=central", 2);
+	arb_test_node_up(&a, "central", 2, WAIT_MS);
 	// The node logged exactly one DOWN for the one loss.
 	assert_int_equal(arb_test_count(&a, "event=peer_down"), 1);
 	arb_test_proc_fini(&b);
@@ -2134,7 +2076,8 @@ static void
 test_one_way_silent_peer_stream_is_closed(void **state)
 {
 	arb_test_proc a, b;
-	int           pa = free_port(), pb = free_port(), pd = free_port();
+	int           pa = arb_test_free_port(), pb = arb_test_free_port();
+	int           pd = arb_test_free_port();
 	int64_t       t0, dt;
 	const char   *line;
 
@@ -2180,7 +2123,7 @@ static void
 test_silent_peer_is_down_by_heartbeat(void **state)
 {
 	arb_test_proc a, b;
-	int           pa = free_port(), pb = free_port();
+	int           pa = arb_test_free_port(), pb = arb_test_free_port();
 	int64_t       t0, dt;
 	const char   *line;
 
@@ -2205,7 +2148,7 @@ static void
 test_wrong_cookie_is_refused_both_ways(void **state)
 {
 	arb_test_proc a, b;
-	int           pa = free_port(), pb = free_port();
+	int           pa = arb_test_free_port(), pb = arb_test_free_port();
 	char          buf[512];
 
 	(void) state;
@@ -2260,7 +2203,8 @@ static void
 test_data_before_auth_is_refused(void **state)
 {
 	arb_test_proc      a;
-	int                pa = free_port(), pb = free_port(), fd;
+	int                pa = arb_test_free_port(), fd;
+	int                pb = arb_test_free_port();
 	arb__hello         h = { 0 };
 	uint8_t            fr[ARB__HELLO_MAX + 64], c, nonce[ARB__AUTH_NONCE];
 	char               buf[512];
@@ -2465,7 +2409,7 @@ static void
 test_old_incarnation_and_garbage_from_a_proven_peer(void **state)
 {
 	arb_test_proc a;
-	int           pa = free_port(), pb = free_port(), fd;
+	int           pa = arb_test_free_port(), pb = arb_test_free_port(), fd;
 	uint8_t       fr[4096];
 	char          buf[512];
 	size_t        n;
@@ -2560,7 +2504,7 @@ test_node_mailboxes_reject_garbage(void **state)
 		{ 1u, "agent" },
 	};
 	arb_test_proc a;
-	int           pa = free_port(), pb = free_port(), fd;
+	int           pa = arb_test_free_port(), pb = arb_test_free_port(), fd;
 	uint8_t       fr[4096];
 	char          buf[512], want[96];
 	size_t        n = 0, i;
@@ -2650,7 +2594,7 @@ static void
 test_garbage_source_is_backed_off(void **state)
 {
 	arb_test_proc a, b;
-	int           pa = free_port(), pb = free_port();
+	int           pa = arb_test_free_port(), pb = arb_test_free_port();
 	char          buf[512];
 	long          c1;
 	int64_t       t0, t_restart = 0, up_ms = -1, now;
@@ -2756,10 +2700,9 @@ test_peer_settings_are_checked(void **state)
 	arb_node_opts o = { 0 };
 	arb_node     *node = NULL;
 	arb_node_peer p = { "gw2", "tcp://127.0.0.1:1" };
-	char          dir[200], path[300], run[300];
+	const char   *dir = arb_test_tidy_dir(state, "peers");
+	char          path[300], run[300];
 
-	(void) state;
-	arb_test_mkdtemp(dir, sizeof(dir), "peers");
 	snprintf(run, sizeof(run), "%s/run", dir);
 	o.name = "gw1";
 	o.run_dir = run;
@@ -2820,8 +2763,7 @@ spawn_run(arb_test_proc *p, const char *name, int port, const char *peer,
 
 	snprintf(ps, sizeof(ps), "%d", port);
 	snprintf(pps, sizeof(pps), "%d", peer_port);
-	arb_test_spawn(p, "run", args);
-	arb_test_expect(p, "event=peer_listen", WAIT_MS);
+	arb_test_node_start(p, "run", args, WAIT_MS);
 }
 
 // spawn_pair starts central (an echo) on port pb and gw1 on pa, whose
@@ -2844,12 +2786,7 @@ spawn_pair(arb_test_proc *a, arb_test_proc *b, int pa, int pb,
 static void
 stop_pair(arb_test_proc *a, arb_test_proc *b)
 {
-	kill(a->pid, SIGTERM);
-	kill(b->pid, SIGTERM);
-	arb_test_wait_exit(a, WAIT_MS);
-	arb_test_wait_exit(b, WAIT_MS);
-	arb_test_proc_fini(b);
-	arb_test_proc_fini(a);
+	arb_test_node_stop((arb_test_proc *[]){ a, b }, 2, false, WAIT_MS);
 }
 
 // A thread actor of gw1 calls and streams to a thread actor of central by
@@ -2861,7 +2798,7 @@ static void
 test_messages_cross_nodes(void **state)
 {
 	arb_test_proc a, b;
-	int           pa = free_port(), pb = free_port();
+	int           pa = arb_test_free_port(), pb = arb_test_free_port();
 	char          buf[512];
 	long          c1, c2;
 	int64_t       t0;
@@ -2921,7 +2858,8 @@ static void
 test_one_way_messages_and_calls(void **state)
 {
 	arb_test_proc a, b;
-	int           pa = free_port(), pb = free_port(), pd = free_port();
+	int           pa = arb_test_free_port(), pb = arb_test_free_port();
+	int           pd = arb_test_free_port();
 	char          buf[512], arg[128];
 	int64_t       t0;
 
@@ -2964,7 +2902,7 @@ static void
 test_flood_resumes_and_calls_are_not_delayed(void **state)
 {
 	arb_test_proc a, b;
-	int           pa = free_port(), pb = free_port();
+	int           pa = arb_test_free_port(), pb = arb_test_free_port();
 	char          buf[512];
 
 	(void) state;
@@ -2995,7 +2933,7 @@ static void
 test_flood_by_name_loses_nothing(void **state)
 {
 	arb_test_proc a, b;
-	int           pa = free_port(), pb = free_port();
+	int           pa = arb_test_free_port(), pb = arb_test_free_port();
 	char          buf[512];
 
 	(void) state;
@@ -3030,14 +2968,14 @@ static void
 test_tls_calls_are_not_delayed(void **state)
 {
 	arb_test_proc a, b;
-	int           pa = free_port(), pb = free_port();
-	char          buf[512], dir[200], cmd[1200];
+	int           pa = arb_test_free_port(), pb = arb_test_free_port();
+	char          buf[512], cmd[1200];
+	const char   *dir;
 
-	(void) state;
 	if (system("command -v openssl >/dev/null 2>&1") != 0) {
 		skip(); // CI installs it (.ci/deps)
 	}
-	arb_test_mkdtemp(dir, sizeof(dir), "pki");
+	dir = arb_test_tidy_dir(state, "pki");
 	snprintf(cmd, sizeof(cmd),
 	    "cd '%s' && E='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
 	    "-nodes' && openssl req -x509 $E -keyout ca.key -out ca.pem "
@@ -3099,7 +3037,7 @@ static void
 test_names_across_nodes(void **state)
 {
 	arb_test_proc a, b;
-	int           pa = free_port(), pb = free_port();
+	int           pa = arb_test_free_port(), pb = arb_test_free_port();
 	char          buf[512];
 	long          c1, c2;
 	int64_t       t0;
@@ -3178,7 +3116,7 @@ static void
 test_relay_drops_what_it_cannot_send(void **state)
 {
 	arb_test_proc a, b;
-	int           pa = free_port(), pb = free_port();
+	int           pa = arb_test_free_port(), pb = arb_test_free_port();
 	char          buf[512], node[32];
 	const char   *line;
 	long          self, relay_dead;
@@ -3227,7 +3165,7 @@ static void
 test_process_actor_reaches_another_node(void **state)
 {
 	arb_test_proc a, b;
-	int           pa = free_port(), pb = free_port();
+	int           pa = arb_test_free_port(), pb = arb_test_free_port();
 	char          buf[512];
 	const char   *line;
 	int           enoent;
@@ -3283,8 +3221,7 @@ spawn_kids(arb_test_proc *p, const char *name, int port, const char *peer,
 		args[5 + i] = kids[i];
 	}
 	args[5 + i] = NULL;
-	arb_test_spawn(p, "run", args);
-	arb_test_expect(p, "event=peer_listen", WAIT_MS);
+	arb_test_node_start(p, "run", args, WAIT_MS);
 }
 
 // line_of copies the first line of p's output holding needle (read so
@@ -3317,7 +3254,7 @@ static void
 test_calls_that_no_actor_will_read(void **state)
 {
 	arb_test_proc a, b;
-	int           pa = free_port(), pb = free_port();
+	int           pa = arb_test_free_port(), pb = arb_test_free_port();
 	char          buf[512];
 	const char   *kb[] = { "t:quitter", "-", "p:quitter", "-", "quitter",
 		  COLLIDE_A, "quitter", COLLIDE_B, NULL };
@@ -3359,7 +3296,7 @@ static void
 test_remote_exits_reach_monitors_and_links(void **state)
 {
 	arb_test_proc a, b;
-	int           pa = free_port(), pb = free_port();
+	int           pa = arb_test_free_port(), pb = arb_test_free_port();
 	char          buf[512];
 	const char   *kb[] = { "victim", "v1 die2", "p:victim", "v2",
 		  "victim", "v3 trap", NULL };
@@ -3442,7 +3379,7 @@ static void
 test_monitor_of_a_name_at_another_node(void **state)
 {
 	arb_test_proc a, b;
-	int           pa = free_port(), pb = free_port();
+	int           pa = arb_test_free_port(), pb = arb_test_free_port();
 	char          buf[512], want[64], want7[64];
 	const char   *kb[] = { "victim", "v1", "victim", "v2", NULL };
 	const char   *ka[] = { "nwatch", "-", NULL };
@@ -3591,7 +3528,7 @@ static void
 test_watches_are_capped_per_peer(void **state)
 {
 	arb_test_proc a, b;
-	int           pa = free_port(), pb = free_port();
+	int           pa = arb_test_free_port(), pb = arb_test_free_port();
 	char          buf[512];
 	const char   *kb[] = { "victim", "v1", "victim", "v2", NULL };
 	const char   *ka[] = { "watcher", "c", NULL };
@@ -3637,27 +3574,27 @@ test_watches_are_capped_per_peer(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-	cmocka_unit_test(test_watches_are_capped_per_peer),
-	cmocka_unit_test(test_calls_that_no_actor_will_read),
-	cmocka_unit_test(test_monitor_of_a_name_at_another_node),
-	cmocka_unit_test(test_remote_exits_reach_monitors_and_links),
-	cmocka_unit_test(test_process_actor_reaches_another_node),
-	cmocka_unit_test(test_relay_drops_what_it_cannot_send),
-	cmocka_unit_test(test_names_across_nodes),
-	cmocka_unit_test(test_messages_cross_nodes),
-	cmocka_unit_test(test_flood_resumes_and_calls_are_not_delayed),
-	cmocka_unit_test(test_flood_by_name_loses_nothing),
-	cmocka_unit_test(test_tls_calls_are_not_delayed),
-	cmocka_unit_test(test_old_incarnation_and_garbage_from_a_proven_peer),
-	cmocka_unit_test(test_node_mailboxes_reject_garbage),
-	cmocka_unit_test(test_garbage_source_is_backed_off),
-	cmocka_unit_test(test_peer_settings_are_checked),
-	cmocka_unit_test(test_peers_come_up_and_detect_a_killed_peer),
-	cmocka_unit_test(test_silent_peer_is_down_by_heartbeat),
-	cmocka_unit_test(test_one_way_silent_peer_stream_is_closed),
-	cmocka_unit_test(test_one_way_messages_and_calls),
-	cmocka_unit_test(test_wrong_cookie_is_refused_both_ways),
-	cmocka_unit_test(test_data_before_auth_is_refused),
+	ARB_TEST_TIDY(test_watches_are_capped_per_peer),
+	ARB_TEST_TIDY(test_calls_that_no_actor_will_read),
+	ARB_TEST_TIDY(test_monitor_of_a_name_at_another_node),
+	ARB_TEST_TIDY(test_remote_exits_reach_monitors_and_links),
+	ARB_TEST_TIDY(test_process_actor_reaches_another_node),
+	ARB_TEST_TIDY(test_relay_drops_what_it_cannot_send),
+	ARB_TEST_TIDY(test_names_across_nodes),
+	ARB_TEST_TIDY(test_messages_cross_nodes),
+	ARB_TEST_TIDY(test_flood_resumes_and_calls_are_not_delayed),
+	ARB_TEST_TIDY(test_flood_by_name_loses_nothing),
+	ARB_TEST_TIDY(test_tls_calls_are_not_delayed),
+	ARB_TEST_TIDY(test_old_incarnation_and_garbage_from_a_proven_peer),
+	ARB_TEST_TIDY(test_node_mailboxes_reject_garbage),
+	ARB_TEST_TIDY(test_garbage_source_is_backed_off),
+	ARB_TEST_TIDY(test_peer_settings_are_checked),
+	ARB_TEST_TIDY(test_peers_come_up_and_detect_a_killed_peer),
+	ARB_TEST_TIDY(test_silent_peer_is_down_by_heartbeat),
+	ARB_TEST_TIDY(test_one_way_silent_peer_stream_is_closed),
+	ARB_TEST_TIDY(test_one_way_messages_and_calls),
+	ARB_TEST_TIDY(test_wrong_cookie_is_refused_both_ways),
+	ARB_TEST_TIDY(test_data_before_auth_is_refused),
 };
 
 ARB_TEST_MAIN_TYPES("integration.peers", tests, helpers, types)

@@ -16,17 +16,15 @@
 // counted; a notice read late ends only the calls sent before the DOWN.
 
 #include "arb_test.h"
+#include "httpc.h"
+#include "nodes.h"
 #include "probe.h"
 
-#include <arpa/inet.h>
 #include <event2/event.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define WAIT_MS 10000
@@ -291,8 +289,7 @@ caller_tick(evutil_socket_t fd, short what, void *arg)
 static int
 caller_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 {
-	caller_st     *st = calloc(1, sizeof(*st));
-	struct timeval tv = { 0, 50000 };
+	caller_st *st = calloc(1, sizeof(*st));
 
 	(void) arg;
 	(void) len;
@@ -300,12 +297,11 @@ caller_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 		return ARB_ENOMEM;
 	}
 	st->ctx = ctx;
-	st->tick = event_new(arb_base(ctx), -1, EV_PERSIST, caller_tick, st);
+	st->tick = arb_test_tick_new(ctx, caller_tick, st, 50);
 	if (st->tick == NULL) {
 		free(st);
 		return ARB_ENOMEM;
 	}
-	event_add(st->tick, &tv);
 	*statep = st;
 	return ARB_OK;
 }
@@ -452,8 +448,7 @@ queuer_tick(evutil_socket_t fd, short what, void *arg)
 static int
 queuer_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 {
-	queuer_st     *st = calloc(1, sizeof(*st));
-	struct timeval tv = { 0, 20000 };
+	queuer_st *st = calloc(1, sizeof(*st));
 
 	(void) arg;
 	(void) len;
@@ -461,12 +456,11 @@ queuer_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 		return ARB_ENOMEM;
 	}
 	st->ctx = ctx;
-	st->tick = event_new(arb_base(ctx), -1, EV_PERSIST, queuer_tick, st);
+	st->tick = arb_test_tick_new(ctx, queuer_tick, st, 20);
 	if (st->tick == NULL) {
 		free(st);
 		return ARB_ENOMEM;
 	}
-	event_add(st->tick, &tv);
 	*statep = st;
 	return ARB_OK;
 }
@@ -582,8 +576,7 @@ sleeper_tick(evutil_socket_t fd, short what, void *arg)
 static int
 sleeper_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 {
-	sleeper_st    *st = calloc(1, sizeof(*st));
-	struct timeval tv = { 0, 20000 };
+	sleeper_st *st = calloc(1, sizeof(*st));
 
 	(void) arg;
 	(void) len;
@@ -591,12 +584,11 @@ sleeper_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 		return ARB_ENOMEM;
 	}
 	st->ctx = ctx;
-	st->tick = event_new(arb_base(ctx), -1, EV_PERSIST, sleeper_tick, st);
+	st->tick = arb_test_tick_new(ctx, sleeper_tick, st, 20);
 	if (st->tick == NULL) {
 		free(st);
 		return ARB_ENOMEM;
 	}
-	event_add(st->tick, &tv);
 	*statep = st;
 	return ARB_OK;
 }
@@ -628,51 +620,24 @@ static const arb_actor_ops *const types[]
 static int
 run_main(int argc, char **argv)
 {
-	char           url[64], purls[2][64], pnames[2][16], cookie[300];
-	char           run[300], names[4][8];
-	arb_node_peer  peers[2];
-	arb_node_opts  o = { 0 };
-	arb_node      *node;
-	arb_child_spec c[4];
-	arb_sup_spec   sp = { .strategy = ARB_ONE_FOR_ONE, .intensity = 10,
-		  .period_ms = 5000 };
-	int            code = -1, rv, i, n = 0, np = 0;
-	char          *s, *save = NULL;
-	FILE          *f;
+	char              names[4][8];
+	arb_test_node_cfg cfg;
+	arb_node_opts     o = { 0 };
+	arb_node         *node;
+	arb_child_spec    c[4];
+	arb_sup_spec      sp = { .strategy = ARB_ONE_FOR_ONE, .intensity = 10,
+		     .period_ms = 5000 };
+	int               code = -1, rv, i, n = 0;
 
 	if (argc < 5) {
 		return 64;
 	}
 	memset(c, 0, sizeof(c));
-	snprintf(url, sizeof(url), "tcp://127.0.0.1:%s", argv[2]);
-	for (s = strtok_r(argv[3], ",", &save); s != NULL && np < 2;
-	     s = strtok_r(NULL, ",", &save), np++) {
-		char *colon = strchr(s, ':');
-
-		if (colon == NULL) {
-			return 64;
-		}
-		snprintf(pnames[np], sizeof(pnames[np]), "%.*s",
-		    (int) (colon - s), s);
-		snprintf(purls[np], sizeof(purls[np]), "tcp://127.0.0.1:%s",
-		    colon + 1);
-		peers[np].name = pnames[np];
-		peers[np].url = purls[np];
+	rv = arb_test_node_opts(&cfg, &o, NULL, argv[1], argv[2], argv[3],
+	    "0123456789abcdef-calls-down");
+	if (rv != 0) {
+		return rv;
 	}
-	snprintf(run, sizeof(run), "%s/run-%s", arb_test_dir(), argv[1]);
-	snprintf(cookie, sizeof(cookie), "%s/cookie", arb_test_dir());
-	if ((f = fopen(cookie, "w")) == NULL) {
-		return 70;
-	}
-	fprintf(f, "0123456789abcdef-calls-down\n");
-	fclose(f);
-	chmod(cookie, 0600);
-	o.name = argv[1];
-	o.run_dir = run;
-	o.listen = url;
-	o.peers = peers;
-	o.npeers = (size_t) np;
-	o.cookie_file = cookie;
 	o.hb_interval_ms = HB_MS;
 	o.hb_miss = getenv("T75_HB_MISS") != NULL ? atoi(getenv("T75_HB_MISS"))
 	                                          : HB_MISS;
@@ -704,22 +669,6 @@ static const arb_test_helper helpers[] = {
 };
 
 // --- helpers of the test -----------------------------------------------
-static int
-free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t          len = sizeof(a);
-	int                fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	assert_true(fd >= 0);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *) &a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *) &a, &len), 0);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
 static void
 spawn_run(arb_test_proc *p, const char *name, int port, const char *peers,
     const char *kid1, const char *kid2)
@@ -728,8 +677,7 @@ spawn_run(arb_test_proc *p, const char *name, int port, const char *peers,
 	const char *args[6] = { name, ps, peers, kid1, kid2, NULL };
 
 	snprintf(ps, sizeof(ps), "%d", port);
-	arb_test_spawn(p, "run", args);
-	arb_test_expect(p, "event=peer_listen", WAIT_MS);
+	arb_test_node_start(p, "run", args, WAIT_MS);
 }
 
 // wait_count reads p's output until want lines hold needle, at most ms.
@@ -773,17 +721,7 @@ check_lines(arb_test_proc *p, const char *needle, const char *want, int n)
 static void
 stop(arb_test_proc *p)
 {
-	int status;
-
-	kill(p->pid, SIGTERM);
-	status = arb_test_wait_exit(p, WAIT_MS);
-	if (arb_test_exit_code(status) != 0 || strstr(p->out, "Sanitizer")
-	    || strstr(p->out, "runtime error")) {
-		fprintf(stderr, "%s\n", p->out);
-		fail_msg(
-		    "node exit %d (output above)", arb_test_exit_code(status));
-	}
-	arb_test_proc_fini(p);
+	arb_test_node_stop(&p, 1, true, WAIT_MS);
 }
 
 // --- tests ------------------------------------------------------------------
@@ -791,7 +729,8 @@ static void
 test_calls_and_gathers_end_at_the_down(void **state)
 {
 	arb_test_proc n1, n2, n3;
-	int           p1 = free_port(), p2 = free_port(), p3 = free_port();
+	int           p1 = arb_test_free_port(), p2 = arb_test_free_port();
+	int           p3 = arb_test_free_port();
 	char          peers[64], noconn[32];
 	int64_t       t0, took;
 
@@ -864,7 +803,7 @@ static void
 test_requests_queued_for_a_lost_node(void **state)
 {
 	arb_test_proc n1, n2;
-	int           p1 = free_port(), p2 = free_port();
+	int           p1 = arb_test_free_port(), p2 = arb_test_free_port();
 	char          peers[64], buf[256];
 	int64_t       t0, took;
 	long          calls;
@@ -916,7 +855,7 @@ static void
 test_a_late_notice_spares_calls_sent_after_the_return(void **state)
 {
 	arb_test_proc n1, n2;
-	int           p1 = free_port(), p2 = free_port();
+	int           p1 = arb_test_free_port(), p2 = arb_test_free_port();
 	char          peers[64], go[300], buf[256];
 	FILE         *f;
 
@@ -936,8 +875,8 @@ test_a_late_notice_spares_calls_sent_after_the_return(void **state)
 	spawn_run(&n2, "n2", p2, peers, "holder", NULL);
 	// Up both ways (its answer travels on its own link to n1).
 	arb_test_expect(&n2, "holder register=ARB_OK", WAIT_MS);
-	wait_count(&n2, "event=peer_up peer=n1", 1, WAIT_MS);
-	wait_count(&n1, "event=peer_up peer=n2", 2, WAIT_MS);
+	arb_test_node_up(&n2, "n1", 1, WAIT_MS);
+	arb_test_node_up(&n1, "n2", 2, WAIT_MS);
 	snprintf(go, sizeof(go), "%s/go", n1.dir);
 	assert_non_null(f = fopen(go, "w"));
 	fclose(f);
@@ -966,10 +905,9 @@ test_a_late_notice_spares_calls_sent_after_the_return(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-	cmocka_unit_test(
-	    test_a_late_notice_spares_calls_sent_after_the_return),
-	cmocka_unit_test(test_requests_queued_for_a_lost_node),
-	cmocka_unit_test(test_calls_and_gathers_end_at_the_down),
+	ARB_TEST_TIDY(test_a_late_notice_spares_calls_sent_after_the_return),
+	ARB_TEST_TIDY(test_requests_queued_for_a_lost_node),
+	ARB_TEST_TIDY(test_calls_and_gathers_end_at_the_down),
 };
 
 ARB_TEST_MAIN_TYPES("integration.calls_down", tests, helpers, types)

@@ -18,6 +18,8 @@
 // tree runs no root/x: STOP) it passes back to gw's agent.
 
 #include "arb_test.h"
+#include "httpc.h"
+#include "nodes.h"
 #include "tools.h"
 #include "probe.h"
 
@@ -26,14 +28,11 @@
 
 #include <arbor/actor.h>
 
-#include <arpa/inet.h>
 #include <event2/event.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -431,8 +430,7 @@ fencer_handle(arb_ctx *ctx, void *state, const arb_msg *m)
 static int
 fencer_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 {
-	fencer        *f = calloc(1, sizeof(*f));
-	struct timeval tv = { 0, 20000 };
+	fencer *f = calloc(1, sizeof(*f));
 
 	if (f == NULL) {
 		return ARB_ENOMEM;
@@ -446,12 +444,11 @@ fencer_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	f->agent = arb__pid_make(ARB__KIND_THREAD, 1, 0);
 	f->agent.node = arb__node_id("gw");
 	f->agent.creation = 0;
-	f->tick = event_new(arb_base(ctx), -1, EV_PERSIST, fencer_tick, f);
+	f->tick = arb_test_tick_new(ctx, fencer_tick, f, 20);
 	if (f->tick == NULL) {
 		free(f);
 		return ARB_ENOMEM;
 	}
-	event_add(f->tick, &tv);
 	*statep = f;
 	return ARB_OK;
 }
@@ -528,8 +525,7 @@ asker_handle(arb_ctx *ctx, void *state, const arb_msg *m)
 static int
 asker_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 {
-	asker         *a = calloc(1, sizeof(*a));
-	struct timeval tv = { 0, 50000 };
+	asker *a = calloc(1, sizeof(*a));
 
 	(void) arg;
 	(void) len;
@@ -537,12 +533,11 @@ asker_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 		return ARB_ENOMEM;
 	}
 	a->ctx = ctx;
-	a->tick = event_new(arb_base(ctx), -1, EV_PERSIST, asker_tick, a);
+	a->tick = arb_test_tick_new(ctx, asker_tick, a, 50);
 	if (a->tick == NULL) {
 		free(a);
 		return ARB_ENOMEM;
 	}
-	event_add(a->tick, &tv);
 	*statep = a;
 	return ARB_OK;
 }
@@ -565,17 +560,16 @@ static const arb_actor_ops asker_ops = {
 	.terminate = asker_terminate,
 };
 
-// args: port peer_port cookie_file [flood|claim|tree|pool|asker]: node
-// "sup" with the fencer (asker: with the asker and root/p, a
-// simple_one_for_one pool of thread echos on gw, instead).
+// args: port peer_port [flood|claim|tree|pool|asker]: node "sup" (its
+// cookie SECRET, as gw's) with the fencer (asker: with the asker and
+// root/p, a simple_one_for_one pool of thread echos on gw, instead).
 static int
 sup_main(int argc, char **argv)
 {
-	char           url[64], purl[64], run[300];
-	arb_node_peer  peer = { .name = "gw", .url = purl };
-	arb_node_opts  o = { .name = "sup", .listen = url, .peers = &peer,
-		 .npeers = 1 };
-	arb_node      *node;
+	char              gw[32];
+	arb_test_node_cfg cfg;
+	arb_node_opts     o = { 0 };
+	arb_node         *node;
 	arb_child_spec c = { .name = "f", .isolation = ARB_THREAD,
 		.type = "fencer" };
 	arb_sup_spec   sp = { .strategy = ARB_ONE_FOR_ONE, .children = &c,
@@ -591,24 +585,24 @@ sup_main(int argc, char **argv)
 	};
 	int            code = -1, rv;
 
-	if (argc < 4) {
+	if (argc < 3) {
 		return 64;
 	}
-	if (argc > 4
-	    && (strcmp(argv[4], "flood") == 0 || strcmp(argv[4], "claim") == 0
-	        || strcmp(argv[4], "tree") == 0
-	        || strcmp(argv[4], "pool") == 0)) {
-		c.arg = argv[4];
-		c.arg_len = strlen(argv[4]);
+	if (argc > 3
+	    && (strcmp(argv[3], "flood") == 0 || strcmp(argv[3], "claim") == 0
+	        || strcmp(argv[3], "tree") == 0
+	        || strcmp(argv[3], "pool") == 0)) {
+		c.arg = argv[3];
+		c.arg_len = strlen(argv[3]);
 	}
-	snprintf(url, sizeof(url), "tcp://127.0.0.1:%s", argv[1]);
-	snprintf(purl, sizeof(purl), "tcp://127.0.0.1:%s", argv[2]);
-	snprintf(run, sizeof(run), "%s/run-sup", arb_test_dir());
-	o.run_dir = run;
-	o.cookie_file = argv[3];
+	snprintf(gw, sizeof(gw), "gw:%s", argv[2]);
+	rv = arb_test_node_opts(&cfg, &o, NULL, "sup", argv[1], gw, SECRET);
+	if (rv != 0) {
+		return rv;
+	}
 	arb_actor_type_register(&fencer_ops);
 	arb_actor_type_register(&asker_ops);
-	if (argc > 4 && strcmp(argv[4], "asker") == 0) {
+	if (argc > 3 && strcmp(argv[3], "asker") == 0) {
 		sp.children = ask;
 		sp.nchildren = 2;
 	}
@@ -625,22 +619,6 @@ static const arb_test_helper helpers[] = {
 	{ "arbor", h_arbor },
 	{ "sup", sup_main },
 };
-
-static int
-free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t          len = sizeof(a);
-	int                fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	assert_true(fd >= 0);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *) &a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *) &a, &len), 0);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
 
 // line_of returns the offset of the first line of p's output holding s.
 static long
@@ -660,17 +638,22 @@ typedef struct pair {
 	arb_test_proc gw, sup;
 } pair;
 
-// start_gw writes gw's tree file (with the node lines `extra`) into a
-// new directory and starts gw.
-static void
-start_gw(pair *p, const char *tag, const char *extra)
+// start_gw writes gw's tree file (with the node lines `extra`) into the
+// test's directory (tag: its name's) and starts gw; returns gw's
+// event=peer_listen line.  Without the arbor program: the test is
+// skipped.
+static const char *
+start_gw(void **state, pair *p, const char *tag, const char *extra)
 {
 	char        tree[1024], path[200];
 	const char *gw_args[] = { "--", "run", path, NULL };
 
-	p->pport = free_port();
-	p->gport = free_port();
-	arb_test_mkdtemp(p->dir, sizeof(p->dir), tag);
+#ifndef ARBOR_BIN
+	skip();
+#endif
+	p->pport = arb_test_free_port();
+	p->gport = arb_test_free_port();
+	snprintf(p->dir, sizeof(p->dir), "%s", arb_test_tidy_dir(state, tag));
 	arb_test_write_file(
 	    p->dir, "cookie", SECRET "\n", p->cookie, sizeof(p->cookie));
 	assert_int_equal(chmod(p->cookie, 0600), 0);
@@ -681,16 +664,16 @@ start_gw(pair *p, const char *tag, const char *extra)
 	    "root:\n  children:\n    - {name: local, type: echo}\n",
 	    p->dir, p->dir, p->gport, p->cookie, extra, p->pport);
 	arb_test_write_file(p->dir, "gw.yaml", tree, path, sizeof(path));
-	arb_test_spawn(&p->gw, "arbor", gw_args);
+	return arb_test_node_start(&p->gw, "arbor", gw_args, WAIT_MS);
 }
 
-// start_sup starts node sup with the fencer (mode: NULL, "flood" or
-// "claim").
+// start_sup starts node sup with the fencer (mode: NULL, "flood",
+// "claim", "tree", "pool") or the asker ("asker").
 static void
 start_sup(pair *p, const char *mode)
 {
 	char        ps[16], pg[16];
-	const char *sup_args[] = { ps, pg, p->cookie, mode, NULL };
+	const char *sup_args[] = { ps, pg, mode, NULL };
 
 	snprintf(ps, sizeof(ps), "%d", p->pport);
 	snprintf(pg, sizeof(pg), "%d", p->gport);
@@ -700,22 +683,20 @@ start_sup(pair *p, const char *mode)
 // start_pair starts gw (tree tag, node lines extra), waits for its tree,
 // then starts sup (mode as start_sup).
 static void
-start_pair(pair *p, const char *tag, const char *extra, const char *mode)
+start_pair(void **state, pair *p, const char *tag, const char *extra,
+    const char *mode)
 {
-	start_gw(p, tag, extra);
+	start_gw(state, p, tag, extra);
 	arb_test_expect(&p->gw, "event=tree_up", WAIT_MS);
 	start_sup(p, mode);
 }
 
+// stop_pair ends both nodes (SIGTERM) and removes the pair's directory.
 static void
 stop_pair(pair *p)
 {
-	kill(p->sup.pid, SIGTERM);
-	kill(p->gw.pid, SIGTERM);
-	arb_test_wait_exit(&p->sup, WAIT_MS);
-	arb_test_wait_exit(&p->gw, WAIT_MS);
-	arb_test_proc_fini(&p->sup);
-	arb_test_proc_fini(&p->gw);
+	arb_test_node_stop(
+	    (arb_test_proc *[]){ &p->sup, &p->gw }, 2, false, WAIT_MS);
 	assert_int_equal(arb_test_rmtree(p->dir), 0);
 }
 
@@ -726,13 +707,8 @@ test_agent_fences_generations(void **state)
 	arb_test_proc *gw = &p.gw, *sup = &p.sup;
 	const char    *line;
 
-	(void) state;
-#ifndef ARBOR_BIN
-	skip();
-#endif
-	start_gw(&p, "t76", "  watch_max: 7\n");
 	// node.watch_max reaches the node (docs/config.md).
-	line = arb_test_expect(gw, "event=peer_listen", WAIT_MS);
+	line = start_gw(state, &p, "t76", "  watch_max: 7\n");
 	assert_int_equal(arb_test_need_field(line, "watch_max"), 7);
 	arb_test_expect(gw, "event=tree_up", WAIT_MS);
 	start_sup(&p, NULL);
@@ -785,11 +761,7 @@ test_reports_beyond_256_drop_the_oldest(void **state)
 	arb_test_proc *gw = &p.gw, *sup = &p.sup;
 	char           last[96], next[96];
 
-	(void) state;
-#ifndef ARBOR_BIN
-	skip();
-#endif
-	start_pair(&p, "t76r", "", "flood");
+	start_pair(state, &p, "t76r", "", "flood");
 
 	// Every report was sent once (the dropped ones too) ...
 	arb_test_expect(sup, "flood: 300 failed starts", WAIT_MS);
@@ -830,11 +802,7 @@ test_claim_of_a_generation_not_run_is_stopped(void **state)
 	const char    *line;
 	int64_t        t0, ms;
 
-	(void) state;
-#ifndef ARBOR_BIN
-	skip();
-#endif
-	start_pair(&p, "t76c", "  orphan_grace: 30s\n", "claim");
+	start_pair(state, &p, "t76c", "  orphan_grace: 30s\n", "claim");
 	arb_test_expect(sup, "fencer ready gen=5", WAIT_MS);
 	arb_test_expect(gw,
 	    "event=agent_start sup_node=sup child=root/x generation=5", WAIT_MS);
@@ -875,11 +843,7 @@ test_agent_runs_a_subtree(void **state)
 	pair           p;
 	arb_test_proc *gw = &p.gw, *sup = &p.sup;
 
-	(void) state;
-#ifndef ARBOR_BIN
-	skip();
-#endif
-	start_pair(&p, "t76t", "", "tree");
+	start_pair(state, &p, "t76t", "", "tree");
 	arb_test_expect(sup,
 	    "fencer fail root/bad gen=1 text=subtree refused: v: an exec "
 	    "child cannot run under a remote supervisor",
@@ -917,11 +881,7 @@ test_agent_relays_start_child_by_generation(void **state)
 	pair           p;
 	arb_test_proc *gw = &p.gw, *sup = &p.sup;
 
-	(void) state;
-#ifndef ARBOR_BIN
-	skip();
-#endif
-	start_pair(&p, "t76p", "", "pool");
+	start_pair(state, &p, "t76p", "", "pool");
 	arb_test_expect(sup, "fencer ready root/p gen=5", WAIT_MS);
 	arb_test_expect(sup,
 	    "fencer child root/p gen=4 ref=1 code=ARB_ESTATE pid=no "
@@ -963,11 +923,7 @@ test_start_child_of_a_remote_pool_answers_its_pid(void **state)
 	pair           p;
 	arb_test_proc *gw = &p.gw, *sup = &p.sup;
 
-	(void) state;
-#ifndef ARBOR_BIN
-	skip();
-#endif
-	start_pair(&p, "t76a", "", "asker");
+	start_pair(state, &p, "t76a", "", "asker");
 	arb_test_expect(sup, "asker started node=gw creation=set", WAIT_MS);
 	arb_test_expect(sup, "asker echo from=child", WAIT_MS);
 	arb_test_expect(gw,
@@ -983,12 +939,11 @@ test_orphan_grace_is_checked(void **state)
 {
 	arb_node_opts o = { 0 };
 	arb_node     *node = NULL;
-	char          dir[64], run[128];
+	const char   *dir = arb_test_tidy_dir(state, "t76g");
+	char          run[128];
 	int           bad[] = { -1, 5, 86400001 };
 	size_t        i;
 
-	(void) state;
-	arb_test_mkdtemp(dir, sizeof(dir), "t76g");
 	snprintf(run, sizeof(run), "%s/run", dir);
 	o.name = "g";
 	o.run_dir = run;
@@ -1004,13 +959,13 @@ test_orphan_grace_is_checked(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-	cmocka_unit_test(test_agent_fences_generations),
-	cmocka_unit_test(test_reports_beyond_256_drop_the_oldest),
-	cmocka_unit_test(test_claim_of_a_generation_not_run_is_stopped),
-	cmocka_unit_test(test_orphan_grace_is_checked),
-	cmocka_unit_test(test_agent_runs_a_subtree),
-	cmocka_unit_test(test_agent_relays_start_child_by_generation),
-	cmocka_unit_test(test_start_child_of_a_remote_pool_answers_its_pid),
+	ARB_TEST_TIDY(test_agent_fences_generations),
+	ARB_TEST_TIDY(test_reports_beyond_256_drop_the_oldest),
+	ARB_TEST_TIDY(test_claim_of_a_generation_not_run_is_stopped),
+	ARB_TEST_TIDY(test_orphan_grace_is_checked),
+	ARB_TEST_TIDY(test_agent_runs_a_subtree),
+	ARB_TEST_TIDY(test_agent_relays_start_child_by_generation),
+	ARB_TEST_TIDY(test_start_child_of_a_remote_pool_answers_its_pid),
 };
 
 ARB_TEST_MAIN("integration.agent", tests, helpers)

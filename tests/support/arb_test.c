@@ -1462,13 +1462,16 @@ arb_test_dir(void)
 	return (d != NULL && d[0] != '\0' ? d : "/tmp");
 }
 
-// cleanup_at_exit kills and cleans up helpers that were never finalised,
-// typically because a failed assertion longjmped out of their test.
-static void
-cleanup_at_exit(void)
+// cleanup_live kills and cleans up the helpers that were never finalised,
+// typically because a failed assertion longjmped out of their test, saying
+// so on stderr with `when`; returns how many.
+static int
+cleanup_live(const char *when)
 {
+	int n = (int) live_n;
+
 	if (live_owner != getpid()) {
-		return; // a fork of the test process: not our helpers
+		return (0); // a fork of the test process: not our helpers
 	}
 	for (size_t i = 0; i < live_n; i++) {
 		live_proc *lp = &live[i];
@@ -1476,8 +1479,8 @@ cleanup_at_exit(void)
 
 		fprintf(stderr,
 		    "arb_test: helper pid %d (tag %s) was not finalised; "
-		    "killing it at exit\n",
-		    (int) lp->pid, lp->tag);
+		    "killing it %s\n",
+		    (int) lp->pid, lp->tag, when);
 		if (!lp->reaped) {
 			(void) kill(-lp->pid, SIGKILL);
 			(void) kill(lp->pid, SIGKILL);
@@ -1490,9 +1493,68 @@ cleanup_at_exit(void)
 		free(lp->out);
 	}
 	live_n = 0;
+	return (n);
+}
+
+int
+arb_test_cleanup(void)
+{
+	return (cleanup_live("after its test"));
+}
+
+static void
+cleanup_at_exit(void)
+{
+	if (live_owner != getpid()) {
+		return;
+	}
+	(void) cleanup_live("at exit");
 	free(live);
 	live = NULL;
 	live_cap = 0;
+}
+
+// What a tidy test's *state points to.
+typedef struct tidy {
+	char dir[64]; // arb_test_tidy_dir's, or ""
+} tidy;
+
+int
+arb_test_tidy_setup(void **state)
+{
+	*state = calloc(1, sizeof(tidy));
+	return (*state != NULL ? 0 : -1);
+}
+
+int
+arb_test_tidy_teardown(void **state)
+{
+	tidy *t = *state;
+	int   rv = 0;
+
+	(void) arb_test_cleanup();
+	if (t != NULL && t->dir[0] != '\0' && access(t->dir, F_OK) == 0) {
+		fprintf(stderr, "arb_test: removing %s, left by its test\n",
+		    t->dir);
+		rv = rm_tree(t->dir);
+	}
+	free(t);
+	*state = NULL;
+	return (rv);
+}
+
+const char *
+arb_test_tidy_dir(void **state, const char *tag)
+{
+	tidy *t = *state;
+
+	if (t == NULL || t->dir[0] != '\0') {
+		fail_msg("arb_test_tidy_dir: %s",
+		    t == NULL ? "not a tidy test (ARB_TEST_TIDY)"
+		              : "one directory a test");
+	}
+	arb_test_mkdtemp(t->dir, sizeof(t->dir), tag);
+	return (t->dir);
 }
 
 int

@@ -194,6 +194,35 @@ int arb_test_exit_code(int status);
 // stay readable afterwards; calling it again is a harmless no-op.
 void arb_test_proc_fini(arb_test_proc *p);
 
+// arb_test_cleanup finalises every helper spawned and not finalised
+// (a failed test's: its arb_test_proc went with the test's stack), as the
+// exit handler does at exit: kills its group and its tagged descendants,
+// reaps it and removes its dir, each named on stderr.  Returns how many.
+// ARB_TEST_TIDY's teardown calls it.
+int arb_test_cleanup(void);
+
+// --- A tidy test: nothing left behind, pass or fail ------------------------
+// A test listed as ARB_TEST_TIDY(test_x) leaves no helper and no
+// directory of its own behind, even when it fails part-way (a failed
+// assertion longjmps out of it, past its own clean-up, and its
+// arb_test_procs go with its stack): cmocka runs the teardown after the
+// test whether it passed or failed, and the teardown finalises every
+// helper the test left (arb_test_cleanup) and removes the directory
+// arb_test_tidy_dir made, each named on stderr.  Otherwise what a failed
+// test left runs on through the next tests, until the binary exits, and
+// its directory stays.
+#define ARB_TEST_TIDY(f)                                                      \
+	cmocka_unit_test_setup_teardown(                                      \
+	    f, arb_test_tidy_setup, arb_test_tidy_teardown)
+
+int arb_test_tidy_setup(void **state);
+int arb_test_tidy_teardown(void **state);
+
+// arb_test_tidy_dir makes the tidy test's own directory (arb_test_mkdtemp:
+// "/tmp/arbor-TAG-XXXXXX"; one a test), which its teardown removes, and
+// returns its path (valid until then).
+const char *arb_test_tidy_dir(void **state, const char *tag);
+
 // arb_test_tagged counts the processes, other than the caller, that belong
 // to tag, and stores how many of them are zombies in *zombies unless it is
 // NULL.  A process belongs to tag if:

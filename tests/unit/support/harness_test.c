@@ -265,6 +265,43 @@ helper_run_group(int argc, char **argv)
 	return (ARB_TEST_RUN("support.filtered", tests, argc, argv));
 }
 
+// run_tidy runs a group whose first test, a tidy one (ARB_TEST_TIDY),
+// makes its directory, starts a helper with a grandchild and fails; the
+// second prints what the first left ("after tagged=N dir=PATH").
+static char tidy_tag[64], tidy_dir[64];
+
+static void
+tidy_fails(void **state)
+{
+	arb_test_proc p;
+
+	snprintf(tidy_dir, sizeof(tidy_dir), "%s",
+	    arb_test_tidy_dir(state, "tidy"));
+	arb_test_spawn(&p, "spawn_grandchild", NULL);
+	arb_test_expect(&p, "ready", TIMEOUT_MS);
+	memcpy(tidy_tag, p.tag, sizeof(tidy_tag));
+	fail_msg("fails on purpose, its helper running");
+}
+
+static void
+tidy_after(void **state)
+{
+	(void) state;
+	arb_test_emit("after tagged=%d dir=%s",
+	    arb_test_tagged(tidy_tag, NULL), tidy_dir);
+}
+
+static int
+helper_run_tidy(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		ARB_TEST_TIDY(tidy_fails),
+		cmocka_unit_test(tidy_after),
+	};
+
+	return (ARB_TEST_RUN("support.tidy", tests, argc, argv));
+}
+
 static const arb_test_helper helpers[] = {
 	{ "echo", helper_echo },
 	{ "exit7", helper_exit7 },
@@ -277,6 +314,7 @@ static const arb_test_helper helpers[] = {
 	{ "wait_never", helper_wait_never },
 	{ "connect_bad", helper_connect_bad },
 	{ "run_group", helper_run_group },
+	{ "run_tidy", helper_run_tidy },
 };
 
 // --- Test utilities ----------------------------------------------------
@@ -796,6 +834,34 @@ test_connect_from_binds_the_source_address(void **state)
 	arb_test_proc_fini(&p);
 }
 
+// A tidy test (ARB_TEST_TIDY) that fails part-way leaves nothing behind
+// for the tests after it: its helper and the helper's grandchild are
+// killed and its directory is gone before the next test starts.
+static void
+test_a_tidy_test_that_fails_leaves_nothing(void **state)
+{
+	arb_test_proc p;
+	const char   *line;
+	char          dir[64] = "";
+	bool          there;
+
+	(void) state;
+	arb_test_spawn(&p, "run_tidy", NULL);
+	assert_int_equal(
+	    arb_test_exit_code(arb_test_wait_exit(&p, TIMEOUT_MS)), 1);
+	assert_int_equal(arb_test_count(&p, "[  FAILED  ] tidy_fails"), 2);
+	line = arb_test_expect(&p, "after tagged=", TIMEOUT_MS);
+	assert_int_equal(arb_test_field(line, "tagged"), 0);
+	assert_int_equal(sscanf(strstr(line, " dir=") + 5, "%63s", dir), 1);
+	assert_non_null(strstr(dir, "/tmp/arbor-tidy-"));
+	there = access(dir, F_OK) == 0;
+	assert_int_equal(arb_test_rmtree(dir), 0); // (if it was there)
+	assert_false(there);
+	assert_int_equal(arb_test_count(&p, "killing it after its test"), 1);
+	assert_int_equal(arb_test_count(&p, "left by its test"), 1);
+	arb_test_proc_fini(&p);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -820,6 +886,7 @@ main(int argc, char **argv)
 		    test_wait_until_returns_once_the_condition_holds),
 		cmocka_unit_test(test_wait_until_fails_naming_the_condition),
 		cmocka_unit_test(test_connect_from_binds_the_source_address),
+		cmocka_unit_test(test_a_tidy_test_that_fails_leaves_nothing),
 	};
 
 	arb_test_helper_main(
