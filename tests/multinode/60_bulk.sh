@@ -29,39 +29,17 @@ IDLE=${MN_BULK_IDLE:-2}
 mn_setup 2
 ck=$(mn_cookie bulk)
 
-# bulk_start I ROLE [ARGS...]: nI runs arb-mn-bulk (its PID is the
-# program's own, so that lib.sh's clean-up ends and reaps it).
-bulk_start() {
-	local i=$1 j=$((3 - $1)) ns=()
-	shift
-	[ "$MN_NS" = 1 ] && ns=(ip netns exec "$(mn_ns "$i")")
-	"${ns[@]}" "$MN_BULK_BIN" "n$i" "$(mn_url "$i")" "n$j" "$(mn_url "$j")" \
-	    "$ck" "$@" >"$MN_DIR/n$i/out" 2>>"$MN_DIR/n$i/log" &
-	MN_PID[$i]=$!
-}
-
-# bulk_wait I RE SECONDS: until nI's output has a line matching RE.
-bulk_wait() {
-	local end
-	end=$(mn_deadline "$3")
-	until grep -Eq -- "$2" "$MN_DIR/n$1/out" 2>/dev/null; do
-		mn_alive "$1" || mn_fail "n$1 ended (waiting for /$2/)"
-		[ "$(mn_now)" -lt "$end" ] || mn_fail "n$1: no /$2/ in time"
-		sleep 0.1
-	done
-}
-
 # field LINE KEY: the value of KEY=VALUE in LINE.
 field() { sed -n "s/.*[ ]$2=\([^ ]*\).*/\1/p" <<<" $1"; }
 
-bulk_start 2 sink
-bulk_wait 2 '^sink slot=' 20
+mn_bulk_start 2 "$(mn_url 1)" "$ck" sink
+mn_out_wait 2 '^sink slot=' 20
 slot=$(field "$(grep '^sink slot=' "$MN_DIR/n2/out")" slot)
-bulk_start 1 source "$slot" "$IDLE" "$BULK"
-bulk_wait 1 '^source end' $((IDLE + BULK + 30))
-bulk_wait 2 '^sink end' 30
+mn_bulk_start 1 "$(mn_url 2)" "$ck" source "$slot" "$IDLE" "$BULK"
+mn_out_wait 1 '^source end' $((IDLE + BULK + 30))
+mn_out_wait 2 '^sink end' 30
 # One more watch line of n1 after the end (its figures are cumulative).
-bulk_wait 1 '^watch phase=2' 10
+mn_out_wait 1 '^watch phase=2' 10
 
 src=$(grep '^source end' "$MN_DIR/n1/out")
 snk=$(grep '^sink end' "$MN_DIR/n2/out")

@@ -32,26 +32,9 @@ mn_setup 2
 ck=$(mn_cookie merge)
 
 # both_start I TARGET: nI runs arb-mn-bulk both, its peer through nI's
-# relay, its source streaming to TARGET at once (its PID is the
-# program's own, so that lib.sh's clean-up ends and reaps it).
+# relay, its source streaming to TARGET at once.
 both_start() {
-	local i=$1 j=$((3 - $1)) ns=()
-	[ "$MN_NS" = 1 ] && ns=(ip netns exec "$(mn_ns "$i")")
-	"${ns[@]}" "$MN_BULK_BIN" "n$i" "$(mn_url "$i")" "n$j" \
-	    "$(mn_relay_url "$i")" "$ck" both "$2" -1 "$SECS" \
-	    >"$MN_DIR/n$i/out" 2>>"$MN_DIR/n$i/log" &
-	MN_PID[$i]=$!
-}
-
-# out_wait I RE SECONDS: until nI's output has a line matching RE.
-out_wait() {
-	local end
-	end=$(mn_deadline "$3")
-	until grep -Eq -- "$2" "$MN_DIR/n$1/out" 2>/dev/null; do
-		mn_alive "$1" || mn_fail "n$1 ended (waiting for /$2/)"
-		[ "$(mn_now)" -lt "$end" ] || mn_fail "n$1: no /$2/ in time"
-		sleep 0.05
-	done
+	mn_bulk_start "$1" "$(mn_relay_url "$1")" "$ck" both "$2" -1 "$SECS"
 }
 
 # field LINE KEY: the value of KEY=VALUE in LINE.
@@ -69,16 +52,16 @@ kill -STOP "${MN_RELAY[1]}"
 # n1 first: its sink runs before n2, which streams to it at once, starts.
 # Both run the same tree: each streams to the slot of its own sink.
 both_start 1 same
-out_wait 1 '^sink slot=' 20
+mn_out_wait 1 '^sink slot=' 20
 both_start 2 same
-out_wait 2 '^sink slot=' 20
+mn_out_wait 2 '^sink slot=' 20
 l1=$(grep '^sink slot=' "$MN_DIR/n1/out")
 l2=$(grep '^sink slot=' "$MN_DIR/n2/out")
 [ "$l1" = "$l2" ] || mn_fail "the sinks' slots differ: n1 $l1, n2 $l2"
-out_wait 2 '^source second=1 ' 20
+mn_out_wait 2 '^source second=1 ' 20
 kill -CONT "${MN_RELAY[1]}"
-for i in 1 2; do out_wait "$i" '^source end' $((SECS + 30)); done
-for i in 1 2; do out_wait "$i" '^sink end' 30; done
+for i in 1 2; do mn_out_wait "$i" '^source end' $((SECS + 30)); done
+for i in 1 2; do mn_out_wait "$i" '^sink end' 30; done
 
 s1=$(grep '^source end' "$MN_DIR/n1/out")
 s2=$(grep '^source end' "$MN_DIR/n2/out")

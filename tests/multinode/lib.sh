@@ -471,6 +471,33 @@ mn_cookie() {
 	echo "$f"
 }
 
+# --- arb-mn-bulk (MN_BULK_BIN, tests/multinode/mn_bulk.c) ---------------
+# mn_bulk_start I PEER_URL COOKIE ARGS...: nI (of two) runs arb-mn-bulk
+# with ARGS, its peer nJ at PEER_URL (mn_url J, or a relay's URL); its
+# output goes to $MN_DIR/nI/out, its log to nI's log.  Its PID is the
+# program's own (ip netns exec execs it), so that mn_cleanup ends and
+# reaps it.
+mn_bulk_start() {
+	local i=$1 j=$((3 - $1)) url=$2 ck=$3 ns=()
+	shift 3
+	[ "$MN_NS" = 1 ] && ns=(ip netns exec "$(mn_ns "$i")")
+	"${ns[@]}" "$MN_BULK_BIN" "n$i" "$(mn_url "$i")" "n$j" "$url" \
+	    "$ck" "$@" >"$MN_DIR/n$i/out" 2>>"$MN_DIR/n$i/log" &
+	MN_PID[$i]=$!
+}
+
+# mn_out_wait I RE SECONDS: until nI's output (mn_bulk_start's) has a
+# line matching RE; fails if nI ends first or SECONDS pass.
+mn_out_wait() {
+	local end
+	end=$(mn_deadline "$3")
+	until grep -Eq -- "$2" "$MN_DIR/n$1/out" 2>/dev/null; do
+		mn_alive "$1" || mn_fail "n$1 ended (waiting for /$2/)"
+		[ "$(mn_now)" -lt "$end" ] || mn_fail "n$1: no /$2/ in time"
+		sleep 0.05
+	done
+}
+
 # --- A remote child (issue 12): n1 supervises a child that runs on n2 -----
 # mn_remote_pair [N2ROOT]: after mn_setup 2 and n1's tree (mn_pair_tree 1
 # "$MN_CK" ROOT, MN_CK from mn_cookie mesh): n2's tree (N2ROOT, default
