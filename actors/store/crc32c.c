@@ -6,7 +6,7 @@
 // slicing-by-8 tables built once.  slog__crc32c(0, "123456789", 9) is
 // 0xE3069283.  Thread: any.
 
-#include "record.h"
+#include "crc32c.h"
 
 #include <pthread.h>
 #include <string.h>
@@ -46,7 +46,7 @@ crc_sw(uint32_t c, const uint8_t *p, size_t n)
 	while (n >= 8) {
 		uint64_t w;
 		memcpy(&w, p, 8);
-		w ^= c; // little-endian hosts only (see record.h)
+		w ^= c; // little-endian hosts only (see crc32c.h)
 		c = tab[7][w & 0xff] ^ tab[6][(w >> 8) & 0xff]
 		    ^ tab[5][(w >> 16) & 0xff] ^ tab[4][(w >> 24) & 0xff]
 		    ^ tab[3][(w >> 32) & 0xff] ^ tab[2][(w >> 40) & 0xff]

@@ -8,19 +8,11 @@
 #ifndef ARBOR_STORE_RECORD_H
 #define ARBOR_STORE_RECORD_H
 
+#include "crc32c.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-#error "the store's CRC code assumes a little-endian host"
-#endif
-
-// --- CRC-32C (crc32c.c) ---------------------------------------------------
-// slog__crc32c extends crc (0 to start) over n bytes at p.
-uint32_t slog__crc32c(uint32_t crc, const void *p, size_t n);
-// slog__crc32c_sw is the table version (tests compare the two).
-uint32_t slog__crc32c_sw(uint32_t crc, const void *p, size_t n);
 
 // --- Records ----------------------------------------------------------------
 //   0  u32  crc32c of bytes 4 .. 24+len-1 (the rest of the header and

@@ -3,8 +3,10 @@
 // numbers, segment rolls, the quota), slog_poll and the numbers.
 //
 // Recovery is in recover.c, the consumer and retirement in consume.c,
-// the commit thread in commit.c.  Thread: owner, except where a
-// function says otherwise.
+// the commit thread in commit.c; below them all, the segment table
+// (segments.c), the stream table (streams.c) and the error codes, log
+// line and clocks (errlog.c).  Thread: owner, except where a function
+// says otherwise.
 
 #include "slog_int.h"
 
@@ -13,119 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 // --- small helpers ------------------------------------------------------
-
-void
-slog__seg_name(char *buf, size_t len, uint64_t no)
-{
-	snprintf(buf, len, "%016" PRIx64 ".seg", no);
-}
-
-bool
-slog__seg_parse_name(const char *name, uint64_t *nop)
-{
-	uint64_t v = 0;
-	int      i;
-
-	if (strlen(name) != 20 || strcmp(name + 16, ".seg") != 0) {
-		return false;
-	}
-	for (i = 0; i < 16; i++) {
-		char c = name[i];
-		v <<= 4;
-		if (c >= '0' && c <= '9') {
-			v |= (uint64_t) (c - '0');
-		} else if (c >= 'a' && c <= 'f') {
-			v |= (uint64_t) (c - 'a' + 10);
-		} else {
-			return false;
-		}
-	}
-	*nop = v;
-	return v != 0 && v < (UINT64_C(1) << 32);
-}
-
-int
-slog__err(int e)
-{
-	switch (e) {
-	case 0:
-		return ARB_OK;
-	case ENOMEM:
-		return ARB_ENOMEM;
-	case ENOENT:
-		return ARB_ENOENT;
-	case EEXIST:
-		return ARB_EEXIST;
-	case EPERM:
-	case EACCES:
-		return ARB_EPERM;
-	case ENOSPC:
-	case EDQUOT:
-		return ARB_ENOSPC;
-	default:
-		return ARB_ESYSERR | e;
-	}
-}
-
-const char *
-slog__strerror(int code)
-{
-	if (code & ARB_ESYSERR) {
-		return strerror(code & ~ARB_ESYSERR);
-	}
-	switch (code) {
-	case ARB_OK:
-		return "no error";
-	case ARB_ENOMEM:
-		return "out of memory";
-	case ARB_ENOENT:
-		return "no such file";
-	case ARB_EEXIST:
-		return "file exists";
-	case ARB_EPERM:
-		return "permission denied";
-	case ARB_ENOSPC:
-		return "no space left on device";
-	default:
-		return "error";
-	}
-}
-
-int64_t
-slog__now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t
-slog__mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void
-slog__log(slog *s, int level, const char *fmt, ...)
-{
-	char    line[512];
-	va_list ap;
-
-	if (s->opts.log == NULL) {
-		return;
-	}
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	s->opts.log(s->opts.log_arg, level, line);
-}
 
 const char *
 slog_refusal_name(slog_refusal r)
@@ -144,102 +35,6 @@ slog_refusal_name(slog_refusal r)
 	}
 }
 
-// --- the stream table -----------------------------------------------------
-// Open addressing on (stream + 1), so that stream 0 is a valid id.
-
-static size_t
-stream_slot(uint32_t k, size_t cap)
-{
-	uint64_t h = (uint64_t) k * 0x9E3779B97F4A7C15u;
-
-	return (size_t) (h >> 32) & (cap - 1);
-}
-
-static int
-streams_grow(slog_streams *t)
-{
-	size_t    cap  = t->cap ? t->cap * 2 : 64;
-	uint32_t *keys = calloc(cap, sizeof(*keys));
-	uint64_t *seqs = calloc(cap, sizeof(*seqs));
-	uint8_t  *used = calloc(cap, 1);
-	size_t    i;
-
-	if (keys == NULL || seqs == NULL || used == NULL) {
-		free(keys);
-		free(seqs);
-		free(used);
-		return ARB_ENOMEM;
-	}
-	for (i = 0; i < t->cap; i++) {
-		size_t j;
-		if (!t->used[i]) {
-			continue;
-		}
-		for (j = stream_slot(t->keys[i], cap); used[j];
-		     j = (j + 1) & (cap - 1)) {
-		}
-		used[j] = 1;
-		keys[j] = t->keys[i];
-		seqs[j] = t->seqs[i];
-	}
-	free(t->keys);
-	free(t->seqs);
-	free(t->used);
-	t->keys = keys;
-	t->seqs = seqs;
-	t->used = used;
-	t->cap  = cap;
-	return ARB_OK;
-}
-
-uint64_t *
-slog__streams_get(slog_streams *t, uint32_t stream, bool add)
-{
-	size_t i;
-
-	if (t->cap > 0) {
-		for (i = stream_slot(stream, t->cap); t->used[i];
-		     i = (i + 1) & (t->cap - 1)) {
-			if (t->keys[i] == stream) {
-				return &t->seqs[i];
-			}
-		}
-	}
-	if (!add) {
-		return NULL;
-	}
-	if ((t->count + 1) * 2 > t->cap && streams_grow(t) != ARB_OK) {
-		return NULL;
-	}
-	for (i = stream_slot(stream, t->cap); t->used[i];
-	     i = (i + 1) & (t->cap - 1)) {
-	}
-	t->used[i] = 1;
-	t->keys[i] = stream;
-	t->seqs[i] = 0;
-	t->count++;
-	return &t->seqs[i];
-}
-
-void
-slog__streams_max(slog_streams *t, uint32_t stream, uint64_t seq)
-{
-	uint64_t *p = slog__streams_get(t, stream, true);
-
-	if (p != NULL && *p < seq) {
-		*p = seq;
-	}
-}
-
-void
-slog__streams_fini(slog_streams *t)
-{
-	free(t->keys);
-	free(t->seqs);
-	free(t->used);
-	memset(t, 0, sizeof(*t));
-}
-
 typedef struct kv {
 	uint32_t k;
 	uint64_t v;
@@ -251,54 +46,6 @@ kv_cmp(const void *a, const void *b)
 	uint32_t x = ((const kv *) a)->k, y = ((const kv *) b)->k;
 
 	return x < y ? -1 : x > y;
-}
-
-// --- segments ---------------------------------------------------------------
-
-slog_seg *
-slog__seg_find(slog *s, uint64_t no)
-{
-	size_t lo = 0, hi = s->nsegs;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (s->segs[mid].no < no) {
-			lo = mid + 1;
-		} else {
-			hi = mid;
-		}
-	}
-	return lo < s->nsegs && s->segs[lo].no == no ? &s->segs[lo] : NULL;
-}
-
-int
-slog__seg_push(slog *s, const slog_seg *seg)
-{
-	if (s->nsegs == s->capsegs) {
-		size_t    cap = s->capsegs ? s->capsegs * 2 : 16;
-		slog_seg *n   = realloc(s->segs, cap * sizeof(*n));
-		if (n == NULL) {
-			return ARB_ENOMEM;
-		}
-		s->segs    = n;
-		s->capsegs = cap;
-	}
-	s->segs[s->nsegs++] = *seg;
-	return ARB_OK;
-}
-
-void
-slog__seg_remove(slog *s, size_t i)
-{
-	if (s->segs[i].rf != NULL) {
-		s->vfs->close(s->segs[i].rf);
-	}
-	if (s->rseg == s->segs[i].no) {
-		s->rlen = 0;
-	}
-	memmove(&s->segs[i], &s->segs[i + 1],
-	    (s->nsegs - i - 1) * sizeof(s->segs[0]));
-	s->nsegs--;
 }
 
 // --- open / close -------------------------------------------------------

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// slog_int.h -- private to the log engine (slog*.c, scan.c, cursor.c,
-// commit.c): its structures and the functions the files share.
+// slog_int.h -- private to the log engine (slog.c and the files under
+// it): its structures and the functions the files share.
 //
 // Ownership: fields under "owner" are touched only on the owner thread;
 // fields under "shared" only with mu held; fields under "commit" only on
@@ -24,11 +24,13 @@
 #define SLOG_NAME_MAX 48
 #define SLOG_SAMPLES  256
 
+// --- segments.c: segment file names -----------------------------------
 // slog__seg_name writes "%016llx.seg" (or "quarantine/...").
 void slog__seg_name(char *buf, size_t len, uint64_t no);
 // slog__seg_parse_name: true for a segment file name, *nop its number.
 bool slog__seg_parse_name(const char *name, uint64_t *nop);
 
+// --- errlog.c: error codes, the log line, clocks -----------------------
 int     slog__err(int e); // errno (never an arbor code) -> arbor code
 // slog__strerror is arb_strerror for the codes the engine returns (the
 // engine does not link libarbor).
@@ -116,7 +118,7 @@ int slog__closed_write(slog_vfs *v, uint64_t seg, uint64_t size,
 int slog__acked_write(slog_vfs *v, slog_file *f, const slog_ackseq *a,
     uint32_t n, uint64_t gen);
 
-// --- the stream table (owner) -------------------------------------------
+// --- streams.c: the stream table (owner) -------------------------------
 typedef struct slog_streams {
 	uint32_t *keys;
 	uint64_t *seqs; // last sequence number used
@@ -129,7 +131,7 @@ uint64_t *slog__streams_get(slog_streams *t, uint32_t stream, bool add);
 void      slog__streams_max(slog_streams *t, uint32_t stream, uint64_t seq);
 void      slog__streams_fini(slog_streams *t);
 
-// --- segments (owner) ---------------------------------------------------
+// --- segments.c: the segment table (owner) -----------------------------
 typedef struct slog_seg {
 	uint64_t   no;
 	uint32_t   hdr_len;
@@ -322,6 +324,7 @@ struct slog {
 	uint32_t   nack_work, capack_work;
 };
 
+// errlog.c: slog__log formats a line for opts.log (nothing without one).
 void slog__log(slog *s, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -350,7 +353,7 @@ bool    slog__drop_oldest(slog *s);
 void    slog__retired(slog *s, uint64_t no);
 int64_t slog__oldest_ts(slog *s);
 
-// slog.c
+// segments.c: the table
 slog_seg *slog__seg_find(slog *s, uint64_t no);
 int       slog__seg_push(slog *s, const slog_seg *seg);
 // slog__seg_remove forgets the segment at index i (closing its read

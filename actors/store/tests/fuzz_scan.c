@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-// The engine maps errno values in slog.c; the target links only
+// The engine maps errno values in errlog.c; the target links only
 // record.c, crc32c.c, scan.c and cursor.c.
 int
 slog__err(int e)
