@@ -2,7 +2,10 @@
 // poll.c -- polling mode (`poll:`): requests are queued when due, one queue
 // per port, and served one at a time: flush stale input, write the request,
 // wait for one frame (the reply, see ser_on_frame) or the timeout, rest for
-// `turnaround`, next.  Thread: the actor's loop.
+// `turnaround`, next.  ser_on_frame, the framer's callback, is here: in
+// polling mode a frame is a reply, else it goes to deliver.c as it is.  A
+// failed write is the reader's to handle (s->lost_cb).
+// Thread: the actor's loop.
 
 #include "serial_int.h"
 
@@ -40,7 +43,7 @@ poll_write(serial *s)
 			event_add(s->wr, NULL); // flow control, a full buffer
 			return;
 		} else {
-			ser_port_lost(s, n < 0 ? errno : EIO, NULL);
+			s->lost_cb(s, n < 0 ? errno : EIO, NULL);
 			return;
 		}
 	}
@@ -215,8 +218,10 @@ ser_poll_start(serial *s)
 	sched_arm(s);
 }
 
-void
-ser_poll_frame(serial *s, const uint8_t *p, size_t n)
+// poll_frame takes a frame in polling mode: the reply to the request in
+// flight is delivered with its name; any other frame is unsolicited.
+static void
+poll_frame(serial *s, const uint8_t *p, size_t n)
 {
 	serial_req *q;
 
@@ -239,4 +244,17 @@ ser_poll_frame(serial *s, const uint8_t *p, size_t n)
 	s->cur = -1;
 	s->pstate = P_TURNAROUND;
 	ser_timer_ms(s->reply, s->cfg.poll_turnaround_ms);
+}
+
+// ser_on_frame is the framer's callback.
+void
+ser_on_frame(void *arg, const uint8_t *p, size_t n)
+{
+	serial *s = arg;
+
+	if (s->cfg.nreqs == 0) {
+		ser_deliver(s, p, n, NULL);
+	} else {
+		poll_frame(s, p, n);
+	}
 }

@@ -16,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+static void port_lost(serial *s, int err, const char *why);
+
 static uint32_t
 rng_next(serial *s)
 {
@@ -85,14 +87,14 @@ on_read(evutil_socket_t fd, short what, void *arg)
 				break;
 			}
 		} else if (n == 0) {
-			ser_port_lost(s, 0, "end of file");
+			port_lost(s, 0, "end of file");
 			return;
 		} else if (errno == EINTR) {
 			continue;
 		} else if (errno == EAGAIN) {
 			break;
 		} else {
-			ser_port_lost(s, errno, NULL);
+			port_lost(s, errno, NULL);
 			return;
 		}
 	}
@@ -266,8 +268,8 @@ ser_try_open(serial *s)
 
 // port_lost: the device went away (or broke).  The line is logged once
 // the watch is armed, so whoever reads it may replug at once.
-void
-ser_port_lost(serial *s, int err, const char *why)
+static void
+port_lost(serial *s, int err, const char *why)
 {
 	ser_count(s, C_LOST, 1);
 	ser_port_close(s);
@@ -342,6 +344,7 @@ on_stall(evutil_socket_t fd, short what, void *arg)
 int
 ser_reader_init(serial *s)
 {
+	s->lost_cb = port_lost; // poll.c: a request's write failed
 	s->watch.fd = -1;
 	s->gap = evtimer_new(s->base, on_gap, s);
 	s->reopen = evtimer_new(s->base, on_reopen, s);

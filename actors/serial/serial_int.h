@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
-// serial_int.h -- the serial actor's state and what its files share
-// (serial.c: the actor, counters and the destination; reader.c: the
-// port's lifecycle, reading and the stall detector; poll.c: polling).
+// serial_int.h -- the serial actor's state and what its files share,
+// from the top down (each calls only the files under it): serial.c, the
+// actor's ops; reader.c, the port's lifecycle, reading and the stall
+// detector; poll.c, polling and the framer's callback; deliver.c, the
+// destination and sending; counters.c; clock.c.
 // Private to actors/serial.  Everything here runs on the actor's loop.
 
 #ifndef ARBOR_SERIAL_INT_H
@@ -141,40 +143,16 @@ typedef struct serial {
 	int        cur; // request in flight, -1 when none
 	poll_state pstate;
 	size_t     wr_off;
+	// set by ser_reader_init: the device went away (err, or why when
+	// err is 0); poll.c calls it when a request's write fails
+	void (*lost_cb)(struct serial *s, int err, const char *why);
 } serial;
-
-// --- serial.c ---------------------------------------------------------------
-
-// ser_mono_ms is CLOCK_MONOTONIC in ms, ser_real_ns CLOCK_REALTIME in ns.
-int64_t  ser_mono_ms(void);
-uint64_t ser_real_ns(void);
-
-// ser_timer_ms (re)arms a timer event for ms (< 0 counts as 0).
-void ser_timer_ms(struct event *ev, int64_t ms);
-
-// ser_count adds n to counter c (and its metric); drops after framing are
-// logged at most once per REPORT_MS per cause.
-void ser_count(serial *s, int c, uint64_t n);
-
-// ser_framer_sync adds what the framer counted since the last call.
-void ser_framer_sync(serial *s);
-
-// ser_deliver sends one frame to the destination (device: the poll
-// request answered, or NULL); every frame takes the next seq.
-void ser_deliver(serial *s, const uint8_t *p, size_t n, const char *device);
-
-// ser_dest_refresh looks the destination up again when REFRESH_MS passed
-// since the last look-up (blocking in a process actor: called before a
-// read, never while frames wait to be handed on).
-void ser_dest_refresh(serial *s);
-
-// ser_on_frame is the framer's callback (serial_frame_fn).
-void ser_on_frame(void *arg, const uint8_t *p, size_t n);
 
 // --- reader.c ---------------------------------------------------------------
 
-// ser_reader_init makes the reader's timers and the inotify watch (a
-// warning, not an error, when inotify is missing).  ARB_OK or ARB_ENOMEM.
+// ser_reader_init sets s->lost_cb and makes the reader's timers and the
+// inotify watch (a warning, not an error, when inotify is missing).
+// ARB_OK or ARB_ENOMEM.
 int ser_reader_init(serial *s);
 
 // ser_reader_fini closes the port and frees what ser_reader_init made.
@@ -187,10 +165,6 @@ void ser_try_open(serial *s);
 // ser_port_close closes the port (restoring it), cancels what waits on it
 // and resets the framer.  A harmless no-op when closed.
 void ser_port_close(serial *s);
-
-// ser_port_lost: the device went away (err, or why when err is 0); the
-// port is closed and reopened with backoff.
-void ser_port_lost(serial *s, int err, const char *why);
 
 // --- poll.c -----------------------------------------------------------------
 
@@ -208,11 +182,53 @@ void ser_poll_start(serial *s);
 void ser_poll_next(serial *s);
 void ser_poll_abort(serial *s);
 
-// ser_poll_frame takes a frame in polling mode: the reply to the request
-// in flight is delivered with its name; any other frame is unsolicited.
-void ser_poll_frame(serial *s, const uint8_t *p, size_t n);
+// ser_on_frame is the framer's callback (serial_frame_fn): in polling
+// mode the reply to the request in flight is delivered with its name and
+// any other frame is unsolicited; else every frame is delivered.
+void ser_on_frame(void *arg, const uint8_t *p, size_t n);
 
 // ser_on_write is the port's EV_WRITE callback (a request half written).
 void ser_on_write(evutil_socket_t fd, short what, void *arg);
+
+// --- deliver.c --------------------------------------------------------------
+
+// ser_dest_resolve looks the destination up (at most once per
+// RESOLVE_MS while it is missing); false when there is none.
+bool ser_dest_resolve(serial *s);
+
+// ser_dest_refresh looks the destination up again when REFRESH_MS passed
+// since the last look-up (blocking in a process actor: called before a
+// read, never while frames wait to be handed on).
+void ser_dest_refresh(serial *s);
+
+// ser_deliver sends one frame to the destination (device: the poll
+// request answered, or NULL); every frame takes the next seq.
+void ser_deliver(serial *s, const uint8_t *p, size_t n, const char *device);
+
+// --- counters.c -------------------------------------------------------------
+
+// ser_counters_declare declares the counters' metrics and the open gauge
+// (a failed declaration leaves NULL: its updates do nothing).
+void ser_counters_declare(serial *s);
+
+// ser_count adds n to counter c (and its metric); drops after framing are
+// logged at most once per REPORT_MS per cause.
+void ser_count(serial *s, int c, uint64_t n);
+
+// ser_framer_sync adds what the framer counted since the last call.
+void ser_framer_sync(serial *s);
+
+// ser_counters_encode syncs the framer's counts and writes the STATS
+// reply into buf: its length, 0 when cap is too small.
+size_t ser_counters_encode(serial *s, void *buf, size_t cap);
+
+// --- clock.c ----------------------------------------------------------------
+
+// ser_mono_ms is CLOCK_MONOTONIC in ms, ser_real_ns CLOCK_REALTIME in ns.
+int64_t  ser_mono_ms(void);
+uint64_t ser_real_ns(void);
+
+// ser_timer_ms (re)arms a timer event for ms (< 0 counts as 0).
+void ser_timer_ms(struct event *ev, int64_t ms);
 
 #endif // ARBOR_SERIAL_INT_H
