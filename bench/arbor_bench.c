@@ -41,15 +41,6 @@
 
 extern char **environ;
 
-int64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static long
 rss_kib(void)
 {
@@ -67,15 +58,6 @@ rss_kib(void)
 	}
 	fclose(f);
 	return kib;
-}
-
-// Every case prints lines "R name value unit" to stdout; the parent pairs
-// them with baselines.
-void
-result(const char *name, double value, const char *unit)
-{
-	printf("R %s %.3f %s\n", name, value, unit);
-	fflush(stdout);
 }
 
 static int
@@ -435,11 +417,11 @@ source_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
 	free(s);
 }
 
-typedef struct sink {
+typedef struct sink_state {
 	int64_t t0;
 	long    got;
 	long    bad_order;
-} sink;
+} sink_state;
 
 static int
 sink_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
@@ -449,15 +431,15 @@ sink_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	// this program's globals.
 	snprintf(stream_iso, sizeof(stream_iso), "%.*s", (int) len,
 	    (const char *) arg);
-	*statep = calloc(1, sizeof(sink));
+	*statep = calloc(1, sizeof(sink_state));
 	return ARB_OK;
 }
 
 static void
 sink_handle(arb_ctx *ctx, void *state, const arb_msg *m)
 {
-	sink *k = state;
-	long  seq;
+	sink_state *k = state;
+	long        seq;
 
 	if (arb_msg_tag(m) == T_T0) {
 		memcpy(&k->t0, arb_msg_body(m), sizeof(k->t0));

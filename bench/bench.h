@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// bench.h -- what arbor_bench.c shares with the cases of other files
-// (bench_mqtt.c): the clock and the result line.
+// bench.h -- what every case of arbor-bench shares (bench.c): the clock
+// and the result line.  The cases' files (arbor_bench.c, bench_node.c,
+// bench_mqtt.c, ...) call it; it calls none of them.
 
 #ifndef ARBOR_BENCH_H
 #define ARBOR_BENCH_H
