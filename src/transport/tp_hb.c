@@ -191,6 +191,12 @@ arb__hb_send_cb(void *arg)
 			nng_stream_send(k->hs, k->hsaio);
 		} else {
 			arb__hb_send(k);
+			if (k->merging) {
+				// Out of its handshake, maybe: a merge waiting
+				// for that goes on now, not at the next
+				// heartbeat (hb_ms later).
+				k->merge_check(k);
+			}
 		}
 	}
 	hb_op_done(k);

@@ -486,6 +486,11 @@ struct arb__link {
 	bool    merging;
 	bool    quiet;
 	int64_t merge_ms; // when merging began: it ends by hb_ms * hb_miss
+	// merge_check is tp_link.c's link_merge_check, for tp_hb.c to look
+	// again when the heartbeat channel is out of its handshake (a
+	// pointer, as link_conn_ops: tp_link.c calls tp_hb.c, not the other
+	// way round; docs.calls).  Under k->mtx.
+	void (*merge_check)(arb__link *k);
 };
 
 // tp_link_down.c: a dialled link's stream failing, and what it leaves.

@@ -805,6 +805,7 @@ arb__link_open(arb__link **kp, const char *url, const arb__link_cfg *cfg,
 	k->cfg = *cfg;
 	k->gone = gone;
 	k->gone_arg = gone_arg;
+	k->merge_check = link_merge_check;
 	k->hello_len = arb__hello_encode(k->hello, &cfg->self, false);
 	k->rtt_us = -1;
 	atomic_init(&k->refs, 1);

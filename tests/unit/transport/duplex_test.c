@@ -111,10 +111,10 @@ tnode_watch(void *arg, arb__link_ev ev, const arb__hello *peer)
 
 static arb__lsn_ops node_ops;
 
-// tnode_open starts node `name`: its listener, and its link to url,
-// whose streams the listener reads.
+// tnode_open_hb starts node `name`, its heartbeat period hb_ms (0: the
+// default): its listener, whose streams its link (tnode_link) reads.
 static void
-tnode_open(tnode *n, const arb__cookie *ck, const char *name)
+tnode_open_hb(tnode *n, const arb__cookie *ck, const char *name, int hb_ms)
 {
 	memset(n, 0, sizeof(*n));
 	arb__link_cfg_defaults(&n->cfg);
@@ -122,6 +122,9 @@ tnode_open(tnode *n, const arb__cookie *ck, const char *name)
 	n->cfg.cookie = ck;
 	tpf_self(&n->cfg, name, 7);
 	tpf_node_link(&n->cfg);
+	if (hb_ms > 0) {
+		n->cfg.hb_ms = hb_ms;
+	}
 	n->cfg.one_per_node = true;
 	n->cfg.merge = true;
 	node_ops = tpf_sink_ops;
@@ -131,6 +134,12 @@ tnode_open(tnode *n, const arb__cookie *ck, const char *name)
 	    &n->l, "tcp://127.0.0.1:0", 0, &node_ops, n, &n->cfg));
 	pthread_mutex_init(&n->lmtx, NULL);
 	n->lc = n->l;
+}
+
+static void
+tnode_open(tnode *n, const arb__cookie *ck, const char *name)
+{
+	tnode_open_hb(n, ck, name, 0);
 }
 
 // tnode_link opens n's link to url, whose streams n's listener reads; it
@@ -426,7 +435,11 @@ test_both_dial_keep_one(void **state)
 // Ten times over, both start and dial each other at once (the first to
 // dial alternates): every time the pair ends with one data stream and
 // one heartbeat channel, the one a dialled, after one merge, and neither
-// side ever DOWN.
+// side ever DOWN.  The heartbeat period is SLOW_HB_MS: a merge goes on
+// when the retired stream's heartbeat channel is out of its handshake
+// (tp_hb.c), not at the next heartbeat, which looked again (link_hb_cb)
+// -- the merge waited up to hb_ms, 500 ms by default, in 8 rounds of 10.
+#define SLOW_HB_MS 60000
 static void
 test_both_dial_ten_times(void **state)
 {
@@ -444,8 +457,8 @@ test_both_dial_ten_times(void **state)
 
 		assert_non_null(a);
 		assert_non_null(b);
-		tnode_open(a, &ck, "a");
-		tnode_open(b, &ck, "b");
+		tnode_open_hb(a, &ck, "a", SLOW_HB_MS);
+		tnode_open_hb(b, &ck, "b", SLOW_HB_MS);
 		snprintf(ub, sizeof(ub), "tcp://127.0.0.1:%d",
 		    arb__lsn_port(b->l));
 		snprintf(ua, sizeof(ua), "tcp://127.0.0.1:%d",
