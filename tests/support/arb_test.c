@@ -802,16 +802,6 @@ proc_fail(arb_test_proc *p, const char *fmt, ...)
 
 // --- Public functions -------------------------------------------------------
 
-void
-arb_test_filter(void)
-{
-	const char *f = getenv("ARB_TEST_FILTER");
-
-	if (f != NULL && *f != '\0') {
-		cmocka_set_test_filter(f);
-	}
-}
-
 int
 arb_test_run(const char *group, const struct CMUnitTest *tests, size_t n,
     int argc, char **argv)

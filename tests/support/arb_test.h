@@ -102,11 +102,6 @@ int arb_test_run(const char *group, const struct CMUnitTest *tests,
 	arb_test_run(                                                         \
 	    (group), (tests), sizeof(tests) / sizeof((tests)[0]), argc, argv)
 
-// arb_test_filter is the older form: it sets ARB_TEST_FILTER as cmocka's
-// test filter and checks nothing (a filter that selects no test runs
-// nothing and passes).  Use ARB_TEST_RUN.
-void arb_test_filter(void);
-
 // A running helper process.  Its stdout and stderr go to one pipe that the
 // harness reads into `out` (NUL-terminated) as lines arrive.
 typedef struct arb_test_proc {

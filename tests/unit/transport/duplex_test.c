@@ -633,7 +633,7 @@ test_redial_while_old_stream_open(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_one_way_reachability),
@@ -644,8 +644,6 @@ main(void)
 		cmocka_unit_test(test_send_after_its_reader_closed),
 	};
 
-	arb_test_filter();
 	signal(SIGPIPE, SIG_IGN);
-	return cmocka_run_group_tests_name(
-	    "transport.duplex", tests, NULL, NULL);
+	return ARB_TEST_RUN("transport.duplex", tests, argc, argv);
 }
