@@ -337,7 +337,9 @@ node_calls_down_cb(void *arg, arb_pid pid)
 	node_calls_down_st *st = arg;
 
 	st->m.to = pid;
-	if (arb__outq_push(st->node->outq, &st->m) != ARB_OK) {
+	// Past a full backlog towards pid (its mailbox full, the node's
+	// queue behind it too): never refused for room.
+	if (arb__outq_notice(st->node->outq, &st->m) != ARB_OK) {
 		st->unsent++;
 	}
 }

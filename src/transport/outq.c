@@ -11,8 +11,8 @@
 // ARB__OUTQ_BATCH_FLUSH bytes is handed on at once.  A refused batch
 // (full mailbox, full or paused link) stays here; the endpoint wakes the
 // flush event when it may take it, and arb_send gives ARB_EAGAIN once a
-// destination's backlog reaches ARB__OUTQ_BACKLOG_MAX.  Thread: the
-// owning loop.
+// destination's backlog reaches ARB__OUTQ_BACKLOG_MAX (a node's notice,
+// arb__outq_notice, goes past it).  Thread: the owning loop.
 
 #include "transport.h"
 
@@ -272,8 +272,10 @@ outq_peer_get(arb__outq *q, arb_pid to, int *rvp)
 	return p;
 }
 
-int
-arb__outq_push(arb__outq *q, const arb_msg *m)
+// outq_push: arb__outq_push, or with notice arb__outq_notice, which
+// no backlog refuses.
+static int
+outq_push(arb__outq *q, const arb_msg *m, bool notice)
 {
 	outq_peer  *p;
 	arb__chunk *ch;
@@ -289,7 +291,7 @@ arb__outq_push(arb__outq *q, const arb_msg *m)
 	if ((p = outq_peer_get(q, m->to, &rv)) == NULL) {
 		return rv;
 	}
-	if (p->bytes >= ARB__OUTQ_BACKLOG_MAX) {
+	if (p->bytes >= ARB__OUTQ_BACKLOG_MAX && !notice) {
 		return ARB_EAGAIN;
 	}
 	need = arb__codec_size(m);
@@ -340,6 +342,18 @@ arb__outq_push(arb__outq *q, const arb_msg *m)
 		peer_send(q, p);
 	}
 	return ARB_OK;
+}
+
+int
+arb__outq_push(arb__outq *q, const arb_msg *m)
+{
+	return outq_push(q, m, false);
+}
+
+int
+arb__outq_notice(arb__outq *q, const arb_msg *m)
+{
+	return outq_push(q, m, true);
 }
 
 size_t

@@ -288,6 +288,12 @@ int arb__outq_open(arb__outq **qp, struct event_base *base, size_t max_msg);
 // for a pid that cannot have a mailbox (now), ARB_ENOMEM.  m stays the
 // caller's.
 int arb__outq_push(arb__outq *q, const arb_msg *m);
+// arb__outq_notice is arb__outq_push for the node's own notices to its
+// actors (PEER_LOST): never ARB_EAGAIN, it goes past a full backlog.  A
+// notice is one envelope per actor per event (a peer's DOWN), so what it
+// adds is bounded; refused, it would be lost for good (its actor's calls
+// would wait for their timeouts).
+int arb__outq_notice(arb__outq *q, const arb_msg *m);
 // arb__outq_flush hands every pending batch on now (non-blocking).
 void arb__outq_flush(arb__outq *q);
 // arb__outq_on_flush makes cb(arg) run after each flush the queue's own

@@ -584,6 +584,9 @@ sleeper_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 		return ARB_ENOMEM;
 	}
 	st->ctx = ctx;
+	// (The flooder's address: sleeper@n1.)
+	arb_test_emit("sleeper register=%s",
+	    arb_err_name(arb_register(ctx, "sleeper")));
 	st->tick = arb_test_tick_new(ctx, sleeper_tick, st, 20);
 	if (st->tick == NULL) {
 		free(st);
@@ -610,8 +613,98 @@ static const arb_actor_ops sleeper_ops = {
 	.terminate = sleeper_terminate,
 };
 
-static const arb_actor_ops *const types[]
-    = { &holder_ops, &caller_ops, &queuer_ops, &sleeper_ops, NULL };
+// --- the flooder: fills the blocked sleeper's queues ------------------------
+// Once the test creates the file "flood" in its node's test dir, sends
+// FLOOD_BYTES bodies to sleeper@n1 each tick until refused (its own
+// queue full).  n1's node hands each on to the sleeper through its
+// outbound queue (names.c): the blocked sleeper's mailbox fills (1 MiB),
+// then the node's backlog towards it (1 MiB); then n1's names mailbox
+// holds the rest and fills, and n1 PAUSEs it on n2's stream, so the
+// flooder's queue stays full.  Once it has sent FLOOD_MIN bodies (more
+// than the mailbox and the backlog hold) and every send was refused for
+// STUCK_MS, it says so, once ("flooder stuck").
+#define FLOOD_BYTES 1024
+#define FLOOD_MIN   3072 // 3 MiB
+#define STUCK_MS    1000
+
+typedef struct flooder_st {
+	arb_ctx      *ctx;
+	struct event *tick;
+	int           sent;
+	int64_t       refused_ms; // since when every send was refused (0: not)
+	bool          stuck;
+	char          body[FLOOD_BYTES];
+} flooder_st;
+
+static void
+flooder_tick(evutil_socket_t fd, short what, void *arg)
+{
+	flooder_st *st = arg;
+	char        flood[400];
+	arb_pid     to;
+	int64_t     now = arb_test_now_ms();
+	int         n = 0;
+
+	(void) fd;
+	(void) what;
+	snprintf(flood, sizeof(flood), "%s/flood", arb_test_dir());
+	if (st->stuck || access(flood, F_OK) != 0
+	    || arb_whereis(st->ctx, "sleeper@n1", &to) != ARB_OK) {
+		return;
+	}
+	while (arb_send_copy(st->ctx, to, TAG_PING, st->body,
+	           sizeof(st->body))
+	    == ARB_OK) {
+		n++;
+	}
+	st->sent += n;
+	if (n > 0 || st->refused_ms == 0) {
+		st->refused_ms = now;
+	} else if (st->sent >= FLOOD_MIN && now - st->refused_ms >= STUCK_MS) {
+		st->stuck = true;
+		arb_test_emit("flooder stuck sent=%d", st->sent);
+	}
+}
+
+static int
+flooder_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
+{
+	flooder_st *st = calloc(1, sizeof(*st));
+
+	(void) arg;
+	(void) len;
+	if (st == NULL) {
+		return ARB_ENOMEM;
+	}
+	st->ctx = ctx;
+	st->tick = arb_test_tick_new(ctx, flooder_tick, st, 20);
+	if (st->tick == NULL) {
+		free(st);
+		return ARB_ENOMEM;
+	}
+	*statep = st;
+	return ARB_OK;
+}
+
+static void
+flooder_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
+{
+	flooder_st *st = state;
+
+	(void) ctx;
+	(void) why;
+	event_free(st->tick);
+	free(st);
+}
+
+static const arb_actor_ops flooder_ops = {
+	.type = "flooder",
+	.init = flooder_init,
+	.terminate = flooder_terminate,
+};
+
+static const arb_actor_ops *const types[] = { &holder_ops, &caller_ops,
+	&queuer_ops, &sleeper_ops, &flooder_ops, NULL };
 
 // --- the node helper ---------------------------------------------------
 // args (after the helper's name): name port peers kids...: peers
@@ -904,10 +997,68 @@ test_a_late_notice_spares_calls_sent_after_the_return(void **state)
 	stop(&n2);
 }
 
+// The node's notice reaches an actor whose queues are full: n1's
+// sleeper waits on a call to hold@n2 and blocks its loop; n2's flooder
+// fills the sleeper's mailbox and n1's backlog towards it (sends to
+// sleeper@n1, which n1's node hands on) until n1 holds the rest and the
+// flooder is refused for a second; n2 is SIGKILLed.  The node's
+// PEER_LOST notice goes past the full backlog (arb__outq_notice): once
+// the sleeper reads its mailbox, the call ends ARB_ENOENT noconnection,
+// not ARB_ETIMEDOUT at its 30 s timeout.
+// Before, the notice was refused like a send (event=calls_down_unsent).
+static void
+test_a_full_queue_still_gets_the_notice(void **state)
+{
+	arb_test_proc n1, n2;
+	int           p1 = arb_test_free_port(), p2 = arb_test_free_port();
+	char          peers[64], path[300], buf[256];
+	FILE         *f;
+	int64_t       t0;
+
+	(void) state;
+	snprintf(peers, sizeof(peers), "n1:%d", p1);
+	spawn_run(&n2, "n2", p2, peers, "holder", "flooder");
+	snprintf(peers, sizeof(peers), "n2:%d", p2);
+	spawn_run(&n1, "n1", p1, peers, "sleeper", NULL);
+	arb_test_expect(&n1, "sleeper register=ARB_OK", WAIT_MS);
+	arb_test_expect(&n1, "sleeper armed rv=ARB_OK", WAIT_MS);
+	arb_test_expect(&n1, "sleeper blocked", WAIT_MS);
+	arb_test_expect(&n2, "holder held n=1", WAIT_MS);
+	snprintf(path, sizeof(path), "%s/flood", n2.dir);
+	assert_non_null(f = fopen(path, "w"));
+	fclose(f);
+	// n1's backlog towards the sleeper is full: n1 holds the rest.
+	arb_test_line(&n2, "flooder stuck", 3 * WAIT_MS, buf, sizeof(buf));
+	fprintf(stderr, "n2: %s\n", buf);
+	kill(n2.pid, SIGKILL);
+	arb_test_wait_exit(&n2, WAIT_MS);
+	arb_test_proc_fini(&n2);
+	arb_test_expect(&n1, "event=peer_down peer=n2", WAIT_MS);
+	snprintf(path, sizeof(path), "%s/go", n1.dir);
+	assert_non_null(f = fopen(path, "w"));
+	fclose(f);
+	t0 = arb_test_now_ms();
+	arb_test_line(&n1, "sleeper unblocked", WAIT_MS, buf, sizeof(buf));
+	assert_int_equal(arb_test_need_field(buf, "go"), 1);
+	arb_test_line(&n1, "sleeper old", WAIT_MS, buf, sizeof(buf));
+	fprintf(stderr, "the held call ended %lld ms after the sleeper "
+	                "went on: %s\n",
+	    (long long) (arb_test_now_ms() - t0), buf);
+	if (strstr(buf, "status=ARB_ENOENT") == NULL) {
+		fprintf(stderr, "%s\n", n1.out);
+		fail_msg("\"%s\" lacks status=ARB_ENOENT (output above)", buf);
+	}
+	assert_int_equal(
+	    arb_test_need_field(buf, "kind"), ARB_EXIT_NOCONNECTION);
+	assert_int_equal(arb_test_count(&n1, "calls_down_unsent"), 0);
+	stop(&n1);
+}
+
 static const struct CMUnitTest tests[] = {
 	ARB_TEST_TIDY(test_a_late_notice_spares_calls_sent_after_the_return),
 	ARB_TEST_TIDY(test_requests_queued_for_a_lost_node),
 	ARB_TEST_TIDY(test_calls_and_gathers_end_at_the_down),
+	ARB_TEST_TIDY(test_a_full_queue_still_gets_the_notice),
 };
 
 ARB_TEST_MAIN_TYPES("integration.calls_down", tests, helpers, types)
