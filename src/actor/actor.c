@@ -700,14 +700,19 @@ dispatch_down(arb_ctx *ctx, const arb_msg *m)
 	return true;
 }
 
-// peer_lost_walk collects the refs of the calls and gather requests that
-// ctx_peer_lost ends: the map must not change while it is walked.
+// peer_lost_walk counts, or collects (at most PEER_LOST_BATCH at a
+// time), the refs of the calls and gather requests that ctx_peer_lost
+// ends: the map must not change while it is walked.  On the stack: the
+// notice needs no memory, so it cannot fail for want of it.
+#define PEER_LOST_BATCH 32
+
 typedef struct peer_lost_walk {
-	uint32_t  node;
-	uint32_t  creation; // the lost incarnation (0: not known)
-	int64_t   cut_us;   // sent at or before: sent to the lost one
-	uint64_t *refs;
-	size_t    n;
+	uint32_t node;
+	uint32_t creation; // the lost incarnation (0: not known)
+	int64_t  cut_us;   // sent at or before: sent to the lost one
+	uint64_t refs[PEER_LOST_BATCH];
+	size_t   n;    // collected in refs
+	size_t   hits; // every one the walk saw
 } peer_lost_walk;
 
 static bool
@@ -731,7 +736,46 @@ peer_lost_cb(uint64_t key, void *val, void *arg)
 	if ((p->kind == PEND_CALL && peer_lost_hit(w, p->to, p->t_us))
 	    || (p->kind == PEND_GATHER && !p->g->done[p->idx]
 	        && peer_lost_hit(w, p->g->results[p->idx].pid, p->g->t_us))) {
-		w->refs[w->n++] = key;
+		if (w->n < PEER_LOST_BATCH) {
+			w->refs[w->n++] = key;
+		}
+		w->hits++;
+	}
+}
+
+// peer_lost_end ends the calls and gather requests whose refs w
+// collected, with why.
+static void
+peer_lost_end(arb_ctx *ctx, const peer_lost_walk *w, const arb_exit *why)
+{
+	arb_result r;
+	pending   *p;
+	size_t     i;
+
+	for (i = 0; i < w->n; i++) {
+		// Looked up again: a callback may have changed the map.
+		if ((p = arb__idmap_get(&ctx->pending, w->refs[i])) == NULL) {
+			continue;
+		}
+		if (p->kind == PEND_CALL) {
+			arb__idmap_del(&ctx->pending, w->refs[i]);
+			memset(&r, 0, sizeof(r));
+			r.pid    = p->to;
+			r.status = ARB_ENOENT;
+			r.exit   = *why;
+			snprintf(r.text, sizeof(r.text), "%s", why->text);
+			p->cb(ctx, p->arg, &r);
+			pending_free(p);
+		} else if (p->kind == PEND_GATHER && !p->g->done[p->idx]) {
+			// Its entry stays until the gather completes: a reply
+			// after all is counted late (dispatch_reply).
+			arb_result *gr = &p->g->results[p->idx];
+
+			gr->status = ARB_ENOENT;
+			gr->exit   = *why;
+			snprintf(gr->text, sizeof(gr->text), "%s", why->text);
+			gather_settle(p->g, p->idx);
+		}
 	}
 }
 
@@ -741,16 +785,18 @@ peer_lost_cb(uint64_t key, void *val, void *arg)
 // Erlang's gen_server:call to a node that goes down fails at once; a
 // reply that comes after all (a request kept for the node's next link)
 // is a late reply, dropped and counted.  Calls to other nodes and those
-// sent after the node's return are untouched.
+// sent after the node's return are untouched.  The pending map is walked
+// once to count them, then again for each PEER_LOST_BATCH of them (one
+// walk when there are fewer): an entry ended is no longer a hit (a call
+// is removed, a gather's entry done), and the count bounds the work
+// whatever a callback does to the map.
 static void
 ctx_peer_lost(arb_ctx *ctx, const arb_msg *m)
 {
 	peer_lost_walk w = { .cut_us = (int64_t) m->ref };
 	arb_pid        lost;
 	arb_exit       why;
-	arb_result     r;
-	pending       *p;
-	size_t         i;
+	size_t         left;
 
 	if (arb__codec_decode_exit(m->body, m->len, &lost, &why) != ARB_OK
 	    || arb__pid_local(lost) || ctx->pending.count == 0) {
@@ -758,37 +804,15 @@ ctx_peer_lost(arb_ctx *ctx, const arb_msg *m)
 	}
 	w.node     = lost.node;
 	w.creation = lost.creation;
-	if ((w.refs = arb__alloc(sizeof(*w.refs) * ctx->pending.count))
-	    == NULL) {
-		return; // they wait for their timeouts
-	}
 	arb__idmap_each(&ctx->pending, peer_lost_cb, &w);
-	for (i = 0; i < w.n; i++) {
-		// Looked up again: a callback may have changed the map.
-		if ((p = arb__idmap_get(&ctx->pending, w.refs[i])) == NULL) {
-			continue;
-		}
-		if (p->kind == PEND_CALL) {
-			arb__idmap_del(&ctx->pending, w.refs[i]);
-			memset(&r, 0, sizeof(r));
-			r.pid    = p->to;
-			r.status = ARB_ENOENT;
-			r.exit   = why;
-			snprintf(r.text, sizeof(r.text), "%s", why.text);
-			p->cb(ctx, p->arg, &r);
-			pending_free(p);
-		} else if (p->kind == PEND_GATHER && !p->g->done[p->idx]) {
-			// Its entry stays until the gather completes: a reply
-			// after all is counted late (dispatch_reply).
-			arb_result *gr = &p->g->results[p->idx];
-
-			gr->status = ARB_ENOENT;
-			gr->exit   = why;
-			snprintf(gr->text, sizeof(gr->text), "%s", why.text);
-			gather_settle(p->g, p->idx);
+	for (left = w.hits; left > 0 && w.n > 0;) {
+		peer_lost_end(ctx, &w, &why);
+		left -= w.n < left ? w.n : left;
+		w.n = w.hits = 0;
+		if (left > 0) {
+			arb__idmap_each(&ctx->pending, peer_lost_cb, &w);
 		}
 	}
-	arb__free(w.refs);
 }
 
 // ctx_noproc answers a request that reached an ended incarnation (see

@@ -16,6 +16,7 @@
 // counted; a notice read late ends only the calls sent before the DOWN.
 
 #include "arb_test.h"
+#include "core/arb_impl.h" // arb__alloc_fail_after
 #include "httpc.h"
 #include "nodes.h"
 #include "probe.h"
@@ -502,6 +503,7 @@ typedef struct sleeper_st {
 static void
 sleeper_old_cb(arb_ctx *ctx, void *arg, const arb_result *r)
 {
+	arb__alloc_fail_after(0); // (test_the_notice_needs_no_memory's)
 	(void) ctx;
 	(void) arg;
 	arb_test_emit("sleeper old status=%s kind=%d", arb_err_name(r->status),
@@ -522,7 +524,7 @@ sleeper_new_cb(arb_ctx *ctx, void *arg, const arb_result *r)
 static void
 sleeper_block(sleeper_st *st)
 {
-	char    go[400];
+	char    go[400], nomem[400];
 	int64_t end = arb_test_now_ms() + GO_MS;
 	int     rv;
 
@@ -530,6 +532,15 @@ sleeper_block(sleeper_st *st)
 	arb_test_emit("sleeper blocked");
 	while (access(go, F_OK) != 0 && arb_test_now_ms() < end) {
 		poll(NULL, 0, 5);
+	}
+	snprintf(nomem, sizeof(nomem), "%s/nomem", arb_test_dir());
+	if (access(nomem, F_OK) == 0) {
+		// The next allocation of this process fails: the first is
+		// the notice's, read next (its mailbox holds nothing else),
+		// if it needs any.  sleeper_old_cb turns it off.
+		arb_test_emit("sleeper unblocked nomem");
+		arb__alloc_fail_after(1);
+		return;
 	}
 	st->t0 = arb_test_now_ms();
 	rv = arb_call(st->ctx, st->to, TAG_PING, "new", 3, CALL_MS,
@@ -1054,11 +1065,56 @@ test_a_full_queue_still_gets_the_notice(void **state)
 	stop(&n1);
 }
 
+// The notice needs no memory (ctx_peer_lost): n1's sleeper waits on a
+// call to hold@n2 and blocks its loop; n2 is SIGKILLed and counted DOWN
+// (the notice waits in the sleeper's mailbox); the sleeper goes on with
+// the next allocation of its process set to fail, and the notice ends
+// the call ARB_ENOENT noconnection.  Before, ctx_peer_lost allocated the
+// list of the refs it ends: refused, it returned, and the call waited
+// for its 30 s timeout, with nothing counted or logged.
+static void
+test_the_notice_needs_no_memory(void **state)
+{
+	arb_test_proc n1, n2;
+	int           p1 = arb_test_free_port(), p2 = arb_test_free_port();
+	char          peers[64], path[300], buf[256];
+	FILE         *f;
+
+	(void) state;
+	snprintf(peers, sizeof(peers), "n1:%d", p1);
+	spawn_run(&n2, "n2", p2, peers, "holder", NULL);
+	snprintf(peers, sizeof(peers), "n2:%d", p2);
+	spawn_run(&n1, "n1", p1, peers, "sleeper", NULL);
+	arb_test_expect(&n1, "sleeper armed rv=ARB_OK", WAIT_MS);
+	arb_test_expect(&n1, "sleeper blocked", WAIT_MS);
+	arb_test_expect(&n2, "holder held n=1", WAIT_MS);
+	kill(n2.pid, SIGKILL);
+	arb_test_wait_exit(&n2, WAIT_MS);
+	arb_test_proc_fini(&n2);
+	arb_test_expect(&n1, "event=peer_down peer=n2", WAIT_MS);
+	snprintf(path, sizeof(path), "%s/nomem", n1.dir);
+	assert_non_null(f = fopen(path, "w"));
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/go", n1.dir);
+	assert_non_null(f = fopen(path, "w"));
+	fclose(f);
+	arb_test_expect(&n1, "sleeper unblocked nomem", WAIT_MS);
+	arb_test_line(&n1, "sleeper old", WAIT_MS, buf, sizeof(buf));
+	if (strstr(buf, "status=ARB_ENOENT") == NULL) {
+		fprintf(stderr, "%s\n", n1.out);
+		fail_msg("\"%s\" lacks status=ARB_ENOENT (output above)", buf);
+	}
+	assert_int_equal(
+	    arb_test_need_field(buf, "kind"), ARB_EXIT_NOCONNECTION);
+	stop(&n1);
+}
+
 static const struct CMUnitTest tests[] = {
 	ARB_TEST_TIDY(test_a_late_notice_spares_calls_sent_after_the_return),
 	ARB_TEST_TIDY(test_requests_queued_for_a_lost_node),
 	ARB_TEST_TIDY(test_calls_and_gathers_end_at_the_down),
 	ARB_TEST_TIDY(test_a_full_queue_still_gets_the_notice),
+	ARB_TEST_TIDY(test_the_notice_needs_no_memory),
 };
 
 ARB_TEST_MAIN_TYPES("integration.calls_down", tests, helpers, types)
