@@ -138,6 +138,46 @@ is_ok(const char *out, const char *file)
 	return strstr(out, want) != NULL && problems(out) == 0;
 }
 
+// want_ok runs `arbor check` on file (XDG_CONFIG_HOME xdg) and fails the
+// test, naming what, unless it exits 0 saying "<file>: ok" with no
+// problem.
+static void
+want_ok(const char *what, const char *file, const char *xdg)
+{
+	arb_test_proc p;
+	char          out[8192];
+	bool          ok;
+
+	ok = check(&p, file, xdg, false) == 0 && is_ok(p.out, file);
+	snprintf(out, sizeof(out), "%s", p.out);
+	arb_test_proc_fini(&p);
+	if (!ok) {
+		fail_msg("%s: want exit 0 and \"%s: ok\"; got:\n%s", what,
+		    file, out);
+	}
+}
+
+// want_problem runs `arbor check` on file (XDG_CONFIG_HOME xdg): it must
+// exit ARB_EXIT_CONFIG, and fails the test, naming what, unless a line
+// says "<file>:<line>: ... <field>: ..." holding also (NULL: anything).
+static void
+want_problem(const char *what, const char *file, const char *xdg, int line,
+    const char *field, const char *also)
+{
+	arb_test_proc p;
+	char          out[8192];
+	bool          ok;
+
+	assert_int_equal(check(&p, file, xdg, false), ARB_EXIT_CONFIG);
+	ok = has_problem(p.out, file, line, field, also);
+	snprintf(out, sizeof(out), "%s", p.out);
+	arb_test_proc_fini(&p);
+	if (!ok) {
+		fail_msg("%s: want %s:%d: %s: ...%s; got:\n%s", what, file,
+		    line, field, also != NULL ? also : "", out);
+	}
+}
+
 // --- broken files -----------------------------------------------------------
 
 typedef struct broken {
@@ -443,11 +483,10 @@ test_broken_link_settings_exit_78_with_line_and_field(void **state)
 static void
 test_at_most_64_peers(void **state)
 {
-	arb_test_proc p;
-	char          yaml[8192];
-	size_t        used;
-	const char   *file;
-	int           i;
+	char        yaml[8192];
+	size_t      used;
+	const char *file;
+	int         i;
 
 	(void) state;
 	need_arbor();
@@ -458,12 +497,8 @@ test_at_most_64_peers(void **state)
 	}
 	snprintf(yaml + used, sizeof(yaml) - used, "root: {}\n");
 	file = write_file("many.yaml", yaml, 0600);
-	assert_int_equal(check(&p, file, "", false), ARB_EXIT_CONFIG);
-	if (!has_problem(p.out, file, 69, "node.peers", "more than 64 peers")) {
-		fail_msg("want %s:69: node.peers: more than 64 peers; got:\n%s",
-		    file, p.out);
-	}
-	arb_test_proc_fini(&p);
+	want_problem("65 peers", file, "", 69, "node.peers",
+	    "more than 64 peers");
 }
 
 // --- authentication ---------------------------------------------------------
@@ -499,20 +534,13 @@ test_listener_without_authentication_is_refused(void **state)
 	    "node:\n  name: gw1\n  peers:\n"
 	    "    - {name: c, url: \"tcp://127.0.0.1:7401\"}\nroot: {}\n",
 	    0600);
-	assert_int_equal(check(&p, file, "", false), ARB_EXIT_CONFIG);
-	if (!has_problem(p.out, file, 4, "node.cookie", "must authenticate")) {
-		fail_msg("want %s:4: node.cookie: ...; got:\n%s", file, p.out);
-	}
-	arb_test_proc_fini(&p);
+	want_problem("dialer", file, "", 4, "node.cookie",
+	    "must authenticate");
 
 	// `insecure: true` says so explicitly: valid.
 	file = write_file("insecure.yaml",
 	    LISTEN "  insecure: true\nroot: {}\n", 0600);
-	if (check(&p, file, "", false) != 0 || !is_ok(p.out, file)) {
-		fail_msg("insecure: want exit 0 and \"%s: ok\"; got:\n%s",
-		    file, p.out);
-	}
-	arb_test_proc_fini(&p);
+	want_ok("insecure", file, "");
 }
 
 // node.cookie must pass auth.c's checks: owner-only permissions, at least
@@ -520,9 +548,8 @@ test_listener_without_authentication_is_refused(void **state)
 static void
 test_cookie_file_is_checked(void **state)
 {
-	arb_test_proc p;
-	const char   *file;
-	char          yaml[512];
+	const char *file;
+	char        yaml[512];
 
 	(void) state;
 	need_arbor();
@@ -532,51 +559,30 @@ test_cookie_file_is_checked(void **state)
 
 	snprintf(yaml, sizeof(yaml), LISTEN "  cookie: good.cookie\nroot: {}\n");
 	file = write_file("good.yaml", yaml, 0600);
-	if (check(&p, file, "", false) != 0 || !is_ok(p.out, file)) {
-		fail_msg("good cookie: want %s: ok; got:\n%s", file, p.out);
-	}
-	arb_test_proc_fini(&p);
+	want_ok("good cookie", file, "");
 
 	snprintf(yaml, sizeof(yaml), LISTEN "  cookie: open.cookie\nroot: {}\n");
 	file = write_file("open.yaml", yaml, 0600);
-	assert_int_equal(check(&p, file, "", false), ARB_EXIT_CONFIG);
-	if (!has_problem(p.out, file, 4, "node.cookie", "chmod 600")) {
-		fail_msg("cookie 0644: want %s:4: node.cookie: ... chmod 600; "
-		         "got:\n%s",
-		    file, p.out);
-	}
-	arb_test_proc_fini(&p);
+	want_problem("cookie 0644", file, "", 4, "node.cookie",
+	    "chmod 600");
 
 	snprintf(yaml, sizeof(yaml), LISTEN "  cookie: short.cookie\nroot: {}\n");
 	file = write_file("short.yaml", yaml, 0600);
-	assert_int_equal(check(&p, file, "", false), ARB_EXIT_CONFIG);
-	if (!has_problem(p.out, file, 4, "node.cookie", "at least 16")) {
-		fail_msg("short cookie: want %s:4: node.cookie: ...; got:\n%s",
-		    file, p.out);
-	}
-	arb_test_proc_fini(&p);
+	want_problem("short cookie", file, "", 4, "node.cookie",
+	    "at least 16");
 
 	snprintf(yaml, sizeof(yaml),
 	    LISTEN "  cookie: nope.cookie\nroot: {}\n");
 	file = write_file("nope.yaml", yaml, 0600);
-	assert_int_equal(check(&p, file, "", false), ARB_EXIT_CONFIG);
-	if (!has_problem(p.out, file, 4, "node.cookie", "No such file")) {
-		fail_msg("missing cookie: want %s:4: node.cookie: ...; got:\n%s",
-		    file, p.out);
-	}
-	arb_test_proc_fini(&p);
+	want_problem("missing cookie", file, "", 4, "node.cookie",
+	    "No such file");
 
 	// Both a cookie and insecure: which one is meant?
 	snprintf(yaml, sizeof(yaml),
 	    LISTEN "  cookie: good.cookie\n  insecure: true\nroot: {}\n");
 	file = write_file("both.yaml", yaml, 0600);
-	assert_int_equal(check(&p, file, "", false), ARB_EXIT_CONFIG);
-	if (!has_problem(p.out, file, 5, "node.insecure", "remove one")) {
-		fail_msg("cookie and insecure: want %s:5: node.insecure: ...; "
-		         "got:\n%s",
-		    file, p.out);
-	}
-	arb_test_proc_fini(&p);
+	want_problem("cookie and insecure", file, "", 5, "node.insecure",
+	    "remove one");
 }
 
 // Without node.cookie the default file is used: $XDG_CONFIG_HOME/arbor/
@@ -585,44 +591,27 @@ test_cookie_file_is_checked(void **state)
 static void
 test_default_cookie_file(void **state)
 {
-	arb_test_proc p;
-	const char   *file = write_file("dflt.yaml", LISTEN "root: {}\n", 0600);
-	char          xdg[128], dir[160];
+	const char *file = write_file("dflt.yaml", LISTEN "root: {}\n", 0600);
+	char        xdg[128], dir[160];
 
 	(void) state;
 	need_arbor();
 	write_file(".arbor.cookie", COOKIE, 0640);
-	assert_int_equal(check(&p, file, "", false), ARB_EXIT_CONFIG);
-	if (!has_problem(p.out, file, 3, "node.cookie", "mode 640")) {
-		fail_msg("~/.arbor.cookie 0640: want %s:3: node.cookie: ...; "
-		         "got:\n%s",
-		    file, p.out);
-	}
-	arb_test_proc_fini(&p);
+	want_problem("~/.arbor.cookie 0640", file, "", 3, "node.cookie",
+	    "mode 640");
 	assert_int_equal(chmod(write_file(".arbor.cookie", COOKIE, 0600), 0600), 0);
-	if (check(&p, file, "", false) != 0 || !is_ok(p.out, file)) {
-		fail_msg("~/.arbor.cookie: want %s: ok; got:\n%s", file, p.out);
-	}
-	arb_test_proc_fini(&p);
+	want_ok("~/.arbor.cookie", file, "");
 
 	// XDG_CONFIG_HOME wins over HOME: its directory has no cookie yet.
 	snprintf(xdg, sizeof(xdg), "%s/xdg", tmpdir);
 	assert_int_equal(mkdir(xdg, 0700), 0);
-	assert_int_equal(check(&p, file, xdg, false), ARB_EXIT_CONFIG);
-	if (!has_problem(p.out, file, 3, "node.cookie", "/xdg/arbor/cookie")) {
-		fail_msg("XDG: want %s:3: node.cookie: ... xdg/arbor/cookie; "
-		         "got:\n%s",
-		    file, p.out);
-	}
-	arb_test_proc_fini(&p);
+	want_problem("XDG", file, xdg, 3, "node.cookie",
+	    "/xdg/arbor/cookie");
 	snprintf(dir, sizeof(dir), "%s/arbor", xdg);
 	assert_int_equal(mkdir(dir, 0700), 0);
 	assert_int_equal(chmod(write_file("xdg/arbor/cookie", COOKIE, 0600), 0600),
 	    0);
-	if (check(&p, file, xdg, false) != 0 || !is_ok(p.out, file)) {
-		fail_msg("XDG cookie: want %s: ok; got:\n%s", file, p.out);
-	}
-	arb_test_proc_fini(&p);
+	want_ok("XDG cookie", file, xdg);
 }
 
 // make_pki makes, in the test's directory, a CA (ca.pem) and gw1's key
@@ -767,10 +756,7 @@ test_run_refuses_bad_tls(void **state)
 static void
 test_remote_subtree_is_valid(void **state)
 {
-	arb_test_proc p;
-	const char   *file;
-	char          out[4096];
-	bool          ok;
+	const char *file;
 
 	(void) state;
 	need_arbor();
@@ -788,13 +774,7 @@ test_remote_subtree_is_valid(void **state)
 	              "              children:\n"
 	              "                - {name: t, type: echo}\n",
 	    0600);
-	ok = check(&p, file, "", false) == 0 && is_ok(p.out, file);
-	snprintf(out, sizeof(out), "%s", p.out);
-	arb_test_proc_fini(&p);
-	if (!ok) {
-		fail_msg("subtree: want exit 0 and \"%s: ok\"; got:\n%s", file,
-		    out);
-	}
+	want_ok("subtree", file, "");
 }
 
 // A simple_one_for_one pool may be remote (issue 12, docs/multinode.md
@@ -804,10 +784,7 @@ test_remote_subtree_is_valid(void **state)
 static void
 test_remote_pool_is_valid(void **state)
 {
-	arb_test_proc p;
-	const char   *file;
-	char          out[4096];
-	bool          ok;
+	const char *file;
 
 	(void) state;
 	need_arbor();
@@ -826,13 +803,7 @@ test_remote_pool_is_valid(void **state)
 	              "              children:\n"
 	              "                - {name: t, type: echo}\n",
 	    0600);
-	ok = check(&p, file, "", false) == 0 && is_ok(p.out, file);
-	snprintf(out, sizeof(out), "%s", p.out);
-	arb_test_proc_fini(&p);
-	if (!ok) {
-		fail_msg("pool: want exit 0 and \"%s: ok\"; got:\n%s", file,
-		    out);
-	}
+	want_ok("pool", file, "");
 }
 
 static const struct CMUnitTest tests[] = {
