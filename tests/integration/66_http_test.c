@@ -1027,6 +1027,36 @@ peer_cookie(char *cookie, size_t len, const char *secret)
 	assert_int_equal(chmod(cookie, 0600), 0);
 }
 
+// node_yaml writes into buf the tree file of node name: its control
+// socket ctl.d/NAME.sock, the line http ("" or "  http: ...\n"), its
+// listener on lport with cookie, the node lines extra ("" or "  KEY:
+// VALUE\n"...), its peers ("NAME:PORT[,NAME:PORT]", at 127.0.0.1) and its
+// root's children (YAML list items, one a line).
+static void
+node_yaml(char *buf, size_t len, const char *name, const char *http,
+    int lport, const char *cookie, const char *extra, const char *peers,
+    const char *children)
+{
+	char        list[512];
+	const char *s, *c, *e;
+	size_t      n = 0;
+
+	for (s = peers; *s != '\0'; s = *e == ',' ? e + 1 : e) {
+		e = s + strcspn(s, ",");
+		assert_non_null(c = memchr(s, ':', (size_t) (e - s)));
+		n += (size_t) snprintf(list + n, sizeof(list) - n,
+		    "    - {name: %.*s, url: \"tcp://127.0.0.1:%.*s\"}\n",
+		    (int) (c - s), s, (int) (e - c - 1), c + 1);
+		assert_true(n < sizeof(list));
+	}
+	assert_true((size_t) snprintf(buf, len,
+	                "node:\n  name: %s\n  control: ctl.d/%s.sock\n%s"
+	                "  listen: tcp://127.0.0.1:%d\n  cookie: %s\n%s"
+	                "  peers:\n%sroot:\n  children:\n%s",
+	                name, name, http, lport, cookie, extra, list, children)
+	    < len);
+}
+
 // peer_node_start writes NAME.yaml into file (a node NAME listening on
 // lport with cookie, whose one peer PEER listens on peer_port, and whose
 // root runs child) and runs it as q.
@@ -1035,18 +1065,32 @@ peer_node_start(arb_test_proc *q, char *file, size_t flen, const char *name,
     int lport, const char *cookie, const char *peer, int peer_port,
     const char *child)
 {
-	char        yaml[1024], fname[64];
+	char        yaml[1024], fname[64], peers[64], kids[256];
 	const char *args[] = { "--", "run", file, NULL };
 
-	snprintf(yaml, sizeof(yaml),
-	    "node:\n  name: %s\n  control: ctl.d/%s.sock\n"
-	    "  listen: tcp://127.0.0.1:%d\n  cookie: %s\n"
-	    "  peers:\n    - {name: %s, url: \"tcp://127.0.0.1:%d\"}\n"
-	    "root:\n  children:\n    - %s\n",
-	    name, name, lport, cookie, peer, peer_port, child);
+	snprintf(peers, sizeof(peers), "%s:%d", peer, peer_port);
+	snprintf(kids, sizeof(kids), "    - %s\n", child);
+	node_yaml(
+	    yaml, sizeof(yaml), name, "", lport, cookie, "", peers, kids);
 	snprintf(fname, sizeof(fname), "%s.yaml", name);
 	write_file(file, flen, fname, yaml);
 	arb_test_spawn(q, "arbor", args);
+}
+
+// http_peer_node starts node name as p (start_node: HTTP on a free
+// port, its tree up), listening on lport with cookie, with the node lines
+// extra, its peers and its root's children (as node_yaml).
+static void
+http_peer_node(arb_test_proc *p, const char *name, int lport,
+    const char *cookie, const char *extra, const char *peers,
+    const char *children)
+{
+	char fmt[1536];
+
+	// (start_node's format: its "%d" is the HTTP port)
+	node_yaml(fmt, sizeof(fmt), name, "  http: \"127.0.0.1:%d\"\n", lport,
+	    cookie, extra, peers, children);
+	start_node(p, fmt);
 }
 
 // wait_peer_rtt waits until /api/tree gives peer name a heartbeat round
@@ -1087,7 +1131,7 @@ static void
 test_page_draws_the_peers_in_chromium(void **state)
 {
 	arb_test_proc p, q;
-	char          cookie[160], fmt[1536], file[160], row[2048];
+	char          cookie[160], peers[64], file[160], row[2048];
 	char          want[128];
 	const char   *line;
 	int           pa = arb_test_free_port(), pb = arb_test_free_port();
@@ -1106,15 +1150,9 @@ test_page_draws_the_peers_in_chromium(void **state)
 	    "{name: e, type: echo}");
 	line = arb_test_expect(&q, "event=node_start", WAIT_MS);
 	creation = arb_test_need_field(line, "creation");
-	snprintf(fmt, sizeof(fmt),
-	    "node:\n  name: t66\n  control: ctl.d/t66.sock\n"
-	    "  http: \"127.0.0.1:%%d\"\n"
-	    "  listen: tcp://127.0.0.1:%d\n  cookie: %s\n"
-	    "  peers:\n    - {name: t67, url: \"tcp://127.0.0.1:%d\"}\n"
-	    "    - {name: gone, url: \"tcp://127.0.0.1:%d\"}\n"
-	    "root:\n  children:\n    - {name: e, type: echo}\n",
-	    pa, cookie, pb, pg);
-	start_node(&p, fmt);
+	snprintf(peers, sizeof(peers), "t67:%d,gone:%d", pb, pg);
+	http_peer_node(&p, "t66", pa, cookie, "", peers,
+	    "    - {name: e, type: echo}\n");
 	wait_out(&p, "event=peer_up peer=t67");
 	// The link is up at its HELLO; its round trip is known at the first
 	// heartbeat's echo, up to one interval later.
@@ -1161,7 +1199,7 @@ static void
 test_peers_on_metrics(void **state)
 {
 	arb_test_proc p, q;
-	char          cookie[160], fmt[1536], file[160];
+	char          cookie[160], peers[64], file[160];
 	int           pa = arb_test_free_port(), pb = arb_test_free_port();
 	int           pg = arb_test_free_port();
 	http_resp     r;
@@ -1173,15 +1211,9 @@ test_peers_on_metrics(void **state)
 	peer_node_start(&q, file, sizeof(file), "t72", pb, cookie, "t71", pa,
 	    "{name: e, type: echo}");
 	arb_test_expect(&q, "event=node_start", WAIT_MS);
-	snprintf(fmt, sizeof(fmt),
-	    "node:\n  name: t71\n  control: ctl.d/t71.sock\n"
-	    "  http: \"127.0.0.1:%%d\"\n"
-	    "  listen: tcp://127.0.0.1:%d\n  cookie: %s\n"
-	    "  peers:\n    - {name: t72, url: \"tcp://127.0.0.1:%d\"}\n"
-	    "    - {name: gone, url: \"tcp://127.0.0.1:%d\"}\n"
-	    "root:\n  children:\n    - {name: e, type: echo}\n",
-	    pa, cookie, pb, pg);
-	start_node(&p, fmt);
+	snprintf(peers, sizeof(peers), "t72:%d,gone:%d", pb, pg);
+	http_peer_node(&p, "t71", pa, cookie, "", peers,
+	    "    - {name: e, type: echo}\n");
 	wait_out(&p, "event=peer_up peer=t72");
 	wait_peer_rtt("t72");
 
@@ -1241,7 +1273,7 @@ static void
 test_page_draws_remote_children_in_chromium(void **state)
 {
 	arb_test_proc p, q, q2;
-	char          cookie[160], fmt[1536], file[160], file2[160];
+	char          cookie[160], peers[64], file[160], file2[160];
 	char          row[2048];
 	int           pa = arb_test_free_port(), pb = arb_test_free_port();
 	int           pc = arb_test_free_port();
@@ -1258,16 +1290,9 @@ test_page_draws_remote_children_in_chromium(void **state)
 	peer_node_start(&q, file, sizeof(file), "t69", pb, cookie, "t68", pa,
 	    "{name: e, type: echo}");
 	arb_test_expect(&q, "event=tree_up", WAIT_MS);
-	snprintf(fmt, sizeof(fmt),
-	    "node:\n  name: t68\n  control: ctl.d/t68.sock\n"
-	    "  http: \"127.0.0.1:%%d\"\n"
-	    "  listen: tcp://127.0.0.1:%d\n  cookie: %s\n"
-	    "  orphan_grace: 200ms\n"
-	    "  peers:\n    - {name: t69, url: \"tcp://127.0.0.1:%d\"}\n"
-	    "    - {name: t70, url: \"tcp://127.0.0.1:%d\"}\n"
-	    "root:\n  children:\n    - {name: w, type: echo, node: t69}\n",
-	    pa, cookie, pb, pc);
-	start_node(&p, fmt);
+	snprintf(peers, sizeof(peers), "t69:%d,t70:%d", pb, pc);
+	http_peer_node(&p, "t68", pa, cookie, "  orphan_grace: 200ms\n",
+	    peers, "    - {name: w, type: echo, node: t69}\n");
 	wait_out(&p, "root/w event=started");
 	peer_node_start(&q2, file2, sizeof(file2), "t70", pc, cookie, "t68",
 	    pa, "{name: v, type: echo, node: t68}");
