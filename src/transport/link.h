@@ -310,6 +310,12 @@ typedef struct arb__lsn_ops {
 // error of a connection closes only that connection.
 int arb__lsn_open(arb__lsn **lp, const char *url, int perms,
     const arb__lsn_ops *ops, void *arg, const arb__link_cfg *cfg);
+// arb__lsn_why: arb__lsn_open of url failed with rv: why, in buf -- for a
+// tcp:// or tls+tcp:// URL whose host does not resolve, that it could
+// not be resolved and the resolver's reason (nng says only "invalid
+// address"); else arb_strerror(rv).  Blocks on the resolver.  Returns
+// buf.
+const char *arb__lsn_why(const char *url, int rv, char *buf, size_t len);
 // arb__lsn_resume sends RESUME for mailbox mbid on every connection that
 // paused it.  Thread: any.
 void arb__lsn_resume(arb__lsn *l, uint32_t mbid);

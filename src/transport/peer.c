@@ -546,8 +546,10 @@ arb__peers_open(const arb__peers_cfg *cfg, const arb__addr *self,
 	    : ARB_OK;
 	pthread_mutex_unlock(&P.lsn_mtx);
 	if (rv != ARB_OK) {
+		char why[160];
+
 		snprintf(err, errlen, "listen %s: %s", cfg->listen,
-		    arb_strerror(rv));
+		    arb__lsn_why(cfg->listen, rv, why, sizeof(why)));
 		P.open = true;
 		arb__peers_close();
 		return rv;

@@ -883,6 +883,39 @@ test_log_time_flag_is_checked(void **state)
 	arb_test_proc_fini(&p);
 }
 
+// A listener whose host does not resolve: `arbor check` passes it (host
+// names are not resolved then, deliberately), `arbor run` stops before
+// starting and says which host could not be resolved -- not nng's
+// "invalid argument".  (.invalid never resolves: RFC 6761.)
+static void
+test_unresolvable_listen_host_is_named(void **state)
+{
+	static const char yaml[] = "node:\n"
+	                           "  name: t62r\n"
+	                           "  control: t62r.sock\n"
+	                           "  listen: tcp://nonexistent.invalid:7\n"
+	                           "  insecure: true\n"
+	                           "root:\n"
+	                           "  children:\n"
+	                           "    - {name: e, type: echo}\n";
+	arb_test_proc p;
+	char          file[160];
+
+	(void) state;
+	need_arbor();
+	write_file(file, sizeof(file), "unresolved.yaml", yaml);
+	run_tree(&p, file, NULL);
+	assert_int_not_equal(
+	    arb_test_exit_code(arb_test_wait_exit(&p, WAIT_MS)), 0);
+	if (strstr(p.out, "listen tcp://nonexistent.invalid:7: host "
+	                  "nonexistent.invalid could not be resolved (")
+	    == NULL) {
+		fail_msg("not named: %s", p.out);
+	}
+	assert_null(strstr(p.out, "echo path="));
+	arb_test_proc_fini(&p);
+}
+
 // A permanent child is never meant to end: one that exits 0 and is
 // restarted, again and again, is logged at warn (a transient one that
 // exits 0 is done, at info).
@@ -958,6 +991,8 @@ static const struct CMUnitTest tests[] = {
 	    teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_log_time_flag_is_checked, setup, teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_unresolvable_listen_host_is_named, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_permanent_child_exiting_0_in_a_loop_is_a_warning, setup,
 	    teardown),
