@@ -268,7 +268,7 @@ peers_json(arb__serve *run, arb__text *b)
 		arb__text_printf(b,
 		    ",\"state\":\"%s\",\"incarnation\":%u,\"rtt_us\":%lld,"
 		    "\"last_heartbeat_ms\":%lld,\"ups\":%llu,\"downs\":%llu,"
-		    "\"dialled\":%s,\"accepted\":%u}",
+		    "\"dialled\":%s,\"accepted\":%u,\"last_refusal\":",
 		    arb_peer_state_name(peers[i].state),
 		    (unsigned) peers[i].incarnation,
 		    (long long) peers[i].rtt_us,
@@ -277,6 +277,9 @@ peers_json(arb__serve *run, arb__text *b)
 		    (unsigned long long) peers[i].downs,
 		    peers[i].dialled ? "true" : "false",
 		    (unsigned) peers[i].accepted);
+		arb__text_json_str(b, peers[i].last_refusal);
+		arb__text_printf(b, ",\"last_refusal_ms\":%lld}",
+		    (long long) peers[i].last_refusal_ms);
 	}
 	arb__text_add(b, "]", 1);
 }

@@ -483,6 +483,11 @@ typedef bool (*arb__link_watch_fn)(
     void *arg, arb__link_ev ev, const arb__hello *peer);
 // arb__link_watch sets the watcher (before arb__link_start).
 void arb__link_watch(arb__link *l, arb__link_watch_fn fn, void *arg);
+// arb__link_name: l is a node link to the node called name, which its
+// refusal lines name (peer=) and whose closing before its HELLO reply is
+// a refusal (counted in refused, logged: tp_link.c, link_early_close).
+// Before arb__link_start.
+void arb__link_name(arb__link *l, const char *name);
 // arb__link_start dials now (a keep_up link keeps itself connected from
 // then on).  Thread: any.
 void arb__link_start(arb__link *l);
@@ -511,6 +516,12 @@ typedef struct arb__link_info {
 	                      // on the heartbeat channel
 	int64_t  last_hb_ms;  // arb__now_ms() of the last echo (0: none)
 	bool     adopted;     // up on a stream the peer dialled
+	// The last refusal of the peer on a stream the link dialled (each
+	// also logged, rate-limited, as event=link_refused): a brief reason
+	// ("wrong cookie", "TLS handshake failed", "closed before HELLO",
+	// ...; a string constant) and when (arb__now_ms()).  NULL: none.
+	const char *refusal;
+	int64_t     refusal_ms;
 } arb__link_info;
 // arb__link_merged counts this process's dialled node data streams
 // retired for their peer's (both nodes dialled: the stream the lower
@@ -585,6 +596,12 @@ typedef struct arb__tls_files {
 // the certificate.
 int arb__tls_config(struct nng_tls_config **out, const arb__tls_files *files,
     const char *server_name, char *err, size_t errlen);
+// arb__tls_validity: this node's certificate (or its CA's) last loaded
+// by arb__tls_config is out of its validity period now (expired, or not
+// valid yet): a sentence in buf saying which and since or until when
+// ("our certificate expired at 2026-12-06T14:20:26Z").  False: both
+// valid now, or none loaded.  Thread: any.
+bool arb__tls_validity(char *buf, size_t len);
 // arb__tls_free drops our hold (NULL: no-op).
 void arb__tls_free(struct nng_tls_config *cfg);
 

@@ -528,6 +528,7 @@ arb__peers_open(const arb__peers_cfg *cfg, const arb__addr *self,
 			return rv;
 		}
 		arb__link_watch(p->link, peer_watch, p);
+		arb__link_name(p->link, p->name);
 	}
 	if (is_tls(cfg->listen)
 	    && (rv = arb__tls_config(&P.tls_server, &cfg->tls, NULL, err,
@@ -635,6 +636,10 @@ arb__peers_info(arb_peer_info *out, size_t max)
 		o->rtt_us = li.rtt_us;
 		o->last_hb_ms
 		    = li.last_hb_ms > 0 ? arb__now_ms() - li.last_hb_ms : -1;
+		snprintf(o->last_refusal, sizeof(o->last_refusal), "%s",
+		    li.refusal != NULL ? li.refusal : "");
+		o->last_refusal_ms
+		    = li.refusal != NULL ? arb__now_ms() - li.refusal_ms : -1;
 	}
 	return n;
 }

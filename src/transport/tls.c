@@ -20,8 +20,10 @@
 #include <nng/supplemental/tls/tls.h>
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #define PEM_MAX (1024 * 1024) // a PEM file larger than this is refused
 
@@ -68,6 +70,67 @@ pem_free(char *pem)
 	}
 }
 
+// The validity of the certificates last loaded (this node's and its CA's
+// first), in seconds since the epoch (UTC): arb__tls_validity names the
+// one that is out of it now.  nng 1.5.2 gives neither side of a failed
+// handshake mbedTLS's verify flags (NNG_ECRYPTO is all it says), so this
+// is what a node can tell of an expiry: its own.
+static _Atomic int64_t own_from, own_to, ca_from, ca_to;
+
+// x509_secs: an X.509 time as seconds since the epoch (UTC).
+static int64_t
+x509_secs(const mbedtls_x509_time *t)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = t->year - 1900;
+	tm.tm_mon = t->mon - 1;
+	tm.tm_mday = t->day;
+	tm.tm_hour = t->hour;
+	tm.tm_min = t->min;
+	tm.tm_sec = t->sec;
+	return (int64_t) timegm(&tm);
+}
+
+// validity_say writes, when now is outside [from, to], what of `what` is
+// wrong into buf; false (buf untouched) when it is valid.
+static bool
+validity_say(const char *what, int64_t from, int64_t to, int64_t now,
+    char *buf, size_t len)
+{
+	time_t    t;
+	struct tm tm;
+	char      when[32];
+
+	if (from == 0 && to == 0) {
+		return false; // none loaded
+	}
+	if (now >= from && now <= to) {
+		return false;
+	}
+	t = (time_t) (now > to ? to : from);
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(buf, len,
+	    now > to ? "%s expired at %s"
+	             : "%s is not valid before %s (is this machine's clock "
+	               "right?)",
+	    what, when);
+	return true;
+}
+
+bool
+arb__tls_validity(char *buf, size_t len)
+{
+	int64_t now = (int64_t) time(NULL);
+
+	return validity_say("our certificate", atomic_load(&own_from),
+	           atomic_load(&own_to), now, buf, len)
+	    || validity_say("our CA's certificate", atomic_load(&ca_from),
+	        atomic_load(&ca_to), now, buf, len);
+}
+
 // pem_check parses the files as nng's mbedTLS will, and checks that the
 // key is the certificate's: false with a sentence naming the file.
 static bool
@@ -103,6 +166,10 @@ pem_check(const arb__tls_files *files, const char *cert, const char *key,
 		    files->ca);
 	} else {
 		ok = true;
+		atomic_store(&own_from, x509_secs(&crt.valid_from));
+		atomic_store(&own_to, x509_secs(&crt.valid_to));
+		atomic_store(&ca_from, x509_secs(&cas.valid_from));
+		atomic_store(&ca_to, x509_secs(&cas.valid_to));
 	}
 	mbedtls_pk_free(&pk);
 	mbedtls_x509_crt_free(&cas);

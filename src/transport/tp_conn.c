@@ -1397,6 +1397,14 @@ conn_parse(arb__conn *c)
 	while (c->stage_len - off >= ARB__FR_HDR) {
 		const uint8_t *p = c->stage + off;
 
+		if (!c->hello_done && p[0] == 0x16 && p[1] == 0x03) {
+			// A TLS record (a handshake: 0x16, version 3.x) where
+			// a frame's length was due: a tls+tcp:// dialer.
+			conn_fail(c, &st->refused,
+			    "a TLS ClientHello: this listener is %.*s://",
+			    (int) strcspn(c->lsn->url, ":"), c->lsn->url);
+			return false;
+		}
 		if (!c->hello_done && p[4] != ARB__FR_HELLO) {
 			conn_fail(c, &st->refused,
 			    "frame type %u before HELLO (not a link peer)",
@@ -1549,11 +1557,23 @@ conn_recv_cb(void *arg)
 			conn_note(c, true, "no HELLO within %d ms",
 			    c->lsn->cfg.hello_ms);
 		} else if (rv == NNG_EPEERAUTH || rv == NNG_ECRYPTO) {
+			// (nng 1.5.2 says no more: neither mbedTLS's verify
+			// flags nor the bytes that failed -- a plain HELLO
+			// fails it as a bad certificate does.  Our own
+			// certificate out of its validity period is named.)
+			char v[112];
+
 			stat_add(&c->lsn->cfg.stats->auth_failed, 1);
-			conn_note(c, true,
-			    "TLS handshake failed: %s (no certificate, or one "
-			    "the CA did not sign?)",
-			    nng_strerror(rv));
+			if (arb__tls_validity(v, sizeof(v))) {
+				conn_note(
+				    c, true, "TLS handshake failed: %s", v);
+			} else {
+				conn_note(c, true,
+				    "TLS handshake failed: %s (a plain tcp:// "
+				    "peer, or no certificate, an expired one "
+				    "or one the CA did not sign?)",
+				    nng_strerror(rv));
+			}
 		} else {
 			conn_note(c, true,
 			    "%s after %zu bytes, before a whole HELLO",

@@ -418,7 +418,7 @@ struct arb__link {
 	bool               hb_due;
 	arb__ttimer        hbt;
 	bool               hbt_ok;    // hbt initialised
-	bool               tls_noted; // this connection's TLS failure logged
+	bool               noted;     // this connection's refusal noted
 	bool               hbt_armed; // its callback is owed (one op)
 	int64_t            heard_ms;  // greeting or last echo
 	int64_t            hbt_due;   // when hbt was armed to run
@@ -429,6 +429,13 @@ struct arb__link {
 	uint32_t           peer_creation;
 	arb__link_watch_fn watch;
 	void              *watch_arg;
+	// A node link: the node it dials (arb__link_name), named in its
+	// refusal lines; "" otherwise.
+	char               name[ARB__NODE_NAME_MAX];
+	// Its last refusal (link_note): a brief reason, a string constant
+	// (NULL: none yet), and when (arb__now_ms).
+	const char        *refusal;
+	int64_t            refusal_ms;
 	int64_t            log_sec; // refusals logged: one a second
 	uint64_t           log_suppressed;
 	// The heartbeat channel (hb_ms > 0): a second stream to the same URL,

@@ -222,6 +222,7 @@ link_send(arb__link *k)
 }
 
 static void link_tls_note(arb__link *k, int rv);
+static void link_early_close(arb__link *k, int rv);
 
 static _Atomic uint64_t merged; // arb__link_merged
 
@@ -307,6 +308,7 @@ link_send_cb(void *arg)
 	pthread_mutex_lock(&k->mtx);
 	k->sending = false;
 	link_tls_note(k, rv);
+	link_early_close(k, rv);
 	if (rv != 0 || k->state != L_UP) {
 		arb__link_flight_settle(k, k->f_done + (rv == 0 ? n : 0));
 		arb__link_down(k);
@@ -399,14 +401,34 @@ link_recv_arm(arb__link *k)
 	nng_stream_recv(k->s, k->raio);
 }
 
-// link_note logs why a node link's peer was refused, at most once a
-// second per link (the lines left out are counted in the next one).
-// Under k->mtx.
-static void
-link_note(arb__link *k, const char *why)
-{
-	int64_t sec = arb__now_ms() / 1000;
+// A refusal without a word: the listener closed before its HELLO reply
+// (link_early_close).
+static const char closed_brief[] = "closed before HELLO";
 
+// How long a refusal that said why (a wrong cookie, a failed TLS
+// handshake) stays the link's last against refusals without a word: a
+// listener that refused us backs our address off, up to 5 s (penalty.c),
+// closing our next dials at once, and a peer with a wrong cookie should
+// not read as one that closes for an unknown reason most of the time.
+#define REFUSAL_KEEP_MS 10000
+
+// link_note logs why a node link's peer was refused, at most once a
+// second per link (the lines left out are counted in the next one): peer=
+// is the node the link dials (a node link), else the one that answered,
+// else "-".  The refusal becomes the link's last (brief, a string
+// constant: arb__link_info, `arborctl peers`) unless it is one without a
+// word within REFUSAL_KEEP_MS of one that said why.  Under k->mtx.
+static void
+link_note(arb__link *k, const char *brief, const char *why)
+{
+	int64_t now = arb__now_ms(), sec = now / 1000;
+
+	if (brief != closed_brief || k->refusal == NULL
+	    || k->refusal == closed_brief
+	    || now - k->refusal_ms >= REFUSAL_KEEP_MS) {
+		k->refusal = brief;
+		k->refusal_ms = now;
+	}
 	if (sec == k->log_sec) {
 		k->log_suppressed++;
 		return;
@@ -414,26 +436,89 @@ link_note(arb__link *k, const char *why)
 	k->log_sec = sec;
 	arb__log(ARB_LOG_WARN, NULL,
 	    "event=link_refused url=%s peer=%s reason=\"%s\" suppressed=%llu",
-	    k->url, k->peer.name[0] ? k->peer.name : "-", why,
-	    (unsigned long long) k->log_suppressed);
+	    k->url,
+	    k->name[0]            ? k->name
+	        : k->peer.name[0] ? k->peer.name
+	                          : "-",
+	    why, (unsigned long long) k->log_suppressed);
 	k->log_suppressed = 0;
 }
 
 // link_tls_note: a tls+tcp:// link's handshake failed (nng reports it on
-// the first send or receive): the listener's certificate is not the CA's
-// or does not name the node dialled, or the listener refused ours.
-// Counted and logged once per connection.  Under k->mtx.
+// the first send or receive): the listener's certificate is not the CA's,
+// has expired or does not name the node dialled, or the listener refused
+// ours -- named when ours (or our CA's) is out of its validity period
+// (nng says no more than NNG_ECRYPTO: arb__tls_validity).  Counted and
+// logged once per connection.  Under k->mtx.
 static void
 link_tls_note(arb__link *k, int rv)
 {
 	if ((rv == NNG_EPEERAUTH || rv == NNG_ECRYPTO) && k->state == L_UP
-	    && !k->greeted && !k->tls_noted) {
-		k->tls_noted = true;
+	    && !k->greeted && !k->noted) {
+		char v[112], why[160];
+
+		k->noted = true;
 		stat_add(&k->cfg.stats->auth_failed, 1);
-		link_note(k,
-		    "TLS handshake failed: its certificate is not our CA's "
-		    "or does not name the node dialled, or it refused ours");
+		if (arb__tls_validity(v, sizeof(v))) {
+			snprintf(
+			    why, sizeof(why), "TLS handshake failed: %s", v);
+		} else {
+			snprintf(why, sizeof(why), "%s",
+			    "TLS handshake failed: its certificate is not our "
+			    "CA's, has expired or does not name the node "
+			    "dialled, or it refused ours");
+		}
+		link_note(k, "TLS handshake failed", why);
 	}
+}
+
+// link_early_close: a node link's stream ended (rv) before the peer's
+// HELLO reply, and not in a TLS handshake that failed (link_tls_note) or
+// by our own close (the state is then no longer L_UP): the listener
+// refused us without a word -- a tls+tcp:// listener that a tcp:// link
+// reached (its TLS handshake fails on our plain HELLO: it says so only
+// in its own log), a tcp:// listener that a tls+tcp:// link reached, a
+// node that does not list this one or has no cookie, or our address
+// backed off.  Counted (refused) and logged once per connection.  Under
+// k->mtx.
+static void
+link_early_close(arb__link *k, int rv)
+{
+	if (rv == 0 || rv == NNG_EPEERAUTH || rv == NNG_ECRYPTO
+	    || k->state != L_UP || k->greeted || k->noted
+	    || k->name[0] == '\0') {
+		return;
+	}
+	k->noted = true;
+	stat_add(&k->cfg.stats->refused, 1);
+	link_note(k, closed_brief,
+	    strncmp(k->url, "tls+tcp://", 10) == 0
+	        ? "it closed before its HELLO reply (is it a tcp:// "
+	          "listener? does it list this node?)"
+	        : "it closed before its HELLO reply (is it a tls+tcp:// "
+	          "listener? does it list this node?)");
+}
+
+// link_tls_answer: what the peer sent where its HELLO reply was due
+// begins with a TLS record (a handshake or an alert: 0x16 or 0x15, then
+// version 3.x): a tls+tcp:// listener that a tcp:// link reached.
+// Counted (refused) and logged once per connection.  Under k->mtx.
+static bool
+link_tls_answer(arb__link *k)
+{
+	if (k->greeted || k->rlen < 2
+	    || (k->rbuf[0] != 0x15 && k->rbuf[0] != 0x16)
+	    || k->rbuf[1] != 0x03) {
+		return false;
+	}
+	if (!k->noted) {
+		k->noted = true;
+		stat_add(&k->cfg.stats->refused, 1);
+		link_note(k, "a tls+tcp:// listener",
+		    "it answered with TLS: it is a tls+tcp:// listener, this "
+		    "link is tcp://");
+	}
+	return true;
 }
 
 // link_greeted takes the acceptor's HELLO reply (in k->peer): with a
@@ -452,6 +537,8 @@ link_greeted(arb__link *k)
 		        k->peer.auth + ARB__AUTH_NONCE)) {
 			stat_add(&k->cfg.stats->auth_failed, 1);
 			link_note(k,
+			    k->peer.auth_len == 0 ? "no cookie"
+			                          : "wrong cookie",
 			    k->peer.auth_len == 0
 			        ? "it offers no authentication (insecure)"
 			        : "it failed authentication (wrong cookie?)");
@@ -474,7 +561,12 @@ link_greeted(arb__link *k)
 	}
 	if (k->watch != NULL
 	    && !k->watch(k->watch_arg, ARB__LINK_EV_UP, &k->peer)) {
-		link_note(k, "not the node this link is for");
+		char why[ARB__NODE_NAME_MAX + 48];
+
+		snprintf(why, sizeof(why),
+		    "it is node %s, not the node this link is for",
+		    k->peer.name);
+		link_note(k, "another node answers", why);
 		return false;
 	}
 	k->greeted = true;
@@ -585,6 +677,7 @@ link_recv_cb(void *arg)
 
 	pthread_mutex_lock(&k->mtx);
 	link_tls_note(k, rv);
+	link_early_close(k, rv);
 	if (rv == 0 && k->state == L_UP) {
 		k->rlen += nng_aio_count(k->raio);
 		if (link_parse(k)) {
@@ -592,7 +685,9 @@ link_recv_cb(void *arg)
 				link_recv_arm(k); // else the reader reads on
 			}
 		} else {
-			stat_add(&k->cfg.stats->bad_frames, 1);
+			if (!link_tls_answer(k)) {
+				stat_add(&k->cfg.stats->bad_frames, 1);
+			}
 			arb__link_down(k);
 		}
 	} else {
@@ -623,7 +718,7 @@ link_dial_cb(void *arg)
 		stream_nodelay(k->s);
 		k->state = L_UP;
 		k->greeted = false;
-		k->tls_noted = false;
+		k->noted = false;
 		k->authed = k->cfg.cookie == NULL;
 		k->hello_sent = false;
 		k->adopted = false;
@@ -740,6 +835,14 @@ arb__link_watch(arb__link *k, arb__link_watch_fn fn, void *arg)
 }
 
 void
+arb__link_name(arb__link *k, const char *name)
+{
+	pthread_mutex_lock(&k->mtx);
+	snprintf(k->name, sizeof(k->name), "%s", name);
+	pthread_mutex_unlock(&k->mtx);
+}
+
+void
 arb__link_start(arb__link *k)
 {
 	pthread_mutex_lock(&k->mtx);
@@ -761,6 +864,8 @@ arb__link_get_info(arb__link *k, arb__link_info *info)
 	info->rtt_us = k->rtt_us;
 	info->last_hb_ms = k->last_hb_ms;
 	info->adopted = k->state == L_UP && k->adopted;
+	info->refusal = k->refusal;
+	info->refusal_ms = k->refusal_ms;
 	if (info->adopted && k->rd != NULL) {
 		// No heartbeats of ours: the peer's, as the listener heard
 		// them (no round trip).

@@ -158,7 +158,7 @@ link_adopt(arb__link *k, arb__conn *c)
 	k->authed = true;
 	k->auth_due = false;
 	k->hello_sent = true; // the peer's HELLO, our reply: c's
-	k->tls_noted = false;
+	k->noted = false;
 	k->next_seq = 1;
 	k->next_env = 0;
 	k->acked_seq = 0;

@@ -4,7 +4,8 @@
 # "Authentication ON by default"): n1 and n3 share a cookie, n2 has
 # another.  n3 comes up with n1 (both ways); n2 is refused by n1 and
 # logged there (event=link_refused), and stays not up on both sides
-# while it keeps redialling for several backoff rounds.
+# while it keeps redialling for several backoff rounds; each side's
+# `arborctl peers` shows why (wrong cookie).
 set -u
 . "$(dirname "$0")/lib.sh"
 mn_setup 3
@@ -46,5 +47,13 @@ for i in 1 2; do
 	js=$(mn_ctl "$i" status --json) || mn_fail "n$i: arborctl status --json failed"
 	af=$(printf '%s' "$js" | sed -n 's/.*"link_auth_failed":\([0-9]*\).*/\1/p')
 	[ -n "$af" ] && [ "$af" -ge 1 ] || mn_fail "n$i: link_auth_failed is '$af', not >= 1"
+done
+# Each side's peer table says why: a wrong cookie (not a peer never
+# reached, nor one closed without a word: the listener backs the
+# refused address off, closing its next dials at once).
+for p in "1 n2" "2 n1"; do
+	set -- $p
+	mn_ctl "$1" peers | grep -Eq "^$2 .* wrong cookie, [0-9][0-9a-z.]* ago +0 +0\$" \
+	    || mn_fail "n$1: arborctl peers shows no wrong cookie for $2: $(mn_ctl "$1" peers)"
 done
 echo "10_cookie: ok"

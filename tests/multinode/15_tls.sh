@@ -75,7 +75,7 @@ until mn_ctl 1 peers | grep -Eq '^n2 .* up .*ms ago'; do
 done
 # n3 (another CA) and n4 (n2's certificate): refused, logged, counted.
 for i in 3 4; do
-	mn_wait_log 1 "event=link_refused url=$(tls_url $i | sed 's/+/\\+/') peer=- reason=\"TLS handshake failed: its certificate is not our CA's or does not name the node dialled" 10
+	mn_wait_log 1 "event=link_refused url=$(tls_url $i | sed 's/+/\\+/') peer=n$i reason=\"TLS handshake failed: its certificate is not our CA's, has expired or does not name the node dialled" 10
 done
 mn_wait_log 1 'event=link_refused listener=tls\+tcp://.*TLS handshake failed' 10
 mn_wait_log 3 'event=link_refused url=tls\+tcp://.*TLS' 10

@@ -1139,8 +1139,8 @@ cmd_peers(ctl *c)
 {
 	static const char *const names[]
 	    = { "PEER", "URL", "STATE", "INCARNATION", "STREAMS", "RTT",
-		      "LAST HEARTBEAT", "UPS", "DOWNS" };
-	enum { NPC = 9 };
+		      "LAST HEARTBEAT", "LAST REFUSAL", "UPS", "DOWNS" };
+	enum { NPC = 10 };
 	tree                  tr;
 	const msgpack_object *doc, *ps, *p;
 	char                  cell[NPC][320], listen[300], ago[32];
@@ -1207,9 +1207,22 @@ cmd_peers(ctl *c)
 			} else {
 				snprintf(cell[6], sizeof(cell[6]), "never");
 			}
-			snprintf(cell[7], sizeof(cell[7]), "%lld",
-			    (long long) mp_int(p, "ups"));
+			// Why this node's link to it was last refused, and
+			// when ("-": never; the log has the whole reason).
+			mp_str(p, "last_refusal", cell[7], sizeof(cell[7]));
+			if (cell[7][0] != '\0'
+			    && mp_int(p, "last_refusal_ms") >= 0) {
+				fmt_dur(ago, sizeof(ago),
+				    mp_int(p, "last_refusal_ms"));
+				snprintf(cell[7] + strlen(cell[7]),
+				    sizeof(cell[7]) - strlen(cell[7]),
+				    ", %s ago", ago);
+			} else {
+				snprintf(cell[7], sizeof(cell[7]), "-");
+			}
 			snprintf(cell[8], sizeof(cell[8]), "%lld",
+			    (long long) mp_int(p, "ups"));
+			snprintf(cell[9], sizeof(cell[9]), "%lld",
 			    (long long) mp_int(p, "downs"));
 			for (k = 0; k < NPC; k++) {
 				if (pass == 0
