@@ -302,6 +302,12 @@ typedef struct arb__lsn_ops {
 	// no lock of the listener held.  NULL: the listener answers no HELLO
 	// as duplex.
 	void (*proven)(void *arg, arb__conn *c);
+	// refused: a node's data stream was refused for its authentication
+	// (brief: "wrong cookie", "no cookie", "cookie, none here"; a
+	// string constant) after its HELLO named node h->name -- a name
+	// not proven, so the owner records it only against a node it
+	// lists.  Called with no lock of the listener held.  May be NULL.
+	void (*refused)(void *arg, const arb__hello *h, const char *brief);
 } arb__lsn_ops;
 
 // arb__lsn_open listens on url (ipc://, tcp://, tls+tcp://) and accepts
@@ -522,7 +528,14 @@ typedef struct arb__link_info {
 	// ...; a string constant) and when (arb__now_ms()).  NULL: none.
 	const char *refusal;
 	int64_t     refusal_ms;
+	bool        refusal_bare; // it closed without a word (no reason)
 } arb__link_info;
+// How long a refusal that said why (a wrong cookie, a failed TLS
+// handshake) stays a peer's last against refusals without a word: a
+// listener that refused us backs our address off, up to 5 s (penalty.c),
+// closing our next dials at once, and a peer with a wrong cookie should
+// not read as one that closes for no reason most of the time.
+#define ARB__REFUSAL_KEEP_MS 10000
 // arb__link_merged counts this process's dialled node data streams
 // retired for their peer's (both nodes dialled: the stream the lower
 // node name dialled is kept; docs/multinode.md, "One stream per pair").

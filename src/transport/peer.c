@@ -56,6 +56,11 @@ typedef struct peer {
 	uint32_t creation;
 	uint64_t ups;
 	uint64_t downs;
+	// The last refusal of a stream that named this peer in its HELLO,
+	// by our listener (peer_on_refused): brief, a string constant, and
+	// when (arb__now_ms).  NULL: none.
+	const char *refusal;
+	int64_t     refusal_ms;
 } peer;
 
 static struct {
@@ -404,6 +409,24 @@ peer_on_proven(void *arg, arb__conn *c)
 	}
 }
 
+// Our listener refused a stream whose HELLO named node h->name for its
+// authentication: kept as that peer's last refusal when we list it (the
+// name is not proven: a stranger can claim a listed name, and its
+// refusal then shows against that peer -- as it is logged).
+static void
+peer_on_refused(void *arg, const arb__hello *h, const char *brief)
+{
+	peer *p;
+
+	ARB_UNUSED(arg);
+	pthread_mutex_lock(&P.mtx);
+	if ((p = peer_by_id(h->node_id, h->name)) != NULL) {
+		p->refusal = brief;
+		p->refusal_ms = arb__now_ms();
+	}
+	pthread_mutex_unlock(&P.mtx);
+}
+
 static int  peer_reachable(arb_pid to);
 static int  peer_link(arb_pid to, arb__link **kp);
 static void peer_resume(uint32_t mbid);
@@ -430,6 +453,7 @@ static const arb__lsn_ops peer_lsn_ops = {
 	.full = peer_on_full,
 	.silent = peer_on_silent,
 	.proven = peer_on_proven,
+	.refused = peer_on_refused,
 };
 
 // peer_dialer makes p's link: over TLS, with a client configuration of
@@ -632,6 +656,18 @@ arb__peers_info(arb_peer_info *out, size_t max)
 		o->incarnation = p->creation;
 		o->ups = p->ups;
 		o->downs = p->downs;
+		// The last refusal: our link's (it dialled the peer) or our
+		// listener's (the peer dialled us), the later -- a link's
+		// refusal without a word (its address backed off by the
+		// peer) does not hide one that said why shortly before.
+		if (p->refusal != NULL
+		    && (li.refusal == NULL || p->refusal_ms > li.refusal_ms
+		        || (li.refusal_bare
+		            && li.refusal_ms - p->refusal_ms
+		                < ARB__REFUSAL_KEEP_MS))) {
+			li.refusal = p->refusal;
+			li.refusal_ms = p->refusal_ms;
+		}
 		pthread_mutex_unlock(&P.mtx);
 		o->rtt_us = li.rtt_us;
 		o->last_hb_ms

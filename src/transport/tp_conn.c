@@ -678,6 +678,16 @@ conn_fail(arb__conn *c, _Atomic uint64_t *counter, const char *fmt, ...)
 	arb__conn_close(c);
 }
 
+// conn_refused tells the listener's owner that c's node (its HELLO, role
+// PEER) was refused for its authentication (brief: a string constant).
+static void
+conn_refused(arb__conn *c, const arb__hello *h, const char *brief)
+{
+	if (h->role == ARB__ROLE_PEER && c->lsn->ops->refused != NULL) {
+		c->lsn->ops->refused(c->lsn->arg, h, brief);
+	}
+}
+
 // hello_refusal describes why a HELLO frame (len bytes) was refused.
 static void
 hello_refusal(
@@ -908,6 +918,7 @@ conn_auth_begin(arb__conn *c, const arb__hello *h)
 	if (l->cfg.cookie == NULL) {
 		if (h->auth_len != 0) {
 			stat_add(&st->auth_failed, 1);
+			conn_refused(c, h, "cookie, none here");
 			conn_fail(c, &st->refused,
 			    "node %s offers authentication, this listener has "
 			    "no cookie (insecure)",
@@ -920,6 +931,7 @@ conn_auth_begin(arb__conn *c, const arb__hello *h)
 	}
 	if (h->auth_len != ARB__AUTH_NONCE) {
 		stat_add(&st->auth_failed, 1);
+		conn_refused(c, h, "no cookie");
 		conn_fail(c, &st->refused,
 		    "node %s offers no authentication, this listener needs "
 		    "the cookie",
@@ -956,6 +968,7 @@ conn_auth_end(arb__conn *c, const uint8_t *fr, uint8_t type)
 	if (!arb__auth_check(l->cfg.cookie, false, c->nonce, c->peer.auth,
 	        l->cfg.self.name, c->peer.name, fr + ARB__FR_HDR)) {
 		stat_add(&st->auth_failed, 1);
+		conn_refused(c, &c->peer, "wrong cookie");
 		conn_fail(c, &st->refused,
 		    "node %s failed authentication (wrong cookie?)",
 		    c->peer.name);
@@ -1544,6 +1557,7 @@ conn_recv_cb(void *arg)
 			    "node %s sent no AUTH within %d ms of connecting",
 			    c->peer.name, c->lsn->cfg.hello_ms);
 		} else {
+			conn_refused(c, &c->peer, "wrong cookie");
 			conn_note(c, true,
 			    "node %s closed after our HELLO reply, before its "
 			    "AUTH (does it have another cookie?)",

@@ -405,19 +405,12 @@ link_recv_arm(arb__link *k)
 // (link_early_close).
 static const char closed_brief[] = "closed before HELLO";
 
-// How long a refusal that said why (a wrong cookie, a failed TLS
-// handshake) stays the link's last against refusals without a word: a
-// listener that refused us backs our address off, up to 5 s (penalty.c),
-// closing our next dials at once, and a peer with a wrong cookie should
-// not read as one that closes for an unknown reason most of the time.
-#define REFUSAL_KEEP_MS 10000
-
 // link_note logs why a node link's peer was refused, at most once a
 // second per link (the lines left out are counted in the next one): peer=
 // is the node the link dials (a node link), else the one that answered,
 // else "-".  The refusal becomes the link's last (brief, a string
 // constant: arb__link_info, `arborctl peers`) unless it is one without a
-// word within REFUSAL_KEEP_MS of one that said why.  Under k->mtx.
+// word within ARB__REFUSAL_KEEP_MS of one that said why.  Under k->mtx.
 static void
 link_note(arb__link *k, const char *brief, const char *why)
 {
@@ -425,7 +418,7 @@ link_note(arb__link *k, const char *brief, const char *why)
 
 	if (brief != closed_brief || k->refusal == NULL
 	    || k->refusal == closed_brief
-	    || now - k->refusal_ms >= REFUSAL_KEEP_MS) {
+	    || now - k->refusal_ms >= ARB__REFUSAL_KEEP_MS) {
 		k->refusal = brief;
 		k->refusal_ms = now;
 	}
@@ -866,6 +859,7 @@ arb__link_get_info(arb__link *k, arb__link_info *info)
 	info->adopted = k->state == L_UP && k->adopted;
 	info->refusal = k->refusal;
 	info->refusal_ms = k->refusal_ms;
+	info->refusal_bare = k->refusal == closed_brief;
 	if (info->adopted && k->rd != NULL) {
 		// No heartbeats of ours: the peer's, as the listener heard
 		// them (no round trip).

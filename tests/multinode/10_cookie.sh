@@ -5,10 +5,13 @@
 # another.  n3 comes up with n1 (both ways); n2 is refused by n1 and
 # logged there (event=link_refused), and stays not up on both sides
 # while it keeps redialling for several backoff rounds; each side's
-# `arborctl peers` shows why (wrong cookie).
+# `arborctl peers` shows why (wrong cookie).  n4 (the wrong cookie too)
+# dials n1, which cannot dial it (nothing listens at the URL n1 has for
+# it): n1's row for n4 says wrong cookie all the same, from its
+# listener.
 set -u
 . "$(dirname "$0")/lib.sh"
-mn_setup 3
+mn_setup 5
 good=$(mn_cookie good)
 bad=$(mn_cookie bad)
 root='root:
@@ -18,7 +21,8 @@ mn_tree 1 "  listen: $(mn_url 1)
   cookie: $good
   peers:
     - {name: n2, url: \"$(mn_url 2)\"}
-    - {name: n3, url: \"$(mn_url 3)\"}" "$root"
+    - {name: n3, url: \"$(mn_url 3)\"}
+    - {name: n4, url: \"$(mn_url 5)\"}" "$root"
 mn_tree 2 "  listen: $(mn_url 2)
   cookie: $bad
   peers:
@@ -27,8 +31,12 @@ mn_tree 3 "  listen: $(mn_url 3)
   cookie: $good
   peers:
     - {name: n1, url: \"$(mn_url 1)\"}" "$root"
-for i in 1 2 3; do mn_start "$i"; done
-for i in 1 2 3; do mn_wait_up "$i"; done
+mn_tree 4 "  listen: $(mn_url 4)
+  cookie: $bad
+  peers:
+    - {name: n1, url: \"$(mn_url 1)\"}" "$root"
+for i in 1 2 3 4; do mn_start "$i"; done
+for i in 1 2 3 4; do mn_wait_up "$i"; done
 mn_wait_peer 1 n3 up 10
 mn_wait_peer 3 n1 up 10
 mn_wait_log 1 "event=link_refused" 10
@@ -51,7 +59,8 @@ done
 # Each side's peer table says why: a wrong cookie (not a peer never
 # reached, nor one closed without a word: the listener backs the
 # refused address off, closing its next dials at once).
-for p in "1 n2" "2 n1"; do
+mn_wait_log 1 "event=link_refused listener=.* reason=\"node n4 (failed authentication|closed after our HELLO reply)" 10
+for p in "1 n2" "2 n1" "1 n4"; do
 	set -- $p
 	mn_ctl "$1" peers | grep -Eq "^$2 .* wrong cookie, [0-9][0-9a-z.]* ago +0 +0\$" \
 	    || mn_fail "n$1: arborctl peers shows no wrong cookie for $2: $(mn_ctl "$1" peers)"
