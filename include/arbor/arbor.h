@@ -23,8 +23,11 @@ extern "C" {
 
 #define ARB_DECL __attribute__((visibility("default")))
 
+// The project's version (CMakeLists.txt says the same).  While the major
+// is 0 every minor may change the ABI and is a new soname, libarbor.so.0.2
+// (docs/api/README.md, "ABI and versions").
 #define ARB_VERSION_MAJOR 0
-#define ARB_VERSION_MINOR 1
+#define ARB_VERSION_MINOR 2
 #define ARB_VERSION_PATCH 0
 
 // arb_version returns the library's version as "MAJOR.MINOR.PATCH".
