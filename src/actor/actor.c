@@ -554,7 +554,6 @@ arb_gather(arb_ctx *ctx, const arb_pid *pids, size_t n, uint32_t tag,
 	g->mode        = mode;
 	g->n           = n;
 	g->outstanding = n;
-	g->t_us        = arb__now_us(); // see arb_call
 	g->results     = arb__alloc(sizeof(arb_result) * (n ? n : 1));
 	g->replies     = arb__alloc(sizeof(arb_msg *) * (n ? n : 1));
 	g->refs        = arb__alloc(sizeof(uint64_t) * (n ? n : 1));
@@ -569,6 +568,14 @@ arb_gather(arb_ctx *ctx, const arb_pid *pids, size_t n, uint32_t tag,
 		return ARB_ENOMEM;
 	}
 	event_priority_set(g->finish_ev, nprio - 1);
+	// When it was sent, for a node's DOWN (see arb_call): read only when
+	// a target is another node's actor (0: none is, nothing to stamp).
+	for (i = 0; i < n; i++) {
+		if (!arb__pid_local(pids[i])) {
+			g->t_us = arb__now_us();
+			break;
+		}
+	}
 	for (i = 0; i < n; i++) {
 		arb__req req = { .op = ARB__REQ_MONITOR };
 

@@ -522,6 +522,18 @@ sleeper_new_cb(arb_ctx *ctx, void *arg, const arb_result *r)
 }
 
 static void
+sleeper_newg_cb(arb_ctx *ctx, void *arg, const arb_result *res, size_t n,
+    size_t nerrors)
+{
+	(void) ctx;
+	(void) arg;
+	(void) n;
+	(void) nerrors;
+	arb_test_emit("sleeper gather-new status=%s kind=%d",
+	    arb_err_name(res[0].status), (int) res[0].exit.kind);
+}
+
+static void
 sleeper_block(sleeper_st *st)
 {
 	char    go[400], nomem[400];
@@ -547,6 +559,10 @@ sleeper_block(sleeper_st *st)
 	    sleeper_new_cb, st);
 	arb_test_emit("sleeper unblocked go=%d rv=%s", access(go, F_OK) == 0,
 	    arb_err_name(rv));
+	// A gather too: its time is stamped as the call's (arb_gather).
+	rv = arb_gather(st->ctx, &st->to, 1, TAG_PING, "newg", 4, CALL_MS,
+	    ARB_ALL_COMPLETED, sleeper_newg_cb, st);
+	arb_test_emit("sleeper gathered rv=%s", arb_err_name(rv));
 }
 
 static void
@@ -1000,6 +1016,13 @@ test_a_late_notice_spares_calls_sent_after_the_return(void **state)
 		fail_msg("no \"sleeper new\" (output above)");
 	}
 	arb_test_line(&n1, "sleeper new", WAIT_MS, buf, sizeof(buf));
+	if (strstr(buf, "status=ARB_OK") == NULL) {
+		fprintf(stderr, "%s\n", n1.out);
+		fail_msg("\"%s\" lacks status=ARB_OK (output above)", buf);
+	}
+	// So is the gather made then (its time stamped: a remote target).
+	n1.mark = 0;
+	arb_test_line(&n1, "sleeper gather-new", WAIT_MS, buf, sizeof(buf));
 	if (strstr(buf, "status=ARB_OK") == NULL) {
 		fprintf(stderr, "%s\n", n1.out);
 		fail_msg("\"%s\" lacks status=ARB_OK (output above)", buf);
