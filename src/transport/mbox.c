@@ -402,8 +402,10 @@ arb__mbox_drop(arb__mbox *mb)
 	return n;
 }
 
-arb__chunk *
-arb__mbox_take(arb__mbox *mb, bool close)
+// mbox_take is arb__mbox_take; with seal it seals mb first, under the
+// same hold of its lock (arb__mbox_seal).
+static arb__chunk *
+mbox_take(arb__mbox *mb, bool close, bool seal)
 {
 	arb__chunk *list;
 	size_t      n;
@@ -411,6 +413,7 @@ arb__mbox_take(arb__mbox *mb, bool close)
 
 	pthread_mutex_lock(&mb->mtx);
 	mb->closed = mb->closed || close;
+	mb->sealed = mb->sealed || seal;
 	list = mbox_empty(mb, &n);
 	resume = mb->link_paused;
 	mb->link_paused = false;
@@ -422,6 +425,12 @@ arb__mbox_take(arb__mbox *mb, bool close)
 }
 
 arb__chunk *
+arb__mbox_take(arb__mbox *mb, bool close)
+{
+	return mbox_take(mb, close, false);
+}
+
+arb__chunk *
 arb__mbox_seal(arb__mbox *mb, bool on)
 {
 	if (!on) {
@@ -430,10 +439,7 @@ arb__mbox_seal(arb__mbox *mb, bool on)
 		pthread_mutex_unlock(&mb->mtx);
 		return NULL;
 	}
-	pthread_mutex_lock(&mb->mtx);
-	mb->sealed = true;
-	pthread_mutex_unlock(&mb->mtx);
-	return arb__mbox_take(mb, false);
+	return mbox_take(mb, false, true);
 }
 
 size_t
