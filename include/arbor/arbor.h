@@ -725,6 +725,11 @@ typedef struct arb_node_stats {
 	// dialled streams retired for the peer's (both dialled).
 	uint64_t link_adopted;
 	uint64_t link_merged;
+	// Envelopes refused from peers: a `from` that is not a pid of the
+	// peer whose link brought it, or a reserved tag only this node
+	// sends (docs/multinode.md, "Bad input from peers"; each batch
+	// logged, at most a line a second, event=forged_envelope).
+	uint64_t link_forged;
 } arb_node_stats;
 
 // arb_node_stats_get fills *st with the node's counters.  Actors that run

@@ -77,9 +77,24 @@ names_unknown(arb_node *node, const arb_msg *m, int rv)
 	node->names_suppressed = 0;
 }
 
+// noproc_from is the pid a noproc answer to a request sent to `to` comes
+// from: `to` itself, but of this node's running incarnation when it named
+// an earlier one -- a peer takes from its link only pids of the
+// incarnation that link's HELLO named (docs/wire.md, "Envelopes from
+// peers"), and a caller matches the answer by its ref alone.
+static arb_pid
+noproc_from(arb_pid to)
+{
+	if (!arb__pid_local(to) && to.node == arb__local.node) {
+		return arb__pid_of(to.id);
+	}
+	return to;
+}
+
 // answer_noproc answers a request that was not delivered (nothing for
-// other envelopes), from the pid it was sent to: code ARB_ENOENT (it
-// reached no actor; "noproc: WHAT at node N") or ARB_EAGAIN.
+// other envelopes), from the pid it was sent to (noproc_from): code
+// ARB_ENOENT (it reached no actor; "noproc: WHAT at node N") or
+// ARB_EAGAIN.
 static void
 answer_noproc(arb_node *node, const arb_msg *m, int code, const char *what)
 {
@@ -90,7 +105,7 @@ answer_noproc(arb_node *node, const arb_msg *m, int code, const char *what)
 	snprintf(text, sizeof(text), "%s: %s at node %s",
 	    code == ARB_ENOENT ? "noproc" : "not sent", what, node->name);
 	if (arb__codec_noproc(m, code, text, &b, &ans)) {
-		ans.from = m->to;
+		ans.from = noproc_from(m->to);
 		// Not sent (its backlog full): the caller gets its timeout.
 		if (arb__outq_push(node->outq, &ans) != ARB_OK) {
 			node->tree.dead_letters++;

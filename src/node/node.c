@@ -1311,6 +1311,7 @@ arb_node_stats_get(arb_node *node, arb_node_stats *st)
 	st->link_closed_with_peer = arb__peers_closed_with_peer();
 	st->link_adopted = arb__peers_adopted();
 	st->link_merged = arb__peers_merged();
+	st->link_forged = arb__peers_forged();
 	st->peer_watches = node->watches;
 	st->peer_watches_refused = node->watch_refused;
 	st->log_dropped     = arb__log_dropped();

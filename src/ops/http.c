@@ -784,6 +784,10 @@ node_stats_metrics(struct evbuffer *out, arb_node *node)
 		{ "arbor_node_link_merged_total",
 		    "Dialled streams retired for the peer's (both dialled).",
 		    offsetof(arb_node_stats, link_merged) },
+		{ "arbor_node_link_forged_total",
+		    "Envelopes refused from peers: a sender that is not the "
+		    "peer, or a tag only this node sends.",
+		    offsetof(arb_node_stats, link_forged) },
 		{ "arbor_node_peer_watches_refused_total",
 		    "Watches of this node's actors refused: a peer at its "
 		    "limit.",

@@ -353,7 +353,8 @@ arb__live_json(arb__serve *run, arb__text *b)
 	    "\"link_hb_timeouts\":%llu,\"link_backoff_refused\":%llu,"
 	    "\"link_backoff_evicted\":%llu,\"link_replaced\":%llu,"
 	    "\"link_closed_with_peer\":%llu,\"link_adopted\":%llu,"
-	    "\"link_merged\":%llu,\"agent\":{\"children\":%llu,"
+	    "\"link_merged\":%llu,\"link_forged\":%llu,"
+	    "\"agent\":{\"children\":%llu,"
 	    "\"orphans_stopped\":%llu,\"fenced\":%llu,"
 	    "\"reports_pending\":%llu,\"reports_resent\":%llu,"
 	    "\"reports_stale\":%llu,\"reports_dropped\":%llu,"
@@ -370,6 +371,7 @@ arb__live_json(arb__serve *run, arb__text *b)
 	    (unsigned long long) st.link_closed_with_peer,
 	    (unsigned long long) st.link_adopted,
 	    (unsigned long long) st.link_merged,
+	    (unsigned long long) st.link_forged,
 	    (unsigned long long) st.agent_children,
 	    (unsigned long long) st.agent_orphans_stopped,
 	    (unsigned long long) st.agent_fenced,

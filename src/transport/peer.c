@@ -348,11 +348,66 @@ peer_on_hello(void *arg, arb__conn *c, const arb__hello *h)
 	return ARB_OK;
 }
 
+// Envelopes refused from peers (arb__peers_forged), and their log's
+// rate limit: a line a second at most, the others counted in the next
+// one's suppressed=.
+static _Atomic uint64_t forged;
+static struct {
+	pthread_mutex_t mtx;
+	int64_t         last_ms;
+	uint64_t        suppressed;
+} forged_log = { .mtx = PTHREAD_MUTEX_INITIALIZER };
+
+// peer_forged counts the n envelopes refused from a batch of peer h for
+// mailbox dst and logs the first (f), rate-limited.
+static void
+peer_forged(
+    const arb__hello *h, uint32_t dst, uint32_t n, const arb__forged *f)
+{
+	uint64_t total = atomic_fetch_add(&forged, n) + n, suppressed;
+	int64_t  now = arb__now_ms();
+
+	pthread_mutex_lock(&forged_log.mtx);
+	if (forged_log.last_ms != 0 && now - forged_log.last_ms < 1000) {
+		forged_log.suppressed++;
+		pthread_mutex_unlock(&forged_log.mtx);
+		return;
+	}
+	forged_log.last_ms = now;
+	suppressed = forged_log.suppressed;
+	forged_log.suppressed = 0;
+	pthread_mutex_unlock(&forged_log.mtx);
+	arb__log(ARB_LOG_WARN, NULL,
+	    "event=forged_envelope peer=%s creation=%u why=\"%s\" "
+	    "from=[%llu,%u,%u] tag=0x%08x mailbox=%u refused=%u forged=%llu "
+	    "suppressed=%llu",
+	    h->name, (unsigned) h->creation, f->why,
+	    (unsigned long long) f->from.id, (unsigned) f->from.node,
+	    (unsigned) f->from.creation, (unsigned) f->tag, (unsigned) dst,
+	    (unsigned) n, (unsigned long long) total,
+	    (unsigned long long) suppressed);
+}
+
+// A peer's batch: what that peer may not send is refused first (forged.c:
+// a `from` that is not its pid would read as this node's own).  The
+// peer stays connected: it proved the cookie, and a disconnect would
+// take down what it sends rightly for no gain (it redials at once); the
+// count and the log tell the operator (docs/multinode.md).
 static bool
 peer_on_data(void *arg, arb__conn *c, arb__chunk *ch)
 {
+	const arb__hello *h = arb__conn_hello(c);
+	arb__forged       f;
+	uint32_t          n;
+
 	ARB_UNUSED(arg);
-	ARB_UNUSED(c);
+	if ((n = arb__forged_strip(ch, h->node_id, h->creation, &f)) > 0) {
+		peer_forged(h, ch->dst, n, &f);
+		if (ch->len == 0) {
+			arb__chunk_free(ch);
+			return false;
+		}
+	}
 	return arb__tp_deliver_remote(ch);
 }
 
@@ -690,6 +745,12 @@ uint64_t
 arb__peers_adopted(void)
 {
 	return arb__link_adopted();
+}
+
+uint64_t
+arb__peers_forged(void)
+{
+	return atomic_load(&forged);
 }
 
 uint64_t

@@ -366,6 +366,9 @@ uint64_t arb__peers_closed_with_peer(void);
 // link_merged (the links' counters, tp_link.c).  Thread: any.
 uint64_t arb__peers_adopted(void);
 uint64_t arb__peers_merged(void);
+// arb__peers_forged: arb_node_stats.link_forged, the envelopes refused
+// from peers (arb__forged_strip).  Thread: any.
+uint64_t arb__peers_forged(void);
 // arb__peers_port: the bound port of the listener (0: none).
 int arb__peers_port(void);
 // arb__peers_node_id gives peer idx's node id (0: no such peer).
@@ -374,5 +377,32 @@ uint32_t arb__peers_node_id(size_t idx);
 // this node's peers).  Thread: any.
 uint32_t arb__peers_find(const char *name);
 
+// The reserved tags that cross a link: the agent's (0xFFFF01xx) and the
+// service mailbox's (0xFFFF02xx) node-to-node messages.  The rest of
+// ARB_TAG_SYSTEM's range (DOWN, EXIT, PEER_LOST...) only this node sends
+// to its own actors.
+#define ARB__TAG_PEER_FIRST 0xFFFF0100u
+#define ARB__TAG_PEER_LAST  0xFFFF02FFu
+
+// What arb__forged_strip tells of the first envelope it refused.
+typedef struct arb__forged {
+	arb_pid     from;
+	uint32_t    tag;
+	const char *why; // a string constant
+} arb__forged;
+
+// arb__forged_strip removes from ch, a batch that arrived on a link of
+// the peer node `node` of incarnation `creation`, every envelope that
+// peer may not send (forged.c): a `from` that is not a pid of that node
+// and incarnation (a bare id, read as a pid of this node, included), or
+// a reserved tag outside ARB__TAG_PEER_FIRST..LAST.  The envelopes kept
+// stay in order and ch->len and ch->nenv shrink to them; bytes the
+// envelope decoder cannot read are kept as they are, for the mailbox's
+// reader to reject (and count) as before.  Returns how many envelopes
+// it removed (ch->len may be 0 then), and when some, *first (if not
+// NULL) describes the first.  Copies nothing when it removes nothing.
+// This function can't fail.  Thread: any.
+uint32_t arb__forged_strip(
+    arb__chunk *ch, uint32_t node, uint32_t creation, arb__forged *first);
 
 #endif // ARB_TRANSPORT_H

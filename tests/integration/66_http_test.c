@@ -319,33 +319,33 @@ crash_c(int n)
 static void
 test_probes_metrics_and_tree(void **state)
 {
-	static const char *const families[]
-	    = { "arbor_actor_up gauge", "arbor_actor_restarts_total counter",
-		      "arbor_actor_exits_total counter",
-		      "arbor_actor_messages_in_total counter",
-		      "arbor_actor_messages_out_total counter",
-		      "arbor_actor_dead_letters_total counter",
-		      "arbor_actor_rejected_total counter",
-		      "arbor_actor_heartbeat_age_seconds gauge",
-		      "arbor_node_uptime_seconds gauge",
-		      "arbor_node_give_ups_total counter",
-		      "arbor_node_ready gauge",
-		      "arbor_node_links_refused_total counter",
-		      "arbor_node_link_auth_failed_total counter",
-		      "arbor_node_link_hb_timeouts_total counter",
-		      "arbor_node_link_backoff_refused_total counter",
-		      "arbor_node_link_backoff_evicted_total counter",
-		      "arbor_node_link_replaced_total counter",
-		      "arbor_node_link_closed_with_peer_total counter",
-		      "arbor_node_link_adopted_total counter",
-		      "arbor_node_link_merged_total counter",
-		      "arbor_node_peer_watches_refused_total counter",
-		      "arbor_agent_children gauge",
-		      "arbor_agent_orphans_stopped_total counter",
-		      "arbor_agent_fenced_total counter",
-		      "arbor_agent_reports_pending gauge",
-		      "arbor_agent_reports_stale_total counter",
-		      "arbor_agent_reports_dropped_total counter", NULL };
+	static const char *const families[] = { "arbor_actor_up gauge",
+		"arbor_actor_restarts_total counter",
+		"arbor_actor_exits_total counter",
+		"arbor_actor_messages_in_total counter",
+		"arbor_actor_messages_out_total counter",
+		"arbor_actor_dead_letters_total counter",
+		"arbor_actor_rejected_total counter",
+		"arbor_actor_heartbeat_age_seconds gauge",
+		"arbor_node_uptime_seconds gauge",
+		"arbor_node_give_ups_total counter", "arbor_node_ready gauge",
+		"arbor_node_links_refused_total counter",
+		"arbor_node_link_auth_failed_total counter",
+		"arbor_node_link_hb_timeouts_total counter",
+		"arbor_node_link_backoff_refused_total counter",
+		"arbor_node_link_backoff_evicted_total counter",
+		"arbor_node_link_replaced_total counter",
+		"arbor_node_link_closed_with_peer_total counter",
+		"arbor_node_link_adopted_total counter",
+		"arbor_node_link_merged_total counter",
+		"arbor_node_link_forged_total counter",
+		"arbor_node_peer_watches_refused_total counter",
+		"arbor_agent_children gauge",
+		"arbor_agent_orphans_stopped_total counter",
+		"arbor_agent_fenced_total counter",
+		"arbor_agent_reports_pending gauge",
+		"arbor_agent_reports_stale_total counter",
+		"arbor_agent_reports_dropped_total counter", NULL };
 	arb_test_proc p;
 	http_resp     r;
 	char          host[64], json[200];
@@ -402,8 +402,10 @@ test_probes_metrics_and_tree(void **state)
 	expect_in(r.body, "{\"path\":\"root/c\",");
 	expect_in(r.body, "error{code=4,text=\\\"kaput\\\"}");
 	// The node's link counters, these two with the others.
-	expect_in(r.body, "\"link_replaced\":0,\"link_closed_with_peer\":0,"
-	                  "\"link_adopted\":0,\"link_merged\":0,");
+	expect_in(r.body,
+	    "\"link_replaced\":0,\"link_closed_with_peer\":0,"
+	    "\"link_adopted\":0,\"link_merged\":0,"
+	    "\"link_forged\":0,");
 	if (access("/usr/bin/python3", X_OK) == 0) {
 		// A real JSON parser agrees that it is JSON.
 		const char   *args[] = { "--", "-c",

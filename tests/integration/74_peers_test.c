@@ -1839,12 +1839,109 @@ static const arb_actor_ops asker_ops = {
 	.terminate = asker_terminate,
 };
 
+// --- envelopes a peer forges (forged.c) -------------------------------------
+#define TAG_HOLD   0x100Cu // send: the dupe calls its target, unanswered
+#define TAG_SILENT 0x100Du // call: nobody answers it (the echo ignores it)
+
+// The dupe (arg "SLOT NODE"): what another node's envelopes make it do.
+// TAG_HOLD: it calls the echo at SLOT on NODE with a tag the echo does
+// not answer (20 s), and prints when that call ends (a PEER_LOST notice
+// of NODE would end it at once); TAG_SEQ: counted; TAG_STATS: prints the
+// count and what else reached its handler, then calls the echo (a
+// TAG_PING) and prints its answer; anything else: counted as other and
+// printed.
+typedef struct dupe_st {
+	arb_pid  target;
+	unsigned got, other;
+} dupe_st;
+
+static void
+dupe_call_cb(arb_ctx *ctx, void *arg, const arb_result *r)
+{
+	(void) ctx;
+	(void) arg;
+	arb_test_emit("dupe call status=%s", arb_err_name(r->status));
+}
+
+static void
+dupe_ping_cb(arb_ctx *ctx, void *arg, const arb_result *r)
+{
+	(void) ctx;
+	(void) arg;
+	arb_test_emit("dupe ping status=%s", arb_err_name(r->status));
+}
+
+static int
+dupe_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
+{
+	dupe_st           *st = calloc(1, sizeof(*st));
+	char               a[128], name[64];
+	unsigned long long id;
+
+	if (st == NULL || len == 0 || len >= sizeof(a)) {
+		free(st);
+		return ARB_EINVAL;
+	}
+	memcpy(a, arg, len);
+	a[len] = '\0';
+	if (sscanf(a, "%llu %63s", &id, name) != 2) {
+		free(st);
+		return ARB_EINVAL;
+	}
+	st->target.id = id;
+	st->target.node = arb__node_id(name);
+	st->target.creation = 0;
+	*statep = st;
+	arb_test_emit("dupe slot=%llu",
+	    (unsigned long long) arb_pid_slot(arb_self(ctx)).id);
+	return ARB_OK;
+}
+
+static void
+dupe_handle(arb_ctx *ctx, void *state, const arb_msg *m)
+{
+	dupe_st *st = state;
+
+	if (arb_msg_tag(m) == TAG_HOLD) {
+		arb_test_emit("dupe hold rv=%s",
+		    arb_err_name(arb_call(ctx, st->target, TAG_SILENT, "", 0,
+		        20000, dupe_call_cb, st)));
+	} else if (arb_msg_tag(m) == TAG_SEQ) {
+		st->got++;
+	} else if (arb_msg_tag(m) == TAG_STATS) {
+		arb_test_emit(
+		    "dupe stats got=%u other=%u", st->got, st->other);
+		arb_test_emit("dupe ping rv=%s",
+		    arb_err_name(arb_call(ctx, st->target, TAG_PING, "p", 1,
+		        WAIT_MS, dupe_ping_cb, st)));
+	} else {
+		st->other++;
+		arb_test_emit("dupe other tag=0x%x from_node=%u",
+		    (unsigned) arb_msg_tag(m),
+		    (unsigned) arb_msg_from(m).node);
+	}
+}
+
+static void
+dupe_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
+{
+	(void) ctx;
+	(void) why;
+	free(state);
+}
+
+static const arb_actor_ops dupe_ops = {
+	.type = "dupe",
+	.init = dupe_init,
+	.handle = dupe_handle,
+	.terminate = dupe_terminate,
+};
+
 // The test's actor types: a node of this test has them all, and a process
 // actor of this binary may run them (it is exec'd anew).
-static const arb_actor_ops *const types[]
-    = { &echo_ops, &pinger_ops, &namer_ops, &flooder_ops, &victim_ops,
-	      &watcher_ops, &nwatch_ops, &blaster_ops, &quitter_ops,
-	      &asker_ops, NULL };
+static const arb_actor_ops *const types[] = { &echo_ops, &pinger_ops,
+	&namer_ops, &flooder_ops, &victim_ops, &watcher_ops, &nwatch_ops,
+	&blaster_ops, &quitter_ops, &asker_ops, &dupe_ops, NULL };
 
 // args: name port peer_name peer_port secret type [arg]: a node whose
 // root has one thread child of that type.
@@ -1877,6 +1974,11 @@ run_main(int argc, char **argv)
 		o.tls_ca = ca;
 	}
 	snprintf(peer, sizeof(peer), "%s:%s", argv[3], argv[4]);
+	// T74_PEER2="NAME:PORT": a second peer listed (the test may play it).
+	if (getenv("T74_PEER2") != NULL) {
+		snprintf(peer + strlen(peer), sizeof(peer) - strlen(peer),
+		    ",%s", getenv("T74_PEER2"));
+	}
 	rv = arb_test_node_opts(
 	    &cfg, &o, scheme, argv[1], argv[2], peer, argv[5]);
 	if (rv != 0) {
@@ -1921,13 +2023,14 @@ run_main(int argc, char **argv)
 		arb_node_stats_get(node, &ns);
 		arb_test_emit("node dead_letters=%llu refused=%llu "
 		              "backoff_refused=%llu backoff_evicted=%llu "
-		              "watches=%llu watches_refused=%llu",
+		              "watches=%llu watches_refused=%llu forged=%llu",
 		    (unsigned long long) ns.dead_letters,
 		    (unsigned long long) ns.links_refused,
 		    (unsigned long long) ns.link_backoff_refused,
 		    (unsigned long long) ns.link_backoff_evicted,
 		    (unsigned long long) ns.peer_watches,
-		    (unsigned long long) ns.peer_watches_refused);
+		    (unsigned long long) ns.peer_watches_refused,
+		    (unsigned long long) ns.link_forged);
 	}
 	arb_node_close(node);
 	arb_test_emit("node exit_code=%d rv=%s", code, arb_err_name(rv));
@@ -2315,12 +2418,14 @@ put_data(uint8_t *b, uint32_t dst, uint64_t seq, uint64_t env0, arb_pid to,
 
 // peer_connect dials the node `them` on port pa from address src as its
 // peer `me` (creation 7), speaking the handshake itself with the test's
-// cookie: checks the node's proof and sends its own.  Returns the socket
-// (*creation gets the node's), or -1 when the node closed the connection
-// before its HELLO reply (the source is backed off).
+// cookie: checks the node's proof and sends its own.  With duplex, its
+// HELLO offers to read DATA on the stream (the node, unable to dial it,
+// then sends on it).  Returns the socket (*creation gets the node's), or
+// -1 when the node closed the connection before its HELLO reply (the
+// source is backed off).
 static int
 peer_connect(int pa, const char *src, const char *me, const char *them,
-    uint32_t *creation)
+    uint32_t *creation, bool duplex)
 {
 	arb__hello    h = { 0 }, r;
 	arb__cookie   ck = { 0 };
@@ -2335,6 +2440,10 @@ peer_connect(int pa, const char *src, const char *me, const char *them,
 	ck.len = strlen(SECRET);
 	ARB_PASS(arb__auth_nonce(nonce));
 	n = peer_hello(fr, &h, me, 7, nonce);
+	if (duplex) {
+		h.duplex = true;
+		n = arb__hello_encode(fr, &h, false);
+	}
 	(void) send(fd, fr, n, MSG_NOSIGNAL);
 	assert_int_equal(poll(&pfd, 1, WAIT_MS), 1);
 	if (recv(fd, fr, 1, MSG_PEEK) <= 0) {
@@ -2360,7 +2469,7 @@ peer_connect(int pa, const char *src, const char *me, const char *them,
 static int
 gw2_connect(int pa, const char *src, uint32_t *creation)
 {
-	int fd = peer_connect(pa, src, "gw2", "gw1", creation);
+	int fd = peer_connect(pa, src, "gw2", "gw1", creation, false);
 
 	assert_true(fd >= 0);
 	return fd;
@@ -2543,6 +2652,208 @@ test_node_mailboxes_reject_garbage(void **state)
 	arb_test_proc_fini(&a);
 }
 
+// put_env appends one DATA frame for mailbox dst (sequence number seq,
+// env0 envelopes before it) holding the envelope m, written as a node
+// writes it (a pid of node 0 -- this test process's "own" -- as its bare
+// id) and returns its length.
+static size_t
+put_env(
+    uint8_t *b, uint32_t dst, uint64_t seq, uint64_t env0, const arb_msg *m)
+{
+	size_t n = arb__codec_put(b + ARB__FR_DATA_HDR, m);
+
+	arb__frame_hdr(b, (uint32_t) (ARB__FR_DATA_HDR + n), ARB__FR_DATA, 0);
+	arb__put_be32(b + 8, dst);
+	arb__put_be32(b + 12, 1);
+	arb__put_be64(b + 16, seq);
+	arb__put_be64(b + 24, env0);
+	return ARB__FR_DATA_HDR + n;
+}
+
+// A peer that proves the cookie (gw2, played by the test; gw1 lists it
+// and central) forges envelopes to the dupe, a thread actor of gw1 that
+// waits on a call to central: gw1's own PEER_LOST notice of central
+// (from gw1's pid, written as a bare id, as inside gw1), an ordinary
+// message from a pid of gw1 (an actor of gw1 would send it), and an EXIT
+// from gw2's own pid (a tag only gw1 sends its actors).  None reaches
+// the dupe: its call to central still waits, its handler saw nothing;
+// gw1 counts the three (link_forged), logs the peer, keeps gw2's link
+// and delivers its next, honest envelope; central is unaffected (the
+// dupe's call to it is answered) and gw1 ends normally.
+static void
+test_forged_envelopes_from_a_peer_are_refused(void **state)
+{
+	arb_test_proc a, b;
+	int           pa = arb_test_free_port(), pb = arb_test_free_port(),
+	    pc = arb_test_free_port();
+	int      fd;
+	uint8_t  fr[4096];
+	char     buf[512], arg[128];
+	size_t   n = 0;
+	uint32_t creation, seq = 1;
+	uint64_t dupe;
+	arb_pid  central, gw2;
+	arb_exit e = { .kind = ARB_EXIT_NOCONNECTION };
+	arb__buf body = { 0 };
+	arb_msg  m = { 0 };
+
+	(void) state;
+	spawn_run(&b, "central", pb, "gw1", pa, "echo", NULL);
+	arb_test_line(&b, "echo slot=", WAIT_MS, buf, sizeof(buf));
+	snprintf(
+	    arg, sizeof(arg), "%ld central", arb_test_need_field(buf, "slot"));
+	snprintf(buf, sizeof(buf), "gw2:%d", pc);
+	assert_int_equal(setenv("T74_PEER2", buf, 1), 0);
+	spawn_run(&a, "gw1", pa, "central", pb, "dupe", arg);
+	unsetenv("T74_PEER2");
+	arb_test_line(&a, "dupe slot=", WAIT_MS, buf, sizeof(buf));
+	dupe = (uint64_t) arb_test_need_field(buf, "slot");
+	wait_count(&a, "event=peer_up peer=central", 1); // before or after
+	fd = gw2_connect(pa, "127.0.0.2", &creation);
+	gw2.id = ((uint64_t) 1 << 62) | ((uint64_t) 5 << 32) | 1;
+	gw2.node = arb__node_id("gw2");
+	gw2.creation = 7;
+
+	// An honest one first: the dupe calls central, unanswered.
+	m.from = gw2;
+	m.to.id = dupe;
+	m.to.node = arb__node_id("gw1");
+	m.tag = TAG_HOLD;
+	n = put_env(
+	    fr, (uint32_t) (dupe >> 32) & 0x3FFFFFFFu, seq, seq - 1, &m);
+	seq++;
+	assert_int_equal(write(fd, fr, n), (ssize_t) n);
+	arb_test_expect(&a, "dupe hold rv=ARB_OK", WAIT_MS);
+
+	// gw1's PEER_LOST of central: from gw1's node pid as a bare id
+	// (node 0 is this process's own: written bare), to the dupe's slot.
+	central.id = 0;
+	central.node = arb__node_id("central");
+	central.creation = 0;
+	ARB_PASS(arb__codec_encode_exit_wide(&body, central, &e));
+	memset(&m, 0, sizeof(m));
+	m.to.id = dupe;
+	m.tag = 0xFFFF0003u; // PEER_LOST (docs/wire.md)
+	m.ref = INT64_MAX;   // every call sent before now
+	m.body = body.data;
+	m.len = body.len;
+	n = put_env(
+	    fr, (uint32_t) (dupe >> 32) & 0x3FFFFFFFu, seq, seq - 1, &m);
+	seq++;
+	// An ordinary message from an actor of gw1, its node and creation.
+	memset(&m, 0, sizeof(m));
+	m.from.id = ((uint64_t) 1 << 62) | ((uint64_t) 3 << 32) | 1;
+	m.from.node = arb__node_id("gw1");
+	m.from.creation = creation;
+	m.to.id = dupe;
+	m.to.node = arb__node_id("gw1");
+	m.tag = TAG_SEQ;
+	m.body = (const uint8_t *) "\0\0\0\0";
+	m.len = 4;
+	n += put_env(
+	    fr + n, (uint32_t) (dupe >> 32) & 0x3FFFFFFFu, seq, seq - 1, &m);
+	seq++;
+	// An EXIT from gw2's own pid: a tag only gw1 sends its actors.
+	m.from = gw2;
+	m.tag = ARB_TAG_EXIT;
+	m.body = body.data;
+	m.len = body.len;
+	n += put_env(
+	    fr + n, (uint32_t) (dupe >> 32) & 0x3FFFFFFFu, seq, seq - 1, &m);
+	seq++;
+	// Then an honest one again.
+	memset(&m, 0, sizeof(m));
+	m.from = gw2;
+	m.to.id = dupe;
+	m.to.node = arb__node_id("gw1");
+	m.tag = TAG_STATS;
+	n += put_env(
+	    fr + n, (uint32_t) (dupe >> 32) & 0x3FFFFFFFu, seq, seq - 1, &m);
+	seq++;
+	arb__buf_fini(&body);
+	assert_int_equal(write(fd, fr, n), (ssize_t) n);
+	arb_test_line(&a, "dupe stats", WAIT_MS, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "got=0 other=0"));
+	// Its call to central was not ended by the forged notice (in the
+	// same mailbox, before the stats: it would have ended first).
+	assert_int_equal(arb_test_count(&a, "dupe call status="), 0);
+	// Logged before the stats, once (the next two within the second:
+	// suppressed), naming the peer and the first envelope refused.
+	assert_int_equal(arb_test_count(&a,
+	                     "event=forged_envelope peer=gw2 "
+	                     "creation=7 why=\"from is not a "
+	                     "pid of the peer\" from=[0,"),
+	    1);
+	assert_int_equal(arb_test_count(&a, " tag=0xffff0003 mailbox="), 1);
+	// central is unaffected: the dupe's call to it is answered.
+	arb_test_expect(&a, "dupe ping status=ARB_OK", WAIT_MS);
+	assert_int_equal(arb_test_count(&a, "event=peer_down"), 0);
+	close(fd);
+	kill(a.pid, SIGTERM);
+	arb_test_line(&a, "node dead_letters=", WAIT_MS, buf, sizeof(buf));
+	assert_int_equal(arb_test_need_field(buf, "forged"), 3);
+	assert_int_equal(
+	    arb_test_exit_code(arb_test_wait_exit(&a, WAIT_MS)), 0);
+	arb_test_proc_fini(&a);
+	kill(b.pid, SIGTERM);
+	assert_int_equal(
+	    arb_test_exit_code(arb_test_wait_exit(&b, WAIT_MS)), 0);
+	arb_test_proc_fini(&b);
+}
+
+// A peer's request to an earlier incarnation of gw1, for a mailbox id
+// with no actor (frames a peer queued before it saw gw1 restart go to
+// the next incarnation), is answered noproc from gw1's running
+// incarnation: a peer takes from a link only the pids of the incarnation
+// that link's HELLO named (docs/wire.md, "Envelopes from peers"), and
+// the answer came from the pid asked, which it would refuse.  The test
+// plays gw2 on a duplex stream, which gw1 (unable to dial gw2) sends on.
+static void
+test_noproc_answers_come_from_the_running_incarnation(void **state)
+{
+	arb_test_proc a;
+	int           pa = arb_test_free_port(), pb = arb_test_free_port(), fd;
+	uint8_t       fr[4096];
+	char          buf[512];
+	size_t        n;
+	uint32_t      creation;
+	arb__decoder  d;
+	arb_msg       m = { 0 }, ans;
+
+	(void) state;
+	spawn_run(&a, "gw1", pa, "gw2", pb, "echo", NULL);
+	arb_test_line(&a, "echo slot=", WAIT_MS, buf, sizeof(buf));
+	fd = peer_connect(pa, "127.0.0.7", "gw2", "gw1", &creation, true);
+	m.from.id = ((uint64_t) 1 << 62) | ((uint64_t) 5 << 32) | 1;
+	m.from.node = arb__node_id("gw2");
+	m.from.creation = 7;
+	m.to.id = ((uint64_t) 1 << 62) | ((uint64_t) 1000 << 32) | 3;
+	m.to.node = arb__node_id("gw1");
+	m.to.creation = creation ^ 0x5a5a5a5au; // an earlier incarnation
+	m.flags = 0x1;                          // a request
+	m.tag = TAG_PING;
+	m.ref = 77;
+	n = put_env(fr, 1000, 1, 0, &m);
+	assert_int_equal(write(fd, fr, n), (ssize_t) n);
+	// gw1's frames on the stream: ACKs, then the answer.
+	do {
+		n = read_frame(fd, fr, sizeof(fr));
+	} while (fr[4] != ARB__FR_DATA);
+	arb__decoder_init(
+	    &d, fr + ARB__FR_DATA_HDR, n - ARB__FR_DATA_HDR, sizeof(fr));
+	ARB_PASS(arb__codec_next(&d, &ans));
+	assert_int_equal(ans.flags, 0x2 | 0x4 | 0x8); // noproc
+	assert_int_equal(ans.ref, 77);
+	assert_int_equal(ans.from.id, m.to.id);
+	assert_int_equal(ans.from.node, arb__node_id("gw1"));
+	assert_int_equal(ans.from.creation, creation);
+	close(fd);
+	kill(a.pid, SIGTERM);
+	assert_int_equal(
+	    arb_test_exit_code(arb_test_wait_exit(&a, WAIT_MS)), 0);
+	arb_test_proc_fini(&a);
+}
+
 // stranger_round makes one connection from src to port: a HELLO as the
 // listed node `name` (with a nonce: a handshake is owed) and, when the
 // node answers it, an AUTH frame whose proof is made up.  Returns true
@@ -2648,7 +2959,8 @@ test_garbage_source_is_backed_off(void **state)
 	// its proof clears the address, and the next failure from it
 	// starts again at 100 ms.
 	t0 = arb_test_now_ms();
-	while ((fd = peer_connect(pa, "127.0.0.2", "central", "gw1", &cr))
+	while (
+	    (fd = peer_connect(pa, "127.0.0.2", "central", "gw1", &cr, false))
 	    < 0) {
 		waits++;
 		assert_true(arb_test_now_ms() - t0 < ARB__PENALTY_MAX_MS + 1000);
@@ -3587,6 +3899,8 @@ static const struct CMUnitTest tests[] = {
 	ARB_TEST_TIDY(test_tls_calls_are_not_delayed),
 	ARB_TEST_TIDY(test_old_incarnation_and_garbage_from_a_proven_peer),
 	ARB_TEST_TIDY(test_node_mailboxes_reject_garbage),
+	ARB_TEST_TIDY(test_forged_envelopes_from_a_peer_are_refused),
+	ARB_TEST_TIDY(test_noproc_answers_come_from_the_running_incarnation),
 	ARB_TEST_TIDY(test_garbage_source_is_backed_off),
 	ARB_TEST_TIDY(test_peer_settings_are_checked),
 	ARB_TEST_TIDY(test_peers_come_up_and_detect_a_killed_peer),

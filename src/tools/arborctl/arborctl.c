@@ -1114,6 +1114,12 @@ cmd_status(ctl *c, bool json)
 		       "read)\n",
 		    (long long) mp_int(doc, "log_dropped"));
 	}
+	if (mp_int(doc, "link_forged") > 0) {
+		printf("envelopes refused from peers: %lld (not from the peer "
+		       "that sent them, or a tag only this node sends; the "
+		       "log's event=forged_envelope names the peer)\n",
+		    (long long) mp_int(doc, "link_forged"));
+	}
 	peers_line(doc);
 	for (k = 0; k < NCOLS; k++) {
 		t.width[k] = (int) strlen(col_names[k]);
