@@ -498,6 +498,15 @@ struct arb__link {
 	// pointer, as link_conn_ops: tp_link.c calls tp_hb.c, not the other
 	// way round; docs.calls).  Under k->mtx.
 	void (*merge_check)(arb__link *k);
+	// cand_up: the watcher was told UP with the candidate's HELLO while
+	// the link has no greeted stream of its own (it dials, or its dial
+	// is in its handshake): the peer proved itself on a stream into this
+	// node, which already delivers its DATA, so the node may answer it
+	// now -- what is put waits for the link's own stream or for the
+	// candidate's adoption.  The greeting of the same node and
+	// incarnation, or that adoption, tells no second UP; the candidate
+	// lost first tells its DOWN (link_cand_down).  Set only with cand.
+	bool    cand_up;
 };
 
 // tp_link_down.c: a dialled link's stream failing, and what it leaves.
@@ -513,6 +522,12 @@ void arb__link_after_down(arb__link *k);
 // starts the send (link_send; after_down has its reader poke the link).
 // Under k->mtx.
 bool arb__link_adopt_cand(arb__link *k);
+// arb__link_cand_down: c, the candidate the watcher was told UP with
+// (k->cand_up), is no longer the link's candidate (it closed, or another
+// incarnation's stream replaced it) before the link had a stream of its
+// own or adopted it: the watcher is told DOWN.  Else nothing.  Under
+// k->mtx.
+void arb__link_cand_down(arb__link *k, arb__conn *c);
 void arb__link_streams_done(arb__link *k);
 void arb__link_down(arb__link *k);
 void arb__link_sop_done(arb__link *k);

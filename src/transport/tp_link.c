@@ -514,6 +514,42 @@ link_tls_answer(arb__link *k)
 	return true;
 }
 
+// link_same_peer: a and b are HELLOs of the same node and incarnation,
+// in the same role (what the watcher judges).
+static bool
+link_same_peer(const arb__hello *a, const arb__hello *b)
+{
+	return a->node_id == b->node_id && a->creation == b->creation
+	    && a->role == b->role && strcmp(a->name, b->name) == 0;
+}
+
+// link_cand_up: the link keeps a proven stream of its peer as its
+// candidate while it has no greeted stream of its own (it dials, its
+// dial is in its handshake, or it has not started): the watcher is told
+// UP now, with the candidate's HELLO (k->cand_up).  The peer is UP for
+// itself already (it sends DATA on that stream, which this node
+// delivers); before, this node counted it UP only once its own dial was
+// greeted, and meanwhile refused its answers to the peer (ARB_ENOENT at
+// arb_reply: the peer's call waited out its timeout).  A candidate the
+// watcher refuses is given back.  Under k->mtx.
+static void
+link_cand_up(arb__link *k)
+{
+	arb__conn *c = k->cand;
+
+	if (c == NULL || k->cand_up || k->quiet || k->watch == NULL
+	    || (k->state == L_UP && k->greeted) || k->state == L_CLOSED
+	    || k->state == L_GONE) {
+		return;
+	}
+	if (!k->watch(k->watch_arg, ARB__LINK_EV_UP, arb__conn_hello(c))) {
+		k->cand = NULL;
+		arb__conn_unhold(c);
+		return;
+	}
+	k->cand_up = true;
+}
+
 // link_greeted takes the acceptor's HELLO reply (in k->peer): with a
 // cookie, its proof must be good, and ours (the AUTH frame) goes before
 // anything else; then the watcher may still refuse the peer.  False
@@ -552,7 +588,13 @@ link_greeted(arb__link *k)
 			return false; // the listener closes, or no memory
 		}
 	}
-	if (k->watch != NULL
+	if (k->cand_up
+	    && !link_same_peer(arb__conn_hello(k->cand), &k->peer)) {
+		// Told UP with its candidate, another node or incarnation
+		// answers: that UP ends, this one is told (or refused).
+		arb__link_cand_down(k, k->cand);
+	}
+	if (!k->cand_up && k->watch != NULL
 	    && !k->watch(k->watch_arg, ARB__LINK_EV_UP, &k->peer)) {
 		char why[ARB__NODE_NAME_MAX + 48];
 
@@ -562,6 +604,7 @@ link_greeted(arb__link *k)
 		link_note(k, "another node answers", why);
 		return false;
 	}
+	k->cand_up = false; // the UP told is this stream's now
 	k->greeted = true;
 	k->authed = true;
 	k->attempt = 0; // a good connection resets the backoff
@@ -866,6 +909,16 @@ arb__link_get_info(arb__link *k, arb__link_info *info)
 		info->last_hb_ms = arb__conn_heard(k->rd);
 		info->rtt_us = arb__conn_rtt(k->rd);
 	}
+	if (k->cand_up) {
+		// Told UP with the peer's stream while its own dial is under
+		// way: up on a stream the peer dialled, as when adopted (the
+		// node's view of the peer, arb__peers_info, says UP as its
+		// watcher was told; the listener times that stream).
+		info->up = true;
+		info->adopted = true;
+		info->last_hb_ms = arb__conn_heard(k->cand);
+		info->rtt_us = arb__conn_rtt(k->cand);
+	}
 	pthread_mutex_unlock(&k->mtx);
 }
 
@@ -1124,6 +1177,12 @@ arb__link_offer(arb__link *k, arb__conn *c)
 	} else {
 		old = k->cand;
 		k->cand = c;
+		if (old != NULL && k->cand_up
+		    && !link_same_peer(
+		        arb__conn_hello(old), arb__conn_hello(c))) {
+			// Another incarnation's: the UP told with old ends.
+			arb__link_cand_down(k, old);
+		}
 		if (k->state == L_WAIT
 		    || (k->state == L_IDLE && !k->cfg.keep_up)) {
 			// No stream of our own (none dialled, or our dials
@@ -1135,6 +1194,7 @@ arb__link_offer(arb__link *k, arb__conn *c)
 				link_send(k);
 			}
 		} else {
+			link_cand_up(k); // (no stream of its own greeted yet)
 			link_merge_check(k); // both dialled: one is kept
 		}
 	}
@@ -1163,6 +1223,7 @@ link_detach(arb__link *k, arb__conn *c)
 	pthread_mutex_lock(&k->mtx);
 	if (k->cand == c) {
 		k->cand = NULL;
+		arb__link_cand_down(k, c);
 		arb__conn_unhold(c);
 	}
 	if (k->rd == c) {

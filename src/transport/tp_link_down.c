@@ -141,11 +141,13 @@ link_adopt(arb__link *k, arb__conn *c)
 	const arb__hello *h = arb__conn_hello(c);
 
 	// (A merge's adoption tells no UP: the peer, its incarnation
-	// checked, was UP on the retired stream and stays UP.)
-	if (!k->quiet && k->watch != NULL
+	// checked, was UP on the retired stream and stays UP; nor does the
+	// adoption of a candidate told UP already: k->cand_up.)
+	if (!k->quiet && !k->cand_up && k->watch != NULL
 	    && !k->watch(k->watch_arg, ARB__LINK_EV_UP, h)) {
 		return false;
 	}
+	k->cand_up = false; // the UP told is this stream's now
 	if (k->state == L_WAIT) {
 		nng_aio_cancel(k->taio); // its callback finds L_UP: no dial
 	}
@@ -184,10 +186,23 @@ arb__link_adopt_cand(arb__link *k)
 	}
 	k->cand = NULL;
 	if (arb__conn_closing(c) || !link_adopt(k, c)) {
+		arb__link_cand_down(k, c);
 		arb__conn_unhold(c);
 		return false;
 	}
 	return true;
+}
+
+void
+arb__link_cand_down(arb__link *k, arb__conn *c)
+{
+	if (!k->cand_up) {
+		return;
+	}
+	k->cand_up = false;
+	if (k->watch != NULL) {
+		k->watch(k->watch_arg, ARB__LINK_EV_DOWN, arb__conn_hello(c));
+	}
 }
 
 // arb__link_after_down decides what follows a failed stream once its

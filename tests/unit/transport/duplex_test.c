@@ -632,6 +632,140 @@ test_redial_while_old_stream_open(void **state)
 	free(g);
 }
 
+// black_hole listens on a port of its own and never accepts: a link that
+// dials it connects (the kernel queues the connection) and waits in its
+// handshake for a HELLO reply that never comes.  Closing *fd resets the
+// connections it queued: the link's stream fails.
+static int
+black_hole(int *fd)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t          len = sizeof(a);
+
+	*fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(*fd >= 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(*fd, (struct sockaddr *) &a, sizeof(a)), 0);
+	assert_int_equal(listen(*fd, 8), 0);
+	assert_int_equal(getsockname(*fd, (struct sockaddr *) &a, &len), 0);
+	return ntohs(a.sin_port);
+}
+
+// pair_open opens a ("a", the lower name) and b, each with its link to
+// the other's listener -- a's to the black hole's port instead when
+// hole > 0 -- and starts b's, and a's unless hole < 0; it returns once
+// b is UP on its own stream and that stream proved itself to a.
+static void
+pair_open(tnode *a, tnode *b, const arb__cookie *ck, int hole)
+{
+	char url[64];
+
+	tnode_open(a, ck, "a");
+	tnode_open(b, ck, "b");
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d",
+	    hole > 0 ? hole : arb__lsn_port(b->l));
+	tnode_link(a, url);
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", arb__lsn_port(a->l));
+	tnode_link(b, url);
+	if (hole >= 0) {
+		tnode_start(a);
+	}
+	tnode_start(b);
+	ARB_WAIT_UNTIL(atomic_load(&b->w.ups) == 1, 5000);
+	ARB_WAIT_UNTIL(atomic_load(&a->proven) == 1, 5000);
+}
+
+// The peer's stream proves itself to a node whose own link has no
+// greeted stream yet: it dials, its dial waits in its handshake, or it
+// has not started.  The peer is UP for itself already and sends on its
+// stream, which the node delivers; the node's link tells UP at once
+// with that stream's HELLO (docs/multinode.md, "One stream per pair"),
+// so the node may answer the peer: what it puts waits for its own
+// stream, or for the peer's stream adopted.  Before, it was UP only once
+// its own dial was greeted, and its node refused its actors' answers
+// meanwhile (ARB_ENOENT at arb_reply, uncounted): the peer's call waited
+// out its timeout (integration.74_peers, 1 run in 4 or 5).
+//  1. a's link not started: UP at the offer; a's own stream's greeting
+//     later (the same node and incarnation) tells no second UP;
+//  2. a's dial waits in its handshake (a black hole): UP at the offer;
+//     what a puts waits; the black hole closes, a adopts b's stream and
+//     sends on it, with no second UP and no DOWN, nothing lost;
+//  3. the same, but b goes first: a's link tells the DOWN of its UP.
+static void
+test_up_with_the_peers_stream_while_dialling(void **state)
+{
+	arb__cookie    ck;
+	tnode         *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	arb__link_info li;
+	int            fd;
+
+	(void) state;
+	assert_non_null(a);
+	assert_non_null(b);
+	memset(ck.key, 0x5a, 32);
+	ck.len = 32;
+
+	// 1. Not started.
+	pair_open(a, b, &ck, -1);
+	ARB_WAIT_UNTIL(atomic_load(&a->w.ups) == 1, 5000);
+	// Up on the peer's stream, as its watcher was told (what a node's
+	// peer table shows: arb__peers_info), none of its own yet.
+	arb__link_get_info(a->k, &li);
+	assert_true(li.up && li.adopted);
+	assert_false(arb__link_up(a->k));
+	tnode_start(a);
+	put_n(a->k, 10, 100);
+	ARB_WAIT_UNTIL(atomic_load(&b->got) == 10, 5000);
+	ARB_WAIT_UNTIL(arb__link_up(a->k), 5000);
+	arb__link_get_info(a->k, &li);
+	assert_false(li.adopted); // a's own: the lower name's
+	assert_int_equal(atomic_load(&a->w.ups), 1);
+	assert_int_equal(atomic_load(&a->w.downs), 0);
+	assert_int_equal(atomic_load(&b->w.downs), 0);
+	tnode_close(b);
+	tnode_close(a);
+
+	// 2. In its handshake, then adopts.
+	memset(a, 0, sizeof(*a));
+	memset(b, 0, sizeof(*b));
+	pair_open(a, b, &ck, black_hole(&fd));
+	ARB_WAIT_UNTIL(atomic_load(&a->w.ups) == 1, 5000);
+	arb__link_get_info(a->k, &li);
+	assert_true(li.up && li.adopted && li.connecting);
+	assert_true(li.last_hb_ms > 0); // (b's stream's proof, as heard)
+	put_n(a->k, 10, 100);
+	assert_int_equal(atomic_load(&b->got), 0); // (nothing to send on)
+	close(fd);
+	ARB_WAIT_UNTIL(atomic_load(&b->got) == 10, 5000);
+	assert_int_equal(atomic_load(&b->disorder), 0);
+	arb__link_get_info(a->k, &li);
+	assert_true(li.up && li.adopted);
+	assert_true(arb__link_wait_idle(a->k, arb_test_now_ms() + 5000, true));
+	assert_int_equal(atomic_load(&a->w.ups), 1);
+	assert_int_equal(atomic_load(&a->w.downs), 0);
+	assert_int_equal(atomic_load(&b->w.ups), 1);
+	assert_int_equal(atomic_load(&b->w.downs), 0);
+	assert_int_equal(atomic_load(&a->st.lost), 0);
+	assert_int_equal(atomic_load(&a->st.dead), 0);
+	tnode_close(b);
+	ARB_WAIT_UNTIL(atomic_load(&a->w.downs) == 1, 5000);
+	tnode_close(a);
+
+	// 3. In its handshake, and the peer goes first.
+	memset(a, 0, sizeof(*a));
+	memset(b, 0, sizeof(*b));
+	pair_open(a, b, &ck, black_hole(&fd));
+	ARB_WAIT_UNTIL(atomic_load(&a->w.ups) == 1, 5000);
+	tnode_close(b);
+	ARB_WAIT_UNTIL(atomic_load(&a->w.downs) == 1, 5000);
+	close(fd);
+	tnode_close(a);
+	assert_int_equal(atomic_load(&a->w.ups), 1);
+	assert_int_equal(atomic_load(&a->w.downs), 1);
+	free(a);
+	free(b);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -642,6 +776,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_merge_waits_at_most_the_budget),
 		cmocka_unit_test(test_redial_while_old_stream_open),
 		cmocka_unit_test(test_send_after_its_reader_closed),
+		cmocka_unit_test(test_up_with_the_peers_stream_while_dialling),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
