@@ -392,10 +392,11 @@ typedef struct arb_peer_info {
 	// The last time the peer was refused, and why, briefly: by this
 	// node's link to it ("wrong cookie", "no cookie", "TLS handshake
 	// failed", "closed before HELLO", "a tls+tcp:// listener", "another
-	// node answers") or by this node's listener, a stream whose HELLO
-	// named it ("wrong cookie", "no cookie", "cookie, none here"); ""
-	// and -1: never.  The log's event=link_refused line says more.  A
-	// peer never refused and never up was never reached.
+	// node answers", "host not resolved": its URL's host, at a dial) or
+	// by this node's listener, a stream whose HELLO named it ("wrong
+	// cookie", "no cookie", "cookie, none here"); "" and -1: never.  The
+	// log's event=link_refused line says more.  A peer never refused and
+	// never up was never reached.
 	char    last_refusal[32];
 	int64_t last_refusal_ms; // ms since it (-1: never)
 } arb_peer_info;

@@ -438,6 +438,9 @@ struct arb__link {
 	int64_t            refusal_ms;
 	int64_t            log_sec; // refusals logged: one a second
 	uint64_t           log_suppressed;
+	// Its URL's host, looked up off nng's threads when a dial fails in
+	// the resolver (link_dial_failed, tp_resolve.c); NULL until then.
+	struct arb__resolve *res;
 	// The heartbeat channel (hb_ms > 0): a second stream to the same URL,
 	// dialled once the data stream is authenticated and closed with it
 	// (hd NULL without heartbeats).  Heartbeats go only there, so they
@@ -532,6 +535,27 @@ void arb__link_streams_done(arb__link *k);
 void arb__link_down(arb__link *k);
 void arb__link_sop_done(arb__link *k);
 void arb__link_op_done(arb__link *k);
+
+// tp_resolve.c: why a host does not resolve (nng 1.5.2 says no more than
+// NNG_EADDRINVAL, no such name, or NNG_EAGAIN, no answer).  arb__host_why
+// looks url's host up (tcp:// or tls+tcp://, or their 4 / 6 forms;
+// passive for a listener, as nng asks) and, when it does not resolve,
+// says so in buf with the resolver's reason: "host H could not be
+// resolved (REASON)"; false when it resolves or url names no such host.
+// Blocks on the resolver.  Thread: any.
+bool arb__host_why(const char *url, bool passive, char *buf, size_t len);
+// arb__resolve: the same for a link's failed dials, never blocking.
+// arb__resolve_why(r, rv, ...) answers from the last lookup that followed
+// a dial failing with rv (for 30 s) and, when there is none, starts one
+// on a thread of its own; false: nothing to say yet, or the host
+// resolved.  arb__resolve_alloc gives ARB_EINVAL for a url without a
+// host to look up, ARB_ENOMEM.  arb__resolve_free drops the link's hold
+// (a lookup under way ends on its own, then frees it); NULL is a
+// harmless no-op.  Thread: any.
+typedef struct arb__resolve arb__resolve;
+int  arb__resolve_alloc(arb__resolve **rp, const char *url);
+bool arb__resolve_why(arb__resolve *r, int rv, char *buf, size_t len);
+void arb__resolve_free(arb__resolve *r);
 
 // tp_hb.c: the heartbeat channel of a dialled link.
 void arb__hb_open(arb__link *k);

@@ -733,6 +733,30 @@ link_recv_cb(void *arg)
 	arb__link_op_done(k);
 }
 
+// link_dial_failed: a node link's dial failed (rv).  In nng 1.5.2 a host
+// that does not resolve fails it with NNG_EADDRINVAL (no such name) or
+// NNG_EAGAIN (the resolver did not answer) and no more, and the link was
+// redialled in silence for ever.  The link looks the host up itself, off
+// nng's threads (tp_resolve.c), and from the next failed dial on names
+// it with the resolver's reason, as a refusal (link_note: at most a line
+// a second; the peer's last refusal).  A dial failing otherwise (nothing
+// listens, no route) is a peer down, as before.  Under k->mtx.
+static void
+link_dial_failed(arb__link *k, int rv)
+{
+	char why[400];
+
+	if (k->name[0] == '\0' || (rv != NNG_EADDRINVAL && rv != NNG_EAGAIN)) {
+		return;
+	}
+	if (k->res == NULL && arb__resolve_alloc(&k->res, k->url) != ARB_OK) {
+		return; // no host name to look up (or no memory: next time)
+	}
+	if (arb__resolve_why(k->res, rv, why, sizeof(why))) {
+		link_note(k, "host not resolved", why);
+	}
+}
+
 static void
 link_dial_cb(void *arg)
 {
@@ -747,6 +771,7 @@ link_dial_cb(void *arg)
 			nng_stream_free(nng_aio_get_output(k->daio, 0));
 		}
 	} else if (rv != 0) {
+		link_dial_failed(k, rv);
 		k->state = L_DOWN;
 		arb__link_after_down(k);
 	} else {
@@ -1290,6 +1315,7 @@ link_close(arb__link *k)
 	nng_stream_free(k->hs);
 	nng_stream_dialer_free(k->d);
 	nng_stream_dialer_free(k->hd);
+	arb__resolve_free(k->res);
 	waitset_fini(&k->waiters);
 	arb__buf_fini(&k->cbuf);
 	arb__free(k->ring);

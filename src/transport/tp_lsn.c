@@ -8,7 +8,6 @@
 
 #include "tp_int.h"
 
-#include <netdb.h>
 #include <stdio.h>
 
 // stream_source reads a TCP stream's peer address: its IP address as
@@ -224,34 +223,10 @@ arb__lsn_open(arb__lsn **lp, const char *url, int perms,
 const char *
 arb__lsn_why(const char *url, int rv, char *buf, size_t len)
 {
-	struct addrinfo hints, *ai = NULL;
-	nng_url        *u = NULL;
-	const char     *h;
-	int             gai = 0;
-
-	snprintf(buf, len, "%s", arb_strerror(rv));
 	if ((rv != ARB_EINVAL && rv != ARB_EAGAIN)
-	    || (strncmp(url, "tcp://", 6) != 0
-	        && strncmp(url, "tls+tcp://", 10) != 0)
-	    || nng_url_parse(&u, url) != 0) {
-		return buf;
+	    || !arb__host_why(url, true, buf, len)) {
+		snprintf(buf, len, "%s", arb_strerror(rv));
 	}
-	h = u->u_hostname;
-	if (h != NULL && h[0] != '\0' && strcmp(h, "*") != 0) {
-		// As nng resolves a listener's host (passive, any family).
-		memset(&hints, 0, sizeof(hints));
-		hints.ai_family = AF_UNSPEC;
-		hints.ai_socktype = SOCK_STREAM;
-		hints.ai_flags = AI_PASSIVE;
-		if ((gai = getaddrinfo(h, u->u_port, &hints, &ai)) != 0) {
-			snprintf(buf, len,
-			    "host %s could not be resolved (%s)", h,
-			    gai_strerror(gai));
-		} else {
-			freeaddrinfo(ai);
-		}
-	}
-	nng_url_free(u);
 	return buf;
 }
 
