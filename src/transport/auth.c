@@ -106,7 +106,8 @@ arb__auth_nonce(uint8_t nonce[ARB__AUTH_NONCE])
 {
 	ssize_t n;
 
-	while ((n = getrandom(nonce, ARB__AUTH_NONCE, 0)) < 0 && errno == EINTR) {
+	while ((n = getrandom(nonce, ARB__AUTH_NONCE, 0)) < 0
+	    && errno == EINTR) {
 	}
 	return n == ARB__AUTH_NONCE ? ARB_OK : (ARB_ESYSERR | EIO);
 }

@@ -385,7 +385,8 @@ peer_word_check(arb_pid to)
 		w = atomic_load(&tp.peers[i]);
 		if ((uint32_t) (w >> 32) == to.node) {
 			return (uint32_t) w != 0
-			        && (to.creation == 0 || to.creation == (uint32_t) w)
+			        && (to.creation == 0
+			            || to.creation == (uint32_t) w)
 			    ? ARB_OK
 			    : ARB_ENOENT;
 		}
@@ -454,7 +455,8 @@ slots_map(const arb__addr *a)
 		return arb__err_from_errno(errno);
 	}
 	if (a->in_node
-	    && ftruncate(fd, (off_t) (SLOTS_LEN + RECS_LEN + PEERS_LEN)) != 0) {
+	    && ftruncate(fd, (off_t) (SLOTS_LEN + RECS_LEN + PEERS_LEN))
+	        != 0) {
 		e = errno;
 		close(fd);
 		return arb__err_from_errno(e);
@@ -463,7 +465,8 @@ slots_map(const arb__addr *a)
 		// A short file would fault when touched: refuse it instead.
 		struct stat sb;
 		if (fstat(fd, &sb) != 0
-		    || (size_t) sb.st_size < SLOTS_LEN + RECS_LEN + PEERS_LEN) {
+		    || (size_t) sb.st_size
+		        < SLOTS_LEN + RECS_LEN + PEERS_LEN) {
 			close(fd);
 			return ARB_EINVAL;
 		}
@@ -608,7 +611,8 @@ arb__tp_deliver_remote(arb__chunk *ch)
 		ops->rele(ep);
 	}
 	if (rv != ARB_OK) {
-		ch->dst = rv == ARB_EAGAIN ? ARB__MBID_UNSENT : ARB__MBID_NOPROC;
+		ch->dst = rv == ARB_EAGAIN ? ARB__MBID_UNSENT
+		                           : ARB__MBID_NOPROC;
 		(void) arb__tp_deliver(ch);
 	}
 	return false;
