@@ -1070,9 +1070,15 @@ conn_hb_heard(arb__conn *c)
 		if (d->hbw_budget != (int64_t) b) {
 			// The first heartbeat: the timer, armed for the longer
 			// wait before it, is due at once and re-armed for this
-			// budget (conn_hbw_cb).
+			// budget (conn_hbw_cb).  Due now, so a run of it much
+			// later is a stall of this process, not the peer's
+			// silence: with its old due time (the longer wait's
+			// end) it was not, and a first heartbeat that came
+			// during a stall closed the stream when the stall
+			// ended (duplex_test, a merge during a stall).
 			d->hbw_budget = (int64_t) b;
 			if (d->hbw_armed) {
+				d->hbw_due = d->hbw_heard;
 				arb__ttimer_cancel(&d->hbw);
 			}
 		}

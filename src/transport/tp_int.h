@@ -510,6 +510,11 @@ struct arb__link {
 	// incarnation, or that adoption, tells no second UP; the candidate
 	// lost first tells its DOWN (link_cand_down).  Set only with cand.
 	bool    cand_up;
+	// The merge's budget is of the time this process ran (link_hb_cb
+	// judges it as the peer's silence, arb__silence_judge): merge_late
+	// once it is over.
+	arb__silence mergesil;
+	bool         merge_late;
 };
 
 // tp_link_down.c: a dialled link's stream failing, and what it leaves.

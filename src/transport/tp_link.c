@@ -256,12 +256,17 @@ link_hb_settled(const arb__link *k)
 // began; link_hb_cb looks again every hb_ms): the stream then closes
 // all the same, what it wrote and the peer did not acknowledge counted
 // lost (as on any stream that closes), what it had not written yet sent
-// on the candidate.  Under k->mtx.
+// on the candidate.  The budget is of the time this process ran, as the
+// heartbeats' (link_hb_cb judges it, merge_late): a stall of this node
+// (a paused VM, a starved CPU) is not the peer's delay, and once it
+// runs again the ACK gets hb_ms to come (docs/multinode.md, "A stall of
+// this node").  Before, a stall over the budget ended the merge the
+// moment this node ran again, what the peer had read but not yet
+// acknowledged counted lost.  Under k->mtx.
 static void
 link_merge_check(arb__link *k)
 {
 	const arb__hello *h;
-	int64_t           budget = (int64_t) k->cfg.hb_ms * k->cfg.hb_miss;
 	bool              late;
 
 	if (!k->cfg.merge || k->state != L_UP || !k->greeted || k->adopted
@@ -276,10 +281,12 @@ link_merge_check(arb__link *k)
 		}
 		k->merging = true;
 		k->merge_ms = arb__now_ms();
+		memset(&k->mergesil, 0, sizeof(k->mergesil));
+		k->merge_late = false;
 		k->sync_due = true;
 		link_send(k);
 	}
-	late = budget > 0 && arb__now_ms() - k->merge_ms >= budget;
+	late = k->merge_late;
 	if (!late
 	    && (k->ring_n > 0 || k->sending || k->f_head != NULL
 	        || !link_hb_settled(k))) {
@@ -840,11 +847,17 @@ link_hb_cb(void *arg)
 	int64_t    budget = (int64_t) k->cfg.hb_ms * k->cfg.hb_miss;
 	int64_t    now = arb__now_ms();
 	int64_t    next = now + k->cfg.hb_ms;
-	int64_t    judge;
+	int64_t    judge, merge_judge = INT64_MAX;
 
 	pthread_mutex_lock(&k->mtx);
 	k->hbt_armed = false;
 	if (k->merging) {
+		// Its time up: the budget of the time this process ran.
+		if (!k->merge_late && budget > 0
+		    && arb__silence_judge(&k->mergesil, now, k->hbt_due,
+		        k->merge_ms, budget, k->cfg.hb_ms, &merge_judge)) {
+			k->merge_late = true;
+		}
 		link_merge_check(k); // its channel settled, or its time up
 	}
 	// (On a stream the peer dialled, the peer sends the heartbeats and
@@ -881,6 +894,9 @@ link_hb_cb(void *arg)
 				next = judge;
 			}
 		}
+	}
+	if (k->merging && merge_judge < next) {
+		next = merge_judge;
 	}
 	link_hb_arm(k, next - now);
 	arb__link_op_done(k);

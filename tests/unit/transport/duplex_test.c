@@ -561,6 +561,94 @@ test_merge_waits_at_most_the_budget(void **state)
 	free(b);
 }
 
+// stall: blocks the transport's timer thread -- every link's heartbeat
+// and merge timers of this process -- until `until`, as when the
+// process is starved of a CPU or its machine is paused (the stall is
+// the thing tested: its length is fixed, not waited for; hbchan_test.c
+// has the same).
+typedef struct stall {
+	arb__ttimer t;
+	int64_t     until;
+	_Atomic int done;
+} stall;
+
+static void
+stall_cb(void *arg)
+{
+	stall *st = arg;
+
+	while (arb_test_now_ms() < st->until) {
+		poll(NULL, 0, 5);
+	}
+	atomic_store(&st->done, 1);
+}
+
+// A merge's limit (the heartbeat budget, here 100 ms x 4) counts the
+// time this process ran, as the heartbeats' silence does.  This process
+// stalls for 1.5 s (its timer thread held), and meanwhile a dials b,
+// a's stream proves itself at b and b begins to merge; a holds b's first
+// frame (b's SYNC unanswered).  b merges only once the stall is over and
+// at least a grace of hb_ms after (the ACK gets its chance once b runs
+// again), not the moment it runs again, and nobody is DOWN: b's
+// listener, which heard a's first heartbeat during the stall, does not
+// take the stall for a's silence either.  Before, the merge ended as the
+// stall did (its time counted as the ACK's delay), and b's listener
+// closed a's stream when the stall ended (its timer, made due by that
+// first heartbeat, ran late unnoticed: no merge at all).
+static void
+test_merge_limit_leaves_out_a_stall(void **state)
+{
+	arb__cookie ck;
+	tnode      *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	char        ua[64], ub[64];
+	uint64_t    m0 = arb__link_merged();
+	stall       st;
+	uint32_t    i;
+
+	(void) state;
+	assert_non_null(a);
+	assert_non_null(b);
+	memset(ck.key, 0x5a, 32);
+	ck.len = 32;
+	tnode_open(a, &ck, "a");
+	tnode_open(b, &ck, "b");
+	a->cfg.hb_ms = b->cfg.hb_ms = 100; // the links' (the listeners' stay)
+	a->cfg.hb_miss = b->cfg.hb_miss = 4;
+	snprintf(ub, sizeof(ub), "tcp://127.0.0.1:%d", arb__lsn_port(b->l));
+	snprintf(ua, sizeof(ua), "tcp://127.0.0.1:%d", arb__lsn_port(a->l));
+	atomic_store(&a->hold, 1);
+	tnode_link(a, ub);
+	tnode_link(b, ua);
+	tnode_start(b);
+	ARB_WAIT_UNTIL(atomic_load(&b->w.ups) == 1, 5000);
+	for (i = 0; i < 10; i++) {
+		assert_true(put_seq_o(b->k, i, 100, NULL));
+	}
+	ARB_WAIT_UNTIL(atomic_load(&a->held) != NULL, 5000);
+	memset(&st, 0, sizeof(st));
+	ARB_PASS(arb__ttimer_init(&st.t, stall_cb, &st));
+	st.until = arb_test_now_ms() + 1500;
+	arb__ttimer_arm(&st.t, 0);
+	// During the stall: a's stream proven at b, offered to b's link,
+	// which merges.
+	tnode_start(a);
+	ARB_WAIT_UNTIL(atomic_load(&b->proven) == 1, 5000);
+	ARB_WAIT_UNTIL(atomic_load(&st.done), 5000);
+	ARB_WAIT_UNTIL(arb__link_merged() == m0 + 1, 5000);
+	// (A lower bound: a loaded machine only makes it later.)
+	assert_true(arb_test_now_ms() - st.until >= 100);
+	assert_int_equal(atomic_load(&a->w.downs), 0);
+	assert_int_equal(atomic_load(&b->w.downs), 0);
+	assert_int_equal(atomic_load(&a->st.hb_timeouts), 0);
+	assert_int_equal(atomic_load(&b->st.hb_timeouts), 0);
+	atomic_store(&a->hold, 0);
+	ARB_WAIT_UNTIL(arb__link_up(b->k), 5000);
+	tnode_close(b);
+	tnode_close(a);
+	free(a);
+	free(b);
+}
+
 // A peer that redials while the stream it dialled before is still open
 // here (its close has not arrived: a partition, a lost FIN): the newer
 // stream replaces the old one (conn_replace_older), the link that sent
@@ -774,6 +862,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_both_dial_keep_one),
 		cmocka_unit_test(test_both_dial_ten_times),
 		cmocka_unit_test(test_merge_waits_at_most_the_budget),
+		cmocka_unit_test(test_merge_limit_leaves_out_a_stall),
 		cmocka_unit_test(test_redial_while_old_stream_open),
 		cmocka_unit_test(test_send_after_its_reader_closed),
 		cmocka_unit_test(test_up_with_the_peers_stream_while_dialling),
