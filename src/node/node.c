@@ -39,6 +39,7 @@ node_reg_notify(void *arg, arb_pid to, uint32_t tag, uint64_t ref,
 	arb_node *node = arg;
 	arb__buf  b    = { 0 };
 	arb_msg   m    = { 0 };
+	int       rv;
 
 	if (tag == ARB_TAG_DOWN && arb__watch_fired(node, to, ref, why)) {
 		return; // a peer's watch: its node hears it (watch.c)
@@ -52,7 +53,17 @@ node_reg_notify(void *arg, arb_pid to, uint32_t tag, uint64_t ref,
 	m.ref  = ref;
 	m.body = b.data;
 	m.len  = b.len;
-	arb__outq_push(node->outq, &m);
+	// A notice, not a send: one per monitor or link per exit, so it
+	// goes past a full backlog towards its actor (a busy actor flooded
+	// by name@node sends still gets its DOWN, exactly once).  Refused
+	// only when the actor is gone (nothing to tell) or for memory.
+	rv = arb__outq_notice(node->outq, &m);
+	if (rv != ARB_OK && rv != ARB_ENOENT) {
+		node->tree.dead_letters++;
+		arb__log(ARB_LOG_WARN, NULL,
+		    "event=notice_lost tag=%s error=%s",
+		    tag == ARB_TAG_DOWN ? "down" : "exit", arb_err_name(rv));
+	}
 	arb__buf_fini(&b);
 }
 

@@ -289,8 +289,9 @@ int arb__outq_open(arb__outq **qp, struct event_base *base, size_t max_msg);
 // caller's.
 int arb__outq_push(arb__outq *q, const arb_msg *m);
 // arb__outq_notice is arb__outq_push for the node's own notices to its
-// actors (PEER_LOST): never ARB_EAGAIN, it goes past a full backlog.  A
-// notice is one envelope per actor per event (a peer's DOWN), so what it
+// actors (PEER_LOST, the registry's DOWN and EXIT): never ARB_EAGAIN, it
+// goes past a full backlog.  A notice is one envelope per actor (per
+// monitor or link) per event (a peer's DOWN, an exit), so what it
 // adds is bounded; refused, it would be lost for good (its actor's calls
 // would wait for their timeouts).
 int arb__outq_notice(arb__outq *q, const arb_msg *m);

@@ -497,7 +497,9 @@ typedef struct sleeper_st {
 	struct event *tick;
 	arb_pid       to;
 	bool          busy, armed;
-	int64_t       t0; // when it called the new n2
+	bool          monitor; // the msleeper: monitors hold@n2 too
+	uint64_t      mref;    // its monitor's ref
+	int64_t       t0;      // when it called the new n2
 } sleeper_st;
 
 static void
@@ -575,6 +577,10 @@ sleeper_ping_cb(arb_ctx *ctx, void *arg, const arb_result *r)
 		return;
 	}
 	st->armed = true;
+	if (st->monitor) {
+		arb_test_emit("sleeper monitor rv=%s",
+		    arb_err_name(arb_monitor(ctx, st->to, &st->mref)));
+	}
 	arb_test_emit("sleeper armed rv=%s",
 	    arb_err_name(arb_call(ctx, st->to, TAG_HOLD, "old", 3, CALL_MS,
 	        sleeper_old_cb, st)));
@@ -637,6 +643,41 @@ sleeper_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
 static const arb_actor_ops sleeper_ops = {
 	.type = "sleeper",
 	.init = sleeper_init,
+	.terminate = sleeper_terminate,
+};
+
+// The msleeper is the sleeper that also monitors hold@n2 when it arms
+// and says each DOWN it reads ("sleeper down").
+static int
+msleeper_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
+{
+	int rv = sleeper_init(ctx, statep, arg, len);
+
+	if (rv == ARB_OK) {
+		((sleeper_st *) *statep)->monitor = true;
+	}
+	return rv;
+}
+
+static void
+msleeper_handle(arb_ctx *ctx, void *state, const arb_msg *m)
+{
+	sleeper_st *st = state;
+	arb_pid     who;
+	arb_exit    e;
+
+	(void) ctx;
+	if (arb_msg_tag(m) == ARB_TAG_DOWN
+	    && arb_decode_exit(m, &who, &e) == ARB_OK) {
+		arb_test_emit("sleeper down mine=%d kind=%d text=%s",
+		    arb_msg_ref(m) == st->mref, (int) e.kind, e.text);
+	}
+}
+
+static const arb_actor_ops msleeper_ops = {
+	.type = "msleeper",
+	.init = msleeper_init,
+	.handle = msleeper_handle,
 	.terminate = sleeper_terminate,
 };
 
@@ -731,7 +772,8 @@ static const arb_actor_ops flooder_ops = {
 };
 
 static const arb_actor_ops *const types[] = { &holder_ops, &caller_ops,
-	&queuer_ops, &sleeper_ops, &flooder_ops, NULL };
+	&queuer_ops, &sleeper_ops, &msleeper_ops, &flooder_ops,
+	NULL };
 
 // --- the node helper ---------------------------------------------------
 // args (after the helper's name): name port peers kids...: peers
@@ -1038,8 +1080,11 @@ test_a_late_notice_spares_calls_sent_after_the_return(void **state)
 // flooder is refused for a second; n2 is SIGKILLed.  The node's
 // PEER_LOST notice goes past the full backlog (arb__outq_notice): once
 // the sleeper reads its mailbox, the call ends ARB_ENOENT noconnection,
-// not ARB_ETIMEDOUT at its 30 s timeout.
-// Before, the notice was refused like a send (event=calls_down_unsent).
+// not ARB_ETIMEDOUT at its 30 s timeout.  The sleeper (an msleeper)
+// also monitors hold@n2: its DOWN noconnection comes through the same
+// full backlog, exactly once.
+// Before, the notice was refused like a send (event=calls_down_unsent),
+// and the DOWN was dropped, counted nowhere.
 static void
 test_a_full_queue_still_gets_the_notice(void **state)
 {
@@ -1053,8 +1098,9 @@ test_a_full_queue_still_gets_the_notice(void **state)
 	snprintf(peers, sizeof(peers), "n1:%d", p1);
 	spawn_run(&n2, "n2", p2, peers, "holder", "flooder");
 	snprintf(peers, sizeof(peers), "n2:%d", p2);
-	spawn_run(&n1, "n1", p1, peers, "sleeper", NULL);
+	spawn_run(&n1, "n1", p1, peers, "msleeper", NULL);
 	arb_test_expect(&n1, "sleeper register=ARB_OK", WAIT_MS);
+	arb_test_expect(&n1, "sleeper monitor rv=ARB_OK", WAIT_MS);
 	arb_test_expect(&n1, "sleeper armed rv=ARB_OK", WAIT_MS);
 	arb_test_expect(&n1, "sleeper blocked", WAIT_MS);
 	arb_test_expect(&n2, "holder held n=1", WAIT_MS);
@@ -1085,6 +1131,13 @@ test_a_full_queue_still_gets_the_notice(void **state)
 	assert_int_equal(
 	    arb_test_need_field(buf, "kind"), ARB_EXIT_NOCONNECTION);
 	assert_int_equal(arb_test_count(&n1, "calls_down_unsent"), 0);
+	// The DOWN of the monitor: once, noconnection (read behind the
+	// flood the sleeper's mailbox and n1's backlog held).
+	arb_test_line(&n1, "sleeper down mine=1", WAIT_MS, buf, sizeof(buf));
+	assert_int_equal(
+	    arb_test_need_field(buf, "kind"), ARB_EXIT_NOCONNECTION);
+	assert_int_equal(arb_test_count(&n1, "notice_lost"), 0);
+	assert_int_equal(arb_test_count(&n1, "sleeper down mine=1"), 1);
 	stop(&n1);
 }
 
