@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // tpfix.h -- the pieces the transport's unit tests share
 // (tests/unit/transport): a listener's ops that take every link and count
-// what arrives, a dialled link's watcher that counts UP and DOWN, and the
-// identity and configuration of a node's link (src/transport/peer.c).
+// what arrives, a dialled link's watcher that counts UP and DOWN, the
+// identity and configuration of a node's link (src/transport/peer.c), and
+// a capture of the log.
 //
 // White-box: it uses src/transport/link.h, so a test using it links
 // arbor_testing (the arb_test_tpfix library does).
@@ -48,5 +49,18 @@ void tpf_node_link(arb__link_cfg *c);
 // tpf_dial opens a link to url with c, watched by tpf_watch_fn with w,
 // and starts it (a kept-up link dials at once).  Fails the test on error.
 arb__link *tpf_dial(const char *url, const arb__link_cfg *c, tpf_watch *w);
+
+// A capture of the log (stderr) while a test runs: tpf_logcap_start
+// sends fd 2 through a pipe that a thread reads (the lines still reach
+// stderr, a failing test's message too; up to 32 KiB kept);
+// tpf_logcap_stop gives fd 2 back and frees it.  tpf_logcap_wait fails
+// the test unless a line with needle comes within 5 s;
+// tpf_logcap_count: how often needle occurs so far.
+typedef struct tpf_logcap tpf_logcap;
+
+tpf_logcap *tpf_logcap_start(void);
+void        tpf_logcap_stop(tpf_logcap *lc);
+void        tpf_logcap_wait(tpf_logcap *lc, const char *needle);
+int         tpf_logcap_count(tpf_logcap *lc, const char *needle);
 
 #endif // ARB_TPFIX_H

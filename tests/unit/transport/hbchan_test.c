@@ -87,16 +87,13 @@ setup(void **state)
 	return 0;
 }
 
-typedef struct logcap logcap;
-static void logcap_stop(logcap *lc);
-
 static int
 teardown(void **state)
 {
 	fix *f = *state;
 
 	if (f->lc != NULL) {
-		logcap_stop(f->lc); // the test failed while it ran
+		tpf_logcap_stop(f->lc); // the test failed while it ran
 	}
 	arb__lsn_close(f->l);
 	assert_int_equal(arb_test_rmtree(f->dir), 0);
@@ -474,111 +471,6 @@ raw_data(int fd, uint64_t seq)
 	raw_write(fd, fr, sizeof(fr));
 }
 
-// The log (stderr, one write(2) per line) is read by a thread through a
-// pipe while a test looks for lines in it, and still reaches stderr (a
-// failing test's messages too).
-struct logcap {
-	pthread_mutex_t mtx;
-	char            buf[32768];
-	size_t          len;
-	int             saved; // the real stderr
-	int             rfd;
-	_Atomic int     stop;
-	pthread_t       th;
-};
-
-static void *
-logcap_run(void *arg)
-{
-	logcap *lc = arg;
-	char    b[4096];
-	ssize_t n;
-
-	for (;;) {
-		struct pollfd pfd = { .fd = lc->rfd, .events = POLLIN };
-		size_t        room;
-
-		// Told to stop, it still drains what is there (a failing
-		// test's message).
-		if (poll(&pfd, 1, 20) != 1) {
-			if (atomic_load(&lc->stop)) {
-				break;
-			}
-			continue;
-		}
-		if ((n = read(lc->rfd, b, sizeof(b))) <= 0) {
-			break;
-		}
-
-		if (write(lc->saved, b, (size_t) n) < 0) {
-			// stderr gone: keep reading
-		}
-		pthread_mutex_lock(&lc->mtx);
-		room = sizeof(lc->buf) - 1 - lc->len;
-		if ((size_t) n < room) {
-			room = (size_t) n;
-		}
-		memcpy(lc->buf + lc->len, b, room);
-		lc->len += room;
-		lc->buf[lc->len] = '\0';
-		pthread_mutex_unlock(&lc->mtx);
-	}
-	return NULL;
-}
-
-static logcap *
-logcap_start(void)
-{
-	logcap *lc = calloc(1, sizeof(*lc));
-	int     p[2];
-
-	assert_non_null(lc);
-	pthread_mutex_init(&lc->mtx, NULL);
-	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
-	lc->rfd = p[0];
-	lc->saved = fcntl(2, F_DUPFD_CLOEXEC, 3);
-	assert_true(lc->saved >= 0);
-	assert_int_equal(dup2(p[1], 2), 2);
-	close(p[1]);
-	assert_int_equal(pthread_create(&lc->th, NULL, logcap_run, lc), 0);
-	return lc;
-}
-
-static void
-logcap_stop(logcap *lc)
-{
-	// (the log keeps its own descriptor of the pipe until its next
-	// line: the reader is told to stop instead of waiting for EOF)
-	assert_int_equal(dup2(lc->saved, 2), 2);
-	atomic_store(&lc->stop, 1);
-	pthread_join(lc->th, NULL);
-	close(lc->rfd);
-	close(lc->saved);
-	pthread_mutex_destroy(&lc->mtx);
-	free(lc);
-}
-
-// logcap_wait waits until the log has a line with needle.
-static void
-logcap_wait(logcap *lc, const char *needle)
-{
-	int64_t dl = arb_test_now_ms() + 5000;
-	bool    found;
-
-	for (;;) {
-		pthread_mutex_lock(&lc->mtx);
-		found = strstr(lc->buf, needle) != NULL;
-		pthread_mutex_unlock(&lc->mtx);
-		if (found) {
-			return;
-		}
-		if (arb_test_now_ms() > dl) {
-			fail_msg("no log line with \"%s\"", needle);
-		}
-		poll(NULL, 0, 5);
-	}
-}
-
 // Strangers claiming to be a heartbeat channel are refused, each with its
 // reason counted and logged, and the listener still takes a real link.
 static void
@@ -592,11 +484,11 @@ test_hostile_heartbeat_channels_are_refused(void **state)
 	char           url[64];
 	uint64_t       token, r0;
 	int            d, h, h2;
-	logcap        *lc;
+	tpf_logcap    *lc;
 	size_t         n;
 
 	memset(nonce, 0x11, sizeof(nonce));
-	lc = logcap_start();
+	lc = tpf_logcap_start();
 	f->lc = lc; // (teardown ends it if the test fails)
 	// A channel naming no link: refused at its HELLO (no reply).
 	r0 = refused(f);
@@ -605,7 +497,7 @@ test_hostile_heartbeat_channels_are_refused(void **state)
 	assert_true(lp_wait_eof(h, 5000));
 	close(h);
 	ARB_WAIT_UNTIL(refused(f) == r0 + 1, 5000);
-	logcap_wait(lc, "heartbeat channel of node dialer (creation 1) "
+	tpf_logcap_wait(lc, "heartbeat channel of node dialer (creation 1) "
 	                "names no open link of that node\" source=127.0.0.2");
 
 	// A data stream (of a peer that knows the cookie): the acceptor's
@@ -621,7 +513,7 @@ test_hostile_heartbeat_channels_are_refused(void **state)
 	assert_true(lp_wait_eof(h, 5000));
 	close(h);
 	ARB_WAIT_UNTIL(refused(f) == r0 + 2, 5000);
-	logcap_wait(lc, "heartbeat channel of node dialer (creation 1) "
+	tpf_logcap_wait(lc, "heartbeat channel of node dialer (creation 1) "
 	                "names no open link of that node\" "
 	                "source=127.0.0.10");
 	r0++;
@@ -633,7 +525,7 @@ test_hostile_heartbeat_channels_are_refused(void **state)
 	assert_true(lp_wait_eof(h, 5000));
 	close(h);
 	ARB_WAIT_UNTIL(refused(f) == r0 + 2, 5000);
-	logcap_wait(lc, "frame type 9 from node dialer before its AUTH\" "
+	tpf_logcap_wait(lc, "frame type 9 from node dialer before its AUTH\" "
 	                "source=127.0.0.4");
 	assert_true(atomic_load(&f->lst.auth_failed) >= 1);
 	// A channel that never authenticates is closed at the deadline.
@@ -643,7 +535,7 @@ test_hostile_heartbeat_channels_are_refused(void **state)
 	assert_true(lp_wait_eof(h, HELLO_MS + 5000));
 	close(h);
 	ARB_WAIT_UNTIL(refused(f) == r0 + 3, 5000);
-	logcap_wait(lc, "node dialer sent no AUTH within 300 ms of "
+	tpf_logcap_wait(lc, "node dialer sent no AUTH within 300 ms of "
 	                "connecting\" source=127.0.0.5");
 	// One that authenticates, then a second one for the same link.
 	ARB_WAIT_UNTIL(arb__lsn_conns(f->l) == 1, 5000);
@@ -661,7 +553,7 @@ test_hostile_heartbeat_channels_are_refused(void **state)
 	assert_true(lp_wait_eof(h2, 5000));
 	close(h2);
 	ARB_WAIT_UNTIL(refused(f) == r0 + 4, 5000);
-	logcap_wait(lc, "heartbeat channel of node dialer (creation 1) is "
+	tpf_logcap_wait(lc, "heartbeat channel of node dialer (creation 1) is "
 	                "a second one for its link\" source=127.0.0.7");
 	// DATA on the authenticated channel: a bad frame, closed.
 	{
@@ -676,7 +568,7 @@ test_hostile_heartbeat_channels_are_refused(void **state)
 	assert_true(lp_wait_eof(h, 5000));
 	close(h);
 	ARB_WAIT_UNTIL(atomic_load(&f->lst.bad_frames) == 1, 5000);
-	logcap_wait(lc, "frame type 2 on the heartbeat channel of node "
+	tpf_logcap_wait(lc, "frame type 2 on the heartbeat channel of node "
 	                "dialer (it carries heartbeats only)\" "
 	                "source=127.0.0.6");
 	assert_int_equal(atomic_load(&f->s.bytes), 0);
@@ -697,10 +589,10 @@ test_hostile_heartbeat_channels_are_refused(void **state)
 	assert_true(lp_wait_eof(h, 5000));
 	close(h);
 	ARB_WAIT_UNTIL(refused(f) == r0 + 5, 5000);
-	logcap_wait(lc, "heartbeat channel of node dialer (creation 1) "
+	tpf_logcap_wait(lc, "heartbeat channel of node dialer (creation 1) "
 	                "names no open link of that node\" source=127.0.0.8");
 	f->lc = NULL;
-	logcap_stop(lc);
+	tpf_logcap_stop(lc);
 	assert_int_equal(atomic_load(&f->lst.conns), 1); // channels: no link
 	// The listener still takes a real link, with its channel.
 	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", f->port);
@@ -1066,7 +958,7 @@ test_acceptor_detects_silence(void **state)
 	uint8_t       nonce[ARB__AUTH_NONCE], b[ARB__HELLO_MAX];
 	arb__hello    rep;
 	arb__lsn     *l;
-	logcap       *lc;
+	tpf_logcap   *lc;
 	int           port, d, h, i;
 	int64_t       t0, el;
 
@@ -1077,7 +969,7 @@ test_acceptor_detects_silence(void **state)
 	    &l, "tcp://127.0.0.1:0", 0, &tpf_sink_ops, &f->s, &cfg));
 	port = arb__lsn_port(l);
 	memset(nonce, 0x44, sizeof(nonce));
-	lc = logcap_start();
+	lc = tpf_logcap_start();
 	f->lc = lc;
 	// A stream and its channel announcing 1000 ms: heartbeats 450 ms
 	// apart keep it.
@@ -1105,8 +997,8 @@ test_acceptor_detects_silence(void **state)
 	assert_true(el >= 980);
 	assert_true(el < 2000); // not the wait before the first heartbeat
 	assert_int_equal(atomic_load(&f->lst.hb_timeouts), 1);
-	logcap_wait(lc, "event=heartbeat_timeout");
-	logcap_wait(lc, "side=acceptor");
+	tpf_logcap_wait(lc, "event=heartbeat_timeout");
+	tpf_logcap_wait(lc, "side=acceptor");
 	ARB_WAIT_UNTIL(arb__lsn_conns(l) == 0, 5000);
 	// A proven stream without a channel: own budget + hello timeout.
 	assert_true((d = lp_connect_from("127.0.0.4", port)) >= 0);
@@ -1120,7 +1012,7 @@ test_acceptor_detects_silence(void **state)
 	assert_int_equal(atomic_load(&f->lst.hb_timeouts), 2);
 	ARB_WAIT_UNTIL(arb__lsn_conns(l) == 0, 5000);
 	f->lc = NULL;
-	logcap_stop(lc);
+	tpf_logcap_stop(lc);
 	arb__lsn_close(l);
 }
 
