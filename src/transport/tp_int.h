@@ -429,6 +429,12 @@ struct arb__link {
 	uint32_t           peer_creation;
 	arb__link_watch_fn watch;
 	void              *watch_arg;
+	// A node link's connection must have the peer's HELLO reply within
+	// cfg.hello_ms of hello_from (when it connected, arb__now_ms), of
+	// the time this process ran: link_hb_cb judges it (hellosil), as
+	// the listener holds an accepted one to its HELLO.
+	int64_t            hello_from;
+	arb__silence       hellosil;
 	// A node link: the node it dials (arb__link_name), named in its
 	// refusal lines; "" otherwise.
 	char               name[ARB__NODE_NAME_MAX];

@@ -499,6 +499,35 @@ link_early_close(arb__link *k, int rv)
 	          "listener? does it list this node?)");
 }
 
+// A refusal by silence: no HELLO reply in time (link_hello_late).
+static const char late_brief[] = "no HELLO reply";
+
+// link_hello_late: a node link's connection had no HELLO reply within
+// hello_ms of connecting, of the time this process ran (link_hb_cb
+// judges it): the listener accepted and says nothing (a hung or hostile
+// peer, a stopped node whose kernel still accepts, a middlebox holding a
+// half-open connection, a TLS handshake that never ends).  Counted
+// (refused) and logged once per connection; the stream goes down (no
+// DOWN: it was never greeted), and the link adopts its candidate or
+// redials with backoff (arb__link_after_down).  Under k->mtx.
+static void
+link_hello_late(arb__link *k)
+{
+	char why[160];
+
+	if (!k->noted) {
+		k->noted = true;
+		stat_add(&k->cfg.stats->refused, 1);
+		snprintf(why, sizeof(why),
+		    "no HELLO reply within %d ms (it accepted the connection "
+		    "and said nothing: a hung peer, or a middlebox holding "
+		    "it?)",
+		    k->cfg.hello_ms);
+		link_note(k, late_brief, why);
+	}
+	arb__link_down(k);
+}
+
 // link_tls_answer: what the peer sent where its HELLO reply was due
 // begins with a TLS record (a handshake or an alert: 0x16 or 0x15, then
 // version 3.x): a tls+tcp:// listener that a tcp:// link reached.
@@ -790,6 +819,8 @@ link_dial_cb(void *arg)
 		k->authed = k->cfg.cookie == NULL;
 		k->hello_sent = false;
 		k->adopted = false;
+		k->hello_from = arb__now_ms();
+		memset(&k->hellosil, 0, sizeof(k->hellosil));
 		{
 			arb__hello h = k->cfg.self;
 
@@ -847,7 +878,7 @@ link_hb_cb(void *arg)
 	int64_t    budget = (int64_t) k->cfg.hb_ms * k->cfg.hb_miss;
 	int64_t    now = arb__now_ms();
 	int64_t    next = now + k->cfg.hb_ms;
-	int64_t    judge, merge_judge = INT64_MAX;
+	int64_t    judge, merge_judge = INT64_MAX, hello_judge = INT64_MAX;
 
 	pthread_mutex_lock(&k->mtx);
 	k->hbt_armed = false;
@@ -859,6 +890,20 @@ link_hb_cb(void *arg)
 			k->merge_late = true;
 		}
 		link_merge_check(k); // its channel settled, or its time up
+	}
+	if (k->state == L_UP && !k->greeted && k->rx != NULL
+	    && k->cfg.hello_ms > 0) {
+		// A node link's dial in its handshake: the HELLO reply by
+		// hello_ms of the time this process ran, as the listener
+		// holds a dialer to its HELLO (link_hello_late).  Before, a
+		// listener that accepted and never answered held the dial
+		// in its handshake for good.
+		if (arb__silence_judge(&k->hellosil, now, k->hbt_due,
+		        k->hello_from, k->cfg.hello_ms, k->cfg.hb_ms,
+		        &hello_judge)) {
+			link_hello_late(k);
+			hello_judge = INT64_MAX;
+		}
 	}
 	// (On a stream the peer dialled, the peer sends the heartbeats and
 	// this node's listener times them: conn_hbw_cb, peer.c.)
@@ -897,6 +942,9 @@ link_hb_cb(void *arg)
 	}
 	if (k->merging && merge_judge < next) {
 		next = merge_judge;
+	}
+	if (hello_judge < next) {
+		next = hello_judge;
 	}
 	link_hb_arm(k, next - now);
 	arb__link_op_done(k);

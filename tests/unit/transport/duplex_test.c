@@ -14,6 +14,9 @@
 //   name dialled (b retires its own for a's: link_merged), with no DOWN
 //   and, while b streams to a all along, nothing lost or out of order;
 //   and so ten times over, whichever dials first.
+// - A dial that connects and has no HELLO reply (a listener that accepts
+//   and never answers) is given up after hello_ms: the link adopts the
+//   peer's stream it holds, or redials.
 
 #include "arb_test.h"
 #include "tpfix.h"
@@ -739,17 +742,35 @@ black_hole(int *fd)
 	return ntohs(a.sin_port);
 }
 
+// black_hole_port: the port of black hole fd.
+static int
+black_hole_port(int fd)
+{
+	struct sockaddr_in a;
+	socklen_t          len = sizeof(a);
+
+	assert_int_equal(getsockname(fd, (struct sockaddr *) &a, &len), 0);
+	return ntohs(a.sin_port);
+}
+
 // pair_open opens a ("a", the lower name) and b, each with its link to
 // the other's listener -- a's to the black hole's port instead when
 // hole > 0 -- and starts b's, and a's unless hole < 0; it returns once
 // b is UP on its own stream and that stream proved itself to a.
+//
+// pair_open_hello does the same with hello_ms for a's link (0: the
+// default), its listener's left as it is.
 static void
-pair_open(tnode *a, tnode *b, const arb__cookie *ck, int hole)
+pair_open_hello(
+    tnode *a, tnode *b, const arb__cookie *ck, int hole, int hello_ms)
 {
 	char url[64];
 
 	tnode_open(a, ck, "a");
 	tnode_open(b, ck, "b");
+	if (hello_ms > 0) {
+		a->cfg.hello_ms = hello_ms; // (a's listener has its copy)
+	}
 	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d",
 	    hole > 0 ? hole : arb__lsn_port(b->l));
 	tnode_link(a, url);
@@ -761,6 +782,12 @@ pair_open(tnode *a, tnode *b, const arb__cookie *ck, int hole)
 	tnode_start(b);
 	ARB_WAIT_UNTIL(atomic_load(&b->w.ups) == 1, 5000);
 	ARB_WAIT_UNTIL(atomic_load(&a->proven) == 1, 5000);
+}
+
+static void
+pair_open(tnode *a, tnode *b, const arb__cookie *ck, int hole)
+{
+	pair_open_hello(a, b, ck, hole, 0);
 }
 
 // The peer's stream proves itself to a node whose own link has no
@@ -775,7 +802,9 @@ pair_open(tnode *a, tnode *b, const arb__cookie *ck, int hole)
 // out its timeout (integration.74_peers, 1 run in 4 or 5).
 //  1. a's link not started: UP at the offer; a's own stream's greeting
 //     later (the same node and incarnation) tells no second UP;
-//  2. a's dial waits in its handshake (a black hole): UP at the offer;
+//  2. a's dial waits in its handshake (a black hole; a's hello_ms 60 s,
+//     so that it waits there whatever the machine's stalls): UP at the
+//     offer;
 //     what a puts waits; the black hole closes, a adopts b's stream and
 //     sends on it, with no second UP and no DOWN, nothing lost;
 //  3. the same, but b goes first: a's link tells the DOWN of its UP.
@@ -816,7 +845,7 @@ test_up_with_the_peers_stream_while_dialling(void **state)
 	// 2. In its handshake, then adopts.
 	memset(a, 0, sizeof(*a));
 	memset(b, 0, sizeof(*b));
-	pair_open(a, b, &ck, black_hole(&fd));
+	pair_open_hello(a, b, &ck, black_hole(&fd), 60000);
 	ARB_WAIT_UNTIL(atomic_load(&a->w.ups) == 1, 5000);
 	arb__link_get_info(a->k, &li);
 	assert_true(li.up && li.adopted && li.connecting);
@@ -842,7 +871,7 @@ test_up_with_the_peers_stream_while_dialling(void **state)
 	// 3. In its handshake, and the peer goes first.
 	memset(a, 0, sizeof(*a));
 	memset(b, 0, sizeof(*b));
-	pair_open(a, b, &ck, black_hole(&fd));
+	pair_open_hello(a, b, &ck, black_hole(&fd), 60000);
 	ARB_WAIT_UNTIL(atomic_load(&a->w.ups) == 1, 5000);
 	tnode_close(b);
 	ARB_WAIT_UNTIL(atomic_load(&a->w.downs) == 1, 5000);
@@ -852,6 +881,179 @@ test_up_with_the_peers_stream_while_dialling(void **state)
 	assert_int_equal(atomic_load(&a->w.downs), 1);
 	free(a);
 	free(b);
+}
+
+// mute_take accepts what waits on a black hole's port (black_hole) within
+// ms, into cfd[*n] (at most max): a listener that accepts and never says
+// a word.  The test closes them at its end.
+static void
+mute_take(int fd, int *cfd, int *n, int max, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int           c;
+
+	while (*n < max && poll(&p, 1, ms) == 1) {
+		if ((c = accept(fd, NULL, NULL)) < 0) {
+			break;
+		}
+		cfd[(*n)++] = c;
+		ms = 0;
+	}
+}
+
+// A node link whose connection gets no HELLO reply -- the listener
+// accepts and never answers: a hung or hostile peer, a middlebox holding
+// a half-open connection -- gives it up hello_ms after connecting, as the
+// listener gives up a dialer that says no HELLO: counted (refused), its
+// last refusal `no HELLO reply` (the log line names the peer: link_note).
+// Before, the dial stayed in its handshake for good, and what the node
+// put for a peer UP with its own stream (the candidate) waited with it.
+//  1. a's dial (hello_ms 1000) reaches a mute listener; b's stream makes
+//     a UP (the candidate); what a puts waits, then goes on b's stream
+//     once a's dial is given up (not before hello_ms): no second UP, no
+//     DOWN, nothing lost;
+//  2. c, alone, dials the mute listener (hello_ms 100): it gives each
+//     connection up and redials with backoff, never UP, its log line at
+//     most once a second.
+// Mutation: no deadline (link_hb_cb) -> a's dial never ends, b gets
+// nothing.
+static void
+test_dial_without_hello_reply_is_abandoned(void **state)
+{
+	arb__cookie    ck;
+	tnode         *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	tnode         *c = calloc(1, sizeof(*c));
+	arb__link_info li;
+	int            fd, cfd[32], n = 0, i, lines;
+	int64_t        t0, dl;
+	char           url[64], line[160];
+	tpf_logcap    *lc;
+
+	(void) state;
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(c);
+	memset(ck.key, 0x5a, 32);
+	ck.len = 32;
+	lc = tpf_logcap_start();
+
+	// 1. A's dial is given up; a adopts b's stream.
+	t0 = arb_test_now_ms();
+	pair_open_hello(a, b, &ck, black_hole(&fd), 1000);
+	arb__link_name(a->k, "b"); // (named in its refusal's log line)
+	mute_take(fd, cfd, &n, 1, 5000);
+	assert_int_equal(n, 1); // accepted: a's dial is in its handshake
+	ARB_WAIT_UNTIL(atomic_load(&a->w.ups) == 1, 5000);
+	put_n(a->k, 10, 100);
+	ARB_WAIT_UNTIL(atomic_load(&b->got) == 10, 10000);
+	assert_true(arb_test_now_ms() - t0 >= 1000); // (not before its time)
+	assert_int_equal(atomic_load(&a->st.refused), 1);
+	tpf_logcap_wait(lc, "peer=b reason=\"no HELLO reply within 1000 ms");
+	assert_int_equal(atomic_load(&b->disorder), 0);
+	arb__link_get_info(a->k, &li);
+	assert_true(li.up && li.adopted && !li.connecting);
+	assert_non_null(li.refusal);
+	assert_string_equal(li.refusal, "no HELLO reply");
+	assert_false(li.refusal_bare);
+	assert_true(arb__link_wait_idle(a->k, arb_test_now_ms() + 5000, true));
+	assert_int_equal(atomic_load(&a->w.ups), 1);
+	assert_int_equal(atomic_load(&a->w.downs), 0);
+	assert_int_equal(atomic_load(&b->w.downs), 0);
+	assert_int_equal(atomic_load(&a->st.lost), 0);
+	assert_int_equal(atomic_load(&a->st.dead), 0);
+	tnode_close(b);
+	ARB_WAIT_UNTIL(atomic_load(&a->w.downs) == 1, 5000);
+	tnode_close(a);
+
+	// 2. No candidate: each connection is given up, the link redials;
+	// its log says so at most once a second (link_note): over T ms, in
+	// at most T / 1000 + 2 seconds of the clock.
+	tnode_open(c, &ck, "c");
+	c->cfg.hello_ms = 100;
+	c->cfg.hb_ms = 50; // (its timer judges the deadline)
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", black_hole_port(fd));
+	tnode_link(c, url);
+	arb__link_name(c->k, "mute");
+	t0 = arb_test_now_ms();
+	tnode_start(c);
+	dl = t0 + 20000;
+	while (atomic_load(&c->st.refused) < 6) {
+		if (arb_test_now_ms() > dl) {
+			fail_msg("the link gave up %d connections, not 6",
+			    (int) atomic_load(&c->st.refused));
+		}
+		mute_take(fd, cfd, &n, 32, 5);
+	}
+	assert_true(atomic_load(&c->st.dials) >= 6);
+	arb__link_get_info(c->k, &li);
+	assert_false(li.up);
+	assert_string_equal(li.refusal, "no HELLO reply");
+	assert_int_equal(atomic_load(&c->w.ups), 0);
+	assert_int_equal(atomic_load(&c->w.downs), 0);
+	tnode_close(c);
+	snprintf(line, sizeof(line), "event=link_refused url=%s peer=mute "
+	    "reason=\"no HELLO reply within 100 ms", url);
+	lines = tpf_logcap_count(lc, line);
+	assert_true(lines >= 1);
+	assert_true(lines <= (arb_test_now_ms() - t0) / 1000 + 2);
+	tpf_logcap_stop(lc);
+	for (i = 0; i < n; i++) {
+		close(cfd[i]);
+	}
+	close(fd);
+	free(a);
+	free(b);
+	free(c);
+}
+
+// The HELLO reply's deadline (hello_ms, here 1000, judged every hb_ms,
+// here 100) counts the time this process ran, as the heartbeats' silence
+// and the merge's limit do: this process stalls for 1.5 s (its timer
+// thread held) just as its link connects to a listener that never
+// answers; the link gives the connection up once the stall is over and
+// at least a grace of hb_ms after (a reply that came meanwhile gets its
+// chance to be read), not the moment it runs again.  Mutation: the
+// deadline of wall time (the timer's due time taken as now: no stall
+// seen) -> given up as the stall ends.
+static void
+test_hello_limit_leaves_out_a_stall(void **state)
+{
+	arb__cookie    ck;
+	tnode         *c = calloc(1, sizeof(*c));
+	arb__link_info li;
+	stall          st;
+	int            fd, cfd[4], n = 0, i;
+	char           url[64];
+
+	(void) state;
+	assert_non_null(c);
+	memset(ck.key, 0x5a, 32);
+	ck.len = 32;
+	tnode_open(c, &ck, "c");
+	c->cfg.hello_ms = 1000;
+	c->cfg.hb_ms = 100;
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", black_hole(&fd));
+	tnode_link(c, url);
+	arb__link_name(c->k, "mute");
+	memset(&st, 0, sizeof(st));
+	ARB_PASS(arb__ttimer_init(&st.t, stall_cb, &st));
+	st.until = arb_test_now_ms() + 1500;
+	arb__ttimer_arm(&st.t, 0);
+	tnode_start(c); // connects during the stall (nng's threads run)
+	mute_take(fd, cfd, &n, 1, 5000);
+	assert_int_equal(n, 1);
+	ARB_WAIT_UNTIL(atomic_load(&st.done), 5000);
+	ARB_WAIT_UNTIL(atomic_load(&c->st.refused) >= 1, 10000);
+	arb__link_get_info(c->k, &li);
+	assert_string_equal(li.refusal, "no HELLO reply");
+	// (A lower bound: a loaded machine only makes it later.)
+	assert_true(li.refusal_ms - st.until >= 100);
+	tnode_close(c);
+	for (i = 0; i < n; i++) {
+		close(cfd[i]);
+	}
+	close(fd);
+	free(c);
 }
 
 int
@@ -866,6 +1068,8 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_redial_while_old_stream_open),
 		cmocka_unit_test(test_send_after_its_reader_closed),
 		cmocka_unit_test(test_up_with_the_peers_stream_while_dialling),
+		cmocka_unit_test(test_dial_without_hello_reply_is_abandoned),
+		cmocka_unit_test(test_hello_limit_leaves_out_a_stall),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
