@@ -3,24 +3,28 @@
 //
 // The node process listens for its peers on a TCP URL and keeps one
 // dialled link to every peer it lists (static membership).  A pair of
-// nodes therefore talks over one link made of two streams: each node
-// sends its DATA on the stream it dialled and receives on the one its
-// peer dialled.  The streams are duplex (docs/multinode.md, "One stream
-// per pair"): the listener reads the streams our links dial
-// (arb__link_set_reader), and a link that has no stream of its own (this
-// node cannot dial the peer) sends on the peer's (peer_on_proven,
-// arb__link_offer).  Each dialled stream has its heartbeat channel too
-// (tp_hb.c), a second connection that carries only heartbeats and
-// echoes.  Both nodes dialling at once is the normal case, not a race:
-// there is never a second stream for one direction, so no tie-break is
-// needed.
+// nodes talks over one link and ONE data stream (docs/multinode.md, "One
+// stream per pair"): the streams are duplex -- the listener reads the
+// streams our links dial (arb__link_set_reader) and the link writes on
+// them for both -- so each node sends its DATA on the pair's one stream,
+// whichever node dialled it.  Both nodes dialling at once is the normal
+// case, not a race: the node with the higher name retires its own stream
+// for the one the lower name dialled (the merge: arb__link_cfg merge,
+// on here), and a link with no stream of its own (this node cannot dial
+// the peer, or its dial failed) adopts the peer's (peer_on_proven,
+// arb__link_offer); while its own dial is under way the peer's proven
+// stream is its candidate, and the peer is UP with it.  The pair's
+// stream has its heartbeat channel (tp_hb.c), a second connection its
+// dialer opens that carries only heartbeats and echoes: a pair holds two
+// TCP connections.
 //
-// The two streams live and die together, seen the same on both sides: a
-// node's view of a peer (UP, DOWN, incarnation) comes from the stream it
-// dialled, and when it takes the peer DOWN it closes the streams that
-// peer dialled into it before the DOWN (peer_close_accepted), so the peer
-// sees its own stream end and takes this node DOWN at once too.  A stream
-// the peer redials afterwards is newer and stays open.
+// The pair's streams live and die together, seen the same on both sides:
+// a node's view of a peer (UP, DOWN, incarnation) comes from the stream
+// its link sends on (dialled, adopted, or the candidate), and when it
+// takes the peer DOWN it closes the streams that peer dialled into it
+// before the DOWN (peer_close_accepted), so the peer sees its own stream
+// end and takes this node DOWN at once too.  A stream the peer redials
+// afterwards is newer and stays open.
 //
 // Both directions authenticate: with the cookie (link.h, auth.c) on
 // tcp://, with certificates on tls+tcp:// (tls.c; and the cookie too when
@@ -33,7 +37,10 @@
 // one is closed unless our own link to that peer is up and times it
 // (peer_on_silent).  The link redials with
 // full-jitter backoff (50 ms doubling to 500 ms), so a peer that comes
-// back is UP again within about half a second of its listener.
+// back is UP again within about half a second of its listener; a dial
+// that connects but has no HELLO reply within hello_ms (5 s, the
+// listener's own deadline for a dialer's HELLO) is given up too, and
+// the link adopts its candidate or redials (tp_link.c).
 //
 // Thread: any (a mutex guards the table; link callbacks take it after
 // their link's lock, never the other way round; P.lsn_mtx guards the
