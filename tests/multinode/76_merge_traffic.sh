@@ -7,14 +7,16 @@
 #
 # Each node dials the other through a relay (lib.sh mn_relay).  n1's
 # relay is stopped first: n1's dial connects (the kernel takes it) and
-# hangs in its handshake.  n2's dial gets through: n2 is UP on its own
-# stream and streams to n1's sink on it.  n1 already streams too (its
-# link's queue, then refused and tried again).  Once n2 has streamed for
-# a second, n1's relay continues: n1's stream proves itself at n2, and
-# n2, the higher name, retires its own stream for it (event=link_merged,
-# kept=peer unacked=0) with both streams full.  Both sources stream 64 B
-# messages (arb-mn-bulk both, tests/multinode/mn_bulk.c) for
-# MN_MERGE_SECONDS (default 4).  Checked:
+# hangs in its handshake (for at most 5 s of n1's running time: then n1
+# gives it up, counts it refused and adopts n2's stream -- no merge; the
+# relay continues about a second after n1 starts, see below).  n2's dial
+# gets through: n2 is UP on its own stream and streams to n1's sink on
+# it.  n1 already streams too (its link's queue, then refused and tried
+# again).  Once n2 has streamed for a second, n1's relay continues: n1's
+# stream proves itself at n2, and n2, the higher name, retires its own
+# stream for it (event=link_merged, kept=peer unacked=0) with both
+# streams full.  Both sources stream 64 B messages (arb-mn-bulk both,
+# tests/multinode/mn_bulk.c) for MN_MERGE_SECONDS (default 4).  Checked:
 # - one merge, at n2, while n2 streamed (its source had sent some and
 #   sent more after it) and n1's queue was full;
 # - each sink got every message of the other's source, once and in order
