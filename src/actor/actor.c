@@ -20,6 +20,7 @@ typedef enum pend_kind {
 	PEND_CALL = 1,
 	PEND_GATHER,      // reply to one request of a gather
 	PEND_GATHER_DOWN, // DOWN of a gather's monitor
+	PEND_DOWN_GONE,   // that DOWN, sent before the gather demonitored
 } pend_kind;
 
 typedef struct pending {
@@ -32,7 +33,7 @@ typedef struct pending {
 	arb_pid       to;
 	struct event *timer;
 	int64_t       t_us; // when it was sent (another node's actor)
-	// PEND_GATHER / PEND_GATHER_DOWN
+	// PEND_GATHER / PEND_GATHER_DOWN (PEND_DOWN_GONE: none)
 	gather       *g;
 	size_t        idx;
 } pending;
@@ -425,6 +426,17 @@ gather_free(gather *g)
 	arb__free(g);
 }
 
+// gather_forget drops request i's entries and its monitor.  A monitor
+// that had fired already (the node answers the DEMONITOR ARB_ENOENT: the
+// target was gone when it was asked, its node unreachable, or it ended
+// after it answered) has its DOWN on the way, or in the mailbox behind
+// this turn: its entry stays, as PEND_DOWN_GONE, and dispatch_down
+// swallows that DOWN when it comes (Erlang's demonitor(Ref, [flush])) --
+// the actor's handle never sees a monitor it did not ask for.  One that
+// had not fired is removed, entry and all: nothing stays per gather.
+// (A DEMONITOR that could not be asked keeps the entry too: the monitor
+// may still fire.)  A DOWN the node never delivers (its actor gone) leaves
+// its entry until the actor ends (arb__ctx_free).
 static void
 gather_forget(gather *g, size_t i)
 {
@@ -436,13 +448,20 @@ gather_forget(gather *g, size_t i)
 		pending_free(p);
 	}
 	if (g->mrefs[i] != 0) {
-		if ((p = arb__idmap_del(&ctx->pending, DOWN_KEY(g->mrefs[i])))
-		    != NULL) {
-			pending_free(p);
-		}
 		req.self = ctx->self;
 		req.ref  = g->mrefs[i];
-		ctx->host->request(ctx, &req);
+		p = arb__idmap_get(&ctx->pending, DOWN_KEY(g->mrefs[i]));
+		if (ctx->host->request(ctx, &req) == ARB_OK
+		    && req.rv == ARB_OK) {
+			if (p != NULL) {
+				arb__idmap_del(
+				    &ctx->pending, DOWN_KEY(g->mrefs[i]));
+				pending_free(p);
+			}
+		} else if (p != NULL) {
+			p->kind = PEND_DOWN_GONE;
+			p->g    = NULL;
+		}
 		g->mrefs[i] = 0;
 	}
 }
@@ -633,7 +652,8 @@ dispatch_reply(arb_ctx *ctx, const arb_msg *m)
 	pending   *p = arb__idmap_get(&ctx->pending, m->ref);
 	arb_result r = { 0 };
 
-	if (p == NULL || p->kind == PEND_GATHER_DOWN) {
+	if (p == NULL || p->kind == PEND_GATHER_DOWN
+	    || p->kind == PEND_DOWN_GONE) {
 		ctx->st->late_replies++; // timed out or cancelled
 		return;
 	}
@@ -676,10 +696,15 @@ dispatch_down(arb_ctx *ctx, const arb_msg *m)
 	size_t   i;
 	arb_pid  who;
 
-	if (p == NULL || p->kind != PEND_GATHER_DOWN) {
+	if (p == NULL || (p->kind != PEND_GATHER_DOWN
+	                     && p->kind != PEND_DOWN_GONE)) {
 		return false;
 	}
 	arb__idmap_del(&ctx->pending, DOWN_KEY(m->ref));
+	if (p->kind == PEND_DOWN_GONE) {
+		pending_free(p); // its gather ended: see gather_forget
+		return true;
+	}
 	g = p->g;
 	i = p->idx;
 	pending_free(p);
@@ -1027,7 +1052,7 @@ pending_cancel(uint64_t key, void *val, void *arg)
 		gather_free(g);
 	}
 	if (p->kind == PEND_CALL || p->kind == PEND_GATHER ||
-	    p->kind == PEND_GATHER_DOWN) {
+	    p->kind == PEND_GATHER_DOWN || p->kind == PEND_DOWN_GONE) {
 		pending_free(p);
 	}
 }

@@ -79,8 +79,15 @@ int
 arb_demonitor(arb_ctx *ctx, uint64_t ref)
 {
 	arb__req req = { .op = ARB__REQ_DEMONITOR, .ref = ref };
+	int      rv;
 
-	return svc(ctx, &req);
+	req.self = ctx->self;
+	if ((rv = ctx->host->request(ctx, &req)) != 0) {
+		return rv;
+	}
+	// The node answers ARB_ENOENT for a monitor that fired already or
+	// that it does not know: harmless here (gather_forget needs it).
+	return req.rv == ARB_ENOENT ? ARB_OK : req.rv;
 }
 
 int

@@ -244,11 +244,17 @@ arb__stree_service(
 			stree_remote_unreachable(tree, req->target);
 		}
 		return false;
-	case ARB__REQ_DEMONITOR:
-		// Already fired or unknown: harmless.
-		stree_remote_unbound(tree,
-		    arb__reg_demonitor(tree->reg, req->self, req->ref));
+	case ARB__REQ_DEMONITOR: {
+		// Already fired or unknown: harmless to arb_demonitor, which
+		// answers ARB_OK; a gather's end needs to know (its monitor's
+		// DOWN is then on its way: actor.c, gather_forget).
+		arb_pid was = arb__reg_demonitor(tree->reg, req->self,
+		    req->ref);
+
+		req->rv = arb_pid_eq(was, ARB_PID_NONE) ? ARB_ENOENT : ARB_OK;
+		stree_remote_unbound(tree, was);
 		return false;
+	}
 	case ARB__REQ_LINK:
 		// A link needs a pid, as in Erlang (link({Name, Node}) is
 		// badarg): link the pid a reply or DOWN came from.

@@ -1032,6 +1032,109 @@ gather_crash_start(drv *d)
 	gather_go(d, paths, ARB_ALL_COMPLETED);
 }
 
+// --- scenario "gather_gone": no gather's DOWN reaches handle --------------
+// crash_t's first incarnation is gone (pid[2]: its exact pid, from our own
+// monitor's DOWN).  A gather to it is refused at once (ARB_ENOENT) and
+// ends; its monitor fired at once too (noproc), so that DOWN is on its way
+// when the gather demonitors.  The second gather starts in the first one's
+// callback, the end of a turn: it ends in that same end of turn, before
+// the mailbox (the DOWN) is read -- whatever the isolation.  A round trip
+// to ok_t after it comes after that DOWN.  Any DOWN but our own monitor's
+// reaching handle is counted as a stray.
+
+static void
+gone_checked_cb(arb_ctx *ctx, void *arg, const arb_result *r)
+{
+	drv *d = arg;
+
+	(void) ctx;
+	EMIT(d, "event=checked status=%s strays=%d", arb_err_name(r->status),
+	    d->cnt[1]);
+}
+
+static void
+gone_second_cb(arb_ctx *ctx, void *arg, const arb_result *r, size_t n,
+    size_t nerrors)
+{
+	drv *d = arg;
+	int  rv;
+
+	(void) nerrors;
+	EMIT(d, "event=gone n=%zu status=%s", n, arb_err_name(r[0].status));
+	rv = arb_call(ctx, d->pid[0], T_ASK, "q", 1, 5000, gone_checked_cb, d);
+	if (rv != ARB_OK) {
+		EMIT(d, "event=error what=check rv=%s", arb_err_name(rv));
+	}
+}
+
+static void
+gone_first_cb(arb_ctx *ctx, void *arg, const arb_result *r, size_t n,
+    size_t nerrors)
+{
+	drv *d = arg;
+	int  rv;
+
+	(void) n;
+	(void) nerrors;
+	EMIT(d, "event=first status=%s", arb_err_name(r[0].status));
+	rv = arb_gather(ctx, &d->pid[2], 1, T_ASK, "q", 1, 5000,
+	    ARB_ALL_COMPLETED, gone_second_cb, d);
+	if (rv != ARB_OK) {
+		EMIT(d, "event=error what=gather2 rv=%s", arb_err_name(rv));
+	}
+}
+
+static void
+gone_crash_cb(arb_ctx *ctx, void *arg, const arb_result *r)
+{
+	(void) ctx;
+	(void) arg;
+	(void) r; // it crashed: its DOWN tells
+}
+
+static void
+gone_start(drv *d)
+{
+	static const char *const paths[] = { "root/ok_t", "root/crash_t",
+		NULL };
+	int rv;
+
+	drv_resolve(d, paths);
+	if ((rv = arb_monitor(d->ctx, d->pid[1], &d->ref[1])) != ARB_OK) {
+		EMIT(d, "event=error what=monitor rv=%s", arb_err_name(rv));
+	}
+	rv = arb_call(d->ctx, d->pid[1], T_ASK, "q", 1, 5000, gone_crash_cb,
+	    d);
+	if (rv != ARB_OK) {
+		EMIT(d, "event=error what=crash rv=%s", arb_err_name(rv));
+	}
+}
+
+static void
+gone_handle(drv *d, const arb_msg *m)
+{
+	char why[160];
+	int  rv;
+
+	if (arb_msg_tag(m) != ARB_TAG_DOWN) {
+		return;
+	}
+	if (arb_msg_ref(m) != d->ref[1] || d->cnt[0]++ > 0) {
+		d->cnt[1]++;
+		drv_exit_text(m, &d->newpid, why, sizeof(why));
+		EMIT(d, "event=stray_down ref=%llu reason=%s",
+		    (unsigned long long) arb_msg_ref(m), why);
+		return;
+	}
+	// crash_t's first incarnation, by its exact pid.
+	drv_exit_text(m, &d->pid[2], why, sizeof(why));
+	rv = arb_gather(d->ctx, &d->pid[0], 1, T_ASK, "q", 1, 5000,
+	    ARB_ALL_COMPLETED, gone_first_cb, d);
+	if (rv != ARB_OK) {
+		EMIT(d, "event=error what=gather1 rv=%s", arb_err_name(rv));
+	}
+}
+
 // --- scenario "monitor" -----------------------------------------------------
 // pid[0..2] are the slot addresses of m1..m3 (arb_whereis of a path);
 // monitors given a slot address watch its current incarnation, and DOWN
@@ -1602,6 +1705,7 @@ static const scenario scenarios[] = {
 	{ "gather_all", gather_all_start, NULL },
 	{ "gather_first", gather_first_start, gather_first_handle },
 	{ "gather_crash", gather_crash_start, NULL },
+	{ "gather_gone", gone_start, gone_handle },
 	{ "monitor", monitor_start, monitor_handle },
 	{ "links", links_start, links_handle },
 	{ "names", names_start, names_handle },
@@ -1729,12 +1833,16 @@ h_gather(int argc, char **argv)
 	};
 	const arb_sup_spec s = ROOT_SPEC(c);
 
-	// argv[1] names the scenario: gather_all, gather_first, ...
+	// argv[1] names the scenario: gather_all, gather_first, ...;
+	// argv[2] "process" makes the gatherer a process actor.
 	if (argc < 2) {
 		return 99;
 	}
 	c[8].arg     = argv[1];
 	c[8].arg_len = strlen(argv[1]);
+	if (argc > 2 && strcmp(argv[2], "process") == 0) {
+		c[8].isolation = ARB_PROCESS;
+	}
 	return arb_test_node_main(&s);
 }
 
@@ -2047,6 +2155,41 @@ test_gather_target_crash_gives_eexited(void **state)
 	ASSERT_HAS(l, "decision=restart");
 	stop_node(&p);
 	arb_test_proc_fini(&p);
+}
+
+// gather_gone: see the scenario.  No gather's DOWN reaches handle, from
+// a thread and from a process actor.
+static void
+gather_gone(const char *iso)
+{
+	const char *const args[] = { "gather_gone", iso, NULL };
+	arb_test_proc     p;
+	char              l[512];
+
+	arb_test_spawn(&p, "gather", args);
+	line_of(&p, "drv gather_gone event=first ", 10000, l, sizeof(l));
+	ASSERT_HAS(l, "status=ARB_OK");
+	line_of(&p, "drv gather_gone event=gone ", 10000, l, sizeof(l));
+	ASSERT_HAS(l, "n=1 status=ARB_ENOENT");
+	line_of(&p, "drv gather_gone event=checked ", 10000, l, sizeof(l));
+	ASSERT_HAS(l, "status=ARB_OK strays=0");
+	stop_node(&p);
+	assert_int_equal(arb_test_count(&p, "event=stray_down"), 0);
+	arb_test_proc_fini(&p);
+}
+
+static void
+test_gather_down_after_end_never_reaches_handle_thread(void **state)
+{
+	(void) state;
+	gather_gone("thread");
+}
+
+static void
+test_gather_down_after_end_never_reaches_handle_process(void **state)
+{
+	(void) state;
+	gather_gone("process");
 }
 
 static void
@@ -2541,6 +2684,10 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_gather_all_completed_reports_every_error),
 	cmocka_unit_test(test_gather_first_exception_cancels_and_counts_late),
 	cmocka_unit_test(test_gather_target_crash_gives_eexited),
+	cmocka_unit_test(
+	    test_gather_down_after_end_never_reaches_handle_thread),
+	cmocka_unit_test(
+	    test_gather_down_after_end_never_reaches_handle_process),
 	cmocka_unit_test(test_monitor_down_noproc_and_demonitor),
 	cmocka_unit_test(test_links_propagate_trap_and_normal),
 	cmocka_unit_test(test_names_and_restart_delivery_thread),
