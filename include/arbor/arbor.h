@@ -482,7 +482,9 @@ typedef struct arb_stats {
 	                        // and were never handled (mailbox closed,
 	                        // actor exiting, stale incarnation), plus
 	                        // those it sent to a destination that went
-	                        // away for good before they left
+	                        // away for good before they left, and its
+	                        // replies refused ARB_ENOENT (the caller
+	                        // gone or its node not reachable)
 	uint64_t send_eagain;   // arb_send refused with ARB_EAGAIN
 	uint64_t stale;         // of dead_letters: addressed to an earlier
 	                        // incarnation of this actor, dropped

@@ -250,6 +250,21 @@ arb_send_copy(arb_ctx *ctx, arb_pid to, uint32_t tag, const void *body,
 	return ctx_push(ctx, &m);
 }
 
+// reply_push sends a reply.  One refused ARB_ENOENT (its caller gone:
+// ended, its slot removed, or on a node not reachable) reaches no one;
+// actors often ignore arb_reply's answer, so it is counted a dead letter
+// (arborctl status, /metrics), not lost in silence.
+static int
+reply_push(arb_ctx *ctx, arb_msg *m)
+{
+	int rv = ctx_push(ctx, m);
+
+	if (rv == ARB_ENOENT) {
+		ctx->st->dead_letters++;
+	}
+	return rv;
+}
+
 int
 arb_reply(arb_ctx *ctx, const arb_msg *req, uint32_t tag, const void *body,
     size_t len)
@@ -265,7 +280,7 @@ arb_reply(arb_ctx *ctx, const arb_msg *req, uint32_t tag, const void *body,
 	m.flags = ARB__F_REPLY;
 	m.body  = body;
 	m.len   = len;
-	return ctx_push(ctx, &m);
+	return reply_push(ctx, &m);
 }
 
 int
@@ -280,7 +295,7 @@ arb_reply_error(arb_ctx *ctx, const arb_msg *req, int code, const char *text)
 	}
 	if ((rv = arb__codec_error_reply(req, code, text, 0, &b, &m))
 	    == ARB_OK) {
-		rv = ctx_push(ctx, &m);
+		rv = reply_push(ctx, &m);
 	}
 	arb__buf_fini(&b);
 	return rv;

@@ -326,14 +326,16 @@ gt_late_cb(evutil_socket_t fd, short what, void *arg)
 	gt         *g = l->g;
 	gt_late   **lp;
 	const char *path = arb_path(g->ctx);
+	arb_stats   st;
 	int         rv;
 
 	(void) fd;
 	(void) what;
 	rv = arb_reply(g->ctx, l->req, arb_msg_tag(l->req), path, strlen(path));
 	arb_send_copy(g->ctx, arb_msg_from(l->req), T_DONE, path, strlen(path));
-	arb_test_emit("gt path=%s event=late_reply rv=%s", path,
-	    arb_err_name(rv));
+	arb_stats_get(g->ctx, &st);
+	arb_test_emit("gt path=%s event=late_reply rv=%s dead_letters=%llu",
+	    path, arb_err_name(rv), (unsigned long long) st.dead_letters);
 	for (lp = &g->late; *lp != l; lp = &(*lp)->next) {
 	}
 	*lp = l->next;
@@ -1135,6 +1137,40 @@ gone_handle(drv *d, const arb_msg *m)
 	}
 }
 
+// --- scenario "orphan": a reply whose caller is gone ---------------------
+// Calls slow_t and slow_p, then ends (a temporary child: it stays gone):
+// their replies, 400 ms later, are refused (ARB_ENOENT) and counted.
+
+static void
+orphan_cb(arb_ctx *ctx, void *arg, const arb_result *r)
+{
+	(void) ctx;
+	(void) arg;
+	(void) r; // never: the caller is gone first
+}
+
+static void
+orphan_start(drv *d)
+{
+	static const char *const paths[] = { "root/slow_t", "root/slow_p",
+		NULL };
+	arb_exit why = { .kind = ARB_EXIT_NORMAL };
+	size_t   i;
+	int      rv;
+
+	drv_resolve(d, paths);
+	for (i = 0; i < d->n; i++) {
+		rv = arb_call(d->ctx, d->pid[i], T_ASK, "q", 1, 5000,
+		    orphan_cb, d);
+		if (rv != ARB_OK) {
+			EMIT(d, "event=error what=call rv=%s",
+			    arb_err_name(rv));
+		}
+	}
+	EMIT(d, "event=leaving n=%zu", d->n);
+	arb_actor_exit(d->ctx, &why);
+}
+
 // --- scenario "monitor" -----------------------------------------------------
 // pid[0..2] are the slot addresses of m1..m3 (arb_whereis of a path);
 // monitors given a slot address watch its current incarnation, and DOWN
@@ -1706,6 +1742,7 @@ static const scenario scenarios[] = {
 	{ "gather_first", gather_first_start, gather_first_handle },
 	{ "gather_crash", gather_crash_start, NULL },
 	{ "gather_gone", gone_start, gone_handle },
+	{ "orphan", orphan_start, NULL },
 	{ "monitor", monitor_start, monitor_handle },
 	{ "links", links_start, links_handle },
 	{ "names", names_start, names_handle },
@@ -1847,6 +1884,23 @@ h_gather(int argc, char **argv)
 }
 
 static int
+h_orphan(int argc, char **argv)
+{
+	const arb_child_spec c[] = {
+		CHILD("slow_t", ARB_THREAD, "gt", "mode=slow:400"),
+		CHILD("slow_p", ARB_PROCESS, "gt", "mode=slow:400"),
+		{ .name = "orphan", .isolation = ARB_THREAD, .type = "drv",
+		    .arg = "orphan", .arg_len = 6,
+		    .restart = ARB_TEMPORARY },
+	};
+	const arb_sup_spec s = ROOT_SPEC(c);
+
+	(void) argc;
+	(void) argv;
+	return arb_test_node_main(&s);
+}
+
+static int
 h_monitor(int argc, char **argv)
 {
 	const arb_child_spec c[] = {
@@ -1947,6 +2001,7 @@ static const arb_test_helper helpers[] = {
 	{ "order", h_order },
 	{ "call", h_call },
 	{ "gather", h_gather },
+	{ "orphan", h_orphan },
 	{ "monitor", h_monitor },
 	{ "links", h_links },
 	{ "names", h_names },
@@ -2190,6 +2245,28 @@ test_gather_down_after_end_never_reaches_handle_process(void **state)
 {
 	(void) state;
 	gather_gone("process");
+}
+
+// A reply refused because its caller is gone (ARB_ENOENT) is counted in
+// the replier's dead_letters, thread and process actors alike.
+static void
+test_reply_to_a_gone_caller_is_a_dead_letter(void **state)
+{
+	arb_test_proc p;
+	char          l[512];
+
+	(void) state;
+	arb_test_spawn(&p, "orphan", NULL);
+	line_of(&p, "drv orphan event=leaving", 10000, l, sizeof(l));
+	ASSERT_HAS(l, "n=2");
+	line_of(&p, "gt path=root/slow_t event=late_reply ", 10000, l,
+	    sizeof(l));
+	ASSERT_HAS(l, "rv=ARB_ENOENT dead_letters=1");
+	line_of(&p, "gt path=root/slow_p event=late_reply ", 10000, l,
+	    sizeof(l));
+	ASSERT_HAS(l, "rv=ARB_ENOENT dead_letters=1");
+	stop_node(&p);
+	arb_test_proc_fini(&p);
 }
 
 static void
@@ -2688,6 +2765,7 @@ static const struct CMUnitTest tests[] = {
 	    test_gather_down_after_end_never_reaches_handle_thread),
 	cmocka_unit_test(
 	    test_gather_down_after_end_never_reaches_handle_process),
+	cmocka_unit_test(test_reply_to_a_gone_caller_is_a_dead_letter),
 	cmocka_unit_test(test_monitor_down_noproc_and_demonitor),
 	cmocka_unit_test(test_links_propagate_trap_and_normal),
 	cmocka_unit_test(test_names_and_restart_delivery_thread),
