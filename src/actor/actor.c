@@ -55,6 +55,7 @@ struct gather {
 	struct event   *finish_ev; // end-of-turn completion
 	bool            finishing;
 	int64_t         t_us; // when it was sent
+	gather         *prev, *next; // ctx->gathers
 };
 
 static uint64_t
@@ -424,6 +425,14 @@ gather_free(gather *g)
 {
 	size_t i;
 
+	if (g->prev != NULL) {
+		g->prev->next = g->next;
+	} else if (g->ctx->gathers == g) {
+		g->ctx->gathers = g->next;
+	}
+	if (g->next != NULL) {
+		g->next->prev = g->prev;
+	}
 	for (i = 0; i < g->n; i++) {
 		arb_msg_free(g->replies[i]);
 	}
@@ -601,6 +610,13 @@ arb_gather(arb_ctx *ctx, const arb_pid *pids, size_t n, uint32_t tag,
 		gather_free(g);
 		return ARB_ENOMEM;
 	}
+	// Listed until freed: an actor that ends in the middle of a gather
+	// frees it with its ctx, whatever entries it still has.
+	g->next = ctx->gathers;
+	if (g->next != NULL) {
+		g->next->prev = g;
+	}
+	ctx->gathers = g;
 	event_priority_set(g->finish_ev, nprio - 1);
 	// When it was sent, for a node's DOWN (see arb_call): read only when
 	// a target is another node's actor (0: none is, nothing to stamp).
@@ -1054,22 +1070,11 @@ pending_cancel(uint64_t key, void *val, void *arg)
 
 	ARB_UNUSED(key);
 	ARB_UNUSED(arg);
-	// Gathers own several entries; free each gather once, through its
-	// first request entry.
-	if (p->kind == PEND_GATHER && p->idx == 0) {
-		gather *g = p->g;
-		size_t  i;
-
-		for (i = 0; i < g->n; i++) {
-			g->refs[i]  = 0;
-			g->mrefs[i] = 0;
-		}
-		gather_free(g);
-	}
-	if (p->kind == PEND_CALL || p->kind == PEND_GATHER ||
-	    p->kind == PEND_GATHER_DOWN || p->kind == PEND_DOWN_GONE) {
-		pending_free(p);
-	}
+	// Gathers own several entries, any of which may be gone already
+	// (an answered request's, a fired monitor's) -- all of them when
+	// the gather waits for its end of turn: they are freed from
+	// ctx->gathers instead (arb__ctx_free).
+	pending_free(p);
 }
 
 void
@@ -1082,6 +1087,9 @@ arb__ctx_free(arb_ctx *ctx)
 	// callbacks would run on a loop that no longer exists.
 	arb__idmap_each(&ctx->pending, pending_cancel, NULL);
 	arb__idmap_fini(&ctx->pending);
+	while (ctx->gathers != NULL) {
+		gather_free(ctx->gathers);
+	}
 	arb__metrics_free(ctx->metrics);
 	arb__topics_free(ctx->topics);
 	if (ctx->hb_ev != NULL) {

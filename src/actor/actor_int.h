@@ -93,6 +93,7 @@ struct arb_ctx {
 	bool                  trap_exit;
 	// Calls and gathers in flight: ref -> pending (actor.c).
 	arb__idmap            pending;
+	struct gather        *gathers; // in flight (actor.c), freed with ctx
 	uint64_t              next_ref;
 	arb_stats            *st;   // its counters: &stats, or (a process
 	arb_stats             stats; // actor) its slot record's (node sees)

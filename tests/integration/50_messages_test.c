@@ -1171,6 +1171,55 @@ orphan_start(drv *d)
 	arb_actor_exit(d->ctx, &why);
 }
 
+// --- scenario "gather_exit": the actor ends in the middle of a gather ----
+// Gathers from ok_t and slow_t, then calls ok_t: ok_t answers the gather
+// first, so when the call's reply comes the gather's first entry is done
+// and the second still waits.  It ends then: the gather must be freed
+// with the actor (LeakSanitizer's node exit status tells).
+
+static void
+gexit_gather_cb(arb_ctx *ctx, void *arg, const arb_result *r, size_t n,
+    size_t nerrors)
+{
+	drv *d = arg;
+
+	(void) ctx;
+	(void) r;
+	(void) n;
+	(void) nerrors;
+	EMIT(d, "event=error what=gather_ended %s", "(must not)");
+}
+
+static void
+gexit_call_cb(arb_ctx *ctx, void *arg, const arb_result *r)
+{
+	drv     *d   = arg;
+	arb_exit why = { .kind = ARB_EXIT_NORMAL };
+
+	EMIT(d, "event=leaving status=%s", arb_err_name(r->status));
+	arb_actor_exit(ctx, &why);
+}
+
+static void
+gexit_start(drv *d)
+{
+	static const char *const paths[] = { "root/ok_t", "root/slow_t",
+		NULL };
+	int rv;
+
+	drv_resolve(d, paths);
+	rv = arb_gather(d->ctx, d->pid, d->n, T_ASK, "q", 1, 5000,
+	    ARB_ALL_COMPLETED, gexit_gather_cb, d);
+	if (rv == ARB_OK) {
+		rv = arb_call(d->ctx, d->pid[0], T_ASK, "q", 1, 5000,
+		    gexit_call_cb, d);
+	}
+	if (rv != ARB_OK) {
+		EMIT(d, "event=error what=gather_exit rv=%s",
+		    arb_err_name(rv));
+	}
+}
+
 // --- scenario "monitor" -----------------------------------------------------
 // pid[0..2] are the slot addresses of m1..m3 (arb_whereis of a path);
 // monitors given a slot address watch its current incarnation, and DOWN
@@ -1743,6 +1792,7 @@ static const scenario scenarios[] = {
 	{ "gather_crash", gather_crash_start, NULL },
 	{ "gather_gone", gone_start, gone_handle },
 	{ "orphan", orphan_start, NULL },
+	{ "gather_exit", gexit_start, NULL },
 	{ "monitor", monitor_start, monitor_handle },
 	{ "links", links_start, links_handle },
 	{ "names", names_start, names_handle },
@@ -1883,20 +1933,25 @@ h_gather(int argc, char **argv)
 	return arb_test_node_main(&s);
 }
 
+// A temporary drv (it ends and stays gone): argv[1] names its scenario
+// (default "orphan").
 static int
 h_orphan(int argc, char **argv)
 {
-	const arb_child_spec c[] = {
+	arb_child_spec c[] = {
 		CHILD("slow_t", ARB_THREAD, "gt", "mode=slow:400"),
 		CHILD("slow_p", ARB_PROCESS, "gt", "mode=slow:400"),
+		CHILD("ok_t", ARB_THREAD, "gt", "mode=ok"),
 		{ .name = "orphan", .isolation = ARB_THREAD, .type = "drv",
 		    .arg = "orphan", .arg_len = 6,
 		    .restart = ARB_TEMPORARY },
 	};
 	const arb_sup_spec s = ROOT_SPEC(c);
 
-	(void) argc;
-	(void) argv;
+	if (argc > 1) {
+		c[3].arg     = argv[1];
+		c[3].arg_len = strlen(argv[1]);
+	}
 	return arb_test_node_main(&s);
 }
 
@@ -2265,6 +2320,26 @@ test_reply_to_a_gone_caller_is_a_dead_letter(void **state)
 	line_of(&p, "gt path=root/slow_p event=late_reply ", 10000, l,
 	    sizeof(l));
 	ASSERT_HAS(l, "rv=ARB_ENOENT dead_letters=1");
+	stop_node(&p);
+	arb_test_proc_fini(&p);
+}
+
+// An actor that ends while a gather waits, its first entry answered, frees
+// the gather (under ASan, LeakSanitizer makes the node's exit fail if not).
+static void
+test_gather_freed_when_its_actor_ends(void **state)
+{
+	static const char *const args[] = { "gather_exit", NULL };
+	arb_test_proc            p;
+	char                     l[512];
+
+	(void) state;
+	arb_test_spawn(&p, "orphan", args);
+	line_of(&p, "drv gather_exit event=leaving", 10000, l, sizeof(l));
+	ASSERT_HAS(l, "status=ARB_OK");
+	line_of(&p, "gt path=root/slow_t event=late_reply ", 10000, l,
+	    sizeof(l));
+	ASSERT_HAS(l, "rv=ARB_ENOENT");
 	stop_node(&p);
 	arb_test_proc_fini(&p);
 }
@@ -2766,6 +2841,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(
 	    test_gather_down_after_end_never_reaches_handle_process),
 	cmocka_unit_test(test_reply_to_a_gone_caller_is_a_dead_letter),
+	cmocka_unit_test(test_gather_freed_when_its_actor_ends),
 	cmocka_unit_test(test_monitor_down_noproc_and_demonitor),
 	cmocka_unit_test(test_links_propagate_trap_and_normal),
 	cmocka_unit_test(test_names_and_restart_delivery_thread),
