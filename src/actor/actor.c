@@ -484,7 +484,7 @@ gather_forget(gather *g, size_t i)
 			}
 		} else if (p != NULL) {
 			p->kind = PEND_DOWN_GONE;
-			p->g    = NULL;
+			p->g = NULL;
 		}
 		g->mrefs[i] = 0;
 	}
@@ -727,8 +727,8 @@ dispatch_down(arb_ctx *ctx, const arb_msg *m)
 	size_t   i;
 	arb_pid  who;
 
-	if (p == NULL || (p->kind != PEND_GATHER_DOWN
-	                     && p->kind != PEND_DOWN_GONE)) {
+	if (p == NULL
+	    || (p->kind != PEND_GATHER_DOWN && p->kind != PEND_DOWN_GONE)) {
 		return false;
 	}
 	arb__idmap_del(&ctx->pending, DOWN_KEY(m->ref));

@@ -248,8 +248,8 @@ arb__stree_service(
 		// Already fired or unknown: harmless to arb_demonitor, which
 		// answers ARB_OK; a gather's end needs to know (its monitor's
 		// DOWN is then on its way: actor.c, gather_forget).
-		arb_pid was = arb__reg_demonitor(tree->reg, req->self,
-		    req->ref);
+		arb_pid was
+		    = arb__reg_demonitor(tree->reg, req->self, req->ref);
 
 		req->rv = arb_pid_eq(was, ARB_PID_NONE) ? ARB_ENOENT : ARB_OK;
 		stree_remote_unbound(tree, was);

@@ -1055,8 +1055,8 @@ gone_checked_cb(arb_ctx *ctx, void *arg, const arb_result *r)
 }
 
 static void
-gone_second_cb(arb_ctx *ctx, void *arg, const arb_result *r, size_t n,
-    size_t nerrors)
+gone_second_cb(
+    arb_ctx *ctx, void *arg, const arb_result *r, size_t n, size_t nerrors)
 {
 	drv *d = arg;
 	int  rv;
@@ -1070,8 +1070,8 @@ gone_second_cb(arb_ctx *ctx, void *arg, const arb_result *r, size_t n,
 }
 
 static void
-gone_first_cb(arb_ctx *ctx, void *arg, const arb_result *r, size_t n,
-    size_t nerrors)
+gone_first_cb(
+    arb_ctx *ctx, void *arg, const arb_result *r, size_t n, size_t nerrors)
 {
 	drv *d = arg;
 	int  rv;
@@ -1097,16 +1097,16 @@ gone_crash_cb(arb_ctx *ctx, void *arg, const arb_result *r)
 static void
 gone_start(drv *d)
 {
-	static const char *const paths[] = { "root/ok_t", "root/crash_t",
-		NULL };
+	static const char *const paths[]
+	    = { "root/ok_t", "root/crash_t", NULL };
 	int rv;
 
 	drv_resolve(d, paths);
 	if ((rv = arb_monitor(d->ctx, d->pid[1], &d->ref[1])) != ARB_OK) {
 		EMIT(d, "event=error what=monitor rv=%s", arb_err_name(rv));
 	}
-	rv = arb_call(d->ctx, d->pid[1], T_ASK, "q", 1, 5000, gone_crash_cb,
-	    d);
+	rv = arb_call(
+	    d->ctx, d->pid[1], T_ASK, "q", 1, 5000, gone_crash_cb, d);
 	if (rv != ARB_OK) {
 		EMIT(d, "event=error what=crash rv=%s", arb_err_name(rv));
 	}
@@ -1152,16 +1152,16 @@ orphan_cb(arb_ctx *ctx, void *arg, const arb_result *r)
 static void
 orphan_start(drv *d)
 {
-	static const char *const paths[] = { "root/slow_t", "root/slow_p",
-		NULL };
+	static const char *const paths[]
+	    = { "root/slow_t", "root/slow_p", NULL };
 	arb_exit why = { .kind = ARB_EXIT_NORMAL };
 	size_t   i;
 	int      rv;
 
 	drv_resolve(d, paths);
 	for (i = 0; i < d->n; i++) {
-		rv = arb_call(d->ctx, d->pid[i], T_ASK, "q", 1, 5000,
-		    orphan_cb, d);
+		rv = arb_call(
+		    d->ctx, d->pid[i], T_ASK, "q", 1, 5000, orphan_cb, d);
 		if (rv != ARB_OK) {
 			EMIT(d, "event=error what=call rv=%s",
 			    arb_err_name(rv));
@@ -1178,8 +1178,8 @@ orphan_start(drv *d)
 // with the actor (LeakSanitizer's node exit status tells).
 
 static void
-gexit_gather_cb(arb_ctx *ctx, void *arg, const arb_result *r, size_t n,
-    size_t nerrors)
+gexit_gather_cb(
+    arb_ctx *ctx, void *arg, const arb_result *r, size_t n, size_t nerrors)
 {
 	drv *d = arg;
 
@@ -1193,7 +1193,7 @@ gexit_gather_cb(arb_ctx *ctx, void *arg, const arb_result *r, size_t n,
 static void
 gexit_call_cb(arb_ctx *ctx, void *arg, const arb_result *r)
 {
-	drv     *d   = arg;
+	drv     *d = arg;
 	arb_exit why = { .kind = ARB_EXIT_NORMAL };
 
 	EMIT(d, "event=leaving status=%s", arb_err_name(r->status));
@@ -1203,20 +1203,20 @@ gexit_call_cb(arb_ctx *ctx, void *arg, const arb_result *r)
 static void
 gexit_start(drv *d)
 {
-	static const char *const paths[] = { "root/ok_t", "root/slow_t",
-		NULL };
+	static const char *const paths[]
+	    = { "root/ok_t", "root/slow_t", NULL };
 	int rv;
 
 	drv_resolve(d, paths);
 	rv = arb_gather(d->ctx, d->pid, d->n, T_ASK, "q", 1, 5000,
 	    ARB_ALL_COMPLETED, gexit_gather_cb, d);
 	if (rv == ARB_OK) {
-		rv = arb_call(d->ctx, d->pid[0], T_ASK, "q", 1, 5000,
-		    gexit_call_cb, d);
+		rv = arb_call(
+		    d->ctx, d->pid[0], T_ASK, "q", 1, 5000, gexit_call_cb, d);
 	}
 	if (rv != ARB_OK) {
-		EMIT(d, "event=error what=gather_exit rv=%s",
-		    arb_err_name(rv));
+		EMIT(
+		    d, "event=error what=gather_exit rv=%s", arb_err_name(rv));
 	}
 }
 
@@ -1942,14 +1942,17 @@ h_orphan(int argc, char **argv)
 		CHILD("slow_t", ARB_THREAD, "gt", "mode=slow:400"),
 		CHILD("slow_p", ARB_PROCESS, "gt", "mode=slow:400"),
 		CHILD("ok_t", ARB_THREAD, "gt", "mode=ok"),
-		{ .name = "orphan", .isolation = ARB_THREAD, .type = "drv",
-		    .arg = "orphan", .arg_len = 6,
+		{ .name = "orphan",
+		    .isolation = ARB_THREAD,
+		    .type = "drv",
+		    .arg = "orphan",
+		    .arg_len = 6,
 		    .restart = ARB_TEMPORARY },
 	};
 	const arb_sup_spec s = ROOT_SPEC(c);
 
 	if (argc > 1) {
-		c[3].arg     = argv[1];
+		c[3].arg = argv[1];
 		c[3].arg_len = strlen(argv[1]);
 	}
 	return arb_test_node_main(&s);
@@ -2314,11 +2317,11 @@ test_reply_to_a_gone_caller_is_a_dead_letter(void **state)
 	arb_test_spawn(&p, "orphan", NULL);
 	line_of(&p, "drv orphan event=leaving", 10000, l, sizeof(l));
 	ASSERT_HAS(l, "n=2");
-	line_of(&p, "gt path=root/slow_t event=late_reply ", 10000, l,
-	    sizeof(l));
+	line_of(
+	    &p, "gt path=root/slow_t event=late_reply ", 10000, l, sizeof(l));
 	ASSERT_HAS(l, "rv=ARB_ENOENT dead_letters=1");
-	line_of(&p, "gt path=root/slow_p event=late_reply ", 10000, l,
-	    sizeof(l));
+	line_of(
+	    &p, "gt path=root/slow_p event=late_reply ", 10000, l, sizeof(l));
 	ASSERT_HAS(l, "rv=ARB_ENOENT dead_letters=1");
 	stop_node(&p);
 	arb_test_proc_fini(&p);
@@ -2337,8 +2340,8 @@ test_gather_freed_when_its_actor_ends(void **state)
 	arb_test_spawn(&p, "orphan", args);
 	line_of(&p, "drv gather_exit event=leaving", 10000, l, sizeof(l));
 	ASSERT_HAS(l, "status=ARB_OK");
-	line_of(&p, "gt path=root/slow_t event=late_reply ", 10000, l,
-	    sizeof(l));
+	line_of(
+	    &p, "gt path=root/slow_t event=late_reply ", 10000, l, sizeof(l));
 	ASSERT_HAS(l, "rv=ARB_ENOENT");
 	stop_node(&p);
 	arb_test_proc_fini(&p);
