@@ -77,14 +77,17 @@ write_file(char *buf, size_t len, const char *name, const char *text)
 	return arb_test_write_file(tmpdir, name, text, buf, len);
 }
 
-// run_tree starts "arbor run FILE" with env assignments (NULL-ended, may
-// be NULL).
+// run_tree writes text as tmpdir/name (write_file: its path into file,
+// len bytes) and starts "arbor run FILE" with env assignments
+// (NULL-ended, may be NULL).
 static void
-run_tree(arb_test_proc *p, const char *file, const char *const *env)
+run_tree(arb_test_proc *p, char *file, size_t len, const char *name,
+    const char *text, const char *const *env)
 {
 	const char *args[16];
 	int         n = 0;
 
+	write_file(file, len, name, text);
 	while (env != NULL && *env != NULL && n < 12) {
 		args[n++] = *env++;
 	}
@@ -95,12 +98,19 @@ run_tree(arb_test_proc *p, const char *file, const char *const *env)
 	arb_test_spawn(p, "arbor", args);
 }
 
+// wait_code waits for p's exit and returns its exit code.
+static int
+wait_code(arb_test_proc *p)
+{
+	return arb_test_exit_code(arb_test_wait_exit(p, WAIT_MS));
+}
+
 // stop_tree sends SIGTERM and returns the exit code.
 static int
 stop_tree(arb_test_proc *p)
 {
 	kill(p->pid, SIGTERM);
-	return arb_test_exit_code(arb_test_wait_exit(p, WAIT_MS));
+	return wait_code(p);
 }
 
 #ifdef ARBOR_PLUGIN_SO
@@ -145,8 +155,7 @@ test_thread_process_exec_tree_stops_cleanly(void **state)
 
 	(void) state;
 	need_arbor();
-	write_file(file, sizeof(file), "tree.yaml", yaml);
-	run_tree(&p, file, NULL);
+	run_tree(&p, file, sizeof(file), "tree.yaml", yaml, NULL);
 	arb_test_expect(&p, "event=node_start node=t62", WAIT_MS);
 	arb_test_expect(&p, "root event=tree_up", WAIT_MS);
 	p.mark = 0;
@@ -184,10 +193,8 @@ test_failing_crasher_makes_root_give_up_70(void **state)
 
 	(void) state;
 	need_arbor();
-	write_file(file, sizeof(file), "crash.yaml", yaml);
-	run_tree(&p, file, NULL);
-	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&p, WAIT_MS)),
-	    ARB_EXIT_SOFTWARE);
+	run_tree(&p, file, sizeof(file), "crash.yaml", yaml, NULL);
+	assert_int_equal(wait_code(&p), ARB_EXIT_SOFTWARE);
 	assert_int_equal(arb_test_count(&p,
 	                     "root/c event=exit reason=error{code=5,"
 	                     "text=\"boom\"}"),
@@ -218,10 +225,8 @@ test_fail_after_first_is_remembered_across_restarts(void **state)
 	(void) state;
 	need_arbor();
 	snprintf(yaml, sizeof(yaml), fmt, tmpdir);
-	write_file(file, sizeof(file), "first.yaml", yaml);
-	run_tree(&p, file, NULL);
-	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&p, WAIT_MS)),
-	    ARB_EXIT_SOFTWARE);
+	run_tree(&p, file, sizeof(file), "first.yaml", yaml, NULL);
+	assert_int_equal(wait_code(&p), ARB_EXIT_SOFTWARE);
 	// Every start is a new process, yet only the first one succeeded:
 	// the marker file remembered it.
 	assert_int_equal(arb_test_count(&p, "root/c event=started"), 1);
@@ -250,8 +255,7 @@ test_init_ignore_leaves_the_tree_up(void **state)
 
 	(void) state;
 	need_arbor();
-	write_file(file, sizeof(file), "ignore.yaml", yaml);
-	run_tree(&p, file, NULL);
+	run_tree(&p, file, sizeof(file), "ignore.yaml", yaml, NULL);
 	arb_test_expect(&p, "root/skip event=ignored", WAIT_MS);
 	arb_test_expect(&p, "root/pskip event=ignored", WAIT_MS);
 	arb_test_expect(&p, "root event=tree_up", WAIT_MS);
@@ -298,8 +302,7 @@ test_ticker_echo_traffic_with_env_values(void **state)
 
 	(void) state;
 	need_arbor();
-	write_file(file, sizeof(file), "traffic.yaml", yaml);
-	run_tree(&p, file, env);
+	run_tree(&p, file, sizeof(file), "traffic.yaml", yaml, env);
 	arb_test_expect(&p, "root event=tree_up", WAIT_MS);
 	p.mark = 0;
 	// ticker -> echo (a process) -> back to the ticker, tag from $T62_TAG.
@@ -334,10 +337,8 @@ test_invalid_file_exits_78_before_starting(void **state)
 
 	(void) state;
 	need_arbor();
-	write_file(file, sizeof(file), "bad.yaml", yaml);
-	run_tree(&p, file, NULL);
-	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&p, WAIT_MS)),
-	    ARB_EXIT_CONFIG);
+	run_tree(&p, file, sizeof(file), "bad.yaml", yaml, NULL);
+	assert_int_equal(wait_code(&p), ARB_EXIT_CONFIG);
 	snprintf(where, sizeof(where), "%s:5:", file);
 	assert_non_null(strstr(p.out, where));
 	assert_non_null(strstr(p.out, "nothing was started"));
@@ -371,8 +372,7 @@ test_plugin_type_in_thread_and_process(void **state)
 	(void) state;
 	need_arbor();
 	snprintf(yaml, sizeof(yaml), fmt, ARBOR_PLUGIN_SO);
-	write_file(file, sizeof(file), "plugin.yaml", yaml);
-	run_tree(&p, file, NULL);
+	run_tree(&p, file, sizeof(file), "plugin.yaml", yaml, NULL);
 	arb_test_expect(&p, "root event=tree_up", WAIT_MS);
 	p.mark = 0;
 	l = arb_test_expect(&p, "info root/gt event=init", WAIT_MS);
@@ -418,8 +418,7 @@ test_actor_path_finds_a_module_by_type_name(void **state)
 	snprintf(so, sizeof(so), "%s/broken.so", dir);
 	write_file(file, sizeof(file), "actors/broken.so", "not an ELF\n");
 	snprintf(env, sizeof(env), "ARBOR_ACTOR_PATH=/nonexistent:%s", dir);
-	write_file(file, sizeof(file), "bypath.yaml", yaml);
-	run_tree(&p, file, envs);
+	run_tree(&p, file, sizeof(file), "bypath.yaml", yaml, envs);
 	arb_test_expect(&p, "root event=tree_up", WAIT_MS);
 	p.mark = 0;
 	l = arb_test_expect(&p, "info root/gt event=init", WAIT_MS);
@@ -431,8 +430,7 @@ test_actor_path_finds_a_module_by_type_name(void **state)
 
 	write_file(file, sizeof(file), "broken.yaml", broken);
 	arb_test_spawn(&p, "arbor", args);
-	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&p, WAIT_MS)),
-	    ARB_EXIT_CONFIG);
+	assert_int_equal(wait_code(&p), ARB_EXIT_CONFIG);
 	assert_non_null(strstr(p.out, "broken.yaml:3:"));
 	assert_non_null(strstr(p.out, so));
 	arb_test_proc_fini(&p);
@@ -441,8 +439,7 @@ test_actor_path_finds_a_module_by_type_name(void **state)
 	snprintf(env, sizeof(env), "ARBOR_ACTOR_PATH=");
 	write_file(file, sizeof(file), "bypath.yaml", yaml);
 	arb_test_spawn(&p, "arbor", args);
-	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&p, WAIT_MS)),
-	    ARB_EXIT_CONFIG);
+	assert_int_equal(wait_code(&p), ARB_EXIT_CONFIG);
 	assert_non_null(strstr(p.out, "unknown actor type \"greeter\" (no "
 	                              "greeter.so in the actor path"));
 	assert_non_null(strstr(p.out, "arbor/actors)"));
@@ -511,8 +508,7 @@ test_node_maps_only_the_modules_it_runs(void **state)
 	greeter_dir(dir, sizeof(dir));
 	snprintf(env, sizeof(env), "ARBOR_ACTOR_PATH=%s", dir);
 	snprintf(yaml, sizeof(yaml), fmt, 64, m, "");
-	write_file(file, sizeof(file), "maps.yaml", yaml);
-	run_tree(&p, file, envs);
+	run_tree(&p, file, sizeof(file), "maps.yaml", yaml, envs);
 	arb_test_expect(&p, "root event=tree_up", WAIT_MS);
 	p.mark = 0;
 	l = arb_test_expect(&p, "info root/gp event=init", WAIT_MS);
@@ -629,8 +625,7 @@ test_standby_false_keeps_no_spare_process(void **state)
 	need_arbor();
 	for (m = 0; m < 2; m++) {
 		snprintf(yaml, sizeof(yaml), fmt, modes[m]);
-		write_file(file, sizeof(file), "standby.yaml", yaml);
-		run_tree(&p, file, NULL);
+		run_tree(&p, file, sizeof(file), "standby.yaml", yaml, NULL);
 		arb_test_expect(&p, "root event=tree_up", WAIT_MS);
 		// Five incarnations: four restarts.
 		for (i = 0; i < 5; i++) {
@@ -680,8 +675,7 @@ test_sighup_applies_a_valid_file_and_rejects_an_invalid_one(void **state)
 
 	(void) state;
 	need_arbor();
-	write_file(file, sizeof(file), "reload.yaml", v1);
-	run_tree(&p, file, NULL);
+	run_tree(&p, file, sizeof(file), "reload.yaml", v1, NULL);
 	arb_test_expect(&p, "root event=tree_up", WAIT_MS);
 	p.mark = 0;
 	l = arb_test_expect(&p, "echo path=root/e1 ", WAIT_MS);
@@ -736,8 +730,7 @@ test_crashes_in_both_isolations_and_a_stuck_thread(void **state)
 
 	(void) state;
 	need_arbor();
-	write_file(file, sizeof(file), "crashes.yaml", yaml);
-	run_tree(&p, file, NULL);
+	run_tree(&p, file, sizeof(file), "crashes.yaml", yaml, NULL);
 	arb_test_expect(&p, "root event=tree_up", WAIT_MS);
 	p.mark = 0;
 	// A thread reports the crash without taking the node down; a
@@ -876,8 +869,7 @@ test_log_time_flag_is_checked(void **state)
 	(void) state;
 	need_arbor();
 	arb_test_spawn(&p, "arbor", args);
-	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&p, WAIT_MS)),
-	    ARB_EXIT_USAGE);
+	assert_int_equal(wait_code(&p), ARB_EXIT_USAGE);
 	assert_non_null(
 	    strstr(p.out, "\"sometimes\": expected auto, on or off"));
 	arb_test_proc_fini(&p);
@@ -903,10 +895,8 @@ test_unresolvable_listen_host_is_named(void **state)
 
 	(void) state;
 	need_arbor();
-	write_file(file, sizeof(file), "unresolved.yaml", yaml);
-	run_tree(&p, file, NULL);
-	assert_int_not_equal(
-	    arb_test_exit_code(arb_test_wait_exit(&p, WAIT_MS)), 0);
+	run_tree(&p, file, sizeof(file), "unresolved.yaml", yaml, NULL);
+	assert_int_not_equal(wait_code(&p), 0);
 	if (strstr(p.out, "listen tcp://nonexistent.invalid:7: host "
 	                  "nonexistent.invalid could not be resolved (")
 	    == NULL) {
@@ -938,8 +928,7 @@ test_permanent_child_exiting_0_in_a_loop_is_a_warning(void **state)
 
 	(void) state;
 	need_arbor();
-	write_file(file, sizeof(file), "loop.yaml", yaml);
-	run_tree(&p, file, NULL);
+	run_tree(&p, file, sizeof(file), "loop.yaml", yaml, NULL);
 	arb_test_expect(&p,
 	    "]: info root/once event=exit reason=normal decision=none",
 	    WAIT_MS);
