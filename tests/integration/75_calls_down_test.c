@@ -123,13 +123,12 @@ static const arb_actor_ops holder_ops = {
 
 // --- the caller: waits on n2 and n3 -----------------------------------------
 typedef struct caller_st {
-	arb_ctx      *ctx;
-	struct event *tick;
-	arb_pid       to[2]; // hold@n2, hold@n3
-	bool          pong[2];
-	int           phase; // 0: resolve and ping, 1: pinging, 2: armed
-	int64_t       down_ms; // when the down gather was made
-	int           n2_ended; // its n2 call and FIRST_EXCEPTION gather
+	arb_test_ticked t;     // first (nodes.h)
+	arb_pid         to[2]; // hold@n2, hold@n3
+	bool            pong[2];
+	int             phase;    // 0: resolve and ping, 1: pinging, 2: armed
+	int64_t         down_ms;  // when the down gather was made
+	int             n2_ended; // its n2 call and FIRST_EXCEPTION gather
 } caller_st;
 
 static const char *
@@ -174,7 +173,7 @@ static void
 caller_n2_ended(caller_st *st)
 {
 	if (++st->n2_ended == 2) {
-		arb_send_copy(st->ctx, st->to[1], TAG_RELEASE, NULL, 0);
+		arb_send_copy(st->t.ctx, st->to[1], TAG_RELEASE, NULL, 0);
 	}
 }
 
@@ -233,7 +232,7 @@ gall_cb(arb_ctx *ctx, void *arg, const arb_result *res, size_t n,
 static void
 caller_arm(caller_st *st)
 {
-	arb_ctx *ctx = st->ctx;
+	arb_ctx *ctx = st->t.ctx;
 	int      rv[4];
 
 	st->phase = 2;
@@ -275,13 +274,13 @@ caller_tick(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	// Both links up: a ping each answered (asked again each tick).
-	if (arb_whereis(st->ctx, "hold@n2", &st->to[0]) != ARB_OK
-	    || arb_whereis(st->ctx, "hold@n3", &st->to[1]) != ARB_OK) {
+	if (arb_whereis(st->t.ctx, "hold@n2", &st->to[0]) != ARB_OK
+	    || arb_whereis(st->t.ctx, "hold@n3", &st->to[1]) != ARB_OK) {
 		return;
 	}
 	for (i = 0; i < 2; i++) {
 		if (!st->pong[i]) {
-			(void) arb_call(st->ctx, st->to[i], TAG_PING, "?", 1,
+			(void) arb_call(st->t.ctx, st->to[i], TAG_PING, "?", 1,
 			    1000, ping_cb, &st->pong[i]);
 		}
 	}
@@ -290,35 +289,21 @@ caller_tick(evutil_socket_t fd, short what, void *arg)
 static int
 caller_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 {
-	caller_st *st = calloc(1, sizeof(*st));
-
 	(void) arg;
 	(void) len;
-	if (st == NULL) {
-		return ARB_ENOMEM;
-	}
-	st->ctx = ctx;
-	st->tick = arb_test_tick_new(ctx, caller_tick, st, 50);
-	if (st->tick == NULL) {
-		free(st);
-		return ARB_ENOMEM;
-	}
-	*statep = st;
-	return ARB_OK;
+	return arb_test_ticked_init(
+	    ctx, statep, sizeof(caller_st), caller_tick, 50);
 }
 
 static void
 caller_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
 {
-	caller_st *st = state;
-	arb_stats  as;
+	arb_stats as;
 
-	(void) why;
 	arb_stats_get(ctx, &as);
 	arb_test_emit("caller end iso=%s late_replies=%llu", iso(ctx),
 	    (unsigned long long) as.late_replies);
-	event_free(st->tick);
-	free(st);
+	arb_test_ticked_terminate(ctx, state, why);
 }
 
 static const arb_actor_ops caller_ops = {
@@ -340,13 +325,12 @@ static const arb_actor_ops caller_ops = {
 #define CHECKS      20
 
 typedef struct queuer_st {
-	arb_ctx      *ctx;
-	struct event *tick;
-	arb_pid       to;
-	bool          busy, up, flooded, back;
-	int           calls, ended, checks, checked, bad;
-	uint64_t      late;
-	char          body[QUEUE_BYTES];
+	arb_test_ticked t; // first (nodes.h)
+	arb_pid         to;
+	bool            busy, up, flooded, back;
+	int             calls, ended, checks, checked, bad;
+	uint64_t        late;
+	char            body[QUEUE_BYTES];
 } queuer_st;
 
 static void
@@ -422,22 +406,22 @@ queuer_tick(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (!st->back) {
-		if (arb_whereis(st->ctx, "hold@n2", &st->to) == ARB_OK) {
-			st->busy = arb_call(st->ctx, st->to, TAG_PING, "?", 1,
-			               100, queuer_ping_cb, st)
+		if (arb_whereis(st->t.ctx, "hold@n2", &st->to) == ARB_OK) {
+			st->busy = arb_call(st->t.ctx, st->to, TAG_PING, "?",
+			               1, 100, queuer_ping_cb, st)
 			    == ARB_OK;
 		}
 		return;
 	}
 	if (st->checks < CHECKS) {
 		n = snprintf(b, sizeof(b), "check-%d", st->checks);
-		st->busy = arb_call(st->ctx, st->to, TAG_PING, b, (size_t) n,
+		st->busy = arb_call(st->t.ctx, st->to, TAG_PING, b, (size_t) n,
 		               CALL_MS, queuer_check_cb, st)
 		    == ARB_OK;
 		st->checks += st->busy;
 		return;
 	}
-	arb_stats_get(st->ctx, &as);
+	arb_stats_get(st->t.ctx, &as);
 	if (as.late_replies != st->late) {
 		st->late = as.late_replies;
 		arb_test_emit(
@@ -449,38 +433,16 @@ queuer_tick(evutil_socket_t fd, short what, void *arg)
 static int
 queuer_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 {
-	queuer_st *st = calloc(1, sizeof(*st));
-
 	(void) arg;
 	(void) len;
-	if (st == NULL) {
-		return ARB_ENOMEM;
-	}
-	st->ctx = ctx;
-	st->tick = arb_test_tick_new(ctx, queuer_tick, st, 20);
-	if (st->tick == NULL) {
-		free(st);
-		return ARB_ENOMEM;
-	}
-	*statep = st;
-	return ARB_OK;
-}
-
-static void
-queuer_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
-{
-	queuer_st *st = state;
-
-	(void) ctx;
-	(void) why;
-	event_free(st->tick);
-	free(st);
+	return arb_test_ticked_init(
+	    ctx, statep, sizeof(queuer_st), queuer_tick, 20);
 }
 
 static const arb_actor_ops queuer_ops = {
 	.type = "queuer",
 	.init = queuer_init,
-	.terminate = queuer_terminate,
+	.terminate = arb_test_ticked_terminate,
 };
 
 // --- the sleeper: reads a DOWN after the node's return ----------------------
@@ -493,13 +455,12 @@ static const arb_actor_ops queuer_ops = {
 #define GO_MS 30000
 
 typedef struct sleeper_st {
-	arb_ctx      *ctx;
-	struct event *tick;
-	arb_pid       to;
-	bool          busy, armed;
-	bool          monitor; // the msleeper: monitors hold@n2 too
-	uint64_t      mref;    // its monitor's ref
-	int64_t       t0;      // when it called the new n2
+	arb_test_ticked t; // first (nodes.h)
+	arb_pid         to;
+	bool            busy, armed;
+	bool            monitor; // the msleeper: monitors hold@n2 too
+	uint64_t        mref;    // its monitor's ref
+	int64_t         t0;      // when it called the new n2
 } sleeper_st;
 
 static void
@@ -557,12 +518,12 @@ sleeper_block(sleeper_st *st)
 		return;
 	}
 	st->t0 = arb_test_now_ms();
-	rv = arb_call(st->ctx, st->to, TAG_PING, "new", 3, CALL_MS,
+	rv = arb_call(st->t.ctx, st->to, TAG_PING, "new", 3, CALL_MS,
 	    sleeper_new_cb, st);
 	arb_test_emit("sleeper unblocked go=%d rv=%s", access(go, F_OK) == 0,
 	    arb_err_name(rv));
 	// A gather too: its time is stamped as the call's (arb_gather).
-	rv = arb_gather(st->ctx, &st->to, 1, TAG_PING, "newg", 4, CALL_MS,
+	rv = arb_gather(st->t.ctx, &st->to, 1, TAG_PING, "newg", 4, CALL_MS,
 	    ARB_ALL_COMPLETED, sleeper_newg_cb, st);
 	arb_test_emit("sleeper gathered rv=%s", arb_err_name(rv));
 }
@@ -595,12 +556,13 @@ sleeper_tick(evutil_socket_t fd, short what, void *arg)
 	(void) what;
 	if (st->armed) {
 		// The held call is out (this is the next turn): block.
-		event_del(st->tick);
+		event_del(st->t.tick);
 		sleeper_block(st);
 		return;
 	}
-	if (!st->busy && arb_whereis(st->ctx, "hold@n2", &st->to) == ARB_OK) {
-		st->busy = arb_call(st->ctx, st->to, TAG_PING, "?", 1, 1000,
+	if (!st->busy
+	    && arb_whereis(st->t.ctx, "hold@n2", &st->to) == ARB_OK) {
+		st->busy = arb_call(st->t.ctx, st->to, TAG_PING, "?", 1, 1000,
 		               sleeper_ping_cb, st)
 		    == ARB_OK;
 	}
@@ -609,41 +571,24 @@ sleeper_tick(evutil_socket_t fd, short what, void *arg)
 static int
 sleeper_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 {
-	sleeper_st *st = calloc(1, sizeof(*st));
+	int rv;
 
 	(void) arg;
 	(void) len;
-	if (st == NULL) {
-		return ARB_ENOMEM;
+	rv = arb_test_ticked_init(
+	    ctx, statep, sizeof(sleeper_st), sleeper_tick, 20);
+	if (rv == ARB_OK) {
+		// (The flooder's address: sleeper@n1.)
+		arb_test_emit("sleeper register=%s",
+		    arb_err_name(arb_register(ctx, "sleeper")));
 	}
-	st->ctx = ctx;
-	// (The flooder's address: sleeper@n1.)
-	arb_test_emit("sleeper register=%s",
-	    arb_err_name(arb_register(ctx, "sleeper")));
-	st->tick = arb_test_tick_new(ctx, sleeper_tick, st, 20);
-	if (st->tick == NULL) {
-		free(st);
-		return ARB_ENOMEM;
-	}
-	*statep = st;
-	return ARB_OK;
-}
-
-static void
-sleeper_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
-{
-	sleeper_st *st = state;
-
-	(void) ctx;
-	(void) why;
-	event_free(st->tick);
-	free(st);
+	return rv;
 }
 
 static const arb_actor_ops sleeper_ops = {
 	.type = "sleeper",
 	.init = sleeper_init,
-	.terminate = sleeper_terminate,
+	.terminate = arb_test_ticked_terminate,
 };
 
 // The msleeper is the sleeper that also monitors hold@n2 when it arms
@@ -678,7 +623,7 @@ static const arb_actor_ops msleeper_ops = {
 	.type = "msleeper",
 	.init = msleeper_init,
 	.handle = msleeper_handle,
-	.terminate = sleeper_terminate,
+	.terminate = arb_test_ticked_terminate,
 };
 
 // --- the flooder: fills the blocked sleeper's queues ------------------------
@@ -696,12 +641,12 @@ static const arb_actor_ops msleeper_ops = {
 #define STUCK_MS    1000
 
 typedef struct flooder_st {
-	arb_ctx      *ctx;
-	struct event *tick;
-	int           sent;
-	int64_t       refused_ms; // since when every send was refused (0: not)
-	bool          stuck;
-	char          body[FLOOD_BYTES];
+	arb_test_ticked t; // first (nodes.h)
+	int             sent;
+	// since when every send was refused (0: not)
+	int64_t         refused_ms;
+	bool            stuck;
+	char            body[FLOOD_BYTES];
 } flooder_st;
 
 static void
@@ -717,11 +662,11 @@ flooder_tick(evutil_socket_t fd, short what, void *arg)
 	(void) what;
 	snprintf(flood, sizeof(flood), "%s/flood", arb_test_dir());
 	if (st->stuck || access(flood, F_OK) != 0
-	    || arb_whereis(st->ctx, "sleeper@n1", &to) != ARB_OK) {
+	    || arb_whereis(st->t.ctx, "sleeper@n1", &to) != ARB_OK) {
 		return;
 	}
-	while (arb_send_copy(st->ctx, to, TAG_PING, st->body,
-	           sizeof(st->body))
+	while (
+	    arb_send_copy(st->t.ctx, to, TAG_PING, st->body, sizeof(st->body))
 	    == ARB_OK) {
 		n++;
 	}
@@ -737,38 +682,16 @@ flooder_tick(evutil_socket_t fd, short what, void *arg)
 static int
 flooder_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 {
-	flooder_st *st = calloc(1, sizeof(*st));
-
 	(void) arg;
 	(void) len;
-	if (st == NULL) {
-		return ARB_ENOMEM;
-	}
-	st->ctx = ctx;
-	st->tick = arb_test_tick_new(ctx, flooder_tick, st, 20);
-	if (st->tick == NULL) {
-		free(st);
-		return ARB_ENOMEM;
-	}
-	*statep = st;
-	return ARB_OK;
-}
-
-static void
-flooder_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
-{
-	flooder_st *st = state;
-
-	(void) ctx;
-	(void) why;
-	event_free(st->tick);
-	free(st);
+	return arb_test_ticked_init(
+	    ctx, statep, sizeof(flooder_st), flooder_tick, 20);
 }
 
 static const arb_actor_ops flooder_ops = {
 	.type = "flooder",
 	.init = flooder_init,
-	.terminate = flooder_terminate,
+	.terminate = arb_test_ticked_terminate,
 };
 
 static const arb_actor_ops *const types[] = { &holder_ops, &caller_ops,
@@ -842,6 +765,62 @@ spawn_run(arb_test_proc *p, const char *name, int port, const char *peers,
 	arb_test_node_start(p, "run", args, WAIT_MS);
 }
 
+// spawn_peer starts node name at port, its one peer n1 at p1, running
+// kid and kid2 (may be NULL).
+static void
+spawn_peer(arb_test_proc *p, const char *name, int port, int p1,
+    const char *kid, const char *kid2)
+{
+	char peers[32];
+
+	snprintf(peers, sizeof(peers), "n1:%d", p1);
+	spawn_run(p, name, port, peers, kid, kid2);
+}
+
+// spawn_pair takes two free ports (port[0] n1's, port[1] n2's), starts n2
+// running kid2 and kid2b (may be NULL), then n1, its peer n2, running
+// kid1.
+static void
+spawn_pair(arb_test_proc *n1, arb_test_proc *n2, int port[2], const char *kid1,
+    const char *kid2, const char *kid2b)
+{
+	char peers[32];
+
+	port[0] = arb_test_free_port();
+	port[1] = arb_test_free_port();
+	spawn_peer(n2, "n2", port[1], port[0], kid2, kid2b);
+	snprintf(peers, sizeof(peers), "n2:%d", port[1]);
+	spawn_run(n1, "n1", port[0], peers, kid1, NULL);
+}
+
+// sleeper_blocked waits until n1's sleeper has its call to hold@n2 held
+// by n2's holder and has blocked its loop.
+static void
+sleeper_blocked(arb_test_proc *n1, arb_test_proc *n2)
+{
+	arb_test_expect(n1, "sleeper armed rv=ARB_OK", WAIT_MS);
+	arb_test_expect(n1, "sleeper blocked", WAIT_MS);
+	arb_test_expect(n2, "holder held n=1", WAIT_MS);
+}
+
+// kill_n2 SIGKILLs n2 and waits until n1 counts it DOWN.
+static void
+kill_n2(arb_test_proc *n1, arb_test_proc *n2)
+{
+	arb_test_node_kill(n2, WAIT_MS);
+	arb_test_expect(n1, "event=peer_down peer=n2", WAIT_MS);
+}
+
+// touch creates the empty file name in p's test dir (what the sleeper and
+// the flooder wait for).
+static void
+touch(const arb_test_proc *p, const char *name)
+{
+	char path[300];
+
+	arb_test_write_file(p->dir, name, "", path, sizeof(path));
+}
+
 // wait_count reads p's output until want lines hold needle, at most ms.
 static void
 wait_count(arb_test_proc *p, const char *needle, int want, int ms)
@@ -879,6 +858,17 @@ check_lines(arb_test_proc *p, const char *needle, const char *want, int n)
 	assert_int_equal(seen, n);
 }
 
+// need_in fails the test, p's output printed, unless line (one of p's)
+// holds want.
+static void
+need_in(arb_test_proc *p, const char *line, const char *want)
+{
+	if (strstr(line, want) == NULL) {
+		fprintf(stderr, "%s\n", p->out);
+		fail_msg("\"%s\" lacks %s (output above)", line, want);
+	}
+}
+
 // stop ends node p (SIGTERM): a clean exit, nothing a sanitizer said.
 static void
 stop(arb_test_proc *p)
@@ -897,9 +887,8 @@ test_calls_and_gathers_end_at_the_down(void **state)
 	int64_t       t0, took;
 
 	(void) state;
-	snprintf(peers, sizeof(peers), "n1:%d", p1);
-	spawn_run(&n2, "n2", p2, peers, "holder", NULL);
-	spawn_run(&n3, "n3", p3, peers, "holder", NULL);
+	spawn_peer(&n2, "n2", p2, p1, "holder", NULL);
+	spawn_peer(&n3, "n3", p3, p1, "holder", NULL);
 	snprintf(peers, sizeof(peers), "n2:%d,n3:%d", p2, p3);
 	spawn_run(&n1, "n1", p1, peers, "caller", "p:caller");
 	// Both callers waiting on both holders: a call, two gathers each.
@@ -909,9 +898,7 @@ test_calls_and_gathers_end_at_the_down(void **state)
 	wait_count(&n3, "holder held n=6", 1, WAIT_MS);
 
 	t0 = arb_test_now_ms();
-	kill(n2.pid, SIGKILL);
-	arb_test_wait_exit(&n2, WAIT_MS);
-	arb_test_proc_fini(&n2);
+	arb_test_node_kill(&n2, WAIT_MS);
 	// The call and the FIRST_EXCEPTION gather of each caller: ended at
 	// the DOWN, not at their 30 s timeouts.
 	wait_count(&n1, "caller n2call", 2, DOWN_BUDGET_MS + STALL_MS);
@@ -965,17 +952,14 @@ static void
 test_requests_queued_for_a_lost_node(void **state)
 {
 	arb_test_proc n1, n2;
-	int           p1 = arb_test_free_port(), p2 = arb_test_free_port();
-	char          peers[64], buf[256];
+	int           port[2];
+	char          buf[256];
 	int64_t       t0, took;
 	long          calls;
 
 	(void) state;
 	setenv("T75_HB_MISS", "10", 1);
-	snprintf(peers, sizeof(peers), "n1:%d", p1);
-	spawn_run(&n2, "n2", p2, peers, "holder", NULL);
-	snprintf(peers, sizeof(peers), "n2:%d", p2);
-	spawn_run(&n1, "n1", p1, peers, "queuer", NULL);
+	spawn_pair(&n1, &n2, port, "queuer", "holder", NULL);
 	unsetenv("T75_HB_MISS");
 	arb_test_expect(&n1, "queuer up", WAIT_MS);
 	t0 = arb_test_now_ms();
@@ -1017,31 +1001,19 @@ static void
 test_a_late_notice_spares_calls_sent_after_the_return(void **state)
 {
 	arb_test_proc n1, n2;
-	int           p1 = arb_test_free_port(), p2 = arb_test_free_port();
-	char          peers[64], go[300], buf[256];
-	FILE         *f;
+	int           port[2];
+	char          buf[256];
 
 	(void) state;
-	snprintf(peers, sizeof(peers), "n1:%d", p1);
-	spawn_run(&n2, "n2", p2, peers, "holder", NULL);
-	snprintf(peers, sizeof(peers), "n2:%d", p2);
-	spawn_run(&n1, "n1", p1, peers, "sleeper", NULL);
-	arb_test_expect(&n1, "sleeper armed rv=ARB_OK", WAIT_MS);
-	arb_test_expect(&n1, "sleeper blocked", WAIT_MS);
-	arb_test_expect(&n2, "holder held n=1", WAIT_MS);
-	kill(n2.pid, SIGKILL);
-	arb_test_wait_exit(&n2, WAIT_MS);
-	arb_test_proc_fini(&n2);
-	arb_test_expect(&n1, "event=peer_down peer=n2", WAIT_MS);
-	snprintf(peers, sizeof(peers), "n1:%d", p1);
-	spawn_run(&n2, "n2", p2, peers, "holder", NULL);
+	spawn_pair(&n1, &n2, port, "sleeper", "holder", NULL);
+	sleeper_blocked(&n1, &n2);
+	kill_n2(&n1, &n2);
+	spawn_peer(&n2, "n2", port[1], port[0], "holder", NULL);
 	// Up both ways (its answer travels on its own link to n1).
 	arb_test_expect(&n2, "holder register=ARB_OK", WAIT_MS);
 	arb_test_node_up(&n2, "n1", 1, WAIT_MS);
 	arb_test_node_up(&n1, "n2", 2, WAIT_MS);
-	snprintf(go, sizeof(go), "%s/go", n1.dir);
-	assert_non_null(f = fopen(go, "w"));
-	fclose(f);
+	touch(&n1, "go");
 	arb_test_line(&n1, "sleeper unblocked", WAIT_MS, buf, sizeof(buf));
 	assert_int_equal(arb_test_need_field(buf, "go"), 1);
 	assert_non_null(strstr(buf, "rv=ARB_OK"));
@@ -1058,17 +1030,11 @@ test_a_late_notice_spares_calls_sent_after_the_return(void **state)
 		fail_msg("no \"sleeper new\" (output above)");
 	}
 	arb_test_line(&n1, "sleeper new", WAIT_MS, buf, sizeof(buf));
-	if (strstr(buf, "status=ARB_OK") == NULL) {
-		fprintf(stderr, "%s\n", n1.out);
-		fail_msg("\"%s\" lacks status=ARB_OK (output above)", buf);
-	}
+	need_in(&n1, buf, "status=ARB_OK");
 	// So is the gather made then (its time stamped: a remote target).
 	n1.mark = 0;
 	arb_test_line(&n1, "sleeper gather-new", WAIT_MS, buf, sizeof(buf));
-	if (strstr(buf, "status=ARB_OK") == NULL) {
-		fprintf(stderr, "%s\n", n1.out);
-		fail_msg("\"%s\" lacks status=ARB_OK (output above)", buf);
-	}
+	need_in(&n1, buf, "status=ARB_OK");
 	stop(&n1);
 	stop(&n2);
 }
@@ -1089,34 +1055,21 @@ static void
 test_a_full_queue_still_gets_the_notice(void **state)
 {
 	arb_test_proc n1, n2;
-	int           p1 = arb_test_free_port(), p2 = arb_test_free_port();
-	char          peers[64], path[300], buf[256];
-	FILE         *f;
+	int           port[2];
+	char          buf[256];
 	int64_t       t0;
 
 	(void) state;
-	snprintf(peers, sizeof(peers), "n1:%d", p1);
-	spawn_run(&n2, "n2", p2, peers, "holder", "flooder");
-	snprintf(peers, sizeof(peers), "n2:%d", p2);
-	spawn_run(&n1, "n1", p1, peers, "msleeper", NULL);
+	spawn_pair(&n1, &n2, port, "msleeper", "holder", "flooder");
 	arb_test_expect(&n1, "sleeper register=ARB_OK", WAIT_MS);
 	arb_test_expect(&n1, "sleeper monitor rv=ARB_OK", WAIT_MS);
-	arb_test_expect(&n1, "sleeper armed rv=ARB_OK", WAIT_MS);
-	arb_test_expect(&n1, "sleeper blocked", WAIT_MS);
-	arb_test_expect(&n2, "holder held n=1", WAIT_MS);
-	snprintf(path, sizeof(path), "%s/flood", n2.dir);
-	assert_non_null(f = fopen(path, "w"));
-	fclose(f);
+	sleeper_blocked(&n1, &n2);
+	touch(&n2, "flood");
 	// n1's backlog towards the sleeper is full: n1 holds the rest.
 	arb_test_line(&n2, "flooder stuck", 3 * WAIT_MS, buf, sizeof(buf));
 	fprintf(stderr, "n2: %s\n", buf);
-	kill(n2.pid, SIGKILL);
-	arb_test_wait_exit(&n2, WAIT_MS);
-	arb_test_proc_fini(&n2);
-	arb_test_expect(&n1, "event=peer_down peer=n2", WAIT_MS);
-	snprintf(path, sizeof(path), "%s/go", n1.dir);
-	assert_non_null(f = fopen(path, "w"));
-	fclose(f);
+	kill_n2(&n1, &n2);
+	touch(&n1, "go");
 	t0 = arb_test_now_ms();
 	arb_test_line(&n1, "sleeper unblocked", WAIT_MS, buf, sizeof(buf));
 	assert_int_equal(arb_test_need_field(buf, "go"), 1);
@@ -1124,10 +1077,7 @@ test_a_full_queue_still_gets_the_notice(void **state)
 	fprintf(stderr, "the held call ended %lld ms after the sleeper "
 	                "went on: %s\n",
 	    (long long) (arb_test_now_ms() - t0), buf);
-	if (strstr(buf, "status=ARB_ENOENT") == NULL) {
-		fprintf(stderr, "%s\n", n1.out);
-		fail_msg("\"%s\" lacks status=ARB_ENOENT (output above)", buf);
-	}
+	need_in(&n1, buf, "status=ARB_ENOENT");
 	assert_int_equal(
 	    arb_test_need_field(buf, "kind"), ARB_EXIT_NOCONNECTION);
 	assert_int_equal(arb_test_count(&n1, "calls_down_unsent"), 0);
@@ -1152,34 +1102,18 @@ static void
 test_the_notice_needs_no_memory(void **state)
 {
 	arb_test_proc n1, n2;
-	int           p1 = arb_test_free_port(), p2 = arb_test_free_port();
-	char          peers[64], path[300], buf[256];
-	FILE         *f;
+	int           port[2];
+	char          buf[256];
 
 	(void) state;
-	snprintf(peers, sizeof(peers), "n1:%d", p1);
-	spawn_run(&n2, "n2", p2, peers, "holder", NULL);
-	snprintf(peers, sizeof(peers), "n2:%d", p2);
-	spawn_run(&n1, "n1", p1, peers, "sleeper", NULL);
-	arb_test_expect(&n1, "sleeper armed rv=ARB_OK", WAIT_MS);
-	arb_test_expect(&n1, "sleeper blocked", WAIT_MS);
-	arb_test_expect(&n2, "holder held n=1", WAIT_MS);
-	kill(n2.pid, SIGKILL);
-	arb_test_wait_exit(&n2, WAIT_MS);
-	arb_test_proc_fini(&n2);
-	arb_test_expect(&n1, "event=peer_down peer=n2", WAIT_MS);
-	snprintf(path, sizeof(path), "%s/nomem", n1.dir);
-	assert_non_null(f = fopen(path, "w"));
-	fclose(f);
-	snprintf(path, sizeof(path), "%s/go", n1.dir);
-	assert_non_null(f = fopen(path, "w"));
-	fclose(f);
+	spawn_pair(&n1, &n2, port, "sleeper", "holder", NULL);
+	sleeper_blocked(&n1, &n2);
+	kill_n2(&n1, &n2);
+	touch(&n1, "nomem");
+	touch(&n1, "go");
 	arb_test_expect(&n1, "sleeper unblocked nomem", WAIT_MS);
 	arb_test_line(&n1, "sleeper old", WAIT_MS, buf, sizeof(buf));
-	if (strstr(buf, "status=ARB_ENOENT") == NULL) {
-		fprintf(stderr, "%s\n", n1.out);
-		fail_msg("\"%s\" lacks status=ARB_ENOENT (output above)", buf);
-	}
+	need_in(&n1, buf, "status=ARB_ENOENT");
 	assert_int_equal(
 	    arb_test_need_field(buf, "kind"), ARB_EXIT_NOCONNECTION);
 	stop(&n1);

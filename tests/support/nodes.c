@@ -89,6 +89,35 @@ arb_test_tick_new(arb_ctx *ctx, event_callback_fn cb, void *arg, int ms)
 	return ev;
 }
 
+int
+arb_test_ticked_init(
+    arb_ctx *ctx, void **statep, size_t size, event_callback_fn cb, int ms)
+{
+	arb_test_ticked *t = calloc(1, size);
+
+	if (t == NULL) {
+		return ARB_ENOMEM;
+	}
+	t->ctx = ctx;
+	if ((t->tick = arb_test_tick_new(ctx, cb, t, ms)) == NULL) {
+		free(t);
+		return ARB_ENOMEM;
+	}
+	*statep = t;
+	return ARB_OK;
+}
+
+void
+arb_test_ticked_terminate(arb_ctx *ctx, void *state, const arb_exit *why)
+{
+	arb_test_ticked *t = state;
+
+	(void) ctx;
+	(void) why;
+	event_free(t->tick);
+	free(t);
+}
+
 // --- in the test ----------------------------------------------------------
 
 const char *
@@ -116,6 +145,14 @@ arb_test_node_up(arb_test_proc *p, const char *peer, int n, int ms)
 		}
 		arb_test_try_expect(p, "", 20);
 	}
+}
+
+void
+arb_test_node_kill(arb_test_proc *p, int ms)
+{
+	kill(p->pid, SIGKILL);
+	arb_test_wait_exit(p, ms);
+	arb_test_proc_fini(p);
 }
 
 void

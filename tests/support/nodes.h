@@ -53,7 +53,26 @@ int arb_test_node_opts(arb_test_node_cfg *c, arb_node_opts *o,
 struct event *arb_test_tick_new(
     arb_ctx *ctx, event_callback_fn cb, void *arg, int ms);
 
-// --- in the test: start, up, stop (ports: httpc.h arb_test_free_port) -
+// A ticking actor's state begins with an arb_test_ticked: its context
+// and its tick.
+typedef struct arb_test_ticked {
+	arb_ctx      *ctx;
+	struct event *tick;
+} arb_test_ticked;
+
+// arb_test_ticked_init is the body of a ticking actor's init: it
+// allocates size bytes of zeroed state, which must begin with an
+// arb_test_ticked, sets its ctx and its tick (arb_test_tick_new: cb(-1,
+// EV_TIMEOUT, state) every ms) and stores the state in *statep.  Returns
+// ARB_OK, or ARB_ENOMEM (nothing allocated, *statep untouched).
+int arb_test_ticked_init(
+    arb_ctx *ctx, void **statep, size_t size, event_callback_fn cb, int ms);
+
+// arb_test_ticked_terminate is a ticking actor's terminate (arb_actor_ops):
+// it frees the tick and the state.
+void arb_test_ticked_terminate(arb_ctx *ctx, void *state, const arb_exit *why);
+
+// --- in the test: start, up, kill, stop (ports: httpc.h arb_test_free_port) -
 
 // arb_test_node_start spawns the helper (arb_test_spawn) and waits at
 // most ms for its node's listener (the line event=peer_listen), which it
@@ -65,6 +84,11 @@ const char *arb_test_node_start(
 // peer up ("event=peer_up peer=PEER": each link that came up counts), and
 // fails the test with p's output if they do not.
 void arb_test_node_up(arb_test_proc *p, const char *peer, int n, int ms);
+
+// arb_test_node_kill SIGKILLs node p (a node lost at once: the kernel
+// closes its streams), waits at most ms for its exit and finalises it
+// (arb_test_proc_fini).
+void arb_test_node_kill(arb_test_proc *p, int ms);
 
 // arb_test_node_stop sends SIGTERM to each of the n nodes first (they stop
 // together), then waits at most ms for each to exit and finalises it
