@@ -212,6 +212,20 @@ void arb__decoder_init(
 // batch is unreadable (a batch has no resync points) and every further
 // call returns ARB_ENOENT.  Never reads outside [batch, batch+len).
 int arb__codec_next(arb__decoder *d, arb_msg *view);
+// arb__codec_peek reads the from, tag and length of the envelope at p
+// (left bytes from there) when it has the shape arb__codec_put writes:
+// 0x97, the version as a fixint, every integer in an unsigned form
+// (positive fixint, uint 8/16/32/64; the encoder writes the smallest),
+// a pid as a bare id or the fixarray [id, node, creation], the body a
+// bin.  false: any other shape -- valid msgpack arb__codec_next takes
+// (signed integer forms, array 16/32), or no envelope at all
+// (arb__codec_next tells which).  Where it reads an envelope it reads what arb__codec_next
+// would (a msgpack value has one length), in less than half its time,
+// and with no body limit.  For a pass over a batch that needs only the
+// sender of each envelope (transport/forged.c).  Never reads outside
+// [p, p+left).  Thread: any.
+bool arb__codec_peek(
+    const uint8_t *p, size_t left, arb_pid *from, uint32_t *tag, size_t *len);
 
 // Exit reasons as a message body: [who(u64), kind, code, text(str)].
 int arb__codec_encode_exit(arb__buf *out, arb_pid who, const arb_exit *e);

@@ -612,9 +612,136 @@ fail:
 	return rv;
 }
 
+// --- the short reader of arbor's own encoding ----------------------------
+
+// codec_fast_uint reads an unsigned integer of at most max in the forms
+// codec_put_uint writes (positive fixint, uint 8/16/32/64), before end.
+static inline bool
+codec_fast_uint(
+    const uint8_t **pp, const uint8_t *end, uint64_t max, uint64_t *v)
+{
+	const uint8_t *p = *pp;
+	size_t         left = (size_t) (end - p);
+	uint64_t       x;
+
+	if (left < 1) {
+		return false;
+	}
+	if (p[0] < 0x80) {
+		*v = p[0];
+		*pp = p + 1;
+		return true;
+	}
+	switch (p[0]) {
+	case 0xcc:
+		if (left < 2) {
+			return false;
+		}
+		x = p[1];
+		*pp = p + 2;
+		break;
+	case 0xcd:
+		if (left < 3) {
+			return false;
+		}
+		x = codec_get16(p + 1);
+		*pp = p + 3;
+		break;
+	case 0xce:
+		if (left < 5) {
+			return false;
+		}
+		x = codec_get32(p + 1);
+		*pp = p + 5;
+		break;
+	case 0xcf:
+		if (left < 9) {
+			return false;
+		}
+		x = codec_get64(p + 1);
+		*pp = p + 9;
+		break;
+	default:
+		return false;
+	}
+	*v = x;
+	return x <= max;
+}
+
+// codec_fast_pid reads a pid as codec_put_pid writes it: [id, node (not
+// 0), creation] as a fixarray, or a bare id (a pid of this node).
+static inline bool
+codec_fast_pid(const uint8_t **pp, const uint8_t *end, arb_pid *pid)
+{
+	uint64_t id, node, creation;
+
+	if (*pp < end && **pp == 0x93) {
+		(*pp)++;
+		if (!codec_fast_uint(pp, end, UINT64_MAX, &id)
+		    || !codec_fast_uint(pp, end, UINT32_MAX, &node)
+		    || node == 0
+		    || !codec_fast_uint(pp, end, UINT32_MAX, &creation)) {
+			return false;
+		}
+		pid->id = id;
+		pid->node = (uint32_t) node;
+		pid->creation = (uint32_t) creation;
+		return true;
+	}
+	if (!codec_fast_uint(pp, end, UINT64_MAX, &id)) {
+		return false;
+	}
+	*pid = arb__pid_of(id);
+	return true;
+}
+
+bool
+arb__codec_peek(
+    const uint8_t *p, size_t left, arb_pid *from, uint32_t *tag, size_t *len)
+{
+	const uint8_t *end = p + left;
+	const uint8_t *q = p + 2;
+	uint64_t       v;
+	arb_pid        to;
+	size_t         n, w;
+
+	if (left < 2 || p[0] != 0x97 || p[1] != ARB__WIRE_VERSION
+	    || !codec_fast_uint(&q, end, UINT32_MAX, &v)
+	    || !codec_fast_pid(&q, end, from) || !codec_fast_pid(&q, end, &to)
+	    || !codec_fast_uint(&q, end, UINT32_MAX, &v)) {
+		return false;
+	}
+	*tag = (uint32_t) v;
+	if (!codec_fast_uint(&q, end, UINT64_MAX, &v) || q >= end) {
+		return false;
+	}
+	switch (q[0]) {
+	case 0xc4:
+		w = 1;
+		break;
+	case 0xc5:
+		w = 2;
+		break;
+	case 0xc6:
+		w = 4;
+		break;
+	default:
+		return false;
+	}
+	if ((size_t) (end - q) < 1 + w) {
+		return false;
+	}
+	n = w == 1 ? q[1] : w == 2 ? codec_get16(q + 1) : codec_get32(q + 1);
+	q += 1 + w;
+	if ((size_t) (end - q) < n) {
+		return false;
+	}
+	*len = (size_t) (q + n - p);
+	return true;
+}
+
 int
-arb__codec_decode_exit(
-    const void *body, size_t len, arb_pid *who, arb_exit *e)
+arb__codec_decode_exit(const void *body, size_t len, arb_pid *who, arb_exit *e)
 {
 	codec_rd       r = { body, body != NULL ? len : 0 };
 	arb_exit       x;

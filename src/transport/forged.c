@@ -9,8 +9,10 @@
 // envelope could pass for the node's own PEER_LOST notice, for a reply,
 // EXIT or DOWN of a local actor, or for this node's own agent or service
 // (docs/wire.md, "Envelopes from peers").  Not a parser of its own: it
-// walks the batch with the envelope decoder its readers use, so both cut
-// the batch at the same places.  Thread: any (the listener's callbacks).
+// walks the batch with the codec's readers (core/codec.c), the short one
+// of arbor's own encoding (arb__codec_peek) and, for any other shape, the
+// envelope decoder the node's readers use, so both cut the batch at the
+// same places.  Thread: any (the listener's callbacks).
 
 #include "transport.h"
 
@@ -33,147 +35,6 @@ forged_why(arb_pid from, uint32_t tag, uint32_t node, uint32_t creation)
 	return NULL;
 }
 
-static inline uint32_t
-fast_be32(const uint8_t *p)
-{
-	return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16
-	    | (uint32_t) p[2] << 8 | p[3];
-}
-
-// fast_uint reads an unsigned msgpack integer of at most max in the
-// forms arbor's encoder writes (positive fixint, uint 8/16/32/64).
-static inline bool
-fast_uint(const uint8_t **pp, const uint8_t *end, uint64_t max, uint64_t *v)
-{
-	const uint8_t *p = *pp;
-	size_t         left = (size_t) (end - p);
-	uint64_t       x;
-
-	if (left < 1) {
-		return false;
-	}
-	if (p[0] < 0x80) {
-		*v = p[0];
-		*pp = p + 1;
-		return true;
-	}
-	switch (p[0]) {
-	case 0xcc:
-		if (left < 2) {
-			return false;
-		}
-		x = p[1];
-		*pp = p + 2;
-		break;
-	case 0xcd:
-		if (left < 3) {
-			return false;
-		}
-		x = (uint64_t) p[1] << 8 | p[2];
-		*pp = p + 3;
-		break;
-	case 0xce:
-		if (left < 5) {
-			return false;
-		}
-		x = fast_be32(p + 1);
-		*pp = p + 5;
-		break;
-	case 0xcf:
-		if (left < 9) {
-			return false;
-		}
-		x = (uint64_t) fast_be32(p + 1) << 32 | fast_be32(p + 5);
-		*pp = p + 9;
-		break;
-	default:
-		return false;
-	}
-	*v = x;
-	return x <= max;
-}
-
-// fast_pid reads a pid as arbor's encoder writes it: [id, node (not 0),
-// creation] as a fixarray, or a bare id (a pid of the node it is read
-// in).
-static inline bool
-fast_pid(const uint8_t **pp, const uint8_t *end, arb_pid *pid)
-{
-	uint64_t id, node, creation;
-
-	if (*pp < end && **pp == 0x93) {
-		(*pp)++;
-		if (!fast_uint(pp, end, UINT64_MAX, &id)
-		    || !fast_uint(pp, end, UINT32_MAX, &node) || node == 0
-		    || !fast_uint(pp, end, UINT32_MAX, &creation)) {
-			return false;
-		}
-		pid->id = id;
-		pid->node = (uint32_t) node;
-		pid->creation = (uint32_t) creation;
-		return true;
-	}
-	if (!fast_uint(pp, end, UINT64_MAX, &id)) {
-		return false;
-	}
-	*pid = arb__pid_of(id);
-	return true;
-}
-
-// forged_fast reads the envelope at p (before end) in the shape arbor's
-// encoder writes (docs/wire.md: 0x97, 0x02, the smallest integer forms,
-// a bin) for its from and tag, and gives its length.  false: another
-// shape -- valid msgpack the envelope decoder takes (wider forms, array
-// 16/32) or not an envelope at all; the decoder tells which.  Where it
-// reads an envelope it reads exactly what the decoder would (a msgpack
-// value has one length), for less than half the decoder's time: this is
-// on every message a peer sends.
-static inline bool
-forged_fast(const uint8_t *p, const uint8_t *end, arb_pid *from, uint32_t *tag,
-    size_t *len)
-{
-	const uint8_t *q = p + 2;
-	uint64_t       v;
-	arb_pid        to;
-	size_t         n, w;
-
-	if (end - p < 2 || p[0] != 0x97 || p[1] != ARB__WIRE_VERSION
-	    || !fast_uint(&q, end, UINT32_MAX, &v) || !fast_pid(&q, end, from)
-	    || !fast_pid(&q, end, &to)
-	    || !fast_uint(&q, end, UINT32_MAX, &v)) {
-		return false;
-	}
-	*tag = (uint32_t) v;
-	if (!fast_uint(&q, end, UINT64_MAX, &v) || q >= end) {
-		return false;
-	}
-	switch (q[0]) {
-	case 0xc4:
-		w = 1;
-		break;
-	case 0xc5:
-		w = 2;
-		break;
-	case 0xc6:
-		w = 4;
-		break;
-	default:
-		return false;
-	}
-	if ((size_t) (end - q) < 1 + w) {
-		return false;
-	}
-	for (n = 0, v = 1; v <= w; v++) {
-		n = n << 8 | q[v];
-	}
-	q += 1 + w;
-	if ((size_t) (end - q) < n) {
-		return false;
-	}
-	*len = (size_t) (q + n - p);
-	return true;
-}
-
 uint32_t
 arb__forged_strip(
     arb__chunk *ch, uint32_t node, uint32_t creation, arb__forged *first)
@@ -187,7 +48,8 @@ arb__forged_strip(
 	size_t      len;
 
 	while (at < end) {
-		if (!forged_fast(at, end, &from, &tag, &len)) {
+		if (!arb__codec_peek(
+		        at, (size_t) (end - at), &from, &tag, &len)) {
 			// Another shape: the readers' decoder decides.  No
 			// body limit here: the reader's own (max_msg)
 			// rejects an oversized body where it stands; a

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// codec_test.c -- unit tests for codec.c: the wire format v1 envelope,
-// exit and error bodies, and the bounded readers (arb__mp_get_*).
+// codec_test.c -- unit tests for codec.c: the wire format v2 envelope,
+// exit and error bodies, the bounded readers (arb__mp_get_*) and the
+// short reader of the encoder's own shape (arb__codec_peek).
 //
 // Round trips, interop with msgpack-c's own unpacker, every kind of
 // malformed input the decoder must reject, truncation at every byte, a
@@ -1220,6 +1221,238 @@ test_bad_remote_pids_rejected(void **state)
 	assert_int_equal(v.from.node, 7);
 }
 
+// --- arb__codec_peek, the short reader of arbor's own encoding --------
+
+// peek_exact runs arb__codec_peek over a heap copy of exactly n bytes
+// (ASan catches a read past them).
+static bool
+peek_exact(const void *p, size_t n, arb_pid *from, uint32_t *tag, size_t *len)
+{
+	uint8_t *copy = dup_exact(p, n);
+	bool     ok = arb__codec_peek(copy, n, from, tag, len);
+
+	free(copy);
+	return ok;
+}
+
+// assert_peek_is_decoder's: at p (left bytes) the short reader reads the
+// envelope the decoder reads there, with the same from, tag and length.
+static void
+assert_peek_is_decoders(const uint8_t *p, size_t left)
+{
+	arb__decoder d;
+	arb_msg      v;
+	arb_pid      from = { 0 };
+	uint32_t     tag = 0;
+	size_t       len = 0;
+
+	assert_true(peek_exact(p, left, &from, &tag, &len));
+	arb__decoder_init(&d, p, left, SIZE_MAX);
+	ARB_PASS(arb__codec_next(&d, &v));
+	assert_true(arb_pid_eq(from, v.from));
+	assert_int_equal(from.node, v.from.node);
+	assert_int_equal(from.creation, v.from.creation);
+	assert_int_equal(tag, v.tag);
+	assert_int_equal(len, (size_t) (d.p - p));
+}
+
+// Every envelope the encoder writes, the short reader reads as the
+// decoder does: each integer at the edges of its msgpack forms, pids of
+// this node (bare ids) and of others ([id, node, creation]), bodies at
+// the edges of bin 8/16/32; one at a time, cut short at every length
+// (declined, never read past), and as one batch walked by both.
+static void
+test_peek_reads_what_the_decoder_reads(void **state)
+{
+	enum { N = 400 };
+	static const uint64_t u64s[] = { 0, 1, 0x7f, 0x80, 0xff, 0x100, 0xffff,
+		0x10000, 0xffffffffu, 0x100000000u, UINT64_MAX };
+	static const uint32_t u32s[]
+	    = { 0, 1, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, UINT32_MAX };
+	static const size_t lens[] = { 0, 1, 0xff, 0x100, 0xffff, 0x10000 };
+	arb__buf            one = { 0 }, batch = { 0 };
+	arb__decoder        d;
+	arb_msg             m, v;
+	uint8_t            *body;
+	uint64_t            seed = 7;
+	size_t              at, cut;
+	arb_pid             from;
+	uint32_t            tag;
+	size_t              len;
+	arb__nodeid         saved = arb__local;
+
+#define PICK(a) (a)[rng_next(&seed) % (sizeof(a) / sizeof((a)[0]))]
+	ARB_UNUSED(state);
+	// A node's identity, as a node has: its own pids go wide to
+	// another node with it.
+	arb__local_set(0x5eed, 3);
+	body = calloc(1, 0x10000);
+	assert_non_null(body);
+	for (int i = 0; i < N; i++) {
+		memset(&m, 0, sizeof(m));
+		m.flags = PICK(u32s);
+		m.tag = PICK(u32s);
+		m.ref = PICK(u64s);
+		m.from.id = PICK(u64s);
+		m.to.id = PICK(u64s);
+		// A quarter each: both pids this node's, from another node's,
+		// to another node's (every pid written wide), both.
+		if (i % 4 == 1 || i % 4 == 3) {
+			m.from.node = (uint32_t) (PICK(u32s) | 1);
+			m.from.creation = PICK(u32s);
+		}
+		if (i % 4 >= 2) {
+			m.to.node = (uint32_t) (PICK(u32s) | 1);
+			m.to.creation = PICK(u32s);
+		}
+		// The large bodies now and then: the batch stays small.
+		m.len = i % 16 == 0 ? lens[(i / 16) % 6] : PICK(lens) % 0x101;
+		m.body = body;
+		one.len = 0;
+		ARB_PASS(arb__codec_encode(&one, &m));
+		ARB_PASS(arb__codec_encode(&batch, &m));
+		assert_peek_is_decoders(one.data, one.len);
+		// Cut short: declined, at every length of its header and
+		// a few of its body.
+		for (cut = 0; cut < one.len; cut++) {
+			if (cut > 64 && cut + 4 < one.len) {
+				cut = one.len - 4;
+			}
+			assert_false(
+			    peek_exact(one.data, cut, &from, &tag, &len));
+		}
+	}
+	// The batch: both cut it at the same places.
+	arb__decoder_init(&d, batch.data, batch.len, SIZE_MAX);
+	for (at = 0; at < batch.len; at += len) {
+		assert_true(arb__codec_peek(
+		    batch.data + at, batch.len - at, &from, &tag, &len));
+		ARB_PASS(arb__codec_next(&d, &v));
+		assert_true(arb_pid_eq(from, v.from));
+		assert_int_equal(tag, v.tag);
+		assert_ptr_equal(batch.data + at + len, d.p);
+	}
+	ARB_FAIL(arb__codec_next(&d, &v), ARB_ENOENT);
+#undef PICK
+	arb__local = saved;
+	free(body);
+	arb__buf_fini(&one);
+	arb__buf_fini(&batch);
+}
+
+// What the encoder does not write, the short reader declines: valid
+// envelopes of other shapes (the decoder reads them, for forged.c's
+// fallback) and bytes that are no envelope.  Where it reads anything
+// in bytes mangled at random, the decoder reads the same.
+static void
+test_peek_declines_other_shapes(void **state)
+{
+	// Valid, in shapes the encoder does not write.
+	static const uint8_t array16[] = { 0xdc, 0x00, 0x07, 0x02, 0x00, 0x01,
+		0x02, 0x03, 0x04, 0xc4, 0x01, 0xc0 };
+	static const uint8_t array32[] = { 0xdd, 0x00, 0x00, 0x00, 0x07, 0x02,
+		0x00, 0x01, 0x02, 0x03, 0x04, 0xc4, 0x01, 0xc0 };
+	static const uint8_t ver8[] = { 0x97, 0xcc, 0x02, 0x00, 0x01, 0x02,
+		0x03, 0x04, 0xc4, 0x01, 0xc0 };
+	static const uint8_t flags_int8[] = { 0x97, 0x02, 0xd0, 0x05, 0x01,
+		0x02, 0x03, 0x04, 0xc4, 0x01, 0xc0 };
+	static const uint8_t from_int64[]
+	    = { 0x97, 0x02, 0x00, 0xd3, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff,
+		      0xff, 0xff, 0x02, 0x03, 0x04, 0xc4, 0x01, 0xc0 };
+	static const uint8_t node_int16[] = { 0x97, 0x02, 0x00, 0x93, 0x01,
+		0xd1, 0x00, 0x07, 0x01, 0x02, 0x03, 0x04, 0xc4, 0x01, 0xc0 };
+	static const uint8_t to_int32[] = { 0x97, 0x02, 0x00, 0x01, 0xd2, 0x00,
+		0x00, 0x00, 0x02, 0x03, 0x04, 0xc4, 0x01, 0xc0 };
+	static const uint8_t tag_int8[] = { 0x97, 0x02, 0x00, 0x01, 0x02, 0xd0,
+		0x03, 0x04, 0xc4, 0x01, 0xc0 };
+	static const uint8_t ref_int16[] = { 0x97, 0x02, 0x00, 0x01, 0x02,
+		0x03, 0xd1, 0x00, 0x04, 0xc4, 0x01, 0xc0 };
+	// No envelope at all (the decoder refuses them too).
+	static const uint8_t ver1[]
+	    = { 0x97, 0x01, 0x00, 0x01, 0x02, 0x03, 0x04, 0xc4, 0x01, 0xc0 };
+	static const uint8_t six[]
+	    = { 0x96, 0x02, 0x00, 0x01, 0x02, 0x03, 0x04 };
+	static const uint8_t neg_flags[]
+	    = { 0x97, 0x02, 0xff, 0x01, 0x02, 0x03, 0x04, 0xc4, 0x01, 0xc0 };
+	static const uint8_t tag_wide[] = { 0x97, 0x02, 0x00, 0x01, 0x02, 0xcf,
+		0, 0, 0, 1, 0, 0, 0, 0, 0x04, 0xc4, 0x01, 0xc0 };
+	static const uint8_t node0[] = { 0x97, 0x02, 0x00, 0x93, 0x01, 0x00,
+		0x00, 0x02, 0x03, 0x04, 0xc4, 0x00 };
+	static const uint8_t pid_two[] = { 0x97, 0x02, 0x00, 0x92, 0x01, 0x07,
+		0x02, 0x03, 0x04, 0xc4, 0x00 };
+	static const uint8_t body_str[]
+	    = { 0x97, 0x02, 0x00, 0x01, 0x02, 0x03, 0x04, 0xa1, 0xc0 };
+	static const uint8_t nil[] = { 0xc0 };
+	static const struct {
+		const uint8_t *p;
+		size_t         n;
+		bool           valid;
+	} cases[] = {
+#define CASE(a, valid) { a, sizeof(a), valid }
+		CASE(array16, true),
+		CASE(array32, true),
+		CASE(ver8, true),
+		CASE(flags_int8, true),
+		CASE(from_int64, true),
+		CASE(node_int16, true),
+		CASE(to_int32, true),
+		CASE(tag_int8, true),
+		CASE(ref_int16, true),
+		CASE(ver1, false),
+		CASE(six, false),
+		CASE(neg_flags, false),
+		CASE(tag_wide, false),
+		CASE(node0, false),
+		CASE(pid_two, false),
+		CASE(body_str, false),
+		CASE(nil, false),
+#undef CASE
+	};
+	arb__buf b = { 0 };
+	arb_msg  m = { 0 }, v;
+	arb_pid  from;
+	uint32_t tag;
+	size_t   len;
+	uint64_t seed = 11;
+	uint8_t *copy;
+	int      read = 0;
+
+	ARB_UNUSED(state);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_false(
+		    peek_exact(cases[i].p, cases[i].n, &from, &tag, &len));
+		assert_int_equal(
+		    decode_one(cases[i].p, cases[i].n, MAX_BODY, &v) == ARB_OK,
+		    cases[i].valid);
+	}
+	assert_false(arb__codec_peek(valid_env, 0, &from, &tag, &len));
+	// Mangled encodings: one to three bytes of an envelope with a
+	// remote from replaced at random.
+	m.from = (arb_pid) { .id = 300, .node = 0x10203, .creation = 9 };
+	m.to = (arb_pid) { .id = 70000 };
+	m.tag = 0x1234;
+	m.ref = 1u << 20;
+	m.body = (const uint8_t *) "abc";
+	m.len = 3;
+	ARB_PASS(arb__codec_encode(&b, &m));
+	copy = malloc(b.len);
+	assert_non_null(copy);
+	for (int i = 0; i < 20000; i++) {
+		memcpy(copy, b.data, b.len);
+		for (int k = 0; k <= i % 3; k++) {
+			copy[rng_next(&seed) % b.len]
+			    = (uint8_t) rng_next(&seed);
+		}
+		if (arb__codec_peek(copy, b.len, &from, &tag, &len)) {
+			assert_peek_is_decoders(copy, b.len);
+			read++;
+		}
+	}
+	assert_true(read > 0);
+	free(copy);
+	arb__buf_fini(&b);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1255,6 +1488,8 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_mp_readers_never_read_past_the_end),
 		cmocka_unit_test(test_remote_pids_round_trip),
 		cmocka_unit_test(test_bad_remote_pids_rejected),
+		cmocka_unit_test(test_peek_reads_what_the_decoder_reads),
+		cmocka_unit_test(test_peek_declines_other_shapes),
 	};
 
 	return ARB_TEST_RUN("core.codec", tests, argc, argv);
