@@ -4,7 +4,9 @@
 // collects their stdout and stderr through one pipe, waits for lines and
 // for exits with deadlines, and proves afterwards that nothing a helper
 // started is still around, by finding processes through the ARB_TEST_TAG
-// entry in their environment.  It is test support, not part of libarbor,
+// entry in their environment; a helper also ends with the process that
+// spawned it (PR_SET_PDEATHSIG), so a test that dies outright leaves no
+// helper running.  It is test support, not part of libarbor,
 // and calls no libarbor function.  Nothing here sleeps to synchronise:
 // every wait is a poll() on a pipe or a pidfd with a deadline taken from
 // CLOCK_MONOTONIC.  Where there is no fd to wait on (the /proc scans, and
@@ -28,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -38,6 +41,9 @@ extern char **environ;
 
 #define TAG_ENV "ARB_TEST_TAG="
 #define DIR_ENV "ARB_TEST_DIR="
+// The pid that spawned a helper, in the helper's environment.
+#define PARENT_NAME "ARB_TEST_PARENT"
+#define PARENT_ENV  PARENT_NAME "="
 
 // FINI_MS bounds each wait in arb_test_proc_fini (the header promises 3 s).
 #define FINI_MS 3000
@@ -842,6 +848,34 @@ arb_test_run(const char *group, const struct CMUnitTest *tests, size_t n,
 	return (rv);
 }
 
+// helper_end_with_parent makes the helper end with the process that
+// spawned it: a test that dies outright (an abort, ctest's SIGKILL at its
+// timeout) runs no cleanup, and its helpers -- nodes that wait for
+// SIGTERM -- would run on.  The kernel sends SIGTERM when the spawning
+// thread ends (the test's main thread: the harness runs nowhere else).
+// posix_spawn runs no code of ours between fork and exec, so this runs
+// first thing after the exec; a parent that died before the prctl took
+// effect left the helper to another parent, which getppid() shows
+// against ARB_TEST_PARENT, and the helper ends as the signal would have
+// ended it.  The setting lasts across the exec of another program
+// (arb_test_exec: arbor, arborctl) but not into the helper's own
+// children: a node's process actors end with the node by its own means.
+static void
+helper_end_with_parent(void)
+{
+	const char *parent = getenv(PARENT_NAME);
+
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) {
+		fprintf(stderr, "arb_test: PR_SET_PDEATHSIG: %s\n",
+		    strerror(errno));
+		exit(99);
+	}
+	if (parent != NULL && strtol(parent, NULL, 10) != (long) getppid()) {
+		(void) raise(SIGTERM); // SIG_DFL: arb_test_spawn set it
+		_exit(128 + SIGTERM);
+	}
+}
+
 void
 arb_test_helper_main(
     int argc, char **argv, const arb_test_helper *helpers, size_t n)
@@ -854,6 +888,7 @@ arb_test_helper_main(
 		    stderr, "arb_test: --arb-helper needs a helper name\n");
 		exit(99);
 	}
+	helper_end_with_parent();
 	for (size_t i = 0; i < n; i++) {
 		if (strcmp(helpers[i].name, argv[2]) == 0) {
 			int rv = helpers[i].fn(argc - 2, argv + 2);
@@ -907,6 +942,7 @@ arb_test_spawn(arb_test_proc *p, const char *helper, const char *const *args)
 	char                       exe[PATH_MAX];
 	char                       tag_env[sizeof(TAG_ENV) + sizeof(p->tag)];
 	char                       dir_env[sizeof(DIR_ENV) + sizeof(p->dir)];
+	char                       parent_env[sizeof(PARENT_ENV) + 24];
 	char                       xdg_env[32 + sizeof(p->dir)];
 	char                       err[512] = "";
 	const char                *base;
@@ -959,6 +995,8 @@ arb_test_spawn(arb_test_proc *p, const char *helper, const char *const *args)
 	snprintf(tag_env, sizeof(tag_env), "%s%s", TAG_ENV, p->tag);
 	snprintf(dir_env, sizeof(dir_env), "%s%s", DIR_ENV, p->dir);
 	snprintf(xdg_env, sizeof(xdg_env), "XDG_RUNTIME_DIR=%s", p->dir);
+	snprintf(parent_env, sizeof(parent_env), "%s%ld", PARENT_ENV,
+	    (long) getpid());
 
 	if (pipe2(pfd, O_CLOEXEC) != 0) {
 		snprintf(err, sizeof(err), "pipe2: %s", strerror(errno));
@@ -994,7 +1032,7 @@ arb_test_spawn(arb_test_proc *p, const char *helper, const char *const *args)
 	while (environ[nenv] != NULL) {
 		nenv++;
 	}
-	envp = calloc(nenv + 4, sizeof(*envp));
+	envp = calloc(nenv + 5, sizeof(*envp));
 	if (argv == NULL || envp == NULL) {
 		snprintf(err, sizeof(err), "out of memory");
 		goto out;
@@ -1012,8 +1050,12 @@ arb_test_spawn(arb_test_proc *p, const char *helper, const char *const *args)
 	// control socket under $XDG_RUNTIME_DIR: inside the helper's private
 	// dir, removed by arb_test_proc_fini even when the node was killed.
 	envp[k++] = xdg_env;
+	// The helper checks that this process is still its parent once it
+	// has asked to end with it (helper_end_with_parent).
+	envp[k++] = parent_env;
 	for (size_t i = 0; i < nenv; i++) {
 		if (strncmp(environ[i], DIR_ENV, strlen(DIR_ENV)) != 0 &&
+		    strncmp(environ[i], PARENT_ENV, strlen(PARENT_ENV)) != 0 &&
 		    strncmp(environ[i], "XDG_RUNTIME_DIR=", 16) != 0) {
 			envp[k++] = environ[i];
 		}

@@ -78,8 +78,14 @@ typedef struct arb_test_helper {
 // "<self> --arb-helper NAME [args...]": it calls the helper's function
 // with (argc, argv) shifted so that argv[0] is NAME, flushes stdio and
 // exits with its return value.  An unknown or missing NAME prints a line
-// to stderr and exits 99.  Otherwise it returns and the test binary
-// continues.  Call it first thing in main().
+// to stderr and exits 99.  Before the helper runs, it asks the kernel for
+// SIGTERM when the process that spawned it ends (PR_SET_PDEATHSIG), and
+// ends as that SIGTERM would if that process is gone already (its
+// ARB_TEST_PARENT is not its parent): a test that dies outright -- an
+// abort, ctest's kill at its timeout -- leaves no helper running.  The
+// setting lasts across an exec (arb_test_exec), not into the helper's own
+// children.  Otherwise it returns and the test binary continues.  Call
+// it first thing in main().
 void arb_test_helper_main(
     int argc, char **argv, const arb_test_helper *helpers, size_t n);
 
@@ -123,7 +129,8 @@ typedef struct arb_test_proc {
 // arb_test_spawn starts "<self> --arb-helper helper args..." in its own
 // process group (so a test can play the terminal and send SIGINT to the
 // group), with a unique ARB_TEST_TAG and ARB_TEST_DIR (a fresh private
-// temp dir, removed by arb_test_proc_fini).  args is NULL-terminated or
+// temp dir, removed by arb_test_proc_fini) and ARB_TEST_PARENT, the
+// caller's pid (the helper ends with the caller: arb_test_helper_main).  args is NULL-terminated or
 // NULL.  The helper's stdout and stderr are the pipe, its stdin is
 // /dev/null, its signal mask is empty, SIGINT, SIGTERM, SIGHUP, SIGQUIT,
 // SIGPIPE and SIGCHLD are SIG_DFL, and it has no other fds.  *p needs no

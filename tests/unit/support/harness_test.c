@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 // harness_test.c -- tests of the process harness in tests/support
 // (arb_test.c) against real helper processes: finding lines, timeouts,
-// exit codes, the state a helper starts with, and the cleanup that every
-// other process test relies on; ARB_WAIT_UNTIL; linkpeer's
-// lp_connect_from.  It does not link libarbor, so it must not
-// use ARB_PASS or ARB_FAIL.  Thread: main only.
+// exit codes, the state a helper starts with, the cleanup that every
+// other process test relies on, helpers that end with a test process
+// that dies; ARB_WAIT_UNTIL; linkpeer's lp_connect_from.  It does not
+// link libarbor, so it must not use ARB_PASS or ARB_FAIL.  Thread: main
+// only.
 
 #include "arb_test.h"
 #include "linkpeer.h"
@@ -18,6 +19,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -167,6 +169,45 @@ helper_nest(int argc, char **argv)
 	return (0);
 }
 
+// nest_abort starts a helper of its own, waits until it runs, reports
+// it, and dies of SIGABRT (no core file) with it still running: a test
+// process that dies outright, as at an assertion in C code or ctest's
+// kill at its timeout, with no cleanup of its helpers.
+static int
+helper_nest_abort(int argc, char **argv)
+{
+	arb_test_proc q;
+	struct rlimit none = { 0, 0 };
+
+	(void) argc;
+	(void) argv;
+	arb_test_spawn(&q, "block", NULL);
+	arb_test_expect(&q, "blocking", TIMEOUT_MS);
+	arb_test_emit("inner pid=%d tag=%s", (int) q.pid, q.tag);
+	(void) setrlimit(RLIMIT_CORE, &none);
+	abort();
+}
+
+// parent_gone runs the helper "block" in this process, as a helper whose
+// ARB_TEST_PARENT names a process other than its parent: the one that
+// spawned it ended before the helper asked to end with it.
+static int
+helper_parent_gone(int argc, char **argv)
+{
+	char *const args[] = { (char *) "self", (char *) "--arb-helper",
+		(char *) "block", NULL };
+
+	(void) argc;
+	(void) argv;
+	if (setenv("ARB_TEST_PARENT", "1", 1) != 0) {
+		arb_test_emit("setenv: %s", strerror(errno));
+		return (1);
+	}
+	execv("/proc/self/exe", args);
+	arb_test_emit("exec: %s", strerror(errno));
+	return (1);
+}
+
 // status_hex returns the hex value of a "Name:\t<hex>" line of
 // /proc/self/status, or ~0 if it is missing.
 static unsigned long long
@@ -311,6 +352,8 @@ static const arb_test_helper helpers[] = {
 	{ "dir", helper_dir },
 	{ "state", helper_state },
 	{ "nest", helper_nest },
+	{ "nest_abort", helper_nest_abort },
+	{ "parent_gone", helper_parent_gone },
 	{ "wait_never", helper_wait_never },
 	{ "connect_bad", helper_connect_bad },
 	{ "run_group", helper_run_group },
@@ -643,6 +686,50 @@ test_nested_helper_carries_both_tags(void **state)
 	assert_int_equal(arb_test_tagged(inner, NULL), 0);
 }
 
+// A test process that dies outright takes its helpers with it: they end
+// by SIGTERM when the process that spawned them ends (the kernel's
+// parent-death signal), with nothing left to finalise them.
+static void
+test_helper_ends_with_a_test_that_dies(void **state)
+{
+	arb_test_proc p;
+	const char   *line;
+	const char   *t;
+	char          inner[sizeof(p.tag)];
+
+	(void) state;
+	arb_test_spawn(&p, "nest_abort", NULL);
+	line = arb_test_expect(&p, "inner pid=", TIMEOUT_MS);
+	assert_true(arb_test_field(line, "pid") > 0);
+	t = strstr(line, "tag=");
+	assert_non_null(t);
+	t += 4;
+	assert_true(strcspn(t, "\n") < sizeof(inner));
+	snprintf(inner, sizeof(inner), "%.*s", (int) strcspn(t, "\n"), t);
+	assert_int_equal(
+	    arb_test_exit_code(arb_test_wait_exit(&p, TIMEOUT_MS)),
+	    128 + SIGABRT);
+	// Its helper, now another process's child, ends too.
+	assert_int_equal(arb_test_wait_tagged(inner, 0, TIMEOUT_MS), 0);
+	arb_test_proc_fini(&p);
+}
+
+// A helper whose spawner is gone before it could ask to end with it
+// ends at once, as the signal would have ended it.
+static void
+test_helper_whose_spawner_is_gone_ends(void **state)
+{
+	arb_test_proc p;
+
+	(void) state;
+	arb_test_spawn(&p, "parent_gone", NULL);
+	assert_int_equal(
+	    arb_test_exit_code(arb_test_wait_exit(&p, TIMEOUT_MS)),
+	    128 + SIGTERM);
+	assert_int_equal(arb_test_count(&p, "blocking"), 0);
+	arb_test_proc_fini(&p);
+}
+
 static void
 test_fini_kills_helper_and_grandchild(void **state)
 {
@@ -876,6 +963,8 @@ main(int argc, char **argv)
 		    test_helper_starts_in_own_group_with_clean_state),
 		cmocka_unit_test(test_tagged_sees_helper_and_grandchild),
 		cmocka_unit_test(test_nested_helper_carries_both_tags),
+		cmocka_unit_test(test_helper_ends_with_a_test_that_dies),
+		cmocka_unit_test(test_helper_whose_spawner_is_gone_ends),
 		cmocka_unit_test(test_fini_kills_helper_and_grandchild),
 		cmocka_unit_test(test_wait_tagged_sees_group_go),
 		cmocka_unit_test(test_field_parses_key_at_word_boundary),
