@@ -26,6 +26,8 @@
 #include "mqtt_rxack.h"
 #include "mqtt_window.h"
 
+#include "core/arb_clock.h" // arbor's clocks (header only)
+
 #include <event2/event.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -440,7 +442,7 @@ dest_lookup(mqtt_actor *a, mqtt_dest *d)
 static bool
 dest_pid(mqtt_actor *a, mqtt_dest *d, bool again, arb_pid *pid)
 {
-	int64_t now = mqtt_now_ms();
+	int64_t now = arb__now_ms();
 
 	if (d->known && !again) {
 		*pid = d->pid;
@@ -1158,8 +1160,8 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 		}
 	}
 	gauges(a);
-	if (a->ndests > 0 && mqtt_now_ms() - a->refreshed_ms >= REFRESH_MS) {
-		a->refreshed_ms = mqtt_now_ms();
+	if (a->ndests > 0 && arb__now_ms() - a->refreshed_ms >= REFRESH_MS) {
+		a->refreshed_ms = arb__now_ms();
 		dests_refresh(a);
 	}
 	// While reading is held (receive_window) the PUBACKs wait unread:

@@ -15,6 +15,8 @@
 
 #include "mqtt_dns.h"
 
+#include "core/arb_clock.h" // arbor's clocks (header only)
+
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,15 +70,6 @@ mqtt_conn_state_name(mqtt_conn_state s)
 }
 
 int64_t
-mqtt_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t
 mqtt_backoff_delay(int min_ms, int max_ms, unsigned n, uint64_t rnd)
 {
 	int64_t ceil;
@@ -126,7 +119,7 @@ conn_fail(mqtt_conn *c, mqtt_cause cause, int code, const char *text)
 
 	event_del(c->ev_deadline);
 	if (c->state == MQTT_CONN_UP
-	    && mqtt_now_ms() - c->up_since >= c->stable_ms) {
+	    && arb__now_ms() - c->up_since >= c->stable_ms) {
 		c->attempts = 0; // it was stable: start over
 	}
 	c->up_since = 0;
@@ -169,7 +162,7 @@ conn_link_up(void *arg, bool session_present)
 
 	event_del(c->ev_deadline);
 	c->state = MQTT_CONN_UP;
-	c->up_since = mqtt_now_ms();
+	c->up_since = arb__now_ms();
 	c->refusals = 0;
 	if (c->cbs.up != NULL) {
 		c->cbs.up(c->arg, session_present);
@@ -365,7 +358,7 @@ mqtt_conn_open(mqtt_conn **cp, struct event_base *base,
 	    c->port);
 	if (getrandom(&c->rnd, sizeof(c->rnd), GRND_NONBLOCK)
 	    != (ssize_t) sizeof(c->rnd)) {
-		c->rnd = (uint64_t) mqtt_now_ms() * 0x9E3779B97F4A7C15ULL;
+		c->rnd = (uint64_t) arb__now_ms() * 0x9E3779B97F4A7C15ULL;
 	}
 	c->rnd |= 1;
 	lo = o->link;
@@ -468,7 +461,7 @@ mqtt_conn_link(mqtt_conn *c)
 int64_t
 mqtt_conn_up_ms(const mqtt_conn *c)
 {
-	return c->state == MQTT_CONN_UP ? mqtt_now_ms() - c->up_since : 0;
+	return c->state == MQTT_CONN_UP ? arb__now_ms() - c->up_since : 0;
 }
 
 unsigned

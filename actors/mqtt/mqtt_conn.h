@@ -99,7 +99,4 @@ const char *mqtt_conn_broker(const mqtt_conn *c);
 // Thread: any.
 int64_t mqtt_backoff_delay(int min_ms, int max_ms, unsigned n, uint64_t rnd);
 
-// mqtt_now_ms is CLOCK_MONOTONIC in milliseconds.  Thread: any.
-int64_t mqtt_now_ms(void);
-
 #endif // MQTT_CONN_H

@@ -9,6 +9,8 @@
 
 #include "serial_int.h"
 
+#include "core/arb_clock.h" // arbor's clocks (header only)
+
 #include <arbor/actor.h>
 #include <errno.h>
 #include <unistd.h>
@@ -82,7 +84,7 @@ ser_poll_next(serial *s)
 	// Whatever came since the last reply is stale: a late answer must
 	// not pass for the answer to this request.
 	ser_count(s, C_DROPPED_BYTES, serial_port_flush_input(&s->port));
-	s->rx_ns = ser_real_ns();
+	s->rx_ns = arb__wall_ns();
 	event_del(s->gap); // the boundary is here: no gap is waited for
 	serial_framer_boundary(&s->fr, ser_on_frame, s); // pstate: not WAITING
 	ser_framer_sync(s);
@@ -101,7 +103,7 @@ on_reply(evutil_socket_t fd, short what, void *arg)
 
 	(void) fd;
 	(void) what;
-	s->now_ms = ser_mono_ms();
+	s->now_ms = arb__now_ms();
 	if (s->pstate == P_WAITING && s->cur >= 0) {
 		q = &s->reqs[s->cur];
 		ser_count(s, C_POLL_TIMEOUTS, 1);
@@ -131,7 +133,7 @@ sched_arm(serial *s)
 			next = s->reqs[i].due_ms;
 		}
 	}
-	ser_timer_ms(s->sched, next - ser_mono_ms());
+	ser_timer_ms(s->sched, next - arb__now_ms());
 }
 
 static void
@@ -143,7 +145,7 @@ on_sched(evutil_socket_t fd, short what, void *arg)
 
 	(void) fd;
 	(void) what;
-	s->now_ms = ser_mono_ms();
+	s->now_ms = arb__now_ms();
 	for (i = 0; i < s->cfg.nreqs; i++) {
 		q = &s->reqs[i];
 		if (q->due_ms > s->now_ms) {
@@ -206,7 +208,7 @@ ser_poll_fini(serial *s)
 void
 ser_poll_start(serial *s)
 {
-	int64_t now = ser_mono_ms();
+	int64_t now = arb__now_ms();
 	size_t  i;
 
 	if (s->cfg.nreqs == 0) {

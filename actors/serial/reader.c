@@ -10,6 +10,8 @@
 #include "backoff.h"
 #include "serial_int.h"
 
+#include "core/arb_clock.h" // arbor's clocks (header only)
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,7 +69,7 @@ on_read(evutil_socket_t fd, short what, void *arg)
 	bool    got = false;
 
 	(void) what;
-	s->now_ms = ser_mono_ms();
+	s->now_ms = arb__now_ms();
 	ser_dest_refresh(s); // may block (process actor): nothing unsent now
 	if (s->rd == NULL) {
 		return;
@@ -75,8 +77,8 @@ on_read(evutil_socket_t fd, short what, void *arg)
 	for (i = 0; i < READS_MAX; i++) {
 		n = read(fd, s->rbuf, READ_BUF);
 		if (n > 0) {
-			s->rx_ns = ser_real_ns();
-			s->now_ms = ser_mono_ms();
+			s->rx_ns = arb__wall_ns();
+			s->now_ms = arb__now_ms();
 			got = true;
 			ser_count(s, C_BYTES, (uint64_t) n);
 			ser_count(s, C_READS, 1);
@@ -138,8 +140,8 @@ on_gap(evutil_socket_t fd, short what, void *arg)
 		// must not cut the frame now in progress.
 		return;
 	}
-	s->rx_ns = ser_real_ns();
-	s->now_ms = ser_mono_ms();
+	s->rx_ns = arb__wall_ns();
+	s->now_ms = arb__now_ms();
 	serial_framer_boundary(&s->fr, ser_on_frame, s);
 	ser_framer_sync(s);
 }
@@ -203,7 +205,7 @@ port_open(serial *s, bool reopen)
 	int      rv;
 	unsigned attempt;
 
-	s->now_ms = ser_mono_ms();
+	s->now_ms = arb__now_ms();
 	if (reopen) {
 		port_unhook(s);
 		rv = serial_port_reopen(
@@ -310,7 +312,7 @@ on_stall(evutil_socket_t fd, short what, void *arg)
 
 	(void) fd;
 	(void) what;
-	s->now_ms = ser_mono_ms();
+	s->now_ms = arb__now_ms();
 	idle = s->now_ms - s->last_frame_ms;
 	if (idle < s->cfg.stall_ms) {
 		ser_timer_ms(s->stall, s->cfg.stall_ms - idle);

@@ -3,13 +3,15 @@
 //
 // The port's lifecycle is in reader.c, polling in poll.c; under them the
 // delivery path (deliver.c: the destination, sending), the counters
-// (counters.c) and the clocks (clock.c).  Nothing blocks the loop: every
+// (counters.c) and the timers (timer.c).  Nothing blocks the loop: every
 // wait is an event.  Thread: the actor's loop.
 
 #include "serial.h"
 
 #include "serial_int.h"
 #include "serial_msgs.h"
+
+#include "core/arb_clock.h" // arbor's clocks (header only)
 
 #include <stdlib.h>
 #include <string.h>
@@ -55,7 +57,7 @@ serial_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	s->watch.fd = -1;
 	s->stream = s->cfg.stream[0] != '\0' ? s->cfg.stream : arb_path(ctx);
 	s->stream_len = strlen(s->stream);
-	s->session = ser_real_ns() / 1000;
+	s->session = arb__wall_ns() / 1000;
 	s->rng = (uint32_t) (s->session ^ (s->session >> 32))
 	    ^ ((uint32_t) getpid() << 16) ^ 0x2545f491u;
 	s->body_cap = ARB_SERIAL_FRAME_OVERHEAD + s->stream_len
@@ -68,7 +70,7 @@ serial_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 		serial_free(s);
 		return ARB_ENOMEM;
 	}
-	s->now_ms = ser_mono_ms();
+	s->now_ms = arb__now_ms();
 	ser_dest_resolve(s); // the destination may start later: not an error
 	ser_try_open(s);
 	ser_poll_start(s);

@@ -3,7 +3,7 @@
 // from the top down (each calls only the files under it): serial.c, the
 // actor's ops; reader.c, the port's lifecycle, reading and the stall
 // detector; poll.c, polling and the framer's callback; deliver.c, the
-// destination and sending; counters.c; clock.c.
+// destination and sending; counters.c; timer.c.
 // Private to actors/serial.  Everything here runs on the actor's loop.
 
 #ifndef ARBOR_SERIAL_INT_H
@@ -222,11 +222,9 @@ void ser_framer_sync(serial *s);
 // reply into buf: its length, 0 when cap is too small.
 size_t ser_counters_encode(serial *s, void *buf, size_t cap);
 
-// --- clock.c ----------------------------------------------------------------
-
-// ser_mono_ms is CLOCK_MONOTONIC in ms, ser_real_ns CLOCK_REALTIME in ns.
-int64_t  ser_mono_ms(void);
-uint64_t ser_real_ns(void);
+// --- timer.c ----------------------------------------------------------------
+// (The clocks are arbor's: arb__now_ms, CLOCK_MONOTONIC in ms, and
+// arb__wall_ns, CLOCK_REALTIME in ns, of src/core/arb_clock.h.)
 
 // ser_timer_ms (re)arms a timer event for ms (< 0 counts as 0).
 void ser_timer_ms(struct event *ev, int64_t ms);

@@ -15,6 +15,8 @@
 
 #include "slog_int.h"
 
+#include "core/arb_clock.h" // arbor's clocks (header only)
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -381,7 +383,7 @@ commit_main(void *arg)
 
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
-		int64_t  now = slog__mono_ms();
+		int64_t  now = arb__now_ms();
 		int64_t  data_at = INT64_MAX, cursor_at = INT64_MAX;
 		bool     data_due, cursor_due, wrote;
 		uint64_t want, avail = 0, total = 0;
@@ -525,10 +527,10 @@ commit_main(void *arg)
 					}
 					s->retire[s->nretire++] = no;
 				}
-				s->cursor_since = slog__mono_ms();
+				s->cursor_since = arb__now_ms();
 			}
 			if (crv != 0) {
-				s->cursor_since = slog__mono_ms();
+				s->cursor_since = arb__now_ms();
 			}
 			gave_up = s->stop && (crv != 0 || unlinked < nretire);
 			nretire = 0;
@@ -544,7 +546,7 @@ commit_main(void *arg)
 		}
 		pthread_mutex_lock(&s->mu);
 		s->disk_avail = avail;
-		space_at      = slog__mono_ms() + 1000;
+		space_at      = arb__now_ms() + 1000;
 	}
 	pthread_mutex_unlock(&s->mu);
 	free(retire);

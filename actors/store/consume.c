@@ -11,6 +11,8 @@
 
 #include "slog_int.h"
 
+#include "core/arb_clock.h" // arbor's clocks (header only)
+
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,7 +190,7 @@ want_cursor(slog *s)
 		return;
 	}
 	if (s->cursor_want == s->cursor_done) {
-		s->cursor_since = slog__mono_ms();
+		s->cursor_since = arb__now_ms();
 		pthread_cond_signal(&s->cv); // a new deadline to wait for
 	}
 	s->cursor_want = s->low_pos;

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // errlog.c -- the engine's plumbing: errno to arbor codes and their
-// text, the log line handed to opts.log, and the two clocks.
+// text and the log line handed to opts.log.
 //
-// The engine does not link libarbor, so it carries its own strerror.
+// The engine does not link libarbor, so it carries its own strerror
+// (its clocks are arbor's header-only ones, src/core/arb_clock.h).
 // Thread: any (slog__log reads only s->opts).
 
 #include "slog_int.h"
@@ -10,7 +11,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 int
 slog__err(int e)
@@ -57,24 +57,6 @@ slog__strerror(int code)
 	default:
 		return "error";
 	}
-}
-
-int64_t
-slog__now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t
-slog__mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void

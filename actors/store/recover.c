@@ -26,6 +26,8 @@
 
 #include "slog_int.h"
 
+#include "core/arb_clock.h" // arbor's clocks (header only)
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -668,7 +670,7 @@ slog__recover(slog *s, uint64_t *cursorp)
 	s->cursor_cur   = cpos;
 	s->cursor_done  = cpos;
 	s->cursor_want  = s->send_pos;
-	s->cursor_since = slog__mono_ms();
+	s->cursor_since = arb__now_ms();
 	*cursorp        = s->send_pos;
 	slog__log(s, SLOG_LOG_INFO,
 	    "event=open segments=%zu backlog_records=%" PRIu64

@@ -10,6 +10,8 @@
 
 #include "slog_int.h"
 
+#include "core/arb_clock.h" // arbor's clocks (header only)
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -306,7 +308,7 @@ roll(slog *s)
 	}
 	memset(&h, 0, sizeof(h));
 	h.seg_no     = s->next_seg_no;
-	h.created_ms = slog__now_ms();
+	h.created_ms = arb__wall_ms();
 	h.max_record = s->opts.max_record;
 	h.nstreams   = (uint32_t) n;
 	snprintf(h.gateway, sizeof(h.gateway), "%s", s->gateway);
@@ -429,7 +431,7 @@ slog_append(slog *s, const slog_key *key, const slog_reading *r, size_t n,
 	slog_wait   *w;
 	slog_pbatch *pb = NULL;
 	bool         was_empty, waiting;
-	int64_t      now = slog__now_ms();
+	int64_t      now = arb__wall_ms();
 	int          rv;
 
 	*whyp = SLOG_OK;
@@ -489,7 +491,7 @@ slog_append(slog *s, const slog_key *key, const slog_reading *r, size_t n,
 			return rv;
 		}
 	}
-	if (s->retry_at_ms != 0 && slog__mono_ms() < s->retry_at_ms) {
+	if (s->retry_at_ms != 0 && arb__now_ms() < s->retry_at_ms) {
 		why = SLOG_DISK_ERROR;
 		goto refuse;
 	}
@@ -558,7 +560,7 @@ slog_append(slog *s, const slog_key *key, const slog_reading *r, size_t n,
 		}
 	}
 	if (was_empty) {
-		s->pend.first_ms = slog__mono_ms();
+		s->pend.first_ms = arb__now_ms();
 	}
 	s->pend.records += (uint32_t) (n - skip);
 	s->pend.ticket = ++s->ticket;
@@ -604,7 +606,7 @@ refuse:
 int
 slog_retry_ms(slog *s)
 {
-	int64_t now = slog__mono_ms();
+	int64_t now = arb__now_ms();
 
 	if (s->retry_at_ms != 0 && now < s->retry_at_ms) {
 		return (int) (s->retry_at_ms - now);
@@ -634,7 +636,7 @@ commit_failed(slog *s, int status)
 	} else {
 		s->retry_backoff_ms *= 2;
 	}
-	s->retry_at_ms = slog__mono_ms() + s->retry_backoff_ms;
+	s->retry_at_ms = arb__now_ms() + s->retry_backoff_ms;
 	for (i = s->nsegs; i-- > 0;) {
 		slog_seg *g = &s->segs[i];
 		g->planned  = g->end;

@@ -35,8 +35,8 @@ int     slog__err(int e); // errno (never an arbor code) -> arbor code
 // slog__strerror is arb_strerror for the codes the engine returns (the
 // engine does not link libarbor).
 const char *slog__strerror(int code);
-int64_t slog__now_ms(void);   // CLOCK_REALTIME
-int64_t slog__mono_ms(void);  // CLOCK_MONOTONIC
+// (The clocks are arbor's, src/core/arb_clock.h: arb__wall_ms,
+// CLOCK_REALTIME, and arb__now_ms, CLOCK_MONOTONIC, in ms.)
 
 // --- scan.c: reading a segment file -----------------------------------
 typedef struct slog_scan {

@@ -11,6 +11,8 @@
 #include <arbor/actor.h>
 #include <arbor/arbor.h>
 
+#include "arb_clock.h" // arb__now_ms/_us, arb__wall_ms/_ns
+
 #include <assert.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -77,9 +79,7 @@ bool arb__san_child_ended(const char *path, int ospid, int status);
 // --- err.c -----------------------------------------------------------------
 int arb__err_from_errno(int e);
 
-// --- clock.c ---------------------------------------------------------------
-int64_t  arb__now_ms(void); // CLOCK_MONOTONIC, milliseconds
-int64_t  arb__now_us(void);
+// --- clock.c (the clocks are arb_clock.h's) -------------------------------
 uint64_t arb__random(void); // thread-safe, non-cryptographic
 
 // --- log.c: one line per event, to stderr (journald-friendly) ----------

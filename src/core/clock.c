@@ -1,28 +1,13 @@
 // SPDX-License-Identifier: MIT
-// clock.c -- monotonic time and a cheap thread-safe random source.
+// clock.c -- a cheap thread-safe random source, seeded from the clock
+// (the clocks themselves are arb_clock.h's, header only).
 //
 // Thread: any.
 
 #include "arb_impl.h"
 
 #include <stdatomic.h>
-#include <time.h>
 #include <unistd.h>
-
-int64_t
-arb__now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-int64_t
-arb__now_ms(void)
-{
-	return arb__now_us() / 1000;
-}
 
 // splitmix64 over an atomic counter seeded from the clock and pid: good
 // enough for jitter, not for secrets.
