@@ -84,6 +84,19 @@ dir_problem(const char *dir, bool private, char *why, size_t len)
 		    (unsigned) st.st_uid, (unsigned) geteuid());
 		return true;
 	}
+	// A directory every user shares (/tmp, /) is never to be closed:
+	// that would break the others, so no chmod is suggested for it.
+	if (private && (st.st_mode & 077) != 0
+	    && ((st.st_mode & (S_ISVTX | S_IWOTH)) != 0
+	        || strcmp(dir, "/") == 0)) {
+		snprintf(why, len,
+		    "%s has mode %04o, a directory shared with other users: "
+		    "the socket needs a private directory of its own (mode "
+		    "0700, e.g. %s%sarbor-%u/NAME.sock)",
+		    dir, (unsigned) (st.st_mode & 07777), dir,
+		    strcmp(dir, "/") == 0 ? "" : "/", (unsigned) geteuid());
+		return true;
+	}
 	if (private && (st.st_mode & 077) != 0) {
 		snprintf(why, len,
 		    "%s has mode %04o: group and others must have no access "
@@ -99,19 +112,42 @@ dir_problem(const char *dir, bool private, char *why, size_t len)
 	return false;
 }
 
+// kind_of names the kind of file of mode.
+static const char *
+kind_of(mode_t mode)
+{
+	return S_ISREG(mode)    ? "a regular file"
+	    : S_ISLNK(mode)     ? "a symbolic link"
+	    : S_ISCHR(mode)     ? "a character device"
+	    : S_ISBLK(mode)     ? "a block device"
+	    : S_ISFIFO(mode)    ? "a FIFO"
+	                        : "a file of another kind";
+}
+
 int
 arb__control_path_check(const char *path, char *why, size_t len)
 {
 	char        copy[ARB__SOCK_PATH_MAX], lock[ARB__SOCK_PATH_MAX + 8];
 	struct stat st;
 
-	snprintf(copy, sizeof(copy), "%s", path);
-	if (dir_problem(dirname(copy), true, why, len)) {
+	// Never remove a file that is not a socket (a typo in node.control).
+	// Said first: `control: /run/arbor` (a directory, not the socket in
+	// it) is that mistake, whatever the mode of the directory above.
+	if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+		if (S_ISDIR(st.st_mode)) {
+			snprintf(why, len,
+			    "the path exists and is not a socket (a "
+			    "directory: node.control names the socket file "
+			    "itself, not its directory)");
+		} else {
+			snprintf(why, len,
+			    "the path exists and is not a socket (%s)",
+			    kind_of(st.st_mode));
+		}
 		return ARB_EXIT_CONFIG;
 	}
-	// Never remove a file that is not a socket (a typo in node.control).
-	if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
-		snprintf(why, len, "the path exists and is not a socket");
+	snprintf(copy, sizeof(copy), "%s", path);
+	if (dir_problem(dirname(copy), true, why, len)) {
 		return ARB_EXIT_CONFIG;
 	}
 	snprintf(lock, sizeof(lock), "%s.lock", path);

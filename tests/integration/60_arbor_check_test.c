@@ -901,6 +901,20 @@ static const refusal refusals[] = {
 	{ "control_dir_open", "node: {control: %s/open/c.sock}\nroot: {}\n", 1,
 	    "node.control",
 	    "open has mode 0755: group and others must have no access", NULL },
+	// A directory named as the socket: said as such, not as the mode
+	// of the directory above it (open, 0755, would be said first).
+	{ "control_is_a_dir", "node: {control: %s/open/sub}\nroot: {}\n", 1,
+	    "node.control",
+	    "sub: the path exists and is not a socket (a directory: "
+	    "node.control names the socket file itself",
+	    NULL },
+	// A directory shared by every user (1777, as /tmp): never "chmod
+	// 700" it, a private directory of its own is the fix.
+	{ "control_dir_shared", "node: {control: %s/shared/c.sock}\nroot: {}\n",
+	    1, "node.control",
+	    "shared has mode 1777, a directory shared with other users: the "
+	    "socket needs a private directory of its own",
+	    NULL },
 	{ "control_dir_symlink",
 	    "node:\n  name: x\n  control: %s/link/c.sock\nroot: {}\n", 3,
 	    "node.control", "link is not a directory (a symbolic link", NULL },
@@ -987,6 +1001,11 @@ refusal_env(char *big, size_t len)
 	snprintf(path, sizeof(path), "%s/open", tmpdir);
 	assert_int_equal(mkdir(path, 0755), 0);
 	assert_int_equal(chmod(path, 0755), 0); // whatever the umask
+	snprintf(path, sizeof(path), "%s/open/sub", tmpdir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/shared", tmpdir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_int_equal(chmod(path, 01777), 0);
 	snprintf(path, sizeof(path), "%s/nobodys", tmpdir);
 	assert_int_equal(mkdir(path, 0700), 0);
 	assert_int_equal(chown(path, 65534, 65534), 0);
