@@ -797,6 +797,36 @@ test_default_socket_path_is_shared(void **state)
 		assert_int_equal(ctl_run("arborctl", sargs), 69);
 		expect_out("not a socket");
 	}
+	// An empty --socket ("--socket $SOCK", SOCK unset) was taken as no
+	// --socket: this node, the default one, answered (exit 0).  A path
+	// too long to be a socket said "no node running" (69), and --socket
+	// with --node took the later one silently.
+	{
+		char        lng[200];
+		const char *eargs[] = { env, "--", "--socket", "", "status",
+			NULL };
+		const char *bargs[] = { env, "--", "--node", "t64dflt",
+			"--socket", path, "status", NULL };
+
+		assert_int_equal(ctl_run("arborctl", eargs), 64);
+		expect_out("--socket \"\": expected the path of a node's "
+		           "control socket");
+		memset(lng, 'a', sizeof(lng) - 1);
+		lng[0]               = '/';
+		lng[sizeof(lng) - 1] = '\0';
+		eargs[3]             = lng;
+		assert_int_equal(ctl_run("arborctl", eargs), 64);
+		expect_out("longer than 107 bytes, so no socket");
+		snprintf(path, sizeof(path), "%s/arbor/t64dflt.sock", xdg);
+		assert_int_equal(ctl_run("arborctl", bargs), 64);
+		expect_out("--socket and --node both name the node: give one");
+		bargs[2] = "--socket";
+		bargs[3] = path;
+		bargs[4] = "--node";
+		bargs[5] = "t64dflt";
+		assert_int_equal(ctl_run("arborctl", bargs), 64);
+		expect_out("--socket and --node both name the node: give one");
+	}
 	assert_int_equal(stop_tree(&p), 0);
 	arb_test_proc_fini(&p);
 }

@@ -1728,6 +1728,7 @@ main(int argc, char **argv)
 	char       *end;
 	double      secs;
 	int         i;
+	bool        by_socket = false, by_node = false;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0
@@ -1742,11 +1743,37 @@ main(int argc, char **argv)
 				return usage_error(
 				    "%s needs a value", argv[i]);
 			}
+			if ((strcmp(argv[i], "--socket") == 0 && by_node)
+			    || (strcmp(argv[i], "--node") == 0 && by_socket)) {
+				return usage_error("--socket and --node both "
+				                   "name the node: give one%s",
+				    "");
+			}
 			if (strcmp(argv[i], "--socket") == 0) {
 				sock = argv[++i];
+				by_socket = true;
+				// "--socket $SOCK" with SOCK unset is no
+				// request for the default node.
+				if (sock[0] == '\0') {
+					return usage_error(
+					    "--socket \"%s\": expected the path "
+					    "of a node's control socket",
+					    sock);
+				}
+				_Static_assert(ARB__SOCK_PATH_MAX == 108,
+				    "the text below says 107");
+				if (strlen(sock) >= ARB__SOCK_PATH_MAX) {
+					return usage_error(
+					    "--socket \"%.60s...\": longer "
+					    "than 107 bytes, so no socket (a "
+					    "socket path must fit in a socket "
+					    "address)",
+					    sock);
+				}
 			} else if (strcmp(argv[i], "--node") == 0) {
 				node = argv[++i];
 				sock = NULL;
+				by_node = true;
 				if (!node_name_ok(node)) {
 					return usage_error(
 					    "--node \"%s\": expected a node "
