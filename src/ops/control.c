@@ -784,6 +784,58 @@ op_delete_child(arb__control *ctl, const ctl_req *q, ctl_reply *r)
 	}
 }
 
+// What a send's path names in the tree, when no actor took the message.
+typedef struct what_walk {
+	const char     *path;
+	bool            found;
+	arb_isolation   isolation;
+	arb_child_state state;
+} what_walk;
+
+static void
+what_cb(const arb_child_info *in, void *arg)
+{
+	what_walk *w = arg;
+
+	if (!w->found && strcmp(in->path, w->path) == 0) {
+		w->found     = true;
+		w->isolation = in->isolation;
+		w->state     = in->state;
+	}
+}
+
+// reply_not_an_actor says why a send to path, a child of this tree that
+// took no message, found no actor: a supervisor or an exec child is none,
+// an actor not running has no mailbox.  False when path is no child.
+static bool
+reply_not_an_actor(arb__control *ctl, ctl_reply *r, const char *path)
+{
+	what_walk w = { .path = path };
+
+	arb_node_walk(ctl->run->node, what_cb, &w);
+	if (!w.found) {
+		return false;
+	}
+	if (w.isolation == ARB_SUPERVISOR) {
+		reply_error(r, ARB_ENOENT,
+		    "%s is a supervisor, not an actor: it takes no messages "
+		    "(send to one of its actors)",
+		    path);
+	} else if (w.isolation == ARB_EXEC) {
+		reply_error(r, ARB_ENOENT,
+		    "%s is an exec child (a program, not an actor): it takes "
+		    "no messages",
+		    path);
+	} else if (w.state != ARB_STATE_RUNNING) {
+		reply_error(r, ARB_ENOENT,
+		    "%s is %s, not running: nothing was sent", path,
+		    arb_child_state_name(w.state));
+	} else {
+		return false;
+	}
+	return true;
+}
+
 // reply_no_actor says why a send found no actor at path: for NAME@NODE,
 // an empty NAME or NODE, a NODE that is not one of this node's peers, a
 // peer whose link is not up (nothing is queued for a node that is away),
@@ -811,6 +863,9 @@ reply_no_actor(arb__control *ctl, ctl_reply *r, const char *path)
 		    "%s/%s%s@%s",
 		    path, rw.node, rw.at, rw.node, ARB__AGENT_PATH, lname,
 		    path + strlen(rw.at), rw.node);
+		return;
+	}
+	if (at == NULL && reply_not_an_actor(ctl, r, path)) {
 		return;
 	}
 	if (at == NULL || strcmp(at + 1, ctl->run->name) == 0) {

@@ -399,6 +399,17 @@ test_status_stop_start_restart_send(void **state)
 	assert_true(state_is(json, "root/pe", "stopped"));
 	assert_int_equal(num(json, "root/sh", "ospid"), sh0);
 	assert_int_equal(num(json, "root/c", "ospid"), c0);
+	// A send to what takes no messages says what it is, not "no such
+	// running actor" (as for a path that is no child at all).
+	assert_int_equal(ctl("send", "root/pe", "1", "{}"), 1);
+	expect_out("root/pe is stopped, not running: nothing was sent");
+	assert_int_equal(ctl("send", "root/sh", "1", "{}"), 1);
+	expect_out("root/sh is an exec child (a program, not an actor): it "
+	           "takes no messages");
+	assert_int_equal(ctl("send", "root", "1", "{}"), 1);
+	expect_out("root is a supervisor, not an actor: it takes no messages");
+	assert_int_equal(ctl("send", "root/nope", "1", "{}"), 1);
+	expect_out("no such running actor: root/nope");
 
 	// start: a new process for pe.
 	assert_int_equal(ctl("start", "root/pe", NULL, NULL), 0);
@@ -1376,6 +1387,11 @@ test_usage_errors_need_no_node(void **state)
 	assert_int_equal(ctl("send", "root/e", "1", "{}"), 69);
 	expect_out("no node running");
 	assert_int_equal(ctl("log-level", "warn", NULL, NULL), 69);
+	// An empty PATH ("$CHILD" unset) is none: the node is not asked.
+	assert_int_equal(ctl("stop", "", NULL, NULL), 64);
+	expect_out("stop: PATH \"\": expected a child's path (root/...)");
+	assert_int_equal(ctl("start-child", "", "{}", NULL), 64);
+	expect_out("start-child: PATH \"\": expected a child's path");
 	// A child spec that is not JSON is the node's to judge.
 	assert_int_equal(
 	    ctl("start-child", "root", "{name: e2, type: echo}", NULL), 69);

@@ -1676,6 +1676,13 @@ run_command(ctl *c, int argc, char **argv)
 	} else if (strcmp(cmd, "log-level") == 0) {
 		code = level_arg(args[0]);
 	}
+	// A PATH of stop, start, restart, delete-child or start-child
+	// (send's is send_args'): "" is none ("$CHILD" unset).
+	if (code == 0 && want >= 1 && strcmp(cmd, "send") != 0
+	    && strcmp(cmd, "log-level") != 0 && args[0][0] == '\0') {
+		code = usage_error(
+		    "%s: PATH \"\": expected a child's path (root/...)", cmd);
+	}
 	if (code != 0 || (code = ctl_open(c)) != 0) {
 		ctl_close(c);
 		msgpack_sbuffer_destroy(&body);
