@@ -1043,6 +1043,14 @@ reload_answer(arb__control *ctl, ctl_reply *r, int rv, const arb__errs *errs)
 			    "tree is unchanged",
 			    ctl->run->file, errs->n + errs->more,
 			    errs->n + errs->more == 1 ? "" : "s");
+		} else if (rv == ARB_ECHILD) {
+			// Applied but for the children that failed to
+			// start (each in problems): never "not applied".
+			snprintf(text, sizeof(text),
+			    "reload of %s applied (%u reloads applied so "
+			    "far), but a child it added or changed failed to "
+			    "start: left out (added) or stopped (changed)",
+			    ctl->run->file, ctl->run->reloads);
 		} else {
 			snprintf(text, sizeof(text),
 			    "reload of %s not applied: %s", ctl->run->file,

@@ -1194,6 +1194,11 @@ test_operator_start_failure_is_reported(void **state)
 	assert_int_equal(ctl("reload", NULL, NULL, NULL), 1);
 	expect_out("root/g");
 	expect_out("init failed on purpose");
+	// The rest of it was applied: arborctl said "not applied".
+	expect_out("reload of ");
+	expect_out(" applied (1 reloads applied so far), but a child it added "
+	           "or changed failed to start");
+	assert_null(strstr(out, "not applied"));
 	json = status();
 	assert_null(entry(json, "root/g"));
 	assert_true(state_is(json, "root/f", "running"));
