@@ -133,7 +133,7 @@ exit_line() {
     0) what="a clean stop, requested or the root's auto_shutdown: every child reaped" ;;
     64) what="a usage error: a bad command line" ;;
     66) what="ThreadSanitizer reported a problem: a TSan build's exit status" ;;
-    70) what="the root supervisor gave up, at its restart intensity, or the tree did not start" ;;
+    70) what="the root supervisor gave up, at its restart intensity, or the tree did not start, or it shut down after a significant child failed" ;;
     71) what="an unclean stop: a thread actor was abandoned, or a process below the node could not be killed" ;;
     78) what="an invalid tree file or configuration: nothing was started" ;;
     *)

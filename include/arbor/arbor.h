@@ -272,6 +272,7 @@ typedef struct arb_node arb_node;
 #define ARB_EXIT_OK        0  // requested stop finished cleanly
 #define ARB_EXIT_USAGE     64 // bad command line
 #define ARB_EXIT_SOFTWARE  70 // the root supervisor gave up / failed start
+                              // / shut down after a significant failure
 #define ARB_EXIT_UNCLEAN   71 // a thread actor overran its shutdown and
                               // had to be abandoned
 #define ARB_EXIT_CONFIG    78 // bad configuration / spec

@@ -230,10 +230,11 @@ node_tree_exited(void *arg, const arb_exit *why)
 	// node (an escaped descendant) is killed and reaped now, each one
 	// logged; one that cannot be makes the stop unclean (SPEC 12).
 	alive = arb__proc_sweep(tree);
-	// 70 only when the tree failed on its own (gave up, or its start
-	// failed); a stop requested during the start is still a requested
+	// 70 only when the tree failed on its own (gave up, its start
+	// failed, or its auto_shutdown followed a significant child's
+	// failure); a stop requested during the start is still a requested
 	// stop.
-	if (tree->gave_up ||
+	if (tree->gave_up || tree->auto_failed ||
 	    (why->kind != ARB_EXIT_SHUTDOWN && !tree->stopping) ||
 	    (tree->root_slot->state == ARB__CS_STARTING && !tree->stopping)) {
 		node->exit_code = ARB_EXIT_SOFTWARE;

@@ -62,6 +62,12 @@ struct arb__sup {
 	size_t         nremoved; // (also children dropped during a job)
 	bool           tracked;  // the job belongs to a tracked operation
 	bool           adding;   // arb__sup_start_dynamic is starting a child
+	// A significant child ended for good after a failure
+	// (child_failed): the auto_shutdown it brings is a failure too.
+	bool           significant_failed;
+	// It ended as a failure: gave up, or shut down on its own after a
+	// significant child failed.  Read by the parent at its exit.
+	bool           ended_failed;
 };
 
 // --- child.c: child records ------------------------------------------------

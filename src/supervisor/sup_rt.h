@@ -183,6 +183,8 @@ struct arb__stree {
 	// Set by the tree.
 	bool               stop_begun; // the tree began to stop (any cause)
 	bool               gave_up;    // the root reached its intensity
+	bool               auto_failed; // the root's auto_shutdown came
+	                                // after a significant child failed
 	uint64_t           give_ups;   // supervisors that gave up
 	int                abandoned;  // thread actors left running
 	arb__mview        *mview;      // scratch of walks (lazily made)

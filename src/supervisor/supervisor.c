@@ -548,6 +548,7 @@ sup_give_up(arb__sup *sup, arb__child *c)
 	    "intensity=%d period_ms=%d action=escalate",
 	    c->spec.name, sup->win.intensity, (int) sup->win.period_ms);
 	snprintf(e.text, sizeof(e.text), "reached_max_restart_intensity");
+	sup->ended_failed = true;
 	if (sup->slot == sup->tree->root_slot) {
 		sup->tree->gave_up = true; // sup_shutdown runs the hook
 	}
@@ -654,6 +655,16 @@ sup_any_significant_running(const arb__sup *sup, const arb__child *except)
 	return false;
 }
 
+// child_failed: c ended (why) as a failure: an abnormal reason, or a
+// nested supervisor that gave up or whose own auto_shutdown followed a
+// failure (OTP reports both as `shutdown`).
+static bool
+child_failed(const arb__child *c, const arb_exit *why)
+{
+	return arb_exit_abnormal(why)
+	    || (c->child_sup != NULL && c->child_sup->ended_failed);
+}
+
 // A running child ended on its own.  The slot is closed before its
 // monitors' DOWN goes out (arb__stree_actor_down) when it is not to be
 // restarted: a caller that calls again on that DOWN is refused, never
@@ -684,6 +695,10 @@ sup_child_exited(arb__sup *sup, arb__child *c, const arb_exit *why)
 	ev.any_significant_left = sup_any_significant_running(sup, c);
 	ev.why                  = why;
 	d                       = arb__decide_exit(&ev);
+	if (ev.significant && d != ARB__DECIDE_RESTART && !ev.sup_stopping
+	    && child_failed(c, why)) {
+		sup->significant_failed = true;
+	}
 	if (d != ARB__DECIDE_RESTART) {
 		// Not restarted: nothing will read its slot's mailbox (what
 		// waits there, and what comes, is answered noproc; SPEC 19's
@@ -701,7 +716,16 @@ sup_child_exited(arb__sup *sup, arb__child *c, const arb_exit *why)
 		break;
 	case ARB__DECIDE_AUTO_SHUTDOWN:
 		child_log_exit(c, why, "auto_shutdown");
-		snprintf(e.text, sizeof(e.text), "auto_shutdown");
+		// Not a stop anyone asked for when a significant child
+		// failed: the node must not exit 0 for it (SPEC 10).
+		sup->ended_failed = sup->significant_failed;
+		if (sup->ended_failed && sup->slot == sup->tree->root_slot) {
+			sup->tree->auto_failed = true;
+		}
+		snprintf(e.text, sizeof(e.text), "%s",
+		    sup->ended_failed
+		        ? "auto_shutdown after a significant child failed"
+		        : "auto_shutdown");
 		sup_shutdown(sup, &e);
 		return;
 	case ARB__DECIDE_RESTART:

@@ -404,6 +404,60 @@ h_any_significant(int argc, char **argv)
 	return arb_test_node_main(&s);
 }
 
+// As any_significant, but s is temporary and fails (error 3): seed 000's
+// collector that died of a bug and exited 0.
+static int
+h_significant_fails(int argc, char **argv)
+{
+	static const arb_child_spec ic[] = {
+		PROBE_CHILD("w", ARB_THREAD, "init=ok"),
+		CHILD("s", ARB_PROCESS, "exit_after=300;exit=error:3",
+		    .restart = ARB_TEMPORARY, .significant = true),
+	};
+	static const arb_sup_spec inner = {
+		.auto_shutdown = ARB_AUTO_SHUTDOWN_ANY_SIGNIFICANT,
+		.children = ic,
+		.nchildren = 2,
+	};
+	const arb_child_spec c[] = {
+		{ .name = "inner",
+		    .isolation = ARB_SUPERVISOR,
+		    .sup = &inner,
+		    .restart = ARB_TRANSIENT,
+		    .significant = true },
+		PROBE_CHILD("keep", ARB_THREAD, "init=ok"),
+	};
+	const arb_sup_spec s
+	    = { .auto_shutdown = ARB_AUTO_SHUTDOWN_ANY_SIGNIFICANT,
+		      .children = c,
+		      .nchildren = 2 };
+
+	(void) argc;
+	(void) argv;
+	return arb_test_node_main(&s);
+}
+
+// all_significant: s1 (temporary) fails first, s2 ends normally last.
+static int
+h_all_significant_one_fails(int argc, char **argv)
+{
+	const arb_child_spec c[] = {
+		CHILD("s1", ARB_THREAD, "exit_after=200;exit=error:4",
+		    .restart = ARB_TEMPORARY, .significant = true),
+		PROBE_CHILD("keep", ARB_THREAD, "init=ok"),
+		CHILD("s2", ARB_THREAD, "exit_after=600;exit=normal",
+		    .restart = ARB_TRANSIENT, .significant = true),
+	};
+	const arb_sup_spec s
+	    = { .auto_shutdown = ARB_AUTO_SHUTDOWN_ALL_SIGNIFICANT,
+		      .children = c,
+		      .nchildren = 3 };
+
+	(void) argc;
+	(void) argv;
+	return arb_test_node_main(&s);
+}
+
 static int
 h_all_significant(int argc, char **argv)
 {
@@ -472,6 +526,8 @@ static const arb_test_helper helpers[] = {
 	{ "stable", h_stable },
 	{ "any_significant", h_any_significant },
 	{ "all_significant", h_all_significant },
+	{ "significant_fails", h_significant_fails },
+	{ "all_significant_one_fails", h_all_significant_one_fails },
 	{ "ignore", h_ignore },
 	{ "invalid_spec", h_invalid_spec },
 };
@@ -874,6 +930,42 @@ test_any_significant_shuts_down_two_levels(void **state)
 	arb_test_proc_fini(&p);
 }
 
+// An auto_shutdown that follows a significant child's failure is no
+// requested stop: exit 70, so Restart=on-failure restarts the node (it
+// exited 0).  Through a nested supervisor too (OTP's `shutdown` reason
+// of the nested one's own auto_shutdown), and with all_significant when
+// the failed one was not the last.
+static void
+test_auto_shutdown_after_a_failure_exits_70(void **state)
+{
+	arb_test_proc p;
+
+	(void) state;
+	arb_test_spawn(&p, "significant_fails", NULL);
+	exited(&p, ARB_EXIT_SOFTWARE);
+	assert_true(find(&p, 0, "root/inner/s event=exit reason=error{code=3",
+	                "decision=auto_shutdown")
+	    >= 0);
+	assert_true(find(&p, 0,
+	                "root/inner event=exit reason=shutdown{text=\"auto_"
+	                "shutdown after a significant child failed\"}",
+	                "decision=auto_shutdown")
+	    >= 0);
+	assert_non_null(strstr(p.out, "exit_code=70 requested=no"));
+	assert_int_equal(count(&p, 0, "event=give_up", NULL), 0);
+	arb_test_proc_fini(&p);
+
+	arb_test_spawn(&p, "all_significant_one_fails", NULL);
+	exited(&p, ARB_EXIT_SOFTWARE);
+	assert_true(
+	    find(&p, 0, "root/s1 event=exit reason=error{code=4", NULL) >= 0);
+	assert_true(find(&p, 0, "root/s2 event=exit reason=normal",
+	                "decision=auto_shutdown")
+	    >= 0);
+	assert_non_null(strstr(p.out, "exit_code=70 requested=no"));
+	arb_test_proc_fini(&p);
+}
+
 static void
 test_all_significant_waits_for_the_last(void **state)
 {
@@ -960,6 +1052,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_backoff_resets_after_a_stable_run),
 	cmocka_unit_test(test_any_significant_shuts_down_two_levels),
 	cmocka_unit_test(test_all_significant_waits_for_the_last),
+	cmocka_unit_test(test_auto_shutdown_after_a_failure_exits_70),
 	cmocka_unit_test(test_ignore_is_kept_not_started_not_restarted),
 	cmocka_unit_test(test_invalid_spec_is_rejected_with_exit_78),
 };
