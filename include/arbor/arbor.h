@@ -483,9 +483,11 @@ typedef struct arb_stats {
 	                        // and were never handled (mailbox closed,
 	                        // actor exiting, stale incarnation), plus
 	                        // those it sent to a destination that went
-	                        // away for good before they left, and its
+	                        // away for good before they left, its
 	                        // replies refused ARB_ENOENT (the caller
-	                        // gone or its node not reachable)
+	                        // gone or its node not reachable), and
+	                        // replies to its calls and gathers that came
+	                        // from elsewhere than the pid asked (dropped)
 	uint64_t send_eagain;   // arb_send refused with ARB_EAGAIN
 	uint64_t stale;         // of dead_letters: addressed to an earlier
 	                        // incarnation of this actor, dropped

@@ -677,15 +677,81 @@ fail:
 // ---------------------------------------------------------------------------
 // Dispatch
 // ---------------------------------------------------------------------------
+// pid_node is the node of p, 0 standing for this node.
+static uint32_t
+pid_node(arb_pid p)
+{
+	return p.node != 0 ? p.node : arb__local.node;
+}
+
+// reply_from_target is true when a reply from `from` may answer a
+// request sent to `to`.  Replies are matched by ref, and a ref can be
+// guessed (refs count from 1) or seen; a peer that holds the cookie may
+// send from its own pids only (forged.c), so what must be checked here
+// is that the answer comes from where the request went, as a local
+// caller's does.  Every honest answer does: the actor's arb_reply and
+// arb_reply_error come from its own pid (an incarnation of the slot
+// asked, or of the same slot when an ended or later incarnation answers
+// noproc: ctx_noproc), and the node's and transport's answers (noproc,
+// not sent, the relay's, an ambiguous name) from the pid the request was
+// sent to, this node's running incarnation for an earlier one's
+// (names.c, outq.c, route.c).  So: the same node (its name hash: an
+// incarnation that answers for an earlier one is the same node), and
+// for an actor's pid the same child slot; for a name address (name@node)
+// any pid of the node named, which resolves the name when it arrives.
+static bool
+reply_from_target(arb_pid to, arb_pid from)
+{
+	if (pid_node(to) != pid_node(from)) {
+		return false;
+	}
+	return arb__pid_is_name(to) || (to.id >> 32) == (from.id >> 32);
+}
+
+// reply_refused drops a reply whose ref names a call or gather request
+// of this actor but which comes from elsewhere (reply_from_target): a
+// dead letter of this actor, logged at most once a second
+// (suppressed=N: how many since the last line).  The request goes on
+// waiting for its answer or its timeout.
+static void
+reply_refused(arb_ctx *ctx, const arb_msg *m, arb_pid to)
+{
+	int64_t now = arb__now_ms();
+
+	ctx->st->dead_letters++;
+	if (ctx->refused_log_ms != 0 && now - ctx->refused_log_ms < 1000) {
+		ctx->refused_suppressed++;
+		return;
+	}
+	ctx->refused_log_ms = now;
+	arb__log(ARB_LOG_WARN, ctx->path,
+	    "event=reply_refused why=\"not from the pid asked\" "
+	    "from=[%llu,%u,%u] to=[%llu,%u,%u] ref=%llu tag=0x%08x "
+	    "dead_letters=%llu suppressed=%llu",
+	    (unsigned long long) m->from.id, (unsigned) m->from.node,
+	    (unsigned) m->from.creation, (unsigned long long) to.id,
+	    (unsigned) to.node, (unsigned) to.creation,
+	    (unsigned long long) m->ref, (unsigned) m->tag,
+	    (unsigned long long) ctx->st->dead_letters,
+	    (unsigned long long) ctx->refused_suppressed);
+	ctx->refused_suppressed = 0;
+}
+
 static void
 dispatch_reply(arb_ctx *ctx, const arb_msg *m)
 {
 	pending   *p = arb__idmap_get(&ctx->pending, m->ref);
 	arb_result r = { 0 };
+	arb_pid    to;
 
 	if (p == NULL || p->kind == PEND_GATHER_DOWN
 	    || p->kind == PEND_DOWN_GONE) {
 		ctx->st->late_replies++; // timed out or cancelled
+		return;
+	}
+	to = p->kind == PEND_CALL ? p->to : p->g->results[p->idx].pid;
+	if (!reply_from_target(to, m->from)) {
+		reply_refused(ctx, m, to);
 		return;
 	}
 	arb__idmap_del(&ctx->pending, m->ref);

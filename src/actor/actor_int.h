@@ -95,6 +95,10 @@ struct arb_ctx {
 	arb__idmap            pending;
 	struct gather        *gathers; // in flight (actor.c), freed with ctx
 	uint64_t              next_ref;
+	// Replies refused for coming from elsewhere (actor.c): the last log
+	// line's time and how many were not logged since.
+	int64_t               refused_log_ms;
+	uint64_t              refused_suppressed;
 	arb_stats            *st;   // its counters: &stats, or (a process
 	arb_stats             stats; // actor) its slot record's (node sees)
 	uint64_t              lost0; // the outbound queue's counters when
