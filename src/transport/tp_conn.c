@@ -33,11 +33,16 @@
 #define ACK_BYTES  (256u * 1024u)
 
 #define LOG_BURST 20
+// How often a listener with no heartbeats (a process's ipc listener)
+// judges a connection's HELLO deadline, and the grace after a stall
+// (conn_hlt_grace): the default heartbeat interval's.
+#define HELLO_GRACE_MS 500
 
 static void conn_recv_cb(void *arg);
 static void conn_send_cb(void *arg);
 static void conn_timer_cb(void *arg);
 static void conn_hbw_cb(void *arg);
+static void conn_hlt_cb(void *arg);
 
 // conn_destroy frees a closed connection whose last aio operation just
 // ended.  Called without c->mtx, from an aio callback of c.
@@ -110,6 +115,9 @@ arb__conn_close_locked(arb__conn *c)
 		}
 		if (c->hbw_armed) {
 			arb__ttimer_cancel(&c->hbw);
+		}
+		if (c->hlt_armed) {
+			arb__ttimer_cancel(&c->hlt);
 		}
 	}
 }
@@ -1503,6 +1511,69 @@ conn_parse(arb__conn *c)
 	return conn_stage_grow(c);
 }
 
+// conn_hlt_grace: how often an accepted connection's HELLO deadline is
+// judged, and the grace a dialer gets to be read once this process runs
+// again after a stall (arb__silence_judge): the listener's hb_ms, as
+// its heartbeat watch (conn_hbw_cb) has, or HELLO_GRACE_MS on one with
+// no heartbeats.
+static int64_t
+conn_hlt_grace(const arb__lsn *l)
+{
+	return l->cfg.hb_ms > 0 ? l->cfg.hb_ms : HELLO_GRACE_MS;
+}
+
+// conn_hlt_arm owes the HELLO deadline's callback (one operation) in ms.
+// Under c->mtx.
+static void
+conn_hlt_arm(arb__conn *c, int64_t ms)
+{
+	if (c->hlt_ok && !c->hlt_armed && !c->closed) {
+		c->hlt_armed = true;
+		c->hlt_due = arb__now_ms() + (ms > 1 ? ms : 1);
+		c->ops++;
+		arb__ttimer_arm(&c->hlt, (int) (ms > 1 ? ms : 1));
+	}
+}
+
+// conn_hlt_cb runs on the timer thread every grace ms (conn_hlt_grace)
+// while an accepted connection has not said HELLO (and, with a cookie,
+// AUTH): past hello_ms of the time this process ran since it was
+// accepted (arb__silence_judge, as the heartbeats' silence is judged:
+// docs/multinode.md, "A stall of this node"), its receive ends with
+// NNG_ETIMEDOUT, and conn_recv_cb refuses it ("no HELLO within", "sent
+// no AUTH within": counted, logged, its source backed off).  A run well
+// after its time means this process did not run: the dialer's HELLO may
+// wait unread in the socket, so that time is left out, and the dialer
+// gets the grace to be read once this process runs again.  Before, an
+// nng timeout on the receive counted wall time: a stall of the node
+// over hello_ms refused, and backed off, a dialer whose HELLO was there.
+static void
+conn_hlt_cb(void *arg)
+{
+	arb__conn *c = arg;
+	arb__lsn  *l = c->lsn;
+	int64_t    now = arb__now_ms();
+	int64_t    grace = conn_hlt_grace(l), judge;
+
+	pthread_mutex_lock(&c->mtx);
+	c->hlt_armed = false;
+	if (!c->closed && c->hlt_open) {
+		if (arb__silence_judge(&c->hlt_sil, now, c->hlt_due,
+		        c->hello_from, l->cfg.hello_ms, grace, &judge)) {
+			// (The receive under way ends; if its callback runs
+			// already, the next receive ends at once: conn_recv.)
+			c->hello_late = true;
+			nng_aio_abort(c->raio, NNG_ETIMEDOUT);
+		} else {
+			if (judge > now + grace) {
+				judge = now + grace; // (judged every grace)
+			}
+			conn_hlt_arm(c, judge - now);
+		}
+	}
+	conn_op_done(c);
+}
+
 // conn_recv arms the next receive: into the chunk of a frame read in
 // place, else into the free end of the stage buffer.  Under c->mtx.
 static void
@@ -1521,15 +1592,14 @@ conn_recv(arb__conn *c)
 		iov.iov_len = c->stage_cap - c->stage_len;
 	}
 	nng_aio_set_iov(c->raio, 1, &iov);
-	if (!c->hello_done || !c->authed) {
-		// HELLO and, with a cookie, AUTH by the deadline: a peer
-		// that never proves itself holds nothing for long.
-		int64_t left = c->hello_deadline - arb__now_ms();
-		nng_aio_set_timeout(
-		    c->raio, left > 0 ? (nng_duration) left : 1);
-	} else {
-		nng_aio_set_timeout(c->raio, NNG_DURATION_INFINITE);
-	}
+	// HELLO and, with a cookie, AUTH by the deadline: a peer that never
+	// proves itself holds nothing for long.  conn_hlt_cb judges it (no
+	// nng timeout: that counts this process's stalls) and ends the
+	// receive it finds under way; one armed after that ends at once.
+	c->hlt_open = !c->hello_done || !c->authed;
+	nng_aio_set_timeout(c->raio,
+	    c->hlt_open && c->hello_late ? NNG_DURATION_ZERO
+	                                 : NNG_DURATION_INFINITE);
 	c->ops++;
 	nng_stream_recv(c->s, c->raio);
 }
@@ -1647,6 +1717,7 @@ arb__conn_start(
 	if (c->stage == NULL || nng_aio_alloc(&c->raio, conn_recv_cb, c) != 0
 	    || nng_aio_alloc(&c->saio, conn_send_cb, c) != 0
 	    || arb__ttimer_init(&c->timer, conn_timer_cb, c) != ARB_OK
+	    || arb__ttimer_init(&c->hlt, conn_hlt_cb, c) != ARB_OK
 	    || (l->cfg.one_per_node && l->cfg.hb_ms > 0
 	        && arb__ttimer_init(&c->hbw, conn_hbw_cb, c) != ARB_OK)) {
 		nng_aio_free(c->raio);
@@ -1660,7 +1731,8 @@ arb__conn_start(
 	c->hbw_ok = l->cfg.one_per_node && l->cfg.hb_ms > 0;
 	atomic_fetch_add(&l->stage_bytes, STAGE_SMALL);
 	pthread_mutex_init(&c->mtx, NULL);
-	c->hello_deadline = arb__now_ms() + l->cfg.hello_ms;
+	c->hlt_ok = true;
+	c->hello_from = arb__now_ms();
 	c->next = l->conns;
 	if (l->conns != NULL) {
 		l->conns->prev = c;
@@ -1669,6 +1741,16 @@ arb__conn_start(
 	l->nconns++;
 	pthread_mutex_lock(&c->mtx);
 	conn_recv(c);
+	if (l->cfg.hello_ms > 0) {
+		int64_t first = conn_hlt_grace(l);
+
+		// (At the deadline when it comes before a grace: conn_hlt_cb
+		// arms the next runs.)
+		if (first > (int64_t) l->cfg.hello_ms + 1) {
+			first = (int64_t) l->cfg.hello_ms + 1;
+		}
+		conn_hlt_arm(c, first);
+	}
 	pthread_mutex_unlock(&c->mtx);
 }
 

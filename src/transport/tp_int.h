@@ -198,6 +198,20 @@ struct arb__conn {
 	int64_t      hbw_budget;
 	int64_t      hbw_due; // when hbw was armed to run
 	arb__silence hbw_sil; // hbw_heard's silence, less stalls
+	// The HELLO deadline of an accepted connection (conn_hlt_cb): HELLO
+	// and, with a cookie, AUTH within cfg.hello_ms of hello_from, of the
+	// time this process ran (hlt_sil), judged on `hlt` every grace ms
+	// (conn_hlt_grace); late, the receive in hand ends with NNG_ETIMEDOUT
+	// (nng_aio_abort) and the next one at once.  Under mtx; hlt_open is
+	// set by conn_recv (not yet HELLO and AUTH: the deadline holds).
+	arb__ttimer  hlt;
+	bool         hlt_ok;     // hlt initialised (an accepted connection)
+	bool         hlt_armed;  // its callback is owed (one op)
+	bool         hlt_open;   // the receive under way is the handshake's
+	bool         hello_late; // the deadline passed
+	int64_t      hello_from; // accepted (arb__now_ms)
+	int64_t      hlt_due;    // when hlt was armed to run
+	arb__silence hlt_sil;    // hello_from's wait, less stalls
 	// Receive state: touched only by the receive callback (one
 	// receive is outstanding at a time), so it needs no lock.
 	uint8_t    *stage;
@@ -208,7 +222,6 @@ struct arb__conn {
 	size_t      big_have; // bytes of big->data already read
 	uint64_t    expect;   // next DATA seq
 	uint64_t    expect_env; // envelopes received in sequence so far
-	int64_t     hello_deadline;
 	// Send state (under mtx).
 	uint64_t   delivered; // last DATA seq handed on
 	uint64_t   acked;     // last seq acknowledged

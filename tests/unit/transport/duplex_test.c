@@ -17,6 +17,9 @@
 // - A dial that connects and has no HELLO reply (a listener that accepts
 //   and never answers) is given up after hello_ms: the link adopts the
 //   peer's stream it holds, or redials.
+// - The deadlines leave out this process's stalls (its timer thread
+//   held): the merge's, the dial's HELLO reply's, and the listener's
+//   for a dialer's HELLO.
 
 #include "arb_test.h"
 #include "tpfix.h"
@@ -1056,6 +1059,97 @@ test_hello_limit_leaves_out_a_stall(void **state)
 	free(c);
 }
 
+// tcp_connect connects to port on loopback (blocking).  Returns the fd.
+static int
+tcp_connect(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	int                fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a.sin_port = htons((uint16_t) port);
+	assert_int_equal(connect(fd, (struct sockaddr *) &a, sizeof(a)), 0);
+	return fd;
+}
+
+// read_all reads n bytes from fd within ms: false at the end of the
+// stream, an error or the time up.
+static bool
+read_all(int fd, uint8_t *b, size_t n, int ms)
+{
+	int64_t dl = arb_test_now_ms() + ms;
+	size_t  have = 0;
+
+	while (have < n) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int64_t       left = dl - arb_test_now_ms();
+		ssize_t       r;
+
+		if (left <= 0 || poll(&p, 1, (int) left) != 1
+		    || (r = read(fd, b + have, n - have)) <= 0) {
+			return false;
+		}
+		have += (size_t) r;
+	}
+	return true;
+}
+
+// The listener's HELLO deadline (hello_ms, here 1000, judged every hb_ms,
+// here 100: conn_hlt_cb) counts the time this process ran, as the
+// heartbeats' silence does: this process stalls for 1.5 s (its timer
+// thread held) as a dialer connects, and the dialer says its HELLO once
+// the stall is over (in a real stall it would be there already, unread;
+// here nng's threads run and would read it), within the grace: it is
+// answered, not refused.  Before, the deadline was an nng timeout on the
+// receive, of wall time: the connection was refused during the stall
+// (and its source backed off).  Mutation: that timeout back in conn_recv
+// (the judgement off) -> refused, the reply never comes.
+static void
+test_accept_hello_limit_leaves_out_a_stall(void **state)
+{
+	arb__tp_stats st;
+	arb__link_cfg cfg;
+	tpf_sink      sink;
+	arb__lsn     *l;
+	arb__hello    h;
+	stall         sl;
+	uint8_t       b[ARB__HELLO_MAX];
+	size_t        n;
+	int           fd;
+
+	(void) state;
+	memset(&st, 0, sizeof(st));
+	memset(&sink, 0, sizeof(sink));
+	arb__link_cfg_defaults(&cfg);
+	cfg.stats = &st;
+	tpf_self(&cfg, "b", 7);
+	cfg.hb_ms = 100;
+	cfg.hello_ms = 1000;
+	ARB_PASS(arb__lsn_open(
+	    &l, "tcp://127.0.0.1:0", 0, &tpf_sink_ops, &sink, &cfg));
+	memset(&sl, 0, sizeof(sl));
+	ARB_PASS(arb__ttimer_init(&sl.t, stall_cb, &sl));
+	sl.until = arb_test_now_ms() + 1500;
+	arb__ttimer_arm(&sl.t, 0);
+	fd = tcp_connect(arb__lsn_port(l)); // accepted during the stall
+	ARB_WAIT_UNTIL(atomic_load(&sl.done), 5000);
+	h = cfg.self;
+	snprintf(h.name, sizeof(h.name), "a");
+	h.node_id = arb__node_id("a");
+	n = arb__hello_encode(b, &h, false);
+	assert_int_equal(write(fd, b, n), (ssize_t) n);
+	if (!read_all(fd, b, ARB__FR_HDR, 5000)) {
+		fail_msg("no HELLO reply after the stall (refused %d)",
+		    (int) atomic_load(&st.refused));
+	}
+	assert_int_equal(b[4], ARB__FR_HELLO);
+	assert_int_equal(atomic_load(&sink.hellos), 1);
+	assert_int_equal(atomic_load(&st.refused), 0);
+	close(fd);
+	arb__lsn_close(l);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1070,6 +1164,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_up_with_the_peers_stream_while_dialling),
 		cmocka_unit_test(test_dial_without_hello_reply_is_abandoned),
 		cmocka_unit_test(test_hello_limit_leaves_out_a_stall),
+		cmocka_unit_test(test_accept_hello_limit_leaves_out_a_stall),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
