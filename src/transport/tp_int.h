@@ -448,6 +448,12 @@ struct arb__link {
 	// the listener holds an accepted one to its HELLO.
 	int64_t            hello_from;
 	arb__silence       hellosil;
+	// A node link's dial must connect within cfg.hello_ms of dial_from
+	// (link_dial, arb__now_ms), of the time this process ran: link_hb_cb
+	// judges it (dialsil) and aborts the dial (NNG_ETIMEDOUT), not an
+	// nng aio timeout, which counts the process's stalls too.
+	int64_t            dial_from;
+	arb__silence       dialsil;
 	// A node link: the node it dials (arb__link_name), named in its
 	// refusal lines; "" otherwise.
 	char               name[ARB__NODE_NAME_MAX];

@@ -57,11 +57,10 @@ link_dial(arb__link *k)
 	k->state = L_DIAL;
 	k->ops++;
 	stat_add(&k->cfg.stats->dials, 1);
-	if (k->rx != NULL) {
-		// A node link: a peer behind NAT or a firewall that drops
-		// our SYNs would hold the dial for the kernel's retries
-		// (minutes), and a stream the peer dialled into us waits
-		// for it to fail (arb__link_offer).
+	k->dial_from = arb__now_ms();
+	memset(&k->dialsil, 0, sizeof(k->dialsil));
+	if (k->rx != NULL && !k->hbt_ok && k->cfg.hello_ms > 0) {
+		// (No heartbeat timer to judge the connect: wall time.)
 		nng_aio_set_timeout(k->daio, k->cfg.hello_ms);
 	}
 	nng_stream_dialer_dial(k->d, k->daio);
@@ -879,6 +878,7 @@ link_hb_cb(void *arg)
 	int64_t    now = arb__now_ms();
 	int64_t    next = now + k->cfg.hb_ms;
 	int64_t    judge, merge_judge = INT64_MAX, hello_judge = INT64_MAX;
+	int64_t    dial_judge = INT64_MAX;
 
 	pthread_mutex_lock(&k->mtx);
 	k->hbt_armed = false;
@@ -890,6 +890,20 @@ link_hb_cb(void *arg)
 			k->merge_late = true;
 		}
 		link_merge_check(k); // its channel settled, or its time up
+	}
+	if (k->state == L_DIAL && k->rx != NULL && k->cfg.hello_ms > 0
+	    && arb__silence_judge(&k->dialsil, now, k->hbt_due, k->dial_from,
+	        k->cfg.hello_ms, k->cfg.hb_ms, &dial_judge)) {
+		// A node link's connect by hello_ms of the time this process
+		// ran: a peer behind NAT or a firewall that drops our SYNs
+		// would hold it for the kernel's retries (minutes), and a
+		// stream the peer dialled into us waits for it to fail
+		// (arb__link_offer).  The dial ends with NNG_ETIMEDOUT, as
+		// with an nng timeout (link_dial_cb: down, then redialled).
+		// Before, that timeout was nng's, of wall time: a stall of
+		// this process over hello_ms ended the dial as it ended.
+		nng_aio_abort(k->daio, NNG_ETIMEDOUT);
+		dial_judge = INT64_MAX; // (again each run until it ends)
 	}
 	if (k->state == L_UP && !k->greeted && k->rx != NULL
 	    && k->cfg.hello_ms > 0) {
@@ -945,6 +959,9 @@ link_hb_cb(void *arg)
 	}
 	if (hello_judge < next) {
 		next = hello_judge;
+	}
+	if (dial_judge < next) {
+		next = dial_judge;
 	}
 	link_hb_arm(k, next - now);
 	arb__link_op_done(k);
