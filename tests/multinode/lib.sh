@@ -43,6 +43,8 @@
 #   mn_wait_log I RE [S] until nI's log matches the regexp (bounded)
 #   mn_host I / mn_url I the address / tcp:// URL nI listens on
 #   mn_partition I / mn_heal I   cut / mend nI's cable (netns only)
+#   mn_relay I J / mn_mute I     a relay nI dials nJ through / a mute
+#                        peer beside nI (at mn_relay_url I)
 #   mn_fail MSG / mn_skip MSG    end the script (1 with the logs / 77)
 
 set -u
@@ -350,6 +352,40 @@ mn_relay() {
 		    || mn_fail "the relay beside n$i is not ready in time"
 		sleep 0.02
 	done
+}
+
+# mn_mute I: a mute peer beside nI (arb-mn-relay --mute) at mn_relay_url
+# I: it accepts and never says a word; its output ("accepted N",
+# "closed N": the connections it took, those the other end closed) goes
+# to nI/mute.out (mn_mute_count I accepted|closed).  MN_RELAY[I] is its
+# pid; mn_relay_cut I ends it.
+mn_mute() {
+	local i=$1 f="$MN_DIR/n$1/mute.out" end
+	[ -n "${MN_RELAY_BIN:-}" ] && [ -x "$MN_RELAY_BIN" ] \
+	    || mn_skip "MN_RELAY_BIN is not set to arb-mn-relay"
+	: >"$f"
+	if [ "$MN_NS" = 1 ]; then
+		ip netns exec "$(mn_ns "$i")" "$MN_RELAY_BIN" --mute 127.0.0.1 \
+		    "$(mn_relay_port "$i")" >"$f" 2>&1 &
+	else
+		"$MN_RELAY_BIN" --mute 127.0.0.1 "$(mn_relay_port "$i")" \
+		    >"$f" 2>&1 &
+	fi
+	MN_RELAY[$i]=$!
+	end=$(mn_deadline 10)
+	until grep -q 'relay ready' "$f" 2>/dev/null; do
+		mn_running "${MN_RELAY[$i]}" \
+		    || mn_fail "the mute peer beside n$i ended: $(cat "$f")"
+		[ "$(mn_now)" -lt "$end" ] \
+		    || mn_fail "the mute peer beside n$i is not ready in time"
+		sleep 0.02
+	done
+}
+
+# mn_mute_count I accepted|closed: how many connections nI's mute peer
+# took, or saw closed by the other end.
+mn_mute_count() {
+	grep -c "^$2 " "$MN_DIR/n$1/mute.out" 2>/dev/null
 }
 
 mn_relay_cut() {

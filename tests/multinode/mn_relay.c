@@ -17,6 +17,16 @@
 // end closes (then it closes the other).  SIGKILL is the cut: every
 // relayed connection closes at once and nothing listens until a new
 // relay runs.  At most 16 connections at a time; no timeouts of its own.
+//
+//   arb-mn-relay --mute LISTEN_IP PORT
+//
+// A mute peer instead (multinode.18_mute_peer): it accepts every
+// connection and never says a word -- a hung node whose kernel still
+// accepts, a middlebox holding the connection.  It reads and drops what
+// comes, and prints "relay ready", then "accepted N" for each connection
+// it takes and "closed N" for each one the other end closes (N counts
+// them), a line each, flushed.  At most 64 connections at a time (the
+// next ones wait in the kernel's queue).
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,6 +40,7 @@
 #include <unistd.h>
 
 #define PAIRS 16
+#define MUTES 64
 
 static int
 addr_of(struct sockaddr_in *sa, const char *ip, const char *port)
@@ -38,6 +49,72 @@ addr_of(struct sockaddr_in *sa, const char *ip, const char *port)
 	sa->sin_family = AF_INET;
 	sa->sin_port   = htons((unsigned short) atoi(port));
 	return inet_pton(AF_INET, ip, &sa->sin_addr) == 1 ? 0 : -1;
+}
+
+static int
+listen_on(const struct sockaddr_in *self, const char *ip, const char *port)
+{
+	int lsn, one = 1;
+
+	if ((lsn = socket(AF_INET, SOCK_STREAM, 0)) < 0
+	    || setsockopt(lsn, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0
+	    || bind(lsn, (const struct sockaddr *) self, sizeof(*self)) != 0
+	    || listen(lsn, 16) != 0) {
+		fprintf(stderr, "arb-mn-relay: listen %s:%s: %s\n", ip, port,
+		    strerror(errno));
+		return -1;
+	}
+	return lsn;
+}
+
+// mute: the --mute mode (above).
+static int
+mute(int lsn)
+{
+	struct pollfd pf[1 + MUTES];
+	int           fd[MUTES];
+	int           i, n = 0, accepted = 0, closed = 0;
+	char          buf[4096];
+
+	printf("relay ready\n");
+	fflush(stdout);
+	for (;;) {
+		pf[0].fd     = n < MUTES ? lsn : -1;
+		pf[0].events = POLLIN;
+		for (i = 0; i < n; i++) {
+			pf[1 + i].fd     = fd[i];
+			pf[1 + i].events = POLLIN;
+		}
+		if (poll(pf, (nfds_t) (1 + n), -1) < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			return 1;
+		}
+		for (i = n - 1; i >= 0; i--) {
+			ssize_t r;
+
+			if (!(pf[1 + i].revents & (POLLIN | POLLHUP | POLLERR))) {
+				continue;
+			}
+			r = read(fd[i], buf, sizeof(buf));
+			if (r == 0 || (r < 0 && errno != EINTR)) {
+				close(fd[i]);
+				fd[i] = fd[--n];
+				printf("closed %d\n", ++closed);
+				fflush(stdout);
+			}
+		}
+		if (pf[0].revents & POLLIN) {
+			int a = accept(lsn, NULL, NULL);
+
+			if (a >= 0) {
+				fd[n++] = a;
+				printf("accepted %d\n", ++accepted);
+				fflush(stdout);
+			}
+		}
+	}
 }
 
 int
@@ -49,18 +126,21 @@ main(int argc, char **argv)
 	int                lsn, one = 1, i;
 	char               buf[65536];
 
+	if (argc == 4 && strcmp(argv[1], "--mute") == 0
+	    && addr_of(&self, argv[2], argv[3]) == 0) {
+		if ((lsn = listen_on(&self, argv[2], argv[3])) < 0) {
+			return 1;
+		}
+		return mute(lsn);
+	}
 	if (argc != 5 || addr_of(&self, argv[1], argv[2]) != 0
 	    || addr_of(&target, argv[3], argv[4]) != 0) {
 		fprintf(stderr,
-		    "usage: arb-mn-relay LISTEN_IP PORT TARGET_IP TARGET_PORT\n");
+		    "usage: arb-mn-relay LISTEN_IP PORT TARGET_IP TARGET_PORT\n"
+		    "       arb-mn-relay --mute LISTEN_IP PORT\n");
 		return 2;
 	}
-	if ((lsn = socket(AF_INET, SOCK_STREAM, 0)) < 0
-	    || setsockopt(lsn, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0
-	    || bind(lsn, (struct sockaddr *) &self, sizeof(self)) != 0
-	    || listen(lsn, 16) != 0) {
-		fprintf(stderr, "arb-mn-relay: listen %s:%s: %s\n", argv[1],
-		    argv[2], strerror(errno));
+	if ((lsn = listen_on(&self, argv[1], argv[2])) < 0) {
 		return 1;
 	}
 	for (i = 0; i < 2 * PAIRS; i++) {
