@@ -8,14 +8,33 @@
 # with the right status; and on exit -- a passing script and a failing
 # one alike -- the trap leaves no node, no process actor, no namespace
 # and no file behind.  A sanitizer's report in a node's log (rehearsed:
-# a line appended) is printed with that log, and fails a passing script.  The scenario runs in a child bash (this file with
-# the argument "inner"), so its clean-up is checked from outside.
+# a line appended) is printed with that log, and fails a passing script.
+# A script SIGKILLed (as ctest does at its timeout: no trap runs) leaves
+# no node running: its node and the node's process actor end within 10 s
+# (mn_guard's setpriv --pdeathsig).  The scenario runs in a child bash
+# (this file with the argument "inner"), so its clean-up is checked from
+# outside.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 
 if [ "${1:-}" = inner ]; then
 	mode=$2
 	. "$here/lib.sh"
+	if [ "$mode" = orphaned ]; then
+		# One node with a process actor, up; then this shell waits
+		# (read -t: a builtin, no child of its own to leave behind)
+		# for the SIGKILL from outside.
+		mn_setup 1
+		mn_tree 1 "" 'root:
+  children:
+    - {name: p, type: echo, isolation: process}'
+		mn_start 1
+		mn_wait_up 1
+		mkfifo "$MN_DIR/hold" || mn_fail "mkfifo"
+		printf 'dir %s\nnode %s\nready\n' "$MN_DIR" "${MN_PID[1]}" >>"$OUT"
+		read -r -t $((60 * MN_SCALE)) _ <>"$MN_DIR/hold"
+		mn_fail "not killed in 60 s"
+	fi
 	mn_setup 3
 	root='root:
   children:
@@ -49,6 +68,15 @@ if [ "${1:-}" = inner ]; then
 		done
 		echo netns >>"$OUT"
 	fi
+	# mn_guard's words end a program whose parent is not the shell
+	# that took them (as when that shell died before setpriv ran; here
+	# the parent is a $(...) subshell), with 128+SIGTERM, unrun.
+	mn_guard
+	if [ "$MN_PDEATH" = 1 ]; then
+		out=$("${MN_GUARD[@]}" echo ran; echo "rc $?")
+		[ "$out" = "rc 143" ] \
+		    || mn_fail "mn_guard under another parent: '$out', not 'rc 143'"
+	fi
 	mn_kill 3
 	[ "$MN_RC" = 137 ] || mn_fail "SIGKILLed n3 ended with $MN_RC, not 137"
 	mn_alive 3 && mn_fail "n3 still alive"
@@ -79,13 +107,7 @@ check_clean() { # $1: the run's MN_ID
 		echo "FAIL: the run's directory '$dir' is left"
 		fails=$((fails + 1))
 	fi
-	left=
-	for p in /proc/[0-9]*; do
-		if { tr '\0' '\n' <"$p/environ"; } 2>/dev/null \
-		    | grep -qx "ARB_MN_TAG=$id"; then
-			left="$left ${p#/proc/}"
-		fi
-	done
+	left=$(tagged "$id")
 	if [ -n "$left" ]; then
 		echo "FAIL: processes left:$left"
 		fails=$((fails + 1))
@@ -100,11 +122,86 @@ if [ "${MN_NETNS:-1}" != 0 ] && [ "$(id -u)" = 0 ] \
 	ip netns del "arbmn-$$-probe"
 	netns_possible=1
 fi
-for mode in ok fail sanitized; do
+# The inner scripts end with this one (as lib.sh's nodes do: mn_guard):
+# setpriv --pdeathsig TERM runs the inner's trap.
+guard=()
+setpriv --pdeathsig TERM true 2>/dev/null && guard=(setpriv --pdeathsig TERM)
+
+# tagged ID: the pids of the processes whose environment holds
+# ARB_MN_TAG=ID (a run's nodes and their process actors).
+tagged() {
+	local p out=
+	for p in /proc/[0-9]*; do
+		if { tr '\0' '\n' <"$p/environ"; } 2>/dev/null \
+		    | grep -qx "ARB_MN_TAG=$1"; then
+			out="$out ${p#/proc/}"
+		fi
+	done
+	echo "$out"
+}
+
+# orphaned: the inner script SIGKILLed once its node is up; the node
+# (and its process actor) must end by itself within 10 s.  What the
+# dead script's trap would have removed is removed here: whatever still
+# runs (by pid, after the check), its namespaces, its directory.
+orphaned() {
+	local id=$1 inner end pid dir left ns p
+	export OUT="$tmp/orphaned.out"
+	: >"$OUT"
+	MN_ID=$id "${guard[@]}" bash "$0" inner orphaned 2>"$tmp/orphaned.err" &
+	inner=$!
+	end=$(($(date +%s%3N) + 30000 * ${ARB_TEST_TIMEOUT_SCALE:-1}))
+	until grep -qx ready "$OUT"; do
+		if ! kill -0 "$inner" 2>/dev/null \
+		    || [ "$(date +%s%3N)" -ge "$end" ]; then
+			kill -KILL "$inner" 2>/dev/null
+			wait "$inner"
+			cat "$tmp/orphaned.err" >&2
+			echo "FAIL: orphaned: the inner script's node did not come up"
+			fails=$((fails + 1))
+			break
+		fi
+		sleep 0.05
+	done
+	pid=$(sed -n 's/^node //p' "$OUT")
+	dir=$(sed -n 's/^dir //p' "$OUT")
+	if [ -n "$pid" ]; then
+		kill -KILL "$inner"
+		wait "$inner" 2>/dev/null
+		end=$(($(date +%s%3N) + 10000 * ${ARB_TEST_TIMEOUT_SCALE:-1}))
+		while left=$(tagged "$id") && [ -n "$left" ] \
+		    && [ "$(date +%s%3N)" -lt "$end" ]; do
+			sleep 0.05
+		done
+		if [ -n "$left" ]; then
+			echo "FAIL: orphaned: the SIGKILLed script's node $pid left running (processes$left)"
+			fails=$((fails + 1))
+			for p in $left; do kill -KILL "$p" 2>/dev/null; done
+		else
+			echo "orphaned: node $pid and its process actor ended with the script"
+		fi
+	fi
+	for ns in $(ip netns list 2>/dev/null | awk -v id="arbmn-$id-" \
+	    'index($1, id) == 1 { print $1 }'); do
+		ip netns del "$ns"
+	done
+	[ -n "$dir" ] && rm -rf "$dir"
+}
+
+for mode in ok fail sanitized orphaned; do
+	id=$$$((RANDOM % 90 + 10))
+	if [ "$mode" = orphaned ]; then
+		if [ "${#guard[@]}" = 0 ]; then
+			echo "note: no 'setpriv --pdeathsig' here: the orphaned run is skipped"
+		else
+			orphaned "$id"
+			check_clean "$id"
+		fi
+		continue
+	fi
 	export OUT="$tmp/$mode.out"
 	: >"$OUT"
-	id=$$$((RANDOM % 90 + 10))
-	MN_ID=$id bash "$0" inner "$mode" 2>"$tmp/$mode.err"
+	MN_ID=$id "${guard[@]}" bash "$0" inner "$mode" 2>"$tmp/$mode.err"
 	rc=$?
 	cat "$tmp/$mode.err" >&2
 	if [ "$rc" = 77 ]; then

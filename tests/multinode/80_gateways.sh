@@ -34,7 +34,12 @@ wait_for() {
 	done
 	fail "no /$1/ in $2 s"
 }
-TMPDIR=$tmp timeout -s INT $((secs + 60)) "$run" --build "$build" \
+# run.sh (through timeout, which passes a SIGTERM on to it) ends with
+# this script, its trap then stops its nodes and brokers: a script
+# killed outright (ctest's SIGKILL at its timeout) runs no trap of its own.
+guard=()
+setpriv --pdeathsig TERM true 2>/dev/null && guard=(setpriv --pdeathsig TERM)
+TMPDIR=$tmp "${guard[@]}" timeout -s INT $((secs + 60)) "$run" --build "$build" \
     --seconds "$secs" --rate 50 >"$tmp/out" 2>&1 &
 rp=$!
 wait_for "^nodes up: central \(pid [0-9]+\)" 30

@@ -12,7 +12,12 @@
 # process (arbmn-ID-...), so parallel runs never meet.
 #
 # A trap cleans up on every exit: the nodes (by PID: SIGTERM, then SIGKILL
-# after a bounded wait, each reaped), the namespaces, the directory.  In a
+# after a bounded wait, each reaped), the namespaces, the directory.  A
+# script killed outright (ctest's SIGKILL at its timeout) runs no trap:
+# its nodes, relays and arb-mn-bulk then end by themselves, each started
+# through `setpriv --pdeathsig TERM` (mn_guard), so the kernel sends it
+# SIGTERM when the shell that started it ends (the namespaces and the
+# directory stay).  Without setpriv a note says they would run on.  In a
 # sanitizer build, a node's log with a report is printed whole first, and
 # a script that passed exits 1 (mn_sanitized).
 # Every wait is bounded; the bounds grow with ARB_TEST_TIMEOUT_SCALE (set
@@ -61,6 +66,34 @@ declare -a MN_PID=()
 declare -a MN_RELAY=()
 
 mn_log() { printf 'multinode: %s\n' "$*" >&2; }
+
+# mn_guard: MN_GUARD, the words to put before a program this shell starts
+# in the background, so that the program ends (SIGTERM) when this shell
+# does, whether or not its trap runs.  PR_SET_PDEATHSIG fires when the
+# thread that forked the process ends (bash has one thread; an exec of
+# the shell is no end) and lasts across exec: bash forks for `PROG &` and
+# execs PROG in the child (through `ip netns exec`, which execs too), so
+# the parent is this shell ($BASHPID: a subshell's own, when a subshell
+# calls this).  It is set after the fork, by setpriv: a shell that died
+# in between has left the child to another parent, which the sh checks
+# ($PPID) before it execs the program, ending as the signal would have.
+# Without setpriv (util-linux), MN_GUARD is empty and a note says so.
+MN_PDEATH=
+mn_guard() {
+	if [ -z "$MN_PDEATH" ]; then
+		MN_PDEATH=0
+		if setpriv --pdeathsig TERM true 2>/dev/null; then
+			MN_PDEATH=1
+		else
+			mn_log "note: no 'setpriv --pdeathsig' here: a script killed outright leaves its nodes running"
+		fi
+	fi
+	MN_GUARD=()
+	[ "$MN_PDEATH" = 1 ] || return 0
+	# shellcheck disable=SC2016 # $PPID, $0 and $@ are the sh's
+	MN_GUARD=(setpriv --pdeathsig TERM -- sh -c \
+	    '[ "$PPID" = "$0" ] || exit 143; exec "$@"' "$BASHPID")
+}
 
 mn_skip() {
 	mn_log "SKIP: $*"
@@ -250,12 +283,14 @@ $lines}
 
 mn_start() {
 	local i=$1 d="$MN_DIR/n$1"
+	mn_guard
 	if [ "$MN_NS" = 1 ]; then
-		# ip netns exec execs the program: $! is the node itself.
-		ip netns exec "$(mn_ns "$i")" "$ARBOR_BIN" run "$d/tree.yaml" \
-		    >>"$d/log" 2>&1 &
+		# ip netns exec execs the program (as do setpriv and sh): $!
+		# is the node itself.
+		ip netns exec "$(mn_ns "$i")" "${MN_GUARD[@]}" "$ARBOR_BIN" run \
+		    "$d/tree.yaml" >>"$d/log" 2>&1 &
 	else
-		"$ARBOR_BIN" run "$d/tree.yaml" >>"$d/log" 2>&1 &
+		"${MN_GUARD[@]}" "$ARBOR_BIN" run "$d/tree.yaml" >>"$d/log" 2>&1 &
 	fi
 	MN_PID[$i]=$!
 }
@@ -335,12 +370,13 @@ mn_relay() {
 	[ -n "${MN_RELAY_BIN:-}" ] && [ -x "$MN_RELAY_BIN" ] \
 	    || mn_skip "MN_RELAY_BIN is not set to arb-mn-relay"
 	: >"$f"
+	mn_guard
 	if [ "$MN_NS" = 1 ]; then
-		ip netns exec "$(mn_ns "$i")" "$MN_RELAY_BIN" 127.0.0.1 \
-		    "$(mn_relay_port "$i")" "$(mn_host "$j")" "$(mn_port "$j")" \
-		    >"$f" 2>&1 &
+		ip netns exec "$(mn_ns "$i")" "${MN_GUARD[@]}" "$MN_RELAY_BIN" \
+		    127.0.0.1 "$(mn_relay_port "$i")" "$(mn_host "$j")" \
+		    "$(mn_port "$j")" >"$f" 2>&1 &
 	else
-		"$MN_RELAY_BIN" 127.0.0.1 "$(mn_relay_port "$i")" \
+		"${MN_GUARD[@]}" "$MN_RELAY_BIN" 127.0.0.1 "$(mn_relay_port "$i")" \
 		    "$(mn_host "$j")" "$(mn_port "$j")" >"$f" 2>&1 &
 	fi
 	MN_RELAY[$i]=$!
@@ -511,13 +547,14 @@ mn_cookie() {
 # mn_bulk_start I PEER_URL COOKIE ARGS...: nI (of two) runs arb-mn-bulk
 # with ARGS, its peer nJ at PEER_URL (mn_url J, or a relay's URL); its
 # output goes to $MN_DIR/nI/out, its log to nI's log.  Its PID is the
-# program's own (ip netns exec execs it), so that mn_cleanup ends and
-# reaps it.
+# program's own (ip netns exec and mn_guard's words exec it), so that
+# mn_cleanup ends and reaps it.
 mn_bulk_start() {
 	local i=$1 j=$((3 - $1)) url=$2 ck=$3 ns=()
 	shift 3
 	[ "$MN_NS" = 1 ] && ns=(ip netns exec "$(mn_ns "$i")")
-	"${ns[@]}" "$MN_BULK_BIN" "n$i" "$(mn_url "$i")" "n$j" "$url" \
+	mn_guard
+	"${ns[@]}" "${MN_GUARD[@]}" "$MN_BULK_BIN" "n$i" "$(mn_url "$i")" "n$j" "$url" \
 	    "$ck" "$@" >"$MN_DIR/n$i/out" 2>>"$MN_DIR/n$i/log" &
 	MN_PID[$i]=$!
 }
