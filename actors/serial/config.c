@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define DAY_MS (24LL * 3600 * 1000)
 
@@ -359,11 +360,23 @@ void
 serial_cfg_check(arb_cfg *cfg)
 {
 	serial_cfg *c = malloc(sizeof(*c)); // ~10 KiB: not on the stack
+	struct stat st;
 
 	if (c == NULL) {
 		arb_cfg_err(cfg, NULL, "out of memory");
 		return;
 	}
 	serial_cfg_read(cfg, c);
+	// A device may be plugged later (init waits for it), but a regular
+	// file or a directory at the path never becomes one: init would
+	// retry it for ever, warning once.  Looked at, never opened (an
+	// open may toggle a real port's DTR).
+	if (c->path[0] != '\0' && stat(c->path, &st) == 0
+	    && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
+		arb_cfg_err(cfg, "path",
+		    "%s is a %s, not a serial device (a character device "
+		    "such as /dev/ttyUSB0 or a /dev/serial/by-id/ link)",
+		    c->path, S_ISDIR(st.st_mode) ? "directory" : "regular file");
+	}
 	free(c);
 }

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 // --- settings ---------------------------------------------------------------
@@ -144,12 +145,73 @@ store_read(arb_cfg *cfg, settings *c)
 	}
 }
 
+// dir_problem writes why the store could not use dir (absolute) as its
+// log's directory, as init would find it, or returns false: an existing
+// path must be a directory this user can create files in; a missing one
+// is created with its parents, so its nearest existing ancestor must be
+// such a directory, in which a directory can be made (tried, and
+// removed again).
+static bool
+dir_problem(const char *dir, char *why, size_t len)
+{
+	char        up[sizeof(((settings *) 0)->dir)];
+	struct stat st;
+	char       *slash;
+
+	snprintf(up, sizeof(up), "%s", dir);
+	while (stat(up, &st) != 0) {
+		if (errno != ENOENT || (slash = strrchr(up, '/')) == NULL) {
+			snprintf(why, len, "%s: %s", up, strerror(errno));
+			return true;
+		}
+		// Missing: its parent will hold it ("/x": the root).
+		slash[slash == up ? 1 : 0] = '\0';
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(why, len, "%s is not a directory", up);
+		return true;
+	}
+	if (access(up, W_OK | X_OK) != 0) {
+		snprintf(why, len, "%s: cannot create files in it: %s", up,
+		    strerror(errno));
+		return true;
+	}
+	// Missing: permissions say yes, the file system may still say no
+	// (/proc, a full inode table): a directory is made in the ancestor
+	// and removed again (never inside the log's own directory, which a
+	// running store reads).
+	if (strcmp(up, dir) != 0) {
+		char probe[sizeof(up) + 32];
+
+		errno = ENAMETOOLONG;
+		if (snprintf(probe, sizeof(probe), "%s/.arbor-check-XXXXXX",
+		        strcmp(up, "/") == 0 ? "" : up)
+		        >= (int) sizeof(probe)
+		    || mkdtemp(probe) == NULL) {
+			snprintf(why, len, "cannot create %.1024s in %.1024s: %s",
+			    dir, up, strerror(errno));
+			return true;
+		}
+		(void) rmdir(probe);
+	}
+	return false;
+}
+
+// store_check is store_read, and the log's directory as init will find
+// it (`arbor check` runs as the node will): a file or a read-only place
+// there failed the start (exit 70) after check said ok.  A relative dir
+// (the node's working directory's) is left to init.
 static void
 store_check(arb_cfg *cfg)
 {
 	settings c;
+	char     why[sizeof(c.dir) + 160];
 
 	store_read(cfg, &c);
+	if (c.dir[0] == '/' && arb_cfg_errors(cfg) == 0
+	    && dir_problem(c.dir, why, sizeof(why))) {
+		arb_cfg_err(cfg, "dir", "%s", why);
+	}
 }
 
 // --- the actor's state ---------------------------------------------------

@@ -979,6 +979,23 @@ static const refusal refusals[] = {
 	    "node: {control: %s/ctl/e.sock}\nroot:\n  children:\n"
 	    "    - {name: s, command: t60prog}\n",
 	    4, "command", "\"t60prog\" not found in $PATH", "PATH" },
+	// The log's directory of a store, and a serial device's path, as
+	// the actors' init will find them (check hooks): a file there
+	// failed the start (70), a serial port that is a directory was
+	// retried for ever.
+	{ "store_dir_is_a_file",
+	    "node: {control: %s/ctl/sd.sock}\nroot:\n  children:\n"
+	    "    - {name: s, type: store, config: {dir: %s/ctl/file.sock}}\n",
+	    4, "config.dir", "ctl/file.sock is not a directory", NULL },
+	{ "store_dir_cannot_be_made",
+	    "node: {control: %s/ctl/sd.sock}\nroot:\n  children:\n"
+	    "    - {name: s, type: store, config: {dir: /proc/t60-s/log}}\n",
+	    4, "config.dir", "cannot create /proc/t60-s/log in /proc", NULL },
+	{ "serial_path_is_a_dir",
+	    "node: {control: %s/ctl/sp.sock}\nroot:\n  children:\n"
+	    "    - {name: s, type: serial, config: {path: %s/ctl, to: x}}\n",
+	    4, "config.path", "ctl is a directory, not a serial device",
+	    NULL },
 	{ "process_config_too_big",
 	    "node: {control: %s/ctl/p.sock}\nroot:\n  children:\n"
 	    "    - name: t\n      type: ticker\n      isolation: process\n"
