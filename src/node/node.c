@@ -461,6 +461,7 @@ arb_node_open(arb_node **nodep, const arb_node_opts *opts)
 	arb_node_opts  o = { 0 };
 	const char    *base;
 	char           tmpl[160];
+	struct stat    st;
 	ssize_t        n;
 	int            rv;
 
@@ -516,8 +517,13 @@ arb_node_open(arb_node **nodep, const arb_node_opts *opts)
 			goto fail;
 		}
 	} else {
+		// The rule of the default control socket (paths.c): an
+		// absolute directory, else /tmp.  A writable regular file
+		// there ("cannot open the node: Not a directory", 70) or a
+		// relative path (the node's cwd's) was taken.
 		base = getenv("XDG_RUNTIME_DIR");
-		if (base == NULL || access(base, W_OK) != 0) {
+		if (base == NULL || base[0] != '/' || stat(base, &st) != 0
+		    || !S_ISDIR(st.st_mode) || access(base, W_OK | X_OK) != 0) {
 			base = "/tmp";
 		}
 		arb__rundir_clean_stale(base);

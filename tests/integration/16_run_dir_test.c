@@ -133,6 +133,34 @@ test_next_start_removes_a_killed_nodes_run_dir(void **state)
 	assert_int_equal(rmdir(base), 0);
 }
 
+// $XDG_RUNTIME_DIR naming no directory (a file) is not the base of the
+// run directory, as it is not the control socket's (paths.c): /tmp is.
+// A writable file stopped the node ("cannot open the node: Not a
+// directory", exit 70); arbor check had said ok.
+static void
+test_xdg_runtime_dir_that_is_no_directory(void **state)
+{
+	arb_test_proc p;
+	char          base[128], file[192], dir[512];
+	FILE         *f;
+
+	(void) state;
+	arb_test_mkdtemp(base, sizeof(base), "rundir");
+	snprintf(file, sizeof(file), "%s/file", base);
+	assert_non_null(f = fopen(file, "w"));
+	fclose(f);
+	start(&p, file, dir, sizeof(dir));
+	if (strncmp(dir, "/tmp/arbor-", 11) != 0) {
+		fail_msg("XDG_RUNTIME_DIR=%s: run_dir=%s", file, dir);
+	}
+	kill(p.pid, SIGTERM);
+	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&p, 10000)), 0);
+	assert_false(exists(dir));
+	arb_test_proc_fini(&p);
+	assert_int_equal(unlink(file), 0);
+	assert_int_equal(rmdir(base), 0);
+}
+
 static void
 test_next_start_removes_an_abandoning_nodes_run_dir(void **state)
 {
@@ -161,6 +189,7 @@ test_next_start_removes_an_abandoning_nodes_run_dir(void **state)
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_next_start_removes_a_killed_nodes_run_dir),
 	cmocka_unit_test(test_next_start_removes_an_abandoning_nodes_run_dir),
+	cmocka_unit_test(test_xdg_runtime_dir_that_is_no_directory),
 };
 
 ARB_TEST_MAIN("integration.run_dir", tests, helpers)
