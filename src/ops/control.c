@@ -553,6 +553,13 @@ op_child(arb__control *ctl, const ctl_req *q, ctl_reply *r, unsigned ticket)
 	case ARB_ENOTSUP:
 		if (remote_at(ctl, q->path, &rw)) {
 			reply_remote(ctl, r, q->op, q->path, &rw);
+		} else if (strcmp(q->op, "restart") == 0) {
+			reply_error(r, rv,
+			    "cannot restart %s: a simple_one_for_one child is "
+			    "not restarted on its own (OTP's restart_child); "
+			    "its stop deletes it, start-child of its pool adds "
+			    "a new one",
+			    q->path);
 		} else {
 			reply_error(r, rv, "cannot %s %s: %s", q->op, q->path,
 			    arb_strerror(rv));

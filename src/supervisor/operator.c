@@ -34,6 +34,13 @@ arb__sup_child_op(arb__child *c, int op)
 		c->held = true;
 		return ARB_OK;
 	}
+	if (op == 2 && c->dynamic) {
+		// OTP's restart_child of a simple_one_for_one child:
+		// {error, simple_one_for_one}.  Its stop deletes it, so the
+		// start of a restart had nothing left to start: the child
+		// was gone, silently.
+		return ARB_ENOTSUP;
+	}
 	if (op != 0 && arb__child_gone(c)) {
 		// A temporary child that ended (OTP: not_found).
 		return ARB_ESTATE;

@@ -1514,6 +1514,13 @@ test_start_child_of_a_pool(void **state)
 	assert_int_equal(
 	    count_in(status(), "{\"path\":\"root/pool/w."), kids);
 
+	// restart of a pool's child is refused (OTP): it stopped it, which
+	// deleted it, and said "answered ignore (not kept)", exit 0.
+	assert_int_equal(ctl("restart", "root/pool/w.1", NULL, NULL), 1);
+	expect_out("cannot restart root/pool/w.1: a simple_one_for_one child "
+	           "is not restarted on its own");
+	assert_true(state_is(status(), "root/pool/w.1", "running"));
+
 	// stop deletes a pool's child, by its name.
 	assert_int_equal(ctl("stop", "root/pool/w.1", NULL, NULL), 0);
 	expect_out("root/pool/w.1: stopped and deleted");
