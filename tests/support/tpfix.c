@@ -81,6 +81,40 @@ tpf_dial(const char *url, const arb__link_cfg *c, tpf_watch *w)
 	return k;
 }
 
+void
+tpf_cookie(arb__cookie *ck)
+{
+	memset(ck->key, 0x5a, 32);
+	ck->len = 32;
+}
+
+char *
+tpf_url(char *buf, size_t len, int port)
+{
+	snprintf(buf, len, "tcp://127.0.0.1:%d", port);
+	return buf;
+}
+
+static void
+stall_cb(void *arg)
+{
+	tpf_stall *st = arg;
+
+	while (arb_test_now_ms() < st->until) {
+		poll(NULL, 0, 5);
+	}
+	atomic_store(&st->done, 1);
+}
+
+void
+tpf_stall_start(tpf_stall *st, int ms)
+{
+	memset(st, 0, sizeof(*st));
+	ARB_PASS(arb__ttimer_init(&st->t, stall_cb, st));
+	st->until = arb_test_now_ms() + ms;
+	arb__ttimer_arm(&st->t, 0);
+}
+
 // tpf_logcap: the log (stderr, one write(2) per line) is read by a thread
 // through a pipe while a test looks for lines in it, and still reaches
 // stderr (a failing test's messages too).

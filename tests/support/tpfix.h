@@ -2,8 +2,9 @@
 // tpfix.h -- the pieces the transport's unit tests share
 // (tests/unit/transport): a listener's ops that take every link and count
 // what arrives, a dialled link's watcher that counts UP and DOWN, the
-// identity and configuration of a node's link (src/transport/peer.c), and
-// a capture of the log.
+// identity and configuration of a node's link (src/transport/peer.c), the
+// tests' cookie and URLs, a stall of the transport's timer thread, and a
+// capture of the log.
 //
 // White-box: it uses src/transport/link.h, so a test using it links
 // arbor_testing (the arb_test_tpfix library does).
@@ -16,6 +17,7 @@
 #include "transport/link.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 // What a listener opened with tpf_sink_ops and a tpf_sink as its arg took:
@@ -49,6 +51,28 @@ void tpf_node_link(arb__link_cfg *c);
 // tpf_dial opens a link to url with c, watched by tpf_watch_fn with w,
 // and starts it (a kept-up link dials at once).  Fails the test on error.
 arb__link *tpf_dial(const char *url, const arb__link_cfg *c, tpf_watch *w);
+
+// tpf_cookie gives ck the tests' cookie: 32 bytes of 0x5a.
+void tpf_cookie(arb__cookie *ck);
+
+// tpf_url writes "tcp://127.0.0.1:PORT" into buf (len bytes) and returns
+// buf.
+char *tpf_url(char *buf, size_t len, int port);
+
+// A stall of this process: tpf_stall_start blocks the transport's timer
+// thread -- every link's heartbeat and merge timers and every listener's
+// silence timers of this process -- for ms from now, as when the process
+// is starved of a CPU or its machine is paused (the stall is the thing
+// tested: its length is fixed, not waited for).  until is when it ends,
+// done is set once it has; st must stay until then.  Fails the test on
+// error.
+typedef struct tpf_stall {
+	arb__ttimer t;
+	int64_t     until;
+	_Atomic int done;
+} tpf_stall;
+
+void tpf_stall_start(tpf_stall *st, int ms);
 
 // A capture of the log (stderr) while a test runs: tpf_logcap_start
 // sends fd 2 through a pipe that a thread reads (the lines still reach

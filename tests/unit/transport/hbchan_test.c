@@ -66,8 +66,7 @@ setup(void **state)
 
 	assert_non_null(f);
 	arb_test_mkdtemp(f->dir, sizeof(f->dir), "hbchan");
-	memset(f->ck.key, 0x5a, 32);
-	f->ck.len = 32;
+	tpf_cookie(&f->ck);
 	arb__link_cfg_defaults(&f->lcfg);
 	arb__link_cfg_defaults(&f->kcfg);
 	f->lcfg.stats = &f->lst;
@@ -293,8 +292,7 @@ test_saturated_slow_link_is_not_down(void **state)
 	uint32_t       val = 0;
 
 	relay_start(&r, f->port, RATE);
-	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", r.port);
-	k = tpf_dial(url, &f->kcfg, &f->w);
+	k = tpf_dial(tpf_url(url, sizeof(url), r.port), &f->kcfg, &f->w);
 	// UP, and the heartbeat channel answers.
 	dl = arb_test_now_ms() + 5000;
 	for (;;) {
@@ -392,17 +390,19 @@ raw_frame(int fd, uint8_t *b, size_t cap, int ms)
 	return (size_t) n;
 }
 
-// raw_send_hello sends the HELLO of node "dialer" (role, token) with
-// nonce.
+// raw_send_hello_b sends the HELLO of node "dialer" (role, token) with
+// nonce, announcing budget_ms (`sender`; 0: none); raw_send_hello
+// announces none.
 static void
-raw_send_hello(int fd, uint16_t role, uint64_t token,
-    const uint8_t nonce[ARB__AUTH_NONCE])
+raw_send_hello_b(int fd, uint16_t role, uint64_t token,
+    const uint8_t nonce[ARB__AUTH_NONCE], uint64_t budget_ms)
 {
 	arb__hello h = { .version = ARB__LINK_VERSION,
 		.role = role,
 		.max_frame = 1 << 20,
 		.node_id = arb__node_id("dialer"),
 		.creation = 1,
+		.sender = budget_ms,
 		.resume = token,
 		.auth_len = ARB__AUTH_NONCE };
 	uint8_t    b[ARB__HELLO_MAX];
@@ -412,21 +412,36 @@ raw_send_hello(int fd, uint16_t role, uint64_t token,
 	raw_write(fd, b, arb__hello_encode(b, &h, false));
 }
 
-// raw_hello sends the HELLO of node "dialer" (role, token) with nonce and
-// reads the acceptor's reply into *rep.
 static void
-raw_hello(int fd, uint16_t role, uint64_t token,
-    const uint8_t nonce[ARB__AUTH_NONCE], arb__hello *rep)
+raw_send_hello(int fd, uint16_t role, uint64_t token,
+    const uint8_t nonce[ARB__AUTH_NONCE])
+{
+	raw_send_hello_b(fd, role, token, nonce, 0);
+}
+
+// raw_hello_b sends the HELLO of node "dialer" (role, token) with nonce,
+// announcing budget_ms (raw_send_hello_b), and reads the acceptor's reply
+// into *rep; raw_hello announces none.
+static void
+raw_hello_b(int fd, uint16_t role, uint64_t token,
+    const uint8_t nonce[ARB__AUTH_NONCE], uint64_t budget_ms, arb__hello *rep)
 {
 	uint8_t b[ARB__HELLO_MAX];
 	size_t  n;
 	bool    reply;
 
-	raw_send_hello(fd, role, token, nonce);
+	raw_send_hello_b(fd, role, token, nonce, budget_ms);
 	n = raw_frame(fd, b, sizeof(b), 5000);
 	assert_true(n > 0);
 	ARB_PASS(arb__hello_decode(b, n, rep, &reply));
 	assert_true(reply);
+}
+
+static void
+raw_hello(int fd, uint16_t role, uint64_t token,
+    const uint8_t nonce[ARB__AUTH_NONCE], arb__hello *rep)
+{
+	raw_hello_b(fd, role, token, nonce, 0, rep);
 }
 
 // raw_auth sends the dialer's proof for the acceptor's reply rep.
@@ -440,6 +455,20 @@ raw_auth(const fix *f, int fd, const uint8_t nonce[ARB__AUTH_NONCE],
 	arb__auth_proof(&f->ck, false, nonce, rep->auth, "dialer", rep->name,
 	    fr + ARB__FR_HDR);
 	raw_write(fd, fr, sizeof(fr));
+}
+
+// raw_peer opens a data stream of node "dialer" from src to port with
+// nonce: its HELLO, the acceptor's reply into *rep, its AUTH.
+static int
+raw_peer(const fix *f, const char *src, int port,
+    const uint8_t nonce[ARB__AUTH_NONCE], arb__hello *rep)
+{
+	int fd = lp_connect_from(src, port);
+
+	assert_true(fd >= 0);
+	raw_hello(fd, ARB__ROLE_PEER, 0, nonce, rep);
+	raw_auth(f, fd, nonce, rep);
+	return fd;
 }
 
 static void
@@ -502,9 +531,7 @@ test_hostile_heartbeat_channels_are_refused(void **state)
 
 	// A data stream (of a peer that knows the cookie): the acceptor's
 	// reply names it with a token.
-	assert_true((d = lp_connect_from("127.0.0.3", f->port)) >= 0);
-	raw_hello(d, ARB__ROLE_PEER, 0, nonce, &rep);
-	raw_auth(f, d, nonce, &rep);
+	d = raw_peer(f, "127.0.0.3", f->port, nonce, &rep);
 	token = rep.resume;
 	assert_true(token != 0);
 	// A channel naming another token than that stream's.
@@ -595,8 +622,7 @@ test_hostile_heartbeat_channels_are_refused(void **state)
 	tpf_logcap_stop(lc);
 	assert_int_equal(atomic_load(&f->lst.conns), 1); // channels: no link
 	// The listener still takes a real link, with its channel.
-	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", f->port);
-	k = tpf_dial(url, &f->kcfg, &f->w);
+	k = tpf_dial(tpf_url(url, sizeof(url), f->port), &f->kcfg, &f->w);
 	ARB_WAIT_UNTIL(
 	    (arb__link_get_info(k, &li), li.up && li.rtt_us >= 0), 5000);
 	assert_int_equal(atomic_load(&f->lst.conns), 2);
@@ -604,22 +630,31 @@ test_hostile_heartbeat_channels_are_refused(void **state)
 	ARB_WAIT_UNTIL(arb__lsn_conns(f->l) == 0, 5000);
 }
 
-// raw_channel opens the heartbeat channel of the data stream token from
-// src, proven, and sees it echo a heartbeat.
+// raw_channel_budget opens a heartbeat channel to port for the data
+// stream of token from src whose HELLO announces budget_ms (`sender`; 0:
+// none), proves it, and reads the echo of its first heartbeat;
+// raw_channel does so on the fixture's listener, announcing none.
 static int
-raw_channel(const fix *f, const char *src, uint64_t token,
-    const uint8_t nonce[ARB__AUTH_NONCE])
+raw_channel_budget(const fix *f, int port, const char *src, uint64_t token,
+    const uint8_t nonce[ARB__AUTH_NONCE], uint64_t budget_ms)
 {
 	uint8_t    b[ARB__HELLO_MAX];
 	arb__hello hrep;
-	int        h = lp_connect_from(src, f->port);
+	int        h = lp_connect_from(src, port);
 
 	assert_true(h >= 0);
-	raw_hello(h, ARB__ROLE_HB, token, nonce, &hrep);
+	raw_hello_b(h, ARB__ROLE_HB, token, nonce, budget_ms, &hrep);
 	raw_auth(f, h, nonce, &hrep);
 	raw_hb(h, 1);
 	assert_int_equal(raw_frame(h, b, sizeof(b), 5000), ARB__FR_HB_LEN);
 	return h;
+}
+
+static int
+raw_channel(const fix *f, const char *src, uint64_t token,
+    const uint8_t nonce[ARB__AUTH_NONCE])
+{
+	return raw_channel_budget(f, f->port, src, token, nonce, 0);
 }
 
 // A partition: the node's data stream and channel stay open here (their
@@ -638,9 +673,7 @@ test_newer_stream_replaces_older(void **state)
 
 	memset(nonce, 0x22, sizeof(nonce));
 	// Before the partition: a stream, its channel, DATA delivered.
-	assert_true((d1 = lp_connect_from("127.0.0.3", f->port)) >= 0);
-	raw_hello(d1, ARB__ROLE_PEER, 0, nonce, &rep);
-	raw_auth(f, d1, nonce, &rep);
+	d1 = raw_peer(f, "127.0.0.3", f->port, nonce, &rep);
 	h1 = raw_channel(f, "127.0.0.3", rep.resume, nonce);
 	raw_data(d1, 1);
 	ARB_WAIT_UNTIL(atomic_load(&f->s.bytes) == 4, 5000);
@@ -654,9 +687,7 @@ test_newer_stream_replaces_older(void **state)
 	assert_int_equal(raw_frame(h1, b, sizeof(b), 5000), ARB__FR_HB_LEN);
 	assert_int_equal(atomic_load(&f->lst.replaced), 0);
 	// The partition heals: the node's new stream proves itself.
-	assert_true((d2 = lp_connect_from("127.0.0.5", f->port)) >= 0);
-	raw_hello(d2, ARB__ROLE_PEER, 0, nonce, &rep);
-	raw_auth(f, d2, nonce, &rep);
+	d2 = raw_peer(f, "127.0.0.5", f->port, nonce, &rep);
 	assert_true(lp_wait_eof(d1, 5000));
 	assert_true(lp_wait_eof(h1, 5000));
 	close(d1);
@@ -695,9 +726,7 @@ test_only_proven_streams_replace(void **state)
 	raw_hello(s, ARB__ROLE_PEER, 0, nonce, &rs);
 	// The node's stream proves itself and delivers: the stranger's
 	// handshake is not closed for it.
-	assert_true((d1 = lp_connect_from("127.0.0.7", f->port)) >= 0);
-	raw_hello(d1, ARB__ROLE_PEER, 0, nonce, &r1);
-	raw_auth(f, d1, nonce, &r1);
+	d1 = raw_peer(f, "127.0.0.7", f->port, nonce, &r1);
 	raw_data(d1, 1);
 	ARB_WAIT_UNTIL(atomic_load(&f->s.bytes) == 4, 5000);
 	assert_int_equal(atomic_load(&f->lst.replaced), 0);
@@ -713,9 +742,7 @@ test_only_proven_streams_replace(void **state)
 	// (closing d1, the older proven one); d2's late proof is stale.
 	assert_true((d2 = lp_connect_from("127.0.0.8", f->port)) >= 0);
 	raw_hello(d2, ARB__ROLE_PEER, 0, nonce, &r2);
-	assert_true((d3 = lp_connect_from("127.0.0.9", f->port)) >= 0);
-	raw_hello(d3, ARB__ROLE_PEER, 0, nonce, &r3);
-	raw_auth(f, d3, nonce, &r3);
+	d3 = raw_peer(f, "127.0.0.9", f->port, nonce, &r3);
 	assert_true(lp_wait_eof(d1, 5000));
 	close(d1);
 	ARB_WAIT_UNTIL(atomic_load(&f->lst.replaced) == 1, 5000);
@@ -750,12 +777,8 @@ test_process_streams_are_not_replaced(void **state)
 	    &l, "tcp://127.0.0.1:0", 0, &tpf_sink_ops, &f->s, &cfg));
 	port = arb__lsn_port(l);
 	memset(nonce, 0x33, sizeof(nonce));
-	assert_true((d1 = lp_connect_from("127.0.0.3", port)) >= 0);
-	raw_hello(d1, ARB__ROLE_PEER, 0, nonce, &rep);
-	raw_auth(f, d1, nonce, &rep);
-	assert_true((d2 = lp_connect_from("127.0.0.4", port)) >= 0);
-	raw_hello(d2, ARB__ROLE_PEER, 0, nonce, &rep);
-	raw_auth(f, d2, nonce, &rep);
+	d1 = raw_peer(f, "127.0.0.3", port, nonce, &rep);
+	d2 = raw_peer(f, "127.0.0.4", port, nonce, &rep);
 	raw_data(d2, 1);
 	ARB_WAIT_UNTIL(atomic_load(&f->s.bytes) == 4, 5000);
 	raw_data(d1, 1); // the older one still delivers
@@ -907,40 +930,6 @@ test_channel_belongs_to_its_stream(void **state)
 	unlink(path);
 }
 
-// raw_channel_budget opens a heartbeat channel for the data stream of
-// token from src whose HELLO announces budget_ms (`sender`; 0: none),
-// proves it, and reads the echo of its first heartbeat.
-static int
-raw_channel_budget(const fix *f, int port, const char *src, uint64_t token,
-    const uint8_t nonce[ARB__AUTH_NONCE], uint64_t budget_ms)
-{
-	arb__hello h = { .version = ARB__LINK_VERSION,
-		.role = ARB__ROLE_HB,
-		.max_frame = 1 << 20,
-		.node_id = arb__node_id("dialer"),
-		.creation = 1,
-		.sender = budget_ms,
-		.resume = token,
-		.auth_len = ARB__AUTH_NONCE };
-	uint8_t    b[ARB__HELLO_MAX];
-	arb__hello rep;
-	bool       reply;
-	size_t     n;
-	int        fd = lp_connect_from(src, port);
-
-	assert_true(fd >= 0);
-	snprintf(h.name, sizeof(h.name), "dialer");
-	memcpy(h.auth, nonce, ARB__AUTH_NONCE);
-	raw_write(fd, b, arb__hello_encode(b, &h, false));
-	n = raw_frame(fd, b, sizeof(b), 5000);
-	assert_true(n > 0);
-	ARB_PASS(arb__hello_decode(b, n, &rep, &reply));
-	raw_auth(f, fd, nonce, &rep);
-	raw_hb(fd, 1);
-	assert_int_equal(raw_frame(fd, b, sizeof(b), 5000), ARB__FR_HB_LEN);
-	return fd;
-}
-
 // A node's listener detects a silent peer by itself (docs/multinode.md,
 // "Failure detection"): a data stream whose heartbeat channel brings no
 // heartbeat for the budget the channel announced is closed with its
@@ -973,9 +962,7 @@ test_acceptor_detects_silence(void **state)
 	f->lc = lc;
 	// A stream and its channel announcing 1000 ms: heartbeats 450 ms
 	// apart keep it.
-	assert_true((d = lp_connect_from("127.0.0.3", port)) >= 0);
-	raw_hello(d, ARB__ROLE_PEER, 0, nonce, &rep);
-	raw_auth(f, d, nonce, &rep);
+	d = raw_peer(f, "127.0.0.3", port, nonce, &rep);
 	h = raw_channel_budget(f, port, "127.0.0.3", rep.resume, nonce, 1000);
 	for (i = 0; i < 3; i++) {
 		poll(NULL, 0, 450); // the peer's heartbeat interval
@@ -1001,9 +988,7 @@ test_acceptor_detects_silence(void **state)
 	tpf_logcap_wait(lc, "side=acceptor");
 	ARB_WAIT_UNTIL(arb__lsn_conns(l) == 0, 5000);
 	// A proven stream without a channel: own budget + hello timeout.
-	assert_true((d = lp_connect_from("127.0.0.4", port)) >= 0);
-	raw_hello(d, ARB__ROLE_PEER, 0, nonce, &rep);
-	raw_auth(f, d, nonce, &rep);
+	d = raw_peer(f, "127.0.0.4", port, nonce, &rep);
 	t0 = arb_test_now_ms();
 	assert_true(lp_wait_eof(d, 5000));
 	el = arb_test_now_ms() - t0;
@@ -1038,7 +1023,7 @@ test_acceptor_takes_the_announced_budget(void **state)
 	ARB_PASS(arb__lsn_open(
 	    &l, "tcp://127.0.0.1:0", 0, &tpf_sink_ops, &f->s, &cfg));
 	port = arb__lsn_port(l);
-	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", port);
+	tpf_url(url, sizeof(url), port);
 	f->kcfg.hb_ms = 100;
 	f->kcfg.hb_miss = 3;
 	k = tpf_dial(url, &f->kcfg, &f->w);
@@ -1060,27 +1045,6 @@ test_acceptor_takes_the_announced_budget(void **state)
 	arb__link_rele(k);
 	ARB_WAIT_UNTIL(arb__lsn_conns(l) == 0, 5000);
 	arb__lsn_close(l);
-}
-
-// stall: blocks the transport's timer thread -- every link's heartbeats
-// and every listener's silence timers of this process -- until `until`,
-// as when the process is starved of a CPU or its machine is paused (the
-// stall is the thing tested: its length is fixed, not waited for).
-typedef struct stall {
-	arb__ttimer t;
-	int64_t     until;
-	_Atomic int done;
-} stall;
-
-static void
-stall_cb(void *arg)
-{
-	stall *st = arg;
-
-	while (arb_test_now_ms() < st->until) {
-		poll(NULL, 0, 5);
-	}
-	atomic_store(&st->done, 1);
 }
 
 // wait_beats waits (at most 10 s) until k heard n more echoes than
@@ -1116,7 +1080,7 @@ test_stall_is_not_silence(void **state)
 	arb__link_cfg cfg = f->lcfg;
 	arb__lsn     *l;
 	arb__link    *k;
-	stall         st;
+	tpf_stall     st;
 	char          url[64];
 	int64_t       last = 0;
 	int           port;
@@ -1126,15 +1090,12 @@ test_stall_is_not_silence(void **state)
 	ARB_PASS(arb__lsn_open(
 	    &l, "tcp://127.0.0.1:0", 0, &tpf_sink_ops, &f->s, &cfg));
 	port = arb__lsn_port(l);
-	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", port);
+	tpf_url(url, sizeof(url), port);
 	f->kcfg.hb_ms = 100;
 	f->kcfg.hb_miss = 3;
 	k = tpf_dial(url, &f->kcfg, &f->w);
 	wait_beats(k, 3, &last);
-	memset(&st, 0, sizeof(st));
-	ARB_PASS(arb__ttimer_init(&st.t, stall_cb, &st));
-	st.until = arb_test_now_ms() + 1000;
-	arb__ttimer_arm(&st.t, 0);
+	tpf_stall_start(&st, 1000);
 	ARB_WAIT_UNTIL(atomic_load(&st.done), 5000);
 	wait_beats(k, 5, &last);
 	assert_int_equal(atomic_load(&f->kst.hb_timeouts), 0);
@@ -1188,9 +1149,7 @@ test_acceptor_owner_keeps_silent_stream(void **state)
 	    arb__lsn_open(&l, "tcp://127.0.0.1:0", 0, &ops, &kp, &cfg));
 	port = arb__lsn_port(l);
 	memset(nonce, 0x55, sizeof(nonce));
-	assert_true((d = lp_connect_from("127.0.0.3", port)) >= 0);
-	raw_hello(d, ARB__ROLE_PEER, 0, nonce, &rep);
-	raw_auth(f, d, nonce, &rep);
+	d = raw_peer(f, "127.0.0.3", port, nonce, &rep);
 	h = raw_channel_budget(f, port, "127.0.0.3", rep.resume, nonce, 200);
 	// Silent: asked twice (a budget apart), kept both times.
 	ARB_WAIT_UNTIL(atomic_load(&kp.silents) >= 2, 5000);
