@@ -117,6 +117,16 @@ tnode_watch(void *arg, arb__link_ev ev, const arb__hello *peer)
 
 static arb__lsn_ops node_ops;
 
+// tnode_new allocates a node of the test (tnode_open opens it).
+static tnode *
+tnode_new(void)
+{
+	tnode *n = calloc(1, sizeof(*n));
+
+	assert_non_null(n);
+	return n;
+}
+
 // tnode_open_hb starts node `name`, its heartbeat period hb_ms (0: the
 // default): its listener, whose streams its link (tnode_link) reads.
 static void
@@ -148,14 +158,17 @@ tnode_open(tnode *n, const arb__cookie *ck, const char *name)
 	tnode_open_hb(n, ck, name, 0);
 }
 
-// tnode_link opens n's link to url, whose streams n's listener reads; it
-// dials once started (tnode_start).  Both nodes of a test have their
-// link before either starts: a peer's stream may prove itself at once.
+// tnode_link opens n's link to port (tpf_url), whose streams n's
+// listener reads; it dials once started (tnode_start).  Both nodes of a
+// test have their link before either starts: a peer's stream may prove
+// itself at once.
 static void
-tnode_link(tnode *n, const char *url)
+tnode_link(tnode *n, int port)
 {
 	arb__link *k;
+	char       url[64];
 
+	tpf_url(url, sizeof(url), port);
 	ARB_PASS(arb__link_open(&k, url, &n->cfg, NULL, NULL));
 	arb__link_watch(k, tnode_watch, n);
 	arb__link_set_reader(k, n->l);
@@ -198,6 +211,40 @@ dead_port(void)
 	port = ntohs(a.sin_port);
 	close(fd); // nothing listens there: a dial is refused at once
 	return port;
+}
+
+// oneway_open opens central (c), whose link dials a port where nothing
+// listens, and gw (g), whose link reaches central, and starts both links.
+static void
+oneway_open(tnode *c, tnode *g, const arb__cookie *ck)
+{
+	tnode_open(c, ck, "central");
+	tnode_open(g, ck, "gw");
+	tnode_link(c, dead_port());
+	tnode_link(g, arb__lsn_port(c->l));
+	tnode_start(c);
+	tnode_start(g);
+}
+
+// pair_new opens a ("a", the lower name) and b, with heartbeat period
+// hb_ms (0: the default); pair_link gives a its link to b's listener --
+// to port hole instead when hole > 0, with hello_ms when hello_ms > 0 (a's
+// listener keeps its own) -- and b its link to a's.  Neither starts.
+static void
+pair_new(tnode *a, tnode *b, const arb__cookie *ck, int hb_ms)
+{
+	tnode_open_hb(a, ck, "a", hb_ms);
+	tnode_open_hb(b, ck, "b", hb_ms);
+}
+
+static void
+pair_link(tnode *a, tnode *b, int hole, int hello_ms)
+{
+	if (hello_ms > 0) {
+		a->cfg.hello_ms = hello_ms; // (a's listener has its copy)
+	}
+	tnode_link(a, hole > 0 ? hole : arb__lsn_port(b->l));
+	tnode_link(b, arb__lsn_port(a->l));
 }
 
 // put_seq_o puts chunk number seq (len bytes, at least 4: seq first) for
@@ -253,24 +300,13 @@ static void
 test_one_way_reachability(void **state)
 {
 	arb__cookie    ck;
-	tnode         *c = calloc(1, sizeof(*c)), *g = calloc(1, sizeof(*g));
+	tnode         *c = tnode_new(), *g = tnode_new();
 	arb__link_info li;
-	char           url[64];
 	int64_t        dl;
 
 	(void) state;
-	assert_non_null(c);
-	assert_non_null(g);
-	memset(ck.key, 0x5a, 32);
-	ck.len = 32;
-	tnode_open(c, &ck, "central");
-	tnode_open(g, &ck, "gw");
-	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", dead_port());
-	tnode_link(c, url);
-	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", arb__lsn_port(c->l));
-	tnode_link(g, url);
-	tnode_start(c);
-	tnode_start(g);
+	tpf_cookie(&ck);
+	oneway_open(c, g, &ck);
 	// gw's link is up on its own stream; central's adopts that stream.
 	ARB_WAIT_UNTIL(atomic_load(&g->w.ups) == 1, 5000);
 	ARB_WAIT_UNTIL(atomic_load(&c->w.ups) == 1, 5000);
@@ -332,24 +368,13 @@ test_one_way_reachability(void **state)
 static void
 test_send_after_its_reader_closed(void **state)
 {
-	arb__cookie    ck;
-	tnode         *c = calloc(1, sizeof(*c)), *g = calloc(1, sizeof(*g));
-	char           url[64];
-	arb__conn     *held;
+	arb__cookie ck;
+	tnode      *c = tnode_new(), *g = tnode_new();
+	arb__conn  *held;
 
 	(void) state;
-	assert_non_null(c);
-	assert_non_null(g);
-	memset(ck.key, 0x5a, 32);
-	ck.len = 32;
-	tnode_open(c, &ck, "central");
-	tnode_open(g, &ck, "gw");
-	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", dead_port());
-	tnode_link(c, url);
-	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", arb__lsn_port(c->l));
-	tnode_link(g, url);
-	tnode_start(c);
-	tnode_start(g);
+	tpf_cookie(&ck);
+	oneway_open(c, g, &ck);
 	ARB_WAIT_UNTIL(atomic_load(&c->w.ups) == 1, 5000);
 	atomic_store(&c->hold, 1);
 	put_n(g->k, 1, 100);
@@ -373,24 +398,16 @@ static void
 test_both_dial_keep_one(void **state)
 {
 	arb__cookie    ck;
-	tnode         *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	tnode         *a = tnode_new(), *b = tnode_new();
 	arb__link_info li;
-	char           url[64];
 	uint64_t       m0 = arb__link_merged();
 	uint32_t       sent = 0;
 	int64_t        dl;
 
 	(void) state;
-	assert_non_null(a);
-	assert_non_null(b);
-	memset(ck.key, 0x5a, 32);
-	ck.len = 32;
-	tnode_open(a, &ck, "a");
-	tnode_open(b, &ck, "b");
-	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", arb__lsn_port(b->l));
-	tnode_link(a, url);
-	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", arb__lsn_port(a->l));
-	tnode_link(b, url);
+	tpf_cookie(&ck);
+	pair_new(a, b, &ck, 0);
+	pair_link(a, b, 0, 0);
 	tnode_start(a);
 	tnode_start(b);
 	// b streams to a from the start, through the merge.
@@ -451,26 +468,16 @@ test_both_dial_ten_times(void **state)
 {
 	arb__cookie    ck;
 	arb__link_info li;
-	char           ua[64], ub[64];
 	int            round;
 
 	(void) state;
-	memset(ck.key, 0x5a, 32);
-	ck.len = 32;
+	tpf_cookie(&ck);
 	for (round = 0; round < 10; round++) {
-		tnode   *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+		tnode   *a = tnode_new(), *b = tnode_new();
 		uint64_t m0 = arb__link_merged();
 
-		assert_non_null(a);
-		assert_non_null(b);
-		tnode_open_hb(a, &ck, "a", SLOW_HB_MS);
-		tnode_open_hb(b, &ck, "b", SLOW_HB_MS);
-		snprintf(ub, sizeof(ub), "tcp://127.0.0.1:%d",
-		    arb__lsn_port(b->l));
-		snprintf(ua, sizeof(ua), "tcp://127.0.0.1:%d",
-		    arb__lsn_port(a->l));
-		tnode_link(a, ub);
-		tnode_link(b, ua);
+		pair_new(a, b, &ck, SLOW_HB_MS);
+		pair_link(a, b, 0, 0);
 		tnode_start(round % 2 == 0 ? a : b);
 		tnode_start(round % 2 == 0 ? b : a);
 		ARB_WAIT_UNTIL(arb__link_merged() == m0 + 1
@@ -495,6 +502,25 @@ test_both_dial_ten_times(void **state)
 	}
 }
 
+// b_first_held links a and b (pair_link), a's sink set to hold the first
+// frame it reads (its connection reads nothing more), starts b's link
+// alone and, once b is UP on its own stream, puts n chunks numbered from
+// 0 (origin o, may be NULL) on it; it returns once a holds that stream.
+static void
+b_first_held(tnode *a, tnode *b, uint32_t n, arb__origin *o)
+{
+	uint32_t i;
+
+	atomic_store(&a->hold, 1);
+	pair_link(a, b, 0, 0);
+	tnode_start(b);
+	ARB_WAIT_UNTIL(atomic_load(&b->w.ups) == 1, 5000);
+	for (i = 0; i < n; i++) {
+		assert_true(put_seq_o(b->k, i, 100, o));
+	}
+	ARB_WAIT_UNTIL(atomic_load(&a->held) != NULL, 5000);
+}
+
 // A merge waits at most the heartbeat budget (500 ms x 4) for the ACKs of
 // the retired stream: b dials first and streams to a, whose sink holds
 // the first frame (a's connection reads nothing more: b's SYNC stays
@@ -506,33 +532,18 @@ static void
 test_merge_waits_at_most_the_budget(void **state)
 {
 	arb__cookie    ck;
-	tnode         *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	tnode         *a = tnode_new(), *b = tnode_new();
 	arb__origin   *o = arb__origin_new();
 	arb__link_info li;
-	char           ua[64], ub[64];
 	uint64_t       m0 = arb__link_merged(), lost;
 	uint32_t       i;
 	int64_t        t0, dt;
 
 	(void) state;
-	assert_non_null(a);
-	assert_non_null(b);
 	assert_non_null(o);
-	memset(ck.key, 0x5a, 32);
-	ck.len = 32;
-	tnode_open(a, &ck, "a");
-	tnode_open(b, &ck, "b");
-	snprintf(ub, sizeof(ub), "tcp://127.0.0.1:%d", arb__lsn_port(b->l));
-	snprintf(ua, sizeof(ua), "tcp://127.0.0.1:%d", arb__lsn_port(a->l));
-	atomic_store(&a->hold, 1);
-	tnode_link(a, ub);
-	tnode_link(b, ua);
-	tnode_start(b);
-	ARB_WAIT_UNTIL(atomic_load(&b->w.ups) == 1, 5000);
-	for (i = 0; i < 100; i++) {
-		assert_true(put_seq_o(b->k, i, 100, o));
-	}
-	ARB_WAIT_UNTIL(atomic_load(&a->held) != NULL, 5000);
+	tpf_cookie(&ck);
+	pair_new(a, b, &ck, 0);
+	b_first_held(a, b, 100, o);
 	// (b's heartbeat channel is up by now: a echoes on other threads.)
 	t0 = arb_test_now_ms();
 	tnode_start(a);
@@ -570,8 +581,8 @@ test_merge_waits_at_most_the_budget(void **state)
 // stall: blocks the transport's timer thread -- every link's heartbeat
 // and merge timers of this process -- until `until`, as when the
 // process is starved of a CPU or its machine is paused (the stall is
-// the thing tested: its length is fixed, not waited for; hbchan_test.c
-// has the same).
+// the thing tested: its length is fixed, not waited for; tpfix.h's
+// tpf_stall is the same).
 typedef struct stall {
 	arb__ttimer t;
 	int64_t     until;
@@ -605,32 +616,16 @@ static void
 test_merge_limit_leaves_out_a_stall(void **state)
 {
 	arb__cookie ck;
-	tnode      *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
-	char        ua[64], ub[64];
+	tnode      *a = tnode_new(), *b = tnode_new();
 	uint64_t    m0 = arb__link_merged();
 	stall       st;
-	uint32_t    i;
 
 	(void) state;
-	assert_non_null(a);
-	assert_non_null(b);
-	memset(ck.key, 0x5a, 32);
-	ck.len = 32;
-	tnode_open(a, &ck, "a");
-	tnode_open(b, &ck, "b");
+	tpf_cookie(&ck);
+	pair_new(a, b, &ck, 0);
 	a->cfg.hb_ms = b->cfg.hb_ms = 100; // the links' (the listeners' stay)
 	a->cfg.hb_miss = b->cfg.hb_miss = 4;
-	snprintf(ub, sizeof(ub), "tcp://127.0.0.1:%d", arb__lsn_port(b->l));
-	snprintf(ua, sizeof(ua), "tcp://127.0.0.1:%d", arb__lsn_port(a->l));
-	atomic_store(&a->hold, 1);
-	tnode_link(a, ub);
-	tnode_link(b, ua);
-	tnode_start(b);
-	ARB_WAIT_UNTIL(atomic_load(&b->w.ups) == 1, 5000);
-	for (i = 0; i < 10; i++) {
-		assert_true(put_seq_o(b->k, i, 100, NULL));
-	}
-	ARB_WAIT_UNTIL(atomic_load(&a->held) != NULL, 5000);
+	b_first_held(a, b, 10, NULL);
 	memset(&st, 0, sizeof(st));
 	ARB_PASS(arb__ttimer_init(&st.t, stall_cb, &st));
 	st.until = arb_test_now_ms() + 1500;
@@ -675,23 +670,19 @@ static void
 test_redial_while_old_stream_open(void **state)
 {
 	arb__cookie    ck;
-	tnode         *c = calloc(1, sizeof(*c)), *g = calloc(1, sizeof(*g));
+	tnode         *c = tnode_new(), *g = tnode_new();
 	arb__link     *k1, *k2;
 	tpf_watch      w1 = { 0 }, w2 = { 0 };
 	arb__link_info li;
 	char           url[64];
 
 	(void) state;
-	assert_non_null(c);
-	assert_non_null(g);
-	memset(ck.key, 0x5a, 32);
-	ck.len = 32;
+	tpf_cookie(&ck);
 	tnode_open(c, &ck, "central");
 	tnode_open(g, &ck, "gw");
-	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", dead_port());
-	tnode_link(c, url);
+	tnode_link(c, dead_port());
 	tnode_start(c);
-	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", arb__lsn_port(c->l));
+	tpf_url(url, sizeof(url), arb__lsn_port(c->l));
 	ARB_PASS(arb__link_open(&k1, url, &g->cfg, gone_once, NULL));
 	arb__link_watch(k1, tpf_watch_fn, &w1);
 	arb__link_set_reader(k1, g->l);
@@ -767,18 +758,8 @@ static void
 pair_open_hello(
     tnode *a, tnode *b, const arb__cookie *ck, int hole, int hello_ms)
 {
-	char url[64];
-
-	tnode_open(a, ck, "a");
-	tnode_open(b, ck, "b");
-	if (hello_ms > 0) {
-		a->cfg.hello_ms = hello_ms; // (a's listener has its copy)
-	}
-	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d",
-	    hole > 0 ? hole : arb__lsn_port(b->l));
-	tnode_link(a, url);
-	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", arb__lsn_port(a->l));
-	tnode_link(b, url);
+	pair_new(a, b, ck, 0);
+	pair_link(a, b, hole, hello_ms);
 	if (hole >= 0) {
 		tnode_start(a);
 	}
@@ -815,15 +796,12 @@ static void
 test_up_with_the_peers_stream_while_dialling(void **state)
 {
 	arb__cookie    ck;
-	tnode         *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	tnode         *a = tnode_new(), *b = tnode_new();
 	arb__link_info li;
 	int            fd;
 
 	(void) state;
-	assert_non_null(a);
-	assert_non_null(b);
-	memset(ck.key, 0x5a, 32);
-	ck.len = 32;
+	tpf_cookie(&ck);
 
 	// 1. Not started.
 	pair_open(a, b, &ck, -1);
@@ -924,8 +902,7 @@ static void
 test_dial_without_hello_reply_is_abandoned(void **state)
 {
 	arb__cookie    ck;
-	tnode         *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
-	tnode         *c = calloc(1, sizeof(*c));
+	tnode         *a = tnode_new(), *b = tnode_new(), *c = tnode_new();
 	arb__link_info li;
 	int            fd, cfd[32], n = 0, i, lines;
 	int64_t        t0, dl;
@@ -933,11 +910,7 @@ test_dial_without_hello_reply_is_abandoned(void **state)
 	tpf_logcap    *lc;
 
 	(void) state;
-	assert_non_null(a);
-	assert_non_null(b);
-	assert_non_null(c);
-	memset(ck.key, 0x5a, 32);
-	ck.len = 32;
+	tpf_cookie(&ck);
 	lc = tpf_logcap_start();
 
 	// 1. A's dial is given up; a adopts b's stream.
@@ -974,8 +947,8 @@ test_dial_without_hello_reply_is_abandoned(void **state)
 	tnode_open(c, &ck, "c");
 	c->cfg.hello_ms = 100;
 	c->cfg.hb_ms = 50; // (its timer judges the deadline)
-	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", black_hole_port(fd));
-	tnode_link(c, url);
+	tnode_link(c, black_hole_port(fd));
+	tpf_url(url, sizeof(url), black_hole_port(fd)); // (its log line's)
 	arb__link_name(c->k, "mute");
 	t0 = arb_test_now_ms();
 	tnode_start(c);
@@ -1022,21 +995,17 @@ static void
 test_hello_limit_leaves_out_a_stall(void **state)
 {
 	arb__cookie    ck;
-	tnode         *c = calloc(1, sizeof(*c));
+	tnode         *c = tnode_new();
 	arb__link_info li;
 	stall          st;
 	int            fd, cfd[4], n = 0, i;
-	char           url[64];
 
 	(void) state;
-	assert_non_null(c);
-	memset(ck.key, 0x5a, 32);
-	ck.len = 32;
+	tpf_cookie(&ck);
 	tnode_open(c, &ck, "c");
 	c->cfg.hello_ms = 1000;
 	c->cfg.hb_ms = 100;
-	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", black_hole(&fd));
-	tnode_link(c, url);
+	tnode_link(c, black_hole(&fd));
 	arb__link_name(c->k, "mute");
 	memset(&st, 0, sizeof(st));
 	ARB_PASS(arb__ttimer_init(&st.t, stall_cb, &st));
