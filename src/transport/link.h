@@ -353,19 +353,22 @@ void arb__lsn_close(arb__lsn *l);
 
 // ---------------------------------------------------------------------------
 // Sources a TCP listener backs off (penalty.c): an IP address whose
-// connection sent garbage or failed to prove itself has its next
-// connections closed at once, for 100 ms doubling up to 5 s; a peer that
-// proves itself from it clears it (docs/multinode.md).  The listener's
-// lock guards the table.
+// connection sent garbage or failed to prove itself -- or the address
+// and the node name its HELLO claimed, when it failed after that HELLO
+// -- has its next connections closed at once, for 100 ms doubling up to
+// 5 s; a peer that proves itself from it clears it (docs/multinode.md).
+// The listener's lock guards the table.
 // ---------------------------------------------------------------------------
 #define ARB__PENALTY_ADDR      16 // IPv6, or IPv4 as ::ffff:a.b.c.d
 #define ARB__PENALTY_CAP       256
 #define ARB__PENALTY_FIRST_MS  100
 #define ARB__PENALTY_MAX_MS    5000
 #define ARB__PENALTY_FORGET_MS 30000 // no failure for so long: first step
+#define ARB__PENALTY_NAMES     4     // names of one address: all of it
 
 typedef struct arb__penalty_src {
 	uint8_t  addr[ARB__PENALTY_ADDR];
+	char     name[64]; // the node its HELLO claimed ("": the address)
 	uint32_t fails;    // failures in a row (0: the entry is free)
 	int64_t  last_ms;  // the last one
 	int64_t  until_ms; // connections before this are closed at once
@@ -378,17 +381,24 @@ typedef struct arb__penalty {
 
 int  arb__penalty_init(arb__penalty *p, size_t cap);
 void arb__penalty_fini(arb__penalty *p);
-// arb__penalty_left: ms left of addr's backoff at now_ms (0: admitted).
-int64_t arb__penalty_left(
-    arb__penalty *p, const uint8_t addr[ARB__PENALTY_ADDR], int64_t now_ms);
-// arb__penalty_fail notes a failure of addr at now_ms and returns its new
-// backoff (ms); *evicted: a full table dropped the entry whose last
-// failure was oldest to make room.
+// arb__penalty_left: ms left at now_ms of the backoff of addr (name NULL:
+// its own entry, what a connection is checked against when accepted) or
+// of addr claiming to be node name (the longer of that entry's and the
+// address's own: a HELLO's check); 0: admitted.
+int64_t arb__penalty_left(arb__penalty *p,
+    const uint8_t addr[ARB__PENALTY_ADDR], const char *name, int64_t now_ms);
+// arb__penalty_fail notes a failure of addr at now_ms -- of the node name
+// its HELLO claimed, or (NULL, "") before any -- and returns the new
+// backoff (ms).  The failure of a name while ARB__PENALTY_NAMES - 1 other
+// names of addr are backed off is the whole address's.  *evicted: a full
+// table dropped the entry whose last failure was oldest to make room.
 int64_t arb__penalty_fail(arb__penalty *p,
-    const uint8_t addr[ARB__PENALTY_ADDR], int64_t now_ms, bool *evicted);
-// arb__penalty_clear forgets addr (a peer proved itself from it).
+    const uint8_t addr[ARB__PENALTY_ADDR], const char *name, int64_t now_ms,
+    bool *evicted);
+// arb__penalty_clear forgets addr's own entry and that of node name (NULL:
+// none) at addr: that peer proved itself from it.
 void arb__penalty_clear(
-    arb__penalty *p, const uint8_t addr[ARB__PENALTY_ADDR]);
+    arb__penalty *p, const uint8_t addr[ARB__PENALTY_ADDR], const char *name);
 // arb__penalty_count: sources backed off at now_ms.
 size_t arb__penalty_count(arb__penalty *p, int64_t now_ms);
 // arb__lsn_port returns the TCP port l is bound to (0: not TCP).

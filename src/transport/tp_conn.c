@@ -602,6 +602,30 @@ lsn_vnote(arb__lsn *l, bool refused, const char *extra, const char *fmt,
 }
 
 void
+arb__lsn_backoff_note(
+    arb__lsn *l, const char *src, const char *name, int64_t left_ms)
+{
+	int64_t  sec = arb__now_ms() / 1000;
+	uint64_t n;
+
+	pthread_mutex_lock(&l->mtx);
+	l->pen_suppressed++;
+	if (sec == l->pen_log_sec) {
+		pthread_mutex_unlock(&l->mtx);
+		return;
+	}
+	l->pen_log_sec = sec;
+	n = l->pen_suppressed;
+	l->pen_suppressed = 0;
+	pthread_mutex_unlock(&l->mtx);
+	arb__log(ARB_LOG_WARN, NULL,
+	    "event=link_backoff listener=%s source=%s left_ms=%lld "
+	    "closed=%llu%s%s",
+	    l->url, src, (long long) left_ms, (unsigned long long) n,
+	    name != NULL ? " node=" : "", name != NULL ? name : "");
+}
+
+void
 arb__lsn_note(arb__lsn *l, bool refused, const char *fmt, ...)
 {
 	va_list ap;
@@ -625,13 +649,44 @@ conn_penalize(arb__conn *c, char *extra, size_t len)
 		return;
 	}
 	pthread_mutex_lock(&l->mtx);
-	ms = arb__penalty_fail(&l->pen, c->src, arb__now_ms(), &evicted);
+	ms = arb__penalty_fail(
+	    &l->pen, c->src, c->pen_name, arb__now_ms(), &evicted);
 	pthread_mutex_unlock(&l->mtx);
 	if (evicted) {
 		stat_add(&l->cfg.stats->backoff_evicted, 1);
 	}
-	snprintf(extra, len, " source=%s backoff_ms=%lld", c->src_str,
-	    (long long) ms);
+	snprintf(extra, len, " source=%s backoff_ms=%lld%s%s", c->src_str,
+	    (long long) ms, c->pen_name[0] != '\0' ? " backoff_node=" : "",
+	    c->pen_name);
+}
+
+// conn_named_admitted: h, the HELLO c just read, names its node (its
+// failures from now on back that name off at c's source), and c's source
+// is not backed off under that name (penalty.c): a node that failed
+// after its HELLO is backed off itself, not the other nodes at its
+// address (one machine, a NAT).  Else c is closed at once, before
+// anything is sent, counted and logged as a connection closed when
+// accepted is.
+static bool
+conn_named_admitted(arb__conn *c, const arb__hello *h)
+{
+	arb__lsn *l = c->lsn;
+	int64_t   left;
+
+	if (!c->has_src) {
+		return true;
+	}
+	snprintf(c->pen_name, sizeof(c->pen_name), "%s", h->name);
+	pthread_mutex_lock(&l->mtx);
+	left = arb__penalty_left(&l->pen, c->src, c->pen_name, arb__now_ms());
+	pthread_mutex_unlock(&l->mtx);
+	if (left == 0) {
+		return true;
+	}
+	stat_add(&l->cfg.stats->backoff_refused, 1);
+	arb__lsn_backoff_note(l, c->src_str, c->pen_name, left);
+	arb__conn_close(c);
+	return false;
 }
 
 // conn_proven clears c's source: a peer proved itself from it.
@@ -640,7 +695,7 @@ conn_proven(arb__conn *c)
 {
 	if (c->has_src) {
 		pthread_mutex_lock(&c->lsn->mtx);
-		arb__penalty_clear(&c->lsn->pen, c->src);
+		arb__penalty_clear(&c->lsn->pen, c->src, c->pen_name);
 		pthread_mutex_unlock(&c->lsn->mtx);
 	}
 }
@@ -654,7 +709,7 @@ conn_note(arb__conn *c, bool refused, const char *fmt, ...)
 static void
 conn_note(arb__conn *c, bool refused, const char *fmt, ...)
 {
-	char    extra[96];
+	char    extra[192];
 	va_list ap;
 
 	conn_penalize(c, extra, sizeof(extra));
@@ -1228,6 +1283,9 @@ conn_frame(arb__conn *c, const uint8_t *fr, uint32_t len, uint8_t type)
 		if (reply) {
 			conn_fail(c, &st->refused,
 			    "a HELLO reply where a HELLO was due");
+			return false;
+		}
+		if (!conn_named_admitted(c, &h)) {
 			return false;
 		}
 		if (l->ops->hello(l->arg, c, &h) != ARB_OK) {

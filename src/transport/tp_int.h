@@ -164,10 +164,12 @@ struct arb__conn {
 	bool       hbdup;
 	int64_t    rtt_us;
 	// The peer's IP address (a TCP listener's connections only): what
-	// its failures back off (penalty.c).
+	// its failures back off (penalty.c), with the node name its HELLO
+	// claimed once one came (pen_name; "" before).
 	bool            has_src;
 	uint8_t         src[ARB__PENALTY_ADDR];
 	char            src_str[INET6_ADDRSTRLEN];
+	char            pen_name[64];
 	uint8_t         nonce[ARB__AUTH_NONCE]; // our challenge (cookie)
 	uint8_t         reply_auth[ARB__AUTH_NONCE + ARB__AUTH_MAC];
 	uint16_t        reply_auth_len;
@@ -339,7 +341,13 @@ arb__conn *arb__lsn_attach(arb__lsn *l, arb__link *k,
     const arb__conn_link_ops *ops, nng_stream *s, const arb__hello *peer);
 void arb__lsn_note(arb__lsn *l, bool refused, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-
+// arb__lsn_backoff_note logs a connection of l closed because its source
+// (src, text; and the node its HELLO named, name, or NULL when it was
+// closed as accepted) is backed off for left_ms more: at most one line a
+// second per listener, with the number of such connections since the
+// last line.  Not under l's lock.
+void arb__lsn_backoff_note(
+    arb__lsn *l, const char *src, const char *name, int64_t left_ms);
 
 // ---------------------------------------------------------------------------
 // Dialled links (tp_link.c), their teardown (tp_link_down.c) and their

@@ -84,31 +84,6 @@ lsn_accept(arb__lsn *l, int delay_ms)
 	}
 }
 
-// lsn_backoff_note logs a connection closed because its source is
-// backed off: at most one line a second per listener, with the number of
-// such connections since the last line.
-static void
-lsn_backoff_note(arb__lsn *l, const char *src, int64_t left_ms)
-{
-	int64_t  sec = arb__now_ms() / 1000;
-	uint64_t n;
-
-	pthread_mutex_lock(&l->mtx);
-	l->pen_suppressed++;
-	if (sec == l->pen_log_sec) {
-		pthread_mutex_unlock(&l->mtx);
-		return;
-	}
-	l->pen_log_sec = sec;
-	n = l->pen_suppressed;
-	l->pen_suppressed = 0;
-	pthread_mutex_unlock(&l->mtx);
-	arb__log(ARB_LOG_WARN, NULL,
-	    "event=link_backoff listener=%s source=%s left_ms=%lld "
-	    "closed=%llu",
-	    l->url, src, (long long) left_ms, (unsigned long long) n);
-}
-
 static void
 lsn_accept_cb(void *arg)
 {
@@ -145,8 +120,9 @@ lsn_accept_cb(void *arg)
 		char        str[INET6_ADDRSTRLEN];
 		bool        src = l->pen.tab != NULL
 		    && stream_source(s, a, str, sizeof(str));
-		int64_t     left
-		    = src ? arb__penalty_left(&l->pen, a, arb__now_ms()) : 0;
+		int64_t left = src
+		    ? arb__penalty_left(&l->pen, a, NULL, arb__now_ms())
+		    : 0;
 
 		if (left > 0) {
 			// Its source sent garbage or failed to prove itself:
@@ -156,7 +132,7 @@ lsn_accept_cb(void *arg)
 			stat_add(&l->cfg.stats->backoff_refused, 1);
 			lsn_accept(l, 0);
 			pthread_mutex_unlock(&l->mtx);
-			lsn_backoff_note(l, str, left);
+			arb__lsn_backoff_note(l, str, NULL, left);
 			return;
 		}
 		arb__conn_start(l, s, src ? a : NULL, str);

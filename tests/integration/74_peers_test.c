@@ -2663,8 +2663,9 @@ test_old_incarnation_and_garbage_from_a_proven_peer(void **state)
 
 	// A proven peer that then sends garbage (a frame header claiming
 	// 2 GiB) is cut off before anything is allocated, counted and
-	// logged, and its address backed off: its next connection is closed
-	// at once, before the node reads or sends a byte (no HELLO reply).
+	// logged, and its name backed off at its address: its next
+	// connection as gw2 is closed once its HELLO is read, before the
+	// node sends a byte (no HELLO reply).
 	// The node goes on serving other addresses.
 	fd = gw2_connect(pa, "127.0.0.3", &creation);
 	arb__frame_hdr(fr, 0x7fffffffu, ARB__FR_DATA, 0);
@@ -3392,6 +3393,49 @@ test_garbage_source_is_backed_off(void **state)
 	arb_test_wait_exit(&a, WAIT_MS);
 	arb_test_wait_exit(&b, WAIT_MS);
 	arb_test_proc_fini(&b);
+	arb_test_proc_fini(&a);
+}
+
+// A node that fails after its HELLO (gw9: no peer of gw1; a wrong cookie
+// is the same case) is backed off under the name it claimed, not as its
+// address: gw2, a good peer at the same address (one machine, or a NAT),
+// connecting right after gw9's third failure (backed off 400 ms), is
+// answered and proves itself, while gw9's next connection is closed after
+// its HELLO, before anything is sent, and logged so (event=link_backoff
+// ... node=gw9).
+static void
+test_a_failing_node_does_not_delay_another_at_its_address(void **state)
+{
+	arb_test_proc a;
+	int           pa = arb_test_free_port(), pb = arb_test_free_port(), fd;
+	uint32_t      cr;
+	int64_t       end;
+	const char   *line;
+
+	(void) state;
+	spawn_run(&a, "gw1", pa, "gw2", pb, "echo", NULL);
+	end = arb_test_now_ms() + WAIT_MS;
+	while ((line = arb_test_try_expect(
+	            &a, "source=127.0.0.9 backoff_ms=400 ", 0))
+	    == NULL) {
+		assert_false(stranger_round("127.0.0.9", pa, "gw9"));
+		assert_true(arb_test_now_ms() < end);
+	}
+	assert_non_null(strstr(line, " backoff_node=gw9"));
+	fd = peer_connect(pa, "127.0.0.9", "gw2", "gw1", &cr, false);
+	assert_true(fd >= 0); // answered, not closed for gw9's backoff
+	close(fd);
+	// (a line a second at most: rounds until the next one)
+	end = arb_test_now_ms() + WAIT_MS;
+	while ((line = arb_test_try_expect(&a, "event=link_backoff", 0))
+	    == NULL) {
+		assert_false(stranger_round("127.0.0.9", pa, "gw9"));
+		assert_true(arb_test_now_ms() < end);
+	}
+	assert_non_null(strstr(line, " source=127.0.0.9 left_ms="));
+	assert_non_null(strstr(line, " node=gw9"));
+	kill(a.pid, SIGTERM);
+	arb_test_wait_exit(&a, WAIT_MS);
 	arb_test_proc_fini(&a);
 }
 
@@ -4338,6 +4382,8 @@ static const struct CMUnitTest tests[] = {
 	    test_a_reply_from_another_actor_of_the_node_asked_is_refused),
 	ARB_TEST_TIDY(test_noproc_answers_come_from_the_running_incarnation),
 	ARB_TEST_TIDY(test_garbage_source_is_backed_off),
+	ARB_TEST_TIDY(
+	    test_a_failing_node_does_not_delay_another_at_its_address),
 	ARB_TEST_TIDY(test_peer_settings_are_checked),
 	ARB_TEST_TIDY(test_peers_come_up_and_detect_a_killed_peer),
 	ARB_TEST_TIDY(test_silent_peer_is_down_by_heartbeat),
