@@ -378,7 +378,7 @@ typedef struct arb_peer_info {
 	char     url[300];
 	int      state;       // arb_peer_state
 	uint32_t incarnation; // the peer's creation (last HELLO; 0: never)
-	int64_t  rtt_us;      // last heartbeat round trip (-1: none yet)
+	int64_t  rtt_us;      // last heartbeat round trip (-1: not up)
 	int64_t  last_hb_ms;  // ms since the last heartbeat answer (-1: never)
 	uint64_t ups;         // times the link came up
 	uint64_t downs;       // times it was lost

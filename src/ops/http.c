@@ -679,8 +679,8 @@ peer_metrics(struct evbuffer *out, arb_node *node)
 		"arbor_node_peer_downs_total", "counter",
 		"Times the link to the peer was lost (DOWN noconnection).",
 		"arbor_node_peer_rtt_seconds", "gauge",
-		"The last heartbeat round trip to the peer (no sample before "
-		"the first echo).",
+		"The last heartbeat round trip to the peer (no sample while "
+		"the link is not up, or before its first echo).",
 	};
 	arb_peer_info *v = calloc(ARB_NODE_PEERS_MAX, sizeof(*v));
 	size_t         i, n, k;

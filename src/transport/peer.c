@@ -731,7 +731,10 @@ arb__peers_info(arb_peer_info *out, size_t max)
 			li.refusal_ms = p->refusal_ms;
 		}
 		pthread_mutex_unlock(&P.mtx);
-		o->rtt_us = li.rtt_us;
+		// A link that is not up has no round trip: its last one
+		// belongs to a connection that is gone (OTP and Akka show
+		// nothing of a node not connected).
+		o->rtt_us = o->state == ARB_PEER_UP ? li.rtt_us : -1;
 		o->last_hb_ms
 		    = li.last_hb_ms > 0 ? arb__now_ms() - li.last_hb_ms : -1;
 		snprintf(o->last_refusal, sizeof(o->last_refusal), "%s",

@@ -2266,6 +2266,41 @@ test_peers_come_up_and_detect_a_killed_peer(void **state)
 	arb_test_proc_fini(&a);
 }
 
+// A peer that is not up shows no round trip (rtt_us -1: arborctl peers'
+// RTT "-", no arbor_node_peer_rtt_seconds sample): the last one measured
+// belongs to a connection that is gone.  a1, the lower name, sends on
+// the stream it dialled and times it with its own heartbeats; b1 is
+// SIGKILLed: every line of a1 from its DOWN on, "connecting" during a
+// redial or "down" between two, has none.
+static void
+test_a_lost_peer_shows_no_round_trip(void **state)
+{
+	arb_test_proc a, b;
+	int           pa = arb_test_free_port(), pb = arb_test_free_port();
+	char          buf[512];
+	const char   *line;
+
+	(void) state;
+	spawn_node(&a, "a1", pa, "b1", pb, SECRET, 0, 0);
+	spawn_node(&b, "b1", pb, "a1", pa, SECRET, 0, 0);
+	arb_test_line(&a, "state=up", WAIT_MS, buf, sizeof(buf));
+	if (strstr(buf, "rtt_ok=1") == NULL) {
+		arb_test_expect(&a, "rtt_ok=1", WAIT_MS);
+	}
+	kill(b.pid, SIGKILL);
+	line = arb_test_expect(&a, "downs=1", WAIT_MS);
+	assert_null(strstr(line, "state=up"));
+	assert_non_null(strstr(line, " rtt_ok=0 "));
+	// Redials fail (nothing listens): still none, whatever the state.
+	arb_test_line(&a, "state=", WAIT_MS, buf, sizeof(buf));
+	assert_non_null(strstr(buf, " rtt_ok=0 "));
+	arb_test_wait_exit(&b, WAIT_MS);
+	arb_test_proc_fini(&b);
+	kill(a.pid, SIGTERM);
+	arb_test_wait_exit(&a, WAIT_MS);
+	arb_test_proc_fini(&a);
+}
+
 // One-way reachability (a gateway behind NAT dials the central node, which
 // cannot dial it): gw1 lists gw2 at a port where nothing listens, gw2
 // reaches gw1, and gw1 sends on gw2's stream (it is UP on both sides:
@@ -4386,6 +4421,7 @@ static const struct CMUnitTest tests[] = {
 	    test_a_failing_node_does_not_delay_another_at_its_address),
 	ARB_TEST_TIDY(test_peer_settings_are_checked),
 	ARB_TEST_TIDY(test_peers_come_up_and_detect_a_killed_peer),
+	ARB_TEST_TIDY(test_a_lost_peer_shows_no_round_trip),
 	ARB_TEST_TIDY(test_silent_peer_is_down_by_heartbeat),
 	ARB_TEST_TIDY(test_one_way_silent_peer_stream_is_closed),
 	ARB_TEST_TIDY(test_one_way_messages_and_calls),
