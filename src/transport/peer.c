@@ -68,7 +68,16 @@ typedef struct peer {
 	// when (arb__now_ms).  NULL: none.
 	const char *refusal;
 	int64_t     refusal_ms;
+	// Two running nodes with this name (peer_clash): the incarnation
+	// before `creation`, the flips back to it since the last line, and
+	// when that line was logged.
+	uint32_t prev_creation;
+	uint64_t clash_flips;
+	int64_t  clash_ms;
 } peer;
+
+// At most one event=peer_name_clash line per peer in so long.
+#define PEER_CLASH_LOG_MS 10000
 
 static struct {
 	pthread_mutex_t mtx;
@@ -284,14 +293,52 @@ peer_close_accepted(peer *p, uint32_t creation)
 	}
 }
 
+// peer_clash notes that p comes up as incarnation creation: an
+// incarnation of a node never comes back once another replaced it (a
+// restart is a new one), so the one before the last coming back is a
+// second running node with p's name (a copied tree file): its link and
+// the other's replace each other for ever.  Logged at most once per
+// PEER_CLASH_LOG_MS, with the flips since the last line.  True when a
+// line is due (into line).  Under P.mtx.
+static bool
+peer_clash(peer *p, uint32_t creation, char *line, size_t len)
+{
+	int64_t now = arb__now_ms();
+	bool    due = false;
+
+	if (p->creation == 0 || creation == p->creation) {
+		return false;
+	}
+	if (creation == p->prev_creation) {
+		p->clash_flips++;
+		if (p->clash_ms == 0 || now - p->clash_ms >= PEER_CLASH_LOG_MS) {
+			snprintf(line, len,
+			    "event=peer_name_clash peer=%s url=%s "
+			    "incarnations=%u,%u flips=%llu reason=\"two "
+			    "running nodes are named %s (their incarnations "
+			    "take turns): node.name must differ on every node "
+			    "(a copied tree file?)\"",
+			    p->name, p->url, (unsigned) creation,
+			    (unsigned) p->creation,
+			    (unsigned long long) p->clash_flips, p->name);
+			p->clash_ms = now;
+			p->clash_flips = 0;
+			due = true;
+		}
+	}
+	p->prev_creation = p->creation;
+	return due;
+}
+
 // A peer's dialled link came up or went down (link's lock held).
 static bool
 peer_watch(void *arg, arb__link_ev ev, const arb__hello *h)
 {
 	peer    *p = arg;
 	size_t   idx = (size_t) (p - P.peers);
-	bool     tell = false;
+	bool     tell = false, clash = false;
 	uint32_t gone = 0;
+	char     line[ARB__NODE_NAME_MAX * 2 + 520];
 
 	if (ev == ARB__LINK_EV_UP
 	    && (h->node_id != p->node_id || strcmp(h->name, p->name) != 0
@@ -300,6 +347,7 @@ peer_watch(void *arg, arb__link_ev ev, const arb__hello *h)
 	}
 	pthread_mutex_lock(&P.mtx);
 	if (ev == ARB__LINK_EV_UP && !p->up) {
+		clash = peer_clash(p, h->creation, line, sizeof(line));
 		p->up = true;
 		p->creation = h->creation;
 		p->ups++;
@@ -314,6 +362,9 @@ peer_watch(void *arg, arb__link_ev ev, const arb__hello *h)
 	}
 	arb__slot_peer_set(idx, p->node_id, p->up ? p->creation : 0);
 	pthread_mutex_unlock(&P.mtx);
+	if (clash) {
+		arb__log(ARB_LOG_WARN, NULL, "%s", line);
+	}
 	if (gone != 0) {
 		peer_close_accepted(p, gone);
 	}

@@ -2301,6 +2301,32 @@ test_a_lost_peer_shows_no_round_trip(void **state)
 	arb_test_proc_fini(&a);
 }
 
+// Two running nodes named gw (a copied tree file), both with the cookie:
+// hub's link to gw (gw, the lower name, keeps the stream it dials: hub's
+// link sends on it) takes each one's stream in turn, for ever.  An
+// incarnation never comes back once another replaced it, so hub says
+// what is wrong, once (event=peer_name_clash ... incarnations=A,B), not
+// only an endless run of peer_up / link_replaced lines.
+static void
+test_two_nodes_of_one_name_are_named(void **state)
+{
+	arb_test_proc a, b, c;
+	int           pa = arb_test_free_port(), pb = arb_test_free_port();
+	int           pc = arb_test_free_port();
+	const char   *line;
+
+	(void) state;
+	spawn_node(&a, "hub", pa, "gw", pb, SECRET, 0, 0);
+	spawn_node(&b, "gw", pb, "hub", pa, SECRET, 0, 0);
+	spawn_node(&c, "gw", pc, "hub", pa, SECRET, 0, 0);
+	line = arb_test_expect(&a, "event=peer_name_clash peer=gw ", WAIT_MS);
+	assert_non_null(strstr(line, " incarnations="));
+	assert_non_null(strstr(line, "two running nodes are named gw"));
+	arb_test_proc_fini(&c);
+	arb_test_proc_fini(&b);
+	arb_test_proc_fini(&a);
+}
+
 // One-way reachability (a gateway behind NAT dials the central node, which
 // cannot dial it): gw1 lists gw2 at a port where nothing listens, gw2
 // reaches gw1, and gw1 sends on gw2's stream (it is UP on both sides:
@@ -4422,6 +4448,7 @@ static const struct CMUnitTest tests[] = {
 	ARB_TEST_TIDY(test_peer_settings_are_checked),
 	ARB_TEST_TIDY(test_peers_come_up_and_detect_a_killed_peer),
 	ARB_TEST_TIDY(test_a_lost_peer_shows_no_round_trip),
+	ARB_TEST_TIDY(test_two_nodes_of_one_name_are_named),
 	ARB_TEST_TIDY(test_silent_peer_is_down_by_heartbeat),
 	ARB_TEST_TIDY(test_one_way_silent_peer_stream_is_closed),
 	ARB_TEST_TIDY(test_one_way_messages_and_calls),
