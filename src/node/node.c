@@ -642,6 +642,12 @@ arb_node_open(arb_node **nodep, const arb_node_opts *opts)
 		    != 0) {
 			arb__log(
 			    ARB_LOG_ERROR, NULL, "event=bad_peers %s", err);
+			if (rv == ARB_EEXIST) {
+				// The listener's address is in use (nng's
+				// EADDRINUSE): ARB_EEXIST is a node already
+				// open in this process.
+				rv = ARB_ESYSERR | EADDRINUSE;
+			}
 			goto fail;
 		}
 		if (o.listen != NULL) {

@@ -199,6 +199,14 @@ arb__lsn_open(arb__lsn **lp, const char *url, int perms,
 const char *
 arb__lsn_why(const char *url, int rv, char *buf, size_t len)
 {
+	if (rv == ARB_EEXIST) {
+		// nng's "address in use", which arb_strerror says as a name
+		// "already registered".
+		snprintf(buf, len,
+		    "address in use (another process listens there: another "
+		    "node, or this one still running?)");
+		return buf;
+	}
 	if ((rv != ARB_EINVAL && rv != ARB_EAGAIN)
 	    || !arb__host_why(url, true, buf, len)) {
 		snprintf(buf, len, "%s", arb_strerror(rv));

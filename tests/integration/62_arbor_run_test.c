@@ -13,13 +13,16 @@
 #include "tools.h"
 #include "probe.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -906,6 +909,54 @@ test_unresolvable_listen_host_is_named(void **state)
 	arb_test_proc_fini(&p);
 }
 
+// A listener whose port another process holds: `arbor run` stops before
+// starting and says the address is in use -- not "name already
+// registered" (ARB_EEXIST's text, what nng's EADDRINUSE maps to).
+static void
+test_listen_address_in_use_is_named(void **state)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t          alen = sizeof(a);
+	arb_test_proc      p;
+	char               yaml[512], file[160], want[96];
+	int                fd;
+
+	(void) state;
+	need_arbor();
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *) &a, sizeof(a)), 0);
+	assert_int_equal(listen(fd, 1), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *) &a, &alen), 0);
+	snprintf(yaml, sizeof(yaml),
+	    "node:\n"
+	    "  name: t62u\n"
+	    "  control: t62u.sock\n"
+	    "  listen: tcp://127.0.0.1:%d\n"
+	    "  insecure: true\n"
+	    "root:\n"
+	    "  children:\n"
+	    "    - {name: e, type: echo}\n",
+	    ntohs(a.sin_port));
+	run_tree(&p, file, sizeof(file), "inuse.yaml", yaml, NULL);
+	assert_int_not_equal(wait_code(&p), 0);
+	snprintf(want, sizeof(want),
+	    "listen tcp://127.0.0.1:%d: address in use (", ntohs(a.sin_port));
+	if (strstr(p.out, want) == NULL) {
+		fail_msg("not named: %s", p.out);
+	}
+	// (arbor's own summary line: errno's text, not ARB_EEXIST's)
+	if (strstr(p.out, "already registered") != NULL
+	    || strstr(p.out, "cannot open the node: Address already in use")
+	        == NULL) {
+		fail_msg("summary: %s", p.out);
+	}
+	assert_null(strstr(p.out, "echo path="));
+	arb_test_proc_fini(&p);
+	close(fd);
+}
+
 // A permanent child is never meant to end: one that exits 0 and is
 // restarted, again and again, is logged at warn (a transient one that
 // exits 0 is done, at info).
@@ -982,6 +1033,8 @@ static const struct CMUnitTest tests[] = {
 	    test_log_time_flag_is_checked, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_unresolvable_listen_host_is_named, setup, teardown),
+	cmocka_unit_test_setup_teardown(
+	    test_listen_address_in_use_is_named, setup, teardown),
 	cmocka_unit_test_setup_teardown(
 	    test_permanent_child_exiting_0_in_a_loop_is_a_warning, setup,
 	    teardown),
