@@ -1038,9 +1038,10 @@ reload_answer(arb__control *ctl, ctl_reply *r, int rv, const arb__errs *errs)
 	size_t i;
 
 	if (rv == ARB_OK) {
-		reply_begin(r, 2, true);
+		reply_begin(r, 3, true);
 		pk_str(r, "reloads");
 		r->rv |= arb__mp_put_uint(r->b, ctl->run->reloads);
+		pk_kv_str(r, "ignored", ctl->run->reload_ignored);
 	} else {
 		char text[1024];
 

@@ -169,6 +169,7 @@ reload_apply(arb__serve *run, arb_tree *cfg, arb__errs *errs,
 	}
 	buf = arb__xalloc(RELOAD_ERRBUF);
 	node_changes(run->cfg, cfg, buf, 512);
+	snprintf(run->reload_ignored, sizeof(run->reload_ignored), "%s", buf);
 	if (buf[0] != '\0') {
 		arb_log(NULL, ARB_LOG_WARN, "reload_ignored",
 		    "fields=%s reason=\"read at start only; restart the "

@@ -38,6 +38,10 @@ typedef struct arb__serve {
 	int (*reload)(arb_node *node, void *arg, char *errbuf, size_t len);
 	void    *reload_arg;
 	unsigned reloads; // applied so far
+	// The node.* settings the last applied reload changed but which are
+	// read at start only ("node.name,node.http"; "" none): told to
+	// `arborctl reload` too, not only logged.
+	char reload_ignored[512];
 	struct arb__control *control_srv; // control.c, NULL when not serving
 	struct arb__http    *http;        // http.c, NULL when off
 	struct arb__reload  *reloader;    // reload.c, NULL until one

@@ -577,6 +577,25 @@ test_reload_applies_a_diff_and_rejects_an_invalid_file(void **state)
 	assert_int_equal(num(json, "root", "restarts"), 0);
 	assert_non_null(strstr(json, "\"reloads\":1"));
 
+	// node.* settings are read at start only: a reload that changes one
+	// is applied but for it, and arborctl says so (it was only in the
+	// node's log: `systemctl reload` showed a plain success).
+	{
+		char renamed[sizeof(tree_v2) + 8];
+
+		snprintf(renamed, sizeof(renamed), "node: {name: t64b,%s",
+		    tree_v2 + strlen("node: {name: t64,"));
+		write_file(file, sizeof(file), "tree.yaml", renamed);
+		assert_int_equal(ctl("reload", NULL, NULL, NULL), 0);
+		expect_out("reloaded (2 reloads applied so far)");
+		expect_out("arborctl: not applied: node.name changed, read at "
+		           "start only (restart the node to apply)");
+		write_file(file, sizeof(file), "tree.yaml", tree_v2);
+		assert_int_equal(ctl("reload", NULL, NULL, NULL), 0);
+		expect_out("reloaded (3 reloads applied so far)");
+		assert_null(strstr(out, "not applied"));
+	}
+
 	// An invalid file: every problem with FILE:LINE, exit 78, and the
 	// tree is exactly as it was.
 	write_file(file, sizeof(file), "tree.yaml", tree_bad);
@@ -591,7 +610,7 @@ test_reload_applies_a_diff_and_rejects_an_invalid_file(void **state)
 	assert_int_equal(num(json, "root/c", "ospid"), c1);
 	assert_true(state_is(json, "root/e2", "running"));
 	assert_null(entry(json, "root/x"));
-	assert_non_null(strstr(json, "\"reloads\":1"));
+	assert_non_null(strstr(json, "\"reloads\":3"));
 
 	// A config its type's check hook refuses is a problem of the file
 	// too: every one, at its key's line and column.

@@ -1544,8 +1544,19 @@ cmd_reload(ctl *c)
 		return code;
 	}
 	if (r.ok) {
+		const msgpack_object *ign = mp_get(r.data, "ignored");
+
 		printf("reloaded (%lld reloads applied so far)\n",
 		    (long long) mp_int(r.data, "reloads"));
+		// Applied but for these: said here, where systemctl reload
+		// shows it, not only in the node's log.
+		if (ign != NULL && ign->type == MSGPACK_OBJECT_STR
+		    && ign->via.str.size > 0) {
+			fprintf(stderr,
+			    "arborctl: not applied: %.*s changed, read at "
+			    "start only (restart the node to apply)\n",
+			    (int) ign->via.str.size, ign->via.str.ptr);
+		}
 		reply_fini(&r);
 		return EX_OK;
 	}
