@@ -168,6 +168,11 @@ cfg_subscribe(arb_cfg *cfg, mqtt_config *c, const char *to)
 				arb_cfg_err(it, "topic",
 				    "required: the topic filter to subscribe "
 				    "to");
+			} else if (arb_cfg_type_of(it, "topic")
+			    == ARB_CFG_STR) {
+				arb_cfg_err(it, "topic",
+				    "must not be empty (MQTT has no empty "
+				    "topic filter)");
 			}
 		} else if (!mqtt_filter_valid(s->filter)) {
 			arb_cfg_err(it, "topic",
@@ -229,6 +234,12 @@ mqtt_config_read(arb_cfg *cfg, mqtt_config *c)
 	if (c->host[0] == '\0' && !arb_cfg_has(cfg, "host")) {
 		arb_cfg_err(cfg, "host",
 		    "required: the broker's host name or address");
+	} else if (c->host[0] == '\0'
+	    && arb_cfg_type_of(cfg, "host") == ARB_CFG_STR) {
+		// `host: ${BROKER}` with BROKER empty: it connected nowhere,
+		// for ever.
+		arb_cfg_err(cfg, "host",
+		    "must not be empty: the broker's host name or address");
 	}
 	cfg_tls(cfg, c);
 	c->port = c->tls ? 8883 : 1883;
@@ -241,6 +252,14 @@ mqtt_config_read(arb_cfg *cfg, mqtt_config *c)
 		    "required for a persistent session (clean_session: "
 		    "false): "
 		    "a fixed id the broker keeps the session under");
+	} else if (c->client_id[0] == '\0' && !c->clean_session
+	    && arb_cfg_type_of(cfg, "client_id") == ARB_CFG_STR) {
+		// The broker refuses it (CONNACK: identifier rejected),
+		// `refusals` times, then the actor exits.
+		arb_cfg_err(cfg, "client_id",
+		    "must not be empty for a persistent session "
+		    "(clean_session: false): a fixed id the broker keeps the "
+		    "session under");
 	}
 	cfg_protocol(cfg, c);
 	if (arb_cfg_dur(cfg, "keepalive", 0, 65535000, &v) == ARB_OK) {

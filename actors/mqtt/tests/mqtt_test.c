@@ -1871,6 +1871,31 @@ test_arbor_check_run_metrics(void **state)
 	    "with ack: true"));
 	arb_test_proc_fini(&tp);
 	memset(&tp, 0, sizeof(tp));
+	// Empty where a value is needed (`host: ${BROKER}`, BROKER empty):
+	// both were taken, the host connected nowhere for ever, the id was
+	// refused by the broker `refusals` times.
+	snprintf(text, sizeof(text),
+	    "root:\n"
+	    "  children:\n"
+	    "    - name: up\n"
+	    "      type: mqtt\n"
+	    "      config: {host: \"\", client_id: \"\", to: root/up,\n"
+	    "               subscribe: [{topic: \"\"}]}\n");
+	arb_test_write_file(dir, "empty.yaml", text, file, sizeof(file));
+	args[2] = file;
+	arb_test_spawn(&tp, "arbor", args);
+	assert_int_equal(
+	    arb_test_exit_code(arb_test_wait_exit(&tp, 10000)), 78);
+	assert_non_null(strstr(tp.out,
+	    "empty.yaml:5:16: config.host: mqtt: must not be empty"));
+	assert_non_null(strstr(tp.out,
+	    "empty.yaml:5:26: config.client_id: mqtt: must not be empty for "
+	    "a persistent session"));
+	assert_non_null(strstr(tp.out,
+	    "empty.yaml:6:29: config.subscribe[0].topic: mqtt: must not be "
+	    "empty"));
+	arb_test_proc_fini(&tp);
+	memset(&tp, 0, sizeof(tp));
 
 	broker_up(&tb, false);
 	snprintf(sock, sizeof(sock), "%s/ctl.sock", dir);
