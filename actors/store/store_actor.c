@@ -172,8 +172,14 @@ dir_problem(const char *dir, char *why, size_t len)
 		return true;
 	}
 	if (access(up, W_OK | X_OK) != 0) {
-		snprintf(why, len, "%s: cannot create files in it: %s", up,
-		    strerror(errno));
+		if (strcmp(up, dir) == 0) {
+			snprintf(why, len, "%s: cannot create files in it: %s",
+			    up, strerror(errno));
+		} else {
+			snprintf(why, len,
+			    "cannot create %.1024s in %.1024s: %s", dir, up,
+			    strerror(errno));
+		}
 		return true;
 	}
 	// Missing: permissions say yes, the file system may still say no

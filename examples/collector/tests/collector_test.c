@@ -2045,21 +2045,25 @@ test_check(void **state)
 	      "      config:\n"
 	      "        topic: \"a/+/{nope}\"\n"
 	      "        window: 0\n";
-	char          file[256];
+	char          file[256], store[300];
 	const char   *args[6];
 	arb_test_proc p;
 
 	(void) state;
 	rig_init(&R, "check");
-	args[0] = "--";
-	args[1] = "check";
-	args[2] = COLLECTOR_YAML;
-	args[3] = NULL;
+	// The store's directory is checked as the store would make it: the
+	// default, /var/lib/collector/store, is root's to make.
+	snprintf(store, sizeof(store), "COLLECTOR_STORE=%s/store", R.dir);
+	args[0] = store;
+	args[1] = "--";
+	args[2] = "check";
+	args[3] = COLLECTOR_YAML;
+	args[4] = NULL;
 	arb_test_spawn(&p, "arbor", args);
 	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&p, 10000)), 0);
 	arb_test_proc_fini(&p);
 	arb_test_write_file(R.dir, "bad.yaml", bad, file, sizeof(file));
-	args[2] = file;
+	args[3] = file;
 	arb_test_spawn(&p, "arbor", args);
 	assert_int_equal(arb_test_exit_code(arb_test_wait_exit(&p, 10000)), 78);
 	assert_non_null(strstr(p.out, "bad.yaml:6:9: config.checksum: "
