@@ -578,28 +578,6 @@ test_merge_waits_at_most_the_budget(void **state)
 	free(b);
 }
 
-// stall: blocks the transport's timer thread -- every link's heartbeat
-// and merge timers of this process -- until `until`, as when the
-// process is starved of a CPU or its machine is paused (the stall is
-// the thing tested: its length is fixed, not waited for; tpfix.h's
-// tpf_stall is the same).
-typedef struct stall {
-	arb__ttimer t;
-	int64_t     until;
-	_Atomic int done;
-} stall;
-
-static void
-stall_cb(void *arg)
-{
-	stall *st = arg;
-
-	while (arb_test_now_ms() < st->until) {
-		poll(NULL, 0, 5);
-	}
-	atomic_store(&st->done, 1);
-}
-
 // A merge's limit (the heartbeat budget, here 100 ms x 4) counts the
 // time this process ran, as the heartbeats' silence does.  This process
 // stalls for 1.5 s (its timer thread held), and meanwhile a dials b,
@@ -618,7 +596,7 @@ test_merge_limit_leaves_out_a_stall(void **state)
 	arb__cookie ck;
 	tnode      *a = tnode_new(), *b = tnode_new();
 	uint64_t    m0 = arb__link_merged();
-	stall       st;
+	tpf_stall   st;
 
 	(void) state;
 	tpf_cookie(&ck);
@@ -626,10 +604,7 @@ test_merge_limit_leaves_out_a_stall(void **state)
 	a->cfg.hb_ms = b->cfg.hb_ms = 100; // the links' (the listeners' stay)
 	a->cfg.hb_miss = b->cfg.hb_miss = 4;
 	b_first_held(a, b, 10, NULL);
-	memset(&st, 0, sizeof(st));
-	ARB_PASS(arb__ttimer_init(&st.t, stall_cb, &st));
-	st.until = arb_test_now_ms() + 1500;
-	arb__ttimer_arm(&st.t, 0);
+	tpf_stall_start(&st, 1500);
 	// During the stall: a's stream proven at b, offered to b's link,
 	// which merges.
 	tnode_start(a);
@@ -997,7 +972,7 @@ test_hello_limit_leaves_out_a_stall(void **state)
 	arb__cookie    ck;
 	tnode         *c = tnode_new();
 	arb__link_info li;
-	stall          st;
+	tpf_stall      st;
 	int            fd, cfd[4], n = 0, i;
 
 	(void) state;
@@ -1007,10 +982,7 @@ test_hello_limit_leaves_out_a_stall(void **state)
 	c->cfg.hb_ms = 100;
 	tnode_link(c, black_hole(&fd));
 	arb__link_name(c->k, "mute");
-	memset(&st, 0, sizeof(st));
-	ARB_PASS(arb__ttimer_init(&st.t, stall_cb, &st));
-	st.until = arb_test_now_ms() + 1500;
-	arb__ttimer_arm(&st.t, 0);
+	tpf_stall_start(&st, 1500);
 	tnode_start(c); // connects during the stall (nng's threads run)
 	mute_take(fd, cfd, &n, 1, 5000);
 	assert_int_equal(n, 1);
@@ -1082,7 +1054,7 @@ test_accept_hello_limit_leaves_out_a_stall(void **state)
 	tpf_sink      sink;
 	arb__lsn     *l;
 	arb__hello    h;
-	stall         sl;
+	tpf_stall     sl;
 	uint8_t       b[ARB__HELLO_MAX];
 	size_t        n;
 	int           fd;
@@ -1097,10 +1069,7 @@ test_accept_hello_limit_leaves_out_a_stall(void **state)
 	cfg.hello_ms = 1000;
 	ARB_PASS(arb__lsn_open(
 	    &l, "tcp://127.0.0.1:0", 0, &tpf_sink_ops, &sink, &cfg));
-	memset(&sl, 0, sizeof(sl));
-	ARB_PASS(arb__ttimer_init(&sl.t, stall_cb, &sl));
-	sl.until = arb_test_now_ms() + 1500;
-	arb__ttimer_arm(&sl.t, 0);
+	tpf_stall_start(&sl, 1500);
 	fd = tcp_connect(arb__lsn_port(l)); // accepted during the stall
 	ARB_WAIT_UNTIL(atomic_load(&sl.done), 5000);
 	h = cfg.self;
@@ -1168,13 +1137,12 @@ gone_at(void *arg)
 static bool
 connect_stall(const arb__cookie *ck, const char *url, int64_t *after)
 {
-	tnode          *c = calloc(1, sizeof(*c));
+	tnode          *c = tnode_new();
 	arb__link      *k;
-	stall           sl;
+	tpf_stall       sl;
 	_Atomic int64_t at = 0;
 	bool            connected;
 
-	assert_non_null(c);
 	tnode_open(c, ck, "c");
 	c->cfg.hello_ms = 1000;
 	c->cfg.hb_ms = 100;
@@ -1182,10 +1150,7 @@ connect_stall(const arb__cookie *ck, const char *url, int64_t *after)
 	arb__link_watch(k, tnode_watch, c);
 	arb__link_set_reader(k, c->l);
 	atomic_store(&c->k, k);
-	memset(&sl, 0, sizeof(sl));
-	ARB_PASS(arb__ttimer_init(&sl.t, stall_cb, &sl));
-	sl.until = arb_test_now_ms() + 1500;
-	arb__ttimer_arm(&sl.t, 0);
+	tpf_stall_start(&sl, 1500);
 	tnode_start(c); // dials during the stall (nng's threads run)
 	ARB_WAIT_UNTIL(atomic_load(&sl.done), 5000);
 	ARB_WAIT_UNTIL(atomic_load(&at) != 0, 10000);
@@ -1217,9 +1182,8 @@ test_connect_limit_leaves_out_a_stall(void **state)
 	char        url[64];
 
 	(void) state;
-	memset(ck.key, 0x5a, 32);
-	ck.len = 32;
-	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", jammed(&fd, &filler));
+	tpf_cookie(&ck);
+	tpf_url(url, sizeof(url), jammed(&fd, &filler));
 	for (i = 0; i < 8 && !done; i++) {
 		done = connect_stall(&ck, url, &after);
 		// (A lower bound: a loaded machine only makes it later.)
