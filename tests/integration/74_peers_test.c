@@ -203,6 +203,29 @@ static const arb_actor_ops echo_ops = {
 	.terminate = echo_terminate,
 };
 
+// slot_arg reads an actor's arg "SLOT_ID NODE" into *to: the actor at
+// that slot on NODE, whichever incarnation runs (creation 0).  False: the
+// arg is not of that shape.
+static bool
+slot_arg(const void *arg, size_t len, arb_pid *to)
+{
+	char               a[128], name[64];
+	unsigned long long id;
+
+	if (len == 0 || len >= sizeof(a)) {
+		return false;
+	}
+	memcpy(a, arg, len);
+	a[len] = '\0';
+	if (sscanf(a, "%llu %63s", &id, name) != 2) {
+		return false;
+	}
+	to->id = id;
+	to->node = arb__node_id(name);
+	to->creation = 0;
+	return true;
+}
+
 // The pinger (arg "SLOT_ID NODE"): calls the echo's slot address on NODE
 // until it answers, streams SEQ_N numbers to it, asks how many arrived,
 // then keeps the echo's exact pid and tries it (and the slot address) on
@@ -345,23 +368,12 @@ pinger_tick(evutil_socket_t fd, short what, void *arg)
 static int
 pinger_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 {
-	pinger_st          *st = calloc(1, sizeof(*st));
-	char                a[128], name[64];
-	unsigned long long  id;
+	pinger_st *st = calloc(1, sizeof(*st));
 
-	if (st == NULL || len == 0 || len >= sizeof(a)) {
+	if (st == NULL || !slot_arg(arg, len, &st->target)) {
 		free(st);
 		return ARB_EINVAL;
 	}
-	memcpy(a, arg, len);
-	a[len] = '\0';
-	if (sscanf(a, "%llu %63s", &id, name) != 2) {
-		free(st);
-		return ARB_EINVAL;
-	}
-	st->target.id = id;
-	st->target.node = arb__node_id(name);
-	st->target.creation = 0; // whichever incarnation runs
 	st->last_rv = 1;
 	*statep = st;
 	st->ctx = ctx;
@@ -1954,23 +1966,12 @@ dupe_gathered_cb(arb_ctx *ctx, void *arg, const arb_result *results, size_t n,
 static int
 dupe_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 {
-	dupe_st           *st = calloc(1, sizeof(*st));
-	char               a[128], name[64];
-	unsigned long long id;
+	dupe_st *st = calloc(1, sizeof(*st));
 
-	if (st == NULL || len == 0 || len >= sizeof(a)) {
+	if (st == NULL || !slot_arg(arg, len, &st->target)) {
 		free(st);
 		return ARB_EINVAL;
 	}
-	memcpy(a, arg, len);
-	a[len] = '\0';
-	if (sscanf(a, "%llu %63s", &id, name) != 2) {
-		free(st);
-		return ARB_EINVAL;
-	}
-	st->target.id = id;
-	st->target.node = arb__node_id(name);
-	st->target.creation = 0;
 	*statep = st;
 	arb_test_emit("dupe slot=%llu",
 	    (unsigned long long) arb_pid_slot(arb_self(ctx)).id);
