@@ -13,6 +13,8 @@
 // frame of their own): the driver sends START / STOP, the agent answers
 // READY / FAIL / EXIT (tags TAG_*, remote_int.h); a start_child of a pool
 // that runs there is START_CHILD, answered CHILD ("Remote pools").
+// Any other tag is refused: a dead letter, logged, a request answered
+// ARB_ENOTSUP (agent_unknown; docs/wire.md).
 //
 // Thread: node (everything here runs on the node loop).
 
@@ -21,13 +23,77 @@
 #include "../transport/transport.h"
 
 #include <event2/event.h>
+#include <stdio.h>
 #include <string.h>
 
 static struct {
 	arb_node     *node;
 	arb__nodembox nb;
-	struct event *resend_ev; // STARTs not answered yet, again
+	struct event *resend_ev;  // STARTs not answered yet, again
+	uint64_t      rejected;   // envelopes of a tag not the agent's
+	uint64_t      suppressed; // their log lines not written since
+	int64_t       rejected_log_ms;
 } R;
+
+// agent_refuse answers a request the agent does not take (a tag it does
+// not know) at once with an error reply, code ARB_ENOTSUP, from the pid
+// it was sent to (the agent's slot: a caller takes an answer only from
+// where its call went, actor.c); what cannot leave is a dead letter too
+// and its caller gets its timeout.
+static void
+agent_refuse(arb_node *node, const arb_msg *m)
+{
+	arb__buf b = { 0 };
+	arb_msg  ans;
+	char     text[128];
+
+	snprintf(text, sizeof(text),
+	    "the agent of node %s takes no tag 0x%08x", node->name,
+	    (unsigned) m->tag);
+	if (arb__codec_error_reply(m, ARB_ENOTSUP, text, 0, &b, &ans)
+	    == ARB_OK) {
+		ans.from = m->to;
+		if (arb__outq_push(node->outq, &ans) != ARB_OK) {
+			node->tree.dead_letters++;
+		}
+	}
+	arb__buf_fini(&b);
+}
+
+// agent_unknown takes an envelope whose tag the agent does not know (a
+// newer node's, or anything else sent to the agent's slot), as the
+// service mailbox takes one (watch.c): a dead letter of the node, logged
+// at most once a second (suppressed=N: how many since the last line;
+// dead_letters=N: how many the agent refused so far), and a request is
+// answered ARB_ENOTSUP at once (agent_refuse) rather than left to its
+// caller's timeout.
+static void
+agent_unknown(arb_node *node, const arb_msg *m)
+{
+	int64_t now = arb__now_ms();
+	bool    req = (m->flags & ARB__F_REQUEST) != 0;
+
+	node->tree.dead_letters++;
+	R.rejected++;
+	if (req) {
+		agent_refuse(node, m);
+	}
+	if (R.rejected_log_ms != 0 && now - R.rejected_log_ms < 1000) {
+		R.suppressed++;
+		return;
+	}
+	R.rejected_log_ms = now;
+	arb__log(ARB_LOG_WARN, NULL,
+	    "event=rejected_message mailbox=agent from=[%llu,%u,%u] "
+	    "tag=0x%08x ref=%llu request=%s error=\"unknown tag\" "
+	    "dead_letters=%llu suppressed=%llu",
+	    (unsigned long long) m->from.id, (unsigned) m->from.node,
+	    (unsigned) m->from.creation, (unsigned) m->tag,
+	    (unsigned long long) m->ref, req ? "yes" : "no",
+	    (unsigned long long) R.rejected,
+	    (unsigned long long) R.suppressed);
+	R.suppressed = 0;
+}
 
 // agent_one hands an envelope of the agent's mailbox to the driver (what
 // other nodes' agents answer) or to the agent (what other nodes'
@@ -66,6 +132,7 @@ agent_one(arb_node *node, arb_msg *m)
 		arb__agent_down(m);
 		break;
 	default:
+		agent_unknown(node, m);
 		break;
 	}
 }

@@ -49,6 +49,7 @@
 #define TAG_START_CHILD (ARB_TAG_SYSTEM + 0x104u)
 #define TAG_CHILD       (ARB_TAG_SYSTEM + 0x114u)
 #define TAG_HELLO       7u // the fencer to the pool's child: echoed
+#define TAG_STRAY       (ARB_TAG_SYSTEM + 0x1FEu) // the agent's, unknown
 #define FLOOD_N   300 // STARTs in flood mode: 300 - 256 reports dropped
 
 // --- the fencer: node sup's actor that plays a supervisor ----------------
@@ -62,10 +63,12 @@ typedef struct fencer {
 	bool          claim;  // claim mode: START 5, CLAIMs to sup's agent
 	bool          tree;   // tree mode: remote subtrees (send_tree)
 	bool          pool;   // pool mode: a remote pool (send_pool)
+	bool          stray;  // stray mode: unknown tags (send_stray)
 	arb_pid       child;  // pool mode: the child gw started
 	char          key[64]; // the last report's child
 	size_t        keylen;
 	int           sent;   // flood: STARTs sent so far
+	int64_t       stray_t0; // stray: when the call went
 	int           failed; // flood: distinct FAILs received
 	bool          got[FLOOD_N];
 } fencer;
@@ -269,6 +272,45 @@ send_ack(fencer *f, const uint8_t *key, size_t len, uint64_t gen,
 	arb__buf_fini(&b);
 }
 
+// stray_answer: the answer to the call of an unknown tag (stray mode),
+// with how long it took.
+static void
+stray_answer(arb_ctx *ctx, void *arg, const arb_result *r)
+{
+	fencer *f = arg;
+
+	(void) ctx;
+	arb_test_emit("fencer stray answer status=%s code=%s from=%s "
+	              "ms=%lld text=%s",
+	    arb_err_name(r->status), arb_err_name(r->code),
+	    r->pid.node == arb__node_id("gw") ? "gw" : "other",
+	    (long long) (arb_test_now_ms() - f->stray_t0), r->text);
+}
+
+// send_stray sends gw's agent a tag it does not know twice: a plain
+// message, then a call (a request: answered at once, not at its 60 s
+// timeout).
+static int
+send_stray(fencer *f)
+{
+	int rv = ARB_OK;
+
+	if (f->step == 0
+	    && (rv = arb_send_copy(f->ctx, f->agent, TAG_STRAY, "x", 1))
+	        == ARB_OK) {
+		f->step = 1;
+	}
+	if (f->step == 1) {
+		f->stray_t0 = arb_test_now_ms();
+		rv = arb_call(f->ctx, f->agent, TAG_STRAY + 1, "y", 1, 60000,
+		    stray_answer, f);
+		if (rv == ARB_OK) {
+			f->step = 2;
+		}
+	}
+	return rv;
+}
+
 static void
 fencer_tick(evutil_socket_t fd, short what, void *arg)
 {
@@ -276,6 +318,12 @@ fencer_tick(evutil_socket_t fd, short what, void *arg)
 
 	(void) fd;
 	(void) what;
+	if (f->stray) {
+		if (f->step < 2) {
+			send_stray(f);
+		}
+		return;
+	}
 	if (f->flood) {
 		int k;
 
@@ -439,6 +487,7 @@ fencer_init(arb_ctx *ctx, void **statep, const void *arg, size_t len)
 	f->claim = len == 5 && memcmp(arg, "claim", 5) == 0;
 	f->tree = len == 4 && memcmp(arg, "tree", 4) == 0;
 	f->pool = len == 4 && memcmp(arg, "pool", 4) == 0;
+	f->stray = len == 5 && memcmp(arg, "stray", 5) == 0;
 	f->ctx = ctx;
 	// gw's agent: child slot 1 of every node, whichever incarnation.
 	f->agent = arb__pid_make(ARB__KIND_THREAD, 1, 0);
@@ -560,7 +609,7 @@ static const arb_actor_ops asker_ops = {
 	.terminate = asker_terminate,
 };
 
-// args: port peer_port [flood|claim|tree|pool|asker]: node "sup" (its
+// args: port peer_port [flood|claim|tree|pool|stray|asker]: node "sup" (its
 // cookie SECRET, as gw's) with the fencer (asker: with the asker and
 // root/p, a simple_one_for_one pool of thread echos on gw, instead).
 static int
@@ -591,7 +640,8 @@ sup_main(int argc, char **argv)
 	if (argc > 3
 	    && (strcmp(argv[3], "flood") == 0 || strcmp(argv[3], "claim") == 0
 	        || strcmp(argv[3], "tree") == 0
-	        || strcmp(argv[3], "pool") == 0)) {
+	        || strcmp(argv[3], "pool") == 0
+	        || strcmp(argv[3], "stray") == 0)) {
 		c.arg = argv[3];
 		c.arg_len = strlen(argv[3]);
 	}
@@ -617,6 +667,7 @@ sup_main(int argc, char **argv)
 
 static const arb_test_helper helpers[] = {
 	{ "arbor", h_arbor },
+	{ "arborctl", h_arborctl },
 	{ "sup", sup_main },
 };
 
@@ -668,7 +719,7 @@ start_gw(void **state, pair *p, const char *tag, const char *extra)
 }
 
 // start_sup starts node sup with the fencer (mode: NULL, "flood",
-// "claim", "tree", "pool") or the asker ("asker").
+// "claim", "tree", "pool", "stray") or the asker ("asker").
 static void
 start_sup(pair *p, const char *mode)
 {
@@ -932,6 +983,67 @@ test_start_child_of_a_remote_pool_answers_its_pid(void **state)
 	stop_pair(&p);
 }
 
+// node_dead_letters is node_dead_letters of gw's `arborctl status
+// --json` (its control socket in the pair's directory).
+static long
+node_dead_letters(pair *p)
+{
+	char          sock[128];
+	const char   *args[] = { "--", "--socket", sock, "--timeout", "2",
+                  "status", "--json", NULL };
+	arb_test_proc ctl;
+	const char   *at;
+	long          n;
+
+	snprintf(sock, sizeof(sock), "%s/ctl.sock", p->dir);
+	arb_test_spawn(&ctl, "arborctl", args);
+	assert_int_equal(
+	    arb_test_exit_code(arb_test_wait_exit(&ctl, WAIT_MS)), 0);
+	at = strstr(ctl.out, "\"node_dead_letters\":");
+	if (at == NULL) {
+		fail_msg("no node_dead_letters in arborctl status --json: %s",
+		    ctl.out);
+	}
+	n = strtol(at + 20, NULL, 10);
+	arb_test_proc_fini(&ctl);
+	return n;
+}
+
+// test_agent_refuses_an_unknown_tag: what gw's agent does not know (a
+// tag of its range no node sends, from a peer with the cookie) is a dead
+// letter of gw (node_dead_letters), logged once a second naming the tag
+// and the sender (event=rejected_message mailbox=agent, the second
+// within the second suppressed); a call of such a tag is answered at
+// once, ARB_ENOTSUP from the agent's slot, not left to its 60 s timeout.
+static void
+test_agent_refuses_an_unknown_tag(void **state)
+{
+	pair           p;
+	arb_test_proc *gw = &p.gw, *sup = &p.sup;
+	char           node[32];
+	const char    *line;
+
+	start_pair(state, &p, "t76u", "", "stray");
+	line = arb_test_expect(sup, "fencer stray answer ", WAIT_MS);
+	assert_non_null(strstr(
+	    line, "status=ARB_EREMOTE code=ARB_ENOTSUP from=gw ms="));
+	assert_non_null(strstr(
+	    line, "text=the agent of node gw takes no tag 0xffff01ff"));
+	assert_true(arb_test_need_field(line, "ms") < WAIT_MS);
+	// The plain one first: logged; the call's within the second not.
+	line = arb_test_expect(
+	    gw, "event=rejected_message mailbox=agent from=[", WAIT_MS);
+	snprintf(node, sizeof(node), ",%u,", (unsigned) arb__node_id("sup"));
+	assert_non_null(strstr(line, node));
+	assert_non_null(strstr(line,
+	    " tag=0xffff01fe ref=0 request=no error=\"unknown tag\" "
+	    "dead_letters=1 suppressed=0"));
+	assert_int_equal(
+	    arb_test_count(gw, "event=rejected_message mailbox=agent"), 1);
+	assert_int_equal(node_dead_letters(&p), 2);
+	stop_pair(&p);
+}
+
 // arb_node_open checks orphan_grace_ms as the tree file's checker does
 // (10 ms to 24 h; 0: the default).
 static void
@@ -963,6 +1075,7 @@ static const struct CMUnitTest tests[] = {
 	ARB_TEST_TIDY(test_reports_beyond_256_drop_the_oldest),
 	ARB_TEST_TIDY(test_claim_of_a_generation_not_run_is_stopped),
 	ARB_TEST_TIDY(test_orphan_grace_is_checked),
+	ARB_TEST_TIDY(test_agent_refuses_an_unknown_tag),
 	ARB_TEST_TIDY(test_agent_runs_a_subtree),
 	ARB_TEST_TIDY(test_agent_relays_start_child_by_generation),
 	ARB_TEST_TIDY(test_start_child_of_a_remote_pool_answers_its_pid),
