@@ -329,6 +329,12 @@ int arb__mp_put_bin(arb__buf *b, const void *p, size_t n);
 // return ARB_OK, or ARB_EINVAL when s is not one or does not fit.
 int arb__parse_dur_ms(const char *s, int64_t *msp);
 int arb__parse_size(const char *s, uint64_t *bytesp);
+// arb__url_bound is a listener's URL as bound: url with its port 0
+// ("tcp://127.0.0.1:0", "tls+tcp://[::1]:0") replaced by port, the port
+// the listener got, in buf; url itself when its port is not 0 (or it has
+// none: ipc://), port is not 1..65535, or buf is too small.  Thread: any.
+const char *arb__url_bound(
+    const char *url, int port, char *buf, size_t len);
 
 // --- idmap.c: uint64 -> pointer open-addressing hash (keys != 0) --------
 typedef struct arb__idmap {

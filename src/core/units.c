@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // units.c -- durations ("250ms", "1.5s") and sizes ("64KiB") as written
-// in config files.
+// in config files; and a listener's URL with the port it bound
+// (arb__url_bound).
 //
 // A value is digits (the base unit: milliseconds, bytes) or a decimal
 // number ("1", "1.5"; no sign, no exponent, no blanks) followed by exactly
@@ -9,6 +10,7 @@
 
 #include "arb_impl.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,4 +137,21 @@ arb__parse_size(const char *s, uint64_t *bytesp)
 	}
 	*bytesp = (uint64_t) v;
 	return ARB_OK;
+}
+
+const char *
+arb__url_bound(const char *url, int port, char *buf, size_t len)
+{
+	const char *host, *colon;
+	int         n;
+
+	if (url == NULL || port <= 0 || port > 65535
+	    || (strncmp(url, "tcp", 3) != 0 && strncmp(url, "tls+tcp", 7) != 0)
+	    || (host = strstr(url, "://")) == NULL
+	    || (colon = strrchr(url, ':')) < host + 3
+	    || strcmp(colon, ":0") != 0) {
+		return url;
+	}
+	n = snprintf(buf, len, "%.*s:%d", (int) (colon - url), url, port);
+	return n > 0 && (size_t) n < len ? buf : url;
 }

@@ -651,10 +651,15 @@ arb_node_open(arb_node **nodep, const arb_node_opts *opts)
 			goto fail;
 		}
 		if (o.listen != NULL) {
+			char bound[320];
+			int  port = arb__peers_port();
+
+			// url: where it listens (port 0 as bound).
 			arb__log(ARB_LOG_INFO, NULL,
 			    "event=peer_listen url=%s port=%d auth=%s "
 			    "watch_max=%zu",
-			    o.listen, arb__peers_port(),
+			    arb__url_bound(o.listen, port, bound, sizeof(bound)),
+			    port,
 			    strncmp(o.listen, "tls+", 4) == 0
 			        ? (o.cookie_file != NULL ? "tls+cookie"
 			                                 : "tls")

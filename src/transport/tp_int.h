@@ -245,7 +245,7 @@ struct arb__lsn {
 	pthread_cond_t       cv;
 	nng_stream_listener *l;
 	nng_aio             *aio;
-	char                 url[300];
+	char                 url[300]; // its port 0 made the bound one
 	int                  perms;
 	const arb__lsn_ops  *ops;
 	void                *arg;

@@ -153,6 +153,24 @@ lsn_accept_cb(void *arg)
 	pthread_mutex_unlock(&l->mtx);
 }
 
+// lsn_bound names l by the address it is bound to: a TCP listener opened
+// on port 0 has its url's port replaced by the one it got
+// (arb__url_bound), so its log lines name where it listens, and a
+// listener made anew after a failure (lsn_accept_cb) binds that same
+// port, the one peers were told.  Before its first accept: no other
+// thread reads l->url yet.
+static void
+lsn_bound(arb__lsn *l)
+{
+	char        buf[sizeof(l->url)];
+	const char *u
+	    = arb__url_bound(l->url, arb__lsn_port(l), buf, sizeof(buf));
+
+	if (u == buf) {
+		memcpy(l->url, buf, sizeof(l->url));
+	}
+}
+
 int
 arb__lsn_open(arb__lsn **lp, const char *url, int perms,
     const arb__lsn_ops *ops, void *arg, const arb__link_cfg *cfg)
@@ -189,6 +207,7 @@ arb__lsn_open(arb__lsn **lp, const char *url, int perms,
 		arb__free(l);
 		return arb__err_from_nng(rv);
 	}
+	lsn_bound(l);
 	pthread_mutex_lock(&l->mtx);
 	lsn_accept(l, 0);
 	pthread_mutex_unlock(&l->mtx);

@@ -3501,6 +3501,43 @@ test_a_failing_node_does_not_delay_another_at_its_address(void **state)
 	arb_test_proc_fini(&a);
 }
 
+// A node whose listen URL has port 0 names the port it got wherever it
+// names its listener: its event=peer_listen url (beside port=) and its
+// listener's log lines (a connection closed before its HELLO:
+// event=link_refused listener=URL), never "tcp://127.0.0.1:0".
+static void
+test_listen_on_port_0_names_the_bound_port(void **state)
+{
+	arb_test_proc a;
+	char          pps[16], want[128];
+	const char   *args[] = { "a", "0", "b", pps, SECRET, "500", "4", NULL };
+	const char   *line;
+	long          port;
+	int           fd;
+
+	(void) state;
+	snprintf(pps, sizeof(pps), "%d", arb_test_free_port()); // b: nobody
+	line = arb_test_node_start(&a, "node", args, WAIT_MS);
+	port = arb_test_need_field(line, "port");
+	assert_true(port > 0 && port < 65536);
+	snprintf(want, sizeof(want),
+	    "event=peer_listen url=tcp://127.0.0.1:%ld port=%ld ", port, port);
+	if (strstr(line, want) == NULL) {
+		fail_msg("want \"%s\" in: %s", want, line);
+	}
+	// A connection closed at once: refused, its listener named.
+	fd = lp_connect_from("127.0.0.1", (int) port);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(want, sizeof(want),
+	    "event=link_refused listener=tcp://127.0.0.1:%ld reason=\"closed "
+	    "after 0 bytes",
+	    port);
+	arb_test_expect(&a, want, WAIT_MS);
+	assert_int_equal(arb_test_count(&a, "127.0.0.1:0 "), 0);
+	arb_test_node_stop((arb_test_proc *[]){ &a }, 1, false, WAIT_MS);
+}
+
 static void
 test_peer_settings_are_checked(void **state)
 {
@@ -4447,6 +4484,7 @@ static const struct CMUnitTest tests[] = {
 	ARB_TEST_TIDY(
 	    test_a_failing_node_does_not_delay_another_at_its_address),
 	ARB_TEST_TIDY(test_peer_settings_are_checked),
+	ARB_TEST_TIDY(test_listen_on_port_0_names_the_bound_port),
 	ARB_TEST_TIDY(test_peers_come_up_and_detect_a_killed_peer),
 	ARB_TEST_TIDY(test_a_lost_peer_shows_no_round_trip),
 	ARB_TEST_TIDY(test_two_nodes_of_one_name_are_named),

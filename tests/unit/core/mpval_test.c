@@ -235,6 +235,46 @@ test_durations(void **state)
 	}
 }
 
+// arb__url_bound: a TCP (or TLS) URL's port 0 becomes the bound port;
+// anything else, or a port out of range or a buffer too small, is the
+// URL as given.
+static void
+test_url_bound(void **state)
+{
+	static const struct {
+		const char *url;
+		int         port;
+		const char *want;
+	} cases[] = {
+		{ "tcp://127.0.0.1:0", 4242, "tcp://127.0.0.1:4242" },
+		{ "tls+tcp://[::1]:0", 65535, "tls+tcp://[::1]:65535" },
+		{ "tcp4://gw.local:0", 1, "tcp4://gw.local:1" },
+		{ "tcp://127.0.0.1:10", 4242, "tcp://127.0.0.1:10" },
+		{ "tcp://127.0.0.1:0", 0, "tcp://127.0.0.1:0" },
+		{ "tcp://127.0.0.1:0", 65536, "tcp://127.0.0.1:0" },
+		{ "tcp://[::0]", 4242, "tcp://[::0]" },
+		{ "ipc:///tmp/x:0", 4242, "ipc:///tmp/x:0" },
+	};
+	char   buf[64];
+	size_t i;
+
+	(void) state;
+	for (i = 0; i < ARB_ARRAY_SIZE(cases); i++) {
+		const char *got = arb__url_bound(
+		    cases[i].url, cases[i].port, buf, sizeof(buf));
+
+		if (strcmp(got, cases[i].want) != 0) {
+			fail_msg("%s port %d: \"%s\", want \"%s\"",
+			    cases[i].url, cases[i].port, got, cases[i].want);
+		}
+	}
+	// Too small for the bound URL: the URL as given.
+	assert_string_equal(
+	    arb__url_bound("tcp://127.0.0.1:0", 4242, buf, 20),
+	    "tcp://127.0.0.1:0");
+	assert_null(arb__url_bound(NULL, 4242, buf, sizeof(buf)));
+}
+
 static void
 test_sizes(void **state)
 {
@@ -275,6 +315,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_int_bool_bin_writers_are_smallest_msgpack),
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_sizes),
+		cmocka_unit_test(test_url_bound),
 	};
 
 	return ARB_TEST_RUN("core.mpval", tests, argc, argv);
