@@ -58,18 +58,25 @@ struct gather {
 	gather         *prev, *next; // ctx->gathers
 };
 
+// ctx_new_ref gives a call or gather request its ref.  Refs need only be
+// unique per actor incarnation (ctx->pending is its own); each
+// incarnation starts at a random value (arb__ctx_open) rather than 1, so
+// they are not there to be guessed (a reply is taken only from where its
+// call went, reply_from_target, so a guessed ref gets nothing; still).
+// They wrap below the top bit, DOWN_KEY's, and skip 0, the idmap's
+// empty key: ARB__CALL_REF_MAX is followed by 1.
 static uint64_t
 ctx_new_ref(arb_ctx *ctx)
 {
-	// Refs only need to be unique per actor incarnation; keep them
-	// non-zero (0 is the idmap's empty key).
-	return ++ctx->next_ref;
+	ctx->next_ref
+	    = ctx->next_ref >= ARB__CALL_REF_MAX ? 1 : ctx->next_ref + 1;
+	return ctx->next_ref;
 }
 
 // DOWN_KEY is the ctx->pending key of a gather's monitor.  Monitor refs
-// come from the node's counter and request refs from ours, so the same
-// number can be both; the top bit (never reached by ctx_new_ref) keeps
-// the two apart.
+// come from the node's counter (from 1) and request refs from ours, so
+// the same number can be both; the top bit (never set in a call ref:
+// ARB__CALL_REF_MAX) keeps the two apart.
 #define DOWN_KEY(mref) ((mref) | (1ull << 63))
 
 // ---------------------------------------------------------------------------
@@ -686,7 +693,7 @@ pid_node(arb_pid p)
 
 // reply_from_target is true when a reply from `from` may answer a
 // request sent to `to`.  Replies are matched by ref, and a ref can be
-// guessed (refs count from 1) or seen; a peer that holds the cookie may
+// guessed (not from 1: ctx_new_ref) or seen; a peer that holds the cookie may
 // send from its own pids only (forged.c), so what must be checked here
 // is that the answer comes from where the request went, as a local
 // caller's does.  Every honest answer does: the actor's arb_reply and
@@ -1065,6 +1072,7 @@ arb__ctx_open(arb_ctx **ctxp, const arb_actor_ops *ops,
 	ctx->host     = host;
 	ctx->host_arg = host_arg;
 	ctx->self     = self;
+	ctx->next_ref = arb__random() & ARB__CALL_REF_MAX; // ctx_new_ref
 	ctx->addr     = *addr;
 	ctx->max_msg  = max_msg;
 	ctx->hb_ms    = hb_ms;

@@ -65,6 +65,11 @@ typedef struct arb__host_ops {
 	void (*heartbeat)(arb_ctx *ctx); // may be NULL
 } arb__host_ops;
 
+// Call refs (actor.c ctx_new_ref) run from a random start up to
+// ARB__CALL_REF_MAX, then from 1 again: never 0, never the top bit (a
+// gather's monitor's key in the pending table, DOWN_KEY).
+#define ARB__CALL_REF_MAX ((1ull << 63) - 1)
+
 struct arb_ctx {
 	const arb_actor_ops  *ops;
 	void                 *state;
@@ -94,7 +99,7 @@ struct arb_ctx {
 	// Calls and gathers in flight: ref -> pending (actor.c).
 	arb__idmap            pending;
 	struct gather        *gathers; // in flight (actor.c), freed with ctx
-	uint64_t              next_ref;
+	uint64_t              next_ref; // the last call ref (ctx_new_ref)
 	// Replies refused for coming from elsewhere (actor.c): the last log
 	// line's time and how many were not logged since.
 	int64_t               refused_log_ms;
