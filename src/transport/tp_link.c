@@ -498,8 +498,10 @@ link_early_close(arb__link *k, int rv)
 	          "listener? does it list this node?)");
 }
 
-// A refusal by silence: no HELLO reply in time (link_hello_late).
+// A refusal by silence: no HELLO reply in time (link_hello_late); or a
+// connect nng called done that never was.
 static const char late_brief[] = "no HELLO reply";
+static const char unconnected_brief[] = "connect did not complete";
 
 // link_hello_late: a node link's connection had no HELLO reply within
 // hello_ms of connecting, of the time this process ran (link_hb_cb
@@ -508,21 +510,38 @@ static const char late_brief[] = "no HELLO reply";
 // half-open connection, a TLS handshake that never ends).  Counted
 // (refused) and logged once per connection; the stream goes down (no
 // DOWN: it was never greeted), and the link adopts its candidate or
-// redials with backoff (arb__link_after_down).  Under k->mtx.
+// redials with backoff (arb__link_after_down).  nng 1.5.2's TCP dialer
+// now and then calls a connect done that never was (a peer or firewall
+// that drops our SYNs; docs/multinode.md, "Links between nodes"): such a
+// stream has no peer address -- NNG_OPT_REMADDR is getpeername(2) there,
+// ENOTCONN while the SYN is unanswered -- and is said as such ("connect
+// did not complete"), not as a listener that accepted and said nothing.
+// Counted (refused) as before.  Under k->mtx.
 static void
 link_hello_late(arb__link *k)
 {
-	char why[160];
+	char         why[160];
+	nng_sockaddr sa;
 
 	if (!k->noted) {
 		k->noted = true;
 		stat_add(&k->cfg.stats->refused, 1);
-		snprintf(why, sizeof(why),
-		    "no HELLO reply within %d ms (it accepted the connection "
-		    "and said nothing: a hung peer, or a middlebox holding "
-		    "it?)",
-		    k->cfg.hello_ms);
-		link_note(k, late_brief, why);
+		if (k->s != NULL
+		    && nng_stream_get_addr(k->s, NNG_OPT_REMADDR, &sa) != 0) {
+			snprintf(why, sizeof(why),
+			    "connect did not complete within %d ms (nng "
+			    "said it did; a peer or firewall that drops our "
+			    "SYNs?)",
+			    k->cfg.hello_ms);
+			link_note(k, unconnected_brief, why);
+		} else {
+			snprintf(why, sizeof(why),
+			    "no HELLO reply within %d ms (it accepted the "
+			    "connection and said nothing: a hung peer, or a "
+			    "middlebox holding it?)",
+			    k->cfg.hello_ms);
+			link_note(k, late_brief, why);
+		}
 	}
 	arb__link_down(k);
 }
