@@ -395,7 +395,8 @@ typedef struct arb_peer_info {
 	// failed", "closed before HELLO", "a tls+tcp:// listener", "another
 	// node answers", "host not resolved": its URL's host, at a dial) or
 	// by this node's listener, a stream whose HELLO named it ("wrong
-	// cookie", "no cookie", "cookie, none here"); "" and -1: never.  The
+	// cookie", "no cookie", "cookie, none here", "dials here for another
+	// node"); "" and -1: never.  The
 	// log's event=link_refused line says more.  A peer never refused and
 	// never up was never reached.
 	char    last_refusal[32];

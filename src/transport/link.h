@@ -78,6 +78,11 @@ typedef enum arb__fr_type {
 // in the acceptor's reply, the acceptor may send DATA on it.
 #define ARB__HELLO_F_DUPLEX 0x2u
 #define ARB__HB_F_REPLY    0x1u // flags of a heartbeat's echo
+// A dialer's AUTH whose proof is good but that names the acceptor as not
+// the node its link is for (another node answers at that URL): the
+// dialer closes once it is written, and the acceptor knows that the
+// cookie is not what failed (docs/wire.md, "Authentication").
+#define ARB__AUTH_F_ELSEWHERE 0x1u
 
 // Roles a dialer announces in its HELLO.
 typedef enum arb__link_role {

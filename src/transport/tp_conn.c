@@ -578,7 +578,7 @@ lsn_vnote(arb__lsn *l, bool refused, const char *extra, const char *fmt,
 {
 	int64_t  sec = arb__now_ms() / 1000;
 	uint64_t suppressed;
-	char     why[160];
+	char     why[256];
 
 	pthread_mutex_lock(&l->mtx);
 	if (sec != l->log_sec) {
@@ -715,6 +715,27 @@ conn_note(arb__conn *c, bool refused, const char *fmt, ...)
 	conn_penalize(c, extra, sizeof(extra));
 	va_start(ap, fmt);
 	lsn_vnote(c->lsn, refused, extra, fmt, ap);
+	va_end(ap);
+}
+
+// conn_say logs a refusal of c with its source (" source=ADDR"), which it
+// does not back off: the peer proved itself.
+static void
+conn_say(arb__conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+conn_say(arb__conn *c, const char *fmt, ...)
+{
+	char    extra[INET6_ADDRSTRLEN + 16];
+	va_list ap;
+
+	extra[0] = '\0';
+	if (c->has_src) {
+		snprintf(extra, sizeof(extra), " source=%s", c->src_str);
+	}
+	va_start(ap, fmt);
+	lsn_vnote(c->lsn, true, extra, fmt, ap);
 	va_end(ap);
 }
 
@@ -1035,6 +1056,22 @@ conn_auth_end(arb__conn *c, const uint8_t *fr, uint8_t type)
 		conn_fail(c, &st->refused,
 		    "node %s failed authentication (wrong cookie?)",
 		    c->peer.name);
+		return false;
+	}
+	if ((fr[5] & ARB__AUTH_F_ELSEWHERE) != 0) {
+		// The dialer has the cookie, and meant to reach another node
+		// at our address (its peer URLs are wrong): it hangs up now.
+		// Not its cookie, and no failure of its source: it proved
+		// itself.
+		conn_proven(c);
+		stat_add(&st->refused, 1);
+		conn_refused(c, &c->peer, "dials here for another node");
+		conn_say(c,
+		    "node %s has the cookie but dialled this address for "
+		    "another node (its URL for that node is ours: URLs "
+		    "swapped?)",
+		    c->peer.name);
+		arb__conn_close(c);
 		return false;
 	}
 	c->authed = true;

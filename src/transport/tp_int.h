@@ -471,6 +471,9 @@ struct arb__link {
 	int64_t            refusal_ms;
 	int64_t            log_sec; // refusals logged: one a second
 	uint64_t           log_suppressed;
+	// This stream reached another node than k->name: its AUTH, flagged
+	// ARB__AUTH_F_ELSEWHERE, is due or written, then the stream closes.
+	bool               elsewhere;
 	// Its URL's host, looked up off nng's threads when a dial fails in
 	// the resolver (link_dial_failed, tp_resolve.c); NULL until then.
 	struct arb__resolve *res;

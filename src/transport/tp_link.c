@@ -348,6 +348,13 @@ link_send_cb(void *arg)
 				nng_stream_send(k->s, k->saio);
 			}
 		}
+	} else if (k->elsewhere && !k->auth_due) {
+		// Our AUTH flagged "not the node this link is for" is out
+		// (link_elsewhere): the stream has served its purpose.
+		k->hello_sent = true;
+		k->niov = 0;
+		arb__link_flight_settle(k, k->f_done + n);
+		arb__link_down(k);
 	} else {
 		// Written: keep only what the ACK needs.
 		k->hello_sent = true;
@@ -604,6 +611,38 @@ link_cand_up(arb__link *k)
 	k->cand_up = true;
 }
 
+// link_elsewhere: the acceptor, whose proof of the cookie was good,
+// names another node than the one this node link is for (k->name): a
+// URL of node.peers that is another peer's (two entries swapped).  Said
+// as such ("expected node X at URL, found Y"), and said to the acceptor
+// too: our AUTH, flagged ARB__AUTH_F_ELSEWHERE, proves that the cookie is
+// shared, so that its side does not read our hanging up as another
+// cookie; the stream closes once it is written (link_send_cb) and
+// nothing else goes on it (not authed).  Under k->mtx.
+static bool
+link_elsewhere(arb__link *k)
+{
+	char why[ARB__NODE_NAME_MAX * 3 + 600];
+
+	if (k->name[0] == '\0' || strcmp(k->peer.name, k->name) == 0) {
+		return false;
+	}
+	snprintf(why, sizeof(why),
+	    "expected node %s at %s, found node %s (it has the cookie: is "
+	    "this the URL of %s? two peers' URLs swapped?)",
+	    k->name, k->url, k->peer.name, k->peer.name);
+	stat_add(&k->cfg.stats->refused, 1);
+	link_note(k, "another node answers", why);
+	arb__frame_hdr(
+	    k->authfr, ARB__FR_AUTH_LEN, ARB__FR_AUTH, ARB__AUTH_F_ELSEWHERE);
+	arb__auth_proof(k->cfg.cookie, false, k->nonce, k->peer.auth,
+	    k->cfg.self.name, k->peer.name, k->authfr + ARB__FR_HDR);
+	k->auth_due = true;
+	k->elsewhere = true;
+	link_send(k);
+	return true;
+}
+
 // link_greeted takes the acceptor's HELLO reply (in k->peer): with a
 // cookie, its proof must be good, and ours (the AUTH frame) goes before
 // anything else; then the watcher may still refuse the peer.  False
@@ -626,6 +665,9 @@ link_greeted(arb__link *k)
 			        ? "it offers no authentication (insecure)"
 			        : "it failed authentication (wrong cookie?)");
 			return false;
+		}
+		if (link_elsewhere(k)) {
+			return true; // closes once its AUTH is written
 		}
 		arb__frame_hdr(k->authfr, ARB__FR_AUTH_LEN, ARB__FR_AUTH, 0);
 		arb__auth_proof(ck, false, k->nonce, k->peer.auth,
@@ -650,11 +692,12 @@ link_greeted(arb__link *k)
 	}
 	if (!k->cand_up && k->watch != NULL
 	    && !k->watch(k->watch_arg, ARB__LINK_EV_UP, &k->peer)) {
-		char why[ARB__NODE_NAME_MAX + 48];
+		char why[ARB__NODE_NAME_MAX * 2 + 400];
 
+		// (With a cookie, another name is link_elsewhere's first.)
 		snprintf(why, sizeof(why),
-		    "it is node %s, not the node this link is for",
-		    k->peer.name);
+		    "expected node %s at %s, found node %s",
+		    k->name[0] ? k->name : "-", k->url, k->peer.name);
 		link_note(k, "another node answers", why);
 		return false;
 	}
@@ -834,6 +877,7 @@ link_dial_cb(void *arg)
 		k->state = L_UP;
 		k->greeted = false;
 		k->noted = false;
+		k->elsewhere = false;
 		k->authed = k->cfg.cookie == NULL;
 		k->hello_sent = false;
 		k->adopted = false;

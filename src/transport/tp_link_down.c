@@ -161,6 +161,7 @@ link_adopt(arb__link *k, arb__conn *c)
 	k->auth_due = false;
 	k->hello_sent = true; // the peer's HELLO, our reply: c's
 	k->noted = false;
+	k->elsewhere = false;
 	k->next_seq = 1;
 	k->next_env = 0;
 	k->acked_seq = 0;
