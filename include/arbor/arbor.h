@@ -392,13 +392,16 @@ typedef struct arb_peer_info {
 	uint32_t accepted;
 	// The last time the peer was refused, and why, briefly: by this
 	// node's link to it ("wrong cookie", "no cookie", "TLS handshake
-	// failed", "closed before HELLO", "a tls+tcp:// listener", "another
-	// node answers", "host not resolved": its URL's host, at a dial) or
-	// by this node's listener, a stream whose HELLO named it ("wrong
+	// failed", "closed before HELLO", "no HELLO reply", "a tls+tcp://
+	// listener", "another node answers", "host not resolved": its URL's
+	// host, at a dial; "connection refused", "connect timed out",
+	// "resolver timed out", "dial failed": a dial that failed) or by
+	// this node's listener, a stream whose HELLO named it ("wrong
 	// cookie", "no cookie", "cookie, none here", "dials here for another
-	// node"); "" and -1: never.  The
-	// log's event=link_refused line says more.  A peer never refused and
-	// never up was never reached.
+	// node"); "" and -1: never.  The log's event=link_refused (a failed
+	// dial's event=link_dial_failed) line says more.  A peer never
+	// refused and never up was never reached, and no dial of it failed
+	// in a way the node can name.
 	char    last_refusal[32];
 	int64_t last_refusal_ms; // ms since it (-1: never)
 } arb_peer_info;

@@ -543,7 +543,8 @@ typedef struct arb__link_info {
 	// ...; a string constant) and when (arb__now_ms()).  NULL: none.
 	const char *refusal;
 	int64_t     refusal_ms;
-	bool        refusal_bare; // it closed without a word (no reason)
+	bool        refusal_bare; // no word of the peer's: it closed without
+	                          // one, or a dial failed (link_dial_note)
 } arb__link_info;
 // How long a refusal that said why (a wrong cookie, a failed TLS
 // handshake) stays a peer's last against refusals without a word: a

@@ -474,6 +474,10 @@ struct arb__link {
 	// This stream reached another node than k->name: its AUTH, flagged
 	// ARB__AUTH_F_ELSEWHERE, is due or written, then the stream closes.
 	bool               elsewhere;
+	// The last reason a dial failed, logged once per change
+	// (link_dial_note; a string constant; NULL: none since the link was
+	// last up).
+	const char        *dial_brief;
 	// Its URL's host, looked up off nng's threads when a dial fails in
 	// the resolver (link_dial_failed, tp_resolve.c); NULL until then.
 	struct arb__resolve *res;
@@ -597,6 +601,23 @@ typedef struct arb__resolve arb__resolve;
 int  arb__resolve_alloc(arb__resolve **rp, const char *url);
 bool arb__resolve_why(arb__resolve *r, int rv, char *buf, size_t len);
 void arb__resolve_free(arb__resolve *r);
+// arb__resolve_timed: a dial of r's URL failed with NNG_ETIMEDOUT after
+// limit_ms, its whole budget -- nng 1.5.2 resolves the host within it and
+// says no more.  Whether the resolver is what it waited for, from the
+// last lookup that followed such a dial (started here when there is
+// none, as arb__resolve_why does): ARB__TIMED_RESOLVER, that lookup has
+// not answered in limit_ms or took longer; ARB__TIMED_UNRESOLVED, the
+// host does not resolve (both said in buf); ARB__TIMED_CONNECT, the
+// connect itself timed out (the host is an address, or resolved in
+// time); ARB__TIMED_UNKNOWN, not known yet.  Thread: any.
+typedef enum {
+	ARB__TIMED_UNKNOWN,
+	ARB__TIMED_CONNECT,
+	ARB__TIMED_RESOLVER,
+	ARB__TIMED_UNRESOLVED,
+} arb__timed;
+arb__timed arb__resolve_timed(
+    arb__resolve *r, int64_t limit_ms, char *buf, size_t len);
 
 // tp_hb.c: the heartbeat channel of a dialled link.
 void arb__hb_open(arb__link *k);

@@ -423,14 +423,15 @@ static const char closed_brief[] = "closed before HELLO";
 // is the node the link dials (a node link), else the one that answered,
 // else "-".  The refusal becomes the link's last (brief, a string
 // constant: arb__link_info, `arborctl peers`) unless it is one without a
-// word within ARB__REFUSAL_KEEP_MS of one that said why.  Under k->mtx.
+// word within ARB__REFUSAL_KEEP_MS of one that said why (a failed dial's
+// did not: nothing answered).  Under k->mtx.
 static void
 link_note(arb__link *k, const char *brief, const char *why)
 {
 	int64_t now = arb__now_ms(), sec = now / 1000;
 
 	if (brief != closed_brief || k->refusal == NULL
-	    || k->refusal == closed_brief
+	    || k->refusal == closed_brief || k->refusal == k->dial_brief
 	    || now - k->refusal_ms >= ARB__REFUSAL_KEEP_MS) {
 		k->refusal = brief;
 		k->refusal_ms = now;
@@ -703,6 +704,7 @@ link_greeted(arb__link *k)
 	}
 	k->cand_up = false; // the UP told is this stream's now
 	k->greeted = true;
+	k->dial_brief = NULL; // up: a dial failing again is news
 	k->authed = true;
 	k->attempt = 0; // a good connection resets the backoff
 	k->heard_ms = arb__now_ms();
@@ -830,28 +832,91 @@ link_recv_cb(void *arg)
 	arb__link_op_done(k);
 }
 
+// link_dial_note: a node link's dial failed for a reason (brief, a
+// string constant; why, in whole): the peer's last refusal from now
+// (arborctl peers' LAST REFUSAL), and a line when the reason is not the
+// last failed dial's -- one per change, not one per redial (a peer that
+// is down is redialled every 50-500 ms; once the link was up, the next
+// failure is news again).  Not counted in links_refused: no peer
+// refused anything.
+// Under k->mtx.
+static void
+link_dial_note(arb__link *k, const char *brief, const char *why)
+{
+	k->refusal = brief;
+	k->refusal_ms = arb__now_ms();
+	if (brief == k->dial_brief) {
+		return;
+	}
+	k->dial_brief = brief;
+	arb__log(ARB_LOG_WARN, NULL,
+	    "event=link_dial_failed url=%s peer=%s reason=\"%s\"", k->url,
+	    k->name, why);
+}
+
 // link_dial_failed: a node link's dial failed (rv).  In nng 1.5.2 a host
 // that does not resolve fails it with NNG_EADDRINVAL (no such name) or
 // NNG_EAGAIN (the resolver did not answer) and no more, and the link was
 // redialled in silence for ever.  The link looks the host up itself, off
 // nng's threads (tp_resolve.c), and from the next failed dial on names
 // it with the resolver's reason, as a refusal (link_note: at most a line
-// a second; the peer's last refusal).  A dial failing otherwise (nothing
-// listens, no route) is a peer down, as before.  Under k->mtx.
+// a second; the peer's last refusal).  A dial that times out (the dial's
+// budget, hello_ms, holds the host's lookup and the connect) is the
+// resolver's fault or the connect's: the same lookup tells which
+// (arb__resolve_timed).  Those and a dial refused (nothing listens) or
+// failing otherwise are said once per change of reason (link_dial_note).
+// Under k->mtx.
 static void
 link_dial_failed(arb__link *k, int rv)
 {
-	char why[400];
+	static const char unresolved[] = "host not resolved";
+	char              why[400];
 
-	if (k->name[0] == '\0' || (rv != NNG_EADDRINVAL && rv != NNG_EAGAIN)) {
+	if (k->name[0] == '\0' || rv == NNG_ECANCELED || rv == NNG_ECLOSED) {
 		return;
 	}
-	if (k->res == NULL && arb__resolve_alloc(&k->res, k->url) != ARB_OK) {
-		return; // no host name to look up (or no memory: next time)
+	if (rv == NNG_EADDRINVAL || rv == NNG_EAGAIN || rv == NNG_ETIMEDOUT) {
+		if (k->res == NULL
+		    && arb__resolve_alloc(&k->res, k->url) != ARB_OK) {
+			return; // no host to look up (or no memory: next time)
+		}
 	}
-	if (arb__resolve_why(k->res, rv, why, sizeof(why))) {
-		link_note(k, "host not resolved", why);
+	if (rv == NNG_EADDRINVAL || rv == NNG_EAGAIN) {
+		if (arb__resolve_why(k->res, rv, why, sizeof(why))) {
+			link_note(k, unresolved, why);
+			k->dial_brief = unresolved;
+		}
+		return;
 	}
+	if (rv == NNG_ETIMEDOUT) {
+		switch (arb__resolve_timed(
+		    k->res, k->cfg.hello_ms, why, sizeof(why))) {
+		case ARB__TIMED_RESOLVER:
+			link_dial_note(k, "resolver timed out", why);
+			return;
+		case ARB__TIMED_UNRESOLVED:
+			link_dial_note(k, unresolved, why);
+			return;
+		case ARB__TIMED_CONNECT:
+			snprintf(why, sizeof(why),
+			    "no answer to the connect within %d ms (packets "
+			    "dropped: a firewall, a host that is off, a "
+			    "wrong address?)",
+			    k->cfg.hello_ms);
+			link_dial_note(k, "connect timed out", why);
+			return;
+		default:
+			return; // the lookup says which at a next dial
+		}
+	}
+	if (rv == NNG_ECONNREFUSED) {
+		link_dial_note(k, "connection refused",
+		    "connection refused: nothing listens there (the peer "
+		    "not running, or another port?)");
+		return;
+	}
+	snprintf(why, sizeof(why), "dial failed: %s", nng_strerror(rv));
+	link_dial_note(k, "dial failed", why);
 }
 
 static void
@@ -1071,7 +1136,10 @@ arb__link_get_info(arb__link *k, arb__link_info *info)
 	info->adopted = k->state == L_UP && k->adopted;
 	info->refusal = k->refusal;
 	info->refusal_ms = k->refusal_ms;
-	info->refusal_bare = k->refusal == closed_brief;
+	// (A failed dial's is no word of the peer's either: it does not
+	// hide the listener's refusal of a stream the peer dialled.)
+	info->refusal_bare = k->refusal == closed_brief
+	    || (k->refusal != NULL && k->refusal == k->dial_brief);
 	if (info->adopted && k->rd != NULL) {
 		// No heartbeats of ours: the peer's, as the listener heard
 		// them (no round trip).

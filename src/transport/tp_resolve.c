@@ -5,11 +5,14 @@
 // (arb__host_why, at start) and for a node link's failed dials
 // (arb__resolve, tp_link.c), whose lookups run on a thread of their own:
 // a resolver that does not answer holds getaddrinfo for seconds, and a
-// dial's callback runs on nng's threads under the link's mutex.
+// dial's callback runs on nng's threads under the link's mutex.  Also
+// whether a dial that timed out waited for the resolver (nng resolves
+// within the dial's timeout: arb__resolve_timed) or for the connect.
 // Thread: any.
 
 #include "tp_int.h"
 
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -27,6 +30,8 @@ struct arb__resolve {
 	bool            answered; // the last lookup's answer: gai
 	int             ans_rv;   // the dial's error that lookup followed
 	int64_t         ans_ms;   // when it was asked
+	int64_t         ans_took; // how long it took (ms)
+	bool            numeric;  // the host is an address: no lookup
 	int             gai;      // 0: the host resolved
 	int             family;
 	char            host[256];
@@ -120,6 +125,12 @@ arb__resolve_alloc(arb__resolve **rp, const char *url)
 		arb__free(r);
 		return ARB_EINVAL;
 	}
+	{
+		uint8_t a[16];
+
+		r->numeric = inet_pton(AF_INET, r->host, a) == 1
+		    || inet_pton(AF_INET6, r->host, a) == 1;
+	}
 	pthread_mutex_init(&r->mtx, NULL);
 	r->refs = 1;
 	*rp = r;
@@ -164,6 +175,7 @@ resolve_main(void *arg)
 	r->gai = gai;
 	r->ans_rv = r->ask_rv;
 	r->ans_ms = r->ask_ms;
+	r->ans_took = arb__now_ms() - r->ask_ms;
 	r->answered = true;
 	r->busy = false;
 	resolve_rele(r);
@@ -214,4 +226,49 @@ arb__resolve_why(arb__resolve *r, int rv, char *buf, size_t len)
 	}
 	pthread_mutex_unlock(&r->mtx);
 	return said;
+}
+
+arb__timed
+arb__resolve_timed(arb__resolve *r, int64_t limit_ms, char *buf, size_t len)
+{
+	int64_t    now = arb__now_ms();
+	arb__timed t = ARB__TIMED_UNKNOWN;
+
+	if (r->numeric) {
+		return ARB__TIMED_CONNECT; // (set once, at alloc)
+	}
+	pthread_mutex_lock(&r->mtx);
+	if (r->busy && r->ask_rv == NNG_ETIMEDOUT
+	    && now - r->ask_ms >= limit_ms) {
+		snprintf(buf, len,
+		    "host %s: the resolver has not answered in %lld ms, and "
+		    "a dial waits %lld ms in all (a DNS server that does "
+		    "not answer?)",
+		    r->host, (long long) (now - r->ask_ms),
+		    (long long) limit_ms);
+		t = ARB__TIMED_RESOLVER;
+	} else if (r->answered && r->ans_rv == NNG_ETIMEDOUT) {
+		if (r->ans_took >= limit_ms) {
+			snprintf(buf, len,
+			    "host %s: the resolver took %lld ms to answer "
+			    "(%s), and a dial waits %lld ms in all (a slow "
+			    "DNS server?)",
+			    r->host, (long long) r->ans_took,
+			    r->gai != 0 ? gai_strerror(r->gai) : "resolved",
+			    (long long) limit_ms);
+			t = ARB__TIMED_RESOLVER;
+		} else if (r->gai != 0) {
+			resolve_say(buf, len, r->host, r->gai);
+			t = ARB__TIMED_UNRESOLVED;
+		} else {
+			t = ARB__TIMED_CONNECT;
+		}
+	}
+	if (!r->busy
+	    && (!r->answered || r->ans_rv != NNG_ETIMEDOUT
+	        || now - r->ans_ms >= RESOLVE_KEEP_MS)) {
+		resolve_start(r, NNG_ETIMEDOUT, now);
+	}
+	pthread_mutex_unlock(&r->mtx);
+	return t;
 }

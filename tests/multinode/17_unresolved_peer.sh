@@ -9,8 +9,9 @@
 #     reason>)"`, again rate-limited (a later line counts the redials it
 #     left out: suppressed=N), and gw2's row in arborctl peers and
 #     status --json says `host not resolved`, and when;
-#   - n3 is listed at an address that resolves where nothing listens: a
-#     peer down, never named unresolved, no refusal in its row.
+#   - n3 is listed at an address that resolves where nothing listens:
+#     never named unresolved; its dials are refused, and said so
+#     (multinode.19_silent_dials).
 # In namespaces the resolver cannot be reached (Temporary failure in
 # name resolution: nng's NNG_EAGAIN); on loopback it says the name does
 # not exist (nng's NNG_EADDRINVAL): the script runs both ways (ctest runs
@@ -41,8 +42,9 @@ mn_ctl 1 peers | grep -Eq '^gw2 +tcp://nonexistent\.invalid:7 .* host not resolv
 js=$(mn_ctl 1 status --json) || mn_fail "n1: arborctl status --json failed"
 printf '%s' "$js" | grep -Eq '"name":"gw2",[^}]*"last_refusal":"host not resolved","last_refusal_ms":[0-9]+' \
     || mn_fail "n1: no last_refusal for gw2 in status --json: $js"
-# A peer whose address resolves but does not answer is only down.
-printf '%s' "$js" | grep -Eq '"name":"n3",[^}]*"last_refusal":"","last_refusal_ms":-1' \
-    || mn_fail "n1: n3 (nothing listens) shows a refusal: $js"
-! grep -q 'peer=n3 ' "$MN_DIR/n1/log" || mn_fail "n1 logged a refusal of n3: $(grep 'peer=n3 ' "$MN_DIR/n1/log")"
+# A peer whose address resolves where nothing listens is refused, not
+# unresolved.
+printf '%s' "$js" | grep -Eq '"name":"n3",[^}]*"last_refusal":"connection refused","last_refusal_ms":[0-9]+' \
+    || mn_fail "n1: n3 (nothing listens) shows no connection refused: $js"
+! grep -q 'peer=n3 .*resolved' "$MN_DIR/n1/log" || mn_fail "n1 said n3 unresolved: $(grep 'peer=n3 ' "$MN_DIR/n1/log")"
 echo "17_unresolved_peer: ok"

@@ -48,6 +48,7 @@
 #   mn_wait_log I RE [S] until nI's log matches the regexp (bounded)
 #   mn_host I / mn_url I the address / tcp:// URL nI listens on
 #   mn_partition I / mn_heal I   cut / mend nI's cable (netns only)
+#   mn_etc I FILE TEXT   nI's own /etc/FILE (netns only)
 #   mn_relay I J / mn_mute I     a relay nI dials nJ through / a mute
 #                        peer beside nI (at mn_relay_url I)
 #   mn_fail MSG / mn_skip MSG    end the script (1 with the logs / 77)
@@ -184,7 +185,9 @@ mn_cleanup() {
 	if [ "$MN_NS" = 1 ]; then
 		for ((i = 1; i <= MN_N; i++)); do
 			ip netns del "$(mn_ns "$i")" 2>/dev/null
+			rm -rf "/etc/netns/$(mn_ns "$i")"
 		done
+		rmdir /etc/netns 2>/dev/null
 		ip netns del "$MN_HUB" 2>/dev/null
 	fi
 	if [ -n "$MN_DIR" ]; then
@@ -244,6 +247,17 @@ mn_setup() {
 	# Loopback: every node its own port, away from other runs'.
 	MN_PORT_BASE=$((20000 + (MN_ID * 16) % 40000))
 	mn_log "$n nodes in $MN_DIR, $([ "$MN_NS" = 1 ] && echo "namespaces $(mn_ns '*')" || echo "loopback ports $((MN_PORT_BASE + 1))...")"
+}
+
+# mn_etc I FILE TEXT: nI's namespace has its own /etc/FILE (resolv.conf,
+# hosts), TEXT: `ip netns exec` binds /etc/netns/NS/FILE over it for the
+# program it runs.  Namespaces only; before mn_start I; the EXIT trap
+# removes it.
+mn_etc() {
+	local d="/etc/netns/$(mn_ns "$1")"
+	[ "$MN_NS" = 1 ] || mn_fail "mn_etc needs namespaces (mn_setup N netns)"
+	mkdir -p "$d" && printf '%s\n' "$3" >"$d/$2" \
+	    || mn_fail "cannot write $d/$2"
 }
 
 mn_host() {
