@@ -262,9 +262,11 @@ check_child(check_ctx *cx, const arb_sup_spec *spec, size_t i, char *path,
 		    "must be >= 0, not %d", c->backoff_max_ms);
 	} else if (c->backoff_max_ms > 0
 	    && c->backoff_max_ms < c->backoff_min_ms) {
+		// Named so in a tree file (backoff: {min, max}) and in C
+		// (backoff_min_ms) alike.
 		check_problem(cx, path, label, "backoff_max",
-		    "smaller than backoff_min (%d < %d)", c->backoff_max_ms,
-		    c->backoff_min_ms);
+		    "smaller than the backoff's min (%d ms < %d ms)",
+		    c->backoff_max_ms, c->backoff_min_ms);
 	}
 	if (c->stable_ms < 0) {
 		check_problem(cx, path, label, "stable",

@@ -198,7 +198,8 @@ static const broken cases[] = {
 	{ "backoff_max_below_min",
 	    TREE_HEAD "    - name: a\n      type: echo\n      backoff:\n"
 	              "        min: 1s\n        max: 100ms\n",
-	    7, "backoff.max", "smaller" },
+	    7, "backoff.max",
+	    "smaller than the backoff's min (100 ms < 1000 ms)" },
 	{ "duplicate_names",
 	    TREE_HEAD "    - name: a\n      type: echo\n    - name: a\n"
 	              "      type: echo\n",
