@@ -807,7 +807,7 @@ test_default_socket_path_is_shared(void **state)
 	// directory) says that, not "stale socket".
 	{
 		static const char *const bad[] = { "0.0001", "0.09", "0", "-1",
-			"86401", "1x", "nan", "" };
+			"86401", "1x", "nan", "", "0x10", "1e1", " 5" };
 		const char *targs[] = { env, "--", "--node", "t64dflt",
 			"--timeout", NULL, "status", NULL };
 		const char *sargs[] = { "--", "--socket", tmpdir, "status",

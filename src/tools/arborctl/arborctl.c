@@ -1801,9 +1801,13 @@ main(int argc, char **argv)
 					    node);
 				}
 			} else {
+				// Plain decimal seconds: strtod alone took
+				// "0x10" as 16 and "1e1" as 10.
 				secs = strtod(argv[++i], &end);
 				if (*end != '\0' || !(secs >= 0.1)
-				    || secs > 86400) {
+				    || secs > 86400
+				    || strspn(argv[i], "0123456789.")
+				        != strlen(argv[i])) {
 					return usage_error(
 					    "--timeout \"%s\": expected "
 					    "seconds (0.1 to 86400)",
