@@ -325,6 +325,11 @@ typedef struct arb_node_opts {
 	int         watch_max;       // monitored or linked actors of this
 	                             // node one peer may watch at once
 	                             // (0: 4096; 1..1000000)
+	int         max_unproven;    // connections to the listener that
+	                             // have yet to prove themselves, at
+	                             // once (0: min(256, hard fd limit /
+	                             // 4); 1..65536); one source address
+	                             // may hold an eighth (at least 4)
 } arb_node_opts;
 
 #define ARB_LOG_DEFAULT 0 // info, or $ARB_LOG_LEVEL when set
@@ -698,6 +703,11 @@ typedef struct arb_node_stats {
 	                               // itself and is backed off
 	uint64_t link_backoff_evicted; // backed-off sources dropped from the
 	                               // listener's full table (256)
+	uint64_t link_unproven_refused; // connections to the node's listener
+	                                // closed at once: it held as many
+	                                // unproven ones as it may (the new
+	                                // one, or the oldest of the source
+	                                // holding the most; max_unproven)
 	uint64_t link_replaced; // peers' data streams (and their heartbeat
 	                        // channels) the node's listener closed: a
 	                        // newer one of that peer proved itself

@@ -612,6 +612,14 @@ arb_node_open(arb_node **nodep, const arb_node_opts *opts)
 	if ((rv = arb__watch_open(node, (size_t) o.watch_max)) != 0) {
 		goto fail;
 	}
+	if (o.max_unproven < 0 || o.max_unproven > 65536) {
+		arb__log(ARB_LOG_ERROR, NULL,
+		    "event=bad_option max_unproven=%d "
+		    "(1..65536, 0: default min(256, hard fd limit / 4))",
+		    o.max_unproven);
+		rv = ARB_EINVAL;
+		goto fail;
+	}
 	// Peers: other nodes (SPEC 31).  Opened last, once the mailboxes a
 	// peer addresses before any actor of ours runs exist: the agent's
 	// (slot 1), the names' and the watches' (a peer sends to them at its
@@ -626,6 +634,7 @@ arb_node_open(arb_node **nodep, const arb_node_opts *opts)
 			.tls = { o.tls_cert, o.tls_key, o.tls_ca },
 			.hb_ms = o.hb_interval_ms,
 			.hb_miss = o.hb_miss,
+			.max_unproven = o.max_unproven,
 			.event = node_peer_event,
 			.arg = node };
 		char err[512];
@@ -653,11 +662,14 @@ arb_node_open(arb_node **nodep, const arb_node_opts *opts)
 		if (o.listen != NULL) {
 			char bound[320];
 			int  port = arb__peers_port();
+			int  unp, unp_src;
 
+			arb__peers_unproven(o.max_unproven, &unp, &unp_src);
 			// url: where it listens (port 0 as bound).
 			arb__log(ARB_LOG_INFO, NULL,
 			    "event=peer_listen url=%s port=%d auth=%s "
-			    "watch_max=%zu",
+			    "watch_max=%zu max_unproven=%d "
+			    "max_unproven_source=%d",
 			    arb__url_bound(o.listen, port, bound, sizeof(bound)),
 			    port,
 			    strncmp(o.listen, "tls+", 4) == 0
@@ -665,7 +677,7 @@ arb_node_open(arb_node **nodep, const arb_node_opts *opts)
 			                                 : "tls")
 			    : o.insecure ? "none (insecure)"
 			                 : "cookie",
-			    node->watch_max);
+			    node->watch_max, unp, unp_src);
 		}
 	}
 	// Every actor holds a few fds (mailbox, loop, wakeups): lift the soft
@@ -1336,6 +1348,7 @@ arb_node_stats_get(arb_node *node, arb_node_stats *st)
 	st->link_hb_timeouts = t.hb_timeouts;
 	st->link_backoff_refused = own.backoff_refused; // node listener's
 	st->link_backoff_evicted = own.backoff_evicted;
+	st->link_unproven_refused = arb__peers_unproven_refused();
 	st->link_replaced = own.replaced;
 	st->link_closed_with_peer = arb__peers_closed_with_peer();
 	st->link_adopted = arb__peers_adopted();

@@ -37,7 +37,7 @@ static const char *const top_keys[] = { "node", "plugins", "root", NULL };
 static const char *const      node_keys[] = { "name", "control", "http",
 	     "max_msg_size", "log_level", "log_time", "run_dir", "listen",
 	     "peers", "cookie", "insecure", "tls", "heartbeat", "orphan_grace",
-	     "standby", "watch_max", NULL };
+	     "standby", "watch_max", "max_unproven", NULL };
 static const arb__doc_word    log_levels[] = { { "error", ARB_LOG_ERROR },
 	   { "warn", ARB_LOG_WARN }, { "info", ARB_LOG_INFO },
 	   { "debug", ARB_LOG_DEBUG }, { NULL, 0 } };

@@ -54,6 +54,7 @@ typedef struct arb_tree {
 	int         heartbeat_misses; // node.heartbeat.misses, 0: default
 	int         orphan_grace_ms;  // node.orphan_grace, 0: default
 	int         watch_max;        // node.watch_max, 0: default
+	int         max_unproven;     // node.max_unproven, 0: default
 	bool        no_standby;       // node.standby: false
 	const char *const *plugins; // absolute paths, all loaded
 	size_t             nplugins;

@@ -769,6 +769,10 @@ node_stats_metrics(struct evbuffer *out, arb_node *node)
 		    "Backed-off sources dropped from the listener's full "
 		    "table.",
 		    offsetof(arb_node_stats, link_backoff_evicted) },
+		{ "arbor_node_link_unproven_refused_total",
+		    "Connections to the node's listener closed at once: it "
+		    "held as many unproven ones as it may.",
+		    offsetof(arb_node_stats, link_unproven_refused) },
 		{ "arbor_node_link_replaced_total",
 		    "Peers' data streams closed: a newer one of that peer "
 		    "proved itself.",

@@ -640,7 +640,7 @@ arb__loader_links(loader *ld, yaml_node_t *node)
 	bool         tls;
 	static const char *const need_links[]
 	    = { "cookie", "insecure", "tls", "heartbeat", "orphan_grace",
-		  "watch_max", NULL };
+		  "watch_max", "max_unproven", NULL };
 
 	if ((x = arb__doc_get(d, node, "listen", NULL)) != NULL
 	    && arb__doc_string(d, x, "node.listen", &s)) {
@@ -711,6 +711,16 @@ arb__loader_links(loader *ld, yaml_node_t *node)
 
 		if (arb__doc_int(d, x, "node.watch_max", 1, 1000000, &n)) {
 			cfg->watch_max = (int) n;
+		}
+	}
+	if ((x = arb__doc_get(d, node, "max_unproven", NULL)) != NULL) {
+		// The listener's bound on connections that have yet to
+		// prove themselves (docs/multinode.md, "Bad input from
+		// peers"; arb_node_opts.max_unproven).
+		long long n;
+
+		if (arb__doc_int(d, x, "node.max_unproven", 1, 65536, &n)) {
+			cfg->max_unproven = (int) n;
 		}
 	}
 	if (arb__doc_get(d, node, "listen", NULL) == NULL

@@ -95,6 +95,7 @@ node_changes(
 	    "node.heartbeat")
 	CHANGED(a->no_standby != b->no_standby, "node.standby")
 	CHANGED(a->watch_max != b->watch_max, "node.watch_max")
+	CHANGED(a->max_unproven != b->max_unproven, "node.max_unproven")
 #undef CHANGED
 }
 

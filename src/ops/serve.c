@@ -112,6 +112,7 @@ arb_tree_node_opts(const arb_tree *tree, arb_node_opts *opts)
 	opts->hb_miss = tree->heartbeat_misses;
 	opts->orphan_grace_ms = tree->orphan_grace_ms;
 	opts->watch_max = tree->watch_max;
+	opts->max_unproven = tree->max_unproven;
 	opts->no_standby = tree->no_standby;
 }
 

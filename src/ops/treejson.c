@@ -351,7 +351,8 @@ arb__live_json(arb__serve *run, arb__text *b)
 	    "\"node_dead_letters\":%llu,"
 	    "\"links_refused\":%llu,\"link_auth_failed\":%llu,"
 	    "\"link_hb_timeouts\":%llu,\"link_backoff_refused\":%llu,"
-	    "\"link_backoff_evicted\":%llu,\"link_replaced\":%llu,"
+	    "\"link_backoff_evicted\":%llu,\"link_unproven_refused\":%llu,"
+	    "\"link_replaced\":%llu,"
 	    "\"link_closed_with_peer\":%llu,\"link_adopted\":%llu,"
 	    "\"link_merged\":%llu,\"link_forged\":%llu,"
 	    "\"agent\":{\"children\":%llu,"
@@ -367,6 +368,7 @@ arb__live_json(arb__serve *run, arb__text *b)
 	    (unsigned long long) st.link_hb_timeouts,
 	    (unsigned long long) st.link_backoff_refused,
 	    (unsigned long long) st.link_backoff_evicted,
+	    (unsigned long long) st.link_unproven_refused,
 	    (unsigned long long) st.link_replaced,
 	    (unsigned long long) st.link_closed_with_peer,
 	    (unsigned long long) st.link_adopted,

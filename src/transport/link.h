@@ -257,6 +257,17 @@ typedef struct arb__link_cfg {
 	// answered noproc); NULL: dropped, counted as dead letters.  Called
 	// under the link's lock.
 	void (*unreached)(arb__chunk *list);
+	// TCP listener (a source address known): at most max_unproven
+	// accepted connections that have not proved themselves yet (HELLO
+	// and, with a cookie, AUTH) at once, at most max_unproven_src of
+	// them from one source address (docs/multinode.md, "Bad input from
+	// peers"); 0: no bound (max_unproven_src 0: max_unproven).  Each
+	// connection closed for it is counted in *unproven_refused (NULL:
+	// not counted; not in stats: a process's arb__tp_stats has no room
+	// left in its slot record, and only the node's listener has one).
+	int               max_unproven;
+	int               max_unproven_src;
+	_Atomic uint64_t *unproven_refused;
 	// listener of node links (peer.c): a node's data stream, once
 	// proven, closes the older ones of that node (a node dials one at
 	// a time; a node's own processes dial many, each its own).

@@ -52,6 +52,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 typedef struct peer {
 	char       name[ARB__NODE_NAME_MAX];
@@ -259,6 +260,9 @@ peer_by_id(uint32_t node_id, const char *name)
 
 // Data streams closed by peer_close_accepted (arb__peers_closed_with_peer).
 static _Atomic uint64_t closed_with_peer;
+// Connections the listener closed for its bound on unproven ones
+// (arb__peers_unproven_refused).
+static _Atomic uint64_t unproven_refused;
 
 // peer_close_accepted: the node took p DOWN, so the streams p dialled
 // into it (incarnation `creation`, HELLO taken before now) end too,
@@ -606,6 +610,29 @@ peer_resume(uint32_t mbid)
 	pthread_mutex_unlock(&P.lsn_mtx);
 }
 
+void
+arb__peers_unproven(int max, int *total, int *per_src)
+{
+	struct rlimit rl;
+
+	if (max <= 0) {
+		// A quarter of the fds the node runs with (it lifts its soft
+		// limit to the hard one), at most 256: strangers that hold
+		// connections never take the fds the store, the control
+		// socket and the peers need.
+		max = ARB__UNPROVEN_MAX;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0
+		    && rl.rlim_max != RLIM_INFINITY
+		    && rl.rlim_max / 4 < (rlim_t) max) {
+			max = rl.rlim_max >= 4 ? (int) (rl.rlim_max / 4) : 1;
+		}
+	}
+	// One source: an eighth, but at least 4 (a few nodes behind one
+	// NAT, each with a data stream and a heartbeat channel to prove).
+	*total = max;
+	*per_src = max / 8 > 4 ? max / 8 : (max < 4 ? max : 4);
+}
+
 int
 arb__peers_open(const arb__peers_cfg *cfg, const arb__addr *self,
     size_t max_msg, char *err, size_t errlen)
@@ -678,6 +705,9 @@ arb__peers_open(const arb__peers_cfg *cfg, const arb__addr *self,
 	lc = P.cfg;
 	lc.tls = P.tls_server; // the listener keeps its hold until closed
 	lc.one_per_node = true;
+	arb__peers_unproven(
+	    cfg->max_unproven, &lc.max_unproven, &lc.max_unproven_src);
+	lc.unproven_refused = &unproven_refused;
 	pthread_mutex_lock(&P.lsn_mtx);
 	rv = cfg->listen != NULL
 	    ? arb__lsn_open(&P.lsn, cfg->listen, 0, &peer_lsn_ops, NULL, &lc)
@@ -800,6 +830,12 @@ uint64_t
 arb__peers_closed_with_peer(void)
 {
 	return atomic_load(&closed_with_peer);
+}
+
+uint64_t
+arb__peers_unproven_refused(void)
+{
+	return atomic_load(&unproven_refused);
 }
 
 uint64_t

@@ -65,6 +65,7 @@ conn_destroy(arb__conn *c)
 		l->ops->gone(l->arg, c);
 	}
 	pthread_mutex_lock(&l->mtx);
+	arb__conn_unp_release(l, c); // its unproven slot, if it still held one
 	if (c->hb != NULL) {
 		// A data stream's heartbeat channel closes with it: an old
 		// channel never answers for a newer stream.
@@ -689,13 +690,25 @@ conn_named_admitted(arb__conn *c, const arb__hello *h)
 	return false;
 }
 
-// conn_proven clears c's source: a peer proved itself from it.
+void
+arb__conn_unp_release(arb__lsn *l, arb__conn *c)
+{
+	if (c->unp != NULL) {
+		c->unp->n--;
+		c->unp = NULL;
+		l->unproven--;
+	}
+}
+
+// conn_proven clears c's source: a peer proved itself from it; and c no
+// longer counts among the listener's unproven connections.
 static void
 conn_proven(arb__conn *c)
 {
 	if (c->has_src) {
 		pthread_mutex_lock(&c->lsn->mtx);
 		arb__penalty_clear(&c->lsn->pen, c->src, c->pen_name);
+		arb__conn_unp_release(c->lsn, c);
 		pthread_mutex_unlock(&c->lsn->mtx);
 	}
 }
@@ -1788,7 +1801,7 @@ conn_recv_cb(void *arg)
 
 // arb__conn_start makes a connection of an accepted stream from source src
 // (NULL: not a TCP listener's).  Under l->mtx.
-void
+arb__conn *
 arb__conn_start(
     arb__lsn *l, nng_stream *s, const uint8_t *src, const char *str)
 {
@@ -1796,7 +1809,7 @@ arb__conn_start(
 
 	if (c == NULL) {
 		nng_stream_free(s);
-		return;
+		return NULL;
 	}
 	c->lsn = l;
 	c->s = s;
@@ -1820,7 +1833,7 @@ arb__conn_start(
 		arb__free(c->stage);
 		arb__free(c);
 		nng_stream_free(s);
-		return;
+		return NULL;
 	}
 	c->stage_cap = STAGE_SMALL;
 	c->hbw_ok = l->cfg.one_per_node && l->cfg.hb_ms > 0;
@@ -1847,6 +1860,7 @@ arb__conn_start(
 		conn_hlt_arm(c, first);
 	}
 	pthread_mutex_unlock(&c->mtx);
+	return c;
 }
 
 // arb__lsn_attach makes c, a connection of l, the reader of a stream

@@ -170,6 +170,10 @@ struct arb__conn {
 	uint8_t         src[ARB__PENALTY_ADDR];
 	char            src_str[INET6_ADDRSTRLEN];
 	char            pen_name[64];
+	// The source's share of the listener's unproven connections while
+	// c counts in it (accepted, not yet proved: tp_lsn.c; NULL else).
+	// Under lsn->mtx.
+	struct arb__unp_src *unp;
 	uint8_t         nonce[ARB__AUTH_NONCE]; // our challenge (cookie)
 	uint8_t         reply_auth[ARB__AUTH_NONCE + ARB__AUTH_MAC];
 	uint16_t        reply_auth_len;
@@ -240,6 +244,13 @@ struct arb__conn {
 	arb__conn *prev;
 };
 
+// A source address's unproven connections on a listener (tp_lsn.c): one
+// entry of a pool of cfg.max_unproven, free while n is 0.
+typedef struct arb__unp_src {
+	uint8_t  addr[ARB__PENALTY_ADDR];
+	uint32_t n;
+} arb__unp_src;
+
 struct arb__lsn {
 	pthread_mutex_t      mtx;
 	pthread_cond_t       cv;
@@ -269,11 +280,24 @@ struct arb__lsn {
 	int64_t      pen_log_sec;
 	uint64_t     pen_suppressed;
 	uint64_t     born; // data streams whose HELLO was taken (under mtx)
+	// The bound on unproven connections (cfg.max_unproven; TCP only):
+	// how many count now, their sources (a pool of max_unproven), and
+	// the log of connections closed for it: one line a second.
+	size_t        unproven;
+	arb__unp_src *unp;
+	int           unp_src_max; // cfg.max_unproven_src, or max_unproven
+	int64_t       unp_log_sec;
+	uint64_t      unp_suppressed;
 };
 
-// tp_conn.c, for the listener (tp_lsn.c).
-void arb__conn_start(
+// tp_conn.c, for the listener (tp_lsn.c).  arb__conn_start returns the
+// connection (NULL: no memory; s is freed).
+arb__conn *arb__conn_start(
     arb__lsn *l, nng_stream *s, const uint8_t *src, const char *str);
+// arb__conn_unp_release: c no longer counts among l's unproven
+// connections (it proved itself, is being freed, or was closed to make
+// room: tp_lsn.c).  Under l->mtx; idempotent.
+void arb__conn_unp_release(arb__lsn *l, arb__conn *c);
 void arb__conn_resume_locked(arb__conn *c, uint32_t mbid);
 void arb__conn_kick_send(arb__conn *c);
 void arb__conn_close_locked(arb__conn *c);

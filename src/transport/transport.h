@@ -337,6 +337,10 @@ typedef struct arb__peers_cfg {
 	arb__tls_files       tls;     // tls+tcp:// (all three, or none)
 	int                  hb_ms;   // 0: default
 	int                  hb_miss; // 0: default
+	// The listener's bound on unproven connections (tp_lsn.c): 0,
+	// min(256, the hard fd limit / 4); its per-source bound is an
+	// eighth of it, at least min(it, 4) (arb__peers_unproven).
+	int max_unproven;
 	// event tells the node that peer `idx` came up (with its creation)
 	// or was lost.  Called on nng's or the timer's thread: it must only
 	// record and wake the node's loop.
@@ -345,6 +349,7 @@ typedef struct arb__peers_cfg {
 } arb__peers_cfg;
 
 #define ARB__HB_MS_DEFAULT   500
+#define ARB__UNPROVEN_MAX    256 // the default bound's ceiling
 #define ARB__HB_MISS_DEFAULT 4
 
 // arb__peers_check validates cfg (no I/O but the cookie file's checks);
@@ -355,6 +360,14 @@ int arb__peers_check(const arb__peers_cfg *cfg, const char *self_name,
 // Needs arb__tp_open first.  err as arb__peers_check's.
 int arb__peers_open(const arb__peers_cfg *cfg, const arb__addr *self,
     size_t max_msg, char *err, size_t errlen);
+// arb__peers_unproven: the node listener's bounds on unproven
+// connections for max (arb__peers_cfg.max_unproven, 0: the default),
+// in all (*total) and from one source address (*per_src).  This
+// function can't fail.
+void arb__peers_unproven(int max, int *total, int *per_src);
+// arb__peers_unproven_refused: connections the node's listener closed at
+// once for its bound on unproven connections.  Thread: any.
+uint64_t arb__peers_unproven_refused(void);
 // arb__peers_close closes the listener and every peer link.
 void arb__peers_close(void);
 // arb__peers_info: as arb_node_peers.  Thread: any.

@@ -412,6 +412,21 @@ static const broken cases[] = {
 	    5, "node.watch_max", "" },
 	{ "watch_max_without_links", "node:\n  watch_max: 10\nroot: {}\n", 2,
 	    "node.watch_max", "no node links use it" },
+	{ "max_unproven_range",
+	    NODE_HEAD "  listen: tcp://127.0.0.1:7400\n"
+	              "  max_unproven: 0\nroot: {}\n",
+	    5, "node.max_unproven", "out of range" },
+	{ "max_unproven_too_many",
+	    NODE_HEAD "  listen: tcp://127.0.0.1:7400\n"
+	              "  max_unproven: 65537\nroot: {}\n",
+	    5, "node.max_unproven", "out of range" },
+	{ "max_unproven_not_a_number",
+	    NODE_HEAD "  listen: tcp://127.0.0.1:7400\n"
+	              "  max_unproven: many\nroot: {}\n",
+	    5, "node.max_unproven", "" },
+	{ "max_unproven_without_links",
+	    "node:\n  max_unproven: 10\nroot: {}\n", 2, "node.max_unproven",
+	    "no node links use it" },
 	{ "orphan_grace_without_links",
 	    "node:\n  orphan_grace: 1s\nroot: {}\n", 2, "node.orphan_grace",
 	    "no node links use it" },

@@ -758,9 +758,13 @@ test_agent_fences_generations(void **state)
 	arb_test_proc *gw = &p.gw, *sup = &p.sup;
 	const char    *line;
 
-	// node.watch_max reaches the node (docs/config.md).
-	line = start_gw(state, &p, "t76", "  watch_max: 7\n");
+	// node.watch_max and node.max_unproven reach the node
+	// (docs/config.md; the latter's per-source bound: at least 4).
+	line = start_gw(
+	    state, &p, "t76", "  watch_max: 7\n  max_unproven: 9\n");
 	assert_int_equal(arb_test_need_field(line, "watch_max"), 7);
+	assert_int_equal(arb_test_need_field(line, "max_unproven"), 9);
+	assert_int_equal(arb_test_need_field(line, "max_unproven_source"), 4);
 	arb_test_expect(gw, "event=tree_up", WAIT_MS);
 	start_sup(&p, NULL);
 
